@@ -1,0 +1,22 @@
+"""Errors of the shipper package.
+
+    ShipperError                 root
+    ├── ConfigurationError       handler or connection settings that cannot work (raised at set-up,
+    │                            never from emit())
+    └── SpoolError               the on-disk spool cannot be opened or written
+
+`emit()` never raises any of these into the program: delivery failures are counted, retried,
+spooled or dead-lettered instead.
+"""
+
+
+class ShipperError(Exception):
+    """Root of the shipper's errors."""
+
+
+class ConfigurationError(ShipperError, ValueError):
+    """Settings that cannot work; the message names the setting and the fix."""
+
+
+class SpoolError(ShipperError):
+    """The on-disk spool cannot be opened or written."""

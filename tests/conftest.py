@@ -1,0 +1,78 @@
+"""Shared fixtures: one real Elasticsearch node per test session, isolated index prefixes per test,
+and a root logger restored after every test."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logloop import embedded
+from shipper.connection import ElasticsearchSettings, make_client
+
+TEST_PORT = 9250
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    """URL of a real node: $LOGLOOP_TEST_ES_URL if set, else an embedded node started for the session."""
+    external = os.environ.get("LOGLOOP_TEST_ES_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="logloop-test-es-", dir="/tmp"))
+    data_dir.chmod(0o755)
+    node = embedded.start(TEST_PORT, data_dir)
+    try:
+        yield node.url
+    finally:
+        embedded.stop(TEST_PORT, data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def es_settings(es_url: str) -> ElasticsearchSettings:
+    return ElasticsearchSettings(url=es_url)
+
+
+@pytest.fixture(scope="session")
+def es(es_settings: ElasticsearchSettings) -> Any:
+    """An elasticsearch-py client connected to the real node."""
+    client = make_client(es_settings)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def index_prefix(es: Any) -> Iterator[str]:
+    """A prefix no other test uses; its indices and templates are deleted afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    yield prefix
+    # action.destructive_requires_name is on by default: delete by name, not by wildcard.
+    names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    if names:
+        es.indices.delete(index=",".join(names))
+    templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
+    for template in templates.get("index_templates", []):
+        es.indices.delete_index_template(name=template["name"])
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            with contextlib.suppress(Exception):  # a test's broken handler must not fail the next
+                handler.close()
+    root.setLevel(level)

@@ -1,0 +1,43 @@
+"""The embedded node and the index template on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from logloop import embedded
+from shipper import schema
+
+
+def test_node_reports_health(es_url: str) -> None:
+    """The session node answers /_cluster/health with a usable colour."""
+    assert embedded.health(es_url) in ("green", "yellow")
+
+
+def test_unused_port_reports_not_running() -> None:
+    """status() on a port where nothing listens says not running instead of raising."""
+    node = embedded.status(1)
+    assert node.running is False and node.health is None
+
+
+def test_java_found_is_new_enough() -> None:
+    """find_java() returns a JDK whose release file says major version >= 21."""
+    assert embedded._java_major(embedded.find_java()) >= embedded.MIN_JAVA
+
+
+@pytest.mark.es
+def test_index_template_is_accepted_and_applied(es: Any, index_prefix: str) -> None:
+    """The template installs on the real node and a daily index created from it maps every schema field."""
+    es.indices.put_index_template(
+        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
+    )
+    index = f"{index_prefix}-2026.01.02"
+    es.index(
+        index=index,
+        document={"@timestamp": "2026-01-02T00:00:00Z", "message": "x", "extra": {"a": {"b": 1}}},
+        refresh=True,
+    )
+    mapping = es.indices.get_field_mapping(index=index, fields="*")[index]["mappings"]
+    missing = [name for name in schema.FIELDS if name not in mapping]
+    assert missing == []
