@@ -22,7 +22,14 @@ def _registrars() -> list[Registrar]:
     from logloop import es_cli
 
     registrars: list[Registrar] = [es_cli.register]
-    for module_name in ("shipper.cli", "analyzers.cli", "kibana.cli", "logloop.demo"):
+    for module_name in (
+        "shipper.cli",
+        "shipper.cluster_cli",
+        "analyzers.cli",
+        "analyzers.digest_cli",
+        "kibana.cli",
+        "logloop.demo",
+    ):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:
