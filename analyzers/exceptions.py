@@ -1,0 +1,42 @@
+"""Errors of the analyzers package.
+
+    AnalyzerError                    root: the CLI prints its message on one line and exits 1
+    ├── ConfigurationError           an [analyze]/[schedule]/[check]/[alerts]/[digest]/[smtp] setting
+    │                                that cannot work (also a ValueError)
+    ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
+    │   └── RegistryError            the group registry index is missing pieces or cannot be written
+    ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
+    ├── DeliveryError                the digest email could not be handed to the SMTP server
+    └── AlertError                   an alert webhook could not be delivered
+
+`elasticsearch` errors are translated into these in `analyzers.es` only; SMTP errors in the mailer.
+Each message is one line naming the problem and what to do next.
+"""
+
+
+class AnalyzerError(Exception):
+    """Root of the analyzers' errors."""
+
+
+class ConfigurationError(AnalyzerError, ValueError):
+    """A setting that cannot work; the message names the section, the key and the fix."""
+
+
+class ElasticsearchUnavailable(AnalyzerError):
+    """Elasticsearch cannot be reached, timed out, or rejected a request."""
+
+
+class RegistryError(ElasticsearchUnavailable):
+    """The group registry index cannot be created, read or written."""
+
+
+class GroupNotFound(AnalyzerError, LookupError):
+    """A group reference (key or key prefix) matches no group, or more than one."""
+
+
+class DeliveryError(AnalyzerError):
+    """The digest email could not be delivered to the SMTP server."""
+
+
+class AlertError(AnalyzerError):
+    """An alert (webhook or email) could not be delivered."""
