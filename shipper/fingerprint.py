@@ -1,0 +1,204 @@
+"""Error fingerprints: which events are the same bug. Pure, stateless, standard library only.
+
+One group = one bug = the same exception chain raised from the same statement. For an event with a
+traceback (`error.stack_trace`) the key is built from each exception of the chain (causes and
+contexts included, group members as a set):
+
+- the exception's class name (the last dotted component, so `__main__.Boom` and `app.errors.Boom`
+  agree, and vendored copies agree with the original);
+- its raising statement: the innermost frame, identified by file *name* (not path), function and
+  source text, never by line number or directory; so code moved between versions, other install
+  locations (venv, site-packages, dist-packages, a checkout, Windows) and other callers do not split;
+- when that statement is in the standard library (e.g. `json.loads` failing), also the innermost
+  frame outside it: the program's statement that made the call, so two features failing inside
+  `json` stay two bugs;
+- when the source line was not printed, the masked message instead.
+
+Messages are not part of a traceback key (they carry the variable data); they make the title.
+Message-only error events group on the logging template (`logloop.template`) when present, else on
+the masked message (see `shipper.masking`); both with the logger name.
+
+Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+from shipper.masking import mask
+from shipper.tracebacks import ExceptionRecord, Frame, Traceback, parse_traceback
+
+GROUPING_VERSION: Final = 1
+
+ERROR_LEVELS: Final = frozenset({"error", "err", "critical", "crit", "fatal", "alert", "emergency"})
+_TITLE_LIMIT: Final = 200
+
+_STDLIB_RE: Final = re.compile(
+    r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
+    r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
+)
+_THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
+_PATH_SPLIT_RE: Final = re.compile(r"[/\\]")
+_BLANKS_RE: Final = re.compile(r"\s+")
+
+
+class FrameKind(Enum):
+    """Where a frame's code lives, judged from its path alone."""
+
+    APPLICATION = "application"
+    THIRD_PARTY = "third_party"
+    STDLIB = "stdlib"
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A group identity: `key` (stable hash), `name` (readable title), `version` (algorithm)."""
+
+    key: str
+    name: str
+    version: int
+
+
+def classify_frame(filename: str) -> FrameKind:
+    """Tell standard library, installed third-party and application code apart by path."""
+    if _THIRD_PARTY_RE.search(filename):
+        return FrameKind.THIRD_PARTY
+    if _STDLIB_RE.search(filename):
+        return FrameKind.STDLIB
+    return FrameKind.APPLICATION
+
+
+def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
+    """Fingerprint an ECS error event (nested or dotted keys); None for events that are not errors."""
+    if not is_error_event(doc):
+        return None
+    return fingerprint_document(doc)
+
+
+def is_error_event(doc: Mapping[str, Any]) -> bool:
+    """An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace."""
+    level = get_field(doc, "log.level")
+    if isinstance(level, str) and level.strip().lower() in ERROR_LEVELS:
+        return True
+    return bool(get_field(doc, "error.stack_trace") or get_field(doc, "error.type"))
+
+
+def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
+    """Fingerprint any event, error or not: by traceback, else template, else masked message."""
+    stack_trace = _text(get_field(doc, "error.stack_trace"))
+    if stack_trace:
+        parsed = parse_traceback(stack_trace)
+        if parsed.final.type or parsed.final.frames:
+            return fingerprint_traceback(parsed)
+    logger = _text(get_field(doc, "log.logger"))
+    error_type = _short_type(_text(get_field(doc, "error.type")))
+    template = _text(get_field(doc, "logloop.template"))
+    message = _text(get_field(doc, "error.message")) or _text(get_field(doc, "message")) or stack_trace
+    if template:
+        return _make("template", logger, error_type, mask(template), title=_title(error_type, message))
+    masked = mask(message)
+    return _make("message", logger, error_type, masked, title=_title(error_type, message))
+
+
+def fingerprint_traceback(parsed: Traceback) -> Fingerprint:
+    """Fingerprint a parsed traceback: the exception chain and the statement each was raised from."""
+    final = parsed.final
+    return _make("traceback", chain_signature(parsed), title=_title(final.type, final.message))
+
+
+def chain_signature(parsed: Traceback) -> str:
+    """The canonical text a traceback key hashes: one line per exception of the chain."""
+    return "\n".join(f"{record.link}|{_record_signature(record)}" for record in parsed.chain)
+
+
+def _record_signature(record: ExceptionRecord) -> str:
+    parts = [_short_type(record.type), _site_signature(record)]
+    if record.is_group:
+        members = sorted({chain_signature(member) for member in record.members})
+        parts.append("{" + ";".join(member.replace("\n", "/") for member in members) + "}")
+    return "|".join(parts)
+
+
+def _site_signature(record: ExceptionRecord) -> str:
+    if not record.frames:
+        return "msg:" + _first_line(mask(record.message))
+    site = record.frames[-1]
+    signature = _frame_signature(site)
+    if site.source is None:
+        signature += "|msg:" + _first_line(mask(record.message))
+    if classify_frame(site.filename) is FrameKind.STDLIB:
+        caller = _innermost_outside_stdlib(record.frames)
+        if caller is not None:
+            signature += "|via:" + _frame_signature(caller)
+    return signature
+
+
+def _innermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
+    for frame in reversed(frames):
+        if classify_frame(frame.filename) is not FrameKind.STDLIB:
+            return frame
+    return None
+
+
+def _frame_signature(frame: Frame) -> str:
+    return f"{module_tail(frame.filename)}:{frame.function}:{_BLANKS_RE.sub(' ', frame.source or '')}"
+
+
+def module_tail(filename: str) -> str:
+    """The install-independent part of a path: the file's stem (with its package for __init__)."""
+    parts = [part for part in _PATH_SPLIT_RE.split(filename) if part]
+    if not parts:
+        return filename
+    stem = parts[-1].rsplit(".", 1)[0] if parts[-1].endswith((".py", ".pyc", ".pyw")) else parts[-1]
+    if stem in ("__init__", "__main__") and len(parts) > 1:
+        return f"{parts[-2]}/{stem}"
+    return stem
+
+
+def _short_type(type_name: str) -> str:
+    return type_name.rsplit(".", 1)[-1]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0]
+
+
+def _title(type_name: str, message: str) -> str:
+    masked = _first_line(mask(_first_line(message)))
+    short = _short_type(type_name)
+    title = f"{short}: {masked}" if short and masked else short or masked or "(empty message)"
+    return title if len(title) <= _TITLE_LIMIT else title[: _TITLE_LIMIT - 1] + "…"
+
+
+def _make(*parts: str, title: str) -> Fingerprint:
+    canonical = "\x1f".join((str(GROUPING_VERSION), *parts))
+    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return Fingerprint(key=digest, name=title, version=GROUPING_VERSION)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "\n".join(str(item) for item in value)
+    return str(value)
+
+
+def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
+    """Read a field by dotted name from a nested, dotted or mixed document; None if absent."""
+    if dotted in doc:
+        return doc[dotted]
+    parts = dotted.split(".")
+    for cut in range(1, len(parts)):
+        head = ".".join(parts[:cut])
+        child = doc.get(head)
+        if isinstance(child, Mapping):
+            found = get_field(child, ".".join(parts[cut:]))
+            if found is not None:
+                return found
+    return None
