@@ -1,0 +1,1 @@
+"""Kibana saved objects generated from the schema, their importer, and `logloop setup`."""
