@@ -1,0 +1,97 @@
+"""Facts about the running program: host, process, Python, platform, argv, allowed variables, context.
+
+The static parts (host, interpreter, platform, executable) are computed once per process and
+recomputed after `fork()` (the pid changes). The dynamic parts (argv, environment variables, the
+program's context provider) are read when an error event is formatted. Everything that leaves
+here has gone through `shipper.redaction`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shipper import redaction
+
+ContextProvider = Callable[[], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class StaticFacts:
+    """What does not change during a process's life, already in ECS shape."""
+
+    pid: int
+    host: dict[str, Any]
+    process_name: str
+    executable: str
+    python: str
+    platform: str
+
+
+_lock = threading.Lock()
+_cached: StaticFacts | None = None
+
+
+def _collect() -> StaticFacts:
+    hostname = socket.gethostname()
+    system = platform.system().lower()
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return StaticFacts(
+        pid=os.getpid(),
+        host={
+            "name": hostname,
+            "hostname": hostname,
+            "architecture": platform.machine(),
+            "os": {"type": system, "platform": sys.platform, "version": platform.release()},
+        },
+        process_name=program or os.path.basename(sys.executable),
+        executable=sys.executable,
+        python=f"{platform.python_version()} ({platform.python_implementation()})",
+        platform=platform.platform(),
+    )
+
+
+def static_facts() -> StaticFacts:
+    """The cached facts of this process, collected again in a forked child."""
+    global _cached
+    facts = _cached
+    if facts is None or facts.pid != os.getpid():
+        with _lock:
+            facts = _cached
+            if facts is None or facts.pid != os.getpid():
+                facts = _cached = _collect()
+    return facts
+
+
+def argv() -> list[str]:
+    """sys.argv with secrets hidden."""
+    return redaction.redact_argv([str(arg) for arg in sys.argv])
+
+
+def env_vars(allowlist: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allowed environment variables that are set, secret-looking names and values redacted."""
+    environ = os.environ if environ is None else environ
+    present = {name: environ[name] for name in allowlist if name in environ}
+    return {name: str(value) for name, value in redaction.redact_mapping(present).items()}
+
+
+_registered: ContextProvider | None = None
+
+
+def register_context_provider(provider: ContextProvider | None) -> None:
+    """Set (or clear, with None) the process-wide provider used by formatters that were given none.
+
+    This is the one hook a program registers, e.g. a service manager reporting its services' state.
+    """
+    global _registered
+    _registered = provider
+
+
+def registered_context_provider() -> ContextProvider | None:
+    return _registered
