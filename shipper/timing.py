@@ -1,0 +1,92 @@
+"""Timed operations: one log record per operation, carrying `event.action` and `event.duration`.
+
+    with timed("service.start", logger=log):
+        start(service)
+
+    @timed("health.check")
+    def check(): ...
+
+On exit the record is logged at `level` (INFO) with the record attributes the formatter maps:
+`event.action` = the operation name and `event.duration` = the elapsed time in nanoseconds
+(`time.perf_counter_ns`). If the block raises, the record is logged at ERROR with the exception
+(`exc_info`) and the exception is re-raised unchanged; `exc_info=False` logs the failure at `level`
+with only the exception's type and message in the text, for programs that log the exception
+themselves further up and do not want it twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from contextlib import ContextDecorator
+from typing import Any, ParamSpec, TypeVar
+
+from shipper.formatter import ACTION_ATTR, DURATION_ATTR, exception_message
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_DEFAULT_LOGGER = logging.getLogger("logloop.timing")
+
+
+def timing_extra(operation: str, duration_ns: int) -> dict[str, Any]:
+    """The `extra=` mapping that makes a record a timed-operation event."""
+    return {ACTION_ATTR: operation, DURATION_ATTR: duration_ns}
+
+
+class timed(ContextDecorator):  # lower case: used like the function it reads as
+    """Context manager and decorator that logs how long an operation took (see the module doc)."""
+
+    def __init__(
+        self,
+        operation: str,
+        *,
+        logger: logging.Logger | None = None,
+        level: int = logging.INFO,
+        exc_info: bool = True,
+    ) -> None:
+        self.operation = operation
+        self.logger = logger or _DEFAULT_LOGGER
+        self.level = level
+        self.exc_info = exc_info
+        self._starts: list[int] = []  # a stack, so one instance can be re-entered (recursion)
+
+    def __enter__(self) -> timed:
+        self._starts.append(time.perf_counter_ns())
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        duration = time.perf_counter_ns() - self._starts.pop()
+        extra = timing_extra(self.operation, duration)
+        millis = duration / 1e6
+        if exc is None:
+            self.logger.log(self.level, "%s took %.1f ms", self.operation, millis, extra=extra, stacklevel=2)
+        elif self.exc_info:
+            self.logger.error(
+                "%s failed after %.1f ms", self.operation, millis, exc_info=exc, extra=extra, stacklevel=2
+            )
+        else:
+            self.logger.log(
+                self.level,
+                "%s failed after %.1f ms: %s: %s",
+                self.operation,
+                millis,
+                type(exc).__name__,
+                exception_message(exc),
+                extra=extra,
+                stacklevel=2,
+            )
+
+    def _recreate_cm(self) -> timed:
+        # A fresh instance per call: a decorated function may run in many threads at once.
+        return timed(self.operation, logger=self.logger, level=self.level, exc_info=self.exc_info)
+
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]:  # type: ignore[override]
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with self._recreate_cm():
+                return func(*args, **kwargs)
+
+        return wrapper
