@@ -1,0 +1,59 @@
+"""`logloop setup`: install the index template and, when Kibana is configured, the saved objects.
+
+Idempotent: the template is PUT under the same name, the saved objects are imported with
+overwrite and stable ids, so running it again (the compose `setup` service does on every `up`)
+converges to the same state. `elasticsearch` errors are translated into SetupError here only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kibana import importer, objects
+from kibana.exceptions import SetupError
+from shipper import schema
+
+
+@dataclass(frozen=True)
+class SetupReport:
+    template: str
+    index_pattern: str
+    kibana: importer.ImportResult | None
+
+
+def install_template(es: Any, prefix: str) -> str:
+    """PUT the composable index template for `prefix`; returns its name."""
+    from elasticsearch import ApiError, TransportError
+
+    name = schema.template_name(prefix)
+    try:
+        es.indices.put_index_template(name=name, **schema.index_template(prefix))
+    except ApiError as exc:
+        raise SetupError(
+            f"Elasticsearch refused the index template {name}: {exc.message} (HTTP {exc.status_code})"
+        ) from None
+    except TransportError as exc:
+        raise SetupError(f"cannot reach Elasticsearch to install the index template: {exc.message}") from None
+    return name
+
+
+def import_saved_objects(kibana: importer.KibanaSettings, prefix: str) -> importer.ImportResult:
+    """Import the saved objects generated for `prefix`; raise if Kibana refused any."""
+    ndjson = objects.to_ndjson(objects.saved_objects(prefix)).encode("utf-8")
+    result = importer.import_ndjson(kibana, ndjson, filename=f"{prefix}-saved-objects.ndjson")
+    importer.raise_for_errors(result)
+    return result
+
+
+def run_setup(
+    es: Any, prefix: str, kibana: importer.KibanaSettings | None, *, wait_for_kibana: float = 0.0
+) -> SetupReport:
+    """Install the template, then (if `kibana` is given) wait for Kibana and import the objects."""
+    template = install_template(es, prefix)
+    result = None
+    if kibana is not None:
+        if wait_for_kibana > 0:
+            importer.wait_until_available(kibana, wait_for_kibana)
+        result = import_saved_objects(kibana, prefix)
+    return SetupReport(template=template, index_pattern=schema.index_pattern(prefix), kibana=result)
