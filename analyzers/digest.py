@@ -1,0 +1,92 @@
+"""The digest, end to end: query, model, charts, render, and (optionally) send.
+
+`build_digest` is the pure-ish core the CLI and the scheduler share: Elasticsearch and the clock
+are passed in. `run_digest` adds the output: a file or stdout in one format, and/or email.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from analyzers import charts, digest_data
+from analyzers.digest_data import DigestData
+from analyzers.digest_model import Report, build_report, keys_to_detail
+from analyzers.digest_window import Window
+from analyzers.render import data_uris, render
+
+
+@dataclass(frozen=True, kw_only=True)
+class Digest:
+    """A report and its images (PNG bytes by name: "trend", "spark-0", "spark-1", ...)."""
+
+    report: Report
+    images: dict[str, bytes]
+
+    def render(self, fmt: str, *, image_src: dict[str, str] | None = None) -> str:
+        """Render; without `image_src` the HTML embeds images as data: URIs (a standalone file)."""
+        return render(self.report, fmt, images=image_src if image_src is not None else data_uris(self.images))
+
+
+def fetch(client: Any, prefix: str, window: Window) -> DigestData:
+    """Run the digest's queries (4 requests whatever the volume)."""
+    overview = digest_data.fetch_overview(client, prefix, window)
+    active = [group["key"] for group in overview["groups"] if group["count"] > 0]
+    data = DigestData(
+        window=window,
+        totals=overview["totals"],
+        daily=overview["daily"],
+        groups=overview["groups"],
+        details={},
+        groups_registry=digest_data.fetch_registry(client, prefix),
+        error_lines=overview["error_lines"],
+        operations=overview["operations"],
+        feedback=overview["feedback"],
+        shipper=overview["shipper"],
+        first_seen=digest_data.fetch_first_seen(client, prefix, window, active),
+    )
+    details = digest_data.fetch_details(client, prefix, window, keys_to_detail(data))
+    return dataclasses.replace(data, details=details)
+
+
+def draw(report: Report) -> dict[str, bytes]:
+    images: dict[str, bytes] = {}
+    if report.buckets:
+        images["trend"] = charts.trend_chart(
+            [b.start for b in report.buckets],
+            [b.errors for b in report.buckets],
+            [b.warnings for b in report.buckets],
+            hourly=report.window.bucket < timedelta(days=1),
+        )
+    for index, group in enumerate(report.top_groups):
+        if group.daily:
+            images[f"spark-{index}"] = charts.sparkline(group.daily)
+    return images
+
+
+def build_digest(
+    client: Any,
+    prefix: str,
+    window: timedelta,
+    until: datetime,
+    now: datetime,
+    *,
+    title: str | None = None,
+) -> Digest:
+    """The digest of `[until - window, until)` for the indices of `prefix`."""
+    span = Window.ending(until, window)
+    data = fetch(client, prefix, span)
+    report = build_report(data, title=title or f"{prefix} errors", generated_at=now)
+    return Digest(report=report, images=draw(report))
+
+
+def write_output(digest: Digest, fmt: str, output: Path | None, stdout: TextIO = sys.stdout) -> None:
+    text = digest.render(fmt)
+    if output is None:
+        stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")

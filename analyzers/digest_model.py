@@ -1,0 +1,477 @@
+"""The digest as data: a pure function from query results (and the registry) to a report model.
+
+pandas joins and orders the per-group records (window counts, first-seen times, registry status and
+priority, details); the result is frozen dataclasses that every renderer (html, text, markdown,
+json) reads the same way.
+
+Status and order:
+- A group the registry knows keeps the registry's status and priority (see analyzers.lifecycle and
+  analyzers.priority for the rules).
+- A group the registry does not know (`logloop analyze` never ran, or the group appeared since) is
+  `new` when its first occurrence ever falls in the window, else `ongoing`; its priority is
+  `log10(1 + count)`, plus 1 when it is new, so it sorts among the registry's groups by volume.
+
+A digest is *empty* when nothing in it needs a reader: no error, no feedback, no group changed status
+and the shippers lost nothing. Empty digests are not mailed unless `send_empty = true`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import pandas as pd
+
+from analyzers.digest_data import DigestData
+from analyzers.digest_window import Window
+from analyzers.registry import Group
+
+TOP_GROUPS: Final = 10
+NEW_GROUPS: Final = 20
+HIGHLIGHT_STATUSES: Final = ("new", "escalating", "regressed", "resolved")
+TRACE_HEAD_LINES: Final = 3  # "Traceback ..." and the outermost frame
+TRACE_TAIL_LINES: Final = 16  # the innermost frames and the exception line: where the bug usually is
+TRACE_LINE_CHARS: Final = 240
+TITLE_CHARS: Final = 160
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measure:
+    name: str
+    label: str
+    current: int
+    previous: int
+
+    @property
+    def change_pct(self) -> float | None:
+        """Change against the previous window in percent; None when there is nothing to compare."""
+        if self.previous == 0:
+            return None
+        return (self.current - self.previous) * 100.0 / self.previous
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bucket:
+    start: datetime
+    events: int
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRow:
+    key: str
+    title: str
+    status: str
+    category: str
+    error_type: str | None
+    count: int
+    previous_count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    versions: tuple[str, ...]
+    hosts: tuple[str, ...]
+    host_count: int
+    services: tuple[str, ...]
+    sample_trace: str | None
+    sample_message: str | None
+    priority: float
+    daily: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorLine:
+    template: str
+    count: int
+    previous_count: int
+    last_seen: datetime | None
+    hosts: int
+    sample: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    action: str
+    count: int
+    p50_ms: float | None
+    p95_ms: float | None
+    previous_p50_ms: float | None
+    previous_p95_ms: float | None
+
+    @property
+    def p95_change_pct(self) -> float | None:
+        if not self.previous_p95_ms or self.p95_ms is None:
+            return None
+        return (self.p95_ms - self.previous_p95_ms) * 100.0 / self.previous_p95_ms
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackSample:
+    time: datetime | None
+    message: str
+    service: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackKind:
+    kind: str
+    count: int
+    previous_count: int
+    samples: tuple[FeedbackSample, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipperProcess:
+    host: str
+    pid: int
+    dropped: int
+    dead_lettered: int
+    retried: int
+    sent: int
+    spool_backlog: int
+    last_report: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    title: str
+    window: Window
+    generated_at: datetime
+    measures: tuple[Measure, ...]
+    buckets: tuple[Bucket, ...]
+    status_counts: Mapping[str, int]
+    top_groups: tuple[GroupRow, ...]
+    new_groups: tuple[GroupRow, ...]
+    error_lines: tuple[ErrorLine, ...]
+    operations: tuple[Operation, ...]
+    feedback: tuple[FeedbackKind, ...]
+    shipper: tuple[ShipperProcess, ...]
+    registry_used: bool
+    notes: tuple[str, ...] = field(default=())
+
+    def measure(self, name: str) -> Measure:
+        return next(m for m in self.measures if m.name == name)
+
+    @property
+    def shipper_losses(self) -> int:
+        return sum(p.dropped + p.dead_lettered for p in self.shipper)
+
+    @property
+    def spool_backlog(self) -> int:
+        return sum(p.spool_backlog for p in self.shipper)
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.measure("errors").current == 0
+            and self.measure("feedback").current == 0
+            and not any(self.status_counts.values())
+            and self.shipper_losses == 0
+        )
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ES date (ISO string, epoch ms, datetime) -> aware UTC datetime; None stays None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def one_line(text: str | None, limit: int = TITLE_CHARS) -> str:
+    """Collapse whitespace (including CR/LF) into single spaces and cut at `limit` characters."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def truncate_trace(trace: str | None) -> str | None:
+    """Keep the head (where it started) and the tail (innermost frames and the exception) of a traceback."""
+    if not trace:
+        return None
+    lines = [
+        line if len(line) <= TRACE_LINE_CHARS else line[: TRACE_LINE_CHARS - 1] + "…"
+        for line in trace.rstrip("\n").splitlines()
+    ]
+    if len(lines) <= TRACE_HEAD_LINES + TRACE_TAIL_LINES + 1:
+        return "\n".join(lines)
+    omitted = len(lines) - TRACE_HEAD_LINES - TRACE_TAIL_LINES
+    return "\n".join(
+        [*lines[:TRACE_HEAD_LINES], f"  … {omitted} lines omitted …", *lines[-TRACE_TAIL_LINES:]]
+    )
+
+
+def _title(sample: Mapping[str, Any]) -> str:
+    for candidate in (
+        sample.get("error.grouping_name"),
+        ": ".join(filter(None, [sample.get("error.type"), sample.get("error.message")])),
+        sample.get("logloop.template"),
+        sample.get("message"),
+    ):
+        if candidate:
+            return one_line(str(candidate))
+    return "(untitled group)"
+
+
+def _measures(totals: Mapping[str, Mapping[str, int]]) -> tuple[Measure, ...]:
+    current, previous = totals["current"], totals["previous"]
+
+    def events(side: Mapping[str, int]) -> int:
+        return side.get("events", 0) - side.get("shipper_docs", 0)
+
+    rows = [
+        Measure(name="events", label="Log events", current=events(current), previous=events(previous)),
+        *(
+            Measure(name=name, label=label, current=current.get(name, 0), previous=previous.get(name, 0))
+            for name, label in (
+                ("errors", "Errors"),
+                ("tracebacks", "Tracebacks"),
+                ("groups", "Error groups"),
+                ("hosts", "Hosts"),
+                ("feedback", "User feedback"),
+            )
+        ),
+    ]
+    return tuple(rows)
+
+
+_REGISTRY: Final = {  # frame column -> registry Group attribute
+    "reg_title": "title",
+    "reg_status": "status",
+    "reg_priority": "priority",
+    "reg_category": "category",
+    "reg_first_seen": "first_seen",
+    "reg_last_seen": "last_seen",
+    "reg_changed": "status_changed_at",
+    "reg_trace": "sample_stack_trace",
+    "reg_message": "sample_message",
+    "reg_error_type": "error_type",
+    "reg_versions": "versions",
+    "reg_hosts": "hosts",
+    "reg_services": "services",
+}
+
+
+def _groups_frame(data: DigestData, registry: Sequence[Group]) -> pd.DataFrame:
+    """One row per group active in the window (or known to the registry as changed in it)."""
+    columns = ["key", "count", "previous_count", "window_first", "last_seen"]
+    counted = pd.DataFrame(data.groups, columns=columns).set_index("key")
+    counted["first_seen"] = pd.Series(data.first_seen, dtype="object")
+    known = pd.DataFrame(
+        [
+            {"key": g.group_id, **{column: getattr(g, name) for column, name in _REGISTRY.items()}}
+            for g in registry
+        ],
+        columns=["key", *_REGISTRY],
+    ).set_index("key")
+    frame = counted.join(known, how="outer")
+    frame["count"] = frame["count"].fillna(0).astype("int64")
+    frame["previous_count"] = frame["previous_count"].fillna(0).astype("int64")
+    return frame
+
+
+def _is_relevant(row: Mapping[str, Any], window: Window) -> bool:
+    if row["count"] > 0:
+        return True
+    changed = parse_time(row.get("reg_changed"))
+    return changed is not None and window.contains(changed) and row.get("reg_status") == "resolved"
+
+
+def _computed_status(first_seen: datetime | None, window: Window) -> str:
+    return "new" if first_seen is not None and first_seen >= window.start else "ongoing"
+
+
+def _row(key: str, row: Mapping[str, Any], data: DigestData) -> GroupRow:
+    detail = data.details.get(key, {})
+    sample = detail.get("sample", {})
+    first_seen = parse_time(row.get("first_seen")) or parse_time(row.get("reg_first_seen"))
+    registered = isinstance(row.get("reg_status"), str)
+    status = str(row["reg_status"]) if registered else _computed_status(first_seen, data.window)
+    if registered and status == "resolved" and row["count"] > 0:
+        status = "regressed"  # seen again after `analyze` marked it resolved
+    count = int(row["count"])
+    priority = float(row["reg_priority"]) if registered else math.log10(1 + count) + (status == "new")
+    trace = sample.get("error.stack_trace") or (row.get("reg_trace") if registered else None)
+    return GroupRow(
+        key=key,
+        title=one_line(str(row["reg_title"])) if registered and row.get("reg_title") else _title(sample),
+        status=status,
+        category=str(row.get("reg_category")) if registered else ("traceback" if trace else "error_line"),
+        error_type=sample.get("error.type") or (row.get("reg_error_type") if registered else None),
+        count=count,
+        previous_count=int(row["previous_count"]),
+        first_seen=first_seen,
+        last_seen=parse_time(row.get("last_seen")) or parse_time(row.get("reg_last_seen")),
+        versions=tuple(detail.get("versions") or (row.get("reg_versions") if registered else ()) or ()),
+        hosts=tuple(detail.get("hosts") or (row.get("reg_hosts") if registered else ()) or ()),
+        host_count=int(detail.get("host_count") or len(detail.get("hosts") or ())),
+        services=tuple(detail.get("services") or (row.get("reg_services") if registered else ()) or ()),
+        sample_trace=truncate_trace(trace),
+        sample_message=one_line(sample.get("message") or sample.get("error.message"), 500) or None,
+        priority=priority,
+        daily=tuple(detail.get("daily") or ()),
+    )
+
+
+def rank_groups(data: DigestData) -> list[tuple[str, dict[str, Any]]]:
+    """Groups to consider, highest priority first (ties: higher count, then key), as (key, record)."""
+    frame = _groups_frame(data, data.groups_registry)
+    rows = [(str(key), dict(record)) for key, record in frame.iterrows()]
+    rows = [(key, record) for key, record in rows if _is_relevant(record, data.window)]
+    registered = {key for key, record in rows if isinstance(record.get("reg_status"), str)}
+
+    def priority(item: tuple[str, dict[str, Any]]) -> tuple[float, int, str]:
+        key, record = item
+        if key in registered:
+            score = float(record["reg_priority"])
+        else:
+            first = parse_time(record.get("first_seen"))
+            score = math.log10(1 + record["count"]) + (_computed_status(first, data.window) == "new")
+        return (-score, -int(record["count"]), key)
+
+    return sorted(rows, key=priority)
+
+
+def keys_to_detail(data: DigestData) -> list[str]:
+    """Which groups the details query must cover: the top groups and the new ones."""
+    ranked = rank_groups(data)
+    top = [key for key, _ in ranked[:TOP_GROUPS]]
+    new = [key for key, record in ranked if _status_hint(record, data.window) == "new"][:NEW_GROUPS]
+    return list(dict.fromkeys(top + new))
+
+
+def _status_hint(record: Mapping[str, Any], window: Window) -> str:
+    if isinstance(record.get("reg_status"), str):
+        return str(record["reg_status"])
+    return _computed_status(parse_time(record.get("first_seen")), window)
+
+
+def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
+    frame = pd.DataFrame(
+        data.error_lines, columns=["template", "count", "previous_count", "last_seen", "hosts", "sample"]
+    )
+    frame = frame.sort_values(["count", "template"], ascending=[False, True])
+    return tuple(
+        ErrorLine(
+            template=one_line(r["template"], 300),
+            count=int(r["count"]),
+            previous_count=int(r["previous_count"]),
+            last_seen=parse_time(r["last_seen"]),
+            hosts=int(r["hosts"]),
+            sample=one_line(r["sample"], 300) if r["sample"] else None,
+        )
+        for r in frame.to_dict("records")
+    )
+
+
+def _ms(nanoseconds: Any) -> float | None:
+    if nanoseconds is None or (isinstance(nanoseconds, float) and math.isnan(nanoseconds)):
+        return None
+    return float(nanoseconds) / 1e6
+
+
+def _operations(data: DigestData, limit: int = 10) -> tuple[Operation, ...]:
+    frame = pd.DataFrame(
+        data.operations,
+        columns=["action", "count", "previous_count", "p50", "p95", "previous_p50", "previous_p95"],
+    )
+    frame = frame[frame["count"] > 0].sort_values(["p95", "action"], ascending=[False, True]).head(limit)
+    return tuple(
+        Operation(
+            action=one_line(r["action"], 120),
+            count=int(r["count"]),
+            p50_ms=_ms(r["p50"]),
+            p95_ms=_ms(r["p95"]),
+            previous_p50_ms=_ms(r["previous_p50"]),
+            previous_p95_ms=_ms(r["previous_p95"]),
+        )
+        for r in frame.to_dict("records")
+    )
+
+
+def _feedback(data: DigestData) -> tuple[FeedbackKind, ...]:
+    previous = data.totals["previous"]
+    by_kind = {entry["kind"]: entry for entry in data.feedback}
+    kinds = sorted(set(by_kind) | {"bug", "feature", "usability"})
+    return tuple(
+        FeedbackKind(
+            kind=kind,
+            count=int(by_kind.get(kind, {}).get("count", 0)),
+            previous_count=int(previous.get(f"feedback_{kind}", 0)),
+            samples=tuple(
+                FeedbackSample(
+                    time=parse_time(s.get("@timestamp")),
+                    message=one_line(s.get("message"), 400),
+                    service=s.get("service.name"),
+                )
+                for s in by_kind.get(kind, {}).get("samples", [])
+            ),
+        )
+        for kind in kinds
+    )
+
+
+def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
+    return tuple(
+        ShipperProcess(
+            host=str(p["host"]),
+            pid=int(p["pid"]),
+            dropped=int(p["dropped"]),
+            dead_lettered=int(p["dead_lettered"]),
+            retried=int(p["retried"]),
+            sent=int(p["sent"]),
+            spool_backlog=int(p["spool_backlog"]),
+            last_report=parse_time(p.get("last_report")),
+        )
+        for p in sorted(
+            data.shipper, key=lambda p: (-(p["dropped"] + p["dead_lettered"]), p["host"], p["pid"])
+        )
+    )
+
+
+def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Report:
+    """The report model for `data` (pure)."""
+    ranked = rank_groups(data)
+    rows = [_row(key, record, data) for key, record in ranked]
+    counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
+    active = [r for r in rows if r.count > 0]
+    new = sorted((r for r in rows if r.status == "new"), key=lambda r: (r.first_seen or generated_at, r.key))
+    buckets = tuple(
+        Bucket(
+            start=parse_time(b["start"]) or data.window.start,
+            events=b["events"] - 0,
+            errors=b["errors"],
+            warnings=b["warnings"],
+        )
+        for b in data.daily
+    )
+    notes = (
+        ()
+        if data.groups_registry
+        else (
+            "The group registry is empty (`logloop analyze` has not run): statuses are computed from first "
+            "occurrences only.",
+        )
+    )
+    return Report(
+        title=one_line(title, 120),
+        window=data.window,
+        generated_at=generated_at,
+        measures=_measures(data.totals),
+        buckets=buckets,
+        status_counts=counts,
+        top_groups=tuple(active[:TOP_GROUPS]),
+        new_groups=tuple(new[:NEW_GROUPS]),
+        error_lines=_error_lines(data),
+        operations=_operations(data),
+        feedback=_feedback(data),
+        shipper=_shipper(data),
+        registry_used=bool(data.groups_registry),
+        notes=notes,
+    )

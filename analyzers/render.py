@@ -1,0 +1,166 @@
+"""Render a digest Report as html, text, markdown or json.
+
+The templates live in `analyzers/templates/` (data, not code). Log content is untrusted: the HTML
+environment autoescapes everything, Markdown goes through the `md` filter (escapes the characters
+Markdown and inline HTML would interpret), and text is plain. Images are referenced by name; the
+caller decides whether a name becomes a `cid:` reference (email) or a `data:` URI (a file).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import jinja2
+
+from analyzers.digest_model import Report
+from analyzers.digest_window import Window
+from analyzers.exceptions import ConfigurationError
+
+FORMATS: Final = ("html", "text", "markdown", "json")
+TEMPLATES: Final = {"html": "digest.html.j2", "text": "digest.txt.j2", "markdown": "digest.md.j2"}
+STATUS_COLOURS: Final = {
+    "new": "#2471a3",
+    "escalating": "#c0392b",
+    "regressed": "#8e44ad",
+    "resolved": "#1e8449",
+    "ongoing": "#6b7280",
+    "ignored": "#9ca3af",
+}
+_SPARK_BLOCKS: Final = " ▁▂▃▄▅▆▇█"
+_MD_SPECIAL: Final = re.compile(r"([\\`*_{}\[\]#|<>~])")
+
+
+def num(value: int | float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.1f}"
+
+
+def ts(value: datetime | None) -> str:
+    return "–" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 10_000:
+        return f"{value / 1000:,.1f} s"
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def change_pct(current: int, previous: int) -> float | None:
+    return None if previous == 0 else (current - previous) * 100.0 / previous
+
+
+def signed_pct(value: float) -> str:
+    return f"{value:+.0f}%"
+
+
+def change_text(current: int, previous: int) -> str:
+    pct = change_pct(current, previous)
+    if pct is None:
+        return "new" if current else "no change"
+    return f"{signed_pct(pct)} vs previous"
+
+
+def spark(values: Sequence[int]) -> str:
+    """Unicode block sparkline, for text and markdown."""
+    top = max([*values, 0])
+    if top == 0:
+        return _SPARK_BLOCKS[1] * len(values)
+    return "".join(_SPARK_BLOCKS[max(1, round(v * 8 / top))] if v else _SPARK_BLOCKS[1] for v in values)
+
+
+def bar(value: int, top: int | None, width: int = 40) -> str:
+    return "#" * (round(value * width / top) if top else 0)
+
+
+def bucket_label(start: datetime, window: Window) -> str:
+    return f"{start:%H:%M}" if window.bucket < timedelta(days=1) else f"{start:%a %Y-%m-%d}"
+
+
+def md(value: Any) -> str:
+    """Escape Markdown and inline HTML; collapse newlines so a value cannot start a new block."""
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
+
+
+def fence(value: str) -> str:
+    """A fenced code block longer than any backtick run inside the value (so it cannot be closed early)."""
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}\n{value}\n{ticks}"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=lambda name: not (name or "").endswith((".txt.j2", ".md.j2")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=num,
+        ts=ts,
+        ms=ms,
+        signed_pct=signed_pct,
+        md=md,
+        fence=fence,
+        bucket_label=bucket_label,
+        status_colour=lambda status: STATUS_COLOURS.get(str(status), "#6b7280"),
+    )
+    env.globals.update(change_pct=change_pct, change_text=change_text, spark=spark, bar=bar)
+    return env
+
+
+def data_uris(images: Mapping[str, bytes]) -> dict[str, str]:
+    """Image name -> `data:image/png;base64,...` (for a standalone HTML file)."""
+    return {
+        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii") for name, png in images.items()
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_json(report: Report) -> str:
+    document = dataclasses.asdict(report)
+    document["window"] = {"start": report.window.start, "end": report.window.end}
+    document["is_empty"] = report.is_empty
+    document["shipper_losses"] = report.shipper_losses
+    return json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(report: Report, fmt: str, *, images: Mapping[str, str] | None = None) -> str:
+    """The report in `fmt`; `images` maps image names ("trend", "spark-0", ...) to `src` values."""
+    if fmt == "json":
+        return to_json(report)
+    if fmt not in TEMPLATES:
+        raise ConfigurationError(f"unknown digest format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    template = environment().get_template(TEMPLATES[fmt])
+    return template.render(report=report, images=_Images(images or {}))
+
+
+class _Images(dict[str, str]):
+    """Image sources by name; a missing image is an empty string (the template then leaves it out)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+    def __getattr__(self, key: str) -> str:
+        return self[key]
