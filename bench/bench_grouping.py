@@ -1,0 +1,203 @@
+"""Grouping benchmark: logloop's grouping next to drain3 (default configuration), in one run.
+
+Two inputs, each fed identically to both:
+
+(a) the labelled traceback corpus in tests/data/tracebacks/ (built by bench/corpus/generate.py from
+    really raised exceptions): logloop groups with `shipper.fingerprint.fingerprint_event`; drain3's
+    `TemplateMiner().add_log_message` is fed the whole `error.stack_trace` text (drain3 has no
+    traceback support, so the full text is the fairest input; its first line is the same for every
+    traceback, so the final exception line alone would be fed to it by no real deployment either).
+(b) loghub-2k (16 datasets, original and corrected ground truth) from --data: the `Content` column
+    is the message; logloop uses `shipper.templates.mine` (ONE configuration for all datasets);
+    drain3 the default `TemplateMiner()` (no masking).
+
+Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
+group), pairwise F1, events per second (wall clock of the grouping call only, CSV reading excluded).
+
+    python bench/bench_grouping.py [--data /work/shared/bench-data] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shipper.fingerprint import fingerprint_event  # noqa: E402
+from shipper.templates import mine  # noqa: E402
+
+DATASETS = (
+    "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux",
+    "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper",
+)  # fmt: skip
+DATA = Path("/work/shared/bench-data")
+CORPUS = ROOT / "tests" / "data" / "tracebacks" / "corpus.jsonl"
+
+
+@dataclass(frozen=True)
+class Score:
+    ga: float
+    f1: float
+    events_per_s: float
+    groups: int
+
+
+def grouping_accuracy(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:
+    """Share of events whose predicted group holds exactly the events of their true group."""
+    true_members: dict[Hashable, set[int]] = {}
+    pred_members: dict[Hashable, set[int]] = {}
+    for index, (t, p) in enumerate(zip(truth, predicted, strict=True)):
+        true_members.setdefault(t, set()).add(index)
+        pred_members.setdefault(p, set()).add(index)
+    correct = sum(
+        len(members) for members in pred_members.values() if members == true_members[truth[min(members)]]
+    )
+    return correct / len(truth) if truth else 1.0
+
+
+def pairwise_f1(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:
+    """F1 over event pairs: a pair is positive when both events share a group."""
+
+    def pairs(counter: Counter[Hashable]) -> int:
+        return sum(n * (n - 1) // 2 for n in counter.values())
+
+    both = pairs(Counter(zip(truth, predicted, strict=True)))
+    true_pairs, pred_pairs = pairs(Counter(truth)), pairs(Counter(predicted))
+    if both == 0:
+        return 1.0 if true_pairs == pred_pairs == 0 else 0.0
+    precision, recall = both / pred_pairs, both / true_pairs
+    return 2 * precision * recall / (precision + recall)
+
+
+def timed(
+    grouper: Callable[[], Sequence[Hashable]], count: int, repeat: int = 3
+) -> tuple[Sequence[Hashable], float]:
+    """Run a grouper `repeat` times (a fresh state each time); the best wall time gives events/s."""
+    best = float("inf")
+    labels: Sequence[Hashable] = ()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        labels = grouper()
+        best = min(best, time.perf_counter() - start)
+    return labels, count / best if best > 0 else float("inf")
+
+
+def score(truth: Sequence[Hashable], grouper: Callable[[], Sequence[Hashable]]) -> Score:
+    labels, rate = timed(grouper, len(truth))
+    return Score(grouping_accuracy(truth, labels), pairwise_f1(truth, labels), rate, len(set(labels)))
+
+
+def drain3_grouper(texts: Sequence[str]) -> Callable[[], list[int]]:
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    def run() -> list[int]:
+        miner = TemplateMiner(config=TemplateMinerConfig())  # the defaults, without the ini lookup
+        return [miner.add_log_message(text)["cluster_id"] for text in texts]
+
+    return run
+
+
+def logloop_miner_grouper(texts: Sequence[str]) -> Callable[[], tuple[int, ...]]:
+    return lambda: mine(texts).assignments
+
+
+def fingerprint_grouper(docs: Sequence[dict[str, object]]) -> Callable[[], list[str]]:
+    def run() -> list[str]:
+        labels = []
+        for doc in docs:
+            fingerprint = fingerprint_event(doc)
+            labels.append(fingerprint.key if fingerprint else "")
+        return labels
+
+    return run
+
+
+def read_loghub(data: Path, variant: str, dataset: str) -> tuple[list[str], list[str]]:
+    suffix = "_structured_corrected.csv" if variant == "loghub-2k-corrected" else "_structured.csv"
+    path = data / variant / dataset / f"{dataset}_2k.log{suffix}"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [row["Content"] for row in rows], [row["EventId"] for row in rows]
+
+
+def bench_loghub(data: Path, variant: str) -> dict[str, dict[str, Score]]:
+    results: dict[str, dict[str, Score]] = {}
+    for dataset in DATASETS:
+        messages, truth = read_loghub(data, variant, dataset)
+        results[dataset] = {
+            "logloop": score(truth, logloop_miner_grouper(messages)),
+            "drain3": score(truth, drain3_grouper(messages)),
+        }
+    return results
+
+
+def bench_corpus(path: Path) -> dict[str, Score]:
+    docs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    truth = [str(doc.pop("label")) for doc in docs]
+    texts = [str(doc["error"]["stack_trace"]) for doc in docs]  # type: ignore[index]
+    return {
+        "logloop": score(truth, fingerprint_grouper(docs)),
+        "drain3": score(truth, drain3_grouper(texts)),
+    }
+
+
+def print_table(title: str, rows: dict[str, dict[str, Score]]) -> None:
+    print(f"\n{title}")
+    print(f"{'dataset':<12} {'GA ours':>8} {'GA d3':>7} {'F1 ours':>8} {'F1 d3':>7} "
+          f"{'ev/s ours':>10} {'ev/s d3':>9} {'speed x':>8}")  # fmt: skip
+    for name, pair in rows.items():
+        ours, theirs = pair["logloop"], pair["drain3"]
+        print(f"{name:<12} {ours.ga:>8.3f} {theirs.ga:>7.3f} {ours.f1:>8.3f} {theirs.f1:>7.3f} "
+              f"{ours.events_per_s:>10.0f} {theirs.events_per_s:>9.0f} "
+              f"{ours.events_per_s / theirs.events_per_s:>8.2f}")  # fmt: skip
+    if len(rows) > 1:
+
+        def mean(tool: str, field: str) -> float:
+            return sum(getattr(pair[tool], field) for pair in rows.values()) / len(rows)
+
+        print(f"{'average':<12} {mean('logloop', 'ga'):>8.3f} {mean('drain3', 'ga'):>7.3f} "
+              f"{mean('logloop', 'f1'):>8.3f} {mean('drain3', 'f1'):>7.3f} "
+              f"{mean('logloop', 'events_per_s'):>10.0f} {mean('drain3', 'events_per_s'):>9.0f} "
+              f"{mean('logloop', 'events_per_s') / mean('drain3', 'events_per_s'):>8.2f}")  # fmt: skip
+
+
+def _as_json(rows: dict[str, dict[str, Score]]) -> dict[str, dict[str, dict[str, float]]]:
+    return {name: {tool: asdict(result) for tool, result in pair.items()} for name, pair in rows.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=DATA, help="bench-data folder (holds loghub-2k/)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="labelled traceback corpus (JSONL)")
+    parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
+    parser.add_argument("--only", choices=("corpus", "loghub"), help="run one part only")
+    args = parser.parse_args(argv)
+    logging.getLogger("drain3").setLevel(logging.WARNING)
+    report: dict[str, object] = {}
+    if args.only in (None, "corpus"):
+        corpus = {"tracebacks": bench_corpus(args.corpus)}
+        print_table(f"(a) traceback corpus {args.corpus.name} (drain3 fed the whole stack_trace)", corpus)
+        report["corpus"] = _as_json(corpus)
+    if args.only in (None, "loghub"):
+        for variant in ("loghub-2k", "loghub-2k-corrected"):
+            results = bench_loghub(args.data, variant)
+            print_table(f"(b) {variant}: Content column, one configuration for all datasets", results)
+            report[variant] = _as_json(results)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

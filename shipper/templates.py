@@ -1,0 +1,220 @@
+"""Message-only template mining: group log messages that come from the same logging statement.
+
+Used by `logloop cluster` for events that carry neither a traceback nor the logging template. The
+learning step (`mine`) sees the whole batch; the read-only step (`Template.matches`) only compares.
+
+The algorithm (after Brain, Yu et al. 2023, reimplemented from the paper's idea):
+
+1. Tokenize on blanks and on punctuation that separates values (`=`, `,`, `:`, brackets, quotes).
+   Tokens containing a digit, and placeholders from `shipper.masking`'s value rules, become `<*>`;
+   runs of `<*>` collapse, so variable-length values (lists, dates, free text with numbers) do not
+   change a message's length.
+2. Within messages of the same length, count how often each token occurs at each position. The
+   constant words of one template occur exactly as often as the template does, so each message's
+   largest set of positions sharing one count ("its root") names its initial group.
+3. Within a group, a position whose words are all equal is constant; a position with few distinct
+   words, each seen several times, that does not vary freely splits the group; any other is a
+   variable.
+
+Deterministic for a given input order: no randomness, ties broken by first occurrence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+WILDCARD: Final = "<*>"
+
+_UNITS: Final = frozenset(
+    {"B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "bytes", "byte", "%", "ms", "us", "µs", "ns",
+     "s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "h", "hour", "hours",
+     "day", "days"}
+)  # fmt: skip
+_DATE_WORD_RE: Final = re.compile(
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|"
+    r"UTC|GMT|EST|EDT|CST|CDT|PST|PDT|CET|CEST)$"
+)
+_EDGE_PUNCTUATION: Final = "()[]{}<>,;:\"'.!?|"
+_PAIR_RE: Final = re.compile(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
+_HAS_DIGIT_RE: Final = re.compile(r"\d")
+_VALUE_RE: Final = re.compile(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class MinerConfig:
+    """Tuning of the miner; one configuration serves every log source."""
+
+    split_max_values: int = 4  # a position with more distinct words than this is a variable
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A mined template: its tokens with `<*>` for variables, and a stable id."""
+
+    tokens: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+    @property
+    def cluster_id(self) -> str:
+        return "m-" + hashlib.blake2b(self.text.encode("utf-8"), digest_size=8).hexdigest()
+
+    def matches(self, message: str) -> bool:
+        """Whether a message fits this template (read-only; mining never calls it)."""
+        tokens = tokenize(message)
+        if len(tokens) != len(self.tokens):
+            return False
+        return all(mine in (WILDCARD, theirs) for mine, theirs in zip(self.tokens, tokens, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class MiningResult:
+    """For each input message (same order) the index of its template in `templates`."""
+
+    assignments: tuple[int, ...]
+    templates: tuple[Template, ...]
+
+    def template_of(self, index: int) -> Template:
+        return self.templates[self.assignments[index]]
+
+
+def tokenize(message: str, word_cache: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """Split a message into tokens, mask value-like tokens as `<*>` and collapse runs of them.
+
+    A unit after a masked number ("1.07 KB", "3 sec") belongs to the value. `word_cache` (owned by
+    the caller, e.g. one `mine` call) memoizes the per-word work.
+    """
+    cache = {} if word_cache is None else word_cache
+    tokens: list[str] = []
+    for raw in message.split():
+        parts = cache.get(raw)
+        if parts is None:
+            parts = cache[raw] = _token_parts(raw)
+        for token in parts:
+            if tokens and tokens[-1] == WILDCARD and (token == WILDCARD or token in _UNITS):
+                continue
+            tokens.append(token)
+    return tuple(tokens)
+
+
+def _token_parts(raw: str) -> tuple[str, ...]:
+    """One blank-separated word as tokens: `key=value` gives the key and a variable."""
+    word = raw.strip(_EDGE_PUNCTUATION)
+    if not word:
+        return ()
+    pair = _PAIR_RE.match(word)
+    if pair:
+        key, value = pair.group(1), pair.group(2).strip(_EDGE_PUNCTUATION)
+        if "=" in word[: len(key) + 1]:
+            return (key, WILDCARD) if value else (key,)
+        if not _HAS_DIGIT_RE.search(word):
+            return (key, _mask_word(value)) if value else (key,)
+    return (_mask_word(word),)
+
+
+def _mask_word(word: str) -> str:
+    if _HAS_DIGIT_RE.search(word) or _VALUE_RE.match(word) or _DATE_WORD_RE.match(word):
+        return WILDCARD
+    return word
+
+
+Row = tuple[str, ...]
+
+
+def mine(messages: Sequence[str], config: MinerConfig = MinerConfig()) -> MiningResult:
+    """Group messages by mined template; deterministic for a given input order."""
+    word_cache: dict[str, tuple[str, ...]] = {}
+    message_rows: dict[str, Row] = {}
+    row_members: dict[Row, list[int]] = {}
+    for index, message in enumerate(messages):
+        row = message_rows.get(message)
+        if row is None:
+            row = message_rows[message] = tokenize(message, word_cache)
+        members = row_members.get(row)
+        if members is None:
+            row_members[row] = [index]
+        else:
+            members.append(index)
+    by_length: dict[int, list[Row]] = {}
+    for row in row_members:
+        by_length.setdefault(len(row), []).append(row)
+    template_index: dict[Row, int] = {}
+    templates: list[Template] = []
+    assignments = [0] * len(messages)
+    for length, rows in by_length.items():
+        weights = [len(row_members[row]) for row in rows]
+        for group in _mine_same_length(rows, weights, length, config):
+            tokens = _template_tokens([rows[i] for i in group], length)
+            if tokens not in template_index:
+                template_index[tokens] = len(templates)
+                templates.append(Template(tokens))
+            for i in group:
+                for member in row_members[rows[i]]:
+                    assignments[member] = template_index[tokens]
+    return MiningResult(tuple(assignments), tuple(templates))
+
+
+def _mine_same_length(
+    rows: list[Row], weights: list[int], length: int, config: MinerConfig
+) -> list[list[int]]:
+    counts: list[dict[str, int]] = [{} for _ in range(length)]
+    for row, weight in zip(rows, weights, strict=True):
+        for position, token in enumerate(row):
+            column = counts[position]
+            column[token] = column.get(token, 0) + weight
+    roots: dict[tuple[tuple[int, str], ...], list[int]] = {}
+    for index, row in enumerate(rows):
+        roots.setdefault(_root(row, counts), []).append(index)
+    groups: list[list[int]] = []
+    for root, members in roots.items():
+        root_positions = {position for position, _ in root}
+        groups.extend(_split(rows, members, root_positions, length, config))
+    return groups
+
+
+def _root(row: Row, counts: list[dict[str, int]]) -> tuple[tuple[int, str], ...]:
+    """The row's largest set of constant-looking positions sharing one count (ties: the higher count)."""
+    row_counts = [0 if token == WILDCARD else counts[position][token] for position, token in enumerate(row)]
+    tally = Counter(count for count in row_counts if count)
+    if not tally:
+        return ()
+    best = max(tally.items(), key=lambda item: (item[1], item[0]))[0]
+    return tuple((position, row[position]) for position, count in enumerate(row_counts) if count == best)
+
+
+def _split(
+    rows: list[Row], members: list[int], root_positions: set[int], length: int, config: MinerConfig
+) -> list[list[int]]:
+    groups = [members]
+    for position in range(length):
+        if position in root_positions:
+            continue
+        next_groups: list[list[int]] = []
+        for group in groups:
+            next_groups.extend(_split_position(rows, group, position, config))
+        groups = next_groups
+    return groups
+
+
+def _split_position(rows: list[Row], group: list[int], position: int, config: MinerConfig) -> list[list[int]]:
+    values: dict[str, list[int]] = {}
+    for member in group:
+        values.setdefault(rows[member][position], []).append(member)
+    if len(values) <= 1 or WILDCARD in values or len(values) > config.split_max_values:
+        return [group]
+    return list(values.values())
+
+
+def _template_tokens(rows: list[Row], length: int) -> Row:
+    first = rows[0]
+    return tuple(
+        first[position] if all(row[position] == first[position] for row in rows) else WILDCARD
+        for position in range(length)
+    )
