@@ -1,0 +1,18 @@
+"""logloop's shipper: Python logging records to Elasticsearch as ECS documents, durably.
+
+Public API:
+
+    install(service=..., **kwargs)   attach a ShipperHandler to the root logger (idempotent)
+    ShipperHandler(service, ...)     the logging handler (dictConfig-friendly keyword arguments)
+    stats()                          a ShipperStats snapshot of every handler's delivery counters
+    feedback(text, kind=...)         ship a user feedback event through the same durable path
+"""
+
+from __future__ import annotations
+
+from shipper.feedback import feedback
+from shipper.handler import ShipperHandler
+from shipper.install import install
+from shipper.stats import ShipperStats, stats
+
+__all__ = ["ShipperHandler", "ShipperStats", "feedback", "install", "stats"]

@@ -1,0 +1,432 @@
+"""`ShipperHandler`: the stdlib logging handler that ships ECS documents durably.
+
+On the caller's thread `emit()` only turns the record into a document (the formatter), stamps it
+with a time-ordered `event.id` and puts it on a bounded in-memory queue; it never blocks on the
+network and never raises. A worker thread (`shipper.worker`) does the rest: fingerprint, serialize,
+spool to SQLite, send, retry, dead-letter.
+
+    handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
+    logging.getLogger().addHandler(handler)
+
+Every argument is a plain keyword, so `logging.config.dictConfig` can build it (`"()":
+"shipper.ShipperHandler"` or `"class": "shipper.ShipperHandler"`).
+
+When the queue is full, `queue_overflow="spool"` (the default) writes the event synchronously to
+the spool on the caller's thread (slower, nothing lost); `"drop"` drops and counts it. After
+`close()` events are spooled synchronously too, and sent by the next start.
+
+Recursion guard: records emitted by a worker thread (the Elasticsearch client's own logging, say)
+and records of `logloop.shipper*` loggers are never shipped; the shipper's diagnostics go to the
+non-propagating `logloop.shipper.internal` logger, rate-limited.
+
+Fork safety: in a forked child every handler gets a fresh queue, counters and worker; the child
+writes spool rows under its own pid and sends only those, so the parent's events are not sent
+twice. Rows a child leaves behind are adopted by a later process once the child has exited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+from shipper import schema
+from shipper.connection import ElasticsearchSettings, validate
+from shipper.exceptions import ConfigurationError
+from shipper.spool import OVERFLOW_POLICIES, OverflowPolicy, Spool
+from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
+from shipper.stats import register as register_stats
+from shipper.transports import TRANSPORT_KINDS, Transport
+from shipper.worker import WORKER_THREADS, DeliveryConfig, RateLimitedLog, Worker, encode, set_path
+
+QueueOverflow = Literal["spool", "drop"]
+_QUEUE_OVERFLOWS: Final = ("spool", "drop")
+_INTERNAL_PREFIX: Final = "logloop.shipper"
+
+
+class DocumentFormatter(Protocol):
+    def to_document(self, record: logging.LogRecord) -> dict[str, Any]: ...
+
+
+class EventIds:
+    """uuid7-style ids as 32 hex digits: 48-bit milliseconds, a 12-bit sequence, 62 random bits.
+
+    Ids are strictly increasing within a process, so events of the same millisecond keep their order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._seq = 0
+
+    def next(self) -> str:
+        now_ms = time.time_ns() // 1_000_000
+        with self._lock:
+            if now_ms > self._last_ms:
+                self._last_ms, self._seq = now_ms, 0
+            else:
+                self._seq += 1
+                if self._seq > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
+                    self._last_ms, self._seq = self._last_ms + 1, 0
+            ms, seq = self._last_ms, self._seq
+        value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | random.getrandbits(62)
+        return f"{value:032x}"
+
+    def reinit_after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+
+event_ids = EventIds()
+_handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
+_fork_orphans: list[object] = []  # the parent's worker and spool objects: never used nor closed in a child
+_local = threading.local()
+
+
+def default_spool_path(service: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in service) or "logloop"
+    return Path.home() / ".cache" / "logloop" / "spool" / f"{safe}.sqlite"
+
+
+class ShipperHandler(logging.Handler):
+    """Ships every record it handles to Elasticsearch (or Logstash), durably and without blocking."""
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        service_version: str | None = None,
+        environment: str | None = None,
+        env_allowlist: Sequence[str] = (),
+        context_provider: Callable[[], Mapping[str, Any]] | None = None,
+        level: int | str = logging.NOTSET,
+        transport: str = "elasticsearch",
+        es_url: str = "http://127.0.0.1:9200",
+        api_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool = True,
+        allow_plain_http: bool = False,
+        request_timeout: float = 10.0,
+        index_prefix: str = schema.DEFAULT_INDEX_PREFIX,
+        logstash_host: str = "127.0.0.1",
+        logstash_port: int = 5044,
+        logstash_ssl: bool = False,
+        spool_path: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = 256 * 1024 * 1024,
+        spool_overflow: OverflowPolicy = "drop_oldest",
+        queue_size: int = 10_000,
+        queue_overflow: QueueOverflow = "spool",
+        close_timeout: float = 2.0,
+        batch_size: int = 1000,
+        flush_interval: float = 0.1,
+        stats_interval: float = 60.0,
+        prometheus_port: int | None = None,
+        formatter: DocumentFormatter | None = None,
+    ) -> None:
+        super().__init__(level)
+        _check_choice("transport", transport, TRANSPORT_KINDS)
+        _check_choice("queue_overflow", queue_overflow, _QUEUE_OVERFLOWS)
+        _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
+        _check_positive(queue_size=queue_size, batch_size=batch_size, close_timeout=close_timeout)
+        _check_positive(flush_interval=flush_interval, stats_interval=stats_interval)
+        self.service = service
+        self.es_settings = ElasticsearchSettings(
+            url=es_url,
+            api_key=api_key,
+            username=username,
+            password=password,
+            ca_certs=ca_certs,
+            verify_certs=verify_certs,
+            allow_plain_http=allow_plain_http,
+            request_timeout=request_timeout,
+        )
+        if transport == "elasticsearch":
+            validate(self.es_settings)
+        self.transport_kind = transport
+        self._logstash = (logstash_host, int(logstash_port), bool(logstash_ssl), ca_certs, verify_certs)
+        self.config = DeliveryConfig(
+            spool_path=Path(spool_path) if spool_path is not None else default_spool_path(service),
+            spool_max_bytes=spool_max_bytes,
+            spool_overflow=spool_overflow,
+            index_prefix=index_prefix,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            send_timeout=request_timeout,
+            stats_interval=stats_interval,
+        )
+        Spool(self.config.spool_path, max_bytes=spool_max_bytes, overflow=spool_overflow).close()  # fail now
+        self.close_timeout = close_timeout
+        self.queue_size = queue_size
+        self.queue_overflow = queue_overflow
+        self._ecs: DocumentFormatter = formatter or _ecs_formatter(
+            service, service_version, environment, env_allowlist, context_provider
+        )
+        self.counters = Counters()
+        self._diag = RateLimitedLog()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._start_lock = threading.Lock()
+        self._side_lock = threading.Lock()
+        self._side_spool: Spool | None = None
+        self._worker: Worker | None = None
+        self.closed = False
+        self.prometheus = (
+            PrometheusEndpoint(self.counters, prometheus_port) if prometheus_port is not None else None
+        )
+        register_stats(self)
+        _handlers.add(self)
+        self._ensure_worker()
+
+    # -- logging.Handler ----------------------------------------------------------------------------
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        """dictConfig's `formatter` key: an ECS formatter replaces the document formatter."""
+        super().setFormatter(fmt)
+        if fmt is not None and callable(getattr(fmt, "to_document", None)):
+            self._ecs = fmt  # type: ignore[assignment]
+
+    def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
+        """Filter then emit, without the handler lock: emit() is thread-safe on its own."""
+        result = self.filter(record)
+        if isinstance(result, logging.LogRecord):
+            record = result
+        if result:
+            self.emit(record)
+        return result
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread in WORKER_THREADS or record.name.startswith(_INTERNAL_PREFIX):
+            return
+        if getattr(_local, "busy", False):  # the formatter (or a context provider) logged: not shipped
+            return
+        _local.busy = True
+        try:
+            doc = self._ecs.to_document(record)
+            set_path(doc, "event.id", event_ids.next())
+            self._enqueue(doc)
+        except Exception:
+            self.handleError(record)
+        finally:
+            _local.busy = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Count the lost record and say so at most once a minute; never print per record."""
+        self.counters.add("dropped")
+        self._diag.warning("emit", "logloop shipper could not handle a record from %s", record.name)
+
+    def flush(self) -> None:
+        """Wait (at most close_timeout) until everything queued so far is in the spool."""
+        if self.closed or self._worker is None or not self._worker.thread.is_alive():
+            return
+        marker = threading.Event()
+        try:
+            self._queue.put(marker, timeout=self.close_timeout)
+        except queue.Full:
+            return
+        marker.wait(self.close_timeout)
+
+    def close(self) -> None:
+        """Flush what can be sent within close_timeout; everything else stays in the spool."""
+        with self._start_lock:
+            already, self.closed = self.closed, True
+        if not already:
+            deadline = time.monotonic() + self.close_timeout
+            worker = self._worker
+            if worker is not None:
+                worker.stop(deadline)
+                worker.thread.join(max(0.0, deadline - time.monotonic()))
+            self._spool_now(self._take_queued())
+            if self.prometheus is not None:
+                self.prometheus.close()
+        with self._side_lock:
+            if self._side_spool is not None:
+                self._side_spool.close()
+                self._side_spool = None
+        super().close()
+
+    # -- for programs and tests ---------------------------------------------------------------------
+
+    def stats(self) -> ShipperStats:
+        return self.counters.snapshot()
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Block until everything this process queued or spooled has been sent; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            worker = self._worker
+            if worker is None or not worker.thread.is_alive():
+                return False
+            self.flush()
+            worker.idle.clear()
+            self._wake_worker()
+            worker.idle.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+            if self._queue.empty() and self._own_backlog() == 0:
+                return True
+        return False
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _enqueue(self, doc: dict[str, Any]) -> None:
+        if self.closed:
+            self.counters.add("queued")
+            self._spool_now([doc])
+            return
+        if self._worker is None:
+            self._ensure_worker()
+        try:
+            self._queue.put_nowait(doc)
+            self.counters.add("queued")
+        except queue.Full:
+            self.counters.add("queued")
+            if self.queue_overflow == "spool":
+                self._spool_now([doc])
+            else:
+                self.counters.add("dropped")
+                self._diag.warning(
+                    "queue-full", "logloop shipper queue full (%d): events dropped", self.queue_size
+                )
+
+    def _spool_now(self, docs: list[dict[str, Any]]) -> None:
+        """Write documents to the spool on this thread (queue full, after close, at shutdown)."""
+        if not docs:
+            return
+        try:
+            rows = [encode(doc, self.config.index_prefix) for doc in docs]
+            with self._side_lock:
+                result = self._side().put(rows)
+            self.counters.add("spooled", result.stored)
+            self.counters.add("dropped", result.dropped)
+            self._wake_worker()
+        except Exception as exc:
+            self.counters.add("dropped", len(docs))
+            self._diag.warning("spool-now", "logloop shipper could not spool events: %r", exc)
+
+    def _side(self) -> Spool:
+        """The caller-side spool connection (guarded by _side_lock), opened on first use."""
+        if self._side_spool is None:
+            self._side_spool = Spool(
+                self.config.spool_path,
+                max_bytes=self.config.spool_max_bytes,
+                overflow=self.config.spool_overflow,
+                shared=True,
+            )
+        return self._side_spool
+
+    def _own_backlog(self) -> int:
+        with self._side_lock:
+            return self._side().owned()
+
+    def _wake_worker(self) -> None:
+        with contextlib.suppress(queue.Full):  # a full queue wakes it anyway
+            self._queue.put_nowait(None)
+
+    def _take_queued(self) -> list[dict[str, Any]]:
+        docs: list[dict[str, Any]] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return docs
+            if isinstance(item, dict):
+                docs.append(item)
+            elif isinstance(item, threading.Event):
+                item.set()
+
+    def _ensure_worker(self) -> None:
+        with self._start_lock:
+            if self._worker is not None or self.closed:
+                return
+            self._worker = Worker(
+                config=self.config,
+                inbox=self._queue,
+                counters=self.counters,
+                make_transport=self._make_transport,
+                make_health_doc=self._health_doc,
+            )
+            self._worker.start()
+
+    def _make_transport(self) -> Transport:
+        if self.transport_kind == "elasticsearch":
+            from shipper.transports.elasticsearch import ElasticsearchTransport
+
+            return ElasticsearchTransport(self.es_settings)
+        from shipper.transports.logstash import LogstashTransport
+
+        host, port, ssl_enable, ca_certs, verify = self._logstash
+        return LogstashTransport(
+            protocol="beats" if self.transport_kind == "logstash-beats" else "tcp",
+            host=host,
+            port=port,
+            ssl_enable=ssl_enable,
+            ssl_verify=ca_certs or verify,
+            ca_certs=ca_certs,
+            socket_timeout=self.es_settings.request_timeout,
+        )
+
+    def _health_doc(self, snapshot: ShipperStats) -> dict[str, Any]:
+        record = logging.LogRecord(
+            _INTERNAL_PREFIX, logging.INFO, __file__, 0, "logloop shipper counters", None, None
+        )
+        doc = self._ecs.to_document(record)
+        set_path(doc, "event.dataset", schema.DATASET_SHIPPER)
+        set_path(doc, "event.id", event_ids.next())
+        for name, value in snapshot.as_fields().items():
+            set_path(doc, name, value)
+        return doc
+
+    def _after_fork_in_child(self) -> None:
+        _fork_orphans.extend((self._worker, self._side_spool))
+        self._worker = None
+        self._side_spool = None
+        self._queue = queue.Queue(maxsize=self.queue_size)
+        self._start_lock = threading.Lock()
+        self._side_lock = threading.Lock()
+        self.counters.reinit_after_fork()
+        self.prometheus = None  # the port belongs to the parent
+
+
+def _after_fork_in_child() -> None:
+    event_ids.reinit_after_fork()
+    WORKER_THREADS.clear()
+    for handler in list(_handlers):
+        handler._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _ecs_formatter(
+    service: str,
+    version: str | None,
+    environment: str | None,
+    allowlist: Sequence[str],
+    provider: Callable[[], Mapping[str, Any]] | None,
+) -> DocumentFormatter:
+    from shipper.formatter import EcsFormatter
+
+    return EcsFormatter(
+        service_name=service,
+        service_version=version,
+        environment=environment,
+        env_allowlist=allowlist,
+        context_provider=provider,
+    )
+
+
+def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ConfigurationError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ConfigurationError(f"{name}={value!r} must be greater than 0")

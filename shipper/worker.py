@@ -1,0 +1,351 @@
+"""The delivery worker: one thread per handler that moves documents queue -> spool -> server.
+
+Each cycle it drains the in-memory queue, fingerprints and serializes the documents, writes them to
+the spool in one transaction, then sends the oldest spooled batch. Acknowledged and dead-lettered
+rows are deleted; rows that need a retry stay and are sent again after a capped exponential backoff
+with jitter, while new events keep flowing into the spool. The spool connection and the transport
+are created on the worker thread and used only there.
+
+Stopping: `stop(deadline)` makes the worker spool everything still queued (local, fast), send what
+it can before the deadline (every request's timeout is cut to the time left) and exit; whatever was
+not acknowledged stays in the spool for the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from shipper import deadletter, schema
+from shipper.spool import NewEvent, OverflowPolicy, Spool, SpooledEvent
+from shipper.stats import Counters, ShipperStats
+from shipper.transports import Outcome, Transport
+
+INTERNAL_LOGGER: Final = "logloop.shipper.internal"
+_DRAIN_LIMIT: Final = 5000  # documents moved from the queue to the spool per transaction at most
+_ADOPT_EVERY: Final = 30.0  # seconds between looks for rows left by dead processes (forked children)
+_BACKLOG_EVERY: Final = 1.0  # seconds between refreshes of the spool_backlog gauge
+
+# Thread idents of every live worker: records they emit (through client libraries) are never shipped.
+WORKER_THREADS: set[int] = set()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryConfig:
+    """How the worker batches, spools, retries and reports."""
+
+    spool_path: Path
+    spool_max_bytes: int = 256 * 1024 * 1024
+    spool_overflow: OverflowPolicy = "drop_oldest"
+    index_prefix: str = schema.DEFAULT_INDEX_PREFIX
+    batch_size: int = 1000
+    batch_max_bytes: int = 8 * 1024 * 1024
+    max_event_bytes: int = 4 * 1024 * 1024
+    flush_interval: float = 0.1  # how long the worker lingers after the first event to fill a batch
+    send_timeout: float = 10.0  # one request's bound while running (the stop deadline cuts it)
+    backoff_initial: float = 0.25
+    backoff_max: float = 30.0
+    stats_interval: float = 60.0
+
+
+class RateLimitedLog:
+    """The shipper's own diagnostics: a non-propagating logger, one message per key per interval."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self._logger = logging.getLogger(INTERNAL_LOGGER)
+        self._logger.propagate = False
+        self._interval = interval
+        self._last: dict[str, float] = {}
+
+    def warning(self, key: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, -self._interval) >= self._interval:
+            self._last[key] = now
+            self._logger.warning(message, *args)
+
+
+def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a dotted field in a nested document, creating (or replacing non-dict) parents."""
+    *parents, leaf = dotted.split(".")
+    node = doc
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value
+
+
+def _fingerprint(doc: dict[str, Any]) -> None:
+    try:
+        from shipper.fingerprint import fingerprint_event
+    except ImportError:
+        return  # grouping not installed yet: ship ungrouped
+    found = fingerprint_event(doc)
+    if found is not None:
+        set_path(doc, "error.grouping_key", found.key)
+        set_path(doc, "error.grouping_name", found.name)
+        set_path(doc, "logloop.grouping_version", found.version)
+
+
+def _index_of(doc: Mapping[str, Any], prefix: str) -> str:
+    stamp = doc.get("@timestamp")
+    try:
+        when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else datetime.now(UTC)
+    except ValueError:
+        when = datetime.now(UTC)
+    return schema.index_for(when if when.tzinfo else when.replace(tzinfo=UTC), prefix)
+
+
+def encode(doc: dict[str, Any], prefix: str) -> NewEvent:
+    """Fingerprint and serialize one document into a spool row (the id was set by emit())."""
+    from shipper.formatter import dumps
+
+    try:
+        _fingerprint(doc)
+    except Exception:  # a grouping bug must not lose the event; it ships ungrouped
+        logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
+    event = doc.get("event")
+    event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
+    return NewEvent(event_id=event_id, index=_index_of(doc, prefix), body=dumps(doc))
+
+
+class Worker:
+    """Owns the spool connection and the transport; runs until stopped."""
+
+    def __init__(
+        self,
+        *,
+        config: DeliveryConfig,
+        inbox: queue.Queue[Any],
+        counters: Counters,
+        make_transport: Callable[[], Transport],
+        make_health_doc: Callable[[ShipperStats], dict[str, Any]],
+    ) -> None:
+        self.config = config
+        self.inbox = inbox
+        self.counters = counters
+        self._make_transport = make_transport
+        self._make_health_doc = make_health_doc
+        self._dead_letters = deadletter.DeadLetterFile(deadletter.path_for(config.spool_path))
+        self._diag = RateLimitedLog()
+        self._stopping = threading.Event()
+        self._deadline = float("inf")
+        self.idle = threading.Event()  # set while nothing is queued or spooled for this process
+        self.thread = threading.Thread(target=self._run, name="logloop-shipper", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, deadline: float) -> None:
+        """Ask the worker to finish by `deadline` (time.monotonic()); returns at once."""
+        self._deadline = deadline
+        self._stopping.set()
+        with contextlib.suppress(queue.Full):
+            self.inbox.put_nowait(None)  # wake it up
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        WORKER_THREADS.add(threading.get_ident())
+        try:
+            spool = Spool(
+                self.config.spool_path,
+                max_bytes=self.config.spool_max_bytes,
+                overflow=self.config.spool_overflow,
+            )
+        except Exception as exc:
+            self._diag.warning("spool", "logloop shipper cannot open its spool, events are lost: %s", exc)
+            WORKER_THREADS.discard(threading.get_ident())
+            return
+        transport = self._make_transport()
+        try:
+            self._loop(spool, transport)
+        except Exception:  # a bug in the loop: say so, keep what is spooled for the next start
+            logging.getLogger(INTERNAL_LOGGER).exception("logloop shipper worker failed")
+        finally:
+            self._close_quietly(spool, transport)
+            WORKER_THREADS.discard(threading.get_ident())
+
+    def _loop(self, spool: Spool, transport: Transport) -> None:
+        spool.adopt_orphans()
+        backoff = self.config.backoff_initial
+        now = time.monotonic()
+        next_send = next_adopt = next_backlog = now
+        next_health = now + self.config.stats_interval
+        pending = True  # the spool may hold rows (from an earlier run)
+        while not self._stopping.is_set():
+            wait = 0.0 if pending and now >= next_send else self.config.flush_interval
+            if pending and now < next_send:
+                wait = min(wait, next_send - now)
+            pending |= self._drain(spool, wait)
+            now = time.monotonic()
+            if now >= next_health:
+                next_health = now + self.config.stats_interval
+                pending |= self._spool_health(spool)
+            if now >= next_adopt:
+                next_adopt = now + _ADOPT_EVERY
+                pending |= spool.adopt_orphans() > 0
+            if pending and now >= next_send:
+                sent_all, pending = self._send_batch(spool, transport, timeout=self.config.send_timeout)
+                if sent_all:
+                    backoff = self.config.backoff_initial
+                else:
+                    next_send = time.monotonic() + backoff * random.uniform(0.5, 1.0)
+                    backoff = min(backoff * 2, self.config.backoff_max)
+            if now >= next_backlog:
+                next_backlog = now + _BACKLOG_EVERY
+                self.counters.set_backlog(spool.backlog())
+                pending = True  # rows written by other threads (queue overflow) are picked up here
+            if not pending and self.inbox.empty() and not self.idle.is_set():
+                self.counters.set_backlog(spool.backlog())
+                self.idle.set()
+            now = time.monotonic()
+        self._finish(spool, transport)
+
+    def _finish(self, spool: Spool, transport: Transport) -> None:
+        while self._drain(spool, 0.0):
+            pass
+        self._spool_health(spool)
+        pending = True
+        while pending and (left := self._deadline - time.monotonic()) > 0.05:
+            sent_all, pending = self._send_batch(spool, transport, timeout=left)
+            if not sent_all:
+                break
+        self.counters.set_backlog(spool.backlog())
+
+    # -- steps --------------------------------------------------------------------------------------
+
+    def _drain(self, spool: Spool, wait: float) -> bool:
+        """Move queued documents into the spool; True if the spool may have new rows to send."""
+        docs: list[dict[str, Any]] = []
+        markers: list[threading.Event] = []
+        woken = False
+        try:
+            item = self.inbox.get(timeout=wait) if wait > 0 else self.inbox.get_nowait()
+            if wait > 0 and self.inbox.qsize() < self.config.batch_size:
+                # Linger so that a burst becomes one transaction and one request, not hundreds.
+                self._stopping.wait(self.config.flush_interval)
+            while True:
+                if isinstance(item, dict):
+                    self.idle.clear()
+                    docs.append(item)
+                elif isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    woken = True  # a wake-up: rows may have been spooled by another thread
+                if len(docs) >= _DRAIN_LIMIT:
+                    break
+                item = self.inbox.get_nowait()
+        except queue.Empty:
+            pass
+        spooled = self._spool_docs(spool, docs)
+        for marker in markers:
+            marker.set()
+        return spooled or woken or bool(markers)
+
+    def _spool_docs(self, spool: Spool, docs: list[dict[str, Any]]) -> bool:
+        if not docs:
+            return False
+        rows: list[NewEvent] = []
+        for doc in docs:
+            try:
+                rows.append(encode(doc, self.config.index_prefix))
+            except Exception as exc:
+                self.counters.add("dropped")
+                self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
+        rows = self._dead_letter_oversized(rows)
+        try:
+            result = spool.put(rows)
+        except Exception as exc:
+            self.counters.add("dropped", len(rows))
+            self._diag.warning("spool-write", "logloop shipper could not write its spool: %s", exc)
+            return False
+        self.counters.add("spooled", result.stored)
+        self.counters.add("dropped", result.dropped)
+        if result.dropped:
+            self._diag.warning("overflow", "logloop spool full (%s): events dropped", spool.overflow)
+        return result.stored > 0
+
+    def _dead_letter_oversized(self, rows: list[NewEvent]) -> list[NewEvent]:
+        limit = self.config.max_event_bytes
+        big = [r for r in rows if len(r.body) > limit]
+        if not big:
+            return rows
+        reason = f"document larger than max_event_bytes={limit}"
+        self._dead_letters.write(
+            [
+                deadletter.Rejection(
+                    event_id=r.event_id, index=r.index, status=413, reason=reason, document=r.body
+                )
+                for r in big
+            ]
+        )
+        self.counters.add("dead_lettered", len(big))
+        return [r for r in rows if len(r.body) <= limit]
+
+    def _spool_health(self, spool: Spool) -> bool:
+        try:
+            doc = self._make_health_doc(self.counters.snapshot())
+        except Exception as exc:
+            self._diag.warning("health", "logloop shipper could not build its health document: %r", exc)
+            return False
+        return self._spool_docs(spool, [doc])
+
+    def _send_batch(self, spool: Spool, transport: Transport, timeout: float) -> tuple[bool, bool]:
+        """Send the oldest spooled batch. Returns (no retry needed, more rows may be waiting)."""
+        batch = spool.take(self.config.batch_size, self.config.batch_max_bytes)
+        if not batch:
+            return True, False
+        outcomes = transport.send(batch, timeout)
+        done, rejected, retry = _sort(batch, outcomes)
+        if rejected:
+            self._dead_letters.write(rejected)
+            self.counters.add("dead_lettered", len(rejected))
+        spool.delete(done)
+        self.counters.add("sent", len(done) - len(rejected))
+        if retry:
+            self.counters.add("retried", len(retry))
+            self._diag.warning("retry", "logloop shipper will retry %d events: %s", len(retry), retry[0])
+        return not retry, bool(retry) or len(batch) >= self.config.batch_size
+
+    @staticmethod
+    def _close_quietly(spool: Spool, transport: Transport) -> None:
+        with contextlib.suppress(Exception):
+            transport.close()
+        spool.close()
+
+
+def _sort(
+    batch: list[SpooledEvent], outcomes: list[Outcome]
+) -> tuple[list[int], list[deadletter.Rejection], list[str]]:
+    """Split a batch by outcome: row ids to delete, rejections to dead-letter, retry reasons."""
+    done: list[int] = []
+    rejected: list[deadletter.Rejection] = []
+    retry: list[str] = []
+    for event, outcome in zip(batch, outcomes, strict=False):
+        if outcome.kind == "retry":
+            retry.append(outcome.reason)
+            continue
+        done.append(event.row_id)
+        if outcome.kind == "rejected":
+            rejected.append(
+                deadletter.Rejection(
+                    event_id=event.event_id,
+                    index=event.index,
+                    status=outcome.status,
+                    reason=outcome.reason,
+                    document=event.body,
+                )
+            )
+    retry.extend("no outcome reported" for _ in batch[len(outcomes) :])
+    return done, rejected, retry
