@@ -46,7 +46,7 @@ class FakeKibana:
     requests: list[Recorded] = field(default_factory=list)
 
 
-def _serve(tls: ssl.SSLContext | None = None) -> Iterator[FakeKibana]:
+def serve_fake_kibana(tls: ssl.SSLContext | None = None) -> Iterator[FakeKibana]:
     fake = FakeKibana(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -92,7 +92,7 @@ def _serve(tls: ssl.SSLContext | None = None) -> Iterator[FakeKibana]:
 
 @pytest.fixture
 def kibana() -> Iterator[FakeKibana]:
-    yield from _serve()
+    yield from serve_fake_kibana()
 
 
 def _file_part(request: Recorded) -> tuple[str | None, str | None, bytes]:
@@ -290,7 +290,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def tls_kibana(certificate: tuple[Path, Path]) -> Iterator[FakeKibana]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certificate)
-    yield from _serve(context)
+    yield from serve_fake_kibana(context)
 
 
 def test_tls_is_verified_by_default_and_a_ca_file_makes_it_pass(
