@@ -17,6 +17,7 @@ from analyzers import charts, digest_data
 from analyzers.digest_data import DigestData
 from analyzers.digest_model import Report, build_report, keys_to_detail
 from analyzers.digest_window import Window
+from analyzers.mailer import SendOutcome, SmtpSettings, send_digest
 from analyzers.render import data_uris, render
 
 
@@ -90,3 +91,41 @@ def write_output(digest: Digest, fmt: str, output: Path | None, stdout: TextIO =
         stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestRun:
+    digest: Digest
+    outcomes: list[SendOutcome]
+
+
+def default_title(prefix: str, window: timedelta) -> str:
+    days = window.total_seconds() / 86400
+    span = f"{days:g}-day" if days >= 1 else f"{window.total_seconds() / 3600:g}-hour"
+    return f"{prefix}: {span} digest"
+
+
+def run_digest(
+    client: Any,
+    prefix: str,
+    *,
+    window: timedelta,
+    until: datetime,
+    now: datetime,
+    fmt: str = "html",
+    output: Path | None = None,
+    smtp: SmtpSettings | None = None,
+    title: str | None = None,
+    stdout: TextIO | None = None,
+) -> DigestRun:
+    """Build the digest; write it to `output` (or `stdout` if given); email it when `smtp` is given.
+
+    Raises DeliveryError (after writing the output) when a recipient failed or is in doubt.
+    """
+    digest = build_digest(client, prefix, window, until, now, title=title or default_title(prefix, window))
+    if output is not None or stdout is not None:
+        write_output(digest, fmt, output, stdout or sys.stdout)
+    outcomes: list[SendOutcome] = []
+    if smtp is not None:
+        outcomes = send_digest(client, prefix, digest.report, digest.images, smtp, now=now)
+    return DigestRun(digest=digest, outcomes=outcomes)

@@ -1,0 +1,80 @@
+"""`logloop digest`: build the digest for a window, write it in one format, optionally email it.
+
+    logloop digest --window 7d [--until TIME] [--format html|text|markdown|json] [-o FILE] [--send]
+
+Without -o the digest goes to stdout (unless --send is given alone). `--send` mails it to the
+`[smtp]` recipients, once per (window, recipient) however often it runs. Optional `[digest]` keys:
+`title`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from analyzers import config, mailer
+from analyzers.digest import run_digest
+from analyzers.exceptions import ConfigurationError
+from analyzers.render import FORMATS
+
+DIGEST_KEYS = ("title",)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("digest", help="build (and optionally email) the error digest of a window")
+    parser.add_argument("--window", default="7d", help="window length, e.g. 7d, 24h (default 7d)")
+    parser.add_argument("--until", default=None, help="end of the window, ISO 8601 (default: now)")
+    parser.add_argument("--format", choices=FORMATS, default="html", help="output format (default html)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="write to FILE instead of stdout")
+    parser.add_argument("--send", action="store_true", help="email the digest to the [smtp] recipients")
+    parser.set_defaults(handler=handle)
+
+
+def _title(section: Any) -> str | None:
+    unknown = sorted(set(section) - set(DIGEST_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown key(s) in [digest]: {', '.join(unknown)}; known: {', '.join(DIGEST_KEYS)}"
+        )
+    title = section.get("title")
+    return str(title) if title else None
+
+
+def handle(args: argparse.Namespace, settings: Any) -> int:
+    from shipper.connection import make_client
+
+    now = datetime.now(UTC)
+    window = config.parse_duration(args.window, name="--window")
+    until = config.parse_time(args.until, now=now)
+    smtp = None
+    if args.send:
+        smtp = mailer.smtp_settings(settings.section("smtp"))
+        mailer.require_sendable(smtp)
+    client = make_client(settings.elasticsearch)
+    try:
+        run = run_digest(
+            client,
+            settings.index_prefix,
+            window=window,
+            until=until,
+            now=now,
+            fmt=args.format,
+            output=args.output,
+            smtp=smtp,
+            title=_title(settings.section("digest")),
+            stdout=None if (args.output or args.send) else sys.stdout,
+        )
+    finally:
+        client.close()
+    if args.output:
+        print(f"digest written to {args.output}", file=sys.stderr)
+    for outcome in run.outcomes:
+        print(
+            f"{outcome.recipient}: {outcome.state}{' - ' + outcome.detail if outcome.detail else ''}",
+            file=sys.stderr,
+        )
+    mailer.raise_for_failures(run.outcomes)
+    return 0

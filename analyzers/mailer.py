@@ -1,0 +1,434 @@
+"""Email the digest: SMTP (STARTTLS, SSL or plain on loopback) with auth, at most one message per
+(window, recipient), and no header built from anything but sanitized single-line values.
+
+Message: multipart/alternative with the text digest and, preferred, the HTML digest inside a
+multipart/related part that carries the charts as inline PNGs referenced by `cid:`.
+
+Exactly once per (window, recipient), with retries, restarts and several schedulers:
+a marker document in `<prefix>-digest-sends`, `_id` = sha256(window start | window end | recipient),
+is *created* (op_type=create, atomic on the id) in state `sending` before the SMTP transaction.
+Only the process whose create succeeded sends. Then:
+- accepted by the server      -> marker updated to `sent`; later runs skip the recipient.
+- refused before or by DATA   -> `failed` (nothing was delivered): a later run may re-claim it, with a
+  compare-and-set on the marker's seq_no, so two re-claimers cannot both win.
+- anything else (the connection died while the message was in flight, the process crashed) -> the
+  marker stays `sending`. A later run never resends it and reports it as *in doubt* once it is older
+  than `stale_after`: delivery cannot be known, and a duplicate digest is the worse failure for a
+  weekly email than a missing one, which the report surfaces. To resend after checking the mailbox,
+  delete the marker document (its id is in the report).
+
+Password: held in SmtpSettings with `repr=False`, handed to `smtplib.login` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any, Final
+
+from analyzers import es
+from analyzers.digest_model import Report
+from analyzers.digest_window import Window
+from analyzers.exceptions import ConfigurationError, DeliveryError
+from analyzers.render import render
+from shipper.connection import is_loopback_host
+
+SECURITY_MODES: Final = ("starttls", "ssl", "none")
+HEADER_CHARS: Final = 200
+STALE_AFTER: Final = timedelta(minutes=15)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+MARKER_MAPPING: Final[dict[str, Any]] = {
+    "dynamic": "strict",
+    "properties": {
+        "state": {"type": "keyword"},
+        "recipient": {"type": "keyword"},
+        "window_start": {"type": "date"},
+        "window_end": {"type": "date"},
+        "claimed_at": {"type": "date"},
+        "claimed_by": {"type": "keyword"},
+        "finished_at": {"type": "date"},
+        "message_id": {"type": "keyword"},
+        "error": {"type": "text"},
+    },
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    """The `[smtp]` section."""
+
+    host: str = "127.0.0.1"
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    send_empty: bool = False
+    timeout: float = 30.0
+    ca_certs: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOutcome:
+    """One recipient's result: sent, already-sent, sending-elsewhere, in-doubt, failed or skipped-empty."""
+
+    recipient: str
+    state: str
+    marker_id: str | None = None
+    detail: str = ""
+
+
+def sanitize_header(value: str, limit: int = HEADER_CHARS) -> str:
+    """One line, no control characters (CR, LF, NUL, ...), at most `limit` characters."""
+    flat = " ".join(_CONTROL.sub(" ", value).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _address(value: Any, what: str) -> str:
+    text = str(value)
+    _name, address = parseaddr(text)
+    if _CONTROL.search(text) or not address or "@" not in address or address.count("@") != 1:
+        raise ConfigurationError(f"[smtp] {what} {text!r} is not an email address like ops@example.com")
+    return address
+
+
+def smtp_settings(table: Mapping[str, Any]) -> SmtpSettings:
+    """Parse and validate `[smtp]`; ConfigurationError names the key and the fix."""
+    known = {f.name for f in fields(SmtpSettings)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown key(s) in [smtp]: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values = dict(table)
+    security = str(values.get("security", "starttls")).lower()
+    if security not in SECURITY_MODES:
+        raise ConfigurationError(f"[smtp] security = {security!r}: use one of {', '.join(SECURITY_MODES)}")
+    values["security"] = security
+    recipients = values.get("recipients", ())
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    values["recipients"] = tuple(_address(r, "recipient") for r in recipients)
+    if "sender" in values:
+        values["sender"] = _address(values["sender"], "sender")
+    settings = SmtpSettings(**values)
+    if security == "none" and settings.username and not is_loopback_host(settings.host):
+        raise ConfigurationError(
+            f"[smtp] refusing to send the password in clear text to {settings.host}: "
+            "use security = starttls or ssl"
+        )
+    return settings
+
+
+def require_sendable(settings: SmtpSettings) -> None:
+    if not settings.sender or not settings.recipients:
+        raise ConfigurationError(
+            '[smtp] needs sender and recipients to send the digest, e.g. recipients = ["ops@example.com"]'
+        )
+
+
+def subject(report: Report) -> str:
+    """A one-line subject; the top group's title is log content, so it is sanitized like the rest."""
+    counts = report.status_counts
+    parts = [f"[logloop] {report.title}: {report.measure('errors').current:,} errors"]
+    parts += [f"{counts[s]} {s}" for s in ("new", "escalating", "regressed") if counts.get(s)]
+    text = ", ".join(parts) + f" ({report.window.label()})"
+    if report.top_groups:
+        text += f" – top: {report.top_groups[0].title}"
+    return sanitize_header(text)
+
+
+def build_message(
+    report: Report, images: Mapping[str, bytes], *, sender: str, recipient: str, now: datetime
+) -> EmailMessage:
+    """multipart/alternative: text/plain, then multipart/related(text/html, image/png...)."""
+    domain = sender.rpartition("@")[2] or "logloop.invalid"
+    cids = {name: make_msgid(idstring=name, domain=domain) for name in images}
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = subject(report)
+    message["From"] = Address(addr_spec=sanitize_header(sender))
+    message["To"] = Address(addr_spec=sanitize_header(recipient))
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = make_msgid(idstring="digest", domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(render(report, "text"))
+    html = render(report, "html", images={name: f"cid:{cid[1:-1]}" for name, cid in cids.items()})
+    message.add_alternative(html, subtype="html")
+    html_part = next(part for part in message.iter_parts() if part.get_content_type() == "text/html")
+    assert isinstance(html_part, EmailMessage)
+    for name, png in images.items():
+        html_part.add_related(png, maintype="image", subtype="png", cid=cids[name], filename=f"{name}.png")
+    return message
+
+
+def markers_index(prefix: str) -> str:
+    return f"{prefix}-digest-sends"
+
+
+def marker_id(window: Window, recipient: str) -> str:
+    key = f"{window.start.isoformat()}|{window.end.isoformat()}|{recipient.strip().lower()}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class _Claim:
+    marker_id: str
+    seq_no: int
+    primary_term: int
+
+
+class MarkerStore:
+    """The send markers in `<prefix>-digest-sends` (create / compare-and-set / finish)."""
+
+    def __init__(self, client: Any, prefix: str, *, owner: str | None = None) -> None:
+        self._client = client
+        self._index = markers_index(prefix)
+        self._owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+
+    def ensure(self) -> None:
+        es.ensure_index(
+            self._client,
+            index=self._index,
+            body={
+                "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0},
+                "mappings": MARKER_MAPPING,
+            },
+        )
+
+    def _document(self, window: Window, recipient: str, now: datetime) -> dict[str, Any]:
+        return {
+            "state": "sending",
+            "recipient": recipient,
+            "window_start": _iso(window.start),
+            "window_end": _iso(window.end),
+            "claimed_at": _iso(now),
+            "claimed_by": self._owner,
+        }
+
+    def claim(
+        self, window: Window, recipient: str, now: datetime
+    ) -> tuple[_Claim | None, SendOutcome | None]:
+        """Own the (window, recipient) send, or say why not."""
+        mid = marker_id(window, recipient)
+        document = self._document(window, recipient, now)
+        with es.translated("create a digest send marker"):
+            response = self._client.options(ignore_status=409).create(
+                index=self._index, id=mid, document=document, refresh="wait_for"
+            )
+        body = getattr(response, "body", response)
+        if "error" not in body:
+            return _Claim(mid, body["_seq_no"], body["_primary_term"]), None
+        return self._claim_existing(mid, document, recipient, now)
+
+    def _claim_existing(
+        self, mid: str, document: dict[str, Any], recipient: str, now: datetime
+    ) -> tuple[_Claim | None, SendOutcome | None]:
+        with es.translated("read a digest send marker"):
+            current = self._client.get(index=self._index, id=mid)
+        source = current["_source"]
+        state = source.get("state")
+        if state == "sent":
+            return None, SendOutcome(
+                recipient=recipient,
+                state="already-sent",
+                marker_id=mid,
+                detail=f"sent at {source.get('finished_at')} by {source.get('claimed_by')}",
+            )
+        if state == "sending":
+            claimed_at = datetime.fromisoformat(str(source.get("claimed_at")).replace("Z", "+00:00"))
+            if now - claimed_at < STALE_AFTER:
+                return None, SendOutcome(
+                    recipient=recipient,
+                    state="sending-elsewhere",
+                    marker_id=mid,
+                    detail=f"claimed at {source.get('claimed_at')} by {source.get('claimed_by')}",
+                )
+            return None, SendOutcome(
+                recipient=recipient,
+                state="in-doubt",
+                marker_id=mid,
+                detail=(
+                    f"a send started at {source.get('claimed_at')} by {source.get('claimed_by')} "
+                    "never finished; "
+                    f"check the mailbox, then delete document {mid} from {self._index} to resend"
+                ),
+            )
+        # failed: nothing was delivered; re-claim with compare-and-set so only one retrier wins.
+        with es.translated("re-claim a digest send marker"):
+            response = self._client.options(ignore_status=409).index(
+                index=self._index,
+                id=mid,
+                document=document,
+                refresh="wait_for",
+                if_seq_no=current["_seq_no"],
+                if_primary_term=current["_primary_term"],
+            )
+        body = getattr(response, "body", response)
+        if "error" in body:
+            return None, SendOutcome(
+                recipient=recipient,
+                state="sending-elsewhere",
+                marker_id=mid,
+                detail="another process re-claimed it",
+            )
+        return _Claim(mid, body["_seq_no"], body["_primary_term"]), None
+
+    def finish(
+        self, claim: _Claim, *, state: str, now: datetime, message_id: str = "", error: str = ""
+    ) -> None:
+        with es.translated("update a digest send marker"):
+            current = self._client.get(index=self._index, id=claim.marker_id)["_source"]
+            document = {
+                **current,
+                "state": state,
+                "finished_at": _iso(now),
+                "message_id": message_id,
+                "error": error,
+            }
+            self._client.index(
+                index=self._index,
+                id=claim.marker_id,
+                document=document,
+                refresh="wait_for",
+                if_seq_no=claim.seq_no,
+                if_primary_term=claim.primary_term,
+            )
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    context = ssl.create_default_context(cafile=settings.ca_certs)
+    if settings.security == "ssl":
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=context
+        )
+    else:
+        connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        if settings.security == "starttls":
+            connection.starttls(context=context)
+    if settings.username:
+        connection.login(settings.username, settings.password or "")
+    return connection
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Sender:
+    """One SMTP connection, opened on the first message."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+        self._connection: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage, recipient: str) -> None:
+        if self._connection is None:
+            self._connection = _connect(self._settings)
+        self._connection.send_message(message, from_addr=self._settings.sender, to_addrs=[recipient])
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+
+
+_DEFINITELY_NOT_DELIVERED: Final = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPNotSupportedError,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    ConnectionRefusedError,
+    ssl.SSLError,
+    socket.gaierror,
+)
+
+
+def send_digest(
+    client: Any,
+    prefix: str,
+    report: Report,
+    images: Mapping[str, bytes],
+    settings: SmtpSettings,
+    *,
+    now: datetime,
+    recipients: Sequence[str] | None = None,
+) -> list[SendOutcome]:
+    """Send the digest to every recipient at most once per window; returns one outcome per recipient."""
+    require_sendable(settings)
+    targets = list(recipients or settings.recipients)
+    if report.is_empty and not settings.send_empty:
+        return [
+            SendOutcome(recipient=r, state="skipped-empty", detail="nothing to report; send_empty = false")
+            for r in targets
+        ]
+    store = MarkerStore(client, prefix)
+    store.ensure()
+    sender = _Sender(settings)
+    outcomes: list[SendOutcome] = []
+    try:
+        for recipient in targets:
+            outcomes.append(_send_one(store, sender, report, images, settings, recipient, now))
+    finally:
+        sender.close()
+    return outcomes
+
+
+def _send_one(
+    store: MarkerStore,
+    sender: _Sender,
+    report: Report,
+    images: Mapping[str, bytes],
+    settings: SmtpSettings,
+    recipient: str,
+    now: datetime,
+) -> SendOutcome:
+    claim, outcome = store.claim(report.window, recipient, now)
+    if claim is None:
+        assert outcome is not None
+        return outcome
+    message = build_message(report, images, sender=settings.sender, recipient=recipient, now=now)
+    try:
+        sender.send(message, recipient)
+    except _DEFINITELY_NOT_DELIVERED as exc:
+        store.finish(claim, state="failed", now=now, error=_describe(exc))
+        return SendOutcome(
+            recipient=recipient, state="failed", marker_id=claim.marker_id, detail=_describe(exc)
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        return SendOutcome(
+            recipient=recipient,
+            state="in-doubt",
+            marker_id=claim.marker_id,
+            detail=f"{_describe(exc)} while the message was in flight; not retried (check the mailbox)",
+        )
+    store.finish(claim, state="sent", now=now, message_id=str(message["Message-ID"]))
+    return SendOutcome(recipient=recipient, state="sent", marker_id=claim.marker_id)
+
+
+def raise_for_failures(outcomes: Sequence[SendOutcome]) -> None:
+    """DeliveryError naming every recipient that failed or is in doubt."""
+    bad = [o for o in outcomes if o.state in ("failed", "in-doubt")]
+    if bad:
+        raise DeliveryError("; ".join(f"{o.recipient}: {o.state} ({o.detail})" for o in bad))
