@@ -4,7 +4,7 @@
     ├── ConfigurationError           an [analyze]/[schedule]/[check]/[alerts]/[digest]/[smtp] setting
     │                                that cannot work (also a ValueError)
     ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
-    │   └── RegistryError            the group registry index is missing pieces or cannot be written
+    ├── RegistryError                the group registry index holds something analyze cannot read
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
     ├── DeliveryError                the digest email could not be handed to the SMTP server
     └── AlertError                   an alert webhook could not be delivered
@@ -26,8 +26,8 @@ class ElasticsearchUnavailable(AnalyzerError):
     """Elasticsearch cannot be reached, timed out, or rejected a request."""
 
 
-class RegistryError(ElasticsearchUnavailable):
-    """The group registry index cannot be created, read or written."""
+class RegistryError(AnalyzerError):
+    """The group registry index holds documents or a mapping analyze cannot use."""
 
 
 class GroupNotFound(AnalyzerError, LookupError):

@@ -1,0 +1,407 @@
+"""One `logloop analyze` run: aggregate the daily indices, decide status and priority, update the registry.
+
+Requests per run (all core aggregations, see analyzers.queries): one group summary over the
+look-back range (current window + baseline windows, top `max_groups` groups), one all-time count
+and first occurrence for those groups, and one "since" request for groups the registry already
+knows. Raw events are never paged.
+
+Registry groups that did not come back from the summary had no event in the look-back range when the
+summary was not cut by `max_groups`: their window counts drop to 0 and their status is re-decided
+(ongoing, or resolved in a newer version). When the summary was cut, they are left untouched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from analyzers import es, lifecycle, priority, queries, registry
+from analyzers.config import AnalyzeConfig
+from analyzers.registry import Group
+from shipper.schema import DATASET_FEEDBACK, index_pattern
+
+_LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
+_TITLE_LIMIT = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bucket:
+    """One group as the summary aggregation returned it."""
+
+    key: str
+    first_seen: datetime
+    last_seen: datetime
+    window_counts: tuple[int, ...]
+    versions: tuple[str, ...]
+    hosts: tuple[str, ...]
+    services: tuple[str, ...]
+    host_count: int
+    service_count: int
+    version_count: int
+    level: str | None
+    is_feedback: bool
+    with_trace: int
+    grouping_version: int | None
+    daily_counts: tuple[int, ...]
+    sample: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    buckets: list[Bucket]
+    truncated: bool
+    service_versions: Mapping[str, Mapping[str, datetime]]  # service -> version -> first seen
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisResult:
+    until: datetime
+    groups: list[Group]  # every group written, by priority
+    statuses: Mapping[str, int]
+    truncated: bool
+
+
+def get_field(document: Mapping[str, Any], dotted: str) -> Any:
+    """A field from a nested or dotted `_source`."""
+    if dotted in document:
+        return document[dotted]
+    head, _, rest = dotted.partition(".")
+    value = document.get(head)
+    if rest and isinstance(value, Mapping):
+        return get_field(value, rest)
+    return None if rest else value
+
+
+def _date(millis: float | None) -> datetime | None:
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def _keys(agg: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(bucket["key"]) for bucket in agg.get("buckets", []))
+
+
+def _top_level(levels: Sequence[str]) -> str | None:
+    lowered = [level.lower() for level in levels]
+    for level in _LEVEL_ORDER:
+        if level in lowered:
+            return level
+    return lowered[0] if lowered else None
+
+
+def parse_bucket(raw: Mapping[str, Any], *, baseline_windows: int) -> Bucket:
+    windows = raw["windows"]["buckets"]
+    hits = raw["sample"]["hits"]["hits"]
+    return Bucket(
+        key=str(raw["key"]),
+        first_seen=_date(raw["first_seen"]["value"]) or datetime.fromtimestamp(0, UTC),
+        last_seen=_date(raw["last_seen"]["value"]) or datetime.fromtimestamp(0, UTC),
+        window_counts=tuple(int(windows[f"w{n}"]["doc_count"]) for n in range(baseline_windows + 1)),
+        versions=_keys(raw["versions"]),
+        hosts=_keys(raw["hosts"]),
+        services=_keys(raw["services"]),
+        host_count=int(raw["host_count"]["value"]),
+        service_count=int(raw["service_count"]["value"]),
+        version_count=int(raw["version_count"]["value"]),
+        level=_top_level(_keys(raw["levels"])),
+        is_feedback=DATASET_FEEDBACK in _keys(raw["datasets"]),
+        with_trace=int(raw["with_trace"]["doc_count"]),
+        grouping_version=None
+        if raw["grouping_version"]["value"] is None
+        else int(raw["grouping_version"]["value"]),
+        daily_counts=tuple(int(day["doc_count"]) for day in raw["in_window"]["daily"]["buckets"]),
+        sample=hits[0]["_source"] if hits else {},
+    )
+
+
+def parse_summary(response: Mapping[str, Any], *, baseline_windows: int, max_groups: int) -> Summary:
+    aggregations = response.get("aggregations")
+    if not aggregations:  # no daily index yet
+        return Summary(buckets=[], truncated=False, service_versions={})
+    groups = aggregations["grouped"]["groups"]
+    buckets = [parse_bucket(raw, baseline_windows=baseline_windows) for raw in groups["buckets"]]
+    service_versions = {
+        str(service["key"]): {
+            str(version["key"]): _date(version["first_seen"]["value"]) or datetime.fromtimestamp(0, UTC)
+            for version in service["versions"]["buckets"]
+        }
+        for service in aggregations["service_versions"]["buckets"]
+    }
+    truncated = len(buckets) >= max_groups or int(groups.get("sum_other_doc_count", 0)) > 0
+    return Summary(buckets=buckets, truncated=truncated, service_versions=service_versions)
+
+
+def versions_of(
+    services: Iterable[str], service_versions: Mapping[str, Mapping[str, datetime]]
+) -> dict[str, datetime]:
+    """First appearance of every version of these services (earliest across services)."""
+    merged: dict[str, datetime] = {}
+    for service in services:
+        for version, appeared in service_versions.get(service, {}).items():
+            merged[version] = min(appeared, merged.get(version, appeared))
+    return merged
+
+
+def _first_line(value: Any) -> str:
+    text = str(value or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def title_of(sample: Mapping[str, Any], key: str) -> str:
+    """The grouping name, else `Type: message`, else the logging template or message."""
+    name = _first_line(get_field(sample, "error.grouping_name"))
+    if not name:
+        error_type = _first_line(get_field(sample, "error.type")).rsplit(".", 1)[-1]
+        message = _first_line(get_field(sample, "error.message"))
+        name = f"{error_type}: {message}" if error_type and message else error_type or message
+    name = (
+        name
+        or _first_line(get_field(sample, "logloop.template"))
+        or _first_line(get_field(sample, "message"))
+    )
+    return (name or key)[:_TITLE_LIMIT]
+
+
+def category_of(bucket: Bucket) -> str:
+    if bucket.is_feedback:
+        return "feedback"
+    return "traceback" if bucket.with_trace > 0 else "error_line"
+
+
+def since_times(previous: Mapping[str, Group], buckets: Iterable[Bucket]) -> dict[str, datetime]:
+    """Per known group, the time after which occurrences matter for regression (see lifecycle)."""
+    since: dict[str, datetime] = {}
+    for bucket in buckets:
+        group = previous.get(bucket.key)
+        if group is None or group.status == "ignored":
+            continue
+        moment = group.resolved_at if group.status == "resolved" and group.resolved_at else group.last_seen
+        if bucket.last_seen > moment:
+            since[bucket.key] = moment
+    return since
+
+
+def history_of(group: Group | None) -> lifecycle.History | None:
+    if group is None:
+        return None
+    return lifecycle.History(
+        status=group.status,
+        last_seen=group.last_seen,
+        status_changed_at=group.status_changed_at,
+        resolved_at=group.resolved_at,
+        resolved_in_version=group.resolved_in_version,
+    )
+
+
+def build_group(
+    bucket: Bucket,
+    *,
+    previous: Group | None,
+    decision: lifecycle.Decision,
+    count_total: int,
+    first_seen: datetime,
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> Group:
+    sample = bucket.sample
+    status_changed = previous is None or previous.status != decision.status
+    level = bucket.level
+    group = Group(
+        group_id=bucket.key,
+        title=title_of(sample, bucket.key),
+        category=category_of(bucket),
+        error_type=get_field(sample, "error.type"),
+        level=level,
+        first_seen=first_seen,
+        last_seen=bucket.last_seen,
+        count_total=count_total,
+        count_window=bucket.window_counts[0],
+        count_previous_window=bucket.window_counts[1] if len(bucket.window_counts) > 1 else 0,
+        versions=bucket.versions,
+        hosts=bucket.hosts,
+        services=bucket.services,
+        sample_stack_trace=get_field(sample, "error.stack_trace"),
+        sample_message=get_field(sample, "error.message") or get_field(sample, "message"),
+        status=decision.status,
+        resolved_in_version=decision.resolved_in_version,
+        resolved_at=decision.resolved_at,
+        status_changed_at=until if status_changed else previous.status_changed_at if previous else until,
+        updated_at=now,
+        grouping_version=bucket.grouping_version,
+        daily_counts=bucket.daily_counts,
+        feedback_kind=get_field(sample, "logloop.feedback.kind") if bucket.is_feedback else None,
+    )
+    signals = priority.Signals(
+        level=level,
+        has_traceback=bucket.with_trace > 0,
+        count_window=group.count_window,
+        hosts=bucket.host_count,
+        services=bucket.service_count,
+        versions=bucket.version_count,
+        last_seen=group.last_seen,
+        status=group.status,
+        feedback_kind=group.feedback_kind,
+    )
+    return replace(group, priority=priority.score(signals, now=until, half_life=config.recency_half_life))
+
+
+def refresh_quiet_group(
+    group: Group,
+    *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> Group:
+    """A registry group with no event in the look-back range: counts drop to 0, status re-decided."""
+    observation = lifecycle.Observation(
+        first_seen=group.first_seen,
+        last_seen=group.last_seen,
+        window_counts=(0,) * (config.baseline_windows + 1),
+        versions=group.versions,
+    )
+    decision = lifecycle.decide(
+        history_of(group),
+        observation,
+        service_versions=versions_of(group.services, service_versions),
+        config=config,
+        now=until,
+    )
+    changed = decision.status != group.status
+    signals = priority.Signals(
+        level=group.level,
+        has_traceback=group.category == "traceback",
+        count_window=0,
+        hosts=len(group.hosts),
+        services=len(group.services),
+        versions=len(group.versions),
+        last_seen=group.last_seen,
+        status=decision.status,
+        feedback_kind=group.feedback_kind,
+    )
+    return replace(
+        group,
+        count_window=0,
+        count_previous_window=0,
+        daily_counts=(),
+        status=decision.status,
+        resolved_in_version=decision.resolved_in_version,
+        resolved_at=decision.resolved_at,
+        status_changed_at=until if changed else group.status_changed_at,
+        updated_at=now,
+        priority=priority.score(signals, now=until, half_life=config.recency_half_life),
+    )
+
+
+def _all_time(
+    client: Any, prefix: str, keys: Sequence[str], until: datetime
+) -> dict[str, tuple[int, datetime]]:
+    if not keys:
+        return {}
+    response = es.search(
+        client,
+        index=index_pattern(prefix),
+        body=queries.all_time(keys=keys, until=until),
+        action="count groups",
+    )
+    return {
+        str(raw["key"]): (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
+        for raw in response.get("aggregations", {}).get("groups", {}).get("buckets", [])
+    }
+
+
+def _since(
+    client: Any, prefix: str, since: Mapping[str, datetime], until: datetime
+) -> dict[str, tuple[datetime | None, tuple[str, ...]]]:
+    if not since:
+        return {}
+    response = es.search(
+        client,
+        index=index_pattern(prefix),
+        body=queries.occurrences_since(since=since, until=until),
+        action="find recurrences",
+    )
+    buckets = response.get("aggregations", {}).get("since", {}).get("buckets", {})
+    return {
+        key: (_date(raw["first"]["value"]) if raw["doc_count"] else None, _keys(raw["versions"]))
+        for key, raw in buckets.items()
+    }
+
+
+def run(
+    client: Any,
+    prefix: str,
+    *,
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime | None = None,
+) -> AnalysisResult:
+    """Analyze the window ending at `until` and write every affected group to the registry."""
+    now = now or until
+    registry.ensure(client, prefix)
+    previous = {group.group_id: group for group in registry.load_groups(client, prefix)}
+    response = es.search(
+        client,
+        index=index_pattern(prefix),
+        body=queries.group_summary(
+            until=until,
+            window=config.window,
+            baseline_windows=config.baseline_windows,
+            max_groups=config.max_groups,
+        ),
+        action="aggregate error groups",
+    )
+    summary = parse_summary(response, baseline_windows=config.baseline_windows, max_groups=config.max_groups)
+    totals = _all_time(client, prefix, [bucket.key for bucket in summary.buckets], until)
+    recurrences = _since(client, prefix, since_times(previous, summary.buckets), until)
+    written: list[Group] = []
+    for bucket in summary.buckets:
+        count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
+        first_since, versions_since = recurrences.get(bucket.key, (None, ()))
+        observation = lifecycle.Observation(
+            first_seen=first_seen,
+            last_seen=bucket.last_seen,
+            window_counts=bucket.window_counts,
+            versions=bucket.versions,
+            first_since=first_since,
+            versions_since=versions_since,
+        )
+        decision = lifecycle.decide(
+            history_of(previous.get(bucket.key)),
+            observation,
+            service_versions=versions_of(bucket.services, summary.service_versions),
+            config=config,
+            now=until,
+        )
+        written.append(
+            build_group(
+                bucket,
+                previous=previous.get(bucket.key),
+                decision=decision,
+                count_total=count_total,
+                first_seen=first_seen,
+                config=config,
+                until=until,
+                now=now,
+            )
+        )
+    if not summary.truncated:
+        seen = {bucket.key for bucket in summary.buckets}
+        written.extend(
+            refresh_quiet_group(
+                group, service_versions=summary.service_versions, config=config, until=until, now=now
+            )
+            for key, group in previous.items()
+            if key not in seen
+        )
+    registry.save_groups(client, prefix, written)
+    written.sort(key=lambda group: (-group.priority, group.group_id))
+    return AnalysisResult(
+        until=until,
+        groups=written,
+        statuses=dict(Counter(group.status for group in written)),
+        truncated=summary.truncated,
+    )

@@ -1,0 +1,173 @@
+"""Frozen settings for the analyzers, parsed from the TOML sections the CLI hands over.
+
+Sections (all optional; every key has a default):
+
+    [analyze]   window = "7d", max_groups = 500, baseline_windows = 4, escalation_factor = 2.0,
+                escalation_min_increase = 10, quiet_period = "7d", resolve_after = "3d",
+                recency_half_life = "3d"
+    [schedule]  timezone = "UTC", analyze = "0 * * * *", digest = "0 8 * * mon", check = "*/5 * * * *",
+                backoff_initial = "30s", backoff_max = "15m"
+    [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5
+                (rates are errors per minute averaged over the window)
+    [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
+
+Durations are `<number><unit>` with unit s, m, h, d or w. Unknown keys are errors: a typo must not
+silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from analyzers.exceptions import ConfigurationError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str | timedelta, *, name: str = "duration") -> timedelta:
+    """`"15m"` -> 15 minutes; raises ConfigurationError naming the setting otherwise."""
+    if isinstance(text, timedelta):
+        return text
+    match = _DURATION.match(str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigurationError(f"{name} = {text!r} is not a duration: write e.g. 30s, 15m, 1h, 7d or 2w")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def parse_time(text: str | None, *, now: datetime) -> datetime:
+    """An ISO 8601 time (naive means UTC) or None/"now" -> an aware UTC datetime."""
+    if text is None or text.strip().lower() == "now":
+        return now.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigurationError(
+            f"time {text!r} is not ISO 8601: write e.g. 2026-11-23T08:00:00Z or 2026-11-23"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalyzeConfig:
+    """How groups are aggregated and how their status is decided (see analyzers.lifecycle)."""
+
+    window: timedelta = timedelta(days=7)
+    max_groups: int = 500  # the terms bound: the top groups by count in the look-back range
+    baseline_windows: int = 4  # previous windows whose mean is the escalation baseline
+    escalation_factor: float = 2.0
+    escalation_min_increase: int = 10
+    quiet_period: timedelta = timedelta(days=7)  # silence after which a recurrence is a regression
+    resolve_after: timedelta = timedelta(days=3)  # a newer version must run this long without the error
+    recency_half_life: timedelta = timedelta(days=3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleConfig:
+    """Cron expressions (crontab syntax, minute first) evaluated in `timezone`."""
+
+    timezone: str = "UTC"
+    analyze: str = "0 * * * *"
+    digest: str = "0 8 * * mon"
+    check: str = "*/5 * * * *"
+    backoff_initial: timedelta = timedelta(seconds=30)
+    backoff_max: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckConfig:
+    """Nagios thresholds: error rate in errors per minute, new groups as a count."""
+
+    window: timedelta = timedelta(minutes=15)
+    warning_rate: float = 5.0
+    critical_rate: float = 20.0
+    warning_new: int = 1
+    critical_new: int = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertsConfig:
+    """Where `check` sends an alert for a new or escalating group; nothing is sent when both are empty."""
+
+    webhook_url: str = ""
+    email_to: tuple[str, ...] = ()
+    on: tuple[str, ...] = ("new", "escalating")
+    timeout: timedelta = timedelta(seconds=5)
+
+
+_Config = TypeVar("_Config", AnalyzeConfig, ScheduleConfig, CheckConfig, AlertsConfig)
+
+
+def _coerce(section: str, key: str, default: Any, value: Any) -> Any:
+    name = f"[{section}] {key}"
+    if isinstance(default, timedelta):
+        return parse_duration(value, name=name)
+    if isinstance(default, tuple):
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigurationError(f'{name} must be a list of strings, e.g. ["a", "b"]')
+        return tuple(str(item) for item in value)
+    if isinstance(default, bool) or not isinstance(default, int | float | str):
+        return value
+    try:
+        coerced = type(default)(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} = {value!r} must be a {type(default).__name__}") from None
+    if isinstance(coerced, int | float) and coerced < 0:
+        raise ConfigurationError(f"{name} = {value!r} must not be negative")
+    return coerced
+
+
+def parse(cls: type[_Config], section: str, table: Mapping[str, Any]) -> _Config:
+    """Build `cls` from a TOML table, rejecting unknown keys and values of the wrong kind."""
+    known = {f.name for f in fields(cls)}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigurationError(
+            f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    defaults = cls()
+    values = {key: _coerce(section, key, getattr(defaults, key), value) for key, value in table.items()}
+    return cls(**values)
+
+
+def analyze_config(table: Mapping[str, Any]) -> AnalyzeConfig:
+    config = parse(AnalyzeConfig, "analyze", table)
+    if config.max_groups < 1 or config.baseline_windows < 1:
+        raise ConfigurationError("[analyze] max_groups and baseline_windows must be at least 1")
+    return config
+
+
+def schedule_config(table: Mapping[str, Any]) -> ScheduleConfig:
+    config = parse(ScheduleConfig, "schedule", table)
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"[schedule] timezone = {config.timezone!r} is not a known time zone: "
+            "use e.g. UTC or Europe/Berlin"
+        ) from None
+    return config
+
+
+def check_config(table: Mapping[str, Any]) -> CheckConfig:
+    config = parse(CheckConfig, "check", table)
+    if config.warning_rate > config.critical_rate or config.warning_new > config.critical_new:
+        raise ConfigurationError("[check] warning thresholds must not exceed the critical ones")
+    return config
+
+
+def alerts_config(table: Mapping[str, Any]) -> AlertsConfig:
+    config = parse(AlertsConfig, "alerts", table)
+    unknown = set(config.on) - {"new", "escalating", "regressed"}
+    if unknown:
+        raise ConfigurationError(
+            f"[alerts] on has unknown status(es) {sorted(unknown)}: use new, escalating, regressed"
+        )
+    if config.webhook_url and not config.webhook_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"[alerts] webhook_url = {config.webhook_url!r} must be an http(s) URL")
+    return config

@@ -1,0 +1,262 @@
+"""Pure builders of search request bodies (core aggregations only: no composite, no scripts).
+
+Nothing here talks to Elasticsearch; each function returns the keyword arguments of one `search`
+call, and the matching `parse_*` function (in analyzers.analyze / analyzers.check) reads the answer.
+
+Bounds (so one request costs the same on the embedded node and on a cluster):
+- `group_summary` returns at most `max_groups` groups (default 500): the groups with the most events
+  in the look-back range (current window + baseline windows). Less frequent groups are not updated
+  in that run; they keep their registry entry.
+- per group at most `TERMS_SIZE` versions, hosts and services are listed (their cardinality is exact
+  up to ~3000 and approximate beyond), and one sample event is returned.
+- raw events are only paged by `regroup_page` (search_after, `batch` events a page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+TERMS_SIZE: Final = 50
+ERROR_LEVELS: Final = tuple(
+    level
+    for name in ("error", "err", "critical", "crit", "fatal", "alert", "emergency")
+    for level in (name, name.upper())
+)
+SAMPLE_FIELDS: Final = (
+    "@timestamp",
+    "message",
+    "log.level",
+    "event.dataset",
+    "error.type",
+    "error.message",
+    "error.stack_trace",
+    "error.grouping_name",
+    "logloop.template",
+    "logloop.feedback.kind",
+    "logloop.grouping_version",
+    "service.version",
+)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds, the form Elasticsearch date math and ranges accept."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def time_range(start: datetime | None, end: datetime, *, exclusive_start: bool = False) -> dict[str, Any]:
+    bounds: dict[str, str] = {"lt": iso(end)}
+    if start is not None:
+        bounds["gt" if exclusive_start else "gte"] = iso(start)
+    return {"range": {"@timestamp": bounds}}
+
+
+def is_error() -> dict[str, Any]:
+    """An error event: it has a grouping key, a stack trace or an error type, or an error-ish level."""
+    return {
+        "bool": {
+            "should": [
+                {"exists": {"field": "error.grouping_key"}},
+                {"exists": {"field": "error.stack_trace"}},
+                {"exists": {"field": "error.type"}},
+                {"terms": {"log.level": list(ERROR_LEVELS)}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def _terms(field: str, size: int = TERMS_SIZE, **sub: Any) -> dict[str, Any]:
+    agg: dict[str, Any] = {"terms": {"field": field, "size": size}}
+    if sub:
+        agg["aggs"] = sub
+    return agg
+
+
+def _min_ts() -> dict[str, Any]:
+    return {"min": {"field": "@timestamp"}}
+
+
+def _max_ts() -> dict[str, Any]:
+    return {"max": {"field": "@timestamp"}}
+
+
+def window_ranges(until: datetime, window: timedelta, baseline_windows: int) -> list[dict[str, str]]:
+    """`w0` is the current window [until - window, until), `w1` the one before it, and so on."""
+    return [
+        {"key": f"w{n}", "from": iso(until - (n + 1) * window), "to": iso(until - n * window)}
+        for n in range(baseline_windows + 1)
+    ]
+
+
+def group_summary(
+    *, until: datetime, window: timedelta, baseline_windows: int, max_groups: int
+) -> dict[str, Any]:
+    """Per-group counts per window, first/last seen, spread, a sample and daily counts in the window."""
+    window_start = until - window
+    lookback_start = until - (baseline_windows + 1) * window
+    group_aggs: dict[str, Any] = {
+        "first_seen": _min_ts(),
+        "last_seen": _max_ts(),
+        "windows": {
+            "date_range": {
+                "field": "@timestamp",
+                "keyed": True,
+                "ranges": window_ranges(until, window, baseline_windows),
+            }
+        },
+        "versions": _terms("service.version", last_seen=_max_ts(), first_seen=_min_ts()),
+        "hosts": _terms("host.name"),
+        "services": _terms("service.name"),
+        "host_count": {"cardinality": {"field": "host.name"}},
+        "service_count": {"cardinality": {"field": "service.name"}},
+        "version_count": {"cardinality": {"field": "service.version"}},
+        "levels": _terms("log.level", size=5),
+        "datasets": _terms("event.dataset", size=3),
+        "with_trace": {"filter": {"exists": {"field": "error.stack_trace"}}},
+        "grouping_version": {"max": {"field": "logloop.grouping_version"}},
+        "sample": {
+            "top_hits": {
+                "size": 1,
+                "sort": [{"@timestamp": {"order": "desc"}}],
+                "_source": {"includes": list(SAMPLE_FIELDS)},
+            }
+        },
+        "in_window": {
+            "filter": time_range(window_start, until),
+            "aggs": {
+                "daily": {
+                    "date_histogram": {
+                        "field": "@timestamp",
+                        "calendar_interval": "1d",
+                        "time_zone": "UTC",
+                        "min_doc_count": 0,
+                        "extended_bounds": {
+                            "min": iso(window_start),
+                            "max": iso(until - timedelta(milliseconds=1)),
+                        },
+                    }
+                }
+            },
+        },
+    }
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {"filter": [time_range(lookback_start, until)]}},
+        "aggs": {
+            "grouped": {
+                "filter": {"exists": {"field": "error.grouping_key"}},
+                "aggs": {"groups": _terms("error.grouping_key", size=max_groups, **group_aggs)},
+            },
+            # When each version of each service first appeared (all events, not only errors): the
+            # evidence for "resolved in version X".
+            "service_versions": _terms(
+                "service.name", size=TERMS_SIZE, versions=_terms("service.version", first_seen=_min_ts())
+            ),
+        },
+    }
+
+
+def all_time(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
+    """Exact total count and first occurrence of each listed group over every daily index."""
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {
+            "bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(keys)}}]}
+        },
+        "aggs": {"groups": _terms("error.grouping_key", size=max(len(keys), 1), first_seen=_min_ts())},
+    }
+
+
+def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict[str, Any]:
+    """For each group, its first occurrence after its own `since` time and the versions seen since.
+
+    Used for regressions: `since` is when a resolved group was resolved, or when an active group was
+    last seen in the registry. One `filters` bucket per group keeps it a single bounded request.
+    """
+    filters = {
+        key: {
+            "bool": {
+                "filter": [
+                    {"term": {"error.grouping_key": key}},
+                    time_range(moment, until, exclusive_start=True),
+                ]
+            }
+        }
+        for key, moment in since.items()
+    }
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {
+            "bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(since)}}]}
+        },
+        "aggs": {
+            "since": {
+                "filters": {"filters": filters},
+                "aggs": {"first": _min_ts(), "versions": _terms("service.version")},
+            }
+        },
+    }
+
+
+def check_summary(*, start: datetime, until: datetime, max_groups: int) -> dict[str, Any]:
+    """Errors in [start, until) and the groups whose first occurrence ever falls in that range.
+
+    Groups are ordered by their first occurrence, newest first, so the new ones come first within
+    the `max_groups` bound.
+    """
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {"filter": [time_range(None, until), is_error()]}},
+        "aggs": {
+            "in_window": {"filter": time_range(start, until)},
+            "groups": {
+                "terms": {"field": "error.grouping_key", "size": max_groups, "order": {"first_seen": "desc"}},
+                "aggs": {
+                    "first_seen": _min_ts(),
+                    "sample": {
+                        "top_hits": {
+                            "size": 1,
+                            "sort": [{"@timestamp": {"order": "desc"}}],
+                            "_source": {"includes": list(SAMPLE_FIELDS)},
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
+def needs_regrouping(*, current_version: int, since: datetime | None, until: datetime) -> dict[str, Any]:
+    """Error events without a grouping key, or grouped by an older grouping version."""
+    outdated = {
+        "bool": {
+            "should": [
+                {"bool": {"must_not": [{"exists": {"field": "error.grouping_key"}}]}},
+                {"bool": {"must_not": [{"exists": {"field": "logloop.grouping_version"}}]}},
+                {"range": {"logloop.grouping_version": {"lt": current_version}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+    return {"bool": {"filter": [time_range(since, until), is_error(), outdated]}}
+
+
+def regroup_page(
+    *, query: Mapping[str, Any], batch: int, search_after: Sequence[Any] | None
+) -> dict[str, Any]:
+    """One page of events to regroup, in (@timestamp, event.id) order; full _source is needed."""
+    body: dict[str, Any] = {
+        "size": batch,
+        "query": dict(query),
+        "sort": [{"@timestamp": "asc"}, {"event.id": {"order": "asc", "missing": "_last"}}],
+        "track_total_hits": True,
+    }
+    if search_after is not None:
+        body["search_after"] = list(search_after)
+    return body

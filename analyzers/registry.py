@@ -1,0 +1,206 @@
+"""The group registry: index `<prefix>-groups`, one document per error group, `_id` = grouping key.
+
+`analyze` writes it, `resolve`/`ignore` mark groups in it, the digest and `check` read it. The
+field names are the shared contract (see /work/notes/common.md); two fields are additions:
+`daily_counts` (events per UTC day in the last analyzed window, oldest first, for sparklines) and
+`feedback_kind` (bug|feature|usability for feedback groups).
+
+The index name does not match the daily event pattern `<prefix>-20*`, so event queries never see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from analyzers import es
+from analyzers.exceptions import GroupNotFound, RegistryError
+
+STATUSES: Final = ("new", "ongoing", "escalating", "regressed", "resolved", "ignored")
+CATEGORIES: Final = ("traceback", "error_line", "feedback")
+_KEYWORD: Final = {"type": "keyword", "ignore_above": 1024}
+_DATE: Final = {"type": "date"}
+_LONG: Final = {"type": "long"}
+
+MAPPING: Final[dict[str, Any]] = {
+    "dynamic": "strict",
+    "properties": {
+        "group_id": _KEYWORD,
+        "title": {"type": "text", "fields": {"keyword": _KEYWORD}},
+        "category": _KEYWORD,
+        "error_type": _KEYWORD,
+        "level": _KEYWORD,
+        "first_seen": _DATE,
+        "last_seen": _DATE,
+        "count_total": _LONG,
+        "count_window": _LONG,
+        "count_previous_window": _LONG,
+        "versions": _KEYWORD,
+        "hosts": _KEYWORD,
+        "services": _KEYWORD,
+        "sample_stack_trace": {"type": "text"},
+        "sample_message": {"type": "text"},
+        "status": _KEYWORD,
+        "resolved_in_version": _KEYWORD,
+        "resolved_at": _DATE,
+        "status_changed_at": _DATE,
+        "updated_at": _DATE,
+        "priority": {"type": "float"},
+        "grouping_version": _LONG,
+        "daily_counts": {"type": "long", "index": False},
+        "feedback_kind": _KEYWORD,
+    },
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Group:
+    """One error group as the registry stores it (times are aware UTC datetimes)."""
+
+    group_id: str
+    title: str
+    category: str
+    error_type: str | None = None
+    level: str | None = None
+    first_seen: datetime
+    last_seen: datetime
+    count_total: int = 0
+    count_window: int = 0
+    count_previous_window: int = 0
+    versions: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    sample_stack_trace: str | None = None
+    sample_message: str | None = None
+    status: str = "new"
+    resolved_in_version: str | None = None
+    resolved_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    updated_at: datetime | None = None
+    priority: float = 0.0
+    grouping_version: int | None = None
+    daily_counts: tuple[int, ...] = ()
+    feedback_kind: str | None = None
+
+
+_DATE_FIELDS: Final = frozenset(f.name for f in fields(Group) if "datetime" in str(f.type))
+_TUPLE_FIELDS: Final = frozenset(f.name for f in fields(Group) if str(f.type).startswith("tuple"))
+
+
+def index_name(prefix: str) -> str:
+    return f"{prefix}-groups"
+
+
+def _parse_date(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def to_document(group: Group) -> dict[str, Any]:
+    """The registry document: dates as ISO strings, tuples as arrays, None values left out."""
+    document: dict[str, Any] = {}
+    for name, value in asdict(group).items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        elif isinstance(value, tuple):
+            value = list(value)
+        document[name] = value
+    return document
+
+
+def from_document(document: Mapping[str, Any]) -> Group:
+    """Parse a registry document; RegistryError names the group when it is not one."""
+    known = {f.name for f in fields(Group)}
+    values: dict[str, Any] = {}
+    for name, value in document.items():
+        if name not in known or value is None:
+            continue
+        if name in _DATE_FIELDS:
+            value = _parse_date(str(value))
+        elif name in _TUPLE_FIELDS:
+            value = tuple(value) if isinstance(value, list) else (value,)
+        values[name] = value
+    try:
+        return Group(**values)
+    except TypeError as exc:
+        raise RegistryError(
+            f"registry document {document.get('group_id', '?')!r} is incomplete ({exc}); "
+            "run `logloop analyze` to rebuild it"
+        ) from None
+
+
+def ensure(client: Any, prefix: str) -> bool:
+    """Create the registry index with its mapping if missing; True when created now."""
+    return es.ensure_index(
+        client,
+        index=index_name(prefix),
+        body={
+            "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0},
+            "mappings": MAPPING,
+        },
+    )
+
+
+def load_groups(client: Any, prefix: str, *, limit: int = 10_000) -> list[Group]:
+    """Every group in the registry (empty when the registry does not exist yet), by priority."""
+    body = {
+        "size": limit,
+        "query": {"match_all": {}},
+        "sort": [{"priority": {"order": "desc", "unmapped_type": "float"}}, {"group_id": "asc"}],
+    }
+    response = es.search(client, index=index_name(prefix), body=body, action="read the group registry")
+    return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
+
+
+def save_groups(client: Any, prefix: str, groups: Iterable[Group], *, refresh: bool = True) -> int:
+    """Write whole group documents (index by id); returns how many were written."""
+    operations: list[dict[str, Any]] = []
+    for group in groups:
+        operations.append({"index": {"_index": index_name(prefix), "_id": group.group_id}})
+        operations.append(to_document(group))
+    return es.bulk(client, operations=operations, action="write the group registry", refresh=refresh)
+
+
+def find_group(groups: Iterable[Group], reference: str) -> Group:
+    """The group whose key equals `reference`, else the only one it is a prefix of."""
+    candidates = list(groups)
+    for group in candidates:
+        if group.group_id == reference:
+            return group
+    matches = [group for group in candidates if group.group_id.startswith(reference)] if reference else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise GroupNotFound(
+            f"no group matches {reference!r}: run `logloop analyze` first, or copy a key from the digest"
+        )
+    shown = ", ".join(sorted(group.group_id for group in matches)[:5])
+    raise GroupNotFound(f"{reference!r} matches {len(matches)} groups ({shown}, ...): give more of the key")
+
+
+def mark(
+    client: Any,
+    prefix: str,
+    reference: str,
+    *,
+    status: str,
+    now: datetime,
+    in_version: str | None = None,
+) -> Group:
+    """Set a maintainer's status (resolved or ignored) on the group `reference` names; return it."""
+    group = find_group(load_groups(client, prefix), reference)
+    updated = replace(
+        group,
+        status=status,
+        resolved_in_version=in_version if status == "resolved" else group.resolved_in_version,
+        resolved_at=now if status == "resolved" else group.resolved_at,
+        status_changed_at=now,
+        updated_at=now,
+        priority=0.0 if status in ("resolved", "ignored") else group.priority,
+    )
+    save_groups(client, prefix, [updated])
+    return updated
