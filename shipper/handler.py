@@ -127,7 +127,9 @@ class ShipperHandler(logging.Handler):
         queue_overflow: QueueOverflow = "spool",
         close_timeout: float = 2.0,
         batch_size: int = 1000,
+        max_event_bytes: int = 4 * 1024 * 1024,
         flush_interval: float = 0.1,
+        retry_max_delay: float = 30.0,
         stats_interval: float = 60.0,
         prometheus_port: int | None = None,
         formatter: DocumentFormatter | None = None,
@@ -138,6 +140,7 @@ class ShipperHandler(logging.Handler):
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
         _check_positive(queue_size=queue_size, batch_size=batch_size, close_timeout=close_timeout)
         _check_positive(flush_interval=flush_interval, stats_interval=stats_interval)
+        _check_positive(max_event_bytes=max_event_bytes, retry_max_delay=retry_max_delay)
         self.service = service
         self.es_settings = ElasticsearchSettings(
             url=es_url,
@@ -159,7 +162,9 @@ class ShipperHandler(logging.Handler):
             spool_overflow=spool_overflow,
             index_prefix=index_prefix,
             batch_size=batch_size,
+            max_event_bytes=max_event_bytes,
             flush_interval=flush_interval,
+            backoff_max=retry_max_delay,
             send_timeout=request_timeout,
             stats_interval=stats_interval,
         )

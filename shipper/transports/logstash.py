@@ -13,14 +13,19 @@ indexing. Every socket gets a timeout no longer than what the caller allows, and
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import pylogbeat  # type: ignore[import-untyped]  # ships no type information
+from logstash_async.constants import constants
 from logstash_async.transport import BeatsTransport, TcpTransport
+from logstash_async.utils import ichunked
 
 from shipper.spool import SpooledEvent
 from shipper.transports import DELIVERED, Outcome, retry_all
+from shipper.worker import INTERNAL_LOGGER
 
 
 class _BoundedCloseTcpTransport(TcpTransport):  # type: ignore[misc]
@@ -30,6 +35,22 @@ class _BoundedCloseTcpTransport(TcpTransport):  # type: ignore[misc]
         deadline = time.monotonic() + float(self._timeout or 0.0)
         while time.monotonic() < deadline and not self._is_sock_write_buff_empty():
             time.sleep(0.01)
+
+    def _log_close_socket_error(self, message: str) -> None:
+        logging.getLogger(INTERNAL_LOGGER).debug("%s", message)  # not printed: a retry follows anyway
+
+
+class _ClosingBeatsTransport(BeatsTransport):  # type: ignore[misc]
+    """BeatsTransport that also closes its socket when connecting fails (the library leaks it)."""
+
+    def send(self, events: list[bytes], use_logging: bool = False) -> None:
+        client = pylogbeat.PyLogBeatClient(use_logging=use_logging, **self._client_arguments)
+        try:
+            client.connect()
+            for window in ichunked(events, constants.QUEUED_EVENTS_BEATS_BATCH_SIZE):
+                client.send(window)
+        finally:
+            client.close()
 
 
 class LogstashTransport:
@@ -65,7 +86,7 @@ class LogstashTransport:
         bounded = max(0.05, min(self._socket_timeout, timeout))
         try:
             if self._protocol == "beats":
-                BeatsTransport(timeout=bounded, **self._options).send([e.body for e in batch])
+                _ClosingBeatsTransport(timeout=bounded, **self._options).send([e.body for e in batch])
             else:
                 transport = _BoundedCloseTcpTransport(timeout=bounded, **self._options)
                 try:

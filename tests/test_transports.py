@@ -1,0 +1,182 @@
+"""Transports: per-document outcomes from the real node's `_bulk`, and the Logstash wire protocols
+against loopback servers that stand in for Logstash (which cannot run here)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shipper import schema
+from shipper.connection import ElasticsearchSettings
+from shipper.spool import SpooledEvent
+from shipper.transports.elasticsearch import ElasticsearchTransport
+from shipper.transports.logstash import LogstashTransport
+
+
+def _event(n: int, index: str, body: dict[str, Any] | None = None) -> SpooledEvent:
+    doc = body if body is not None else {"@timestamp": "2026-01-01T00:00:00Z", "message": f"m{n}"}
+    return SpooledEvent(n, f"evt-{n}", index, json.dumps(doc).encode())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- Elasticsearch (real node) --------------------------------------------------------------------
+
+
+def test_bulk_reports_each_document(es: Any, es_settings: ElasticsearchSettings, index_prefix: str) -> None:
+    """A mapping rejection is reported for that document only; the others are delivered."""
+    es.indices.put_index_template(
+        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
+    )
+    index = f"{index_prefix}-2026.01.01"
+    bad = {"@timestamp": "2026-01-01T00:00:00Z", "event": {"duration": "not a number"}}
+    batch = [_event(1, index), _event(2, index, bad), _event(3, index)]
+    outcomes = ElasticsearchTransport(es_settings).send(batch, timeout=10)
+    assert [o.kind for o in outcomes] == ["delivered", "rejected", "delivered"]
+    assert outcomes[1].status == 400 and "duration" in outcomes[1].reason
+
+
+def test_a_second_send_of_the_same_id_counts_as_delivered(
+    es_settings: ElasticsearchSettings, index_prefix: str
+) -> None:
+    """Create semantics: resending an acknowledged id is a 409, which is a delivery, not an error."""
+    transport = ElasticsearchTransport(es_settings)
+    batch = [_event(1, f"{index_prefix}-2026.01.01")]
+    assert transport.send(batch, timeout=10)[0].kind == "delivered"
+    assert transport.send(batch, timeout=10)[0].kind == "delivered"
+
+
+def test_an_unreachable_node_means_retry() -> None:
+    """Connection refused is a retry for every document, never a rejection or an exception."""
+    transport = ElasticsearchTransport(ElasticsearchSettings(url=f"http://127.0.0.1:{_free_port()}"))
+    outcomes = transport.send([_event(1, "x-2026.01.01"), _event(2, "x-2026.01.01")], timeout=2)
+    assert [o.kind for o in outcomes] == ["retry", "retry"]
+
+
+# -- Logstash stand-ins ---------------------------------------------------------------------------
+
+
+class _LoopbackServer:
+    """A one-thread TCP server on 127.0.0.1 that hands each connection to `serve`."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.received: list[dict[str, Any]] = []
+        self.served = threading.Event()  # set after each connection has been read to its end
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError, struct.error):
+                self.serve(conn)
+            self.served.set()
+
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class JsonLinesServer(_LoopbackServer):
+    """Stands in for Logstash's tcp input with the json_lines codec."""
+
+    def serve(self, conn: socket.socket) -> None:
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        self.received.extend(json.loads(line) for line in data.splitlines() if line)
+
+
+def _read_exactly(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    return data
+
+
+class BeatsServer(_LoopbackServer):
+    """Stands in for Logstash's beats input: Lumberjack v2 windows of compressed JSON frames, acked."""
+
+    def __init__(self, *, ack: bool = True) -> None:
+        self.ack = ack
+        super().__init__()
+
+    def serve(self, conn: socket.socket) -> None:
+        while True:
+            version, kind, window = struct.unpack(">BBI", _read_exactly(conn, 6))
+            assert (version, kind) == (0x32, ord("W"))
+            _, kind, length = struct.unpack(">BBI", _read_exactly(conn, 6))
+            assert kind == ord("C")
+            payload, last = zlib.decompress(_read_exactly(conn, length)), 0
+            for _ in range(window):
+                _, kind, last, size = struct.unpack(">BBII", payload[:10])
+                self.received.append(json.loads(payload[10 : 10 + size]))
+                payload = payload[10 + size :]
+            if self.ack:
+                conn.sendall(struct.pack(">BBI", 0x32, ord("A"), last))
+
+
+@pytest.fixture
+def beats() -> Iterator[BeatsServer]:
+    server = BeatsServer()
+    yield server
+    server.close()
+
+
+def test_beats_transport_delivers_the_ecs_documents(beats: BeatsServer) -> None:
+    """Beats windows arrive whole and acknowledged, carrying the documents with their event.id."""
+    transport = LogstashTransport(protocol="beats", host="127.0.0.1", port=beats.port)
+    docs = [{"event": {"id": f"e{i}"}, "message": f"m{i}"} for i in range(60)]
+    batch = [SpooledEvent(i, f"e{i}", "x", json.dumps(d).encode()) for i, d in enumerate(docs)]
+    assert {o.kind for o in transport.send(batch, timeout=5)} == {"delivered"}
+    assert beats.received == docs
+
+
+def test_beats_without_acknowledgement_means_retry() -> None:
+    """A Beats server that never acknowledges makes the batch a retry once the socket timeout passes."""
+    server = BeatsServer(ack=False)
+    transport = LogstashTransport(protocol="beats", host="127.0.0.1", port=server.port, socket_timeout=0.3)
+    outcomes = transport.send([SpooledEvent(1, "e1", "x", b'{"message":"m"}')], timeout=5)
+    server.close()
+    assert [o.kind for o in outcomes] == ["retry"]
+
+
+def test_tcp_transport_writes_json_lines() -> None:
+    """The TCP transport writes one JSON document per line, which a json_lines reader parses back."""
+    server = JsonLinesServer()
+    transport = LogstashTransport(protocol="tcp", host="127.0.0.1", port=server.port)
+    batch = [SpooledEvent(i, f"e{i}", "x", json.dumps({"event": {"id": f"e{i}"}}).encode()) for i in range(5)]
+    assert {o.kind for o in transport.send(batch, timeout=5)} == {"delivered"}
+    server.served.wait(5)
+    server.close()
+    assert [d["event"]["id"] for d in server.received] == [f"e{i}" for i in range(5)]
+
+
+def test_logstash_down_means_retry() -> None:
+    """With nothing listening, both protocols report retry instead of raising."""
+    port = _free_port()
+    for protocol in ("beats", "tcp"):
+        transport = LogstashTransport(protocol=protocol, host="127.0.0.1", port=port)  # type: ignore[arg-type]
+        assert transport.send([SpooledEvent(1, "e1", "x", b"{}")], timeout=1)[0].kind == "retry"
