@@ -9,9 +9,9 @@ contexts included, group members as a set):
 - its raising statement: the innermost frame, identified by file *name* (not path), function and
   source text, never by line number or directory; so code moved between versions, other install
   locations (venv, site-packages, dist-packages, a checkout, Windows) and other callers do not split;
-- when that statement is in the standard library (e.g. `json.loads` failing), also the innermost
-  frame outside it: the program's statement that made the call, so two features failing inside
-  `json` stay two bugs;
+- when that statement is in the standard library (e.g. `json.loads` failing), the innermost frame
+  outside it instead: the program's statement that made the call (which stdlib line raised varies
+  with the input and the Python version), so two features failing inside `json` stay two bugs;
 - when the source line was not printed, the masked message instead.
 
 Messages are not part of a traceback key (they carry the variable data); they make the title.
@@ -128,13 +128,13 @@ def _site_signature(record: ExceptionRecord) -> str:
     if not record.frames:
         return "msg:" + _first_line(mask(record.message))
     site = record.frames[-1]
+    if classify_frame(site.filename) is FrameKind.STDLIB:
+        # Which standard-library line raised varies with the input and the Python version; the
+        # program's statement that called into it is the failing statement.
+        site = _innermost_outside_stdlib(record.frames) or site
     signature = _frame_signature(site)
     if site.source is None:
         signature += "|msg:" + _first_line(mask(record.message))
-    if classify_frame(site.filename) is FrameKind.STDLIB:
-        caller = _innermost_outside_stdlib(record.frames)
-        if caller is not None:
-            signature += "|via:" + _frame_signature(caller)
     return signature
 
 

@@ -19,10 +19,21 @@ Link = Literal["cause", "context", ""]
 
 _CAUSE: Final = "The above exception was the direct cause of the following exception:"
 _CONTEXT: Final = "During handling of the above exception, another exception occurred:"
-_HEADER_RE: Final = re.compile(r"^(?:Exception Group )?Traceback \(most recent call last\):\s*$")
-_FRAME_RE: Final = re.compile(r'^\s+File "(?P<file>.*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
-_REPEAT_RE: Final = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]\s*$")
-_CARET_RE: Final = re.compile(r"^\s*[\^~]+[\^~ ]*$")
+_LINK_RE: Final = re.compile(
+    r"^(The above exception was the direct cause of the following exception:"
+    r"|During handling of the above exception, another exception occurred:)[ \t]*$",
+    re.MULTILINE,
+)
+_HEADER_RE: Final = re.compile(
+    r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
+)
+# One frame: header, optional source line, optional caret lines, optional recursion marker.
+_FRAME_BLOCK_RE: Final = re.compile(
+    r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+)(?:, in (?P<func>[^\n]*))?\n'
+    r"(?:    (?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
+    r"(?:[ \t]*[\^~][\^~ \t]*\n)*"
+    r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
+)
 _EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
 _GROUP_FIRST_SEP_RE: Final = re.compile(r"^(?P<indent> *)\+-\+-+ 1 -+\s*$")
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
@@ -69,29 +80,24 @@ class Traceback:
 
 def parse_traceback(text: str) -> Traceback:
     """Parse traceback text; never raises (non-traceback text becomes a message-only record)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return _parse_chain(lines)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _parse_chain(text)
 
 
-def _parse_chain(lines: list[str]) -> Traceback:
+def _parse_chain(text: str) -> Traceback:
+    parts = _LINK_RE.split(text)  # [segment, sentence, segment, sentence, ..., segment]
     records: list[ExceptionRecord] = []
-    segment: list[str] = []
-    for line in lines:
-        stripped = line.strip()
-        if stripped in (_CAUSE, _CONTEXT) and not line.startswith((" ", "|")):
-            link: Link = "cause" if stripped == _CAUSE else "context"
-            if _has_content(segment):
-                records.append(_with_link(_parse_segment(segment), link))
-            segment = []
-        else:
-            segment.append(line)
-    if _has_content(segment) or not records:
-        records.append(_parse_segment(segment))
+    for index in range(0, len(parts), 2):
+        segment = parts[index]
+        if not segment.strip() and (records or index + 1 < len(parts)):
+            continue
+        link: Link = ""
+        if index + 1 < len(parts):
+            link = "cause" if parts[index + 1].startswith("The above") else "context"
+        record = _parse_segment(segment)
+        records.append(_with_link(record, link) if link else record)
     return Traceback(chain=tuple(records))
-
-
-def _has_content(lines: list[str]) -> bool:
-    return any(line.strip() for line in lines)
 
 
 def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
@@ -100,13 +106,14 @@ def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
     )
 
 
-def _parse_segment(lines: list[str]) -> ExceptionRecord:
-    lines = _trim(lines)
-    for index, line in enumerate(lines):
-        match = _GROUP_FIRST_SEP_RE.match(line)
-        if match:
-            return _parse_group(lines[:index], lines[index + 1 :], len(match.group("indent")))
-    return _parse_plain(lines)
+def _parse_segment(text: str) -> ExceptionRecord:
+    if "+-+" in text:
+        lines = _trim(text.split("\n"))
+        for index, line in enumerate(lines):
+            match = _GROUP_FIRST_SEP_RE.match(line)
+            if match:
+                return _parse_group(lines[:index], lines[index + 1 :], len(match.group("indent")))
+    return _parse_plain(text)
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -126,7 +133,7 @@ def _strip_box(line: str, column: int) -> str:
 
 
 def _parse_group(head: list[str], body: list[str], column: int) -> ExceptionRecord:
-    own = _parse_plain([_strip_box(line, column) for line in head])
+    own = _parse_plain("\n".join(_strip_box(line, column) for line in head))
     inner = column + 2
     separator = re.compile(r"^ {" + str(inner) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?\s*$")
     blocks: list[list[str]] = []
@@ -154,61 +161,35 @@ def _parse_group(head: list[str], body: list[str], column: int) -> ExceptionReco
         elif len(content) == 1 and _DEPTH_RE.match(first):
             continue
         else:
-            members.append(_parse_chain(content))
+            members.append(_parse_chain("\n".join(content)))
     return ExceptionRecord(own.type, own.message, own.frames, "", tuple(members), more)
 
 
-def _parse_plain(lines: list[str]) -> ExceptionRecord:
+def _parse_plain(text: str) -> ExceptionRecord:
+    if not text.endswith("\n"):
+        text += "\n"
+    header = _HEADER_RE.match(text)
+    position = header.end() if header else 0
     frames: list[Frame] = []
-    index = 0
-    lines = _trim(lines)
-    while index < len(lines) and (not lines[index].strip() or _HEADER_RE.match(lines[index].strip())):
-        index += 1
-    while index < len(lines):
-        line = lines[index]
-        frame_match = _FRAME_RE.match(line)
-        repeat_match = _REPEAT_RE.match(line)
-        if frame_match:
-            source, index = _read_source(lines, index + 1)
-            frames.append(
-                Frame(
-                    filename=frame_match.group("file"),
-                    lineno=int(frame_match.group("line")),
-                    function=(frame_match.group("func") or "").strip(),
-                    source=source,
-                )
-            )
-            continue
-        if repeat_match and frames:
-            last = frames[-1]
-            frames[-1] = Frame(last.filename, last.lineno, last.function, last.source, int(repeat_match[1]))
-        elif line.startswith(" ") and frames and (_CARET_RE.match(line) or not line.strip()):
-            pass
-        elif line.startswith(" ") and frames:
-            pass  # a detail line (e.g. SyntaxError's offending code) without a frame header
-        else:
+    while True:
+        match = _FRAME_BLOCK_RE.match(text, position)
+        if match is None:
             break
-        index += 1
-    exc_type, message = _parse_exception_lines(lines[index:])
+        repeated = match.group("repeated")
+        frames.append(
+            Frame(
+                filename=match.group("file"),
+                lineno=int(match.group("line")),
+                function=(match.group("func") or "").strip(),
+                source=(match.group("source") or "").rstrip() or None,
+                repeated=int(repeated) if repeated else 0,
+            )
+        )
+        position = match.end()
+    if not frames:
+        position = 0 if header is None else position
+    exc_type, message = _parse_exception_lines(_trim(text[position:].split("\n")))
     return ExceptionRecord(type=exc_type, message=message, frames=tuple(frames))
-
-
-def _read_source(lines: list[str], index: int) -> tuple[str | None, int]:
-    """Return the source line after a frame header (None if missing) and the next index to read."""
-    source: str | None = None
-    if index < len(lines):
-        candidate = lines[index]
-        if (
-            candidate.startswith("    ")
-            and not _FRAME_RE.match(candidate)
-            and not _REPEAT_RE.match(candidate)
-            and not _CARET_RE.match(candidate)
-        ):
-            source = candidate.strip()
-            index += 1
-    while index < len(lines) and _CARET_RE.match(lines[index]) and lines[index].startswith(" "):
-        index += 1
-    return source, index
 
 
 def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""shopapp: the small application whose real exceptions make the labelled traceback corpus."""
