@@ -100,7 +100,7 @@ def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
     template = _text(get_field(doc, "logloop.template"))
     message = _text(get_field(doc, "error.message")) or _text(get_field(doc, "message")) or stack_trace
     if template:
-        return _make("template", logger, error_type, mask(template), title=_title(error_type, message))
+        return _make("template", logger, error_type, mask(template), title=_title(error_type, template))
     masked = mask(message)
     return _make("message", logger, error_type, masked, title=_title(error_type, message))
 

@@ -14,15 +14,20 @@ from typing import Final
 
 @dataclass(frozen=True, slots=True)
 class MaskRule:
-    """Replace every match of `pattern` with `placeholder`."""
+    """Replace every match of `pattern` with `placeholder`.
+
+    `needs` lists characters of which every match contains at least one ("0" stands for any digit):
+    a text with none of them skips the rule without running its pattern.
+    """
 
     name: str
     pattern: re.Pattern[str]
     placeholder: str
+    needs: str
 
 
-def _rule(name: str, pattern: str, placeholder: str, flags: int = 0) -> MaskRule:
-    return MaskRule(name, re.compile(pattern, flags), placeholder)
+def _rule(name: str, pattern: str, placeholder: str, needs: str) -> MaskRule:
+    return MaskRule(name, re.compile(pattern), placeholder, needs)
 
 
 _HEX: Final = r"[0-9a-fA-F]"
@@ -30,28 +35,36 @@ _B: Final = r"(?<![\w.\-])"  # token start: not inside a word
 _E: Final = r"(?![\w\-])"  # token end
 
 RULES: Final[tuple[MaskRule, ...]] = (
-    _rule("uuid", rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}", "<UUID>"),
-    _rule("url", r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+", "<URL>"),
-    _rule("email", r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b", "<EMAIL>"),
+    _rule("uuid", rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}", "<UUID>", "-"),
+    _rule("url", r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+", "<URL>", ":"),
+    _rule("email", r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b", "<EMAIL>", "@"),
     _rule(
         "datetime",
         r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b",
         "<DATETIME>",
+        "0",
     ),
-    _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>"),
-    _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>"),
-    _rule("ipv6", r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::|[0-9a-fA-F]{1,4})(?![\w:])", "<IP>"),
-    _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>"),
-    _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>"),
-    _rule("unix_path", r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]", "<PATH>"),
-    _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>"),
-    _rule("hex_id", rf"{_B}(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{{8,}}{_E}", "<HEX>"),
-    _rule("duration", r"(?<![\w.])[+\-]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d)\b", "<DURATION>"),
-    _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"'),
-    _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'"),
-    _rule("number", r"(?<![\w.])[+\-]?\d+(?:[.,]\d+)*(?:[eE][+\-]?\d+)?(?![\w])", "<NUM>"),
-    _rule("word_with_digits", r"\b(?=\w*\d)\w+(?:[\-.]\w+)*\b", "<ID>"),
+    _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":"),
+    _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", "0"),
+    _rule("ipv6", r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::|[0-9a-fA-F]{1,4})(?![\w:])", "<IP>", ":"),
+    _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "0"),
+    _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\"),
+    _rule(
+        "unix_path", r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]", "<PATH>", "/"
+    ),
+    _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>", ":"),
+    _rule("hex_id", rf"{_B}(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{{8,}}{_E}", "<HEX>", "0"),
+    _rule(
+        "duration", r"(?<![\w.])[+\-]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d)\b", "<DURATION>", "0"
+    ),
+    _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"'),
+    _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'"),
+    _rule("number", r"(?<![\w.])[+\-]?\d+(?:[.,]\d+)*(?:[eE][+\-]?\d+)?(?![\w])", "<NUM>", "0"),
+    _rule("word_with_digits", r"\b(?=\w*\d)\w+(?:[\-.]\w+)*\b", "<ID>", "0"),
 )
+
+_TRIGGERS: Final = "-:@\\/\"'"
+_DIGIT_RE: Final = re.compile(r"\d")
 
 # Placeholders separated by commas/spaces (a list of variable length) collapse into one.
 _PLACEHOLDER: Final = r"(?:'<\w+>'|\"<\w+>\"|<[A-Z]+>)"
@@ -62,8 +75,12 @@ _SPACES_RE: Final = re.compile(r"[ \t]+")
 
 def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
     """Replace variable tokens by placeholders; collapse lists of them and runs of blanks."""
+    present = {char for char in _TRIGGERS if char in text}
+    if _DIGIT_RE.search(text):
+        present.add("0")
     for rule in rules:
-        text = rule.pattern.sub(rule.placeholder, text)
+        if any(char in present for char in rule.needs):
+            text = rule.pattern.sub(rule.placeholder, text)
     text = _SEQUENCE_RE.sub(_first_placeholder, text)
     return _SPACES_RE.sub(" ", text).strip()
 

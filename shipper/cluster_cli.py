@@ -1,0 +1,153 @@
+"""`logloop cluster INPUT.jsonl [-o OUTPUT.jsonl]`: group ECS events offline, no Elasticsearch needed.
+
+Each input line is one ECS event (nested `{"error": {"stack_trace": ...}}` or dotted
+`"error.stack_trace"` keys). Each output line is one JSON object for the input line at the same
+position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_version`.
+
+- an event with a Python traceback (`error.stack_trace`) or a logging template (`logloop.template`)
+  gets the same key the shipper stores in `error.grouping_key` (`shipper.fingerprint`);
+- any other event is grouped by message with the template miner (`shipper.templates`), over the
+  whole input at once: deterministic for a given input (same input, same order, same output).
+
+A bad line (not JSON, not an object) gets an error on stderr naming its line number and an output
+object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
+status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from shipper.exceptions import ShipperError
+from shipper.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
+from shipper.templates import mine
+
+EXIT_BAD_LINES: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The group of one input line, or the reason the line could not be read."""
+
+    line: int
+    cluster: str | None
+    title: str | None
+    category: str | None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "line": self.line,
+            "cluster": self.cluster,
+            "title": self.title,
+            "category": self.category,
+            "grouping_version": GROUPING_VERSION,
+        }
+        if self.error is not None:
+            result["error"] = self.error
+        return result
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "cluster",
+        help="group ECS events (JSON lines) into error groups and message templates, offline",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT.jsonl", help="ECS events, one JSON object a line")
+    parser.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="default: standard output")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: object) -> int:
+    """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
+    del settings  # clustering needs no configuration
+    try:
+        with args.input.open(encoding="utf-8") as source:
+            assignments = cluster_lines(source)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable UTF-8 JSON-lines file") from exc
+    bad = [item for item in assignments if item.error is not None]
+    for item in bad:
+        print(f"logloop cluster: {args.input}:{item.line}: {item.error}", file=sys.stderr)
+    if args.output is None:
+        _write(assignments, sys.stdout)
+    else:
+        try:
+            with args.output.open("w", encoding="utf-8") as target:
+                _write(assignments, target)
+        except OSError as exc:
+            raise ShipperError(f"cannot write {args.output}: {exc}; choose a writable path with -o") from exc
+    if bad:
+        print(f"logloop cluster: {len(bad)} of {len(assignments)} lines skipped", file=sys.stderr)
+        return EXIT_BAD_LINES
+    return 0
+
+
+def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
+    for item in assignments:
+        target.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
+
+
+def cluster_lines(lines: Iterable[str]) -> list[Assignment]:
+    """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
+    results: list[Assignment | None] = []
+    pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
+    for number, (doc, error) in enumerate(_documents(lines), start=1):
+        if doc is None:
+            results.append(Assignment(number, None, None, None, error))
+            continue
+        if _has_key_of_its_own(doc):
+            fingerprint = fingerprint_document(doc)
+            category = "traceback" if get_field(doc, "error.stack_trace") else "template"
+            results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
+        else:
+            pending.append((len(results), _message_of(doc)))
+            results.append(None)
+    mined = mine([message for _, message in pending])
+    for position, (index, _) in enumerate(pending):
+        template = mined.template_of(position)
+        results[index] = Assignment(
+            index + 1, template.cluster_id, template.text or "(empty message)", "message"
+        )
+    return [item for item in results if item is not None]
+
+
+def _documents(lines: Iterable[str]) -> Iterator[tuple[Mapping[str, Any] | None, str | None]]:
+    for text in lines:
+        if not text.strip():
+            yield None, "empty line; each line must be one JSON object"
+            continue
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield None, f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object"
+            continue
+        if not isinstance(doc, dict):
+            yield None, f"expected a JSON object, got {type(doc).__name__}"
+            continue
+        yield doc, None
+
+
+def _has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
+    """Events with a parseable traceback or a logging template group without the miner."""
+    if get_field(doc, "logloop.template"):
+        return True
+    stack_trace = get_field(doc, "error.stack_trace")
+    return isinstance(stack_trace, str) and 'File "' in stack_trace
+
+
+def _message_of(doc: Mapping[str, Any]) -> str:
+    message = get_field(doc, "message") or get_field(doc, "error.message") or ""
+    error_type = get_field(doc, "error.type")
+    text = message if isinstance(message, str) else json.dumps(message)
+    if isinstance(error_type, str) and error_type:
+        return f"{error_type.rsplit('.', 1)[-1]}: {text}"
+    return text
