@@ -6,7 +6,7 @@ Sections (all optional; every key has a default):
                 escalation_min_increase = 10, quiet_period = "7d", resolve_after = "3d",
                 recency_half_life = "3d"
     [schedule]  timezone = "UTC", analyze = "0 * * * *", digest = "0 8 * * mon", check = "*/5 * * * *",
-                backoff_initial = "30s", backoff_max = "15m"
+                digest_window = "7d", backoff_initial = "30s", backoff_max = "15m"
     [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5
                 (rates are errors per minute averaged over the window)
     [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
@@ -75,6 +75,7 @@ class ScheduleConfig:
     analyze: str = "0 * * * *"
     digest: str = "0 8 * * mon"
     check: str = "*/5 * * * *"
+    digest_window: timedelta = timedelta(days=7)  # the window each scheduled digest covers
     backoff_initial: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(minutes=15)
 

@@ -36,6 +36,7 @@ SAMPLE_FIELDS: Final = (
     "logloop.template",
     "logloop.feedback.kind",
     "logloop.grouping_version",
+    "service.name",
     "service.version",
 )
 

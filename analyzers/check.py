@@ -1,0 +1,138 @@
+"""`logloop check`: a Nagios/Icinga plugin for the error rate and new error groups of a short window.
+
+Exit codes follow the plugin conventions: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Elasticsearch
+unreachable or a configuration error). One status line, with performance data:
+
+    LOGLOOP WARNING - 42 errors in 15m (2.80/min), 1 new group: ValueError: bad item
+      | errors=42;75;300 error_rate=2.80;5;20 new_groups=1;1;5
+
+`errors` thresholds are the rate thresholds times the window in minutes, so both read alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from analyzers import es, queries
+from analyzers.analyze import get_field, title_of
+from analyzers.config import CheckConfig
+from shipper.schema import index_pattern
+
+OK: Final = 0
+WARNING: Final = 1
+CRITICAL: Final = 2
+UNKNOWN: Final = 3
+STATE_NAMES: Final = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+MAX_NEW_GROUPS: Final = 100  # bound of the new-group terms aggregation
+_SHOWN: Final = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewGroup:
+    group_id: str
+    title: str
+    first_seen: datetime
+    count: int
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    state: int
+    errors: int
+    window: timedelta
+    new_groups: tuple[NewGroup, ...]
+    line: str
+
+    @property
+    def rate(self) -> float:
+        return errors_per_minute(self.errors, self.window)
+
+
+def errors_per_minute(errors: int, window: timedelta) -> float:
+    return errors / max(window.total_seconds() / 60, 1e-9)
+
+
+def state_of(errors: int, new_groups: int, *, config: CheckConfig) -> int:
+    """The worse of the rate state and the new-group state (pure)."""
+    rate = errors_per_minute(errors, config.window)
+    rate_state = CRITICAL if rate >= config.critical_rate else WARNING if rate >= config.warning_rate else OK
+    new_state = (
+        CRITICAL if new_groups >= config.critical_new else WARNING if new_groups >= config.warning_new else OK
+    )
+    return max(rate_state, new_state)
+
+
+def _span(window: timedelta) -> str:
+    minutes = window.total_seconds() / 60
+    return f"{minutes / 60:g}h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes:g}m"
+
+
+def status_line(errors: int, new_groups: Sequence[NewGroup], *, state: int, config: CheckConfig) -> str:
+    """The plugin output line, perfdata included (pure)."""
+    minutes = config.window.total_seconds() / 60
+    rate = errors_per_minute(errors, config.window)
+    text = f"LOGLOOP {STATE_NAMES[state]} - {errors} errors in {_span(config.window)} ({rate:.2f}/min)"
+    if new_groups:
+        shown = "; ".join(group.title.replace("|", "/")[:80] for group in new_groups[:_SHOWN])
+        more = f" (+{len(new_groups) - _SHOWN} more)" if len(new_groups) > _SHOWN else ""
+        text += f", {len(new_groups)} new group{'s' if len(new_groups) != 1 else ''}: {shown}{more}"
+    else:
+        text += ", no new groups"
+    perfdata = (
+        f"errors={errors};{config.warning_rate * minutes:g};{config.critical_rate * minutes:g};0 "
+        f"error_rate={rate:.2f};{config.warning_rate:g};{config.critical_rate:g};0 "
+        f"new_groups={len(new_groups)};{config.warning_new};{config.critical_new};0"
+    )
+    return f"{text} | {perfdata}"
+
+
+def unknown_line(reason: str) -> str:
+    return f"LOGLOOP UNKNOWN - {' '.join(reason.split()).replace('|', '/')}"
+
+
+def parse_new_groups(response: Mapping[str, Any], *, start: datetime) -> tuple[int, tuple[NewGroup, ...]]:
+    aggregations = response.get("aggregations")
+    if not aggregations:
+        return 0, ()
+    found: list[NewGroup] = []
+    for raw in aggregations["groups"]["buckets"]:
+        first_seen = datetime.fromisoformat(raw["first_seen"]["value_as_string"].replace("Z", "+00:00"))
+        if first_seen < start:
+            break  # ordered by first occurrence, newest first
+        hits = raw["sample"]["hits"]["hits"]
+        sample = hits[0]["_source"] if hits else {}
+        service = get_field(sample, "service.name")
+        found.append(
+            NewGroup(
+                group_id=str(raw["key"]),
+                title=title_of(sample, str(raw["key"])),
+                first_seen=first_seen,
+                count=int(raw["doc_count"]),
+                services=(str(service),) if service else (),
+            )
+        )
+    return int(aggregations["in_window"]["doc_count"]), tuple(found)
+
+
+def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime) -> CheckResult:
+    """Count errors and new groups in [until - window, until); raises ElasticsearchUnavailable."""
+    start = until - config.window
+    response = es.search(
+        client,
+        index=index_pattern(prefix),
+        body=queries.check_summary(start=start, until=until, max_groups=MAX_NEW_GROUPS),
+        action="check the error rate",
+    )
+    errors, new_groups = parse_new_groups(response, start=start)
+    state = state_of(errors, len(new_groups), config=config)
+    return CheckResult(
+        state=state,
+        errors=errors,
+        window=config.window,
+        new_groups=new_groups,
+        line=status_line(errors, new_groups, state=state, config=config),
+    )

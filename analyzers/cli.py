@@ -1,0 +1,201 @@
+"""The analyzers' subcommands: analyze, resolve, ignore, regroup, check, schedule.
+
+    logloop analyze [--window 7d] [--until TIME]
+    logloop resolve GROUP [--in-version V]
+    logloop ignore GROUP
+    logloop regroup [--since TIME] [--batch N]
+    logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
+    logloop schedule
+
+GROUP is a grouping key or a unique prefix of one. Options override the `[analyze]`/`[check]` sections.
+`check` prints one Nagios status line and exits 0/1/2/3 itself; it never raises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from contextlib import closing
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from analyzers import config
+from analyzers.exceptions import AnalyzerError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    analyze = subparsers.add_parser("analyze", help="update the error group registry from the indexed events")
+    analyze.add_argument(
+        "--window", default=None, help="window length, e.g. 7d (default [analyze] window, 7d)"
+    )
+    analyze.add_argument("--until", default=None, help="end of the window, ISO 8601 (default: now)")
+    analyze.set_defaults(handler=handle_analyze)
+
+    resolve = subparsers.add_parser("resolve", help="mark an error group resolved")
+    resolve.add_argument("group", metavar="GROUP", help="grouping key or a unique prefix of it")
+    resolve.add_argument(
+        "--in-version", default=None, help="fixed in this version: older versions do not regress"
+    )
+    resolve.set_defaults(handler=handle_resolve)
+
+    ignore = subparsers.add_parser("ignore", help="mark an error group ignored")
+    ignore.add_argument("group", metavar="GROUP", help="grouping key or a unique prefix of it")
+    ignore.set_defaults(handler=handle_ignore)
+
+    regroup = subparsers.add_parser(
+        "regroup", help="compute missing or outdated grouping keys of stored events"
+    )
+    regroup.add_argument(
+        "--since", default=None, help="only events from this time on, ISO 8601 (default: all)"
+    )
+    regroup.add_argument(
+        "--batch", type=int, default=500, help="events per page and bulk request (default 500)"
+    )
+    regroup.set_defaults(handler=handle_regroup)
+
+    check = subparsers.add_parser("check", help="Nagios plugin: error rate and new groups in a short window")
+    check.add_argument("--window", default=None, help="window length (default [check] window, 15m)")
+    check.add_argument("--warning-rate", type=float, default=None, help="errors per minute for WARNING")
+    check.add_argument("--critical-rate", type=float, default=None, help="errors per minute for CRITICAL")
+    check.add_argument("--warning-new", type=int, default=None, help="new groups for WARNING")
+    check.add_argument("--critical-new", type=int, default=None, help="new groups for CRITICAL")
+    check.add_argument("--no-alerts", action="store_true", help="do not send [alerts] notifications")
+    check.set_defaults(handler=handle_check)
+
+    schedule = subparsers.add_parser("schedule", help="run analyze, check and the digest on their schedules")
+    schedule.set_defaults(handler=handle_schedule)
+
+
+def _client(settings: Any) -> Any:
+    from shipper.connection import make_client
+
+    return make_client(settings.elasticsearch)
+
+
+def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
+    from analyzers import analyze
+
+    analyze_config = config.analyze_config(settings.section("analyze"))
+    if args.window:
+        analyze_config = replace(analyze_config, window=config.parse_duration(args.window, name="--window"))
+    now = datetime.now(UTC)
+    until = config.parse_time(args.until, now=now)
+    with closing(_client(settings)) as client:
+        result = analyze.run(client, settings.index_prefix, config=analyze_config, until=until, now=now)
+    counts = (
+        ", ".join(f"{count} {status}" for status, count in sorted(result.statuses.items())) or "no groups"
+    )
+    print(f"analyzed {len(result.groups)} groups up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
+    if result.truncated:
+        print(
+            f"note: only the top {analyze_config.max_groups} groups were updated ([analyze] max_groups)",
+            file=sys.stderr,
+        )
+    for group in result.groups[:10]:
+        print(f"  {group.priority:8.2f}  {group.status:<10}  {group.group_id[:12]}  {group.title[:70]}")
+    return 0
+
+
+def _mark(args: argparse.Namespace, settings: Any, status: str, in_version: str | None) -> int:
+    from analyzers import registry
+
+    with closing(_client(settings)) as client:
+        group = registry.mark(
+            client,
+            settings.index_prefix,
+            args.group,
+            status=status,
+            now=datetime.now(UTC),
+            in_version=in_version,
+        )
+    suffix = f" in version {in_version}" if in_version else ""
+    print(f"{group.group_id}: {status}{suffix} ({group.title})")
+    return 0
+
+
+def handle_resolve(args: argparse.Namespace, settings: Any) -> int:
+    return _mark(args, settings, "resolved", args.in_version)
+
+
+def handle_ignore(args: argparse.Namespace, settings: Any) -> int:
+    return _mark(args, settings, "ignored", None)
+
+
+def handle_regroup(args: argparse.Namespace, settings: Any) -> int:
+    from analyzers import regroup
+
+    if args.batch < 1 or args.batch > 10_000:
+        raise AnalyzerError("--batch must be between 1 and 10000")
+    now = datetime.now(UTC)
+    since = config.parse_time(args.since, now=now) if args.since else None
+    with closing(_client(settings)) as client:
+        result = regroup.run_regroup(client, settings.index_prefix, since=since, until=now, batch=args.batch)
+    print(
+        f"regrouped {result.updated} of {result.scanned} events "
+        f"({result.unchanged} already current, {result.not_errors} not errors)"
+    )
+    return 0
+
+
+def _check_config(args: argparse.Namespace, settings: Any) -> config.CheckConfig:
+    overrides = {
+        "window": args.window,
+        "warning_rate": args.warning_rate,
+        "critical_rate": args.critical_rate,
+        "warning_new": args.warning_new,
+        "critical_new": args.critical_new,
+    }
+    table = dict(settings.section("check"))
+    table.update({key: value for key, value in overrides.items() if value is not None})
+    return config.check_config(table)
+
+
+def handle_check(args: argparse.Namespace, settings: Any) -> int:
+    """Nagios semantics: every failure is UNKNOWN (3) with one line, never a traceback."""
+    from analyzers import alerts, check, registry
+
+    now = datetime.now(UTC)
+    try:
+        check_config = _check_config(args, settings)
+        alerts_config = config.alerts_config(settings.section("alerts"))
+        with closing(_client(settings)) as client:
+            result = check.run_check(client, settings.index_prefix, config=check_config, until=now)
+            alert_note = ""
+            if alerts_config.webhook_url and not args.no_alerts:
+                alerts.require_deliverable(alerts_config)
+                candidates = alerts.candidates(
+                    result, registry.load_groups(client, settings.index_prefix), config=alerts_config
+                )
+                try:
+                    sent = alerts.send(
+                        client,
+                        settings.index_prefix,
+                        candidates,
+                        config=alerts_config,
+                        check_line=result.line,
+                        now=now,
+                    )
+                    alert_note = f"{len(sent)} alert(s) sent" if sent else ""
+                except AnalyzerError as exc:
+                    alert_note = f"alert failed: {exc}"
+    except Exception as exc:  # a Nagios plugin reports every failure as UNKNOWN
+        print(check.unknown_line(str(exc) or type(exc).__name__))
+        return check.UNKNOWN
+    print(result.line)
+    if alert_note:
+        print(alert_note, file=sys.stderr)
+    return result.state
+
+
+def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
+    from analyzers import scheduler
+
+    schedule_config = config.schedule_config(settings.section("schedule"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler.ship_own_logs(settings)
+    jobs = scheduler.default_jobs(settings)
+    running = scheduler.build_scheduler(schedule_config, jobs)
+    scheduler.run_until_signalled(running)
+    return 0

@@ -1,0 +1,299 @@
+"""`logloop schedule`: run analyze, check and the digest on cron schedules, in a time zone, forever.
+
+Schedules come from `[schedule]` (crontab syntax, minute first; defaults: analyze hourly at :00, check
+every 5 minutes, digest Mondays 08:00) evaluated in `[schedule] timezone`. Crontab weekday numbers
+mean what they mean to cron (0 and 7 are Sunday); APScheduler 3 numbers them from Monday, so numeric
+weekdays are translated to names first.
+
+A job that raises (Elasticsearch down, SMTP refusing) is logged and retried after a backoff that
+doubles from `backoff_initial` up to `backoff_max`; its next cron run happens as usual and a success
+resets the backoff. The scheduler never dies of a job failure. SIGTERM and SIGINT stop it cleanly
+(running jobs are not interrupted). Its own log records go through the shipper when it is available.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from analyzers import config as analyzer_config
+from analyzers.config import ScheduleConfig
+from analyzers.exceptions import ConfigurationError
+
+LOG: Final = logging.getLogger("logloop.scheduler")
+JOB_NAMES: Final = ("analyze", "check", "digest")
+_CRON_WEEKDAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NUMERIC_PART: Final = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
+
+Clock = Callable[[], datetime]
+Job = Callable[[], object]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def crontab_weekdays(field: str) -> str:
+    """Translate cron weekday numbers (0/7 = Sunday) into names APScheduler 3 reads correctly."""
+    parts: list[str] = []
+    for part in field.split(","):
+        match = _NUMERIC_PART.match(part)
+        if not match or (match[1] == "*" and not match[3]):
+            parts.append(part)
+            continue
+        start = 0 if match[1] == "*" else int(match[1])
+        end = 6 if match[1] == "*" else int(match[2] or match[1])
+        step = int(match[3] or 1)
+        if match[1] != "*" and match[2] is None and match[3]:
+            end = 6  # "1/2": from Monday, every second day
+        if not 0 <= start <= 7 or not 0 <= end <= 7 or start > end or step < 1:
+            raise ConfigurationError(f"weekday field {field!r}: numbers must be 0-7 (0 and 7 are Sunday)")
+        parts.extend(_CRON_WEEKDAYS[day % 7] for day in range(start, end + 1, step))
+    return ",".join(dict.fromkeys(parts))
+
+
+def cron_trigger(expression: str, timezone: str, *, name: str) -> Any:
+    """A CronTrigger for a 5-field crontab expression; ConfigurationError naming the job otherwise."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ConfigurationError(
+            f"[schedule] {name} = {expression!r}: write 5 crontab fields (minute hour day month weekday)"
+        )
+    try:
+        return CronTrigger(
+            minute=fields[0],
+            hour=fields[1],
+            day=fields[2],
+            month=fields[3],
+            day_of_week=crontab_weekdays(fields[4]),
+            timezone=ZoneInfo(timezone),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"[schedule] {name} = {expression!r} is not a valid schedule: {exc}"
+        ) from None
+
+
+def triggers(config: ScheduleConfig) -> dict[str, Any]:
+    """The cron trigger of each job, evaluated in the configured time zone."""
+    return {name: cron_trigger(getattr(config, name), config.timezone, name=name) for name in JOB_NAMES}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    initial: timedelta
+    maximum: timedelta
+
+    def delay(self, failures: int) -> timedelta:
+        """initial, 2x, 4x, ... capped at maximum, for the 1st, 2nd, 3rd... consecutive failure."""
+        if failures < 1:
+            return timedelta(0)
+        delay: timedelta = self.initial * (2 ** min(failures - 1, 30))
+        return min(delay, self.maximum)
+
+
+class GuardedJob:
+    """Runs a job; a failure is logged and retried after the backoff, never raised into the scheduler."""
+
+    def __init__(self, name: str, job: Job, *, scheduler: Any, backoff: Backoff, clock: Clock) -> None:
+        self.name = name
+        self.failures = 0
+        self._job = job
+        self._scheduler = scheduler
+        self._backoff = backoff
+        self._clock = clock
+
+    @property
+    def retry_id(self) -> str:
+        return f"{self.name}-retry"
+
+    def __call__(self) -> None:
+        LOG.info("scheduled job %s starting", self.name)
+        try:
+            self._job()
+        except Exception as exc:  # the scheduler's boundary: any failure is logged and retried
+            self.failures += 1
+            delay = self._backoff.delay(self.failures)
+            LOG.error(
+                "scheduled job %s failed (%s consecutive): %s; retrying in %ss",
+                self.name,
+                self.failures,
+                " ".join(str(exc).split()) or type(exc).__name__,
+                int(delay.total_seconds()),
+                exc_info=not isinstance(exc, _expected_errors()),
+            )
+            self._schedule_retry(delay)
+            return
+        self.failures = 0
+        LOG.info("scheduled job %s finished", self.name)
+
+    def _schedule_retry(self, delay: timedelta) -> None:
+        from apscheduler.triggers.date import DateTrigger
+
+        self._scheduler.add_job(
+            self,
+            DateTrigger(run_date=self._clock() + delay),
+            id=self.retry_id,
+            name=self.retry_id,
+            replace_existing=True,
+        )
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from analyzers.exceptions import AnalyzerError
+
+    return (AnalyzerError,)
+
+
+def build_scheduler(config: ScheduleConfig, jobs: Mapping[str, Job], *, clock: Clock = utc_now) -> Any:
+    """A BlockingScheduler (not started) with one guarded cron job per entry of `jobs`."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(
+        timezone=ZoneInfo(config.timezone),
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
+    )
+    backoff = Backoff(initial=config.backoff_initial, maximum=config.backoff_max)
+    cron = triggers(config)
+    for name, job in jobs.items():
+        guarded = GuardedJob(name, job, scheduler=scheduler, backoff=backoff, clock=clock)
+        scheduler.add_job(guarded, cron[name], id=name, name=name)
+    return scheduler
+
+
+def run_until_signalled(scheduler: Any) -> None:
+    """Start the scheduler in the foreground; SIGTERM/SIGINT shut it down and return."""
+
+    def stop(signum: int, _frame: object) -> None:
+        LOG.info("scheduler stopping on %s", signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        LOG.info(
+            "scheduler started: %s",
+            ", ".join(f"{job.id} next at {job.next_run_time}" for job in scheduler.get_jobs()),
+        )
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    LOG.info("scheduler stopped")
+
+
+# --- the jobs of `logloop schedule` -------------------------------------------------------------
+
+
+def _client(settings: Any) -> Any:
+    from shipper.connection import make_client
+
+    return make_client(settings.elasticsearch)
+
+
+def analyze_job(settings: Any, *, clock: Clock = utc_now) -> Job:
+    from analyzers import analyze
+
+    config = analyzer_config.analyze_config(settings.section("analyze"))
+
+    def job() -> None:
+        with closing(_client(settings)) as client:
+            result = analyze.run(client, settings.index_prefix, config=config, until=clock())
+        LOG.info("analyze: %s groups updated, statuses %s", len(result.groups), dict(result.statuses))
+
+    return job
+
+
+def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
+    from analyzers import alerts, check, registry
+
+    check_cfg = analyzer_config.check_config(settings.section("check"))
+    alerts_cfg = analyzer_config.alerts_config(settings.section("alerts"))
+    alerts.require_deliverable(alerts_cfg)
+
+    def job() -> None:
+        now = clock()
+        with closing(_client(settings)) as client:
+            result = check.run_check(client, settings.index_prefix, config=check_cfg, until=now)
+            level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[result.state]
+            LOG.log(level, "check: %s", result.line)
+            if alerts_cfg.webhook_url:
+                candidates = alerts.candidates(
+                    result, registry.load_groups(client, settings.index_prefix), config=alerts_cfg
+                )
+                alerts.send(
+                    client,
+                    settings.index_prefix,
+                    candidates,
+                    config=alerts_cfg,
+                    check_line=result.line,
+                    now=now,
+                )
+
+    return job
+
+
+def digest_job(settings: Any, *, clock: Clock = utc_now) -> Job | None:
+    """The weekly digest, mailed to the [smtp] recipients; None (with a warning) when it cannot run."""
+    try:
+        from analyzers import mailer
+        from analyzers.digest import run_digest
+    except ImportError as exc:
+        LOG.warning("digest job skipped: the digest module is not available (%s)", exc)
+        return None
+    if not settings.section("smtp"):
+        LOG.warning("digest job skipped: no [smtp] section to send the digest with")
+        return None
+    smtp = mailer.smtp_settings(settings.section("smtp"))
+    mailer.require_sendable(smtp)
+    window = analyzer_config.schedule_config(settings.section("schedule")).digest_window
+
+    def job() -> None:
+        now = clock()
+        with closing(_client(settings)) as client:
+            run = run_digest(client, settings.index_prefix, window=window, until=now, now=now, smtp=smtp)
+        for outcome in run.outcomes:
+            LOG.info("digest to %s: %s %s", outcome.recipient, outcome.state, outcome.detail or "")
+        mailer.raise_for_failures(run.outcomes)
+
+    return job
+
+
+def default_jobs(settings: Any, *, clock: Clock = utc_now) -> dict[str, Job]:
+    jobs: dict[str, Job] = {
+        "analyze": analyze_job(settings, clock=clock),
+        "check": check_job(settings, clock=clock),
+    }
+    digest = digest_job(settings, clock=clock)
+    if digest is not None:
+        jobs["digest"] = digest
+    return jobs
+
+
+def ship_own_logs(settings: Any) -> None:
+    """Send the scheduler's log records through the shipper (lazy import; skipped if unavailable)."""
+    try:
+        from shipper import install
+    except ImportError:
+        LOG.warning("shipper not available: the scheduler logs to stderr only")
+        return
+    es_settings = settings.elasticsearch
+    install(
+        f"{settings.service}-scheduler",
+        es_url=es_settings.url,
+        api_key=es_settings.api_key,
+        username=es_settings.username,
+        password=es_settings.password,
+        ca_certs=es_settings.ca_certs,
+        verify_certs=es_settings.verify_certs,
+        allow_plain_http=es_settings.allow_plain_http,
+        index_prefix=settings.index_prefix,
+    )
