@@ -138,6 +138,8 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         es.close()
     print(f"index template {report.template} installed for {report.index_pattern}")
+    if report.registry:
+        print(f"group registry index {report.registry} ready")
     if report.kibana is None:
         print("no Kibana URL configured ([kibana] url or LOGLOOP_KIBANA_URL): saved objects not imported")
     else:

@@ -1,4 +1,5 @@
-"""`logloop setup`: install the index template and, when Kibana is configured, the saved objects.
+"""`logloop setup`: install the index template, create the group registry index (when the analyzers
+are installed), and, when Kibana is configured, import the saved objects.
 
 Idempotent: the template is PUT under the same name, the saved objects are imported with
 overwrite and stable ids, so running it again (the compose `setup` service does on every `up`)
@@ -19,6 +20,7 @@ from shipper import schema
 class SetupReport:
     template: str
     index_pattern: str
+    registry: str | None  # the group registry index, None when the analyzers are not installed
     kibana: importer.ImportResult | None
 
 
@@ -38,6 +40,20 @@ def install_template(es: Any, prefix: str) -> str:
     return name
 
 
+def ensure_registry(es: Any, prefix: str) -> str | None:
+    """Create `<prefix>-groups` with the analyzers' mapping, so the registry data view resolves at once.
+
+    The analyzers own the index (and translate its errors into AnalyzerError); without them there
+    is nothing to create and None is returned.
+    """
+    try:
+        from analyzers import registry
+    except ImportError:
+        return None
+    registry.ensure(es, prefix)
+    return registry.index_name(prefix)
+
+
 def import_saved_objects(kibana: importer.KibanaSettings, prefix: str) -> importer.ImportResult:
     """Import the saved objects generated for `prefix`; raise if Kibana refused any."""
     ndjson = objects.to_ndjson(objects.saved_objects(prefix)).encode("utf-8")
@@ -51,9 +67,12 @@ def run_setup(
 ) -> SetupReport:
     """Install the template, then (if `kibana` is given) wait for Kibana and import the objects."""
     template = install_template(es, prefix)
+    registry = ensure_registry(es, prefix)
     result = None
     if kibana is not None:
         if wait_for_kibana > 0:
             importer.wait_until_available(kibana, wait_for_kibana)
         result = import_saved_objects(kibana, prefix)
-    return SetupReport(template=template, index_pattern=schema.index_pattern(prefix), kibana=result)
+    return SetupReport(
+        template=template, index_pattern=schema.index_pattern(prefix), registry=registry, kibana=result
+    )

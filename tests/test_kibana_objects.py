@@ -147,6 +147,16 @@ def test_every_lens_visualization_names_only_its_own_columns() -> None:
                 assert order["columnId"] in layer["columns"]
 
 
+def test_registry_fields_match_the_analyzers_registry_mapping() -> None:
+    """The registry fields the Kibana objects may use are mapped by analyzers.registry with the same types."""
+    registry = pytest.importorskip("analyzers.registry", reason="the analyzers package is not installed")
+    properties = registry.MAPPING["properties"]
+    for field, es_type in objects.REGISTRY_FIELDS.items():
+        name, _, sub = field.partition(".")
+        mapping = properties[name]["fields"][sub] if sub else properties[name]
+        assert mapping["type"] == es_type, field
+
+
 def test_an_unknown_field_is_refused_at_generation() -> None:
     """A saved object that names a field outside the schema cannot be generated."""
     with pytest.raises(KeyError, match=r"no\.such\.field"):

@@ -44,6 +44,10 @@ def test_setup_installs_the_template_that_maps_daily_indices(es: Any, index_pref
     mapping = es.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["properties"]["event"]["properties"]["duration"] == {"type": "long"}
     assert f"{index_prefix}-events" in es.indices.get_alias(index=index)[index]["aliases"]
+    registry = pytest.importorskip("analyzers.registry", reason="the analyzers package is not installed")
+    assert report.registry == f"{index_prefix}-groups"
+    groups = es.indices.get_mapping(index=report.registry)[report.registry]["mappings"]
+    assert groups["properties"] == registry.MAPPING["properties"]
 
 
 def test_setup_is_idempotent_and_imports_objects_for_its_prefix(

@@ -4,6 +4,7 @@ to agree with each other and with the shipper's defaults."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shutil
@@ -19,7 +20,7 @@ import pytest
 from kibana import cli as kibana_cli
 from kibana import objects
 from logloop import config as logloop_config
-from shipper import schema
+from shipper import ShipperHandler, schema
 from shipper.connection import ElasticsearchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +124,8 @@ def test_compose_refuses_to_start_without_passwords(tmp_path: Path) -> None:
 
 def test_every_port_is_loopback_only_and_matches_its_consumer(compose: dict[str, Any]) -> None:
     """Every published port is bound to 127.0.0.1; Elasticsearch is published on the port of the
-    shipper's default URL, and Logstash on the ports its pipeline listens on."""
+    shipper's default URL, Logstash on the ports its pipeline listens on, and the shipper's default
+    Logstash port is the pipeline's Beats port."""
     services = compose["services"]
     for name, service in services.items():
         for ip, _host, _target in _published(service):
@@ -136,6 +138,10 @@ def test_every_port_is_loopback_only_and_matches_its_consumer(compose: dict[str,
     for block in ("beats", "tcp"):
         port = int(_pipeline_setting(block, "port"))
         assert ("127.0.0.1", port, port) in logstash_ports, block
+    handler_defaults = inspect.signature(ShipperHandler).parameters
+    assert handler_defaults["logstash_port"].default == int(_pipeline_setting("beats", "port"))
+    assert handler_defaults["es_url"].default == ElasticsearchSettings().url
+    assert handler_defaults["index_prefix"].default == schema.DEFAULT_INDEX_PREFIX
 
 
 def test_index_names_agree_across_compose_pipeline_shipper_and_kibana(compose: dict[str, Any]) -> None:
