@@ -229,7 +229,7 @@ class MarkerStore:
         document = self._document(window, recipient, now)
         with es.translated("create a digest send marker"):
             response = self._client.options(ignore_status=409).create(
-                index=self._index, id=mid, document=document, refresh="wait_for"
+                index=self._index, id=mid, document=document
             )
         body = getattr(response, "body", response)
         if "error" not in body:
@@ -275,7 +275,6 @@ class MarkerStore:
                 index=self._index,
                 id=mid,
                 document=document,
-                refresh="wait_for",
                 if_seq_no=current["_seq_no"],
                 if_primary_term=current["_primary_term"],
             )
@@ -305,7 +304,6 @@ class MarkerStore:
                 index=self._index,
                 id=claim.marker_id,
                 document=document,
-                refresh="wait_for",
                 if_seq_no=claim.seq_no,
                 if_primary_term=claim.primary_term,
             )
@@ -338,9 +336,12 @@ class _Sender:
         self._settings = settings
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def connect(self) -> None:
         if self._connection is None:
             self._connection = _connect(self._settings)
+
+    def send(self, message: EmailMessage, recipient: str) -> None:
+        assert self._connection is not None, "connect() first"
         self._connection.send_message(message, from_addr=self._settings.sender, to_addrs=[recipient])
 
     def close(self) -> None:
@@ -351,17 +352,12 @@ class _Sender:
                 self._connection.close()
 
 
+# Replies that refuse the transaction: the server took nothing.
 _DEFINITELY_NOT_DELIVERED: Final = (
     smtplib.SMTPRecipientsRefused,
     smtplib.SMTPSenderRefused,
     smtplib.SMTPDataError,
-    smtplib.SMTPAuthenticationError,
     smtplib.SMTPNotSupportedError,
-    smtplib.SMTPConnectError,
-    smtplib.SMTPHeloError,
-    ConnectionRefusedError,
-    ssl.SSLError,
-    socket.gaierror,
 )
 
 
@@ -395,6 +391,12 @@ def send_digest(
     return outcomes
 
 
+def _failed(store: MarkerStore, claim: _Claim, recipient: str, exc: Exception, now: datetime) -> SendOutcome:
+    """Nothing was delivered: mark the send `failed` so a later run may retry it."""
+    store.finish(claim, state="failed", now=now, error=_describe(exc))
+    return SendOutcome(recipient=recipient, state="failed", marker_id=claim.marker_id, detail=_describe(exc))
+
+
 def _send_one(
     store: MarkerStore,
     sender: _Sender,
@@ -410,12 +412,13 @@ def _send_one(
         return outcome
     message = build_message(report, images, sender=settings.sender, recipient=recipient, now=now)
     try:
+        sender.connect()  # connect, STARTTLS, AUTH: no message has left yet, whatever goes wrong
+    except (smtplib.SMTPException, OSError) as exc:
+        return _failed(store, claim, recipient, exc, now)
+    try:
         sender.send(message, recipient)
     except _DEFINITELY_NOT_DELIVERED as exc:
-        store.finish(claim, state="failed", now=now, error=_describe(exc))
-        return SendOutcome(
-            recipient=recipient, state="failed", marker_id=claim.marker_id, detail=_describe(exc)
-        )
+        return _failed(store, claim, recipient, exc, now)
     except (smtplib.SMTPException, OSError) as exc:
         return SendOutcome(
             recipient=recipient,

@@ -194,4 +194,4 @@ def index_docs(es: Any, prefix: str, docs: Iterable[dict[str, Any]]) -> None:
         }
         for d in docs
     )
-    helpers.bulk(es, actions, refresh="wait_for")
+    helpers.bulk(es, actions, refresh=True)

@@ -1,0 +1,333 @@
+"""The digest mailer against a real SMTP server on loopback (aiosmtpd) and the real Elasticsearch node."""
+
+from __future__ import annotations
+
+import email
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import digest_docs as docs
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from analyzers import mailer
+from analyzers.digest import Digest, build_digest
+from analyzers.exceptions import ConfigurationError, DeliveryError
+
+# The loopback test server accepts AUTH without TLS on purpose (aiosmtpd warns about exactly that).
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+NOW = docs.UNTIL + timedelta(hours=8)
+USER, PASSWORD = "digest-bot", "s3cret-pw"
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server received: one (envelope recipients, parsed message) per DATA."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, recipient: str) -> list[EmailMessage]:
+        return [message for rcpts, message in self.messages if recipient in rcpts]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _authenticator(inbox: Inbox) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == USER.encode()
+            and data.password == PASSWORD.encode()
+        )
+        if ok:
+            inbox.logins.append(USER)
+        return AuthResult(success=ok)
+
+    return check
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A plain SMTP server on 127.0.0.1 that requires AUTH (allowed without TLS: loopback test)."""
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator(inbox),
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def _settings(port: int, **overrides: Any) -> mailer.SmtpSettings:
+    base = mailer.SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        username=USER,
+        password=PASSWORD,
+        sender="logloop@example.org",
+        recipients=("ops@example.org", "dev@example.org"),
+        timeout=10,
+    )
+    return replace(base, **overrides)
+
+
+@pytest.fixture
+def digest(es: Any, index_prefix: str) -> Digest:
+    docs.install_template(es, index_prefix)
+    docs.index_docs(es, index_prefix, docs.scenario())
+    return build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")
+
+
+def _send(es: Any, prefix: str, digest: Digest, settings: mailer.SmtpSettings) -> list[mailer.SendOutcome]:
+    return mailer.send_digest(es, prefix, digest.report, digest.images, settings, now=NOW)
+
+
+@pytest.mark.es
+def test_message_is_text_plus_html_with_inline_images_to_each_recipient(
+    es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
+) -> None:
+    """One message per recipient arrives after AUTH: alternative(text, related(html, png...)), cid images."""
+    inbox, port = smtp_server
+    outcomes = _send(es, index_prefix, digest, _settings(port))
+    assert [o.state for o in outcomes] == ["sent", "sent"]
+    assert inbox.logins == [USER]
+    assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == ["dev@example.org", "ops@example.org"]
+    message = inbox.to("ops@example.org")[0]
+    assert message["To"] == "ops@example.org" and message["From"] == "logloop@example.org"
+    assert message.get_content_type() == "multipart/alternative"
+    text_part, related = list(message.iter_parts())
+    assert text_part.get_content_type() == "text/plain"
+    assert "KeyError: 'user'" in text_part.get_content()
+    assert related.get_content_type() == "multipart/related"
+    html_part, *images = list(related.iter_parts())
+    assert html_part.get_content_type() == "text/html"
+    html = html_part.get_content()
+    assert {image.get_content_type() for image in images} == {"image/png"}
+    assert len(images) == len(digest.images)
+    for image in images:
+        cid = image["Content-ID"].strip("<>")
+        assert f'src="cid:{cid}"' in html
+        assert image.get_content().startswith(b"\x89PNG")
+    assert "data:image" not in html
+
+
+@pytest.mark.es
+def test_sending_twice_delivers_once(
+    es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
+) -> None:
+    """A retry or restart of the same window finds the `sent` markers and sends nothing more."""
+    inbox, port = smtp_server
+    _send(es, index_prefix, digest, _settings(port))
+    again = _send(es, index_prefix, digest, _settings(port))
+    assert [o.state for o in again] == ["already-sent", "already-sent"]
+    assert len(inbox.to("ops@example.org")) == 1 and len(inbox.to("dev@example.org")) == 1
+
+
+@pytest.mark.es
+def test_two_concurrent_schedulers_deliver_one_message_per_recipient(
+    es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
+) -> None:
+    """Two senders racing on one window: the create-only marker lets exactly one send to each recipient."""
+    inbox, port = smtp_server
+    settings = _settings(port)
+    mailer.MarkerStore(es, index_prefix).ensure()
+    barrier = threading.Barrier(2)
+    results: list[list[mailer.SendOutcome]] = []
+
+    def scheduler() -> None:
+        barrier.wait()
+        results.append(_send(es, index_prefix, digest, settings))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    states = sorted(o.state for result in results for o in result)
+    assert states.count("sent") == 2
+    assert set(states) <= {"sent", "sending-elsewhere", "already-sent"}
+    assert len(inbox.to("ops@example.org")) == 1 and len(inbox.to("dev@example.org")) == 1
+
+
+@pytest.mark.es
+def test_crashed_send_is_reported_in_doubt_and_not_resent(
+    es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
+) -> None:
+    """A `sending` marker older than STALE_AFTER (a crash mid-send) is reported as in doubt, never resent."""
+    inbox, port = smtp_server
+    store = mailer.MarkerStore(es, index_prefix, owner="crashed-host:1")
+    store.ensure()
+    store.claim(digest.report.window, "ops@example.org", NOW - timedelta(hours=1))
+    outcomes = {o.recipient: o for o in _send(es, index_prefix, digest, _settings(port))}
+    assert outcomes["ops@example.org"].state == "in-doubt"
+    assert "crashed-host:1" in outcomes["ops@example.org"].detail
+    assert outcomes["dev@example.org"].state == "sent"
+    assert inbox.to("ops@example.org") == []
+    with pytest.raises(DeliveryError, match=r"ops@example\.org: in-doubt"):
+        mailer.raise_for_failures(list(outcomes.values()))
+
+
+@pytest.mark.es
+def test_refused_connection_is_failed_and_a_later_run_sends(
+    es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
+) -> None:
+    """An unreachable server delivered nothing: the marker is `failed` and the next run re-claims it."""
+    inbox, port = smtp_server
+    first = _send(es, index_prefix, digest, _settings(_free_port(), recipients=("ops@example.org",)))
+    assert [o.state for o in first] == ["failed"]
+    second = _send(es, index_prefix, digest, _settings(port, recipients=("ops@example.org",)))
+    assert [o.state for o in second] == ["sent"]
+    assert len(inbox.to("ops@example.org")) == 1
+
+
+@pytest.mark.es
+def test_wrong_password_fails_without_leaking_it(
+    es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
+) -> None:
+    """A rejected login is a `failed` outcome whose message and settings repr never show the password."""
+    inbox, port = smtp_server
+    settings = _settings(port, password="wrong-password-xyz", recipients=("ops@example.org",), timeout=2)
+    outcomes = _send(es, index_prefix, digest, settings)
+    assert [o.state for o in outcomes] == ["failed"], outcomes
+    assert "wrong-password-xyz" not in outcomes[0].detail + repr(settings)
+    assert inbox.messages == []
+
+
+@pytest.mark.es
+def test_empty_digest_is_skipped_unless_send_empty(
+    es: Any, index_prefix: str, smtp_server: tuple[Inbox, int]
+) -> None:
+    """A window with nothing to report sends no mail by default, one per recipient with send_empty = true."""
+    inbox, port = smtp_server
+    docs.install_template(es, index_prefix)
+    docs.index_docs(es, index_prefix, [docs.event(docs.UNTIL - timedelta(days=1))])  # one info event
+    empty = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
+    assert empty.report.is_empty
+    skipped = _send(es, index_prefix, empty, _settings(port))
+    assert [o.state for o in skipped] == ["skipped-empty", "skipped-empty"]
+    assert inbox.messages == []
+    sent = _send(es, index_prefix, empty, _settings(port, send_empty=True))
+    assert [o.state for o in sent] == ["sent", "sent"]
+    assert len(inbox.messages) == 2
+
+
+@pytest.mark.es
+def test_crlf_in_a_group_title_does_not_create_a_header(
+    es: Any, index_prefix: str, smtp_server: tuple[Inbox, int]
+) -> None:
+    """A title carrying CRLF + "Bcc:" stays inside a one-line Subject: no Bcc header, no extra recipient."""
+    inbox, port = smtp_server
+    docs.install_template(es, index_prefix)
+    evil = "Boom\r\nBcc: attacker@evil.example\r\nX-Injected: yes"
+    many = [
+        docs.error(docs.UNTIL - timedelta(hours=h + 1), "e" * 40, evil, "builtins.RuntimeError", "boom")
+        for h in range(30)
+    ]
+    docs.index_docs(es, index_prefix, many)
+    digest = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
+    assert digest.report.top_groups[0].key == "e" * 40
+    _send(es, index_prefix, digest, _settings(port, recipients=("ops@example.org",)))
+    [(rcpts, message)] = inbox.messages
+    assert rcpts == ["ops@example.org"]
+    assert message["Bcc"] is None and message["X-Injected"] is None
+    assert "Bcc: attacker@evil.example" in message["Subject"]
+    assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
+
+
+@pytest.mark.es
+def test_starttls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_path: Path) -> None:
+    """security = starttls upgrades the connection (verified against a test CA) before AUTH and DATA."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+        authenticator=_authenticator(inbox), auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+        settings = _settings(port, security="starttls", ca_certs=str(cert), recipients=("ops@example.org",))
+        outcomes = _send(es, index_prefix, digest, settings)
+    finally:
+        controller.stop()
+    assert [o.state for o in outcomes] == ["sent"]
+    assert inbox.logins == [USER] and len(inbox.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        pytest.param({"security": "tls"}, "security", id="unknown-security"),
+        pytest.param(
+            {"recipients": ["ops@example.org\r\nBcc: x@y.z"]}, "not an email address", id="crlf-recipient"
+        ),
+        pytest.param({"sender": "not-an-address"}, "not an email address", id="bad-sender"),
+        pytest.param({"hots": "x"}, "unknown key", id="typo"),
+        pytest.param(
+            {"host": "mail.example.org", "security": "none", "username": "u", "password": "p"},
+            "clear text",
+            id="password-in-clear",
+        ),
+    ],
+)
+def test_smtp_settings_reject_what_cannot_work(table: dict[str, Any], message: str) -> None:
+    """Bad [smtp] sections are ConfigurationErrors that name the problem."""
+    with pytest.raises(ConfigurationError, match=message):
+        mailer.smtp_settings(table)
+
+
+def test_smtp_settings_parse_a_full_section() -> None:
+    """A full [smtp] section parses into SmtpSettings whose repr hides the password."""
+    settings = mailer.smtp_settings(
+        {"host": "mail.example.org", "port": 465, "security": "SSL", "username": "bot", "password": "pw-123",
+         "sender": "Logloop <logloop@example.org>", "recipients": ["ops@example.org"], "send_empty": True}
+    )  # fmt: skip
+    assert settings.security == "ssl" and settings.sender == "logloop@example.org"
+    assert settings.recipients == ("ops@example.org",) and settings.send_empty
+    assert "pw-123" not in repr(settings)
+
+
+def test_sanitize_header_keeps_one_line() -> None:
+    """Control characters, CR/LF and Unicode line separators become spaces; long values are cut."""
+    assert mailer.sanitize_header("a\r\nBcc: b\x00c\u2028d") == "a Bcc: b c d"
+    assert len(mailer.sanitize_header("x" * 500)) == mailer.HEADER_CHARS
