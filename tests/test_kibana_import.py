@@ -245,12 +245,16 @@ def test_settings_layering_file_then_environment_then_flags() -> None:
 
 
 def test_wait_until_available_polls_until_kibana_is_ready(kibana: FakeKibana) -> None:
-    """wait_until_available retries through 'not ready' answers and returns once Kibana says available;
-    the clock is injected, so nothing sleeps."""
+    """wait_until_available retries through 'not ready' answers and returns once Kibana, or at least its
+    saved objects service, says available; the clock is injected, so nothing sleeps."""
     kibana.answers += [
         (503, {"message": "Kibana server is not ready yet"}),
         (200, {"status": {"overall": {"level": "degraded"}}}),
         (200, {"status": {"overall": {"level": "available"}}}),
+        (
+            200,
+            {"status": {"overall": {"level": "degraded"}, "core": {"savedObjects": {"level": "available"}}}},
+        ),
     ]
     sleeps: list[float] = []
     importer.wait_until_available(
@@ -258,6 +262,8 @@ def test_wait_until_available_polls_until_kibana_is_ready(kibana: FakeKibana) ->
     )
     assert [r.path for r in kibana.requests] == ["/api/status"] * 3
     assert sleeps == [5.0, 5.0]
+    importer.wait_until_available(importer.KibanaSettings(url=kibana.url), 60, sleep=sleeps.append)
+    assert len(kibana.requests) == 4 and len(sleeps) == 2
 
 
 def test_wait_until_available_gives_up_with_the_last_reason(kibana: FakeKibana) -> None:
