@@ -1,0 +1,276 @@
+"""Golden tests: real raised exceptions in, expected groups out (the issue's split / no-split lists).
+
+Every traceback here is really raised: module source is compiled under the file name a given install
+would have (venv, site-packages, dist-packages, a checkout, Windows) and registered in `linecache`
+so `traceback.format_exception` prints its source lines exactly as for a file on disk.
+"""
+
+from __future__ import annotations
+
+import linecache
+import re
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from shipper.fingerprint import Fingerprint, fingerprint_event
+
+MODULE = """
+import os
+
+class StorageError(Exception):
+    pass
+
+def parse_quantity(text):
+    return int(text)
+
+def checkout(text):
+    return parse_quantity(text)
+
+def api_handler(text):
+    return checkout(text)
+
+def get_user(users, user_id):
+    return users[user_id]
+
+def validate_user(name):
+    raise ValueError("invalid input")
+
+def validate_item(name):
+    raise ValueError("invalid input")
+
+def check_limits(count):
+    if count > 10:
+        raise ValueError(f"too many: {count}")
+    raise ValueError(f"too few: {count}")
+
+def load(path):
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError as exc:
+        raise StorageError(f"cannot load {path}") from exc
+    os.close(fd)
+
+def load_wrapped(cause):
+    try:
+        raise cause
+    except OSError as exc:
+        raise StorageError("cannot load the store") from exc
+
+def walk(node):
+    return walk(node)
+
+def walk_from(depth):
+    if depth:
+        return walk_from(depth - 1)
+    return walk({})
+
+def fail_with(message):
+    raise RuntimeError(message)
+
+def convert(value):
+    raise TypeError(f"cannot convert {value!r}")
+
+def batch(texts):
+    errors = []
+    for text in texts:
+        try:
+            parse_quantity(text)
+        except ValueError as exc:
+            errors.append(exc)
+    raise ExceptionGroup(f"{len(errors)} lines failed", errors)
+"""
+
+INSTALLS = {
+    "checkout": "/home/dev/src/shop/shop/core.py",
+    "venv": "/home/dev/.venv/lib/python3.11/site-packages/shop/core.py",
+    "site-packages": "/usr/local/lib/python3.11/site-packages/shop/core.py",
+    "dist-packages": "/usr/lib/python3/dist-packages/shop/core.py",
+    "windows": "C:\\Users\\dev\\AppData\\Roaming\\Python\\Python311\\site-packages\\shop\\core.py",
+}
+_CARET = re.compile(r"^\s*[\^~]+[\^~ ]*\n", re.MULTILINE)
+
+
+class App:
+    """One install of the module: call its functions and get the logged ECS error event."""
+
+    def __init__(self, filename: str, shift: int) -> None:
+        source = "\n" * shift + MODULE
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        self.namespace: dict[str, Any] = {"__name__": "shop.core"}
+        exec(compile(source, filename, "exec"), self.namespace)
+
+    def event(self, function: str, *args: Any, strip_carets: bool = False) -> dict[str, Any]:
+        try:
+            self.namespace[function](*args)
+        except BaseException as exc:  # every scenario raises; the event is what the shipper logs
+            text = "".join(traceback.format_exception(exc))
+            if strip_carets:
+                text = _CARET.sub("", text)
+            return {
+                "log": {"level": "error", "logger": "shop"},
+                "error": {"type": f"{type(exc).__module__}.{type(exc).__qualname__}", "stack_trace": text},
+            }
+        raise AssertionError(f"{function}{args} did not raise")
+
+
+@pytest.fixture
+def install() -> Iterator[Callable[..., App]]:
+    """Build App installs; their fake files are removed from linecache afterwards."""
+    names: list[str] = []
+
+    def make(where: str = "checkout", shift: int = 0) -> App:
+        filename = INSTALLS[where]
+        names.append(filename)
+        return App(filename, shift)
+
+    yield make
+    for name in names:
+        linecache.cache.pop(name, None)
+
+
+def key(event: dict[str, Any]) -> str:
+    fingerprint = fingerprint_event(event)
+    assert isinstance(fingerprint, Fingerprint)
+    return fingerprint.key
+
+
+Scenario = Callable[[Callable[..., App]], tuple[dict[str, Any], dict[str, Any]]]
+
+SAME_GROUP: list[Any] = [
+    pytest.param(
+        lambda i: (i(shift=0).event("api_handler", "x"), i(shift=17).event("api_handler", "y")),
+        id="line-numbers-shifted-between-versions",
+    ),
+    pytest.param(
+        lambda i: (i("checkout").event("checkout", "x"), i("venv").event("checkout", "x")),
+        id="checkout-vs-venv",
+    ),
+    pytest.param(
+        lambda i: (i("site-packages").event("checkout", "x"), i("dist-packages").event("checkout", "x")),
+        id="site-packages-vs-dist-packages",
+    ),
+    pytest.param(
+        lambda i: (i("venv").event("checkout", "x"), i("windows", shift=3).event("checkout", "x")),
+        id="linux-venv-vs-windows-path",
+    ),
+    pytest.param(
+        lambda i: (i().event("checkout", "x"), i().event("checkout", "x", strip_carets=True)),
+        id="python311-carets-vs-310-without",
+    ),
+    pytest.param(
+        lambda i: (i().event("api_handler", "x"), i().event("parse_quantity", "x")),
+        id="different-callers-same-failing-statement",
+    ),
+    pytest.param(
+        lambda i: (i().event("walk_from", 0), i().event("walk_from", 40)),
+        id="recursion-depth",
+    ),
+    pytest.param(
+        lambda i: (i().event("get_user", {}, "user-1234"), i().event("get_user", {}, 987654)),
+        id="variable-ids-in-message",
+    ),
+    pytest.param(
+        lambda i: (
+            i().event("fail_with", "timeout after 3.5s connecting to db-1.example.com:5432 (10.0.0.7)"),
+            i().event("fail_with", "timeout after 120ms connecting to db-22.example.com:6543 (192.168.1.20)"),
+        ),
+        id="durations-hosts-ports-addresses",
+    ),
+    pytest.param(
+        lambda i: (
+            i().event("fail_with", "job 123e4567-e89b-12d3-a456-426614174000 failed at 2024-05-01T10:00:00Z"),
+            i().event("fail_with", "job 9b2f0c1e-0000-4a4a-8b8b-000000000001 failed at 2025-12-31 23:59:59"),
+        ),
+        id="uuids-and-dates",
+    ),
+    pytest.param(
+        lambda i: (lambda a, b: (i().event("convert", a), i().event("convert", b)))(object(), object()),
+        id="memory-addresses-0x",
+    ),
+    pytest.param(
+        lambda i: (
+            i().event("fail_with", "cannot open '/var/data/a.txt': 3 retries, ids [1, 2, 3]"),
+            i().event("fail_with", "cannot open 'C:\\\\tmp\\\\b.txt': 12 retries, ids [7]"),
+        ),
+        id="quoted-values-paths-counts-variable-length-lists",
+    ),
+    pytest.param(
+        lambda i: (
+            i().event("fail_with", "bad rows:\n  row 1: 'a'\n  row 2: 'b'"),
+            i().event("fail_with", "bad rows:\n  row 7: 'zz'"),
+        ),
+        id="multi-line-messages",
+    ),
+    pytest.param(
+        lambda i: (i().event("batch", ["a", "b"]), i().event("batch", ["x", "y", "z", "w"])),
+        id="exception-group-with-more-members",
+    ),
+    pytest.param(
+        lambda i: (i().event("load", "/nonexistent/a.json"), i().event("load", "/nonexistent/other/b.json")),
+        id="chained-exception-variable-path",
+    ),
+]
+
+DIFFERENT_GROUPS: list[Any] = [
+    pytest.param(
+        lambda i: (i().event("check_limits", 11), i().event("check_limits", 1)),
+        id="different-raising-statement",
+    ),
+    pytest.param(
+        lambda i: (i().event("get_user", {}, "u1"), i().event("get_user", None, "u1")),
+        id="different-exception-type",
+    ),
+    pytest.param(
+        lambda i: (
+            i().event("load_wrapped", FileNotFoundError(2, "No such file")),
+            i().event("load_wrapped", PermissionError(13, "Permission denied")),
+        ),
+        id="different-cause-in-chain",
+    ),
+    pytest.param(
+        lambda i: (i().event("validate_user", "x"), i().event("validate_item", "x")),
+        id="same-exception-and-message-from-two-functions",
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", SAME_GROUP)
+def test_same_bug_stays_one_group(install: Callable[..., App], scenario: Scenario) -> None:
+    """Two occurrences of one bug that differ only in incidental ways get the same grouping key."""
+    first, second = scenario(install)
+    assert first["error"]["stack_trace"] != second["error"]["stack_trace"]  # the texts really differ
+    assert key(first) == key(second)
+
+
+@pytest.mark.parametrize("scenario", DIFFERENT_GROUPS)
+def test_different_bugs_get_different_groups(install: Callable[..., App], scenario: Scenario) -> None:
+    """Two different bugs get different grouping keys."""
+    first, second = scenario(install)
+    assert key(first) != key(second)
+
+
+def test_title_is_type_and_parameterized_message(install: Callable[..., App]) -> None:
+    """The group name is the final exception's type and its message with variable tokens masked."""
+    fingerprint = fingerprint_event(install().event("get_user", {}, "user-1234"))
+    assert fingerprint is not None
+    assert fingerprint.name == "KeyError: '<STR>'"
+
+
+def test_stdlib_failures_from_two_program_statements_split(install: Callable[..., App]) -> None:
+    """json.loads failing for two different calls of the program are two groups; same call, one group."""
+    app = install()
+    exec(
+        compile("import json\ndef a(t):\n    return json.loads(t)\ndef b(t):\n    return json.loads(t)\n",
+                INSTALLS["checkout"], "exec"),
+        app.namespace,
+    )  # fmt: skip
+    linecache.cache[INSTALLS["checkout"]] = (
+        0, None, ["import json\n", "def a(t):\n", "    return json.loads(t)\n", "def b(t):\n",
+                  "    return json.loads(t)\n"], INSTALLS["checkout"],
+    )  # fmt: skip
+    from_a_1, from_a_2, from_b = app.event("a", "{"), app.event("a", "[1, 2"), app.event("b", "{")
+    assert key(from_a_1) == key(from_a_2)
+    assert key(from_a_1) != key(from_b)

@@ -1,0 +1,162 @@
+"""Golden tests for the traceback parser: real formatted tracebacks and literal real-world texts."""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+
+from shipper.tracebacks import Frame, Traceback, parse_traceback
+
+
+def formatted(function: object, *args: object) -> str:
+    try:
+        function(*args)  # type: ignore[operator]
+    except BaseException as exc:  # the point is to format whatever it raises
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("did not raise")
+
+
+def _recurse(depth: int) -> int:
+    return _recurse(depth + 1)
+
+
+def _chained(cause: bool) -> None:
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        if cause:
+            raise RuntimeError("lookup failed") from exc
+        raise RuntimeError("lookup failed")  # noqa: B904 - the implicit context chain is the point
+
+
+def _group() -> None:
+    raise ExceptionGroup(
+        "outer", [ValueError("v 1"), ExceptionGroup("inner", [TypeError("t"), KeyError("k")]), OSError("o")]
+    )
+
+
+def _many() -> None:
+    raise ExceptionGroup("many", [ValueError(n) for n in range(20)])
+
+
+def _missing_source() -> None:
+    exec(compile("def f():\n    raise ValueError('no source')\nf()\n", "/gone/deleted_module.py", "exec"))
+
+
+PY310_TEXT = """Traceback (most recent call last):
+  File "/home/dev/.venv/lib/python3.10/site-packages/shop/api.py", line 88, in handle
+    return orders.checkout(order_id, qty)
+  File "/home/dev/.venv/lib/python3.10/site-packages/shop/orders.py", line 41, in checkout
+    order["qty"] = int(qty)
+ValueError: invalid literal for int() with base 10: 'ten'
+"""
+
+PY312_TEXT = """Traceback (most recent call last):
+  File "C:\\Users\\dev\\shop\\.venv\\Lib\\site-packages\\shop\\api.py", line 88, in handle
+    return orders.checkout(order_id, qty)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "C:\\Users\\dev\\shop\\.venv\\Lib\\site-packages\\shop\\orders.py", line 41, in checkout
+    order["qty"] = ORDERS[order_id]["qty"] + int(qty)
+                   ~~~~~~^^^^^^^^^^
+KeyError: 'B-17'
+"""
+
+
+def test_plain_traceback_frames_and_exception() -> None:
+    """Frames come out outermost first with file, line, function and source; carets are dropped."""
+    parsed = parse_traceback(PY312_TEXT)
+    assert len(parsed.chain) == 1
+    final = parsed.final
+    assert (final.type, final.message) == ("KeyError", "'B-17'")
+    assert final.frames[-1] == Frame(
+        filename="C:\\Users\\dev\\shop\\.venv\\Lib\\site-packages\\shop\\orders.py",
+        lineno=41,
+        function="checkout",
+        source='order["qty"] = ORDERS[order_id]["qty"] + int(qty)',
+    )
+
+
+def test_python310_text_without_carets() -> None:
+    """A 3.10-style traceback (no caret lines) parses into the same structure."""
+    final = parse_traceback(PY310_TEXT).final
+    assert [frame.function for frame in final.frames] == ["handle", "checkout"]
+    assert final.frames[-1].source == 'order["qty"] = int(qty)'
+    assert final.type == "ValueError"
+
+
+@pytest.mark.parametrize(
+    ("cause", "link"),
+    [pytest.param(True, "cause", id="raise-from"), pytest.param(False, "context", id="during-handling")],
+)
+def test_chained_exceptions(cause: bool, link: str) -> None:
+    """Chains come out root cause first, each record saying how the next one relates to it."""
+    parsed = parse_traceback(formatted(_chained, cause))
+    assert [record.type for record in parsed.chain] == ["KeyError", "RuntimeError"]
+    assert [record.link for record in parsed.chain] == [link, ""]
+    assert parsed.chain[0].frames[-1].source == '{}["missing"]'
+
+
+def test_recursion_marker() -> None:
+    """'[Previous line repeated N more times]' is attached to the repeated frame, not taken as a frame."""
+    parsed = parse_traceback(formatted(_recurse, 0))
+    assert parsed.final.type == "RecursionError"
+    repeated = [frame.repeated for frame in parsed.final.frames if frame.repeated]
+    assert len(repeated) == 1 and repeated[0] > 900
+    assert all(frame.function in ("formatted", "_recurse") for frame in parsed.final.frames)
+
+
+def test_nested_exception_group() -> None:
+    """ExceptionGroup boxes parse into members, nested groups included."""
+    final = parse_traceback(formatted(_group)).final
+    assert final.type == "ExceptionGroup" and final.message == "outer (3 sub-exceptions)"
+    members = [member.final for member in final.members]
+    assert [member.type for member in members] == ["ValueError", "ExceptionGroup", "OSError"]
+    assert [inner.final.type for inner in members[1].members] == ["TypeError", "KeyError"]
+
+
+def test_exception_group_with_truncated_members() -> None:
+    """'and N more exceptions' is counted, not parsed as a member."""
+    final = parse_traceback(formatted(_many)).final
+    assert len(final.members) == 15 and final.more_members == 5
+
+
+def test_missing_source_lines() -> None:
+    """A frame whose source file is gone has source None and does not swallow the next frame."""
+    final = parse_traceback(formatted(_missing_source)).final
+    assert [frame.source for frame in final.frames[-2:]] == [None, None]
+    assert [frame.function for frame in final.frames[-2:]] == ["<module>", "f"]
+    assert (final.type, final.message) == ("ValueError", "no source")
+
+
+def test_syntax_error_frame_without_function() -> None:
+    """SyntaxError's `File "x", line N` frame (no function) and its detail lines parse."""
+    final = parse_traceback(formatted(compile, "foo(\n", "broken.py", "exec")).final
+    assert final.type == "SyntaxError"
+    assert final.frames[-1].filename == "broken.py" and final.frames[-1].function == ""
+
+
+def test_multi_line_message_and_qualified_type() -> None:
+    """A message spanning lines is kept whole; a qualified type name is kept as printed."""
+    text = (
+        'Traceback (most recent call last):\n  File "/app/x.py", line 3, in f\n    raise Boom(msg)\n'
+        "app.errors.Boom: first line\nsecond line\n"
+    )
+    final = parse_traceback(text).final
+    assert final.type == "app.errors.Boom"
+    assert final.message == "first line\nsecond line"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("just a log message, no traceback", id="plain-text"),
+        pytest.param("Traceback (most recent call last):\n  File", id="truncated"),
+    ],
+)
+def test_non_tracebacks_never_raise(text: str) -> None:
+    """Text that is not a traceback still parses, into one record without a type."""
+    parsed = parse_traceback(text)
+    assert isinstance(parsed, Traceback) and len(parsed.chain) == 1
+    assert parsed.final.type == ""
