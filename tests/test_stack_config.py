@@ -203,6 +203,8 @@ def test_stack_hygiene(compose: dict[str, Any]) -> None:
     assert es_env["xpack.security.enabled"] == "true"
     assert es_env["ES_JAVA_OPTS"] == "-Xms1g -Xmx1g"
     assert services["logstash"]["environment"]["LS_JAVA_OPTS"] == "-Xms512m -Xmx512m"
+    assert services["logstash"]["environment"]["PIPELINE_ECS_COMPATIBILITY"] == "v8"
+    assert services["logstash"]["environment"]["QUEUE_TYPE"] == "persisted"
     for name in ("elasticsearch", "kibana", "logstash"):
         assert "healthcheck" in services[name], name
     assert services["setup"]["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
