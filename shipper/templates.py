@@ -40,6 +40,7 @@ _DATE_WORD_RE: Final = re.compile(
     r"UTC|GMT|EST|EDT|CST|CDT|PST|PDT|CET|CEST)$"
 )
 _EDGE_PUNCTUATION: Final = "()[]{}<>,;:\"'.!?|"
+_EMPTY_CONTAINERS: Final = frozenset({"[]", "()", "{}", "[],", "(),", "{},", '""', "''"})
 _PAIR_RE: Final = re.compile(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
 _HAS_DIGIT_RE: Final = re.compile(r"\d")
 _VALUE_RE: Final = re.compile(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
@@ -108,7 +109,7 @@ def _token_parts(raw: str) -> tuple[str, ...]:
     """One blank-separated word as tokens: `key=value` gives the key and a variable."""
     word = raw.strip(_EDGE_PUNCTUATION)
     if not word:
-        return ()
+        return (WILDCARD,) if raw in _EMPTY_CONTAINERS else ()
     pair = _PAIR_RE.match(word)
     if pair:
         key, value = pair.group(1), pair.group(2).strip(_EDGE_PUNCTUATION)
@@ -116,6 +117,8 @@ def _token_parts(raw: str) -> tuple[str, ...]:
             return (key, WILDCARD) if value else (key,)
         if not _HAS_DIGIT_RE.search(word):
             return (key, _mask_word(value)) if value else (key,)
+        if "." not in key and not _HAS_DIGIT_RE.search(key):  # `name:value`, not `host.name:port`
+            return (key, WILDCARD)
     return (_mask_word(word),)
 
 

@@ -1,0 +1,77 @@
+"""The message template miner: tokenization, grouping and determinism."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipper.templates import WILDCARD, MinerConfig, Template, mine, tokenize
+
+W = WILDCARD
+
+
+@pytest.mark.parametrize(
+    ("message", "tokens"),
+    [
+        pytest.param("worker 17 started", ("worker", W, "started"), id="number"),
+        pytest.param("sent 1104 bytes (1.07 KB) in 3 ms", ("sent", W, "in", W), id="units-belong-to-values"),
+        pytest.param("lock=233, flags=0x1, tag=Foo", ("lock", W, "flags", W, "tag", W), id="key-value-pairs"),
+        pytest.param("open /var/log/app.log failed", ("open", W, "failed"), id="path"),
+        pytest.param("ids [1, 2, 3] done", ("ids", W, "done"), id="lists-collapse"),
+        pytest.param("at Fri Jul 22 09:27:24 2005", ("at", W), id="dates"),
+        pytest.param("(root) CMD (run-parts)", ("root", "CMD", "run-parts"), id="edge-punctuation"),
+    ],
+)
+def test_tokenize(message: str, tokens: tuple[str, ...]) -> None:
+    """Value-like tokens become wildcards, runs of them collapse, keys and words stay."""
+    assert tokenize(message) == tokens
+
+
+def test_groups_one_statement_and_separates_others() -> None:
+    """Messages of one logging statement group together; another statement is another group."""
+    users = ("root", "admin", "guest", "oracle", "test", "ubuntu")
+    failed = [
+        f"Failed password for {user} from 10.0.0.{n} port {2200 + n} ssh2" for n, user in enumerate(users)
+    ]
+    closed = ["Connection closed by 10.0.0.5 [preauth]", "Connection closed by 10.0.0.6 [preauth]"]
+    messages = ["Accepted password for alice from 10.0.0.1 port 2201 ssh2", *failed, *closed]
+    result = mine(messages)
+    labels = result.assignments
+    assert len(set(labels[1:7])) == 1 and labels[7] == labels[8]
+    assert len({labels[0], labels[1], labels[7]}) == 3
+    assert result.template_of(1).text == f"Failed password for {W} from {W} port {W}"
+
+
+def test_variable_length_values_do_not_split() -> None:
+    """A value spanning a varying number of tokens (dates, lists) keeps one group."""
+    messages = ["retry in 3 s for [1, 2, 3]", "retry in 10 s for [4]", "retry in 1 s for []"]
+    assert len(set(mine(messages).assignments)) == 1
+
+
+def test_deterministic_for_a_given_order() -> None:
+    """The same input in the same order gives the same assignments and template ids."""
+    messages = [f"user {n} logged {'in' if n % 2 else 'out'} from host-{n % 3}" for n in range(50)]
+    first, second = mine(messages), mine(list(messages))
+    assert first == second
+    assert [t.cluster_id for t in first.templates] == [t.cluster_id for t in second.templates]
+
+
+def test_few_distinct_words_split_many_are_variables() -> None:
+    """A position with few distinct words splits groups; above split_max_values it is a variable."""
+    few = ["Starting the service loop", "Ending the service loop"] * 3
+    assert len(set(mine(few).assignments)) == 2
+    many = [f"user {name} logged in" for name in ("ann", "bob", "cid", "dan", "eve", "fay")]
+    assert len(set(mine(many, MinerConfig(split_max_values=4)).assignments)) == 1
+
+
+def test_template_matches_is_read_only() -> None:
+    """Template.matches compares a message with a mined template without learning."""
+    template = Template(("worker", W, "started"))
+    assert template.matches("worker 99 started")
+    assert not template.matches("worker 99 stopped")
+    assert not template.matches("worker started")
+
+
+def test_empty_input() -> None:
+    """No messages, no templates."""
+    result = mine([])
+    assert result.assignments == () and result.templates == ()
