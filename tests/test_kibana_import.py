@@ -302,8 +302,8 @@ def tls_kibana(certificate: tuple[Path, Path]) -> Iterator[FakeKibana]:
 def test_tls_is_verified_by_default_and_a_ca_file_makes_it_pass(
     tls_kibana: FakeKibana, certificate: tuple[Path, Path]
 ) -> None:
-    """An untrusted certificate is refused with a hint to pass --ca-certs; with the CA file the import
-    goes through."""
+    """An untrusted certificate is refused with a hint to pass --ca-certs; with the CA file (or with
+    verification explicitly off, --insecure) the import goes through."""
     with pytest.raises(KibanaImportError, match=r"TLS verification .* failed .*--ca-certs"):
         importer.import_ndjson(importer.KibanaSettings(url=tls_kibana.url), NDJSON)
     result = importer.import_ndjson(
@@ -311,6 +311,8 @@ def test_tls_is_verified_by_default_and_a_ca_file_makes_it_pass(
     )
     assert result.success_count == 11
     assert _file_part(tls_kibana.requests[-1])[2] == NDJSON
+    unverified = importer.KibanaSettings(url=tls_kibana.url, verify_certs=False)
+    assert importer.import_ndjson(unverified, NDJSON).success_count == 11
 
 
 def test_cli_import_prints_each_refused_object_and_fails(

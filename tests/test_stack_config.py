@@ -4,6 +4,7 @@ to agree with each other and with the shipper's defaults."""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import re
@@ -217,3 +218,29 @@ def test_stack_hygiene(compose: dict[str, Any]) -> None:
     dockerfile = DOCKERFILE.read_text(encoding="utf-8")
     assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
     assert "pip install ." in dockerfile
+
+
+def _bootstrap() -> Any:
+    spec = importlib.util.spec_from_file_location("bootstrap_users", BOOTSTRAP)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bootstrap_roles_are_least_privilege() -> None:
+    """The writer (Logstash, direct shippers) may only create documents in daily event indices, never
+    touch the registry; the analyzer reads events and may write the registry."""
+    prefix = schema.DEFAULT_INDEX_PREFIX
+    daily = schema.index_for(datetime(2026, 11, 25, tzinfo=UTC), prefix)
+    registry = f"{prefix}-groups"
+    roles = _bootstrap().roles(prefix)
+
+    def privileges(role: str, index: str) -> set[str]:
+        entries = roles[role]["indices"]
+        return {p for e in entries if any(fnmatch(index, n) for n in e["names"]) for p in e["privileges"]}
+
+    assert privileges("logloop_writer", daily) == {"create_doc", "create_index", "auto_configure"}
+    assert privileges("logloop_writer", registry) == set()
+    assert "read" in privileges("logloop_analyzer", daily)
+    assert {"read", "write", "create_index"} <= privileges("logloop_analyzer", registry)
