@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from shipper import schema
+from shipper.fingerprint import ERROR_LEVELS
 
 KIBANA_TARGET_VERSION: Final = "8.11.0"
 CORE_MIGRATION_VERSION: Final = "8.8.0"
@@ -64,8 +65,10 @@ REGISTRY_FIELDS: Final[Mapping[str, str]] = {
     "grouping_version": "long",
 }
 
-ERROR_LEVELS: Final = ("error", "critical", "fatal")
-ERRORS_QUERY: Final = f"log.level:({' OR '.join(ERROR_LEVELS)}) OR _exists_:error.type"
+# The same definition of "an error event" as the grouping (shipper.fingerprint).
+ERRORS_QUERY: Final = (
+    f"log.level:({' OR '.join(sorted(ERROR_LEVELS))}) OR _exists_:error.type OR _exists_:error.stack_trace"
+)
 TRACEBACKS_QUERY: Final = "_exists_:error.stack_trace"
 FEEDBACK_QUERY: Final = f'event.dataset:"{schema.DATASET_FEEDBACK}"'
 TIMED_QUERY: Final = "_exists_:event.duration AND _exists_:event.action"
