@@ -312,8 +312,38 @@ def _hit_source(top_hits: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [hit["_source"] for hit in top_hits["hits"]["hits"]]
 
 
-def parse_overview(response: Mapping[str, Any]) -> dict[str, Any]:
+def _in_buckets(buckets: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
+    """Histogram buckets inside the window (extended_bounds with an offset can add one past the end)."""
+    end_ms = int(window.end.timestamp() * 1000)
+    return [b for b in buckets if b["key"] < end_ms]
+
+
+def empty_overview(window: Window) -> dict[str, Any]:
+    """The overview of a deployment without any event index yet (searches then return no aggregations)."""
+    zero = {
+        "events": 0,
+        "errors": 0,
+        "tracebacks": 0,
+        "groups": 0,
+        "hosts": 0,
+        "feedback": 0,
+        "shipper_docs": 0,
+    }
+    step, moment, daily = window.bucket, window.start, []
+    while moment < window.end:
+        daily.append({"start": int(moment.timestamp() * 1000), "events": 0, "errors": 0, "warnings": 0})
+        moment += step
+    return {
+        "totals": {"current": dict(zero), "previous": dict(zero)},
+        "daily": daily,
+        **{name: [] for name in ("error_lines", "operations", "feedback", "shipper", "groups")},
+    }
+
+
+def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any]:
     """The overview response -> plain records (pure)."""
+    if "aggregations" not in response:
+        return empty_overview(window)
     aggs = response["aggregations"]
     prev_templates = {b["key"]: b["doc_count"] for b in aggs["error_lines_previous"]["templates"]["buckets"]}
     error_lines = [
@@ -377,7 +407,7 @@ def parse_overview(response: Mapping[str, Any]) -> dict[str, Any]:
             "errors": b["errors"]["doc_count"],
             "warnings": b["warnings"]["doc_count"],
         }
-        for b in aggs["daily"]["buckets"]["buckets"]
+        for b in _in_buckets(aggs["daily"]["buckets"]["buckets"], window)
     ]
     return {
         "totals": {"current": _measures(aggs["current"]), "previous": _measures(aggs["previous"])},
@@ -390,12 +420,12 @@ def parse_overview(response: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_details(response: Mapping[str, Any]) -> dict[str, Doc]:
+def parse_details(response: Mapping[str, Any], window: Window) -> dict[str, Doc]:
     details: dict[str, Doc] = {}
-    for b in response["aggregations"]["keys"]["buckets"]:
+    for b in response.get("aggregations", {}).get("keys", {}).get("buckets", []):
         sample = (_hit_source(b["sample"]) or [{}])[0]
         details[b["key"]] = {
-            "daily": [d["doc_count"] for d in b["daily"]["buckets"]],
+            "daily": [d["doc_count"] for d in _in_buckets(b["daily"]["buckets"], window)],
             "versions": [v["key"] for v in b["versions"]["buckets"]],
             "hosts": [h["key"] for h in b["hosts"]["buckets"]],
             "host_count": int(b["host_count"]["value"]),
@@ -418,14 +448,17 @@ def fetch_first_seen(client: Any, prefix: str, window: Window, keys: list[str]) 
     if not keys:
         return {}
     response = _search(client, prefix, first_seen_request(window, keys), "find when groups were first seen")
-    return {b["key"]: b["first"]["value_as_string"] for b in response["aggregations"]["keys"]["buckets"]}
+    buckets = response.get("aggregations", {}).get("keys", {}).get("buckets", [])
+    return {b["key"]: b["first"]["value_as_string"] for b in buckets}
 
 
 def fetch_details(client: Any, prefix: str, window: Window, keys: list[str]) -> dict[str, Doc]:
     if not keys:
         return {}
-    return parse_details(_search(client, prefix, details_request(window, keys), "read group details"))
+    return parse_details(_search(client, prefix, details_request(window, keys), "read group details"), window)
 
 
 def fetch_overview(client: Any, prefix: str, window: Window) -> dict[str, Any]:
-    return parse_overview(_search(client, prefix, overview_request(window), "aggregate the digest window"))
+    return parse_overview(
+        _search(client, prefix, overview_request(window), "aggregate the digest window"), window
+    )

@@ -1,0 +1,223 @@
+"""The digest's queries and report model against the real node, with hand-built ECS documents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import digest_docs as docs
+import pytest
+
+from analyzers import digest_data, registry
+from analyzers.digest import build_digest
+from analyzers.digest_model import Report, truncate_trace
+from analyzers.digest_window import Window
+from analyzers.registry import Group
+from logloop import cli
+from shipper.schema import FIELDS
+
+NOW = docs.UNTIL + timedelta(hours=8)
+
+
+@pytest.fixture
+def seeded(es: Any, index_prefix: str) -> Iterator[str]:
+    docs.install_template(es, index_prefix)
+    docs.index_docs(es, index_prefix, docs.scenario())
+    yield index_prefix
+
+
+def _report(es: Any, prefix: str, until: datetime = docs.UNTIL, window: timedelta = docs.WINDOW) -> Report:
+    return build_digest(es, prefix, window, until, NOW, title="billing weekly").report
+
+
+@pytest.mark.es
+def test_totals_compare_the_window_with_the_previous_one(es: Any, seeded: str) -> None:
+    """Totals count this window's documents by kind against the previous window (shipper docs excluded)."""
+    report = _report(es, seeded)
+    totals = {m.name: (m.current, m.previous) for m in report.measures}
+    assert totals == {
+        "events": (54, 16),
+        "errors": (21, 6),
+        "tracebacks": (17, 5),
+        "groups": (2, 2),
+        "hosts": (3, 1),
+        "feedback": (3, 0),
+    }
+    assert [b.start for b in report.buckets] == [docs.START + timedelta(days=d) for d in range(7)]
+    assert sum(b.errors for b in report.buckets) == 21
+
+
+@pytest.mark.es
+def test_without_registry_status_comes_from_first_seen(es: Any, seeded: str) -> None:
+    """Without a registry a group first seen in the window is new, an older one ongoing; gone ones absent."""
+    report = _report(es, seeded)
+    assert not report.registry_used and report.notes
+    by_key = {g.key: g for g in report.top_groups}
+    assert set(by_key) == {docs.KEY_NEW, docs.KEY_ONGOING}
+    assert by_key[docs.KEY_NEW].status == "new" and by_key[docs.KEY_ONGOING].status == "ongoing"
+    assert report.status_counts == {"new": 1, "escalating": 0, "regressed": 0, "resolved": 0}
+    assert [g.key for g in report.new_groups] == [docs.KEY_NEW]
+    ongoing = by_key[docs.KEY_ONGOING]
+    assert (ongoing.count, ongoing.previous_count) == (12, 3)
+    assert ongoing.first_seen == docs.UNTIL - 2 * docs.WINDOW + timedelta(days=1)
+    assert sum(ongoing.daily) == 12 and len(ongoing.daily) == 7
+    assert set(ongoing.versions) == {"1.4.0", "1.5.0"} and set(ongoing.hosts) == {"web-1", "web-2", "web-3"}
+    assert ongoing.sample_trace is not None and ongoing.sample_trace.endswith("builtins.KeyError: 'user'")
+
+
+@pytest.mark.es
+def test_sections_for_error_lines_operations_feedback_and_shipper(es: Any, seeded: str) -> None:
+    """Error lines by template, operations' p50/p95 now and before, feedback by kind, shipper maxima."""
+    report = _report(es, seeded)
+    [line] = report.error_lines
+    assert (line.template, line.count, line.previous_count) == ("disk %s is full", 4, 1)
+    [operation] = report.operations
+    assert operation.action == "db.query" and operation.count == 10
+    assert operation.p95_ms is not None and operation.previous_p95_ms is not None
+    assert 80 <= operation.p95_ms <= 100 and 40 <= operation.previous_p95_ms <= 50
+    assert operation.p95_change_pct is not None and operation.p95_change_pct > 50
+    feedback = {f.kind: f for f in report.feedback}
+    assert {k: f.count for k, f in feedback.items()} == {"bug": 2, "feature": 1, "usability": 0}
+    assert [s.message for s in feedback["bug"].samples] == ["export broken 1", "export broken 0"]
+    [process] = report.shipper
+    assert (process.dropped, process.dead_lettered, process.spool_backlog) == (3, 1, 2)
+    assert not report.is_empty
+
+
+@pytest.mark.es
+def test_registry_status_and_priority_win(es: Any, seeded: str) -> None:
+    """When `analyze` has run, the registry's status and priority decide badges, counts and order."""
+    changed = docs.UNTIL - timedelta(days=1)
+    base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": changed}
+    registry.ensure(es, seeded)
+    registry.save_groups(
+        es,
+        seeded,
+        [
+            Group(
+                group_id=docs.KEY_ONGOING,
+                title="KeyError in handle()",
+                status="escalating",
+                priority=9.0,
+                **base,
+            ),
+            Group(group_id=docs.KEY_NEW, title="bad input", status="new", priority=5.0, **base),
+            Group(
+                group_id=docs.KEY_GONE,
+                title="OSError: gone",
+                status="resolved",
+                priority=0.0,
+                status_changed_at=changed,
+                **base,
+            ),
+        ],
+    )
+    report = _report(es, seeded)
+    assert report.registry_used and not report.notes
+    assert [(g.key, g.status) for g in report.top_groups] == [
+        (docs.KEY_ONGOING, "escalating"),
+        (docs.KEY_NEW, "new"),
+    ]
+    assert report.top_groups[0].title == "KeyError in handle()"
+    assert report.status_counts == {"new": 1, "escalating": 1, "regressed": 0, "resolved": 1}
+
+
+@pytest.mark.es
+def test_empty_window_is_empty(es: Any, index_prefix: str) -> None:
+    """A window without documents (no index at all) gives an empty report that renders in every format."""
+    digest = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
+    assert digest.report.is_empty and digest.report.top_groups == ()
+    assert all(m.current == 0 for m in digest.report.measures)
+    for fmt in ("html", "text", "markdown", "json"):
+        assert "No error groups" in digest.render(fmt) or fmt == "json"
+
+
+@pytest.mark.es
+def test_short_window_uses_hourly_buckets_aligned_on_its_start(es: Any, seeded: str) -> None:
+    """A 24h window ending off the hour has 24 hourly buckets starting exactly at the window start."""
+    until = docs.UNTIL - timedelta(days=2) + timedelta(minutes=30)
+    report = _report(es, seeded, until=until, window=timedelta(hours=24))
+    assert len(report.buckets) == 24
+    assert report.buckets[0].start == until - timedelta(hours=24)
+    assert {g.key: g.count for g in report.top_groups} == {docs.KEY_NEW: 5, docs.KEY_ONGOING: 2}
+
+
+@pytest.mark.es
+def test_cli_writes_the_digest_file(
+    es_url: str, seeded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`logloop digest --format json -o FILE` writes a parseable digest of the requested window."""
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", seeded)
+    monkeypatch.delenv("LOGLOOP_CONFIG", raising=False)
+    output = tmp_path / "digest.json"
+    argv = ["digest", "--window", "7d", "--until", "2026-11-23", "--format", "json", "-o", str(output)]
+    assert cli.main(argv) == 0
+    document = json.loads(output.read_text())
+    assert document["window"]["end"] == "2026-11-23T00:00:00+00:00"
+    assert document["top_groups"][0]["title"] == docs.NEW_TITLE
+    assert document["is_empty"] is False
+
+
+def test_cli_rejects_a_bad_window(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed --window is one line on stderr and exit status 1."""
+    monkeypatch.delenv("LOGLOOP_CONFIG", raising=False)
+    assert cli.main(["digest", "--window", "seven days"]) == 1
+    assert "is not a duration" in capsys.readouterr().err
+
+
+def test_queries_only_use_mapped_fields() -> None:
+    """Every field the digest aggregates or filters on is in the index template (shipper/schema.py)."""
+    window = Window.ending(docs.UNTIL, docs.WINDOW)
+    bodies = [
+        digest_data.overview_request(window),
+        digest_data.first_seen_request(window, ["k"]),
+        digest_data.details_request(window, ["k"]),
+    ]
+    used: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "field" and isinstance(value, str):
+                    used.add(value)
+                elif key in ("term", "terms", "range") and isinstance(value, dict) and "field" not in value:
+                    used.update(value)  # a query clause: its keys are field names
+                elif key == "includes":
+                    used.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(bodies)
+    assert used and used <= set(FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        pytest.param(5, 5, id="short-kept-whole"),
+        pytest.param(200, 3 + 1 + 16, id="long-head-and-tail"),
+    ],
+)
+def test_truncate_trace_keeps_head_and_tail(lines: int, kept: int) -> None:
+    """Long tracebacks keep where they started and the innermost frames plus the exception line."""
+    trace = "Traceback (most recent call last):\n" + "\n".join(f"  frame {i}" for i in range(lines - 2))
+    trace += "\nValueError: boom"
+    result = truncate_trace(trace)
+    assert result is not None
+    assert len(result.splitlines()) == kept
+    assert result.startswith("Traceback") and result.endswith("ValueError: boom")
+
+
+def test_window_geometry() -> None:
+    """The previous window has the same length and ends where the window starts."""
+    window = Window.ending(datetime(2026, 11, 23, 8, tzinfo=UTC), timedelta(days=7))
+    assert window.previous.end == window.start and window.previous.length == window.length
+    assert window.bucket_offset_ms == 8 * 3600 * 1000
