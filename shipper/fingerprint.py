@@ -43,8 +43,6 @@ _STDLIB_RE: Final = re.compile(
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
 _THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
-_PATH_SPLIT_RE: Final = re.compile(r"[/\\]")
-_BLANKS_RE: Final = re.compile(r"\s+")
 
 
 class FrameKind(Enum):
@@ -66,7 +64,7 @@ class Fingerprint:
 
 def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
-    if _THIRD_PARTY_RE.search(filename):
+    if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
     if _STDLIB_RE.search(filename):
         return FrameKind.STDLIB
@@ -146,18 +144,17 @@ def _innermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
 
 
 def _frame_signature(frame: Frame) -> str:
-    return f"{module_tail(frame.filename)}:{frame.function}:{_BLANKS_RE.sub(' ', frame.source or '')}"
+    return f"{module_tail(frame.filename)}:{frame.function}:{' '.join((frame.source or '').split())}"
 
 
 def module_tail(filename: str) -> str:
     """The install-independent part of a path: the file's stem (with its package for __init__)."""
-    parts = [part for part in _PATH_SPLIT_RE.split(filename) if part]
-    if not parts:
-        return filename
-    stem = parts[-1].rsplit(".", 1)[0] if parts[-1].endswith((".py", ".pyc", ".pyw")) else parts[-1]
-    if stem in ("__init__", "__main__") and len(parts) > 1:
+    parts = filename.replace("\\", "/").rstrip("/").rsplit("/", 2)
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyc", ".pyw")) else name
+    if stem in ("__init__", "__main__") and len(parts) > 1 and parts[-2]:
         return f"{parts[-2]}/{stem}"
-    return stem
+    return stem or filename
 
 
 def _short_type(type_name: str) -> str:

@@ -42,12 +42,12 @@ RULES: Final[tuple[MaskRule, ...]] = (
         "datetime",
         r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b",
         "<DATETIME>",
-        "0",
+        "-",
     ),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":"),
-    _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", "0"),
+    _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", "."),
     _rule("ipv6", r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}(?::|[0-9a-fA-F]{1,4})(?![\w:])", "<IP>", ":"),
-    _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "0"),
+    _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "xX"),
     _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\"),
     _rule(
         "unix_path", r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]", "<PATH>", "/"
@@ -63,7 +63,7 @@ RULES: Final[tuple[MaskRule, ...]] = (
     _rule("word_with_digits", r"\b(?=\w*\d)\w+(?:[\-.]\w+)*\b", "<ID>", "0"),
 )
 
-_TRIGGERS: Final = "-:@\\/\"'"
+_TRIGGERS: Final = "-:@\\/\"'.xX"
 _DIGIT_RE: Final = re.compile(r"\d")
 
 # Placeholders separated by commas/spaces (a list of variable length) collapse into one.
