@@ -244,3 +244,22 @@ def test_bootstrap_roles_are_least_privilege() -> None:
     assert privileges("logloop_writer", registry) == set()
     assert "read" in privileges("logloop_analyzer", daily)
     assert {"read", "write", "create_index"} <= privileges("logloop_analyzer", registry)
+
+
+def test_pipeline_is_balanced_and_never_removes_schema_fields() -> None:
+    """The pipeline's braces balance, it uses only plugins bundled with Logstash, and nothing it removes
+    is a schema field (the documents' own host.*, agent-free ECS fields pass through untouched)."""
+    text = re.sub(r"#.*", "", PIPELINE.read_text(encoding="utf-8"))
+    assert text.count("{") == text.count("}")
+    plugins = set(re.findall(r"^\s*(\w+)\s*\{", text, re.M)) - {"input", "filter", "output", "if"}
+    assert plugins <= {"beats", "tcp", "json_lines", "mutate", "fingerprint", "elasticsearch"}, plugins
+    removed = [
+        f
+        for block in re.findall(r"remove_field\s*=>\s*\[([^\]]*)\]", text)
+        for f in re.findall(r'"([^"]+)"', block)
+    ]
+    assert removed, "expected the pipeline to drop Logstash's own fields"
+    for field in removed:
+        dotted = field.replace("][", ".").strip("[]")
+        assert not any(name == dotted or name.startswith(dotted + ".") for name in schema.FIELDS), field
+    assert len(re.findall(r"ecs_compatibility\s*=>\s*v8", text)) >= 3  # both inputs and the codec
