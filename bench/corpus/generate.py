@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -68,7 +69,10 @@ def run(root: Path, name: str, version: int) -> list[dict[str, object]]:
     install("shopapp", app, version)
     install("tinyhttp", vendor, version)
     seed = VERSIONS.index(version) * 100 + sorted(INSTALLS).index(name)
-    code = f"import sys; sys.path[:0] = [{str(app)!r}, {str(vendor)!r}]; import shopapp.scenarios as s; s.main({seed}, 1)"
+    code = (
+        f"import sys; sys.path[:0] = [{str(app)!r}, {str(vendor)!r}]; "
+        f"import shopapp.scenarios as s; s.main({seed}, 1)"
+    )
     output = subprocess.run(
         [interpreter, "-I", "-c", code], check=True, capture_output=True, text=True, cwd=root
     ).stdout
@@ -84,9 +88,13 @@ def run(root: Path, name: str, version: int) -> list[dict[str, object]]:
 def windows(doc: dict[str, object]) -> dict[str, object]:
     """The same event as a Windows install would print it (paths rewritten, backslashes)."""
     text = json.dumps(doc)
-    text = re.sub(r"/home/dev/src/shop/\.venv/lib/python3\.11/site-packages/", r"C:/Users/dev/shop/.venv/Lib/site-packages/", text)
+    text = re.sub(
+        r"/home/dev/src/shop/\.venv/lib/python3\.11/site-packages/",
+        r"C:/Users/dev/shop/.venv/Lib/site-packages/",
+        text,
+    )
     text = re.sub(r"/home/dev/src/shop/", "C:/Users/dev/shop/", text)
-    text = re.sub(r"/root/\.pyenv/versions/3\.11\.7/lib/python3\.11/", "C:/Program Files/Python311/Lib/", text)
+    text = text.replace(sysconfig.get_paths()["stdlib"] + "/", "C:/Program Files/Python311/Lib/")
     text = re.sub(r'File \\"C:/([^"\\]*)', lambda m: 'File \\"C:\\\\' + m.group(1).replace("/", "\\\\"), text)
     result: dict[str, object] = json.loads(text)
     result["host"] = {"name": "windows"}
