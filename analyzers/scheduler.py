@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import threading
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
@@ -139,6 +140,8 @@ class GuardedJob:
     def _schedule_retry(self, delay: timedelta) -> None:
         from apscheduler.triggers.date import DateTrigger
 
+        if self._scheduler.get_job(self.retry_id) is not None:
+            self._scheduler.remove_job(self.retry_id)
         self._scheduler.add_job(
             self,
             DateTrigger(run_date=self._clock() + delay),
@@ -173,16 +176,22 @@ def build_scheduler(config: ScheduleConfig, jobs: Mapping[str, Job], *, clock: C
 def run_until_signalled(scheduler: Any) -> None:
     """Start the scheduler in the foreground; SIGTERM/SIGINT shut it down and return."""
 
-    def stop(signum: int, _frame: object) -> None:
+    def shutdown(signum: int) -> None:
         LOG.info("scheduler stopping on %s", signal.Signals(signum).name)
         scheduler.shutdown(wait=False)
 
+    def stop(signum: int, _frame: object) -> None:
+        # Nothing that takes a lock (logging, the scheduler's) runs inside the signal handler itself.
+        threading.Thread(target=shutdown, args=(signum,), name="logloop-scheduler-stop").start()
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        LOG.info(
-            "scheduler started: %s",
-            ", ".join(f"{job.id} next at {job.next_run_time}" for job in scheduler.get_jobs()),
+        now = datetime.now(scheduler.timezone)
+        plan = ", ".join(
+            f"{job.id} next at {job.trigger.get_next_fire_time(None, now):%Y-%m-%d %H:%M %Z}"
+            for job in scheduler.get_jobs()
         )
+        LOG.info("scheduler started: %s", plan)
         scheduler.start()
     finally:
         for sig, handler in previous.items():
@@ -281,7 +290,7 @@ def default_jobs(settings: Any, *, clock: Clock = utc_now) -> dict[str, Job]:
 def ship_own_logs(settings: Any) -> None:
     """Send the scheduler's log records through the shipper (lazy import; skipped if unavailable)."""
     try:
-        from shipper import install
+        from shipper.install import install
     except ImportError:
         LOG.warning("shipper not available: the scheduler logs to stderr only")
         return
