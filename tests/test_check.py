@@ -1,0 +1,161 @@
+"""`logloop check` as a Nagios plugin on the real node, and webhook alerts to a real loopback HTTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from analysis_docs import NOW, event, index_events, install_template
+
+from analyzers import alerts, analyze, check, cli, registry
+from analyzers.config import AlertsConfig, AnalyzeConfig, CheckConfig
+from analyzers.exceptions import AlertError
+from logloop.config import Settings
+from shipper.connection import ElasticsearchSettings
+
+MINUTE = timedelta(minutes=1)
+CONFIG = CheckConfig(warning_rate=1.0, critical_rate=4.0, warning_new=1, critical_new=3)
+
+
+@pytest.fixture
+def prefix(es: Any, index_prefix: str) -> str:
+    install_template(es, index_prefix)
+    return index_prefix
+
+
+def errors(key: str, count: int, *, minutes_ago: int = 5) -> list[dict[str, Any]]:
+    return [event(key, NOW - minutes_ago * MINUTE - i * timedelta(seconds=1)) for i in range(count)]
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("docs", "state", "new_groups"),
+    [
+        pytest.param([], check.OK, 0, id="quiet"),
+        pytest.param(
+            errors("old", 10, minutes_ago=60 * 24) + errors("old", 5), check.OK, 0, id="known-group-low-rate"
+        ),
+        pytest.param(
+            errors("old", 10, minutes_ago=60 * 24) + errors("old", 20), check.WARNING, 0, id="rate-warning"
+        ),
+        pytest.param(
+            errors("old", 10, minutes_ago=60 * 24) + errors("old", 61), check.CRITICAL, 0, id="rate-critical"
+        ),
+        pytest.param(errors("fresh", 2), check.WARNING, 1, id="one-new-group"),
+        pytest.param(
+            errors("a", 1) + errors("b", 1) + errors("c", 1), check.CRITICAL, 3, id="three-new-groups"
+        ),
+    ],
+)
+def test_check_states(es: Any, prefix: str, docs: list[dict[str, Any]], state: int, new_groups: int) -> None:
+    """Error rate (errors per minute over 15m) and groups first seen in the window decide the exit state."""
+    index_events(es, prefix, docs)
+    result = check.run_check(es, prefix, config=CONFIG, until=NOW)
+    assert (result.state, len(result.new_groups)) == (state, new_groups)
+    name = check.STATE_NAMES[state]
+    assert result.line.startswith(f"LOGLOOP {name} - ")
+    in_window = sum(
+        1 for doc in docs if doc["@timestamp"] >= (NOW - 15 * MINUTE).isoformat().replace("+00:00", "Z")
+    )
+    assert f"| errors={in_window};15;60;0 " in result.line
+    assert result.line.endswith(f"new_groups={new_groups};1;3;0")
+    assert "\n" not in result.line
+
+
+def test_unreachable_node_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    """With Elasticsearch unreachable the plugin prints one UNKNOWN line and exits 3."""
+    parser = _parser()
+    args = parser.parse_args(["check", "--window", "15m"])
+    settings = Settings(elasticsearch=ElasticsearchSettings(url="http://127.0.0.1:9", request_timeout=2))
+    assert cli.handle_check(args, settings) == check.UNKNOWN
+    out = capsys.readouterr().out
+    assert out.startswith("LOGLOOP UNKNOWN - cannot reach Elasticsearch") and out.count("\n") == 1
+
+
+def test_bad_threshold_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    """Warning above critical is a configuration error, reported as UNKNOWN (3), not a traceback."""
+    args = _parser().parse_args(["check", "--warning-rate", "9", "--critical-rate", "2"])
+    assert cli.handle_check(args, Settings()) == check.UNKNOWN
+    assert "warning thresholds must not exceed" in capsys.readouterr().out
+
+
+def _parser() -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    return parser
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]]
+    status = 204
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        type(self).received.append(json.loads(self.rfile.read(length)))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output clean."""
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, type[_Hook]]]:
+    handler = type("Hook", (_Hook,), {"received": [], "status": 204})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.mark.es
+def test_webhook_alert_once_per_new_or_escalating_group(
+    es: Any, prefix: str, webhook: tuple[str, type[_Hook]]
+) -> None:
+    """New and escalating groups are POSTed as JSON to a real loopback server, once each across runs."""
+    url, hook = webhook
+    day = timedelta(days=1)
+    docs = errors("fresh", 2)
+    docs += [event("burst", NOW - (7 * n + 3) * day) for n in range(1, 5)]
+    docs += [event("burst", NOW - day - i * MINUTE) for i in range(15)]
+    index_events(es, prefix, docs)
+    analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW)
+    config = AlertsConfig(webhook_url=url)
+    for _ in range(2):
+        result = check.run_check(es, prefix, config=CONFIG, until=NOW)
+        found = alerts.candidates(result, registry.load_groups(es, prefix), config=config)
+        alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW)
+    assert sorted((body["status"], body["group_id"]) for body in hook.received) == [
+        ("escalating", "burst"),
+        ("new", "fresh"),
+    ]
+    fresh = next(body for body in hook.received if body["group_id"] == "fresh")
+    assert (
+        fresh["count"] == 2 and fresh["source"] == "logloop" and fresh["check"].startswith("LOGLOOP WARNING")
+    )
+
+
+@pytest.mark.es
+def test_failed_webhook_is_retried_next_time(es: Any, prefix: str, webhook: tuple[str, type[_Hook]]) -> None:
+    """A webhook answering 500 raises AlertError and the alert is sent again by the next check."""
+    url, hook = webhook
+    index_events(es, prefix, errors("fresh", 1))
+    config = AlertsConfig(webhook_url=url)
+    result = check.run_check(es, prefix, config=CONFIG, until=NOW)
+    found = alerts.candidates(result, [], config=config)
+    hook.status = 500
+    with pytest.raises(AlertError, match="answered HTTP 500"):
+        alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW)
+    hook.status = 204
+    sent = alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW)
+    assert [alert.group_id for alert in sent] == ["fresh"] and len(hook.received) == 2
