@@ -23,6 +23,7 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -91,6 +92,8 @@ def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
     stack_trace = _text(get_field(doc, "error.stack_trace"))
     if stack_trace:
         parsed = parse_traceback(stack_trace)
+        if parsed.final.frames and not parsed.final.type:
+            parsed = _with_final_exception(parsed, doc)  # frames only, as traceback.format_tb prints
         if parsed.final.type or parsed.final.frames:
             return fingerprint_traceback(parsed)
     logger = _text(get_field(doc, "log.logger"))
@@ -101,6 +104,15 @@ def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
         return _make("template", logger, error_type, mask(template), title=_title(error_type, template))
     masked = mask(message)
     return _make("message", logger, error_type, masked, title=_title(error_type, message))
+
+
+def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Traceback:
+    final = dataclasses.replace(
+        parsed.final,
+        type=_text(get_field(doc, "error.type")),
+        message=_text(get_field(doc, "error.message")) or _text(get_field(doc, "message")),
+    )
+    return Traceback(chain=(*parsed.chain[:-1], final))
 
 
 def fingerprint_traceback(parsed: Traceback) -> Fingerprint:
@@ -126,6 +138,10 @@ def _site_signature(record: ExceptionRecord) -> str:
     if not record.frames:
         return "msg:" + _first_line(mask(record.message))
     site = record.frames[-1]
+    if _short_type(record.type) == "RecursionError":
+        # Where the recursion limit strikes depends on the stack depth at the start; the frame
+        # that repeats is the bug.
+        site = max(reversed(record.frames), key=lambda frame: frame.repeated) if site.repeated == 0 else site
     if classify_frame(site.filename) is FrameKind.STDLIB:
         # Which standard-library line raised varies with the input and the Python version; the
         # program's statement that called into it is the failing statement.

@@ -185,3 +185,19 @@ def test_labelled_corpus_is_grouped_exactly() -> None:
         groups.setdefault(doc["label"], set()).add(fingerprint.key)
     assert all(len(keys) == 1 for keys in groups.values()), groups
     assert len({next(iter(keys)) for keys in groups.values()}) == len(groups)
+
+
+def test_frames_only_stack_trace_takes_the_type_from_error_type() -> None:
+    """A stack_trace of frames only (as traceback.format_tb prints) groups with error.type/message."""
+    frames = TRACE.split("\n", 1)[1].rsplit("ValueError", 1)[0]
+    full = {"error": {"stack_trace": TRACE}}
+    frames_only = {
+        "error": {"stack_trace": frames, "type": "builtins.ValueError", "message": "invalid literal"}
+    }
+    other_type = {
+        "error": {"stack_trace": frames, "type": "builtins.TypeError", "message": "invalid literal"}
+    }
+    keys = [
+        fingerprint.key for doc in (full, frames_only, other_type) if (fingerprint := fingerprint_event(doc))
+    ]
+    assert keys[0] == keys[1] != keys[2]

@@ -67,6 +67,18 @@ def walk_from(depth):
         return walk_from(depth - 1)
     return walk({})
 
+def bump(n):
+    return n + 1
+
+def descend(n):
+    m = bump(n)
+    return descend(m)
+
+def descend_from(depth):
+    if depth:
+        return descend_from(depth - 1)
+    return descend(0)
+
 def fail_with(message):
     raise RuntimeError(message)
 
@@ -169,6 +181,10 @@ SAME_GROUP: list[Any] = [
         id="recursion-depth",
     ),
     pytest.param(
+        lambda i: (i().event("descend_from", 0), i().event("descend_from", 7)),
+        id="recursion-depth-with-a-helper-per-level",
+    ),
+    pytest.param(
         lambda i: (i().event("get_user", {}, "user-1234"), i().event("get_user", {}, 987654)),
         id="variable-ids-in-message",
     ),
@@ -215,6 +231,10 @@ SAME_GROUP: list[Any] = [
 ]
 
 DIFFERENT_GROUPS: list[Any] = [
+    pytest.param(
+        lambda i: (i().event("walk_from", 0), i().event("descend_from", 0)),
+        id="two-different-infinite-recursions",
+    ),
     pytest.param(
         lambda i: (i().event("check_limits", 11), i().event("check_limits", 1)),
         id="different-raising-statement",
