@@ -1,0 +1,101 @@
+"""Request bodies of analyzers.queries: core aggregations only, bounded, and accepted by the real node."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from analysis_docs import NOW, event, index_events, install_template
+
+from analyzers import es as es_boundary
+from analyzers import queries
+from analyzers.exceptions import ElasticsearchUnavailable
+from shipper.schema import FIELDS, index_pattern
+
+WEEK = timedelta(days=7)
+BODIES = {
+    "group_summary": queries.group_summary(until=NOW, window=WEEK, baseline_windows=4, max_groups=500),
+    "all_time": queries.all_time(keys=["a", "b"], until=NOW),
+    "occurrences_since": queries.occurrences_since(since={"a": NOW - WEEK, "b": NOW - 2 * WEEK}, until=NOW),
+    "check_summary": queries.check_summary(start=NOW - timedelta(minutes=15), until=NOW, max_groups=100),
+    "regroup_page": queries.regroup_page(
+        query=queries.needs_regrouping(current_version=1, since=None, until=NOW), batch=500, search_after=None
+    ),
+}
+
+
+def _walk(node: Any) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            pairs.append((key, value))
+            pairs.extend(_walk(value))
+    elif isinstance(node, list):
+        for item in node:
+            pairs.extend(_walk(item))
+    return pairs
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in BODIES])
+def test_core_apis_only_and_known_fields(name: str) -> None:
+    """No composite aggregation, no script, and every field referenced exists in the schema."""
+    pairs = _walk(BODIES[name])
+    assert not {"composite", "script", "scripted_metric", "bucket_script", "bucket_selector"} & {
+        k for k, _ in pairs
+    }
+    fields = {value for key, value in pairs if key == "field"}
+    fields |= {
+        next(iter(value)) for key, value in pairs if key in ("range", "term", "terms") and len(value) == 1
+    }
+    fields -= {"@timestamp"}
+    assert fields <= set(FIELDS), fields - set(FIELDS)
+
+
+def test_summary_is_bounded() -> None:
+    """Groups, per-group lists and samples are bounded and sample _source is filtered."""
+    body = BODIES["group_summary"]
+    groups = body["aggs"]["grouped"]["aggs"]["groups"]
+    assert groups["terms"]["size"] == 500 and body["size"] == 0
+    sub = groups["aggs"]
+    assert all(sub[name]["terms"]["size"] == queries.TERMS_SIZE for name in ("versions", "hosts", "services"))
+    assert sub["sample"]["top_hits"]["size"] == 1
+    assert "error.stack_trace" in sub["sample"]["top_hits"]["_source"]["includes"]
+
+
+def test_window_ranges_are_contiguous() -> None:
+    """w0 is the current window and each older window ends where the newer one starts."""
+    ranges = queries.window_ranges(NOW, WEEK, 2)
+    assert [r["key"] for r in ranges] == ["w0", "w1", "w2"]
+    assert ranges[0]["to"] == "2026-11-23T08:00:00.000Z" and ranges[0]["from"] == ranges[1]["to"]
+    assert ranges[2]["from"] == queries.iso(NOW - 3 * WEEK)
+
+
+def test_iso_is_utc() -> None:
+    """Times are sent in UTC whatever zone they come in."""
+    athens = datetime(2026, 1, 1, 14, 0, tzinfo=ZoneInfo("Europe/Athens"))
+    assert queries.iso(athens) == "2026-01-01T12:00:00.000Z"
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in BODIES])
+def test_bodies_run_on_the_real_node(es: Any, index_prefix: str, name: str) -> None:
+    """Each body is accepted by the real node against the real mapping (with one event indexed)."""
+    install_template(es, index_prefix)
+    index_events(es, index_prefix, [event("a", NOW - timedelta(days=1))])
+    response = es_boundary.search(es, index=index_pattern(index_prefix), body=BODIES[name])
+    assert response["_shards"]["failed"] == 0
+    json.dumps(response)
+
+
+@pytest.mark.es
+def test_elasticsearch_errors_are_translated(es: Any, index_prefix: str) -> None:
+    """A request the node rejects becomes ElasticsearchUnavailable with a one-line reason."""
+    install_template(es, index_prefix)
+    index_events(es, index_prefix, [event("a", NOW)])
+    bad = {"size": 0, "aggs": {"x": {"terms": {"field": "message", "size": 1}}}}  # text field: no fielddata
+    with pytest.raises(ElasticsearchUnavailable, match="Elasticsearch refused to search: HTTP 400") as caught:
+        es_boundary.search(es, index=index_pattern(index_prefix), body=bad)
+    assert "\n" not in str(caught.value)
