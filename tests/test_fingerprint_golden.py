@@ -294,3 +294,42 @@ def test_stdlib_failures_from_two_program_statements_split(install: Callable[...
     from_a_1, from_a_2, from_b = app.event("a", "{"), app.event("a", "[1, 2"), app.event("b", "{")
     assert key(from_a_1) == key(from_a_2)
     assert key(from_a_1) != key(from_b)
+
+
+def _http_error(prefix: str, sep: str, shift: int, carets: bool, invoice: int) -> str:
+    """A literal real-world traceback (requests' raise_for_status) as one install and Python print it."""
+    path = prefix.replace("/", sep)
+    caret = "              ^^^^^^^^^^^^^^^^^^^^^^^^^\n" if carets else ""  # 3.11+ prints carets, 3.10 none
+    return (
+        "Traceback (most recent call last):\n"
+        f'  File "{path}{sep}billing{sep}jobs.py", line {57 + shift}, in run\n'
+        "    invoice = fetch_invoice(invoice_id)\n"
+        f"{caret}"
+        f'  File "{path}{sep}billing{sep}client.py", line {31 + shift}, in fetch_invoice\n'
+        "    response.raise_for_status()\n"
+        f'  File "{path}{sep}requests{sep}models.py", line {1021 + shift}, in raise_for_status\n'
+        "    raise HTTPError(http_error_msg, response=self)\n"
+        "requests.exceptions.HTTPError: 404 Client Error: Not Found for url: "
+        f"https://api.example.com/invoices/{invoice}\n"
+    )
+
+
+LITERAL_INSTALLS = [
+    pytest.param(
+        "/home/ci/.venv/lib/python3.10/site-packages", "/", 0, False, 8812, id="py310-venv-no-carets"
+    ),
+    pytest.param("/usr/lib/python3/dist-packages", "/", 4, True, 17, id="py312-dist-packages"),
+    pytest.param("/usr/local/lib/python3.11/site-packages", "/", 2, True, 5, id="py311-site-packages"),
+    pytest.param("C:/Users/ci/.venv/Lib/site-packages", "\\", 0, True, 99, id="windows-venv"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "sep", "shift", "carets", "invoice"), LITERAL_INSTALLS)
+def test_literal_tracebacks_from_other_installs_share_the_group(
+    prefix: str, sep: str, shift: int, carets: bool, invoice: int
+) -> None:
+    """Literal texts of one bug from other installs, OSes and Python versions get the reference key."""
+    reference = _http_error("/home/dev/.venv/lib/python3.11/site-packages", "/", 9, True, 1)
+    text = _http_error(prefix, sep, shift, carets, invoice)
+    assert text != reference
+    assert key({"error": {"stack_trace": text}}) == key({"error": {"stack_trace": reference}})
