@@ -12,7 +12,13 @@ contexts included, group members as a set):
 - when that statement is in the standard library (e.g. `json.loads` failing), the innermost frame
   outside it instead: the program's statement that made the call (which stdlib line raised varies
   with the input and the Python version), so two features failing inside `json` stay two bugs;
+- for a RecursionError, the frame that repeats (where the limit strikes depends on the stack depth);
 - when the source line was not printed, the masked message instead.
+
+An exception raised inside an installed library (site-/dist-packages) is keyed by the library's
+raising statement, as the definition says: `raise_for_status()` failing for two callers is one group.
+(The program's call site is not added because an application installed into site-packages cannot be
+told apart from a library by its path, and adding it would split one bug between installs.)
 
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
