@@ -1,0 +1,427 @@
+"""Digest benchmark: how `logloop digest` grows from 100k to 1M events in the window, against a naive
+baseline that pulls every event into pandas, in one run.
+
+Synthetic but shaped like a real service (seeded, reproducible): ~200 error groups with Zipf
+frequencies (a few loud, a long tail; some first seen in this window), real-looking tracebacks,
+error lines without traceback, timed operations with log-normal durations, user feedback, warnings,
+info lines, and periodic shipper health documents; 20 hosts, 4 services, 3 versions. N events go
+into the 7-day window, plus N/10 into the previous window (for the comparisons).
+
+Loading: daily indices from the real template, `refresh_interval: -1` while loading, parallel_bulk
+(2 threads, 5,000-doc chunks) with auto ids (the shipper uses `_id = event.id`; the digest does not
+care how documents were loaded), then one refresh.
+
+Measured: `logloop digest --window 7d --until T --format html -o FILE` as a subprocess, wall time and
+peak RSS of that very child (os.wait4), 3 runs per size (median wall, max RSS). Baseline (100k only,
+`--naive-max` to change): a child that reads every event of both windows with search_after into a
+pandas DataFrame and computes the same totals and per-group counts.
+
+    python bench/bench_digest.py [--es-url http://127.0.0.1:9200] [--sizes 100000,1000000] [--keep]
+    python bench/bench_digest.py --seed-only --sizes 3000 --prefix logloop-demo --keep   # small demo data
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shipper.schema import index_for, index_template, template_name  # noqa: E402
+
+UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
+WINDOW = timedelta(days=7)
+GROUPS = 200
+HOSTS = [f"web-{i:02d}" for i in range(1, 21)]
+SERVICES = ["billing", "checkout", "search", "mailer"]
+VERSIONS = ["2.3.0", "2.3.1", "2.4.0"]
+OPERATIONS = ["db.query", "http.get", "cache.fill", "report.render", "export.csv", "auth.check"]
+EXCEPTIONS = [
+    ("builtins.KeyError", "'{w}'"),
+    ("builtins.ValueError", "invalid literal for int() with base 10: '{w}'"),
+    ("builtins.TimeoutError", "timed out after {n} s talking to {w}"),
+    ("builtins.ZeroDivisionError", "division by zero"),
+    (
+        "requests.exceptions.ConnectionError",
+        "HTTPSConnectionPool(host='{w}.internal', port=443): Max retries",
+    ),
+    ("app.errors.PaymentDeclined", "card declined for order {n}"),
+    ("sqlalchemy.exc.OperationalError", "(psycopg2.OperationalError) could not connect to server {w}"),
+    ("builtins.AttributeError", "'NoneType' object has no attribute '{w}'"),
+]
+WORDS = ["user", "invoice", "cart", "token", "sku", "tenant", "payload", "session", "region", "quota"]
+FEEDBACK = [
+    ("bug", "Export button does nothing on {w} page"),
+    ("feature", "Please add a CSV export for {w}"),
+    ("usability", "Hard to find the {w} settings"),
+]
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    title: str
+    etype: str
+    message: str
+    trace: str
+    service: str
+    new: bool
+
+
+def make_groups(rng: np.random.Generator) -> list[Group]:
+    groups = []
+    for rank in range(GROUPS):
+        etype, template = EXCEPTIONS[rank % len(EXCEPTIONS)]
+        word = WORDS[rank % len(WORDS)]
+        message = template.format(w=f"{word}_{rank}", n=rank)
+        frames = "".join(
+            f'  File "/srv/app/{WORDS[(rank + f) % 10]}/module_{f}.py", '
+            f"line {10 + (rank * 7 + f * 13) % 400}, in handler_{f}\n    result = step_{f}(payload, ctx)\n"
+            for f in range(3 + rank % 6)
+        )
+        trace = f"Traceback (most recent call last):\n{frames}{etype}: {message}\n"
+        groups.append(
+            Group(
+                key=hashlib.sha1(f"group-{rank}".encode()).hexdigest(),
+                title=f"{etype.rsplit('.', 1)[-1]}: {message}",
+                etype=etype,
+                message=message,
+                trace=trace,
+                service=SERVICES[rank % len(SERVICES)],
+                new=rank % 9 == 4,  # about 22 groups first seen in this window
+            )
+        )
+    return groups
+
+
+def zipf_weights(count: int, exponent: float = 1.1) -> np.ndarray:
+    weights = 1.0 / np.arange(1, count + 1) ** exponent
+    return weights / weights.sum()
+
+
+def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool) -> Iterator[dict[str, Any]]:
+    """`n` documents with timestamps uniform in [start, start + span)."""
+    rng = np.random.default_rng(seed)
+    groups = make_groups(np.random.default_rng(0))
+    if previous:
+        groups = [g for g in groups if not g.new] or groups
+    weights = zipf_weights(len(groups))
+    kinds = rng.choice(6, size=n, p=[0.58, 0.15, 0.05, 0.15, 0.01, 0.06])
+    offsets = rng.random(n) * span.total_seconds()
+    group_ix = rng.choice(len(groups), size=n, p=weights)
+    hosts = rng.integers(0, len(HOSTS), size=n)
+    versions = rng.choice(len(VERSIONS), size=n, p=[0.2, 0.3, 0.5])
+    durations = rng.lognormal(mean=3.5, sigma=1.0, size=n)  # ms
+    start_s = start.timestamp()
+    for i in range(n):
+        at = datetime.fromtimestamp(start_s + offsets[i], tz=UTC)
+        doc: dict[str, Any] = {
+            "@timestamp": at.isoformat(timespec="milliseconds"),
+            "event": {"dataset": "logloop.log"},
+            "log": {"level": "info", "logger": "app"},
+            "message": "request handled",
+            "service": {"name": SERVICES[i % 4], "version": VERSIONS[versions[i]]},
+            "host": {"name": HOSTS[hosts[i]]},
+            "process": {"pid": 1000 + hosts[i]},
+        }
+        kind = kinds[i]
+        if kind == 1:  # traceback
+            group = groups[group_ix[i]]
+            doc["log"]["level"] = "error"
+            doc["message"] = group.title
+            doc["service"]["name"] = group.service
+            doc["error"] = {
+                "type": group.etype,
+                "message": group.message,
+                "stack_trace": group.trace,
+                "grouping_key": group.key,
+                "grouping_name": group.title,
+            }
+            doc["logloop"] = {"grouping_version": 1}
+        elif kind == 2:  # error line without traceback
+            word = WORDS[group_ix[i] % 10]
+            doc["log"]["level"] = "error"
+            doc["message"] = f"could not refresh {word} {i % 97}"
+            doc["logloop"] = {"template": f"could not refresh {word} %s"}
+        elif kind == 3:  # timed operation
+            op = OPERATIONS[group_ix[i] % len(OPERATIONS)]
+            factor = 1.0 + (0.6 if previous is False and op == "report.render" else 0.0)
+            doc["event"].update(
+                action=op, duration=int(durations[i] * factor * (1 + OPERATIONS.index(op)) * 1e6)
+            )
+            doc["message"] = f"{op} done"
+        elif kind == 4:  # feedback
+            fb_kind, text = FEEDBACK[group_ix[i] % 3]
+            doc["event"]["dataset"] = "logloop.feedback"
+            doc["logloop"] = {"feedback": {"kind": fb_kind}}
+            doc["message"] = text.format(w=WORDS[i % 10])
+        elif kind == 5:
+            doc["log"]["level"] = "warning"
+            doc["message"] = "slow response"
+        yield doc
+    # shipper health: one report per host and hour, cumulative counters
+    hours = int(span.total_seconds() // 3600)
+    for h_ix, host in enumerate(HOSTS):
+        for hour in range(hours):
+            at = start + timedelta(hours=hour, minutes=h_ix)
+            yield {
+                "@timestamp": at.isoformat(timespec="milliseconds"),
+                "event": {"dataset": "logloop.shipper"},
+                "host": {"name": host},
+                "process": {"pid": 1000 + h_ix},
+                "logloop": {
+                    "shipper": {
+                        "sent": hour * 500,
+                        "queued": 3,
+                        "retried": hour // 10,
+                        "dropped": hour // 50 if h_ix == 3 else 0,
+                        "dead_lettered": 1 if h_ix == 5 and hour > 100 else 0,
+                        "spooled": 0,
+                        "spool_backlog": (hour * 7) % 40 if h_ix == 3 else 0,
+                    }
+                },
+            }
+
+
+def prepare(es: Any, prefix: str) -> list[str]:
+    """Install the template and create the 14 daily indices with refresh disabled."""
+    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix))
+    names = [index_for(UNTIL - timedelta(days=d + 1), prefix) for d in range(14)]
+    for name in names:
+        if not es.indices.exists(index=name):
+            es.indices.create(index=name, settings={"index.refresh_interval": "-1"})
+        else:
+            es.indices.put_settings(index=name, settings={"index.refresh_interval": "-1"})
+    return names
+
+
+def load(es: Any, prefix: str, docs: Iterator[dict[str, Any]]) -> int:
+    from elasticsearch import helpers
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for doc in docs:
+            moment = datetime.fromisoformat(doc["@timestamp"])
+            yield {"_index": index_for(moment, prefix), "_source": doc}
+
+    count = 0
+    for ok, _item in helpers.parallel_bulk(
+        es,
+        actions(),
+        thread_count=2,
+        chunk_size=5000,
+        max_chunk_bytes=50 << 20,
+        queue_size=4,
+        raise_on_error=True,
+    ):
+        count += ok
+    return count
+
+
+def finish_load(es: Any, names: list[str]) -> None:
+    es.indices.put_settings(index=",".join(names), settings={"index.refresh_interval": "5s"})
+    es.indices.refresh(index=",".join(names))
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) of exactly this child, exit status."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 and process.stderr is not None:
+        sys.stderr.write(process.stderr.read().decode(errors="replace"))
+    return wall, usage.ru_maxrss / 1024, process.returncode
+
+
+def measure_digest(es_url: str, prefix: str, runs: int) -> tuple[float, float]:
+    env = {**os.environ, "LOGLOOP_ES_URL": es_url, "LOGLOOP_INDEX_PREFIX": prefix}
+    env.pop("LOGLOOP_CONFIG", None)
+    out = Path(tempfile.mkdtemp(prefix="bench-digest-")) / "digest.html"
+    argv = [
+        sys.executable,
+        "-m",
+        "logloop.cli",
+        "digest",
+        "--window",
+        "7d",
+        "--until",
+        UNTIL.isoformat(),
+        "--format",
+        "html",
+        "-o",
+        str(out),
+    ]
+    walls, rss = [], []
+    for _ in range(runs):
+        wall, peak, status = run_child(argv, env)
+        if status != 0:
+            raise SystemExit(f"logloop digest failed with status {status}")
+        walls.append(wall)
+        rss.append(peak)
+    return statistics.median(walls), max(rss)
+
+
+def naive(es_url: str, prefix: str) -> None:
+    """Baseline: every event of both windows through search_after into pandas, then the same counts."""
+    import pandas as pd
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(es_url, request_timeout=120)
+    start = (UNTIL - 2 * WINDOW).isoformat()
+    query = {"range": {"@timestamp": {"gte": start, "lt": UNTIL.isoformat()}}}
+    fields = [
+        "@timestamp",
+        "log.level",
+        "error.grouping_key",
+        "error.stack_trace",
+        "event.dataset",
+        "event.action",
+        "event.duration",
+        "host.name",
+        "logloop.template",
+        "logloop.feedback.kind",
+    ]
+    rows: list[dict[str, Any]] = []
+    after = None
+    while True:
+        body: dict[str, Any] = {
+            "size": 10_000,
+            "query": query,
+            "sort": [{"@timestamp": "asc"}, {"_doc": "asc"}],
+            "_source": fields,
+        }
+        if after:
+            body["search_after"] = after
+        hits = es.search(index=f"{prefix}-20*", **body)["hits"]["hits"]
+        if not hits:
+            break
+        rows.extend(pd.json_normalize([h["_source"] for h in hits]).to_dict("records"))
+        after = hits[-1]["sort"]
+    frame = pd.DataFrame(rows)
+    frame["@timestamp"] = pd.to_datetime(frame["@timestamp"])
+    current = frame[frame["@timestamp"] >= pd.Timestamp(UNTIL - WINDOW)]
+    summary = {
+        "events": len(current),
+        "errors": int((current["log.level"] == "error").sum()),
+        "groups": current["error.grouping_key"].value_counts().head(10).to_dict(),
+        "daily": {str(k): v for k, v in current.groupby(current["@timestamp"].dt.date).size().items()},
+        "p95": current.groupby("event.action")["event.duration"].quantile(0.95).to_dict(),
+    }
+    print(json.dumps(summary, default=str)[:200])
+
+
+def measure_naive(es_url: str, prefix: str) -> tuple[float, float]:
+    argv = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--naive-run",
+        "--es-url",
+        es_url,
+        "--prefix",
+        prefix,
+    ]
+    wall, peak, status = run_child(argv, dict(os.environ))
+    if status != 0:
+        raise SystemExit(f"naive baseline failed with status {status}")
+    return wall, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--es-url", default="http://127.0.0.1:9200")
+    parser.add_argument("--sizes", default="100000,1000000", help="events in the window, ascending")
+    parser.add_argument("--prefix", default=None, help="index prefix (default: a fresh bench-... prefix)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--naive-max", type=int, default=100_000, help="run the baseline up to this size")
+    parser.add_argument("--keep", action="store_true", help="keep the indices (default: delete them)")
+    parser.add_argument("--seed-only", action="store_true", help="load the data and stop (for screenshots)")
+    parser.add_argument("--naive-run", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.naive_run:
+        naive(args.es_url, args.prefix)
+        return 0
+
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(args.es_url, request_timeout=300)
+    prefix = args.prefix or f"bench-{uuid.uuid4().hex[:8]}"
+    sizes = [int(s) for s in args.sizes.split(",")]
+    names = prepare(es, prefix)
+    rows = []
+    loaded = 0
+    try:
+        for step, size in enumerate(sizes):
+            started = time.perf_counter()
+            more = size - loaded
+            count = load(es, prefix, generate(more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False))
+            count += load(
+                es, prefix, generate(more // 10, UNTIL - 2 * WINDOW, WINDOW, seed=100 + step, previous=True)
+            )
+            finish_load(es, names)
+            load_s = time.perf_counter() - started
+            loaded = size
+            print(
+                f"loaded {count:,} documents ({size:,} in the window) in {load_s:.0f} s "
+                f"({count / load_s:,.0f} docs/s)",
+                flush=True,
+            )
+            if args.seed_only:
+                continue
+            es.indices.put_settings(index=",".join(names), settings={"index.refresh_interval": "-1"})
+            wall, rss = measure_digest(args.es_url, prefix, args.runs)
+            naive_wall, naive_rss = (
+                measure_naive(args.es_url, prefix) if size <= args.naive_max else (None, None)
+            )
+            rows.append((size, wall, rss, naive_wall, naive_rss))
+            print(f"  digest: {wall:.2f} s wall (median of {args.runs}), {rss:.0f} MB peak RSS", flush=True)
+            if naive_wall is not None:
+                print(f"  naive pandas baseline: {naive_wall:.2f} s, {naive_rss:.0f} MB", flush=True)
+    finally:
+        if not args.keep:
+            es.indices.delete(index=",".join(names), ignore_unavailable=True)
+            es.indices.delete_index_template(name=template_name(prefix))
+        else:
+            print(f"kept indices {prefix}-* (delete them by name when done)")
+    if rows:
+        print_table(rows)
+    return 0
+
+
+def print_table(rows: list[tuple[int, float, float, float | None, float | None]]) -> None:
+    print("\nevents in window | digest wall | digest peak RSS | naive wall | naive RSS | naive/digest wall")
+    print("---:|---:|---:|---:|---:|---:")
+    for size, wall, rss, naive_wall, naive_rss in rows:
+        ratio = f"{naive_wall / wall:.1f}x" if naive_wall else "–"
+        naive_cells = f"{naive_wall:.2f} s | {naive_rss:.0f} MB" if naive_wall else "– | –"
+        print(f"{size:,} | {wall:.2f} s | {rss:.0f} MB | {naive_cells} | {ratio}")
+    first, last = rows[0], rows[-1]
+    if len(rows) > 1:
+        print(
+            f"\ngrowth {first[0]:,} -> {last[0]:,} events ({last[0] / first[0]:.0f}x): "
+            f"wall {last[1] / first[1]:.2f}x, peak RSS {last[2] / first[2]:.2f}x"
+        )
+    print(
+        f"target at the largest size: <= 10 s and <= 500 MB -> "
+        f"{'met' if last[1] <= 10 and last[2] <= 500 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
