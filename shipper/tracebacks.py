@@ -34,6 +34,8 @@ _FRAME_BLOCK_RE: Final = re.compile(
     r"(?:[ \t]*[\^~][\^~ \t]*\n)*"
     r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
 )
+_NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)
+_EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
 _EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
 _GROUP_FIRST_SEP_RE: Final = re.compile(r"^(?P<indent> *)\+-\+-+ 1 -+\s*$")
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
@@ -86,7 +88,10 @@ def parse_traceback(text: str) -> Traceback:
 
 
 def _parse_chain(text: str) -> Traceback:
-    parts = _LINK_RE.split(text)  # [segment, sentence, segment, sentence, ..., segment]
+    if "The above exception" in text or "During handling" in text:
+        parts = _LINK_RE.split(text)  # [segment, sentence, segment, sentence, ..., segment]
+    else:
+        parts = [text]
     records: list[ExceptionRecord] = []
     for index in range(0, len(parts), 2):
         segment = parts[index]
@@ -174,15 +179,21 @@ def _parse_plain(text: str) -> ExceptionRecord:
     while True:
         match = _FRAME_BLOCK_RE.match(text, position)
         if match is None:
-            break
-        repeated = match.group("repeated")
+            # Lines that are neither frames nor an exception line (a cut made by a size limit,
+            # "...[truncated]..." markers) are skipped when more frames follow them.
+            following = _NEXT_FRAME_RE.search(text, position)
+            if following is None or _EXC_LINE_START_RE.search(text, position, following.start()):
+                break
+            position = following.start()
+            continue
+        filename, lineno, function, source, repeated = match.groups()
         frames.append(
             Frame(
-                filename=match.group("file"),
-                lineno=int(match.group("line")),
-                function=(match.group("func") or "").strip(),
-                source=(match.group("source") or "").rstrip() or None,
-                repeated=int(repeated) if repeated else 0,
+                filename,
+                int(lineno),
+                function.strip() if function else "",
+                source.rstrip() or None if source else None,
+                int(repeated) if repeated else 0,
             )
         )
         position = match.end()

@@ -160,3 +160,24 @@ def test_non_tracebacks_never_raise(text: str) -> None:
     parsed = parse_traceback(text)
     assert isinstance(parsed, Traceback) and len(parsed.chain) == 1
     assert parsed.final.type == ""
+
+
+def test_truncated_middle_is_skipped() -> None:
+    """A trace cut in the middle by a size limit still yields its last frames and the exception."""
+    text = formatted(_recurse, 0)
+    cut = text[:300] + "\n…[truncated by logloop: 99999 bytes, kept the first and last 1000]…\n" + text[-700:]
+    final = parse_traceback(cut).final
+    assert final.type == "RecursionError"
+    assert final.frames[-1].function == "_recurse" and final.frames[0].function == "formatted"
+
+
+def test_remote_traceback_in_a_message_is_not_taken_for_frames() -> None:
+    """Frames quoted inside an exception message (multiprocessing's RemoteTraceback) stay message."""
+    text = (
+        'multiprocessing.pool.RemoteTraceback: \n"""\nTraceback (most recent call last):\n'
+        '  File "/usr/lib/python3.11/multiprocessing/pool.py", line 125, in worker\n'
+        '    result = (True, func(*args, **kwds))\nValueError: boom\n"""\n'
+    )
+    final = parse_traceback(text).final
+    assert final.type == "multiprocessing.pool.RemoteTraceback" and final.frames == ()
+    assert "ValueError: boom" in final.message
