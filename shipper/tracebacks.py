@@ -88,10 +88,8 @@ def parse_traceback(text: str) -> Traceback:
 
 
 def _parse_chain(text: str) -> Traceback:
-    if "The above exception" in text or "During handling" in text:
-        parts = _LINK_RE.split(text)  # [segment, sentence, segment, sentence, ..., segment]
-    else:
-        parts = [text]
+    chained = "The above exception" in text or "During handling" in text
+    parts = _LINK_RE.split(text) if chained else [text]  # [segment, sentence, segment, ..., segment]
     records: list[ExceptionRecord] = []
     for index in range(0, len(parts), 2):
         segment = parts[index]
