@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +183,75 @@ def test_remote_traceback_in_a_message_is_not_taken_for_frames() -> None:
     final = parse_traceback(text).final
     assert final.type == "multiprocessing.pool.RemoteTraceback" and final.frames == ()
     assert "ValueError: boom" in final.message
+
+
+def _in_comprehension() -> list[int]:
+    return [int(text) for text in ("1", "x")]
+
+
+def _in_generator() -> list[int]:
+    return list(int(text) for text in ("1", "y"))
+
+
+class _Widget:
+    def __init__(self, size: object) -> None:
+        self.size = size + 1  # type: ignore[operator]
+
+
+def _with_note() -> None:
+    error = ValueError("noted")
+    error.add_note("a note\nwith two lines")
+    raise error
+
+
+def _lambda_failure() -> None:
+    (lambda mapping: mapping["ключ"])({})  # non-ASCII source and message
+
+
+REAL_FAILURES = [
+    pytest.param(lambda: int("x"), id="int-parse"),
+    pytest.param(lambda: {}["k"], id="key-error"),
+    pytest.param(lambda: [][1], id="index-error"),
+    pytest.param(lambda: None.attribute, id="attribute-error"),  # type: ignore[attr-defined]
+    pytest.param(lambda: 1 / 0, id="zero-division"),
+    pytest.param(lambda: Path("/nonexistent/file.txt").read_text(), id="file-not-found"),
+    pytest.param(lambda: __import__("json").loads("{"), id="stdlib-json"),
+    pytest.param(lambda: __import__("datetime").datetime.strptime("x", "%Y"), id="stdlib-strptime"),
+    pytest.param(lambda: __import__("re").compile("("), id="stdlib-re"),
+    pytest.param(lambda: __import__("no_such_module_xyz"), id="import-error"),
+    pytest.param(lambda: "a" + 1, id="type-error"),  # type: ignore[operator]
+    pytest.param(_in_comprehension, id="list-comprehension"),
+    pytest.param(_in_generator, id="generator-expression"),
+    pytest.param(lambda: _Widget("big"), id="in-init"),
+    pytest.param(_with_note, id="exception-notes"),
+    pytest.param(_lambda_failure, id="non-ascii"),
+    pytest.param(lambda: _chained(True), id="chained-cause"),
+]
+
+
+@pytest.mark.parametrize("failure", REAL_FAILURES)
+def test_parse_agrees_with_the_interpreter(failure: Callable[[], object]) -> None:
+    """For real exceptions the parsed chain, types and frames equal what the interpreter recorded."""
+    try:
+        failure()
+    except Exception as exc:
+        text = "".join(traceback.format_exception(exc))
+        chain: list[BaseException] = []
+        current: BaseException | None = exc
+        while current is not None:
+            chain.insert(0, current)
+            current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    else:
+        raise AssertionError("did not raise")
+    parsed = parse_traceback(text)
+    assert len(parsed.chain) == len(chain)
+    for record, raised in zip(parsed.chain, chain, strict=True):
+        module = type(raised).__module__
+        qualified = (
+            type(raised).__qualname__ if module == "builtins" else f"{module}.{type(raised).__qualname__}"
+        )
+        assert record.type == qualified
+        expected = [
+            (f.filename, f.lineno, f.name, f.line or None) for f in traceback.extract_tb(raised.__traceback__)
+        ]
+        assert [(f.filename, f.lineno, f.function, f.source) for f in record.frames] == expected
