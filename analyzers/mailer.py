@@ -5,17 +5,19 @@ Message: multipart/alternative with the text digest and, preferred, the HTML dig
 multipart/related part that carries the charts as inline PNGs referenced by `cid:`.
 
 Exactly once per (window, recipient), with retries, restarts and several schedulers:
-a marker document in `<prefix>-digest-sends`, `_id` = sha256(window start | window end | recipient),
-is *created* (op_type=create, atomic on the id) in state `sending` before the SMTP transaction.
-Only the process whose create succeeded sends. Then:
+a marker document in `<prefix>-digest-sends`, `_id` = sha256(window length | window end floored to
+the day (an hour for windows under two days) | recipient), so a scheduler's retry minutes later, or a
+second scheduler firing a little late, names the same window. The marker is *created*
+(op_type=create, atomic on the id) in state `sending` before the SMTP transaction. Only the process
+whose create succeeded sends. Then:
 - accepted by the server      -> marker updated to `sent`; later runs skip the recipient.
 - refused before or by DATA   -> `failed` (nothing was delivered): a later run may re-claim it, with a
   compare-and-set on the marker's seq_no, so two re-claimers cannot both win.
 - anything else (the connection died while the message was in flight, the process crashed) -> the
-  marker stays `sending`. A later run never resends it and reports it as *in doubt* once it is older
-  than `stale_after`: delivery cannot be known, and a duplicate digest is the worse failure for a
-  weekly email than a missing one, which the report surfaces. To resend after checking the mailbox,
-  delete the marker document (its id is in the report).
+  marker stays `sending`. A later run never resends it: while it is younger than STALE_AFTER
+  (15 minutes) it is reported as `sending-elsewhere`, after that as *in doubt*. Delivery cannot be
+  known then, and for a weekly email a duplicate is the worse failure than a missing one, which the
+  report surfaces. To resend after checking the mailbox, delete the marker (its id is in the report).
 
 Password: held in SmtpSettings with `repr=False`, handed to `smtplib.login` and nowhere else.
 """
@@ -177,8 +179,16 @@ def markers_index(prefix: str) -> str:
     return f"{prefix}-digest-sends"
 
 
+def window_key(window: Window) -> str:
+    """The window's identity for sending: its length and its end floored to the chart bucket (a day for
+    weekly digests, an hour for short windows), so a retry minutes after the scheduled run is the same."""
+    bucket = int(window.bucket.total_seconds())
+    end = int(window.end.timestamp()) // bucket * bucket
+    return f"{int(window.length.total_seconds())}s|{datetime.fromtimestamp(end, UTC).isoformat()}"
+
+
 def marker_id(window: Window, recipient: str) -> str:
-    key = f"{window.start.isoformat()}|{window.end.isoformat()}|{recipient.strip().lower()}"
+    key = f"{window_key(window)}|{recipient.strip().lower()}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 

@@ -155,6 +155,23 @@ def test_sending_twice_delivers_once(
 
 
 @pytest.mark.es
+def test_a_retry_minutes_later_is_the_same_window(
+    es: Any, index_prefix: str, smtp_server: tuple[Inbox, int]
+) -> None:
+    """A digest rebuilt 20 minutes later (a scheduler retry: `until` moved) is not mailed a second time."""
+    inbox, port = smtp_server
+    docs.install_template(es, index_prefix)
+    docs.index_docs(es, index_prefix, docs.scenario())
+    settings = _settings(port, recipients=("ops@example.org",))
+    for minutes in (0, 20):
+        until = docs.UNTIL + timedelta(hours=8, minutes=minutes)
+        digest = build_digest(es, index_prefix, docs.WINDOW, until, until)
+        outcomes = mailer.send_digest(es, index_prefix, digest.report, digest.images, settings, now=until)
+    assert [o.state for o in outcomes] == ["already-sent"]
+    assert len(inbox.messages) == 1
+
+
+@pytest.mark.es
 def test_two_concurrent_schedulers_deliver_one_message_per_recipient(
     es: Any, index_prefix: str, digest: Digest, smtp_server: tuple[Inbox, int]
 ) -> None:
