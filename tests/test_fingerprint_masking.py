@@ -1,0 +1,54 @@
+"""The named masking rules that parameterize variable tokens before grouping."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipper.masking import RULES, mask
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("job 123e4567-e89b-12d3-a456-426614174000 done", "job <UUID> done", id="uuid"),
+        pytest.param("GET https://api.example.com/v1/items?id=7 failed", "GET <URL> failed", id="url"),
+        pytest.param("mail to bob.smith@example.org bounced", "mail to <EMAIL> bounced", id="email"),
+        pytest.param("at 2024-05-01T10:00:00.123+02:00 ok", "at <DATETIME> ok", id="datetime"),
+        pytest.param("at 23:59:01 ok", "at <TIME> ok", id="time"),
+        pytest.param("peer 192.168.10.7:8080 reset", "peer <IP> reset", id="ipv4-port"),
+        pytest.param("peer fe80::1ff:fe23:4567:890a reset", "peer <IP> reset", id="ipv6"),
+        pytest.param("<Order object at 0x7f3a2b9c0d10>", "<Order object at <HEX>>", id="hex-address"),
+        pytest.param("open C:\\Users\\ann\\data.csv failed", "open <PATH> failed", id="windows-path"),
+        pytest.param("open /var/lib/app/data.csv failed", "open <PATH> failed", id="unix-path"),
+        pytest.param("connect db-7.internal.example:5432 refused", "connect <HOST> refused", id="host-port"),
+        pytest.param("commit 3f9a7c2e1b4d failed", "commit <HEX> failed", id="hex-id"),
+        pytest.param("timed out after 1.5s", "timed out after <DURATION>", id="duration"),
+        pytest.param('unknown key "colour"', 'unknown key "<STR>"', id="double-quoted"),
+        pytest.param("unknown key 'colour'", "unknown key '<STR>'", id="single-quoted"),
+        pytest.param("retried -3 times, 4.5e3 left", "retried <NUM> times, <NUM> left", id="number"),
+        pytest.param("user u1234 missing", "user <ID> missing", id="word-with-digits"),
+        pytest.param("ids [1, 2, 3] and (4; 5)", "ids [<NUM>] and (<NUM>)", id="variable-length-list"),
+    ],
+)
+def test_rule_masks_its_token(text: str, expected: str) -> None:
+    """Each named rule replaces its kind of variable token and nothing around it."""
+    assert mask(text) == expected
+
+
+def test_rules_are_named_and_unique() -> None:
+    """Every rule has a unique name (they are referred to by name in docs and tests)."""
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("maximum recursion depth exceeded", id="plain-words"),
+        pytest.param("can't compare str and int", id="apostrophe-in-word"),
+        pytest.param("division by zero", id="short"),
+    ],
+)
+def test_constant_text_is_left_alone(text: str) -> None:
+    """Text without variable tokens comes out unchanged."""
+    assert mask(text) == text
