@@ -17,6 +17,7 @@ import logging
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
@@ -173,25 +174,34 @@ def build_scheduler(config: ScheduleConfig, jobs: Mapping[str, Job], *, clock: C
     return scheduler
 
 
+def _plan(scheduler: Any) -> str:
+    now = datetime.now(scheduler.timezone)
+    return ", ".join(
+        f"{job.id} next at {job.trigger.get_next_fire_time(None, now):%Y-%m-%d %H:%M %Z}"
+        for job in scheduler.get_jobs()
+        if not job.id.endswith("-retry")
+    )
+
+
 def run_until_signalled(scheduler: Any) -> None:
     """Start the scheduler in the foreground; SIGTERM/SIGINT shut it down and return."""
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
 
     def shutdown(signum: int) -> None:
         LOG.info("scheduler stopping on %s", signal.Signals(signum).name)
+        while not scheduler.running:  # signalled while start() was still under way
+            time.sleep(0.05)
         scheduler.shutdown(wait=False)
 
     def stop(signum: int, _frame: object) -> None:
         # Nothing that takes a lock (logging, the scheduler's) runs inside the signal handler itself.
-        threading.Thread(target=shutdown, args=(signum,), name="logloop-scheduler-stop").start()
+        threading.Thread(target=shutdown, args=(signum,), name="logloop-scheduler-stop", daemon=True).start()
 
+    scheduler.add_listener(
+        lambda _event: LOG.info("scheduler started: %s", _plan(scheduler)), EVENT_SCHEDULER_STARTED
+    )
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        now = datetime.now(scheduler.timezone)
-        plan = ", ".join(
-            f"{job.id} next at {job.trigger.get_next_fire_time(None, now):%Y-%m-%d %H:%M %Z}"
-            for job in scheduler.get_jobs()
-        )
-        LOG.info("scheduler started: %s", plan)
         scheduler.start()
     finally:
         for sig, handler in previous.items():

@@ -210,3 +210,26 @@ def test_empty_deployment(es: Any, prefix: str) -> None:
     """With no daily index at all, analyze creates the registry and writes nothing."""
     result = analyze.run(es, prefix, config=CONFIG, until=NOW)
     assert result.groups == [] and es.indices.exists(index=registry.index_name(prefix))
+
+
+def test_cli_analyze_resolve_ignore(
+    es: Any, prefix: str, es_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """analyze, resolve and ignore work end to end; an ambiguous GROUP is one error line and exit 1."""
+    from logloop.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("LOGLOOP_CONFIG", raising=False)
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", prefix)
+    until = "2026-11-23T08:00:00Z"
+    index_events(es, prefix, [event("abc1", NOW - DAY), event("abc2", NOW - DAY)])
+    assert main(["analyze", "--until", until]) == 0
+    assert "analyzed 2 groups up to 2026-11-23 08:00 UTC: 2 new" in capsys.readouterr().out
+    assert main(["resolve", "abc"]) == 1
+    assert capsys.readouterr().err.startswith("logloop resolve: error: 'abc' matches 2 groups")
+    assert main(["resolve", "abc1", "--in-version", "1.1"]) == 0
+    assert capsys.readouterr().out.startswith("abc1: resolved in version 1.1")
+    assert main(["ignore", "abc2"]) == 0
+    statuses = {group.group_id: group.status for group in registry.load_groups(es, prefix)}
+    assert statuses == {"abc1": "resolved", "abc2": "ignored"}
