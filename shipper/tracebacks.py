@@ -27,11 +27,13 @@ _LINK_RE: Final = re.compile(
 _HEADER_RE: Final = re.compile(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
-# One frame: header, optional source line, optional caret lines, optional recursion marker.
+# One frame: header, optional source line, then any deeper-indented lines (3.11+ caret lines, the
+# further lines of a multi-line statement and "...<N lines>..." as 3.13 prints them), then an optional
+# recursion marker. Only the first source line is kept: it is the same in every Python version.
 _FRAME_BLOCK_RE: Final = re.compile(
     r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+)(?:, in (?P<func>[^\n]*))?\n'
     r"(?:    (?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
-    r"(?:[ \t]*[\^~][\^~ \t]*\n)*"
+    r"(?:    (?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
     r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
 )
 _NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)

@@ -333,3 +333,24 @@ def test_literal_tracebacks_from_other_installs_share_the_group(
     text = _http_error(prefix, sep, shift, carets, invoice)
     assert text != reference
     assert key({"error": {"stack_trace": text}}) == key({"error": {"stack_trace": reference}})
+
+
+def test_multi_line_statement_as_python311_and_python313_print_it() -> None:
+    """3.11 prints a multi-line raise statement's first line only, 3.13 all of it: one group."""
+    py311 = (
+        "Traceback (most recent call last):\n"
+        '  File "/home/ann/.venv/lib/python3.11/site-packages/shop/jobs.py", line 38, in run\n'
+        "    check(\n"
+        '  File "/home/ann/.venv/lib/python3.11/site-packages/shop/jobs.py", line 10, in check\n'
+        "    raise LimitError(\n"
+        "shop.errors.LimitError: order 4 exceeds 3\n"
+    )
+    py313 = (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/shop/jobs.py", line 40, in run\n'
+        "    check(\n    ~~~~~^\n        order,\n        ^^^^^^\n    )\n    ^\n"
+        '  File "/srv/app/shop/jobs.py", line 12, in check\n'
+        "    raise LimitError(\n    ...<2 lines>...\n    )\n"
+        "shop.errors.LimitError: order 17 exceeds 10\n"
+    )
+    assert key({"error": {"stack_trace": py311}}) == key({"error": {"stack_trace": py313}})

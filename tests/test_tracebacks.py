@@ -255,3 +255,31 @@ def test_parse_agrees_with_the_interpreter(failure: Callable[[], object]) -> Non
             (f.filename, f.lineno, f.name, f.line or None) for f in traceback.extract_tb(raised.__traceback__)
         ]
         assert [(f.filename, f.lineno, f.function, f.source) for f in record.frames] == expected
+
+
+PY313_MULTILINE = """Traceback (most recent call last):
+  File "/srv/app/shop/jobs.py", line 40, in run
+    check(
+    ~~~~~^
+        order,
+        ^^^^^^
+        limit=10,
+        ^^^^^^^^^
+    )
+    ^
+  File "/srv/app/shop/jobs.py", line 12, in check
+    raise LimitError(
+    ...<2 lines>...
+    )
+shop.errors.LimitError: order 17 exceeds 10
+"""
+
+
+def test_python313_multi_line_statements() -> None:
+    """3.13 prints every line of a multi-line statement; the first line is the frame's source."""
+    final = parse_traceback(PY313_MULTILINE).final
+    assert [(frame.function, frame.source) for frame in final.frames] == [
+        ("run", "check("),
+        ("check", "raise LimitError("),
+    ]
+    assert (final.type, final.message) == ("shop.errors.LimitError", "order 17 exceeds 10")
