@@ -22,7 +22,7 @@ told apart from a library by its path, and adding it would split one bug between
 
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
-the masked message (see `shipper.masking`); both with the logger name.
+the masked first line of the message (see `shipper.masking`); both with the logger name.
 
 Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group.
 """
@@ -44,6 +44,7 @@ GROUPING_VERSION: Final = 1
 
 ERROR_LEVELS: Final = frozenset({"error", "err", "critical", "crit", "fatal", "alert", "emergency"})
 _TITLE_LIMIT: Final = 200
+_MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
 _STDLIB_RE: Final = re.compile(
     r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
@@ -107,9 +108,12 @@ def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
     template = _text(get_field(doc, "logloop.template"))
     message = _text(get_field(doc, "error.message")) or _text(get_field(doc, "message")) or stack_trace
     if template:
-        return _make("template", logger, error_type, mask(template), title=_title(error_type, template))
-    masked = mask(message)
-    return _make("message", logger, error_type, masked, title=_title(error_type, message))
+        masked_template = mask(template[:_MESSAGE_LIMIT])
+        return _make("template", logger, error_type, masked_template, title=_title(error_type, template))
+    # The first line only: the lines after it are detail (rows, lists, dumps) of variable number.
+    return _make(
+        "message", logger, error_type, _masked_first_line(message), title=_title(error_type, message)
+    )
 
 
 def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Traceback:
@@ -142,7 +146,7 @@ def _record_signature(record: ExceptionRecord) -> str:
 
 def _site_signature(record: ExceptionRecord) -> str:
     if not record.frames:
-        return "msg:" + _first_line(mask(record.message))
+        return "msg:" + _masked_first_line(record.message)
     site = record.frames[-1]
     if _short_type(record.type) == "RecursionError":
         # Where the recursion limit strikes depends on the stack depth at the start; the frame
@@ -154,7 +158,7 @@ def _site_signature(record: ExceptionRecord) -> str:
         site = _innermost_outside_stdlib(record.frames) or site
     signature = _frame_signature(site)
     if site.source is None:
-        signature += "|msg:" + _first_line(mask(record.message))
+        signature += "|msg:" + _masked_first_line(record.message)
     return signature
 
 
@@ -187,8 +191,13 @@ def _first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0]
 
 
+def _masked_first_line(message: str) -> str:
+    """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
+    return mask(_first_line(message)[:_MESSAGE_LIMIT])
+
+
 def _title(type_name: str, message: str) -> str:
-    masked = _first_line(mask(_first_line(message)))
+    masked = _masked_first_line(message)
     short = _short_type(type_name)
     title = f"{short}: {masked}" if short and masked else short or masked or "(empty message)"
     return title if len(title) <= _TITLE_LIMIT else title[: _TITLE_LIMIT - 1] + "…"

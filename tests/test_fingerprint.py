@@ -201,3 +201,14 @@ def test_frames_only_stack_trace_takes_the_type_from_error_type() -> None:
         fingerprint.key for doc in (full, frames_only, other_type) if (fingerprint := fingerprint_event(doc))
     ]
     assert keys[0] == keys[1] != keys[2]
+
+
+def test_multi_line_messages_group_on_their_first_line() -> None:
+    """Message-only errors whose detail lines vary in number and content stay one group."""
+
+    def event(message: str) -> dict[str, Any]:
+        return {"log": {"level": "error", "logger": "import"}, "message": message}
+
+    short = event("import failed for 2 rows:\n  row 3: bad date")
+    long = event("import failed for 3 rows:\n  row 1: bad date\n  row 7: no id\n  row 9: bad date")
+    assert fingerprint_event(short) == fingerprint_event(long)
