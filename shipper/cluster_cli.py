@@ -6,8 +6,9 @@ position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_ver
 
 - an event with a Python traceback (`error.stack_trace`) or a logging template (`logloop.template`)
   gets the same key the shipper stores in `error.grouping_key` (`shipper.fingerprint`);
-- any other event is grouped by message with the template miner (`shipper.templates`), over the
-  whole input at once: deterministic for a given input (same input, same order, same output).
+- any other event is grouped by the first line of its message (prefixed with the short error.type
+  if any) with the template miner (`shipper.templates`), over the whole input at once:
+  deterministic for a given input (same input, same order, same output).
 
 A bad line (not JSON, not an object) gets an error on stderr naming its line number and an output
 object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
@@ -148,6 +149,7 @@ def _message_of(doc: Mapping[str, Any]) -> str:
     message = get_field(doc, "message") or get_field(doc, "error.message") or ""
     error_type = get_field(doc, "error.type")
     text = message if isinstance(message, str) else json.dumps(message)
+    text = text.strip().split("\n", 1)[0]  # detail lines vary in number; the first line names the event
     if isinstance(error_type, str) and error_type:
         return f"{error_type.rsplit('.', 1)[-1]}: {text}"
     return text
