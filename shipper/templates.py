@@ -3,19 +3,20 @@
 Used by `logloop cluster` for events that carry neither a traceback nor the logging template. The
 learning step (`mine`) sees the whole batch; the read-only step (`Template.matches`) only compares.
 
-The algorithm (after Brain, Yu et al. 2023, reimplemented from the paper's idea):
+The algorithm (after the idea of Brain, Yu et al. 2023; written from the paper's description):
 
-1. Tokenize on blanks and on punctuation that separates values (`=`, `,`, `:`, brackets, quotes).
-   Tokens containing a digit, and placeholders from `shipper.masking`'s value rules, become `<*>`;
-   runs of `<*>` collapse, so variable-length values (lists, dates, free text with numbers) do not
-   change a message's length.
-2. Within messages of the same length, count how often each token occurs at each position. The
-   constant words of one template occur exactly as often as the template does, so each message's
-   largest set of positions sharing one count ("its root") names its initial group.
-3. Within a group, a position whose words are all equal is constant; a position with few distinct
-   words, each seen several times, that does not vary freely splits the group; any other is a
-   variable.
+1. Tokenize: blank-separated words, with edge punctuation stripped. `key=value` gives `key` and a
+   variable; `name:value` gives `name` and the value. Words with a digit, paths, URLs, e-mail
+   addresses, `0x..` numbers and day/month/time-zone names become `<*>`; a unit after a number
+   ("1.07 KB", "3 sec") belongs to it, and runs of `<*>` collapse, so values spanning a varying
+   number of words (dates, lists, sizes) do not change a message's length.
+2. Within messages of one length, count how often each word occurs at each position. The constant
+   words of one template occur exactly as often as the template does, so each message's largest set
+   of positions sharing one count (its "root", ties to the higher count) names its initial group.
+3. Within a group, every other position either splits it (2..`split_max_values` distinct words: a
+   different statement, e.g. "Starting"/"Ending") or is a variable (more distinct words, or `<*>`).
 
+Identical messages and identical words are processed once (memoized per `mine` call).
 Deterministic for a given input order: no randomness, ties broken by first occurrence.
 """
 
