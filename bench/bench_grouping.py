@@ -197,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         report["corpus"] = _as_json(corpus)
     if args.only in (None, "loghub"):
+        if not (args.data / "loghub-2k").is_dir():
+            parser.error(f"{args.data / 'loghub-2k'} not found: pass the bench-data folder with --data")
         for variant in ("loghub-2k", "loghub-2k-corrected"):
             results = bench_loghub(args.data, variant)
             print_table(f"(b) {variant}: Content column, one configuration for all datasets", results)
