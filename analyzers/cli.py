@@ -1,6 +1,6 @@
 """The analyzers' subcommands: analyze, resolve, ignore, regroup, check, schedule.
 
-    logloop analyze [--window 7d] [--until TIME]
+    logloop analyze [--window 7d] [--until TIME] [--rules]
     logloop resolve GROUP [--in-version V]
     logloop ignore GROUP
     logloop regroup [--since TIME] [--batch N]
@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--window", default=None, help="window length, e.g. 7d (default [analyze] window, 7d)"
     )
     analyze.add_argument("--until", default=None, help="end of the window, ISO 8601 (default: now)")
+    analyze.add_argument(
+        "--rules", action="store_true", help="print the status rules (as configured) and exit"
+    )
     analyze.set_defaults(handler=handle_analyze)
 
     resolve = subparsers.add_parser("resolve", help="mark an error group resolved")
@@ -80,6 +83,12 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     analyze_config = config.analyze_config(settings.section("analyze"))
     if args.window:
         analyze_config = replace(analyze_config, window=config.parse_duration(args.window, name="--window"))
+    if args.rules:
+        from analyzers.lifecycle import rules
+
+        for number, (status, rule) in enumerate(rules(analyze_config), start=1):
+            print(f"{number}. {status:<10} {rule}")
+        return 0
     now = datetime.now(UTC)
     until = config.parse_time(args.until, now=now)
     with closing(_client(settings)) as client:

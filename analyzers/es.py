@@ -39,8 +39,9 @@ def translated(action: str) -> Iterator[None]:
     except AnalyzerError:
         raise
     except (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout) as exc:
+        reason = _describe(exc).rsplit(": ", 1)[-1]  # "[Errno 111] Connection refused", not the repr chain
         raise ElasticsearchUnavailable(
-            f"cannot reach Elasticsearch to {action} ({_describe(exc)}): is the node running? "
+            f"cannot reach Elasticsearch to {action} ({reason}): is the node running? "
             "(`logloop es start` for the embedded one)"
         ) from exc
     except (elasticsearch.ApiError, elasticsearch.TransportError) as exc:

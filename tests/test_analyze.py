@@ -231,5 +231,8 @@ def test_cli_analyze_resolve_ignore(
     assert main(["resolve", "abc1", "--in-version", "1.1"]) == 0
     assert capsys.readouterr().out.startswith("abc1: resolved in version 1.1")
     assert main(["ignore", "abc2"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", "--rules", "--window", "14d"]) == 0
+    assert "7. new        first seen within the last 2 weeks" in capsys.readouterr().out
     statuses = {group.group_id: group.status for group in registry.load_groups(es, prefix)}
     assert statuses == {"abc1": "resolved", "abc2": "ignored"}
