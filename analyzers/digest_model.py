@@ -17,6 +17,7 @@ and the shippers lost nothing. Empty digests are not mailed unless `send_empty =
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ from analyzers.digest_window import Window
 from analyzers.registry import Group
 
 TOP_GROUPS: Final = 10
-NEW_GROUPS: Final = 20
+NEW_GROUPS: Final = 10
 HIGHLIGHT_STATUSES: Final = ("new", "escalating", "regressed", "resolved")
-TRACE_HEAD_LINES: Final = 3  # "Traceback ..." and the outermost frame
-TRACE_TAIL_LINES: Final = 16  # the innermost frames and the exception line: where the bug usually is
+TRACE_HEAD_LINES: Final = 1  # "Traceback (most recent call last):"
+TRACE_TAIL_LINES: Final = 9  # the innermost frames and the exception line: where the bug usually is
 TRACE_LINE_CHARS: Final = 240
+FULL_TRACES: Final = 5  # top groups whose sample keeps TRACE_TAIL_LINES; the rest keep SHORT_TRACE_LINES
+SHORT_TRACE_LINES: Final = 3
 TITLE_CHARS: Final = 160
 
 
@@ -160,6 +163,10 @@ class Report:
         return sum(p.dropped + p.dead_lettered for p in self.shipper)
 
     @property
+    def healthy_shippers(self) -> int:
+        return sum(1 for p in self.shipper if not (p.dropped or p.dead_lettered or p.spool_backlog))
+
+    @property
     def spool_backlog(self) -> int:
         return sum(p.spool_backlog for p in self.shipper)
 
@@ -191,7 +198,7 @@ def one_line(text: str | None, limit: int = TITLE_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def truncate_trace(trace: str | None) -> str | None:
+def truncate_trace(trace: str | None, tail: int = TRACE_TAIL_LINES) -> str | None:
     """Keep the head (where it started) and the tail (innermost frames and the exception) of a traceback."""
     if not trace:
         return None
@@ -199,12 +206,10 @@ def truncate_trace(trace: str | None) -> str | None:
         line if len(line) <= TRACE_LINE_CHARS else line[: TRACE_LINE_CHARS - 1] + "…"
         for line in trace.rstrip("\n").splitlines()
     ]
-    if len(lines) <= TRACE_HEAD_LINES + TRACE_TAIL_LINES + 1:
+    if len(lines) <= TRACE_HEAD_LINES + tail + 1:
         return "\n".join(lines)
-    omitted = len(lines) - TRACE_HEAD_LINES - TRACE_TAIL_LINES
-    return "\n".join(
-        [*lines[:TRACE_HEAD_LINES], f"  … {omitted} lines omitted …", *lines[-TRACE_TAIL_LINES:]]
-    )
+    omitted = len(lines) - TRACE_HEAD_LINES - tail
+    return "\n".join([*lines[:TRACE_HEAD_LINES], f"  … {omitted} lines omitted …", *lines[-tail:]])
 
 
 def _title(sample: Mapping[str, Any]) -> str:
@@ -435,12 +440,22 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
     )
 
 
+def _shorter_traces(rows: list[GroupRow]) -> list[GroupRow]:
+    """Below the first FULL_TRACES groups only the innermost frame and the exception line are kept."""
+    return [
+        row
+        if index < FULL_TRACES or not row.sample_trace
+        else dataclasses.replace(row, sample_trace=truncate_trace(row.sample_trace, tail=SHORT_TRACE_LINES))
+        for index, row in enumerate(rows)
+    ]
+
+
 def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Report:
     """The report model for `data` (pure)."""
     ranked = rank_groups(data)
     rows = [_row(key, record, data) for key, record in ranked]
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
-    active = [r for r in rows if r.count > 0]
+    active = [r for r in rows if r.count > 0 and r.status != "ignored"]  # a maintainer silenced it
     new = sorted((r for r in rows if r.status == "new"), key=lambda r: (r.first_seen or generated_at, r.key))
     buckets = tuple(
         Bucket(
@@ -466,7 +481,7 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
         measures=_measures(data.totals),
         buckets=buckets,
         status_counts=counts,
-        top_groups=tuple(active[:TOP_GROUPS]),
+        top_groups=tuple(_shorter_traces(active[:TOP_GROUPS])),
         new_groups=tuple(new[:NEW_GROUPS]),
         error_lines=_error_lines(data),
         operations=_operations(data),

@@ -45,7 +45,8 @@ class Window:
 
     def label(self) -> str:
         last = self.end - timedelta(microseconds=1)
-        if self.bucket == timedelta(days=1):
+        midnight = self.start.hour == self.start.minute == self.start.second == 0
+        if self.bucket == timedelta(days=1) and midnight:
             return f"{self.start:%Y-%m-%d} – {last:%Y-%m-%d}"
         return f"{self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} UTC"
 

@@ -5,7 +5,9 @@ Synthetic but shaped like a real service (seeded, reproducible): ~200 error grou
 frequencies (a few loud, a long tail; some first seen in this window), real-looking tracebacks,
 error lines without traceback, timed operations with log-normal durations, user feedback, warnings,
 info lines, and periodic shipper health documents; 20 hosts, 4 services, 3 versions. N events go
-into the 7-day window, plus N/10 into the previous window (for the comparisons).
+into the 7-day window, plus N/10 into the previous window (for the comparisons); `--history-weeks`
+and `--previous-ratio` add more history (the screenshot uses 4 weeks at 0.9 so statuses look real: a
+few groups escalate 4x in the last week, about one in nine is first seen in it).
 
 Loading: daily indices from the real template, `refresh_interval: -1` while loading, parallel_bulk
 (2 threads, 5,000-doc chunks) with auto ids (the shipper uses `_id = event.id`; the digest does not
@@ -119,9 +121,11 @@ def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool
     """`n` documents with timestamps uniform in [start, start + span)."""
     rng = np.random.default_rng(seed)
     groups = make_groups(np.random.default_rng(0))
+    escalating = np.array([1.0 if previous or g % 13 != 6 else 4.0 for g in range(len(groups))])
     if previous:
         groups = [g for g in groups if not g.new] or groups
-    weights = zipf_weights(len(groups))
+    weights = zipf_weights(len(groups)) * escalating[: len(groups)]
+    weights /= weights.sum()
     kinds = rng.choice(6, size=n, p=[0.58, 0.15, 0.05, 0.15, 0.01, 0.06])
     offsets = rng.random(n) * span.total_seconds()
     group_ix = rng.choice(len(groups), size=n, p=weights)
@@ -199,10 +203,10 @@ def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool
             }
 
 
-def prepare(es: Any, prefix: str) -> list[str]:
-    """Install the template and create the 14 daily indices with refresh disabled."""
+def prepare(es: Any, prefix: str, weeks: int) -> list[str]:
+    """Install the template and create the daily indices with refresh disabled."""
     es.indices.put_index_template(name=template_name(prefix), **index_template(prefix))
-    names = [index_for(UNTIL - timedelta(days=d + 1), prefix) for d in range(14)]
+    names = [index_for(UNTIL - timedelta(days=d + 1), prefix) for d in range(7 * weeks)]
     for name in names:
         if not es.indices.exists(index=name):
             es.indices.create(index=name, settings={"index.refresh_interval": "-1"})
@@ -351,6 +355,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--naive-max", type=int, default=100_000, help="run the baseline up to this size")
     parser.add_argument("--keep", action="store_true", help="keep the indices (default: delete them)")
+    parser.add_argument("--history-weeks", type=int, default=1, help="weeks of history before the window")
+    parser.add_argument("--previous-ratio", type=float, default=0.1, help="events per history week / N")
     parser.add_argument("--seed-only", action="store_true", help="load the data and stop (for screenshots)")
     parser.add_argument("--naive-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -363,7 +369,7 @@ def main() -> int:
     es = Elasticsearch(args.es_url, request_timeout=300)
     prefix = args.prefix or f"bench-{uuid.uuid4().hex[:8]}"
     sizes = [int(s) for s in args.sizes.split(",")]
-    names = prepare(es, prefix)
+    names = prepare(es, prefix, weeks=args.history_weeks + 1)
     rows = []
     loaded = 0
     try:
@@ -371,9 +377,15 @@ def main() -> int:
             started = time.perf_counter()
             more = size - loaded
             count = load(es, prefix, generate(more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False))
-            count += load(
-                es, prefix, generate(more // 10, UNTIL - 2 * WINDOW, WINDOW, seed=100 + step, previous=True)
-            )
+            for week in range(2, args.history_weeks + 2):
+                older = generate(
+                    int(more * args.previous_ratio),
+                    UNTIL - week * WINDOW,
+                    WINDOW,
+                    seed=100 * week + step,
+                    previous=True,
+                )
+                count += load(es, prefix, older)
             finish_load(es, names)
             load_s = time.perf_counter() - started
             loaded = size

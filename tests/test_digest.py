@@ -203,7 +203,7 @@ def test_queries_only_use_mapped_fields() -> None:
     ("lines", "kept"),
     [
         pytest.param(5, 5, id="short-kept-whole"),
-        pytest.param(200, 3 + 1 + 16, id="long-head-and-tail"),
+        pytest.param(200, 1 + 1 + 9, id="long-head-and-tail"),
     ],
 )
 def test_truncate_trace_keeps_head_and_tail(lines: int, kept: int) -> None:
