@@ -348,3 +348,36 @@ def test_sanitize_header_keeps_one_line() -> None:
     """Control characters, CR/LF and Unicode line separators become spaces; long values are cut."""
     assert mailer.sanitize_header("a\r\nBcc: b\x00c\u2028d") == "a Bcc: b c d"
     assert len(mailer.sanitize_header("x" * 500)) == mailer.HEADER_CHARS
+
+
+@pytest.mark.es
+def test_cli_send_mails_once_and_reports_each_recipient(
+    es_url: str,
+    index_prefix: str,
+    es: Any,
+    smtp_server: tuple[Inbox, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`logloop digest --send` mails each [smtp] recipient from the config file; a rerun sends nothing."""
+    from logloop import cli
+
+    inbox, port = smtp_server
+    docs.install_template(es, index_prefix)
+    docs.index_docs(es, index_prefix, docs.scenario())
+    config = tmp_path / "logloop.toml"
+    config.write_text(
+        f'[logloop]\nindex_prefix = "{index_prefix}"\n[elasticsearch]\nurl = "{es_url}"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nusername = "{USER}"\n'
+        f'password = "{PASSWORD}"\nsender = "logloop@example.org"\nrecipients = ["ops@example.org"]\n'
+    )
+    for name in ("LOGLOOP_ES_URL", "LOGLOOP_INDEX_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    argv = ["--config", str(config), "digest", "--until", "2026-11-23", "--send"]
+    assert cli.main(argv) == 0
+    assert "ops@example.org: sent" in capsys.readouterr().err
+    assert cli.main(argv) == 0
+    assert "ops@example.org: already-sent" in capsys.readouterr().err
+    assert len(inbox.messages) == 1
+    assert PASSWORD not in inbox.messages[0][1].as_string()
