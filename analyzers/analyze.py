@@ -6,8 +6,9 @@ and first occurrence for those groups, and one "since" request for groups the re
 knows. Raw events are never paged.
 
 Registry groups that did not come back from the summary had no event in the look-back range when the
-summary was not cut by `max_groups`: their window counts drop to 0 and their status is re-decided
-(ongoing, or resolved in a newer version). When the summary was cut, they are left untouched.
+summary was not cut by `max_groups`: the open ones (not resolved or ignored; read from the registry
+page by page) get window counts of 0 and their status re-decided (ongoing, or resolved in a newer
+version). When the summary was cut, they are left untouched.
 """
 
 from __future__ import annotations
@@ -342,7 +343,6 @@ def run(
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
     registry.ensure(client, prefix)
-    previous = {group.group_id: group for group in registry.load_groups(client, prefix)}
     response = es.search(
         client,
         index=index_pattern(prefix),
@@ -355,6 +355,7 @@ def run(
         action="aggregate error groups",
     )
     summary = parse_summary(response, baseline_windows=config.baseline_windows, max_groups=config.max_groups)
+    previous = registry.groups_by_id(client, prefix, [bucket.key for bucket in summary.buckets])
     totals = _all_time(client, prefix, [bucket.key for bucket in summary.buckets], until)
     recurrences = _since(client, prefix, since_times(previous, summary.buckets), until)
     written: list[Group] = []
@@ -389,13 +390,12 @@ def run(
             )
         )
     if not summary.truncated:
-        seen = {bucket.key for bucket in summary.buckets}
         written.extend(
             refresh_quiet_group(
                 group, service_versions=summary.service_versions, config=config, until=until, now=now
             )
-            for key, group in previous.items()
-            if key not in seen
+            for group in registry.open_groups(client, prefix)
+            if group.group_id not in previous
         )
     registry.save_groups(client, prefix, written)
     written.sort(key=lambda group: (-group.priority, group.group_id))

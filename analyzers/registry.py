@@ -10,7 +10,7 @@ The index name does not match the daily event pattern `<prefix>-20*`, so event q
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -146,14 +146,56 @@ def ensure(client: Any, prefix: str) -> bool:
 
 
 def load_groups(client: Any, prefix: str, *, limit: int = 10_000) -> list[Group]:
-    """Every group in the registry (empty when the registry does not exist yet), by priority."""
+    """The registry's groups by priority, at most `limit` (empty when the registry does not exist yet)."""
     body = {
         "size": limit,
         "query": {"match_all": {}},
         "sort": [{"priority": {"order": "desc", "unmapped_type": "float"}}, {"group_id": "asc"}],
     }
-    response = es.search(client, index=index_name(prefix), body=body, action="read the group registry")
+    return _hits(es.search(client, index=index_name(prefix), body=body, action="read the group registry"))
+
+
+def _hits(response: Mapping[str, Any]) -> list[Group]:
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
+
+
+def groups_by_id(client: Any, prefix: str, ids: Iterable[str]) -> dict[str, Group]:
+    """The registry entries of these groups (those it has), in one request."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    body = {"size": len(wanted), "query": {"ids": {"values": wanted}}}
+    groups = _hits(es.search(client, index=index_name(prefix), body=body, action="read the group registry"))
+    return {group.group_id: group for group in groups}
+
+
+def open_groups(client: Any, prefix: str, *, page: int = 1000) -> Iterator[Group]:
+    """Every group not resolved or ignored, paged by group id (the registry is small; events are not)."""
+    after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {
+            "size": page,
+            "query": {"bool": {"must_not": [{"terms": {"status": ["resolved", "ignored"]}}]}},
+            "sort": [{"group_id": "asc"}],
+        }
+        if after is not None:
+            body["search_after"] = after
+        response = es.search(client, index=index_name(prefix), body=body, action="read the group registry")
+        hits = response.get("hits", {}).get("hits", [])
+        yield from (from_document(hit["_source"]) for hit in hits)
+        if len(hits) < page:
+            return
+        after = hits[-1]["sort"]
+
+
+def lookup(client: Any, prefix: str, reference: str) -> Group:
+    """The group `reference` names: an exact key, else a unique key prefix (GroupNotFound otherwise)."""
+    exact = groups_by_id(client, prefix, [reference]) if reference else {}
+    if reference in exact:
+        return exact[reference]
+    body = {"size": 6, "query": {"prefix": {"group_id": reference}}, "sort": [{"group_id": "asc"}]}
+    candidates = _hits(es.search(client, index=index_name(prefix), body=body, action="find the group"))
+    return find_group(candidates, reference)
 
 
 def save_groups(client: Any, prefix: str, groups: Iterable[Group], *, refresh: bool = True) -> int:
@@ -179,7 +221,8 @@ def find_group(groups: Iterable[Group], reference: str) -> Group:
             f"no group matches {reference!r}: run `logloop analyze` first, or copy a key from the digest"
         )
     shown = ", ".join(sorted(group.group_id for group in matches)[:5])
-    raise GroupNotFound(f"{reference!r} matches {len(matches)} groups ({shown}, ...): give more of the key")
+    count = f"{len(matches)}" if len(matches) <= 5 else "more than 5"
+    raise GroupNotFound(f"{reference!r} matches {count} groups ({shown}, ...): give more of the key")
 
 
 def mark(
@@ -192,7 +235,7 @@ def mark(
     in_version: str | None = None,
 ) -> Group:
     """Set a maintainer's status (resolved or ignored) on the group `reference` names; return it."""
-    group = find_group(load_groups(client, prefix), reference)
+    group = lookup(client, prefix, reference)
     updated = replace(
         group,
         status=status,

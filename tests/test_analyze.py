@@ -236,3 +236,34 @@ def test_cli_analyze_resolve_ignore(
     assert "7. new        first seen within the last 2 weeks" in capsys.readouterr().out
     statuses = {group.group_id: group.status for group in registry.load_groups(es, prefix)}
     assert statuses == {"abc1": "resolved", "abc2": "ignored"}
+
+
+def test_open_groups_pages_through_the_registry(es: Any, prefix: str) -> None:
+    """open_groups pages by key, skipping resolved and ignored groups; lookup prefers the exact key."""
+    registry.ensure(es, prefix)
+    statuses = ["new", "ongoing", "resolved", "escalating", "ignored", "regressed", "new"]
+    registry.save_groups(
+        es,
+        prefix,
+        [
+            Group(
+                group_id=f"k{n}",
+                title="t",
+                category="error_line",
+                first_seen=NOW,
+                last_seen=NOW,
+                status=status,
+            )
+            for n, status in enumerate(statuses)
+        ],
+    )
+    assert [group.group_id for group in registry.open_groups(es, prefix, page=2)] == [
+        "k0",
+        "k1",
+        "k3",
+        "k5",
+        "k6",
+    ]
+    assert registry.lookup(es, prefix, "k1").group_id == "k1"
+    with pytest.raises(GroupNotFound, match="matches more than 5 groups"):
+        registry.lookup(es, prefix, "k")
