@@ -20,12 +20,14 @@ auto-checkpoint and is not part of the bound.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, ParamSpec, TypeVar
 
 from shipper.exceptions import ConfigurationError, SpoolError
 
@@ -39,6 +41,41 @@ _SCHEMA: Final = (
     " idx TEXT NOT NULL, body BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS events_owner ON events (owner, id)",
 )
+
+
+# Fork safety: SQLite's global mutexes must not be held by another thread at fork() time, or every
+# SQLite call in the child deadlocks. Every Spool call holds this lock, and fork() waits for it.
+_fork_guard = threading.Lock()
+
+
+def _reset_fork_guard() -> None:
+    global _fork_guard
+    _fork_guard = threading.Lock()
+
+
+def _acquire_fork_guard() -> None:
+    _fork_guard.acquire()
+
+
+def _release_fork_guard() -> None:
+    _fork_guard.release()
+
+
+os.register_at_fork(
+    before=_acquire_fork_guard, after_in_parent=_release_fork_guard, after_in_child=_reset_fork_guard
+)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _fork_guard:
+            return method(*args, **kwargs)
+
+    return call
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +116,7 @@ def _pid_alive(pid: int) -> bool:
 class Spool:
     """One SQLite connection to the spool file; use it from one thread (or guard it with a lock)."""
 
+    @_guarded
     def __init__(
         self,
         path: Path,
@@ -112,6 +150,7 @@ class Spool:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    @_guarded
     def put(self, events: Sequence[NewEvent]) -> PutResult:
         """Store a batch in one transaction, applying the overflow policy if it does not fit."""
         if not events:
@@ -167,6 +206,7 @@ class Spool:
 
     # -- reading and acknowledging ---------------------------------------------------------------
 
+    @_guarded
     def take(self, limit: int, max_bytes: int) -> list[SpooledEvent]:
         """The oldest rows of this owner, at most `limit` of them and about `max_bytes` in total."""
         try:
@@ -186,6 +226,7 @@ class Spool:
         except sqlite3.Error as exc:
             raise SpoolError(f"cannot read the spool {self.path}: {exc}") from exc
 
+    @_guarded
     def delete(self, row_ids: Sequence[int]) -> None:
         """Forget acknowledged (or dead-lettered) rows, in one transaction."""
         if not row_ids:
@@ -198,16 +239,19 @@ class Spool:
             self._rollback_quietly()
             raise SpoolError(f"cannot delete from the spool {self.path}: {exc}") from exc
 
+    @_guarded
     def backlog(self) -> int:
         """How many documents wait in the spool file (every owner)."""
         return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
 
+    @_guarded
     def owned(self) -> int:
         """How many rows of this owner wait to be sent."""
         return int(
             self._db.execute("SELECT count(*) FROM events WHERE owner = ?", (self.owner,)).fetchone()[0]
         )
 
+    @_guarded
     def adopt_orphans(self) -> int:
         """Take over the rows of owners that are no longer running; returns how many rows."""
         owners = [o for (o,) in self._db.execute("SELECT DISTINCT owner FROM events") if o != self.owner]
@@ -218,6 +262,7 @@ class Spool:
             adopted += cursor.rowcount
         return adopted
 
+    @_guarded
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()

@@ -1,0 +1,369 @@
+"""End-to-end delivery through ShipperHandler into the real node: exactly once, through an outage,
+across SIGKILL, from threads and forked children, during interpreter shutdown and after close."""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipper import schema
+from shipper.handler import ShipperHandler
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.es
+
+
+def _install_template(es: Any, prefix: str) -> None:
+    es.indices.put_index_template(name=schema.template_name(prefix), **schema.index_template(prefix))
+
+
+def _handler(es_url: str, prefix: str, spool: Path, **kwargs: Any) -> ShipperHandler:
+    options: dict[str, Any] = {"retry_max_delay": 0.5, "close_timeout": 5.0, **kwargs}
+    return ShipperHandler("delivery-test", es_url=es_url, index_prefix=prefix, spool_path=spool, **options)
+
+
+def _logger(name: str, handler: ShipperHandler) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger
+
+
+def _documents(es: Any, prefix: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every document under the prefix (search_after paging), sources only."""
+    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
+    docs: list[dict[str, Any]] = []
+    after: list[Any] | None = None
+    while True:
+        page = es.search(
+            index=f"{prefix}-*",
+            query=query or {"match_all": {}},
+            sort=[{"event.id": "asc"}],
+            size=10_000,
+            search_after=after,
+            allow_no_indices=True,
+        )
+        hits = page["hits"]["hits"]
+        docs.extend(hit["_source"] for hit in hits)
+        if len(hits) < 10_000:
+            return docs
+        after = hits[-1]["sort"]
+
+
+def _log_messages(es: Any, prefix: str) -> collections.Counter[str]:
+    docs = _documents(es, prefix, {"term": {"event.dataset": schema.DATASET_LOG}})
+    return collections.Counter(d["message"] for d in docs)
+
+
+class Proxy:
+    """A loopback TCP proxy to the node; stop() refuses connections and cuts open ones (an outage).
+
+    It simulates the node being down without stopping the shared node.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._listener: socket.socket | None = None
+        self._open: list[socket.socket] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            with contextlib_suppress():
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
+            self._listener.close()
+            self._listener = None
+        for sock in self._open:
+            with contextlib_suppress():
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            self._open += [client, upstream]
+            threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+
+
+def contextlib_suppress() -> Any:
+    import contextlib
+
+    return contextlib.suppress(OSError)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib_suppress():
+            sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def proxy(es_url: str) -> Iterator[Proxy]:
+    host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
+    server = Proxy((host, int(port)))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_ten_thousand_events_arrive_exactly_once(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """10,000 logged events are all in the node, each exactly once, and the counters agree."""
+    _install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
+    logger = _logger("delivery.ten_k", handler)
+    for i in range(10_000):
+        logger.info("event %d", i)
+    assert handler.wait_delivered(120)
+    stats = handler.stats()
+    handler.close()
+    messages = _log_messages(es, index_prefix)
+    assert messages == collections.Counter(f"event {i}" for i in range(10_000))
+    assert stats.dropped == 0 and stats.sent >= 10_000
+
+
+def test_an_outage_loses_nothing_and_duplicates_nothing(
+    es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy
+) -> None:
+    """With the node unreachable (proxy stopped) 50,000 events are spooled, then all arrive once."""
+    _install_template(es, index_prefix)
+    proxy.stop()
+    handler = _handler(proxy.url, index_prefix, tmp_path / "spool.sqlite", request_timeout=2.0)
+    logger = _logger("delivery.outage", handler)
+    for i in range(50_000):
+        logger.info("outage %d", i)
+    handler.flush()
+    during = handler.stats()
+    proxy.start()
+    assert handler.wait_delivered(240)
+    after = handler.stats()
+    handler.close()
+    assert during.sent == 0 and during.retried > 0
+    assert after.dropped == 0
+    assert _log_messages(es, index_prefix) == collections.Counter(f"outage {i}" for i in range(50_000))
+
+
+_KILLED_CHILD = """
+import logging, sys
+import shipper
+shipper.install(
+    "killed", es_url=sys.argv[1], spool_path=sys.argv[2], index_prefix=sys.argv[3], retry_max_delay=0.5
+)
+log = logging.getLogger("killed")
+for i in range(1_000_000):
+    log.info("seq %d", i)
+    if i % 500 == 0:
+        print(i, flush=True)
+"""
+
+
+def test_sigkill_loses_at_most_what_was_in_memory(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, record_property: Any
+) -> None:
+    """After SIGKILL everything in the spool is delivered by the next start; the loss is bounded.
+
+    The child logs to an unreachable node, so everything it keeps sits in the spool. The loss window
+    (events logged but not yet spooled: the memory queue plus the batch being written) is measured
+    as the last sequence number the child reported minus the rows in the spool.
+    """
+    _install_template(es, index_prefix)
+    spool = tmp_path / "spool.sqlite"
+    script = tmp_path / "child.py"
+    script.write_text(_KILLED_CHILD)
+    child = subprocess.Popen(
+        [sys.executable, str(script), "http://127.0.0.1:9", str(spool), index_prefix],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert child.stdout is not None
+    last = 0
+    for line in child.stdout:
+        last = int(line)
+        if last >= 30_000:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    with sqlite3.connect(spool) as db:
+        bodies = [json.loads(body) for (body,) in db.execute("SELECT body FROM events")]
+    spooled = {d["message"] for d in bodies}
+    handler = _handler(es_url, index_prefix, spool)
+    assert handler.wait_delivered(120)
+    handler.close()
+    delivered = _log_messages(es, index_prefix)
+    loss = last + 1 - len(spooled)
+    record_property("sigkill_loss_window_events", loss)
+    print(f"SIGKILL loss window: {loss} events (reported {last + 1} logged, {len(spooled)} spooled)")
+    assert spooled and set(delivered) >= spooled
+    assert max(delivered.values()) == 1
+    assert loss <= 10_000 + 5_000 + 500  # queue_size + one drain batch + the reporting interval
+
+
+def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
+    """Eight threads logging at the same time lose nothing and duplicate nothing."""
+    _install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
+    logger = _logger("delivery.threads", handler)
+    barrier = threading.Barrier(8)
+
+    def work(n: int) -> None:
+        barrier.wait()
+        for i in range(1000):
+            logger.warning("thread %d event %d", n, i)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert handler.wait_delivered(120)
+    handler.close()
+    expected = collections.Counter(f"thread {n} event {i}" for n in range(8) for i in range(1000))
+    assert _log_messages(es, index_prefix) == expected
+
+
+def test_forked_children_send_their_own_events_once(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """Parent and forked children each deliver their own events once; no child resends the parent's."""
+    _install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
+    logger = _logger("delivery.fork", handler)
+    for i in range(300):
+        logger.info("parent before %d", i)
+    children = []
+    for n in range(3):
+        pid = os.fork()
+        if pid == 0:  # the child: log, close (which delivers), leave without running pytest's teardown
+            code = 0
+            try:
+                for i in range(200):
+                    logger.info("child %d event %d", n, i)
+                code = 0 if handler.wait_delivered(60) else 3
+                handler.close()
+            finally:
+                os._exit(code)
+        children.append(pid)
+    for i in range(300):
+        logger.info("parent after %d", i)
+    exits = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    assert handler.wait_delivered(120)
+    handler.close()
+    expected = collections.Counter(
+        [f"parent before {i}" for i in range(300)]
+        + [f"parent after {i}" for i in range(300)]
+        + [f"child {n} event {i}" for n in range(3) for i in range(200)]
+    )
+    assert exits == [0, 0, 0]
+    assert _log_messages(es, index_prefix) == expected
+
+
+_SHUTDOWN_CHILD = """
+import atexit, logging, sys, threading, time
+import shipper
+
+def late():
+    logging.getLogger("late").warning("logged by an atexit hook after the shipper closed")
+
+atexit.register(late)  # registered first, so it runs after the shipper's own atexit close
+shipper.install(service="shutdown", es_url=sys.argv[1], spool_path=sys.argv[2], index_prefix=sys.argv[3])
+
+class Noisy:
+    def __del__(self):
+        logging.getLogger("late").warning("logged from __del__ during teardown")
+
+noisy = Noisy()
+
+def chatter():
+    while True:
+        logging.getLogger("daemon").info("daemon thread still logging")
+        time.sleep(0.001)
+
+threading.Thread(target=chatter, daemon=True).start()
+logging.getLogger("main").info("main done")
+time.sleep(0.05)
+"""
+
+
+def test_logging_during_interpreter_shutdown(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
+    """Logging from atexit hooks, __del__ and daemon threads during shutdown raises nothing and is kept."""
+    _install_template(es, index_prefix)
+    spool = tmp_path / "spool.sqlite"
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(_SHUTDOWN_CHILD))
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(spool), index_prefix],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    handler = _handler(es_url, index_prefix, spool)
+    assert handler.wait_delivered(60)
+    handler.close()
+    messages = _log_messages(es, index_prefix)
+    assert messages["main done"] == 1
+    assert messages["logged by an atexit hook after the shipper closed"] == 1
+    assert max(messages.values()) == 1 or messages["daemon thread still logging"] > 1
+
+
+def test_logging_after_close_is_spooled_and_sent_next_start(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A record logged after close() raises nothing, is spooled, and the next handler delivers it."""
+    _install_template(es, index_prefix)
+    spool = tmp_path / "spool.sqlite"
+    first = _handler(es_url, index_prefix, spool)
+    logger = _logger("delivery.after_close", first)
+    first.close()
+    before = first.stats()
+    logger.error("logged after close")
+    assert first.stats().spooled == before.spooled + 1
+    second = _handler(es_url, index_prefix, spool)
+    assert second.wait_delivered(60)
+    second.close()
+    assert _log_messages(es, index_prefix) == collections.Counter(["logged after close"])
