@@ -196,6 +196,24 @@ def history_of(group: Group | None) -> lifecycle.History | None:
     )
 
 
+def priority_of(
+    group: Group, *, spread: tuple[int, int, int], config: AnalyzeConfig, until: datetime
+) -> float:
+    """The group's priority score; `spread` is (hosts, services, versions) as counted exactly."""
+    signals = priority.Signals(
+        level=group.level,
+        has_traceback=group.category == "traceback",
+        count_window=group.count_window,
+        hosts=spread[0],
+        services=spread[1],
+        versions=spread[2],
+        last_seen=group.last_seen,
+        status=group.status,
+        feedback_kind=group.feedback_kind,
+    )
+    return priority.score(signals, now=until, half_life=config.recency_half_life)
+
+
 def build_group(
     bucket: Bucket,
     *,
@@ -235,18 +253,8 @@ def build_group(
         daily_counts=bucket.daily_counts,
         feedback_kind=get_field(sample, "logloop.feedback.kind") if bucket.is_feedback else None,
     )
-    signals = priority.Signals(
-        level=level,
-        has_traceback=bucket.with_trace > 0,
-        count_window=group.count_window,
-        hosts=bucket.host_count,
-        services=bucket.service_count,
-        versions=bucket.version_count,
-        last_seen=group.last_seen,
-        status=group.status,
-        feedback_kind=group.feedback_kind,
-    )
-    return replace(group, priority=priority.score(signals, now=until, half_life=config.recency_half_life))
+    spread = (bucket.host_count, bucket.service_count, bucket.version_count)
+    return replace(group, priority=priority_of(group, spread=spread, config=config, until=until))
 
 
 def refresh_quiet_group(
@@ -272,18 +280,7 @@ def refresh_quiet_group(
         now=until,
     )
     changed = decision.status != group.status
-    signals = priority.Signals(
-        level=group.level,
-        has_traceback=group.category == "traceback",
-        count_window=0,
-        hosts=len(group.hosts),
-        services=len(group.services),
-        versions=len(group.versions),
-        last_seen=group.last_seen,
-        status=decision.status,
-        feedback_kind=group.feedback_kind,
-    )
-    return replace(
+    refreshed = replace(
         group,
         count_window=0,
         count_previous_window=0,
@@ -293,8 +290,9 @@ def refresh_quiet_group(
         resolved_at=decision.resolved_at,
         status_changed_at=until if changed else group.status_changed_at,
         updated_at=now,
-        priority=priority.score(signals, now=until, half_life=config.recency_half_life),
     )
+    spread = (len(group.hosts), len(group.services), len(group.versions))
+    return replace(refreshed, priority=priority_of(refreshed, spread=spread, config=config, until=until))
 
 
 def _all_time(
