@@ -14,7 +14,8 @@ Loading: daily indices from the real template, `refresh_interval: -1` while load
 care how documents were loaded), then one refresh.
 
 Measured: `logloop digest --window 7d --until T --format html -o FILE` as a subprocess, wall time and
-peak RSS of that very child (os.wait4), 3 runs per size (median wall, max RSS). Baseline (100k only,
+peak RSS (`getrusage(RUSAGE_CHILDREN).ru_maxrss` in a small launcher process, so the figure is the
+digest's, not this script's), 3 runs per size (median wall, max RSS). Baseline (100k only,
 `--naive-max` to change): a child that reads every event of both windows with search_after into a
 pandas DataFrame and computes the same totals and per-group counts.
 
@@ -242,16 +243,30 @@ def finish_load(es: Any, names: list[str]) -> None:
     es.indices.refresh(index=",".join(names))
 
 
+# A small launcher measures the command: ru_maxrss counts a forked child's memory from before exec()
+# too, so forking straight from this (large, data-generating) process would report our own size.
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "maxrss_kb": usage.ru_maxrss, "status": status}))
+"""
+
+
 def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) of exactly this child, exit status."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0 and process.stderr is not None:
-        sys.stderr.write(process.stderr.read().decode(errors="replace"))
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    """Wall seconds and peak RSS (MB, RUSAGE_CHILDREN of a small launcher) of the command, exit status."""
+    launcher = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *argv], env=env, capture_output=True, text=True, check=False
+    )
+    if launcher.returncode != 0 or not launcher.stdout.strip():
+        sys.stderr.write(launcher.stderr)
+        return 0.0, 0.0, launcher.returncode or 1
+    result = json.loads(launcher.stdout.strip().splitlines()[-1])
+    if result["status"] != 0:
+        sys.stderr.write(launcher.stderr)
+    return float(result["wall"]), result["maxrss_kb"] / 1024, int(result["status"])
 
 
 def measure_digest(es_url: str, prefix: str, runs: int) -> tuple[float, float]:
