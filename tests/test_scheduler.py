@@ -169,3 +169,19 @@ def test_schedule_command_stops_cleanly_on_sigterm(
     shipped = es.search(index=f"{index_prefix}-20*", query=query)
     assert shipped["hits"]["total"]["value"] == 1
     assert shipped["hits"]["hits"][0]["_source"]["service"]["name"] == "logloop-scheduler"
+
+
+def test_analyze_job_survives_unreachable_elasticsearch(caplog: pytest.LogCaptureFixture) -> None:
+    """The real analyze job against an unreachable node fails into a logged retry, not an exception."""
+    from analyzers.scheduler import analyze_job
+    from logloop.config import Settings
+    from shipper.connection import ElasticsearchSettings
+
+    settings = Settings(elasticsearch=ElasticsearchSettings(url="http://127.0.0.1:9", request_timeout=2))
+    frozen = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+    scheduler = build_scheduler(ScheduleConfig(), {"analyze": analyze_job(settings)}, clock=lambda: frozen)
+    job = scheduler.get_job("analyze").func
+    job()
+    assert job.failures == 1
+    assert scheduler.get_job("analyze-retry").trigger.run_date == frozen + timedelta(seconds=30)
+    assert "cannot reach Elasticsearch" in caplog.text and "Traceback" not in caplog.text
