@@ -60,7 +60,11 @@ def is_secret_key(key: str, *, in_text: bool = False) -> bool:
 
 
 # scheme://user:password@host -> scheme://user:[REDACTED]@host
-_URL_CREDENTIALS: Final = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<pw>[^@/\s]+)@")
+# Every repetition is bounded and every pattern anchored at a word start, so the cost stays linear
+# in the text's length (a 256 KiB word must not cost quadratic time).
+_URL_CREDENTIALS: Final = re.compile(
+    r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^:/@\s]{0,256}):(?P<pw>[^@/\s]{1,512})@"
+)
 _PRIVATE_KEY_BLOCK: Final = re.compile(
     r"-----BEGIN (?P<kind>[A-Z ]*PRIVATE KEY)-----.*?(?:-----END (?P=kind)-----|\Z)", re.DOTALL
 )
@@ -72,13 +76,14 @@ _WELL_KNOWN_TOKENS: Final = re.compile(
 )
 # key=value, key: value, "key": "value", with an optional auth scheme before the value.
 _KEY_VALUE: Final = re.compile(
-    r"(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)(?P<sep>\s*[=:]\s*)"
+    r"(?<![\w.])(?<![\w.]-)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]{0,127})(?P=q)"
+    r"(?P<sep>[ \t]{0,8}[=:][ \t]{0,8})"
     r"(?P<scheme>(?i:bearer|basic|token|digest|apikey|negotiate)\s+)?"
     r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"'&,;]+)"
 )
 # --password X (the `--flag=value` form is a key=value above)
 _FLAG_VALUE: Final = re.compile(
-    r"(?P<flag>(?<![\w-])--?(?P<key>[A-Za-z][\w-]*))(?P<sep>[ \t]+)(?P<value>[^\s-]\S*)"
+    r"(?P<flag>(?<![\w-])--?(?P<key>[A-Za-z][\w-]{0,127}))(?P<sep>[ \t]{1,8})(?P<value>[^\s-]\S*)"
 )
 
 
