@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
 NEW_GROUPS: Final = 10
 HIGHLIGHT_STATUSES: Final = ("new", "escalating", "regressed", "resolved")
@@ -192,9 +194,14 @@ def parse_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def printable(text: str) -> str:
+    """Control characters from logs (ANSI escapes, NUL, ...) become U+FFFD: they must not reach a terminal."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 def one_line(text: str | None, limit: int = TITLE_CHARS) -> str:
     """Collapse whitespace (including CR/LF) into single spaces and cut at `limit` characters."""
-    flat = " ".join((text or "").split())
+    flat = printable(" ".join((text or "").split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -204,7 +211,7 @@ def truncate_trace(trace: str | None, tail: int = TRACE_TAIL_LINES) -> str | Non
         return None
     lines = [
         line if len(line) <= TRACE_LINE_CHARS else line[: TRACE_LINE_CHARS - 1] + "…"
-        for line in trace.rstrip("\n").splitlines()
+        for line in printable(trace.rstrip("\n").replace("\r\n", "\n")).splitlines()
     ]
     if len(lines) <= TRACE_HEAD_LINES + tail + 1:
         return "\n".join(lines)

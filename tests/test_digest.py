@@ -13,7 +13,7 @@ import pytest
 
 from analyzers import digest_data, registry
 from analyzers.digest import build_digest
-from analyzers.digest_model import Report, truncate_trace
+from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from logloop import cli
@@ -221,3 +221,10 @@ def test_window_geometry() -> None:
     window = Window.ending(datetime(2026, 11, 23, 8, tzinfo=UTC), timedelta(days=7))
     assert window.previous.end == window.start and window.previous.length == window.length
     assert window.bucket_offset_ms == 8 * 3600 * 1000
+
+
+def test_control_characters_from_logs_never_reach_a_terminal() -> None:
+    """ANSI escapes and other control characters in titles and traces are replaced; trace newlines stay."""
+    assert one_line("red \x1b[31mALERT\x1b[0m\x00") == "red \ufffd[31mALERT\ufffd[0m\ufffd"
+    trace = truncate_trace("Traceback (most recent call last):\r\n  File \x1b]0;x\x07\nE: boom")
+    assert trace == "Traceback (most recent call last):\n  File \ufffd]0;x\ufffd\nE: boom"
