@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import logging
 import math
+import sys
 import threading
 import time
 import traceback
@@ -198,8 +199,8 @@ _last_second: tuple[int, str] = (-1, "")
 def format_timestamp(created: float) -> str:
     """`record.created` as ISO 8601 UTC with microseconds and a `Z`."""
     global _last_second
-    seconds = math.floor(created)
-    micros = round((created - seconds) * 1_000_000)
+    seconds = int(created) if created >= 0 else math.floor(created)
+    micros = int((created - seconds) * 1_000_000 + 0.5)
     if micros >= 1_000_000:
         seconds, micros = seconds + 1, micros - 1_000_000
     cached_second, prefix = _last_second
@@ -262,20 +263,31 @@ def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
     return None
 
 
-_argv_cache: tuple[tuple[str, ...], list[str]] = ((), [])
+_argv_cache: tuple[list[str], list[str]] = ([], [])
+_template_cache: dict[str, str] = {}
+_TEMPLATE_CACHE_SIZE: Final = 2048
 _guard = threading.local()
 
 
 def _process_args() -> list[str]:
+    """sys.argv, redacted; recomputed only when the program changes sys.argv."""
     global _argv_cache
-    import sys
-
-    current = tuple(str(arg) for arg in sys.argv)
     cached_for, redacted = _argv_cache
-    if cached_for != current:
+    if cached_for != sys.argv:
         redacted = environment.argv()
-        _argv_cache = (current, redacted)
+        _argv_cache = (list(sys.argv), redacted)
     return list(redacted)
+
+
+def _template(msg: str) -> str:
+    """The redacted, bounded template; templates repeat, so the result is cached (bounded)."""
+    cached = _template_cache.get(msg)
+    if cached is None:
+        cached = redaction.redact_text(truncate(msg, FIELD_LIMIT))
+        if len(_template_cache) >= _TEMPLATE_CACHE_SIZE:
+            _template_cache.clear()
+        _template_cache[msg] = cached
+    return cached
 
 
 # --- the formatter --------------------------------------------------------------------------------
@@ -338,14 +350,13 @@ class EcsFormatter(logging.Formatter):
         }
         logloop: dict[str, Any] = {}
         if isinstance(record.msg, str):
-            logloop["template"] = redaction.redact_text(truncate(record.msg, FIELD_LIMIT))
+            logloop["template"] = _template(record.msg)
         exc_info = _exc_info(record)
         if exc_info is not None:
             doc["error"] = error_fields(exc_info)
         elif record.exc_text:
-            doc["error"] = {
-                "stack_trace": redaction.redact_text(truncate(record.exc_text, STACK_TRACE_LIMIT))
-            }
+            trace = truncate(record.exc_text, STACK_TRACE_LIMIT, keep_tail=True)
+            doc["error"] = {"stack_trace": redaction.redact_text(trace)}
         if exc_info is not None or record.levelno >= _ERROR_LEVEL:
             logloop["env"] = self._env(facts)
             context = self._context()
@@ -390,8 +401,10 @@ class EcsFormatter(logging.Formatter):
 
     def _map_attributes(self, record: logging.LogRecord, doc: dict[str, Any]) -> None:
         extras: dict[str, Any] = {}
-        for key, value in vars(record).items():
-            if key in _STANDARD_ATTRS or key.startswith("_logloop"):
+        attributes = vars(record)
+        own = attributes.keys() - _STANDARD_ATTRS  # usually empty: one C-level set operation
+        for key, value in attributes.items() if own else ():
+            if key not in own or key.startswith("_logloop"):
                 continue
             if key == ACTION_ATTR and isinstance(value, str):
                 doc["event"]["action"] = truncate(value, 1024)
@@ -421,9 +434,7 @@ class EcsFormatter(logging.Formatter):
             "ecs": {"version": ECS_VERSION},
             "event": {"dataset": DATASET_LOG, "kind": "event"},
             "service": self._service(),
-            "extra": {
-                "logloop_formatter_error": f"{_qualified_name(type(exc))}: {truncate(safe_str(exc), 1024)}"
-            },
+            "extra": {"logloop_formatter_error": _describe(exc)},
         }
 
 
