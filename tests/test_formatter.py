@@ -430,3 +430,85 @@ def captured_recursion() -> ExcInfo:
         info = sys.exc_info()
     assert info[0] is not None and info[1] is not None
     return info[0], info[1], info[2]
+
+
+# --- timed operations -----------------------------------------------------------------------------
+
+
+class Collect(logging.Handler):
+    """Keeps the ECS documents of every record it handles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.docs: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.docs.append(FORMATTER.to_document(record))
+
+
+@pytest.fixture
+def timing_docs() -> Any:
+    """Documents logged on the `tests.timing` logger during the test."""
+    logger = logging.getLogger("tests.timing")
+    handler = Collect()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield logger, handler.docs
+    logger.removeHandler(handler)
+
+
+def test_timed_block_logs_action_and_duration(timing_docs: Any) -> None:
+    """A `with timed(...)` block logs one INFO document with event.action and a nanosecond event.duration."""
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+    with timed("service.start", logger=logger):
+        sum(range(1000))
+    (doc,) = docs
+    assert doc["log"]["level"] == "info"
+    assert doc["event"]["action"] == "service.start"
+    assert isinstance(doc["event"]["duration"], int) and doc["event"]["duration"] > 0
+    assert doc["message"].startswith("service.start took ")
+    assert doc["log"]["origin"]["function"] == "test_timed_block_logs_action_and_duration"
+    assert "extra" not in doc
+
+
+def test_timed_failure_logs_the_error_and_reraises(timing_docs: Any) -> None:
+    """A failing timed block logs an ERROR document with the exception and re-raises it unchanged."""
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+    with pytest.raises(TimeoutError, match="health check"), timed("health.web", logger=logger):
+        raise TimeoutError("health check timed out")
+    (doc,) = docs
+    assert doc["log"]["level"] == "error"
+    assert doc["event"]["action"] == "health.web"
+    assert doc["error"]["type"] == "builtins.TimeoutError"
+    assert doc["error"]["message"] == "health check timed out"
+
+
+def test_timed_failure_without_exc_info_logs_at_its_level(timing_docs: Any) -> None:
+    """With exc_info=False the failure is a plain record at the given level naming the exception."""
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+    with pytest.raises(ValueError), timed("parse", logger=logger, exc_info=False):
+        raise ValueError("bad config")
+    (doc,) = docs
+    assert doc["log"]["level"] == "info" and "error" not in doc
+    assert doc["message"].endswith("ValueError: bad config")
+    assert doc["event"]["action"] == "parse"
+
+
+def test_timed_decorator_times_every_call(timing_docs: Any) -> None:
+    """As a decorator, each call is timed separately and the return value passes through."""
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+
+    @timed("double", logger=logger)
+    def double(x: int) -> int:
+        return 2 * x
+
+    assert [double(1), double(2)] == [2, 4]
+    assert [doc["event"]["action"] for doc in docs] == ["double", "double"]
