@@ -77,3 +77,37 @@ def test_feedback_is_shipped_through_the_installed_handler(
     assert source["service"]["name"] == "feedback-test"
     assert source["extra"]["user"] == "bo"
     assert hits[0]["_id"] == source["event"]["id"]
+
+
+@pytest.mark.es
+def test_cli_feedback_spooled_while_down_is_delivered_by_the_next_run(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """`logloop feedback` with the node unreachable says it spooled; the next run delivers both events."""
+    from logloop.cli import main
+
+    es.indices.put_index_template(
+        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
+    )
+    spool = str(tmp_path / "feedback.sqlite")
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", index_prefix)
+    monkeypatch.setenv("LOGLOOP_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+
+    monkeypatch.setenv("LOGLOOP_ES_URL", "http://127.0.0.1:1")  # nothing listens on port 1
+    args = ["feedback", "export is slow", "--kind", "feature", "--service", "cli-test", "--spool-path", spool]
+    assert main([*args, "--timeout", "0.5"]) == 0
+    assert "spooled in" in capsys.readouterr().out
+
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    assert main(["feedback", "crash on start", "--kind", "bug", "--spool-path", spool, "--user", "cy"]) == 0
+    assert "delivered to" in capsys.readouterr().out
+
+    es.indices.refresh(index=f"{index_prefix}-events")
+    query = {"term": {"event.dataset": schema.DATASET_FEEDBACK}}  # the shipper's health documents aside
+    hits = es.search(index=f"{index_prefix}-events", query=query, sort=["event.id"])["hits"]["hits"]
+    assert [(h["_source"]["message"], h["_source"]["logloop"]["feedback"]["kind"]) for h in hits] == [
+        ("export is slow", "feature"),
+        ("crash on start", "bug"),
+    ]
+    assert [h["_source"]["service"]["name"] for h in hits] == ["cli-test", "logloop"]
