@@ -299,69 +299,73 @@ def _computed_status(first_seen: datetime | None, window: Window) -> str:
     return "new" if first_seen is not None and first_seen >= window.start else "ongoing"
 
 
-def _row(key: str, row: Mapping[str, Any], data: DigestData) -> GroupRow:
+def _registered(record: Mapping[str, Any]) -> bool:
+    return isinstance(record.get("reg_status"), str)
+
+
+def _status(record: Mapping[str, Any], window: Window) -> str:
+    if not _registered(record):
+        return _computed_status(parse_time(record.get("first_seen")), window)
+    status = str(record["reg_status"])
+    return "regressed" if status == "resolved" and record["count"] > 0 else status  # back since `analyze`
+
+
+def _priority(record: Mapping[str, Any], window: Window) -> float:
+    if _registered(record):
+        return float(record["reg_priority"])
+    return math.log10(1 + int(record["count"])) + (_status(record, window) == "new")
+
+
+def _row(key: str, record: Mapping[str, Any], data: DigestData) -> GroupRow:
     detail = data.details.get(key, {})
     sample = detail.get("sample", {})
-    first_seen = parse_time(row.get("first_seen")) or parse_time(row.get("reg_first_seen"))
-    registered = isinstance(row.get("reg_status"), str)
-    status = str(row["reg_status"]) if registered else _computed_status(first_seen, data.window)
-    if registered and status == "resolved" and row["count"] > 0:
-        status = "regressed"  # seen again after `analyze` marked it resolved
-    count = int(row["count"])
-    priority = float(row["reg_priority"]) if registered else math.log10(1 + count) + (status == "new")
-    trace = sample.get("error.stack_trace") or (row.get("reg_trace") if registered else None)
+    known = _registered(record)
+
+    def registry(name: str) -> Any:
+        return record.get(name) if known else None
+
+    trace = sample.get("error.stack_trace") or registry("reg_trace")
     return GroupRow(
         key=key,
-        title=one_line(str(row["reg_title"])) if registered and row.get("reg_title") else _title(sample),
-        status=status,
-        category=str(row.get("reg_category")) if registered else ("traceback" if trace else "error_line"),
-        error_type=sample.get("error.type") or (row.get("reg_error_type") if registered else None),
-        count=count,
-        previous_count=int(row["previous_count"]),
-        first_seen=first_seen,
-        last_seen=parse_time(row.get("last_seen")) or parse_time(row.get("reg_last_seen")),
-        versions=tuple(detail.get("versions") or (row.get("reg_versions") if registered else ()) or ()),
-        hosts=tuple(detail.get("hosts") or (row.get("reg_hosts") if registered else ()) or ()),
+        title=one_line(str(registry("reg_title"))) if registry("reg_title") else _title(sample),
+        status=_status(record, data.window),
+        category=str(registry("reg_category") or ("traceback" if trace else "error_line")),
+        error_type=sample.get("error.type") or registry("reg_error_type"),
+        count=int(record["count"]),
+        previous_count=int(record["previous_count"]),
+        first_seen=parse_time(record.get("first_seen")) or parse_time(registry("reg_first_seen")),
+        last_seen=parse_time(record.get("last_seen")) or parse_time(registry("reg_last_seen")),
+        versions=tuple(detail.get("versions") or registry("reg_versions") or ()),
+        hosts=tuple(detail.get("hosts") or registry("reg_hosts") or ()),
         host_count=int(detail.get("host_count") or len(detail.get("hosts") or ())),
-        services=tuple(detail.get("services") or (row.get("reg_services") if registered else ()) or ()),
+        services=tuple(detail.get("services") or registry("reg_services") or ()),
         sample_trace=truncate_trace(trace),
         sample_message=one_line(sample.get("message") or sample.get("error.message"), 500) or None,
-        priority=priority,
+        priority=_priority(record, data.window),
         daily=tuple(detail.get("daily") or ()),
     )
 
 
 def rank_groups(data: DigestData) -> list[tuple[str, dict[str, Any]]]:
-    """Groups to consider, highest priority first (ties: higher count, then key), as (key, record)."""
+    """Groups worth showing, highest priority first (ties: higher count, then key), as (key, record).
+
+    Ignored groups are left out: a maintainer silenced them with `logloop ignore`."""
     frame = _groups_frame(data, data.groups_registry)
     rows = [(str(key), dict(record)) for key, record in frame.iterrows()]
-    rows = [(key, record) for key, record in rows if _is_relevant(record, data.window)]
-    registered = {key for key, record in rows if isinstance(record.get("reg_status"), str)}
-
-    def priority(item: tuple[str, dict[str, Any]]) -> tuple[float, int, str]:
-        key, record = item
-        if key in registered:
-            score = float(record["reg_priority"])
-        else:
-            first = parse_time(record.get("first_seen"))
-            score = math.log10(1 + record["count"]) + (_computed_status(first, data.window) == "new")
-        return (-score, -int(record["count"]), key)
-
-    return sorted(rows, key=priority)
+    rows = [
+        (key, record)
+        for key, record in rows
+        if _is_relevant(record, data.window) and _status(record, data.window) != "ignored"
+    ]
+    return sorted(rows, key=lambda item: (-_priority(item[1], data.window), -int(item[1]["count"]), item[0]))
 
 
 def keys_to_detail(data: DigestData) -> list[str]:
     """Which groups the details query must cover: the top groups and the new ones."""
     ranked = rank_groups(data)
     top = [key for key, _ in ranked[:TOP_GROUPS]]
-    new = [key for key, record in ranked if _status_hint(record, data.window) == "new"][:NEW_GROUPS]
+    new = [key for key, record in ranked if _status(record, data.window) == "new"][:NEW_GROUPS]
     return list(dict.fromkeys(top + new))
-
-
-def _status_hint(record: Mapping[str, Any], window: Window) -> str:
-    if isinstance(record.get("reg_status"), str):
-        return str(record["reg_status"])
-    return _computed_status(parse_time(record.get("first_seen")), window)
 
 
 def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
@@ -462,7 +466,7 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
     ranked = rank_groups(data)
     rows = [_row(key, record, data) for key, record in ranked]
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
-    active = [r for r in rows if r.count > 0 and r.status != "ignored"]  # a maintainer silenced it
+    active = [r for r in rows if r.count > 0]
     new = sorted((r for r in rows if r.status == "new"), key=lambda r: (r.first_seen or generated_at, r.key))
     buckets = tuple(
         Bucket(

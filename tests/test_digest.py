@@ -228,3 +228,24 @@ def test_control_characters_from_logs_never_reach_a_terminal() -> None:
     assert one_line("red \x1b[31mALERT\x1b[0m\x00") == "red \ufffd[31mALERT\ufffd[0m\ufffd"
     trace = truncate_trace("Traceback (most recent call last):\r\n  File \x1b]0;x\x07\nE: boom")
     assert trace == "Traceback (most recent call last):\n  File \ufffd]0;x\ufffd\nE: boom"
+
+
+@pytest.mark.es
+def test_ignored_groups_are_hidden_and_resolved_groups_seen_again_are_regressed(es: Any, seeded: str) -> None:
+    """An ignored group is hidden; a resolved group with events in the window shows as regressed."""
+    base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": docs.START}
+    registry.ensure(es, seeded)
+    resolved_at = docs.START - timedelta(days=1)
+    registry.save_groups(
+        es,
+        seeded,
+        [
+            Group(group_id=docs.KEY_NEW, title="noise", status="ignored", priority=0.0, **base),
+            Group(group_id=docs.KEY_ONGOING, title="KeyError", status="resolved", priority=0.0,
+                  resolved_at=resolved_at, status_changed_at=resolved_at, **base),
+        ],
+    )  # fmt: skip
+    report = _report(es, seeded)
+    assert [(g.key, g.status) for g in report.top_groups] == [(docs.KEY_ONGOING, "regressed")]
+    assert report.new_groups == ()
+    assert report.status_counts == {"new": 0, "escalating": 0, "regressed": 1, "resolved": 0}
