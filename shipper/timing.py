@@ -6,7 +6,8 @@
     @timed("health.check")
     def check(): ...
 
-On exit the record is logged at `level` (INFO) with the record attributes the formatter maps:
+On exit the record is logged at `level` (INFO) with the record attributes the formatter maps
+(plus any `extra=` given, which lands under the document's `extra`):
 `event.action` = the operation name and `event.duration` = the elapsed time in nanoseconds
 (`time.perf_counter_ns`). If the block raises, the record is logged at ERROR with the exception
 (`exc_info`) and the exception is re-raised unchanged; `exc_info=False` logs the failure at `level`
@@ -19,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ContextDecorator
 from typing import Any, ParamSpec, TypeVar
 
@@ -46,8 +47,10 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
         logger: logging.Logger | None = None,
         level: int = logging.INFO,
         exc_info: bool = True,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.operation = operation
+        self.extra = dict(extra or {})
         self.logger = logger or _DEFAULT_LOGGER
         self.level = level
         self.exc_info = exc_info
@@ -59,7 +62,7 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         duration = time.perf_counter_ns() - self._starts.pop()
-        extra = timing_extra(self.operation, duration)
+        extra = {**self.extra, **timing_extra(self.operation, duration)}
         millis = duration / 1e6
         if exc is None:
             self.logger.log(self.level, "%s took %.1f ms", self.operation, millis, extra=extra, stacklevel=2)
@@ -81,7 +84,9 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
 
     def _recreate_cm(self) -> timed:
         # A fresh instance per call: a decorated function may run in many threads at once.
-        return timed(self.operation, logger=self.logger, level=self.level, exc_info=self.exc_info)
+        return timed(
+            self.operation, logger=self.logger, level=self.level, exc_info=self.exc_info, extra=self.extra
+        )
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:  # type: ignore[override]
         @functools.wraps(func)
