@@ -381,3 +381,64 @@ def test_cli_send_mails_once_and_reports_each_recipient(
     assert "ops@example.org: already-sent" in capsys.readouterr().err
     assert len(inbox.messages) == 1
     assert PASSWORD not in inbox.messages[0][1].as_string()
+
+
+class _HangUpOnData(Inbox):
+    """A server that drops the connection once the message is in (delivery unknowable to the client)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await super().handle_DATA(server, session, envelope)
+        server.transport.close()
+        return "250 OK"
+
+
+@pytest.mark.es
+def test_connection_lost_during_data_is_in_doubt_and_never_resent(
+    es: Any, index_prefix: str, digest: Digest
+) -> None:
+    """When the link dies mid-DATA the send stays in doubt: reported, and later runs do not send again."""
+    inbox = _HangUpOnData()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = _settings(port, username=None, password=None, recipients=("ops@example.org",), timeout=5)
+        first = _send(es, index_prefix, digest, settings)
+        later = mailer.send_digest(
+            es, index_prefix, digest.report, digest.images, settings, now=NOW + mailer.STALE_AFTER
+        )
+    finally:
+        controller.stop()
+    assert [o.state for o in first] == ["in-doubt"]
+    assert [o.state for o in later] == ["in-doubt"]
+    assert "delete document" in later[0].detail
+    assert len(inbox.messages) == 1  # the one that may or may not have been delivered; never a second
+
+
+@pytest.mark.es
+def test_implicit_tls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_path: Path) -> None:
+    """security = ssl talks TLS from the first byte (SMTPS), verifies the server and authenticates."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, ssl_context=context,
+        authenticator=_authenticator(inbox), auth_required=True, auth_require_tls=False,
+    )  # fmt: skip
+    controller.start()
+    try:
+        settings = _settings(port, security="ssl", ca_certs=str(cert), recipients=("ops@example.org",))
+        outcomes = _send(es, index_prefix, digest, settings)
+    finally:
+        controller.stop()
+    assert [o.state for o in outcomes] == ["sent"]
+    assert inbox.logins == [USER] and len(inbox.messages) == 1
