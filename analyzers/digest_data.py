@@ -29,7 +29,9 @@ from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, index_pattern
 
 ERROR_LEVELS: Final = ("error", "critical", "fatal")
-MAX_GROUPS: Final = 1000  # groups counted per window (the digest shows the top few)
+# Groups counted per window, most frequent first: statuses computed without a registry, and the
+# new/escalating/... counts, cover these (the registry's own groups are always included).
+MAX_GROUPS: Final = 1000
 MAX_TEMPLATES: Final = 15
 MAX_OPERATIONS: Final = 50
 FEEDBACK_SAMPLES: Final = 3
