@@ -181,7 +181,7 @@ def _parse_plain(text: str) -> ExceptionRecord:
         if match is None:
             # Lines that are neither frames nor an exception line (a cut made by a size limit,
             # "...[truncated]..." markers) are skipped when more frames follow them.
-            following = _NEXT_FRAME_RE.search(text, position)
+            following = _NEXT_FRAME_RE.search(text, position + 1)  # +1: a broken header is a gap too
             if following is None or _EXC_LINE_START_RE.search(text, position, following.start()):
                 break
             position = following.start()

@@ -283,3 +283,17 @@ def test_python313_multi_line_statements() -> None:
         ("check", "raise LimitError("),
     ]
     assert (final.type, final.message) == ("shop.errors.LimitError", "order 17 exceeds 10")
+
+
+def test_broken_frame_header_is_skipped() -> None:
+    """A frame header cut in the middle (seen in size-limited traces) is a gap, not an endless loop."""
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3/dist-packages/shop/api.py", line 13, in handle\n    return checkout(q)\n'
+        '  File "/usr/lib/python3/dist-pack    +------------------------------------\n^^^^^^^^\n'
+        '  File "/usr/lib/python3/dist-packages/shop/orders.py", line 13, in parse\n    return int(text)\n'
+        "ValueError: invalid literal for int() with base 10: ''\n"
+    )
+    final = parse_traceback(text).final
+    assert [frame.function for frame in final.frames] == ["handle", "parse"]
+    assert final.type == "ValueError"
