@@ -26,6 +26,7 @@ Record attributes the formatter maps rather than copying into `extra` (set them 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -64,6 +65,7 @@ _STANDARD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), 
 }
 _MAPPED_ATTRS: Final = frozenset({ACTION_ATTR, DURATION_ATTR, FEEDBACK_ATTR})
 _ERROR_LEVEL: Final = logging.ERROR
+_RECURSION_HEADROOM: Final = 400  # frames; building a document needs a few dozen
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -231,12 +233,15 @@ def exception_message(value: BaseException | None) -> str:
 
 
 def stack_trace(exc_type: type[BaseException], value: BaseException | None, tb: TracebackType | None) -> str:
-    """traceback.format_exception text, or a short note if even that fails (deep recursion, bugs)."""
+    """traceback.format_exception text, or a short note if that fails (a bug, memory).
+
+    RecursionError propagates: `EcsFormatter.to_document` retries once with stack headroom.
+    """
     try:
         return "".join(traceback.format_exception(exc_type, value, tb))
-    except BaseException as exc:  # RecursionError or MemoryError while formatting must not escape
-        if not isinstance(exc, Exception | RecursionError | MemoryError):
-            raise
+    except RecursionError:
+        raise
+    except (Exception, MemoryError) as exc:
         return (
             f"{_qualified_name(exc_type)}: {exception_message(value)}\n"
             f"[logloop: traceback could not be formatted: {_qualified_name(type(exc))}]"
@@ -319,6 +324,17 @@ class EcsFormatter(logging.Formatter):
         """The ECS document of the record; never raises."""
         try:
             return self._document(record)
+        except RecursionError:
+            # Logged from the bottom of a deep recursion (`except RecursionError: log.exception()`
+            # at the innermost frame): build it again once with some headroom, then restore.
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(limit + _RECURSION_HEADROOM)
+            try:
+                return self._document(record)
+            except Exception as exc:
+                return self._fallback(record, exc)
+            finally:
+                sys.setrecursionlimit(limit)
         except Exception as exc:
             return self._fallback(record, exc)
 
@@ -427,7 +443,7 @@ class EcsFormatter(logging.Formatter):
             level = safe_str(getattr(record, "levelname", "error")).lower()
         except Exception:
             message, level = "", "error"
-        return {
+        doc: dict[str, Any] = {
             "@timestamp": format_timestamp(time.time()),
             "message": message,
             "log": {"level": level, "logger": safe_str(getattr(record, "name", ""))},
@@ -436,6 +452,12 @@ class EcsFormatter(logging.Formatter):
             "service": self._service(),
             "extra": {"logloop_formatter_error": _describe(exc)},
         }
+        with contextlib.suppress(Exception):  # keep what an error event needs most, if it can be had
+            exc_info = _exc_info(record)
+            if exc_info is not None:
+                error_message = truncate(exception_message(exc_info[1]), ERROR_MESSAGE_LIMIT)
+                doc["error"] = {"type": _qualified_name(exc_info[0]), "message": error_message}
+        return doc
 
 
 def _describe(exc: BaseException) -> str:

@@ -252,11 +252,12 @@ def test_failing_percent_format_keeps_template_and_arguments() -> None:
 
 def test_broken_record_still_gives_a_document() -> None:
     """Even a record whose attributes are nonsense yields a small honest document instead of raising."""
-    record = make_record("still here")
+    record = make_record("still here", level=logging.ERROR, exc_info=captured(ValueError("v")))
     record.created = "not a number"  # type: ignore[assignment]
     doc = FORMATTER.to_document(record)
     assert doc["message"] == "still here"
     assert doc["extra"]["logloop_formatter_error"].startswith("builtins.TypeError")
+    assert doc["error"] == {"type": "builtins.ValueError", "message": "v"}
 
 
 def test_format_returns_the_json_text() -> None:
@@ -410,6 +411,33 @@ def test_recursion_error_traceback_is_indexed_compactly(index_doc: Any) -> None:
     trace = source["error"]["stack_trace"]
     assert "in recurse" in trace and "more times]" in trace
     assert len(trace.encode()) <= 256 * 1024 + 200
+
+
+@pytest.mark.es
+def test_logging_at_the_bottom_of_a_recursion_is_indexed_in_full(index_doc: Any) -> None:
+    """`logger.exception` at the innermost frame of a RecursionError still gives the full error document."""
+    docs: list[dict[str, Any]] = []
+
+    def down(depth: int) -> int:
+        try:
+            return down(depth + 1) + 1
+        except RecursionError:
+            if not docs:  # the innermost frame that can still run its handler
+                docs.append(
+                    FORMATTER.to_document(
+                        make_record("too deep", level=logging.ERROR, exc_info=sys.exc_info())
+                    )
+                )  # type: ignore[arg-type]
+            raise
+
+    limit = sys.getrecursionlimit()
+    with pytest.raises(RecursionError):
+        down(0)
+    assert sys.getrecursionlimit() == limit
+    source = index_doc(docs[0])
+    assert source["error"]["type"] == "builtins.RecursionError"
+    assert "in down" in source["error"]["stack_trace"]
+    assert "extra" not in source  # no formatter error: the document was built in full
 
 
 @pytest.mark.es
