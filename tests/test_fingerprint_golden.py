@@ -189,38 +189,6 @@ SAME_GROUP: list[Any] = [
         id="variable-ids-in-message",
     ),
     pytest.param(
-        lambda i: (
-            i().event("fail_with", "timeout after 3.5s connecting to db-1.example.com:5432 (10.0.0.7)"),
-            i().event("fail_with", "timeout after 120ms connecting to db-22.example.com:6543 (192.168.1.20)"),
-        ),
-        id="durations-hosts-ports-addresses",
-    ),
-    pytest.param(
-        lambda i: (
-            i().event("fail_with", "job 123e4567-e89b-12d3-a456-426614174000 failed at 2024-05-01T10:00:00Z"),
-            i().event("fail_with", "job 9b2f0c1e-0000-4a4a-8b8b-000000000001 failed at 2025-12-31 23:59:59"),
-        ),
-        id="uuids-and-dates",
-    ),
-    pytest.param(
-        lambda i: (lambda a, b: (i().event("convert", a), i().event("convert", b)))(object(), object()),
-        id="memory-addresses-0x",
-    ),
-    pytest.param(
-        lambda i: (
-            i().event("fail_with", "cannot open '/var/data/a.txt': 3 retries, ids [1, 2, 3]"),
-            i().event("fail_with", "cannot open 'C:\\\\tmp\\\\b.txt': 12 retries, ids [7]"),
-        ),
-        id="quoted-values-paths-counts-variable-length-lists",
-    ),
-    pytest.param(
-        lambda i: (
-            i().event("fail_with", "bad rows:\n  row 1: 'a'\n  row 2: 'b'"),
-            i().event("fail_with", "bad rows:\n  row 7: 'zz'"),
-        ),
-        id="multi-line-messages",
-    ),
-    pytest.param(
         lambda i: (i().event("batch", ["a", "b"]), i().event("batch", ["x", "y", "z", "w"])),
         id="exception-group-with-more-members",
     ),
@@ -229,6 +197,53 @@ SAME_GROUP: list[Any] = [
         id="chained-exception-variable-path",
     ),
 ]
+
+VARIABLE_DATA: list[Any] = [
+    pytest.param("order 17 not found", "order 90210 not found", id="ids"),
+    pytest.param("expected 3 items, got -12.5", "expected 40 items, got 7", id="numbers"),
+    pytest.param("cannot read /var/data/a.txt", "cannot read /home/bob/in/b.csv", id="paths"),
+    pytest.param("cannot read C:\\data\\a.txt", "cannot read D:\\in\\b.csv", id="windows-paths"),
+    pytest.param(
+        "no route to db-1.example.com:5432", "no route to cache.internal:6379", id="hosts-and-ports"
+    ),
+    pytest.param("peer 10.0.0.7 reset", "peer 192.168.1.20 reset", id="ip-addresses"),
+    pytest.param(
+        "bad <Conn object at 0x7f3a2b9c0d10>", "bad <Conn object at 0x55d0c0ffee00>", id="0x-addresses"
+    ),
+    pytest.param(
+        "job 123e4567-e89b-12d3-a456-426614174000 lost",
+        "job 9b2f0c1e-0000-4a4a-8b8b-000000000001 lost",
+        id="uuids",
+    ),
+    pytest.param("unknown colour 'teal'", "unknown colour 'dark olive green'", id="quoted-values"),
+    pytest.param("timed out after 3.5s", "timed out after 120ms", id="durations"),
+    pytest.param("expired at 2024-05-01T10:00:00Z", "expired at 2025-12-31 23:59:59", id="dates"),
+    pytest.param("3 retries left", "12 retries left", id="counts"),
+    pytest.param("rejected ids [1, 2, 3]", "rejected ids [7]", id="lists-of-variable-length"),
+    pytest.param(
+        "bad rows:\n  row 1: 'a'\n  row 2: 'b'", "bad rows:\n  row 7: 'zz'", id="multi-line-messages"
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), VARIABLE_DATA)
+def test_variable_data_in_a_raised_message_does_not_split(
+    install: Callable[..., App], first: str, second: str
+) -> None:
+    """One raise statement with different data in its message is one group."""
+    app = install()
+    assert key(app.event("fail_with", first)) == key(app.event("fail_with", second))
+
+
+@pytest.mark.parametrize(("first", "second"), VARIABLE_DATA)
+def test_variable_data_in_a_logged_message_does_not_split(first: str, second: str) -> None:
+    """Message-only error events (no template) whose messages differ only in variable data are one group."""
+
+    def event(message: str) -> dict[str, Any]:
+        return {"log": {"level": "error", "logger": "shop.jobs"}, "message": message}
+
+    assert key(event(first)) == key(event(second))
+
 
 DIFFERENT_GROUPS: list[Any] = [
     pytest.param(
