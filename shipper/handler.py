@@ -215,7 +215,11 @@ class ShipperHandler(logging.Handler):
         _local.busy = True
         try:
             doc = self._ecs.to_document(record)
-            set_path(doc, "event.id", event_ids.next())
+            event = doc.get("event")
+            if isinstance(event, dict):
+                event["id"] = event_ids.next()
+            else:
+                set_path(doc, "event.id", event_ids.next())
             self._enqueue(doc)
         except Exception:
             self.handleError(record)
@@ -228,26 +232,31 @@ class ShipperHandler(logging.Handler):
         self._diag.warning("emit", "logloop shipper could not handle a record from %s", record.name)
 
     def flush(self) -> None:
-        """Wait (at most close_timeout) until everything queued so far is in the spool."""
+        """Wait until everything queued so far is in the spool, at most a quarter of close_timeout.
+
+        logging.shutdown() calls flush() then close(): together they stay within 1.25 x close_timeout.
+        """
         if self.closed or self._worker is None or not self._worker.thread.is_alive():
             return
         marker = threading.Event()
         try:
-            self._queue.put(marker, timeout=self.close_timeout)
+            self._queue.put(marker, timeout=self.close_timeout / 4)
         except queue.Full:
             return
-        marker.wait(self.close_timeout)
+        marker.wait(self.close_timeout / 4)
 
     def close(self) -> None:
         """Flush what can be sent within close_timeout; everything else stays in the spool."""
         with self._start_lock:
             already, self.closed = self.closed, True
         if not already:
-            deadline = time.monotonic() + self.close_timeout
+            # The worker sends until 85% of the budget, the join ends at 95%; the rest is for spooling
+            # what is still queued and for the interpreter's own exit.
+            start = time.monotonic()
             worker = self._worker
             if worker is not None:
-                worker.stop(deadline)
-                worker.thread.join(max(0.0, deadline - time.monotonic()))
+                worker.stop(start + 0.85 * self.close_timeout)
+                worker.thread.join(max(0.0, start + 0.95 * self.close_timeout - time.monotonic()))
             self._spool_now(self._take_queued())
             if self.prometheus is not None:
                 self.prometheus.close()

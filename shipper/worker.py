@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from shipper import deadletter, schema
+from shipper.formatter import dumps
 from shipper.spool import NewEvent, OverflowPolicy, Spool, SpooledEvent
 from shipper.stats import Counters, ShipperStats
 from shipper.transports import Outcome, Transport
@@ -85,12 +86,23 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+_grouping: tuple[frozenset[str], Callable[[Mapping[str, Any]], Any]] | None = None  # imported on first use
+
+
 def _fingerprint(doc: dict[str, Any]) -> None:
-    try:
-        from shipper.fingerprint import fingerprint_event
-    except ImportError:
-        return  # grouping not installed yet: ship ungrouped
-    found = fingerprint_event(doc)
+    global _grouping
+    if _grouping is None:
+        try:
+            from shipper.fingerprint import ERROR_LEVELS, fingerprint_event
+        except ImportError:
+            return  # grouping not installed: ship ungrouped
+        _grouping = (ERROR_LEVELS, fingerprint_event)
+    error_levels, fingerprint = _grouping
+    log = doc.get("log")
+    level = log.get("level") if isinstance(log, dict) else None
+    if "error" not in doc and str(level).strip().lower() not in error_levels:
+        return  # the nested-document shortcut of fingerprint's own rule: not an error event
+    found = fingerprint(doc)
     if found is not None:
         set_path(doc, "error.grouping_key", found.key)
         set_path(doc, "error.grouping_name", found.name)
@@ -99,6 +111,8 @@ def _fingerprint(doc: dict[str, Any]) -> None:
 
 def _index_of(doc: Mapping[str, Any], prefix: str) -> str:
     stamp = doc.get("@timestamp")
+    if isinstance(stamp, str) and len(stamp) >= 20 and stamp.endswith("Z") and stamp[4] == stamp[7] == "-":
+        return f"{prefix}-{stamp[0:4]}.{stamp[5:7]}.{stamp[8:10]}"  # UTC already: skip parsing
     try:
         when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else datetime.now(UTC)
     except ValueError:
@@ -108,8 +122,6 @@ def _index_of(doc: Mapping[str, Any], prefix: str) -> str:
 
 def encode(doc: dict[str, Any], prefix: str) -> NewEvent:
     """Fingerprint and serialize one document into a spool row (the id was set by emit())."""
-    from shipper.formatter import dumps
-
     try:
         _fingerprint(doc)
     except Exception:  # a grouping bug must not lose the event; it ships ungrouped

@@ -9,6 +9,7 @@ are translated into outcomes here, at this one boundary.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -17,6 +18,7 @@ from shipper.spool import SpooledEvent
 from shipper.transports import DELIVERED, Outcome, retry_all
 
 _FILTER_PATH: Final = "errors,items.*.status,items.*.error.type,items.*.error.reason"
+_SAFE: Final = re.compile(r"[\w.+-]+")
 _SPLIT_STATUSES: Final = (400, 413)  # whole request refused: find the culprit by halving the batch
 
 
@@ -61,8 +63,11 @@ class ElasticsearchTransport:
 def _ndjson(batch: Sequence[SpooledEvent]) -> list[bytes]:
     lines: list[bytes] = []
     for event in batch:
-        action = {"create": {"_index": event.index, "_id": event.event_id}}
-        lines.append(json.dumps(action, separators=(",", ":")).encode())
+        if _SAFE.fullmatch(event.index) and _SAFE.fullmatch(event.event_id):  # no JSON escaping needed
+            lines.append(f'{{"create":{{"_index":"{event.index}","_id":"{event.event_id}"}}}}'.encode())
+        else:
+            action = {"create": {"_index": event.index, "_id": event.event_id}}
+            lines.append(json.dumps(action, separators=(",", ":")).encode())
         lines.append(event.body)
     return lines
 
