@@ -51,6 +51,7 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
     ) -> None:
         self.operation = operation
         self.extra = dict(extra or {})
+        self._stacklevel = 2  # log.origin: the frame running the `with` block
         self.logger = logger or _DEFAULT_LOGGER
         self.level = level
         self.exc_info = exc_info
@@ -64,11 +65,14 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
         duration = time.perf_counter_ns() - self._starts.pop()
         extra = {**self.extra, **timing_extra(self.operation, duration)}
         millis = duration / 1e6
+        depth = self._stacklevel
         if exc is None:
-            self.logger.log(self.level, "%s took %.1f ms", self.operation, millis, extra=extra, stacklevel=2)
+            self.logger.log(
+                self.level, "%s took %.1f ms", self.operation, millis, extra=extra, stacklevel=depth
+            )
         elif self.exc_info:
             self.logger.error(
-                "%s failed after %.1f ms", self.operation, millis, exc_info=exc, extra=extra, stacklevel=2
+                "%s failed after %.1f ms", self.operation, millis, exc_info=exc, extra=extra, stacklevel=depth
             )
         else:
             self.logger.log(
@@ -79,14 +83,16 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
                 type(exc).__name__,
                 exception_message(exc),
                 extra=extra,
-                stacklevel=2,
+                stacklevel=depth,
             )
 
     def _recreate_cm(self) -> timed:
         # A fresh instance per call: a decorated function may run in many threads at once.
-        return timed(
+        fresh = timed(
             self.operation, logger=self.logger, level=self.level, exc_info=self.exc_info, extra=self.extra
         )
+        fresh._stacklevel = 3  # log.origin: the caller of the decorated function, not the wrapper
+        return fresh
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:  # type: ignore[override]
         @functools.wraps(func)

@@ -540,3 +540,4 @@ def test_timed_decorator_times_every_call(timing_docs: Any) -> None:
 
     assert [double(1), double(2)] == [2, 4]
     assert [doc["event"]["action"] for doc in docs] == ["double", "double"]
+    assert docs[0]["log"]["origin"]["function"] == "test_timed_decorator_times_every_call"
