@@ -24,7 +24,12 @@ Messages are not part of a traceback key (they carry the variable data); they ma
 Message-only error events group on the logging template (`logloop.template`) when present, else on
 the masked first line of the message (see `shipper.masking`); both with the logger name.
 
-Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group.
+Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group
+(`logloop regroup` then recomputes older keys). History:
+
+    1  first version
+    2  stdlib raise sites keyed by the calling statement; RecursionError by the repeating frame;
+       message-only keys and frameless chain members on the masked first line
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from typing import Any, Final
 from shipper.masking import mask
 from shipper.tracebacks import ExceptionRecord, Frame, Traceback, parse_traceback
 
-GROUPING_VERSION: Final = 1
+GROUPING_VERSION: Final = 2
 
 ERROR_LEVELS: Final = frozenset({"error", "err", "critical", "crit", "fatal", "alert", "emergency"})
 _TITLE_LIMIT: Final = 200
