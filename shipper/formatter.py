@@ -424,7 +424,7 @@ class EcsFormatter(logging.Formatter):
                 continue
             if key == ACTION_ATTR and isinstance(value, str):
                 doc["event"]["action"] = truncate(value, 1024)
-            elif key == DURATION_ATTR and isinstance(value, int | float) and math.isfinite(value):
+            elif key == DURATION_ATTR and _is_duration(value):
                 doc["event"]["duration"] = int(value)
             elif key == FEEDBACK_ATTR and isinstance(value, Mapping):
                 _apply_feedback(doc, value, extras)
@@ -458,6 +458,13 @@ class EcsFormatter(logging.Formatter):
                 error_message = truncate(exception_message(exc_info[1]), ERROR_MESSAGE_LIMIT)
                 doc["error"] = {"type": _qualified_name(exc_info[0]), "message": error_message}
         return doc
+
+
+def _is_duration(value: object) -> bool:
+    """A number of nanoseconds that fits the `long` field; anything else stays in `extra`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and 0 <= value < 2**63
 
 
 def _describe(exc: BaseException) -> str:

@@ -231,6 +231,23 @@ def test_extras_are_json_safe_redacted_and_mapped() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "duration",
+    [
+        pytest.param(-1, id="negative"),
+        pytest.param(10**30, id="beyond-long"),
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(True, id="bool"),
+        pytest.param("12", id="string"),
+    ],
+)
+def test_unusable_duration_stays_in_extra(duration: object) -> None:
+    """An event.duration the `long` field cannot hold is kept under `extra`, never mapped (no rejection)."""
+    doc = FORMATTER.to_document(make_record("x", extra={"event.duration": duration}))
+    assert "duration" not in doc["event"]
+    assert "event.duration" in doc["extra"]
+
+
 def test_message_and_trace_secrets_are_redacted() -> None:
     """Secrets in the message, the exception message and the stack trace never reach the document."""
     info = captured(ConnectionError("cannot reach https://bob:hunter2@db.local/x"))
