@@ -274,6 +274,8 @@ class ShipperHandler(logging.Handler):
     def wait_delivered(self, timeout: float) -> bool:
         """Block until everything this process queued or spooled has been sent; False on timeout."""
         deadline = time.monotonic() + timeout
+        if self._worker is None:
+            self._ensure_worker()  # a forked child that has not logged yet
         while time.monotonic() < deadline:
             worker = self._worker
             if worker is None or not worker.thread.is_alive():

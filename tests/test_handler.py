@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_transports import BeatsServer
+from test_transports import BeatsServer, JsonLinesServer
 
 import shipper
 from shipper import schema
@@ -315,3 +315,38 @@ def test_logstash_beats_transport_ships_the_ecs_documents(tmp_path: Path) -> Non
     logged = [d for d in server.received if d["event"]["dataset"] == "logloop.log"]
     assert [d["message"] for d in logged] == [f"beats {i}" for i in range(30)]
     assert len({d["event"]["id"] for d in logged}) == 30 and logged[0]["service"]["name"] == "beats"
+
+
+def test_logstash_tcp_transport_writes_json_lines(tmp_path: Path) -> None:
+    """Through the TCP transport (a loopback json_lines reader standing in for Logstash) every logged
+    event arrives as one JSON line."""
+    server = JsonLinesServer()
+    handler = ShipperHandler(
+        "tcp", transport="logstash-tcp", logstash_port=server.port, spool_path=tmp_path / "s"
+    )
+    logger = _logger("via.tcp", handler)
+    for i in range(10):
+        logger.info("tcp %d", i)
+    assert handler.wait_delivered(60)
+    handler.close()
+    logged: list[str] = []
+    for _ in range(50):  # the reader thread parses each connection once the shipper closed it
+        logged = [d["message"] for d in server.received if d["event"]["dataset"] == "logloop.log"]
+        if len(logged) >= 10:
+            break
+        server.served.wait(0.1)
+    server.close()
+    assert logged == [f"tcp {i}" for i in range(10)]
+
+
+def test_module_stats_sum_every_live_handler(es_url: str, index_prefix: str, tmp_path: Path) -> None:
+    """shipper.stats() is a frozen snapshot that includes each live handler's counters."""
+    before = shipper.stats()
+    handler = _handler(es_url, index_prefix, tmp_path)
+    _logger("stats", handler).info("one")
+    assert handler.wait_delivered(60)
+    after = shipper.stats()
+    handler.close()
+    assert after.queued >= before.queued + 1 and after.sent >= before.sent + 1
+    with pytest.raises(AttributeError):
+        after.sent = 0  # type: ignore[misc]
