@@ -10,7 +10,7 @@ position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_ver
   if any) with the template miner (`shipper.templates`), over the whole input at once:
   deterministic for a given input (same input, same order, same output).
 
-A bad line (not JSON, not an object) gets an error on stderr naming its line number and an output
+A bad line (not UTF-8, not JSON, not an object) gets an error on stderr naming its line number and an output
 object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
 status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
 """
@@ -62,7 +62,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", type=Path, metavar="INPUT.jsonl", help="ECS events, one JSON object a line")
+    parser.add_argument(
+        "input",
+        type=Path,
+        metavar="INPUT.jsonl",
+        help="ECS events, one JSON object a line ('-': standard input)",
+    )
     parser.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="default: standard output")
     parser.set_defaults(handler=run)
 
@@ -70,11 +75,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
     del settings  # clustering needs no configuration
-    try:
-        with args.input.open(encoding="utf-8") as source:
-            assignments = cluster_lines(source)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable UTF-8 JSON-lines file") from exc
+    if str(args.input) == "-":
+        assignments = cluster_lines(sys.stdin.buffer)
+    else:
+        try:
+            with args.input.open("rb") as source:
+                assignments = cluster_lines(source)
+        except OSError as exc:
+            raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
     bad = [item for item in assignments if item.error is not None]
     for item in bad:
         print(f"logloop cluster: {args.input}:{item.line}: {item.error}", file=sys.stderr)
@@ -97,7 +105,7 @@ def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
         target.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
 
 
-def cluster_lines(lines: Iterable[str]) -> list[Assignment]:
+def cluster_lines(lines: Iterable[str | bytes]) -> list[Assignment]:
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
     results: list[Assignment | None] = []
     pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
@@ -121,8 +129,13 @@ def cluster_lines(lines: Iterable[str]) -> list[Assignment]:
     return [item for item in results if item is not None]
 
 
-def _documents(lines: Iterable[str]) -> Iterator[tuple[Mapping[str, Any] | None, str | None]]:
-    for text in lines:
+def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any] | None, str | None]]:
+    for line in lines:
+        try:
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError as exc:
+            yield None, f"not valid UTF-8 (byte {exc.start + 1}); each line must be one UTF-8 JSON object"
+            continue
         if not text.strip():
             yield None, "empty line; each line must be one JSON object"
             continue

@@ -106,3 +106,14 @@ def test_missing_input_is_one_clear_error(tmp_path: Path, capsys: pytest.Capture
     code = main(["cluster", str(tmp_path / "nope.jsonl")])
     assert code == 1
     assert "nope.jsonl" in capsys.readouterr().err
+
+
+def test_invalid_utf8_line_is_a_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A line that is not UTF-8 is reported by number; the lines around it are still clustered."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'{"message": "disk 1 full"}\n{"message": "caf\xe9"}\n{"message": "disk 2 full"}\n')
+    target = tmp_path / "out.jsonl"
+    assert main(["cluster", str(source), "-o", str(target)]) == 2
+    output = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert "not valid UTF-8" in output[1]["error"] and "in.jsonl:2:" in capsys.readouterr().err
+    assert output[0]["cluster"] == output[2]["cluster"] is not None
