@@ -87,9 +87,15 @@ def feedback(
     user: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Ship a feedback event through the installed handler (ConfigurationError for a bad kind).
+    """Ship a feedback event through the installed handler.
 
-    `service` defaults to the handler's own service name.
+    `service` defaults to the handler's own service name. ConfigurationError for a bad kind, or
+    when no handler would receive the event (call `shipper.install(...)` first).
     """
     record = feedback_record(text, kind=kind, service=service, user=user, extra=extra, stacklevel=2)
-    logging.getLogger(FEEDBACK_LOGGER).handle(record)
+    logger = logging.getLogger(FEEDBACK_LOGGER)
+    if not logger.hasHandlers():
+        raise ConfigurationError(
+            "no logging handler would ship this feedback: call shipper.install(...) first"
+        )
+    logger.handle(record)

@@ -43,6 +43,20 @@ def test_bad_kind_names_the_allowed_kinds(kind: str) -> None:
         feedback_event("x", kind=kind, service="svc")
 
 
+def test_feedback_without_a_handler_says_what_to_do() -> None:
+    """With no handler anywhere, shipper.feedback() raises instead of silently losing the feedback."""
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    for handler in saved:
+        root.removeHandler(handler)
+    try:
+        with pytest.raises(ConfigurationError, match=r"call shipper.install\(...\) first"):
+            feedback("nobody listens", kind="bug")
+    finally:
+        for handler in saved:
+            root.addHandler(handler)
+
+
 def test_feedback_secrets_are_redacted() -> None:
     """Pasted credentials in feedback text do not leave the process."""
     doc = feedback_event("login fails with password=hunter2", kind="bug", service="svc")
