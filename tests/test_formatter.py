@@ -353,6 +353,42 @@ def index_doc(es: Any, index_prefix: str) -> Any:
 
 
 @pytest.mark.es
+def test_full_error_document_is_queryable_by_its_mapped_fields(
+    index_doc: Any, es: Any, index_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error document with env, context, timing and extras is accepted and found by typed queries."""
+    monkeypatch.setenv("LOGLOOP_T_REGION", "eu-1")
+    formatter = EcsFormatter(
+        service_name="svc", service_version="2.0", environment="prod", env_allowlist=["LOGLOOP_T_REGION"],
+        context_provider=lambda: {"services": {"web": "running", "db": "crashed"}},
+    )  # fmt: skip
+    record = make_record(
+        "start of %s failed",
+        "db",
+        level=logging.ERROR,
+        exc_info=captured(ConnectionRefusedError(111, "Connection refused")),
+        extra={"event.action": "service.start", "event.duration": 2_500_000, "attempt": 3},
+    )
+    index_doc(formatter.to_document(record))
+    for query in (
+        {"term": {"error.type": "builtins.ConnectionRefusedError"}},
+        {"match": {"error.message": "refused"}},
+        {"match": {"error.stack_trace": "ConnectionRefusedError"}},
+        {"term": {"logloop.template": "start of %s failed"}},
+        {"range": {"event.duration": {"gte": 2_000_000}}},
+        {"term": {"event.action": "service.start"}},
+        {"term": {"logloop.context.services.db": "crashed"}},
+        {"term": {"logloop.env.vars.LOGLOOP_T_REGION": "eu-1"}},
+        {"term": {"extra.attempt": "3"}},
+        {"term": {"service.environment": "prod"}},
+        {"term": {"log.origin.file.line": 42}},
+        {"range": {"@timestamp": {"gte": "now-1h"}}},
+    ):
+        found = es.count(index=f"{index_prefix}-events", query=query)["count"]
+        assert found == 1, query
+
+
+@pytest.mark.es
 def test_non_serializable_extras_are_indexed_as_reprs(index_doc: Any) -> None:
     """Objects, sets, functions and repr-raising objects in extras are accepted and read as text."""
     doc = FORMATTER.to_document(
