@@ -238,6 +238,8 @@ def stack_trace(exc_type: type[BaseException], value: BaseException | None, tb: 
     RecursionError propagates: `EcsFormatter.to_document` retries once with stack headroom.
     """
     try:
+        if value is None:  # exc_info=(SomeError, None, None): a type without an instance
+            return f"{exc_type.__qualname__}\n"
         return "".join(traceback.format_exception(exc_type, value, tb))
     except RecursionError:
         raise
