@@ -29,7 +29,7 @@ from shipper import deadletter, schema
 from shipper.formatter import dumps
 from shipper.spool import NewEvent, OverflowPolicy, Spool, SpooledEvent
 from shipper.stats import Counters, ShipperStats
-from shipper.transports import Outcome, Transport
+from shipper.transports import Outcome, Transport, retry_all
 
 INTERNAL_LOGGER: Final = "logloop.shipper.internal"
 _DRAIN_LIMIT: Final = 5000  # documents moved from the queue to the spool per transaction at most
@@ -196,32 +196,38 @@ class Worker:
         next_health = now + self.config.stats_interval
         pending = True  # the spool may hold rows (from an earlier run)
         while not self._stopping.is_set():
-            wait = 0.0 if pending and now >= next_send else self.config.flush_interval
-            if pending and now < next_send:
-                wait = min(wait, next_send - now)
-            pending |= self._drain(spool, wait)
-            now = time.monotonic()
-            if now >= next_health:
-                next_health = now + self.config.stats_interval
-                pending |= self._spool_health(spool)
-            if now >= next_adopt:
-                next_adopt = now + _ADOPT_EVERY
-                pending |= spool.adopt_orphans() > 0
-            if pending and now >= next_send:
-                sent_all, pending = self._send_batch(spool, transport, timeout=self.config.send_timeout)
-                if sent_all:
-                    backoff = self.config.backoff_initial
-                else:
-                    next_send = time.monotonic() + backoff * random.uniform(0.5, 1.0)
-                    backoff = min(backoff * 2, self.config.backoff_max)
-            if now >= next_backlog:
-                next_backlog = now + _BACKLOG_EVERY
-                self.counters.set_backlog(spool.backlog())
-                pending = True  # rows written by other threads (queue overflow) are picked up here
-            if not pending and self.inbox.empty() and not self.idle.is_set():
-                self.counters.set_backlog(spool.backlog())
-                self.idle.set()
-            now = time.monotonic()
+            try:
+                wait = 0.0 if pending and now >= next_send else self.config.flush_interval
+                if pending and now < next_send:
+                    wait = min(wait, next_send - now)
+                pending |= self._drain(spool, wait)
+                now = time.monotonic()
+                if now >= next_health:
+                    next_health = now + self.config.stats_interval
+                    pending |= self._spool_health(spool)
+                if now >= next_adopt:
+                    next_adopt = now + _ADOPT_EVERY
+                    pending |= spool.adopt_orphans() > 0
+                if pending and now >= next_send:
+                    sent_all, pending = self._send_batch(spool, transport, timeout=self.config.send_timeout)
+                    if sent_all:
+                        backoff = self.config.backoff_initial
+                    else:
+                        next_send = time.monotonic() + backoff * random.uniform(0.5, 1.0)
+                        backoff = min(backoff * 2, self.config.backoff_max)
+                if now >= next_backlog:
+                    next_backlog = now + _BACKLOG_EVERY
+                    self.counters.set_backlog(spool.backlog())
+                    pending = True  # rows written by other threads (queue overflow) are picked up here
+                if not pending and self.inbox.empty() and not self.idle.is_set():
+                    self.counters.set_backlog(spool.backlog())
+                    self.idle.set()
+                now = time.monotonic()
+            except Exception as exc:  # the spool or a transport failed unexpectedly: keep going
+                self._diag.warning("cycle", "logloop shipper worker error, retrying: %r", exc)
+                pending, next_send = True, time.monotonic() + self.config.backoff_max / 10
+                now = time.monotonic()
+
         self._finish(spool, transport)
 
     def _finish(self, spool: Spool, transport: Transport) -> None:
@@ -318,7 +324,10 @@ class Worker:
         batch = spool.take(self.config.batch_size, self.config.batch_max_bytes)
         if not batch:
             return True, False
-        outcomes = transport.send(batch, timeout)
+        try:
+            outcomes = transport.send(batch, timeout)
+        except Exception as exc:  # a transport bug must not stop delivery of the rest
+            outcomes = retry_all(batch, f"transport failed: {exc!r}")
         done, rejected, retry = _sort(batch, outcomes)
         if rejected:
             self._dead_letters.write(rejected)

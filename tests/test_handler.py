@@ -334,6 +334,7 @@ def test_logstash_tcp_transport_writes_json_lines(tmp_path: Path) -> None:
         logged = [d["message"] for d in server.received if d["event"]["dataset"] == "logloop.log"]
         if len(logged) >= 10:
             break
+        server.served.clear()
         server.served.wait(0.1)
     server.close()
     assert logged == [f"tcp {i}" for i in range(10)]
