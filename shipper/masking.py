@@ -44,6 +44,13 @@ RULES: Final[tuple[MaskRule, ...]] = (
         "<DATETIME>",
         "-",
     ),
+    _rule(
+        "month_day",
+        r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
+        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b",
+        "<DATETIME>",
+        "0",
+    ),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":"),
     _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", "."),
     _rule(
@@ -64,11 +71,14 @@ RULES: Final[tuple[MaskRule, ...]] = (
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"'),
     _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'"),
+    _rule("key_value", r"(?<=[A-Za-z_])=(?!=)[^\s,;'\"()\[\]{}<>]+", "=<VAL>", "="),
+    _rule(
+        "word_with_digits", r"(?<![\w.\-])(?=[\w.\-]*\d)(?=[\w.\-]*[A-Za-z_])\w+(?:[\-.]+\w+)*", "<ID>", "0"
+    ),
     _rule("number", r"(?<![\w.])[+\-]?\d+(?:[.,]\d+)*(?:[eE][+\-]?\d+)?(?![\w])", "<NUM>", "0"),
-    _rule("word_with_digits", r"\b(?=\w*\d)\w+(?:[\-.]\w+)*\b", "<ID>", "0"),
 )
 
-_TRIGGERS: Final = "-:@\\/\"'.xX"
+_TRIGGERS: Final = "-:@\\/\"'.xX="
 _DIGIT_RE: Final = re.compile(r"\d")
 
 # Placeholders separated by commas/spaces (a list of variable length) collapse into one.
