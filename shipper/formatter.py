@@ -63,7 +63,6 @@ _STANDARD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), 
     "asctime",
     "taskName",
 }
-_MAPPED_ATTRS: Final = frozenset({ACTION_ATTR, DURATION_ATTR, FEEDBACK_ATTR})
 _ERROR_LEVEL: Final = logging.ERROR
 _RECURSION_HEADROOM: Final = 400  # frames; building a document needs a few dozen
 
@@ -107,9 +106,23 @@ def safe_str(value: object) -> str:
 
 
 def _datetime(value: dt.datetime) -> str:
-    if value.tzinfo is None or value.utcoffset() is None:
-        return value.isoformat()  # naive: no zone to convert from, kept as written
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    """Aware datetimes in UTC with a `Z`; naive ones as written (there is no zone to convert from)."""
+    try:
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.isoformat()
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, ValueError):  # e.g. datetime.min in a zone east of UTC
+        return value.isoformat()
+
+
+def _bytes(value: bytes | bytearray | memoryview, limit: int) -> str:
+    """Bytes as UTF-8 text, undecodable bytes as `\\xNN`; a marker with the original size when cut."""
+    size = len(value)
+    encoded = bytes(value[:limit]).decode("utf-8", "backslashreplace").encode("utf-8")
+    if size <= limit and len(encoded) <= limit:
+        return encoded.decode("utf-8")
+    kept = encoded[:limit].decode("utf-8", "ignore")
+    return f"{kept}…[truncated by logloop: {size} bytes of binary data]"
 
 
 def jsonable(
@@ -123,7 +136,7 @@ def jsonable(
     if isinstance(value, str):
         return truncate(value, limit)
     if isinstance(value, bytes | bytearray | memoryview):
-        return truncate(bytes(value[: limit + 1]).decode("utf-8", "backslashreplace"), limit)
+        return _bytes(value, limit)
     if isinstance(value, dt.datetime):
         return _datetime(value)
     if isinstance(value, dt.date | dt.time):

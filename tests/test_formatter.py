@@ -308,6 +308,11 @@ def test_formatter_plugs_into_a_stdlib_handler(tmp_path: Any) -> None:
         pytest.param({"x": b"\xfe"}, lambda d: d["x"] == "\\xfe", id="bytes"),
         pytest.param({"x": ReprRaises()}, lambda d: d["x"].startswith("<unrepresentable"), id="repr-raises"),
         pytest.param({"x": "a" * (3 * 1024 * 1024)}, lambda d: len(d["x"]) < 300_000, id="oversized"),
+        pytest.param(
+            {"x": b"\xff" * (3 * 1024 * 1024)},
+            lambda d: d["x"].endswith(f"[truncated by logloop: {3 * 1024 * 1024} bytes of binary data]"),
+            id="oversized-bytes",
+        ),
     ],
 )
 def test_dumps_never_raises_and_stays_bounded(doc: dict[str, Any], check: Any) -> None:
