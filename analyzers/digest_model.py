@@ -322,7 +322,9 @@ def _row(key: str, record: Mapping[str, Any], data: DigestData) -> GroupRow:
     known = _registered(record)
 
     def registry(name: str) -> Any:
-        return record.get(name) if known else None
+        # A registry column of the merged frame holds NaN where that group has no registry value.
+        value = record.get(name) if known else None
+        return None if isinstance(value, float) and math.isnan(value) else value
 
     trace = sample.get("error.stack_trace") or registry("reg_trace")
     return GroupRow(
