@@ -44,6 +44,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from shipper import environment, redaction
+from shipper.exceptions import ConfigurationError
 from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, ECS_VERSION
 
 ACTION_ATTR: Final = "event.action"
@@ -326,6 +327,16 @@ class EcsFormatter(logging.Formatter):
         context_provider: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__()
+        if not isinstance(service_name, str) or not service_name.strip():
+            raise ConfigurationError(
+                f"service_name={service_name!r}: give the program's name, e.g. 'billing'"
+            )
+        if isinstance(env_allowlist, str):
+            raise ConfigurationError(
+                f"env_allowlist={env_allowlist!r} is one string: give a list of names, e.g. ['LANG', 'TZ']"
+            )
+        if context_provider is not None and not callable(context_provider):
+            raise ConfigurationError("context_provider must be a function returning a mapping")
         self.service_name = service_name
         self.service_version = service_version
         self.environment = environment

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from shipper import schema
+from shipper.exceptions import ConfigurationError
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
 from shipper.redaction import REDACTED
 
@@ -69,6 +70,24 @@ class ReprRaises:
 
 def recurse(depth: int = 0) -> int:
     return recurse(depth + 1) + 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param({"service_name": ""}, "service_name=''", id="empty-service"),
+        pytest.param(
+            {"service_name": "svc", "env_allowlist": "PATH"}, "is one string", id="allowlist-string"
+        ),
+        pytest.param(
+            {"service_name": "svc", "context_provider": {"a": 1}}, "must be a function", id="provider"
+        ),
+    ],
+)
+def test_bad_formatter_settings_fail_at_construction(kwargs: dict[str, Any], message: str) -> None:
+    """Settings that cannot work raise ConfigurationError up front, naming the fix, never at emit time."""
+    with pytest.raises(ConfigurationError, match=message):
+        EcsFormatter(**kwargs)
 
 
 # --- documents ------------------------------------------------------------------------------------
