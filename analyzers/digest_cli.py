@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analyzers import config, mailer
-from analyzers.digest import run_digest
+from analyzers import config
 from analyzers.exceptions import ConfigurationError
-from analyzers.render import FORMATS
 
 DIGEST_KEYS = ("title",)
+# Equal to analyzers.render.FORMATS (a test checks): importing render here would load pandas and
+# matplotlib for every `logloop` invocation, doubling the start-up time of unrelated commands.
+FORMATS = ("html", "text", "markdown", "json")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +45,8 @@ def _title(section: Any) -> str | None:
 
 
 def handle(args: argparse.Namespace, settings: Any) -> int:
+    from analyzers import mailer
+    from analyzers.digest import run_digest
     from shipper.connection import make_client
 
     now = datetime.now(UTC)

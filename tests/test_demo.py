@@ -40,3 +40,10 @@ def test_demo_writes_a_digest_with_real_statuses(
     assert "Groups: 1 new, 1 escalating, 1 regressed, 1 resolved" in text
     assert "[REGRESSED] ServiceStartError: cron-hook" in text
     assert "<html" in html.lower() and "HealthCheckError" in html
+
+
+def test_digest_cli_formats_match_the_renderer() -> None:
+    """The digest command offers exactly the formats the renderer can produce."""
+    from analyzers import digest_cli, render
+
+    assert digest_cli.FORMATS == render.FORMATS
