@@ -1,9 +1,9 @@
 """Facts about the running program: host, process, Python, platform, argv, allowed variables, context.
 
-The static parts (host, interpreter, platform, executable) are computed once per process and
-recomputed after `fork()` (the pid changes). The dynamic parts (argv, environment variables, the
-program's context provider) are read when an error event is formatted. Everything that leaves
-here has gone through `shipper.redaction`.
+The static parts (host, interpreter, platform, executable) are computed once per process; after
+`fork()` the child keeps them and only its pid is refreshed. The dynamic parts (argv, environment
+variables, the program's context provider) are read when an error event is formatted. Everything
+that leaves here has gone through `shipper.redaction`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shipper import redaction
@@ -58,14 +58,17 @@ def _collect() -> StaticFacts:
 
 
 def static_facts() -> StaticFacts:
-    """The cached facts of this process, collected again in a forked child."""
+    """The cached facts of this process; a forked child gets its own pid (the rest is inherited)."""
     global _cached
     facts = _cached
-    if facts is None or facts.pid != os.getpid():
+    pid = os.getpid()
+    if facts is None or facts.pid != pid:
         with _lock:
             facts = _cached
-            if facts is None or facts.pid != os.getpid():
+            if facts is None:
                 facts = _cached = _collect()
+            elif facts.pid != pid:
+                facts = _cached = replace(facts, pid=pid)
     return facts
 
 
