@@ -68,7 +68,8 @@ _URL_CREDENTIALS: Final = re.compile(
 _PRIVATE_KEY_BLOCK: Final = re.compile(
     r"-----BEGIN (?P<kind>[A-Z ]*PRIVATE KEY)-----.*?(?:-----END (?P=kind)-----|\Z)", re.DOTALL
 )
-_BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{6,}")
+# A bare `Bearer <token>` outside a header; 16+ characters so that prose ("bearer bonds") stays.
+_BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{16,}")
 _WELL_KNOWN_TOKENS: Final = re.compile(
     r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16}"
     r"|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"

@@ -60,7 +60,7 @@ def test_is_secret_key(key: str, secret: bool) -> None:
             "Authorization: Bearer [REDACTED]",
             id="authorization-bearer",
         ),
-        pytest.param("header Bearer eyJhbGciOiJIUzI1", "header Bearer [REDACTED]", id="bare-bearer"),
+        pytest.param("sent Bearer eyJhbGciOiJIUzI1NiJ9", "sent Bearer [REDACTED]", id="bare-bearer"),
         pytest.param(
             "login password=hunter2 user=bob", "login password=[REDACTED] user=bob", id="password-eq"
         ),
@@ -82,6 +82,12 @@ def test_is_secret_key(key: str, secret: bool) -> None:
             id="private-key-block",
         ),
         pytest.param("3 services running", "3 services running", id="plain-text"),
+        pytest.param("running basic health checks", "running basic health checks", id="basic-prose"),
+        pytest.param("bearer bonds matured", "bearer bonds matured", id="bearer-prose"),
+        pytest.param(
+            "Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [REDACTED]", id="authorization-basic"
+        ),
+        pytest.param("Cookie: session=abc123", "Cookie: [REDACTED]", id="cookie-header"),
         pytest.param("", "", id="empty"),
     ],
 )
