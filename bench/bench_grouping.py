@@ -160,30 +160,31 @@ def bench_corpus(path: Path) -> dict[str, dict[str, Score]]:
 
 
 def print_table(title: str, rows: dict[str, dict[str, Score]]) -> None:
+    """One line per dataset, ours next to drain3, then the average; "GA key" when measured."""
+    with_key = all("stateless" in pair for pair in rows.values())
     print(f"\n{title}")
-    print(f"{'dataset':<12} {'GA ours':>8} {'GA d3':>7} {'F1 ours':>8} {'F1 d3':>7} "
-          f"{'ev/s ours':>10} {'ev/s d3':>9} {'speed x':>8}{stateless_header(rows)}")  # fmt: skip
-    for name, pair in rows.items():
-        ours, theirs = pair["logloop"], pair["drain3"]
-        extra = f" {pair['stateless'].ga:>8.3f}" if "stateless" in pair else ""
-        print(f"{name:<12} {ours.ga:>8.3f} {theirs.ga:>7.3f} {ours.f1:>8.3f} {theirs.f1:>7.3f} "
-              f"{ours.events_per_s:>10.0f} {theirs.events_per_s:>9.0f} "
-              f"{ours.events_per_s / theirs.events_per_s:>8.2f}{extra}")  # fmt: skip
+    header = (
+        f"{'dataset':<12} {'GA ours':>8} {'GA d3':>7} {'F1 ours':>8} {'F1 d3':>7} "
+        f"{'ev/s ours':>10} {'ev/s d3':>9} {'speed x':>8}"
+    )
+    print(header + (f" {'GA key':>8}" if with_key else ""))
+    lines = {name: {tool: asdict(result) for tool, result in pair.items()} for name, pair in rows.items()}
     if len(rows) > 2:
-
-        def mean(tool: str, field: str) -> float:
-            return sum(getattr(pair[tool], field) for pair in rows.values()) / len(rows)
-
-        print(f"{'average':<12} {mean('logloop', 'ga'):>8.3f} {mean('drain3', 'ga'):>7.3f} "
-              f"{mean('logloop', 'f1'):>8.3f} {mean('drain3', 'f1'):>7.3f} "
-              f"{mean('logloop', 'events_per_s'):>10.0f} {mean('drain3', 'events_per_s'):>9.0f} "
-              f"{mean('logloop', 'events_per_s') / mean('drain3', 'events_per_s'):>8.2f}"
-              f"{f' {mean(\'stateless\', \'ga\'):>8.3f}' if stateless_header(rows) else ''}")  # fmt: skip
-
-
-def stateless_header(rows: dict[str, dict[str, Score]]) -> str:
-    """Column for the stateless key (fingerprint_event: masking only, what ES stores without a template)."""
-    return f" {'GA key':>8}" if all("stateless" in pair for pair in rows.values()) else ""
+        lines["average"] = {
+            tool: {
+                field: sum(line[tool][field] for line in lines.values()) / len(lines)
+                for field in Score.__annotations__
+            }
+            for tool in next(iter(lines.values()))
+        }
+    for name, line in lines.items():
+        ours, theirs = line["logloop"], line["drain3"]
+        text = (
+            f"{name:<12} {ours['ga']:>8.3f} {theirs['ga']:>7.3f} {ours['f1']:>8.3f} {theirs['f1']:>7.3f} "
+            f"{ours['events_per_s']:>10.0f} {theirs['events_per_s']:>9.0f} "
+            f"{ours['events_per_s'] / theirs['events_per_s']:>8.2f}"
+        )
+        print(text + (f" {line['stateless']['ga']:>8.3f}" if with_key else ""))
 
 
 def _as_json(rows: dict[str, dict[str, Score]]) -> dict[str, dict[str, dict[str, float]]]:

@@ -95,14 +95,17 @@ def tokenize(message: str, word_cache: dict[str, tuple[str, ...]] | None = None)
     """
     cache = {} if word_cache is None else word_cache
     tokens: list[str] = []
+    append = tokens.append
+    last = ""
     for raw in message.split():
         parts = cache.get(raw)
         if parts is None:
             parts = cache[raw] = _token_parts(raw)
         for token in parts:
-            if tokens and tokens[-1] == WILDCARD and (token == WILDCARD or token in _UNITS):
-                continue
-            tokens.append(token)
+            if last == WILDCARD and (token == WILDCARD or token in _UNITS):
+                continue  # runs of variables, and a unit after a number, are one variable
+            append(token)
+            last = token
     return tuple(tokens)
 
 
@@ -111,7 +114,7 @@ def _token_parts(raw: str) -> tuple[str, ...]:
     word = raw.strip(_EDGE_PUNCTUATION)
     if not word:
         return (WILDCARD,) if raw in _EMPTY_CONTAINERS else ()
-    pair = _PAIR_RE.match(word)
+    pair = _PAIR_RE.match(word) if "=" in word or ":" in word else None
     if pair:
         key, value = pair.group(1), pair.group(2).strip(_EDGE_PUNCTUATION)
         if "=" in word[: len(key) + 1]:
