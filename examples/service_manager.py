@@ -20,9 +20,10 @@ Failures are real exceptions, chained to their cause (`raise ... from ...`) and 
 
 The manager ships its logs with logloop's shipper when it is importable (`--no-ship` turns that
 off): `shipper.install(service="service-manager", ...)`, configured by LOGLOOP_ES_URL,
-LOGLOOP_ES_API_KEY, LOGLOOP_INDEX_PREFIX and LOGLOOP_SPOOL; it registers a context provider so
-every error event carries the current state of the services, and times starts and health checks
-with `shipper.timing.timed`.
+LOGLOOP_ES_API_KEY (or LOGLOOP_ES_USERNAME / LOGLOOP_ES_PASSWORD), LOGLOOP_ES_CA_CERTS,
+LOGLOOP_INDEX_PREFIX, LOGLOOP_ENVIRONMENT and LOGLOOP_SPOOL (the spool file). It registers a
+context provider so every error event carries the current state of the services, and times starts
+and health checks with `shipper.timing.timed`.
 
 Importable: `load_config(path)`, `ServiceManager(config, state_dir)` and the functions `start`,
 `stop`, `restart` and `status` let a program (the demo, the tests) drive it in-process.
@@ -596,10 +597,15 @@ def install_shipper(manager: ServiceManager, environ: Mapping[str, str]) -> Any:
         "es_url": environ.get("LOGLOOP_ES_URL", "http://127.0.0.1:9200"),
         "index_prefix": environ.get("LOGLOOP_INDEX_PREFIX", "logloop"),
     }
-    if environ.get("LOGLOOP_ES_API_KEY"):
-        options["api_key"] = environ["LOGLOOP_ES_API_KEY"]
-    if environ.get("LOGLOOP_SPOOL"):
-        options["spool_path"] = environ["LOGLOOP_SPOOL"]
+    for variable, option in (
+        ("LOGLOOP_ES_API_KEY", "api_key"),
+        ("LOGLOOP_ES_USERNAME", "username"),
+        ("LOGLOOP_ES_PASSWORD", "password"),
+        ("LOGLOOP_ES_CA_CERTS", "ca_certs"),
+        ("LOGLOOP_SPOOL", "spool_path"),
+    ):
+        if environ.get(variable):
+            options[option] = environ[variable]
     try:
         return install(service="service-manager", **options)
     except ShipperError as exc:
