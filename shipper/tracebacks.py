@@ -3,7 +3,8 @@
 Handles what real logs contain: chained exceptions ("The above exception was the direct cause..." and
 "During handling of the above exception..."), `ExceptionGroup` boxes (nested, with "and N more
 exceptions"), recursion markers ("[Previous line repeated N more times]"), frames whose source line
-is missing, 3.11+ caret/tilde lines, SyntaxError frames without a function, and multi-line messages.
+is missing, 3.11+ caret/tilde lines, 3.13 multi-line statements, SyntaxError frames without a
+function, multi-line messages, and traces cut in the middle by a size limit.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
@@ -17,8 +18,6 @@ from typing import Final, Literal
 
 Link = Literal["cause", "context", ""]
 
-_CAUSE: Final = "The above exception was the direct cause of the following exception:"
-_CONTEXT: Final = "During handling of the above exception, another exception occurred:"
 _LINK_RE: Final = re.compile(
     r"^(The above exception was the direct cause of the following exception:"
     r"|During handling of the above exception, another exception occurred:)[ \t]*$",
