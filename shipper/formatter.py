@@ -178,10 +178,14 @@ def _key(key: object) -> str:
     return text or "[empty key]"
 
 
+# Built once: json.dumps() with non-default options builds a new encoder on every call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(doc: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of a document; never raises; at most about 2 MiB."""
     try:
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = _ENCODER.encode(doc)
         data = text.encode("utf-8")
         if len(data) <= DOCUMENT_LIMIT:
             return data
@@ -189,12 +193,12 @@ def dumps(doc: Mapping[str, Any]) -> bytes:
         pass
     try:
         safe = jsonable(doc, limit=MESSAGE_LIMIT)
-        data = json.dumps(safe, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = _ENCODER.encode(safe).encode("utf-8")
         if len(data) > DOCUMENT_LIMIT and isinstance(safe, dict):
             size = len(data)
             safe.pop("extra", None)
             safe["extra"] = {"logloop_note": f"document of {size} bytes: extras dropped"}
-            data = json.dumps(safe, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            data = _ENCODER.encode(safe).encode("utf-8")
         return data
     except Exception as exc:  # last resort: a document that still says what happened
         note = {"message": f"document could not be serialized: {_qualified_name(type(exc))}"}
