@@ -319,6 +319,39 @@ def test_formatter_plugs_into_a_stdlib_handler(tmp_path: Any) -> None:
     assert json.loads(line)["message"] == "disk 91% full"
 
 
+def test_formatter_is_expressible_in_dictconfig(tmp_path: Any) -> None:
+    """`logging.config.dictConfig` builds EcsFormatter from plain keys and attaches it to a stdlib handler."""
+    import logging.config
+
+    path = tmp_path / "events.ndjson"
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "ecs": {
+                    "()": "shipper.formatter.EcsFormatter",
+                    "service_name": "dict-svc",
+                    "environment": "dev",
+                }
+            },
+            "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "ecs"}},
+            "loggers": {
+                "tests.formatter.dictconfig": {"handlers": ["file"], "level": "INFO", "propagate": False}
+            },
+        }
+    )
+    logger = logging.getLogger("tests.formatter.dictconfig")
+    try:
+        logger.info("configured")
+    finally:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+            handler.close()
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["service"] == {"name": "dict-svc", "environment": "dev"} and doc["message"] == "configured"
+
+
 @pytest.mark.parametrize(
     ("doc", "check"),
     [
