@@ -41,7 +41,8 @@ _cached: StaticFacts | None = None
 def _collect() -> StaticFacts:
     hostname = socket.gethostname()
     system = platform.system().lower()
-    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    args = _sys_argv()
+    program = os.path.basename(str(args[0])) if args and args[0] else ""
     return StaticFacts(
         pid=os.getpid(),
         host={
@@ -74,7 +75,12 @@ def static_facts() -> StaticFacts:
 
 def argv() -> list[str]:
     """sys.argv with secrets hidden."""
-    return redaction.redact_argv([str(arg) for arg in sys.argv])
+    return redaction.redact_argv([str(arg) for arg in _sys_argv()])
+
+
+def _sys_argv() -> list[str]:
+    """sys.argv, or [] in an embedded interpreter that has none."""
+    return list(getattr(sys, "argv", None) or [])
 
 
 def env_vars(allowlist: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:

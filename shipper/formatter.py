@@ -298,9 +298,10 @@ def _process_args() -> list[str]:
     """sys.argv, redacted; recomputed only when the program changes sys.argv."""
     global _argv_cache
     cached_for, redacted = _argv_cache
-    if cached_for != sys.argv:
+    current = getattr(sys, "argv", None) or []  # embedded interpreters may have no sys.argv
+    if cached_for != current:
         redacted = environment.argv()
-        _argv_cache = (list(sys.argv), redacted)
+        _argv_cache = (list(current), redacted)
     return list(redacted)
 
 

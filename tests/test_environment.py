@@ -91,3 +91,12 @@ def test_context_provider_returning_a_non_mapping_is_reported(no_registered_prov
     record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, None)
     doc = EcsFormatter(service_name="svc", context_provider=lambda: ["x"]).to_document(record)  # type: ignore[arg-type,return-value]
     assert doc["logloop"]["context"] == {"provider_error": "context provider returned builtins.list"}
+
+
+def test_missing_sys_argv_is_tolerated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An embedded interpreter without sys.argv still gets documents, with empty args."""
+    monkeypatch.delattr("sys.argv")
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, None)
+    doc = EcsFormatter(service_name="svc").to_document(record)
+    assert doc["process"]["args"] == [] and doc["logloop"]["env"]["argv"] == []
+    assert "extra" not in doc  # built in full, not the fallback
