@@ -12,6 +12,10 @@ Two inputs, each fed identically to both:
     drain3 the default `TemplateMiner()` (no masking). The extra column "GA key" is the stateless key
     `fingerprint_event` gives a message-only error without template (masking only, no learning).
 
+Note on speed: `mine` is a batch miner (what `logloop cluster` needs) and processes identical
+messages and words once; drain3 is online and processes every message. Both are timed on the same
+messages, best of 3 runs, each run with a fresh state.
+
 Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
 group), pairwise F1, events per second (wall clock of the grouping call only, CSV reading excluded).
 
