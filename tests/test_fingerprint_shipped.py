@@ -1,0 +1,79 @@
+"""End to end: errors logged through the real handler into the real node group with a terms aggregation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipper import schema
+from shipper.fingerprint import GROUPING_VERSION
+from shipper.handler import ShipperHandler
+
+pytestmark = pytest.mark.es
+
+
+def _parse_quantity(text: str) -> int:
+    return int(text)
+
+
+def _checkout(text: str) -> int:
+    return _parse_quantity(text) * 2
+
+
+def _load(path: str) -> str:
+    return Path(path).read_text()
+
+
+def _log_errors(logger: logging.Logger, tmp_path: Path) -> None:
+    for text, call in [("ten", _parse_quantity), ("1.5", _checkout), ("x9", _checkout)]:
+        try:
+            call(text)
+        except ValueError:
+            logger.exception("bad quantity %r", text)
+    for name in ("a.txt", "b/c.txt"):
+        try:
+            _load(str(tmp_path / "missing" / name))
+        except OSError:
+            logger.exception("cannot load")
+    logger.error("disk %d full", 3)
+    logger.info("not an error")
+
+
+def test_recurring_errors_become_terms_buckets(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """Same statement with other data and callers is one bucket; another statement is another bucket."""
+    es.indices.put_index_template(
+        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
+    )
+    handler = ShipperHandler(
+        "grouping-test",
+        es_url=es_url,
+        index_prefix=index_prefix,
+        spool_path=tmp_path / "spool",
+        close_timeout=5.0,
+    )
+    logger = logging.getLogger("grouping.e2e")
+    logger.handlers, logger.propagate = [handler], False
+    try:
+        _log_errors(logger, tmp_path)
+        assert handler.wait_delivered(60)
+    finally:
+        logger.handlers, logger.propagate = [], True
+        handler.close()
+    es.indices.refresh(index=f"{index_prefix}-*")
+    found = es.search(
+        index=f"{index_prefix}-*",
+        size=0,
+        query={"term": {"log.logger": "grouping.e2e"}},
+        aggs={"groups": {"terms": {"field": "error.grouping_key", "size": 10}}},
+    )
+    counts = sorted(bucket["doc_count"] for bucket in found["aggregations"]["groups"]["buckets"])
+    assert counts == [1, 2, 3]  # the template error, the two loads, the three quantities
+    versions = es.search(
+        index=f"{index_prefix}-*", size=10, query={"exists": {"field": "error.grouping_key"}}
+    )["hits"]["hits"]
+    assert {hit["_source"]["logloop"]["grouping_version"] for hit in versions} == {GROUPING_VERSION}
