@@ -15,6 +15,7 @@ Failures are real exceptions, chained to their cause (`raise ... from ...`) and 
     ServiceManagerError            root
     ├── ConfigError                the TOML file is missing, invalid, or names no such service
     ├── ServiceStartError          the process could not start or died while starting
+    │   ├── PortInUseError         it died because its port is taken
     │   └── HealthCheckError       it started but never passed its health check
     └── ServiceStopError           it could not be stopped
 
@@ -77,6 +78,10 @@ class ServiceStartError(ServiceManagerError):
 
 class HealthCheckError(ServiceStartError):
     """A service started but did not pass its health check in time."""
+
+
+class PortInUseError(ServiceStartError):
+    """A service exited while starting because its port is already taken."""
 
 
 class ServiceStopError(ServiceManagerError):
@@ -250,6 +255,7 @@ class ServiceManager:
     ) -> None:
         self.config = config
         self.state_dir = state_dir
+        self._log_offsets: dict[int, int] = {}
         self.log = logger or log
         state_dir.mkdir(parents=True, exist_ok=True)
 
@@ -340,6 +346,7 @@ class ServiceManager:
 
     def _spawn(self, service: ServiceConfig) -> subprocess.Popen[bytes]:
         output = open(self._log_path(service.name), "ab")  # noqa: SIM115 - handed to the child
+        offset = output.tell()  # this run's output starts here
         try:
             process = subprocess.Popen(
                 list(service.command),
@@ -365,6 +372,7 @@ class ServiceManager:
         finally:
             output.close()
         _children[process.pid] = process
+        self._log_offsets[process.pid] = offset
         return process
 
     def _wait_started(self, service: ServiceConfig, process: subprocess.Popen[bytes]) -> None:
@@ -376,11 +384,15 @@ class ServiceManager:
         self._raise_exited(service, process, code)
 
     def _raise_exited(self, service: ServiceConfig, process: subprocess.Popen[bytes], code: int) -> None:
-        tail = self._log_tail(service.name)
+        tail = self._log_tail(service.name, since=self._log_offsets.pop(process.pid, 0))
         try:
             raise subprocess.CalledProcessError(code, list(service.command), output=tail)
         except subprocess.CalledProcessError as exc:
             last_line = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+            if "Address already in use" in tail:
+                raise PortInUseError(
+                    f"{service.name} could not listen, its port is taken by another process: {last_line}"
+                ) from exc
             raise ServiceStartError(
                 f"{service.name} exited with status {code} while starting: {last_line}"
             ) from exc
@@ -461,9 +473,12 @@ class ServiceManager:
     def _log_path(self, name: str) -> Path:
         return self.state_dir / f"{name}.log"
 
-    def _log_tail(self, name: str, limit: int = 2000) -> str:
+    def _log_tail(self, name: str, *, since: int = 0, limit: int = 2000) -> str:
+        """The end of what the service wrote since byte offset `since` (its current run)."""
         try:
-            data = self._log_path(name).read_bytes()[-limit:]
+            with open(self._log_path(name), "rb") as handle:
+                handle.seek(max(since, handle.seek(0, os.SEEK_END) - limit))
+                data = handle.read()
         except OSError:
             return ""
         return data.decode("utf-8", "replace")

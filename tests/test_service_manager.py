@@ -150,7 +150,7 @@ def test_failing_service_raises_start_error_with_its_cause(
 
 
 def test_port_already_in_use(sm: ModuleType, manager_for: Any) -> None:
-    """A server whose port is taken exits at once: ServiceStartError naming `Address already in use`."""
+    """A server whose port is taken exits at once: PortInUseError naming `Address already in use`."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -160,7 +160,7 @@ def test_port_already_in_use(sm: ModuleType, manager_for: Any) -> None:
             f'command = ["{{python}}", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]\n'
             f"health = {{ url = 'http://127.0.0.1:{port}/nope', timeout = 5 }}\nstart_grace = 3.0\n"
         )
-        with pytest.raises(sm.ServiceStartError, match="Address already in use") as caught:
+        with pytest.raises(sm.PortInUseError, match="Address already in use") as caught:
             manager.start("web")
     assert isinstance(caught.value.__cause__, subprocess.CalledProcessError)
 
@@ -181,15 +181,16 @@ def test_slow_health_check_times_out_with_a_chained_cause(sm: ModuleType, manage
 
 
 def test_restart_policy_retries_a_crashing_start(manager_for: Any, tmp_path: Path, sm: ModuleType) -> None:
-    """restart = on-failure with max_restarts = 1 runs a crashing service exactly twice before raising."""
+    """on-failure with max_restarts = 1 runs a crashing service twice; the error quotes the last run only."""
     manager = manager_for(
         f'[services.worker]\ncommand = ["{{python}}", "{CRASHY}", "--after", "0.05"]\n'
         'restart = "on-failure"\nmax_restarts = 1\nstart_grace = 3.0\n'
     )
-    with pytest.raises(sm.ServiceStartError):
+    with pytest.raises(sm.ServiceStartError) as caught:
         manager.start("worker")
     output = (tmp_path / "state" / "worker.log").read_text(encoding="utf-8")
     assert output.count("worker started") == 2
+    assert caught.value.__cause__.output.count("worker started") == 1  # only the last run's output
 
 
 @pytest.mark.parametrize(
