@@ -4,7 +4,7 @@ Handles what real logs contain: chained exceptions ("The above exception was the
 "During handling of the above exception..."), `ExceptionGroup` boxes (nested, with "and N more
 exceptions"), recursion markers ("[Previous line repeated N more times]"), frames whose source line
 is missing, 3.11+ caret/tilde lines, 3.13 multi-line statements, SyntaxError frames without a
-function, multi-line messages, and traces cut in the middle by a size limit.
+function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
@@ -23,6 +23,7 @@ _LINK_RE: Final = re.compile(
     r"|During handling of the above exception, another exception occurred:)[ \t]*$",
     re.MULTILINE,
 )
+_ANSI_RE: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HEADER_RE: Final = re.compile(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
@@ -85,6 +86,8 @@ def parse_traceback(text: str) -> Traceback:
     """Parse traceback text; never raises (non-traceback text becomes a message-only record)."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
+        text = _ANSI_RE.sub("", text)
     return _parse_chain(text)
 
 

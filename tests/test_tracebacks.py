@@ -297,3 +297,11 @@ def test_broken_frame_header_is_skipped() -> None:
     final = parse_traceback(text).final
     assert [frame.function for frame in final.frames] == ["handle", "parse"]
     assert final.type == "ValueError"
+
+
+def test_ansi_colours_are_ignored() -> None:
+    """A traceback captured from a colour terminal (3.13 style) parses like the plain text."""
+    coloured = PY312_TEXT.replace("KeyError", "\x1b[1;35mKeyError\x1b[0m").replace(
+        'File "', '\x1b[35mFile \x1b[0m\x1b[35m"'
+    )
+    assert parse_traceback(coloured) == parse_traceback(PY312_TEXT)
