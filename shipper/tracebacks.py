@@ -41,6 +41,7 @@ _EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
 _EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
 _GROUP_FIRST_SEP_RE: Final = re.compile(r"^(?P<indent> *)\+-\+-+ 1 -+\s*$")
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
+_MAX_GROUP_DEPTH: Final = 12  # Python prints at most 10 levels; deeper text is not from it
 _DEPTH_RE: Final = re.compile(r"^\.\.\. \(max_group_depth is \d+\)$")
 
 
@@ -88,10 +89,10 @@ def parse_traceback(text: str) -> Traceback:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
-    return _parse_chain(text)
+    return _parse_chain(text, 0)
 
 
-def _parse_chain(text: str) -> Traceback:
+def _parse_chain(text: str, depth: int) -> Traceback:
     chained = "The above exception" in text or "During handling" in text
     parts = _LINK_RE.split(text) if chained else [text]  # [segment, sentence, segment, ..., segment]
     records: list[ExceptionRecord] = []
@@ -102,7 +103,7 @@ def _parse_chain(text: str) -> Traceback:
         link: Link = ""
         if index + 1 < len(parts):
             link = "cause" if parts[index + 1].startswith("The above") else "context"
-        record = _parse_segment(segment)
+        record = _parse_segment(segment, depth)
         records.append(_with_link(record, link) if link else record)
     return Traceback(chain=tuple(records))
 
@@ -113,13 +114,13 @@ def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
     )
 
 
-def _parse_segment(text: str) -> ExceptionRecord:
-    if "+-+" in text:
+def _parse_segment(text: str, depth: int) -> ExceptionRecord:
+    if "+-+" in text and depth < _MAX_GROUP_DEPTH:
         lines = _trim(text.split("\n"))
         for index, line in enumerate(lines):
             match = _GROUP_FIRST_SEP_RE.match(line)
             if match:
-                return _parse_group(lines[:index], lines[index + 1 :], len(match.group("indent")))
+                return _parse_group(lines[:index], lines[index + 1 :], len(match.group("indent")), depth)
     return _parse_plain(text)
 
 
@@ -139,7 +140,7 @@ def _strip_box(line: str, column: int) -> str:
     return rest[1:] if rest in ("|", "+") else rest
 
 
-def _parse_group(head: list[str], body: list[str], column: int) -> ExceptionRecord:
+def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> ExceptionRecord:
     own = _parse_plain("\n".join(_strip_box(line, column) for line in head))
     inner = column + 2
     separator = re.compile(r"^ {" + str(inner) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?\s*$")
@@ -168,7 +169,7 @@ def _parse_group(head: list[str], body: list[str], column: int) -> ExceptionReco
         elif len(content) == 1 and _DEPTH_RE.match(first):
             continue
         else:
-            members.append(_parse_chain("\n".join(content)))
+            members.append(_parse_chain("\n".join(content), depth + 1))
     return ExceptionRecord(own.type, own.message, own.frames, "", tuple(members), more)
 
 
