@@ -286,6 +286,15 @@ def test_failing_percent_format_keeps_template_and_arguments() -> None:
     )
 
 
+def test_argument_whose_str_raises_keeps_the_event() -> None:
+    """A `%s` argument whose __str__ raises gives the template, the argument's repr and the reason."""
+    doc = FORMATTER.to_document(make_record("value is %s", StrRaises("boom")))
+    assert doc["message"] == (
+        "value is %s % (StrRaises('boom'),) "
+        "[logloop: message formatting failed: builtins.RuntimeError: __str__ is broken]"
+    )
+
+
 def test_broken_record_still_gives_a_document() -> None:
     """Even a record whose attributes are nonsense yields a small honest document instead of raising."""
     record = make_record("still here", level=logging.ERROR, exc_info=captured(ValueError("v")))
