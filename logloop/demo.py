@@ -94,7 +94,7 @@ health = {{ port = {echo}, timeout = 10 }}
 [services.web-mirror]
 command = ["{py}", "-m", "http.server", "{web}", "--bind", "127.0.0.1"]
 health = {{ port = {web}, timeout = 1 }}
-start_grace = 1.0
+start_grace = 2.0
 
 [services.reportd]
 command = ["reportd", "--config", "/etc/reportd.conf"]
