@@ -21,7 +21,12 @@ non-propagating `logloop.shipper.internal` logger, rate-limited.
 
 Fork safety: in a forked child every handler gets a fresh queue, counters and worker; the child
 writes spool rows under its own pid and sends only those, so the parent's events are not sent
-twice. Rows a child leaves behind are adopted by a later process once the child has exited.
+twice. Rows a child leaves behind are adopted by a later process once the child has exited. A child
+that leaves with `os._exit()` (multiprocessing workers do) should call `close()` first, or what is
+still in its memory queue is lost.
+
+Loss window: only a hard kill (SIGKILL, power cut) loses events, namely those still in the memory
+queue, at most `queue_size` plus one batch being written (measured by tests/test_delivery.py).
 """
 
 from __future__ import annotations
