@@ -32,7 +32,7 @@ from shipper.stats import Counters, ShipperStats
 from shipper.transports import Outcome, Transport, retry_all
 
 INTERNAL_LOGGER: Final = "logloop.shipper.internal"
-_DRAIN_LIMIT: Final = 5000  # documents moved from the queue to the spool per transaction at most
+_DRAIN_LIMIT: Final = 1000  # documents moved from the queue to the spool per transaction at most
 _ADOPT_EVERY: Final = 30.0  # seconds between looks for rows left by dead processes (forked children)
 _BACKLOG_EVERY: Final = 1.0  # seconds between refreshes of the spool_backlog gauge
 

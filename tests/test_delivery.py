@@ -188,7 +188,12 @@ _KILLED_CHILD = """
 import logging, sys
 import shipper
 shipper.install(
-    "killed", es_url=sys.argv[1], spool_path=sys.argv[2], index_prefix=sys.argv[3], retry_max_delay=0.5
+    "killed",
+    es_url=sys.argv[1],
+    spool_path=sys.argv[2],
+    index_prefix=sys.argv[3],
+    queue_size=int(sys.argv[4]),
+    retry_max_delay=0.5,
 )
 log = logging.getLogger("killed")
 for i in range(1_000_000):
@@ -198,8 +203,11 @@ for i in range(1_000_000):
 """
 
 
+@pytest.mark.parametrize(
+    "queue_size", [pytest.param(10_000, id="default-queue"), pytest.param(1_000, id="small-queue")]
+)
 def test_sigkill_loses_at_most_what_was_in_memory(
-    es: Any, es_url: str, index_prefix: str, tmp_path: Path, record_property: Any
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, record_property: Any, queue_size: int
 ) -> None:
     """After SIGKILL everything in the spool is delivered by the next start; the loss is bounded.
 
@@ -212,7 +220,7 @@ def test_sigkill_loses_at_most_what_was_in_memory(
     script = tmp_path / "child.py"
     script.write_text(_KILLED_CHILD)
     child = subprocess.Popen(
-        [sys.executable, str(script), "http://127.0.0.1:9", str(spool), index_prefix],
+        [sys.executable, str(script), "http://127.0.0.1:9", str(spool), index_prefix, str(queue_size)],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -235,10 +243,12 @@ def test_sigkill_loses_at_most_what_was_in_memory(
     delivered = _log_messages(es, index_prefix)
     loss = last + 1 - len(spooled)
     record_property("sigkill_loss_window_events", loss)
-    print(f"SIGKILL loss window: {loss} events (reported {last + 1} logged, {len(spooled)} spooled)")
+    print(
+        f"SIGKILL, queue_size={queue_size}: lost {loss} ({last + 1} reported logged, {len(spooled)} spooled)"
+    )
     assert spooled and set(delivered) >= spooled
     assert max(delivered.values()) == 1
-    assert loss <= 10_000 + 5_000 + 500  # queue_size + one drain batch + the reporting interval
+    assert loss <= queue_size + 1_000 + 500  # the queue + one drain batch + the reporting interval
 
 
 def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
