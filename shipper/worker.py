@@ -179,10 +179,11 @@ class Worker:
             self._diag.warning("spool", "logloop shipper cannot open its spool, events are lost: %s", exc)
             WORKER_THREADS.discard(threading.get_ident())
             return
-        transport = self._make_transport()
+        transport: Transport | None = None
         try:
+            transport = self._make_transport()
             self._loop(spool, transport)
-        except Exception:  # a bug in the loop: say so, keep what is spooled for the next start
+        except Exception:  # a bug: say so, keep what is spooled for the next start
             logging.getLogger(INTERNAL_LOGGER).exception("logloop shipper worker failed")
         finally:
             self._close_quietly(spool, transport)
@@ -340,9 +341,10 @@ class Worker:
         return not retry, bool(retry) or len(batch) >= self.config.batch_size
 
     @staticmethod
-    def _close_quietly(spool: Spool, transport: Transport) -> None:
+    def _close_quietly(spool: Spool, transport: Transport | None) -> None:
         with contextlib.suppress(Exception):
-            transport.close()
+            if transport is not None:
+                transport.close()
         spool.close()
 
 
