@@ -358,7 +358,7 @@ def test_logging_during_interpreter_shutdown(es: Any, es_url: str, index_prefix:
     messages = _log_messages(es, index_prefix)
     assert messages["main done"] == 1
     assert messages["logged by an atexit hook after the shipper closed"] == 1
-    assert max(messages.values()) == 1 or messages["daemon thread still logging"] > 1
+    assert messages["daemon thread still logging"] >= 1
 
 
 def test_logging_after_close_is_spooled_and_sent_next_start(
