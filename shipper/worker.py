@@ -1,14 +1,15 @@
-"""The delivery worker: one thread per handler that moves documents queue -> spool -> server.
+"""The delivery worker: two threads per handler that move documents queue -> spool -> server.
 
-Each cycle it drains the in-memory queue, fingerprints and serializes the documents, writes them to
-the spool in one transaction, then sends the oldest spooled batch. Acknowledged and dead-lettered
-rows are deleted; rows that need a retry stay and are sent again after a capped exponential backoff
-with jitter, while new events keep flowing into the spool. The spool connection and the transport
-are created on the worker thread and used only there.
+The drainer takes what is queued (lingering `flush_interval` so a burst becomes one transaction),
+fingerprints and serializes it and writes it to the spool in one transaction. The sender sends the
+oldest spooled batch, deletes acknowledged and dead-lettered rows, and leaves rows that need a retry
+for a capped exponential backoff with jitter. Because the drainer never waits for the network, the
+memory queue keeps emptying while a request is in flight or the server is down. Each thread opens
+its own spool connection; the transport lives on the sender thread only.
 
-Stopping: `stop(deadline)` makes the worker spool everything still queued (local, fast), send what
-it can before the deadline (every request's timeout is cut to the time left) and exit; whatever was
-not acknowledged stays in the spool for the next start.
+Stopping: `stop(deadline)` makes the drainer spool everything still queued (local, fast) and the
+sender send what it can before the deadline (every request's timeout is cut to the time left);
+whatever was not acknowledged stays in the spool for the next start.
 """
 
 from __future__ import annotations
@@ -132,7 +133,9 @@ def encode(doc: dict[str, Any], prefix: str) -> NewEvent:
 
 
 class Worker:
-    """Owns the spool connection and the transport; runs until stopped."""
+    """Two threads, each with its own spool connection: the drainer moves the queue into the spool,
+    the sender (`thread`) sends from the spool. The drainer never waits for the network, so the
+    queue keeps emptying while a request is in flight."""
 
     def __init__(
         self,
@@ -152,95 +155,111 @@ class Worker:
         self._diag = RateLimitedLog()
         self._stopping = threading.Event()
         self._deadline = float("inf")
-        self.idle = threading.Event()  # set while nothing is queued or spooled for this process
-        self.thread = threading.Thread(target=self._run, name="logloop-shipper", daemon=True)
+        self.idle = (
+            threading.Event()
+        )  # a hint: nothing queued or spooled for this process (see wait_delivered)
+        self._rows_ready = threading.Event()  # the drainer committed rows the sender has not seen
+        self._drainer = threading.Thread(target=self._run_drainer, name="logloop-shipper-spool", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="logloop-shipper-send", daemon=True)
 
     def start(self) -> None:
+        self._drainer.start()
         self.thread.start()
 
     def stop(self, deadline: float) -> None:
         """Ask the worker to finish by `deadline` (time.monotonic()); returns at once."""
         self._deadline = deadline
         self._stopping.set()
+        self._rows_ready.set()
         with contextlib.suppress(queue.Full):
-            self.inbox.put_nowait(None)  # wake it up
+            self.inbox.put_nowait(None)  # wake the drainer up
 
-    # -- the loop -----------------------------------------------------------------------------------
+    # -- the two threads ----------------------------------------------------------------------------
+
+    def _open_spool(self) -> Spool:
+        return Spool(
+            self.config.spool_path,
+            max_bytes=self.config.spool_max_bytes,
+            overflow=self.config.spool_overflow,
+            busy_timeout=5.0,  # the other thread's transactions take milliseconds; never drop for them
+        )
+
+    def _run_drainer(self) -> None:
+        """Queue -> spool, in one transaction per burst; never waits for the network."""
+        WORKER_THREADS.add(threading.get_ident())
+        spool: Spool | None = None
+        try:
+            spool = self._open_spool()
+            next_health = time.monotonic() + self.config.stats_interval
+            while not self._stopping.is_set():
+                if self._drain(spool, self.config.flush_interval):
+                    self._rows_ready.set()
+                if time.monotonic() >= next_health:
+                    next_health = time.monotonic() + self.config.stats_interval
+                    self._spool_health(spool)
+            while self._drain(spool, 0.0):
+                pass
+            self._spool_health(spool)
+        except Exception as exc:
+            self._diag.warning("drainer", "logloop shipper cannot spool events: %r", exc)
+        finally:
+            self._rows_ready.set()
+            if spool is not None:
+                spool.close()
+            WORKER_THREADS.discard(threading.get_ident())
 
     def _run(self) -> None:
+        """Spool -> server: send, retry with backoff, dead-letter; then flush until the deadline."""
         WORKER_THREADS.add(threading.get_ident())
-        try:
-            spool = Spool(
-                self.config.spool_path,
-                max_bytes=self.config.spool_max_bytes,
-                overflow=self.config.spool_overflow,
-            )
-        except Exception as exc:
-            self._diag.warning("spool", "logloop shipper cannot open its spool, events are lost: %s", exc)
-            WORKER_THREADS.discard(threading.get_ident())
-            return
+        spool: Spool | None = None
         transport: Transport | None = None
         try:
+            spool = self._open_spool()
             transport = self._make_transport()
-            self._loop(spool, transport)
+            self._send_until_stopped(spool, transport)
+            self._drainer.join(max(0.0, self._deadline - time.monotonic()))
+            self._send_until_deadline(spool, transport)
+            self.counters.set_backlog(spool.backlog())
         except Exception:  # a bug: say so, keep what is spooled for the next start
             logging.getLogger(INTERNAL_LOGGER).exception("logloop shipper worker failed")
         finally:
             self._close_quietly(spool, transport)
             WORKER_THREADS.discard(threading.get_ident())
 
-    def _loop(self, spool: Spool, transport: Transport) -> None:
-        spool.adopt_orphans()
+    def _send_until_stopped(self, spool: Spool, transport: Transport) -> None:
         backoff = self.config.backoff_initial
-        now = time.monotonic()
-        next_send = next_adopt = next_backlog = now
-        next_health = now + self.config.stats_interval
-        pending = True  # the spool may hold rows (from an earlier run)
+        next_adopt = next_gauge = 0.0
         while not self._stopping.is_set():
+            now = time.monotonic()
             try:
-                wait = 0.0 if pending and now >= next_send else self.config.flush_interval
-                if pending and now < next_send:
-                    wait = min(wait, next_send - now)
-                pending |= self._drain(spool, wait)
-                now = time.monotonic()
-                if now >= next_health:
-                    next_health = now + self.config.stats_interval
-                    pending |= self._spool_health(spool)
                 if now >= next_adopt:
                     next_adopt = now + _ADOPT_EVERY
-                    pending |= spool.adopt_orphans() > 0
-                if pending and now >= next_send:
-                    sent_all, pending = self._send_batch(spool, transport, timeout=self.config.send_timeout)
-                    if sent_all:
-                        backoff = self.config.backoff_initial
-                    else:
-                        next_send = time.monotonic() + backoff * random.uniform(0.5, 1.0)
-                        backoff = min(backoff * 2, self.config.backoff_max)
-                if now >= next_backlog:
-                    next_backlog = now + _BACKLOG_EVERY
+                    spool.adopt_orphans()
+                sent_all, more = self._send_batch(spool, transport, timeout=self.config.send_timeout)
+                if now >= next_gauge or not more:
+                    next_gauge = now + _BACKLOG_EVERY
                     self.counters.set_backlog(spool.backlog())
-                    pending = True  # rows written by other threads (queue overflow) are picked up here
-                if not pending and self.inbox.empty() and not self.idle.is_set():
-                    self.counters.set_backlog(spool.backlog())
-                    self.idle.set()
-                now = time.monotonic()
-            except Exception as exc:  # the spool or a transport failed unexpectedly: keep going
+            except Exception as exc:  # the spool failed unexpectedly: keep going after a pause
                 self._diag.warning("cycle", "logloop shipper worker error, retrying: %r", exc)
-                pending, next_send = True, time.monotonic() + self.config.backoff_max / 10
-                now = time.monotonic()
-
-        self._finish(spool, transport)
-
-    def _finish(self, spool: Spool, transport: Transport) -> None:
-        while self._drain(spool, 0.0):
-            pass
-        self._spool_health(spool)
-        pending = True
-        while pending and (left := self._deadline - time.monotonic()) > 0.05:
-            sent_all, pending = self._send_batch(spool, transport, timeout=left)
+                sent_all, more = False, True
             if not sent_all:
-                break
-        self.counters.set_backlog(spool.backlog())
+                self._stopping.wait(backoff * random.uniform(0.5, 1.0))
+                backoff = min(backoff * 2, self.config.backoff_max)
+                continue
+            backoff = self.config.backoff_initial
+            if more:
+                continue
+            if self.inbox.empty():
+                self.idle.set()
+            # Rows written by the drainer wake us at once; the poll picks up rows spooled by callers.
+            self._rows_ready.wait(_BACKLOG_EVERY)
+            self._rows_ready.clear()
+
+    def _send_until_deadline(self, spool: Spool, transport: Transport) -> None:
+        while (left := self._deadline - time.monotonic()) > 0.05:
+            sent_all, more = self._send_batch(spool, transport, timeout=left)
+            if not sent_all or not more:
+                return
 
     # -- steps --------------------------------------------------------------------------------------
 
@@ -341,11 +360,12 @@ class Worker:
         return not retry, bool(retry) or len(batch) >= self.config.batch_size
 
     @staticmethod
-    def _close_quietly(spool: Spool, transport: Transport | None) -> None:
+    def _close_quietly(spool: Spool | None, transport: Transport | None) -> None:
         with contextlib.suppress(Exception):
             if transport is not None:
                 transport.close()
-        spool.close()
+        if spool is not None:
+            spool.close()
 
 
 def _sort(
