@@ -17,17 +17,32 @@ class MaskRule:
     """Replace every match of `pattern` with `placeholder`.
 
     `needs` lists characters of which every match contains at least one ("0" stands for any digit):
-    a text with none of them skips the rule without running its pattern.
+    a text with none of them skips the rule without running its pattern. `requires` lists substrings
+    with the number of times every match contains each: a text (as earlier rules left it) with fewer
+    skips the rule too, and so does one in which `gate` (a simpler pattern that finds something in
+    every text where `pattern` does) finds nothing. All three are only shortcuts: a skipped rule could
+    not have matched.
     """
 
     name: str
     pattern: re.Pattern[str]
     placeholder: str
     needs: str
+    requires: tuple[tuple[str, int], ...] = ()
+    gate: re.Pattern[str] | None = None
 
 
-def _rule(name: str, pattern: str, placeholder: str, needs: str) -> MaskRule:
-    return MaskRule(name, re.compile(pattern), placeholder, needs)
+def _rule(
+    name: str,
+    pattern: str,
+    placeholder: str,
+    needs: str,
+    requires: tuple[tuple[str, int], ...] = (),
+    gate: str | None = None,
+) -> MaskRule:
+    return MaskRule(
+        name, re.compile(pattern), placeholder, needs, requires, re.compile(gate) if gate else None
+    )
 
 
 _HEX: Final = r"[0-9a-fA-F]"
@@ -35,14 +50,21 @@ _B: Final = r"(?<![\w.\-])"  # token start: not inside a word
 _E: Final = r"(?![\w\-])"  # token end
 
 RULES: Final[tuple[MaskRule, ...]] = (
-    _rule("uuid", rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}", "<UUID>", "-"),
-    _rule("url", r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+", "<URL>", ":"),
-    _rule("email", r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b", "<EMAIL>", "@"),
+    _rule(
+        "uuid",
+        rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}",
+        "<UUID>",
+        "-",
+        (("-", 4),),
+    ),
+    _rule("url", r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+", "<URL>", ":", (("://", 1),)),
+    _rule("email", r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b", "<EMAIL>", "@", (("@", 1), (".", 1))),
     _rule(
         "datetime",
         r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b",
         "<DATETIME>",
         "-",
+        (("-", 2),),
     ),
     _rule(
         "month_day",
@@ -50,27 +72,39 @@ RULES: Final[tuple[MaskRule, ...]] = (
         r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b",
         "<DATETIME>",
         "0",
+        gate="Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec",
     ),
-    _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":"),
-    _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", "."),
+    _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
+    _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", ".", ((".", 3),)),
     _rule(
         "ipv6",
         r"(?<![\w:])(?=[:0-9a-fA-F]*\d)(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])",
         "<IP>",
         ":",
+        ((":", 2),),
     ),
-    _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "xX"),
-    _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\"),
+    _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "xX", (("0", 1),)),
+    _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\", ((":\\", 1),)),
     _rule(
         "unix_path", r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]", "<PATH>", "/"
     ),
-    _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>", ":"),
-    _rule("hex_id", rf"{_B}(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{{8,}}{_E}", "<HEX>", "0"),
+    _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>", ":", ((".", 1),)),
     _rule(
-        "duration", r"(?<![\w.])[+\-]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d)\b", "<DURATION>", "0"
+        "hex_id",
+        rf"{_B}(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{{8,}}{_E}",
+        "<HEX>",
+        "0",
+        gate=r"[0-9a-fA-F]{8}",
     ),
-    _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"'),
-    _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'"),
+    _rule(
+        "duration",
+        r"(?<![\w.])[+\-]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d)\b",
+        "<DURATION>",
+        "0",
+        gate=r"\d[nuµmshd]",  # the last digit of the number, then the unit's first letter
+    ),
+    _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
+    _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'", (("'", 2),)),
     _rule("key_value", r"(?<=[A-Za-z_])=(?!=)[^\s,;'\"()\[\]{}<>]+", "=<VAL>", "="),
     _rule(
         "word_with_digits", r"(?<![\w.\-])(?=[\w.\-]*\d)(?=[\w.\-]*[A-Za-z_])\w+(?:[\-.]+\w+)*", "<ID>", "0"
@@ -91,13 +125,29 @@ _SPACES_RE: Final = re.compile(r"[ \t]+")
 def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
     """Replace variable tokens by placeholders; collapse lists of them and runs of blanks."""
     present = {char for char in _TRIGGERS if char in text}
-    if _DIGIT_RE.search(text):
+    digits = _DIGIT_RE.search(text) is not None  # in the original text (gates "0") and now (skips)
+    if digits:
         present.add("0")
     for rule in rules:
-        if any(char in present for char in rule.needs):
-            text = rule.pattern.sub(rule.placeholder, text)
-    text = _SEQUENCE_RE.sub(_first_placeholder, text)
-    return _SPACES_RE.sub(" ", text).strip()
+        if rule.needs == "0":
+            if not digits:
+                continue
+        elif not any(char in present for char in rule.needs):
+            continue
+        if rule.requires and not all(text.count(part) >= times for part, times in rule.requires):
+            continue
+        if rule.gate is not None and rule.gate.search(text) is None:
+            continue
+        masked = rule.pattern.sub(rule.placeholder, text)
+        if masked is not text:  # sub returns its argument itself when nothing matched
+            text = masked
+            if "0" in present:
+                digits = _DIGIT_RE.search(text) is not None
+    if text.count("<") > 1:  # a list holds two placeholders or more
+        text = _SEQUENCE_RE.sub(_first_placeholder, text)
+    if "  " in text or "\t" in text:  # else every run of blanks is one space already
+        text = _SPACES_RE.sub(" ", text)
+    return text.strip()
 
 
 def _first_placeholder(match: re.Match[str]) -> str:

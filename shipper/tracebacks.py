@@ -12,6 +12,7 @@ type is empty and whose message is the text, so callers never have to handle a p
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -36,6 +37,7 @@ _FRAME_BLOCK_RE: Final = re.compile(
     r"(?:    (?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
     r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
 )
+_FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
 _NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)
 _EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
 _EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
@@ -177,18 +179,28 @@ def _parse_plain(text: str) -> ExceptionRecord:
     if not text.endswith("\n"):
         text += "\n"
     header = _HEADER_RE.match(text)
-    position = header.end() if header else 0
-    frames: list[Frame] = []
-    while True:
-        match = _FRAME_BLOCK_RE.match(text, position)
-        if match is None:
-            # Lines that are neither frames nor an exception line (a cut made by a size limit,
-            # "...[truncated]..." markers) are skipped when more frames follow them.
-            following = _NEXT_FRAME_RE.search(text, position + 1)  # +1: a broken header is a gap too
-            if following is None or _EXC_LINE_START_RE.search(text, position, following.start()):
-                break
-            position = following.start()
-            continue
+    start = header.end() if header else 0
+    # Frames end at the first exception line (no line of a frame starts like one). Before it, every
+    # frame is kept and the lines that are neither (a cut made by a size limit, "...[truncated]..."
+    # markers) are skipped; after it, "File" lines belong to the message.
+    exception_line = _EXC_LINE_START_RE.search(text, start)
+    end = exception_line.start() if exception_line else len(text)
+    frames, offset = (
+        _frames_in(text[start:end]) if end - start <= _CACHED_BLOCK else _scan_frames(text[start:end])
+    )
+    position = start + offset if frames or header else 0
+    exc_type, message = _parse_exception_lines(_trim(text[position:].split("\n")))
+    return ExceptionRecord(type=exc_type, message=message, frames=frames)
+
+
+def _scan_frames(block: str) -> tuple[tuple[Frame, ...], int]:
+    """The frames of a block of frame lines, and where its exception lines would start.
+
+    That is after the last frame, or at the last "File" line that is not a frame (a broken one).
+    """
+    frames = []
+    offset = 0
+    for match in _FRAME_LINE_RE.finditer(block):
         filename, lineno, function, source, repeated = match.groups()
         frames.append(
             Frame(
@@ -199,11 +211,16 @@ def _parse_plain(text: str) -> ExceptionRecord:
                 int(repeated) if repeated else 0,
             )
         )
-        position = match.end()
-    if not frames:
-        position = 0 if header is None else position
-    exc_type, message = _parse_exception_lines(_trim(text[position:].split("\n")))
-    return ExceptionRecord(type=exc_type, message=message, frames=tuple(frames))
+        offset = match.end()
+    for broken in _NEXT_FRAME_RE.finditer(block, offset):
+        offset = broken.start()
+    return tuple(frames), offset
+
+
+# The frame block of a traceback repeats while its message varies: parse each distinct block once.
+# Bounded (entries and size of each); lru_cache is safe to call from several threads.
+_CACHED_BLOCK: Final = 16_384
+_frames_in: Final = functools.lru_cache(maxsize=1024)(_scan_frames)
 
 
 def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:
