@@ -2,7 +2,7 @@
 
 On the caller's thread `emit()` only turns the record into a document (the formatter), stamps it
 with a time-ordered `event.id` and puts it on a bounded in-memory queue; it never blocks on the
-network and never raises. A worker thread (`shipper.worker`) does the rest: fingerprint, serialize,
+network and never raises. Two worker threads (`shipper.worker`) do the rest: fingerprint, serialize,
 spool to SQLite, send, retry, dead-letter.
 
     handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
