@@ -274,6 +274,8 @@ def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path
     assert _log_messages(es, index_prefix) == expected
 
 
+# Python 3.12+ warns about fork() in a threaded process; forking one is exactly what this test proves safe.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_children_send_their_own_events_once(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
