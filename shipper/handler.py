@@ -173,7 +173,12 @@ class ShipperHandler(logging.Handler):
             send_timeout=request_timeout,
             stats_interval=stats_interval,
         )
-        Spool(self.config.spool_path, max_bytes=spool_max_bytes, overflow=spool_overflow).close()  # fail now
+        # Fail now if the spool cannot be opened, and take over what earlier (dead) processes left.
+        probe = Spool(self.config.spool_path, max_bytes=spool_max_bytes, overflow=spool_overflow)
+        try:
+            probe.adopt_orphans()
+        finally:
+            probe.close()
         self.close_timeout = close_timeout
         self.queue_size = queue_size
         self.queue_overflow = queue_overflow
