@@ -104,7 +104,7 @@ command = ["{here}/services/not_executable.sh"]
 
 [services.worker]
 command = ["{py}", "{here}/services/crashy.py", "--after", "0.1"]
-start_grace = 0.6
+start_grace = 3.0  # generous: the crash is seen as soon as it happens, even on a loaded machine
 
 [services.indexer]
 command = ["{py}", "{here}/services/slow_start.py", "--delay", "30", "--port", "{slow}"]

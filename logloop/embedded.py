@@ -8,6 +8,7 @@ as root; when we are root, the node runs as a dedicated system user.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -281,6 +282,9 @@ def start(
     while time.monotonic() < deadline:
         current = status(port, data_dir)
         if current.health in ("yellow", "green"):
+            # With -d the launcher exits once the node runs; reap it so no zombie is left behind.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
             return current
         if process.poll() not in (None, 0):
             break
