@@ -30,6 +30,7 @@ MAVEN_ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{
 SERVICE_USER = "logloop-es"
 MIN_JAVA = 21
 DEFAULT_PORT = 9200
+_LAUNCHERS: list[subprocess.Popen[bytes]] = []
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,8 @@ def start(
             # With -d the launcher exits once the node runs; reap it so no zombie is left behind.
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=30)
+            if process.returncode is None:
+                _LAUNCHERS.append(process)  # still exiting: keep it referenced rather than warn
             return current
         if process.poll() not in (None, 0):
             break
