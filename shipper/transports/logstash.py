@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import pylogbeat  # type: ignore[import-untyped]  # ships no type information
+import pylogbeat  # ships no type information
 from logstash_async.constants import constants
 from logstash_async.transport import BeatsTransport, TcpTransport
 from logstash_async.utils import ichunked
