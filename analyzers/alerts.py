@@ -128,7 +128,7 @@ def _claim(client: Any, prefix: str, alert: Alert, now: datetime) -> bool:
     es.ensure_index(
         client,
         index=index_name(prefix),
-        body={"settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0}},
+        body={"settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}},
     )
     document = {"status": alert.status, "group_id": alert.group_id, "sent_at": iso(now)}
     return es.create_doc(

@@ -216,7 +216,7 @@ class MarkerStore:
             self._client,
             index=self._index,
             body={
-                "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0},
+                "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
                 "mappings": MARKER_MAPPING,
             },
         )

@@ -139,7 +139,7 @@ def ensure(client: Any, prefix: str) -> bool:
         client,
         index=index_name(prefix),
         body={
-            "settings": {"index.number_of_shards": 1, "index.number_of_replicas": 0},
+            "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
             "mappings": MAPPING,
         },
     )

@@ -121,7 +121,9 @@ def index_template(prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
         "template": {
             "settings": {
                 "index.number_of_shards": 1,
-                "index.number_of_replicas": 0,
+                # One replica wherever a second node exists, none on the single embedded node
+                # (which would otherwise stay yellow forever).
+                "index.auto_expand_replicas": "0-1",
                 "index.refresh_interval": "5s",
                 # Unknown top-level fields are kept in _source but never mapped (dynamic: false),
                 # and these limits stop anything dynamic from growing the mapping further.
