@@ -35,15 +35,24 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
+from shipper import tracebacks
 from shipper.masking import mask
-from shipper.tracebacks import ExceptionRecord, Frame, Traceback, parse_traceback
+from shipper.tracebacks import (
+    ExceptionRecord,
+    Frame,
+    ScannedException,
+    Traceback,
+    parse_traceback,
+    scan_traceback,
+)
 
 GROUPING_VERSION: Final = 2
 
@@ -86,34 +95,42 @@ def classify_frame(filename: str) -> FrameKind:
 
 def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
     """Fingerprint an ECS error event (nested or dotted keys); None for events that are not errors."""
-    if not is_error_event(doc):
+    stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
+    if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
-    return fingerprint_document(doc)
+    return _fingerprint(doc, _text(stack_trace))
 
 
 def is_error_event(doc: Mapping[str, Any]) -> bool:
     """An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace."""
-    level = get_field(doc, "log.level")
-    if isinstance(level, str) and level.strip().lower() in ERROR_LEVELS:
+    if _is_error_level(doc):
         return True
-    return bool(get_field(doc, "error.stack_trace") or get_field(doc, "error.type"))
+    return bool(
+        _field(doc, "error.stack_trace", "error", "stack_trace") or _field(doc, "error.type", "error", "type")
+    )
+
+
+def _is_error_level(doc: Mapping[str, Any]) -> bool:
+    level = _field(doc, "log.level", "log", "level")
+    return isinstance(level, str) and level.strip().lower() in ERROR_LEVELS
 
 
 def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
     """Fingerprint any event, error or not: by traceback, else template, else masked message."""
-    stack_trace = _text(get_field(doc, "error.stack_trace"))
+    return _fingerprint(doc, _text(_field(doc, "error.stack_trace", "error", "stack_trace")))
+
+
+def _fingerprint(doc: Mapping[str, Any], stack_trace: str) -> Fingerprint:
     if stack_trace:
-        parsed = parse_traceback(stack_trace)
-        if parsed.final.frames and not parsed.final.type:
-            parsed = _with_final_exception(parsed, doc)  # frames only, as traceback.format_tb prints
-        if parsed.final.type or parsed.final.frames:
-            return fingerprint_traceback(parsed)
-    logger = _text(get_field(doc, "log.logger"))
-    error_type = _short_type(_text(get_field(doc, "error.type")))
-    template = _text(get_field(doc, "logloop.template"))
-    message = _text(get_field(doc, "error.message")) or _text(get_field(doc, "message")) or stack_trace
+        found = _fingerprint_stack_trace(stack_trace, doc)
+        if found is not None:
+            return found
+    logger = _text(_field(doc, "log.logger", "log", "logger"))
+    error_type = _short_type(_text(_field(doc, "error.type", "error", "type")))
+    template = _text(_field(doc, "logloop.template", "logloop", "template"))
+    message = _message(doc) or stack_trace
     if template:
-        masked_template = mask(template[:_MESSAGE_LIMIT])
+        masked_template = _mask_line(template[:_MESSAGE_LIMIT])
         return _make("template", logger, error_type, masked_template, title=_title(error_type, template))
     # The first line only: the lines after it are detail (rows, lists, dumps) of variable number.
     return _make(
@@ -121,11 +138,44 @@ def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
     )
 
 
+def _message(doc: Mapping[str, Any]) -> str:
+    return _text(_field(doc, "error.message", "error", "message")) or _text(doc.get("message"))
+
+
+def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Fingerprint | None:
+    """The traceback fingerprint; None for text without frames or exception line."""
+    chain = scan_traceback(stack_trace)  # parses only the frames the key needs
+    if chain is None:  # ExceptionGroup boxes: the full parse
+        parsed = parse_traceback(stack_trace)
+        if parsed.final.frames and not parsed.final.type:
+            parsed = _with_final_exception(parsed, doc)  # frames only, as traceback.format_tb prints
+        return fingerprint_traceback(parsed) if parsed.final.type or parsed.final.frames else None
+    final = chain[-1]
+    has_frames = bool(final.frames)
+    if has_frames and not final.type:
+        final = final._replace(type=_text(_field(doc, "error.type", "error", "type")), message=_message(doc))
+        chain = (*chain[:-1], final)
+    if not (final.type or has_frames):
+        return None
+    if len(chain) == 1:
+        signature = _scanned_signature(final)
+    else:
+        signature = "\n".join(_scanned_signature(record) for record in chain)
+    return _make("traceback", signature, title=_title(final.type, final.message))
+
+
+def _scanned_signature(record: ScannedException) -> str:
+    """`chain_signature`'s line for one exception (never a group: those are not scanned)."""
+    frames = record.frames
+    site = _site_signature(record.type, record.message, frames.innermost(), frames.all)
+    return f"{record.link}|{_short_type(record.type)}|{site}"
+
+
 def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Traceback:
     final = dataclasses.replace(
         parsed.final,
-        type=_text(get_field(doc, "error.type")),
-        message=_text(get_field(doc, "error.message")) or _text(get_field(doc, "message")),
+        type=_text(_field(doc, "error.type", "error", "type")),
+        message=_message(doc),
     )
     return Traceback(chain=(*parsed.chain[:-1], final))
 
@@ -142,40 +192,50 @@ def chain_signature(parsed: Traceback) -> str:
 
 
 def _record_signature(record: ExceptionRecord) -> str:
-    parts = [_short_type(record.type), _site_signature(record)]
+    frames = record.frames
+    parts = [
+        _short_type(record.type),
+        _site_signature(record.type, record.message, reversed(frames), lambda: frames),
+    ]
     if record.is_group:
         members = sorted({chain_signature(member) for member in record.members})
         parts.append("{" + ";".join(member.replace("\n", "/") for member in members) + "}")
     return "|".join(parts)
 
 
-def _site_signature(record: ExceptionRecord) -> str:
-    if not record.frames:
-        return "msg:" + _masked_first_line(record.message)
-    site = record.frames[-1]
-    if _short_type(record.type) == "RecursionError":
+def _site_signature(
+    type_name: str, message: str, innermost: Iterator[Frame], frames: Callable[[], tuple[Frame, ...]]
+) -> str:
+    """The raising statement of one exception; `innermost` yields its frames from the innermost out
+    (parsed on demand) and `frames` gives them all (outermost first) when the key needs them all."""
+    site = next(innermost, None)
+    if site is None:
+        return "msg:" + _masked_first_line(message)
+    if site.repeated == 0 and _short_type(type_name) == "RecursionError":
         # Where the recursion limit strikes depends on the stack depth at the start; the frame
         # that repeats is the bug.
-        site = max(reversed(record.frames), key=lambda frame: frame.repeated) if site.repeated == 0 else site
-    if classify_frame(site.filename) is FrameKind.STDLIB:
+        every = frames()
+        site = max(reversed(every), key=lambda frame: frame.repeated)
+        innermost = reversed(every)
+    if _kind(site.filename) is FrameKind.STDLIB:
         # Which standard-library line raised varies with the input and the Python version; the
         # program's statement that called into it is the failing statement.
-        site = _innermost_outside_stdlib(record.frames) or site
+        site = _innermost_outside_stdlib(innermost) or site
     signature = _frame_signature(site)
     if site.source is None:
-        signature += "|msg:" + _masked_first_line(record.message)
+        signature += "|msg:" + _masked_first_line(message)
     return signature
 
 
-def _innermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
-    for frame in reversed(frames):
-        if classify_frame(frame.filename) is not FrameKind.STDLIB:
+def _innermost_outside_stdlib(innermost: Iterator[Frame]) -> Frame | None:
+    for frame in innermost:
+        if _kind(frame.filename) is not FrameKind.STDLIB:
             return frame
     return None
 
 
 def _frame_signature(frame: Frame) -> str:
-    return f"{module_tail(frame.filename)}:{frame.function}:{' '.join((frame.source or '').split())}"
+    return f"{_tail(frame.filename)}:{frame.function}:{' '.join((frame.source or '').split())}"
 
 
 def module_tail(filename: str) -> str:
@@ -193,12 +253,14 @@ def _short_type(type_name: str) -> str:
 
 
 def _first_line(text: str) -> str:
-    return text.strip().split("\n", 1)[0]
+    text = text.strip()
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
 
 
 def _masked_first_line(message: str) -> str:
     """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
-    return mask(_first_line(message)[:_MESSAGE_LIMIT])
+    return _mask_line(_first_line(message)[:_MESSAGE_LIMIT])
 
 
 def _title(type_name: str, message: str) -> str:
@@ -208,10 +270,44 @@ def _title(type_name: str, message: str) -> str:
     return title if len(title) <= _TITLE_LIMIT else title[: _TITLE_LIMIT - 1] + "…"
 
 
+# Memos of pure functions of one string, for the values that repeat from event to event: masked message
+# lines (the same error, other ids), and what a file path tells. Bounded in entries and in the length of
+# a key (so in memory); lru_cache is safe to call from several threads (the shipper's worker).
+_CACHED_LENGTH: Final = _MESSAGE_LIMIT
+_mask_line: Final = functools.lru_cache(maxsize=2048)(mask)  # callers pass at most _MESSAGE_LIMIT chars
+_kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
+_tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
+
+
+def _kind(filename: str) -> FrameKind:
+    return _kind_of(filename) if len(filename) <= _CACHED_LENGTH else classify_frame(filename)
+
+
+def _tail(filename: str) -> str:
+    return _tail_of(filename) if len(filename) <= _CACHED_LENGTH else module_tail(filename)
+
+
+def clear_caches() -> None:
+    """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
+    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of):
+        memo.cache_clear()
+    tracebacks.clear_caches()
+
+
 def _make(*parts: str, title: str) -> Fingerprint:
-    canonical = "\x1f".join((str(GROUPING_VERSION), *parts))
+    canonical = "\x1f".join((_VERSION_TEXT, *parts))
+    if len(canonical) + len(title) <= _CACHED_LENGTH:
+        return _fingerprint_of(canonical, title)
+    return _new_fingerprint(canonical, title)
+
+
+def _new_fingerprint(canonical: str, title: str) -> Fingerprint:
     digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return Fingerprint(key=digest, name=title, version=GROUPING_VERSION)
+
+
+_VERSION_TEXT: Final = str(GROUPING_VERSION)
+_fingerprint_of: Final = functools.lru_cache(maxsize=2048)(_new_fingerprint)  # Fingerprint is immutable
 
 
 def _text(value: Any) -> str:
@@ -234,4 +330,14 @@ def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
             found = get_field(child, ".".join(parts[cut:]))
             if found is not None:
                 return found
+    return None
+
+
+def _field(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
+    """`get_field(doc, dotted)` for a name of two parts (`head.tail`), without its general search."""
+    if dotted in doc:
+        return doc[dotted]
+    child = doc.get(head)
+    if isinstance(child, Mapping) and tail in child:
+        return child[tail]
     return None

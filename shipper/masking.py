@@ -124,7 +124,7 @@ _SPACES_RE: Final = re.compile(r"[ \t]+")
 
 def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
     """Replace variable tokens by placeholders; collapse lists of them and runs of blanks."""
-    present = {char for char in _TRIGGERS if char in text}
+    present = set(filter(text.__contains__, _TRIGGERS))
     digits = _DIGIT_RE.search(text) is not None  # in the original text (gates "0") and now (skips)
     if digits:
         present.add("0")
@@ -132,9 +132,9 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
         if rule.needs == "0":
             if not digits:
                 continue
-        elif not any(char in present for char in rule.needs):
+        elif present.isdisjoint(rule.needs):
             continue
-        if rule.requires and not all(text.count(part) >= times for part, times in rule.requires):
+        if rule.requires and not _contains(text, rule.requires):
             continue
         if rule.gate is not None and rule.gate.search(text) is None:
             continue
@@ -148,6 +148,13 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
     if "  " in text or "\t" in text:  # else every run of blanks is one space already
         text = _SPACES_RE.sub(" ", text)
     return text.strip()
+
+
+def _contains(text: str, requires: tuple[tuple[str, int], ...]) -> bool:
+    for part, times in requires:  # noqa: SIM110 (all() over a generator is slower on this hot path)
+        if text.count(part) < times:
+            return False
+    return True
 
 
 def _first_placeholder(match: re.Match[str]) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 Link = Literal["cause", "context", ""]
 
@@ -23,6 +24,10 @@ _LINK_RE: Final = re.compile(
     r"^(The above exception was the direct cause of the following exception:"
     r"|During handling of the above exception, another exception occurred:)[ \t]*$",
     re.MULTILINE,
+)
+_LINK_SENTENCES: Final = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
 )
 _ANSI_RE: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HEADER_RE: Final = re.compile(
@@ -39,7 +44,9 @@ _FRAME_BLOCK_RE: Final = re.compile(
 )
 _FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
 _NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)
+_FILE_LINE_RE: Final = re.compile(r'\n(?=[ \t]+File ")')  # a "File" line after the newline: fast to find
 _EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
+_EXC_LINE_AFTER_RE: Final = re.compile(r"\n(?=[A-Za-z_][\w.]*(?::|$))", re.MULTILINE)  # idem
 _EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
 _GROUP_FIRST_SEP_RE: Final = re.compile(r"^(?P<indent> *)\+-\+-+ 1 -+\s*$")
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
@@ -87,27 +94,80 @@ class Traceback:
 
 def parse_traceback(text: str) -> Traceback:
     """Parse traceback text; never raises (non-traceback text becomes a message-only record)."""
+    return _parse_chain(_normalized(text), 0)
+
+
+def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
+    """The chain `parse_traceback` gives, with the frames of each exception parsed on demand.
+
+    For callers that need few frames (a fingerprint needs the raising statement): the innermost
+    frames are parsed first, and the others only when asked for. None when the text has
+    `ExceptionGroup` boxes: use `parse_traceback` for those.
+    """
+    text = _normalized(text)
+    if "+-+" in text:
+        return None
+    if "The above exception" not in text and "During handling" not in text:
+        return (_scan_plain(text, ""),)
+    return tuple(_scan_plain(segment, link) for segment, link in _segments(text))
+
+
+def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
-    return _parse_chain(text, 0)
+    return text
 
 
 def _parse_chain(text: str, depth: int) -> Traceback:
-    chained = "The above exception" in text or "During handling" in text
-    parts = _LINK_RE.split(text) if chained else [text]  # [segment, sentence, segment, ..., segment]
     records: list[ExceptionRecord] = []
+    for segment, link in _segments(text):
+        record = _parse_segment(segment, depth)
+        records.append(_with_link(record, link) if link else record)
+    return Traceback(chain=tuple(records))
+
+
+def _segments(text: str) -> Iterator[tuple[str, Link]]:
+    """The text of each exception of a chain, with how the next one relates to it."""
+    chained = "The above exception" in text or "During handling" in text
+    parts = _split_links(text) if chained else [text]  # [segment, sentence, segment, ..., segment]
+    found = False
     for index in range(0, len(parts), 2):
         segment = parts[index]
-        if not segment.strip() and (records or index + 1 < len(parts)):
+        if (found or index + 1 < len(parts)) and (not segment or segment.isspace()):
             continue
         link: Link = ""
         if index + 1 < len(parts):
             link = "cause" if parts[index + 1].startswith("The above") else "context"
-        record = _parse_segment(segment, depth)
-        records.append(_with_link(record, link) if link else record)
-    return Traceback(chain=tuple(records))
+        found = True
+        yield segment, link
+
+
+def _split_links(text: str) -> list[str]:
+    """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex)."""
+    found = sorted(
+        (start, sentence) for sentence in _LINK_SENTENCES for start in _line_starts_of(text, sentence)
+    )
+    parts: list[str] = []
+    done = 0
+    for start, sentence in found:
+        end = start + len(sentence)
+        while end < len(text) and text[end] in " \t":
+            end += 1
+        if end == len(text) or text[end] == "\n":  # "[ \t]*$"
+            parts += (text[done:start], sentence)
+            done = end
+    parts.append(text[done:])
+    return parts
+
+
+def _line_starts_of(text: str, sentence: str) -> Iterator[int]:
+    start = text.find(sentence)
+    while start >= 0:
+        if start == 0 or text[start - 1] == "\n":
+            yield start
+        start = text.find(sentence, start + 1)
 
 
 def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
@@ -176,21 +236,29 @@ def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> E
 
 
 def _parse_plain(text: str) -> ExceptionRecord:
+    text, header, start, end = _frame_block(text)
+    block = text[start:end]
+    frames, offset = _frames_in(block) if len(block) <= _CACHED_BLOCK else _scan_frames(block)
+    position = start + offset if frames or header else 0
+    exc_type, message = _parse_exception_lines(_trim(text[position:].split("\n")))
+    return ExceptionRecord(type=exc_type, message=message, frames=frames)
+
+
+def _frame_block(text: str) -> tuple[str, bool, int, int]:
+    """The text (ending with a newline), whether it has a header, and where its frame lines are.
+
+    Frames end at the first exception line (no line of a frame starts like one). Before it, every
+    frame is kept and the lines that are neither (a cut made by a size limit, "...[truncated]..."
+    markers) are skipped; after it, "File" lines belong to the message.
+    """
     if not text.endswith("\n"):
         text += "\n"
     header = _HEADER_RE.match(text)
     start = header.end() if header else 0
-    # Frames end at the first exception line (no line of a frame starts like one). Before it, every
-    # frame is kept and the lines that are neither (a cut made by a size limit, "...[truncated]..."
-    # markers) are skipped; after it, "File" lines belong to the message.
-    exception_line = _EXC_LINE_START_RE.search(text, start)
-    end = exception_line.start() if exception_line else len(text)
-    frames, offset = (
-        _frames_in(text[start:end]) if end - start <= _CACHED_BLOCK else _scan_frames(text[start:end])
-    )
-    position = start + offset if frames or header else 0
-    exc_type, message = _parse_exception_lines(_trim(text[position:].split("\n")))
-    return ExceptionRecord(type=exc_type, message=message, frames=frames)
+    if _EXC_LINE_START_RE.match(text, start):
+        return text, header is not None, start, start
+    exception_line = _EXC_LINE_AFTER_RE.search(text, start)
+    return text, header is not None, start, exception_line.end() if exception_line else len(text)
 
 
 def _scan_frames(block: str) -> tuple[tuple[Frame, ...], int]:
@@ -201,26 +269,145 @@ def _scan_frames(block: str) -> tuple[tuple[Frame, ...], int]:
     frames = []
     offset = 0
     for match in _FRAME_LINE_RE.finditer(block):
-        filename, lineno, function, source, repeated = match.groups()
-        frames.append(
-            Frame(
-                filename,
-                int(lineno),
-                function.strip() if function else "",
-                source.rstrip() or None if source else None,
-                int(repeated) if repeated else 0,
-            )
-        )
+        frames.append(_frame(match))
         offset = match.end()
-    for broken in _NEXT_FRAME_RE.finditer(block, offset):
-        offset = broken.start()
-    return tuple(frames), offset
+    broken = _file_lines(block, offset)
+    return tuple(frames), broken[-1] if broken else offset
+
+
+def _file_lines(block: str, start: int) -> list[int]:
+    """Where the lines that start like a frame ('  File "') start, from `start` (a line start) on."""
+    found = [start] if _NEXT_FRAME_RE.match(block, start) else []
+    found.extend(match.end() for match in _FILE_LINE_RE.finditer(block, start))
+    return found
+
+
+def _frame(match: re.Match[str]) -> Frame:
+    filename, lineno, function, source, repeated = match.groups()
+    return Frame(
+        filename,
+        int(lineno),
+        function.strip() if function else "",
+        source.rstrip() or None if source else None,
+        int(repeated) if repeated else 0,
+    )
 
 
 # The frame block of a traceback repeats while its message varies: parse each distinct block once.
 # Bounded (entries and size of each); lru_cache is safe to call from several threads.
 _CACHED_BLOCK: Final = 16_384
 _frames_in: Final = functools.lru_cache(maxsize=1024)(_scan_frames)
+
+
+def clear_caches() -> None:
+    """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
+    _frames_in.cache_clear()
+    _innermost_in.cache_clear()
+
+
+class LazyFrames:
+    """The frames of one printed exception (outermost first, as `ExceptionRecord.frames`), parsed when
+    asked for: `innermost()` parses one frame at a time from the innermost out."""
+
+    __slots__ = ("_end", "_last", "_last_end", "_last_start", "_start", "_text")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        """The frames of `text[start:end]`, the frame lines of one exception (see `_frame_block`)."""
+        self._text, self._start, self._end = text, start, end
+        self._last_start = line = _last_file_line(text, start, end)
+        self._last: Frame | None = None
+        self._last_end = line
+        if line >= 0:
+            lines = text[line:end]
+            found = _innermost_in(lines) if len(lines) <= _CACHED_LINES else _first_frame(lines)
+            if found is not None:
+                self._last, length = found
+                self._last_end = line + length
+
+    def exception_start(self) -> int:
+        """Where the exception lines start: after the last frame or broken "File" line, if any."""
+        return self._last_end if self._last_end >= 0 else self._start
+
+    def __bool__(self) -> bool:
+        return self._last is not None or next(self.innermost(), None) is not None
+
+    def innermost(self) -> Iterator[Frame]:
+        """The frames from the innermost out, each parsed when reached."""
+        text, start, end = self._text, self._start, self._end
+        if self._last is not None:
+            yield self._last
+        line = self._last_start
+        while line > start:
+            line = _last_file_line(text, start, line)
+            if line < 0:
+                return
+            match = _FRAME_LINE_RE.match(text, line, end)
+            if match is not None:
+                yield _frame(match)
+
+    def all(self) -> tuple[Frame, ...]:
+        """Every frame, outermost first."""
+        block = self._text[self._start : self._end]
+        return _frames_in(block)[0] if len(block) <= _CACHED_BLOCK else _scan_frames(block)[0]
+
+
+def _first_frame(lines: str) -> tuple[Frame, int] | None:
+    """The frame at the start of `lines` and its length in characters; None if it is not a frame."""
+    match = _FRAME_LINE_RE.match(lines)
+    return None if match is None else (_frame(match), match.end())
+
+
+# The innermost frame of a traceback (the raising statement) repeats from event to event even when the
+# outer frames differ: parse each distinct one once. Bounded like _frames_in.
+_CACHED_LINES: Final = 2048
+_innermost_in: Final = functools.lru_cache(maxsize=1024)(_first_frame)
+
+
+def _last_file_line(text: str, start: int, end: int) -> int:
+    """Where the last line of `text[start:end]` that starts like a frame ('  File "') starts; -1 if none.
+
+    `start` is a line start. Equal to the last of `_file_lines`, found from the end.
+    """
+    at = text.rfind('File "', start, end)
+    for _ in range(16):
+        if at < 0:
+            return -1
+        line = max(text.rfind("\n", start, at) + 1, start)
+        if line < at and not text[line:at].strip(" \t"):
+            return line
+        at = text.rfind('File "', start, at)
+    if at < 0:
+        return -1
+    found = _file_lines(text[start : at + 6], 0)  # many 'File "' inside lines: scan the rest forwards
+    return start + found[-1] if found else -1
+
+
+class ScannedException(NamedTuple):
+    """One exception of a chain as `scan_traceback` gives it (see ExceptionRecord)."""
+
+    type: str
+    message: str
+    frames: LazyFrames
+    link: Link
+
+
+def _scan_plain(segment: str, link: Link) -> ScannedException:
+    text, header, start, end = _frame_block(segment)
+    frames = LazyFrames(text, start, end)
+    position = frames.exception_start() if header or frames else 0
+    exc_type, message = _exception_of(text[position:])
+    return ScannedException(exc_type, message, frames, link)
+
+
+def _exception_of(rest: str) -> tuple[str, str]:
+    """`_parse_exception_lines(_trim(rest.split("\\n")))`, faster for the usual single line."""
+    if rest.find("\n") == len(rest) - 1:
+        line = rest[:-1]
+        if not line.strip():
+            return "", ""
+        match = _EXC_LINE_RE.match(line)
+        return ("", line.strip()) if match is None else (match.group("type"), match.group("msg") or "")
+    return _parse_exception_lines(_trim(rest.split("\n")))
 
 
 def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:
