@@ -300,19 +300,13 @@ def default_jobs(settings: Any, *, clock: Clock = utc_now) -> dict[str, Job]:
 def ship_own_logs(settings: Any) -> None:
     """Send the scheduler's log records through the shipper (lazy import; skipped if unavailable)."""
     try:
+        from shipper.connection import handler_options
         from shipper.install import install
     except ImportError:
         LOG.warning("shipper not available: the scheduler logs to stderr only")
         return
-    es_settings = settings.elasticsearch
     install(
         f"{settings.service}-scheduler",
-        es_url=es_settings.url,
-        api_key=es_settings.api_key,
-        username=es_settings.username,
-        password=es_settings.password,
-        ca_certs=es_settings.ca_certs,
-        verify_certs=es_settings.verify_certs,
-        allow_plain_http=es_settings.allow_plain_http,
+        **handler_options(settings.elasticsearch),
         index_prefix=settings.index_prefix,
     )

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipper.connection import handler_options
 from shipper.feedback import FEEDBACK_LOGGER, feedback
 from shipper.schema import FEEDBACK_KINDS
 
@@ -41,17 +42,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def make_handler(settings: Settings, service: str, spool_path: Path | None) -> ShipperHandler:
     from shipper.handler import ShipperHandler
 
-    es = settings.elasticsearch
     return ShipperHandler(
         service,
-        es_url=es.url,
-        api_key=es.api_key,
-        username=es.username,
-        password=es.password,
-        ca_certs=es.ca_certs,
-        verify_certs=es.verify_certs,
-        allow_plain_http=es.allow_plain_http,
-        request_timeout=es.request_timeout,
+        **handler_options(settings.elasticsearch),
         index_prefix=settings.index_prefix,
         spool_path=spool_path,
     )

@@ -76,6 +76,20 @@ def client_options(settings: ElasticsearchSettings) -> dict[str, Any]:
     return options
 
 
+def handler_options(settings: ElasticsearchSettings) -> dict[str, Any]:
+    """The `ShipperHandler` keyword arguments that carry these connection settings."""
+    return {
+        "es_url": settings.url,
+        "api_key": settings.api_key,
+        "username": settings.username,
+        "password": settings.password,
+        "ca_certs": settings.ca_certs,
+        "verify_certs": settings.verify_certs,
+        "allow_plain_http": settings.allow_plain_http,
+        "request_timeout": settings.request_timeout,
+    }
+
+
 def make_client(settings: ElasticsearchSettings) -> Any:
     """An `elasticsearch.Elasticsearch` client (typed Any: the client's stubs are loose)."""
     from elasticsearch import Elasticsearch
