@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import logging
 import sys
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 from logloop import embedded
 from logloop.config import Settings
 from logloop.errors import LogloopError
+from shipper.connection import ElasticsearchSettings, handler_options, make_client
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "service_manager.py"
 DAYS = 14
@@ -198,7 +200,7 @@ def _one_day(manager: Any, plan: DayPlan, errors: tuple[type[BaseException], ...
 
 
 def simulate(
-    client: Any, settings: Settings, url: str, prefix: str, state: Path, until: datetime
+    client: Any, settings: Settings, es: ElasticsearchSettings, prefix: str, state: Path, until: datetime
 ) -> tuple[int, int]:
     """Run the fortnight; return (events sent, analyze runs)."""
     import shipper
@@ -228,7 +230,7 @@ def simulate(
                     service="service-manager",
                     service_version=plan.version,
                     environment="demo",
-                    es_url=url,
+                    **handler_options(es),
                     index_prefix=prefix,
                     spool_path=str(state / "spool.sqlite"),
                     context_provider=manager.context,
@@ -258,18 +260,16 @@ def _finish(handler: Any) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from analyzers.digest import build_digest, default_title
-    from shipper.connection import ElasticsearchSettings, make_client
 
     url = ensure_node(settings, args.port)
     prefix = f"{settings.index_prefix}-demo"
-    client = make_client(
-        ElasticsearchSettings(**{**settings.elasticsearch.__dict__, "url": url, "request_timeout": 60.0})
-    )
+    es = dataclasses.replace(settings.elasticsearch, url=url, request_timeout=60.0)
+    client = make_client(es)
     reset_indices(client, prefix)
     until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     print(f"simulating {DAYS} days of the service manager into {url} (indices {prefix}-*)")
     with tempfile.TemporaryDirectory(prefix="logloop-demo-") as state:
-        sent, runs = simulate(client, settings, url, prefix, Path(state), until)
+        sent, runs = simulate(client, settings, es, prefix, Path(state), until)
     client.indices.refresh(index=f"{prefix}-*")
     digest = build_digest(client, prefix, WEEK, until, datetime.now(UTC), title=default_title(prefix, WEEK))
     out = args.out.resolve()
