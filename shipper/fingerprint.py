@@ -167,7 +167,7 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
 def _scanned_signature(record: ScannedException) -> str:
     """`chain_signature`'s line for one exception (never a group: those are not scanned)."""
     frames = record.frames
-    site = _site_signature(record.type, record.message, frames.innermost(), frames.all)
+    site = _site_signature(record.type, record.message, frames.first(), frames.innermost, frames.all)
     return f"{record.link}|{_short_type(record.type)}|{site}"
 
 
@@ -195,32 +195,44 @@ def _record_signature(record: ExceptionRecord) -> str:
     frames = record.frames
     parts = [
         _short_type(record.type),
-        _site_signature(record.type, record.message, reversed(frames), lambda: frames),
+        _site_signature(
+            record.type,
+            record.message,
+            frames[-1] if frames else None,
+            lambda: reversed(frames),
+            lambda: frames,
+        ),
     ]
     if record.is_group:
-        members = sorted({chain_signature(member) for member in record.members})
+        distinct = {id(member): member for member in record.members}.values()  # repeats are one object
+        members = sorted({chain_signature(member) for member in distinct})
         parts.append("{" + ";".join(member.replace("\n", "/") for member in members) + "}")
     return "|".join(parts)
 
 
 def _site_signature(
-    type_name: str, message: str, innermost: Iterator[Frame], frames: Callable[[], tuple[Frame, ...]]
+    type_name: str,
+    message: str,
+    site: Frame | None,
+    innermost: Callable[[], Iterator[Frame]],
+    frames: Callable[[], tuple[Frame, ...]],
 ) -> str:
-    """The raising statement of one exception; `innermost` yields its frames from the innermost out
-    (parsed on demand) and `frames` gives them all (outermost first) when the key needs them all."""
-    site = next(innermost, None)
+    """The raising statement of one exception. `site` is its innermost frame, `innermost()` yields its
+    frames from the innermost out and `frames()` gives them all (outermost first): frames are parsed
+    on demand, and most keys need the innermost one only."""
     if site is None:
         return "msg:" + _masked_first_line(message)
+    walk = innermost
     if site.repeated == 0 and _short_type(type_name) == "RecursionError":
         # Where the recursion limit strikes depends on the stack depth at the start; the frame
         # that repeats is the bug.
         every = frames()
         site = max(reversed(every), key=lambda frame: frame.repeated)
-        innermost = reversed(every)
+        walk = lambda: reversed(every)  # noqa: E731
     if _kind(site.filename) is FrameKind.STDLIB:
         # Which standard-library line raised varies with the input and the Python version; the
         # program's statement that called into it is the failing statement.
-        site = _innermost_outside_stdlib(innermost) or site
+        site = _innermost_outside_stdlib(walk()) or site
     signature = _frame_signature(site)
     if site.source is None:
         signature += "|msg:" + _masked_first_line(message)

@@ -105,9 +105,9 @@ def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
     `ExceptionGroup` boxes: use `parse_traceback` for those.
     """
     text = _normalized(text)
-    if "+-+" in text:
+    if "+" in text and "+-+" in text:  # (a rare character is found much faster: checked first)
         return None
-    if "The above exception" not in text and "During handling" not in text:
+    if "above exception" not in text:  # in both sentences that link a chain
         return (_scan_plain(text, ""),)
     return tuple(_scan_plain(segment, link) for segment, link in _segments(text))
 
@@ -115,7 +115,7 @@ def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
 def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
+    if "\x1b" in text and "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
     return text
 
@@ -180,7 +180,7 @@ def _parse_segment(text: str, depth: int) -> ExceptionRecord:
     if "+-+" in text and depth < _MAX_GROUP_DEPTH:
         lines = _trim(text.split("\n"))
         for index, line in enumerate(lines):
-            match = _GROUP_FIRST_SEP_RE.match(line)
+            match = _GROUP_FIRST_SEP_RE.match(line) if "+-+" in line else None
             if match:
                 return _parse_group(lines[:index], lines[index + 1 :], len(match.group("indent")), depth)
     return _parse_plain(text)
@@ -195,30 +195,30 @@ def _trim(lines: list[str]) -> list[str]:
     return lines[start:end]
 
 
-def _strip_box(line: str, column: int) -> str:
-    rest = line[column:] if line[:column].strip() == "" else line.lstrip()
-    if rest.startswith(("| ", "+ ")):
-        return rest[2:]
-    return rest[1:] if rest in ("|", "+") else rest
+def _unboxed(text: str, column: int) -> list[str]:
+    """The lines of `text` without the box drawn at `column`.
+
+    From each line: the first `column` characters when they are blank (all of a shorter blank line),
+    else all the leading blanks; then a leading "| " or "+ " (or a lone "|" or "+").
+    """
+    return _box_re(column).findall(text)  # one match (the rest of the line) per line
+
+
+@functools.lru_cache(maxsize=16)
+def _box_re(column: int) -> re.Pattern[str]:
+    # Each match is a whole line (an empty match would let a longer one follow at the same place).
+    return re.compile(r"^(?:[^\S\n]{" + str(column) + r"}|[^\S\n]*)(?:[|+] |[|+]$)?(.*)$", re.MULTILINE)
 
 
 def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> ExceptionRecord:
-    own = _parse_plain("\n".join(_strip_box(line, column) for line in head))
+    own = _parse_plain("\n".join(_unboxed("\n".join(head), column)))
     inner = column + 2
     separator = re.compile(r"^ {" + str(inner) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?\s*$")
-    blocks: list[list[str]] = []
-    current: list[str] | None = None
-    for line in body:
-        if separator.match(line):
-            if current is not None:
-                blocks.append(current)
-            current = []
-        elif current is not None:
-            current.append(_strip_box(line, inner))
-        else:  # first member: lines before any inner separator
-            current = [_strip_box(line, inner)]
-    if current:
-        blocks.append(current)
+    starts = " " * inner + "+-"  # what every separator line starts with: a cheaper test first
+    cuts = [index for index, line in enumerate(body) if line.startswith(starts) and separator.match(line)]
+    # A block before the first separator, then one after each (empty ones are skipped below).
+    bounds = zip([0, *(cut + 1 for cut in cuts)], [*cuts, len(body)], strict=True)
+    blocks = [_unboxed("\n".join(body[start:end]), inner) for start, end in bounds if end > start]
     members: list[Traceback] = []
     more = 0
     for block in blocks:
@@ -231,8 +231,13 @@ def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> E
         elif len(content) == 1 and _DEPTH_RE.match(first):
             continue
         else:
-            members.append(_parse_chain("\n".join(content), depth + 1))
+            members.append(_parse_member("\n".join(content), depth + 1))
     return ExceptionRecord(own.type, own.message, own.frames, "", tuple(members), more)
+
+
+def _parse_member(text: str, depth: int) -> Traceback:
+    """`_parse_chain` for a group member: members repeat (the same failure for several items)."""
+    return _members_in(text, depth) if len(text) <= _CACHED_BLOCK else _parse_chain(text, depth)
 
 
 def _parse_plain(text: str) -> ExceptionRecord:
@@ -297,12 +302,13 @@ def _frame(match: re.Match[str]) -> Frame:
 # Bounded (entries and size of each); lru_cache is safe to call from several threads.
 _CACHED_BLOCK: Final = 16_384
 _frames_in: Final = functools.lru_cache(maxsize=1024)(_scan_frames)
+_members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback is immutable
 
 
 def clear_caches() -> None:
     """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
-    _frames_in.cache_clear()
-    _innermost_in.cache_clear()
+    for memo in (_frames_in, _frame_in, _members_in):
+        memo.cache_clear()
 
 
 class LazyFrames:
@@ -310,19 +316,15 @@ class LazyFrames:
     asked for: `innermost()` parses one frame at a time from the innermost out."""
 
     __slots__ = ("_end", "_last", "_last_end", "_last_start", "_start", "_text")
+    _last: Frame | None  # the innermost frame, when the last "File" line is one
+    _last_end: int
 
     def __init__(self, text: str, start: int, end: int) -> None:
         """The frames of `text[start:end]`, the frame lines of one exception (see `_frame_block`)."""
         self._text, self._start, self._end = text, start, end
         self._last_start = line = _last_file_line(text, start, end)
-        self._last: Frame | None = None
-        self._last_end = line
-        if line >= 0:
-            lines = text[line:end]
-            found = _innermost_in(lines) if len(lines) <= _CACHED_LINES else _first_frame(lines)
-            if found is not None:
-                self._last, length = found
-                self._last_end = line + length
+        found = _frame_at(text, line, end) if line >= 0 else None
+        self._last, self._last_end = (None, line) if found is None else found
 
     def exception_start(self) -> int:
         """Where the exception lines start: after the last frame or broken "File" line, if any."""
@@ -331,24 +333,35 @@ class LazyFrames:
     def __bool__(self) -> bool:
         return self._last is not None or next(self.innermost(), None) is not None
 
+    def first(self) -> Frame | None:
+        """The innermost frame; None if there are none."""
+        return self._last if self._last is not None else next(self.innermost(), None)
+
     def innermost(self) -> Iterator[Frame]:
         """The frames from the innermost out, each parsed when reached."""
-        text, start, end = self._text, self._start, self._end
+        text, start = self._text, self._start
         if self._last is not None:
             yield self._last
         line = self._last_start
         while line > start:
-            line = _last_file_line(text, start, line)
+            upper, line = line, _last_file_line(text, start, line)
             if line < 0:
                 return
-            match = _FRAME_LINE_RE.match(text, line, end)
-            if match is not None:
-                yield _frame(match)
+            found = _frame_at(text, line, upper)  # no frame spans a "File" line: it ends before `upper`
+            if found is not None:
+                yield found[0]
 
     def all(self) -> tuple[Frame, ...]:
         """Every frame, outermost first."""
         block = self._text[self._start : self._end]
         return _frames_in(block)[0] if len(block) <= _CACHED_BLOCK else _scan_frames(block)[0]
+
+
+def _frame_at(text: str, line: int, end: int) -> tuple[Frame, int] | None:
+    """The frame whose "File" line starts at `line` (a frame cannot pass `end`), and where it ends."""
+    lines = text[line:end]
+    found = _frame_in(lines) if len(lines) <= _CACHED_LINES else _first_frame(lines)
+    return None if found is None else (found[0], line + found[1])
 
 
 def _first_frame(lines: str) -> tuple[Frame, int] | None:
@@ -357,10 +370,10 @@ def _first_frame(lines: str) -> tuple[Frame, int] | None:
     return None if match is None else (_frame(match), match.end())
 
 
-# The innermost frame of a traceback (the raising statement) repeats from event to event even when the
-# outer frames differ: parse each distinct one once. Bounded like _frames_in.
+# A frame's lines repeat from event to event (the raising statement above all, also when the outer
+# frames differ): parse each distinct text once. Bounded like _frames_in.
 _CACHED_LINES: Final = 2048
-_innermost_in: Final = functools.lru_cache(maxsize=1024)(_first_frame)
+_frame_in: Final = functools.lru_cache(maxsize=2048)(_first_frame)
 
 
 def _last_file_line(text: str, start: int, end: int) -> int:
