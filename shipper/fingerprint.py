@@ -48,6 +48,7 @@ from shipper.masking import mask
 from shipper.tracebacks import (
     ExceptionRecord,
     Frame,
+    LazyFrames,
     ScannedException,
     Traceback,
     parse_traceback,
@@ -167,8 +168,32 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
 def _scanned_signature(record: ScannedException) -> str:
     """`chain_signature`'s line for one exception (never a group: those are not scanned)."""
     frames = record.frames
-    site = _site_signature(record.type, record.message, frames.first(), frames.innermost, frames.all)
+    block = frames.block()
+    if len(block) <= _CACHED_FRAMES and not record.type.endswith("RecursionError"):
+        # The site depends on the frames alone then (the message only when it has no source line).
+        site, needs_message = _block_site(block)
+        if needs_message:
+            site += _masked_first_line(record.message)
+    else:
+        site = _site_signature(record.type, record.message, frames.first(), frames.innermost, frames.all)
     return f"{record.link}|{_short_type(record.type)}|{site}"
+
+
+def _site_of_block(block: str) -> tuple[str, bool]:
+    """For an exception with these frame lines (not a RecursionError): its site signature without the
+    message part, and whether the masked first line of its message must follow."""
+    frames = LazyFrames(block, 0, len(block))
+    site = _site_frame("", frames.first(), frames.innermost, frames.all)
+    if site is None:
+        return "msg:", True
+    return (
+        (_frame_signature(site) + "|msg:", True) if site.source is None else (_frame_signature(site), False)
+    )
+
+
+# Frame blocks repeat from event to event (the same call path, other messages): their site once each.
+_CACHED_FRAMES: Final = 4096
+_block_site: Final = functools.lru_cache(maxsize=512)(_site_of_block)
 
 
 def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Traceback:
@@ -220,10 +245,30 @@ def _site_signature(
     """The raising statement of one exception. `site` is its innermost frame, `innermost()` yields its
     frames from the innermost out and `frames()` gives them all (outermost first): frames are parsed
     on demand, and most keys need the innermost one only."""
+    site = _site_frame(type_name, site, innermost, frames)
     if site is None:
         return "msg:" + _masked_first_line(message)
+    signature = _frame_signature(site)
+    if site.source is None:
+        signature += "|msg:" + _masked_first_line(message)
+    return signature
+
+
+def _site_frame(
+    type_name: str,
+    site: Frame | None,
+    innermost: Callable[[], Iterator[Frame]],
+    frames: Callable[[], tuple[Frame, ...]],
+) -> Frame | None:
+    """The frame that identifies the raising statement (see `_site_signature`); None without frames."""
+    if site is None:
+        return None
     walk = innermost
-    if site.repeated == 0 and _short_type(type_name) == "RecursionError":
+    if (
+        site.repeated == 0
+        and type_name.endswith("RecursionError")
+        and _short_type(type_name) == "RecursionError"
+    ):
         # Where the recursion limit strikes depends on the stack depth at the start; the frame
         # that repeats is the bug.
         every = frames()
@@ -233,10 +278,7 @@ def _site_signature(
         # Which standard-library line raised varies with the input and the Python version; the
         # program's statement that called into it is the failing statement.
         site = _innermost_outside_stdlib(walk()) or site
-    signature = _frame_signature(site)
-    if site.source is None:
-        signature += "|msg:" + _masked_first_line(message)
-    return signature
+    return site
 
 
 def _innermost_outside_stdlib(innermost: Iterator[Frame]) -> Frame | None:
@@ -301,7 +343,7 @@ def _tail(filename: str) -> str:
 
 def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
-    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of):
+    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_site):
         memo.cache_clear()
     tracebacks.clear_caches()
 

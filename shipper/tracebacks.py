@@ -351,9 +351,13 @@ class LazyFrames:
             if found is not None:
                 yield found[0]
 
+    def block(self) -> str:
+        """The text of the frame lines (frames are a function of it)."""
+        return self._text[self._start : self._end]
+
     def all(self) -> tuple[Frame, ...]:
         """Every frame, outermost first."""
-        block = self._text[self._start : self._end]
+        block = self.block()
         return _frames_in(block)[0] if len(block) <= _CACHED_BLOCK else _scan_frames(block)[0]
 
 
