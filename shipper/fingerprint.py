@@ -38,6 +38,7 @@ import dataclasses
 import functools
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -171,7 +172,11 @@ def _scanned_signature(record: ScannedException) -> str:
     block = frames.block()
     if len(block) <= _CACHED_FRAMES and not record.type.endswith("RecursionError"):
         # The site depends on the frames alone then (the message only when it has no source line).
-        site, needs_message = _block_site(block)
+        known = _block_sites.get(block)
+        if known is None:
+            known = _site_of_frames(frames)
+            _block_sites.put(block, known)
+        site, needs_message = known
         if needs_message:
             site += _masked_first_line(record.message)
     else:
@@ -179,21 +184,47 @@ def _scanned_signature(record: ScannedException) -> str:
     return f"{record.link}|{_short_type(record.type)}|{site}"
 
 
-def _site_of_block(block: str) -> tuple[str, bool]:
-    """For an exception with these frame lines (not a RecursionError): its site signature without the
+def _site_of_frames(frames: LazyFrames) -> tuple[str, bool]:
+    """For an exception with these frames (not a RecursionError): its site signature without the
     message part, and whether the masked first line of its message must follow."""
-    frames = LazyFrames(block, 0, len(block))
     site = _site_frame("", frames.first(), frames.innermost, frames.all)
     if site is None:
         return "msg:", True
-    return (
-        (_frame_signature(site) + "|msg:", True) if site.source is None else (_frame_signature(site), False)
-    )
+    if site.source is None:
+        return _frame_signature(site) + "|msg:", True
+    return _frame_signature(site), False
+
+
+class _Memo:
+    """A bounded memo for values computed from more than their key (the oldest entry goes first).
+
+    `get` is one dict read; `put` holds a lock, so threads (the shipper's worker) can share it.
+    """
+
+    __slots__ = ("_entries", "_lock", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._entries: dict[str, tuple[str, bool]] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: str) -> tuple[str, bool] | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, value: tuple[str, bool]) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = value
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 # Frame blocks repeat from event to event (the same call path, other messages): their site once each.
 _CACHED_FRAMES: Final = 4096
-_block_site: Final = functools.lru_cache(maxsize=512)(_site_of_block)
+_block_sites: Final = _Memo(512)
 
 
 def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Traceback:
@@ -343,7 +374,7 @@ def _tail(filename: str) -> str:
 
 def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
-    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_site):
+    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_sites):
         memo.cache_clear()
     tracebacks.clear_caches()
 
