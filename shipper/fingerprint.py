@@ -1,4 +1,4 @@
-"""Error fingerprints: which events are the same bug. Pure, stateless, standard library only.
+"""Error fingerprints: which events are the same bug. Pure, deterministic, standard library only.
 
 One group = one bug = the same exception chain raised from the same statement. For an event with a
 traceback (`error.stack_trace`) the key is built from each exception of the chain (causes and
@@ -23,6 +23,12 @@ told apart from a library by its path, and adding it would split one bug between
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
 the masked first line of the message (see `shipper.masking`); both with the logger name.
+
+Speed: the key is computed from `tracebacks.scan_traceback`, which parses only the frames it needs
+(the innermost ones), and bounded memos (LRU or oldest-first, thread-safe) keep what repeats from
+event to event: the site of a frame block, single frames, masked message lines, what a path tells,
+finished fingerprints. A memo never changes a result (`clear_caches()` empties them all); the result
+is still a pure function of the document.
 
 Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group
 (`logloop regroup` then recomputes older keys). History:

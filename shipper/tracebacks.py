@@ -8,6 +8,10 @@ function, multi-line messages, ANSI colours, and traces cut in the middle by a s
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
+
+`scan_traceback` gives the same chain with each exception's frames parsed on demand, innermost first
+(for the fingerprint, which needs the raising statement). Distinct frame blocks, frames and group
+members are parsed once each (bounded memos, safe across threads; `clear_caches()` empties them).
 """
 
 from __future__ import annotations

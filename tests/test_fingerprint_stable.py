@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from shipper.fingerprint import GROUPING_VERSION, fingerprint_event
+from shipper.fingerprint import GROUPING_VERSION, clear_caches, fingerprint_event
+from shipper.tracebacks import parse_traceback, scan_traceback
 
 DATA = Path(__file__).resolve().parent / "data" / "tracebacks"
 EXPECTED = json.loads((DATA / "expected_keys.json").read_text(encoding="utf-8"))
@@ -56,3 +57,38 @@ def test_message_only_event_keeps_its_recorded_key_and_name(case: dict[str, Any]
     fingerprint = fingerprint_event(_message_only(_event(case["line"])))
     assert fingerprint is not None
     assert [fingerprint.key, fingerprint.name] == case["message_only"]
+
+
+def test_memos_never_change_a_key() -> None:
+    """Every corpus event gets the same fingerprint with empty memos, with warm ones, and as recorded."""
+    docs = {line: _event(line) for line in range(1, len(CORPUS_LINES) + 1)}
+    cold = {}
+    for line, doc in docs.items():
+        clear_caches()
+        cold[line] = fingerprint_event(doc)
+    clear_caches()
+    first_pass = {line: fingerprint_event(doc) for line, doc in docs.items()}
+    warm = {line: fingerprint_event(doc) for line, doc in docs.items()}
+    assert cold == first_pass == warm
+    assert None not in cold.values()
+    for case in EXPECTED["cases"]:
+        fingerprint = cold[case["line"]]
+        assert fingerprint is not None and [fingerprint.key, fingerprint.name] == case["traceback"]
+
+
+def test_scan_gives_the_chain_of_the_full_parse() -> None:
+    """The lazy scan keys are built from gives each corpus trace the full parse's types, messages, frames."""
+    scanned_any = False
+    for line in CORPUS_LINES:
+        text = json.loads(line)["error"]["stack_trace"]
+        scanned = scan_traceback(text)
+        if scanned is None:  # ExceptionGroup boxes: the full parse is used
+            assert "+-+" in text
+            continue
+        scanned_any = True
+        full = parse_traceback(text).chain
+        assert [(r.type, r.message, r.link) for r in scanned] == [(r.type, r.message, r.link) for r in full]
+        assert [r.frames.all() for r in scanned] == [r.frames for r in full]
+        assert [tuple(reversed(list(r.frames.innermost()))) for r in scanned] == [r.frames for r in full]
+        assert [r.frames.first() for r in scanned] == [r.frames[-1] if r.frames else None for r in full]
+    assert scanned_any
