@@ -44,7 +44,6 @@ import dataclasses
 import functools
 import hashlib
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -53,6 +52,7 @@ from typing import Any, Final
 from shipper import tracebacks
 from shipper.masking import mask
 from shipper.tracebacks import (
+    BoundedMemo,
     ExceptionRecord,
     Frame,
     LazyFrames,
@@ -201,36 +201,9 @@ def _site_of_frames(frames: LazyFrames) -> tuple[str, bool]:
     return _frame_signature(site), False
 
 
-class _Memo:
-    """A bounded memo for values computed from more than their key (the oldest entry goes first).
-
-    `get` is one dict read; `put` holds a lock, so threads (the shipper's worker) can share it.
-    """
-
-    __slots__ = ("_entries", "_lock", "_size")
-
-    def __init__(self, size: int) -> None:
-        self._entries: dict[str, tuple[str, bool]] = {}
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: str) -> tuple[str, bool] | None:
-        return self._entries.get(key)
-
-    def put(self, key: str, value: tuple[str, bool]) -> None:
-        with self._lock:
-            if len(self._entries) >= self._size:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = value
-
-    def cache_clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
 # Frame blocks repeat from event to event (the same call path, other messages): their site once each.
 _CACHED_FRAMES: Final = 4096
-_block_sites: Final = _Memo(512)
+_block_sites: Final[BoundedMemo[str, tuple[str, bool]]] = BoundedMemo(512)
 
 
 def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Traceback:

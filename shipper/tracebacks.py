@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal, NamedTuple
+from typing import Final, Generic, Literal, NamedTuple, TypeVar
 
 Link = Literal["cause", "context", ""]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 _LINK_RE: Final = re.compile(
     r"^(The above exception was the direct cause of the following exception:"
@@ -311,7 +314,7 @@ _members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback
 
 def clear_caches() -> None:
     """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
-    for memo in (_frames_in, _frame_in, _members_in):
+    for memo in (_frames_in, _frame_in, _members_in, _shapes):
         memo.cache_clear()
 
 
@@ -319,50 +322,96 @@ class LazyFrames:
     """The frames of one printed exception (outermost first, as `ExceptionRecord.frames`), parsed when
     asked for: `innermost()` parses one frame at a time from the innermost out."""
 
-    __slots__ = ("_end", "_last", "_last_end", "_last_start", "_start", "_text")
-    _last: Frame | None  # the innermost frame, when the last "File" line is one
-    _last_end: int
+    __slots__ = ("_block", "_last", "_last_end", "_last_start")
 
-    def __init__(self, text: str, start: int, end: int) -> None:
-        """The frames of `text[start:end]`, the frame lines of one exception (see `_frame_block`)."""
-        self._text, self._start, self._end = text, start, end
-        self._last_start = line = _last_file_line(text, start, end)
-        found = _frame_at(text, line, end) if line >= 0 else None
-        self._last, self._last_end = (None, line) if found is None else found
+    def __init__(self, block: str) -> None:
+        """The frames of `block`, the frame lines of one exception (see `_frame_block`)."""
+        self._block = block
+        self._last_start = _UNKNOWN
+        self._last: Frame | None = None  # the innermost frame, when the last "File" line is one
+        self._last_end = -1
 
-    def exception_start(self) -> int:
-        """Where the exception lines start: after the last frame or broken "File" line, if any."""
-        return self._last_end if self._last_end >= 0 else self._start
+    def _find_last(self) -> None:
+        if self._last_start == _UNKNOWN:
+            block = self._block
+            self._last_start = self._last_end = line = _last_file_line(block, 0, len(block))
+            found = _frame_at(block, line, len(block)) if line >= 0 else None
+            if found is not None:
+                self._last, self._last_end = found
+
+    def shape(self) -> tuple[int, bool]:
+        """Where the exception lines start in the block (after the last frame or broken "File" line),
+        and whether there is any frame: memoized by block, so a known block parses no frame."""
+        block = self._block
+        known = _shapes.get(block) if len(block) <= _CACHED_SHAPE else None
+        if known is None:
+            self._find_last()
+            known = (max(self._last_end, 0), self.first() is not None)
+            if len(block) <= _CACHED_SHAPE:
+                _shapes.put(block, known)
+        return known
 
     def __bool__(self) -> bool:
-        return self._last is not None or next(self.innermost(), None) is not None
+        return self.shape()[1]
 
     def first(self) -> Frame | None:
         """The innermost frame; None if there are none."""
+        self._find_last()
         return self._last if self._last is not None else next(self.innermost(), None)
 
     def innermost(self) -> Iterator[Frame]:
         """The frames from the innermost out, each parsed when reached."""
-        text, start = self._text, self._start
+        self._find_last()
+        block = self._block
         if self._last is not None:
             yield self._last
         line = self._last_start
-        while line > start:
-            upper, line = line, _last_file_line(text, start, line)
+        while line > 0:
+            upper, line = line, _last_file_line(block, 0, line)
             if line < 0:
                 return
-            found = _frame_at(text, line, upper)  # no frame spans a "File" line: it ends before `upper`
+            found = _frame_at(block, line, upper)  # no frame spans a "File" line: it ends before `upper`
             if found is not None:
                 yield found[0]
 
     def block(self) -> str:
         """The text of the frame lines (frames are a function of it)."""
-        return self._text[self._start : self._end]
+        return self._block
 
     def all(self) -> tuple[Frame, ...]:
         """Every frame, outermost first."""
-        block = self.block()
+        block = self._block
         return _frames_in(block)[0] if len(block) <= _CACHED_BLOCK else _scan_frames(block)[0]
+
+
+class BoundedMemo(Generic[_K, _V]):
+    """A memo of at most `size` entries (the oldest goes first), for values computed from more than
+    their key. `get` is one dict read; `put` holds a lock, so threads can share it."""
+
+    __slots__ = ("_entries", "_lock", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._entries: dict[_K, _V] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: _K) -> _V | None:
+        return self._entries.get(key)
+
+    def put(self, key: _K, value: _V) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = value
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_UNKNOWN: Final = -2
+_CACHED_SHAPE: Final = 4096
+_shapes: Final[BoundedMemo[str, tuple[int, bool]]] = BoundedMemo(1024)
 
 
 def _frame_at(text: str, line: int, end: int) -> tuple[Frame, int] | None:
@@ -414,8 +463,9 @@ class ScannedException(NamedTuple):
 
 def _scan_plain(segment: str, link: Link) -> ScannedException:
     text, header, start, end = _frame_block(segment)
-    frames = LazyFrames(text, start, end)
-    position = frames.exception_start() if header or frames else 0
+    frames = LazyFrames(text[start:end])
+    offset, any_frame = frames.shape()
+    position = start + offset if header or any_frame else 0
     exc_type, message = _exception_of(text[position:])
     return ScannedException(exc_type, message, frames, link)
 
