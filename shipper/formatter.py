@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -41,7 +42,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple, TypeVar
 
 from shipper import environment, redaction
 from shipper.exceptions import ConfigurationError
@@ -255,25 +256,93 @@ def stack_trace(exc_type: type[BaseException], value: BaseException | None, tb: 
 
     RecursionError propagates: `EcsFormatter.to_document` retries once with stack headroom.
     """
+    return render_trace(capture_trace(exc_type, value, tb), exc_type, value)
+
+
+def capture_trace(
+    exc_type: type[BaseException], value: BaseException | None, tb: TracebackType | None
+) -> traceback.TracebackException | str:
+    """The part of `traceback.format_exception` that needs the live traceback, without its cost.
+
+    A `TracebackException` walks the frames now (names, line numbers, the exception's str(), the
+    cause/context chain) but keeps no frame, traceback or exception object; reading the source lines
+    and laying out the text (`render_trace`, most of the cost) can happen later, on another thread.
+    RecursionError propagates (see `stack_trace`).
+    """
     try:
         if value is None:  # exc_info=(SomeError, None, None): a type without an instance
             return f"{exc_type.__qualname__}\n"
-        return "".join(traceback.format_exception(exc_type, value, tb))
+        summary = traceback.TracebackException(type(value), value, tb, compact=True, lookup_lines=False)
+        _freeze_notes(summary)
+        return summary
     except RecursionError:
         raise
     except (Exception, MemoryError) as exc:
-        return (
-            f"{_qualified_name(exc_type)}: {exception_message(value)}\n"
-            f"[logloop: traceback could not be formatted: {_qualified_name(type(exc))}]"
-        )
+        return _trace_failed(exc_type, value, exc)
 
 
-def error_fields(exc_info: ExcInfo) -> dict[str, Any]:
+def render_trace(
+    trace: traceback.TracebackException | str,
+    exc_type: type[BaseException] | None = None,
+    value: BaseException | None = None,
+) -> str:
+    """The text `traceback.format_exception` prints for a captured trace; a short note if that fails."""
+    if isinstance(trace, str):
+        return trace
+    try:
+        return "".join(trace.format())
+    except RecursionError:
+        raise
+    except (Exception, MemoryError) as exc:
+        return _trace_failed(exc_type or trace.exc_type or BaseException, value, exc)
+
+
+def _trace_failed(exc_type: type[BaseException], value: BaseException | None, exc: BaseException) -> str:
+    message = exception_message(value) if value is not None else ""
+    return (
+        f"{_qualified_name(exc_type)}: {message}\n"
+        f"[logloop: traceback could not be formatted: {_qualified_name(type(exc))}]"
+    )
+
+
+def _freeze_notes(summary: traceback.TracebackException) -> None:
+    """PEP 678 notes as text now: the live list would show notes added after the event was logged."""
+    pending, seen = [summary], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        notes = getattr(current, "__notes__", None)
+        if notes is not None:
+            try:
+                current.__notes__ = [safe_str(note) for note in notes]
+            except Exception:  # notes that are not a sequence: format() says so itself
+                current.__notes__ = [f"<unreadable notes: {_qualified_name(type(notes))}>"]
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        pending.extend(getattr(current, "exceptions", None) or ())
+
+
+class CapturedError(NamedTuple):
+    """An exception as it was when logged: its qualified type, its str() and its frame-free trace."""
+
+    type_name: str
+    message: str
+    trace: traceback.TracebackException | str
+
+
+def capture_error(exc_info: ExcInfo) -> CapturedError:
     exc_type, value, tb = exc_info
-    message = truncate(exception_message(value), ERROR_MESSAGE_LIMIT)
-    trace = truncate(stack_trace(exc_type, value, tb), STACK_TRACE_LIMIT, keep_tail=True)
+    return CapturedError(
+        _qualified_name(exc_type), exception_message(value), capture_trace(exc_type, value, tb)
+    )
+
+
+def error_fields(error: CapturedError) -> dict[str, Any]:
+    message = truncate(error.message, ERROR_MESSAGE_LIMIT)
+    trace = truncate(render_trace(error.trace), STACK_TRACE_LIMIT, keep_tail=True)
     return {
-        "type": _qualified_name(exc_type),
+        "type": error.type_name,
         "message": redaction.redact_text(message),
         "stack_trace": redaction.redact_text(trace),
     }
@@ -286,6 +355,27 @@ def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
     if isinstance(info, BaseException):  # a record built by hand with exc_info=exc
         return (type(info), info, info.__traceback__)
     return None
+
+
+class Captured(NamedTuple):
+    """What a record said at emit time: safe to keep in a queue and to finish on another thread.
+
+    `attributes` is a shallow copy of `vars(record)` in which `message` is the formatted message
+    (`msg % args`, done at emit time: arguments may change later), `args` and `exc_info` are None (no
+    reference to the caller's arguments, exception or frames is kept) and `msg` is kept only when it
+    is a string (the template). User extras are the record's own values, not copies: they are made
+    JSON-safe when the document is built (see `EcsFormatter.capture`).
+
+    For error events, `env_vars` and `context` are what the environment and the context provider said
+    at that moment (`context` already a JSON-safe copy, not yet redacted). `failure` says why capturing
+    failed, if it did; the document is then the smallest honest one.
+    """
+
+    attributes: dict[str, Any]
+    error: CapturedError | None = None
+    env_vars: dict[str, str] | None = None
+    context: dict[str, Any] | None = None
+    failure: str | None = None
 
 
 _argv_cache: tuple[list[str], list[str]] = ([], [])
@@ -352,35 +442,73 @@ class EcsFormatter(logging.Formatter):
         return dumps(self.to_document(record)).decode("utf-8")
 
     def to_document(self, record: logging.LogRecord) -> dict[str, Any]:
-        """The ECS document of the record; never raises."""
-        try:
-            return self._document(record)
-        except RecursionError:
-            # Logged from the bottom of a deep recursion (`except RecursionError: log.exception()`
-            # at the innermost frame): build it again once with some headroom, then restore.
-            limit = sys.getrecursionlimit()
-            sys.setrecursionlimit(limit + _RECURSION_HEADROOM)
-            try:
-                return self._document(record)
-            except Exception as exc:
-                return self._fallback(record, exc)
-            finally:
-                sys.setrecursionlimit(limit)
-        except Exception as exc:
-            return self._fallback(record, exc)
+        """The ECS document of the record; never raises. The same as `document(capture(record))`."""
+        return self.document(self.capture(record))
 
-    def _document(self, record: logging.LogRecord) -> dict[str, Any]:
+    # -- the two halves: capture() on the caller's thread, document() wherever it suits ------------
+
+    def capture(self, record: logging.LogRecord) -> Captured:
+        """What the document needs from this moment, cheaply; never raises.
+
+        Done now: `msg % args` (a mutable argument may change once the call returns), the exception's
+        type, str() and frames (without keeping the frames alive), and for error events the allowed
+        environment variables and the context provider's answer (they describe the moment of the
+        error). Everything else (redaction, JSON-safe copies of extras, the traceback's text, host and
+        process facts) is left to `document()`.
+
+        Extras are kept by reference, as a QueueHandler in front of an ecs-logging formatter keeps
+        them: a mutable extra changed right after the call may be shipped with the change. A deep copy
+        here would cost what moving the work off the caller saves; pass a copy if that matters.
+        """
+        return _with_headroom(self._capture, record, self._failed_capture)
+
+    def document(self, captured: Captured) -> dict[str, Any]:
+        """The ECS document of a captured record; never raises."""
+        return _with_headroom(self._document, captured, self._fallback)
+
+    def _capture(self, record: logging.LogRecord) -> Captured:
+        attributes = record.__dict__.copy()
+        try:
+            attributes["message"] = record.getMessage()
+        except Exception:  # a failing format or a raising __str__: the safe representation
+            attributes["message"] = record_message(record)
+        attributes["args"] = attributes["exc_info"] = None
+        if not isinstance(record.msg, str):
+            attributes["msg"] = None  # only a string is a template; the message already holds str(msg)
+        if record.exc_info is None and record.levelno < _ERROR_LEVEL:
+            return Captured(attributes)  # the common case, kept short: it runs on every logging call
+        exc_info = _exc_info(record)
+        error = capture_error(exc_info) if exc_info is not None else None
+        env_vars = _read_env(self.env_allowlist) if self.env_allowlist else None
+        return Captured(attributes, error, env_vars, self._context())
+
+    def _failed_capture(self, record: logging.LogRecord, exc: Exception) -> Captured:
+        """What can still be had from a record whose capture failed (for `_fallback`)."""
+        attributes: dict[str, Any] = {}
+        error = None
+        with contextlib.suppress(Exception):
+            attributes.update(msg=safe_str(record.msg), levelname=record.levelname, name=record.name)
+            exc_info = _exc_info(record)
+            if exc_info is not None:
+                error = CapturedError(_qualified_name(exc_info[0]), exception_message(exc_info[1]), "")
+        return Captured(attributes, error, failure=_describe(exc))
+
+    def _document(self, captured: Captured) -> dict[str, Any]:
+        if captured.failure is not None:
+            return self._fallback(captured, None)
+        record = captured.attributes
         facts = environment.static_facts()
-        message = redaction.redact_text(truncate(record_message(record), MESSAGE_LIMIT))
+        message = redaction.redact_text(truncate(record["message"], MESSAGE_LIMIT))
+        pid = record["process"]
         doc: dict[str, Any] = {
-            "@timestamp": format_timestamp(record.created),
+            "@timestamp": format_timestamp(record["created"]),
             "message": message,
             "log": {
-                "level": record.levelname.lower(),
-                "logger": record.name,
+                "level": record["levelname"].lower(),
+                "logger": record["name"],
                 "origin": {
-                    "file": {"name": record.filename, "line": record.lineno},
-                    "function": record.funcName,
+                    "file": {"name": record["filename"], "line": record["lineno"]},
+                    "function": record["funcName"],
                 },
             },
             "ecs": {"version": ECS_VERSION},
@@ -388,27 +516,27 @@ class EcsFormatter(logging.Formatter):
             "service": self._service(),
             "host": _copy_host(facts.host),
             "process": {
-                "pid": record.process if record.process is not None else facts.pid,
+                "pid": pid if pid is not None else facts.pid,
                 "name": facts.process_name,
                 "executable": facts.executable,
                 "args": _process_args(),
-                "thread": {"id": record.thread, "name": record.threadName},
+                "thread": {"id": record["thread"], "name": record["threadName"]},
             },
         }
         logloop: dict[str, Any] = {}
-        if isinstance(record.msg, str):
-            logloop["template"] = _template(record.msg)
-        exc_info = _exc_info(record)
-        if exc_info is not None:
-            doc["error"] = error_fields(exc_info)
-        elif record.exc_text:
-            trace = truncate(record.exc_text, STACK_TRACE_LIMIT, keep_tail=True)
+        msg = record["msg"]
+        if isinstance(msg, str):
+            logloop["template"] = _template(msg)
+        error = captured.error
+        if error is not None:
+            doc["error"] = error_fields(error)
+        elif record["exc_text"]:
+            trace = truncate(record["exc_text"], STACK_TRACE_LIMIT, keep_tail=True)
             doc["error"] = {"stack_trace": redaction.redact_text(trace)}
-        if exc_info is not None or record.levelno >= _ERROR_LEVEL:
-            logloop["env"] = self._env(facts)
-            context = self._context()
-            if context is not None:
-                logloop["context"] = context
+        if error is not None or record["levelno"] >= _ERROR_LEVEL:
+            logloop["env"] = self._env(facts, captured.env_vars)
+            if captured.context is not None:
+                logloop["context"] = redaction.redact_mapping(captured.context)
         if logloop:
             doc["logloop"] = logloop
         self._map_attributes(record, doc)
@@ -422,13 +550,14 @@ class EcsFormatter(logging.Formatter):
             service["environment"] = self.environment
         return service
 
-    def _env(self, facts: environment.StaticFacts) -> dict[str, Any]:
+    def _env(self, facts: environment.StaticFacts, env_vars: Mapping[str, str] | None) -> dict[str, Any]:
         env: dict[str, Any] = {"python": facts.python, "platform": facts.platform, "argv": _process_args()}
         if self.env_allowlist:
-            env["vars"] = jsonable(environment.env_vars(self.env_allowlist))
+            env["vars"] = jsonable(environment.env_vars(self.env_allowlist, env_vars or {}))
         return env
 
     def _context(self) -> dict[str, Any] | None:
+        """The provider's answer as a JSON-safe copy (not yet redacted), or what went wrong."""
         provider = self.context_provider or environment.registered_context_provider()
         if provider is None:
             return None
@@ -440,17 +569,16 @@ class EcsFormatter(logging.Formatter):
             if not isinstance(value, Mapping):
                 return {"provider_error": f"context provider returned {_qualified_name(type(value))}"}
             safe = jsonable(value)
-            return redaction.redact_mapping(safe) if isinstance(safe, dict) else {"value": safe}
+            return safe if isinstance(safe, dict) else {"value": safe}
         except Exception as exc:
             return {"provider_error": f"{_qualified_name(type(exc))}: {truncate(safe_str(exc), 1024)}"}
         finally:
             _guard.active = False
 
-    def _map_attributes(self, record: logging.LogRecord, doc: dict[str, Any]) -> None:
+    def _map_attributes(self, record: dict[str, Any], doc: dict[str, Any]) -> None:
         extras: dict[str, Any] = {}
-        attributes = vars(record)
-        own = attributes.keys() - _STANDARD_ATTRS  # usually empty: one C-level set operation
-        for key, value in attributes.items() if own else ():
+        own = record.keys() - _STANDARD_ATTRS  # usually empty: one C-level set operation
+        for key, value in record.items() if own else ():
             if key not in own or key.startswith("_logloop"):
                 continue
             if key == ACTION_ATTR and isinstance(value, str):
@@ -461,34 +589,66 @@ class EcsFormatter(logging.Formatter):
                 _apply_feedback(doc, value, extras)
             else:
                 extras[key] = value
-        if record.stack_info:
-            extras["stack_info"] = record.stack_info
+        if record["stack_info"]:
+            extras["stack_info"] = record["stack_info"]
         if extras:
             safe = jsonable(extras)
             doc["extra"] = redaction.redact_mapping(safe) if isinstance(safe, dict) else {"value": safe}
 
-    def _fallback(self, record: logging.LogRecord, exc: Exception) -> dict[str, Any]:
-        """The smallest honest document when building the full one failed."""
+    def _fallback(self, captured: Captured, exc: Exception | None) -> dict[str, Any]:
+        """The smallest honest document when capturing or building the full one failed."""
+        record = captured.attributes
         try:
-            message = truncate(safe_str(getattr(record, "msg", "")), MESSAGE_LIMIT)
-            level = safe_str(getattr(record, "levelname", "error")).lower()
+            message = truncate(safe_str(record.get("msg", "")), MESSAGE_LIMIT)
+            level = safe_str(record.get("levelname", "error")).lower()
         except Exception:
             message, level = "", "error"
         doc: dict[str, Any] = {
             "@timestamp": format_timestamp(time.time()),
             "message": message,
-            "log": {"level": level, "logger": safe_str(getattr(record, "name", ""))},
+            "log": {"level": level, "logger": safe_str(record.get("name", ""))},
             "ecs": {"version": ECS_VERSION},
             "event": {"dataset": DATASET_LOG, "kind": "event"},
             "service": self._service(),
-            "extra": {"logloop_formatter_error": _describe(exc)},
+            "extra": {"logloop_formatter_error": _describe(exc) if exc is not None else captured.failure},
         }
-        with contextlib.suppress(Exception):  # keep what an error event needs most, if it can be had
-            exc_info = _exc_info(record)
-            if exc_info is not None:
-                error_message = truncate(exception_message(exc_info[1]), ERROR_MESSAGE_LIMIT)
-                doc["error"] = {"type": _qualified_name(exc_info[0]), "message": error_message}
+        error = captured.error
+        if error is not None:  # keep what an error event needs most
+            doc["error"] = {"type": error.type_name, "message": truncate(error.message, ERROR_MESSAGE_LIMIT)}
         return doc
+
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
+def _with_headroom(
+    step: Callable[[_In], _Out], value: _In, fallback: Callable[[_In, Exception], _Out]
+) -> _Out:
+    """`step(value)`; `fallback(value, error)` if it raises; never raises itself.
+
+    A RecursionError (logged from the bottom of a deep recursion: `except RecursionError:
+    log.exception()` at the innermost frame) gets one more try with some stack headroom.
+    """
+    try:
+        return step(value)
+    except RecursionError:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + _RECURSION_HEADROOM)
+        try:
+            return step(value)
+        except Exception as exc:
+            return fallback(value, exc)
+        finally:
+            sys.setrecursionlimit(limit)
+    except Exception as exc:
+        return fallback(value, exc)
+
+
+def _read_env(allowlist: Sequence[str]) -> dict[str, str]:
+    """The allowed variables that are set, as they are now (redacted when the document is built)."""
+    environ = os.environ
+    return {name: environ[name] for name in allowlist if name in environ}
 
 
 def _is_duration(value: object) -> bool:

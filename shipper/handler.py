@@ -1,9 +1,11 @@
 """`ShipperHandler`: the stdlib logging handler that ships ECS documents durably.
 
-On the caller's thread `emit()` only turns the record into a document (the formatter), stamps it
-with a time-ordered `event.id` and puts it on a bounded in-memory queue; it never blocks on the
-network and never raises. Two worker threads (`shipper.worker`) do the rest: fingerprint, serialize,
-spool to SQLite, send, retry, dead-letter.
+On the caller's thread `emit()` only captures what may change once the logging call returns (the
+formatter's `capture()`: the formatted message, the exception's frames, for error events the context)
+and appends that to a bounded in-memory queue; it never blocks on the network and never raises. Two
+worker threads (`shipper.worker`) do the rest: build the ECS document (the formatter's `document()`),
+stamp a time-ordered `event.id`, fingerprint, serialize, spool to SQLite, send, retry, dead-letter.
+A formatter without that split (only `to_document()`) builds the whole document on the caller.
 
     handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
     logging.getLogger().addHandler(handler)
@@ -31,11 +33,8 @@ queue, at most `queue_size` plus one batch being written (measured by tests/test
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import queue
-import random
 import threading
 import time
 import weakref
@@ -50,7 +49,16 @@ from shipper.spool import OVERFLOW_POLICIES, OverflowPolicy, Spool
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
 from shipper.transports import TRANSPORT_KINDS, Transport
-from shipper.worker import WORKER_THREADS, DeliveryConfig, RateLimitedLog, Worker, encode, set_path
+from shipper.worker import (
+    WORKER_THREADS,
+    DeliveryConfig,
+    Inbox,
+    RateLimitedLog,
+    Worker,
+    encode,
+    event_ids,
+    set_path,
+)
 
 QueueOverflow = Literal["spool", "drop"]
 _QUEUE_OVERFLOWS: Final = ("spool", "drop")
@@ -61,35 +69,14 @@ class DocumentFormatter(Protocol):
     def to_document(self, record: logging.LogRecord) -> dict[str, Any]: ...
 
 
-class EventIds:
-    """uuid7-style ids as 32 hex digits: 48-bit milliseconds, a 12-bit sequence, 62 random bits.
+class SplitFormatter(DocumentFormatter, Protocol):
+    """A formatter whose work splits into a cheap `capture()` (caller) and `document()` (worker)."""
 
-    Ids are strictly increasing within a process, so events of the same millisecond keep their order.
-    """
+    def capture(self, record: logging.LogRecord) -> Any: ...
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last_ms = 0
-        self._seq = 0
-
-    def next(self) -> str:
-        now_ms = time.time_ns() // 1_000_000
-        with self._lock:
-            if now_ms > self._last_ms:
-                self._last_ms, self._seq = now_ms, 0
-            else:
-                self._seq += 1
-                if self._seq > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
-                    self._last_ms, self._seq = self._last_ms + 1, 0
-            ms, seq = self._last_ms, self._seq
-        value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | random.getrandbits(62)
-        return f"{value:032x}"
-
-    def reinit_after_fork(self) -> None:
-        self._lock = threading.Lock()
+    def document(self, captured: Any) -> dict[str, Any]: ...
 
 
-event_ids = EventIds()
 _handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
 _fork_orphans: list[object] = []  # the parent's worker and spool objects: never used nor closed in a child
 _local = threading.local()
@@ -182,12 +169,16 @@ class ShipperHandler(logging.Handler):
         self.close_timeout = close_timeout
         self.queue_size = queue_size
         self.queue_overflow = queue_overflow
-        self._ecs: DocumentFormatter = formatter or _ecs_formatter(
-            service, service_version, environment, env_allowlist, context_provider
+        self._ecs: DocumentFormatter
+        self._capture: Callable[[logging.LogRecord], Any]
+        self._document: Callable[[Any], dict[str, Any]] | None = None
+        self._use_formatter(
+            formatter
+            or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
         )
         self.counters = Counters()
         self._diag = RateLimitedLog()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._inbox = Inbox(queue_size)
         self._start_lock = threading.Lock()
         self._side_lock = threading.Lock()
         self._side_spool: Spool | None = None
@@ -206,10 +197,13 @@ class ShipperHandler(logging.Handler):
         """dictConfig's `formatter` key: an ECS formatter replaces the document formatter."""
         super().setFormatter(fmt)
         if fmt is not None and callable(getattr(fmt, "to_document", None)):
-            self._ecs = fmt  # type: ignore[assignment]
+            self._use_formatter(fmt)  # type: ignore[arg-type]
 
     def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
         """Filter then emit, without the handler lock: emit() is thread-safe on its own."""
+        if not self.filters:
+            self.emit(record)
+            return record
         result = self.filter(record)
         if isinstance(result, logging.LogRecord):
             record = result
@@ -220,21 +214,16 @@ class ShipperHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread in WORKER_THREADS or record.name.startswith(_INTERNAL_PREFIX):
             return
-        if getattr(_local, "busy", False):  # the formatter (or a context provider) logged: not shipped
+        local = _local
+        if getattr(local, "busy", False):  # capture() (say, a __str__ or the context provider) logged
             return
-        _local.busy = True
+        local.busy = True
         try:
-            doc = self._ecs.to_document(record)
-            event = doc.get("event")
-            if isinstance(event, dict):
-                event["id"] = event_ids.next()
-            else:
-                set_path(doc, "event.id", event_ids.next())
-            self._enqueue(doc)
+            self._enqueue(self._capture(record))
         except Exception:
             self.handleError(record)
         finally:
-            _local.busy = False
+            local.busy = False
 
     def handleError(self, record: logging.LogRecord) -> None:
         """Count the lost record and say so at most once a minute; never print per record."""
@@ -249,10 +238,7 @@ class ShipperHandler(logging.Handler):
         if self.closed or self._worker is None or not self._worker.thread.is_alive():
             return
         marker = threading.Event()
-        try:
-            self._queue.put(marker, timeout=self.close_timeout / 4)
-        except queue.Full:
-            return
+        self._inbox.put_control(marker)
         marker.wait(self.close_timeout / 4)
 
     def close(self) -> None:
@@ -294,46 +280,64 @@ class ShipperHandler(logging.Handler):
             worker.idle.clear()
             self._wake_worker()
             worker.idle.wait(min(0.5, max(0.0, deadline - time.monotonic())))
-            if self._queue.empty() and self._own_backlog() == 0:
+            if not self._inbox and self._own_backlog() == 0:
                 return True
         return False
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _enqueue(self, doc: dict[str, Any]) -> None:
+    def _use_formatter(self, formatter: DocumentFormatter) -> None:
+        self._ecs = formatter
+        capture, document = getattr(formatter, "capture", None), getattr(formatter, "document", None)
+        if callable(capture) and callable(document):
+            self._capture, self._document = capture, document
+        else:  # only to_document(): the whole document is built on the caller's thread
+            self._capture = formatter.to_document
+
+    def _build(self, item: Any) -> dict[str, Any]:
+        """The document of a queued item: finished by the formatter, unless it already is one."""
+        if isinstance(item, dict):
+            return item
+        if self._document is None:
+            raise TypeError(f"no formatter can build a document from {type(item).__name__}")
+        return self._document(item)
+
+    def _enqueue(self, item: Any) -> None:
         if self.closed:
             self.counters.add("queued")
-            self._spool_now([doc])
+            self._spool_now([item])
             return
         if self._worker is None:
             self._ensure_worker()
-        try:
-            self._queue.put_nowait(doc)
-            self.counters.add("queued")
-        except queue.Full:
-            self.counters.add("queued")
-            if self.queue_overflow == "spool":
-                self._spool_now([doc])
-            else:
-                self.counters.add("dropped")
-                self._diag.warning(
-                    "queue-full", "logloop shipper queue full (%d): events dropped", self.queue_size
-                )
-
-    def _spool_now(self, docs: list[dict[str, Any]]) -> None:
-        """Write documents to the spool on this thread (queue full, after close, at shutdown)."""
-        if not docs:
+        self.counters.add("queued")
+        if self._inbox.put(item):
             return
+        if self.queue_overflow == "spool":
+            self._spool_now([item])
+        else:
+            self.counters.add("dropped")
+            self._diag.warning(
+                "queue-full", "logloop shipper queue full (%d): events dropped", self.queue_size
+            )
+
+    def _spool_now(self, items: list[Any]) -> None:
+        """Build and write events to the spool on this thread (queue full, after close, at shutdown)."""
+        if not items:
+            return
+        busy = getattr(_local, "busy", False)
+        _local.busy = True  # whatever building logs (a __repr__ of an extra, say) is not shipped
         try:
-            rows = [encode(doc, self.config.index_prefix) for doc in docs]
+            rows = [encode(self._build(item), self.config.index_prefix) for item in items]
             with self._side_lock:
                 result = self._side().put(rows)
             self.counters.add("spooled", result.stored)
             self.counters.add("dropped", result.dropped)
             self._wake_worker()
         except Exception as exc:
-            self.counters.add("dropped", len(docs))
+            self.counters.add("dropped", len(items))
             self._diag.warning("spool-now", "logloop shipper could not spool events: %r", exc)
+        finally:
+            _local.busy = busy
 
     def _side(self) -> Spool:
         """The caller-side spool connection (guarded by _side_lock), opened on first use."""
@@ -351,20 +355,17 @@ class ShipperHandler(logging.Handler):
             return self._side().owned()
 
     def _wake_worker(self) -> None:
-        with contextlib.suppress(queue.Full):  # a full queue wakes it anyway
-            self._queue.put_nowait(None)
+        self._inbox.put_control(None)
 
-    def _take_queued(self) -> list[dict[str, Any]]:
-        docs: list[dict[str, Any]] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return docs
-            if isinstance(item, dict):
-                docs.append(item)
-            elif isinstance(item, threading.Event):
+    def _take_queued(self) -> list[Any]:
+        """Every queued event; flush markers are released, wake-ups dropped."""
+        events: list[Any] = []
+        for item in self._inbox.take(len(self._inbox) + 1):
+            if isinstance(item, threading.Event):
                 item.set()
+            elif item is not None:
+                events.append(item)
+        return events
 
     def _ensure_worker(self) -> None:
         with self._start_lock:
@@ -372,7 +373,8 @@ class ShipperHandler(logging.Handler):
                 return
             self._worker = Worker(
                 config=self.config,
-                inbox=self._queue,
+                inbox=self._inbox,
+                build=self._build,
                 counters=self.counters,
                 make_transport=self._make_transport,
                 make_health_doc=self._health_doc,
@@ -412,7 +414,7 @@ class ShipperHandler(logging.Handler):
         _fork_orphans.extend((self._worker, self._side_spool))
         self._worker = None
         self._side_spool = None
-        self._queue = queue.Queue(maxsize=self.queue_size)
+        self._inbox = Inbox(self.queue_size)
         self._start_lock = threading.Lock()
         self._side_lock = threading.Lock()
         self.counters.reinit_after_fork()

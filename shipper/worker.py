@@ -1,9 +1,11 @@
 """The delivery worker: two threads per handler that move documents queue -> spool -> server.
 
 The drainer takes what is queued (lingering `flush_interval` so a burst becomes one transaction),
-fingerprints and serializes it and writes it to the spool in one transaction. The sender sends the
-oldest spooled batch, deletes acknowledged and dead-lettered rows, and leaves rows that need a retry
-for a capped exponential backoff with jitter. Because the drainer never waits for the network, the
+builds the documents from what `emit()` captured (the formatter's costly half: redaction, JSON-safe
+extras, traceback text, host and process facts), stamps their ids, fingerprints and serializes them
+and writes them to the spool in one transaction. The sender sends the oldest spooled batch,
+deletes acknowledged and dead-lettered rows, and leaves rows that need a retry for a capped
+exponential backoff with jitter. Because the drainer never waits for the network, the
 memory queue keeps emptying while a request is in flight or the server is down. Each thread opens
 its own spool connection; the transport lives on the sender thread only.
 
@@ -16,10 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +77,95 @@ class RateLimitedLog:
             self._logger.warning(message, *args)
 
 
+class Inbox:
+    """The bounded memory queue between `emit()` and the drainer.
+
+    A deque (append and popleft are atomic in CPython, no lock) with a length check, and an Event that
+    a caller sets only when the drainer is asleep: while the drainer works or lingers to fill a batch,
+    putting an event costs an append and two attribute reads. The bound is checked without a lock, so
+    threads racing at the limit may go past it by one event each.
+
+    Control items (flush markers, wake-ups) are never refused: they are few and must not be lost.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: deque[Any] = deque()
+        self._sleeping = False
+        self._wake = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: Any) -> bool:
+        """Queue an event; False (and nothing queued) when the queue is full."""
+        items = self._items
+        if len(items) >= self.maxsize:
+            return False
+        items.append(item)
+        if self._sleeping:
+            self._wake.set()
+        return True
+
+    def put_control(self, item: threading.Event | None) -> None:
+        """Queue a flush marker (an Event the drainer sets) or a wake-up (None), and wake the drainer."""
+        self._items.append(item)
+        self._wake.set()
+
+    def take(self, limit: int) -> list[Any]:
+        """Up to `limit` items, oldest first, without waiting."""
+        items = self._items
+        taken: list[Any] = []
+        with contextlib.suppress(IndexError):
+            while len(taken) < limit:
+                taken.append(items.popleft())
+        return taken
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until something is queued or `timeout` passes; True if something is queued."""
+        self._sleeping = True  # set before looking, so a put() after the look wakes us
+        try:
+            if not self._items:
+                self._wake.wait(timeout)
+        finally:
+            self._sleeping = False
+            self._wake.clear()
+        return bool(self._items)
+
+
+class EventIds:
+    """uuid7-style ids as 32 hex digits: 48-bit milliseconds, a 12-bit sequence, 62 random bits.
+
+    Ids are strictly increasing within a process. The drainer stamps events in queue order, just
+    before they are spooled (nothing is sent before that, so every retry carries the same id), so
+    events of the same millisecond keep their order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._seq = 0
+
+    def next(self) -> str:
+        now_ms = time.time_ns() // 1_000_000
+        with self._lock:
+            if now_ms > self._last_ms:
+                self._last_ms, self._seq = now_ms, 0
+            else:
+                self._seq += 1
+                if self._seq > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
+                    self._last_ms, self._seq = self._last_ms + 1, 0
+            ms, seq = self._last_ms, self._seq
+        value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | random.getrandbits(62)
+        return f"{value:032x}"
+
+    def reinit_after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+
+event_ids = EventIds()
+
+
 def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
     """Set a dotted field in a nested document, creating (or replacing non-dict) parents."""
     *parents, leaf = dotted.split(".")
@@ -121,8 +212,18 @@ def _index_of(doc: Mapping[str, Any], prefix: str) -> str:
     return schema.index_for(when if when.tzinfo else when.replace(tzinfo=UTC), prefix)
 
 
+def stamp(doc: dict[str, Any]) -> None:
+    """Give the document its `event.id` unless it has one."""
+    event = doc.get("event")
+    if not isinstance(event, dict):
+        set_path(doc, "event.id", event_ids.next())
+    elif "id" not in event:
+        event["id"] = event_ids.next()
+
+
 def encode(doc: dict[str, Any], prefix: str) -> NewEvent:
-    """Fingerprint and serialize one document into a spool row (the id was set by emit())."""
+    """Stamp, fingerprint and serialize one document into a spool row."""
+    stamp(doc)
     try:
         _fingerprint(doc)
     except Exception:  # a grouping bug must not lose the event; it ships ungrouped
@@ -141,13 +242,15 @@ class Worker:
         self,
         *,
         config: DeliveryConfig,
-        inbox: queue.Queue[Any],
+        inbox: Inbox,
+        build: Callable[[Any], dict[str, Any]],
         counters: Counters,
         make_transport: Callable[[], Transport],
         make_health_doc: Callable[[ShipperStats], dict[str, Any]],
     ) -> None:
         self.config = config
         self.inbox = inbox
+        self._build = build
         self.counters = counters
         self._make_transport = make_transport
         self._make_health_doc = make_health_doc
@@ -171,8 +274,7 @@ class Worker:
         self._deadline = deadline
         self._stopping.set()
         self._rows_ready.set()
-        with contextlib.suppress(queue.Full):
-            self.inbox.put_nowait(None)  # wake the drainer up
+        self.inbox.put_control(None)  # wake the drainer up
 
     # -- the two threads ----------------------------------------------------------------------------
 
@@ -249,7 +351,7 @@ class Worker:
             backoff = self.config.backoff_initial
             if more:
                 continue
-            if self.inbox.empty():
+            if not self.inbox:
                 self.idle.set()
             # Rows written by the drainer wake us at once; the poll picks up rows spooled by callers.
             self._rows_ready.wait(_BACKLOG_EVERY)
@@ -264,40 +366,36 @@ class Worker:
     # -- steps --------------------------------------------------------------------------------------
 
     def _drain(self, spool: Spool, wait: float) -> bool:
-        """Move queued documents into the spool; True if the spool may have new rows to send."""
-        docs: list[dict[str, Any]] = []
+        """Move queued events into the spool; True if the spool may have new rows to send."""
+        inbox = self.inbox
+        if wait > 0 and inbox.wait(wait) and len(inbox) < self.config.batch_size:
+            # Linger so that a burst becomes one transaction and one request, not hundreds.
+            self._stopping.wait(self.config.flush_interval)
+        events: list[Any] = []
         markers: list[threading.Event] = []
         woken = False
-        try:
-            item = self.inbox.get(timeout=wait) if wait > 0 else self.inbox.get_nowait()
-            if wait > 0 and self.inbox.qsize() < self.config.batch_size:
-                # Linger so that a burst becomes one transaction and one request, not hundreds.
-                self._stopping.wait(self.config.flush_interval)
-            while True:
-                if isinstance(item, dict):
-                    self.idle.clear()
-                    docs.append(item)
-                elif isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    woken = True  # a wake-up: rows may have been spooled by another thread
-                if len(docs) >= _DRAIN_LIMIT:
-                    break
-                item = self.inbox.get_nowait()
-        except queue.Empty:
-            pass
-        spooled = self._spool_docs(spool, docs)
+        for item in inbox.take(_DRAIN_LIMIT):
+            if item is None:
+                woken = True  # a wake-up: rows may have been spooled by another thread
+            elif isinstance(item, threading.Event):
+                markers.append(item)
+            else:
+                events.append(item)
+        if events:
+            self.idle.clear()
+        spooled = self._spool_docs(spool, events)
         for marker in markers:
             marker.set()
         return spooled or woken or bool(markers)
 
-    def _spool_docs(self, spool: Spool, docs: list[dict[str, Any]]) -> bool:
-        if not docs:
+    def _spool_docs(self, spool: Spool, events: list[Any]) -> bool:
+        """Build (the formatter's second half), stamp, fingerprint, serialize and spool the events."""
+        if not events:
             return False
         rows: list[NewEvent] = []
-        for doc in docs:
+        for event in events:
             try:
-                rows.append(encode(doc, self.config.index_prefix))
+                rows.append(encode(self._build(event), self.config.index_prefix))
             except Exception as exc:
                 self.counters.add("dropped")
                 self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
