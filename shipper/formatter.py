@@ -290,6 +290,8 @@ def render_trace(
     if isinstance(trace, str):
         return trace
     try:
+        for summary in _chain(trace):
+            summary.stack = _RememberedFrames(summary.stack)
         return "".join(trace.format())
     except RecursionError:
         raise
@@ -305,22 +307,67 @@ def _trace_failed(exc_type: type[BaseException], value: BaseException | None, ex
     )
 
 
-def _freeze_notes(summary: traceback.TracebackException) -> None:
-    """PEP 678 notes as text now: the live list would show notes added after the event was logged."""
+def _chain(summary: traceback.TracebackException) -> list[traceback.TracebackException]:
+    """The summary and every exception it mentions (cause, context, group members), each once."""
+    found: list[traceback.TracebackException] = []
     pending, seen = [summary], set()
     while pending:
         current = pending.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        notes = getattr(current, "__notes__", None)
-        if notes is not None:
-            try:
-                current.__notes__ = [safe_str(note) for note in notes]
-            except Exception:  # notes that are not a sequence: format() says so itself
-                current.__notes__ = [f"<unreadable notes: {_qualified_name(type(notes))}>"]
+        found.append(current)
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         pending.extend(getattr(current, "exceptions", None) or ())
+    return found
+
+
+def _freeze_notes(summary: traceback.TracebackException) -> None:
+    """PEP 678 notes as text now: the live list would show notes added after the event was logged."""
+    for current in _chain(summary):
+        notes = getattr(current, "__notes__", None)
+        if notes is None:
+            continue
+        try:
+            current.__notes__ = [safe_str(note) for note in notes]
+        except Exception:  # notes that are not a sequence: show that, as format() would
+            current.__notes__ = [f"<unreadable notes: {_qualified_name(type(notes))}>"]
+
+
+_FRAME_TEXT_CACHE_SIZE: Final = 4096
+_frame_text: dict[tuple[Any, ...], str] = {}
+
+
+class _RememberedFrames(traceback.StackSummary):
+    """A StackSummary that remembers each frame's text.
+
+    The same frames recur in every occurrence of an error (and down a recursion), and laying one out
+    (its source line, and the position of the `^^^` markers, which takes an `ast.parse`) costs about
+    20 µs. The key holds everything the text depends on, the source line included.
+    """
+
+    def format_frame_summary(self, frame_summary: traceback.FrameSummary, **options: Any) -> str:
+        if frame_summary.locals:  # never the case for captured traces; not worth a key
+            return super().format_frame_summary(frame_summary, **options)
+        key = (
+            frame_summary.filename,
+            frame_summary.lineno,
+            frame_summary.end_lineno,
+            frame_summary.colno,
+            frame_summary.end_colno,
+            frame_summary.name,
+            frame_summary.line,
+            *sorted(options.items()),
+        )
+        try:
+            return _frame_text[key]
+        except KeyError:
+            pass
+        text = super().format_frame_summary(frame_summary, **options)
+        if len(_frame_text) >= _FRAME_TEXT_CACHE_SIZE:
+            _frame_text.clear()
+        _frame_text[key] = text
+        return text
 
 
 class CapturedError(NamedTuple):
