@@ -307,8 +307,8 @@ def _frame(match: re.Match[str]) -> Frame:
 
 # The frame block of a traceback repeats while its message varies: parse each distinct block once.
 # Bounded (entries and size of each); lru_cache is safe to call from several threads.
-_CACHED_BLOCK: Final = 16_384
-_frames_in: Final = functools.lru_cache(maxsize=1024)(_scan_frames)
+_CACHED_BLOCK: Final = 8192  # each memo holds at most about 2 million characters of keys
+_frames_in: Final = functools.lru_cache(maxsize=256)(_scan_frames)
 _members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback is immutable
 
 
@@ -411,7 +411,7 @@ class BoundedMemo(Generic[_K, _V]):
 
 _UNKNOWN: Final = -2
 _CACHED_SHAPE: Final = 4096
-_shapes: Final[BoundedMemo[str, tuple[int, bool]]] = BoundedMemo(1024)
+_shapes: Final[BoundedMemo[str, tuple[int, bool]]] = BoundedMemo(512)
 
 
 def _frame_at(text: str, line: int, end: int) -> tuple[Frame, int] | None:
@@ -430,7 +430,7 @@ def _first_frame(lines: str) -> tuple[Frame, int] | None:
 # A frame's lines repeat from event to event (the raising statement above all, also when the outer
 # frames differ): parse each distinct text once. Bounded like _frames_in.
 _CACHED_LINES: Final = 2048
-_frame_in: Final = functools.lru_cache(maxsize=2048)(_first_frame)
+_frame_in: Final = functools.lru_cache(maxsize=1024)(_first_frame)
 
 
 def _last_file_line(text: str, start: int, end: int) -> int:
