@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
+import linecache
 import logging
 import math
 import os
@@ -41,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any, Final, NamedTuple, TypeVar
 
 from shipper import environment, redaction
@@ -293,13 +295,71 @@ def capture_trace(
     try:
         if value is None:  # exc_info=(SomeError, None, None): a type without an instance
             return f"{exc_type.__qualname__}\n"
-        summary = traceback.TracebackException(type(value), value, tb, compact=True, lookup_lines=False)
+        if _FAST_WALK and getattr(sys, "tracebacklimit", None) is None:
+            summary = traceback.TracebackException(type(value), value, None, compact=True, lookup_lines=False)
+            summary.stack = _frames(tb)
+        else:
+            summary = traceback.TracebackException(type(value), value, tb, compact=True, lookup_lines=False)
         _freeze_notes(summary)
         return summary
     except RecursionError:
         raise
     except (Exception, MemoryError) as exc:
         return _trace_failed(exc_type, value, exc)
+
+
+# `_frames` does what TracebackException does with a traceback on 3.11 and 3.12 (checked by
+# tests/test_capture.py against traceback.format_exception); other versions take the stdlib's path.
+_FAST_WALK: Final = (3, 11) <= sys.version_info[:2] < (3, 13)
+_POSITIONS_CACHE_SIZE: Final = 4096
+_positions: dict[tuple[CodeType, int], tuple[int | None, int | None, int | None, int | None]] = {}
+
+
+def _frames(tb: TracebackType | None) -> traceback.StackSummary:
+    """The frames of a traceback as TracebackException summarises them, with each instruction's
+    source position remembered: finding it (`code.co_positions()` up to the instruction) is most of
+    the cost of summarising, and the same frames recur in every occurrence of an error."""
+    frames = traceback.StackSummary()
+    files: set[str] = set()
+    while tb is not None:
+        frame, lasti = tb.tb_frame, tb.tb_lasti
+        code = frame.f_code
+        position = _positions.get((code, lasti))
+        if position is None:
+            position = _position(code, lasti, tb.tb_lineno)
+            if len(_positions) >= _POSITIONS_CACHE_SIZE:
+                _positions.clear()
+            _positions[(code, lasti)] = position
+        lineno, end_lineno, colno, end_colno = position
+        filename = code.co_filename
+        if filename not in files:
+            files.add(filename)
+            linecache.lazycache(filename, frame.f_globals)
+        frames.append(
+            traceback.FrameSummary(
+                filename,
+                lineno,
+                code.co_name,
+                lookup_line=False,
+                end_lineno=end_lineno,
+                colno=colno,
+                end_colno=end_colno,
+            )
+        )
+        tb = tb.tb_next
+    for filename in files:
+        linecache.checkcache(filename)
+    return frames
+
+
+def _position(
+    code: CodeType, lasti: int, lineno: int
+) -> tuple[int | None, int | None, int | None, int | None]:
+    """(line, end line, column, end column) of an instruction, as the traceback module finds them."""
+    if lasti < 0:
+        return (lineno, None, None, None)
+    found = next(itertools.islice(code.co_positions(), lasti // 2, None), (None, None, None, None))
+    return (lineno, *found[1:]) if found[0] is None else found
 
 
 def render_trace(

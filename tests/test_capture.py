@@ -103,6 +103,51 @@ def test_stack_trace_is_format_exception_text() -> None:
     assert "first note" in doc["error"]["stack_trace"] and "KeyError" in doc["error"]["stack_trace"]
 
 
+def _recursion() -> int:
+    return _recursion() + 1
+
+
+def _multi_line_call() -> None:
+    values = {"a": 1}
+    print(
+        values["a"],
+        values["missing"],
+    )
+
+
+def _group() -> None:
+    raise ExceptionGroup("several", [ValueError("one"), TypeError("two")])
+
+
+def _caught(failing: Any) -> tuple[Any, Any, Any]:
+    try:
+        failing()
+    except BaseException:
+        return sys.exc_info()
+    raise AssertionError("did not fail")
+
+
+@pytest.mark.parametrize(
+    ("failing", "limit"),
+    [
+        pytest.param(_recursion, None, id="recursion"),
+        pytest.param(_multi_line_call, None, id="multi-line-expression"),
+        pytest.param(_group, None, id="exception-group"),
+        pytest.param(_chained_error, 2, id="sys-tracebacklimit"),
+    ],
+)
+def test_trace_matches_format_exception(
+    failing: Any, limit: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the shape of the traceback, the shipped text is the one traceback.format_exception prints."""
+    if limit is not None:
+        monkeypatch.setattr(sys, "tracebacklimit", limit, raising=False)
+    info = _caught(failing) if failing is not _chained_error else _chained_error()
+    doc = FORMATTER.document(FORMATTER.capture(_record("x", level=logging.ERROR, exc_info=info)))
+    expected = "".join(traceback.format_exception(*info))
+    assert doc["error"]["stack_trace"] == expected
+
+
 def test_notes_added_after_capture_are_not_shipped() -> None:
     """An exception note added once the event was captured does not appear in its stack trace."""
     info = _chained_error()
