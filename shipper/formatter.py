@@ -588,7 +588,12 @@ class EcsFormatter(logging.Formatter):
         them: a mutable extra changed right after the call may be shipped with the change. A deep copy
         here would cost what moving the work off the caller saves; pass a copy if that matters.
         """
-        return _with_headroom(self._capture, record, self._failed_capture)
+        try:  # _with_headroom, inlined: this runs on every logging call
+            return self._capture(record)
+        except RecursionError:
+            return _again_with_headroom(self._capture, record, self._failed_capture)
+        except Exception as exc:
+            return self._failed_capture(record, exc)
 
     def document(self, captured: Captured) -> dict[str, Any]:
         """The ECS document of a captured record; never raises."""
@@ -761,16 +766,22 @@ def _with_headroom(
     try:
         return step(value)
     except RecursionError:
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(limit + _RECURSION_HEADROOM)
-        try:
-            return step(value)
-        except Exception as exc:
-            return fallback(value, exc)
-        finally:
-            sys.setrecursionlimit(limit)
+        return _again_with_headroom(step, value, fallback)
     except Exception as exc:
         return fallback(value, exc)
+
+
+def _again_with_headroom(
+    step: Callable[[_In], _Out], value: _In, fallback: Callable[[_In, Exception], _Out]
+) -> _Out:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + _RECURSION_HEADROOM)
+    try:
+        return step(value)
+    except Exception as exc:
+        return fallback(value, exc)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _read_env(allowlist: Sequence[str]) -> dict[str, str]:

@@ -219,7 +219,9 @@ class ShipperHandler(logging.Handler):
             return
         local.busy = True
         try:
-            self._enqueue(self._capture(record))
+            item = self._capture(record)
+            if self.closed or self._worker is None or not self._inbox.put(item):
+                self._enqueue_slowly(item)
         except Exception:
             self.handleError(record)
         finally:
@@ -253,7 +255,9 @@ class ShipperHandler(logging.Handler):
             if worker is not None:
                 worker.stop(start + 0.85 * self.close_timeout)
                 worker.thread.join(max(0.0, start + 0.95 * self.close_timeout - time.monotonic()))
-            self._spool_now(self._take_queued())
+            left = self._take_queued()
+            self.counters.add("queued", len(left))  # never reached the drainer, which counts the rest
+            self._spool_now(left)
             if self.prometheus is not None:
                 self.prometheus.close()
         with self._side_lock:
@@ -302,16 +306,19 @@ class ShipperHandler(logging.Handler):
             raise TypeError(f"no formatter can build a document from {type(item).__name__}")
         return self._document(item)
 
-    def _enqueue(self, item: Any) -> None:
+    def _enqueue_slowly(self, item: Any) -> None:
+        """What emit() does when the fast path is closed: after close(), in a forked child's first
+        call (no worker yet) or with the queue full. Events that take the fast path are counted as
+        queued by the drainer when it takes them; these are counted here."""
         if self.closed:
             self.counters.add("queued")
             self._spool_now([item])
             return
         if self._worker is None:
             self._ensure_worker()
+            if self._inbox.put(item):
+                return
         self.counters.add("queued")
-        if self._inbox.put(item):
-            return
         if self.queue_overflow == "spool":
             self._spool_now([item])
         else:

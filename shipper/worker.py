@@ -383,6 +383,7 @@ class Worker:
                 events.append(item)
         if events:
             self.idle.clear()
+            self.counters.add("queued", len(events))  # counted here: one lock per batch, not per call
         spooled = self._spool_docs(spool, events)
         for marker in markers:
             marker.set()
