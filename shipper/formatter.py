@@ -732,7 +732,10 @@ class EcsFormatter(logging.Formatter):
         """The smallest honest document when capturing or building the full one failed."""
         record = captured.attributes
         try:
-            message = truncate(safe_str(record.get("msg", "")), MESSAGE_LIMIT)
+            text = record.get("message")  # formatted at capture; the template if capture failed
+            message = truncate(
+                text if isinstance(text, str) else safe_str(record.get("msg", "")), MESSAGE_LIMIT
+            )
             level = safe_str(record.get("levelname", "error")).lower()
         except Exception:
             message, level = "", "error"
