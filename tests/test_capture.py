@@ -7,6 +7,7 @@ import gc
 import logging
 import sys
 import threading
+import time
 import traceback
 import weakref
 from pathlib import Path
@@ -189,12 +190,16 @@ def test_inbox_refuses_past_its_bound_but_keeps_control_items() -> None:
 
 
 def test_inbox_wakes_a_sleeping_drainer() -> None:
-    """An event put by another thread wakes a drainer waiting on the inbox (the timeout is a safety net)."""
+    """A put() from another thread wakes a drainer asleep on the inbox, long before its 60 s timeout."""
     inbox = Inbox(10)
-    put = threading.Thread(target=inbox.put, args=("event",))
-    put.start()
-    assert inbox.wait(60)
-    put.join()
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(inbox.wait(60)))
+    waiter.start()
+    while not inbox._sleeping:  # asleep (or about to be): the put below must wake it
+        time.sleep(0.001)
+    assert inbox.put("event")
+    waiter.join(30)
+    assert woke == [True]
     assert inbox.take(10) == ["event"]
 
 
