@@ -37,14 +37,15 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from analyzers import es
-from analyzers.digest_model import Report
-from analyzers.digest_window import Window
 from analyzers.exceptions import ConfigurationError, DeliveryError
-from analyzers.render import render
 from shipper.connection import is_loopback_host
+
+if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
+    from analyzers.digest_model import Report
+    from analyzers.digest_window import Window
 
 SECURITY_MODES: Final = ("starttls", "ssl", "none")
 HEADER_CHARS: Final = 200
@@ -152,19 +153,33 @@ def subject(report: Report) -> str:
     return sanitize_header(text)
 
 
+def _domain(sender: str) -> str:
+    return sender.rpartition("@")[2] or "logloop.invalid"
+
+
+def new_message(*, subject: str, sender: str, recipient: str, now: datetime, kind: str) -> EmailMessage:
+    """An empty message with every header set from sanitized single-line values (no header injection).
+
+    `kind` names the message in its Message-ID (digest, alert); the body is the caller's.
+    """
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = sanitize_header(subject)
+    message["From"] = Address(addr_spec=sanitize_header(sender))
+    message["To"] = Address(addr_spec=sanitize_header(recipient))
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = make_msgid(idstring=kind, domain=_domain(sender))
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
 def build_message(
     report: Report, images: Mapping[str, bytes], *, sender: str, recipient: str, now: datetime
 ) -> EmailMessage:
     """multipart/alternative: text/plain, then multipart/related(text/html, image/png...)."""
-    domain = sender.rpartition("@")[2] or "logloop.invalid"
-    cids = {name: make_msgid(idstring=name, domain=domain) for name in images}
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = subject(report)
-    message["From"] = Address(addr_spec=sanitize_header(sender))
-    message["To"] = Address(addr_spec=sanitize_header(recipient))
-    message["Date"] = format_datetime(now.astimezone(UTC))
-    message["Message-ID"] = make_msgid(idstring="digest", domain=domain)
-    message["Auto-Submitted"] = "auto-generated"
+    from analyzers.render import render  # jinja2 and the digest model, only when a digest is mailed
+
+    cids = {name: make_msgid(idstring=name, domain=_domain(sender)) for name in images}
+    message = new_message(subject=subject(report), sender=sender, recipient=recipient, now=now, kind="digest")
     message.set_content(render(report, "text"))
     html = render(report, "html", images={name: f"cid:{cid[1:-1]}" for name, cid in cids.items()})
     message.add_alternative(html, subtype="html")
@@ -340,7 +355,7 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Sender:
-    """One SMTP connection, opened on the first message."""
+    """One SMTP connection (connect, STARTTLS or SSL, AUTH), opened on the first message."""
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
@@ -350,9 +365,12 @@ class _Sender:
         if self._connection is None:
             self._connection = _connect(self._settings)
 
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """The recipients the server refused (smtplib raises when it refused them all)."""
         assert self._connection is not None, "connect() first"
-        self._connection.send_message(message, from_addr=self._settings.sender, to_addrs=[recipient])
+        return self._connection.send_message(
+            message, from_addr=self._settings.sender, to_addrs=list(recipients)
+        )
 
     def close(self) -> None:
         if self._connection is not None:
@@ -369,6 +387,52 @@ _DEFINITELY_NOT_DELIVERED: Final = (
     smtplib.SMTPDataError,
     smtplib.SMTPNotSupportedError,
 )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What one SMTP transaction did: `sent`, `failed` (nothing delivered) or `in-doubt`."""
+
+    state: str
+    detail: str = ""
+
+
+def _transmit(sender: _Sender, message: EmailMessage, recipients: Sequence[str]) -> _Attempt:
+    """Connect if needed and hand `message` over; SMTP and socket errors are classified here and only here."""
+    try:
+        sender.connect()  # connect, STARTTLS, AUTH: no message has left yet, whatever goes wrong
+    except (smtplib.SMTPException, OSError) as exc:
+        return _Attempt("failed", _describe(exc))
+    try:
+        refused = sender.send(message, recipients)
+    except _DEFINITELY_NOT_DELIVERED as exc:
+        return _Attempt("failed", _describe(exc))
+    except (smtplib.SMTPException, OSError) as exc:
+        return _Attempt("in-doubt", f"{_describe(exc)} while the message was in flight")
+    if refused:
+        return _Attempt("failed", f"the server refused {', '.join(sorted(refused))}")
+    return _Attempt("sent")
+
+
+def send_message(settings: SmtpSettings, message: EmailMessage, recipients: Sequence[str]) -> None:
+    """Send `message` to `recipients` on a connection of its own; DeliveryError unless all were accepted.
+
+    The error says whether nothing was delivered or the connection failed with the message in flight.
+    """
+    sender = _Sender(settings)
+    try:
+        attempt = _transmit(sender, message, recipients)
+    finally:
+        sender.close()
+    if attempt.state == "failed":
+        raise DeliveryError(
+            f"SMTP server {settings.host}:{settings.port} did not take the email ({attempt.detail}); "
+            "nothing was delivered: check [smtp]"
+        )
+    if attempt.state == "in-doubt":
+        raise DeliveryError(
+            f"SMTP server {settings.host}:{settings.port}: {attempt.detail}; it may have been delivered"
+        )
 
 
 def send_digest(
@@ -401,12 +465,6 @@ def send_digest(
     return outcomes
 
 
-def _failed(store: MarkerStore, claim: _Claim, recipient: str, exc: Exception, now: datetime) -> SendOutcome:
-    """Nothing was delivered: mark the send `failed` so a later run may retry it."""
-    store.finish(claim, state="failed", now=now, error=_describe(exc))
-    return SendOutcome(recipient=recipient, state="failed", marker_id=claim.marker_id, detail=_describe(exc))
-
-
 def _send_one(
     store: MarkerStore,
     sender: _Sender,
@@ -421,23 +479,15 @@ def _send_one(
         assert outcome is not None
         return outcome
     message = build_message(report, images, sender=settings.sender, recipient=recipient, now=now)
-    try:
-        sender.connect()  # connect, STARTTLS, AUTH: no message has left yet, whatever goes wrong
-    except (smtplib.SMTPException, OSError) as exc:
-        return _failed(store, claim, recipient, exc, now)
-    try:
-        sender.send(message, recipient)
-    except _DEFINITELY_NOT_DELIVERED as exc:
-        return _failed(store, claim, recipient, exc, now)
-    except (smtplib.SMTPException, OSError) as exc:
-        return SendOutcome(
-            recipient=recipient,
-            state="in-doubt",
-            marker_id=claim.marker_id,
-            detail=f"{_describe(exc)} while the message was in flight; not retried (check the mailbox)",
-        )
-    store.finish(claim, state="sent", now=now, message_id=str(message["Message-ID"]))
-    return SendOutcome(recipient=recipient, state="sent", marker_id=claim.marker_id)
+    attempt = _transmit(sender, message, [recipient])
+    if attempt.state == "failed":  # nothing was delivered: a later run may retry it
+        store.finish(claim, state="failed", now=now, error=attempt.detail)
+    elif attempt.state == "sent":
+        store.finish(claim, state="sent", now=now, message_id=str(message["Message-ID"]))
+    detail = attempt.detail
+    if attempt.state == "in-doubt":
+        detail += "; not retried (check the mailbox)"
+    return SendOutcome(recipient=recipient, state=attempt.state, marker_id=claim.marker_id, detail=detail)
 
 
 def raise_for_failures(outcomes: Sequence[SendOutcome]) -> None:
