@@ -37,6 +37,9 @@ class NewGroup:
     first_seen: datetime
     count: int
     services: tuple[str, ...] = ()
+    last_seen: datetime | None = None  # the latest event's time, host and version (the aggregation's sample)
+    versions: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +97,24 @@ def unknown_line(reason: str) -> str:
     return f"LOGLOOP UNKNOWN - {' '.join(reason.split()).replace('|', '/')}"
 
 
+def _values(sample: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = get_field(sample, name)
+    return (str(value),) if value else ()
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+
+
+def summary_query(*, start: datetime, until: datetime) -> dict[str, Any]:
+    """The check's aggregation; its sample also carries `host.name`, which alert emails name."""
+    body = queries.check_summary(start=start, until=until, max_groups=MAX_NEW_GROUPS)
+    includes = body["aggs"]["groups"]["aggs"]["sample"]["top_hits"]["_source"]["includes"]
+    if "host.name" not in includes:
+        includes.append("host.name")
+    return body
+
+
 def parse_new_groups(response: Mapping[str, Any], *, start: datetime) -> tuple[int, tuple[NewGroup, ...]]:
     aggregations = response.get("aggregations")
     if not aggregations:
@@ -105,14 +126,16 @@ def parse_new_groups(response: Mapping[str, Any], *, start: datetime) -> tuple[i
             break  # ordered by first occurrence, newest first
         hits = raw["sample"]["hits"]["hits"]
         sample = hits[0]["_source"] if hits else {}
-        service = get_field(sample, "service.name")
         found.append(
             NewGroup(
                 group_id=str(raw["key"]),
                 title=title_of(sample, str(raw["key"])),
                 first_seen=first_seen,
                 count=int(raw["doc_count"]),
-                services=(str(service),) if service else (),
+                services=_values(sample, "service.name"),
+                last_seen=_time(get_field(sample, "@timestamp")),
+                versions=_values(sample, "service.version"),
+                hosts=_values(sample, "host.name"),
             )
         )
     return int(aggregations["in_window"]["doc_count"]), tuple(found)
@@ -124,7 +147,7 @@ def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime)
     response = es.search(
         client,
         index=index_pattern(prefix),
-        body=queries.check_summary(start=start, until=until, max_groups=MAX_NEW_GROUPS),
+        body=summary_query(start=start, until=until),
         action="check the error rate",
     )
     errors, new_groups = parse_new_groups(response, start=start)
