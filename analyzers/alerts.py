@@ -1,18 +1,25 @@
-"""Alerts on a new, escalating (or regressed) group: a JSON POST to a webhook, at most once per episode.
+"""Alerts on a new, escalating (or regressed) group: a JSON POST to a webhook and/or an email to each
+`[alerts] email_to` address, at most once per episode and channel.
 
 An episode is one group in one status: "new" once per group ever; "escalating"/"regressed" once per
-status change recorded in the registry (`status_changed_at`). Before sending, a marker document
-`<status>:<group>:<episode time>` is created in `<prefix>-alerts` with create semantics, so two
-schedulers or a re-run never send the same alert twice; when delivery fails the marker is removed
-so that the next check tries again.
+status change recorded in the registry (`status_changed_at`). Before sending, a marker document is
+created in `<prefix>-alerts` with create semantics, so two schedulers or a re-run never send the same
+alert twice; when delivery fails the marker is removed so that the next check tries again. Marker ids:
 
-Payload (Content-Type: application/json):
+    webhook   <status>:<group>:<episode time>
+    email     <status>:<group>:<episode time>:email:<recipient>   (one message, and marker, per recipient)
+
+A failure with the message in flight (the SMTP connection or the HTTP response lost after the data
+was sent) is retried too: for an alert a duplicate is the lesser evil than a missed one.
+
+Webhook payload (Content-Type: application/json):
 
     {"source": "logloop", "status": "new", "group_id": "...", "title": "...", "count": 3,
      "first_seen": "2026-11-23T07:58:00.000Z", "services": ["svc"], "check": "<status line>"}
 
-Email alerts are not implemented here: the digest mailer exposes no general-purpose send function
-yet, so `[alerts] email_to` is rejected with a message saying so.
+Email: sent with the `[smtp]` server and sender (analyzers.mailer); text/plain plus a simple HTML
+alternative (autoescaped) naming the title, status, count, first/last seen, versions, hosts, services
+and group key. The subject is one line built from sanitized values only: a group title is log content.
 """
 
 from __future__ import annotations
@@ -23,15 +30,30 @@ import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
+from functools import cache
 from typing import Any, Final
 
-from analyzers import es, registry
-from analyzers.check import CheckResult
+from analyzers import es, mailer, registry
+from analyzers.check import CheckResult, NewGroup
 from analyzers.config import AlertsConfig
-from analyzers.exceptions import AlertError, ConfigurationError
+from analyzers.exceptions import AlertError, ConfigurationError, DeliveryError
 from analyzers.queries import iso
 
 USER_AGENT: Final = "logloop-alerts/1"
+SUBJECT_TITLE_CHARS: Final = 120
+_HTML: Final = """<!DOCTYPE html>
+<html><body style="font-family: sans-serif">
+<h2>logloop: {{ heading }}</h2>
+<p><strong>{{ title }}</strong></p>
+<table>
+{%- for name, value in rows %}
+<tr><th align="left" style="padding-right: 1em">{{ name }}</th><td>{{ value }}</td></tr>
+{%- endfor %}
+</table>
+<p style="color: #666">{{ check }}</p>
+</body></html>
+"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,10 +64,17 @@ class Alert:
     count: int
     since: datetime  # first_seen for new groups, status_changed_at otherwise: names the episode
     services: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    versions: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
     @property
     def marker_id(self) -> str:
         return f"{self.status}:{self.group_id}:{iso(self.since)}"
+
+    def email_marker_id(self, recipient: str) -> str:
+        return f"{self.marker_id}:email:{recipient.strip().lower()}"
 
     def payload(self, check_line: str) -> dict[str, Any]:
         return {
@@ -64,29 +93,49 @@ def index_name(prefix: str) -> str:
     return f"{prefix}-alerts"
 
 
-def require_deliverable(config: AlertsConfig) -> None:
-    if config.email_to:
+def email_recipients(config: AlertsConfig) -> tuple[str, ...]:
+    """The bare addresses of `[alerts] email_to`; ConfigurationError names a bad one."""
+    return tuple(mailer.address(value, setting="[alerts] email_to entry") for value in config.email_to)
+
+
+def require_deliverable(
+    config: AlertsConfig, smtp_table: Mapping[str, Any] | None = None
+) -> mailer.SmtpSettings | None:
+    """Validate the alert channels up front; the `[smtp]` settings when `email_to` is set, else None.
+
+    `smtp_table` is the `[smtp]` section; None means the caller cannot send alert emails (yet).
+    """
+    if not config.email_to:
+        return None
+    email_recipients(config)
+    if smtp_table is None:
         raise ConfigurationError(
-            "[alerts] email_to is not supported yet (the mailer has no general send function): "
-            "use webhook_url"
+            "[alerts] email_to: this command does not send alert emails yet, only `logloop check` does; "
+            "run that (e.g. from cron) or use webhook_url"
         )
+    if not smtp_table:
+        raise ConfigurationError(
+            "[alerts] email_to needs an [smtp] section with the server to send through, e.g. "
+            '[smtp] host = "mail.example.com", port = 587, sender = "logloop@example.com"'
+        )
+    smtp = mailer.smtp_settings(smtp_table)
+    if not smtp.sender:
+        raise ConfigurationError(
+            '[smtp] needs sender to send alert emails, e.g. sender = "logloop@example.com"'
+        )
+    return smtp
 
 
 def candidates(result: CheckResult, groups: Iterable[registry.Group], *, config: AlertsConfig) -> list[Alert]:
-    """Alerts this check would raise: its new groups, and registry groups escalating/regressed (pure)."""
+    """Alerts this check would raise: its new groups, and registry groups escalating/regressed (pure).
+
+    A new group the registry already knows (analyze ran since) takes its versions and hosts from there.
+    """
+    groups = list(groups)
+    known = {group.group_id: group for group in groups}
     alerts: list[Alert] = []
     if "new" in config.on:
-        alerts.extend(
-            Alert(
-                status="new",
-                group_id=group.group_id,
-                title=group.title,
-                count=group.count,
-                since=group.first_seen,
-                services=group.services,
-            )
-            for group in result.new_groups
-        )
+        alerts.extend(_new_alert(group, known.get(group.group_id)) for group in result.new_groups)
     alerts.extend(
         Alert(
             status=group.status,
@@ -95,11 +144,104 @@ def candidates(result: CheckResult, groups: Iterable[registry.Group], *, config:
             count=group.count_window,
             since=group.status_changed_at or group.updated_at or group.last_seen,
             services=group.services,
+            first_seen=group.first_seen,
+            last_seen=group.last_seen,
+            versions=group.versions,
+            hosts=group.hosts,
         )
         for group in groups
         if group.status in config.on and group.status != "new"
     )
     return alerts
+
+
+def _new_alert(group: NewGroup, stored: registry.Group | None) -> Alert:
+    last_seen = group.last_seen
+    if stored is not None and (last_seen is None or stored.last_seen > last_seen):
+        last_seen = stored.last_seen
+    return Alert(
+        status="new",
+        group_id=group.group_id,
+        title=group.title,
+        count=group.count,
+        since=group.first_seen,
+        services=group.services,
+        first_seen=group.first_seen,
+        last_seen=last_seen,
+        versions=_union(group.versions, stored.versions if stored else ()),
+        hosts=_union(group.hosts, stored.hosts if stored else ()),
+    )
+
+
+def _union(*values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted({value for sequence in values for value in sequence}))
+
+
+def _heading(alert: Alert) -> str:
+    return f"{alert.status} error group"
+
+
+def email_subject(alert: Alert) -> str:
+    """One line: the title is log content, so it is flattened and cut before it joins the subject."""
+    title = mailer.sanitize_header(alert.title, limit=SUBJECT_TITLE_CHARS)
+    return mailer.sanitize_header(f"[logloop] {_heading(alert)}: {title} ({alert.count:,} events)")
+
+
+def _listed(values: Sequence[str]) -> str:
+    return ", ".join(values) if values else "-"
+
+
+def _when(moment: datetime | None) -> str:
+    return iso(moment) if moment else "-"
+
+
+def _rows(alert: Alert, check_line: str) -> list[tuple[str, str]]:
+    """The facts of one alert as (name, one-line value), shared by the text and the HTML body."""
+    rows = [
+        ("Title", alert.title),
+        ("Status", f"{alert.status} since {iso(alert.since)}"),
+        ("Count", f"{alert.count:,}"),
+        ("First seen", _when(alert.first_seen)),
+        ("Last seen", _when(alert.last_seen)),
+        ("Versions", _listed(alert.versions)),
+        ("Hosts", _listed(alert.hosts)),
+        ("Services", _listed(alert.services)),
+        ("Group key", alert.group_id),
+        ("Check", check_line),
+    ]
+    return [(name, mailer.sanitize_header(value, limit=1000)) for name, value in rows]
+
+
+def email_text(alert: Alert, check_line: str) -> str:
+    lines = [f"logloop: {_heading(alert)}", ""]
+    lines += [f"{name + ':':<12}{value}" for name, value in _rows(alert, check_line)]
+    lines += ["", f"Mark it handled: logloop resolve {alert.group_id}  (or: logloop ignore {alert.group_id})"]
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def _html_template() -> Any:
+    import jinja2  # only when an alert email is written
+
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.from_string(_HTML)
+
+
+def email_html(alert: Alert, check_line: str) -> str:
+    rows = _rows(alert, check_line)
+    return str(
+        _html_template().render(heading=_heading(alert), title=rows[0][1], rows=rows[1:-1], check=rows[-1][1])
+    )
+
+
+def build_email(alert: Alert, *, sender: str, recipient: str, check_line: str, now: datetime) -> EmailMessage:
+    """text/plain with a text/html alternative; every header from sanitized one-line values."""
+    message = mailer.new_message(
+        subject=email_subject(alert), sender=sender, recipient=recipient, now=now, kind="alert"
+    )
+    message.set_content(email_text(alert, check_line))
+    message.add_alternative(email_html(alert, check_line), subtype="html")
+    return message
 
 
 def post_json(url: str, payload: Mapping[str, Any], *, timeout: float) -> None:
@@ -124,21 +266,24 @@ def post_json(url: str, payload: Mapping[str, Any], *, timeout: float) -> None:
         raise AlertError(f"alert webhook {url} answered HTTP {status}")
 
 
-def _claim(client: Any, prefix: str, alert: Alert, now: datetime) -> bool:
+def _claim(client: Any, prefix: str, marker_id: str, document: Mapping[str, Any]) -> bool:
     es.ensure_index(
         client,
         index=index_name(prefix),
         body={"settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}},
     )
-    document = {"status": alert.status, "group_id": alert.group_id, "sent_at": iso(now)}
     return es.create_doc(
-        client, index=index_name(prefix), doc_id=alert.marker_id, document=document, action="record an alert"
+        client, index=index_name(prefix), doc_id=marker_id, document=document, action="record an alert"
     )
 
 
-def _release(client: Any, prefix: str, alert: Alert) -> None:
+def _release(client: Any, prefix: str, marker_id: str) -> None:
     with es.translated("forget a failed alert"):
-        client.options(ignore_status=404).delete(index=index_name(prefix), id=alert.marker_id, refresh=True)
+        client.options(ignore_status=404).delete(index=index_name(prefix), id=marker_id, refresh=True)
+
+
+def _marker(alert: Alert, now: datetime, **extra: str) -> dict[str, str]:
+    return {"status": alert.status, "group_id": alert.group_id, "sent_at": iso(now), **extra}
 
 
 def send(
@@ -149,22 +294,44 @@ def send(
     config: AlertsConfig,
     check_line: str,
     now: datetime,
+    smtp: mailer.SmtpSettings | None = None,
 ) -> list[Alert]:
-    """Send each alert not sent before; return those sent. Raises AlertError after trying them all."""
-    if not config.webhook_url:
-        return []
+    """Send each alert not sent before on every configured channel; return those delivered on at least
+    one. Raises AlertError after trying them all; ConfigurationError if `email_to` is set without `smtp`."""
+    recipients = email_recipients(config)
+    if recipients and smtp is None:
+        raise ConfigurationError("[alerts] email_to needs the [smtp] settings (see require_deliverable)")
     sent: list[Alert] = []
     failures: list[str] = []
     for alert in alerts:
-        if not _claim(client, prefix, alert, now):
-            continue
-        try:
-            post_json(config.webhook_url, alert.payload(check_line), timeout=config.timeout.total_seconds())
-        except AlertError as exc:
-            _release(client, prefix, alert)
-            failures.append(str(exc))
-            continue
-        sent.append(alert)
+        delivered = False
+        if config.webhook_url and _claim(client, prefix, alert.marker_id, _marker(alert, now)):
+            try:
+                post_json(
+                    config.webhook_url, alert.payload(check_line), timeout=config.timeout.total_seconds()
+                )
+                delivered = True
+            except AlertError as exc:
+                _release(client, prefix, alert.marker_id)
+                failures.append(str(exc))
+        for recipient in recipients:
+            assert smtp is not None
+            marker_id = alert.email_marker_id(recipient)
+            if not _claim(
+                client, prefix, marker_id, _marker(alert, now, channel="email", recipient=recipient)
+            ):
+                continue
+            message = build_email(
+                alert, sender=smtp.sender, recipient=recipient, check_line=check_line, now=now
+            )
+            try:
+                mailer.send_message(smtp, message, [recipient])
+                delivered = True
+            except DeliveryError as exc:
+                _release(client, prefix, marker_id)
+                failures.append(f"alert email to {recipient}: {exc}")
+        if delivered:
+            sent.append(alert)
     if failures:
         raise AlertError(f"{len(failures)} alert(s) not delivered, first: {failures[0]}")
     return sent

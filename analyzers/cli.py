@@ -169,11 +169,12 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     try:
         check_config = _check_config(args, settings)
         alerts_config = config.alerts_config(settings.section("alerts"))
+        alerting = bool(alerts_config.webhook_url or alerts_config.email_to) and not args.no_alerts
+        smtp = alerts.require_deliverable(alerts_config, settings.section("smtp")) if alerting else None
         with closing(_client(settings)) as client:
             result = check.run_check(client, settings.index_prefix, config=check_config, until=now)
             alert_note = ""
-            if alerts_config.webhook_url and not args.no_alerts:
-                alerts.require_deliverable(alerts_config)
+            if alerting:
                 candidates = alerts.candidates(
                     result, registry.load_groups(client, settings.index_prefix), config=alerts_config
                 )
@@ -185,6 +186,7 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
                         config=alerts_config,
                         check_line=result.line,
                         now=now,
+                        smtp=smtp,
                     )
                     alert_note = f"{len(sent)} alert(s) sent" if sent else ""
                 except AnalyzerError as exc:

@@ -10,6 +10,8 @@ Sections (all optional; every key has a default):
     [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5
                 (rates are errors per minute averaged over the window)
     [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
+                (email_to = ["ops@example.com"] mails each address through the [smtp] server and
+                sender, which must then be configured; timeout is the webhook's, [smtp] has its own)
 
 Durations are `<number><unit>` with unit s, m, h, d or w. Unknown keys are errors: a typo must not
 silently fall back to a default.
@@ -93,7 +95,8 @@ class CheckConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class AlertsConfig:
-    """Where `check` sends an alert for a new or escalating group; nothing is sent when both are empty."""
+    """Where `check` sends an alert for a new or escalating group: a webhook, email addresses (sent
+    through `[smtp]`), or both; nothing is sent when both are empty."""
 
     webhook_url: str = ""
     email_to: tuple[str, ...] = ()

@@ -99,12 +99,14 @@ def sanitize_header(value: str, limit: int = HEADER_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _address(value: Any, what: str) -> str:
+def address(value: Any, *, setting: str) -> str:
+    """The bare address of `value` ("Ops <ops@example.com>" -> ops@example.com); ConfigurationError
+    naming `setting` (e.g. "[smtp] sender") when it is not one or holds control characters."""
     text = str(value)
-    _name, address = parseaddr(text)
-    if _CONTROL.search(text) or not address or "@" not in address or address.count("@") != 1:
-        raise ConfigurationError(f"[smtp] {what} {text!r} is not an email address like ops@example.com")
-    return address
+    _name, bare = parseaddr(text)
+    if _CONTROL.search(text) or not bare or bare.count("@") != 1:
+        raise ConfigurationError(f"{setting} {text!r} is not an email address like ops@example.com")
+    return bare
 
 
 def smtp_settings(table: Mapping[str, Any]) -> SmtpSettings:
@@ -123,9 +125,9 @@ def smtp_settings(table: Mapping[str, Any]) -> SmtpSettings:
     recipients = values.get("recipients", ())
     if isinstance(recipients, str):
         recipients = [recipients]
-    values["recipients"] = tuple(_address(r, "recipient") for r in recipients)
+    values["recipients"] = tuple(address(r, setting="[smtp] recipient") for r in recipients)
     if "sender" in values:
-        values["sender"] = _address(values["sender"], "sender")
+        values["sender"] = address(values["sender"], setting="[smtp] sender")
     settings = SmtpSettings(**values)
     if security == "none" and settings.username and not is_loopback_host(settings.host):
         raise ConfigurationError(
