@@ -1,6 +1,11 @@
 """Email the digest: SMTP (STARTTLS, SSL or plain on loopback) with auth, at most one message per
 (window, recipient), and no header built from anything but sanitized single-line values.
 
+Other mail (the alerts) uses the same pieces: `smtp_settings` for `[smtp]`, `new_message` for the
+sanitized headers and `send_message(settings, message, recipients)`, which raises DeliveryError. The
+digest and `send_message` share one connection (connect, STARTTLS/SSL, AUTH) and one place where SMTP
+errors are classified: failed (nothing delivered), in doubt (lost in flight) or sent.
+
 Message: multipart/alternative with the text digest and, preferred, the HTML digest inside a
 multipart/related part that carries the charts as inline PNGs referenced by `cid:`.
 

@@ -19,7 +19,7 @@ from analysis_docs import NOW, event, index_events, install_template
 
 from analyzers import alerts, check, cli, registry
 from analyzers.config import AlertsConfig, CheckConfig
-from analyzers.exceptions import ConfigurationError
+from analyzers.exceptions import AlertError, ConfigurationError
 from analyzers.mailer import SmtpSettings
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
@@ -181,3 +181,19 @@ def test_email_to_without_smtp_is_a_clear_error(capsys: pytest.CaptureFixture[st
     assert cli.handle_check(_parser().parse_args(["check"]), settings) == check.UNKNOWN
     out = capsys.readouterr().out
     assert out.startswith("LOGLOOP UNKNOWN - [alerts] email_to needs an [smtp] section")
+
+
+@pytest.mark.es
+def test_refused_connection_is_retried_by_the_next_check(
+    es: Any, prefix: str, smtp_server: tuple[Inbox, int]
+) -> None:
+    """With the SMTP server unreachable send() raises AlertError and releases the marker, so the next
+    check mails the alert."""
+    inbox, port = smtp_server
+    index_events(es, prefix, [event("fresh", NOW - timedelta(minutes=2))])
+    config = AlertsConfig(email_to=("ops@example.org",))
+    with pytest.raises(AlertError, match=r"alert email to ops@example\.org: .*nothing was delivered"):
+        _check_and_alert(es, prefix, _free_port(), config)
+    assert inbox.messages == []
+    assert [alert.group_id for alert in _check_and_alert(es, prefix, port, config)] == ["fresh"]
+    assert [rcpts for rcpts, _ in inbox.messages] == [["ops@example.org"]]
