@@ -200,13 +200,20 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     return result.state
 
 
+SHUTDOWN_DELIVERY_SECONDS = 5.0
+
+
 def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
     from analyzers import scheduler
 
     schedule_config = config.schedule_config(settings.section("schedule"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    scheduler.ship_own_logs(settings)
+    handler = scheduler.ship_own_logs(settings)
     jobs = scheduler.default_jobs(settings)
     running = scheduler.build_scheduler(schedule_config, jobs)
     scheduler.run_until_signalled(running)
+    if handler is not None:
+        # A long-running service stopping on purpose can afford a few seconds to deliver its last
+        # records; whatever is still unsent after that stays spooled for the next start.
+        handler.wait_delivered(SHUTDOWN_DELIVERY_SECONDS)
     return 0

@@ -236,7 +236,7 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
 
     check_cfg = analyzer_config.check_config(settings.section("check"))
     alerts_cfg = analyzer_config.alerts_config(settings.section("alerts"))
-    alerts.require_deliverable(alerts_cfg)
+    smtp = alerts.require_deliverable(alerts_cfg, settings.section("smtp"))
 
     def job() -> None:
         now = clock()
@@ -244,7 +244,7 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
             result = check.run_check(client, settings.index_prefix, config=check_cfg, until=now)
             level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[result.state]
             LOG.log(level, "check: %s", result.line)
-            if alerts_cfg.webhook_url:
+            if alerts_cfg.webhook_url or alerts_cfg.email_to:
                 candidates = alerts.candidates(
                     result, registry.load_groups(client, settings.index_prefix), config=alerts_cfg
                 )
@@ -255,6 +255,7 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
                     config=alerts_cfg,
                     check_line=result.line,
                     now=now,
+                    smtp=smtp,
                 )
 
     return job
@@ -297,15 +298,15 @@ def default_jobs(settings: Any, *, clock: Clock = utc_now) -> dict[str, Job]:
     return jobs
 
 
-def ship_own_logs(settings: Any) -> None:
-    """Send the scheduler's log records through the shipper (lazy import; skipped if unavailable)."""
+def ship_own_logs(settings: Any) -> Any:
+    """Send the scheduler's log records through the shipper; the handler, or None if unavailable."""
     try:
         from shipper.connection import handler_options
         from shipper.install import install
     except ImportError:
         LOG.warning("shipper not available: the scheduler logs to stderr only")
-        return
-    install(
+        return None
+    return install(
         f"{settings.service}-scheduler",
         **handler_options(settings.elasticsearch),
         index_prefix=settings.index_prefix,
