@@ -192,6 +192,7 @@ def _not_json(value: object) -> Any:
 # The same encoder as _ENCODER, without the circular-reference bookkeeping: JSONEncoder.encode() even
 # builds a new C encoder per call. A cycle then ends in a RecursionError, which takes the careful path
 # as any other failure does. None where json has no C accelerator.
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # the C one where there is one
 _make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 _C_ENCODER: Final = (
     _make_c_encoder(None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False)
@@ -227,6 +228,15 @@ def dumps(doc: Mapping[str, Any]) -> bytes:
     except Exception as exc:  # last resort: a document that still says what happened
         note = {"message": f"document could not be serialized: {_qualified_name(type(exc))}"}
         return json.dumps(note).encode("utf-8")
+
+
+def dumps_with(doc: Mapping[str, Any], rest: bytes) -> bytes:
+    """`dumps(doc)` with `rest` (JSON members, each led by a comma: see `EcsFormatter.lean_document`)
+    appended inside the outer object."""
+    data = dumps(doc)
+    if rest and len(data) > 2 and data[-1:] == b"}" and len(data) + len(rest) <= DOCUMENT_LIMIT:
+        return data[:-1] + rest + b"}"
+    return data
 
 
 # --- pieces of the document -----------------------------------------------------------------------
@@ -514,13 +524,18 @@ _guard = threading.local()
 
 def _process_args() -> list[str]:
     """sys.argv, redacted; recomputed only when the program changes sys.argv."""
+    return list(_shared_process_args())
+
+
+def _shared_process_args() -> list[str]:
+    """The cached redacted sys.argv itself (not to be changed): a new list when sys.argv changed."""
     global _argv_cache
     cached_for, redacted = _argv_cache
     current = getattr(sys, "argv", None) or []  # embedded interpreters may have no sys.argv
     if cached_for != current:
         redacted = environment.argv()
         _argv_cache = (list(current), redacted)
-    return list(redacted)
+    return redacted
 
 
 def _template(msg: str) -> str:
@@ -565,6 +580,7 @@ class EcsFormatter(logging.Formatter):
         self.environment = environment
         self.env_allowlist = tuple(env_allowlist)
         self.context_provider = context_provider
+        self._static: tuple[tuple[object, object, object], bytes | None] | None = None  # see _static_json
 
     def format(self, record: logging.LogRecord) -> str:
         return dumps(self.to_document(record)).decode("utf-8")
@@ -598,6 +614,83 @@ class EcsFormatter(logging.Formatter):
     def document(self, captured: Captured) -> dict[str, Any]:
         """The ECS document of a captured record; never raises."""
         return _with_headroom(self._document, captured, self._fallback)
+
+    def lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes]:
+        """`document(captured)` split for serializing: (the per-event fields, the JSON of the rest).
+
+        The rest (`ecs`, `service`, `host`, `process`) hardly changes between events: its JSON is made
+        once per process (again when sys.argv or the process changes) and `dumps_with(doc, rest)` gives
+        the same document's JSON as `dumps(document(captured))`, without building or encoding those
+        subtrees for each event. Only the common case is split: a message below ERROR without an
+        exception, extras or stack info. Otherwise (or if anything goes wrong) the rest is b"" and
+        the first item is `document(captured)`.
+        """
+        try:
+            lean = self._lean_document(captured)
+        except Exception:
+            lean = None
+        return lean if lean is not None else (self.document(captured), b"")
+
+    def _lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
+        record = captured.attributes
+        if (
+            captured.failure is not None
+            or captured.error is not None
+            or record["levelno"] >= _ERROR_LEVEL
+            or record["exc_text"]
+            or record["stack_info"]
+            or record.keys() - _STANDARD_ATTRS
+        ):
+            return None
+        facts = environment.static_facts()
+        static = self._static_json(facts)
+        pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
+        if static is None or type(thread_name) is not str or not (thread is None or type(thread) is int):
+            return None
+        pid = facts.pid if pid is None else pid
+        if type(pid) is not int:
+            return None
+        thread_id = "null" if thread is None else thread
+        tail = f'"pid":{pid},"thread":{{"id":{thread_id},"name":{_encode_string(thread_name)}}}}}'
+        doc: dict[str, Any] = {
+            "@timestamp": format_timestamp(record["created"]),
+            "message": redaction.redact_text(truncate(record["message"], MESSAGE_LIMIT)),
+            "log": {
+                "level": record["levelname"].lower(),
+                "logger": record["name"],
+                "origin": {
+                    "file": {"name": record["filename"], "line": record["lineno"]},
+                    "function": record["funcName"],
+                },
+            },
+            "event": {"dataset": DATASET_LOG, "kind": "event"},
+        }
+        msg = record["msg"]
+        if isinstance(msg, str):
+            doc["logloop"] = {"template": _template(msg)}
+        return doc, static + tail.encode("utf-8")
+
+    def _static_json(self, facts: environment.StaticFacts) -> bytes | None:
+        """`,"ecs":…,"service":…,"host":…,"process":{"name":…,"executable":…,"args":[…],` or None."""
+        args = _shared_process_args()
+        cached = self._static
+        if cached is not None:
+            known_facts, known_args, service = cached[0]
+            if known_facts is facts and known_args is args and service == self._service_key():
+                return cached[1]
+        static = {
+            "ecs": {"version": ECS_VERSION},
+            "service": self._service(),
+            "host": facts.host,
+            "process": {"name": facts.process_name, "executable": facts.executable, "args": args},
+        }
+        text = _fast_json(static).encode("utf-8")
+        json_ok = text.startswith(b'{"ecs":') and text.endswith(b"]}}")
+        self._static = ((facts, args, self._service_key()), b"," + text[1:-2] + b"," if json_ok else None)
+        return self._static[1]
+
+    def _service_key(self) -> tuple[str, str | None, str | None]:
+        return (self.service_name, self.service_version, self.environment)
 
     def _capture(self, record: logging.LogRecord) -> Captured:
         attributes = record.__dict__.copy()

@@ -172,6 +172,7 @@ class ShipperHandler(logging.Handler):
         self._ecs: DocumentFormatter
         self._capture: Callable[[logging.LogRecord], Any]
         self._document: Callable[[Any], dict[str, Any]] | None = None
+        self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
         self._use_formatter(
             formatter
             or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
@@ -293,18 +294,23 @@ class ShipperHandler(logging.Handler):
     def _use_formatter(self, formatter: DocumentFormatter) -> None:
         self._ecs = formatter
         capture, document = getattr(formatter, "capture", None), getattr(formatter, "document", None)
+        lean = getattr(formatter, "lean_document", None)
         if callable(capture) and callable(document):
             self._capture, self._document = capture, document
+            self._lean = lean if callable(lean) else None
         else:  # only to_document(): the whole document is built on the caller's thread
-            self._capture = formatter.to_document
+            self._capture, self._lean = formatter.to_document, None
 
-    def _build(self, item: Any) -> dict[str, Any]:
-        """The document of a queued item: finished by the formatter, unless it already is one."""
+    def _build(self, item: Any) -> tuple[dict[str, Any], bytes]:
+        """The document of a queued item, finished by the formatter unless it already is one, and the
+        JSON of its constant part if the formatter keeps that apart (see `EcsFormatter.lean_document`)."""
         if isinstance(item, dict):
-            return item
+            return item, b""
+        if self._lean is not None:
+            return self._lean(item)
         if self._document is None:
             raise TypeError(f"no formatter can build a document from {type(item).__name__}")
-        return self._document(item)
+        return self._document(item), b""
 
     def _enqueue_slowly(self, item: Any) -> None:
         """What emit() does when the fast path is closed: after close(), in a forked child's first
@@ -334,7 +340,8 @@ class ShipperHandler(logging.Handler):
         busy = getattr(_local, "busy", False)
         _local.busy = True  # whatever building logs (a __repr__ of an extra, say) is not shipped
         try:
-            rows = [encode(self._build(item), self.config.index_prefix) for item in items]
+            built = [self._build(item) for item in items]
+            rows = [encode(doc, self.config.index_prefix, rest) for doc, rest in built]
             with self._side_lock:
                 result = self._side().put(rows)
             self.counters.add("spooled", result.stored)

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, ParamSpec, TypeVar
+from typing import Final, Literal, NamedTuple, ParamSpec, TypeVar
 
 from shipper.exceptions import ConfigurationError, SpoolError
 
@@ -44,21 +44,57 @@ _SCHEMA: Final = (
 
 
 # Fork safety: SQLite's global mutexes must not be held by another thread at fork() time, or every
-# SQLite call in the child deadlocks. Every Spool call holds this lock, and fork() waits for it.
-_fork_guard = threading.Lock()
+# SQLite call in the child deadlocks. Every Spool call is inside the guard, and fork() waits until no
+# call is. The guard is shared: the drainer's and the sender's connections work at the same time
+# (SQLite serializes their writes itself, without holding the GIL); only fork() excludes them.
+class _ForkGuard:
+    """Shared for Spool calls, exclusive for fork(): `with guard:` around a call, `exclusive()` before
+    fork and `release_exclusive()` after it, in the parent."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        self._forking = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._forking:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._cond:
+            self._active -= 1
+            if not self._active and self._forking:
+                self._cond.notify_all()
+
+    def exclusive(self) -> None:
+        """Wait until no Spool call runs, and keep new ones out (the lock stays held until release)."""
+        self._cond.acquire()
+        self._forking = True
+        while self._active:
+            self._cond.wait()
+
+    def release_exclusive(self) -> None:
+        self._forking = False
+        self._cond.notify_all()
+        self._cond.release()
+
+
+_fork_guard = _ForkGuard()
 
 
 def _reset_fork_guard() -> None:
     global _fork_guard
-    _fork_guard = threading.Lock()
+    _fork_guard = _ForkGuard()  # the child's only thread: nothing runs inside the guard
 
 
 def _acquire_fork_guard() -> None:
-    _fork_guard.acquire()
+    _fork_guard.exclusive()
 
 
 def _release_fork_guard() -> None:
-    _fork_guard.release()
+    _fork_guard.release_exclusive()
 
 
 os.register_at_fork(
@@ -78,22 +114,21 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return call
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """A document on its way into the spool."""
+class NewEvent(NamedTuple):
+    """A document on its way into the spool (a tuple: one is made per event)."""
 
     event_id: str
-    index: str
+    index: str  # type: ignore[assignment]  # the field hides tuple.index(), which nothing here uses
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class SpooledEvent:
-    """A document read back from the spool; `row_id` is what to delete once acknowledged."""
+class SpooledEvent(NamedTuple):
+    """A document read back from the spool; `row_id` is what to delete once acknowledged (a tuple:
+    one is made per row read)."""
 
     row_id: int
     event_id: str
-    index: str
+    index: str  # type: ignore[assignment]  # the field hides tuple.index(), which nothing here uses
     body: bytes
 
 
@@ -216,11 +251,11 @@ class Spool:
             )
             batch: list[SpooledEvent] = []
             total = 0
-            for row_id, event_id, index, body in cursor:
-                if batch and total + len(body) > max_bytes:
+            for row in cursor:  # BLOBs come back as bytes: kept as they are, no copy
+                total += len(row[3])
+                if batch and total > max_bytes:
                     break
-                total += len(body)
-                batch.append(SpooledEvent(row_id, event_id, index, bytes(body)))
+                batch.append(SpooledEvent._make(row))
             cursor.close()
             return batch
         except sqlite3.Error as exc:
@@ -231,9 +266,13 @@ class Spool:
         """Forget acknowledged (or dead-lettered) rows, in one transaction."""
         if not row_ids:
             return
+        runs = _runs(row_ids)
         try:
+            if len(runs) == 1:  # the usual case, a batch acknowledged whole: one statement is atomic
+                self._db.execute("DELETE FROM events WHERE id BETWEEN ? AND ?", runs[0])
+                return
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM events WHERE id = ?", [(r,) for r in row_ids])
+            self._db.executemany("DELETE FROM events WHERE id BETWEEN ? AND ?", runs)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback_quietly()
@@ -274,3 +313,17 @@ class Spool:
 
 def _row_size(event: NewEvent) -> int:
     return len(event.body) + _ROW_OVERHEAD
+
+
+def _runs(row_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Row ids as (first, last) runs of consecutive ids: a batch acknowledged whole is one range."""
+    ordered = sorted(row_ids)
+    runs: list[tuple[int, int]] = []
+    first = last = ordered[0]
+    for row_id in ordered[1:]:
+        if row_id != last + 1:
+            runs.append((first, last))
+            first = row_id
+        last = row_id
+    runs.append((first, last))
+    return runs

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from shipper import deadletter, schema
-from shipper.formatter import dumps
+from shipper.formatter import dumps_with
 from shipper.spool import NewEvent, OverflowPolicy, Spool, SpooledEvent
 from shipper.stats import Counters, ShipperStats
 from shipper.transports import Outcome, Transport, retry_all
@@ -221,8 +221,9 @@ def stamp(doc: dict[str, Any]) -> None:
         event["id"] = event_ids.next()
 
 
-def encode(doc: dict[str, Any], prefix: str) -> NewEvent:
-    """Stamp, fingerprint and serialize one document into a spool row."""
+def encode(doc: dict[str, Any], prefix: str, rest: bytes = b"") -> NewEvent:
+    """Stamp, fingerprint and serialize one document into a spool row; `rest` is JSON to append to
+    the document's (its constant fields, see `EcsFormatter.lean_document`)."""
     stamp(doc)
     try:
         _fingerprint(doc)
@@ -230,7 +231,7 @@ def encode(doc: dict[str, Any], prefix: str) -> NewEvent:
         logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
     event = doc.get("event")
     event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
-    return NewEvent(event_id=event_id, index=_index_of(doc, prefix), body=dumps(doc))
+    return NewEvent(event_id, _index_of(doc, prefix), dumps_with(doc, rest))
 
 
 class Worker:
@@ -243,7 +244,7 @@ class Worker:
         *,
         config: DeliveryConfig,
         inbox: Inbox,
-        build: Callable[[Any], dict[str, Any]],
+        build: Callable[[Any], tuple[dict[str, Any], bytes]],
         counters: Counters,
         make_transport: Callable[[], Transport],
         make_health_doc: Callable[[ShipperStats], dict[str, Any]],
@@ -394,9 +395,11 @@ class Worker:
         if not events:
             return False
         rows: list[NewEvent] = []
+        prefix, build = self.config.index_prefix, self._build
         for event in events:
             try:
-                rows.append(encode(self._build(event), self.config.index_prefix))
+                doc, rest = build(event)
+                rows.append(encode(doc, prefix, rest))
             except Exception as exc:
                 self.counters.add("dropped")
                 self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)

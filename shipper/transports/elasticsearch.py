@@ -60,16 +60,26 @@ class ElasticsearchTransport:
         self._client.close()
 
 
-def _ndjson(batch: Sequence[SpooledEvent]) -> list[bytes]:
+def _ndjson(batch: Sequence[SpooledEvent]) -> bytes:
+    """The request body: each spooled document's bytes after its `create` action line, joined once."""
     lines: list[bytes] = []
+    append = lines.append
+    prefixes: dict[str, bytes] = {}  # one daily index or two per batch: its part of the line built once
     for event in batch:
-        if _SAFE.fullmatch(event.index) and _SAFE.fullmatch(event.event_id):  # no JSON escaping needed
-            lines.append(f'{{"create":{{"_index":"{event.index}","_id":"{event.event_id}"}}}}'.encode())
+        index, event_id = event.index, event.event_id
+        prefix = prefixes.get(index)
+        if prefix is None:
+            prefix = prefixes[index] = (
+                f'{{"create":{{"_index":"{index}","_id":"'.encode() if _SAFE.fullmatch(index) else b""
+            )
+        if prefix and (event_id.isalnum() or _SAFE.fullmatch(event_id)):  # no JSON escaping needed
+            append(prefix + event_id.encode() + b'"}}')
         else:
-            action = {"create": {"_index": event.index, "_id": event.event_id}}
-            lines.append(json.dumps(action, separators=(",", ":")).encode())
-        lines.append(event.body)
-    return lines
+            action = {"create": {"_index": index, "_id": event_id}}
+            append(json.dumps(action, separators=(",", ":")).encode())
+        append(event.body)
+    append(b"")  # the body ends with a newline
+    return b"\n".join(lines)
 
 
 def _item_outcome(item: dict[str, Any]) -> Outcome:
