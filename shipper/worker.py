@@ -86,6 +86,7 @@ class Inbox:
     threads racing at the limit may go past it by one event each.
 
     Control items (flush markers, wake-ups) are never refused: they are few and must not be lost.
+    Someone waits for them, so they also cut the drainer's lingering short (see `linger`).
     """
 
     def __init__(self, maxsize: int) -> None:
@@ -93,6 +94,7 @@ class Inbox:
         self._items: deque[Any] = deque()
         self._sleeping = False
         self._wake = threading.Event()
+        self._control = threading.Event()  # a control item was queued since the last take()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -110,16 +112,22 @@ class Inbox:
     def put_control(self, item: threading.Event | None) -> None:
         """Queue a flush marker (an Event the drainer sets) or a wake-up (None), and wake the drainer."""
         self._items.append(item)
+        self._control.set()
         self._wake.set()
 
     def take(self, limit: int) -> list[Any]:
         """Up to `limit` items, oldest first, without waiting."""
         items = self._items
         taken: list[Any] = []
+        self._control.clear()  # before taking: a control item queued from now on sets it again
         with contextlib.suppress(IndexError):
             while len(taken) < limit:
                 taken.append(items.popleft())
         return taken
+
+    def linger(self, timeout: float) -> None:
+        """Let a batch fill for `timeout`, or less if a control item (a flush, a stop) is queued."""
+        self._control.wait(timeout)
 
     def wait(self, timeout: float) -> bool:
         """Sleep until something is queued or `timeout` passes; True if something is queued."""
@@ -370,8 +378,9 @@ class Worker:
         """Move queued events into the spool; True if the spool may have new rows to send."""
         inbox = self.inbox
         if wait > 0 and inbox.wait(wait) and len(inbox) < self.config.batch_size:
-            # Linger so that a burst becomes one transaction and one request, not hundreds.
-            self._stopping.wait(self.config.flush_interval)
+            # Linger so that a burst becomes one transaction and one request, not hundreds; a flush
+            # marker or a stop (each queues a control item) ends it early.
+            inbox.linger(self.config.flush_interval)
         events: list[Any] = []
         markers: list[threading.Event] = []
         woken = False

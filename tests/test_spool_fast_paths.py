@@ -15,6 +15,7 @@ from shipper import spool as spool_module
 from shipper.formatter import EcsFormatter, dumps, dumps_with
 from shipper.spool import NewEvent, Spool, SpooledEvent
 from shipper.transports.elasticsearch import _ndjson
+from shipper.worker import Inbox
 
 
 def _record(level: int = logging.INFO, **extra: Any) -> logging.LogRecord:
@@ -120,3 +121,16 @@ def test_bulk_body_escapes_ids_and_indices_that_need_it() -> None:
         {"create": {"_index": 'weird\\"index', "_id": "plain"}},
         {"m": 3},
     ]
+
+
+def test_a_flush_marker_cuts_the_drainers_lingering_short() -> None:
+    """Lingering to fill a batch ends when a flush marker is queued (it would last 5 minutes otherwise)."""
+    inbox = Inbox(10)
+    inbox.put("event")
+    inbox.take(10)
+    marker = threading.Event()
+    timer = threading.Timer(0.05, inbox.put_control, args=(marker,))
+    timer.start()
+    inbox.linger(300)
+    timer.join()
+    assert inbox.take(10) == [marker]
