@@ -96,7 +96,8 @@ def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
     if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
-    if _STDLIB_RE.search(filename):
+    # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
+    if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
         return FrameKind.STDLIB
     return FrameKind.APPLICATION
 

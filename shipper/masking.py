@@ -7,6 +7,7 @@ placeholder, so what is masked can be read (and tested) rule by rule. Pure and s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,17 +126,12 @@ _SPACES_RE: Final = re.compile(r"[ \t]+")
 
 def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
     """Replace variable tokens by placeholders; collapse lists of them and runs of blanks."""
-    present = set(filter(text.__contains__, _TRIGGERS))
+    triggers = "".join(filter(text.__contains__, _TRIGGERS))
     digits = _DIGIT_RE.search(text) is not None  # in the original text (gates "0") and now (skips)
-    if digits:
-        present.add("0")
-    for digit_only, needs, requires, gate, substitute, placeholder in (
-        _DEFAULT_STEPS if rules is RULES else _steps(rules)
-    ):
-        if digit_only:
-            if not digits:
-                continue
-        elif present.isdisjoint(needs):
+    had_digits = digits
+    steps = _candidates(triggers, digits) if rules is RULES else _applicable(_steps(rules), triggers, digits)
+    for digit_only, requires, gate, substitute, placeholder in steps:
+        if digit_only and not digits:
             continue
         if requires and not _contains(text, requires):
             continue
@@ -144,7 +140,7 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
         masked = substitute(placeholder, text)
         if masked is not text:  # sub returns its argument itself when nothing matched
             text = masked
-            if "0" in present:
+            if had_digits:
                 digits = _DIGIT_RE.search(text) is not None
     if text.count("<") > 1:  # a list holds two placeholders or more
         text = _SEQUENCE_RE.sub(_first_placeholder, text)
@@ -154,6 +150,7 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
 
 
 _Step = tuple[bool, str, tuple[tuple[str, int], ...], re.Pattern[str] | None, Callable[[str, str], str], str]
+_Applicable = tuple[bool, tuple[tuple[str, int], ...], re.Pattern[str] | None, Callable[[str, str], str], str]
 
 
 def _steps(rules: tuple[MaskRule, ...]) -> tuple[_Step, ...]:
@@ -164,7 +161,26 @@ def _steps(rules: tuple[MaskRule, ...]) -> tuple[_Step, ...]:
     )
 
 
+def _applicable(steps: tuple[_Step, ...], triggers: str, digits: bool) -> tuple[_Applicable, ...]:
+    """The steps whose `needs` a text with these trigger characters (and digits or not) can meet, in
+    order: the other rules cannot match it, whatever the earlier ones replace."""
+    present = set(triggers)
+    if digits:
+        present.add("0")
+    return tuple(
+        (digit_only, requires, gate, substitute, placeholder)
+        for digit_only, needs, requires, gate, substitute, placeholder in steps
+        if (digits if digit_only else not present.isdisjoint(needs))
+    )
+
+
 _DEFAULT_STEPS: Final = _steps(RULES)
+
+
+@functools.lru_cache(maxsize=1024)  # keyed by which triggers a text holds: few sets occur; thread-safe
+def _candidates(triggers: str, digits: bool) -> tuple[_Applicable, ...]:
+    """`_applicable` for the default rules: one memo lookup per text instead of a test per rule."""
+    return _applicable(_DEFAULT_STEPS, triggers, digits)
 
 
 def _contains(text: str, requires: tuple[tuple[str, int], ...]) -> bool:

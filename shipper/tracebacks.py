@@ -37,6 +37,7 @@ _LINK_SENTENCES: Final = (
     "During handling of the above exception, another exception occurred:",
 )
 _ANSI_RE: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_HEADER: Final = "Traceback (most recent call last):\n"
 _HEADER_RE: Final = re.compile(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
@@ -225,7 +226,8 @@ def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> E
     cuts = [index for index, line in enumerate(body) if line.startswith(starts) and separator.match(line)]
     # A block before the first separator, then one after each (empty ones are skipped below).
     bounds = zip([0, *(cut + 1 for cut in cuts)], [*cuts, len(body)], strict=True)
-    blocks = [_unboxed("\n".join(body[start:end]), inner) for start, end in bounds if end > start]
+    unboxed = _unboxed("\n".join(body), inner)  # line by line: each block's lines are a slice of it
+    blocks = [unboxed[start:end] for start, end in bounds if end > start]
     members: list[Traceback] = []
     more = 0
     for block in blocks:
@@ -265,12 +267,15 @@ def _frame_block(text: str) -> tuple[str, bool, int, int]:
     """
     if not text.endswith("\n"):
         text += "\n"
-    header = _HEADER_RE.match(text)
-    start = header.end() if header else 0
+    if text.startswith(_HEADER):  # what _HEADER_RE matches at the start of most traces
+        header, start = True, len(_HEADER)
+    else:
+        found = _HEADER_RE.match(text)
+        header, start = found is not None, found.end() if found else 0
     if _EXC_LINE_START_RE.match(text, start):
-        return text, header is not None, start, start
+        return text, header, start, start
     exception_line = _EXC_LINE_AFTER_RE.search(text, start)
-    return text, header is not None, start, exception_line.end() if exception_line else len(text)
+    return text, header, start, exception_line.end() if exception_line else len(text)
 
 
 def _scan_frames(block: str) -> tuple[tuple[Frame, ...], int]:
