@@ -552,6 +552,9 @@ def _template(msg: str) -> str:
 # --- the formatter --------------------------------------------------------------------------------
 
 
+_SPLIT_BY: Final = ("document", "_document", "_map_attributes", "_service")  # what lean_document skips
+
+
 class EcsFormatter(logging.Formatter):
     """Turns a LogRecord into an ECS document (`to_document`) or its JSON text (`format`)."""
 
@@ -581,6 +584,8 @@ class EcsFormatter(logging.Formatter):
         self.env_allowlist = tuple(env_allowlist)
         self.context_provider = context_provider
         self._static: tuple[tuple[object, object, object], bytes | None] | None = None  # see _static_json
+        # A subclass that changes how documents are built gets its own documents, never split ones.
+        self._splits = all(getattr(type(self), name) is getattr(EcsFormatter, name) for name in _SPLIT_BY)
 
     def format(self, record: logging.LogRecord) -> str:
         return dumps(self.to_document(record)).decode("utf-8")
@@ -626,7 +631,7 @@ class EcsFormatter(logging.Formatter):
         the first item is `document(captured)`.
         """
         try:
-            lean = self._lean_document(captured)
+            lean = self._lean_document(captured) if self._splits else None
         except Exception:
             lean = None
         return lean if lean is not None else (self.document(captured), b"")

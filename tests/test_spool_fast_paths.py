@@ -134,3 +134,15 @@ def test_a_flush_marker_cuts_the_drainers_lingering_short() -> None:
     inbox.linger(300)
     timer.join()
     assert inbox.take(10) == [marker]
+
+
+def test_a_subclass_building_its_own_documents_is_never_split() -> None:
+    """A formatter subclass that overrides document() gets its own document from lean_document()."""
+
+    class Tagged(EcsFormatter):
+        def document(self, captured: Any) -> dict[str, Any]:
+            return {**super().document(captured), "labels": {"team": "payments"}}
+
+    formatter = Tagged(service_name="billing")
+    doc, rest = formatter.lean_document(formatter.capture(_record()))
+    assert (doc["labels"], rest) == ({"team": "payments"}, b"")
