@@ -194,9 +194,11 @@ def _scanned_signature(record: ScannedException) -> str:
 def _site_of_frames(frames: LazyFrames) -> tuple[str, bool]:
     """For an exception with these frames (not a RecursionError): its site signature without the
     message part, and whether the masked first line of its message must follow."""
-    site = _site_frame("", frames.first(), frames.innermost, frames.all)
+    site = frames.first()  # `_site_frame` without its RecursionError case (not asked for here)
     if site is None:
         return "msg:", True
+    if _kind(site.filename) is FrameKind.STDLIB:
+        site = _innermost_outside_stdlib(frames.innermost()) or site
     if site.source is None:
         return _frame_signature(site) + "|msg:", True
     return _frame_signature(site), False
