@@ -236,6 +236,16 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def _forget(pid: int) -> None:
+    """Stop tracking a child, reaping it first: a dropped Popen of an unreaped child warns."""
+    child = _children.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=2.0)
+        if child.returncode is None:  # still running (not ours to kill here): keep it tracked
+            _children[pid] = child
+
+
 def _alive(pid: int, start_ticks: int | None) -> bool:
     child = _children.get(pid)
     if child is not None and child.poll() is not None:
@@ -424,7 +434,7 @@ class ServiceManager:
         with contextlib.suppress(ProcessLookupError, PermissionError, TimeoutError):
             if process.poll() is None:
                 self._terminate(process.pid, service.stop_timeout)
-        _children.pop(process.pid, None)
+        _forget(process.pid)
         self._pidfile_path(service.name).unlink(missing_ok=True)
 
     def _terminate(self, pid: int, timeout: float) -> None:
@@ -437,7 +447,7 @@ class ServiceManager:
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 if not _alive(pid, start_ticks[0]):
-                    _children.pop(pid, None)
+                    _forget(pid)
                     return
                 time.sleep(0.05)
         raise TimeoutError(f"pid {pid} still alive after SIGKILL")
