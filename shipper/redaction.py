@@ -17,7 +17,7 @@ Over-redaction is the safe failure: a value that only looks secret is hidden too
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 REDACTED: Final = "[REDACTED]"
@@ -156,13 +156,13 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
     return redacted
 
 
-def redact_value(value: Any, *, _text: Callable[[str], str] = redact_text) -> Any:
+def redact_value(value: Any) -> Any:
     """A JSON-like value with secret keys hidden at every depth and every string redacted.
 
     Expects already JSON-safe input (dicts, lists, scalars); it does not guard against cycles.
     """
     if isinstance(value, str):
-        return _text(value)
+        return redact_text(value)
     if isinstance(value, Mapping):
         return redact_mapping(value)
     if isinstance(value, list | tuple):
