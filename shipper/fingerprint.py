@@ -103,20 +103,14 @@ def classify_frame(filename: str) -> FrameKind:
 
 
 def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
-    """Fingerprint an ECS error event (nested or dotted keys); None for events that are not errors."""
+    """Fingerprint an ECS error event (nested or dotted keys); None for events that are not errors.
+
+    An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
+    """
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
     return _fingerprint(doc, _text(stack_trace))
-
-
-def is_error_event(doc: Mapping[str, Any]) -> bool:
-    """An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace."""
-    if _is_error_level(doc):
-        return True
-    return bool(
-        _field(doc, "error.stack_trace", "error", "stack_trace") or _field(doc, "error.type", "error", "type")
-    )
 
 
 def _is_error_level(doc: Mapping[str, Any]) -> bool:
