@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 from kibana.exceptions import KibanaConfigError, KibanaImportError
-from shipper.connection import is_loopback_host
+from shipper.connection import endpoint_problem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,18 +64,18 @@ class ImportResult:
 
 def validate(settings: KibanaSettings) -> None:
     """Raise KibanaConfigError for settings that would leak credentials or cannot work."""
-    parts = urlsplit(settings.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise KibanaConfigError(f"Kibana URL {settings.url!r} must look like https://host:5601")
-    if parts.username or parts.password:
-        raise KibanaConfigError("put Kibana credentials in --api-key or --user/--password, not in the URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not settings.allow_plain_http:
-        raise KibanaConfigError(
-            f"refusing plain http to non-loopback Kibana host {parts.hostname}: use https, "
-            "or set allow_plain_http = true in [kibana] if the network is trusted"
-        )
-    if settings.api_key and (settings.username or settings.password):
-        raise KibanaConfigError("choose one of --api-key or --user/--password, not both")
+    problem = endpoint_problem(
+        settings.url,
+        allow_plain_http=settings.allow_plain_http,
+        has_api_key=bool(settings.api_key),
+        has_basic_auth=bool(settings.username or settings.password),
+        name="Kibana",
+        example="https://host:5601",
+        credentials="--api-key or --user/--password",
+        opt_in="set allow_plain_http = true in [kibana]",
+    )
+    if problem:
+        raise KibanaConfigError(problem)
     if settings.password and not settings.username:
         raise KibanaConfigError("a Kibana password needs a --user")
 

@@ -38,22 +38,51 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def endpoint_problem(
+    url: str,
+    *,
+    allow_plain_http: bool,
+    has_api_key: bool,
+    has_basic_auth: bool,
+    name: str,
+    example: str,
+    credentials: str,
+    opt_in: str,
+) -> str | None:
+    """What is wrong with an HTTP endpoint's settings, or None; shared by Elasticsearch and Kibana.
+
+    `name` names the service, `example` a good URL, `credentials` where credentials belong and
+    `opt_in` how to allow plain http; each caller raises its own error with the message.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{name} URL {url!r} must look like {example}"
+    if parts.username or parts.password:
+        return f"put {name} credentials in {credentials}, not in the URL"
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not allow_plain_http:
+        return (
+            f"refusing plain http to non-loopback {name} host {parts.hostname}: use https, "
+            f"or {opt_in} if the network is trusted"
+        )
+    if has_api_key and has_basic_auth:
+        return f"choose one of {credentials}, not both"
+    return None
+
+
 def validate(settings: ElasticsearchSettings) -> None:
     """Raise ConfigurationError for settings that would leak data or cannot work."""
-    parts = urlsplit(settings.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"Elasticsearch URL {settings.url!r} must look like https://host:9200")
-    if parts.username or parts.password:
-        raise ConfigurationError(
-            "put Elasticsearch credentials in api_key or username/password, not in the URL"
-        )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not settings.allow_plain_http:
-        raise ConfigurationError(
-            f"refusing plain http to non-loopback host {parts.hostname}: use https, "
-            "or set allow_plain_http=True if the network is trusted"
-        )
-    if settings.api_key and (settings.username or settings.password):
-        raise ConfigurationError("choose one of api_key or username/password, not both")
+    problem = endpoint_problem(
+        settings.url,
+        allow_plain_http=settings.allow_plain_http,
+        has_api_key=bool(settings.api_key),
+        has_basic_auth=bool(settings.username or settings.password),
+        name="Elasticsearch",
+        example="https://host:9200",
+        credentials="api_key or username/password",
+        opt_in="set allow_plain_http=True",
+    )
+    if problem:
+        raise ConfigurationError(problem)
 
 
 def client_options(settings: ElasticsearchSettings) -> dict[str, Any]:

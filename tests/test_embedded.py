@@ -8,6 +8,8 @@ import pytest
 
 from logloop import embedded
 from shipper import schema
+from shipper.connection import ElasticsearchSettings, client_options, validate
+from shipper.exceptions import ConfigurationError
 
 
 def test_node_reports_health(es_url: str) -> None:
@@ -41,3 +43,41 @@ def test_index_template_is_accepted_and_applied(es: Any, index_prefix: str) -> N
     mapping = es.indices.get_field_mapping(index=index, fields="*")[index]["mappings"]
     missing = [name for name in schema.FIELDS if name not in mapping]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        pytest.param(ElasticsearchSettings(url="ftp://x"), "must look like", id="bad-scheme"),
+        pytest.param(ElasticsearchSettings(url="https://u:p@es:9200"), "not in the URL", id="creds-in-url"),
+        pytest.param(
+            ElasticsearchSettings(url="http://10.1.2.3:9200"), "refusing plain http", id="plain-http-remote"
+        ),
+        pytest.param(
+            ElasticsearchSettings(url="https://es:9200", api_key="k", username="u"),
+            "not both",
+            id="two-auths",
+        ),
+    ],
+)
+def test_unsafe_elasticsearch_settings_are_refused(settings: ElasticsearchSettings, expected: str) -> None:
+    """Settings that would leak credentials or log content, or cannot work, are refused with the reason."""
+    with pytest.raises(ConfigurationError, match=expected):
+        validate(settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(ElasticsearchSettings(url="http://127.0.0.1:9200"), id="loopback-http"),
+        pytest.param(ElasticsearchSettings(url="http://[::1]:9200"), id="ipv6-loopback-http"),
+        pytest.param(
+            ElasticsearchSettings(url="http://10.1.2.3:9200", allow_plain_http=True), id="plain-http-opt-in"
+        ),
+        pytest.param(ElasticsearchSettings(url="https://es:9200", api_key="k"), id="https-api-key"),
+    ],
+)
+def test_safe_elasticsearch_settings_are_accepted(settings: ElasticsearchSettings) -> None:
+    """Loopback http, an explicit plain-http opt-in and https with one kind of auth all pass."""
+    validate(settings)
+    assert client_options(settings)["hosts"] == [settings.url]
