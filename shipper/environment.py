@@ -83,10 +83,15 @@ def _sys_argv() -> list[str]:
     return list(getattr(sys, "argv", None) or [])
 
 
+def read_env(allowlist: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allowed environment variables that are set, as they are now (not yet redacted)."""
+    environ = os.environ if environ is None else environ
+    return {name: environ[name] for name in allowlist if name in environ}
+
+
 def env_vars(allowlist: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The allowed environment variables that are set, secret-looking names and values redacted."""
-    environ = os.environ if environ is None else environ
-    present = {name: environ[name] for name in allowlist if name in environ}
+    present = read_env(allowlist, environ)
     return {name: str(value) for name, value in redaction.redact_mapping(present).items()}
 
 

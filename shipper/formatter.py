@@ -33,7 +33,6 @@ import json
 import linecache
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -710,7 +709,7 @@ class EcsFormatter(logging.Formatter):
             return Captured(attributes)  # the common case, kept short: it runs on every logging call
         exc_info = _exc_info(record)
         error = capture_error(exc_info) if exc_info is not None else None
-        env_vars = _read_env(self.env_allowlist) if self.env_allowlist else None
+        env_vars = environment.read_env(self.env_allowlist) if self.env_allowlist else None
         return Captured(attributes, error, env_vars, self._context())
 
     def _failed_capture(self, record: logging.LogRecord, exc: Exception) -> Captured:
@@ -883,12 +882,6 @@ def _again_with_headroom(
         return fallback(value, exc)
     finally:
         sys.setrecursionlimit(limit)
-
-
-def _read_env(allowlist: Sequence[str]) -> dict[str, str]:
-    """The allowed variables that are set, as they are now (redacted when the document is built)."""
-    environ = os.environ
-    return {name: environ[name] for name in allowlist if name in environ}
 
 
 def _is_duration(value: object) -> bool:
