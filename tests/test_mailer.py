@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -66,6 +67,19 @@ def _authenticator(inbox: Inbox) -> Any:
         return AuthResult(success=ok)
 
     return check
+
+
+def _server_certificate(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    """A one-day self-signed certificate for 127.0.0.1 and a server context that presents it."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
 
 
 @pytest.fixture
@@ -285,16 +299,7 @@ def test_crlf_in_a_group_title_does_not_create_a_header(
 @pytest.mark.es
 def test_starttls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_path: Path) -> None:
     """security = starttls upgrades the connection (verified against a test CA) before AUTH and DATA."""
-    import ssl
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = _server_certificate(tmp_path)
     inbox = Inbox()
     port = _free_port()
     controller = Controller(
@@ -418,16 +423,7 @@ def test_connection_lost_during_data_is_in_doubt_and_never_resent(
 @pytest.mark.es
 def test_implicit_tls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_path: Path) -> None:
     """security = ssl talks TLS from the first byte (SMTPS), verifies the server and authenticates."""
-    import ssl
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    cert, context = _server_certificate(tmp_path)
     inbox = Inbox()
     port = _free_port()
     controller = Controller(
