@@ -438,7 +438,7 @@ class ServiceManager:
         self._pidfile_path(service.name).unlink(missing_ok=True)
 
     def _terminate(self, pid: int, timeout: float) -> None:
-        start_ticks = (self._proc_ticks(pid),)
+        start_ticks = self._proc_ticks(pid)
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
             try:
                 os.killpg(pid, sig)
@@ -446,7 +446,7 @@ class ServiceManager:
                 return
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                if not _alive(pid, start_ticks[0]):
+                if not _alive(pid, start_ticks):
                     _forget(pid)
                     return
                 time.sleep(0.05)
