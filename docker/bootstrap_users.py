@@ -17,6 +17,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from shipper import schema
+
 
 def _require(name: str) -> str:
     value = os.environ.get(name, "")
@@ -26,7 +28,7 @@ def _require(name: str) -> str:
 
 
 def roles(prefix: str) -> dict[str, dict[str, Any]]:
-    events = f"{prefix}-20*"
+    events = schema.index_pattern(prefix)  # the daily event indices the index template covers
     return {
         "logloop_writer": {
             "cluster": ["monitor"],  # Logstash's output checks the cluster version and license
@@ -44,7 +46,7 @@ def roles(prefix: str) -> dict[str, dict[str, Any]]:
 
 def main() -> int:
     url = os.environ.get("LOGLOOP_ES_URL", "http://elasticsearch:9200")
-    prefix = os.environ.get("LOGLOOP_INDEX_PREFIX", "logloop")
+    prefix = os.environ.get("LOGLOOP_INDEX_PREFIX", schema.DEFAULT_INDEX_PREFIX)
     es = Elasticsearch(url, basic_auth=("elastic", _require("ELASTIC_PASSWORD")), request_timeout=30)
     passwords = {
         "logloop_writer": _require("LOGLOOP_WRITER_PASSWORD"),
