@@ -902,8 +902,9 @@ def _copy_host(host: Mapping[str, Any]) -> dict[str, Any]:
 def _apply_feedback(doc: dict[str, Any], payload: Mapping[str, Any], extras: dict[str, Any]) -> None:
     """Turn a log document into a feedback document (see `shipper.feedback`)."""
     doc["event"]["dataset"] = DATASET_FEEDBACK
-    doc.setdefault("logloop", {})["feedback"] = {"kind": safe_str(payload.get("kind", ""))}
-    doc.setdefault("logloop", {}).pop("template", None)  # feedback text is not a logging template
+    logloop = doc.setdefault("logloop", {})
+    logloop["feedback"] = {"kind": safe_str(payload.get("kind", ""))}
+    logloop.pop("template", None)  # feedback text is not a logging template
     if payload.get("service"):
         doc["service"]["name"] = safe_str(payload["service"])
     if payload.get("user"):
