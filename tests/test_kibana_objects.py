@@ -246,13 +246,11 @@ REAL_GROUP = {
 def _registry_mapping() -> dict[str, Any]:
     """The registry mapping from analyzers.registry when it exists, else one built from the contract."""
     try:
-        from analyzers import registry
+        from analyzers.registry import MAPPING
     except ImportError:
-        registry = None
-    for name in ("MAPPINGS", "MAPPING", "REGISTRY_MAPPINGS", "REGISTRY_MAPPING"):
-        mapping = getattr(registry, name, None)
-        if isinstance(mapping, dict):
-            return mapping
+        pass
+    else:
+        return MAPPING
     properties: dict[str, Any] = {}
     for field, es_type in objects.REGISTRY_FIELDS.items():
         if field == "title.keyword":
