@@ -66,8 +66,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _es_settings(table: Mapping[str, Any], environ: Mapping[str, str]) -> ElasticsearchSettings:
-    known = {f.name: f.type for f in fields(ElasticsearchSettings)}
-    unknown = set(table) - set(known)
+    known = {f.name for f in fields(ElasticsearchSettings)}
+    unknown = set(table) - known
     if unknown:
         raise ConfigError(
             f"unknown key(s) in [elasticsearch]: {', '.join(sorted(unknown))}; "
