@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import email
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from analysis_docs import NOW, event, index_events, install_template
+from smtp_inbox import Inbox, free_port
 
 from analyzers import alerts, check, cli, registry
 from analyzers.config import AlertsConfig, CheckConfig
@@ -29,31 +24,11 @@ RECIPIENTS = ("ops@example.org", "dev@example.org")
 SENDER = "logloop@example.org"
 
 
-@dataclass
-class Inbox:
-    """What the SMTP server received: one (envelope recipients, parsed message) per DATA."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """A plain SMTP server on 127.0.0.1 without AUTH (the digest tests cover AUTH and STARTTLS)."""
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -193,7 +168,7 @@ def test_refused_connection_is_retried_by_the_next_check(
     index_events(es, prefix, [event("fresh", NOW - timedelta(minutes=2))])
     config = AlertsConfig(email_to=("ops@example.org",))
     with pytest.raises(AlertError, match=r"alert email to ops@example\.org: .*nothing was delivered"):
-        _check_and_alert(es, prefix, _free_port(), config)
+        _check_and_alert(es, prefix, free_port(), config)
     assert inbox.messages == []
     assert [alert.group_id for alert in _check_and_alert(es, prefix, port, config)] == ["fresh"]
     assert [rcpts for rcpts, _ in inbox.messages] == [["ops@example.org"]]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import email
-import socket
 import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ import digest_docs as docs
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from smtp_inbox import Inbox, free_port
 
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest
@@ -29,30 +26,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 NOW = docs.UNTIL + timedelta(hours=8)
 USER, PASSWORD = "digest-bot", "s3cret-pw"
-
-
-@dataclass
-class Inbox:
-    """What the SMTP server received: one (envelope recipients, parsed message) per DATA."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, recipient: str) -> list[EmailMessage]:
-        return [message for rcpts, message in self.messages if recipient in rcpts]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _authenticator(inbox: Inbox) -> Any:
@@ -86,7 +59,7 @@ def _server_certificate(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """A plain SMTP server on 127.0.0.1 that requires AUTH (allowed without TLS: loopback test)."""
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
@@ -235,7 +208,7 @@ def test_refused_connection_is_failed_and_a_later_run_sends(
 ) -> None:
     """An unreachable server delivered nothing: the marker is `failed` and the next run re-claims it."""
     inbox, port = smtp_server
-    first = _send(es, index_prefix, digest, _settings(_free_port(), recipients=("ops@example.org",)))
+    first = _send(es, index_prefix, digest, _settings(free_port(), recipients=("ops@example.org",)))
     assert [o.state for o in first] == ["failed"]
     second = _send(es, index_prefix, digest, _settings(port, recipients=("ops@example.org",)))
     assert [o.state for o in second] == ["sent"]
@@ -301,7 +274,7 @@ def test_starttls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_path
     """security = starttls upgrades the connection (verified against a test CA) before AUTH and DATA."""
     cert, context = _server_certificate(tmp_path)
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
         authenticator=_authenticator(inbox), auth_required=True,
@@ -403,7 +376,7 @@ def test_connection_lost_during_data_is_in_doubt_and_never_resent(
 ) -> None:
     """When the link dies mid-DATA the send stays in doubt: reported, and later runs do not send again."""
     inbox = _HangUpOnData()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -425,7 +398,7 @@ def test_implicit_tls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_
     """security = ssl talks TLS from the first byte (SMTPS), verifies the server and authenticates."""
     cert, context = _server_certificate(tmp_path)
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox, hostname="127.0.0.1", port=port, ssl_context=context,
         authenticator=_authenticator(inbox), auth_required=True, auth_require_tls=False,

@@ -1,0 +1,36 @@
+"""The loopback SMTP stand-in's handler shared by the digest-mailer and alert-email tests (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server received: one (envelope recipients, parsed message) per DATA."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, recipient: str) -> list[EmailMessage]:
+        return [message for rcpts, message in self.messages if recipient in rcpts]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
