@@ -4,6 +4,7 @@ across SIGKILL, from threads and forked children, during interpreter shutdown an
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -94,12 +95,12 @@ class Proxy:
 
     def stop(self) -> None:
         if self._listener is not None:
-            with contextlib_suppress():
+            with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
             self._listener.close()
             self._listener = None
         for sock in self._open:
-            with contextlib_suppress():
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
         self._open.clear()
@@ -120,12 +121,6 @@ class Proxy:
             threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
 
 
-def contextlib_suppress() -> Any:
-    import contextlib
-
-    return contextlib.suppress(OSError)
-
-
 def _pump(source: socket.socket, sink: socket.socket) -> None:
     try:
         while data := source.recv(65536):
@@ -133,7 +128,7 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
     except OSError:
         pass
     finally:
-        with contextlib_suppress():
+        with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
 
 
