@@ -169,7 +169,7 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     try:
         check_config = _check_config(args, settings)
         alerts_config = config.alerts_config(settings.section("alerts"))
-        alerting = bool(alerts_config.webhook_url or alerts_config.email_to) and not args.no_alerts
+        alerting = alerts_config.enabled and not args.no_alerts
         smtp = alerts.require_deliverable(alerts_config, settings.section("smtp")) if alerting else None
         with closing(_client(settings)) as client:
             result = check.run_check(client, settings.index_prefix, config=check_config, until=now)

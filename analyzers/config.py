@@ -103,6 +103,11 @@ class AlertsConfig:
     on: tuple[str, ...] = ("new", "escalating")
     timeout: timedelta = timedelta(seconds=5)
 
+    @property
+    def enabled(self) -> bool:
+        """Whether any channel is configured (a webhook, email addresses, or both)."""
+        return bool(self.webhook_url or self.email_to)
+
 
 _Config = TypeVar("_Config", AnalyzeConfig, ScheduleConfig, CheckConfig, AlertsConfig)
 

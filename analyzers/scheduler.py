@@ -244,7 +244,7 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
             result = check.run_check(client, settings.index_prefix, config=check_cfg, until=now)
             level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[result.state]
             LOG.log(level, "check: %s", result.line)
-            if alerts_cfg.webhook_url or alerts_cfg.email_to:
+            if alerts_cfg.enabled:
                 candidates = alerts.candidates(
                     result, registry.load_groups(client, settings.index_prefix), config=alerts_cfg
                 )
