@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from analysis_docs import install_template
 
-from shipper import schema
 from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
 from shipper.worker import Inbox
@@ -207,7 +207,7 @@ def test_inbox_wakes_a_sleeping_drainer() -> None:
 
 
 def _handler(es: Any, es_url: str, prefix: str, tmp_path: Path, **kwargs: Any) -> ShipperHandler:
-    es.indices.put_index_template(name=schema.template_name(prefix), **schema.index_template(prefix))
+    install_template(es, prefix)
     options: dict[str, Any] = {"retry_max_delay": 0.5, "close_timeout": 5.0, **kwargs}
     return ShipperHandler(
         "capture-test", es_url=es_url, index_prefix=prefix, spool_path=tmp_path / "s", **options

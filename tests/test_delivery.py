@@ -20,16 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from analysis_docs import install_template
 
 from shipper import schema
 from shipper.handler import ShipperHandler
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.es
-
-
-def _install_template(es: Any, prefix: str) -> None:
-    es.indices.put_index_template(name=schema.template_name(prefix), **schema.index_template(prefix))
 
 
 def _handler(es_url: str, prefix: str, spool: Path, **kwargs: Any) -> ShipperHandler:
@@ -145,7 +142,7 @@ def test_ten_thousand_events_arrive_exactly_once(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """10,000 logged events are all in the node, each exactly once, and the counters agree."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
     logger = _logger("delivery.ten_k", handler)
     for i in range(10_000):
@@ -162,7 +159,7 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(
     es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy
 ) -> None:
     """With the node unreachable (proxy stopped) 50,000 events are spooled, then all arrive once."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     proxy.stop()
     handler = _handler(proxy.url, index_prefix, tmp_path / "spool.sqlite", request_timeout=2.0)
     logger = _logger("delivery.outage", handler)
@@ -210,7 +207,7 @@ def test_sigkill_loses_at_most_what_was_in_memory(
     (events logged but not yet spooled: the memory queue plus the batch being written) is measured
     as the last sequence number the child reported minus the rows in the spool.
     """
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     spool = tmp_path / "spool.sqlite"
     script = tmp_path / "child.py"
     script.write_text(_KILLED_CHILD)
@@ -248,7 +245,7 @@ def test_sigkill_loses_at_most_what_was_in_memory(
 
 def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
     """Eight threads logging at the same time lose nothing and duplicate nothing."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
     logger = _logger("delivery.threads", handler)
     barrier = threading.Barrier(8)
@@ -276,7 +273,7 @@ def test_forked_children_send_their_own_events_once(
 ) -> None:
     """Parent and forked children each deliver their own events once; no child resends the parent's, and
     what a child could not send before it exited is adopted by the next start, still once."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
     logger = _logger("delivery.fork", handler)
     for i in range(300):
@@ -341,7 +338,7 @@ time.sleep(0.05)
 
 def test_logging_during_interpreter_shutdown(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
     """Logging from atexit hooks, __del__ and daemon threads during shutdown raises nothing and is kept."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     spool = tmp_path / "spool.sqlite"
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(_SHUTDOWN_CHILD))
@@ -367,7 +364,7 @@ def test_logging_after_close_is_spooled_and_sent_next_start(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """A record logged after close() raises nothing, is spooled, and the next handler delivers it."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     spool = tmp_path / "spool.sqlite"
     first = _handler(es_url, index_prefix, spool)
     logger = _logger("delivery.after_close", first)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from analysis_docs import install_template
 from test_transports import BeatsServer, JsonLinesServer
 
 import shipper
@@ -22,10 +23,6 @@ from shipper.exceptions import ConfigurationError
 from shipper.handler import ShipperHandler
 
 pytestmark = pytest.mark.es
-
-
-def _install_template(es: Any, prefix: str) -> None:
-    es.indices.put_index_template(name=schema.template_name(prefix), **schema.index_template(prefix))
 
 
 def _handler(es_url: str, prefix: str, tmp_path: Path, **kwargs: Any) -> ShipperHandler:
@@ -51,7 +48,7 @@ def _search(es: Any, prefix: str, query: dict[str, Any]) -> list[dict[str, Any]]
 
 def test_dictconfig_builds_a_working_handler(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
     """A handler declared in logging.config.dictConfig with plain keywords ships the root logger's records."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     logging.config.dictConfig(
         {
             "version": 1,
@@ -140,7 +137,7 @@ def test_bad_input_arrives_in_the_node(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path, case: str
 ) -> None:
     """Hostile records raise nothing into the program and arrive as one document each, none dropped."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path)
     logger_name = f"bad.{case}"
     _log_bad(case, _logger(logger_name, handler))
@@ -180,7 +177,7 @@ def test_an_oversized_event_is_dead_lettered_not_sent(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """An event above max_event_bytes is dead-lettered at once while the small one next to it arrives."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path, max_event_bytes=20_000)
     logger = _logger("oversized", handler)
     logger.info("y" * 100_000)
@@ -201,7 +198,7 @@ def test_the_shippers_own_logging_is_never_shipped(
 ) -> None:
     """With the handler on a DEBUG root, neither the client libraries' records (logged from the worker
     thread) nor logloop.shipper.* records come back as events, and the loop stays quiet."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path)
     root = logging.getLogger()
     root.addHandler(handler)
@@ -222,7 +219,7 @@ def test_the_shippers_own_logging_is_never_shipped(
 
 def test_health_documents_carry_the_counters(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
     """The worker ships periodic `logloop.shipper` documents with the delivery counters."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path, stats_interval=0.2)
     _logger("health", handler).info("something to count")
     assert handler.wait_delivered(60)
@@ -268,7 +265,7 @@ def test_close_with_a_silent_server_keeps_the_events(
 ) -> None:
     """close() with a server that accepts but never answers returns, keeps the events spooled, and the
     next start delivers them."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     silent = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
     first = _handler(url, index_prefix, tmp_path, close_timeout=0.5)
@@ -288,7 +285,7 @@ def test_close_with_a_silent_server_keeps_the_events(
 
 def test_feedback_travels_the_same_path(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
     """shipper.feedback() through an installed handler arrives as a logloop.feedback document."""
-    _install_template(es, index_prefix)
+    install_template(es, index_prefix)
     handler = shipper.install(
         "feedback-test", es_url=es_url, index_prefix=index_prefix, spool_path=tmp_path / "s"
     )

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from analysis_docs import install_template
 
-from shipper import schema
 from shipper.connection import ElasticsearchSettings
 from shipper.spool import SpooledEvent
 from shipper.transports.elasticsearch import ElasticsearchTransport
@@ -37,9 +37,7 @@ def _free_port() -> int:
 
 def test_bulk_reports_each_document(es: Any, es_settings: ElasticsearchSettings, index_prefix: str) -> None:
     """A mapping rejection is reported for that document only; the others are delivered."""
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
     index = f"{index_prefix}-2026.01.01"
     bad = {"@timestamp": "2026-01-01T00:00:00Z", "event": {"duration": "not a number"}}
     batch = [_event(1, index), _event(2, index, bad), _event(3, index)]
