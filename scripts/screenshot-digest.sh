@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate docs/digest.png: seed a small synthetic deployment (bench/bench_digest.py --seed-only),
-# run `logloop analyze` (if available) and `logloop digest`, and screenshot the HTML in headless chromium.
+# run `logloop analyze` and `logloop digest`, and screenshot the HTML in headless chromium.
 #
 #   bash scripts/screenshot-digest.sh            # needs a node at $LOGLOOP_ES_URL (default 127.0.0.1:9200)
 #
@@ -46,9 +46,7 @@ TOML
 export LOGLOOP_CONFIG="$WORK/logloop.toml"
 unset LOGLOOP_INDEX_PREFIX LOGLOOP_ES_URL
 
-if logloop analyze --help >/dev/null 2>&1; then
-    logloop analyze --window 7d --until "$UNTIL" >/dev/null
-fi
+logloop analyze --window 7d --until "$UNTIL" >/dev/null
 logloop digest --window 7d --until "$UNTIL" --format html -o "$WORK/digest.html"
 
 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking --hide-scrollbars \
