@@ -106,15 +106,6 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
-def summary_query(*, start: datetime, until: datetime) -> dict[str, Any]:
-    """The check's aggregation; its sample also carries `host.name`, which alert emails name."""
-    body = queries.check_summary(start=start, until=until, max_groups=MAX_NEW_GROUPS)
-    includes = body["aggs"]["groups"]["aggs"]["sample"]["top_hits"]["_source"]["includes"]
-    if "host.name" not in includes:
-        includes.append("host.name")
-    return body
-
-
 def parse_new_groups(response: Mapping[str, Any], *, start: datetime) -> tuple[int, tuple[NewGroup, ...]]:
     aggregations = response.get("aggregations")
     if not aggregations:
@@ -147,7 +138,7 @@ def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime)
     response = es.search(
         client,
         index=index_pattern(prefix),
-        body=summary_query(start=start, until=until),
+        body=queries.check_summary(start=start, until=until, max_groups=MAX_NEW_GROUPS),
         action="check the error rate",
     )
     errors, new_groups = parse_new_groups(response, start=start)

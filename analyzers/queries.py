@@ -208,7 +208,7 @@ def check_summary(*, start: datetime, until: datetime, max_groups: int) -> dict[
     """Errors in [start, until) and the groups whose first occurrence ever falls in that range.
 
     Groups are ordered by their first occurrence, newest first, so the new ones come first within
-    the `max_groups` bound.
+    the `max_groups` bound. The sample also carries `host.name`, which alert emails name.
     """
     return {
         "size": 0,
@@ -224,7 +224,7 @@ def check_summary(*, start: datetime, until: datetime, max_groups: int) -> dict[
                         "top_hits": {
                             "size": 1,
                             "sort": [{"@timestamp": {"order": "desc"}}],
-                            "_source": {"includes": list(SAMPLE_FIELDS)},
+                            "_source": {"includes": [*SAMPLE_FIELDS, "host.name"]},
                         }
                     },
                 },
