@@ -57,6 +57,7 @@ from shipper.worker import (
     Worker,
     encode,
     event_ids,
+    open_spool,
     set_path,
 )
 
@@ -161,7 +162,7 @@ class ShipperHandler(logging.Handler):
             stats_interval=stats_interval,
         )
         # Fail now if the spool cannot be opened, and take over what earlier (dead) processes left.
-        probe = Spool(self.config.spool_path, max_bytes=spool_max_bytes, overflow=spool_overflow)
+        probe = open_spool(self.config)
         try:
             probe.adopt_orphans()
         finally:
@@ -356,12 +357,7 @@ class ShipperHandler(logging.Handler):
     def _side(self) -> Spool:
         """The caller-side spool connection (guarded by _side_lock), opened on first use."""
         if self._side_spool is None:
-            self._side_spool = Spool(
-                self.config.spool_path,
-                max_bytes=self.config.spool_max_bytes,
-                overflow=self.config.spool_overflow,
-                shared=True,
-            )
+            self._side_spool = open_spool(self.config, shared=True)
         return self._side_spool
 
     def _own_backlog(self) -> int:

@@ -61,6 +61,17 @@ class DeliveryConfig:
     stats_interval: float = 60.0
 
 
+def open_spool(config: DeliveryConfig, *, busy_timeout: float = 1.0, shared: bool = False) -> Spool:
+    """A new connection to the configured spool file, with its size bound and overflow policy."""
+    return Spool(
+        config.spool_path,
+        max_bytes=config.spool_max_bytes,
+        overflow=config.spool_overflow,
+        busy_timeout=busy_timeout,
+        shared=shared,
+    )
+
+
 class RateLimitedLog:
     """The shipper's own diagnostics: a non-propagating logger, one message per key per interval."""
 
@@ -288,12 +299,8 @@ class Worker:
     # -- the two threads ----------------------------------------------------------------------------
 
     def _open_spool(self) -> Spool:
-        return Spool(
-            self.config.spool_path,
-            max_bytes=self.config.spool_max_bytes,
-            overflow=self.config.spool_overflow,
-            busy_timeout=5.0,  # the other thread's transactions take milliseconds; never drop for them
-        )
+        # The other thread's transactions take milliseconds; never drop for them.
+        return open_spool(self.config, busy_timeout=5.0)
 
     def _run_drainer(self) -> None:
         """Queue -> spool, in one transaction per burst; never waits for the network."""
