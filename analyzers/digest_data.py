@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from analyzers import es, registry
+from analyzers.analyze import get_field
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, index_pattern
@@ -279,20 +280,8 @@ def details_request(window: Window, keys: list[str]) -> dict[str, Any]:
     }
 
 
-def _get(doc: Mapping[str, Any], dotted: str) -> Any:
-    """A field from a `_source` that may be nested or dotted."""
-    if dotted in doc:
-        return doc[dotted]
-    node: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def flatten_source(source: Mapping[str, Any], names: Iterable[str]) -> Doc:
-    return {name: _get(source, name) for name in names}
+    return {name: get_field(source, name) for name in names}
 
 
 def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
@@ -389,7 +378,7 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
             record: Doc = {"host": host["key"], "pid": process["key"], "reports": process["doc_count"]}
             for counter in SHIPPER_COUNTERS:
                 record[counter] = int(process[counter]["value"] or 0)
-            record["spool_backlog"] = int(_get(latest, "logloop.shipper.spool_backlog") or 0)
+            record["spool_backlog"] = int(get_field(latest, "logloop.shipper.spool_backlog") or 0)
             record["last_report"] = latest.get("@timestamp")
             shipper.append(record)
     groups = [
