@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from analyzers import es
 from analyzers.exceptions import ConfigurationError, DeliveryError
+from analyzers.queries import iso
 from shipper.connection import is_loopback_host
 
 if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
@@ -214,10 +215,6 @@ def marker_id(window: Window, recipient: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class _Claim:
     marker_id: str
@@ -247,9 +244,9 @@ class MarkerStore:
         return {
             "state": "sending",
             "recipient": recipient,
-            "window_start": _iso(window.start),
-            "window_end": _iso(window.end),
-            "claimed_at": _iso(now),
+            "window_start": iso(window.start),
+            "window_end": iso(window.end),
+            "claimed_at": iso(now),
             "claimed_by": self._owner,
         }
 
@@ -328,7 +325,7 @@ class MarkerStore:
             document = {
                 **current,
                 "state": state,
-                "finished_at": _iso(now),
+                "finished_at": iso(now),
                 "message_id": message_id,
                 "error": error,
             }
