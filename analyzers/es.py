@@ -57,13 +57,6 @@ def search(client: Any, *, index: str, body: Mapping[str, Any], action: str = "s
     return dict(response.body if hasattr(response, "body") else response)
 
 
-def get_source(client: Any, *, index: str, doc_id: str, action: str) -> dict[str, Any] | None:
-    with translated(action):
-        response = client.options(ignore_status=404).get(index=index, id=doc_id)
-    body = response.body if hasattr(response, "body") else response
-    return dict(body["_source"]) if body.get("found") else None
-
-
 def ensure_index(client: Any, *, index: str, body: Mapping[str, Any]) -> bool:
     """Create `index` with `body` unless it exists; True when this call created it."""
     with translated(f"create index {index}"):
