@@ -29,6 +29,11 @@ def _describe(exc: Exception) -> str:
     return f"HTTP {status}: {first_line}" if status else first_line
 
 
+def _body(response: Any) -> Any:
+    """The JSON body of a client response (an ObjectApiResponse, or a plain dict from a stand-in)."""
+    return response.body if hasattr(response, "body") else response
+
+
 @contextmanager
 def translated(action: str) -> Iterator[None]:
     """Turn any elasticsearch error raised inside into ElasticsearchUnavailable naming `action`."""
@@ -54,7 +59,7 @@ def search(client: Any, *, index: str, body: Mapping[str, Any], action: str = "s
         response = client.options(ignore_status=404).search(
             index=index, ignore_unavailable=True, allow_no_indices=True, **body
         )
-    return dict(response.body if hasattr(response, "body") else response)
+    return dict(_body(response))
 
 
 def ensure_index(client: Any, *, index: str, body: Mapping[str, Any]) -> bool:
@@ -63,7 +68,7 @@ def ensure_index(client: Any, *, index: str, body: Mapping[str, Any]) -> bool:
         if client.indices.exists(index=index):
             return False
         response = client.options(ignore_status=400).indices.create(index=index, **body)
-    error = (response.body if hasattr(response, "body") else response).get("error")
+    error = _body(response).get("error")
     if error and error.get("type") != "resource_already_exists_exception":
         raise ElasticsearchUnavailable(
             f"Elasticsearch refused to create index {index}: {error.get('reason')}"
@@ -77,7 +82,7 @@ def bulk(client: Any, *, operations: Sequence[Mapping[str, Any]], action: str, r
         return 0
     with translated(action):
         response = client.bulk(operations=list(operations), refresh=refresh)
-    body = response.body if hasattr(response, "body") else response
+    body = _body(response)
     if body.get("errors"):
         failed = [item for entry in body["items"] for item in entry.values() if item.get("error")]
         first = failed[0]["error"]
@@ -94,7 +99,7 @@ def create_doc(client: Any, *, index: str, doc_id: str, document: Mapping[str, A
         response = client.options(ignore_status=409).create(
             index=index, id=doc_id, document=dict(document), refresh="wait_for"
         )
-    body = response.body if hasattr(response, "body") else response
+    body = _body(response)
     return "error" not in body
 
 
