@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shipper.schema import index_for, index_template, template_name
+from shipper.schema import index_for
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday: the frozen "now" of the analyzer tests
 
@@ -16,10 +16,6 @@ TRACE = """Traceback (most recent call last):
     result = compute(item)
 ValueError: bad item
 """
-
-
-def install_template(es: Any, prefix: str) -> None:
-    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix))
 
 
 def event(

@@ -24,8 +24,6 @@ from shipper.schema import (
     DATASET_LOG,
     DATASET_SHIPPER,
     index_for,
-    index_template,
-    template_name,
 )
 
 UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
@@ -177,10 +175,6 @@ def scenario(until: datetime = UNTIL, *, new_title: str = NEW_TITLE) -> list[dic
     ]
     docs += [event(start + timedelta(hours=7 * i)) for i in range(20)]
     return docs
-
-
-def install_template(es: Any, prefix: str) -> None:
-    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix))
 
 
 def index_docs(es: Any, prefix: str, docs: Iterable[dict[str, Any]]) -> None:

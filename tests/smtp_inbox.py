@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -27,10 +26,3 @@ class Inbox:
 
     def to(self, recipient: str) -> list[EmailMessage]:
         return [message for rcpts, message in self.messages if recipient in rcpts]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from analysis_docs import NOW, event, index_events, install_template
-from smtp_inbox import Inbox, free_port
+from analysis_docs import NOW, event, index_events
+from ports import free_port
+from smtp_inbox import Inbox
 
 from analyzers import alerts, check, cli, registry
 from analyzers.config import AlertsConfig, CheckConfig
 from analyzers.exceptions import AlertError, ConfigurationError
 from analyzers.mailer import SmtpSettings
+from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
 

@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events, install_template
+from analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.exceptions import GroupNotFound
 from analyzers.registry import Group
+from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from analysis_docs import install_template
 
+from kibana.setup import install_template
 from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
 from shipper.worker import Inbox

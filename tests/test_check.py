@@ -10,11 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events, install_template
+from analysis_docs import NOW, event, index_events
 
 from analyzers import alerts, analyze, check, cli, registry
 from analyzers.config import AlertsConfig, AnalyzeConfig, CheckConfig
 from analyzers.exceptions import AlertError
+from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
 

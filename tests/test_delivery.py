@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from analysis_docs import install_template
 
+from kibana.setup import install_template
 from shipper import schema
 from shipper.handler import ShipperHandler
 

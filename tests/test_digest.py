@@ -16,6 +16,7 @@ from analyzers.digest import build_digest
 from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from kibana.setup import install_template
 from logloop import cli
 from shipper.schema import FIELDS
 
@@ -24,7 +25,7 @@ NOW = docs.UNTIL + timedelta(hours=8)
 
 @pytest.fixture
 def seeded(es: Any, index_prefix: str) -> Iterator[str]:
-    docs.install_template(es, index_prefix)
+    install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, docs.scenario())
     yield index_prefix
 

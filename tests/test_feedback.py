@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kibana.setup import install_template
 from shipper import schema
 from shipper.exceptions import ConfigurationError
 from shipper.feedback import feedback, feedback_event
@@ -68,9 +69,7 @@ def test_feedback_is_shipped_through_the_installed_handler(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """shipper.feedback() goes through the root logger's ShipperHandler and arrives in the node once."""
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
     handler = ShipperHandler(
         "feedback-test", es_url=es_url, index_prefix=index_prefix, spool_path=tmp_path / "spool.sqlite"
     )
@@ -100,9 +99,7 @@ def test_cli_feedback_spooled_while_down_is_delivered_by_the_next_run(
     """`logloop feedback` with the node unreachable says it spooled; the next run delivers both events."""
     from logloop.cli import main
 
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
     spool = str(tmp_path / "feedback.sqlite")
     monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", index_prefix)
     monkeypatch.setenv("LOGLOOP_CONFIG", str(tmp_path / "none.toml"))

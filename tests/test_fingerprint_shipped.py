@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shipper import schema
+from kibana.setup import install_template
 from shipper.fingerprint import GROUPING_VERSION
 from shipper.handler import ShipperHandler
 
@@ -46,9 +46,7 @@ def test_recurring_errors_become_terms_buckets(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """Same statement with other data and callers is one bucket; another statement is another bucket."""
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
     handler = ShipperHandler(
         "grouping-test",
         es_url=es_url,

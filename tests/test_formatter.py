@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kibana.setup import install_template
 from shipper import schema
 from shipper.exceptions import ConfigurationError
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
@@ -396,9 +397,7 @@ def test_dumps_breaks_cycles() -> None:
 @pytest.fixture
 def index_doc(es: Any, index_prefix: str) -> Any:
     """Index a formatter document with create semantics through `_bulk`; return what a reader gets back."""
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
 
     def index(doc: dict[str, Any]) -> dict[str, Any]:
         event_id = uuid.uuid4().hex

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from analysis_docs import install_template
 from test_transports import BeatsServer, JsonLinesServer
 
 import shipper
+from kibana.setup import install_template
 from shipper import schema
 from shipper.exceptions import ConfigurationError
 from shipper.handler import ShipperHandler

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kibana import objects
+from kibana.setup import install_template
 from shipper import schema
 
 NDJSON = Path(objects.__file__).with_name("saved_objects.ndjson")
@@ -263,9 +264,7 @@ def _registry_mapping() -> dict[str, Any]:
 @pytest.fixture
 def indexed(es: Any, index_prefix: str) -> dict[str, str]:
     """Install the real template, index real ECS events and a registry doc; map view titles to indices."""
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
     for document in REAL_EVENTS:
         timestamp = datetime.fromisoformat(document["@timestamp"])
         es.index(

@@ -15,11 +15,13 @@ import digest_docs as docs
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from smtp_inbox import Inbox, free_port
+from ports import free_port
+from smtp_inbox import Inbox
 
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest
 from analyzers.exceptions import ConfigurationError, DeliveryError
+from kibana.setup import install_template
 
 # The loopback test server accepts AUTH without TLS on purpose (aiosmtpd warns about exactly that).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -91,7 +93,7 @@ def _settings(port: int, **overrides: Any) -> mailer.SmtpSettings:
 
 @pytest.fixture
 def digest(es: Any, index_prefix: str) -> Digest:
-    docs.install_template(es, index_prefix)
+    install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, docs.scenario())
     return build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")
 
@@ -147,7 +149,7 @@ def test_a_retry_minutes_later_is_the_same_window(
 ) -> None:
     """A digest rebuilt 20 minutes later (a scheduler retry: `until` moved) is not mailed a second time."""
     inbox, port = smtp_server
-    docs.install_template(es, index_prefix)
+    install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, docs.scenario())
     settings = _settings(port, recipients=("ops@example.org",))
     for minutes in (0, 20):
@@ -234,7 +236,7 @@ def test_empty_digest_is_skipped_unless_send_empty(
 ) -> None:
     """A window with nothing to report sends no mail by default, one per recipient with send_empty = true."""
     inbox, port = smtp_server
-    docs.install_template(es, index_prefix)
+    install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, [docs.event(docs.UNTIL - timedelta(days=1))])  # one info event
     empty = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
     assert empty.report.is_empty
@@ -252,7 +254,7 @@ def test_crlf_in_a_group_title_does_not_create_a_header(
 ) -> None:
     """A title carrying CRLF + "Bcc:" stays inside a one-line Subject: no Bcc header, no extra recipient."""
     inbox, port = smtp_server
-    docs.install_template(es, index_prefix)
+    install_template(es, index_prefix)
     evil = "Boom\r\nBcc: attacker@evil.example\r\nX-Injected: yes"
     many = [
         docs.error(docs.UNTIL - timedelta(hours=h + 1), "e" * 40, evil, "builtins.RuntimeError", "boom")
@@ -342,7 +344,7 @@ def test_cli_send_mails_once_and_reports_each_recipient(
     from logloop import cli
 
     inbox, port = smtp_server
-    docs.install_template(es, index_prefix)
+    install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, docs.scenario())
     config = tmp_path / "logloop.toml"
     config.write_text(

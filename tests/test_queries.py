@@ -8,11 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from analysis_docs import NOW, event, index_events, install_template
+from analysis_docs import NOW, event, index_events
 
 from analyzers import es as es_boundary
 from analyzers import queries
 from analyzers.exceptions import ElasticsearchUnavailable
+from kibana.setup import install_template
 from shipper.schema import FIELDS, index_pattern
 
 WEEK = timedelta(days=7)

@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events, install_template
+from analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, queries
 from analyzers.config import AnalyzeConfig
 from analyzers.regroup import run_regroup, update_operations
+from kibana.setup import install_template
 from shipper.fingerprint import GROUPING_VERSION, fingerprint_event
 
 DAY = timedelta(days=1)

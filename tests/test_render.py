@@ -19,6 +19,7 @@ from matplotlib import image as mpimg
 
 from analyzers.digest import Digest, build_digest
 from analyzers.render import fence, md
+from kibana.setup import install_template
 
 NOW = docs.UNTIL + timedelta(hours=8)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -64,7 +65,7 @@ def read(html: str) -> _Reader:
 def digest(es: Any) -> Iterator[Digest]:
     """The scenario's digest, built once for the module (its indices are deleted afterwards)."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    docs.install_template(es, prefix)
+    install_template(es, prefix)
     docs.index_docs(es, prefix, docs.scenario())
     try:
         yield build_digest(es, prefix, docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")

@@ -16,8 +16,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from ports import free_port
 
-from shipper import schema
+from kibana.setup import install_template
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -37,13 +38,6 @@ def sm() -> ModuleType:
     sys.modules["service_manager"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def write_config(tmp_path: Path, body: str) -> Path:
@@ -220,9 +214,7 @@ def test_cli_ships_failures_with_context_and_timings(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """Run as a program, the manager ships the chained error with service status, and its timed starts."""
-    es.indices.put_index_template(
-        name=schema.template_name(index_prefix), **schema.index_template(index_prefix)
-    )
+    install_template(es, index_prefix)
     port = free_port()
     config = write_config(
         tmp_path,

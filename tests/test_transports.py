@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from analysis_docs import install_template
+from ports import free_port
 
+from kibana.setup import install_template
 from shipper.connection import ElasticsearchSettings
 from shipper.spool import SpooledEvent
 from shipper.transports.elasticsearch import ElasticsearchTransport
@@ -24,12 +25,6 @@ from shipper.transports.logstash import LogstashTransport
 def _event(n: int, index: str, body: dict[str, Any] | None = None) -> SpooledEvent:
     doc = body if body is not None else {"@timestamp": "2026-01-01T00:00:00Z", "message": f"m{n}"}
     return SpooledEvent(n, f"evt-{n}", index, json.dumps(doc).encode())
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- Elasticsearch (real node) --------------------------------------------------------------------
@@ -58,7 +53,7 @@ def test_a_second_send_of_the_same_id_counts_as_delivered(
 
 def test_an_unreachable_node_means_retry() -> None:
     """Connection refused is a retry for every document, never a rejection or an exception."""
-    transport = ElasticsearchTransport(ElasticsearchSettings(url=f"http://127.0.0.1:{_free_port()}"))
+    transport = ElasticsearchTransport(ElasticsearchSettings(url=f"http://127.0.0.1:{free_port()}"))
     outcomes = transport.send([_event(1, "x-2026.01.01"), _event(2, "x-2026.01.01")], timeout=2)
     assert [o.kind for o in outcomes] == ["retry", "retry"]
 
@@ -174,7 +169,7 @@ def test_tcp_transport_writes_json_lines() -> None:
 
 def test_logstash_down_means_retry() -> None:
     """With nothing listening, both protocols report retry instead of raising."""
-    port = _free_port()
+    port = free_port()
     for protocol in ("beats", "tcp"):
         transport = LogstashTransport(protocol=protocol, host="127.0.0.1", port=port)  # type: ignore[arg-type]
         assert transport.send([SpooledEvent(1, "e1", "x", b"{}")], timeout=1)[0].kind == "retry"
