@@ -56,9 +56,13 @@ from shipper.tracebacks import (
     ExceptionRecord,
     Frame,
     LazyFrames,
+    PlainException,
+    PlainFrame,
     ScannedException,
     Traceback,
+    outer_frames,
     parse_traceback,
+    scan_plain,
     scan_traceback,
 )
 
@@ -147,6 +151,9 @@ def _message(doc: Mapping[str, Any]) -> str:
 
 def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Fingerprint | None:
     """The traceback fingerprint; None for text without frames or exception line."""
+    found = fingerprint_plain(stack_trace)
+    if found is not None:
+        return found
     chain = scan_traceback(stack_trace)  # parses only the frames the key needs
     if chain is None:  # ExceptionGroup boxes: the full parse
         parsed = parse_traceback(stack_trace)
@@ -165,6 +172,58 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
     else:
         signature = "\n".join(_scanned_signature(record) for record in chain)
     return _make("traceback", signature, title=_title(final.type, final.message))
+
+
+def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
+    """The fast path: the fingerprint of a traceback printed the plain way (see `scan_plain`), from
+    its innermost frames only; None for the others. Where it answers, it is the fingerprint the general
+    parser gives (`fingerprint_traceback(parse_traceback(stack_trace))`)."""
+    chain = scan_plain(stack_trace)
+    signature = None if chain is None else _plain_signature(chain)
+    if chain is None or signature is None:
+        return None
+    final = chain[-1]
+    return _make("traceback", signature, title=_title(final.type, final.message))
+
+
+def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
+    """`chain_signature` of a chain `scan_plain` gave; None where the general path must decide: a
+    RecursionError whose innermost frame does not repeat, a frame `outer_frames` cannot tell."""
+    lines = []
+    for exception in chain:
+        frame = exception.frame
+        if frame.repeated == 0 and _short_type(exception.type) == "RecursionError":
+            return None  # its site is the frame that repeats most: every frame is needed
+        site, needs_message, is_stdlib = _plain_site_of(frame)
+        if is_stdlib:
+            outside = _plain_outside_stdlib(exception)
+            if outside is None:
+                return None
+            site, needs_message, _ = _plain_site_of(outside)
+        if needs_message:
+            site += _masked_first_line(exception.message)
+        lines.append(f"{exception.link}|{_short_type(exception.type)}|{site}")
+    return lines[0] if len(lines) == 1 else "\n".join(lines)
+
+
+def _plain_site(frame: PlainFrame) -> tuple[str, bool, bool]:
+    """`_site_signature` of a frame without its message part, whether the masked first line of the
+    message must follow (no source line), and whether the frame is standard library code."""
+    signature = f"{_tail(frame.filename)}:{frame.function}:{' '.join((frame.source or '').split())}"
+    if frame.source is None:
+        return signature + "|msg:", True, _kind(frame.filename) is FrameKind.STDLIB
+    return signature, False, _kind(frame.filename) is FrameKind.STDLIB
+
+
+def _plain_outside_stdlib(exception: PlainException) -> PlainFrame | None:
+    """`_innermost_outside_stdlib` on a plain exception's frames, else its innermost frame; None when
+    `outer_frames` cannot tell a frame."""
+    for frame in outer_frames(exception):
+        if frame is None:
+            return None
+        if _kind(frame.filename) is not FrameKind.STDLIB:
+            return frame
+    return exception.frame
 
 
 def _scanned_signature(record: ScannedException) -> str:
@@ -338,6 +397,7 @@ _CACHED_LENGTH: Final = _MESSAGE_LIMIT
 _mask_line: Final = functools.lru_cache(maxsize=2048)(mask)  # callers pass at most _MESSAGE_LIMIT chars
 _kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
 _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
+_plain_site_of: Final = functools.lru_cache(maxsize=1024)(_plain_site)  # frames repeat from event to event
 
 
 def _kind(filename: str) -> FrameKind:
@@ -350,7 +410,7 @@ def _tail(filename: str) -> str:
 
 def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
-    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_sites):
+    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_sites, _plain_site_of):
         memo.cache_clear()
     tracebacks.clear_caches()
 

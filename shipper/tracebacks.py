@@ -12,6 +12,11 @@ type is empty and whose message is the text, so callers never have to handle a p
 `scan_traceback` gives the same chain with each exception's frames parsed on demand, innermost first
 (for the fingerprint, which needs the raising statement). Distinct frame blocks, frames and group
 members are parsed once each (bounded memos, safe across threads; `clear_caches()` empties them).
+
+`scan_plain` is the fast path for the shape nearly every logged traceback has (the output of
+`traceback.format_exception` for a plain exception or chain): it finds the innermost frame with
+`str.rfind` and parses it with string methods into plain tuples, and says None at anything else, for
+which `scan_traceback` or `parse_traceback` must be used. Where it answers, it agrees with them.
 """
 
 from __future__ import annotations
@@ -319,7 +324,7 @@ _members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback
 
 def clear_caches() -> None:
     """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
-    for memo in (_frames_in, _frame_in, _members_in, _shapes):
+    for memo in (_frames_in, _frame_in, _members_in, _shapes, _innermost_in, _frame_in_lines):
         memo.cache_clear()
 
 
@@ -498,3 +503,145 @@ def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:
     if rest:
         message = f"{message}\n{rest}" if message else rest
     return match.group("type"), message
+
+
+# The fast path (`scan_plain`). Every frame line `traceback.format_exception` prints starts with
+# exactly this after a newline; its other lines start with 4 spaces (source, carets, the further lines
+# of a statement) or 2 spaces and "[" (recursion markers), so this never matches inside a frame.
+_PLAIN_FRAME: Final = '\n  File "'
+_UNINDENTED_RE: Final = re.compile(r"\n[^ \t]")  # the first line after the frames, in plain text
+_MARKER_RE: Final = re.compile(r"[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*")
+
+
+class PlainFrame(NamedTuple):
+    """A frame as `scan_plain` gives it: what `Frame` holds but the line number."""
+
+    filename: str
+    function: str
+    source: str | None
+    repeated: int = 0
+
+
+class PlainException(NamedTuple):
+    """One exception of a plain chain: its type, message and link (as in `ExceptionRecord`), its
+    innermost frame, and where that frame's line starts in `text` (its segment), for `outer_frames`."""
+
+    type: str
+    message: str
+    link: Link
+    frame: PlainFrame
+    text: str
+    frame_line: int
+
+
+def scan_plain(text: str) -> tuple[PlainException, ...] | None:
+    """The chain `scan_traceback` gives, when every exception of it is printed the plain way.
+
+    That is: a "Traceback (most recent call last):" header (after blank lines), frame lines as
+    `traceback` prints them, then a line with the exception's type right after the innermost frame's
+    lines; links as `parse_traceback` finds them. None for anything else (ExceptionGroup boxes, frame
+    lines other than `traceback` indents them, no header, a cut before the exception line, a line of
+    no exception type): the general parser handles those.
+    """
+    text = _normalized(text)
+    if "+" in text and "+-+" in text:
+        return None
+    if "above exception" not in text:
+        found = _plain_exception(text, "")
+        return None if found is None else (found,)
+    chain = []
+    for segment, link in _segments(text):
+        found = _plain_exception(segment, link)
+        if found is None:
+            return None
+        chain.append(found)
+    return tuple(chain)
+
+
+def _plain_exception(text: str, link: Link) -> PlainException | None:
+    if not text.startswith(_HEADER):
+        text = text.lstrip("\n")  # a chain's later segments start after a blank line
+        if not text.startswith(_HEADER):
+            return None
+    top = len(_HEADER) - 1  # the header's newline: frame lines start after it
+    unindented = _UNINDENTED_RE.search(text, top)
+    if unindented is None:
+        return None  # frames only, or cut before the exception line
+    end = unindented.start()  # the newline that ends the frames
+    line = text.rfind(_PLAIN_FRAME, top, end)
+    if line < 0 or _EXC_LINE_START_RE.match(text, end + 1) is None:
+        return None
+    lines = text[line:end]
+    frame = _innermost_in(lines) if len(lines) <= _CACHED_LINES else _innermost_frame(lines)
+    if frame is None:
+        return None
+    exc_type, message = _exception_of(text[end + 1 :] if text[-1] == "\n" else text[end + 1 :] + "\n")
+    if not exc_type:
+        return None
+    return PlainException(exc_type, message, link, frame, text, line)
+
+
+def _innermost_frame(lines: str) -> PlainFrame | None:
+    """`_plain_frame(lines)` when the frame's lines are all of `lines` for `_FRAME_BLOCK_RE` too (its
+    exception lines start right after them then): lines 4 spaces deep, and at most a last marker."""
+    header_end = lines.find("\n", 1)
+    rest = lines[header_end:] if header_end > 0 else ""
+    repeated = 0
+    if "[Previous line" in rest:
+        last = rest.rfind("\n")
+        marker = _MARKER_RE.fullmatch(rest, last + 1)
+        if marker is None:
+            return None
+        rest = rest[:last]
+        repeated = int(marker.group(1))
+    if rest.count("\n") != rest.count("\n    ") or "[Previous line" in rest:
+        return None
+    frame = _plain_frame(lines)
+    return frame._replace(repeated=repeated) if repeated and frame is not None else frame
+
+
+def _plain_frame(lines: str) -> PlainFrame | None:
+    """The frame of `lines`, one frame as `traceback` prints it (from the newline before its "File"
+    line); None when `_FRAME_BLOCK_RE` or `_last_file_line` might read it otherwise."""
+    header_end = lines.find("\n", 1)
+    if header_end < 0:
+        header_end = len(lines)
+    elif 'File "' in lines[header_end:]:  # `_last_file_line` would find a frame line there
+        return None
+    header = lines[len(_PLAIN_FRAME) : header_end]
+    cut = header.rfind('", line ')  # the regex's greedy file name ends at the last one that fits
+    number, has_function, function = header[cut + 8 :].partition(", in ")
+    if cut < 0 or not (number.isdigit() and number.isascii()):
+        return None
+    source = None
+    if header_end < len(lines):
+        end = lines.find("\n", header_end + 1)
+        source_line = lines[header_end + 1 : end if end > 0 else len(lines)]
+        if source_line.startswith("    "):
+            code = source_line[4:].lstrip(" \t")
+            if code.startswith("[Previous line"):
+                return None
+            if not (code[:1] in ("^", "~") and not code.strip("^~ \t")):  # a line of carets is no source
+                source = code.rstrip() or None
+    return PlainFrame(header[:cut], function.strip() if has_function else "", source)
+
+
+def outer_frames(exception: PlainException) -> Iterator[PlainFrame | None]:
+    """The frames of a plain exception outside its innermost one, from the innermost out; a None
+    means the general parser might read the rest otherwise (the caller must use it then)."""
+    text, upper = exception.text, exception.frame_line
+    top = len(_HEADER) - 1
+    while True:
+        line = text.rfind(_PLAIN_FRAME, top, upper)
+        if line < 0:
+            if 'File "' in text[top:upper]:
+                yield None
+            return
+        lines = text[line:upper]
+        yield _frame_in_lines(lines) if len(lines) <= _CACHED_LINES else _plain_frame(lines)
+        upper = line
+
+
+# Frames repeat from event to event (the raising statement above all): parse each distinct text once.
+_innermost_in: Final = functools.lru_cache(maxsize=1024)(_innermost_frame)
+_frame_in_lines: Final = functools.lru_cache(maxsize=1024)(_plain_frame)

@@ -1,0 +1,248 @@
+"""The fast path (`fingerprint_plain`, on `scan_plain`) gives the general parser's key wherever it answers.
+
+Keys are persisted, so the fast path may decline any text (the general parser then decides) but must
+never answer differently from `fingerprint_traceback(parse_traceback(text))`. Checked on every corpus
+trace, on hand-written and really raised edge cases, and on every cut and every one-line deletion of
+the corpus traces.
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shipper.fingerprint import (
+    clear_caches,
+    fingerprint_event,
+    fingerprint_plain,
+    fingerprint_traceback,
+)
+from shipper.tracebacks import parse_traceback
+
+CORPUS = Path(__file__).resolve().parent / "data" / "tracebacks" / "corpus.jsonl"
+TRACES = [
+    json.loads(line)["error"]["stack_trace"] for line in CORPUS.read_text(encoding="utf-8").splitlines()
+]
+
+
+def formatted(function: Callable[[], object]) -> str:
+    try:
+        function()
+    except BaseException as exc:  # the point is to format whatever it raises
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("did not raise")
+
+
+def _general(text: str) -> tuple[str, str]:
+    fingerprint = fingerprint_traceback(parse_traceback(text))
+    return fingerprint.key, fingerprint.name
+
+
+def _fast(text: str) -> tuple[str, str] | None:
+    fingerprint = fingerprint_plain(text)
+    return None if fingerprint is None else (fingerprint.key, fingerprint.name)
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def _recurse(depth: int) -> int:
+    return _recurse(depth + 1)
+
+
+def _ping(depth: int) -> int:
+    return _pong(depth + 1)
+
+
+def _pong(depth: int) -> int:
+    return _ping(depth + 1)
+
+
+def _chained(cause: bool) -> None:
+    lookup: dict[str, int] = {}
+    try:
+        lookup["missing 7"]
+    except KeyError as exc:
+        if cause:
+            raise RuntimeError("lookup 7 failed") from exc
+        raise RuntimeError("lookup 7 failed")  # noqa: B904 - the implicit context chain is the point
+
+
+def _missing_source() -> None:
+    code = compile("def f():\n    raise ValueError('no source 12')\nf()\n", "/gone/deleted_module.py", "exec")
+    exec(code, {})  # fresh globals: no module loader for linecache to read this test file's lines from
+
+
+def _statement_over_lines() -> None:
+    values: dict[str, int] = {}
+    print(
+        "total",
+        values["a"] + values["b"],
+    )
+
+
+def _in_registered_module(path: str, source: str, call: str) -> str:
+    """A traceback from `source` compiled as `path`, its lines known to `linecache` as a file's are."""
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+    try:
+        namespace: dict[str, object] = {}
+        exec(compile(source, path, "exec"), namespace)
+        return formatted(lambda: eval(call, namespace))
+    finally:
+        linecache.cache.pop(path, None)
+
+
+WINDOWS = """Traceback (most recent call last):
+  File "C:\\Users\\dev\\shop\\.venv\\Lib\\site-packages\\shop\\api.py", line 88, in handle
+    return orders.checkout(order_id, qty)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "C:\\Python312\\Lib\\json\\decoder.py", line 355, in raw_decode
+    raise JSONDecodeError("Expecting value", s, err.value) from None
+json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)
+"""
+
+PY313_MULTILINE = """Traceback (most recent call last):
+  File "/srv/app/report.py", line 9, in build
+    total = sum(
+        row.amount
+    ...<2 lines>...
+        if row.ok
+    )
+TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'
+"""
+
+MARKER_IN_THE_MIDDLE = """Traceback (most recent call last):
+  File "/srv/app/walk.py", line 3, in walk
+    return walk(node.child)
+  [Previous line repeated 12 more times]
+  File "/srv/app/walk.py", line 2, in walk
+    return node.value + 1
+AttributeError: 'NoneType' object has no attribute 'value'
+"""
+
+SOURCE_LIKE_A_FRAME = """Traceback (most recent call last):
+  File "/srv/app/log.py", line 4, in emit
+    File "x", line 1
+ValueError: odd 3
+"""
+
+QUOTE_LINE_IN_NAME = """Traceback (most recent call last):
+  File "/srv/app/a", line 1, in b.py", line 4, in emit
+    emit(record)
+ValueError: odd 4
+"""
+
+TAB_INDENTED = (
+    "Traceback (most recent call last):\n\tFile \"/srv/app/a.py\", line 4, in f\n\t  g()\nKeyError: 'k'\n"
+)
+
+PREFIXED = (
+    "2024-05-01 ERROR boom\n"
+    'Traceback (most recent call last):\n  File "/srv/a.py", line 1, in f\n    g()\nKeyError: 1\n'
+)
+
+TWO_CYCLE = formatted(lambda: _ping(0))
+COLOURED = (
+    "Traceback (most recent call last):\n"
+    '  File \x1b[35m"/srv/app/orders.py"\x1b[0m, line \x1b[35m12\x1b[0m, in \x1b[35mcheckout\x1b[0m\n'
+    "    return int(text)\n"
+    "\x1b[1;35mValueError\x1b[0m: \x1b[35minvalid literal for int() with base 10: 'x1'\x1b[0m\n"
+)
+
+
+EDGE_CASES = [
+    pytest.param(formatted(lambda: _chained(True)), True, id="chain-cause"),
+    pytest.param(formatted(lambda: _chained(False)), True, id="chain-context"),
+    pytest.param(formatted(lambda: int("x12")), True, id="carets-or-not"),
+    pytest.param(formatted(lambda: json.loads("{bad")), True, id="stdlib-raise-site"),
+    pytest.param(WINDOWS, True, id="windows-paths-stdlib-site"),
+    pytest.param(formatted(_missing_source), True, id="missing-source-lines"),
+    pytest.param(formatted(lambda: compile("foo(\n", "broken.py", "exec")), True, id="syntax-error-frame"),
+    pytest.param(formatted(lambda: _recurse(0)), True, id="recursion-error-marker"),
+    pytest.param(TWO_CYCLE, False, id="recursion-error-two-cycle"),
+    pytest.param(formatted(lambda: _statement_over_lines()), True, id="statement-over-several-lines"),
+    pytest.param(PY313_MULTILINE, True, id="py313-multi-line-statement"),
+    pytest.param(COLOURED, True, id="ansi-colours"),
+    pytest.param(WINDOWS.replace("\n", "\r\n"), True, id="crlf"),
+    pytest.param(WINDOWS + "\n\n", True, id="trailing-blank-lines"),
+    pytest.param(WINDOWS.rstrip("\n"), True, id="no-final-newline"),
+    pytest.param(WINDOWS[: WINDOWS.index("(char")], True, id="cut-in-the-message"),
+    pytest.param(WINDOWS[: WINDOWS.index("from None")], False, id="cut-in-a-frame"),
+    pytest.param(WINDOWS.rsplit("json.", 1)[0], False, id="frames-only"),
+    pytest.param(
+        formatted(lambda: (_ for _ in ()).throw(ValueError("first 1\nsecond 2\n  third"))),
+        True,
+        id="multi-line-message",
+    ),
+    pytest.param(formatted(lambda: _raise(ValueError())), True, id="empty-message"),
+    pytest.param(
+        formatted(lambda: _raise(ExceptionGroup("eg 2", [ValueError("a 1"), TypeError("b")]))),
+        False,
+        id="exception-group",
+    ),
+    pytest.param(MARKER_IN_THE_MIDDLE, True, id="recursion-marker-on-an-outer-frame"),
+    pytest.param(SOURCE_LIKE_A_FRAME, False, id="source-line-like-a-frame-line"),
+    pytest.param(QUOTE_LINE_IN_NAME, True, id="line-text-in-the-function-name"),
+    pytest.param(TAB_INDENTED, False, id="tab-indented"),
+    pytest.param(PREFIXED, False, id="text-before-the-header"),
+    pytest.param("ValueError: not a traceback 5", False, id="exception-line-only"),
+    pytest.param("", False, id="empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "answers"), EDGE_CASES)
+def test_fast_path_agrees_with_the_general_parser_on_edge_cases(text: str, answers: bool) -> None:
+    """On each edge case the fast path answers (or declines) as expected, with the general parser's key."""
+    clear_caches()
+    fast = _fast(text)
+    assert (fast is not None) is answers
+    if fast is not None:
+        assert fast == _general(text)
+        event = fingerprint_event({"error": {"stack_trace": text}})
+        assert event is not None and (event.key, event.name) == fast
+
+
+def test_fast_path_agrees_on_third_party_and_stdlib_frames_of_real_modules() -> None:
+    """Really raised errors in modules installed under site-packages or the stdlib get the general key."""
+    source = (
+        "import json\ndef parse(text):\n    return json.loads(text)\ndef boom(n):\n    raise KeyError(n)\n"
+    )
+    for path in ("/usr/lib/python3.12/site-packages/lib/util.py", "/usr/lib/python3.12/lib/util.py"):
+        for call in ("parse('{x')", "boom(3)"):
+            text = _in_registered_module(path, source, call)
+            assert _fast(text) == _general(text), (path, call)
+
+
+def test_fast_path_answers_for_every_plain_corpus_trace_with_the_general_key() -> None:
+    """Every corpus trace without ExceptionGroup boxes takes the fast path, and gets the general key."""
+    answered = 0
+    for text in TRACES:
+        fast = _fast(text)
+        if "+-+" in text:
+            assert fast is None
+            continue
+        assert fast == _general(text)
+        answered += 1
+    assert answered >= len(TRACES) * 0.9
+
+
+def test_fast_path_agrees_on_every_cut_and_every_deleted_line_of_the_corpus() -> None:
+    """Traces cut after any line, or with any one line deleted, get the general key wherever the fast
+    path answers (it answers for most of them)."""
+    answered = tried = 0
+    for text in TRACES[::3]:
+        lines = text.split("\n")
+        for index in range(1, len(lines)):
+            for variant in ("\n".join(lines[:index]), "\n".join(lines[:index] + lines[index + 1 :])):
+                fast = _fast(variant)
+                tried += 1
+                if fast is not None:
+                    answered += 1
+                    assert fast == _general(variant), variant
+    assert answered > tried // 4
