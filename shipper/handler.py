@@ -45,7 +45,7 @@ from typing import Any, Final, Literal, Protocol
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.exceptions import ConfigurationError
-from shipper.spool import OVERFLOW_POLICIES, OverflowPolicy, Spool
+from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
 from shipper.transports import TRANSPORT_KINDS, Transport
@@ -57,6 +57,7 @@ from shipper.worker import (
     Worker,
     encode,
     event_ids,
+    index_of_timestamp,
     open_spool,
     set_path,
 )
@@ -174,6 +175,7 @@ class ShipperHandler(logging.Handler):
         self._capture: Callable[[logging.LogRecord], Any]
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
+        self._lean_row: Callable[[Any, str], tuple[bytes, str] | None] | None = None
         self._use_formatter(
             formatter
             or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
@@ -295,12 +297,25 @@ class ShipperHandler(logging.Handler):
     def _use_formatter(self, formatter: DocumentFormatter) -> None:
         self._ecs = formatter
         capture, document = getattr(formatter, "capture", None), getattr(formatter, "document", None)
-        lean = getattr(formatter, "lean_document", None)
+        lean, lean_row = getattr(formatter, "lean_document", None), getattr(formatter, "lean_row", None)
         if callable(capture) and callable(document):
             self._capture, self._document = capture, document
             self._lean = lean if callable(lean) else None
+            self._lean_row = lean_row if callable(lean_row) else None
         else:  # only to_document(): the whole document is built on the caller's thread
-            self._capture, self._lean = formatter.to_document, None
+            self._capture, self._lean, self._lean_row = formatter.to_document, None, None
+
+    def _encode_row(self, item: Any) -> NewEvent:
+        """The spool row of a queued item: its document built, stamped, fingerprinted and serialized.
+        A plain message (most events) is written straight to JSON by the formatter's `lean_row`."""
+        if self._lean_row is not None and not isinstance(item, dict):
+            event_id = event_ids.next()
+            row = self._lean_row(item, event_id)
+            if row is not None:
+                body, timestamp = row
+                return NewEvent(event_id, index_of_timestamp(timestamp, self.config.index_prefix), body)
+        doc, rest = self._build(item)
+        return encode(doc, self.config.index_prefix, rest)
 
     def _build(self, item: Any) -> tuple[dict[str, Any], bytes]:
         """The document of a queued item, finished by the formatter unless it already is one, and the
@@ -341,8 +356,7 @@ class ShipperHandler(logging.Handler):
         busy = getattr(_local, "busy", False)
         _local.busy = True  # whatever building logs (a __repr__ of an extra, say) is not shipped
         try:
-            built = [self._build(item) for item in items]
-            rows = [encode(doc, self.config.index_prefix, rest) for doc, rest in built]
+            rows = [self._encode_row(item) for item in items]
             with self._side_lock:
                 result = self._side().put(rows)
             self.counters.add("spooled", result.stored)
@@ -384,7 +398,7 @@ class ShipperHandler(logging.Handler):
             self._worker = Worker(
                 config=self.config,
                 inbox=self._inbox,
-                build=self._build,
+                encode_row=self._encode_row,
                 counters=self.counters,
                 make_transport=self._make_transport,
                 make_health_doc=self._health_doc,

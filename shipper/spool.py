@@ -1,45 +1,61 @@
 """The durable spool: an SQLite file in WAL mode holding every document not yet acknowledged.
 
-Rows are written in one transaction per batch and deleted only once the server acknowledged
-them (or they were dead-lettered), so a crash at any point leaves each document either still in
-the spool (sent again on the next start; duplicates are harmless, documents carry their id) or
-delivered. `synchronous=NORMAL` in WAL mode survives a killed process; a power cut may lose the
-last transactions.
+Documents are stored in segments: one row per batch written (at most `SEGMENT_EVENTS` documents and
+about `SEGMENT_BYTES`), holding the batch as the very bytes of a `_bulk` request body (a `create`
+action line, then the document, for each). A row per document cost SQLite more than everything else
+the worker does for an event (an insert and a delete, each in a table and an index); a segment costs
+one of each per batch, and the sender posts its bytes as they are.
 
-Ownership: every row carries the pid of the process that wrote it. A process sends only its own
-rows, so a forked child never sends its parent's events; rows whose owner is no longer alive
-(the previous run, a child that exited) are adopted by whoever opens the spool next.
+A segment is written in one transaction and deleted only once the server acknowledged all of it (or
+dead-lettered what it refused); a partly acknowledged segment is rewritten with what is left, in
+place. So a crash at any point leaves each document either still in the spool (sent again on the next
+start; duplicates are harmless, documents carry their id) or delivered. `synchronous=NORMAL` in WAL
+mode survives a killed process; a power cut may lose the last transactions.
+
+Ownership: every segment carries the pid of the process that wrote it. A process sends only its own
+segments, so a forked child never sends its parent's events; segments whose owner is no longer alive
+(the previous run, a child that exited) are adopted by whoever opens the spool next. Only the owner
+rewrites a segment, so the `row_id` of a document taken (segment id and position) stays valid until
+its owner deletes it; the overflow policy deletes whole segments, which the owner's later delete then
+finds gone.
 
 The size bound counts the database pages in use (`page_count - freelist_count`), so it also sees
-rows written by other processes. When a batch does not fit, the overflow policy decides:
-`drop_oldest` deletes the oldest rows, `drop_newest` refuses the incoming ones; either way the
-number is returned and counted as dropped. The WAL file itself is kept small by SQLite's
-auto-checkpoint and is not part of the bound.
+segments written by other processes. When a batch does not fit, the overflow policy decides:
+`drop_oldest` deletes the oldest segments, `drop_newest` refuses the incoming documents; either way
+the number of documents is returned and counted as dropped. The WAL file itself is kept small by
+SQLite's auto-checkpoint and is not part of the bound.
+
+A spool written by logloop 0.1 (one row per document, table `events`) is converted on open.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, NamedTuple, ParamSpec, TypeVar
+from typing import Final, Literal, NamedTuple, ParamSpec, TypeVar, overload
 
 from shipper.exceptions import ConfigurationError, SpoolError
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest"]
 OVERFLOW_POLICIES: Final = ("drop_oldest", "drop_newest")
-_ROW_OVERHEAD: Final = 64  # bytes of ids, index name and b-tree bookkeeping per row, roughly
+SEGMENT_EVENTS: Final = 1000  # documents per segment at most
+SEGMENT_BYTES: Final = 4 * 1024 * 1024  # a segment is cut before this size (one document may exceed it)
+_LARGE_SPOOL: Final = 16 * 1024 * 1024  # bytes from which the spool uses 64 KiB pages
+_POSITION_BITS: Final = 32  # row_id = segment id << _POSITION_BITS | position (see Spool.delete)
 
 _SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS events ("
-    " id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, event_id TEXT NOT NULL,"
-    " idx TEXT NOT NULL, body BLOB NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS events_owner ON events (owner, id)",
+    "CREATE TABLE IF NOT EXISTS segments ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, owner INTEGER NOT NULL,"
+    " first INTEGER NOT NULL DEFAULT 0, count INTEGER NOT NULL, ndjson BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS segments_owner ON segments (owner, id)",
 )
 
 
@@ -132,6 +148,47 @@ class SpooledEvent(NamedTuple):
     body: bytes
 
 
+class SpooledBatch(Sequence[SpooledEvent]):
+    """What `take()` returns: `ndjson`, the `_bulk` request body that sends the documents (action
+    line and document for each, in order, as the spool keeps them), and the documents themselves,
+    parsed from it only when asked for (a batch the server acknowledges whole never is)."""
+
+    def __init__(self, parts: Sequence[tuple[int, int, int, bytes]] = ()) -> None:
+        # (segment id, position of the first document, documents, their lines), a prefix of a segment
+        # at most
+        self._parts = tuple(parts)
+        self.ndjson = b"".join(lines for *_, lines in self._parts)
+        self._count = sum(count for _, _, count, _ in self._parts)
+        self._events: list[SpooledEvent] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> SpooledEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SpooledEvent]: ...
+    def __getitem__(self, index: int | slice) -> SpooledEvent | list[SpooledEvent]:
+        return self.events()[index]
+
+    def events(self) -> list[SpooledEvent]:
+        if self._events is None:
+            self._events = [
+                event
+                for segment_id, first, _, lines in self._parts
+                for event in _parse(segment_id, first, lines)
+            ]
+        return self._events
+
+    def row_ids(self) -> list[int]:
+        """What to pass to `delete()` for the whole batch (without parsing it)."""
+        return [
+            (segment_id << _POSITION_BITS) | position
+            for segment_id, first, count, _ in self._parts
+            for position in range(first, first + count)
+        ]
+
+
 @dataclass(frozen=True, slots=True)
 class PutResult:
     stored: int
@@ -175,13 +232,41 @@ class Spool:
             self._db = sqlite3.connect(
                 str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=not shared
             )
+            # Large pages for a large spool: a segment then spans a few pages, not hundreds (writing and
+            # freeing them is most of a segment's cost); small pages keep a small bound precise. Only a
+            # new file takes it.
+            self._db.execute(f"PRAGMA page_size={65536 if max_bytes >= _LARGE_SPOOL else 4096}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 self._db.execute(statement)
             self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+            self._convert_rows_per_document()
         except (OSError, sqlite3.Error) as exc:
+            self._rollback_quietly()
             raise SpoolError(f"cannot open the spool {path}: {exc}; check the directory is writable") from exc
+
+    def _convert_rows_per_document(self) -> None:
+        """Move the documents of a spool written one row per document (logloop 0.1) into segments,
+        keeping their owners and order, in one transaction."""
+        old = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+        if self._db.execute(old).fetchone() is None:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        if self._db.execute(old).fetchone() is None:  # another process converted it meanwhile
+            self._db.execute("ROLLBACK")
+            return
+        last = -1
+        while rows := self._db.execute(
+            "SELECT id, owner, event_id, idx, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            (last, SEGMENT_EVENTS),
+        ).fetchall():
+            last = rows[-1][0]
+            for owner in dict.fromkeys(row[1] for row in rows):
+                events = [NewEvent(row[2], row[3], bytes(row[4])) for row in rows if row[1] == owner]
+                self._insert(owner, _segments(events))
+        self._db.execute("DROP TABLE events")
+        self._db.execute("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -190,19 +275,22 @@ class Spool:
         """Store a batch in one transaction, applying the overflow policy if it does not fit."""
         if not events:
             return PutResult(0, 0)
-        incoming = [_row_size(e) for e in events]
+        lines = [_lines(event) for event in events]
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            dropped, keep = self._make_room(incoming)
-            self._db.executemany(
-                "INSERT INTO events (owner, event_id, idx, body) VALUES (?, ?, ?, ?)",
-                [(self.owner, e.event_id, e.index, e.body) for e in events[:keep]],
-            )
+            dropped, keep = self._make_room([len(line) for line in lines])
+            self._insert(self.owner, _segments_of_lines(lines[:keep]))
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback_quietly()
             raise SpoolError(f"cannot write to the spool {self.path}: {exc}") from exc
         return PutResult(stored=keep, dropped=dropped + len(events) - keep)
+
+    def _insert(self, owner: int, segments: list[tuple[int, bytes]]) -> None:
+        self._db.executemany(
+            "INSERT INTO segments (owner, count, ndjson) VALUES (?, ?, ?)",
+            [(owner, count, ndjson) for count, ndjson in segments],
+        )
 
     def _used_bytes(self) -> int:
         pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
@@ -210,7 +298,7 @@ class Spool:
         return (pages - free) * self._page_size
 
     def _make_room(self, incoming: list[int]) -> tuple[int, int]:
-        """Returns (old rows deleted to make room, how many of the incoming rows to keep)."""
+        """Returns (old documents deleted to make room, how many of the incoming ones to keep)."""
         used = self._used_bytes()
         excess = used + sum(incoming) - self.max_bytes
         if excess <= 0:
@@ -226,79 +314,137 @@ class Spool:
         return deleted, keep
 
     def _drop_oldest(self, excess: int) -> tuple[int, int]:
-        rows = self._db.execute("SELECT id, length(body) + ? FROM events ORDER BY id", (_ROW_OVERHEAD,))
+        """Delete the oldest segments (of any owner) holding at least `excess` bytes: (documents, bytes)."""
+        rows = self._db.execute("SELECT id, count, length(ndjson) FROM segments ORDER BY id")
         freed, cutoff, count = 0, None, 0
-        for row_id, size in rows:
+        for segment_id, documents, size in rows:
             freed += size
-            cutoff, count = row_id, count + 1
+            cutoff, count = segment_id, count + documents
             if freed >= excess:
                 break
         rows.close()
         if cutoff is None:
             return 0, 0
-        self._db.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
+        self._db.execute("DELETE FROM segments WHERE id <= ?", (cutoff,))
         return count, freed
 
     # -- reading and acknowledging ---------------------------------------------------------------
 
     @_guarded
-    def take(self, limit: int, max_bytes: int) -> list[SpooledEvent]:
-        """The oldest rows of this owner, at most `limit` of them and about `max_bytes` in total."""
+    def take(self, limit: int, max_bytes: int) -> SpooledBatch:
+        """The oldest documents of this owner, at most `limit` of them and about `max_bytes` of request
+        body (at least one document, however large)."""
+        parts: list[tuple[int, int, int, bytes]] = []
+        taken = total = 0
         try:
             cursor = self._db.execute(
-                "SELECT id, event_id, idx, body FROM events WHERE owner = ? ORDER BY id LIMIT ?",
-                (self.owner, limit),
+                "SELECT id, first, count, ndjson FROM segments WHERE owner = ? ORDER BY id", (self.owner,)
             )
-            batch: list[SpooledEvent] = []
-            total = 0
-            for row in cursor:  # BLOBs come back as bytes: kept as they are, no copy
-                total += len(row[3])
-                if batch and total > max_bytes:
+            for segment_id, first, count, ndjson in cursor:  # BLOBs come back as bytes: no copy
+                if taken + count <= limit and total + len(ndjson) <= max_bytes:
+                    parts.append((segment_id, first, count, ndjson))
+                    taken, total = taken + count, total + len(ndjson)
+                    if taken < limit and total < max_bytes:
+                        continue
                     break
-                batch.append(SpooledEvent._make(row))
+                head, size = _prefix(ndjson, limit - taken, max_bytes - total, at_least_one=not parts)
+                if head:
+                    parts.append((segment_id, first, head, ndjson[:size]))
+                break
             cursor.close()
-            return batch
         except sqlite3.Error as exc:
             raise SpoolError(f"cannot read the spool {self.path}: {exc}") from exc
+        return SpooledBatch(parts)
 
     @_guarded
     def delete(self, row_ids: Sequence[int]) -> None:
-        """Forget acknowledged (or dead-lettered) rows, in one transaction."""
+        """Forget acknowledged (or dead-lettered) documents, in one transaction.
+
+        A row id is its segment and its position there. A segment acknowledged from its start keeps
+        the positions of the rest; one with gaps left (documents to retry between acknowledged ones) is
+        rewritten in place with the rest renumbered past every position given out before. So ids taken
+        earlier (by a second sender of the same process, say) never name another document.
+        """
         if not row_ids:
             return
-        runs = _runs(row_ids)
+        by_segment: dict[int, set[int]] = {}
+        mask = (1 << _POSITION_BITS) - 1
+        for row_id in row_ids:
+            by_segment.setdefault(row_id >> _POSITION_BITS, set()).add(row_id & mask)
         try:
-            if len(runs) == 1:  # the usual case, a batch acknowledged whole: one statement is atomic
-                self._db.execute("DELETE FROM events WHERE id BETWEEN ? AND ?", runs[0])
-                return
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM events WHERE id BETWEEN ? AND ?", runs)
+            for segment_id, positions in by_segment.items():
+                low, high = min(positions), max(positions)
+                if high - low + 1 == len(positions):  # a run: the whole segment in the usual case
+                    whole = self._db.execute(
+                        "DELETE FROM segments WHERE id = ? AND first = ? AND count = ?",
+                        (segment_id, low, len(positions)),
+                    )
+                    if whole.rowcount:
+                        continue
+                self._keep_rest(segment_id, positions)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback_quietly()
             raise SpoolError(f"cannot delete from the spool {self.path}: {exc}") from exc
 
+    def _keep_rest(self, segment_id: int, positions: set[int]) -> None:
+        found = self._db.execute(
+            "SELECT first, count, ndjson FROM segments WHERE id = ?", (segment_id,)
+        ).fetchone()
+        if found is None:  # gone: dropped by the overflow policy, or acknowledged already
+            return
+        first, count, ndjson = found
+        events = _parse(segment_id, first, ndjson)
+        gone = {
+            n for n, event in enumerate(events) if event.row_id & ((1 << _POSITION_BITS) - 1) in positions
+        }
+        if not gone:
+            return
+        if len(gone) == count:
+            self._db.execute("DELETE FROM segments WHERE id = ?", (segment_id,))
+        elif gone == set(range(len(gone))):  # acknowledged from the start: cut, positions kept
+            cut = _prefix(ndjson, len(gone), len(ndjson), at_least_one=True)[1]
+            self._db.execute(
+                "UPDATE segments SET first = ?, count = ?, ndjson = ? WHERE id = ?",
+                (first + len(gone), count - len(gone), ndjson[cut:], segment_id),
+            )
+        else:
+            rest = b"".join(
+                _lines(NewEvent(e.event_id, e.index, e.body)) for n, e in enumerate(events) if n not in gone
+            )
+            self._db.execute(
+                "UPDATE segments SET first = ?, count = ?, ndjson = ? WHERE id = ?",
+                (first + count, count - len(gone), rest, segment_id),
+            )
+
     @_guarded
     def backlog(self) -> int:
         """How many documents wait in the spool file (every owner)."""
-        return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+        return int(self._db.execute("SELECT coalesce(sum(count), 0) FROM segments").fetchone()[0])
 
     @_guarded
     def owned(self) -> int:
-        """How many rows of this owner wait to be sent."""
+        """How many documents of this owner wait to be sent."""
         return int(
-            self._db.execute("SELECT count(*) FROM events WHERE owner = ?", (self.owner,)).fetchone()[0]
+            self._db.execute(
+                "SELECT coalesce(sum(count), 0) FROM segments WHERE owner = ?", (self.owner,)
+            ).fetchone()[0]
         )
 
     @_guarded
     def adopt_orphans(self) -> int:
-        """Take over the rows of owners that are no longer running; returns how many rows."""
-        owners = [o for (o,) in self._db.execute("SELECT DISTINCT owner FROM events") if o != self.owner]
-        dead = [o for o in owners if not _pid_alive(o)]
+        """Take over the documents of owners that are no longer running; returns how many."""
+        owners = [o for (o,) in self._db.execute("SELECT DISTINCT owner FROM segments") if o != self.owner]
         adopted = 0
-        for owner in dead:
-            cursor = self._db.execute("UPDATE events SET owner = ? WHERE owner = ?", (self.owner, owner))
-            adopted += cursor.rowcount
+        for owner in owners:
+            if _pid_alive(owner):
+                continue
+            documents = self._db.execute(
+                "SELECT coalesce(sum(count), 0) FROM segments WHERE owner = ?", (owner,)
+            ).fetchone()[0]
+            self._db.execute("UPDATE segments SET owner = ? WHERE owner = ?", (self.owner, owner))
+            adopted += int(documents)
         return adopted
 
     @_guarded
@@ -307,23 +453,97 @@ class Spool:
             self._db.close()
 
     def _rollback_quietly(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._db.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
 
 
-def _row_size(event: NewEvent) -> int:
-    return len(event.body) + _ROW_OVERHEAD
+# -- the segment format: the `_bulk` body itself ------------------------------------------------------
+
+_SAFE: Final = re.compile(r"[\w.+-]*")  # index names and ids that need no JSON escaping
+_ACTION_HEAD: Final = b'{"create":{"_index":"'
+_ACTION_MIDDLE: Final = b'","_id":"'
+_ACTION_TAIL: Final = b'"}}'
 
 
-def _runs(row_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """Row ids as (first, last) runs of consecutive ids: a batch acknowledged whole is one range."""
-    ordered = sorted(row_ids)
-    runs: list[tuple[int, int]] = []
-    first = last = ordered[0]
-    for row_id in ordered[1:]:
-        if row_id != last + 1:
-            runs.append((first, last))
-            first = row_id
-        last = row_id
-    runs.append((first, last))
-    return runs
+def _lines(event: NewEvent) -> bytes:
+    """One document's two lines of a `_bulk` body: its `create` action, then the document."""
+    index, event_id, body = event.index, event.event_id, event.body
+    head = _action_heads.get(index)
+    if head is None:
+        head = _action_head(index)
+    if b"\n" in body:  # in valid JSON a raw newline can only be whitespace between tokens
+        body = body.replace(b"\n", b" ")
+    if head and event_id.isascii() and (event_id.isalnum() or _SAFE.fullmatch(event_id)):
+        return b"".join((head, event_id.encode(), b'"}}\n', body, b"\n"))
+    action = json.dumps({"create": {"_index": index, "_id": event_id}}, separators=(",", ":"))
+    return b"".join((action.encode(), b"\n", body, b"\n"))
+
+
+def _action_head(index: str) -> bytes:
+    """`{"create":{"_index":"<index>","_id":"` for an index name that needs no escaping, else b""."""
+    head = b"".join((_ACTION_HEAD, index.encode(), _ACTION_MIDDLE)) if _SAFE.fullmatch(index) else b""
+    if len(_action_heads) >= 64:  # one index a day per prefix: a handful at a time
+        _action_heads.clear()
+    _action_heads[index] = head
+    return head
+
+
+_action_heads: dict[str, bytes] = {}
+
+
+def _segments(events: Sequence[NewEvent]) -> list[tuple[int, bytes]]:
+    return _segments_of_lines([_lines(event) for event in events])
+
+
+def _segments_of_lines(lines: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """Documents' lines cut into segments: (count, ndjson) of at most SEGMENT_EVENTS documents and,
+    unless one document alone is larger, SEGMENT_BYTES."""
+    segments: list[tuple[int, bytes]] = []
+    start = size = 0
+    for end, line in enumerate(lines):
+        if end > start and (end - start >= SEGMENT_EVENTS or size + len(line) > SEGMENT_BYTES):
+            segments.append((end - start, b"".join(lines[start:end])))
+            start, size = end, 0
+        size += len(line)
+    if start < len(lines):
+        segments.append((len(lines) - start, b"".join(lines[start:])))
+    return segments
+
+
+def _parse(segment_id: int, first: int, ndjson: bytes) -> list[SpooledEvent]:
+    """The documents of a segment's lines, each with its row id (the first at position `first`)."""
+    base = (segment_id << _POSITION_BITS) + first
+    lines = ndjson.split(b"\n")
+    events: list[SpooledEvent] = []
+    for n in range(len(lines) // 2):
+        index, event_id = _action(lines[2 * n])
+        events.append(SpooledEvent(base + n, event_id, index, lines[2 * n + 1]))
+    return events
+
+
+def _prefix(ndjson: bytes, limit: int, max_bytes: int, *, at_least_one: bool) -> tuple[int, int]:
+    """How many of a segment's first documents fit in `limit` and `max_bytes` (one at least if
+    `at_least_one`), and how many bytes of its lines they take."""
+    count = used = 0
+    while count < limit:
+        end = ndjson.find(b"\n", ndjson.find(b"\n", used) + 1)  # the end of the document's line
+        if end < 0:
+            break
+        if end + 1 > max_bytes and (count or not at_least_one):
+            break
+        count, used = count + 1, end + 1
+    return count, used
+
+
+def _action(line: bytes) -> tuple[str, str]:
+    """(index, id) of a `create` action line."""
+    if line.startswith(_ACTION_HEAD) and line.endswith(_ACTION_TAIL) and b"\\" not in line:
+        middle = line.find(_ACTION_MIDDLE, len(_ACTION_HEAD))
+        if middle > 0:
+            index = line[len(_ACTION_HEAD) : middle]
+            event_id = line[middle + len(_ACTION_MIDDLE) : -len(_ACTION_TAIL)]
+            if b'"' not in index and b'"' not in event_id:
+                return index.decode(), event_id.decode()
+    action = json.loads(line)["create"]
+    return str(action["_index"]), str(action["_id"])

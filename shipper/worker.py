@@ -32,7 +32,7 @@ from shipper import deadletter, schema
 from shipper.formatter import dumps_with
 from shipper.spool import NewEvent, OverflowPolicy, Spool, SpooledEvent
 from shipper.stats import Counters, ShipperStats
-from shipper.transports import Outcome, Transport, retry_all
+from shipper.transports import DELIVERED, Outcome, Transport, retry_all
 
 INTERNAL_LOGGER: Final = "logloop.shipper.internal"
 _DRAIN_LIMIT: Final = 1000  # documents moved from the queue to the spool per transaction at most
@@ -221,7 +221,11 @@ def _fingerprint(doc: dict[str, Any]) -> None:
 
 
 def _index_of(doc: Mapping[str, Any], prefix: str) -> str:
-    stamp = doc.get("@timestamp")
+    return index_of_timestamp(doc.get("@timestamp"), prefix)
+
+
+def index_of_timestamp(stamp: Any, prefix: str) -> str:
+    """The daily index of a document whose `@timestamp` is `stamp` (now, if it is not a date)."""
     if isinstance(stamp, str) and len(stamp) >= 20 and stamp.endswith("Z") and stamp[4] == stamp[7] == "-":
         return f"{prefix}-{stamp[0:4]}.{stamp[5:7]}.{stamp[8:10]}"  # UTC already: skip parsing
     try:
@@ -263,14 +267,14 @@ class Worker:
         *,
         config: DeliveryConfig,
         inbox: Inbox,
-        build: Callable[[Any], tuple[dict[str, Any], bytes]],
+        encode_row: Callable[[Any], NewEvent],
         counters: Counters,
         make_transport: Callable[[], Transport],
         make_health_doc: Callable[[ShipperStats], dict[str, Any]],
     ) -> None:
         self.config = config
         self.inbox = inbox
-        self._build = build
+        self._encode_row = encode_row
         self.counters = counters
         self._make_transport = make_transport
         self._make_health_doc = make_health_doc
@@ -411,11 +415,10 @@ class Worker:
         if not events:
             return False
         rows: list[NewEvent] = []
-        prefix, build = self.config.index_prefix, self._build
+        encode_row = self._encode_row
         for event in events:
             try:
-                doc, rest = build(event)
-                rows.append(encode(doc, prefix, rest))
+                rows.append(encode_row(event))
             except Exception as exc:
                 self.counters.add("dropped")
                 self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
@@ -466,7 +469,11 @@ class Worker:
             outcomes = transport.send(batch, timeout)
         except Exception as exc:  # a transport bug must not stop delivery of the rest
             outcomes = retry_all(batch, f"transport failed: {exc!r}")
-        done, rejected, retry = _sort(batch, outcomes)
+        if len(outcomes) == len(batch) and all(outcome is DELIVERED for outcome in outcomes):
+            spool.delete(batch.row_ids())  # the usual case: nothing to sort out, nothing parsed
+            self.counters.add("sent", len(batch))
+            return True, len(batch) >= self.config.batch_size
+        done, rejected, retry = _sort(batch.events(), outcomes)
         if rejected:
             self._dead_letters.write(rejected)
             self.counters.add("dead_lettered", len(rejected))

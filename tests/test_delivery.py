@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -24,6 +23,7 @@ import pytest
 from kibana.setup import install_template
 from shipper import schema
 from shipper.handler import ShipperHandler
+from shipper.spool import Spool
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.es
@@ -226,8 +226,10 @@ def test_sigkill_loses_at_most_what_was_in_memory(
     child.send_signal(signal.SIGKILL)
     child.wait()
     child.stdout.close()
-    with sqlite3.connect(spool) as db:
-        bodies = [json.loads(body) for (body,) in db.execute("SELECT body FROM events")]
+    left = Spool(spool)
+    left.adopt_orphans()
+    bodies = [json.loads(event.body) for event in left.take(10**6, 1 << 40)]
+    left.close()
     spooled = {d["message"] for d in bodies}
     handler = _handler(es_url, index_prefix, spool)
     assert handler.wait_delivered(120)

@@ -2,8 +2,9 @@
 
 Each document is indexed with `_id` = its `event.id` into its daily index, so a document sent twice
 (after a crash or a lost acknowledgement) is refused with 409 and counted as delivered. The request
-body is built from the spooled JSON bytes without re-serializing them. Elasticsearch client errors
-are translated into outcomes here, at this one boundary.
+body is the spool's own bytes when the batch carries them (`SpooledBatch.ndjson`: the spool keeps
+documents as `_bulk` lines), else built from the spooled JSON without re-serializing it.
+Elasticsearch client errors are translated into outcomes here, at this one boundary.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ class ElasticsearchTransport:
 
     def __init__(self, settings: ElasticsearchSettings) -> None:
         self._client = make_client(settings)
+        self._timed: tuple[float, Any] | None = None  # (timeout, client with it): see _with_timeout
+
+    def _with_timeout(self, timeout: float) -> Any:
+        """The client with this request timeout. `options()` builds a whole client (with its forty
+        namespaces) per call; the timeout only changes while stopping, so the last one is kept."""
+        timeout = max(timeout, 0.05)
+        if self._timed is None or self._timed[0] != timeout:
+            self._timed = (timeout, self._client.options(request_timeout=timeout))
+        return self._timed[1]
 
     def send(self, batch: Sequence[SpooledEvent], timeout: float) -> list[Outcome]:
         if not batch:
@@ -34,8 +44,8 @@ class ElasticsearchTransport:
         from elasticsearch import ApiError, TransportError
 
         try:
-            response = self._client.options(request_timeout=max(timeout, 0.05)).bulk(
-                operations=_ndjson(batch), filter_path=_FILTER_PATH
+            response = self._with_timeout(timeout).bulk(
+                operations=getattr(batch, "ndjson", None) or _ndjson(batch), filter_path=_FILTER_PATH
             )
         except ApiError as exc:
             return self._whole_request_failed(batch, timeout, exc.meta.status, str(exc.message))
