@@ -583,6 +583,7 @@ class EcsFormatter(logging.Formatter):
         self.env_allowlist = tuple(env_allowlist)
         self.context_provider = context_provider
         self._static: tuple[tuple[object, object, object], bytes | None] | None = None  # see _static_json
+        self._rest: tuple[bytes, tuple[object, object, object], bytes] | None = None  # see _lean_parts
         # A subclass that changes how documents are built gets its own documents, never split ones.
         self._splits = all(getattr(type(self), name) is getattr(EcsFormatter, name) for name in _SPLIT_BY)
 
@@ -635,20 +636,20 @@ class EcsFormatter(logging.Formatter):
             lean = None
         return lean if lean is not None else (self.document(captured), b"")
 
-    def lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, str] | None:
+    def lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, bytes, str] | None:
         """The JSON of `document(captured)` with `event.id` = `event_id`, and its `@timestamp`, written
         as one string for the common case that `lean_document` splits; None for any other event.
 
         The same bytes as `dumps_with(*lean_document(captured))` with the id stamped, without building
-        a dict to encode: this runs once per event on the worker, whose time the program's threads
-        wait for under the GIL.
+        a dict to encode, in two parts (the per-event head, the rest): this runs once per event on the
+        worker, whose time the program's threads wait for under the GIL.
         """
         try:
             return self._lean_row(captured, event_id) if self._splits else None
         except Exception:
             return None
 
-    def _lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, str] | None:
+    def _lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, bytes, str] | None:
         parts = self._lean_parts(captured)
         if parts is None:
             return None
@@ -681,8 +682,8 @@ class EcsFormatter(logging.Formatter):
         )
         if isinstance(msg, str):
             text += f',"logloop":{{"template":{encode(_template(msg))}}}'
-        body = text.encode("utf-8") + rest + b"}"
-        return (body, timestamp) if len(body) <= DOCUMENT_LIMIT else None
+        head = text.encode("utf-8")
+        return (head, rest + b"}", timestamp) if len(head) + len(rest) < DOCUMENT_LIMIT else None
 
     def _lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
         parts = self._lean_parts(captured)
@@ -728,9 +729,14 @@ class EcsFormatter(logging.Formatter):
         pid = facts.pid if pid is None else pid
         if type(pid) is not int:
             return None
+        known = self._rest
+        if known is not None and known[0] is static and known[1] == (pid, thread, thread_name):
+            return record, known[2]  # the same thread as the last event: its JSON is made already
         thread_id = "null" if thread is None else thread
         tail = f'"pid":{pid},"thread":{{"id":{thread_id},"name":{_encode_string(thread_name)}}}}}'
-        return record, static + tail.encode("utf-8")
+        rest = static + tail.encode("utf-8")
+        self._rest = (static, (pid, thread, thread_name), rest)
+        return record, rest
 
     def _static_json(self, facts: environment.StaticFacts) -> bytes | None:
         """`,"ecs":…,"service":…,"host":…,"process":{"name":…,"executable":…,"args":[…],` or None."""

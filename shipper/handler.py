@@ -45,7 +45,7 @@ from typing import Any, Final, Literal, Protocol
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.exceptions import ConfigurationError
-from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool
+from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool, bulk_lines
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
 from shipper.transports import TRANSPORT_KINDS, Transport
@@ -175,7 +175,7 @@ class ShipperHandler(logging.Handler):
         self._capture: Callable[[logging.LogRecord], Any]
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
-        self._lean_row: Callable[[Any, str], tuple[bytes, str] | None] | None = None
+        self._lean_row: Callable[[Any, str], tuple[bytes, bytes, str] | None] | None = None
         self._use_formatter(
             formatter
             or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
@@ -312,8 +312,10 @@ class ShipperHandler(logging.Handler):
             event_id = event_ids.next()
             row = self._lean_row(item, event_id)
             if row is not None:
-                body, timestamp = row
-                return NewEvent(event_id, index_of_timestamp(timestamp, self.config.index_prefix), body)
+                head, rest, timestamp = row
+                index = index_of_timestamp(timestamp, self.config.index_prefix)
+                lines = bulk_lines(event_id, index, head, rest)
+                return NewEvent(event_id, index, lines[lines.index(b"\n") + 1 : -1], lines)
         doc, rest = self._build(item)
         return encode(doc, self.config.index_prefix, rest)
 

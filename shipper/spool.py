@@ -131,11 +131,13 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 class NewEvent(NamedTuple):
-    """A document on its way into the spool (a tuple: one is made per event)."""
+    """A document on its way into the spool (a tuple: one is made per event). `lines`, when given, are
+    its `_bulk` lines as `bulk_lines` makes them (the worker writes them at once for plain events)."""
 
     event_id: str
     index: str  # type: ignore[assignment]  # the field hides tuple.index(), which nothing here uses
     body: bytes
+    lines: bytes = b""
 
 
 class SpooledEvent(NamedTuple):
@@ -467,17 +469,21 @@ _ACTION_TAIL: Final = b'"}}'
 
 
 def _lines(event: NewEvent) -> bytes:
-    """One document's two lines of a `_bulk` body: its `create` action, then the document."""
-    index, event_id, body = event.index, event.event_id, event.body
+    return event.lines or bulk_lines(event.event_id, event.index, event.body)
+
+
+def bulk_lines(event_id: str, index: str, body: bytes, tail: bytes = b"") -> bytes:
+    """One document's two lines of a `_bulk` body: its `create` action, then the document (`body`
+    followed by `tail`: the worker passes a document in two parts to save a copy)."""
     head = _action_heads.get(index)
     if head is None:
         head = _action_head(index)
-    if b"\n" in body:  # in valid JSON a raw newline can only be whitespace between tokens
-        body = body.replace(b"\n", b" ")
+    if b"\n" in body or b"\n" in tail:  # in valid JSON a raw newline is whitespace between tokens
+        body, tail = body.replace(b"\n", b" "), tail.replace(b"\n", b" ")
     if head and event_id.isascii() and (event_id.isalnum() or _SAFE.fullmatch(event_id)):
-        return b"".join((head, event_id.encode(), b'"}}\n', body, b"\n"))
+        return b"".join((head, event_id.encode(), b'"}}\n', body, tail, b"\n"))
     action = json.dumps({"create": {"_index": index, "_id": event_id}}, separators=(",", ":"))
-    return b"".join((action.encode(), b"\n", body, b"\n"))
+    return b"".join((action.encode(), b"\n", body, tail, b"\n"))
 
 
 def _action_head(index: str) -> bytes:

@@ -105,8 +105,8 @@ def test_the_fused_row_is_the_document_built_the_plain_way() -> None:
         assert row is not None
         doc, rest = formatter.lean_document(captured)
         doc["event"]["id"] = event_id
-        assert row[0] == dumps_with(doc, rest) == encode(doc, "logloop", rest).body
-        assert row[1] == doc["@timestamp"]
+        assert row[0] + row[1] == dumps_with(doc, rest) == encode(doc, "logloop", rest).body
+        assert row[2] == doc["@timestamp"]
 
 
 def test_the_fused_row_declines_what_it_does_not_build() -> None:
