@@ -60,10 +60,15 @@ from shipper.tracebacks import (
     PlainFrame,
     ScannedException,
     Traceback,
+    bare_exception,
+    group_parts,
+    normalized,
     outer_frames,
     parse_traceback,
+    plain_exception,
     scan_plain,
     scan_traceback,
+    segments,
 )
 
 GROUPING_VERSION: Final = 2
@@ -112,7 +117,11 @@ def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
     An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
     """
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
-    if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
+    if stack_trace and isinstance(stack_trace, str):
+        found = fingerprint_plain(stack_trace)  # most tracebacks: the fast path answers
+        if found is not None:
+            return found
+    elif not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
     return _fingerprint(doc, _text(stack_trace))
 
@@ -156,6 +165,9 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
         return found
     chain = scan_traceback(stack_trace)  # parses only the frames the key needs
     if chain is None:  # ExceptionGroup boxes: the full parse
+        found = _fingerprint_groups(stack_trace)
+        if found is not None:
+            return found
         parsed = parse_traceback(stack_trace)
         if parsed.final.frames and not parsed.final.type:
             parsed = _with_final_exception(parsed, doc)  # frames only, as traceback.format_tb prints
@@ -179,31 +191,103 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
     its innermost frames only; None for the others. Where it answers, it is the fingerprint the general
     parser gives (`fingerprint_traceback(parse_traceback(stack_trace))`)."""
     chain = scan_plain(stack_trace)
-    signature = None if chain is None else _plain_signature(chain)
-    if chain is None or signature is None:
+    if chain is None:
         return None
     final = chain[-1]
+    if len(chain) == 1:
+        record = _plain_record(final)
+        signature = None if record is None else f"{final.link}|{record}"  # `chain_signature`'s line
+    else:
+        signature = _plain_signature(chain)
+    if signature is None:
+        return None
     return _make("traceback", signature, title=_title(final.type, final.message))
 
 
 def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
-    """`chain_signature` of a chain `scan_plain` gave; None where the general path must decide: a
-    RecursionError whose innermost frame does not repeat, a frame `outer_frames` cannot tell."""
+    """`chain_signature` of a chain `scan_plain` gave; None where the general path must decide."""
     lines = []
     for exception in chain:
-        frame = exception.frame
-        if frame.repeated == 0 and _short_type(exception.type) == "RecursionError":
-            return None  # its site is the frame that repeats most: every frame is needed
-        site, needs_message, is_stdlib = _plain_site_of(frame)
-        if is_stdlib:
-            outside = _plain_outside_stdlib(exception)
-            if outside is None:
-                return None
-            site, needs_message, _ = _plain_site_of(outside)
-        if needs_message:
-            site += _masked_first_line(exception.message)
-        lines.append(f"{exception.link}|{_short_type(exception.type)}|{site}")
+        record = _plain_record(exception)
+        if record is None:
+            return None
+        lines.append(f"{exception.link}|{record}")
     return lines[0] if len(lines) == 1 else "\n".join(lines)
+
+
+def _plain_record(exception: PlainException) -> str | None:
+    """`_record_signature` of a plain exception; None where the general path must decide: a
+    RecursionError whose innermost frame does not repeat, a frame `outer_frames` cannot tell."""
+    frame = exception.frame
+    short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
+    if frame.repeated == 0 and short_type == "RecursionError":
+        return None  # its site is the frame that repeats most: every frame is needed
+    site, needs_message, is_stdlib = _plain_site_of(frame)
+    if is_stdlib:
+        outside = _plain_outside_stdlib(exception)
+        if outside is None:
+            return None
+        site, needs_message, _ = _plain_site_of(outside)
+    if needs_message:
+        site += _masked_first_line(exception.message)
+    return f"{short_type}|{site}"
+
+
+def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
+    """The fingerprint of a traceback with ExceptionGroup boxes, from the fast path's signature of each
+    exception and member (members repeat: memoized by text); None where the general path must decide.
+    Where it answers, it is `fingerprint_traceback(parse_traceback(stack_trace))`."""
+    lines = []
+    final = None
+    for segment, link in segments(normalized(stack_trace)):
+        final = _group_record(segment, 0)
+        if final is None:
+            return None
+        lines.append(f"{link}|{final[0]}")
+    if final is None:
+        return None
+    return _make("traceback", "\n".join(lines), title=_title(final[1], final[2]))
+
+
+def _group_record(segment: str, depth: int) -> tuple[str, str, str] | None:
+    """`_record_signature` of one exception of a chain (a group or not), its type and its message."""
+    parts = group_parts(segment, depth)
+    own = plain_exception(segment if parts is None else parts.own)
+    if own is None:
+        bare = bare_exception(segment) if parts is None else None
+        if bare is None:
+            return None
+        return f"{_short_type(bare[0])}|msg:{_masked_first_line(bare[1])}", bare[0], bare[1]
+    record = _plain_record(own)
+    if record is None:
+        return None
+    if parts is not None and (parts.members or parts.more):
+        members = set()
+        for member in parts.members:
+            signature = _member_of(member, depth + 1) if len(member) <= _CACHED_FRAMES else None
+            if signature is None:
+                signature = _member_signature(member, depth + 1)
+            if not signature:
+                return None
+            members.add(signature)
+        record += "|{" + ";".join(member.replace("\n", "/") for member in sorted(members)) + "}"
+    return record, own.type, own.message
+
+
+def _member_signature(text: str, depth: int) -> str:
+    """`chain_signature` of a group member's text; empty where the general path must decide."""
+    lines = []
+    for segment, link in segments(text):
+        found = _group_record(segment, depth)
+        if found is None:
+            return ""
+        lines.append(f"{link}|{found[0]}")
+    return "\n".join(lines)
+
+
+_member_of: Final = functools.lru_cache(maxsize=512)(
+    _member_signature
+)  # members repeat, in and across groups
 
 
 def _plain_site(frame: PlainFrame) -> tuple[str, bool, bool]:
@@ -384,8 +468,10 @@ def _masked_first_line(message: str) -> str:
 
 
 def _title(type_name: str, message: str) -> str:
-    masked = _masked_first_line(message)
-    short = _short_type(type_name)
+    first = message.strip()  # `_masked_first_line`, inline on this hot path
+    end = first.find("\n")
+    masked = _mask_line((first if end < 0 else first[:end])[:_MESSAGE_LIMIT])
+    short = type_name.rsplit(".", 1)[-1]
     title = f"{short}: {masked}" if short and masked else short or masked or "(empty message)"
     return title if len(title) <= _TITLE_LIMIT else title[: _TITLE_LIMIT - 1] + "…"
 
@@ -410,7 +496,7 @@ def _tail(filename: str) -> str:
 
 def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
-    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_sites, _plain_site_of):
+    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_sites, _plain_site_of, _member_of):
         memo.cache_clear()
     tracebacks.clear_caches()
 

@@ -190,13 +190,35 @@ def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
 
 
 def _parse_segment(text: str, depth: int) -> ExceptionRecord:
-    if "+-+" in text and depth < _MAX_GROUP_DEPTH:
-        lines = _trim(text.split("\n"))
-        for index, line in enumerate(lines):
-            match = _GROUP_FIRST_SEP_RE.match(line) if "+-+" in line else None
-            if match:
-                return _parse_group(lines[:index], lines[index + 1 :], len(match.group("indent")), depth)
-    return _parse_plain(text)
+    parts = group_parts(text, depth)
+    if parts is None:
+        return _parse_plain(text)
+    own = _parse_plain(parts.own)
+    members = tuple(_parse_member(member, depth + 1) for member in parts.members)
+    return ExceptionRecord(own.type, own.message, own.frames, "", members, parts.more)
+
+
+class GroupParts(NamedTuple):
+    """An ExceptionGroup box taken apart, its text unboxed: the group's own exception (a traceback of
+    its own frames), each member's text (a traceback or chain, maybe a group again), and how many
+    members "and N more exceptions" lines leave out."""
+
+    own: str
+    members: tuple[str, ...]
+    more: int
+
+
+def group_parts(text: str, depth: int = 0) -> GroupParts | None:
+    """The parts of the ExceptionGroup box `text` (one exception of a chain, normalized) starts with;
+    None when it has none, or when it is nested `depth` levels deep already (Python prints at most 10)."""
+    if "+-+" not in text or depth >= _MAX_GROUP_DEPTH:
+        return None
+    lines = _trim(text.split("\n"))
+    for index, line in enumerate(lines):
+        match = _GROUP_FIRST_SEP_RE.match(line) if "+-+" in line else None
+        if match:
+            return _group_parts(lines[:index], lines[index + 1 :], len(match.group("indent")))
+    return None
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -223,8 +245,8 @@ def _box_re(column: int) -> re.Pattern[str]:
     return re.compile(r"^(?:[^\S\n]{" + str(column) + r"}|[^\S\n]*)(?:[|+] |[|+]$)?(.*)$", re.MULTILINE)
 
 
-def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> ExceptionRecord:
-    own = _parse_plain("\n".join(_unboxed("\n".join(head), column)))
+def _group_parts(head: list[str], body: list[str], column: int) -> GroupParts:
+    own = "\n".join(_unboxed("\n".join(head), column))
     inner = column + 2
     separator = re.compile(r"^ {" + str(inner) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?\s*$")
     starts = " " * inner + "+-"  # what every separator line starts with: a cheaper test first
@@ -233,7 +255,7 @@ def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> E
     bounds = zip([0, *(cut + 1 for cut in cuts)], [*cuts, len(body)], strict=True)
     unboxed = _unboxed("\n".join(body), inner)  # line by line: each block's lines are a slice of it
     blocks = [unboxed[start:end] for start, end in bounds if end > start]
-    members: list[Traceback] = []
+    members: list[str] = []
     more = 0
     for block in blocks:
         content = _trim(block)
@@ -245,8 +267,8 @@ def _parse_group(head: list[str], body: list[str], column: int, depth: int) -> E
         elif len(content) == 1 and _DEPTH_RE.match(first):
             continue
         else:
-            members.append(_parse_member("\n".join(content), depth + 1))
-    return ExceptionRecord(own.type, own.message, own.frames, "", tuple(members), more)
+            members.append("\n".join(content))
+    return GroupParts(own, tuple(members), more)
 
 
 def _parse_member(text: str, depth: int) -> Traceback:
@@ -324,7 +346,7 @@ _members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback
 
 def clear_caches() -> None:
     """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
-    for memo in (_frames_in, _frame_in, _members_in, _shapes, _innermost_in, _frame_in_lines):
+    for memo in (_frames_in, _frame_in, _members_in, _shapes, _frame_spanning_in):
         memo.cache_clear()
 
 
@@ -509,8 +531,10 @@ def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:
 # exactly this after a newline; its other lines start with 4 spaces (source, carets, the further lines
 # of a statement) or 2 spaces and "[" (recursion markers), so this never matches inside a frame.
 _PLAIN_FRAME: Final = '\n  File "'
+_GROUP_HEADER: Final = "Exception Group " + _HEADER
 _UNINDENTED_RE: Final = re.compile(r"\n[^ \t]")  # the first line after the frames, in plain text
-_MARKER_RE: Final = re.compile(r"[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*")
+# An exception line up to the end of the text (`endpos`): `_EXC_LINE_RE`, as `_exception_of` reads it.
+_LAST_EXC_LINE_RE: Final = re.compile(r"([A-Za-z_][\w.]*)(?:: (.*)|:)?\Z")
 
 
 class PlainFrame(NamedTuple):
@@ -519,129 +543,133 @@ class PlainFrame(NamedTuple):
     filename: str
     function: str
     source: str | None
-    repeated: int = 0
+    repeated: int
 
 
 class PlainException(NamedTuple):
     """One exception of a plain chain: its type, message and link (as in `ExceptionRecord`), its
-    innermost frame, and where that frame's line starts in `text` (its segment), for `outer_frames`."""
+    innermost frame, and where that frame's line is in `text` (its segment), for `outer_frames`."""
 
     type: str
     message: str
     link: Link
     frame: PlainFrame
     text: str
-    frame_line: int
+    frame_line: int  # the newline before it
 
 
 def scan_plain(text: str) -> tuple[PlainException, ...] | None:
     """The chain `scan_traceback` gives, when every exception of it is printed the plain way.
 
     That is: a "Traceback (most recent call last):" header (after blank lines), frame lines as
-    `traceback` prints them, then a line with the exception's type right after the innermost frame's
+    `traceback` indents them, then a line with the exception's type right after the innermost frame's
     lines; links as `parse_traceback` finds them. None for anything else (ExceptionGroup boxes, frame
-    lines other than `traceback` indents them, no header, a cut before the exception line, a line of
-    no exception type): the general parser handles those.
+    lines indented otherwise, no header, a cut before the exception line, lines the frame does not
+    account for, a line of no exception type): the general parser handles those.
     """
     text = _normalized(text)
     if "+" in text and "+-+" in text:
         return None
     if "above exception" not in text:
-        found = _plain_exception(text, "")
+        found = plain_exception(text)
         return None if found is None else (found,)
     chain = []
     for segment, link in _segments(text):
-        found = _plain_exception(segment, link)
+        found = plain_exception(segment, link)
         if found is None:
             return None
         chain.append(found)
     return tuple(chain)
 
 
-def _plain_exception(text: str, link: Link) -> PlainException | None:
-    if not text.startswith(_HEADER):
+def plain_exception(text: str, link: Link = "") -> PlainException | None:
+    """One exception of a normalized chain (see `segments`) as `scan_plain` reads it; None when it is
+    not printed the plain way. An ExceptionGroup's own exception (see `group_parts`) may be."""
+    if text.startswith(_HEADER):
+        top = len(_HEADER) - 1  # the header's newline: frame lines start after it
+    else:
         text = text.lstrip("\n")  # a chain's later segments start after a blank line
-        if not text.startswith(_HEADER):
+        top = text.find("\n")
+        if not (text.startswith(_HEADER) or text.startswith(_GROUP_HEADER)):
             return None
-    top = len(_HEADER) - 1  # the header's newline: frame lines start after it
     unindented = _UNINDENTED_RE.search(text, top)
     if unindented is None:
         return None  # frames only, or cut before the exception line
     end = unindented.start()  # the newline that ends the frames
     line = text.rfind(_PLAIN_FRAME, top, end)
-    if line < 0 or _EXC_LINE_START_RE.match(text, end + 1) is None:
-        return None
-    lines = text[line:end]
-    frame = _innermost_in(lines) if len(lines) <= _CACHED_LINES else _innermost_frame(lines)
+    # The innermost frame is the last frame line's; its lines must be all up to the exception line
+    # (else `_frame_block` would read the exception lines from elsewhere).
+    frame = _frame_at_line(text, line, end) if line >= 0 else None
     if frame is None:
         return None
+    stop = len(text.rstrip("\n"))
+    if text.find("\n", end + 1, stop) < 0:  # the usual one-line message (blank lines after it are trimmed)
+        last = _LAST_EXC_LINE_RE.match(text, end + 1, stop)
+        if last is not None:
+            return PlainException(last.group(1), last.group(2) or "", link, frame, text, line)
+    if not _EXC_LINE_START_RE.match(text, end + 1):
+        return None
     exc_type, message = _exception_of(text[end + 1 :] if text[-1] == "\n" else text[end + 1 :] + "\n")
-    if not exc_type:
-        return None
-    return PlainException(exc_type, message, link, frame, text, line)
+    return PlainException(exc_type, message, link, frame, text, line) if exc_type else None
 
 
-def _innermost_frame(lines: str) -> PlainFrame | None:
-    """`_plain_frame(lines)` when the frame's lines are all of `lines` for `_FRAME_BLOCK_RE` too (its
-    exception lines start right after them then): lines 4 spaces deep, and at most a last marker."""
-    header_end = lines.find("\n", 1)
-    rest = lines[header_end:] if header_end > 0 else ""
-    repeated = 0
-    if "[Previous line" in rest:
-        last = rest.rfind("\n")
-        marker = _MARKER_RE.fullmatch(rest, last + 1)
-        if marker is None:
-            return None
-        rest = rest[:last]
-        repeated = int(marker.group(1))
-    if rest.count("\n") != rest.count("\n    ") or "[Previous line" in rest:
-        return None
-    frame = _plain_frame(lines)
-    return frame._replace(repeated=repeated) if repeated and frame is not None else frame
+def _frame_at_line(text: str, line: int, end: int) -> PlainFrame | None:
+    """The frame whose line follows the newline at `line`, read as `_first_frame` does, when it spans
+    every line up to the newline at `end`; None when it does not (or is no frame)."""
+    if end - line > _CACHED_LINES:
+        return _frame_spanning(text[line + 1 : end + 1])
+    return _frame_spanning_in(text[line + 1 : end + 1])
 
 
-def _plain_frame(lines: str) -> PlainFrame | None:
-    """The frame of `lines`, one frame as `traceback` prints it (from the newline before its "File"
-    line); None when `_FRAME_BLOCK_RE` or `_last_file_line` might read it otherwise."""
-    header_end = lines.find("\n", 1)
-    if header_end < 0:
-        header_end = len(lines)
-    elif 'File "' in lines[header_end:]:  # `_last_file_line` would find a frame line there
+def _frame_spanning(lines: str) -> PlainFrame | None:
+    """The frame of `lines` (from its "File" line), when it spans all of them; else None."""
+    match = _FRAME_BLOCK_RE.match(lines)
+    if match is None or match.end() != len(lines):
         return None
-    header = lines[len(_PLAIN_FRAME) : header_end]
-    cut = header.rfind('", line ')  # the regex's greedy file name ends at the last one that fits
-    number, has_function, function = header[cut + 8 :].partition(", in ")
-    if cut < 0 or not (number.isdigit() and number.isascii()):
-        return None
-    source = None
-    if header_end < len(lines):
-        end = lines.find("\n", header_end + 1)
-        source_line = lines[header_end + 1 : end if end > 0 else len(lines)]
-        if source_line.startswith("    "):
-            code = source_line[4:].lstrip(" \t")
-            if code.startswith("[Previous line"):
-                return None
-            if not (code[:1] in ("^", "~") and not code.strip("^~ \t")):  # a line of carets is no source
-                source = code.rstrip() or None
-    return PlainFrame(header[:cut], function.strip() if has_function else "", source)
+    filename, _, function, source, repeated = match.groups()
+    return PlainFrame(
+        filename,
+        function.strip() if function else "",
+        source.rstrip() or None if source else None,
+        int(repeated) if repeated else 0,
+    )
 
 
 def outer_frames(exception: PlainException) -> Iterator[PlainFrame | None]:
-    """The frames of a plain exception outside its innermost one, from the innermost out; a None
-    means the general parser might read the rest otherwise (the caller must use it then)."""
+    """The frames of a plain exception outside its innermost one, from the innermost out, as
+    `LazyFrames.innermost` gives them; a None means it might read the rest otherwise (the caller
+    must use the general parser then): a frame with lines it does not account for, a frame line
+    indented otherwise."""
     text, upper = exception.text, exception.frame_line
-    top = len(_HEADER) - 1
+    top = text.find("\n")  # the header's newline
     while True:
         line = text.rfind(_PLAIN_FRAME, top, upper)
         if line < 0:
             if 'File "' in text[top:upper]:
                 yield None
             return
-        lines = text[line:upper]
-        yield _frame_in_lines(lines) if len(lines) <= _CACHED_LINES else _plain_frame(lines)
+        yield _frame_at_line(text, line, upper)
         upper = line
 
 
-# Frames repeat from event to event (the raising statement above all): parse each distinct text once.
-_innermost_in: Final = functools.lru_cache(maxsize=1024)(_innermost_frame)
-_frame_in_lines: Final = functools.lru_cache(maxsize=1024)(_plain_frame)
+# A frame's lines repeat from event to event (the raising statement above all): each parsed once.
+_frame_spanning_in: Final = functools.lru_cache(maxsize=1024)(_frame_spanning)
+
+
+def bare_exception(text: str) -> tuple[str, str] | None:
+    """The type and message of an exception printed without traceback (a group member never raised,
+    the cause in `raise X from Y()`), as `parse_traceback` reads it; None when `text` holds more."""
+    if 'File "' in text or "Traceback (most recent call last)" in text:
+        return None
+    exc_type, message = _exception_of(text if text.endswith("\n") else text + "\n")
+    return (exc_type, message) if exc_type else None
+
+
+def normalized(text: str) -> str:
+    """`text` with the line ends and colours `traceback` may print taken out, as the parser reads it."""
+    return _normalized(text)
+
+
+def segments(text: str) -> Iterator[tuple[str, Link]]:
+    """The text of each exception of a chain (`text` normalized), with how the next one relates to it."""
+    return _segments(text)
