@@ -4,6 +4,7 @@
     ├── ConfigurationError       handler or connection settings that cannot work (raised at set-up,
     │                            never from emit())
     └── SpoolError               the on-disk spool cannot be opened or written
+        └── UnreadablePayload    a packed spool segment cannot be read back (damaged, unknown version)
 
 `emit()` never raises any of these into the program: delivery failures are counted, retried,
 spooled or dead-lettered instead.
@@ -20,3 +21,7 @@ class ConfigurationError(ShipperError, ValueError):
 
 class SpoolError(ShipperError):
     """The on-disk spool cannot be opened or written."""
+
+
+class UnreadablePayload(SpoolError):
+    """A packed spool segment that cannot be expanded (damaged, or written by an unknown version)."""

@@ -249,6 +249,39 @@ def _qualified_name(cls: type) -> str:
 _last_second: tuple[int, str] = (-1, "")
 
 
+# A plain event as `EcsFormatter.lean_fields` gives it: created, message, levelname, logger name, file
+# name, line, function, template (or None), and the JSON of the document's constant rest.
+LeanFields = tuple[float, str, str, str, str, int, str | None, str | None, bytes]
+
+
+def lean_json(fields: LeanFields, event_id: str) -> tuple[bytes, bytes, str]:
+    """A plain event's document as JSON in two parts (the per-event head, the rest), and its
+    `@timestamp`: what `dumps_with(*EcsFormatter.lean_document(...))` gives with `event.id` stamped,
+    written as one string instead of a dict to encode. Raises on fields of other types."""
+    created, message, levelname, name, filename, lineno, function, template, rest = fields
+    if not event_id.isalnum():
+        raise ValueError(f"event id {event_id!r} is not alphanumeric")
+    timestamp = format_timestamp(created)
+    message = redaction.redact_text(truncate(message, MESSAGE_LIMIT))
+    encode = _encode_string
+    text = (
+        f'{{"@timestamp":"{timestamp}","message":{encode(message)},'
+        f'"log":{{"level":{encode(levelname.lower())},"logger":{encode(name)},'
+        f'"origin":{{"file":{{"name":{encode(filename)},"line":{int(lineno)}}},'
+        f'"function":{"null" if function is None else encode(function)}}}}},'
+        f'"event":{{"dataset":"{DATASET_LOG}","kind":"event","id":"{event_id}"}}'
+    )
+    if template is not None:
+        text += f',"logloop":{{"template":{encode(_template(template))}}}'
+    try:
+        head = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a logger or file name: shown, as dumps() does
+        head = text.encode("utf-8", "backslashreplace")
+    if len(head) + len(rest) >= DOCUMENT_LIMIT:
+        raise ValueError("document too large for the plain way")
+    return head, rest + b"}", timestamp
+
+
 def format_timestamp(created: float) -> str:
     """`record.created` as ISO 8601 UTC with microseconds and a `Z`."""
     global _last_second
@@ -637,53 +670,52 @@ class EcsFormatter(logging.Formatter):
         return lean if lean is not None else (self.document(captured), b"")
 
     def lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, bytes, str] | None:
-        """The JSON of `document(captured)` with `event.id` = `event_id`, and its `@timestamp`, written
-        as one string for the common case that `lean_document` splits; None for any other event.
-
-        The same bytes as `dumps_with(*lean_document(captured))` with the id stamped, without building
-        a dict to encode, in two parts (the per-event head, the rest): this runs once per event on the
-        worker, whose time the program's threads wait for under the GIL.
-        """
+        """The JSON of `document(captured)` with `event.id` = `event_id` in two parts (the per-event
+        head, the rest) and its `@timestamp`, for the common case that `lean_document` splits; None
+        for any other event. The same bytes as `dumps_with(*lean_document(captured))` with the id
+        stamped (see `lean_fields` and `lean_json`)."""
+        fields = self.lean_fields(captured)
+        if fields is None:
+            return None
         try:
-            return self._lean_row(captured, event_id) if self._splits else None
+            return lean_json(fields, event_id)
         except Exception:
             return None
 
-    def _lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, bytes, str] | None:
+    def lean_fields(self, captured: Captured) -> LeanFields | None:
+        """What `lean_json` needs of a plain event (a message below ERROR without an exception, extras
+        or stack info), as plain builtins that can be stored and written out later, elsewhere; None
+        for any other event."""
+        try:
+            return self._lean_fields(captured) if self._splits else None
+        except Exception:
+            return None
+
+    def _lean_fields(self, captured: Captured) -> LeanFields | None:
         parts = self._lean_parts(captured)
         if parts is None:
             return None
         record, rest = parts
+        created, message, levelname = record["created"], record["message"], record["levelname"]
         name, filename, lineno, function = (
             record["name"],
             record["filename"],
             record["lineno"],
             record["funcName"],
         )
-        levelname, msg = record["levelname"], record["msg"]
+        msg = record["msg"]
         if not (
-            type(name) is str
+            type(message) is str
+            and type(name) is str
             and type(filename) is str
             and type(lineno) is int
             and type(levelname) is str
             and (function is None or type(function) is str)
-            and event_id.isalnum()
+            and isinstance(created, float | int)
         ):
             return None
-        timestamp = format_timestamp(record["created"])
-        message = redaction.redact_text(truncate(record["message"], MESSAGE_LIMIT))
-        encode = _encode_string
-        text = (
-            f'{{"@timestamp":"{timestamp}","message":{encode(message)},'
-            f'"log":{{"level":{encode(levelname.lower())},"logger":{encode(name)},'
-            f'"origin":{{"file":{{"name":{encode(filename)},"line":{lineno}}},'
-            f'"function":{"null" if function is None else encode(function)}}}}},'
-            f'"event":{{"dataset":"{DATASET_LOG}","kind":"event","id":"{event_id}"}}'
-        )
-        if isinstance(msg, str):
-            text += f',"logloop":{{"template":{encode(_template(msg))}}}'
-        head = text.encode("utf-8")
-        return (head, rest + b"}", timestamp) if len(head) + len(rest) < DOCUMENT_LIMIT else None
+        template = (msg if type(msg) is str else str(msg)) if isinstance(msg, str) else None
+        return (float(created), message, levelname, name, filename, lineno, function, template, rest)
 
     def _lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
         parts = self._lean_parts(captured)

@@ -40,7 +40,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, validate
@@ -62,9 +62,13 @@ from shipper.worker import (
     set_path,
 )
 
+if TYPE_CHECKING:
+    from shipper.formatter import LeanFields
+
 QueueOverflow = Literal["spool", "drop"]
 _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
+_PACKED_MESSAGE_LIMIT: Final = 8192  # characters of message and template a packed event may carry
 
 
 class DocumentFormatter(Protocol):
@@ -176,6 +180,7 @@ class ShipperHandler(logging.Handler):
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
         self._lean_row: Callable[[Any, str], tuple[bytes, bytes, str] | None] | None = None
+        self._lean_fields: Callable[[Any], LeanFields | None] | None = None
         self._use_formatter(
             formatter
             or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
@@ -302,8 +307,21 @@ class ShipperHandler(logging.Handler):
             self._capture, self._document = capture, document
             self._lean = lean if callable(lean) else None
             self._lean_row = lean_row if callable(lean_row) else None
+            fields = getattr(formatter, "lean_fields", None)
+            self._lean_fields = fields if callable(fields) else None
         else:  # only to_document(): the whole document is built on the caller's thread
             self._capture, self._lean, self._lean_row = formatter.to_document, None, None
+            self._lean_fields = None
+
+    def _pack_item(self, item: Any) -> NewEvent | tuple[str, LeanFields]:
+        """What the drainer spools for a queued item: a plain event's id and captured fields (written
+        out when sent, see `shipper.packing`), else its finished row (`_encode_row`)."""
+        if self._lean_fields is not None and not isinstance(item, dict):
+            fields = self._lean_fields(item)
+            # A long message is written out now, where its size is checked (max_event_bytes).
+            if fields is not None and len(fields[1]) + len(fields[7] or "") < _PACKED_MESSAGE_LIMIT:
+                return event_ids.next(), fields
+        return self._encode_row(item)
 
     def _encode_row(self, item: Any) -> NewEvent:
         """The spool row of a queued item: its document built, stamped, fingerprinted and serialized.
@@ -400,7 +418,7 @@ class ShipperHandler(logging.Handler):
             self._worker = Worker(
                 config=self.config,
                 inbox=self._inbox,
-                encode_row=self._encode_row,
+                pack_item=self._pack_item,
                 counters=self.counters,
                 make_transport=self._make_transport,
                 make_health_doc=self._health_doc,

@@ -25,6 +25,10 @@ segments written by other processes. When a batch does not fit, the overflow pol
 the number of documents is returned and counted as dropped. The WAL file itself is kept small by
 SQLite's auto-checkpoint and is not part of the bound.
 
+A segment is either `_bulk` lines or packed (`shipper.packing`): plain events as they were captured,
+written out as lines when taken. A packed segment that cannot be read back is deleted when taken and
+its documents counted as lost (`SpooledBatch.lost`).
+
 A spool written by logloop 0.1 (one row per document, table `events`) is converted on open.
 """
 
@@ -42,7 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, NamedTuple, ParamSpec, TypeVar, overload
 
-from shipper.exceptions import ConfigurationError, SpoolError
+from shipper import packing
+from shipper.exceptions import ConfigurationError, SpoolError, UnreadablePayload
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest"]
 OVERFLOW_POLICIES: Final = ("drop_oldest", "drop_newest")
@@ -54,7 +59,8 @@ _POSITION_BITS: Final = 32  # row_id = segment id << _POSITION_BITS | position (
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS segments ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, owner INTEGER NOT NULL,"
-    " first INTEGER NOT NULL DEFAULT 0, count INTEGER NOT NULL, ndjson BLOB NOT NULL)",
+    " first INTEGER NOT NULL DEFAULT 0, count INTEGER NOT NULL, ndjson BLOB NOT NULL,"
+    " packed INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS segments_owner ON segments (owner, id)",
 )
 
@@ -162,6 +168,7 @@ class SpooledBatch(Sequence[SpooledEvent]):
         self.ndjson = b"".join(lines for *_, lines in self._parts)
         self._count = sum(count for _, _, count, _ in self._parts)
         self._events: list[SpooledEvent] | None = None
+        self.lost = 0  # documents of packed segments that could not be read back (deleted, not taken)
 
     def __len__(self) -> int:
         return self._count
@@ -288,10 +295,27 @@ class Spool:
             raise SpoolError(f"cannot write to the spool {self.path}: {exc}") from exc
         return PutResult(stored=keep, dropped=dropped + len(events) - keep)
 
-    def _insert(self, owner: int, segments: list[tuple[int, bytes]]) -> None:
+    @_guarded
+    def put_packed(self, segments: Sequence[tuple[int, bytes]]) -> PutResult:
+        """Store packed segments ((documents, payload) from `shipper.packing.pack`) in one transaction,
+        applying the overflow policy by whole segments."""
+        if not segments:
+            return PutResult(0, 0)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            dropped, keep = self._make_room([len(payload) for _, payload in segments])
+            self._insert(self.owner, segments[:keep], packed=True)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback_quietly()
+            raise SpoolError(f"cannot write to the spool {self.path}: {exc}") from exc
+        stored = sum(count for count, _ in segments[:keep])
+        return PutResult(stored=stored, dropped=dropped + sum(count for count, _ in segments[keep:]))
+
+    def _insert(self, owner: int, segments: Sequence[tuple[int, bytes]], *, packed: bool = False) -> None:
         self._db.executemany(
-            "INSERT INTO segments (owner, count, ndjson) VALUES (?, ?, ?)",
-            [(owner, count, ndjson) for count, ndjson in segments],
+            "INSERT INTO segments (owner, count, ndjson, packed) VALUES (?, ?, ?, ?)",
+            [(owner, count, ndjson, int(packed)) for count, ndjson in segments],
         )
 
     def _used_bytes(self) -> int:
@@ -337,12 +361,20 @@ class Spool:
         """The oldest documents of this owner, at most `limit` of them and about `max_bytes` of request
         body (at least one document, however large)."""
         parts: list[tuple[int, int, int, bytes]] = []
-        taken = total = 0
+        taken = total = lost = 0
+        unreadable: list[int] = []
         try:
             cursor = self._db.execute(
-                "SELECT id, first, count, ndjson FROM segments WHERE owner = ? ORDER BY id", (self.owner,)
+                "SELECT id, first, count, ndjson, packed FROM segments WHERE owner = ? ORDER BY id",
+                (self.owner,),
             )
-            for segment_id, first, count, ndjson in cursor:  # BLOBs come back as bytes: no copy
+            for segment_id, first, count, ndjson, packed in cursor:  # BLOBs come back as bytes: no copy
+                if packed:
+                    ndjson = _expanded(count, ndjson)
+                    if ndjson is None:
+                        unreadable.append(segment_id)
+                        lost += count
+                        continue
                 if taken + count <= limit and total + len(ndjson) <= max_bytes:
                     parts.append((segment_id, first, count, ndjson))
                     taken, total = taken + count, total + len(ndjson)
@@ -354,9 +386,12 @@ class Spool:
                     parts.append((segment_id, first, head, ndjson[:size]))
                 break
             cursor.close()
+            self._db.executemany("DELETE FROM segments WHERE id = ?", [(i,) for i in unreadable])
         except sqlite3.Error as exc:
             raise SpoolError(f"cannot read the spool {self.path}: {exc}") from exc
-        return SpooledBatch(parts)
+        batch = SpooledBatch(parts)
+        batch.lost = lost
+        return batch
 
     @_guarded
     def delete(self, row_ids: Sequence[int]) -> None:
@@ -392,11 +427,15 @@ class Spool:
 
     def _keep_rest(self, segment_id: int, positions: set[int]) -> None:
         found = self._db.execute(
-            "SELECT first, count, ndjson FROM segments WHERE id = ?", (segment_id,)
+            "SELECT first, count, ndjson, packed FROM segments WHERE id = ?", (segment_id,)
         ).fetchone()
         if found is None:  # gone: dropped by the overflow policy, or acknowledged already
             return
-        first, count, ndjson = found
+        first, count, ndjson, packed = found
+        if packed:
+            ndjson = _expanded(count, ndjson)
+            if ndjson is None:  # it was read when taken: it cannot have become unreadable since
+                return
         events = _parse(segment_id, first, ndjson)
         gone = {
             n for n, event in enumerate(events) if event.row_id & ((1 << _POSITION_BITS) - 1) in positions
@@ -408,7 +447,7 @@ class Spool:
         elif gone == set(range(len(gone))):  # acknowledged from the start: cut, positions kept
             cut = _prefix(ndjson, len(gone), len(ndjson), at_least_one=True)[1]
             self._db.execute(
-                "UPDATE segments SET first = ?, count = ?, ndjson = ? WHERE id = ?",
+                "UPDATE segments SET first = ?, count = ?, ndjson = ?, packed = 0 WHERE id = ?",
                 (first + len(gone), count - len(gone), ndjson[cut:], segment_id),
             )
         else:
@@ -416,7 +455,7 @@ class Spool:
                 _lines(NewEvent(e.event_id, e.index, e.body)) for n, e in enumerate(events) if n not in gone
             )
             self._db.execute(
-                "UPDATE segments SET first = ?, count = ?, ndjson = ? WHERE id = ?",
+                "UPDATE segments SET first = ?, count = ?, ndjson = ?, packed = 0 WHERE id = ?",
                 (first + count, count - len(gone), rest, segment_id),
             )
 
@@ -496,6 +535,15 @@ def _action_head(index: str) -> bytes:
 
 
 _action_heads: dict[str, bytes] = {}
+
+
+def _expanded(count: int, payload: bytes) -> bytes | None:
+    """A packed segment's `_bulk` lines; None if it cannot be read back."""
+    try:
+        lines = packing.expand(payload)
+    except UnreadablePayload:
+        return None
+    return b"".join(lines) if len(lines) == count else None
 
 
 def _segments(events: Sequence[NewEvent]) -> list[tuple[int, bytes]]:

@@ -28,9 +28,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from shipper import deadletter, schema
-from shipper.formatter import dumps_with
-from shipper.spool import NewEvent, OverflowPolicy, Spool, SpooledEvent
+from shipper import deadletter, packing, schema
+from shipper.formatter import LeanFields, dumps_with
+from shipper.spool import (
+    SEGMENT_BYTES,
+    SEGMENT_EVENTS,
+    NewEvent,
+    OverflowPolicy,
+    PutResult,
+    Spool,
+    SpooledEvent,
+    bulk_lines,
+)
 from shipper.stats import Counters, ShipperStats
 from shipper.transports import DELIVERED, Outcome, Transport, retry_all
 
@@ -267,14 +276,14 @@ class Worker:
         *,
         config: DeliveryConfig,
         inbox: Inbox,
-        encode_row: Callable[[Any], NewEvent],
+        pack_item: Callable[[Any], NewEvent | tuple[str, LeanFields]],
         counters: Counters,
         make_transport: Callable[[], Transport],
         make_health_doc: Callable[[ShipperStats], dict[str, Any]],
     ) -> None:
         self.config = config
         self.inbox = inbox
-        self._encode_row = encode_row
+        self._pack_item = pack_item
         self.counters = counters
         self._make_transport = make_transport
         self._make_health_doc = make_health_doc
@@ -414,19 +423,19 @@ class Worker:
         """Build (the formatter's second half), stamp, fingerprint, serialize and spool the events."""
         if not events:
             return False
-        rows: list[NewEvent] = []
-        encode_row = self._encode_row
+        items: list[NewEvent | tuple[str, LeanFields]] = []
+        pack_item = self._pack_item
         for event in events:
             try:
-                rows.append(encode_row(event))
+                items.append(pack_item(event))
             except Exception as exc:
                 self.counters.add("dropped")
                 self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
-        rows = self._dead_letter_oversized(rows)
+        items = self._dead_letter_oversized(items)
         try:
-            result = spool.put(rows)
+            result = _store(spool, items, self.config.index_prefix)
         except Exception as exc:
-            self.counters.add("dropped", len(rows))
+            self.counters.add("dropped", len(items))
             self._diag.warning("spool-write", "logloop shipper could not write its spool: %s", exc)
             return False
         self.counters.add("spooled", result.stored)
@@ -435,11 +444,13 @@ class Worker:
             self._diag.warning("overflow", "logloop spool full (%s): events dropped", spool.overflow)
         return result.stored > 0
 
-    def _dead_letter_oversized(self, rows: list[NewEvent]) -> list[NewEvent]:
+    def _dead_letter_oversized(
+        self, items: list[NewEvent | tuple[str, LeanFields]]
+    ) -> list[NewEvent | tuple[str, LeanFields]]:
         limit = self.config.max_event_bytes
-        big = [r for r in rows if len(r.body) > limit]
+        big = [r for r in items if isinstance(r, NewEvent) and len(r.body) > limit]
         if not big:
-            return rows
+            return items
         reason = f"document larger than max_event_bytes={limit}"
         self._dead_letters.write(
             [
@@ -450,7 +461,7 @@ class Worker:
             ]
         )
         self.counters.add("dead_lettered", len(big))
-        return [r for r in rows if len(r.body) <= limit]
+        return [r for r in items if not (isinstance(r, NewEvent) and len(r.body) > limit)]
 
     def _spool_health(self, spool: Spool) -> bool:
         try:
@@ -463,8 +474,11 @@ class Worker:
     def _send_batch(self, spool: Spool, transport: Transport, timeout: float) -> tuple[bool, bool]:
         """Send the oldest spooled batch. Returns (no retry needed, more rows may be waiting)."""
         batch = spool.take(self.config.batch_size, self.config.batch_max_bytes)
+        if batch.lost:
+            self.counters.add("dropped", batch.lost)
+            self._diag.warning("unreadable", "logloop spool segment unreadable: %d events lost", batch.lost)
         if not batch:
-            return True, False
+            return True, batch.lost > 0
         try:
             outcomes = transport.send(batch, timeout)
         except Exception as exc:  # a transport bug must not stop delivery of the rest
@@ -491,6 +505,33 @@ class Worker:
                 transport.close()
         if spool is not None:
             spool.close()
+
+
+_PACKED_SIZE: Final = 256  # bytes a packed plain event takes, roughly, for cutting segments
+
+
+def _store(spool: Spool, items: list[NewEvent | tuple[str, LeanFields]], prefix: str) -> PutResult:
+    """Spool drained events: finished documents as `_bulk` lines, or, when there are plain events
+    among them, packed (see `shipper.packing`), in segments of at most SEGMENT_EVENTS events."""
+    if all(isinstance(item, NewEvent) for item in items):
+        return spool.put(items)  # type: ignore[arg-type]  # checked just above
+    segments: list[tuple[int, bytes]] = []
+    chunk: list[packing.PackedItem] = []
+    size = 0
+    for item in items:
+        if isinstance(item, NewEvent):
+            packed: packing.PackedItem = item.lines or bulk_lines(item.event_id, item.index, item.body)
+            weight = len(packed)
+        else:
+            packed, weight = item, _PACKED_SIZE
+        if chunk and (len(chunk) >= SEGMENT_EVENTS or size + weight > SEGMENT_BYTES):
+            segments.append((len(chunk), packing.pack(prefix, chunk)))
+            chunk, size = [], 0
+        chunk.append(packed)
+        size += weight
+    if chunk:
+        segments.append((len(chunk), packing.pack(prefix, chunk)))
+    return spool.put_packed(segments)
 
 
 def _sort(
