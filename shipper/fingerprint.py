@@ -117,11 +117,7 @@ def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
     An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
     """
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
-    if stack_trace and isinstance(stack_trace, str):
-        found = fingerprint_plain(stack_trace)  # most tracebacks: the fast path answers
-        if found is not None:
-            return found
-    elif not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
+    if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
     return _fingerprint(doc, _text(stack_trace))
 
@@ -480,7 +476,24 @@ def _title(type_name: str, message: str) -> str:
 # lines (the same error, other ids), and what a file path tells. Bounded in entries and in the length of
 # a key (so in memory); lru_cache is safe to call from several threads (the shipper's worker).
 _CACHED_LENGTH: Final = _MESSAGE_LIMIT
-_mask_line: Final = functools.lru_cache(maxsize=2048)(mask)  # callers pass at most _MESSAGE_LIMIT chars
+# The masking rules treat every ASCII digit alike but a "0" before "x" or "X" (it starts a hex address;
+# no rule removes that "x" and leaves the "0", and the placeholders hold no digit): a line and its shape
+# (every other digit written "1") mask to the same text but for those digits. So a masked shape stands
+# for each line of that shape (the same error with other numbers), unless a "1" is left in it (a digit
+# no rule masked): then the line itself is masked.
+_SHAPE_RE: Final = re.compile(r"[2-9]|0(?![xX])")
+
+
+def _mask_by_shape(line: str) -> str:
+    """`mask(line)`, by way of the line's shape."""
+    masked = _mask_shape(_SHAPE_RE.sub("1", line))
+    return masked if "1" not in masked else mask(line)
+
+
+_mask_shape: Final = functools.lru_cache(maxsize=1024)(mask)
+_mask_line: Final = functools.lru_cache(maxsize=2048)(
+    _mask_by_shape
+)  # callers pass at most _MESSAGE_LIMIT chars
 _kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
 _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
 _plain_site_of: Final = functools.lru_cache(maxsize=1024)(_plain_site)  # frames repeat from event to event
@@ -496,7 +509,16 @@ def _tail(filename: str) -> str:
 
 def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
-    for memo in (_mask_line, _kind_of, _tail_of, _fingerprint_of, _block_sites, _plain_site_of, _member_of):
+    for memo in (
+        _mask_line,
+        _mask_shape,
+        _kind_of,
+        _tail_of,
+        _fingerprint_of,
+        _block_sites,
+        _plain_site_of,
+        _member_of,
+    ):
         memo.cache_clear()
     tracebacks.clear_caches()
 
@@ -518,6 +540,8 @@ _fingerprint_of: Final = functools.lru_cache(maxsize=2048)(_new_fingerprint)  # 
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # nearly always: one cheap test first
+        return value
     if value is None:
         return ""
     if isinstance(value, list | tuple):

@@ -61,7 +61,7 @@ _FILE_LINE_RE: Final = re.compile(r'\n(?=[ \t]+File ")')  # a "File" line after 
 _EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
 _EXC_LINE_AFTER_RE: Final = re.compile(r"\n(?=[A-Za-z_][\w.]*(?::|$))", re.MULTILINE)  # idem
 _EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
-_GROUP_FIRST_SEP_RE: Final = re.compile(r"^(?P<indent> *)\+-\+-+ 1 -+\s*$")
+_GROUP_FIRST_SEP_RE: Final = re.compile(r"( *)\+-\+-+ 1 -+\s*\Z")  # a line (`endpos` at its end)
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
 _MAX_GROUP_DEPTH: Final = 12  # Python prints at most 10 levels; deeper text is not from it
 _DEPTH_RE: Final = re.compile(r"^\.\.\. \(max_group_depth is \d+\)$")
@@ -213,12 +213,25 @@ def group_parts(text: str, depth: int = 0) -> GroupParts | None:
     None when it has none, or when it is nested `depth` levels deep already (Python prints at most 10)."""
     if "+-+" not in text or depth >= _MAX_GROUP_DEPTH:
         return None
-    lines = _trim(text.split("\n"))
-    for index, line in enumerate(lines):
-        match = _GROUP_FIRST_SEP_RE.match(line) if "+-+" in line else None
-        if match:
-            return _group_parts(lines[:index], lines[index + 1 :], len(match.group("indent")))
-    return None
+    at = text.find("+-+")  # where a first separator line can be: its lines are tested one by one
+    while True:
+        if at < 0:
+            return None
+        start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+        first = _GROUP_FIRST_SEP_RE.match(text, start, end if end >= 0 else len(text))
+        if first is not None:
+            break
+        at = text.find("+-+", end) if end >= 0 else -1
+    # The lines before the separator (less leading blank ones), and those after it (less trailing ones).
+    head = text[: first.start()].split("\n")[:-1]
+    start = 0
+    while start < len(head) and not head[start].strip():
+        start += 1
+    body = text[first.end() + 1 :].split("\n") if first.end() < len(text) else []
+    end = len(body)
+    while end > 0 and not body[end - 1].strip():
+        end -= 1
+    return _group_parts(head[start:], "\n".join(body[:end]), len(first.group(1)))
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -245,16 +258,26 @@ def _box_re(column: int) -> re.Pattern[str]:
     return re.compile(r"^(?:[^\S\n]{" + str(column) + r"}|[^\S\n]*)(?:[|+] |[|+]$)?(.*)$", re.MULTILINE)
 
 
-def _group_parts(head: list[str], body: list[str], column: int) -> GroupParts:
+def _group_parts(head: list[str], body: str, column: int) -> GroupParts:
     own = "\n".join(_unboxed("\n".join(head), column))
     inner = column + 2
-    separator = re.compile(r"^ {" + str(inner) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?\s*$")
-    starts = " " * inner + "+-"  # what every separator line starts with: a cheaper test first
-    cuts = [index for index, line in enumerate(body) if line.startswith(starts) and separator.match(line)]
+    separator, starts = _separator_re(inner), "\n" + " " * inner + "+-"  # how every separator line starts
+    cuts = []  # the separator lines' numbers in body
+    line = done = 0
+    at = 0 if body.startswith(starts[1:]) else body.find(starts)
+    while at >= 0:
+        start = at + 1 if body[at] == "\n" else at
+        end = body.find("\n", start)
+        end = len(body) if end < 0 else end
+        if separator.match(body, start, end):
+            line += body.count("\n", done, start)
+            done = start
+            cuts.append(line)
+        at = body.find(starts, end)
     # A block before the first separator, then one after each (empty ones are skipped below).
-    bounds = zip([0, *(cut + 1 for cut in cuts)], [*cuts, len(body)], strict=True)
-    unboxed = _unboxed("\n".join(body), inner)  # line by line: each block's lines are a slice of it
-    blocks = [unboxed[start:end] for start, end in bounds if end > start]
+    lines = _unboxed(body, inner) if body else []  # line by line: each block's lines are a slice of it
+    bounds = zip([0, *(cut + 1 for cut in cuts)], [*cuts, len(lines)], strict=True)
+    blocks = [lines[start:end] for start, end in bounds if end > start]
     members: list[str] = []
     more = 0
     for block in blocks:
@@ -269,6 +292,12 @@ def _group_parts(head: list[str], body: list[str], column: int) -> GroupParts:
         else:
             members.append("\n".join(content))
     return GroupParts(own, tuple(members), more)
+
+
+@functools.lru_cache(maxsize=16)
+def _separator_re(column: int) -> re.Pattern[str]:
+    """A line that separates members of the group box drawn at `column` (`endpos` at the line's end)."""
+    return re.compile(r" {" + str(column) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?\s*\Z")
 
 
 def _parse_member(text: str, depth: int) -> Traceback:
