@@ -117,6 +117,8 @@ def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
     An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
     """
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
+    if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
+        return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
     if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
     return _fingerprint(doc, _text(stack_trace))
@@ -132,9 +134,10 @@ def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
     return _fingerprint(doc, _text(_field(doc, "error.stack_trace", "error", "stack_trace")))
 
 
-def _fingerprint(doc: Mapping[str, Any], stack_trace: str) -> Fingerprint:
+def _fingerprint(doc: Mapping[str, Any], stack_trace: str, *, fast_path_tried: bool = False) -> Fingerprint:
     if stack_trace:
-        found = _fingerprint_stack_trace(stack_trace, doc)
+        found = None if fast_path_tried else fingerprint_plain(stack_trace)
+        found = found or _fingerprint_stack_trace(stack_trace, doc)
         if found is not None:
             return found
     logger = _text(_field(doc, "log.logger", "log", "logger"))
@@ -155,10 +158,8 @@ def _message(doc: Mapping[str, Any]) -> str:
 
 
 def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Fingerprint | None:
-    """The traceback fingerprint; None for text without frames or exception line."""
-    found = fingerprint_plain(stack_trace)
-    if found is not None:
-        return found
+    """The traceback fingerprint by the general path (`fingerprint_plain` has declined); None for text
+    without frames or exception line."""
     chain = scan_traceback(stack_trace)  # parses only the frames the key needs
     if chain is None:  # ExceptionGroup boxes: the full parse
         found = _fingerprint_groups(stack_trace)

@@ -261,37 +261,48 @@ def _box_re(column: int) -> re.Pattern[str]:
 def _group_parts(head: list[str], body: str, column: int) -> GroupParts:
     own = "\n".join(_unboxed("\n".join(head), column))
     inner = column + 2
-    separator, starts = _separator_re(inner), "\n" + " " * inner + "+-"  # how every separator line starts
-    cuts = []  # the separator lines' numbers in body
-    line = done = 0
+    members: list[str] = []
+    more = 0
+    for block in _blocks(body, inner):
+        content = _unboxed_block(block, inner)
+        if not content:
+            continue
+        first = content.strip() if "\n" not in content else ""
+        if first and _MORE_RE.match(first):
+            more += int(first.split()[1])
+        elif not (first and _DEPTH_RE.match(first)):
+            members.append(content)
+    return GroupParts(own, tuple(members), more)
+
+
+def _blocks(body: str, column: int) -> Iterator[str]:
+    """The text of each run of lines of `body` between the member separator lines drawn at `column`
+    (a run before the first and one after each; runs of no line are skipped)."""
+    separator, starts = _separator_re(column), "\n" + " " * column + "+-"  # how a separator line starts
+    done = 0  # where the current run starts
     at = 0 if body.startswith(starts[1:]) else body.find(starts)
     while at >= 0:
         start = at + 1 if body[at] == "\n" else at
         end = body.find("\n", start)
         end = len(body) if end < 0 else end
         if separator.match(body, start, end):
-            line += body.count("\n", done, start)
-            done = start
-            cuts.append(line)
+            if start > done:
+                yield body[done : start - 1]
+            done = end + 1
         at = body.find(starts, end)
-    # A block before the first separator, then one after each (empty ones are skipped below).
-    lines = _unboxed(body, inner) if body else []  # line by line: each block's lines are a slice of it
-    bounds = zip([0, *(cut + 1 for cut in cuts)], [*cuts, len(lines)], strict=True)
-    blocks = [lines[start:end] for start, end in bounds if end > start]
-    members: list[str] = []
-    more = 0
-    for block in blocks:
-        content = _trim(block)
-        if not content:
-            continue
-        first = content[0].strip()
-        if len(content) == 1 and _MORE_RE.match(first):
-            more += int(first.split()[1])
-        elif len(content) == 1 and _DEPTH_RE.match(first):
-            continue
-        else:
-            members.append("\n".join(content))
-    return GroupParts(own, tuple(members), more)
+    if done <= len(body) and body:
+        yield body[done:]
+
+
+def _unboxed_block(block: str, column: int) -> str:
+    """`"\n".join(_trim(_unboxed(block, column)))`, by a replace for the usual box lines ("| " at
+    `column` on every line) whose first and last lines are not blank."""
+    prefix = " " * column + "| "
+    if block.startswith(prefix) and block.count("\n") == block.count("\n" + prefix):
+        content = block[len(prefix) :].replace("\n" + prefix, "\n")
+        if content and not (content[0].isspace() or content[-1].isspace()):
+            return content
+    return "\n".join(_trim(_unboxed(block, column)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -596,7 +607,8 @@ def scan_plain(text: str) -> tuple[PlainException, ...] | None:
     lines indented otherwise, no header, a cut before the exception line, lines the frame does not
     account for, a line of no exception type): the general parser handles those.
     """
-    text = _normalized(text)
+    if "\r" in text or "\x1b" in text:
+        text = _normalized(text)
     if "+" in text and "+-+" in text:
         return None
     if "above exception" not in text:
@@ -628,7 +640,10 @@ def plain_exception(text: str, link: Link = "") -> PlainException | None:
     line = text.rfind(_PLAIN_FRAME, top, end)
     # The innermost frame is the last frame line's; its lines must be all up to the exception line
     # (else `_frame_block` would read the exception lines from elsewhere).
-    frame = _frame_at_line(text, line, end) if line >= 0 else None
+    if line < 0:
+        return None
+    lines = text[line + 1 : end + 1]
+    frame = _frame_spanning_in(lines) if len(lines) <= _CACHED_LINES else _frame_spanning(lines)
     if frame is None:
         return None
     stop = len(text.rstrip("\n"))
