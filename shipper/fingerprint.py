@@ -57,15 +57,15 @@ from shipper.tracebacks import (
     Frame,
     LazyFrames,
     PlainException,
-    PlainFrame,
     ScannedException,
     Traceback,
     bare_exception,
     group_parts,
     normalized,
-    outer_frames,
+    outer_frame_lines,
     parse_traceback,
     plain_exception,
+    read_frame,
     scan_plain,
     scan_traceback,
     segments,
@@ -214,20 +214,72 @@ def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
 
 def _plain_record(exception: PlainException) -> str | None:
     """`_record_signature` of a plain exception; None where the general path must decide: a
-    RecursionError whose innermost frame does not repeat, a frame `outer_frames` cannot tell."""
-    frame = exception.frame
+    RecursionError whose innermost frame does not repeat, a frame `read_frame` declines."""
+    site = _site_of(exception.frame_lines)
+    if site is None:
+        return None
+    signature, needs_message, is_stdlib, repeated = site
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
-    if frame.repeated == 0 and short_type == "RecursionError":
+    if repeated == 0 and short_type == "RecursionError":
         return None  # its site is the frame that repeats most: every frame is needed
-    site, needs_message, is_stdlib = _plain_site_of(frame)
-    if is_stdlib:
-        outside = _plain_outside_stdlib(exception)
-        if outside is None:
-            return None
-        site, needs_message, _ = _plain_site_of(outside)
+    if is_stdlib:  # `_innermost_outside_stdlib`, else the innermost frame
+        for lines in outer_frame_lines(exception):
+            outer = None if lines is None else _site_of(lines)
+            if outer is None:
+                return None
+            if not outer[2]:
+                signature, needs_message = outer[0], outer[1]
+                break
     if needs_message:
-        site += _masked_first_line(exception.message)
-    return f"{short_type}|{site}"
+        signature += _masked_first_line(exception.message)
+    return f"{short_type}|{signature}"
+
+
+_Site = tuple[str, bool, bool, int]
+
+
+def _frame_site(lines: str) -> _Site | None:
+    """`_read_site(lines)`, memoized by the lines without their line number when there is one."""
+    header_end = lines.find("\n")
+    cut = lines.rfind('", line ', 0, header_end) + len('", line ')
+    after = lines[cut:header_end].lstrip("0123456789")
+    digits = header_end - cut - len(after)
+    # When the last '", line ' is followed by a number and then ", in " or the line end, the frame
+    # regex reads the file name up to it, and the number is only the line number, which no site holds.
+    if cut < len('", line ') or digits == 0 or not (after == "" or after.startswith(", in ")):
+        return _read_site(lines)
+    key = (cut, lines[:cut] + lines[cut + digits :])  # the cut's place: no two texts make one key
+    known = _sites_by_frame.get(key)
+    if known is None:
+        known = (_read_site(lines),)
+        _sites_by_frame.put(key, known)
+    return known[0]
+
+
+def _read_site(lines: str) -> _Site | None:
+    """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
+    without the message part, whether the masked first line of the message must follow (no source
+    line), whether it is standard library code, and its repeat count."""
+    frame = read_frame(lines)
+    if frame is None:
+        return None
+    filename, function, source, repeated = frame
+    signature = f"{_tail(filename)}:{function}:{' '.join((source or '').split())}"
+    is_stdlib = _kind(filename) is FrameKind.STDLIB
+    if source is None:
+        return signature + "|msg:", True, is_stdlib, repeated
+    return signature, False, is_stdlib, repeated
+
+
+def _site_of(lines: str) -> _Site | None:
+    return _frame_site_of(lines) if len(lines) <= _CACHED_LINES else _frame_site(lines)
+
+
+# A frame's lines repeat from event to event (the raising statement above all): each read once, and
+# once for all its line numbers (the statement moved by other code in another version of the file).
+_CACHED_LINES: Final = 2048
+_frame_site_of: Final = functools.lru_cache(maxsize=1024)(_frame_site)
+_sites_by_frame: Final[BoundedMemo[tuple[int, str], tuple[_Site | None]]] = BoundedMemo(1024)
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
@@ -285,26 +337,6 @@ def _member_signature(text: str, depth: int) -> str:
 _member_of: Final = functools.lru_cache(maxsize=512)(
     _member_signature
 )  # members repeat, in and across groups
-
-
-def _plain_site(frame: PlainFrame) -> tuple[str, bool, bool]:
-    """`_site_signature` of a frame without its message part, whether the masked first line of the
-    message must follow (no source line), and whether the frame is standard library code."""
-    signature = f"{_tail(frame.filename)}:{frame.function}:{' '.join((frame.source or '').split())}"
-    if frame.source is None:
-        return signature + "|msg:", True, _kind(frame.filename) is FrameKind.STDLIB
-    return signature, False, _kind(frame.filename) is FrameKind.STDLIB
-
-
-def _plain_outside_stdlib(exception: PlainException) -> PlainFrame | None:
-    """`_innermost_outside_stdlib` on a plain exception's frames, else its innermost frame; None when
-    `outer_frames` cannot tell a frame."""
-    for frame in outer_frames(exception):
-        if frame is None:
-            return None
-        if _kind(frame.filename) is not FrameKind.STDLIB:
-            return frame
-    return exception.frame
 
 
 def _scanned_signature(record: ScannedException) -> str:
@@ -497,7 +529,6 @@ _mask_line: Final = functools.lru_cache(maxsize=2048)(
 )  # callers pass at most _MESSAGE_LIMIT chars
 _kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
 _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
-_plain_site_of: Final = functools.lru_cache(maxsize=1024)(_plain_site)  # frames repeat from event to event
 
 
 def _kind(filename: str) -> FrameKind:
@@ -517,7 +548,8 @@ def clear_caches() -> None:
         _tail_of,
         _fingerprint_of,
         _block_sites,
-        _plain_site_of,
+        _frame_site_of,
+        _sites_by_frame,
         _member_of,
     ):
         memo.cache_clear()

@@ -386,7 +386,7 @@ _members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback
 
 def clear_caches() -> None:
     """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
-    for memo in (_frames_in, _frame_in, _members_in, _shapes, _frame_spanning_in):
+    for memo in (_frames_in, _frame_in, _members_in, _shapes):
         memo.cache_clear()
 
 
@@ -578,7 +578,7 @@ _LAST_EXC_LINE_RE: Final = re.compile(r"([A-Za-z_][\w.]*)(?:: (.*)|:)?\Z")
 
 
 class PlainFrame(NamedTuple):
-    """A frame as `scan_plain` gives it: what `Frame` holds but the line number."""
+    """A frame as `read_frame` gives it: what `Frame` holds but the line number."""
 
     filename: str
     function: str
@@ -587,15 +587,16 @@ class PlainFrame(NamedTuple):
 
 
 class PlainException(NamedTuple):
-    """One exception of a plain chain: its type, message and link (as in `ExceptionRecord`), its
-    innermost frame, and where that frame's line is in `text` (its segment), for `outer_frames`."""
+    """One exception of a plain chain: its type, message and link (as in `ExceptionRecord`), the
+    lines of its innermost frame (for `read_frame`), and where they start in `text` (its segment),
+    for `outer_frame_lines`."""
 
     type: str
     message: str
     link: Link
-    frame: PlainFrame
+    frame_lines: str
     text: str
-    frame_line: int  # the newline before it
+    frame_line: int  # the newline before them
 
 
 def scan_plain(text: str) -> tuple[PlainException, ...] | None:
@@ -604,8 +605,9 @@ def scan_plain(text: str) -> tuple[PlainException, ...] | None:
     That is: a "Traceback (most recent call last):" header (after blank lines), frame lines as
     `traceback` indents them, then a line with the exception's type right after the innermost frame's
     lines; links as `parse_traceback` finds them. None for anything else (ExceptionGroup boxes, frame
-    lines indented otherwise, no header, a cut before the exception line, lines the frame does not
-    account for, a line of no exception type): the general parser handles those.
+    lines indented otherwise, no header, a cut before the exception line, a line of no exception
+    type): the general parser handles those. The frames are read by `read_frame`, which declines the
+    innermost one when its lines hold more than one frame has (it spans all of them in a plain trace).
     """
     if "\r" in text or "\x1b" in text:
         text = _normalized(text)
@@ -637,36 +639,24 @@ def plain_exception(text: str, link: Link = "") -> PlainException | None:
     if unindented is None:
         return None  # frames only, or cut before the exception line
     end = unindented.start()  # the newline that ends the frames
-    line = text.rfind(_PLAIN_FRAME, top, end)
-    # The innermost frame is the last frame line's; its lines must be all up to the exception line
-    # (else `_frame_block` would read the exception lines from elsewhere).
+    line = text.rfind(_PLAIN_FRAME, top, end)  # the innermost frame: the last frame line's
     if line < 0:
-        return None
-    lines = text[line + 1 : end + 1]
-    frame = _frame_spanning_in(lines) if len(lines) <= _CACHED_LINES else _frame_spanning(lines)
-    if frame is None:
         return None
     stop = len(text.rstrip("\n"))
     if text.find("\n", end + 1, stop) < 0:  # the usual one-line message (blank lines after it are trimmed)
         last = _LAST_EXC_LINE_RE.match(text, end + 1, stop)
         if last is not None:
-            return PlainException(last.group(1), last.group(2) or "", link, frame, text, line)
+            return PlainException(last[1], last[2] or "", link, text[line + 1 : end + 1], text, line)
     if not _EXC_LINE_START_RE.match(text, end + 1):
         return None
     exc_type, message = _exception_of(text[end + 1 :] if text[-1] == "\n" else text[end + 1 :] + "\n")
-    return PlainException(exc_type, message, link, frame, text, line) if exc_type else None
+    return PlainException(exc_type, message, link, text[line + 1 : end + 1], text, line) if exc_type else None
 
 
-def _frame_at_line(text: str, line: int, end: int) -> PlainFrame | None:
-    """The frame whose line follows the newline at `line`, read as `_first_frame` does, when it spans
-    every line up to the newline at `end`; None when it does not (or is no frame)."""
-    if end - line > _CACHED_LINES:
-        return _frame_spanning(text[line + 1 : end + 1])
-    return _frame_spanning_in(text[line + 1 : end + 1])
-
-
-def _frame_spanning(lines: str) -> PlainFrame | None:
-    """The frame of `lines` (from its "File" line), when it spans all of them; else None."""
+def read_frame(lines: str) -> PlainFrame | None:
+    """The frame of `lines` (from its "File" line to the next frame's, or to the exception line) as
+    `_first_frame` reads it, when it spans all of them; else None. For the innermost frame that also
+    means `_frame_block` finds the exception lines right after them, as `scan_plain` does."""
     match = _FRAME_BLOCK_RE.match(lines)
     if match is None or match.end() != len(lines):
         return None
@@ -679,11 +669,10 @@ def _frame_spanning(lines: str) -> PlainFrame | None:
     )
 
 
-def outer_frames(exception: PlainException) -> Iterator[PlainFrame | None]:
-    """The frames of a plain exception outside its innermost one, from the innermost out, as
-    `LazyFrames.innermost` gives them; a None means it might read the rest otherwise (the caller
-    must use the general parser then): a frame with lines it does not account for, a frame line
-    indented otherwise."""
+def outer_frame_lines(exception: PlainException) -> Iterator[str | None]:
+    """The lines of each frame of a plain exception outside its innermost one, from the innermost
+    out, as `LazyFrames.innermost` finds them; a None means it might find others (a frame line
+    indented otherwise): the caller must use the general parser then."""
     text, upper = exception.text, exception.frame_line
     top = text.find("\n")  # the header's newline
     while True:
@@ -692,12 +681,8 @@ def outer_frames(exception: PlainException) -> Iterator[PlainFrame | None]:
             if 'File "' in text[top:upper]:
                 yield None
             return
-        yield _frame_at_line(text, line, upper)
+        yield text[line + 1 : upper + 1]
         upper = line
-
-
-# A frame's lines repeat from event to event (the raising statement above all): each parsed once.
-_frame_spanning_in: Final = functools.lru_cache(maxsize=1024)(_frame_spanning)
 
 
 def bare_exception(text: str) -> tuple[str, str] | None:
