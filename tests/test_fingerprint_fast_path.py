@@ -246,3 +246,30 @@ def test_fast_path_agrees_on_every_cut_and_every_deleted_line_of_the_corpus() ->
                     answered += 1
                     assert fast == _general(variant), variant
     assert answered > tried // 4
+
+
+LINE_NUMBERS = """Traceback (most recent call last):
+  File "/srv/app/a", line 1, in b.py", line {n}, in emit
+    emit(record)
+  File "/srv/app/orders.py", line {n}, in parse
+    return int(text)
+ValueError: invalid literal for int() with base 10: 'x'
+"""
+
+
+def test_frames_that_differ_in_line_numbers_get_the_general_key_in_any_order() -> None:
+    """The memo shared by a frame's line numbers never gives one trace another's key, even when a
+    file name holds '", line N, in' itself."""
+    texts = [LINE_NUMBERS.format(n=n) for n in ("5", "55", "x", "5x", "")]
+    texts.append(texts[0].replace('line 1, in b.py"', 'line 7, in b.py"'))
+    answered = 0
+    for order in (texts, texts[::-1]):
+        clear_caches()
+        for text in order:
+            fast = _fast(text)
+            answered += fast is not None
+            assert fast is None or fast == _general(text), text
+            if parse_traceback(text).final.type:  # else error.type stands in for it (frames only)
+                event = fingerprint_event({"error": {"stack_trace": text}})
+                assert event is not None and (event.key, event.name) == _general(text)
+    assert answered >= 6

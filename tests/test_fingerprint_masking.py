@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipper.fingerprint import clear_caches, fingerprint_event
 from shipper.masking import RULES, mask
 
 
@@ -55,3 +56,22 @@ def test_rules_are_named_and_unique() -> None:
 def test_constant_text_is_left_alone(text: str) -> None:
     """Text without variable tokens comes out unchanged."""
     assert mask(text) == text
+
+
+SAME_SHAPE = [
+    pytest.param(["user 2387 not in 5 rows", "user 9100 not in 7 rows"], id="numbers"),
+    pytest.param(["at 0x7f3a2b9c0d10 died", "at 1x7f3a2b9c0d10 died", "at 0x1f died"], id="hex-or-not"),
+    pytest.param(["peer 10.0.0.1:80 reset", "peer 19.9.9.2:81 reset", "peer 10.0.0.1:8 reset"], id="ip-port"),
+    pytest.param(["code é5 left", "code é7 left", "code é0 left"], id="digit-no-rule-masks"),
+    pytest.param(["Jan 5 2024 ok", "Jan 9 2024 ok", "Jan 10 2024 ok"], id="month-day"),
+    pytest.param(["id=0 v1.2", "id=0x1 v1.2", "id=1 v3.4"], id="zero-and-x"),
+]
+
+
+@pytest.mark.parametrize("lines", SAME_SHAPE)
+def test_titles_of_lines_of_one_shape_are_masked_each_as_mask_masks_it(lines: list[str]) -> None:
+    """Message lines that differ in digits only share a memo, yet each title is exactly mask(line)."""
+    clear_caches()
+    for line in lines:
+        fingerprint = fingerprint_event({"log": {"level": "error"}, "message": line})
+        assert fingerprint is not None and fingerprint.name == mask(line)
