@@ -48,9 +48,12 @@ from shipper.exceptions import ConfigurationError
 from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool, bulk_lines
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
-from shipper.transports import TRANSPORT_KINDS, Transport
+from shipper.transports import TRANSPORT_KINDS, Transport, TransportSpec
 from shipper.worker import (
+    DELIVERIES,
+    INTERNAL_LOGGER,
     WORKER_THREADS,
+    Delivery,
     DeliveryConfig,
     Inbox,
     RateLimitedLog,
@@ -131,11 +134,13 @@ class ShipperHandler(logging.Handler):
         stats_interval: float = 60.0,
         prometheus_port: int | None = None,
         formatter: DocumentFormatter | None = None,
+        delivery: Delivery = "process",
     ) -> None:
         super().__init__(level)
         _check_choice("transport", transport, TRANSPORT_KINDS)
         _check_choice("queue_overflow", queue_overflow, _QUEUE_OVERFLOWS)
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
+        _check_choice("delivery", delivery, DELIVERIES)
         _check_positive(queue_size=queue_size, batch_size=batch_size, close_timeout=close_timeout)
         _check_positive(flush_interval=flush_interval, stats_interval=stats_interval)
         _check_positive(max_event_bytes=max_event_bytes, retry_max_delay=retry_max_delay)
@@ -153,7 +158,9 @@ class ShipperHandler(logging.Handler):
         if transport == "elasticsearch":
             validate(self.es_settings)
         self.transport_kind = transport
-        self._logstash = (logstash_host, int(logstash_port), bool(logstash_ssl), ca_certs, verify_certs)
+        self.transport_spec = TransportSpec(
+            transport, self.es_settings, logstash_host, int(logstash_port), bool(logstash_ssl)
+        )
         self.config = DeliveryConfig(
             spool_path=Path(spool_path) if spool_path is not None else default_spool_path(service),
             spool_max_bytes=spool_max_bytes,
@@ -165,6 +172,7 @@ class ShipperHandler(logging.Handler):
             backoff_max=retry_max_delay,
             send_timeout=request_timeout,
             stats_interval=stats_interval,
+            delivery=delivery,
         )
         # Fail now if the spool cannot be opened, and take over what earlier (dead) processes left.
         probe = open_spool(self.config)
@@ -294,7 +302,7 @@ class ShipperHandler(logging.Handler):
             self._wake_worker()
             worker.idle.wait(min(0.5, max(0.0, deadline - time.monotonic())))
             if not self._inbox and self._own_backlog() == 0:
-                return True
+                return _reports_caught_up(worker, deadline)
         return False
 
     # -- internals ----------------------------------------------------------------------------------
@@ -313,21 +321,22 @@ class ShipperHandler(logging.Handler):
             self._capture, self._lean, self._lean_row = formatter.to_document, None, None
             self._lean_fields = None
 
-    def _pack_item(self, item: Any) -> NewEvent | tuple[str, LeanFields]:
+    def _pack_item(self, item: Any, event_id: str) -> NewEvent | tuple[str, LeanFields]:
         """What the drainer spools for a queued item: a plain event's id and captured fields (written
-        out when sent, see `shipper.packing`), else its finished row (`_encode_row`)."""
+        out when sent, see `shipper.packing`), else its finished row (`_encode_row`). `event_id` is
+        its id unless the item is a document that has one."""
         if self._lean_fields is not None and not isinstance(item, dict):
             fields = self._lean_fields(item)
             # A long message is written out now, where its size is checked (max_event_bytes).
             if fields is not None and len(fields[1]) + len(fields[7] or "") < _PACKED_MESSAGE_LIMIT:
-                return event_ids.next(), fields
-        return self._encode_row(item)
+                return event_id, fields
+        return self._encode_row(item, event_id)
 
-    def _encode_row(self, item: Any) -> NewEvent:
+    def _encode_row(self, item: Any, event_id: str | None = None) -> NewEvent:
         """The spool row of a queued item: its document built, stamped, fingerprinted and serialized.
         A plain message (most events) is written straight to JSON by the formatter's `lean_row`."""
         if self._lean_row is not None and not isinstance(item, dict):
-            event_id = event_ids.next()
+            event_id = event_id or event_ids.next()
             row = self._lean_row(item, event_id)
             if row is not None:
                 head, rest, timestamp = row
@@ -335,6 +344,9 @@ class ShipperHandler(logging.Handler):
                 lines = bulk_lines(event_id, index, head, rest)
                 return NewEvent(event_id, index, lines[lines.index(b"\n") + 1 : -1], lines)
         doc, rest = self._build(item)
+        event = doc.get("event")
+        if event_id and not (isinstance(event, dict) and "id" in event):
+            set_path(doc, "event.id", event_id)
         return encode(doc, self.config.index_prefix, rest)
 
     def _build(self, item: Any) -> tuple[dict[str, Any], bytes]:
@@ -422,26 +434,17 @@ class ShipperHandler(logging.Handler):
                 counters=self.counters,
                 make_transport=self._make_transport,
                 make_health_doc=self._health_doc,
+                relay_settings=self._relay_settings,
             )
             self._worker.start()
 
+    def _relay_settings(self) -> dict[str, Any]:
+        from shipper.relay import settings_for
+
+        return settings_for(self.config, self.transport_spec, self.close_timeout, os.getpid())
+
     def _make_transport(self) -> Transport:
-        if self.transport_kind == "elasticsearch":
-            from shipper.transports.elasticsearch import ElasticsearchTransport
-
-            return ElasticsearchTransport(self.es_settings)
-        from shipper.transports.logstash import LogstashTransport
-
-        host, port, ssl_enable, ca_certs, verify = self._logstash
-        return LogstashTransport(
-            protocol="beats" if self.transport_kind == "logstash-beats" else "tcp",
-            host=host,
-            port=port,
-            ssl_enable=ssl_enable,
-            ssl_verify=ca_certs or verify,
-            ca_certs=ca_certs,
-            socket_timeout=self.es_settings.request_timeout,
-        )
+        return self.transport_spec.make()
 
     def _health_doc(self, snapshot: ShipperStats) -> dict[str, Any]:
         record = logging.LogRecord(
@@ -455,6 +458,7 @@ class ShipperHandler(logging.Handler):
         return doc
 
     def _after_fork_in_child(self) -> None:
+        parents = self._worker
         _fork_orphans.extend((self._worker, self._side_spool))
         self._worker = None
         self._side_spool = None
@@ -463,16 +467,34 @@ class ShipperHandler(logging.Handler):
         self._side_lock = threading.Lock()
         self.counters.reinit_after_fork()
         self.prometheus = None  # the port belongs to the parent
+        if parents is not None and parents.relay is not None:
+            parents.relay.forget_in_child()  # the parent's delivery process must see its input end
 
 
 def _after_fork_in_child() -> None:
     event_ids.reinit_after_fork()
     WORKER_THREADS.clear()
     for handler in list(_handlers):
-        handler._after_fork_in_child()
+        try:
+            handler._after_fork_in_child()
+        except Exception:  # one handler's failure must not leave the others shared
+            logging.getLogger(INTERNAL_LOGGER).debug("after-fork reset failed", exc_info=True)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _reports_caught_up(worker: Worker, deadline: float) -> bool:
+    """With a delivery process: wait for two more of its reports, so the counters include every
+    document it sent before the spool was seen empty (a report is at most REPORT_EVERY old)."""
+    if worker.relay is None:
+        return True
+    target = worker.reports + 2
+    while worker.reports < target:
+        if time.monotonic() >= deadline or not worker.relay.alive():
+            return worker.reports >= target
+        time.sleep(0.01)
+    return True
 
 
 def _ecs_formatter(

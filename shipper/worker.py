@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from shipper import deadletter, packing, schema
 from shipper.formatter import LeanFields, dumps_with
@@ -44,7 +44,10 @@ from shipper.stats import Counters, ShipperStats
 from shipper.transports import DELIVERED, Outcome, Transport, retry_all
 
 INTERNAL_LOGGER: Final = "logloop.shipper.internal"
+Delivery = Literal["process", "thread"]
+DELIVERIES: Final = ("process", "thread")
 _DRAIN_LIMIT: Final = 1000  # documents moved from the queue to the spool per transaction at most
+_RELAY_EXIT_GRACE: Final = 0.2  # seconds the delivery process may take to exit after its deadline
 _ADOPT_EVERY: Final = 30.0  # seconds between looks for rows left by dead processes (forked children)
 _BACKLOG_EVERY: Final = 1.0  # seconds between refreshes of the spool_backlog gauge
 
@@ -68,6 +71,8 @@ class DeliveryConfig:
     backoff_initial: float = 0.25
     backoff_max: float = 30.0
     stats_interval: float = 60.0
+    delivery: Delivery = "process"  # where documents are written out and sent (see shipper.relay)
+    owner: int | None = None  # whose spooled rows to send: this process unless said otherwise
 
 
 def open_spool(config: DeliveryConfig, *, busy_timeout: float = 1.0, shared: bool = False) -> Spool:
@@ -76,6 +81,7 @@ def open_spool(config: DeliveryConfig, *, busy_timeout: float = 1.0, shared: boo
         config.spool_path,
         max_bytes=config.spool_max_bytes,
         overflow=config.spool_overflow,
+        owner=config.owner,
         busy_timeout=busy_timeout,
         shared=shared,
     )
@@ -175,17 +181,22 @@ class EventIds:
         self._seq = 0
 
     def next(self) -> str:
+        return self.block(1)[0]
+
+    def block(self, count: int) -> list[str]:
+        """`count` consecutive ids (one lock and one clock reading for a drained batch)."""
         now_ms = time.time_ns() // 1_000_000
         with self._lock:
             if now_ms > self._last_ms:
-                self._last_ms, self._seq = now_ms, 0
-            else:
-                self._seq += 1
-                if self._seq > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
-                    self._last_ms, self._seq = self._last_ms + 1, 0
-            ms, seq = self._last_ms, self._seq
-        value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | random.getrandbits(62)
-        return f"{value:032x}"
+                self._last_ms, self._seq = now_ms, -1
+            first = (self._last_ms << 12) + self._seq + 1  # milliseconds and sequence as one number
+            last = first + count - 1  # past 4096 ids in one millisecond the next one is borrowed
+            self._last_ms, self._seq = last >> 12, last & 0xFFF
+        bits = random.getrandbits
+        return [
+            f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{0x8000000000000000 | bits(62):016x}"
+            for stamp in range(first, last + 1)
+        ]
 
     def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
@@ -276,12 +287,14 @@ class Worker:
         *,
         config: DeliveryConfig,
         inbox: Inbox,
-        pack_item: Callable[[Any], NewEvent | tuple[str, LeanFields]],
+        pack_item: Callable[[Any, str], NewEvent | tuple[str, LeanFields]],
         counters: Counters,
         make_transport: Callable[[], Transport],
         make_health_doc: Callable[[ShipperStats], dict[str, Any]],
+        relay_settings: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.config = config
+        self._relay_settings = relay_settings
         self.inbox = inbox
         self._pack_item = pack_item
         self.counters = counters
@@ -295,6 +308,8 @@ class Worker:
             threading.Event()
         )  # a hint: nothing queued or spooled for this process (see wait_delivered)
         self._rows_ready = threading.Event()  # the drainer committed rows the sender has not seen
+        self.relay: Any = None  # the RelayProcess while the delivery process sends
+        self.reports = 0  # reports read from the delivery process (see ShipperHandler.wait_delivered)
         self._drainer = threading.Thread(target=self._run_drainer, name="logloop-shipper-spool", daemon=True)
         self.thread = threading.Thread(target=self._run, name="logloop-shipper-send", daemon=True)
 
@@ -339,23 +354,77 @@ class Worker:
                 spool.close()
             WORKER_THREADS.discard(threading.get_ident())
 
+    def wake_sender(self) -> None:
+        self._rows_ready.set()
+
     def _run(self) -> None:
-        """Spool -> server: send, retry with backoff, dead-letter; then flush until the deadline."""
+        """The sender thread: hand the sending to the delivery process, or send from here if that is
+        not wanted, cannot start or dies (nothing is lost: what it did not send is in the spool)."""
         WORKER_THREADS.add(threading.get_ident())
+        try:
+            if self.config.delivery == "process" and self._relay_until_stopped():
+                return
+            self.run_sender()
+        finally:
+            WORKER_THREADS.discard(threading.get_ident())
+
+    def run_sender(self) -> None:
+        """Spool -> server: send, retry with backoff, dead-letter; then flush until the deadline."""
         spool: Spool | None = None
         transport: Transport | None = None
         try:
             spool = self._open_spool()
             transport = self._make_transport()
             self._send_until_stopped(spool, transport)
-            self._drainer.join(max(0.0, self._deadline - time.monotonic()))
+            if self._drainer.ident is not None:  # not started in the delivery process
+                self._drainer.join(max(0.0, self._deadline - time.monotonic()))
             self._send_until_deadline(spool, transport)
             self.counters.set_backlog(spool.backlog())
         except Exception:  # a bug: say so, keep what is spooled for the next start
             logging.getLogger(INTERNAL_LOGGER).exception("logloop shipper worker failed")
         finally:
             self._close_quietly(spool, transport)
-            WORKER_THREADS.discard(threading.get_ident())
+
+    # -- the delivery process -----------------------------------------------------------------------
+
+    def _relay_until_stopped(self) -> bool:
+        """Let the delivery process send until stopped; False if it could not start or died first."""
+        from shipper.relay import RelayProcess
+
+        relay = RelayProcess(self._on_relay_report)
+        if self._relay_settings is None or not relay.start(self._relay_settings()):
+            self._diag.warning(
+                "relay", "logloop shipper sends from a thread: no delivery process could start"
+            )
+            return False
+        self.relay = relay
+        while not self._stopping.is_set() and relay.alive():
+            if self._rows_ready.wait(_BACKLOG_EVERY):
+                self._rows_ready.clear()
+                relay.wake()
+        if not self._stopping.is_set():
+            self._diag.warning("relay", "logloop delivery process exited; sending from a thread")
+            relay.kill()
+            self.relay = None
+            return False
+        # Stopping: the drainer spools what is left, then the child sends until the deadline.
+        self._drainer.join(max(0.0, self._deadline - time.monotonic()))
+        relay.stop(self._deadline - time.monotonic())
+        if not relay.wait(self._deadline - time.monotonic() + _RELAY_EXIT_GRACE):
+            relay.kill()  # a request still in flight: its rows stay spooled for the next start
+        return True
+
+    def _on_relay_report(self, report: dict[str, Any]) -> None:
+        for name in ("sent", "retried", "dead_lettered", "dropped"):
+            amount = report.get(name)
+            if isinstance(amount, int) and amount > 0:
+                self.counters.add(name, amount)
+        backlog = report.get("backlog")
+        if isinstance(backlog, int):
+            self.counters.set_backlog(backlog)
+        self.reports += 1
+        if report.get("idle") and not self.inbox:
+            self.idle.set()
 
     def _send_until_stopped(self, spool: Spool, transport: Transport) -> None:
         backoff = self.config.backoff_initial
@@ -425,9 +494,9 @@ class Worker:
             return False
         items: list[NewEvent | tuple[str, LeanFields]] = []
         pack_item = self._pack_item
-        for event in events:
+        for event, event_id in zip(events, event_ids.block(len(events)), strict=True):
             try:
-                items.append(pack_item(event))
+                items.append(pack_item(event, event_id))
             except Exception as exc:
                 self.counters.add("dropped")
                 self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)

@@ -15,9 +15,10 @@ Transports: `elasticsearch` (`_bulk` with create semantics, the default), `logst
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
 
+from shipper.connection import ElasticsearchSettings
 from shipper.spool import SpooledEvent
 
 OutcomeKind = Literal["delivered", "rejected", "retry"]
@@ -47,3 +48,39 @@ class Transport(Protocol):
 def retry_all(batch: Sequence[SpooledEvent], reason: str, status: int = 0) -> list[Outcome]:
     outcome = Outcome("retry", status, reason)
     return [outcome] * len(batch)
+
+
+@dataclass(frozen=True, slots=True)
+class TransportSpec:
+    """Everything needed to build a transport, as plain data (it is handed to the delivery process)."""
+
+    kind: str
+    elasticsearch: ElasticsearchSettings
+    logstash_host: str = "127.0.0.1"
+    logstash_port: int = 5044
+    logstash_ssl: bool = False
+
+    def make(self) -> Transport:
+        if self.kind == "elasticsearch":
+            from shipper.transports.elasticsearch import ElasticsearchTransport
+
+            return ElasticsearchTransport(self.elasticsearch)
+        from shipper.transports.logstash import LogstashTransport
+
+        settings = self.elasticsearch
+        return LogstashTransport(
+            protocol="beats" if self.kind == "logstash-beats" else "tcp",
+            host=self.logstash_host,
+            port=self.logstash_port,
+            ssl_enable=self.logstash_ssl,
+            ssl_verify=settings.ca_certs or settings.verify_certs,
+            ca_certs=settings.ca_certs,
+            socket_timeout=settings.request_timeout,
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TransportSpec:
+        return cls(**{**data, "elasticsearch": ElasticsearchSettings(**data["elasticsearch"])})
