@@ -159,9 +159,14 @@ def _segments(text: str) -> Iterator[tuple[str, Link]]:
 
 def _split_links(text: str) -> list[str]:
     """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex)."""
-    found = sorted(
-        (start, sentence) for sentence in _LINK_SENTENCES for start in _line_starts_of(text, sentence)
-    )
+    found = []
+    for sentence in _LINK_SENTENCES:
+        start = text.find(sentence)
+        while start >= 0:
+            if start == 0 or text[start - 1] == "\n":  # at a line start
+                found.append((start, sentence))
+            start = text.find(sentence, start + 1)
+    found.sort()
     parts: list[str] = []
     done = 0
     for start, sentence in found:
@@ -173,14 +178,6 @@ def _split_links(text: str) -> list[str]:
             done = end
     parts.append(text[done:])
     return parts
-
-
-def _line_starts_of(text: str, sentence: str) -> Iterator[int]:
-    start = text.find(sentence)
-    while start >= 0:
-        if start == 0 or text[start - 1] == "\n":
-            yield start
-        start = text.find(sentence, start + 1)
 
 
 def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
@@ -222,16 +219,14 @@ def group_parts(text: str, depth: int = 0) -> GroupParts | None:
         if first is not None:
             break
         at = text.find("+-+", end) if end >= 0 else -1
-    # The lines before the separator (less leading blank ones), and those after it (less trailing ones).
-    head = text[: first.start()].split("\n")[:-1]
-    start = 0
-    while start < len(head) and not head[start].strip():
-        start += 1
-    body = text[first.end() + 1 :].split("\n") if first.end() < len(text) else []
-    end = len(body)
-    while end > 0 and not body[end - 1].strip():
-        end -= 1
-    return _group_parts(head[start:], "\n".join(body[:end]), len(first.group(1)))
+    # The lines before the separator (less leading blank ones), and those after it (less trailing ones):
+    # from the start of the first line that is not blank, to the end of the last one.
+    start = first.start()
+    head = text[text.rfind("\n", 0, len(text) - len(text.lstrip())) + 1 : start - 1] if start else ""
+    body = text[first.end() + 1 :]
+    end = len(body.rstrip())
+    last = body.find("\n", end) if end else 0
+    return _group_parts(head, body if last < 0 else body[:last], len(first.group(1)))
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -258,8 +253,8 @@ def _box_re(column: int) -> re.Pattern[str]:
     return re.compile(r"^(?:[^\S\n]{" + str(column) + r"}|[^\S\n]*)(?:[|+] |[|+]$)?(.*)$", re.MULTILINE)
 
 
-def _group_parts(head: list[str], body: str, column: int) -> GroupParts:
-    own = "\n".join(_unboxed("\n".join(head), column))
+def _group_parts(head: str, body: str, column: int) -> GroupParts:
+    own = "\n".join(_unboxed(head, column)) if head else ""
     inner = column + 2
     members: list[str] = []
     more = 0
