@@ -259,7 +259,9 @@ def _group_parts(head: str, body: str, column: int) -> GroupParts:
     members: list[str] = []
     more = 0
     for block in _blocks(body, inner):
-        content = _unboxed_block(block, inner)
+        content = (
+            _unboxed_block_of(block, inner) if len(block) <= _CACHED_BLOCK else _unboxed_block(block, inner)
+        )
         if not content:
             continue
         first = content.strip() if "\n" not in content else ""
@@ -298,6 +300,10 @@ def _unboxed_block(block: str, column: int) -> str:
         if content and not (content[0].isspace() or content[-1].isspace()):
             return content
     return "\n".join(_trim(_unboxed(block, column)))
+
+
+# Members repeat (the same failure for several items, in one group and across groups): unboxed once each.
+_unboxed_block_of: Final = functools.lru_cache(maxsize=256)(_unboxed_block)
 
 
 @functools.lru_cache(maxsize=16)
@@ -381,7 +387,7 @@ _members_in: Final = functools.lru_cache(maxsize=256)(_parse_chain)  # Traceback
 
 def clear_caches() -> None:
     """Forget the parsed frames (results never depend on them; benchmarks measure cold)."""
-    for memo in (_frames_in, _frame_in, _members_in, _shapes):
+    for memo in (_frames_in, _frame_in, _members_in, _shapes, _unboxed_block_of):
         memo.cache_clear()
 
 
