@@ -249,6 +249,20 @@ def _qualified_name(cls: type) -> str:
 _last_second: tuple[int, str] = (-1, "")
 
 
+def _is_plain(captured: Captured) -> bool:
+    """A message below ERROR without an exception, extras or stack info, captured without trouble:
+    the events `lean_document` splits and the drainer packs."""
+    record = captured.attributes
+    return not (
+        captured.failure is not None
+        or captured.error is not None
+        or record["levelno"] >= _ERROR_LEVEL
+        or record["exc_text"]
+        or record["stack_info"]
+        or not record.keys() <= _STANDARD_ATTRS  # extras: a subset test allocates nothing
+    )
+
+
 # A plain event as `EcsFormatter.lean_fields` gives it: created, message, levelname, logger name, file
 # name, line, function, template (or None), and the JSON of the document's constant rest.
 LeanFields = tuple[float, str, str, str, str, int, str | None, str | None, bytes]
@@ -686,16 +700,32 @@ class EcsFormatter(logging.Formatter):
         """What `lean_json` needs of a plain event (a message below ERROR without an exception, extras
         or stack info), as plain builtins that can be stored and written out later, elsewhere; None
         for any other event."""
-        try:
-            return self._lean_fields(captured) if self._splits else None
-        except Exception:
-            return None
+        return self.lean_fields_many([captured])[0]
 
-    def _lean_fields(self, captured: Captured) -> LeanFields | None:
-        parts = self._lean_parts(captured)
-        if parts is None:
+    def lean_fields_many(self, captureds: Sequence[Captured]) -> list[LeanFields | None]:
+        """`lean_fields` of each, with what they share (the process's facts) looked up once: the
+        drainer calls it for each batch, on the thread the program waits for."""
+        if not self._splits:
+            return [None] * len(captureds)
+        try:
+            facts = environment.static_facts()
+            static = self._static_json(facts)
+        except Exception:
+            static = None
+        if static is None:
+            return [None] * len(captureds)
+        fields: list[LeanFields | None] = []
+        for captured in captureds:
+            try:
+                fields.append(self._lean_fields(captured, facts.pid, static))
+            except Exception:
+                fields.append(None)
+        return fields
+
+    def _lean_fields(self, captured: Captured, own_pid: int, static: bytes) -> LeanFields | None:
+        if not _is_plain(captured):
             return None
-        record, rest = parts
+        record = captured.attributes
         created, message, levelname = record["created"], record["message"], record["levelname"]
         name, filename, lineno, function = (
             record["name"],
@@ -703,7 +733,6 @@ class EcsFormatter(logging.Formatter):
             record["lineno"],
             record["funcName"],
         )
-        msg = record["msg"]
         if not (
             type(message) is str
             and type(name) is str
@@ -714,6 +743,10 @@ class EcsFormatter(logging.Formatter):
             and isinstance(created, float | int)
         ):
             return None
+        rest = self._rest_json(static, own_pid, record)
+        if rest is None:
+            return None
+        msg = record["msg"]
         template = (msg if type(msg) is str else str(msg)) if isinstance(msg, str) else None
         return (float(created), message, levelname, name, filename, lineno, function, template, rest)
 
@@ -743,32 +776,29 @@ class EcsFormatter(logging.Formatter):
     def _lean_parts(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
         """For an event `lean_document` splits: its record attributes and the JSON of the rest (the
         constant part and the per-event pid and thread, each led by a comma); else None."""
-        record = captured.attributes
-        if (
-            captured.failure is not None
-            or captured.error is not None
-            or record["levelno"] >= _ERROR_LEVEL
-            or record["exc_text"]
-            or record["stack_info"]
-            or not record.keys() <= _STANDARD_ATTRS  # extras: a subset test allocates nothing
-        ):
+        if not _is_plain(captured):
             return None
         facts = environment.static_facts()
         static = self._static_json(facts)
+        rest = self._rest_json(static, facts.pid, captured.attributes) if static is not None else None
+        return None if rest is None else (captured.attributes, rest)
+
+    def _rest_json(self, static: bytes, own_pid: int, record: dict[str, Any]) -> bytes | None:
+        """The constant part's JSON and the event's pid and thread, or None if they are not plain."""
         pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
-        if static is None or type(thread_name) is not str or not (thread is None or type(thread) is int):
+        if type(thread_name) is not str or not (thread is None or type(thread) is int):
             return None
-        pid = facts.pid if pid is None else pid
+        pid = own_pid if pid is None else pid
         if type(pid) is not int:
             return None
         known = self._rest
         if known is not None and known[0] is static and known[1] == (pid, thread, thread_name):
-            return record, known[2]  # the same thread as the last event: its JSON is made already
+            return known[2]  # the same thread as the last event: its JSON is made already
         thread_id = "null" if thread is None else thread
         tail = f'"pid":{pid},"thread":{{"id":{thread_id},"name":{_encode_string(thread_name)}}}}}'
         rest = static + tail.encode("utf-8")
         self._rest = (static, (pid, thread, thread_name), rest)
-        return record, rest
+        return rest
 
     def _static_json(self, facts: environment.StaticFacts) -> bytes | None:
         """`,"ecs":…,"service":…,"host":…,"process":{"name":…,"executable":…,"args":[…],` or None."""

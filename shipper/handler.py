@@ -60,6 +60,7 @@ from shipper.worker import (
     Worker,
     encode,
     event_ids,
+    format_event_id,
     index_of_timestamp,
     open_spool,
     set_path,
@@ -67,6 +68,7 @@ from shipper.worker import (
 
 if TYPE_CHECKING:
     from shipper.formatter import LeanFields
+    from shipper.worker import PackedEvent
 
 QueueOverflow = Literal["spool", "drop"]
 _QUEUE_OVERFLOWS: Final = ("spool", "drop")
@@ -188,7 +190,7 @@ class ShipperHandler(logging.Handler):
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
         self._lean_row: Callable[[Any, str], tuple[bytes, bytes, str] | None] | None = None
-        self._lean_fields: Callable[[Any], LeanFields | None] | None = None
+        self._lean_fields_many: Callable[[Sequence[Any]], list[LeanFields | None]] | None = None
         self._use_formatter(
             formatter
             or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
@@ -315,22 +317,33 @@ class ShipperHandler(logging.Handler):
             self._capture, self._document = capture, document
             self._lean = lean if callable(lean) else None
             self._lean_row = lean_row if callable(lean_row) else None
-            fields = getattr(formatter, "lean_fields", None)
-            self._lean_fields = fields if callable(fields) else None
+            many = getattr(formatter, "lean_fields_many", None)
+            self._lean_fields_many = many if callable(many) else None
         else:  # only to_document(): the whole document is built on the caller's thread
             self._capture, self._lean, self._lean_row = formatter.to_document, None, None
-            self._lean_fields = None
+            self._lean_fields_many = None
 
-    def _pack_item(self, item: Any, event_id: str) -> NewEvent | tuple[str, LeanFields]:
-        """What the drainer spools for a queued item: a plain event's id and captured fields (written
-        out when sent, see `shipper.packing`), else its finished row (`_encode_row`). `event_id` is
-        its id unless the item is a document that has one."""
-        if self._lean_fields is not None and not isinstance(item, dict):
-            fields = self._lean_fields(item)
+    def _pack_items(self, items: Sequence[Any], first: int, bits: int) -> list[PackedEvent]:
+        """What the drainer spools for queued items: a plain event's place in the batch and its
+        captured fields (written out when sent, see `shipper.packing`), else its finished row
+        (`_encode_row`). The item at place i gets the id `format_event_id(first + i, bits ^ i)` (a
+        document that has one keeps it). Never raises: an item that fails is left out, counted."""
+        many = self._lean_fields_many
+        captured = [item for item in items if not isinstance(item, dict)]
+        fields = iter(many(captured) if many is not None and captured else [None] * len(captured))
+        packed: list[PackedEvent] = []
+        for place, item in enumerate(items):
+            lean = None if isinstance(item, dict) else next(fields)
             # A long message is written out now, where its size is checked (max_event_bytes).
-            if fields is not None and len(fields[1]) + len(fields[7] or "") < _PACKED_MESSAGE_LIMIT:
-                return event_id, fields
-        return self._encode_row(item, event_id)
+            if lean is not None and len(lean[1]) + len(lean[7] or "") < _PACKED_MESSAGE_LIMIT:
+                packed.append((place, lean))
+                continue
+            try:
+                packed.append(self._encode_row(item, format_event_id(first + place, bits ^ place)))
+            except Exception as exc:
+                self.counters.add("dropped")
+                self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
+        return packed
 
     def _encode_row(self, item: Any, event_id: str | None = None) -> NewEvent:
         """The spool row of a queued item: its document built, stamped, fingerprinted and serialized.
@@ -430,7 +443,7 @@ class ShipperHandler(logging.Handler):
             self._worker = Worker(
                 config=self.config,
                 inbox=self._inbox,
-                pack_item=self._pack_item,
+                pack_items=self._pack_items,
                 counters=self.counters,
                 make_transport=self._make_transport,
                 make_health_doc=self._health_doc,

@@ -214,7 +214,7 @@ def main() -> int:
     worker = Worker(
         config=config,
         inbox=Inbox(1),
-        pack_item=_never,
+        pack_items=_never,
         counters=counters,
         make_transport=spec.make,
         make_health_doc=_no_health_doc,
@@ -244,7 +244,7 @@ def main() -> int:
     return 0
 
 
-def _never(item: Any, event_id: str) -> Any:
+def _never(items: Any, first: int, bits: int) -> Any:
     raise RuntimeError("the delivery process spools nothing itself")
 
 

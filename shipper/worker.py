@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,9 @@ from shipper.transports import DELIVERED, Outcome, Transport, retry_all
 
 INTERNAL_LOGGER: Final = "logloop.shipper.internal"
 Delivery = Literal["process", "thread"]
+# A finished row, or a plain event's fields and its place in the batch (its id is made from that, see
+# `shipper.packing`).
+PackedEvent = NewEvent | tuple[int, LeanFields]
 DELIVERIES: Final = ("process", "thread")
 _DRAIN_LIMIT: Final = 1000  # documents moved from the queue to the spool per transaction at most
 _RELAY_EXIT_GRACE: Final = 0.2  # seconds the delivery process may take to exit after its deadline
@@ -181,28 +184,34 @@ class EventIds:
         self._seq = 0
 
     def next(self) -> str:
-        return self.block(1)[0]
+        return format_event_id(self.reserve(1), random.getrandbits(62))
 
-    def block(self, count: int) -> list[str]:
-        """`count` consecutive ids (one lock and one clock reading for a drained batch)."""
+    def reserve(self, count: int) -> int:
+        """Reserve `count` consecutive time stamps (milliseconds << 12 | sequence) and return the
+        first: one lock and one clock reading for a drained batch. Past 4096 ids in one millisecond
+        the next millisecond is borrowed."""
         now_ms = time.time_ns() // 1_000_000
         with self._lock:
             if now_ms > self._last_ms:
                 self._last_ms, self._seq = now_ms, -1
-            first = (self._last_ms << 12) + self._seq + 1  # milliseconds and sequence as one number
-            last = first + count - 1  # past 4096 ids in one millisecond the next one is borrowed
+            first = (self._last_ms << 12) + self._seq + 1
+            last = first + count - 1
             self._last_ms, self._seq = last >> 12, last & 0xFFF
-        bits = random.getrandbits
-        return [
-            f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{0x8000000000000000 | bits(62):016x}"
-            for stamp in range(first, last + 1)
-        ]
+        return first
 
     def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
 
 
 event_ids = EventIds()
+
+
+def format_event_id(stamp: int, random_bits: int) -> str:
+    """The id of a reserved time stamp (see `EventIds.reserve`), with 62 random bits."""
+    return f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{0x8000000000000000 | (random_bits & _RANDOM_MASK):016x}"
+
+
+_RANDOM_MASK: Final = (1 << 62) - 1
 
 
 def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
@@ -287,7 +296,7 @@ class Worker:
         *,
         config: DeliveryConfig,
         inbox: Inbox,
-        pack_item: Callable[[Any, str], NewEvent | tuple[str, LeanFields]],
+        pack_items: Callable[[Sequence[Any], int, int], list[PackedEvent]],
         counters: Counters,
         make_transport: Callable[[], Transport],
         make_health_doc: Callable[[ShipperStats], dict[str, Any]],
@@ -296,7 +305,7 @@ class Worker:
         self.config = config
         self._relay_settings = relay_settings
         self.inbox = inbox
-        self._pack_item = pack_item
+        self._pack_items = pack_items
         self.counters = counters
         self._make_transport = make_transport
         self._make_health_doc = make_health_doc
@@ -492,17 +501,16 @@ class Worker:
         """Build (the formatter's second half), stamp, fingerprint, serialize and spool the events."""
         if not events:
             return False
-        items: list[NewEvent | tuple[str, LeanFields]] = []
-        pack_item = self._pack_item
-        for event, event_id in zip(events, event_ids.block(len(events)), strict=True):
-            try:
-                items.append(pack_item(event, event_id))
-            except Exception as exc:
-                self.counters.add("dropped")
-                self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
+        first, base = event_ids.reserve(len(events)), random.getrandbits(62)
+        try:
+            items = self._pack_items(events, first, base)
+        except Exception as exc:  # a bug: the batch is lost, and says so
+            self.counters.add("dropped", len(events))
+            self._diag.warning("encode", "logloop shipper could not serialize events: %r", exc)
+            return False
         items = self._dead_letter_oversized(items)
         try:
-            result = _store(spool, items, self.config.index_prefix)
+            result = _store(spool, items, self.config.index_prefix, first, base)
         except Exception as exc:
             self.counters.add("dropped", len(items))
             self._diag.warning("spool-write", "logloop shipper could not write its spool: %s", exc)
@@ -513,9 +521,7 @@ class Worker:
             self._diag.warning("overflow", "logloop spool full (%s): events dropped", spool.overflow)
         return result.stored > 0
 
-    def _dead_letter_oversized(
-        self, items: list[NewEvent | tuple[str, LeanFields]]
-    ) -> list[NewEvent | tuple[str, LeanFields]]:
+    def _dead_letter_oversized(self, items: list[PackedEvent]) -> list[PackedEvent]:
         limit = self.config.max_event_bytes
         big = [r for r in items if isinstance(r, NewEvent) and len(r.body) > limit]
         if not big:
@@ -579,7 +585,7 @@ class Worker:
 _PACKED_SIZE: Final = 256  # bytes a packed plain event takes, roughly, for cutting segments
 
 
-def _store(spool: Spool, items: list[NewEvent | tuple[str, LeanFields]], prefix: str) -> PutResult:
+def _store(spool: Spool, items: list[PackedEvent], prefix: str, first: int, base: int) -> PutResult:
     """Spool drained events: finished documents as `_bulk` lines, or, when there are plain events
     among them, packed (see `shipper.packing`), in segments of at most SEGMENT_EVENTS events."""
     if all(isinstance(item, NewEvent) for item in items):
@@ -594,12 +600,12 @@ def _store(spool: Spool, items: list[NewEvent | tuple[str, LeanFields]], prefix:
         else:
             packed, weight = item, _PACKED_SIZE
         if chunk and (len(chunk) >= SEGMENT_EVENTS or size + weight > SEGMENT_BYTES):
-            segments.append((len(chunk), packing.pack(prefix, chunk)))
+            segments.append((len(chunk), packing.pack(prefix, first, base, chunk)))
             chunk, size = [], 0
         chunk.append(packed)
         size += weight
     if chunk:
-        segments.append((len(chunk), packing.pack(prefix, chunk)))
+        segments.append((len(chunk), packing.pack(prefix, first, base, chunk)))
     return spool.put_packed(segments)
 
 
