@@ -198,7 +198,9 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
         signature = _plain_signature(chain)
     if signature is None:
         return None
-    return _make("traceback", signature, title=_title(final.type, final.message))
+    message = final.message
+    title = _title_of(final.type, message) if len(message) <= _CACHED_LENGTH else _title(final.type, message)
+    return _make("traceback", signature, title=title)
 
 
 def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
@@ -215,7 +217,8 @@ def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
 def _plain_record(exception: PlainException) -> str | None:
     """`_record_signature` of a plain exception; None where the general path must decide: a
     RecursionError whose innermost frame does not repeat, a frame `read_frame` declines."""
-    site = _site_of(exception.frame_lines)
+    innermost = exception.frame_lines
+    site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
         return None
     signature, needs_message, is_stdlib, repeated = site
@@ -531,6 +534,9 @@ _kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
 _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
 
 
+_title_of: Final = functools.lru_cache(maxsize=2048)(_title)  # the same error line, again and again
+
+
 def _kind(filename: str) -> FrameKind:
     return _kind_of(filename) if len(filename) <= _CACHED_LENGTH else classify_frame(filename)
 
@@ -543,6 +549,7 @@ def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
     for memo in (
         _mask_line,
+        _title_of,
         _mask_shape,
         _kind_of,
         _tail_of,
