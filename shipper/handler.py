@@ -2,9 +2,11 @@
 
 On the caller's thread `emit()` only captures what may change once the logging call returns (the
 formatter's `capture()`: the formatted message, the exception's frames, for error events the context)
-and appends that to a bounded in-memory queue; it never blocks on the network and never raises. Two
-worker threads (`shipper.worker`) do the rest: build the ECS document (the formatter's `document()`),
-stamp a time-ordered `event.id`, fingerprint, serialize, spool to SQLite, send, retry, dead-letter.
+and appends that to a bounded in-memory queue; it never blocks on the network and never raises. The
+worker (`shipper.worker`) does the rest: its drainer thread stamps a time-ordered `event.id` and
+spools each batch to SQLite (plain messages packed as captured, other events built into their ECS
+document, fingerprinted and serialized first); the delivery process (`shipper.relay`, or with
+`delivery="thread"` a second thread) writes the documents out, sends, retries and dead-letters.
 A formatter without that split (only `to_document()`) builds the whole document on the caller.
 
     handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
@@ -28,7 +30,9 @@ that leaves with `os._exit()` (multiprocessing workers do) should call `close()`
 still in its memory queue is lost.
 
 Loss window: only a hard kill (SIGKILL, power cut) loses events, namely those still in the memory
-queue, at most `queue_size` plus one batch being written (measured by tests/test_delivery.py).
+queue, at most `queue_size` plus one batch being written (measured by tests/test_delivery.py). What
+is spooled is sent by the delivery process even after the program was killed (for `close_timeout`),
+and by the next start otherwise.
 """
 
 from __future__ import annotations

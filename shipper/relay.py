@@ -21,7 +21,8 @@ timeout: what the child could not send stays spooled and is adopted by the next 
 
 Nothing is lost when the child cannot start or dies: every event is in the spool already, and the
 program's worker thread takes over the sending (see `Worker`). The child ignores SIGINT and runs in
-its own session, so a Ctrl-C meant for the program does not cut delivery short.
+its own session, so a Ctrl-C meant for the program does not cut delivery short, and at a lower CPU
+priority (nice 10), so on a busy machine the program's own work comes first.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from shipper.transports import TransportSpec
 REPORT_EVERY: Final = 0.1  # seconds between the child's reports (sent even without news: a heartbeat)
 _START_TIMEOUT: Final = 10.0  # seconds the child may take to say it is ready
 _REPORTED: Final = ("sent", "retried", "dead_lettered", "dropped")
+_NICENESS: Final = 10
 
 
 def command() -> list[str] | None:
@@ -205,6 +207,8 @@ def main() -> int:
     from shipper.worker import DeliveryConfig, Inbox, Worker
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):  # not on every platform
+        os.nice(_NICENESS)  # delivery yields the CPU to the program when both want it
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     settings = json.loads(stdin.readline())
     delivery = settings["delivery"]

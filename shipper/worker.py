@@ -1,13 +1,18 @@
-"""The delivery worker: two threads per handler that move documents queue -> spool -> server.
+"""The delivery worker: a drainer thread (queue -> spool) and a sender (spool -> server).
 
 The drainer takes what is queued (lingering `flush_interval` so a burst becomes one transaction),
-builds the documents from what `emit()` captured (the formatter's costly half: redaction, JSON-safe
-extras, traceback text, host and process facts), stamps their ids, fingerprints and serializes them
-and writes them to the spool in one transaction. The sender sends the oldest spooled batch,
-deletes acknowledged and dead-lettered rows, and leaves rows that need a retry for a capped
-exponential backoff with jitter. Because the drainer never waits for the network, the
-memory queue keeps emptying while a request is in flight or the server is down. Each thread opens
-its own spool connection; the transport lives on the sender thread only.
+stamps the events' ids (one reservation per batch) and writes them to the spool in one transaction:
+plain messages packed as captured (`shipper.packing`), other events built into their documents
+(the formatter's costly half: redaction, JSON-safe extras, traceback text), fingerprinted and
+serialized. It does no more, because the program's threads wait for the GIL while it works.
+
+The sender sends the oldest spooled batch (written out as a `_bulk` body), deletes acknowledged and
+dead-lettered documents, and leaves those that need a retry for a capped exponential backoff with
+jitter. With `delivery="process"` it runs in a child process (`shipper.relay`) and the worker's
+sender thread only minds it, taking over the sending if it cannot start or dies; with "thread" it
+runs in that thread. Because the drainer never waits for the network, the memory queue keeps
+emptying while a request is in flight or the server is down. Each opens its own spool connection;
+the transport lives with the sender only.
 
 Stopping: `stop(deadline)` makes the drainer spool everything still queued (local, fast) and the
 sender send what it can before the deadline (every request's timeout is cut to the time left);
