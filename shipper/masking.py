@@ -121,6 +121,8 @@ _DIGIT_RE: Final = re.compile(r"\d")
 _PLACEHOLDER: Final = r"(?:'<\w+>'|\"<\w+>\"|<[A-Z]+>)"
 _SEQUENCE_RE: Final = re.compile(rf"{_PLACEHOLDER}(?:\s*[,;]?\s*{_PLACEHOLDER})+")
 _FIRST_RE: Final = re.compile(_PLACEHOLDER)
+# What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
+_PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"]?<")
 _SPACES_RE: Final = re.compile(r"[ \t]+")
 
 
@@ -133,7 +135,9 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
     for digit_only, requires, gate, substitute, placeholder in steps:
         if digit_only and not digits:
             continue
-        if requires and not _contains(text, requires):
+        if requires and text.count(requires[0][0]) < requires[0][1]:  # the first of `_contains`, inline
+            continue
+        if len(requires) > 1 and not _contains(text, requires[1:]):
             continue
         if gate is not None and gate.search(text) is None:
             continue
@@ -142,7 +146,7 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
             text = masked
             if had_digits:
                 digits = _DIGIT_RE.search(text) is not None
-    if text.count("<") > 1:  # a list holds two placeholders or more
+    if text.count("<") > 1 and _PAIR_RE.search(text):  # a list holds two placeholders or more
         text = _SEQUENCE_RE.sub(_first_placeholder, text)
     if "  " in text or "\t" in text:  # else every run of blanks is one space already
         text = _SPACES_RE.sub(" ", text)
