@@ -221,9 +221,9 @@ def _plain_record(exception: PlainException) -> str | None:
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
         return None
-    signature, needs_message, is_stdlib, repeated = site
+    signature, needs_message, is_stdlib, repeats = site
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
-    if repeated == 0 and short_type == "RecursionError":
+    if not repeats and short_type == "RecursionError":
         return None  # its site is the frame that repeats most: every frame is needed
     if is_stdlib:  # `_innermost_outside_stdlib`, else the innermost frame
         for lines in outer_frame_lines(exception):
@@ -238,20 +238,25 @@ def _plain_record(exception: PlainException) -> str | None:
     return f"{short_type}|{signature}"
 
 
-_Site = tuple[str, bool, bool, int]
+_Site = tuple[str, bool, bool, bool]
 
 
 def _frame_site(lines: str) -> _Site | None:
-    """`_read_site(lines)`, memoized by the lines without their line number when there is one."""
+    """`_read_site(lines)`, memoized by the lines without the numbers no site holds: the line number,
+    and the count of a recursion marker (only whether there is one counts)."""
     header_end = lines.find("\n")
     cut = lines.rfind('", line ', 0, header_end) + len('", line ')
     after = lines[cut:header_end].lstrip("0123456789")
     digits = header_end - cut - len(after)
     # When the last '", line ' is followed by a number and then ", in " or the line end, the frame
-    # regex reads the file name up to it, and the number is only the line number, which no site holds.
+    # regex reads the file name up to it, and the number is only the line number.
     if cut < len('", line ') or digits == 0 or not (after == "" or after.startswith(", in ")):
         return _read_site(lines)
-    key = (cut, lines[:cut] + lines[cut + digits :])  # the cut's place: no two texts make one key
+    rest = lines[cut + digits :]
+    marker = _MARKER_COUNT_RE.search(rest) if "[Previous" in rest else None  # its last line, a marker?
+    if marker is not None and int(marker[1]):
+        rest = rest[: marker.start(1)] + "1" + rest[marker.end(1) :]
+    key = (cut, lines[:cut] + rest)  # the cut's place: no two texts make one key
     known = _sites_by_frame.get(key)
     if known is None:
         known = (_read_site(lines),)
@@ -259,10 +264,13 @@ def _frame_site(lines: str) -> _Site | None:
     return known[0]
 
 
+_MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
+
+
 def _read_site(lines: str) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
     without the message part, whether the masked first line of the message must follow (no source
-    line), whether it is standard library code, and its repeat count."""
+    line), whether it is standard library code, and whether a recursion marker repeats it."""
     frame = read_frame(lines)
     if frame is None:
         return None
@@ -270,8 +278,8 @@ def _read_site(lines: str) -> _Site | None:
     signature = f"{_tail(filename)}:{function}:{' '.join((source or '').split())}"
     is_stdlib = _kind(filename) is FrameKind.STDLIB
     if source is None:
-        return signature + "|msg:", True, is_stdlib, repeated
-    return signature, False, is_stdlib, repeated
+        return signature + "|msg:", True, is_stdlib, repeated > 0
+    return signature, False, is_stdlib, repeated > 0
 
 
 def _site_of(lines: str) -> _Site | None:

@@ -273,3 +273,24 @@ def test_frames_that_differ_in_line_numbers_get_the_general_key_in_any_order() -
                 event = fingerprint_event({"error": {"stack_trace": text}})
                 assert event is not None and (event.key, event.name) == _general(text)
     assert answered >= 6
+
+
+RECURSION = """Traceback (most recent call last):
+  File "/srv/app/tree.py", line {n}, in depth
+    return 1 + depth(node["child"])
+  [Previous line repeated {count} more time{s}]
+RecursionError: maximum recursion depth exceeded
+"""
+
+
+def test_recursion_markers_that_differ_in_count_get_the_general_key_in_any_order() -> None:
+    """The memo shared by a frame's repeat counts keeps a zero count apart (its site is searched
+    for otherwise), so each trace gets the general parser's key."""
+    counts = (("2", "987", "s"), ("3", "5", "s"), ("2", "1", ""), ("2", "0", "s"), ("9", "00", "s"))
+    texts = [RECURSION.format(n=n, count=count, s=s) for n, count, s in counts]
+    for order in (texts, texts[::-1]):
+        clear_caches()
+        for text in order:
+            event = fingerprint_event({"error": {"stack_trace": text}})
+            assert event is not None and (event.key, event.name) == _general(text), text
+    assert _fast(texts[0]) is not None and _fast(texts[3]) is None
