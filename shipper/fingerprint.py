@@ -198,9 +198,13 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
         signature = _plain_signature(chain)
     if signature is None:
         return None
-    message = final.message
-    title = _title_of(final.type, message) if len(message) <= _CACHED_LENGTH else _title(final.type, message)
-    return _make("traceback", signature, title=title)
+    if len(signature) + len(final.message) <= _CACHED_LENGTH:
+        return _traceback_fingerprint_of(signature, final.type, final.message)
+    return _traceback_fingerprint(signature, final.type, final.message)
+
+
+def _traceback_fingerprint(signature: str, type_name: str, message: str) -> Fingerprint:
+    return _make("traceback", signature, title=_title(type_name, message))
 
 
 def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
@@ -542,7 +546,8 @@ _kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
 _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
 
 
-_title_of: Final = functools.lru_cache(maxsize=2048)(_title)  # the same error line, again and again
+# The same statement failing with the same error line, again and again.
+_traceback_fingerprint_of: Final = functools.lru_cache(maxsize=2048)(_traceback_fingerprint)
 
 
 def _kind(filename: str) -> FrameKind:
@@ -557,7 +562,7 @@ def clear_caches() -> None:
     """Forget every memo of the fingerprint path (results never depend on them; benchmarks measure cold)."""
     for memo in (
         _mask_line,
-        _title_of,
+        _traceback_fingerprint_of,
         _mask_shape,
         _kind_of,
         _tail_of,
