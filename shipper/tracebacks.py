@@ -14,9 +14,10 @@ type is empty and whose message is the text, so callers never have to handle a p
 members are parsed once each (bounded memos, safe across threads; `clear_caches()` empties them).
 
 `scan_plain` is the fast path for the shape nearly every logged traceback has (the output of
-`traceback.format_exception` for a plain exception or chain): it finds the innermost frame with
-`str.rfind` and parses it with string methods into plain tuples, and says None at anything else, for
-which `scan_traceback` or `parse_traceback` must be used. Where it answers, it agrees with them.
+`traceback.format_exception` for a plain exception or chain): it finds each exception's line and
+innermost frame with `str.rfind` and one search, and hands out frames as the text `read_frame` reads
+with the frame regex; it says None at anything else, for which `scan_traceback` or `parse_traceback`
+must be used. Where it answers, it agrees with them. `group_parts` takes an ExceptionGroup box apart.
 """
 
 from __future__ import annotations
