@@ -119,3 +119,28 @@ def test_the_fused_row_declines_what_it_does_not_build() -> None:
     odd.lineno = "7"  # type: ignore[assignment]
     for record in (error, extra, odd):
         assert formatter.lean_row(formatter.capture(record), event_ids.next()) is None
+
+
+def test_the_drainers_check_agrees_with_lean_document() -> None:
+    """lean_fields_many (the drainer's inlined check) packs only events lean_document splits (odd
+    attribute types it leaves to the plain way), whatever the mix in one batch."""
+    formatter = EcsFormatter(service_name="billing")
+    records = [
+        logging.LogRecord("app", logging.INFO, "x.py", 1, "plain %s", ("a",), None),
+        logging.LogRecord("app", logging.ERROR, "x.py", 1, "error", None, None),
+        logging.LogRecord("app", logging.INFO, "x.py", 1, "with extra", None, None),
+        logging.LogRecord("app", logging.INFO, "x.py", 1, "stack", None, None),
+        logging.LogRecord("app", logging.WARNING, "x.py", 1, "no thread id", None, None),
+        logging.LogRecord("app", logging.INFO, "x.py", 1, "odd line", None, None),
+        logging.LogRecord("app", logging.DEBUG, "x.py", 1, ["not", "a", "string"], None, None),  # type: ignore[arg-type]
+    ]
+    records[2].customer = "c-1"
+    records[3].stack_info = "Stack (most recent call last):"
+    records[4].thread = None
+    records[5].lineno = "7"  # type: ignore[assignment]
+    captured = [formatter.capture(record) for record in records]
+    packed = formatter.lean_fields_many(captured)
+    split = [formatter.lean_document(one)[1] != b"" for one in captured]
+    packs = [fields is not None for fields in packed]
+    assert packs == [True, False, False, False, True, False, True]
+    assert split == [True, False, False, False, True, True, True]
