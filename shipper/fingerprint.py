@@ -208,6 +208,7 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
 
 
 def _traceback_fingerprint(signature: str, type_name: str, message: str) -> Fingerprint:
+    """The fingerprint of a traceback of this signature whose final exception is `type_name: message`."""
     return _make("traceback", signature, title=_title(type_name, message))
 
 
@@ -291,6 +292,7 @@ def _read_site(lines: str) -> _Site | None:
 
 
 def _site_of(lines: str) -> _Site | None:
+    """`_frame_site(lines)`, memoized by the lines themselves first."""
     return _frame_site_of(lines) if len(lines) <= _CACHED_LINES else _frame_site(lines)
 
 
@@ -353,9 +355,8 @@ def _member_signature(text: str, depth: int) -> str:
     return "\n".join(lines)
 
 
-_member_of: Final = functools.lru_cache(maxsize=512)(
-    _member_signature
-)  # members repeat, in and across groups
+# Members repeat, in one group and across groups.
+_member_of: Final = functools.lru_cache(maxsize=512)(_member_signature)
 
 
 def _scanned_signature(record: ScannedException) -> str:
@@ -543,9 +544,7 @@ def _mask_by_shape(line: str) -> str:
 
 
 _mask_shape: Final = functools.lru_cache(maxsize=1024)(mask)
-_mask_line: Final = functools.lru_cache(maxsize=2048)(
-    _mask_by_shape
-)  # callers pass at most _MESSAGE_LIMIT chars
+_mask_line: Final = functools.lru_cache(maxsize=2048)(_mask_by_shape)  # at most _MESSAGE_LIMIT chars
 _kind_of: Final = functools.lru_cache(maxsize=1024)(classify_frame)
 _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
 
