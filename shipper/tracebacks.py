@@ -293,7 +293,7 @@ def _blocks(body: str, column: int) -> Iterator[str]:
 
 
 def _unboxed_block(block: str, column: int) -> str:
-    """`"\n".join(_trim(_unboxed(block, column)))`, by a replace for the usual box lines ("| " at
+    """`"\\n".join(_trim(_unboxed(block, column)))`, by a replace for the usual box lines ("| " at
     `column` on every line) whose first and last lines are not blank."""
     prefix = " " * column + "| "
     if block.startswith(prefix) and block.count("\n") == block.count("\n" + prefix):
