@@ -308,7 +308,7 @@ class ShipperHandler(logging.Handler):
             self._wake_worker()
             worker.idle.wait(min(0.5, max(0.0, deadline - time.monotonic())))
             if not self._inbox and self._own_backlog() == 0:
-                return _reports_caught_up(worker, deadline)
+                return worker.counters_caught_up(deadline)
         return False
 
     # -- internals ----------------------------------------------------------------------------------
@@ -499,19 +499,6 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _reports_caught_up(worker: Worker, deadline: float) -> bool:
-    """With a delivery process: wait for two more of its reports, so the counters include every
-    document it sent before the spool was seen empty (a report is at most REPORT_EVERY old)."""
-    if worker.relay is None:
-        return True
-    target = worker.reports + 2
-    while worker.reports < target:
-        if time.monotonic() >= deadline or not worker.relay.alive():
-            return worker.reports >= target
-        time.sleep(0.01)
-    return True
 
 
 def _ecs_formatter(

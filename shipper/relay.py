@@ -9,15 +9,17 @@ then never wait for the GIL while documents are written out, and the sending use
 
 The program talks to the child through its standard input, one JSON object per line:
 
-    first line   the delivery settings and the transport (credentials travel here, never in argv)
-    {"wake": 1}  the drainer committed rows
-    {"stop": s}  send for at most s more seconds, then exit
+    first line     the delivery settings and the transport (credentials travel here, never in argv)
+    {"wake": 1}    the drainer committed rows
+    {"report": n}  report now, with "answer": n (the program waits for its counters to catch up)
+    {"stop": s}    send for at most s more seconds, then exit
 
 and the child answers on its standard output with counter increments and the spool backlog,
 `{"sent": n, "retried": n, "dead_lettered": n, "dropped": n, "backlog": n, "idle": bool}`, every
-`REPORT_EVERY` seconds and once more when it exits (so the program knows how fresh its counters
-are). The end of its input (the program exited, or was killed) is a stop with the program's close
-timeout: what the child could not send stays spooled and is adopted by the next start.
+`REPORT_EVERY` seconds, when asked (with the `answer`) and once more when it exits. A report counts
+every document whose removal from the spool the program could have seen before asking. The end of
+its input (the program exited, or was killed) is a stop with the program's close timeout: what the
+child could not send stays spooled and is adopted by the next start.
 
 Nothing is lost when the child cannot start or dies: every event is in the spool already, and the
 program's worker thread takes over the sending (see `Worker`). The child ignores SIGINT and runs in
@@ -43,7 +45,7 @@ from typing import IO, Any, Final
 from shipper.stats import Counters, ShipperStats
 from shipper.transports import TransportSpec
 
-REPORT_EVERY: Final = 0.1  # seconds between the child's reports (sent even without news: a heartbeat)
+REPORT_EVERY: Final = 0.25  # seconds between the child's unrequested reports
 _START_TIMEOUT: Final = 10.0  # seconds the child may take to say it is ready
 _REPORTED: Final = ("sent", "retried", "dead_lettered", "dropped")
 _NICENESS: Final = 10
@@ -95,6 +97,9 @@ class RelayProcess:
 
     def wake(self) -> bool:
         return self._send({"wake": 1})
+
+    def ask_report(self, token: int) -> bool:
+        return self._send({"report": token})
 
     def stop(self, budget: float) -> None:
         """Ask the child to send for at most `budget` more seconds and exit; returns at once."""
@@ -182,22 +187,28 @@ class RelayProcess:
 # -- the child -------------------------------------------------------------------------------------
 
 
-def _reporter(counters: Counters, out: IO[bytes], idle: threading.Event) -> Callable[[], None]:
-    """A function that writes the counters' increments since its last call to `out`."""
-    last = counters.snapshot()
+def _reporter(worker: Any, out: IO[bytes]) -> Callable[[int | None], None]:
+    """A function that writes the worker's counter increments since its last call to `out` (with
+    the request it answers, if any); safe to call from several threads."""
+    last = worker.counters.snapshot()
+    lock = threading.Lock()
 
-    def report() -> None:
+    def report(answer: int | None = None) -> None:
         nonlocal last
-        now = counters.snapshot()
-        changes: dict[str, Any] = {
-            name: getattr(now, name) - getattr(last, name)
-            for name in _REPORTED
-            if getattr(now, name) != getattr(last, name)
-        }
-        changes.update(backlog=now.spool_backlog, idle=idle.is_set())
-        out.write((json.dumps(changes) + "\n").encode("utf-8"))
-        out.flush()
-        last = now
+        with lock:
+            with worker.accounting:  # no batch half counted: deleted from the spool but not yet sent
+                now = worker.counters.snapshot()
+            changes: dict[str, Any] = {
+                name: getattr(now, name) - getattr(last, name)
+                for name in _REPORTED
+                if getattr(now, name) != getattr(last, name)
+            }
+            changes.update(backlog=now.spool_backlog, idle=worker.idle.is_set())
+            if answer is not None:
+                changes["answer"] = answer
+            out.write((json.dumps(changes) + "\n").encode("utf-8"))
+            out.flush()
+            last = now
 
     return report
 
@@ -225,26 +236,30 @@ def main() -> int:
     )
     close_timeout = float(settings["close_timeout"])
 
-    def listen() -> None:  # the program's wake-ups and stop; the end of input is a stop too
+    report = _reporter(worker, stdout)
+
+    def listen() -> None:  # the program's wake-ups, report requests and stop; end of input stops too
         budget = close_timeout
         for line in stdin:
             message = json.loads(line)
             if "stop" in message:
                 budget = float(message["stop"])
                 break
-            worker.wake_sender()
+            if "report" in message:
+                report(int(message["report"]))
+            else:
+                worker.wake_sender()
         worker.stop(time.monotonic() + budget)
 
-    threading.Thread(target=listen, name="logloop-relay-input", daemon=True).start()
-    report = _reporter(counters, stdout, worker.idle)
-    stdout.write(b'{"ready": true}\n')
+    stdout.write(b'{"ready": true}\n')  # before any report: the listener may report at once
     stdout.flush()
+    threading.Thread(target=listen, name="logloop-relay-input", daemon=True).start()
     sender = threading.Thread(target=worker.run_sender, name="logloop-relay-send", daemon=True)
     sender.start()
     while sender.is_alive():
         sender.join(REPORT_EVERY)
-        report()
-    report()
+        report(None)
+    report(None)
     return 0
 
 

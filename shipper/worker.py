@@ -323,7 +323,11 @@ class Worker:
         )  # a hint: nothing queued or spooled for this process (see wait_delivered)
         self._rows_ready = threading.Event()  # the drainer committed rows the sender has not seen
         self.relay: Any = None  # the RelayProcess while the delivery process sends
-        self.reports = 0  # reports read from the delivery process (see ShipperHandler.wait_delivered)
+        self._asked = 0
+        # Held while sent documents leave the spool and are counted: a counter snapshot taken under it
+        # counts every document whose deletion was seen before (see shipper.relay's reports).
+        self.accounting = threading.Lock()
+        self.answered = 0  # the last report request the delivery process answered
         self._drainer = threading.Thread(target=self._run_drainer, name="logloop-shipper-spool", daemon=True)
         self.thread = threading.Thread(target=self._run, name="logloop-shipper-send", daemon=True)
 
@@ -436,9 +440,27 @@ class Worker:
         backlog = report.get("backlog")
         if isinstance(backlog, int):
             self.counters.set_backlog(backlog)
-        self.reports += 1
+        answer = report.get("answer")
+        if isinstance(answer, int):
+            self.answered = max(self.answered, answer)
         if report.get("idle") and not self.inbox:
             self.idle.set()
+
+    def counters_caught_up(self, deadline: float) -> bool:
+        """With a delivery process: ask it for a report and wait for the answer, so the counters
+        include every document it sent before now; False if none came by `deadline`."""
+        relay = self.relay
+        if relay is None:
+            return True
+        self._asked += 1
+        asked = self._asked
+        if not relay.ask_report(asked):
+            return False
+        while self.answered < asked:
+            if time.monotonic() >= deadline or not relay.alive():
+                return self.answered >= asked
+            time.sleep(0.002)
+        return True
 
     def _send_until_stopped(self, spool: Spool, transport: Transport) -> None:
         backoff = self.config.backoff_initial
@@ -564,15 +586,17 @@ class Worker:
         except Exception as exc:  # a transport bug must not stop delivery of the rest
             outcomes = retry_all(batch, f"transport failed: {exc!r}")
         if len(outcomes) == len(batch) and all(outcome is DELIVERED for outcome in outcomes):
-            spool.delete(batch.row_ids())  # the usual case: nothing to sort out, nothing parsed
-            self.counters.add("sent", len(batch))
+            with self.accounting:  # the usual case: nothing to sort out, nothing parsed
+                spool.delete(batch.row_ids())
+                self.counters.add("sent", len(batch))
             return True, len(batch) >= self.config.batch_size
         done, rejected, retry = _sort(batch.events(), outcomes)
         if rejected:
             self._dead_letters.write(rejected)
             self.counters.add("dead_lettered", len(rejected))
-        spool.delete(done)
-        self.counters.add("sent", len(done) - len(rejected))
+        with self.accounting:
+            spool.delete(done)
+            self.counters.add("sent", len(done) - len(rejected))
         if retry:
             self.counters.add("retried", len(retry))
             self._diag.warning("retry", "logloop shipper will retry %d events: %s", len(retry), retry[0])
