@@ -322,15 +322,19 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
 def _group_record(segment: str, depth: int) -> tuple[str, str, str] | None:
     """`_record_signature` of one exception of a chain (a group or not), its type and its message."""
     parts = group_parts(segment, depth)
-    own = plain_exception(segment if parts is None else parts.own)
-    if own is None:
-        bare = bare_exception(segment) if parts is None else None
+    own_text = segment if parts is None else parts.own
+    own = plain_exception(own_text)
+    if own is not None:
+        record = _plain_record(own)
+        if record is None:
+            return None
+        exc_type, message = own.type, own.message
+    else:  # printed without traceback (never raised), as members and nested groups often are
+        bare = bare_exception(own_text)
         if bare is None:
             return None
-        return f"{_short_type(bare[0])}|msg:{_masked_first_line(bare[1])}", bare[0], bare[1]
-    record = _plain_record(own)
-    if record is None:
-        return None
+        exc_type, message = bare
+        record = f"{_short_type(exc_type)}|msg:{_masked_first_line(message)}"
     if parts is not None and (parts.members or parts.more):
         members = set()
         for member in parts.members:
@@ -341,7 +345,7 @@ def _group_record(segment: str, depth: int) -> tuple[str, str, str] | None:
                 return None
             members.add(signature)
         record += "|{" + ";".join(member.replace("\n", "/") for member in sorted(members)) + "}"
-    return record, own.type, own.message
+    return record, exc_type, message
 
 
 def _member_signature(text: str, depth: int) -> str:

@@ -294,3 +294,55 @@ def test_recursion_markers_that_differ_in_count_get_the_general_key_in_any_order
             event = fingerprint_event({"error": {"stack_trace": text}})
             assert event is not None and (event.key, event.name) == _general(text), text
     assert _fast(texts[0]) is not None and _fast(texts[3]) is None
+
+
+def _raised_members() -> None:
+    errors: list[Exception] = []
+    for text in ("x1", "y2", "x1"):
+        try:
+            int(text)
+        except ValueError as exc:
+            errors.append(exc)
+    lookup: dict[str, int] = {}
+    try:
+        lookup["k"]  # a member that is a chain
+    except KeyError as exc:
+        try:
+            raise LookupError("no k 7") from exc
+        except LookupError as chained:
+            errors.append(chained)
+    raise ExceptionGroup("3 of 4 failed", errors)
+
+
+def _nested_group() -> None:
+    inner = ExceptionGroup("inner 2", [TypeError("t 1"), KeyError("k")])
+    raise ExceptionGroup("outer 3", [ValueError("v 1"), inner, OSError("o")])
+
+
+def _group_from_cause() -> None:
+    try:
+        _raised_members()
+    except ExceptionGroup as group:
+        raise RuntimeError("batch 9 failed") from group
+
+
+GROUPS = [
+    formatted(_raised_members),
+    formatted(_nested_group),
+    formatted(lambda: _raise(ExceptionGroup("many", [ValueError(n) for n in range(20)]))),
+    formatted(_group_from_cause),
+]
+
+
+def test_exception_groups_and_their_cuts_get_the_general_key() -> None:
+    """Real groups (raised members, chains as members, nesting, 'and N more', a group as a cause), cut
+    after any line or with any line deleted, get the key of the general parser."""
+    for text in GROUPS:
+        lines = text.split("\n")
+        variants = [text, *("\n".join(lines[:i] + lines[i + 1 :]) for i in range(len(lines)))]
+        variants += ["\n".join(lines[:i]) for i in range(1, len(lines))]
+        clear_caches()
+        for variant in variants:
+            if parse_traceback(variant).final.type:  # else error.type stands in for it (frames only)
+                event = fingerprint_event({"error": {"stack_trace": variant}})
+                assert event is not None and (event.key, event.name) == _general(variant), variant
