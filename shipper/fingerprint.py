@@ -202,7 +202,7 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
         signature = _plain_signature(chain)
     if signature is None:
         return None
-    if len(signature) + len(final.message) <= _CACHED_LENGTH:
+    if len(signature) + len(final.type) + len(final.message) <= _CACHED_LENGTH:
         return _traceback_fingerprint_of(signature, final.type, final.message)
     return _traceback_fingerprint(signature, final.type, final.message)
 
@@ -253,6 +253,8 @@ _Site = tuple[str, bool, bool, bool]
 def _frame_site(lines: str) -> _Site | None:
     """`_read_site(lines)`, memoized by the lines without the numbers no site holds: the line number,
     and the count of a recursion marker (only whether there is one counts)."""
+    if len(lines) > _CACHED_LINES:  # the memo's keys stay small
+        return _read_site(lines)
     header_end = lines.find("\n")
     cut = lines.rfind('", line ', 0, header_end) + len('", line ')
     after = lines[cut:header_end].lstrip("0123456789")
