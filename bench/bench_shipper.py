@@ -7,7 +7,11 @@ Measures
      (shipping to the node) vs stdlib FileHandler vs python-logstash-async AsynchronousLogstashHandler
      with its memory cache and with its SQLite database (both pointed at a closed port, as Logstash
      cannot run here; their emit path does not depend on the server). Wall time of the logging loop on
-     the calling thread, so contention with each handler's own worker thread is included.
+     the calling thread, so contention with each handler's own worker thread is included, and the
+     calling thread's CPU time. ShipperHandler is also measured pointed at a closed port ("node
+     unreachable"): then the node, which runs on the same two cores, indexes nothing while the loop
+     runs, and the wall time is the handler's own cost. Each handler is set up before timing (one
+     call; ShipperHandler waits until its delivery process runs), as FileHandler opens its file.
   2. spool throughput: documents per second written to the SQLite spool in batches, and read+deleted.
   3. end-to-end throughput into the node: ShipperHandler (log -> acknowledged) vs a raw
      `elasticsearch.helpers.bulk` of the same documents.
@@ -118,18 +122,20 @@ def _measure_in_this_process(kind: str, es_url: str, prefix: str, work: Path) ->
         database = str(work / "la.db") if kind.endswith("SQLite") else None
         handler = AsynchronousLogstashHandler("127.0.0.1", _closed_port(), database_path=database)
     else:
-        handler = ShipperHandler(
-            "bench", es_url=es_url, index_prefix=prefix, spool_path=work / "caller.sqlite"
-        )
+        # "node unreachable": the same handler pointed at a closed port. Nothing is indexed, so the
+        # wall time is the handler's own cost, without the node's indexing on the same two cores.
+        url = f"http://127.0.0.1:{_closed_port()}" if kind.endswith("unreachable)") else es_url
+        handler = ShipperHandler("bench", es_url=url, index_prefix=prefix, spool_path=work / "caller.sqlite")
     logger = _logger(handler)
     # Set-up is not timed (FileHandler opens its file, logstash-async starts its thread): one call
     # first, and ShipperHandler waits until it is delivered, so its delivery process is running.
     logger.info("warm-up")
     if isinstance(handler, ShipperHandler):
-        handler.wait_delivered(60)
+        handler.ready(60)
+        handler.wait_delivered(60 if handler.es_settings.url == es_url else 0)
     result = _caller_cost(logger)
     if isinstance(handler, ShipperHandler):
-        handler.wait_delivered(120)
+        handler.wait_delivered(120 if handler.es_settings.url == es_url else 0)
         handler.close()
     print(json.dumps(result), flush=True)
     os._exit(0)  # logstash-async's close() would wait for its (absent) server
@@ -148,7 +154,13 @@ def _bench_prefix(es: Any, name: str) -> Iterator[str]:
         es.indices.delete_index_template(name=schema.template_name(prefix))
 
 
-CALLER_KINDS = ("FileHandler", "logstash-async memory", "logstash-async SQLite", "ShipperHandler")
+CALLER_KINDS = (
+    "FileHandler",
+    "logstash-async memory",
+    "logstash-async SQLite",
+    "ShipperHandler",
+    "ShipperHandler (node unreachable)",
+)
 
 
 def bench_caller(es_url: str, es: Any, work: Path) -> dict[str, dict[str, float]]:
@@ -307,6 +319,15 @@ def _caller_rows(caller: dict[str, dict[str, float]]) -> list[str]:
         ):
             ratio = ours[key] / caller[other][key]
             rows.append(_row(f"{label}: shipper vs {other}", f"{ours[key]:.1f} us", f"{ratio:.2f}x", target))
+    alone = caller.get("ShipperHandler (node unreachable)")
+    walls = (("info_us", "logger.info, wall"), ("error_us", "logger.error(exc_info=True), wall"))
+    if alone is not None:  # the handler's own cost: the node on the same two cores indexes nothing
+        for key, label in walls:
+            for other, target in (("FileHandler", "<= 1.0x"), ("logstash-async SQLite", "<= 0.5x")):
+                ratio = f"{alone[key] / caller[other][key]:.2f}x"
+                rows.append(
+                    _row(f"{label}, node unreachable: vs {other}", f"{alone[key]:.1f} us", ratio, target)
+                )
     for name, values in caller.items():
         figures = "/".join(f"{values[k]:.0f}" for k in ("info_us", "info_cpu_us", "error_us", "error_cpu_us"))
         rows.append(_row(f"  {name} (us: info wall/cpu, error wall/cpu)", figures, "", ""))

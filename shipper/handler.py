@@ -294,6 +294,19 @@ class ShipperHandler(logging.Handler):
     def stats(self) -> ShipperStats:
         return self.counters.snapshot()
 
+    def ready(self, timeout: float) -> bool:
+        """Wait until delivery runs: the worker's threads and, with delivery="process", the delivery
+        process (or the thread that took its place); False if not within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        if self._worker is None:
+            self._ensure_worker()
+        while time.monotonic() < deadline:
+            worker = self._worker
+            if worker is not None and worker.sending.is_set():
+                return True
+            time.sleep(0.01)
+        return False
+
     def wait_delivered(self, timeout: float) -> bool:
         """Block until everything this process queued or spooled has been sent; False on timeout."""
         deadline = time.monotonic() + timeout

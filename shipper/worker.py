@@ -323,6 +323,7 @@ class Worker:
         )  # a hint: nothing queued or spooled for this process (see wait_delivered)
         self._rows_ready = threading.Event()  # the drainer committed rows the sender has not seen
         self.relay: Any = None  # the RelayProcess while the delivery process sends
+        self.sending = threading.Event()  # set once the delivery process or the sender thread runs
         self._asked = 0
         # Held while sent documents leave the spool and are counted: a counter snapshot taken under it
         # counts every document whose deletion was seen before (see shipper.relay's reports).
@@ -393,6 +394,7 @@ class Worker:
         try:
             spool = self._open_spool()
             transport = self._make_transport()
+            self.sending.set()
             self._send_until_stopped(spool, transport)
             if self._drainer.ident is not None:  # not started in the delivery process
                 self._drainer.join(max(0.0, self._deadline - time.monotonic()))
@@ -416,6 +418,7 @@ class Worker:
             )
             return False
         self.relay = relay
+        self.sending.set()
         while not self._stopping.is_set() and relay.alive():
             if self._rows_ready.wait(_BACKLOG_EVERY):
                 self._rows_ready.clear()
