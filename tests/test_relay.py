@@ -141,3 +141,15 @@ def test_the_child_reports_its_counters_and_stops_at_the_end_of_its_input(tmp_pa
     assert child.wait(10) == 0
     assert time.monotonic() - started < 5
     child.stdout.close()
+
+
+@pytest.mark.parametrize(
+    "delivery", [pytest.param("process", id="process"), pytest.param("thread", id="thread")]
+)
+def test_ready_says_when_delivery_runs(es_url: str, index_prefix: str, tmp_path: Path, delivery: str) -> None:
+    """ready() returns True once the delivery process (or the sender thread) runs, before any event."""
+    handler = _handler(es_url, index_prefix, tmp_path, delivery=delivery)
+    assert handler.ready(30)
+    relay_process = handler._worker.relay  # type: ignore[union-attr]
+    assert (relay_process is not None and relay_process.alive()) is (delivery == "process")
+    handler.close()
