@@ -543,9 +543,20 @@ _CACHED_LENGTH: Final = _MESSAGE_LIMIT
 _SHAPE_RE: Final = re.compile(r"[2-9]|0(?![xX])")
 
 
+_SHAPE_TABLE: Final = bytes.maketrans(b"023456789", b"111111111")
+
+
+def _shape(line: str) -> str:
+    """`_SHAPE_RE.sub("1", line)`. Without "0x" or "0X" every digit but "1" becomes "1": for an ASCII
+    line that is one byte translation, several times faster than a substitution per digit."""
+    if line.isascii() and "0x" not in line and "0X" not in line:
+        return line.encode("ascii").translate(_SHAPE_TABLE).decode("ascii")
+    return _SHAPE_RE.sub("1", line)
+
+
 def _mask_by_shape(line: str) -> str:
     """`mask(line)`, by way of the line's shape."""
-    masked = _mask_shape(_SHAPE_RE.sub("1", line))
+    masked = _mask_shape(_shape(line))
     return masked if "1" not in masked else mask(line)
 
 

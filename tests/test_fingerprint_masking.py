@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipper import fingerprint
 from shipper.fingerprint import clear_caches, fingerprint_event
 from shipper.masking import RULES, mask
 
@@ -75,3 +76,20 @@ def test_titles_of_lines_of_one_shape_are_masked_each_as_mask_masks_it(lines: li
     for line in lines:
         fingerprint = fingerprint_event({"log": {"level": "error"}, "message": line})
         assert fingerprint is not None and fingerprint.name == mask(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("user 2387 not in 5 rows", id="ascii-digits"),
+        pytest.param("at 0x7f3a2b9c0d10 died, 0 left", id="hex-address"),
+        pytest.param("at 0X7F, 10 of 20", id="upper-hex"),
+        pytest.param("code é5 left, 0 of 90", id="non-ascii"),
+        pytest.param("max 0 x 9", id="zero-space-x"),
+        pytest.param("no digits at all", id="no-digits"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_a_line_shape_is_what_the_shape_pattern_gives(line: str) -> None:
+    """The fast shape of a line (a byte translation) is the one the shape regex gives, "0x" or not."""
+    assert fingerprint._shape(line) == fingerprint._SHAPE_RE.sub("1", line)
