@@ -255,7 +255,7 @@ def _box_re(column: int) -> re.Pattern[str]:
 
 
 def _group_parts(head: str, body: str, column: int) -> GroupParts:
-    own = "\n".join(_unboxed(head, column)) if head else ""
+    own = _unboxed_head(head, column) if head else ""
     inner = column + 2
     members: list[str] = []
     more = 0
@@ -271,6 +271,16 @@ def _group_parts(head: str, body: str, column: int) -> GroupParts:
         elif not (first and _DEPTH_RE.match(first)):
             members.append(content)
     return GroupParts(own, tuple(members), more)
+
+
+def _unboxed_head(head: str, column: int) -> str:
+    """`"\\n".join(_unboxed(head, column))`, by a replace for the usual head of a box: "+ " at `column`
+    on its first line ("+ Exception Group Traceback ..."), "| " at `column` on every other line."""
+    indent = " " * column
+    prefix = "\n" + indent + "| "
+    if head.startswith(indent + "+ ") and head.count("\n") == head.count(prefix):
+        return head[column + 2 :].replace(prefix, "\n")
+    return "\n".join(_unboxed(head, column))
 
 
 def _blocks(body: str, column: int) -> Iterator[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shipper import tracebacks
 from shipper.tracebacks import Frame, Traceback, parse_traceback
 
 
@@ -305,3 +306,25 @@ def test_ansi_colours_are_ignored() -> None:
         'File "', '\x1b[35mFile \x1b[0m\x1b[35m"'
     )
     assert parse_traceback(coloured) == parse_traceback(PY312_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("head", "column"),
+    [
+        pytest.param(
+            '  + Exception Group Traceback (most recent call last):\n  |   File "a.py", line 1', 2, id="usual"
+        ),
+        pytest.param(
+            "+ Exception Group Traceback (most recent call last):\n|   x\n| ExceptionGroup: g", 0, id="nested"
+        ),
+        pytest.param("  + Exception Group Traceback\n  |\n  | ExceptionGroup: g", 2, id="lone-bar"),
+        pytest.param("  + Exception Group Traceback\n\t| x\n  | y", 2, id="tab"),
+        pytest.param("  | Exception Group Traceback\n  | x", 2, id="no-plus"),
+        pytest.param("    + Exception Group Traceback\n  | x", 2, id="deeper-first"),
+        pytest.param("  + E\n  | a\n\n  | b", 2, id="blank-line"),
+        pytest.param("  + E\n  |  | inner", 2, id="bar-in-text"),
+    ],
+)
+def test_a_group_head_unboxed_by_replace_is_what_the_box_pattern_gives(head: str, column: int) -> None:
+    """The head of a group box unboxed by a replace is exactly the text the per-line pattern gives."""
+    assert tracebacks._unboxed_head(head, column) == "\n".join(tracebacks._unboxed(head, column))
