@@ -144,7 +144,7 @@ def _parse_chain(text: str, depth: int) -> Traceback:
 
 def _segments(text: str) -> Iterator[tuple[str, Link]]:
     """The text of each exception of a chain, with how the next one relates to it."""
-    chained = "The above exception" in text or "During handling" in text
+    chained = "above exception" in text  # in both sentences: one search instead of two
     parts = _split_links(text) if chained else [text]  # [segment, sentence, segment, ..., segment]
     found = False
     for index in range(0, len(parts), 2):
@@ -625,8 +625,13 @@ def scan_plain(text: str) -> tuple[PlainException, ...] | None:
         text = _normalized(text)
     if "+" in text and "+-+" in text:
         return None
-    if "above exception" not in text:
-        found = plain_exception(text)
+    frames = _plain_frames(text)
+    if frames is None:
+        return None  # a chain's first exception starts as the text does: not plain either
+    # A link sentence starts a line, and every line before `end` (the header's, the frames') does not:
+    # only the text after the first exception's frames is searched for one.
+    if text.find("above exception", frames[2]) < 0:  # in both sentences that link a chain
+        found = _plain_exception(*frames, "")
         return None if found is None else (found,)
     chain = []
     for segment, link in _segments(text):
@@ -640,6 +645,14 @@ def scan_plain(text: str) -> tuple[PlainException, ...] | None:
 def plain_exception(text: str, link: Link = "") -> PlainException | None:
     """One exception of a normalized chain (see `segments`) as `scan_plain` reads it; None when it is
     not printed the plain way. An ExceptionGroup's own exception (see `group_parts`) may be."""
+    frames = _plain_frames(text)
+    return None if frames is None else _plain_exception(*frames, link)
+
+
+def _plain_frames(text: str) -> tuple[str, int, int] | None:
+    """For `plain_exception`: the text less leading blank lines, where its frame lines start (the
+    header's newline) and end (the newline before the first unindented line); None when there is no
+    header or no line after the frames."""
     if text.startswith(_HEADER):
         top = len(_HEADER) - 1  # the header's newline: frame lines start after it
     else:
@@ -650,7 +663,11 @@ def plain_exception(text: str, link: Link = "") -> PlainException | None:
     unindented = _UNINDENTED_RE.search(text, top)
     if unindented is None:
         return None  # frames only, or cut before the exception line
-    end = unindented.start()  # the newline that ends the frames
+    return text, top, unindented.start()
+
+
+def _plain_exception(text: str, top: int, end: int, link: Link) -> PlainException | None:
+    """`plain_exception` of `text` whose frame lines `_plain_frames` found between `top` and `end`."""
     line = text.rfind(_PLAIN_FRAME, top, end)  # the innermost frame: the last frame line's
     if line < 0:
         return None
