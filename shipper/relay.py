@@ -47,7 +47,7 @@ from shipper.transports import TransportSpec
 
 REPORT_EVERY: Final = 0.25  # seconds between the child's unrequested reports
 _START_TIMEOUT: Final = 10.0  # seconds the child may take to say it is ready
-_REPORTED: Final = ("sent", "retried", "dead_lettered", "dropped")
+REPORTED_COUNTERS: Final = ("sent", "retried", "dead_lettered", "dropped")  # as increments
 _NICENESS: Final = 10
 
 
@@ -200,7 +200,7 @@ def _reporter(worker: Any, out: IO[bytes]) -> Callable[[int | None], None]:
                 now = worker.counters.snapshot()
             changes: dict[str, Any] = {
                 name: getattr(now, name) - getattr(last, name)
-                for name in _REPORTED
+                for name in REPORTED_COUNTERS
                 if getattr(now, name) != getattr(last, name)
             }
             changes.update(backlog=now.spool_backlog, idle=worker.idle.is_set())

@@ -35,6 +35,7 @@ from typing import Any, Final, Literal
 
 from shipper import deadletter, packing, schema
 from shipper.formatter import LeanFields, dumps_with
+from shipper.relay import REPORTED_COUNTERS, RelayProcess
 from shipper.spool import (
     SEGMENT_BYTES,
     SEGMENT_EVENTS,
@@ -409,8 +410,6 @@ class Worker:
 
     def _relay_until_stopped(self) -> bool:
         """Let the delivery process send until stopped; False if it could not start or died first."""
-        from shipper.relay import RelayProcess
-
         relay = RelayProcess(self._on_relay_report)
         if self._relay_settings is None or not relay.start(self._relay_settings()):
             self._diag.warning(
@@ -436,7 +435,7 @@ class Worker:
         return True
 
     def _on_relay_report(self, report: dict[str, Any]) -> None:
-        for name in ("sent", "retried", "dead_lettered", "dropped"):
+        for name in REPORTED_COUNTERS:
             amount = report.get(name)
             if isinstance(amount, int) and amount > 0:
                 self.counters.add(name, amount)
