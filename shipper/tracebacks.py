@@ -611,6 +611,11 @@ class PlainException(NamedTuple):
     frame_line: int  # the newline before them
 
 
+# A NamedTuple's generated __new__ is a Python call (half the cost of reading a plain exception's line):
+# its fields are given in order, so the tuple is built directly.
+_new_plain: Final = functools.partial(tuple.__new__, PlainException)
+
+
 def scan_plain(text: str) -> tuple[PlainException, ...] | None:
     """The chain `scan_traceback` gives, when every exception of it is printed the plain way.
 
@@ -675,11 +680,11 @@ def _plain_exception(text: str, top: int, end: int, link: Link) -> PlainExceptio
     if text.find("\n", end + 1, stop) < 0:  # the usual one-line message (blank lines after it are trimmed)
         last = _LAST_EXC_LINE_RE.match(text, end + 1, stop)
         if last is not None:
-            return PlainException(last[1], last[2] or "", link, text[line + 1 : end + 1], text, line)
+            return _new_plain((last[1], last[2] or "", link, text[line + 1 : end + 1], text, line))
     if not _EXC_LINE_START_RE.match(text, end + 1):
         return None
     exc_type, message = _exception_of(text[end + 1 :] if text[-1] == "\n" else text[end + 1 :] + "\n")
-    return PlainException(exc_type, message, link, text[line + 1 : end + 1], text, line) if exc_type else None
+    return _new_plain((exc_type, message, link, text[line + 1 : end + 1], text, line)) if exc_type else None
 
 
 def read_frame(lines: str) -> PlainFrame | None:
