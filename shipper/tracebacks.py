@@ -278,14 +278,35 @@ def _unboxed_head(head: str, column: int) -> str:
     on its first line ("+ Exception Group Traceback ..."), "| " at `column` on every other line."""
     indent = " " * column
     prefix = "\n" + indent + "| "
-    if head.startswith(indent + "+ ") and head.count("\n") == head.count(prefix):
-        return head[column + 2 :].replace(prefix, "\n")
+    if head.startswith(indent + "+ "):
+        unboxed = head[column + 2 :].replace(prefix, "\n")
+        # Every line had the prefix when the replace took one off per newline.
+        if len(head) - column - 2 - len(unboxed) == head.count("\n") * (len(prefix) - 1):
+            return unboxed
     return "\n".join(_unboxed(head, column))
 
 
-def _blocks(body: str, column: int) -> Iterator[str]:
+def _blocks(body: str, column: int) -> list[str]:
     """The text of each run of lines of `body` between the member separator lines drawn at `column`
     (a run before the first and one after each; runs of no line are skipped)."""
+    if body.startswith(" " * column + "+-"):  # a separator on the first line: not preceded by a newline
+        return list(_blocks_by_line(body, column))
+    # One regex split (a scan in C) instead of a search and a test per line: each separator takes the
+    # newline before it, so every piece after the first starts with the newline that ended it.
+    pieces = _separators_re(column).split(body)
+    blocks = [pieces[0]]
+    blocks.extend(piece[1:] for piece in pieces[1:] if piece)
+    return blocks
+
+
+@functools.lru_cache(maxsize=16)
+def _separators_re(column: int) -> re.Pattern[str]:
+    """A member separator line at `column` (`_separator_re`) with the newline before it."""
+    return re.compile(r"\n {" + str(column) + r"}\+-+(?: (?:\d+|\.\.\.) -+)?[^\S\n]*(?=\n|\Z)")
+
+
+def _blocks_by_line(body: str, column: int) -> Iterator[str]:
+    """`_blocks`, a line at a time."""
     separator, starts = _separator_re(column), "\n" + " " * column + "+-"  # how a separator line starts
     done = 0  # where the current run starts
     at = 0 if body.startswith(starts[1:]) else body.find(starts)

@@ -328,3 +328,33 @@ def test_ansi_colours_are_ignored() -> None:
 def test_a_group_head_unboxed_by_replace_is_what_the_box_pattern_gives(head: str, column: int) -> None:
     """The head of a group box unboxed by a replace is exactly the text the per-line pattern gives."""
     assert tracebacks._unboxed_head(head, column) == "\n".join(tracebacks._unboxed(head, column))
+
+
+_SEP = "    +---------------- 2 ----------------"
+_END = "    +------------------------------------"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(f"    | a\n    | b\n{_SEP}\n    | c\n{_END}", id="usual"),
+        pytest.param(f"    | a\n{_SEP}\n{_END}\n    | c", id="consecutive-separators"),
+        pytest.param(f"    | a\n{_SEP}\n\n{_END}\n", id="blank-run-and-newline-after-last"),
+        pytest.param(f"    | a\n{_SEP} \t\x0c\n    | b\n{_END}\xa0", id="trailing-whitespace"),
+        pytest.param(f"    | a\n    +-- not a separator\n    | b\n{_END}", id="not-a-separator"),
+        pytest.param("    | a\n    +---------------- ... ----------------\n    | b", id="dots"),
+        pytest.param(f"    | a\n      +---------------- 1 ----\n    | b\n{_END}", id="deeper-box"),
+        pytest.param(f"{_SEP}\n    | a\n{_END}", id="separator-first"),
+        pytest.param("    | a\n    | b", id="no-separator"),
+        pytest.param("", id="empty"),
+        pytest.param(f"\n{_SEP}\n    | a", id="blank-first-line"),
+        pytest.param("    | a\n    +---------------- \u0663 ----\n    | b", id="unicode-digit"),
+    ],
+)
+def test_member_blocks_split_at_once_are_those_found_line_by_line(body: str) -> None:
+    """Splitting a group body at its separators with one regex gives the runs found a line at a time
+    (a run of no line left out of both; an empty run from the split is no member either)."""
+    by_line = list(tracebacks._blocks_by_line(body, 4))
+    split = tracebacks._blocks(body, 4)
+    assert [block for block in split if block] == [block for block in by_line if block]
+    assert tracebacks._unboxed_block("", 4) == ""  # why an empty run is no member
