@@ -164,12 +164,15 @@ def _message(doc: Mapping[str, Any]) -> str:
 def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Fingerprint | None:
     """The traceback fingerprint by the general path (`fingerprint_plain` has declined); None for text
     without frames or exception line."""
-    chain = scan_traceback(stack_trace)  # parses only the frames the key needs
-    if chain is None:  # ExceptionGroup boxes: the full parse
-        found = _fingerprint_groups(stack_trace)
+    text = normalized(stack_trace)
+    # `scan_traceback` parses only the frames the key needs; it declines ExceptionGroup boxes, which
+    # are told by their "+-+" (tested here first: a scan of the long text of a group less).
+    chain = None if "+-+" in text else scan_traceback(text)
+    if chain is None:
+        found = _fingerprint_groups(text)
         if found is not None:
             return found
-        parsed = parse_traceback(stack_trace)
+        parsed = parse_traceback(text)
         if parsed.final.frames and not parsed.final.type:
             parsed = _with_final_exception(parsed, doc)  # frames only, as traceback.format_tb prints
         return fingerprint_traceback(parsed) if parsed.final.type or parsed.final.frames else None
@@ -306,12 +309,12 @@ _sites_by_frame: Final[BoundedMemo[tuple[int, str], tuple[_Site | None]]] = Boun
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
-    """The fingerprint of a traceback with ExceptionGroup boxes, from the fast path's signature of each
-    exception and member (members repeat: memoized by text); None where the general path must decide.
-    Where it answers, it is `fingerprint_traceback(parse_traceback(stack_trace))`."""
+    """The fingerprint of a (normalized) traceback with ExceptionGroup boxes, from the fast path's
+    signature of each exception and member (members repeat: memoized by text); None where the general
+    path must decide. Where it answers, it is `fingerprint_traceback(parse_traceback(stack_trace))`."""
     lines = []
     final = None
-    for segment, link in segments(normalized(stack_trace)):
+    for segment, link in segments(stack_trace):
         final = _group_record(segment, 0)
         if final is None:
             return None
