@@ -64,7 +64,8 @@ from shipper.tracebacks import (
     ScannedException,
     Traceback,
     bare_exception,
-    group_parts,
+    block_member,
+    group_box,
     normalized,
     outer_frame_lines,
     parse_traceback,
@@ -326,8 +327,8 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
 
 def _group_record(segment: str, depth: int) -> tuple[str, str, str] | None:
     """`_record_signature` of one exception of a chain (a group or not), its type and its message."""
-    parts = group_parts(segment, depth)
-    own_text = segment if parts is None else parts.own
+    box = group_box(segment, depth)
+    own_text = segment if box is None else box.own
     own = plain_exception(own_text)
     if own is not None:
         record = _plain_record(own)
@@ -340,17 +341,35 @@ def _group_record(segment: str, depth: int) -> tuple[str, str, str] | None:
             return None
         exc_type, message = bare
         record = f"{_short_type(exc_type)}|msg:{_masked_first_line(message)}"
-    if parts is not None and (parts.members or parts.more):
-        members = set()
-        for member in parts.members:
-            signature = _member_of(member, depth + 1) if len(member) <= _CACHED_FRAMES else None
-            if signature is None:
-                signature = _member_signature(member, depth + 1)
-            if not signature:
-                return None
-            members.add(signature)
+    if box is None:
+        return record, exc_type, message
+    members = set()
+    left_out = False
+    # Members repeat (the same failure for several items): identical runs of the box are one member of
+    # the key's set, and each run's signature is memoized by its boxed text (no unboxing on a repeat).
+    for block in set(box.blocks):
+        if len(block) <= _CACHED_FRAMES:
+            found = _block_signature_of(block, box.column, depth + 1)
+        else:
+            found = _block_signature(block, box.column, depth + 1)
+        if found is None:
+            return None
+        if found[0]:
+            members.add(found[0])
+        left_out = left_out or found[1] > 0
+    if members or left_out:
         record += "|{" + ";".join(member.replace("\n", "/") for member in sorted(members)) + "}"
     return record, exc_type, message
+
+
+def _block_signature(block: str, column: int, depth: int) -> tuple[str, int] | None:
+    """For a run of a group box (see `block_member`): `chain_signature` of the member it holds ("" for
+    none) and how many members it says are left out; None where the general path must decide."""
+    member, left_out = block_member(block, column)
+    if not member:
+        return "", left_out
+    signature = _member_signature(member, depth)
+    return (signature, 0) if signature else None
 
 
 def _member_signature(text: str, depth: int) -> str:
@@ -364,8 +383,7 @@ def _member_signature(text: str, depth: int) -> str:
     return "\n".join(lines)
 
 
-# Members repeat, in one group and across groups.
-_member_of: Final = functools.lru_cache(maxsize=512)(_member_signature)
+_block_signature_of: Final = functools.lru_cache(maxsize=512)(_block_signature)
 
 
 def _scanned_signature(record: ScannedException) -> str:
@@ -593,7 +611,7 @@ def clear_caches() -> None:
         _block_sites,
         _frame_site_of,
         _sites_by_frame,
-        _member_of,
+        _block_signature_of,
     ):
         memo.cache_clear()
     tracebacks.clear_caches()

@@ -209,6 +209,30 @@ class GroupParts(NamedTuple):
 def group_parts(text: str, depth: int = 0) -> GroupParts | None:
     """The parts of the ExceptionGroup box `text` (one exception of a chain, normalized) starts with;
     None when it has none, or when it is nested `depth` levels deep already (Python prints at most 10)."""
+    box = group_box(text, depth)
+    if box is None:
+        return None
+    members = []
+    more = 0
+    for block in box.blocks:
+        member, left_out = block_member(block, box.column)
+        if member:
+            members.append(member)
+        more += left_out
+    return GroupParts(box.own, tuple(members), more)
+
+
+class GroupBox(NamedTuple):
+    """An ExceptionGroup box cut at its separators: the group's own exception (unboxed), and the text
+    of each run of lines between member separators, still boxed at `column` (see `block_member`)."""
+
+    own: str
+    blocks: list[str]
+    column: int
+
+
+def group_box(text: str, depth: int = 0) -> GroupBox | None:
+    """The box `text` starts with, cut (see `group_parts`, which takes each run's member out of it)."""
     if "+-+" not in text or depth >= _MAX_GROUP_DEPTH:
         return None
     at = text.find("+-+")  # where a first separator line can be: its lines are tested one by one
@@ -227,7 +251,25 @@ def group_parts(text: str, depth: int = 0) -> GroupParts | None:
     body = text[first.end() + 1 :]
     end = len(body.rstrip())
     last = body.find("\n", end) if end else 0
-    return _group_parts(head, body if last < 0 else body[:last], len(first.group(1)))
+    column = len(first.group(1))
+    own = _unboxed_head(head, column) if head else ""
+    return GroupBox(own, _blocks(body if last < 0 else body[:last], column + 2), column + 2)
+
+
+def block_member(block: str, column: int) -> tuple[str, int]:
+    """The text of the member a run of a group box (see `group_box`) holds, unboxed ("" for none: a
+    blank run, "and N more exceptions", a depth marker), and how many members it says are left out."""
+    content = (
+        _unboxed_block_of(block, column) if len(block) <= _CACHED_BLOCK else _unboxed_block(block, column)
+    )
+    if not content:
+        return "", 0
+    first = content.strip() if "\n" not in content else ""
+    if first and _MORE_RE.match(first):
+        return "", int(first.split()[1])
+    if first and _DEPTH_RE.match(first):
+        return "", 0
+    return content, 0
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -252,25 +294,6 @@ def _unboxed(text: str, column: int) -> list[str]:
 def _box_re(column: int) -> re.Pattern[str]:
     # Each match is a whole line (an empty match would let a longer one follow at the same place).
     return re.compile(r"^(?:[^\S\n]{" + str(column) + r"}|[^\S\n]*)(?:[|+] |[|+]$)?(.*)$", re.MULTILINE)
-
-
-def _group_parts(head: str, body: str, column: int) -> GroupParts:
-    own = _unboxed_head(head, column) if head else ""
-    inner = column + 2
-    members: list[str] = []
-    more = 0
-    for block in _blocks(body, inner):
-        content = (
-            _unboxed_block_of(block, inner) if len(block) <= _CACHED_BLOCK else _unboxed_block(block, inner)
-        )
-        if not content:
-            continue
-        first = content.strip() if "\n" not in content else ""
-        if first and _MORE_RE.match(first):
-            more += int(first.split()[1])
-        elif not (first and _DEPTH_RE.match(first)):
-            members.append(content)
-    return GroupParts(own, tuple(members), more)
 
 
 def _unboxed_head(head: str, column: int) -> str:
