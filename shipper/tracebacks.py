@@ -628,9 +628,10 @@ def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:
 # of a statement) or 2 spaces and "[" (recursion markers), so this never matches inside a frame.
 _PLAIN_FRAME: Final = '\n  File "'
 _GROUP_HEADER: Final = "Exception Group " + _HEADER
-_UNINDENTED_RE: Final = re.compile(r"\n[^ \t]")  # the first line after the frames, in plain text
-# An exception line up to the end of the text (`endpos`): `_EXC_LINE_RE`, as `_exception_of` reads it.
-_LAST_EXC_LINE_RE: Final = re.compile(r"([A-Za-z_][\w.]*)(?:: (.*)|:)?\Z")
+# In one search: the newline before the first line after the frames (the first unindented one, in plain
+# text) and, when that line is the exception line and the text's last (blank lines aside), its type and
+# message as `_exception_of` reads them (`_EXC_LINE_RE`, the line up to the trailing newlines).
+_AFTER_FRAMES_RE: Final = re.compile(r"\n(?=[^ \t])(?:([A-Za-z_][\w.]*)(?:: ([^\n]*)|:)?\n*\Z)?")
 
 
 class PlainFrame(NamedTuple):
@@ -679,7 +680,7 @@ def scan_plain(text: str) -> tuple[PlainException, ...] | None:
         return None  # a chain's first exception starts as the text does: not plain either
     # A link sentence starts a line, and every line before `end` (the header's, the frames') does not:
     # only the text after the first exception's frames is searched for one.
-    if text.find("above exception", frames[2]) < 0:  # in both sentences that link a chain
+    if text.find("above exception", frames[2].start()) < 0:  # in both sentences that link a chain
         found = _plain_exception(*frames, "")
         return None if found is None else (found,)
     chain = []
@@ -698,10 +699,10 @@ def plain_exception(text: str, link: Link = "") -> PlainException | None:
     return None if frames is None else _plain_exception(*frames, link)
 
 
-def _plain_frames(text: str) -> tuple[str, int, int] | None:
+def _plain_frames(text: str) -> tuple[str, int, re.Match[str]] | None:
     """For `plain_exception`: the text less leading blank lines, where its frame lines start (the
-    header's newline) and end (the newline before the first unindented line); None when there is no
-    header or no line after the frames."""
+    header's newline), and the `_AFTER_FRAMES_RE` match at the newline that ends them; None when there
+    is no header or no line after the frames."""
     if text.startswith(_HEADER):
         top = len(_HEADER) - 1  # the header's newline: frame lines start after it
     else:
@@ -709,22 +710,20 @@ def _plain_frames(text: str) -> tuple[str, int, int] | None:
         top = text.find("\n")
         if not (text.startswith(_HEADER) or text.startswith(_GROUP_HEADER)):
             return None
-    unindented = _UNINDENTED_RE.search(text, top)
-    if unindented is None:
+    after = _AFTER_FRAMES_RE.search(text, top)
+    if after is None:
         return None  # frames only, or cut before the exception line
-    return text, top, unindented.start()
+    return text, top, after
 
 
-def _plain_exception(text: str, top: int, end: int, link: Link) -> PlainException | None:
-    """`plain_exception` of `text` whose frame lines `_plain_frames` found between `top` and `end`."""
+def _plain_exception(text: str, top: int, after: re.Match[str], link: Link) -> PlainException | None:
+    """`plain_exception` of `text` whose frame lines `_plain_frames` found after `top`."""
+    end = after.start()  # the newline that ends the frames
     line = text.rfind(_PLAIN_FRAME, top, end)  # the innermost frame: the last frame line's
     if line < 0:
         return None
-    stop = len(text.rstrip("\n"))
-    if text.find("\n", end + 1, stop) < 0:  # the usual one-line message (blank lines after it are trimmed)
-        last = _LAST_EXC_LINE_RE.match(text, end + 1, stop)
-        if last is not None:
-            return _new_plain((last[1], last[2] or "", link, text[line + 1 : end + 1], text, line))
+    if after[1] is not None:  # the usual one-line message (blank lines after it are trimmed)
+        return _new_plain((after[1], after[2] or "", link, text[line + 1 : end + 1], text, line))
     if not _EXC_LINE_START_RE.match(text, end + 1):
         return None
     exc_type, message = _exception_of(text[end + 1 :] if text[-1] == "\n" else text[end + 1 :] + "\n")

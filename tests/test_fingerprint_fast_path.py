@@ -156,6 +156,8 @@ COLOURED = (
 )
 
 
+_WINDOWS_FRAMES, _WINDOWS_LAST = WINDOWS.rstrip("\n").rsplit("\n", 1)
+
 EDGE_CASES = [
     pytest.param(formatted(lambda: _chained(True)), True, id="chain-cause"),
     pytest.param(formatted(lambda: _chained(False)), True, id="chain-context"),
@@ -192,6 +194,13 @@ EDGE_CASES = [
     pytest.param(TAB_INDENTED, False, id="tab-indented"),
     pytest.param(PREFIXED, False, id="text-before-the-header"),
     pytest.param("ValueError: not a traceback 5", False, id="exception-line-only"),
+    pytest.param(
+        _WINDOWS_FRAMES + "\n\n" + _WINDOWS_LAST + "\n", False, id="blank-line-before-exception-line"
+    ),
+    pytest.param(_WINDOWS_FRAMES + "\nValueError:bad 1\n", False, id="colon-without-space"),
+    pytest.param(_WINDOWS_FRAMES + "\nKeyError: \n", True, id="colon-and-space-only"),
+    pytest.param(_WINDOWS_FRAMES + "\nKeyError:\n", True, id="bare-colon"),
+    pytest.param(_WINDOWS_FRAMES + "\n" + _WINDOWS_LAST + "\n\nmore 2\n\n", True, id="blank-line-in-message"),
     pytest.param("", False, id="empty"),
 ]
 
