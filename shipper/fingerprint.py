@@ -255,28 +255,37 @@ _Site = tuple[str, bool, bool, bool]
 
 
 def _frame_site(lines: str) -> _Site | None:
-    """`_read_site(lines)`, memoized by the lines without the numbers no site holds: the line number,
-    and the count of a recursion marker (only whether there is one counts)."""
+    """`_read_site(lines)`, memoized by what a site depends on: the lines without the line number, with
+    the file's module tail for its path (whether that is standard library code is told from the path
+    apart) and with a recursion marker's count only as whether there is one. So a frame is read once
+    for all its line numbers and install locations (venv, /opt, dist-packages: the same code)."""
     if len(lines) > _CACHED_LINES:  # the memo's keys stay small
         return _read_site(lines)
     header_end = lines.find("\n")
-    cut = lines.rfind('", line ', 0, header_end) + len('", line ')
-    after = lines[cut:header_end].lstrip("0123456789")
-    digits = header_end - cut - len(after)
+    cut = lines.rfind('", line ', 0, header_end)
+    name = lines.find('File "', 0, cut) + len('File "')  # where the file name starts
+    after = lines[cut + len('", line ') : header_end].lstrip("0123456789")
+    digits = header_end - cut - len('", line ') - len(after)
     # When the last '", line ' is followed by a number and then ", in " or the line end, the frame
-    # regex reads the file name up to it, and the number is only the line number.
-    if cut < len('", line ') or digits == 0 or not (after == "" or after.startswith(", in ")):
+    # regex reads the file name up to it (its text changes nothing else), and the number is only the
+    # line number.
+    if cut < 0 or name < len('File "') or digits == 0 or not (after == "" or after.startswith(", in ")):
         return _read_site(lines)
-    rest = lines[cut + digits :]
+    filename = lines[name:cut]
+    rest = lines[header_end - len(after) :]
     marker = _MARKER_COUNT_RE.search(rest) if "[Previous" in rest else None  # its last line, a marker?
     if marker is not None and int(marker[1]):
         rest = rest[: marker.start(1)] + "1" + rest[marker.end(1) :]
-    key = (cut, lines[:cut] + rest)  # the cut's place: no two texts make one key
+    key = (lines[:name], _tail(filename), rest)
     known = _sites_by_frame.get(key)
     if known is None:
-        known = (_read_site(lines),)
+        site = _read_site(lines)
+        known = (None if site is None else (site[0], site[1], site[3]),)
         _sites_by_frame.put(key, known)
-    return known[0]
+    found = known[0]
+    if found is None:
+        return None
+    return found[0], found[1], _kind(filename) is FrameKind.STDLIB, found[2]
 
 
 _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
@@ -306,7 +315,11 @@ def _site_of(lines: str) -> _Site | None:
 # once for all its line numbers (the statement moved by other code in another version of the file).
 _CACHED_LINES: Final = 2048
 _frame_site_of: Final = functools.lru_cache(maxsize=1024)(_frame_site)
-_sites_by_frame: Final[BoundedMemo[tuple[int, str], tuple[_Site | None]]] = BoundedMemo(1024)
+# The site but whether it is standard library code: its signature, whether the message must follow it,
+# whether a recursion marker repeats it.
+_sites_by_frame: Final[BoundedMemo[tuple[str, str, str], tuple[tuple[str, bool, bool] | None]]] = BoundedMemo(
+    1024
+)
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:

@@ -284,6 +284,39 @@ def test_frames_that_differ_in_line_numbers_get_the_general_key_in_any_order() -
     assert answered >= 6
 
 
+DIRECTORIES = """Traceback (most recent call last):
+  File "/srv/app/main.py", line 3, in main
+    load(text)
+  File "{path}", line {n}, in load
+    return int(text)
+ValueError: invalid literal for int() with base 10: 'x'
+"""
+
+
+def test_frames_that_differ_in_directory_get_the_general_key_in_any_order() -> None:
+    """The memo shared by a frame's install locations keeps what the whole path tells apart (standard
+    library or not, the package of an __init__), so each trace gets the general parser's key."""
+    paths = (
+        "/usr/lib/python3.11/json/decoder.py",
+        "/srv/app/json/decoder.py",
+        "/venv/lib/python3.11/site-packages/json/decoder.py",
+        "C:\\Python311\\Lib\\json\\decoder.py",
+        "decoder.py",
+        "/srv/a/__init__.py",
+        "/srv/b/__init__.py",
+        "<frozen decoder>",
+    )
+    texts = [DIRECTORIES.format(path=path, n=n) for path in paths for n in ("12", "40")]
+    keys = set()
+    for order in (texts, texts[::-1]):
+        clear_caches()
+        for text in order:
+            fast = _fast(text)
+            assert fast is not None and fast == _general(text), text
+            keys.add(fast)
+    assert len(keys) >= 4  # standard library, application, and each package's __init__ apart
+
+
 RECURSION = """Traceback (most recent call last):
   File "/srv/app/tree.py", line {n}, in depth
     return 1 + depth(node["child"])
