@@ -261,33 +261,34 @@ def _frame_site(lines: str) -> _Site | None:
     for all its line numbers and install locations (venv, /opt, dist-packages: the same code)."""
     if len(lines) > _CACHED_LINES:  # the memo's keys stay small
         return _read_site(lines)
-    header_end = lines.find("\n")
-    cut = lines.rfind('", line ', 0, header_end)
-    name = lines.find('File "', 0, cut) + len('File "')  # where the file name starts
-    after = lines[cut + len('", line ') : header_end].lstrip("0123456789")
-    digits = header_end - cut - len('", line ') - len(after)
-    # When the last '", line ' is followed by a number and then ", in " or the line end, the frame
-    # regex reads the file name up to it (its text changes nothing else), and the number is only the
-    # line number.
-    if cut < 0 or name < len('File "') or digits == 0 or not (after == "" or after.startswith(", in ")):
+    numbered = _NUMBERED_FILE_RE.match(lines)
+    if numbered is None:  # no frame (the frame regex declines it too)
         return _read_site(lines)
-    filename = lines[name:cut]
-    rest = lines[header_end - len(after) :]
+    filename = numbered[1]
+    rest = lines[numbered.end() :]
     marker = _MARKER_COUNT_RE.search(rest) if "[Previous" in rest else None  # its last line, a marker?
     if marker is not None and int(marker[1]):
         rest = rest[: marker.start(1)] + "1" + rest[marker.end(1) :]
-    key = (lines[:name], _tail(filename), rest)
+    tail, is_stdlib = _path_of(filename) if len(filename) <= _CACHED_LENGTH else _path(filename)
+    key = (lines[: numbered.start(1)], tail, rest)
     known = _sites_by_frame.get(key)
     if known is None:
         site = _read_site(lines)
         known = (None if site is None else (site[0], site[1], site[3]),)
         _sites_by_frame.put(key, known)
     found = known[0]
-    if found is None:
-        return None
-    return found[0], found[1], _kind(filename) is FrameKind.STDLIB, found[2]
+    return None if found is None else (found[0], found[1], is_stdlib, found[2])
 
 
+def _path(filename: str) -> tuple[str, bool]:
+    """What a frame's site takes from its path: the module tail, and whether it is standard library code."""
+    return module_tail(filename), classify_frame(filename) is FrameKind.STDLIB
+
+
+# A frame's "File" line up to its line number, as the frame regex (`tracebacks.read_frame`) reads it: the
+# file name runs to the last '", line N' followed by ", in " or the line end. All else it reads of the
+# frame is the file name's text and the text after the number: the number is only the line number.
+_NUMBERED_FILE_RE: Final = re.compile(r'[ \t]+File "([^\n]*)", line \d+(?=, in |\n)')
 _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
 
 
@@ -315,6 +316,7 @@ def _site_of(lines: str) -> _Site | None:
 # once for all its line numbers (the statement moved by other code in another version of the file).
 _CACHED_LINES: Final = 2048
 _frame_site_of: Final = functools.lru_cache(maxsize=1024)(_frame_site)
+_path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
 # whether a recursion marker repeats it.
 _sites_by_frame: Final[BoundedMemo[tuple[str, str, str], tuple[tuple[str, bool, bool] | None]]] = BoundedMemo(
@@ -624,6 +626,7 @@ def clear_caches() -> None:
         _block_sites,
         _frame_site_of,
         _sites_by_frame,
+        _path_of,
         _block_signature_of,
     ):
         memo.cache_clear()
