@@ -27,11 +27,12 @@ the masked first line of the message (see `shipper.masking`); both with the logg
 Speed: a traceback printed the plain way (nearly all: see `tracebacks.scan_plain`) takes the fast
 path, `fingerprint_plain`: its innermost frame is found with `str.rfind` and read with the parser's
 own frame regex, and the key is the one the general parser gives (tests compare them on real, cut and
-hand-written traces); ExceptionGroups are taken apart once and keyed from their members' signatures;
-anything else takes `tracebacks.scan_traceback` or `parse_traceback`. Bounded memos (LRU or
-oldest-first, thread-safe) keep what repeats from event to event: the site of a frame (once for all
-its line numbers), masked message lines (once for all lines of one shape: other digits), group
-members, what a path tells, finished fingerprints. A memo never changes a result (`clear_caches()`
+hand-written traces); ExceptionGroups are cut once at their separators (`tracebacks.group_box`) and
+keyed from the signatures of their distinct member runs; anything else takes
+`tracebacks.scan_traceback` or `parse_traceback`. Bounded memos (LRU or oldest-first, thread-safe) keep
+what repeats from event to event: the site of a frame (once for all its line numbers and install
+directories), masked message lines (once for all lines of one shape: other digits), group members (by
+their boxed text), what a path tells, finished fingerprints. A memo never changes a result (`clear_caches()`
 empties them all); the result is still a pure function of the document.
 
 Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group

@@ -17,7 +17,8 @@ members are parsed once each (bounded memos, safe across threads; `clear_caches(
 `traceback.format_exception` for a plain exception or chain): it finds each exception's line and
 innermost frame with `str.rfind` and one search, and hands out frames as the text `read_frame` reads
 with the frame regex; it says None at anything else, for which `scan_traceback` or `parse_traceback`
-must be used. Where it answers, it agrees with them. `group_parts` takes an ExceptionGroup box apart.
+must be used. Where it answers, it agrees with them. `group_parts` takes an ExceptionGroup box apart:
+`group_box` cuts it at its separators (one regex split), `block_member` unboxes one run of it.
 """
 
 from __future__ import annotations
