@@ -143,10 +143,11 @@ def _parse_chain(text: str, depth: int) -> Traceback:
     return Traceback(chain=tuple(records))
 
 
-def _segments(text: str) -> Iterator[tuple[str, Link]]:
-    """The text of each exception of a chain, with how the next one relates to it."""
-    chained = "above exception" in text  # in both sentences: one search instead of two
-    parts = _split_links(text) if chained else [text]  # [segment, sentence, segment, ..., segment]
+def _segments(text: str, links_from: int = 0) -> Iterator[tuple[str, Link]]:
+    """The text of each exception of a chain, with how the next one relates to it. No link sentence
+    starts before `links_from` (when the caller knows where the first exception's frames end)."""
+    chained = text.find("above exception", links_from) >= 0  # in both sentences: one search, not two
+    parts = _split_links(text, links_from) if chained else [text]  # [segment, sentence, ..., segment]
     found = False
     for index in range(0, len(parts), 2):
         segment = parts[index]
@@ -159,11 +160,12 @@ def _segments(text: str) -> Iterator[tuple[str, Link]]:
         yield segment, link
 
 
-def _split_links(text: str) -> list[str]:
-    """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex)."""
+def _split_links(text: str, links_from: int = 0) -> list[str]:
+    """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex), for text
+    with no link sentence before `links_from`."""
     found = []
     for sentence in _LINK_SENTENCES:
-        start = text.find(sentence)
+        start = text.find(sentence, links_from)
         while start >= 0:
             if start == 0 or text[start - 1] == "\n":  # at a line start
                 found.append((start, sentence))
@@ -680,12 +682,14 @@ def scan_plain(text: str) -> tuple[PlainException, ...] | None:
     if frames is None:
         return None  # a chain's first exception starts as the text does: not plain either
     # A link sentence starts a line, and every line before `end` (the header's, the frames') does not:
-    # only the text after the first exception's frames is searched for one.
-    if text.find("above exception", frames[2].start()) < 0:  # in both sentences that link a chain
+    # only the text after the first exception's frames is searched for one. (`end` is counted in the text
+    # less its leading newlines: with any, it is that much early, which only searches a little more.)
+    end = frames[2].start()
+    if text.find("above exception", end) < 0:  # in both sentences that link a chain
         found = _plain_exception(*frames, "")
         return None if found is None else (found,)
     chain = []
-    for segment, link in _segments(text):
+    for segment, link in _segments(text, end):
         found = plain_exception(segment, link)
         if found is None:
             return None
