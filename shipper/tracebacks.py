@@ -633,8 +633,10 @@ _PLAIN_FRAME: Final = '\n  File "'
 _GROUP_HEADER: Final = "Exception Group " + _HEADER
 # In one search: the newline before the first line after the frames (the first unindented one, in plain
 # text) and, when that line is the exception line and the text's last (blank lines aside), its type and
-# message as `_exception_of` reads them (`_EXC_LINE_RE`, the line up to the trailing newlines).
-_AFTER_FRAMES_RE: Final = re.compile(r"\n(?=[^ \t])(?:([A-Za-z_][\w.]*)(?:: ([^\n]*)|:)?\n*\Z)?")
+# message as `_exception_of` reads them (`_EXC_LINE_RE`, the line up to the trailing newlines). Possessive
+# quantifiers: where more lines follow (a chain, a longer message), giving characters back could not make
+# it match, so the search fails at once instead of trying every shorter type and message.
+_AFTER_FRAMES_RE: Final = re.compile(r"\n(?=[^ \t])(?:([A-Za-z_][\w.]*+)(?:: ([^\n]*+)|:)?+\n*+\Z)?")
 
 
 class PlainFrame(NamedTuple):
