@@ -236,9 +236,8 @@ class GroupBox(NamedTuple):
 
 def group_box(text: str, depth: int = 0) -> GroupBox | None:
     """The box `text` starts with, cut (see `group_parts`, which takes each run's member out of it)."""
-    if "+-+" not in text or depth >= _MAX_GROUP_DEPTH:
-        return None
-    at = text.find("+-+")  # where a first separator line can be: its lines are tested one by one
+    # Where a first separator line can be: its lines are tested one by one.
+    at = text.find("+-+") if depth < _MAX_GROUP_DEPTH else -1
     while True:
         if at < 0:
             return None
