@@ -55,7 +55,7 @@ from enum import Enum
 from typing import Any, Final
 
 from shipper import tracebacks
-from shipper.masking import mask
+from shipper.masking import RULES, mask
 from shipper.tracebacks import (
     BoundedMemo,
     ExceptionRecord,
@@ -576,19 +576,26 @@ _CACHED_LENGTH: Final = _MESSAGE_LIMIT
 # no rule removes that "x" and leaves the "0", and the placeholders hold no digit): a line and its shape
 # (every other digit written "1") mask to the same text but for those digits. So a masked shape stands
 # for each line of that shape (the same error with other numbers), unless a "1" is left in it (a digit
-# no rule masked): then the line itself is masked.
+# no rule masked): then the line itself is masked. A whole hex address (the hex_address rule's match:
+# "0x" and hex digits, a word on its own) has its letters written "1" too: the rules before that one
+# cannot start inside it, and those that take it into a longer match (a URL, an e-mail address) take
+# hex letters and digits alike; then it becomes <HEX>. So "<Foo object at 0x7f3a...>" is one shape.
 _SHAPE_RE: Final = re.compile(r"[2-9]|0(?![xX])")
-
-
+_HEX_ADDRESS_RE: Final = next(rule.pattern for rule in RULES if rule.name == "hex_address")
 _SHAPE_TABLE: Final = bytes.maketrans(b"023456789", b"111111111")
 
 
 def _shape(line: str) -> str:
-    """`_SHAPE_RE.sub("1", line)`. Without "0x" or "0X" every digit but "1" becomes "1": for an ASCII
-    line that is one byte translation, several times faster than a substitution per digit."""
+    """The line with every digit but a "0" before "x" or "X", and every letter of a hex address, written
+    "1". Without "0x" or "0X", every digit but "1" becomes "1": for an ASCII line that is one byte
+    translation, several times faster than a substitution per digit."""
     if line.isascii() and "0x" not in line and "0X" not in line:
         return line.encode("ascii").translate(_SHAPE_TABLE).decode("ascii")
-    return _SHAPE_RE.sub("1", line)
+    return _SHAPE_RE.sub("1", _HEX_ADDRESS_RE.sub(_hex_shape, line))
+
+
+def _hex_shape(address: re.Match[str]) -> str:
+    return address[0][:2] + "1" * (len(address[0]) - 2)
 
 
 def _mask_by_shape(line: str) -> str:
