@@ -703,9 +703,12 @@ class EcsFormatter(logging.Formatter):
         for any other event."""
         return self.lean_fields_many([captured])[0]
 
-    def lean_fields_many(self, captureds: Sequence[Captured]) -> list[LeanFields | None]:
+    def lean_fields_many(
+        self, captureds: Sequence[Captured], *, max_chars: int | None = None
+    ) -> list[LeanFields | None]:
         """`lean_fields` of each, with what they share (the process's facts) looked up once: the
-        drainer calls it for each batch, on the thread the program waits for."""
+        drainer calls it for each batch, on the thread the program waits for. With `max_chars`, an
+        event whose message and template have that many characters or more is None too."""
         if not self._splits:
             return [None] * len(captureds)
         try:
@@ -759,6 +762,9 @@ class EcsFormatter(logging.Formatter):
                     append(None)
                     continue
                 template = (msg if type(msg) is str else str(msg)) if isinstance(msg, str) else None
+                if max_chars is not None and len(message) + len(template or "") >= max_chars:
+                    append(None)
+                    continue
                 append((float(created), message, levelname, name, filename, lineno, function, template, rest))
             except Exception:
                 append(None)

@@ -44,7 +44,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, validate
@@ -194,7 +194,7 @@ class ShipperHandler(logging.Handler):
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
         self._lean_row: Callable[[Any, str], tuple[bytes, bytes, str] | None] | None = None
-        self._lean_fields_many: Callable[[Sequence[Any]], list[LeanFields | None]] | None = None
+        self._lean_fields_many: Callable[..., list[LeanFields | None]] | None = None
         self._use_formatter(
             formatter
             or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
@@ -346,13 +346,16 @@ class ShipperHandler(logging.Handler):
         (`_encode_row`). The item at place i gets the id `format_event_id(first + i, bits ^ i)` (a
         document that has one keeps it). Never raises: an item that fails is left out, counted."""
         many = self._lean_fields_many
-        captured = [item for item in items if not isinstance(item, dict)]
-        fields = iter(many(captured) if many is not None and captured else [None] * len(captured))
+        captured = [item for item in items if type(item) is not dict]
+        # A long message is written out now, where its size is checked (max_event_bytes).
+        found = many(captured, max_chars=_PACKED_MESSAGE_LIMIT) if many is not None else []
+        if len(captured) == len(items) and None not in found:
+            return list(enumerate(cast("list[LeanFields]", found)))  # the usual batch: plain events only
+        fields = iter(found or [None] * len(captured))
         packed: list[PackedEvent] = []
         for place, item in enumerate(items):
-            lean = None if isinstance(item, dict) else next(fields)
-            # A long message is written out now, where its size is checked (max_event_bytes).
-            if lean is not None and len(lean[1]) + len(lean[7] or "") < _PACKED_MESSAGE_LIMIT:
+            lean = None if type(item) is dict else next(fields)
+            if lean is not None:
                 packed.append((place, lean))
                 continue
             try:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from shipper import deadletter, packing, schema
 from shipper.formatter import LeanFields, dumps_with
@@ -621,6 +621,9 @@ def _store(spool: Spool, items: list[PackedEvent], prefix: str, first: int, base
     among them, packed (see `shipper.packing`), in segments of at most SEGMENT_EVENTS events."""
     if all(isinstance(item, NewEvent) for item in items):
         return spool.put(items)  # type: ignore[arg-type]  # checked just above
+    if len(items) <= SEGMENT_EVENTS and all(type(item) is tuple for item in items):
+        plain = cast("list[packing.PackedItem]", items)  # checked just above
+        return spool.put_packed([(len(items), packing.pack(prefix, first, base, plain))])
     segments: list[tuple[int, bytes]] = []
     chunk: list[packing.PackedItem] = []
     size = 0
