@@ -162,8 +162,8 @@ class SpooledBatch(Sequence[SpooledEvent]):
     parsed from it only when asked for (a batch the server acknowledges whole never is)."""
 
     def __init__(self, parts: Sequence[tuple[int, int, int, bytes]] = ()) -> None:
-        # (segment id, position of the first document, documents, their lines), a prefix of a segment
-        # at most
+        # Per segment taken (whole, or its first documents): its id, the position of its first
+        # document, how many documents, and their lines.
         self._parts = tuple(parts)
         self.ndjson = b"".join(lines for *_, lines in self._parts)
         self._count = sum(count for _, _, count, _ in self._parts)
