@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper.formatter import EcsFormatter
@@ -214,14 +215,6 @@ def _handler(es: Any, es_url: str, prefix: str, tmp_path: Path, **kwargs: Any) -
     )
 
 
-def _logger(handler: ShipperHandler) -> logging.Logger:
-    logger = logging.getLogger("tests.capture.shipped")
-    logger.handlers = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    return logger
-
-
 def _shipped(es: Any, prefix: str) -> list[dict[str, Any]]:
     es.indices.refresh(index=f"{prefix}-*")
     query = {"term": {"log.logger": "tests.capture.shipped"}}
@@ -236,7 +229,7 @@ def test_shipped_message_and_trace_are_those_of_emit_time(
     """With the drainer lingering, an argument changed right after logger.info still ships the original
     message, and the queued error event keeps no frame of the failing call alive."""
     handler = _handler(es, es_url, index_prefix, tmp_path, flush_interval=2.0)
-    logger = _logger(handler)
+    logger = logger_only_to("tests.capture.shipped", handler)
     argument = Mutable("at emit")
     logger.info("object %s", argument)
     argument.state = "changed later"
@@ -263,7 +256,7 @@ def test_queue_overflow_builds_on_the_caller_and_loses_nothing(
     """With a queue of 2 and the drainer lingering, the overflowing events are built and spooled on the
     caller's thread; all of them arrive once, in order."""
     handler = _handler(es, es_url, index_prefix, tmp_path, queue_size=2, flush_interval=2.0)
-    logger = _logger(handler)
+    logger = logger_only_to("tests.capture.shipped", handler)
     for i in range(6):
         logger.warning("event %d", i)
     assert handler.wait_delivered(60)
@@ -289,7 +282,7 @@ def test_formatter_without_capture_still_ships(
 ) -> None:
     """A formatter that only has to_document() is used whole; its documents arrive as it built them."""
     handler = _handler(es, es_url, index_prefix, tmp_path, formatter=WholeDocumentFormatter())
-    _logger(handler).info("custom formatter")
+    logger_only_to("tests.capture.shipped", handler).info("custom formatter")
     assert handler.wait_delivered(60)
     handler.close()
     docs = _shipped(es, index_prefix)

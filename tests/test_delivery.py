@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import logging
 import os
 import signal
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper import schema
@@ -32,14 +32,6 @@ pytestmark = pytest.mark.es
 def _handler(es_url: str, prefix: str, spool: Path, **kwargs: Any) -> ShipperHandler:
     options: dict[str, Any] = {"retry_max_delay": 0.5, "close_timeout": 5.0, **kwargs}
     return ShipperHandler("delivery-test", es_url=es_url, index_prefix=prefix, spool_path=spool, **options)
-
-
-def _logger(name: str, handler: ShipperHandler) -> logging.Logger:
-    logger = logging.getLogger(name)
-    logger.handlers = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    return logger
 
 
 def _documents(es: Any, prefix: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -144,7 +136,7 @@ def test_ten_thousand_events_arrive_exactly_once(
     """10,000 logged events are all in the node, each exactly once, and the counters agree."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
-    logger = _logger("delivery.ten_k", handler)
+    logger = logger_only_to("delivery.ten_k", handler)
     for i in range(10_000):
         logger.info("event %d", i)
     assert handler.wait_delivered(120)
@@ -162,7 +154,7 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(
     install_template(es, index_prefix)
     proxy.stop()
     handler = _handler(proxy.url, index_prefix, tmp_path / "spool.sqlite", request_timeout=2.0)
-    logger = _logger("delivery.outage", handler)
+    logger = logger_only_to("delivery.outage", handler)
     for i in range(50_000):
         logger.info("outage %d", i)
     handler.flush()
@@ -249,7 +241,7 @@ def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path
     """Eight threads logging at the same time lose nothing and duplicate nothing."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
-    logger = _logger("delivery.threads", handler)
+    logger = logger_only_to("delivery.threads", handler)
     barrier = threading.Barrier(8)
 
     def work(n: int) -> None:
@@ -277,7 +269,7 @@ def test_forked_children_send_their_own_events_once(
     what a child could not send before it exited is adopted by the next start, still once."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
-    logger = _logger("delivery.fork", handler)
+    logger = logger_only_to("delivery.fork", handler)
     for i in range(300):
         logger.info("parent before %d", i)
     children = []
@@ -369,7 +361,7 @@ def test_logging_after_close_is_spooled_and_sent_next_start(
     install_template(es, index_prefix)
     spool = tmp_path / "spool.sqlite"
     first = _handler(es_url, index_prefix, spool)
-    logger = _logger("delivery.after_close", first)
+    logger = logger_only_to("delivery.after_close", first)
     first.close()
     before = first.stats()
     logger.error("logged after close")

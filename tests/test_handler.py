@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shipping import logger_only_to
 from test_transports import BeatsServer, JsonLinesServer
 
 import shipper
@@ -30,14 +31,6 @@ def _handler(es_url: str, prefix: str, tmp_path: Path, **kwargs: Any) -> Shipper
     return ShipperHandler(
         "handler-test", es_url=es_url, index_prefix=prefix, spool_path=tmp_path / "s", **options
     )
-
-
-def _logger(name: str, handler: ShipperHandler) -> logging.Logger:
-    logger = logging.getLogger(name)
-    logger.handlers = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    return logger
 
 
 def _search(es: Any, prefix: str, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,7 +133,7 @@ def test_bad_input_arrives_in_the_node(
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path)
     logger_name = f"bad.{case}"
-    _log_bad(case, _logger(logger_name, handler))
+    _log_bad(case, logger_only_to(logger_name, handler))
     assert handler.wait_delivered(60)
     stats = handler.stats()
     handler.close()
@@ -158,7 +151,7 @@ def test_a_rejected_document_is_dead_lettered_and_blocks_nothing(
     today = schema.index_for(datetime.now(UTC), index_prefix)
     es.indices.create(index=today, mappings={"properties": {"message": {"type": "long"}}})
     handler = _handler(es_url, index_prefix, tmp_path)
-    logger = _logger("rejects", handler)
+    logger = logger_only_to("rejects", handler)
     logger.info("41")
     logger.info("not a number")
     logger.info("43")
@@ -179,7 +172,7 @@ def test_an_oversized_event_is_dead_lettered_not_sent(
     """An event above max_event_bytes is dead-lettered at once while the small one next to it arrives."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path, max_event_bytes=20_000)
-    logger = _logger("oversized", handler)
+    logger = logger_only_to("oversized", handler)
     logger.info("y" * 100_000)
     logger.info("small")
     assert handler.wait_delivered(60)
@@ -221,7 +214,7 @@ def test_health_documents_carry_the_counters(es: Any, es_url: str, index_prefix:
     """The worker ships periodic `logloop.shipper` documents with the delivery counters."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path, stats_interval=0.2)
-    _logger("health", handler).info("something to count")
+    logger_only_to("health", handler).info("something to count")
     assert handler.wait_delivered(60)
     handler.close()
     docs = _search(es, index_prefix, {"term": {"event.dataset": schema.DATASET_SHIPPER}})
@@ -235,7 +228,7 @@ def test_health_documents_carry_the_counters(es: Any, es_url: str, index_prefix:
 def test_prometheus_endpoint_serves_the_counters(es_url: str, index_prefix: str, tmp_path: Path) -> None:
     """With prometheus_port set, 127.0.0.1 serves the same counters as stats()."""
     handler = _handler(es_url, index_prefix, tmp_path, prometheus_port=0)
-    _logger("prom", handler).info("counted")
+    logger_only_to("prom", handler).info("counted")
     assert handler.wait_delivered(60)
     assert handler.prometheus is not None
     with urllib.request.urlopen(f"http://127.0.0.1:{handler.prometheus.port}/metrics", timeout=5) as page:
@@ -269,7 +262,7 @@ def test_close_with_a_silent_server_keeps_the_events(
     silent = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
     first = _handler(url, index_prefix, tmp_path, close_timeout=0.5)
-    logger = _logger("silent", first)
+    logger = logger_only_to("silent", first)
     for i in range(100):
         logger.info("kept %d", i)
     first.close()
@@ -304,7 +297,7 @@ def test_logstash_beats_transport_ships_the_ecs_documents(tmp_path: Path) -> Non
     handler = ShipperHandler(
         "beats", transport="logstash-beats", logstash_port=server.port, spool_path=tmp_path / "s"
     )
-    logger = _logger("via.beats", handler)
+    logger = logger_only_to("via.beats", handler)
     for i in range(30):
         logger.info("beats %d", i)
     assert handler.wait_delivered(60)
@@ -322,7 +315,7 @@ def test_logstash_tcp_transport_writes_json_lines(tmp_path: Path) -> None:
     handler = ShipperHandler(
         "tcp", transport="logstash-tcp", logstash_port=server.port, spool_path=tmp_path / "s"
     )
-    logger = _logger("via.tcp", handler)
+    logger = logger_only_to("via.tcp", handler)
     for i in range(10):
         logger.info("tcp %d", i)
     assert handler.wait_delivered(60)
@@ -347,7 +340,7 @@ def test_module_stats_sum_every_live_handler(es_url: str, index_prefix: str, tmp
     try:
         before = shipper.stats()
         handler = _handler(es_url, index_prefix, tmp_path)
-        _logger("stats", handler).info("one")
+        logger_only_to("stats", handler).info("one")
         assert handler.wait_delivered(60)
         after = shipper.stats()
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
 import os
 import signal
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper import relay
@@ -24,14 +24,6 @@ def _handler(es_url: str, prefix: str, tmp_path: Path, **options: Any) -> Shippe
     return ShipperHandler(
         "relay-test", es_url=es_url, index_prefix=prefix, spool_path=tmp_path / "s.sqlite", **options
     )
-
-
-def _logger(name: str, handler: ShipperHandler) -> logging.Logger:
-    logger = logging.getLogger(name)
-    logger.handlers = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    return logger
 
 
 def _messages(es: Any, prefix: str) -> collections.Counter[str]:
@@ -49,7 +41,7 @@ def test_a_child_process_sends_and_the_program_counts_what_it_sent(
     command line), and the program's counters include what it sent."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path, password="s3cret", username="elastic")
-    logger = _logger("relay.sends", handler)
+    logger = logger_only_to("relay.sends", handler)
     for i in range(300):
         logger.info("event %d", i)
     assert handler.wait_delivered(60)
@@ -67,7 +59,7 @@ def test_the_worker_thread_takes_over_when_the_child_dies(
     """Killing the delivery process loses nothing: the worker thread sends from the spool instead."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path)
-    logger = _logger("relay.dies", handler)
+    logger = logger_only_to("relay.dies", handler)
     for i in range(100):
         logger.info("before %d", i)
     assert handler.wait_delivered(60)
@@ -88,7 +80,7 @@ def test_without_a_python_to_start_the_worker_thread_sends(
     monkeypatch.setattr(relay, "command", lambda: None)
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path)
-    logger = _logger("relay.none", handler)
+    logger = logger_only_to("relay.none", handler)
     for i in range(50):
         logger.info("event %d", i)
     assert handler.wait_delivered(60)
@@ -103,7 +95,7 @@ def test_the_child_ignores_an_interrupt_meant_for_the_program(
 ) -> None:
     """SIGINT (Ctrl-C) does not stop the delivery process; it runs in a session of its own."""
     handler = _handler(es_url, index_prefix, tmp_path)
-    _logger("relay.sigint", handler).info("one")
+    logger_only_to("relay.sigint", handler).info("one")
     assert handler.wait_delivered(60)
     process = handler._worker.relay._process  # type: ignore[union-attr]
     assert os.getsid(process.pid) == process.pid
