@@ -133,7 +133,7 @@ class ShipperHandler(logging.Handler):
         queue_size: int = 10_000,
         queue_overflow: QueueOverflow = "spool",
         close_timeout: float = 2.0,
-        batch_size: int = 1000,
+        batch_size: int = 5000,
         max_event_bytes: int = 4 * 1024 * 1024,
         flush_interval: float = 0.1,
         retry_max_delay: float = 30.0,

@@ -72,7 +72,7 @@ class DeliveryConfig:
     spool_max_bytes: int = 256 * 1024 * 1024
     spool_overflow: OverflowPolicy = "drop_oldest"
     index_prefix: str = schema.DEFAULT_INDEX_PREFIX
-    batch_size: int = 1000
+    batch_size: int = 5000
     batch_max_bytes: int = 8 * 1024 * 1024
     max_event_bytes: int = 4 * 1024 * 1024
     flush_interval: float = 0.1  # how long the worker lingers after the first event to fill a batch
