@@ -684,19 +684,6 @@ class EcsFormatter(logging.Formatter):
             lean = None
         return lean if lean is not None else (self.document(captured), b"")
 
-    def lean_row(self, captured: Captured, event_id: str) -> tuple[bytes, bytes, str] | None:
-        """The JSON of `document(captured)` with `event.id` = `event_id` in two parts (the per-event
-        head, the rest) and its `@timestamp`, for the common case that `lean_document` splits; None
-        for any other event. The same bytes as `dumps_with(*lean_document(captured))` with the id
-        stamped (see `lean_fields` and `lean_json`)."""
-        fields = self.lean_fields(captured)
-        if fields is None:
-            return None
-        try:
-            return lean_json(fields, event_id)
-        except Exception:
-            return None
-
     def lean_fields(self, captured: Captured) -> LeanFields | None:
         """What `lean_json` needs of a plain event (a message below ERROR without an exception, extras
         or stack info), as plain builtins that can be stored and written out later, elsewhere; None

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import time
 import weakref
@@ -49,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.exceptions import ConfigurationError
-from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool, bulk_lines
+from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
 from shipper.transports import TRANSPORT_KINDS, Transport, TransportSpec
@@ -65,9 +66,9 @@ from shipper.worker import (
     encode,
     event_ids,
     format_event_id,
-    index_of_timestamp,
     open_spool,
     set_path,
+    store_packed,
 )
 
 if TYPE_CHECKING:
@@ -193,7 +194,6 @@ class ShipperHandler(logging.Handler):
         self._capture: Callable[[logging.LogRecord], Any]
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
-        self._lean_row: Callable[[Any, str], tuple[bytes, bytes, str] | None] | None = None
         self._lean_fields_many: Callable[..., list[LeanFields | None]] | None = None
         self._use_formatter(
             formatter
@@ -297,15 +297,10 @@ class ShipperHandler(logging.Handler):
     def ready(self, timeout: float) -> bool:
         """Wait until delivery runs: the worker's threads and, with delivery="process", the delivery
         process (or the thread that took its place); False if not within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
         if self._worker is None:
             self._ensure_worker()
-        while time.monotonic() < deadline:
-            worker = self._worker
-            if worker is not None and worker.sending.is_set():
-                return True
-            time.sleep(0.01)
-        return False
+        worker = self._worker
+        return worker is not None and worker.sending.wait(timeout)
 
     def wait_delivered(self, timeout: float) -> bool:
         """Block until everything this process queued or spooled has been sent; False on timeout."""
@@ -329,15 +324,14 @@ class ShipperHandler(logging.Handler):
     def _use_formatter(self, formatter: DocumentFormatter) -> None:
         self._ecs = formatter
         capture, document = getattr(formatter, "capture", None), getattr(formatter, "document", None)
-        lean, lean_row = getattr(formatter, "lean_document", None), getattr(formatter, "lean_row", None)
+        lean = getattr(formatter, "lean_document", None)
         if callable(capture) and callable(document):
             self._capture, self._document = capture, document
             self._lean = lean if callable(lean) else None
-            self._lean_row = lean_row if callable(lean_row) else None
             many = getattr(formatter, "lean_fields_many", None)
             self._lean_fields_many = many if callable(many) else None
         else:  # only to_document(): the whole document is built on the caller's thread
-            self._capture, self._lean, self._lean_row = formatter.to_document, None, None
+            self._capture, self._lean = formatter.to_document, None
             self._lean_fields_many = None
 
     def _pack_items(self, items: Sequence[Any], first: int, bits: int) -> list[PackedEvent]:
@@ -365,20 +359,12 @@ class ShipperHandler(logging.Handler):
                 self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
         return packed
 
-    def _encode_row(self, item: Any, event_id: str | None = None) -> NewEvent:
-        """The spool row of a queued item: its document built, stamped, fingerprinted and serialized.
-        A plain message (most events) is written straight to JSON by the formatter's `lean_row`."""
-        if self._lean_row is not None and not isinstance(item, dict):
-            event_id = event_id or event_ids.next()
-            row = self._lean_row(item, event_id)
-            if row is not None:
-                head, rest, timestamp = row
-                index = index_of_timestamp(timestamp, self.config.index_prefix)
-                lines = bulk_lines(event_id, index, head, rest)
-                return NewEvent(event_id, index, lines[lines.index(b"\n") + 1 : -1], lines)
+    def _encode_row(self, item: Any, event_id: str) -> NewEvent:
+        """The spool row of a queued item that is not packed: its document built, given `event_id`
+        (unless it has an id), fingerprinted and serialized."""
         doc, rest = self._build(item)
         event = doc.get("event")
-        if event_id and not (isinstance(event, dict) and "id" in event):
+        if not (isinstance(event, dict) and "id" in event):
             set_path(doc, "event.id", event_id)
         return encode(doc, self.config.index_prefix, rest)
 
@@ -421,9 +407,10 @@ class ShipperHandler(logging.Handler):
         busy = getattr(_local, "busy", False)
         _local.busy = True  # whatever building logs (a __repr__ of an extra, say) is not shipped
         try:
-            rows = [self._encode_row(item) for item in items]
+            first, bits = event_ids.reserve(len(items)), random.getrandbits(62)
+            packed = self._pack_items(items, first, bits)  # as the drainer does
             with self._side_lock:
-                result = self._side().put(rows)
+                result = store_packed(self._side(), packed, self.config.index_prefix, first, bits)
             self.counters.add("spooled", result.stored)
             self.counters.add("dropped", result.dropped)
             self._wake_worker()

@@ -137,13 +137,11 @@ def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 class NewEvent(NamedTuple):
-    """A document on its way into the spool (a tuple: one is made per event). `lines`, when given, are
-    its `_bulk` lines as `bulk_lines` makes them (the worker writes them at once for plain events)."""
+    """A document on its way into the spool (a tuple: one is made per event)."""
 
     event_id: str
     index: str  # type: ignore[assignment]  # the field hides tuple.index(), which nothing here uses
     body: bytes
-    lines: bytes = b""
 
 
 class SpooledEvent(NamedTuple):
@@ -508,7 +506,7 @@ _ACTION_TAIL: Final = b'"}}'
 
 
 def _lines(event: NewEvent) -> bytes:
-    return event.lines or bulk_lines(event.event_id, event.index, event.body)
+    return bulk_lines(event.event_id, event.index, event.body)
 
 
 def bulk_lines(event_id: str, index: str, body: bytes, tail: bytes = b"") -> bytes:

@@ -255,10 +255,6 @@ def _fingerprint(doc: dict[str, Any]) -> None:
         set_path(doc, "logloop.grouping_version", found.version)
 
 
-def _index_of(doc: Mapping[str, Any], prefix: str) -> str:
-    return index_of_timestamp(doc.get("@timestamp"), prefix)
-
-
 def index_of_timestamp(stamp: Any, prefix: str) -> str:
     """The daily index of a document whose `@timestamp` is `stamp` (now, if it is not a date)."""
     if isinstance(stamp, str) and len(stamp) >= 20 and stamp.endswith("Z") and stamp[4] == stamp[7] == "-":
@@ -289,7 +285,7 @@ def encode(doc: dict[str, Any], prefix: str, rest: bytes = b"") -> NewEvent:
         logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
     event = doc.get("event")
     event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
-    return NewEvent(event_id, _index_of(doc, prefix), dumps_with(doc, rest))
+    return NewEvent(event_id, index_of_timestamp(doc.get("@timestamp"), prefix), dumps_with(doc, rest))
 
 
 class Worker:
@@ -323,7 +319,7 @@ class Worker:
             threading.Event()
         )  # a hint: nothing queued or spooled for this process (see wait_delivered)
         self._rows_ready = threading.Event()  # the drainer committed rows the sender has not seen
-        self.relay: Any = None  # the RelayProcess while the delivery process sends
+        self.relay: RelayProcess | None = None  # while the delivery process sends
         self.sending = threading.Event()  # set once the delivery process or the sender thread runs
         self._asked = 0
         # Held while sent documents leave the spool and are counted: a counter snapshot taken under it
@@ -527,7 +523,8 @@ class Worker:
         return spooled or woken or bool(markers)
 
     def _spool_docs(self, spool: Spool, events: list[Any]) -> bool:
-        """Build (the formatter's second half), stamp, fingerprint, serialize and spool the events."""
+        """Stamp the events' ids, pack the plain ones, build the others (the formatter's second half,
+        fingerprinted and serialized) and spool them."""
         if not events:
             return False
         first, base = event_ids.reserve(len(events)), random.getrandbits(62)
@@ -539,7 +536,7 @@ class Worker:
             return False
         items = self._dead_letter_oversized(items)
         try:
-            result = _store(spool, items, self.config.index_prefix, first, base)
+            result = store_packed(spool, items, self.config.index_prefix, first, base)
         except Exception as exc:
             self.counters.add("dropped", len(items))
             self._diag.warning("spool-write", "logloop shipper could not write its spool: %s", exc)
@@ -616,9 +613,10 @@ class Worker:
 _PACKED_SIZE: Final = 256  # bytes a packed plain event takes, roughly, for cutting segments
 
 
-def _store(spool: Spool, items: list[PackedEvent], prefix: str, first: int, base: int) -> PutResult:
-    """Spool drained events: finished documents as `_bulk` lines, or, when there are plain events
-    among them, packed (see `shipper.packing`), in segments of at most SEGMENT_EVENTS events."""
+def store_packed(spool: Spool, items: list[PackedEvent], prefix: str, first: int, base: int) -> PutResult:
+    """Spool what `pack_items` made of a batch whose ids start at `first` (with random `base`):
+    finished documents as `_bulk` lines, or, when there are plain events among them, packed (see
+    `shipper.packing`), in segments of at most SEGMENT_EVENTS events."""
     if all(isinstance(item, NewEvent) for item in items):
         return spool.put(items)  # type: ignore[arg-type]  # checked just above
     if len(items) <= SEGMENT_EVENTS and all(type(item) is tuple for item in items):
@@ -629,7 +627,7 @@ def _store(spool: Spool, items: list[PackedEvent], prefix: str, first: int, base
     size = 0
     for item in items:
         if isinstance(item, NewEvent):
-            packed: packing.PackedItem = item.lines or bulk_lines(item.event_id, item.index, item.body)
+            packed: packing.PackedItem = bulk_lines(item.event_id, item.index, item.body)
             weight = len(packed)
         else:
             packed, weight = item, _PACKED_SIZE

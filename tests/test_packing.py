@@ -12,7 +12,7 @@ import pytest
 
 from shipper import packing
 from shipper.exceptions import UnreadablePayload
-from shipper.formatter import EcsFormatter
+from shipper.formatter import EcsFormatter, dumps_with
 from shipper.spool import NewEvent, Spool, bulk_lines
 from shipper.worker import event_ids, format_event_id, index_of_timestamp
 
@@ -26,8 +26,9 @@ def _plain(formatter: EcsFormatter, n: int) -> list[object]:
 
 
 def test_written_out_events_are_the_documents_built_the_plain_way() -> None:
-    """expand(pack(...)) gives, for each plain event, the _bulk lines of lean_row with the id the
-    drainer reserved for its place; a finished row in between is kept as it is."""
+    """expand(pack(...)) gives, for each plain event, the _bulk lines of the document built the plain
+    way (dumps_with(*lean_document())) with the id the drainer reserved for its place; a finished row
+    in between is kept as it is."""
     formatter = EcsFormatter(service_name="billing", environment="prod")
     captured = _plain(formatter, 3)
     fields = formatter.lean_fields_many(captured)  # type: ignore[arg-type]
@@ -38,9 +39,11 @@ def test_written_out_events_are_the_documents_built_the_plain_way() -> None:
     expected = []
     for place, one in zip((0, 1, 3), captured, strict=True):
         event_id = format_event_id(first + place, bits ^ place)
-        row = formatter.lean_row(one, event_id)  # type: ignore[arg-type]
-        assert row is not None
-        expected.append(bulk_lines(event_id, index_of_timestamp(row[2], "logloop"), row[0], row[1]))
+        doc, rest = formatter.lean_document(one)  # type: ignore[arg-type]
+        assert rest  # split: a plain event
+        doc["event"]["id"] = event_id
+        index = index_of_timestamp(doc["@timestamp"], "logloop")
+        expected.append(bulk_lines(event_id, index, dumps_with(doc, rest)))
     assert lines == [expected[0], expected[1], finished, expected[2]]
 
 

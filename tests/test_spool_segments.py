@@ -9,7 +9,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from shipper.formatter import EcsFormatter, dumps_with
+from shipper.formatter import EcsFormatter, dumps_with, lean_json
 from shipper.spool import SEGMENT_EVENTS, NewEvent, Spool
 from shipper.transports.elasticsearch import _ndjson
 from shipper.worker import encode, event_ids
@@ -92,7 +92,7 @@ def test_a_spool_of_one_row_per_document_is_converted_on_open(tmp_path: Path) ->
 
 
 def test_the_fused_row_is_the_document_built_the_plain_way() -> None:
-    """lean_row's bytes are exactly dumps_with(*lean_document()) with the same id stamped."""
+    """lean_json(lean_fields()) gives exactly dumps_with(*lean_document()) with the same id stamped."""
     formatter = EcsFormatter(service_name="billing", service_version="1.2", environment="prod")
     for record in (
         logging.LogRecord("app.orders", logging.INFO, "/srv/app.py", 7, "order %s done", ("o-1",), None),
@@ -101,8 +101,9 @@ def test_the_fused_row_is_the_document_built_the_plain_way() -> None:
     ):
         captured = formatter.capture(record)
         event_id = event_ids.next()
-        row = formatter.lean_row(captured, event_id)
-        assert row is not None
+        fields = formatter.lean_fields(captured)
+        assert fields is not None
+        row = lean_json(fields, event_id)
         doc, rest = formatter.lean_document(captured)
         doc["event"]["id"] = event_id
         assert row[0] + row[1] == dumps_with(doc, rest) == encode(doc, "logloop", rest).body
@@ -110,7 +111,7 @@ def test_the_fused_row_is_the_document_built_the_plain_way() -> None:
 
 
 def test_the_fused_row_declines_what_it_does_not_build() -> None:
-    """Errors, extras and odd attribute types take the plain way (lean_row says None)."""
+    """Errors, extras and odd attribute types take the plain way (lean_fields says None)."""
     formatter = EcsFormatter(service_name="billing")
     error = logging.LogRecord("app", logging.ERROR, "x.py", 1, "failed", None, None)
     extra = logging.LogRecord("app", logging.INFO, "x.py", 1, "m", None, None)
@@ -118,7 +119,7 @@ def test_the_fused_row_declines_what_it_does_not_build() -> None:
     odd = logging.LogRecord("app", logging.INFO, "x.py", 1, "m", None, None)
     odd.lineno = "7"  # type: ignore[assignment]
     for record in (error, extra, odd):
-        assert formatter.lean_row(formatter.capture(record), event_ids.next()) is None
+        assert formatter.lean_fields(formatter.capture(record)) is None
 
 
 def test_the_drainers_check_agrees_with_lean_document() -> None:
