@@ -2,7 +2,7 @@
 
 Targets error events without `error.grouping_key` (another shipper sent them) or without / with an
 older `logloop.grouping_version`. They are read in (@timestamp, event.id) order with `search_after`,
-`batch` events a page, fingerprinted with `shipper.fingerprint.fingerprint_event`, and written back
+`batch` events a page, fingerprinted with `shipper.grouping.fingerprint.fingerprint_event`, and written back
 with `_bulk` partial updates by id to the daily index each came from. This is the only place the
 analyzers page through raw events; it is bounded by `--since` and the batch size.
 """
@@ -24,7 +24,7 @@ DEFAULT_BATCH = 500
 
 
 class _Fingerprint(Protocol):
-    """What regroup needs of `shipper.fingerprint.Fingerprint` (read-only attributes)."""
+    """What regroup needs of `shipper.grouping.fingerprint.Fingerprint` (read-only attributes)."""
 
     @property
     def key(self) -> str: ...
@@ -48,10 +48,10 @@ class RegroupResult:
 def load_fingerprinter() -> tuple[Fingerprinter, int]:
     """`fingerprint_event` and the current grouping version, imported lazily."""
     try:
-        from shipper.fingerprint import GROUPING_VERSION, fingerprint_event
+        from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_event
     except ImportError:
         raise ConfigurationError(
-            "shipper.fingerprint is not available: install logloop with the grouping module to regroup"
+            "shipper.grouping.fingerprint is not available: reinstall logloop to regroup"
         ) from None
     return fingerprint_event, int(GROUPING_VERSION)
 

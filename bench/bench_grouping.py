@@ -3,12 +3,12 @@
 Two inputs, each fed identically to both:
 
 (a) the labelled traceback corpus in tests/data/tracebacks/ (built by bench/corpus/generate.py from
-    really raised exceptions): logloop groups with `shipper.fingerprint.fingerprint_event`; drain3's
+    really raised exceptions): logloop groups with `shipper.grouping.fingerprint.fingerprint_event`; drain3's
     `TemplateMiner().add_log_message` is fed the whole `error.stack_trace` text (drain3 has no
     traceback support, so the full text is the fairest input; its first line is the same for every
     traceback, so the final exception line alone would be fed to it by no real deployment either).
 (b) loghub-2k (16 datasets, original and corrected ground truth) from --data: the `Content` column
-    is the message; logloop uses `shipper.templates.mine` (ONE configuration for all datasets);
+    is the message; logloop uses `shipper.grouping.templates.mine` (ONE configuration for all datasets);
     drain3 the default `TemplateMiner()` (no masking). The extra column "GA key" is the stateless key
     `fingerprint_event` gives a message-only error without template (masking only, no learning).
 
@@ -48,8 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shipper.fingerprint import clear_caches, fingerprint_event  # noqa: E402
-from shipper.templates import mine  # noqa: E402
+from shipper.grouping.fingerprint import clear_caches, fingerprint_event  # noqa: E402
+from shipper.grouping.templates import mine  # noqa: E402
 
 DATASETS = (
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from shipper import schema
-from shipper.fingerprint import ERROR_LEVELS
+from shipper.grouping.fingerprint import ERROR_LEVELS
 
 KIBANA_TARGET_VERSION: Final = "8.11.0"
 CORE_MIGRATION_VERSION: Final = "8.8.0"
@@ -65,7 +65,7 @@ REGISTRY_FIELDS: Final[Mapping[str, str]] = {
     "grouping_version": "long",
 }
 
-# The same definition of "an error event" as the grouping (shipper.fingerprint).
+# The same definition of "an error event" as the grouping (shipper.grouping.fingerprint).
 ERRORS_QUERY: Final = (
     f"log.level:({' OR '.join(sorted(ERROR_LEVELS))}) OR _exists_:error.type OR _exists_:error.stack_trace"
 )

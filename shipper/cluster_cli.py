@@ -5,9 +5,9 @@ Each input line is one ECS event (nested `{"error": {"stack_trace": ...}}` or do
 position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_version`.
 
 - an event with a Python traceback (`error.stack_trace`) or a logging template (`logloop.template`)
-  gets the same key the shipper stores in `error.grouping_key` (`shipper.fingerprint`);
+  gets the same key the shipper stores in `error.grouping_key` (`shipper.grouping.fingerprint`);
 - any other event is grouped by the first line of its message (prefixed with the short error.type
-  if any) with the template miner (`shipper.templates`), over the whole input at once:
+  if any) with the template miner (`shipper.grouping.templates`), over the whole input at once:
   deterministic for a given input (same input, same order, same output).
 
 A bad line (not UTF-8, not JSON, not an object) gets an error on stderr naming its line number and an output
@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
-from shipper.templates import mine
+from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
+from shipper.grouping.templates import mine
 
 EXIT_BAD_LINES: Final = 2
 

@@ -239,7 +239,7 @@ def _fingerprint(doc: dict[str, Any]) -> None:
     global _grouping
     if _grouping is None:
         try:
-            from shipper.fingerprint import ERROR_LEVELS, fingerprint_event
+            from shipper.grouping.fingerprint import ERROR_LEVELS, fingerprint_event
         except ImportError:
             return  # grouping not installed: ship ungrouped
         _grouping = (ERROR_LEVELS, fingerprint_event)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shipper.fingerprint import (
+from shipper.grouping.fingerprint import (
     GROUPING_VERSION,
     Fingerprint,
     FrameKind,
@@ -159,7 +159,7 @@ def test_keys_are_identical_in_another_process_with_another_hash_seed() -> None:
     docs = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()[:40]]
     here = [fingerprint.key for doc in docs if (fingerprint := fingerprint_event(doc))]
     code = (
-        "import json, sys; from shipper.fingerprint import fingerprint_event; "
+        "import json, sys; from shipper.grouping.fingerprint import fingerprint_event; "
         "docs = [json.loads(l) for l in sys.stdin.read().splitlines()[:40]]; "
         "print(json.dumps([fingerprint_event(d).key for d in docs]))"
     )

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from shipper.fingerprint import (
+from shipper.grouping.fingerprint import (
     clear_caches,
     fingerprint_event,
     fingerprint_plain,
     fingerprint_traceback,
 )
-from shipper.tracebacks import parse_traceback
+from shipper.grouping.tracebacks import parse_traceback
 
 CORPUS = Path(__file__).resolve().parent / "data" / "tracebacks" / "corpus.jsonl"
 TRACES = [

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shipper.fingerprint import Fingerprint, fingerprint_event
+from shipper.grouping.fingerprint import Fingerprint, fingerprint_event
 
 MODULE = """
 import os

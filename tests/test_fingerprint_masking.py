@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shipper import fingerprint
-from shipper.fingerprint import clear_caches, fingerprint_event
-from shipper.masking import RULES, mask
+from shipper.grouping import fingerprint
+from shipper.grouping.fingerprint import clear_caches, fingerprint_event
+from shipper.grouping.masking import RULES, mask
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kibana.setup import install_template
-from shipper.fingerprint import GROUPING_VERSION
+from shipper.grouping.fingerprint import GROUPING_VERSION
 from shipper.handler import ShipperHandler
 
 pytestmark = pytest.mark.es

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shipper.fingerprint import GROUPING_VERSION, clear_caches, fingerprint_event
-from shipper.tracebacks import parse_traceback, scan_traceback
+from shipper.grouping.fingerprint import GROUPING_VERSION, clear_caches, fingerprint_event
+from shipper.grouping.tracebacks import parse_traceback, scan_traceback
 
 DATA = Path(__file__).resolve().parent / "data" / "tracebacks"
 EXPECTED = json.loads((DATA / "expected_keys.json").read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ from analyzers import analyze, queries
 from analyzers.config import AnalyzeConfig
 from analyzers.regroup import run_regroup, update_operations
 from kibana.setup import install_template
-from shipper.fingerprint import GROUPING_VERSION, fingerprint_event
+from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_event
 
 DAY = timedelta(days=1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.templates import WILDCARD, MinerConfig, Template, mine, tokenize
+from shipper.grouping.templates import WILDCARD, MinerConfig, Template, mine, tokenize
 
 W = WILDCARD
 

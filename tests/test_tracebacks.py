@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shipper import tracebacks
-from shipper.tracebacks import Frame, Traceback, parse_traceback
+from shipper.grouping import tracebacks
+from shipper.grouping.tracebacks import Frame, Traceback, parse_traceback
 
 
 def formatted(function: object, *args: object) -> str:

@@ -22,7 +22,7 @@ told apart from a library by its path, and adding it would split one bug between
 
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
-the masked first line of the message (see `shipper.masking`); both with the logger name.
+the masked first line of the message (see `shipper.grouping.masking`); both with the logger name.
 
 Speed: a traceback printed the plain way (nearly all: see `tracebacks.scan_plain`) takes the fast
 path, `fingerprint_plain`: its innermost frame is found with `str.rfind` and read with the parser's
@@ -54,9 +54,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from shipper import tracebacks
-from shipper.masking import RULES, mask
-from shipper.tracebacks import (
+from shipper.grouping import tracebacks
+from shipper.grouping.masking import RULES, mask
+from shipper.grouping.tracebacks import (
     BoundedMemo,
     ExceptionRecord,
     Frame,
