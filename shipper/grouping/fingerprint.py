@@ -76,10 +76,10 @@ from shipper.grouping.tracebacks import (
     scan_traceback,
     segments,
 )
+from shipper.schema import is_error_document
 
 GROUPING_VERSION: Final = 2
 
-ERROR_LEVELS: Final = frozenset({"error", "err", "critical", "crit", "fatal", "alert", "emergency"})
 _TITLE_LIMIT: Final = 200
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
@@ -120,19 +120,14 @@ def classify_frame(filename: str) -> FrameKind:
 def fingerprint_event(doc: Mapping[str, Any]) -> Fingerprint | None:
     """Fingerprint an ECS error event (nested or dotted keys); None for events that are not errors.
 
-    An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
+    What an error is, `shipper.schema.is_error_document` says (the one definition).
     """
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
         return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
-    if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
+    if not is_error_document(doc):
         return None
     return _fingerprint(doc, _text(stack_trace))
-
-
-def _is_error_level(doc: Mapping[str, Any]) -> bool:
-    level = _field(doc, "log.level", "log", "level")
-    return isinstance(level, str) and level.strip().lower() in ERROR_LEVELS
 
 
 def fingerprint_document(doc: Mapping[str, Any]) -> Fingerprint:
