@@ -6,10 +6,11 @@ Builds two throwaway virtual environments under /tmp from this checkout:
     full   pip install .[analyzers]      (the analyzers, the digest, the scheduler)
 
 and reports, for each, the size of site-packages, the number of installed distributions and the
-median wall time of `python -c "import shipper"` (interpreter start-up subtracted, measured in the
-same run). Both environments are deleted afterwards unless --keep.
+median wall time of `python -c "import shipper"` (interpreter start-up subtracted; the two
+environments' runs interleaved so that both see the same machine load). Both environments are
+deleted afterwards unless --keep.
 
-    python bench/bench_install.py [--runs 7] [--keep]
+    python bench/bench_install.py [--runs 15] [--keep]
 
 Bounded: every pip call has a 900 s timeout, every timed import 60 s; pip's own cache is used, so a
 second run does not download again.
@@ -63,7 +64,7 @@ def _median_run_ms(python: Path, code: str, runs: int) -> float:
     return statistics.median(times)
 
 
-def measure(name: str, requirement: str, workdir: Path, runs: int) -> Measured:
+def install(name: str, requirement: str, workdir: Path) -> tuple[Path, float]:
     env = workdir / name
     venv.create(env, with_pip=True)
     started = time.perf_counter()
@@ -72,28 +73,43 @@ def measure(name: str, requirement: str, workdir: Path, runs: int) -> Measured:
         check=True,
         timeout=PIP_TIMEOUT,
     )
-    install_s = time.perf_counter() - started
-    site = _site_packages(env)
-    baseline = _median_run_ms(_python(env), "pass", runs)
-    imported = _median_run_ms(_python(env), "import shipper", runs)
-    return Measured(
-        name=name,
-        size_mb=_size_mb(site),
-        distributions=len(list(site.glob("*.dist-info"))),
-        import_ms=imported - baseline,
-        install_s=install_s,
-    )
+    return env, time.perf_counter() - started
+
+
+def import_times(envs: list[Path], runs: int) -> list[float]:
+    """Median `import shipper` time per environment, runs interleaved so both see the same load."""
+    samples: list[list[float]] = [[] for _ in envs]
+    for _ in range(runs):
+        for index, env in enumerate(envs):
+            baseline = _median_run_ms(_python(env), "pass", 1)
+            samples[index].append(_median_run_ms(_python(env), "import shipper", 1) - baseline)
+    return [statistics.median(values) for values in samples]
+
+
+def measure(names: list[str], requirements: list[str], workdir: Path, runs: int) -> list[Measured]:
+    pairs = zip(names, requirements, strict=True)
+    installed = [install(name, requirement, workdir) for name, requirement in pairs]
+    times = import_times([env for env, _ in installed], runs)
+    return [
+        Measured(
+            name=name,
+            size_mb=_size_mb(_site_packages(env)),
+            distributions=len(list(_site_packages(env).glob("*.dist-info"))),
+            import_ms=import_ms,
+            install_s=install_s,
+        )
+        for name, (env, install_s), import_ms in zip(names, installed, times, strict=True)
+    ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=7, help="timed imports per environment (median)")
+    parser.add_argument("--runs", type=int, default=15, help="timed imports per environment (median)")
     parser.add_argument("--keep", action="store_true", help="keep the environments under /tmp")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="logloop-bench-install-", dir="/tmp"))
     try:
-        lean = measure("lean", str(ROOT), workdir, args.runs)
-        full = measure("full", f"{ROOT}[analyzers]", workdir, args.runs)
+        lean, full = measure(["lean", "full"], [str(ROOT), f"{ROOT}[analyzers]"], workdir, args.runs)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

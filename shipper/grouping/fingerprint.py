@@ -76,9 +76,13 @@ from shipper.grouping.tracebacks import (
     scan_traceback,
     segments,
 )
-from shipper.schema import is_error_document
+from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
 
 GROUPING_VERSION: Final = 2
+
+# Derived from the one definition (shipper.schema) for callers that still test a level against a
+# set; new code calls shipper.schema.is_error_level, which also ignores case and blanks.
+ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 
 _TITLE_LIMIT: Final = 200
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
