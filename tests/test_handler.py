@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shipping import logger_only_to
+from helpers.shipping import logger_only_to
 from test_transports import BeatsServer, JsonLinesServer
 
 import shipper

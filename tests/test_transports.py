@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ports import free_port
+from helpers.ports import free_port
 
 from kibana.setup import install_template
 from shipper.connection import ElasticsearchSettings
