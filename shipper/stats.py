@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+from shipper.exceptions import ConfigurationError
+
 COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered")
 
 
@@ -112,7 +114,12 @@ class PrometheusEndpoint:
     """An HTTP /metrics endpoint on 127.0.0.1 with its own CollectorRegistry."""
 
     def __init__(self, counters: Counters, port: int) -> None:
-        from prometheus_client import CollectorRegistry, start_http_server
+        try:
+            from prometheus_client import CollectorRegistry, start_http_server
+        except ImportError as exc:  # the lean install: say which extra, at setup
+            raise ConfigurationError(
+                "prometheus_port needs prometheus-client: pip install 'logloop[metrics]'"
+            ) from exc
 
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(counters))

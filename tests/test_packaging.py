@@ -105,3 +105,20 @@ def test_analyze_and_check_run_without_the_extra() -> None:
     analyze = _run(code, "analyze", env=env)
     assert analyze.returncode == 1
     assert analyze.stderr.startswith("logloop analyze: error: cannot reach Elasticsearch"), analyze.stderr
+
+
+def test_the_metrics_endpoint_without_its_extra_is_a_configuration_error(tmp_path: Path) -> None:
+    """`prometheus_port=` on a lean install fails at setup with a ConfigurationError naming the extra."""
+    code = _WITHOUT_EXTRAS + textwrap.dedent(
+        """
+        from shipper.exceptions import ConfigurationError
+        from shipper.handler import ShipperHandler
+        try:
+            ShipperHandler("svc", spool_path=sys.argv[1], prometheus_port=0)
+        except ConfigurationError as exc:
+            print(exc)
+        """
+    )
+    result = _run(code, str(tmp_path / "spool.sqlite"))
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'logloop[metrics]'" in result.stdout
