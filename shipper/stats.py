@@ -81,7 +81,12 @@ def register(owner: Any) -> None:
 
 
 def stats() -> ShipperStats:
-    """The summed counters of every live shipper handler in this process."""
+    """The summed counters of every live shipper handler in this process (a frozen snapshot).
+
+    queued: records accepted by `emit()`; spooled: written to the spool; sent: acknowledged by the
+    server; retried: sends to try again; dropped: lost to an overflow policy (counted, never silent);
+    dead_lettered: refused by the server for good (in the dead-letter file); spool_backlog: waiting.
+    """
     total = ShipperStats()
     for owner in list(_live):
         total = total + owner.counters.snapshot()
