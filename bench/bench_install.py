@@ -10,7 +10,7 @@ median wall time of `python -c "import shipper"` (interpreter start-up subtracte
 environments' runs interleaved so that both see the same machine load). Both environments are
 deleted afterwards unless --keep.
 
-    python bench/bench_install.py [--runs 15] [--keep]
+    python bench/bench_install.py [--runs 15] [--keep] [--json FILE]
 
 Bounded: every pip call has a 900 s timeout, every timed import 60 s; pip's own cache is used, so a
 second run does not download again.
@@ -19,6 +19,8 @@ second run does not download again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import shutil
 import statistics
 import subprocess
@@ -106,6 +108,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="timed imports per environment (median)")
     parser.add_argument("--keep", action="store_true", help="keep the environments under /tmp")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to FILE")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="logloop-bench-install-", dir="/tmp"))
     try:
@@ -126,6 +129,8 @@ def main() -> int:
         f"{full.distributions / lean.distributions:.1f}x, "
         f"import shipper {full.import_ms / lean.import_ms:.2f}x"
     )
+    if args.json is not None:
+        args.json.write_text(json.dumps([dataclasses.asdict(row) for row in (lean, full)], indent=2) + "\n")
     return 0
 
 
