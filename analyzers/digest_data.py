@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from analyzers import es, registry
-from analyzers.analyze import get_field
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from shipper import schema
-from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, index_pattern
+from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field, index_pattern
 
 # Groups counted per window, most frequent first: statuses computed without a registry, and the
 # new/escalating/... counts, cover these (the registry's own groups are always included).

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
+from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document
 from shipper.grouping.templates import mine
+from shipper.schema import get_field
 
 EXIT_BAD_LINES: Final = 2
 

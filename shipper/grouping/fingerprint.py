@@ -77,6 +77,7 @@ from shipper.grouping.tracebacks import (
     segments,
 )
 from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
+from shipper.schema import get_field as get_field  # re-exported: dotted paths are defined once, there
 
 GROUPING_VERSION: Final = 2
 
@@ -666,23 +667,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
-    """Read a field by dotted name from a nested, dotted or mixed document; None if absent."""
-    if dotted in doc:
-        return doc[dotted]
-    parts = dotted.split(".")
-    for cut in range(1, len(parts)):
-        head = ".".join(parts[:cut])
-        child = doc.get(head)
-        if isinstance(child, Mapping):
-            found = get_field(child, ".".join(parts[cut:]))
-            if found is not None:
-                return found
-    return None
-
-
 def _field(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
-    """`get_field(doc, dotted)` for a name of two parts (`head.tail`), without its general search."""
+    """`shipper.schema.get_field(doc, dotted)` for a name of two parts (`head.tail`), without its
+    general search: the fingerprint's hot path reads a handful of such fields per event."""
     if dotted in doc:
         return doc[dotted]
     child = doc.get(head)
