@@ -48,6 +48,7 @@ _PLAIN_ALIASES: Final = {
     "LOGLOOP_INDEX_PREFIX": ("logloop", "index_prefix"),
     "LOGLOOP_SERVICE": ("logloop", "service"),
 }
+_GENERAL_KEYS: Final = ("index_prefix", "service")
 SECRET_KEYS: Final = frozenset({"password", "api_key"})
 _TEXT_KEYS: Final = SECRET_KEYS | {"username"}
 _FILE_SUFFIX: Final = "_file"
@@ -103,6 +104,20 @@ def _env_target(variable: str) -> tuple[str, str] | None:
     if not variable.startswith("LOGLOOP_") or section not in SECTIONS or not key:
         return None
     return section, key
+
+
+def is_read(variable: str) -> bool:
+    """Whether logloop reads this environment variable (for the sections this module parses, whether
+    the key exists; the other sections' owners refuse unknown keys themselves)."""
+    target = _env_target(variable)
+    if target is None:
+        return variable == "LOGLOOP_CONFIG"
+    section, key = target
+    if key.removesuffix(_FILE_SUFFIX) in SECRET_KEYS:
+        return True
+    if section == "elasticsearch":
+        return key in {f.name for f in fields(ElasticsearchSettings)}
+    return section != "logloop" or key in _GENERAL_KEYS
 
 
 def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -164,7 +179,24 @@ def _es_settings(table: Mapping[str, Any]) -> ElasticsearchSettings:
             f"unknown key(s) in [elasticsearch]: {', '.join(sorted(unknown))}; "
             f"known: {', '.join(sorted(known))}"
         )
-    return ElasticsearchSettings(**table)
+    values: dict[str, Any] = {
+        key: _boolean(f"[elasticsearch] {key}", value) if key in _ES_BOOLEANS else value
+        for key, value in table.items()
+    }
+    return ElasticsearchSettings(**values)
+
+
+_ES_BOOLEANS: Final = frozenset(f.name for f in fields(ElasticsearchSettings) if isinstance(f.default, bool))
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _boolean(name: str, value: Any) -> bool:
+    """true/false, 1/0, yes/no, on/off (any case) -> bool; anything else is an error naming the key."""
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} = {value!r} must be true or false")
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -173,7 +205,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     path = path or default_config_path(environ)
     sections = merged_sections(_read_toml(path) if path else {}, environ)
     general = sections.pop("logloop", {})
-    unknown = set(general) - {"index_prefix", "service"}
+    unknown = set(general) - set(_GENERAL_KEYS)
     if unknown:
         raise ConfigError(
             f"unknown key(s) in [logloop]: {', '.join(sorted(unknown))}; known: index_prefix, service"

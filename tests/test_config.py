@@ -81,3 +81,23 @@ def test_a_list_of_urls_in_the_file_reaches_the_settings(tmp_path: Path) -> None
     assert load_settings(path, {}).elasticsearch.urls == ("http://127.0.0.1:1", "http://127.0.0.1:2")
     with pytest.raises(ConfigError, match="unknown key"):
         load_settings(_write(tmp_path, "[elasticsearch]\nurls = 1\n"), {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("yes", True), ("ON", True), ("true", True), ("0", False), ("no", False), ("false", False)],
+)
+def test_boolean_connection_settings_read_the_usual_spellings(raw: str, expected: bool) -> None:
+    """LOGLOOP_ES_ALLOW_PLAIN_HTTP=no is false (not the truthy text "no"), =1 is true."""
+    assert (
+        load_settings(
+            None, {"LOGLOOP_CONFIG": "", "LOGLOOP_ES_ALLOW_PLAIN_HTTP": raw}
+        ).elasticsearch.allow_plain_http
+        is expected
+    )
+
+
+def test_a_boolean_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    """A value that is neither true nor false is an error naming the key."""
+    with pytest.raises(ConfigError, match=r"\[elasticsearch\] verify_certs = 'maybe' must be true or false"):
+        load_settings(_write(tmp_path, ""), {"LOGLOOP_ES_VERIFY_CERTS": "maybe"})
