@@ -5,6 +5,7 @@
     logloop ignore GROUP
     logloop regroup [--since TIME] [--batch N]
     logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
+    logloop prune [--dry-run]
     logloop schedule
 
 GROUP is a grouping key or a unique prefix of one. Options override the `[analyze]`/`[check]` sections.
@@ -67,7 +68,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--no-alerts", action="store_true", help="do not send [alerts] notifications")
     check.set_defaults(handler=handle_check)
 
-    schedule = subparsers.add_parser("schedule", help="run analyze, check and the digest on their schedules")
+    prune = subparsers.add_parser(
+        "prune",
+        help="delete daily event indices and registry groups older than the [retention] settings",
+        description=(
+            "Delete the daily event indices whose whole day is older than [retention] events (default "
+            "30d), by name, and the registry groups not seen for [retention] groups (default 365d). "
+            "Where the cluster has ILM, `logloop setup` installs a lifecycle policy that does the same."
+        ),
+    )
+    prune.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    prune.set_defaults(handler=handle_prune)
+
+    schedule = subparsers.add_parser(
+        "schedule", help="run analyze, check, the digest and prune on their schedules (a service)"
+    )
     schedule.set_defaults(handler=handle_schedule)
 
 
@@ -198,6 +213,29 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     if alert_note:
         print(alert_note, file=sys.stderr)
     return result.state
+
+
+def handle_prune(args: argparse.Namespace, settings: Any) -> int:
+    from analyzers import retention
+
+    retention_config = config.retention_config(settings.section("retention"))
+    with closing(_client(settings)) as client:
+        result = retention.prune(
+            client,
+            settings.index_prefix,
+            config=retention_config,
+            now=datetime.now(UTC),
+            dry_run=args.dry_run,
+        )
+    verb = "would delete" if result.dry_run else "deleted"
+    for name in result.deleted_indices:
+        print(f"{verb} {name}")
+    print(
+        f"{verb} {len(result.deleted_indices)} daily indices older than {retention_config.events.days}d "
+        f"({result.kept_indices} kept) and {result.deleted_groups} groups not seen for "
+        f"{retention_config.groups.days}d"
+    )
+    return 0
 
 
 SHUTDOWN_DELIVERY_SECONDS = 5.0

@@ -28,6 +28,7 @@ from typing import Any
 from kibana import importer, objects, setup
 from kibana.exceptions import KibanaConfigError
 from logloop.config import Settings
+from shipper import schema
 from shipper.connection import make_client
 
 _ENV = {
@@ -134,10 +135,21 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
     kibana = kibana_settings(settings.section("kibana"), os.environ, _flags(args))
     es = make_client(settings.elasticsearch)
     try:
-        report = setup.run_setup(es, settings.index_prefix, kibana, wait_for_kibana=args.wait_for_kibana)
+        report = setup.run_setup(
+            es,
+            settings.index_prefix,
+            kibana,
+            wait_for_kibana=args.wait_for_kibana,
+            layout=schema.index_layout(settings.section("indices")),
+            retention=settings.section("retention"),
+        )
     finally:
         es.close()
     print(f"index template {report.template} installed for {report.index_pattern}")
+    if report.lifecycle_policy:
+        print(f"lifecycle policy {report.lifecycle_policy} deletes daily indices past [retention] events")
+    else:
+        print("no index lifecycle management here: `logloop prune` (scheduled by `logloop schedule`) deletes")
     if report.registry:
         print(f"group registry index {report.registry} ready")
     if report.kibana is None:

@@ -41,6 +41,7 @@ SECTIONS: Final = (
     "alerts",
     "analyze",
     "retention",
+    "indices",
     "kibana",
 )
 _SECTION_ALIASES: Final = {"es": "elasticsearch"}
