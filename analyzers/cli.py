@@ -246,10 +246,32 @@ def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
 
     schedule_config = config.schedule_config(settings.section("schedule"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from analyzers.health import SchedulerHealth, serve
+
     handler = scheduler.ship_own_logs(settings)
-    jobs = scheduler.default_jobs(settings)
-    running = scheduler.build_scheduler(schedule_config, jobs)
-    scheduler.run_until_signalled(running)
+    health = SchedulerHealth()
+    jobs = scheduler.default_jobs(settings, health=health)
+    running = scheduler.build_scheduler(schedule_config, jobs, health=health)
+    server = None
+    if schedule_config.health_port:
+        try:
+            server = serve(health, schedule_config.health_host, schedule_config.health_port)
+        except OSError as exc:
+            raise AnalyzerError(
+                f"cannot serve the health endpoint on {schedule_config.health_host}:"
+                f"{schedule_config.health_port} ({exc.strerror}): choose another [schedule] health_port"
+            ) from None
+        logging.getLogger("logloop.scheduler").info(
+            "health and metrics on http://%s:%s/health and /metrics",
+            schedule_config.health_host,
+            schedule_config.health_port,
+        )
+    try:
+        scheduler.run_until_signalled(running, health)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
     if handler is not None:
         # A long-running service stopping on purpose can afford a few seconds to deliver its last
         # records; whatever is still unsent after that stays spooled for the next start.

@@ -136,10 +136,17 @@ def prune_registry(client: Any, prefix: str, *, older_than: datetime, dry_run: b
 
 
 def prune(
-    client: Any, prefix: str, *, config: RetentionConfig, now: datetime, dry_run: bool = False
+    client: Any,
+    prefix: str,
+    *,
+    config: RetentionConfig,
+    now: datetime,
+    dry_run: bool = False,
+    indices: bool = True,
 ) -> PruneResult:
-    """Delete the expired daily indices and stale registry groups (or, with `dry_run`, only count them)."""
-    names = daily_indices(client, prefix)
+    """Delete the expired daily indices (unless `indices` is False: ILM deletes them) and stale
+    registry groups; with `dry_run`, only count them."""
+    names = daily_indices(client, prefix) if indices else []
     expired = expired_indices(names, prefix, retention=config.events, now=now)
     if not dry_run:
         delete_indices(client, expired)
