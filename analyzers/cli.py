@@ -5,6 +5,7 @@
     logloop ignore GROUP
     logloop regroup [--since TIME] [--batch N]
     logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
+                  (also warns of the shard limit, disk watermarks and shipper losses: analyzers.capacity)
     logloop prune [--dry-run]
     logloop schedule
 
@@ -178,7 +179,7 @@ def _check_config(args: argparse.Namespace, settings: Any) -> config.CheckConfig
 
 def handle_check(args: argparse.Namespace, settings: Any) -> int:
     """Nagios semantics: every failure is UNKNOWN (3) with one line, never a traceback."""
-    from analyzers import alerts, check, registry
+    from analyzers import alerts, capacity, check, registry
 
     now = datetime.now(UTC)
     try:
@@ -188,6 +189,7 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
         smtp = alerts.require_deliverable(alerts_config, settings.section("smtp")) if alerting else None
         with closing(_client(settings)) as client:
             result = check.run_check(client, settings.index_prefix, config=check_config, until=now)
+            findings = capacity.assess(client, settings.index_prefix, config=check_config, until=now)
             alert_note = ""
             if alerting:
                 candidates = alerts.candidates(
@@ -209,10 +211,11 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     except Exception as exc:  # a Nagios plugin reports every failure as UNKNOWN
         print(check.unknown_line(str(exc) or type(exc).__name__))
         return check.UNKNOWN
-    print(result.line)
+    state, line = capacity.merge_line(result.line, result.state, findings)
+    print(line)
     if alert_note:
         print(alert_note, file=sys.stderr)
-    return result.state
+    return state
 
 
 def handle_prune(args: argparse.Namespace, settings: Any) -> int:

@@ -12,8 +12,10 @@ Sections (all optional; every key has a default):
                 (daily event indices whose whole day is older than `events` are deleted, by ILM where
                 the cluster has it, else by `logloop prune`; groups not seen for `groups` leave the
                 registry; `groups` must not be shorter than `events`)
-    [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5
-                (rates are errors per minute averaged over the window)
+    [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5,
+                shards_warning = 0.8, shards_critical = 0.95
+                (rates are errors per minute averaged over the window; shards_* are the shares of the
+                cluster's shard limit, max_shards_per_node x data nodes, in use: see analyzers.capacity)
     [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
                 (email_to = ["ops@example.com"] mails each address through the [smtp] server and
                 sender, which must then be configured; timeout is the webhook's, [smtp] has its own)
@@ -107,6 +109,8 @@ class CheckConfig:
     critical_rate: float = 20.0
     warning_new: int = 1
     critical_new: int = 5
+    shards_warning: float = 0.8  # share of the cluster's shard limit in use
+    shards_critical: float = 0.95
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,8 +201,14 @@ def retention_config(table: Mapping[str, Any]) -> RetentionConfig:
 
 def check_config(table: Mapping[str, Any]) -> CheckConfig:
     config = parse(CheckConfig, "check", table)
-    if config.warning_rate > config.critical_rate or config.warning_new > config.critical_new:
+    if (
+        config.warning_rate > config.critical_rate
+        or config.warning_new > config.critical_new
+        or config.shards_warning > config.shards_critical
+    ):
         raise ConfigurationError("[check] warning thresholds must not exceed the critical ones")
+    if not 0 < config.shards_warning <= 1 or not 0 < config.shards_critical <= 1:
+        raise ConfigurationError("[check] shards_warning and shards_critical are shares: write e.g. 0.8")
     return config
 
 

@@ -267,7 +267,7 @@ def analyze_job(settings: Any, *, clock: Clock = utc_now) -> Job:
 
 
 def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
-    from analyzers import alerts, check, registry
+    from analyzers import alerts, capacity, check, registry
 
     check_cfg = analyzer_config.check_config(settings.section("check"))
     alerts_cfg = analyzer_config.alerts_config(settings.section("alerts"))
@@ -277,8 +277,10 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
         now = clock()
         with closing(_client(settings)) as client:
             result = check.run_check(client, settings.index_prefix, config=check_cfg, until=now)
-            level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[result.state]
-            LOG.log(level, "check: %s", result.line)
+            findings = capacity.assess(client, settings.index_prefix, config=check_cfg, until=now)
+            state, line = capacity.merge_line(result.line, result.state, findings)
+            level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[state]
+            LOG.log(level, "check: %s", line)
             if alerts_cfg.enabled:
                 candidates = alerts.candidates(
                     result, registry.load_groups(client, settings.index_prefix), config=alerts_cfg
