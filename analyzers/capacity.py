@@ -3,7 +3,8 @@
 - **Shard limit.** A cluster refuses to create an index once its open shards would exceed
   `cluster.max_shards_per_node` x data nodes; with daily indices that day's events then wait (the
   shipper retries them, counting `shard_limit_retries`). WARNING from `[check] shards_warning`
-  (default 80 %) of the limit, CRITICAL from `shards_critical` (95 %).
+  (default 80 %) of the limit, CRITICAL from `shards_critical` (95 %) or as soon as the next daily
+  index (its shards and replicas as the index template asks) would not fit.
 - **Disk watermarks** (only where the cluster enforces them, `threshold_enabled`): past the low
   watermark a node takes no new shards (tomorrow's index may have nowhere to go): WARNING; past the
   high one shards move away, and at the flood stage indices turn read-only: CRITICAL. Watermarks
@@ -28,7 +29,7 @@ from analyzers import es
 from analyzers.check import CRITICAL, OK, STATE_NAMES, WARNING
 from analyzers.config import CheckConfig
 from analyzers.exceptions import AnalyzerError
-from shipper.schema import DATASET_SHIPPER, index_pattern
+from shipper.schema import DATASET_SHIPPER, index_pattern, template_name
 
 SHIPPER_TROUBLES: Final = ("dropped", "dead_lettered", "shard_limit_retries")
 _DISK: Final = "cluster.routing.allocation.disk."
@@ -50,6 +51,7 @@ class ShardUse:
     shards: int
     per_node_limit: int
     data_nodes: int
+    next_index: int = 2  # shards the next daily index asks for (see `next_index_shards`)
 
     @property
     def limit(self) -> int:
@@ -71,28 +73,48 @@ def flat_settings(response: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def shard_use(health: Mapping[str, Any], settings: Mapping[str, Any]) -> ShardUse:
+def shard_use(health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int) -> ShardUse:
     """Shards counted against the limit (every copy of every open index, unassigned ones too)."""
-    shards = sum(
-        int(health.get(key, 0)) for key in ("active_shards", "initializing_shards", "unassigned_shards")
-    )
+    counted = ("active_shards", "initializing_shards", "unassigned_shards")
     return ShardUse(
-        shards=shards,
+        shards=sum(int(health.get(key, 0)) for key in counted),
         per_node_limit=int(settings.get("cluster.max_shards_per_node", 1000)),
         data_nodes=int(health.get("number_of_data_nodes", 1)),
+        next_index=next_index,
     )
+
+
+def next_index_shards(settings: Mapping[str, Any]) -> int:
+    """Shards a new daily index is checked for: primaries x (1 + replicas). The limit is checked
+    before `auto_expand_replicas` applies, so "0-1" counts one replica even on a single node (pure)."""
+    flat = settings.get("index", settings)
+    primaries = int(flat.get("number_of_shards", 1))
+    replicas = flat.get("number_of_replicas")
+    if replicas is None:
+        expand = str(flat.get("auto_expand_replicas", "false"))
+        replicas = 1 if expand == "false" else max(int(expand.split("-")[0]), 1)
+    return primaries * (1 + int(replicas))
 
 
 def shard_finding(use: ShardUse, *, config: CheckConfig) -> Finding:
     share = use.shards / use.limit if use.limit else 1.0
-    state = CRITICAL if share >= config.shards_critical else WARNING if share >= config.shards_warning else OK
+    refused = use.shards + use.next_index > use.limit
+    if refused or share >= config.shards_critical:
+        state = CRITICAL
+    else:
+        state = WARNING if share >= config.shards_warning else OK
     warn, crit = config.shards_warning * use.limit, config.shards_critical * use.limit
     perfdata = f"shards={use.shards};{warn:.0f};{crit:.0f};0;{use.limit}"
     text = ""
     if state != OK:
+        consequence = (
+            f"the next daily index ({use.next_index} shards) will be refused"
+            if refused
+            else "new daily indices will soon be refused"
+        )
         text = (
             f"{use.shards} of {use.limit} shards used ({share:.0%}; cluster.max_shards_per_node "
-            f"{use.per_node_limit} x {use.data_nodes} data node(s)): new daily indices will be refused; "
+            f"{use.per_node_limit} x {use.data_nodes} data node(s)): {consequence}; "
             "shorten [retention] events and run `logloop prune`, or raise the limit"
         )
     return Finding(state=state, text=text, perfdata=perfdata)
@@ -111,7 +133,7 @@ def required_free(total: int, settings: Mapping[str, Any], level: str, explicit:
     if absolute is not None:
         return absolute
     used = float(value[:-1]) / 100 if value.endswith("%") else float(value)
-    free = int(total * (1 - used))
+    free = round(total * (1 - used))
     headroom_name = f"{name}.max_headroom"
     # The default headroom only applies to a default watermark (as Elasticsearch documents it).
     if headroom_name in explicit or name not in explicit:
@@ -247,12 +269,18 @@ def assess(client: Any, prefix: str, *, config: CheckConfig, until: datetime) ->
                 _body(client.cluster.get_settings(include_defaults=True, flat_settings=True))
             )
             disks = nodes_disk(_body(client.nodes.stats(metric="fs")))
+            template = _body(
+                client.options(ignore_status=404).indices.get_index_template(name=template_name(prefix))
+            )
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
         return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
     settings = flat_settings(settings_response)
     explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
-    findings.append(shard_finding(shard_use(health, settings), config=config))
+    templates = template.get("index_templates") or [{}]
+    index_settings = templates[0].get("index_template", {}).get("template", {}).get("settings", {})
+    use = shard_use(health, settings, next_index_shards(index_settings))
+    findings.append(shard_finding(use, config=config))
     findings.extend(disk_findings(disks, settings, explicit))
     return sorted(findings, key=lambda finding: -finding.state)
 
