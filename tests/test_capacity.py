@@ -204,3 +204,32 @@ def test_shipper_losses_and_shard_limit_retries_come_from_the_health_documents(
     state, line = capacity.merge_line("LOGLOOP OK - 0 errors | errors=0", 0, findings)
     assert state == capacity.WARNING and line.startswith("LOGLOOP WARNING - 0 errors; ")
     assert "shipper_shard_limit_retries=55;;;0" in line.split(" | ", 1)[1]
+
+
+@pytest.mark.es
+def test_the_digest_reports_shard_limit_retries_and_what_to_do(es: Any, index_prefix: str) -> None:
+    """Health documents with shard-limit retries make the digest say how many documents waited and what
+    to do, in the text and in the JSON."""
+    from analyzers.digest import build_digest
+    from analyzers.render import render
+
+    install_template(es, index_prefix)
+    now = datetime.now(UTC)
+    for ago, retries in ((50, 0), (20, 120)):
+        es.index(
+            index=schema.index_for(now, index_prefix),
+            document={
+                "@timestamp": (now - timedelta(minutes=ago)).isoformat(),
+                "event": {"dataset": schema.DATASET_SHIPPER},
+                "host": {"name": "web-1"},
+                "process": {"pid": 7},
+                "logloop": {"shipper": {"sent": 10, "shard_limit_retries": retries}},
+            },
+        )
+    es.indices.refresh(index=f"{index_prefix}-*")
+    report = build_digest(es, index_prefix, timedelta(days=1), now, now).report
+    assert report.shard_limit_retries == 120 and not report.is_empty
+    assert "Shippers retried 120 documents because the cluster refused to create an index" in render(
+        report, "text"
+    )
+    assert '"shard_limit_retries": 120' in render(report, "json")
