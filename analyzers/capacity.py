@@ -269,12 +269,16 @@ def assess(client: Any, prefix: str, *, config: CheckConfig, until: datetime) ->
                 _body(client.cluster.get_settings(include_defaults=True, flat_settings=True))
             )
             disks = nodes_disk(_body(client.nodes.stats(metric="fs")))
-            template = _body(
-                client.options(ignore_status=404).indices.get_index_template(name=template_name(prefix))
-            )
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
         return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
+    try:
+        with es.translated("read the index template"):
+            template = _body(
+                client.options(ignore_status=404).indices.get_index_template(name=template_name(prefix))
+            )
+    except AnalyzerError:
+        template = {}  # then the next index is assumed to need 2 shards, Elasticsearch's default
     settings = flat_settings(settings_response)
     explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
     templates = template.get("index_templates") or [{}]

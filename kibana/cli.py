@@ -121,6 +121,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     import_parser.add_argument(
         "--file", type=Path, help="NDJSON file to import (default: generated for the index prefix)"
     )
+    import_parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to this long for Kibana to become available first (the compose kibana-objects service)",
+    )
     import_parser.set_defaults(handler=run_import)
     export_parser = actions.add_parser("export", help="write the saved objects as NDJSON")
     export_parser.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
@@ -163,6 +170,8 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
     kibana = kibana_settings(settings.section("kibana"), os.environ, _flags(args))
     if kibana is None:
         raise KibanaConfigError("no Kibana URL: pass --url, set LOGLOOP_KIBANA_URL or [kibana] url")
+    if args.wait > 0:
+        importer.wait_until_available(kibana, args.wait)
     if args.file:
         try:
             ndjson = args.file.read_bytes()
