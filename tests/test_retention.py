@@ -3,7 +3,11 @@ the ILM policy detected as unavailable on the embedded node, and shards/replicas
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +20,7 @@ from shipper import schema
 from shipper.exceptions import ConfigurationError as ShipperConfigurationError
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.es
 
 
@@ -120,3 +125,36 @@ def test_bad_index_layouts_are_refused(table: dict[str, Any]) -> None:
     """Shard and replica counts that cannot work are refused with the key named."""
     with pytest.raises(ShipperConfigurationError, match=r"\[indices\]"):
         schema.index_layout(table)
+
+
+def test_prune_command_lists_then_deletes(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
+    """`logloop prune --dry-run` names the expired index and keeps it; `logloop prune` deletes it."""
+    old = schema.index_for(datetime.now(UTC) - timedelta(days=3), index_prefix)
+    young = schema.index_for(datetime.now(UTC), index_prefix)
+    for name in (old, young):
+        es.indices.create(index=name)
+    config = tmp_path / "logloop.toml"
+    config.write_text(f'[elasticsearch]\nurl = "{es_url}"\n[logloop]\nindex_prefix = "{index_prefix}"\n')
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LOGLOOP_RETENTION_EVENTS": "2d",
+        "LOGLOOP_RETENTION_GROUPS": "2d",
+    }
+    env.pop("LOGLOOP_INDEX_PREFIX", None)
+
+    def prune(*flags: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "logloop.cli", "prune", *flags, "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert f"would delete {old}\n" in prune("--dry-run")
+    assert es.indices.exists(index=old)
+    assert f"deleted {old}\n" in prune()
+    assert not es.indices.exists(index=old) and es.indices.exists(index=young)
