@@ -246,17 +246,13 @@ SHUTDOWN_DELIVERY_SECONDS = 5.0
 
 def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
     from analyzers import scheduler
+    from analyzers.health import SchedulerHealth, serve
 
     schedule_config = config.schedule_config(settings.section("schedule"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from analyzers.health import SchedulerHealth, serve
-
-    handler = scheduler.ship_own_logs(settings)
     health = SchedulerHealth()
-    jobs = scheduler.default_jobs(settings, health=health)
-    running = scheduler.build_scheduler(schedule_config, jobs, health=health)
     server = None
-    if schedule_config.health_port:
+    if schedule_config.health_port:  # bound before anything else starts: a taken port fails at once
         try:
             server = serve(health, schedule_config.health_host, schedule_config.health_port)
         except OSError as exc:
@@ -264,7 +260,11 @@ def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
                 f"cannot serve the health endpoint on {schedule_config.health_host}:"
                 f"{schedule_config.health_port} ({exc.strerror}): choose another [schedule] health_port"
             ) from None
-        logging.getLogger("logloop.scheduler").info(
+    handler = scheduler.ship_own_logs(settings)
+    jobs = scheduler.default_jobs(settings, health=health)
+    running = scheduler.build_scheduler(schedule_config, jobs, health=health)
+    if server is not None:
+        scheduler.LOG.info(
             "health and metrics on http://%s:%s/health and /metrics",
             schedule_config.health_host,
             schedule_config.health_port,

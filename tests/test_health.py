@@ -151,3 +151,26 @@ def test_schedule_command_serves_health_on_loopback(
         finally:
             process.kill()
     assert process.returncode == 0, stderr
+
+
+def test_a_taken_health_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """`logloop schedule` with a health_port already in use stops at once with one line naming it."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "logloop.toml"
+        config.write_text(f"[schedule]\nhealth_port = {port}\n")
+        env = {**os.environ, "HOME": str(tmp_path), "LOGLOOP_CONFIG": str(config)}
+        done = subprocess.run(
+            [sys.executable, "-m", "logloop.cli", "schedule"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in done.stderr
+    assert done.stderr.strip().count("\n") == 0
