@@ -8,6 +8,8 @@ Runs as `elastic` (ELASTIC_PASSWORD) against LOGLOOP_ES_URL and is idempotent:
                       log records and regroup's keys to them), own the group registry and the
                       analyzers' other indices; it cannot delete event indices or documents
                       (retention is the lifecycle policy's job, installed by setup as `elastic`)
+    logloop_viewer    role only (assign it to your Kibana users): read the events and the registry,
+                      and read-only Dashboard and Discover in Kibana; nothing to write or delete
 Prints one line per step; any failure is one line on stderr and exit status 1.
 """
 
@@ -63,6 +65,19 @@ def roles(prefix: str) -> dict[str, dict[str, Any]]:
                 },
             ],
         },
+        "logloop_viewer": {
+            "cluster": [],
+            "indices": [
+                {"names": [events, f"{prefix}-groups"], "privileges": ["read", "view_index_metadata"]},
+            ],
+            "applications": [
+                {
+                    "application": "kibana-.kibana",
+                    "privileges": ["feature_dashboard.read", "feature_discover.read"],
+                    "resources": ["*"],
+                }
+            ],
+        },
     }
 
 
@@ -82,6 +97,9 @@ def main() -> int:
         print("bootstrap: kibana_system password set")
         for role, body in roles(prefix).items():
             es.security.put_role(name=role, **body)
+            if role not in passwords:  # a role for people, assigned to their own Kibana users
+                print(f"bootstrap: role {role} ready")
+                continue
             es.security.put_user(username=role, password=passwords[role], roles=[role], full_name=role)
             print(f"bootstrap: role and user {role} ready")
     except ApiError as exc:

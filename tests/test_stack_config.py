@@ -253,6 +253,15 @@ def test_bootstrap_roles_are_least_privilege() -> None:
     assert privileges("logloop_analyzer", daily) & destructive == set()
     assert privileges("logloop_analyzer", f"{prefix}-anything-else") == set()
     assert "manage_index_templates" not in roles["logloop_analyzer"]["cluster"]
+    # Kibana users: read-only on events and the registry, read-only dashboards and Discover.
+    assert (
+        privileges("logloop_viewer", daily)
+        == privileges("logloop_viewer", registry)
+        == {"read", "view_index_metadata"}
+    )
+    assert privileges("logloop_viewer", f"{prefix}-digest-sends") == set()
+    kibana = roles["logloop_viewer"]["applications"][0]
+    assert all(privilege.endswith(".read") for privilege in kibana["privileges"])
 
 
 def test_pipeline_is_balanced_and_never_removes_schema_fields() -> None:
