@@ -83,6 +83,9 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "logloop.shipper.dropped": _LONG,
     "logloop.shipper.dead_lettered": _LONG,
     "logloop.shipper.spool_backlog": _LONG,
+    "logloop.shipper.recovered": _LONG,
+    "logloop.shipper.torn_skipped": _LONG,
+    "logloop.shipper.shard_limit_retries": _LONG,
     "extra": {"type": "flattened"},
 }
 

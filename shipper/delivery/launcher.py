@@ -1,0 +1,104 @@
+"""Starting the delivery agent on demand, from the program, without waiting for it.
+
+`ensure_agent` looks at the lock (a system call or two); if no agent runs it starts
+`python -m shipper.delivery.agent` in its own session and writes the settings, credentials
+included, on its standard input (never in argv or the environment), then returns: the program never
+waits for the agent to start, nor for it to exit. If the running agent has other settings (another
+destination written into the same directory), it is asked to stop (SIGTERM: it loses nothing, its
+progress is in the acknowledgement files) and the new one takes over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from shipper.delivery import lock
+from shipper.delivery.config import AgentConfig
+from shipper.transports import TransportSpec
+
+_LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
+_children: list[subprocess.Popen[bytes]] = []  # started agents, reaped when they exit
+
+
+def settings_message(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bytes:
+    """What a new agent reads on its standard input."""
+    return json.dumps(
+        {"spool_dir": str(spool_dir), "transport": spec.as_data(), "config": asdict(config)}
+    ).encode()
+
+
+def ensure_agent(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
+    """Start an agent for `spool_dir` unless one with these settings runs; False if none runs and
+    none can be started here (the caller then delivers from a thread of its own)."""
+    reap()
+    if lock.running(spool_dir):
+        holder = lock.holder(spool_dir)
+        if holder.get("key") == spec.key() or holder.get("mode") != "process":
+            return True
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
+    return start(spool_dir, spec, config)
+
+
+def command() -> list[str] | None:
+    """How to start an agent, or None where no Python can be started (a frozen or embedded program)."""
+    if getattr(sys, "frozen", False) or not sys.executable or not os.path.exists(sys.executable):
+        return None
+    return [sys.executable, "-m", "shipper.delivery.agent"]
+
+
+def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
+    """Start an agent process; False if it cannot start here."""
+    argv = command()
+    if argv is None:
+        return False
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = [package_root, *(p for p in sys.path if p)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    log = spool_dir / "agent.log"
+    try:
+        with open(log, "ab" if _size(log) < _LOG_LIMIT else "wb") as errors:
+            os.chmod(log, 0o600)
+            child = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env=env,
+                close_fds=True,
+                start_new_session=True,
+            )
+    except OSError:
+        return False
+    try:
+        assert child.stdin is not None
+        child.stdin.write(settings_message(spool_dir, spec, config))  # far below a pipe's buffer
+        child.stdin.close()
+    except OSError:
+        return False
+    _children.append(child)
+    return True
+
+
+def reap() -> None:
+    """Collect agents this process started that have exited (no zombies in a long-lived program)."""
+    _children[:] = [child for child in _children if child.poll() is None]
+
+
+def forget_after_fork() -> None:
+    """In a forked child: the parent's agents are not this process's children."""
+    _children.clear()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
