@@ -40,13 +40,12 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from shipper import schema
-from shipper.capture import codec
+from shipper.capture import codec, program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
 from shipper.delivery.config import DEFAULTS, AgentConfig
 from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
-from shipper.environment import static_facts
 from shipper.exceptions import ConfigurationError, SpoolError
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
 from shipper.spool import layout, segment
@@ -241,7 +240,7 @@ class ShipperHandler(logging.Handler):
                 self._start_delivery()  # first record of a forked child: its own watchdog
             custom = self._custom
             if custom is None:
-                payload = codec.encode_record(self._ecs.capture(record))
+                payload = codec.encode_plain(record) or codec.encode_record(self._ecs.capture(record))
             else:
                 payload = codec.encode_document(dumps(custom.to_document(record)))
             self.writer.append(payload)
@@ -321,27 +320,16 @@ class ShipperHandler(logging.Handler):
 
     def _program_payload(self) -> bytes:
         """The facts of this process for the first frame of each segment (cached per pid)."""
-        facts = static_facts()
-        if self._program is None or self._program[0] != facts.pid:
-            from shipper.formatter import _shared_process_args  # the redacted argv the formatter ships
-
+        pid = os.getpid()
+        if self._program is None or self._program[0] != pid:
             ecs = self._ecs
-            payload = codec.encode_program(
-                {
-                    "service": ecs.service_name,
-                    "service_version": ecs.service_version,
-                    "environment": ecs.environment,
-                    "env_allowlist": list(ecs.env_allowlist),
-                    "host": facts.host,
-                    "process_name": facts.process_name,
-                    "executable": facts.executable,
-                    "args": list(_shared_process_args()),
-                    "python": facts.python,
-                    "platform": facts.platform,
-                    "pid": facts.pid,
-                }
+            found = program.facts(
+                service=ecs.service_name,
+                version=ecs.service_version,
+                env=ecs.environment,
+                allowlist=ecs.env_allowlist,
             )
-            self._program = (facts.pid, payload)
+            self._program = (pid, codec.encode_program(found))
         return self._program[1]
 
     def _start_delivery(self) -> None:

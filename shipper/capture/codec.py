@@ -6,6 +6,8 @@ pickle it cannot run code when read). A payload is one of:
     (RECORD, attributes, error, env_vars, context, failure)   a log record
     (PROGRAM, facts)                                          who writes the segment (its first frame)
     (DOCUMENT, json)                                          a document a custom formatter finished
+    (PLAIN, created, message, template, levelno, levelname, name, pathname, filename, module, lineno,
+     funcName, process, thread, threadName)                   a plain record, see `encode_plain`
 
 `attributes` is the record's attribute dict as captured (message formatted, extras made JSON-safe),
 `error` the exception as (type name, message, frozen trace). A trace is frozen into nested dicts of
@@ -20,6 +22,7 @@ private to its user (0600 in a 0700 directory) and deleted once delivered.
 
 from __future__ import annotations
 
+import logging
 import marshal
 import traceback
 from collections.abc import Mapping
@@ -31,6 +34,12 @@ from shipper.formatter import STANDARD_ATTRIBUTES, Captured, CapturedError, json
 RECORD: Final = 1
 PROGRAM: Final = 2
 DOCUMENT: Final = 3
+PLAIN: Final = 4
+_ERROR: Final = logging.ERROR
+_PLAIN_KEYS: Final = (
+    "created", "message", "msg", "levelno", "levelname", "name", "pathname", "filename", "module", "lineno",
+    "funcName", "process", "thread", "threadName",
+)  # fmt: skip
 _MARSHAL_VERSION: Final = 4
 _DEPTH: Final = 64  # chained exceptions kept at most; a longer chain ends in a note
 
@@ -47,6 +56,44 @@ def encode_record(captured: Captured) -> bytes:
     except ValueError:  # an attribute of a type marshal does not write (a filter set it, say)
         safe = {key: jsonable(value) for key, value in attributes.items()}
         return marshal.dumps((RECORD, safe, frozen_error, env_vars, context, failure), _MARSHAL_VERSION)
+
+
+def encode_plain(record: logging.LogRecord) -> bytes | None:
+    """The payload of a plain record (below ERROR, no exception, stack or extras), written straight
+    from the record: what `EcsFormatter.capture` would keep of it, without copying its attributes.
+    None for any other record, or if anything about it is unusual (the formatter's way then)."""
+    if (
+        record.exc_info is not None
+        or record.levelno >= _ERROR
+        or record.stack_info
+        or record.exc_text
+        or not record.__dict__.keys() <= STANDARD_ATTRIBUTES
+    ):
+        return None
+    try:
+        msg = record.msg
+        return marshal.dumps(
+            (
+                PLAIN,
+                record.created,
+                record.getMessage(),
+                str(msg) if isinstance(msg, str) else None,
+                record.levelno,
+                record.levelname,
+                record.name,
+                record.pathname,
+                record.filename,
+                record.module,
+                record.lineno,
+                record.funcName,
+                record.process,
+                record.thread,
+                record.threadName,
+            ),
+            _MARSHAL_VERSION,
+        )
+    except Exception:  # a failing format, an attribute marshal cannot write: the careful way
+        return None
 
 
 def encode_program(facts: Mapping[str, Any]) -> bytes:
@@ -70,6 +117,10 @@ def decode(payload: bytes) -> tuple[int, Any]:
         return PROGRAM, value[1]
     if value[0] == DOCUMENT and len(value) == 2 and isinstance(value[1], bytes):
         return DOCUMENT, value[1]
+    if value[0] == PLAIN and len(value) == len(_PLAIN_KEYS) + 1:
+        attributes = dict(zip(_PLAIN_KEYS, value[1:], strict=True))
+        attributes.update(args=None, exc_info=None, exc_text=None, stack_info=None)
+        return RECORD, Captured(attributes)
     if value[0] != RECORD or len(value) != 6 or not isinstance(value[1], dict):
         raise UnreadablePayload(f"captured record of unknown kind {value[0]!r}")
     _, attributes, error, env_vars, context, failure = value

@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import mmap
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from shipper.spool import layout, segment
 OverflowPolicy = Literal["drop_oldest", "drop_newest"]
 OVERFLOW_POLICIES: Final = ("drop_oldest", "drop_newest")
 SEGMENT_BYTES: Final = 4 * 1024 * 1024
+FIRST_SEGMENT_BYTES: Final = 256 * 1024  # a short script allocates and maps no more than this
 _RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment after a failure
 
 
@@ -79,19 +79,22 @@ class SegmentWriter:
 
     def append(self, payload: bytes) -> bool:
         """Copy one record into the segment; False (and the loss counted) if it cannot be kept."""
+        # One copy of header and payload: a reader that sees the header before the payload is complete
+        # finds the checksum wrong and, the writer being alive, waits (see shipper.spool.segment).
+        frame = segment.frame_header(payload) + payload
         with self._lock:
             current = self._open
-            needed = segment.frame_size(len(payload))
-            if current is None or current.position + needed + segment.FRAME.size > current.size:
-                current = self._next_segment(needed)
+            position = current.position if current is not None else 0
+            end = position + len(frame) + (-len(frame) % segment.ALIGN)
+            if current is None or end + segment.FRAME.size > current.size:
+                current = self._next_segment(len(payload))
                 if current is None:
                     return False
-            position = current.position
-            start = position + segment.FRAME.size
-            current.map[start : start + len(payload)] = payload
-            current.map[position:start] = segment.frame_header(payload)  # last: the frame is whole now
-            current.position = position + needed
-            self.written[current.path] = current.position
+                position = current.position
+                end = position + len(frame) + (-len(frame) % segment.ALIGN)
+            current.map[position : position + len(frame)] = frame
+            current.position = end
+            self.written[current.path] = end
             self.appended += 1
             return True
 
@@ -121,7 +124,9 @@ class SegmentWriter:
             self._lose("spool_unavailable", 1)
             return None
         self._close_current(seal=True)
-        size = max(self.segment_bytes, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
+        first = not self.written  # this process's first segment: small, as most scripts log little
+        wanted = min(self.segment_bytes, FIRST_SEGMENT_BYTES) if first else self.segment_bytes
+        size = max(wanted, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         try:
             if not self._make_room(size):
                 self._failed_at = now
@@ -149,14 +154,17 @@ class SegmentWriter:
     def _create(self, size: int) -> _Open:
         """A new segment: allocated, headed, locked and mapped, then renamed into view."""
         layout.ensure_private_dir(self.spool_dir)
-        token, pid, created = secrets.randbits(64), os.getpid(), time.time_ns() // 1_000_000
+        token = int.from_bytes(os.urandom(8), "little")
+        pid, created = os.getpid(), time.time_ns() // 1_000_000
         name = layout.segment_name(created, pid, token)
         hidden = self.spool_dir / f".{name}.new"
         fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.posix_fallocate(fd, 0, size)
-            mapped = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            # MAP_POPULATE: the pages are faulted in now, not one by one on the program's threads.
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            mapped = mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
             os.close(fd)
             hidden.unlink(missing_ok=True)

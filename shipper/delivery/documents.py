@@ -170,7 +170,9 @@ def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
     logloop = doc.get("logloop")
     env = logloop.get("env") if isinstance(logloop, dict) else None
     if isinstance(env, dict):
-        env.update(python=program.get("python"), platform=program.get("platform"), argv=program.get("args"))
+        env.update(python=program.get("python"), argv=program.get("args"))
+        if program.get("platform"):  # else the agent's own: the same host (see shipper.capture.program)
+            env["platform"] = program["platform"]
 
 
 def fingerprint(doc: dict[str, Any], find: Callable[[Mapping[str, Any]], Any] = fingerprint_event) -> None:

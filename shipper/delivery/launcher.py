@@ -14,17 +14,17 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
 from shipper.transports import TransportSpec
 
 _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
-_children: list[subprocess.Popen[bytes]] = []  # started agents, reaped when they exit
+_children: list[Any] = []  # subprocess.Popen of the agents started  # started agents, reaped when they exit
 
 
 def settings_message(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bytes:
@@ -59,6 +59,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
     argv = command()
     if argv is None:
         return False
+    import subprocess  # here: a program that finds its agent running never pays for the import
     package_root = str(Path(__file__).resolve().parents[2])
     paths = [package_root, *(p for p in sys.path if p)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}

@@ -5,12 +5,10 @@
     end      a zero length: nothing written yet (the file is allocated ahead, so it reads as zeros)
     seal     a zero length with crc SEAL: the writer moved to another segment and writes here no more
 
-A writer copies the payload first and the 8-byte header last, so a reader sees a frame whole or not
-at all while its writer lives. A process killed in the middle of that copy leaves a frame whose crc
-does not match (torn); a damaged file leaves one whose length runs past the end or whose crc fails.
-Either way the reader stops at the damage (nothing after it can be trusted) and says so
-(`Scan.torn`), once the writer is known to be dead; while it lives, a mismatch may just be a frame
-still being copied.
+A process killed in the middle of copying a frame leaves one whose crc does not match (torn); a
+damaged file leaves one whose length runs past the end or whose crc fails. Either way the reader
+stops at the damage (nothing after it can be trusted) and says so (`Scan.torn`); the agent counts it
+only once the writer is known to be dead: while it lives, a mismatch is a frame still being copied.
 
 Pure functions over bytes: no I/O besides reading a file into memory, no locks.
 """
