@@ -99,6 +99,8 @@ def _child(kind: str, workload: str, es_url: str, prefix: str, work: Path) -> No
     if workload == "caller":
         for i in range(100):
             log.info("warm up %d", i)
+        if hasattr(handler, "wait_delivered"):  # the agent started and busy only with what comes next
+            handler.wait_delivered(60)
         start, cpu = time.perf_counter(), time.thread_time()
         for i in range(CALLER_INFO_N):
             log.info("processed order %d for customer %s", i, "c-42")
@@ -167,12 +169,15 @@ def _run_child(
 
 
 def _count(es: Any, prefix: str) -> int:
-    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
-    return int(
-        es.count(index=f"{prefix}-*", allow_no_indices=True, query={"term": {"service.name": "bench"}})[
-            "count"
-        ]
-    )
+    from elasticsearch import ApiError
+
+    try:
+        es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
+        query = {"term": {"service.name": "bench"}}
+        found = es.count(index=f"{prefix}-*", allow_no_indices=True, query=query)
+    except ApiError:  # an index just created, its shard not started yet: look again
+        return 0
+    return int(found["count"])
 
 
 def _wait_count(es: Any, prefix: str, expected: int, timeout: float = 120.0) -> float:
