@@ -36,6 +36,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -161,6 +162,7 @@ class ShipperHandler(logging.Handler):
         self.counters = Counters()
         self.counters.delivery = self._delivery_counters
         self._refused = 0  # records emit() took but could not write (counted lost by reason too)
+        self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of finished segments
         self._diag = RateLimitedLog()
         self._ecs = EcsFormatter(
             service_name=service,
@@ -400,6 +402,7 @@ class ShipperHandler(logging.Handler):
         next_health = time.monotonic() + self.stats_interval
         while not stop.wait(_WATCH_EVERY if self.stats_interval > _WATCH_EVERY else self.stats_interval):
             try:
+                self._fold_finished()
                 if self._agent_thread is None and self._waiting():
                     self._ensure_agent()
                 if time.monotonic() >= next_health:
@@ -425,7 +428,8 @@ class ShipperHandler(logging.Handler):
 
     def _delivery_counters(self) -> dict[str, int]:
         """What the agent recorded for this process's segments, and its own counters."""
-        found: dict[str, int] = {"sent": 0, "retried": 0, "dead_lettered": 0}
+        self._fold_finished()
+        found = dict(self._folded)
         for path in list(self.writer.written):
             ack = layout.read_ack(path)
             found["sent"] += ack.sent
@@ -443,6 +447,20 @@ class ShipperHandler(logging.Handler):
         found["queued"] = self.writer.appended + self._refused
         return found
 
+    def _fold_finished(self) -> None:
+        """Take the counts of this process's finished segments into `_folded` and delete their
+        acknowledgement files (the agent keeps them only for this; a dead writer's go after an hour)."""
+        with self._lock:
+            for path in [p for p in list(self.writer.written) if p != self.writer.current_path()]:
+                ack = layout.read_ack(path)
+                if not ack.finished:
+                    continue
+                self._folded["sent"] += ack.sent
+                self._folded["retried"] += ack.retried
+                self._folded["dead_lettered"] += ack.dead_lettered
+                self.writer.written.pop(path, None)
+                layout.ack_path(path).unlink(missing_ok=True)
+
     def _health_doc(self) -> dict[str, Any]:
         record = logging.LogRecord(
             _INTERNAL_PREFIX, logging.INFO, __file__, 0, "logloop shipper counters", None, None
@@ -458,6 +476,7 @@ class ShipperHandler(logging.Handler):
         self.writer.forget_after_fork()
         self.counters.reinit_after_fork()
         self._refused = 0
+        self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}
         self._lock = threading.Lock()
         self._watchdog = None
         self._agent = self._agent_thread = None
@@ -481,8 +500,6 @@ def _finished(path: Path, end: int) -> bool:
 
 
 def _closing(config: AgentConfig) -> AgentConfig:
-    from dataclasses import replace
-
     return replace(config, idle_exit=0.0)
 
 

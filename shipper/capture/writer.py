@@ -98,6 +98,10 @@ class SegmentWriter:
             self.appended += 1
             return True
 
+    def current_path(self) -> Path | None:
+        current = self._open
+        return current.path if current is not None else None
+
     def seal(self) -> None:
         """Mark the current segment finished (the agent may delete it once sent) and let it go."""
         with self._lock:

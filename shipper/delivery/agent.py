@@ -52,6 +52,8 @@ from shipper.transports.base import SHARD_LIMIT, Outcome, Transport
 
 _LIVENESS_EVERY: Final = 0.5  # seconds between checks whether a quiet segment's writer still lives
 _STATS_EVERY: Final = 0.5  # seconds between writes of agent.json
+_SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgement files
+_ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
 _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
 
 
@@ -119,6 +121,7 @@ class Agent:
         self._blocked: dict[str, tuple[float, float]] = {}  # index -> (until, last delay)
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
+        self._swept = -_SWEEP_EVERY
         self.stop = threading.Event()
         self.deadline = float("inf")
 
@@ -157,6 +160,7 @@ class Agent:
     # -- look -------------------------------------------------------------------------------------
 
     def _look(self) -> None:
+        self._sweep()
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
             self._forget(self._segments.pop(gone))
@@ -164,6 +168,20 @@ class Agent:
             opened = self._open(path)
             if opened is not None:
                 self._segments[path] = opened
+
+    def _sweep(self) -> None:
+        """Delete acknowledgement files of finished segments that no writer folded in (it died):
+        every few minutes, those older than an hour."""
+        now = time.monotonic()
+        if now - self._swept < _SWEEP_EVERY:
+            return
+        self._swept = now
+        cutoff = time.time() - _ACK_KEPT
+        for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                segment_file = ack.with_name(ack.name[: -len(layout.ACK_SUFFIX)] + segment.SUFFIX)
+                if not segment_file.exists() and ack.stat().st_mtime < cutoff:
+                    ack.unlink()
 
     def _open(self, path: Path) -> _Segment | None:
         try:

@@ -37,6 +37,7 @@ class Documents:
         self.index_prefix = index_prefix
         self._formatters: dict[tuple[Any, ...], EcsFormatter] = {}
         self._rests: dict[tuple[Any, ...], bytes] = {}
+        self._program_keys: dict[int, tuple[Mapping[str, Any], tuple[Any, ...]]] = {}
 
     def record(self, captured: Captured, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
         """(index, JSON body) of a captured record."""
@@ -125,7 +126,12 @@ class Documents:
         """The JSON members after the per-event head: ecs, service, host and process (as the program
         saw them), each led by a comma, without the closing brace (`lean_json` adds it)."""
         pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
-        key = (id(program), program.get("pid"), pid, thread, thread_name)
+        known = self._program_keys.get(id(program))
+        if known is None or known[0] is not program:  # held in the entry, so its id is not reused
+            if len(self._program_keys) >= _FORMATTERS_KEPT:
+                self._program_keys.clear()
+            known = self._program_keys[id(program)] = (program, _program_key(program))
+        key = (known[1], pid, thread, thread_name)
         found = self._rests.get(key)
         if found is None:
             members = {
@@ -146,6 +152,21 @@ class Documents:
                 self._rests.clear()
             self._rests[key] = found
         return found
+
+
+def _program_key(program: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What the constant part of a program's documents depends on, hashable."""
+    host = program.get("host")
+    return (
+        program.get("service"),
+        program.get("service_version"),
+        program.get("environment"),
+        program.get("pid"),
+        program.get("process_name"),
+        program.get("executable"),
+        tuple(map(str, program.get("args") or ())),
+        repr(host),
+    )
 
 
 def _service(program: Mapping[str, Any]) -> dict[str, Any]:
