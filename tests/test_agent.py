@@ -142,10 +142,11 @@ def _record(message: str) -> bytes:
     return codec.encode_record(EcsFormatter(service_name="damage").capture(record))
 
 
-def _segment_bytes(messages: list[str], size: int = 64 * 1024) -> bytearray:
-    """A segment as a writer leaves it (program frame, records), allocated to `size` bytes."""
+def _segment_bytes(messages: list[str], token: int, size: int = 64 * 1024) -> bytearray:
+    """A segment as a writer leaves it (program frame, records), allocated to `size` bytes; `token`
+    is its random share of the event ids (a writer draws it; two segments never share one)."""
     data = bytearray(size)
-    header = segment.encode_header(12345, 999_999, int(time.time() * 1000))
+    header = segment.encode_header(token, 999_999, int(time.time() * 1000))
     data[: len(header)] = header
     position = len(header)
     for payload in [codec.encode_program({"service": "damage", "pid": 999_999}), *map(_record, messages)]:
@@ -178,11 +179,11 @@ def test_torn_truncated_and_garbage_segments_are_skipped_and_counted(
     install_template(es, index_prefix)
     spool = tmp_path / "s"
     layout.ensure_private_dir(spool)
-    torn = _segment_bytes([f"torn {i}" for i in range(5)])
+    torn = _segment_bytes([f"torn {i}" for i in range(5)], token=0x1111)
     tail = segment.scan(torn, segment.HEADER.size).end
     torn[tail : tail + 8] = segment.FRAME.pack(100, 0xDEAD)  # a frame whose copy the kill cut short
     (spool / layout.segment_name(1, 999_999, 1)).write_bytes(torn)
-    cut = _segment_bytes([f"cut {i}" for i in range(5)])
+    cut = _segment_bytes([f"cut {i}" for i in range(5)], token=0x2222)
     end = segment.scan(cut, segment.HEADER.size).end
     (spool / layout.segment_name(2, 999_999, 2)).write_bytes(cut[: end - 10])
     (spool / layout.segment_name(3, 999_999, 3)).write_bytes(os.urandom(5000))
