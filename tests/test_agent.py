@@ -7,9 +7,11 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -285,8 +287,7 @@ def test_a_cluster_at_its_shard_limit_is_retried_counted_and_never_dead_lettered
     from logloop import embedded
     from shipper.connection import ElasticsearchSettings, make_client
 
-    data_dir = tmp_path / "node"
-    data_dir.mkdir()
+    data_dir = Path(tempfile.mkdtemp(prefix="logloop-shard-limit-", dir="/tmp"))  # reachable by the node user
     data_dir.chmod(0o755)
     node = embedded.start(_SHARD_LIMIT_PORT, data_dir)
     client = make_client(ElasticsearchSettings(url=node.url))
@@ -310,3 +311,4 @@ def test_a_cluster_at_its_shard_limit_is_retried_counted_and_never_dead_lettered
     finally:
         client.close()
         embedded.stop(_SHARD_LIMIT_PORT, data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)

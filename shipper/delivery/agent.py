@@ -2,9 +2,10 @@
 
 One agent per spool directory: it holds `agent.lock` (flock) while it runs; a second one started
 meanwhile exits at once (or, if it carries other settings, waits for the first to be replaced).
-It is started on demand by the first program that logs (`python -m shipper.delivery.agent`, settings
-and credentials on its standard input, never in argv), or runs as a thread of the program
-(`delivery="thread"`), and exits after `idle_exit` seconds with nothing to send.
+It is started on demand by the first program that logs (`shipper.delivery.launcher`: settings and
+credentials on its standard input, never in argv; at a lower CPU priority, nice 10), or runs as a
+thread of the program (`delivery="thread"`), and exits after `idle_exit` seconds with nothing to
+send.
 
 A pass of the loop is made of small steps:
 
@@ -136,6 +137,8 @@ class Agent:
                     continue
                 if self._quiet() and time.monotonic() - idle_since >= self.config.idle_exit:
                     break
+                if not self.spool_dir.is_dir():
+                    break  # the directory was removed: nothing here to deliver any more
                 self.stop.wait(self.config.poll_interval)
         finally:
             self._write_stats(force=True)
@@ -438,8 +441,6 @@ class Agent:
 def main(stdin: IO[bytes] | None = None) -> int:
     """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(10)  # the programs' own work comes first on a busy machine
     settings = json.loads((stdin or sys.stdin.buffer).read())
     spool_dir = Path(settings["spool_dir"])
     spec = TransportSpec.from_data(settings["transport"])
