@@ -2,7 +2,7 @@
 
 On the caller's thread `emit()` captures what may change once the call returns (the formatter's
 `capture()`: the formatted message, the exception's frames, for error events the context), encodes it
-(`shipper.capture.codec`) and appends it to this process's memory-mapped spool segment
+(`shipper.spool.records`) and appends it to this process's memory-mapped spool segment
 (`shipper.capture.writer`). When the logging call returns, the record survives the death of the
 program, SIGKILL and `os._exit()` included (not a power cut: the file is not fsynced). Nothing else
 happens on the program's threads: no queue, no network, no client library imported.
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from shipper import schema
-from shipper.capture import codec, program
+from shipper.capture import program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
@@ -49,7 +49,7 @@ from shipper.delivery.config import DEFAULTS, AgentConfig
 from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
 from shipper.exceptions import ConfigurationError, SpoolError
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
-from shipper.spool import layout, segment
+from shipper.spool import layout, records, segment
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
 from shipper.transports import TRANSPORT_KINDS, TransportSpec
@@ -242,9 +242,9 @@ class ShipperHandler(logging.Handler):
                 self._start_delivery()  # first record of a forked child: its own watchdog
             custom = self._custom
             if custom is None:
-                payload = codec.encode_plain(record) or codec.encode_record(self._ecs.capture(record))
+                payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
             else:
-                payload = codec.encode_document(dumps(custom.to_document(record)))
+                payload = records.encode_document(dumps(custom.to_document(record)))
             self.writer.append(payload)
         except Exception:
             self.handleError(record)
@@ -331,7 +331,7 @@ class ShipperHandler(logging.Handler):
                 env=ecs.environment,
                 allowlist=ecs.env_allowlist,
             )
-            self._program = (pid, codec.encode_program(found))
+            self._program = (pid, records.encode_program(found))
         return self._program[1]
 
     def _start_delivery(self) -> None:
@@ -407,7 +407,7 @@ class ShipperHandler(logging.Handler):
                     self._ensure_agent()
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + self.stats_interval
-                    self.writer.append(codec.encode_document(dumps(self._health_doc())))
+                    self.writer.append(records.encode_document(dumps(self._health_doc())))
             except Exception as exc:  # the watchdog must outlive any one failure
                 self._diag.warning("watchdog", "logloop shipper watchdog: %r", exc)
 

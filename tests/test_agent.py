@@ -20,13 +20,12 @@ import pytest
 from shipping import logger_only_to
 
 from kibana.setup import install_template
-from shipper.capture import codec
 from shipper.delivery import launcher, lock
 from shipper.delivery.agent import Agent
 from shipper.delivery.config import AgentConfig
 from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
-from shipper.spool import layout, segment
+from shipper.spool import layout, records, segment
 from shipper.transports import TransportSpec
 
 pytestmark = pytest.mark.es
@@ -141,7 +140,7 @@ def test_new_settings_replace_the_running_agent(
 
 def _record(message: str) -> bytes:
     record = logging.LogRecord("agent.damage", logging.INFO, __file__, 1, message, None, None)
-    return codec.encode_record(EcsFormatter(service_name="damage").capture(record))
+    return records.encode_record(EcsFormatter(service_name="damage").capture(record))
 
 
 def _segment_bytes(messages: list[str], token: int, size: int = 64 * 1024) -> bytearray:
@@ -151,7 +150,7 @@ def _segment_bytes(messages: list[str], token: int, size: int = 64 * 1024) -> by
     header = segment.encode_header(token, 999_999, int(time.time() * 1000))
     data[: len(header)] = header
     position = len(header)
-    for payload in [codec.encode_program({"service": "damage", "pid": 999_999}), *map(_record, messages)]:
+    for payload in [records.encode_program({"service": "damage", "pid": 999_999}), *map(_record, messages)]:
         frame = segment.frame_header(payload) + payload
         data[position : position + len(frame)] = frame
         position += segment.frame_size(len(payload))

@@ -40,13 +40,12 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper import deadletter
-from shipper.capture import codec
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import UnreadablePayload
-from shipper.spool import layout, segment
+from shipper.spool import layout, records, segment
 from shipper.spool.bulk import SpooledEvent
 from shipper.transports import TransportSpec
 from shipper.transports.base import SHARD_LIMIT, Outcome, Transport
@@ -214,8 +213,8 @@ class Agent:
         found = segment.scan(seg.data, segment.HEADER.size, limit=1).frames
         if found:
             with contextlib.suppress(UnreadablePayload):
-                kind, value = codec.decode(found[0].payload)
-                if kind == codec.PROGRAM:
+                kind, value = records.decode(found[0].payload)
+                if kind == records.PROGRAM:
                     seg.program = value
 
     def _forget(self, seg: _Segment) -> None:
@@ -284,12 +283,12 @@ class Agent:
         """The document of a frame; None (and the frame finished) for the program's facts and for a
         record that cannot be read (counted lost)."""
         try:
-            kind, value = codec.decode(frame.payload)
-            if kind == codec.PROGRAM:
+            kind, value = records.decode(frame.payload)
+            if kind == records.PROGRAM:
                 seg.program = value
                 seg.finish(frame.offset)
                 return None
-            if kind == codec.RECORD:
+            if kind == records.RECORD:
                 created = value.attributes.get("created")
                 created = float(created) if isinstance(created, int | float) else seg.header.created_ms / 1000
                 event_id = segment.event_id(seg.header, frame.offset, created)

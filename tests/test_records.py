@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from shipper.capture import codec
 from shipper.delivery.documents import Documents
 from shipper.formatter import EcsFormatter, capture_trace, render_trace
 from shipper.handler import ShipperHandler
-from shipper.spool import layout, segment
+from shipper.spool import layout, records, segment
 
 FORMATTER = EcsFormatter(service_name="codec")
 
@@ -72,15 +71,15 @@ def test_a_frozen_trace_thaws_to_the_same_text(make: object) -> None:
     traceback.format_exception gives for the live exception."""
     exc = make()  # type: ignore[operator]
     captured = capture_trace(type(exc), exc, exc.__traceback__)
-    frozen = codec.freeze_trace(captured)
+    frozen = records.freeze_trace(captured)
     import marshal
 
-    thawed = codec.thaw_trace(marshal.loads(marshal.dumps(frozen)))
+    thawed = records.thaw_trace(marshal.loads(marshal.dumps(frozen)))
     assert render_trace(thawed) == "".join(traceback.format_exception(exc))
 
 
 def _record(level: int, msg: str, *args: object) -> logging.LogRecord:
-    return logging.LogRecord("codec.test", level, __file__, 7, msg, args, None, func="fn")
+    return logging.LogRecord("records.test", level, __file__, 7, msg, args, None, func="fn")
 
 
 @pytest.mark.parametrize(
@@ -94,13 +93,13 @@ def _record(level: int, msg: str, *args: object) -> logging.LogRecord:
 def test_the_plain_path_writes_the_formatters_document(record: logging.LogRecord) -> None:
     """A plain record encoded straight from the LogRecord gives the agent the same document as the
     formatter's capture does."""
-    plain = codec.encode_plain(record)
+    plain = records.encode_plain(record)
     assert plain is not None
     documents = Documents("codec")
     program = {"service": "codec", "pid": 1, "host": {"name": "h"}, "process_name": "p", "args": []}
-    fast = documents.record(codec.decode(plain)[1], program, "0" * 32)
+    fast = documents.record(records.decode(plain)[1], program, "0" * 32)
     careful = documents.record(
-        codec.decode(codec.encode_record(FORMATTER.capture(record)))[1], program, "0" * 32
+        records.decode(records.encode_record(FORMATTER.capture(record)))[1], program, "0" * 32
     )
     assert fast == careful
 
@@ -109,8 +108,8 @@ def test_records_with_extras_or_errors_take_the_formatters_way() -> None:
     """encode_plain declines what is not plain: extras, errors, stack info."""
     extra = _record(logging.INFO, "with extra")
     extra.user = {"id": 1}
-    assert codec.encode_plain(extra) is None
-    assert codec.encode_plain(_record(logging.ERROR, "an error")) is None
+    assert records.encode_plain(extra) is None
+    assert records.encode_plain(_record(logging.ERROR, "an error")) is None
 
 
 def _frames(*payloads: bytes) -> bytearray:
@@ -167,8 +166,8 @@ def _records_in(spool: Path) -> list[str]:
     messages = []
     for path in layout.segments(spool):
         for frame in segment.scan(segment.read_segment(path), segment.HEADER.size).frames:
-            kind, value = codec.decode(frame.payload)
-            if kind == codec.RECORD:
+            kind, value = records.decode(frame.payload)
+            if kind == records.RECORD:
                 messages.append(value.attributes["message"])
     return messages
 
@@ -178,7 +177,7 @@ def test_records_logged_from_a_signal_handler_inside_emit_are_kept(tmp_path: Pat
     such record is written (after the one being written), none is dropped."""
     handler = ShipperHandler("reentrant", spool_path=tmp_path / "s", delivery="thread")
     handler._stop.set()  # no delivery: the records stay in the segment, where they are counted
-    logger = logging.getLogger("codec.reentrant")
+    logger = logging.getLogger("records.reentrant")
     logger.handlers, logger.propagate = [handler], False
     logger.setLevel(logging.INFO)
     from_signal: list[int] = []
@@ -215,7 +214,7 @@ def test_close_is_bounded_with_a_server_that_never_answers(tmp_path: Path) -> No
         close_timeout=0.5,
         request_timeout=30,
     )
-    logger = logging.getLogger("codec.silent")
+    logger = logging.getLogger("records.silent")
     logger.handlers, logger.propagate = [handler], False
     for i in range(100):
         logger.warning("kept %d", i)
