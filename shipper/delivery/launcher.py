@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ _BOOTSTRAP = (
     "from shipper.delivery.agent import main\n"
     "raise SystemExit(main())\n"
 )
+_CLAIM_STALE = 15.0  # seconds an agent may take to start (import, take the lock) on a loaded machine
 _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
 _children: list[Any] = []  # subprocess.Popen of the agents started  # started agents, reaped when they exit
 
@@ -52,7 +54,30 @@ def ensure_agent(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> b
             return True
         with contextlib.suppress(OSError, TypeError, ValueError):
             os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
+    if not _claim(spool_dir):
+        return True  # another program started one a moment ago; it takes the lock once imported
     return start(spool_dir, spec, config)
+
+
+def _claim(spool_dir: Path) -> bool:
+    """Claim the start of an agent (`agent.starting`, removed by the agent once it holds the lock):
+    sixteen forked workers that find no agent while the first one is still importing start no more.
+    A claim older than `_CLAIM_STALE` seconds belongs to an agent that died starting."""
+    marker = spool_dir / lock.STARTING_NAME
+    for _ in range(2):
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - marker.stat().st_mtime < _CLAIM_STALE:
+                    return False
+                marker.unlink()
+            except FileNotFoundError:
+                continue
+        except OSError:
+            return True  # cannot write a marker: start anyway, the lock keeps it to one agent
+    return False
 
 
 def command() -> list[str] | None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from shipper.spool import layout
 
+STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
+
 
 def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int | None:
     """Take the lock for an agent with settings `key`; its descriptor, or None if another agent
@@ -31,10 +33,15 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
         except OSError:
             if holder(spool_dir).get("key") == key or time.monotonic() >= deadline:
                 os.close(fd)
+                if holder(spool_dir).get("key") == key:
+                    with contextlib.suppress(OSError):
+                        (spool_dir / STARTING_NAME).unlink()  # one runs: no start is under way
                 return None
             time.sleep(0.05)
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode(), 0)
+    with contextlib.suppress(OSError):
+        (spool_dir / STARTING_NAME).unlink()  # the start is done
     return fd
 
 
