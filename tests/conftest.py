@@ -84,9 +84,4 @@ def _stop_started_agents() -> Iterator[None]:
     from shipper.delivery import launcher
 
     yield
-    for child in list(launcher._children):
-        with contextlib.suppress(OSError):
-            child.terminate()
-        with contextlib.suppress(Exception):
-            child.wait(5)
-    launcher.reap()
+    launcher.stop_started()

@@ -18,7 +18,6 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
@@ -34,7 +33,7 @@ _BOOTSTRAP = (
 )
 _CLAIM_STALE = 15.0  # seconds an agent may take to start (import, take the lock) on a loaded machine
 _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
-_children: list[Any] = []  # subprocess.Popen of the agents started  # started agents, reaped when they exit
+_children: list[int] = []  # pids of the agents this process started, reaped when they exit
 
 
 def settings_message(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bytes:
@@ -88,42 +87,68 @@ def command() -> list[str] | None:
 
 
 def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
-    """Start an agent process; False if it cannot start here."""
+    """Start an agent process (`posix_spawn`, in a session of its own); False if it cannot start.
+
+    The settings are written into a pipe before the spawn (far below a pipe's buffer), so nothing
+    here waits for the agent; its standard error goes to `agent.log` in the spool directory."""
     argv = command()
     if argv is None:
         return False
-    import subprocess  # here: a program that finds its agent running never pays for the import
     package_root = str(Path(__file__).resolve().parents[2])
     paths = [package_root, *(p for p in sys.path if p)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
     log = spool_dir / "agent.log"
+    opened: list[int] = []
     try:
-        with open(log, "ab" if _size(log) < _LOG_LIMIT else "wb") as errors:
-            os.chmod(log, 0o600)
-            child = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                env=env,
-                close_fds=True,
-                start_new_session=True,
-            )
+        read_end, write_end = os.pipe()
+        opened += [read_end, write_end]
+        os.write(write_end, settings_message(spool_dir, spec, config))
+        os.close(write_end)
+        opened.remove(write_end)
+        keep = os.O_APPEND if _size(log) < _LOG_LIMIT else os.O_TRUNC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | keep
+        errors = os.open(log, flags, 0o600)
+        opened.append(errors)
+        pid = os.posix_spawn(
+            argv[0],
+            argv,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, read_end, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, errors, 2),
+            ],
+            setsid=True,
+        )
     except OSError:
         return False
-    try:
-        assert child.stdin is not None
-        child.stdin.write(settings_message(spool_dir, spec, config))  # far below a pipe's buffer
-        child.stdin.close()
-    except OSError:
-        return False
-    _children.append(child)
+    finally:
+        for fd in opened:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _children.append(pid)
     return True
 
 
 def reap() -> None:
     """Collect agents this process started that have exited (no zombies in a long-lived program)."""
-    _children[:] = [child for child in _children if child.poll() is None]
+    running = []
+    for pid in _children:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                running.append(pid)
+    _children[:] = running
+
+
+def stop_started(timeout: float = 5.0) -> None:
+    """Stop the agents this process started and wait for them (for tests and benchmarks)."""
+    for pid in _children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _children and time.monotonic() < deadline:
+        reap()
+        time.sleep(0.01)
 
 
 def forget_after_fork() -> None:
