@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,9 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(
     for i in range(50_000):
         logger.info("outage %d", i)
     handler.flush()
+    deadline = time.monotonic() + 60
+    while handler.stats().retried == 0 and time.monotonic() < deadline:  # the agent has tried the node
+        time.sleep(0.1)
     during = handler.stats()
     proxy.start()
     assert handler.wait_delivered(240)
