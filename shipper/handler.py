@@ -16,7 +16,9 @@ start a process).
     handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
     logging.getLogger().addHandler(handler)
 
-Every argument is a plain keyword, so `logging.config.dictConfig` can build it.
+Every argument is a plain keyword, so `logging.config.dictConfig` can build it. `queue_size` and
+`queue_overflow` are still accepted (and checked) so existing configurations keep working, but there is
+no memory queue any more; `flush_interval` is how often the agent looks for new records.
 
 Recursion and re-entrancy: records of `logloop.shipper*` loggers and of the agent's thread are never
 shipped. A record logged while the same thread is inside emit() (a signal handler, or a `__str__`
@@ -234,7 +236,8 @@ class ShipperHandler(logging.Handler):
         finally:
             local.busy = False
         if getattr(local, "pending", None):  # a signal arrived between the last look and now
-            self.emit(local.pending.pop(0)[1])
+            handler, record = local.pending.pop(0)
+            handler.emit(record)
 
     def _write(self, record: logging.LogRecord) -> None:
         try:

@@ -3,7 +3,7 @@
 One agent per spool directory: it holds `agent.lock` (flock) while it runs; a second one started
 meanwhile exits at once (or, if it carries other settings, waits for the first to be replaced).
 It is started on demand by the first program that logs (`shipper.delivery.launcher`: settings and
-credentials on its standard input, never in argv; at a lower CPU priority, nice 10), or runs as a
+credentials on its standard input, never in argv; then at a lower CPU priority, nice 10), or runs as a
 thread of the program (`delivery="thread"`), and exits after `idle_exit` seconds with nothing to
 send.
 
@@ -440,6 +440,10 @@ class Agent:
 def main(stdin: IO[bytes] | None = None) -> int:
     """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
+    with contextlib.suppress(OSError, AttributeError):
+        # Once imported (not before: on a loaded machine a niced start-up delays delivery by seconds),
+        # the programs' own work comes first.
+        os.nice(10)
     settings = json.loads((stdin or sys.stdin.buffer).read())
     spool_dir = Path(settings["spool_dir"])
     spec = TransportSpec.from_data(settings["transport"])

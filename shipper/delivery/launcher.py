@@ -23,14 +23,6 @@ from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
 from shipper.transports import TransportSpec
 
-# Lower the agent's CPU priority before it imports anything (the Elasticsearch client, the formatter):
-# a short script that starts it then keeps the cores while it finishes.
-_BOOTSTRAP = (
-    "import os, contextlib\n"
-    "with contextlib.suppress(OSError, AttributeError): os.nice(10)\n"
-    "from shipper.delivery.agent import main\n"
-    "raise SystemExit(main())\n"
-)
 _CLAIM_STALE = 15.0  # seconds an agent may take to start (import, take the lock) on a loaded machine
 _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
 _children: list[int] = []  # pids of the agents this process started, reaped when they exit
@@ -83,7 +75,7 @@ def command() -> list[str] | None:
     """How to start an agent, or None where no Python can be started (a frozen or embedded program)."""
     if getattr(sys, "frozen", False) or not sys.executable or not os.path.exists(sys.executable):
         return None
-    return [sys.executable, "-c", _BOOTSTRAP]
+    return [sys.executable, "-m", "shipper.delivery.agent"]
 
 
 def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
