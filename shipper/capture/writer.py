@@ -21,6 +21,7 @@ counted, with a warning at most once a minute; the program never sees an error.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import mmap
 import os
@@ -165,7 +166,7 @@ class SegmentWriter:
         fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.posix_fallocate(fd, 0, size)
+            _allocate(fd, size)
             # MAP_POPULATE: the pages are faulted in now, not one by one on the program's threads.
             flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
             mapped = mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
@@ -213,6 +214,23 @@ class SegmentWriter:
             used -= freed
             self._lose("spool_overflow", lost)
         return True
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Reserve the segment's blocks on disk now, so a full disk fails here and not as SIGBUS when a
+    record is copied into the mapping. Where the file system or the platform has no fallocate (macOS,
+    some network file systems), zeros are written instead."""
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is not None:
+        try:
+            allocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+    block = bytes(64 * 1024)
+    for offset in range(0, size, len(block)):
+        os.pwrite(fd, block[: size - offset], offset)
 
 
 def _size(path: Path) -> int:
