@@ -15,7 +15,8 @@
 
 `sent`, `retried`, `dead_lettered` and `spool_backlog` come from the agent's acknowledgement files of
 this process's segments; `recovered`, `torn_skipped` and `shard_limit_retries` are the agent's own
-counters for the whole spool directory. `shipper.stats()` sums every live handler in this process.
+counters for the whole spool directory (two handlers of one process on the same directory both
+report them). `shipper.stats()` sums every live handler in this process.
 The optional Prometheus endpoint serves the same numbers from its own registry, bound to loopback.
 """
 
