@@ -109,6 +109,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
                 (os.POSIX_SPAWN_DUP2, read_end, 0),
                 (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                 (os.POSIX_SPAWN_DUP2, errors, 2),
+                *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()),
             ],
             setsid=True,
         )
@@ -120,6 +121,25 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
                 os.close(fd)
     _children.append(pid)
     return True
+
+
+def _inheritable_fds() -> list[int]:
+    """The program's descriptors above 2 that a spawned process would inherit (a listening socket
+    handed down by a service manager, say): the agent must not hold them for its whole life, as
+    subprocess's close_fds would ensure. Python's own descriptors are not inheritable."""
+    found = []
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            fd = int(name)
+            with contextlib.suppress(OSError):
+                if fd > 2 and os.get_inheritable(fd):
+                    found.append(fd)
+        break
+    return found
 
 
 def reap() -> None:
