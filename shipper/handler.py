@@ -221,22 +221,23 @@ class ShipperHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
             return
-        local = _local
-        if getattr(local, "busy", False):  # a signal handler, or capture() itself, logged
-            pending = local.__dict__.setdefault("pending", [])
+        state = _local.__dict__  # this thread's: "busy" while inside emit(), "pending" records
+        if state.get("busy"):  # a signal handler, or capture() itself, logged
+            pending = state.setdefault("pending", [])
             if len(pending) < _REENTRANT_LIMIT:
                 pending.append((self, record))
             else:
                 self._lose("reentrant")
             return
-        local.busy = True
+        state["busy"] = True
         try:
             self._write(record)
-            _write_pending(local)
+            if state.get("pending"):
+                _write_pending(state["pending"])
         finally:
-            local.busy = False
-        if getattr(local, "pending", None):  # a signal arrived between the last look and now
-            handler, record = local.pending.pop(0)
+            state["busy"] = False
+        if state.get("pending"):  # a signal arrived between the last look and now
+            handler, record = state["pending"].pop(0)
             handler.emit(record)
 
     def _write(self, record: logging.LogRecord) -> None:
@@ -486,9 +487,8 @@ class ShipperHandler(logging.Handler):
         self.prometheus = None  # the port belongs to the parent
 
 
-def _write_pending(local: threading.local) -> None:
+def _write_pending(pending: list[tuple[ShipperHandler, logging.LogRecord]]) -> None:
     """Write the records logged re-entrantly during the outer emit (the busy flag still set)."""
-    pending = getattr(local, "pending", None)
     while pending:
         handler, record = pending.pop(0)
         handler._write(record)
