@@ -233,7 +233,7 @@ def simulate(
                     environment="demo",
                     **handler_options(es),
                     index_prefix=prefix,
-                    spool_path=str(state / "spool.sqlite"),
+                    spool_path=str(state / "spool"),
                     context_provider=manager.context,
                     env_allowlist=("LANG", "TZ"),
                     close_timeout=30.0,

@@ -67,7 +67,7 @@ def run_feedback(args: argparse.Namespace, settings: Deployment) -> int:
         print(f"feedback ({args.kind}) for {service} delivered to {settings.elasticsearch.display}")
     else:
         print(
-            f"feedback ({args.kind}) for {service} spooled in {handler.config.spool_path}: "
+            f"feedback ({args.kind}) for {service} spooled in {handler.spool_dir}: "
             f"{settings.elasticsearch.display} did not acknowledge it within {args.timeout:g} s; "
             "the next shipper for this service sends it (e.g. the next `logloop feedback`)"
         )

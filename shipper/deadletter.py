@@ -9,6 +9,7 @@ rejection would fail again; fix the cause, then replay by hand if the events mat
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,8 +46,11 @@ class DeadLetterFile:
             return
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         lines = [_line(now, r) for r in rejections]
-        with self._lock, self.path.open("a", encoding="utf-8", errors="backslashreplace") as out:
-            out.writelines(lines)
+        with self._lock:
+            # 0600: the documents are redacted, but still the program's own data.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            with open(fd, "a", encoding="utf-8", errors="backslashreplace") as out:
+                out.writelines(lines)
 
     def read(self) -> list[dict[str, object]]:
         """Every entry written so far (for tests and operators)."""

@@ -66,6 +66,7 @@ _STANDARD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), 
     "asctime",
     "taskName",
 }
+STANDARD_ATTRIBUTES: Final = _STANDARD_ATTRS  # a record's own attributes; any other key is an extra
 _ERROR_LEVEL: Final = logging.ERROR
 _RECURSION_HEADROOM: Final = 400  # frames; building a document needs a few dozen
 

@@ -1,13 +1,17 @@
-"""`ShipperHandler`: the stdlib logging handler that ships ECS documents durably.
+"""`ShipperHandler`: the stdlib logging handler that makes every record durable before emit() returns.
 
-On the caller's thread `emit()` only captures what may change once the logging call returns (the
-formatter's `capture()`: the formatted message, the exception's frames, for error events the context)
-and appends that to a bounded in-memory queue; it never blocks on the network and never raises. The
-worker (`shipper.worker`) does the rest: its drainer thread stamps a time-ordered `event.id` and
-spools each batch to SQLite (plain messages packed as captured, other events built into their ECS
-document, fingerprinted and serialized first); the delivery process (`shipper.relay`, or with
-`delivery="thread"` a second thread) writes the documents out, sends, retries and dead-letters.
-A formatter without that split (only `to_document()`) builds the whole document on the caller.
+On the caller's thread `emit()` captures what may change once the call returns (the formatter's
+`capture()`: the formatted message, the exception's frames, for error events the context), encodes it
+(`shipper.spool.records`) and appends it to this process's memory-mapped spool segment
+(`shipper.capture.writer`). When the logging call returns, the record survives the death of the
+program, SIGKILL and `os._exit()` included (not a power cut: the file is not fsynced). Nothing else
+happens on the program's threads: no queue, no network, no client library imported.
+
+One delivery agent per spool directory (`shipper.delivery.agent`) turns the records into documents,
+sends, retries and dead-letters; the handler starts one if none runs (without waiting for it), and a
+watchdog thread starts another if it dies while this process has records waiting. With
+`delivery="thread"` the agent runs as a thread of this program instead (for programs that cannot
+start a process).
 
     handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
     logging.getLogger().addHandler(handler)
@@ -16,94 +20,64 @@ A formatter without that split (only `to_document()`) builds the whole document 
 an Elastic Cloud deployment; see `shipper.connection` for rotation, failover and `sniff`.
 
 Every argument is a plain keyword, so `logging.config.dictConfig` can build it (`"()":
-"shipper.ShipperHandler"` or `"class": "shipper.ShipperHandler"`).
+"shipper.ShipperHandler"` or `"class": "shipper.ShipperHandler"`). `queue_size` and
+`queue_overflow` are still accepted (and checked) so existing configurations keep working, but there is
+no memory queue any more; `flush_interval` is how often the agent looks for new records.
 
-When the queue is full, `queue_overflow="spool"` (the default) writes the event synchronously to
-the spool on the caller's thread (slower, nothing lost); `"drop"` drops and counts it. After
-`close()` events are spooled synchronously too, and sent by the next start.
+Recursion and re-entrancy: records of `logloop.shipper*` loggers and of the agent's thread are never
+shipped. A record logged while the same thread is inside emit() (a signal handler, or a `__str__`
+that logs) is kept and written right after the outer record; past `_REENTRANT_LIMIT` per call it is
+counted lost (`reentrant`), never silently dropped.
 
-Recursion guard: records emitted by a worker thread (the Elasticsearch client's own logging, say)
-and records of `logloop.shipper*` loggers are never shipped; the shipper's diagnostics go to the
-non-propagating `logloop.shipper.internal` logger, rate-limited.
-
-Fork safety: in a forked child every handler gets a fresh queue, counters and worker; the child
-writes spool rows under its own pid and sends only those, so the parent's events are not sent
-twice. Rows a child leaves behind are adopted by a later process once the child has exited. A child
-that leaves with `os._exit()` (multiprocessing workers do) should call `close()` first, or what is
-still in its memory queue is lost.
-
-Loss window: only a hard kill (SIGKILL, power cut) loses events, namely those still in the memory
-queue, at most `queue_size` plus one batch being written (measured by tests/test_delivery.py). What
-is spooled is sent by the delivery process even after the program was killed (for `close_timeout`),
-and by the next start otherwise.
+Fork safety: a forked child lets go of its parent's segment and writes its own; every process and
+child on the host logging into the same spool directory shares one agent.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
+import socket
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
+from typing import Any, Final, Literal
 
 from shipper import schema
+from shipper.capture import program
+from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
-from shipper.exceptions import ConfigurationError
-from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool
+from shipper.delivery import launcher, lock
+from shipper.delivery.config import DEFAULTS, AgentConfig
+from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
+from shipper.exceptions import ConfigurationError, SpoolError
+from shipper.formatter import EcsFormatter, dumps, format_timestamp
+from shipper.spool import layout, records, segment
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
-from shipper.transports import TRANSPORT_KINDS, Transport, TransportSpec
-from shipper.worker import (
-    DELIVERIES,
-    INTERNAL_LOGGER,
-    WORKER_THREADS,
-    Delivery,
-    DeliveryConfig,
-    Inbox,
-    RateLimitedLog,
-    Worker,
-    encode,
-    event_ids,
-    format_event_id,
-    open_spool,
-    set_path,
-    store_packed,
-)
+from shipper.transports import TRANSPORT_KINDS, TransportSpec
 
-if TYPE_CHECKING:
-    from shipper.formatter import LeanFields
-    from shipper.worker import PackedEvent
-
+Delivery = Literal["process", "thread"]
+DELIVERIES: Final = ("process", "thread")
 QueueOverflow = Literal["spool", "drop"]
 _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
-_PACKED_MESSAGE_LIMIT: Final = 8192  # characters of message and template a packed event may carry
+_REENTRANT_LIMIT: Final = 100  # records kept per outer emit() from signal handlers and the like
+_WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
 
-
-class DocumentFormatter(Protocol):
-    def to_document(self, record: logging.LogRecord) -> dict[str, Any]: ...
-
-
-class SplitFormatter(DocumentFormatter, Protocol):
-    """A formatter whose work splits into a cheap `capture()` (caller) and `document()` (worker)."""
-
-    def capture(self, record: logging.LogRecord) -> Any: ...
-
-    def document(self, captured: Any) -> dict[str, Any]: ...
-
-
+AGENT_THREADS: set[int] = set()  # idents of in-process agent threads: what they log is never shipped
 _handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
-_fork_orphans: list[object] = []  # the parent's worker and spool objects: never used nor closed in a child
 _local = threading.local()
+_fork_generation = 0
 
 
-def default_spool_path(service: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in service) or "logloop"
-    return Path.home() / ".cache" / "logloop" / "spool" / f"{safe}.sqlite"
+def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
+    """One spool directory per user, host and destination (so one agent per destination)."""
+    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in socket.gethostname()) or "host"
+    return Path.home() / ".cache" / "logloop" / "spool" / f"{host}-{index_prefix}-{spec.key()}"
 
 
 class ShipperHandler(logging.Handler):
@@ -170,8 +144,8 @@ class ShipperHandler(logging.Handler):
         ca_certs: str | None = None,
         verify_certs: bool = True,
         allow_plain_http: bool = False,
-        request_timeout: float = 10.0,
-        index_prefix: str = schema.DEFAULT_INDEX_PREFIX,
+        request_timeout: float = DEFAULTS.send_timeout,
+        index_prefix: str = DEFAULTS.index_prefix,
         logstash_host: str = "127.0.0.1",
         logstash_port: int = 5044,
         logstash_ssl: bool = False,
@@ -181,13 +155,14 @@ class ShipperHandler(logging.Handler):
         queue_size: int = 10_000,
         queue_overflow: QueueOverflow = "spool",
         close_timeout: float = 2.0,
-        batch_size: int = 5000,
-        max_event_bytes: int = 4 * 1024 * 1024,
-        flush_interval: float = 0.1,
-        retry_max_delay: float = 30.0,
+        batch_size: int = DEFAULTS.batch_size,
+        max_event_bytes: int = DEFAULTS.max_event_bytes,
+        flush_interval: float = DEFAULTS.poll_interval,
+        retry_max_delay: float = DEFAULTS.backoff_max,
         stats_interval: float = 60.0,
+        idle_exit: float = DEFAULTS.idle_exit,
         prometheus_port: int | None = None,
-        formatter: DocumentFormatter | None = None,
+        formatter: Any = None,
         delivery: Delivery = "process",
     ) -> None:
         super().__init__(level)
@@ -196,8 +171,10 @@ class ShipperHandler(logging.Handler):
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
         _check_choice("delivery", delivery, DELIVERIES)
         _check_positive(queue_size=queue_size, batch_size=batch_size, close_timeout=close_timeout)
-        _check_positive(flush_interval=flush_interval, stats_interval=stats_interval)
+        _check_positive(flush_interval=flush_interval, stats_interval=stats_interval, idle_exit=idle_exit)
         _check_positive(max_event_bytes=max_event_bytes, retry_max_delay=retry_max_delay)
+        if spool_max_bytes < 64 * 1024:
+            raise ConfigurationError(f"spool_max_bytes={spool_max_bytes} is too small: use at least 65536")
         self.service = service
         self.es_settings = ElasticsearchSettings(
             url=es_url if isinstance(es_url, str) else tuple(es_url),
@@ -217,51 +194,59 @@ class ShipperHandler(logging.Handler):
         self.transport_spec = TransportSpec(
             transport, self.es_settings, logstash_host, int(logstash_port), bool(logstash_ssl)
         )
-        self.config = DeliveryConfig(
-            spool_path=Path(spool_path) if spool_path is not None else default_spool_path(service),
-            spool_max_bytes=spool_max_bytes,
-            spool_overflow=spool_overflow,
+        self.agent_config = AgentConfig(
             index_prefix=index_prefix,
             batch_size=batch_size,
             max_event_bytes=max_event_bytes,
-            flush_interval=flush_interval,
-            backoff_max=retry_max_delay,
             send_timeout=request_timeout,
-            stats_interval=stats_interval,
-            delivery=delivery,
+            backoff_max=retry_max_delay,
+            poll_interval=flush_interval,
+            idle_exit=idle_exit,
         )
-        # Fail now if the spool cannot be opened, and take over what earlier (dead) processes left.
-        probe = open_spool(self.config)
-        try:
-            probe.adopt_orphans()
-        finally:
-            probe.close()
+        self.spool_dir = (
+            Path(spool_path)
+            if spool_path is not None
+            else default_spool_path(self.transport_spec, index_prefix)
+        )
         self.close_timeout = close_timeout
-        self.queue_size = queue_size
-        self.queue_overflow = queue_overflow
-        self._ecs: DocumentFormatter
-        self._capture: Callable[[logging.LogRecord], Any]
-        self._document: Callable[[Any], dict[str, Any]] | None = None
-        self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
-        self._lean_fields_many: Callable[..., list[LeanFields | None]] | None = None
-        self._use_formatter(
-            formatter
-            or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
-        )
+        self.stats_interval = stats_interval
+        self.delivery = delivery
         self.counters = Counters()
+        self.counters.delivery = self._delivery_counters
+        self._refused = 0  # records emit() took but could not write (counted lost by reason too)
+        self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of finished segments
         self._diag = RateLimitedLog()
-        self._inbox = Inbox(queue_size)
-        self._start_lock = threading.Lock()
-        self._side_lock = threading.Lock()
-        self._side_spool: Spool | None = None
-        self._worker: Worker | None = None
+        self._ecs = EcsFormatter(
+            service_name=service,
+            service_version=service_version,
+            environment=environment,
+            env_allowlist=env_allowlist,
+            context_provider=context_provider,
+        )
+        self._custom: Any = None  # a formatter that is not EcsFormatter: documents built on the caller
+        if formatter is not None:
+            self._use_formatter(formatter)
+        self._program: tuple[int, bytes] | None = None
+        self.writer = SegmentWriter(
+            self.spool_dir,
+            program=self._program_payload,
+            max_bytes=spool_max_bytes,
+            overflow=spool_overflow,
+            lose=self._lose,
+        )
         self.closed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self._generation = -1
+        self._agent_thread: threading.Thread | None = None
+        self._agent: Any = None
         self.prometheus = (
             PrometheusEndpoint(self.counters, prometheus_port) if prometheus_port is not None else None
         )
         register_stats(self)
         _handlers.add(self)
-        self._ensure_worker()
+        self._start_delivery()
 
     # -- logging.Handler ----------------------------------------------------------------------------
 
@@ -269,7 +254,7 @@ class ShipperHandler(logging.Handler):
         """dictConfig's `formatter` key: an ECS formatter replaces the document formatter."""
         super().setFormatter(fmt)
         if fmt is not None and callable(getattr(fmt, "to_document", None)):
-            self._use_formatter(fmt)  # type: ignore[arg-type]
+            self._use_formatter(fmt)
 
     def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
         """Filter then emit, without the handler lock: emit() is thread-safe on its own."""
@@ -284,58 +269,67 @@ class ShipperHandler(logging.Handler):
         return result
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread in WORKER_THREADS or record.name.startswith(_INTERNAL_PREFIX):
+        if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
             return
-        local = _local
-        if getattr(local, "busy", False):  # capture() (say, a __str__ or the context provider) logged
+        state = _local.__dict__  # this thread's: "busy" while inside emit(), "pending" records
+        if state.get("busy"):  # a signal handler, or capture() itself, logged
+            pending = state.setdefault("pending", [])
+            if len(pending) < _REENTRANT_LIMIT:
+                pending.append((self, record))
+            else:
+                self._lose("reentrant")
             return
-        local.busy = True
+        state["busy"] = True
         try:
-            item = self._capture(record)
-            if self.closed or self._worker is None or not self._inbox.put(item):
-                self._enqueue_slowly(item)
+            self._write(record)
+            if state.get("pending"):
+                _write_pending(state["pending"])
+        finally:
+            state["busy"] = False
+        if state.get("pending"):  # a signal arrived between the last look and now
+            handler, record = state["pending"].pop(0)
+            handler.emit(record)
+
+    def _write(self, record: logging.LogRecord) -> None:
+        try:
+            if self._generation != _fork_generation:
+                self._start_delivery()  # first record of a forked child: its own watchdog
+            custom = self._custom
+            if custom is None:
+                payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
+            else:
+                payload = records.encode_document(dumps(custom.to_document(record)))
+            self.writer.append(payload)
         except Exception:
             self.handleError(record)
-        finally:
-            local.busy = False
 
     def handleError(self, record: logging.LogRecord) -> None:
         """Count the lost record and say so at most once a minute; never print per record."""
-        self.counters.add("dropped")
+        self._lose("unformattable")
         self._diag.warning("emit", "logloop shipper could not handle a record from %s", record.name)
 
     def flush(self) -> None:
-        """Wait until everything queued so far is in the spool, at most a quarter of close_timeout.
-
-        logging.shutdown() calls flush() then close(): together they stay within 1.25 x close_timeout.
-        """
-        if self.closed or self._worker is None or not self._worker.thread.is_alive():
-            return
-        marker = threading.Event()
-        self._inbox.put_control(marker)
-        marker.wait(self.close_timeout / 4)
+        """Nothing to do: a record is durable when emit() returns."""
 
     def close(self) -> None:
-        """Flush what can be sent within close_timeout; everything else stays in the spool."""
-        with self._start_lock:
+        """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)
+        shared by every step. The agent delivers afterwards; the program does not wait for it."""
+        deadline = time.monotonic() + self.close_timeout
+        with self._lock:
             already, self.closed = self.closed, True
         if not already:
-            # The worker sends until 85% of the budget, the join ends at 95%; the rest is for spooling
-            # what is still queued and for the interpreter's own exit.
-            start = time.monotonic()
-            worker = self._worker
-            if worker is not None:
-                worker.stop(start + 0.85 * self.close_timeout)
-                worker.thread.join(max(0.0, start + 0.95 * self.close_timeout - time.monotonic()))
-            left = self._take_queued()
-            self.counters.add("queued", len(left))  # never reached the drainer, which counts the rest
-            self._spool_now(left)
+            self.writer.seal()
+            self._stop.set()
+            agent, thread = self._agent, self._agent_thread
+            if agent is not None and thread is not None:
+                agent.deadline = deadline  # a thread agent sends what it can until then
+                agent.config = _closing(agent.config)
+                thread.join(max(0.0, deadline - time.monotonic()))
+            watchdog = self._watchdog
+            if watchdog is not None and watchdog is not threading.current_thread():
+                watchdog.join(max(0.0, deadline - time.monotonic()))
             if self.prometheus is not None:
                 self.prometheus.close()
-        with self._side_lock:
-            if self._side_spool is not None:
-                self._side_spool.close()
-                self._side_spool = None
         super().close()
 
     # -- for programs and tests ---------------------------------------------------------------------
@@ -344,205 +338,229 @@ class ShipperHandler(logging.Handler):
         return self.counters.snapshot()
 
     def ready(self, timeout: float) -> bool:
-        """Wait until delivery runs: the worker's threads and, with delivery="process", the delivery
-        process (or the thread that took its place); False if not within `timeout` seconds."""
-        if self._worker is None:
-            self._ensure_worker()
-        worker = self._worker
-        return worker is not None and worker.sending.wait(timeout)
+        """Wait until a delivery agent runs for this spool; False if none within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not lock.running(self.spool_dir):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def wait_delivered(self, timeout: float) -> bool:
-        """Block until everything this process queued or spooled has been sent; False on timeout."""
+        """Block until every record this process wrote, and whatever already waited in its spool
+        directory, is acknowledged or dead-lettered; False on timeout."""
         deadline = time.monotonic() + timeout
-        if self._worker is None:
-            self._ensure_worker()  # a forked child that has not logged yet
-        while time.monotonic() < deadline:
-            worker = self._worker
-            if worker is None or not worker.thread.is_alive():
+        targets = self._targets()
+        while True:
+            self._ensure_agent()
+            targets = {path: end for path, end in targets.items() if not _finished(path, end)}
+            if not targets:
+                return True
+            if time.monotonic() >= deadline:
                 return False
-            self.flush()
-            worker.idle.clear()
-            self._wake_worker()
-            worker.idle.wait(min(0.5, max(0.0, deadline - time.monotonic())))
-            if not self._inbox and self._own_backlog() == 0:
-                return worker.counters_caught_up(deadline)
-        return False
+            time.sleep(0.02)
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _use_formatter(self, formatter: DocumentFormatter) -> None:
-        self._ecs = formatter
-        capture, document = getattr(formatter, "capture", None), getattr(formatter, "document", None)
-        lean = getattr(formatter, "lean_document", None)
-        if callable(capture) and callable(document):
-            self._capture, self._document = capture, document
-            self._lean = lean if callable(lean) else None
-            many = getattr(formatter, "lean_fields_many", None)
-            self._lean_fields_many = many if callable(many) else None
-        else:  # only to_document(): the whole document is built on the caller's thread
-            self._capture, self._lean = formatter.to_document, None
-            self._lean_fields_many = None
+    def _lose(self, reason: str, records: int = 1) -> None:
+        """Count records lost; those emit() took and could not keep count as queued too."""
+        self.counters.lose(reason, records)
+        if reason != "spool_overflow":  # older records deleted to make room: counted when queued
+            self._refused += records
 
-    def _pack_items(self, items: Sequence[Any], first: int, bits: int) -> list[PackedEvent]:
-        """What the drainer spools for queued items: a plain event's place in the batch and its
-        captured fields (written out when sent, see `shipper.packing`), else its finished row
-        (`_encode_row`). The item at place i gets the id `format_event_id(first + i, bits ^ i)` (a
-        document that has one keeps it). Never raises: an item that fails is left out, counted."""
-        many = self._lean_fields_many
-        captured = [item for item in items if type(item) is not dict]
-        # A long message is written out now, where its size is checked (max_event_bytes).
-        found = many(captured, max_chars=_PACKED_MESSAGE_LIMIT) if many is not None else []
-        if len(captured) == len(items) and None not in found:
-            return list(enumerate(cast("list[LeanFields]", found)))  # the usual batch: plain events only
-        fields = iter(found or [None] * len(captured))
-        packed: list[PackedEvent] = []
-        for place, item in enumerate(items):
-            lean = None if type(item) is dict else next(fields)
-            if lean is not None:
-                packed.append((place, lean))
-                continue
+    def _use_formatter(self, formatter: Any) -> None:
+        if type(formatter) is EcsFormatter:
+            self._ecs, self._custom = formatter, None
+        else:  # its documents are its own: built on the caller's thread, sent as they are
+            self._custom = formatter
+
+    def _program_payload(self) -> bytes:
+        """The facts of this process for the first frame of each segment (cached per pid)."""
+        pid = os.getpid()
+        if self._program is None or self._program[0] != pid:
+            ecs = self._ecs
+            found = program.facts(
+                service=ecs.service_name,
+                version=ecs.service_version,
+                env=ecs.environment,
+                allowlist=ecs.env_allowlist,
+            )
+            self._program = (pid, records.encode_program(found))
+        return self._program[1]
+
+    def _start_delivery(self) -> None:
+        """Start the agent (process, or thread) and this process's watchdog."""
+        with self._lock:
+            if self._generation == _fork_generation or self.closed:
+                return
+            self._generation = _fork_generation
             try:
-                packed.append(self._encode_row(item, format_event_id(first + place, bits ^ place)))
-            except Exception as exc:
-                self.counters.add("dropped")
-                self._diag.warning("encode", "logloop shipper could not serialize an event: %r", exc)
-        return packed
-
-    def _encode_row(self, item: Any, event_id: str) -> NewEvent:
-        """The spool row of a queued item that is not packed: its document built, given `event_id`
-        (unless it has an id), fingerprinted and serialized."""
-        doc, rest = self._build(item)
-        event = doc.get("event")
-        if not (isinstance(event, dict) and "id" in event):
-            set_path(doc, "event.id", event_id)
-        return encode(doc, self.config.index_prefix, rest)
-
-    def _build(self, item: Any) -> tuple[dict[str, Any], bytes]:
-        """The document of a queued item, finished by the formatter unless it already is one, and the
-        JSON of its constant part if the formatter keeps that apart (see `EcsFormatter.lean_document`)."""
-        if isinstance(item, dict):
-            return item, b""
-        if self._lean is not None:
-            return self._lean(item)
-        if self._document is None:
-            raise TypeError(f"no formatter can build a document from {type(item).__name__}")
-        return self._document(item), b""
-
-    def _enqueue_slowly(self, item: Any) -> None:
-        """What emit() does when the fast path is closed: after close(), in a forked child's first
-        call (no worker yet) or with the queue full. Events that take the fast path are counted as
-        queued by the drainer when it takes them; these are counted here."""
-        if self.closed:
-            self.counters.add("queued")
-            self._spool_now([item])
-            return
-        if self._worker is None:
-            self._ensure_worker()
-            if self._inbox.put(item):
+                layout.ensure_private_dir(self.spool_dir)
+            except SpoolError:  # the writer says so on the first record, and counts every one lost
                 return
-        self.counters.add("queued")
-        if self.queue_overflow == "spool":
-            self._spool_now([item])
-        else:
-            self.counters.add("dropped")
-            self._diag.warning(
-                "queue-full", "logloop shipper queue full (%d): events dropped", self.queue_size
+            self._stop = threading.Event()
+            self._agent_thread = None
+            if self.delivery == "thread":
+                self._start_agent_thread()
+            else:
+                self._ensure_agent()
+            self._watchdog = threading.Thread(
+                target=self._watch, name="logloop-shipper-watchdog", daemon=True
             )
+            self._watchdog.start()
 
-    def _spool_now(self, items: list[Any]) -> None:
-        """Build and write events to the spool on this thread (queue full, after close, at shutdown)."""
-        if not items:
+    def _ensure_agent(self) -> None:
+        """Start an agent process unless one runs; where none can start, deliver from a thread."""
+        if self.delivery == "thread" or self.closed:
             return
-        busy = getattr(_local, "busy", False)
-        _local.busy = True  # whatever building logs (a __repr__ of an extra, say) is not shipped
         try:
-            first, bits = event_ids.reserve(len(items)), random.getrandbits(62)
-            packed = self._pack_items(items, first, bits)  # as the drainer does
-            with self._side_lock:
-                result = store_packed(self._side(), packed, self.config.index_prefix, first, bits)
-            self.counters.add("spooled", result.stored)
-            self.counters.add("dropped", result.dropped)
-            self._wake_worker()
-        except Exception as exc:
-            self.counters.add("dropped", len(items))
-            self._diag.warning("spool-now", "logloop shipper could not spool events: %r", exc)
-        finally:
-            _local.busy = busy
-
-    def _side(self) -> Spool:
-        """The caller-side spool connection (guarded by _side_lock), opened on first use."""
-        if self._side_spool is None:
-            self._side_spool = open_spool(self.config, shared=True)
-        return self._side_spool
-
-    def _own_backlog(self) -> int:
-        with self._side_lock:
-            return self._side().owned()
-
-    def _wake_worker(self) -> None:
-        self._inbox.put_control(None)
-
-    def _take_queued(self) -> list[Any]:
-        """Every queued event; flush markers are released, wake-ups dropped."""
-        events: list[Any] = []
-        for item in self._inbox.take(len(self._inbox) + 1):
-            if isinstance(item, threading.Event):
-                item.set()
-            elif item is not None:
-                events.append(item)
-        return events
-
-    def _ensure_worker(self) -> None:
-        with self._start_lock:
-            if self._worker is not None or self.closed:
+            if launcher.ensure_agent(self.spool_dir, self.transport_spec, self.agent_config):
                 return
-            self._worker = Worker(
-                config=self.config,
-                inbox=self._inbox,
-                pack_items=self._pack_items,
-                counters=self.counters,
-                make_transport=self._make_transport,
-                make_health_doc=self._health_doc,
-                relay_settings=self._relay_settings,
-            )
-            self._worker.start()
+        except OSError as exc:
+            self._diag.warning("agent", "logloop shipper: cannot start the delivery agent: %s", exc)
+        if self._agent_thread is None:
+            self._start_agent_thread()
 
-    def _relay_settings(self) -> dict[str, Any]:
-        from shipper.relay import settings_for
+    def _start_agent_thread(self) -> None:
+        from shipper.delivery.agent import Agent  # imports the client library: only in thread mode
 
-        return settings_for(self.config, self.transport_spec, self.close_timeout, os.getpid())
+        agent = Agent(self.spool_dir, self.transport_spec.make, self.agent_config)
+        self._agent = agent
 
-    def _make_transport(self) -> Transport:
-        return self.transport_spec.make()
+        def run() -> None:
+            AGENT_THREADS.add(threading.get_ident())
+            try:
+                while not self._stop.is_set() and time.monotonic() < agent.deadline:
+                    fd = lock.acquire(self.spool_dir, self.transport_spec.key(), "thread")
+                    if fd is None:  # another agent serves the directory; stand by
+                        self._stop.wait(_WATCH_EVERY)
+                        continue
+                    try:
+                        agent.stop = self._stop
+                        agent.run()
+                    finally:
+                        lock.release(fd)
+                    if self.closed:
+                        return
+            except Exception as exc:
+                self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
+            finally:
+                AGENT_THREADS.discard(threading.get_ident())
 
-    def _health_doc(self, snapshot: ShipperStats) -> dict[str, Any]:
+        self._agent_thread = threading.Thread(target=run, name="logloop-shipper-agent", daemon=True)
+        self._agent_thread.start()
+
+    def _watch(self) -> None:
+        """Restart a dead agent while this process has records waiting; ship health counters."""
+        stop = self._stop
+        next_health = time.monotonic() + self.stats_interval
+        while not stop.wait(_WATCH_EVERY if self.stats_interval > _WATCH_EVERY else self.stats_interval):
+            try:
+                self._fold_finished()
+                if self._agent_thread is None and self._waiting():
+                    self._ensure_agent()
+                if time.monotonic() >= next_health:
+                    next_health = time.monotonic() + self.stats_interval
+                    self.writer.append(records.encode_document(dumps(self._health_doc())))
+            except Exception as exc:  # the watchdog must outlive any one failure
+                self._diag.warning("watchdog", "logloop shipper watchdog: %r", exc)
+
+    def _waiting(self) -> bool:
+        return any(not _finished(path, end) for path, end in list(self.writer.written.items())[-2:])
+
+    def _targets(self) -> dict[Path, int]:
+        """Every segment of the directory and where its records end now (this process's from the
+        writer, the others' read from the file)."""
+        targets = dict(self.writer.written)
+        for path in layout.segments(self.spool_dir):
+            if path not in targets:
+                try:
+                    targets[path] = segment.scan(segment.read_segment(path), segment.HEADER.size).end
+                except OSError:
+                    continue
+        return targets
+
+    def _delivery_counters(self) -> dict[str, int]:
+        """What the agent recorded for this process's segments, and its own counters."""
+        self._fold_finished()
+        found = dict(self._folded)
+        for path in list(self.writer.written):
+            ack = layout.read_ack(path)
+            found["sent"] += ack.sent
+            found["retried"] += ack.retried
+            found["dead_lettered"] += ack.dead_lettered
+        agent = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
+        for name in ("recovered", "torn_skipped", "shard_limit_retries"):
+            found[name] = int(agent.get(name, 0))
+        for name, value in agent.items():
+            if name.startswith("lost:") and type(value) is int:
+                found[name] = value
+        finished = found["sent"] + found["dead_lettered"]
+        found["spool_backlog"] = max(0, self.writer.appended - finished)
+        found["spooled"] = self.writer.appended
+        found["queued"] = self.writer.appended + self._refused
+        return found
+
+    def _fold_finished(self) -> None:
+        """Take the counts of this process's finished segments into `_folded` and delete their
+        acknowledgement files (the agent keeps them only for this; a dead writer's go after an hour)."""
+        with self._lock:
+            for path in [p for p in list(self.writer.written) if p != self.writer.current_path()]:
+                ack = layout.read_ack(path)
+                if not ack.finished:
+                    continue
+                self._folded["sent"] += ack.sent
+                self._folded["retried"] += ack.retried
+                self._folded["dead_lettered"] += ack.dead_lettered
+                self.writer.written.pop(path, None)
+                layout.ack_path(path).unlink(missing_ok=True)
+
+    def _health_doc(self) -> dict[str, Any]:
         record = logging.LogRecord(
             _INTERNAL_PREFIX, logging.INFO, __file__, 0, "logloop shipper counters", None, None
         )
         doc = self._ecs.to_document(record)
-        set_path(doc, "event.dataset", schema.DATASET_SHIPPER)
-        set_path(doc, "event.id", event_ids.next())
-        for name, value in snapshot.as_fields().items():
-            set_path(doc, name, value)
+        doc["event"]["dataset"] = schema.DATASET_SHIPPER
+        doc["@timestamp"] = format_timestamp(time.time())
+        shipper_fields = {name.rsplit(".", 1)[-1]: value for name, value in self.stats().as_fields().items()}
+        doc.setdefault("logloop", {})["shipper"] = shipper_fields
         return doc
 
     def _after_fork_in_child(self) -> None:
-        parents = self._worker
-        _fork_orphans.extend((self._worker, self._side_spool))
-        self._worker = None
-        self._side_spool = None
-        self._inbox = Inbox(self.queue_size)
-        self._start_lock = threading.Lock()
-        self._side_lock = threading.Lock()
+        self.writer.forget_after_fork()
         self.counters.reinit_after_fork()
+        self._refused = 0
+        self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}
+        self._lock = threading.Lock()
+        self._watchdog = None
+        self._agent = self._agent_thread = None
         self.prometheus = None  # the port belongs to the parent
-        if parents is not None and parents.relay is not None:
-            parents.relay.forget_in_child()  # the parent's delivery process must see its input end
+
+
+def _write_pending(pending: list[tuple[ShipperHandler, logging.LogRecord]]) -> None:
+    """Write the records logged re-entrantly during the outer emit (the busy flag still set)."""
+    while pending:
+        handler, record = pending.pop(0)
+        handler._write(record)
+
+
+def _finished(path: Path, end: int) -> bool:
+    """Whether the agent finished every record of the segment before `end`."""
+    ack = layout.read_ack(path)
+    if ack.finished or ack.offset >= end:
+        return True
+    return not path.exists() and not layout.ack_path(path).exists()  # dropped by the overflow policy
+
+
+def _closing(config: AgentConfig) -> AgentConfig:
+    return replace(config, idle_exit=0.0)
 
 
 def _after_fork_in_child() -> None:
-    event_ids.reinit_after_fork()
-    WORKER_THREADS.clear()
+    global _fork_generation
+    _fork_generation += 1
+    AGENT_THREADS.clear()
+    launcher.forget_after_fork()
     for handler in list(_handlers):
         try:
             handler._after_fork_in_child()
@@ -551,24 +569,6 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _ecs_formatter(
-    service: str,
-    version: str | None,
-    environment: str | None,
-    allowlist: Sequence[str],
-    provider: Callable[[], Mapping[str, Any]] | None,
-) -> DocumentFormatter:
-    from shipper.formatter import EcsFormatter
-
-    return EcsFormatter(
-        service_name=service,
-        service_version=version,
-        environment=environment,
-        env_allowlist=allowlist,
-        context_provider=provider,
-    )
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:

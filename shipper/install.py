@@ -4,8 +4,8 @@
     shipper.install(service="billing", es_url="https://es.internal:9200", api_key="...")
 
 Idempotent: a second call returns the handler already installed (its arguments are ignored).
-The handler is closed at interpreter exit (before logging's own shutdown), which bounds the exit
-by `close_timeout` even with the server down; unsent events stay in the spool for the next start.
+The handler is closed at interpreter exit (before logging's own shutdown): that seals this process's
+spool segment, at once; the delivery agent sends what is left after the program has gone.
 """
 
 from __future__ import annotations

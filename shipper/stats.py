@@ -1,28 +1,37 @@
 """Delivery counters: one thread-safe `Counters` per handler, frozen `ShipperStats` snapshots out.
 
-    queued         records accepted by emit() (into the memory queue or, on overflow, the spool)
-    spooled        documents written to the durable spool
-    sent           documents the server acknowledged (a 409 "already there" counts as sent)
+    queued         records accepted by emit()
+    spooled        records written to this process's spool segments (durable from then on)
+    sent           of those, documents the server acknowledged (a 409 "already there" counts as sent)
     retried        documents sent again after a retryable failure (counted per attempt)
-    dropped        documents lost on purpose by an overflow policy, or records emit() could not format
+    dropped        records lost, for any reason; `lost` says how many for which reason
     dead_lettered  documents the server rejected for good, written to the dead-letter file
-    spool_backlog  documents in the spool right now, waiting for an acknowledgement (a gauge)
+    spool_backlog  of this process's records, those not yet acknowledged (a gauge)
+    recovered      records the delivery agent delivered from segments whose writer died without
+                   closing them (SIGKILL, os._exit): the events that explain a death
+    torn_skipped   damaged records the agent skipped (a write cut by a kill, a damaged file)
+    shard_limit_retries  documents retried because the cluster refused to create an index (max
+                   shards per node); they are kept and sent once the limit allows
 
-`shipper.stats()` sums the counters of every live handler in this process. The optional Prometheus
-endpoint serves the same numbers from its own registry, bound to loopback.
+`sent`, `retried`, `dead_lettered` and `spool_backlog` come from the agent's acknowledgement files of
+this process's segments; `recovered`, `torn_skipped` and `shard_limit_retries` are the agent's own
+counters for the whole spool directory (two handlers of one process on the same directory both
+report them). `shipper.stats()` sums every live handler in this process.
+The optional Prometheus endpoint serves the same numbers from its own registry, bound to loopback.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
 from shipper.exceptions import ConfigurationError
 
 COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered")
+AGENT_COUNTERS = ("recovered", "torn_skipped", "shard_limit_retries")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,13 +45,26 @@ class ShipperStats:
     dropped: int = 0
     dead_lettered: int = 0
     spool_backlog: int = 0
+    recovered: int = 0
+    torn_skipped: int = 0
+    shard_limit_retries: int = 0
+    lost: tuple[tuple[str, int], ...] = ()  # (reason, records) for every reason `dropped` counts
 
     def as_fields(self) -> dict[str, int]:
         """The counters keyed by their schema field names (`logloop.shipper.<name>`)."""
-        return {f"logloop.shipper.{f.name}": getattr(self, f.name) for f in fields(self)}
+        return {f"logloop.shipper.{f.name}": getattr(self, f.name) for f in fields(self) if f.name != "lost"}
+
+    def lost_by_reason(self) -> dict[str, int]:
+        return dict(self.lost)
 
     def __add__(self, other: ShipperStats) -> ShipperStats:
-        return ShipperStats(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        summed: dict[str, Any] = {
+            f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self) if f.name != "lost"
+        }
+        reasons = self.lost_by_reason()
+        for reason, count in other.lost:
+            reasons[reason] = reasons.get(reason, 0) + count
+        return ShipperStats(**summed, lost=tuple(sorted(reasons.items())))
 
 
 class Counters:
@@ -51,25 +73,46 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values = dict.fromkeys(COUNTER_NAMES, 0)
-        self._backlog = 0
+        self._lost: dict[str, int] = {}
+        # Read from the agent when asked: (sent, retried, dead_lettered, backlog) of this process's
+        # segments and the agent's own counters.
+        self.delivery: Callable[[], dict[str, int]] = dict
 
     def add(self, name: str, amount: int = 1) -> None:
         if amount:
             with self._lock:
                 self._values[name] += amount
 
-    def set_backlog(self, value: int) -> None:
-        self._backlog = value
+    def lose(self, reason: str, amount: int = 1) -> None:
+        """Count records lost, by reason (`dropped` is their sum)."""
+        if amount:
+            with self._lock:
+                self._values["dropped"] += amount
+                self._lost[reason] = self._lost.get(reason, 0) + amount
 
     def snapshot(self) -> ShipperStats:
+        try:
+            delivered = self.delivery()
+        except Exception:  # unreadable acknowledgement files: report what this process knows
+            delivered = {}
         with self._lock:
-            return ShipperStats(**self._values, spool_backlog=self._backlog)
+            values: dict[str, Any] = dict(self._values)
+            lost = dict(self._lost)
+        for name in (*COUNTER_NAMES, "spool_backlog", *AGENT_COUNTERS):
+            if name == "dropped":
+                continue  # summed from the reasons below
+            values[name] = values.get(name, 0) + int(delivered.get(name, 0))
+        for reason, count in delivered.items():
+            if reason.startswith("lost:") and count:
+                lost[reason[5:]] = lost.get(reason[5:], 0) + count
+                values["dropped"] += count
+        return ShipperStats(**values, lost=tuple(sorted(lost.items())))
 
     def reinit_after_fork(self) -> None:
         """A fresh lock and zeroed counters: a forked child counts its own events only."""
         self._lock = threading.Lock()
         self._values = dict.fromkeys(COUNTER_NAMES, 0)
-        self._backlog = 0
+        self._lost = {}
 
 
 _live: weakref.WeakSet[Any] = weakref.WeakSet()  # objects with a `counters` attribute

@@ -85,3 +85,12 @@ def _restore_root_logger() -> Iterator[None]:
             with contextlib.suppress(Exception):  # a test's broken handler must not fail the next
                 handler.close()
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _stop_started_agents() -> Iterator[None]:
+    """Delivery agents this test process started stop with the test (they would idle on otherwise)."""
+    from shipper.delivery import launcher
+
+    yield
+    launcher.stop_started()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-import threading
-import time
 import traceback
 import weakref
 from pathlib import Path
@@ -19,7 +17,6 @@ from helpers.shipping import logger_only_to
 from kibana.setup import install_template
 from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
-from shipper.worker import Inbox
 
 FORMATTER = EcsFormatter(service_name="svc")
 
@@ -180,30 +177,6 @@ def test_context_is_read_when_captured() -> None:
     assert formatter.document(captured)["logloop"]["context"] == {"web": "failing"}
 
 
-def test_inbox_refuses_past_its_bound_but_keeps_control_items() -> None:
-    """A full inbox refuses events (the handler then spools or drops them) but still takes flush markers."""
-    inbox = Inbox(2)
-    marker = threading.Event()
-    assert [inbox.put("a"), inbox.put("b"), inbox.put("c")] == [True, True, False]
-    inbox.put_control(marker)
-    assert inbox.take(10) == ["a", "b", marker]
-    assert not inbox
-
-
-def test_inbox_wakes_a_sleeping_drainer() -> None:
-    """A put() from another thread wakes a drainer asleep on the inbox, long before its 60 s timeout."""
-    inbox = Inbox(10)
-    woke: list[bool] = []
-    waiter = threading.Thread(target=lambda: woke.append(inbox.wait(60)))
-    waiter.start()
-    while not inbox._sleeping:  # asleep (or about to be): the put below must wake it
-        time.sleep(0.001)
-    assert inbox.put("event")
-    waiter.join(30)
-    assert woke == [True]
-    assert inbox.take(10) == ["event"]
-
-
 # --- through the real handler into the real node -------------------------------------------------------
 
 
@@ -226,8 +199,8 @@ def _shipped(es: Any, prefix: str) -> list[dict[str, Any]]:
 def test_shipped_message_and_trace_are_those_of_emit_time(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
-    """With the drainer lingering, an argument changed right after logger.info still ships the original
-    message, and the queued error event keeps no frame of the failing call alive."""
+    """An argument changed right after logger.info still ships the original message, and the captured
+    error event keeps no frame of the failing call alive."""
     handler = _handler(es, es_url, index_prefix, tmp_path, flush_interval=2.0)
     logger = logger_only_to("tests.capture.shipped", handler)
     argument = Mutable("at emit")
@@ -239,7 +212,7 @@ def test_shipped_message_and_trace_are_those_of_emit_time(
     except ValueError:
         logger.exception("it failed")
     gc.collect()
-    assert handler.stats().spooled == 0  # both events are still in the memory queue...
+    assert handler.stats().spooled == 2  # both events are on disk when the calls return...
     assert refs[0]() is None  # ...and the error's frames are already gone
     assert handler.wait_delivered(60)
     handler.close()

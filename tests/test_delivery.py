@@ -1,18 +1,17 @@
 """End-to-end delivery through ShipperHandler into the real node: exactly once, through an outage,
-across SIGKILL, from threads and forked children, during interpreter shutdown and after close."""
+from threads and forked children, during interpreter shutdown and after close."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from helpers.shipping import logger_only_to
 from kibana.setup import install_template
 from shipper import schema
 from shipper.handler import ShipperHandler
-from shipper.spool import Spool
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.es
@@ -158,6 +156,9 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(
     for i in range(50_000):
         logger.info("outage %d", i)
     handler.flush()
+    deadline = time.monotonic() + 60
+    while handler.stats().retried == 0 and time.monotonic() < deadline:  # the agent has tried the node
+        time.sleep(0.1)
     during = handler.stats()
     proxy.start()
     assert handler.wait_delivered(240)
@@ -166,75 +167,6 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(
     assert during.sent == 0 and during.retried > 0
     assert after.dropped == 0
     assert _log_messages(es, index_prefix) == collections.Counter(f"outage {i}" for i in range(50_000))
-
-
-_KILLED_CHILD = """
-import logging, sys
-import shipper
-shipper.install(
-    "killed",
-    es_url=sys.argv[1],
-    spool_path=sys.argv[2],
-    index_prefix=sys.argv[3],
-    queue_size=int(sys.argv[4]),
-    retry_max_delay=0.5,
-)
-log = logging.getLogger("killed")
-for i in range(1_000_000):
-    log.info("seq %d", i)
-    if i % 500 == 0:
-        print(i, flush=True)
-"""
-
-
-@pytest.mark.parametrize(
-    "queue_size", [pytest.param(10_000, id="default-queue"), pytest.param(1_000, id="small-queue")]
-)
-def test_sigkill_loses_at_most_what_was_in_memory(
-    es: Any, es_url: str, index_prefix: str, tmp_path: Path, record_property: Any, queue_size: int
-) -> None:
-    """After SIGKILL everything in the spool is delivered by the next start; the loss is bounded.
-
-    The child logs to an unreachable node, so everything it keeps sits in the spool. The loss window
-    (events logged but not yet spooled: the memory queue plus the batch being written) is measured
-    as the last sequence number the child reported minus the rows in the spool.
-    """
-    install_template(es, index_prefix)
-    spool = tmp_path / "spool.sqlite"
-    script = tmp_path / "child.py"
-    script.write_text(_KILLED_CHILD)
-    child = subprocess.Popen(
-        [sys.executable, str(script), "http://127.0.0.1:9", str(spool), index_prefix, str(queue_size)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert child.stdout is not None
-    last = 0
-    for line in child.stdout:
-        last = int(line)
-        if last >= 30_000:
-            break
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
-    left = Spool(spool)
-    left.adopt_orphans()
-    bodies = [json.loads(event.body) for event in left.take(10**6, 1 << 40)]
-    left.close()
-    spooled = {d["message"] for d in bodies}
-    handler = _handler(es_url, index_prefix, spool)
-    assert handler.wait_delivered(120)
-    handler.close()
-    delivered = _log_messages(es, index_prefix)
-    loss = last + 1 - len(spooled)
-    record_property("sigkill_loss_window_events", loss)
-    print(
-        f"SIGKILL, queue_size={queue_size}: lost {loss} ({last + 1} reported logged, {len(spooled)} spooled)"
-    )
-    assert spooled and set(delivered) >= spooled
-    assert max(delivered.values()) == 1
-    assert loss <= queue_size + 1_000 + 500  # the queue + one drain batch + the reporting interval
 
 
 def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import json
 import logging
 import logging.config
 import socket
+import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,10 +212,12 @@ def test_the_shippers_own_logging_is_never_shipped(
 
 
 def test_health_documents_carry_the_counters(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
-    """The worker ships periodic `logloop.shipper` documents with the delivery counters."""
+    """The handler ships periodic `logloop.shipper` documents with the delivery counters."""
     install_template(es, index_prefix)
     handler = _handler(es_url, index_prefix, tmp_path, stats_interval=0.2)
     logger_only_to("health", handler).info("something to count")
+    assert handler.wait_delivered(60)
+    time.sleep(0.5)  # a health document written after the acknowledgement, then delivered in turn
     assert handler.wait_delivered(60)
     handler.close()
     docs = _search(es, index_prefix, {"term": {"event.dataset": schema.DATASET_SHIPPER}})

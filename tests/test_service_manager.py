@@ -19,6 +19,7 @@ import pytest
 from helpers.ports import free_port
 
 from kibana.setup import install_template
+from shipper.handler import ShipperHandler
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -233,6 +234,11 @@ def test_cli_ships_failures_with_context_and_timings(
     stopped = subprocess.run([*command, "stop"], env=env, capture_output=True, text=True, timeout=60)
     assert started.returncode == 1, started.stderr
     assert "reportd          FAILED" in started.stderr and stopped.returncode == 0
+    # The program does not wait for delivery at exit: the spool's agent sends afterwards.
+    spool = tmp_path / "spool.sqlite"
+    waiter = ShipperHandler("wait", es_url=es_url, index_prefix=index_prefix, spool_path=spool)
+    assert waiter.wait_delivered(60)
+    waiter.close()
 
     es.indices.refresh(index=f"{index_prefix}-events")
     errors = es.search(index=f"{index_prefix}-events", query={"term": {"log.level": "error"}})["hits"]["hits"]

@@ -14,7 +14,8 @@ from helpers.ports import free_port
 from kibana.setup import install_template
 from shipper.connection import ElasticsearchSettings
 from shipper.spool import SpooledEvent
-from shipper.transports.elasticsearch import ElasticsearchTransport
+from shipper.transports.base import SHARD_LIMIT
+from shipper.transports.elasticsearch import ElasticsearchTransport, _item_outcome
 from shipper.transports.logstash import LogstashTransport
 
 
@@ -96,3 +97,45 @@ def test_logstash_down_means_retry() -> None:
     for protocol in ("beats", "tcp"):
         transport = LogstashTransport(protocol=protocol, host="127.0.0.1", port=port)  # type: ignore[arg-type]
         assert transport.send([SpooledEvent(1, "e1", "x", b"{}")], timeout=1)[0].kind == "retry"
+
+
+@pytest.mark.parametrize(
+    ("item", "kind", "cause"),
+    [
+        pytest.param(
+            {
+                "status": 400,
+                "error": {
+                    "type": "validation_exception",
+                    "reason": "Validation Failed: 1: this action would add [2] shards, but this cluster "
+                    "currently has [1000]/[1000] maximum normal shards open;",
+                },
+            },
+            "retry",
+            SHARD_LIMIT,
+            id="max-shards-per-node",
+        ),
+        pytest.param(
+            {
+                "status": 403,
+                "error": {"type": "cluster_block_exception", "reason": "blocked by: [FORBIDDEN/8]"},
+            },
+            "retry",
+            "",
+            id="write-block",
+        ),
+        pytest.param(
+            {"status": 400, "error": {"type": "document_parsing_exception", "reason": "failed to parse"}},
+            "rejected",
+            "",
+            id="mapping-error",
+        ),
+    ],
+)
+def test_a_cluster_limit_is_a_retry_and_a_bad_document_a_rejection(
+    item: dict[str, Any], kind: str, cause: str
+) -> None:
+    """The node's refusal to create an index at the max-shards limit, and a write block, are retries
+    (the limit's counted by its cause), never dead letters; a document the mapping refuses is one."""
+    outcome = _item_outcome({"create": item})
+    assert (outcome.kind, outcome.cause) == (kind, cause)

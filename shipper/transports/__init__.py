@@ -1,53 +1,23 @@
-"""Transports: hand a batch of spooled documents to a server and report, per document, what happened.
-
-A transport never raises for delivery problems: it returns one `Outcome` per document, in order.
-
-    delivered  the server has it (for Elasticsearch a 409 "already exists" also counts: the id was
-               indexed by an earlier attempt)
-    rejected   the server refused this document for good (mapping or parse error): dead-letter it
-    retry      try again later (429, 5xx, timeouts, connection refused, authentication failures,
-               which an operator can fix without losing events)
+"""Transports: the protocol (`shipper.transports.base`) and the real implementations, built from plain
+settings by `TransportSpec.make`.
 
 Transports: `elasticsearch` (`_bulk` with create semantics, the default), `logstash-beats`
 (acknowledged) and `logstash-tcp` (json_lines; "delivered" means written to the socket).
+Implementations are imported when a transport is made: the program that only logs never imports a
+client library (the delivery agent does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Final
 
 from shipper.connection import ElasticsearchSettings
-from shipper.spool import SpooledEvent
+from shipper.transports.base import Transport
 
-OutcomeKind = Literal["delivered", "rejected", "retry"]
-TRANSPORT_KINDS = ("elasticsearch", "logstash-beats", "logstash-tcp")
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one document: `kind`, the HTTP-like `status` (0 if none) and the reason."""
-
-    kind: OutcomeKind
-    status: int = 0
-    reason: str = ""
-
-
-DELIVERED = Outcome("delivered", 201)
-
-
-class Transport(Protocol):
-    """Sends batches; `timeout` bounds the whole call in seconds (sockets included)."""
-
-    def send(self, batch: Sequence[SpooledEvent], timeout: float) -> list[Outcome]: ...
-
-    def close(self) -> None: ...
-
-
-def retry_all(batch: Sequence[SpooledEvent], reason: str, status: int = 0) -> list[Outcome]:
-    outcome = Outcome("retry", status, reason)
-    return [outcome] * len(batch)
+TRANSPORT_KINDS: Final = ("elasticsearch", "logstash-beats", "logstash-tcp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +50,10 @@ class TransportSpec:
 
     def as_data(self) -> dict[str, Any]:
         return asdict(self)
+
+    def key(self) -> str:
+        """A short digest of these settings: agents with different keys send to different places."""
+        return hashlib.sha256(json.dumps(self.as_data(), sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> TransportSpec:

@@ -2,24 +2,24 @@
 
 Each document is indexed with `_id` = its `event.id` into its daily index, so a document sent twice
 (after a crash or a lost acknowledgement) is refused with 409 and counted as delivered. The request
-body is the spool's own bytes when the batch carries them (`SpooledBatch.ndjson`: the spool keeps
-documents as `_bulk` lines), else built from the spooled JSON without re-serializing it.
-Elasticsearch client errors are translated into outcomes here, at this one boundary.
+body is written by the spool's one `_bulk` codec (`shipper.spool.bulk`). Elasticsearch client
+errors are translated into outcomes here, at this one boundary. A node that refuses to create an
+index because of a cluster limit (the max-shards-per-node `validation_exception`) is a retry with
+cause `SHARD_LIMIT`, never a rejection: freeing shards or raising the limit lets it through.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 
+from elasticsearch import ApiError, TransportError
+
 from shipper.connection import ElasticsearchSettings, make_client
-from shipper.spool import SpooledEvent
-from shipper.transports import DELIVERED, Outcome, retry_all
+from shipper.spool.bulk import SpooledEvent, bulk_body
+from shipper.transports.base import DELIVERED, SHARD_LIMIT, Outcome, retry_all
 
 _FILTER_PATH: Final = "errors,items.*.status,items.*.error.type,items.*.error.reason"
-_SAFE: Final = re.compile(r"[\w.+-]+")
 _SPLIT_STATUSES: Final = (400, 413)  # whole request refused: find the culprit by halving the batch
 
 
@@ -41,12 +41,8 @@ class ElasticsearchTransport:
     def send(self, batch: Sequence[SpooledEvent], timeout: float) -> list[Outcome]:
         if not batch:
             return []
-        from elasticsearch import ApiError, TransportError
-
         try:
-            response = self._with_timeout(timeout).bulk(
-                operations=getattr(batch, "ndjson", None) or _ndjson(batch), filter_path=_FILTER_PATH
-            )
+            response = self._with_timeout(timeout).bulk(operations=bulk_body(batch), filter_path=_FILTER_PATH)
         except ApiError as exc:
             return self._whole_request_failed(batch, timeout, exc.meta.status, str(exc.message))
         except TransportError as exc:  # connection refused, timeout, TLS: try again later
@@ -64,32 +60,12 @@ class ElasticsearchTransport:
                 return [Outcome("rejected", status, reason)]
             half = len(batch) // 2
             return self.send(batch[:half], timeout) + self.send(batch[half:], timeout)
+        if is_shard_limit(status, reason):
+            return [Outcome("retry", status, reason, SHARD_LIMIT)] * len(batch)
         return retry_all(batch, reason, status)
 
     def close(self) -> None:
         self._client.close()
-
-
-def _ndjson(batch: Sequence[SpooledEvent]) -> bytes:
-    """The request body: each spooled document's bytes after its `create` action line, joined once."""
-    lines: list[bytes] = []
-    append = lines.append
-    prefixes: dict[str, bytes] = {}  # one daily index or two per batch: its part of the line built once
-    for event in batch:
-        index, event_id = event.index, event.event_id
-        prefix = prefixes.get(index)
-        if prefix is None:
-            prefix = prefixes[index] = (
-                f'{{"create":{{"_index":"{index}","_id":"'.encode() if _SAFE.fullmatch(index) else b""
-            )
-        if prefix and (event_id.isalnum() or _SAFE.fullmatch(event_id)):  # no JSON escaping needed
-            append(prefix + event_id.encode() + b'"}}')
-        else:
-            action = {"create": {"_index": index, "_id": event_id}}
-            append(json.dumps(action, separators=(",", ":")).encode())
-        append(event.body)
-    append(b"")  # the body ends with a newline
-    return b"\n".join(lines)
 
 
 def _item_outcome(item: dict[str, Any]) -> Outcome:
@@ -103,4 +79,14 @@ def _item_outcome(item: dict[str, Any]) -> Outcome:
     )
     if status == 429 or status >= 500:
         return Outcome("retry", status, reason)
+    if is_shard_limit(status, reason):
+        return Outcome("retry", status, reason, SHARD_LIMIT)
+    if reason.startswith("cluster_block_exception"):  # a write block (disk flood stage): lifted later
+        return Outcome("retry", status, reason)
     return Outcome("rejected", status, reason)
+
+
+def is_shard_limit(status: int, reason: str) -> bool:
+    """The node refused to create an index because the cluster has too many shards open."""
+    text = reason.lower()
+    return status == 400 and "validation" in text and "shards" in text and "maximum" in text

@@ -23,9 +23,9 @@ from logstash_async.constants import constants
 from logstash_async.transport import BeatsTransport, TcpTransport
 from logstash_async.utils import ichunked
 
-from shipper.spool import SpooledEvent
-from shipper.transports import DELIVERED, Outcome, retry_all
-from shipper.worker import INTERNAL_LOGGER
+from shipper.diagnostics import INTERNAL_LOGGER
+from shipper.spool.bulk import SpooledEvent
+from shipper.transports.base import DELIVERED, Outcome, retry_all
 
 
 class _BoundedCloseTcpTransport(TcpTransport):  # type: ignore[misc]

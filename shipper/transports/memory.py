@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from shipper.spool import SpooledEvent
-from shipper.transports import DELIVERED, Outcome, retry_all
+from shipper.spool.bulk import SpooledEvent
+from shipper.transports.base import DELIVERED, Outcome, retry_all
 
 Document = dict[str, Any]
 

@@ -1,0 +1,42 @@
+"""The facts of the logging program that go with its records: the first frame of every segment.
+
+The agent builds documents in another process, so host, process and argv must be the program's,
+captured here. They are read the way `shipper.environment` reads them, except for `platform`:
+`platform.platform()` reads the interpreter binary to find the libc version (about 14 ms, on the
+program's first record), so the agent fills it in from its own, on the same host.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from shipper import environment
+
+
+def facts(*, service: str, version: str | None, env: str | None, allowlist: Sequence[str]) -> dict[str, Any]:
+    """What the agent needs to write this program's documents as `EcsFormatter` would here."""
+    uname = os.uname()
+    hostname = uname.nodename
+    program = os.path.basename(str(sys.argv[0])) if getattr(sys, "argv", None) and sys.argv[0] else ""
+    name = sys.implementation.name
+    implementation = "CPython" if name == "cpython" else name  # as platform.python_implementation()
+    return {
+        "service": service,
+        "service_version": version,
+        "environment": env,
+        "env_allowlist": list(allowlist),
+        "host": {
+            "name": hostname,
+            "hostname": hostname,
+            "architecture": uname.machine,
+            "os": {"type": uname.sysname.lower(), "platform": sys.platform, "version": uname.release},
+        },
+        "process_name": program or os.path.basename(sys.executable),
+        "executable": sys.executable,
+        "args": environment.argv(),  # redacted
+        "python": f"{sys.version.split()[0]} ({implementation})",
+        "pid": os.getpid(),
+    }

@@ -1,0 +1,256 @@
+"""`SegmentWriter`: appends framed records to this process's memory-mapped segment file.
+
+The segment is allocated on disk ahead (`posix_fallocate`, so a full disk shows up as an error when
+a segment is created, never as SIGBUS in the middle of a write) and mapped into memory; appending a
+record is a copy into the mapping under a lock, with no system call. The kernel owns the mapped
+pages: when the process dies, however it dies, what was copied reaches the file. That is durability
+against the death of the process, not against a power cut or a kernel crash (nothing is fsynced).
+
+Each segment holds an exclusive `flock` for as long as its writer lives, so the agent can tell a live
+writer (wait for more) from a dead one (finish the segment, count a torn tail). A forked child lets go
+of its parent's segment (it must not keep the parent's lock alive) and starts its own on its first
+record.
+
+When a segment is full the writer seals it and starts another. Before that it checks the spool's
+size bound: with `drop_oldest` it deletes the oldest segments no live writer holds (their unsent
+records are counted lost), with `drop_newest` it refuses records until the agent frees room
+(counted lost). A segment that cannot be created (disk full, directory gone) loses the record,
+counted, with a warning at most once a minute; the program never sees an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import mmap
+import os
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from shipper.diagnostics import RateLimitedLog
+from shipper.exceptions import SpoolError
+from shipper.spool import layout, segment
+
+OverflowPolicy = Literal["drop_oldest", "drop_newest"]
+OVERFLOW_POLICIES: Final = ("drop_oldest", "drop_newest")
+SEGMENT_BYTES: Final = 4 * 1024 * 1024
+FIRST_SEGMENT_BYTES: Final = 256 * 1024  # a short script allocates and maps no more than this
+_FRAME_PACK: Final = segment.FRAME.pack
+_crc32: Final = zlib.crc32
+_RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment after a failure
+
+
+@dataclass(slots=True)
+class _Open:
+    path: Path
+    fd: int
+    map: mmap.mmap
+    size: int
+    position: int
+
+
+class SegmentWriter:
+    """Appends payloads to the current segment of `spool_dir`; thread-safe; never raises from append."""
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        *,
+        program: Callable[[], bytes],
+        max_bytes: int,
+        overflow: OverflowPolicy,
+        lose: Callable[[str, int], None],
+        segment_bytes: int = SEGMENT_BYTES,
+    ) -> None:
+        self.spool_dir = spool_dir
+        self._program = program  # the payload of each segment's first frame
+        self.max_bytes = max_bytes
+        self.overflow = overflow
+        self._lose = lose
+        self.segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        self._open: _Open | None = None
+        self._failed_at = -_RETRY_CREATE_EVERY
+        self._diag = RateLimitedLog()
+        self.written: dict[Path, int] = {}  # this process's segments and where its last record ends
+        self.appended = 0  # records written by this process
+
+    def append(self, payload: bytes) -> bool:
+        """Copy one record into the segment; False (and the loss counted) if it cannot be kept."""
+        # One copy of header and payload: a reader that sees the header before the payload is complete
+        # finds the checksum wrong and, the writer being alive, waits (see shipper.spool.segment).
+        frame = _FRAME_PACK(len(payload), _crc32(payload)) + payload  # segment.frame_header, inlined
+        with self._lock:
+            current = self._open
+            position = current.position if current is not None else 0
+            end = position + len(frame) + (-len(frame) % segment.ALIGN)
+            if current is None or end + segment.FRAME.size > current.size:
+                current = self._next_segment(len(payload))
+                if current is None:
+                    return False
+                position = current.position
+                end = position + len(frame) + (-len(frame) % segment.ALIGN)
+            current.map[position : position + len(frame)] = frame
+            current.position = end
+            self.written[current.path] = end
+            self.appended += 1
+            return True
+
+    def current_path(self) -> Path | None:
+        current = self._open
+        return current.path if current is not None else None
+
+    def seal(self) -> None:
+        """Mark the current segment finished (the agent may delete it once sent) and let it go."""
+        with self._lock:
+            self._close_current(seal=True)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's segment without touching it (the parent still writes
+        there) and release the inherited descriptors, so the parent's death frees its lock."""
+        current, self._open = self._open, None
+        self._lock = threading.Lock()
+        self.written = {}
+        self.appended = 0
+        if current is not None:
+            with contextlib.suppress(OSError, ValueError, BufferError):
+                current.map.close()
+            with contextlib.suppress(OSError):
+                os.close(current.fd)
+
+    # -- segments ---------------------------------------------------------------------------------
+
+    def _next_segment(self, needed: int) -> _Open | None:
+        now = time.monotonic()
+        if self._open is None and now - self._failed_at < _RETRY_CREATE_EVERY:
+            self._lose("spool_unavailable", 1)
+            return None
+        self._close_current(seal=True)
+        first = not self.written  # this process's first segment: small, as most scripts log little
+        wanted = min(self.segment_bytes, FIRST_SEGMENT_BYTES) if first else self.segment_bytes
+        size = max(wanted, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
+        try:
+            if not self._make_room(size):
+                self._failed_at = now
+                self._lose("spool_full", 1)
+                self._diag.warning(
+                    "spool-full",
+                    "logloop shipper: spool %s is full (%d bytes, drop_newest): records dropped",
+                    self.spool_dir,
+                    self.max_bytes,
+                )
+                return None
+            self._open = self._create(size)
+        except (OSError, SpoolError) as exc:
+            self._failed_at = now
+            self._lose("spool_unavailable", 1)
+            self._diag.warning(
+                "segment",
+                "logloop shipper: cannot write the spool %s (%s): records are being dropped and counted",
+                self.spool_dir,
+                getattr(exc, "strerror", None) or exc,
+            )
+            return None
+        return self._open
+
+    def _create(self, size: int) -> _Open:
+        """A new segment: allocated, headed, locked and mapped, then renamed into view."""
+        layout.ensure_private_dir(self.spool_dir)
+        token = int.from_bytes(os.urandom(8), "little")
+        pid, created = os.getpid(), time.time_ns() // 1_000_000
+        name = layout.segment_name(created, pid, token)
+        hidden = self.spool_dir / f".{name}.new"
+        fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _allocate(fd, size)
+            # MAP_POPULATE: the pages are faulted in now, not one by one on the program's threads.
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            mapped = mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
+        except BaseException:
+            os.close(fd)
+            hidden.unlink(missing_ok=True)
+            raise
+        header = segment.encode_header(token, pid, created)
+        mapped[: len(header)] = header
+        opened = _Open(self.spool_dir / name, fd, mapped, size, segment.HEADER.size)
+        program = self._program()
+        start = opened.position + segment.FRAME.size
+        mapped[start : start + len(program)] = program
+        mapped[opened.position : start] = segment.frame_header(program)
+        opened.position += segment.frame_size(len(program))
+        os.rename(hidden, opened.path)
+        return opened
+
+    def _close_current(self, *, seal: bool) -> None:
+        current, self._open = self._open, None
+        if current is None:
+            return
+        if seal:
+            current.map[current.position : current.position + segment.FRAME.size] = segment.seal_frame()
+        current.map.close()
+        os.close(current.fd)  # releases the lock: the agent may now finish the segment
+
+    def _make_room(self, size: int) -> bool:
+        """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
+        files = layout.segments(self.spool_dir)
+        used = sum(_size(path) for path in files)
+        if used + size <= self.max_bytes:
+            return True
+        if self.overflow == "drop_newest":
+            return False
+        for path in files:
+            if used + size <= self.max_bytes:
+                break
+            if layout.writer_alive(path):
+                continue  # a live writer's segment: deleting it would lose records uncounted
+            lost = _unsent(path)
+            freed = _size(path)
+            path.unlink(missing_ok=True)
+            layout.ack_path(path).unlink(missing_ok=True)
+            used -= freed
+            self._lose("spool_overflow", lost)
+        return True
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Reserve the segment's blocks on disk now, so a full disk fails here and not as SIGBUS when a
+    record is copied into the mapping. Where the file system or the platform has no fallocate (macOS,
+    some network file systems), zeros are written instead."""
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is not None:
+        try:
+            allocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+    block = bytes(64 * 1024)
+    for offset in range(0, size, len(block)):
+        os.pwrite(fd, block[: size - offset], offset)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _unsent(path: Path) -> int:
+    """Records of a segment the agent has not finished (what deleting it loses)."""
+    try:
+        data = segment.read_segment(path)
+    except OSError:
+        return 0
+    ack = layout.read_ack(path)
+    start = max(ack.offset, segment.HEADER.size)
+    frames = segment.scan(data, start).frames
+    done = set(ack.done)
+    return sum(1 for frame in frames if frame.offset not in done and frame.offset > segment.HEADER.size)

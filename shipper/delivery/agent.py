@@ -1,0 +1,462 @@
+"""The delivery agent: reads every segment of one spool directory, sends, retries, dead-letters.
+
+One agent per spool directory: it holds `agent.lock` (flock) while it runs; a second one started
+meanwhile exits at once (or, if it carries other settings, waits for the first to be replaced).
+It is started on demand by the first program that logs (`shipper.delivery.launcher`: settings and
+credentials on its standard input, never in argv; then at a lower CPU priority, nice 10), or runs as a
+thread of the program (`delivery="thread"`), and exits after `idle_exit` seconds with nothing to
+send.
+
+A pass of the loop is made of small steps:
+
+    look      list the segments, map new ones, forget deleted ones
+    read      frames after each segment's read position -> documents (`shipper.delivery.documents`)
+    send      one `_bulk` request: due retries first, then new documents (`shipper.delivery.sender`)
+    settle    acknowledged and dead-lettered documents are finished; retries wait for their index
+    record    the acknowledgement file of every segment that moved (`shipper.spool.layout.Ack`)
+    finish    a sealed segment, or one whose writer died, read to its end and all finished: deleted
+
+A retry waits per index (capped exponential backoff with jitter), so documents for a blocked index
+(read-only, red, over the shard limit) never hold back those for healthy ones. Nothing is held only
+in memory: a killed agent's successor resumes from the acknowledgement files and sends again what
+was not recorded, under the same event ids (the server refuses the copies, counted as sent once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mmap
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+from shipper import deadletter
+from shipper.delivery import lock
+from shipper.delivery.config import AgentConfig
+from shipper.delivery.documents import Documents
+from shipper.diagnostics import RateLimitedLog
+from shipper.exceptions import UnreadablePayload
+from shipper.spool import layout, records, segment
+from shipper.spool.bulk import SpooledEvent
+from shipper.transports import TransportSpec
+from shipper.transports.base import SHARD_LIMIT, Outcome, Transport
+
+_LIVENESS_EVERY: Final = 0.5  # seconds between checks whether a quiet segment's writer still lives
+_STATS_EVERY: Final = 0.5  # seconds between writes of agent.json
+_SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgement files
+_ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
+_REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
+
+
+@dataclass(eq=False)
+class _Segment:
+    path: Path
+    data: mmap.mmap | bytes
+    header: segment.Header
+    ack: layout.Ack
+    read_pos: int
+    program: dict[str, Any] = field(default_factory=dict)
+    outstanding: dict[int, int] = field(default_factory=dict)  # offset -> end, in file order
+    finished: set[int] = field(default_factory=set)
+    ended: bool = False  # read to its end (seal, or a dead writer's last frame or damage)
+    sealed: bool = False
+    changed: bool = False
+    checked_at: float = 0.0
+
+    def finish(self, offset: int) -> None:
+        self.finished.add(offset)
+        self.changed = True
+
+    def settle_ack(self) -> None:
+        """Move `ack.offset` past every finished frame at the front; remember the others."""
+        while self.outstanding:
+            offset, end = next(iter(self.outstanding.items()))
+            if offset not in self.finished:
+                break
+            del self.outstanding[offset]
+            self.finished.discard(offset)
+            self.ack.offset = end
+        if not self.outstanding:
+            self.ack.offset = self.read_pos
+        self.ack.done = sorted(self.finished)
+
+
+@dataclass(eq=False)
+class _Pending:
+    segment: _Segment
+    offset: int
+    event: SpooledEvent
+
+
+class Agent:
+    """Sends what the segments of `spool_dir` hold. `run()` until idle, stopped or the deadline."""
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        make_transport: Callable[[], Transport],
+        config: AgentConfig,
+    ) -> None:
+        self.spool_dir = spool_dir
+        self.config = config
+        # The agent's counters for the whole directory, kept across agents in agent.json.
+        saved = layout.read_json(spool_dir / layout.AGENT_STATS_NAME)
+        self.totals: dict[str, int] = {k: v for k, v in saved.items() if type(v) is int}
+        self._totals_changed = False
+        self._make_transport = make_transport
+        self._transport: Transport | None = None
+        self._documents = Documents(config.index_prefix)
+        self._dead_letters = deadletter.DeadLetterFile(layout.deadletter_path(spool_dir))
+        self._segments: dict[Path, _Segment] = {}
+        self._retry: deque[_Pending] = deque()
+        self._blocked: dict[str, tuple[float, float]] = {}  # index -> (until, last delay)
+        self._diag = RateLimitedLog()
+        self._stats_written = 0.0
+        self._swept = -_SWEEP_EVERY
+        self.stop = threading.Event()
+        self.deadline = float("inf")
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        idle_since = time.monotonic()
+        try:
+            while not self.stop.is_set() and time.monotonic() < self.deadline:
+                if self.step():
+                    idle_since = time.monotonic()
+                    continue
+                if self._quiet() and time.monotonic() - idle_since >= self.config.idle_exit:
+                    break
+                if not self.spool_dir.is_dir():
+                    break  # the directory was removed: nothing here to deliver any more
+                self.stop.wait(self.config.poll_interval)
+        finally:
+            self._write_stats(force=True)
+            self._close()
+
+    def step(self) -> bool:
+        """One pass: look, read, send, settle, record, finish. True if anything was sent or read."""
+        now = time.monotonic()
+        self._look()
+        batch = self._due_retries(now)
+        read = self._read(batch, now)
+        if batch:
+            self._settle(batch, self._send(batch))
+        self._record()
+        self._finish(now)
+        self._write_stats()
+        return bool(batch) or read
+
+    def _quiet(self) -> bool:
+        return not self._retry and all(s.ended and not s.outstanding for s in self._segments.values())
+
+    # -- look -------------------------------------------------------------------------------------
+
+    def _look(self) -> None:
+        self._sweep()
+        paths = set(layout.segments(self.spool_dir))
+        for gone in set(self._segments) - paths:
+            self._forget(self._segments.pop(gone))
+        for path in sorted(paths - set(self._segments)):
+            opened = self._open(path)
+            if opened is not None:
+                self._segments[path] = opened
+
+    def _sweep(self) -> None:
+        """Delete acknowledgement files of finished segments that no writer folded in (it died):
+        every few minutes, those older than an hour."""
+        now = time.monotonic()
+        if now - self._swept < _SWEEP_EVERY:
+            return
+        self._swept = now
+        cutoff = time.time() - _ACK_KEPT
+        for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                segment_file = ack.with_name(ack.name[: -len(layout.ACK_SUFFIX)] + segment.SUFFIX)
+                if not segment_file.exists() and ack.stat().st_mtime < cutoff:
+                    ack.unlink()
+
+    def _open(self, path: Path) -> _Segment | None:
+        try:
+            with open(path, "rb") as source:
+                size = os.fstat(source.fileno()).st_size
+                data: mmap.mmap | bytes = (
+                    mmap.mmap(source.fileno(), size, access=mmap.ACCESS_READ) if size else b""
+                )
+        except (OSError, ValueError):
+            return None
+        header = segment.decode_header(data[: segment.HEADER.size])
+        if header is None:
+            if layout.writer_alive(path):
+                return None  # not possible for a segment renamed into view; look again later
+            self._count("torn_skipped")
+            self._diag.warning("garbage", "logloop agent: %s is not a segment; deleted (counted torn)", path)
+            path.unlink(missing_ok=True)
+            return None
+        ack = layout.read_ack(path)
+        start = max(ack.offset, segment.HEADER.size)
+        opened = _Segment(path, data, header, ack, start, finished=set(ack.done))
+        if start > segment.HEADER.size:
+            self._read_program(opened)
+        return opened
+
+    def _read_program(self, seg: _Segment) -> None:
+        found = segment.scan(seg.data, segment.HEADER.size, limit=1).frames
+        if found:
+            with contextlib.suppress(UnreadablePayload):
+                kind, value = records.decode(found[0].payload)
+                if kind == records.PROGRAM:
+                    seg.program = value
+
+    def _forget(self, seg: _Segment) -> None:
+        """A segment deleted under us (the writer's overflow policy counted its records)."""
+        self._retry = deque(p for p in self._retry if p.segment is not seg)
+        if isinstance(seg.data, mmap.mmap):
+            with contextlib.suppress(BufferError, ValueError):
+                seg.data.close()
+
+    # -- read -------------------------------------------------------------------------------------
+
+    def _read(self, batch: list[_Pending], now: float) -> bool:
+        """Read new frames into `batch` (or the retry queue, for a blocked index) up to the limits."""
+        config, read = self.config, False
+        size = sum(len(p.event.body) for p in batch)
+        for seg in list(self._segments.values()):
+            while not seg.ended and len(batch) < config.batch_size and size < config.batch_max_bytes:
+                if len(self._retry) >= config.retry_limit:
+                    return read
+                found = segment.scan(seg.data, seg.read_pos, limit=config.batch_size - len(batch))
+                for frame in found.frames:
+                    read = True
+                    seg.outstanding[frame.offset] = frame.end
+                    seg.read_pos = frame.end
+                    if frame.offset in seg.finished:
+                        continue  # acknowledged before a restart
+                    pending = self._pending(seg, frame)
+                    if pending is None:
+                        continue
+                    if self._blocked.get(pending.event.index, (0.0, 0.0))[0] > now:
+                        self._retry.append(pending)
+                    else:
+                        batch.append(pending)
+                        size += len(pending.event.body)
+                if not found.frames:
+                    self._at_end(seg, found, now)
+                    break
+            if len(batch) >= config.batch_size or size >= config.batch_max_bytes:
+                break
+        return read
+
+    def _at_end(self, seg: _Segment, found: segment.Scan, now: float) -> None:
+        """Nothing more to read now: the end for good if sealed, or if the writer is gone."""
+        if found.sealed:
+            seg.ended = seg.sealed = True
+            return
+        if now - seg.checked_at < _LIVENESS_EVERY:
+            return
+        seg.checked_at = now
+        if layout.writer_alive(seg.path):
+            return
+        again = segment.scan(seg.data, seg.read_pos)  # the writer may have added frames before dying
+        if again.frames:
+            return
+        seg.ended = True
+        seg.sealed = again.sealed
+        if again.torn:
+            seg.ack.torn += 1
+            seg.changed = True
+            self._count("torn_skipped")
+            self._diag.warning(
+                "torn", "logloop agent: %s: %s; the rest is skipped (counted)", seg.path, again.reason
+            )
+
+    def _pending(self, seg: _Segment, frame: segment.Frame) -> _Pending | None:
+        """The document of a frame; None (and the frame finished) for the program's facts and for a
+        record that cannot be read (counted lost)."""
+        try:
+            kind, value = records.decode(frame.payload)
+            if kind == records.PROGRAM:
+                seg.program = value
+                seg.finish(frame.offset)
+                return None
+            if kind == records.RECORD:
+                created = value.attributes.get("created")
+                created = float(created) if isinstance(created, int | float) else seg.header.created_ms / 1000
+                event_id = segment.event_id(seg.header, frame.offset, created)
+                index, body = self._documents.record(value, seg.program, event_id)
+            else:
+                event_id = segment.event_id(seg.header, frame.offset, seg.header.created_ms / 1000)
+                index, body = self._documents.document(value, event_id)
+        except Exception as exc:  # UnreadablePayload, or a bug in building one document
+            seg.finish(frame.offset)
+            self._lose("unreadable")
+            self._diag.warning(
+                "unreadable", "logloop agent: a record in %s cannot be read: %r", seg.path, exc
+            )
+            return None
+        event = SpooledEvent(frame.offset, event_id, index, body)
+        if len(body) > self.config.max_event_bytes:
+            self._dead_letter(
+                seg, event, Outcome("rejected", 413, f"document of {len(body)} bytes is over max_event_bytes")
+            )
+            return None
+        return _Pending(seg, frame.offset, event)
+
+    def _due_retries(self, now: float) -> list[_Pending]:
+        """Documents waiting for a retry whose index may be tried again now (at most a batch)."""
+        due: list[_Pending] = []
+        waiting: deque[_Pending] = deque()
+        while self._retry:
+            pending = self._retry.popleft()
+            if (
+                len(due) < self.config.batch_size
+                and self._blocked.get(pending.event.index, (0.0, 0.0))[0] <= now
+            ):
+                due.append(pending)
+            else:
+                waiting.append(pending)
+        self._retry = waiting
+        return due
+
+    # -- send and settle --------------------------------------------------------------------------
+
+    def _send(self, batch: list[_Pending]) -> list[Outcome]:
+        timeout = min(self.config.send_timeout, max(0.05, self.deadline - time.monotonic()))
+        try:
+            if self._transport is None:
+                self._transport = self._make_transport()
+            return self._transport.send([p.event for p in batch], timeout)
+        except Exception as exc:  # a transport must not raise; if one does, everything waits
+            self._diag.warning("transport", "logloop agent: transport failed: %r", exc)
+            return [Outcome("retry", 0, f"{type(exc).__name__}: {exc}")] * len(batch)
+
+    def _settle(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:
+        now = time.monotonic()
+        missing = Outcome("retry", 0, "no outcome reported")
+        for pending, outcome in zip(batch, outcomes + [missing] * (len(batch) - len(outcomes)), strict=False):
+            seg, index = pending.segment, pending.event.index
+            if outcome.kind == "delivered":
+                seg.finish(pending.offset)
+                seg.ack.sent += 1
+                self._count("sent")
+                self._blocked.pop(index, None)
+            elif outcome.kind == "rejected":
+                self._dead_letter(seg, pending.event, outcome)
+            else:
+                seg.ack.retried += 1
+                seg.changed = True
+                self._count("retried")
+                if outcome.cause == SHARD_LIMIT:
+                    self._count("shard_limit_retries")
+                self._retry.append(pending)
+                self._block(index, now, outcome)
+
+    def _block(self, index: str, now: float, outcome: Outcome) -> None:
+        until, delay = self._blocked.get(index, (0.0, 0.0))
+        if until > now:
+            return  # already waiting: one failed request backs off once
+        delay = min(self.config.backoff_max, max(self.config.backoff_initial, delay * 2))
+        self._blocked[index] = (now + delay * random.uniform(0.5, 1.0), delay)
+        self._diag.warning("retry", "logloop agent: will retry documents for %s: %s", index, outcome.reason)
+
+    def _dead_letter(self, seg: _Segment, event: SpooledEvent, outcome: Outcome) -> None:
+        rejection = deadletter.Rejection(
+            event_id=event.event_id,
+            index=event.index,
+            status=outcome.status,
+            reason=outcome.reason,
+            document=event.body,
+        )
+        try:
+            self._dead_letters.write([rejection])
+        except OSError as exc:
+            self._lose("dead_letter_unwritable")
+            self._diag.warning("dead-letter", "logloop agent: cannot write dead letters: %s", exc)
+        else:
+            seg.ack.dead_lettered += 1
+            self._count("dead_lettered")
+        seg.finish(event.row_id)
+
+    # -- record and finish ------------------------------------------------------------------------
+
+    def _record(self) -> None:
+        for seg in self._segments.values():
+            if seg.changed:
+                seg.settle_ack()
+                with contextlib.suppress(OSError):
+                    layout.write_ack(seg.path, seg.ack)
+                seg.changed = False
+
+    def _finish(self, now: float) -> None:
+        for seg in list(self._segments.values()):
+            if not (seg.ended and seg.read_pos >= seg.ack.offset and not seg.outstanding):
+                continue
+            if any(p.segment is seg for p in self._retry):
+                continue
+            seg.ack.finished = True
+            if not seg.sealed:
+                self._count("recovered", seg.ack.sent + seg.ack.dead_lettered)
+            with contextlib.suppress(OSError):
+                layout.write_ack(seg.path, seg.ack)
+                seg.path.unlink()
+            del self._segments[seg.path]
+            self._forget(seg)
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        if amount:
+            self.totals[name] = self.totals.get(name, 0) + amount
+            self._totals_changed = True
+
+    def _lose(self, reason: str) -> None:
+        self._count(f"lost:{reason}")
+
+    def _write_stats(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self._totals_changed or (not force and now - self._stats_written < _STATS_EVERY):
+            return
+        self._stats_written, self._totals_changed = now, False
+        with contextlib.suppress(OSError):
+            layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, dict(self.totals))
+
+    def _close(self) -> None:
+        if self._transport is not None:
+            with contextlib.suppress(Exception):
+                self._transport.close()
+            self._transport = None
+
+
+# -- running as a process or a thread ------------------------------------------------------------------
+
+
+def main(stdin: IO[bytes] | None = None) -> int:
+    """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
+    with contextlib.suppress(OSError, AttributeError):
+        # Once imported (not before: on a loaded machine a niced start-up delays delivery by seconds),
+        # the programs' own work comes first.
+        os.nice(10)
+    settings = json.loads((stdin or sys.stdin.buffer).read())
+    spool_dir = Path(settings["spool_dir"])
+    spec = TransportSpec.from_data(settings["transport"])
+    config = AgentConfig(**settings["config"])
+    fd = lock.acquire(spool_dir, spec.key(), "process", wait=_REPLACE_WAIT)
+    if fd is None:
+        return 0  # another agent with these settings runs
+    try:
+        Agent(spool_dir, spec.make, config).run()
+    finally:
+        lock.release(fd)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

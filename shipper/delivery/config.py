@@ -1,0 +1,27 @@
+"""Delivery defaults, defined once: the handler's keyword defaults and the agent read them here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from shipper import schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentConfig:
+    """How the agent batches, retries and idles."""
+
+    index_prefix: str = schema.DEFAULT_INDEX_PREFIX
+    batch_size: int = 5000  # documents per request at most
+    batch_max_bytes: int = 8 * 1024 * 1024
+    max_event_bytes: int = 4 * 1024 * 1024  # a larger document is dead-lettered, never sent
+    send_timeout: float = 10.0
+    backoff_initial: float = 0.25
+    backoff_max: float = 30.0
+    retry_limit: int = 50_000  # documents waiting for a retry in memory before reading stops
+    poll_interval: float = 0.05  # seconds between looks at the spool while nothing is new
+    idle_exit: float = 30.0  # seconds with nothing to send before the agent exits
+
+
+DEFAULTS: Final = AgentConfig()

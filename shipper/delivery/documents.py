@@ -1,0 +1,224 @@
+"""Captured records -> finished documents: the costly half of formatting, done by the agent.
+
+This is the one place where what was captured becomes what leaves the host: `EcsFormatter.document`
+redacts (message, trace, extras, context; `shipper.redaction`) while it builds the document, then
+the program's facts (host, process, argv, as the program saw them) replace the agent's own, the
+document gets its event id and fingerprint, and is serialized. A plain event (a message below ERROR
+without an exception or extras) takes the formatter's lean path (`lean_json`) to the same JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from shipper import schema
+from shipper.diagnostics import INTERNAL_LOGGER
+from shipper.formatter import (
+    STANDARD_ATTRIBUTES,
+    Captured,
+    EcsFormatter,
+    LeanFields,
+    dumps,
+    lean_json,
+)
+from shipper.grouping.fingerprint import fingerprint_event
+
+_FORMATTERS_KEPT: Final = 64
+
+
+class Documents:
+    """Builds documents for the programs whose segments the agent reads (a formatter per program)."""
+
+    def __init__(self, index_prefix: str) -> None:
+        self.index_prefix = index_prefix
+        self._formatters: dict[tuple[Any, ...], EcsFormatter] = {}
+        self._rests: dict[tuple[Any, ...], bytes] = {}
+        self._program_keys: dict[int, tuple[Mapping[str, Any], tuple[Any, ...]]] = {}
+
+    def record(self, captured: Captured, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
+        """(index, JSON body) of a captured record."""
+        plain = self._plain(captured, program, event_id)
+        if plain is not None:
+            return plain
+        doc = self._formatter(program).document(captured)
+        apply_program(doc, program)
+        return self.finish(doc, event_id)
+
+    def document(self, body: bytes, event_id: str) -> tuple[str, bytes]:
+        """(index, JSON body) of a document a custom formatter finished in the program."""
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = {"message": body.decode("utf-8", "replace"), "event": {"dataset": schema.DATASET_LOG}}
+        if not isinstance(doc, dict):
+            doc = {"message": str(doc), "event": {"dataset": schema.DATASET_LOG}}
+        return self.finish(doc, event_id)
+
+    def finish(self, doc: dict[str, Any], event_id: str) -> tuple[str, bytes]:
+        """Stamp (unless it has an id), fingerprint and serialize a document."""
+        event = doc.get("event")
+        if not isinstance(event, dict):
+            event = doc["event"] = {}
+        event.setdefault("id", event_id)
+        try:
+            fingerprint(doc)
+        except Exception:  # a grouping bug must not lose the event; it ships ungrouped
+            logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
+        return index_of_timestamp(doc.get("@timestamp"), self.index_prefix), dumps(doc)
+
+    def _formatter(self, program: Mapping[str, Any]) -> EcsFormatter:
+        key = (
+            program.get("service"),
+            program.get("service_version"),
+            program.get("environment"),
+            tuple(program.get("env_allowlist") or ()),
+        )
+        found = self._formatters.get(key)
+        if found is None:
+            if len(self._formatters) >= _FORMATTERS_KEPT:
+                self._formatters.clear()
+            found = self._formatters[key] = EcsFormatter(
+                service_name=str(key[0] or "unknown"),
+                service_version=key[1],
+                environment=key[2],
+                env_allowlist=key[3],
+            )
+        return found
+
+    def _plain(
+        self, captured: Captured, program: Mapping[str, Any], event_id: str
+    ) -> tuple[str, bytes] | None:
+        """The lean path for a plain event; None for any other."""
+        record, error, _, _, failure = captured
+        if (
+            failure is not None
+            or error is not None
+            or record.get("levelno", 50) >= logging.ERROR
+            or record.get("exc_text")
+            or record.get("stack_info")
+            or not record.keys() <= STANDARD_ATTRIBUTES
+        ):
+            return None
+        try:
+            rest = self._rest(program, record)
+            msg = record["msg"]
+            fields: LeanFields = (
+                float(record["created"]),
+                record["message"],
+                record["levelname"],
+                record["name"],
+                record["filename"],
+                record["lineno"],
+                record["funcName"],
+                msg if isinstance(msg, str) else None,
+                rest,
+            )
+            head, tail, timestamp = lean_json(fields, event_id)
+        except Exception:
+            return None
+        return index_of_timestamp(timestamp, self.index_prefix), head + tail
+
+    def _rest(self, program: Mapping[str, Any], record: Mapping[str, Any]) -> bytes:
+        """The JSON members after the per-event head: ecs, service, host and process (as the program
+        saw them), each led by a comma, without the closing brace (`lean_json` adds it)."""
+        pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
+        known = self._program_keys.get(id(program))
+        if known is None or known[0] is not program:  # held in the entry, so its id is not reused
+            if len(self._program_keys) >= _FORMATTERS_KEPT:
+                self._program_keys.clear()
+            known = self._program_keys[id(program)] = (program, _program_key(program))
+        key = (known[1], pid, thread, thread_name)
+        found = self._rests.get(key)
+        if found is None:
+            members = {
+                "ecs": {"version": schema.ECS_VERSION},
+                "service": _service(program),
+                "host": program.get("host") or {},
+                "process": {
+                    "name": program.get("process_name"),
+                    "executable": program.get("executable"),
+                    "args": program.get("args") or [],
+                    "pid": program.get("pid") if pid is None else pid,
+                    "thread": {"id": thread, "name": thread_name},
+                },
+            }
+            text = dumps(members)
+            found = b"," + text[1:-1]
+            if len(self._rests) >= 4096:
+                self._rests.clear()
+            self._rests[key] = found
+        return found
+
+
+def _program_key(program: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What the constant part of a program's documents depends on, hashable."""
+    host = program.get("host")
+    return (
+        program.get("service"),
+        program.get("service_version"),
+        program.get("environment"),
+        program.get("pid"),
+        program.get("process_name"),
+        program.get("executable"),
+        tuple(map(str, program.get("args") or ())),
+        repr(host),
+    )
+
+
+def _service(program: Mapping[str, Any]) -> dict[str, Any]:
+    """The `service` object as `EcsFormatter` writes it for this program's settings."""
+    service: dict[str, Any] = {"name": str(program.get("service") or "unknown")}
+    if program.get("service_version") is not None:
+        service["version"] = program["service_version"]
+    if program.get("environment") is not None:
+        service["environment"] = program["environment"]
+    return service
+
+
+def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
+    """Replace the agent's own facts in a document with those of the program that logged it."""
+    if "host" in doc and isinstance(program.get("host"), dict):
+        doc["host"] = program["host"]
+    process = doc.get("process")
+    if isinstance(process, dict):
+        process.update(
+            name=program.get("process_name"), executable=program.get("executable"), args=program.get("args")
+        )
+    logloop = doc.get("logloop")
+    env = logloop.get("env") if isinstance(logloop, dict) else None
+    if isinstance(env, dict):
+        env.update(python=program.get("python"), argv=program.get("args"))
+        if program.get("platform"):  # else the agent's own: the same host (see shipper.capture.program)
+            env["platform"] = program["platform"]
+
+
+def fingerprint(doc: dict[str, Any], find: Callable[[Mapping[str, Any]], Any] = fingerprint_event) -> None:
+    """Add the grouping key and name to an error event."""
+    log = doc.get("log")
+    level = log.get("level") if isinstance(log, dict) else None
+    if "error" not in doc and not schema.is_error_level(level):
+        return  # the nested-document shortcut of schema.is_error_document: not an error event
+    found = find(doc)
+    if found is not None:
+        error = doc.setdefault("error", {})
+        if isinstance(error, dict):
+            error["grouping_key"] = found.key
+            error["grouping_name"] = found.name
+        logloop = doc.setdefault("logloop", {})
+        if isinstance(logloop, dict):
+            logloop["grouping_version"] = found.version
+
+
+def index_of_timestamp(stamp: Any, prefix: str) -> str:
+    """The daily index of a document whose `@timestamp` is `stamp` (now, if it is not a date)."""
+    if isinstance(stamp, str) and len(stamp) >= 20 and stamp.endswith("Z") and stamp[4] == stamp[7] == "-":
+        return f"{prefix}-{stamp[0:4]}.{stamp[5:7]}.{stamp[8:10]}"  # UTC already: skip parsing
+    try:
+        when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else datetime.now(UTC)
+    except ValueError:
+        when = datetime.now(UTC)
+    return schema.index_for(when if when.tzinfo else when.replace(tzinfo=UTC), prefix)

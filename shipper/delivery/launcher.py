@@ -1,0 +1,175 @@
+"""Starting the delivery agent on demand, from the program, without waiting for it.
+
+`ensure_agent` looks at the lock (a system call or two); if no agent runs it starts
+`python -m shipper.delivery.agent` in its own session and writes the settings, credentials
+included, on its standard input (never in argv or the environment), then returns: the program never
+waits for the agent to start, nor for it to exit. If the running agent has other settings (another
+destination written into the same directory), it is asked to stop (SIGTERM: it loses nothing, its
+progress is in the acknowledgement files) and the new one takes over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from shipper.delivery import lock
+from shipper.delivery.config import AgentConfig
+from shipper.transports import TransportSpec
+
+_CLAIM_STALE = 15.0  # seconds an agent may take to start (import, take the lock) on a loaded machine
+_LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
+_children: list[int] = []  # pids of the agents this process started, reaped when they exit
+
+
+def settings_message(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bytes:
+    """What a new agent reads on its standard input."""
+    return json.dumps(
+        {"spool_dir": str(spool_dir), "transport": spec.as_data(), "config": asdict(config)}
+    ).encode()
+
+
+def ensure_agent(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
+    """Start an agent for `spool_dir` unless one with these settings runs; False if none runs and
+    none can be started here (the caller then delivers from a thread of its own)."""
+    reap()
+    if lock.running(spool_dir):
+        holder = lock.holder(spool_dir)
+        if holder.get("key") == spec.key() or holder.get("mode") != "process":
+            return True
+        with contextlib.suppress(OSError, TypeError, ValueError):
+            os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
+    if not _claim(spool_dir):
+        return True  # another program started one a moment ago; it takes the lock once imported
+    return start(spool_dir, spec, config)
+
+
+def _claim(spool_dir: Path) -> bool:
+    """Claim the start of an agent (`agent.starting`, removed by the agent once it holds the lock):
+    sixteen forked workers that find no agent while the first one is still importing start no more.
+    A claim older than `_CLAIM_STALE` seconds belongs to an agent that died starting."""
+    marker = spool_dir / lock.STARTING_NAME
+    for _ in range(2):
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - marker.stat().st_mtime < _CLAIM_STALE:
+                    return False
+                marker.unlink()
+            except FileNotFoundError:
+                continue
+        except OSError:
+            return True  # cannot write a marker: start anyway, the lock keeps it to one agent
+    return False
+
+
+def command() -> list[str] | None:
+    """How to start an agent, or None where no Python can be started (a frozen or embedded program)."""
+    if getattr(sys, "frozen", False) or not sys.executable or not os.path.exists(sys.executable):
+        return None
+    return [sys.executable, "-m", "shipper.delivery.agent"]
+
+
+def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
+    """Start an agent process (`posix_spawn`, in a session of its own); False if it cannot start.
+
+    The settings are written into a pipe before the spawn (far below a pipe's buffer), so nothing
+    here waits for the agent; its standard error goes to `agent.log` in the spool directory."""
+    argv = command()
+    if argv is None:
+        return False
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = [package_root, *(p for p in sys.path if p)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    log = spool_dir / "agent.log"
+    opened: list[int] = []
+    try:
+        read_end, write_end = os.pipe()
+        opened += [read_end, write_end]
+        os.write(write_end, settings_message(spool_dir, spec, config))
+        os.close(write_end)
+        opened.remove(write_end)
+        keep = os.O_APPEND if _size(log) < _LOG_LIMIT else os.O_TRUNC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | keep
+        errors = os.open(log, flags, 0o600)
+        opened.append(errors)
+        pid = os.posix_spawn(
+            argv[0],
+            argv,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, read_end, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, errors, 2),
+                *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()),
+            ],
+            setsid=True,
+        )
+    except OSError:
+        return False
+    finally:
+        for fd in opened:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _children.append(pid)
+    return True
+
+
+def _inheritable_fds() -> list[int]:
+    """The program's descriptors above 2 that a spawned process would inherit (a listening socket
+    handed down by a service manager, say): the agent must not hold them for its whole life, as
+    subprocess's close_fds would ensure. Python's own descriptors are not inheritable."""
+    found = []
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            fd = int(name)
+            with contextlib.suppress(OSError):
+                if fd > 2 and os.get_inheritable(fd):
+                    found.append(fd)
+        break
+    return found
+
+
+def reap() -> None:
+    """Collect agents this process started that have exited (no zombies in a long-lived program)."""
+    running = []
+    for pid in _children:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                running.append(pid)
+    _children[:] = running
+
+
+def stop_started(timeout: float = 5.0) -> None:
+    """Stop the agents this process started and wait for them (for tests and benchmarks)."""
+    for pid in _children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _children and time.monotonic() < deadline:
+        reap()
+        time.sleep(0.01)
+
+
+def forget_after_fork() -> None:
+    """In a forked child: the parent's agents are not this process's children."""
+    _children.clear()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

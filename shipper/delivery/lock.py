@@ -1,0 +1,70 @@
+"""`agent.lock`: one delivery agent per spool directory.
+
+The running agent holds an exclusive `flock` on the file (the kernel drops it when the agent exits or
+is killed) and writes in it its pid, its settings key and how it runs ("process" or "thread").
+Light on purpose: the program imports this to find out whether an agent runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from shipper.spool import layout
+
+STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
+
+
+def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int | None:
+    """Take the lock for an agent with settings `key`; its descriptor, or None if another agent
+    holds it (after waiting up to `wait` seconds for one with other settings to go)."""
+    path = spool_dir / layout.LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if holder(spool_dir).get("key") == key or time.monotonic() >= deadline:
+                os.close(fd)
+                if holder(spool_dir).get("key") == key:
+                    with contextlib.suppress(OSError):
+                        (spool_dir / STARTING_NAME).unlink()  # one runs: no start is under way
+                return None
+            time.sleep(0.05)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode(), 0)
+    with contextlib.suppress(OSError):
+        (spool_dir / STARTING_NAME).unlink()  # the start is done
+    return fd
+
+
+def release(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)  # the flock goes with the last descriptor
+
+
+def running(spool_dir: Path) -> bool:
+    """Whether an agent holds the lock right now."""
+    try:
+        fd = os.open(spool_dir / layout.LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def holder(spool_dir: Path) -> dict[str, Any]:
+    """What the running agent wrote in the lock file (pid, key, mode); {} if nothing readable."""
+    return layout.read_json(spool_dir / layout.LOCK_NAME)

@@ -1,0 +1,29 @@
+"""The shipper's own diagnostics: a non-propagating logger, rate-limited per message key.
+
+Records of this logger are never shipped (the handler skips `logloop.shipper*` loggers), so a
+delivery problem cannot feed itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Final
+
+INTERNAL_LOGGER: Final = "logloop.shipper.internal"
+
+
+class RateLimitedLog:
+    """One message per key per interval on the internal logger (or stderr when nothing handles it)."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self._logger = logging.getLogger(INTERNAL_LOGGER)
+        self._logger.propagate = False
+        self._interval = interval
+        self._last: dict[str, float] = {}
+
+    def warning(self, key: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, -self._interval) >= self._interval:
+            self._last[key] = now
+            self._logger.warning(message, *args)  # logging's lastResort prints it on stderr

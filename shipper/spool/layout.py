@@ -1,0 +1,143 @@
+"""The spool directory: where segments, their acknowledgement files and the agent's lock live.
+
+    <dir>/                      0700: a second user can neither read nor add records
+      <ms>-<pid>-<rand>.seg     one per writer and roll-over, see `shipper.spool.segment`
+      <ms>-<pid>-<rand>.ack     the agent's progress through that segment (JSON, replaced atomically)
+      agent.lock                flock held by the running delivery agent; holds its pid and settings key
+      agent.json                the agent's own counters (recovered, torn, shard-limit retries...)
+    <dir>.deadletter.jsonl      documents the server refused for good (`shipper.deadletter`)
+
+The acknowledgement file is the only state the agent keeps: documents up to `offset` and those at
+the offsets in `done` were acknowledged (or dead-lettered). A new agent resumes from there; what it
+sends again carries the same event id and is refused by the server as a duplicate (counted as sent
+once, since the file remembers what was counted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import stat
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from shipper.exceptions import SpoolError
+from shipper.spool.segment import SUFFIX
+
+ACK_SUFFIX: Final = ".ack"
+LOCK_NAME: Final = "agent.lock"
+AGENT_STATS_NAME: Final = "agent.json"
+DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create the spool directory (0700), or check that an existing one is private to this user.
+
+    Raises SpoolError naming the problem: the caller decides whether that is fatal."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.stat()
+    except OSError as exc:
+        raise SpoolError(f"cannot create the spool directory {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISDIR(info.st_mode):
+        raise SpoolError(f"the spool path {path} exists and is not a directory")
+    if info.st_uid != os.getuid():
+        raise SpoolError(f"the spool directory {path} belongs to another user (uid {info.st_uid})")
+    if info.st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError as exc:
+            raise SpoolError(f"the spool directory {path} is readable by others: {exc}") from exc
+
+
+def segment_name(created_ms: int, pid: int, token: int) -> str:
+    return f"{created_ms:013d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
+
+
+def segments(path: Path) -> list[Path]:
+    """The segment files of a spool directory, oldest first."""
+    with contextlib.suppress(OSError):
+        return sorted(p for p in path.iterdir() if p.name.endswith(SUFFIX))
+    return []
+
+
+def ack_path(segment: Path) -> Path:
+    return segment.with_name(segment.name[: -len(SUFFIX)] + ACK_SUFFIX)
+
+
+def deadletter_path(spool_dir: Path) -> Path:
+    return spool_dir.with_name(spool_dir.name + DEADLETTER_SUFFIX)
+
+
+@dataclass(kw_only=True)
+class Ack:
+    """The agent's progress through one segment, and what it counted there."""
+
+    offset: int = 0  # every frame before it is finished
+    done: list[int] = field(default_factory=list)  # finished frames after `offset`
+    sent: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+    torn: int = 0
+    finished: bool = False  # sealed (or its writer dead) and everything in it finished
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+
+def read_ack(segment: Path) -> Ack:
+    """The acknowledgement state of a segment; a fresh one if there is none or it is unreadable."""
+    try:
+        data: Any = json.loads(ack_path(segment).read_bytes())
+        return Ack(**{k: data[k] for k in Ack.__dataclass_fields__ if k in data})
+    except (OSError, ValueError, TypeError):
+        return Ack()
+
+
+def write_ack(segment: Path, ack: Ack) -> None:
+    """Replace the acknowledgement file atomically (a reader sees the old or the new state)."""
+    target = ack_path(segment)
+    temporary = target.with_name(target.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, ack.to_json())
+    finally:
+        os.close(fd)
+    os.replace(temporary, target)
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(data).encode())
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def writer_alive(segment: Path) -> bool:
+    """Whether a live writer still holds the segment (its `flock`, released when the writer closes
+    it or dies, however it dies)."""
+    try:
+        fd = os.open(segment, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False

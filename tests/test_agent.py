@@ -1,0 +1,313 @@
+"""The delivery agent (`shipper.delivery`) on the real node: one per spool directory, started on
+demand, replaced when the settings change, idle exit, damaged segments, blocked indices, and the
+thread that delivers where no agent process can start."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.shipping import logger_only_to
+
+from kibana.setup import install_template
+from shipper.delivery import launcher, lock
+from shipper.delivery.agent import Agent
+from shipper.delivery.config import AgentConfig
+from shipper.formatter import EcsFormatter
+from shipper.handler import ShipperHandler
+from shipper.spool import layout, records, segment
+from shipper.transports import TransportSpec
+
+pytestmark = pytest.mark.es
+
+
+def _handler(es_url: str, prefix: str, tmp_path: Path, **options: Any) -> ShipperHandler:
+    return ShipperHandler(
+        "agent-test", es_url=es_url, index_prefix=prefix, spool_path=tmp_path / "s", **options
+    )
+
+
+def _messages(es: Any, prefix: str) -> collections.Counter[str]:
+    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
+    found = es.search(
+        index=f"{prefix}-*",
+        size=1000,
+        query={"term": {"event.dataset": "logloop.log"}},
+        source=["message"],
+        allow_no_indices=True,
+    )
+    return collections.Counter(hit["_source"]["message"] for hit in found["hits"]["hits"])
+
+
+def test_without_a_python_to_start_a_thread_delivers(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no agent process can start (a frozen program, say) a thread of the program delivers, as
+    with delivery="thread"."""
+    monkeypatch.setattr(launcher, "command", lambda: None)
+    install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path)
+    logger = logger_only_to("agent.none", handler)
+    for i in range(50):
+        logger.info("event %d", i)
+    assert handler.wait_delivered(60)
+    assert lock.holder(handler.spool_dir)["mode"] == "thread"
+    assert handler.stats().sent >= 50
+    handler.close()
+    assert sum(_messages(es, index_prefix).values()) == 50
+
+
+def test_the_agent_ignores_an_interrupt_meant_for_the_program(
+    es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C) does not stop the agent; it runs in a session of its own."""
+    handler = _handler(es_url, index_prefix, tmp_path)
+    assert handler.ready(30)
+    pid = int(lock.holder(handler.spool_dir)["pid"])
+    assert os.getsid(pid) == pid
+    os.kill(pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert lock.running(handler.spool_dir) and lock.holder(handler.spool_dir)["pid"] == pid
+    handler.close()
+
+
+def test_one_agent_per_directory_and_it_exits_when_idle(
+    es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A second agent started for a directory that has one exits at once; the one running exits by
+    itself after `idle_exit` seconds with nothing to send."""
+    handler = _handler(es_url, index_prefix, tmp_path, idle_exit=1.0)
+    assert handler.ready(30)
+    first = lock.holder(handler.spool_dir)["pid"]
+    second = subprocess.run(
+        launcher.command() or [],
+        input=launcher.settings_message(handler.spool_dir, handler.transport_spec, handler.agent_config),
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+        check=True,
+    )
+    assert second.returncode == 0 and lock.holder(handler.spool_dir)["pid"] == first
+    handler.close()
+    deadline = time.monotonic() + 30
+    while lock.running(handler.spool_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not lock.running(handler.spool_dir)
+
+
+@pytest.mark.parametrize(
+    "delivery", [pytest.param("process", id="process"), pytest.param("thread", id="thread")]
+)
+def test_ready_says_when_delivery_runs(es_url: str, index_prefix: str, tmp_path: Path, delivery: str) -> None:
+    """ready() returns True once an agent (process or thread) holds the directory, before any event."""
+    handler = _handler(es_url, index_prefix, tmp_path, delivery=delivery)
+    assert handler.ready(30)
+    assert lock.holder(handler.spool_dir)["mode"] == delivery
+    handler.close()
+
+
+def test_new_settings_replace_the_running_agent(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A program with other settings on the same directory replaces the agent (the newest wins),
+    and the new one sends what the old one could not."""
+    install_template(es, index_prefix)
+    stuck = _handler("http://127.0.0.1:9", index_prefix, tmp_path, request_timeout=1.0)
+    logger = logger_only_to("agent.replace", stuck)
+    for i in range(20):
+        logger.info("kept %d", i)
+    stuck.close()
+    assert stuck.ready(30)
+    old = lock.holder(stuck.spool_dir)["pid"]
+    fresh = _handler(es_url, index_prefix, tmp_path)
+    assert fresh.wait_delivered(60)
+    assert lock.holder(fresh.spool_dir)["pid"] != old
+    fresh.close()
+    assert _messages(es, index_prefix) == collections.Counter(f"kept {i}" for i in range(20))
+
+
+# --- damaged segments: written by hand, read by an agent in this process --------------------------------
+
+
+def _record(message: str) -> bytes:
+    record = logging.LogRecord("agent.damage", logging.INFO, __file__, 1, message, None, None)
+    return records.encode_record(EcsFormatter(service_name="damage").capture(record))
+
+
+def _segment_bytes(messages: list[str], token: int, size: int = 64 * 1024) -> bytearray:
+    """A segment as a writer leaves it (program frame, records), allocated to `size` bytes; `token`
+    is its random share of the event ids (a writer draws it; two segments never share one)."""
+    data = bytearray(size)
+    header = segment.encode_header(token, 999_999, int(time.time() * 1000))
+    data[: len(header)] = header
+    position = len(header)
+    for payload in [records.encode_program({"service": "damage", "pid": 999_999}), *map(_record, messages)]:
+        frame = segment.frame_header(payload) + payload
+        data[position : position + len(frame)] = frame
+        position += segment.frame_size(len(payload))
+    return data
+
+
+def _run_agent(es_url: str, prefix: str, spool: Path) -> Agent:
+    spec = TransportSpec("elasticsearch", _settings(es_url))
+    agent = Agent(spool, spec.make, AgentConfig(index_prefix=prefix, idle_exit=0.5, poll_interval=0.01))
+    agent.deadline = time.monotonic() + 60
+    agent.run()
+    return agent
+
+
+def _settings(es_url: str) -> Any:
+    from shipper.connection import ElasticsearchSettings
+
+    return ElasticsearchSettings(url=es_url)
+
+
+def test_torn_truncated_and_garbage_segments_are_skipped_and_counted(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A torn frame at a segment's tail, a segment cut short in the middle of a frame, and a file of
+    garbage: every whole record before the damage arrives, the damage is counted as torn, and the
+    damaged files are removed."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "s"
+    layout.ensure_private_dir(spool)
+    torn = _segment_bytes([f"torn {i}" for i in range(5)], token=0x1111)
+    tail = segment.scan(torn, segment.HEADER.size).end
+    torn[tail : tail + 8] = segment.FRAME.pack(100, 0xDEAD)  # a frame whose copy the kill cut short
+    (spool / layout.segment_name(1, 999_999, 1)).write_bytes(torn)
+    cut = _segment_bytes([f"cut {i}" for i in range(5)], token=0x2222)
+    end = segment.scan(cut, segment.HEADER.size).end
+    (spool / layout.segment_name(2, 999_999, 2)).write_bytes(cut[: end - 10])
+    (spool / layout.segment_name(3, 999_999, 3)).write_bytes(os.urandom(5000))
+    agent = _run_agent(es_url, index_prefix, spool)
+    assert agent.totals["torn_skipped"] == 3
+    assert layout.segments(spool) == []
+    assert _messages(es, index_prefix) == collections.Counter(
+        [f"torn {i}" for i in range(5)] + [f"cut {i}" for i in range(4)]
+    )
+
+
+def test_a_blocked_index_holds_back_no_other_index(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """Documents for a write-blocked index wait and are retried, while those for another index in the
+    same segment are delivered at once; when the block is lifted the waiting ones arrive too."""
+    install_template(es, index_prefix)
+    blocked = f"{index_prefix}-2020.01.01"
+    es.indices.create(index=blocked)
+    es.indices.put_settings(index=blocked, settings={"index.blocks.write": True})
+    handler = _handler(es_url, index_prefix, tmp_path, retry_max_delay=0.5)
+    logger = logger_only_to("agent.blocked", handler)
+    old = time.mktime((2020, 1, 1, 12, 0, 0, 0, 0, 0)) - time.timezone
+    for i in range(10):
+        record = logger.makeRecord("agent.blocked", logging.INFO, __file__, 1, "old %d", (i,), None)
+        record.created = old
+        logger.handle(record)
+        logger.info("new %d", i)
+    deadline = time.monotonic() + 60
+    while sum(1 for m in _messages(es, index_prefix) if m.startswith("new")) < 10:
+        assert time.monotonic() < deadline, "documents for the healthy index were held back"
+        time.sleep(0.2)
+    assert not any(m.startswith("old") for m in _messages(es, index_prefix))
+    assert handler.stats().retried > 0
+    es.indices.put_settings(index=blocked, settings={"index.blocks.write": False})
+    assert handler.wait_delivered(60)
+    handler.close()
+    found = _messages(es, index_prefix)
+    assert found == collections.Counter([f"old {i}" for i in range(10)] + [f"new {i}" for i in range(10)])
+
+
+def test_an_uncreatable_spool_directory_warns_once_and_counts(tmp_path: Path) -> None:
+    """A spool directory that cannot be created: one warning line on stderr, no exception into the
+    program, and every record counted lost."""
+    (tmp_path / "file").write_text("not a directory")
+    script = (
+        "import logging, shipper, sys\n"
+        f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'file' / 'spool')!r})\n"
+        "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
+        "for i in range(100): log.warning('w %d', i)\n"
+        "s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[:2] == ["100", "100"]
+    assert "spool_unavailable" in done.stdout
+    warnings = [line for line in done.stderr.splitlines() if "logloop" in line]
+    assert 1 <= len(warnings) <= 2 and "spool" in warnings[0]
+
+
+def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
+    """With the file size limit below a segment (a disk that fills up), records are counted lost with
+    a one-line warning, and the program goes on."""
+    script = (
+        "import logging, resource, shipper\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'spool')!r})\n"
+        "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
+        "for i in range(50): log.warning('w %d', i)\n"
+        "s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[:2] == ["50", "50"]
+    warnings = [line for line in done.stderr.splitlines() if "logloop" in line]
+    assert len(warnings) == 1 and "cannot write the spool" in warnings[0]
+
+
+_SHARD_LIMIT_PORT = 9319  # this engineer's private range; the node's transport port is 100 above
+
+
+@pytest.mark.slow
+def test_a_cluster_at_its_shard_limit_is_retried_counted_and_never_dead_lettered(tmp_path: Path) -> None:
+    """A private node with cluster.max_shards_per_node=1 refuses to create the daily index: the
+    documents wait (counted in shard_limit_retries, none dead-lettered) and arrive once the limit
+    is raised."""
+    from logloop import embedded
+    from shipper.connection import ElasticsearchSettings, make_client
+
+    data_dir = Path(tempfile.mkdtemp(prefix="logloop-shard-limit-", dir="/tmp"))  # reachable by the node user
+    data_dir.chmod(0o755)
+    node = embedded.start(_SHARD_LIMIT_PORT, data_dir)
+    client = make_client(ElasticsearchSettings(url=node.url))
+    try:
+        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": 1})
+        handler = _handler(node.url, "limited", tmp_path, retry_max_delay=0.5)
+        logger = logger_only_to("agent.limited", handler)
+        for i in range(10):
+            logger.info("limited %d", i)
+        deadline = time.monotonic() + 60
+        while handler.stats().shard_limit_retries == 0:
+            assert time.monotonic() < deadline, "the shard limit was never met"
+            time.sleep(0.2)
+        assert handler.stats().dead_lettered == 0 and handler.stats().sent == 0
+        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+        assert handler.wait_delivered(120)
+        assert handler.stats().dead_lettered == 0
+        handler.close()
+        client.indices.refresh(index="limited-*")
+        assert client.count(index="limited-*")["count"] == 10
+    finally:
+        client.close()
+        embedded.stop(_SHARD_LIMIT_PORT, data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)

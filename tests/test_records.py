@@ -1,0 +1,227 @@
+"""The captured-record codec and the segment format, without a node: traces frozen and thawed to the
+same text, the plain fast path equal to the formatter's, frames torn or sealed, records logged from
+a signal handler inside emit(), and close() bounded with a server that never answers."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+
+from shipper.delivery.documents import Documents
+from shipper.formatter import EcsFormatter, capture_trace, render_trace
+from shipper.handler import ShipperHandler
+from shipper.spool import layout, records, segment
+
+FORMATTER = EcsFormatter(service_name="codec")
+
+
+def _chained() -> BaseException:
+    try:
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            raise ValueError("could not look up") from exc
+    except ValueError as exc:
+        exc.add_note("note added before logging")
+        return exc
+
+
+def _context() -> BaseException:
+    try:
+        try:
+            1 / 0  # noqa: B018
+        except ZeroDivisionError:
+            raise RuntimeError("while handling") from None
+    except RuntimeError as exc:
+        return exc
+
+
+def _group() -> BaseException:
+    try:
+        raise ExceptionGroup("several", [ValueError("one"), TypeError("two")])
+    except ExceptionGroup as exc:
+        return exc
+
+
+def _syntax() -> BaseException:
+    try:
+        compile("a b", "broken.py", "exec")
+    except SyntaxError as exc:
+        return exc
+    raise AssertionError("compiled")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(_chained, id="cause-and-note"),
+        pytest.param(_context, id="suppressed-context"),
+        pytest.param(_group, id="exception-group"),
+        pytest.param(_syntax, id="syntax-error"),
+    ],
+)
+def test_a_frozen_trace_thaws_to_the_same_text(make: object) -> None:
+    """A trace frozen to builtins (what sits on disk) and thawed in the agent renders the text
+    traceback.format_exception gives for the live exception."""
+    exc = make()  # type: ignore[operator]
+    captured = capture_trace(type(exc), exc, exc.__traceback__)
+    frozen = records.freeze_trace(captured)
+    import marshal
+
+    thawed = records.thaw_trace(marshal.loads(marshal.dumps(frozen)))
+    assert render_trace(thawed) == "".join(traceback.format_exception(exc))
+
+
+def _record(level: int, msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord("records.test", level, __file__, 7, msg, args, None, func="fn")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(_record(logging.INFO, "plain %d of %s", 3, "x"), id="info"),
+        pytest.param(_record(logging.WARNING, "surrogate \ud800 and \n newline"), id="odd-text"),
+        pytest.param(_record(logging.DEBUG, "no args"), id="no-args"),
+    ],
+)
+def test_the_plain_path_writes_the_formatters_document(record: logging.LogRecord) -> None:
+    """A plain record encoded straight from the LogRecord gives the agent the same document as the
+    formatter's capture does."""
+    plain = records.encode_plain(record)
+    assert plain is not None
+    documents = Documents("codec")
+    program = {"service": "codec", "pid": 1, "host": {"name": "h"}, "process_name": "p", "args": []}
+    fast = documents.record(records.decode(plain)[1], program, "0" * 32)
+    careful = documents.record(
+        records.decode(records.encode_record(FORMATTER.capture(record)))[1], program, "0" * 32
+    )
+    assert fast == careful
+
+
+def test_records_with_extras_or_errors_take_the_formatters_way() -> None:
+    """encode_plain declines what is not plain: extras, errors, stack info."""
+    extra = _record(logging.INFO, "with extra")
+    extra.user = {"id": 1}
+    assert records.encode_plain(extra) is None
+    assert records.encode_plain(_record(logging.ERROR, "an error")) is None
+
+
+def _frames(*payloads: bytes) -> bytearray:
+    data = bytearray(segment.encode_header(1, 2, 3))
+    for payload in payloads:
+        frame = segment.frame_header(payload) + payload
+        data += frame + bytes(-len(frame) % segment.ALIGN)
+    return data + bytes(64)
+
+
+def test_scan_reads_whole_frames_and_stops_at_a_seal() -> None:
+    """Whole frames are read in order; a seal ends the segment."""
+    data = _frames(b"one", b"two")
+    end = segment.scan(data, segment.HEADER.size).end
+    data[end : end + 8] = segment.seal_frame()
+    found = segment.scan(data, segment.HEADER.size)
+    assert [f.payload for f in found.frames] == [b"one", b"two"] and found.sealed and not found.torn
+
+
+def _flip_a_byte(data: bytearray, at: int) -> None:
+    data[at + 9] ^= 0xFF
+
+
+def _overlong(data: bytearray, at: int) -> None:
+    data[at : at + 4] = (10**6).to_bytes(4, "little")
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        pytest.param(_flip_a_byte, "checksum", id="flipped-byte"),
+        pytest.param(_overlong, "past the end", id="length-past-end"),
+    ],
+)
+def test_scan_stops_at_a_torn_frame(damage: object, reason: str) -> None:
+    """A frame whose checksum fails or whose length runs past the file stops the scan, marked torn,
+    and the frames before it are kept."""
+    data = _frames(b"kept", b"damaged frame")
+    second = segment.scan(data, segment.HEADER.size, limit=1).end
+    damage(data, second)  # type: ignore[operator]
+    found = segment.scan(data, segment.HEADER.size)
+    assert [f.payload for f in found.frames] == [b"kept"] and found.torn and reason in found.reason
+
+
+def test_event_ids_are_fixed_by_position_and_unique() -> None:
+    """The id of a frame depends on its segment and offset only; no two frames share one."""
+    header = segment.Header(token=0x1234_5678_9ABC_DEF0, pid=1, created_ms=0)
+    ids = {segment.event_id(header, offset, 1_700_000_000.0) for offset in range(32, 80_000, 8)}
+    assert len(ids) == len(range(32, 80_000, 8))
+    assert segment.event_id(header, 40, 1.0) == segment.event_id(header, 40, 1.0)
+
+
+def _records_in(spool: Path) -> list[str]:
+    messages = []
+    for path in layout.segments(spool):
+        for frame in segment.scan(segment.read_segment(path), segment.HEADER.size).frames:
+            kind, value = records.decode(frame.payload)
+            if kind == records.RECORD:
+                messages.append(value.attributes["message"])
+    return messages
+
+
+def test_records_logged_from_a_signal_handler_inside_emit_are_kept(tmp_path: Path) -> None:
+    """A signal handler that logs while the interrupted thread is inside emit() loses nothing: every
+    such record is written (after the one being written), none is dropped."""
+    handler = ShipperHandler("reentrant", spool_path=tmp_path / "s", delivery="thread")
+    handler._stop.set()  # no delivery: the records stay in the segment, where they are counted
+    logger = logging.getLogger("records.reentrant")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    from_signal: list[int] = []
+
+    def on_alarm(signum: int, frame: object) -> None:
+        from_signal.append(len(from_signal))
+        logger.info("from the signal handler %d", from_signal[-1])
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        for i in range(20_000):
+            logger.info("main %d", i)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    handler.close()
+    messages = _records_in(tmp_path / "s")
+    assert from_signal
+    assert len(messages) == 20_000 + len(from_signal) == handler.stats().spooled
+    assert handler.stats().dropped == 0
+
+
+def test_close_is_bounded_with_a_server_that_never_answers(tmp_path: Path) -> None:
+    """With delivery in a thread and a server that accepts connections but never answers, close()
+    returns within its one deadline (not a sum of per-step timeouts) and the records stay spooled."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    handler = ShipperHandler(
+        "silent",
+        es_url=url,
+        spool_path=tmp_path / "s",
+        delivery="thread",
+        close_timeout=0.5,
+        request_timeout=30,
+    )
+    logger = logging.getLogger("records.silent")
+    logger.handlers, logger.propagate = [handler], False
+    for i in range(100):
+        logger.warning("kept %d", i)
+    time.sleep(0.3)  # the agent thread is now waiting for the answer
+    started = time.monotonic()
+    handler.close()
+    elapsed = time.monotonic() - started
+    silent.close()
+    assert elapsed < 0.5 + 0.3
+    assert len(_records_in(tmp_path / "s")) == 100
