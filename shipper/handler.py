@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.exceptions import ConfigurationError
+from shipper.redaction import Redactor
 from shipper.spool import OVERFLOW_POLICIES, NewEvent, OverflowPolicy, Spool
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
@@ -142,6 +143,8 @@ class ShipperHandler(logging.Handler):
         prometheus_port: int | None = None,
         formatter: DocumentFormatter | None = None,
         delivery: Delivery = "process",
+        redact_keys: Sequence[str] = (),
+        redact_patterns: Sequence[str] = (),
     ) -> None:
         super().__init__(level)
         _check_choice("transport", transport, TRANSPORT_KINDS)
@@ -195,9 +198,10 @@ class ShipperHandler(logging.Handler):
         self._document: Callable[[Any], dict[str, Any]] | None = None
         self._lean: Callable[[Any], tuple[dict[str, Any], bytes]] | None = None
         self._lean_fields_many: Callable[..., list[LeanFields | None]] | None = None
+        rules = Redactor.build(keys=redact_keys, patterns=redact_patterns)  # checked before any event
         self._use_formatter(
             formatter
-            or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider)
+            or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider, rules)
         )
         self.counters = Counters()
         self._diag = RateLimitedLog()
@@ -510,6 +514,7 @@ def _ecs_formatter(
     environment: str | None,
     allowlist: Sequence[str],
     provider: Callable[[], Mapping[str, Any]] | None,
+    redactor: Redactor,
 ) -> DocumentFormatter:
     from shipper.formatter import EcsFormatter
 
@@ -519,6 +524,7 @@ def _ecs_formatter(
         environment=environment,
         env_allowlist=allowlist,
         context_provider=provider,
+        redactor=redactor,
     )
 
 

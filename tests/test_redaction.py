@@ -78,7 +78,7 @@ def test_is_secret_key(key: str, secret: bool) -> None:
         pytest.param("key AKIAABCDEFGHIJKLMNOP used", f"key {REDACTED} used", id="aws-access-key-id"),
         pytest.param(
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
-            f"-----BEGIN RSA PRIVATE KEY-----{REDACTED}",
+            f"-----BEGIN RSA PRIVATE KEY-----{REDACTED}-----END RSA PRIVATE KEY-----",
             id="private-key-block",
         ),
         pytest.param("3 services running", "3 services running", id="plain-text"),
@@ -87,7 +87,7 @@ def test_is_secret_key(key: str, secret: bool) -> None:
         pytest.param(
             "Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [REDACTED]", id="authorization-basic"
         ),
-        pytest.param("Cookie: session=abc123", "Cookie: [REDACTED]", id="cookie-header"),
+        pytest.param("Cookie: session=abc123", "Cookie: session=[REDACTED]", id="cookie-header"),
         pytest.param("", "", id="empty"),
     ],
 )
