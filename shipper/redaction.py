@@ -169,13 +169,17 @@ _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
 _KEY_VALUE: Final = re.compile(
     rf"(?<![\w.\-])(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})(?(kq)(?P=kq))\]?"
     r"(?P<sep>[ \t]{0,8}(?:=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=\\?[\"'])|(?!)))"
-    rf"(?=(?P<value>{_QUOTED}|{_BARE}))"
 )
+# A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
+# patterns above would read up to 4 KiB after every `word:` of a text.
+_VALUE: Final = re.compile(rf"{_QUOTED}|{_BARE}")
+_QUOTED_VALUE: Final = re.compile(_QUOTED)
+_FLAG_BARE_VALUE: Final = re.compile(r"[^\s\-\"'][^\s\"',;)\]]{0,4095}")
+_QUERY_VALUE: Final = re.compile(r"[^&#;\s\"'<>]{1,8192}")
 # `--password X` and list reprs `'--password', 'X'` (the `--flag=value` form is a key=value above).
 _FLAG_VALUE: Final = re.compile(
     r"(?<![\w\-])(?P<q>\\?[\"'])?(?P<flag>--?(?P<key>[A-Za-z][\w.\-]{0,63}))(?(q)(?P=q))"
     r"(?P<sep>(?(q)[ \t]{0,8},[ \t]{0,8}|[ \t]{1,8}))"
-    rf"(?=(?P<value>(?(q)(?:{_QUOTED})|[^\s\-\"'][^\s\"',;)\]]{{0,4095}})))"
 )
 # `password hunter2`, `the token is "abc"`: a strong key word, a space, then a quoted or
 # secret-looking value (prose such as "password reset" or "token expired" stays).
@@ -205,7 +209,7 @@ _BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,819
 _URL_USERINFO: Final = re.compile(
     r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"']{0,256}:(?P<secret>[^/\s?#\"']{1,512})@"
 )
-_QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=(?=(?P<value>[^&#;\s\"'<>]{1,8192}))")
+_QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "ticket", "jwt", "hash"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
@@ -279,7 +283,10 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
 
 
 def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    hidden = 0  # the end of the last value hidden: a key inside it is hidden with it
     for match in _KEY_VALUE.finditer(text):
+        if match.start() < hidden:
+            continue
         key = match["key"]
         words = key_words(key)
         structured = bool(match["kq"] or match["dash"])  # a quoted key or a flag: the strict reading
@@ -291,7 +298,10 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             weak = False
         if words[-1:] in (["authorization"], ["cookie"], ["cookies"]):
             continue  # the header rule reads these values (schemes, cookie names)
-        vstart, vend = match.span("value")
+        found = _VALUE.match(text, match.end())
+        if found is None:
+            continue
+        vstart, vend = found.span()
         scheme = _SCHEME_WORD.match(text, vstart, vend + 16)
         if scheme is not None:  # `token: Bearer abc`: the credential is the word after the scheme
             after = _TOKEN.match(text, scheme.end())
@@ -302,6 +312,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         value = text[start:end]
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
+        hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
 
@@ -309,8 +320,11 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _FLAG_VALUE.finditer(text):
         if not redactor.is_secret_key(match["key"]):
             continue
-        vstart, vend = match.span("value")
-        start, end = _strip_quotes(vstart, vend, match["value"])
+        found = (_QUOTED_VALUE if match["q"] else _FLAG_BARE_VALUE).match(text, match.end())
+        if found is None or not found.group():
+            continue
+        vstart, vend = found.span()
+        start, end = _strip_quotes(vstart, vend, found.group())
         if not _is_kept(text[start:end], match["key"], text, vend):
             yield Finding(start, end, "flag_value")
 
@@ -336,17 +350,19 @@ def _looks_secret_word(value: str) -> bool:
 
 def _header(_: Redactor, text: str) -> Iterator[Finding]:
     """`Authorization: <scheme> <credentials>` of every scheme, and `Cookie` / `Set-Cookie` values."""
-    for match in _HEADER.finditer(text):
+    position = 0
+    while (match := _HEADER.search(text, position)) is not None:
         pos = match.end()
-        quoted = re.match(_QUOTED, text[pos : pos + 8200])
+        quoted = _QUOTED_VALUE.match(text, pos)
         if quoted is not None and quoted.group():
-            start, end = _strip_quotes(pos, pos + quoted.end(), quoted.group())
+            start, end = _strip_quotes(pos, quoted.end(), quoted.group())
         else:
             start, end = pos, _line_end(text, pos)
         if match["key"].lower().endswith("cookie"):
             yield from _cookie_values(text, start, end)
         else:
             yield from _credentials(text, start, end)
+        position = max(end, pos)  # a value is read once (a line of headers must not cost its square)
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -402,16 +418,19 @@ def _query_param(redactor: Redactor, text: str) -> Iterator[Finding]:
         key = match["key"]
         words = key_words(key)
         if (words and words[-1] in _QUERY_WORDS) or redactor.is_secret_key(key):
-            value = match["value"]
-            if value != REDACTED and not _PLACEHOLDER.fullmatch(value):
-                yield Finding(*match.span("value"), "url_query_param")
+            found = _QUERY_VALUE.match(text, match.end())
+            if found is not None and found.group() != REDACTED and not _PLACEHOLDER.fullmatch(found.group()):
+                yield Finding(*found.span(), "url_query_param")
 
 
 def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     """`mysql -pSECRET`, `docker login -p SECRET`: `-p` only after a command whose `-p` is a password
     (elsewhere it is a port, a path or `-pthread`)."""
+    scanned = 0  # each part of the text is scanned once, however many commands precede it
     for command in _P_IS_PASSWORD.finditer(text):
-        for match in _SHORT_PASSWORD.finditer(text, command.end(), command.end() + 1024):
+        start = max(command.end(), scanned)
+        scanned = command.end() + 1024
+        for match in _SHORT_PASSWORD.finditer(text, start, scanned):
             yield Finding(*match.span("secret"), "short_password_flag")
 
 
@@ -672,7 +691,7 @@ class Redactor:
             elif isinstance(value, str):
                 redacted[key] = self.redact_text(value)
             elif isinstance(value, list | tuple):
-                redacted[key] = [self.redact_value(item) for item in value]
+                redacted[key] = self._redact_list(value)
             else:
                 redacted[key] = value
         return redacted
