@@ -190,7 +190,7 @@ def _key(key: object) -> str:
     text = key if isinstance(key, str) else safe_str(key)
     if _UNSAFE_KEY_CHARS.search(text):
         text = _UNSAFE_KEY_CHARS.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
-    return truncate(text, KEY_LIMIT) or "[empty key]"
+    return truncate(text, KEY_LIMIT) or "[empty]"  # not "[empty key]": "key" would read as a secret
 
 
 def _unique_key(key: str, taken: Mapping[str, Any]) -> str:

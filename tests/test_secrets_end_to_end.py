@@ -1,0 +1,300 @@
+"""Secrets planted the ways a program leaks them never leave the process: not in the documents the real
+node stores, the spool file on disk, the dead-letter file, the rendered digests (text, Markdown, HTML
+as a real headless chromium shows it) or the email a real SMTP server on loopback receives; the text
+around each secret stays readable. Hostile extra keys (NUL, empty, over-long) keep their event."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from ports import free_port
+from shipping import logger_only_to
+from smtp_inbox import Inbox
+
+from analyzers import mailer
+from analyzers.digest import Digest, build_digest
+from kibana.setup import install_template
+from shipper import schema
+from shipper.handler import ShipperHandler
+from shipper.redaction import REDACTED
+
+pytestmark = pytest.mark.es
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJQTDEwIjoxfQ.PL10signatureXYZ"
+# Each planted secret, and a phrase of the text around it that must stay readable.
+PLANTED: dict[str, str] = {
+    "tok.PL01.sig": "rejected",
+    "PL02hunter": "ValueError: password=",
+    "PL03s3cret": "returned non-zero exit status 1",
+    "PL04src": "database unreachable",
+    "PL05pair": "upstream call failed",
+    "PL06plain": "retrying with token=",
+    "PL07cookie": "cookie jar: Cookie: sid=",
+    "PL08pin": "order failed",
+    "PL09emp": "logged in",
+    "PL10signatureXYZ": "session for",
+    "PL11pw": "@db.internal/orders",
+    "PL12ctx": "payment failed",
+    "PL13env": "payment failed",
+    "PL14second": "rejected",
+}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _source_module(tmp_path: Path) -> Any:
+    """A module whose source line holding a secret is the raising line of a traceback."""
+    path = tmp_path / "leaky_app.py"
+    path.write_text(
+        'def connect() -> None:\n    db_pass = "PL04src"; raise ConnectionError("database unreachable")\n'
+    )
+    spec = importlib.util.spec_from_file_location("leaky_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _log_every_leak(logger: logging.Logger, tmp_path: Path) -> None:
+    """Log each planted secret the way programs leak them (messages, tracebacks, extras, argv...)."""
+    for token in ("tok.PL01.sig", "tok.PL14second.sig"):
+        try:
+            raise PermissionError(f"Authorization: Bearer {token} rejected")
+        except PermissionError:
+            logger.exception("call refused")
+    try:
+        raise ValueError("password=PL02hunter")
+    except ValueError:
+        logger.exception("bad settings")
+    try:
+        raise subprocess.CalledProcessError(1, ["mysql", "--password", "PL03s3cret", "-e", "select 1"])
+    except subprocess.CalledProcessError:
+        logger.exception("backup failed")
+    try:
+        _source_module(tmp_path).connect()
+    except ConnectionError:
+        logger.exception("cannot connect")
+    logger.error("upstream call failed", extra={"headers": [["Authorization", "Bearer PL05pair"]]})
+    logger.info("retrying with token=PL06plain")
+    logger.warning("cookie jar: Cookie: sid=PL07cookie; theme=dark")
+    logger.error("order failed", extra={"customer_pin": "PL08pin"})
+    logger.info("employee EMP-PL09emp logged in")
+    logger.info("session for bob: %s", JWT)
+    logger.error("cannot reach https://app:PL11pw@db.internal/orders")
+    logger.error("payment failed")
+
+
+def _handler(url: str, prefix: str, spool: Path, **options: Any) -> ShipperHandler:
+    return ShipperHandler(
+        "secrets-test",
+        es_url=url,
+        index_prefix=prefix,
+        spool_path=spool,
+        retry_max_delay=0.5,
+        redact_keys=["pin"],
+        redact_patterns=[r"EMP-\w+"],
+        env_allowlist=["LOGLOOP_TEST_API_TOKEN"],
+        context_provider=lambda: {"db_password": "PL12ctx", "region": "eu"},
+        **options,
+    )
+
+
+def assert_no_secret(text: str, where: str) -> None:
+    """None of the planted secrets is in the text."""
+    leaked = [secret for secret in PLANTED if secret in text]
+    assert leaked == [], f"{where} holds planted secrets: {leaked}"
+
+
+def _search(es: Any, prefix: str) -> list[dict[str, Any]]:
+    es.indices.refresh(index=f"{prefix}-*")
+    found = es.search(index=f"{prefix}-*", query={"term": {"log.logger": "leaky"}}, size=100)
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+@pytest.fixture
+def shipped(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """Every leak logged through a real handler and stored by the real node; the stored documents."""
+    monkeypatch.setenv("LOGLOOP_TEST_API_TOKEN", "PL13env")
+    install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
+    _log_every_leak(logger_only_to("leaky", handler), tmp_path)
+    assert handler.wait_delivered(60)
+    stats = handler.stats()
+    handler.close()
+    assert stats.dropped == 0 and stats.dead_lettered == 0
+    return _search(es, index_prefix)
+
+
+def test_stored_documents_hold_no_secret_and_stay_readable(shipped: list[dict[str, Any]]) -> None:
+    """Every event is stored; no planted secret is in any field; the words around each are there."""
+    assert len(shipped) == 13
+    text = json.dumps(shipped, ensure_ascii=False)
+    assert_no_secret(text, "the node's documents")
+    assert [phrase for phrase in set(PLANTED.values()) if phrase not in text] == []
+    assert text.count(REDACTED) >= len(PLANTED)
+
+
+def test_grouping_does_not_depend_on_a_secret(shipped: list[dict[str, Any]]) -> None:
+    """The same error with two different tokens gets one grouping key and a name without the token."""
+    refused = [doc for doc in shipped if doc["message"] == "call refused"]
+    assert len(refused) == 2
+    assert refused[0]["error"]["grouping_key"] == refused[1]["error"]["grouping_key"]
+    assert refused[0]["error"]["grouping_name"] == refused[1]["error"]["grouping_name"]
+    assert "Bearer [REDACTED] rejected" in refused[0]["error"]["stack_trace"]
+
+
+def test_context_and_environment_are_redacted_and_kept(shipped: list[dict[str, Any]]) -> None:
+    """The context provider's secret and an allow-listed token variable are hidden, other values kept."""
+    payment = next(doc for doc in shipped if doc["message"] == "payment failed")
+    assert payment["logloop"]["context"] == {"db_password": REDACTED, "region": "eu"}
+    assert payment["logloop"]["env"]["vars"] == {"LOGLOOP_TEST_API_TOKEN": REDACTED}
+
+
+def test_spool_file_on_disk_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the node unreachable every event stays in the spool; its files (database, WAL) hold none
+    of the secrets, and the events' text is there."""
+    monkeypatch.setenv("LOGLOOP_TEST_API_TOKEN", "PL13env")
+    spool = tmp_path / "spool.sqlite"
+    handler = _handler(f"http://127.0.0.1:{free_port()}", "nowhere", spool, close_timeout=0.5)
+    _log_every_leak(logger_only_to("leaky", handler), tmp_path)
+    handler.flush()
+    stats_before_close = handler.stats()
+    raw = b"".join(path.read_bytes() for path in tmp_path.glob("spool.sqlite*"))
+    handler.close()
+    raw += b"".join(path.read_bytes() for path in tmp_path.glob("spool.sqlite*"))
+    assert stats_before_close.dropped == 0
+    assert_no_secret(raw.decode("utf-8", "replace"), "the spool file")
+    assert b"retrying with token=" in raw and b"database unreachable" in raw
+
+
+def test_dead_letter_file_holds_no_secret(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
+    """Documents the node rejects are dead-lettered redacted, with their text readable."""
+    prefix = f"{index_prefix}-dl"
+    es.indices.create(
+        index=schema.index_for(datetime.now(UTC), prefix),
+        mappings={"properties": {"message": {"type": "long"}}},
+    )
+    handler = _handler(es_url, prefix, tmp_path / "spool.sqlite")
+    _log_every_leak(logger_only_to("leaky", handler), tmp_path)
+    assert handler.wait_delivered(60)
+    stats = handler.stats()
+    handler.close()
+    letters = (tmp_path / "spool.sqlite.deadletter.jsonl").read_text(encoding="utf-8")
+    assert stats.dead_lettered >= 13 and len(letters.splitlines()) >= 13  # and health documents
+    assert_no_secret(letters, "the dead-letter file")
+    assert "retrying with token=" in letters and "database unreachable" in letters
+
+
+def test_hostile_extra_keys_are_sanitised_and_the_event_kept(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A NUL, an empty key and a 40,000-character key in `extra` (the flattened field) are stored
+    sanitised, with their values, instead of the node rejecting the event."""
+    install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
+    extra = {"extra_keys": {"k\x00ey": "nul", "": "empty", "x" * 40_000: "long", "tab\there": "tab"}}
+    logger_only_to("leaky", handler).error("hostile keys", extra=extra)
+    assert handler.wait_delivered(60)
+    stats = handler.stats()
+    handler.close()
+    assert stats.dead_lettered == 0 and stats.dropped == 0
+    (doc,) = _search(es, index_prefix)
+    keys = doc["extra"]["extra_keys"]
+    assert keys["k\\x00ey"] == "nul" and keys["[empty]"] == "empty" and keys["tab\\x09here"] == "tab"
+    (long_key,) = [key for key in keys if key.startswith("xxx")]
+    assert len(long_key.encode()) < 400 and "truncated by logloop" in long_key and keys[long_key] == "long"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A plain SMTP server on 127.0.0.1 (aiosmtpd)."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def digest(es: Any, index_prefix: str, shipped: list[dict[str, Any]]) -> Digest:
+    """The digest of the day in which the leaks were shipped."""
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    return build_digest(es, index_prefix, timedelta(days=1), now, now, title="secrets")
+
+
+def _chromium_dom(page: Path) -> str:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    result = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.browser
+def test_digests_and_email_hold_no_secret(
+    es: Any, index_prefix: str, digest: Digest, smtp: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    """The text, Markdown and HTML digests (the HTML as chromium renders it) and the sent email hold
+    none of the secrets and still show the errors."""
+    rendered: dict[str, str] = {fmt: digest.render(fmt) for fmt in ("text", "markdown", "html", "json")}
+    page = tmp_path / "digest.html"
+    page.write_text(rendered["html"], encoding="utf-8")
+    rendered["chromium"] = _chromium_dom(page)
+    inbox, port = smtp
+    settings = mailer.SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        sender="logloop@example.org",
+        recipients=("ops@example.org",),
+    )
+    outcomes = mailer.send_digest(
+        es, index_prefix, digest.report, digest.images, settings, now=datetime.now(UTC)
+    )
+    assert [outcome.state for outcome in outcomes] == ["sent"]
+    (message,) = inbox.to("ops@example.org")
+    rendered["email"] = message.as_string() + "".join(
+        str(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"
+    )
+    for where, text in rendered.items():
+        assert_no_secret(text, f"the {where} digest")
+        assert "PermissionError" in text, where
+    assert "Authorization: Bearer [REDACTED] rejected" in rendered["text"]
+
+
+def test_argv_with_a_secret_is_redacted_in_every_event(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The program's own argv (`--password X`) is stored redacted in process.args and logloop.env.argv."""
+    monkeypatch.setattr(sys, "argv", ["worker.py", "--db-password", "PL15argv", "--verbose"])
+    install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path / "spool.sqlite")
+    logger = logger_only_to("leaky", handler)
+    logger.info("started")
+    logger.error("stopped")
+    assert handler.wait_delivered(60)
+    handler.close()
+    docs = _search(es, index_prefix)
+    assert len(docs) == 2
+    for doc in docs:
+        assert doc["process"]["args"] == ["worker.py", "--db-password", REDACTED, "--verbose"]
+    assert "PL15argv" not in str(docs)
