@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from shipper.connection import handler_options
 from shipper.feedback import FEEDBACK_LOGGER, feedback
+from shipper.redaction import options_from_config
 from shipper.schema import FEEDBACK_KINDS
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def make_handler(settings: Settings, service: str, spool_path: Path | None) -> S
         **handler_options(settings.elasticsearch),
         index_prefix=settings.index_prefix,
         spool_path=spool_path,
+        **options_from_config(settings.section("redaction")),
     )
 
 
