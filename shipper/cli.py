@@ -43,12 +43,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def make_handler(settings: Settings, service: str, spool_path: Path | None) -> ShipperHandler:
     from shipper.handler import ShipperHandler
 
+    rules = options_from_config(settings.section("redaction"))
     return ShipperHandler(
         service,
         **handler_options(settings.elasticsearch),
         index_prefix=settings.index_prefix,
         spool_path=spool_path,
-        **options_from_config(settings.section("redaction")),
+        redact_keys=rules["redact_keys"],
+        redact_patterns=rules["redact_patterns"],
     )
 
 
