@@ -98,14 +98,18 @@ _PLACEHOLDER: Final = re.compile(
     r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}"
 )
 _DOTTED_NAME: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
-_SECRET_LOOKING: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{6,}")
+_TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{20,}")
+_PASSWORD_LIKE: Final = re.compile(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
 
 
 def _looks_secret(value: str) -> bool:
-    """A value that reads like a credential: 6+ token characters with letters and digits (or 20+)."""
-    if not _SECRET_LOOKING.fullmatch(value):
+    """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
+    mixing letters with digits or symbols other than a name's `_-.`."""
+    if _TOKEN_CHARACTERS.fullmatch(value):
+        return True
+    if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False
-    return len(value) >= 20 or (any(c.isdigit() for c in value) and any(c.isalpha() for c in value))
+    return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
 
 
 def _is_redacted(span: str) -> bool:
@@ -205,12 +209,13 @@ _COOKIE_ATTRIBUTES: Final = frozenset(
     | {"priority", "partitioned"}
 )
 _BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=\-]{1,8192})")
+_NAME_EQUALS: Final = re.compile(r"[A-Za-z_]\w*=(?!=*$)")
 _BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,8192}={0,2})(?![\w+/=])")
 _URL_USERINFO: Final = re.compile(
     r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"']{0,256}:(?P<secret>[^/\s?#\"']{1,512})@"
 )
 _QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
-_QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "ticket", "jwt", "hash"})
+_QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
 _P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login)\b")
@@ -235,7 +240,7 @@ _PRIVATE_KEY_BLOCK: Final = re.compile(
 # Well-known token formats: each prefix is specific enough to hide the token wherever it stands.
 _WELL_KNOWN: Final = re.compile(
     r"(?<![A-Za-z0-9_\-])(?:"
-    r"(?P<aws_access_key_id>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16})"
+    r"(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})"  # long-term and temporary keys (AROA... are ids)
     r"|(?P<google_api_key>AIza[0-9A-Za-z_\-]{35})"
     r"|(?P<google_oauth_token>ya29\.[0-9A-Za-z_\-]{20,4096})"
     r"|(?P<github_token>gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})"
@@ -298,6 +303,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             weak = False
         if words[-1:] in (["authorization"], ["cookie"], ["cookies"]):
             continue  # the header rule reads these values (schemes, cookie names)
+        if text.endswith("://", 0, match.start()):
+            continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it
         found = _VALUE.match(text, match.end())
         if found is None:
             continue
@@ -400,6 +407,8 @@ def _bearer(_: Redactor, text: str) -> Iterator[Finding]:
     token with a digit or symbol."""
     for match in _BEARER.finditer(text):
         value = match["value"]
+        if _NAME_EQUALS.match(value):
+            continue  # `token_type=Bearer expires_in=3600`: the next word is a pair, not a token
         if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
             yield Finding(*match.span("value"), "bearer_token")
 
@@ -448,6 +457,10 @@ def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
 
 
 _URL_TRIGGERS: Final = ("://",)
+_WELL_KNOWN_TRIGGERS: Final = (
+    "akia", "asia", "aiza", "ya29.", "gh", "gl", "atbb", "xox", "xapp-", "sk_", "rk_", "sk-", "npm_",
+    "pypi-", "sg.", "hf_", ":aa", "eyj",
+)  # fmt: skip
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
@@ -465,32 +478,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "well_known_token",
         _well_known,
-        (
-            "akia",
-            "asia",
-            "agpa",
-            "aida",
-            "aroa",
-            "anpa",
-            "anva",
-            "aipa",
-            "aiza",
-            "ya29.",
-            "gh",
-            "gl",
-            "atbb",
-            "xox",
-            "xapp-",
-            "sk_",
-            "rk_",
-            "sk-",
-            "npm_",
-            "pypi-",
-            "sg.",
-            "hf_",
-            ":aa",
-            "eyj",
-        ),
+        _WELL_KNOWN_TRIGGERS,
     ),
 )
 RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
@@ -499,10 +487,9 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 # (plain substring tests, well under a microsecond) spares ordinary messages the rules.
 _TRIGGERS: Final = (
     "://", "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
-    "bearer", "basic", "-----begin", "gh", "gl", "atbb", "akia", "asia", "agpa", "aida", "aroa", "anpa",
-    "anva", "aipa", "aiza", "ya29.", "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_",
-    ":aa", "eyj", "mysql", "mariadb", "login", "-u", "oracle", "sqlplus", "hooks", "jwt", "ticket",
-    "code=", "hash=",
+    "bearer", "basic", "-----begin", "gh", "gl", "atbb", "akia", "asia", "aiza", "ya29.", "xox", "xapp-",
+    "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "mysql", "mariadb", "login", "-u",
+    "oracle", "sqlplus", "hooks", "jwt", "code=",
 )  # fmt: skip
 
 
