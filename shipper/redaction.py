@@ -403,12 +403,14 @@ def _cookie_values(text: str, start: int, end: int) -> Iterator[Finding]:
 
 
 def _bearer(_: Redactor, text: str) -> Iterator[Finding]:
-    """`Bearer <token>` of any length; prose (`bearer bonds`) stays: lower-case `bearer` needs a
-    token with a digit or symbol."""
+    """`Bearer <token>` of any length; prose stays: lower-case `bearer` needs a token with a digit or
+    symbol (`bearer bonds`), and a lower-case word of 5+ letters is prose (`Bearer token expired`)."""
     for match in _BEARER.finditer(text):
         value = match["value"]
         if _NAME_EQUALS.match(value):
             continue  # `token_type=Bearer expires_in=3600`: the next word is a pair, not a token
+        if value.isalpha() and value.islower() and len(value) >= 5:
+            continue  # `Bearer authentication required`, `Bearer token expired`: prose
         if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
             yield Finding(*match.span("value"), "bearer_token")
 
