@@ -759,7 +759,6 @@ class EcsFormatter(logging.Formatter):
         if static is None:
             return [None] * len(captureds)
         own_pid, standard, error_level = facts.pid, _STANDARD_ATTRS, _ERROR_LEVEL
-        redact = self.redactor.redact_text
         known = self._rest if self._rest is not None and self._rest[0] is static else None
         fields: list[LeanFields | None] = []
         append = fields.append
@@ -806,13 +805,26 @@ class EcsFormatter(logging.Formatter):
                 if max_chars is not None and len(message) + len(template or "") >= max_chars:
                     append(None)
                     continue
-                # Redacted now, so that the spool on disk holds no secret either.
-                message = redact(message)
                 if template is not None:
-                    template = self._template(template)
+                    template = self._template(template)  # redacted (cached per template)
                 append((float(created), message, levelname, name, filename, lineno, function, template, rest))
             except Exception:
                 append(None)
+        return self._redact_messages(fields)
+
+    def _redact_messages(self, fields: list[LeanFields | None]) -> list[LeanFields | None]:
+        """The plain events' messages redacted now, all at once (`Redactor.redact_texts`), so that the
+        spool on disk holds no secret either; if that fails, the events take the full document's
+        way (which redacts) instead of being packed."""
+        places = [place for place, found in enumerate(fields) if found is not None]
+        try:
+            messages = self.redactor.redact_texts([fields[place][1] for place in places])  # type: ignore[index]
+        except Exception:
+            return [None] * len(fields)
+        for place, message in zip(places, messages, strict=True):
+            found = fields[place]
+            if found is not None and message is not found[1]:
+                fields[place] = (found[0], message, *found[2:])
         return fields
 
     def _lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:

@@ -460,8 +460,9 @@ def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
 
 _URL_TRIGGERS: Final = ("://",)
 _WELL_KNOWN_TRIGGERS: Final = (
-    "akia", "asia", "aiza", "ya29.", "gh", "gl", "atbb", "xox", "xapp-", "sk_", "rk_", "sk-", "npm_",
-    "pypi-", "sg.", "hf_", ":aa", "eyj",
+    "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+    "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
+    "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj",
 )  # fmt: skip
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
@@ -489,9 +490,8 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 # (plain substring tests, well under a microsecond) spares ordinary messages the rules.
 _TRIGGERS: Final = (
     "://", "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
-    "bearer", "basic", "-----begin", "gh", "gl", "atbb", "akia", "asia", "aiza", "ya29.", "xox", "xapp-",
-    "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "mysql", "mariadb", "login", "-u",
-    "oracle", "sqlplus", "hooks", "jwt", "code=",
+    "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u", "oracle",
+    "sqlplus", "hooks", "jwt", "code=",
 )  # fmt: skip
 
 
@@ -582,6 +582,9 @@ class Redactor:
         """The secrets in a text, in order, overlapping findings merged."""
         if not text or not self.might_contain_secret(text):
             return []
+        return self._findings(text)
+
+    def _findings(self, text: str) -> list[Finding]:
         lowered = text.lower()
         found: list[Finding] = []
         for rule in self._rules:
@@ -594,7 +597,17 @@ class Redactor:
         """The text with every finding replaced by `[REDACTED]`."""
         if not text or not self.might_contain_secret(text):
             return text
-        found = self.findings(text)
+        return self._redact_triggered(text)
+
+    def redact_texts(self, texts: Sequence[str]) -> list[str]:
+        """`redact_text` of each (the very object when nothing is hidden). Looking the trigger words
+        up once in the joined batch was tried: some forty scans of the whole batch cost as much as
+        forty per message."""
+        redact = self.redact_text
+        return [redact(text) for text in texts]
+
+    def _redact_triggered(self, text: str) -> str:
+        found = self._findings(text)
         if not found:
             return text
         parts: list[str] = []
