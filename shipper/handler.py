@@ -145,6 +145,7 @@ class ShipperHandler(logging.Handler):
         delivery: Delivery = "process",
         redact_keys: Sequence[str] = (),
         redact_patterns: Sequence[str] = (),
+        redact_before_spool: bool = False,
     ) -> None:
         super().__init__(level)
         _check_choice("transport", transport, TRANSPORT_KINDS)
@@ -201,7 +202,15 @@ class ShipperHandler(logging.Handler):
         rules = Redactor.build(keys=redact_keys, patterns=redact_patterns)  # checked before any event
         self._use_formatter(
             formatter
-            or _ecs_formatter(service, service_version, environment, env_allowlist, context_provider, rules)
+            or _ecs_formatter(
+                service,
+                service_version,
+                environment,
+                env_allowlist,
+                context_provider,
+                rules,
+                redact_before_spool,
+            )
         )
         self.counters = Counters()
         self._diag = RateLimitedLog()
@@ -515,6 +524,7 @@ def _ecs_formatter(
     allowlist: Sequence[str],
     provider: Callable[[], Mapping[str, Any]] | None,
     redactor: Redactor,
+    redact_before_spool: bool,
 ) -> DocumentFormatter:
     from shipper.formatter import EcsFormatter
 
@@ -525,6 +535,7 @@ def _ecs_formatter(
         env_allowlist=allowlist,
         context_provider=provider,
         redactor=redactor,
+        redact_before_spool=redact_before_spool,
     )
 
 

@@ -11,7 +11,7 @@ import logging
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -162,21 +162,57 @@ def test_context_and_environment_are_redacted_and_kept(shipped: list[dict[str, A
     assert payment["logloop"]["env"]["vars"] == {"LOGLOOP_TEST_API_TOKEN": REDACTED}
 
 
-def test_spool_file_on_disk_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the node unreachable every event stays in the spool; its files (database, WAL) hold none
-    of the secrets, and the events' text is there."""
-    monkeypatch.setenv("LOGLOOP_TEST_API_TOKEN", "PL13env")
+def _spooled_bytes(tmp_path: Path, log: Callable[[logging.Logger], None], **options: Any) -> bytes:
+    """Everything in the spool's files (database, WAL) after logging with the node unreachable."""
     spool = tmp_path / "spool.sqlite"
-    handler = _handler(f"http://127.0.0.1:{free_port()}", "nowhere", spool, close_timeout=0.5)
-    _log_every_leak(logger_only_to("leaky", handler), tmp_path)
+    handler = ShipperHandler(
+        "spool-test", es_url=f"http://127.0.0.1:{free_port()}", spool_path=spool, close_timeout=0.5, **options
+    )
+    log(logger_only_to("leaky", handler))
     handler.flush()
-    stats_before_close = handler.stats()
+    assert handler.stats().dropped == 0
     raw = b"".join(path.read_bytes() for path in tmp_path.glob("spool.sqlite*"))
     handler.close()
-    raw += b"".join(path.read_bytes() for path in tmp_path.glob("spool.sqlite*"))
-    assert stats_before_close.dropped == 0
-    assert_no_secret(raw.decode("utf-8", "replace"), "the spool file")
+    return raw + b"".join(path.read_bytes() for path in tmp_path.glob("spool.sqlite*"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"redact_before_spool": True}, id="redact-before-spool"),
+        pytest.param({"redact_keys": ["pin"], "redact_patterns": [r"EMP-\w+"]}, id="user-rules"),
+    ],
+)
+def test_spool_file_on_disk_holds_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    """With the node unreachable every event stays in the spool; with `redact_before_spool` (implied
+    by user rules) its files hold none of the secrets, and the events' text is there."""
+    monkeypatch.setenv("LOGLOOP_TEST_API_TOKEN", "PL13env")
+    options = {"env_allowlist": ["LOGLOOP_TEST_API_TOKEN"], **options}
+    options["context_provider"] = lambda: {"db_password": "PL12ctx", "region": "eu"}
+    raw = _spooled_bytes(tmp_path, lambda logger: _log_every_leak(logger, tmp_path), **options)
+    secrets = (
+        PLANTED
+        if "redact_keys" in options
+        else {s: p for s, p in PLANTED.items() if s not in ("PL08pin", "PL09emp")}
+    )
+    assert [secret for secret in secrets if secret.encode() in raw] == []
     assert b"retrying with token=" in raw and b"database unreachable" in raw
+
+
+def test_by_default_only_plain_messages_wait_unredacted_in_the_spool(tmp_path: Path) -> None:
+    """What the README says sits on disk by default: a plain message as captured (redacted when
+    sent), while an error or an event with extras is stored redacted."""
+
+    def log(logger: logging.Logger) -> None:
+        logger.info("retrying with token=PL06plain")
+        logger.warning("with extras token=PL16extra", extra={"order": 7})
+        logger.error("failed with token=PL17error")
+
+    raw = _spooled_bytes(tmp_path, log)
+    assert b"PL06plain" in raw
+    assert b"PL16extra" not in raw and b"PL17error" not in raw
 
 
 def test_dead_letter_file_holds_no_secret(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
