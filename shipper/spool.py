@@ -235,7 +235,10 @@ class Spool:
         self.overflow = overflow
         self.owner = os.getpid() if owner is None else owner
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Owner-only: plain messages may wait here unredacted (README, "What sits on disk"); SQLite
+            # gives its WAL and shared-memory files the database file's permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             self._db = sqlite3.connect(
                 str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=not shared
             )

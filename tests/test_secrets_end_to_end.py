@@ -334,3 +334,17 @@ def test_argv_with_a_secret_is_redacted_in_every_event(
     for doc in docs:
         assert doc["process"]["args"] == ["worker.py", "--db-password", REDACTED, "--verbose"]
     assert "PL15argv" not in str(docs)
+
+
+def test_spool_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """The spool's directory is created 0700 and its database, WAL and shared-memory files 0600."""
+    spool = tmp_path / "new" / "spool.sqlite"
+    handler = ShipperHandler(
+        "perm-test", es_url=f"http://127.0.0.1:{free_port()}", spool_path=spool, close_timeout=0.5
+    )
+    logger_only_to("leaky", handler).info("one event")
+    handler.flush()
+    modes = {path.name: path.stat().st_mode & 0o777 for path in spool.parent.iterdir()}
+    handler.close()
+    assert spool.parent.stat().st_mode & 0o777 == 0o700
+    assert {"spool.sqlite", "spool.sqlite-wal"} <= set(modes) and set(modes.values()) == {0o600}
