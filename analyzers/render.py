@@ -1,9 +1,10 @@
 """Render a digest Report as html, text, markdown or json.
 
 The templates live in `analyzers/templates/` (data, not code). Log content is untrusted: the HTML
-environment autoescapes everything, Markdown goes through the `md` filter (escapes the characters
-Markdown and inline HTML would interpret), and text is plain. Images are referenced by name; the
-caller decides whether a name becomes a `cid:` reference (email) or a `data:` URI (a file).
+environment autoescapes everything, Markdown goes through the `md` and `fence` filters and text
+through `line` (`analyzers.escaping`), and every output loses control characters. Images are
+referenced by name; the caller decides whether a name becomes a `cid:` reference (email) or a
+`data:` URI (a file).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -22,6 +22,7 @@ import jinja2
 
 from analyzers.digest_model import Report
 from analyzers.digest_window import Window
+from analyzers.escaping import markdown_code, markdown_inline, terminal_safe, text_line
 from analyzers.exceptions import ConfigurationError
 
 FORMATS: Final = ("html", "text", "markdown", "json")
@@ -35,7 +36,6 @@ STATUS_COLOURS: Final = {
     "ignored": "#9ca3af",
 }
 _SPARK_BLOCKS: Final = " ▁▂▃▄▅▆▇█"
-_MD_SPECIAL: Final = re.compile(r"([\\`*_{}\[\]#|<>~])")
 
 
 def num(value: int | float | None) -> str:
@@ -87,17 +87,14 @@ def bucket_label(start: datetime, window: Window) -> str:
     return f"{start:%H:%M}" if window.bucket < timedelta(days=1) else f"{start:%a %Y-%m-%d}"
 
 
-def md(value: Any) -> str:
-    """Escape Markdown and inline HTML; collapse newlines so a value cannot start a new block."""
-    text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
+md = markdown_inline  # the templates' names for the escaping functions
+fence = markdown_code
 
 
-def fence(value: str) -> str:
-    """A fenced code block longer than any backtick run inside the value (so it cannot be closed early)."""
-    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}\n{value}\n{ticks}"
+def _finalize(value: Any) -> Any:
+    """Every output: no control character or direction override in any format (Markup, already
+    escaped by Jinja, holds none the templates did not write)."""
+    return terminal_safe(value) if type(value) is str else value
 
 
 @cache
@@ -108,6 +105,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters.update(
         num=num,
@@ -116,6 +114,7 @@ def environment() -> jinja2.Environment:
         signed_pct=signed_pct,
         md=md,
         fence=fence,
+        line=text_line,
         bucket_label=bucket_label,
         status_colour=lambda status: STATUS_COLOURS.get(str(status), "#6b7280"),
     )

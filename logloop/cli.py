@@ -41,6 +41,7 @@ def _registrars() -> list[Registrar]:
     for module_name in (
         "shipper.cli",
         "shipper.cluster_cli",
+        "shipper.redact_cli",
         "analyzers.cli",
         "analyzers.digest_cli",
         "kibana.cli",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from shipper.connection import Deployment, handler_options
 from shipper.feedback import FEEDBACK_LOGGER, feedback
+from shipper.redaction import options_from_config
 from shipper.schema import FEEDBACK_KINDS
 
 if TYPE_CHECKING:
@@ -41,11 +42,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def make_handler(settings: Deployment, service: str, spool_path: Path | None) -> ShipperHandler:
     from shipper.handler import ShipperHandler
 
+    rules = options_from_config(settings.section("redaction"))
     return ShipperHandler(
         service,
         **handler_options(settings.elasticsearch),
         index_prefix=settings.index_prefix,
         spool_path=spool_path,
+        redact_keys=rules["redact_keys"],
+        redact_patterns=rules["redact_patterns"],
     )
 
 

@@ -33,6 +33,7 @@ import json
 import linecache
 import logging
 import math
+import re
 import sys
 import threading
 import time
@@ -166,7 +167,9 @@ def _container(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
     dropped = len(items) - MAX_ITEMS
     items = items[:MAX_ITEMS]
     if isinstance(value, Mapping):
-        mapping = {_key(k): jsonable(v, limit=limit, _depth=depth, _seen=seen) for k, v in items}
+        mapping: dict[str, Any] = {}
+        for k, v in items:
+            mapping[_unique_key(_key(k), mapping)] = jsonable(v, limit=limit, _depth=depth, _seen=seen)
         if dropped > 0:
             mapping["[truncated by logloop]"] = f"{dropped} more keys"
         return mapping
@@ -176,9 +179,29 @@ def _container(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
     return sequence
 
 
+KEY_LIMIT: Final = 256  # bytes; the node refuses a flattened key near its 32 KiB term limit
+# The node refuses a NUL in a flattened field's key (it separates key and value in the indexed term);
+# the other control characters are accepted but break a reader's view, so all are shown escaped.
+_UNSAFE_KEY_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _key(key: object) -> str:
-    text = truncate(key if isinstance(key, str) else safe_str(key), 256)
-    return text or "[empty key]"
+    """A mapping key the node accepts in a flattened field: control characters shown as `\\xNN`,
+    at most KEY_LIMIT bytes (with the truncation marker), never empty."""
+    text = key if isinstance(key, str) else safe_str(key)
+    if _UNSAFE_KEY_CHARS.search(text):
+        text = _UNSAFE_KEY_CHARS.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return truncate(text, KEY_LIMIT) or "[empty]"  # not "[empty key]": "key" would read as a secret
+
+
+def _unique_key(key: str, taken: Mapping[str, Any]) -> str:
+    """`key`, or `key (2)`, `key (3)`... if sanitising made two keys the same: both values are kept."""
+    if key not in taken:
+        return key
+    number = 2
+    while f"{key} ({number})" in taken:
+        number += 1
+    return f"{key} ({number})"
 
 
 # Built once: json.dumps() with non-default options builds a new encoder on every call.
@@ -526,11 +549,7 @@ def capture_error(exc_info: ExcInfo) -> CapturedError:
 def error_fields(error: CapturedError) -> dict[str, Any]:
     message = truncate(error.message, ERROR_MESSAGE_LIMIT)
     trace = truncate(render_trace(error.trace), STACK_TRACE_LIMIT, keep_tail=True)
-    return {
-        "type": error.type_name,
-        "message": redaction.redact_text(message),
-        "stack_trace": redaction.redact_text(trace),
-    }
+    return {"type": error.type_name, "message": message, "stack_trace": trace}  # redacted with the document
 
 
 def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
@@ -614,6 +633,7 @@ class EcsFormatter(logging.Formatter):
         environment: str | None = None,
         env_allowlist: Sequence[str] = (),
         context_provider: Callable[[], Mapping[str, Any]] | None = None,
+        redactor: redaction.Redactor | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(service_name, str) or not service_name.strip():
@@ -631,6 +651,8 @@ class EcsFormatter(logging.Formatter):
         self.environment = environment
         self.env_allowlist = tuple(env_allowlist)
         self.context_provider = context_provider
+        self.redactor = redactor if redactor is not None else redaction.DEFAULT
+        self._templates: dict[str, str] = {}  # see _template
         self._static: tuple[tuple[object, object, object], bytes | None] | None = None  # see _static_json
         self._rest: tuple[bytes, tuple[object, object, object], bytes] | None = None  # see _lean_parts
         # A subclass that changes how documents are built gets its own documents, never split ones.
@@ -666,8 +688,39 @@ class EcsFormatter(logging.Formatter):
             return self._failed_capture(record, exc)
 
     def document(self, captured: Captured) -> dict[str, Any]:
-        """The ECS document of a captured record; never raises."""
-        return _with_headroom(self._document, captured, self._fallback)
+        """The ECS document of a captured record, redacted (`Redactor.redact_document`); never raises."""
+        return _with_headroom(self._redacted_document, captured, self._redacted_fallback)
+
+    def _redacted_document(self, captured: Captured) -> dict[str, Any]:
+        return self.redactor.redact_document(self._document(captured))
+
+    def _redacted_fallback(self, captured: Captured, exc: Exception) -> dict[str, Any]:
+        """The fallback document, redacted; if redaction fails, one without any of the event's text
+        (never the unredacted one)."""
+        doc = self._fallback(captured, exc)
+        try:
+            return self.redactor.redact_document(doc)
+        except Exception as failure:
+            return {
+                "@timestamp": doc["@timestamp"],
+                "message": f"[logloop: text withheld: redaction failed: {_describe(failure)}]",
+                "log": {"level": doc["log"]["level"]},
+                "ecs": {"version": ECS_VERSION},
+                "event": {"dataset": DATASET_LOG, "kind": "event"},
+                "service": self._service(),
+            }
+
+    def _template(self, msg: str) -> str:
+        """The redacted, bounded template, with this formatter's rules (cached as `_template`)."""
+        if self.redactor is redaction.DEFAULT:
+            return _template(msg)
+        cached = self._templates.get(msg)
+        if cached is None:
+            cached = self.redactor.redact_text(truncate(msg, FIELD_LIMIT))
+            if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
+                self._templates.clear()
+            self._templates[msg] = cached
+        return cached
 
     def lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes]:
         """`document(captured)` split for serializing: (the per-event fields, the JSON of the rest).
@@ -765,7 +818,7 @@ class EcsFormatter(logging.Formatter):
         record, rest = parts
         doc: dict[str, Any] = {
             "@timestamp": format_timestamp(record["created"]),
-            "message": redaction.redact_text(truncate(record["message"], MESSAGE_LIMIT)),
+            "message": self.redactor.redact_text(truncate(record["message"], MESSAGE_LIMIT)),
             "log": {
                 "level": record["levelname"].lower(),
                 "logger": record["name"],
@@ -778,7 +831,7 @@ class EcsFormatter(logging.Formatter):
         }
         msg = record["msg"]
         if isinstance(msg, str):
-            doc["logloop"] = {"template": _template(msg)}
+            doc["logloop"] = {"template": self._template(msg)}
         return doc, rest
 
     def _lean_parts(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
@@ -864,7 +917,7 @@ class EcsFormatter(logging.Formatter):
             return self._fallback(captured, None)
         record = captured.attributes
         facts = environment.static_facts()
-        message = redaction.redact_text(truncate(record["message"], MESSAGE_LIMIT))
+        message = truncate(record["message"], MESSAGE_LIMIT)
         pid = record["process"]
         doc: dict[str, Any] = {
             "@timestamp": format_timestamp(record["created"]),
@@ -892,17 +945,17 @@ class EcsFormatter(logging.Formatter):
         logloop: dict[str, Any] = {}
         msg = record["msg"]
         if isinstance(msg, str):
-            logloop["template"] = _template(msg)
+            logloop["template"] = truncate(msg, FIELD_LIMIT)
         error = captured.error
         if error is not None:
             doc["error"] = error_fields(error)
         elif record["exc_text"]:
             trace = truncate(record["exc_text"], STACK_TRACE_LIMIT, keep_tail=True)
-            doc["error"] = {"stack_trace": redaction.redact_text(trace)}
+            doc["error"] = {"stack_trace": trace}
         if error is not None or record["levelno"] >= _ERROR_LEVEL:
             logloop["env"] = self._env(facts, captured.env_vars)
             if captured.context is not None:
-                logloop["context"] = redaction.redact_mapping(captured.context)
+                logloop["context"] = captured.context
         if logloop:
             doc["logloop"] = logloop
         self._map_attributes(record, doc)
@@ -959,7 +1012,7 @@ class EcsFormatter(logging.Formatter):
             extras["stack_info"] = record["stack_info"]
         if extras:
             safe = jsonable(extras)
-            doc["extra"] = redaction.redact_mapping(safe) if isinstance(safe, dict) else {"value": safe}
+            doc["extra"] = safe if isinstance(safe, dict) else {"value": safe}
 
     def _fallback(self, captured: Captured, exc: Exception | None) -> dict[str, Any]:
         """The smallest honest document when capturing or building the full one failed."""

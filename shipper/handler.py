@@ -55,6 +55,7 @@ from shipper.delivery.config import DEFAULTS, AgentConfig
 from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
 from shipper.exceptions import ConfigurationError, SpoolError
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
+from shipper.redaction import Redactor
 from shipper.spool import layout, records, segment
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
@@ -164,6 +165,9 @@ class ShipperHandler(logging.Handler):
         prometheus_port: int | None = None,
         formatter: Any = None,
         delivery: Delivery = "process",
+        redact_keys: Sequence[str] = (),
+        redact_patterns: Sequence[str] = (),
+        redact_before_spool: bool = False,
     ) -> None:
         super().__init__(level)
         _check_choice("transport", transport, TRANSPORT_KINDS)
@@ -222,7 +226,11 @@ class ShipperHandler(logging.Handler):
             environment=environment,
             env_allowlist=env_allowlist,
             context_provider=context_provider,
+            redactor=Redactor.build(keys=redact_keys, patterns=redact_patterns),  # checked before any event
         )
+        # Records wait in the spool as captured and the agent redacts them; with this the caller
+        # builds each redacted document itself (costlier), so no secret is ever written to disk.
+        self.redact_before_spool = bool(redact_before_spool)
         self._custom: Any = None  # a formatter that is not EcsFormatter: documents built on the caller
         if formatter is not None:
             self._use_formatter(formatter)
@@ -295,10 +303,12 @@ class ShipperHandler(logging.Handler):
             if self._generation != _fork_generation:
                 self._start_delivery()  # first record of a forked child: its own watchdog
             custom = self._custom
-            if custom is None:
-                payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
-            else:
+            if custom is not None:
                 payload = records.encode_document(dumps(custom.to_document(record)))
+            elif self.redact_before_spool:
+                payload = records.encode_document(dumps(self._ecs.to_document(record)))
+            else:
+                payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
             self.writer.append(payload)
         except Exception:
             self.handleError(record)
@@ -384,6 +394,7 @@ class ShipperHandler(logging.Handler):
                 version=ecs.service_version,
                 env=ecs.environment,
                 allowlist=ecs.env_allowlist,
+                redactor=ecs.redactor,
             )
             self._program = (pid, records.encode_program(found))
         return self._program[1]

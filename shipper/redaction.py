@@ -1,41 +1,66 @@
-"""Secrets never leave the process: pure functions that redact them from keys, text and argv.
+"""Secrets never leave the process: named rules that find secrets in text, keys, argv and documents.
 
-Three rules, applied to every string the formatter ships (message, error.message, stack trace,
-argv, extras, context, environment variables):
+A `Redactor` (frozen: the default rules plus a user's key names and patterns) answers two questions:
+where the secrets in a text are (`findings`, each a span and the name of the rule that found it) and
+what the text, argv list, mapping or whole ECS document looks like with them hidden (`redact_*`).
+`redact_document` is the one pass over a finished document: every string at any depth goes through
+the text rules, and in the free-form parts (`extra`, `logloop.context`, `logloop.env.vars`) a key
+that names a secret hides its whole value, as does a `[name, value]` pair or a `{"name": ...,
+"value": ...}` object whose name does.
 
-- a *key* that looks like a secret (`password`, `db_passwd`, `API-Key`, `GITHUB_TOKEN`,
-  `sessionId`, `Cookie`, ...) has its whole value replaced by `[REDACTED]`; keys are split into
-  words (separators and camelCase), so `keyboard`, `author` or `max_tokens` stay readable;
-- credentials inside URLs (`scheme://user:pass@host`) lose the password;
-- token shapes in free text lose their value: `Authorization: Bearer ...`, `password=...`,
-  `"token": "..."`, `--password X`, `--token=X`, private-key blocks and a few well-known key
-  prefixes (GitHub, AWS, Slack, JWT).
+The rule that must not be broken: a secret is replaced by `[REDACTED]` whatever its value, so two
+events that differ only by a secret read the same (and group the same) after redaction. Keys,
+schemes and quotes around a secret stay, so the text stays readable. Over-redaction is the safe
+failure: a value that only looks secret is hidden too.
 
-Over-redaction is the safe failure: a value that only looks secret is hidden too.
+Every pattern is anchored at a word start and every repetition bounded, so the cost stays linear in
+a text's length (a 256 KiB word must not cost quadratic time); a text without any trigger word
+(`might_contain_secret`) costs a few substring tests.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+from shipper.exceptions import ConfigurationError
+
 REDACTED: Final = "[REDACTED]"
+
+# --- which keys name a secret ---------------------------------------------------------------------
 
 # A key is secret when one of its words is one of these...
 _SECRET_WORDS: Final = frozenset(
     {
-        "password", "passwd", "passphrase", "secret", "secrets", "token",
-        "apikey", "key", "credential", "credentials", "creds", "auth", "authorization",
-        "private", "privkey", "session", "sessionid", "cookie", "cookies", "signature",
+        "password", "passwd", "passphrase", "pass", "pwd", "secret", "secrets", "token", "apikey",
+        "key", "credential", "credentials", "creds", "auth", "authorization", "private", "privkey",
+        "session", "sessionid", "cookie", "cookies", "signature", "sig",
     }
 )  # fmt: skip
-# ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`).
-_SECRET_SUFFIXES: Final = ("password", "passwd", "secret", "token", "apikey", "credential", "cookie")
-
+# ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`)...
+_SECRET_SUFFIXES: Final = (
+    "password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "credentials", "cookie",
+)  # fmt: skip
+# ...or when its words run together contain one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`).
+_SECRET_COMPOUNDS: Final = (
+    "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
+    "masterkey", "sharedaccesskey", "clientsecret", "sessionid",
+)  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
-# these words alone only count for mapping keys, variables and argv flags.
-_WEAK_IN_TEXT: Final = frozenset({"key", "session", "private", "signature"})
+# after these words alone a value is hidden only when it looks like one (`_looks_secret`).
+_WEAK_IN_TEXT: Final = frozenset({"key", "session", "private", "signature", "sig", "auth", "pass"})
+# A key whose last word says it describes the secret rather than holds it (`token_count`,
+# `password_file`, `session_ttl`) is not secret.
+_ABOUT_WORDS: Final = frozenset(
+    {
+        "count", "counts", "length", "len", "size", "limit", "min", "max", "ttl", "expiry", "expires",
+        "expired", "expiration", "type", "kind", "format", "policy", "strength", "version", "url",
+        "uri", "endpoint", "path", "file", "name", "header", "field", "required", "enabled", "valid",
+        "changed", "reset", "timeout", "age", "scheme",
+    }
+)  # fmt: skip
 
 _CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM: Final = re.compile(r"[^A-Za-z0-9]+")
@@ -46,132 +71,678 @@ def key_words(key: str) -> list[str]:
     return [word.lower() for word in _NON_ALNUM.split(_CAMEL.sub(" ", key)) if word]
 
 
-def is_secret_key(key: str, *, in_text: bool = False) -> bool:
-    """True when a mapping key, variable or flag name looks like it holds a secret.
-
-    `in_text=True` is the stricter reading for `name=value` pairs found inside free text.
-    """
-    words = key_words(key)
+def _default_secret_key(words: list[str], in_text: bool) -> bool:
+    if not words or (len(words) > 1 and words[-1] in _ABOUT_WORDS):
+        return False
     weak = _WEAK_IN_TEXT if in_text else frozenset()
+    if len(words) > 1:
+        weak = weak - {"pass"}  # `pass: 3` counts tests; `db_pass` is a password
     if any((w in _SECRET_WORDS and w not in weak) or w.endswith(_SECRET_SUFFIXES) for w in words):
         return True
-    joined = "".join(words)  # `api_key` and `API-KEY` are the same secret as `apikey`
-    return "apikey" in joined or "accesskey" in joined or "privatekey" in joined
+    joined = "".join(words)
+    return any(compound in joined for compound in _SECRET_COMPOUNDS)
 
 
-# scheme://user:password@host -> scheme://user:[REDACTED]@host
-# Every repetition is bounded and every pattern anchored at a word start, so the cost stays linear
-# in the text's length (a 256 KiB word must not cost quadratic time).
-_URL_CREDENTIALS: Final = re.compile(
-    r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^:/@\s]{0,256}):(?P<pw>[^@/\s]{1,512})@"
+def _is_weak_key(words: list[str]) -> bool:
+    """A key that names a secret only in the looser reading (`key`, `session`, `auth`)."""
+    return _default_secret_key(words, False) and not _default_secret_key(words, True)
+
+
+# --- values that are not secrets even under a secret key ------------------------------------------
+
+_NOT_A_VALUE: Final = frozenset(
+    {"", "none", "null", "nil", "true", "false", "undefined", "empty", "missing", "required", "redacted"}
+)
+_PLACEHOLDER: Final = re.compile(
+    r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]|\{[^{}]*\}|\$\{?[A-Za-z_]\w*\}?"
+    r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}"
+)
+_DOTTED_NAME: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{20,}")
+_PASSWORD_LIKE: Final = re.compile(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
+
+
+def _looks_secret(value: str) -> bool:
+    """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
+    mixing letters with digits or symbols other than a name's `_-.`."""
+    if _TOKEN_CHARACTERS.fullmatch(value):
+        return True
+    if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
+        return False
+    return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
+
+
+def _is_redacted(span: str) -> bool:
+    """A span that is (part of) an earlier `[REDACTED]`: redacting again changes nothing."""
+    return span.replace(REDACTED, "").strip("[]") in ("", "REDACTED")
+
+
+# --- findings ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A secret found in a text: `text[start:end]` is hidden; `rule` names the rule that found it."""
+
+    start: int
+    end: int
+    rule: str
+
+
+FindFn = Callable[["Redactor", str], Iterator[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named rule: `find` yields the spans it hides; it runs only on a text that contains one of
+    `triggers` (lower-case substrings every match contains; empty: always)."""
+
+    name: str
+    find: FindFn
+    triggers: tuple[str, ...] = ()
+
+
+def _pattern_rule(name: str, pattern: re.Pattern[str], triggers: tuple[str, ...]) -> Rule:
+    """A rule that hides the group `secret` of each match, or the whole match if it has none."""
+    group = "secret" if "secret" in pattern.groupindex else 0
+
+    def find(_: Redactor, text: str) -> Iterator[Finding]:
+        for match in pattern.finditer(text):
+            start, end = match.span(group)
+            if end > start:
+                yield Finding(start, end, name)
+
+    return Rule(name, find, triggers)
+
+
+# Every repetition below is bounded; the `{0,N}` are what makes a pathological text linear.
+_KEY: Final = r"[A-Za-z_][\w.\-]{0,127}"
+_QUOTED: Final = (
+    r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}(?:\\\"|$)"  # \"value\" (JSON inside a JSON string)
+    r"|\\'(?:[^'\\\n]|\\[^'\n]){0,4096}(?:\\'|$)"
+    r"|\"(?:[^\"\\\n]|\\.){0,4096}(?:\"|$)"
+    r"|'(?:[^'\\\n]|\\.){0,4096}(?:'|$)"
+    r"|\{[^{}\n]{0,4096}\}"  # ODBC: Pwd={va;lue}
+    r"|\$\{[^{}\s]{0,256}\}"  # ${VARIABLE}: a placeholder, kept whole so that it is recognised
+)
+_BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
+
+# key=value, key: value, "key": "value", ('key', 'value'), --key=value; the value is read by
+# `_value_span` from the lookahead so that a key that is not secret consumes nothing after it (in
+# `PermissionError: Authorization: Bearer x` the first `:` must not swallow the real key).
+_KEY_VALUE: Final = re.compile(
+    rf"(?<![\w.\-])(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})(?(kq)(?P=kq))\]?"
+    r"(?P<sep>[ \t]{0,8}(?:=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=\\?[\"'])|(?!)))"
+)
+# A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
+# patterns above would read up to 4 KiB after every `word:` of a text.
+_VALUE: Final = re.compile(rf"{_QUOTED}|{_BARE}")
+_QUOTED_VALUE: Final = re.compile(_QUOTED)
+_FLAG_BARE_VALUE: Final = re.compile(r"[^\s\-\"'][^\s\"',;)\]]{0,4095}")
+_QUERY_VALUE: Final = re.compile(r"[^&#;\s\"'<>]{1,8192}")
+# `--password X` and list reprs `'--password', 'X'` (the `--flag=value` form is a key=value above).
+_FLAG_VALUE: Final = re.compile(
+    r"(?<![\w\-])(?P<q>\\?[\"'])?(?P<flag>--?(?P<key>[A-Za-z][\w.\-]{0,63}))(?(q)(?P=q))"
+    r"(?P<sep>(?(q)[ \t]{0,8},[ \t]{0,8}|[ \t]{1,8}))"
+)
+# `password hunter2`, `the token is "abc"`: a strong key word, a space, then a quoted or
+# secret-looking value (prose such as "password reset" or "token expired" stays).
+_KEY_SPACE_VALUE: Final = re.compile(
+    r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?)"
+    r"[ \t]{1,8}(?:(?:is|was|of|=)[ \t]{1,8})?"
+    rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
+)
+_HEADER: Final = re.compile(
+    r"(?i)(?<![\w\-])(?P<kq>\\?[\"'])?(?P<key>(?:proxy-)?authorization|(?:set-)?cookie)(?(kq)(?P=kq))"
+    r"(?P<sep>[ \t]{0,8}[:=][ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}|(?!)))"
+)
+_AUTH_SCHEME_THEN_PARAMS: Final = re.compile(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[A-Za-z][\w\-]{0,63}=)")
+_AUTH_SCHEME: Final = re.compile(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[^\s\"',;])")
+_TOKEN: Final = re.compile(r"[^\s\"',;&]{1,8192}")
+_SCHEME_WORD: Final = re.compile(
+    r"(?i)(?:bearer|basic|token|digest|apikey|negotiate|ntlm)[ \t]{1,8}(?=[^\s\"',;])"
+)
+_COOKIE_PAIR: Final = re.compile(r"(?P<name>[^=;,\s]{1,256})=(?P<value>[^;,\s]{0,8192})")
+_COOKIE_ATTRIBUTES: Final = frozenset(
+    {"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "version", "comment"}
+    | {"priority", "partitioned"}
+)
+_BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=\-]{1,8192})")
+_NAME_EQUALS: Final = re.compile(r"[A-Za-z_]\w*=(?!=*$)")
+_BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,8192}={0,2})(?![\w+/=])")
+_URL_USERINFO: Final = re.compile(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"']{0,256}:(?P<secret>[^/\s?#\"']{1,512})@"
+)
+_QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
+_QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
+# Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
+# `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
+_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login)\b")
+_SHORT_PASSWORD: Final = re.compile(
+    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
+    r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
+)
+# curl -u user:password, --proxy-user user:password
+_USER_PASSWORD_FLAG: Final = re.compile(
+    r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)[\"']?[^\s:\"']{1,256}"
+    r":(?P<secret>[^\s\"']{1,512})"
+)
+_ORACLE: Final = re.compile(
+    r"(?i)(?:jdbc:oracle:\w{1,16}:|\bsqlplus\s{1,8}(?:-\w{1,16}\s{1,8}){0,4})"
+    r"[\w$#.]{1,128}/(?P<secret>[^@\s\"']{1,512})@"
 )
 _PRIVATE_KEY_BLOCK: Final = re.compile(
-    r"-----BEGIN (?P<kind>[A-Z ]*PRIVATE KEY)-----.*?(?:-----END (?P=kind)-----|\Z)", re.DOTALL
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?)-----"
+    r"(?P<secret>.*?)(?:-----END (?P=kind)-----|\Z)",
+    re.DOTALL,
 )
-# A bare `Bearer <token>` outside a header; 16+ characters so that prose ("bearer bonds") stays.
-_BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{16,}")
-_WELL_KNOWN_TOKENS: Final = re.compile(
-    r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
+# Well-known token formats: each prefix is specific enough to hide the token wherever it stands.
+_WELL_KNOWN: Final = re.compile(
+    r"(?<![A-Za-z0-9_\-])(?:"
+    r"(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})"  # long-term and temporary keys (AROA... are ids)
+    r"|(?P<google_api_key>AIza[0-9A-Za-z_\-]{35})"
+    r"|(?P<google_oauth_token>ya29\.[0-9A-Za-z_\-]{20,4096})"
+    r"|(?P<github_token>gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})"
+    r"|(?P<gitlab_token>gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_\-]{20,255})"
+    r"|(?P<bitbucket_token>ATBB[A-Za-z0-9_=.\-]{20,255})"
+    r"|(?P<slack_token>xox[abposrce]-[A-Za-z0-9\-]{10,255}|xapp-[0-9]-[A-Za-z0-9\-]{10,255})"
+    r"|(?P<stripe_key>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,255})"
+    r"|(?P<openai_key>sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,255})"
+    r"|(?P<npm_token>npm_[A-Za-z0-9]{36})"
+    r"|(?P<pypi_token>pypi-[A-Za-z0-9_\-]{50,512})"
+    r"|(?P<sendgrid_key>SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64})"
+    r"|(?P<huggingface_token>hf_[A-Za-z0-9]{30,64})"
+    r"|(?P<telegram_bot_token>[0-9]{8,10}:AA[A-Za-z0-9_\-]{33})"
+    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.eyJ[A-Za-z0-9_\-]{5,8192}\.[A-Za-z0-9_\-]{0,4096})"
+    r")(?![A-Za-z0-9_\-])"
 )
-# key=value, key: value, "key": "value", with an optional auth scheme before the value.
-_KEY_VALUE: Final = re.compile(
-    r"(?<![\w.])(?<![\w.]-)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]{0,127})(?P=q)"
-    r"(?P<sep>[ \t]{0,8}[=:][ \t]{0,8})"
-    r"(?P<scheme>(?i:bearer|basic|token|digest|apikey|negotiate)\s+)?"
-    r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"'&,;]+)"
-)
-# --password X (the `--flag=value` form is a key=value above)
-_FLAG_VALUE: Final = re.compile(
-    r"(?P<flag>(?<![\w-])--?(?P<key>[A-Za-z][\w-]{0,127}))(?P<sep>[ \t]{1,8})(?P<value>[^\s-]\S*)"
+_WEBHOOK: Final = re.compile(
+    r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
+    r"/(?P<secret>[A-Za-z0-9/_\-]{8,512})"
 )
 
 
-_PLACEHOLDER: Final = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]|\{[^{}]*\}")
+def _strip_quotes(start: int, end: int, value: str) -> tuple[int, int]:
+    """The span of a quoted value's content (quotes, escaped quotes or ODBC braces not included)."""
+    for opener in ('\\"', "\\'", '"', "'", "{"):
+        if value.startswith(opener):
+            closer = "}" if opener == "{" else opener
+            start += len(opener)
+            if value.endswith(closer) and len(value) >= 2 * len(opener):
+                end -= len(closer)
+            return start, end
+    return start, end
 
 
-def _redact_key_value(match: re.Match[str]) -> str:
-    value = match["value"].strip("\"'")
-    if not is_secret_key(match["key"], in_text=True) or value == REDACTED or _PLACEHOLDER.fullmatch(value):
-        return match[0]  # not a secret, already hidden, or a logging template's placeholder
-    value = match["value"]
-    quote = value[0] if value[:1] in ("'", '"') else ""
-    q = match["q"]
-    return f"{q}{match['key']}{q}{match['sep']}{match['scheme'] or ''}{quote}{REDACTED}{quote}"
+def _is_kept(value: str, key: str, text: str, end: int) -> bool:
+    """A value under a secret key that is not a secret: empty, null-like, a placeholder, already hidden,
+    the key's own name, a reference (`self.password`) or a call (`get_secret(...)`)."""
+    if value.lower() in _NOT_A_VALUE or value == REDACTED or _PLACEHOLDER.fullmatch(value):
+        return True
+    if value.lower() == key.lower() or text.startswith("(", end):
+        return True
+    if not _DOTTED_NAME.fullmatch(value):
+        return False
+    return _default_secret_key(key_words(value.rsplit(".", 1)[1]), False)
 
 
-def _redact_flag(match: re.Match[str]) -> str:
-    if not is_secret_key(match["key"], in_text=True):
-        return match[0]
-    return f"{match['flag']}{match['sep']}{REDACTED}"
+def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    hidden = 0  # the end of the last value hidden: a key inside it is hidden with it
+    for match in _KEY_VALUE.finditer(text):
+        if match.start() < hidden:
+            continue
+        key = match["key"]
+        words = key_words(key)
+        structured = bool(match["kq"] or match["dash"])  # a quoted key or a flag: the strict reading
+        if not redactor.is_secret_key(key, in_text=not structured):
+            if structured or not (redactor.is_secret_key(key) and _is_weak_key(words)):
+                continue
+            weak = True
+        else:
+            weak = False
+        if words[-1:] in (["authorization"], ["cookie"], ["cookies"]):
+            continue  # the header rule reads these values (schemes, cookie names)
+        if text.endswith("://", 0, match.start()):
+            continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it
+        found = _VALUE.match(text, match.end())
+        if found is None:
+            continue
+        vstart, vend = found.span()
+        scheme = _SCHEME_WORD.match(text, vstart, vend + 16)
+        if scheme is not None:  # `token: Bearer abc`: the credential is the word after the scheme
+            after = _TOKEN.match(text, scheme.end())
+            if after is None:
+                continue
+            vstart, vend = after.span()
+        start, end = _strip_quotes(vstart, vend, text[vstart:vend])
+        value = text[start:end]
+        if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
+            continue
+        hidden = end
+        yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
 
-# Every secret the patterns above can find contains one of these (lower-cased): checking for them
-# first (plain substring tests, well under a microsecond) spares ordinary messages the substitutions.
+def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _FLAG_VALUE.finditer(text):
+        if not redactor.is_secret_key(match["key"]):
+            continue
+        found = (_QUOTED_VALUE if match["q"] else _FLAG_BARE_VALUE).match(text, match.end())
+        if found is None or not found.group():
+            continue
+        vstart, vend = found.span()
+        start, end = _strip_quotes(vstart, vend, found.group())
+        if not _is_kept(text[start:end], match["key"], text, vend):
+            yield Finding(start, end, "flag_value")
+
+
+def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _KEY_SPACE_VALUE.finditer(text):
+        vstart, vend = match.span("value")
+        value = match["value"].rstrip(".:!?")  # `token refused:` ends a sentence, not a value
+        vend = vstart + len(value)
+        start, end = _strip_quotes(vstart, vend, value)
+        inner = text[start:end]
+        quoted = (start, end) != (vstart, vend)
+        if _is_kept(inner, match["key"], text, vend) or not (quoted or _looks_secret_word(inner)):
+            continue
+        yield Finding(start, end, "key_space_value")
+
+
+def _looks_secret_word(value: str) -> bool:
+    """An unquoted word after `password ` that is a credential rather than prose: it has a digit or a
+    symbol, or mixes cases inside."""
+    return any(not c.isalpha() for c in value) or any(c.isupper() for c in value[1:])
+
+
+def _header(_: Redactor, text: str) -> Iterator[Finding]:
+    """`Authorization: <scheme> <credentials>` of every scheme, and `Cookie` / `Set-Cookie` values."""
+    position = 0
+    while (match := _HEADER.search(text, position)) is not None:
+        pos = match.end()
+        quoted = _QUOTED_VALUE.match(text, pos)
+        if quoted is not None and quoted.group():
+            start, end = _strip_quotes(pos, quoted.end(), quoted.group())
+        else:
+            start, end = pos, _line_end(text, pos)
+        if match["key"].lower().endswith("cookie"):
+            yield from _cookie_values(text, start, end)
+        else:
+            yield from _credentials(text, start, end)
+        position = max(end, pos)  # a value is read once (a line of headers must not cost its square)
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos, pos + 8192)
+    return end if end >= 0 else min(len(text), pos + 8192)
+
+
+def _credentials(text: str, start: int, end: int) -> Iterator[Finding]:
+    """The credentials of an authorization value: after the scheme, one token, or every parameter
+    (`Digest username="x", response="..."`, `AWS4-HMAC-SHA256 Credential=..., Signature=...`)."""
+    params = _AUTH_SCHEME_THEN_PARAMS.match(text, start, end)
+    if params is not None:
+        yield Finding(params.end(), end, "authorization_header")
+        return
+    scheme = _AUTH_SCHEME.match(text, start, end)
+    begin = scheme.end() if scheme is not None else start
+    token = _TOKEN.match(text, begin, end)
+    if token is not None and token.group() != REDACTED:
+        yield Finding(token.start(), token.end(), "authorization_header")
+
+
+def _cookie_values(text: str, start: int, end: int) -> Iterator[Finding]:
+    pairs = list(_COOKIE_PAIR.finditer(text, start, end))
+    if not pairs:
+        if end > start and text[start:end].strip() != REDACTED:
+            yield Finding(start, end, "cookie_header")
+        return
+    for pair in pairs:
+        if pair["name"].lower() not in _COOKIE_ATTRIBUTES and pair["value"] not in ("", REDACTED):
+            yield Finding(*pair.span("value"), "cookie_header")
+
+
+def _bearer(_: Redactor, text: str) -> Iterator[Finding]:
+    """`Bearer <token>` of any length; prose stays: lower-case `bearer` needs a token with a digit or
+    symbol (`bearer bonds`), and a lower-case word of 5+ letters is prose (`Bearer token expired`)."""
+    for match in _BEARER.finditer(text):
+        value = match["value"]
+        if _NAME_EQUALS.match(value):
+            continue  # `token_type=Bearer expires_in=3600`: the next word is a pair, not a token
+        if value.isalpha() and value.islower() and len(value) >= 5:
+            continue  # `Bearer authentication required`, `Bearer token expired`: prose
+        if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
+            yield Finding(*match.span("value"), "bearer_token")
+
+
+def _basic(_: Redactor, text: str) -> Iterator[Finding]:
+    """`Basic <base64>` outside a header: the value must look base64 (a digit, `=`, or inner capitals)."""
+    for match in _BASIC.finditer(text):
+        value = match["value"]
+        if any(c.isdigit() or c in "+/=" for c in value) or any(c.isupper() for c in value[1:]):
+            yield Finding(*match.span("value"), "basic_credentials")
+
+
+def _query_param(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """`?token=`, `&sig=`, `&X-Amz-Signature=`: URL query parameters whose name is a secret."""
+    for match in _QUERY_PARAM.finditer(text):
+        key = match["key"]
+        words = key_words(key)
+        if (words and words[-1] in _QUERY_WORDS) or redactor.is_secret_key(key):
+            found = _QUERY_VALUE.match(text, match.end())
+            if found is not None and found.group() != REDACTED and not _PLACEHOLDER.fullmatch(found.group()):
+                yield Finding(*found.span(), "url_query_param")
+
+
+def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
+    """`mysql -pSECRET`, `docker login -p SECRET`: `-p` only after a command whose `-p` is a password
+    (elsewhere it is a port, a path or `-pthread`)."""
+    scanned = 0  # each part of the text is scanned once, however many commands precede it
+    for command in _P_IS_PASSWORD.finditer(text):
+        start = max(command.end(), scanned)
+        scanned = command.end() + 1024
+        for match in _SHORT_PASSWORD.finditer(text, start, scanned):
+            yield Finding(*match.span("secret"), "short_password_flag")
+
+
+def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _WELL_KNOWN.finditer(text):
+        name = match.lastgroup or "well_known_token"
+        yield Finding(*match.span(name), name)
+
+
+def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PRIVATE_KEY_BLOCK.finditer(text):
+        start, end = match.span("secret")
+        if text[start:end] != REDACTED:
+            yield Finding(start, end, "private_key_block")
+
+
+_URL_TRIGGERS: Final = ("://",)
+_WELL_KNOWN_TRIGGERS: Final = (
+    "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+    "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
+    "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj",
+)  # fmt: skip
+DEFAULT_RULES: Final = (
+    Rule("private_key_block", _private_key_block, ("-----begin",)),
+    _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
+    Rule("url_query_param", _query_param, ("=",)),
+    Rule("authorization_header", _header, ("authorization", "cookie")),
+    Rule("key_value", _key_value, ("=", ":", ",")),
+    Rule("flag_value", _flag_value, ("-",)),
+    Rule("key_space_value", _key_space_value, ("pass", "pwd", "secret", "token", "key", "credential")),
+    Rule("bearer_token", _bearer, ("bearer",)),
+    Rule("basic_credentials", _basic, ("basic",)),
+    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login")),
+    _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
+    _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
+    _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
+    Rule(
+        "well_known_token",
+        _well_known,
+        _WELL_KNOWN_TRIGGERS,
+    ),
+)
+RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
+
+# Every secret the rules above find contains one of these (lower-cased): checking for them first
+# (plain substring tests, well under a microsecond) spares ordinary messages the rules.
 _TRIGGERS: Final = (
-    "://", "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
-    "signature", "bearer", "basic", "-----begin", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
-    "akia", "xox", "sk-", "eyj",
+    "://", "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
+    "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u", "oracle",
+    "sqlplus", "hooks", "jwt", "code=",
 )  # fmt: skip
 
 
-def might_contain_secret(text: str) -> bool:
-    lowered = text.lower()
-    for trigger in _TRIGGERS:  # noqa: SIM110 - a loop, not any(<generator>): it runs for every message
-        if trigger in lowered:
-            return True
-    return False
-
-
-def redact_text(text: str) -> str:
-    """The text with URL credentials, auth headers, `secret=value` pairs and known tokens hidden."""
-    if not text or not might_contain_secret(text):
-        return text
-    text = _PRIVATE_KEY_BLOCK.sub(lambda m: f"-----BEGIN {m['kind']}-----{REDACTED}", text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m['head']}:{REDACTED}@", text)
-    text = _KEY_VALUE.sub(_redact_key_value, text)
-    text = _FLAG_VALUE.sub(_redact_flag, text)
-    text = _BEARER.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
-    return _WELL_KNOWN_TOKENS.sub(REDACTED, text)
-
-
-def redact_argv(argv: Sequence[str]) -> list[str]:
-    """Command-line arguments with `--password X`, `--token=X` and URL credentials hidden."""
-    redacted: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next and not arg.startswith("-"):
-            redacted.append(REDACTED)
-            hide_next = False
+def _merge(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in order, overlapping ones merged (the first rule's name kept)."""
+    merged: list[Finding] = []
+    for finding in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if merged and finding.start < merged[-1].end:
+            last = merged[-1]
+            if finding.end > last.end:
+                merged[-1] = Finding(last.start, finding.end, last.rule)
             continue
-        hide_next = False
-        name, equals, _ = arg.lstrip("-").partition("=")
-        if arg.startswith("-") and name and is_secret_key(name):
-            if equals:
-                redacted.append(f"{arg.split('=', 1)[0]}={REDACTED}")
+        merged.append(finding)
+    return merged
+
+
+# --- the redactor -------------------------------------------------------------------------------------
+
+# The parts of an ECS document whose keys a user chose (extras, context, environment variables): a
+# key there that names a secret hides its whole value. Elsewhere keys are the schema's own.
+FREE_FORM_FIELDS: Final = frozenset({"extra", "logloop.context", "logloop.env.vars", "labels"})
+# Fields that never hold user text: skipped by the document pass.
+_SKIPPED_FIELDS: Final = frozenset(
+    {"@timestamp", "ecs", "event.id", "event.dataset", "event.kind", "log.level", "error.grouping_key"}
+)
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """The default rules plus a user's: `keys` are extra key names that hold secrets (matched by
+    words, as `pin` matches `customer_pin`), `patterns` regular expressions whose match (or group
+    `secret`) is hidden wherever it stands. Build it with `Redactor.build()` to have them checked."""
+
+    keys: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    _user_words: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _rules: tuple[Rule, ...] = field(default=DEFAULT_RULES, init=False, repr=False, compare=False)
+    _triggers: tuple[str, ...] = field(default=_TRIGGERS, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        words = frozenset("".join(key_words(key)) for key in self.keys) - {""}
+        user_rules = tuple(
+            _pattern_rule(f"user_pattern_{number}", _compile_user_pattern(pattern), ())
+            for number, pattern in enumerate(self.patterns, start=1)
+        )
+        object.__setattr__(self, "_user_words", words)
+        object.__setattr__(self, "_rules", DEFAULT_RULES + user_rules)
+        object.__setattr__(self, "_triggers", (*_TRIGGERS, *sorted(words)))
+
+    @classmethod
+    def build(cls, *, keys: Sequence[str] = (), patterns: Sequence[str] = ()) -> Redactor:
+        """A redactor with the user's key names and patterns, checked: a ConfigurationError names a
+        bad one."""
+        for name, values in (("redact_keys", keys), ("redact_patterns", patterns)):
+            if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
+                raise ConfigurationError(f"{name}={values!r}: give a list of non-empty strings")
+        for key in keys:
+            if not key_words(key):
+                raise ConfigurationError(f"redact_keys: {key!r} has no letters or digits to match keys by")
+        return cls(keys=tuple(keys), patterns=tuple(patterns))
+
+    # -- keys ----------------------------------------------------------------------------------------
+
+    def is_secret_key(self, key: str, *, in_text: bool = False) -> bool:
+        """True when a mapping key, variable or flag name looks like it holds a secret.
+
+        `in_text=True` is the stricter reading for `name=value` pairs found inside free text.
+        """
+        words = key_words(key)
+        if self._user_words and (
+            "".join(words) in self._user_words or any(w in self._user_words for w in words)
+        ):
+            return True
+        return _default_secret_key(words, in_text)
+
+    # -- text ----------------------------------------------------------------------------------------
+
+    def might_contain_secret(self, text: str) -> bool:
+        if len(self._rules) > len(DEFAULT_RULES):
+            return True  # a user pattern may match anything
+        lowered = text.lower()
+        for trigger in self._triggers:  # noqa: SIM110 - a loop, not any(<generator>): it runs for every message
+            if trigger in lowered:
+                return True
+        return False
+
+    def findings(self, text: str) -> list[Finding]:
+        """The secrets in a text, in order, overlapping findings merged."""
+        if not text or not self.might_contain_secret(text):
+            return []
+        return self._findings(text)
+
+    def _findings(self, text: str) -> list[Finding]:
+        lowered = text.lower()
+        found: list[Finding] = []
+        for rule in self._rules:
+            if rule.triggers and not any(t in lowered for t in rule.triggers):
                 continue
-            hide_next = True
-        redacted.append(redact_text(arg))
-    return redacted
+            found.extend(rule.find(self, text))
+        return _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
+
+    def redact_text(self, text: str) -> str:
+        """The text with every finding replaced by `[REDACTED]`."""
+        if not text or not self.might_contain_secret(text):
+            return text
+        return self._redact_triggered(text)
+
+    def redact_texts(self, texts: Sequence[str]) -> list[str]:
+        """`redact_text` of each (the very object when nothing is hidden). Looking the trigger words
+        up once in the joined batch was tried: some forty scans of the whole batch cost as much as
+        forty per message."""
+        redact = self.redact_text
+        return [redact(text) for text in texts]
+
+    def _redact_triggered(self, text: str) -> str:
+        found = self._findings(text)
+        if not found:
+            return text
+        parts: list[str] = []
+        position = 0
+        for finding in found:
+            parts.append(text[position : finding.start])
+            parts.append(REDACTED)
+            position = finding.end
+        parts.append(text[position:])
+        return "".join(parts)
+
+    def redact_argv(self, argv: Sequence[str]) -> list[str]:
+        """Command-line arguments with `--password X`, `--token=X` and URL credentials hidden."""
+        redacted: list[str] = []
+        hide_next = False
+        for arg in argv:
+            if hide_next and not arg.startswith("-"):
+                redacted.append(REDACTED)
+                hide_next = False
+                continue
+            hide_next = False
+            name, equals, _ = arg.lstrip("-").partition("=")
+            if arg.startswith("-") and name and self.is_secret_key(name):
+                if equals:
+                    redacted.append(f"{arg.split('=', 1)[0]}={REDACTED}")
+                    continue
+                hide_next = True
+            redacted.append(self.redact_text(arg))
+        return redacted
+
+    # -- structures ----------------------------------------------------------------------------------
+
+    def redact_value(self, value: Any) -> Any:
+        """A JSON-like value with secret keys hidden at every depth and every string redacted.
+
+        Expects already JSON-safe input (dicts, lists, scalars); it does not guard against cycles.
+        """
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, Mapping):
+            return self.redact_mapping(value)
+        if isinstance(value, list | tuple):
+            return self._redact_list(value)
+        return value
+
+    def redact_mapping(self, mapping: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of the mapping where values under secret-looking keys are `[REDACTED]`; a
+        `{"name": ..., "value": ...}` object (HAR headers) whose name is secret loses its value."""
+        named = _pair_name(mapping)
+        redacted: dict[str, Any] = {}
+        for key, value in mapping.items():
+            named_secret = named is not None and key == "value" and self.is_secret_key(named)
+            shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
+            if named_secret or self.is_secret_key(str(key)):
+                redacted[shown] = REDACTED if value not in (None, "") else value
+            else:
+                redacted[shown] = self.redact_value(value)
+        return redacted
+
+    def _redact_list(self, items: Sequence[Any]) -> list[Any]:
+        """Items redacted; a `[name, value]` pair whose name is secret loses its value; a list of
+        strings is also read as argv (`["mysql", "--password", "s3cret"]`)."""
+        if len(items) == 2 and isinstance(items[0], str) and self.is_secret_key(items[0]):
+            return [items[0], REDACTED if items[1] not in (None, "") else items[1]]
+        if items and all(isinstance(item, str) for item in items):
+            return self.redact_argv(items)
+        return [self.redact_value(item) for item in items]
+
+    def redact_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
+        return self._redact_fields(document, "")
+
+    def _redact_fields(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
+        redacted: dict[str, Any] = {}
+        for key, value in node.items():
+            dotted = f"{path}.{key}" if path else str(key)
+            if dotted in _SKIPPED_FIELDS:
+                redacted[key] = value
+            elif dotted in FREE_FORM_FIELDS:
+                redacted[key] = self.redact_value(value)
+            elif isinstance(value, Mapping):
+                redacted[key] = self._redact_fields(value, dotted)
+            elif isinstance(value, str):
+                redacted[key] = self.redact_text(value)
+            elif isinstance(value, list | tuple):
+                redacted[key] = self._redact_list(value)
+            else:
+                redacted[key] = value
+        return redacted
 
 
-def redact_value(value: Any) -> Any:
-    """A JSON-like value with secret keys hidden at every depth and every string redacted.
-
-    Expects already JSON-safe input (dicts, lists, scalars); it does not guard against cycles.
-    """
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
-        return redact_mapping(value)
-    if isinstance(value, list | tuple):
-        return [redact_value(item) for item in value]
-    return value
+def _pair_name(mapping: Mapping[str, Any]) -> str | None:
+    """The name of a `{"name": "Authorization", "value": "..."}` object, else None."""
+    if "value" not in mapping or len(mapping) > 4:
+        return None
+    name = mapping.get("name", mapping.get("key"))
+    return name if isinstance(name, str) else None
 
 
-def redact_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of the mapping where values under secret-looking keys are `[REDACTED]`."""
-    return {
-        key: REDACTED if is_secret_key(str(key)) else redact_value(value) for key, value in mapping.items()
-    }
+def _compile_user_pattern(pattern: str) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigurationError(f"redact_patterns: {pattern!r} is not a regular expression: {exc}") from None
+    if compiled.fullmatch(""):
+        raise ConfigurationError(
+            f"redact_patterns: {pattern!r} matches the empty string; make it match the secret itself"
+        )
+    return compiled
+
+
+def options_from_config(section: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The handler options (`redact_keys`, `redact_patterns`) of a TOML `[redaction]` section."""
+    unknown = set(section) - {"keys", "patterns"}
+    if unknown:
+        known = "known: keys, patterns"
+        raise ConfigurationError(f"unknown key(s) in [redaction]: {', '.join(sorted(unknown))}; {known}")
+    options: dict[str, list[str]] = {}
+    for name, option in (("keys", "redact_keys"), ("patterns", "redact_patterns")):
+        values = section.get(name, [])
+        if not isinstance(values, list):
+            raise ConfigurationError(f"[redaction] {name} = {values!r}: give a list of strings")
+        options[option] = values
+    Redactor.build(keys=options["redact_keys"], patterns=options["redact_patterns"])  # checked now
+    return options
+
+
+DEFAULT: Final = Redactor()
+
+# The default redactor's methods, for callers without user rules.
+is_secret_key = DEFAULT.is_secret_key
+might_contain_secret = DEFAULT.might_contain_secret
+findings = DEFAULT.findings
+redact_text = DEFAULT.redact_text
+redact_argv = DEFAULT.redact_argv
+redact_value = DEFAULT.redact_value
+redact_mapping = DEFAULT.redact_mapping
+redact_document = DEFAULT.redact_document

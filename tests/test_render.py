@@ -111,11 +111,12 @@ def test_text_stands_on_its_own(digest: Digest) -> None:
 
 @pytest.mark.es
 def test_markdown_escapes_log_content(digest: Digest) -> None:
-    """Markdown output escapes inline HTML from log content and fences tracebacks."""
+    """Markdown output escapes inline HTML from log content and indents tracebacks as code."""
     markdown = digest.render("markdown")
-    assert "<script>" not in markdown.replace("```", "").split("## New this")[1]
-    assert r"\<script\>alert(1)\</script\>" in markdown
-    assert "```\nTraceback (most recent call last):" in markdown
+    outside_code = [line for line in markdown.splitlines() if not line.startswith("    ")]
+    assert not [line for line in outside_code if "<script>" in line]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert "\n\n    Traceback (most recent call last):" in markdown
 
 
 @pytest.mark.es
@@ -130,7 +131,7 @@ def test_json_keeps_raw_values(digest: Digest) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        pytest.param("a <b>|c", r"a \<b\>\|c", id="html-and-table-pipe"),
+        pytest.param("a <b>|c & d", r"a &lt;b&gt;\|c &amp; d", id="html-and-table-pipe"),
         pytest.param("line\n# heading", r"line \# heading", id="newline-cannot-start-a-block"),
         pytest.param("[x](http://e)", r"\[x\](http://e)", id="link"),
     ],
@@ -140,10 +141,9 @@ def test_md_filter(value: str, expected: str) -> None:
     assert md(value) == expected
 
 
-def test_fence_outlasts_backticks_inside() -> None:
-    """A traceback containing ``` cannot close its own code fence."""
-    fenced = fence("x = '```'\n```")
-    assert fenced.startswith("````\n") and fenced.endswith("\n````")
+def test_code_block_holds_anything_verbatim() -> None:
+    """A traceback becomes an indented code block: backticks or HTML inside cannot end it or render."""
+    assert fence("x = '```'\n```\n\n<b>") == "    x = '```'\n    ```\n\n    <b>"
 
 
 def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

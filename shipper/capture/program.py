@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipper import environment
+from shipper.redaction import Redactor
 
 
-def facts(*, service: str, version: str | None, env: str | None, allowlist: Sequence[str]) -> dict[str, Any]:
-    """What the agent needs to write this program's documents as `EcsFormatter` would here."""
+def facts(
+    *, service: str, version: str | None, env: str | None, allowlist: Sequence[str], redactor: Redactor
+) -> dict[str, Any]:
+    """What the agent needs to write this program's documents as `EcsFormatter` would here, the
+    user's redaction rules included (names and patterns, never a secret)."""
     uname = os.uname()
     hostname = uname.nodename
     program = os.path.basename(str(sys.argv[0])) if getattr(sys, "argv", None) and sys.argv[0] else ""
@@ -28,6 +32,8 @@ def facts(*, service: str, version: str | None, env: str | None, allowlist: Sequ
         "service_version": version,
         "environment": env,
         "env_allowlist": list(allowlist),
+        "redact_keys": list(redactor.keys),
+        "redact_patterns": list(redactor.patterns),
         "host": {
             "name": hostname,
             "hostname": hostname,

@@ -295,7 +295,7 @@ class Agent:
                 index, body = self._documents.record(value, seg.program, event_id)
             else:
                 event_id = segment.event_id(seg.header, frame.offset, seg.header.created_ms / 1000)
-                index, body = self._documents.document(value, event_id)
+                index, body = self._documents.document(value, seg.program, event_id)
         except Exception as exc:  # UnreadablePayload, or a bug in building one document
             seg.finish(frame.offset)
             self._lose("unreadable")

@@ -26,6 +26,7 @@ from shipper.formatter import (
     lean_json,
 )
 from shipper.grouping.fingerprint import fingerprint_event
+from shipper.redaction import Redactor
 
 _FORMATTERS_KEPT: Final = 64
 
@@ -48,15 +49,16 @@ class Documents:
         apply_program(doc, program)
         return self.finish(doc, event_id)
 
-    def document(self, body: bytes, event_id: str) -> tuple[str, bytes]:
-        """(index, JSON body) of a document a custom formatter finished in the program."""
+    def document(self, body: bytes, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
+        """(index, JSON body) of a document finished in the program (by a custom formatter, or
+        redacted before the spool), passed through the program's redaction rules like any other."""
         try:
             doc = json.loads(body)
         except ValueError:
             doc = {"message": body.decode("utf-8", "replace"), "event": {"dataset": schema.DATASET_LOG}}
         if not isinstance(doc, dict):
             doc = {"message": str(doc), "event": {"dataset": schema.DATASET_LOG}}
-        return self.finish(doc, event_id)
+        return self.finish(self._formatter(program).redactor.redact_document(doc), event_id)
 
     def finish(self, doc: dict[str, Any], event_id: str) -> tuple[str, bytes]:
         """Stamp (unless it has an id), fingerprint and serialize a document."""
@@ -76,6 +78,8 @@ class Documents:
             program.get("service_version"),
             program.get("environment"),
             tuple(program.get("env_allowlist") or ()),
+            tuple(program.get("redact_keys") or ()),
+            tuple(program.get("redact_patterns") or ()),
         )
         found = self._formatters.get(key)
         if found is None:
@@ -86,6 +90,7 @@ class Documents:
                 service_version=key[1],
                 environment=key[2],
                 env_allowlist=key[3],
+                redactor=Redactor(keys=key[4], patterns=key[5]) if key[4] or key[5] else None,
             )
         return found
 
@@ -101,6 +106,8 @@ class Documents:
             or record.get("exc_text")
             or record.get("stack_info")
             or not record.keys() <= STANDARD_ATTRIBUTES
+            or program.get("redact_keys")
+            or program.get("redact_patterns")  # the lean way knows the default rules only
         ):
             return None
         try:

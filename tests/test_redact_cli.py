@@ -1,0 +1,78 @@
+"""`logloop redact`: what redaction hides in a JSONL file, highlighted (--check), or the file redacted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from logloop.cli import main
+
+LINES = [
+    {"message": "login password=hunter2 ok", "extra": {"api_token": "abc", "employee": "EMP-123456"}},
+    {"message": "nothing secret here"},
+]
+
+
+def _write(tmp_path: Path) -> Path:
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in LINES) + "\nnot json: Bearer qqq\n")
+    return path
+
+
+def _config(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "logloop.toml"
+    path.write_text(body)
+    return path
+
+
+def test_check_prints_each_hidden_field_highlighted_with_its_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each field to hide is one JSON line naming the line, the field and the rules, the secret marked."""
+    config = _config(tmp_path, '[redaction]\npatterns = ["EMP-\\\\d+"]\n')
+    assert main(["--config", str(config), "redact", "--check", str(_write(tmp_path))]) == 0
+    *records, summary = capsys.readouterr().out.splitlines()
+    found = [json.loads(record) for record in records]
+    assert found == [
+        {"line": 1, "field": "message", "rules": ["key_value"], "value": "login password=⟦hunter2⟧ ok"},
+        {"line": 1, "field": "extra.api_token", "rules": ["secret_key"], "value": "⟦abc⟧"},
+        {"line": 1, "field": "extra.employee", "rules": ["user_pattern_1"], "value": "⟦EMP-123456⟧"},
+        {"line": 3, "field": "message", "rules": ["bearer_token"], "value": "not json: Bearer ⟦qqq⟧"},
+    ]
+    assert summary.startswith("# 4 finding(s): ")
+
+
+def test_without_check_the_file_is_printed_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --check every line comes out as the shipper would send it, ordinary lines unchanged."""
+    config = _config(tmp_path, '[redaction]\nkeys = ["employee"]\n')
+    assert main(["--config", str(config), "redact", str(_write(tmp_path))]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0] == {
+        "message": "login password=[REDACTED] ok",
+        "extra": {"api_token": "[REDACTED]", "employee": "[REDACTED]"},
+    }
+    assert out[1] == LINES[1]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        pytest.param('[redaction]\npatterns = ["("]\n', "is not a regular expression", id="bad-pattern"),
+        pytest.param('[redaction]\nkey = ["x"]\n', "unknown key", id="unknown-key"),
+        pytest.param('[redaction]\nkeys = "pin"\n', "give a list of strings", id="keys-not-a-list"),
+    ],
+)
+def test_bad_rules_or_file_give_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, message: str
+) -> None:
+    """A bad [redaction] section or an unreadable file is one error line naming the problem, exit 1."""
+    path = _config(tmp_path, config)
+    assert main(["--config", str(path), "redact", "--check", str(_write(tmp_path))]) == 1
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1 and message in error
+    assert main(["redact", "--check", str(tmp_path / "missing.jsonl")]) == 1
+    assert "cannot read" in capsys.readouterr().err
