@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
+from shipper.grouping.fingerprint import (
+    DEFAULT_OPTIONS,
+    GROUPING_VERSION,
+    GroupingOptions,
+    fingerprint_document,
+    get_field,
+)
 from shipper.grouping.templates import mine
 
 EXIT_BAD_LINES: Final = 2
@@ -69,18 +75,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="ECS events, one JSON object a line ('-': standard input)",
     )
     parser.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="default: standard output")
+    parser.add_argument(
+        "--in-app",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="a package (or fnmatch path pattern) of the program installed into site-packages; repeatable",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
     del settings  # clustering needs no configuration
+    options = GroupingOptions(in_app=tuple(args.in_app))
     if str(args.input) == "-":
-        assignments = cluster_lines(sys.stdin.buffer)
+        assignments = cluster_lines(sys.stdin.buffer, options)
     else:
         try:
             with args.input.open("rb") as source:
-                assignments = cluster_lines(source)
+                assignments = cluster_lines(source, options)
         except OSError as exc:
             raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
     bad = [item for item in assignments if item.error is not None]
@@ -105,7 +119,9 @@ def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
         target.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
 
 
-def cluster_lines(lines: Iterable[str | bytes]) -> list[Assignment]:
+def cluster_lines(
+    lines: Iterable[str | bytes], options: GroupingOptions = DEFAULT_OPTIONS
+) -> list[Assignment]:
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
     results: list[Assignment | None] = []
     pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
@@ -114,7 +130,7 @@ def cluster_lines(lines: Iterable[str | bytes]) -> list[Assignment]:
             results.append(Assignment(number, None, None, None, error))
             continue
         if _has_key_of_its_own(doc):
-            fingerprint = fingerprint_document(doc)
+            fingerprint = fingerprint_document(doc, options)
             category = "traceback" if get_field(doc, "error.stack_trace") else "template"
             results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
         else:

@@ -10,11 +10,12 @@ recorded. Recurrences are then derived the way a fleet produces them:
 - Python 3.10's format (no caret lines) besides 3.11's, and the `<frozen runpy>` frames of `python -m`;
 - other input values (variable text in messages) and other outer callers (other frames above).
 
-The label of an event is its bug: the statement that failed. Siblings stay apart: the same exception
-and message raised from another function or file is another bug. Plug-in failures raised again by a
-dispatcher (a funnel, with and without the cause chained) are labelled by the plug-in's bug. Message-
-only error lines (see `messages.py`) complete the set. A bug whose library is not installed, or that
-did not fail, is skipped and listed.
+The label of an event is its bug: the statement that failed, and how (the exception types of the
+chain: an input that makes the statement raise another exception is another failure). Siblings stay
+apart: the same exception and message raised from another function or file is another bug. Plug-in
+failures raised again by a dispatcher (a funnel, with and without the cause chained) are labelled by
+the plug-in's bug. Message-only error lines (see `messages.py`) complete the set. A bug whose library
+is not installed, or that did not fail, is skipped and listed.
 
     python bench/evalset/generate.py [-o evalset.jsonl] [--seed N]
 """
@@ -177,6 +178,17 @@ def with_runpy(text: str) -> str:
     return text if index < 0 else text[: index + len(head)] + frames + text[index + len(head) :]
 
 
+def failure_mode(exc: BaseException) -> str:
+    """The exception types of the chain, root cause first: one input can make a statement fail
+    another way (another exception raised, or a cause chained or not): another failure, another bug."""
+    types = []
+    seen: BaseException | None = exc
+    while seen is not None and len(types) < 10:
+        types.append(type(seen).__name__)
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return ">".join(reversed(types))
+
+
 def document(exc: BaseException, text: str, label: str, host: str) -> dict[str, Any]:
     kind = type(exc)
     name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
@@ -207,7 +219,7 @@ def recurrences(bug: Any, rng: random.Random) -> Iterator[dict[str, Any]]:
                 shifted = as_py310(shifted)
             if rng.random() < 0.25:
                 shifted = with_runpy(shifted)
-            yield document(exc, shifted, bug.name, f"{layout.name}-{user}")
+            yield document(exc, shifted, f"{bug.name}|{failure_mode(exc)}", f"{layout.name}-{user}")
 
 
 def message_documents(rng: random.Random) -> Iterator[dict[str, Any]]:
