@@ -47,6 +47,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -62,7 +63,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shipper.cluster_cli import cluster_lines  # noqa: E402
-from shipper.grouping.fingerprint import FrameKind, classify_frame, clear_caches, fingerprint_event  # noqa: E402
+from shipper.grouping.fingerprint import (  # noqa: E402
+    DEFAULT_OPTIONS,
+    FrameKind,
+    GroupingOptions,
+    classify_frame,
+    clear_caches,
+    fingerprint_event,
+)
 from shipper.grouping.templates import mine  # noqa: E402
 
 DATASETS = (
@@ -199,9 +207,11 @@ def frame_key_grouper(docs: Sequence[Mapping[str, Any]]) -> Callable[[], list[st
     return lambda: [frame_key(doc) for doc in docs]
 
 
-def cluster_grouper(lines: Sequence[str]) -> Callable[[], list[str | None]]:
+def cluster_grouper(
+    lines: Sequence[str], options: GroupingOptions = DEFAULT_OPTIONS
+) -> Callable[[], list[str | None]]:
     """`logloop cluster`'s grouping of the whole file (traceback keys and mined message templates)."""
-    return lambda: [assignment.cluster for assignment in cluster_lines(lines)]
+    return lambda: [assignment.cluster for assignment in cluster_lines(lines, options)]
 
 
 def build_evalset(target: Path) -> None:
@@ -213,6 +223,42 @@ def build_evalset(target: Path) -> None:
         check=True,
     )
     print(done.stdout.strip())
+
+
+DRAIN3_PROCESS = """
+import json, sys, logging
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
+logging.getLogger("drain3").setLevel(logging.WARNING)
+miner = TemplateMiner(config=TemplateMinerConfig())
+out = []
+with open(sys.argv[1], encoding="utf-8") as handle:
+    for line in handle:
+        doc = json.loads(line)
+        error = doc.get("error") or {}
+        text = f"{error['type']}: {error['message']}" if error.get("type") else str(doc.get("message", ""))
+        out.append(json.dumps({"cluster": miner.add_log_message(text)["cluster_id"]}))
+sys.stdout.write("\\n".join(out) + "\\n")
+"""
+
+
+def whole_process(path: Path, repeat: int = 3) -> dict[str, float]:
+    """Seconds (best of `repeat`) for the whole process, start to exit, on the same file: `logloop
+    cluster` vs a drain3 script that reads the JSON lines and feeds `type: message`."""
+    commands = {
+        "logloop cluster": [sys.executable, "-m", "logloop.cli", "cluster", str(path)],
+        "drain3": [sys.executable, "-c", DRAIN3_PROCESS, str(path)],
+    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    best = {}
+    for name, command in commands.items():
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, timeout=600)
+            times.append(time.perf_counter() - start)
+        best[name] = min(times)
+    return best
 
 
 def bench_evalset(path: Path) -> dict[str, dict[str, Score]]:
@@ -227,6 +273,9 @@ def bench_evalset(path: Path) -> dict[str, dict[str, Score]]:
     return {
         "evalset": {
             "logloop": score(truth, cluster_grouper(unlabelled)),
+            "logloop in_app": score(
+                truth, cluster_grouper(unlabelled, GroupingOptions(in_app=("fleetapp",)))
+            ),
             "drain3": score(truth, drain3_grouper(messages)),
             "frame key": score(truth, frame_key_grouper(docs)),
         }
@@ -365,8 +414,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 path = Path(tmp) / "evalset.jsonl"
                 build_evalset(path)
             evalset = bench_evalset(path)
-        print_quality("(c) evaluation set: logloop cluster vs drain3 (type: message) vs frame key", evalset)
-        report["evalset"] = _as_json(evalset)
+            print_quality(
+                "(c) evaluation set: logloop cluster vs drain3 (type: message) vs frame key", evalset
+            )
+            report["evalset"] = _as_json(evalset)
+            processes = {"evalset": whole_process(path), "corpus": whole_process(args.corpus)}
+        print("\n(d) whole process, start to exit, best of 3 (seconds; ratio > 1: logloop cluster faster)")
+        for name, seconds in processes.items():
+            ratio = seconds["drain3"] / seconds["logloop cluster"]
+            print(
+                f"{name:<10} logloop cluster {seconds['logloop cluster']:.3f} s"
+                f"   drain3 {seconds['drain3']:.3f} s"
+                f"   ratio {ratio:.2f}"
+            )
+        report["whole_process"] = processes
     if args.only in (None, "loghub"):
         if not (args.data / "loghub-2k").is_dir():
             parser.error(f"{args.data / 'loghub-2k'} not found: pass the bench-data folder with --data")

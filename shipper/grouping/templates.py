@@ -45,6 +45,7 @@ _DATE_WORD_RE: Final = re.compile(
 _EDGE_PUNCTUATION: Final = "()[]{}<>,;:\"'.!?|"
 _EMPTY_CONTAINERS: Final = frozenset({"[]", "()", "{}", "[],", "(),", "{},", '""', "''"})
 _PAIR_RE: Final = re.compile(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
+_WINDOWS_PATH_RE: Final = re.compile(r"^[A-Za-z]:\\")
 _HAS_DIGIT_RE: Final = re.compile(r"\d")
 _VALUE_RE: Final = re.compile(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
 
@@ -117,6 +118,8 @@ def _token_parts(raw: str) -> tuple[str, ...]:
     word = raw.strip(_EDGE_PUNCTUATION)
     if not word:
         return (WILDCARD,) if raw in _EMPTY_CONTAINERS else ()
+    if _WINDOWS_PATH_RE.match(word):
+        return (WILDCARD,)  # not `name:value`
     pair = _PAIR_RE.match(word) if "=" in word or ":" in word else None
     if pair:
         key, value = pair.group(1), pair.group(2).strip(_EDGE_PUNCTUATION)
@@ -236,26 +239,43 @@ def _split(
     config: MinerConfig,
     spread: dict[str, int],
 ) -> list[list[int]]:
+    """Split a group on its off-root positions, the one with the fewest distinct words first (the
+    likeliest to be a statement's own word); a word that occurs under two of the groups split so far
+    is a value of a slot they share, not a statement's word."""
     groups = [members]
-    for position in range(length):
-        if position in root_positions:
-            continue
+    positions = [position for position in range(length) if position not in root_positions]
+    positions.sort(key=lambda position: (len({rows[member][position] for member in members}), position))
+    for position in positions:
+        shared = _shared_words(rows, groups, position) if len(groups) > 1 else set()
         next_groups: list[list[int]] = []
         for group in groups:
-            next_groups.extend(_split_position(rows, group, position, config, spread))
+            next_groups.extend(_split_position(rows, group, position, config, spread, shared))
         groups = next_groups
     return groups
 
 
+def _shared_words(rows: list[Row], groups: list[list[int]], position: int) -> set[str]:
+    """The words at `position` that occur in more than one of `groups`."""
+    seen: Counter[str] = Counter()
+    for group in groups:
+        seen.update({rows[member][position] for member in group})
+    return {word for word, count in seen.items() if count > 1}
+
+
 def _split_position(
-    rows: list[Row], group: list[int], position: int, config: MinerConfig, spread: dict[str, int]
+    rows: list[Row],
+    group: list[int],
+    position: int,
+    config: MinerConfig,
+    spread: dict[str, int],
+    shared: set[str],
 ) -> list[list[int]]:
     values: dict[str, list[int]] = {}
     for member in group:
         values.setdefault(rows[member][position], []).append(member)
     if len(values) <= 1 or WILDCARD in values or len(values) > config.split_max_values:
         return [group]
-    if sum(spread.get(value, 0) > 1 for value in values) >= config.shared_values:
+    if sum(value in shared or spread.get(value, 0) > 1 for value in values) >= config.shared_values:
         return [group]  # values that fill slots of other statements too: a variable
     return list(values.values())
 
