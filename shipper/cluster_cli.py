@@ -131,7 +131,7 @@ def cluster_lines(
             continue
         if _has_key_of_its_own(doc):
             fingerprint = fingerprint_document(doc, options)
-            category = "traceback" if get_field(doc, "error.stack_trace") else "template"
+            category = "traceback" if _field(doc, "error.stack_trace", "error", "stack_trace") else "template"
             results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
         else:
             pending.append((len(results), _message_of(doc)))
@@ -168,10 +168,20 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
 
 def _has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
     """Events with a parseable traceback or a logging template group without the miner."""
-    if get_field(doc, "logloop.template"):
+    if _field(doc, "logloop.template", "logloop", "template"):
         return True
-    stack_trace = get_field(doc, "error.stack_trace")
+    stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     return isinstance(stack_trace, str) and 'File "' in stack_trace
+
+
+def _field(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
+    """`get_field` for a two-part name, without its general search (the usual nested or dotted doc)."""
+    if dotted in doc:
+        return doc[dotted]
+    child = doc.get(head)
+    if isinstance(child, Mapping) and tail in child:
+        return child[tail]
+    return get_field(doc, dotted) if "." in head or any("." in key for key in doc) else None
 
 
 def _message_of(doc: Mapping[str, Any]) -> str:

@@ -155,7 +155,10 @@ def fingerprint_event(
     if options.in_app and stack_trace and type(stack_trace) is str:
         stack_trace = with_program_frames(stack_trace, options.in_app)
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
-        return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
+        plain = (
+            _plain_of(stack_trace) if len(stack_trace) <= _CACHED_TRACE else fingerprint_plain(stack_trace)
+        )
+        return plain or _fingerprint(doc, stack_trace, fast_path_tried=True)
     if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
     return _fingerprint(doc, _text(stack_trace))
@@ -202,7 +205,13 @@ _IN_APP_MARK: Final = "in-app/"
 
 def _fingerprint(doc: Mapping[str, Any], stack_trace: str, *, fast_path_tried: bool = False) -> Fingerprint:
     if stack_trace:
-        found = None if fast_path_tried else fingerprint_plain(stack_trace)
+        found = None
+        if not fast_path_tried:
+            found = (
+                _plain_of(stack_trace)
+                if len(stack_trace) <= _CACHED_TRACE
+                else fingerprint_plain(stack_trace)
+            )
         found = found or _fingerprint_stack_trace(stack_trace, doc)
         if found is not None:
             return found
@@ -756,6 +765,9 @@ _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
 
 # The same statement failing with the same error line, again and again.
 _traceback_fingerprint_of: Final = functools.lru_cache(maxsize=2048)(_traceback_fingerprint)
+# The same whole trace again (one host, one input, one release): its fast-path fingerprint at once.
+_CACHED_TRACE: Final = 16384
+_plain_of: Final = functools.lru_cache(maxsize=1024)(fingerprint_plain)
 
 
 def _kind(filename: str) -> FrameKind:
@@ -780,6 +792,7 @@ def clear_caches() -> None:
         _sites_by_frame,
         _path_of,
         _block_signature_of,
+        _plain_of,
     ):
         memo.cache_clear()
     tracebacks.clear_caches()
