@@ -63,14 +63,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shipper.cluster_cli import cluster_lines  # noqa: E402
-from shipper.grouping.fingerprint import (  # noqa: E402
-    DEFAULT_OPTIONS,
-    FrameKind,
-    GroupingOptions,
-    classify_frame,
-    clear_caches,
-    fingerprint_event,
-)
+from shipper.grouping.fingerprint import FrameKind, classify_frame, clear_caches, fingerprint_event  # noqa: E402
+from shipper.grouping.options import DEFAULT_OPTIONS, GroupingOptions  # noqa: E402
 from shipper.grouping.templates import mine  # noqa: E402
 
 DATASETS = (

@@ -18,6 +18,7 @@ status is then 2 (0 when every line was good; 1 when the input cannot be read at
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,13 +27,8 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.grouping.fingerprint import (
-    DEFAULT_OPTIONS,
-    GROUPING_VERSION,
-    GroupingOptions,
-    fingerprint_document,
-    get_field,
-)
+from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
+from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 
 EXIT_BAD_LINES: Final = 2
@@ -87,8 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
-    del settings  # clustering needs no configuration
-    options = GroupingOptions(in_app=tuple(args.in_app))
+    options = _options(args, settings)
     if str(args.input) == "-":
         assignments = cluster_lines(sys.stdin.buffer, options)
     else:
@@ -112,6 +107,17 @@ def run(args: argparse.Namespace, settings: object) -> int:
         print(f"logloop cluster: {len(bad)} of {len(assignments)} lines skipped", file=sys.stderr)
         return EXIT_BAD_LINES
     return 0
+
+
+def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
+    """The `[grouping]` table of the configuration, with `--in-app` packages added."""
+    section = getattr(settings, "section", None)
+    table = section("grouping") if callable(section) else {}
+    try:
+        options = options_from_table(table)
+    except GroupingConfigError as exc:
+        raise ShipperError(f"{exc}; fix the configuration file") from exc
+    return dataclasses.replace(options, in_app=(*options.in_app, *args.in_app))
 
 
 def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from shipper.grouping.fingerprint import GroupingOptions, fingerprint_event
+from shipper.grouping.fingerprint import fingerprint_event
+from shipper.grouping.options import GroupingOptions
 from shipper.grouping.templates import mine
 from shipper.grouping.titles import template_title, title
 
@@ -228,3 +229,91 @@ def test_traceback_title_names_the_culprit() -> None:
         == "AttributeError: 'NoneType' object has no attribute 'name' (test_grouping_rules._none_attribute)"
     )
     assert json.dumps(found.name)
+
+
+def _payment_failure() -> object:
+    raise ValueError("card declined")
+
+
+def test_event_fingerprint_replaces_the_key_and_keeps_the_title() -> None:
+    """`extra={"fingerprint": [...]}` with `{{ default }}` gives its own key, apart per value, same title."""
+    text = _trace(_payment_failure)
+    plain = fingerprint_event({"error": {"stack_trace": text}})
+    payment = fingerprint_event(
+        {"error": {"stack_trace": text}, "extra": {"fingerprint": ["payment", "{{ default }}"]}}
+    )
+    refund = fingerprint_event(
+        {"error": {"stack_trace": text}, "extra": {"fingerprint": ["refund", "{{ default }}"]}}
+    )
+    assert plain is not None and payment is not None and refund is not None
+    assert len({plain.key, payment.key, refund.key}) == 3
+    assert payment.name == plain.name
+
+
+def test_event_fingerprint_without_default_merges_different_errors() -> None:
+    """A fingerprint without `{{ default }}` puts different errors in one group, as the program asked."""
+    first = fingerprint_event(
+        {"error": {"stack_trace": _trace(_payment_failure)}, "extra": {"fingerprint": ["billing"]}}
+    )
+    second = fingerprint_event(
+        {"error": {"stack_trace": _trace(_divide)}, "extra": {"fingerprint": ["billing"]}}
+    )
+    assert first is not None and second is not None and first.key == second.key
+
+
+def test_rule_group_by_message_splits_one_raise_site_by_its_masked_message() -> None:
+    """A `group_by = "message"` rule for a type keys its events by type and masked message."""
+    from shipper.grouping.options import options_from_table
+
+    def fail(text: str) -> None:
+        raise LookupError(text)
+
+    options = options_from_table({"rules": [{"type": "LookupError", "group_by": "message"}]})
+    one, other, again = (_trace(lambda t=t: fail(t)) for t in ("no user 1", "no order 2", "no user 3"))
+    assert _key(one) == _key(other)  # by default: one raise statement, one group
+    assert _key(one, options) != _key(other, options)
+    assert _key(one, options) == _key(again, options)
+
+
+def _helper_raise(text: str) -> None:
+    raise RuntimeError(text)
+
+
+def _first_caller() -> None:
+    _helper_raise("failed")
+
+
+def _second_caller() -> None:
+    _helper_raise("failed")
+
+
+def test_rule_group_by_caller_and_ignore_frame() -> None:
+    """`group_by = "caller"` splits a helper's raise by its callers; `ignore_frame` moves the site to
+    the caller (the helper's frame no longer keys)."""
+    from shipper.grouping.options import options_from_table
+
+    first, second = _trace(_first_caller), _trace(_second_caller)
+    assert _key(first) == _key(second)
+    by_caller = options_from_table({"rules": [{"type": "RuntimeError", "group_by": "caller"}]})
+    assert _key(first, by_caller) != _key(second, by_caller)
+    ignore = options_from_table({"rules": [{"module": "test_grouping_rules", "ignore_frame": True}]})
+    assert _key(first, ignore) != _key(first)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        pytest.param({"colour": 1}, id="unknown-key"),
+        pytest.param({"in_app": "myapp"}, id="in-app-not-a-list"),
+        pytest.param({"rules": [{"group_by": "message"}]}, id="rule-without-condition"),
+        pytest.param({"rules": [{"type": "X", "group_by": "hash"}]}, id="bad-group-by"),
+        pytest.param({"rules": [{"message": "(", "group_by": "message"}]}, id="bad-regex"),
+        pytest.param({"rules": [{"type": "X", "ignore_frame": True}]}, id="ignore-without-module"),
+    ],
+)
+def test_bad_grouping_table_names_the_problem(table: dict[str, Any]) -> None:
+    """A bad `[grouping]` table is refused with an error that names the key."""
+    from shipper.grouping.options import GroupingConfigError, options_from_table
+
+    with pytest.raises(GroupingConfigError, match=r"grouping"):
+        options_from_table(table)

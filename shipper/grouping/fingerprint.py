@@ -72,6 +72,13 @@ from typing import Any, Final
 
 from shipper.grouping import titles, tracebacks
 from shipper.grouping.masking import RULES, mask
+from shipper.grouping.options import (
+    DEFAULT_OPTIONS,
+    DEFAULT_PART,
+    TYPE_PART,
+    GroupingOptions,
+    user_fingerprint,
+)
 from shipper.grouping.tracebacks import (
     BoundedMemo,
     ExceptionRecord,
@@ -132,18 +139,6 @@ def classify_frame(filename: str) -> FrameKind:
     return FrameKind.APPLICATION
 
 
-@dataclass(frozen=True, slots=True)
-class GroupingOptions:
-    """What the program tells grouping. `in_app`: top-level packages (or fnmatch patterns of file
-    paths) that are the program's own code although installed into site-/dist-packages; their frames
-    count as the program's (see "Library frames" in the module docstring)."""
-
-    in_app: tuple[str, ...] = ()
-
-
-DEFAULT_OPTIONS: Final = GroupingOptions()
-
-
 def fingerprint_event(
     doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS
 ) -> Fingerprint | None:
@@ -151,9 +146,9 @@ def fingerprint_event(
 
     An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
     """
+    if options is not DEFAULT_OPTIONS or _user_parts(doc) is not None:
+        return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
-    if options.in_app and stack_trace and type(stack_trace) is str:
-        stack_trace = with_program_frames(stack_trace, options.in_app)
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
         plain = (
             _plain_of(stack_trace) if len(stack_trace) <= _CACHED_TRACE else fingerprint_plain(stack_trace)
@@ -171,10 +166,94 @@ def _is_error_level(doc: Mapping[str, Any]) -> bool:
 
 def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> Fingerprint:
     """Fingerprint any event, error or not: by traceback, else template, else masked message."""
+    if options is not DEFAULT_OPTIONS or _user_parts(doc) is not None:
+        found = _customised(doc, options, errors_only=False)
+        assert found is not None  # every event has a key when not only errors are asked for
+        return found
+    return _fingerprint(doc, _text(_field(doc, "error.stack_trace", "error", "stack_trace")))
+
+
+def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The fingerprint the program set on the event (`extra={"fingerprint": [...]}`), if any."""
+    if "extra" not in doc and "extra.fingerprint" not in doc:
+        return None
+    return user_fingerprint(_field(doc, "extra.fingerprint", "extra", "fingerprint"))
+
+
+def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only: bool) -> Fingerprint | None:
+    """The key with the options and the event's own fingerprint applied (see `shipper.grouping.options`):
+    frames of `in_app` packages marked, ignored frames dropped, a matching rule's `group_by`, then the
+    event's fingerprint parts (`{{ default }}` standing for the key so far). The title stays the default."""
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
-    if options.in_app and stack_trace:
+    if errors_only and not (
+        stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")
+    ):
+        return None
+    if stack_trace and options.in_app:
         stack_trace = with_program_frames(stack_trace, options.in_app)
-    return _fingerprint(doc, stack_trace)
+    if stack_trace and options.ignored_modules:
+        stack_trace = without_frames(stack_trace, options.ignored_modules)
+    found = _fingerprint(doc, stack_trace)
+    error_type = _text(_field(doc, "error.type", "error", "type"))
+    message = _message(doc)
+    if options.rules:
+        final = parse_traceback(normalized(stack_trace)).final if 'File "' in stack_trace else None
+        frames = final.frames if final is not None else ()
+        if final is not None:
+            error_type, message = error_type or final.type, message or final.message
+        module = (
+            dotted_module(frames[-1].filename)
+            if frames
+            else _text(_field(doc, "log.logger", "log", "logger"))
+        )
+        rule = options.rule_for(error_type, module, _first_line(message))
+        if rule is not None and rule.group_by == "message":
+            found = _make(
+                "rule:message", _short_type(error_type), _masked_first_line(message), title=found.name
+            )
+        elif rule is not None and rule.group_by == "caller" and len(frames) > 1:
+            found = _make("rule:caller", found.key, _frame_signature(frames[-2]), title=found.name)
+    parts = _user_parts(doc)
+    if parts is not None:
+        values = [
+            found.key if part == DEFAULT_PART else _short_type(error_type) if part == TYPE_PART else part
+            for part in parts
+        ]
+        found = _make("user", *values, title=found.name)
+    return found
+
+
+def dotted_module(filename: str) -> str:
+    """A frame's module as dots: the path after site-/dist-packages (or the `in_app` mark), else the
+    whole path (rule patterns match its end: `myapp.db.*` matches `home.dev.src.myapp.db.models`)."""
+    path = filename.replace("\\", "/")
+    cut = max(path.rfind("-packages/") + len("-packages/") if "-packages/" in path else 0, 0)
+    if path.startswith(_IN_APP_MARK):
+        cut = len(_IN_APP_MARK)
+    dotted = path[cut:].removesuffix(".py").replace("/", ".").strip(".")
+    return dotted.removesuffix(".__init__")
+
+
+def without_frames(stack_trace: str, modules: tuple[str, ...]) -> str:
+    """The traceback without the frames (their File line and the lines under it) of `modules`, fnmatch
+    patterns of dotted module names matched against the whole name or its end."""
+
+    def keep(match: re.Match[str]) -> str:
+        module = dotted_module(match[2])
+        if any(
+            fnmatch.fnmatchcase(module, pattern) or fnmatch.fnmatchcase(module, "*." + pattern)
+            for pattern in modules
+        ):
+            return ""
+        return match[0]
+
+    return _FRAME_TEXT_RE.sub(keep, stack_trace)
+
+
+# One frame as printed: its File line, then the more-indented lines under it (source, carets).
+_FRAME_TEXT_RE: Final = re.compile(
+    r'^([ \t]+)File "([^"\n]*)"[^\n]*\n(?:\1[ \t]+(?!File ")[^\n]*\n)*', re.MULTILINE
+)
 
 
 def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
