@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzers import es, lifecycle, priority, queries, registry
+from analyzers import es, group_edits, lifecycle, priority, queries, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, index_pattern
@@ -341,6 +341,7 @@ def run(
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
     registry.ensure(client, prefix)
+    group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
     response = es.search(
         client,
         index=index_pattern(prefix),

@@ -27,6 +27,7 @@ def _registrars() -> list[Registrar]:
         "shipper.cluster_cli",
         "analyzers.cli",
         "analyzers.digest_cli",
+        "analyzers.group_cli",
         "kibana.cli",
         "logloop.demo",
     ):
