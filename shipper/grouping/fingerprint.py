@@ -150,10 +150,7 @@ def fingerprint_event(
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
-        plain = (
-            _plain_of(stack_trace) if len(stack_trace) <= _CACHED_TRACE else fingerprint_plain(stack_trace)
-        )
-        return plain or _fingerprint(doc, stack_trace, fast_path_tried=True)
+        return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
     if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
         return None
     return _fingerprint(doc, _text(stack_trace))
@@ -284,13 +281,7 @@ _IN_APP_MARK: Final = "in-app/"
 
 def _fingerprint(doc: Mapping[str, Any], stack_trace: str, *, fast_path_tried: bool = False) -> Fingerprint:
     if stack_trace:
-        found = None
-        if not fast_path_tried:
-            found = (
-                _plain_of(stack_trace)
-                if len(stack_trace) <= _CACHED_TRACE
-                else fingerprint_plain(stack_trace)
-            )
+        found = None if fast_path_tried else fingerprint_plain(stack_trace)
         found = found or _fingerprint_stack_trace(stack_trace, doc)
         if found is not None:
             return found
@@ -389,30 +380,49 @@ def _plain_record(exception: PlainException) -> str | None:
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
         return None
-    signature, needs_message, kind, _ = site
+    signature, mode, kind, _ = site
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type == "RecursionError":
-        return None  # its site is the set of frames that repeat: every frame is needed
+        cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
+        return None if cycle is None else f"{short_type}|cycle:{cycle}"
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
         for lines in outer_frame_lines(exception):
             outer = None if lines is None else _site_of(lines)
             if outer is None:
                 return None
             if outer[2] is not FrameKind.STDLIB:
-                signature, needs_message, kind = outer[0], outer[1], outer[2]
+                signature, mode, kind = outer[0], outer[1], outer[2]
                 break
     if kind is FrameKind.THIRD_PARTY and _IN_APP_MARK in exception.text:
         return None  # the calling program frame is part of the key: the general path finds it
-    if needs_message:
+    if mode == _NO_SOURCE:
         signature += _masked_first_line(exception.message)
-    else:
+    elif mode == _BUILDS_MESSAGE:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
-        if _builds_message(source):
-            signature = _with_message(signature, "raise", source, exception.message)
+        signature = _with_message(signature, "raise", source, exception.message)
     return f"{short_type}|{signature}"
 
 
-_Site = tuple[str, bool, FrameKind, bool]
+def _plain_recursion_cycle(exception: PlainException) -> str | None:
+    """`_recursion_cycle` of a plain exception's frames, each read through the frame memo; None where
+    the general path must decide (a frame it declines, no frame that repeats)."""
+    counts: dict[str, int] = {}
+    for lines in (exception.frame_lines, *outer_frame_lines(exception)):
+        site = None if lines is None else _site_of(lines)
+        if lines is None or site is None:
+            return None
+        signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
+        marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
+        counts[signature] = counts.get(signature, 0) + 1 + (int(marker[1]) if marker else 0)
+    most = max(counts.values(), default=0)
+    cycle = sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
+    return ";".join(cycle) if cycle else None
+
+
+# How a site's message joins its key: not at all, the masked first line (no source line printed), or
+# `_with_message`'s funnel test (a raise statement that builds its message).
+_PLAIN_SITE, _NO_SOURCE, _BUILDS_MESSAGE = 0, 1, 2
+_Site = tuple[str, int, FrameKind, bool]
 
 
 def _frame_site(lines: str) -> _Site | None:
@@ -455,8 +465,8 @@ _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) mo
 
 def _read_site(lines: str) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
-    without the message part, whether the masked first line of the message must follow (no source
-    line), whether it is standard library code, and whether a recursion marker repeats it."""
+    without the message part, how the message joins it (`_NO_SOURCE`: no source line; `_BUILDS_MESSAGE`),
+    where its code lives, and whether a recursion marker repeats it."""
     frame = read_frame(lines)
     if frame is None:
         return None
@@ -464,8 +474,9 @@ def _read_site(lines: str) -> _Site | None:
     signature = f"{_tail(filename)}:{function}:{' '.join((source or '').split())}"
     kind = _kind(filename)
     if source is None:
-        return signature + "|msg:", True, kind, repeated > 0
-    return signature, False, kind, repeated > 0
+        return signature + "|msg:", _NO_SOURCE, kind, repeated > 0
+    mode = _BUILDS_MESSAGE if _builds_message(" ".join(source.split())) else _PLAIN_SITE
+    return signature, mode, kind, repeated > 0
 
 
 def _site_of(lines: str) -> _Site | None:
@@ -480,7 +491,7 @@ _frame_site_of: Final = functools.lru_cache(maxsize=1024)(_frame_site)
 _path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
 # whether a recursion marker repeats it.
-_sites_by_frame: Final[BoundedMemo[tuple[str, str, str], tuple[tuple[str, bool, bool] | None]]] = BoundedMemo(
+_sites_by_frame: Final[BoundedMemo[tuple[str, str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(
     1024
 )
 
@@ -784,7 +795,7 @@ def _masked_first_line(message: str) -> str:
 
 def _title(type_name: str, message: str, signature: str = "") -> str:
     """The group's title (see `shipper.grouping.titles`), with the culprit the key's site names."""
-    return titles.title(type_name, message, _culprit(signature))
+    return titles.title(type_name, message, _culprit(signature), _mask_line)
 
 
 def _culprit(signature: str) -> str:
@@ -844,9 +855,6 @@ _tail_of: Final = functools.lru_cache(maxsize=1024)(module_tail)
 
 # The same statement failing with the same error line, again and again.
 _traceback_fingerprint_of: Final = functools.lru_cache(maxsize=2048)(_traceback_fingerprint)
-# The same whole trace again (one host, one input, one release): its fast-path fingerprint at once.
-_CACHED_TRACE: Final = 16384
-_plain_of: Final = functools.lru_cache(maxsize=1024)(fingerprint_plain)
 
 
 def _kind(filename: str) -> FrameKind:
@@ -871,7 +879,6 @@ def clear_caches() -> None:
         _sites_by_frame,
         _path_of,
         _block_signature_of,
-        _plain_of,
     ):
         memo.cache_clear()
     tracebacks.clear_caches()

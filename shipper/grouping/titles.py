@@ -11,6 +11,7 @@ holds quotes of its own (a command line, a list) becomes one placeholder instead
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 from shipper.grouping.masking import mask
@@ -36,10 +37,11 @@ _TO_LETTERS: Final = str.maketrans("0123456789", "abcdefghij")
 _TO_DIGITS: Final = str.maketrans("abcdefghij", "0123456789")
 
 
-def title(type_name: str, message: str, culprit: str = "") -> str:
-    """`Type: message` with variables as placeholders, then `(culprit)`; at most TITLE_LIMIT chars."""
+def title(type_name: str, message: str, culprit: str = "", masker: Callable[[str], str] = mask) -> str:
+    """`Type: message` with variables as placeholders, then `(culprit)`; at most TITLE_LIMIT chars.
+    `masker` is `mask` or a memoized equivalent."""
     short = type_name.rsplit(".", 1)[-1]
-    text = masked_message(_first_line(message)[:_MESSAGE_LIMIT])
+    text = masked_message(_first_line(message)[:_MESSAGE_LIMIT], masker)
     head = f"{short}: {text}" if short and text else short or text or "(empty message)"
     if culprit:
         head = f"{head} ({culprit})"
@@ -89,20 +91,22 @@ def _values(template: str, message: str) -> list[str]:
     return list(found.groups()) if found else []
 
 
-def masked_message(line: str) -> str:
+def masked_message(line: str, masker: Callable[[str], str] = mask) -> str:
     """One message line masked for a title: identifiers kept, quoted sequences as one placeholder."""
+    if "'" not in line and '"' not in line:
+        return masker(line)
     line = _QUOTED_SEQUENCE_RE.sub("'<LIST>'", line)
     stripped = line.strip()
     if _IDENTIFIER_RE.fullmatch(stripped):  # the whole message is one value (a KeyError's key)
-        return mask(line)
+        return masker(line)
     kept: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
         kept.append(match[0])
         return _KEEP.format(str(len(kept) - 1).translate(_TO_LETTERS))
 
-    protected = _IDENTIFIER_RE.sub(keep, line) if "'" in line or '"' in line else line
-    masked = mask(protected)
+    protected = _IDENTIFIER_RE.sub(keep, line)
+    masked = masker(protected)
     return _KEPT_RE.sub(lambda match: kept[int(match[1].translate(_TO_DIGITS))], masked) if kept else masked
 
 
