@@ -388,6 +388,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--evalset", type=Path, help="a built evaluation set (default: rebuilt in a temp dir)"
     )
     parser.add_argument("--only", choices=("corpus", "loghub", "evalset"), help="run one part only")
+    parser.add_argument(
+        "--process-file",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time the whole process on this file",
+    )
     args = parser.parse_args(argv)
     logging.getLogger("drain3").setLevel(logging.WARNING)
     report: dict[str, object] = {}
@@ -413,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             report["evalset"] = _as_json(evalset)
             processes = {"evalset": whole_process(path), "corpus": whole_process(args.corpus)}
+            for extra in args.process_file:
+                processes[extra.name] = whole_process(extra)
         print("\n(d) whole process, start to exit, best of 3 (seconds; ratio > 1: logloop cluster faster)")
         for name, seconds in processes.items():
             ratio = seconds["drain3"] / seconds["logloop cluster"]
