@@ -22,8 +22,8 @@ the TOML, `logloop cluster --in-app`), its innermost frame is added to such a ke
 APM users expect: two features failing in one library call are two bugs. Why this default: on the
 evaluation set (bench/evalset, 1 in 5 hosts with the program installed into dist-packages, as Debian and
 `pip install .` Docker images do) adding the innermost non-library frame by path alone split 40 of 57
-library-raised bugs between hosts (GA 0.75), while keeping the library statement merged 3 pairs of
-siblings (see README, Performance); with `in_app` set, neither happens.
+library-raised bugs between hosts (GA 0.75), while keeping the library statement merges 2 pairs of
+siblings (GA 0.978; see README, Performance); with `in_app` set, neither happens (GA 0.996).
 
 Funnels. A raise statement that builds its message when it runs (`raise PluginError(f"Error: {exc}")`,
 `raise cls(msg)`) may raise every plug-in's failure from one line; when the message brings at least
