@@ -75,3 +75,43 @@ def test_recurring_errors_become_terms_buckets(
         index=f"{index_prefix}-*", size=10, query={"exists": {"field": "error.grouping_key"}}
     )["hits"]["hits"]
     assert {hit["_source"]["logloop"]["grouping_version"] for hit in versions} == {GROUPING_VERSION}
+
+
+def test_fingerprint_set_by_the_program_travels_through_the_handler(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """`extra={"fingerprint": [...]}` on a logged error gives its own stored key; the same error without
+    it keeps the default key."""
+    install_template(es, index_prefix)
+    handler = ShipperHandler(
+        "grouping-test",
+        es_url=es_url,
+        index_prefix=index_prefix,
+        spool_path=tmp_path / "spool",
+        close_timeout=5.0,
+    )
+    logger = logging.getLogger("grouping.fingerprint")
+    logger.handlers, logger.propagate = [handler], False
+    try:
+        for extra in (
+            {"fingerprint": ["payment", "{{ default }}"]},
+            {},
+            {"fingerprint": ["payment", "{{ default }}"]},
+        ):
+            try:
+                _parse_quantity("ten")
+            except ValueError:
+                logger.exception("bad quantity", extra=extra)
+        assert handler.wait_delivered(60)
+    finally:
+        logger.handlers, logger.propagate = [], True
+        handler.close()
+    es.indices.refresh(index=f"{index_prefix}-*")
+    found = es.search(
+        index=f"{index_prefix}-*",
+        size=0,
+        query={"term": {"log.logger": "grouping.fingerprint"}},
+        aggs={"groups": {"terms": {"field": "error.grouping_key", "size": 10}}},
+    )
+    counts = sorted(bucket["doc_count"] for bucket in found["aggregations"]["groups"]["buckets"])
+    assert counts == [1, 2]
