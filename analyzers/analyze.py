@@ -165,6 +165,14 @@ def title_of(sample: Mapping[str, Any], key: str) -> str:
     return (name or key)[:_TITLE_LIMIT]
 
 
+def stable_title(previous: Group | None, sample: Mapping[str, Any], bucket: Bucket) -> str:
+    """The group's title as first given, while its grouping version lasts: a title that changed with
+    each window's sample would not be recognised (a newer grouping version may title it better)."""
+    if previous is not None and previous.title and previous.grouping_version == bucket.grouping_version:
+        return previous.title
+    return title_of(sample, bucket.key)
+
+
 def category_of(bucket: Bucket) -> str:
     if bucket.is_feedback:
         return "feedback"
@@ -230,7 +238,7 @@ def build_group(
     level = bucket.level
     group = Group(
         group_id=bucket.key,
-        title=title_of(sample, bucket.key),
+        title=stable_title(previous, sample, bucket),
         category=category_of(bucket),
         error_type=get_field(sample, "error.type"),
         level=level,
