@@ -142,8 +142,11 @@ class ShipperHandler(logging.Handler):
         prometheus_port: int | None = None,
         formatter: DocumentFormatter | None = None,
         delivery: Delivery = "process",
+        grouping: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(level)
+        # The `[grouping]` table of the TOML (in_app packages, rules), checked now: a typo fails here.
+        self.grouping = _grouping_options(grouping)
         _check_choice("transport", transport, TRANSPORT_KINDS)
         _check_choice("queue_overflow", queue_overflow, _QUEUE_OVERFLOWS)
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
@@ -366,7 +369,7 @@ class ShipperHandler(logging.Handler):
         event = doc.get("event")
         if not (isinstance(event, dict) and "id" in event):
             set_path(doc, "event.id", event_id)
-        return encode(doc, self.config.index_prefix, rest)
+        return encode(doc, self.config.index_prefix, rest, self.grouping)
 
     def _build(self, item: Any) -> tuple[dict[str, Any], bytes]:
         """The document of a queued item, finished by the formatter unless it already is one, and the
@@ -531,3 +534,16 @@ def _check_positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ConfigurationError(f"{name}={value!r} must be greater than 0")
+
+
+def _grouping_options(table: Mapping[str, Any] | None) -> Any:
+    """`shipper.grouping.options.GroupingOptions` from the handler's `grouping` argument (the TOML
+    `[grouping]` table's shape); None without one (default keys, and grouping imported only when used)."""
+    if not table:
+        return None
+    from shipper.grouping.options import GroupingConfigError, options_from_table
+
+    try:
+        return options_from_table(table)
+    except GroupingConfigError as exc:
+        raise ConfigurationError(f"grouping: {exc}") from None

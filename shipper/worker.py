@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,10 +232,10 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-_grouping: tuple[frozenset[str], Callable[[Mapping[str, Any]], Any]] | None = None  # imported on first use
+_grouping: tuple[frozenset[str], Callable[..., Any]] | None = None  # imported on first use
 
 
-def _fingerprint(doc: dict[str, Any]) -> None:
+def _fingerprint(doc: dict[str, Any], grouping: Any = None) -> None:
     global _grouping
     if _grouping is None:
         try:
@@ -248,7 +248,7 @@ def _fingerprint(doc: dict[str, Any]) -> None:
     level = log.get("level") if isinstance(log, dict) else None
     if "error" not in doc and str(level).strip().lower() not in error_levels:
         return  # the nested-document shortcut of fingerprint's own rule: not an error event
-    found = fingerprint(doc)
+    found = fingerprint(doc) if grouping is None else fingerprint(doc, grouping)
     if found is not None:
         set_path(doc, "error.grouping_key", found.key)
         set_path(doc, "error.grouping_name", found.name)
@@ -275,12 +275,12 @@ def stamp(doc: dict[str, Any]) -> None:
         event["id"] = event_ids.next()
 
 
-def encode(doc: dict[str, Any], prefix: str, rest: bytes = b"") -> NewEvent:
+def encode(doc: dict[str, Any], prefix: str, rest: bytes = b"", grouping: Any = None) -> NewEvent:
     """Stamp, fingerprint and serialize one document into a spool row; `rest` is JSON to append to
     the document's (its constant fields, see `EcsFormatter.lean_document`)."""
     stamp(doc)
     try:
-        _fingerprint(doc)
+        _fingerprint(doc, grouping)
     except Exception:  # a grouping bug must not lose the event; it ships ungrouped
         logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
     event = doc.get("event")
