@@ -10,6 +10,9 @@ position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_ver
   if any) with the template miner (`shipper.grouping.templates`), over the whole input at once:
   deterministic for a given input (same input, same order, same output).
 
+The `[grouping]` table of the configuration (in_app packages, rules; see `shipper.grouping.options`)
+applies, with `--in-app` packages added; an event's own `extra.fingerprint` is honoured.
+
 A bad line (not UTF-8, not JSON, not an object) gets an error on stderr naming its line number and an output
 object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
 status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
