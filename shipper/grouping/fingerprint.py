@@ -146,7 +146,7 @@ def fingerprint_event(
 
     An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
     """
-    if options is not DEFAULT_OPTIONS or _user_parts(doc) is not None:
+    if options.in_app or options.rules or _user_parts(doc) is not None:
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
@@ -163,7 +163,7 @@ def _is_error_level(doc: Mapping[str, Any]) -> bool:
 
 def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> Fingerprint:
     """Fingerprint any event, error or not: by traceback, else template, else masked message."""
-    if options is not DEFAULT_OPTIONS or _user_parts(doc) is not None:
+    if options.in_app or options.rules or _user_parts(doc) is not None:
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
@@ -679,7 +679,7 @@ def _site_parts(
     site, caller = _site_frame(site, innermost)
     signature = _frame_signature(site)
     if caller is not None:
-        signature += "<" + _frame_signature(caller)
+        signature += _CALLER + _frame_signature(caller)
     if site.source is None:
         return signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
@@ -714,6 +714,11 @@ def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> tuple[
     if kind is FrameKind.THIRD_PARTY:
         return site, _library_caller(innermost())
     return site, None
+
+
+# Between a library's raising statement and the program's calling statement in a site signature: a
+# character no source line holds, so the culprit can be cut from the signature.
+_CALLER: Final = "\x1e"
 
 
 def _library_caller(innermost: Iterator[Frame]) -> Frame | None:
@@ -805,6 +810,8 @@ def _culprit(signature: str) -> str:
     fields = signature[signature.rfind("\n") + 1 :].split("|", 3)
     site = fields[2] if len(fields) > 2 else ""
     site = site.removeprefix("cycle:")
+    if _CALLER in site:  # a library's raise: the program's calling frame is the culprit
+        site = site.rsplit(_CALLER, 1)[1]
     if not site or site.startswith("msg:"):
         return ""
     parts = site.split(":", 2)
