@@ -22,7 +22,7 @@ from typing import Any
 from analyzers import es, group_edits, lifecycle, priority, queries, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
-from shipper.schema import DATASET_FEEDBACK, index_pattern
+from shipper.schema import DATASET_FEEDBACK, get_field, index_pattern
 
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
@@ -63,17 +63,6 @@ class AnalysisResult:
     groups: list[Group]  # every group written, by priority
     statuses: Mapping[str, int]
     truncated: bool
-
-
-def get_field(document: Mapping[str, Any], dotted: str) -> Any:
-    """A field from a nested or dotted `_source`."""
-    if dotted in document:
-        return document[dotted]
-    head, _, rest = dotted.partition(".")
-    value = document.get(head)
-    if rest and isinstance(value, Mapping):
-        return get_field(value, rest)
-    return None if rest else value
 
 
 def _date(millis: float | None) -> datetime | None:

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from analyzers import es, queries
-from analyzers.analyze import get_field, title_of
+from analyzers.analyze import title_of
 from analyzers.config import CheckConfig
-from shipper.schema import index_pattern
+from shipper.schema import get_field, index_pattern
 
 OK: Final = 0
 WARNING: Final = 1

@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from analyzers import es, registry
-from analyzers.analyze import get_field
 from analyzers.digest_window import Window
 from analyzers.registry import Group
-from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, index_pattern
+from shipper import schema
+from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field, index_pattern
 
-ERROR_LEVELS: Final = ("error", "critical", "fatal")
 # Groups counted per window, most frequent first: statuses computed without a registry, and the
 # new/escalating/... counts, cover these (the registry's own groups are always included).
 MAX_GROUPS: Final = 1000
@@ -74,16 +73,7 @@ class DigestData:
 
 
 def _errors_filter() -> dict[str, Any]:
-    return {
-        "bool": {
-            "should": [
-                {"terms": {"log.level": list(ERROR_LEVELS)}},
-                {"exists": {"field": "error.type"}},
-                {"exists": {"field": "error.stack_trace"}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    return schema.is_error_query()  # the one definition of an error event
 
 
 def _range(window: Window) -> dict[str, Any]:
@@ -132,7 +122,7 @@ def _in_window(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
 
 _ERROR_LINE: Final = {
     "bool": {
-        "filter": [{"terms": {"log.level": list(ERROR_LEVELS)}}],
+        "filter": [schema.error_level_query()],
         "must_not": [{"exists": {"field": "error.stack_trace"}}],
     }
 }
@@ -209,7 +199,7 @@ def _groups_agg(window: Window) -> dict[str, Any]:
     }
     order = [{"current": "desc"}, {"_key": "asc"}]
     keys = {"terms": {"field": "error.grouping_key", "size": MAX_GROUPS, "order": order}, "aggs": per_group}
-    return {"filter": {"exists": {"field": "error.grouping_key"}}, "aggs": {"keys": keys}}
+    return {"filter": schema.present_query("error.grouping_key"), "aggs": {"keys": keys}}
 
 
 def overview_request(window: Window) -> dict[str, Any]:

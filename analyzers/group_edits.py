@@ -26,8 +26,7 @@ from typing import Any, Final
 
 from analyzers import es, queries
 from analyzers.exceptions import AnalyzerError
-from shipper.grouping.fingerprint import get_field
-from shipper.schema import index_pattern
+from shipper.schema import get_field, index_pattern
 
 SPLIT_BY: Final = ("message", "caller", "version")
 _KEYWORD: Final = {"type": "keyword", "ignore_above": 1024}

@@ -18,12 +18,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from shipper import schema
+
 TERMS_SIZE: Final = 50
-ERROR_LEVELS: Final = tuple(
-    level
-    for name in ("error", "err", "critical", "crit", "fatal", "alert", "emergency")
-    for level in (name, name.upper())
-)
 SAMPLE_FIELDS: Final = (
     "@timestamp",
     "message",
@@ -54,18 +51,8 @@ def time_range(start: datetime | None, end: datetime, *, exclusive_start: bool =
 
 
 def is_error() -> dict[str, Any]:
-    """An error event: it has a grouping key, a stack trace or an error type, or an error-ish level."""
-    return {
-        "bool": {
-            "should": [
-                {"exists": {"field": "error.grouping_key"}},
-                {"exists": {"field": "error.stack_trace"}},
-                {"exists": {"field": "error.type"}},
-                {"terms": {"log.level": list(ERROR_LEVELS)}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    """An error event, as `shipper.schema.is_error_query` defines it (the one definition)."""
+    return schema.is_error_query()
 
 
 def _terms(field: str, size: int = TERMS_SIZE, **sub: Any) -> dict[str, Any]:
@@ -148,7 +135,7 @@ def group_summary(
         "query": {"bool": {"filter": [time_range(lookback_start, until)]}},
         "aggs": {
             "grouped": {
-                "filter": {"exists": {"field": "error.grouping_key"}},
+                "filter": schema.present_query("error.grouping_key"),
                 "aggs": {"groups": _terms("error.grouping_key", size=max_groups, **group_aggs)},
             },
             # When each version of each service first appeared (all events, not only errors): the

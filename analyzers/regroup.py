@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol, TextIO
 
 from analyzers import es, group_edits, queries
-from analyzers.analyze import get_field
 from analyzers.exceptions import ConfigurationError
-from shipper.schema import index_pattern
+from shipper.schema import get_field, index_pattern
 
 DEFAULT_BATCH = 500
 

@@ -27,8 +27,7 @@ from typing import Any
 
 from kibana import importer, objects, setup
 from kibana.exceptions import KibanaConfigError
-from logloop.config import Settings
-from shipper.connection import make_client
+from shipper.connection import Deployment, make_client
 
 _ENV = {
     "LOGLOOP_KIBANA_URL": "url",
@@ -130,7 +129,7 @@ def _print_result(result: importer.ImportResult) -> None:
     print(f"imported {result.success_count} saved object(s); dashboard: {objects.DASHBOARD_TITLE!r}")
 
 
-def run_setup(args: argparse.Namespace, settings: Settings) -> int:
+def run_setup(args: argparse.Namespace, settings: Deployment) -> int:
     kibana = kibana_settings(settings.section("kibana"), os.environ, _flags(args))
     es = make_client(settings.elasticsearch)
     try:
@@ -147,7 +146,7 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_import(args: argparse.Namespace, settings: Settings) -> int:
+def run_import(args: argparse.Namespace, settings: Deployment) -> int:
     kibana = kibana_settings(settings.section("kibana"), os.environ, _flags(args))
     if kibana is None:
         raise KibanaConfigError("no Kibana URL: pass --url, set LOGLOOP_KIBANA_URL or [kibana] url")
@@ -167,7 +166,7 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_export(args: argparse.Namespace, settings: Settings) -> int:
+def run_export(args: argparse.Namespace, settings: Deployment) -> int:
     text = objects.to_ndjson(objects.saved_objects(settings.index_prefix))
     if args.output:
         args.output.write_text(text, encoding="utf-8")

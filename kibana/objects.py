@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from shipper import schema
-from shipper.grouping.fingerprint import ERROR_LEVELS
 
 KIBANA_TARGET_VERSION: Final = "8.11.0"
 CORE_MIGRATION_VERSION: Final = "8.8.0"
@@ -65,10 +64,8 @@ REGISTRY_FIELDS: Final[Mapping[str, str]] = {
     "grouping_version": "long",
 }
 
-# The same definition of "an error event" as the grouping (shipper.grouping.fingerprint).
-ERRORS_QUERY: Final = (
-    f"log.level:({' OR '.join(sorted(ERROR_LEVELS))}) OR _exists_:error.type OR _exists_:error.stack_trace"
-)
+# The one definition of "an error event" (shipper.schema), in the Lucene syntax saved searches use.
+ERRORS_QUERY: Final = schema.is_error_lucene()
 TRACEBACKS_QUERY: Final = "_exists_:error.stack_trace"
 FEEDBACK_QUERY: Final = f'event.dataset:"{schema.DATASET_FEEDBACK}"'
 TIMED_QUERY: Final = "_exists_:event.duration AND _exists_:event.action"
@@ -170,7 +167,7 @@ SAVED_SEARCHES: Final = (
     SavedSearch(
         name="errors",
         title="logloop: errors",
-        description="Error, critical and fatal records, and any record carrying an exception.",
+        description="Records at an error level (any spelling) and any record carrying an exception or group.",
         query=ERRORS_QUERY,
         columns=("log.level", "service.name", "service.version", "host.name", "error.type", "message"),
     ),

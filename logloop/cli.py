@@ -8,11 +8,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 from logloop import config
 from logloop.errors import LogloopError
+
+# Top-level modules of the optional extras (pyproject.toml), so that a command run without its extra
+# says which one to install instead of printing a traceback.
+EXTRA_MODULES: Final[Mapping[str, str]] = {
+    "pandas": "analyzers",
+    "numpy": "analyzers",
+    "jinja2": "analyzers",
+    "matplotlib": "analyzers",
+    "apscheduler": "analyzers",
+    "prometheus_client": "analyzers",
+    "tqdm": "analyzers",
+    "drain3": "bench",
+}
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -74,6 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except _root_errors() as exc:
         print(f"logloop {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_MODULES.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"logloop {args.command}: error: this command needs the '{extra}' extra "
+            f"(no module {exc.name}): pip install 'logloop[{extra}]'",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 ruff check .
 mypy
+lint-imports --no-cache
 set +e
 python3 -m pytest "$@"
 status=$?

@@ -13,12 +13,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipper.connection import handler_options
+from shipper.connection import Deployment, handler_options
 from shipper.feedback import FEEDBACK_LOGGER, feedback
 from shipper.schema import FEEDBACK_KINDS
 
 if TYPE_CHECKING:
-    from logloop.config import Settings
     from shipper.handler import ShipperHandler
 
 
@@ -39,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run_feedback)
 
 
-def make_handler(settings: Settings, service: str, spool_path: Path | None) -> ShipperHandler:
+def make_handler(settings: Deployment, service: str, spool_path: Path | None) -> ShipperHandler:
     from shipper.handler import ShipperHandler
 
     return ShipperHandler(
@@ -50,7 +49,7 @@ def make_handler(settings: Settings, service: str, spool_path: Path | None) -> S
     )
 
 
-def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
+def run_feedback(args: argparse.Namespace, settings: Deployment) -> int:
     service = args.service or settings.service
     handler = make_handler(settings, service, args.spool_path)
     logger = logging.getLogger(FEEDBACK_LOGGER)

@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document, get_field
+from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
+from shipper.schema import get_field
 
 EXIT_BAD_LINES: Final = 2
 

@@ -8,8 +8,9 @@ would send credentials and log content in clear text.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from shipper.exceptions import ConfigurationError
@@ -124,3 +125,22 @@ def make_client(settings: ElasticsearchSettings) -> Any:
     from elasticsearch import Elasticsearch
 
     return Elasticsearch(**client_options(settings))
+
+
+class Deployment(Protocol):
+    """What a subcommand reads of the CLI's settings: `logloop.config.Settings` satisfies it.
+
+    Commands in `shipper` and `kibana` type their settings with this, so that imports keep running
+    downwards (the `logloop` CLI imports them, never the other way round).
+    """
+
+    @property
+    def elasticsearch(self) -> ElasticsearchSettings: ...
+
+    @property
+    def index_prefix(self) -> str: ...
+
+    @property
+    def service(self) -> str: ...
+
+    def section(self, name: str) -> Mapping[str, Any]: ...

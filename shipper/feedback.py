@@ -87,10 +87,17 @@ def feedback(
     user: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Ship a feedback event through the installed handler.
+    """Ship a feedback event through the installed handler (the same durable path as logs).
 
-    `service` defaults to the handler's own service name. ConfigurationError for a bad kind, or
-    when no handler would receive the event (call `shipper.install(...)` first).
+    Args:
+        text: the feedback in the user's words (the document's `message`, redacted like any log).
+        kind: one of `shipper.schema.FEEDBACK_KINDS` ("bug", "feature", "usability").
+        service: the service it is about; defaults to the handler's own service name.
+        user: who gives it (kept under `extra`).
+        extra: further fields, kept under the document's `extra`.
+
+    Raises ConfigurationError for a bad kind, or when no handler would receive the event (call
+    `shipper.install(...)` first).
     """
     record = feedback_record(text, kind=kind, service=service, user=user, extra=extra, stacklevel=2)
     logger = logging.getLogger(FEEDBACK_LOGGER)

@@ -104,7 +104,49 @@ def default_spool_path(service: str) -> Path:
 
 
 class ShipperHandler(logging.Handler):
-    """Ships every record it handles to Elasticsearch (or Logstash), durably and without blocking."""
+    """Ships every record it handles to Elasticsearch (or Logstash), durably and without blocking.
+
+    Every argument is keyword-only except `service` (dictConfig builds it from plain values); a bad
+    value raises ConfigurationError here, at setup, never later from `emit()`.
+
+    What the documents say:
+        service: `service.name` of every document, and the default spool file's name.
+        service_version: `service.version` (what "resolved in version X" is decided from).
+        environment: `service.environment` (e.g. "production").
+        env_allowlist: environment variable names copied into error events (`logloop.env.vars`),
+            redacted when they look like secrets; nothing else of the environment is sent.
+        context_provider: called when an error is captured; its mapping (redacted) becomes
+            `logloop.context`. It must be fast and must not log; its failures are counted, not raised.
+        level: the handler's logging level (records below it are ignored).
+        formatter: a document formatter replacing the ECS one (its `to_document(record)` is used).
+
+    Where they go:
+        transport: "elasticsearch" (`_bulk`, the default), "logstash-beats" or "logstash-tcp".
+        es_url, api_key | username + password, ca_certs, verify_certs: the Elasticsearch connection
+            (`shipper.connection.ElasticsearchSettings`; secrets never appear in a repr or a log).
+        allow_plain_http: allow http:// to a non-loopback host (credentials and logs in clear text).
+        request_timeout: seconds one request may take; also bounds each send of a batch.
+        index_prefix: documents go to the daily index `<prefix>-YYYY.MM.DD`.
+        logstash_host, logstash_port, logstash_ssl: the Logstash input for the Logstash transports.
+
+    How they get there:
+        spool_path: the SQLite spool (default: per service under ~/.cache/logloop/spool/).
+        spool_max_bytes: the spool's size bound; spool_overflow says what gives way when it is
+            full ("drop_oldest", the default, or another policy of OVERFLOW_POLICIES), and is counted.
+        queue_size: the in-memory queue between `emit()` and the spool, in records.
+        queue_overflow: when that queue is full, "spool" writes on the caller's thread (nothing
+            lost, slower) or "drop" drops and counts the record.
+        close_timeout: seconds `close()` (and delivery after the program ended) may take at most.
+        batch_size: documents per `_bulk` request at most (requests also stay under 8 MB).
+        max_event_bytes: a larger document is dead-lettered instead of sent.
+        flush_interval: seconds the spool writer waits to gather a batch.
+        retry_max_delay: the longest back-off between retries, in seconds.
+        delivery: "process" (a separate delivery process, the default) or "thread" (in this process).
+
+    What it reports:
+        stats_interval: seconds between the shipper's own health documents (`logloop.shipper.*`).
+        prometheus_port: serve the counters on 127.0.0.1:<port>/metrics (needs `logloop[metrics]`).
+    """
 
     def __init__(
         self,

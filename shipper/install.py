@@ -21,9 +21,16 @@ _lock = threading.Lock()
 
 
 def install(service: str, *, level: int = logging.INFO, **kwargs: Any) -> ShipperHandler:
-    """Attach a ShipperHandler (built from `kwargs`) to the root logger and return it.
+    """Attach a ShipperHandler to the root logger and return it (idempotent).
 
-    The root logger's level is lowered to `level` if it is higher, so INFO events reach the handler.
+    Args:
+        service: the service name every document carries (`service.name`).
+        level: the handler's level; the root logger's level is lowered to it if it is higher, so
+            records of that level reach the handler.
+        **kwargs: any ShipperHandler keyword argument (`es_url`, `api_key`, `spool_path`, ...: see
+            its docstring). Ignored when a handler is already installed.
+
+    Raises ConfigurationError for a bad argument. The handler is closed at interpreter exit.
     """
     root = logging.getLogger()
     with _lock:

@@ -1,7 +1,9 @@
 """The event document schema (ECS 8.x field names) and the one index template that maps it.
 
-This module is the single source of truth for field names: the formatter writes them, the analyzers
-query them, the Kibana saved objects are generated from them and the Logstash pipeline passes them
+This module is the single source of truth for field names and for what counts as an error event:
+the formatter writes the names, the grouping, the analyzers, the digest, the check and the Kibana
+saved objects all ask `is_error_query` / `is_error_lucene` / `is_error_document` (three renderings
+of one rule, checked against each other on a real node), and the Logstash pipeline passes the fields
 through untouched. Tests check every field used anywhere against the mapping this template produces
 on a real node.
 
@@ -11,6 +13,7 @@ so no amount of user keys or type changes can grow the mapping or get a document
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -23,6 +26,27 @@ DATASET_LOG: Final = "logloop.log"
 DATASET_FEEDBACK: Final = "logloop.feedback"
 DATASET_SHIPPER: Final = "logloop.shipper"  # periodic shipper health counters
 FEEDBACK_KINDS: Final = ("bug", "feature", "usability")
+
+# What counts as an error event: a `log.level` that names an error in any logging system's spelling
+# (Python, syslog, log4j, java.util.logging, Go; any letter case, surrounding blanks ignored), or any
+# of `ERROR_FIELDS`. Names are lowercase ASCII so that Python's lower() and Elasticsearch's
+# case-insensitive match agree on every input.
+ERROR_LEVEL_NAMES: Final = (
+    "error",
+    "err",
+    "critical",
+    "crit",
+    "fatal",
+    "alert",
+    "emergency",
+    "emerg",
+    "severe",
+    "panic",
+)
+ERROR_FIELDS: Final = ("error.grouping_key", "error.stack_trace", "error.type")
+LEVEL_BLANKS: Final = " \t\r\n"  # stripped around a level (the same set in the query rendering)
+_ERROR_LEVEL_SET: Final = frozenset(ERROR_LEVEL_NAMES)
+_ERROR_PARTS: Final = tuple((name, *name.split(".")) for name in ERROR_FIELDS)
 
 _KEYWORD: Final[dict[str, Any]] = {"type": "keyword", "ignore_above": 1024}
 _LONG: Final[dict[str, Any]] = {"type": "long"}
@@ -142,3 +166,110 @@ def index_template(prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
         },
         "_meta": {"managed_by": "logloop", "ecs_version": ECS_VERSION},
     }
+
+
+def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
+    """The value of a dotted field in a `_source` whose keys are nested, dotted or a mix of both.
+
+    Elasticsearch reads `{"error": {"type": x}}`, `{"error.type": x}` alike; so does this.
+    """
+    if dotted in doc:
+        return doc[dotted]
+    start = dotted.find(".")
+    while start != -1:
+        child = doc.get(dotted[:start])
+        if isinstance(child, Mapping):
+            found = get_field(child, dotted[start + 1 :])
+            if found is not None:
+                return found
+        start = dotted.find(".", start + 1)
+    return None
+
+
+def is_error_level(level: object) -> bool:
+    """Whether a `log.level` value (a string, or a list of them) names an error level."""
+    if isinstance(level, str):
+        return level.strip(LEVEL_BLANKS).lower() in _ERROR_LEVEL_SET
+    if isinstance(level, list):
+        return any(isinstance(item, str) and is_error_level(item) for item in level)
+    return False
+
+
+def _present(value: object) -> bool:
+    # Null, [], [null, ...] and "" carry no error (the first three are missing values to an `exists`
+    # query too; "" is excluded from the keyword fields by `present_query`).
+    if isinstance(value, list):
+        return any(item is not None and item != "" for item in value)
+    return value is not None and value != ""
+
+
+def is_error_document(doc: Mapping[str, Any]) -> bool:
+    """Whether an event document (nested or dotted keys) is an error event: the rule in Python.
+
+    One known edge the query cannot follow: an `error.stack_trace` of exactly "" is no error here,
+    while `exists` finds it (no core query tells an empty text field from a filled one without
+    reading every term). The formatter never writes an empty trace.
+    """
+    # Every name here has two parts, so `{"a.b": x}` and `{"a": {"b": x}}` are the only two shapes:
+    # read them directly (this runs for every event the shipper sees; get_field's search is slower).
+    if is_error_level(_two_part(doc, "log.level", "log", "level")):
+        return True
+    for dotted, head, tail in _ERROR_PARTS:
+        value = _two_part(doc, dotted, head, tail)
+        if value is not None and _present(value):
+            return True
+    return False
+
+
+def _two_part(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
+    if dotted in doc:
+        return doc[dotted]
+    child = doc.get(head)
+    if child is None:
+        return None
+    # (the ABC check costs several times the exact type test: the usual dict first)
+    return child.get(tail) if type(child) is dict or isinstance(child, Mapping) else None
+
+
+def _level_pattern(case_classes: bool) -> str:
+    """A Lucene regular expression for an error level with optional blanks around it.
+
+    Lucene's regexp syntax has no `\\s`: the blanks are listed as literal characters.
+    """
+    names: tuple[str, ...] = ERROR_LEVEL_NAMES
+    if case_classes:  # the query string syntax has no case-insensitive flag
+        names = tuple("".join(f"[{c}{c.upper()}]" for c in name) for name in names)
+    blanks = f"[{LEVEL_BLANKS}]*"
+    return f"{blanks}({'|'.join(names)}){blanks}"
+
+
+def error_level_query() -> dict[str, Any]:
+    """The query clause for "log.level names an error level", any case, blanks around ignored."""
+    return {"regexp": {"log.level": {"value": _level_pattern(False), "case_insensitive": True}}}
+
+
+def present_query(name: str) -> dict[str, Any]:
+    """The query clause for "this field has a value", where "" is no value for a keyword field."""
+    exists = {"exists": {"field": name}}
+    if FIELDS[name]["type"] != "keyword":
+        return exists
+    return {"bool": {"filter": [exists], "must_not": [{"term": {name: ""}}]}}
+
+
+def is_error_query() -> dict[str, Any]:
+    """The one query clause for an error event (Elasticsearch query DSL, core queries only)."""
+    return {
+        "bool": {
+            "should": [*(present_query(name) for name in ERROR_FIELDS), error_level_query()],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def is_error_lucene() -> str:
+    """The same rule in the Lucene query string syntax (Kibana saved searches use it)."""
+    fields = [
+        f'(_exists_:{name} AND NOT {name}:"")' if FIELDS[name]["type"] == "keyword" else f"_exists_:{name}"
+        for name in ERROR_FIELDS
+    ]
+    return " OR ".join([*fields, f"log.level:/{_level_pattern(True)}/"])

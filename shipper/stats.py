@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+from shipper.exceptions import ConfigurationError
+
 COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered")
 
 
@@ -79,7 +81,12 @@ def register(owner: Any) -> None:
 
 
 def stats() -> ShipperStats:
-    """The summed counters of every live shipper handler in this process."""
+    """The summed counters of every live shipper handler in this process (a frozen snapshot).
+
+    queued: records accepted by `emit()`; spooled: written to the spool; sent: acknowledged by the
+    server; retried: sends to try again; dropped: lost to an overflow policy (counted, never silent);
+    dead_lettered: refused by the server for good (in the dead-letter file); spool_backlog: waiting.
+    """
     total = ShipperStats()
     for owner in list(_live):
         total = total + owner.counters.snapshot()
@@ -112,7 +119,12 @@ class PrometheusEndpoint:
     """An HTTP /metrics endpoint on 127.0.0.1 with its own CollectorRegistry."""
 
     def __init__(self, counters: Counters, port: int) -> None:
-        from prometheus_client import CollectorRegistry, start_http_server
+        try:
+            from prometheus_client import CollectorRegistry, start_http_server
+        except ImportError as exc:  # the lean install: say which extra, at setup
+            raise ConfigurationError(
+                "prometheus_port needs prometheus-client: pip install 'logloop[metrics]'"
+            ) from exc
 
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(counters))

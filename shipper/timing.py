@@ -38,7 +38,16 @@ def timing_extra(operation: str, duration_ns: int) -> dict[str, Any]:
 
 
 class timed(ContextDecorator):  # lower case: used like the function it reads as
-    """Context manager and decorator that logs how long an operation took (see the module doc)."""
+    """Context manager and decorator that logs how long an operation took (see the module doc).
+
+    Args:
+        operation: the operation's name, shipped as `event.action` (what the digest groups by).
+        logger: where the record goes (default: the `logloop.timing` logger).
+        level: the level of the record of a successful operation (INFO).
+        exc_info: when the block raises, log at ERROR with the traceback (True) or at `level` with
+            the exception's type and message only (False); the exception is re-raised either way.
+        extra: further fields for the record, kept under the document's `extra`.
+    """
 
     def __init__(
         self,

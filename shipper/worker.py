@@ -232,22 +232,22 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-_grouping: tuple[frozenset[str], Callable[..., Any]] | None = None  # imported on first use
+_grouping: Callable[..., Any] | None = None  # imported on first use
 
 
 def _fingerprint(doc: dict[str, Any], grouping: Any = None) -> None:
     global _grouping
     if _grouping is None:
         try:
-            from shipper.grouping.fingerprint import ERROR_LEVELS, fingerprint_event
+            from shipper.grouping.fingerprint import fingerprint_event
         except ImportError:
             return  # grouping not installed: ship ungrouped
-        _grouping = (ERROR_LEVELS, fingerprint_event)
-    error_levels, fingerprint = _grouping
+        _grouping = fingerprint_event
+    fingerprint = _grouping
     log = doc.get("log")
     level = log.get("level") if isinstance(log, dict) else None
-    if "error" not in doc and str(level).strip().lower() not in error_levels:
-        return  # the nested-document shortcut of fingerprint's own rule: not an error event
+    if "error" not in doc and not schema.is_error_level(level):
+        return  # the nested-document shortcut of schema.is_error_document: not an error event
     found = fingerprint(doc) if grouping is None else fingerprint(doc, grouping)
     if found is not None:
         set_path(doc, "error.grouping_key", found.key)

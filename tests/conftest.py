@@ -1,5 +1,5 @@
 """Shared fixtures: one real Elasticsearch node per test session, isolated index prefixes per test,
-and a root logger restored after every test."""
+a root logger restored after every test, and the `es` marker on every test that needs the node."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ from logloop import embedded
 from shipper.connection import ElasticsearchSettings, make_client
 
 TEST_PORT = 9250
+# Tests that ask for one of these fixtures need the real node: they are marked `es` at collection,
+# so `pytest -m "not es"` runs the fast tier (no node) and the full run still runs everything.
+NODE_FIXTURES = frozenset({"es", "es_url", "es_settings", "index_prefix"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.es)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from analysis_docs import NOW, event, index_events
-from ports import free_port
-from smtp_inbox import Inbox
+from helpers.analysis_docs import NOW, event, index_events
+from helpers.ports import free_port
+from helpers.smtp_inbox import Inbox
 
 from analyzers import alerts, check, cli, registry
 from analyzers.config import AlertsConfig, CheckConfig

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events
+from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, registry
 from analyzers.config import AnalyzeConfig

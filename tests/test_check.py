@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events
+from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import alerts, analyze, check, cli, registry
 from analyzers.config import AlertsConfig, AnalyzeConfig, CheckConfig

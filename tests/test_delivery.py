@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shipping import logger_only_to
+from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper import schema

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import digest_docs as docs
 import pytest
+from helpers import digest_docs as docs
 
 from analyzers import digest_data, registry
 from analyzers.digest import build_digest

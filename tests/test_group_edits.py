@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events
+from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, group_cli, group_edits
 from analyzers.config import AnalyzeConfig

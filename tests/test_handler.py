@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shipping import logger_only_to
-from test_transports import BeatsServer, JsonLinesServer
+from helpers.logstash_servers import BeatsServer, JsonLinesServer
+from helpers.shipping import logger_only_to
 
 import shipper
 from kibana.setup import install_template

@@ -5,105 +5,22 @@ and auth on the wire are real)."""
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from helpers.fake_kibana import FakeKibana, file_part, serve_fake_kibana
 
 from kibana import cli, importer, objects
 from kibana.exceptions import KibanaConfigError, KibanaImportError
 
 NDJSON = objects.to_ndjson(objects.saved_objects()).encode("utf-8")
-OK = (200, {"success": True, "successCount": 11, "successResults": []})
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FakeKibana:
-    """A loopback HTTP server answering with queued (status, JSON) pairs and recording each request."""
-
-    url: str
-    answers: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-
-
-def serve_fake_kibana(tls: ssl.SSLContext | None = None) -> Iterator[FakeKibana]:
-    fake = FakeKibana(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            parts = urlsplit(self.path)
-            fake.requests.append(
-                Recorded(
-                    method=self.command,
-                    path=parts.path,
-                    query=parse_qs(parts.query),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length),
-                )
-            )
-            status, answer = fake.answers.pop(0) if fake.answers else OK
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    scheme = "https" if tls else "http"
-    fake.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def kibana() -> Iterator[FakeKibana]:
     yield from serve_fake_kibana()
-
-
-def _file_part(request: Recorded) -> tuple[str | None, str | None, bytes]:
-    """(form field name, filename, content) of the single multipart part."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + request.headers["content-type"].encode() + b"\r\n\r\n" + request.body
-    )
-    (part,) = list(message.iter_parts())
-    payload = part.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return part.get_param("name", header="content-disposition"), part.get_filename(), payload
 
 
 def test_import_request_carries_file_xsrf_auth_and_overwrite(kibana: FakeKibana) -> None:
@@ -117,7 +34,7 @@ def test_import_request_carries_file_xsrf_auth_and_overwrite(kibana: FakeKibana)
     assert request.headers["kbn-xsrf"] == "true"
     assert request.headers["authorization"] == "ApiKey aWQ6c2VjcmV0"
     assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
-    name, filename, content = _file_part(request)
+    name, filename, content = file_part(request)
     assert (name, filename) == ("file", "logloop.ndjson")
     assert content == NDJSON
     assert result == importer.ImportResult(success_count=11, errors=())
@@ -310,7 +227,7 @@ def test_tls_is_verified_by_default_and_a_ca_file_makes_it_pass(
         importer.KibanaSettings(url=tls_kibana.url, ca_certs=str(certificate[0])), NDJSON
     )
     assert result.success_count == 11
-    assert _file_part(tls_kibana.requests[-1])[2] == NDJSON
+    assert file_part(tls_kibana.requests[-1])[2] == NDJSON
     unverified = importer.KibanaSettings(url=tls_kibana.url, verify_certs=False)
     assert importer.import_ndjson(unverified, NDJSON).success_count == 11
 
@@ -336,7 +253,7 @@ def test_cli_import_prints_each_refused_object_and_fails(
         )
     )
     assert main(["kibana", "import", "--url", kibana.url, "--user", "elastic", "--file", str(exported)]) == 1
-    assert _file_part(kibana.requests[0])[1:] == ("objects.ndjson", exported.read_bytes())
+    assert file_part(kibana.requests[0])[1:] == ("objects.ndjson", exported.read_bytes())
     err = capsys.readouterr().err
     assert "  failed: lens 'T' (x): conflict" in err
     assert (

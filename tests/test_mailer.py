@@ -11,12 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import digest_docs as docs
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from ports import free_port
-from smtp_inbox import Inbox
+from helpers import digest_docs as docs
+from helpers.ports import free_port
+from helpers.smtp_inbox import Inbox
 
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest

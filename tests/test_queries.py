@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from analysis_docs import NOW, event, index_events
+from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import es as es_boundary
 from analyzers import queries

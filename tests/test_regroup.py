@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from analysis_docs import NOW, event, index_events
+from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, queries
 from analyzers.config import AnalyzeConfig

@@ -13,8 +13,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import digest_docs as docs
 import pytest
+from helpers import digest_docs as docs
 from matplotlib import image as mpimg
 
 from analyzers.digest import Digest, build_digest

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from ports import free_port
+from helpers.ports import free_port
 
 from kibana.setup import install_template
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_kibana_import import FakeKibana, serve_fake_kibana
+from helpers.fake_kibana import FakeKibana, file_part, serve_fake_kibana
 
 from kibana import importer, objects, setup
 from kibana.exceptions import KibanaImportError, SetupError
@@ -26,10 +26,8 @@ def kibana() -> Iterator[FakeKibana]:
 
 
 def _imported(fake: FakeKibana) -> list[dict[str, Any]]:
-    from test_kibana_import import _file_part
-
     (request,) = [r for r in fake.requests if r.path.endswith("/_import")]
-    return [json.loads(line) for line in _file_part(request)[2].decode().splitlines()]
+    return [json.loads(line) for line in file_part(request)[2].decode().splitlines()]
 
 
 def test_setup_installs_the_template_that_maps_daily_indices(es: Any, index_prefix: str) -> None:

@@ -99,10 +99,14 @@ from shipper.grouping.tracebacks import (
     scan_traceback,
     segments,
 )
+from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
+from shipper.schema import get_field as get_field  # re-exported: dotted paths are defined once, there
 
 GROUPING_VERSION: Final = 3
 
-ERROR_LEVELS: Final = frozenset({"error", "err", "critical", "crit", "fatal", "alert", "emergency"})
+# Derived from the one definition (shipper.schema) for callers that still test a level against a
+# set; new code calls shipper.schema.is_error_level, which also ignores case and blanks.
+ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
 _STDLIB_RE: Final = re.compile(
@@ -144,21 +148,16 @@ def fingerprint_event(
 ) -> Fingerprint | None:
     """Fingerprint an ECS error event (nested or dotted keys); None for events that are not errors.
 
-    An error is a log.level of error/critical/fatal, or an event carrying error.type/stack_trace.
+    What an error is, `shipper.schema.is_error_document` says (the one definition).
     """
     if options.in_app or options.rules or _user_parts(doc) is not None:
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
         return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
-    if not (stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")):
+    if not is_error_document(doc):
         return None
     return _fingerprint(doc, _text(stack_trace))
-
-
-def _is_error_level(doc: Mapping[str, Any]) -> bool:
-    level = _field(doc, "log.level", "log", "level")
-    return isinstance(level, str) and level.strip().lower() in ERROR_LEVELS
 
 
 def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> Fingerprint:
@@ -182,9 +181,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     frames of `in_app` packages marked, ignored frames dropped, a matching rule's `group_by`, then the
     event's fingerprint parts (`{{ default }}` standing for the key so far). The title stays the default."""
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
-    if errors_only and not (
-        stack_trace or _is_error_level(doc) or _field(doc, "error.type", "error", "type")
-    ):
+    if errors_only and not (stack_trace or is_error_document(doc)):
         return None
     if stack_trace and options.in_app:
         stack_trace = with_program_frames(stack_trace, options.in_app)
@@ -917,23 +914,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
-    """Read a field by dotted name from a nested, dotted or mixed document; None if absent."""
-    if dotted in doc:
-        return doc[dotted]
-    parts = dotted.split(".")
-    for cut in range(1, len(parts)):
-        head = ".".join(parts[:cut])
-        child = doc.get(head)
-        if isinstance(child, Mapping):
-            found = get_field(child, ".".join(parts[cut:]))
-            if found is not None:
-                return found
-    return None
-
-
 def _field(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
-    """`get_field(doc, dotted)` for a name of two parts (`head.tail`), without its general search."""
+    """`shipper.schema.get_field(doc, dotted)` for a name of two parts (`head.tail`), without its
+    general search: the fingerprint's hot path reads a handful of such fields per event."""
     if dotted in doc:
         return doc[dotted]
     child = doc.get(head)
