@@ -5,6 +5,8 @@
     logloop ignore GROUP
     logloop regroup [--since TIME] [--batch N]
     logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
+                  (also warns of the shard limit, disk watermarks and shipper losses: analyzers.capacity)
+    logloop prune [--dry-run]
     logloop schedule
 
 GROUP is a grouping key or a unique prefix of one. Options override the `[analyze]`/`[check]` sections.
@@ -68,7 +70,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--no-alerts", action="store_true", help="do not send [alerts] notifications")
     check.set_defaults(handler=handle_check)
 
-    schedule = subparsers.add_parser("schedule", help="run analyze, check and the digest on their schedules")
+    prune = subparsers.add_parser(
+        "prune",
+        help="delete daily event indices and registry groups older than the [retention] settings",
+        description=(
+            "Delete the daily event indices whose whole day is older than [retention] events (default "
+            "30d), by name, and the registry groups not seen for [retention] groups (default 365d). "
+            "Where the cluster has ILM, `logloop setup` installs a lifecycle policy that does the same."
+        ),
+    )
+    prune.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    prune.set_defaults(handler=handle_prune)
+
+    schedule = subparsers.add_parser(
+        "schedule", help="run analyze, check, the digest and prune on their schedules (a service)"
+    )
     schedule.set_defaults(handler=handle_schedule)
 
 
@@ -188,7 +204,7 @@ def _check_config(args: argparse.Namespace, settings: Any) -> config.CheckConfig
 
 def handle_check(args: argparse.Namespace, settings: Any) -> int:
     """Nagios semantics: every failure is UNKNOWN (3) with one line, never a traceback."""
-    from analyzers import alerts, check, registry
+    from analyzers import alerts, capacity, check, registry
 
     now = datetime.now(UTC)
     try:
@@ -198,6 +214,7 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
         smtp = alerts.require_deliverable(alerts_config, settings.section("smtp")) if alerting else None
         with closing(_client(settings)) as client:
             result = check.run_check(client, settings.index_prefix, config=check_config, until=now)
+            findings = capacity.assess(client, settings.index_prefix, config=check_config, until=now)
             alert_note = ""
             if alerting:
                 candidates = alerts.candidates(
@@ -219,10 +236,34 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     except Exception as exc:  # a Nagios plugin reports every failure as UNKNOWN
         print(check.unknown_line(str(exc) or type(exc).__name__))
         return check.UNKNOWN
-    print(result.line)
+    state, line = capacity.merge_line(result.line, result.state, findings)
+    print(line)
     if alert_note:
         print(alert_note, file=sys.stderr)
-    return result.state
+    return state
+
+
+def handle_prune(args: argparse.Namespace, settings: Any) -> int:
+    from analyzers import retention
+
+    retention_config = config.retention_config(settings.section("retention"))
+    with closing(_client(settings)) as client:
+        result = retention.prune(
+            client,
+            settings.index_prefix,
+            config=retention_config,
+            now=datetime.now(UTC),
+            dry_run=args.dry_run,
+        )
+    verb = "would delete" if result.dry_run else "deleted"
+    for name in result.deleted_indices:
+        print(f"{verb} {name}")
+    print(
+        f"{verb} {len(result.deleted_indices)} daily indices older than {retention_config.events.days}d "
+        f"({result.kept_indices} kept) and {result.deleted_groups} groups not seen for "
+        f"{retention_config.groups.days}d"
+    )
+    return 0
 
 
 SHUTDOWN_DELIVERY_SECONDS = 5.0
@@ -230,13 +271,35 @@ SHUTDOWN_DELIVERY_SECONDS = 5.0
 
 def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
     from analyzers import scheduler
+    from analyzers.health import SchedulerHealth, serve
 
     schedule_config = config.schedule_config(settings.section("schedule"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    health = SchedulerHealth()
+    server = None
+    if schedule_config.health_port:  # bound before anything else starts: a taken port fails at once
+        try:
+            server = serve(health, schedule_config.health_host, schedule_config.health_port)
+        except OSError as exc:
+            raise AnalyzerError(
+                f"cannot serve the health endpoint on {schedule_config.health_host}:"
+                f"{schedule_config.health_port} ({exc.strerror}): choose another [schedule] health_port"
+            ) from None
     handler = scheduler.ship_own_logs(settings)
-    jobs = scheduler.default_jobs(settings)
-    running = scheduler.build_scheduler(schedule_config, jobs)
-    scheduler.run_until_signalled(running)
+    jobs = scheduler.default_jobs(settings, health=health)
+    running = scheduler.build_scheduler(schedule_config, jobs, health=health)
+    if server is not None:
+        scheduler.LOG.info(
+            "health and metrics on http://%s:%s/health and /metrics",
+            schedule_config.health_host,
+            schedule_config.health_port,
+        )
+    try:
+        scheduler.run_until_signalled(running, health)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
     if handler is not None:
         # A long-running service stopping on purpose can afford a few seconds to deliver its last
         # records; whatever is still unsent after that stays spooled for the next start.

@@ -6,9 +6,16 @@ Sections (all optional; every key has a default):
                 escalation_min_increase = 10, quiet_period = "7d", resolve_after = "3d",
                 recency_half_life = "3d"
     [schedule]  timezone = "UTC", analyze = "0 * * * *", digest = "0 8 * * mon", check = "*/5 * * * *",
-                digest_window = "7d", backoff_initial = "30s", backoff_max = "15m"
-    [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5
-                (rates are errors per minute averaged over the window)
+                prune = "30 3 * * *", digest_window = "7d", backoff_initial = "30s", backoff_max = "15m",
+                health_host = "127.0.0.1", health_port = 0 (0: no health/metrics endpoint)
+    [retention] events = "30d", groups = "365d"
+                (daily event indices whose whole day is older than `events` are deleted, by ILM where
+                the cluster has it, else by `logloop prune`; groups not seen for `groups` leave the
+                registry; `groups` must not be shorter than `events`)
+    [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5,
+                shards_warning = 0.8, shards_critical = 0.95
+                (rates are errors per minute averaged over the window; shards_* are the shares of the
+                cluster's shard limit, max_shards_per_node x data nodes, in use: see analyzers.capacity)
     [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
                 (email_to = ["ops@example.com"] mails each address through the [smtp] server and
                 sender, which must then be configured; timeout is the webhook's, [smtp] has its own)
@@ -77,9 +84,20 @@ class ScheduleConfig:
     analyze: str = "0 * * * *"
     digest: str = "0 8 * * mon"
     check: str = "*/5 * * * *"
+    prune: str = "30 3 * * *"
     digest_window: timedelta = timedelta(days=7)  # the window each scheduled digest covers
     backoff_initial: timedelta = timedelta(seconds=30)
     backoff_max: timedelta = timedelta(minutes=15)
+    health_host: str = "127.0.0.1"  # loopback by default: the metrics name services and error counts
+    health_port: int = 0  # 0: no health endpoint
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionConfig:
+    """How long data is kept: daily event indices, and groups in the registry since last seen."""
+
+    events: timedelta = timedelta(days=30)
+    groups: timedelta = timedelta(days=365)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +109,8 @@ class CheckConfig:
     critical_rate: float = 20.0
     warning_new: int = 1
     critical_new: int = 5
+    shards_warning: float = 0.8  # share of the cluster's shard limit in use
+    shards_critical: float = 0.95
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +129,7 @@ class AlertsConfig:
         return bool(self.webhook_url or self.email_to)
 
 
-_Config = TypeVar("_Config", AnalyzeConfig, ScheduleConfig, CheckConfig, AlertsConfig)
+_Config = TypeVar("_Config", AnalyzeConfig, ScheduleConfig, CheckConfig, AlertsConfig, RetentionConfig)
 
 
 def _coerce(section: str, key: str, default: Any, value: Any) -> Any:
@@ -160,13 +180,35 @@ def schedule_config(table: Mapping[str, Any]) -> ScheduleConfig:
             f"[schedule] timezone = {config.timezone!r} is not a known time zone: "
             "use e.g. UTC or Europe/Berlin"
         ) from None
+    if not 0 <= config.health_port <= 65535:
+        raise ConfigurationError(
+            f"[schedule] health_port = {config.health_port} must be 0 (off) or a TCP port"
+        )
+    return config
+
+
+def retention_config(table: Mapping[str, Any]) -> RetentionConfig:
+    config = parse(RetentionConfig, "retention", table)
+    if config.events < timedelta(days=1):
+        raise ConfigurationError("[retention] events must be at least 1d: indices are deleted by whole days")
+    if config.groups < config.events:
+        raise ConfigurationError(
+            "[retention] groups must not be shorter than events: a group would leave the registry "
+            "while its events are still stored"
+        )
     return config
 
 
 def check_config(table: Mapping[str, Any]) -> CheckConfig:
     config = parse(CheckConfig, "check", table)
-    if config.warning_rate > config.critical_rate or config.warning_new > config.critical_new:
+    if (
+        config.warning_rate > config.critical_rate
+        or config.warning_new > config.critical_new
+        or config.shards_warning > config.shards_critical
+    ):
         raise ConfigurationError("[check] warning thresholds must not exceed the critical ones")
+    if not 0 < config.shards_warning <= 1 or not 0 < config.shards_critical <= 1:
+        raise ConfigurationError("[check] shards_warning and shards_critical are shares: write e.g. 0.8")
     return config
 
 

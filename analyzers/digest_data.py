@@ -35,7 +35,15 @@ MAX_GROUPS: Final = 1000
 MAX_TEMPLATES: Final = 15
 MAX_OPERATIONS: Final = 50
 FEEDBACK_SAMPLES: Final = 3
-SHIPPER_COUNTERS: Final = ("queued", "sent", "retried", "spooled", "dropped", "dead_lettered")
+SHIPPER_COUNTERS: Final = (
+    "queued",
+    "sent",
+    "retried",
+    "spooled",
+    "dropped",
+    "dead_lettered",
+    "shard_limit_retries",  # documents waiting because the cluster refused to create an index
+)
 _SAMPLE_FIELDS: Final = [
     "@timestamp",
     "message",

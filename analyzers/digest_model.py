@@ -138,6 +138,7 @@ class ShipperProcess:
     sent: int
     spool_backlog: int
     last_report: datetime | None
+    shard_limit_retries: int = 0  # retried because the cluster refused to create an index (shard limit)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,8 +166,16 @@ class Report:
         return sum(p.dropped + p.dead_lettered for p in self.shipper)
 
     @property
+    def shard_limit_retries(self) -> int:
+        return sum(p.shard_limit_retries for p in self.shipper)
+
+    @property
     def healthy_shippers(self) -> int:
-        return sum(1 for p in self.shipper if not (p.dropped or p.dead_lettered or p.spool_backlog))
+        return sum(
+            1
+            for p in self.shipper
+            if not (p.dropped or p.dead_lettered or p.spool_backlog or p.shard_limit_retries)
+        )
 
     @property
     def spool_backlog(self) -> int:
@@ -179,6 +188,7 @@ class Report:
             and self.measure("feedback").current == 0
             and not any(self.status_counts.values())
             and self.shipper_losses == 0
+            and self.shard_limit_retries == 0
         )
 
 
@@ -446,10 +456,23 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
             sent=int(p["sent"]),
             spool_backlog=int(p["spool_backlog"]),
             last_report=parse_time(p.get("last_report")),
+            shard_limit_retries=int(p.get("shard_limit_retries", 0)),
         )
         for p in sorted(
             data.shipper, key=lambda p: (-(p["dropped"] + p["dead_lettered"]), p["host"], p["pid"])
         )
+    )
+
+
+def shard_limit_notes(retries: int) -> tuple[str, ...]:
+    """The digest's note when shippers had to retry because the cluster refused to create an index."""
+    if not retries:
+        return ()
+    return (
+        f"Shippers retried {retries:,} documents because the cluster refused to create an index (its shard "
+        "limit, cluster.max_shards_per_node x data nodes, was reached): nothing is lost while they retry, "
+        "but those events arrive late. Delete old indices (`logloop prune`, [retention] events), add data "
+        "nodes or raise the limit; `logloop check` warns before the limit is reached.",
     )
 
 
@@ -479,7 +502,7 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
         )
         for b in data.daily
     )
-    notes = (
+    notes: tuple[str, ...] = (
         ()
         if data.groups_registry
         else (
@@ -487,6 +510,8 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
             "occurrences only.",
         )
     )
+    shipper = _shipper(data)
+    notes += shard_limit_notes(sum(p.shard_limit_retries for p in shipper))
     return Report(
         title=one_line(title, 120),
         window=data.window,
@@ -499,7 +524,7 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
         error_lines=_error_lines(data),
         operations=_operations(data),
         feedback=_feedback(data),
-        shipper=_shipper(data),
+        shipper=shipper,
         registry_used=bool(data.groups_registry),
         notes=notes,
     )

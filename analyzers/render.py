@@ -143,6 +143,7 @@ def to_json(report: Report) -> str:
     document["window"] = {"start": report.window.start, "end": report.window.end}
     document["is_empty"] = report.is_empty
     document["shipper_losses"] = report.shipper_losses
+    document["shard_limit_retries"] = report.shard_limit_retries
     return json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
 
 

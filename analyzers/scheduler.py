@@ -1,7 +1,10 @@
-"""`logloop schedule`: run analyze, check and the digest on cron schedules, in a time zone, forever.
+"""`logloop schedule`: run analyze, check, the digest and prune on cron schedules, in a time zone, forever.
 
 Schedules come from `[schedule]` (crontab syntax, minute first; defaults: analyze hourly at :00, check
-every 5 minutes, digest Mondays 08:00) evaluated in `[schedule] timezone`. Crontab weekday numbers
+every 5 minutes, digest Mondays 08:00, prune daily at 03:30) evaluated in `[schedule] timezone`.
+Prune deletes expired daily indices only where the cluster has no ILM (where it has, the policy
+`logloop setup` installed does); it always removes stale registry groups. With `[schedule]
+health_port` set, `analyzers.health` serves /health and /metrics about these runs. Crontab weekday numbers
 mean what they mean to cron (0 and 7 are Sunday); APScheduler 3 numbers them from Monday, so numeric
 weekdays are translated to names first.
 
@@ -28,9 +31,10 @@ from zoneinfo import ZoneInfo
 from analyzers import config as analyzer_config
 from analyzers.config import ScheduleConfig
 from analyzers.exceptions import ConfigurationError
+from analyzers.health import SchedulerHealth
 
 LOG: Final = logging.getLogger("logloop.scheduler")
-JOB_NAMES: Final = ("analyze", "check", "digest")
+JOB_NAMES: Final = ("analyze", "check", "digest", "prune")
 _CRON_WEEKDAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NUMERIC_PART: Final = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
 
@@ -106,13 +110,27 @@ class Backoff:
 class GuardedJob:
     """Runs a job; a failure is logged and retried after the backoff, never raised into the scheduler."""
 
-    def __init__(self, name: str, job: Job, *, scheduler: Any, backoff: Backoff, clock: Clock) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: Job,
+        *,
+        scheduler: Any,
+        backoff: Backoff,
+        clock: Clock,
+        health: SchedulerHealth | None = None,
+    ) -> None:
         self.name = name
         self.failures = 0
         self._job = job
         self._scheduler = scheduler
         self._backoff = backoff
         self._clock = clock
+        self._health = health
+
+    def _record(self, started: datetime, began: float, *, ok: bool) -> None:
+        if self._health is not None:
+            self._health.finished(self.name, started=started, duration=time.monotonic() - began, ok=ok)
 
     @property
     def retry_id(self) -> str:
@@ -120,9 +138,11 @@ class GuardedJob:
 
     def __call__(self) -> None:
         LOG.info("scheduled job %s starting", self.name)
+        started, began = self._clock(), time.monotonic()
         try:
             self._job()
         except Exception as exc:  # the scheduler's boundary: any failure is logged and retried
+            self._record(started, began, ok=False)
             self.failures += 1
             delay = self._backoff.delay(self.failures)
             LOG.error(
@@ -135,6 +155,7 @@ class GuardedJob:
             )
             self._schedule_retry(delay)
             return
+        self._record(started, began, ok=True)
         self.failures = 0
         LOG.info("scheduled job %s finished", self.name)
 
@@ -158,8 +179,15 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return (AnalyzerError,)
 
 
-def build_scheduler(config: ScheduleConfig, jobs: Mapping[str, Job], *, clock: Clock = utc_now) -> Any:
-    """A BlockingScheduler (not started) with one guarded cron job per entry of `jobs`."""
+def build_scheduler(
+    config: ScheduleConfig,
+    jobs: Mapping[str, Job],
+    *,
+    clock: Clock = utc_now,
+    health: SchedulerHealth | None = None,
+) -> Any:
+    """A BlockingScheduler (not started) with one guarded cron job per entry of `jobs`; each run is
+    recorded in `health` when given."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(
@@ -168,8 +196,10 @@ def build_scheduler(config: ScheduleConfig, jobs: Mapping[str, Job], *, clock: C
     )
     backoff = Backoff(initial=config.backoff_initial, maximum=config.backoff_max)
     cron = triggers(config)
+    if health is not None:
+        health.register(jobs)
     for name, job in jobs.items():
-        guarded = GuardedJob(name, job, scheduler=scheduler, backoff=backoff, clock=clock)
+        guarded = GuardedJob(name, job, scheduler=scheduler, backoff=backoff, clock=clock, health=health)
         scheduler.add_job(guarded, cron[name], id=name, name=name)
     return scheduler
 
@@ -183,9 +213,14 @@ def _plan(scheduler: Any) -> str:
     )
 
 
-def run_until_signalled(scheduler: Any) -> None:
+def run_until_signalled(scheduler: Any, health: SchedulerHealth | None = None) -> None:
     """Start the scheduler in the foreground; SIGTERM/SIGINT shut it down and return."""
     from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+    def started(_event: object) -> None:
+        if health is not None:
+            health.set_running(True, now=utc_now())
+        LOG.info("scheduler started: %s", _plan(scheduler))
 
     def shutdown(signum: int) -> None:
         LOG.info("scheduler stopping on %s", signal.Signals(signum).name)
@@ -197,15 +232,15 @@ def run_until_signalled(scheduler: Any) -> None:
         # Nothing that takes a lock (logging, the scheduler's) runs inside the signal handler itself.
         threading.Thread(target=shutdown, args=(signum,), name="logloop-scheduler-stop", daemon=True).start()
 
-    scheduler.add_listener(
-        lambda _event: LOG.info("scheduler started: %s", _plan(scheduler)), EVENT_SCHEDULER_STARTED
-    )
+    scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         scheduler.start()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if health is not None:
+            health.set_running(False, now=utc_now())
     LOG.info("scheduler stopped")
 
 
@@ -232,7 +267,7 @@ def analyze_job(settings: Any, *, clock: Clock = utc_now) -> Job:
 
 
 def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
-    from analyzers import alerts, check, registry
+    from analyzers import alerts, capacity, check, registry
 
     check_cfg = analyzer_config.check_config(settings.section("check"))
     alerts_cfg = analyzer_config.alerts_config(settings.section("alerts"))
@@ -242,8 +277,10 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
         now = clock()
         with closing(_client(settings)) as client:
             result = check.run_check(client, settings.index_prefix, config=check_cfg, until=now)
-            level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[result.state]
-            LOG.log(level, "check: %s", result.line)
+            findings = capacity.assess(client, settings.index_prefix, config=check_cfg, until=now)
+            state, line = capacity.merge_line(result.line, result.state, findings)
+            level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[state]
+            LOG.log(level, "check: %s", line)
             if alerts_cfg.enabled:
                 candidates = alerts.candidates(
                     result, registry.load_groups(client, settings.index_prefix), config=alerts_cfg
@@ -261,7 +298,7 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
     return job
 
 
-def digest_job(settings: Any, *, clock: Clock = utc_now) -> Job | None:
+def digest_job(settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth | None = None) -> Job | None:
     """The weekly digest, mailed to the [smtp] recipients; None (with a warning) when it cannot run."""
     try:
         from analyzers import mailer
@@ -282,17 +319,44 @@ def digest_job(settings: Any, *, clock: Clock = utc_now) -> Job | None:
             run = run_digest(client, settings.index_prefix, window=window, until=now, now=now, smtp=smtp)
         for outcome in run.outcomes:
             LOG.info("digest to %s: %s %s", outcome.recipient, outcome.state, outcome.detail or "")
+        if health is not None and any(outcome.state == "sent" for outcome in run.outcomes):
+            health.digest_sent(now)
         mailer.raise_for_failures(run.outcomes)
 
     return job
 
 
-def default_jobs(settings: Any, *, clock: Clock = utc_now) -> dict[str, Job]:
+def prune_job(settings: Any, *, clock: Clock = utc_now) -> Job:
+    """Retention: expired daily indices (unless ILM deletes them) and stale registry groups."""
+    from analyzers import retention
+
+    config = analyzer_config.retention_config(settings.section("retention"))
+
+    def job() -> None:
+        with closing(_client(settings)) as client:
+            by_ilm = retention.ilm_available(client)
+            result = retention.prune(
+                client, settings.index_prefix, config=config, now=clock(), indices=not by_ilm
+            )
+        LOG.info(
+            "prune: %s expired daily indices deleted%s, %s stale groups removed",
+            len(result.deleted_indices),
+            " (ILM deletes them on this cluster)" if by_ilm else "",
+            result.deleted_groups,
+        )
+
+    return job
+
+
+def default_jobs(
+    settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth | None = None
+) -> dict[str, Job]:
     jobs: dict[str, Job] = {
         "analyze": analyze_job(settings, clock=clock),
         "check": check_job(settings, clock=clock),
+        "prune": prune_job(settings, clock=clock),
     }
-    digest = digest_job(settings, clock=clock)
+    digest = digest_job(settings, clock=clock, health=health)
     if digest is not None:
         jobs["digest"] = digest
     return jobs

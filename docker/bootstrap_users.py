@@ -4,8 +4,12 @@ Runs as `elastic` (ELASTIC_PASSWORD) against LOGLOOP_ES_URL and is idempotent:
     kibana_system     password := KIBANA_SYSTEM_PASSWORD (the built-in user Kibana logs in as)
     logloop_writer    role + user, password LOGLOOP_WRITER_PASSWORD: create documents in the daily
                       event indices <prefix>-20* and nothing else (Logstash, direct shippers)
-    logloop_analyzer  role + user, password LOGLOOP_ANALYZER_PASSWORD: read events, own the group
-                      registry <prefix>-groups and the analyzers' other <prefix>-* indices
+    logloop_analyzer  role + user, password LOGLOOP_ANALYZER_PASSWORD: read events (and add its own
+                      log records and regroup's keys to them), own the group registry and the
+                      analyzers' other indices; it cannot delete event indices or documents
+                      (retention is the lifecycle policy's job, installed by setup as `elastic`)
+    logloop_viewer    role only (assign it to your Kibana users): read the events and the registry,
+                      and read-only Dashboard and Discover in Kibana; nothing to write or delete
 Prints one line per step; any failure is one line on stderr and exit status 1.
 """
 
@@ -18,6 +22,9 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from shipper import schema
+
+# The indices the analyzers own besides the daily events (analyzers.registry, .mailer, .alerts).
+ANALYZER_INDICES = ("groups", "digest-sends", "alerts")
 
 
 def _require(name: str) -> str:
@@ -35,10 +42,40 @@ def roles(prefix: str) -> dict[str, dict[str, Any]]:
             "indices": [{"names": [events], "privileges": ["create_doc", "create_index", "auto_configure"]}],
         },
         "logloop_analyzer": {
-            "cluster": ["monitor", "manage_index_templates"],
+            # monitor: `logloop check` reads the shard limit, disk use and the index template;
+            # read_ilm: prune asks whether the cluster's lifecycle policy deletes old indices.
+            "cluster": ["monitor", "read_ilm"],
             "indices": [
-                {"names": [events], "privileges": ["read", "view_index_metadata"]},
-                {"names": [f"{prefix}-*"], "privileges": ["read", "write", "create_index", "manage"]},
+                {
+                    "names": [events],
+                    # create_*: the scheduler ships its own log records; index: regroup's updates.
+                    # No delete, delete_index or manage: the analyzer cannot remove events.
+                    "privileges": [
+                        "read",
+                        "view_index_metadata",
+                        "create_doc",
+                        "create_index",
+                        "auto_configure",
+                        "index",
+                    ],
+                },
+                {
+                    "names": [f"{prefix}-{name}" for name in ANALYZER_INDICES],
+                    "privileges": ["read", "write", "create_index", "view_index_metadata"],
+                },
+            ],
+        },
+        "logloop_viewer": {
+            "cluster": [],
+            "indices": [
+                {"names": [events, f"{prefix}-groups"], "privileges": ["read", "view_index_metadata"]},
+            ],
+            "applications": [
+                {
+                    "application": "kibana-.kibana",
+                    "privileges": ["feature_dashboard.read", "feature_discover.read"],
+                    "resources": ["*"],
+                }
             ],
         },
     }
@@ -47,7 +84,10 @@ def roles(prefix: str) -> dict[str, dict[str, Any]]:
 def main() -> int:
     url = os.environ.get("LOGLOOP_ES_URL", "http://elasticsearch:9200")
     prefix = os.environ.get("LOGLOOP_INDEX_PREFIX", schema.DEFAULT_INDEX_PREFIX)
-    es = Elasticsearch(url, basic_auth=("elastic", _require("ELASTIC_PASSWORD")), request_timeout=30)
+    ca_certs = os.environ.get("LOGLOOP_ES_CA_CERTS") or None  # set by docker-compose.tls.yml
+    es = Elasticsearch(
+        url, basic_auth=("elastic", _require("ELASTIC_PASSWORD")), request_timeout=30, ca_certs=ca_certs
+    )
     passwords = {
         "logloop_writer": _require("LOGLOOP_WRITER_PASSWORD"),
         "logloop_analyzer": _require("LOGLOOP_ANALYZER_PASSWORD"),
@@ -57,6 +97,9 @@ def main() -> int:
         print("bootstrap: kibana_system password set")
         for role, body in roles(prefix).items():
             es.security.put_role(name=role, **body)
+            if role not in passwords:  # a role for people, assigned to their own Kibana users
+                print(f"bootstrap: role {role} ready")
+                continue
             es.security.put_user(username=role, password=passwords[role], roles=[role], full_name=role)
             print(f"bootstrap: role and user {role} ready")
     except ApiError as exc:

@@ -27,6 +27,7 @@ from typing import Any
 
 from kibana import importer, objects, setup
 from kibana.exceptions import KibanaConfigError
+from shipper import schema
 from shipper.connection import Deployment, make_client
 
 _ENV = {
@@ -119,6 +120,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     import_parser.add_argument(
         "--file", type=Path, help="NDJSON file to import (default: generated for the index prefix)"
     )
+    import_parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to this long for Kibana to become available first (the compose kibana-objects service)",
+    )
     import_parser.set_defaults(handler=run_import)
     export_parser = actions.add_parser("export", help="write the saved objects as NDJSON")
     export_parser.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
@@ -133,10 +141,21 @@ def run_setup(args: argparse.Namespace, settings: Deployment) -> int:
     kibana = kibana_settings(settings.section("kibana"), os.environ, _flags(args))
     es = make_client(settings.elasticsearch)
     try:
-        report = setup.run_setup(es, settings.index_prefix, kibana, wait_for_kibana=args.wait_for_kibana)
+        report = setup.run_setup(
+            es,
+            settings.index_prefix,
+            kibana,
+            wait_for_kibana=args.wait_for_kibana,
+            layout=schema.index_layout(settings.section("indices")),
+            retention=settings.section("retention"),
+        )
     finally:
         es.close()
     print(f"index template {report.template} installed for {report.index_pattern}")
+    if report.lifecycle_policy:
+        print(f"lifecycle policy {report.lifecycle_policy} deletes daily indices past [retention] events")
+    else:
+        print("no index lifecycle management here: `logloop prune` (scheduled by `logloop schedule`) deletes")
     if report.registry:
         print(f"group registry index {report.registry} ready")
     if report.kibana is None:
@@ -150,6 +169,8 @@ def run_import(args: argparse.Namespace, settings: Deployment) -> int:
     kibana = kibana_settings(settings.section("kibana"), os.environ, _flags(args))
     if kibana is None:
         raise KibanaConfigError("no Kibana URL: pass --url, set LOGLOOP_KIBANA_URL or [kibana] url")
+    if args.wait > 0:
+        importer.wait_until_available(kibana, args.wait)
     if args.file:
         try:
             ndjson = args.file.read_bytes()

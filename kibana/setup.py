@@ -1,6 +1,10 @@
 """`logloop setup`: install the index template, create the group registry index (when the analyzers
 are installed), and, when Kibana is configured, import the saved objects.
 
+The template takes the shards and replicas of `[indices]`; where the cluster has ILM and the
+analyzers are installed, a lifecycle policy for `[retention] events` is installed first and named
+in the template (without ILM, `logloop prune` deletes expired indices instead).
+
 Idempotent: the template is PUT under the same name, the saved objects are imported with
 overwrite and stable ids, so running it again (the compose `setup` service does on every `up`)
 converges to the same state. `elasticsearch` errors are translated into SetupError here only.
@@ -8,7 +12,8 @@ converges to the same state. `elasticsearch` errors are translated into SetupErr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kibana import importer, objects
@@ -22,15 +27,16 @@ class SetupReport:
     index_pattern: str
     registry: str | None  # the group registry index, None when the analyzers are not installed
     kibana: importer.ImportResult | None
+    lifecycle_policy: str | None = None  # None: no ILM (or no analyzers); `logloop prune` deletes
 
 
-def install_template(es: Any, prefix: str) -> str:
-    """PUT the composable index template for `prefix`; returns its name."""
+def install_template(es: Any, prefix: str, layout: schema.IndexLayout | None = None) -> str:
+    """PUT the composable index template for `prefix` (shards, replicas, policy from `layout`); its name."""
     from elasticsearch import ApiError, TransportError
 
     name = schema.template_name(prefix)
     try:
-        es.indices.put_index_template(name=name, **schema.index_template(prefix))
+        es.indices.put_index_template(name=name, **schema.index_template(prefix, layout))
     except ApiError as exc:
         raise SetupError(
             f"Elasticsearch refused the index template {name}: {exc.message} (HTTP {exc.status_code})"
@@ -62,11 +68,29 @@ def import_saved_objects(kibana: importer.KibanaSettings, prefix: str) -> import
     return result
 
 
+def install_lifecycle_policy(es: Any, prefix: str, retention: Mapping[str, Any]) -> str | None:
+    """The ILM policy for `[retention]` where the cluster has ILM and the analyzers are installed."""
+    try:
+        from analyzers import config
+        from analyzers import retention as lifecycle
+    except ImportError:
+        return None
+    return lifecycle.install_policy(es, prefix, config.retention_config(retention))
+
+
 def run_setup(
-    es: Any, prefix: str, kibana: importer.KibanaSettings | None, *, wait_for_kibana: float = 0.0
+    es: Any,
+    prefix: str,
+    kibana: importer.KibanaSettings | None,
+    *,
+    wait_for_kibana: float = 0.0,
+    layout: schema.IndexLayout | None = None,
+    retention: Mapping[str, Any] | None = None,
 ) -> SetupReport:
-    """Install the template, then (if `kibana` is given) wait for Kibana and import the objects."""
-    template = install_template(es, prefix)
+    """Install the template (with the lifecycle policy, if any), then (if `kibana` is given) wait for
+    Kibana and import the objects."""
+    policy = install_lifecycle_policy(es, prefix, retention or {})
+    template = install_template(es, prefix, replace(layout or schema.IndexLayout(), lifecycle_policy=policy))
     registry = ensure_registry(es, prefix)
     result = None
     if kibana is not None:
@@ -74,5 +98,9 @@ def run_setup(
             importer.wait_until_available(kibana, wait_for_kibana)
         result = import_saved_objects(kibana, prefix)
     return SetupReport(
-        template=template, index_pattern=schema.index_pattern(prefix), registry=registry, kibana=result
+        template=template,
+        index_pattern=schema.index_pattern(prefix),
+        registry=registry,
+        kibana=result,
+        lifecycle_policy=policy,
     )

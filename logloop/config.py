@@ -2,12 +2,20 @@
 
 The file is `--config PATH`, else $LOGLOOP_CONFIG, else ~/.config/logloop/logloop.toml if present;
 never the working directory. Sections other than [elasticsearch] belong to the package that owns
-them (analyzers read [smtp], [digest], [schedule], [check]; kibana reads [kibana]) and are handed
-over as plain mappings, parsed into that package's own frozen dataclasses.
+them (analyzers read [smtp], [digest], [schedule], [check], [analyze], [alerts], [retention]; kibana
+reads [kibana]) and are handed over as plain mappings, parsed into that package's own frozen
+dataclasses.
 
-Environment variables (override the file):
-    LOGLOOP_ES_URL, LOGLOOP_ES_API_KEY, LOGLOOP_ES_USERNAME, LOGLOOP_ES_PASSWORD, LOGLOOP_ES_CA_CERTS,
-    LOGLOOP_ES_ALLOW_PLAIN_HTTP, LOGLOOP_INDEX_PREFIX, LOGLOOP_SERVICE
+Every key of every section can be set from the environment, which wins over the file:
+`LOGLOOP_<SECTION>_<KEY>`, e.g. LOGLOOP_SMTP_PASSWORD, LOGLOOP_ELASTICSEARCH_URL (LOGLOOP_ES_URL is
+the same), LOGLOOP_SCHEDULE_TIMEZONE, LOGLOOP_RETENTION_EVENTS. LOGLOOP_INDEX_PREFIX and
+LOGLOOP_SERVICE set the [logloop] keys. A value is read as a TOML value when it is one (`587`,
+`2.5`, `true`, `["a@example.com", "b@example.com"]`), else as text; secrets and names (password,
+api_key, username) are always text, so a numeric password stays a string.
+
+Secrets from files: `password_file = "/run/secrets/smtp"` (or LOGLOOP_SMTP_PASSWORD_FILE) reads the
+password from that file (one trailing newline dropped), for every secret key (password, api_key) of
+every section; it keeps secrets out of the TOML file, the environment and `ps`.
 """
 
 from __future__ import annotations
@@ -17,21 +25,34 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from logloop.errors import ConfigError
 from shipper.connection import ElasticsearchSettings
 from shipper.schema import DEFAULT_INDEX_PREFIX
 
-_ENV_TO_ES_FIELD = {
-    "LOGLOOP_ES_URL": "url",
-    "LOGLOOP_ES_API_KEY": "api_key",
-    "LOGLOOP_ES_USERNAME": "username",
-    "LOGLOOP_ES_PASSWORD": "password",
-    "LOGLOOP_ES_CA_CERTS": "ca_certs",
-    "LOGLOOP_ES_ALLOW_PLAIN_HTTP": "allow_plain_http",
+SECTIONS: Final = (
+    "logloop",
+    "elasticsearch",
+    "smtp",
+    "digest",
+    "schedule",
+    "check",
+    "alerts",
+    "analyze",
+    "retention",
+    "indices",
+    "kibana",
+)
+_SECTION_ALIASES: Final = {"es": "elasticsearch"}
+_PLAIN_ALIASES: Final = {
+    "LOGLOOP_INDEX_PREFIX": ("logloop", "index_prefix"),
+    "LOGLOOP_SERVICE": ("logloop", "service"),
 }
-_TRUE = {"1", "true", "yes", "on"}
+_GENERAL_KEYS: Final = ("index_prefix", "service")
+SECRET_KEYS: Final = frozenset({"password", "api_key"})
+_TEXT_KEYS: Final = SECRET_KEYS | {"username"}
+_FILE_SUFFIX: Final = "_file"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,7 +86,93 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def _es_settings(table: Mapping[str, Any], environ: Mapping[str, str]) -> ElasticsearchSettings:
+def env_value(key: str, raw: str) -> Any:
+    """An environment variable's text as the TOML value it spells, else as text (pure)."""
+    if key in _TEXT_KEYS or key.endswith(_FILE_SUFFIX):
+        return raw
+    try:
+        return tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_target(variable: str) -> tuple[str, str] | None:
+    """`LOGLOOP_SMTP_PASSWORD` -> ("smtp", "password"); None for variables that name no section."""
+    if variable in _PLAIN_ALIASES:
+        return _PLAIN_ALIASES[variable]
+    section, _, key = variable.removeprefix("LOGLOOP_").lower().partition("_")
+    section = _SECTION_ALIASES.get(section, section)
+    if not variable.startswith("LOGLOOP_") or section not in SECTIONS or not key:
+        return None
+    return section, key
+
+
+def is_read(variable: str) -> bool:
+    """Whether logloop reads this environment variable (for the sections this module parses, whether
+    the key exists; the other sections' owners refuse unknown keys themselves)."""
+    target = _env_target(variable)
+    if target is None:
+        return variable == "LOGLOOP_CONFIG"
+    section, key = target
+    if key.removesuffix(_FILE_SUFFIX) in SECRET_KEYS:
+        return True
+    if section == "elasticsearch":
+        return key in {f.name for f in fields(ElasticsearchSettings)}
+    return section != "logloop" or key in _GENERAL_KEYS
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Every LOGLOOP_<SECTION>_<KEY> variable, by section and key, values typed by `env_value`."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for variable in sorted(environ):
+        target = _env_target(variable)
+        if target is not None:
+            section, key = target
+            overrides.setdefault(section, {})[key] = env_value(key, environ[variable])
+    return overrides
+
+
+def _read_secret(path_text: Any, *, where: str) -> str:
+    path = Path(str(path_text)).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(
+            f"{where} = {str(path)!r} cannot be read ({reason}): point it at a readable file"
+        ) from None
+    return text[:-1] if text.endswith("\n") else text
+
+
+def resolve_secret_files(section: str, table: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace `<secret>_file` keys with the secret read from that file."""
+    values = dict(table)
+    for key in SECRET_KEYS:
+        file_key = key + _FILE_SUFFIX
+        if file_key in values:
+            values[key] = _read_secret(values.pop(file_key), where=f"[{section}] {file_key}")
+    return values
+
+
+def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The file's sections overridden key by key by the environment, secret files resolved."""
+    sections: dict[str, dict[str, Any]] = {}
+    for name, table in document.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")
+        sections[name] = dict(table)
+    for name, overrides in environment_overrides(environ).items():
+        table = sections.setdefault(name, {})
+        for key, value in overrides.items():
+            if key in SECRET_KEYS:
+                table.pop(key + _FILE_SUFFIX, None)  # the environment's secret wins over the file's path
+            if key.endswith(_FILE_SUFFIX):
+                table.pop(key.removesuffix(_FILE_SUFFIX), None)
+            table[key] = value
+    return {name: resolve_secret_files(name, table) for name, table in sections.items()}
+
+
+def _es_settings(table: Mapping[str, Any]) -> ElasticsearchSettings:
     known = {f.name for f in fields(ElasticsearchSettings)}
     unknown = set(table) - known
     if unknown:
@@ -73,25 +180,41 @@ def _es_settings(table: Mapping[str, Any], environ: Mapping[str, str]) -> Elasti
             f"unknown key(s) in [elasticsearch]: {', '.join(sorted(unknown))}; "
             f"known: {', '.join(sorted(known))}"
         )
-    values: dict[str, Any] = dict(table)
-    for variable, name in _ENV_TO_ES_FIELD.items():
-        if variable in environ:
-            raw = environ[variable]
-            values[name] = raw.lower() in _TRUE if name == "allow_plain_http" else raw
+    values: dict[str, Any] = {
+        key: _boolean(f"[elasticsearch] {key}", value) if key in _ES_BOOLEANS else value
+        for key, value in table.items()
+    }
     return ElasticsearchSettings(**values)
+
+
+_ES_BOOLEANS: Final = frozenset(f.name for f in fields(ElasticsearchSettings) if isinstance(f.default, bool))
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _boolean(name: str, value: Any) -> bool:
+    """true/false, 1/0, yes/no, on/off (any case) -> bool; anything else is an error naming the key."""
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} = {value!r} must be true or false")
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from the file (if any) overridden by the environment."""
     environ = os.environ if environ is None else environ
     path = path or default_config_path(environ)
-    document = _read_toml(path) if path else {}
-    es_table = document.pop("elasticsearch", {})
-    general = document.pop("logloop", {})
+    sections = merged_sections(_read_toml(path) if path else {}, environ)
+    general = sections.pop("logloop", {})
+    unknown = set(general) - set(_GENERAL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) in [logloop]: {', '.join(sorted(unknown))}; known: index_prefix, service"
+        )
     return Settings(
-        elasticsearch=_es_settings(es_table, environ),
-        index_prefix=environ.get("LOGLOOP_INDEX_PREFIX", general.get("index_prefix", DEFAULT_INDEX_PREFIX)),
-        service=environ.get("LOGLOOP_SERVICE", general.get("service", "logloop")),
+        elasticsearch=_es_settings(sections.pop("elasticsearch", {})),
+        index_prefix=str(general.get("index_prefix", DEFAULT_INDEX_PREFIX)),
+        service=str(general.get("service", "logloop")),
         source=path,
-        sections=document,
+        sections=sections,
     )

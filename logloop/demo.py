@@ -158,7 +158,8 @@ def load_example() -> ModuleType:
 
 def ensure_node(settings: Settings, port: int | None) -> str:
     """The URL of a node that answers: the configured one, else the embedded node started here."""
-    url = settings.elasticsearch.url.rstrip("/")
+    urls = settings.elasticsearch.urls or (f"http://127.0.0.1:{embedded.DEFAULT_PORT}",)
+    url = urls[0].rstrip("/")  # the demo runs on one (local) node: the first configured
     if embedded.health(url) is not None:
         return url
     parts = urlsplit(url)

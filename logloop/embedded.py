@@ -1,5 +1,8 @@
 """The embedded Elasticsearch node: fetch, start, stop and inspect one single-node cluster on loopback.
 
+`start_cluster` starts several such nodes as one cluster (for failover tests and for trying a
+several-URL configuration on one machine); `Cluster` says how they find each other.
+
 The node is Elasticsearch's official `integ-test-zip` distribution from Maven Central. It carries
 only core modules, which is why the rest of logloop sticks to core APIs. It has no bundled JDK, so a
 Java >= 21 is located under /usr/lib/jvm (or taken from ES_JAVA_HOME). Elasticsearch refuses to run
@@ -20,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +46,29 @@ class NodeStatus:
     health: str | None
     pid: int | None
     data_dir: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cluster:
+    """Several nodes on loopback forming one cluster: node i listens on `http_ports[i]` (HTTP) and
+    `transport_ports[i]` (node to node); every node is master-eligible and holds data."""
+
+    name: str
+    http_ports: tuple[int, ...]
+    transport_ports: tuple[int, ...]
+
+    def settings(self) -> dict[str, object]:
+        """What every node of the cluster shares: how to find the others and whom to elect first."""
+        return {
+            "cluster.name": self.name,
+            "discovery.type": None,  # not a single-node cluster
+            "discovery.seed_hosts": [f"127.0.0.1:{port}" for port in self.transport_ports],
+            "cluster.initial_master_nodes": [f"logloop-{port}" for port in self.http_ports],
+        }
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(f"http://127.0.0.1:{port}" for port in self.http_ports)
 
 
 def running_as_root() -> bool:
@@ -181,28 +208,38 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
 
 
-def _node_settings(port: int, data_dir: Path) -> dict[str, object]:
-    return {
+def _node_settings(
+    port: int, data_dir: Path, transport_port: int | None, extra: Mapping[str, object]
+) -> dict[str, object]:
+    """The node's elasticsearch.yml; `extra` adds or overrides settings (None removes one)."""
+    base: dict[str, object] = {
         "cluster.name": "logloop-embedded",
         "node.name": f"logloop-{port}",
         "path.data": str(data_dir / "data"),
         "path.logs": str(data_dir / "logs"),
         "network.host": "127.0.0.1",  # loopback only: security is off
         "http.port": port,
-        "transport.port": port + 100,
+        "transport.port": transport_port or port + 100,
         "discovery.type": "single-node",
         "xpack.security.enabled": False,
         "cluster.routing.allocation.disk.threshold_enabled": False,
     }
+    merged = {**base, **extra}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
-def _prepare_instance(home: Path, port: int, data_dir: Path) -> Path:
+def _prepare_instance(
+    home: Path, port: int, data_dir: Path, transport_port: int | None, extra: Mapping[str, object]
+) -> Path:
     config = data_dir / "config"
     if not config.is_dir():
         shutil.copytree(home / "config", config)
     (data_dir / "data").mkdir(parents=True, exist_ok=True)
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
-    yml = "\n".join(f"{key}: {json.dumps(value)}" for key, value in _node_settings(port, data_dir).items())
+    yml = "\n".join(
+        f"{key}: {json.dumps(value)}"
+        for key, value in _node_settings(port, data_dir, transport_port, extra).items()
+    )
     (config / "elasticsearch.yml").write_text(yml + "\n")
     return config
 
@@ -243,16 +280,68 @@ def start(
     *,
     heap: str = "512m",
     timeout: float = 180.0,
+    transport_port: int | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> NodeStatus:
-    """Start the node unless one already answers on the port; wait until it is at least yellow."""
+    """Start the node unless one already answers on the port; wait until it is at least yellow.
+
+    `transport_port` defaults to port + 100; `extra` adds elasticsearch.yml settings (a `Cluster`'s,
+    a shard limit...). A node that joins an existing cluster is waited for the same way.
+    """
     data_dir = (data_dir or default_data_dir(port)).resolve()
     current = status(port, data_dir)
     if current.running:
         return current
+    process = _launch(port, data_dir, heap=heap, transport_port=transport_port, extra=extra or {})
+    return _wait_healthy(port, data_dir, process, timeout)
+
+
+def start_cluster(
+    cluster: Cluster, data_root: Path, *, heap: str = "256m", timeout: float = 240.0
+) -> list[NodeStatus]:
+    """Start every node of `cluster` (data under `data_root/<port>`) and wait until all have joined.
+
+    The nodes are launched together: none becomes healthy before a majority has elected a master.
+    """
+    processes = [
+        _launch(
+            port,
+            (data_root / str(port)).resolve(),
+            heap=heap,
+            transport_port=transport,
+            extra=cluster.settings(),
+        )
+        for port, transport in zip(cluster.http_ports, cluster.transport_ports, strict=True)
+    ]
+    nodes = [
+        _wait_healthy(port, (data_root / str(port)).resolve(), process, timeout)
+        for port, process in zip(cluster.http_ports, processes, strict=True)
+    ]
+    deadline = time.monotonic() + timeout
+    while _node_count(cluster.urls[0]) < len(cluster.http_ports):
+        if time.monotonic() > deadline:
+            raise EmbeddedNodeError(
+                f"the {len(cluster.http_ports)} nodes of {cluster.name} did not form one cluster"
+            )
+        time.sleep(0.5)
+    return nodes
+
+
+def _node_count(url: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=2.0) as response:
+            return int(json.load(response).get("number_of_nodes", 0))
+    except (OSError, ValueError, urllib.error.URLError):
+        return 0
+
+
+def _launch(
+    port: int, data_dir: Path, *, heap: str, transport_port: int | None, extra: Mapping[str, object]
+) -> subprocess.Popen[bytes]:
     home = distribution_home()
     java = find_java()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = _prepare_instance(home, port, data_dir)
+    config = _prepare_instance(home, port, data_dir, transport_port, extra)
     user: pwd.struct_passwd | None = None
     if running_as_root():
         user = _service_user()
@@ -266,9 +355,8 @@ def start(
         "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
         "HOME": str(data_dir),
     }
-    launcher_log = data_dir / "logs" / "launcher.log"
-    with open(launcher_log, "ab") as out:
-        process = subprocess.Popen(
+    with open(data_dir / "logs" / "launcher.log", "ab") as out:
+        return subprocess.Popen(
             [str(home / "bin" / "elasticsearch"), "-d", "-p", str(data_dir / "es.pid")],
             env=env,
             stdout=out,
@@ -279,6 +367,10 @@ def start(
             start_new_session=True,
             cwd=str(data_dir),
         )
+
+
+def _wait_healthy(port: int, data_dir: Path, process: subprocess.Popen[bytes], timeout: float) -> NodeStatus:
+    launcher_log = data_dir / "logs" / "launcher.log"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         current = status(port, data_dir)
@@ -311,4 +403,18 @@ def stop(port: int = DEFAULT_PORT, data_dir: Path | None = None, *, timeout: flo
             return True
         time.sleep(0.3)
     os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def kill(port: int, data_dir: Path) -> bool:
+    """SIGKILL the node started from this data dir (a crash, for failover tests); True if one ran."""
+    pid = _read_pid(data_dir.resolve())
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while _read_pid(data_dir.resolve()) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with contextlib.suppress(FileNotFoundError):
+        (data_dir / "es.pid").unlink()  # a killed node leaves its pid file; the next start must not trust it
     return True

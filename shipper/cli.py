@@ -64,11 +64,11 @@ def run_feedback(args: argparse.Namespace, settings: Deployment) -> int:
         logger.propagate = propagate
         handler.close()
     if delivered:
-        print(f"feedback ({args.kind}) for {service} delivered to {settings.elasticsearch.url}")
+        print(f"feedback ({args.kind}) for {service} delivered to {settings.elasticsearch.display}")
     else:
         print(
             f"feedback ({args.kind}) for {service} spooled in {handler.config.spool_path}: "
-            f"{settings.elasticsearch.url} did not acknowledge it within {args.timeout:g} s; "
+            f"{settings.elasticsearch.display} did not acknowledge it within {args.timeout:g} s; "
             "the next shipper for this service sends it (e.g. the next `logloop feedback`)"
         )
     return 0

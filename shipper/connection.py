@@ -3,24 +3,45 @@
 Secrets (API key, password) are held here and handed to the client; `__repr__` never shows them.
 Plain http is accepted for loopback hosts; anywhere else it needs an explicit opt-in, because it
 would send credentials and log content in clear text.
+
+Several nodes: `url` is one URL, a comma-separated string of URLs or a list of them; or `cloud_id`
+names an Elastic Cloud deployment. The client sends requests to the nodes in turn (round robin) and,
+when a node cannot be reached, marks it dead for a while and sends the same request to the next one
+(a connection error means the request never reached a node, so trying another cannot index twice;
+the shipper's `create` with the event id makes even a repeated bulk item a harmless 409).
+Timeouts are not retried on another node: the caller's deadline bounds the whole call.
+
+Sniffing (asking the cluster for its nodes' addresses) is off unless `sniff` is set, because the
+addresses nodes publish are often unreachable from the client (containers, NAT, a proxy or load
+balancer in front) or fail TLS verification (certificates name host names, nodes publish IPs).
+It is refused with `cloud_id`, where the proxy in front of the deployment is the only way in.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from shipper.exceptions import ConfigurationError
 
+DEFAULT_URL: Final = "http://127.0.0.1:9200"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ElasticsearchSettings:
-    """Connection settings for the Elasticsearch `_bulk` transport and the analyzers."""
+    """Connection settings for the Elasticsearch `_bulk` transport and the analyzers.
 
-    url: str = "http://127.0.0.1:9200"
+    `url` is one node URL, several separated by commas, or a sequence of URLs (kept as a tuple, so
+    the settings stay hashable); `urls` is the list either way.
+    """
+
+    url: str | tuple[str, ...] = DEFAULT_URL
+    cloud_id: str | None = None
     api_key: str | None = field(default=None, repr=False)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -28,6 +49,29 @@ class ElasticsearchSettings:
     verify_certs: bool = True
     allow_plain_http: bool = False
     request_timeout: float = 10.0
+    sniff: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str):
+            object.__setattr__(self, "url", tuple(self.url))  # a list from TOML or JSON
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Each node URL, in the configured order (empty when only a cloud id is given)."""
+        return split_urls(self.url)
+
+    @property
+    def display(self) -> str:
+        """Where the settings point, for messages: the URLs, or the cloud deployment's name."""
+        if self.cloud_id:
+            return f"cloud deployment {self.cloud_id.split(':', 1)[0]!r}"
+        return ", ".join(self.urls)
+
+
+def split_urls(url: str | Sequence[str]) -> tuple[str, ...]:
+    """`"https://a:9200, https://b:9200"` or a list of URLs -> the URLs, stripped, blanks dropped."""
+    items = url.split(",") if isinstance(url, str) else [str(item) for item in url]
+    return tuple(item.strip() for item in items if item.strip())
 
 
 def is_loopback_host(host: str) -> bool:
@@ -70,18 +114,59 @@ def endpoint_problem(
     return None
 
 
+def cloud_id_problem(cloud_id: str) -> str | None:
+    """What is wrong with an Elastic Cloud id (`name:base64(host$es-uuid$kibana-uuid)`), or None."""
+    _name, separator, encoded = cloud_id.partition(":")
+    try:
+        decoded = base64.b64decode(encoded.encode("ascii"), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeError):
+        decoded = ""
+    parts = decoded.split("$")
+    if not separator or len(parts) < 2 or not parts[0] or not parts[1]:
+        return (
+            "cloud_id is not an Elastic Cloud id: copy it whole from the deployment's page "
+            "(it looks like name:dXMtZWFzdC0x...)"
+        )
+    return None
+
+
+def _nodes_problem(settings: ElasticsearchSettings) -> str | None:
+    if settings.cloud_id:
+        if settings.urls and settings.urls != (DEFAULT_URL,):
+            return "choose one of url and cloud_id, not both"
+        if settings.sniff:
+            return "sniff cannot be used with cloud_id: the deployment is only reachable through its proxy"
+        return cloud_id_problem(settings.cloud_id)
+    if not settings.urls:
+        return "url is empty: give one Elasticsearch URL, a comma-separated list of them, or a cloud_id"
+    if len(set(settings.urls)) != len(settings.urls):
+        return f"url lists a node twice ({', '.join(settings.urls)}): give each node once"
+    return None
+
+
+def _mixed_schemes(urls: Sequence[str]) -> str | None:
+    if len({url.split("://", 1)[0] for url in urls}) > 1:
+        return f"url mixes http and https ({', '.join(urls)}): use one scheme for every node"
+    return None
+
+
 def validate(settings: ElasticsearchSettings) -> None:
     """Raise ConfigurationError for settings that would leak data or cannot work."""
-    problem = endpoint_problem(
-        settings.url,
-        allow_plain_http=settings.allow_plain_http,
-        has_api_key=bool(settings.api_key),
-        has_basic_auth=bool(settings.username or settings.password),
-        name="Elasticsearch",
-        example="https://host:9200",
-        credentials="api_key or username/password",
-        opt_in="set allow_plain_http=True",
-    )
+    problem = _nodes_problem(settings)
+    for url in () if settings.cloud_id else settings.urls:
+        problem = problem or endpoint_problem(
+            url,
+            allow_plain_http=settings.allow_plain_http,
+            has_api_key=bool(settings.api_key),
+            has_basic_auth=bool(settings.username or settings.password),
+            name="Elasticsearch",
+            example="https://host:9200 (several: https://a:9200,https://b:9200)",
+            credentials="api_key or username/password",
+            opt_in="set allow_plain_http=True",
+        )
+    problem = problem or _mixed_schemes(() if settings.cloud_id else settings.urls)
+    if not problem and settings.api_key and (settings.username or settings.password):
+        problem = "choose one of api_key or username/password, not both"
     if problem:
         raise ConfigurationError(problem)
 
@@ -89,13 +174,20 @@ def validate(settings: ElasticsearchSettings) -> None:
 def client_options(settings: ElasticsearchSettings) -> dict[str, Any]:
     """Keyword arguments for `elasticsearch.Elasticsearch` built from the settings."""
     validate(settings)
+    nodes: dict[str, Any] = (
+        {"cloud_id": settings.cloud_id} if settings.cloud_id else {"hosts": list(settings.urls)}
+    )
     options: dict[str, Any] = {
-        "hosts": [settings.url],
+        **nodes,
         "request_timeout": settings.request_timeout,
         "retry_on_timeout": False,
-        "max_retries": 0,  # the shipper and the analyzers run their own retry with backoff
+        # The shipper and the analyzers run their own retry with backoff; the client's retries only
+        # carry a request to each other node once, so one dead node costs no backoff.
+        "max_retries": max(len(settings.urls) - 1, 0),
     }
-    if settings.url.startswith("https"):
+    if settings.sniff:
+        options.update(sniff_on_start=True, sniff_on_node_failure=True, min_delay_between_sniffing=60)
+    if settings.cloud_id or settings.urls[0].startswith("https"):
         options["verify_certs"] = settings.verify_certs
         if settings.ca_certs:
             options["ca_certs"] = settings.ca_certs
@@ -110,6 +202,8 @@ def handler_options(settings: ElasticsearchSettings) -> dict[str, Any]:
     """The `ShipperHandler` keyword arguments that carry these connection settings."""
     return {
         "es_url": settings.url,
+        "cloud_id": settings.cloud_id,
+        "sniff": settings.sniff,
         "api_key": settings.api_key,
         "username": settings.username,
         "password": settings.password,

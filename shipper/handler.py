@@ -12,6 +12,9 @@ A formatter without that split (only `to_document()`) builds the whole document 
     handler = ShipperHandler(service="billing", es_url="https://es.internal:9200", api_key="...")
     logging.getLogger().addHandler(handler)
 
+`es_url` may name several nodes of a cluster (a list, or URLs separated by commas), or `cloud_id`
+an Elastic Cloud deployment; see `shipper.connection` for rotation, failover and `sniff`.
+
 Every argument is a plain keyword, so `logging.config.dictConfig` can build it (`"()":
 "shipper.ShipperHandler"` or `"class": "shipper.ShipperHandler"`).
 
@@ -158,7 +161,9 @@ class ShipperHandler(logging.Handler):
         context_provider: Callable[[], Mapping[str, Any]] | None = None,
         level: int | str = logging.NOTSET,
         transport: str = "elasticsearch",
-        es_url: str = "http://127.0.0.1:9200",
+        es_url: str | Sequence[str] = "http://127.0.0.1:9200",
+        cloud_id: str | None = None,
+        sniff: bool = False,
         api_key: str | None = None,
         username: str | None = None,
         password: str | None = None,
@@ -198,7 +203,9 @@ class ShipperHandler(logging.Handler):
         _check_positive(max_event_bytes=max_event_bytes, retry_max_delay=retry_max_delay)
         self.service = service
         self.es_settings = ElasticsearchSettings(
-            url=es_url,
+            url=es_url if isinstance(es_url, str) else tuple(es_url),
+            cloud_id=cloud_id,
+            sniff=sniff,
             api_key=api_key,
             username=username,
             password=password,

@@ -14,8 +14,11 @@ so no amount of user keys or type changes can grow the mapping or get a document
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from shipper.exceptions import ConfigurationError
 
 ECS_VERSION: Final = "8.11.0"
 DEFAULT_INDEX_PREFIX: Final = "logloop"
@@ -109,6 +112,9 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "logloop.shipper.dropped": _LONG,
     "logloop.shipper.dead_lettered": _LONG,
     "logloop.shipper.spool_backlog": _LONG,
+    "logloop.shipper.recovered": _LONG,
+    "logloop.shipper.torn_skipped": _LONG,
+    "logloop.shipper.shard_limit_retries": _LONG,
     "extra": {"type": "flattened"},
 }
 
@@ -139,17 +145,56 @@ def template_name(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
     return f"{prefix}-{TEMPLATE_NAME_SUFFIX}"
 
 
-def index_template(prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
+AUTO_REPLICAS: Final = "auto"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexLayout:
+    """How each daily index is laid out: the `[indices]` section, and the lifecycle policy (if any).
+
+    `replicas = "auto"` (the default) is one replica wherever a second node exists and none on a
+    single node (which would otherwise stay yellow forever); a number is that many replicas.
+    """
+
+    shards: int = 1
+    replicas: int | str = AUTO_REPLICAS
+    lifecycle_policy: str | None = None  # an ILM policy name; only on clusters that have ILM
+
+    def settings(self) -> dict[str, Any]:
+        replicas: dict[str, Any] = (
+            {"index.auto_expand_replicas": "0-1"}
+            if self.replicas == AUTO_REPLICAS
+            else {"index.number_of_replicas": int(self.replicas)}
+        )
+        lifecycle = {"index.lifecycle.name": self.lifecycle_policy} if self.lifecycle_policy else {}
+        return {"index.number_of_shards": self.shards, **replicas, **lifecycle}
+
+
+def index_layout(table: Mapping[str, Any]) -> IndexLayout:
+    """Parse `[indices]` (shards = 1, replicas = "auto" or a number); ConfigurationError names the problem."""
+    unknown = set(table) - {"shards", "replicas"}
+    if unknown:
+        raise ConfigurationError(
+            f"unknown key(s) in [indices]: {', '.join(sorted(unknown))}; known: replicas, shards"
+        )
+    shards, replicas = table.get("shards", 1), table.get("replicas", AUTO_REPLICAS)
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 1024:
+        raise ConfigurationError(f"[indices] shards = {shards!r} must be a whole number from 1 to 1024")
+    if replicas != AUTO_REPLICAS and (
+        isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0
+    ):
+        raise ConfigurationError(f'[indices] replicas = {replicas!r} must be "auto" or a whole number >= 0')
+    return IndexLayout(shards=shards, replicas=replicas)
+
+
+def index_template(prefix: str = DEFAULT_INDEX_PREFIX, layout: IndexLayout | None = None) -> dict[str, Any]:
     """The composable index template body for `PUT _index_template/<template_name(prefix)>`."""
     return {
         "index_patterns": [index_pattern(prefix)],
         "priority": 200,
         "template": {
             "settings": {
-                "index.number_of_shards": 1,
-                # One replica wherever a second node exists, none on the single embedded node
-                # (which would otherwise stay yellow forever).
-                "index.auto_expand_replicas": "0-1",
+                **(layout or IndexLayout()).settings(),
                 "index.refresh_interval": "5s",
                 # Unknown top-level fields are kept in _source but never mapped (dynamic: false),
                 # and these limits stop anything dynamic from growing the mapping further.

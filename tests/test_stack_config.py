@@ -112,7 +112,14 @@ def _pipeline_setting(block: str, name: str) -> str:
 def test_compose_validates_with_the_example_env(compose: dict[str, Any]) -> None:
     """`docker-compose config` accepts the file with a .env built from .env.example and resolves every
     service the stack needs."""
-    assert set(compose["services"]) == {"elasticsearch", "kibana", "logstash", "setup", "scheduler"}
+    assert set(compose["services"]) == {
+        "elasticsearch",
+        "kibana",
+        "kibana-objects",
+        "logstash",
+        "setup",
+        "scheduler",
+    }
 
 
 def test_compose_refuses_to_start_without_passwords(tmp_path: Path) -> None:
@@ -179,15 +186,12 @@ def test_credentials_variables_agree(compose: dict[str, Any]) -> None:
     bootstrap = BOOTSTRAP.read_text(encoding="utf-8")
     for user in (writer, services["scheduler"]["environment"]["LOGLOOP_ES_USERNAME"]):
         assert f'"{user}": {{' in bootstrap, f"bootstrap_users.py does not create {user}"
-    known = (
-        set(logloop_config._ENV_TO_ES_FIELD)
-        | set(kibana_cli._ENV)
-        | {"LOGLOOP_INDEX_PREFIX", "LOGLOOP_CONFIG"}
-    )
     for name, service in services.items():
         for variable in service.get("environment", {}):
-            if variable.startswith("LOGLOOP_ES_") or variable.startswith("LOGLOOP_KIBANA_"):
-                assert variable in known, f"{name} sets {variable}, which logloop never reads"
+            if variable.startswith("LOGLOOP_ES_"):
+                assert logloop_config.is_read(variable), f"{name} sets {variable}, which logloop never reads"
+            if variable.startswith("LOGLOOP_KIBANA_"):
+                assert variable in kibana_cli._ENV, f"{name} sets {variable}, which logloop never reads"
     example = _env_example()
     secrets = set(re.findall(r"\$\{(\w*PASSWORD\w*|\w*KEY)[:?}]", COMPOSE.read_text(encoding="utf-8")))
     assert secrets == {k for k in example if k.endswith("PASSWORD") or k.endswith("KEY")}
@@ -244,6 +248,20 @@ def test_bootstrap_roles_are_least_privilege() -> None:
     assert privileges("logloop_writer", registry) == set()
     assert "read" in privileges("logloop_analyzer", daily)
     assert {"read", "write", "create_index"} <= privileges("logloop_analyzer", registry)
+    # The analyzer role cannot delete event indices or event documents (retention is ILM's job).
+    destructive = {"delete_index", "delete", "manage", "all", "write"}
+    assert privileges("logloop_analyzer", daily) & destructive == set()
+    assert privileges("logloop_analyzer", f"{prefix}-anything-else") == set()
+    assert "manage_index_templates" not in roles["logloop_analyzer"]["cluster"]
+    # Kibana users: read-only on events and the registry, read-only dashboards and Discover.
+    assert (
+        privileges("logloop_viewer", daily)
+        == privileges("logloop_viewer", registry)
+        == {"read", "view_index_metadata"}
+    )
+    assert privileges("logloop_viewer", f"{prefix}-digest-sends") == set()
+    kibana = roles["logloop_viewer"]["applications"][0]
+    assert all(privilege.endswith(".read") for privilege in kibana["privileges"])
 
 
 def test_pipeline_is_balanced_and_never_removes_schema_fields() -> None:
@@ -263,3 +281,96 @@ def test_pipeline_is_balanced_and_never_removes_schema_fields() -> None:
         dotted = field.replace("][", ".").strip("[]")
         assert not any(name == dotted or name.startswith(dotted + ".") for name in schema.FIELDS), field
     assert len(re.findall(r"ecs_compatibility\s*=>\s*v8", text)) >= 3  # both inputs and the codec
+
+
+COMPOSE_TLS = ROOT / "docker-compose.tls.yml"
+PIPELINES = ROOT / "logstash" / "config" / "pipelines.yml"
+DEAD_LETTERS = ROOT / "logstash" / "pipeline" / "dead_letters.conf"
+
+
+def test_ingestion_never_waits_for_kibana(compose: dict[str, Any]) -> None:
+    """Logstash and the scheduler start once setup (Elasticsearch only) is done; setup knows no Kibana;
+    the saved objects are imported by a service nothing depends on."""
+    services = compose["services"]
+    for name in ("logstash", "scheduler", "setup"):
+        assert set(services[name]["depends_on"]) <= {"setup", "elasticsearch"}, name
+    assert not any(variable.startswith("LOGLOOP_KIBANA_") for variable in services["setup"]["environment"])
+    assert "--wait-for-kibana" not in (ROOT / "docker" / "setup.sh").read_text(encoding="utf-8")
+    for name, service in services.items():
+        assert "kibana-objects" not in service.get("depends_on", {}), name
+    assert services["kibana-objects"]["command"][:2] == ["kibana", "import"]
+
+
+def test_no_memory_lock_is_required(compose: dict[str, Any]) -> None:
+    """Elasticsearch neither asks for bootstrap.memory_lock nor for an unlimited memlock ulimit."""
+    elasticsearch = compose["services"]["elasticsearch"]
+    assert "bootstrap.memory_lock" not in elasticsearch["environment"]
+    assert "memlock" not in elasticsearch.get("ulimits", {})
+
+
+def test_beats_original_is_removed_and_duplicates_are_not_logged() -> None:
+    """Beats events lose their event.original copy, and 409 conflicts (retried duplicates) are silenced."""
+    text = PIPELINE.read_text(encoding="utf-8")
+    assert '"[@metadata][logloop][input]" => "beats"' in text
+    beats_branch = text[text.index('if [@metadata][logloop][input] == "beats"') :]
+    assert (
+        'remove_field => ["[event][original]"]'
+        in beats_branch.split("}", 2)[0] + beats_branch.split("}", 2)[1]
+    )
+    assert (
+        _pipeline_setting("elasticsearch", "silence_errors_in_log") == '["version_conflict_engine_exception"]'
+    )
+
+
+def test_the_dead_letter_queue_is_read_by_a_pipeline(compose: dict[str, Any]) -> None:
+    """The dead-letter queue compose enables is consumed (and cleaned) by a pipeline declared next to
+    the event pipeline, writing each rejected document with its reason."""
+    assert compose["services"]["logstash"]["environment"]["DEAD_LETTER_QUEUE_ENABLE"] == "true"
+    pipelines = _yaml_to_data(PIPELINES.read_text(encoding="utf-8"))
+    by_id = {entry["pipeline.id"]: entry["path.config"] for entry in pipelines}
+    assert set(by_id) == {"logloop", "logloop-dead-letters"}
+    assert by_id["logloop-dead-letters"].endswith("/" + DEAD_LETTERS.name)
+    text = re.sub(r"#.*", "", DEAD_LETTERS.read_text(encoding="utf-8"))
+    assert text.count("{") == text.count("}")
+    assert 'pipeline_id => "logloop"' in text and "clean_consumed => true" in text
+    assert "[@metadata][dead_letter_queue][reason]" in text
+
+
+def test_scheduler_healthcheck_asks_its_health_endpoint(compose: dict[str, Any]) -> None:
+    """The scheduler's healthcheck requests /health on the port its environment configures."""
+    scheduler = compose["services"]["scheduler"]
+    port = scheduler["environment"]["LOGLOOP_SCHEDULE_HEALTH_PORT"]
+    assert f"127.0.0.1:{port}/health" in " ".join(scheduler["healthcheck"]["test"])
+
+
+def test_tls_override_validates_and_leaves_no_plain_http(tmp_path: Path) -> None:
+    """With docker-compose.tls.yml, `docker-compose config` resolves, every client URL is https, each
+    names the CA, plain http is allowed nowhere, and Elasticsearch serves TLS."""
+    if not Path(DOCKER_COMPOSE).exists():
+        pytest.skip("docker-compose is not installed (Debian package docker-compose)")
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "".join(f"{key}={value}\n" for key, value in _env_example().items()), encoding="utf-8"
+    )
+    files = ["-f", str(COMPOSE), "-f", str(COMPOSE_TLS)]
+    done = subprocess.run(
+        [DOCKER_COMPOSE, "--project-directory", str(ROOT), *files, "--env-file", str(env_file), "config"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    services = _yaml_to_data(done.stdout)["services"]
+    assert services["elasticsearch"]["environment"]["xpack.security.http.ssl.enabled"] == "true"
+    for name in ("setup", "scheduler"):
+        environment = services[name]["environment"]
+        assert environment["LOGLOOP_ES_URL"].startswith("https://") and environment["LOGLOOP_ES_CA_CERTS"]
+    assert services["kibana-objects"]["environment"]["LOGLOOP_KIBANA_URL"].startswith("https://")
+    assert services["logstash"]["environment"]["LOGSTASH_ES_HOSTS"].startswith("https://")
+    assert "javax.net.ssl.trustStore=" in services["logstash"]["environment"]["LS_JAVA_OPTS"]
+    assert "https://elasticsearch:9200" in services["kibana"]["environment"]["ELASTICSEARCH_HOSTS"]
+    for name, service in services.items():
+        for variable, value in (service.get("environment") or {}).items():
+            if variable.endswith("ALLOW_PLAIN_HTTP"):
+                assert value == "false", f"{name} {variable}"

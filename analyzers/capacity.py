@@ -1,0 +1,305 @@
+"""What `logloop check` reports beside the error rate: the cluster's room and the shippers' troubles.
+
+- **Shard limit.** A cluster refuses to create an index once its open shards would exceed
+  `cluster.max_shards_per_node` x data nodes; with daily indices that day's events then wait (the
+  shipper retries them, counting `shard_limit_retries`). WARNING from `[check] shards_warning`
+  (default 80 %) of the limit, CRITICAL from `shards_critical` (95 %) or as soon as the next daily
+  index (its shards and replicas as the index template asks) would not fit.
+- **Disk watermarks** (only where the cluster enforces them, `threshold_enabled`): past the low
+  watermark a node takes no new shards (tomorrow's index may have nowhere to go): WARNING; past the
+  high one shards move away, and at the flood stage indices turn read-only: CRITICAL. Watermarks
+  are percentages or ratios of used space (capped by their `max_headroom`) or absolute free space.
+- **Shippers** (from their `logloop.shipper` health documents in the window): documents dropped or
+  dead-lettered, and documents retried because the cluster refused to create an index (a shard
+  limit). Counters are cumulative per process, so what a process counted within the window is its
+  last report's value minus its first report's: WARNING for any of them.
+
+Pure functions turn the API responses into findings; `assess` is the one function that asks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from analyzers import es
+from analyzers.check import CRITICAL, OK, STATE_NAMES, WARNING
+from analyzers.config import CheckConfig
+from analyzers.exceptions import AnalyzerError
+from shipper.schema import DATASET_SHIPPER, index_pattern, template_name
+
+SHIPPER_TROUBLES: Final = ("dropped", "dead_lettered", "shard_limit_retries")
+_DISK: Final = "cluster.routing.allocation.disk."
+_BYTES: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)\s*$", re.IGNORECASE)
+_UNITS: Final = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One thing worth saying in the check line, with its Nagios state and perfdata (or "")."""
+
+    state: int
+    text: str
+    perfdata: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardUse:
+    shards: int
+    per_node_limit: int
+    data_nodes: int
+    next_index: int = 2  # shards the next daily index asks for (see `next_index_shards`)
+
+    @property
+    def limit(self) -> int:
+        return self.per_node_limit * max(self.data_nodes, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeDisk:
+    node: str
+    total: int
+    available: int
+
+
+def flat_settings(response: Mapping[str, Any]) -> dict[str, Any]:
+    """`GET _cluster/settings` (defaults, flat) as one dict: transient > persistent > defaults."""
+    merged: dict[str, Any] = {}
+    for level in ("defaults", "persistent", "transient"):
+        merged.update(response.get(level) or {})
+    return merged
+
+
+def shard_use(health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int) -> ShardUse:
+    """Shards counted against the limit (every copy of every open index, unassigned ones too)."""
+    counted = ("active_shards", "initializing_shards", "unassigned_shards")
+    return ShardUse(
+        shards=sum(int(health.get(key, 0)) for key in counted),
+        per_node_limit=int(settings.get("cluster.max_shards_per_node", 1000)),
+        data_nodes=int(health.get("number_of_data_nodes", 1)),
+        next_index=next_index,
+    )
+
+
+def next_index_shards(settings: Mapping[str, Any]) -> int:
+    """Shards a new daily index is checked for: primaries x (1 + replicas). The limit is checked
+    before `auto_expand_replicas` applies, so "0-1" counts one replica even on a single node (pure)."""
+    flat = settings.get("index", settings)
+    primaries = int(flat.get("number_of_shards", 1))
+    replicas = flat.get("number_of_replicas")
+    if replicas is None:
+        expand = str(flat.get("auto_expand_replicas", "false"))
+        replicas = 1 if expand == "false" else max(int(expand.split("-")[0]), 1)
+    return primaries * (1 + int(replicas))
+
+
+def shard_finding(use: ShardUse, *, config: CheckConfig) -> Finding:
+    share = use.shards / use.limit if use.limit else 1.0
+    refused = use.shards + use.next_index > use.limit
+    if refused or share >= config.shards_critical:
+        state = CRITICAL
+    else:
+        state = WARNING if share >= config.shards_warning else OK
+    warn, crit = config.shards_warning * use.limit, config.shards_critical * use.limit
+    perfdata = f"shards={use.shards};{warn:.0f};{crit:.0f};0;{use.limit}"
+    text = ""
+    if state != OK:
+        consequence = (
+            f"the next daily index ({use.next_index} shards) will be refused"
+            if refused
+            else "new daily indices will soon be refused"
+        )
+        text = (
+            f"{use.shards} of {use.limit} shards used ({share:.0%}; cluster.max_shards_per_node "
+            f"{use.per_node_limit} x {use.data_nodes} data node(s)): {consequence}; "
+            "shorten [retention] events and run `logloop prune`, or raise the limit"
+        )
+    return Finding(state=state, text=text, perfdata=perfdata)
+
+
+def _parse_bytes(text: str) -> int | None:
+    match = _BYTES.match(text)
+    return int(float(match[1]) * _UNITS[match[2].lower()]) if match else None
+
+
+def required_free(total: int, settings: Mapping[str, Any], level: str, explicit: Mapping[str, Any]) -> int:
+    """Bytes that must stay free on a disk of `total` bytes to stay below watermark `level` (pure)."""
+    name = f"{_DISK}watermark.{level}"
+    value = str(settings.get(name, {"low": "85%", "high": "90%", "flood_stage": "95%"}[level])).strip()
+    absolute = _parse_bytes(value)
+    if absolute is not None:
+        return absolute
+    used = float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    free = round(total * (1 - used))
+    headroom_name = f"{name}.max_headroom"
+    # The default headroom only applies to a default watermark (as Elasticsearch documents it).
+    if headroom_name in explicit or name not in explicit:
+        headroom = _parse_bytes(str(settings.get(headroom_name, "")))
+        if headroom is not None and headroom >= 0:
+            free = min(free, headroom)
+    return free
+
+
+def nodes_disk(stats: Mapping[str, Any]) -> list[NodeDisk]:
+    found = []
+    for node_id, node in (stats.get("nodes") or {}).items():
+        total = (node.get("fs") or {}).get("total") or {}
+        if "total_in_bytes" in total:
+            found.append(
+                NodeDisk(
+                    node=str(node.get("name") or node_id),
+                    total=int(total["total_in_bytes"]),
+                    available=int(total.get("available_in_bytes", total.get("free_in_bytes", 0))),
+                )
+            )
+    return sorted(found, key=lambda disk: disk.node)
+
+
+def disk_findings(
+    disks: Sequence[NodeDisk], settings: Mapping[str, Any], explicit: Mapping[str, Any]
+) -> list[Finding]:
+    if str(settings.get(f"{_DISK}threshold_enabled", "true")).lower() != "true":
+        return []  # the cluster does not enforce watermarks: nothing will be refused for disk space
+    findings = []
+    for disk in disks:
+        passed = [
+            level
+            for level in ("flood_stage", "high", "low")
+            if disk.available < required_free(disk.total, settings, level, explicit)
+        ]
+        if not passed:
+            continue
+        used = 1 - disk.available / disk.total if disk.total else 1.0
+        consequence = {
+            "flood_stage": "its indices are read-only: events wait in the shippers' spools",
+            "high": "shards are moved off it",
+            "low": "it takes no new shards (a new daily index may find no node)",
+        }[passed[0]]
+        findings.append(
+            Finding(
+                state=WARNING if passed[0] == "low" else CRITICAL,
+                text=(
+                    f"node {disk.node} disk {used:.0%} used, past the "
+                    f"{passed[0].replace('_', ' ')} watermark: {consequence}; "
+                    "free disk or delete old indices (`logloop prune`)"
+                ),
+            )
+        )
+    return findings
+
+
+def shipper_counts(response: Mapping[str, Any]) -> dict[str, int]:
+    """What the shippers counted within the window, summed over processes (last report - first)."""
+    totals = dict.fromkeys(SHIPPER_TROUBLES, 0)
+    aggregations = response.get("aggregations") or {}
+    for host in (aggregations.get("hosts") or {}).get("buckets", []):
+        for process in host["processes"]["buckets"]:
+            for name in SHIPPER_TROUBLES:
+                high, low = process[f"{name}_max"]["value"], process[f"{name}_min"]["value"]
+                totals[name] += int((high or 0) - (low or 0))
+    return totals
+
+
+def shipper_query(start: datetime, until: datetime) -> dict[str, Any]:
+    counters = {
+        f"{name}_{op}": {op: {"field": f"logloop.shipper.{name}"}}
+        for name in SHIPPER_TROUBLES
+        for op in ("max", "min")
+    }
+    processes = {"terms": {"field": "process.pid", "size": 1000, "missing": -1}, "aggs": counters}
+    window = {"range": {"@timestamp": {"gte": start.isoformat(), "lt": until.isoformat()}}}
+    return {
+        "size": 0,
+        "query": {"bool": {"filter": [{"term": {"event.dataset": DATASET_SHIPPER}}, window]}},
+        "aggs": {
+            "hosts": {
+                "terms": {"field": "host.name", "size": 1000, "missing": "(unknown host)"},
+                "aggs": {"processes": processes},
+            }
+        },
+    }
+
+
+def shipper_findings(counts: Mapping[str, int], window: timedelta) -> list[Finding]:
+    minutes = f"{window.total_seconds() / 60:g}m"
+    findings = []
+    lost = counts.get("dropped", 0) + counts.get("dead_lettered", 0)
+    if lost:
+        findings.append(
+            Finding(
+                state=WARNING,
+                text=(
+                    f"shippers lost {lost} events in {minutes} ({counts.get('dropped', 0)} dropped, "
+                    f"{counts.get('dead_lettered', 0)} dead-lettered): "
+                    "see `shipper.stats()` and the dead-letter files"
+                ),
+            )
+        )
+    if counts.get("shard_limit_retries", 0):
+        findings.append(
+            Finding(
+                state=WARNING,
+                text=(
+                    f"the cluster refused to create an index for {counts['shard_limit_retries']} "
+                    f"documents in {minutes} (shard limit): they wait in the spools; "
+                    "run `logloop prune` or raise the limit"
+                ),
+            )
+        )
+    perfdata = " ".join(f"shipper_{name}={counts.get(name, 0)};;;0" for name in SHIPPER_TROUBLES)
+    return [*findings, Finding(state=OK, text="", perfdata=perfdata)]
+
+
+def assess(client: Any, prefix: str, *, config: CheckConfig, until: datetime) -> list[Finding]:
+    """Ask the cluster and the shippers' health documents; every finding, worst first."""
+    response = es.search(
+        client,
+        index=index_pattern(prefix),
+        body=shipper_query(until - config.window, until),
+        action="read the shippers' health reports",
+    )
+    findings = shipper_findings(shipper_counts(response), config.window)
+    try:
+        with es.translated("read the cluster's shard limit and disk use"):
+            health = dict(_body(client.cluster.health()))
+            settings_response = dict(
+                _body(client.cluster.get_settings(include_defaults=True, flat_settings=True))
+            )
+            disks = nodes_disk(_body(client.nodes.stats(metric="fs")))
+    except AnalyzerError as exc:
+        # A monitoring user without the `monitor` privilege still gets the error-rate check.
+        return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
+    try:
+        with es.translated("read the index template"):
+            template = _body(
+                client.options(ignore_status=404).indices.get_index_template(name=template_name(prefix))
+            )
+    except AnalyzerError:
+        template = {}  # then the next index is assumed to need 2 shards, Elasticsearch's default
+    settings = flat_settings(settings_response)
+    explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
+    templates = template.get("index_templates") or [{}]
+    index_settings = templates[0].get("index_template", {}).get("template", {}).get("settings", {})
+    use = shard_use(health, settings, next_index_shards(index_settings))
+    findings.append(shard_finding(use, config=config))
+    findings.extend(disk_findings(disks, settings, explicit))
+    return sorted(findings, key=lambda finding: -finding.state)
+
+
+def _body(response: Any) -> Any:
+    return response.body if hasattr(response, "body") else response
+
+
+def merge_line(line: str, state: int, findings: Sequence[Finding]) -> tuple[int, str]:
+    """The check line and state with the findings added: texts before the `|`, perfdata after it."""
+    worst = max([state, *(finding.state for finding in findings)])
+    text, _, perfdata = line.partition(" | ")
+    text = text.replace(f"LOGLOOP {STATE_NAMES[state]} - ", f"LOGLOOP {STATE_NAMES[worst]} - ", 1)
+    notes = "; ".join(
+        " ".join(finding.text.split()).replace("|", "/") for finding in findings if finding.text
+    )
+    extra = " ".join(finding.perfdata for finding in findings if finding.perfdata)
+    return worst, f"{text}{'; ' + notes if notes else ''} | {perfdata}{' ' + extra if extra else ''}"

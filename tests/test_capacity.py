@@ -1,0 +1,235 @@
+"""`logloop check` beyond the error rate: the shard limit (reached on purpose on a node of our own),
+disk watermarks, and shipper losses and shard-limit retries from the health documents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.ports import LIMITED_NODE_PORTS
+
+from analyzers import capacity
+from analyzers.config import CheckConfig
+from kibana.setup import install_template
+from logloop import embedded
+from shipper import schema
+from shipper.connection import ElasticsearchSettings, make_client
+
+REPO = Path(__file__).resolve().parents[1]
+SHARD_LIMIT = 6
+GB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def limited() -> Iterator[Any]:
+    """A single node of our own whose cluster.max_shards_per_node is 6; yields a client to it."""
+    http, transport = LIMITED_NODE_PORTS
+    root = Path(tempfile.mkdtemp(prefix="logloop-test-limited-", dir="/tmp"))
+    root.chmod(0o755)
+    try:
+        embedded.start(
+            http,
+            root,
+            heap="256m",
+            transport_port=transport,
+            extra={"cluster.max_shards_per_node": SHARD_LIMIT},
+        )
+        client = make_client(ElasticsearchSettings(url=f"http://127.0.0.1:{http}", request_timeout=30))
+        yield client
+        client.close()
+    finally:
+        embedded.stop(http, root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _check(url: str, prefix: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "logloop.toml"
+    config.write_text("")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LOGLOOP_CONFIG": str(config),
+        "LOGLOOP_ES_URL": url,
+        "LOGLOOP_INDEX_PREFIX": prefix,
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.es
+@pytest.mark.slow
+def test_shard_limit_is_warned_before_and_critical_when_reached(limited: Any, tmp_path: Path) -> None:
+    """With a limit of 6 shards and the template's 1 shard + auto-expanded replica (checked as 2 shards
+    at creation), check is OK at 3, WARNING at 4 (shards_warning 0.6, set from the environment) and
+    CRITICAL at 5, where the node really refuses the next daily index."""
+    url = f"http://127.0.0.1:{LIMITED_NODE_PORTS[0]}"
+    install_template(limited, "limited")  # 1 shard; no replica on one node once the index exists
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    for offset in range(3):
+        limited.indices.create(index=schema.index_for(day + timedelta(days=offset), "limited"))
+    result = _check(url, "limited", tmp_path)
+    assert result.returncode == 0 and "shards=3;5;6;0;6" in result.stdout, result.stdout + result.stderr
+    limited.indices.create(index=schema.index_for(day + timedelta(days=3), "limited"))
+    assert _check(url, "limited", tmp_path).returncode == 0  # 67 %: under the default 80 %
+    result = _check(url, "limited", tmp_path, LOGLOOP_CHECK_SHARDS_WARNING="0.6")
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.startswith("LOGLOOP WARNING") and "4 of 6 shards used (67%" in result.stdout
+    limited.indices.create(index=schema.index_for(day + timedelta(days=4), "limited"))
+    result = _check(url, "limited", tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert (
+        "5 of 6 shards used" in result.stdout
+        and "the next daily index (2 shards) will be refused" in result.stdout
+    )
+    refused = limited.options(ignore_status=400).indices.create(
+        index=schema.index_for(day + timedelta(days=5), "limited")
+    )
+    assert "maximum normal shards open" in str(refused.body), refused.body  # the limit is real
+
+
+@pytest.mark.es
+@pytest.mark.slow
+def test_a_node_past_the_low_watermark_is_warned(limited: Any) -> None:
+    """Where the cluster enforces watermarks, a node past the low one gives a WARNING naming it."""
+    settings = {
+        "cluster.routing.allocation.disk.threshold_enabled": True,
+        "cluster.routing.allocation.disk.watermark.low": "1%",
+        "cluster.routing.allocation.disk.watermark.high": "99%",
+        "cluster.routing.allocation.disk.watermark.flood_stage": "99.5%",
+    }
+    limited.cluster.put_settings(persistent=settings)
+    try:
+        findings = capacity.assess(
+            limited,
+            "limited",
+            config=CheckConfig(shards_warning=1.0, shards_critical=1.0),
+            until=datetime.now(UTC),
+        )
+    finally:
+        limited.cluster.put_settings(persistent=dict.fromkeys(settings))
+    disk = [finding for finding in findings if "watermark" in finding.text]
+    assert len(disk) == 1 and disk[0].state == capacity.WARNING
+    assert "past the low watermark" in disk[0].text and "logloop-9343" in disk[0].text
+
+
+@pytest.mark.parametrize(
+    ("value", "explicit", "expected"),
+    [
+        pytest.param("85%", False, 15 * GB, id="percent-default-headroom-not-binding"),
+        pytest.param("0.9", True, 10 * GB, id="ratio"),
+        pytest.param("5gb", True, 5 * GB, id="absolute-free"),
+    ],
+)
+def test_required_free_space_follows_the_watermark_formats(value: str, explicit: bool, expected: int) -> None:
+    """Percentages and ratios are shares of used space, byte sizes are free space that must remain."""
+    name = "cluster.routing.allocation.disk.watermark.low"
+    settings = {name: value, f"{name}.max_headroom": "200GB"}
+    assert capacity.required_free(100 * GB, settings, "low", {name: value} if explicit else {}) == expected
+
+
+def test_the_default_headroom_caps_a_default_watermark_on_a_big_disk() -> None:
+    """On a 10 TB disk the default 85% watermark asks for 200 GB free (its max_headroom), not 1.5 TB."""
+    name = "cluster.routing.allocation.disk.watermark.low"
+    settings = {name: "85%", f"{name}.max_headroom": "200GB"}
+    assert capacity.required_free(10_000 * GB, settings, "low", {}) == 200 * GB
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        pytest.param({"index": {"number_of_shards": "1", "auto_expand_replicas": "0-1"}}, 2, id="auto-0-1"),
+        pytest.param({"index": {"number_of_shards": "3", "number_of_replicas": "0"}}, 3, id="no-replicas"),
+        pytest.param({}, 2, id="no-template"),
+    ],
+)
+def test_next_index_shards_counts_what_the_limit_checks(settings: dict[str, Any], expected: int) -> None:
+    """The room a new daily index needs is primaries x (1 + replicas), auto-expand counted as one."""
+    assert capacity.next_index_shards(settings) == expected
+
+
+def test_disk_findings_are_silent_where_watermarks_are_not_enforced() -> None:
+    """A cluster that does not enforce watermarks refuses nothing for disk space: no finding."""
+    full = [capacity.NodeDisk(node="n1", total=100 * GB, available=1 * GB)]
+    assert (
+        capacity.disk_findings(full, {"cluster.routing.allocation.disk.threshold_enabled": "false"}, {}) == []
+    )
+    flood = capacity.disk_findings(full, {}, {})
+    assert flood[0].state == capacity.CRITICAL and "flood stage" in flood[0].text
+
+
+@pytest.mark.es
+def test_shipper_losses_and_shard_limit_retries_come_from_the_health_documents(
+    es: Any, index_prefix: str
+) -> None:
+    """What two processes counted within the window (last report minus first) is reported as WARNINGs,
+    and a loss counted before the window is not."""
+    install_template(es, index_prefix)
+    now = datetime.now(UTC)
+    reports = [
+        # (pid, minutes ago, dropped, dead_lettered, shard_limit_retries)
+        (1, 30, 5, 0, 0),  # before the 15m window: its counters are the baseline, not news
+        (1, 10, 5, 0, 0),
+        (1, 1, 7, 1, 40),
+        (2, 8, 0, 0, 10),
+        (2, 2, 0, 0, 25),
+    ]
+    for pid, ago, dropped, dead, retries in reports:
+        es.index(
+            index=schema.index_for(now, index_prefix),
+            document={
+                "@timestamp": (now - timedelta(minutes=ago)).isoformat(),
+                "event": {"dataset": schema.DATASET_SHIPPER},
+                "host": {"name": "web-1"},
+                "process": {"pid": pid},
+                "logloop": {
+                    "shipper": {"dropped": dropped, "dead_lettered": dead, "shard_limit_retries": retries}
+                },
+            },
+        )
+    es.indices.refresh(index=f"{index_prefix}-*")
+    findings = capacity.assess(es, index_prefix, config=CheckConfig(), until=now)
+    texts = " / ".join(finding.text for finding in findings)
+    assert "shippers lost 3 events in 15m (2 dropped, 1 dead-lettered)" in texts
+    assert "refused to create an index for 55 documents in 15m" in texts
+    state, line = capacity.merge_line("LOGLOOP OK - 0 errors | errors=0", 0, findings)
+    assert state == capacity.WARNING and line.startswith("LOGLOOP WARNING - 0 errors; ")
+    assert "shipper_shard_limit_retries=55;;;0" in line.split(" | ", 1)[1]
+
+
+@pytest.mark.es
+def test_the_digest_reports_shard_limit_retries_and_what_to_do(es: Any, index_prefix: str) -> None:
+    """Health documents with shard-limit retries make the digest say how many documents waited and what
+    to do, in the text and in the JSON."""
+    from analyzers.digest import build_digest
+    from analyzers.render import render
+
+    install_template(es, index_prefix)
+    now = datetime.now(UTC)
+    for ago, retries in ((50, 0), (20, 120)):
+        es.index(
+            index=schema.index_for(now, index_prefix),
+            document={
+                "@timestamp": (now - timedelta(minutes=ago)).isoformat(),
+                "event": {"dataset": schema.DATASET_SHIPPER},
+                "host": {"name": "web-1"},
+                "process": {"pid": 7},
+                "logloop": {"shipper": {"sent": 10, "shard_limit_retries": retries}},
+            },
+        )
+    es.indices.refresh(index=f"{index_prefix}-*")
+    report = build_digest(es, index_prefix, timedelta(days=1), now, now).report
+    assert report.shard_limit_retries == 120 and not report.is_empty
+    assert "Shippers retried 120 documents because the cluster refused to create an index" in render(
+        report, "text"
+    )
+    assert '"shard_limit_retries": 120' in render(report, "json")

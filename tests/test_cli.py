@@ -1,0 +1,79 @@
+"""The `logloop` command line: user help, --version, and --config before or after the subcommand."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logloop import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", *argv], env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_help_is_written_for_users() -> None:
+    """`logloop --help` says what logloop does, lists every command and shows how to start and configure."""
+    result = _run("--help")
+    assert result.returncode == 0
+    assert "Ship Python logs to Elasticsearch" in result.stdout
+    for command in ("analyze", "digest", "check", "schedule", "prune", "setup"):
+        assert f"\n    {command} " in result.stdout, command
+    assert "LOGLOOP_<SECTION>_<KEY>" in result.stdout and "getting started:" in result.stdout
+    assert "Each package registers" not in result.stdout  # not the module docstring
+
+
+def test_every_command_has_a_described_help_page() -> None:
+    """Each subcommand's --help has a description and offers --config."""
+    parser = cli.build_parser()
+    for child, _ in cli._subparsers(parser):
+        assert child.description, child.prog
+        assert "--config FILE" in child.format_help(), child.prog
+
+
+def test_version_is_printed() -> None:
+    """`logloop --version` prints the installed version."""
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("logloop ")
+    assert result.stdout.split()[1] == cli.version() != "unknown"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--config", "{path}", "analyze", "--rules"], id="before"),
+        pytest.param(["analyze", "--rules", "--config", "{path}"], id="after"),
+    ],
+)
+def test_config_is_accepted_before_or_after_the_command(argv: list[str], tmp_path: Path) -> None:
+    """The same --config FILE is read whether it comes before or after the subcommand."""
+    path = tmp_path / "logloop.toml"
+    path.write_text("[analyze]\nresolve_after = '9d'\n")
+    result = _run(*(item.format(path=path) for item in argv), env={"LOGLOOP_CONFIG": ""})
+    assert result.returncode == 0, result.stderr
+    assert "9 days" in result.stdout or "9d" in result.stdout
+
+
+def test_config_after_the_command_wins_over_the_one_before(tmp_path: Path) -> None:
+    """With --config on both sides, the one after the subcommand is used."""
+    args = cli.build_parser().parse_args(["--config", "a.toml", "analyze", "--config", "b.toml"])
+    assert args.config == Path("b.toml")
+    assert cli.build_parser().parse_args(["--config", "a.toml", "analyze"]).config == Path("a.toml")
+
+
+def test_a_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A configuration error prints one line naming the problem and exits 1."""
+    path = tmp_path / "bad.toml"
+    path.write_text("[elasticsearch]\nurl = 'https://a:9200,https://a:9200'\n")
+    result = _run("analyze", "--config", str(path))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "twice" in result.stderr

@@ -1,0 +1,103 @@
+"""`logloop.config`: the TOML file, LOGLOOP_<SECTION>_<KEY> overrides and secrets read from files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzers.mailer import smtp_settings
+from logloop.config import load_settings
+from logloop.errors import ConfigError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "logloop.toml"
+    path.write_text(text)
+    return path
+
+
+def test_every_section_is_overridable_from_the_environment(tmp_path: Path) -> None:
+    """LOGLOOP_<SECTION>_<KEY> replaces the file's value, typed as TOML where it spells a TOML value."""
+    path = _write(
+        tmp_path, '[smtp]\nhost = "file.example"\nport = 25\npassword = "from-file"\n[check]\nwindow = "5m"\n'
+    )
+    environ = {
+        "LOGLOOP_SMTP_HOST": "env.example",
+        "LOGLOOP_SMTP_PORT": "587",
+        "LOGLOOP_SMTP_PASSWORD": "123456",
+        "LOGLOOP_SMTP_RECIPIENTS": '["a@example.com", "b@example.com"]',
+        "LOGLOOP_CHECK_WARNING_RATE": "2.5",
+        "LOGLOOP_RETENTION_EVENTS": "90d",
+        "LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1,http://127.0.0.1:2",
+        "LOGLOOP_ES_SNIFF": "true",
+        "LOGLOOP_INDEX_PREFIX": "team",
+        "LOGLOOP_TEST_ES_URL": "http://ignored:1",  # names no section: left alone
+    }
+    settings = load_settings(path, environ)
+    smtp = settings.section("smtp")
+    assert smtp["host"] == "env.example" and smtp["port"] == 587
+    assert smtp["password"] == "123456"  # secrets stay text even when they look like numbers
+    assert smtp_settings(smtp).recipients == ("a@example.com", "b@example.com")
+    assert settings.section("check") == {"window": "5m", "warning_rate": 2.5}
+    assert settings.section("retention") == {"events": "90d"}
+    assert settings.elasticsearch.urls == ("http://127.0.0.1:1", "http://127.0.0.1:2")
+    assert settings.elasticsearch.sniff is True
+    assert settings.index_prefix == "team"
+
+
+def test_secrets_are_read_from_files_named_in_the_file_or_the_environment(tmp_path: Path) -> None:
+    """`password_file` (TOML) and LOGLOOP_ES_API_KEY_FILE read the secret, minus one trailing newline."""
+    (tmp_path / "smtp").write_text("s3cret\n")
+    (tmp_path / "es").write_text("a2V5")
+    path = _write(tmp_path, f'[smtp]\npassword_file = "{tmp_path / "smtp"}"\n')
+    settings = load_settings(path, {"LOGLOOP_ES_API_KEY_FILE": str(tmp_path / "es")})
+    assert settings.section("smtp") == {"password": "s3cret"}
+    assert settings.elasticsearch.api_key == "a2V5"
+
+
+def test_the_environment_secret_replaces_the_file_path_of_the_config(tmp_path: Path) -> None:
+    """LOGLOOP_SMTP_PASSWORD wins over a password_file in the TOML file (which is then not read)."""
+    path = _write(tmp_path, '[smtp]\npassword_file = "/nonexistent/secret"\n')
+    assert load_settings(path, {"LOGLOOP_SMTP_PASSWORD": "env"}).section("smtp") == {"password": "env"}
+
+
+def test_an_unreadable_secret_file_is_named_in_the_error(tmp_path: Path) -> None:
+    """A secret file that cannot be read is a ConfigError naming the key and the path."""
+    with pytest.raises(ConfigError, match=r"\[smtp\] password_file = '/nonexistent/x' cannot be read"):
+        load_settings(_write(tmp_path, ""), {"LOGLOOP_SMTP_PASSWORD_FILE": "/nonexistent/x"})
+
+
+def test_a_top_level_value_that_is_not_a_section_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    """`password = "x"` outside any section is an error that does not print the value."""
+    with pytest.raises(ConfigError, match="must be a \\[section\\]") as caught:
+        load_settings(_write(tmp_path, 'password = "hunter2"\n'), {})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_list_of_urls_in_the_file_reaches_the_settings(tmp_path: Path) -> None:
+    """`url = [..]` in [elasticsearch] gives several nodes; unknown keys are refused."""
+    path = _write(tmp_path, '[elasticsearch]\nurl = ["http://127.0.0.1:1", "http://127.0.0.1:2"]\n')
+    assert load_settings(path, {}).elasticsearch.urls == ("http://127.0.0.1:1", "http://127.0.0.1:2")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_settings(_write(tmp_path, "[elasticsearch]\nurls = 1\n"), {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("yes", True), ("ON", True), ("true", True), ("0", False), ("no", False), ("false", False)],
+)
+def test_boolean_connection_settings_read_the_usual_spellings(raw: str, expected: bool) -> None:
+    """LOGLOOP_ES_ALLOW_PLAIN_HTTP=no is false (not the truthy text "no"), =1 is true."""
+    assert (
+        load_settings(
+            None, {"LOGLOOP_CONFIG": "", "LOGLOOP_ES_ALLOW_PLAIN_HTTP": raw}
+        ).elasticsearch.allow_plain_http
+        is expected
+    )
+
+
+def test_a_boolean_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    """A value that is neither true nor false is an error naming the key."""
+    with pytest.raises(ConfigError, match=r"\[elasticsearch\] verify_certs = 'maybe' must be true or false"):
+        load_settings(_write(tmp_path, ""), {"LOGLOOP_ES_VERIFY_CERTS": "maybe"})
