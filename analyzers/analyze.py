@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzers import es, lifecycle, priority, queries, registry
+from analyzers import es, group_edits, lifecycle, priority, queries, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, get_field, index_pattern
@@ -154,6 +154,14 @@ def title_of(sample: Mapping[str, Any], key: str) -> str:
     return (name or key)[:_TITLE_LIMIT]
 
 
+def stable_title(previous: Group | None, sample: Mapping[str, Any], bucket: Bucket) -> str:
+    """The group's title as first given, while its grouping version lasts: a title that changed with
+    each window's sample would not be recognised (a newer grouping version may title it better)."""
+    if previous is not None and previous.title and previous.grouping_version == bucket.grouping_version:
+        return previous.title
+    return title_of(sample, bucket.key)
+
+
 def category_of(bucket: Bucket) -> str:
     if bucket.is_feedback:
         return "feedback"
@@ -219,7 +227,7 @@ def build_group(
     level = bucket.level
     group = Group(
         group_id=bucket.key,
-        title=title_of(sample, bucket.key),
+        title=stable_title(previous, sample, bucket),
         category=category_of(bucket),
         error_type=get_field(sample, "error.type"),
         level=level,
@@ -330,6 +338,7 @@ def run(
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
     registry.ensure(client, prefix)
+    group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
     response = es.search(
         client,
         index=index_pattern(prefix),

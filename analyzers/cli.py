@@ -16,6 +16,7 @@ GROUP is a grouping key or a unique prefix of one. Options override the `[analyz
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from contextlib import closing
@@ -155,13 +156,37 @@ def handle_regroup(args: argparse.Namespace, settings: Any) -> int:
         raise AnalyzerError("--batch must be between 1 and 10000")
     now = datetime.now(UTC)
     since = config.parse_time(args.since, now=now) if args.since else None
+    fingerprinter = _grouping_fingerprinter(settings)
     with closing(_client(settings)) as client:
-        result = regroup.run_regroup(client, settings.index_prefix, since=since, until=now, batch=args.batch)
+        result = regroup.run_regroup(
+            client,
+            settings.index_prefix,
+            since=since,
+            until=now,
+            batch=args.batch,
+            fingerprinter=fingerprinter,
+        )
     print(
         f"regrouped {result.updated} of {result.scanned} events "
         f"({result.unchanged} already current, {result.not_errors} not errors)"
     )
     return 0
+
+
+def _grouping_fingerprinter(settings: Any) -> Any:
+    """`fingerprint_event` with the `[grouping]` table applied (as the handler applies it), and the
+    grouping version."""
+    from analyzers import regroup
+
+    regroup.load_fingerprinter()  # a clear error when grouping is not installed
+    from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_event
+    from shipper.grouping.options import GroupingConfigError, options_from_table
+
+    try:
+        options = options_from_table(settings.section("grouping"))
+    except GroupingConfigError as exc:
+        raise AnalyzerError(f"{exc}; fix the configuration file") from None
+    return functools.partial(fingerprint_event, options=options), int(GROUPING_VERSION)
 
 
 def _check_config(args: argparse.Namespace, settings: Any) -> config.CheckConfig:

@@ -10,12 +10,12 @@ analyzers page through raw events; it is bounded by `--since` and the batch size
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TextIO
 
-from analyzers import es, queries
+from analyzers import es, group_edits, queries
 from analyzers.exceptions import ConfigurationError
 from shipper.schema import get_field, index_pattern
 
@@ -55,22 +55,28 @@ def load_fingerprinter() -> tuple[Fingerprinter, int]:
     return fingerprint_event, int(GROUPING_VERSION)
 
 
-def update_operations(hit: Mapping[str, Any], fingerprint: _Fingerprint) -> list[dict[str, Any]]:
-    """The two `_bulk` lines that set the grouping fields of one event (pure)."""
+def update_operations(
+    hit: Mapping[str, Any], fingerprint: _Fingerprint, edits: Sequence[group_edits.Edit] = ()
+) -> list[dict[str, Any]]:
+    """The two `_bulk` lines that set the grouping fields of one event (pure); `logloop group` edits
+    carried through (see `group_edits.regrouped`)."""
+    source = hit.get("_source") or {}
+    key, moved_by = group_edits.regrouped(source, fingerprint.key, edits)
+    error: dict[str, Any] = {"grouping_key": key, "grouping_name": fingerprint.name}
+    logloop: dict[str, Any] = {"grouping_version": fingerprint.version}
+    if moved_by is not None or get_field(source, "logloop.group_edit"):
+        error["grouping_default_key"] = fingerprint.key
+        logloop["group_edit"] = moved_by
     return [
         {"update": {"_index": hit["_index"], "_id": hit["_id"]}},
-        {
-            "doc": {
-                "error": {"grouping_key": fingerprint.key, "grouping_name": fingerprint.name},
-                "logloop": {"grouping_version": fingerprint.version},
-            }
-        },
+        {"doc": {"error": error, "logloop": logloop}},
     ]
 
 
-def _current(source: Mapping[str, Any], fingerprint: _Fingerprint) -> bool:
+def _current(source: Mapping[str, Any], fingerprint: _Fingerprint, edits: Sequence[group_edits.Edit]) -> bool:
+    key = group_edits.regrouped(source, fingerprint.key, edits)[0] if edits else fingerprint.key
     return bool(
-        get_field(source, "error.grouping_key") == fingerprint.key
+        get_field(source, "error.grouping_key") == key
         and get_field(source, "logloop.grouping_version") == fingerprint.version
     )
 
@@ -94,6 +100,8 @@ def run_regroup(
 ) -> RegroupResult:
     """Regroup every targeted event in [since, until); a progress bar on `stream` (default stderr)."""
     fingerprint_event, version = fingerprinter or load_fingerprinter()
+    edits = group_edits.load(client, prefix)
+    new_keys: dict[str, list[str]] = {}  # edit id -> new default keys of the events it moved
     query = queries.needs_regrouping(current_version=version, since=since, until=until)
     scanned = updated = unchanged = not_errors = 0
     search_after: list[Any] | None = None
@@ -117,10 +125,13 @@ def run_regroup(
                 fingerprint = fingerprint_event(hit["_source"])
                 if fingerprint is None:
                     not_errors += 1
-                elif _current(hit["_source"], fingerprint):
+                elif _current(hit["_source"], fingerprint, edits):
                     unchanged += 1
                 else:
-                    operations.extend(update_operations(hit, fingerprint))
+                    operations.extend(update_operations(hit, fingerprint, edits))
+                    moved = get_field(hit["_source"], "logloop.group_edit")
+                    if isinstance(moved, str):
+                        new_keys.setdefault(moved, []).append(fingerprint.key)
             updated += es.bulk(client, operations=operations, action="write grouping keys")
             scanned += len(hits)
             bar.update(len(hits))
@@ -128,6 +139,10 @@ def run_regroup(
     finally:
         if bar is not None:
             bar.close()
+    for edit in edits:  # events shipped with the new keys join the edited group at the next apply
+        carried = group_edits.carried(edit, new_keys.get(edit.edit_id, ()))
+        if carried is not edit:
+            group_edits.save(client, prefix, carried)
     if updated:
         es.refresh(client, index=index_pattern(prefix))
     return RegroupResult(scanned=scanned, updated=updated, unchanged=unchanged, not_errors=not_errors)

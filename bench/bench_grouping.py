@@ -26,8 +26,17 @@ the bench also prints FIRST PASS (memos cleared at the start of each run, as dra
 miner: only repeats within the corpus hit) and COLD (memos cleared before every event: no hit at all),
 each with its ratio to drain3.
 
+(c) the evaluation set (bench/evalset/generate.py: real exceptions raised by ~80 installed libraries
+    and standard-library modules, with fleet-like recurrences and siblings; rebuilt in a subprocess at
+    each run unless --evalset names a built file): logloop = `logloop cluster`'s grouping of the whole
+    file (`shipper.cluster_cli.cluster_lines`: traceback keys, and the template miner for message-only
+    lines); drain3 fed `type: message` (the message alone for lines without a traceback); "frame key"
+    a Sentry-like baseline: the exception type and every in-app frame (file stem, function, source line;
+    all frames when none is in-app), the raw message for lines without a traceback.
+
 Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
-group), pairwise F1, events per second (wall clock of the grouping call only, CSV reading excluded).
+group), pairwise precision, recall and F1 (a pair of events is positive when both share a group),
+events per second (wall clock of the grouping call only, CSV reading excluded).
 
     python bench/bench_grouping.py [--data /work/shared/bench-data] [--json out.json]
 """
@@ -38,17 +47,24 @@ import argparse
 import csv
 import json
 import logging
+import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Final
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shipper.grouping.fingerprint import clear_caches, fingerprint_event  # noqa: E402
+from shipper.cluster_cli import cluster_lines  # noqa: E402
+from shipper.grouping.fingerprint import FrameKind, classify_frame, clear_caches, fingerprint_event  # noqa: E402
+from shipper.grouping.options import DEFAULT_OPTIONS, GroupingOptions  # noqa: E402
 from shipper.grouping.templates import mine  # noqa: E402
 
 DATASETS = (
@@ -59,12 +75,17 @@ DATA = Path("/work/shared/bench-data")
 CORPUS = ROOT / "tests" / "data" / "tracebacks" / "corpus.jsonl"
 
 
+EVALSET_GENERATOR = ROOT / "bench" / "evalset" / "generate.py"
+
+
 @dataclass(frozen=True)
 class Score:
     ga: float
     f1: float
     events_per_s: float
     groups: int
+    precision: float = 1.0
+    recall: float = 1.0
 
 
 def grouping_accuracy(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:
@@ -80,18 +101,24 @@ def grouping_accuracy(truth: Sequence[Hashable], predicted: Sequence[Hashable]) 
     return correct / len(truth) if truth else 1.0
 
 
-def pairwise_f1(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:
-    """F1 over event pairs: a pair is positive when both events share a group."""
+def pairwise(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tuple[float, float, float]:
+    """Precision, recall and F1 over event pairs: a pair is positive when both events share a group."""
 
     def pairs(counter: Counter[Hashable]) -> int:
         return sum(n * (n - 1) // 2 for n in counter.values())
 
     both = pairs(Counter(zip(truth, predicted, strict=True)))
     true_pairs, pred_pairs = pairs(Counter(truth)), pairs(Counter(predicted))
+    precision = both / pred_pairs if pred_pairs else 1.0
+    recall = both / true_pairs if true_pairs else 1.0
     if both == 0:
-        return 1.0 if true_pairs == pred_pairs == 0 else 0.0
-    precision, recall = both / pred_pairs, both / true_pairs
-    return 2 * precision * recall / (precision + recall)
+        return precision, recall, 1.0 if true_pairs == pred_pairs == 0 else 0.0
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def pairwise_f1(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:
+    """F1 over event pairs (see `pairwise`)."""
+    return pairwise(truth, predicted)[2]
 
 
 def timed(
@@ -109,7 +136,8 @@ def timed(
 
 def score(truth: Sequence[Hashable], grouper: Callable[[], Sequence[Hashable]]) -> Score:
     labels, rate = timed(grouper, len(truth))
-    return Score(grouping_accuracy(truth, labels), pairwise_f1(truth, labels), rate, len(set(labels)))
+    precision, recall, f1 = pairwise(truth, labels)
+    return Score(grouping_accuracy(truth, labels), f1, rate, len(set(labels)), precision, recall)
 
 
 def drain3_grouper(texts: Sequence[str]) -> Callable[[], list[int]]:
@@ -145,6 +173,109 @@ def fingerprint_grouper(docs: Sequence[dict[str, object]], memo: str = "warm") -
     return run
 
 
+_FRAME_RE: Final = re.compile(
+    r'^[ \t]+File "([^"\n]*)", line \d+, in ([^\n]*)\n(?:[ \t]+(?!File ")([^\n]*)\n)?', re.M
+)
+
+
+def frame_key(doc: Mapping[str, Any]) -> str:
+    """A Sentry-like key: the final exception's type and its in-app frames (all frames if none is)."""
+    error = doc.get("error") or {}
+    trace = str(error.get("stack_trace") or "")
+    if 'File "' not in trace:
+        return f"{error.get('type', '')}: {doc.get('message') or error.get('message', '')}"
+    last = trace[trace.rfind("Traceback (most recent call last):") :]
+    frames = [
+        (stem(path), function, (source or "").strip()) for path, function, source in _FRAME_RE.findall(last)
+    ]
+    kinds = [classify_frame(path) for path, _, _ in _FRAME_RE.findall(last)]
+    in_app = [frame for frame, kind in zip(frames, kinds, strict=True) if kind is FrameKind.APPLICATION]
+    return f"{error.get('type', '')}|{in_app or frames}"
+
+
+def stem(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def frame_key_grouper(docs: Sequence[Mapping[str, Any]]) -> Callable[[], list[str]]:
+    return lambda: [frame_key(doc) for doc in docs]
+
+
+def cluster_grouper(
+    lines: Sequence[str], options: GroupingOptions = DEFAULT_OPTIONS
+) -> Callable[[], list[str | None]]:
+    """`logloop cluster`'s grouping of the whole file (traceback keys and mined message templates)."""
+    return lambda: [assignment.cluster for assignment in cluster_lines(lines, options)]
+
+
+def build_evalset(target: Path) -> None:
+    """Rebuild the evaluation set in a subprocess (it raises real exceptions; its summary is printed)."""
+    done = subprocess.run(
+        [sys.executable, str(EVALSET_GENERATOR), "-o", str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(done.stdout.strip())
+
+
+DRAIN3_PROCESS = """
+import json, sys, logging
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
+logging.getLogger("drain3").setLevel(logging.WARNING)
+miner = TemplateMiner(config=TemplateMinerConfig())
+out = []
+with open(sys.argv[1], encoding="utf-8") as handle:
+    for line in handle:
+        doc = json.loads(line)
+        error = doc.get("error") or {}
+        text = f"{error['type']}: {error['message']}" if error.get("type") else str(doc.get("message", ""))
+        out.append(json.dumps({"cluster": miner.add_log_message(text)["cluster_id"]}))
+sys.stdout.write("\\n".join(out) + "\\n")
+"""
+
+
+def whole_process(path: Path, repeat: int = 3) -> dict[str, float]:
+    """Seconds (best of `repeat`) for the whole process, start to exit, on the same file: `logloop
+    cluster` vs a drain3 script that reads the JSON lines and feeds `type: message`."""
+    commands = {
+        "logloop cluster": [sys.executable, "-m", "logloop.cli", "cluster", str(path)],
+        "drain3": [sys.executable, "-c", DRAIN3_PROCESS, str(path)],
+    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    best = {}
+    for name, command in commands.items():
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, timeout=600)
+            times.append(time.perf_counter() - start)
+        best[name] = min(times)
+    return best
+
+
+def bench_evalset(path: Path) -> dict[str, dict[str, Score]]:
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    docs = [json.loads(line) for line in lines]
+    truth = [str(doc.pop("label")) for doc in docs]
+    unlabelled = [json.dumps(doc) for doc in docs]
+    messages = [
+        f"{doc['error']['type']}: {doc['error']['message']}" if "error" in doc else str(doc["message"])
+        for doc in docs
+    ]
+    return {
+        "evalset": {
+            "logloop": score(truth, cluster_grouper(unlabelled)),
+            "logloop in_app": score(
+                truth, cluster_grouper(unlabelled, GroupingOptions(in_app=("fleetapp",)))
+            ),
+            "drain3": score(truth, drain3_grouper(messages)),
+            "frame key": score(truth, frame_key_grouper(docs)),
+        }
+    }
+
+
 def read_loghub(data: Path, variant: str, dataset: str) -> tuple[list[str], list[str]]:
     suffix = "_structured_corrected.csv" if variant == "loghub-2k-corrected" else "_structured.csv"
     path = data / variant / dataset / f"{dataset}_2k.log{suffix}"
@@ -176,7 +307,11 @@ def bench_corpus(path: Path) -> dict[str, dict[str, Score]]:
     ours = score(truth, fingerprint_grouper(docs))  # warm: see the module docstring
     return {
         "stack_trace": {"logloop": ours, "drain3": score(truth, drain3_grouper(stack_traces))},
-        "type+message": {"logloop": ours, "drain3": score(truth, drain3_grouper(messages))},
+        "type+message": {
+            "logloop": ours,
+            "drain3": score(truth, drain3_grouper(messages)),
+            "frame key": score(truth, frame_key_grouper(docs)),
+        },
         "first pass": {"logloop": score(truth, fingerprint_grouper(docs, "first"))},
         "cold": {"logloop": score(truth, fingerprint_grouper(docs, "cold"))},
     }
@@ -225,6 +360,21 @@ def print_table(title: str, rows: dict[str, dict[str, Score]]) -> None:
         print(text + (f" {line['stateless']['ga']:>8.3f}" if with_key else ""))
 
 
+def print_quality(title: str, rows: dict[str, dict[str, Score]]) -> None:
+    """GA, pairwise precision, recall and F1 of each grouper, one line each."""
+    print(f"\n{title}")
+    print(
+        f"{'input':<14} {'grouper':<10} {'GA':>6} {'prec':>6} {'recall':>6} {'F1':>6} {'groups':>7}"
+        f" {'ev/s':>8}"
+    )
+    for name, pair in rows.items():
+        for tool, result in pair.items():
+            print(
+                f"{name:<14} {tool:<10} {result.ga:>6.3f} {result.precision:>6.3f} {result.recall:>6.3f} "
+                f"{result.f1:>6.3f} {result.groups:>7} {result.events_per_s:>8.0f}"
+            )
+
+
 def _as_json(rows: dict[str, dict[str, Score]]) -> dict[str, dict[str, dict[str, float]]]:
     return {name: {tool: asdict(result) for tool, result in pair.items()} for name, pair in rows.items()}
 
@@ -234,7 +384,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="bench-data folder (holds loghub-2k/)")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="labelled traceback corpus (JSONL)")
     parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
-    parser.add_argument("--only", choices=("corpus", "loghub"), help="run one part only")
+    parser.add_argument(
+        "--evalset", type=Path, help="a built evaluation set (default: rebuilt in a temp dir)"
+    )
+    parser.add_argument("--only", choices=("corpus", "loghub", "evalset"), help="run one part only")
+    parser.add_argument(
+        "--process-file",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time the whole process on this file",
+    )
     args = parser.parse_args(argv)
     logging.getLogger("drain3").setLevel(logging.WARNING)
     report: dict[str, object] = {}
@@ -246,7 +406,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             {name: pair for name, pair in corpus.items() if "drain3" in pair},
         )
         print_memo_figures(corpus)
+        print_quality("(a) quality on the corpus", {"type+message": corpus["type+message"]})
         report["corpus"] = _as_json(corpus)
+    if args.only in (None, "evalset"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.evalset
+            if path is None:
+                path = Path(tmp) / "evalset.jsonl"
+                build_evalset(path)
+            evalset = bench_evalset(path)
+            print_quality(
+                "(c) evaluation set: logloop cluster vs drain3 (type: message) vs frame key", evalset
+            )
+            report["evalset"] = _as_json(evalset)
+            processes = {"evalset": whole_process(path), "corpus": whole_process(args.corpus)}
+            for extra in args.process_file:
+                processes[extra.name] = whole_process(extra)
+        print("\n(d) whole process, start to exit, best of 3 (seconds; ratio > 1: logloop cluster faster)")
+        for name, seconds in processes.items():
+            ratio = seconds["drain3"] / seconds["logloop cluster"]
+            print(
+                f"{name:<10} logloop cluster {seconds['logloop cluster']:.3f} s"
+                f"   drain3 {seconds['drain3']:.3f} s"
+                f"   ratio {ratio:.2f}"
+            )
+        report["whole_process"] = processes
     if args.only in (None, "loghub"):
         if not (args.data / "loghub-2k").is_dir():
             parser.error(f"{args.data / 'loghub-2k'} not found: pass the bench-data folder with --data")

@@ -44,6 +44,7 @@ def _registrars() -> list[Registrar]:
         "shipper.redact_cli",
         "analyzers.cli",
         "analyzers.digest_cli",
+        "analyzers.group_cli",
         "kibana.cli",
         "logloop.demo",
     ):

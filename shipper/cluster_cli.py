@@ -10,6 +10,9 @@ position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_ver
   if any) with the template miner (`shipper.grouping.templates`), over the whole input at once:
   deterministic for a given input (same input, same order, same output).
 
+The `[grouping]` table of the configuration (in_app packages, rules; see `shipper.grouping.options`)
+applies, with `--in-app` packages added; an event's own `extra.fingerprint` is honoured.
+
 A bad line (not UTF-8, not JSON, not an object) gets an error on stderr naming its line number and an output
 object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
 status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
@@ -18,6 +21,7 @@ status is then 2 (0 when every line was good; 1 when the input cannot be read at
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -27,6 +31,7 @@ from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document
+from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 from shipper.schema import get_field
 
@@ -70,18 +75,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="ECS events, one JSON object a line ('-': standard input)",
     )
     parser.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="default: standard output")
+    parser.add_argument(
+        "--in-app",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="a package (or fnmatch path pattern) of the program installed into site-packages; repeatable",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
-    del settings  # clustering needs no configuration
+    options = _options(args, settings)
     if str(args.input) == "-":
-        assignments = cluster_lines(sys.stdin.buffer)
+        assignments = cluster_lines(sys.stdin.buffer, options)
     else:
         try:
             with args.input.open("rb") as source:
-                assignments = cluster_lines(source)
+                assignments = cluster_lines(source, options)
         except OSError as exc:
             raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
     bad = [item for item in assignments if item.error is not None]
@@ -101,12 +113,25 @@ def run(args: argparse.Namespace, settings: object) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
+    """The `[grouping]` table of the configuration, with `--in-app` packages added."""
+    section = getattr(settings, "section", None)
+    table = section("grouping") if callable(section) else {}
+    try:
+        options = options_from_table(table)
+    except GroupingConfigError as exc:
+        raise ShipperError(f"{exc}; fix the configuration file") from exc
+    return dataclasses.replace(options, in_app=(*options.in_app, *args.in_app))
+
+
 def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
     for item in assignments:
         target.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
 
 
-def cluster_lines(lines: Iterable[str | bytes]) -> list[Assignment]:
+def cluster_lines(
+    lines: Iterable[str | bytes], options: GroupingOptions = DEFAULT_OPTIONS
+) -> list[Assignment]:
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
     results: list[Assignment | None] = []
     pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
@@ -115,8 +140,8 @@ def cluster_lines(lines: Iterable[str | bytes]) -> list[Assignment]:
             results.append(Assignment(number, None, None, None, error))
             continue
         if _has_key_of_its_own(doc):
-            fingerprint = fingerprint_document(doc)
-            category = "traceback" if get_field(doc, "error.stack_trace") else "template"
+            fingerprint = fingerprint_document(doc, options)
+            category = "traceback" if _field(doc, "error.stack_trace", "error", "stack_trace") else "template"
             results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
         else:
             pending.append((len(results), _message_of(doc)))
@@ -153,10 +178,20 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
 
 def _has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
     """Events with a parseable traceback or a logging template group without the miner."""
-    if get_field(doc, "logloop.template"):
+    if _field(doc, "logloop.template", "logloop", "template"):
         return True
-    stack_trace = get_field(doc, "error.stack_trace")
+    stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     return isinstance(stack_trace, str) and 'File "' in stack_trace
+
+
+def _field(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
+    """`get_field` for a two-part name, without its general search (the usual nested or dotted doc)."""
+    if dotted in doc:
+        return doc[dotted]
+    child = doc.get(head)
+    if isinstance(child, Mapping) and tail in child:
+        return child[tail]
+    return get_field(doc, dotted) if "." in head or any("." in key for key in doc) else None
 
 
 def _message_of(doc: Mapping[str, Any]) -> str:

@@ -168,8 +168,13 @@ class ShipperHandler(logging.Handler):
         redact_keys: Sequence[str] = (),
         redact_patterns: Sequence[str] = (),
         redact_before_spool: bool = False,
+        grouping: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(level)
+        # The `[grouping]` table of the TOML (in_app packages, rules), checked now: a typo fails here.
+        # The agent fingerprints, so the table travels with the program's facts (`_program_payload`).
+        self.grouping = _grouping_options(grouping)
+        self._grouping_table = dict(grouping) if grouping else None
         _check_choice("transport", transport, TRANSPORT_KINDS)
         _check_choice("queue_overflow", queue_overflow, _QUEUE_OVERFLOWS)
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
@@ -395,6 +400,7 @@ class ShipperHandler(logging.Handler):
                 env=ecs.environment,
                 allowlist=ecs.env_allowlist,
                 redactor=ecs.redactor,
+                grouping=self._grouping_table,
             )
             self._program = (pid, records.encode_program(found))
         return self._program[1]
@@ -591,3 +597,16 @@ def _check_positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ConfigurationError(f"{name}={value!r} must be greater than 0")
+
+
+def _grouping_options(table: Mapping[str, Any] | None) -> Any:
+    """`shipper.grouping.options.GroupingOptions` from the handler's `grouping` argument (the TOML
+    `[grouping]` table's shape); None without one (default keys, and grouping imported only when used)."""
+    if not table:
+        return None
+    from shipper.grouping.options import GroupingConfigError, options_from_table
+
+    try:
+        return options_from_table(table)
+    except GroupingConfigError as exc:
+        raise ConfigurationError(f"grouping: {exc}") from None

@@ -79,6 +79,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "error.stack_trace": {"type": "text"},
     "error.grouping_key": _KEYWORD,
     "error.grouping_name": _TEXT_WITH_KEYWORD,
+    "error.grouping_default_key": _KEYWORD,  # the key grouping gave, when a group edit moved the event
     "service.name": _KEYWORD,
     "service.version": _KEYWORD,
     "service.environment": _KEYWORD,
@@ -97,6 +98,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     # logloop's own fields
     "logloop.template": _KEYWORD,  # the unformatted logging template (record.msg)
     "logloop.grouping_version": _LONG,
+    "logloop.group_edit": _KEYWORD,  # the `logloop group` edit that moved the event (analyzers/group_edits)
     "logloop.feedback.kind": _KEYWORD,
     "logloop.env.python": _KEYWORD,
     "logloop.env.platform": _KEYWORD,

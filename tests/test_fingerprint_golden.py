@@ -291,7 +291,7 @@ def test_title_is_type_and_parameterized_message(install: Callable[..., App]) ->
     """The group name is the final exception's type and its message with variable tokens masked."""
     fingerprint = fingerprint_event(install().event("get_user", {}, "user-1234"))
     assert fingerprint is not None
-    assert fingerprint.name == "KeyError: '<STR>'"
+    assert fingerprint.name == "KeyError: '<STR>' (core.get_user)"
 
 
 def test_stdlib_failures_from_two_program_statements_split(install: Callable[..., App]) -> None:

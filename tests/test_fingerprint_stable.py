@@ -1,7 +1,7 @@
 """Golden keys: grouping keys are persisted, so a change to the code must not move any recorded event.
 
 tests/data/tracebacks/expected_keys.json holds the (key, name) that `fingerprint_event` gave, at
-GROUPING_VERSION 2, to the first event of each (label, host) of the labelled corpus, and to the same
+GROUPING_VERSION 3, to the first event of each (label, host) of the labelled corpus, and to the same
 event's message logged as a message-only error. Regenerate it only together with a GROUPING_VERSION bump.
 """
 
@@ -38,7 +38,7 @@ CASES = [
 
 def test_recorded_keys_belong_to_the_current_grouping_version() -> None:
     """The golden file was recorded at the GROUPING_VERSION the code still claims."""
-    assert EXPECTED["grouping_version"] == GROUPING_VERSION == 2
+    assert EXPECTED["grouping_version"] == GROUPING_VERSION == 3
     assert len(CASES) >= 50
 
 

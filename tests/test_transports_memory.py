@@ -11,9 +11,12 @@ import pytest
 from helpers.shipping import logger_only_to
 
 from shipper import deadletter
+from shipper.grouping.fingerprint import fingerprint_event
+from shipper.grouping.options import options_from_table
 from shipper.handler import ShipperHandler
 from shipper.spool import SpooledEvent
-from shipper.transports import Transport, TransportSpec
+from shipper.transports import TransportSpec
+from shipper.transports.base import Transport
 from shipper.transports.memory import MemoryTransport
 
 
@@ -99,3 +102,28 @@ def test_retries_until_delivered_and_dead_letters_rejections(
     assert transport.calls >= 3
     dead = deadletter.path_for(tmp_path / "spool.sqlite").read_text()
     assert "poison" in dead
+
+
+def test_the_grouping_table_reaches_the_agent_that_fingerprints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `[grouping]` rule given to the handler keys the shipped error as the agent fingerprints it:
+    the key the rule gives, not the default one."""
+    transport = MemoryTransport()
+    monkeypatch.setattr(TransportSpec, "make", lambda spec: transport)
+    table = {"rules": [{"type": "RuntimeError", "group_by": "message"}]}
+    handler = ShipperHandler(
+        "fast-tier", spool_path=tmp_path / "spool", delivery="thread", flush_interval=0.01, grouping=table
+    )
+    try:
+        raise RuntimeError("plug-in quota exceeded")
+    except RuntimeError:
+        logger_only_to("fast.tier.grouping", handler).exception("plug-in failed")
+    (document,) = transport.wait_for(1)
+    handler.close()
+    error = {k: v for k, v in document["error"].items() if k not in ("grouping_key", "grouping_name")}
+    returned = {**document, "error": error}  # as stored, without what the agent added
+    with_rule = fingerprint_event(returned, options_from_table(table))
+    default = fingerprint_event(returned)
+    assert with_rule is not None and default is not None and with_rule.key != default.key
+    assert document["error"]["grouping_key"] == with_rule.key

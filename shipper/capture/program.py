@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shipper import environment
@@ -18,10 +18,16 @@ from shipper.redaction import Redactor
 
 
 def facts(
-    *, service: str, version: str | None, env: str | None, allowlist: Sequence[str], redactor: Redactor
+    *,
+    service: str,
+    version: str | None,
+    env: str | None,
+    allowlist: Sequence[str],
+    redactor: Redactor,
+    grouping: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the agent needs to write this program's documents as `EcsFormatter` would here, the
-    user's redaction rules included (names and patterns, never a secret)."""
+    """What the agent needs to write this program's documents as `EcsFormatter` would here: the
+    user's redaction rules (names and patterns, never a secret) and `[grouping]` table included."""
     uname = os.uname()
     hostname = uname.nodename
     program = os.path.basename(str(sys.argv[0])) if getattr(sys, "argv", None) and sys.argv[0] else ""
@@ -34,6 +40,7 @@ def facts(
         "env_allowlist": list(allowlist),
         "redact_keys": list(redactor.keys),
         "redact_patterns": list(redactor.patterns),
+        "grouping": dict(grouping) if grouping else None,
         "host": {
             "name": hostname,
             "hostname": hostname,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -26,6 +26,7 @@ from shipper.formatter import (
     lean_json,
 )
 from shipper.grouping.fingerprint import fingerprint_event
+from shipper.grouping.options import DEFAULT_OPTIONS, GroupingOptions, options_from_table
 from shipper.redaction import Redactor
 
 _FORMATTERS_KEPT: Final = 64
@@ -39,6 +40,7 @@ class Documents:
         self._formatters: dict[tuple[Any, ...], EcsFormatter] = {}
         self._rests: dict[tuple[Any, ...], bytes] = {}
         self._program_keys: dict[int, tuple[Mapping[str, Any], tuple[Any, ...]]] = {}
+        self._grouping_options: dict[str, GroupingOptions] = {}
 
     def record(self, captured: Captured, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
         """(index, JSON body) of a captured record."""
@@ -47,7 +49,7 @@ class Documents:
             return plain
         doc = self._formatter(program).document(captured)
         apply_program(doc, program)
-        return self.finish(doc, event_id)
+        return self.finish(doc, event_id, program)
 
     def document(self, body: bytes, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
         """(index, JSON body) of a document finished in the program (by a custom formatter, or
@@ -58,19 +60,35 @@ class Documents:
             doc = {"message": body.decode("utf-8", "replace"), "event": {"dataset": schema.DATASET_LOG}}
         if not isinstance(doc, dict):
             doc = {"message": str(doc), "event": {"dataset": schema.DATASET_LOG}}
-        return self.finish(self._formatter(program).redactor.redact_document(doc), event_id)
+        return self.finish(self._formatter(program).redactor.redact_document(doc), event_id, program)
 
-    def finish(self, doc: dict[str, Any], event_id: str) -> tuple[str, bytes]:
-        """Stamp (unless it has an id), fingerprint and serialize a document."""
+    def finish(
+        self, doc: dict[str, Any], event_id: str, program: Mapping[str, Any] | None = None
+    ) -> tuple[str, bytes]:
+        """Stamp (unless it has an id), fingerprint (with the program's `[grouping]` options) and
+        serialize a document."""
         event = doc.get("event")
         if not isinstance(event, dict):
             event = doc["event"] = {}
         event.setdefault("id", event_id)
         try:
-            fingerprint(doc)
+            fingerprint(doc, self._grouping(program))
         except Exception:  # a grouping bug must not lose the event; it ships ungrouped
             logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
         return index_of_timestamp(doc.get("@timestamp"), self.index_prefix), dumps(doc)
+
+    def _grouping(self, program: Mapping[str, Any] | None) -> GroupingOptions:
+        """The program's `[grouping]` options (checked by its handler), built once per table."""
+        table = program.get("grouping") if program else None
+        if not table:
+            return DEFAULT_OPTIONS
+        key = json.dumps(table, sort_keys=True)
+        found = self._grouping_options.get(key)
+        if found is None:
+            if len(self._grouping_options) >= _FORMATTERS_KEPT:
+                self._grouping_options.clear()
+            found = self._grouping_options[key] = options_from_table(table)
+        return found
 
     def _formatter(self, program: Mapping[str, Any]) -> EcsFormatter:
         key = (
@@ -203,13 +221,13 @@ def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
             env["platform"] = program["platform"]
 
 
-def fingerprint(doc: dict[str, Any], find: Callable[[Mapping[str, Any]], Any] = fingerprint_event) -> None:
+def fingerprint(doc: dict[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> None:
     """Add the grouping key and name to an error event."""
     log = doc.get("log")
     level = log.get("level") if isinstance(log, dict) else None
     if "error" not in doc and not schema.is_error_level(level):
         return  # the nested-document shortcut of schema.is_error_document: not an error event
-    found = find(doc)
+    found = fingerprint_event(doc, options)
     if found is not None:
         error = doc.setdefault("error", {})
         if isinstance(error, dict):

@@ -14,7 +14,9 @@ The algorithm (after the idea of Brain, Yu et al. 2023; written from the paper's
    words of one template occur exactly as often as the template does, so each message's largest set
    of positions sharing one count (its "root", ties to the higher count) names its initial group.
 3. Within a group, every other position either splits it (2..`split_max_values` distinct words: a
-   different statement, e.g. "Starting"/"Ending") or is a variable (more distinct words, or `<*>`).
+   different statement, e.g. "Starting"/"Ending") or is a variable (more distinct words, or `<*>`,
+   or at least `shared_values` of its words occur off the root of other initial groups too: bare
+   words that fill the slots of several statements, "requested by cron", "user cron exceeded").
 
 Identical messages and identical words are processed once (memoized per `mine` call).
 Deterministic for a given input order: no randomness, ties broken by first occurrence.
@@ -43,6 +45,7 @@ _DATE_WORD_RE: Final = re.compile(
 _EDGE_PUNCTUATION: Final = "()[]{}<>,;:\"'.!?|"
 _EMPTY_CONTAINERS: Final = frozenset({"[]", "()", "{}", "[],", "(),", "{},", '""', "''"})
 _PAIR_RE: Final = re.compile(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
+_WINDOWS_PATH_RE: Final = re.compile(r"^[A-Za-z]:\\")
 _HAS_DIGIT_RE: Final = re.compile(r"\d")
 _VALUE_RE: Final = re.compile(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
 
@@ -52,6 +55,7 @@ class MinerConfig:
     """Tuning of the miner; one configuration serves every log source."""
 
     split_max_values: int = 4  # a position with more distinct words than this is a variable
+    shared_values: int = 2  # ... and one with this many words that occur in other initial groups too
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ def _token_parts(raw: str) -> tuple[str, ...]:
     word = raw.strip(_EDGE_PUNCTUATION)
     if not word:
         return (WILDCARD,) if raw in _EMPTY_CONTAINERS else ()
+    if _WINDOWS_PATH_RE.match(word):
+        return (WILDCARD,)  # not `name:value`
     pair = _PAIR_RE.match(word) if "=" in word or ":" in word else None
     if pair:
         key, value = pair.group(1), pair.group(2).strip(_EDGE_PUNCTUATION)
@@ -155,9 +161,13 @@ def mine(messages: Sequence[str], config: MinerConfig = MinerConfig()) -> Mining
     template_index: dict[Row, int] = {}
     templates: list[Template] = []
     assignments = [0] * len(messages)
+    rooted = {
+        length: _roots(rows, [len(row_members[row]) for row in rows], length)
+        for length, rows in by_length.items()
+    }
+    spread = _spread(by_length, rooted)
     for length, rows in by_length.items():
-        weights = [len(row_members[row]) for row in rows]
-        for group in _mine_same_length(rows, weights, length, config):
+        for group in _split_roots(rows, rooted[length], length, config, spread):
             tokens = _template_tokens([rows[i] for i in group], length)
             if tokens not in template_index:
                 template_index[tokens] = len(templates)
@@ -168,21 +178,46 @@ def mine(messages: Sequence[str], config: MinerConfig = MinerConfig()) -> Mining
     return MiningResult(tuple(assignments), tuple(templates))
 
 
-def _mine_same_length(
-    rows: list[Row], weights: list[int], length: int, config: MinerConfig
-) -> list[list[int]]:
+_Roots = dict[tuple[tuple[int, str], ...], list[int]]
+
+
+def _roots(rows: list[Row], weights: list[int], length: int) -> _Roots:
+    """The initial groups of rows of one length, by root (see the module docstring, step 2)."""
     counts: list[dict[str, int]] = [{} for _ in range(length)]
     for row, weight in zip(rows, weights, strict=True):
         for position, token in enumerate(row):
             column = counts[position]
             column[token] = column.get(token, 0) + weight
-    roots: dict[tuple[tuple[int, str], ...], list[int]] = {}
+    roots: _Roots = {}
     for index, row in enumerate(rows):
         roots.setdefault(_root(row, counts), []).append(index)
+    return roots
+
+
+def _spread(by_length: dict[int, list[Row]], rooted: dict[int, _Roots]) -> dict[str, int]:
+    """For each word off its rows' roots, in how many initial groups it occurs. A word that fills a
+    slot of several different statements (a user, a queue, a service name) is a value, whatever its
+    form: what the masks cannot know, the batch tells (as Drain learns variables from the data)."""
+    seen: dict[str, set[int]] = {}
+    group_id = 0
+    for length, rows_roots in rooted.items():
+        rows = by_length[length]
+        for root, members in rows_roots.items():
+            group_id += 1
+            root_words = {word for _, word in root}
+            for word in {token for member in members for token in rows[member]}:
+                if word not in root_words:
+                    seen.setdefault(word, set()).add(group_id)
+    return {word: len(groups) for word, groups in seen.items()}
+
+
+def _split_roots(
+    rows: list[Row], roots: _Roots, length: int, config: MinerConfig, spread: dict[str, int]
+) -> list[list[int]]:
     groups: list[list[int]] = []
     for root, members in roots.items():
         root_positions = {position for position, _ in root}
-        groups.extend(_split(rows, members, root_positions, length, config))
+        groups.extend(_split(rows, members, root_positions, length, config, spread))
     return groups
 
 
@@ -197,25 +232,51 @@ def _root(row: Row, counts: list[dict[str, int]]) -> tuple[tuple[int, str], ...]
 
 
 def _split(
-    rows: list[Row], members: list[int], root_positions: set[int], length: int, config: MinerConfig
+    rows: list[Row],
+    members: list[int],
+    root_positions: set[int],
+    length: int,
+    config: MinerConfig,
+    spread: dict[str, int],
 ) -> list[list[int]]:
+    """Split a group on its off-root positions, the one with the fewest distinct words first (the
+    likeliest to be a statement's own word); a word that occurs under two of the groups split so far
+    is a value of a slot they share, not a statement's word."""
     groups = [members]
-    for position in range(length):
-        if position in root_positions:
-            continue
+    positions = [position for position in range(length) if position not in root_positions]
+    positions.sort(key=lambda position: (len({rows[member][position] for member in members}), position))
+    for position in positions:
+        shared = _shared_words(rows, groups, position) if len(groups) > 1 else set()
         next_groups: list[list[int]] = []
         for group in groups:
-            next_groups.extend(_split_position(rows, group, position, config))
+            next_groups.extend(_split_position(rows, group, position, config, spread, shared))
         groups = next_groups
     return groups
 
 
-def _split_position(rows: list[Row], group: list[int], position: int, config: MinerConfig) -> list[list[int]]:
+def _shared_words(rows: list[Row], groups: list[list[int]], position: int) -> set[str]:
+    """The words at `position` that occur in more than one of `groups`."""
+    seen: Counter[str] = Counter()
+    for group in groups:
+        seen.update({rows[member][position] for member in group})
+    return {word for word, count in seen.items() if count > 1}
+
+
+def _split_position(
+    rows: list[Row],
+    group: list[int],
+    position: int,
+    config: MinerConfig,
+    spread: dict[str, int],
+    shared: set[str],
+) -> list[list[int]]:
     values: dict[str, list[int]] = {}
     for member in group:
         values.setdefault(rows[member][position], []).append(member)
     if len(values) <= 1 or WILDCARD in values or len(values) > config.split_max_values:
         return [group]
+    if sum(value in shared or spread.get(value, 0) > 1 for value in values) >= config.shared_values:
+        return [group]  # values that fill slots of other statements too: a variable
     return list(values.values())
 
 

@@ -1,0 +1,114 @@
+"""`logloop group merge|split|unmerge|edits`: user control over error groups (see analyzers/group_edits).
+
+    logloop group merge KEY KEY...              the events of every KEY become one group (the first KEY)
+    logloop group split KEY --by message|caller|version
+    logloop group unmerge KEY|EDIT_ID           undo the active edits of KEY (or that one edit)
+    logloop group edits                         the history: who did what, when, and what was undone
+
+Self-contained: it adds its commands to the `group` command (created here if no other package did).
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import closing
+from dataclasses import replace
+from typing import Any
+
+from analyzers import group_edits
+from analyzers.exceptions import AnalyzerError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = subparsers.choices.get("group") or subparsers.add_parser(
+        "group", help="inspect and edit error groups", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    actions = _subcommands(group)
+    merge = actions.add_parser("merge", help="merge groups: their events become one group (the first KEY)")
+    merge.add_argument("keys", nargs="+", metavar="KEY")
+    merge.set_defaults(handler=handle_merge)
+    split = actions.add_parser("split", help="split a group by message, caller or version")
+    split.add_argument("key", metavar="KEY")
+    split.add_argument("--by", required=True, choices=group_edits.SPLIT_BY)
+    split.set_defaults(handler=handle_split)
+    unmerge = actions.add_parser("unmerge", help="undo the merges and splits of a group (or one edit)")
+    unmerge.add_argument("key", metavar="KEY|EDIT_ID")
+    unmerge.set_defaults(handler=handle_unmerge)
+    edits = actions.add_parser("edits", help="list every group edit: who, when, what, undone or not")
+    edits.set_defaults(handler=handle_edits)
+
+
+def _subcommands(group: argparse.ArgumentParser) -> Any:
+    for action in group._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return group.add_subparsers(dest="group_command", required=True, metavar="ACTION")
+
+
+def _client(settings: Any) -> Any:
+    from shipper.connection import make_client
+
+    return make_client(settings.elasticsearch)
+
+
+def _version() -> int:
+    from shipper.grouping.fingerprint import GROUPING_VERSION
+
+    return int(GROUPING_VERSION)
+
+
+def handle_merge(args: argparse.Namespace, settings: Any) -> int:
+    edit = group_edits.new_merge(args.keys[0], args.keys[1:], who=group_edits.who_am_i(),
+                                 at=group_edits.now(), version=_version())  # fmt: skip
+    return _record(settings, edit, f"merged {', '.join(edit.sources)} into {edit.target}")
+
+
+def handle_split(args: argparse.Namespace, settings: Any) -> int:
+    edit = group_edits.new_split(args.key, args.by, who=group_edits.who_am_i(), at=group_edits.now(),
+                                 version=_version())  # fmt: skip
+    return _record(settings, edit, f"split {edit.target} by {edit.by}")
+
+
+def _record(settings: Any, edit: group_edits.Edit, done: str) -> int:
+    with closing(_client(settings)) as client:
+        group_edits.save(client, settings.index_prefix, edit)
+        edits = group_edits.load(client, settings.index_prefix)
+        changed = group_edits.apply(client, settings.index_prefix, edits, edit.keys)
+    undo = f"logloop group unmerge {edit.edit_id}"
+    print(f"{edit.edit_id}: {done} by {edit.who}; {changed} events re-keyed (undo: {undo})")
+    return 0
+
+
+def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
+    with closing(_client(settings)) as client:
+        edits = group_edits.load(client, settings.index_prefix)
+        chosen = [
+            edit for edit in edits if edit.active and args.key in (edit.edit_id, edit.target, *edit.sources)
+        ]
+        if not chosen:
+            raise AnalyzerError(f"no active merge or split of {args.key}; see `logloop group edits`")
+        who, at = group_edits.who_am_i(), group_edits.now()
+        for edit in chosen:
+            group_edits.save(client, settings.index_prefix, replace(edit, undone_by=who, undone_at=at))
+        edits = group_edits.load(client, settings.index_prefix)
+        keys = set().union(*(edit.keys for edit in chosen))
+        changed = group_edits.apply(client, settings.index_prefix, edits, keys)
+    print(f"undid {', '.join(edit.edit_id for edit in chosen)}; {changed} events back to their groups")
+    return 0
+
+
+def handle_edits(args: argparse.Namespace, settings: Any) -> int:
+    del args
+    with closing(_client(settings)) as client:
+        edits = group_edits.load(client, settings.index_prefix)
+    for edit in edits:
+        what = f"merge {' '.join(edit.sources)} -> {edit.target}" if edit.kind == "merge" else (
+            f"split {edit.target} by {edit.by}")  # fmt: skip
+        undone = f", undone by {edit.undone_by} at {edit.undone_at:%Y-%m-%d %H:%M}" if edit.undone_at else ""
+        print(
+            f"{edit.edit_id} {edit.at:%Y-%m-%d %H:%M} {edit.who}: {what} (v{edit.grouping_version}){undone}"
+        )
+    if not edits:
+        print("no group edits")
+    return 0

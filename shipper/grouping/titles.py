@@ -1,0 +1,124 @@
+"""Group titles people recognise: the exception type and its message with the variable parts shown as
+placeholders, and the culprit (`module.function`) beside it. Pure, standard library only.
+
+The one rule: a title masks what varies between occurrences and keeps what names the bug. So short
+quoted identifiers stay (`'NoneType' object has no attribute 'items'`, `No module named 'yaml'`)
+unless the whole message is that one value (a `KeyError`'s key); a logging template's format
+specifiers become placeholders (`disk usage at <NUM>% on <PATH>`, never `%d%%`); and quoted text that
+holds quotes of its own (a command line, a list) becomes one placeholder instead of garbled halves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from shipper.grouping.masking import mask
+
+TITLE_LIMIT: Final = 200
+_MESSAGE_LIMIT: Final = 1000
+
+# A quoted identifier: a module, attribute, key or file name a reader recognises (short, one word).
+# (No digits: `'x12'`, `'user-42'` are values.)
+_IDENTIFIER_RE: Final = re.compile(r"""(['"])([A-Za-z_][A-Za-z_.\-]{0,39})\1""")
+# A quoted list or tuple (a command line's argv): its own quotes would garble a per-string mask.
+_QUOTED_SEQUENCE_RE: Final = re.compile(r"""(['"])[\[(][^\n]*?[\])]\1""")
+# printf-style specifiers of a logging template, and str.format fields.
+_SPECIFIER_RE: Final = re.compile(
+    r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])"
+)
+_FIELD_RE: Final = re.compile(r"\{[^{}]*\}")
+_NUMERIC: Final = frozenset("diouxXeEfFgG")
+# A kept identifier's stand-in while the rest is masked: letters only, which no mask rule touches.
+_KEEP: Final = "QqKEPT{}KEPTqQ"
+_KEPT_RE: Final = re.compile("QqKEPT([a-j]+)KEPTqQ")
+_TO_LETTERS: Final = str.maketrans("0123456789", "abcdefghij")
+_TO_DIGITS: Final = str.maketrans("abcdefghij", "0123456789")
+
+
+def title(type_name: str, message: str, culprit: str = "", masker: Callable[[str], str] = mask) -> str:
+    """`Type: message` with variables as placeholders, then `(culprit)`; at most TITLE_LIMIT chars.
+    `masker` is `mask` or a memoized equivalent."""
+    short = type_name.rsplit(".", 1)[-1]
+    text = masked_message(_first_line(message)[:_MESSAGE_LIMIT], masker)
+    head = f"{short}: {text}" if short and text else short or text or "(empty message)"
+    if culprit:
+        head = f"{head} ({culprit})"
+    return head if len(head) <= TITLE_LIMIT else head[: TITLE_LIMIT - 1] + "…"
+
+
+def template_title(type_name: str, template: str, message: str = "", culprit: str = "") -> str:
+    """The title of a message-only group keyed by its logging template: specifiers as placeholders."""
+    return title(type_name, template_text(_first_line(template), _first_line(message)), culprit)
+
+
+def template_text(template: str, message: str = "") -> str:
+    """A logging template with its specifiers written as placeholders: `%d` -> `<NUM>`, `%%` -> `%`,
+    `%s` and `{name}` -> the placeholder its value in `message` masks to when that is one (`<PATH>`,
+    `<IP>`...), else `<VAR>`."""
+    values = _values(template, message) if message else []
+
+    def specifier(match: re.Match[str]) -> str:
+        kind = match[1]
+        if kind == "%":
+            return "%"
+        index = sum(1 for _ in _SPECIFIER_RE.finditer(template, 0, match.start()) if _[1] != "%")
+        value = values[index] if index < len(values) else ""
+        masked = mask(value) if value else ""
+        if _PLACEHOLDER_RE.fullmatch(masked):
+            return masked.strip("'\"")
+        return "<NUM>" if kind in _NUMERIC else "<VAR>"
+
+    text = _SPECIFIER_RE.sub(specifier, template)
+    if "{" in text and "}" in text:
+        text = _FIELD_RE.sub("<VAR>", text)
+    return text
+
+
+_PLACEHOLDER_RE: Final = re.compile(r"""['"]?<[A-Z]+>['"]?""")
+
+
+def _values(template: str, message: str) -> list[str]:
+    """The values the template's specifiers (but `%%`) took in `message`; [] if it does not fit."""
+    pattern = ""
+    last = 0
+    for match in _SPECIFIER_RE.finditer(template):
+        pattern += re.escape(template[last : match.start()])
+        pattern += "%" if match[1] == "%" else "(.*?)"
+        last = match.end()
+    found = re.fullmatch(pattern + re.escape(template[last:]), message, re.DOTALL)
+    return list(found.groups()) if found else []
+
+
+def masked_message(line: str, masker: Callable[[str], str] = mask) -> str:
+    """One message line masked for a title: identifiers kept, quoted sequences as one placeholder."""
+    if "'" not in line and '"' not in line:
+        return masker(line)
+    line = _QUOTED_SEQUENCE_RE.sub("'<LIST>'", line)
+    stripped = line.strip()
+    if _IDENTIFIER_RE.fullmatch(stripped):  # the whole message is one value (a KeyError's key)
+        return masker(line)
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match[0])
+        return _KEEP.format(str(len(kept) - 1).translate(_TO_LETTERS))
+
+    protected = _IDENTIFIER_RE.sub(keep, line)
+    masked = masker(protected)
+    return _KEPT_RE.sub(lambda match: kept[int(match[1].translate(_TO_DIGITS))], masked) if kept else masked
+
+
+def culprit_of(module_tail: str, function: str) -> str:
+    """`package.module.function` from a frame's module tail (`pkg/__init__` -> `pkg`) and function."""
+    module = module_tail.removesuffix("/__init__").replace("/", ".")
+    if not function or function.startswith("<"):
+        return module
+    return f"{module}.{function}" if module else function
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
