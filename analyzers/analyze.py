@@ -193,6 +193,8 @@ def history_of(group: Group | None) -> lifecycle.History | None:
         status_changed_at=group.status_changed_at,
         resolved_at=group.resolved_at,
         resolved_in_version=group.resolved_in_version,
+        regressed_at=group.regressed_at,
+        regressed_in_version=group.regressed_in_version,
     )
 
 
@@ -247,6 +249,8 @@ def build_group(
         status=decision.status,
         resolved_in_version=decision.resolved_in_version,
         resolved_at=decision.resolved_at,
+        regressed_at=decision.regressed_at,
+        regressed_in_version=decision.regressed_in_version,
         status_changed_at=until if status_changed else previous.status_changed_at if previous else until,
         updated_at=now,
         grouping_version=bucket.grouping_version,
@@ -288,6 +292,8 @@ def refresh_quiet_group(
         status=decision.status,
         resolved_in_version=decision.resolved_in_version,
         resolved_at=decision.resolved_at,
+        regressed_at=decision.regressed_at,
+        regressed_in_version=decision.regressed_in_version,
         status_changed_at=until if changed else group.status_changed_at,
         updated_at=now,
     )
@@ -312,9 +318,29 @@ def _all_time(
     }
 
 
-def _since(
-    client: Any, prefix: str, since: Mapping[str, datetime], until: datetime
-) -> dict[str, tuple[datetime | None, tuple[str, ...]]]:
+@dataclass(frozen=True, kw_only=True)
+class Recurrence:
+    """A known group's occurrences after its `since` time (see `since_times`)."""
+
+    first: datetime | None
+    versions: tuple[str, ...]
+    first_by_version: tuple[tuple[str, datetime], ...]
+
+
+def parse_recurrence(raw: Mapping[str, Any]) -> Recurrence:
+    versions = raw["versions"]["buckets"]
+    return Recurrence(
+        first=_date(raw["first"]["value"]) if raw["doc_count"] else None,
+        versions=tuple(str(bucket["key"]) for bucket in versions),
+        first_by_version=tuple(
+            (str(bucket["key"]), moment)
+            for bucket in versions
+            if (moment := _date(bucket["first"]["value"])) is not None
+        ),
+    )
+
+
+def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datetime) -> dict[str, Recurrence]:
     if not since:
         return {}
     response = es.search(
@@ -324,10 +350,7 @@ def _since(
         action="find recurrences",
     )
     buckets = response.get("aggregations", {}).get("since", {}).get("buckets", {})
-    return {
-        key: (_date(raw["first"]["value"]) if raw["doc_count"] else None, _keys(raw["versions"]))
-        for key, raw in buckets.items()
-    }
+    return {key: parse_recurrence(raw) for key, raw in buckets.items()}
 
 
 def run(
@@ -359,14 +382,15 @@ def run(
     written: list[Group] = []
     for bucket in summary.buckets:
         count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
-        first_since, versions_since = recurrences.get(bucket.key, (None, ()))
+        recurrence = recurrences.get(bucket.key, Recurrence(first=None, versions=(), first_by_version=()))
         observation = lifecycle.Observation(
             first_seen=first_seen,
             last_seen=bucket.last_seen,
             window_counts=bucket.window_counts,
             versions=bucket.versions,
-            first_since=first_since,
-            versions_since=versions_since,
+            first_since=recurrence.first,
+            versions_since=recurrence.versions,
+            first_since_by_version=recurrence.first_by_version,
         )
         decision = lifecycle.decide(
             history_of(previous.get(bucket.key)),

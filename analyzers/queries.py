@@ -173,7 +173,8 @@ def all_time(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
 
 
 def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict[str, Any]:
-    """For each group, its first occurrence after its own `since` time and the versions seen since.
+    """For each group, its first occurrence after its own `since` time and the versions seen since
+    (each with its first occurrence since: the version a regression came back on).
 
     Used for regressions: `since` is when a resolved group was resolved, or when an active group was
     last seen in the registry. One `filters` bucket per group keeps it a single bounded request.
@@ -198,7 +199,7 @@ def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict
         "aggs": {
             "since": {
                 "filters": {"filters": filters},
-                "aggs": {"first": _min_ts(), "versions": _terms("service.version")},
+                "aggs": {"first": _min_ts(), "versions": _terms("service.version", first=_min_ts())},
             }
         },
     }
