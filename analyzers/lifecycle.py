@@ -25,7 +25,8 @@ The window is [until - window, until) (7 days by default); the `baseline_windows
 8. ongoing     -- everything else (including groups with no event in the window).
 
 A regression records when the group came back (its first occurrence that counts, see rule 2) and the
-version of that occurrence (`regressed_at`, `regressed_in_version`); both stay while it is regressed.
+version of that occurrence (`regressed_at`, `regressed_in_version`); after a resolve it keeps the
+resolve's time and version too. All of them stay while it is regressed.
 
 `rules()` returns the same list with the configured numbers for the README and the digest.
 """
@@ -212,9 +213,16 @@ def came_back(observation: Observation, minimum_version: str | None) -> tuple[da
     return first, version
 
 
-def _regressed(observation: Observation, minimum_version: str | None) -> Decision:
-    moment, version = came_back(observation, minimum_version)
-    return Decision(status="regressed", regressed_at=moment, regressed_in_version=version)
+def _regressed(observation: Observation, resolve: History | None) -> Decision:
+    """A regression, after the resolve `resolve` records (kept on the decision), or after a silence."""
+    moment, version = came_back(observation, resolve.resolved_in_version if resolve else None)
+    return Decision(
+        status="regressed",
+        regressed_at=moment,
+        regressed_in_version=version,
+        resolved_in_version=resolve.resolved_in_version if resolve else None,
+        resolved_at=resolve.resolved_at if resolve else None,
+    )
 
 
 def decide(
@@ -231,7 +239,7 @@ def decide(
         return Decision(status="ignored")
     if history is not None and history.status == "resolved":
         if _regressed_after_resolve(history, observation):
-            return _regressed(observation, history.resolved_in_version)
+            return _regressed(observation, history)
         return Decision(
             status="resolved",
             resolved_in_version=history.resolved_in_version,
@@ -255,6 +263,8 @@ def decide(
             status="regressed",
             regressed_at=history.regressed_at,
             regressed_in_version=history.regressed_in_version,
+            resolved_in_version=history.resolved_in_version,
+            resolved_at=history.resolved_at,
         )
     version = resolved_by_version(observation, service_versions, config=config, now=now)
     if version is not None:

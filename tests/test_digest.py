@@ -16,6 +16,7 @@ from analyzers.digest import build_digest
 from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from analyzers.render import render
 from kibana.setup import install_template
 from logloop import cli
 from shipper.schema import FIELDS
@@ -232,8 +233,9 @@ def test_control_characters_from_logs_never_reach_a_terminal() -> None:
 
 
 @pytest.mark.es
-def test_ignored_groups_are_hidden_and_resolved_groups_seen_again_are_regressed(es: Any, seeded: str) -> None:
-    """An ignored group is hidden; a resolved group with events in the window shows as regressed."""
+def test_ignored_groups_are_hidden_and_resolved_groups_stay_resolved(es: Any, seeded: str) -> None:
+    """An ignored group is hidden; a resolved group with events in the window stays resolved (the registry
+    decided: those events predate the fix or its version) and is listed with its version."""
     base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": docs.START}
     registry.ensure(es, seeded)
     resolved_at = docs.START - timedelta(days=1)
@@ -243,10 +245,53 @@ def test_ignored_groups_are_hidden_and_resolved_groups_seen_again_are_regressed(
         [
             Group(group_id=docs.KEY_NEW, title="noise", status="ignored", priority=0.0, **base),
             Group(group_id=docs.KEY_ONGOING, title="KeyError", status="resolved", priority=0.0,
-                  resolved_at=resolved_at, status_changed_at=resolved_at, **base),
+                  resolved_at=resolved_at, resolved_in_version="2.0", status_changed_at=resolved_at, **base),
         ],
     )  # fmt: skip
     report = _report(es, seeded)
-    assert [(g.key, g.status) for g in report.top_groups] == [(docs.KEY_ONGOING, "regressed")]
-    assert report.new_groups == ()
-    assert report.status_counts == {"new": 0, "escalating": 0, "regressed": 1, "resolved": 0}
+    assert [(g.key, g.status) for g in report.top_groups] == [(docs.KEY_ONGOING, "resolved")]
+    assert report.new_groups == () and report.regressed_groups == ()
+    assert report.status_counts == {"new": 0, "escalating": 0, "regressed": 0, "resolved": 1}
+    (resolved,) = report.resolved_groups
+    assert (resolved.key, resolved.resolved_in_version, resolved.resolved_at) == (
+        docs.KEY_ONGOING,
+        "2.0",
+        resolved_at,
+    )
+    assert "resolved in version 2.0" in render(report, "text")
+    assert json.loads(render(report, "json"))["resolved_groups"][0]["resolved_in_version"] == "2.0"
+
+
+@pytest.mark.es
+def test_regressed_groups_say_when_and_on_which_version_they_came_back(es: Any, seeded: str) -> None:
+    """A regressed group is listed with the time and version it came back on, and a regressed group whose
+    previous window was empty never reads "new"."""
+    came_back = docs.START + timedelta(hours=5)
+    base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START - timedelta(days=30)}
+    registry.ensure(es, seeded)
+    registry.save_groups(
+        es,
+        seeded,
+        [
+            Group(group_id=docs.KEY_NEW, title="Timeout", status="regressed", priority=5.0,
+                  last_seen=docs.UNTIL, regressed_at=came_back, regressed_in_version="1.4.2",
+                  resolved_in_version="1.4", status_changed_at=came_back, **base),
+        ],
+    )  # fmt: skip
+    report = _report(es, seeded)
+    (regressed,) = report.regressed_groups
+    assert (regressed.key, regressed.regressed_at, regressed.regressed_in_version) == (
+        docs.KEY_NEW,
+        came_back,
+        "1.4.2",
+    )
+    assert regressed.count > 0 and regressed.previous_count == 0
+    assert report.new_groups == () and report.status_counts["regressed"] == 1
+    text = render(report, "text")
+    assert "came back 2026" in text and "on version 1.4.2 (had been resolved in version 1.4)" in text
+    row = text[text.index("[REGRESSED] Timeout") :].split("key:", 1)[0]
+    assert "none in the previous window" in row and "new" not in row
+    assert "none before" in render(report, "html")
+    document = json.loads(render(report, "json"))
+    assert document["regressed_groups"][0]["regressed_in_version"] == "1.4.2"
+    assert document["regressed_groups"][0]["regressed_at"].startswith(came_back.date().isoformat())
