@@ -1,9 +1,13 @@
 """One `logloop analyze` run: aggregate the daily indices, decide status and priority, update the registry.
 
+First, error events in the look-back range without a grouping key (another shipper's lines) get one:
+`analyzers.regroup`, which mines message-only events into templates the way `logloop cluster` does
+(events of an older grouping version are `logloop regroup`'s). Once done, that costs one empty search.
+
 Requests per run (all core aggregations, see analyzers.queries): one group summary over the
 look-back range (current window + baseline windows, top `max_groups` groups), one all-time count
 and first occurrence for those groups, and one "since" request for groups the registry already
-knows. Raw events are never paged.
+knows. Raw events are never paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from the summary had no event in the look-back range when the
 summary was not cut by `max_groups`: the open ones (not resolved or ignored; read from the registry
@@ -19,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzers import es, lifecycle, priority, queries, registry
+from analyzers import es, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, index_pattern
@@ -353,6 +357,16 @@ def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datet
     return {key: parse_recurrence(raw) for key, raw in buckets.items()}
 
 
+def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, until: datetime) -> int:
+    """Give error events of the look-back range that have no key one, so every error is counted in a
+    group (events with an older grouping version keep theirs: rewriting them is `logloop regroup`'s)."""
+    lookback_start = until - (config.baseline_windows + 1) * config.window
+    result = regroup.run_regroup(
+        client, prefix, since=lookback_start, until=until, progress=False, missing_only=True
+    )
+    return result.updated
+
+
 def run(
     client: Any,
     prefix: str,
@@ -364,6 +378,7 @@ def run(
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
     registry.ensure(client, prefix)
+    assign_missing_keys(client, prefix, config=config, until=until)
     response = es.search(
         client,
         index=index_pattern(prefix),

@@ -149,17 +149,38 @@ def _daily_agg(window: Window) -> dict[str, Any]:
     return {"filter": _range(window), "aggs": {"buckets": buckets}}
 
 
+# Error lines are counted per group (error.grouping_key: a logging template, or a template mined from
+# another shipper's lines by `logloop analyze`/`regroup`); lines no run has grouped yet form one row.
+UNGROUPED: Final = "(not grouped yet)"
+UNGROUPED_TITLE: Final = "(lines without a grouping key: run `logloop analyze` or `logloop regroup`)"
+_ERROR_LINE_TERMS: Final = {"field": "error.grouping_key", "missing": UNGROUPED}
+
+
 def _error_lines_agg(window: Window) -> dict[str, Any]:
     per_template = {
         "last_seen": {"max": {"field": "@timestamp"}},
         "hosts": {"cardinality": {"field": "host.name"}},
-        "sample": _latest(1, ["message", "log.logger", "log.level"]),
+        "sample": _latest(
+            1, ["message", "log.logger", "log.level", "logloop.template", "error.grouping_name"]
+        ),
     }
-    terms = {"field": "logloop.template", "size": MAX_TEMPLATES}
+    terms = {**_ERROR_LINE_TERMS, "size": MAX_TEMPLATES}
     return {
         "filter": _in_window(window, _ERROR_LINE),
         "aggs": {"templates": {"terms": terms, "aggs": per_template}},
     }
+
+
+def error_line_title(key: str, sample: Mapping[str, Any]) -> str:
+    """The logging template, else the group's name (a mined template), else the message."""
+    if key == UNGROUPED:
+        return UNGROUPED_TITLE
+    return str(
+        get_field(sample, "logloop.template")
+        or get_field(sample, "error.grouping_name")
+        or sample.get("message")
+        or key
+    )
 
 
 def _operations_agg(window: Window) -> dict[str, Any]:
@@ -226,7 +247,7 @@ def overview_request(window: Window) -> dict[str, Any]:
             "error_lines": _error_lines_agg(window),
             "error_lines_previous": {
                 "filter": _in_window(window.previous, _ERROR_LINE),
-                "aggs": {"templates": {"terms": {"field": "logloop.template", "size": 200}}},
+                "aggs": {"templates": {"terms": {**_ERROR_LINE_TERMS, "size": 200}}},
             },
             "operations": _operations_agg(window),
             "feedback": _feedback_agg(window),
@@ -339,7 +360,7 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     prev_templates = {b["key"]: b["doc_count"] for b in aggs["error_lines_previous"]["templates"]["buckets"]}
     error_lines = [
         {
-            "template": b["key"],
+            "template": error_line_title(b["key"], (_hit_source(b["sample"]) or [{}])[0]),
             "count": b["doc_count"],
             "previous_count": prev_templates.get(b["key"], 0),
             "last_seen": b["last_seen"].get("value_as_string"),

@@ -234,12 +234,17 @@ def check_summary(*, start: datetime, until: datetime, max_groups: int) -> dict[
     }
 
 
-def needs_regrouping(*, current_version: int, since: datetime | None, until: datetime) -> dict[str, Any]:
-    """Error events without a grouping key, or grouped by an older grouping version."""
+def needs_regrouping(
+    *, current_version: int, since: datetime | None, until: datetime, missing_only: bool = False
+) -> dict[str, Any]:
+    """Error events without a grouping key, or (unless `missing_only`) grouped by an older version."""
+    missing = {"bool": {"must_not": [{"exists": {"field": "error.grouping_key"}}]}}
+    if missing_only:
+        return {"bool": {"filter": [time_range(since, until), is_error(), missing]}}
     outdated = {
         "bool": {
             "should": [
-                {"bool": {"must_not": [{"exists": {"field": "error.grouping_key"}}]}},
+                missing,
                 {"bool": {"must_not": [{"exists": {"field": "logloop.grouping_version"}}]}},
                 {"range": {"logloop.grouping_version": {"lt": current_version}}},
             ],

@@ -2,25 +2,37 @@
 
 Targets error events without `error.grouping_key` (another shipper sent them) or without / with an
 older `logloop.grouping_version`. They are read in (@timestamp, event.id) order with `search_after`,
-`batch` events a page, fingerprinted with `shipper.grouping.fingerprint.fingerprint_event`, and written back
-with `_bulk` partial updates by id to the daily index each came from. This is the only place the
-analyzers page through raw events; it is bounded by `--since` and the batch size.
+`batch` events a page, and written back with `_bulk` partial updates by id to the daily index each
+came from. This is the only place the analyzers page through raw events; it is bounded by `--since`
+and the batch size (`analyze` runs it over its look-back range first).
+
+Two ways to a key, as `logloop cluster` has them:
+- events with a Python traceback or a logging template: `shipper.grouping.fingerprint.fingerprint_event`,
+  the key the shipper itself would have stored;
+- message-only events (`shipper.grouping.message_only`: another shipper's lines carry no template) are
+  grouped by the template miner across events, never one by one (one event alone cannot tell a
+  variable word from a constant one). Templates learned by earlier runs are matched first, the rest
+  mined together, `MINE_CHUNK` events at a time (the memory bound), and the new templates stored in
+  `<prefix>-templates` (`analyzers.template_store`) so later runs give the same keys.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TextIO
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol, TextIO
 
-from analyzers import es, queries
-from analyzers.analyze import get_field
+from analyzers import es, queries, template_store
 from analyzers.exceptions import ConfigurationError
+from shipper.grouping.fingerprint import get_field
+from shipper.grouping.message_only import LearnedTemplates, has_key_of_its_own, message_of, title_of
+from shipper.grouping.templates import Template
 from shipper.schema import index_pattern
 
 DEFAULT_BATCH = 500
+MINE_CHUNK: Final = 20_000  # message-only events mined together (held in memory as id + first line)
 
 
 class _Fingerprint(Protocol):
@@ -69,6 +81,68 @@ def update_operations(hit: Mapping[str, Any], fingerprint: _Fingerprint) -> list
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class MinedKey:
+    """The grouping of a message-only event: its template's key and text (a `_Fingerprint`)."""
+
+    key: str
+    name: str
+    version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinedBatch:
+    """What mining one chunk of message-only events gives: updates, and templates learned from it."""
+
+    operations: list[dict[str, Any]]
+    unchanged: int
+    learned: tuple[Template, ...]
+
+
+def mine_messages(hits: Sequence[Mapping[str, Any]], known: LearnedTemplates, *, version: int) -> MinedBatch:
+    """Group message-only events by template, known templates first (pure)."""
+    assignment = known.assign([message_of(hit["_source"]) for hit in hits])
+    operations: list[dict[str, Any]] = []
+    unchanged = 0
+    for hit, template in zip(hits, assignment.templates, strict=True):
+        mined = MinedKey(key=template.cluster_id, name=title_of(template), version=version)
+        if _current(hit["_source"], mined):
+            unchanged += 1
+        else:
+            operations.extend(update_operations(hit, mined))
+    return MinedBatch(operations=operations, unchanged=unchanged, learned=assignment.learned)
+
+
+def _lean_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
+    """What mining needs of a hit (bounds the memory a chunk holds)."""
+    source = hit["_source"]
+    lean = {
+        name: value
+        for name in (
+            "message",
+            "error.message",
+            "error.type",
+            "error.grouping_key",
+            "logloop.grouping_version",
+        )
+        if (value := get_field(source, name)) is not None
+    }
+    return {"_index": hit["_index"], "_id": hit["_id"], "_source": lean}
+
+
+def _flush_messages(
+    client: Any, prefix: str, pending: list[dict[str, Any]], *, version: int, now: datetime
+) -> tuple[int, int]:
+    """Mine the pending message-only events, store new templates, write their keys: (updated, unchanged)."""
+    if not pending:
+        return 0, 0
+    batch = mine_messages(pending, template_store.load(client, prefix), version=version)
+    template_store.save(client, prefix, batch.learned, now=now)
+    updated = es.bulk(client, operations=batch.operations, action="write grouping keys")
+    pending.clear()
+    return updated, batch.unchanged
+
+
 def _current(source: Mapping[str, Any], fingerprint: _Fingerprint) -> bool:
     return bool(
         get_field(source, "error.grouping_key") == fingerprint.key
@@ -92,12 +166,20 @@ def run_regroup(
     progress: bool = True,
     stream: TextIO | None = None,
     fingerprinter: tuple[Fingerprinter, int] | None = None,
+    now: datetime | None = None,
+    missing_only: bool = False,
 ) -> RegroupResult:
-    """Regroup every targeted event in [since, until); a progress bar on `stream` (default stderr)."""
+    """Regroup every targeted event in [since, until); a progress bar on `stream` (default stderr).
+
+    `missing_only` leaves events that have a key of an older grouping version as they are."""
     fingerprint_event, version = fingerprinter or load_fingerprinter()
-    query = queries.needs_regrouping(current_version=version, since=since, until=until)
+    query = queries.needs_regrouping(
+        current_version=version, since=since, until=until, missing_only=missing_only
+    )
     scanned = updated = unchanged = not_errors = 0
     search_after: list[Any] | None = None
+    pending: list[dict[str, Any]] = []  # message-only events waiting to be mined
+    now = now or datetime.now(UTC)
     bar = None
     try:
         while True:
@@ -118,14 +200,21 @@ def run_regroup(
                 fingerprint = fingerprint_event(hit["_source"])
                 if fingerprint is None:
                     not_errors += 1
+                elif not has_key_of_its_own(hit["_source"]):
+                    pending.append(_lean_hit(hit))
                 elif _current(hit["_source"], fingerprint):
                     unchanged += 1
                 else:
                     operations.extend(update_operations(hit, fingerprint))
             updated += es.bulk(client, operations=operations, action="write grouping keys")
+            if len(pending) >= MINE_CHUNK:
+                counts = _flush_messages(client, prefix, pending, version=version, now=now)
+                updated, unchanged = updated + counts[0], unchanged + counts[1]
             scanned += len(hits)
             bar.update(len(hits))
             search_after = hits[-1]["sort"]
+        counts = _flush_messages(client, prefix, pending, version=version, now=now)
+        updated, unchanged = updated + counts[0], unchanged + counts[1]
     finally:
         if bar is not None:
             bar.close()
