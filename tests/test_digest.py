@@ -295,7 +295,8 @@ def test_regressed_groups_say_when_and_on_which_version_they_came_back(es: Any, 
     assert "came back 2026" in text and "on version 1.4.2 (had been resolved in version 1.4)" in text
     row = text[text.index("[REGRESSED] Timeout") :].split("key:", 1)[0]
     assert "none in the previous window" in row and "new" not in row
-    assert "none before" in render(report, "html")
+    html = render(report, "html")
+    assert "none before" in html and 'id="regressed-groups"' in html and "on version 1.4.2" in html
     document = json.loads(render(report, "json"))
     assert document["regressed_groups"][0]["regressed_in_version"] == "1.4.2"
     assert document["regressed_groups"][0]["regressed_at"].startswith(came_back.date().isoformat())
