@@ -218,6 +218,17 @@ def save_groups(client: Any, prefix: str, groups: Iterable[Group], *, refresh: b
     return es.bulk(client, operations=operations, action="write the group registry", refresh=refresh)
 
 
+def forget(client: Any, prefix: str, keys: Iterable[str]) -> int:
+    """Remove groups whose events now carry another key (their template was merged into another)."""
+    operations = [{"delete": {"_index": index_name(prefix), "_id": key}} for key in keys]
+    if not operations:
+        return 0
+    with es.translated("update the group registry"):
+        response = client.bulk(operations=operations, refresh=True)
+    body = response.body if hasattr(response, "body") else response
+    return sum(1 for item in body["items"] if item["delete"].get("result") == "deleted")
+
+
 def find_group(groups: Iterable[Group], reference: str) -> Group:
     """The group whose key equals `reference`, else the only one it is a prefix of."""
     candidates = list(groups)

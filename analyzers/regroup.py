@@ -13,7 +13,10 @@ Two ways to a key, as `logloop cluster` has them:
   grouped by the template miner across events, never one by one (one event alone cannot tell a
   variable word from a constant one). Templates learned by earlier runs are matched first, the rest
   mined together, `MINE_CHUNK` events at a time (the memory bound), and the new templates stored in
-  `<prefix>-templates` (`analyzers.template_store`) so later runs give the same keys.
+  `<prefix>-templates` (`analyzers.template_store`) so later runs give the same keys. The one key
+  that changes: when new lines show that an earlier template was one value of a variable (a first run
+  saw three user names, a later one twenty), its events move to the general template's key and its
+  registry group goes (`move_merged`), so one statement stays one group.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TextIO
 
-from analyzers import es, queries, template_store
+from analyzers import es, queries, registry, template_store
 from analyzers.exceptions import ConfigurationError
 from shipper.grouping.fingerprint import get_field
 from shipper.grouping.message_only import LearnedTemplates, has_key_of_its_own, message_of, title_of
@@ -92,11 +95,13 @@ class MinedKey:
 
 @dataclass(frozen=True, kw_only=True)
 class MinedBatch:
-    """What mining one chunk of message-only events gives: updates, and templates learned from it."""
+    """What mining one chunk of message-only events gives: updates, templates learned from it, and
+    earlier templates it showed to be values of a variable (old, new)."""
 
     operations: list[dict[str, Any]]
     unchanged: int
     learned: tuple[Template, ...]
+    merged: tuple[tuple[Template, Template], ...] = ()
 
 
 def mine_messages(hits: Sequence[Mapping[str, Any]], known: LearnedTemplates, *, version: int) -> MinedBatch:
@@ -110,7 +115,9 @@ def mine_messages(hits: Sequence[Mapping[str, Any]], known: LearnedTemplates, *,
             unchanged += 1
         else:
             operations.extend(update_operations(hit, mined))
-    return MinedBatch(operations=operations, unchanged=unchanged, learned=assignment.learned)
+    return MinedBatch(
+        operations=operations, unchanged=unchanged, learned=assignment.learned, merged=assignment.merged
+    )
 
 
 def _lean_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,8 +146,41 @@ def _flush_messages(
     batch = mine_messages(pending, template_store.load(client, prefix), version=version)
     template_store.save(client, prefix, batch.learned, now=now)
     updated = es.bulk(client, operations=batch.operations, action="write grouping keys")
+    if batch.merged:
+        updated += move_merged(client, prefix, batch.merged, version=version)
     pending.clear()
     return updated, batch.unchanged
+
+
+def move_merged(
+    client: Any, prefix: str, merged: Sequence[tuple[Template, Template]], *, version: int, batch: int = 1000
+) -> int:
+    """Give the events of merged templates the general template's key, record the merge, and drop the
+    merged groups from the registry (their events now count in the general group)."""
+    target = {old.cluster_id: new for old, new in merged}
+    query = {"terms": {"error.grouping_key": list(target)}}
+    moved = 0
+    search_after: list[Any] | None = None
+    while True:
+        response = es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.regroup_page(query=query, batch=batch, search_after=search_after),
+            action="read events of merged templates",
+        )
+        hits = response.get("hits", {}).get("hits", [])
+        if not hits:
+            break
+        operations: list[dict[str, Any]] = []
+        for hit in hits:
+            new = target[str(get_field(hit["_source"], "error.grouping_key"))]
+            key = MinedKey(key=new.cluster_id, name=title_of(new), version=version)
+            operations.extend(update_operations(hit, key))
+        moved += es.bulk(client, operations=operations, action="move events of merged templates")
+        search_after = hits[-1]["sort"]
+    template_store.mark_merged(client, prefix, merged)
+    registry.forget(client, prefix, target)
+    return moved
 
 
 def _current(source: Mapping[str, Any], fingerprint: _Fingerprint) -> bool:

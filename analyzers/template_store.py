@@ -5,6 +5,10 @@
 against them and gives them the same keys. A template is never changed or removed once stored: the
 keys already written into events stay valid. The index name does not match the daily event pattern
 `<prefix>-20*`, so event queries never see it.
+
+A template is stored once and never edited, with one exception: when a later run's evidence shows it
+was one value of a variable (see `LearnedTemplates.assign`), it gets `merged_into` = the key of the
+general template, is no longer matched, and `analyzers.regroup` moves its events to that key.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ MAPPING: Final[dict[str, Any]] = {
         "key": {"type": "keyword"},
         "template": {"type": "keyword", "index": False, "doc_values": False},
         "learned_at": {"type": "date"},
+        "merged_into": {"type": "keyword"},
     },
 }
 
@@ -63,12 +68,24 @@ def _pages(client: Any, prefix: str) -> Iterator[list[dict[str, Any]]]:
 
 
 def load(client: Any, prefix: str) -> LearnedTemplates:
-    """Every stored template, in the order they were learned (none when the index does not exist)."""
+    """Every stored template still in use, in the order they were learned (none without the index)."""
     return LearnedTemplates(
         tuple(
-            template_from_text(str(source["template"])) for page in _pages(client, prefix) for source in page
+            template_from_text(str(source["template"]))
+            for page in _pages(client, prefix)
+            for source in page
+            if not source.get("merged_into")
         )
     )
+
+
+def mark_merged(client: Any, prefix: str, merged: Iterable[tuple[Template, Template]]) -> int:
+    """Record that each old template's lines belong to the new one (the old one is no longer matched)."""
+    operations: list[dict[str, Any]] = []
+    for old, new in merged:
+        operations.append({"update": {"_index": index_name(prefix), "_id": old.cluster_id}})
+        operations.append({"doc": {"merged_into": new.cluster_id}})
+    return es.bulk(client, operations=operations, action="record merged templates", refresh=True)
 
 
 def save(client: Any, prefix: str, templates: Iterable[Template], *, now: datetime) -> int:

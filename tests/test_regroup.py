@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from analysis_docs import NOW, event, index_events
 
-from analyzers import analyze, queries, template_store
+from analyzers import analyze, queries, registry, template_store
 from analyzers.config import AnalyzeConfig
 from analyzers.regroup import run_regroup, update_operations
 from kibana.setup import install_template
@@ -170,3 +170,30 @@ def partition(labels: list[Any]) -> set[frozenset[int]]:
     for position, label in enumerate(labels):
         groups.setdefault(label, set()).add(position)
     return {frozenset(members) for members in groups.values()}
+
+
+@pytest.mark.es
+def test_templates_learned_from_few_values_are_merged_with_their_events_and_groups(
+    es: Any, prefix: str
+) -> None:
+    """A first analyze sees three user names (three templates, three groups); a later one sees five more:
+    every event of the statement then carries the general template's key and the registry has one group."""
+    names = ("alice", "bruno", "chen", "dana", "emeka", "farah", "goran", "hana")
+    first = [
+        foreign_line(NOW - 3 * DAY + timedelta(minutes=i), f"session expired for {n}")
+        for i, n in enumerate(names[:3])
+    ]
+    index_events(es, prefix, first)
+    groups = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW - 2 * DAY).groups
+    assert len(groups) == 3
+    later = [
+        foreign_line(NOW - DAY + timedelta(minutes=i), f"session expired for {n}")
+        for i, n in enumerate(names[3:])
+    ]
+    index_events(es, prefix, later)
+    groups = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW).groups
+    assert [(group.title, group.count_total) for group in groups] == [("session expired for <*>", 8)]
+    assert [group.group_id for group in registry.load_groups(es, prefix)] == [groups[0].group_id]
+    keys = {source["error"]["grouping_key"] for source in sources(es, prefix).values()}
+    assert keys == {groups[0].group_id}
+    assert [t.text for t in template_store.load(es, prefix).known] == ["session expired for <*>"]

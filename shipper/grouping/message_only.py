@@ -54,10 +54,24 @@ def template_from_text(text: str) -> Template:
 
 @dataclass(frozen=True)
 class Assignment:
-    """For each message (same order) its template, and the templates learned from these messages."""
+    """For each message (same order) its template; the templates learned from these messages; and the
+    known templates the new evidence generalizes, each with the template that replaces it."""
 
     templates: tuple[Template, ...]
     learned: tuple[Template, ...]
+    merged: tuple[tuple[Template, Template], ...] = ()
+
+
+def generalizes(general: Template, specific: Template) -> bool:
+    """Whether every line `specific` fits also fits `general` (same length, variables or equal words)."""
+    return len(general.tokens) == len(specific.tokens) and all(
+        mine in (WILDCARD, theirs) for mine, theirs in zip(general.tokens, specific.tokens, strict=True)
+    )
+
+
+def _as_message(template: Template) -> str:
+    """A line that tokenizes back to `template` (a number stands for each variable)."""
+    return " ".join("0" if token == WILDCARD else token for token in template.tokens)
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,13 @@ class LearnedTemplates:
         return None
 
     def assign(self, messages: Sequence[str]) -> Assignment:
-        """Known templates first; the rest mined together (as `logloop cluster` mines its input)."""
+        """Known templates first; the rest mined together (as `logloop cluster` mines its input).
+
+        The known templates of the lengths being mined join the miner's input as one line each, so the
+        decision "a different statement or a variable" sees earlier runs' words too: a first run that
+        saw three user names learns three templates, and the run that sees more names learns the
+        general one and reports the three as `merged` into it.
+        """
         word_cache: dict[str, tuple[str, ...]] = {}
         matched: dict[str, Template | None] = {}
         for message in messages:
@@ -92,18 +112,38 @@ class LearnedTemplates:
                 matched[message] = self.match(message, word_cache)
         # Every occurrence goes to the miner, not only distinct messages: it weighs positions by count.
         rest = [message for message in messages if matched[message] is None]
-        mined = mine(rest)
+        lengths = {len(tokenize(message, word_cache)) for message in rest}
+        context = [
+            template
+            for template in self.known
+            if len(template.tokens) in lengths
+            and tokenize(_as_message(template), word_cache) == template.tokens
+        ]
+        mined = mine([*rest, *(_as_message(template) for template in context)])
         known = {template.text for template in self.known}
         learned: dict[str, Template] = {}
         for position, message in enumerate(rest):
             template = matched[message] = mined.template_of(position)
             if template.text not in known:
                 learned.setdefault(template.text, template)
+        merged = []
+        for offset, old in enumerate(context):
+            new = mined.template_of(len(rest) + offset)
+            if new.text != old.text and generalizes(new, old):
+                merged.append((old, new))
+                if new.text not in known:
+                    learned.setdefault(new.text, new)
         return Assignment(
             templates=tuple(matched[message] or Template(()) for message in messages),
             learned=tuple(learned.values()),
+            merged=tuple(merged),
         )
 
-    def with_learned(self, learned: Sequence[Template]) -> LearnedTemplates:
-        seen = {template.text for template in self.known}
-        return LearnedTemplates((*self.known, *(t for t in learned if t.text not in seen)))
+    def with_learned(
+        self, learned: Sequence[Template], merged: Sequence[tuple[Template, Template]] = ()
+    ) -> LearnedTemplates:
+        """These templates after a run: the learned ones added, the merged ones dropped."""
+        gone = {old.text for old, _ in merged}
+        kept = [template for template in self.known if template.text not in gone]
+        seen = {template.text for template in kept}
+        return LearnedTemplates((*kept, *(t for t in learned if t.text not in seen)))
