@@ -91,7 +91,7 @@ def status_note(row: GroupRow) -> str:
         return note
     if row.status == "resolved":
         version = f" in version {row.resolved_in_version}" if row.resolved_in_version else ""
-        return f"resolved{version} {ts(row.resolved_at or row.status_since)}"
+        return f"resolved{version} on {ts(row.resolved_at or row.status_since)}"
     return ""
 
 
