@@ -33,7 +33,8 @@ def index_day(es: Any, prefix: str, docs: Sequence[dict[str, Any]]) -> None:
     for doc in docs:
         at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
         operations += [{"create": {"_index": index_for(at, prefix), "_id": doc["event"]["id"]}}, doc]
-    response = es.bulk(operations=operations, refresh=True)
+    # The node is shared: a day's first write creates its index, which can take a while under load.
+    response = es.options(request_timeout=120).bulk(operations=operations, refresh="wait_for")
     assert not response["errors"], response["items"][:2]
 
 
