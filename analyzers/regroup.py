@@ -159,6 +159,7 @@ def move_merged(
     merged groups from the registry (their events now count in the general group)."""
     target = {old.cluster_id: new for old, new in merged}
     query = {"terms": {"error.grouping_key": list(target)}}
+    es.refresh(client, index=index_pattern(prefix))  # keys written by this run's earlier chunks
     moved = 0
     search_after: list[Any] | None = None
     while True:
