@@ -98,6 +98,10 @@ def _window_measures() -> dict[str, Any]:
         "hosts": {"cardinality": {"field": "host.name"}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
+    aggs["error_lines"] = {  # every error line, also those past the MAX_TEMPLATES rows the digest lists
+        "filter": _ERROR_LINE,
+        "aggs": {"groups": {"cardinality": {"field": "error.grouping_key", "missing": UNGROUPED}}},
+    }
     aggs["feedback"] = {
         "filter": {"term": {"event.dataset": DATASET_FEEDBACK}},
         "aggs": {"kinds": {"terms": {"field": "logloop.feedback.kind", "size": 10}}},
@@ -316,6 +320,8 @@ def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
         "hosts": int(agg["hosts"]["value"]),
         "feedback": int(agg["feedback"]["doc_count"]),
         "shipper_docs": int(datasets.get(DATASET_SHIPPER, 0)),
+        "error_lines": int(agg["error_lines"]["doc_count"]),
+        "error_line_groups": int(agg["error_lines"]["groups"]["value"]),
         **{f"feedback_{kind}": int(count) for kind, count in kinds.items()},
     }
 

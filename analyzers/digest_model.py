@@ -164,6 +164,8 @@ class Report:
     shipper: tuple[ShipperProcess, ...]
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
+    error_line_events: int = 0  # every error line without traceback in the window (listed or not)
+    error_line_groups: int = 0  # their groups (the list shows the largest; approximate past ~3,000)
     regressed_groups: tuple[GroupRow, ...] = ()  # every regressed group, most recent comeback first
     resolved_groups: tuple[GroupRow, ...] = ()  # every group resolved in the window or still seen
     list_limit: int = LIST_LIMIT
@@ -543,6 +545,8 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
         top_groups=tuple(_shorter_traces(active[:TOP_GROUPS])),
         new_groups=new,
         error_lines=_error_lines(data),
+        error_line_events=int(data.totals["current"].get("error_lines", 0)),
+        error_line_groups=int(data.totals["current"].get("error_line_groups", 0)),
         operations=_operations(data),
         feedback=_feedback(data),
         shipper=_shipper(data),

@@ -300,3 +300,39 @@ def test_regressed_groups_say_when_and_on_which_version_they_came_back(es: Any, 
     document = json.loads(render(report, "json"))
     assert document["regressed_groups"][0]["regressed_in_version"] == "1.4.2"
     assert document["regressed_groups"][0]["regressed_at"].startswith(came_back.date().isoformat())
+
+
+@pytest.mark.es
+def test_error_lines_past_the_listed_rows_are_counted(es: Any, seeded: str) -> None:
+    """With more error-line groups than the section lists, the rest is counted in groups and events, and
+    lines no run has grouped yet form one named row."""
+    extra = [
+        docs.event(
+            docs.START + timedelta(hours=group, minutes=n),
+            **{
+                "log.level": "error",
+                "message": f"queue q{group} stalled",
+                "error.grouping_key": f"line-{group:02d}",
+                "error.grouping_name": f"queue q{group} stalled",
+            },
+        )
+        for group in range(20)
+        for n in range(group + 1)
+    ]
+    unkeyed = [
+        docs.event(docs.START + timedelta(hours=30, minutes=n), **{"log.level": "error", "message": "raw"})
+        for n in range(25)
+    ]
+    docs.index_docs(es, seeded, [*extra, *unkeyed])
+    report = _report(es, seeded)
+    listed = digest_data.MAX_TEMPLATES
+    assert len(report.error_lines) == listed
+    assert report.error_line_groups == 20 + 1 + 1  # the queue groups, "disk %s is full", the unkeyed row
+    assert report.error_line_events == sum(range(1, 21)) + 4 + 25
+    assert digest_data.UNGROUPED_TITLE in [line.template for line in report.error_lines]
+    hidden_events = report.error_line_events - sum(line.count for line in report.error_lines)
+    text = render(report, "text")
+    assert (
+        f"... and {22 - listed} more groups ({hidden_events} events; {report.error_line_events} error lines"
+        in text
+    )

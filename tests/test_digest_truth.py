@@ -176,6 +176,7 @@ def test_counts_are_true(replay: Replay) -> None:
     tracebacks = [group for group in groups if group not in truth.FOREIGN]
     current = {group: truth.count(group, 29, 35) for group in groups}
     previous = {group: truth.count(group, 22, 28) for group in groups}
+
     def spread(first_day: int, last_day: int) -> tuple[int, int]:
         docs = [doc for day in range(first_day, last_day + 1) for _, doc in truth.events_of_day(day)]
         return len(docs), len({doc["host"]["name"] for doc in docs})
