@@ -1,9 +1,13 @@
 """One `logloop analyze` run: aggregate the daily indices, decide status and priority, update the registry.
 
+First, error events in the look-back range without a grouping key (another shipper's lines) get one:
+`analyzers.regroup`, which mines message-only events into templates the way `logloop cluster` does
+(events of an older grouping version are `logloop regroup`'s). Once done, that costs one empty search.
+
 Requests per run (all core aggregations, see analyzers.queries): one group summary over the
 look-back range (current window + baseline windows, top `max_groups` groups), one all-time count
 and first occurrence for those groups, and one "since" request for groups the registry already
-knows. Raw events are never paged.
+knows. Raw events are never paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from the summary had no event in the look-back range when the
 summary was not cut by `max_groups`: the open ones (not resolved or ignored; read from the registry
@@ -19,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzers import es, group_edits, lifecycle, priority, queries, registry
+from analyzers import es, group_edits, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, get_field, index_pattern
@@ -190,6 +194,8 @@ def history_of(group: Group | None) -> lifecycle.History | None:
         status_changed_at=group.status_changed_at,
         resolved_at=group.resolved_at,
         resolved_in_version=group.resolved_in_version,
+        regressed_at=group.regressed_at,
+        regressed_in_version=group.regressed_in_version,
     )
 
 
@@ -244,6 +250,8 @@ def build_group(
         status=decision.status,
         resolved_in_version=decision.resolved_in_version,
         resolved_at=decision.resolved_at,
+        regressed_at=decision.regressed_at,
+        regressed_in_version=decision.regressed_in_version,
         status_changed_at=until if status_changed else previous.status_changed_at if previous else until,
         updated_at=now,
         grouping_version=bucket.grouping_version,
@@ -285,6 +293,8 @@ def refresh_quiet_group(
         status=decision.status,
         resolved_in_version=decision.resolved_in_version,
         resolved_at=decision.resolved_at,
+        regressed_at=decision.regressed_at,
+        regressed_in_version=decision.regressed_in_version,
         status_changed_at=until if changed else group.status_changed_at,
         updated_at=now,
     )
@@ -309,9 +319,29 @@ def _all_time(
     }
 
 
-def _since(
-    client: Any, prefix: str, since: Mapping[str, datetime], until: datetime
-) -> dict[str, tuple[datetime | None, tuple[str, ...]]]:
+@dataclass(frozen=True, kw_only=True)
+class Recurrence:
+    """A known group's occurrences after its `since` time (see `since_times`)."""
+
+    first: datetime | None
+    versions: tuple[str, ...]
+    first_by_version: tuple[tuple[str, datetime], ...]
+
+
+def parse_recurrence(raw: Mapping[str, Any]) -> Recurrence:
+    versions = raw["versions"]["buckets"]
+    return Recurrence(
+        first=_date(raw["first"]["value"]) if raw["doc_count"] else None,
+        versions=tuple(str(bucket["key"]) for bucket in versions),
+        first_by_version=tuple(
+            (str(bucket["key"]), moment)
+            for bucket in versions
+            if (moment := _date(bucket["first"]["value"])) is not None
+        ),
+    )
+
+
+def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datetime) -> dict[str, Recurrence]:
     if not since:
         return {}
     response = es.search(
@@ -321,10 +351,17 @@ def _since(
         action="find recurrences",
     )
     buckets = response.get("aggregations", {}).get("since", {}).get("buckets", {})
-    return {
-        key: (_date(raw["first"]["value"]) if raw["doc_count"] else None, _keys(raw["versions"]))
-        for key, raw in buckets.items()
-    }
+    return {key: parse_recurrence(raw) for key, raw in buckets.items()}
+
+
+def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, until: datetime) -> int:
+    """Give error events of the look-back range that have no key one, so every error is counted in a
+    group (events with an older grouping version keep theirs: rewriting them is `logloop regroup`'s)."""
+    lookback_start = until - (config.baseline_windows + 1) * config.window
+    result = regroup.run_regroup(
+        client, prefix, since=lookback_start, until=until, progress=False, missing_only=True
+    )
+    return result.updated
 
 
 def run(
@@ -338,6 +375,7 @@ def run(
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
     registry.ensure(client, prefix)
+    assign_missing_keys(client, prefix, config=config, until=until)
     group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
     response = es.search(
         client,
@@ -357,14 +395,15 @@ def run(
     written: list[Group] = []
     for bucket in summary.buckets:
         count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
-        first_since, versions_since = recurrences.get(bucket.key, (None, ()))
+        recurrence = recurrences.get(bucket.key, Recurrence(first=None, versions=(), first_by_version=()))
         observation = lifecycle.Observation(
             first_seen=first_seen,
             last_seen=bucket.last_seen,
             window_counts=bucket.window_counts,
             versions=bucket.versions,
-            first_since=first_since,
-            versions_since=versions_since,
+            first_since=recurrence.first,
+            versions_since=recurrence.versions,
+            first_since_by_version=recurrence.first_by_version,
         )
         decision = lifecycle.decide(
             history_of(previous.get(bucket.key)),

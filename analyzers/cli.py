@@ -1,7 +1,7 @@
 """The analyzers' subcommands: analyze, resolve, ignore, regroup, check, schedule.
 
     logloop analyze [--window 7d] [--until TIME] [--rules]
-    logloop resolve GROUP [--in-version V]
+    logloop resolve GROUP [--in-version V] [--at TIME]
     logloop ignore GROUP
     logloop regroup [--since TIME] [--batch N]
     logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     resolve.add_argument("group", metavar="GROUP", help="grouping key or a unique prefix of it")
     resolve.add_argument(
         "--in-version", default=None, help="fixed in this version: older versions do not regress"
+    )
+    resolve.add_argument(
+        "--at",
+        default=None,
+        help="when the fix took effect, ISO 8601 (default: now): occurrences after it are regressions",
     )
     resolve.set_defaults(handler=handle_resolve)
 
@@ -124,17 +129,15 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def _mark(args: argparse.Namespace, settings: Any, status: str, in_version: str | None) -> int:
+def _mark(
+    args: argparse.Namespace, settings: Any, status: str, in_version: str | None, at: str | None = None
+) -> int:
     from analyzers import registry
 
+    moment = config.parse_time(at, now=datetime.now(UTC))
     with closing(_client(settings)) as client:
         group = registry.mark(
-            client,
-            settings.index_prefix,
-            args.group,
-            status=status,
-            now=datetime.now(UTC),
-            in_version=in_version,
+            client, settings.index_prefix, args.group, status=status, now=moment, in_version=in_version
         )
     suffix = f" in version {in_version}" if in_version else ""
     print(f"{group.group_id}: {status}{suffix} ({group.title})")
@@ -142,7 +145,7 @@ def _mark(args: argparse.Namespace, settings: Any, status: str, in_version: str 
 
 
 def handle_resolve(args: argparse.Namespace, settings: Any) -> int:
-    return _mark(args, settings, "resolved", args.in_version)
+    return _mark(args, settings, "resolved", args.in_version, args.at)
 
 
 def handle_ignore(args: argparse.Namespace, settings: Any) -> int:

@@ -3,7 +3,8 @@
 Sections (all optional; every key has a default):
 
     [analyze]   window = "7d", max_groups = 500, baseline_windows = 4, escalation_factor = 2.0,
-                escalation_min_increase = 10, quiet_period = "7d", resolve_after = "3d",
+                escalation_min_increase = 10, escalation_min_history = "3d",
+                quiet_period = "7d", resolve_after = "3d",
                 recency_half_life = "3d"
     [schedule]  timezone = "UTC", analyze = "0 * * * *", digest = "0 8 * * mon", check = "*/5 * * * *",
                 prune = "30 3 * * *", digest_window = "7d", backoff_initial = "30s", backoff_max = "15m",
@@ -71,6 +72,9 @@ class AnalyzeConfig:
     baseline_windows: int = 4  # previous windows whose mean is the escalation baseline
     escalation_factor: float = 2.0
     escalation_min_increase: int = 10
+    # A group must have existed this long before the current window before it can escalate: the
+    # baseline is its rate over the baseline windows since its first occurrence (see lifecycle).
+    escalation_min_history: timedelta = timedelta(days=3)
     quiet_period: timedelta = timedelta(days=7)  # silence after which a recurrence is a regression
     resolve_after: timedelta = timedelta(days=3)  # a newer version must run this long without the error
     recency_half_life: timedelta = timedelta(days=3)

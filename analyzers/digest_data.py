@@ -96,6 +96,10 @@ def _window_measures() -> dict[str, Any]:
         "hosts": {"cardinality": {"field": "host.name"}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
+    aggs["error_lines"] = {  # every error line, also those past the MAX_TEMPLATES rows the digest lists
+        "filter": _ERROR_LINE,
+        "aggs": {"groups": {"cardinality": {"field": "error.grouping_key", "missing": UNGROUPED}}},
+    }
     aggs["feedback"] = {
         "filter": {"term": {"event.dataset": DATASET_FEEDBACK}},
         "aggs": {"kinds": {"terms": {"field": "logloop.feedback.kind", "size": 10}}},
@@ -147,17 +151,38 @@ def _daily_agg(window: Window) -> dict[str, Any]:
     return {"filter": _range(window), "aggs": {"buckets": buckets}}
 
 
+# Error lines are counted per group (error.grouping_key: a logging template, or a template mined from
+# another shipper's lines by `logloop analyze`/`regroup`); lines no run has grouped yet form one row.
+UNGROUPED: Final = "(not grouped yet)"
+UNGROUPED_TITLE: Final = "(lines without a grouping key: run `logloop analyze` or `logloop regroup`)"
+_ERROR_LINE_TERMS: Final = {"field": "error.grouping_key", "missing": UNGROUPED}
+
+
 def _error_lines_agg(window: Window) -> dict[str, Any]:
     per_template = {
         "last_seen": {"max": {"field": "@timestamp"}},
         "hosts": {"cardinality": {"field": "host.name"}},
-        "sample": _latest(1, ["message", "log.logger", "log.level"]),
+        "sample": _latest(
+            1, ["message", "log.logger", "log.level", "logloop.template", "error.grouping_name"]
+        ),
     }
-    terms = {"field": "logloop.template", "size": MAX_TEMPLATES}
+    terms = {**_ERROR_LINE_TERMS, "size": MAX_TEMPLATES}
     return {
         "filter": _in_window(window, _ERROR_LINE),
         "aggs": {"templates": {"terms": terms, "aggs": per_template}},
     }
+
+
+def error_line_title(key: str, sample: Mapping[str, Any]) -> str:
+    """The logging template, else the group's name (a mined template), else the message."""
+    if key == UNGROUPED:
+        return UNGROUPED_TITLE
+    return str(
+        get_field(sample, "logloop.template")
+        or get_field(sample, "error.grouping_name")
+        or sample.get("message")
+        or key
+    )
 
 
 def _operations_agg(window: Window) -> dict[str, Any]:
@@ -224,7 +249,7 @@ def overview_request(window: Window) -> dict[str, Any]:
             "error_lines": _error_lines_agg(window),
             "error_lines_previous": {
                 "filter": _in_window(window.previous, _ERROR_LINE),
-                "aggs": {"templates": {"terms": {"field": "logloop.template", "size": 200}}},
+                "aggs": {"templates": {"terms": {**_ERROR_LINE_TERMS, "size": 200}}},
             },
             "operations": _operations_agg(window),
             "feedback": _feedback_agg(window),
@@ -293,6 +318,8 @@ def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
         "hosts": int(agg["hosts"]["value"]),
         "feedback": int(agg["feedback"]["doc_count"]),
         "shipper_docs": int(datasets.get(DATASET_SHIPPER, 0)),
+        "error_lines": int(agg["error_lines"]["doc_count"]),
+        "error_line_groups": int(agg["error_lines"]["groups"]["value"]),
         **{f"feedback_{kind}": int(count) for kind, count in kinds.items()},
     }
 
@@ -337,7 +364,7 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     prev_templates = {b["key"]: b["doc_count"] for b in aggs["error_lines_previous"]["templates"]["buckets"]}
     error_lines = [
         {
-            "template": b["key"],
+            "template": error_line_title(b["key"], (_hit_source(b["sample"]) or [{}])[0]),
             "count": b["doc_count"],
             "previous_count": prev_templates.get(b["key"], 0),
             "last_seen": b["last_seen"].get("value_as_string"),

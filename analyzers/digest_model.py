@@ -5,8 +5,10 @@ priority, details); the result is frozen dataclasses that every renderer (html, 
 json) reads the same way.
 
 Status and order:
-- A group the registry knows keeps the registry's status and priority (see analyzers.lifecycle and
-  analyzers.priority for the rules).
+- A group the registry knows keeps the registry's status, its dates and versions, and its priority
+  (see analyzers.lifecycle and analyzers.priority for the rules), as the last `logloop analyze` left
+  them: the digest never derives a status of its own from the window's counts (a resolved group with
+  events in the window is still resolved when those events predate the fix or its version).
 - A group the registry does not know (`logloop analyze` never ran, or the group appeared since) is
   `new` when its first occurrence ever falls in the window, else `ongoing`; its priority is
   `log10(1 + count)`, plus 1 when it is new, so it sorts among the registry's groups by volume.
@@ -33,7 +35,8 @@ from analyzers.registry import Group
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
-NEW_GROUPS: Final = 10
+NEW_GROUPS: Final = 10  # new groups whose details (sample, hosts) the details query fetches
+LIST_LIMIT: Final = 10  # rows of the new/regressed/resolved lists a rendered digest shows; JSON has all
 HIGHLIGHT_STATUSES: Final = ("new", "escalating", "regressed", "resolved")
 TRACE_HEAD_LINES: Final = 1  # "Traceback (most recent call last):"
 TRACE_TAIL_LINES: Final = 9  # the innermost frames and the exception line: where the bug usually is
@@ -85,6 +88,11 @@ class GroupRow:
     sample_message: str | None
     priority: float
     daily: tuple[int, ...]
+    status_since: datetime | None = None  # when the registry's status last changed
+    resolved_in_version: str | None = None
+    resolved_at: datetime | None = None
+    regressed_at: datetime | None = None  # when it came back (its first occurrence that counted)
+    regressed_in_version: str | None = None  # the version it came back on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,13 +158,18 @@ class Report:
     buckets: tuple[Bucket, ...]
     status_counts: Mapping[str, int]
     top_groups: tuple[GroupRow, ...]
-    new_groups: tuple[GroupRow, ...]
+    new_groups: tuple[GroupRow, ...]  # every new group, first seen first
     error_lines: tuple[ErrorLine, ...]
     operations: tuple[Operation, ...]
     feedback: tuple[FeedbackKind, ...]
     shipper: tuple[ShipperProcess, ...]
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
+    error_line_events: int = 0  # every error line without traceback in the window (listed or not)
+    error_line_groups: int = 0  # their groups (the list shows the largest; approximate past ~3,000)
+    regressed_groups: tuple[GroupRow, ...] = ()  # every regressed group, most recent comeback first
+    resolved_groups: tuple[GroupRow, ...] = ()  # every group resolved in the window or still seen
+    list_limit: int = LIST_LIMIT
 
     def measure(self, name: str) -> Measure:
         return next(m for m in self.measures if m.name == name)
@@ -299,6 +312,7 @@ def _groups_frame(data: DigestData, registry: Sequence[Group]) -> pd.DataFrame:
 
 
 def _is_relevant(row: Mapping[str, Any], window: Window) -> bool:
+    """Active in the window, or resolved in it (the good news has no events)."""
     if row["count"] > 0:
         return True
     changed = parse_time(row.get("reg_changed"))
@@ -314,10 +328,41 @@ def _registered(record: Mapping[str, Any]) -> bool:
 
 
 def _status(record: Mapping[str, Any], window: Window) -> str:
+    """The registry's status; computed (new or ongoing) only for groups it does not know yet."""
     if not _registered(record):
         return _computed_status(parse_time(record.get("first_seen")), window)
-    status = str(record["reg_status"])
-    return "regressed" if status == "resolved" and record["count"] > 0 else status  # back since `analyze`
+    return str(record["reg_status"])
+
+
+def lifecycle_fields(group: Group | None) -> dict[str, Any]:
+    """The registry's dates and versions of a group's status, as GroupRow fields (empty when unknown)."""
+    if group is None:
+        return {}
+    return {
+        "status_since": group.status_changed_at,
+        "resolved_in_version": group.resolved_in_version,
+        "resolved_at": group.resolved_at,
+        "regressed_at": group.regressed_at,
+        "regressed_in_version": group.regressed_in_version,
+    }
+
+
+StatusLists = tuple[tuple[GroupRow, ...], tuple[GroupRow, ...], tuple[GroupRow, ...]]
+
+
+def status_lists(rows: Sequence[GroupRow], *, generated_at: datetime) -> StatusLists:
+    """Every (new, regressed, resolved) row: new by first seen, the others most recent first."""
+    never = datetime.min.replace(tzinfo=UTC)
+
+    def of(status: str) -> list[GroupRow]:
+        return [r for r in rows if r.status == status]
+
+    new = sorted(of("new"), key=lambda r: (r.first_seen or generated_at, r.key))
+    regressed = sorted(of("regressed"), key=lambda r: (-(r.regressed_at or never).timestamp(), r.key))
+    resolved = sorted(
+        of("resolved"), key=lambda r: (-(r.resolved_at or r.status_since or never).timestamp(), r.key)
+    )
+    return tuple(new), tuple(regressed), tuple(resolved)
 
 
 def _priority(record: Mapping[str, Any], window: Window) -> float:
@@ -326,7 +371,7 @@ def _priority(record: Mapping[str, Any], window: Window) -> float:
     return math.log10(1 + int(record["count"])) + (_status(record, window) == "new")
 
 
-def _row(key: str, record: Mapping[str, Any], data: DigestData) -> GroupRow:
+def _row(key: str, record: Mapping[str, Any], data: DigestData, group: Group | None = None) -> GroupRow:
     detail = data.details.get(key, {})
     sample = detail.get("sample", {})
     known = _registered(record)
@@ -355,6 +400,7 @@ def _row(key: str, record: Mapping[str, Any], data: DigestData) -> GroupRow:
         sample_message=one_line(sample.get("message") or sample.get("error.message"), 500) or None,
         priority=_priority(record, data.window),
         daily=tuple(detail.get("daily") or ()),
+        **lifecycle_fields(group if known else None),
     )
 
 
@@ -373,11 +419,12 @@ def rank_groups(data: DigestData) -> list[tuple[str, dict[str, Any]]]:
 
 
 def keys_to_detail(data: DigestData) -> list[str]:
-    """Which groups the details query must cover: the top groups and the new ones."""
+    """Which groups the details query must cover: the top groups, the new and the regressed ones."""
     ranked = rank_groups(data)
     top = [key for key, _ in ranked[:TOP_GROUPS]]
     new = [key for key, record in ranked if _status(record, data.window) == "new"][:NEW_GROUPS]
-    return list(dict.fromkeys(top + new))
+    back = [key for key, record in ranked if _status(record, data.window) == "regressed"][:LIST_LIMIT]
+    return list(dict.fromkeys(top + new + back))
 
 
 def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
@@ -489,10 +536,11 @@ def _shorter_traces(rows: list[GroupRow]) -> list[GroupRow]:
 def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Report:
     """The report model for `data` (pure)."""
     ranked = rank_groups(data)
-    rows = [_row(key, record, data) for key, record in ranked]
+    known = {group.group_id: group for group in data.groups_registry}
+    rows = [_row(key, record, data, known.get(key)) for key, record in ranked]
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
     active = [r for r in rows if r.count > 0]
-    new = sorted((r for r in rows if r.status == "new"), key=lambda r: (r.first_seen or generated_at, r.key))
+    new, regressed, resolved = status_lists(rows, generated_at=generated_at)
     buckets = tuple(
         Bucket(
             start=parse_time(b["start"]) or data.window.start,
@@ -520,11 +568,15 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
         buckets=buckets,
         status_counts=counts,
         top_groups=tuple(_shorter_traces(active[:TOP_GROUPS])),
-        new_groups=tuple(new[:NEW_GROUPS]),
+        new_groups=new,
         error_lines=_error_lines(data),
+        error_line_events=int(data.totals["current"].get("error_lines", 0)),
+        error_line_groups=int(data.totals["current"].get("error_line_groups", 0)),
         operations=_operations(data),
         feedback=_feedback(data),
         shipper=shipper,
         registry_used=bool(data.groups_registry),
         notes=notes,
+        regressed_groups=regressed,
+        resolved_groups=resolved,
     )

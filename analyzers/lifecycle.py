@@ -1,7 +1,7 @@
 """Status of an error group: pure rules, decided once per `logloop analyze` run.
 
-The window is [until - window, until) (7 days by default); "baseline" is the mean count of the
-`baseline_windows` windows before it (4 by default). Rules, first match wins:
+The window is [until - window, until) (7 days by default); the `baseline_windows` windows before it
+(4 by default) give the baseline. Rules, first match wins:
 
 1. ignored     -- a maintainer ran `logloop ignore`; it stays ignored whatever happens.
 2. regressed   -- it was resolved (by `logloop resolve`, or automatically) and occurred again after
@@ -17,8 +17,16 @@ The window is [until - window, until) (7 days by default); "baseline" is the mea
                   least `resolve_after` (3 days), and the group has not occurred since X appeared.
 6. new         -- its first occurrence ever is inside the window.
 7. escalating  -- window count >= max(escalation_factor x baseline, baseline + escalation_min_increase)
-                  (defaults: twice the baseline and at least 10 more events).
+                  (defaults: twice the baseline and at least 10 more events), where the baseline is
+                  the group's rate over the part of the baseline windows after its first occurrence,
+                  scaled to one window. Windows before a group existed are not zeros: a bug that
+                  persists at the rate it started with is not escalating. A group needs at least
+                  `escalation_min_history` (3 days) of history before the window to escalate at all.
 8. ongoing     -- everything else (including groups with no event in the window).
+
+A regression records when the group came back (its first occurrence that counts, see rule 2) and the
+version of that occurrence (`regressed_at`, `regressed_in_version`); after a resolve it keeps the
+resolve's time and version too. All of them stay while it is regressed.
 
 `rules()` returns the same list with the configured numbers for the README and the digest.
 """
@@ -95,6 +103,8 @@ class History:
     status_changed_at: datetime | None = None
     resolved_at: datetime | None = None
     resolved_in_version: str | None = None
+    regressed_at: datetime | None = None
+    regressed_in_version: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +117,8 @@ class Observation:
     versions: tuple[str, ...] = ()  # every version the group occurred on (in the look-back range)
     first_since: datetime | None = None  # first occurrence after History.resolved_at / last_seen
     versions_since: tuple[str, ...] = ()  # versions of the occurrences after that time
+    # (version, its first occurrence after that time), for the version a regression came back on
+    first_since_by_version: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,17 +126,38 @@ class Decision:
     status: str
     resolved_in_version: str | None = None
     resolved_at: datetime | None = None
+    regressed_at: datetime | None = None
+    regressed_in_version: str | None = None
 
 
-def baseline(window_counts: Sequence[int]) -> float:
-    """Mean count of the windows before the current one (0 when there are none)."""
-    previous = window_counts[1:]
-    return sum(previous) / len(previous) if previous else 0.0
+def baseline_history(first_seen: datetime, *, now: datetime, window: timedelta, windows: int) -> timedelta:
+    """How much of the `windows` baseline windows before the current one the group existed for."""
+    window_start = now - window
+    start = max(first_seen, window_start - windows * window)
+    return max(window_start - start, timedelta(0))
 
 
-def is_escalating(window_counts: Sequence[int], config: AnalyzeConfig) -> bool:
-    base = baseline(window_counts)
+def baseline(window_counts: Sequence[int], *, history: timedelta, window: timedelta) -> float | None:
+    """Events per window over the baseline windows' `history`; None when there is no history.
+
+    Only the time the group existed counts: a group first seen 10 days ago in 7-day windows has a
+    baseline of (its events 7-10 days ago) / 3 days x 7 days, not the mean of 4 windows of which 3
+    are zeros that predate it.
+    """
+    if history <= timedelta(0):
+        return None
+    return sum(window_counts[1:]) * (window / history)
+
+
+def is_escalating(
+    window_counts: Sequence[int], config: AnalyzeConfig, *, first_seen: datetime, now: datetime
+) -> bool:
+    """Rule 7: the current window against the baseline, given enough history (see the module)."""
+    history = baseline_history(first_seen, now=now, window=config.window, windows=config.baseline_windows)
+    base = baseline(window_counts, history=history, window=config.window)
     current = window_counts[0] if window_counts else 0
+    if base is None or history < config.escalation_min_history:
+        return False
     return current > 0 and current >= max(
         config.escalation_factor * base, base + config.escalation_min_increase
     )
@@ -162,6 +195,36 @@ def _regressed_after_resolve(history: History, observation: Observation) -> bool
     )
 
 
+def came_back(observation: Observation, minimum_version: str | None) -> tuple[datetime | None, str | None]:
+    """When a regression came back and on which version: its first occurrence that counts.
+
+    With a minimum version (`resolve --in-version V`) only versions >= V count; otherwise the first
+    occurrence after the resolve or the silence, with the version it carried (None without one).
+    """
+    firsts = sorted(
+        (moment, version)
+        for version, moment in observation.first_since_by_version
+        if minimum_version is None or version_at_least(version, minimum_version)
+    )
+    if minimum_version is not None:
+        return firsts[0] if firsts else (observation.first_since, None)
+    first = observation.first_since
+    version = next((version for moment, version in firsts if moment == first), None)
+    return first, version
+
+
+def _regressed(observation: Observation, resolve: History | None) -> Decision:
+    """A regression, after the resolve `resolve` records (kept on the decision), or after a silence."""
+    moment, version = came_back(observation, resolve.resolved_in_version if resolve else None)
+    return Decision(
+        status="regressed",
+        regressed_at=moment,
+        regressed_in_version=version,
+        resolved_in_version=resolve.resolved_in_version if resolve else None,
+        resolved_at=resolve.resolved_at if resolve else None,
+    )
+
+
 def decide(
     history: History | None,
     observation: Observation,
@@ -176,7 +239,7 @@ def decide(
         return Decision(status="ignored")
     if history is not None and history.status == "resolved":
         if _regressed_after_resolve(history, observation):
-            return Decision(status="regressed")
+            return _regressed(observation, history)
         return Decision(
             status="resolved",
             resolved_in_version=history.resolved_in_version,
@@ -187,7 +250,7 @@ def decide(
         and observation.first_since is not None
         and observation.first_since - history.last_seen >= config.quiet_period
     ):
-        return Decision(status="regressed")
+        return _regressed(observation, None)
     current = observation.window_counts[0] if observation.window_counts else 0
     if (
         history is not None
@@ -196,13 +259,19 @@ def decide(
         and history.status_changed_at >= window_start
         and current > 0
     ):
-        return Decision(status="regressed")
+        return Decision(
+            status="regressed",
+            regressed_at=history.regressed_at,
+            regressed_in_version=history.regressed_in_version,
+            resolved_in_version=history.resolved_in_version,
+            resolved_at=history.resolved_at,
+        )
     version = resolved_by_version(observation, service_versions, config=config, now=now)
     if version is not None:
         return Decision(status="resolved", resolved_in_version=version, resolved_at=now)
     if observation.first_seen >= window_start:
         return Decision(status="new")
-    if is_escalating(observation.window_counts, config):
+    if is_escalating(observation.window_counts, config, first_seen=observation.first_seen, now=now):
         return Decision(status="escalating")
     return Decision(status="ongoing")
 
@@ -230,8 +299,9 @@ def rules(config: AnalyzeConfig = _DEFAULTS) -> list[tuple[str, str]]:
         (
             "escalating",
             f"count in the window >= max({config.escalation_factor:g} x baseline, baseline + "
-            f"{config.escalation_min_increase}); baseline = mean of the previous "
-            f"{config.baseline_windows} windows",
+            f"{config.escalation_min_increase}); baseline = its rate per window over the previous "
+            f"{config.baseline_windows} windows since it was first seen, which must cover at least "
+            f"{_human(config.escalation_min_history)}",
         ),
         ("ongoing", "everything else"),
     ]

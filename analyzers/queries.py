@@ -160,7 +160,8 @@ def all_time(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
 
 
 def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict[str, Any]:
-    """For each group, its first occurrence after its own `since` time and the versions seen since.
+    """For each group, its first occurrence after its own `since` time and the versions seen since
+    (each with its first occurrence since: the version a regression came back on).
 
     Used for regressions: `since` is when a resolved group was resolved, or when an active group was
     last seen in the registry. One `filters` bucket per group keeps it a single bounded request.
@@ -185,7 +186,7 @@ def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict
         "aggs": {
             "since": {
                 "filters": {"filters": filters},
-                "aggs": {"first": _min_ts(), "versions": _terms("service.version")},
+                "aggs": {"first": _min_ts(), "versions": _terms("service.version", first=_min_ts())},
             }
         },
     }
@@ -220,12 +221,17 @@ def check_summary(*, start: datetime, until: datetime, max_groups: int) -> dict[
     }
 
 
-def needs_regrouping(*, current_version: int, since: datetime | None, until: datetime) -> dict[str, Any]:
-    """Error events without a grouping key, or grouped by an older grouping version."""
+def needs_regrouping(
+    *, current_version: int, since: datetime | None, until: datetime, missing_only: bool = False
+) -> dict[str, Any]:
+    """Error events without a grouping key, or (unless `missing_only`) grouped by an older version."""
+    missing = {"bool": {"must_not": [{"exists": {"field": "error.grouping_key"}}]}}
+    if missing_only:
+        return {"bool": {"filter": [time_range(since, until), is_error(), missing]}}
     outdated = {
         "bool": {
             "should": [
-                {"bool": {"must_not": [{"exists": {"field": "error.grouping_key"}}]}},
+                missing,
                 {"bool": {"must_not": [{"exists": {"field": "logloop.grouping_version"}}]}},
                 {"range": {"logloop.grouping_version": {"lt": current_version}}},
             ],

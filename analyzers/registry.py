@@ -45,6 +45,8 @@ MAPPING: Final[dict[str, Any]] = {
         "status": _KEYWORD,
         "resolved_in_version": _KEYWORD,
         "resolved_at": _DATE,
+        "regressed_at": _DATE,
+        "regressed_in_version": _KEYWORD,
         "status_changed_at": _DATE,
         "updated_at": _DATE,
         "priority": {"type": "float"},
@@ -77,6 +79,8 @@ class Group:
     status: str = "new"
     resolved_in_version: str | None = None
     resolved_at: datetime | None = None
+    regressed_at: datetime | None = None  # the first occurrence that made it regressed
+    regressed_in_version: str | None = None  # the version of that occurrence
     status_changed_at: datetime | None = None
     updated_at: datetime | None = None
     priority: float = 0.0
@@ -134,8 +138,11 @@ def from_document(document: Mapping[str, Any]) -> Group:
 
 
 def ensure(client: Any, prefix: str) -> bool:
-    """Create the registry index with its mapping if missing; True when created now."""
-    return es.ensure_index(
+    """Create the registry index with its mapping if missing; True when created now.
+
+    An existing registry gets the fields this version added (the mapping is strict, so a document
+    carrying a field it does not know would be refused)."""
+    created = es.ensure_index(
         client,
         index=index_name(prefix),
         body={
@@ -143,6 +150,10 @@ def ensure(client: Any, prefix: str) -> bool:
             "mappings": MAPPING,
         },
     )
+    if not created:
+        with es.translated("update the group registry mapping"):
+            client.indices.put_mapping(index=index_name(prefix), properties=MAPPING["properties"])
+    return created
 
 
 def load_groups(client: Any, prefix: str, *, limit: int = 10_000) -> list[Group]:
@@ -207,6 +218,17 @@ def save_groups(client: Any, prefix: str, groups: Iterable[Group], *, refresh: b
     return es.bulk(client, operations=operations, action="write the group registry", refresh=refresh)
 
 
+def forget(client: Any, prefix: str, keys: Iterable[str]) -> int:
+    """Remove groups whose events now carry another key (their template was merged into another)."""
+    operations = [{"delete": {"_index": index_name(prefix), "_id": key}} for key in keys]
+    if not operations:
+        return 0
+    with es.translated("update the group registry"):
+        response = client.bulk(operations=operations, refresh=True)
+    body = response.body if hasattr(response, "body") else response
+    return sum(1 for item in body["items"] if item["delete"].get("result") == "deleted")
+
+
 def find_group(groups: Iterable[Group], reference: str) -> Group:
     """The group whose key equals `reference`, else the only one it is a prefix of."""
     candidates = list(groups)
@@ -234,13 +256,17 @@ def mark(
     now: datetime,
     in_version: str | None = None,
 ) -> Group:
-    """Set a maintainer's status (resolved or ignored) on the group `reference` names; return it."""
+    """Set a maintainer's status (resolved or ignored) on the group `reference` names; return it.
+
+    `now` is when the fix counts from: occurrences after it are regressions (see lifecycle)."""
     group = lookup(client, prefix, reference)
     updated = replace(
         group,
         status=status,
         resolved_in_version=in_version if status == "resolved" else group.resolved_in_version,
         resolved_at=now if status == "resolved" else group.resolved_at,
+        regressed_at=None if status == "resolved" else group.regressed_at,
+        regressed_in_version=None if status == "resolved" else group.regressed_in_version,
         status_changed_at=now,
         updated_at=now,
         priority=0.0 if status in ("resolved", "ignored") else group.priority,

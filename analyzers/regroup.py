@@ -2,9 +2,21 @@
 
 Targets error events without `error.grouping_key` (another shipper sent them) or without / with an
 older `logloop.grouping_version`. They are read in (@timestamp, event.id) order with `search_after`,
-`batch` events a page, fingerprinted with `shipper.grouping.fingerprint.fingerprint_event`, and written back
-with `_bulk` partial updates by id to the daily index each came from. This is the only place the
-analyzers page through raw events; it is bounded by `--since` and the batch size.
+`batch` events a page, and written back with `_bulk` partial updates by id to the daily index each
+came from. This is the only place the analyzers page through raw events; it is bounded by `--since`
+and the batch size (`analyze` runs it over its look-back range first).
+
+Two ways to a key, as `logloop cluster` has them:
+- events with a Python traceback or a logging template: `shipper.grouping.fingerprint.fingerprint_event`,
+  the key the shipper itself would have stored;
+- message-only events (`shipper.grouping.message_only`: another shipper's lines carry no template) are
+  grouped by the template miner across events, never one by one (one event alone cannot tell a
+  variable word from a constant one). Templates learned by earlier runs are matched first, the rest
+  mined together, `MINE_CHUNK` events at a time (the memory bound), and the new templates stored in
+  `<prefix>-templates` (`analyzers.template_store`) so later runs give the same keys. The one key
+  that changes: when new lines show that an earlier template was one value of a variable (a first run
+  saw three user names, a later one twenty), its events move to the general template's key and its
+  registry group goes (`move_merged`), so one statement stays one group.
 """
 
 from __future__ import annotations
@@ -12,14 +24,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, TextIO
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol, TextIO
 
-from analyzers import es, group_edits, queries
+from analyzers import es, group_edits, queries, registry, template_store
 from analyzers.exceptions import ConfigurationError
+from shipper.grouping.message_only import LearnedTemplates, has_key_of_its_own, message_of, title_of
+from shipper.grouping.templates import Template
 from shipper.schema import get_field, index_pattern
 
 DEFAULT_BATCH = 500
+MINE_CHUNK: Final = 20_000  # message-only events mined together (held in memory as id + first line)
 
 
 class _Fingerprint(Protocol):
@@ -73,7 +88,124 @@ def update_operations(
     ]
 
 
-def _current(source: Mapping[str, Any], fingerprint: _Fingerprint, edits: Sequence[group_edits.Edit]) -> bool:
+@dataclass(frozen=True, slots=True)
+class MinedKey:
+    """The grouping of a message-only event: its template's key and text (a `_Fingerprint`)."""
+
+    key: str
+    name: str
+    version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinedBatch:
+    """What mining one chunk of message-only events gives: updates, templates learned from it, and
+    earlier templates it showed to be values of a variable (old, new)."""
+
+    operations: list[dict[str, Any]]
+    unchanged: int
+    learned: tuple[Template, ...]
+    merged: tuple[tuple[Template, Template], ...] = ()
+
+
+def mine_messages(
+    hits: Sequence[Mapping[str, Any]],
+    known: LearnedTemplates,
+    *,
+    version: int,
+    edits: Sequence[group_edits.Edit] = (),
+) -> MinedBatch:
+    """Group message-only events by template, known templates first, `logloop group` edits carried
+    (pure)."""
+    assignment = known.assign([message_of(hit["_source"]) for hit in hits])
+    operations: list[dict[str, Any]] = []
+    unchanged = 0
+    for hit, template in zip(hits, assignment.templates, strict=True):
+        mined = MinedKey(key=template.cluster_id, name=title_of(template), version=version)
+        if _current(hit["_source"], mined, edits):
+            unchanged += 1
+        else:
+            operations.extend(update_operations(hit, mined, edits))
+    return MinedBatch(
+        operations=operations, unchanged=unchanged, learned=assignment.learned, merged=assignment.merged
+    )
+
+
+def _lean_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
+    """What mining needs of a hit (bounds the memory a chunk holds)."""
+    source = hit["_source"]
+    lean = {
+        name: value
+        for name in (
+            "message",
+            "error.message",
+            "error.type",
+            "error.grouping_key",
+            "logloop.grouping_version",
+            "logloop.group_edit",  # and service.version: what an edit's split reads
+            "service.version",
+        )
+        if (value := get_field(source, name)) is not None
+    }
+    return {"_index": hit["_index"], "_id": hit["_id"], "_source": lean}
+
+
+def _flush_messages(
+    client: Any,
+    prefix: str,
+    pending: list[dict[str, Any]],
+    *,
+    version: int,
+    now: datetime,
+    edits: Sequence[group_edits.Edit] = (),
+) -> tuple[int, int]:
+    """Mine the pending message-only events, store new templates, write their keys: (updated, unchanged)."""
+    if not pending:
+        return 0, 0
+    batch = mine_messages(pending, template_store.load(client, prefix), version=version, edits=edits)
+    template_store.save(client, prefix, batch.learned, now=now)
+    updated = es.bulk(client, operations=batch.operations, action="write grouping keys")
+    if batch.merged:
+        updated += move_merged(client, prefix, batch.merged, version=version)
+    pending.clear()
+    return updated, batch.unchanged
+
+
+def move_merged(
+    client: Any, prefix: str, merged: Sequence[tuple[Template, Template]], *, version: int, batch: int = 1000
+) -> int:
+    """Give the events of merged templates the general template's key, record the merge, and drop the
+    merged groups from the registry (their events now count in the general group)."""
+    target = {old.cluster_id: new for old, new in merged}
+    query = {"terms": {"error.grouping_key": list(target)}}
+    es.refresh(client, index=index_pattern(prefix))  # keys written by this run's earlier chunks
+    moved = 0
+    search_after: list[Any] | None = None
+    while True:
+        response = es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.regroup_page(query=query, batch=batch, search_after=search_after),
+            action="read events of merged templates",
+        )
+        hits = response.get("hits", {}).get("hits", [])
+        if not hits:
+            break
+        operations: list[dict[str, Any]] = []
+        for hit in hits:
+            new = target[str(get_field(hit["_source"], "error.grouping_key"))]
+            key = MinedKey(key=new.cluster_id, name=title_of(new), version=version)
+            operations.extend(update_operations(hit, key))
+        moved += es.bulk(client, operations=operations, action="move events of merged templates")
+        search_after = hits[-1]["sort"]
+    template_store.mark_merged(client, prefix, merged)
+    registry.forget(client, prefix, target)
+    return moved
+
+
+def _current(
+    source: Mapping[str, Any], fingerprint: _Fingerprint, edits: Sequence[group_edits.Edit] = ()
+) -> bool:
     key = group_edits.regrouped(source, fingerprint.key, edits)[0] if edits else fingerprint.key
     return bool(
         get_field(source, "error.grouping_key") == key
@@ -97,14 +229,22 @@ def run_regroup(
     progress: bool = True,
     stream: TextIO | None = None,
     fingerprinter: tuple[Fingerprinter, int] | None = None,
+    now: datetime | None = None,
+    missing_only: bool = False,
 ) -> RegroupResult:
-    """Regroup every targeted event in [since, until); a progress bar on `stream` (default stderr)."""
+    """Regroup every targeted event in [since, until); a progress bar on `stream` (default stderr).
+
+    `missing_only` leaves events that have a key of an older grouping version as they are."""
     fingerprint_event, version = fingerprinter or load_fingerprinter()
     edits = group_edits.load(client, prefix)
     new_keys: dict[str, list[str]] = {}  # edit id -> new default keys of the events it moved
-    query = queries.needs_regrouping(current_version=version, since=since, until=until)
+    query = queries.needs_regrouping(
+        current_version=version, since=since, until=until, missing_only=missing_only
+    )
     scanned = updated = unchanged = not_errors = 0
     search_after: list[Any] | None = None
+    pending: list[dict[str, Any]] = []  # message-only events waiting to be mined
+    now = now or datetime.now(UTC)
     bar = None
     try:
         while True:
@@ -125,6 +265,8 @@ def run_regroup(
                 fingerprint = fingerprint_event(hit["_source"])
                 if fingerprint is None:
                     not_errors += 1
+                elif not has_key_of_its_own(hit["_source"]):
+                    pending.append(_lean_hit(hit))
                 elif _current(hit["_source"], fingerprint, edits):
                     unchanged += 1
                 else:
@@ -133,9 +275,14 @@ def run_regroup(
                     if isinstance(moved, str):
                         new_keys.setdefault(moved, []).append(fingerprint.key)
             updated += es.bulk(client, operations=operations, action="write grouping keys")
+            if len(pending) >= MINE_CHUNK:
+                counts = _flush_messages(client, prefix, pending, version=version, now=now, edits=edits)
+                updated, unchanged = updated + counts[0], unchanged + counts[1]
             scanned += len(hits)
             bar.update(len(hits))
             search_after = hits[-1]["sort"]
+        counts = _flush_messages(client, prefix, pending, version=version, now=now, edits=edits)
+        updated, unchanged = updated + counts[0], unchanged + counts[1]
     finally:
         if bar is not None:
             bar.close()

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import jinja2
 
-from analyzers.digest_model import Report
+from analyzers.digest_model import GroupRow, Report
 from analyzers.digest_window import Window
 from analyzers.escaping import markdown_code, markdown_inline, terminal_safe, text_line
 from analyzers.exceptions import ConfigurationError
@@ -71,6 +71,30 @@ def change_text(current: int, previous: int) -> str:
     return f"{signed_pct(pct)} vs previous"
 
 
+def group_change(row: GroupRow) -> str:
+    """A group's change against the previous window; "new" only for a group the registry calls new."""
+    if row.previous_count == 0 and row.count > 0 and row.status != "new":
+        return "none in the previous window"
+    return change_text(row.count, row.previous_count)
+
+
+def status_note(row: GroupRow) -> str:
+    """When and in which version a regressed group came back, or a resolved group was resolved."""
+    if row.status == "regressed":
+        note = f"came back {ts(row.regressed_at)}" if row.regressed_at else "came back"
+        if row.regressed_in_version:
+            note += f" on version {row.regressed_in_version}"
+        if row.resolved_in_version:
+            note += f" (had been resolved in version {row.resolved_in_version})"
+        elif row.resolved_at:
+            note += f" (had been resolved {ts(row.resolved_at)})"
+        return note
+    if row.status == "resolved":
+        version = f" in version {row.resolved_in_version}" if row.resolved_in_version else ""
+        return f"resolved{version} on {ts(row.resolved_at or row.status_since)}"
+    return ""
+
+
 def spark(values: Sequence[int]) -> str:
     """Unicode block sparkline, for text and markdown."""
     top = max([*values, 0])
@@ -118,7 +142,14 @@ def environment() -> jinja2.Environment:
         bucket_label=bucket_label,
         status_colour=lambda status: STATUS_COLOURS.get(str(status), "#6b7280"),
     )
-    env.globals.update(change_pct=change_pct, change_text=change_text, spark=spark, bar=bar)
+    env.globals.update(
+        change_pct=change_pct,
+        change_text=change_text,
+        group_change=group_change,
+        status_note=status_note,
+        spark=spark,
+        bar=bar,
+    )
     return env
 
 

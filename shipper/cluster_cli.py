@@ -8,7 +8,8 @@ position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_ver
   gets the same key the shipper stores in `error.grouping_key` (`shipper.grouping.fingerprint`);
 - any other event is grouped by the first line of its message (prefixed with the short error.type
   if any) with the template miner (`shipper.grouping.templates`), over the whole input at once:
-  deterministic for a given input (same input, same order, same output).
+  deterministic for a given input (same input, same order, same output). `shipper.grouping.message_only`
+  says which events those are and what line the miner sees; `logloop regroup` uses it too.
 
 The `[grouping]` table of the configuration (in_app packages, rules; see `shipper.grouping.options`)
 applies, with `--in-app` packages added; an event's own `extra.fingerprint` is honoured.
@@ -31,6 +32,7 @@ from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document
+from shipper.grouping.message_only import has_key_of_its_own, message_of
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 from shipper.schema import get_field
@@ -139,12 +141,12 @@ def cluster_lines(
         if doc is None:
             results.append(Assignment(number, None, None, None, error))
             continue
-        if _has_key_of_its_own(doc):
+        if has_key_of_its_own(doc):
             fingerprint = fingerprint_document(doc, options)
-            category = "traceback" if _field(doc, "error.stack_trace", "error", "stack_trace") else "template"
+            category = "traceback" if get_field(doc, "error.stack_trace") else "template"
             results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
         else:
-            pending.append((len(results), _message_of(doc)))
+            pending.append((len(results), message_of(doc)))
             results.append(None)
     mined = mine([message for _, message in pending])
     for position, (index, _) in enumerate(pending):
@@ -174,31 +176,3 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
             yield None, f"expected a JSON object, got {type(doc).__name__}"
             continue
         yield doc, None
-
-
-def _has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
-    """Events with a parseable traceback or a logging template group without the miner."""
-    if _field(doc, "logloop.template", "logloop", "template"):
-        return True
-    stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
-    return isinstance(stack_trace, str) and 'File "' in stack_trace
-
-
-def _field(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
-    """`get_field` for a two-part name, without its general search (the usual nested or dotted doc)."""
-    if dotted in doc:
-        return doc[dotted]
-    child = doc.get(head)
-    if isinstance(child, Mapping) and tail in child:
-        return child[tail]
-    return get_field(doc, dotted) if "." in head or any("." in key for key in doc) else None
-
-
-def _message_of(doc: Mapping[str, Any]) -> str:
-    message = get_field(doc, "message") or get_field(doc, "error.message") or ""
-    error_type = get_field(doc, "error.type")
-    text = message if isinstance(message, str) else json.dumps(message)
-    text = text.strip().split("\n", 1)[0]  # detail lines vary in number; the first line names the event
-    if isinstance(error_type, str) and error_type:
-        return f"{error_type.rsplit('.', 1)[-1]}: {text}"
-    return text

@@ -57,8 +57,9 @@ def test_first_occurrence_in_window_is_new(es: Any, prefix: str) -> None:
 )
 def test_escalation_rule(es: Any, prefix: str, baseline_per_window: int, current: int, expected: str) -> None:
     """A group seen before the window escalates exactly when count >= max(2 x baseline, baseline + 10)."""
+    # Each baseline window starts with its events, the first at the look-back start: 28 days of history.
     docs = [
-        event("g", NOW - (7 * n + 3) * DAY - timedelta(minutes=i))
+        event("g", NOW - (7 * n + 7) * DAY + timedelta(minutes=i))
         for n in range(1, 5)
         for i in range(baseline_per_window)
     ]

@@ -16,6 +16,7 @@ from analyzers.digest import build_digest
 from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from analyzers.render import render
 from kibana.setup import install_template
 from logloop import cli
 from shipper.schema import FIELDS
@@ -43,7 +44,7 @@ def test_totals_compare_the_window_with_the_previous_one(es: Any, seeded: str) -
         "events": (54, 16),
         "errors": (21, 6),
         "tracebacks": (17, 5),
-        "groups": (2, 2),
+        "groups": (3, 3),  # the two traceback groups of each window and the "disk %s is full" line
         "hosts": (3, 1),
         "feedback": (3, 0),
     }
@@ -57,8 +58,10 @@ def test_without_registry_status_comes_from_first_seen(es: Any, seeded: str) -> 
     report = _report(es, seeded)
     assert not report.registry_used and report.notes
     by_key = {g.key: g for g in report.top_groups}
-    assert set(by_key) == {docs.KEY_NEW, docs.KEY_ONGOING}
+    disk = docs.DISK_LINE["error.grouping_key"]
+    assert set(by_key) == {docs.KEY_NEW, docs.KEY_ONGOING, disk}
     assert by_key[docs.KEY_NEW].status == "new" and by_key[docs.KEY_ONGOING].status == "ongoing"
+    assert (by_key[disk].status, by_key[disk].category) == ("ongoing", "error_line")
     assert report.status_counts == {"new": 1, "escalating": 0, "regressed": 0, "resolved": 0}
     assert [g.key for g in report.new_groups] == [docs.KEY_NEW]
     ongoing = by_key[docs.KEY_ONGOING]
@@ -121,6 +124,7 @@ def test_registry_status_and_priority_win(es: Any, seeded: str) -> None:
     assert [(g.key, g.status) for g in report.top_groups] == [
         (docs.KEY_ONGOING, "escalating"),
         (docs.KEY_NEW, "new"),
+        (docs.DISK_LINE["error.grouping_key"], "ongoing"),  # not in the registry: ranked by volume
     ]
     assert report.top_groups[0].title == "KeyError in handle()"
     assert report.status_counts == {"new": 1, "escalating": 1, "regressed": 0, "resolved": 1}
@@ -232,8 +236,9 @@ def test_control_characters_from_logs_never_reach_a_terminal() -> None:
 
 
 @pytest.mark.es
-def test_ignored_groups_are_hidden_and_resolved_groups_seen_again_are_regressed(es: Any, seeded: str) -> None:
-    """An ignored group is hidden; a resolved group with events in the window shows as regressed."""
+def test_ignored_groups_are_hidden_and_resolved_groups_stay_resolved(es: Any, seeded: str) -> None:
+    """An ignored group is hidden; a resolved group with events in the window stays resolved (the registry
+    decided: those events predate the fix or its version) and is listed with its version."""
     base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": docs.START}
     registry.ensure(es, seeded)
     resolved_at = docs.START - timedelta(days=1)
@@ -243,10 +248,91 @@ def test_ignored_groups_are_hidden_and_resolved_groups_seen_again_are_regressed(
         [
             Group(group_id=docs.KEY_NEW, title="noise", status="ignored", priority=0.0, **base),
             Group(group_id=docs.KEY_ONGOING, title="KeyError", status="resolved", priority=0.0,
-                  resolved_at=resolved_at, status_changed_at=resolved_at, **base),
+                  resolved_at=resolved_at, resolved_in_version="2.0", status_changed_at=resolved_at, **base),
         ],
     )  # fmt: skip
     report = _report(es, seeded)
-    assert [(g.key, g.status) for g in report.top_groups] == [(docs.KEY_ONGOING, "regressed")]
-    assert report.new_groups == ()
-    assert report.status_counts == {"new": 0, "escalating": 0, "regressed": 1, "resolved": 0}
+    statuses = {g.key: g.status for g in report.top_groups}
+    assert statuses[docs.KEY_ONGOING] == "resolved" and docs.KEY_NEW not in statuses
+    assert report.new_groups == () and report.regressed_groups == ()
+    assert report.status_counts == {"new": 0, "escalating": 0, "regressed": 0, "resolved": 1}
+    (resolved,) = report.resolved_groups
+    assert (resolved.key, resolved.resolved_in_version, resolved.resolved_at) == (
+        docs.KEY_ONGOING,
+        "2.0",
+        resolved_at,
+    )
+    assert "resolved in version 2.0" in render(report, "text")
+    assert json.loads(render(report, "json"))["resolved_groups"][0]["resolved_in_version"] == "2.0"
+
+
+@pytest.mark.es
+def test_regressed_groups_say_when_and_on_which_version_they_came_back(es: Any, seeded: str) -> None:
+    """A regressed group is listed with the time and version it came back on, and a regressed group whose
+    previous window was empty never reads "new"."""
+    came_back = docs.START + timedelta(hours=5)
+    base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START - timedelta(days=30)}
+    registry.ensure(es, seeded)
+    registry.save_groups(
+        es,
+        seeded,
+        [
+            Group(group_id=docs.KEY_NEW, title="Timeout", status="regressed", priority=5.0,
+                  last_seen=docs.UNTIL, regressed_at=came_back, regressed_in_version="1.4.2",
+                  resolved_in_version="1.4", status_changed_at=came_back, **base),
+        ],
+    )  # fmt: skip
+    report = _report(es, seeded)
+    (regressed,) = report.regressed_groups
+    assert (regressed.key, regressed.regressed_at, regressed.regressed_in_version) == (
+        docs.KEY_NEW,
+        came_back,
+        "1.4.2",
+    )
+    assert regressed.count > 0 and regressed.previous_count == 0
+    assert report.new_groups == () and report.status_counts["regressed"] == 1
+    text = render(report, "text")
+    assert "came back 2026" in text and "on version 1.4.2 (had been resolved in version 1.4)" in text
+    row = text[text.index("[REGRESSED] Timeout") :].split("key:", 1)[0]
+    assert "none in the previous window" in row and "new" not in row
+    html = render(report, "html")
+    assert "none before" in html and 'id="regressed-groups"' in html and "on version 1.4.2" in html
+    document = json.loads(render(report, "json"))
+    assert document["regressed_groups"][0]["regressed_in_version"] == "1.4.2"
+    assert document["regressed_groups"][0]["regressed_at"].startswith(came_back.date().isoformat())
+
+
+@pytest.mark.es
+def test_error_lines_past_the_listed_rows_are_counted(es: Any, seeded: str) -> None:
+    """With more error-line groups than the section lists, the rest is counted in groups and events, and
+    lines no run has grouped yet form one named row."""
+    extra = [
+        docs.event(
+            docs.START + timedelta(hours=group, minutes=n),
+            **{
+                "log.level": "error",
+                "message": f"queue q{group} stalled",
+                "error.grouping_key": f"line-{group:02d}",
+                "error.grouping_name": f"queue q{group} stalled",
+            },
+        )
+        for group in range(20)
+        for n in range(group + 1)
+    ]
+    unkeyed = [
+        docs.event(docs.START + timedelta(hours=30, minutes=n), **{"log.level": "error", "message": "raw"})
+        for n in range(25)
+    ]
+    docs.index_docs(es, seeded, [*extra, *unkeyed])
+    report = _report(es, seeded)
+    listed = digest_data.MAX_TEMPLATES
+    assert len(report.error_lines) == listed
+    assert report.error_line_groups == 20 + 1 + 1  # the queue groups, "disk %s is full", the unkeyed row
+    assert report.error_line_events == sum(range(1, 21)) + 4 + 25
+    assert digest_data.UNGROUPED_TITLE in [line.template for line in report.error_lines]
+    hidden_events = report.error_line_events - sum(line.count for line in report.error_lines)
+    text = render(report, "text")
+    assert (
+        f"... and {22 - listed} more groups ({hidden_events} events; {report.error_line_events} error lines"
+        in text
+    )

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analyzers.config import AnalyzeConfig
-from analyzers.lifecycle import History, Observation, decide, rules, version_at_least, version_key
+from analyzers.lifecycle import (
+    History,
+    Observation,
+    baseline,
+    baseline_history,
+    decide,
+    rules,
+    version_at_least,
+    version_key,
+)
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -143,3 +152,67 @@ def test_rules_quote_the_configured_numbers() -> None:
         "ignored",
     }
     assert "3 x baseline" in text and "baseline + 25" in text and "2 weeks" in text
+
+
+@pytest.mark.parametrize(
+    ("first_seen", "counts", "expected"),
+    [
+        pytest.param(NOW - 14 * DAY, (295, 295, 0, 0, 0), "ongoing", id="persisting-since-two-weeks"),
+        pytest.param(NOW - 10 * DAY, (210, 90, 0, 0, 0), "ongoing", id="same-rate-over-3-days-of-history"),
+        pytest.param(NOW - 10 * DAY, (420, 90, 0, 0, 0), "escalating", id="double-rate-over-3-days"),
+        pytest.param(NOW - 8 * DAY, (500, 10, 0, 0, 0), "ongoing", id="one-day-history-is-too-short"),
+        pytest.param(NOW - 35 * DAY, (40, 5, 5, 5, 5), "escalating", id="full-history-as-before"),
+        pytest.param(NOW - 35 * DAY, (19, 10, 10, 10, 10), "ongoing", id="full-history-below-twice"),
+    ],
+)
+def test_baseline_counts_only_the_time_a_group_existed(
+    first_seen: datetime, counts: tuple[int, ...], expected: str
+) -> None:
+    """Baseline windows before a group existed are not zeros: its rate since then is the baseline."""
+    seen = observation(first_seen=first_seen, window_counts=counts)
+    assert decide(None, seen, service_versions={}, config=CONFIG, now=NOW).status == expected
+
+
+def test_baseline_is_the_rate_scaled_to_one_window() -> None:
+    """Three days of history with 90 events give a baseline of 210 per 7-day window; none gives None."""
+    history_span = baseline_history(NOW - 10 * DAY, now=NOW, window=7 * DAY, windows=4)
+    assert history_span == 3 * DAY
+    assert baseline((0, 90, 0, 0, 0), history=history_span, window=7 * DAY) == pytest.approx(210.0)
+    assert baseline_history(NOW - 2 * DAY, now=NOW, window=7 * DAY, windows=4) == timedelta(0)
+    assert baseline((5, 0, 0, 0, 0), history=timedelta(0), window=7 * DAY) is None
+    assert baseline_history(NOW - 99 * DAY, now=NOW, window=7 * DAY, windows=4) == 28 * DAY
+
+
+def test_regression_after_resolve_in_version_names_the_first_counting_occurrence() -> None:
+    """Resolved in 2.0: a 1.9 event after the resolve does not count; the first 2.0 event is the comeback."""
+    resolved = history("resolved", resolved_at=NOW - 5 * DAY, resolved_in_version="2.0")
+    seen = observation(
+        first_since=NOW - 4 * DAY,
+        versions_since=("1.9", "2.0", "2.1"),
+        first_since_by_version=(("1.9", NOW - 4 * DAY), ("2.1", NOW - DAY), ("2.0", NOW - 2 * DAY)),
+    )
+    decision = decide(resolved, seen, service_versions={}, config=CONFIG, now=NOW)
+    assert (decision.status, decision.regressed_at, decision.regressed_in_version) == (
+        "regressed",
+        NOW - 2 * DAY,
+        "2.0",
+    )
+
+
+def test_regression_after_silence_names_its_first_occurrence_and_version() -> None:
+    """Back after a week of silence: the comeback is the first occurrence since, with its version."""
+    quiet = history("ongoing", last_seen=NOW - 12 * DAY)
+    seen = observation(
+        first_since=NOW - 3 * DAY, first_since_by_version=(("1.1", NOW - 2 * DAY), ("1.0", NOW - 3 * DAY))
+    )
+    decision = decide(quiet, seen, service_versions={}, config=CONFIG, now=NOW)
+    assert (decision.status, decision.regressed_at, decision.regressed_in_version) == (
+        "regressed",
+        NOW - 3 * DAY,
+        "1.0",
+    )
+    still = history(
+        "regressed", status_changed_at=NOW - 3 * DAY, regressed_at=NOW - 3 * DAY, regressed_in_version="1.0"
+    )
+    kept = decide(still, observation(), service_versions={}, config=CONFIG, now=NOW)
+    assert (kept.status, kept.regressed_at, kept.regressed_in_version) == ("regressed", NOW - 3 * DAY, "1.0")

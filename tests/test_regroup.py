@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from helpers.analysis_docs import NOW, event, index_events
 
-from analyzers import analyze, queries
+from analyzers import analyze, queries, registry, template_store
 from analyzers.config import AnalyzeConfig
 from analyzers.regroup import run_regroup, update_operations
 from kibana.setup import install_template
+from shipper.cluster_cli import cluster_lines
 from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_event
 
 DAY = timedelta(days=1)
@@ -94,3 +97,103 @@ def test_regroup_query_targets_only_errors_lacking_current_keys() -> None:
     text = repr(query)
     assert "'must_not': [{'exists': {'field': 'error.grouping_key'}}]" in text
     assert "{'range': {'logloop.grouping_version': {'lt': 3}}}" in text
+
+
+def foreign_line(at: Any, message: str, *, level: str = "ERROR") -> dict[str, Any]:
+    """Another shipper's log line: a message and a level, no template, no traceback, no grouping fields."""
+    return {
+        "@timestamp": at.isoformat().replace("+00:00", "Z"),
+        "message": message,
+        "event": {"id": uuid.uuid4().hex, "dataset": "other.app"},
+        "log": {"level": level, "logger": "other"},
+        "host": {"name": "legacy-1"},
+    }
+
+
+UPSTREAMS = ("billing", "search", "auth", "mail", "ledger", "geo")
+FOREIGN = [
+    *(f"payment {n} failed after {n % 5 + 1} retries for user u{n}" for n in range(12)),
+    *(f"cache node cache-{n} evicted {n * 117} keys in {n}.{n} s" for n in range(9)),
+    *(f"upstream {name} refused connection" for name in UPSTREAMS),
+]
+
+
+@pytest.mark.es
+def test_regroup_mines_message_only_events_like_cluster_and_keeps_keys_stable(es: Any, prefix: str) -> None:
+    """Lines from another shipper are grouped by mined templates as `logloop cluster` groups them, the
+    templates are stored, and a later run gives new lines of the same statements the same keys."""
+    first = [foreign_line(NOW - DAY - timedelta(minutes=i), message) for i, message in enumerate(FOREIGN)]
+    index_events(es, prefix, first)
+    result = run_regroup(es, prefix, since=None, until=NOW, batch=7, progress=False)
+    assert (result.scanned, result.updated) == (len(first), len(first))
+
+    stored = sources(es, prefix)
+    keys = [stored[doc["event"]["id"]]["error"]["grouping_key"] for doc in first]
+    clustered = [item.cluster for item in cluster_lines(json.dumps(doc) for doc in first)]
+    assert len(set(keys)) == 3
+    assert partition(keys) == partition(clustered)  # the same groups as `logloop cluster`
+    names = {stored[doc["event"]["id"]]["error"]["grouping_name"] for doc in first}
+    assert "upstream <*> refused connection" in names
+    learned = template_store.load(es, prefix)
+    assert {template.cluster_id for template in learned.known} == set(keys)
+
+    later = [
+        foreign_line(NOW - timedelta(hours=2), "payment 977 failed after 2 retries for user u977"),
+        foreign_line(NOW - timedelta(hours=1), "upstream fraud refused connection"),
+    ]
+    index_events(es, prefix, later)
+    again = run_regroup(es, prefix, since=None, until=NOW, progress=False)
+    assert (again.scanned, again.updated) == (2, 2)
+    stored = sources(es, prefix)
+    assert stored[later[0]["event"]["id"]]["error"]["grouping_key"] == keys[0]
+    assert stored[later[1]["event"]["id"]]["error"]["grouping_key"] == keys[-1]
+    assert len(template_store.load(es, prefix).known) == 3  # nothing new was learned
+
+    groups = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW).groups
+    assert sorted(group.count_total for group in groups) == [7, 9, 13]
+    assert {group.category for group in groups} == {"error_line"}
+
+
+@pytest.mark.es
+def test_analyze_groups_unkeyed_lines_before_counting(es: Any, prefix: str) -> None:
+    """`analyze` gives another shipper's unkeyed error lines of its look-back range a mined key first."""
+    docs = [foreign_line(NOW - DAY - timedelta(minutes=i), message) for i, message in enumerate(FOREIGN)]
+    index_events(es, prefix, docs)
+    groups = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW).groups
+    assert sorted(group.count_window for group in groups) == [6, 9, 12]
+    assert all(group.status == "new" for group in groups)
+
+
+def partition(labels: list[Any]) -> set[frozenset[int]]:
+    """The groups a labelling makes, as sets of positions (label values themselves may differ)."""
+    groups: dict[Any, set[int]] = {}
+    for position, label in enumerate(labels):
+        groups.setdefault(label, set()).add(position)
+    return {frozenset(members) for members in groups.values()}
+
+
+@pytest.mark.es
+def test_templates_learned_from_few_values_are_merged_with_their_events_and_groups(
+    es: Any, prefix: str
+) -> None:
+    """A first analyze sees three user names (three templates, three groups); a later one sees five more:
+    every event of the statement then carries the general template's key and the registry has one group."""
+    names = ("alice", "bruno", "chen", "dana", "emeka", "farah", "goran", "hana")
+    first = [
+        foreign_line(NOW - 3 * DAY + timedelta(minutes=i), f"session expired for {n}")
+        for i, n in enumerate(names[:3])
+    ]
+    index_events(es, prefix, first)
+    groups = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW - 2 * DAY).groups
+    assert len(groups) == 3
+    later = [
+        foreign_line(NOW - DAY + timedelta(minutes=i), f"session expired for {n}")
+        for i, n in enumerate(names[3:])
+    ]
+    index_events(es, prefix, later)
+    groups = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW).groups
+    assert [(group.title, group.count_total) for group in groups] == [("session expired for <*>", 8)]
+    assert [group.group_id for group in registry.load_groups(es, prefix)] == [groups[0].group_id]
+    keys = {source["error"]["grouping_key"] for source in sources(es, prefix).values()}
+    assert keys == {groups[0].group_id}
+    assert [t.text for t in template_store.load(es, prefix).known] == ["session expired for <*>"]

@@ -32,6 +32,13 @@ START = UNTIL - WINDOW
 KEY_ONGOING = "a" * 40
 KEY_NEW = "b" * 40
 KEY_GONE = "c" * 40
+# The grouping fields the shipper stores on a templated error line (its key is the template's).
+DISK_LINE = {
+    "logloop.template": "disk %s is full",
+    "error.grouping_key": "d" * 40,
+    "error.grouping_name": "disk %s is full",
+    "logloop.grouping_version": 2,
+}
 NEW_TITLE = "ValueError: bad <script>alert(1)</script> input"
 _ids = itertools.count()
 
@@ -113,14 +120,14 @@ def scenario(until: datetime = UNTIL, *, new_title: str = NEW_TITLE) -> list[dic
     docs += [
         event(
             start + timedelta(days=1, hours=i),
-            **{"log.level": "error", "message": f"disk sd{i} is full", "logloop.template": "disk %s is full"},
+            **{"log.level": "error", "message": f"disk sd{i} is full", **DISK_LINE},
         )
         for i in range(4)
     ]
     docs += [
         event(
             prev + timedelta(days=3),
-            **{"log.level": "error", "message": "disk sdz is full", "logloop.template": "disk %s is full"},
+            **{"log.level": "error", "message": "disk sdz is full", **DISK_LINE},
         )
     ]
     docs += [
