@@ -1,25 +1,26 @@
 """One `logloop analyze` run: aggregate the daily indices, decide status and priority, update the registry.
 
-Requests per run (all core aggregations, see analyzers.queries): one group summary over the
-look-back range (current window + baseline windows, top `max_groups` groups), one all-time count
-and first occurrence for those groups, and one "since" request for groups the registry already
-knows. Raw events are never paged.
+Every group with an event in the look-back range (current window + baseline windows) is analyzed,
+a page at a time (`analyzers.group_pages`: partitions of the groups that Elasticsearch proves
+complete, so every count is exact whatever the number of groups). Per page (all core
+aggregations, see analyzers.queries): the page's summary, the all-time count and first occurrence
+of its groups, the registry entries it already has and one "since" request for those; then the
+page is written to the registry. Memory holds one page of groups and the keys seen so far.
 
-Registry groups that did not come back from the summary had no event in the look-back range when the
-summary was not cut by `max_groups`: the open ones (not resolved or ignored; read from the registry
-page by page) get window counts of 0 and their status re-decided (ongoing, or resolved in a newer
-version). When the summary was cut, they are left untouched.
+Registry groups that did not come back from any page had no event in the look-back range: the open
+ones (not resolved or ignored; read from the registry page by page) get window counts of 0 and
+their status re-decided (ongoing, or resolved in a newer version).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzers import es, lifecycle, priority, queries, registry
+from analyzers import es, group_pages, lifecycle, priority, queries, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, index_pattern
@@ -51,18 +52,10 @@ class Bucket:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Summary:
-    buckets: list[Bucket]
-    truncated: bool
-    service_versions: Mapping[str, Mapping[str, datetime]]  # service -> version -> first seen
-
-
-@dataclass(frozen=True, kw_only=True)
 class AnalysisResult:
     until: datetime
-    groups: list[Group]  # every group written, by priority
+    groups: list[Group]  # every group written, by priority, without sample trace and message (see lean)
     statuses: Mapping[str, int]
-    truncated: bool
 
 
 def get_field(document: Mapping[str, Any], dotted: str) -> Any:
@@ -117,21 +110,23 @@ def parse_bucket(raw: Mapping[str, Any], *, baseline_windows: int) -> Bucket:
     )
 
 
-def parse_summary(response: Mapping[str, Any], *, baseline_windows: int, max_groups: int) -> Summary:
+def parse_service_versions(response: Mapping[str, Any]) -> dict[str, dict[str, datetime]]:
+    """service -> version -> first seen in the look-back range (empty without any daily index)."""
     aggregations = response.get("aggregations")
-    if not aggregations:  # no daily index yet
-        return Summary(buckets=[], truncated=False, service_versions={})
-    groups = aggregations["grouped"]["groups"]
-    buckets = [parse_bucket(raw, baseline_windows=baseline_windows) for raw in groups["buckets"]]
-    service_versions = {
+    if not aggregations:
+        return {}
+    return {
         str(service["key"]): {
             str(version["key"]): _date(version["first_seen"]["value"]) or datetime.fromtimestamp(0, UTC)
             for version in service["versions"]["buckets"]
         }
         for service in aggregations["service_versions"]["buckets"]
     }
-    truncated = len(buckets) >= max_groups or int(groups.get("sum_other_doc_count", 0)) > 0
-    return Summary(buckets=buckets, truncated=truncated, service_versions=service_versions)
+
+
+def lean(group: Group) -> Group:
+    """The group without its long texts (they stay in the registry): what a run keeps of every group."""
+    return replace(group, sample_stack_trace=None, sample_message=None)
 
 
 def versions_of(
@@ -298,18 +293,16 @@ def refresh_quiet_group(
 def _all_time(
     client: Any, prefix: str, keys: Sequence[str], until: datetime
 ) -> dict[str, tuple[int, datetime]]:
-    if not keys:
-        return {}
-    response = es.search(
+    totals: dict[str, tuple[int, datetime]] = {}
+    for raw in group_pages.buckets(
         client,
         index=index_pattern(prefix),
-        body=queries.all_time(keys=keys, until=until),
+        query=queries.all_time_query(keys=keys, until=until),
+        aggs=queries.ALL_TIME_AGGS,
         action="count groups",
-    )
-    return {
-        str(raw["key"]): (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
-        for raw in response.get("aggregations", {}).get("groups", {}).get("buckets", [])
-    }
+    ):
+        totals[str(raw["key"])] = (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
+    return totals
 
 
 def _since(
@@ -330,34 +323,23 @@ def _since(
     }
 
 
-def run(
+def analyze_page(
     client: Any,
     prefix: str,
+    buckets: Sequence[Bucket],
     *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
     config: AnalyzeConfig,
     until: datetime,
-    now: datetime | None = None,
-) -> AnalysisResult:
-    """Analyze the window ending at `until` and write every affected group to the registry."""
-    now = now or until
-    registry.ensure(client, prefix)
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
-        body=queries.group_summary(
-            until=until,
-            window=config.window,
-            baseline_windows=config.baseline_windows,
-            max_groups=config.max_groups,
-        ),
-        action="aggregate error groups",
-    )
-    summary = parse_summary(response, baseline_windows=config.baseline_windows, max_groups=config.max_groups)
-    previous = registry.groups_by_id(client, prefix, [bucket.key for bucket in summary.buckets])
-    totals = _all_time(client, prefix, [bucket.key for bucket in summary.buckets], until)
-    recurrences = _since(client, prefix, since_times(previous, summary.buckets), until)
-    written: list[Group] = []
-    for bucket in summary.buckets:
+    now: datetime,
+) -> list[Group]:
+    """The registry entries of one page of groups, decided from their counts and their history."""
+    keys = [bucket.key for bucket in buckets]
+    previous = registry.groups_by_id(client, prefix, keys)
+    totals = _all_time(client, prefix, keys, until)
+    recurrences = _since(client, prefix, since_times(previous, buckets), until)
+    groups: list[Group] = []
+    for bucket in buckets:
         count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
         first_since, versions_since = recurrences.get(bucket.key, (None, ()))
         observation = lifecycle.Observation(
@@ -371,11 +353,11 @@ def run(
         decision = lifecycle.decide(
             history_of(previous.get(bucket.key)),
             observation,
-            service_versions=versions_of(bucket.services, summary.service_versions),
+            service_versions=versions_of(bucket.services, service_versions),
             config=config,
             now=until,
         )
-        written.append(
+        groups.append(
             build_group(
                 bucket,
                 previous=previous.get(bucket.key),
@@ -387,19 +369,85 @@ def run(
                 now=now,
             )
         )
-    if not summary.truncated:
-        written.extend(
-            refresh_quiet_group(
-                group, service_versions=summary.service_versions, config=config, until=until, now=now
+    return groups
+
+
+def _quiet_groups(
+    client: Any,
+    prefix: str,
+    seen: set[str],
+    *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> Iterator[Group]:
+    for group in registry.open_groups(client, prefix):
+        if group.group_id not in seen:
+            yield refresh_quiet_group(
+                group, service_versions=service_versions, config=config, until=until, now=now
             )
-            for group in registry.open_groups(client, prefix)
-            if group.group_id not in previous
+
+
+def _save_in_pages(client: Any, prefix: str, groups: Iterable[Group]) -> Iterator[Group]:
+    """Write `groups` a page at a time (not refreshed: the run refreshes once at the end); yield them."""
+    page: list[Group] = []
+    for group in groups:
+        page.append(group)
+        if len(page) >= group_pages.PAGE_SIZE:
+            registry.save_groups(client, prefix, page, refresh=False)
+            yield from page
+            page = []
+    registry.save_groups(client, prefix, page, refresh=False)
+    yield from page
+
+
+def run(
+    client: Any,
+    prefix: str,
+    *,
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime | None = None,
+) -> AnalysisResult:
+    """Analyze the window ending at `until` and write every affected group to the registry."""
+    now = now or until
+    registry.ensure(client, prefix)
+    span: dict[str, Any] = {
+        "until": until,
+        "window": config.window,
+        "baseline_windows": config.baseline_windows,
+    }
+    service_versions = parse_service_versions(
+        es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.service_versions(**span),
+            action="find when versions appeared",
         )
-    registry.save_groups(client, prefix, written)
+    )
+    seen: set[str] = set()
+    written: list[Group] = []
+    for page in group_pages.pages(
+        client,
+        index=index_pattern(prefix),
+        query=queries.summary_query(**span),
+        aggs=queries.group_aggs(**span),
+        action="aggregate error groups",
+    ):
+        buckets = [parse_bucket(raw, baseline_windows=config.baseline_windows) for raw in page]
+        groups = analyze_page(
+            client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
+        )
+        registry.save_groups(client, prefix, groups, refresh=False)
+        seen.update(bucket.key for bucket in buckets)
+        written.extend(map(lean, groups))
+    quiet = _quiet_groups(
+        client, prefix, seen, service_versions=service_versions, config=config, until=until, now=now
+    )
+    written.extend(map(lean, _save_in_pages(client, prefix, quiet)))
+    es.refresh(client, index=registry.index_name(prefix))
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(
-        until=until,
-        groups=written,
-        statuses=dict(Counter(group.status for group in written)),
-        truncated=summary.truncated,
+        until=until, groups=written, statuses=dict(Counter(group.status for group in written))
     )

@@ -1,0 +1,159 @@
+"""Every group of a query, exactly, a page at a time: `terms` partitions that prove themselves complete.
+
+The rule a reader must not break: a page is used only when Elasticsearch shows it is complete, that
+is `sum_other_doc_count == 0` and `doc_count_error_upper_bound == 0` on the partition's `terms`
+aggregation. Every shard then returned every term of the partition (a shard that cut its list
+reports the cut documents as "other"), so each bucket's `doc_count` and sub-aggregations are
+exact. A partition that is not complete, or whose buckets exceed `search.max_buckets`, is split in
+two and asked again: partition p of n holds exactly the terms of partitions p and p + n of 2n,
+because Elasticsearch assigns a term to `floorMod(hash(term), n)`.
+
+Core APIs only (no composite aggregation, which the embedded node lacks): the first request asks
+for partition 0 of 1 with a `cardinality` beside it, so a small set costs one request; a large one
+is then split into enough partitions for the estimate (which only sizes the pages and is never
+reported). Memory is one page of buckets at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from analyzers import es
+from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
+
+GROUP_KEY: Final = "error.grouping_key"
+PAGE_SIZE: Final = 2000
+# Partitions are filled unevenly (hashing) and the estimate is approximate: aim at 80% full pages.
+_FILL: Final = 0.8
+# 2**20 partitions of PAGE_SIZE is two billion terms: past that a page that never completes is a bug.
+_MAX_PARTITIONS: Final = 1 << 20
+
+Bucket = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Partition:
+    """`include: {partition: number, num_partitions: of}` of a `terms` aggregation."""
+
+    number: int
+    of: int
+
+    def halves(self) -> tuple[Partition, Partition]:
+        """The two partitions of twice as many whose union is this one."""
+        return Partition(number=self.number, of=2 * self.of), Partition(
+            number=self.number + self.of, of=2 * self.of
+        )
+
+
+def partitions_for(estimate: int, page_size: int) -> int:
+    """How many partitions make pages of about `page_size * _FILL` terms (at least 1)."""
+    return max(1, math.ceil(estimate / (page_size * _FILL)))
+
+
+def page_request(
+    *,
+    query: Mapping[str, Any],
+    field: str,
+    aggs: Mapping[str, Any],
+    partition: Partition,
+    page_size: int,
+    estimate: bool = False,
+) -> dict[str, Any]:
+    """A size-0 search for the terms of `field` in one partition, each with `aggs`, in key order."""
+    terms: dict[str, Any] = {
+        "field": field,
+        "size": page_size,
+        "shard_size": page_size,
+        "order": {"_key": "asc"},
+        "include": {"partition": partition.number, "num_partitions": partition.of},
+    }
+    body_aggs: dict[str, Any] = {"page": {"terms": terms, "aggs": dict(aggs)} if aggs else {"terms": terms}}
+    if estimate:
+        body_aggs["estimate"] = {"cardinality": {"field": field}}
+    return {"size": 0, "track_total_hits": False, "query": dict(query), "aggs": body_aggs}
+
+
+def is_complete(terms: Mapping[str, Any]) -> bool:
+    """True when no shard left a term of this partition out (so every count in it is exact)."""
+    return (
+        int(terms.get("sum_other_doc_count", 0)) == 0
+        and int(terms.get("doc_count_error_upper_bound", 0)) == 0
+    )
+
+
+def pages(
+    client: Any,
+    *,
+    index: str,
+    query: Mapping[str, Any],
+    aggs: Mapping[str, Any] | None = None,
+    field: str = GROUP_KEY,
+    page_size: int = PAGE_SIZE,
+    action: str,
+) -> Iterator[list[Bucket]]:
+    """Every term of `field` among the documents `query` matches, as complete pages of buckets.
+
+    Each term comes exactly once, in exactly one page; pages come in no particular order (keys are
+    ascending within a page). Nothing when no index matches.
+    """
+    pending = [Partition(number=0, of=1)]
+    first = True
+    while pending:
+        partition = pending.pop()
+        body = page_request(
+            query=query,
+            field=field,
+            aggs=aggs or {},
+            partition=partition,
+            page_size=page_size,
+            estimate=first,
+        )
+        try:
+            aggregations = es.search(client, index=index, body=body, action=action).get("aggregations")
+        except TooManyBuckets:
+            aggregations = None
+            if partition.of >= _MAX_PARTITIONS:
+                raise
+        else:
+            if aggregations is None:
+                return  # no index yet
+            if is_complete(aggregations["page"]):
+                first = False
+                yield aggregations["page"]["buckets"]
+                continue
+        if partition.of >= _MAX_PARTITIONS:
+            raise ElasticsearchUnavailable(f"could not {action}: a page of {field} never came back complete")
+        if first and aggregations is not None:
+            count = partitions_for(int(aggregations["estimate"]["value"]), page_size)
+            if count > 1:
+                pending.extend(Partition(number=n, of=count) for n in reversed(range(count)))
+                first = False
+                continue
+        first = False
+        pending.extend(reversed(partition.halves()))
+
+
+def buckets(
+    client: Any,
+    *,
+    index: str,
+    query: Mapping[str, Any],
+    aggs: Mapping[str, Any] | None = None,
+    field: str = GROUP_KEY,
+    page_size: int = PAGE_SIZE,
+    action: str,
+) -> Iterator[Bucket]:
+    """The buckets of `pages`, one at a time."""
+    for page in pages(
+        client, index=index, query=query, aggs=aggs, field=field, page_size=page_size, action=action
+    ):
+        yield from page
+
+
+def key_chunks(keys: list[str], size: int = 10_000) -> Iterator[list[str]]:
+    """`keys` in chunks a `terms` query accepts (`index.max_terms_count` is 65,536 by default)."""
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
