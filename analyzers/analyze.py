@@ -18,13 +18,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from analyzers import es, group_pages, lifecycle, priority, queries, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, index_pattern
 
+# Groups per page: each carries ~40 buckets (windows, days, hosts, versions, ...), so a page stays
+# well under `search.max_buckets` (65,536) and its samples under `index.max_result_window` (10,000).
+PAGE_SIZE: Final = 1000
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
 
@@ -85,20 +88,22 @@ def _top_level(levels: Sequence[str]) -> str | None:
     return lowered[0] if lowered else None
 
 
-def parse_bucket(raw: Mapping[str, Any], *, baseline_windows: int) -> Bucket:
+def parse_bucket(
+    raw: Mapping[str, Any], *, baseline_windows: int, sample: Mapping[str, Any] | None = None
+) -> Bucket:
     windows = raw["windows"]["buckets"]
-    hits = raw["sample"]["hits"]["hits"]
+    versions, hosts, services = _keys(raw["versions"]), _keys(raw["hosts"]), _keys(raw["services"])
     return Bucket(
         key=str(raw["key"]),
         first_seen=_date(raw["first_seen"]["value"]) or datetime.fromtimestamp(0, UTC),
         last_seen=_date(raw["last_seen"]["value"]) or datetime.fromtimestamp(0, UTC),
         window_counts=tuple(int(windows[f"w{n}"]["doc_count"]) for n in range(baseline_windows + 1)),
-        versions=_keys(raw["versions"]),
-        hosts=_keys(raw["hosts"]),
-        services=_keys(raw["services"]),
-        host_count=int(raw["host_count"]["value"]),
-        service_count=int(raw["service_count"]["value"]),
-        version_count=int(raw["version_count"]["value"]),
+        versions=versions,
+        hosts=hosts,
+        services=services,
+        host_count=len(hosts),
+        service_count=len(services),
+        version_count=len(versions),
         level=_top_level(_keys(raw["levels"])),
         is_feedback=DATASET_FEEDBACK in _keys(raw["datasets"]),
         with_trace=int(raw["with_trace"]["doc_count"]),
@@ -106,7 +111,7 @@ def parse_bucket(raw: Mapping[str, Any], *, baseline_windows: int) -> Bucket:
         if raw["grouping_version"]["value"] is None
         else int(raw["grouping_version"]["value"]),
         daily_counts=tuple(int(day["doc_count"]) for day in raw["in_window"]["daily"]["buckets"]),
-        sample=hits[0]["_source"] if hits else {},
+        sample=sample or {},
     )
 
 
@@ -323,6 +328,19 @@ def _since(
     }
 
 
+def _samples(client: Any, prefix: str, keys: Sequence[str], until: datetime) -> dict[str, Mapping[str, Any]]:
+    if not keys:
+        return {}
+    response = es.search(
+        client,
+        index=index_pattern(prefix),
+        body=queries.latest_per_group(keys=keys, until=until),
+        action="read group samples",
+    )
+    hits = response.get("hits", {}).get("hits", [])
+    return {str(get_field(hit["_source"], "error.grouping_key")): hit["_source"] for hit in hits}
+
+
 def analyze_page(
     client: Any,
     prefix: str,
@@ -394,7 +412,7 @@ def _save_in_pages(client: Any, prefix: str, groups: Iterable[Group]) -> Iterato
     page: list[Group] = []
     for group in groups:
         page.append(group)
-        if len(page) >= group_pages.PAGE_SIZE:
+        if len(page) >= PAGE_SIZE:
             registry.save_groups(client, prefix, page, refresh=False)
             yield from page
             page = []
@@ -433,9 +451,14 @@ def run(
         index=index_pattern(prefix),
         query=queries.summary_query(**span),
         aggs=queries.group_aggs(**span),
+        page_size=PAGE_SIZE,
         action="aggregate error groups",
     ):
-        buckets = [parse_bucket(raw, baseline_windows=config.baseline_windows) for raw in page]
+        samples = _samples(client, prefix, [str(raw["key"]) for raw in page], until)
+        buckets = [
+            parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
+            for raw in page
+        ]
         groups = analyze_page(
             client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
         )

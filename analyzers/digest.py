@@ -38,18 +38,19 @@ def fetch(client: Any, prefix: str, window: Window) -> DigestData:
     overview = digest_data.fetch_overview(client, prefix, window)
     groups = digest_data.fetch_groups(client, prefix, window)
     hosts = digest_data.fetch_host_counts(client, prefix, window)
+    known = digest_data.fetch_registry(client, prefix)
     data = DigestData(
         window=window,
         totals=digest_data.with_exact_counts(overview["totals"], groups, hosts),
         daily=overview["daily"],
         groups=groups,
         details={},
-        groups_registry=digest_data.fetch_registry(client, prefix),
+        groups_registry=known,
         error_lines=overview["error_lines"],
         operations=overview["operations"],
         feedback=overview["feedback"],
         shipper=overview["shipper"],
-        first_seen=digest_data.fetch_first_seen(client, prefix, window, groups),
+        first_seen=digest_data.fetch_first_seen(client, prefix, window, groups, known),
     )
     details = digest_data.fetch_details(client, prefix, window, keys_to_detail(data))
     return dataclasses.replace(data, details=details)

@@ -469,10 +469,26 @@ def with_exact_counts(
     }
 
 
-def fetch_first_seen(client: Any, prefix: str, window: Window, groups: Iterable[Doc]) -> dict[str, str]:
-    """The first occurrence ever (before the window end) of every group active in the window."""
+def fetch_first_seen(
+    client: Any, prefix: str, window: Window, groups: Iterable[Doc], registry_groups: Iterable[Group] = ()
+) -> dict[str, str]:
+    """The first occurrence ever (before the window end) of every group active in the window.
+
+    A registry entry first seen before the window settles it (an earlier event exists, and the
+    registry's time is the all-time first that `analyze` counted); the others are asked for."""
     first = {group["key"]: group["window_first"] for group in groups if group["count"] > 0}
-    for keys in group_pages.key_chunks(list(first)):
+    settled = {
+        group.group_id: group.first_seen
+        for group in registry_groups
+        if group.group_id in first and group.first_seen < window.start
+    }
+    first.update(
+        {
+            key: moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for key, moment in settled.items()
+        }
+    )
+    for keys in group_pages.key_chunks([key for key in first if key not in settled]):
         for bucket in group_pages.buckets(
             client,
             index=index_pattern(prefix),

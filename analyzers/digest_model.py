@@ -156,6 +156,12 @@ class Report:
     shipper: tuple[ShipperProcess, ...]
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
+    active_groups: int = 0  # groups with an event in the window (ignored ones left out), all counted
+
+    @property
+    def more_groups(self) -> int:
+        """Active groups beyond the top ones shown: the digest says they exist and how many."""
+        return max(self.active_groups - len(self.top_groups), 0)
 
     def measure(self, name: str) -> Measure:
         return next(m for m in self.measures if m.name == name)
@@ -502,4 +508,5 @@ def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Rep
         shipper=_shipper(data),
         registry_used=bool(data.groups_registry),
         notes=notes,
+        active_groups=len(active),
     )

@@ -25,7 +25,9 @@ from analyzers import es
 from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
 
 GROUP_KEY: Final = "error.grouping_key"
-PAGE_SIZE: Final = 2000
+# Terms per page when each carries a few numbers (one bucket each): big pages cost fewer requests, and
+# a page stays a few megabytes. Callers whose terms carry lists (many buckets each) ask for fewer.
+PAGE_SIZE: Final = 10_000
 # Partitions are filled unevenly (hashing) and the estimate is approximate: aim at 80% full pages.
 _FILL: Final = 0.8
 # 2**20 partitions of PAGE_SIZE is two billion terms: past that a page that never completes is a bug.
@@ -153,7 +155,8 @@ def buckets(
         yield from page
 
 
-def key_chunks(keys: list[str], size: int = 10_000) -> Iterator[list[str]]:
-    """`keys` in chunks a `terms` query accepts (`index.max_terms_count` is 65,536 by default)."""
+def key_chunks(keys: list[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
+    """`keys` in chunks a `terms` query accepts (`index.max_terms_count` is 65,536 by default) and, at
+    PAGE_SIZE, that one page holds (so a chunk's terms usually come back in one request)."""
     for start in range(0, len(keys), size):
         yield keys[start : start + size]

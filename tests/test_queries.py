@@ -36,6 +36,7 @@ BODIES = {
         partition=group_pages.Partition(number=1, of=4),
         page_size=10,
     ),
+    "latest_per_group": queries.latest_per_group(keys=["a", "b"], until=NOW),
     "occurrences_since": queries.occurrences_since(since={"a": NOW - WEEK, "b": NOW - 2 * WEEK}, until=NOW),
     "check_errors": queries.check_errors(start=CHECK_START, until=NOW),
     "check_groups": group_pages.page_request(
@@ -95,8 +96,10 @@ def test_summary_is_bounded() -> None:
     )
     sub = groups["aggs"]
     assert all(sub[name]["terms"]["size"] == queries.TERMS_SIZE for name in ("versions", "hosts", "services"))
-    assert sub["sample"]["top_hits"]["size"] == 1
-    assert "error.stack_trace" in sub["sample"]["top_hits"]["_source"]["includes"]
+    assert not {"sample", "host_count"} & set(sub)  # per (group, shard) costs: see queries.group_aggs
+    samples = BODIES["latest_per_group"]
+    assert samples["size"] == 2 and samples["collapse"] == {"field": "error.grouping_key"}
+    assert "error.stack_trace" in samples["_source"]["includes"]
 
 
 def test_window_ranges_are_contiguous() -> None:
