@@ -75,7 +75,14 @@ def page_request(
     body_aggs: dict[str, Any] = {"page": {"terms": terms, "aggs": dict(aggs)} if aggs else {"terms": terms}}
     if estimate:
         body_aggs["estimate"] = {"cardinality": {"field": field}}
-    return {"size": 0, "track_total_hits": False, "query": dict(query), "aggs": body_aggs}
+    # A shard that fails must fail the page, never leave its counts out of it.
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "allow_partial_search_results": False,
+        "query": dict(query),
+        "aggs": body_aggs,
+    }
 
 
 def is_complete(terms: Mapping[str, Any]) -> bool:
