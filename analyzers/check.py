@@ -105,10 +105,8 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
-def parse_group(raw: Mapping[str, Any]) -> NewGroup:
-    """One paged group bucket of the window (count, first occurrence in it, latest sample)."""
-    hits = raw["sample"]["hits"]["hits"]
-    sample = hits[0]["_source"] if hits else {}
+def new_group(raw: Mapping[str, Any], sample: Mapping[str, Any]) -> NewGroup:
+    """A new group from its bucket in the window (count, first occurrence) and its latest event."""
     return NewGroup(
         group_id=str(raw["key"]),
         title=title_of(sample, str(raw["key"])),
@@ -125,18 +123,17 @@ def newest_first(groups: Iterable[NewGroup]) -> tuple[NewGroup, ...]:
     return tuple(sorted(groups, key=lambda group: (-group.first_seen.timestamp(), group.group_id)))
 
 
-def _groups_in_window(client: Any, prefix: str, *, start: datetime, until: datetime) -> dict[str, NewGroup]:
+def _groups_in_window(
+    client: Any, prefix: str, *, start: datetime, until: datetime
+) -> dict[str, Mapping[str, Any]]:
     return {
-        group.group_id: group
-        for group in map(
-            parse_group,
-            group_pages.buckets(
-                client,
-                index=index_pattern(prefix),
-                query=queries.check_groups_query(start=start, until=until),
-                aggs=queries.CHECK_GROUP_AGGS,
-                action="find the groups of the check window",
-            ),
+        str(raw["key"]): raw
+        for raw in group_pages.buckets(
+            client,
+            index=index_pattern(prefix),
+            query=queries.check_groups_query(start=start, until=until),
+            aggs=queries.CHECK_GROUP_AGGS,
+            action="find the groups of the check window",
         )
     }
 
@@ -156,6 +153,21 @@ def _seen_before(client: Any, prefix: str, keys: list[str], *, start: datetime) 
     return seen
 
 
+def _samples(client: Any, prefix: str, keys: list[str], *, until: datetime) -> dict[str, Mapping[str, Any]]:
+    """The latest event of each group (one collapsed search per chunk of keys)."""
+    samples: dict[str, Mapping[str, Any]] = {}
+    for chunk in group_pages.key_chunks(keys):
+        response = es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.latest_per_group(keys=chunk, until=until),
+            action="read the new groups' samples",
+        )
+        for hit in response.get("hits", {}).get("hits", []):
+            samples[str(get_field(hit["_source"], "error.grouping_key"))] = hit["_source"]
+    return samples
+
+
 def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime) -> CheckResult:
     """Count errors and new groups in [until - window, until); raises ElasticsearchUnavailable.
 
@@ -171,7 +183,9 @@ def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime)
     errors = int(response.get("hits", {}).get("total", {}).get("value", 0))
     in_window = _groups_in_window(client, prefix, start=start, until=until)
     seen = _seen_before(client, prefix, list(in_window), start=start)
-    new_groups = newest_first(group for key, group in in_window.items() if key not in seen)
+    new_keys = [key for key in in_window if key not in seen]
+    samples = _samples(client, prefix, new_keys, until=until)
+    new_groups = newest_first(new_group(in_window[key], samples.get(key, {})) for key in new_keys)
     state = state_of(errors, len(new_groups), config=config)
     return CheckResult(
         state=state,

@@ -168,7 +168,7 @@ def latest_per_group(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
         },
         "collapse": {"field": "error.grouping_key"},
         "sort": [{"@timestamp": {"order": "desc"}}],
-        "_source": {"includes": [*SAMPLE_FIELDS, "error.grouping_key"]},
+        "_source": {"includes": [*SAMPLE_FIELDS, "error.grouping_key", "host.name"]},
     }
 
 
@@ -222,7 +222,8 @@ def check_errors(*, start: datetime, until: datetime) -> dict[str, Any]:
 
 
 def check_groups_query(*, start: datetime, until: datetime) -> dict[str, Any]:
-    """The grouped error events of [start, until): paged per group, with CHECK_GROUP_AGGS."""
+    """The grouped error events of [start, until): paged per group, with CHECK_GROUP_AGGS (samples are
+    read for the new groups only, with `latest_per_group`)."""
     return {
         "bool": {
             "filter": [time_range(start, until), is_error(), {"exists": {"field": "error.grouping_key"}}]
@@ -230,16 +231,7 @@ def check_groups_query(*, start: datetime, until: datetime) -> dict[str, Any]:
     }
 
 
-CHECK_GROUP_AGGS: Final = {
-    "first_seen": _min_ts(),
-    "sample": {
-        "top_hits": {
-            "size": 1,
-            "sort": [{"@timestamp": {"order": "desc"}}],
-            "_source": {"includes": [*SAMPLE_FIELDS, "host.name"]},
-        }
-    },
-}
+CHECK_GROUP_AGGS: Final = {"first_seen": _min_ts()}
 
 
 def seen_before_query(*, keys: Sequence[str], start: datetime) -> dict[str, Any]:
