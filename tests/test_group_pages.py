@@ -86,8 +86,9 @@ def many(es: Any) -> Iterator[tuple[str, Truth]]:
         for g in range(GROUPS)
         for at in _events_of(g)
     ]
-    for start in range(0, len(docs), 5000):
-        index_events(es, prefix, docs[start : start + 5000])
+    patient = es.options(request_timeout=300)  # the shared node may be busy: loading must not time out
+    for start in range(0, len(docs), 2000):
+        index_events(patient, prefix, docs[start : start + 2000])
     yield prefix, _truth()
     names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
     if names:
