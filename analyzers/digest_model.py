@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pandas as pd
 
@@ -359,7 +359,9 @@ def rank_groups(data: DigestData) -> list[tuple[str, dict[str, Any]]]:
 
     Ignored groups are left out: a maintainer silenced them with `logloop ignore`."""
     frame = _groups_frame(data, data.groups_registry)
-    rows = [(str(key), dict(record)) for key, record in frame.iterrows()]
+    # to_dict, not iterrows: a Series per row costs seconds at 20,000 groups
+    records = cast(dict[Any, dict[str, Any]], frame.to_dict("index"))  # columns are str
+    rows = [(str(key), record) for key, record in records.items()]
     rows = [
         (key, record)
         for key, record in rows

@@ -11,7 +11,7 @@ The index name does not match the daily event pattern `<prefix>-20*`, so event q
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -85,6 +85,7 @@ class Group:
     feedback_kind: str | None = None
 
 
+_FIELD_NAMES: Final = tuple(f.name for f in fields(Group))
 _DATE_FIELDS: Final = frozenset(f.name for f in fields(Group) if "datetime" in str(f.type))
 _TUPLE_FIELDS: Final = frozenset(f.name for f in fields(Group) if str(f.type).startswith("tuple"))
 
@@ -101,7 +102,8 @@ def _parse_date(value: str) -> datetime:
 def to_document(group: Group) -> dict[str, Any]:
     """The registry document: dates as ISO strings, tuples as arrays, None values left out."""
     document: dict[str, Any] = {}
-    for name, value in asdict(group).items():
+    for name in _FIELD_NAMES:  # not asdict(): it deep-copies every value, a cost at 20,000 groups a run
+        value = getattr(group, name)
         if value is None:
             continue
         if isinstance(value, datetime):
@@ -114,7 +116,7 @@ def to_document(group: Group) -> dict[str, Any]:
 
 def from_document(document: Mapping[str, Any]) -> Group:
     """Parse a registry document; RegistryError names the group when it is not one."""
-    known = {f.name for f in fields(Group)}
+    known = _FIELD_NAMES
     values: dict[str, Any] = {}
     for name, value in document.items():
         if name not in known or value is None:
