@@ -46,7 +46,7 @@ def fetch(client: Any, prefix: str, window: Window) -> DigestData:
         groups=groups,
         details={},
         groups_registry=known,
-        error_lines=overview["error_lines"],
+        error_lines=digest_data.fetch_error_lines(client, prefix, window),
         operations=overview["operations"],
         feedback=overview["feedback"],
         shipper=overview["shipper"],

@@ -7,8 +7,10 @@ requests grows with the number of groups (one per page), and memory holds the co
 (a few numbers each), never their events.
 
 Requests:
-1. overview   totals this vs previous window, the daily trend, error lines without traceback,
-              slowest operations, feedback by kind and shipper health;
+1. overview   totals this vs previous window, the daily trend, slowest operations, feedback by
+              kind and shipper health;
+   error lines the templates of error lines without traceback, every one counted (paged), then
+              the top MAX_TEMPLATES' last seen, hosts and sample;
 2. groups     every group with an event in either window and its counts, exactly, in pages
               (`analyzers.group_pages`: one request per ~1,600 groups), and the hosts the same way;
 3. first seen the earliest occurrence before the window of every group active in it (paged too);
@@ -27,6 +29,7 @@ it counted since it started (an over-estimate, never an under-estimate).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -152,15 +155,19 @@ def _daily_agg(window: Window) -> dict[str, Any]:
     return {"filter": _range(window), "aggs": {"buckets": buckets}}
 
 
-def _error_lines_agg(window: Window) -> dict[str, Any]:
+def error_lines_request(window: Window, templates: list[str]) -> dict[str, Any]:
+    """Last seen, hosts and a sample of the error-line templates the digest shows."""
     per_template = {
         "last_seen": {"max": {"field": "@timestamp"}},
         "hosts": {"cardinality": {"field": "host.name"}},
         "sample": _latest(1, ["message", "log.logger", "log.level"]),
     }
-    terms = {"field": "logloop.template", "size": MAX_TEMPLATES}
+    query = _in_window(window, _ERROR_LINE, {"terms": {"logloop.template": templates}})
+    terms = {"field": "logloop.template", "size": len(templates)}
     return {
-        "filter": _in_window(window, _ERROR_LINE),
+        "size": 0,
+        "track_total_hits": False,
+        "query": query,
         "aggs": {"templates": {"terms": terms, "aggs": per_template}},
     }
 
@@ -228,11 +235,6 @@ def overview_request(window: Window) -> dict[str, Any]:
             "current": {"filter": _range(window), "aggs": _window_measures()},
             "previous": {"filter": _range(window.previous), "aggs": _window_measures()},
             "daily": _daily_agg(window),
-            "error_lines": _error_lines_agg(window),
-            "error_lines_previous": {
-                "filter": _in_window(window.previous, _ERROR_LINE),
-                "aggs": {"templates": {"terms": {"field": "logloop.template", "size": 200}}},
-            },
             "operations": _operations_agg(window),
             "feedback": _feedback_agg(window),
             "shipper": _shipper_agg(window),
@@ -319,7 +321,7 @@ def empty_overview(window: Window) -> dict[str, Any]:
     return {
         "totals": {"current": dict(zero), "previous": dict(zero)},
         "daily": daily,
-        **{name: [] for name in ("error_lines", "operations", "feedback", "shipper")},
+        **{name: [] for name in ("operations", "feedback", "shipper")},
     }
 
 
@@ -328,18 +330,6 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     if "aggregations" not in response:
         return empty_overview(window)
     aggs = response["aggregations"]
-    prev_templates = {b["key"]: b["doc_count"] for b in aggs["error_lines_previous"]["templates"]["buckets"]}
-    error_lines = [
-        {
-            "template": b["key"],
-            "count": b["doc_count"],
-            "previous_count": prev_templates.get(b["key"], 0),
-            "last_seen": b["last_seen"].get("value_as_string"),
-            "hosts": int(b["hosts"]["value"]),
-            "sample": (_hit_source(b["sample"]) or [{}])[0].get("message"),
-        }
-        for b in aggs["error_lines"]["templates"]["buckets"]
-    ]
     operations = [
         {
             "action": b["key"],
@@ -385,7 +375,6 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     return {
         "totals": {"current": _measures(aggs["current"]), "previous": _measures(aggs["previous"])},
         "daily": daily,
-        "error_lines": error_lines,
         "operations": operations,
         "feedback": feedback,
         "shipper": shipper,
@@ -498,6 +487,43 @@ def fetch_first_seen(
         ):
             first[bucket["key"]] = bucket["first"]["value_as_string"]
     return first
+
+
+def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
+    """The MAX_TEMPLATES error-line templates with the most events in the window, chosen from the
+    exact counts of every template (paged like the groups), with their previous-window counts."""
+    counted = group_pages.buckets(
+        client,
+        index=index_pattern(prefix),
+        query=_both_windows(window, _ERROR_LINE),
+        aggs={"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}},
+        field="logloop.template",
+        action="count error lines",
+    )
+    top = heapq.nsmallest(
+        MAX_TEMPLATES,
+        (b for b in counted if b["current"]["doc_count"] > 0),
+        key=lambda b: (-b["current"]["doc_count"], b["key"]),
+    )
+    if not top:
+        return []
+    response = _search(
+        client, prefix, error_lines_request(window, [b["key"] for b in top]), "read error lines"
+    )
+    details = {b["key"]: b for b in response.get("aggregations", {}).get("templates", {}).get("buckets", [])}
+    return [
+        {
+            "template": b["key"],
+            "count": b["current"]["doc_count"],
+            "previous_count": b["previous"]["doc_count"],
+            "last_seen": details.get(b["key"], {}).get("last_seen", {}).get("value_as_string"),
+            "hosts": int(details.get(b["key"], {}).get("hosts", {}).get("value", 0)),
+            "sample": (_hit_source(details[b["key"]]["sample"]) or [{}])[0].get("message")
+            if b["key"] in details
+            else None,
+        }
+        for b in top
+    ]
 
 
 def fetch_details(client: Any, prefix: str, window: Window, keys: list[str]) -> dict[str, Doc]:

@@ -252,3 +252,25 @@ def test_incomplete_page_is_detected() -> None:
     )
     assert not group_pages.is_complete({"sum_other_doc_count": 3, "doc_count_error_upper_bound": 0})
     assert not group_pages.is_complete({"sum_other_doc_count": 0, "doc_count_error_upper_bound": 2})
+
+
+def test_error_lines_are_the_exact_top_templates(es: Any, index_prefix: str) -> None:
+    """The digest's error lines are the templates with the most events, each counted exactly."""
+    install_template(es, index_prefix)
+    docs = []
+    for t in range(40):  # 40 templates with close counts, spread over 12 daily indices
+        for n in range(20 + t % 7):
+            doc = event(None, NOW - (1 + (n + t) % 12) * DAY + timedelta(minutes=t), trace=False)
+            doc["error"] = {"type": "builtins.ValueError", "message": f"line {t}"}
+            doc["logloop"] = {"template": f"could not refresh item {t} %s"}
+            docs.append(doc)
+    index_events(es, index_prefix, docs)
+    counts: dict[str, list[int]] = {}
+    for doc in docs:
+        at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
+        side = 0 if at >= NOW - WEEK else 1
+        counts.setdefault(doc["logloop"]["template"], [0, 0])[side] += 1
+    expected = sorted(((-c[0], key, c[1]) for key, c in counts.items()))[: digest.digest_data.MAX_TEMPLATES]
+    lines = digest.digest_data.fetch_error_lines(es, index_prefix, Window.ending(NOW, WEEK))
+    assert [(-line["count"], line["template"], line["previous_count"]) for line in lines] == expected
+    assert all(line["sample"] and line["last_seen"] for line in lines)
