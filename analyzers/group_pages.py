@@ -93,6 +93,36 @@ def is_complete(terms: Mapping[str, Any]) -> bool:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Answer:
+    """One partition's answer: its buckets when complete, else None; the estimate when asked for."""
+
+    buckets: list[Bucket] | None
+    estimate: int | None = None
+
+
+def _ask(client: Any, *, index: str, body: Mapping[str, Any], action: str) -> _Answer | None:
+    """Run one page request; None when no index matches (a fresh deployment)."""
+    try:
+        aggregations = es.search(client, index=index, body=body, action=action).get("aggregations")
+    except TooManyBuckets:
+        return _Answer(buckets=None)
+    if aggregations is None:
+        return None
+    page = aggregations["page"]
+    estimate = int(aggregations["estimate"]["value"]) if "estimate" in aggregations else None
+    return _Answer(buckets=page["buckets"] if is_complete(page) else None, estimate=estimate)
+
+
+def _split(partition: Partition, estimate: int | None, page_size: int) -> list[Partition]:
+    """What to ask instead of an incomplete partition: enough partitions for the estimate the first
+    time (partition 0 of 1), else its two halves."""
+    count = partitions_for(estimate, page_size) if partition.of == 1 and estimate is not None else 1
+    if count > 1:
+        return [Partition(number=n, of=count) for n in range(count)]
+    return list(partition.halves())
+
+
 def pages(
     client: Any,
     *,
@@ -109,7 +139,6 @@ def pages(
     ascending within a page). Nothing when no index matches.
     """
     pending = [Partition(number=0, of=1)]
-    first = True
     while pending:
         partition = pending.pop()
         body = page_request(
@@ -118,31 +147,17 @@ def pages(
             aggs=aggs or {},
             partition=partition,
             page_size=page_size,
-            estimate=first,
+            estimate=partition.of == 1,
         )
-        try:
-            aggregations = es.search(client, index=index, body=body, action=action).get("aggregations")
-        except TooManyBuckets:
-            aggregations = None
-            if partition.of >= _MAX_PARTITIONS:
-                raise
-        else:
-            if aggregations is None:
-                return  # no index yet
-            if is_complete(aggregations["page"]):
-                first = False
-                yield aggregations["page"]["buckets"]
-                continue
+        answer = _ask(client, index=index, body=body, action=action)
+        if answer is None:
+            return
+        if answer.buckets is not None:
+            yield answer.buckets
+            continue
         if partition.of >= _MAX_PARTITIONS:
             raise ElasticsearchUnavailable(f"could not {action}: a page of {field} never came back complete")
-        if first and aggregations is not None:
-            count = partitions_for(int(aggregations["estimate"]["value"]), page_size)
-            if count > 1:
-                pending.extend(Partition(number=n, of=count) for n in reversed(range(count)))
-                first = False
-                continue
-        first = False
-        pending.extend(reversed(partition.halves()))
+        pending.extend(reversed(_split(partition, answer.estimate, page_size)))
 
 
 def buckets(
