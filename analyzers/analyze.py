@@ -446,14 +446,15 @@ def run(
     )
     seen: set[str] = set()
     written: list[Group] = []
-    for page in group_pages.pages(
+    pages = group_pages.pages(
         client,
         index=index_pattern(prefix),
         query=queries.summary_query(**span),
         aggs=queries.group_aggs(**span),
         page_size=PAGE_SIZE,
         action="aggregate error groups",
-    ):
+    )
+    for page in group_pages.read_ahead(pages):
         samples = _samples(client, prefix, [str(raw["key"]) for raw in page], until)
         buckets = [
             parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from analyzers import es
 from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
@@ -34,6 +35,7 @@ _FILL: Final = 0.8
 _MAX_PARTITIONS: Final = 1 << 20
 
 Bucket = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,3 +184,16 @@ def key_chunks(keys: list[str], size: int = PAGE_SIZE) -> Iterator[list[str]]:
     PAGE_SIZE, that one page holds (so a chunk's terms usually come back in one request)."""
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The same items, the next one fetched on a worker thread while the caller works on this one.
+
+    For a caller that spends as long on a page as Elasticsearch does aggregating the next (analyze):
+    the two overlap. The iterator is only ever advanced by the one worker, in order; an exception
+    it raises reaches the caller at that item."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-read-ahead") as worker:
+        upcoming = worker.submit(next, items, None)
+        while (item := upcoming.result()) is not None:
+            upcoming = worker.submit(next, items, None)
+            yield item

@@ -274,3 +274,18 @@ def test_error_lines_are_the_exact_top_templates(es: Any, index_prefix: str) -> 
     lines = digest.digest_data.fetch_error_lines(es, index_prefix, Window.ending(NOW, WEEK))
     assert [(-line["count"], line["template"], line["previous_count"]) for line in lines] == expected
     assert all(line["sample"] and line["last_seen"] for line in lines)
+
+
+def test_read_ahead_keeps_order_and_raises_where_the_source_did() -> None:
+    """read_ahead yields the items in order and raises the source's error at the item it failed on."""
+
+    def source() -> Iterator[list[int]]:
+        yield [1]
+        yield [2]
+        raise RuntimeError("page 3 failed")
+
+    seen = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        for item in group_pages.read_ahead(source()):
+            seen.append(item)
+    assert seen == [[1], [2]]
