@@ -1,6 +1,7 @@
 """logloop analyzers: error groups, their status and priority, the digest, checks and the scheduler.
 
 Elasticsearch does the heavy lifting (core aggregations only); the modules here build request bodies
-(`queries`), run them at one I/O boundary (`es`), keep the group registry (`registry`) and decide
+(`queries`), run them at one I/O boundary (`es`), page through every group with exact counts
+(`group_pages`), keep the group registry (`registry`) and decide
 status (`lifecycle`) and priority (`priority`) with pure functions.
 """

@@ -2,32 +2,38 @@
 
 First, error events in the look-back range without a grouping key (another shipper's lines) get one:
 `analyzers.regroup`, which mines message-only events into templates the way `logloop cluster` does
-(events of an older grouping version are `logloop regroup`'s). Once done, that costs one empty search.
+(events of an older grouping version are `logloop regroup`'s; once done, that costs one empty
+search); then pending `logloop group` edits are applied to newly stored events.
 
-Requests per run (all core aggregations, see analyzers.queries): one group summary over the
-look-back range (current window + baseline windows, top `max_groups` groups), one all-time count
-and first occurrence for those groups, and one "since" request for groups the registry already
-knows. Raw events are never paged here (only by the regroup step, for events without a key).
+Every group with an event in the look-back range (current window + baseline windows) is analyzed,
+a page at a time (`analyzers.group_pages`: partitions of the groups that Elasticsearch proves
+complete, so every count is exact whatever the number of groups). Per page (all core
+aggregations, see analyzers.queries): the page's summary, the all-time count and first occurrence
+of its groups, the registry entries it already has and one "since" request for those; then the
+page is written to the registry. Memory holds one page of groups and the keys seen so far. Raw
+events are never paged here (only by the regroup step, for events without a key).
 
-Registry groups that did not come back from the summary had no event in the look-back range when the
-summary was not cut by `max_groups`: the open ones (not resolved or ignored; read from the registry
-page by page) get window counts of 0 and their status re-decided (ongoing, or resolved in a newer
-version). When the summary was cut, they are left untouched.
+Registry groups that did not come back from any page had no event in the look-back range: the open
+ones (not resolved or ignored; read from the registry page by page) get window counts of 0 and
+their status re-decided (ongoing, or resolved in a newer version).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from analyzers import es, group_edits, lifecycle, priority, queries, registry, regroup
+from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
 from shipper.schema import DATASET_FEEDBACK, get_field, index_pattern
 
+# Groups per page: each carries ~40 buckets (windows, days, hosts, versions, ...), so a page stays
+# well under `search.max_buckets` (65,536) and its samples under `index.max_result_window` (10,000).
+PAGE_SIZE: Final = 1000
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
 
@@ -55,18 +61,10 @@ class Bucket:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Summary:
-    buckets: list[Bucket]
-    truncated: bool
-    service_versions: Mapping[str, Mapping[str, datetime]]  # service -> version -> first seen
-
-
-@dataclass(frozen=True, kw_only=True)
 class AnalysisResult:
     until: datetime
-    groups: list[Group]  # every group written, by priority
+    groups: list[Group]  # every group written, by priority, without sample trace and message (see lean)
     statuses: Mapping[str, int]
-    truncated: bool
 
 
 def _date(millis: float | None) -> datetime | None:
@@ -85,20 +83,22 @@ def _top_level(levels: Sequence[str]) -> str | None:
     return lowered[0] if lowered else None
 
 
-def parse_bucket(raw: Mapping[str, Any], *, baseline_windows: int) -> Bucket:
+def parse_bucket(
+    raw: Mapping[str, Any], *, baseline_windows: int, sample: Mapping[str, Any] | None = None
+) -> Bucket:
     windows = raw["windows"]["buckets"]
-    hits = raw["sample"]["hits"]["hits"]
+    versions, hosts, services = _keys(raw["versions"]), _keys(raw["hosts"]), _keys(raw["services"])
     return Bucket(
         key=str(raw["key"]),
         first_seen=_date(raw["first_seen"]["value"]) or datetime.fromtimestamp(0, UTC),
         last_seen=_date(raw["last_seen"]["value"]) or datetime.fromtimestamp(0, UTC),
         window_counts=tuple(int(windows[f"w{n}"]["doc_count"]) for n in range(baseline_windows + 1)),
-        versions=_keys(raw["versions"]),
-        hosts=_keys(raw["hosts"]),
-        services=_keys(raw["services"]),
-        host_count=int(raw["host_count"]["value"]),
-        service_count=int(raw["service_count"]["value"]),
-        version_count=int(raw["version_count"]["value"]),
+        versions=versions,
+        hosts=hosts,
+        services=services,
+        host_count=len(hosts),
+        service_count=len(services),
+        version_count=len(versions),
         level=_top_level(_keys(raw["levels"])),
         is_feedback=DATASET_FEEDBACK in _keys(raw["datasets"]),
         with_trace=int(raw["with_trace"]["doc_count"]),
@@ -106,25 +106,27 @@ def parse_bucket(raw: Mapping[str, Any], *, baseline_windows: int) -> Bucket:
         if raw["grouping_version"]["value"] is None
         else int(raw["grouping_version"]["value"]),
         daily_counts=tuple(int(day["doc_count"]) for day in raw["in_window"]["daily"]["buckets"]),
-        sample=hits[0]["_source"] if hits else {},
+        sample=sample or {},
     )
 
 
-def parse_summary(response: Mapping[str, Any], *, baseline_windows: int, max_groups: int) -> Summary:
+def parse_service_versions(response: Mapping[str, Any]) -> dict[str, dict[str, datetime]]:
+    """service -> version -> first seen in the look-back range (empty without any daily index)."""
     aggregations = response.get("aggregations")
-    if not aggregations:  # no daily index yet
-        return Summary(buckets=[], truncated=False, service_versions={})
-    groups = aggregations["grouped"]["groups"]
-    buckets = [parse_bucket(raw, baseline_windows=baseline_windows) for raw in groups["buckets"]]
-    service_versions = {
+    if not aggregations:
+        return {}
+    return {
         str(service["key"]): {
             str(version["key"]): _date(version["first_seen"]["value"]) or datetime.fromtimestamp(0, UTC)
             for version in service["versions"]["buckets"]
         }
         for service in aggregations["service_versions"]["buckets"]
     }
-    truncated = len(buckets) >= max_groups or int(groups.get("sum_other_doc_count", 0)) > 0
-    return Summary(buckets=buckets, truncated=truncated, service_versions=service_versions)
+
+
+def lean(group: Group) -> Group:
+    """The group without its long texts (they stay in the registry): what a run keeps of every group."""
+    return replace(group, sample_stack_trace=None, sample_message=None)
 
 
 def versions_of(
@@ -305,18 +307,16 @@ def refresh_quiet_group(
 def _all_time(
     client: Any, prefix: str, keys: Sequence[str], until: datetime
 ) -> dict[str, tuple[int, datetime]]:
-    if not keys:
-        return {}
-    response = es.search(
+    totals: dict[str, tuple[int, datetime]] = {}
+    for raw in group_pages.buckets(
         client,
         index=index_pattern(prefix),
-        body=queries.all_time(keys=keys, until=until),
+        query=queries.all_time_query(keys=keys, until=until),
+        aggs=queries.ALL_TIME_AGGS,
         action="count groups",
-    )
-    return {
-        str(raw["key"]): (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
-        for raw in response.get("aggregations", {}).get("groups", {}).get("buckets", [])
-    }
+    ):
+        totals[str(raw["key"])] = (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
+    return totals
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -364,36 +364,36 @@ def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, unti
     return result.updated
 
 
-def run(
-    client: Any,
-    prefix: str,
-    *,
-    config: AnalyzeConfig,
-    until: datetime,
-    now: datetime | None = None,
-) -> AnalysisResult:
-    """Analyze the window ending at `until` and write every affected group to the registry."""
-    now = now or until
-    registry.ensure(client, prefix)
-    assign_missing_keys(client, prefix, config=config, until=until)
-    group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
+def _samples(client: Any, prefix: str, keys: Sequence[str], until: datetime) -> dict[str, Mapping[str, Any]]:
+    if not keys:
+        return {}
     response = es.search(
         client,
         index=index_pattern(prefix),
-        body=queries.group_summary(
-            until=until,
-            window=config.window,
-            baseline_windows=config.baseline_windows,
-            max_groups=config.max_groups,
-        ),
-        action="aggregate error groups",
+        body=queries.latest_per_group(keys=keys, until=until),
+        action="read group samples",
     )
-    summary = parse_summary(response, baseline_windows=config.baseline_windows, max_groups=config.max_groups)
-    previous = registry.groups_by_id(client, prefix, [bucket.key for bucket in summary.buckets])
-    totals = _all_time(client, prefix, [bucket.key for bucket in summary.buckets], until)
-    recurrences = _since(client, prefix, since_times(previous, summary.buckets), until)
-    written: list[Group] = []
-    for bucket in summary.buckets:
+    hits = response.get("hits", {}).get("hits", [])
+    return {str(get_field(hit["_source"], "error.grouping_key")): hit["_source"] for hit in hits}
+
+
+def analyze_page(
+    client: Any,
+    prefix: str,
+    buckets: Sequence[Bucket],
+    *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> list[Group]:
+    """The registry entries of one page of groups, decided from their counts and their history."""
+    keys = [bucket.key for bucket in buckets]
+    previous = registry.groups_by_id(client, prefix, keys)
+    totals = _all_time(client, prefix, keys, until)
+    recurrences = _since(client, prefix, since_times(previous, buckets), until)
+    groups: list[Group] = []
+    for bucket in buckets:
         count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
         recurrence = recurrences.get(bucket.key, Recurrence(first=None, versions=(), first_by_version=()))
         observation = lifecycle.Observation(
@@ -408,11 +408,11 @@ def run(
         decision = lifecycle.decide(
             history_of(previous.get(bucket.key)),
             observation,
-            service_versions=versions_of(bucket.services, summary.service_versions),
+            service_versions=versions_of(bucket.services, service_versions),
             config=config,
             now=until,
         )
-        written.append(
+        groups.append(
             build_group(
                 bucket,
                 previous=previous.get(bucket.key),
@@ -424,19 +424,93 @@ def run(
                 now=now,
             )
         )
-    if not summary.truncated:
-        written.extend(
-            refresh_quiet_group(
-                group, service_versions=summary.service_versions, config=config, until=until, now=now
+    return groups
+
+
+def _quiet_groups(
+    client: Any,
+    prefix: str,
+    seen: set[str],
+    *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> Iterator[Group]:
+    for group in registry.open_groups(client, prefix):
+        if group.group_id not in seen:
+            yield refresh_quiet_group(
+                group, service_versions=service_versions, config=config, until=until, now=now
             )
-            for group in registry.open_groups(client, prefix)
-            if group.group_id not in previous
+
+
+def _save_in_pages(client: Any, prefix: str, groups: Iterable[Group]) -> Iterator[Group]:
+    """Write `groups` a page at a time (not refreshed: the run refreshes once at the end); yield them."""
+    page: list[Group] = []
+    for group in groups:
+        page.append(group)
+        if len(page) >= PAGE_SIZE:
+            registry.save_groups(client, prefix, page, refresh=False)
+            yield from page
+            page = []
+    registry.save_groups(client, prefix, page, refresh=False)
+    yield from page
+
+
+def run(
+    client: Any,
+    prefix: str,
+    *,
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime | None = None,
+) -> AnalysisResult:
+    """Analyze the window ending at `until` and write every affected group to the registry."""
+    now = now or until
+    registry.ensure(client, prefix)
+    assign_missing_keys(client, prefix, config=config, until=until)
+    group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
+    span: dict[str, Any] = {
+        "until": until,
+        "window": config.window,
+        "baseline_windows": config.baseline_windows,
+    }
+    service_versions = parse_service_versions(
+        es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.service_versions(**span),
+            action="find when versions appeared",
         )
-    registry.save_groups(client, prefix, written)
+    )
+    seen: set[str] = set()
+    written: list[Group] = []
+    pages = group_pages.pages(
+        client,
+        index=index_pattern(prefix),
+        query=queries.summary_query(**span),
+        aggs=queries.group_aggs(**span),
+        page_size=PAGE_SIZE,
+        action="aggregate error groups",
+    )
+    for page in group_pages.read_ahead(pages):
+        samples = _samples(client, prefix, [str(raw["key"]) for raw in page], until)
+        buckets = [
+            parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
+            for raw in page
+        ]
+        groups = analyze_page(
+            client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
+        )
+        registry.save_groups(client, prefix, groups, refresh=False)
+        seen.update(bucket.key for bucket in buckets)
+        written.extend(map(lean, groups))
+    quiet = _quiet_groups(
+        client, prefix, seen, service_versions=service_versions, config=config, until=until, now=now
+    )
+    written.extend(map(lean, _save_in_pages(client, prefix, quiet)))
+    es.refresh(client, index=registry.index_name(prefix))
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(
-        until=until,
-        groups=written,
-        statuses=dict(Counter(group.status for group in written)),
-        truncated=summary.truncated,
+        until=until, groups=written, statuses=dict(Counter(group.status for group in written))
     )

@@ -11,12 +11,12 @@ unreachable or a configuration error). One status line, with performance data:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import es, queries
+from analyzers import es, group_pages, queries
 from analyzers.analyze import title_of
 from analyzers.config import CheckConfig
 from shipper.schema import get_field, index_pattern
@@ -26,7 +26,6 @@ WARNING: Final = 1
 CRITICAL: Final = 2
 UNKNOWN: Final = 3
 STATE_NAMES: Final = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-MAX_NEW_GROUPS: Final = 100  # bound of the new-group terms aggregation
 _SHOWN: Final = 3
 
 
@@ -106,42 +105,87 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
-def parse_new_groups(response: Mapping[str, Any], *, start: datetime) -> tuple[int, tuple[NewGroup, ...]]:
-    aggregations = response.get("aggregations")
-    if not aggregations:
-        return 0, ()
-    found: list[NewGroup] = []
-    for raw in aggregations["groups"]["buckets"]:
-        first_seen = datetime.fromisoformat(raw["first_seen"]["value_as_string"].replace("Z", "+00:00"))
-        if first_seen < start:
-            break  # ordered by first occurrence, newest first
-        hits = raw["sample"]["hits"]["hits"]
-        sample = hits[0]["_source"] if hits else {}
-        found.append(
-            NewGroup(
-                group_id=str(raw["key"]),
-                title=title_of(sample, str(raw["key"])),
-                first_seen=first_seen,
-                count=int(raw["doc_count"]),
-                services=_values(sample, "service.name"),
-                last_seen=_time(get_field(sample, "@timestamp")),
-                versions=_values(sample, "service.version"),
-                hosts=_values(sample, "host.name"),
+def new_group(raw: Mapping[str, Any], sample: Mapping[str, Any]) -> NewGroup:
+    """A new group from its bucket in the window (count, first occurrence) and its latest event."""
+    return NewGroup(
+        group_id=str(raw["key"]),
+        title=title_of(sample, str(raw["key"])),
+        first_seen=datetime.fromisoformat(raw["first_seen"]["value_as_string"].replace("Z", "+00:00")),
+        count=int(raw["doc_count"]),
+        services=_values(sample, "service.name"),
+        last_seen=_time(get_field(sample, "@timestamp")),
+        versions=_values(sample, "service.version"),
+        hosts=_values(sample, "host.name"),
+    )
+
+
+def newest_first(groups: Iterable[NewGroup]) -> tuple[NewGroup, ...]:
+    return tuple(sorted(groups, key=lambda group: (-group.first_seen.timestamp(), group.group_id)))
+
+
+def _groups_in_window(
+    client: Any, prefix: str, *, start: datetime, until: datetime
+) -> dict[str, Mapping[str, Any]]:
+    return {
+        str(raw["key"]): raw
+        for raw in group_pages.buckets(
+            client,
+            index=index_pattern(prefix),
+            query=queries.check_groups_query(start=start, until=until),
+            aggs=queries.CHECK_GROUP_AGGS,
+            action="find the groups of the check window",
+        )
+    }
+
+
+def _seen_before(client: Any, prefix: str, keys: list[str], *, start: datetime) -> set[str]:
+    seen: set[str] = set()
+    for chunk in group_pages.key_chunks(keys):
+        seen.update(
+            str(bucket["key"])
+            for bucket in group_pages.buckets(
+                client,
+                index=index_pattern(prefix),
+                query=queries.seen_before_query(keys=chunk, start=start),
+                action="find groups seen before the check window",
             )
         )
-    return int(aggregations["in_window"]["doc_count"]), tuple(found)
+    return seen
+
+
+def _samples(client: Any, prefix: str, keys: list[str], *, until: datetime) -> dict[str, Mapping[str, Any]]:
+    """The latest event of each group (one collapsed search per chunk of keys)."""
+    samples: dict[str, Mapping[str, Any]] = {}
+    for chunk in group_pages.key_chunks(keys):
+        response = es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.latest_per_group(keys=chunk, until=until),
+            action="read the new groups' samples",
+        )
+        for hit in response.get("hits", {}).get("hits", []):
+            samples[str(get_field(hit["_source"], "error.grouping_key"))] = hit["_source"]
+    return samples
 
 
 def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime) -> CheckResult:
-    """Count errors and new groups in [until - window, until); raises ElasticsearchUnavailable."""
+    """Count errors and new groups in [until - window, until); raises ElasticsearchUnavailable.
+
+    A group is new when its first error event ever is in the window: every group of the window is
+    paged, then those with an error event before it are struck out (both exact, any number of groups)."""
     start = until - config.window
     response = es.search(
         client,
         index=index_pattern(prefix),
-        body=queries.check_summary(start=start, until=until, max_groups=MAX_NEW_GROUPS),
+        body=queries.check_errors(start=start, until=until),
         action="check the error rate",
     )
-    errors, new_groups = parse_new_groups(response, start=start)
+    errors = int(response.get("hits", {}).get("total", {}).get("value", 0))
+    in_window = _groups_in_window(client, prefix, start=start, until=until)
+    seen = _seen_before(client, prefix, list(in_window), start=start)
+    new_keys = [key for key in in_window if key not in seen]
+    samples = _samples(client, prefix, new_keys, until=until)
+    new_groups = newest_first(new_group(in_window[key], samples.get(key, {})) for key in new_keys)
     state = state_of(errors, len(new_groups), config=config)
     return CheckResult(
         state=state,

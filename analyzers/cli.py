@@ -119,11 +119,6 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
         ", ".join(f"{count} {status}" for status, count in sorted(result.statuses.items())) or "no groups"
     )
     print(f"analyzed {len(result.groups)} groups up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
-    if result.truncated:
-        print(
-            f"note: only the top {analyze_config.max_groups} groups were updated ([analyze] max_groups)",
-            file=sys.stderr,
-        )
     for group in result.groups[:10]:
         print(f"  {group.priority:8.2f}  {group.status:<10}  {group.group_id[:12]}  {group.title[:70]}")
     return 0

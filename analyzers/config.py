@@ -2,7 +2,7 @@
 
 Sections (all optional; every key has a default):
 
-    [analyze]   window = "7d", max_groups = 500, baseline_windows = 4, escalation_factor = 2.0,
+    [analyze]   window = "7d", baseline_windows = 4, escalation_factor = 2.0,
                 escalation_min_increase = 10, escalation_min_history = "3d",
                 quiet_period = "7d", resolve_after = "3d",
                 recency_half_life = "3d"
@@ -68,7 +68,6 @@ class AnalyzeConfig:
     """How groups are aggregated and how their status is decided (see analyzers.lifecycle)."""
 
     window: timedelta = timedelta(days=7)
-    max_groups: int = 500  # the terms bound: the top groups by count in the look-back range
     baseline_windows: int = 4  # previous windows whose mean is the escalation baseline
     escalation_factor: float = 2.0
     escalation_min_increase: int = 10
@@ -169,9 +168,13 @@ def parse(cls: type[_Config], section: str, table: Mapping[str, Any]) -> _Config
 
 
 def analyze_config(table: Mapping[str, Any]) -> AnalyzeConfig:
+    if "max_groups" in table:
+        raise ConfigurationError(
+            "[analyze] max_groups is no longer a setting: analyze now updates every group; remove the line"
+        )
     config = parse(AnalyzeConfig, "analyze", table)
-    if config.max_groups < 1 or config.baseline_windows < 1:
-        raise ConfigurationError("[analyze] max_groups and baseline_windows must be at least 1")
+    if config.baseline_windows < 1:
+        raise ConfigurationError("[analyze] baseline_windows must be at least 1")
     return config
 
 

@@ -34,21 +34,23 @@ class Digest:
 
 
 def fetch(client: Any, prefix: str, window: Window) -> DigestData:
-    """Run the digest's queries (4 requests whatever the volume)."""
+    """Run the digest's queries (a few requests, plus one per page of groups: see digest_data)."""
     overview = digest_data.fetch_overview(client, prefix, window)
-    active = [group["key"] for group in overview["groups"] if group["count"] > 0]
+    groups = digest_data.fetch_groups(client, prefix, window)
+    hosts = digest_data.fetch_host_counts(client, prefix, window)
+    known = digest_data.fetch_registry(client, prefix)
     data = DigestData(
         window=window,
-        totals=overview["totals"],
+        totals=digest_data.with_exact_counts(overview["totals"], groups, hosts),
         daily=overview["daily"],
-        groups=overview["groups"],
+        groups=groups,
         details={},
-        groups_registry=digest_data.fetch_registry(client, prefix),
-        error_lines=overview["error_lines"],
+        groups_registry=known,
+        error_lines=digest_data.fetch_error_lines(client, prefix, window),
         operations=overview["operations"],
         feedback=overview["feedback"],
         shipper=overview["shipper"],
-        first_seen=digest_data.fetch_first_seen(client, prefix, window, active),
+        first_seen=digest_data.fetch_first_seen(client, prefix, window, groups, known),
     )
     details = digest_data.fetch_details(client, prefix, window, keys_to_detail(data))
     return dataclasses.replace(data, details=details)

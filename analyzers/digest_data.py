@@ -1,15 +1,25 @@
 """The digest's queries: a few core aggregations over the event indices, and their parsed results.
 
 Elasticsearch does the counting. Every request is `size: 0` with aggregations (terms, filter,
-date_histogram, percentiles, min/max, cardinality, top_hits); raw events are read only as a handful
-of `top_hits` samples per group, template or feedback kind, so the cost does not grow with volume.
+date_histogram, percentiles, min/max, top_hits); raw events are read only as a handful of `top_hits`
+samples per group, template or feedback kind, so the cost does not grow with volume; the number of
+requests grows with the number of groups (one per page), and memory holds the counts of every group
+(a few numbers each), never their events.
 
-Requests (whatever the number of events):
-1. overview   totals this vs previous window, the daily trend, error lines without traceback,
-              slowest operations, feedback by kind, shipper health, and per-group counts;
-2. first seen the earliest occurrence (before the window end) of every group active in the window;
-3. details    for the groups the digest shows: daily counts, versions, hosts and a sample;
-4. registry   the `<prefix>-groups` documents (status, priority) via `analyzers.registry`.
+Requests:
+1. overview   totals this vs previous window, the daily trend, slowest operations, feedback by
+              kind and shipper health;
+   error lines the templates of error lines without traceback, every one counted (paged), then
+              the top MAX_TEMPLATES' last seen, hosts and sample;
+2. groups     every group with an event in either window and its counts, exactly, in pages
+              (`analyzers.group_pages`: one request per ~1,600 groups), and the hosts the same way;
+3. first seen the earliest occurrence before the window of every group active in it (paged too);
+4. details    for the groups the digest shows: daily counts, versions, hosts and a sample;
+5. registry   the `<prefix>-groups` documents (status, priority) via `analyzers.registry`, paged,
+              without the sample trace and message (the details carry those of the groups shown).
+
+The digest's counts of groups and hosts are the number of terms those pages return, not a
+`cardinality` estimate.
 
 Shipper health: counters in `logloop.shipper` documents are cumulative per process, so the digest
 takes the maximum of each counter per (host, process) within the window and sums those; the spool
@@ -19,19 +29,18 @@ it counted since it started (an over-estimate, never an under-estimate).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from analyzers import es, registry
+from analyzers import es, group_pages, registry
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from shipper import schema
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field, index_pattern
 
-# Groups counted per window, most frequent first: statuses computed without a registry, and the
-# new/escalating/... counts, cover these (the registry's own groups are always included).
-MAX_GROUPS: Final = 1000
 MAX_TEMPLATES: Final = 15
 MAX_OPERATIONS: Final = 50
 FEEDBACK_SAMPLES: Final = 3
@@ -92,8 +101,6 @@ def _window_measures() -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "errors": {"filter": _errors_filter()},
         "tracebacks": {"filter": {"exists": {"field": "error.stack_trace"}}},
-        "groups": {"cardinality": {"field": "error.grouping_key"}},
-        "hosts": {"cardinality": {"field": "host.name"}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
     aggs["error_lines"] = {  # every error line, also those past the MAX_TEMPLATES rows the digest lists
@@ -156,9 +163,11 @@ def _daily_agg(window: Window) -> dict[str, Any]:
 UNGROUPED: Final = "(not grouped yet)"
 UNGROUPED_TITLE: Final = "(lines without a grouping key: run `logloop analyze` or `logloop regroup`)"
 _ERROR_LINE_TERMS: Final = {"field": "error.grouping_key", "missing": UNGROUPED}
+_UNGROUPED_LINE: Final = {"bool": {"must_not": [schema.present_query("error.grouping_key")]}}
 
 
-def _error_lines_agg(window: Window) -> dict[str, Any]:
+def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
+    """Last seen, hosts and a sample of the error-line groups the digest shows (UNGROUPED included)."""
     per_template = {
         "last_seen": {"max": {"field": "@timestamp"}},
         "hosts": {"cardinality": {"field": "host.name"}},
@@ -166,9 +175,16 @@ def _error_lines_agg(window: Window) -> dict[str, Any]:
             1, ["message", "log.logger", "log.level", "logloop.template", "error.grouping_name"]
         ),
     }
-    terms = {**_ERROR_LINE_TERMS, "size": MAX_TEMPLATES}
+    grouped = [key for key in keys if key != UNGROUPED]
+    which: list[dict[str, Any]] = [{"terms": {"error.grouping_key": grouped}}] if grouped else []
+    if UNGROUPED in keys:
+        which.append(_UNGROUPED_LINE)
+    query = _in_window(window, _ERROR_LINE, {"bool": {"should": which, "minimum_should_match": 1}})
+    terms = {**_ERROR_LINE_TERMS, "size": len(keys)}
     return {
-        "filter": _in_window(window, _ERROR_LINE),
+        "size": 0,
+        "track_total_hits": False,
+        "query": query,
         "aggs": {"templates": {"terms": terms, "aggs": per_template}},
     }
 
@@ -222,17 +238,19 @@ def _shipper_agg(window: Window) -> dict[str, Any]:
     }
 
 
-def _groups_agg(window: Window) -> dict[str, Any]:
-    per_group = {
+def _per_group(window: Window) -> dict[str, Any]:
+    return {
         "current": {
             "filter": _range(window),
             "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
         },
         "previous": {"filter": _range(window.previous)},
     }
-    order = [{"current": "desc"}, {"_key": "asc"}]
-    keys = {"terms": {"field": "error.grouping_key", "size": MAX_GROUPS, "order": order}, "aggs": per_group}
-    return {"filter": schema.present_query("error.grouping_key"), "aggs": {"keys": keys}}
+
+
+def _both_windows(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
+    both = {"gte": window.previous.start.isoformat(), "lt": window.end.isoformat()}
+    return {"bool": {"filter": [*clauses, {"range": {"@timestamp": both}}]}}
 
 
 def overview_request(window: Window) -> dict[str, Any]:
@@ -246,38 +264,22 @@ def overview_request(window: Window) -> dict[str, Any]:
             "current": {"filter": _range(window), "aggs": _window_measures()},
             "previous": {"filter": _range(window.previous), "aggs": _window_measures()},
             "daily": _daily_agg(window),
-            "error_lines": _error_lines_agg(window),
-            "error_lines_previous": {
-                "filter": _in_window(window.previous, _ERROR_LINE),
-                "aggs": {"templates": {"terms": {**_ERROR_LINE_TERMS, "size": 200}}},
-            },
             "operations": _operations_agg(window),
             "feedback": _feedback_agg(window),
             "shipper": _shipper_agg(window),
-            "groups": _groups_agg(window),
         },
     }
 
 
 def first_seen_request(window: Window, keys: list[str]) -> dict[str, Any]:
-    """Earliest and latest occurrence of each group before the window end (all history)."""
+    """The query for these groups' events before the window (their earliest one is paged per group)."""
     return {
-        "size": 0,
-        "track_total_hits": False,
-        "query": {
-            "bool": {
-                "filter": [
-                    {"terms": {"error.grouping_key": keys}},
-                    {"range": {"@timestamp": {"lt": window.end.isoformat()}}},
-                ]
-            }
-        },
-        "aggs": {
-            "keys": {
-                "terms": {"field": "error.grouping_key", "size": len(keys)},
-                "aggs": {"first": {"min": {"field": "@timestamp"}}},
-            }
-        },
+        "bool": {
+            "filter": [
+                {"terms": {"error.grouping_key": keys}},
+                {"range": {"@timestamp": {"lt": window.start.isoformat()}}},
+            ]
+        }
     }
 
 
@@ -314,8 +316,6 @@ def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
         "events": int(agg["doc_count"]),
         "errors": int(agg["errors"]["doc_count"]),
         "tracebacks": int(agg["tracebacks"]["doc_count"]),
-        "groups": int(agg["groups"]["value"]),
-        "hosts": int(agg["hosts"]["value"]),
         "feedback": int(agg["feedback"]["doc_count"]),
         "shipper_docs": int(datasets.get(DATASET_SHIPPER, 0)),
         "error_lines": int(agg["error_lines"]["doc_count"]),
@@ -352,7 +352,7 @@ def empty_overview(window: Window) -> dict[str, Any]:
     return {
         "totals": {"current": dict(zero), "previous": dict(zero)},
         "daily": daily,
-        **{name: [] for name in ("error_lines", "operations", "feedback", "shipper", "groups")},
+        **{name: [] for name in ("operations", "feedback", "shipper")},
     }
 
 
@@ -361,18 +361,6 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     if "aggregations" not in response:
         return empty_overview(window)
     aggs = response["aggregations"]
-    prev_templates = {b["key"]: b["doc_count"] for b in aggs["error_lines_previous"]["templates"]["buckets"]}
-    error_lines = [
-        {
-            "template": error_line_title(b["key"], (_hit_source(b["sample"]) or [{}])[0]),
-            "count": b["doc_count"],
-            "previous_count": prev_templates.get(b["key"], 0),
-            "last_seen": b["last_seen"].get("value_as_string"),
-            "hosts": int(b["hosts"]["value"]),
-            "sample": (_hit_source(b["sample"]) or [{}])[0].get("message"),
-        }
-        for b in aggs["error_lines"]["templates"]["buckets"]
-    ]
     operations = [
         {
             "action": b["key"],
@@ -406,16 +394,6 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
             record["spool_backlog"] = int(get_field(latest, "logloop.shipper.spool_backlog") or 0)
             record["last_report"] = latest.get("@timestamp")
             shipper.append(record)
-    groups = [
-        {
-            "key": b["key"],
-            "count": b["current"]["doc_count"],
-            "previous_count": b["previous"]["doc_count"],
-            "window_first": b["current"]["first"].get("value_as_string"),
-            "last_seen": b["current"]["last"].get("value_as_string"),
-        }
-        for b in aggs["groups"]["keys"]["buckets"]
-    ]
     daily = [
         {
             "start": b["key"],
@@ -428,11 +406,9 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     return {
         "totals": {"current": _measures(aggs["current"]), "previous": _measures(aggs["previous"])},
         "daily": daily,
-        "error_lines": error_lines,
         "operations": operations,
         "feedback": feedback,
         "shipper": shipper,
-        "groups": groups,
     }
 
 
@@ -456,16 +432,146 @@ def _search(client: Any, prefix: str, body: Mapping[str, Any], action: str) -> M
 
 
 def fetch_registry(client: Any, prefix: str) -> list[Group]:
-    """Registry groups (empty when `logloop analyze` never ran: the digest then computes status)."""
-    return registry.load_groups(client, prefix)
+    """Registry groups (empty when `logloop analyze` never ran: the digest then computes status).
+
+    Every group, paged; without the sample trace and message, which the details of the groups shown
+    carry, so 20,000 groups stay a few megabytes."""
+    return registry.load_groups(client, prefix, lean=True)
 
 
-def fetch_first_seen(client: Any, prefix: str, window: Window, keys: list[str]) -> dict[str, str]:
-    if not keys:
-        return {}
-    response = _search(client, prefix, first_seen_request(window, keys), "find when groups were first seen")
-    buckets = response.get("aggregations", {}).get("keys", {}).get("buckets", [])
-    return {b["key"]: b["first"]["value_as_string"] for b in buckets}
+def parse_group(bucket: Mapping[str, Any]) -> Doc:
+    """One paged group bucket -> its counts in both windows and its first/last event in the current."""
+    return {
+        "key": bucket["key"],
+        "count": bucket["current"]["doc_count"],
+        "previous_count": bucket["previous"]["doc_count"],
+        "window_first": bucket["current"]["first"].get("value_as_string"),
+        "last_seen": bucket["current"]["last"].get("value_as_string"),
+    }
+
+
+def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
+    """Every group with an event in either window, with exact counts (see analyzers.group_pages)."""
+    query = _both_windows(window, schema.present_query("error.grouping_key"))
+    pages = group_pages.pages(
+        client, index=index_pattern(prefix), query=query, aggs=_per_group(window), action="count error groups"
+    )
+    return [parse_group(bucket) for page in pages for bucket in page]
+
+
+def fetch_host_counts(client: Any, prefix: str, window: Window) -> dict[str, int]:
+    """How many distinct hosts sent an event in the current and in the previous window (exact)."""
+    counts = {"current": 0, "previous": 0}
+    for bucket in group_pages.buckets(
+        client,
+        index=index_pattern(prefix),
+        query=_both_windows(window),
+        aggs={"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}},
+        field="host.name",
+        action="count hosts",
+    ):
+        for side in counts:
+            counts[side] += bucket[side]["doc_count"] > 0
+    return counts
+
+
+def with_exact_counts(
+    totals: Mapping[str, Mapping[str, int]], groups: Iterable[Doc], hosts: Mapping[str, int]
+) -> dict[str, dict[str, int]]:
+    """The overview totals with the number of groups and hosts of each window, counted from the pages."""
+    groups = list(groups)
+    counted = {
+        "current": sum(1 for group in groups if group["count"] > 0),
+        "previous": sum(1 for group in groups if group["previous_count"] > 0),
+    }
+    return {
+        side: {**values, "groups": counted[side], "hosts": hosts[side]} for side, values in totals.items()
+    }
+
+
+def fetch_first_seen(
+    client: Any, prefix: str, window: Window, groups: Iterable[Doc], registry_groups: Iterable[Group] = ()
+) -> dict[str, str]:
+    """The first occurrence ever (before the window end) of every group active in the window.
+
+    A registry entry first seen before the window settles it (an earlier event exists, and the
+    registry's time is the all-time first that `analyze` counted); the others are asked for."""
+    first = {group["key"]: group["window_first"] for group in groups if group["count"] > 0}
+    settled = {
+        group.group_id: group.first_seen
+        for group in registry_groups
+        if group.group_id in first and group.first_seen < window.start
+    }
+    first.update(
+        {
+            key: moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for key, moment in settled.items()
+        }
+    )
+    for keys in group_pages.key_chunks([key for key in first if key not in settled]):
+        for bucket in group_pages.buckets(
+            client,
+            index=index_pattern(prefix),
+            query=first_seen_request(window, keys),
+            aggs={"first": {"min": {"field": "@timestamp"}}},
+            action="find when groups were first seen",
+        ):
+            first[bucket["key"]] = bucket["first"]["value_as_string"]
+    return first
+
+
+def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
+    """The MAX_TEMPLATES error-line groups with the most events in the window, chosen from the exact
+    counts of every group (paged like the groups) and of the lines not grouped yet, with their
+    previous-window counts and titles."""
+    per_window = {"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}}
+    counted = group_pages.buckets(
+        client,
+        index=index_pattern(prefix),
+        query=_both_windows(window, _ERROR_LINE, schema.present_query("error.grouping_key")),
+        aggs=per_window,
+        action="count error lines",
+    )
+    ungrouped = _search(
+        client,
+        prefix,
+        {
+            "size": 0,
+            "track_total_hits": False,
+            "query": _both_windows(window, _ERROR_LINE, _UNGROUPED_LINE),
+            "aggs": per_window,
+        },
+        "count error lines without a grouping key",
+    ).get("aggregations")
+    candidates = iter(counted)
+    if ungrouped:
+        candidates = itertools.chain(candidates, [{"key": UNGROUPED, **ungrouped}])
+    top = heapq.nsmallest(
+        MAX_TEMPLATES,
+        (b for b in candidates if b["current"]["doc_count"] > 0),
+        key=lambda b: (-b["current"]["doc_count"], b["key"]),
+    )
+    if not top:
+        return []
+    response = _search(
+        client, prefix, error_lines_request(window, [b["key"] for b in top]), "read error lines"
+    )
+    details = {b["key"]: b for b in response.get("aggregations", {}).get("templates", {}).get("buckets", [])}
+    rows = []
+    for b in top:
+        found = details.get(b["key"], {})
+        sample = (_hit_source(found["sample"]) or [{}])[0] if found else {}
+        rows.append(
+            {
+                "template": error_line_title(b["key"], sample),
+                "count": b["current"]["doc_count"],
+                "previous_count": b["previous"]["doc_count"],
+                "last_seen": found.get("last_seen", {}).get("value_as_string"),
+                "hosts": int(found.get("hosts", {}).get("value", 0)),
+                "sample": sample.get("message"),
+            }
+        )
+    return rows
 
 
 def fetch_details(client: Any, prefix: str, window: Window, keys: list[str]) -> dict[str, Doc]:

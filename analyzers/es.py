@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable
+from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, TooManyBuckets
 
 
 def _describe(exc: Exception) -> str:
@@ -27,6 +27,18 @@ def _describe(exc: Exception) -> str:
     text = reason or getattr(exc, "message", None) or str(exc) or type(exc).__name__
     first_line = str(text).splitlines()[0] if str(text) else type(exc).__name__
     return f"HTTP {status}: {first_line}" if status else first_line
+
+
+def _error_types(error: Any) -> Iterator[str]:
+    """Every `type` in an error body, its causes and shard failures included."""
+    if isinstance(error, Mapping):
+        if isinstance(error.get("type"), str):
+            yield error["type"]
+        for value in error.values():
+            yield from _error_types(value)
+    elif isinstance(error, list):
+        for item in error:
+            yield from _error_types(item)
 
 
 def _body(response: Any) -> Any:
@@ -50,6 +62,8 @@ def translated(action: str) -> Iterator[None]:
             "(`logloop es start` for the embedded one)"
         ) from exc
     except (elasticsearch.ApiError, elasticsearch.TransportError) as exc:
+        if "too_many_buckets_exception" in _error_types(getattr(exc, "body", None)):
+            raise TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}") from exc
         raise ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {_describe(exc)}") from exc
 
 

@@ -4,6 +4,8 @@
     ├── ConfigurationError           an [analyze]/[schedule]/[check]/[alerts]/[digest]/[smtp] setting
     │                                that cannot work (also a ValueError)
     ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
+    │   └── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
+    │                                (analyzers.group_pages asks for a smaller page instead)
     ├── RegistryError                the group registry index holds something analyze cannot read
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
     ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server
@@ -24,6 +26,10 @@ class ConfigurationError(AnalyzerError, ValueError):
 
 class ElasticsearchUnavailable(AnalyzerError):
     """Elasticsearch cannot be reached, timed out, or rejected a request."""
+
+
+class TooManyBuckets(ElasticsearchUnavailable):
+    """The node refused an aggregation whose answer would exceed `search.max_buckets`."""
 
 
 class RegistryError(AnalyzerError):

@@ -4,11 +4,10 @@ Nothing here talks to Elasticsearch; each function returns the keyword arguments
 call, and the matching `parse_*` function (in analyzers.analyze / analyzers.check) reads the answer.
 
 Bounds (so one request costs the same on the embedded node and on a cluster):
-- `group_summary` returns at most `max_groups` groups (default 500): the groups with the most events
-  in the look-back range (current window + baseline windows). Less frequent groups are not updated
-  in that run; they keep their registry entry.
-- per group at most `TERMS_SIZE` versions, hosts and services are listed (their cardinality is exact
-  up to ~3000 and approximate beyond), and one sample event is returned.
+- `summary_query` + `group_aggs` are paged by `analyzers.group_pages` over every group in the
+  look-back range (current window + baseline windows), a proven-complete page at a time.
+- per group at most `TERMS_SIZE` versions, hosts and services are listed (the priority's spread
+  counts those lists), and `latest_per_group` returns one sample event per group of a page.
 - raw events are only paged by `regroup_page` (search_after, `batch` events a page).
 """
 
@@ -78,13 +77,22 @@ def window_ranges(until: datetime, window: timedelta, baseline_windows: int) -> 
     ]
 
 
-def group_summary(
-    *, until: datetime, window: timedelta, baseline_windows: int, max_groups: int
-) -> dict[str, Any]:
-    """Per-group counts per window, first/last seen, spread, a sample and daily counts in the window."""
-    window_start = until - window
+def summary_query(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
+    """The grouped events of the look-back range (current window + baseline windows)."""
     lookback_start = until - (baseline_windows + 1) * window
-    group_aggs: dict[str, Any] = {
+    return {
+        "bool": {"filter": [time_range(lookback_start, until), schema.present_query("error.grouping_key")]}
+    }
+
+
+def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
+    """Per group: counts per window, first/last seen, spread and daily counts in the window.
+
+    Every sub-aggregation costs per (group, shard), which at 20,000 groups over 35 daily indices is
+    most of a run: so no `cardinality` (the spread is the length of the lists, exact up to
+    TERMS_SIZE) and no `top_hits` (`latest_per_group` fetches the samples of a page at once)."""
+    window_start = until - window
+    return {
         "first_seen": _min_ts(),
         "last_seen": _max_ts(),
         "windows": {
@@ -94,23 +102,13 @@ def group_summary(
                 "ranges": window_ranges(until, window, baseline_windows),
             }
         },
-        "versions": _terms("service.version", last_seen=_max_ts(), first_seen=_min_ts()),
+        "versions": _terms("service.version"),
         "hosts": _terms("host.name"),
         "services": _terms("service.name"),
-        "host_count": {"cardinality": {"field": "host.name"}},
-        "service_count": {"cardinality": {"field": "service.name"}},
-        "version_count": {"cardinality": {"field": "service.version"}},
         "levels": _terms("log.level", size=5),
         "datasets": _terms("event.dataset", size=3),
         "with_trace": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "grouping_version": {"max": {"field": "logloop.grouping_version"}},
-        "sample": {
-            "top_hits": {
-                "size": 1,
-                "sort": [{"@timestamp": {"order": "desc"}}],
-                "_source": {"includes": list(SAMPLE_FIELDS)},
-            }
-        },
         "in_window": {
             "filter": time_range(window_start, until),
             "aggs": {
@@ -129,17 +127,17 @@ def group_summary(
             },
         },
     }
+
+
+def service_versions(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
+    """When each version of each service first appeared in the look-back range (all events, not only
+    errors): the evidence for "resolved in version X"."""
+    lookback_start = until - (baseline_windows + 1) * window
     return {
         "size": 0,
         "track_total_hits": False,
         "query": {"bool": {"filter": [time_range(lookback_start, until)]}},
         "aggs": {
-            "grouped": {
-                "filter": schema.present_query("error.grouping_key"),
-                "aggs": {"groups": _terms("error.grouping_key", size=max_groups, **group_aggs)},
-            },
-            # When each version of each service first appeared (all events, not only errors): the
-            # evidence for "resolved in version X".
             "service_versions": _terms(
                 "service.name", size=TERMS_SIZE, versions=_terms("service.version", first_seen=_min_ts())
             ),
@@ -147,16 +145,26 @@ def group_summary(
     }
 
 
-def all_time(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
-    """Exact total count and first occurrence of each listed group over every daily index."""
+def latest_per_group(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
+    """The latest event of each of these groups before `until`: one hit per group (field collapsing)."""
     return {
-        "size": 0,
+        "size": len(keys),
         "track_total_hits": False,
         "query": {
             "bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(keys)}}]}
         },
-        "aggs": {"groups": _terms("error.grouping_key", size=max(len(keys), 1), first_seen=_min_ts())},
+        "collapse": {"field": "error.grouping_key"},
+        "sort": [{"@timestamp": {"order": "desc"}}],
+        "_source": {"includes": [*SAMPLE_FIELDS, "error.grouping_key", "host.name"]},
     }
+
+
+def all_time_query(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
+    """These groups' events over every daily index (their exact total and first occurrence are paged)."""
+    return {"bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(keys)}}]}}
+
+
+ALL_TIME_AGGS: Final = {"first_seen": {"min": {"field": "@timestamp"}}}
 
 
 def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict[str, Any]:
@@ -192,32 +200,34 @@ def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict
     }
 
 
-def check_summary(*, start: datetime, until: datetime, max_groups: int) -> dict[str, Any]:
-    """Errors in [start, until) and the groups whose first occurrence ever falls in that range.
-
-    Groups are ordered by their first occurrence, newest first, so the new ones come first within
-    the `max_groups` bound. The sample also carries `host.name`, which alert emails name.
-    """
+def check_errors(*, start: datetime, until: datetime) -> dict[str, Any]:
+    """The exact number of error events in [start, until) (`hits.total`, counted to the last one)."""
     return {
         "size": 0,
-        "track_total_hits": False,
-        "query": {"bool": {"filter": [time_range(None, until), is_error()]}},
-        "aggs": {
-            "in_window": {"filter": time_range(start, until)},
-            "groups": {
-                "terms": {"field": "error.grouping_key", "size": max_groups, "order": {"first_seen": "desc"}},
-                "aggs": {
-                    "first_seen": _min_ts(),
-                    "sample": {
-                        "top_hits": {
-                            "size": 1,
-                            "sort": [{"@timestamp": {"order": "desc"}}],
-                            "_source": {"includes": [*SAMPLE_FIELDS, "host.name"]},
-                        }
-                    },
-                },
-            },
-        },
+        "track_total_hits": True,
+        "query": {"bool": {"filter": [time_range(start, until), is_error()]}},
+    }
+
+
+def check_groups_query(*, start: datetime, until: datetime) -> dict[str, Any]:
+    """The grouped error events of [start, until): paged per group, with CHECK_GROUP_AGGS (samples are
+    read for the new groups only, with `latest_per_group`)."""
+    return {
+        "bool": {
+            "filter": [time_range(start, until), is_error(), {"exists": {"field": "error.grouping_key"}}]
+        }
+    }
+
+
+CHECK_GROUP_AGGS: Final = {"first_seen": _min_ts()}
+
+
+def seen_before_query(*, keys: Sequence[str], start: datetime) -> dict[str, Any]:
+    """Error events of these groups before `start`: a group with any is not new."""
+    return {
+        "bool": {
+            "filter": [time_range(None, start), is_error(), {"terms": {"error.grouping_key": list(keys)}}]
+        }
     }
 
 

@@ -11,17 +11,48 @@ import pytest
 from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import es as es_boundary
-from analyzers import queries
+from analyzers import group_pages, queries
 from analyzers.exceptions import ElasticsearchUnavailable
 from kibana.setup import install_template
 from shipper.schema import FIELDS, index_pattern
 
 WEEK = timedelta(days=7)
+SPAN: dict[str, Any] = {"until": NOW, "window": WEEK, "baseline_windows": 4}
+CHECK_START = NOW - timedelta(minutes=15)
 BODIES = {
-    "group_summary": queries.group_summary(until=NOW, window=WEEK, baseline_windows=4, max_groups=500),
-    "all_time": queries.all_time(keys=["a", "b"], until=NOW),
+    "group_summary": group_pages.page_request(
+        query=queries.summary_query(**SPAN),
+        field=group_pages.GROUP_KEY,
+        aggs=queries.group_aggs(**SPAN),
+        partition=group_pages.Partition(number=0, of=1),
+        page_size=group_pages.PAGE_SIZE,
+        estimate=True,
+    ),
+    "service_versions": queries.service_versions(**SPAN),
+    "all_time": group_pages.page_request(
+        query=queries.all_time_query(keys=["a", "b"], until=NOW),
+        field=group_pages.GROUP_KEY,
+        aggs=queries.ALL_TIME_AGGS,
+        partition=group_pages.Partition(number=1, of=4),
+        page_size=10,
+    ),
+    "latest_per_group": queries.latest_per_group(keys=["a", "b"], until=NOW),
     "occurrences_since": queries.occurrences_since(since={"a": NOW - WEEK, "b": NOW - 2 * WEEK}, until=NOW),
-    "check_summary": queries.check_summary(start=NOW - timedelta(minutes=15), until=NOW, max_groups=100),
+    "check_errors": queries.check_errors(start=CHECK_START, until=NOW),
+    "check_groups": group_pages.page_request(
+        query=queries.check_groups_query(start=CHECK_START, until=NOW),
+        field=group_pages.GROUP_KEY,
+        aggs=queries.CHECK_GROUP_AGGS,
+        partition=group_pages.Partition(number=0, of=1),
+        page_size=group_pages.PAGE_SIZE,
+    ),
+    "seen_before": group_pages.page_request(
+        query=queries.seen_before_query(keys=["a"], start=CHECK_START),
+        field=group_pages.GROUP_KEY,
+        aggs={},
+        partition=group_pages.Partition(number=0, of=1),
+        page_size=group_pages.PAGE_SIZE,
+    ),
     "regroup_page": queries.regroup_page(
         query=queries.needs_regrouping(current_version=1, since=None, until=NOW), batch=500, search_after=None
     ),
@@ -56,14 +87,19 @@ def test_core_apis_only_and_known_fields(name: str) -> None:
 
 
 def test_summary_is_bounded() -> None:
-    """Groups, per-group lists and samples are bounded and sample _source is filtered."""
+    """A page of groups, per-group lists and samples are bounded and sample _source is filtered."""
     body = BODIES["group_summary"]
-    groups = body["aggs"]["grouped"]["aggs"]["groups"]
-    assert groups["terms"]["size"] == 500 and body["size"] == 0
+    groups = body["aggs"]["page"]
+    assert (
+        groups["terms"]["size"] == group_pages.PAGE_SIZE == groups["terms"]["shard_size"]
+        and body["size"] == 0
+    )
     sub = groups["aggs"]
     assert all(sub[name]["terms"]["size"] == queries.TERMS_SIZE for name in ("versions", "hosts", "services"))
-    assert sub["sample"]["top_hits"]["size"] == 1
-    assert "error.stack_trace" in sub["sample"]["top_hits"]["_source"]["includes"]
+    assert not {"sample", "host_count"} & set(sub)  # per (group, shard) costs: see queries.group_aggs
+    samples = BODIES["latest_per_group"]
+    assert samples["size"] == 2 and samples["collapse"] == {"field": "error.grouping_key"}
+    assert "error.stack_trace" in samples["_source"]["includes"]
 
 
 def test_window_ranges_are_contiguous() -> None:
