@@ -30,6 +30,7 @@ import pandas as pd
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from analyzers.rootcause import Insights
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
@@ -156,6 +157,7 @@ class Report:
     shipper: tuple[ShipperProcess, ...]
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
+    insights: Insights = Insights()  # root-cause material, links (analyzers.digest_insights)
 
     def measure(self, name: str) -> Measure:
         return next(m for m in self.measures if m.name == name)
@@ -416,7 +418,9 @@ def _operations(data: DigestData, limit: int = 10) -> tuple[Operation, ...]:
 def _feedback(data: DigestData) -> tuple[FeedbackKind, ...]:
     previous = data.totals["previous"]
     by_kind = {entry["kind"]: entry for entry in data.feedback}
-    kinds = sorted(set(by_kind) | {"bug", "feature", "usability"})
+    # Priority order: a bug report needs action, a usability complaint may, a feature wish can wait.
+    order = {"bug": 0, "usability": 1, "feature": 2}
+    kinds = sorted(set(by_kind) | set(order), key=lambda kind: (order.get(kind, len(order)), kind))
     return tuple(
         FeedbackKind(
             kind=kind,
@@ -463,10 +467,14 @@ def _shorter_traces(rows: list[GroupRow]) -> list[GroupRow]:
     ]
 
 
+def group_rows(data: DigestData) -> list[GroupRow]:
+    """Every group worth showing, highest priority first."""
+    return [_row(key, record, data) for key, record in rank_groups(data)]
+
+
 def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Report:
     """The report model for `data` (pure)."""
-    ranked = rank_groups(data)
-    rows = [_row(key, record, data) for key, record in ranked]
+    rows = group_rows(data)
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
     active = [r for r in rows if r.count > 0]
     new = sorted((r for r in rows if r.status == "new"), key=lambda r: (r.first_seen or generated_at, r.key))
