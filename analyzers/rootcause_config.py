@@ -1,6 +1,6 @@
 """`[rootcause]`: how the root-cause material of a group is computed and where tickets go.
 
-    [rootcause]  top_groups = 20, env_vars = [], alpha = 0.01, min_count = 5, min_lift = 1.5,
+    [rootcause]  top_groups = 20, env_vars = [], alpha = 0.01, min_count = 5, min_lift = 2.0,
                  breadcrumb_lines = 5, breadcrumb_window = "2m", breadcrumb_occurrences = 3,
                  cascade_window = "5s", cascade_share = 0.6, cascade_anchors = 12,
                  release_gap = "1d", feedback_window = "15m", webhook_url = "", timeout = "10s"
@@ -28,7 +28,7 @@ class RootCauseConfig:
     env_vars: tuple[str, ...] = ()
     alpha: float = 0.01
     min_count: int = 5
-    min_lift: float = 1.5
+    min_lift: float = 2.0
     breadcrumb_lines: int = 5  # log lines shown before one occurrence
     breadcrumb_window: timedelta = timedelta(minutes=2)  # how far back a breadcrumb may be
     breadcrumb_occurrences: int = 3  # recent occurrences (distinct processes) with breadcrumbs

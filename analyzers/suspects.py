@@ -39,7 +39,7 @@ class SuspectTest:
 
     alpha: float = 0.01
     min_count: int = 5
-    min_lift: float = 1.5
+    min_lift: float = 2.0
 
 
 def _log_comb(n: int, k: int) -> float:
