@@ -6,6 +6,7 @@
     logloop regroup [--since TIME] [--batch N]
     logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
     logloop schedule
+    logloop group show|ticket KEY   (analyzers.group_cli)
 
 GROUP is a grouping key or a unique prefix of one. Options override the `[analyze]`/`[check]` sections.
 `check` prints one Nagios status line and exits 0/1/2/3 itself; it never raises.
@@ -21,7 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzers import config
+from analyzers import config, group_cli
 from analyzers.exceptions import AnalyzerError
 
 
@@ -69,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     schedule = subparsers.add_parser("schedule", help="run analyze, check and the digest on their schedules")
     schedule.set_defaults(handler=handle_schedule)
+
+    group = subparsers.add_parser("group", help="one error group: show it in full, or write it as a ticket")
+    group_actions = group.add_subparsers(dest="group_command", required=True, metavar="ACTION")
+    group_cli.add_commands(group_actions)
 
 
 def _client(settings: Any) -> Any:

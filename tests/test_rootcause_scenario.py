@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import rootcause_scenario as scenario
@@ -27,6 +29,7 @@ from analyzers.digest_options import DigestOptions
 from analyzers.rootcause import RootCause
 from analyzers.rootcause_config import RootCauseConfig
 from kibana.setup import install_template
+from logloop import cli
 
 pytestmark = pytest.mark.es
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -239,3 +242,103 @@ def test_without_root_causes_the_digest_is_unchanged(es: Any, shipped: str, dige
     )  # fmt: skip
     assert not bare.report.insights.root_causes
     assert replace(bare.report, insights=digest.report.insights) == digest.report
+
+
+class _Tracker(BaseHTTPRequestHandler):
+    """A loopback issue tracker: records each POSTed JSON document and answers 201."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(201)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
+        return
+
+
+@pytest.fixture
+def configured(
+    es_url: str, shipped: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, str]]:
+    """A config file for the shipped prefix whose ticket webhook is a loopback tracker."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Tracker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    path = tmp_path / "logloop.toml"
+    path.write_text(
+        f'[logloop]\nindex_prefix = "{shipped}"\n[elasticsearch]\nurl = "{es_url}"\n'
+        f'[rootcause]\nenv_vars = ["REGION"]\nwebhook_url = "http://127.0.0.1:{server.server_port}/issues"\n'
+        '[kibana]\nurl = "http://kibana.test:5601"\n',
+        encoding="utf-8",
+    )
+    for name in ("LOGLOOP_ES_URL", "LOGLOOP_INDEX_PREFIX", "LOGLOOP_KIBANA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOGLOOP_CONFIG", str(path))
+    _Tracker.received.clear()
+    try:
+        yield path, shipped
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_group_show_prints_everything_by_key_prefix(
+    digest: Digest, configured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`logloop group show PREFIX` resolves the key and prints every dimension, suspect and breadcrumb."""
+    row, _ = _group(digest, "builtins.KeyError")
+    assert cli.main(["group", "show", row.key[:8], "--until", scenario.UNTIL.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert f"key:        {row.key}" in out
+    assert "* web-2" in out and "cache miss for cart 14" in out
+    for dimension in ("version", "host", "python", "os", "service", "environment", "env REGION"):
+        assert f"\n  {dimension}\n" in out, dimension
+    assert "http://kibana.test:5601/app/discover#/" in out
+
+
+def test_group_show_names_an_unknown_key(
+    configured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown key is one line on stderr saying what to check, exit status 1."""
+    assert cli.main(["group", "show", "ffffffffffff", "--until", scenario.UNTIL.isoformat()]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no events with a grouping key starting 'ffffffffffff'" in err
+
+
+def test_ticket_is_written_and_posted_to_the_webhook(
+    digest: Digest, configured: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`logloop group ticket KEY -o FILE --post` writes the Markdown issue and POSTs it to the tracker."""
+    row, _ = _group(digest, "builtins.AttributeError")
+    output = tmp_path / "ticket.md"
+    argv = ["group", "ticket", row.key, "--until", scenario.UNTIL.isoformat(), "-o", str(output), "--post"]
+    assert cli.main(argv) == 0
+    body = output.read_text(encoding="utf-8")
+    assert body.startswith("# \\[new\\] AttributeError")
+    for part in (
+        "| Events | 15 in",
+        "**Suspect:** 100% on version 2.0.0",
+        "started with release 2.0.0",
+        "## Representative traceback",
+        "coupon_14",
+        f"`logloop group show {row.key}`",
+        "Kibana Discover",
+    ):
+        assert part in body, part
+    [posted] = _Tracker.received
+    assert posted["body"] == body and posted["group"] == row.key
+    assert "suspect:version" in posted["labels"] and posted["title"].startswith("[new] AttributeError")
+
+
+def test_ticket_post_without_a_webhook_is_a_configuration_error(
+    digest: Digest, configured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--post with no [rootcause] webhook_url fails with one line naming the setting."""
+    path, _ = configured
+    path.write_text(path.read_text().replace("webhook_url", "# webhook_url"), encoding="utf-8")
+    row, _ = _group(digest, "builtins.KeyError")
+    assert cli.main(["group", "ticket", row.key, "--post", "--until", scenario.UNTIL.isoformat()]) == 1
+    assert "[rootcause] webhook_url" in capsys.readouterr().err and not _Tracker.received
