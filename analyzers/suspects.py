@@ -14,7 +14,12 @@ The test, per group, for every (dimension, value) the group's events carry:
   dimensions together), which bounds the chance of any false flag per group at `alpha`.
 - A value is a suspect when the adjusted p <= alpha, k >= min_count (a handful of events proves
   nothing however skewed), and the group's share of the value is at least `min_lift` times the
-  population's share (a tiny but "significant" skew on a huge group is not worth a reader's time).
+  population's share (a tiny but "significant" skew on a huge group is not worth a reader's time;
+  with the default of 2, a value most of the population carries is never a suspect: a bug confined
+  to one host would otherwise also flag whatever Python version most hosts run).
+
+Events are treated as independent draws. They are not (a crash loop repeats on one host), so a burst
+on one host flags that host: which is where an engineer should look anyway.
 
 Pure functions over pandas frames; no scipy: the tail is summed in log space from k upwards and
 stops once the terms no longer change the sum (the terms decrease beyond the mode, and k lies
@@ -82,8 +87,8 @@ def score(group: pd.DataFrame, population: pd.DataFrame, test: SuspectTest = Sus
     `group`: columns dimension, value, count (the group's events with that value).
     `population`: columns dimension, value, count (the population's events with that value).
     Returns one row per group value with: count, group_total, share, population_count,
-    population_total, population_share, lift, p, p_adjusted, suspect (bool), sorted by dimension
-    and then by count (highest first).
+    population_total, population_share, lift, p, p_adjusted, suspect (bool), in the order the
+    dimensions first appear in `group`, then by count (highest first).
     """
     columns = ["dimension", "value", "count"]
     frame = group[columns].merge(
@@ -120,6 +125,7 @@ def score(group: pd.DataFrame, population: pd.DataFrame, test: SuspectTest = Sus
         & (frame["count"] >= test.min_count)
         & (frame["lift"] >= test.min_lift)
     )
-    return frame.sort_values(["dimension", "count", "value"], ascending=[True, False, True]).reset_index(
-        drop=True
-    )
+    order = {dimension: rank for rank, dimension in enumerate(dict.fromkeys(group["dimension"]))}
+    frame["order"] = frame["dimension"].map(order)
+    frame = frame.sort_values(["order", "count", "value"], ascending=[True, False, True])
+    return frame.drop(columns="order").reset_index(drop=True)

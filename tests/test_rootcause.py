@@ -1,0 +1,160 @@
+"""Root-cause material from hand-made aggregation results (analyzers.rootcause), and its links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
+
+import pytest
+
+from analyzers import links
+from analyzers.digest_window import Window
+from analyzers.render import ms, ms_change, relative
+from analyzers.rootcause import breadcrumbs, link_feedback, onset, root_causes
+from analyzers.rootcause_config import RootCauseConfig
+from analyzers.rootcause_queries import Anchor, AnchorFindings, Facets, FeedbackDoc, RootCauseData
+
+T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
+WINDOW = Window.ending(datetime(2026, 11, 23, tzinfo=UTC), timedelta(days=7))
+
+
+def _data(**facets: object) -> RootCauseData:
+    base: dict[str, object] = {
+        "group_values": [], "population": [], "first": {}, "group_versions": [], "releases": [],
+        "crumb_anchors": [], "cascade_anchors": [], "feedback": [],
+    }  # fmt: skip
+    anchors = facets.pop("anchors", AnchorFindings())
+    assert isinstance(anchors, AnchorFindings)
+    return RootCauseData(facets=Facets(**{**base, **facets}), anchors=anchors)  # type: ignore[arg-type]
+
+
+RELEASES = [
+    {"service": "shop", "version": "1.8.0", "first": T0 - timedelta(days=30)},
+    {"service": "shop", "version": "1.9.0", "first": T0 - timedelta(days=10)},
+    {"service": "shop", "version": "2.0.0", "first": T0 - timedelta(hours=3)},
+    {"service": "other", "version": "9.9.9", "first": T0 - timedelta(hours=1)},
+]
+
+
+@pytest.mark.parametrize(
+    ("first_seen", "version", "seen_on", "expected"),
+    [
+        pytest.param(T0, "2.0.0", ["2.0.0"], ("1.9.0", "2.0.0"), id="three-hours-after-2.0.0"),
+        pytest.param(T0 + timedelta(days=2), "2.0.0", ["2.0.0"], ("1.9.0", None), id="two-days-after"),
+        pytest.param(T0, "2.0.0", ["1.9.0", "2.0.0"], ("1.8.0", "2.0.0"), id="1.9.0-also-had-it"),
+        pytest.param(T0 - timedelta(days=40), "1.8.0", ["1.8.0"], (None, None), id="before-any-release"),
+    ],
+)
+def test_onset_finds_the_last_version_without_it_and_the_release(
+    first_seen: datetime, version: str, seen_on: list[str], expected: tuple[str | None, str | None]
+) -> None:
+    """Last version without the group: the newest earlier version it never ran on; a release when close."""
+    data = _data(
+        first={"k": {"time": first_seen, "host": "web-1", "service": "shop", "version": version}},
+        group_versions=[{"key": "k", "version": v, "first": first_seen} for v in seen_on],
+        releases=RELEASES,
+    )
+    found = onset("k", data, timedelta(days=1))
+    assert (found.last_version_without, found.release) == expected
+    assert found.first_host == "web-1" and found.first_version == version
+
+
+def _anchor(key: str, minutes: int, host: str = "web-1") -> Anchor:
+    return Anchor(key=key, time=T0 + timedelta(minutes=minutes), host=host, pid=7)
+
+
+def test_a_cascade_needs_most_occurrences_and_more_than_chance() -> None:
+    """B after 4 of 5 A's is a symptom; C after 4 of 5 is chance, C being everywhere all the time."""
+    anchors = [_anchor("A", m) for m in range(5)]
+    after = {0: ["B", "C"], 1: ["B", "C"], 2: ["B", "C"], 3: ["B", "C"], 4: []}
+    data = _data(cascade_anchors=anchors, anchors=AnchorFindings(after=after))
+    # C: 200,000 events a week -> ~1.7 per 5 s: following A by chance is certain.
+    counts = {"A": 5, "B": 5, "C": 200_000}
+    causes = root_causes(data, ["A"], counts=counts, window=WINDOW, config=RootCauseConfig())
+    assert [(r.key, r.hits, r.anchors) for r in causes["A"].drags] == [("B", 4, 5)]
+    assert causes["A"].role == "root"
+
+
+def test_too_few_occurrences_prove_no_cascade() -> None:
+    """Two occurrences both followed by B are not 'most cases' yet (at least three are needed)."""
+    data = _data(
+        cascade_anchors=[_anchor("A", 0), _anchor("A", 9)], anchors=AnchorFindings(after={0: ["B"], 1: ["B"]})
+    )
+    causes = root_causes(data, ["A"], counts={"B": 2}, window=WINDOW, config=RootCauseConfig())
+    assert causes["A"].drags == () and causes["A"].role is None
+
+
+def test_breadcrumbs_drop_the_occurrence_itself_and_read_oldest_first() -> None:
+    """The anchor's own event (same key and time) is not its own breadcrumb; lines come oldest first."""
+    anchor = _anchor("A", 0)
+    info = {"level": "info", "logger": "app"}
+    lines = [
+        {"@timestamp": "2026-11-20T12:00:00+00:00", "message": "boom", "error": {"grouping_key": "A"},
+         "log": {"level": "error", "logger": "app"}},
+        {"@timestamp": "2026-11-20T11:59:59+00:00", "message": "second", "log": info},
+        {"@timestamp": "2026-11-20T11:59:58+00:00", "message": "first", "log": info},
+    ]  # fmt: skip
+    data = _data(crumb_anchors=[anchor], anchors=AnchorFindings(crumbs={0: lines}))
+    [found] = breadcrumbs("A", data, lines=5)
+    assert [line.message for line in found.lines] == ["first", "second"]
+    assert found.text().splitlines()[0] == "11:59:58 INFO     app: first"
+
+
+def test_feedback_links_to_the_latest_error_before_it_on_its_host() -> None:
+    """Feedback with an error group found before it is linked with the delay; without one it is not."""
+    feedback = [
+        FeedbackDoc(time=T0 + timedelta(seconds=45), host="web-2", kind="bug", message="it broke"),
+        FeedbackDoc(time=T0, host="web-1", kind="feature", message="dark mode"),
+    ]
+    found = AnchorFindings(feedback={0: {"key": "H", "time": T0}})
+    [link] = link_feedback(_data(feedback=feedback, anchors=found))
+    assert (link.key, link.kind, link.after) == ("H", "bug", timedelta(seconds=45))
+
+
+def test_discover_link_filters_on_the_group_and_the_window() -> None:
+    """The Discover URL carries the window as _g, the key as a KQL query and the data view as _a."""
+    url = links.discover_url(
+        "https://kibana.example:5601/",
+        key="abc'd",
+        start=WINDOW.start,
+        end=WINDOW.end,
+        data_view="v1",
+        space="ops",
+    )
+    assert url.startswith("https://kibana.example:5601/s/ops/app/discover#/?_g=")
+    decoded = unquote(url)
+    assert "time:(from:'2026-11-16T00:00:00.000Z',to:'2026-11-23T00:00:00.000Z')" in decoded
+    assert "dataViewId:'v1'" in decoded and "query:'error.grouping_key:\"abc!'d\"'" in decoded
+    assert " " not in url and '"' not in url
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.4, "0.4 ms"), (12.3, "12 ms"), (1003.0, "1.0 s"), (12_500.0, "12.5 s"), (150_000.0, "2.5 min")],
+)
+def test_durations_read_in_their_unit(value: float, text: str) -> None:
+    """Milliseconds become seconds from one second on, minutes from one minute on."""
+    assert ms(value) == text
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "text"),
+    [
+        (12, 10, "+20%"),
+        (5, 10, "-50%"),
+        (20, 10, "+100%"),
+        (35, 10, "×3.5"),
+        (1003.0, 0.45, "×2,229"),
+        (3, 0, "–"),
+    ],
+)
+def test_changes_are_percentages_up_to_doubling_and_factors_beyond(
+    current: float, previous: float, text: str
+) -> None:
+    """'+222826%' becomes a factor (2,229 times); small changes stay percentages."""
+    assert relative(current, previous) == text
+
+
+def test_duration_change_shows_both_ends() -> None:
+    """A p95 going from 0.4 ms to 1.0 s reads '0.4 ms -> 1.0 s'."""
+    assert ms_change(0.4, 1003.0) == "0.4 ms -> 1.0 s"
