@@ -110,7 +110,7 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
         "host.name",
         POPULATION_HOSTS,
         errors={
-            "filter": {"exists": {"field": "logloop.env"}},
+            "filter": {"exists": {"field": "logloop.env.python"}},
             "aggs": _dimension_aggs([d for d in dims if not d.everywhere]),
         },
     )

@@ -9,10 +9,20 @@ import pytest
 
 from analyzers import links
 from analyzers.digest_window import Window
+from analyzers.group_report import resolve_request
 from analyzers.render import ms, ms_change, relative
 from analyzers.rootcause import breadcrumbs, link_feedback, onset, root_causes
 from analyzers.rootcause_config import RootCauseConfig
-from analyzers.rootcause_queries import Anchor, AnchorFindings, Facets, FeedbackDoc, RootCauseData
+from analyzers.rootcause_queries import (
+    Anchor,
+    AnchorFindings,
+    Facets,
+    FeedbackDoc,
+    RootCauseData,
+    anchors_request,
+    facets_request,
+)
+from shipper.schema import FIELDS
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 WINDOW = Window.ending(datetime(2026, 11, 23, tzinfo=UTC), timedelta(days=7))
@@ -158,3 +168,40 @@ def test_changes_are_percentages_up_to_doubling_and_factors_beyond(
 def test_duration_change_shows_both_ends() -> None:
     """A p95 going from 0.4 ms to 1.0 s reads '0.4 ms -> 1.0 s'."""
     assert ms_change(0.4, 1003.0) == "0.4 ms -> 1.0 s"
+
+
+def _fields(node: object, used: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "field" and isinstance(value, str):
+                used.add(value)
+            elif key in ("term", "terms", "range", "prefix") and isinstance(value, dict):
+                if "field" not in value:  # a query clause (not an aggregation): its keys are fields
+                    used.update(value)
+            elif key == "includes":
+                used.update(value)
+            _fields(value, used)
+    elif isinstance(node, list):
+        for item in node:
+            _fields(item, used)
+    return used
+
+
+def test_root_cause_queries_only_use_mapped_fields() -> None:
+    """Every field the root-cause requests touch is in the index template (env vars: its flattened field)."""
+    config = RootCauseConfig(env_vars=("REGION",))
+    anchor = _anchor("A", 0)
+    facets = _data(
+        crumb_anchors=[anchor],
+        cascade_anchors=[anchor],
+        feedback=[FeedbackDoc(time=T0, host="web-1", kind="bug", message="x")],
+    ).facets
+    bodies = [
+        facets_request(WINDOW, ["A"], config),
+        anchors_request(facets, config),
+        resolve_request("ab", T0),
+    ]
+    used = _fields(bodies, set())
+    flattened = {name for name, mapping in FIELDS.items() if mapping.get("type") == "flattened"}
+    unmapped = {f for f in used if f not in FIELDS and not any(f.startswith(p + ".") for p in flattened)}
+    assert "logloop.env.vars.REGION" in used and not unmapped
