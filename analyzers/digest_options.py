@@ -23,7 +23,7 @@ from analyzers.rootcause_config import RootCauseConfig, rootcause_config
 class DigestOptions:
     timezone: str = "UTC"
     rootcause: RootCauseConfig = RootCauseConfig()
-    root_causes: bool = True  # False: the digest without root-cause material (bench baseline)
+    root_causes: bool = True  # False: without root-cause material ([rootcause] enabled = false)
     kibana_url: str = ""
     kibana_space: str = ""
     data_view: str | None = None  # the events data view id `logloop setup` imports
@@ -51,9 +51,11 @@ def from_settings(settings: Any) -> DigestOptions:
         from kibana.objects import EVENTS, object_id
 
         data_view = object_id(settings.index_prefix, "index-pattern", EVENTS.key)
+    rootcause = rootcause_config(settings.section("rootcause"))
     return DigestOptions(
         timezone=_timezone(settings),
-        rootcause=rootcause_config(settings.section("rootcause")),
+        rootcause=rootcause,
+        root_causes=rootcause.enabled,
         kibana_url=url,
         kibana_space=os.environ.get("LOGLOOP_KIBANA_SPACE") or str(kibana.get("space") or ""),
         data_view=data_view,

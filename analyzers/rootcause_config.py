@@ -1,6 +1,6 @@
 """`[rootcause]`: how the root-cause material of a group is computed and where tickets go.
 
-    [rootcause]  top_groups = 20, env_vars = [], alpha = 0.01, min_count = 5, min_lift = 2.0,
+    [rootcause]  enabled = true, top_groups = 20, env_vars = [], alpha = 0.01, min_count = 5, min_lift = 2.0,
                  breadcrumb_lines = 5, breadcrumb_window = "2m", breadcrumb_occurrences = 3,
                  cascade_window = "5s", cascade_share = 0.6, cascade_anchors = 12,
                  release_gap = "1d", feedback_window = "15m", webhook_url = "", timeout = "10s"
@@ -24,6 +24,7 @@ from analyzers.suspects import SuspectTest
 
 @dataclass(frozen=True, kw_only=True)
 class RootCauseConfig:
+    enabled: bool = True  # false: the digest without root-cause material (two searches fewer)
     top_groups: int = 20  # groups of the digest that get root-cause material (all of `group show`)
     env_vars: tuple[str, ...] = ()
     alpha: float = 0.01
@@ -47,6 +48,8 @@ class RootCauseConfig:
 
 def rootcause_config(table: Mapping[str, Any]) -> RootCauseConfig:
     parsed = config.parse(RootCauseConfig, "rootcause", table)
+    if not isinstance(parsed.enabled, bool):
+        raise ConfigurationError(f"[rootcause] enabled = {parsed.enabled!r} must be true or false")
     if not 0 < parsed.alpha < 1 or not 0 < parsed.cascade_share <= 1:
         raise ConfigurationError("[rootcause] alpha must be in (0, 1) and cascade_share in (0, 1]")
     if min(parsed.top_groups, parsed.breadcrumb_occurrences, parsed.cascade_anchors, parsed.min_count) < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -9,10 +10,11 @@ import pytest
 
 from analyzers import links
 from analyzers.digest_window import Window
+from analyzers.exceptions import ConfigurationError
 from analyzers.group_report import resolve_request
 from analyzers.render import ms, ms_change, relative
 from analyzers.rootcause import breadcrumbs, link_feedback, onset, root_causes
-from analyzers.rootcause_config import RootCauseConfig
+from analyzers.rootcause_config import RootCauseConfig, rootcause_config
 from analyzers.rootcause_queries import (
     Anchor,
     AnchorFindings,
@@ -205,3 +207,21 @@ def test_root_cause_queries_only_use_mapped_fields() -> None:
     flattened = {name for name, mapping in FIELDS.items() if mapping.get("type") == "flattened"}
     unmapped = {f for f in used if f not in FIELDS and not any(f.startswith(p + ".") for p in flattened)}
     assert "logloop.env.vars.REGION" in used and not unmapped
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        pytest.param({"enabled": "no"}, "must be true or false", id="enabled-not-bool"),
+        pytest.param({"alpha": 1.5}, "alpha must be in (0, 1)", id="alpha"),
+        pytest.param({"top_groups": 0}, "at least 1", id="top-groups"),
+        pytest.param({"webhook_url": "ftp://x"}, "must be an http(s) URL", id="webhook"),
+        pytest.param({"cascade_window": "soon"}, "is not a duration", id="duration"),
+        pytest.param({"env_vars": "REGION"}, "must be a list of strings", id="env-vars-string"),
+        pytest.param({"colour": "red"}, "unknown key(s) in [rootcause]", id="unknown-key"),
+    ],
+)
+def test_bad_rootcause_settings_name_the_problem(table: dict[str, object], message: str) -> None:
+    """Each unusable [rootcause] setting is a ConfigurationError naming the key and the fix."""
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        rootcause_config(table)
