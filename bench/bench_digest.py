@@ -21,6 +21,13 @@ pandas DataFrame and computes the same totals and per-group counts.
 
     python bench/bench_digest.py [--es-url http://127.0.0.1:9200] [--sizes 100000,1000000] [--keep]
     python bench/bench_digest.py --seed-only --sizes 3000 --prefix logloop-demo --keep   # small demo data
+
+Root-cause material (`--root-cause-ratio`): every size is measured twice, the digest as shipped (with
+root-cause material for the top 20 groups) and with `[rootcause] enabled = false`, and the table gives
+their ratio. `--groups` sets the number of error groups (5,000 for the issue's budget):
+
+    python bench/bench_digest.py --es-url http://127.0.0.1:9370 --sizes 2000000 --groups 5000 \
+        --runs 3 --root-cause-ratio
 """
 
 from __future__ import annotations
@@ -87,9 +94,9 @@ class Group:
     new: bool
 
 
-def make_groups(rng: np.random.Generator) -> list[Group]:
+def make_groups(rng: np.random.Generator, count: int = GROUPS) -> list[Group]:
     groups = []
-    for rank in range(GROUPS):
+    for rank in range(count):
         etype, template = EXCEPTIONS[rank % len(EXCEPTIONS)]
         word = WORDS[rank % len(WORDS)]
         message = template.format(w=f"{word}_{rank}", n=rank)
@@ -118,10 +125,15 @@ def zipf_weights(count: int, exponent: float = 1.1) -> np.ndarray:
     return weights / weights.sum()
 
 
-def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool) -> Iterator[dict[str, Any]]:
+PYTHONS = ["3.12.1 (CPython)"] * 15 + ["3.10.4 (CPython)"] * 5  # per host: what root causes compare
+
+
+def generate(
+    n: int, start: datetime, span: timedelta, seed: int, previous: bool, groups_count: int = GROUPS
+) -> Iterator[dict[str, Any]]:
     """`n` documents with timestamps uniform in [start, start + span)."""
     rng = np.random.default_rng(seed)
-    groups = make_groups(np.random.default_rng(0))
+    groups = make_groups(np.random.default_rng(0), groups_count)
     escalating = np.array([1.0 if previous or g % 13 != 6 else 4.0 for g in range(len(groups))])
     if previous:
         groups = [g for g in groups if not g.new] or groups
@@ -158,12 +170,15 @@ def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool
                 "grouping_key": group.key,
                 "grouping_name": group.title,
             }
-            doc["logloop"] = {"grouping_version": 1}
+            doc["logloop"] = {"grouping_version": 1, "env": {"python": PYTHONS[hosts[i]]}}
         elif kind == 2:  # error line without traceback
             word = WORDS[group_ix[i] % 10]
             doc["log"]["level"] = "error"
             doc["message"] = f"could not refresh {word} {i % 97}"
-            doc["logloop"] = {"template": f"could not refresh {word} %s"}
+            doc["logloop"] = {
+                "template": f"could not refresh {word} %s",
+                "env": {"python": PYTHONS[hosts[i]]},
+            }
         elif kind == 3:  # timed operation
             op = OPERATIONS[group_ix[i] % len(OPERATIONS)]
             factor = 1.0 + (0.6 if previous is False and op == "report.render" else 0.0)
@@ -269,12 +284,18 @@ def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return float(result["wall"]), result["maxrss_kb"] / 1024, int(result["status"])
 
 
-def measure_digest(es: Any, es_url: str, prefix: str, runs: int) -> tuple[float, float]:
+def measure_digest(
+    es: Any, es_url: str, prefix: str, runs: int, *, root_causes: bool = True
+) -> tuple[float, float]:
     """Median wall and max peak RSS of `runs` digests, each with Elasticsearch's request cache cleared
     first (so every run really aggregates; the OS page cache stays warm, as on a live node)."""
     env = {**os.environ, "LOGLOOP_ES_URL": es_url, "LOGLOOP_INDEX_PREFIX": prefix}
     env.pop("LOGLOOP_CONFIG", None)
     out = Path(tempfile.mkdtemp(prefix="bench-digest-")) / "digest.html"
+    if not root_causes:
+        config = out.with_name("logloop.toml")
+        config.write_text("[rootcause]\nenabled = false\n", encoding="utf-8")
+        env["LOGLOOP_CONFIG"] = str(config)
     argv = [
         sys.executable,
         "-m",
@@ -384,6 +405,10 @@ def main() -> int:
     parser.add_argument("--history-weeks", type=int, default=1, help="weeks of history before the window")
     parser.add_argument("--previous-ratio", type=float, default=0.1, help="events per history week / N")
     parser.add_argument("--seed-only", action="store_true", help="load the data and stop (for screenshots)")
+    parser.add_argument("--groups", type=int, default=GROUPS, help="error groups (default 200)")
+    parser.add_argument(
+        "--root-cause-ratio", action="store_true", help="also time the digest without root-cause material"
+    )
     parser.add_argument("--naive-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_run:
@@ -402,7 +427,13 @@ def main() -> int:
         for step, size in enumerate(sizes):
             started = time.perf_counter()
             more = size - loaded
-            count = load(es, prefix, generate(more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False))
+            count = load(
+                es,
+                prefix,
+                generate(
+                    more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False, groups_count=args.groups
+                ),
+            )
             for week in range(2, args.history_weeks + 2):
                 older = generate(
                     int(more * args.previous_ratio),
@@ -410,6 +441,7 @@ def main() -> int:
                     WINDOW,
                     seed=100 * week + step,
                     previous=True,
+                    groups_count=args.groups,
                 )
                 count += load(es, prefix, older)
             finish_load(es, names)
@@ -424,6 +456,13 @@ def main() -> int:
                 continue
             es.indices.put_settings(index=",".join(names), settings={"index.refresh_interval": "-1"})
             wall, rss = measure_digest(es, args.es_url, prefix, args.runs)
+            if args.root_cause_ratio:
+                bare_wall, bare_rss = measure_digest(es, args.es_url, prefix, args.runs, root_causes=False)
+                print(
+                    f"  without root-cause material: {bare_wall:.2f} s wall, {bare_rss:.0f} MB; with it: "
+                    f"{wall / bare_wall:.2f}x the wall time, {rss / bare_rss:.2f}x the peak RSS",
+                    flush=True,
+                )
             naive_wall, naive_rss = (
                 measure_naive(args.es_url, prefix) if size <= args.naive_max else (None, None)
             )
