@@ -344,6 +344,8 @@ def anchors_request(facets: Facets, config: RootCauseConfig) -> dict[str, Any] |
     return {
         "size": 0,
         "track_total_hits": False,
+        # Only the documents some bucket wants: the filters agg then visits those, not the index.
+        "query": {"bool": {"should": list(filters.values()), "minimum_should_match": 1}},
         "aggs": {
             "anchors": {
                 "filters": {"filters": filters},
