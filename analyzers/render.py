@@ -166,6 +166,9 @@ def to_json(report: Report) -> str:
     document["window"] = {"start": report.window.start, "end": report.window.end}
     document["is_empty"] = report.is_empty
     document["shipper_losses"] = report.shipper_losses
+    for key, cause in report.insights.root_causes.items():  # derived facts a JSON reader should not recompute
+        suspects = [s.sentence() for s in cause.suspects]
+        document["insights"]["root_causes"][key].update(role=cause.role, suspects=suspects)
     return json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
 
 

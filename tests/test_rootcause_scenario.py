@@ -193,6 +193,9 @@ def test_json_carries_the_material(digest: Digest) -> None:
     assert flagged == {("host", "web-2"), ("python", "3.10.4 (CPython)"), ("version", "2.0.0")}
     assert any(c["onset"]["release"] == "2.0.0" for c in causes.values())
     assert len(document["insights"]["feedback_links"]) == 1
+    roles = {c["role"] for c in causes.values()}
+    assert roles == {None, "root", "symptom"}
+    assert sum(len(c["suspects"]) for c in causes.values()) == 3
 
 
 @pytest.mark.browser
