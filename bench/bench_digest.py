@@ -125,7 +125,7 @@ def zipf_weights(count: int, exponent: float = 1.1) -> np.ndarray:
     return weights / weights.sum()
 
 
-PYTHONS = ["3.12.1 (CPython)"] * 15 + ["3.10.4 (CPython)"] * 5  # per host: what root causes compare
+PYTHONS = ["3.12.1 (CPython)"] * 15 + ["3.10.4 (CPython)"] * 5  # per host (HOSTS order)
 
 
 def generate(
@@ -144,6 +144,12 @@ def generate(
     group_ix = rng.choice(len(groups), size=n, p=weights)
     hosts = rng.integers(0, len(HOSTS), size=n)
     versions = rng.choice(len(VERSIONS), size=n, p=[0.2, 0.3, 0.5])
+    # Planted causes for the root-cause material: every 7th group only on the Python 3.10 hosts
+    # (the last five), every 11th only on the newest version.
+    tracebacks = kinds == 1
+    on_old_python = tracebacks & (group_ix % 7 == 3)
+    hosts[on_old_python] = len(HOSTS) - 5 + hosts[on_old_python] % 5
+    versions[tracebacks & (group_ix % 11 == 5)] = len(VERSIONS) - 1
     durations = rng.lognormal(mean=3.5, sigma=1.0, size=n)  # ms
     start_s = start.timestamp()
     for i in range(n):
