@@ -171,7 +171,6 @@ class Insights:
     feedback_links: tuple[FeedbackLink, ...] = ()
     titles: Mapping[str, str] = field(default_factory=dict)  # group key -> title, for related groups
     kibana: Mapping[str, str] = field(default_factory=dict)  # group key -> Kibana Discover URL
-    show_command: str = "logloop group show"
 
     def title(self, key: str) -> str:
         return self.titles.get(key, key[:12])
@@ -238,8 +237,8 @@ def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:
 
 
 def _line(source: Mapping[str, object]) -> LogLine:
-    log = source.get("log") if isinstance(source.get("log"), Mapping) else {}
-    assert isinstance(log, Mapping)
+    found = source.get("log")
+    log: Mapping[str, object] = found if isinstance(found, Mapping) else {}
     time = source.get("@timestamp")
     message = " ".join(str(source.get("message") or "").split())
     return LogLine(
