@@ -83,9 +83,10 @@ def build_digest(
     """The digest of `[until - window, until)` for the indices of `prefix`."""
     span = Window.ending(until, window, options.timezone)
     data = fetch(client, prefix, span)
-    report = build_report(data, title=title or f"{prefix} errors", generated_at=now)
+    rows = group_rows(data)
+    report = build_report(data, title=title or f"{prefix} errors", generated_at=now, rows=rows)
     if options.root_causes:
-        insights = digest_insights.gather(client, prefix, data, report, group_rows(data), options)
+        insights = digest_insights.gather(client, prefix, data, report, rows, options)
         report = dataclasses.replace(report, insights=insights)
     return Digest(report=report, images=draw(report))
 

@@ -472,9 +472,11 @@ def group_rows(data: DigestData) -> list[GroupRow]:
     return [_row(key, record, data) for key, record in rank_groups(data)]
 
 
-def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Report:
-    """The report model for `data` (pure)."""
-    rows = group_rows(data)
+def build_report(
+    data: DigestData, *, title: str, generated_at: datetime, rows: list[GroupRow] | None = None
+) -> Report:
+    """The report model for `data` (pure); `rows`: `group_rows(data)` when the caller has them."""
+    rows = group_rows(data) if rows is None else rows
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
     active = [r for r in rows if r.count > 0]
     new = sorted((r for r in rows if r.status == "new"), key=lambda r: (r.first_seen or generated_at, r.key))

@@ -181,16 +181,20 @@ def distributions(
     population: Sequence[Mapping[str, object]],
     test: SuspectTest,
 ) -> dict[str, tuple[ValueShare, ...]]:
-    """Per group: every value's share against the population of the group's own services."""
+    """Per group: every value's share against the population of the group's own services (all
+    services for the service dimension itself), scored for every group in one frame."""
     groups = pd.DataFrame(group_values, columns=["key", "dimension", "value", "count"])
     pop = pd.DataFrame(population, columns=["service", "dimension", "value", "count"])
-    result: dict[str, tuple[ValueShare, ...]] = {}
-    for key, frame in groups.groupby("key", sort=False):
-        services = frame.loc[frame["dimension"] == "service", "value"]
-        mine = pop[pop["service"].isin(services) | (pop["dimension"] == "service")]
-        totals = mine.groupby(["dimension", "value"])["count"].sum().reset_index()
-        scored = suspects.score(frame, totals, test)
-        result[str(key)] = tuple(
+    services = groups.loc[groups["dimension"] == "service", ["key", "value"]].rename(
+        columns={"value": "service"}
+    )
+    own = services.merge(pop[pop["dimension"] != "service"], on="service")
+    every = groups[["key"]].drop_duplicates().merge(pop[pop["dimension"] == "service"], how="cross")
+    per_group = pd.concat([own, every]).groupby(["key", "dimension", "value"])["count"].sum().reset_index()
+    scored = suspects.score(groups, per_group, test)
+    result: dict[str, list[ValueShare]] = {}
+    for r in scored.to_dict("records"):
+        result.setdefault(str(r["key"]), []).append(
             ValueShare(
                 dimension=str(r["dimension"]),
                 value=str(r["value"]),
@@ -200,9 +204,8 @@ def distributions(
                 p_adjusted=float(r["p_adjusted"]),
                 suspect=bool(r["suspect"]),
             )
-            for r in scored.to_dict("records")
         )
-    return result
+    return {key: tuple(values) for key, values in result.items()}
 
 
 def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:

@@ -82,24 +82,25 @@ def holm(p_values: pd.Series) -> pd.Series:
 
 
 def score(group: pd.DataFrame, population: pd.DataFrame, test: SuspectTest = SuspectTest()) -> pd.DataFrame:
-    """Test every value of one group.
+    """Test every value of every group at once.
 
-    `group`: columns dimension, value, count (the group's events with that value).
-    `population`: columns dimension, value, count (the population's events with that value).
-    Returns one row per group value with: count, group_total, share, population_count,
-    population_total, population_share, lift, p, p_adjusted, suspect (bool), in the order the
-    dimensions first appear in `group`, then by count (highest first).
+    `group`: columns [key,] dimension, value, count (a group's events with that value).
+    `population`: columns [key,] dimension, value, count (that group's population with that value).
+    Without a `key` column both describe one group. Returns one row per group value with: count,
+    group_total, share, population_count, population_total, population_share, lift, p, p_adjusted
+    (Holm within its group), suspect (bool); per key, in the order the dimensions first appear in
+    `group`, then by count (highest first).
     """
-    columns = ["dimension", "value", "count"]
-    frame = group[columns].merge(
-        population[columns].rename(columns={"count": "population_count"}),
-        on=["dimension", "value"],
-        how="left",
+    group, population = _keyed(group), _keyed(population)
+    keys = ["key", "dimension", "value"]
+    frame = group[[*keys, "count"]].merge(
+        population[[*keys, "count"]].rename(columns={"count": "population_count"}), on=keys, how="left"
     )
     frame["population_count"] = frame["population_count"].fillna(0).round().astype("int64")
-    frame["group_total"] = frame.groupby("dimension")["count"].transform("sum")
-    totals = population.groupby("dimension")["count"].sum().round().astype("int64")
-    frame["population_total"] = frame["dimension"].map(totals).fillna(0).astype("int64")
+    frame["group_total"] = frame.groupby(["key", "dimension"])["count"].transform("sum")
+    totals = population.groupby(["key", "dimension"])["count"].sum().round().astype("int64")
+    frame = frame.join(totals.rename("population_total"), on=["key", "dimension"])
+    frame["population_total"] = frame["population_total"].fillna(0).astype("int64")
     # The group is part of the population: where rounding or a lagging aggregation says otherwise,
     # the population is raised to contain the group (never the reverse, which would flag more).
     others = (frame["population_total"] - frame["population_count"]).clip(lower=0)
@@ -119,7 +120,7 @@ def score(group: pd.DataFrame, population: pd.DataFrame, test: SuspectTest = Sus
             strict=True,
         )
     ]
-    frame["p_adjusted"] = holm(frame["p"])
+    frame["p_adjusted"] = frame.groupby("key")["p"].transform(holm)
     frame["suspect"] = (
         (frame["p_adjusted"] <= test.alpha)
         & (frame["count"] >= test.min_count)
@@ -127,5 +128,9 @@ def score(group: pd.DataFrame, population: pd.DataFrame, test: SuspectTest = Sus
     )
     order = {dimension: rank for rank, dimension in enumerate(dict.fromkeys(group["dimension"]))}
     frame["order"] = frame["dimension"].map(order)
-    frame = frame.sort_values(["order", "count", "value"], ascending=[True, False, True])
+    frame = frame.sort_values(["key", "order", "count", "value"], ascending=[True, True, False, True])
     return frame.drop(columns="order").reset_index(drop=True)
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame if "key" in frame.columns else frame.assign(key="")

@@ -95,3 +95,23 @@ def test_the_group_is_always_inside_its_population() -> None:
     population = pd.DataFrame({"dimension": ["host", "host"], "value": ["a", "b"], "count": [7, 50]})
     row = score(group, population).iloc[0]
     assert (row["population_count"], row["population_total"]) == (12, 62)
+
+
+def test_groups_scored_together_are_corrected_separately() -> None:
+    """Scoring two groups in one frame gives each the result it gets alone (Holm within its group)."""
+    one = pd.DataFrame({"dimension": ["python", "host"], "value": ["3.10", "a"], "count": [10, 10]})
+    population = pd.DataFrame(
+        {
+            "dimension": ["python", "python", "host", "host"],
+            "value": ["3.10", "3.12", "a", "b"],
+            "count": [20, 80, 50, 50],
+        }
+    )
+    other = pd.DataFrame({"dimension": ["host"], "value": ["b"], "count": [3]})
+    both = score(
+        pd.concat([one.assign(key="g1"), other.assign(key="g2")]),
+        pd.concat([population.assign(key="g1"), population.assign(key="g2")]),
+    )
+    alone = score(one, population)
+    assert both[both["key"] == "g1"]["p_adjusted"].tolist() == alone["p_adjusted"].tolist()
+    assert both[both["key"] == "g2"]["p_adjusted"].tolist() == score(other, population)["p_adjusted"].tolist()
