@@ -27,7 +27,9 @@ root-cause material for the top 20 groups) and with `[rootcause] enabled = false
 their ratio. `--groups` sets the number of error groups (5,000 for the issue's budget):
 
     python bench/bench_digest.py --es-url http://127.0.0.1:9370 --sizes 2000000 --groups 5000 \
-        --runs 3 --root-cause-ratio
+        --runs 3 --root-cause-ratio [--keep]
+    python bench/bench_digest.py --es-url ... --prefix bench-... --reuse --sizes 2000000 \
+        --runs 5 --root-cause-ratio --keep   # measure again on kept indices, without loading
 """
 
 from __future__ import annotations
@@ -290,11 +292,7 @@ def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return float(result["wall"]), result["maxrss_kb"] / 1024, int(result["status"])
 
 
-def measure_digest(
-    es: Any, es_url: str, prefix: str, runs: int, *, root_causes: bool = True
-) -> tuple[float, float]:
-    """Median wall and max peak RSS of `runs` digests, each with Elasticsearch's request cache cleared
-    first (so every run really aggregates; the OS page cache stays warm, as on a live node)."""
+def _digest_command(es_url: str, prefix: str, *, root_causes: bool) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "LOGLOOP_ES_URL": es_url, "LOGLOOP_INDEX_PREFIX": prefix}
     env.pop("LOGLOOP_CONFIG", None)
     out = Path(tempfile.mkdtemp(prefix="bench-digest-")) / "digest.html"
@@ -302,29 +300,29 @@ def measure_digest(
         config = out.with_name("logloop.toml")
         config.write_text("[rootcause]\nenabled = false\n", encoding="utf-8")
         env["LOGLOOP_CONFIG"] = str(config)
-    argv = [
-        sys.executable,
-        "-m",
-        "logloop.cli",
-        "digest",
-        "--window",
-        "7d",
-        "--until",
-        UNTIL.isoformat(),
-        "--format",
-        "html",
-        "-o",
-        str(out),
-    ]
-    walls, rss = [], []
+    argv = [sys.executable, "-m", "logloop.cli", "digest", "--window", "7d", "--until", UNTIL.isoformat()]
+    return [*argv, "--format", "html", "-o", str(out)], env
+
+
+def measure_digest(
+    es: Any, es_url: str, prefix: str, runs: int, *, variants: tuple[bool, ...] = (True,)
+) -> list[tuple[float, float]]:
+    """Median wall and max peak RSS of `runs` digests per variant (with / without root-cause
+    material), the variants interleaved run by run so that load on a shared machine hits both alike.
+    Each run clears Elasticsearch's request cache first (so every run really aggregates; the OS page
+    cache stays warm, as on a live node)."""
+    commands = [_digest_command(es_url, prefix, root_causes=variant) for variant in variants]
+    walls: list[list[float]] = [[] for _ in variants]
+    rss: list[list[float]] = [[] for _ in variants]
     for _ in range(runs):
-        es.indices.clear_cache(index=f"{prefix}-20*", request=True)
-        wall, peak, status = run_child(argv, env)
-        if status != 0:
-            raise SystemExit(f"logloop digest failed with status {status}")
-        walls.append(wall)
-        rss.append(peak)
-    return statistics.median(walls), max(rss)
+        for index, (argv, env) in enumerate(commands):
+            es.indices.clear_cache(index=f"{prefix}-20*", request=True)
+            wall, peak, status = run_child(argv, env)
+            if status != 0:
+                raise SystemExit(f"logloop digest failed with status {status}")
+            walls[index].append(wall)
+            rss[index].append(peak)
+    return [(statistics.median(w), max(r)) for w, r in zip(walls, rss, strict=True)]
 
 
 def measure_imports() -> tuple[float, float]:
@@ -415,6 +413,9 @@ def main() -> int:
     parser.add_argument(
         "--root-cause-ratio", action="store_true", help="also time the digest without root-cause material"
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the --prefix indices as loaded (no loading)"
+    )
     parser.add_argument("--naive-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_run:
@@ -432,15 +433,12 @@ def main() -> int:
     try:
         for step, size in enumerate(sizes):
             started = time.perf_counter()
-            more = size - loaded
-            count = load(
-                es,
-                prefix,
-                generate(
-                    more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False, groups_count=args.groups
-                ),
+            more = 0 if args.reuse else size - loaded
+            window_docs = generate(
+                more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False, groups_count=args.groups
             )
-            for week in range(2, args.history_weeks + 2):
+            count = load(es, prefix, window_docs) if more else 0
+            for week in range(2, args.history_weeks + 2) if more else ():
                 older = generate(
                     int(more * args.previous_ratio),
                     UNTIL - week * WINDOW,
@@ -453,17 +451,20 @@ def main() -> int:
             finish_load(es, names)
             load_s = time.perf_counter() - started
             loaded = size
-            print(
-                f"loaded {count:,} documents ({size:,} in the window) in {load_s:.0f} s "
-                f"({count / load_s:,.0f} docs/s)",
-                flush=True,
-            )
+            if more:
+                print(
+                    f"loaded {count:,} documents ({size:,} in the window) in {load_s:.0f} s "
+                    f"({count / load_s:,.0f} docs/s)",
+                    flush=True,
+                )
             if args.seed_only:
                 continue
             es.indices.put_settings(index=",".join(names), settings={"index.refresh_interval": "-1"})
-            wall, rss = measure_digest(es, args.es_url, prefix, args.runs)
+            variants = (True, False) if args.root_cause_ratio else (True,)
+            measured = measure_digest(es, args.es_url, prefix, args.runs, variants=variants)
+            wall, rss = measured[0]
             if args.root_cause_ratio:
-                bare_wall, bare_rss = measure_digest(es, args.es_url, prefix, args.runs, root_causes=False)
+                bare_wall, bare_rss = measured[1]
                 print(
                     f"  without root-cause material: {bare_wall:.2f} s wall, {bare_rss:.0f} MB; with it: "
                     f"{wall / bare_wall:.2f}x the wall time, {rss / bare_rss:.2f}x the peak RSS",
