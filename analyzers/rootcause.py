@@ -181,16 +181,17 @@ def distributions(
     population: Sequence[Mapping[str, object]],
     test: SuspectTest,
 ) -> dict[str, tuple[ValueShare, ...]]:
-    """Per group: every value's share against the population of the group's own services (all
-    services for the service dimension itself), scored for every group in one frame."""
+    """Per group: every value's share against the population of the group's own services, scored
+    for every group in one frame. For the service dimension itself that is the split of those
+    services' events: a group seen on one service is never a suspect of it (every group belongs to
+    a service), one seen on several is when it keeps to one of them."""
     groups = pd.DataFrame(group_values, columns=["key", "dimension", "value", "count"])
     pop = pd.DataFrame(population, columns=["service", "dimension", "value", "count"])
     services = groups.loc[groups["dimension"] == "service", ["key", "value"]].rename(
         columns={"value": "service"}
     )
-    own = services.merge(pop[pop["dimension"] != "service"], on="service")
-    every = groups[["key"]].drop_duplicates().merge(pop[pop["dimension"] == "service"], how="cross")
-    per_group = pd.concat([own, every]).groupby(["key", "dimension", "value"])["count"].sum().reset_index()
+    own = services.merge(pop, on="service")
+    per_group = own.groupby(["key", "dimension", "value"])["count"].sum().reset_index()
     scored = suspects.score(groups, per_group, test)
     result: dict[str, list[ValueShare]] = {}
     for r in scored.to_dict("records"):

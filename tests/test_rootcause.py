@@ -13,7 +13,7 @@ from analyzers.digest_window import Window
 from analyzers.exceptions import ConfigurationError
 from analyzers.group_report import resolve_request
 from analyzers.render import ms, ms_change, relative
-from analyzers.rootcause import breadcrumbs, link_feedback, onset, root_causes
+from analyzers.rootcause import breadcrumbs, distributions, link_feedback, onset, root_causes
 from analyzers.rootcause_config import RootCauseConfig, rootcause_config
 from analyzers.rootcause_queries import (
     Anchor,
@@ -24,6 +24,7 @@ from analyzers.rootcause_queries import (
     anchors_request,
     facets_request,
 )
+from analyzers.suspects import SuspectTest
 from shipper.schema import FIELDS
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -225,3 +226,26 @@ def test_bad_rootcause_settings_name_the_problem(table: dict[str, object], messa
     """Each unusable [rootcause] setting is a ConfigurationError naming the key and the fix."""
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         rootcause_config(table)
+
+
+def test_the_service_of_a_single_service_group_is_no_suspect() -> None:
+    """A group on one of two services is compared with that service only: its service is no suspect;
+    a group on both services that keeps to one of them (20 of 21; 30% of the events) is."""
+    population = [
+        {"service": "shop", "dimension": "service", "value": "shop", "count": 300},
+        {"service": "api", "dimension": "service", "value": "api", "count": 700},
+        {"service": "shop", "dimension": "host", "value": "web-1", "count": 300},
+        {"service": "api", "dimension": "host", "value": "web-1", "count": 700},
+    ]
+    values = [
+        {"key": "one", "dimension": "service", "value": "shop", "count": 30},
+        {"key": "one", "dimension": "host", "value": "web-1", "count": 30},
+        {"key": "both", "dimension": "service", "value": "shop", "count": 20},
+        {"key": "both", "dimension": "service", "value": "api", "count": 1},
+        {"key": "both", "dimension": "host", "value": "web-1", "count": 21},
+    ]
+    found = distributions(values, population, SuspectTest())
+    assert not any(v.suspect for v in found["one"])
+    assert [(v.dimension, v.value) for v in found["both"] if v.suspect] == [("service", "shop")]
+    [shop] = [v for v in found["one"] if v.dimension == "service"]
+    assert (shop.share, shop.population_share) == (1.0, 1.0)
