@@ -61,6 +61,7 @@ def gather(
     return Insights(
         root_causes=causes,
         feedback_links=feedback,
+        feedback_daily={kind: tuple(daily) for kind, daily in found.facets.feedback_daily.items()},
         titles={key: title for key, title in titles.items() if key in linked},
         kibana=kibana_links(sorted(linked), data.window, options),
     )

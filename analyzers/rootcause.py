@@ -169,6 +169,7 @@ class Insights:
 
     root_causes: Mapping[str, RootCause] = field(default_factory=dict)
     feedback_links: tuple[FeedbackLink, ...] = ()
+    feedback_daily: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # kind -> per bucket
     titles: Mapping[str, str] = field(default_factory=dict)  # group key -> title, for related groups
     kibana: Mapping[str, str] = field(default_factory=dict)  # group key -> Kibana Discover URL
 

@@ -90,6 +90,19 @@ def _dimension_aggs(dims: Sequence[Dimension]) -> dict[str, Any]:
     return {d.name: _terms(d.field, VALUES_PER_DIMENSION) for d in dims}
 
 
+def _calendar(window: Window) -> dict[str, Any]:
+    """Counts per chart bucket of the window (calendar days or hours in its zone), empty ones too."""
+    return {
+        "date_histogram": {
+            "field": "@timestamp",
+            "calendar_interval": window.calendar_interval,
+            "time_zone": window.tz,
+            "min_doc_count": 0,
+            "extended_bounds": {"min": iso(window.start), "max": iso(window.end - timedelta(milliseconds=1))},
+        }
+    }
+
+
 def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig) -> dict[str, Any]:
     dims = dimensions(config)
     keyed = {"terms": {"error.grouping_key": list(keys)}}
@@ -146,7 +159,8 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
                 "aggs": {
                     "recent": _hits(
                         FEEDBACK_SAMPLES, ["@timestamp", "host.name", "message", "logloop.feedback.kind"]
-                    )
+                    ),
+                    "kinds": _terms("logloop.feedback.kind", 10, daily=_calendar(window)),
                 },
             },
         },
@@ -183,6 +197,7 @@ class Facets:
     crumb_anchors: list[Anchor]
     cascade_anchors: list[Anchor]
     feedback: list[FeedbackDoc]
+    feedback_daily: dict[str, list[int]] = field(default_factory=dict)  # kind -> count per bucket
 
 
 def _time(value: Any) -> datetime:
@@ -302,6 +317,10 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
         for s in _sources(aggs["feedback"]["recent"])
         if s.get("@timestamp")
     ]
+    feedback_daily = {
+        str(b["key"]): [d["doc_count"] for d in b["daily"]["buckets"]]
+        for b in aggs["feedback"]["kinds"]["buckets"]
+    }
     return Facets(
         group_values=group_values,
         population=_population(aggs["population"]["services"]["buckets"], dims),
@@ -311,6 +330,7 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
         crumb_anchors=crumbs,
         cascade_anchors=cascade,
         feedback=feedback,
+        feedback_daily=feedback_daily,
     )
 
 

@@ -151,6 +151,18 @@ def test_feedback_is_linked_to_the_error_before_it(digest: Digest) -> None:
     assert [f.kind for f in digest.report.feedback][:3] == ["bug", "usability", "feature"]
 
 
+def test_feedback_trend_per_kind_follows_the_chart_buckets(digest: Digest) -> None:
+    """Feedback per kind is counted in the chart's local days: the bug on Thu 19, the wish on Tue 17."""
+    report = digest.report
+    daily = report.insights.feedback_daily
+    starts = [b.start for b in report.buckets]
+    assert len(daily["bug"]) == len(daily["feature"]) == len(starts)
+    assert starts[daily["bug"].index(1)].astimezone(report.window.zone).day == 19
+    assert starts[daily["feature"].index(1)].astimezone(report.window.zone).day == 17
+    assert sum(daily["bug"]) == sum(daily["feature"]) == 1
+    assert "Per day: bug ▁▁▁█" in digest.render("text")
+
+
 def test_chart_buckets_are_days_in_the_configured_zone(digest: Digest) -> None:
     """With Europe/Berlin, every daily bucket starts at local midnight and all errors are counted."""
     report = digest.report
