@@ -77,7 +77,9 @@ class Onset:
             parts.append(f"{self.last_version_without} ran before without it")
         if self.release:
             parts.append(f"started with release {self.release}")
-        elif self.first_version and self.last_version_without is None:
+        elif not self.first_version:
+            parts.append("its events carry no service.version (set service_version in the shipper)")
+        elif self.last_version_without is None:
             parts.append("no earlier version of its service was seen")
         else:
             parts.append("not tied to a release")

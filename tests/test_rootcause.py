@@ -13,7 +13,7 @@ from analyzers.digest_window import Window
 from analyzers.exceptions import ConfigurationError
 from analyzers.group_report import resolve_request
 from analyzers.render import ms, ms_change, relative
-from analyzers.rootcause import breadcrumbs, distributions, link_feedback, onset, root_causes
+from analyzers.rootcause import Onset, breadcrumbs, distributions, link_feedback, onset, root_causes
 from analyzers.rootcause_config import RootCauseConfig, rootcause_config
 from analyzers.rootcause_queries import (
     Anchor,
@@ -249,3 +249,31 @@ def test_the_service_of_a_single_service_group_is_no_suspect() -> None:
     assert [(v.dimension, v.value) for v in found["both"] if v.suspect] == [("service", "shop")]
     [shop] = [v for v in found["one"] if v.dimension == "service"]
     assert (shop.share, shop.population_share) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("onset_fields", "expected"),
+    [
+        pytest.param(
+            {"first_version": "2.0.0", "last_version_without": "1.9.0", "release": "2.0.0"},
+            "first seen 2026-11-20 12:00 UTC on web-1 in 2.0.0; 1.9.0 ran before without it; "
+            "started with release 2.0.0",
+            id="release",
+        ),
+        pytest.param(
+            {"first_version": None, "last_version_without": None, "release": None},
+            "first seen 2026-11-20 12:00 UTC on web-1; its events carry no service.version "
+            "(set service_version in the shipper)",
+            id="no-versions",
+        ),
+        pytest.param(
+            {"first_version": "1.8.0", "last_version_without": None, "release": None},
+            "first seen 2026-11-20 12:00 UTC on web-1 in 1.8.0; no earlier version of its service was seen",
+            id="oldest-version",
+        ),
+    ],
+)
+def test_onset_sentence(onset_fields: dict[str, str | None], expected: str) -> None:
+    """The onset reads as one sentence whatever is known about versions."""
+    found = Onset(first_seen=T0, first_host="web-1", release_time=None, **onset_fields)
+    assert found.sentence() == expected
