@@ -8,9 +8,10 @@ the number of events.
 1. facets   per group: its distribution over every dimension in the window, its first occurrence
             ever and its versions (all history), anchors; the population's distribution per
             service; when each version of each service first appeared; recent feedback.
-2. anchors  one `filters` bucket per anchor: the log lines of the same process just before an
-            occurrence, the groups on the same host just after and just before it, and the group
-            of the latest error on a feedback's host shortly before the feedback.
+2. anchors  one `filters` bucket per anchor (at most 600 a request): the log lines of the
+            same process just before an occurrence, the groups on the same host just after and
+            just before it, and the group of the latest error on a feedback's host shortly
+            before the feedback.
 
 Functions named `*_request` are pure builders, `parse_*` pure readers; `fetch` is the I/O edge.
 """
@@ -53,6 +54,7 @@ POPULATION_HOSTS: Final = 1000
 SERVICES: Final = 50
 FEEDBACK_SAMPLES: Final = 20
 ANCHOR_HOSTS: Final = 6
+ANCHORS_PER_REQUEST: Final = 600
 _CRUMB_FIELDS: Final = ["@timestamp", "log.level", "log.logger", "message", "error.grouping_key"]
 _ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid"]
 
@@ -334,8 +336,10 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
     )
 
 
-def anchors_request(facets: Facets, config: RootCauseConfig) -> dict[str, Any] | None:
-    """One `filters` bucket per question; None when there is nothing to ask."""
+def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, Any]]:
+    """One `filters` bucket per question, at most ANCHORS_PER_REQUEST per request (the `should`
+    that limits the documents visited must stay under the node's clause limit, however many
+    groups `[rootcause] top_groups` asks for); no request when there is nothing to ask."""
     grouped = {"exists": {"field": "error.grouping_key"}}
     filters: dict[str, Any] = {}
     for index, a in enumerate(facets.crumb_anchors):
@@ -359,8 +363,14 @@ def anchors_request(facets: Facets, config: RootCauseConfig) -> dict[str, Any] |
                 grouped,
                 _range(f.time - config.feedback_window, f.time, end_inclusive=True),
             )
-    if not filters:
-        return None
+    names = list(filters)
+    return [
+        _anchors_body({name: filters[name] for name in names[i : i + ANCHORS_PER_REQUEST]}, config)
+        for i in range(0, len(names), ANCHORS_PER_REQUEST)
+    ]
+
+
+def _anchors_body(filters: dict[str, Any], config: RootCauseConfig) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": False,
@@ -388,10 +398,14 @@ class AnchorFindings:
     feedback: dict[int, Doc] = field(default_factory=dict)  # the latest error group before the feedback
 
 
-def parse_anchors(response: Mapping[str, Any]) -> AnchorFindings:
+def parse_anchors(responses: Sequence[Mapping[str, Any]]) -> AnchorFindings:
     findings = AnchorFindings()
-    buckets = response.get("aggregations", {}).get("anchors", {}).get("buckets", {})
-    for name, bucket in buckets.items():
+    buckets = [
+        item
+        for response in responses
+        for item in response.get("aggregations", {}).get("anchors", {}).get("buckets", {}).items()
+    ]
+    for name, bucket in buckets:
         kind, index = name.split("|")[0], int(name.split("|")[1])
         groups = bucket["groups"]["buckets"]
         if kind == "crumb":
@@ -423,8 +437,8 @@ def fetch(
         client, index=index, body=facets_request(window, asked, config), action="aggregate root causes"
     )
     facets = parse_facets(response, config)
-    body = anchors_request(facets, config)
-    if body is None:
-        return RootCauseData(facets=facets, anchors=AnchorFindings())
-    found = es.search(client, index=index, body=body, action="read breadcrumbs and cascades")
+    found = [
+        es.search(client, index=index, body=body, action="read breadcrumbs and cascades")
+        for body in anchors_requests(facets, config)
+    ]
     return RootCauseData(facets=facets, anchors=parse_anchors(found))

@@ -16,12 +16,13 @@ from analyzers.render import ms, ms_change, relative
 from analyzers.rootcause import Onset, breadcrumbs, distributions, link_feedback, onset, root_causes
 from analyzers.rootcause_config import RootCauseConfig, rootcause_config
 from analyzers.rootcause_queries import (
+    ANCHORS_PER_REQUEST,
     Anchor,
     AnchorFindings,
     Facets,
     FeedbackDoc,
     RootCauseData,
-    anchors_request,
+    anchors_requests,
     facets_request,
 )
 from analyzers.suspects import SuspectTest
@@ -201,7 +202,7 @@ def test_root_cause_queries_only_use_mapped_fields() -> None:
     ).facets
     bodies = [
         facets_request(WINDOW, ["A"], config),
-        anchors_request(facets, config),
+        *anchors_requests(facets, config),
         resolve_request("ab", T0),
     ]
     used = _fields(bodies, set())
@@ -277,3 +278,14 @@ def test_onset_sentence(onset_fields: dict[str, str | None], expected: str) -> N
     """The onset reads as one sentence whatever is known about versions."""
     found = Onset(first_seen=T0, first_host="web-1", release_time=None, **onset_fields)
     assert found.sentence() == expected
+
+
+def test_many_anchors_are_split_into_bounded_requests() -> None:
+    """Hundreds of groups' anchors never make one request with more than ANCHORS_PER_REQUEST buckets."""
+    anchors = [_anchor(f"g{i}", i % 50, host=f"web-{i % 7}") for i in range(900)]
+    facets = _data(crumb_anchors=anchors[:300], cascade_anchors=anchors).facets
+    bodies = anchors_requests(facets, RootCauseConfig())
+    sizes = [len(b["aggs"]["anchors"]["filters"]["filters"]) for b in bodies]
+    assert sum(sizes) == 300 + 2 * 900 and max(sizes) <= ANCHORS_PER_REQUEST
+    assert all(len(b["query"]["bool"]["should"]) == n for b, n in zip(bodies, sizes, strict=True))
+    assert anchors_requests(_data().facets, RootCauseConfig()) == []
