@@ -357,3 +357,19 @@ def test_ticket_post_without_a_webhook_is_a_configuration_error(
     row, _ = _group(digest, "builtins.KeyError")
     assert cli.main(["group", "ticket", row.key, "--post", "--until", scenario.UNTIL.isoformat()]) == 1
     assert "[rootcause] webhook_url" in capsys.readouterr().err and not _Tracker.received
+
+
+def test_an_unreachable_webhook_is_one_line(
+    digest: Digest, configured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A webhook nobody listens on fails the ticket with one line naming the URL and the setting."""
+    path, _ = configured
+    closed = f"http://127.0.0.1:{free_port()}/issues"
+    text = path.read_text()
+    start = text.index("webhook_url")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + f'webhook_url = "{closed}"' + text[end:], encoding="utf-8")
+    row, _ = _group(digest, "builtins.KeyError")
+    assert cli.main(["group", "ticket", row.key, "--post", "--until", scenario.UNTIL.isoformat()]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"ticket webhook {closed} unreachable" in err
