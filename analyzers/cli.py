@@ -8,6 +8,7 @@
                   (also warns of the shard limit, disk watermarks and shipper losses: analyzers.capacity)
     logloop prune [--dry-run]
     logloop schedule
+    logloop group show|ticket|merge|split|unmerge|edits   (analyzers.group_cli)
 
 GROUP is a grouping key or a unique prefix of one. Options override the `[analyze]`/`[check]` sections.
 `check` prints one Nagios status line and exits 0/1/2/3 itself; it never raises.

@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analyzers.exceptions import ConfigurationError
@@ -132,7 +132,11 @@ class AlertsConfig:
         return bool(self.webhook_url or self.email_to)
 
 
-_Config = TypeVar("_Config", AnalyzeConfig, ScheduleConfig, CheckConfig, AlertsConfig, RetentionConfig)
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# Any frozen settings dataclass whose fields all have defaults (other packages' sections too).
+_Config = TypeVar("_Config", bound="DataclassInstance")
 
 
 def _coerce(section: str, key: str, default: Any, value: Any) -> Any:

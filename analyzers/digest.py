@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from analyzers import charts, digest_data
+from analyzers import charts, digest_data, digest_insights
 from analyzers.digest_data import DigestData
-from analyzers.digest_model import Report, build_report, keys_to_detail
+from analyzers.digest_model import Report, build_report, group_rows, keys_to_detail
+from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
 from analyzers.digest_window import Window
 from analyzers.mailer import SendOutcome, SmtpSettings, send_digest
 from analyzers.render import data_uris, render
@@ -60,7 +61,7 @@ def draw(report: Report) -> dict[str, bytes]:
     images: dict[str, bytes] = {}
     if report.buckets:
         images["trend"] = charts.trend_chart(
-            [b.start for b in report.buckets],
+            [b.start.astimezone(report.window.zone) for b in report.buckets],
             [b.errors for b in report.buckets],
             [b.warnings for b in report.buckets],
             hourly=report.window.bucket < timedelta(days=1),
@@ -79,11 +80,16 @@ def build_digest(
     now: datetime,
     *,
     title: str | None = None,
+    options: DigestOptions = DEFAULT_OPTIONS,
 ) -> Digest:
     """The digest of `[until - window, until)` for the indices of `prefix`."""
-    span = Window.ending(until, window)
+    span = Window.ending(until, window, options.timezone)
     data = fetch(client, prefix, span)
-    report = build_report(data, title=title or f"{prefix} errors", generated_at=now)
+    rows = group_rows(data)
+    report = build_report(data, title=title or f"{prefix} errors", generated_at=now, rows=rows)
+    if options.root_causes:
+        insights = digest_insights.gather(client, prefix, data, report, rows, options)
+        report = dataclasses.replace(report, insights=insights)
     return Digest(report=report, images=draw(report))
 
 
@@ -119,12 +125,15 @@ def run_digest(
     smtp: SmtpSettings | None = None,
     title: str | None = None,
     stdout: TextIO | None = None,
+    options: DigestOptions = DEFAULT_OPTIONS,
 ) -> DigestRun:
     """Build the digest; write it to `output` (or `stdout` if given); email it when `smtp` is given.
 
     Raises DeliveryError (after writing the output) when a recipient failed or is in doubt.
     """
-    digest = build_digest(client, prefix, window, until, now, title=title or default_title(prefix, window))
+    digest = build_digest(
+        client, prefix, window, until, now, title=title or default_title(prefix, window), options=options
+    )
     if output is not None or stdout is not None:
         write_output(digest, fmt, output, stdout or sys.stdout)
     outcomes: list[SendOutcome] = []

@@ -18,7 +18,7 @@ from typing import Any
 from analyzers import config
 from analyzers.exceptions import ConfigurationError
 
-DIGEST_KEYS = ("title",)
+DIGEST_KEYS = ("title", "timezone")  # timezone: read by analyzers.digest_options
 # Equal to analyzers.render.FORMATS (a test checks): importing render here would load pandas and
 # matplotlib for every `logloop` invocation, doubling the start-up time of unrelated commands.
 FORMATS = ("html", "text", "markdown", "json")
@@ -45,13 +45,14 @@ def _title(section: Any) -> str | None:
 
 
 def handle(args: argparse.Namespace, settings: Any) -> int:
-    from analyzers import mailer
+    from analyzers import digest_options, mailer
     from analyzers.digest import run_digest
     from shipper.connection import make_client
 
     now = datetime.now(UTC)
     window = config.parse_duration(args.window, name="--window")
     until = config.parse_time(args.until, now=now)
+    options = digest_options.from_settings(settings)
     smtp = None
     if args.send:
         smtp = mailer.smtp_settings(settings.section("smtp"))
@@ -69,6 +70,7 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
             smtp=smtp,
             title=_title(settings.section("digest")),
             stdout=None if (args.output or args.send) else sys.stdout,
+            options=options,
         )
     finally:
         client.close()

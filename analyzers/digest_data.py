@@ -115,13 +115,12 @@ def _window_measures() -> dict[str, Any]:
 
 
 def _histogram(window: Window) -> dict[str, Any]:
-    """Buckets of `window.bucket` aligned on the window start, empty buckets included."""
-    bucket_ms = int(window.bucket.total_seconds() * 1000)
+    """Calendar buckets in the window's time zone (days at local midnight, or hours), empty ones included."""
     return {
         "date_histogram": {
             "field": "@timestamp",
-            "fixed_interval": f"{bucket_ms}ms",
-            "offset": f"{window.bucket_offset_ms}ms",
+            "calendar_interval": window.calendar_interval,
+            "time_zone": window.tz,
             "min_doc_count": 0,
             "extended_bounds": {
                 "min": int(window.start.timestamp() * 1000),
@@ -345,10 +344,10 @@ def empty_overview(window: Window) -> dict[str, Any]:
         "feedback": 0,
         "shipper_docs": 0,
     }
-    step, moment, daily = window.bucket, window.start, []
-    while moment < window.end:
-        daily.append({"start": int(moment.timestamp() * 1000), "events": 0, "errors": 0, "warnings": 0})
-        moment += step
+    daily = [
+        {"start": int(moment.timestamp() * 1000), "events": 0, "errors": 0, "warnings": 0}
+        for moment in window.bucket_starts()
+    ]
     return {
         "totals": {"current": dict(zero), "previous": dict(zero)},
         "daily": daily,

@@ -32,6 +32,7 @@ import pandas as pd
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from analyzers.rootcause import Insights
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
@@ -176,6 +177,7 @@ class Report:
     def more_groups(self) -> int:
         """Active groups beyond the top ones shown: the digest says they exist and how many."""
         return max(self.active_groups - len(self.top_groups), 0)
+    insights: Insights = Insights()  # root-cause material, links (analyzers.digest_insights)
 
     def measure(self, name: str) -> Measure:
         return next(m for m in self.measures if m.name == name)
@@ -481,7 +483,9 @@ def _operations(data: DigestData, limit: int = 10) -> tuple[Operation, ...]:
 def _feedback(data: DigestData) -> tuple[FeedbackKind, ...]:
     previous = data.totals["previous"]
     by_kind = {entry["kind"]: entry for entry in data.feedback}
-    kinds = sorted(set(by_kind) | {"bug", "feature", "usability"})
+    # Priority order: a bug report needs action, a usability complaint may, a feature wish can wait.
+    order = {"bug": 0, "usability": 1, "feature": 2}
+    kinds = sorted(set(by_kind) | set(order), key=lambda kind: (order.get(kind, len(order)), kind))
     return tuple(
         FeedbackKind(
             kind=kind,
@@ -541,11 +545,17 @@ def _shorter_traces(rows: list[GroupRow]) -> list[GroupRow]:
     ]
 
 
-def build_report(data: DigestData, *, title: str, generated_at: datetime) -> Report:
-    """The report model for `data` (pure)."""
-    ranked = rank_groups(data)
+def group_rows(data: DigestData) -> list[GroupRow]:
+    """Every group worth showing, highest priority first."""
     known = {group.group_id: group for group in data.groups_registry}
-    rows = [_row(key, record, data, known.get(key)) for key, record in ranked]
+    return [_row(key, record, data, known.get(key)) for key, record in rank_groups(data)]
+
+
+def build_report(
+    data: DigestData, *, title: str, generated_at: datetime, rows: list[GroupRow] | None = None
+) -> Report:
+    """The report model for `data` (pure); `rows`: `group_rows(data)` when the caller has them."""
+    rows = group_rows(data) if rows is None else rows
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
     active = [r for r in rows if r.count > 0]
     new, regressed, resolved = status_lists(rows, generated_at=generated_at)

@@ -8,7 +8,8 @@
     │                                (analyzers.group_pages asks for a smaller page instead)
     ├── RegistryError                the group registry index holds something analyze cannot read
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
-    ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server
+    ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server,
+    │                                or a ticket to its webhook
     └── AlertError                   an alert webhook could not be delivered
 
 `elasticsearch` errors are translated into these in `analyzers.es` only; SMTP errors in the mailer.

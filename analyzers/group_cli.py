@@ -1,11 +1,12 @@
-"""`logloop group merge|split|unmerge|edits`: user control over error groups (see analyzers/group_edits).
+"""`logloop group`: one error group in full, and user control over groups (see analyzers/group_edits).
 
+    logloop group show KEY                      the group with its root-cause material
+    logloop group ticket KEY [--post]           the group as a ready-to-file issue
     logloop group merge KEY KEY...              the events of every KEY become one group (the first KEY)
     logloop group split KEY --by message|caller|version
     logloop group unmerge KEY|EDIT_ID           undo the active edits of KEY (or that one edit)
     logloop group edits                         the history: who did what, when, and what was undone
 
-Self-contained: it adds its commands to the `group` command (created here if no other package did).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from contextlib import closing
 from dataclasses import replace
 from typing import Any
 
-from analyzers import group_edits
+from analyzers import group_edits, group_show_cli
 from analyzers.exceptions import AnalyzerError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = subparsers.choices.get("group") or subparsers.add_parser(
-        "group", help="inspect and edit error groups", description=__doc__,
+    # The one `group` parser: `show` and `ticket` come from analyzers.group_show_cli, the edits from here.
+    group = subparsers.add_parser(
+        "group", help="show one error group, write it as a ticket, or edit groups", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    actions = _subcommands(group)
+    actions = group.add_subparsers(dest="group_command", required=True, metavar="ACTION")
+    group_show_cli.add_commands(actions)
     merge = actions.add_parser("merge", help="merge groups: their events become one group (the first KEY)")
     merge.add_argument("keys", nargs="+", metavar="KEY")
     merge.set_defaults(handler=handle_merge)
@@ -37,13 +40,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     unmerge.set_defaults(handler=handle_unmerge)
     edits = actions.add_parser("edits", help="list every group edit: who, when, what, undone or not")
     edits.set_defaults(handler=handle_edits)
-
-
-def _subcommands(group: argparse.ArgumentParser) -> Any:
-    for action in group._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return group.add_subparsers(dest="group_command", required=True, metavar="ACTION")
 
 
 def _client(settings: Any) -> Any:

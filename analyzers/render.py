@@ -49,14 +49,17 @@ def ts(value: datetime | None) -> str:
 
 
 def ms(value: float | None) -> str:
+    """A duration in milliseconds in the unit a reader expects: 0.4 ms, 12 ms, 1.0 s, 2.5 min."""
     if value is None:
         return "–"
-    if value >= 10_000:
+    if value >= 60_000:
+        return f"{value / 60_000:,.1f} min"
+    if value >= 1000:
         return f"{value / 1000:,.1f} s"
     return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
-def change_pct(current: int, previous: int) -> float | None:
+def change_pct(current: float, previous: float) -> float | None:
     return None if previous == 0 else (current - previous) * 100.0 / previous
 
 
@@ -64,11 +67,27 @@ def signed_pct(value: float) -> str:
     return f"{value:+.0f}%"
 
 
+def relative(current: float | None, previous: float | None) -> str:
+    """A change as a reader takes it in: a percentage up to doubling, a factor beyond ("x24")."""
+    if current is None or previous is None or previous == 0:
+        return "–"
+    ratio = current / previous
+    if ratio <= 2:
+        return signed_pct((ratio - 1) * 100)
+    return f"×{ratio:,.0f}" if ratio >= 10 else f"×{ratio:.1f}"
+
+
+def ms_change(previous: float | None, current: float | None) -> str:
+    """Both ends of a duration change ("0.4 ms -> 1.0 s"), each in its own unit."""
+    if previous is None:
+        return ms(current)
+    return f"{ms(previous)} -> {ms(current)}"
+
+
 def change_text(current: int, previous: int) -> str:
-    pct = change_pct(current, previous)
-    if pct is None:
+    if previous == 0:
         return "new" if current else "no change"
-    return f"{signed_pct(pct)} vs previous"
+    return f"{relative(current, previous)} vs previous"
 
 
 def group_change(row: GroupRow) -> str:
@@ -108,7 +127,8 @@ def bar(value: int, top: int | None, width: int = 40) -> str:
 
 
 def bucket_label(start: datetime, window: Window) -> str:
-    return f"{start:%H:%M}" if window.bucket < timedelta(days=1) else f"{start:%a %Y-%m-%d}"
+    local = start.astimezone(window.zone)
+    return f"{local:%H:%M}" if window.bucket < timedelta(days=1) else f"{local:%a %Y-%m-%d}"
 
 
 md = markdown_inline  # the templates' names for the escaping functions
@@ -135,6 +155,7 @@ def environment() -> jinja2.Environment:
         num=num,
         ts=ts,
         ms=ms,
+        ms_change=ms_change,
         signed_pct=signed_pct,
         md=md,
         fence=fence,
@@ -147,6 +168,7 @@ def environment() -> jinja2.Environment:
         change_text=change_text,
         group_change=group_change,
         status_note=status_note,
+        relative=relative,
         spark=spark,
         bar=bar,
     )
@@ -174,6 +196,9 @@ def to_json(report: Report) -> str:
     document["is_empty"] = report.is_empty
     document["shipper_losses"] = report.shipper_losses
     document["shard_limit_retries"] = report.shard_limit_retries
+    for key, cause in report.insights.root_causes.items():  # derived facts a JSON reader should not recompute
+        suspects = [s.sentence() for s in cause.suspects]
+        document["insights"]["root_causes"][key].update(role=cause.role, suspects=suspects)
     return json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
 
 

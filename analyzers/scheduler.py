@@ -312,11 +312,16 @@ def digest_job(settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth
     smtp = mailer.smtp_settings(settings.section("smtp"))
     mailer.require_sendable(smtp)
     window = analyzer_config.schedule_config(settings.section("schedule")).digest_window
+    from analyzers.digest_options import from_settings
+
+    options = from_settings(settings)
 
     def job() -> None:
         now = clock()
         with closing(_client(settings)) as client:
-            run = run_digest(client, settings.index_prefix, window=window, until=now, now=now, smtp=smtp)
+            run = run_digest(
+                client, settings.index_prefix, window=window, until=now, now=now, smtp=smtp, options=options
+            )
         for outcome in run.outcomes:
             LOG.info("digest to %s: %s %s", outcome.recipient, outcome.state, outcome.detail or "")
         if health is not None and any(outcome.state == "sent" for outcome in run.outcomes):

@@ -21,6 +21,15 @@ pandas DataFrame and computes the same totals and per-group counts.
 
     python bench/bench_digest.py [--es-url http://127.0.0.1:9200] [--sizes 100000,1000000] [--keep]
     python bench/bench_digest.py --seed-only --sizes 3000 --prefix logloop-demo --keep   # small demo data
+
+Root-cause material (`--root-cause-ratio`): every size is measured twice, the digest as shipped (with
+root-cause material for the top 20 groups) and with `[rootcause] enabled = false`, and the table gives
+their ratio. `--groups` sets the number of error groups (5,000 for the issue's budget):
+
+    python bench/bench_digest.py --es-url http://127.0.0.1:9370 --sizes 2000000 --groups 5000 \
+        --runs 3 --root-cause-ratio [--keep]
+    python bench/bench_digest.py --es-url ... --prefix bench-... --reuse --sizes 2000000 \
+        --runs 5 --root-cause-ratio --keep   # measure again on kept indices, without loading
 """
 
 from __future__ import annotations
@@ -87,9 +96,9 @@ class Group:
     new: bool
 
 
-def make_groups(rng: np.random.Generator) -> list[Group]:
+def make_groups(rng: np.random.Generator, count: int = GROUPS) -> list[Group]:
     groups = []
-    for rank in range(GROUPS):
+    for rank in range(count):
         etype, template = EXCEPTIONS[rank % len(EXCEPTIONS)]
         word = WORDS[rank % len(WORDS)]
         message = template.format(w=f"{word}_{rank}", n=rank)
@@ -118,10 +127,15 @@ def zipf_weights(count: int, exponent: float = 1.1) -> np.ndarray:
     return weights / weights.sum()
 
 
-def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool) -> Iterator[dict[str, Any]]:
+PYTHONS = ["3.12.1 (CPython)"] * 15 + ["3.10.4 (CPython)"] * 5  # per host (HOSTS order)
+
+
+def generate(
+    n: int, start: datetime, span: timedelta, seed: int, previous: bool, groups_count: int = GROUPS
+) -> Iterator[dict[str, Any]]:
     """`n` documents with timestamps uniform in [start, start + span)."""
     rng = np.random.default_rng(seed)
-    groups = make_groups(np.random.default_rng(0))
+    groups = make_groups(np.random.default_rng(0), groups_count)
     escalating = np.array([1.0 if previous or g % 13 != 6 else 4.0 for g in range(len(groups))])
     if previous:
         groups = [g for g in groups if not g.new] or groups
@@ -132,6 +146,12 @@ def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool
     group_ix = rng.choice(len(groups), size=n, p=weights)
     hosts = rng.integers(0, len(HOSTS), size=n)
     versions = rng.choice(len(VERSIONS), size=n, p=[0.2, 0.3, 0.5])
+    # Planted causes for the root-cause material: every 7th group only on the Python 3.10 hosts
+    # (the last five), every 11th only on the newest version.
+    tracebacks = kinds == 1
+    on_old_python = tracebacks & (group_ix % 7 == 3)
+    hosts[on_old_python] = len(HOSTS) - 5 + hosts[on_old_python] % 5
+    versions[tracebacks & (group_ix % 11 == 5)] = len(VERSIONS) - 1
     durations = rng.lognormal(mean=3.5, sigma=1.0, size=n)  # ms
     start_s = start.timestamp()
     for i in range(n):
@@ -158,12 +178,15 @@ def generate(n: int, start: datetime, span: timedelta, seed: int, previous: bool
                 "grouping_key": group.key,
                 "grouping_name": group.title,
             }
-            doc["logloop"] = {"grouping_version": 1}
+            doc["logloop"] = {"grouping_version": 1, "env": {"python": PYTHONS[hosts[i]]}}
         elif kind == 2:  # error line without traceback
             word = WORDS[group_ix[i] % 10]
             doc["log"]["level"] = "error"
             doc["message"] = f"could not refresh {word} {i % 97}"
-            doc["logloop"] = {"template": f"could not refresh {word} %s"}
+            doc["logloop"] = {
+                "template": f"could not refresh {word} %s",
+                "env": {"python": PYTHONS[hosts[i]]},
+            }
         elif kind == 3:  # timed operation
             op = OPERATIONS[group_ix[i] % len(OPERATIONS)]
             factor = 1.0 + (0.6 if previous is False and op == "report.render" else 0.0)
@@ -269,35 +292,37 @@ def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return float(result["wall"]), result["maxrss_kb"] / 1024, int(result["status"])
 
 
-def measure_digest(es: Any, es_url: str, prefix: str, runs: int) -> tuple[float, float]:
-    """Median wall and max peak RSS of `runs` digests, each with Elasticsearch's request cache cleared
-    first (so every run really aggregates; the OS page cache stays warm, as on a live node)."""
+def _digest_command(es_url: str, prefix: str, *, root_causes: bool) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "LOGLOOP_ES_URL": es_url, "LOGLOOP_INDEX_PREFIX": prefix}
     env.pop("LOGLOOP_CONFIG", None)
     out = Path(tempfile.mkdtemp(prefix="bench-digest-")) / "digest.html"
-    argv = [
-        sys.executable,
-        "-m",
-        "logloop.cli",
-        "digest",
-        "--window",
-        "7d",
-        "--until",
-        UNTIL.isoformat(),
-        "--format",
-        "html",
-        "-o",
-        str(out),
-    ]
-    walls, rss = [], []
+    if not root_causes:
+        config = out.with_name("logloop.toml")
+        config.write_text("[rootcause]\nenabled = false\n", encoding="utf-8")
+        env["LOGLOOP_CONFIG"] = str(config)
+    argv = [sys.executable, "-m", "logloop.cli", "digest", "--window", "7d", "--until", UNTIL.isoformat()]
+    return [*argv, "--format", "html", "-o", str(out)], env
+
+
+def measure_digest(
+    es: Any, es_url: str, prefix: str, runs: int, *, variants: tuple[bool, ...] = (True,)
+) -> list[tuple[float, float]]:
+    """Median wall and max peak RSS of `runs` digests per variant (with / without root-cause
+    material), the variants interleaved run by run so that load on a shared machine hits both alike.
+    Each run clears Elasticsearch's request cache first (so every run really aggregates; the OS page
+    cache stays warm, as on a live node)."""
+    commands = [_digest_command(es_url, prefix, root_causes=variant) for variant in variants]
+    walls: list[list[float]] = [[] for _ in variants]
+    rss: list[list[float]] = [[] for _ in variants]
     for _ in range(runs):
-        es.indices.clear_cache(index=f"{prefix}-20*", request=True)
-        wall, peak, status = run_child(argv, env)
-        if status != 0:
-            raise SystemExit(f"logloop digest failed with status {status}")
-        walls.append(wall)
-        rss.append(peak)
-    return statistics.median(walls), max(rss)
+        for index, (argv, env) in enumerate(commands):
+            es.indices.clear_cache(index=f"{prefix}-20*", request=True)
+            wall, peak, status = run_child(argv, env)
+            if status != 0:
+                raise SystemExit(f"logloop digest failed with status {status}")
+            walls[index].append(wall)
+            rss[index].append(peak)
+    return [(statistics.median(w), max(r)) for w, r in zip(walls, rss, strict=True)]
 
 
 def measure_imports() -> tuple[float, float]:
@@ -384,6 +409,13 @@ def main() -> int:
     parser.add_argument("--history-weeks", type=int, default=1, help="weeks of history before the window")
     parser.add_argument("--previous-ratio", type=float, default=0.1, help="events per history week / N")
     parser.add_argument("--seed-only", action="store_true", help="load the data and stop (for screenshots)")
+    parser.add_argument("--groups", type=int, default=GROUPS, help="error groups (default 200)")
+    parser.add_argument(
+        "--root-cause-ratio", action="store_true", help="also time the digest without root-cause material"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the --prefix indices as loaded (no loading)"
+    )
     parser.add_argument("--naive-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_run:
@@ -401,29 +433,43 @@ def main() -> int:
     try:
         for step, size in enumerate(sizes):
             started = time.perf_counter()
-            more = size - loaded
-            count = load(es, prefix, generate(more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False))
-            for week in range(2, args.history_weeks + 2):
+            more = 0 if args.reuse else size - loaded
+            window_docs = generate(
+                more, UNTIL - WINDOW, WINDOW, seed=1 + step, previous=False, groups_count=args.groups
+            )
+            count = load(es, prefix, window_docs) if more else 0
+            for week in range(2, args.history_weeks + 2) if more else ():
                 older = generate(
                     int(more * args.previous_ratio),
                     UNTIL - week * WINDOW,
                     WINDOW,
                     seed=100 * week + step,
                     previous=True,
+                    groups_count=args.groups,
                 )
                 count += load(es, prefix, older)
             finish_load(es, names)
             load_s = time.perf_counter() - started
             loaded = size
-            print(
-                f"loaded {count:,} documents ({size:,} in the window) in {load_s:.0f} s "
-                f"({count / load_s:,.0f} docs/s)",
-                flush=True,
-            )
+            if more:
+                print(
+                    f"loaded {count:,} documents ({size:,} in the window) in {load_s:.0f} s "
+                    f"({count / load_s:,.0f} docs/s)",
+                    flush=True,
+                )
             if args.seed_only:
                 continue
             es.indices.put_settings(index=",".join(names), settings={"index.refresh_interval": "-1"})
-            wall, rss = measure_digest(es, args.es_url, prefix, args.runs)
+            variants = (True, False) if args.root_cause_ratio else (True,)
+            measured = measure_digest(es, args.es_url, prefix, args.runs, variants=variants)
+            wall, rss = measured[0]
+            if args.root_cause_ratio:
+                bare_wall, bare_rss = measured[1]
+                print(
+                    f"  without root-cause material: {bare_wall:.2f} s wall, {bare_rss:.0f} MB; with it: "
+                    f"{wall / bare_wall:.2f}x the wall time, {rss / bare_rss:.2f}x the peak RSS",
+                    flush=True,
+                )
             naive_wall, naive_rss = (
                 measure_naive(args.es_url, prefix) if size <= args.naive_max else (None, None)
             )

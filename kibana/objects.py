@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,7 +34,6 @@ TYPE_MIGRATION_VERSIONS: Final[Mapping[str, str]] = {
     "dashboard": "8.9.0",
 }
 DASHBOARD_TITLE: Final = "Service manager health"
-_NAMESPACE: Final = uuid.UUID("5b0c3f0e-6a3c-4f43-9d7e-1c0a2f6e9b11")
 
 # The group registry contract (analyzers/registry.py owns the index; this is its field list).
 REGISTRY_FIELDS: Final[Mapping[str, str]] = {
@@ -75,7 +73,7 @@ _DATA_TYPES: Final = {"keyword": "string", "text": "string", "long": "number", "
 
 def object_id(prefix: str, kind: str, name: str) -> str:
     """The stable id of one saved object."""
-    return str(uuid.uuid5(_NAMESPACE, f"{prefix}/{kind}/{name}"))
+    return schema.saved_object_id(prefix, kind, name)
 
 
 def _event_field_types() -> dict[str, str]:
@@ -104,8 +102,8 @@ class DataView:
         return _DATA_TYPES.get(es_type, es_type)
 
 
-EVENTS: Final = DataView(key="events", fields=EVENT_FIELD_TYPES)
-GROUPS: Final = DataView(key="groups", fields=REGISTRY_FIELDS)
+EVENTS: Final = DataView(key=schema.EVENTS_DATA_VIEW, fields=EVENT_FIELD_TYPES)
+GROUPS: Final = DataView(key=schema.GROUPS_DATA_VIEW, fields=REGISTRY_FIELDS)
 
 
 def _field(view: DataView, field: str) -> str:

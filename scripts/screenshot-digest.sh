@@ -42,9 +42,12 @@ url = "$ES_URL"
 
 [digest]
 title = "shop.example: weekly error digest"
+
+[kibana]
+url = "https://kibana.shop.example"
 TOML
 export LOGLOOP_CONFIG="$WORK/logloop.toml"
-unset LOGLOOP_INDEX_PREFIX LOGLOOP_ES_URL
+unset LOGLOOP_INDEX_PREFIX LOGLOOP_ES_URL LOGLOOP_KIBANA_URL
 
 logloop analyze --window 7d --until "$UNTIL" >/dev/null
 logloop digest --window 7d --until "$UNTIL" --format html -o "$WORK/digest.html"

@@ -13,6 +13,7 @@ so no amount of user keys or type changes can grow the mapping or get a document
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -318,3 +319,16 @@ def is_error_lucene() -> str:
         for name in ERROR_FIELDS
     ]
     return " OR ".join([*fields, f"log.level:/{_level_pattern(True)}/"])
+
+
+# Kibana saved objects get stable ids derived from the index prefix, so that an import overwrites
+# the same objects and the digest's links to Discover (analyzers) name the data view that
+# `logloop kibana import` (kibana) created: both derive it here.
+_SAVED_OBJECT_NAMESPACE: Final = uuid.UUID("5b0c3f0e-6a3c-4f43-9d7e-1c0a2f6e9b11")
+EVENTS_DATA_VIEW: Final = "events"  # the data view over the daily event indices
+GROUPS_DATA_VIEW: Final = "groups"  # the data view over the group registry
+
+
+def saved_object_id(prefix: str, kind: str, name: str) -> str:
+    """The stable id of one Kibana saved object of this deployment."""
+    return str(uuid.uuid5(_SAVED_OBJECT_NAMESPACE, f"{prefix}/{kind}/{name}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -141,12 +142,14 @@ def test_empty_window_is_empty(es: Any, index_prefix: str) -> None:
 
 
 @pytest.mark.es
-def test_short_window_uses_hourly_buckets_aligned_on_its_start(es: Any, seeded: str) -> None:
-    """A 24h window ending off the hour has 24 hourly buckets starting exactly at the window start."""
+def test_short_window_uses_hourly_buckets_aligned_on_the_hour(es: Any, seeded: str) -> None:
+    """A 24h window ending off the hour has 25 clock-hour buckets (the first and last partial)."""
     until = docs.UNTIL - timedelta(days=2) + timedelta(minutes=30)
     report = _report(es, seeded, until=until, window=timedelta(hours=24))
-    assert len(report.buckets) == 24
-    assert report.buckets[0].start == until - timedelta(hours=24)
+    assert len(report.buckets) == 25
+    assert report.buckets[0].start == until - timedelta(hours=24, minutes=30)
+    assert all(b.start.minute == 0 for b in report.buckets)
+    assert sum(b.errors for b in report.buckets) == report.measure("errors").current
     assert {g.key: g.count for g in report.top_groups} == {docs.KEY_NEW: 5, docs.KEY_ONGOING: 2}
 
 
@@ -225,7 +228,32 @@ def test_window_geometry() -> None:
     """The previous window has the same length and ends where the window starts."""
     window = Window.ending(datetime(2026, 11, 23, 8, tzinfo=UTC), timedelta(days=7))
     assert window.previous.end == window.start and window.previous.length == window.length
-    assert window.bucket_offset_ms == 8 * 3600 * 1000
+    days = [datetime(2026, 11, d, tzinfo=UTC) for d in range(16, 24)]
+    assert window.bucket_starts() == days  # calendar days: the first and last are partial
+
+
+@pytest.mark.parametrize(
+    ("tz", "first", "count"),
+    [
+        pytest.param("UTC", datetime(2026, 11, 16, tzinfo=UTC), 8, id="utc"),
+        pytest.param("Europe/Berlin", datetime(2026, 11, 15, 23, tzinfo=UTC), 8, id="berlin"),
+        pytest.param("America/New_York", datetime(2026, 11, 16, 5, tzinfo=UTC), 8, id="new-york"),
+    ],
+)
+def test_day_buckets_start_at_midnight_in_the_time_zone(tz: str, first: datetime, count: int) -> None:
+    """Daily buckets begin at local midnight of the configured zone, not at the window's start time."""
+    window = Window.ending(datetime(2026, 11, 23, 8, tzinfo=UTC), timedelta(days=7), tz)
+    starts = window.bucket_starts()
+    assert starts[0] == first and len(starts) == count
+    assert all(s.astimezone(window.zone).hour == 0 for s in starts)
+
+
+def test_day_buckets_follow_daylight_saving_changes() -> None:
+    """Across a DST change a local day is 23 or 25 hours long and still starts at local midnight."""
+    window = Window.ending(datetime(2026, 10, 28, tzinfo=UTC), timedelta(days=4), "Europe/Berlin")
+    starts = window.bucket_starts()
+    assert [s.astimezone(window.zone).hour for s in starts] == [0] * len(starts)
+    assert timedelta(hours=25) in {b - a for a, b in itertools.pairwise(starts)}
 
 
 def test_control_characters_from_logs_never_reach_a_terminal() -> None:

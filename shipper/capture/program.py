@@ -9,6 +9,8 @@ program's first record), so the agent fills it in from its own, on the same host
 from __future__ import annotations
 
 import os
+import platform
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,10 +31,11 @@ def facts(
     """What the agent needs to write this program's documents as `EcsFormatter` would here: the
     user's redaction rules (names and patterns, never a secret) and `[grouping]` table included."""
     uname = os.uname()
-    hostname = uname.nodename
+    hostname = socket.gethostname()  # as shipper.environment reads it (not uname's nodename)
     program = os.path.basename(str(sys.argv[0])) if getattr(sys, "argv", None) and sys.argv[0] else ""
     name = sys.implementation.name
     implementation = "CPython" if name == "cpython" else name  # as platform.python_implementation()
+    python_version = platform.python_version()  # cached by platform after the first call
     return {
         "service": service,
         "service_version": version,
@@ -50,6 +53,6 @@ def facts(
         "process_name": program or os.path.basename(sys.executable),
         "executable": sys.executable,
         "args": environment.argv(),  # redacted
-        "python": f"{sys.version.split()[0]} ({implementation})",
+        "python": f"{python_version} ({implementation})",
         "pid": os.getpid(),
     }

@@ -1,0 +1,67 @@
+"""Root-cause material and links for a digest: which groups get it, and the `Insights` the report carries.
+
+The groups: the report's top groups and new groups, then the next ranked groups with events in the
+window, up to `[rootcause] top_groups`. Two more searches whatever the volume (analyzers.rootcause_queries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from analyzers import links, rootcause, rootcause_queries
+from analyzers.digest_data import DigestData
+from analyzers.digest_model import GroupRow, Report
+from analyzers.digest_options import DigestOptions
+from analyzers.digest_window import Window
+from analyzers.rootcause import Insights
+
+
+def chosen_keys(report: Report, rows: Sequence[GroupRow], limit: int) -> list[str]:
+    shown = [g.key for g in (*report.top_groups, *report.new_groups)]
+    ranked = [row.key for row in rows if row.count > 0]
+    return list(dict.fromkeys([*shown, *ranked]))[: max(limit, len(set(shown)))]
+
+
+def kibana_links(keys: Sequence[str], window: Window, options: DigestOptions) -> dict[str, str]:
+    if not options.kibana_url:
+        return {}
+    return {
+        key: links.discover_url(
+            options.kibana_url,
+            key=key,
+            start=window.start,
+            end=window.end,
+            data_view=options.data_view,
+            space=options.kibana_space,
+        )
+        for key in keys
+    }
+
+
+def gather(
+    client: Any,
+    prefix: str,
+    data: DigestData,
+    report: Report,
+    rows: Sequence[GroupRow],
+    options: DigestOptions,
+) -> Insights:
+    keys = chosen_keys(report, rows, options.rootcause.top_groups)
+    found = rootcause_queries.fetch(client, prefix, data.window, keys, options.rootcause)
+    counts = {str(g["key"]): int(g["count"]) for g in data.groups}
+    causes = rootcause.root_causes(found, keys, counts=counts, window=data.window, config=options.rootcause)
+    feedback = rootcause.link_feedback(found)
+    titles = {row.key: row.title for row in rows}
+    linked = {
+        *keys,
+        *(f.key for f in feedback),
+        *(r.key for c in causes.values() for r in (*c.drags, *c.follows)),
+    }
+    return Insights(
+        root_causes=causes,
+        feedback_links=feedback,
+        feedback_daily={kind: tuple(daily) for kind, daily in found.facets.feedback_daily.items()},
+        titles={key: title for key, title in titles.items() if key in linked},
+        kibana=kibana_links(sorted(linked), data.window, options),
+    )

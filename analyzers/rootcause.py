@@ -1,0 +1,359 @@
+"""Root-cause material per group, as pure functions over the root-cause queries' results.
+
+- where it happens: the group's share of every value of every dimension against the population's
+  (the events of the group's services in the same window), suspects flagged by `analyzers.suspects`;
+- when it started: its first occurrence ever (time, host, version), the last version of its service
+  that ran before that without it, and whether it started with a release: its first version had
+  appeared at most `release_gap` before the group did, and an older version ran without it;
+- what came before: the last log lines of the same process (host + pid) before recent occurrences;
+- what it drags along: groups that occur on the same host within `cascade_window` after (or before)
+  most of its sampled occurrences. Chance is ruled out by requiring the share to be at least
+  `cascade_share` *and* five times what the other group's own rate would give by chance
+  (its events in the window spread uniformly over one host: count * window / window length).
+  A group that drags others and follows none is the likely root; one that follows another is its
+  likely symptom.
+
+The rule: nothing here does I/O; every input is a record parsed from an aggregation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+import pandas as pd
+
+from analyzers import suspects
+from analyzers.digest_window import Window
+from analyzers.rootcause_config import RootCauseConfig
+from analyzers.rootcause_queries import Anchor, RootCauseData
+from analyzers.suspects import SuspectTest
+
+CHANCE_FACTOR: Final = 5.0
+MIN_CASCADE_ANCHORS: Final = 3
+LINE_CHARS: Final = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValueShare:
+    """One value of one dimension: its share of the group against its share of the population."""
+
+    dimension: str
+    value: str
+    count: int
+    share: float
+    population_share: float
+    p_adjusted: float
+    suspect: bool
+
+    def sentence(self) -> str:
+        return (
+            f"{self.share:.0%} on {self.dimension} {self.value} "
+            f"({self.count:,} events), which carries {self.population_share:.0%} of the service's events"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Onset:
+    first_seen: datetime | None
+    first_host: str | None
+    first_version: str | None
+    last_version_without: str | None
+    release: str | None  # the version whose release started it, if it started with one
+    release_time: datetime | None
+
+    def sentence(self) -> str:
+        """One line: when, where and in which version it started, and whether a release started it."""
+        if self.first_seen is None:
+            return "first occurrence unknown"
+        parts = [f"first seen {self.first_seen:%Y-%m-%d %H:%M} UTC"]
+        if self.first_host:
+            parts[0] += f" on {self.first_host}"
+        if self.first_version:
+            parts[0] += f" in {self.first_version}"
+        if self.last_version_without:
+            parts.append(f"{self.last_version_without} ran before without it")
+        if self.release:
+            parts.append(f"started with release {self.release}")
+        elif not self.first_version:
+            parts.append("its events carry no service.version (set service_version in the shipper)")
+        elif self.last_version_without is None:
+            parts.append("no earlier version of its service was seen")
+        else:
+            parts.append("not tied to a release")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogLine:
+    time: datetime | None
+    level: str
+    logger: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breadcrumbs:
+    """The log lines of one process before one occurrence, oldest first."""
+
+    time: datetime
+    host: str
+    pid: int | None
+    lines: tuple[LogLine, ...]
+
+    def text(self) -> str:
+        """The lines as a log reader shows them: time, level, logger, message."""
+        return "\n".join(
+            f"{line.time:%H:%M:%S}" * (line.time is not None)
+            + f" {line.level.upper():<8} {line.logger}: {line.message}"
+            for line in self.lines
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Related:
+    """Another group seen on the same host within the cascade window in `hits` of `anchors` occurrences."""
+
+    key: str
+    hits: int
+    anchors: int
+
+    @property
+    def share(self) -> float:
+        return self.hits / self.anchors
+
+
+@dataclass(frozen=True, kw_only=True)
+class RootCause:
+    key: str
+    values: tuple[ValueShare, ...]
+    onset: Onset
+    breadcrumbs: tuple[Breadcrumbs, ...]
+    drags: tuple[Related, ...]  # groups that follow this one: its likely symptoms
+    follows: tuple[Related, ...]  # groups this one follows: its likely causes
+
+    @property
+    def suspects(self) -> tuple[ValueShare, ...]:
+        return tuple(v for v in self.values if v.suspect)
+
+    @property
+    def role(self) -> str | None:
+        """ "root" (drags others, follows none), "symptom" (follows another) or None."""
+        if self.follows:
+            return "symptom"
+        return "root" if self.drags else None
+
+    def dimension(self, name: str) -> tuple[ValueShare, ...]:
+        return tuple(v for v in self.values if v.dimension == name)
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v.dimension for v in self.values))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackLink:
+    """User feedback sent from a host shortly after an error of a group there."""
+
+    time: datetime
+    kind: str
+    host: str
+    message: str
+    key: str
+    after: timedelta
+
+
+@dataclass(frozen=True, kw_only=True)
+class Insights:
+    """Everything root-cause related that a digest shows, beside the report's own sections."""
+
+    root_causes: Mapping[str, RootCause] = field(default_factory=dict)
+    feedback_links: tuple[FeedbackLink, ...] = ()
+    feedback_daily: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # kind -> per bucket
+    titles: Mapping[str, str] = field(default_factory=dict)  # group key -> title, for related groups
+    kibana: Mapping[str, str] = field(default_factory=dict)  # group key -> Kibana Discover URL
+
+    def title(self, key: str) -> str:
+        return self.titles.get(key, key[:12])
+
+
+def distributions(
+    group_values: Sequence[Mapping[str, object]],
+    population: Sequence[Mapping[str, object]],
+    test: SuspectTest,
+) -> dict[str, tuple[ValueShare, ...]]:
+    """Per group: every value's share against the population of the group's own services, scored
+    for every group in one frame. For the service dimension itself that is the split of those
+    services' events: a group seen on one service is never a suspect of it (every group belongs to
+    a service), one seen on several is when it keeps to one of them."""
+    groups = pd.DataFrame(group_values, columns=["key", "dimension", "value", "count"])
+    pop = pd.DataFrame(population, columns=["service", "dimension", "value", "count"])
+    services = groups.loc[groups["dimension"] == "service", ["key", "value"]].rename(
+        columns={"value": "service"}
+    )
+    own = services.merge(pop, on="service")
+    per_group = own.groupby(["key", "dimension", "value"])["count"].sum().reset_index()
+    scored = suspects.score(groups, per_group, test)
+    result: dict[str, list[ValueShare]] = {}
+    for r in scored.to_dict("records"):
+        result.setdefault(str(r["key"]), []).append(
+            ValueShare(
+                dimension=str(r["dimension"]),
+                value=str(r["value"]),
+                count=int(r["count"]),
+                share=float(r["share"]),
+                population_share=float(r["population_share"]),
+                p_adjusted=float(r["p_adjusted"]),
+                suspect=bool(r["suspect"]),
+            )
+        )
+    return {key: tuple(values) for key, values in result.items()}
+
+
+def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:
+    first = data.facets.first.get(key, {})
+    started = first.get("time")
+    service, version = first.get("service"), first.get("version")
+    releases = pd.DataFrame(data.facets.releases, columns=["service", "version", "first"])
+    releases = releases[releases["service"] == service].sort_values("first")
+    with_it = {v["version"] for v in data.facets.group_versions if v["key"] == key}
+    before = (
+        releases[(releases["first"] < started) & ~releases["version"].isin(with_it)]
+        if started
+        else releases[:0]
+    )
+    last_without = str(before.iloc[-1]["version"]) if len(before) else None
+    release_row = releases[releases["version"] == version]
+    release_time = release_row.iloc[0]["first"].to_pydatetime() if len(release_row) else None
+    started_with_release = (
+        started is not None
+        and release_time is not None
+        and last_without is not None
+        and started - release_time <= release_gap
+    )
+    return Onset(
+        first_seen=started,
+        first_host=first.get("host"),
+        first_version=version,
+        last_version_without=last_without,
+        release=version if started_with_release else None,
+        release_time=release_time,
+    )
+
+
+def _line(source: Mapping[str, object]) -> LogLine:
+    found = source.get("log")
+    log: Mapping[str, object] = found if isinstance(found, Mapping) else {}
+    time = source.get("@timestamp")
+    message = " ".join(str(source.get("message") or "").split())
+    return LogLine(
+        time=datetime.fromisoformat(str(time).replace("Z", "+00:00")) if time else None,
+        level=str(log.get("level") or ""),
+        logger=str(log.get("logger") or ""),
+        message=message if len(message) <= LINE_CHARS else message[: LINE_CHARS - 1] + "…",
+    )
+
+
+def _is_anchor(source: Mapping[str, object], anchor: Anchor) -> bool:
+    error = source.get("error")
+    key = error.get("grouping_key") if isinstance(error, Mapping) else None
+    time = source.get("@timestamp")
+    return (
+        key == anchor.key
+        and time is not None
+        and datetime.fromisoformat(str(time).replace("Z", "+00:00")) == anchor.time
+    )
+
+
+def breadcrumbs(key: str, data: RootCauseData, lines: int) -> tuple[Breadcrumbs, ...]:
+    found = []
+    for index, anchor in enumerate(data.facets.crumb_anchors):
+        if anchor.key != key:
+            continue
+        sources = [s for s in data.anchors.crumbs.get(index, []) if not _is_anchor(s, anchor)][:lines]
+        found.append(
+            Breadcrumbs(
+                time=anchor.time,
+                host=anchor.host,
+                pid=anchor.pid,
+                lines=tuple(_line(s) for s in reversed(sources)),
+            )
+        )
+    return tuple(found)
+
+
+def _related(
+    key: str,
+    data: RootCauseData,
+    direction: str,
+    counts: Mapping[str, int],
+    window: Window,
+    config: RootCauseConfig,
+) -> tuple[Related, ...]:
+    seen = getattr(data.anchors, direction)
+    rows = [
+        {"anchor": index, "other": other}
+        for index, anchor in enumerate(data.facets.cascade_anchors)
+        if anchor.key == key
+        for other in seen.get(index, [])
+        if other != key
+    ]
+    anchors = sum(1 for a in data.facets.cascade_anchors if a.key == key)
+    if anchors < MIN_CASCADE_ANCHORS or not rows:
+        return ()
+    hits = pd.DataFrame(rows).groupby("other")["anchor"].nunique()
+    frame = pd.DataFrame({"hits": hits})
+    frame["share"] = frame["hits"] / anchors
+    rate = config.cascade_window / window.length
+    frame["chance"] = [min(1.0, counts.get(str(other), 0) * rate) for other in frame.index]
+    kept = frame[
+        (frame["share"] >= config.cascade_share) & (frame["share"] >= CHANCE_FACTOR * frame["chance"])
+    ]
+    kept = kept.sort_values(["hits"], ascending=False)
+    return tuple(
+        Related(key=str(other), hits=int(r["hits"]), anchors=anchors) for other, r in kept.iterrows()
+    )
+
+
+def link_feedback(data: RootCauseData) -> tuple[FeedbackLink, ...]:
+    links = []
+    for index, feedback in enumerate(data.facets.feedback):
+        found = data.anchors.feedback.get(index)
+        if found is None or feedback.host is None:
+            continue
+        links.append(
+            FeedbackLink(
+                time=feedback.time,
+                kind=feedback.kind,
+                host=feedback.host,
+                message=" ".join(feedback.message.split()),
+                key=str(found["key"]),
+                after=feedback.time - found["time"],
+            )
+        )
+    return tuple(links)
+
+
+def root_causes(
+    data: RootCauseData,
+    keys: Sequence[str],
+    *,
+    counts: Mapping[str, int],
+    window: Window,
+    config: RootCauseConfig,
+) -> dict[str, RootCause]:
+    """The material of each of `keys` (`counts`: window counts of every group, for the chance rate)."""
+    shares = distributions(data.facets.group_values, data.facets.population, config.test)
+    return {
+        key: RootCause(
+            key=key,
+            values=shares.get(key, ()),
+            onset=onset(key, data, config.release_gap),
+            breadcrumbs=breadcrumbs(key, data, config.breadcrumb_lines),
+            drags=_related(key, data, "after", counts, window, config),
+            follows=_related(key, data, "before", counts, window, config),
+        )
+        for key in keys
+    }

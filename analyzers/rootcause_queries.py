@@ -1,0 +1,443 @@
+"""The root-cause queries: two size-0 searches for the groups a digest (or `group show`) covers.
+
+Elasticsearch counts; the only raw events read are `top_hits` of a few fields: the occurrences that
+anchor breadcrumbs and cascades (a dozen per group), the breadcrumb lines themselves (a few per
+occurrence) and recent feedback (20). The cost grows with the number of groups asked for, not with
+the number of events.
+
+1. facets   per group: its distribution over every dimension in the window, its first occurrence
+            ever and its versions (all history), anchors; the population's distribution per
+            service; when each version of each service first appeared; recent feedback.
+2. anchors  one `filters` bucket per anchor (at most 600 a request): the log lines of the
+            same process just before an occurrence, the groups on the same host just after and
+            just before it, and the group of the latest error on a feedback's host shortly
+            before the feedback.
+
+Functions named `*_request` are pure builders, `parse_*` pure readers; `fetch` is the I/O edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from analyzers import es
+from analyzers.digest_window import Window
+from analyzers.queries import iso
+from analyzers.rootcause_config import RootCauseConfig
+from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, get_field, index_pattern
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A field suspects are looked for in; `everywhere`: carried by every event, not only errors."""
+
+    name: str
+    field: str
+    everywhere: bool
+
+
+DIMENSIONS: Final = (
+    Dimension("version", "service.version", True),
+    Dimension("host", "host.name", True),
+    Dimension("python", "logloop.env.python", False),
+    Dimension("os", "host.os.type", True),
+    Dimension("platform", "logloop.env.platform", False),
+    Dimension("service", "service.name", True),
+    Dimension("environment", "service.environment", True),
+)
+VALUES_PER_DIMENSION: Final = 50
+POPULATION_HOSTS: Final = 1000
+SERVICES: Final = 50
+FEEDBACK_SAMPLES: Final = 20
+ANCHOR_HOSTS: Final = 6
+ANCHORS_PER_REQUEST: Final = 600
+_CRUMB_FIELDS: Final = ["@timestamp", "log.level", "log.logger", "message", "error.grouping_key"]
+_ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid"]
+
+Doc = dict[str, Any]
+
+
+def dimensions(config: RootCauseConfig) -> tuple[Dimension, ...]:
+    extra = (Dimension(f"env {name}", f"logloop.env.vars.{name}", False) for name in config.env_vars)
+    return (*DIMENSIONS, *extra)
+
+
+def _terms(field_name: str, size: int, **sub: Any) -> dict[str, Any]:
+    agg: dict[str, Any] = {"terms": {"field": field_name, "size": size}}
+    if sub:
+        agg["aggs"] = sub
+    return agg
+
+
+def _hits(size: int, fields: list[str], order: str = "desc") -> dict[str, Any]:
+    return {"top_hits": {"size": size, "sort": [{"@timestamp": order}], "_source": {"includes": fields}}}
+
+
+def _range(start: datetime | None, end: datetime, *, end_inclusive: bool = False) -> dict[str, Any]:
+    bounds = {"lte" if end_inclusive else "lt": iso(end)}
+    if start is not None:
+        bounds["gte"] = iso(start)
+    return {"range": {"@timestamp": bounds}}
+
+
+def _and(*clauses: dict[str, Any]) -> dict[str, Any]:
+    return {"bool": {"filter": list(clauses)}}
+
+
+def _dimension_aggs(dims: Sequence[Dimension]) -> dict[str, Any]:
+    return {d.name: _terms(d.field, VALUES_PER_DIMENSION) for d in dims}
+
+
+def _calendar(window: Window) -> dict[str, Any]:
+    """Counts per chart bucket of the window (calendar days or hours in its zone), empty ones too."""
+    return {
+        "date_histogram": {
+            "field": "@timestamp",
+            "calendar_interval": window.calendar_interval,
+            "time_zone": window.tz,
+            "min_doc_count": 0,
+            "extended_bounds": {"min": iso(window.start), "max": iso(window.end - timedelta(milliseconds=1))},
+        }
+    }
+
+
+def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig) -> dict[str, Any]:
+    dims = dimensions(config)
+    keyed = {"terms": {"error.grouping_key": list(keys)}}
+    per_group = {
+        **_dimension_aggs(dims),
+        "recent": _hits(max(10, config.breadcrumb_occurrences * 3), _ANCHOR_FIELDS),
+        "anchor_hosts": _terms(
+            "host.name",
+            ANCHOR_HOSTS,
+            recent=_hits(-(-config.cascade_anchors // ANCHOR_HOSTS), _ANCHOR_FIELDS),
+        ),
+    }
+    history = {
+        "first": _hits(1, ["@timestamp", "host.name", "service.name", "service.version"], order="asc"),
+        "versions": _terms("service.version", VALUES_PER_DIMENSION, first={"min": {"field": "@timestamp"}}),
+    }
+    errors_by_host = _terms(
+        "host.name",
+        POPULATION_HOSTS,
+        errors={
+            "filter": {"exists": {"field": "logloop.env.python"}},
+            "aggs": _dimension_aggs([d for d in dims if not d.everywhere]),
+        },
+    )
+    population = _terms(
+        "service.name", SERVICES, **_dimension_aggs([d for d in dims if d.everywhere]), hosts=errors_by_host
+    )
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": _range(None, window.end),
+        "aggs": {
+            "groups": {
+                "filter": _and(keyed, _range(window.start, window.end)),
+                "aggs": {"keys": _terms("error.grouping_key", len(keys), **per_group)},
+            },
+            "history": {
+                "filter": keyed,
+                "aggs": {"keys": _terms("error.grouping_key", len(keys), **history)},
+            },
+            "population": {
+                "filter": _and(_range(window.start, window.end), {"term": {"event.dataset": DATASET_LOG}}),
+                "aggs": {"services": population},
+            },
+            "releases": _terms(
+                "service.name",
+                SERVICES,
+                versions=_terms("service.version", 200, first={"min": {"field": "@timestamp"}}),
+            ),
+            "feedback": {
+                "filter": _and(
+                    _range(window.start, window.end), {"term": {"event.dataset": DATASET_FEEDBACK}}
+                ),
+                "aggs": {
+                    "recent": _hits(
+                        FEEDBACK_SAMPLES, ["@timestamp", "host.name", "message", "logloop.feedback.kind"]
+                    ),
+                    "kinds": _terms("logloop.feedback.kind", 10, daily=_calendar(window)),
+                },
+            },
+        },
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Anchor:
+    """One occurrence of a group: where later queries look around."""
+
+    key: str
+    time: datetime
+    host: str
+    pid: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackDoc:
+    time: datetime
+    host: str | None
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Facets:
+    """What request 1 found, as plain records (counts are event counts)."""
+
+    group_values: list[Doc]  # key, dimension, value, count
+    population: list[Doc]  # service, dimension, value, count (projected for error-only dimensions)
+    first: dict[str, Doc]  # key -> time, host, service, version of the first occurrence ever
+    group_versions: list[Doc]  # key, version, first (the group's first occurrence on that version)
+    releases: list[Doc]  # service, version, first (the version's first event)
+    crumb_anchors: list[Anchor]
+    cascade_anchors: list[Anchor]
+    feedback: list[FeedbackDoc]
+    feedback_daily: dict[str, list[int]] = field(default_factory=dict)  # kind -> count per bucket
+
+
+def _time(value: Any) -> datetime:
+    text = str(value).replace("Z", "+00:00")
+    return datetime.fromisoformat(text)
+
+
+def _sources(agg: Mapping[str, Any]) -> list[Doc]:
+    return [hit["_source"] for hit in agg["hits"]["hits"]]
+
+
+def _anchor(key: str, source: Mapping[str, Any]) -> Anchor | None:
+    host = get_field(source, "host.name")
+    if host is None or source.get("@timestamp") is None:
+        return None
+    pid = get_field(source, "process.pid")
+    return Anchor(
+        key=key, time=_time(source["@timestamp"]), host=str(host), pid=int(pid) if pid is not None else None
+    )
+
+
+def _distinct_processes(anchors: list[Anchor], limit: int) -> list[Anchor]:
+    seen: set[tuple[str, int | None]] = set()
+    chosen = []
+    for anchor in anchors:
+        if (anchor.host, anchor.pid) not in seen:
+            seen.add((anchor.host, anchor.pid))
+            chosen.append(anchor)
+    return chosen[:limit]
+
+
+def _population(services: list[Mapping[str, Any]], dims: Sequence[Dimension]) -> list[Doc]:
+    """Per service: every-event dimensions as counted; error-only ones projected from each host's
+    errors onto all of that host's events (a host's Python version is what its errors say it is)."""
+    rows: list[Doc] = []
+    for service in services:
+        name = service["key"]
+        rows.append({"service": name, "dimension": "service", "value": name, "count": service["doc_count"]})
+        for dim in dims:
+            if dim.everywhere and dim.name != "service":
+                rows.extend(
+                    {"service": name, "dimension": dim.name, "value": b["key"], "count": b["doc_count"]}
+                    for b in service[dim.name]["buckets"]
+                )
+        for host in service["hosts"]["buckets"]:
+            errors = host["errors"]
+            for dim in dims:
+                if dim.everywhere:
+                    continue
+                known = sum(b["doc_count"] for b in errors[dim.name]["buckets"])
+                rows.extend(
+                    {
+                        "service": name,
+                        "dimension": dim.name,
+                        "value": b["key"],
+                        "count": host["doc_count"] * b["doc_count"] / known,
+                    }
+                    for b in errors[dim.name]["buckets"]
+                )
+    return rows
+
+
+def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets:
+    dims = dimensions(config)
+    aggs = response.get("aggregations")
+    if not aggs:
+        return Facets(
+            group_values=[],
+            population=[],
+            first={},
+            group_versions=[],
+            releases=[],
+            crumb_anchors=[],
+            cascade_anchors=[],
+            feedback=[],
+        )
+    group_values: list[Doc] = []
+    crumbs: list[Anchor] = []
+    cascade: list[Anchor] = []
+    for bucket in aggs["groups"]["keys"]["buckets"]:
+        key = bucket["key"]
+        for dim in dims:
+            group_values.extend(
+                {"key": key, "dimension": dim.name, "value": b["key"], "count": b["doc_count"]}
+                for b in bucket[dim.name]["buckets"]
+            )
+        recent = [a for a in (_anchor(key, s) for s in _sources(bucket["recent"])) if a is not None]
+        crumbs.extend(_distinct_processes(recent, config.breadcrumb_occurrences))
+        per_host = (_anchor(key, s) for h in bucket["anchor_hosts"]["buckets"] for s in _sources(h["recent"]))
+        cascade.extend(a for a in per_host if a is not None)
+    first: dict[str, Doc] = {}
+    group_versions: list[Doc] = []
+    for bucket in aggs["history"]["keys"]["buckets"]:
+        source = (_sources(bucket["first"]) or [{}])[0]
+        first[bucket["key"]] = {
+            "time": _time(source["@timestamp"]) if source.get("@timestamp") else None,
+            "host": get_field(source, "host.name"),
+            "service": get_field(source, "service.name"),
+            "version": get_field(source, "service.version"),
+        }
+        group_versions.extend(
+            {"key": bucket["key"], "version": v["key"], "first": _time(v["first"]["value_as_string"])}
+            for v in bucket["versions"]["buckets"]
+        )
+    releases = [
+        {"service": s["key"], "version": v["key"], "first": _time(v["first"]["value_as_string"])}
+        for s in aggs["releases"]["buckets"]
+        for v in s["versions"]["buckets"]
+    ]
+    feedback = [
+        FeedbackDoc(
+            time=_time(s["@timestamp"]),
+            host=get_field(s, "host.name"),
+            kind=str(get_field(s, "logloop.feedback.kind") or "other"),
+            message=str(s.get("message") or ""),
+        )
+        for s in _sources(aggs["feedback"]["recent"])
+        if s.get("@timestamp")
+    ]
+    feedback_daily = {
+        str(b["key"]): [d["doc_count"] for d in b["daily"]["buckets"]]
+        for b in aggs["feedback"]["kinds"]["buckets"]
+    }
+    return Facets(
+        group_values=group_values,
+        population=_population(aggs["population"]["services"]["buckets"], dims),
+        first=first,
+        group_versions=group_versions,
+        releases=releases,
+        crumb_anchors=crumbs,
+        cascade_anchors=cascade,
+        feedback=feedback,
+        feedback_daily=feedback_daily,
+    )
+
+
+def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, Any]]:
+    """One `filters` bucket per question, at most ANCHORS_PER_REQUEST per request (the `should`
+    that limits the documents visited must stay under the node's clause limit, however many
+    groups `[rootcause] top_groups` asks for); no request when there is nothing to ask."""
+    grouped = {"exists": {"field": "error.grouping_key"}}
+    filters: dict[str, Any] = {}
+    for index, a in enumerate(facets.crumb_anchors):
+        process = [{"term": {"process.pid": a.pid}}] if a.pid is not None else []
+        filters[f"crumb|{index}"] = _and(
+            {"term": {"host.name": a.host}},
+            *process,
+            _range(a.time - config.breadcrumb_window, a.time, end_inclusive=True),
+        )
+    step = timedelta(milliseconds=1)
+    for index, a in enumerate(facets.cascade_anchors):
+        host = {"term": {"host.name": a.host}}
+        filters[f"after|{index}"] = _and(
+            host, grouped, _range(a.time + step, a.time + config.cascade_window, end_inclusive=True)
+        )
+        filters[f"before|{index}"] = _and(host, grouped, _range(a.time - config.cascade_window, a.time))
+    for index, f in enumerate(facets.feedback):
+        if f.host is not None:
+            filters[f"feedback|{index}"] = _and(
+                {"term": {"host.name": f.host}},
+                grouped,
+                _range(f.time - config.feedback_window, f.time, end_inclusive=True),
+            )
+    names = list(filters)
+    return [
+        _anchors_body({name: filters[name] for name in names[i : i + ANCHORS_PER_REQUEST]}, config)
+        for i in range(0, len(names), ANCHORS_PER_REQUEST)
+    ]
+
+
+def _anchors_body(filters: dict[str, Any], config: RootCauseConfig) -> dict[str, Any]:
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        # Only the documents some bucket wants: the filters agg then visits those, not the index.
+        "query": {"bool": {"should": list(filters.values()), "minimum_should_match": 1}},
+        "aggs": {
+            "anchors": {
+                "filters": {"filters": filters},
+                "aggs": {
+                    "lines": _hits(config.breadcrumb_lines + 1, _CRUMB_FIELDS),
+                    "groups": _terms("error.grouping_key", 10, last={"max": {"field": "@timestamp"}}),
+                },
+            }
+        },
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnchorFindings:
+    """What request 2 found, by anchor index."""
+
+    crumbs: dict[int, list[Doc]] = field(default_factory=dict)  # the lines before, newest first
+    after: dict[int, list[str]] = field(default_factory=dict)  # groups following on the same host
+    before: dict[int, list[str]] = field(default_factory=dict)  # groups preceding on the same host
+    feedback: dict[int, Doc] = field(default_factory=dict)  # the latest error group before the feedback
+
+
+def parse_anchors(responses: Sequence[Mapping[str, Any]]) -> AnchorFindings:
+    findings = AnchorFindings()
+    buckets = [
+        item
+        for response in responses
+        for item in response.get("aggregations", {}).get("anchors", {}).get("buckets", {}).items()
+    ]
+    for name, bucket in buckets:
+        kind, index = name.split("|")[0], int(name.split("|")[1])
+        groups = bucket["groups"]["buckets"]
+        if kind == "crumb":
+            findings.crumbs[index] = _sources(bucket["lines"])
+        elif kind in ("after", "before"):
+            getattr(findings, kind)[index] = [g["key"] for g in groups]
+        elif groups:
+            latest = max(groups, key=lambda g: g["last"]["value"])
+            findings.feedback[index] = {
+                "key": latest["key"],
+                "time": _time(latest["last"]["value_as_string"]),
+            }
+    return findings
+
+
+@dataclass(frozen=True, kw_only=True)
+class RootCauseData:
+    facets: Facets
+    anchors: AnchorFindings
+
+
+def fetch(
+    client: Any, prefix: str, window: Window, keys: Sequence[str], config: RootCauseConfig
+) -> RootCauseData:
+    """Both requests for `keys` (the feedback of the window is linked even when `keys` is empty)."""
+    index = index_pattern(prefix)
+    asked = list(keys) or ["(no group)"]  # terms need a key; this one matches nothing
+    response = es.search(
+        client, index=index, body=facets_request(window, asked, config), action="aggregate root causes"
+    )
+    facets = parse_facets(response, config)
+    found = [
+        es.search(client, index=index, body=body, action="read breadcrumbs and cascades")
+        for body in anchors_requests(facets, config)
+    ]
+    return RootCauseData(facets=facets, anchors=parse_anchors(found))

@@ -1,0 +1,64 @@
+"""`logloop group ticket`: a group as a ready-to-file issue in Markdown, and its delivery to a webhook.
+
+The payload POSTed is `{"title", "body", "labels", "group"}` (the shape issue trackers' create-issue
+APIs take, so a small relay or the tracker itself can accept it); the body is the Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from analyzers import links
+from analyzers.exceptions import DeliveryError
+from analyzers.group_report import GroupReport
+from analyzers.render import environment
+
+USER_AGENT = "logloop-ticket"
+
+
+def title(report: GroupReport) -> str:
+    group = report.group
+    services = ", ".join(group.services) or "unknown service"
+    return f"[{group.status}] {group.title} ({group.count:,} events, {services})"
+
+
+def markdown(report: GroupReport) -> str:
+    return (
+        environment()
+        .get_template("ticket.md.j2")
+        .render(
+            r=report,
+            title=title(report),
+            show_command=links.show_command(report.group.key),
+        )
+    )
+
+
+def payload(report: GroupReport) -> dict[str, Any]:
+    labels = ["logloop", report.group.status, *(f"suspect:{s.dimension}" for s in report.cause.suspects)]
+    return {"title": title(report), "body": markdown(report), "labels": labels, "group": report.group.key}
+
+
+def post(url: str, document: dict[str, Any], *, timeout: float) -> int:
+    """POST the ticket as JSON; the HTTP status, or DeliveryError naming the setting to check."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(
+            f"ticket webhook {url} answered HTTP {exc.code}: check [rootcause] webhook_url"
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryError(
+            f"ticket webhook {url} unreachable ({reason}): check [rootcause] webhook_url"
+        ) from None
