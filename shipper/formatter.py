@@ -253,15 +253,6 @@ def dumps(doc: Mapping[str, Any]) -> bytes:
         return json.dumps(note).encode("utf-8")
 
 
-def dumps_with(doc: Mapping[str, Any], rest: bytes) -> bytes:
-    """`dumps(doc)` with `rest` (JSON members, each led by a comma: see `EcsFormatter.lean_document`)
-    appended inside the outer object."""
-    data = dumps(doc)
-    if rest and len(data) > 2 and data[-1:] == b"}" and len(data) + len(rest) <= DOCUMENT_LIMIT:
-        return data[:-1] + rest + b"}"
-    return data
-
-
 # --- pieces of the document -----------------------------------------------------------------------
 
 
@@ -273,29 +264,17 @@ def _qualified_name(cls: type) -> str:
 _last_second: tuple[int, str] = (-1, "")
 
 
-def _is_plain(captured: Captured) -> bool:
-    """A message below ERROR without an exception, extras or stack info, captured without trouble:
-    the events `lean_document` splits and the drainer packs."""
-    record = captured.attributes
-    return not (
-        captured.failure is not None
-        or captured.error is not None
-        or record["levelno"] >= _ERROR_LEVEL
-        or record["exc_text"]
-        or record["stack_info"]
-        or not record.keys() <= _STANDARD_ATTRS  # extras: a subset test allocates nothing
-    )
-
-
-# A plain event as `EcsFormatter.lean_fields` gives it: created, message, levelname, logger name, file
-# name, line, function, template (or None), and the JSON of the document's constant rest.
+# A plain event as the delivery agent reads it (`shipper.delivery.documents`): created, message,
+# levelname, logger name, file name, line, function, template (or None), and the JSON of the
+# document's constant rest (ecs, service, host, process).
 LeanFields = tuple[float, str, str, str, str, int, str | None, str | None, bytes]
 
 
 def lean_json(fields: LeanFields, event_id: str) -> tuple[bytes, bytes, str]:
     """A plain event's document as JSON in two parts (the per-event head, the rest), and its
-    `@timestamp`: what `dumps_with(*EcsFormatter.lean_document(...))` gives with `event.id` stamped,
-    written as one string instead of a dict to encode. Raises on fields of other types."""
+    `@timestamp`: the JSON of `EcsFormatter.document(...)` for such an event with `event.id` stamped,
+    written as one string instead of a dict to encode (tests/test_records.py holds the two ways to
+    the same document). Raises on fields of other types."""
     created, message, levelname, name, filename, lineno, function, template, rest = fields
     if not event_id.isalnum():
         raise ValueError(f"event id {event_id!r} is not alphanumeric")
@@ -619,9 +598,6 @@ def _template(msg: str) -> str:
 # --- the formatter --------------------------------------------------------------------------------
 
 
-_SPLIT_BY: Final = ("document", "_document", "_map_attributes", "_service")  # what lean_document skips
-
-
 class EcsFormatter(logging.Formatter):
     """Turns a LogRecord into an ECS document (`to_document`) or its JSON text (`format`)."""
 
@@ -653,10 +629,6 @@ class EcsFormatter(logging.Formatter):
         self.context_provider = context_provider
         self.redactor = redactor if redactor is not None else redaction.DEFAULT
         self._templates: dict[str, str] = {}  # see _template
-        self._static: tuple[tuple[object, object, object], bytes | None] | None = None  # see _static_json
-        self._rest: tuple[bytes, tuple[object, object, object], bytes] | None = None  # see _lean_parts
-        # A subclass that changes how documents are built gets its own documents, never split ones.
-        self._splits = all(getattr(type(self), name) is getattr(EcsFormatter, name) for name in _SPLIT_BY)
 
     def format(self, record: logging.LogRecord) -> str:
         return dumps(self.to_document(record)).decode("utf-8")
@@ -721,167 +693,6 @@ class EcsFormatter(logging.Formatter):
                 self._templates.clear()
             self._templates[msg] = cached
         return cached
-
-    def lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes]:
-        """`document(captured)` split for serializing: (the per-event fields, the JSON of the rest).
-
-        The rest (`ecs`, `service`, `host`, `process`) hardly changes between events: its JSON is made
-        once per process (again when sys.argv or the process changes) and `dumps_with(doc, rest)` gives
-        the same document's JSON as `dumps(document(captured))`, without building or encoding those
-        subtrees for each event. Only the common case is split: a message below ERROR without an
-        exception, extras or stack info. Otherwise (or if anything goes wrong) the rest is b"" and
-        the first item is `document(captured)`.
-        """
-        try:
-            lean = self._lean_document(captured) if self._splits else None
-        except Exception:
-            lean = None
-        return lean if lean is not None else (self.document(captured), b"")
-
-    def lean_fields(self, captured: Captured) -> LeanFields | None:
-        """What `lean_json` needs of a plain event (a message below ERROR without an exception, extras
-        or stack info), as plain builtins that can be stored and written out later, elsewhere; None
-        for any other event."""
-        return self.lean_fields_many([captured])[0]
-
-    def lean_fields_many(
-        self, captureds: Sequence[Captured], *, max_chars: int | None = None
-    ) -> list[LeanFields | None]:
-        """`lean_fields` of each, with what they share (the process's facts) looked up once: the
-        drainer calls it for each batch, on the thread the program waits for. With `max_chars`, an
-        event whose message and template have that many characters or more is None too."""
-        if not self._splits:
-            return [None] * len(captureds)
-        try:
-            facts = environment.static_facts()
-            static = self._static_json(facts)
-        except Exception:
-            static = None
-        if static is None:
-            return [None] * len(captureds)
-        own_pid, standard, error_level = facts.pid, _STANDARD_ATTRS, _ERROR_LEVEL
-        known = self._rest if self._rest is not None and self._rest[0] is static else None
-        fields: list[LeanFields | None] = []
-        append = fields.append
-        # `_is_plain` and `_rest_json`, written out in the loop: this runs for every event, and the
-        # program's threads wait for the GIL meanwhile (tests/test_spool_segments.py holds the two
-        # ways to the same answers).
-        for captured in captureds:
-            try:
-                record, error, _, _, failure = captured
-                if (
-                    failure is not None
-                    or error is not None
-                    or record["levelno"] >= error_level
-                    or record["exc_text"]
-                    or record["stack_info"]
-                    or not record.keys() <= standard
-                ):
-                    append(None)
-                    continue
-                created, message, levelname = record["created"], record["message"], record["levelname"]
-                name, filename, lineno = record["name"], record["filename"], record["lineno"]
-                function, msg = record["funcName"], record["msg"]
-                if not (
-                    type(message) is type(name) is type(filename) is type(levelname) is str
-                    and type(lineno) is int
-                    and (function is None or type(function) is str)
-                    and isinstance(created, float | int)
-                ):
-                    append(None)
-                    continue
-                if known is not None and known[1] == (
-                    record["process"],
-                    record["thread"],
-                    record["threadName"],
-                ):
-                    rest: bytes | None = known[2]
-                else:
-                    rest = self._rest_json(static, own_pid, record)
-                    known = self._rest
-                if rest is None:
-                    append(None)
-                    continue
-                template = (msg if type(msg) is str else str(msg)) if isinstance(msg, str) else None
-                if max_chars is not None and len(message) + len(template or "") >= max_chars:
-                    append(None)
-                    continue
-                append((float(created), message, levelname, name, filename, lineno, function, template, rest))
-            except Exception:
-                append(None)
-        return fields
-
-    def _lean_document(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
-        parts = self._lean_parts(captured)
-        if parts is None:
-            return None
-        record, rest = parts
-        doc: dict[str, Any] = {
-            "@timestamp": format_timestamp(record["created"]),
-            "message": self.redactor.redact_text(truncate(record["message"], MESSAGE_LIMIT)),
-            "log": {
-                "level": record["levelname"].lower(),
-                "logger": record["name"],
-                "origin": {
-                    "file": {"name": record["filename"], "line": record["lineno"]},
-                    "function": record["funcName"],
-                },
-            },
-            "event": {"dataset": DATASET_LOG, "kind": "event"},
-        }
-        msg = record["msg"]
-        if isinstance(msg, str):
-            doc["logloop"] = {"template": self._template(msg)}
-        return doc, rest
-
-    def _lean_parts(self, captured: Captured) -> tuple[dict[str, Any], bytes] | None:
-        """For an event `lean_document` splits: its record attributes and the JSON of the rest (the
-        constant part and the per-event pid and thread, each led by a comma); else None."""
-        if not _is_plain(captured):
-            return None
-        facts = environment.static_facts()
-        static = self._static_json(facts)
-        rest = self._rest_json(static, facts.pid, captured.attributes) if static is not None else None
-        return None if rest is None else (captured.attributes, rest)
-
-    def _rest_json(self, static: bytes, own_pid: int, record: dict[str, Any]) -> bytes | None:
-        """The constant part's JSON and the event's pid and thread, or None if they are not plain."""
-        pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
-        if type(thread_name) is not str or not (thread is None or type(thread) is int):
-            return None
-        pid = own_pid if pid is None else pid
-        if type(pid) is not int:
-            return None
-        known = self._rest
-        if known is not None and known[0] is static and known[1] == (pid, thread, thread_name):
-            return known[2]  # the same thread as the last event: its JSON is made already
-        thread_id = "null" if thread is None else thread
-        tail = f'"pid":{pid},"thread":{{"id":{thread_id},"name":{_encode_string(thread_name)}}}}}'
-        rest = static + tail.encode("utf-8")
-        self._rest = (static, (pid, thread, thread_name), rest)
-        return rest
-
-    def _static_json(self, facts: environment.StaticFacts) -> bytes | None:
-        """`,"ecs":…,"service":…,"host":…,"process":{"name":…,"executable":…,"args":[…],` or None."""
-        args = _shared_process_args()
-        cached = self._static
-        if cached is not None:
-            known_facts, known_args, service = cached[0]
-            if known_facts is facts and known_args is args and service == self._service_key():
-                return cached[1]
-        static = {
-            "ecs": {"version": ECS_VERSION},
-            "service": self._service(),
-            "host": facts.host,
-            "process": {"name": facts.process_name, "executable": facts.executable, "args": args},
-        }
-        text = _fast_json(static).encode("utf-8")
-        json_ok = text.startswith(b'{"ecs":') and text.endswith(b"]}}")
-        self._static = ((facts, args, self._service_key()), b"," + text[1:-2] + b"," if json_ok else None)
-        return self._static[1]
-
-    def _service_key(self) -> tuple[str, str | None, str | None]:
-        return (self.service_name, self.service_version, self.environment)
 
     def _capture(self, record: logging.LogRecord) -> Captured:
         attributes = record.__dict__.copy()

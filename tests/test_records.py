@@ -4,6 +4,7 @@ a signal handler inside emit(), and close() bounded with a server that never ans
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import socket
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shipper.delivery.documents import Documents
+from shipper.delivery.documents import Documents, apply_program
 from shipper.formatter import EcsFormatter, capture_trace, render_trace
 from shipper.handler import ShipperHandler
 from shipper.spool import layout, records, segment
@@ -225,3 +226,21 @@ def test_close_is_bounded_with_a_server_that_never_answers(tmp_path: Path) -> No
     silent.close()
     assert elapsed < 0.5 + 0.3
     assert len(_records_in(tmp_path / "s")) == 100
+
+
+@pytest.mark.parametrize("message", ["plain %d of %s", "secret token=abc123 in a plain line"])
+def test_the_lean_way_writes_the_same_document_as_the_formatter(message: str) -> None:
+    """The agent's lean JSON of a plain record is the formatter's full document for it, redaction
+    included, with the program's facts applied: the document layout is not defined twice."""
+    record = _record(logging.INFO, message, 3, "x") if "%" in message else _record(logging.INFO, message)
+    program = {
+        "service": "codec", "service_version": "1.2", "environment": "prod", "pid": 1,
+        "host": {"name": "h"}, "process_name": "p", "executable": "/usr/bin/p", "args": ["p", "-v"],
+    }  # fmt: skip
+    documents = Documents("codec")
+    _, lean = documents.record(records.decode(records.encode_plain(record) or b"")[1], program, "0" * 32)
+    formatter = EcsFormatter(service_name="codec", service_version="1.2", environment="prod")
+    full = formatter.document(formatter.capture(record))
+    apply_program(full, program)
+    _, careful = documents.finish(full, "0" * 32)
+    assert json.loads(lean) == json.loads(careful)
