@@ -39,6 +39,7 @@ from analyzers import es, group_pages, registry
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from shipper import schema
+from shipper.grouping.titles import template_text
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field, index_pattern
 
 MAX_TEMPLATES: Final = 15
@@ -189,15 +190,14 @@ def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
 
 
 def error_line_title(key: str, sample: Mapping[str, Any]) -> str:
-    """The logging template, else the group's name (a mined template), else the message."""
+    """The logging template with its specifiers as placeholders (`%d` -> `<NUM>`), else the group's
+    name (a mined template), else the message."""
     if key == UNGROUPED:
         return UNGROUPED_TITLE
-    return str(
-        get_field(sample, "logloop.template")
-        or get_field(sample, "error.grouping_name")
-        or sample.get("message")
-        or key
-    )
+    template = get_field(sample, "logloop.template")
+    if isinstance(template, str) and template:
+        return template_text(template, str(sample.get("message") or ""))
+    return str(get_field(sample, "error.grouping_name") or sample.get("message") or key)
 
 
 def _operations_agg(window: Window) -> dict[str, Any]:

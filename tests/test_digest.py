@@ -78,7 +78,7 @@ def test_sections_for_error_lines_operations_feedback_and_shipper(es: Any, seede
     """Error lines by template, operations' p50/p95 now and before, feedback by kind, shipper maxima."""
     report = _report(es, seeded)
     [line] = report.error_lines
-    assert (line.template, line.count, line.previous_count) == ("disk %s is full", 4, 1)
+    assert (line.template, line.count, line.previous_count) == ("disk <ID> is full", 4, 1)  # as a title
     [operation] = report.operations
     assert operation.action == "db.query" and operation.count == 10
     assert operation.p95_ms is not None and operation.previous_p95_ms is not None
