@@ -304,18 +304,22 @@ def refresh_quiet_group(
     return replace(refreshed, priority=priority_of(refreshed, spread=spread, config=config, until=until))
 
 
-def _all_time(
-    client: Any, prefix: str, keys: Sequence[str], until: datetime
+def _before(
+    client: Any, prefix: str, keys: Sequence[str], start: datetime
 ) -> dict[str, tuple[int, datetime]]:
+    """Per group, its events before `start` (the look-back range's): their count and the first one.
+
+    The look-back range's own counts are in the page already, so only the older events are read:
+    little or nothing once retention keeps about the look-back range."""
     totals: dict[str, tuple[int, datetime]] = {}
     for raw in group_pages.buckets(
         client,
         index=index_pattern(prefix),
-        query=queries.all_time_query(keys=keys, until=until),
+        query=queries.all_time_query(keys=keys, until=start),
         aggs=queries.ALL_TIME_AGGS,
         action="count groups",
     ):
-        totals[str(raw["key"])] = (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
+        totals[str(raw["key"])] = (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or start)
     return totals
 
 
@@ -364,13 +368,16 @@ def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, unti
     return result.updated
 
 
-def _samples(client: Any, prefix: str, keys: Sequence[str], until: datetime) -> dict[str, Mapping[str, Any]]:
-    if not keys:
+def _samples(
+    client: Any, prefix: str, buckets: Sequence[Bucket], until: datetime
+) -> dict[str, Mapping[str, Any]]:
+    """The latest event of each group (searched from the day it was last seen on)."""
+    if not buckets:
         return {}
     response = es.search(
         client,
         index=index_pattern(prefix),
-        body=queries.latest_per_group(keys=keys, until=until),
+        body=queries.latest_at(last_seen={bucket.key: bucket.last_seen for bucket in buckets}, until=until),
         action="read group samples",
     )
     hits = response.get("hits", {}).get("hits", [])
@@ -390,11 +397,17 @@ def analyze_page(
     """The registry entries of one page of groups, decided from their counts and their history."""
     keys = [bucket.key for bucket in buckets]
     previous = registry.groups_by_id(client, prefix, keys)
-    totals = _all_time(client, prefix, keys, until)
+    lookback_start = until - (config.baseline_windows + 1) * config.window
+    older = _before(client, prefix, keys, lookback_start)
     recurrences = _since(client, prefix, since_times(previous, buckets), until)
     groups: list[Group] = []
     for bucket in buckets:
-        count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
+        # The windows partition the look-back range: their sum is its count, exactly.
+        count_before, first_before = older.get(bucket.key, (0, bucket.first_seen))
+        count_total, first_seen = (
+            count_before + sum(bucket.window_counts),
+            min(first_before, bucket.first_seen),
+        )
         recurrence = recurrences.get(bucket.key, Recurrence(first=None, versions=(), first_by_version=()))
         observation = lifecycle.Observation(
             first_seen=first_seen,
@@ -485,7 +498,7 @@ def run(
     )
     seen: set[str] = set()
     written: list[Group] = []
-    pages = group_pages.pages(
+    pages = group_pages.keyed_pages(
         client,
         index=index_pattern(prefix),
         query=queries.summary_query(**span),
@@ -494,11 +507,9 @@ def run(
         action="aggregate error groups",
     )
     for page in group_pages.read_ahead(pages):
-        samples = _samples(client, prefix, [str(raw["key"]) for raw in page], until)
-        buckets = [
-            parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
-            for raw in page
-        ]
+        parsed = [parse_bucket(raw, baseline_windows=config.baseline_windows) for raw in page]
+        samples = _samples(client, prefix, parsed, until)
+        buckets = [replace(bucket, sample=samples.get(bucket.key, {})) for bucket in parsed]
         groups = analyze_page(
             client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
         )
