@@ -94,12 +94,23 @@ def page_request(
     }
 
 
+_AS_STRINGS: Final = ",".join(
+    f"-**.{name}" for name in ("key_as_string", "value_as_string", "from_as_string", "to_as_string")
+)
+
+
 def keys_request(
-    *, query: Mapping[str, Any], field: str, aggs: Mapping[str, Any], keys: Sequence[str]
+    *,
+    query: Mapping[str, Any],
+    field: str,
+    aggs: Mapping[str, Any],
+    keys: Sequence[str],
+    unread: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A size-0 search for these terms of `field` only (a `terms` query, so only their events are
     visited), each with `aggs`, in key order. Every shard holds at most these terms, so the page is
-    complete unless a shard fails to return them all (still checked: `is_complete`)."""
+    complete unless a shard fails to return them all (still checked: `is_complete`). `unread`: paths
+    within a bucket the caller never reads, left out of the answer (`filter_path`)."""
     terms: dict[str, Any] = {
         "field": field,
         "size": len(keys),
@@ -111,6 +122,10 @@ def keys_request(
         "size": 0,
         "track_total_hits": False,
         "allow_partial_search_results": False,
+        # Each run asks with its own `until`: caching a page's large answer per shard costs, never pays.
+        "request_cache": False,
+        # Dates as strings double the answer (thousands of buckets a page) and are never read.
+        "filter_path": ",".join([_AS_STRINGS, *(f"-aggregations.page.buckets.{path}" for path in unread)]),
         "query": {"bool": {"filter": [dict(query), {"terms": {field: list(keys)}}]}},
         "aggs": {"page": {"terms": terms, "aggs": dict(aggs)} if aggs else {"terms": terms}},
     }
@@ -200,6 +215,7 @@ def keyed_pages(
     field: str = GROUP_KEY,
     page_size: int,
     action: str,
+    unread: Sequence[str] = (),
 ) -> Iterator[list[Bucket]]:
     """What `pages` yields (every term exactly once, complete pages), for a fraction of its cost when
     `aggs` are costly: the keys are listed first (`pages` without sub-aggregations, LIST_SIZE at a
@@ -208,7 +224,14 @@ def keyed_pages(
     for listed in pages(client, index=index, query=query, field=field, page_size=LIST_SIZE, action=action):
         for chunk in key_chunks([str(bucket["key"]) for bucket in listed], page_size):
             yield from _keyed_page(
-                client, index=index, query=query, aggs=aggs, field=field, keys=chunk, action=action
+                client,
+                index=index,
+                query=query,
+                aggs=aggs,
+                field=field,
+                keys=chunk,
+                action=action,
+                unread=unread,
             )
 
 
@@ -221,12 +244,13 @@ def _keyed_page(
     field: str,
     keys: list[str],
     action: str,
+    unread: Sequence[str],
 ) -> Iterator[list[Bucket]]:
     """The buckets of these keys, complete; halves of them when a page passes `search.max_buckets`."""
     pending = [keys]
     while pending:
         chunk = pending.pop()
-        body = keys_request(query=query, field=field, aggs=aggs, keys=chunk)
+        body = keys_request(query=query, field=field, aggs=aggs, keys=chunk, unread=unread)
         answer = _ask(client, index=index, body=body, action=action)
         if answer is None:
             return
