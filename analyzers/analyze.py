@@ -6,11 +6,13 @@ First, error events in the look-back range without a grouping key (another shipp
 search); then pending `logloop group` edits are applied to newly stored events.
 
 Every group with an event in the look-back range (current window + baseline windows) is analyzed,
-a page at a time (`analyzers.group_pages`: partitions of the groups that Elasticsearch proves
-complete, so every count is exact whatever the number of groups). Per page (all core
-aggregations, see analyzers.queries): the page's summary, the all-time count and first occurrence
-of its groups, the registry entries it already has and one "since" request for those; then the
-page is written to the registry. Memory holds one page of groups and the keys seen so far. Raw
+a page at a time (`analyzers.group_pages.keyed_pages`: the keys are listed first, then each page of
+keys is aggregated with a `terms` query on them, so every event is aggregated once, and each page is
+proven complete, so every count is exact whatever the number of groups). Per page (all core
+aggregations, see analyzers.queries): the page's summary, its groups' events before the look-back
+range (count and first occurrence: the windows hold the rest), their samples (searched from the day
+each was last seen), the registry entries it already has and one "since" request for those; then
+the page is written to the registry. Memory holds one page of groups and the keys seen so far. Raw
 events are never paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open
@@ -29,7 +31,7 @@ from typing import Any, Final
 from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
-from shipper.schema import DATASET_FEEDBACK, get_field, index_pattern
+from shipper.schema import get_field, index_pattern
 
 # Groups per page: each carries ~40 buckets (windows, days, hosts, versions, ...), so a page stays
 # well under `search.max_buckets` (65,536) and its samples under `index.max_result_window` (10,000).
@@ -100,7 +102,7 @@ def parse_bucket(
         service_count=len(services),
         version_count=len(versions),
         level=_top_level(_keys(raw["levels"])),
-        is_feedback=DATASET_FEEDBACK in _keys(raw["datasets"]),
+        is_feedback=int(raw["feedback"]["doc_count"]) > 0,
         with_trace=int(raw["with_trace"]["doc_count"]),
         grouping_version=None
         if raw["grouping_version"]["value"] is None
@@ -205,16 +207,23 @@ def priority_of(
     group: Group, *, spread: tuple[int, int, int], config: AnalyzeConfig, until: datetime
 ) -> float:
     """The group's priority score; `spread` is (hosts, services, versions) as counted exactly."""
+    return _score(vars(group), spread=spread, config=config, until=until)
+
+
+def _score(
+    fields: Mapping[str, Any], *, spread: tuple[int, int, int], config: AnalyzeConfig, until: datetime
+) -> float:
+    """`priority_of` on a group's fields before the group is built (a frozen copy per group costs)."""
     signals = priority.Signals(
-        level=group.level,
-        has_traceback=group.category == "traceback",
-        count_window=group.count_window,
+        level=fields["level"],
+        has_traceback=fields["category"] == "traceback",
+        count_window=fields["count_window"],
         hosts=spread[0],
         services=spread[1],
         versions=spread[2],
-        last_seen=group.last_seen,
-        status=group.status,
-        feedback_kind=group.feedback_kind,
+        last_seen=fields["last_seen"],
+        status=fields["status"],
+        feedback_kind=fields["feedback_kind"],
     )
     return priority.score(signals, now=until, half_life=config.recency_half_life)
 
@@ -232,13 +241,12 @@ def build_group(
 ) -> Group:
     sample = bucket.sample
     status_changed = previous is None or previous.status != decision.status
-    level = bucket.level
-    group = Group(
+    fields: dict[str, Any] = dict(
         group_id=bucket.key,
         title=stable_title(previous, sample, bucket),
         category=category_of(bucket),
         error_type=get_field(sample, "error.type"),
-        level=level,
+        level=bucket.level,
         first_seen=first_seen,
         last_seen=bucket.last_seen,
         count_total=count_total,
@@ -261,7 +269,7 @@ def build_group(
         feedback_kind=get_field(sample, "logloop.feedback.kind") if bucket.is_feedback else None,
     )
     spread = (bucket.host_count, bucket.service_count, bucket.version_count)
-    return replace(group, priority=priority_of(group, spread=spread, config=config, until=until))
+    return Group(**fields, priority=_score(fields, spread=spread, config=config, until=until))
 
 
 def refresh_quiet_group(
@@ -304,18 +312,22 @@ def refresh_quiet_group(
     return replace(refreshed, priority=priority_of(refreshed, spread=spread, config=config, until=until))
 
 
-def _all_time(
-    client: Any, prefix: str, keys: Sequence[str], until: datetime
+def _before(
+    client: Any, prefix: str, keys: Sequence[str], start: datetime
 ) -> dict[str, tuple[int, datetime]]:
+    """Per group, its events before `start` (the look-back range's): their count and the first one.
+
+    The look-back range's own counts are in the page already, so only the older events are read:
+    little or nothing once retention keeps about the look-back range."""
     totals: dict[str, tuple[int, datetime]] = {}
     for raw in group_pages.buckets(
         client,
         index=index_pattern(prefix),
-        query=queries.all_time_query(keys=keys, until=until),
+        query=queries.all_time_query(keys=keys, until=start),
         aggs=queries.ALL_TIME_AGGS,
         action="count groups",
     ):
-        totals[str(raw["key"])] = (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or until)
+        totals[str(raw["key"])] = (int(raw["doc_count"]), _date(raw["first_seen"]["value"]) or start)
     return totals
 
 
@@ -364,13 +376,16 @@ def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, unti
     return result.updated
 
 
-def _samples(client: Any, prefix: str, keys: Sequence[str], until: datetime) -> dict[str, Mapping[str, Any]]:
-    if not keys:
+def _samples(
+    client: Any, prefix: str, last_seen: Mapping[str, datetime], until: datetime
+) -> dict[str, Mapping[str, Any]]:
+    """The latest event of each group (searched from the day it was last seen on)."""
+    if not last_seen:
         return {}
     response = es.search(
         client,
         index=index_pattern(prefix),
-        body=queries.latest_per_group(keys=keys, until=until),
+        body=queries.latest_at(last_seen=last_seen, until=until),
         action="read group samples",
     )
     hits = response.get("hits", {}).get("hits", [])
@@ -389,12 +404,18 @@ def analyze_page(
 ) -> list[Group]:
     """The registry entries of one page of groups, decided from their counts and their history."""
     keys = [bucket.key for bucket in buckets]
-    previous = registry.groups_by_id(client, prefix, keys)
-    totals = _all_time(client, prefix, keys, until)
+    previous = registry.groups_by_id(client, prefix, keys, lean=True)  # its long texts are not read
+    lookback_start = until - (config.baseline_windows + 1) * config.window
+    older = _before(client, prefix, keys, lookback_start)
     recurrences = _since(client, prefix, since_times(previous, buckets), until)
     groups: list[Group] = []
     for bucket in buckets:
-        count_total, first_seen = totals.get(bucket.key, (sum(bucket.window_counts), bucket.first_seen))
+        # The windows partition the look-back range: their sum is its count, exactly.
+        count_before, first_before = older.get(bucket.key, (0, bucket.first_seen))
+        count_total, first_seen = (
+            count_before + sum(bucket.window_counts),
+            min(first_before, bucket.first_seen),
+        )
         recurrence = recurrences.get(bucket.key, Recurrence(first=None, versions=(), first_by_version=()))
         observation = lifecycle.Observation(
             first_seen=first_seen,
@@ -437,11 +458,22 @@ def _quiet_groups(
     until: datetime,
     now: datetime,
 ) -> Iterator[Group]:
-    for group in registry.open_groups(client, prefix):
-        if group.group_id not in seen:
-            yield refresh_quiet_group(
-                group, service_versions=service_versions, config=config, until=until, now=now
-            )
+    def refreshed(keys: list[str]) -> Iterator[Group]:
+        for group in registry.groups_by_id(client, prefix, keys).values():
+            if group.status not in ("resolved", "ignored"):  # as open_groups (it may have changed since)
+                yield refresh_quiet_group(
+                    group, service_versions=service_versions, config=config, until=until, now=now
+                )
+
+    # Ids first (no document read), then only the unseen groups in full, a page at a time.
+    unseen: list[str] = []
+    for key in registry.open_group_ids(client, prefix):
+        if key not in seen:
+            unseen.append(key)
+        if len(unseen) >= PAGE_SIZE:
+            yield from refreshed(unseen)
+            unseen = []
+    yield from refreshed(unseen)
 
 
 def _save_in_pages(client: Any, prefix: str, groups: Iterable[Group]) -> Iterator[Group]:
@@ -485,16 +517,18 @@ def run(
     )
     seen: set[str] = set()
     written: list[Group] = []
-    pages = group_pages.pages(
+    pages = group_pages.keyed_pages(
         client,
         index=index_pattern(prefix),
         query=queries.summary_query(**span),
         aggs=queries.group_aggs(**span),
         page_size=PAGE_SIZE,
         action="aggregate error groups",
+        unread=queries.GROUP_UNREAD,
     )
     for page in group_pages.read_ahead(pages):
-        samples = _samples(client, prefix, [str(raw["key"]) for raw in page], until)
+        last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
+        samples = _samples(client, prefix, last_seen, until)
         buckets = [
             parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
             for raw in page

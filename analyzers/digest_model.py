@@ -177,6 +177,7 @@ class Report:
     def more_groups(self) -> int:
         """Active groups beyond the top ones shown: the digest says they exist and how many."""
         return max(self.active_groups - len(self.top_groups), 0)
+
     insights: Insights = Insights()  # root-cause material, links (analyzers.digest_insights)
 
     def measure(self, name: str) -> Measure:

@@ -1,11 +1,11 @@
 """`logloop group`: one error group in full, and user control over groups (see analyzers/group_edits).
 
-    logloop group show KEY                      the group with its root-cause material
-    logloop group ticket KEY [--post]           the group as a ready-to-file issue
-    logloop group merge KEY KEY...              the events of every KEY become one group (the first KEY)
-    logloop group split KEY --by message|caller|version
-    logloop group unmerge KEY|EDIT_ID           undo the active edits of KEY (or that one edit)
-    logloop group edits                         the history: who did what, when, and what was undone
+logloop group show KEY                      the group with its root-cause material
+logloop group ticket KEY [--post]           the group as a ready-to-file issue
+logloop group merge KEY KEY...              the events of every KEY become one group (the first KEY)
+logloop group split KEY --by message|caller|version
+logloop group unmerge KEY|EDIT_ID           undo the active edits of KEY (or that one edit)
+logloop group edits                         the history: who did what, when, and what was undone
 
 """
 

@@ -106,7 +106,8 @@ def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> 
         "hosts": _terms("host.name"),
         "services": _terms("service.name"),
         "levels": _terms("log.level", size=5),
-        "datasets": _terms("event.dataset", size=3),
+        # Only "is any event feedback" is read: a filter costs a fraction of a terms list per group.
+        "feedback": {"filter": {"term": {"event.dataset": schema.DATASET_FEEDBACK}}},
         "with_trace": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "grouping_version": {"max": {"field": "logloop.grouping_version"}},
         "in_window": {
@@ -127,6 +128,19 @@ def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> 
             },
         },
     }
+
+
+# What `analyze.parse_bucket` never reads of a `group_aggs` bucket (half of a page's answer): the
+# lists' counts (their order is their rank), the windows' bounds, the days' keys (they are in order).
+GROUP_UNREAD: Final = (
+    *(f"{name}.buckets.doc_count" for name in ("versions", "hosts", "services", "levels")),
+    "*.doc_count_error_upper_bound",
+    "*.sum_other_doc_count",
+    "windows.buckets.*.from",
+    "windows.buckets.*.to",
+    "in_window.doc_count",
+    "in_window.daily.buckets.key",
+)
 
 
 def service_versions(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
@@ -159,8 +173,33 @@ def latest_per_group(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
     }
 
 
+def latest_at(*, last_seen: Mapping[str, datetime], until: datetime) -> dict[str, Any]:
+    """The latest event before `until` of each group, knowing when each was last seen: what
+    `latest_per_group` returns, visiting only the events of each group's last (UTC) day.
+
+    One clause per day, not per group (a page of groups spans at most the look-back range's days):
+    a group's latest event is at its `last_seen`, so on or after the start of that day."""
+    by_day: dict[datetime, list[str]] = {}
+    for key, moment in last_seen.items():
+        day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        by_day.setdefault(day, []).append(key)
+    clauses = [
+        {"bool": {"filter": [time_range(day, until), {"terms": {"error.grouping_key": keys}}]}}
+        for day, keys in sorted(by_day.items())
+    ]
+    return {
+        "size": len(last_seen),
+        "track_total_hits": False,
+        "query": {"bool": {"should": clauses, "minimum_should_match": 1}},
+        "collapse": {"field": "error.grouping_key"},
+        "sort": [{"@timestamp": {"order": "desc"}}],
+        "_source": {"includes": [*SAMPLE_FIELDS, "error.grouping_key", "host.name"]},
+    }
+
+
 def all_time_query(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
-    """These groups' events over every daily index (their exact total and first occurrence are paged)."""
+    """These groups' events before `until` over every daily index (their exact count and first
+    occurrence are paged; analyze asks only before its look-back range, whose counts it has)."""
     return {"bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(keys)}}]}}
 
 

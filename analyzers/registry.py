@@ -200,20 +200,47 @@ def _hits(response: Mapping[str, Any]) -> list[Group]:
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
 
 
-def groups_by_id(client: Any, prefix: str, ids: Iterable[str]) -> dict[str, Group]:
-    """The registry entries of these groups (those it has), in one request."""
+def groups_by_id(client: Any, prefix: str, ids: Iterable[str], *, lean: bool = False) -> dict[str, Group]:
+    """The registry entries of these groups (those it has), in one request (`lean`: without the long
+    texts, as `iter_groups`)."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    body = {"size": len(wanted), "query": {"ids": {"values": wanted}}}
+    body: dict[str, Any] = {"size": len(wanted), "query": {"ids": {"values": wanted}}}
+    if lean:
+        body["_source"] = {"excludes": list(LEAN_EXCLUDES)}
     groups = _hits(es.search(client, index=index_name(prefix), body=body, action="read the group registry"))
     return {group.group_id: group for group in groups}
 
 
+_OPEN: Final = {"bool": {"must_not": [{"terms": {"status": ["resolved", "ignored"]}}]}}
+
+
 def open_groups(client: Any, prefix: str, *, page: int = PAGE) -> Iterator[Group]:
     """Every group not resolved or ignored, paged by group id."""
-    query = {"bool": {"must_not": [{"terms": {"status": ["resolved", "ignored"]}}]}}
-    return iter_groups(client, prefix, query=query, page=page)
+    return iter_groups(client, prefix, query=_OPEN, page=page)
+
+
+def open_group_ids(client: Any, prefix: str, *, page: int = PAGE) -> Iterator[str]:
+    """The ids of `open_groups`, without reading their documents (analyze needs only the few it did
+    not see in its pages)."""
+    after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {
+            "size": page,
+            "query": _OPEN,
+            "sort": [{"group_id": "asc"}],
+            "track_total_hits": False,
+            "_source": False,
+        }
+        if after is not None:
+            body["search_after"] = after
+        response = es.search(client, index=index_name(prefix), body=body, action="read the group registry")
+        hits = response.get("hits", {}).get("hits", [])
+        yield from (str(hit["_id"]) for hit in hits)
+        if len(hits) < page:
+            return
+        after = hits[-1]["sort"]
 
 
 def lookup(client: Any, prefix: str, reference: str) -> Group:

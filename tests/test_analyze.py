@@ -241,7 +241,8 @@ def test_cli_analyze_resolve_ignore(
 
 
 def test_open_groups_pages_through_the_registry(es: Any, prefix: str) -> None:
-    """open_groups pages by key, skipping resolved and ignored groups; lookup prefers the exact key."""
+    """open_groups (and open_group_ids, without the documents) page by key, skipping resolved and
+    ignored groups; lookup prefers the exact key."""
     registry.ensure(es, prefix)
     statuses = ["new", "ongoing", "resolved", "escalating", "ignored", "regressed", "new"]
     registry.save_groups(
@@ -266,6 +267,7 @@ def test_open_groups_pages_through_the_registry(es: Any, prefix: str) -> None:
         "k5",
         "k6",
     ]
+    assert list(registry.open_group_ids(es, prefix, page=2)) == ["k0", "k1", "k3", "k5", "k6"]
     assert registry.lookup(es, prefix, "k1").group_id == "k1"
     with pytest.raises(GroupNotFound, match="matches more than 5 groups"):
         registry.lookup(es, prefix, "k")

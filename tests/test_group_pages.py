@@ -179,6 +179,37 @@ def test_too_many_buckets_splits_the_page(es: Any, many: tuple[str, Truth]) -> N
     assert found == {key: count for key, count in truth.window.items() if count}
 
 
+def test_keyed_pages_count_every_group_exactly(es: Any, many: tuple[str, Truth]) -> None:
+    """Keys listed first, then pages of 300 keys with hourly buckets (split past search.max_buckets):
+    every group once, in pages of at most 300, with its exact count."""
+    prefix, truth = many
+    hourly = {
+        "hours": {
+            "date_histogram": {
+                "field": "@timestamp",
+                "fixed_interval": "1h",
+                "min_doc_count": 0,
+                "extended_bounds": {"min": (NOW - WEEK).isoformat(), "max": NOW.isoformat()},
+            }
+        }
+    }  # 169 buckets per group: 300 groups are 50,700, so with the page's own buckets some pages split
+    pages = list(
+        group_pages.keyed_pages(
+            es,
+            index=index_pattern(prefix),
+            query=_window_query(),
+            aggs=hourly,
+            page_size=400,
+            action="page the test groups by their keys",
+        )
+    )
+    counts = [
+        (b["key"], sum(hour["doc_count"] for hour in b["hours"]["buckets"])) for page in pages for b in page
+    ]
+    assert all(len(page) <= 400 for page in pages) and len(counts) == len(dict(counts))
+    assert dict(counts) == {key: count for key, count in truth.window.items() if count}
+
+
 def test_digest_counts_every_group(es: Any, many: tuple[str, Truth]) -> None:
     """Without a registry the digest counts all groups, new ones included, and says how many it hides."""
     prefix, truth = many

@@ -28,6 +28,14 @@ BODIES = {
         page_size=group_pages.PAGE_SIZE,
         estimate=True,
     ),
+    "group_page_by_keys": group_pages.keys_request(
+        query=queries.summary_query(**SPAN),
+        field=group_pages.GROUP_KEY,
+        aggs=queries.group_aggs(**SPAN),
+        keys=["a", "b"],
+        unread=queries.GROUP_UNREAD,
+    ),
+    "latest_at": queries.latest_at(last_seen={"a": NOW - timedelta(hours=30), "b": NOW - WEEK}, until=NOW),
     "service_versions": queries.service_versions(**SPAN),
     "all_time": group_pages.page_request(
         query=queries.all_time_query(keys=["a", "b"], until=NOW),
@@ -125,6 +133,34 @@ def test_bodies_run_on_the_real_node(es: Any, index_prefix: str, name: str) -> N
     response = es_boundary.search(es, index=index_pattern(index_prefix), body=BODIES[name])
     assert response["_shards"]["failed"] == 0
     json.dumps(response)
+
+
+def test_latest_at_asks_one_clause_per_day_from_its_start() -> None:
+    """Groups last seen on the same UTC day share a clause, searched from that day's midnight."""
+    last_seen = {"a": NOW - timedelta(hours=1), "b": NOW - timedelta(hours=3), "c": NOW - WEEK}
+    clauses = queries.latest_at(last_seen=last_seen, until=NOW)["query"]["bool"]["should"]
+    ranges = [clause["bool"]["filter"][0]["range"]["@timestamp"]["gte"] for clause in clauses]
+    keys = [clause["bool"]["filter"][1]["terms"]["error.grouping_key"] for clause in clauses]
+    assert ranges == ["2026-11-16T00:00:00.000Z", "2026-11-23T00:00:00.000Z"] and keys == [["c"], ["a", "b"]]
+
+
+@pytest.mark.es
+def test_latest_at_finds_the_event_latest_per_group_finds(es: Any, index_prefix: str) -> None:
+    """Searching each group from its last day gives the same latest event as searching all its days."""
+    install_template(es, index_prefix)
+    events = [event("a", NOW - timedelta(days=days, hours=hours)) for days in (1, 3, 9) for hours in (1, 5)]
+    events += [event("b", NOW - timedelta(days=12, hours=2)), event("b", NOW - timedelta(days=20))]
+    events += [event("a", NOW + timedelta(hours=1))]  # after `until`: neither may return it
+    index_events(es, index_prefix, events)
+    last_seen = {"a": NOW - timedelta(days=1, hours=1), "b": NOW - timedelta(days=12, hours=2)}
+
+    def latest(body: dict[str, Any]) -> dict[str, str]:
+        hits = es_boundary.search(es, index=index_pattern(index_prefix), body=body)["hits"]["hits"]
+        return {hit["_source"]["error"]["grouping_key"]: hit["_source"]["@timestamp"] for hit in hits}
+
+    whole = latest(queries.latest_per_group(keys=["a", "b"], until=NOW))
+    assert latest(queries.latest_at(last_seen=last_seen, until=NOW)) == whole
+    assert set(whole) == {"a", "b"}
 
 
 @pytest.mark.es
