@@ -7,8 +7,11 @@ import json
 import shutil
 import ssl
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +120,47 @@ def test_an_error_answer_gives_the_error_type(not_elasticsearch: FakeKibana) -> 
         second = transport.send([_event(1, "x-2026.01.01")], timeout=5)
     assert (first[0].kind, first[0].status, first[0].reason) == ("retry", 401, "security_exception")
     assert (second[0].kind, second[0].status, second[0].reason) == ("rejected", 400, "parse_exception")
+
+
+class _ClosesIdleConnections(BaseHTTPRequestHandler):
+    """Answers each `_bulk` as Elasticsearch does, then closes the kept-alive connection, as a node
+    or a proxy does with idle connections."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        payload = json.dumps({"errors": False, "items": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_connection_closed_while_idle_is_opened_again_without_a_retry() -> None:
+    """A kept-alive connection the node closed while idle is replaced before the next request: the
+    request is delivered at once, not counted as a retry."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesIdleConnections)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        settings = ElasticsearchSettings(url=f"http://127.0.0.1:{server.server_address[1]}")
+        with closing(ElasticsearchTransport(settings)) as transport:
+            for _ in range(3):
+                assert [o.kind for o in transport.send([_event(1, "x-2026.01.01")], timeout=5)] == [
+                    "delivered"
+                ]
+                time.sleep(0.05)  # the server has closed its end by now
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 @pytest.fixture(scope="module")

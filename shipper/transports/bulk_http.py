@@ -29,6 +29,7 @@ import base64
 import http.client
 import ipaddress
 import json
+import select
 import ssl
 import time
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class _Node:
         self.dead_until = 0.0
 
     def connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self.connection is not None and _dropped(self.connection):
+            self.drop()  # closed by the node while idle: a new connection, not a failure (as urllib3)
         if self.connection is None:
             if self.https:
                 self.connection = http.client.HTTPSConnection(
@@ -172,6 +175,18 @@ class BulkClient:
         if answer.will_close:
             node.drop()
         return Response(answer.status, _parse(raw), answer.getheader("X-Elastic-Product") == "Elasticsearch")
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle kept-alive connection was closed by the other end: it reads as ready (end of
+    file) though no request is out."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def error_message(body: Any) -> str:
