@@ -288,9 +288,11 @@ class Agent:
                 seg.program = value
                 seg.finish(frame.offset)
                 return None
-            if kind == records.RECORD:
-                created = value.attributes.get("created")
-                created = float(created) if isinstance(created, int | float) else seg.header.created_ms / 1000
+            if kind == records.PLAIN:
+                event_id = segment.event_id(seg.header, frame.offset, _created(value[0], seg.header))
+                index, body = self._documents.plain(value, seg.program, event_id)
+            elif kind == records.RECORD:
+                created = _created(value.attributes.get("created"), seg.header)
                 event_id = segment.event_id(seg.header, frame.offset, created)
                 index, body = self._documents.record(value, seg.program, event_id)
             else:
@@ -432,6 +434,11 @@ class Agent:
             with contextlib.suppress(Exception):
                 self._transport.close()
             self._transport = None
+
+
+def _created(created: Any, header: segment.Header) -> float:
+    """A record's creation time for its event id; the segment's, if the record has none."""
+    return float(created) if isinstance(created, int | float) else header.created_ms / 1000
 
 
 # -- running as a process or a thread ------------------------------------------------------------------

@@ -4,7 +4,8 @@ This is the one place where what was captured becomes what leaves the host: `Ecs
 redacts (message, trace, extras, context; `shipper.redaction`) while it builds the document, then
 the program's facts (host, process, argv, as the program saw them) replace the agent's own, the
 document gets its event id and fingerprint, and is serialized. A plain event (a message below ERROR
-without an exception or extras) takes the formatter's lean path (`lean_json`) to the same JSON.
+without an exception or extras) takes the formatter's lean path (`lean_json`) to the same JSON,
+straight from the fields the program wrote (`plain`), or from a captured record (`record`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shipper.formatter import (
 from shipper.grouping.fingerprint import fingerprint_event
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingOptions, options_from_table
 from shipper.redaction import Redactor
+from shipper.spool.records import PlainFields, captured_of_plain
 
 _FORMATTERS_KEPT: Final = 64
 
@@ -112,6 +114,23 @@ class Documents:
             )
         return found
 
+    def plain(self, fields: PlainFields, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
+        """(index, JSON body) of a plain record as the program wrote it (`records.PLAIN`)."""
+        if not (program.get("redact_keys") or program.get("redact_patterns")):
+            # created, message, template, levelno, levelname, name, _, filename, _, lineno, funcName,
+            # process, thread, threadName
+            try:
+                if fields[3] < logging.ERROR:
+                    found = self._lean(
+                        fields[0], fields[1], fields[4], fields[5], fields[7], fields[9], fields[10],
+                        fields[2], program, fields[11], fields[12], fields[13], event_id,
+                    )  # fmt: skip
+                    if found is not None:
+                        return found
+            except (TypeError, IndexError):  # not what encode_plain writes: the careful way
+                pass
+        return self.record(captured_of_plain(fields), program, event_id)
+
     def _plain(
         self, captured: Captured, program: Mapping[str, Any], event_id: str
     ) -> tuple[str, bytes] | None:
@@ -129,28 +148,44 @@ class Documents:
         ):
             return None
         try:
-            rest = self._rest(program, record)
-            msg = record["msg"]
+            return self._lean(
+                record["created"], record["message"], record["levelname"], record["name"],
+                record["filename"], record["lineno"], record["funcName"], record["msg"], program,
+                record["process"], record["thread"], record["threadName"], event_id,
+            )  # fmt: skip
+        except KeyError:
+            return None
+
+    def _lean(
+        self,
+        created: Any,
+        message: Any,
+        levelname: Any,
+        name: Any,
+        filename: Any,
+        lineno: Any,
+        function: Any,
+        msg: Any,
+        program: Mapping[str, Any],
+        pid: Any,
+        thread: Any,
+        thread_name: Any,
+        event_id: str,
+    ) -> tuple[str, bytes] | None:
+        """(index, JSON body) by `lean_json`; None if a field is not of the expected type."""
+        try:
             fields: LeanFields = (
-                float(record["created"]),
-                record["message"],
-                record["levelname"],
-                record["name"],
-                record["filename"],
-                record["lineno"],
-                record["funcName"],
-                msg if isinstance(msg, str) else None,
-                rest,
-            )
+                float(created), message, levelname, name, filename, lineno, function,
+                msg if isinstance(msg, str) else None, self._rest(program, pid, thread, thread_name),
+            )  # fmt: skip
             head, tail, timestamp = lean_json(fields, event_id)
         except Exception:
             return None
         return index_of_timestamp(timestamp, self.index_prefix), head + tail
 
-    def _rest(self, program: Mapping[str, Any], record: Mapping[str, Any]) -> bytes:
+    def _rest(self, program: Mapping[str, Any], pid: Any, thread: Any, thread_name: Any) -> bytes:
         """The JSON members after the per-event head: ecs, service, host and process (as the program
         saw them), each led by a comma, without the closing brace (`lean_json` adds it)."""
-        pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
         known = self._program_keys.get(id(program))
         if known is None or known[0] is not program:  # held in the entry, so its id is not reused
             if len(self._program_keys) >= _FORMATTERS_KEPT:
