@@ -122,6 +122,7 @@ class Agent:
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
         self._swept = -_SWEEP_EVERY
+        self._filled = False  # the last pass stopped at a batch limit: more is waiting to be read
         self.stop = threading.Event()
         self.deadline = float("inf")
 
@@ -133,6 +134,11 @@ class Agent:
             while not self.stop.is_set() and time.monotonic() < self.deadline:
                 if self.step():
                     idle_since = time.monotonic()
+                    if not self._filled:
+                        # What a program logs meanwhile waits for the next look, as one batch: back to
+                        # back, each pass would send a few records (a request, and the node's work, per
+                        # handful) while the program runs.
+                        self.stop.wait(self.config.poll_interval)
                     continue
                 if self._quiet() and time.monotonic() - idle_since >= self.config.idle_exit:
                     break
@@ -230,6 +236,7 @@ class Agent:
         """Read new frames into `batch` (or the retry queue, for a blocked index) up to the limits."""
         config, read = self.config, False
         size = sum(len(p.event.body) for p in batch)
+        self._filled = True  # unless every segment is read to its end now (below)
         for seg in list(self._segments.values()):
             while not seg.ended and len(batch) < config.batch_size and size < config.batch_max_bytes:
                 if len(self._retry) >= config.retry_limit:
@@ -254,6 +261,8 @@ class Agent:
                     break
             if len(batch) >= config.batch_size or size >= config.batch_max_bytes:
                 break
+        else:
+            self._filled = False
         return read
 
     def _at_end(self, seg: _Segment, found: segment.Scan, now: float) -> None:
