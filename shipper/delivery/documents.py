@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from shipper import schema
 from shipper.diagnostics import INTERNAL_LOGGER
@@ -26,10 +26,11 @@ from shipper.formatter import (
     dumps,
     lean_json,
 )
-from shipper.grouping.fingerprint import fingerprint_event
-from shipper.grouping.options import DEFAULT_OPTIONS, GroupingOptions, options_from_table
 from shipper.redaction import Redactor
 from shipper.spool.records import PlainFields, captured_of_plain
+
+if TYPE_CHECKING:  # the grouping code is imported with the first error event (see `fingerprint`)
+    from shipper.grouping.options import GroupingOptions
 
 _FORMATTERS_KEPT: Final = 64
 
@@ -74,13 +75,16 @@ class Documents:
             event = doc["event"] = {}
         event.setdefault("id", event_id)
         try:
-            fingerprint(doc, self._grouping(program))
+            if is_error_event(doc):
+                fingerprint(doc, self._grouping(program))
         except Exception:  # a grouping bug must not lose the event; it ships ungrouped
             logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
         return index_of_timestamp(doc.get("@timestamp"), self.index_prefix), dumps(doc)
 
     def _grouping(self, program: Mapping[str, Any] | None) -> GroupingOptions:
         """The program's `[grouping]` options (checked by its handler), built once per table."""
+        from shipper.grouping.options import DEFAULT_OPTIONS, options_from_table
+
         table = program.get("grouping") if program else None
         if not table:
             return DEFAULT_OPTIONS
@@ -256,13 +260,23 @@ def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
             env["platform"] = program["platform"]
 
 
-def fingerprint(doc: dict[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> None:
-    """Add the grouping key and name to an error event."""
+def is_error_event(doc: Mapping[str, Any]) -> bool:
+    """The nested-document shortcut of `schema.is_error_document`: an error object or an error level."""
     log = doc.get("log")
-    level = log.get("level") if isinstance(log, dict) else None
-    if "error" not in doc and not schema.is_error_level(level):
-        return  # the nested-document shortcut of schema.is_error_document: not an error event
-    found = fingerprint_event(doc, options)
+    return "error" in doc or schema.is_error_level(log.get("level") if isinstance(log, dict) else None)
+
+
+def fingerprint(doc: dict[str, Any], options: GroupingOptions | None = None) -> None:
+    """Add the grouping key and name to an error event (the default options when none are given).
+
+    The grouping code (tracebacks, masking, titles) is imported here, with the first error event: an
+    agent that only ever ships plain lines never loads it."""
+    if not is_error_event(doc):
+        return
+    from shipper.grouping.fingerprint import fingerprint_event
+    from shipper.grouping.options import DEFAULT_OPTIONS
+
+    found = fingerprint_event(doc, options if options is not None else DEFAULT_OPTIONS)
     if found is not None:
         error = doc.setdefault("error", {})
         if isinstance(error, dict):
