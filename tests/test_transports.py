@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import elasticsearch
 import pytest
 from helpers.fake_kibana import FakeKibana, serve_fake_kibana
 from helpers.logstash_servers import BeatsServer, JsonLinesServer
@@ -96,7 +97,12 @@ def test_credentials_go_in_the_authorization_header(not_elasticsearch: FakeKiban
         request = not_elasticsearch.requests[-1]
         assert request.headers["authorization"] == expected
         assert request.path == "/_bulk" and "secret" not in str(request.query)
-        assert request.headers["content-type"].startswith("application/vnd.elasticsearch+x-ndjson")
+        major = elasticsearch.__versionstr__.partition(".")[0]  # what the official client would send
+        assert (
+            request.headers["content-type"]
+            == f"application/vnd.elasticsearch+x-ndjson; compatible-with={major}"
+        )
+        assert request.headers["accept"] == f"application/vnd.elasticsearch+json; compatible-with={major}"
 
 
 def test_an_answer_not_from_elasticsearch_is_no_acknowledgement(not_elasticsearch: FakeKibana) -> None:

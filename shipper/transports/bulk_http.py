@@ -38,7 +38,10 @@ from urllib.parse import urlsplit
 
 from shipper.connection import ElasticsearchSettings, validate
 
-_MEDIA: Final = "application/vnd.elasticsearch+{}; compatible-with=9"
+# The official client's media types: compatible with its major version, 8 (pyproject pins elasticsearch
+# below 9): 8.x servers refuse compatible-with=9, 9.x servers accept 8 (tests/test_transports.py checks
+# that this is still what the installed client sends).
+_MEDIA: Final = "application/vnd.elasticsearch+{}; compatible-with=8"
 _RETRY_STATUSES: Final = frozenset((429, 502, 503, 504))
 _NOT_DEAD_STATUSES: Final = frozenset((400, 401, 402, 403, 404, 409))
 _MAX_DEAD: Final = 30.0  # seconds a failing node is set aside at most
