@@ -355,7 +355,9 @@ class ShipperHandler(logging.Handler):
     def ready(self, timeout: float) -> bool:
         """Wait until a delivery agent runs for this spool; False if none within `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        while not lock.running(self.spool_dir):
+        # An agent writes who it is just after it takes the lock: wait for both, so that a caller
+        # that asks lock.holder() next finds its pid and mode.
+        while not (lock.running(self.spool_dir) and lock.holder(self.spool_dir).get("pid")):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)

@@ -517,6 +517,10 @@ FREE_FORM_FIELDS: Final = frozenset({"extra", "logloop.context", "logloop.env.va
 _SKIPPED_FIELDS: Final = frozenset(
     {"@timestamp", "ecs", "event.id", "event.dataset", "event.kind", "log.level", "error.grouping_key"}
 )
+# The document pass remembers what it made of short texts: host, process, argv, frames and titles
+# come back in every error event of a program, and a look-up costs a fiftieth of the trigger scan.
+_REMEMBERED: Final = 2048  # texts, at most (then forgotten all at once)
+_REMEMBERED_LENGTH: Final = 1024  # characters of a text worth remembering, at most
 
 
 @dataclass(frozen=True)
@@ -530,6 +534,9 @@ class Redactor:
     _user_words: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
     _rules: tuple[Rule, ...] = field(default=DEFAULT_RULES, init=False, repr=False, compare=False)
     _triggers: tuple[str, ...] = field(default=_TRIGGERS, init=False, repr=False, compare=False)
+    _remembered: dict[str | tuple[str, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         words = frozenset("".join(key_words(key)) for key in self.keys) - {""}
@@ -673,8 +680,19 @@ class Redactor:
         if len(items) == 2 and isinstance(items[0], str) and self.is_secret_key(items[0]):
             return [items[0], REDACTED if items[1] not in (None, "") else items[1]]
         if items and all(isinstance(item, str) for item in items):
-            return self.redact_argv(items)
+            key = tuple(items)
+            found = self._remembered.get(key)
+            if found is None:
+                found = self._remember(key, self.redact_argv(items), sum(map(len, items)))
+            return list(found)
         return [self.redact_value(item) for item in items]
+
+    def _remember(self, key: str | tuple[str, ...], redacted: Any, length: int) -> Any:
+        if length <= _REMEMBERED_LENGTH:
+            if len(self._remembered) >= _REMEMBERED:
+                self._remembered.clear()
+            self._remembered[key] = redacted
+        return redacted
 
     def redact_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
@@ -688,10 +706,13 @@ class Redactor:
                 redacted[key] = value
             elif dotted in FREE_FORM_FIELDS:
                 redacted[key] = self.redact_value(value)
+            elif isinstance(value, str):  # first: the most common, and never a Mapping (a slow check)
+                found = self._remembered.get(value)
+                redacted[key] = (
+                    found if found is not None else self._remember(value, self.redact_text(value), len(value))
+                )
             elif isinstance(value, Mapping):
                 redacted[key] = self._redact_fields(value, dotted)
-            elif isinstance(value, str):
-                redacted[key] = self.redact_text(value)
             elif isinstance(value, list | tuple):
                 redacted[key] = self._redact_list(value)
             else:

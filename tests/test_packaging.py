@@ -68,6 +68,30 @@ def test_importing_the_handler_loads_no_heavy_package() -> None:
     assert result.stdout.strip() == ""
 
 
+def test_the_agent_loads_no_client_library_and_grouping_only_for_errors() -> None:
+    """The delivery agent sends `_bulk` without importing the Elasticsearch client, and loads the
+    grouping code with the first error event, which still gets its grouping key."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from shipper.delivery.agent import Agent
+        from shipper.delivery.documents import Documents
+        from shipper.transports.elasticsearch import ElasticsearchTransport
+        from shipper.connection import ElasticsearchSettings
+        ElasticsearchTransport(ElasticsearchSettings(url="http://127.0.0.1:9")).close()
+        documents = Documents("x")
+        documents.finish({{"message": "plain", "log": {{"level": "info"}}}}, "id1")
+        heavy = sorted({{name.partition(".")[0] for name in sys.modules}} & set({HEAVY!r}))
+        before = "shipper.grouping.fingerprint" in sys.modules
+        _, body = documents.finish({{"message": "boom", "log": {{"level": "error"}}}}, "id2")
+        print(heavy, before, "grouping_key" in body.decode())
+        """
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] False True"
+
+
 def test_runtime_dependencies_are_the_handlers_only() -> None:
     """`pip install logloop` pulls the Elasticsearch client and python-logstash-async, nothing else."""
     project = _pyproject()["project"]

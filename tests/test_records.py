@@ -98,11 +98,18 @@ def test_the_plain_path_writes_the_formatters_document(record: logging.LogRecord
     assert plain is not None
     documents = Documents("codec")
     program = {"service": "codec", "pid": 1, "host": {"name": "h"}, "process_name": "p", "args": []}
-    fast = documents.record(records.decode(plain)[1], program, "0" * 32)
+    kind, fields = records.decode(plain)
+    assert kind == records.PLAIN
+    fast = documents.plain(fields, program, "0" * 32)
     careful = documents.record(
         records.decode(records.encode_record(FORMATTER.capture(record)))[1], program, "0" * 32
     )
     assert fast == careful
+    assert documents.record(records.captured_of_plain(fields), program, "0" * 32) == careful
+    redacting = {**program, "redact_patterns": ["plain"]}  # the formatter's way, with the user's rules
+    assert documents.plain(fields, redacting, "0" * 32) == documents.record(
+        records.captured_of_plain(fields), redacting, "0" * 32
+    )
 
 
 def test_records_with_extras_or_errors_take_the_formatters_way() -> None:
@@ -170,6 +177,8 @@ def _records_in(spool: Path) -> list[str]:
             kind, value = records.decode(frame.payload)
             if kind == records.RECORD:
                 messages.append(value.attributes["message"])
+            elif kind == records.PLAIN:
+                messages.append(records.captured_of_plain(value).attributes["message"])
     return messages
 
 
@@ -238,7 +247,7 @@ def test_the_lean_way_writes_the_same_document_as_the_formatter(message: str) ->
         "host": {"name": "h"}, "process_name": "p", "executable": "/usr/bin/p", "args": ["p", "-v"],
     }  # fmt: skip
     documents = Documents("codec")
-    _, lean = documents.record(records.decode(records.encode_plain(record) or b"")[1], program, "0" * 32)
+    _, lean = documents.plain(records.decode(records.encode_plain(record) or b"")[1], program, "0" * 32)
     formatter = EcsFormatter(service_name="codec", service_version="1.2", environment="prod")
     full = formatter.document(formatter.capture(record))
     apply_program(full, program)

@@ -296,6 +296,33 @@ def test_redact_document_reaches_every_text_field() -> None:
     assert doc["message"] == "login password=hunter2 failed"  # the input is not changed
 
 
+def test_redacting_documents_again_gives_the_same_result_and_fresh_lists() -> None:
+    """The document pass remembers short texts and argv lists: a second and third document with the
+    same texts are redacted exactly as the first, each gets its own lists, and what is remembered
+    stays bounded."""
+    redactor = Redactor()
+
+    def doc(n: int) -> dict[str, Any]:
+        return {
+            "message": f"retry {n}: password=hunter2",
+            "host": {"name": "db-1"},
+            "process": {"args": ["app", "--token", "tk-secret", str(n)]},
+            "error": {"stack_trace": 'File "a.py", line 1\n    db_pass = "s3cret"'},
+        }
+
+    first = [redactor.redact_document(doc(n)) for n in range(3)]
+    again = [redactor.redact_document(doc(n)) for n in range(3)]
+    assert first == again
+    assert first[2]["message"] == f"retry 2: password={REDACTED}"
+    assert first[2]["process"]["args"] == ["app", "--token", REDACTED, "2"]
+    assert "s3cret" not in json.dumps(first)
+    first[0]["process"]["args"].append("changed")
+    assert redactor.redact_document(doc(0))["process"]["args"] == ["app", "--token", REDACTED, "0"]
+    for n in range(5000):
+        redactor.redact_document({"message": f"m{n}", "host": {"name": f"h{n}"}})
+    assert len(redactor._remembered) <= 2048
+
+
 def test_keys_that_hold_a_secret_are_redacted_too() -> None:
     """A mapping key made of a secret (a URL with credentials, a token) is shown redacted."""
     assert redaction.redact_mapping({"https://u:pw1@h/x": 1}) == {f"https://u:{REDACTED}@h/x": 1}

@@ -4,10 +4,20 @@ against loopback servers that stand in for Logstash (which cannot run here)."""
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import elasticsearch
 import pytest
+from helpers.fake_kibana import FakeKibana, serve_fake_kibana
 from helpers.logstash_servers import BeatsServer, JsonLinesServer
 from helpers.ports import free_port
 
@@ -33,7 +43,8 @@ def test_bulk_reports_each_document(es: Any, es_settings: ElasticsearchSettings,
     index = f"{index_prefix}-2026.01.01"
     bad = {"@timestamp": "2026-01-01T00:00:00Z", "event": {"duration": "not a number"}}
     batch = [_event(1, index), _event(2, index, bad), _event(3, index)]
-    outcomes = ElasticsearchTransport(es_settings).send(batch, timeout=10)
+    with closing(ElasticsearchTransport(es_settings)) as transport:
+        outcomes = transport.send(batch, timeout=10)
     assert [o.kind for o in outcomes] == ["delivered", "rejected", "delivered"]
     assert outcomes[1].status == 400 and "duration" in outcomes[1].reason
 
@@ -42,17 +53,160 @@ def test_a_second_send_of_the_same_id_counts_as_delivered(
     es_settings: ElasticsearchSettings, index_prefix: str
 ) -> None:
     """Create semantics: resending an acknowledged id is a 409, which is a delivery, not an error."""
-    transport = ElasticsearchTransport(es_settings)
     batch = [_event(1, f"{index_prefix}-2026.01.01")]
-    assert transport.send(batch, timeout=10)[0].kind == "delivered"
-    assert transport.send(batch, timeout=10)[0].kind == "delivered"
+    with closing(ElasticsearchTransport(es_settings)) as transport:
+        assert transport.send(batch, timeout=10)[0].kind == "delivered"
+        assert transport.send(batch, timeout=10)[0].kind == "delivered"
 
 
 def test_an_unreachable_node_means_retry() -> None:
     """Connection refused is a retry for every document, never a rejection or an exception."""
-    transport = ElasticsearchTransport(ElasticsearchSettings(url=f"http://127.0.0.1:{free_port()}"))
-    outcomes = transport.send([_event(1, "x-2026.01.01"), _event(2, "x-2026.01.01")], timeout=2)
+    with closing(
+        ElasticsearchTransport(ElasticsearchSettings(url=f"http://127.0.0.1:{free_port()}"))
+    ) as transport:
+        outcomes = transport.send([_event(1, "x-2026.01.01"), _event(2, "x-2026.01.01")], timeout=2)
     assert [o.kind for o in outcomes] == ["retry", "retry"]
+
+
+def test_a_dead_first_node_costs_no_event(es_settings: ElasticsearchSettings, index_prefix: str) -> None:
+    """With a dead node listed first, the same request goes on to the live node: delivered, no retry."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = ElasticsearchSettings(url=(dead, *es_settings.urls))
+    batch = [_event(1, f"{index_prefix}-2026.01.01"), _event(2, f"{index_prefix}-2026.01.01")]
+    with closing(ElasticsearchTransport(settings)) as transport:
+        assert [o.kind for o in transport.send(batch, timeout=10)] == ["delivered", "delivered"]
+        assert [o.kind for o in transport.send(batch, timeout=10)] == ["delivered", "delivered"]
+
+
+@pytest.fixture
+def not_elasticsearch() -> Iterator[FakeKibana]:
+    yield from serve_fake_kibana()
+
+
+def test_credentials_go_in_the_authorization_header(not_elasticsearch: FakeKibana) -> None:
+    """The API key is sent as `Authorization: ApiKey`, basic auth as `Basic`; neither in the URL."""
+    for settings, expected in (
+        (
+            ElasticsearchSettings(url=not_elasticsearch.url, api_key="a2V5OnNlY3JldA=="),
+            "ApiKey a2V5OnNlY3JldA==",
+        ),
+        (ElasticsearchSettings(url=not_elasticsearch.url, username="u", password="p"), "Basic dTpw"),
+    ):
+        with closing(ElasticsearchTransport(settings)) as transport:
+            transport.send([_event(1, "x-2026.01.01")], timeout=5)
+        request = not_elasticsearch.requests[-1]
+        assert request.headers["authorization"] == expected
+        assert request.path == "/_bulk" and "secret" not in str(request.query)
+        major = elasticsearch.__versionstr__.partition(".")[0]  # what the official client would send
+        assert (
+            request.headers["content-type"]
+            == f"application/vnd.elasticsearch+x-ndjson; compatible-with={major}"
+        )
+        assert request.headers["accept"] == f"application/vnd.elasticsearch+json; compatible-with={major}"
+
+
+def test_an_answer_not_from_elasticsearch_is_no_acknowledgement(not_elasticsearch: FakeKibana) -> None:
+    """A 200 without `X-Elastic-Product: Elasticsearch` (a proxy, another product) is a retry, as with
+    the official client: nothing is counted delivered that no Elasticsearch node acknowledged."""
+    not_elasticsearch.answers.append((200, {"errors": False, "items": []}))
+    with closing(ElasticsearchTransport(ElasticsearchSettings(url=not_elasticsearch.url))) as transport:
+        outcomes = transport.send([_event(1, "x-2026.01.01")], timeout=5)
+    assert [o.kind for o in outcomes] == ["retry"] and "not Elasticsearch" in outcomes[0].reason
+
+
+def test_an_error_answer_gives_the_error_type(not_elasticsearch: FakeKibana) -> None:
+    """A refused request is judged by its status and the error's type, as the official client reports
+    it: 401 is a retry, a 400 of one document a rejection."""
+    not_elasticsearch.answers += [
+        (401, {"error": {"type": "security_exception", "reason": "missing authentication"}, "status": 401}),
+        (400, {"error": {"type": "parse_exception", "reason": "bad"}, "status": 400}),
+    ]
+    with closing(ElasticsearchTransport(ElasticsearchSettings(url=not_elasticsearch.url))) as transport:
+        first = transport.send([_event(1, "x-2026.01.01")], timeout=5)
+        second = transport.send([_event(1, "x-2026.01.01")], timeout=5)
+    assert (first[0].kind, first[0].status, first[0].reason) == ("retry", 401, "security_exception")
+    assert (second[0].kind, second[0].status, second[0].reason) == ("rejected", 400, "parse_exception")
+
+
+class _ClosesIdleConnections(BaseHTTPRequestHandler):
+    """Answers each `_bulk` as Elasticsearch does, then closes the kept-alive connection, as a node
+    or a proxy does with idle connections."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        payload = json.dumps({"errors": False, "items": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_connection_closed_while_idle_is_opened_again_without_a_retry() -> None:
+    """A kept-alive connection the node closed while idle is replaced before the next request: the
+    request is delivered at once, not counted as a retry."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesIdleConnections)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        settings = ElasticsearchSettings(url=f"http://127.0.0.1:{server.server_address[1]}")
+        with closing(ElasticsearchTransport(settings)) as transport:
+            for _ in range(3):
+                assert [o.kind for o in transport.send([_event(1, "x-2026.01.01")], timeout=5)] == [
+                    "delivered"
+                ]
+                time.sleep(0.05)  # the server has closed its end by now
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed: cannot make a test certificate")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[FakeKibana]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    yield from serve_fake_kibana(context)
+
+
+def test_tls_certificates_are_verified(tls_server: FakeKibana, certificate: tuple[Path, Path]) -> None:
+    """An unknown certificate is refused before anything is sent (a retry); `ca_certs` naming it, or
+    `verify_certs=False`, lets the request through."""
+    events = [_event(1, "x-2026.01.01")]
+    with closing(ElasticsearchTransport(ElasticsearchSettings(url=tls_server.url))) as transport:
+        refused = transport.send(events, timeout=5)
+    assert refused[0].kind == "retry" and "CERTIFICATE_VERIFY_FAILED" in refused[0].reason
+    assert not tls_server.requests
+    for settings in (
+        ElasticsearchSettings(url=tls_server.url, ca_certs=str(certificate[0])),
+        ElasticsearchSettings(url=tls_server.url, verify_certs=False),
+    ):
+        with closing(ElasticsearchTransport(settings)) as transport:
+            transport.send(events, timeout=5)
+    assert len(tls_server.requests) == 2
 
 
 @pytest.fixture

@@ -122,6 +122,7 @@ class Agent:
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
         self._swept = -_SWEEP_EVERY
+        self._filled = False  # the last pass stopped at a batch limit: more is waiting to be read
         self.stop = threading.Event()
         self.deadline = float("inf")
 
@@ -133,6 +134,11 @@ class Agent:
             while not self.stop.is_set() and time.monotonic() < self.deadline:
                 if self.step():
                     idle_since = time.monotonic()
+                    if not self._filled:
+                        # What a program logs meanwhile waits for the next look, as one batch: back to
+                        # back, each pass would send a few records (a request, and the node's work, per
+                        # handful) while the program runs.
+                        self.stop.wait(self.config.poll_interval)
                     continue
                 if self._quiet() and time.monotonic() - idle_since >= self.config.idle_exit:
                     break
@@ -230,6 +236,7 @@ class Agent:
         """Read new frames into `batch` (or the retry queue, for a blocked index) up to the limits."""
         config, read = self.config, False
         size = sum(len(p.event.body) for p in batch)
+        self._filled = True  # unless every segment is read to its end now (below)
         for seg in list(self._segments.values()):
             while not seg.ended and len(batch) < config.batch_size and size < config.batch_max_bytes:
                 if len(self._retry) >= config.retry_limit:
@@ -254,6 +261,8 @@ class Agent:
                     break
             if len(batch) >= config.batch_size or size >= config.batch_max_bytes:
                 break
+        else:
+            self._filled = False
         return read
 
     def _at_end(self, seg: _Segment, found: segment.Scan, now: float) -> None:
@@ -288,9 +297,11 @@ class Agent:
                 seg.program = value
                 seg.finish(frame.offset)
                 return None
-            if kind == records.RECORD:
-                created = value.attributes.get("created")
-                created = float(created) if isinstance(created, int | float) else seg.header.created_ms / 1000
+            if kind == records.PLAIN:
+                event_id = segment.event_id(seg.header, frame.offset, _created(value[0], seg.header))
+                index, body = self._documents.plain(value, seg.program, event_id)
+            elif kind == records.RECORD:
+                created = _created(value.attributes.get("created"), seg.header)
                 event_id = segment.event_id(seg.header, frame.offset, created)
                 index, body = self._documents.record(value, seg.program, event_id)
             else:
@@ -432,6 +443,11 @@ class Agent:
             with contextlib.suppress(Exception):
                 self._transport.close()
             self._transport = None
+
+
+def _created(created: Any, header: segment.Header) -> float:
+    """A record's creation time for its event id; the segment's, if the record has none."""
+    return float(created) if isinstance(created, int | float) else header.created_ms / 1000
 
 
 # -- running as a process or a thread ------------------------------------------------------------------

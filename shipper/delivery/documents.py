@@ -4,7 +4,8 @@ This is the one place where what was captured becomes what leaves the host: `Ecs
 redacts (message, trace, extras, context; `shipper.redaction`) while it builds the document, then
 the program's facts (host, process, argv, as the program saw them) replace the agent's own, the
 document gets its event id and fingerprint, and is serialized. A plain event (a message below ERROR
-without an exception or extras) takes the formatter's lean path (`lean_json`) to the same JSON.
+without an exception or extras) takes the formatter's lean path (`lean_json`) to the same JSON,
+straight from the fields the program wrote (`plain`), or from a captured record (`record`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from shipper import schema
 from shipper.diagnostics import INTERNAL_LOGGER
@@ -25,9 +26,11 @@ from shipper.formatter import (
     dumps,
     lean_json,
 )
-from shipper.grouping.fingerprint import fingerprint_event
-from shipper.grouping.options import DEFAULT_OPTIONS, GroupingOptions, options_from_table
 from shipper.redaction import Redactor
+from shipper.spool.records import PlainFields, captured_of_plain
+
+if TYPE_CHECKING:  # the grouping code is imported with the first error event (see `fingerprint`)
+    from shipper.grouping.options import GroupingOptions
 
 _FORMATTERS_KEPT: Final = 64
 
@@ -72,13 +75,16 @@ class Documents:
             event = doc["event"] = {}
         event.setdefault("id", event_id)
         try:
-            fingerprint(doc, self._grouping(program))
+            if is_error_event(doc):
+                fingerprint(doc, self._grouping(program))
         except Exception:  # a grouping bug must not lose the event; it ships ungrouped
             logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
         return index_of_timestamp(doc.get("@timestamp"), self.index_prefix), dumps(doc)
 
     def _grouping(self, program: Mapping[str, Any] | None) -> GroupingOptions:
         """The program's `[grouping]` options (checked by its handler), built once per table."""
+        from shipper.grouping.options import DEFAULT_OPTIONS, options_from_table
+
         table = program.get("grouping") if program else None
         if not table:
             return DEFAULT_OPTIONS
@@ -112,6 +118,23 @@ class Documents:
             )
         return found
 
+    def plain(self, fields: PlainFields, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
+        """(index, JSON body) of a plain record as the program wrote it (`records.PLAIN`)."""
+        if not (program.get("redact_keys") or program.get("redact_patterns")):
+            # created, message, template, levelno, levelname, name, _, filename, _, lineno, funcName,
+            # process, thread, threadName
+            try:
+                if fields[3] < logging.ERROR:
+                    found = self._lean(
+                        fields[0], fields[1], fields[4], fields[5], fields[7], fields[9], fields[10],
+                        fields[2], program, fields[11], fields[12], fields[13], event_id,
+                    )  # fmt: skip
+                    if found is not None:
+                        return found
+            except (TypeError, IndexError):  # not what encode_plain writes: the careful way
+                pass
+        return self.record(captured_of_plain(fields), program, event_id)
+
     def _plain(
         self, captured: Captured, program: Mapping[str, Any], event_id: str
     ) -> tuple[str, bytes] | None:
@@ -129,28 +152,44 @@ class Documents:
         ):
             return None
         try:
-            rest = self._rest(program, record)
-            msg = record["msg"]
+            return self._lean(
+                record["created"], record["message"], record["levelname"], record["name"],
+                record["filename"], record["lineno"], record["funcName"], record["msg"], program,
+                record["process"], record["thread"], record["threadName"], event_id,
+            )  # fmt: skip
+        except KeyError:
+            return None
+
+    def _lean(
+        self,
+        created: Any,
+        message: Any,
+        levelname: Any,
+        name: Any,
+        filename: Any,
+        lineno: Any,
+        function: Any,
+        msg: Any,
+        program: Mapping[str, Any],
+        pid: Any,
+        thread: Any,
+        thread_name: Any,
+        event_id: str,
+    ) -> tuple[str, bytes] | None:
+        """(index, JSON body) by `lean_json`; None if a field is not of the expected type."""
+        try:
             fields: LeanFields = (
-                float(record["created"]),
-                record["message"],
-                record["levelname"],
-                record["name"],
-                record["filename"],
-                record["lineno"],
-                record["funcName"],
-                msg if isinstance(msg, str) else None,
-                rest,
-            )
+                float(created), message, levelname, name, filename, lineno, function,
+                msg if isinstance(msg, str) else None, self._rest(program, pid, thread, thread_name),
+            )  # fmt: skip
             head, tail, timestamp = lean_json(fields, event_id)
         except Exception:
             return None
         return index_of_timestamp(timestamp, self.index_prefix), head + tail
 
-    def _rest(self, program: Mapping[str, Any], record: Mapping[str, Any]) -> bytes:
+    def _rest(self, program: Mapping[str, Any], pid: Any, thread: Any, thread_name: Any) -> bytes:
         """The JSON members after the per-event head: ecs, service, host and process (as the program
         saw them), each led by a comma, without the closing brace (`lean_json` adds it)."""
-        pid, thread, thread_name = record["process"], record["thread"], record["threadName"]
         known = self._program_keys.get(id(program))
         if known is None or known[0] is not program:  # held in the entry, so its id is not reused
             if len(self._program_keys) >= _FORMATTERS_KEPT:
@@ -221,13 +260,23 @@ def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
             env["platform"] = program["platform"]
 
 
-def fingerprint(doc: dict[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> None:
-    """Add the grouping key and name to an error event."""
+def is_error_event(doc: Mapping[str, Any]) -> bool:
+    """The nested-document shortcut of `schema.is_error_document`: an error object or an error level."""
     log = doc.get("log")
-    level = log.get("level") if isinstance(log, dict) else None
-    if "error" not in doc and not schema.is_error_level(level):
-        return  # the nested-document shortcut of schema.is_error_document: not an error event
-    found = fingerprint_event(doc, options)
+    return "error" in doc or schema.is_error_level(log.get("level") if isinstance(log, dict) else None)
+
+
+def fingerprint(doc: dict[str, Any], options: GroupingOptions | None = None) -> None:
+    """Add the grouping key and name to an error event (the default options when none are given).
+
+    The grouping code (tracebacks, masking, titles) is imported here, with the first error event: an
+    agent that only ever ships plain lines never loads it."""
+    if not is_error_event(doc):
+        return
+    from shipper.grouping.fingerprint import fingerprint_event
+    from shipper.grouping.options import DEFAULT_OPTIONS
+
+    found = fingerprint_event(doc, options if options is not None else DEFAULT_OPTIONS)
     if found is not None:
         error = doc.setdefault("error", {})
         if isinstance(error, dict):

@@ -9,6 +9,9 @@ pickle it cannot run code when read). A payload is one of:
     (PLAIN, created, message, template, levelno, levelname, name, pathname, filename, module, lineno,
      funcName, process, thread, threadName)                   a plain record, see `encode_plain`
 
+A plain record is read back as its fields (`PlainFields`): the agent writes its document straight
+from them (`shipper.delivery.documents`); `captured_of_plain` makes them a `Captured` for any other use.
+
 `attributes` is the record's attribute dict as captured (message formatted, extras made JSON-safe),
 `error` the exception as (type name, message, frozen trace). A trace is frozen into nested dicts of
 builtins (`freeze_trace`) and thawed back into a `traceback.TracebackException` that formats to the
@@ -40,6 +43,9 @@ _PLAIN_KEYS: Final = (
     "created", "message", "msg", "levelno", "levelname", "name", "pathname", "filename", "module", "lineno",
     "funcName", "process", "thread", "threadName",
 )  # fmt: skip
+# created, message, template (or None), levelno, levelname, name, pathname, filename, module, lineno,
+# funcName, process, thread, threadName: what `encode_plain` writes after the kind
+PlainFields = tuple[Any, ...]
 _MARSHAL_VERSION: Final = 4
 _DEPTH: Final = 64  # chained exceptions kept at most; a longer chain ends in a note
 
@@ -105,8 +111,8 @@ def encode_document(body: bytes) -> bytes:
 
 
 def decode(payload: bytes) -> tuple[int, Any]:
-    """(kind, value): a `Captured` for a record, a dict for program facts, JSON bytes for a finished
-    document. Raises UnreadablePayload."""
+    """(kind, value): a `Captured` for a record, `PlainFields` for a plain record, a dict for program
+    facts, JSON bytes for a finished document. Raises UnreadablePayload."""
     try:
         value = marshal.loads(payload)
     except (EOFError, ValueError, TypeError) as exc:
@@ -118,14 +124,19 @@ def decode(payload: bytes) -> tuple[int, Any]:
     if value[0] == DOCUMENT and len(value) == 2 and isinstance(value[1], bytes):
         return DOCUMENT, value[1]
     if value[0] == PLAIN and len(value) == len(_PLAIN_KEYS) + 1:
-        attributes = dict(zip(_PLAIN_KEYS, value[1:], strict=True))
-        attributes.update(args=None, exc_info=None, exc_text=None, stack_info=None)
-        return RECORD, Captured(attributes)
+        return PLAIN, value[1:]
     if value[0] != RECORD or len(value) != 6 or not isinstance(value[1], dict):
         raise UnreadablePayload(f"captured record of unknown kind {value[0]!r}")
     _, attributes, error, env_vars, context, failure = value
     thawed = None if error is None else CapturedError(error[0], error[1], thaw_trace(error[2]))
     return RECORD, Captured(attributes, thawed, env_vars, context, failure)
+
+
+def captured_of_plain(fields: PlainFields) -> Captured:
+    """The `Captured` that `EcsFormatter.capture` makes of the record a plain payload was written from."""
+    attributes = dict(zip(_PLAIN_KEYS, fields, strict=True))
+    attributes.update(args=None, exc_info=None, exc_text=None, stack_info=None)
+    return Captured(attributes)
 
 
 def _json_safe_extras(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -2,55 +2,67 @@
 
 Each document is indexed with `_id` = its `event.id` into its daily index, so a document sent twice
 (after a crash or a lost acknowledgement) is refused with 409 and counted as delivered. The request
-body is written by the spool's one `_bulk` codec (`shipper.spool.bulk`). Elasticsearch client
-errors are translated into outcomes here, at this one boundary. A node that refuses to create an
-index because of a cluster limit (the max-shards-per-node `validation_exception`) is a retry with
-cause `SHARD_LIMIT`, never a rejection: freeing shards or raising the limit lets it through.
+body is written by the spool's one `_bulk` codec (`shipper.spool.bulk`). A request goes out through
+the standard-library `_bulk` client (`shipper.transports.bulk_http`: the agent then never imports the
+official client, 0.2 s of CPU at each start) or, for settings only the official client covers
+(`cloud_id`, `sniff`), through `elasticsearch.Elasticsearch`. Either one's failures become an
+`_Answer` here, and outcomes are decided once, from it. A node that refuses to create an index
+because of a cluster limit (the max-shards-per-node `validation_exception`) is a retry with cause
+`SHARD_LIMIT`, never a rejection: freeing shards or raising the limit lets it through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
-
-from elasticsearch import ApiError, TransportError
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+from urllib.parse import quote
 
 from shipper.connection import ElasticsearchSettings, make_client
 from shipper.spool.bulk import SpooledEvent, bulk_body
+from shipper.transports import bulk_http
 from shipper.transports.base import DELIVERED, SHARD_LIMIT, Outcome, retry_all
 
 _FILTER_PATH: Final = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 _SPLIT_STATUSES: Final = (400, 413)  # whole request refused: find the culprit by halving the batch
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one `_bulk` request came to: the body of an accepted request, or the status and reason
+    of a refused one, or (`unreachable`) the reason no node took it."""
+
+    body: dict[str, Any] | None = None
+    status: int = 0
+    reason: str = ""
+    unreachable: bool = False
+
+
+class _Poster(Protocol):
+    def post(self, body: bytes, timeout: float) -> _Answer: ...
+
+    def close(self) -> None: ...
+
+
 class ElasticsearchTransport:
     """Sends batches to `_bulk`; one client (and connection pool) per transport."""
 
     def __init__(self, settings: ElasticsearchSettings) -> None:
-        self._client = make_client(settings)
-        self._timed: tuple[float, Any] | None = None  # (timeout, client with it): see _with_timeout
-
-    def _with_timeout(self, timeout: float) -> Any:
-        """The client with this request timeout. `options()` builds a whole client (with its forty
-        namespaces) per call; the timeout only changes while stopping, so the last one is kept."""
-        timeout = max(timeout, 0.05)
-        if self._timed is None or self._timed[0] != timeout:
-            self._timed = (timeout, self._client.options(request_timeout=timeout))
-        return self._timed[1]
+        light = bulk_http.covers(settings)
+        self._poster: _Poster = _LightPoster(settings) if light else _OfficialPoster(settings)
 
     def send(self, batch: Sequence[SpooledEvent], timeout: float) -> list[Outcome]:
         if not batch:
             return []
-        try:
-            response = self._with_timeout(timeout).bulk(operations=bulk_body(batch), filter_path=_FILTER_PATH)
-        except ApiError as exc:
-            return self._whole_request_failed(batch, timeout, exc.meta.status, str(exc.message))
-        except TransportError as exc:  # connection refused, timeout, TLS: try again later
-            return retry_all(batch, f"{type(exc).__name__}: {exc.message}")
-        body: dict[str, Any] = response.body if hasattr(response, "body") else dict(response)
-        if not body.get("errors"):
+        answer = self._poster.post(bulk_body(batch), max(timeout, 0.05))
+        if answer.unreachable:  # connection refused, timeout, TLS: try again later
+            return retry_all(batch, answer.reason)
+        if answer.body is None:
+            return self._whole_request_failed(batch, timeout, answer.status, answer.reason)
+        if not answer.body.get("errors"):
             return [DELIVERED] * len(batch)
-        return [_item_outcome(item) for item in body.get("items", [])] or retry_all(batch, "empty response")
+        items = answer.body.get("items", [])
+        return [_item_outcome(item) for item in items] or retry_all(batch, "empty response")
 
     def _whole_request_failed(
         self, batch: Sequence[SpooledEvent], timeout: float, status: int, reason: str
@@ -63,6 +75,64 @@ class ElasticsearchTransport:
         if is_shard_limit(status, reason):
             return [Outcome("retry", status, reason, SHARD_LIMIT)] * len(batch)
         return retry_all(batch, reason, status)
+
+    def close(self) -> None:
+        self._poster.close()
+
+
+class _LightPoster:
+    """`_bulk` through the standard-library client (`shipper.transports.bulk_http`)."""
+
+    _QUERY: Final = "filter_path=" + quote(_FILTER_PATH, safe=",*")
+
+    def __init__(self, settings: ElasticsearchSettings) -> None:
+        self._client = bulk_http.BulkClient(settings)
+
+    def post(self, body: bytes, timeout: float) -> _Answer:
+        try:
+            response = self._client.send(body, self._QUERY, timeout)
+        except bulk_http.TimedOut as exc:
+            return _Answer(reason=f"ConnectionTimeout: {exc}", unreachable=True)
+        except bulk_http.Unreachable as exc:
+            return _Answer(reason=f"ConnectionError: {exc}", unreachable=True)
+        if not 200 <= response.status < 300:
+            return _Answer(status=response.status, reason=bulk_http.error_message(response.body))
+        if not response.is_elasticsearch:  # as the official client: not an acknowledgement
+            reason = "UnsupportedProductError: the server is not Elasticsearch"
+            return _Answer(status=response.status, reason=reason)
+        if not isinstance(response.body, dict):
+            return _Answer(reason="SerializationError: the answer is not a JSON object", unreachable=True)
+        return _Answer(body=response.body)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class _OfficialPoster:
+    """`_bulk` through `elasticsearch.Elasticsearch`, for the settings only it covers."""
+
+    def __init__(self, settings: ElasticsearchSettings) -> None:
+        self._client = make_client(settings)
+        self._timed: tuple[float, Any] | None = None  # (timeout, client with it): see _with_timeout
+
+    def _with_timeout(self, timeout: float) -> Any:
+        """The client with this request timeout. `options()` builds a whole client (with its forty
+        namespaces) per call; the timeout only changes while stopping, so the last one is kept."""
+        if self._timed is None or self._timed[0] != timeout:
+            self._timed = (timeout, self._client.options(request_timeout=timeout))
+        return self._timed[1]
+
+    def post(self, body: bytes, timeout: float) -> _Answer:
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            response = self._with_timeout(timeout).bulk(operations=body, filter_path=_FILTER_PATH)
+        except ApiError as exc:
+            return _Answer(status=exc.meta.status, reason=str(exc.message))
+        except TransportError as exc:
+            return _Answer(reason=f"{type(exc).__name__}: {exc.message}", unreachable=True)
+        found: dict[str, Any] = response.body if hasattr(response, "body") else dict(response)
+        return _Answer(body=found)
 
     def close(self) -> None:
         self._client.close()

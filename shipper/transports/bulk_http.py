@@ -1,0 +1,250 @@
+"""A `_bulk`-only HTTP client on the standard library, for the delivery agent.
+
+Why it exists: importing the official client (`elasticsearch`, then `elastic_transport`, which also
+loads httpx, requests and aiohttp when they are installed) costs the agent about 0.2 s of CPU at
+every start, more than the 21 events of a short script cost in all. The agent sends one request,
+`POST /_bulk`, so this module sends it the way the official client does for the same settings
+(`shipper.connection.client_options`):
+
+- the nodes in turn (round robin); a node that cannot be reached, or answers with a status other
+  than 2xx, 400-404 or 409, is set aside for min(2^(failures-1), 30) s, and while every node is set
+  aside the one due first is tried;
+- a connection error (refused, reset, TLS) tries the next node, up to one try per node; a timeout
+  is not tried again (the caller's deadline bounds the call); 429, 502, 503 and 504 try the next
+  node while one is left;
+- TLS as `elastic_transport` sets it up: TLS 1.2 at least, certificates verified against `ca_certs`
+  (else certifi's bundle, when installed, and the system's), host names checked unless the host is an
+  IP address; `verify_certs=False` turns both checks off;
+- `Authorization: ApiKey <key>` or `Basic <user:password>`; the compatibility media types;
+- a 2xx answer without `X-Elastic-Product: Elasticsearch` is not taken for an acknowledgement.
+
+`shipper.connection.validate` checks the settings first, so the TLS and credential rules are the
+same as everywhere else. Settings this client does not cover (`cloud_id`, `sniff`) keep the official
+client (`shipper.transports.elasticsearch`).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import ipaddress
+import json
+import select
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from shipper.connection import ElasticsearchSettings, validate
+
+# The official client's media types: compatible with its major version, 8 (pyproject pins elasticsearch
+# below 9): 8.x servers refuse compatible-with=9, 9.x servers accept 8 (tests/test_transports.py checks
+# that this is still what the installed client sends).
+_MEDIA: Final = "application/vnd.elasticsearch+{}; compatible-with=8"
+_RETRY_STATUSES: Final = frozenset((429, 502, 503, 504))
+_NOT_DEAD_STATUSES: Final = frozenset((400, 401, 402, 403, 404, 409))
+_MAX_DEAD: Final = 30.0  # seconds a failing node is set aside at most
+
+
+class Unreachable(Exception):
+    """The request reached no node (refused, reset, TLS failure): nothing was indexed."""
+
+
+class TimedOut(Exception):
+    """A node did not answer in time: the request may or may not have been indexed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A node's answer: status, body (parsed JSON, or the text) and whether it is Elasticsearch."""
+
+    status: int
+    body: Any
+    is_elasticsearch: bool
+
+
+def covers(settings: ElasticsearchSettings) -> bool:
+    """Whether this client sends as the official one would for these settings."""
+    return not settings.cloud_id and not settings.sniff
+
+
+class _Node:
+    """One node: its address, its kept-alive connection and its failure record."""
+
+    def __init__(self, url: str, settings: ElasticsearchSettings) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (443 if self.https else 80)
+        self.path = parts.path.rstrip("/") + "/_bulk"
+        self.context = _tls_context(settings, self.host) if self.https else None
+        self.connection: http.client.HTTPConnection | None = None
+        self.failures = 0
+        self.dead_until = 0.0
+
+    def connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self.connection is not None and _dropped(self.connection):
+            self.drop()  # closed by the node while idle: a new connection, not a failure (as urllib3)
+        if self.connection is None:
+            if self.https:
+                self.connection = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=timeout, context=self.context
+                )
+            else:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        self.connection.timeout = timeout
+        if self.connection.sock is not None:
+            self.connection.sock.settimeout(timeout)
+        return self.connection
+
+    def drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+class BulkClient:
+    """Sends `_bulk` bodies to the configured nodes; `send` returns a `Response` or raises
+    `Unreachable` / `TimedOut`."""
+
+    def __init__(self, settings: ElasticsearchSettings) -> None:
+        validate(settings)
+        self._nodes = [_Node(url, settings) for url in settings.urls]
+        self._next = 0
+        self._headers = {
+            "Content-Type": _MEDIA.format("x-ndjson"),
+            "Accept": _MEDIA.format("json"),
+            "User-Agent": "logloop-agent (Python http.client)",
+            **_authorization(settings),
+        }
+
+    def send(self, body: bytes, query: str, timeout: float) -> Response:
+        attempts = len(self._nodes)  # the official client's max_retries: one try per other node
+        for attempt in range(attempts):
+            node = self._pick()
+            last = attempt == attempts - 1
+            try:
+                response = self._request(node, body, query, timeout)
+            except TimedOut:
+                self._failed(node)
+                raise
+            except Unreachable:
+                self._failed(node)
+                if last:
+                    raise
+                continue
+            if 200 <= response.status < 300 or response.status in _NOT_DEAD_STATUSES:
+                node.failures, node.dead_until = 0, 0.0
+            else:
+                self._failed(node)
+            if response.status not in _RETRY_STATUSES or last:
+                return response
+        raise Unreachable("no node configured")  # not reached: validate() requires one
+
+    def close(self) -> None:
+        for node in self._nodes:
+            node.drop()
+
+    def _pick(self) -> _Node:
+        """The next node in turn that is not set aside; if all are, the one due back first."""
+        now = time.monotonic()
+        count = len(self._nodes)
+        for step in range(count):
+            node = self._nodes[(self._next + step) % count]
+            if node.dead_until <= now:
+                self._next = (self._next + step + 1) % count
+                return node
+        return min(self._nodes, key=lambda node: node.dead_until)
+
+    def _failed(self, node: _Node) -> None:
+        node.drop()
+        node.failures += 1
+        node.dead_until = time.monotonic() + min(2.0 ** (node.failures - 1), _MAX_DEAD)
+
+    def _request(self, node: _Node, body: bytes, query: str, timeout: float) -> Response:
+        try:
+            connection = node.connect(timeout)
+            connection.request("POST", f"{node.path}?{query}", body=body, headers=self._headers)
+            answer = connection.getresponse()
+            raw = answer.read()
+        except TimeoutError as exc:  # socket.timeout is TimeoutError
+            node.drop()
+            raise TimedOut(f"{node.url}: no answer within {timeout:.1f} s") from exc
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, TLS, a bad answer
+            node.drop()
+            raise Unreachable(f"{node.url}: {type(exc).__name__}: {exc}") from exc
+        if answer.will_close:
+            node.drop()
+        return Response(answer.status, _parse(raw), answer.getheader("X-Elastic-Product") == "Elasticsearch")
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle kept-alive connection was closed by the other end: it reads as ready (end of
+    file) though no request is out."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def error_message(body: Any) -> str:
+    """What the official client puts in its ApiError for an error answer: the error's type, or
+    the error as given, or the whole body."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and "type" in error:
+            return str(error["type"])
+        return str(error)
+    return str(body)
+
+
+def _parse(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _authorization(settings: ElasticsearchSettings) -> dict[str, str]:
+    if settings.api_key:
+        return {"Authorization": f"ApiKey {settings.api_key}"}
+    if settings.username:
+        pair = f"{settings.username}:{settings.password or ''}".encode()
+        return {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}
+    return {}
+
+
+def _tls_context(settings: ElasticsearchSettings, host: str) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not settings.verify_certs:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    context.check_hostname = not _is_ip(host)
+    bundle = settings.ca_certs or _certifi_bundle()
+    if bundle:
+        context.load_verify_locations(bundle)
+    return context
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _certifi_bundle() -> str | None:
+    """certifi's CA bundle, which the official client uses when no `ca_certs` is given."""
+    try:
+        import certifi
+    except ImportError:
+        return None
+    return str(certifi.where())
