@@ -366,7 +366,8 @@ def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
             previous_count=int(r["previous_count"]),
             last_seen=parse_time(r["last_seen"]),
             hosts=int(r["hosts"]),
-            sample=one_line(r["sample"], 300) if r["sample"] else None,
+            # a missing sample is NaN in a column of strings: only a string is a sample
+            sample=one_line(r["sample"], 300) if isinstance(r["sample"], str) and r["sample"] else None,
         )
         for r in digest_frames.error_lines(data.error_lines).to_dict("records")
     )

@@ -7,9 +7,10 @@
   appeared at most `release_gap` before the group did, and an older version ran without it;
 - what came before: the last log lines of the same process (host + pid) before recent occurrences;
 - what it drags along: groups that occur on the same host within `cascade_window` after (or before)
-  most of its sampled occurrences. Chance is ruled out by requiring the share to be at least
-  `cascade_share` *and* five times what the other group's own rate would give by chance
-  (its events in the window spread uniformly over one host: count * window / window length).
+  most of its sampled occurrences (counted for every group at once in one frame, `cascades`).
+  Chance is ruled out by requiring the share to be at least `cascade_share` *and* five times what
+  the other group's own rate would give by chance (its events in the window spread uniformly over
+  one host: count * window / window length).
   A group that drags others and follows none is the likely root; one that follows another is its
   likely symptom.
 
@@ -284,37 +285,45 @@ def breadcrumbs(key: str, data: RootCauseData, lines: int) -> tuple[Breadcrumbs,
     return tuple(found)
 
 
-def _related(
-    key: str,
-    data: RootCauseData,
-    direction: str,
-    counts: Mapping[str, int],
-    window: Window,
-    config: RootCauseConfig,
-) -> tuple[Related, ...]:
-    seen = getattr(data.anchors, direction)
-    rows = [
-        {"anchor": index, "other": other}
-        for index, anchor in enumerate(data.facets.cascade_anchors)
-        if anchor.key == key
-        for other in seen.get(index, [])
-        if other != key
-    ]
-    anchors = sum(1 for a in data.facets.cascade_anchors if a.key == key)
-    if anchors < MIN_CASCADE_ANCHORS or not rows:
-        return ()
-    hits = pd.DataFrame(rows).groupby("other")["anchor"].nunique()
-    frame = pd.DataFrame({"hits": hits})
-    frame["share"] = frame["hits"] / anchors
-    rate = config.cascade_window / window.length
-    frame["chance"] = [min(1.0, counts.get(str(other), 0) * rate) for other in frame.index]
-    kept = frame[
-        (frame["share"] >= config.cascade_share) & (frame["share"] >= CHANCE_FACTOR * frame["chance"])
-    ]
-    kept = kept.sort_values(["hits"], ascending=False)
-    return tuple(
-        Related(key=str(other), hits=int(r["hits"]), anchors=anchors) for other, r in kept.iterrows()
+def cascades(
+    data: RootCauseData, direction: str, counts: Mapping[str, int], window: Window, config: RootCauseConfig
+) -> pd.DataFrame:
+    """Every group's cascade partners in one frame, those that pass the test (module docstring).
+
+    Columns: key, other, hits (the key's sampled occurrences that saw `other` on the same host within
+    the cascade window, `direction` "after" or "before" them), anchors (the key's sampled
+    occurrences), share (hits / anchors) and chance (what `other`'s own rate gives); most hits first
+    within a key, then by the other key."""
+    anchors = pd.DataFrame({"key": [a.key for a in data.facets.cascade_anchors]}, dtype="object")
+    anchors["anchors"] = anchors.groupby("key")["key"].transform("size")
+    seen = pd.Series(getattr(data.anchors, direction), dtype="object").explode().dropna()
+    pairs = seen.rename("other").to_frame().join(anchors).rename_axis("anchor").reset_index()
+    pairs = pairs[pairs["other"] != pairs["key"]]
+    frame = (
+        pairs.groupby(["key", "other"])
+        .agg(hits=("anchor", "nunique"), anchors=("anchors", "first"))
+        .reset_index()
     )
+    frame["share"] = frame["hits"] / frame["anchors"]
+    rate = config.cascade_window / window.length
+    frame["chance"] = (frame["other"].map(lambda other: counts.get(str(other), 0)) * rate).clip(upper=1.0)
+    kept = frame[
+        (frame["anchors"] >= MIN_CASCADE_ANCHORS)
+        & (frame["share"] >= config.cascade_share)
+        & (frame["share"] >= CHANCE_FACTOR * frame["chance"])
+    ]
+    return kept.sort_values(["key", "hits", "other"], ascending=[True, False, True])
+
+
+def _related(frame: pd.DataFrame) -> dict[str, tuple[Related, ...]]:
+    """A `cascades` frame as each key's Related groups."""
+    return {
+        str(key): tuple(
+            Related(key=str(r["other"]), hits=int(r["hits"]), anchors=int(r["anchors"]))
+            for r in part.to_dict("records")
+        )
+        for key, part in frame.groupby("key", sort=False)
+    }
 
 
 def link_feedback(data: RootCauseData) -> tuple[FeedbackLink, ...]:
@@ -346,14 +355,16 @@ def root_causes(
 ) -> dict[str, RootCause]:
     """The material of each of `keys` (`counts`: window counts of every group, for the chance rate)."""
     shares = distributions(data.facets.group_values, data.facets.population, config.test)
+    drags = _related(cascades(data, "after", counts, window, config))
+    follows = _related(cascades(data, "before", counts, window, config))
     return {
         key: RootCause(
             key=key,
             values=shares.get(key, ()),
             onset=onset(key, data, config.release_gap),
             breadcrumbs=breadcrumbs(key, data, config.breadcrumb_lines),
-            drags=_related(key, data, "after", counts, window, config),
-            follows=_related(key, data, "before", counts, window, config),
+            drags=drags.get(key, ()),
+            follows=follows.get(key, ()),
         )
         for key in keys
     }
