@@ -20,6 +20,8 @@ from analyzers.rootcause import (
     distributions,
     link_feedback,
     onset,
+    onset_frame,
+    onsets,
     root_causes,
 )
 from analyzers.rootcause_config import RootCauseConfig, rootcause_config
@@ -79,6 +81,25 @@ def test_onset_finds_the_last_version_without_it_and_the_release(
     found = onset("k", data, timedelta(days=1))
     assert (found.last_version_without, found.release) == expected
     assert found.first_host == "web-1" and found.first_version == version
+
+
+def test_onsets_of_several_groups_from_one_frame() -> None:
+    """Each key gets its own service's releases: k1 (shop, 2.0.0, 3 h after it) started with 2.0.0,
+    1.9.0 ran before without it; k2 (other, first seen before 9.9.9 ran) has no version without it;
+    k3 has no first occurrence at all."""
+    data = _data(
+        first={
+            "k1": {"time": T0, "host": "web-1", "service": "shop", "version": "2.0.0"},
+            "k2": {"time": T0 - timedelta(hours=2), "host": "db-1", "service": "other", "version": None},
+        },
+        group_versions=[{"key": "k1", "version": "2.0.0", "first": T0}],
+        releases=RELEASES,
+    )
+    frame = onset_frame(["k1", "k2", "k3"], data)
+    assert frame["last_without"].where(frame["last_without"].notna(), None).tolist() == ["1.9.0", None, None]
+    assert frame.loc["k1", "release_time"] == T0 - timedelta(hours=3)
+    found = onsets(["k1", "k2", "k3"], data, timedelta(days=1))
+    assert (found["k1"].release, found["k2"].release, found["k3"].first_seen) == ("2.0.0", None, None)
 
 
 def _anchor(key: str, minutes: int, host: str = "web-1") -> Anchor:

@@ -136,3 +136,12 @@ def test_two_p_values_and_their_holm_correction_by_hand() -> None:
     assert frame.loc["python", "p_adjusted"] == pytest.approx(1 / 12, rel=1e-12)
     assert (frame.loc["host", "lift"], frame.loc["python", "lift"]) == pytest.approx((10 / 3, 2.0))
     assert frame["suspect"].tolist() == [False, False]  # 1/60 > alpha 0.01: three events prove little
+
+
+def test_holm_corrects_each_family_on_its_own() -> None:
+    """Family x (0.01, 0.04): 0.02 and 0.04; family y (0.03, 0.02, 0.5): sorted 0.02, 0.03, 0.5 times
+    3, 2, 1 = 0.06, 0.06, 0.5; one family's size never changes the other's factors."""
+    p = pd.Series([0.01, 0.03, 0.04, 0.02, 0.5], index=list("abcde"))
+    families = pd.Series(["x", "y", "x", "y", "y"], index=p.index)
+    expected = {"a": 0.02, "b": 0.06, "c": 0.04, "d": 0.06, "e": 0.5}
+    assert holm(p, families).to_dict() == pytest.approx(expected)
