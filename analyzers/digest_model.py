@@ -1,8 +1,9 @@
 """The digest as data: a pure function from query results (and the registry) to a report model.
 
-pandas joins and orders the per-group records (window counts, first-seen times, registry status and
-priority, details); the result is frozen dataclasses that every renderer (html, text, markdown,
-json) reads the same way.
+The arithmetic (changes against the previous window, the trend's buckets, status, priority and
+order of the groups, the operations' percentiles) is DataFrame operations in `analyzers.digest_frames`;
+this module turns their rows into frozen dataclasses that every renderer (html, text, markdown, json)
+reads the same way.
 
 Status and order:
 - A group the registry knows keeps the registry's status, its dates and versions, and its priority
@@ -27,8 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
-import pandas as pd
-
+from analyzers import digest_frames
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
 from analyzers.registry import Group
@@ -53,13 +53,7 @@ class Measure:
     label: str
     current: int
     previous: int
-
-    @property
-    def change_pct(self) -> float | None:
-        """Change against the previous window in percent; None when there is nothing to compare."""
-        if self.previous == 0:
-            return None
-        return (self.current - self.previous) * 100.0 / self.previous
+    change_pct: float | None  # against the previous window, in percent; None when it had none
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,12 +108,7 @@ class Operation:
     p95_ms: float | None
     previous_p50_ms: float | None
     previous_p95_ms: float | None
-
-    @property
-    def p95_change_pct(self) -> float | None:
-        if not self.previous_p95_ms or self.p95_ms is None:
-            return None
-        return (self.p95_ms - self.previous_p95_ms) * 100.0 / self.previous_p95_ms
+    p95_change_pct: float | None  # None without a p95 in both windows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,83 +253,25 @@ def _title(sample: Mapping[str, Any]) -> str:
 
 
 def _measures(totals: Mapping[str, Mapping[str, int]]) -> tuple[Measure, ...]:
-    current, previous = totals["current"], totals["previous"]
-
-    def events(side: Mapping[str, int]) -> int:
-        return side.get("events", 0) - side.get("shipper_docs", 0)
-
-    rows = [
-        Measure(name="events", label="Log events", current=events(current), previous=events(previous)),
-        *(
-            Measure(name=name, label=label, current=current.get(name, 0), previous=previous.get(name, 0))
-            for name, label in (
-                ("errors", "Errors"),
-                ("tracebacks", "Tracebacks"),
-                ("groups", "Error groups"),
-                ("hosts", "Hosts"),
-                ("feedback", "User feedback"),
-            )
-        ),
-    ]
-    return tuple(rows)
+    return tuple(
+        Measure(
+            name=str(name),
+            label=str(r["label"]),
+            current=int(r["current"]),
+            previous=int(r["previous"]),
+            change_pct=_number(r["change_pct"]),
+        )
+        for name, r in digest_frames.measures(totals).to_dict("index").items()
+    )
 
 
-_REGISTRY: Final = {  # frame column -> registry Group attribute
-    "reg_title": "title",
-    "reg_status": "status",
-    "reg_priority": "priority",
-    "reg_category": "category",
-    "reg_first_seen": "first_seen",
-    "reg_last_seen": "last_seen",
-    "reg_changed": "status_changed_at",
-    "reg_trace": "sample_stack_trace",
-    "reg_message": "sample_message",
-    "reg_error_type": "error_type",
-    "reg_versions": "versions",
-    "reg_hosts": "hosts",
-    "reg_services": "services",
-}
-
-
-def _groups_frame(data: DigestData, registry: Sequence[Group]) -> pd.DataFrame:
-    """One row per group active in the window (or known to the registry as changed in it)."""
-    columns = ["key", "count", "previous_count", "window_first", "last_seen"]
-    counted = pd.DataFrame(data.groups, columns=columns).set_index("key")
-    counted["first_seen"] = pd.Series(data.first_seen, dtype="object")
-    known = pd.DataFrame(
-        [
-            {"key": g.group_id, **{column: getattr(g, name) for column, name in _REGISTRY.items()}}
-            for g in registry
-        ],
-        columns=["key", *_REGISTRY],
-    ).set_index("key")
-    frame = counted.join(known, how="outer")
-    frame["count"] = frame["count"].fillna(0).astype("int64")
-    frame["previous_count"] = frame["previous_count"].fillna(0).astype("int64")
-    return frame
-
-
-def _is_relevant(row: Mapping[str, Any], window: Window) -> bool:
-    """Active in the window, or resolved in it (the good news has no events)."""
-    if row["count"] > 0:
-        return True
-    changed = parse_time(row.get("reg_changed"))
-    return changed is not None and window.contains(changed) and row.get("reg_status") == "resolved"
-
-
-def _computed_status(first_seen: datetime | None, window: Window) -> str:
-    return "new" if first_seen is not None and first_seen >= window.start else "ongoing"
+def _number(value: Any) -> float | None:
+    """A frame's float as the model holds it: NaN (nothing to compare, nothing measured) is None."""
+    return None if value is None or math.isnan(value) else float(value)
 
 
 def _registered(record: Mapping[str, Any]) -> bool:
     return isinstance(record.get("reg_status"), str)
-
-
-def _status(record: Mapping[str, Any], window: Window) -> str:
-    """The registry's status; computed (new or ongoing) only for groups it does not know yet."""
-    if not _registered(record):
-        return _computed_status(parse_time(record.get("first_seen")), window)
-    return str(record["reg_status"])
 
 
 def lifecycle_fields(group: Group | None) -> dict[str, Any]:
@@ -374,12 +305,6 @@ def status_lists(rows: Sequence[GroupRow], *, generated_at: datetime) -> StatusL
     return tuple(new), tuple(regressed), tuple(resolved)
 
 
-def _priority(record: Mapping[str, Any], window: Window) -> float:
-    if _registered(record):
-        return float(record["reg_priority"])
-    return math.log10(1 + int(record["count"])) + (_status(record, window) == "new")
-
-
 def _row(key: str, record: Mapping[str, Any], data: DigestData, group: Group | None = None) -> GroupRow:
     detail = data.details.get(key, {})
     sample = detail.get("sample", {})
@@ -394,7 +319,7 @@ def _row(key: str, record: Mapping[str, Any], data: DigestData, group: Group | N
     return GroupRow(
         key=key,
         title=one_line(str(registry("reg_title"))) if registry("reg_title") else _title(sample),
-        status=_status(record, data.window),
+        status=str(record["status"]),
         category=str(registry("reg_category") or ("traceback" if trace else "error_line")),
         error_type=sample.get("error.type") or registry("reg_error_type"),
         count=int(record["count"]),
@@ -407,42 +332,33 @@ def _row(key: str, record: Mapping[str, Any], data: DigestData, group: Group | N
         services=tuple(detail.get("services") or registry("reg_services") or ()),
         sample_trace=truncate_trace(trace),
         sample_message=one_line(sample.get("message") or sample.get("error.message"), 500) or None,
-        priority=_priority(record, data.window),
+        priority=float(record["priority"]),
         daily=tuple(detail.get("daily") or ()),
         **lifecycle_fields(group if known else None),
     )
 
 
 def rank_groups(data: DigestData) -> list[tuple[str, dict[str, Any]]]:
-    """Groups worth showing, highest priority first (ties: higher count, then key), as (key, record).
+    """Groups worth showing, highest priority first (ties: higher count, then key), as (key, record)
+    with the record's `status` and `priority` (analyzers.digest_frames.ranked).
 
     Ignored groups are left out: a maintainer silenced them with `logloop ignore`."""
-    frame = _groups_frame(data, data.groups_registry)
+    frame = digest_frames.groups(data.groups, data.first_seen, data.groups_registry)
     # to_dict, not iterrows: a Series per row costs seconds at 20,000 groups
-    records = cast(dict[Any, dict[str, Any]], frame.to_dict("index"))  # columns are str
-    rows = [(str(key), record) for key, record in records.items()]
-    rows = [
-        (key, record)
-        for key, record in rows
-        if _is_relevant(record, data.window) and _status(record, data.window) != "ignored"
-    ]
-    return sorted(rows, key=lambda item: (-_priority(item[1], data.window), -int(item[1]["count"]), item[0]))
+    records = cast(dict[Any, dict[str, Any]], digest_frames.ranked(frame, data.window).to_dict("index"))
+    return [(str(key), record) for key, record in records.items()]
 
 
 def keys_to_detail(data: DigestData) -> list[str]:
     """Which groups the details query must cover: the top groups, the new and the regressed ones."""
     ranked = rank_groups(data)
     top = [key for key, _ in ranked[:TOP_GROUPS]]
-    new = [key for key, record in ranked if _status(record, data.window) == "new"][:NEW_GROUPS]
-    back = [key for key, record in ranked if _status(record, data.window) == "regressed"][:LIST_LIMIT]
+    new = [key for key, record in ranked if record["status"] == "new"][:NEW_GROUPS]
+    back = [key for key, record in ranked if record["status"] == "regressed"][:LIST_LIMIT]
     return list(dict.fromkeys(top + new + back))
 
 
 def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
-    frame = pd.DataFrame(
-        data.error_lines, columns=["template", "count", "previous_count", "last_seen", "hosts", "sample"]
-    )
-    frame = frame.sort_values(["count", "template"], ascending=[False, True])
     return tuple(
         ErrorLine(
             template=one_line(r["template"], 300),
@@ -450,58 +366,46 @@ def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
             previous_count=int(r["previous_count"]),
             last_seen=parse_time(r["last_seen"]),
             hosts=int(r["hosts"]),
-            sample=one_line(r["sample"], 300) if r["sample"] else None,
+            # a missing sample is NaN in a column of strings: only a string is a sample
+            sample=one_line(r["sample"], 300) if isinstance(r["sample"], str) and r["sample"] else None,
         )
-        for r in frame.to_dict("records")
+        for r in digest_frames.error_lines(data.error_lines).to_dict("records")
     )
-
-
-def _ms(nanoseconds: Any) -> float | None:
-    if nanoseconds is None or (isinstance(nanoseconds, float) and math.isnan(nanoseconds)):
-        return None
-    return float(nanoseconds) / 1e6
 
 
 def _operations(data: DigestData, limit: int = 10) -> tuple[Operation, ...]:
-    frame = pd.DataFrame(
-        data.operations,
-        columns=["action", "count", "previous_count", "p50", "p95", "previous_p50", "previous_p95"],
-    )
-    frame = frame[frame["count"] > 0].sort_values(["p95", "action"], ascending=[False, True]).head(limit)
     return tuple(
         Operation(
             action=one_line(r["action"], 120),
             count=int(r["count"]),
-            p50_ms=_ms(r["p50"]),
-            p95_ms=_ms(r["p95"]),
-            previous_p50_ms=_ms(r["previous_p50"]),
-            previous_p95_ms=_ms(r["previous_p95"]),
+            p50_ms=_number(r["p50_ms"]),
+            p95_ms=_number(r["p95_ms"]),
+            previous_p50_ms=_number(r["previous_p50_ms"]),
+            previous_p95_ms=_number(r["previous_p95_ms"]),
+            p95_change_pct=_number(r["p95_change_pct"]),
         )
-        for r in frame.to_dict("records")
+        for r in digest_frames.operations(data.operations, limit).to_dict("records")
     )
 
 
 def _feedback(data: DigestData) -> tuple[FeedbackKind, ...]:
-    previous = data.totals["previous"]
-    by_kind = {entry["kind"]: entry for entry in data.feedback}
-    # Priority order: a bug report needs action, a usability complaint may, a feature wish can wait.
-    order = {"bug": 0, "usability": 1, "feature": 2}
-    kinds = sorted(set(by_kind) | set(order), key=lambda kind: (order.get(kind, len(order)), kind))
+    samples = {entry["kind"]: entry.get("samples", []) for entry in data.feedback}
+    kinds = digest_frames.feedback_kinds(data.feedback, data.totals["previous"])
     return tuple(
         FeedbackKind(
-            kind=kind,
-            count=int(by_kind.get(kind, {}).get("count", 0)),
-            previous_count=int(previous.get(f"feedback_{kind}", 0)),
+            kind=str(kind),
+            count=int(r["count"]),
+            previous_count=int(r["previous_count"]),
             samples=tuple(
                 FeedbackSample(
                     time=parse_time(s.get("@timestamp")),
                     message=one_line(s.get("message"), 400),
                     service=s.get("service.name"),
                 )
-                for s in by_kind.get(kind, {}).get("samples", [])
+                for s in samples.get(kind, [])
             ),
         )
-        for kind in kinds
+        for kind, r in kinds.to_dict("index").items()
     )
 
 
@@ -516,11 +420,9 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
             sent=int(p["sent"]),
             spool_backlog=int(p["spool_backlog"]),
             last_report=parse_time(p.get("last_report")),
-            shard_limit_retries=int(p.get("shard_limit_retries", 0)),
+            shard_limit_retries=int(_number(p.get("shard_limit_retries")) or 0),
         )
-        for p in sorted(
-            data.shipper, key=lambda p: (-(p["dropped"] + p["dead_lettered"]), p["host"], p["pid"])
-        )
+        for p in digest_frames.shipper_processes(data.shipper).to_dict("records")
     )
 
 
@@ -562,12 +464,12 @@ def build_report(
     new, regressed, resolved = status_lists(rows, generated_at=generated_at)
     buckets = tuple(
         Bucket(
-            start=parse_time(b["start"]) or data.window.start,
-            events=b["events"] - 0,
-            errors=b["errors"],
-            warnings=b["warnings"],
+            start=b["start"].to_pydatetime(),
+            events=int(b["events"]),
+            errors=int(b["errors"]),
+            warnings=int(b["warnings"]),
         )
-        for b in data.daily
+        for b in digest_frames.buckets(data.daily, data.window).to_dict("records")
     )
     notes: tuple[str, ...] = (
         ()

@@ -7,9 +7,10 @@
   appeared at most `release_gap` before the group did, and an older version ran without it;
 - what came before: the last log lines of the same process (host + pid) before recent occurrences;
 - what it drags along: groups that occur on the same host within `cascade_window` after (or before)
-  most of its sampled occurrences. Chance is ruled out by requiring the share to be at least
-  `cascade_share` *and* five times what the other group's own rate would give by chance
-  (its events in the window spread uniformly over one host: count * window / window length).
+  most of its sampled occurrences (counted for every group at once in one frame, `cascades`).
+  Chance is ruled out by requiring the share to be at least `cascade_share` *and* five times what
+  the other group's own rate would give by chance (its events in the window spread uniformly over
+  one host: count * window / window length).
   A group that drags others and follows none is the likely root; one that follows another is its
   likely symptom.
 
@@ -212,35 +213,58 @@ def distributions(
     return {key: tuple(values) for key, values in result.items()}
 
 
+def onset_frame(keys: Sequence[str], data: RootCauseData) -> pd.DataFrame:
+    """Per key (index): its first occurrence (time, service, version), the last version of its
+    service that first ran before that and never had it (`last_without`), and when its own first
+    version first ran (`release_time`); one merge of the keys with their services' releases."""
+    # object columns: a column of None, or no row at all, must still merge with one of strings
+    first = pd.DataFrame(
+        [{"key": key, **data.facets.first.get(key, {})} for key in keys],
+        columns=["key", "time", "service", "version"],
+        dtype="object",
+    )
+    first["time"] = pd.to_datetime(first["time"], utc=True)
+    releases = pd.DataFrame(data.facets.releases, columns=["service", "version", "first"], dtype="object")
+    releases["first"] = pd.to_datetime(releases["first"], utc=True)
+    seen = pd.DataFrame(data.facets.group_versions, columns=["key", "version"], dtype="object")
+    seen = seen.drop_duplicates()
+    candidates = first[["key", "service", "time"]].merge(releases, on="service")
+    candidates = candidates.merge(seen.assign(with_it=True), on=["key", "version"], how="left")
+    without = candidates[(candidates["first"] < candidates["time"]) & candidates["with_it"].isna()]
+    last_without = without.sort_values("first", kind="stable").groupby("key")["version"].last()
+    own = first[["key", "service", "version"]].merge(releases, on=["service", "version"])
+    release_time = own.groupby("key")["first"].min()
+    return first.set_index("key").assign(last_without=last_without, release_time=release_time)
+
+
+def onsets(keys: Sequence[str], data: RootCauseData, release_gap: timedelta) -> dict[str, Onset]:
+    """The onset of each key: `onset_frame` and whether a release started it (module docstring)."""
+    frame = onset_frame(keys, data)
+    found = {}
+    for key, row in frame.to_dict("index").items():
+        first = data.facets.first.get(str(key), {})
+        started, version = first.get("time"), first.get("version")
+        last_without = None if pd.isna(row["last_without"]) else str(row["last_without"])
+        release_time = None if pd.isna(row["release_time"]) else row["release_time"].to_pydatetime()
+        started_with_release = (
+            started is not None
+            and release_time is not None
+            and last_without is not None
+            and started - release_time <= release_gap
+        )
+        found[str(key)] = Onset(
+            first_seen=started,
+            first_host=first.get("host"),
+            first_version=version,
+            last_version_without=last_without,
+            release=version if started_with_release else None,
+            release_time=release_time,
+        )
+    return found
+
+
 def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:
-    first = data.facets.first.get(key, {})
-    started = first.get("time")
-    service, version = first.get("service"), first.get("version")
-    releases = pd.DataFrame(data.facets.releases, columns=["service", "version", "first"])
-    releases = releases[releases["service"] == service].sort_values("first")
-    with_it = {v["version"] for v in data.facets.group_versions if v["key"] == key}
-    before = (
-        releases[(releases["first"] < started) & ~releases["version"].isin(with_it)]
-        if started
-        else releases[:0]
-    )
-    last_without = str(before.iloc[-1]["version"]) if len(before) else None
-    release_row = releases[releases["version"] == version]
-    release_time = release_row.iloc[0]["first"].to_pydatetime() if len(release_row) else None
-    started_with_release = (
-        started is not None
-        and release_time is not None
-        and last_without is not None
-        and started - release_time <= release_gap
-    )
-    return Onset(
-        first_seen=started,
-        first_host=first.get("host"),
-        first_version=version,
-        last_version_without=last_without,
-        release=version if started_with_release else None,
-        release_time=release_time,
-    )
+    return onsets([key], data, release_gap)[key]
 
 
 def _line(source: Mapping[str, object]) -> LogLine:
@@ -267,13 +291,12 @@ def _is_anchor(source: Mapping[str, object], anchor: Anchor) -> bool:
     )
 
 
-def breadcrumbs(key: str, data: RootCauseData, lines: int) -> tuple[Breadcrumbs, ...]:
-    found = []
+def all_breadcrumbs(data: RootCauseData, lines: int) -> dict[str, tuple[Breadcrumbs, ...]]:
+    """Per key, the lines before each of its sampled occurrences (one pass over every anchor)."""
+    found: dict[str, list[Breadcrumbs]] = {}
     for index, anchor in enumerate(data.facets.crumb_anchors):
-        if anchor.key != key:
-            continue
         sources = [s for s in data.anchors.crumbs.get(index, []) if not _is_anchor(s, anchor)][:lines]
-        found.append(
+        found.setdefault(anchor.key, []).append(
             Breadcrumbs(
                 time=anchor.time,
                 host=anchor.host,
@@ -281,40 +304,52 @@ def breadcrumbs(key: str, data: RootCauseData, lines: int) -> tuple[Breadcrumbs,
                 lines=tuple(_line(s) for s in reversed(sources)),
             )
         )
-    return tuple(found)
+    return {key: tuple(crumbs) for key, crumbs in found.items()}
 
 
-def _related(
-    key: str,
-    data: RootCauseData,
-    direction: str,
-    counts: Mapping[str, int],
-    window: Window,
-    config: RootCauseConfig,
-) -> tuple[Related, ...]:
-    seen = getattr(data.anchors, direction)
-    rows = [
-        {"anchor": index, "other": other}
-        for index, anchor in enumerate(data.facets.cascade_anchors)
-        if anchor.key == key
-        for other in seen.get(index, [])
-        if other != key
-    ]
-    anchors = sum(1 for a in data.facets.cascade_anchors if a.key == key)
-    if anchors < MIN_CASCADE_ANCHORS or not rows:
-        return ()
-    hits = pd.DataFrame(rows).groupby("other")["anchor"].nunique()
-    frame = pd.DataFrame({"hits": hits})
-    frame["share"] = frame["hits"] / anchors
-    rate = config.cascade_window / window.length
-    frame["chance"] = [min(1.0, counts.get(str(other), 0) * rate) for other in frame.index]
-    kept = frame[
-        (frame["share"] >= config.cascade_share) & (frame["share"] >= CHANCE_FACTOR * frame["chance"])
-    ]
-    kept = kept.sort_values(["hits"], ascending=False)
-    return tuple(
-        Related(key=str(other), hits=int(r["hits"]), anchors=anchors) for other, r in kept.iterrows()
+def breadcrumbs(key: str, data: RootCauseData, lines: int) -> tuple[Breadcrumbs, ...]:
+    return all_breadcrumbs(data, lines).get(key, ())
+
+
+def cascades(
+    data: RootCauseData, direction: str, counts: Mapping[str, int], window: Window, config: RootCauseConfig
+) -> pd.DataFrame:
+    """Every group's cascade partners in one frame, those that pass the test (module docstring).
+
+    Columns: key, other, hits (the key's sampled occurrences that saw `other` on the same host within
+    the cascade window, `direction` "after" or "before" them), anchors (the key's sampled
+    occurrences), share (hits / anchors) and chance (what `other`'s own rate gives); most hits first
+    within a key, then by the other key."""
+    anchors = pd.DataFrame({"key": [a.key for a in data.facets.cascade_anchors]}, dtype="object")
+    anchors["anchors"] = anchors.groupby("key")["key"].transform("size")
+    seen = pd.Series(getattr(data.anchors, direction), dtype="object").explode().dropna()
+    pairs = seen.rename("other").to_frame().join(anchors).rename_axis("anchor").reset_index()
+    pairs = pairs[pairs["other"] != pairs["key"]]
+    frame = (
+        pairs.groupby(["key", "other"])
+        .agg(hits=("anchor", "nunique"), anchors=("anchors", "first"))
+        .reset_index()
     )
+    frame["share"] = frame["hits"] / frame["anchors"]
+    rate = config.cascade_window / window.length
+    frame["chance"] = (frame["other"].map(lambda other: counts.get(str(other), 0)) * rate).clip(upper=1.0)
+    kept = frame[
+        (frame["anchors"] >= MIN_CASCADE_ANCHORS)
+        & (frame["share"] >= config.cascade_share)
+        & (frame["share"] >= CHANCE_FACTOR * frame["chance"])
+    ]
+    return kept.sort_values(["key", "hits", "other"], ascending=[True, False, True])
+
+
+def _related(frame: pd.DataFrame) -> dict[str, tuple[Related, ...]]:
+    """A `cascades` frame as each key's Related groups."""
+    return {
+        str(key): tuple(
+            Related(key=str(r["other"]), hits=int(r["hits"]), anchors=int(r["anchors"]))
+            for r in part.to_dict("records")
+        )
+        for key, part in frame.groupby("key", sort=False)
+    }
 
 
 def link_feedback(data: RootCauseData) -> tuple[FeedbackLink, ...]:
@@ -346,14 +381,18 @@ def root_causes(
 ) -> dict[str, RootCause]:
     """The material of each of `keys` (`counts`: window counts of every group, for the chance rate)."""
     shares = distributions(data.facets.group_values, data.facets.population, config.test)
+    started = onsets(keys, data, config.release_gap)
+    crumbs = all_breadcrumbs(data, config.breadcrumb_lines)
+    drags = _related(cascades(data, "after", counts, window, config))
+    follows = _related(cascades(data, "before", counts, window, config))
     return {
         key: RootCause(
             key=key,
             values=shares.get(key, ()),
-            onset=onset(key, data, config.release_gap),
-            breadcrumbs=breadcrumbs(key, data, config.breadcrumb_lines),
-            drags=_related(key, data, "after", counts, window, config),
-            follows=_related(key, data, "before", counts, window, config),
+            onset=started[key],
+            breadcrumbs=crumbs.get(key, ()),
+            drags=drags.get(key, ()),
+            follows=follows.get(key, ()),
         )
         for key in keys
     }

@@ -70,14 +70,17 @@ def hypergeom_sf(k: int, population: int, successes: int, draws: int) -> float:
     return min(1.0, total)
 
 
-def holm(p_values: pd.Series) -> pd.Series:
-    """Holm-adjusted p-values (same index): p_(i) * (m - i + 1), made monotone, capped at 1."""
+def holm(p_values: pd.Series, families: pd.Series | None = None) -> pd.Series:
+    """Holm-adjusted p-values (same index, unique), within each family (all one without `families`):
+    the i-th smallest of m times (m - i + 1), made monotone by a running maximum, capped at 1."""
     if p_values.empty:
         return p_values.astype("float64")
-    ordered = p_values.sort_values(kind="mergesort")
-    m = len(ordered)
-    factors = pd.Series(range(m, 0, -1), index=ordered.index, dtype="float64")
-    adjusted = (ordered * factors).cummax().clip(upper=1.0)
+    family = pd.Series(0, index=p_values.index) if families is None else families
+    frame = pd.DataFrame({"p": p_values.astype("float64"), "family": family})
+    ordered = frame.sort_values(["family", "p"], kind="stable")  # ties keep their order
+    by_family = ordered.groupby("family", sort=False)
+    factors = by_family["p"].transform("size") - by_family.cumcount()
+    adjusted = (ordered["p"] * factors).groupby(ordered["family"], sort=False).cummax().clip(upper=1.0)
     return adjusted.reindex(p_values.index)
 
 
@@ -120,7 +123,7 @@ def score(group: pd.DataFrame, population: pd.DataFrame, test: SuspectTest = Sus
             strict=True,
         )
     ]
-    frame["p_adjusted"] = frame.groupby("key")["p"].transform(holm)
+    frame["p_adjusted"] = holm(frame["p"], frame["key"])
     frame["suspect"] = (
         (frame["p_adjusted"] <= test.alpha)
         & (frame["count"] >= test.min_count)

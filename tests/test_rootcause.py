@@ -13,7 +13,17 @@ from analyzers.digest_window import Window
 from analyzers.exceptions import ConfigurationError
 from analyzers.group_report import resolve_request
 from analyzers.render import ms, ms_change, relative
-from analyzers.rootcause import Onset, breadcrumbs, distributions, link_feedback, onset, root_causes
+from analyzers.rootcause import (
+    Onset,
+    breadcrumbs,
+    cascades,
+    distributions,
+    link_feedback,
+    onset,
+    onset_frame,
+    onsets,
+    root_causes,
+)
 from analyzers.rootcause_config import RootCauseConfig, rootcause_config
 from analyzers.rootcause_queries import (
     ANCHORS_PER_REQUEST,
@@ -73,6 +83,25 @@ def test_onset_finds_the_last_version_without_it_and_the_release(
     assert found.first_host == "web-1" and found.first_version == version
 
 
+def test_onsets_of_several_groups_from_one_frame() -> None:
+    """Each key gets its own service's releases: k1 (shop, 2.0.0, 3 h after it) started with 2.0.0,
+    1.9.0 ran before without it; k2 (other, first seen before 9.9.9 ran) has no version without it;
+    k3 has no first occurrence at all."""
+    data = _data(
+        first={
+            "k1": {"time": T0, "host": "web-1", "service": "shop", "version": "2.0.0"},
+            "k2": {"time": T0 - timedelta(hours=2), "host": "db-1", "service": "other", "version": None},
+        },
+        group_versions=[{"key": "k1", "version": "2.0.0", "first": T0}],
+        releases=RELEASES,
+    )
+    frame = onset_frame(["k1", "k2", "k3"], data)
+    assert frame["last_without"].where(frame["last_without"].notna(), None).tolist() == ["1.9.0", None, None]
+    assert frame.loc["k1", "release_time"] == T0 - timedelta(hours=3)
+    found = onsets(["k1", "k2", "k3"], data, timedelta(days=1))
+    assert (found["k1"].release, found["k2"].release, found["k3"].first_seen) == ("2.0.0", None, None)
+
+
 def _anchor(key: str, minutes: int, host: str = "web-1") -> Anchor:
     return Anchor(key=key, time=T0 + timedelta(minutes=minutes), host=host, pid=7)
 
@@ -87,6 +116,19 @@ def test_a_cascade_needs_most_occurrences_and_more_than_chance() -> None:
     causes = root_causes(data, ["A"], counts=counts, window=WINDOW, config=RootCauseConfig())
     assert [(r.key, r.hits, r.anchors) for r in causes["A"].drags] == [("B", 4, 5)]
     assert causes["A"].role == "root"
+
+
+def test_cascades_of_every_group_in_one_frame_by_hand() -> None:
+    """A (4 sampled): B after 3 (share 3/4), C after 1 (1/4, below the 0.6 asked); D (3): A after all
+    3 (share 1, chance 3 x 5 s / 7 d, negligible); E has 2 occurrences, too few for any cascade."""
+    anchors = [_anchor("A", m) for m in range(4)] + [_anchor("D", 10 + m) for m in range(3)]
+    anchors += [_anchor("E", 20), _anchor("E", 21)]
+    after = {0: ["B"], 1: ["B", "C", "B"], 2: ["B", "A"], 3: [], **{index: ["A"] for index in range(4, 9)}}
+    data = _data(cascade_anchors=anchors, anchors=AnchorFindings(after=after))
+    frame = cascades(data, "after", {"A": 4, "B": 3, "C": 1}, WINDOW, RootCauseConfig())
+    assert frame[["key", "other", "hits", "anchors"]].values.tolist() == [["A", "B", 3, 4], ["D", "A", 3, 3]]
+    assert frame["share"].tolist() == [0.75, 1.0]
+    assert frame["chance"].tolist() == pytest.approx([3 * 5 / (7 * 86_400), 4 * 5 / (7 * 86_400)])
 
 
 def test_too_few_occurrences_prove_no_cascade() -> None:

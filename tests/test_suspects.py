@@ -115,3 +115,33 @@ def test_groups_scored_together_are_corrected_separately() -> None:
     alone = score(one, population)
     assert both[both["key"] == "g1"]["p_adjusted"].tolist() == alone["p_adjusted"].tolist()
     assert both[both["key"] == "g2"]["p_adjusted"].tolist() == score(other, population)["p_adjusted"].tolist()
+
+
+def test_two_p_values_and_their_holm_correction_by_hand() -> None:
+    """Three of three events on host a (3 of 10 in the population): p = C(3,3) C(7,0) / C(10,3) = 1/120;
+    three of three on Python 3.10 (5 of 10): p = C(5,3) / C(10,3) = 1/12. Holm over the two: the
+    smaller times 2 (1/60), the larger times 1 (1/12), already monotone."""
+    group = pd.DataFrame({"dimension": ["host", "python"], "value": ["a", "3.10"], "count": [3, 3]})
+    population = pd.DataFrame(
+        {
+            "dimension": ["host", "host", "python", "python"],
+            "value": ["a", "b", "3.10", "3.12"],
+            "count": [3, 7, 5, 5],
+        }
+    )
+    frame = score(group, population, SuspectTest(min_count=1)).set_index("dimension")
+    assert frame.loc["host", "p"] == pytest.approx(1 / 120, rel=1e-12)
+    assert frame.loc["python", "p"] == pytest.approx(1 / 12, rel=1e-12)
+    assert frame.loc["host", "p_adjusted"] == pytest.approx(1 / 60, rel=1e-12)
+    assert frame.loc["python", "p_adjusted"] == pytest.approx(1 / 12, rel=1e-12)
+    assert (frame.loc["host", "lift"], frame.loc["python", "lift"]) == pytest.approx((10 / 3, 2.0))
+    assert frame["suspect"].tolist() == [False, False]  # 1/60 > alpha 0.01: three events prove little
+
+
+def test_holm_corrects_each_family_on_its_own() -> None:
+    """Family x (0.01, 0.04): 0.02 and 0.04; family y (0.03, 0.02, 0.5): sorted 0.02, 0.03, 0.5 times
+    3, 2, 1 = 0.06, 0.06, 0.5; one family's size never changes the other's factors."""
+    p = pd.Series([0.01, 0.03, 0.04, 0.02, 0.5], index=list("abcde"))
+    families = pd.Series(["x", "y", "x", "y", "y"], index=p.index)
+    expected = {"a": 0.02, "b": 0.06, "c": 0.04, "d": 0.06, "e": 0.5}
+    assert holm(p, families).to_dict() == pytest.approx(expected)
