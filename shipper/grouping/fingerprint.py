@@ -162,11 +162,14 @@ def fingerprint_event(
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
-        stack_trace = _with_logger_package(stack_trace, doc)
-        return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
+        package = _package_in(stack_trace, doc)
+        return fingerprint_plain(stack_trace, package) or _fingerprint(
+            doc, stack_trace, package=package, fast_path_tried=True
+        )
     if not is_error_document(doc):
         return None
-    return _fingerprint(doc, _with_logger_package(_text(stack_trace), doc))
+    stack_trace = _text(stack_trace)
+    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
 def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> Fingerprint:
@@ -176,14 +179,18 @@ def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFA
         assert found is not None  # every event has a key when not only errors are asked for
         return found
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
-    return _fingerprint(doc, _with_logger_package(stack_trace, doc))
+    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
 def program_package(doc: Mapping[str, Any]) -> str:
     """The program's top-level package as the event's logger names it (`logging.getLogger(__name__)`:
     `fleetapp.billing` -> `fleetapp`); "" when the name is no package of a program: the root logger,
     `__main__`, not an identifier, or a standard-library module (`asyncio`, `concurrent`)."""
-    logger = _text(_field(doc, "log.logger", "log", "logger"))
+    return _logger_package(_text(_field(doc, "log.logger", "log", "logger")))
+
+
+@functools.lru_cache(maxsize=256)
+def _logger_package(logger: str) -> str:
     package = logger.partition(".")[0]
     if not package.isidentifier() or package in _NO_PROGRAM or package in sys.stdlib_module_names:
         return ""
@@ -193,13 +200,10 @@ def program_package(doc: Mapping[str, Any]) -> str:
 _NO_PROGRAM: Final = frozenset({"root", "__main__"})
 
 
-def _with_logger_package(stack_trace: str, doc: Mapping[str, Any]) -> str:
-    """The traceback with the frames of the logger's package marked as the program's (see "Library
-    frames" in the module docstring)."""
-    package = program_package(doc) if 'File "' in stack_trace else ""
-    if not package:
-        return stack_trace
-    return _IN_APP_FILE_RE.sub(lambda match: _package_file_line(match[0], match[1], package), stack_trace)
+def _package_in(stack_trace: str, doc: Mapping[str, Any]) -> str:
+    """`program_package(doc)` when the traceback may hold a frame of it, else ""."""
+    package = program_package(doc)
+    return package if package and package in stack_trace else ""
 
 
 def with_package_frames(stack_trace: str, package: str) -> str:
@@ -207,26 +211,56 @@ def with_package_frames(stack_trace: str, package: str) -> str:
     `with_program_frames` does, but stricter, since the package was not named by the user: under
     site-/dist-packages only the package installed there (`.../site-packages/fleetapp/...`), elsewhere
     a directory of that name or the file `<package>.py`, never in the standard library."""
-    return _IN_APP_FILE_RE.sub(lambda match: _package_file_line(match[0], match[1], package), stack_trace)
+    return _package_files(package).sub(
+        lambda match: _package_file_line(match[0], match[1], package), stack_trace
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _package_files(package: str) -> re.Pattern[str]:
+    """The `File "..."` of frames whose path has `package` as a directory or as `<package>.py` (the
+    candidates `_package_file_line` decides on: the other frames are never looked at)."""
+    name = re.escape(package)
+    return re.compile(rf'File "((?:[^"\n]*[/\\])?{name}(?:[/\\][^"\n]*|\.py))"')
+
+
+def _package_file_line(line: str, filename: str, package: str) -> str:
+    """`line` (a frame's `File "..."`), its path cut to `in-app/` if it is a file of `package`."""
+    path = _program_path(filename, package)
+    return line if path is None else f'File "{_IN_APP_MARK}{path}"'
 
 
 @functools.lru_cache(maxsize=2048)
-def _package_file_line(line: str, filename: str, package: str) -> str:
-    """`line` (a frame's `File "..."`), its path cut to `in-app/` if it is a file of `package` (see
-    `with_package_frames`); memoized: a program's files recur from event to event."""
+def _program_path(filename: str, package: str) -> str | None:
+    """The path of a file of `package` from the package on (see `with_package_frames`), else None;
+    memoized: a program's files recur from event to event."""
     path = filename.replace("\\", "/")
     module_file = package + ".py"
     cut = path.rfind("-packages/")
     if cut >= 0:
         rest = path[cut + len("-packages/") :]
-        return f'File "{_IN_APP_MARK}{rest}"' if rest.partition("/")[0] in (package, module_file) else line
+        return rest if rest.partition("/")[0] in (package, module_file) else None
     if _kind(filename) is not FrameKind.APPLICATION:
-        return line
+        return None
     parts = path.split("/")
+    last = len(parts) - 1
     for index, part in enumerate(parts):
-        if part == package or (part == module_file and index == len(parts) - 1):
-            return f'File "{_IN_APP_MARK}{"/".join(parts[index:])}"'
-    return line
+        if (part == package and index < last) or (part == module_file and index == last):
+            return "/".join(parts[index:])
+    return None
+
+
+def _is_program_frame(lines: str, package: str) -> bool | None:
+    """Whether the frame of `lines` is the program's: marked `in-app/`, or a file of `package`; None
+    when its file name cannot be read as the general parser reads it."""
+    if lines.lstrip(" \t").startswith(_IN_APP_FILE):
+        return True
+    if not package:
+        return False
+    numbered = _NUMBERED_FILE_RE.match(lines)
+    if numbered is None or '"' in numbered[1]:
+        return None
+    return _program_path(numbered[1], package) is not None
 
 
 def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -246,7 +280,8 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     if stack_trace and options.in_app:
         stack_trace = with_program_frames(stack_trace, options.in_app)
     elif stack_trace:
-        stack_trace = _with_logger_package(stack_trace, doc)
+        package = _package_in(stack_trace, doc)
+        stack_trace = with_package_frames(stack_trace, package) if package else stack_trace
     if stack_trace and options.ignored_modules:
         stack_trace = without_frames(stack_trace, options.ignored_modules)
     found = _fingerprint(doc, stack_trace)
@@ -336,12 +371,19 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
 _IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
 _PATH_PARTS_RE: Final = re.compile(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"
+_IN_APP_FILE: Final = f'File "{_IN_APP_MARK}'
 
 
-def _fingerprint(doc: Mapping[str, Any], stack_trace: str, *, fast_path_tried: bool = False) -> Fingerprint:
+def _fingerprint(
+    doc: Mapping[str, Any], stack_trace: str, *, package: str = "", fast_path_tried: bool = False
+) -> Fingerprint:
+    """The key of an event; `package`: the program's (`program_package`), whose frames the general path
+    reads marked (`with_package_frames`) and the fast path tells by their path."""
     if stack_trace:
-        found = None if fast_path_tried else fingerprint_plain(stack_trace)
-        found = found or _fingerprint_stack_trace(stack_trace, doc)
+        found = None if fast_path_tried else fingerprint_plain(stack_trace, package)
+        if found is None:
+            marked = with_package_frames(stack_trace, package) if package else stack_trace
+            found = _fingerprint_stack_trace(marked, doc)
         if found is not None:
             return found
     logger = _text(_field(doc, "log.logger", "log", "logger"))
@@ -396,7 +438,7 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
     return _make("traceback", signature, title=_title(final.type, final.message, signature))
 
 
-def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
+def fingerprint_plain(stack_trace: str, package: str = "") -> Fingerprint | None:
     """The fast path: the fingerprint of a traceback printed the plain way (see `scan_plain`), from
     its innermost frames only; None for the others. Where it answers, it is the fingerprint the general
     parser gives (`fingerprint_traceback(parse_traceback(stack_trace))`)."""
@@ -405,10 +447,10 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
         return None
     final = chain[-1]
     if len(chain) == 1:
-        record = _plain_record(final)
+        record = _plain_record(final, False, package)
         signature = None if record is None else f"{final.link}|{record}"  # `chain_signature`'s line
     else:
-        signature = _plain_signature(chain)
+        signature = _plain_signature(chain, package)
     if signature is None:
         return None
     if len(signature) + len(final.type) + len(final.message) <= _CACHED_LENGTH:
@@ -421,21 +463,21 @@ def _traceback_fingerprint(signature: str, type_name: str, message: str) -> Fing
     return _make("traceback", signature, title=_title(type_name, message, signature))
 
 
-def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
+def _plain_signature(chain: tuple[PlainException, ...], package: str = "") -> str | None:
     """`chain_signature` of a chain `scan_plain` gave; None where the general path must decide."""
     lines = []
     for index, exception in enumerate(chain):
-        record = _plain_record(exception, index > 0)
+        record = _plain_record(exception, index > 0, package)
         if record is None:
             return None
         lines.append(f"{exception.link}|{record}")
     return lines[0] if len(lines) == 1 else "\n".join(lines)
 
 
-def _plain_record(exception: PlainException, chained: bool = False) -> str | None:
-    """`_record_signature` of a plain exception (`chained`: not the first of its chain); None where the
-    general path must decide: a RecursionError whose innermost frame does not repeat, a frame
-    `read_frame` declines, a site the program's frames may move."""
+def _plain_record(exception: PlainException, chained: bool = False, package: str = "") -> str | None:
+    """`_record_signature` of a plain exception (`chained`: not the first of its chain; `package`: the
+    program's, its frames unmarked in the text); None where the general path must decide: a
+    RecursionError whose innermost frame does not repeat, a frame `read_frame` declines."""
     innermost = exception.frame_lines
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
@@ -453,8 +495,18 @@ def _plain_record(exception: PlainException, chained: bool = False) -> str | Non
             if outer[2] is not FrameKind.STDLIB:
                 signature, mode, kind = outer[0], outer[1], outer[2]
                 break
-    if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and _IN_APP_MARK in exception.text:
-        return None  # the calling program frame may be the site: the general path finds it
+    if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
+        # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
+        for lines in (exception.frame_lines, *outer_frame_lines(exception)):
+            program = None if lines is None else _is_program_frame(lines, package)
+            if lines is None or program is None:
+                return None
+            if program:
+                caller = _site_of(lines)
+                if caller is None:
+                    return None
+                signature, mode = caller[0], caller[1]
+                break
     if mode == _NO_SOURCE:
         signature += _masked_first_line(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
@@ -949,7 +1001,9 @@ def clear_caches() -> None:
         _sites_by_frame,
         _path_of,
         _block_signature_of,
-        _package_file_line,
+        _program_path,
+        _logger_package,
+        _package_files,
     ):
         memo.cache_clear()
     tracebacks.clear_caches()
