@@ -30,9 +30,15 @@ each with its ratio to drain3.
     and standard-library modules, with fleet-like recurrences and siblings; rebuilt in a subprocess at
     each run unless --evalset names a built file): logloop = `logloop cluster`'s grouping of the whole
     file (`shipper.cluster_cli.cluster_lines`: traceback keys, and the template miner for message-only
-    lines); drain3 fed `type: message` (the message alone for lines without a traceback); "frame key"
+    lines), as the events come (their `log.logger` names the program's package), without `log.logger`
+    (pasted tracebacks: library raises keyed by the library's statement) and with `--in-app fleetapp`;
+    drain3 fed `type: message` (the message alone for lines without a traceback); "frame key"
     a Sentry-like baseline: the exception type and every in-app frame (file stem, function, source line;
     all frames when none is in-app), the raw message for lines without a traceback.
+
+(d) whole process, start to exit, on the evaluation set, the corpus and each --process-file: `python -m
+    logloop.cli cluster FILE` vs a drain3 script reading the same JSON lines and feeding `type: message`,
+    alternating, 7 runs each after an untimed one, both with bytecode caches (see `whole_process`).
 
 Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
 group), pairwise precision, recall and F1 (a pair of events is positive when both share a group),
@@ -282,9 +288,12 @@ def bench_evalset(path: Path) -> dict[str, dict[str, Score]]:
         f"{doc['error']['type']}: {doc['error']['message']}" if "error" in doc else str(doc["message"])
         for doc in docs
     ]
+    # The same events without `log.logger` (pasted tracebacks, another shipper): no program package.
+    anonymous = [json.dumps({**doc, "log": {**doc.get("log", {}), "logger": ""}}) for doc in docs]
     return {
         "evalset": {
             "logloop": score(truth, cluster_grouper(unlabelled)),
+            "logloop no logger": score(truth, cluster_grouper(anonymous)),
             "logloop in_app": score(
                 truth, cluster_grouper(unlabelled, GroupingOptions(in_app=("fleetapp",)))
             ),

@@ -255,7 +255,7 @@ def _is_program_frame(lines: str, package: str) -> bool | None:
     when its file name cannot be read as the general parser reads it."""
     if lines.lstrip(" \t").startswith(_IN_APP_FILE):
         return True
-    if not package:
+    if not package or package not in lines:  # (most library frames: no test of the path)
         return False
     numbered = _NUMBERED_FILE_RE.match(lines)
     if numbered is None or '"' in numbered[1]:
