@@ -73,6 +73,7 @@ import functools
 import hashlib
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -371,6 +372,7 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
 _IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
 _PATH_PARTS_RE: Final = re.compile(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"
+_PLAIN_FRAME_LINE: Final = '\n  File "'  # a frame line as `scan_plain` finds them (`tracebacks._PLAIN_FRAME`)
 _IN_APP_FILE: Final = f'File "{_IN_APP_MARK}'
 
 
@@ -518,14 +520,25 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
 def _plain_recursion_cycle(exception: PlainException) -> str | None:
     """`_recursion_cycle` of a plain exception's frames, each read through the frame memo; None where
     the general path must decide (a frame it declines, no frame that repeats)."""
+    # The frames `outer_frame_lines` yields are the pieces of the text between the header and the
+    # innermost frame, cut at each frame line; a recursion repeats the same few pieces hundreds of
+    # times, so each distinct piece is read once.
+    text = exception.text
+    pieces = text[text.find("\n") : exception.frame_line].split(_PLAIN_FRAME_LINE)
+    if 'File "' in pieces[0]:
+        return None  # a frame line indented otherwise: the general path decides
+    repeats = Counter(pieces[1:])
     counts: dict[str, int] = {}
-    for lines in (exception.frame_lines, *outer_frame_lines(exception)):
-        site = None if lines is None else _site_of(lines)
-        if lines is None or site is None:
+    for lines, times in (
+        (exception.frame_lines, 1),
+        *((f'  File "{piece}\n', n) for piece, n in repeats.items()),
+    ):
+        site = _site_of(lines)
+        if site is None:
             return None
         signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
         marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
-        counts[signature] = counts.get(signature, 0) + 1 + (int(marker[1]) if marker else 0)
+        counts[signature] = counts.get(signature, 0) + times * (1 + (int(marker[1]) if marker else 0))
     most = max(counts.values(), default=0)
     cycle = sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
     return ";".join(cycle) if cycle else None
