@@ -188,6 +188,29 @@ def test_a_logger_that_names_no_program_package_keeps_the_library_statement(logg
     assert _logged_key(fetch, logger) == _logged_key(push, logger) == _key(fetch)
 
 
+FRAMEWORK_TRACE = """Traceback (most recent call last):
+  File "{packages}/uvicorn/protocols/http/h11_impl.py", line 403, in run_asgi
+    result = await app(self.scope, self.receive, self.send)
+  File "{app}/shop/{module}.py", line 12, in {function}
+    response.raise_for_status()
+  File "{packages}/requests/models.py", line 1024, in raise_for_status
+    raise HTTPError(http_error_msg, response=self)
+requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partner/x
+"""
+
+
+def test_a_framework_logger_around_the_program_does_not_key_its_library_raises() -> None:
+    """When the logger names a framework whose frames lie around the program's own code (uvicorn
+    logging a request's failure), the program's code comes first on the way out from the library's
+    raise: the library's statement stays the key, never the framework's dispatching frame."""
+    app, packages = "/srv/app", "/srv/app/.venv/lib/python3.11/site-packages"
+    fetch = FRAMEWORK_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = FRAMEWORK_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    other_raise = fetch.replace("raise HTTPError(http_error_msg, response=self)", "raise HTTPError(reason)")
+    assert _logged_key(fetch, "uvicorn.error") == _logged_key(push, "uvicorn.error") == _key(fetch)
+    assert _logged_key(fetch, "uvicorn.error") != _logged_key(other_raise, "uvicorn.error")
+
+
 LIBRARY_TWO_SITES = """Traceback (most recent call last):
   File "/srv/app/shop/jobs.py", line 40, in schedule_job
     return CronTrigger.from_crontab(spec)

@@ -24,9 +24,14 @@ the program's (an installed library, or a frame shown without source: templates,
 one raised in the standard library: by the program's innermost statement, the one that called into
 that code, as Sentry and Elastic APM users expect (two features failing in one library call are two
 bugs); which library statement raised, and its message, vary with the input and the library version.
-When they are not known (no logger, a pasted traceback), the library's raising statement is the key
-whatever called it: judged by path alone, one host in five of the evaluation set (the program under
-dist-packages) would have its own frames taken for a library's and split 40 of 57 library-raised bugs.
+Not when other code outside installed packages, shown with its source, comes first on the way out
+from the raise: then the marked package is a framework around the program (its logger logged the
+failure: `uvicorn.error`), and the library's statement stays the key. When they are not known (no
+logger, a pasted traceback), the library's raising statement is the key whatever called it: judged by
+path alone, one host in five of the evaluation set (the program under dist-packages) would have its own
+frames taken for a library's and split 40 of 57 library-raised bugs. Left open: where that framework's
+host has the program installed into site-packages too, nothing tells the two apart, and its library
+raises are keyed by the framework's frame there (the keys of the two kinds of host differ).
 
 Funnels. A raise statement that builds its message when it runs (`raise PluginError(f"Error: {exc}")`,
 `raise cls(msg)`) may raise every plug-in's failure from one line; when the message brings at least
@@ -249,6 +254,11 @@ def _program_path(filename: str, package: str) -> str | None:
         if (part == package and index < last) or (part == module_file and index == last):
             return "/".join(parts[index:])
     return None
+
+
+def _generated(lines: str) -> bool:
+    """Whether a frame's file is a pseudo-file (`<attrs generated init ...>`, `<string>`)."""
+    return lines.lstrip(" \t").startswith('File "<')
 
 
 def _is_program_frame(lines: str, package: str) -> bool | None:
@@ -503,12 +513,14 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
             program = None if lines is None else _is_program_frame(lines, package)
             if lines is None or program is None:
                 return None
+            frame = _site_of(lines)
+            if frame is None:
+                return None
             if program:
-                caller = _site_of(lines)
-                if caller is None:
-                    return None
-                signature, mode = caller[0], caller[1]
+                signature, mode = frame[0], frame[1]
                 break
+            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not _generated(lines):
+                break  # `_unmarked_program_code`: the raising statement stays the key
     if mode == _NO_SOURCE:
         signature += _masked_first_line(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
@@ -852,13 +864,24 @@ def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Frame:
 
 
 def _library_caller(innermost: Iterator[Frame]) -> Frame | None:
-    """The program's statement nearest to a library's raising statement: the innermost frame of an
-    `in_app` package (`with_program_frames` marks them). None without one: by default a library's
-    raising statement is the key whatever called it (see "Library frames" in the module docstring)."""
+    """The program's statement nearest to a raise in code that is not the program's: the innermost
+    frame of the program's packages (`with_program_frames` and `with_package_frames` mark them). None
+    without one, and None when a frame of other code outside installed packages (a file shown with its
+    source) comes first: then the marked package is not the program that made the call (a framework's
+    logger, `uvicorn.error`, around the program's own code), and the raising statement stays the key."""
     for frame in innermost:
         if frame.filename.startswith(_IN_APP_MARK):
             return frame
+        if _unmarked_program_code(frame.filename, frame.source is not None):
+            return None
     return None
+
+
+def _unmarked_program_code(filename: str, has_source: bool) -> bool:
+    """Whether a frame not marked as the program's is code outside installed packages and the standard
+    library, shown with its source: generated code (`<attrs generated init>`) and frames printed without
+    source (templates, Cython) do not count."""
+    return has_source and not filename.startswith("<") and _kind(filename) is FrameKind.APPLICATION
 
 
 def _builds_message(source: str) -> bool:
