@@ -3,6 +3,8 @@
 A subcommand handler has the signature `handler(args, settings) -> int` and raises a LogloopError
 (or a package's root error) for anything the user must fix: it is printed as one line, exit 1.
 `--config` is accepted before or after the subcommand (added to every subcommand's parser here).
+`COMMAND_MODULES` says which module registers each command, so that `logloop COMMAND` imports that
+module alone; a new command is added there as well as in its module (a test holds the two equal).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Final
 
@@ -33,21 +34,33 @@ EXTRA_MODULES: Final[Mapping[str, str]] = {
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _registrars() -> list[Registrar]:
-    # Imported here so that `logloop --help` stays fast and a broken optional part names itself.
-    from logloop import es_cli
+# Which module registers each command: `logloop COMMAND ...` imports that module alone (the others
+# would cost the command their import time: `logloop cluster` is timed against a bare drain3 script).
+# The order is the help's. tests/test_cli.py holds this table equal to what the modules register.
+COMMAND_MODULES: Final[Mapping[str, str]] = {
+    "es": "logloop.es_cli",
+    "feedback": "shipper.cli",
+    "cluster": "shipper.cluster_cli",
+    "redact": "shipper.redact_cli",
+    "analyze": "analyzers.cli",
+    "resolve": "analyzers.cli",
+    "ignore": "analyzers.cli",
+    "regroup": "analyzers.cli",
+    "check": "analyzers.cli",
+    "prune": "analyzers.cli",
+    "schedule": "analyzers.cli",
+    "digest": "analyzers.digest_cli",
+    "group": "analyzers.group_cli",
+    "setup": "kibana.cli",
+    "kibana": "kibana.cli",
+    "demo": "logloop.demo",
+}
 
-    registrars: list[Registrar] = [es_cli.register]
-    for module_name in (
-        "shipper.cli",
-        "shipper.cluster_cli",
-        "shipper.redact_cli",
-        "analyzers.cli",
-        "analyzers.digest_cli",
-        "analyzers.group_cli",
-        "kibana.cli",
-        "logloop.demo",
-    ):
+
+def _registrars(modules: Sequence[str] = tuple(dict.fromkeys(COMMAND_MODULES.values()))) -> list[Registrar]:
+    # Imported here so that a command imports only its own module and a broken optional part names itself.
+    registrars: list[Registrar] = []
+    for module_name in modules:
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:
@@ -56,6 +69,30 @@ def _registrars() -> list[Registrar]:
             continue
         registrars.append(module.register)
     return registrars
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs (its first word, past a leading `--config FILE`), if it is a known one."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("--config="):
+            return word if word in COMMAND_MODULES else None
+    return None
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, reading the installed distribution's metadata only when asked (a slow import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **_: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(f"logloop {version()}")
+        parser.exit()
 
 
 DESCRIPTION = """\
@@ -89,6 +126,8 @@ CONFIG_HELP = "TOML configuration file (default: $LOGLOOP_CONFIG, else ~/.config
 
 def version() -> str:
     """The installed distribution's version, or "unknown" when running from an uninstalled tree."""
+    from importlib import metadata
+
     try:
         return metadata.version("logloop")
     except metadata.PackageNotFoundError:
@@ -106,7 +145,8 @@ def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[argparse.Argu
                     yield from _subparsers(child)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of `command` alone (its module alone imported)."""
     parser = argparse.ArgumentParser(
         prog="logloop",
         description=DESCRIPTION,
@@ -114,9 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", type=Path, metavar="FILE", help=CONFIG_HELP)
-    parser.add_argument("--version", action="version", version=f"logloop {version()}")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for register in _registrars():
+    lone = COMMAND_MODULES.get(command) if command is not None else None
+    for register in _registrars((lone,)) if lone is not None else _registrars():
         register(subparsers)
     for child, help_text in _subparsers(parser):
         # SUPPRESS: an absent --config after the command keeps the one given before it.
@@ -142,7 +183,8 @@ def _root_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     try:
         settings = config.load_settings(args.config)

@@ -21,7 +21,6 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -77,6 +76,8 @@ def default_config_path(environ: Mapping[str, str]) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a command run without a file or LOGLOOP_* variables never parses TOML
+
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -90,6 +91,8 @@ def env_value(key: str, raw: str) -> Any:
     """An environment variable's text as the TOML value it spells, else as text (pure)."""
     if key in _TEXT_KEYS or key.endswith(_FILE_SUFFIX):
         return raw
+    import tomllib  # see _read_toml
+
     try:
         return tomllib.loads(f"value = {raw}")["value"]
     except tomllib.TOMLDecodeError:

@@ -8,14 +8,45 @@ Public API:
     feedback(text, kind=...)         ship a user feedback event through the same durable path
     timing.timed(operation)          log an operation's duration (event.action, event.duration)
     feedback_event(text, kind=..., service=...)  the feedback document itself (no event.id yet)
+
+The names are imported on first use (PEP 562): a tool that needs one module of the package (the
+`logloop cluster` command needs the grouping alone) does not pay for the handler and the formatter.
 """
 
 from __future__ import annotations
 
-from shipper import timing
-from shipper.feedback import feedback, feedback_event
-from shipper.handler import ShipperHandler
-from shipper.install import install
-from shipper.stats import ShipperStats, stats
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from shipper import timing
+    from shipper.feedback import feedback, feedback_event
+    from shipper.handler import ShipperHandler
+    from shipper.install import install
+    from shipper.stats import ShipperStats, stats
 
 __all__ = ["ShipperHandler", "ShipperStats", "feedback", "feedback_event", "install", "stats", "timing"]
+
+# Where each public name is defined.
+_HOMES: Final = {
+    "ShipperHandler": "shipper.handler",
+    "ShipperStats": "shipper.stats",
+    "feedback": "shipper.feedback",
+    "feedback_event": "shipper.feedback",
+    "install": "shipper.install",
+    "stats": "shipper.stats",
+    "timing": "shipper.timing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'shipper' has no attribute {name!r}")
+    module = importlib.import_module(_HOMES[name])
+    value = module if name == "timing" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -77,3 +77,53 @@ def test_a_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = _run("analyze", "--config", str(path))
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "twice" in result.stderr
+
+
+def test_command_table_names_what_each_module_registers() -> None:
+    """`COMMAND_MODULES` lists exactly the commands each module registers (a command imports its module)."""
+    import argparse
+
+    for module_name in dict.fromkeys(cli.COMMAND_MODULES.values()):
+        parser = argparse.ArgumentParser()
+        subparsers = parser.add_subparsers()
+        for register in cli._registrars((module_name,)):
+            register(subparsers)
+        expected = {name for name, module in cli.COMMAND_MODULES.items() if module == module_name}
+        assert set(subparsers.choices) == expected, module_name
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        pytest.param(["cluster", "x.jsonl"], "cluster", id="plain"),
+        pytest.param(["--config", "a.toml", "digest"], "digest", id="after-config"),
+        pytest.param(["--config=a.toml", "group", "merge"], "group", id="config-equals"),
+        pytest.param(["--help"], None, id="help"),
+        pytest.param(["nonsense"], None, id="unknown"),
+    ],
+)
+def test_command_of_finds_the_command_word(argv: list[str], command: str | None) -> None:
+    """`command_of` finds the command past a leading --config; None where every command is registered."""
+    assert cli.command_of(argv) == command
+
+
+def test_cluster_imports_neither_the_handler_nor_the_analyzers(tmp_path: Path) -> None:
+    """`logloop cluster` imports its own module only: not the handler, the formatter or the analyzers."""
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"message": "disk full", "log": {"level": "error"}}\n')
+    probe = (
+        "import sys, runpy; sys.argv = ['logloop', 'cluster', sys.argv[1]];\n"
+        "try: runpy.run_module('logloop.cli', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        "heavy = ('shipper.handler', 'shipper.formatter', 'analyzers')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(events)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -153,6 +153,136 @@ def test_library_raise_is_one_group_by_default_and_one_per_caller_with_in_app(
     assert _key(fetch, in_app) == _key(other_install, in_app)
 
 
+def _logged_key(text: str, logger: str) -> str:
+    found = fingerprint_event({"log": {"logger": logger, "level": "error"}, "error": {"stack_trace": text}})
+    assert found is not None
+    return found.key
+
+
+@pytest.mark.parametrize(
+    ("app", "packages"),
+    [
+        pytest.param("/srv/app", "/srv/app/.venv/lib/python3.11/site-packages", id="checkout"),
+        pytest.param("/usr/lib/python3/dist-packages", "/usr/lib/python3/dist-packages", id="debian"),
+    ],
+)
+def test_logger_package_keys_a_library_raise_by_the_calling_statement(app: str, packages: str) -> None:
+    """With no `in_app`, the package the logger is named after (`shop.rates`) is the program's: two
+    features failing in one library call are two groups, the same feature is one group on any install."""
+    fetch = LIBRARY_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    assert _logged_key(fetch, "shop.rates") != _logged_key(push, "shop.orders")
+    windows = LIBRARY_TRACE.format(
+        app="C:\\fleet", packages="C:\\fleet\\Lib\\site-packages", module="rates", function="fetch_rates"
+    )
+    assert _logged_key(fetch, "shop.rates") == _logged_key(windows, "shop")
+
+
+@pytest.mark.parametrize("logger", ["root", "__main__", "asyncio", "", "not a package"])
+def test_a_logger_that_names_no_program_package_keeps_the_library_statement(logger: str) -> None:
+    """The root logger, `__main__`, a standard-library module or a name that is no identifier mark no
+    frame as the program's: a library's raising statement stays the key, as without a logger."""
+    app, packages = "/srv/app", "/srv/app/.venv/lib/python3.11/site-packages"
+    fetch = LIBRARY_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    assert _logged_key(fetch, logger) == _logged_key(push, logger) == _key(fetch)
+
+
+FRAMEWORK_TRACE = """Traceback (most recent call last):
+  File "{packages}/uvicorn/protocols/http/h11_impl.py", line 403, in run_asgi
+    result = await app(self.scope, self.receive, self.send)
+  File "{app}/shop/{module}.py", line 12, in {function}
+    response.raise_for_status()
+  File "{packages}/requests/models.py", line 1024, in raise_for_status
+    raise HTTPError(http_error_msg, response=self)
+requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partner/x
+"""
+
+
+def test_a_framework_logger_around_the_program_does_not_key_its_library_raises() -> None:
+    """When the logger names a framework whose frames lie around the program's own code (uvicorn
+    logging a request's failure), the program's code comes first on the way out from the library's
+    raise: the library's statement stays the key, never the framework's dispatching frame."""
+    app, packages = "/srv/app", "/srv/app/.venv/lib/python3.11/site-packages"
+    fetch = FRAMEWORK_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = FRAMEWORK_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    other_raise = fetch.replace("raise HTTPError(http_error_msg, response=self)", "raise HTTPError(reason)")
+    assert _logged_key(fetch, "uvicorn.error") == _logged_key(push, "uvicorn.error") == _key(fetch)
+    assert _logged_key(fetch, "uvicorn.error") != _logged_key(other_raise, "uvicorn.error")
+
+
+LIBRARY_TWO_SITES = """Traceback (most recent call last):
+  File "/srv/app/shop/jobs.py", line 40, in schedule_job
+    return CronTrigger.from_crontab(spec)
+  File "/venv/site-packages/apscheduler/triggers/cron/__init__.py", line 9, in from_crontab
+    {inner}
+{exception}
+"""
+
+
+def test_one_calling_statement_is_one_group_whichever_library_statement_raised() -> None:
+    """Which library statement raises varies with the input (like a standard-library one): with the
+    program's frames known, one calling statement and one exception type are one group."""
+    wrong_count = LIBRARY_TWO_SITES.format(
+        inner='raise ValueError(f"Wrong number of fields; got {len(values)}, expected 5")',
+        exception="ValueError: Wrong number of fields; got 3, expected 5",
+    )
+    bad_field = LIBRARY_TWO_SITES.replace(
+        "line 9, in from_crontab\n    {inner}",
+        "line 9, in from_crontab\n    return cls(minute=values[0])\n"
+        '  File "/venv/site-packages/apscheduler/triggers/cron/fields.py", '
+        "line 50, in compile_expression\n    {inner}",
+    ).format(
+        inner='raise ValueError(f\'Unrecognized expression "{expr}" for field "{self.name}"\')',
+        exception='ValueError: Unrecognized expression "x" for field "minute"',
+    )
+    assert _logged_key(wrong_count, "shop.jobs") == _logged_key(bad_field, "shop.jobs")
+    assert _key(wrong_count) != _key(bad_field)  # without the program's frames: the library's statements
+
+
+TEMPLATE_TRACE = """Traceback (most recent call last):
+  File "/srv/app/shop/views.py", line 7, in {function}
+    return env.from_string(text)
+  File "/srv/app/.venv/lib/python3.11/site-packages/jinja2/environment.py", line 1105, in from_string
+    return cls.from_code(self, self.compile(source), gs, None)
+  File "<unknown>", line 1, in template
+jinja2.exceptions.TemplateSyntaxError: {message}
+"""
+
+
+def test_a_frame_shown_without_source_is_keyed_by_the_program_statement_that_reached_it() -> None:
+    """A raise in code shown without source (a template, Cython) keys by the program's calling
+    statement when the program's frames are known, not by its input-dependent message; another
+    calling function stays another group."""
+    unexpected = TEMPLATE_TRACE.format(function="render_inline", message="unexpected '}'")
+    expected = TEMPLATE_TRACE.format(function="render_inline", message="expected token 'end', got 'x'")
+    sibling = TEMPLATE_TRACE.format(function="render_footer", message="unexpected '}'")
+    assert _logged_key(unexpected, "shop") == _logged_key(expected, "shop") != _logged_key(sibling, "shop")
+    assert _key(unexpected) != _key(expected)  # without the program's frames: the message says which
+
+
+def _dispatch_chained(plugin: Callable[[], object]) -> None:
+    try:
+        plugin()
+    except Exception as exc:
+        raise PluginError(f"plugin failed: {exc}") from exc
+
+
+def _parse_manifest(text: str) -> object:
+    return json.loads(text)
+
+
+def test_a_chained_funnel_is_keyed_by_its_cause_not_by_its_text() -> None:
+    """A funnel raise that chains the failure it reports is keyed by that cause: one plug-in's failure
+    with other texts is one group, another plug-in's failure another group."""
+    keys = {
+        _key(_trace(lambda text=text: _dispatch_chained(lambda: _parse_manifest(text))))
+        for text in ("[1,", "[1] x", "")
+    }
+    assert len(keys) == 1
+    assert _key(_trace(lambda: _dispatch_chained(_divide))) not in keys
+
+
 def test_in_app_by_path_pattern() -> None:
     """An fnmatch pattern of file paths marks the program's frames as a package name does."""
     fetch = LIBRARY_TRACE.format(app="/opt/x", packages="/opt/x/site-packages", module="a", function="f")

@@ -15,20 +15,29 @@ contexts included, group members as a set):
 - for a RecursionError, the frame that repeats (where the limit strikes depends on the stack depth);
 - when the source line was not printed, the masked message instead.
 
-Library frames. An exception raised inside an installed library (site-/dist-packages) is keyed by the
-library's raising statement by default: `raise_for_status()` failing for two callers is one group. When
-the program names its own packages (`GroupingOptions.in_app`: handler option, `[grouping] in_app` in
-the TOML, `logloop cluster --in-app`), its innermost frame is added to such a key, as Sentry and Elastic
-APM users expect: two features failing in one library call are two bugs. Why this default: on the
-evaluation set (bench/evalset, 1 in 5 hosts with the program installed into dist-packages, as Debian and
-`pip install .` Docker images do) adding the innermost non-library frame by path alone split 40 of 57
-library-raised bugs between hosts (GA 0.75), while keeping the library statement merges 2 pairs of
-siblings (GA 0.978; see README, Performance); with `in_app` set, neither happens (GA 0.996).
+Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
+in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
+(`logging.getLogger(__name__)` in `fleetapp.billing` names `fleetapp`; not the root logger, `__main__`
+or a standard-library module): under site-/dist-packages the package installed there, elsewhere a
+directory of that name or `<package>.py`. When they are known, an exception raised in code that is not
+the program's (an installed library, or a frame shown without source: templates, Cython) is keyed like
+one raised in the standard library: by the program's innermost statement, the one that called into
+that code, as Sentry and Elastic APM users expect (two features failing in one library call are two
+bugs); which library statement raised, and its message, vary with the input and the library version.
+Not when other code outside installed packages, shown with its source, comes first on the way out
+from the raise: then the marked package is a framework around the program (its logger logged the
+failure: `uvicorn.error`), and the library's statement stays the key. When they are not known (no
+logger, a pasted traceback), the library's raising statement is the key whatever called it: judged by
+path alone, one host in five of the evaluation set (the program under dist-packages) would have its own
+frames taken for a library's and split 40 of 57 library-raised bugs. Left open: where that framework's
+host has the program installed into site-packages too, nothing tells the two apart, and its library
+raises are keyed by the framework's frame there (the keys of the two kinds of host differ).
 
 Funnels. A raise statement that builds its message when it runs (`raise PluginError(f"Error: {exc}")`,
 `raise cls(msg)`) may raise every plug-in's failure from one line; when the message brings at least
 three words that are not in the statement (another exception's text, not a value), its masked first
-line joins the key. A chained cause or context already tells such bugs apart (every link is keyed).
+line joins the key; not when the exception chains the failure it reports (a cause or context before
+it): that link is keyed and tells such bugs apart, while its text varies with the input.
 
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
@@ -55,7 +64,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        words of its own; RecursionError by the set of frames that repeat (comprehension frames
        alternate with the recursive function's); ExceptionGroup members never raised by their type;
        `in_app` packages: a library's raising statement with the program's calling statement;
-       titles keep short identifiers, name the culprit and write template specifiers as placeholders
+       titles keep short identifiers, name the culprit and write template specifiers as placeholders;
+       (unreleased, amended) the logger's package counts as the program's when `in_app` is not set; a
+       raise in a library or in a frame without source is keyed by the program's calling statement
+       alone; a funnel's text is not keyed when it chains the failure it reports
 """
 
 from __future__ import annotations
@@ -65,6 +77,8 @@ import fnmatch
 import functools
 import hashlib
 import re
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -154,10 +168,14 @@ def fingerprint_event(
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
-        return fingerprint_plain(stack_trace) or _fingerprint(doc, stack_trace, fast_path_tried=True)
+        package = _package_in(stack_trace, doc)
+        return fingerprint_plain(stack_trace, package) or _fingerprint(
+            doc, stack_trace, package=package, fast_path_tried=True
+        )
     if not is_error_document(doc):
         return None
-    return _fingerprint(doc, _text(stack_trace))
+    stack_trace = _text(stack_trace)
+    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
 def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> Fingerprint:
@@ -166,7 +184,94 @@ def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFA
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    return _fingerprint(doc, _text(_field(doc, "error.stack_trace", "error", "stack_trace")))
+    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
+
+
+def program_package(doc: Mapping[str, Any]) -> str:
+    """The program's top-level package as the event's logger names it (`logging.getLogger(__name__)`:
+    `fleetapp.billing` -> `fleetapp`); "" when the name is no package of a program: the root logger,
+    `__main__`, not an identifier, or a standard-library module (`asyncio`, `concurrent`)."""
+    return _logger_package(_text(_field(doc, "log.logger", "log", "logger")))
+
+
+@functools.lru_cache(maxsize=256)
+def _logger_package(logger: str) -> str:
+    package = logger.partition(".")[0]
+    if not package.isidentifier() or package in _NO_PROGRAM or package in sys.stdlib_module_names:
+        return ""
+    return package
+
+
+_NO_PROGRAM: Final = frozenset({"root", "__main__"})
+
+
+def _package_in(stack_trace: str, doc: Mapping[str, Any]) -> str:
+    """`program_package(doc)` when the traceback may hold a frame of it, else ""."""
+    package = program_package(doc)
+    return package if package and package in stack_trace else ""
+
+
+def with_package_frames(stack_trace: str, package: str) -> str:
+    """The traceback with the path of each frame of `package` cut to `in-app/` and its package, as
+    `with_program_frames` does, but stricter, since the package was not named by the user: under
+    site-/dist-packages only the package installed there (`.../site-packages/fleetapp/...`), elsewhere
+    a directory of that name or the file `<package>.py`, never in the standard library."""
+    return _package_files(package).sub(
+        lambda match: _package_file_line(match[0], match[1], package), stack_trace
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _package_files(package: str) -> re.Pattern[str]:
+    """The `File "..."` of frames whose path has `package` as a directory or as `<package>.py` (the
+    candidates `_package_file_line` decides on: the other frames are never looked at)."""
+    name = re.escape(package)
+    return re.compile(rf'File "((?:[^"\n]*[/\\])?{name}(?:[/\\][^"\n]*|\.py))"')
+
+
+def _package_file_line(line: str, filename: str, package: str) -> str:
+    """`line` (a frame's `File "..."`), its path cut to `in-app/` if it is a file of `package`."""
+    path = _program_path(filename, package)
+    return line if path is None else f'File "{_IN_APP_MARK}{path}"'
+
+
+@functools.lru_cache(maxsize=2048)
+def _program_path(filename: str, package: str) -> str | None:
+    """The path of a file of `package` from the package on (see `with_package_frames`), else None;
+    memoized: a program's files recur from event to event."""
+    path = filename.replace("\\", "/")
+    module_file = package + ".py"
+    cut = path.rfind("-packages/")
+    if cut >= 0:
+        rest = path[cut + len("-packages/") :]
+        return rest if rest.partition("/")[0] in (package, module_file) else None
+    if _kind(filename) is not FrameKind.APPLICATION:
+        return None
+    parts = path.split("/")
+    last = len(parts) - 1
+    for index, part in enumerate(parts):
+        if (part == package and index < last) or (part == module_file and index == last):
+            return "/".join(parts[index:])
+    return None
+
+
+def _generated(lines: str) -> bool:
+    """Whether a frame's file is a pseudo-file (`<attrs generated init ...>`, `<string>`)."""
+    return lines.lstrip(" \t").startswith('File "<')
+
+
+def _is_program_frame(lines: str, package: str) -> bool | None:
+    """Whether the frame of `lines` is the program's: marked `in-app/`, or a file of `package`; None
+    when its file name cannot be read as the general parser reads it."""
+    if lines.lstrip(" \t").startswith(_IN_APP_FILE):
+        return True
+    if not package or package not in lines:  # (most library frames: no test of the path)
+        return False
+    numbered = _NUMBERED_FILE_RE.match(lines)
+    if numbered is None or '"' in numbered[1]:
+        return None
+    return _program_path(numbered[1], package) is not None
 
 
 def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -185,6 +290,9 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
         return None
     if stack_trace and options.in_app:
         stack_trace = with_program_frames(stack_trace, options.in_app)
+    elif stack_trace:
+        package = _package_in(stack_trace, doc)
+        stack_trace = with_package_frames(stack_trace, package) if package else stack_trace
     if stack_trace and options.ignored_modules:
         stack_trace = without_frames(stack_trace, options.ignored_modules)
     found = _fingerprint(doc, stack_trace)
@@ -274,12 +382,20 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
 _IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
 _PATH_PARTS_RE: Final = re.compile(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"
+_PLAIN_FRAME_LINE: Final = '\n  File "'  # a frame line as `scan_plain` finds them (`tracebacks._PLAIN_FRAME`)
+_IN_APP_FILE: Final = f'File "{_IN_APP_MARK}'
 
 
-def _fingerprint(doc: Mapping[str, Any], stack_trace: str, *, fast_path_tried: bool = False) -> Fingerprint:
+def _fingerprint(
+    doc: Mapping[str, Any], stack_trace: str, *, package: str = "", fast_path_tried: bool = False
+) -> Fingerprint:
+    """The key of an event; `package`: the program's (`program_package`), whose frames the general path
+    reads marked (`with_package_frames`) and the fast path tells by their path."""
     if stack_trace:
-        found = None if fast_path_tried else fingerprint_plain(stack_trace)
-        found = found or _fingerprint_stack_trace(stack_trace, doc)
+        found = None if fast_path_tried else fingerprint_plain(stack_trace, package)
+        if found is None:
+            marked = with_package_frames(stack_trace, package) if package else stack_trace
+            found = _fingerprint_stack_trace(marked, doc)
         if found is not None:
             return found
     logger = _text(_field(doc, "log.logger", "log", "logger"))
@@ -330,11 +446,11 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
     if len(chain) == 1:
         signature = _scanned_signature(final)
     else:
-        signature = "\n".join(_scanned_signature(record) for record in chain)
+        signature = "\n".join(_scanned_signature(record, index > 0) for index, record in enumerate(chain))
     return _make("traceback", signature, title=_title(final.type, final.message, signature))
 
 
-def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
+def fingerprint_plain(stack_trace: str, package: str = "") -> Fingerprint | None:
     """The fast path: the fingerprint of a traceback printed the plain way (see `scan_plain`), from
     its innermost frames only; None for the others. Where it answers, it is the fingerprint the general
     parser gives (`fingerprint_traceback(parse_traceback(stack_trace))`)."""
@@ -343,10 +459,10 @@ def fingerprint_plain(stack_trace: str) -> Fingerprint | None:
         return None
     final = chain[-1]
     if len(chain) == 1:
-        record = _plain_record(final)
+        record = _plain_record(final, False, package)
         signature = None if record is None else f"{final.link}|{record}"  # `chain_signature`'s line
     else:
-        signature = _plain_signature(chain)
+        signature = _plain_signature(chain, package)
     if signature is None:
         return None
     if len(signature) + len(final.type) + len(final.message) <= _CACHED_LENGTH:
@@ -359,19 +475,20 @@ def _traceback_fingerprint(signature: str, type_name: str, message: str) -> Fing
     return _make("traceback", signature, title=_title(type_name, message, signature))
 
 
-def _plain_signature(chain: tuple[PlainException, ...]) -> str | None:
+def _plain_signature(chain: tuple[PlainException, ...], package: str = "") -> str | None:
     """`chain_signature` of a chain `scan_plain` gave; None where the general path must decide."""
     lines = []
-    for exception in chain:
-        record = _plain_record(exception)
+    for index, exception in enumerate(chain):
+        record = _plain_record(exception, index > 0, package)
         if record is None:
             return None
         lines.append(f"{exception.link}|{record}")
     return lines[0] if len(lines) == 1 else "\n".join(lines)
 
 
-def _plain_record(exception: PlainException) -> str | None:
-    """`_record_signature` of a plain exception; None where the general path must decide: a
+def _plain_record(exception: PlainException, chained: bool = False, package: str = "") -> str | None:
+    """`_record_signature` of a plain exception (`chained`: not the first of its chain; `package`: the
+    program's, its frames unmarked in the text); None where the general path must decide: a
     RecursionError whose innermost frame does not repeat, a frame `read_frame` declines."""
     innermost = exception.frame_lines
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
@@ -390,11 +507,23 @@ def _plain_record(exception: PlainException) -> str | None:
             if outer[2] is not FrameKind.STDLIB:
                 signature, mode, kind = outer[0], outer[1], outer[2]
                 break
-    if kind is FrameKind.THIRD_PARTY and _IN_APP_MARK in exception.text:
-        return None  # the calling program frame is part of the key: the general path finds it
+    if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
+        # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
+        for lines in (exception.frame_lines, *outer_frame_lines(exception)):
+            program = None if lines is None else _is_program_frame(lines, package)
+            if lines is None or program is None:
+                return None
+            frame = _site_of(lines)
+            if frame is None:
+                return None
+            if program:
+                signature, mode = frame[0], frame[1]
+                break
+            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not _generated(lines):
+                break  # `_unmarked_program_code`: the raising statement stays the key
     if mode == _NO_SOURCE:
         signature += _masked_first_line(exception.message)
-    elif mode == _BUILDS_MESSAGE:
+    elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
         signature = _with_message(signature, "raise", source, exception.message)
     return f"{short_type}|{signature}"
@@ -403,14 +532,25 @@ def _plain_record(exception: PlainException) -> str | None:
 def _plain_recursion_cycle(exception: PlainException) -> str | None:
     """`_recursion_cycle` of a plain exception's frames, each read through the frame memo; None where
     the general path must decide (a frame it declines, no frame that repeats)."""
+    # The frames `outer_frame_lines` yields are the pieces of the text between the header and the
+    # innermost frame, cut at each frame line; a recursion repeats the same few pieces hundreds of
+    # times, so each distinct piece is read once.
+    text = exception.text
+    pieces = text[text.find("\n") : exception.frame_line].split(_PLAIN_FRAME_LINE)
+    if 'File "' in pieces[0]:
+        return None  # a frame line indented otherwise: the general path decides
+    repeats = Counter(pieces[1:])
     counts: dict[str, int] = {}
-    for lines in (exception.frame_lines, *outer_frame_lines(exception)):
-        site = None if lines is None else _site_of(lines)
-        if lines is None or site is None:
+    for lines, times in (
+        (exception.frame_lines, 1),
+        *((f'  File "{piece}\n', n) for piece, n in repeats.items()),
+    ):
+        site = _site_of(lines)
+        if site is None:
             return None
         signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
         marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
-        counts[signature] = counts.get(signature, 0) + 1 + (int(marker[1]) if marker else 0)
+        counts[signature] = counts.get(signature, 0) + times * (1 + (int(marker[1]) if marker else 0))
     most = max(counts.values(), default=0)
     cycle = sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
     return ";".join(cycle) if cycle else None
@@ -484,7 +624,10 @@ def _site_of(lines: str) -> _Site | None:
 # A frame's lines repeat from event to event (the raising statement above all): each read once, and
 # once for all its line numbers (the statement moved by other code in another version of the file).
 _CACHED_LINES: Final = 2048
-_frame_site_of: Final = functools.lru_cache(maxsize=1024)(_frame_site)
+# 4096 entries (a frame's lines are ~200-300 characters: about 1.5 MB at most): a fleet's frames vary by
+# install path and line number, and 1024 was evicting them within 13k events of the evaluation set's ten
+# seeds (15,824 distinct frame texts; 9% less time per traceback at 4096).
+_frame_site_of: Final = functools.lru_cache(maxsize=4096)(_frame_site)
 _path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
 # whether a recursion marker repeats it.
@@ -499,8 +642,8 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
     path must decide. Where it answers, it is `fingerprint_traceback(parse_traceback(stack_trace))`."""
     lines = []
     final = None
-    for segment, link in segments(stack_trace):
-        final = _group_record(segment, 0)
+    for index, (segment, link) in enumerate(segments(stack_trace)):
+        final = _group_record(segment, 0, index > 0)
         if final is None:
             return None
         lines.append(f"{link}|{final[0]}")
@@ -510,13 +653,13 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
     return _make("traceback", signature, title=_title(final[1], final[2], signature))
 
 
-def _group_record(segment: str, depth: int) -> tuple[str, str, str] | None:
+def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str, str, str] | None:
     """`_record_signature` of one exception of a chain (a group or not), its type and its message."""
     box = group_box(segment, depth)
     own_text = segment if box is None else box.own
     own = plain_exception(own_text)
     if own is not None:
-        record = _plain_record(own)
+        record = _plain_record(own, chained)
         if record is None:
             return None
         exc_type, message = own.type, own.message
@@ -563,8 +706,8 @@ def _block_signature(block: str, column: int, depth: int) -> tuple[str, int] | N
 def _member_signature(text: str, depth: int) -> str:
     """`chain_signature` of a group member's text; empty where the general path must decide."""
     lines = []
-    for segment, link in segments(text):
-        found = _group_record(segment, depth)
+    for index, (segment, link) in enumerate(segments(text)):
+        found = _group_record(segment, depth, index > 0)
         if found is None:
             return ""
         lines.append(f"{link}|{found[0]}")
@@ -574,8 +717,9 @@ def _member_signature(text: str, depth: int) -> str:
 _block_signature_of: Final = functools.lru_cache(maxsize=512)(_block_signature)
 
 
-def _scanned_signature(record: ScannedException) -> str:
-    """`chain_signature`'s line for one exception (never a group: those are not scanned)."""
+def _scanned_signature(record: ScannedException, chained: bool = False) -> str:
+    """`chain_signature`'s line for one exception (never a group: those are not scanned); `chained`:
+    not the first of its chain."""
     frames = record.frames
     block = frames.block()
     if len(block) <= _CACHED_FRAMES and not record.type.endswith("RecursionError"):
@@ -585,9 +729,11 @@ def _scanned_signature(record: ScannedException) -> str:
             known = _site_of_frames(frames)
             _block_sites.put(block, known)
         site, mode, source = known
-        site = _with_message(site, mode, source, record.message)
+        site = _with_message(site, "" if chained and mode == "raise" else mode, source, record.message)
     else:
-        site = _site_signature(record.type, record.message, frames.first(), frames.innermost, frames.all)
+        site = _site_signature(
+            record.type, record.message, frames.first(), frames.innermost, frames.all, chained=chained
+        )
     return f"{record.link}|{_short_type(record.type)}|{site}"
 
 
@@ -619,10 +765,13 @@ def fingerprint_traceback(parsed: Traceback) -> Fingerprint:
 
 def chain_signature(parsed: Traceback, *, member: bool = False) -> str:
     """The canonical text a traceback key hashes: one line per exception of the chain."""
-    return "\n".join(f"{record.link}|{_record_signature(record, member)}" for record in parsed.chain)
+    return "\n".join(
+        f"{record.link}|{_record_signature(record, member, index > 0)}"
+        for index, record in enumerate(parsed.chain)
+    )
 
 
-def _record_signature(record: ExceptionRecord, member: bool = False) -> str:
+def _record_signature(record: ExceptionRecord, member: bool = False, chained: bool = False) -> str:
     frames = record.frames
     if member and not frames:
         # A member never raised (built by the statement that raised its group): its type, not its data.
@@ -636,6 +785,7 @@ def _record_signature(record: ExceptionRecord, member: bool = False) -> str:
                 frames[-1] if frames else None,
                 lambda: reversed(frames),
                 lambda: frames,
+                chained=chained,
             ),
         ]
     if record.is_group:
@@ -651,12 +801,15 @@ def _site_signature(
     site: Frame | None,
     innermost: Callable[[], Iterator[Frame]],
     frames: Callable[[], tuple[Frame, ...]],
+    *,
+    chained: bool = False,
 ) -> str:
     """The raising statement of one exception. `site` is its innermost frame, `innermost()` yields its
     frames from the innermost out and `frames()` gives them all (outermost first): frames are parsed
-    on demand, and most keys need the innermost one only."""
+    on demand, and most keys need the innermost one only. `chained`: not the first of its chain (a
+    funnel's message is not needed then: the cause or context it handled is keyed)."""
     signature, mode, source = _site_parts(type_name, site, innermost, frames)
-    return _with_message(signature, mode, source, message)
+    return _with_message(signature, "" if chained and mode == "raise" else mode, source, message)
 
 
 def _site_parts(
@@ -673,10 +826,8 @@ def _site_parts(
         cycle = _recursion_cycle(frames())
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
-    site, caller = _site_frame(site, innermost)
+    site = _site_frame(site, innermost)
     signature = _frame_signature(site)
-    if caller is not None:
-        signature += _CALLER + _frame_signature(caller)
     if site.source is None:
         return signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
@@ -699,33 +850,41 @@ def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
     return sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
 
 
-def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> tuple[Frame, Frame | None]:
-    """The frame that identifies the raising statement (see `_site_signature`), and for a statement
-    inside an installed library the program's statement that called into it."""
+def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Frame:
+    """The frame that identifies the raising statement (see `_site_signature`): for a statement in the
+    standard library the innermost frame outside it; for one in code that is not the program's (an
+    installed library, a frame shown without source) the program's statement that called into it,
+    when the program's frames are known (see "Library frames" in the module docstring)."""
     kind = _kind(site.filename)
     if kind is FrameKind.STDLIB:
         # Which standard-library line raised varies with the input and the Python version; the
         # program's statement that called into it is the failing statement.
         site = _innermost_outside_stdlib(innermost()) or site
         kind = _kind(site.filename)
-    if kind is FrameKind.THIRD_PARTY:
-        return site, _library_caller(innermost())
-    return site, None
-
-
-# Between a library's raising statement and the program's calling statement in a site signature: a
-# character no source line holds, so the culprit can be cut from the signature.
-_CALLER: Final = "\x1e"
+    if kind is FrameKind.THIRD_PARTY or (site.source is None and not site.filename.startswith(_IN_APP_MARK)):
+        return _library_caller(innermost()) or site
+    return site
 
 
 def _library_caller(innermost: Iterator[Frame]) -> Frame | None:
-    """The program's statement nearest to a library's raising statement: the innermost frame of an
-    `in_app` package (`with_program_frames` marks them). None without one: by default a library's
-    raising statement is the key whatever called it (see "Library frames" in the module docstring)."""
+    """The program's statement nearest to a raise in code that is not the program's: the innermost
+    frame of the program's packages (`with_program_frames` and `with_package_frames` mark them). None
+    without one, and None when a frame of other code outside installed packages (a file shown with its
+    source) comes first: then the marked package is not the program that made the call (a framework's
+    logger, `uvicorn.error`, around the program's own code), and the raising statement stays the key."""
     for frame in innermost:
         if frame.filename.startswith(_IN_APP_MARK):
             return frame
+        if _unmarked_program_code(frame.filename, frame.source is not None):
+            return None
     return None
+
+
+def _unmarked_program_code(filename: str, has_source: bool) -> bool:
+    """Whether a frame not marked as the program's is code outside installed packages and the standard
+    library, shown with its source: generated code (`<attrs generated init>`) and frames printed without
+    source (templates, Cython) do not count."""
+    return has_source and not filename.startswith("<") and _kind(filename) is FrameKind.APPLICATION
 
 
 def _builds_message(source: str) -> bool:
@@ -807,8 +966,6 @@ def _culprit(signature: str) -> str:
     fields = signature[signature.rfind("\n") + 1 :].split("|", 3)
     site = fields[2] if len(fields) > 2 else ""
     site = site.removeprefix("cycle:")
-    if _CALLER in site:  # a library's raise: the program's calling frame is the culprit
-        site = site.rsplit(_CALLER, 1)[1]
     if not site or site.startswith("msg:"):
         return ""
     parts = site.split(":", 2)
@@ -883,6 +1040,9 @@ def clear_caches() -> None:
         _sites_by_frame,
         _path_of,
         _block_signature_of,
+        _program_path,
+        _logger_package,
+        _package_files,
     ):
         memo.cache_clear()
     tracebacks.clear_caches()

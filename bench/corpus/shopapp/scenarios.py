@@ -38,10 +38,14 @@ def scenarios(rng):
         "batch.group",
         lambda: api.handle_import([rng.choice(["x", "1", "y2"]) for _ in range(rng.randint(3, 9))]),
     )
+    # The same library failure reached from two statements of the program is two bugs (the program's
+    # statement that called into the library keys it, as in Sentry; fingerprint.py, "Library frames").
     port = rng.randint(1000, 60000)
-    yield ("http.refused" if port % 2 else "http.timeout"), lambda: api.handle_prices(host, port)
+    prices = ("http.refused" if port % 2 else "http.timeout") + ".prices"
+    yield prices, lambda: api.handle_prices(host, port)
     port2 = rng.randint(1000, 60000)
-    yield ("http.refused" if port2 % 2 else "http.timeout"), lambda: remote.fetch_stock(host, port2)
+    stock = ("http.refused" if port2 % 2 else "http.timeout") + ".stock"
+    yield stock, lambda: remote.fetch_stock(host, port2)
 
 
 def main(seed, rounds):
