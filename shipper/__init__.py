@@ -9,13 +9,15 @@ Public API:
     timing.timed(operation)          log an operation's duration (event.action, event.duration)
     feedback_event(text, kind=..., service=...)  the feedback document itself (no event.id yet)
 
-The names are imported on first use (PEP 562): a tool that needs one module of the package (the
+The names are imported on first use (see `_Package`): a tool that needs one module of the package (the
 `logloop cluster` command needs the grouping alone) does not pay for the handler and the formatter.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -39,13 +41,21 @@ _HOMES: Final = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'shipper' has no attribute {name!r}")
-    module = importlib.import_module(_HOMES[name])
-    value = module if name == "timing" else getattr(module, name)
-    globals()[name] = value
-    return value
+class _Package(types.ModuleType):
+    """The package's module type. Importing a submodule sets it as an attribute of the package
+    (`shipper.feedback` the module), which would hide the public function of the same name (and
+    `__getattr__` is only asked for names that are missing): so the public names are looked up
+    here, on every access, and a submodule never shadows them."""
+
+    def __getattribute__(self, name: str) -> Any:
+        home = _HOMES.get(name)
+        if home is None:
+            return super().__getattribute__(name)
+        module = importlib.import_module(home)
+        return module if name == "timing" else getattr(module, name)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:
