@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from helpers.analysis_docs import NOW, event, index_events
 from helpers.ports import free_port
-from helpers.smtp_inbox import Inbox
+from helpers.smtp_inbox import Inbox, plain_smtp
 
 from analyzers import alerts, check, cli, registry
 from analyzers.config import AlertsConfig, CheckConfig
@@ -29,14 +28,8 @@ SENDER = "logloop@example.org"
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """A plain SMTP server on 127.0.0.1 without AUTH (the digest tests cover AUTH and STARTTLS)."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with plain_smtp() as server:
+        yield server
 
 
 @pytest.fixture

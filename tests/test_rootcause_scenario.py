@@ -18,9 +18,8 @@ from typing import Any, ClassVar
 
 import helpers.rootcause_scenario as scenario
 import pytest
-from aiosmtpd.controller import Controller
 from helpers.ports import free_port
-from helpers.smtp_inbox import Inbox
+from helpers.smtp_inbox import plain_smtp
 
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest
@@ -228,17 +227,12 @@ def test_html_in_a_real_browser_shows_the_material(digest: Digest, tmp_path: Pat
 
 def test_the_email_carries_the_material(digest: Digest, es: Any, shipped: str) -> None:
     """The digest mailed through a real SMTP server on loopback keeps the material in both parts."""
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with plain_smtp() as (inbox, port):
         settings = mailer.SmtpSettings(
             host="127.0.0.1", port=port, security="none", sender="logloop@example.org",
             recipients=("ops@example.org",), timeout=10,
         )  # fmt: skip
         outcomes = mailer.send_digest(es, shipped, digest.report, digest.images, settings, now=NOW)
-    finally:
-        controller.stop()
     assert [o.state for o in outcomes] == ["sent"]
     [message] = inbox.to("ops@example.org")
     plain = message.get_body(("plain",))

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from helpers.ports import free_port
 from helpers.shipping import logger_only_to
-from helpers.smtp_inbox import Inbox
+from helpers.smtp_inbox import Inbox, plain_smtp
 
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest
@@ -264,14 +263,8 @@ def test_hostile_extra_keys_are_sanitised_and_the_event_kept(
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     """A plain SMTP server on 127.0.0.1 (aiosmtpd)."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with plain_smtp() as server:
+        yield server
 
 
 @pytest.fixture

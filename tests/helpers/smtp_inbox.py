@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -26,3 +28,20 @@ class Inbox:
 
     def to(self, recipient: str) -> list[EmailMessage]:
         return [message for rcpts, message in self.messages if recipient in rcpts]
+
+
+@contextlib.contextmanager
+def plain_smtp() -> Iterator[tuple[Inbox, int]]:
+    """A plain SMTP server on 127.0.0.1 (no AUTH, no TLS) for the duration: its inbox and port."""
+    from aiosmtpd.controller import Controller
+
+    from helpers.ports import free_port
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
