@@ -114,9 +114,9 @@ def test_an_answer_not_from_elasticsearch_is_no_acknowledgement(not_elasticsearc
     assert [o.kind for o in outcomes] == ["retry"] and "not Elasticsearch" in outcomes[0].reason
 
 
-def test_an_error_answer_gives_the_error_type(not_elasticsearch: FakeKibana) -> None:
-    """A refused request is judged by its status and the error's type, as the official client reports
-    it: 401 is a retry, a 400 of one document a rejection."""
+def test_an_error_answer_gives_the_error_type_and_reason(not_elasticsearch: FakeKibana) -> None:
+    """A refused request is judged by its status and its error, reported as `type: reason`: 401 is a
+    retry, a 400 of one document a rejection."""
     not_elasticsearch.answers += [
         (401, {"error": {"type": "security_exception", "reason": "missing authentication"}, "status": 401}),
         (400, {"error": {"type": "parse_exception", "reason": "bad"}, "status": 400}),
@@ -124,8 +124,38 @@ def test_an_error_answer_gives_the_error_type(not_elasticsearch: FakeKibana) -> 
     with closing(ElasticsearchTransport(ElasticsearchSettings(url=not_elasticsearch.url))) as transport:
         first = transport.send([_event(1, "x-2026.01.01")], timeout=5)
         second = transport.send([_event(1, "x-2026.01.01")], timeout=5)
-    assert (first[0].kind, first[0].status, first[0].reason) == ("retry", 401, "security_exception")
-    assert (second[0].kind, second[0].status, second[0].reason) == ("rejected", 400, "parse_exception")
+    assert (first[0].kind, first[0].status, first[0].reason) == (
+        "retry",
+        401,
+        "security_exception: missing authentication",
+    )
+    assert (second[0].kind, second[0].status, second[0].reason) == ("rejected", 400, "parse_exception: bad")
+
+
+def test_a_whole_request_refused_at_the_shard_limit_is_one_retry(not_elasticsearch: FakeKibana) -> None:
+    """A whole `_bulk` refused because the cluster is at its shard limit is a retry of every document
+    with the shard-limit cause, in one request: not halved down to single documents and rejected."""
+    shard_limit = {
+        "error": {
+            "root_cause": [
+                {
+                    "type": "validation_exception",
+                    "reason": "Validation Failed: 1: this action would add [1] shards, but this cluster "
+                    "currently has [6]/[6] maximum normal shards open;",
+                }
+            ],
+            "type": "validation_exception",
+            "reason": "Validation Failed: 1: this action would add [1] shards",
+        },
+        "status": 400,
+    }
+    not_elasticsearch.answers.append((400, shard_limit))
+    batch = [_event(n, "x-2026.01.01") for n in range(4)]
+    with closing(ElasticsearchTransport(ElasticsearchSettings(url=not_elasticsearch.url))) as transport:
+        outcomes = transport.send(batch, timeout=5)
+    assert [(o.kind, o.cause) for o in outcomes] == [("retry", SHARD_LIMIT)] * 4
+    assert "maximum normal shards open" in outcomes[0].reason
+    assert len(not_elasticsearch.requests) == 1
 
 
 class _ClosesIdleConnections(BaseHTTPRequestHandler):

@@ -193,12 +193,17 @@ def _dropped(connection: http.client.HTTPConnection) -> bool:
 
 
 def error_message(body: Any) -> str:
-    """What the official client puts in its ApiError for an error answer: the error's type, or
-    the error as given, or the whole body."""
+    """An error answer as one line: `type: reason` of its root cause (as a `_bulk` item's error is
+    read), or the error as given, or the whole body. The reason is kept because the type alone
+    cannot tell a cluster limit (`validation_exception: ... maximum normal shards open`) from a bad
+    request."""
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and "type" in error:
-            return str(error["type"])
+            causes = error.get("root_cause")
+            root = causes[0] if isinstance(causes, list) and causes and isinstance(causes[0], dict) else error
+            kind, reason = root.get("type", error["type"]), root.get("reason") or error.get("reason")
+            return f"{kind}: {reason}" if reason else str(kind)
         return str(error)
     return str(body)
 

@@ -67,13 +67,13 @@ class ElasticsearchTransport:
     def _whole_request_failed(
         self, batch: Sequence[SpooledEvent], timeout: float, status: int, reason: str
     ) -> list[Outcome]:
+        if is_shard_limit(status, reason):  # before splitting: no half of the batch would fare better
+            return [Outcome("retry", status, reason, SHARD_LIMIT)] * len(batch)
         if status in _SPLIT_STATUSES:
             if len(batch) == 1:
                 return [Outcome("rejected", status, reason)]
             half = len(batch) // 2
             return self.send(batch[:half], timeout) + self.send(batch[half:], timeout)
-        if is_shard_limit(status, reason):
-            return [Outcome("retry", status, reason, SHARD_LIMIT)] * len(batch)
         return retry_all(batch, reason, status)
 
     def close(self) -> None:
@@ -128,7 +128,7 @@ class _OfficialPoster:
         try:
             response = self._with_timeout(timeout).bulk(operations=body, filter_path=_FILTER_PATH)
         except ApiError as exc:
-            return _Answer(status=exc.meta.status, reason=str(exc.message))
+            return _Answer(status=exc.meta.status, reason=bulk_http.error_message(exc.body))
         except TransportError as exc:
             return _Answer(reason=f"{type(exc).__name__}: {exc.message}", unreachable=True)
         found: dict[str, Any] = response.body if hasattr(response, "body") else dict(response)
