@@ -17,6 +17,8 @@ import pytest
 
 from logloop import embedded
 from shipper.connection import ElasticsearchSettings, make_client
+from tests.helpers import certificates
+from tests.helpers.fake_kibana import FakeKibana, serve_fake_kibana
 
 TEST_PORT = 9250
 # Tests that ask for one of these fixtures need the real node: they are marked `es` at collection,
@@ -94,3 +96,15 @@ def _stop_started_agents() -> Iterator[None]:
 
     yield
     launcher.stop_started()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate and key for 127.0.0.1, made once per run."""
+    return certificates.self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[FakeKibana]:
+    """A loopback HTTPS server answering queued JSON (helpers.fake_kibana) with that certificate."""
+    yield from serve_fake_kibana(certificates.server_context(*certificate))

@@ -27,6 +27,7 @@ from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
 from shipper.spool import layout, records, segment
 from shipper.transports import TransportSpec
+from tests.helpers.delivered import log_messages
 
 pytestmark = pytest.mark.es
 
@@ -35,18 +36,6 @@ def _handler(es_url: str, prefix: str, tmp_path: Path, **options: Any) -> Shippe
     return ShipperHandler(
         "agent-test", es_url=es_url, index_prefix=prefix, spool_path=tmp_path / "s", **options
     )
-
-
-def _messages(es: Any, prefix: str) -> collections.Counter[str]:
-    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
-    found = es.search(
-        index=f"{prefix}-*",
-        size=1000,
-        query={"term": {"event.dataset": "logloop.log"}},
-        source=["message"],
-        allow_no_indices=True,
-    )
-    return collections.Counter(hit["_source"]["message"] for hit in found["hits"]["hits"])
 
 
 def test_without_a_python_to_start_a_thread_delivers(
@@ -64,7 +53,7 @@ def test_without_a_python_to_start_a_thread_delivers(
     assert lock.holder(handler.spool_dir)["mode"] == "thread"
     assert handler.stats().sent >= 50
     handler.close()
-    assert sum(_messages(es, index_prefix).values()) == 50
+    assert sum(log_messages(es, index_prefix).values()) == 50
 
 
 def test_the_agent_ignores_an_interrupt_meant_for_the_program(
@@ -132,7 +121,7 @@ def test_new_settings_replace_the_running_agent(
     assert fresh.wait_delivered(60)
     assert lock.holder(fresh.spool_dir)["pid"] != old
     fresh.close()
-    assert _messages(es, index_prefix) == collections.Counter(f"kept {i}" for i in range(20))
+    assert log_messages(es, index_prefix) == collections.Counter(f"kept {i}" for i in range(20))
 
 
 # --- damaged segments: written by hand, read by an agent in this process --------------------------------
@@ -191,7 +180,7 @@ def test_torn_truncated_and_garbage_segments_are_skipped_and_counted(
     agent = _run_agent(es_url, index_prefix, spool)
     assert agent.totals["torn_skipped"] == 3
     assert layout.segments(spool) == []
-    assert _messages(es, index_prefix) == collections.Counter(
+    assert log_messages(es, index_prefix) == collections.Counter(
         [f"torn {i}" for i in range(5)] + [f"cut {i}" for i in range(4)]
     )
 
@@ -214,16 +203,27 @@ def test_a_blocked_index_holds_back_no_other_index(
         logger.handle(record)
         logger.info("new %d", i)
     deadline = time.monotonic() + 60
-    while sum(1 for m in _messages(es, index_prefix) if m.startswith("new")) < 10:
+    while sum(1 for m in log_messages(es, index_prefix) if m.startswith("new")) < 10:
         assert time.monotonic() < deadline, "documents for the healthy index were held back"
         time.sleep(0.2)
-    assert not any(m.startswith("old") for m in _messages(es, index_prefix))
+    assert not any(m.startswith("old") for m in log_messages(es, index_prefix))
     assert handler.stats().retried > 0
     es.indices.put_settings(index=blocked, settings={"index.blocks.write": False})
     assert handler.wait_delivered(60)
     handler.close()
-    found = _messages(es, index_prefix)
+    found = log_messages(es, index_prefix)
     assert found == collections.Counter([f"old {i}" for i in range(10)] + [f"new {i}" for i in range(10)])
+
+
+def _run_program(script: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` as a program of its own (this checkout importable), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
 
 
 def test_an_uncreatable_spool_directory_warns_once_and_counts(tmp_path: Path) -> None:
@@ -237,13 +237,7 @@ def test_an_uncreatable_spool_directory_warns_once_and_counts(tmp_path: Path) ->
         "for i in range(100): log.warning('w %d', i)\n"
         "s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        timeout=60,
-    )
+    done = _run_program(script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:2] == ["100", "100"]
     assert "spool_unavailable" in done.stdout
@@ -262,13 +256,7 @@ def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
         "for i in range(50): log.warning('w %d', i)\n"
         "s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        timeout=60,
-    )
+    done = _run_program(script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:2] == ["50", "50"]
     warnings = [line for line in done.stderr.splitlines() if "logloop" in line]

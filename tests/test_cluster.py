@@ -21,9 +21,9 @@ from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
 from logloop import embedded
-from shipper import schema
 from shipper.connection import ElasticsearchSettings, make_client
 from shipper.handler import ShipperHandler
+from tests.helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.es, pytest.mark.slow]
@@ -53,25 +53,6 @@ def client(cluster: Path) -> Iterator[Any]:
     es.close()
 
 
-def _messages(es: Any, prefix: str) -> collections.Counter[str]:
-    es.indices.refresh(index=f"{prefix}-*")
-    found: collections.Counter[str] = collections.Counter()
-    after: list[Any] | None = None
-    while True:
-        page = es.search(
-            index=f"{prefix}-*",
-            query={"term": {"event.dataset": schema.DATASET_LOG}},
-            sort=[{"event.id": "asc"}],
-            size=10_000,
-            search_after=after,
-        )
-        hits = page["hits"]["hits"]
-        found.update(hit["_source"]["message"] for hit in hits)
-        if len(hits) < 10_000:
-            return found
-        after = hits[-1]["sort"]
-
-
 def test_delivery_survives_the_first_node_killed_and_restarted(
     client: Any, cluster: Path, tmp_path: Path
 ) -> None:
@@ -96,7 +77,7 @@ def test_delivery_survives_the_first_node_killed_and_restarted(
         for i in range(5_000, 15_000):
             logger.info("cluster %d", i)
         assert handler.wait_delivered(120)  # by the two surviving nodes: the first is still dead
-        assert _messages(client, prefix) == collections.Counter(f"cluster {i}" for i in range(15_000))
+        assert log_messages(client, prefix) == collections.Counter(f"cluster {i}" for i in range(15_000))
         embedded.start(
             first,
             cluster / str(first),
@@ -111,7 +92,7 @@ def test_delivery_survives_the_first_node_killed_and_restarted(
     finally:
         handler.close()
     assert stats.dropped == 0
-    assert _messages(client, prefix) == collections.Counter(f"cluster {i}" for i in range(20_000))
+    assert log_messages(client, prefix) == collections.Counter(f"cluster {i}" for i in range(20_000))
     client.indices.delete(index=",".join(client.indices.get(index=f"{prefix}-*")))
 
 

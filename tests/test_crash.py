@@ -4,7 +4,6 @@ one agent."""
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import random
@@ -18,10 +17,10 @@ from typing import Any
 import pytest
 
 from kibana.setup import install_template
-from shipper import schema
 from shipper.delivery import lock
 from shipper.handler import ShipperHandler
 from shipper.spool import layout
+from tests.helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.es, pytest.mark.slow]
@@ -47,28 +46,6 @@ for i in range(10_000_000):
     if paced:
         time.sleep(0.0005)
 """
-
-
-def _messages(es: Any, prefix: str) -> collections.Counter[str]:
-    """How many documents carry each message (log dataset only)."""
-    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
-    found: collections.Counter[str] = collections.Counter()
-    after: list[Any] | None = None
-    while True:
-        page = es.search(
-            index=f"{prefix}-*",
-            query={"term": {"event.dataset": schema.DATASET_LOG}},
-            sort=[{"event.id": "asc"}],
-            size=10_000,
-            search_after=after,
-            source=["message"],
-            allow_no_indices=True,
-        )
-        hits = page["hits"]["hits"]
-        found.update(hit["_source"]["message"] for hit in hits)
-        if len(hits) < 10_000:
-            return found
-        after = hits[-1]["sort"]
 
 
 def _drain(es_url: str, prefix: str, spool: Path) -> ShipperHandler:
@@ -119,7 +96,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
             script, [es_url, str(spool), index_prefix, tag], rng, round_ % 2 == 0
         )
     _drain(es_url, index_prefix, spool).close()
-    found = _messages(es, index_prefix)
+    found = log_messages(es, index_prefix)
     for tag, returned in last.items():
         missing = [i for i in range(returned + 1) if found[f"{tag} n{i}"] == 0]
         assert not missing, (
@@ -163,7 +140,7 @@ def test_os_exit_in_parent_and_forked_children_loses_nothing(
     )
     handler = _drain(es_url, index_prefix, spool)
     handler.close()
-    found = _messages(es, index_prefix)
+    found = log_messages(es, index_prefix)
     expected = {f"child {c} n{i}" for c in range(4) for i in range(300)} | {
         f"parent n{i}" for i in range(300)
     }
@@ -222,7 +199,7 @@ def test_agent_killed_mid_send_repeatedly_loses_and_duplicates_nothing(
     child.stdout.close()
     assert kills >= 8
     _drain(es_url, index_prefix, spool).close()
-    found = _messages(es, index_prefix)
+    found = log_messages(es, index_prefix)
     missing = [i for i in range(last + 1) if found[f"k n{i}"] == 0]
     assert not missing, f"{len(missing)} of {last + 1} lost, first {missing[:5]}"
     assert max(found.values()) == 1
@@ -287,7 +264,7 @@ def test_sixteen_forked_workers_share_one_agent(
         time.sleep(0.05)
     assert child.returncode == 0
     _drain(es_url, index_prefix, spool).close()
-    found = _messages(es, index_prefix)
+    found = log_messages(es, index_prefix)
     assert len(found) == 16 * 2000 + 1
     assert max(found.values()) == 1
     assert most == 1 and len(seen) == 1

@@ -20,8 +20,8 @@ import pytest
 from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
-from shipper import schema
 from shipper.handler import ShipperHandler
+from tests.helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.es
@@ -30,32 +30,6 @@ pytestmark = pytest.mark.es
 def _handler(es_url: str, prefix: str, spool: Path, **kwargs: Any) -> ShipperHandler:
     options: dict[str, Any] = {"retry_max_delay": 0.5, "close_timeout": 5.0, **kwargs}
     return ShipperHandler("delivery-test", es_url=es_url, index_prefix=prefix, spool_path=spool, **options)
-
-
-def _documents(es: Any, prefix: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every document under the prefix (search_after paging), sources only."""
-    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
-    docs: list[dict[str, Any]] = []
-    after: list[Any] | None = None
-    while True:
-        page = es.search(
-            index=f"{prefix}-*",
-            query=query or {"match_all": {}},
-            sort=[{"event.id": "asc"}],
-            size=10_000,
-            search_after=after,
-            allow_no_indices=True,
-        )
-        hits = page["hits"]["hits"]
-        docs.extend(hit["_source"] for hit in hits)
-        if len(hits) < 10_000:
-            return docs
-        after = hits[-1]["sort"]
-
-
-def _log_messages(es: Any, prefix: str) -> collections.Counter[str]:
-    docs = _documents(es, prefix, {"term": {"event.dataset": schema.DATASET_LOG}})
-    return collections.Counter(d["message"] for d in docs)
 
 
 class Proxy:
@@ -140,7 +114,7 @@ def test_ten_thousand_events_arrive_exactly_once(
     assert handler.wait_delivered(120)
     stats = handler.stats()
     handler.close()
-    messages = _log_messages(es, index_prefix)
+    messages = log_messages(es, index_prefix)
     assert messages == collections.Counter(f"event {i}" for i in range(10_000))
     assert stats.dropped == 0 and stats.sent >= 10_000
 
@@ -166,7 +140,7 @@ def test_an_outage_loses_nothing_and_duplicates_nothing(
     handler.close()
     assert during.sent == 0 and during.retried > 0
     assert after.dropped == 0
-    assert _log_messages(es, index_prefix) == collections.Counter(f"outage {i}" for i in range(50_000))
+    assert log_messages(es, index_prefix) == collections.Counter(f"outage {i}" for i in range(50_000))
 
 
 def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> None:
@@ -189,7 +163,7 @@ def test_eight_threads_at_once(es: Any, es_url: str, index_prefix: str, tmp_path
     assert handler.wait_delivered(120)
     handler.close()
     expected = collections.Counter(f"thread {n} event {i}" for n in range(8) for i in range(1000))
-    assert _log_messages(es, index_prefix) == expected
+    assert log_messages(es, index_prefix) == expected
 
 
 # Python 3.12+ warns about fork() in a threaded process; forking one is exactly what this test proves safe.
@@ -232,7 +206,7 @@ def test_forked_children_send_their_own_events_once(
         + [f"child {n} event {i}" for n in range(3) for i in range(200)]
     )
     assert exits == [0, 0, 0]
-    assert _log_messages(es, index_prefix) == expected
+    assert log_messages(es, index_prefix) == expected
 
 
 _SHUTDOWN_CHILD = """
@@ -280,7 +254,7 @@ def test_logging_during_interpreter_shutdown(es: Any, es_url: str, index_prefix:
     handler = _handler(es_url, index_prefix, spool)
     assert handler.wait_delivered(60)
     handler.close()
-    messages = _log_messages(es, index_prefix)
+    messages = log_messages(es, index_prefix)
     assert messages["main done"] == 1
     assert messages["logged by an atexit hook after the shipper closed"] == 1
     assert messages["daemon thread still logging"] >= 1
@@ -301,4 +275,4 @@ def test_logging_after_close_is_spooled_and_sent_next_start(
     second = _handler(es_url, index_prefix, spool)
     assert second.wait_delivered(60)
     second.close()
-    assert _log_messages(es, index_prefix) == collections.Counter(["logged after close"])
+    assert log_messages(es, index_prefix) == collections.Counter(["logged after close"])

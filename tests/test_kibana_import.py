@@ -5,9 +5,6 @@ and auth on the wire are real)."""
 from __future__ import annotations
 
 import base64
-import shutil
-import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,42 +192,19 @@ def test_wait_until_available_gives_up_with_the_last_reason(kibana: FakeKibana) 
         )
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed: cannot make a test certificate")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-@pytest.fixture
-def tls_kibana(certificate: tuple[Path, Path]) -> Iterator[FakeKibana]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    yield from serve_fake_kibana(context)
-
-
 def test_tls_is_verified_by_default_and_a_ca_file_makes_it_pass(
-    tls_kibana: FakeKibana, certificate: tuple[Path, Path]
+    tls_server: FakeKibana, certificate: tuple[Path, Path]
 ) -> None:
     """An untrusted certificate is refused with a hint to pass --ca-certs; with the CA file (or with
     verification explicitly off, --insecure) the import goes through."""
     with pytest.raises(KibanaImportError, match=r"TLS verification .* failed .*--ca-certs"):
-        importer.import_ndjson(importer.KibanaSettings(url=tls_kibana.url), NDJSON)
+        importer.import_ndjson(importer.KibanaSettings(url=tls_server.url), NDJSON)
     result = importer.import_ndjson(
-        importer.KibanaSettings(url=tls_kibana.url, ca_certs=str(certificate[0])), NDJSON
+        importer.KibanaSettings(url=tls_server.url, ca_certs=str(certificate[0])), NDJSON
     )
     assert result.success_count == 11
-    assert file_part(tls_kibana.requests[-1])[2] == NDJSON
-    unverified = importer.KibanaSettings(url=tls_kibana.url, verify_certs=False)
+    assert file_part(tls_server.requests[-1])[2] == NDJSON
+    unverified = importer.KibanaSettings(url=tls_server.url, verify_certs=False)
     assert importer.import_ndjson(unverified, NDJSON).success_count == 11
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +21,7 @@ from analyzers import mailer
 from analyzers.digest import Digest, build_digest
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from kibana.setup import install_template
+from tests.helpers import certificates
 
 # The loopback test server accepts AUTH without TLS on purpose (aiosmtpd warns about exactly that).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -46,15 +46,8 @@ def _authenticator(inbox: Inbox) -> Any:
 
 def _server_certificate(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
     """A one-day self-signed certificate for 127.0.0.1 and a server context that presents it."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return cert, context
+    cert, key = certificates.self_signed(tmp_path)
+    return cert, certificates.server_context(cert, key)
 
 
 @pytest.fixture

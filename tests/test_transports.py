@@ -4,9 +4,6 @@ against loopback servers that stand in for Logstash (which cannot run here)."""
 from __future__ import annotations
 
 import json
-import shutil
-import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -197,29 +194,6 @@ def test_a_connection_closed_while_idle_is_opened_again_without_a_retry() -> Non
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed: cannot make a test certificate")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-@pytest.fixture
-def tls_server(certificate: tuple[Path, Path]) -> Iterator[FakeKibana]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    yield from serve_fake_kibana(context)
 
 
 def test_tls_certificates_are_verified(tls_server: FakeKibana, certificate: tuple[Path, Path]) -> None:

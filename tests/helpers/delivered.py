@@ -1,0 +1,45 @@
+"""What reached the node: every document under an index prefix, read exactly (paged), not sampled.
+
+Delivery tests count what arrived against what was logged (0 lost, 0 duplicated), so a read that
+stops at one page of hits would hide losses past it: `search_after` on `event.id` reads them all.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shipper import schema
+
+_PAGE = 10_000
+
+
+def documents(
+    es: Any, prefix: str, query: Mapping[str, Any] | None = None, *, fields: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every document under `prefix-*` matching `query` (all by default), sources only (`fields` of them)."""
+    es.indices.refresh(index=f"{prefix}-*", allow_no_indices=True)
+    found: list[dict[str, Any]] = []
+    after: list[Any] | None = None
+    while True:
+        page = es.search(
+            index=f"{prefix}-*",
+            query=dict(query or {"match_all": {}}),
+            sort=[{"event.id": "asc"}],
+            size=_PAGE,
+            search_after=after,
+            source=list(fields) if fields is not None else True,
+            allow_no_indices=True,
+        )
+        hits = page["hits"]["hits"]
+        found.extend(hit["_source"] for hit in hits)
+        if len(hits) < _PAGE:
+            return found
+        after = hits[-1]["sort"]
+
+
+def log_messages(es: Any, prefix: str) -> collections.Counter[str]:
+    """How many log documents (not health or feedback) carry each message under `prefix-*`."""
+    logs = documents(es, prefix, {"term": {"event.dataset": schema.DATASET_LOG}}, fields=["message"])
+    return collections.Counter(doc["message"] for doc in logs)
