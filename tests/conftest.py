@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import certificates
+from helpers.fake_kibana import FakeKibana, serve_fake_kibana
 
 from logloop import embedded
 from shipper.connection import ElasticsearchSettings, make_client
-from tests.helpers import certificates
-from tests.helpers.fake_kibana import FakeKibana, serve_fake_kibana
 
 TEST_PORT = 9250
 # Tests that ask for one of these fixtures need the real node: they are marked `es` at collection,

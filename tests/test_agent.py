@@ -7,16 +7,17 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.delivered import log_messages
+from helpers.nodes import private_node
+from helpers.ports import SHARD_LIMIT_DELIVERY_PORTS
 from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
@@ -27,7 +28,6 @@ from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
 from shipper.spool import layout, records, segment
 from shipper.transports import TransportSpec
-from tests.helpers.delivered import log_messages
 
 pytestmark = pytest.mark.es
 
@@ -263,39 +263,31 @@ def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
     assert len(warnings) == 1 and "cannot write the spool" in warnings[0]
 
 
-_SHARD_LIMIT_PORT = 9319  # this engineer's private range; the node's transport port is 100 above
-
-
 @pytest.mark.slow
 def test_a_cluster_at_its_shard_limit_is_retried_counted_and_never_dead_lettered(tmp_path: Path) -> None:
     """A private node with cluster.max_shards_per_node=1 refuses to create the daily index: the
     documents wait (counted in shard_limit_retries, none dead-lettered) and arrive once the limit
     is raised."""
-    from logloop import embedded
     from shipper.connection import ElasticsearchSettings, make_client
 
-    data_dir = Path(tempfile.mkdtemp(prefix="logloop-shard-limit-", dir="/tmp"))  # reachable by the node user
-    data_dir.chmod(0o755)
-    node = embedded.start(_SHARD_LIMIT_PORT, data_dir)
-    client = make_client(ElasticsearchSettings(url=node.url))
-    try:
-        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": 1})
-        handler = _handler(node.url, "limited", tmp_path, retry_max_delay=0.5)
-        logger = logger_only_to("agent.limited", handler)
-        for i in range(10):
-            logger.info("limited %d", i)
-        deadline = time.monotonic() + 60
-        while handler.stats().shard_limit_retries == 0:
-            assert time.monotonic() < deadline, "the shard limit was never met"
-            time.sleep(0.2)
-        assert handler.stats().dead_lettered == 0 and handler.stats().sent == 0
-        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
-        assert handler.wait_delivered(120)
-        assert handler.stats().dead_lettered == 0
-        handler.close()
-        client.indices.refresh(index="limited-*")
-        assert client.count(index="limited-*")["count"] == 10
-    finally:
-        client.close()
-        embedded.stop(_SHARD_LIMIT_PORT, data_dir)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with private_node(SHARD_LIMIT_DELIVERY_PORTS, "shard-limit", {}) as url:
+        client = make_client(ElasticsearchSettings(url=url))
+        try:
+            client.cluster.put_settings(persistent={"cluster.max_shards_per_node": 1})
+            handler = _handler(url, "limited", tmp_path, retry_max_delay=0.5)
+            logger = logger_only_to("agent.limited", handler)
+            for i in range(10):
+                logger.info("limited %d", i)
+            deadline = time.monotonic() + 60
+            while handler.stats().shard_limit_retries == 0:
+                assert time.monotonic() < deadline, "the shard limit was never met"
+                time.sleep(0.2)
+            assert handler.stats().dead_lettered == 0 and handler.stats().sent == 0
+            client.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+            assert handler.wait_delivered(120)
+            assert handler.stats().dead_lettered == 0
+            handler.close()
+            client.indices.refresh(index="limited-*")
+            assert client.count(index="limited-*")["count"] == 10
+        finally:
+            client.close()

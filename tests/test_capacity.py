@@ -4,22 +4,20 @@ disk watermarks, and shipper losses and shard-limit retries from the health docu
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.nodes import private_node
 from helpers.ports import LIMITED_NODE_PORTS
 
 from analyzers import capacity
 from analyzers.config import CheckConfig
 from kibana.setup import install_template
-from logloop import embedded
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, make_client
 
@@ -31,23 +29,10 @@ GB = 1 << 30
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Any]:
     """A single node of our own whose cluster.max_shards_per_node is 6; yields a client to it."""
-    http, transport = LIMITED_NODE_PORTS
-    root = Path(tempfile.mkdtemp(prefix="logloop-test-limited-", dir="/tmp"))
-    root.chmod(0o755)
-    try:
-        embedded.start(
-            http,
-            root,
-            heap="256m",
-            transport_port=transport,
-            extra={"cluster.max_shards_per_node": SHARD_LIMIT},
-        )
-        client = make_client(ElasticsearchSettings(url=f"http://127.0.0.1:{http}", request_timeout=30))
+    with private_node(LIMITED_NODE_PORTS, "limited", {"cluster.max_shards_per_node": SHARD_LIMIT}) as url:
+        client = make_client(ElasticsearchSettings(url=url, request_timeout=30))
         yield client
         client.close()
-    finally:
-        embedded.stop(http, root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _check(url: str, prefix: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:

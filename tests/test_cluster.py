@@ -7,15 +7,15 @@ from __future__ import annotations
 import collections
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.delivered import log_messages
+from helpers.nodes import private_cluster
 from helpers.ports import CLUSTER_HTTP_PORTS, CLUSTER_TRANSPORT_PORTS, free_port
 from helpers.shipping import logger_only_to
 
@@ -23,7 +23,6 @@ from kibana.setup import install_template
 from logloop import embedded
 from shipper.connection import ElasticsearchSettings, make_client
 from shipper.handler import ShipperHandler
-from tests.helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.es, pytest.mark.slow]
@@ -35,15 +34,8 @@ CLUSTER = embedded.Cluster(
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Path]:
     """Three nodes forming one cluster; yields the data root (node data under <root>/<port>)."""
-    root = Path(tempfile.mkdtemp(prefix="logloop-test-cluster-", dir="/tmp"))
-    root.chmod(0o755)
-    try:
-        embedded.start_cluster(CLUSTER, root)
+    with private_cluster(CLUSTER) as root:
         yield root
-    finally:
-        for port in CLUSTER.http_ports:
-            embedded.stop(port, root / str(port))
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.delivered import log_messages
 
 from kibana.setup import install_template
 from shipper.delivery import lock
 from shipper.handler import ShipperHandler
 from shipper.spool import layout
-from tests.helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.es, pytest.mark.slow]

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.delivered import log_messages
 from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper.handler import ShipperHandler
-from tests.helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.es

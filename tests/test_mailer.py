@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from helpers import certificates
 from helpers import digest_docs as docs
 from helpers.ports import free_port
 from helpers.smtp_inbox import Inbox
@@ -21,7 +22,6 @@ from analyzers import mailer
 from analyzers.digest import Digest, build_digest
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from kibana.setup import install_template
-from tests.helpers import certificates
 
 # The loopback test server accepts AUTH without TLS on purpose (aiosmtpd warns about exactly that).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
