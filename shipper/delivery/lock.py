@@ -51,18 +51,8 @@ def release(fd: int) -> None:
 
 
 def running(spool_dir: Path) -> bool:
-    """Whether an agent holds the lock right now."""
-    try:
-        fd = os.open(spool_dir / layout.LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    """Whether an agent holds the lock right now (its exclusive lock refuses a shared probe)."""
+    return layout.held(spool_dir / layout.LOCK_NAME, exclusive=False)
 
 
 def holder(spool_dir: Path) -> dict[str, Any]:

@@ -130,10 +130,24 @@ def read_json(path: Path) -> dict[str, Any]:
 def writer_alive(segment: Path) -> bool:
     """Whether a live writer still holds the segment (its `flock`, released when the writer closes
     it or dies, however it dies)."""
+    return held(segment, exclusive=True)
+
+
+def held(path: Path, *, exclusive: bool) -> bool:
+    """Whether another open file holds a `flock` on `path` that a lock of this kind (shared or
+    exclusive) would conflict with; a missing or unreadable file holds nothing. The probe lock is
+    released at once."""
     try:
-        fd = os.open(segment, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return False
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
