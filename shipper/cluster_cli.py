@@ -31,13 +31,18 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document
-from shipper.grouping.message_only import has_key_of_its_own, message_of
+from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
+from shipper.grouping.message_only import message_of
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
+from shipper.grouping.tracebacks import TextMemo
 from shipper.schema import get_field
 
 EXIT_BAD_LINES: Final = 2
+# The fast path's key of each distinct traceback text of the input (a fleet sends the same one again
+# and again), for at most this many texts and characters (about 64 MB for ASCII text).
+_MEMO_ENTRIES: Final = 100_000
+_MEMO_CHARACTERS: Final = 64_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +132,21 @@ def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
 
 
 def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
+    """One `Assignment.as_json` line per item, as `json.dumps` writes it; a group's fields are encoded
+    once (every line of a group but its number is the same)."""
+    encoded: dict[tuple[str | None, str | None, str | None], str] = {}
+    lines = []
     for item in assignments:
-        target.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
+        if item.error is not None:
+            lines.append(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
+            continue
+        key = (item.cluster, item.title, item.category)
+        rest = encoded.get(key)
+        if rest is None:
+            whole = json.dumps(Assignment(0, *key).as_json(), ensure_ascii=False)
+            rest = encoded[key] = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
+        lines.append(f'{{"line": {item.line}, {rest}\n')
+    target.write("".join(lines))
 
 
 def cluster_lines(
@@ -137,13 +155,16 @@ def cluster_lines(
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
     results: list[Assignment | None] = []
     pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
+    memo: TextMemo[Fingerprint | None] = TextMemo(_MEMO_ENTRIES, _MEMO_CHARACTERS)
     for number, (doc, error) in enumerate(_documents(lines), start=1):
         if doc is None:
             results.append(Assignment(number, None, None, None, error))
             continue
-        if has_key_of_its_own(doc):
-            fingerprint = fingerprint_document(doc, options)
-            category = "traceback" if get_field(doc, "error.stack_trace") else "template"
+        stack_trace = get_field(doc, "error.stack_trace")
+        # `has_key_of_its_own(doc)`, with the traceback read once
+        if (isinstance(stack_trace, str) and 'File "' in stack_trace) or get_field(doc, "logloop.template"):
+            fingerprint = fingerprint_document(doc, options, memo)
+            category = "traceback" if stack_trace else "template"
             results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
         else:
             pending.append((len(results), message_of(doc)))
@@ -164,7 +185,7 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
         except UnicodeDecodeError as exc:
             yield None, f"not valid UTF-8 (byte {exc.start + 1}); each line must be one UTF-8 JSON object"
             continue
-        if not text.strip():
+        if not text or text.isspace():  # (no stripped copy of a long line)
             yield None, "empty line; each line must be one JSON object"
             continue
         try:
