@@ -197,16 +197,16 @@ def fingerprint_document(
         assert found is not None  # every event has a key when not only errors are asked for
         return found
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
-    package = _package_in(stack_trace, doc)
     if memo is None or not stack_trace:
-        return _fingerprint(doc, stack_trace, package=package)
-    known = memo.get(stack_trace, package)
+        return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
+    logged = program_package(doc)  # `_package_in` is a function of it and the text: found on a miss
+    known = memo.get(stack_trace, logged)
     if known is Missing.MISSING:
-        known = fingerprint_plain(stack_trace, package)
-        memo.put(stack_trace, package, known)
+        known = fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
+        memo.put(stack_trace, logged, known)
     if known is not None:
         return known
-    return _fingerprint(doc, stack_trace, package=package, fast_path_tried=True)
+    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc), fast_path_tried=True)
 
 
 def program_package(doc: Mapping[str, Any]) -> str:
