@@ -795,28 +795,10 @@ def _plain_frames(text: str) -> tuple[str, int, re.Match[str]] | None:
         top = text.find("\n")
         if not (text.startswith(_HEADER) or text.startswith(_GROUP_HEADER)):
             return None
-    after = _after_frames(text, top)
+    after = _AFTER_FRAMES_RE.search(text, top)
     if after is None:
         return None  # frames only, or cut before the exception line
     return text, top, after
-
-
-def _after_frames(text: str, top: int) -> re.Match[str] | None:
-    """`_AFTER_FRAMES_RE.search(text, top)`, found from the end in the usual case: the last line (blank
-    lines aside) is the first after the frames when it is not indented and every newline before it,
-    from `top` on, starts an indented line. Three counts in C tell that, instead of a match attempt at
-    each newline of a long trace; anything else is searched for."""
-    end = len(text)
-    while end > top and text[end - 1] == "\n":
-        end -= 1
-    last = text.rfind("\n", top, end)  # the newline before the last line; text[last + 1] is no newline
-    if (
-        last >= top
-        and text[last + 1] not in " \t"
-        and text.count("\n", top, last) == text.count("\n ", top, last + 1) + text.count("\n\t", top, last + 1)
-    ):
-        return _AFTER_FRAMES_RE.match(text, last)
-    return _AFTER_FRAMES_RE.search(text, top)
 
 
 def _plain_exception(text: str, top: int, after: re.Match[str], link: Link) -> PlainException | None:
