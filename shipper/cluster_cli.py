@@ -124,11 +124,15 @@ def _lines_of(source: IO[bytes]) -> Iterator[bytes]:
     """The lines of `source` as iterating it gives them (each with its b"\\n"), read in large blocks:
     a buffered reader's `readline` looks at every byte in turn, several times the cost of one search
     per line in a block."""
-    rest = b""
+    rest = b""  # the start of a line that the block read last did not finish
     while block := source.read(_BLOCK):
-        block = rest + block if rest else block
-        start = 0
         end = block.find(b"\n")
+        if end < 0:
+            rest += block
+            continue
+        yield rest + block[: end + 1] if rest else block[: end + 1]
+        start = end + 1
+        end = block.find(b"\n", start)
         while end >= 0:
             yield block[start : end + 1]
             start = end + 1
