@@ -96,26 +96,26 @@ def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
     options = _options(args, settings)
     if str(args.input) == "-":
-        assignments = cluster_lines(_lines_of(sys.stdin.buffer), options)
+        rows = _rows(_lines_of(sys.stdin.buffer), options)
     else:
         try:
             with args.input.open("rb") as source:
-                assignments = cluster_lines(_lines_of(source), options)
+                rows = _rows(_lines_of(source), options)
         except OSError as exc:
             raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
-    bad = [item for item in assignments if item.error is not None]
-    for item in bad:
-        print(f"logloop cluster: {args.input}:{item.line}: {item.error}", file=sys.stderr)
+    bad = [row for row in rows if row[4] is not None]
+    for line, *_, error in bad:
+        print(f"logloop cluster: {args.input}:{line}: {error}", file=sys.stderr)
     if args.output is None:
-        _write(assignments, sys.stdout)
+        _write(rows, sys.stdout)
     else:
         try:
             with args.output.open("w", encoding="utf-8") as target:
-                _write(assignments, target)
+                _write(rows, target)
         except OSError as exc:
             raise ShipperError(f"cannot write {args.output}: {exc}; choose a writable path with -o") from exc
     if bad:
-        print(f"logloop cluster: {len(bad)} of {len(assignments)} lines skipped", file=sys.stderr)
+        print(f"logloop cluster: {len(bad)} of {len(rows)} lines skipped", file=sys.stderr)
         return EXIT_BAD_LINES
     return 0
 
@@ -156,21 +156,21 @@ def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
     return dataclasses.replace(options, in_app=(*options.in_app, *args.in_app))
 
 
-def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
-    """One `Assignment.as_json` line per item, as `json.dumps` writes it; a group's fields are encoded
+def _write(rows: Iterable[_Row], target: IO[str]) -> None:
+    """One `Assignment.as_json` line per row, as `json.dumps` writes it; a group's fields are encoded
     once (every line of a group but its number is the same)."""
-    encoded: dict[tuple[str | None, str | None, str | None], str] = {}
+    encoded: dict[tuple[str | None, ...], str] = {}
     lines = []
-    for item in assignments:
-        if item.error is not None:
-            lines.append(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
+    for row in rows:
+        if row[4] is not None:
+            lines.append(json.dumps(Assignment(*row).as_json(), ensure_ascii=False) + "\n")
             continue
-        key = (item.cluster, item.title, item.category)
+        key = row[1:4]
         rest = encoded.get(key)
         if rest is None:
             whole = json.dumps(Assignment(0, *key).as_json(), ensure_ascii=False)
             rest = encoded[key] = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
-        lines.append(f'{{"line": {item.line}, {rest}\n')
+        lines.append(f'{{"line": {row[0]}, {rest}\n')
     target.write("".join(lines))
 
 
@@ -178,28 +178,35 @@ def cluster_lines(
     lines: Iterable[str | bytes], options: GroupingOptions = DEFAULT_OPTIONS
 ) -> list[Assignment]:
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
-    results: list[Assignment | None] = []
+    return [Assignment(*row) for row in _rows(lines, options)]
+
+
+# An `Assignment`'s fields in order: what the command writes, without building the object.
+_Row = tuple[int, str | None, str | None, str | None, str | None]
+
+
+def _rows(lines: Iterable[str | bytes], options: GroupingOptions) -> list[_Row]:
+    """`cluster_lines`, each assignment as a tuple of its fields."""
+    results: list[_Row | None] = []
     pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
     memo: TextMemo[Fingerprint | None] = TextMemo(_MEMO_ENTRIES, _MEMO_CHARACTERS)
     for number, (doc, error) in enumerate(_documents(lines), start=1):
         if doc is None:
-            results.append(Assignment(number, None, None, None, error))
+            results.append((number, None, None, None, error))
             continue
         stack_trace = get_field(doc, "error.stack_trace")
         # `has_key_of_its_own(doc)`, with the traceback read once
         if (isinstance(stack_trace, str) and 'File "' in stack_trace) or get_field(doc, "logloop.template"):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if stack_trace else "template"
-            results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
+            results.append((number, fingerprint.key, fingerprint.name, category, None))
         else:
             pending.append((len(results), message_of(doc)))
             results.append(None)
     mined = mine([message for _, message in pending])
     for position, (index, _) in enumerate(pending):
         template = mined.template_of(position)
-        results[index] = Assignment(
-            index + 1, template.cluster_id, template.text or "(empty message)", "message"
-        )
+        results[index] = (index + 1, template.cluster_id, template.text or "(empty message)", "message", None)
     return [item for item in results if item is not None]
 
 
