@@ -70,7 +70,12 @@ def worker_frames(layout: Layout, user: str, rng: random.Random) -> str:
     """The outer frames one worker of a host prints above the program's, as 3.11 prints them."""
     depth = rng.randint(1, 29)  # middleware layers: 12 to 40 frames in all
     version_shift = rng.choice((0, 4, 11, 23))
-    frames = [*THREAD_FRAMES, *MANAGER_FRAMES, *(MIDDLEWARE_FRAMES[layer % len(MIDDLEWARE)] for layer in range(depth)), ENTRY_FRAME]
+    frames = [
+        *THREAD_FRAMES,
+        *MANAGER_FRAMES,
+        *(MIDDLEWARE_FRAMES[layer % len(MIDDLEWARE)] for layer in range(depth)),
+        ENTRY_FRAME,
+    ]
     lines = []
     for index, (where, path, function, source) in enumerate(frames):
         root = (layout.stdlib if where == "stdlib" else layout.packages).format(user=user)
@@ -144,7 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     capture_output=True,
                 )
                 paths.append(path)
-        sources = [json.loads(line) for path in paths for line in path.read_text("utf-8").splitlines() if line]
+        sources = [
+            json.loads(line) for path in paths for line in path.read_text("utf-8").splitlines() if line
+        ]
     docs = build(sources, args.events, args.seed)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with args.output.open("w", encoding="utf-8") as handle:
