@@ -38,7 +38,9 @@ each with its ratio to drain3.
 
 (d) whole process, start to exit, on the evaluation set, the corpus and each --process-file: `python -m
     logloop.cli cluster FILE` vs a drain3 script reading the same JSON lines and feeding `type: message`,
-    alternating, 7 runs each after an untimed one, both with bytecode caches (see `whole_process`).
+    alternating, 7 runs each after an untimed one, both with bytecode caches (see `whole_process`); the
+    1-minute load average before and after is printed with each. A large file of long service-manager
+    tracebacks recurring as a fleet sends them: `python bench/evalset/fleet.py -o FILE` (25,000 events).
 
 Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
 group), pairwise precision, recall and F1 (a pair of events is positive when both share a group),
@@ -255,12 +257,14 @@ def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     times: dict[str, list[float]] = {name: [] for name in commands}
+    times["load"] = [os.getloadavg()[0]]  # the 1-minute load average before and after the runs
     for round_ in range(repeat + 1):
         for name, command in commands.items():
             start = time.perf_counter()
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, timeout=600)
             if round_:
                 times[name].append(time.perf_counter() - start)
+    times["load"].append(os.getloadavg()[0])
     return times
 
 
@@ -276,6 +280,7 @@ def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]]) -> N
             f"{name:<14} logloop cluster best {ours[0]:.3f} median {our_median:.3f} s"
             f"   drain3 best {theirs[0]:.3f} median {their_median:.3f} s"
             f"   ratio best {theirs[0] / ours[0]:.2f} median {their_median / our_median:.2f}"
+            f"   load {runs['load'][0]:.1f}-{runs['load'][-1]:.1f}"
         )
 
 
