@@ -823,12 +823,17 @@ def read_frame(lines: str) -> PlainFrame | None:
     if match is None or match.end() != len(lines):
         return None
     filename, _, function, source, repeated = match.groups()
-    return PlainFrame(
-        filename,
-        function.strip() if function else "",
-        source.rstrip() or None if source else None,
-        int(repeated) if repeated else 0,
+    return _new_frame(
+        (
+            filename,
+            function.strip() if function else "",
+            source.rstrip() or None if source else None,
+            int(repeated) if repeated else 0,
+        )
     )
+
+
+_new_frame: Final = functools.partial(tuple.__new__, PlainFrame)  # as `_new_plain`: no Python __new__
 
 
 def outer_frame_lines(exception: PlainException) -> Iterator[str | None]:
