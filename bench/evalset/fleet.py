@@ -16,7 +16,7 @@ a given seed and input:
   same text for the same failure, as a fleet does;
 - an ExceptionGroup's box is left as it is (its frames are drawn inside the box).
 
-    python bench/evalset/fleet.py -o /tmp/fleet.jsonl [--events 25000] [--seed 1] [--evalset FILE]...
+    python bench/evalset/fleet.py -o FILE [--events 25000] [--seed 1] [--workers 6] [--evalset FILE]...
 
 Without --evalset, the evaluation set of seeds 12 and 2 is built in a subprocess (`generate.py`).
 """
@@ -137,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=25_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--evalset", type=Path, action="append", default=[], help="a built evaluation set")
+    parser.add_argument(
+        "--workers", type=int, default=6, help="workers per host, each with its outer frames (default 6)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         paths = list(args.evalset)
@@ -152,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sources = [
             json.loads(line) for path in paths for line in path.read_text("utf-8").splitlines() if line
         ]
-    docs = build(sources, args.events, args.seed)
+    docs = build(sources, args.events, args.seed, args.workers)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with args.output.open("w", encoding="utf-8") as handle:
         for doc in docs:
