@@ -38,9 +38,10 @@ each with its ratio to drain3.
 
 (d) whole process, start to exit, on the evaluation set, the corpus and each --process-file: `python -m
     logloop.cli cluster FILE` vs a drain3 script reading the same JSON lines and feeding `type: message`,
-    alternating, 7 runs each after an untimed one, both with bytecode caches (see `whole_process`); the
-    1-minute load average before and after is printed with each. A large file of long service-manager
-    tracebacks recurring as a fleet sends them: `python bench/evalset/fleet.py -o FILE` (25,000 events).
+    alternating, 7 runs each (--rounds) after an untimed one, both with bytecode caches (see
+    `whole_process`); the 1-minute load average before and after is printed with each. A large file of
+    long service-manager tracebacks recurring as a fleet sends them: `python bench/evalset/fleet.py -o
+    FILE` (25,000 events).
 
 Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
 group), pairwise precision, recall and F1 (a pair of events is positive when both share a group),
@@ -268,9 +269,9 @@ def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[
     return times
 
 
-def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]]) -> None:
+def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]], rounds: int = 7) -> None:
     print(
-        "\n(d) whole process, start to exit, alternating, 7 runs each after a warm-up (seconds;"
+        f"\n(d) whole process, start to exit, alternating, {rounds} runs each after a warm-up (seconds;"
         " ratio > 1: logloop cluster faster)"
     )
     for name, runs in processes.items():
@@ -427,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="also time the whole process on this file",
     )
+    parser.add_argument("--rounds", type=int, default=7, help="whole-process runs of each (default 7)")
     args = parser.parse_args(argv)
     logging.getLogger("drain3").setLevel(logging.WARNING)
     report: dict[str, object] = {}
@@ -453,12 +455,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["evalset"] = _as_json(evalset)
             pycache = Path(tmp) / "pycache"
             processes = {
-                "evalset": whole_process(path, pycache),
-                "corpus": whole_process(args.corpus, pycache),
+                "evalset": whole_process(path, pycache, args.rounds),
+                "corpus": whole_process(args.corpus, pycache, args.rounds),
             }
             for extra in args.process_file:
-                processes[extra.name] = whole_process(extra, pycache)
-        print_whole_process(processes)
+                processes[extra.name] = whole_process(extra, pycache, args.rounds)
+        print_whole_process(processes, args.rounds)
         report["whole_process"] = processes
     if args.only in (None, "loghub"):
         if not (args.data / "loghub-2k").is_dir():
