@@ -58,9 +58,11 @@ import json
 import logging
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -248,23 +250,35 @@ sys.stdout.write("\\n".join(out) + "\\n")
 def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[float]]:
     """Seconds of each run, start to exit, on the same file: `logloop cluster` vs a drain3 script that
     reads the JSON lines and feeds `type: message`, alternating (the machine's load drifts), after one
-    untimed run of each. Both run with bytecode caches (in `pycache`, outside the tree), as an installed
+    untimed run of each; also the CPU seconds of each run ("... cpu": user + system, less moved by other
+    work on the machine). Both run with bytecode caches (in `pycache`, outside the tree), as an installed
     package has them (pip compiles them; drain3's are in site-packages): a tree run with
-    PYTHONDONTWRITEBYTECODE would compile logloop's modules at every start."""
+    PYTHONDONTWRITEBYTECODE would compile logloop's modules at every start. The wait is one blocking
+    `wait4` (`subprocess.run(timeout=...)` polls with growing sleeps: its times fell on 64, 114, 164 ms...,
+    so a small file's runs were rounded up by up to 50 ms); a run still going after 600 s is killed."""
     commands = {
         "logloop cluster": [sys.executable, "-m", "logloop.cli", "cluster", str(path)],
         "drain3": [sys.executable, "-c", DRAIN3_PROCESS, str(path)],
     }
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    times: dict[str, list[float]] = {key: [] for name in commands for key in (name, f"{name} cpu")}
     times["load"] = [os.getloadavg()[0]]  # the 1-minute load average before and after the runs
     for round_ in range(repeat + 1):
         for name, command in commands.items():
             start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, timeout=600)
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
+            guard = threading.Timer(600, process.kill)
+            guard.start()
+            _, status, usage = os.wait4(process.pid, 0)
+            elapsed = time.perf_counter() - start
+            guard.cancel()
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode != 0:
+                raise subprocess.CalledProcessError(process.returncode, command)
             if round_:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(elapsed)
+                times[f"{name} cpu"].append(usage.ru_utime + usage.ru_stime)
     times["load"].append(os.getloadavg()[0])
     return times
 
@@ -272,16 +286,17 @@ def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[
 def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]], rounds: int = 7) -> None:
     print(
         f"\n(d) whole process, start to exit, alternating, {rounds} runs each after a warm-up (seconds;"
-        " ratio > 1: logloop cluster faster)"
+        " ratio > 1: logloop cluster faster; cpu: user + system seconds)"
     )
     for name, runs in processes.items():
         ours, theirs = sorted(runs["logloop cluster"]), sorted(runs["drain3"])
-        our_median, their_median = ours[len(ours) // 2], theirs[len(theirs) // 2]
+        our_median, their_median = statistics.median(ours), statistics.median(theirs)
+        cpu_ratio = statistics.median(runs["drain3 cpu"]) / statistics.median(runs["logloop cluster cpu"])
         print(
             f"{name:<14} logloop cluster best {ours[0]:.3f} median {our_median:.3f} s"
             f"   drain3 best {theirs[0]:.3f} median {their_median:.3f} s"
             f"   ratio best {theirs[0] / ours[0]:.2f} median {their_median / our_median:.2f}"
-            f"   load {runs['load'][0]:.1f}-{runs['load'][-1]:.1f}"
+            f" (cpu {cpu_ratio:.2f})   load {runs['load'][0]:.1f}-{runs['load'][-1]:.1f}"
         )
 
 
