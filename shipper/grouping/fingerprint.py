@@ -52,7 +52,9 @@ keyed from the signatures of their distinct member runs; anything else takes
 what repeats from event to event: the site of a frame (once for all its line numbers and install
 directories), masked message lines (once for all lines of one shape: other digits), group members (by
 their boxed text), what a path tells, finished fingerprints. A memo never changes a result (`clear_caches()`
-empties them all); the result is still a pure function of the document.
+empties them all); the result is still a pure function of the document. A batch (`logloop cluster`) also
+passes `fingerprint_document` a `tracebacks.TextMemo` of its own: the fast path's answer for each whole
+traceback text, so a recurrence costs a lookup.
 
 Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group
 (`logloop regroup` then recomputes older keys). History:
