@@ -38,7 +38,10 @@ each with its ratio to drain3.
 
 (d) whole process, start to exit, on the evaluation set, the corpus and each --process-file: `python -m
     logloop.cli cluster FILE` vs a drain3 script reading the same JSON lines and feeding `type: message`,
-    alternating, 7 runs each after an untimed one, both with bytecode caches (see `whole_process`).
+    alternating, 7 runs each (--rounds) after an untimed one, both with bytecode caches (see
+    `whole_process`); the 1-minute load average before and after is printed with each. A large file of
+    long service-manager tracebacks recurring as a fleet sends them: `python bench/evalset/fleet.py -o
+    FILE` (25,000 events).
 
 Metrics: grouping accuracy GA (an event is correct only if its predicted group is exactly its true
 group), pairwise precision, recall and F1 (a pair of events is positive when both share a group),
@@ -55,9 +58,11 @@ import json
 import logging
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -245,37 +250,53 @@ sys.stdout.write("\\n".join(out) + "\\n")
 def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[float]]:
     """Seconds of each run, start to exit, on the same file: `logloop cluster` vs a drain3 script that
     reads the JSON lines and feeds `type: message`, alternating (the machine's load drifts), after one
-    untimed run of each. Both run with bytecode caches (in `pycache`, outside the tree), as an installed
+    untimed run of each; also the CPU seconds of each run ("... cpu": user + system, less moved by other
+    work on the machine). Both run with bytecode caches (in `pycache`, outside the tree), as an installed
     package has them (pip compiles them; drain3's are in site-packages): a tree run with
-    PYTHONDONTWRITEBYTECODE would compile logloop's modules at every start."""
+    PYTHONDONTWRITEBYTECODE would compile logloop's modules at every start. The wait is one blocking
+    `wait4` (`subprocess.run(timeout=...)` polls with growing sleeps: its times fell on 64, 114, 164 ms...,
+    so a small file's runs were rounded up by up to 50 ms); a run still going after 600 s is killed."""
     commands = {
         "logloop cluster": [sys.executable, "-m", "logloop.cli", "cluster", str(path)],
         "drain3": [sys.executable, "-c", DRAIN3_PROCESS, str(path)],
     }
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    times: dict[str, list[float]] = {key: [] for name in commands for key in (name, f"{name} cpu")}
+    times["load"] = [os.getloadavg()[0]]  # the 1-minute load average before and after the runs
     for round_ in range(repeat + 1):
         for name, command in commands.items():
             start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, timeout=600)
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
+            guard = threading.Timer(600, process.kill)
+            guard.start()
+            _, status, usage = os.wait4(process.pid, 0)
+            elapsed = time.perf_counter() - start
+            guard.cancel()
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode != 0:
+                raise subprocess.CalledProcessError(process.returncode, command)
             if round_:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(elapsed)
+                times[f"{name} cpu"].append(usage.ru_utime + usage.ru_stime)
+    times["load"].append(os.getloadavg()[0])
     return times
 
 
-def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]]) -> None:
+def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]], rounds: int = 7) -> None:
     print(
-        "\n(d) whole process, start to exit, alternating, 7 runs each after a warm-up (seconds;"
-        " ratio > 1: logloop cluster faster)"
+        f"\n(d) whole process, start to exit, alternating, {rounds} runs each after a warm-up (seconds;"
+        " ratio > 1: logloop cluster faster; cpu: user + system seconds)"
     )
     for name, runs in processes.items():
         ours, theirs = sorted(runs["logloop cluster"]), sorted(runs["drain3"])
-        our_median, their_median = ours[len(ours) // 2], theirs[len(theirs) // 2]
+        our_median, their_median = statistics.median(ours), statistics.median(theirs)
+        cpu_ratio = statistics.median(runs["drain3 cpu"]) / statistics.median(runs["logloop cluster cpu"])
         print(
             f"{name:<14} logloop cluster best {ours[0]:.3f} median {our_median:.3f} s"
             f"   drain3 best {theirs[0]:.3f} median {their_median:.3f} s"
             f"   ratio best {theirs[0] / ours[0]:.2f} median {their_median / our_median:.2f}"
+            f" (cpu {cpu_ratio:.2f})   load {runs['load'][0]:.1f}-{runs['load'][-1]:.1f}"
         )
 
 
@@ -422,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="also time the whole process on this file",
     )
+    parser.add_argument("--rounds", type=int, default=7, help="whole-process runs of each (default 7)")
     args = parser.parse_args(argv)
     logging.getLogger("drain3").setLevel(logging.WARNING)
     report: dict[str, object] = {}
@@ -448,12 +470,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["evalset"] = _as_json(evalset)
             pycache = Path(tmp) / "pycache"
             processes = {
-                "evalset": whole_process(path, pycache),
-                "corpus": whole_process(args.corpus, pycache),
+                "evalset": whole_process(path, pycache, args.rounds),
+                "corpus": whole_process(args.corpus, pycache, args.rounds),
             }
             for extra in args.process_file:
-                processes[extra.name] = whole_process(extra, pycache)
-        print_whole_process(processes)
+                processes[extra.name] = whole_process(extra, pycache, args.rounds)
+        print_whole_process(processes, args.rounds)
         report["whole_process"] = processes
     if args.only in (None, "loghub"):
         if not (args.data / "loghub-2k").is_dir():

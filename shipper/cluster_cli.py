@@ -31,13 +31,18 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper.exceptions import ShipperError
-from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_document
-from shipper.grouping.message_only import has_key_of_its_own, message_of
+from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
+from shipper.grouping.message_only import message_of
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
+from shipper.grouping.tracebacks import TextMemo
 from shipper.schema import get_field
 
 EXIT_BAD_LINES: Final = 2
+# The fast path's key of each distinct traceback text of the input (a fleet sends the same one again
+# and again), for at most this many texts and characters (about 64 MB for ASCII text).
+_MEMO_ENTRIES: Final = 100_000
+_MEMO_CHARACTERS: Final = 64_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,28 +96,53 @@ def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
     options = _options(args, settings)
     if str(args.input) == "-":
-        assignments = cluster_lines(sys.stdin.buffer, options)
+        rows = _rows(_lines_of(sys.stdin.buffer), options)
     else:
         try:
             with args.input.open("rb") as source:
-                assignments = cluster_lines(source, options)
+                rows = _rows(_lines_of(source), options)
         except OSError as exc:
             raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
-    bad = [item for item in assignments if item.error is not None]
-    for item in bad:
-        print(f"logloop cluster: {args.input}:{item.line}: {item.error}", file=sys.stderr)
+    bad = [row for row in rows if row[4] is not None]
+    for line, *_, error in bad:
+        print(f"logloop cluster: {args.input}:{line}: {error}", file=sys.stderr)
     if args.output is None:
-        _write(assignments, sys.stdout)
+        _write(rows, sys.stdout)
     else:
         try:
             with args.output.open("w", encoding="utf-8") as target:
-                _write(assignments, target)
+                _write(rows, target)
         except OSError as exc:
             raise ShipperError(f"cannot write {args.output}: {exc}; choose a writable path with -o") from exc
     if bad:
-        print(f"logloop cluster: {len(bad)} of {len(assignments)} lines skipped", file=sys.stderr)
+        print(f"logloop cluster: {len(bad)} of {len(rows)} lines skipped", file=sys.stderr)
         return EXIT_BAD_LINES
     return 0
+
+
+def _lines_of(source: IO[bytes]) -> Iterator[bytes]:
+    """The lines of `source` as iterating it gives them (each with its b"\\n"), read in large blocks:
+    a buffered reader's `readline` looks at every byte in turn, several times the cost of one search
+    per line in a block."""
+    rest = b""  # the start of a line that the block read last did not finish
+    while block := source.read(_BLOCK):
+        end = block.find(b"\n")
+        if end < 0:
+            rest += block
+            continue
+        yield rest + block[: end + 1] if rest else block[: end + 1]
+        start = end + 1
+        end = block.find(b"\n", start)
+        while end >= 0:
+            yield block[start : end + 1]
+            start = end + 1
+            end = block.find(b"\n", start)
+        rest = block[start:]
+    if rest:
+        yield rest
+
+
+_BLOCK: Final = 1 << 20
 
 
 def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
@@ -126,34 +156,57 @@ def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
     return dataclasses.replace(options, in_app=(*options.in_app, *args.in_app))
 
 
-def _write(assignments: Iterable[Assignment], target: IO[str]) -> None:
-    for item in assignments:
-        target.write(json.dumps(item.as_json(), ensure_ascii=False) + "\n")
+def _write(rows: Iterable[_Row], target: IO[str]) -> None:
+    """One `Assignment.as_json` line per row, as `json.dumps` writes it; a group's fields are encoded
+    once (every line of a group but its number is the same)."""
+    encoded: dict[tuple[str | None, ...], str] = {}
+    lines = []
+    for row in rows:
+        if row[4] is not None:
+            lines.append(json.dumps(Assignment(*row).as_json(), ensure_ascii=False) + "\n")
+            continue
+        key = row[1:4]
+        rest = encoded.get(key)
+        if rest is None:
+            whole = json.dumps(Assignment(0, *key).as_json(), ensure_ascii=False)
+            rest = encoded[key] = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
+        lines.append(f'{{"line": {row[0]}, {rest}\n')
+    target.write("".join(lines))
 
 
 def cluster_lines(
     lines: Iterable[str | bytes], options: GroupingOptions = DEFAULT_OPTIONS
 ) -> list[Assignment]:
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
-    results: list[Assignment | None] = []
+    return [Assignment(*row) for row in _rows(lines, options)]
+
+
+# An `Assignment`'s fields in order: what the command writes, without building the object.
+_Row = tuple[int, str | None, str | None, str | None, str | None]
+
+
+def _rows(lines: Iterable[str | bytes], options: GroupingOptions) -> list[_Row]:
+    """`cluster_lines`, each assignment as a tuple of its fields."""
+    results: list[_Row | None] = []
     pending: list[tuple[int, str]] = []  # (index in results, message) for the template miner
+    memo: TextMemo[Fingerprint | None] = TextMemo(_MEMO_ENTRIES, _MEMO_CHARACTERS)
     for number, (doc, error) in enumerate(_documents(lines), start=1):
         if doc is None:
-            results.append(Assignment(number, None, None, None, error))
+            results.append((number, None, None, None, error))
             continue
-        if has_key_of_its_own(doc):
-            fingerprint = fingerprint_document(doc, options)
-            category = "traceback" if get_field(doc, "error.stack_trace") else "template"
-            results.append(Assignment(number, fingerprint.key, fingerprint.name, category))
+        stack_trace = get_field(doc, "error.stack_trace")
+        # `has_key_of_its_own(doc)`, with the traceback read once
+        if (isinstance(stack_trace, str) and 'File "' in stack_trace) or get_field(doc, "logloop.template"):
+            fingerprint = fingerprint_document(doc, options, memo)
+            category = "traceback" if stack_trace else "template"
+            results.append((number, fingerprint.key, fingerprint.name, category, None))
         else:
             pending.append((len(results), message_of(doc)))
             results.append(None)
     mined = mine([message for _, message in pending])
     for position, (index, _) in enumerate(pending):
         template = mined.template_of(position)
-        results[index] = Assignment(
-            index + 1, template.cluster_id, template.text or "(empty message)", "message"
-        )
+        results[index] = (index + 1, template.cluster_id, template.text or "(empty message)", "message", None)
     return [item for item in results if item is not None]
 
 
@@ -164,7 +217,7 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
         except UnicodeDecodeError as exc:
             yield None, f"not valid UTF-8 (byte {exc.start + 1}); each line must be one UTF-8 JSON object"
             continue
-        if not text.strip():
+        if not text or text.isspace():  # (no stripped copy of a long line)
             yield None, "empty line; each line must be one JSON object"
             continue
         try:

@@ -52,7 +52,9 @@ keyed from the signatures of their distinct member runs; anything else takes
 what repeats from event to event: the site of a frame (once for all its line numbers and install
 directories), masked message lines (once for all lines of one shape: other digits), group members (by
 their boxed text), what a path tells, finished fingerprints. A memo never changes a result (`clear_caches()`
-empties them all); the result is still a pure function of the document.
+empties them all); the result is still a pure function of the document. A batch (`logloop cluster`) also
+passes `fingerprint_document` a `tracebacks.TextMemo` of its own: the fast path's answer for each whole
+traceback text, so a recurrence costs a lookup.
 
 Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to another group
 (`logloop regroup` then recomputes older keys). History:
@@ -76,6 +78,7 @@ import dataclasses
 import fnmatch
 import functools
 import hashlib
+import itertools
 import re
 import sys
 from collections import Counter
@@ -98,8 +101,10 @@ from shipper.grouping.tracebacks import (
     ExceptionRecord,
     Frame,
     LazyFrames,
+    Missing,
     PlainException,
     ScannedException,
+    TextMemo,
     Traceback,
     bare_exception,
     block_member,
@@ -178,14 +183,32 @@ def fingerprint_event(
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
-def fingerprint_document(doc: Mapping[str, Any], options: GroupingOptions = DEFAULT_OPTIONS) -> Fingerprint:
-    """Fingerprint any event, error or not: by traceback, else template, else masked message."""
+def fingerprint_document(
+    doc: Mapping[str, Any],
+    options: GroupingOptions = DEFAULT_OPTIONS,
+    memo: TextMemo[Fingerprint | None] | None = None,
+) -> Fingerprint:
+    """Fingerprint any event, error or not: by traceback, else template, else masked message.
+
+    `memo` (for a batch, as `logloop cluster` has: a fleet sends the same traceback again and again)
+    holds the fast path's answer for each whole traceback text and program package: that answer is a
+    pure function of the two (`fingerprint_plain`), so a memo gives what a new reading would.
+    """
     if options.in_app or options.rules or _user_parts(doc) is not None:
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
-    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
+    if memo is None or not stack_trace:
+        return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
+    logged = program_package(doc)  # `_package_in` is a function of it and the text: found on a miss
+    known = memo.get(stack_trace, logged)
+    if known is Missing.MISSING:
+        known = fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
+        memo.put(stack_trace, logged, known)
+    if known is not None:
+        return known
+    return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc), fast_path_tried=True)
 
 
 def program_package(doc: Mapping[str, Any]) -> str:
@@ -509,7 +532,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
                 break
     if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
-        for lines in (exception.frame_lines, *outer_frame_lines(exception)):
+        for lines in itertools.chain((exception.frame_lines,), outer_frame_lines(exception)):  # lazily
             program = None if lines is None else _is_program_frame(lines, package)
             if lines is None or program is None:
                 return None

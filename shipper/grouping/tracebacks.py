@@ -26,8 +26,10 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Final, Generic, Literal, NamedTuple, TypeVar
 
 Link = Literal["cause", "context", ""]
@@ -539,6 +541,83 @@ class BoundedMemo(Generic[_K, _V]):
             self._entries.clear()
 
 
+class Missing(Enum):
+    """What `TextMemo.get` gives for a text it does not hold (a memoized value may be None)."""
+
+    MISSING = "missing"
+
+
+MISSING: Final = Missing.MISSING
+# Every this many characters of a text, one goes into the sample `TextMemo` hashes.
+_SAMPLE_STEP: Final = 32
+
+
+class TextMemo(Generic[_V]):
+    """A memo keyed by a long text (a whole traceback) and a short tag, bounded in entries and in the
+    characters of the texts it holds (oldest first out).
+
+    A text fresh from a JSON decoder has no hash yet, and hashing 5,000 characters costs several
+    microseconds: a lookup hashes a sample instead (the tag, the length and every `_SAMPLE_STEP`th
+    character) and compares the whole text with each text of that sample. Equal texts only: texts
+    that share a sample cost a comparison each, never a wrong value. `get` reads without the lock
+    (a race costs a miss), `put` holds it; a text longer than a quarter of the character bound is
+    never held.
+    """
+
+    __slots__ = ("_buckets", "_characters", "_lock", "_max_characters", "_max_entries", "_order")
+
+    def __init__(self, entries: int, characters: int) -> None:
+        self._buckets: dict[tuple[str, int, str], list[tuple[str, _V]]] = {}
+        self._order: deque[tuple[tuple[str, int, str], str]] = deque()
+        self._characters = 0
+        self._lock = threading.Lock()
+        self._max_entries = entries
+        self._max_characters = characters
+
+    def get(self, text: str, tag: str = "") -> _V | Missing:
+        """The value held for `text` with `tag`, else MISSING."""
+        bucket = self._buckets.get((tag, len(text), text[::_SAMPLE_STEP]))
+        if bucket is not None:
+            for held, value in bucket:
+                if held == text:
+                    return value
+        return MISSING
+
+    def put(self, text: str, tag: str, value: _V) -> None:
+        """Hold `value` for `text` with `tag` (the oldest entries go while a bound is passed)."""
+        if len(text) * 4 > self._max_characters:
+            return
+        key = (tag, len(text), text[::_SAMPLE_STEP])
+        with self._lock:
+            bucket = self._buckets.setdefault(key, [])
+            if any(held == text for held, _ in bucket):
+                return
+            bucket.append((text, value))
+            self._order.append((key, text))
+            self._characters += len(text)
+            while len(self._order) > self._max_entries or self._characters > self._max_characters:
+                old_key, old_text = self._order.popleft()
+                old_bucket = self._buckets[old_key]
+                old_bucket[:] = [entry for entry in old_bucket if entry[0] is not old_text]
+                if not old_bucket:
+                    del self._buckets[old_key]
+                self._characters -= len(old_text)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @property
+    def characters(self) -> int:
+        """How many characters of text it holds (the bound its memory is kept under)."""
+        return self._characters
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+            self._order.clear()
+            self._characters = 0
+
+
 _UNKNOWN: Final = -2
 _CACHED_SHAPE: Final = 4096
 _shapes: Final[BoundedMemo[str, tuple[int, bool]]] = BoundedMemo(512)
@@ -744,12 +823,17 @@ def read_frame(lines: str) -> PlainFrame | None:
     if match is None or match.end() != len(lines):
         return None
     filename, _, function, source, repeated = match.groups()
-    return PlainFrame(
-        filename,
-        function.strip() if function else "",
-        source.rstrip() or None if source else None,
-        int(repeated) if repeated else 0,
+    return _new_frame(
+        (
+            filename,
+            function.strip() if function else "",
+            source.rstrip() or None if source else None,
+            int(repeated) if repeated else 0,
+        )
     )
+
+
+_new_frame: Final = functools.partial(tuple.__new__, PlainFrame)  # as `_new_plain`: no Python __new__
 
 
 def outer_frame_lines(exception: PlainException) -> Iterator[str | None]:
