@@ -30,12 +30,14 @@ from typing import Any, Final
 
 from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
+from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
 from analyzers.registry import Group
 from shipper.schema import get_field, index_pattern
 
-# Groups per page: each carries ~40 buckets (windows, days, hosts, versions, ...), so a page stays
-# well under `search.max_buckets` (65,536) and its samples under `index.max_result_window` (10,000).
-PAGE_SIZE: Final = 1000
+# Groups per page: each carries ~16 buckets (windows, days, ...; its lists are read apart, see
+# `_with_lists`), so a page stays well under `search.max_buckets` (65,536) and its samples under
+# `index.max_result_window` (10,000). Fewer, larger pages: each request costs per daily shard.
+PAGE_SIZE: Final = 2000
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
 
@@ -73,7 +75,10 @@ def _date(millis: float | None) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def _keys(agg: Mapping[str, Any]) -> tuple[str, ...]:
+def _keys(agg: Mapping[str, Any] | tuple[str, ...]) -> tuple[str, ...]:
+    """A `terms` list's keys; a tuple is the list already read (`_with_lists`)."""
+    if isinstance(agg, tuple):
+        return agg
     return tuple(str(bucket["key"]) for bucket in agg.get("buckets", []))
 
 
@@ -128,7 +133,11 @@ def parse_service_versions(response: Mapping[str, Any]) -> dict[str, dict[str, d
 
 def lean(group: Group) -> Group:
     """The group without its long texts (they stay in the registry): what a run keeps of every group."""
-    return replace(group, sample_stack_trace=None, sample_message=None)
+    if group.sample_stack_trace is None and group.sample_message is None:
+        return group
+    clone = object.__new__(Group)  # `replace` would run the dataclass's __init__: seconds at 20,000
+    clone.__dict__.update(vars(group), sample_stack_trace=None, sample_message=None)
+    return clone
 
 
 def versions_of(
@@ -392,6 +401,94 @@ def _samples(
     return {str(get_field(hit["_source"], "error.grouping_key")): hit["_source"] for hit in hits}
 
 
+Counted = dict[str, dict[str, list[tuple[str, int]]]]  # list name -> group key -> (value, events)
+
+
+def _composite_lists(client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str]) -> Counted:
+    """Every (group, value) pair of each list with its count, exact (`queries.group_lists`)."""
+    counted: Counted = {name: {} for name in queries.LISTS}
+    after: dict[str, Mapping[str, Any] | None] = dict.fromkeys(queries.LISTS)
+    while after:
+        aggregations = es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.group_lists(query=query, keys=keys, after=after),
+            action="list the groups' versions, hosts, services and levels",
+        ).get("aggregations")
+        if aggregations is None:  # no daily index (a fresh deployment)
+            break
+        for name in list(after):
+            answer = aggregations[name]
+            into, last, values = counted[name], None, []
+            for bucket in answer["buckets"]:  # in (key, value) order: one run of buckets per group
+                pair = bucket["key"]
+                if pair["key"] != last:
+                    last = pair["key"]
+                    values = into.setdefault(str(last), [])
+                values.append((str(pair["value"]), int(bucket["doc_count"])))
+            if len(answer["buckets"]) < queries.LIST_PAGE[name]:
+                del after[name]
+            else:
+                after[name] = answer["after_key"]
+    return counted
+
+
+def _terms_lists(
+    client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
+) -> Counted:
+    """The same from the `terms` lists of `group_aggs` below each group, on a node without composite."""
+    counted: Counted = {name: {} for name in queries.LISTS}
+    for page in group_pages.keyed_pages(
+        client,
+        index=index_pattern(prefix),
+        query={"bool": {"filter": [dict(query), {"terms": {group_pages.GROUP_KEY: list(keys)}}]}},
+        aggs={name: aggs[name] for name in queries.LISTS},
+        page_size=PAGE_SIZE,
+        action="list the groups' versions, hosts, services and levels",
+    ):
+        for raw in page:
+            for name in queries.LISTS:
+                counted[name][str(raw["key"])] = [
+                    (str(b["key"]), int(b["doc_count"])) for b in raw[name]["buckets"]
+                ]
+    return counted
+
+
+def _lists(
+    client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """List name -> group key -> its values, most events first (ties by value), as many as the list
+    keeps: what the `terms` lists of `group_aggs` give, read apart from the page's other numbers."""
+    try:
+        counted = _composite_lists(client, prefix, query, keys)
+    except TooManyBuckets:  # a cluster with a lower `search.max_buckets`: pages that halve themselves
+        counted = _terms_lists(client, prefix, query, keys, aggs)
+    except ElasticsearchUnavailable as exc:
+        if "composite" not in str(exc):  # "Unknown aggregation type [composite]": a node without it
+            raise
+        counted = _terms_lists(client, prefix, query, keys, aggs)
+    lists: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, (_, size) in queries.LISTS.items():
+        lists[name] = {}
+        for key, pairs in counted[name].items():
+            pairs.sort(key=lambda pair: pair[0])
+            pairs.sort(key=lambda pair: pair[1], reverse=True)  # stable: ties keep the value order
+            lists[name][key] = tuple(value for value, _ in pairs[:size])
+    return lists
+
+
+def _with_lists(
+    client: Any, prefix: str, page: list[dict[str, Any]], *, query: Mapping[str, Any], aggs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The page's buckets with the four lists in them, as `group_aggs` gives them (`parse_bucket`)."""
+    lists = _lists(client, prefix, query, [str(raw["key"]) for raw in page], aggs)
+    for raw in page:
+        key = str(raw["key"])
+        for name in queries.LISTS:
+            raw[name] = lists[name].get(key, ())  # `parse_bucket` takes a list's values as they are
+    return page
+
+
 def analyze_page(
     client: Any,
     prefix: str,
@@ -517,16 +614,18 @@ def run(
     )
     seen: set[str] = set()
     written: list[Group] = []
+    query, aggs = queries.summary_query(**span), queries.group_aggs(**span)
     pages = group_pages.keyed_pages(
         client,
         index=index_pattern(prefix),
-        query=queries.summary_query(**span),
-        aggs=queries.group_aggs(**span),
+        query=query,
+        aggs=queries.without_lists(aggs),
         page_size=PAGE_SIZE,
         action="aggregate error groups",
         unread=queries.GROUP_UNREAD,
     )
-    for page in group_pages.read_ahead(pages):
+    listed = (_with_lists(client, prefix, page, query=query, aggs=aggs) for page in pages)
+    for page in group_pages.read_ahead(listed):
         last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
         samples = _samples(client, prefix, last_seen, until)
         buckets = [
