@@ -467,6 +467,11 @@ def _lists(
         if "composite" not in str(exc):  # "Unknown aggregation type [composite]": a node without it
             raise
         counted = _terms_lists(client, prefix, query, keys, aggs)
+    return _top(counted)
+
+
+def _top(counted: Counted) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Each list's values by events (descending; ties by value, as `terms` orders them), cut to its size."""
     lists: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, (_, size) in queries.LISTS.items():
         lists[name] = {}
