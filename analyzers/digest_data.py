@@ -33,6 +33,7 @@ import heapq
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from analyzers import es, group_pages, registry
@@ -438,22 +439,40 @@ def fetch_registry(client: Any, prefix: str) -> list[Group]:
     return registry.load_groups(client, prefix, lean=True)
 
 
+def _iso_millis(agg: Mapping[str, Any]) -> str | None:
+    """A min/max date as Elasticsearch writes it (`value_as_string`), from it or from `value`."""
+    if "value_as_string" in agg:
+        return str(agg["value_as_string"])
+    value = agg.get("value")
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def parse_group(bucket: Mapping[str, Any]) -> Doc:
     """One paged group bucket -> its counts in both windows and its first/last event in the current."""
     return {
         "key": bucket["key"],
         "count": bucket["current"]["doc_count"],
         "previous_count": bucket["previous"]["doc_count"],
-        "window_first": bucket["current"]["first"].get("value_as_string"),
-        "last_seen": bucket["current"]["last"].get("value_as_string"),
+        "window_first": _iso_millis(bucket["current"]["first"]),
+        "last_seen": _iso_millis(bucket["current"]["last"]),
     }
 
 
 def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
-    """Every group with an event in either window, with exact counts (see analyzers.group_pages)."""
+    """Every group with an event in either window, with exact counts (see analyzers.group_pages):
+    the keys listed first, then their counts a page of keys at a time, so each page visits only its
+    groups' events (partitions would each visit every event, and past one page of groups the first,
+    unpartitioned request is thrown away)."""
     query = _both_windows(window, schema.present_query("error.grouping_key"))
-    pages = group_pages.pages(
-        client, index=index_pattern(prefix), query=query, aggs=_per_group(window), action="count error groups"
+    pages = group_pages.keyed_pages(
+        client,
+        index=index_pattern(prefix),
+        query=query,
+        aggs=_per_group(window),
+        page_size=group_pages.PAGE_SIZE,
+        action="count error groups",
     )
     return [parse_group(bucket) for page in pages for bucket in page]
 
