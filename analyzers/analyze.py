@@ -22,6 +22,7 @@ their status re-decided (ongoing, or resolved in a newer version).
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -470,15 +471,19 @@ def _lists(
     return _top(counted)
 
 
+_events: Final = operator.itemgetter(1)
+
+
 def _top(counted: Counted) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Each list's values by events (descending; ties by value, as `terms` orders them), cut to its size."""
+    """Each list's values by events (descending; ties by value, as `terms` orders them), cut to its
+    size. Each group's pairs must come in value order (composite) or in that order already (terms)."""
     lists: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, (_, size) in queries.LISTS.items():
         lists[name] = {}
         for key, pairs in counted[name].items():
-            pairs.sort(key=lambda pair: pair[0])
-            pairs.sort(key=lambda pair: pair[1], reverse=True)  # stable: ties keep the value order
-            lists[name][key] = tuple(value for value, _ in pairs[:size])
+            if len(pairs) > 1:  # pairs come in value order; a stable sort keeps it among equal counts
+                pairs.sort(key=_events, reverse=True)
+            lists[name][key] = tuple([value for value, _ in pairs[:size]])
     return lists
 
 
