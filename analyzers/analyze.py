@@ -39,6 +39,7 @@ from shipper.schema import get_field, index_pattern
 # `_with_lists`), so a page stays well under `search.max_buckets` (65,536) and its samples under
 # `index.max_result_window` (10,000). Fewer, larger pages: each request costs per daily shard.
 PAGE_SIZE: Final = 2000
+_ID_PAGE: Final = 10_000  # registry ids per request when looking for quiet groups (no document read)
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
 
@@ -574,7 +575,7 @@ def _quiet_groups(
 
     # Ids first (no document read), then only the unseen groups in full, a page at a time.
     unseen: list[str] = []
-    for key in registry.open_group_ids(client, prefix):
+    for key in registry.open_group_ids(client, prefix, page=_ID_PAGE):
         if key not in seen:
             unseen.append(key)
         if len(unseen) >= PAGE_SIZE:
