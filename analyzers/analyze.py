@@ -9,10 +9,13 @@ Every group with an event in the look-back range (current window + baseline wind
 a page at a time (`analyzers.group_pages.keyed_pages`: the keys are listed first, then each page of
 keys is aggregated with a `terms` query on them, so every event is aggregated once, and each page is
 proven complete, so every count is exact whatever the number of groups). Per page (all core
-aggregations, see analyzers.queries): the page's summary, its groups' events before the look-back
-range (count and first occurrence: the windows hold the rest), their samples (searched from the day
-each was last seen), the registry entries it already has and one "since" request for those; then
-the page is written to the registry. Memory holds one page of groups and the keys seen so far. Raw
+aggregations, see analyzers.queries): the page's summary; its groups' version, host, service and
+level lists, read apart with `composite` aggregations (every (group, value) pair counted, then cut as
+`terms` would; below each group in the summary they cost per (group, daily shard), the largest part
+of a run; a node without composite gets the same `terms` lists in a request of their own); its
+groups' events before the look-back range (count and first occurrence: the windows hold the rest),
+their samples (searched from the day each was last seen), the registry entries it already has and
+one "since" request for those; then the page is written to the registry (refreshed once, at the end). Memory holds one page of groups and the keys seen so far. Raw
 events are never paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open

@@ -86,7 +86,8 @@ def summary_query(*, until: datetime, window: timedelta, baseline_windows: int) 
 
 
 def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
-    """Per group: counts per window, first/last seen, spread and daily counts in the window.
+    """Per group: counts per window, first/last seen, spread and daily counts in the window
+    (`analyze` reads the four lists apart: see LISTS and `group_lists`).
 
     Every sub-aggregation costs per (group, shard), which at 20,000 groups over 35 daily indices is
     most of a run: so no `cardinality` (the spread is the length of the lists, exact up to
