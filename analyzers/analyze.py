@@ -15,8 +15,9 @@ level lists, read apart with `composite` aggregations (every (group, value) pair
 of a run; a node without composite gets the same `terms` lists in a request of their own); its
 groups' events before the look-back range (count and first occurrence: the windows hold the rest),
 their samples (searched from the day each was last seen), the registry entries it already has and
-one "since" request for those; then the page is written to the registry (refreshed once, at the end). Memory holds one page of groups and the keys seen so far. Raw
-events are never paged here (only by the regroup step, for events without a key).
+one "since" request for those; then the page is written to the registry (refreshed once, at the
+end). Memory holds one page of groups and the keys seen so far. Raw events are never paged here
+(only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open
 ones (not resolved or ignored; read from the registry page by page) get window counts of 0 and
