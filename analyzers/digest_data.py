@@ -12,7 +12,7 @@ Requests:
    error lines the templates of error lines without traceback, every one counted (paged), then
               the top MAX_TEMPLATES' last seen, hosts and sample;
 2. groups     every group with an event in either window and its counts, exactly, in pages
-              (`analyzers.group_pages`: one request per ~1,600 groups), and the hosts the same way;
+              (`analyzers.group_pages`: one request up to ~40,000 groups), and the hosts the same way;
 3. first seen the earliest occurrence before the window of every group active in it (paged too);
 4. details    for the groups the digest shows: daily counts, versions, hosts and a sample;
 5. registry   the `<prefix>-groups` documents (status, priority) via `analyzers.registry`, paged,
@@ -33,7 +33,6 @@ import heapq
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from analyzers import es, group_pages, registry
@@ -439,14 +438,9 @@ def fetch_registry(client: Any, prefix: str) -> list[Group]:
     return registry.load_groups(client, prefix, lean=True)
 
 
-def _iso_millis(agg: Mapping[str, Any]) -> str | None:
-    """A min/max date as Elasticsearch writes it (`value_as_string`), from it or from `value`."""
-    if "value_as_string" in agg:
-        return str(agg["value_as_string"])
-    value = agg.get("value")
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# Groups per page of `fetch_groups`: each is one bucket with two single-bucket filters, so a page of
+# 40,000 stays under `search.max_buckets` (65,536) and an answer of a few megabytes.
+GROUP_PAGE: Final = 40_000
 
 
 def parse_group(bucket: Mapping[str, Any]) -> Doc:
@@ -455,23 +449,22 @@ def parse_group(bucket: Mapping[str, Any]) -> Doc:
         "key": bucket["key"],
         "count": bucket["current"]["doc_count"],
         "previous_count": bucket["previous"]["doc_count"],
-        "window_first": _iso_millis(bucket["current"]["first"]),
-        "last_seen": _iso_millis(bucket["current"]["last"]),
+        "window_first": bucket["current"]["first"].get("value_as_string"),
+        "last_seen": bucket["current"]["last"].get("value_as_string"),
     }
 
 
 def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
-    """Every group with an event in either window, with exact counts (see analyzers.group_pages):
-    the keys listed first, then their counts a page of keys at a time, so each page visits only its
-    groups' events (partitions would each visit every event, and past one page of groups the first,
-    unpartitioned request is thrown away)."""
+    """Every group with an event in either window, with exact counts (see analyzers.group_pages), in
+    pages of GROUP_PAGE: one request up to ~40,000 groups (a request per page of 10,000 read every
+    event of both windows again, and the first, unpartitioned one was thrown away)."""
     query = _both_windows(window, schema.present_query("error.grouping_key"))
-    pages = group_pages.keyed_pages(
+    pages = group_pages.pages(
         client,
         index=index_pattern(prefix),
         query=query,
         aggs=_per_group(window),
-        page_size=group_pages.PAGE_SIZE,
+        page_size=GROUP_PAGE,
         action="count error groups",
     )
     return [parse_group(bucket) for page in pages for bucket in page]
