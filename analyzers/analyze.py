@@ -16,8 +16,9 @@ of a run; a node without composite gets the same `terms` lists in a request of t
 groups' events before the look-back range (count and first occurrence: the windows hold the rest),
 their samples (searched from the day each was last seen), the registry entries it already has and
 one "since" request for those; then the page is written to the registry (refreshed once, at the
-end). Memory holds one page of groups and the keys seen so far. Raw events are never paged here
-(only by the regroup step, for events without a key).
+end). A worker thread reads the next page (summary, lists, samples) and another writes the previous
+one while a page is decided. Memory holds a few pages of groups and the keys seen so far. Raw
+events are never paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open
 ones (not resolved or ignored; read from the registry page by page) get window counts of 0 and
@@ -29,6 +30,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -504,6 +506,26 @@ def _with_lists(
     return page
 
 
+def _read_page(
+    client: Any,
+    prefix: str,
+    page: list[dict[str, Any]],
+    *,
+    query: Mapping[str, Any],
+    aggs: Mapping[str, Any],
+    config: AnalyzeConfig,
+    until: datetime,
+) -> list[Bucket]:
+    """A page's groups as `analyze_page` takes them: with their lists and samples."""
+    page = _with_lists(client, prefix, page, query=query, aggs=aggs)
+    last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
+    samples = _samples(client, prefix, last_seen, until)
+    return [
+        parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
+        for raw in page
+    ]
+
+
 def analyze_page(
     client: Any,
     prefix: str,
@@ -639,20 +661,30 @@ def run(
         action="aggregate error groups",
         unread=queries.GROUP_UNREAD,
     )
-    listed = (_with_lists(client, prefix, page, query=query, aggs=aggs) for page in pages)
-    for page in group_pages.read_ahead(listed):
-        last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
-        samples = _samples(client, prefix, last_seen, until)
-        buckets = [
-            parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
-            for raw in page
-        ]
-        groups = analyze_page(
-            client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
-        )
-        registry.save_groups(client, prefix, groups, refresh=False)
-        seen.update(bucket.key for bucket in buckets)
-        written.extend(map(lean, groups))
+    read = (
+        _read_page(client, prefix, page, query=query, aggs=aggs, config=config, until=until) for page in pages
+    )
+    # The read-ahead worker reads the next page (summary, lists, samples) while this thread decides
+    # this one, and the writer writes the previous one: one page in flight each way.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-registry-writer") as writer:
+        writing: Future[int] | None = None
+        for buckets in group_pages.read_ahead(read):
+            groups = analyze_page(
+                client,
+                prefix,
+                buckets,
+                service_versions=service_versions,
+                config=config,
+                until=until,
+                now=now,
+            )
+            if writing is not None:
+                writing.result()  # a failed write fails the run here
+            writing = writer.submit(registry.save_groups, client, prefix, groups, refresh=False)
+            seen.update(bucket.key for bucket in buckets)
+            written.extend(map(lean, groups))
+        if writing is not None:
+            writing.result()
     quiet = _quiet_groups(
         client, prefix, seen, service_versions=service_versions, config=config, until=until, now=now
     )
