@@ -16,8 +16,8 @@ of a run; a node without composite gets the same `terms` lists in a request of t
 groups' events before the look-back range (count and first occurrence: the windows hold the rest),
 their samples (searched from the day each was last seen), the registry entries it already has and
 one "since" request for those; then the page is written to the registry (refreshed once, at the
-end). A worker thread reads the next page (summary, lists, samples) and another writes the previous
-one while a page is decided. Memory holds a few pages of groups and the keys seen so far. Raw
+end). A worker thread does the next page's requests and another writes the previous page while a
+page is decided. Memory holds a few pages of groups and the keys seen so far. Raw
 events are never paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open
@@ -515,15 +515,16 @@ def _read_page(
     aggs: Mapping[str, Any],
     config: AnalyzeConfig,
     until: datetime,
-) -> list[Bucket]:
-    """A page's groups as `analyze_page` takes them: with their lists and samples."""
+) -> _PageHistory:
+    """Everything a page of groups needs read: its lists, samples, registry entries and history."""
     page = _with_lists(client, prefix, page, query=query, aggs=aggs)
     last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
     samples = _samples(client, prefix, last_seen, until)
-    return [
+    buckets = [
         parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
         for raw in page
     ]
+    return _history(client, prefix, buckets, config=config, until=until)
 
 
 def analyze_page(
@@ -537,11 +538,54 @@ def analyze_page(
     now: datetime,
 ) -> list[Group]:
     """The registry entries of one page of groups, decided from their counts and their history."""
+    return _decide(
+        _history(client, prefix, buckets, config=config, until=until),
+        service_versions=service_versions,
+        config=config,
+        until=until,
+        now=now,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PageHistory:
+    """What a page of groups needs read besides its buckets: registry entries, older events, recurrences."""
+
+    buckets: Sequence[Bucket]
+    previous: Mapping[str, Group]
+    older: Mapping[str, tuple[int, datetime]]
+    recurrences: Mapping[str, Recurrence]
+
+
+def _history(
+    client: Any, prefix: str, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
+) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
     previous = registry.groups_by_id(client, prefix, keys, lean=True)  # its long texts are not read
     lookback_start = until - (config.baseline_windows + 1) * config.window
-    older = _before(client, prefix, keys, lookback_start)
-    recurrences = _since(client, prefix, since_times(previous, buckets), until)
+    return _PageHistory(
+        buckets=buckets,
+        previous=previous,
+        older=_before(client, prefix, keys, lookback_start),
+        recurrences=_since(client, prefix, since_times(previous, buckets), until),
+    )
+
+
+def _decide(
+    history: _PageHistory,
+    *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> list[Group]:
+    """`analyze_page` once its reads are done (no request)."""
+    buckets, previous, older, recurrences = (
+        history.buckets,
+        history.previous,
+        history.older,
+        history.recurrences,
+    )
     groups: list[Group] = []
     for bucket in buckets:
         # The windows partition the look-back range: their sum is its count, exactly.
@@ -664,24 +708,16 @@ def run(
     read = (
         _read_page(client, prefix, page, query=query, aggs=aggs, config=config, until=until) for page in pages
     )
-    # The read-ahead worker reads the next page (summary, lists, samples) while this thread decides
-    # this one, and the writer writes the previous one: one page in flight each way.
+    # The read-ahead worker reads the next page (summary, lists, samples, registry entries, older
+    # events) while this thread decides this one, and the writer writes the previous one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-registry-writer") as writer:
         writing: Future[int] | None = None
-        for buckets in group_pages.read_ahead(read):
-            groups = analyze_page(
-                client,
-                prefix,
-                buckets,
-                service_versions=service_versions,
-                config=config,
-                until=until,
-                now=now,
-            )
+        for history in group_pages.read_ahead(read):
+            groups = _decide(history, service_versions=service_versions, config=config, until=until, now=now)
             if writing is not None:
                 writing.result()  # a failed write fails the run here
             writing = writer.submit(registry.save_groups, client, prefix, groups, refresh=False)
-            seen.update(bucket.key for bucket in buckets)
+            seen.update(bucket.key for bucket in history.buckets)
             written.extend(map(lean, groups))
         if writing is not None:
             writing.result()
