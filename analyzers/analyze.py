@@ -557,11 +557,48 @@ class _PageHistory:
     recurrences: Mapping[str, Recurrence]
 
 
+# What a run reads of a group's registry entry: its history (`history_of`, `since_times`), its title
+# (`stable_title`) and the fields every entry has. Its counts, lists and texts are rewritten.
+_HISTORY_FIELDS: Final = (
+    "group_id",
+    "title",
+    "category",
+    "first_seen",
+    "last_seen",
+    "status",
+    "status_changed_at",
+    "resolved_at",
+    "resolved_in_version",
+    "regressed_at",
+    "regressed_in_version",
+    "grouping_version",
+)
+
+
+def _previous(client: Any, prefix: str, keys: Sequence[str]) -> dict[str, Group]:
+    """The registry entries of these groups, `_HISTORY_FIELDS` only (the rest keeps its defaults)."""
+    if not keys:
+        return {}
+    response = es.search(
+        client,
+        index=registry.index_name(prefix),
+        body={
+            "size": len(keys),
+            "track_total_hits": False,
+            "query": {"ids": {"values": list(keys)}},
+            "_source": {"includes": list(_HISTORY_FIELDS)},
+        },
+        action="read the group registry",
+    )
+    hits = response.get("hits", {}).get("hits", [])
+    return {str(hit["_id"]): registry.from_document(hit["_source"]) for hit in hits}
+
+
 def _history(
     client: Any, prefix: str, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
 ) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
-    previous = registry.groups_by_id(client, prefix, keys, lean=True)  # its long texts are not read
+    previous = _previous(client, prefix, keys)
     lookback_start = until - (config.baseline_windows + 1) * config.window
     return _PageHistory(
         buckets=buckets,
