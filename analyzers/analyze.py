@@ -28,12 +28,12 @@ their status re-decided (ongoing, or resolved in a newer version).
 from __future__ import annotations
 
 import operator
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
@@ -45,11 +45,6 @@ from shipper.schema import get_field, index_pattern
 # `_with_lists`), so a page stays well under `search.max_buckets` (65,536) and its samples under
 # `index.max_result_window` (10,000). Fewer, larger pages: each request costs per daily shard.
 PAGE_SIZE: Final = 2000
-# Pages whose requests (lists, samples, registry entries, older events) run at once, besides the
-# summary of the next page on the read-ahead worker: one page's requests are a chain of waits.
-_READS_IN_FLIGHT: Final = 2
-T = TypeVar("T")
-U = TypeVar("U")
 _ID_PAGE: Final = 10_000  # registry ids per request when looking for quiet groups (no document read)
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
@@ -511,18 +506,6 @@ def _with_lists(
     return page
 
 
-def _pipelined(items: Iterable[T], work: Callable[[T], U], *, depth: int) -> Iterator[U]:
-    """`work(item)` for each item, in order, up to `depth` of them at once on worker threads."""
-    with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="logloop-page") as pool:
-        pending: deque[Future[U]] = deque()
-        for item in items:
-            pending.append(pool.submit(work, item))
-            if len(pending) >= depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 def _read_page(
     client: Any,
     prefix: str,
@@ -759,16 +742,14 @@ def run(
         action="aggregate error groups",
         unread=queries.GROUP_UNREAD,
     )
-    read = _pipelined(
-        group_pages.read_ahead(pages),
-        lambda page: _read_page(client, prefix, page, query=query, aggs=aggs, config=config, until=until),
-        depth=_READS_IN_FLIGHT,
+    read = (
+        _read_page(client, prefix, page, query=query, aggs=aggs, config=config, until=until) for page in pages
     )
     # The read-ahead worker reads the next page (summary, lists, samples, registry entries, older
     # events) while this thread decides this one, and the writer writes the previous one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-registry-writer") as writer:
         writing: Future[int] | None = None
-        for history in read:
+        for history in group_pages.read_ahead(read):
             groups = _decide(history, service_versions=service_versions, config=config, until=until, now=now)
             if writing is not None:
                 writing.result()  # a failed write fails the run here
