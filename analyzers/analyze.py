@@ -17,8 +17,8 @@ groups' events before the look-back range (count and first occurrence: the windo
 their samples (searched from the day each was last seen), the registry entries it already has and
 one "since" request for those; then the page is written to the registry (refreshed once, at the
 end). A worker thread does the next page's requests and another writes the previous page while a
-page is decided. Memory holds a few pages of groups and the keys seen so far. Raw
-events are never paged here (only by the regroup step, for events without a key).
+page is decided. Memory holds a few pages of groups and the keys seen so far. Raw events are never
+paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open
 ones (not resolved or ignored; read from the registry page by page) get window counts of 0 and
