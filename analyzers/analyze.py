@@ -9,11 +9,16 @@ Every group with an event in the look-back range (current window + baseline wind
 a page at a time (`analyzers.group_pages.keyed_pages`: the keys are listed first, then each page of
 keys is aggregated with a `terms` query on them, so every event is aggregated once, and each page is
 proven complete, so every count is exact whatever the number of groups). Per page (all core
-aggregations, see analyzers.queries): the page's summary, its groups' events before the look-back
-range (count and first occurrence: the windows hold the rest), their samples (searched from the day
-each was last seen), the registry entries it already has and one "since" request for those; then
-the page is written to the registry. Memory holds one page of groups and the keys seen so far. Raw
-events are never paged here (only by the regroup step, for events without a key).
+aggregations, see analyzers.queries): the page's summary; its groups' version, host, service and
+level lists, read apart with `composite` aggregations (every (group, value) pair counted, then cut as
+`terms` would; below each group in the summary they cost per (group, daily shard), the largest part
+of a run; a node without composite gets the same `terms` lists in a request of their own); its
+groups' events before the look-back range (count and first occurrence: the windows hold the rest),
+their samples (searched from the day each was last seen), the registry entries it already has and
+one "since" request for those; then the page is written to the registry (refreshed once, at the
+end). A worker thread does the next page's requests and another writes the previous page while a
+page is decided. Memory holds a few pages of groups and the keys seen so far. Raw events are never
+paged here (only by the regroup step, for events without a key).
 
 Registry groups that did not come back from any page had no event in the look-back range: the open
 ones (not resolved or ignored; read from the registry page by page) get window counts of 0 and
@@ -22,20 +27,25 @@ their status re-decided (ongoing, or resolved in a newer version).
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
+from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
 from analyzers.registry import Group
 from shipper.schema import get_field, index_pattern
 
-# Groups per page: each carries ~40 buckets (windows, days, hosts, versions, ...), so a page stays
-# well under `search.max_buckets` (65,536) and its samples under `index.max_result_window` (10,000).
-PAGE_SIZE: Final = 1000
+# Groups per page: each carries ~16 buckets (windows, days, ...; its lists are read apart, see
+# `_with_lists`), so a page stays well under `search.max_buckets` (65,536) and its samples under
+# `index.max_result_window` (10,000). Fewer, larger pages: each request costs per daily shard.
+PAGE_SIZE: Final = 2000
+_ID_PAGE: Final = 10_000  # registry ids per request when looking for quiet groups (no document read)
 _LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
 _TITLE_LIMIT = 200
 
@@ -73,7 +83,10 @@ def _date(millis: float | None) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def _keys(agg: Mapping[str, Any]) -> tuple[str, ...]:
+def _keys(agg: Mapping[str, Any] | tuple[str, ...]) -> tuple[str, ...]:
+    """A `terms` list's keys; a tuple is the list already read (`_with_lists`)."""
+    if isinstance(agg, tuple):
+        return agg
     return tuple(str(bucket["key"]) for bucket in agg.get("buckets", []))
 
 
@@ -128,7 +141,11 @@ def parse_service_versions(response: Mapping[str, Any]) -> dict[str, dict[str, d
 
 def lean(group: Group) -> Group:
     """The group without its long texts (they stay in the registry): what a run keeps of every group."""
-    return replace(group, sample_stack_trace=None, sample_message=None)
+    if group.sample_stack_trace is None and group.sample_message is None:
+        return group
+    clone = object.__new__(Group)  # `replace` would run the dataclass's __init__: seconds at 20,000
+    clone.__dict__.update(vars(group), sample_stack_trace=None, sample_message=None)
+    return clone
 
 
 def versions_of(
@@ -392,6 +409,124 @@ def _samples(
     return {str(get_field(hit["_source"], "error.grouping_key")): hit["_source"] for hit in hits}
 
 
+Counted = dict[str, dict[str, list[tuple[str, int]]]]  # list name -> group key -> (value, events)
+
+
+def _composite_lists(client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str]) -> Counted:
+    """Every (group, value) pair of each list with its count, exact (`queries.group_lists`)."""
+    counted: Counted = {name: {} for name in queries.LISTS}
+    after: dict[str, Mapping[str, Any] | None] = dict.fromkeys(queries.LISTS)
+    while after:
+        aggregations = es.search(
+            client,
+            index=index_pattern(prefix),
+            body=queries.group_lists(query=query, keys=keys, after=after),
+            action="list the groups' versions, hosts, services and levels",
+        ).get("aggregations")
+        if aggregations is None:  # no daily index (a fresh deployment)
+            break
+        for name in list(after):
+            answer = aggregations[name]
+            into, last, values = counted[name], None, []
+            for bucket in answer["buckets"]:  # in (key, value) order: one run of buckets per group
+                pair = bucket["key"]
+                if pair["key"] != last:
+                    last = pair["key"]
+                    values = into.setdefault(str(last), [])
+                values.append((str(pair["value"]), int(bucket["doc_count"])))
+            if len(answer["buckets"]) < queries.LIST_PAGE[name]:
+                del after[name]
+            else:
+                after[name] = answer["after_key"]
+    return counted
+
+
+def _terms_lists(
+    client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
+) -> Counted:
+    """The same from the `terms` lists of `group_aggs` below each group, on a node without composite."""
+    counted: Counted = {name: {} for name in queries.LISTS}
+    for page in group_pages.keyed_pages(
+        client,
+        index=index_pattern(prefix),
+        query={"bool": {"filter": [dict(query), {"terms": {group_pages.GROUP_KEY: list(keys)}}]}},
+        aggs={name: aggs[name] for name in queries.LISTS},
+        page_size=PAGE_SIZE,
+        action="list the groups' versions, hosts, services and levels",
+    ):
+        for raw in page:
+            for name in queries.LISTS:
+                counted[name][str(raw["key"])] = [
+                    (str(b["key"]), int(b["doc_count"])) for b in raw[name]["buckets"]
+                ]
+    return counted
+
+
+def _lists(
+    client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """List name -> group key -> its values, most events first (ties by value), as many as the list
+    keeps: what the `terms` lists of `group_aggs` give, read apart from the page's other numbers."""
+    try:
+        counted = _composite_lists(client, prefix, query, keys)
+    except TooManyBuckets:  # a cluster with a lower `search.max_buckets`: pages that halve themselves
+        counted = _terms_lists(client, prefix, query, keys, aggs)
+    except ElasticsearchUnavailable as exc:
+        if "composite" not in str(exc):  # "Unknown aggregation type [composite]": a node without it
+            raise
+        counted = _terms_lists(client, prefix, query, keys, aggs)
+    return _top(counted)
+
+
+_events: Final = operator.itemgetter(1)
+
+
+def _top(counted: Counted) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Each list's values by events (descending; ties by value, as `terms` orders them), cut to its
+    size. Each group's pairs must come in value order (composite) or in that order already (terms)."""
+    lists: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, (_, size) in queries.LISTS.items():
+        lists[name] = {}
+        for key, pairs in counted[name].items():
+            if len(pairs) > 1:  # pairs come in value order; a stable sort keeps it among equal counts
+                pairs.sort(key=_events, reverse=True)
+            lists[name][key] = tuple([value for value, _ in pairs[:size]])
+    return lists
+
+
+def _with_lists(
+    client: Any, prefix: str, page: list[dict[str, Any]], *, query: Mapping[str, Any], aggs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The page's buckets with the four lists in them, as `group_aggs` gives them (`parse_bucket`)."""
+    lists = _lists(client, prefix, query, [str(raw["key"]) for raw in page], aggs)
+    for raw in page:
+        key = str(raw["key"])
+        for name in queries.LISTS:
+            raw[name] = lists[name].get(key, ())  # `parse_bucket` takes a list's values as they are
+    return page
+
+
+def _read_page(
+    client: Any,
+    prefix: str,
+    page: list[dict[str, Any]],
+    *,
+    query: Mapping[str, Any],
+    aggs: Mapping[str, Any],
+    config: AnalyzeConfig,
+    until: datetime,
+) -> _PageHistory:
+    """Everything a page of groups needs read: its lists, samples, registry entries and history."""
+    page = _with_lists(client, prefix, page, query=query, aggs=aggs)
+    last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
+    samples = _samples(client, prefix, last_seen, until)
+    buckets = [
+        parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
+        for raw in page
+    ]
+    return _history(client, prefix, buckets, config=config, until=until)
+
+
 def analyze_page(
     client: Any,
     prefix: str,
@@ -403,11 +538,91 @@ def analyze_page(
     now: datetime,
 ) -> list[Group]:
     """The registry entries of one page of groups, decided from their counts and their history."""
+    return _decide(
+        _history(client, prefix, buckets, config=config, until=until),
+        service_versions=service_versions,
+        config=config,
+        until=until,
+        now=now,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PageHistory:
+    """What a page of groups needs read besides its buckets: registry entries, older events, recurrences."""
+
+    buckets: Sequence[Bucket]
+    previous: Mapping[str, Group]
+    older: Mapping[str, tuple[int, datetime]]
+    recurrences: Mapping[str, Recurrence]
+
+
+# What a run reads of a group's registry entry: its history (`history_of`, `since_times`), its title
+# (`stable_title`) and the fields every entry has. Its counts, lists and texts are rewritten.
+_HISTORY_FIELDS: Final = (
+    "group_id",
+    "title",
+    "category",
+    "first_seen",
+    "last_seen",
+    "status",
+    "status_changed_at",
+    "resolved_at",
+    "resolved_in_version",
+    "regressed_at",
+    "regressed_in_version",
+    "grouping_version",
+)
+
+
+def _previous(client: Any, prefix: str, keys: Sequence[str]) -> dict[str, Group]:
+    """The registry entries of these groups, `_HISTORY_FIELDS` only (the rest keeps its defaults)."""
+    if not keys:
+        return {}
+    response = es.search(
+        client,
+        index=registry.index_name(prefix),
+        body={
+            "size": len(keys),
+            "track_total_hits": False,
+            "query": {"ids": {"values": list(keys)}},
+            "_source": {"includes": list(_HISTORY_FIELDS)},
+        },
+        action="read the group registry",
+    )
+    hits = response.get("hits", {}).get("hits", [])
+    return {str(hit["_id"]): registry.from_document(hit["_source"]) for hit in hits}
+
+
+def _history(
+    client: Any, prefix: str, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
+) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
-    previous = registry.groups_by_id(client, prefix, keys, lean=True)  # its long texts are not read
+    previous = _previous(client, prefix, keys)
     lookback_start = until - (config.baseline_windows + 1) * config.window
-    older = _before(client, prefix, keys, lookback_start)
-    recurrences = _since(client, prefix, since_times(previous, buckets), until)
+    return _PageHistory(
+        buckets=buckets,
+        previous=previous,
+        older=_before(client, prefix, keys, lookback_start),
+        recurrences=_since(client, prefix, since_times(previous, buckets), until),
+    )
+
+
+def _decide(
+    history: _PageHistory,
+    *,
+    service_versions: Mapping[str, Mapping[str, datetime]],
+    config: AnalyzeConfig,
+    until: datetime,
+    now: datetime,
+) -> list[Group]:
+    """`analyze_page` once its reads are done (no request)."""
+    buckets, previous, older, recurrences = (
+        history.buckets,
+        history.previous,
+        history.older,
+        history.recurrences,
+    )
     groups: list[Group] = []
     for bucket in buckets:
         # The windows partition the look-back range: their sum is its count, exactly.
@@ -467,7 +682,7 @@ def _quiet_groups(
 
     # Ids first (no document read), then only the unseen groups in full, a page at a time.
     unseen: list[str] = []
-    for key in registry.open_group_ids(client, prefix):
+    for key in registry.open_group_ids(client, prefix, page=_ID_PAGE):
         if key not in seen:
             unseen.append(key)
         if len(unseen) >= PAGE_SIZE:
@@ -517,28 +732,32 @@ def run(
     )
     seen: set[str] = set()
     written: list[Group] = []
+    query, aggs = queries.summary_query(**span), queries.group_aggs(**span)
     pages = group_pages.keyed_pages(
         client,
         index=index_pattern(prefix),
-        query=queries.summary_query(**span),
-        aggs=queries.group_aggs(**span),
+        query=query,
+        aggs=queries.without_lists(aggs),
         page_size=PAGE_SIZE,
         action="aggregate error groups",
         unread=queries.GROUP_UNREAD,
     )
-    for page in group_pages.read_ahead(pages):
-        last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
-        samples = _samples(client, prefix, last_seen, until)
-        buckets = [
-            parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
-            for raw in page
-        ]
-        groups = analyze_page(
-            client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
-        )
-        registry.save_groups(client, prefix, groups, refresh=False)
-        seen.update(bucket.key for bucket in buckets)
-        written.extend(map(lean, groups))
+    read = (
+        _read_page(client, prefix, page, query=query, aggs=aggs, config=config, until=until) for page in pages
+    )
+    # The read-ahead worker reads the next page (summary, lists, samples, registry entries, older
+    # events) while this thread decides this one, and the writer writes the previous one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-registry-writer") as writer:
+        writing: Future[int] | None = None
+        for history in group_pages.read_ahead(read):
+            groups = _decide(history, service_versions=service_versions, config=config, until=until, now=now)
+            if writing is not None:
+                writing.result()  # a failed write fails the run here
+            writing = writer.submit(registry.save_groups, client, prefix, groups, refresh=False)
+            seen.update(bucket.key for bucket in history.buckets)
+            written.extend(map(lean, groups))
+        if writing is not None:
+            writing.result()
     quiet = _quiet_groups(
         client, prefix, seen, service_versions=service_versions, config=config, until=until, now=now
     )

@@ -12,7 +12,7 @@ Requests:
    error lines the templates of error lines without traceback, every one counted (paged), then
               the top MAX_TEMPLATES' last seen, hosts and sample;
 2. groups     every group with an event in either window and its counts, exactly, in pages
-              (`analyzers.group_pages`: one request per ~1,600 groups), and the hosts the same way;
+              (`analyzers.group_pages`: one request up to ~40,000 groups), and the hosts the same way;
 3. first seen the earliest occurrence before the window of every group active in it (paged too);
 4. details    for the groups the digest shows: daily counts, versions, hosts and a sample;
 5. registry   the `<prefix>-groups` documents (status, priority) via `analyzers.registry`, paged,
@@ -438,6 +438,11 @@ def fetch_registry(client: Any, prefix: str) -> list[Group]:
     return registry.load_groups(client, prefix, lean=True)
 
 
+# Groups per page of `fetch_groups`: each is one bucket with two single-bucket filters, so a page of
+# 40,000 stays under `search.max_buckets` (65,536) and an answer of a few megabytes.
+GROUP_PAGE: Final = 40_000
+
+
 def parse_group(bucket: Mapping[str, Any]) -> Doc:
     """One paged group bucket -> its counts in both windows and its first/last event in the current."""
     return {
@@ -450,10 +455,17 @@ def parse_group(bucket: Mapping[str, Any]) -> Doc:
 
 
 def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
-    """Every group with an event in either window, with exact counts (see analyzers.group_pages)."""
+    """Every group with an event in either window, with exact counts (see analyzers.group_pages), in
+    pages of GROUP_PAGE: one request up to ~40,000 groups (a request per page of 10,000 read every
+    event of both windows again, and the first, unpartitioned one was thrown away)."""
     query = _both_windows(window, schema.present_query("error.grouping_key"))
     pages = group_pages.pages(
-        client, index=index_pattern(prefix), query=query, aggs=_per_group(window), action="count error groups"
+        client,
+        index=index_pattern(prefix),
+        query=query,
+        aggs=_per_group(window),
+        page_size=GROUP_PAGE,
+        action="count error groups",
     )
     return [parse_group(bucket) for page in pages for bucket in page]
 

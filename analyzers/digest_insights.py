@@ -1,7 +1,8 @@
 """Root-cause material and links for a digest: which groups get it, and the `Insights` the report carries.
 
-The groups: the report's top groups and new groups, then the next ranked groups with events in the
-window, up to `[rootcause] top_groups`. Two more searches whatever the volume (analyzers.rootcause_queries).
+The groups: the report's top groups, the new groups its lists show, then the next ranked groups with
+events in the window, `[rootcause] top_groups` at most (`chosen_keys`). Two more searches whatever
+the volume (analyzers.rootcause_queries).
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ from analyzers.rootcause import Insights
 
 
 def chosen_keys(report: Report, rows: Sequence[GroupRow], limit: int) -> list[str]:
-    shown = [g.key for g in (*report.top_groups, *report.new_groups)]
-    ranked = [row.key for row in rows if row.count > 0]
-    return list(dict.fromkeys([*shown, *ranked]))[: max(limit, len(set(shown)))]
+    """The groups that get root-cause material, at most `limit` of them: the top groups (their cards
+    show it), then the new groups the digest lists, then the next groups of the ranking with events in
+    the window. The searches cost per group asked for, so the new groups past the listed ones (there
+    can be thousands) get none: `logloop group show KEY` computes it for any one group."""
+    top = (g.key for g in report.top_groups)
+    listed_new = (g.key for g in report.new_groups[: report.list_limit])
+    ranked = (row.key for row in rows if row.count > 0)
+    return list(dict.fromkeys([*top, *listed_new, *ranked]))[:limit]
 
 
 def kibana_links(keys: Sequence[str], window: Window, options: DigestOptions) -> dict[str, str]:

@@ -86,7 +86,8 @@ def summary_query(*, until: datetime, window: timedelta, baseline_windows: int) 
 
 
 def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
-    """Per group: counts per window, first/last seen, spread and daily counts in the window.
+    """Per group: counts per window, first/last seen, spread and daily counts in the window
+    (`analyze` reads the four lists apart: see LISTS and `group_lists`).
 
     Every sub-aggregation costs per (group, shard), which at 20,000 groups over 35 daily indices is
     most of a run: so no `cardinality` (the spread is the length of the lists, exact up to
@@ -141,6 +142,54 @@ GROUP_UNREAD: Final = (
     "in_window.doc_count",
     "in_window.daily.buckets.key",
 )
+
+
+# The lists of `group_aggs` (name -> field, and how many values each keeps). `analyze` asks for them
+# in a request of their own per page (`group_lists`): as `terms` below each group they cost per
+# (group, daily shard) and were most of a run's aggregation time.
+LISTS: Final = {
+    "versions": ("service.version", TERMS_SIZE),
+    "hosts": ("host.name", TERMS_SIZE),
+    "services": ("service.name", TERMS_SIZE),
+    "levels": ("log.level", 5),
+}
+# (group, value) pairs per list and request, together under `search.max_buckets` (65,536): a page of
+# 2,000 groups on 20 hosts has 40,000 (group, host) pairs and a few thousand of each other list, so
+# it usually takes one request (a list with more pairs continues where it stopped).
+LIST_PAGE: Final = {"versions": 10_000, "hosts": 42_000, "services": 6_000, "levels": 6_000}
+
+
+def without_lists(aggs: Mapping[str, Any]) -> dict[str, Any]:
+    """`group_aggs` without the four lists (`group_lists` reads them)."""
+    return {name: agg for name, agg in aggs.items() if name not in LISTS}
+
+
+def group_lists(
+    *, query: Mapping[str, Any], keys: Sequence[str], after: Mapping[str, Mapping[str, Any] | None]
+) -> dict[str, Any]:
+    """One `composite` aggregation per list of `after` (name -> the last pair already read, or None):
+    every (group, value) pair of these groups' events with its count, exact, LIST_PAGE[name] at a time."""
+    aggs: dict[str, Any] = {}
+    for name, last in after.items():
+        field, _ = LISTS[name]
+        composite: dict[str, Any] = {
+            "size": LIST_PAGE[name],
+            "sources": [
+                {"key": {"terms": {"field": "error.grouping_key"}}},
+                {"value": {"terms": {"field": field}}},
+            ],
+        }
+        if last is not None:
+            composite["after"] = dict(last)
+        aggs[name] = {"composite": composite}
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "allow_partial_search_results": False,
+        "request_cache": False,
+        "query": {"bool": {"filter": [dict(query), {"terms": {"error.grouping_key": list(keys)}}]}},
+        "aggs": aggs,
+    }
 
 
 def service_versions(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
