@@ -28,10 +28,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
+from analyzers import group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.registry import Group
-from shipper.schema import get_field, index_pattern
+from analyzers.store import Store
+from shipper.schema import get_field
 
 # Groups per page: each carries ~40 buckets (windows, days, hosts, versions, ...), so a page stays
 # well under `search.max_buckets` (65,536) and its samples under `index.max_result_window` (10,000).
@@ -312,17 +313,15 @@ def refresh_quiet_group(
     return replace(refreshed, priority=priority_of(refreshed, spread=spread, config=config, until=until))
 
 
-def _before(
-    client: Any, prefix: str, keys: Sequence[str], start: datetime
-) -> dict[str, tuple[int, datetime]]:
+def _before(store: Store, keys: Sequence[str], start: datetime) -> dict[str, tuple[int, datetime]]:
     """Per group, its events before `start` (the look-back range's): their count and the first one.
 
     The look-back range's own counts are in the page already, so only the older events are read:
     little or nothing once retention keeps about the look-back range."""
     totals: dict[str, tuple[int, datetime]] = {}
     for raw in group_pages.buckets(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=queries.all_time_query(keys=keys, until=start),
         aggs=queries.ALL_TIME_AGGS,
         action="count groups",
@@ -353,12 +352,11 @@ def parse_recurrence(raw: Mapping[str, Any]) -> Recurrence:
     )
 
 
-def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datetime) -> dict[str, Recurrence]:
+def _since(store: Store, since: Mapping[str, datetime], until: datetime) -> dict[str, Recurrence]:
     if not since:
         return {}
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
+    response = store.search(
+        index=store.events,
         body=queries.occurrences_since(since=since, until=until),
         action="find recurrences",
     )
@@ -366,25 +364,22 @@ def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datet
     return {key: parse_recurrence(raw) for key, raw in buckets.items()}
 
 
-def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, until: datetime) -> int:
+def assign_missing_keys(store: Store, *, config: AnalyzeConfig, until: datetime) -> int:
     """Give error events of the look-back range that have no key one, so every error is counted in a
     group (events with an older grouping version keep theirs: rewriting them is `logloop regroup`'s)."""
     lookback_start = until - (config.baseline_windows + 1) * config.window
-    result = regroup.run_regroup(
-        client, prefix, since=lookback_start, until=until, progress=False, missing_only=True
-    )
+    result = regroup.run_regroup(store, since=lookback_start, until=until, progress=False, missing_only=True)
     return result.updated
 
 
 def _samples(
-    client: Any, prefix: str, last_seen: Mapping[str, datetime], until: datetime
+    store: Store, last_seen: Mapping[str, datetime], until: datetime
 ) -> dict[str, Mapping[str, Any]]:
     """The latest event of each group (searched from the day it was last seen on)."""
     if not last_seen:
         return {}
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
+    response = store.search(
+        index=store.events,
         body=queries.latest_at(last_seen=last_seen, until=until),
         action="read group samples",
     )
@@ -393,8 +388,7 @@ def _samples(
 
 
 def analyze_page(
-    client: Any,
-    prefix: str,
+    store: Store,
     buckets: Sequence[Bucket],
     *,
     service_versions: Mapping[str, Mapping[str, datetime]],
@@ -404,10 +398,10 @@ def analyze_page(
 ) -> list[Group]:
     """The registry entries of one page of groups, decided from their counts and their history."""
     keys = [bucket.key for bucket in buckets]
-    previous = registry.groups_by_id(client, prefix, keys, lean=True)  # its long texts are not read
+    previous = registry.groups_by_id(store, keys, lean=True)  # its long texts are not read
     lookback_start = until - (config.baseline_windows + 1) * config.window
-    older = _before(client, prefix, keys, lookback_start)
-    recurrences = _since(client, prefix, since_times(previous, buckets), until)
+    older = _before(store, keys, lookback_start)
+    recurrences = _since(store, since_times(previous, buckets), until)
     groups: list[Group] = []
     for bucket in buckets:
         # The windows partition the look-back range: their sum is its count, exactly.
@@ -449,8 +443,7 @@ def analyze_page(
 
 
 def _quiet_groups(
-    client: Any,
-    prefix: str,
+    store: Store,
     seen: set[str],
     *,
     service_versions: Mapping[str, Mapping[str, datetime]],
@@ -459,7 +452,7 @@ def _quiet_groups(
     now: datetime,
 ) -> Iterator[Group]:
     def refreshed(keys: list[str]) -> Iterator[Group]:
-        for group in registry.groups_by_id(client, prefix, keys).values():
+        for group in registry.groups_by_id(store, keys).values():
             if group.status not in ("resolved", "ignored"):  # as open_groups (it may have changed since)
                 yield refresh_quiet_group(
                     group, service_versions=service_versions, config=config, until=until, now=now
@@ -467,7 +460,7 @@ def _quiet_groups(
 
     # Ids first (no document read), then only the unseen groups in full, a page at a time.
     unseen: list[str] = []
-    for key in registry.open_group_ids(client, prefix):
+    for key in registry.open_group_ids(store):
         if key not in seen:
             unseen.append(key)
         if len(unseen) >= PAGE_SIZE:
@@ -476,22 +469,21 @@ def _quiet_groups(
     yield from refreshed(unseen)
 
 
-def _save_in_pages(client: Any, prefix: str, groups: Iterable[Group]) -> Iterator[Group]:
+def _save_in_pages(store: Store, groups: Iterable[Group]) -> Iterator[Group]:
     """Write `groups` a page at a time (not refreshed: the run refreshes once at the end); yield them."""
     page: list[Group] = []
     for group in groups:
         page.append(group)
         if len(page) >= PAGE_SIZE:
-            registry.save_groups(client, prefix, page, refresh=False)
+            registry.save_groups(store, page, refresh=False)
             yield from page
             page = []
-    registry.save_groups(client, prefix, page, refresh=False)
+    registry.save_groups(store, page, refresh=False)
     yield from page
 
 
 def run(
-    client: Any,
-    prefix: str,
+    store: Store,
     *,
     config: AnalyzeConfig,
     until: datetime,
@@ -499,18 +491,17 @@ def run(
 ) -> AnalysisResult:
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
-    registry.ensure(client, prefix)
-    assign_missing_keys(client, prefix, config=config, until=until)
-    group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
+    registry.ensure(store)
+    assign_missing_keys(store, config=config, until=until)
+    group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
     span: dict[str, Any] = {
         "until": until,
         "window": config.window,
         "baseline_windows": config.baseline_windows,
     }
     service_versions = parse_service_versions(
-        es.search(
-            client,
-            index=index_pattern(prefix),
+        store.search(
+            index=store.events,
             body=queries.service_versions(**span),
             action="find when versions appeared",
         )
@@ -518,8 +509,8 @@ def run(
     seen: set[str] = set()
     written: list[Group] = []
     pages = group_pages.keyed_pages(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=queries.summary_query(**span),
         aggs=queries.group_aggs(**span),
         page_size=PAGE_SIZE,
@@ -528,22 +519,20 @@ def run(
     )
     for page in group_pages.read_ahead(pages):
         last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
-        samples = _samples(client, prefix, last_seen, until)
+        samples = _samples(store, last_seen, until)
         buckets = [
             parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
             for raw in page
         ]
         groups = analyze_page(
-            client, prefix, buckets, service_versions=service_versions, config=config, until=until, now=now
+            store, buckets, service_versions=service_versions, config=config, until=until, now=now
         )
-        registry.save_groups(client, prefix, groups, refresh=False)
+        registry.save_groups(store, groups, refresh=False)
         seen.update(bucket.key for bucket in buckets)
         written.extend(map(lean, groups))
-    quiet = _quiet_groups(
-        client, prefix, seen, service_versions=service_versions, config=config, until=until, now=now
-    )
-    written.extend(map(lean, _save_in_pages(client, prefix, quiet)))
-    es.refresh(client, index=registry.index_name(prefix))
+    quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
+    written.extend(map(lean, _save_in_pages(store, quiet)))
+    store.refresh(index=store.registry)
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(
         until=until, groups=written, statuses=dict(Counter(group.status for group in written))

@@ -35,12 +35,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from analyzers import es, group_pages, registry
+from analyzers import group_pages, registry
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from analyzers.store import Store
 from shipper import schema
 from shipper.grouping.titles import template_text
-from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field, index_pattern
+from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field
 
 MAX_TEMPLATES: Final = 15
 MAX_OPERATIONS: Final = 50
@@ -426,16 +427,16 @@ def parse_details(response: Mapping[str, Any], window: Window) -> dict[str, Doc]
     return details
 
 
-def _search(client: Any, prefix: str, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
-    return es.search(client, index=index_pattern(prefix), body=body, action=action)
+def _search(store: Store, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
+    return store.search(index=store.events, body=body, action=action)
 
 
-def fetch_registry(client: Any, prefix: str) -> list[Group]:
+def fetch_registry(store: Store) -> list[Group]:
     """Registry groups (empty when `logloop analyze` never ran: the digest then computes status).
 
     Every group, paged; without the sample trace and message, which the details of the groups shown
     carry, so 20,000 groups stay a few megabytes."""
-    return registry.load_groups(client, prefix, lean=True)
+    return registry.load_groups(store, lean=True)
 
 
 def parse_group(bucket: Mapping[str, Any]) -> Doc:
@@ -449,21 +450,21 @@ def parse_group(bucket: Mapping[str, Any]) -> Doc:
     }
 
 
-def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
+def fetch_groups(store: Store, window: Window) -> list[Doc]:
     """Every group with an event in either window, with exact counts (see analyzers.group_pages)."""
     query = _both_windows(window, schema.present_query("error.grouping_key"))
     pages = group_pages.pages(
-        client, index=index_pattern(prefix), query=query, aggs=_per_group(window), action="count error groups"
+        store, index=store.events, query=query, aggs=_per_group(window), action="count error groups"
     )
     return [parse_group(bucket) for page in pages for bucket in page]
 
 
-def fetch_host_counts(client: Any, prefix: str, window: Window) -> dict[str, int]:
+def fetch_host_counts(store: Store, window: Window) -> dict[str, int]:
     """How many distinct hosts sent an event in the current and in the previous window (exact)."""
     counts = {"current": 0, "previous": 0}
     for bucket in group_pages.buckets(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=_both_windows(window),
         aggs={"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}},
         field="host.name",
@@ -489,7 +490,7 @@ def with_exact_counts(
 
 
 def fetch_first_seen(
-    client: Any, prefix: str, window: Window, groups: Iterable[Doc], registry_groups: Iterable[Group] = ()
+    store: Store, window: Window, groups: Iterable[Doc], registry_groups: Iterable[Group] = ()
 ) -> dict[str, str]:
     """The first occurrence ever (before the window end) of every group active in the window.
 
@@ -509,8 +510,8 @@ def fetch_first_seen(
     )
     for keys in group_pages.key_chunks([key for key in first if key not in settled]):
         for bucket in group_pages.buckets(
-            client,
-            index=index_pattern(prefix),
+            store,
+            index=store.events,
             query=first_seen_request(window, keys),
             aggs={"first": {"min": {"field": "@timestamp"}}},
             action="find when groups were first seen",
@@ -519,21 +520,20 @@ def fetch_first_seen(
     return first
 
 
-def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
+def fetch_error_lines(store: Store, window: Window) -> list[Doc]:
     """The MAX_TEMPLATES error-line groups with the most events in the window, chosen from the exact
     counts of every group (paged like the groups) and of the lines not grouped yet, with their
     previous-window counts and titles."""
     per_window = {"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}}
     counted = group_pages.buckets(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=_both_windows(window, _ERROR_LINE, schema.present_query("error.grouping_key")),
         aggs=per_window,
         action="count error lines",
     )
     ungrouped = _search(
-        client,
-        prefix,
+        store,
         {
             "size": 0,
             "track_total_hits": False,
@@ -552,9 +552,7 @@ def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
     )
     if not top:
         return []
-    response = _search(
-        client, prefix, error_lines_request(window, [b["key"] for b in top]), "read error lines"
-    )
+    response = _search(store, error_lines_request(window, [b["key"] for b in top]), "read error lines")
     details = {b["key"]: b for b in response.get("aggregations", {}).get("templates", {}).get("buckets", [])}
     rows = []
     for b in top:
@@ -573,13 +571,11 @@ def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
     return rows
 
 
-def fetch_details(client: Any, prefix: str, window: Window, keys: list[str]) -> dict[str, Doc]:
+def fetch_details(store: Store, window: Window, keys: list[str]) -> dict[str, Doc]:
     if not keys:
         return {}
-    return parse_details(_search(client, prefix, details_request(window, keys), "read group details"), window)
+    return parse_details(_search(store, details_request(window, keys), "read group details"), window)
 
 
-def fetch_overview(client: Any, prefix: str, window: Window) -> dict[str, Any]:
-    return parse_overview(
-        _search(client, prefix, overview_request(window), "aggregate the digest window"), window
-    )
+def fetch_overview(store: Store, window: Window) -> dict[str, Any]:
+    return parse_overview(_search(store, overview_request(window), "aggregate the digest window"), window)

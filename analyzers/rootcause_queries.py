@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import es
 from analyzers.digest_window import Window
 from analyzers.queries import iso
 from analyzers.rootcause_config import RootCauseConfig
-from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, get_field, index_pattern
+from analyzers.store import Store
+from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, get_field
 
 
 @dataclass(frozen=True)
@@ -426,18 +426,16 @@ class RootCauseData:
     anchors: AnchorFindings
 
 
-def fetch(
-    client: Any, prefix: str, window: Window, keys: Sequence[str], config: RootCauseConfig
-) -> RootCauseData:
+def fetch(store: Store, window: Window, keys: Sequence[str], config: RootCauseConfig) -> RootCauseData:
     """Both requests for `keys` (the feedback of the window is linked even when `keys` is empty)."""
-    index = index_pattern(prefix)
+    index = store.events
     asked = list(keys) or ["(no group)"]  # terms need a key; this one matches nothing
-    response = es.search(
-        client, index=index, body=facets_request(window, asked, config), action="aggregate root causes"
+    response = store.search(
+        index=index, body=facets_request(window, asked, config), action="aggregate root causes"
     )
     facets = parse_facets(response, config)
     found = [
-        es.search(client, index=index, body=body, action="read breadcrumbs and cascades")
+        store.search(index=index, body=body, action="read breadcrumbs and cascades")
         for body in anchors_requests(facets, config)
     ]
     return RootCauseData(facets=facets, anchors=parse_anchors(found))

@@ -24,6 +24,8 @@ from shipper import schema
 if TYPE_CHECKING:
     import elasticsearch
 
+    from shipper.connection import Deployment
+
 # Every client method answers with an ObjectApiResponse (a stand-in may answer with a dict): the
 # store reads either through `_body`, so the Protocol promises only `object`.
 
@@ -362,3 +364,10 @@ class Store:
     def put_lifecycle(self, *, name: str, policy: Mapping[str, Any]) -> None:
         with translated(f"install the lifecycle policy {name}"):
             self.client.ilm.put_lifecycle(name=name, policy=policy)
+
+
+def connect(deployment: Deployment) -> Store:
+    """A store on the configured cluster (`[elasticsearch]`) and index prefix; the commands close it."""
+    from shipper.connection import make_client
+
+    return Store(make_client(deployment.elasticsearch), deployment.index_prefix)
