@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, TooManyBuckets
 from shipper import schema
@@ -72,7 +72,15 @@ class Client(Protocol):
     def cat(self) -> _Cat: ...
     def options(self, *, ignore_status: int | Collection[int]) -> Client: ...
     def search(
-        self, *, index: str, ignore_unavailable: bool, allow_no_indices: bool, body: dict[str, Any]
+        self,
+        *,
+        index: str,
+        ignore_unavailable: bool,
+        allow_no_indices: bool,
+        allow_partial_search_results: bool | None = ...,
+        request_cache: bool | None = ...,
+        filter_path: str | None = ...,
+        body: dict[str, Any],
     ) -> object: ...
     def bulk(self, *, operations: Sequence[Mapping[str, Any]], refresh: bool) -> object: ...
     def create(
@@ -163,6 +171,11 @@ def translated(action: str) -> Iterator[None]:
 # --- the store -------------------------------------------------------------------------------------
 
 
+# Search options that travel in the URL, not the JSON body. A body built in `analyzers.queries` or
+# `group_pages` may carry them beside `query`/`aggs`; `Store.search` moves them to the URL.
+_URL_PARAMETERS: Final = ("allow_partial_search_results", "request_cache", "filter_path")
+
+
 @dataclass(frozen=True)
 class Store:
     """The indices under one prefix on one cluster, and the requests the analyzers send them.
@@ -212,9 +225,17 @@ class Store:
     # Documents and searches.
     def search(self, *, index: str, body: Mapping[str, Any], action: str = "search") -> dict[str, Any]:
         """Run one search; missing indices are treated as empty (a fresh deployment has none yet)."""
+        request = dict(body)
+        partial, cache, path = (request.pop(name, None) for name in _URL_PARAMETERS)
         with translated(action):
             response = self.client.options(ignore_status=404).search(
-                index=index, ignore_unavailable=True, allow_no_indices=True, body=dict(body)
+                index=index,
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                allow_partial_search_results=partial,
+                request_cache=cache,
+                filter_path=path,
+                body=request,
             )
         return _mapping(response)
 

@@ -18,6 +18,8 @@ from kibana import cli, importer, objects
 from kibana.exceptions import KibanaConfigError, KibanaImportError
 
 NDJSON = objects.to_ndjson(objects.saved_objects()).encode("utf-8")
+
+
 @pytest.fixture
 def kibana() -> Iterator[FakeKibana]:
     yield from serve_fake_kibana()
