@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from analyzers import queries
 from analyzers.check import CRITICAL, OK, STATE_NAMES, WARNING
 from analyzers.config import CheckConfig
 from analyzers.exceptions import AnalyzerError
@@ -210,10 +211,11 @@ def shipper_query(start: datetime, until: datetime) -> dict[str, Any]:
         for op in ("max", "min")
     }
     processes = {"terms": {"field": "process.pid", "size": 1000, "missing": -1}, "aggs": counters}
-    window = {"range": {"@timestamp": {"gte": start.isoformat(), "lt": until.isoformat()}}}
     return {
         "size": 0,
-        "query": {"bool": {"filter": [{"term": {"event.dataset": DATASET_SHIPPER}}, window]}},
+        "query": queries.all_of(
+            {"term": {"event.dataset": DATASET_SHIPPER}}, queries.time_range(start, until)
+        ),
         "aggs": {
             "hosts": {
                 "terms": {"field": "host.name", "size": 1000, "missing": "(unknown host)"},

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from analyzers import group_pages, registry
+from analyzers import group_pages, queries, registry
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from analyzers.store import Store
@@ -91,17 +91,13 @@ class DigestData:
     first_seen: dict[str, str]  # group key -> earliest occurrence before the window end
 
 
-def _errors_filter() -> dict[str, Any]:
-    return schema.is_error_query()  # the one definition of an error event
-
-
 def _range(window: Window) -> dict[str, Any]:
-    return {"range": {"@timestamp": window.es_range()}}
+    return queries.time_range(window.start, window.end)
 
 
 def _window_measures() -> dict[str, Any]:
     aggs: dict[str, Any] = {
-        "errors": {"filter": _errors_filter()},
+        "errors": {"filter": queries.is_error()},
         "tracebacks": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
@@ -137,7 +133,7 @@ def _latest(size: int, includes: list[str]) -> dict[str, Any]:
 
 
 def _in_window(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
-    return {"bool": {"filter": [*clauses, _range(window)]}}
+    return queries.all_of(*clauses, _range(window))
 
 
 _ERROR_LINE: Final = {
@@ -152,7 +148,7 @@ def _daily_agg(window: Window) -> dict[str, Any]:
     buckets = {
         **_histogram(window),
         "aggs": {
-            "errors": {"filter": _errors_filter()},
+            "errors": {"filter": queries.is_error()},
             "warnings": {"filter": {"term": {"log.level": "warning"}}},
         },
     }
@@ -164,7 +160,7 @@ def _daily_agg(window: Window) -> dict[str, Any]:
 UNGROUPED: Final = "(not grouped yet)"
 UNGROUPED_TITLE: Final = "(lines without a grouping key: run `logloop analyze` or `logloop regroup`)"
 _ERROR_LINE_TERMS: Final = {"field": "error.grouping_key", "missing": UNGROUPED}
-_UNGROUPED_LINE: Final = {"bool": {"must_not": [schema.present_query("error.grouping_key")]}}
+_UNGROUPED_LINE: Final = queries.ungrouped()
 
 
 def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
@@ -177,7 +173,7 @@ def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
         ),
     }
     grouped = [key for key in keys if key != UNGROUPED]
-    which: list[dict[str, Any]] = [{"terms": {"error.grouping_key": grouped}}] if grouped else []
+    which: list[dict[str, Any]] = [queries.in_groups(grouped)] if grouped else []
     if UNGROUPED in keys:
         which.append(_UNGROUPED_LINE)
     query = _in_window(window, _ERROR_LINE, {"bool": {"should": which, "minimum_should_match": 1}})
@@ -249,17 +245,15 @@ def _per_group(window: Window) -> dict[str, Any]:
 
 
 def _both_windows(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
-    both = {"gte": window.previous.start.isoformat(), "lt": window.end.isoformat()}
-    return {"bool": {"filter": [*clauses, {"range": {"@timestamp": both}}]}}
+    return queries.all_of(*clauses, queries.time_range(window.previous.start, window.end))
 
 
 def overview_request(window: Window) -> dict[str, Any]:
     """One size-0 search over both windows: totals, trend, templates, operations, feedback, health."""
-    both = {"gte": window.previous.start.isoformat(), "lt": window.end.isoformat()}
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {"range": {"@timestamp": both}},
+        "query": queries.time_range(window.previous.start, window.end),
         "aggs": {
             "current": {"filter": _range(window), "aggs": _window_measures()},
             "previous": {"filter": _range(window.previous), "aggs": _window_measures()},
@@ -273,14 +267,7 @@ def overview_request(window: Window) -> dict[str, Any]:
 
 def first_seen_request(window: Window, keys: list[str]) -> dict[str, Any]:
     """The query for these groups' events before the window (their earliest one is paged per group)."""
-    return {
-        "bool": {
-            "filter": [
-                {"terms": {"error.grouping_key": keys}},
-                {"range": {"@timestamp": {"lt": window.start.isoformat()}}},
-            ]
-        }
-    }
+    return queries.all_of(queries.in_groups(keys), queries.time_range(None, window.start))
 
 
 def details_request(window: Window, keys: list[str]) -> dict[str, Any]:
@@ -288,7 +275,7 @@ def details_request(window: Window, keys: list[str]) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {"bool": {"filter": [{"terms": {"error.grouping_key": keys}}, _range(window)]}},
+        "query": queries.all_of(queries.in_groups(keys), _range(window)),
         "aggs": {
             "keys": {
                 "terms": {"field": "error.grouping_key", "size": len(keys)},
@@ -452,7 +439,7 @@ def parse_group(bucket: Mapping[str, Any]) -> Doc:
 
 def fetch_groups(store: Store, window: Window) -> list[Doc]:
     """Every group with an event in either window, with exact counts (see analyzers.group_pages)."""
-    query = _both_windows(window, schema.present_query("error.grouping_key"))
+    query = _both_windows(window, queries.grouped())
     pages = group_pages.pages(
         store, index=store.events, query=query, aggs=_per_group(window), action="count error groups"
     )
@@ -528,7 +515,7 @@ def fetch_error_lines(store: Store, window: Window) -> list[Doc]:
     counted = group_pages.buckets(
         store,
         index=store.events,
-        query=_both_windows(window, _ERROR_LINE, schema.present_query("error.grouping_key")),
+        query=_both_windows(window, _ERROR_LINE, queries.grouped()),
         aggs=per_window,
         action="count error lines",
     )

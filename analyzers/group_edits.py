@@ -224,7 +224,7 @@ def apply(store: Store, edits: Sequence[Edit], keys: Iterable[str], *, batch: in
         "bool": {
             "filter": [queries.is_error()],
             "should": [
-                {"terms": {"error.grouping_key": wanted}},
+                queries.in_groups(wanted),
                 {"terms": {"error.grouping_default_key": wanted}},
                 {"terms": {"logloop.group_edit": moved_by or ["-"]}},
             ],

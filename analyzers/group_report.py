@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyzers import digest, digest_data, rootcause, rootcause_queries
+from analyzers import digest, digest_data, queries, rootcause, rootcause_queries
 from analyzers.digest_insights import kibana_links
 from analyzers.digest_model import GroupRow, group_rows
 from analyzers.digest_options import DigestOptions
@@ -40,15 +40,8 @@ def resolve_request(reference: str, until: datetime) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {
-            "bool": {
-                "filter": [
-                    {"prefix": {"error.grouping_key": reference}},
-                    {"range": {"@timestamp": {"lt": until.isoformat()}}},
-                ]
-            }
-        },
-        "aggs": {"keys": {"terms": {"field": "error.grouping_key", "size": 5}}},
+        "query": queries.all_of({"prefix": {queries.GROUP_KEY: reference}}, queries.time_range(None, until)),
+        "aggs": {"keys": queries.terms_agg(queries.GROUP_KEY, 5)},
     }
 
 

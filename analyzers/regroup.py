@@ -177,7 +177,7 @@ def move_merged(
     """Give the events of merged templates the general template's key, record the merge, and drop the
     merged groups from the registry (their events now count in the general group)."""
     target = {old.cluster_id: new for old, new in merged}
-    query = {"terms": {"error.grouping_key": list(target)}}
+    query = queries.in_groups(target)
     store.refresh(index=store.events)  # keys written by this run's earlier chunks
     moved = 0
     search_after: list[Any] | None = None
