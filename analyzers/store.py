@@ -359,7 +359,8 @@ class Store:
     def index_template(self, *, name: str, action: str) -> dict[str, Any]:
         """`GET _index_template/<name>`; an empty dict when there is none."""
         with translated(action):
-            return _mapping(self.client.options(ignore_status=404).indices.get_index_template(name=name))
+            body = _mapping(self.client.options(ignore_status=404).indices.get_index_template(name=name))
+        return {} if "error" in body else body
 
     # The cluster.
     def cluster_health(self, *, action: str) -> dict[str, Any]:
