@@ -181,8 +181,8 @@ class Store:
     """The indices under one prefix on one cluster, and the requests the analyzers send them.
 
     `client` is an `elasticsearch.Elasticsearch` (or anything satisfying `Client`); `prefix` is the
-    `[elasticsearch] index_prefix`. The store closes nothing it was not asked to: `close()` closes the
-    client, for the commands that build both (`contextlib.closing(Store(...))`).
+    `[elasticsearch] index_prefix`. `close()` closes the client: the commands, which build both with
+    `connect`, use `contextlib.closing(connect(settings))`; a caller that passes its own client keeps it.
     """
 
     client: Client
