@@ -34,11 +34,12 @@ from email.message import EmailMessage
 from functools import cache
 from typing import Any, Final
 
-from analyzers import es, mailer, registry
+from analyzers import mailer, registry
 from analyzers.check import CheckResult, NewGroup
 from analyzers.config import AlertsConfig
 from analyzers.exceptions import AlertError, ConfigurationError, DeliveryError
 from analyzers.queries import iso
+from analyzers.store import Store
 
 USER_AGENT: Final = "logloop-alerts/1"
 SUBJECT_TITLE_CHARS: Final = 120
@@ -87,10 +88,6 @@ class Alert:
             "services": list(self.services),
             "check": check_line,
         }
-
-
-def index_name(prefix: str) -> str:
-    return f"{prefix}-alerts"
 
 
 def email_recipients(config: AlertsConfig) -> tuple[str, ...]:
@@ -266,20 +263,19 @@ def post_json(url: str, payload: Mapping[str, Any], *, timeout: float) -> None:
         raise AlertError(f"alert webhook {url} answered HTTP {status}")
 
 
-def _claim(client: Any, prefix: str, marker_id: str, document: Mapping[str, Any]) -> bool:
-    es.ensure_index(
-        client,
-        index=index_name(prefix),
+def _claim(store: Store, marker_id: str, document: Mapping[str, Any]) -> bool:
+    store.ensure_index(
+        index=store.alerts,
         body={"settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}},
     )
-    return es.create_doc(
-        client, index=index_name(prefix), doc_id=marker_id, document=document, action="record an alert"
+    created = store.create_doc(
+        index=store.alerts, doc_id=marker_id, document=document, action="record an alert"
     )
+    return created is not None
 
 
-def _release(client: Any, prefix: str, marker_id: str) -> None:
-    with es.translated("forget a failed alert"):
-        client.options(ignore_status=404).delete(index=index_name(prefix), id=marker_id, refresh=True)
+def _release(store: Store, marker_id: str) -> None:
+    store.delete_doc(index=store.alerts, doc_id=marker_id, action="forget a failed alert")
 
 
 def _marker(alert: Alert, now: datetime, **extra: str) -> dict[str, str]:
@@ -287,8 +283,7 @@ def _marker(alert: Alert, now: datetime, **extra: str) -> dict[str, str]:
 
 
 def send(
-    client: Any,
-    prefix: str,
+    store: Store,
     alerts: Sequence[Alert],
     *,
     config: AlertsConfig,
@@ -305,21 +300,19 @@ def send(
     failures: list[str] = []
     for alert in alerts:
         delivered = False
-        if config.webhook_url and _claim(client, prefix, alert.marker_id, _marker(alert, now)):
+        if config.webhook_url and _claim(store, alert.marker_id, _marker(alert, now)):
             try:
                 post_json(
                     config.webhook_url, alert.payload(check_line), timeout=config.timeout.total_seconds()
                 )
                 delivered = True
             except AlertError as exc:
-                _release(client, prefix, alert.marker_id)
+                _release(store, alert.marker_id)
                 failures.append(str(exc))
         for recipient in recipients:
             assert smtp is not None
             marker_id = alert.email_marker_id(recipient)
-            if not _claim(
-                client, prefix, marker_id, _marker(alert, now, channel="email", recipient=recipient)
-            ):
+            if not _claim(store, marker_id, _marker(alert, now, channel="email", recipient=recipient)):
                 continue
             message = build_email(
                 alert, sender=smtp.sender, recipient=recipient, check_line=check_line, now=now
@@ -328,7 +321,7 @@ def send(
                 mailer.send_message(smtp, message, [recipient])
                 delivered = True
             except DeliveryError as exc:
-                _release(client, prefix, marker_id)
+                _release(store, marker_id)
                 failures.append(f"alert email to {recipient}: {exc}")
         if delivered:
             sent.append(alert)

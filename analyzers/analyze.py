@@ -35,11 +35,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers import es, group_edits, group_pages, lifecycle, priority, queries, registry, regroup
+from analyzers import group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
 from analyzers.registry import Group
-from shipper.schema import get_field, index_pattern
+from analyzers.store import Store
+from shipper.schema import get_field
 
 # Groups per page: each carries ~16 buckets (windows, days, ...; its lists are read apart, see
 # `_with_lists`), so a page stays well under `search.max_buckets` (65,536) and its samples under
@@ -329,17 +330,15 @@ def refresh_quiet_group(
     return replace(refreshed, priority=priority_of(refreshed, spread=spread, config=config, until=until))
 
 
-def _before(
-    client: Any, prefix: str, keys: Sequence[str], start: datetime
-) -> dict[str, tuple[int, datetime]]:
+def _before(store: Store, keys: Sequence[str], start: datetime) -> dict[str, tuple[int, datetime]]:
     """Per group, its events before `start` (the look-back range's): their count and the first one.
 
     The look-back range's own counts are in the page already, so only the older events are read:
     little or nothing once retention keeps about the look-back range."""
     totals: dict[str, tuple[int, datetime]] = {}
     for raw in group_pages.buckets(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=queries.all_time_query(keys=keys, until=start),
         aggs=queries.ALL_TIME_AGGS,
         action="count groups",
@@ -370,12 +369,11 @@ def parse_recurrence(raw: Mapping[str, Any]) -> Recurrence:
     )
 
 
-def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datetime) -> dict[str, Recurrence]:
+def _since(store: Store, since: Mapping[str, datetime], until: datetime) -> dict[str, Recurrence]:
     if not since:
         return {}
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
+    response = store.search(
+        index=store.events,
         body=queries.occurrences_since(since=since, until=until),
         action="find recurrences",
     )
@@ -383,25 +381,22 @@ def _since(client: Any, prefix: str, since: Mapping[str, datetime], until: datet
     return {key: parse_recurrence(raw) for key, raw in buckets.items()}
 
 
-def assign_missing_keys(client: Any, prefix: str, *, config: AnalyzeConfig, until: datetime) -> int:
+def assign_missing_keys(store: Store, *, config: AnalyzeConfig, until: datetime) -> int:
     """Give error events of the look-back range that have no key one, so every error is counted in a
     group (events with an older grouping version keep theirs: rewriting them is `logloop regroup`'s)."""
     lookback_start = until - (config.baseline_windows + 1) * config.window
-    result = regroup.run_regroup(
-        client, prefix, since=lookback_start, until=until, progress=False, missing_only=True
-    )
+    result = regroup.run_regroup(store, since=lookback_start, until=until, progress=False, missing_only=True)
     return result.updated
 
 
 def _samples(
-    client: Any, prefix: str, last_seen: Mapping[str, datetime], until: datetime
+    store: Store, last_seen: Mapping[str, datetime], until: datetime
 ) -> dict[str, Mapping[str, Any]]:
     """The latest event of each group (searched from the day it was last seen on)."""
     if not last_seen:
         return {}
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
+    response = store.search(
+        index=store.events,
         body=queries.latest_at(last_seen=last_seen, until=until),
         action="read group samples",
     )
@@ -412,14 +407,13 @@ def _samples(
 Counted = dict[str, dict[str, list[tuple[str, int]]]]  # list name -> group key -> (value, events)
 
 
-def _composite_lists(client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str]) -> Counted:
+def _composite_lists(store: Store, query: Mapping[str, Any], keys: Sequence[str]) -> Counted:
     """Every (group, value) pair of each list with its count, exact (`queries.group_lists`)."""
     counted: Counted = {name: {} for name in queries.LISTS}
     after: dict[str, Mapping[str, Any] | None] = dict.fromkeys(queries.LISTS)
     while after:
-        aggregations = es.search(
-            client,
-            index=index_pattern(prefix),
+        aggregations = store.search(
+            index=store.events,
             body=queries.group_lists(query=query, keys=keys, after=after),
             action="list the groups' versions, hosts, services and levels",
         ).get("aggregations")
@@ -442,13 +436,13 @@ def _composite_lists(client: Any, prefix: str, query: Mapping[str, Any], keys: S
 
 
 def _terms_lists(
-    client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
+    store: Store, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
 ) -> Counted:
     """The same from the `terms` lists of `group_aggs` below each group, on a node without composite."""
     counted: Counted = {name: {} for name in queries.LISTS}
     for page in group_pages.keyed_pages(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query={"bool": {"filter": [dict(query), {"terms": {group_pages.GROUP_KEY: list(keys)}}]}},
         aggs={name: aggs[name] for name in queries.LISTS},
         page_size=PAGE_SIZE,
@@ -463,18 +457,18 @@ def _terms_lists(
 
 
 def _lists(
-    client: Any, prefix: str, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
+    store: Store, query: Mapping[str, Any], keys: Sequence[str], aggs: Mapping[str, Any]
 ) -> dict[str, dict[str, tuple[str, ...]]]:
     """List name -> group key -> its values, most events first (ties by value), as many as the list
     keeps: what the `terms` lists of `group_aggs` give, read apart from the page's other numbers."""
     try:
-        counted = _composite_lists(client, prefix, query, keys)
+        counted = _composite_lists(store, query, keys)
     except TooManyBuckets:  # a cluster with a lower `search.max_buckets`: pages that halve themselves
-        counted = _terms_lists(client, prefix, query, keys, aggs)
+        counted = _terms_lists(store, query, keys, aggs)
     except ElasticsearchUnavailable as exc:
         if "composite" not in str(exc):  # "Unknown aggregation type [composite]": a node without it
             raise
-        counted = _terms_lists(client, prefix, query, keys, aggs)
+        counted = _terms_lists(store, query, keys, aggs)
     return _top(counted)
 
 
@@ -495,10 +489,10 @@ def _top(counted: Counted) -> dict[str, dict[str, tuple[str, ...]]]:
 
 
 def _with_lists(
-    client: Any, prefix: str, page: list[dict[str, Any]], *, query: Mapping[str, Any], aggs: Mapping[str, Any]
+    store: Store, page: list[dict[str, Any]], *, query: Mapping[str, Any], aggs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """The page's buckets with the four lists in them, as `group_aggs` gives them (`parse_bucket`)."""
-    lists = _lists(client, prefix, query, [str(raw["key"]) for raw in page], aggs)
+    lists = _lists(store, query, [str(raw["key"]) for raw in page], aggs)
     for raw in page:
         key = str(raw["key"])
         for name in queries.LISTS:
@@ -507,8 +501,7 @@ def _with_lists(
 
 
 def _read_page(
-    client: Any,
-    prefix: str,
+    store: Store,
     page: list[dict[str, Any]],
     *,
     query: Mapping[str, Any],
@@ -517,19 +510,18 @@ def _read_page(
     until: datetime,
 ) -> _PageHistory:
     """Everything a page of groups needs read: its lists, samples, registry entries and history."""
-    page = _with_lists(client, prefix, page, query=query, aggs=aggs)
+    page = _with_lists(store, page, query=query, aggs=aggs)
     last_seen = {str(raw["key"]): _date(raw["last_seen"]["value"]) or until for raw in page}
-    samples = _samples(client, prefix, last_seen, until)
+    samples = _samples(store, last_seen, until)
     buckets = [
         parse_bucket(raw, baseline_windows=config.baseline_windows, sample=samples.get(str(raw["key"])))
         for raw in page
     ]
-    return _history(client, prefix, buckets, config=config, until=until)
+    return _history(store, buckets, config=config, until=until)
 
 
 def analyze_page(
-    client: Any,
-    prefix: str,
+    store: Store,
     buckets: Sequence[Bucket],
     *,
     service_versions: Mapping[str, Mapping[str, datetime]],
@@ -539,7 +531,7 @@ def analyze_page(
 ) -> list[Group]:
     """The registry entries of one page of groups, decided from their counts and their history."""
     return _decide(
-        _history(client, prefix, buckets, config=config, until=until),
+        _history(store, buckets, config=config, until=until),
         service_versions=service_versions,
         config=config,
         until=until,
@@ -575,13 +567,12 @@ _HISTORY_FIELDS: Final = (
 )
 
 
-def _previous(client: Any, prefix: str, keys: Sequence[str]) -> dict[str, Group]:
+def _previous(store: Store, keys: Sequence[str]) -> dict[str, Group]:
     """The registry entries of these groups, `_HISTORY_FIELDS` only (the rest keeps its defaults)."""
     if not keys:
         return {}
-    response = es.search(
-        client,
-        index=registry.index_name(prefix),
+    response = store.search(
+        index=store.registry,
         body={
             "size": len(keys),
             "track_total_hits": False,
@@ -595,16 +586,16 @@ def _previous(client: Any, prefix: str, keys: Sequence[str]) -> dict[str, Group]
 
 
 def _history(
-    client: Any, prefix: str, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
+    store: Store, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
 ) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
-    previous = _previous(client, prefix, keys)
+    previous = _previous(store, keys)
     lookback_start = until - (config.baseline_windows + 1) * config.window
     return _PageHistory(
         buckets=buckets,
         previous=previous,
-        older=_before(client, prefix, keys, lookback_start),
-        recurrences=_since(client, prefix, since_times(previous, buckets), until),
+        older=_before(store, keys, lookback_start),
+        recurrences=_since(store, since_times(previous, buckets), until),
     )
 
 
@@ -664,8 +655,7 @@ def _decide(
 
 
 def _quiet_groups(
-    client: Any,
-    prefix: str,
+    store: Store,
     seen: set[str],
     *,
     service_versions: Mapping[str, Mapping[str, datetime]],
@@ -674,7 +664,7 @@ def _quiet_groups(
     now: datetime,
 ) -> Iterator[Group]:
     def refreshed(keys: list[str]) -> Iterator[Group]:
-        for group in registry.groups_by_id(client, prefix, keys).values():
+        for group in registry.groups_by_id(store, keys).values():
             if group.status not in ("resolved", "ignored"):  # as open_groups (it may have changed since)
                 yield refresh_quiet_group(
                     group, service_versions=service_versions, config=config, until=until, now=now
@@ -682,7 +672,7 @@ def _quiet_groups(
 
     # Ids first (no document read), then only the unseen groups in full, a page at a time.
     unseen: list[str] = []
-    for key in registry.open_group_ids(client, prefix, page=_ID_PAGE):
+    for key in registry.open_group_ids(store, page=_ID_PAGE):
         if key not in seen:
             unseen.append(key)
         if len(unseen) >= PAGE_SIZE:
@@ -691,22 +681,21 @@ def _quiet_groups(
     yield from refreshed(unseen)
 
 
-def _save_in_pages(client: Any, prefix: str, groups: Iterable[Group]) -> Iterator[Group]:
+def _save_in_pages(store: Store, groups: Iterable[Group]) -> Iterator[Group]:
     """Write `groups` a page at a time (not refreshed: the run refreshes once at the end); yield them."""
     page: list[Group] = []
     for group in groups:
         page.append(group)
         if len(page) >= PAGE_SIZE:
-            registry.save_groups(client, prefix, page, refresh=False)
+            registry.save_groups(store, page, refresh=False)
             yield from page
             page = []
-    registry.save_groups(client, prefix, page, refresh=False)
+    registry.save_groups(store, page, refresh=False)
     yield from page
 
 
 def run(
-    client: Any,
-    prefix: str,
+    store: Store,
     *,
     config: AnalyzeConfig,
     until: datetime,
@@ -714,18 +703,17 @@ def run(
 ) -> AnalysisResult:
     """Analyze the window ending at `until` and write every affected group to the registry."""
     now = now or until
-    registry.ensure(client, prefix)
-    assign_missing_keys(client, prefix, config=config, until=until)
-    group_edits.apply_pending(client, prefix)  # `logloop group` merges and splits hold for new events too
+    registry.ensure(store)
+    assign_missing_keys(store, config=config, until=until)
+    group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
     span: dict[str, Any] = {
         "until": until,
         "window": config.window,
         "baseline_windows": config.baseline_windows,
     }
     service_versions = parse_service_versions(
-        es.search(
-            client,
-            index=index_pattern(prefix),
+        store.search(
+            index=store.events,
             body=queries.service_versions(**span),
             action="find when versions appeared",
         )
@@ -734,8 +722,8 @@ def run(
     written: list[Group] = []
     query, aggs = queries.summary_query(**span), queries.group_aggs(**span)
     pages = group_pages.keyed_pages(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=query,
         aggs=queries.without_lists(aggs),
         page_size=PAGE_SIZE,
@@ -743,7 +731,7 @@ def run(
         unread=queries.GROUP_UNREAD,
     )
     read = (
-        _read_page(client, prefix, page, query=query, aggs=aggs, config=config, until=until) for page in pages
+        _read_page(store, page, query=query, aggs=aggs, config=config, until=until) for page in pages
     )
     # The read-ahead worker reads the next page (summary, lists, samples, registry entries, older
     # events) while this thread decides this one, and the writer writes the previous one.
@@ -753,16 +741,16 @@ def run(
             groups = _decide(history, service_versions=service_versions, config=config, until=until, now=now)
             if writing is not None:
                 writing.result()  # a failed write fails the run here
-            writing = writer.submit(registry.save_groups, client, prefix, groups, refresh=False)
+            writing = writer.submit(registry.save_groups, store, groups, refresh=False)
             seen.update(bucket.key for bucket in history.buckets)
             written.extend(map(lean, groups))
         if writing is not None:
             writing.result()
     quiet = _quiet_groups(
-        client, prefix, seen, service_versions=service_versions, config=config, until=until, now=now
+        store, seen, service_versions=service_versions, config=config, until=until, now=now
     )
-    written.extend(map(lean, _save_in_pages(client, prefix, quiet)))
-    es.refresh(client, index=registry.index_name(prefix))
+    written.extend(map(lean, _save_in_pages(store, quiet)))
+    store.refresh(index=store.registry)
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(
         until=until, groups=written, statuses=dict(Counter(group.status for group in written))

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import es
+from analyzers import queries
 from analyzers.check import CRITICAL, OK, STATE_NAMES, WARNING
 from analyzers.config import CheckConfig
 from analyzers.exceptions import AnalyzerError
-from shipper.schema import DATASET_SHIPPER, index_pattern, template_name
+from analyzers.store import Store
+from shipper.schema import DATASET_SHIPPER
 
 SHIPPER_TROUBLES: Final = ("dropped", "dead_lettered", "shard_limit_retries")
 _DISK: Final = "cluster.routing.allocation.disk."
@@ -210,10 +211,11 @@ def shipper_query(start: datetime, until: datetime) -> dict[str, Any]:
         for op in ("max", "min")
     }
     processes = {"terms": {"field": "process.pid", "size": 1000, "missing": -1}, "aggs": counters}
-    window = {"range": {"@timestamp": {"gte": start.isoformat(), "lt": until.isoformat()}}}
     return {
         "size": 0,
-        "query": {"bool": {"filter": [{"term": {"event.dataset": DATASET_SHIPPER}}, window]}},
+        "query": queries.all_of(
+            {"term": {"event.dataset": DATASET_SHIPPER}}, queries.time_range(start, until)
+        ),
         "aggs": {
             "hosts": {
                 "terms": {"field": "host.name", "size": 1000, "missing": "(unknown host)"},
@@ -253,30 +255,24 @@ def shipper_findings(counts: Mapping[str, int], window: timedelta) -> list[Findi
     return [*findings, Finding(state=OK, text="", perfdata=perfdata)]
 
 
-def assess(client: Any, prefix: str, *, config: CheckConfig, until: datetime) -> list[Finding]:
+def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Finding]:
     """Ask the cluster and the shippers' health documents; every finding, worst first."""
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
+    response = store.search(
+        index=store.events,
         body=shipper_query(until - config.window, until),
         action="read the shippers' health reports",
     )
     findings = shipper_findings(shipper_counts(response), config.window)
     try:
-        with es.translated("read the cluster's shard limit and disk use"):
-            health = dict(_body(client.cluster.health()))
-            settings_response = dict(
-                _body(client.cluster.get_settings(include_defaults=True, flat_settings=True))
-            )
-            disks = nodes_disk(_body(client.nodes.stats(metric="fs")))
+        action = "read the cluster's shard limit and disk use"
+        health = store.cluster_health(action=action)
+        settings_response = store.cluster_settings(action=action)
+        disks = nodes_disk(store.nodes_fs_stats(action=action))
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
         return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
     try:
-        with es.translated("read the index template"):
-            template = _body(
-                client.options(ignore_status=404).indices.get_index_template(name=template_name(prefix))
-            )
+        template = store.index_template(name=store.event_template, action="read the index template")
     except AnalyzerError:
         template = {}  # then the next index is assumed to need 2 shards, Elasticsearch's default
     settings = flat_settings(settings_response)
@@ -287,10 +283,6 @@ def assess(client: Any, prefix: str, *, config: CheckConfig, until: datetime) ->
     findings.append(shard_finding(use, config=config))
     findings.extend(disk_findings(disks, settings, explicit))
     return sorted(findings, key=lambda finding: -finding.state)
-
-
-def _body(response: Any) -> Any:
-    return response.body if hasattr(response, "body") else response
 
 
 def merge_line(line: str, state: int, findings: Sequence[Finding]) -> tuple[int, str]:

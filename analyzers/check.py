@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import es, group_pages, queries
+from analyzers import group_pages, queries
 from analyzers.analyze import title_of
 from analyzers.config import CheckConfig
-from shipper.schema import get_field, index_pattern
+from analyzers.store import Store
+from shipper.schema import get_field
 
 OK: Final = 0
 WARNING: Final = 1
@@ -123,14 +124,12 @@ def newest_first(groups: Iterable[NewGroup]) -> tuple[NewGroup, ...]:
     return tuple(sorted(groups, key=lambda group: (-group.first_seen.timestamp(), group.group_id)))
 
 
-def _groups_in_window(
-    client: Any, prefix: str, *, start: datetime, until: datetime
-) -> dict[str, Mapping[str, Any]]:
+def _groups_in_window(store: Store, *, start: datetime, until: datetime) -> dict[str, Mapping[str, Any]]:
     return {
         str(raw["key"]): raw
         for raw in group_pages.buckets(
-            client,
-            index=index_pattern(prefix),
+            store,
+            index=store.events,
             query=queries.check_groups_query(start=start, until=until),
             aggs=queries.CHECK_GROUP_AGGS,
             action="find the groups of the check window",
@@ -138,14 +137,14 @@ def _groups_in_window(
     }
 
 
-def _seen_before(client: Any, prefix: str, keys: list[str], *, start: datetime) -> set[str]:
+def _seen_before(store: Store, keys: list[str], *, start: datetime) -> set[str]:
     seen: set[str] = set()
     for chunk in group_pages.key_chunks(keys):
         seen.update(
             str(bucket["key"])
             for bucket in group_pages.buckets(
-                client,
-                index=index_pattern(prefix),
+                store,
+                index=store.events,
                 query=queries.seen_before_query(keys=chunk, start=start),
                 action="find groups seen before the check window",
             )
@@ -153,13 +152,12 @@ def _seen_before(client: Any, prefix: str, keys: list[str], *, start: datetime) 
     return seen
 
 
-def _samples(client: Any, prefix: str, keys: list[str], *, until: datetime) -> dict[str, Mapping[str, Any]]:
+def _samples(store: Store, keys: list[str], *, until: datetime) -> dict[str, Mapping[str, Any]]:
     """The latest event of each group (one collapsed search per chunk of keys)."""
     samples: dict[str, Mapping[str, Any]] = {}
     for chunk in group_pages.key_chunks(keys):
-        response = es.search(
-            client,
-            index=index_pattern(prefix),
+        response = store.search(
+            index=store.events,
             body=queries.latest_per_group(keys=chunk, until=until),
             action="read the new groups' samples",
         )
@@ -168,23 +166,22 @@ def _samples(client: Any, prefix: str, keys: list[str], *, until: datetime) -> d
     return samples
 
 
-def run_check(client: Any, prefix: str, *, config: CheckConfig, until: datetime) -> CheckResult:
+def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckResult:
     """Count errors and new groups in [until - window, until); raises ElasticsearchUnavailable.
 
     A group is new when its first error event ever is in the window: every group of the window is
     paged, then those with an error event before it are struck out (both exact, any number of groups)."""
     start = until - config.window
-    response = es.search(
-        client,
-        index=index_pattern(prefix),
+    response = store.search(
+        index=store.events,
         body=queries.check_errors(start=start, until=until),
         action="check the error rate",
     )
     errors = int(response.get("hits", {}).get("total", {}).get("value", 0))
-    in_window = _groups_in_window(client, prefix, start=start, until=until)
-    seen = _seen_before(client, prefix, list(in_window), start=start)
+    in_window = _groups_in_window(store, start=start, until=until)
+    seen = _seen_before(store, list(in_window), start=start)
     new_keys = [key for key in in_window if key not in seen]
-    samples = _samples(client, prefix, new_keys, until=until)
+    samples = _samples(store, new_keys, until=until)
     new_groups = newest_first(new_group(in_window[key], samples.get(key, {})) for key in new_keys)
     state = state_of(errors, len(new_groups), config=config)
     return CheckResult(

@@ -27,6 +27,7 @@ from typing import Any
 
 from analyzers import config
 from analyzers.exceptions import AnalyzerError
+from analyzers.store import connect
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,12 +95,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schedule.set_defaults(handler=handle_schedule)
 
 
-def _client(settings: Any) -> Any:
-    from shipper.connection import make_client
-
-    return make_client(settings.elasticsearch)
-
-
 def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     from analyzers import analyze
 
@@ -114,8 +109,8 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
         return 0
     now = datetime.now(UTC)
     until = config.parse_time(args.until, now=now)
-    with closing(_client(settings)) as client:
-        result = analyze.run(client, settings.index_prefix, config=analyze_config, until=until, now=now)
+    with closing(connect(settings)) as store:
+        result = analyze.run(store, config=analyze_config, until=until, now=now)
     counts = (
         ", ".join(f"{count} {status}" for status, count in sorted(result.statuses.items())) or "no groups"
     )
@@ -131,10 +126,8 @@ def _mark(
     from analyzers import registry
 
     moment = config.parse_time(at, now=datetime.now(UTC))
-    with closing(_client(settings)) as client:
-        group = registry.mark(
-            client, settings.index_prefix, args.group, status=status, now=moment, in_version=in_version
-        )
+    with closing(connect(settings)) as store:
+        group = registry.mark(store, args.group, status=status, now=moment, in_version=in_version)
     suffix = f" in version {in_version}" if in_version else ""
     print(f"{group.group_id}: {status}{suffix} ({group.title})")
     return 0
@@ -156,10 +149,9 @@ def handle_regroup(args: argparse.Namespace, settings: Any) -> int:
     now = datetime.now(UTC)
     since = config.parse_time(args.since, now=now) if args.since else None
     fingerprinter = _grouping_fingerprinter(settings)
-    with closing(_client(settings)) as client:
+    with closing(connect(settings)) as store:
         result = regroup.run_regroup(
-            client,
-            settings.index_prefix,
+            store,
             since=since,
             until=now,
             batch=args.batch,
@@ -211,18 +203,15 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
         alerts_config = config.alerts_config(settings.section("alerts"))
         alerting = alerts_config.enabled and not args.no_alerts
         smtp = alerts.require_deliverable(alerts_config, settings.section("smtp")) if alerting else None
-        with closing(_client(settings)) as client:
-            result = check.run_check(client, settings.index_prefix, config=check_config, until=now)
-            findings = capacity.assess(client, settings.index_prefix, config=check_config, until=now)
+        with closing(connect(settings)) as store:
+            result = check.run_check(store, config=check_config, until=now)
+            findings = capacity.assess(store, config=check_config, until=now)
             alert_note = ""
             if alerting:
-                candidates = alerts.candidates(
-                    result, registry.load_groups(client, settings.index_prefix), config=alerts_config
-                )
+                candidates = alerts.candidates(result, registry.load_groups(store), config=alerts_config)
                 try:
                     sent = alerts.send(
-                        client,
-                        settings.index_prefix,
+                        store,
                         candidates,
                         config=alerts_config,
                         check_line=result.line,
@@ -246,10 +235,9 @@ def handle_prune(args: argparse.Namespace, settings: Any) -> int:
     from analyzers import retention
 
     retention_config = config.retention_config(settings.section("retention"))
-    with closing(_client(settings)) as client:
+    with closing(connect(settings)) as store:
         result = retention.prune(
-            client,
-            settings.index_prefix,
+            store,
             config=retention_config,
             now=datetime.now(UTC),
             dry_run=args.dry_run,

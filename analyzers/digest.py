@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from analyzers import charts, digest_data, digest_insights
 from analyzers.digest_data import DigestData
@@ -20,6 +20,7 @@ from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
 from analyzers.digest_window import Window
 from analyzers.mailer import SendOutcome, SmtpSettings, send_digest
 from analyzers.render import data_uris, render
+from analyzers.store import Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,12 +35,12 @@ class Digest:
         return render(self.report, fmt, images=image_src if image_src is not None else data_uris(self.images))
 
 
-def fetch(client: Any, prefix: str, window: Window) -> DigestData:
+def fetch(store: Store, window: Window) -> DigestData:
     """Run the digest's queries (a few requests, plus one per page of groups: see digest_data)."""
-    overview = digest_data.fetch_overview(client, prefix, window)
-    groups = digest_data.fetch_groups(client, prefix, window)
-    hosts = digest_data.fetch_host_counts(client, prefix, window)
-    known = digest_data.fetch_registry(client, prefix)
+    overview = digest_data.fetch_overview(store, window)
+    groups = digest_data.fetch_groups(store, window)
+    hosts = digest_data.fetch_host_counts(store, window)
+    known = digest_data.fetch_registry(store)
     data = DigestData(
         window=window,
         totals=digest_data.with_exact_counts(overview["totals"], groups, hosts),
@@ -47,13 +48,13 @@ def fetch(client: Any, prefix: str, window: Window) -> DigestData:
         groups=groups,
         details={},
         groups_registry=known,
-        error_lines=digest_data.fetch_error_lines(client, prefix, window),
+        error_lines=digest_data.fetch_error_lines(store, window),
         operations=overview["operations"],
         feedback=overview["feedback"],
         shipper=overview["shipper"],
-        first_seen=digest_data.fetch_first_seen(client, prefix, window, groups, known),
+        first_seen=digest_data.fetch_first_seen(store, window, groups, known),
     )
-    details = digest_data.fetch_details(client, prefix, window, keys_to_detail(data))
+    details = digest_data.fetch_details(store, window, keys_to_detail(data))
     return dataclasses.replace(data, details=details)
 
 
@@ -73,8 +74,7 @@ def draw(report: Report) -> dict[str, bytes]:
 
 
 def build_digest(
-    client: Any,
-    prefix: str,
+    store: Store,
     window: timedelta,
     until: datetime,
     now: datetime,
@@ -82,13 +82,13 @@ def build_digest(
     title: str | None = None,
     options: DigestOptions = DEFAULT_OPTIONS,
 ) -> Digest:
-    """The digest of `[until - window, until)` for the indices of `prefix`."""
+    """The digest of `[until - window, until)` for the indices of `store`."""
     span = Window.ending(until, window, options.timezone)
-    data = fetch(client, prefix, span)
+    data = fetch(store, span)
     rows = group_rows(data)
-    report = build_report(data, title=title or f"{prefix} errors", generated_at=now, rows=rows)
+    report = build_report(data, title=title or f"{store.prefix} errors", generated_at=now, rows=rows)
     if options.root_causes:
-        insights = digest_insights.gather(client, prefix, data, report, rows, options)
+        insights = digest_insights.gather(store, data, report, rows, options)
         report = dataclasses.replace(report, insights=insights)
     return Digest(report=report, images=draw(report))
 
@@ -114,8 +114,7 @@ def default_title(prefix: str, window: timedelta) -> str:
 
 
 def run_digest(
-    client: Any,
-    prefix: str,
+    store: Store,
     *,
     window: timedelta,
     until: datetime,
@@ -132,11 +131,11 @@ def run_digest(
     Raises DeliveryError (after writing the output) when a recipient failed or is in doubt.
     """
     digest = build_digest(
-        client, prefix, window, until, now, title=title or default_title(prefix, window), options=options
+        store, window, until, now, title=title or default_title(store.prefix, window), options=options
     )
     if output is not None or stdout is not None:
         write_output(digest, fmt, output, stdout or sys.stdout)
     outcomes: list[SendOutcome] = []
     if smtp is not None:
-        outcomes = send_digest(client, prefix, digest.report, digest.images, smtp, now=now)
+        outcomes = send_digest(store, digest.report, digest.images, smtp, now=now)
     return DigestRun(digest=digest, outcomes=outcomes)

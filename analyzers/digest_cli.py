@@ -17,6 +17,7 @@ from typing import Any
 
 from analyzers import config
 from analyzers.exceptions import ConfigurationError
+from analyzers.store import connect
 
 DIGEST_KEYS = ("title", "timezone")  # timezone: read by analyzers.digest_options
 # Equal to analyzers.render.FORMATS (a test checks): importing render here would load pandas and
@@ -47,7 +48,6 @@ def _title(section: Any) -> str | None:
 def handle(args: argparse.Namespace, settings: Any) -> int:
     from analyzers import digest_options, mailer
     from analyzers.digest import run_digest
-    from shipper.connection import make_client
 
     now = datetime.now(UTC)
     window = config.parse_duration(args.window, name="--window")
@@ -57,11 +57,10 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
     if args.send:
         smtp = mailer.smtp_settings(settings.section("smtp"))
         mailer.require_sendable(smtp)
-    client = make_client(settings.elasticsearch)
+    store = connect(settings)
     try:
         run = run_digest(
-            client,
-            settings.index_prefix,
+            store,
             window=window,
             until=until,
             now=now,
@@ -73,7 +72,7 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
             options=options,
         )
     finally:
-        client.close()
+        store.close()
     if args.output:
         print(f"digest written to {args.output}", file=sys.stderr)
     for outcome in run.outcomes:

@@ -35,12 +35,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from analyzers import es, group_pages, registry
+from analyzers import group_pages, queries, registry
 from analyzers.digest_window import Window
 from analyzers.registry import Group
+from analyzers.store import Store
 from shipper import schema
 from shipper.grouping.titles import template_text
-from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field, index_pattern
+from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field
 
 MAX_TEMPLATES: Final = 15
 MAX_OPERATIONS: Final = 50
@@ -90,17 +91,13 @@ class DigestData:
     first_seen: dict[str, str]  # group key -> earliest occurrence before the window end
 
 
-def _errors_filter() -> dict[str, Any]:
-    return schema.is_error_query()  # the one definition of an error event
-
-
 def _range(window: Window) -> dict[str, Any]:
-    return {"range": {"@timestamp": window.es_range()}}
+    return queries.time_range(window.start, window.end)
 
 
 def _window_measures() -> dict[str, Any]:
     aggs: dict[str, Any] = {
-        "errors": {"filter": _errors_filter()},
+        "errors": {"filter": queries.is_error()},
         "tracebacks": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
@@ -136,7 +133,7 @@ def _latest(size: int, includes: list[str]) -> dict[str, Any]:
 
 
 def _in_window(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
-    return {"bool": {"filter": [*clauses, _range(window)]}}
+    return queries.all_of(*clauses, _range(window))
 
 
 _ERROR_LINE: Final = {
@@ -151,7 +148,7 @@ def _daily_agg(window: Window) -> dict[str, Any]:
     buckets = {
         **_histogram(window),
         "aggs": {
-            "errors": {"filter": _errors_filter()},
+            "errors": {"filter": queries.is_error()},
             "warnings": {"filter": {"term": {"log.level": "warning"}}},
         },
     }
@@ -163,7 +160,7 @@ def _daily_agg(window: Window) -> dict[str, Any]:
 UNGROUPED: Final = "(not grouped yet)"
 UNGROUPED_TITLE: Final = "(lines without a grouping key: run `logloop analyze` or `logloop regroup`)"
 _ERROR_LINE_TERMS: Final = {"field": "error.grouping_key", "missing": UNGROUPED}
-_UNGROUPED_LINE: Final = {"bool": {"must_not": [schema.present_query("error.grouping_key")]}}
+_UNGROUPED_LINE: Final = queries.ungrouped()
 
 
 def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
@@ -176,7 +173,7 @@ def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
         ),
     }
     grouped = [key for key in keys if key != UNGROUPED]
-    which: list[dict[str, Any]] = [{"terms": {"error.grouping_key": grouped}}] if grouped else []
+    which: list[dict[str, Any]] = [queries.in_groups(grouped)] if grouped else []
     if UNGROUPED in keys:
         which.append(_UNGROUPED_LINE)
     query = _in_window(window, _ERROR_LINE, {"bool": {"should": which, "minimum_should_match": 1}})
@@ -248,17 +245,15 @@ def _per_group(window: Window) -> dict[str, Any]:
 
 
 def _both_windows(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
-    both = {"gte": window.previous.start.isoformat(), "lt": window.end.isoformat()}
-    return {"bool": {"filter": [*clauses, {"range": {"@timestamp": both}}]}}
+    return queries.all_of(*clauses, queries.time_range(window.previous.start, window.end))
 
 
 def overview_request(window: Window) -> dict[str, Any]:
     """One size-0 search over both windows: totals, trend, templates, operations, feedback, health."""
-    both = {"gte": window.previous.start.isoformat(), "lt": window.end.isoformat()}
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {"range": {"@timestamp": both}},
+        "query": queries.time_range(window.previous.start, window.end),
         "aggs": {
             "current": {"filter": _range(window), "aggs": _window_measures()},
             "previous": {"filter": _range(window.previous), "aggs": _window_measures()},
@@ -272,14 +267,7 @@ def overview_request(window: Window) -> dict[str, Any]:
 
 def first_seen_request(window: Window, keys: list[str]) -> dict[str, Any]:
     """The query for these groups' events before the window (their earliest one is paged per group)."""
-    return {
-        "bool": {
-            "filter": [
-                {"terms": {"error.grouping_key": keys}},
-                {"range": {"@timestamp": {"lt": window.start.isoformat()}}},
-            ]
-        }
-    }
+    return queries.all_of(queries.in_groups(keys), queries.time_range(None, window.start))
 
 
 def details_request(window: Window, keys: list[str]) -> dict[str, Any]:
@@ -287,7 +275,7 @@ def details_request(window: Window, keys: list[str]) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {"bool": {"filter": [{"terms": {"error.grouping_key": keys}}, _range(window)]}},
+        "query": queries.all_of(queries.in_groups(keys), _range(window)),
         "aggs": {
             "keys": {
                 "terms": {"field": "error.grouping_key", "size": len(keys)},
@@ -426,16 +414,16 @@ def parse_details(response: Mapping[str, Any], window: Window) -> dict[str, Doc]
     return details
 
 
-def _search(client: Any, prefix: str, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
-    return es.search(client, index=index_pattern(prefix), body=body, action=action)
+def _search(store: Store, body: Mapping[str, Any], action: str) -> Mapping[str, Any]:
+    return store.search(index=store.events, body=body, action=action)
 
 
-def fetch_registry(client: Any, prefix: str) -> list[Group]:
+def fetch_registry(store: Store) -> list[Group]:
     """Registry groups (empty when `logloop analyze` never ran: the digest then computes status).
 
     Every group, paged; without the sample trace and message, which the details of the groups shown
     carry, so 20,000 groups stay a few megabytes."""
-    return registry.load_groups(client, prefix, lean=True)
+    return registry.load_groups(store, lean=True)
 
 
 # Groups per page of `fetch_groups`: each is one bucket with two single-bucket filters, so a page of
@@ -454,14 +442,14 @@ def parse_group(bucket: Mapping[str, Any]) -> Doc:
     }
 
 
-def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
+def fetch_groups(store: Store, window: Window) -> list[Doc]:
     """Every group with an event in either window, with exact counts (see analyzers.group_pages), in
     pages of GROUP_PAGE: one request up to ~40,000 groups (a request per page of 10,000 read every
     event of both windows again, and the first, unpartitioned one was thrown away)."""
-    query = _both_windows(window, schema.present_query("error.grouping_key"))
+    query = _both_windows(window, queries.grouped())
     pages = group_pages.pages(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=query,
         aggs=_per_group(window),
         page_size=GROUP_PAGE,
@@ -470,12 +458,12 @@ def fetch_groups(client: Any, prefix: str, window: Window) -> list[Doc]:
     return [parse_group(bucket) for page in pages for bucket in page]
 
 
-def fetch_host_counts(client: Any, prefix: str, window: Window) -> dict[str, int]:
+def fetch_host_counts(store: Store, window: Window) -> dict[str, int]:
     """How many distinct hosts sent an event in the current and in the previous window (exact)."""
     counts = {"current": 0, "previous": 0}
     for bucket in group_pages.buckets(
-        client,
-        index=index_pattern(prefix),
+        store,
+        index=store.events,
         query=_both_windows(window),
         aggs={"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}},
         field="host.name",
@@ -501,7 +489,7 @@ def with_exact_counts(
 
 
 def fetch_first_seen(
-    client: Any, prefix: str, window: Window, groups: Iterable[Doc], registry_groups: Iterable[Group] = ()
+    store: Store, window: Window, groups: Iterable[Doc], registry_groups: Iterable[Group] = ()
 ) -> dict[str, str]:
     """The first occurrence ever (before the window end) of every group active in the window.
 
@@ -521,8 +509,8 @@ def fetch_first_seen(
     )
     for keys in group_pages.key_chunks([key for key in first if key not in settled]):
         for bucket in group_pages.buckets(
-            client,
-            index=index_pattern(prefix),
+            store,
+            index=store.events,
             query=first_seen_request(window, keys),
             aggs={"first": {"min": {"field": "@timestamp"}}},
             action="find when groups were first seen",
@@ -531,21 +519,20 @@ def fetch_first_seen(
     return first
 
 
-def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
+def fetch_error_lines(store: Store, window: Window) -> list[Doc]:
     """The MAX_TEMPLATES error-line groups with the most events in the window, chosen from the exact
     counts of every group (paged like the groups) and of the lines not grouped yet, with their
     previous-window counts and titles."""
     per_window = {"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}}
     counted = group_pages.buckets(
-        client,
-        index=index_pattern(prefix),
-        query=_both_windows(window, _ERROR_LINE, schema.present_query("error.grouping_key")),
+        store,
+        index=store.events,
+        query=_both_windows(window, _ERROR_LINE, queries.grouped()),
         aggs=per_window,
         action="count error lines",
     )
     ungrouped = _search(
-        client,
-        prefix,
+        store,
         {
             "size": 0,
             "track_total_hits": False,
@@ -564,9 +551,7 @@ def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
     )
     if not top:
         return []
-    response = _search(
-        client, prefix, error_lines_request(window, [b["key"] for b in top]), "read error lines"
-    )
+    response = _search(store, error_lines_request(window, [b["key"] for b in top]), "read error lines")
     details = {b["key"]: b for b in response.get("aggregations", {}).get("templates", {}).get("buckets", [])}
     rows = []
     for b in top:
@@ -585,13 +570,11 @@ def fetch_error_lines(client: Any, prefix: str, window: Window) -> list[Doc]:
     return rows
 
 
-def fetch_details(client: Any, prefix: str, window: Window, keys: list[str]) -> dict[str, Doc]:
+def fetch_details(store: Store, window: Window, keys: list[str]) -> dict[str, Doc]:
     if not keys:
         return {}
-    return parse_details(_search(client, prefix, details_request(window, keys), "read group details"), window)
+    return parse_details(_search(store, details_request(window, keys), "read group details"), window)
 
 
-def fetch_overview(client: Any, prefix: str, window: Window) -> dict[str, Any]:
-    return parse_overview(
-        _search(client, prefix, overview_request(window), "aggregate the digest window"), window
-    )
+def fetch_overview(store: Store, window: Window) -> dict[str, Any]:
+    return parse_overview(_search(store, overview_request(window), "aggregate the digest window"), window)

@@ -8,7 +8,6 @@ the volume (analyzers.rootcause_queries).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from analyzers import links, rootcause, rootcause_queries
 from analyzers.digest_data import DigestData
@@ -16,6 +15,7 @@ from analyzers.digest_model import GroupRow, Report
 from analyzers.digest_options import DigestOptions
 from analyzers.digest_window import Window
 from analyzers.rootcause import Insights
+from analyzers.store import Store
 
 
 def chosen_keys(report: Report, rows: Sequence[GroupRow], limit: int) -> list[str]:
@@ -46,15 +46,14 @@ def kibana_links(keys: Sequence[str], window: Window, options: DigestOptions) ->
 
 
 def gather(
-    client: Any,
-    prefix: str,
+    store: Store,
     data: DigestData,
     report: Report,
     rows: Sequence[GroupRow],
     options: DigestOptions,
 ) -> Insights:
     keys = chosen_keys(report, rows, options.rootcause.top_groups)
-    found = rootcause_queries.fetch(client, prefix, data.window, keys, options.rootcause)
+    found = rootcause_queries.fetch(store, data.window, keys, options.rootcause)
     counts = {str(g["key"]): int(g["count"]) for g in data.groups}
     causes = rootcause.root_causes(found, keys, counts=counts, window=data.window, config=options.rootcause)
     feedback = rootcause.link_feedback(found)

@@ -73,6 +73,3 @@ class Window:
         if self.bucket == timedelta(days=1) and midnight:
             return f"{self.start:%Y-%m-%d} – {last:%Y-%m-%d}"
         return f"{self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} UTC"
-
-    def es_range(self) -> dict[str, str]:
-        return {"gte": self.start.isoformat(), "lt": self.end.isoformat()}

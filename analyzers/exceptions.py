@@ -12,7 +12,7 @@
     │                                or a ticket to its webhook
     └── AlertError                   an alert webhook could not be delivered
 
-`elasticsearch` errors are translated into these in `analyzers.es` only; SMTP errors in the mailer.
+`elasticsearch` errors are translated into these in `analyzers.store` only; SMTP errors in the mailer.
 Each message is one line naming the problem and what to do next.
 """
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from analyzers import group_edits, group_show_cli
 from analyzers.exceptions import AnalyzerError
+from analyzers.store import connect
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,12 +43,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     edits.set_defaults(handler=handle_edits)
 
 
-def _client(settings: Any) -> Any:
-    from shipper.connection import make_client
-
-    return make_client(settings.elasticsearch)
-
-
 def _version() -> int:
     from shipper.grouping.fingerprint import GROUPING_VERSION
 
@@ -67,18 +62,18 @@ def handle_split(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _record(settings: Any, edit: group_edits.Edit, done: str) -> int:
-    with closing(_client(settings)) as client:
-        group_edits.save(client, settings.index_prefix, edit)
-        edits = group_edits.load(client, settings.index_prefix)
-        changed = group_edits.apply(client, settings.index_prefix, edits, edit.keys)
+    with closing(connect(settings)) as store:
+        group_edits.save(store, edit)
+        edits = group_edits.load(store)
+        changed = group_edits.apply(store, edits, edit.keys)
     undo = f"logloop group unmerge {edit.edit_id}"
     print(f"{edit.edit_id}: {done} by {edit.who}; {changed} events re-keyed (undo: {undo})")
     return 0
 
 
 def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
-    with closing(_client(settings)) as client:
-        edits = group_edits.load(client, settings.index_prefix)
+    with closing(connect(settings)) as store:
+        edits = group_edits.load(store)
         chosen = [
             edit for edit in edits if edit.active and args.key in (edit.edit_id, edit.target, *edit.sources)
         ]
@@ -86,18 +81,18 @@ def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
             raise AnalyzerError(f"no active merge or split of {args.key}; see `logloop group edits`")
         who, at = group_edits.who_am_i(), group_edits.now()
         for edit in chosen:
-            group_edits.save(client, settings.index_prefix, replace(edit, undone_by=who, undone_at=at))
-        edits = group_edits.load(client, settings.index_prefix)
+            group_edits.save(store, replace(edit, undone_by=who, undone_at=at))
+        edits = group_edits.load(store)
         keys = set().union(*(edit.keys for edit in chosen))
-        changed = group_edits.apply(client, settings.index_prefix, edits, keys)
+        changed = group_edits.apply(store, edits, keys)
     print(f"undid {', '.join(edit.edit_id for edit in chosen)}; {changed} events back to their groups")
     return 0
 
 
 def handle_edits(args: argparse.Namespace, settings: Any) -> int:
     del args
-    with closing(_client(settings)) as client:
-        edits = group_edits.load(client, settings.index_prefix)
+    with closing(connect(settings)) as store:
+        edits = group_edits.load(store)
     for edit in edits:
         what = f"merge {' '.join(edit.sources)} -> {edit.target}" if edit.kind == "merge" else (
             f"split {edit.target} by {edit.by}")  # fmt: skip

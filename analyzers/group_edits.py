@@ -24,9 +24,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers import es, queries
+from analyzers import queries
 from analyzers.exceptions import AnalyzerError
-from shipper.schema import get_field, index_pattern
+from analyzers.store import Store
+from shipper.schema import get_field
 
 SPLIT_BY: Final = ("message", "caller", "version")
 _KEYWORD: Final = {"type": "keyword", "ignore_above": 1024}
@@ -70,10 +71,6 @@ class Edit:
     def keys(self) -> frozenset[str]:
         """The keys whose events this edit moves."""
         return frozenset((self.target, *self.sources))
-
-
-def index_name(prefix: str) -> str:
-    return f"{prefix}-group-edits"
 
 
 def new_merge(target: str, sources: Sequence[str], *, who: str, at: datetime, version: int) -> Edit:
@@ -170,10 +167,9 @@ def who_am_i() -> str:
 # --- Elasticsearch (the edges) ---------------------------------------------------------------------
 
 
-def ensure(client: Any, prefix: str) -> bool:
-    return es.ensure_index(
-        client,
-        index=index_name(prefix),
+def ensure(store: Store) -> bool:
+    return store.ensure_index(
+        index=store.group_edits,
         body={
             "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
             "mappings": MAPPING,
@@ -204,20 +200,20 @@ def from_document(document: Mapping[str, Any]) -> Edit:
     )  # fmt: skip
 
 
-def save(client: Any, prefix: str, edit: Edit) -> None:
-    ensure(client, prefix)
-    operations = [{"index": {"_index": index_name(prefix), "_id": edit.edit_id}}, to_document(edit)]
-    es.bulk(client, operations=operations, action="record the group edit", refresh=True)
+def save(store: Store, edit: Edit) -> None:
+    ensure(store)
+    operations = [{"index": {"_index": store.group_edits, "_id": edit.edit_id}}, to_document(edit)]
+    store.bulk(operations=operations, action="record the group edit", refresh=True)
 
 
-def load(client: Any, prefix: str, *, limit: int = 10_000) -> list[Edit]:
+def load(store: Store, *, limit: int = 10_000) -> list[Edit]:
     """Every edit, oldest first (active and undone: the history)."""
     body = {"size": limit, "query": {"match_all": {}}, "sort": [{"at": "asc"}, {"edit_id": "asc"}]}
-    response = es.search(client, index=index_name(prefix), body=body, action="read the group edits")
+    response = store.search(index=store.group_edits, body=body, action="read the group edits")
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
 
 
-def apply(client: Any, prefix: str, edits: Sequence[Edit], keys: Iterable[str], *, batch: int = 500) -> int:
+def apply(store: Store, edits: Sequence[Edit], keys: Iterable[str], *, batch: int = 500) -> int:
     """Re-key every stored error event whose key (or default key) is in `keys`, or that an edit moved,
     by the active `edits`; the number of events changed."""
     wanted = sorted(set(keys))
@@ -228,7 +224,7 @@ def apply(client: Any, prefix: str, edits: Sequence[Edit], keys: Iterable[str], 
         "bool": {
             "filter": [queries.is_error()],
             "should": [
-                {"terms": {"error.grouping_key": wanted}},
+                queries.in_groups(wanted),
                 {"terms": {"error.grouping_default_key": wanted}},
                 {"terms": {"logloop.group_edit": moved_by or ["-"]}},
             ],
@@ -239,17 +235,17 @@ def apply(client: Any, prefix: str, edits: Sequence[Edit], keys: Iterable[str], 
     search_after: list[Any] | None = None
     while True:
         body = queries.regroup_page(query=query, batch=batch, search_after=search_after)
-        hits = es.search(client, index=index_pattern(prefix), body=body, action="read events to re-key")
+        hits = store.search(index=store.events, body=body, action="read events to re-key")
         page = hits.get("hits", {}).get("hits", [])
         if not page:
             break
         operations: list[dict[str, Any]] = []
         for hit in page:
             operations.extend(rekey_operations(hit, edits))
-        changed += es.bulk(client, operations=operations, action="write edited grouping keys")
+        changed += store.bulk(operations=operations, action="write edited grouping keys")
         search_after = page[-1]["sort"]
     if changed:
-        es.refresh(client, index=index_pattern(prefix))
+        store.refresh(index=store.events)
     return changed
 
 
@@ -273,11 +269,11 @@ def rekey_operations(hit: Mapping[str, Any], edits: Sequence[Edit]) -> list[dict
     ]
 
 
-def apply_pending(client: Any, prefix: str) -> int:
+def apply_pending(store: Store) -> int:
     """Move the events stored since the last edit (shipped with their default keys) into the edited
     groups; `analyze` calls it first, so every count it makes respects the edits."""
-    edits = load(client, prefix)
-    return apply(client, prefix, edits, pending_keys(edits)) if edits else 0
+    edits = load(store)
+    return apply(store, edits, pending_keys(edits)) if edits else 0
 
 
 def now() -> datetime:

@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from analyzers import es
 from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
+from analyzers.store import Store
 
 GROUP_KEY: Final = "error.grouping_key"
 # Terms per page when each carries a few numbers (one bucket each): big pages cost fewer requests, and
@@ -147,10 +147,10 @@ class _Answer:
     estimate: int | None = None
 
 
-def _ask(client: Any, *, index: str, body: Mapping[str, Any], action: str) -> _Answer | None:
+def _ask(store: Store, *, index: str, body: Mapping[str, Any], action: str) -> _Answer | None:
     """Run one page request; None when no index matches (a fresh deployment)."""
     try:
-        aggregations = es.search(client, index=index, body=body, action=action).get("aggregations")
+        aggregations = store.search(index=index, body=body, action=action).get("aggregations")
     except TooManyBuckets:
         return _Answer(buckets=None)
     if aggregations is None:
@@ -170,7 +170,7 @@ def _split(partition: Partition, estimate: int | None, page_size: int) -> list[P
 
 
 def pages(
-    client: Any,
+    store: Store,
     *,
     index: str,
     query: Mapping[str, Any],
@@ -195,7 +195,7 @@ def pages(
             page_size=page_size,
             estimate=partition.of == 1,
         )
-        answer = _ask(client, index=index, body=body, action=action)
+        answer = _ask(store, index=index, body=body, action=action)
         if answer is None:
             return
         if answer.buckets is not None:
@@ -207,7 +207,7 @@ def pages(
 
 
 def keyed_pages(
-    client: Any,
+    store: Store,
     *,
     index: str,
     query: Mapping[str, Any],
@@ -221,10 +221,10 @@ def keyed_pages(
     `aggs` are costly: the keys are listed first (`pages` without sub-aggregations, LIST_SIZE at a
     time), then each chunk of `page_size` keys is aggregated with a `terms` query on it (`keys_request`),
     so each event is visited by one page's request instead of by every page's."""
-    for listed in pages(client, index=index, query=query, field=field, page_size=LIST_SIZE, action=action):
+    for listed in pages(store, index=index, query=query, field=field, page_size=LIST_SIZE, action=action):
         for chunk in key_chunks([str(bucket["key"]) for bucket in listed], page_size):
             yield from _keyed_page(
-                client,
+                store,
                 index=index,
                 query=query,
                 aggs=aggs,
@@ -236,7 +236,7 @@ def keyed_pages(
 
 
 def _keyed_page(
-    client: Any,
+    store: Store,
     *,
     index: str,
     query: Mapping[str, Any],
@@ -251,7 +251,7 @@ def _keyed_page(
     while pending:
         chunk = pending.pop()
         body = keys_request(query=query, field=field, aggs=aggs, keys=chunk, unread=unread)
-        answer = _ask(client, index=index, body=body, action=action)
+        answer = _ask(store, index=index, body=body, action=action)
         if answer is None:
             return
         if answer.buckets is not None:
@@ -267,7 +267,7 @@ def _keyed_page(
 
 
 def buckets(
-    client: Any,
+    store: Store,
     *,
     index: str,
     query: Mapping[str, Any],
@@ -278,7 +278,7 @@ def buckets(
 ) -> Iterator[Bucket]:
     """The buckets of `pages`, one at a time."""
     for page in pages(
-        client, index=index, query=query, aggs=aggs, field=field, page_size=page_size, action=action
+        store, index=index, query=query, aggs=aggs, field=field, page_size=page_size, action=action
     ):
         yield from page
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyzers import digest, digest_data, es, rootcause, rootcause_queries
+from analyzers import digest, digest_data, queries, rootcause, rootcause_queries
 from analyzers.digest_insights import kibana_links
 from analyzers.digest_model import GroupRow, group_rows
 from analyzers.digest_options import DigestOptions
 from analyzers.digest_window import Window
 from analyzers.exceptions import GroupNotFound
 from analyzers.rootcause import FeedbackLink, RootCause
-from shipper.schema import index_pattern
+from analyzers.store import Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,25 +40,18 @@ def resolve_request(reference: str, until: datetime) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {
-            "bool": {
-                "filter": [
-                    {"prefix": {"error.grouping_key": reference}},
-                    {"range": {"@timestamp": {"lt": until.isoformat()}}},
-                ]
-            }
-        },
-        "aggs": {"keys": {"terms": {"field": "error.grouping_key", "size": 5}}},
+        "query": queries.all_of({"prefix": {queries.GROUP_KEY: reference}}, queries.time_range(None, until)),
+        "aggs": {"keys": queries.terms_agg(queries.GROUP_KEY, 5)},
     }
 
 
-def resolve(client: Any, prefix: str, reference: str, until: datetime) -> str:
+def resolve(store: Store, reference: str, until: datetime) -> str:
     """The grouping key `reference` names: itself, or the one key it is a prefix of."""
     reference = reference.strip()
     if not reference:
         raise GroupNotFound("give a grouping key (or a unique prefix of one), as the digest prints it")
-    response = es.search(
-        client, index=index_pattern(prefix), body=resolve_request(reference, until), action="find the group"
+    response = store.search(
+        index=store.events, body=resolve_request(reference, until), action="find the group"
     )
     keys = [b["key"] for b in response.get("aggregations", {}).get("keys", {}).get("buckets", [])]
     if reference in keys:
@@ -73,8 +66,7 @@ def resolve(client: Any, prefix: str, reference: str, until: datetime) -> str:
 
 
 def build(
-    client: Any,
-    prefix: str,
+    store: Store,
     reference: str,
     *,
     window: timedelta,
@@ -83,10 +75,10 @@ def build(
     options: DigestOptions,
 ) -> GroupReport:
     span = Window.ending(until, window, options.timezone)
-    key = resolve(client, prefix, reference, until)
-    data = digest.fetch(client, prefix, span)
+    key = resolve(store, reference, until)
+    data = digest.fetch(store, span)
     data = dataclasses.replace(
-        data, details={**data.details, **digest_data.fetch_details(client, prefix, span, [key])}
+        data, details={**data.details, **digest_data.fetch_details(store, span, [key])}
     )
     rows = group_rows(data)
     row = next((r for r in rows if r.key == key), None)
@@ -94,7 +86,7 @@ def build(
         raise GroupNotFound(
             f"group {key[:12]} has no events between {span.label()} (or is ignored): try a longer --window"
         )
-    found = rootcause_queries.fetch(client, prefix, span, [key], options.rootcause)
+    found = rootcause_queries.fetch(store, span, [key], options.rootcause)
     counts = {str(g["key"]): int(g["count"]) for g in data.groups}
     cause = rootcause.root_causes(found, [key], counts=counts, window=span, config=options.rootcause)[key]
     feedback = tuple(f for f in rootcause.link_feedback(found) if f.key == key)

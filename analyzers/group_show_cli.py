@@ -20,6 +20,7 @@ from typing import Any
 
 from analyzers import config
 from analyzers.exceptions import ConfigurationError
+from analyzers.store import connect
 
 SHOW_FORMATS = ("text", "markdown", "json")
 
@@ -44,19 +45,18 @@ def add_commands(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def _report(args: argparse.Namespace, settings: Any) -> Any:
     from analyzers import digest_options, group_report
-    from shipper.connection import make_client
 
     options = digest_options.from_settings(settings)
     now = datetime.now(UTC)
     window = config.parse_duration(args.window, name="--window")
     until = config.parse_time(args.until, now=now)
-    client = make_client(settings.elasticsearch)
+    store = connect(settings)
     try:
         return group_report.build(
-            client, settings.index_prefix, args.group, window=window, until=until, now=now, options=options
+            store, args.group, window=window, until=until, now=now, options=options
         ), options
     finally:
-        client.close()
+        store.close()
 
 
 def _jsonable(value: Any) -> Any:

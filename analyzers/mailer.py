@@ -44,9 +44,9 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any, Final
 
-from analyzers import es
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
+from analyzers.store import Store
 from shipper.connection import is_loopback_host
 
 if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
@@ -198,10 +198,6 @@ def build_message(
     return message
 
 
-def markers_index(prefix: str) -> str:
-    return f"{prefix}-digest-sends"
-
-
 def window_key(window: Window) -> str:
     """The window's identity for sending: its length and its end floored to the chart bucket (a day for
     weekly digests, an hour for short windows), so a retry minutes after the scheduled run is the same."""
@@ -225,14 +221,13 @@ class _Claim:
 class MarkerStore:
     """The send markers in `<prefix>-digest-sends` (create / compare-and-set / finish)."""
 
-    def __init__(self, client: Any, prefix: str, *, owner: str | None = None) -> None:
-        self._client = client
-        self._index = markers_index(prefix)
+    def __init__(self, store: Store, *, owner: str | None = None) -> None:
+        self._store = store
+        self._index = store.digest_sends
         self._owner = owner or f"{socket.gethostname()}:{os.getpid()}"
 
     def ensure(self) -> None:
-        es.ensure_index(
-            self._client,
+        self._store.ensure_index(
             index=self._index,
             body={
                 "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
@@ -256,20 +251,21 @@ class MarkerStore:
         """Own the (window, recipient) send, or say why not."""
         mid = marker_id(window, recipient)
         document = self._document(window, recipient, now)
-        with es.translated("create a digest send marker"):
-            response = self._client.options(ignore_status=409).create(
-                index=self._index, id=mid, document=document
-            )
-        body = getattr(response, "body", response)
-        if "error" not in body:
+        body = self._store.create_doc(
+            index=self._index,
+            doc_id=mid,
+            document=document,
+            action="create a digest send marker",
+            refresh=None,
+        )
+        if body is not None:
             return _Claim(mid, body["_seq_no"], body["_primary_term"]), None
         return self._claim_existing(mid, document, recipient, now)
 
     def _claim_existing(
         self, mid: str, document: dict[str, Any], recipient: str, now: datetime
     ) -> tuple[_Claim | None, SendOutcome | None]:
-        with es.translated("read a digest send marker"):
-            current = self._client.get(index=self._index, id=mid)
+        current = self._store.get_doc(index=self._index, doc_id=mid, action="read a digest send marker")
         source = current["_source"]
         state = source.get("state")
         if state == "sent":
@@ -299,16 +295,16 @@ class MarkerStore:
                 ),
             )
         # failed: nothing was delivered; re-claim with compare-and-set so only one retrier wins.
-        with es.translated("re-claim a digest send marker"):
-            response = self._client.options(ignore_status=409).index(
-                index=self._index,
-                id=mid,
-                document=document,
-                if_seq_no=current["_seq_no"],
-                if_primary_term=current["_primary_term"],
-            )
-        body = getattr(response, "body", response)
-        if "error" in body:
+        body = self._store.replace_doc(
+            index=self._index,
+            doc_id=mid,
+            document=document,
+            seq_no=current["_seq_no"],
+            primary_term=current["_primary_term"],
+            action="re-claim a digest send marker",
+            conflict_ok=True,
+        )
+        if body is None:
             return None, SendOutcome(
                 recipient=recipient,
                 state="sending-elsewhere",
@@ -320,22 +316,23 @@ class MarkerStore:
     def finish(
         self, claim: _Claim, *, state: str, now: datetime, message_id: str = "", error: str = ""
     ) -> None:
-        with es.translated("update a digest send marker"):
-            current = self._client.get(index=self._index, id=claim.marker_id)["_source"]
-            document = {
-                **current,
-                "state": state,
-                "finished_at": iso(now),
-                "message_id": message_id,
-                "error": error,
-            }
-            self._client.index(
-                index=self._index,
-                id=claim.marker_id,
-                document=document,
-                if_seq_no=claim.seq_no,
-                if_primary_term=claim.primary_term,
-            )
+        action = "update a digest send marker"
+        current = self._store.get_doc(index=self._index, doc_id=claim.marker_id, action=action)["_source"]
+        document = {
+            **current,
+            "state": state,
+            "finished_at": iso(now),
+            "message_id": message_id,
+            "error": error,
+        }
+        self._store.replace_doc(
+            index=self._index,
+            doc_id=claim.marker_id,
+            document=document,
+            seq_no=claim.seq_no,
+            primary_term=claim.primary_term,
+            action=action,
+        )
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:
@@ -440,8 +437,7 @@ def send_message(settings: SmtpSettings, message: EmailMessage, recipients: Sequ
 
 
 def send_digest(
-    client: Any,
-    prefix: str,
+    store: Store,
     report: Report,
     images: Mapping[str, bytes],
     settings: SmtpSettings,
@@ -457,20 +453,20 @@ def send_digest(
             SendOutcome(recipient=r, state="skipped-empty", detail="nothing to report; send_empty = false")
             for r in targets
         ]
-    store = MarkerStore(client, prefix)
-    store.ensure()
+    markers = MarkerStore(store)
+    markers.ensure()
     sender = _Sender(settings)
     outcomes: list[SendOutcome] = []
     try:
         for recipient in targets:
-            outcomes.append(_send_one(store, sender, report, images, settings, recipient, now))
+            outcomes.append(_send_one(markers, sender, report, images, settings, recipient, now))
     finally:
         sender.close()
     return outcomes
 
 
 def _send_one(
-    store: MarkerStore,
+    markers: MarkerStore,
     sender: _Sender,
     report: Report,
     images: Mapping[str, bytes],
@@ -478,16 +474,16 @@ def _send_one(
     recipient: str,
     now: datetime,
 ) -> SendOutcome:
-    claim, outcome = store.claim(report.window, recipient, now)
+    claim, outcome = markers.claim(report.window, recipient, now)
     if claim is None:
         assert outcome is not None
         return outcome
     message = build_message(report, images, sender=settings.sender, recipient=recipient, now=now)
     attempt = _transmit(sender, message, [recipient])
     if attempt.state == "failed":  # nothing was delivered: a later run may retry it
-        store.finish(claim, state="failed", now=now, error=attempt.detail)
+        markers.finish(claim, state="failed", now=now, error=attempt.detail)
     elif attempt.state == "sent":
-        store.finish(claim, state="sent", now=now, message_id=str(message["Message-ID"]))
+        markers.finish(claim, state="sent", now=now, message_id=str(message["Message-ID"]))
     detail = attempt.detail
     if attempt.state == "in-doubt":
         detail += "; not retried (check the mailbox)"

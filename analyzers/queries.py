@@ -13,13 +13,14 @@ Bounds (so one request costs the same on the embedded node and on a cluster):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from shipper import schema
 
 TERMS_SIZE: Final = 50
+GROUP_KEY: Final = "error.grouping_key"  # the field every group-by and group filter uses
 SAMPLE_FIELDS: Final = (
     "@timestamp",
     "message",
@@ -42,8 +43,12 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def time_range(start: datetime | None, end: datetime, *, exclusive_start: bool = False) -> dict[str, Any]:
-    bounds: dict[str, str] = {"lt": iso(end)}
+def time_range(
+    start: datetime | None, end: datetime, *, exclusive_start: bool = False, end_inclusive: bool = False
+) -> dict[str, Any]:
+    """Events in [start, end) by `@timestamp` (no start: everything before `end`); the flags make
+    the start exclusive or the end inclusive. Every time filter of every analyzer is this one."""
+    bounds: dict[str, str] = {"lte" if end_inclusive else "lt": iso(end)}
     if start is not None:
         bounds["gt" if exclusive_start else "gte"] = iso(start)
     return {"range": {"@timestamp": bounds}}
@@ -54,7 +59,33 @@ def is_error() -> dict[str, Any]:
     return schema.is_error_query()
 
 
-def _terms(field: str, size: int = TERMS_SIZE, **sub: Any) -> dict[str, Any]:
+def all_of(*clauses: Mapping[str, Any]) -> dict[str, Any]:
+    """Events every clause matches (a non-scoring `bool` filter)."""
+    return {"bool": {"filter": [dict(clause) for clause in clauses]}}
+
+
+def in_groups(keys: Iterable[str]) -> dict[str, Any]:
+    """Events of these groups (by grouping key)."""
+    return {"terms": {GROUP_KEY: list(keys)}}
+
+
+def in_group(key: str) -> dict[str, Any]:
+    """Events of this one group."""
+    return {"term": {GROUP_KEY: key}}
+
+
+def grouped() -> dict[str, Any]:
+    """Events that carry a grouping key ("" is no key, as `schema.present_query` says for keywords)."""
+    return schema.present_query(GROUP_KEY)
+
+
+def ungrouped() -> dict[str, Any]:
+    """Events no grouping key was given yet (`logloop regroup` and `analyze` give them one)."""
+    return {"bool": {"must_not": [grouped()]}}
+
+
+def terms_agg(field: str, size: int = TERMS_SIZE, **sub: Any) -> dict[str, Any]:
+    """A `terms` aggregation of the `size` most frequent values of `field`, with sub-aggregations."""
     agg: dict[str, Any] = {"terms": {"field": field, "size": size}}
     if sub:
         agg["aggs"] = sub
@@ -80,9 +111,7 @@ def window_ranges(until: datetime, window: timedelta, baseline_windows: int) -> 
 def summary_query(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
     """The grouped events of the look-back range (current window + baseline windows)."""
     lookback_start = until - (baseline_windows + 1) * window
-    return {
-        "bool": {"filter": [time_range(lookback_start, until), schema.present_query("error.grouping_key")]}
-    }
+    return all_of(time_range(lookback_start, until), grouped())
 
 
 def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> dict[str, Any]:
@@ -103,10 +132,10 @@ def group_aggs(*, until: datetime, window: timedelta, baseline_windows: int) -> 
                 "ranges": window_ranges(until, window, baseline_windows),
             }
         },
-        "versions": _terms("service.version"),
-        "hosts": _terms("host.name"),
-        "services": _terms("service.name"),
-        "levels": _terms("log.level", size=5),
+        "versions": terms_agg("service.version"),
+        "hosts": terms_agg("host.name"),
+        "services": terms_agg("service.name"),
+        "levels": terms_agg("log.level", size=5),
         # Only "is any event feedback" is read: a filter costs a fraction of a terms list per group.
         "feedback": {"filter": {"term": {"event.dataset": schema.DATASET_FEEDBACK}}},
         "with_trace": {"filter": {"exists": {"field": "error.stack_trace"}}},
@@ -199,10 +228,10 @@ def service_versions(*, until: datetime, window: timedelta, baseline_windows: in
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {"bool": {"filter": [time_range(lookback_start, until)]}},
+        "query": all_of(time_range(lookback_start, until)),
         "aggs": {
-            "service_versions": _terms(
-                "service.name", size=TERMS_SIZE, versions=_terms("service.version", first_seen=_min_ts())
+            "service_versions": terms_agg(
+                "service.name", size=TERMS_SIZE, versions=terms_agg("service.version", first_seen=_min_ts())
             ),
         },
     }
@@ -213,12 +242,10 @@ def latest_per_group(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
     return {
         "size": len(keys),
         "track_total_hits": False,
-        "query": {
-            "bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(keys)}}]}
-        },
-        "collapse": {"field": "error.grouping_key"},
+        "query": all_of(time_range(None, until), in_groups(keys)),
+        "collapse": {"field": GROUP_KEY},
         "sort": [{"@timestamp": {"order": "desc"}}],
-        "_source": {"includes": [*SAMPLE_FIELDS, "error.grouping_key", "host.name"]},
+        "_source": {"includes": [*SAMPLE_FIELDS, GROUP_KEY, "host.name"]},
     }
 
 
@@ -232,24 +259,21 @@ def latest_at(*, last_seen: Mapping[str, datetime], until: datetime) -> dict[str
     for key, moment in last_seen.items():
         day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         by_day.setdefault(day, []).append(key)
-    clauses = [
-        {"bool": {"filter": [time_range(day, until), {"terms": {"error.grouping_key": keys}}]}}
-        for day, keys in sorted(by_day.items())
-    ]
+    clauses = [all_of(time_range(day, until), in_groups(keys)) for day, keys in sorted(by_day.items())]
     return {
         "size": len(last_seen),
         "track_total_hits": False,
         "query": {"bool": {"should": clauses, "minimum_should_match": 1}},
-        "collapse": {"field": "error.grouping_key"},
+        "collapse": {"field": GROUP_KEY},
         "sort": [{"@timestamp": {"order": "desc"}}],
-        "_source": {"includes": [*SAMPLE_FIELDS, "error.grouping_key", "host.name"]},
+        "_source": {"includes": [*SAMPLE_FIELDS, GROUP_KEY, "host.name"]},
     }
 
 
 def all_time_query(*, keys: Sequence[str], until: datetime) -> dict[str, Any]:
     """These groups' events before `until` over every daily index (their exact count and first
     occurrence are paged; analyze asks only before its look-back range, whose counts it has)."""
-    return {"bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(keys)}}]}}
+    return all_of(time_range(None, until), in_groups(keys))
 
 
 ALL_TIME_AGGS: Final = {"first_seen": {"min": {"field": "@timestamp"}}}
@@ -266,7 +290,7 @@ def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict
         key: {
             "bool": {
                 "filter": [
-                    {"term": {"error.grouping_key": key}},
+                    in_group(key),
                     time_range(moment, until, exclusive_start=True),
                 ]
             }
@@ -276,13 +300,11 @@ def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": {
-            "bool": {"filter": [time_range(None, until), {"terms": {"error.grouping_key": list(since)}}]}
-        },
+        "query": all_of(time_range(None, until), in_groups(since)),
         "aggs": {
             "since": {
                 "filters": {"filters": filters},
-                "aggs": {"first": _min_ts(), "versions": _terms("service.version", first=_min_ts())},
+                "aggs": {"first": _min_ts(), "versions": terms_agg("service.version", first=_min_ts())},
             }
         },
     }
@@ -293,18 +315,14 @@ def check_errors(*, start: datetime, until: datetime) -> dict[str, Any]:
     return {
         "size": 0,
         "track_total_hits": True,
-        "query": {"bool": {"filter": [time_range(start, until), is_error()]}},
+        "query": all_of(time_range(start, until), is_error()),
     }
 
 
 def check_groups_query(*, start: datetime, until: datetime) -> dict[str, Any]:
     """The grouped error events of [start, until): paged per group, with CHECK_GROUP_AGGS (samples are
     read for the new groups only, with `latest_per_group`)."""
-    return {
-        "bool": {
-            "filter": [time_range(start, until), is_error(), {"exists": {"field": "error.grouping_key"}}]
-        }
-    }
+    return all_of(time_range(start, until), is_error(), grouped())
 
 
 CHECK_GROUP_AGGS: Final = {"first_seen": _min_ts()}
@@ -312,20 +330,16 @@ CHECK_GROUP_AGGS: Final = {"first_seen": _min_ts()}
 
 def seen_before_query(*, keys: Sequence[str], start: datetime) -> dict[str, Any]:
     """Error events of these groups before `start`: a group with any is not new."""
-    return {
-        "bool": {
-            "filter": [time_range(None, start), is_error(), {"terms": {"error.grouping_key": list(keys)}}]
-        }
-    }
+    return all_of(time_range(None, start), is_error(), in_groups(keys))
 
 
 def needs_regrouping(
     *, current_version: int, since: datetime | None, until: datetime, missing_only: bool = False
 ) -> dict[str, Any]:
     """Error events without a grouping key, or (unless `missing_only`) grouped by an older version."""
-    missing = {"bool": {"must_not": [{"exists": {"field": "error.grouping_key"}}]}}
+    missing = ungrouped()
     if missing_only:
-        return {"bool": {"filter": [time_range(since, until), is_error(), missing]}}
+        return all_of(time_range(since, until), is_error(), missing)
     outdated = {
         "bool": {
             "should": [
@@ -336,7 +350,7 @@ def needs_regrouping(
             "minimum_should_match": 1,
         }
     }
-    return {"bool": {"filter": [time_range(since, until), is_error(), outdated]}}
+    return all_of(time_range(since, until), is_error(), outdated)
 
 
 def regroup_page(

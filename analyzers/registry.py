@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers import es
 from analyzers.exceptions import GroupNotFound, RegistryError
+from analyzers.store import Store
 
 STATUSES: Final = ("new", "ongoing", "escalating", "regressed", "resolved", "ignored")
 CATEGORIES: Final = ("traceback", "error_line", "feedback")
@@ -94,10 +94,6 @@ _DATE_FIELDS: Final = frozenset(f.name for f in fields(Group) if "datetime" in s
 _TUPLE_FIELDS: Final = frozenset(f.name for f in fields(Group) if str(f.type).startswith("tuple"))
 
 
-def index_name(prefix: str) -> str:
-    return f"{prefix}-groups"
-
-
 def _parse_date(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -139,22 +135,22 @@ def from_document(document: Mapping[str, Any]) -> Group:
         ) from None
 
 
-def ensure(client: Any, prefix: str) -> bool:
+def ensure(store: Store) -> bool:
     """Create the registry index with its mapping if missing; True when created now.
 
     An existing registry gets the fields this version added (the mapping is strict, so a document
     carrying a field it does not know would be refused)."""
-    created = es.ensure_index(
-        client,
-        index=index_name(prefix),
+    created = store.ensure_index(
+        index=store.registry,
         body={
             "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
             "mappings": MAPPING,
         },
     )
     if not created:
-        with es.translated("update the group registry mapping"):
-            client.indices.put_mapping(index=index_name(prefix), properties=MAPPING["properties"])
+        store.put_mapping(
+            index=store.registry, properties=MAPPING["properties"], action="update the group registry mapping"
+        )
     return created
 
 
@@ -164,7 +160,7 @@ PAGE: Final = 2000
 
 
 def iter_groups(
-    client: Any, prefix: str, *, query: Mapping[str, Any] | None = None, page: int = PAGE, lean: bool = False
+    store: Store, *, query: Mapping[str, Any] | None = None, page: int = PAGE, lean: bool = False
 ) -> Iterator[Group]:
     """Every group `query` matches (all by default), paged with search_after by group id."""
     after: list[Any] | None = None
@@ -179,7 +175,7 @@ def iter_groups(
             body["_source"] = {"excludes": list(LEAN_EXCLUDES)}
         if after is not None:
             body["search_after"] = after
-        response = es.search(client, index=index_name(prefix), body=body, action="read the group registry")
+        response = store.search(index=store.registry, body=body, action="read the group registry")
         hits = response.get("hits", {}).get("hits", [])
         yield from (from_document(hit["_source"]) for hit in hits)
         if len(hits) < page:
@@ -187,11 +183,11 @@ def iter_groups(
         after = hits[-1]["sort"]
 
 
-def load_groups(client: Any, prefix: str, *, lean: bool = False) -> list[Group]:
+def load_groups(store: Store, *, lean: bool = False) -> list[Group]:
     """Every registry group, by priority (empty when the registry does not exist yet).
 
     `lean` leaves the sample trace and message out (None), for callers that hold every group."""
-    groups = list(iter_groups(client, prefix, lean=lean))
+    groups = list(iter_groups(store, lean=lean))
     groups.sort(key=lambda group: (-group.priority, group.group_id))
     return groups
 
@@ -200,7 +196,7 @@ def _hits(response: Mapping[str, Any]) -> list[Group]:
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
 
 
-def groups_by_id(client: Any, prefix: str, ids: Iterable[str], *, lean: bool = False) -> dict[str, Group]:
+def groups_by_id(store: Store, ids: Iterable[str], *, lean: bool = False) -> dict[str, Group]:
     """The registry entries of these groups (those it has), in one request (`lean`: without the long
     texts, as `iter_groups`)."""
     wanted = list(dict.fromkeys(ids))
@@ -209,19 +205,19 @@ def groups_by_id(client: Any, prefix: str, ids: Iterable[str], *, lean: bool = F
     body: dict[str, Any] = {"size": len(wanted), "query": {"ids": {"values": wanted}}}
     if lean:
         body["_source"] = {"excludes": list(LEAN_EXCLUDES)}
-    groups = _hits(es.search(client, index=index_name(prefix), body=body, action="read the group registry"))
+    groups = _hits(store.search(index=store.registry, body=body, action="read the group registry"))
     return {group.group_id: group for group in groups}
 
 
 _OPEN: Final = {"bool": {"must_not": [{"terms": {"status": ["resolved", "ignored"]}}]}}
 
 
-def open_groups(client: Any, prefix: str, *, page: int = PAGE) -> Iterator[Group]:
+def open_groups(store: Store, *, page: int = PAGE) -> Iterator[Group]:
     """Every group not resolved or ignored, paged by group id."""
-    return iter_groups(client, prefix, query=_OPEN, page=page)
+    return iter_groups(store, query=_OPEN, page=page)
 
 
-def open_group_ids(client: Any, prefix: str, *, page: int = PAGE) -> Iterator[str]:
+def open_group_ids(store: Store, *, page: int = PAGE) -> Iterator[str]:
     """The ids of `open_groups`, without reading their documents (analyze needs only the few it did
     not see in its pages)."""
     after: list[Any] | None = None
@@ -235,7 +231,7 @@ def open_group_ids(client: Any, prefix: str, *, page: int = PAGE) -> Iterator[st
         }
         if after is not None:
             body["search_after"] = after
-        response = es.search(client, index=index_name(prefix), body=body, action="read the group registry")
+        response = store.search(index=store.registry, body=body, action="read the group registry")
         hits = response.get("hits", {}).get("hits", [])
         yield from (str(hit["_id"]) for hit in hits)
         if len(hits) < page:
@@ -243,34 +239,32 @@ def open_group_ids(client: Any, prefix: str, *, page: int = PAGE) -> Iterator[st
         after = hits[-1]["sort"]
 
 
-def lookup(client: Any, prefix: str, reference: str) -> Group:
+def lookup(store: Store, reference: str) -> Group:
     """The group `reference` names: an exact key, else a unique key prefix (GroupNotFound otherwise)."""
-    exact = groups_by_id(client, prefix, [reference]) if reference else {}
+    exact = groups_by_id(store, [reference]) if reference else {}
     if reference in exact:
         return exact[reference]
     body = {"size": 6, "query": {"prefix": {"group_id": reference}}, "sort": [{"group_id": "asc"}]}
-    candidates = _hits(es.search(client, index=index_name(prefix), body=body, action="find the group"))
+    candidates = _hits(store.search(index=store.registry, body=body, action="find the group"))
     return find_group(candidates, reference)
 
 
-def save_groups(client: Any, prefix: str, groups: Iterable[Group], *, refresh: bool = True) -> int:
+def save_groups(store: Store, groups: Iterable[Group], *, refresh: bool = True) -> int:
     """Write whole group documents (index by id); returns how many were written."""
     operations: list[dict[str, Any]] = []
     for group in groups:
-        operations.append({"index": {"_index": index_name(prefix), "_id": group.group_id}})
+        operations.append({"index": {"_index": store.registry, "_id": group.group_id}})
         operations.append(to_document(group))
-    return es.bulk(client, operations=operations, action="write the group registry", refresh=refresh)
+    return store.bulk(operations=operations, action="write the group registry", refresh=refresh)
 
 
-def forget(client: Any, prefix: str, keys: Iterable[str]) -> int:
+def forget(store: Store, keys: Iterable[str]) -> int:
     """Remove groups whose events now carry another key (their template was merged into another)."""
-    operations = [{"delete": {"_index": index_name(prefix), "_id": key}} for key in keys]
+    operations = [{"delete": {"_index": store.registry, "_id": key}} for key in keys]
     if not operations:
         return 0
-    with es.translated("update the group registry"):
-        response = client.bulk(operations=operations, refresh=True)
-    body = response.body if hasattr(response, "body") else response
-    return sum(1 for item in body["items"] if item["delete"].get("result") == "deleted")
+    items = store.bulk_items(operations=operations, action="update the group registry", refresh=True)
+    return sum(1 for item in items if item["delete"].get("result") == "deleted")
 
 
 def find_group(groups: Iterable[Group], reference: str) -> Group:
@@ -292,8 +286,7 @@ def find_group(groups: Iterable[Group], reference: str) -> Group:
 
 
 def mark(
-    client: Any,
-    prefix: str,
+    store: Store,
     reference: str,
     *,
     status: str,
@@ -303,7 +296,7 @@ def mark(
     """Set a maintainer's status (resolved or ignored) on the group `reference` names; return it.
 
     `now` is when the fix counts from: occurrences after it are regressions (see lifecycle)."""
-    group = lookup(client, prefix, reference)
+    group = lookup(store, reference)
     updated = replace(
         group,
         status=status,
@@ -315,5 +308,5 @@ def mark(
         updated_at=now,
         priority=0.0 if status in ("resolved", "ignored") else group.priority,
     )
-    save_groups(client, prefix, [updated])
+    save_groups(store, [updated])
     return updated

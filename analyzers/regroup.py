@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TextIO
 
-from analyzers import es, group_edits, queries, registry, template_store
+from analyzers import group_edits, queries, registry, template_store
 from analyzers.exceptions import ConfigurationError
+from analyzers.store import Store
 from shipper.grouping.message_only import LearnedTemplates, has_key_of_its_own, message_of, title_of
 from shipper.grouping.templates import Template
-from shipper.schema import get_field, index_pattern
+from shipper.schema import get_field
 
 DEFAULT_BATCH = 500
 MINE_CHUNK: Final = 20_000  # message-only events mined together (held in memory as id + first line)
@@ -151,8 +152,7 @@ def _lean_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _flush_messages(
-    client: Any,
-    prefix: str,
+    store: Store,
     pending: list[dict[str, Any]],
     *,
     version: int,
@@ -162,29 +162,28 @@ def _flush_messages(
     """Mine the pending message-only events, store new templates, write their keys: (updated, unchanged)."""
     if not pending:
         return 0, 0
-    batch = mine_messages(pending, template_store.load(client, prefix), version=version, edits=edits)
-    template_store.save(client, prefix, batch.learned, now=now)
-    updated = es.bulk(client, operations=batch.operations, action="write grouping keys")
+    batch = mine_messages(pending, template_store.load(store), version=version, edits=edits)
+    template_store.save(store, batch.learned, now=now)
+    updated = store.bulk(operations=batch.operations, action="write grouping keys")
     if batch.merged:
-        updated += move_merged(client, prefix, batch.merged, version=version)
+        updated += move_merged(store, batch.merged, version=version)
     pending.clear()
     return updated, batch.unchanged
 
 
 def move_merged(
-    client: Any, prefix: str, merged: Sequence[tuple[Template, Template]], *, version: int, batch: int = 1000
+    store: Store, merged: Sequence[tuple[Template, Template]], *, version: int, batch: int = 1000
 ) -> int:
     """Give the events of merged templates the general template's key, record the merge, and drop the
     merged groups from the registry (their events now count in the general group)."""
     target = {old.cluster_id: new for old, new in merged}
-    query = {"terms": {"error.grouping_key": list(target)}}
-    es.refresh(client, index=index_pattern(prefix))  # keys written by this run's earlier chunks
+    query = queries.in_groups(target)
+    store.refresh(index=store.events)  # keys written by this run's earlier chunks
     moved = 0
     search_after: list[Any] | None = None
     while True:
-        response = es.search(
-            client,
-            index=index_pattern(prefix),
+        response = store.search(
+            index=store.events,
             body=queries.regroup_page(query=query, batch=batch, search_after=search_after),
             action="read events of merged templates",
         )
@@ -196,10 +195,10 @@ def move_merged(
             new = target[str(get_field(hit["_source"], "error.grouping_key"))]
             key = MinedKey(key=new.cluster_id, name=title_of(new), version=version)
             operations.extend(update_operations(hit, key))
-        moved += es.bulk(client, operations=operations, action="move events of merged templates")
+        moved += store.bulk(operations=operations, action="move events of merged templates")
         search_after = hits[-1]["sort"]
-    template_store.mark_merged(client, prefix, merged)
-    registry.forget(client, prefix, target)
+    template_store.mark_merged(store, merged)
+    registry.forget(store, target)
     return moved
 
 
@@ -220,8 +219,7 @@ def _progress(total: int, *, enabled: bool, stream: TextIO | None) -> Any:
 
 
 def run_regroup(
-    client: Any,
-    prefix: str,
+    store: Store,
     *,
     since: datetime | None,
     until: datetime,
@@ -236,7 +234,7 @@ def run_regroup(
 
     `missing_only` leaves events that have a key of an older grouping version as they are."""
     fingerprint_event, version = fingerprinter or load_fingerprinter()
-    edits = group_edits.load(client, prefix)
+    edits = group_edits.load(store)
     new_keys: dict[str, list[str]] = {}  # edit id -> new default keys of the events it moved
     query = queries.needs_regrouping(
         current_version=version, since=since, until=until, missing_only=missing_only
@@ -248,9 +246,8 @@ def run_regroup(
     bar = None
     try:
         while True:
-            response = es.search(
-                client,
-                index=index_pattern(prefix),
+            response = store.search(
+                index=store.events,
                 body=queries.regroup_page(query=query, batch=batch, search_after=search_after),
                 action="read events to regroup",
             )
@@ -274,14 +271,14 @@ def run_regroup(
                     moved = get_field(hit["_source"], "logloop.group_edit")
                     if isinstance(moved, str):
                         new_keys.setdefault(moved, []).append(fingerprint.key)
-            updated += es.bulk(client, operations=operations, action="write grouping keys")
+            updated += store.bulk(operations=operations, action="write grouping keys")
             if len(pending) >= MINE_CHUNK:
-                counts = _flush_messages(client, prefix, pending, version=version, now=now, edits=edits)
+                counts = _flush_messages(store, pending, version=version, now=now, edits=edits)
                 updated, unchanged = updated + counts[0], unchanged + counts[1]
             scanned += len(hits)
             bar.update(len(hits))
             search_after = hits[-1]["sort"]
-        counts = _flush_messages(client, prefix, pending, version=version, now=now, edits=edits)
+        counts = _flush_messages(store, pending, version=version, now=now, edits=edits)
         updated, unchanged = updated + counts[0], unchanged + counts[1]
     finally:
         if bar is not None:
@@ -289,7 +286,7 @@ def run_regroup(
     for edit in edits:  # events shipped with the new keys join the edited group at the next apply
         carried = group_edits.carried(edit, new_keys.get(edit.edit_id, ()))
         if carried is not edit:
-            group_edits.save(client, prefix, carried)
+            group_edits.save(store, carried)
     if updated:
-        es.refresh(client, index=index_pattern(prefix))
+        store.refresh(index=store.events)
     return RegroupResult(scanned=scanned, updated=updated, unchanged=unchanged, not_errors=not_errors)

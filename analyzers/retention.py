@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from analyzers import es, registry
 from analyzers.config import RetentionConfig
-from shipper.schema import index_pattern
+from analyzers.store import Store
 
 DELETE_CHUNK: Final = 50  # index names per DELETE request: keeps the URL short
 _REGISTRY_PAGE: Final = 1000
@@ -53,21 +52,12 @@ def policy_body(config: RetentionConfig) -> dict[str, Any]:
     }
 
 
-def ilm_available(client: Any) -> bool:
-    """Whether the cluster has index lifecycle management (the embedded node has not)."""
-    with es.translated("ask whether the cluster has index lifecycle management"):
-        response = client.options(ignore_status=(400, 404, 405, 410)).ilm.get_status()
-    body = response.body if hasattr(response, "body") else response
-    return isinstance(body, dict) and "operation_mode" in body
-
-
-def install_policy(client: Any, prefix: str, config: RetentionConfig) -> str | None:
+def install_policy(store: Store, config: RetentionConfig) -> str | None:
     """PUT the lifecycle policy where the cluster has ILM; its name, or None without ILM."""
-    if not ilm_available(client):
+    if not store.ilm_available():
         return None
-    name = policy_name(prefix)
-    with es.translated(f"install the lifecycle policy {name}"):
-        client.ilm.put_lifecycle(name=name, policy=policy_body(config))
+    name = policy_name(store.prefix)
+    store.put_lifecycle(name=name, policy=policy_body(config))
     return name
 
 
@@ -93,51 +83,38 @@ def expired_indices(names: Iterable[str], prefix: str, *, retention: timedelta, 
     return [name for _, name in sorted(expired)]
 
 
-def daily_indices(client: Any, prefix: str) -> list[str]:
+def daily_indices(store: Store) -> list[str]:
     """Names of the open and closed indices matching the daily pattern (listed, never deleted, by it)."""
-    with es.translated("list the daily indices"):
-        response = client.options(ignore_status=404).cat.indices(
-            index=index_pattern(prefix), h="index", format="json", expand_wildcards="open,closed"
-        )
-    rows = response.body if hasattr(response, "body") else response
-    return (
-        sorted(str(row["index"]) for row in rows if isinstance(row, dict)) if isinstance(rows, list) else []
-    )
+    return store.list_indices(pattern=store.events, action="list the daily indices")
 
 
-def delete_indices(client: Any, names: Sequence[str]) -> None:
-    """DELETE the indices by their exact names, a few at a time."""
+def delete_indices(store: Store, names: Sequence[str]) -> None:
+    """DELETE the indices by their exact names, a few at a time (a pattern raises ValueError)."""
     for start in range(0, len(names), DELETE_CHUNK):
         chunk = names[start : start + DELETE_CHUNK]
-        if any(char in name for name in chunk for char in "*?,"):
-            raise ValueError(f"refusing to delete by a pattern: {chunk}")  # daily_index_day admits none
-        with es.translated(f"delete {len(chunk)} expired indices"):
-            client.options(ignore_status=404).indices.delete(index=",".join(chunk))
+        store.delete_indices(names=chunk, action=f"delete {len(chunk)} expired indices")
 
 
-def prune_registry(client: Any, prefix: str, *, older_than: datetime, dry_run: bool) -> int:
+def prune_registry(store: Store, *, older_than: datetime, dry_run: bool) -> int:
     """Remove groups last seen before `older_than` from the registry; how many (would) go."""
-    index = registry.index_name(prefix)
+    index = store.registry
     query = {"range": {"last_seen": {"lt": older_than.astimezone(UTC).isoformat()}}}
     if dry_run:
-        response = es.search(client, index=index, body={"size": 0, "track_total_hits": True, "query": query})
+        response = store.search(index=index, body={"size": 0, "track_total_hits": True, "query": query})
         return int(response.get("hits", {}).get("total", {}).get("value", 0))
     deleted = 0
     for _ in range(_MAX_REGISTRY_PAGES):
         body = {"size": _REGISTRY_PAGE, "_source": False, "query": query, "sort": [{"group_id": "asc"}]}
-        hits = (
-            es.search(client, index=index, body=body, action="find stale groups").get("hits", {}).get("hits")
-        )
+        hits = store.search(index=index, body=body, action="find stale groups").get("hits", {}).get("hits")
         if not hits:
             break
         operations = [{"delete": {"_index": index, "_id": hit["_id"]}} for hit in hits]
-        deleted += es.bulk(client, operations=operations, action="remove stale groups", refresh=True)
+        deleted += store.bulk(operations=operations, action="remove stale groups", refresh=True)
     return deleted
 
 
 def prune(
-    client: Any,
-    prefix: str,
+    store: Store,
     *,
     config: RetentionConfig,
     now: datetime,
@@ -146,11 +123,11 @@ def prune(
 ) -> PruneResult:
     """Delete the expired daily indices (unless `indices` is False: ILM deletes them) and stale
     registry groups; with `dry_run`, only count them."""
-    names = daily_indices(client, prefix) if indices else []
-    expired = expired_indices(names, prefix, retention=config.events, now=now)
+    names = daily_indices(store) if indices else []
+    expired = expired_indices(names, store.prefix, retention=config.events, now=now)
     if not dry_run:
-        delete_indices(client, expired)
-    groups = prune_registry(client, prefix, older_than=now - config.groups, dry_run=dry_run)
+        delete_indices(store, expired)
+    groups = prune_registry(store, older_than=now - config.groups, dry_run=dry_run)
     return PruneResult(
         deleted_indices=tuple(expired),
         kept_indices=len(names) - len(expired),

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import es
+from analyzers import queries
 from analyzers.digest_window import Window
 from analyzers.queries import iso
 from analyzers.rootcause_config import RootCauseConfig
-from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, get_field, index_pattern
+from analyzers.store import Store
+from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, get_field
 
 
 @dataclass(frozen=True)
@@ -65,30 +66,12 @@ def dimensions(config: RootCauseConfig) -> tuple[Dimension, ...]:
     return (*DIMENSIONS, *extra)
 
 
-def _terms(field_name: str, size: int, **sub: Any) -> dict[str, Any]:
-    agg: dict[str, Any] = {"terms": {"field": field_name, "size": size}}
-    if sub:
-        agg["aggs"] = sub
-    return agg
-
-
 def _hits(size: int, fields: list[str], order: str = "desc") -> dict[str, Any]:
     return {"top_hits": {"size": size, "sort": [{"@timestamp": order}], "_source": {"includes": fields}}}
 
 
-def _range(start: datetime | None, end: datetime, *, end_inclusive: bool = False) -> dict[str, Any]:
-    bounds = {"lte" if end_inclusive else "lt": iso(end)}
-    if start is not None:
-        bounds["gte"] = iso(start)
-    return {"range": {"@timestamp": bounds}}
-
-
-def _and(*clauses: dict[str, Any]) -> dict[str, Any]:
-    return {"bool": {"filter": list(clauses)}}
-
-
 def _dimension_aggs(dims: Sequence[Dimension]) -> dict[str, Any]:
-    return {d.name: _terms(d.field, VALUES_PER_DIMENSION) for d in dims}
+    return {d.name: queries.terms_agg(d.field, VALUES_PER_DIMENSION) for d in dims}
 
 
 def _calendar(window: Window) -> dict[str, Any]:
@@ -106,11 +89,11 @@ def _calendar(window: Window) -> dict[str, Any]:
 
 def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig) -> dict[str, Any]:
     dims = dimensions(config)
-    keyed = {"terms": {"error.grouping_key": list(keys)}}
+    keyed = queries.in_groups(keys)
     per_group = {
         **_dimension_aggs(dims),
         "recent": _hits(max(10, config.breadcrumb_occurrences * 3), _ANCHOR_FIELDS),
-        "anchor_hosts": _terms(
+        "anchor_hosts": queries.terms_agg(
             "host.name",
             ANCHOR_HOSTS,
             recent=_hits(-(-config.cascade_anchors // ANCHOR_HOSTS), _ANCHOR_FIELDS),
@@ -118,9 +101,11 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
     }
     history = {
         "first": _hits(1, ["@timestamp", "host.name", "service.name", "service.version"], order="asc"),
-        "versions": _terms("service.version", VALUES_PER_DIMENSION, first={"min": {"field": "@timestamp"}}),
+        "versions": queries.terms_agg(
+            "service.version", VALUES_PER_DIMENSION, first={"min": {"field": "@timestamp"}}
+        ),
     }
-    errors_by_host = _terms(
+    errors_by_host = queries.terms_agg(
         "host.name",
         POPULATION_HOSTS,
         errors={
@@ -128,40 +113,43 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
             "aggs": _dimension_aggs([d for d in dims if not d.everywhere]),
         },
     )
-    population = _terms(
+    population = queries.terms_agg(
         "service.name", SERVICES, **_dimension_aggs([d for d in dims if d.everywhere]), hosts=errors_by_host
     )
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": _range(None, window.end),
+        "query": queries.time_range(None, window.end),
         "aggs": {
             "groups": {
-                "filter": _and(keyed, _range(window.start, window.end)),
-                "aggs": {"keys": _terms("error.grouping_key", len(keys), **per_group)},
+                "filter": queries.all_of(keyed, queries.time_range(window.start, window.end)),
+                "aggs": {"keys": queries.terms_agg("error.grouping_key", len(keys), **per_group)},
             },
             "history": {
                 "filter": keyed,
-                "aggs": {"keys": _terms("error.grouping_key", len(keys), **history)},
+                "aggs": {"keys": queries.terms_agg("error.grouping_key", len(keys), **history)},
             },
             "population": {
-                "filter": _and(_range(window.start, window.end), {"term": {"event.dataset": DATASET_LOG}}),
+                "filter": queries.all_of(
+                    queries.time_range(window.start, window.end), {"term": {"event.dataset": DATASET_LOG}}
+                ),
                 "aggs": {"services": population},
             },
-            "releases": _terms(
+            "releases": queries.terms_agg(
                 "service.name",
                 SERVICES,
-                versions=_terms("service.version", 200, first={"min": {"field": "@timestamp"}}),
+                versions=queries.terms_agg("service.version", 200, first={"min": {"field": "@timestamp"}}),
             ),
             "feedback": {
-                "filter": _and(
-                    _range(window.start, window.end), {"term": {"event.dataset": DATASET_FEEDBACK}}
+                "filter": queries.all_of(
+                    queries.time_range(window.start, window.end),
+                    {"term": {"event.dataset": DATASET_FEEDBACK}},
                 ),
                 "aggs": {
                     "recent": _hits(
                         FEEDBACK_SAMPLES, ["@timestamp", "host.name", "message", "logloop.feedback.kind"]
                     ),
-                    "kinds": _terms("logloop.feedback.kind", 10, daily=_calendar(window)),
+                    "kinds": queries.terms_agg("logloop.feedback.kind", 10, daily=_calendar(window)),
                 },
             },
         },
@@ -339,28 +327,32 @@ def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, 
     """One `filters` bucket per question, at most ANCHORS_PER_REQUEST per request (the `should`
     that limits the documents visited must stay under the node's clause limit, however many
     groups `[rootcause] top_groups` asks for); no request when there is nothing to ask."""
-    grouped = {"exists": {"field": "error.grouping_key"}}
+    grouped = queries.grouped()
     filters: dict[str, Any] = {}
     for index, a in enumerate(facets.crumb_anchors):
         process = [{"term": {"process.pid": a.pid}}] if a.pid is not None else []
-        filters[f"crumb|{index}"] = _and(
+        filters[f"crumb|{index}"] = queries.all_of(
             {"term": {"host.name": a.host}},
             *process,
-            _range(a.time - config.breadcrumb_window, a.time, end_inclusive=True),
+            queries.time_range(a.time - config.breadcrumb_window, a.time, end_inclusive=True),
         )
     step = timedelta(milliseconds=1)
     for index, a in enumerate(facets.cascade_anchors):
         host = {"term": {"host.name": a.host}}
-        filters[f"after|{index}"] = _and(
-            host, grouped, _range(a.time + step, a.time + config.cascade_window, end_inclusive=True)
+        filters[f"after|{index}"] = queries.all_of(
+            host,
+            grouped,
+            queries.time_range(a.time + step, a.time + config.cascade_window, end_inclusive=True),
         )
-        filters[f"before|{index}"] = _and(host, grouped, _range(a.time - config.cascade_window, a.time))
+        filters[f"before|{index}"] = queries.all_of(
+            host, grouped, queries.time_range(a.time - config.cascade_window, a.time)
+        )
     for index, f in enumerate(facets.feedback):
         if f.host is not None:
-            filters[f"feedback|{index}"] = _and(
+            filters[f"feedback|{index}"] = queries.all_of(
                 {"term": {"host.name": f.host}},
                 grouped,
-                _range(f.time - config.feedback_window, f.time, end_inclusive=True),
+                queries.time_range(f.time - config.feedback_window, f.time, end_inclusive=True),
             )
     names = list(filters)
     return [
@@ -380,7 +372,9 @@ def _anchors_body(filters: dict[str, Any], config: RootCauseConfig) -> dict[str,
                 "filters": {"filters": filters},
                 "aggs": {
                     "lines": _hits(config.breadcrumb_lines + 1, _CRUMB_FIELDS),
-                    "groups": _terms("error.grouping_key", 10, last={"max": {"field": "@timestamp"}}),
+                    "groups": queries.terms_agg(
+                        "error.grouping_key", 10, last={"max": {"field": "@timestamp"}}
+                    ),
                 },
             }
         },
@@ -426,18 +420,16 @@ class RootCauseData:
     anchors: AnchorFindings
 
 
-def fetch(
-    client: Any, prefix: str, window: Window, keys: Sequence[str], config: RootCauseConfig
-) -> RootCauseData:
+def fetch(store: Store, window: Window, keys: Sequence[str], config: RootCauseConfig) -> RootCauseData:
     """Both requests for `keys` (the feedback of the window is linked even when `keys` is empty)."""
-    index = index_pattern(prefix)
+    index = store.events
     asked = list(keys) or ["(no group)"]  # terms need a key; this one matches nothing
-    response = es.search(
-        client, index=index, body=facets_request(window, asked, config), action="aggregate root causes"
+    response = store.search(
+        index=index, body=facets_request(window, asked, config), action="aggregate root causes"
     )
     facets = parse_facets(response, config)
     found = [
-        es.search(client, index=index, body=body, action="read breadcrumbs and cascades")
+        store.search(index=index, body=body, action="read breadcrumbs and cascades")
         for body in anchors_requests(facets, config)
     ]
     return RootCauseData(facets=facets, anchors=parse_anchors(found))

@@ -32,6 +32,7 @@ from analyzers import config as analyzer_config
 from analyzers.config import ScheduleConfig
 from analyzers.exceptions import ConfigurationError
 from analyzers.health import SchedulerHealth
+from analyzers.store import connect
 
 LOG: Final = logging.getLogger("logloop.scheduler")
 JOB_NAMES: Final = ("analyze", "check", "digest", "prune")
@@ -247,20 +248,14 @@ def run_until_signalled(scheduler: Any, health: SchedulerHealth | None = None) -
 # --- the jobs of `logloop schedule` -------------------------------------------------------------
 
 
-def _client(settings: Any) -> Any:
-    from shipper.connection import make_client
-
-    return make_client(settings.elasticsearch)
-
-
 def analyze_job(settings: Any, *, clock: Clock = utc_now) -> Job:
     from analyzers import analyze
 
     config = analyzer_config.analyze_config(settings.section("analyze"))
 
     def job() -> None:
-        with closing(_client(settings)) as client:
-            result = analyze.run(client, settings.index_prefix, config=config, until=clock())
+        with closing(connect(settings)) as store:
+            result = analyze.run(store, config=config, until=clock())
         LOG.info("analyze: %s groups updated, statuses %s", len(result.groups), dict(result.statuses))
 
     return job
@@ -275,19 +270,16 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
 
     def job() -> None:
         now = clock()
-        with closing(_client(settings)) as client:
-            result = check.run_check(client, settings.index_prefix, config=check_cfg, until=now)
-            findings = capacity.assess(client, settings.index_prefix, config=check_cfg, until=now)
+        with closing(connect(settings)) as store:
+            result = check.run_check(store, config=check_cfg, until=now)
+            findings = capacity.assess(store, config=check_cfg, until=now)
             state, line = capacity.merge_line(result.line, result.state, findings)
             level = (logging.INFO, logging.WARNING, logging.ERROR, logging.ERROR)[state]
             LOG.log(level, "check: %s", line)
             if alerts_cfg.enabled:
-                candidates = alerts.candidates(
-                    result, registry.load_groups(client, settings.index_prefix), config=alerts_cfg
-                )
+                candidates = alerts.candidates(result, registry.load_groups(store), config=alerts_cfg)
                 alerts.send(
-                    client,
-                    settings.index_prefix,
+                    store,
                     candidates,
                     config=alerts_cfg,
                     check_line=result.line,
@@ -318,10 +310,8 @@ def digest_job(settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth
 
     def job() -> None:
         now = clock()
-        with closing(_client(settings)) as client:
-            run = run_digest(
-                client, settings.index_prefix, window=window, until=now, now=now, smtp=smtp, options=options
-            )
+        with closing(connect(settings)) as store:
+            run = run_digest(store, window=window, until=now, now=now, smtp=smtp, options=options)
         for outcome in run.outcomes:
             LOG.info("digest to %s: %s %s", outcome.recipient, outcome.state, outcome.detail or "")
         if health is not None and any(outcome.state == "sent" for outcome in run.outcomes):
@@ -338,11 +328,9 @@ def prune_job(settings: Any, *, clock: Clock = utc_now) -> Job:
     config = analyzer_config.retention_config(settings.section("retention"))
 
     def job() -> None:
-        with closing(_client(settings)) as client:
-            by_ilm = retention.ilm_available(client)
-            result = retention.prune(
-                client, settings.index_prefix, config=config, now=clock(), indices=not by_ilm
-            )
+        with closing(connect(settings)) as store:
+            by_ilm = store.ilm_available()
+            result = retention.prune(store, config=config, now=clock(), indices=not by_ilm)
         LOG.info(
             "prune: %s expired daily indices deleted%s, %s stale groups removed",
             len(result.deleted_indices),

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers import es
+from analyzers.store import Store
 from shipper.grouping.message_only import LearnedTemplates, template_from_text
 from shipper.grouping.templates import Template
 
@@ -33,15 +33,10 @@ MAPPING: Final[dict[str, Any]] = {
 }
 
 
-def index_name(prefix: str) -> str:
-    return f"{prefix}-templates"
-
-
-def ensure(client: Any, prefix: str) -> bool:
+def ensure(store: Store) -> bool:
     """Create the templates index if missing; True when created now."""
-    return es.ensure_index(
-        client,
-        index=index_name(prefix),
+    return store.ensure_index(
+        index=store.templates,
         body={
             "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
             "mappings": MAPPING,
@@ -49,7 +44,7 @@ def ensure(client: Any, prefix: str) -> bool:
     )
 
 
-def _pages(client: Any, prefix: str) -> Iterator[list[dict[str, Any]]]:
+def _pages(store: Store) -> Iterator[list[dict[str, Any]]]:
     after: list[Any] | None = None
     while True:
         body: dict[str, Any] = {
@@ -59,7 +54,7 @@ def _pages(client: Any, prefix: str) -> Iterator[list[dict[str, Any]]]:
         }
         if after is not None:
             body["search_after"] = after
-        response = es.search(client, index=index_name(prefix), body=body, action="read learned templates")
+        response = store.search(index=store.templates, body=body, action="read learned templates")
         hits = response.get("hits", {}).get("hits", [])
         yield [hit["_source"] for hit in hits]
         if len(hits) < _PAGE:
@@ -67,36 +62,36 @@ def _pages(client: Any, prefix: str) -> Iterator[list[dict[str, Any]]]:
         after = hits[-1]["sort"]
 
 
-def load(client: Any, prefix: str) -> LearnedTemplates:
+def load(store: Store) -> LearnedTemplates:
     """Every stored template still in use, in the order they were learned (none without the index)."""
     return LearnedTemplates(
         tuple(
             template_from_text(str(source["template"]))
-            for page in _pages(client, prefix)
+            for page in _pages(store)
             for source in page
             if not source.get("merged_into")
         )
     )
 
 
-def mark_merged(client: Any, prefix: str, merged: Iterable[tuple[Template, Template]]) -> int:
+def mark_merged(store: Store, merged: Iterable[tuple[Template, Template]]) -> int:
     """Record that each old template's lines belong to the new one (the old one is no longer matched)."""
     operations: list[dict[str, Any]] = []
     for old, new in merged:
-        operations.append({"update": {"_index": index_name(prefix), "_id": old.cluster_id}})
+        operations.append({"update": {"_index": store.templates, "_id": old.cluster_id}})
         operations.append({"doc": {"merged_into": new.cluster_id}})
-    return es.bulk(client, operations=operations, action="record merged templates", refresh=True)
+    return store.bulk(operations=operations, action="record merged templates", refresh=True)
 
 
-def save(client: Any, prefix: str, templates: Iterable[Template], *, now: datetime) -> int:
+def save(store: Store, templates: Iterable[Template], *, now: datetime) -> int:
     """Store newly learned templates. The id is the template's key (a hash of its text), so a template two
     runs learned at once is written twice with the same content, never changed."""
     learned_at = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     operations: list[dict[str, Any]] = []
     for template in templates:
-        operations.append({"index": {"_index": index_name(prefix), "_id": template.cluster_id}})
+        operations.append({"index": {"_index": store.templates, "_id": template.cluster_id}})
         operations.append({"key": template.cluster_id, "template": template.text, "learned_at": learned_at})
     if not operations:
         return 0
-    ensure(client, prefix)
-    return es.bulk(client, operations=operations, action="store learned templates", refresh=True)
+    ensure(store)
+    return store.bulk(operations=operations, action="store learned templates", refresh=True)

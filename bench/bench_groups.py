@@ -289,11 +289,12 @@ def _ms(moment: datetime | None) -> int:
 def verify_registry(es: Any, prefix: str, data: Seeded, exact: dict[str, np.ndarray]) -> list[str]:
     """Every group in the registry, with the seeded counts and first occurrence; the differences."""
     from analyzers import registry
+    from analyzers.store import Store
 
     window_start = data.until_ms - WINDOW_DAYS * DAY_MS
     problems: list[str] = []
     seen, new = 0, 0
-    for group in registry.iter_groups(es, prefix, lean=True):
+    for group in registry.iter_groups(Store(es, prefix), lean=True):
         g = int(group.group_id[1:7])
         seen += 1
         new += group.status == "new"
@@ -339,9 +340,10 @@ def verify_check(es: Any, prefix: str, data: Seeded) -> tuple[float, list[str]]:
     """`logloop check` over the last day before UNTIL (in process: its CLI has no --until)."""
     from analyzers import check
     from analyzers.config import CheckConfig
+    from analyzers.store import Store
 
     started = time.perf_counter()
-    result = check.run_check(es, prefix, config=CheckConfig(window=timedelta(days=1)), until=UNTIL)
+    result = check.run_check(Store(es, prefix), config=CheckConfig(window=timedelta(days=1)), until=UNTIL)
     seconds = time.perf_counter() - started
     day = truth(data, until_ms=data.until_ms, window_days=1)
     true_new = {group_key(g) for g in np.flatnonzero(day["first"] >= data.until_ms - DAY_MS)}

@@ -37,40 +37,42 @@ def main() -> int:
     args = parser.parse_args()
     from elasticsearch import Elasticsearch
 
-    from analyzers import analyze, es, group_pages
+    from analyzers import analyze, group_pages
     from analyzers.config import AnalyzeConfig
+    from analyzers.store import Store
 
     client = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=600)
     spent: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    search, bulk = es.search, es.bulk
 
-    def timed_search(c: Any, *, index: str, body: Any, action: str = "search") -> dict[str, Any]:
-        started = time.perf_counter()
-        try:
-            return search(c, index=index, body=body, action=action)
-        finally:
-            spent[action][0] += 1
-            spent[action][1] += time.perf_counter() - started
+    class TimedStore(Store):
+        """The store, with the time each action's requests took added up."""
 
-    def timed_bulk(c: Any, *, operations: Any, action: str, refresh: bool = False) -> int:
-        started = time.perf_counter()
-        try:
-            return bulk(c, operations=operations, action=action, refresh=refresh)
-        finally:
-            spent[action][0] += 1
-            spent[action][1] += time.perf_counter() - started
+        def search(self, *, index: str, body: Any, action: str = "search") -> dict[str, Any]:
+            started = time.perf_counter()
+            try:
+                return super().search(index=index, body=body, action=action)
+            finally:
+                spent[action][0] += 1
+                spent[action][1] += time.perf_counter() - started
+
+        def bulk(self, *, operations: Any, action: str, refresh: bool = False) -> int:
+            started = time.perf_counter()
+            try:
+                return super().bulk(operations=operations, action=action, refresh=refresh)
+            finally:
+                spent[action][0] += 1
+                spent[action][1] += time.perf_counter() - started
 
     def in_order(items: Iterator[Any]) -> Iterator[Any]:
         return items
 
-    es.search, es.bulk = timed_search, timed_bulk  # type: ignore[assignment]
     if args.serial:
         group_pages.read_ahead = in_order  # type: ignore[assignment]
     if args.empty:
         client.options(ignore_status=404).indices.delete(index=f"{args.prefix}-groups")
     client.indices.clear_cache(index=f"{args.prefix}-20*", request=True)
     node, wall, own = node_cpu_seconds(client), time.perf_counter(), time.process_time()
-    result = analyze.run(client, args.prefix, config=AnalyzeConfig(), until=UNTIL)
+    result = analyze.run(TimedStore(client, args.prefix), config=AnalyzeConfig(), until=UNTIL)
     wall, own = time.perf_counter() - wall, time.process_time() - own
     time.sleep(1.5)  # the node's CPU counter is refreshed about once a second
     node = node_cpu_seconds(client) - node

@@ -137,7 +137,7 @@ def data_view_objects(prefix: str) -> list[dict[str, Any]]:
         "allowNoIndex": True,
     }
     groups = {
-        "title": f"{prefix}-groups",
+        "title": schema.registry_index(prefix),
         "name": f"{prefix} error groups",
         "timeFieldName": _field(GROUPS, "last_seen"),
         "allowNoIndex": True,

@@ -54,10 +54,11 @@ def ensure_registry(es: Any, prefix: str) -> str | None:
     """
     try:
         from analyzers import registry
+        from analyzers.store import Store
     except ImportError:
         return None
-    registry.ensure(es, prefix)
-    return registry.index_name(prefix)
+    registry.ensure(Store(es, prefix))
+    return schema.registry_index(prefix)
 
 
 def import_saved_objects(kibana: importer.KibanaSettings, prefix: str) -> importer.ImportResult:
@@ -73,9 +74,10 @@ def install_lifecycle_policy(es: Any, prefix: str, retention: Mapping[str, Any])
     try:
         from analyzers import config
         from analyzers import retention as lifecycle
+        from analyzers.store import Store
     except ImportError:
         return None
-    return lifecycle.install_policy(es, prefix, config.retention_config(retention))
+    return lifecycle.install_policy(Store(es, prefix), config.retention_config(retention))
 
 
 def run_setup(

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from logloop import embedded
 from logloop.config import Settings
 from logloop.errors import LogloopError
+from shipper import schema
 from shipper.connection import ElasticsearchSettings, handler_options, make_client
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "service_manager.py"
@@ -207,6 +208,7 @@ def simulate(
     import shipper
     from analyzers import analyze
     from analyzers.config import analyze_config
+    from analyzers.store import Store
 
     example = load_example()
     services = state / "services.toml"
@@ -244,7 +246,7 @@ def simulate(
                 raise LogloopError("the demo's events were not delivered within 60 s; see the node's log")
             client.indices.refresh(index=f"{prefix}-*")
             day_end = start + timedelta(days=day + 1)
-            analyze.run(client, prefix, config=analyze_settings, until=day_end)
+            analyze.run(Store(client, prefix), config=analyze_settings, until=day_end)
             runs += 1
             print(f"  day {day + 1:2d}/{DAYS} ({day_end:%Y-%m-%d}, v{plan.version}): shipped and analyzed")
     if handler is not None:
@@ -261,6 +263,7 @@ def _finish(handler: Any) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from analyzers.digest import build_digest, default_title
+    from analyzers.store import Store
 
     url = ensure_node(settings, args.port)
     prefix = f"{settings.index_prefix}-demo"
@@ -275,13 +278,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # The window ends now, not at the simulated end: the shipper's own health reports carry real
     # time stamps (they are sent at close, after the simulation) and belong in the digest too.
     now = datetime.now(UTC)
-    digest = build_digest(client, prefix, WEEK, now, now, title=default_title(prefix, WEEK))
+    digest = build_digest(Store(client, prefix), WEEK, now, now, title=default_title(prefix, WEEK))
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     html, text = out / "digest.html", out / "digest.txt"
     html.write_text(digest.render("html"), encoding="utf-8")
     text.write_text(digest.render("text"), encoding="utf-8")
-    print(f"{sent} events shipped, {runs} analyze runs, registry {prefix}-groups")
+    print(f"{sent} events shipped, {runs} analyze runs, registry {schema.registry_index(prefix)}")
     print(f"digest written: {html}")
     print(f"                {text}")
     return 0

@@ -146,6 +146,33 @@ def template_name(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
     return f"{prefix}-{TEMPLATE_NAME_SUFFIX}"
 
 
+# The analyzers' own indices, beside the daily event indices under the same prefix. None matches
+# `index_pattern` (their names do not start with `<prefix>-20`).
+def registry_index(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """The error group registry (one document per group), written by `logloop analyze`."""
+    return f"{prefix}-groups"
+
+
+def group_edits_index(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """The user's group edits (merge, split, unmerge), never deleted."""
+    return f"{prefix}-group-edits"
+
+
+def templates_index(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """The message templates learned by `logloop regroup`."""
+    return f"{prefix}-templates"
+
+
+def alerts_index(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """One marker per alert sent, so an alert goes out once."""
+    return f"{prefix}-alerts"
+
+
+def digest_sends_index(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """One marker per (digest window, recipient), so a digest is sent once."""
+    return f"{prefix}-digest-sends"
+
+
 AUTO_REPLICAS: Final = "auto"
 
 

@@ -16,6 +16,7 @@ from analyzers import alerts, check, cli, registry
 from analyzers.config import AlertsConfig, CheckConfig
 from analyzers.exceptions import AlertError, ConfigurationError
 from analyzers.mailer import SmtpSettings
+from analyzers.store import Store
 from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
@@ -43,9 +44,11 @@ def _smtp(port: int) -> SmtpSettings:
 
 
 def _check_and_alert(es: Any, prefix: str, port: int, config: AlertsConfig) -> list[alerts.Alert]:
-    result = check.run_check(es, prefix, config=CONFIG, until=NOW)
-    found = alerts.candidates(result, registry.load_groups(es, prefix), config=config)
-    return alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW, smtp=_smtp(port))
+    result = check.run_check(Store(es, prefix), config=CONFIG, until=NOW)
+    found = alerts.candidates(result, registry.load_groups(Store(es, prefix)), config=config)
+    return alerts.send(
+        Store(es, prefix), found, config=config, check_line=result.line, now=NOW, smtp=_smtp(port)
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,8 +127,8 @@ def test_title_with_crlf_adds_no_header(es: Any, prefix: str, smtp_server: tuple
         status="escalating",
         status_changed_at=NOW - timedelta(hours=1),
     )
-    registry.ensure(es, prefix)
-    registry.save_groups(es, prefix, [group])
+    registry.ensure(Store(es, prefix))
+    registry.save_groups(Store(es, prefix), [group])
     sent = _check_and_alert(es, prefix, port, AlertsConfig(email_to=("ops@example.org",)))
     assert [alert.title for alert in sent] == [title]
     [(rcpts, message)] = inbox.messages

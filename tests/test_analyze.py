@@ -12,7 +12,9 @@ from analyzers import analyze, registry
 from analyzers.config import AnalyzeConfig
 from analyzers.exceptions import GroupNotFound
 from analyzers.registry import Group
+from analyzers.store import Store
 from kibana.setup import install_template
+from shipper import schema
 
 pytestmark = pytest.mark.es
 
@@ -27,7 +29,7 @@ def prefix(es: Any, index_prefix: str) -> str:
 
 
 def run(es: Any, prefix: str, until: datetime = NOW) -> dict[str, Group]:
-    result = analyze.run(es, prefix, config=CONFIG, until=until)
+    result = analyze.run(Store(es, prefix), config=CONFIG, until=until)
     return {group.group_id: group for group in result.groups}
 
 
@@ -40,7 +42,7 @@ def test_first_occurrence_in_window_is_new(es: Any, prefix: str) -> None:
     assert set(group.hosts) == {"host-a", "host-b"}
     assert group.first_seen == NOW - 2 * DAY
     assert len(group.daily_counts) in (7, 8) and sum(group.daily_counts) == 2
-    stored = registry.load_groups(es, prefix)
+    stored = registry.load_groups(Store(es, prefix))
     assert [g.group_id for g in stored] == ["g-new"] and stored[0].status == "new"
     assert stored[0].sample_stack_trace and "ValueError" in stored[0].sample_stack_trace
 
@@ -101,7 +103,7 @@ def test_resolve_then_recurrence_regresses(es: Any, prefix: str) -> None:
     """A group a maintainer resolved stays resolved while quiet and turns regressed on its next event."""
     index_events(es, prefix, [event("g-abc", NOW - 2 * DAY)])
     run(es, prefix)
-    marked = registry.mark(es, prefix, "g-a", status="resolved", now=NOW)
+    marked = registry.mark(Store(es, prefix), "g-a", status="resolved", now=NOW)
     assert (marked.status, marked.resolved_at, marked.priority) == ("resolved", NOW, 0.0)
     assert run(es, prefix, until=NOW + DAY)["g-abc"].status == "resolved"
     index_events(es, prefix, [event("g-abc", NOW + 2 * DAY)])
@@ -123,7 +125,7 @@ def test_resolve_in_version_is_version_aware(es: Any, prefix: str, version: str,
     """After `resolve --in-version 2.0`, only occurrences on versions >= 2.0 turn the group regressed."""
     index_events(es, prefix, [event("g", NOW - 2 * DAY, version="1.5")])
     run(es, prefix)
-    registry.mark(es, prefix, "g", status="resolved", now=NOW, in_version="2.0")
+    registry.mark(Store(es, prefix), "g", status="resolved", now=NOW, in_version="2.0")
     index_events(es, prefix, [event("g", NOW + DAY, version=version)])
     group = run(es, prefix, until=NOW + 2 * DAY)["g"]
     assert group.status == expected
@@ -156,7 +158,7 @@ def test_ignored_stays_ignored(es: Any, prefix: str) -> None:
     """An ignored group keeps its status through a burst that would otherwise escalate or regress."""
     index_events(es, prefix, [event("g", NOW - 30 * DAY)])
     run(es, prefix, until=NOW - 29 * DAY)
-    registry.mark(es, prefix, "g", status="ignored", now=NOW - 29 * DAY)
+    registry.mark(Store(es, prefix), "g", status="ignored", now=NOW - 29 * DAY)
     index_events(es, prefix, [event("g", NOW - DAY + timedelta(minutes=i)) for i in range(30)])
     group = run(es, prefix)["g"]
     assert (group.status, group.priority, group.count_window) == ("ignored", 0.0, 30)
@@ -175,10 +177,10 @@ def test_group_reference_errors(es: Any, prefix: str) -> None:
     index_events(es, prefix, [event("abc1", NOW - DAY), event("abc2", NOW - DAY)])
     run(es, prefix)
     with pytest.raises(GroupNotFound, match="matches 2 groups"):
-        registry.mark(es, prefix, "abc", status="ignored", now=NOW)
+        registry.mark(Store(es, prefix), "abc", status="ignored", now=NOW)
     with pytest.raises(GroupNotFound, match="no group matches 'zzz'"):
-        registry.mark(es, prefix, "zzz", status="ignored", now=NOW)
-    assert registry.mark(es, prefix, "abc2", status="ignored", now=NOW).group_id == "abc2"
+        registry.mark(Store(es, prefix), "zzz", status="ignored", now=NOW)
+    assert registry.mark(Store(es, prefix), "abc2", status="ignored", now=NOW).group_id == "abc2"
 
 
 def test_categories_and_priority_order(es: Any, prefix: str) -> None:
@@ -205,13 +207,18 @@ def test_categories_and_priority_order(es: Any, prefix: str) -> None:
         "fb": "feedback",
     }
     assert groups["fb"].feedback_kind == "feature"
-    assert [group.group_id for group in registry.load_groups(es, prefix)] == ["tb", "line", "old", "fb"]
+    assert [group.group_id for group in registry.load_groups(Store(es, prefix))] == [
+        "tb",
+        "line",
+        "old",
+        "fb",
+    ]
 
 
 def test_empty_deployment(es: Any, prefix: str) -> None:
     """With no daily index at all, analyze creates the registry and writes nothing."""
-    result = analyze.run(es, prefix, config=CONFIG, until=NOW)
-    assert result.groups == [] and es.indices.exists(index=registry.index_name(prefix))
+    result = analyze.run(Store(es, prefix), config=CONFIG, until=NOW)
+    assert result.groups == [] and es.indices.exists(index=schema.registry_index(prefix))
 
 
 def test_cli_analyze_resolve_ignore(
@@ -236,18 +243,17 @@ def test_cli_analyze_resolve_ignore(
     capsys.readouterr()
     assert main(["analyze", "--rules", "--window", "14d"]) == 0
     assert "7. new        first seen within the last 2 weeks" in capsys.readouterr().out
-    statuses = {group.group_id: group.status for group in registry.load_groups(es, prefix)}
+    statuses = {group.group_id: group.status for group in registry.load_groups(Store(es, prefix))}
     assert statuses == {"abc1": "resolved", "abc2": "ignored"}
 
 
 def test_open_groups_pages_through_the_registry(es: Any, prefix: str) -> None:
     """open_groups (and open_group_ids, without the documents) page by key, skipping resolved and
     ignored groups; lookup prefers the exact key."""
-    registry.ensure(es, prefix)
+    registry.ensure(Store(es, prefix))
     statuses = ["new", "ongoing", "resolved", "escalating", "ignored", "regressed", "new"]
     registry.save_groups(
-        es,
-        prefix,
+        Store(es, prefix),
         [
             Group(
                 group_id=f"k{n}",
@@ -260,14 +266,14 @@ def test_open_groups_pages_through_the_registry(es: Any, prefix: str) -> None:
             for n, status in enumerate(statuses)
         ],
     )
-    assert [group.group_id for group in registry.open_groups(es, prefix, page=2)] == [
+    assert [group.group_id for group in registry.open_groups(Store(es, prefix), page=2)] == [
         "k0",
         "k1",
         "k3",
         "k5",
         "k6",
     ]
-    assert list(registry.open_group_ids(es, prefix, page=2)) == ["k0", "k1", "k3", "k5", "k6"]
-    assert registry.lookup(es, prefix, "k1").group_id == "k1"
+    assert list(registry.open_group_ids(Store(es, prefix), page=2)) == ["k0", "k1", "k3", "k5", "k6"]
+    assert registry.lookup(Store(es, prefix), "k1").group_id == "k1"
     with pytest.raises(GroupNotFound, match="matches more than 5 groups"):
-        registry.lookup(es, prefix, "k")
+        registry.lookup(Store(es, prefix), "k")

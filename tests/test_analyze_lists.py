@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from helpers.analysis_docs import NOW, event, index_events
 
-from analyzers import analyze, queries, registry
+from analyzers import analyze, queries
 from analyzers.config import AnalyzeConfig
+from analyzers.store import Store
 from kibana.setup import install_template
+from shipper import schema
 from shipper.schema import index_pattern
 
 pytestmark = pytest.mark.es
@@ -65,12 +67,12 @@ def _two_runs(es: Any, prefix: str) -> list[tuple[analyze.AnalysisResult, dict[s
     """Analyze three days ago on an empty registry, then now on what that run registered."""
     runs = []
     for until in (NOW - timedelta(days=3), NOW):
-        result = analyze.run(es, prefix, config=CONFIG, until=until)
-        hits = es.search(index=registry.index_name(prefix), size=1000, query={"match_all": {}})["hits"][
+        result = analyze.run(Store(es, prefix), config=CONFIG, until=until)
+        hits = es.search(index=schema.registry_index(prefix), size=1000, query={"match_all": {}})["hits"][
             "hits"
         ]
         runs.append((result, {hit["_id"]: hit["_source"] for hit in hits}))
-    es.indices.delete(index=registry.index_name(prefix))
+    es.indices.delete(index=schema.registry_index(prefix))
     return runs
 
 
@@ -81,7 +83,7 @@ def test_result_and_registry_as_with_terms_lists_below_each_group(
     before = None
     with monkeypatch.context() as patch:  # the code path before: the lists inside `group_aggs`' pages
         patch.setattr(queries, "without_lists", dict)
-        patch.setattr(analyze, "_with_lists", lambda client, prefix, page, **_: page)
+        patch.setattr(analyze, "_with_lists", lambda store, page, **_: page)
         before = _two_runs(es, seeded)
     after = _two_runs(es, seeded)
     assert len(after[1][0].groups) == 90 and len(after[1][1]) == 90
@@ -94,8 +96,8 @@ def test_composite_and_terms_lists_agree(es: Any, seeded: str) -> None:
     """Composite aggregations and `terms` below each group count every list alike, cut included."""
     keys = [f"g{number:03d}".ljust(40, "0") for number in range(90)]
     query, aggs = queries.summary_query(**SPAN), queries.group_aggs(**SPAN)
-    composite = analyze._top(analyze._composite_lists(es, seeded, query, keys))
-    terms = analyze._top(analyze._terms_lists(es, seeded, query, keys, aggs))
+    composite = analyze._top(analyze._composite_lists(Store(es, seeded), query, keys))
+    terms = analyze._top(analyze._terms_lists(Store(es, seeded), query, keys, aggs))
     # a group without any value of a list has no entry in one and an empty list in the other
     assert composite == {name: {k: v for k, v in lists.items() if v} for name, lists in terms.items()}
     assert max(len(levels) for levels in composite["levels"].values()) == 5

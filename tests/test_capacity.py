@@ -17,6 +17,7 @@ from helpers.ports import LIMITED_NODE_PORTS
 
 from analyzers import capacity
 from analyzers.config import CheckConfig
+from analyzers.store import Store
 from kibana.setup import install_template
 from shipper import schema
 from shipper.connection import ElasticsearchSettings, make_client
@@ -95,8 +96,7 @@ def test_a_node_past_the_low_watermark_is_warned(limited: Any) -> None:
     limited.cluster.put_settings(persistent=settings)
     try:
         findings = capacity.assess(
-            limited,
-            "limited",
+            Store(limited, "limited"),
             config=CheckConfig(shards_warning=1.0, shards_critical=1.0),
             until=datetime.now(UTC),
         )
@@ -182,7 +182,7 @@ def test_shipper_losses_and_shard_limit_retries_come_from_the_health_documents(
             },
         )
     es.indices.refresh(index=f"{index_prefix}-*")
-    findings = capacity.assess(es, index_prefix, config=CheckConfig(), until=now)
+    findings = capacity.assess(Store(es, index_prefix), config=CheckConfig(), until=now)
     texts = " / ".join(finding.text for finding in findings)
     assert "shippers lost 3 events in 15m (2 dropped, 1 dead-lettered)" in texts
     assert "refused to create an index for 55 documents in 15m" in texts
@@ -212,7 +212,7 @@ def test_the_digest_reports_shard_limit_retries_and_what_to_do(es: Any, index_pr
             },
         )
     es.indices.refresh(index=f"{index_prefix}-*")
-    report = build_digest(es, index_prefix, timedelta(days=1), now, now).report
+    report = build_digest(Store(es, index_prefix), timedelta(days=1), now, now).report
     assert report.shard_limit_retries == 120 and not report.is_empty
     assert "Shippers retried 120 documents because the cluster refused to create an index" in render(
         report, "text"

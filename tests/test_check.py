@@ -15,6 +15,7 @@ from helpers.analysis_docs import NOW, event, index_events
 from analyzers import alerts, analyze, check, cli, registry
 from analyzers.config import AlertsConfig, AnalyzeConfig, CheckConfig
 from analyzers.exceptions import AlertError
+from analyzers.store import Store
 from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
@@ -56,7 +57,7 @@ def errors(key: str, count: int, *, minutes_ago: int = 5) -> list[dict[str, Any]
 def test_check_states(es: Any, prefix: str, docs: list[dict[str, Any]], state: int, new_groups: int) -> None:
     """Error rate (errors per minute over 15m) and groups first seen in the window decide the exit state."""
     index_events(es, prefix, docs)
-    result = check.run_check(es, prefix, config=CONFIG, until=NOW)
+    result = check.run_check(Store(es, prefix), config=CONFIG, until=NOW)
     assert (result.state, len(result.new_groups)) == (state, new_groups)
     name = check.STATE_NAMES[state]
     assert result.line.startswith(f"LOGLOOP {name} - ")
@@ -130,12 +131,12 @@ def test_webhook_alert_once_per_new_or_escalating_group(
     docs += [event("burst", NOW - (7 * n + 3) * day) for n in range(1, 5)]
     docs += [event("burst", NOW - day - i * MINUTE) for i in range(15)]
     index_events(es, prefix, docs)
-    analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW)
+    analyze.run(Store(es, prefix), config=AnalyzeConfig(), until=NOW)
     config = AlertsConfig(webhook_url=url)
     for _ in range(2):
-        result = check.run_check(es, prefix, config=CONFIG, until=NOW)
-        found = alerts.candidates(result, registry.load_groups(es, prefix), config=config)
-        alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW)
+        result = check.run_check(Store(es, prefix), config=CONFIG, until=NOW)
+        found = alerts.candidates(result, registry.load_groups(Store(es, prefix)), config=config)
+        alerts.send(Store(es, prefix), found, config=config, check_line=result.line, now=NOW)
     assert sorted((body["status"], body["group_id"]) for body in hook.received) == [
         ("escalating", "burst"),
         ("new", "fresh"),
@@ -152,11 +153,11 @@ def test_failed_webhook_is_retried_next_time(es: Any, prefix: str, webhook: tupl
     url, hook = webhook
     index_events(es, prefix, errors("fresh", 1))
     config = AlertsConfig(webhook_url=url)
-    result = check.run_check(es, prefix, config=CONFIG, until=NOW)
+    result = check.run_check(Store(es, prefix), config=CONFIG, until=NOW)
     found = alerts.candidates(result, [], config=config)
     hook.status = 500
     with pytest.raises(AlertError, match="answered HTTP 500"):
-        alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW)
+        alerts.send(Store(es, prefix), found, config=config, check_line=result.line, now=NOW)
     hook.status = 204
-    sent = alerts.send(es, prefix, found, config=config, check_line=result.line, now=NOW)
+    sent = alerts.send(Store(es, prefix), found, config=config, check_line=result.line, now=NOW)
     assert [alert.group_id for alert in sent] == ["fresh"] and len(hook.received) == 2

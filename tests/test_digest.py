@@ -18,6 +18,7 @@ from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
 from analyzers.registry import Group
 from analyzers.render import render
+from analyzers.store import Store
 from kibana.setup import install_template
 from logloop import cli
 from shipper.schema import FIELDS
@@ -33,7 +34,7 @@ def seeded(es: Any, index_prefix: str) -> Iterator[str]:
 
 
 def _report(es: Any, prefix: str, until: datetime = docs.UNTIL, window: timedelta = docs.WINDOW) -> Report:
-    return build_digest(es, prefix, window, until, NOW, title="billing weekly").report
+    return build_digest(Store(es, prefix), window, until, NOW, title="billing weekly").report
 
 
 @pytest.mark.es
@@ -97,10 +98,9 @@ def test_registry_status_and_priority_win(es: Any, seeded: str) -> None:
     """When `analyze` has run, the registry's status and priority decide badges, counts and order."""
     changed = docs.UNTIL - timedelta(days=1)
     base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": changed}
-    registry.ensure(es, seeded)
+    registry.ensure(Store(es, seeded))
     registry.save_groups(
-        es,
-        seeded,
+        Store(es, seeded),
         [
             Group(
                 group_id=docs.KEY_ONGOING,
@@ -134,7 +134,7 @@ def test_registry_status_and_priority_win(es: Any, seeded: str) -> None:
 @pytest.mark.es
 def test_empty_window_is_empty(es: Any, index_prefix: str) -> None:
     """A window without documents (no index at all) gives an empty report that renders in every format."""
-    digest = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
+    digest = build_digest(Store(es, index_prefix), docs.WINDOW, docs.UNTIL, NOW)
     assert digest.report.is_empty and digest.report.top_groups == ()
     assert all(m.current == 0 for m in digest.report.measures)
     for fmt in ("html", "text", "markdown", "json"):
@@ -268,11 +268,10 @@ def test_ignored_groups_are_hidden_and_resolved_groups_stay_resolved(es: Any, se
     """An ignored group is hidden; a resolved group with events in the window stays resolved (the registry
     decided: those events predate the fix or its version) and is listed with its version."""
     base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": docs.START}
-    registry.ensure(es, seeded)
+    registry.ensure(Store(es, seeded))
     resolved_at = docs.START - timedelta(days=1)
     registry.save_groups(
-        es,
-        seeded,
+        Store(es, seeded),
         [
             Group(group_id=docs.KEY_NEW, title="noise", status="ignored", priority=0.0, **base),
             Group(group_id=docs.KEY_ONGOING, title="KeyError", status="resolved", priority=0.0,
@@ -300,10 +299,9 @@ def test_regressed_groups_say_when_and_on_which_version_they_came_back(es: Any, 
     previous window was empty never reads "new"."""
     came_back = docs.START + timedelta(hours=5)
     base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START - timedelta(days=30)}
-    registry.ensure(es, seeded)
+    registry.ensure(Store(es, seeded))
     registry.save_groups(
-        es,
-        seeded,
+        Store(es, seeded),
         [
             Group(group_id=docs.KEY_NEW, title="Timeout", status="regressed", priority=5.0,
                   last_seen=docs.UNTIL, regressed_at=came_back, regressed_in_version="1.4.2",

@@ -14,6 +14,7 @@ import helpers.truth_scenario as truth
 import pytest
 
 from analyzers import registry
+from analyzers.store import Store
 from logloop.cli import main
 from shipper.schema import index_for
 
@@ -95,7 +96,7 @@ def _run(es: Any, prefix: str, home: Path) -> Replay:
                     iso(resolve.at),
                 )
         cli("analyze", "--until", iso(truth.day_start(day + 1)))
-        status = {group.group_id: group.status for group in registry.load_groups(es, prefix)}
+        status = {group.group_id: group.status for group in registry.load_groups(Store(es, prefix))}
         result.daily_status[day] = status
     stored = es.search(
         index=f"{prefix}-20*",

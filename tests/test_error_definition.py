@@ -13,6 +13,7 @@ import pytest
 from kibana import objects
 from logloop import cli
 from shipper import schema
+from shipper.grouping.fingerprint import GROUPING_VERSION
 
 TRACE = (
     "Traceback (most recent call last):\n"
@@ -33,6 +34,12 @@ ERRORS: list[dict[str, Any]] = [
     {"error.type": "KeyError"},
     {"error": {"stack_trace": TRACE}},
     {"log": {"level": "info"}, "error": {"grouping_key": "0123456789abcdef"}},
+    # An empty key is no key, even on an event of the current grouping version: regroup gives it one.
+    {
+        "log": {"level": "ERROR"},
+        "error": {"grouping_key": ""},
+        "logloop": {"grouping_version": GROUPING_VERSION},
+    },
 ]
 # Not errors: near-miss levels, other levels, no level, an empty error object.
 NOT_ERRORS: list[dict[str, Any]] = [

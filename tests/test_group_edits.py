@@ -13,6 +13,7 @@ from helpers.analysis_docs import NOW, event, index_events
 from analyzers import analyze, group_cli, group_edits
 from analyzers.config import AnalyzeConfig
 from analyzers.regroup import run_regroup
+from analyzers.store import Store
 from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
@@ -87,16 +88,17 @@ def test_merge_then_unmerge_on_stored_events(es: Any, settings: Settings, capsys
     keys = _keys(es, prefix)
     assert sorted(keys.values()) == ["k1", "k1", "k1", "k3"]
     groups = {
-        group.group_id: group for group in analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW).groups
+        group.group_id: group
+        for group in analyze.run(Store(es, prefix), config=AnalyzeConfig(), until=NOW).groups
     }
     assert groups["k1"].count_window == 3 and "k2" not in groups
-    edits = group_edits.load(es, prefix)
+    edits = group_edits.load(Store(es, prefix))
     assert [(edit.kind, edit.target, edit.sources, edit.who) for edit in edits] == [
         ("merge", "k1", ("k2",), group_edits.who_am_i())
     ]
     group_cli.handle_unmerge(argparse.Namespace(key="k2"), settings)
     assert sorted(_keys(es, prefix).values()) == ["k1", "k1", "k2", "k3"]
-    assert group_edits.load(es, prefix)[0].undone_at is not None
+    assert group_edits.load(Store(es, prefix))[0].undone_at is not None
     group_cli.handle_edits(argparse.Namespace(), settings)
     assert "undone by" in capsys.readouterr().out
 
@@ -126,15 +128,17 @@ def test_split_by_version_on_stored_events_and_regroup_carries_a_merge(es: Any, 
             self.name = "title"
             self.version = 99
 
-    run_regroup(es, prefix, since=None, until=NOW, progress=False, fingerprinter=(NewVersion, 99))
+    run_regroup(Store(es, prefix), since=None, until=NOW, progress=False, fingerprinter=(NewVersion, 99))
     merged = [
         key for doc_id, key in _keys(es, prefix).items() if doc_id in {doc["event"]["id"] for doc in old}
     ]
     assert merged == ["m1", "m1"]
     late = event("new-m2", NOW - DAY / 2, grouping_version=99)
     index_events(es, prefix, [late])
-    edits = group_edits.load(es, prefix)
+    edits = group_edits.load(Store(es, prefix))
     assert set(edits[-1].sources) == {"m2", "new-m1", "new-m2"}, edits
-    groups = {group.group_id for group in analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW).groups}
+    groups = {
+        group.group_id for group in analyze.run(Store(es, prefix), config=AnalyzeConfig(), until=NOW).groups
+    }
     assert _keys(es, prefix)[late["event"]["id"]] == "m1"  # analyze applied the carried merge first
     assert "new-m2" not in groups

@@ -20,6 +20,7 @@ from helpers.analysis_docs import NOW, event, index_events
 from analyzers import analyze, check, digest, group_pages, registry
 from analyzers.config import AnalyzeConfig, CheckConfig
 from analyzers.digest_window import Window
+from analyzers.store import Store
 from kibana.setup import install_template
 from shipper.schema import index_pattern
 
@@ -117,7 +118,7 @@ def test_small_pages_count_every_group_exactly(es: Any, many: tuple[str, Truth])
     prefix, truth = many
     pages = list(
         group_pages.pages(
-            es,
+            Store(es),
             index=index_pattern(prefix),
             query=_window_query(),
             page_size=300,
@@ -169,7 +170,7 @@ def test_too_many_buckets_splits_the_page(es: Any, many: tuple[str, Truth]) -> N
     found = {
         bucket["key"]: sum(hour["doc_count"] for hour in bucket["hours"]["buckets"])
         for bucket in group_pages.buckets(
-            es,
+            Store(es),
             index=index_pattern(prefix),
             query=_window_query(),
             aggs=hourly,
@@ -195,7 +196,7 @@ def test_keyed_pages_count_every_group_exactly(es: Any, many: tuple[str, Truth])
     }  # 169 buckets per group: 300 groups are 50,700, so with the page's own buckets some pages split
     pages = list(
         group_pages.keyed_pages(
-            es,
+            Store(es),
             index=index_pattern(prefix),
             query=_window_query(),
             aggs=hourly,
@@ -213,7 +214,7 @@ def test_keyed_pages_count_every_group_exactly(es: Any, many: tuple[str, Truth])
 def test_digest_counts_every_group(es: Any, many: tuple[str, Truth]) -> None:
     """Without a registry the digest counts all groups, new ones included, and says how many it hides."""
     prefix, truth = many
-    report = digest.build_digest(es, prefix, WEEK, NOW, NOW).report
+    report = digest.build_digest(Store(es, prefix), WEEK, NOW, NOW).report
     active = sum(1 for count in truth.window.values() if count)
     assert report.measure("groups").current == active
     assert report.measure("groups").previous == sum(1 for count in truth.previous.values() if count)
@@ -221,7 +222,7 @@ def test_digest_counts_every_group(es: Any, many: tuple[str, Truth]) -> None:
     assert report.status_counts["new"] == len(truth.new)
     assert report.active_groups == active and report.more_groups == active - len(report.top_groups)
     assert all(row.count == truth.window[row.key] for row in report.top_groups)
-    text = digest.build_digest(es, prefix, WEEK, NOW, NOW).render("text")
+    text = digest.build_digest(Store(es, prefix), WEEK, NOW, NOW).render("text")
     assert f"The top {len(report.top_groups)} of {active:,} groups" in text
 
 
@@ -229,13 +230,13 @@ def test_digest_groups_are_exact_per_group(es: Any, many: tuple[str, Truth]) -> 
     """Every group's count in both windows, as the digest reads them, equals the seeded truth."""
     prefix, truth = many
     window = Window.ending(NOW, WEEK)
-    groups = digest.digest_data.fetch_groups(es, prefix, window)
+    groups = digest.digest_data.fetch_groups(Store(es, prefix), window)
     assert {g["key"]: (g["count"], g["previous_count"]) for g in groups} == {
         key: (truth.window[key], truth.previous[key])
         for key in truth.total
         if truth.window[key] or truth.previous[key]
     }
-    first = digest.digest_data.fetch_first_seen(es, prefix, window, groups)
+    first = digest.digest_data.fetch_first_seen(Store(es, prefix), window, groups)
     new = {key for key, moment in first.items() if datetime.fromisoformat(moment) >= NOW - WEEK}
     assert new == truth.new
 
@@ -243,24 +244,24 @@ def test_digest_groups_are_exact_per_group(es: Any, many: tuple[str, Truth]) -> 
 def test_analyze_registers_every_group_exactly(es: Any, many: tuple[str, Truth]) -> None:
     """analyze writes every group (more than 10,000) with exact counts; the registry reads them all back."""
     prefix, truth = many
-    result = analyze.run(es, prefix, config=AnalyzeConfig(), until=NOW)
+    result = analyze.run(Store(es, prefix), config=AnalyzeConfig(), until=NOW)
     assert result.statuses.get("new") == len(truth.new)
-    stored = registry.load_groups(es, prefix)
+    stored = registry.load_groups(Store(es, prefix))
     assert len(stored) == len(truth.total) > 10_000
     assert {g.group_id: (g.count_window, g.count_previous_window, g.count_total) for g in stored} == {
         key: (truth.window[key], truth.previous[key], truth.total[key]) for key in truth.total
     }
-    lean = registry.load_groups(es, prefix, lean=True)
+    lean = registry.load_groups(Store(es, prefix), lean=True)
     assert [g.group_id for g in lean] == [g.group_id for g in stored]
     assert all(g.sample_stack_trace is None for g in lean)
-    report = digest.build_digest(es, prefix, WEEK, NOW, NOW).report
+    report = digest.build_digest(Store(es, prefix), WEEK, NOW, NOW).report
     assert report.status_counts["new"] == len(truth.new) and report.registry_used
 
 
 def test_check_counts_every_new_group(es: Any, many: tuple[str, Truth]) -> None:
     """check counts the errors and every new group of its window (more than 100), none seen before it."""
     prefix, truth = many
-    result = check.run_check(es, prefix, config=CheckConfig(window=DAY), until=NOW)
+    result = check.run_check(Store(es, prefix), config=CheckConfig(window=DAY), until=NOW)
     assert result.errors == truth.errors_today
     assert {group.group_id for group in result.new_groups} == truth.new_today
     firsts = [group.first_seen for group in result.new_groups]
@@ -305,7 +306,7 @@ def test_error_lines_are_the_exact_top_templates(es: Any, index_prefix: str) -> 
         title = doc["logloop"]["template"].replace("%s", "<VAR>")  # its value "bad item" is no placeholder
         counts.setdefault(title, [0, 0])[side] += 1
     expected = sorted(((-c[0], key, c[1]) for key, c in counts.items()))[: digest.digest_data.MAX_TEMPLATES]
-    lines = digest.digest_data.fetch_error_lines(es, index_prefix, Window.ending(NOW, WEEK))
+    lines = digest.digest_data.fetch_error_lines(Store(es, index_prefix), Window.ending(NOW, WEEK))
     assert [(-line["count"], line["template"], line["previous_count"]) for line in lines] == expected
     assert all(line["sample"] and line["last_seen"] for line in lines)
 

@@ -21,6 +21,7 @@ from helpers.smtp_inbox import Inbox
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest
 from analyzers.exceptions import ConfigurationError, DeliveryError
+from analyzers.store import Store
 from kibana.setup import install_template
 
 # The loopback test server accepts AUTH without TLS on purpose (aiosmtpd warns about exactly that).
@@ -88,11 +89,11 @@ def _settings(port: int, **overrides: Any) -> mailer.SmtpSettings:
 def digest(es: Any, index_prefix: str) -> Digest:
     install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, docs.scenario())
-    return build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")
+    return build_digest(Store(es, index_prefix), docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")
 
 
 def _send(es: Any, prefix: str, digest: Digest, settings: mailer.SmtpSettings) -> list[mailer.SendOutcome]:
-    return mailer.send_digest(es, prefix, digest.report, digest.images, settings, now=NOW)
+    return mailer.send_digest(Store(es, prefix), digest.report, digest.images, settings, now=NOW)
 
 
 @pytest.mark.es
@@ -147,8 +148,10 @@ def test_a_retry_minutes_later_is_the_same_window(
     settings = _settings(port, recipients=("ops@example.org",))
     for minutes in (0, 20):
         until = docs.UNTIL + timedelta(hours=8, minutes=minutes)
-        digest = build_digest(es, index_prefix, docs.WINDOW, until, until)
-        outcomes = mailer.send_digest(es, index_prefix, digest.report, digest.images, settings, now=until)
+        digest = build_digest(Store(es, index_prefix), docs.WINDOW, until, until)
+        outcomes = mailer.send_digest(
+            Store(es, index_prefix), digest.report, digest.images, settings, now=until
+        )
     assert [o.state for o in outcomes] == ["already-sent"]
     assert len(inbox.messages) == 1
 
@@ -160,7 +163,7 @@ def test_two_concurrent_schedulers_deliver_one_message_per_recipient(
     """Two senders racing on one window: the create-only marker lets exactly one send to each recipient."""
     inbox, port = smtp_server
     settings = _settings(port)
-    mailer.MarkerStore(es, index_prefix).ensure()
+    mailer.MarkerStore(Store(es, index_prefix)).ensure()
     barrier = threading.Barrier(2)
     results: list[list[mailer.SendOutcome]] = []
 
@@ -185,7 +188,7 @@ def test_crashed_send_is_reported_in_doubt_and_not_resent(
 ) -> None:
     """A `sending` marker older than STALE_AFTER (a crash mid-send) is reported as in doubt, never resent."""
     inbox, port = smtp_server
-    store = mailer.MarkerStore(es, index_prefix, owner="crashed-host:1")
+    store = mailer.MarkerStore(Store(es, index_prefix), owner="crashed-host:1")
     store.ensure()
     store.claim(digest.report.window, "ops@example.org", NOW - timedelta(hours=1))
     outcomes = {o.recipient: o for o in _send(es, index_prefix, digest, _settings(port))}
@@ -231,7 +234,7 @@ def test_empty_digest_is_skipped_unless_send_empty(
     inbox, port = smtp_server
     install_template(es, index_prefix)
     docs.index_docs(es, index_prefix, [docs.event(docs.UNTIL - timedelta(days=1))])  # one info event
-    empty = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
+    empty = build_digest(Store(es, index_prefix), docs.WINDOW, docs.UNTIL, NOW)
     assert empty.report.is_empty
     skipped = _send(es, index_prefix, empty, _settings(port))
     assert [o.state for o in skipped] == ["skipped-empty", "skipped-empty"]
@@ -254,7 +257,7 @@ def test_crlf_in_a_group_title_does_not_create_a_header(
         for h in range(30)
     ]
     docs.index_docs(es, index_prefix, many)
-    digest = build_digest(es, index_prefix, docs.WINDOW, docs.UNTIL, NOW)
+    digest = build_digest(Store(es, index_prefix), docs.WINDOW, docs.UNTIL, NOW)
     assert digest.report.top_groups[0].key == "e" * 40
     _send(es, index_prefix, digest, _settings(port, recipients=("ops@example.org",)))
     [(rcpts, message)] = inbox.messages
@@ -378,7 +381,7 @@ def test_connection_lost_during_data_is_in_doubt_and_never_resent(
         settings = _settings(port, username=None, password=None, recipients=("ops@example.org",), timeout=5)
         first = _send(es, index_prefix, digest, settings)
         later = mailer.send_digest(
-            es, index_prefix, digest.report, digest.images, settings, now=NOW + mailer.STALE_AFTER
+            Store(es, index_prefix), digest.report, digest.images, settings, now=NOW + mailer.STALE_AFTER
         )
     finally:
         controller.stop()

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers.analysis_docs import NOW, event, index_events
 
-from analyzers import es as es_boundary
 from analyzers import group_pages, queries
 from analyzers.exceptions import ElasticsearchUnavailable
+from analyzers.store import Store
 from kibana.setup import install_template
 from shipper.schema import FIELDS, index_pattern
 
@@ -130,7 +130,7 @@ def test_bodies_run_on_the_real_node(es: Any, index_prefix: str, name: str) -> N
     """Each body is accepted by the real node against the real mapping (with one event indexed)."""
     install_template(es, index_prefix)
     index_events(es, index_prefix, [event("a", NOW - timedelta(days=1))])
-    response = es_boundary.search(es, index=index_pattern(index_prefix), body=BODIES[name])
+    response = Store(es, index_prefix).search(index=index_pattern(index_prefix), body=BODIES[name])
     assert response["_shards"]["failed"] == 0
     json.dumps(response)
 
@@ -155,7 +155,7 @@ def test_latest_at_finds_the_event_latest_per_group_finds(es: Any, index_prefix:
     last_seen = {"a": NOW - timedelta(days=1, hours=1), "b": NOW - timedelta(days=12, hours=2)}
 
     def latest(body: dict[str, Any]) -> dict[str, str]:
-        hits = es_boundary.search(es, index=index_pattern(index_prefix), body=body)["hits"]["hits"]
+        hits = Store(es, index_prefix).search(index=index_pattern(index_prefix), body=body)["hits"]["hits"]
         return {hit["_source"]["error"]["grouping_key"]: hit["_source"]["@timestamp"] for hit in hits}
 
     whole = latest(queries.latest_per_group(keys=["a", "b"], until=NOW))
@@ -170,5 +170,5 @@ def test_elasticsearch_errors_are_translated(es: Any, index_prefix: str) -> None
     index_events(es, index_prefix, [event("a", NOW)])
     bad = {"size": 0, "aggs": {"x": {"terms": {"field": "message", "size": 1}}}}  # text field: no fielddata
     with pytest.raises(ElasticsearchUnavailable, match="Elasticsearch refused to search: HTTP 400") as caught:
-        es_boundary.search(es, index=index_pattern(index_prefix), body=bad)
+        Store(es, index_prefix).search(index=index_pattern(index_prefix), body=bad)
     assert "\n" not in str(caught.value)

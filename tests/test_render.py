@@ -19,6 +19,7 @@ from matplotlib import image as mpimg
 
 from analyzers.digest import Digest, build_digest
 from analyzers.render import fence, md
+from analyzers.store import Store
 from kibana.setup import install_template
 
 NOW = docs.UNTIL + timedelta(hours=8)
@@ -68,7 +69,7 @@ def digest(es: Any) -> Iterator[Digest]:
     install_template(es, prefix)
     docs.index_docs(es, prefix, docs.scenario())
     try:
-        yield build_digest(es, prefix, docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")
+        yield build_digest(Store(es, prefix), docs.WINDOW, docs.UNTIL, NOW, title="billing weekly")
     finally:
         names = list(es.indices.get(index=f"{prefix}-*"))
         if names:

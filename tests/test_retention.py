@@ -15,6 +15,7 @@ import pytest
 from analyzers import registry, retention
 from analyzers.config import RetentionConfig, retention_config
 from analyzers.exceptions import ConfigurationError
+from analyzers.store import Store
 from kibana.setup import run_setup
 from shipper import schema
 from shipper.exceptions import ConfigurationError as ShipperConfigurationError
@@ -69,31 +70,31 @@ def test_prune_deletes_expired_indices_by_name_and_keeps_the_rest(es: Any, index
     for name in [*old, *young, odd]:
         es.indices.create(index=name)
     config = RetentionConfig(events=timedelta(days=30))
-    dry = retention.prune(es, index_prefix, config=config, now=today, dry_run=True)
+    dry = retention.prune(Store(es, index_prefix), config=config, now=today, dry_run=True)
     assert sorted(dry.deleted_indices) == sorted(old)
-    assert len(retention.daily_indices(es, index_prefix)) == 7
-    result = retention.prune(es, index_prefix, config=config, now=today)
+    assert len(retention.daily_indices(Store(es, index_prefix))) == 7
+    result = retention.prune(Store(es, index_prefix), config=config, now=today)
     assert sorted(result.deleted_indices) == sorted(old) and result.kept_indices == 4
     assert sorted(es.indices.get(index=f"{index_prefix}-*")) == sorted([*young, odd])
 
 
 def test_prune_removes_groups_not_seen_for_the_registry_retention(es: Any, index_prefix: str) -> None:
     """Groups last seen before `groups` ago leave the registry; recent ones stay."""
-    registry.ensure(es, index_prefix)
-    index = registry.index_name(index_prefix)
+    registry.ensure(Store(es, index_prefix))
+    index = schema.registry_index(index_prefix)
     for group_id, age in (("stale1", 400), ("stale2", 366), ("fresh", 10)):
         seen = (NOW - timedelta(days=age)).isoformat()
         es.index(index=index, id=group_id, document={"group_id": group_id, "last_seen": seen}, refresh=True)
     config = RetentionConfig(events=timedelta(days=30), groups=timedelta(days=365))
-    assert retention.prune(es, index_prefix, config=config, now=NOW, dry_run=True).deleted_groups == 2
-    assert retention.prune(es, index_prefix, config=config, now=NOW).deleted_groups == 2
+    assert retention.prune(Store(es, index_prefix), config=config, now=NOW, dry_run=True).deleted_groups == 2
+    assert retention.prune(Store(es, index_prefix), config=config, now=NOW).deleted_groups == 2
     remaining = es.search(index=index, query={"match_all": {}})["hits"]["hits"]
     assert [hit["_id"] for hit in remaining] == ["fresh"]
 
 
 def test_setup_without_ilm_uses_the_configured_shards_and_replicas(es: Any, index_prefix: str) -> None:
     """Without ILM, setup installs no policy, and a new daily index gets the [indices] shards/replicas."""
-    assert retention.ilm_available(es) is False
+    assert Store(es).ilm_available() is False
     layout = schema.index_layout({"shards": 2, "replicas": 0})
     report = run_setup(es, index_prefix, None, layout=layout, retention={"events": "10d"})
     assert report.lifecycle_policy is None

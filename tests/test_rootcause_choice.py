@@ -22,6 +22,7 @@ from analyzers import group_report
 from analyzers.digest import Digest, build_digest
 from analyzers.digest_options import DigestOptions
 from analyzers.rootcause_config import RootCauseConfig
+from analyzers.store import Store
 from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
@@ -72,7 +73,7 @@ def seeded(es: Any) -> Iterator[str]:
 
 def _digest(es: Any, prefix: str, top_groups: int) -> Digest:
     options = DigestOptions(rootcause=RootCauseConfig(top_groups=top_groups))
-    return build_digest(es, prefix, docs.WINDOW, docs.UNTIL, NOW, title="choice", options=options)
+    return build_digest(Store(es, prefix), docs.WINDOW, docs.UNTIL, NOW, title="choice", options=options)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,7 @@ def test_group_show_computes_material_for_a_group_the_digest_left_out(es: Any, s
     """The last new group gets no material in the digest but `logloop group show` computes its own."""
     assert NEW[-1] not in _digest(es, seeded, 20).report.insights.root_causes
     report = group_report.build(
-        es, seeded, NEW[-1], window=docs.WINDOW, until=docs.UNTIL, now=NOW, options=DigestOptions()
+        Store(es, seeded), NEW[-1], window=docs.WINDOW, until=docs.UNTIL, now=NOW, options=DigestOptions()
     )
     assert report.cause.key == NEW[-1]
     assert report.cause.onset.first_seen == docs.START + timedelta(days=1, hours=24)

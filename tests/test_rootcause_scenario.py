@@ -27,6 +27,7 @@ from analyzers.digest_model import GroupRow
 from analyzers.digest_options import DigestOptions
 from analyzers.rootcause import RootCause
 from analyzers.rootcause_config import RootCauseConfig
+from analyzers.store import Store
 from kibana.setup import install_template
 from logloop import cli
 
@@ -74,7 +75,7 @@ def shipped(es: Any, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture(scope="module")
 def digest(es: Any, shipped: str) -> Digest:
     return build_digest(
-        es, shipped, scenario.WINDOW, scenario.UNTIL, NOW, title="shop weekly", options=OPTIONS
+        Store(es, shipped), scenario.WINDOW, scenario.UNTIL, NOW, title="shop weekly", options=OPTIONS
     )
 
 
@@ -232,7 +233,7 @@ def test_the_email_carries_the_material(digest: Digest, es: Any, shipped: str) -
             host="127.0.0.1", port=port, security="none", sender="logloop@example.org",
             recipients=("ops@example.org",), timeout=10,
         )  # fmt: skip
-        outcomes = mailer.send_digest(es, shipped, digest.report, digest.images, settings, now=NOW)
+        outcomes = mailer.send_digest(Store(es, shipped), digest.report, digest.images, settings, now=NOW)
     assert [o.state for o in outcomes] == ["sent"]
     [message] = inbox.to("ops@example.org")
     plain = message.get_body(("plain",))
@@ -246,7 +247,7 @@ def test_the_email_carries_the_material(digest: Digest, es: Any, shipped: str) -
 def test_without_root_causes_the_digest_is_unchanged(es: Any, shipped: str, digest: Digest) -> None:
     """Turning the material off (the benchmark's baseline) leaves the rest of the report as it was."""
     bare = build_digest(
-        es, shipped, scenario.WINDOW, scenario.UNTIL, NOW, title="shop weekly",
+        Store(es, shipped), scenario.WINDOW, scenario.UNTIL, NOW, title="shop weekly",
         options=replace(OPTIONS, root_causes=False),
     )  # fmt: skip
     assert not bare.report.insights.root_causes

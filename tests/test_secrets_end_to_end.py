@@ -23,6 +23,7 @@ from helpers.smtp_inbox import Inbox, plain_smtp
 
 from analyzers import mailer
 from analyzers.digest import Digest, build_digest
+from analyzers.store import Store
 from kibana.setup import install_template
 from shipper import schema
 from shipper.handler import ShipperHandler
@@ -271,7 +272,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def digest(es: Any, index_prefix: str, shipped: list[dict[str, Any]]) -> Digest:
     """The digest of the day in which the leaks were shipped."""
     now = datetime.now(UTC) + timedelta(minutes=1)
-    return build_digest(es, index_prefix, timedelta(days=1), now, now, title="secrets")
+    return build_digest(Store(es, index_prefix), timedelta(days=1), now, now, title="secrets")
 
 
 def _chromium_dom(page: Path) -> str:
@@ -305,7 +306,7 @@ def test_digests_and_email_hold_no_secret(
         recipients=("ops@example.org",),
     )
     outcomes = mailer.send_digest(
-        es, index_prefix, digest.report, digest.images, settings, now=datetime.now(UTC)
+        Store(es, index_prefix), digest.report, digest.images, settings, now=datetime.now(UTC)
     )
     assert [outcome.state for outcome in outcomes] == ["sent"]
     (message,) = inbox.to("ops@example.org")

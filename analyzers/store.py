@@ -1,0 +1,395 @@
+"""The analyzers' one I/O boundary with Elasticsearch: a client, an index prefix, and what they ask.
+
+`Store` holds the client and the prefix, names every index the analyzers read or write (the names
+come from `shipper.schema`, which owns them), and offers the few operations the analyzers need. The
+rule a reader must not break: nothing else in `analyzers/` calls the client or imports
+`elasticsearch`, so `elasticsearch` errors become AnalyzerError subclasses with a one-line message
+naming the action in exactly one place (a broken import contract in `.importlinter` says so). The
+rest of the package sees plain dicts.
+
+`Client` is the slice of `elasticsearch.Elasticsearch` the store uses, as a Protocol: the real client
+satisfies it (mypy checks that below), and so does any stand-in with these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, TooManyBuckets
+from shipper import schema
+
+if TYPE_CHECKING:
+    import elasticsearch
+
+    from shipper.connection import Deployment
+
+# Every client method answers with an ObjectApiResponse (a stand-in may answer with a dict): the
+# store reads either through `_body`, so the Protocol promises only `object`.
+
+
+class _Indices(Protocol):
+    def exists(self, *, index: str) -> object: ...
+    def create(self, *, index: str, body: dict[str, Any]) -> object: ...
+    def refresh(self, *, index: str) -> object: ...
+    def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]]) -> object: ...
+    def delete(self, *, index: str) -> object: ...
+    def get_index_template(self, *, name: str) -> object: ...
+
+
+class _Cluster(Protocol):
+    def health(self) -> object: ...
+    def get_settings(self, *, include_defaults: bool, flat_settings: bool) -> object: ...
+
+
+class _Nodes(Protocol):
+    def stats(self, *, metric: str) -> object: ...
+
+
+class _Ilm(Protocol):
+    def get_status(self) -> object: ...
+    def put_lifecycle(self, *, name: str, policy: Mapping[str, Any]) -> object: ...
+
+
+class _Cat(Protocol):
+    def indices(self, *, index: str, h: str, format: str, expand_wildcards: str) -> object: ...
+
+
+class Client(Protocol):
+    """The methods of `elasticsearch.Elasticsearch` the analyzers use, and nothing more."""
+
+    @property
+    def indices(self) -> _Indices: ...
+    @property
+    def cluster(self) -> _Cluster: ...
+    @property
+    def nodes(self) -> _Nodes: ...
+    @property
+    def ilm(self) -> _Ilm: ...
+    @property
+    def cat(self) -> _Cat: ...
+    def options(self, *, ignore_status: int | Collection[int]) -> Client: ...
+    def search(
+        self,
+        *,
+        index: str,
+        ignore_unavailable: bool,
+        allow_no_indices: bool,
+        allow_partial_search_results: bool | None = ...,
+        request_cache: bool | None = ...,
+        filter_path: str | None = ...,
+        body: dict[str, Any],
+    ) -> object: ...
+    def bulk(self, *, operations: Sequence[Mapping[str, Any]], refresh: bool) -> object: ...
+    def create(
+        self, *, index: str, id: str, document: Mapping[str, Any], refresh: bool | str | None
+    ) -> object: ...
+    def index(
+        self,
+        *,
+        index: str,
+        id: str,
+        document: Mapping[str, Any],
+        if_seq_no: int,
+        if_primary_term: int,
+    ) -> object: ...
+    def get(self, *, index: str, id: str) -> object: ...
+    def delete(self, *, index: str, id: str, refresh: bool) -> object: ...
+    def close(self) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    def _the_real_client_is_a_client(client: elasticsearch.Elasticsearch) -> Client:
+        return client  # mypy fails here when the Protocol asks for something the client lacks
+
+
+# --- error translation (the one place) -------------------------------------------------------------
+
+
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+    info = getattr(exc, "info", None) or getattr(exc, "body", None)
+    reason = None
+    if isinstance(info, Mapping):
+        error = info.get("error")
+        if isinstance(error, Mapping):
+            root = (error.get("root_cause") or [error])[0]
+            reason = root.get("reason") if isinstance(root, Mapping) else None
+        elif isinstance(error, str):
+            reason = error
+    text = reason or getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    first_line = str(text).splitlines()[0] if str(text) else type(exc).__name__
+    return f"HTTP {status}: {first_line}" if status else first_line
+
+
+def _error_types(error: object) -> Iterator[str]:
+    """Every `type` in an error body, its causes and shard failures included."""
+    if isinstance(error, Mapping):
+        if isinstance(error.get("type"), str):
+            yield error["type"]
+        for value in error.values():
+            yield from _error_types(value)
+    elif isinstance(error, list):
+        for item in error:
+            yield from _error_types(item)
+
+
+def _body(response: object) -> Any:
+    """The JSON body of a client response (an ObjectApiResponse, or a plain dict from a stand-in)."""
+    return getattr(response, "body", response)
+
+
+def _mapping(response: object) -> dict[str, Any]:
+    body = _body(response)
+    return dict(body) if isinstance(body, Mapping) else {}
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Turn any elasticsearch error raised inside into ElasticsearchUnavailable naming `action`."""
+    import elasticsearch  # here, not at the top: `import analyzers.store` stays cheap for the CLI
+
+    try:
+        yield
+    except AnalyzerError:
+        raise
+    except (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout) as exc:
+        reason = _describe(exc).rsplit(": ", 1)[-1]  # "[Errno 111] Connection refused", not the repr chain
+        raise ElasticsearchUnavailable(
+            f"cannot reach Elasticsearch to {action} ({reason}): is the node running? "
+            "(`logloop es start` for the embedded one)"
+        ) from exc
+    except (elasticsearch.ApiError, elasticsearch.TransportError) as exc:
+        if "too_many_buckets_exception" in _error_types(getattr(exc, "body", None)):
+            raise TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}") from exc
+        raise ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {_describe(exc)}") from exc
+
+
+# --- the store -------------------------------------------------------------------------------------
+
+
+# Search options that travel in the URL, not the JSON body. A body built in `analyzers.queries` or
+# `group_pages` may carry them beside `query`/`aggs`; `Store.search` moves them to the URL.
+_URL_PARAMETERS: Final = ("allow_partial_search_results", "request_cache", "filter_path")
+
+
+@dataclass(frozen=True)
+class Store:
+    """The indices under one prefix on one cluster, and the requests the analyzers send them.
+
+    `client` is an `elasticsearch.Elasticsearch` (or anything satisfying `Client`); `prefix` is the
+    `[elasticsearch] index_prefix`. `close()` closes the client: the commands, which build both with
+    `connect`, use `contextlib.closing(connect(settings))`; a caller that passes its own client keeps it.
+    """
+
+    client: Client
+    prefix: str = schema.DEFAULT_INDEX_PREFIX
+
+    # Index names, all from shipper.schema.
+    @property
+    def events(self) -> str:
+        """The wildcard over every daily event index."""
+        return schema.index_pattern(self.prefix)
+
+    @property
+    def event_template(self) -> str:
+        """The composable index template of the daily event indices."""
+        return schema.template_name(self.prefix)
+
+    @property
+    def registry(self) -> str:
+        return schema.registry_index(self.prefix)
+
+    @property
+    def group_edits(self) -> str:
+        return schema.group_edits_index(self.prefix)
+
+    @property
+    def templates(self) -> str:
+        return schema.templates_index(self.prefix)
+
+    @property
+    def alerts(self) -> str:
+        return schema.alerts_index(self.prefix)
+
+    @property
+    def digest_sends(self) -> str:
+        return schema.digest_sends_index(self.prefix)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # Documents and searches.
+    def search(self, *, index: str, body: Mapping[str, Any], action: str = "search") -> dict[str, Any]:
+        """Run one search; missing indices are treated as empty (a fresh deployment has none yet)."""
+        request = dict(body)
+        partial, cache, path = (request.pop(name, None) for name in _URL_PARAMETERS)
+        with translated(action):
+            response = self.client.options(ignore_status=404).search(
+                index=index,
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                allow_partial_search_results=partial,
+                request_cache=cache,
+                filter_path=path,
+                body=request,
+            )
+        return _mapping(response)
+
+    def bulk(self, *, operations: Sequence[Mapping[str, Any]], action: str, refresh: bool = False) -> int:
+        """Send one `_bulk` request; raise on any failed item; return the number of items."""
+        if not operations:
+            return 0
+        body = self.bulk_items(operations=operations, action=action, refresh=refresh)
+        failed = [item for entry in body for item in entry.values() if item.get("error")]
+        if failed:
+            first = failed[0]["error"]
+            raise ElasticsearchUnavailable(
+                f"{action}: {len(failed)} of {len(body)} bulk items failed, "
+                f"first: {first.get('type')}: {first.get('reason')}"
+            )
+        return len(body)
+
+    def bulk_items(
+        self, *, operations: Sequence[Mapping[str, Any]], action: str, refresh: bool = False
+    ) -> list[dict[str, Any]]:
+        """Send one `_bulk` request and return its items as they are, failed ones included."""
+        if not operations:
+            return []
+        with translated(action):
+            response = self.client.bulk(operations=list(operations), refresh=refresh)
+        return list(_mapping(response).get("items") or [])
+
+    def create_doc(
+        self,
+        *,
+        index: str,
+        doc_id: str,
+        document: Mapping[str, Any],
+        action: str,
+        refresh: bool | str | None = "wait_for",
+    ) -> dict[str, Any] | None:
+        """Index with create semantics; the response (`_seq_no`, `_primary_term`), or None when a
+        document with this id already exists. `refresh=None` returns before the document is searchable."""
+        with translated(action):
+            response = self.client.options(ignore_status=409).create(
+                index=index, id=doc_id, document=dict(document), refresh=refresh
+            )
+        body = _mapping(response)
+        return None if "error" in body else body
+
+    def replace_doc(
+        self,
+        *,
+        index: str,
+        doc_id: str,
+        document: Mapping[str, Any],
+        seq_no: int,
+        primary_term: int,
+        action: str,
+        conflict_ok: bool = False,
+    ) -> dict[str, Any] | None:
+        """Compare-and-set: overwrite the document only if it is still at (seq_no, primary_term). The
+        response, or None on a conflict when `conflict_ok` (otherwise the conflict raises)."""
+        client = self.client.options(ignore_status=409) if conflict_ok else self.client
+        with translated(action):
+            response = client.index(
+                index=index,
+                id=doc_id,
+                document=dict(document),
+                if_seq_no=seq_no,
+                if_primary_term=primary_term,
+            )
+        body = _mapping(response)
+        return None if "error" in body else body
+
+    def get_doc(self, *, index: str, doc_id: str, action: str) -> dict[str, Any]:
+        """One document with its `_source`, `_seq_no` and `_primary_term`; a missing one raises."""
+        with translated(action):
+            return _mapping(self.client.get(index=index, id=doc_id))
+
+    def delete_doc(self, *, index: str, doc_id: str, action: str) -> None:
+        """Delete one document (refreshed); a missing one is not an error."""
+        with translated(action):
+            self.client.options(ignore_status=404).delete(index=index, id=doc_id, refresh=True)
+
+    # Indices.
+    def ensure_index(self, *, index: str, body: Mapping[str, Any]) -> bool:
+        """Create `index` with `body` unless it exists; True when this call created it."""
+        with translated(f"create index {index}"):
+            if self.client.indices.exists(index=index):  # a HeadApiResponse is true when it exists
+                return False
+            response = self.client.options(ignore_status=400).indices.create(index=index, body=dict(body))
+        error = _mapping(response).get("error")
+        if error and error.get("type") != "resource_already_exists_exception":
+            raise ElasticsearchUnavailable(
+                f"Elasticsearch refused to create index {index}: {error.get('reason')}"
+            )
+        return not error
+
+    def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]], action: str) -> None:
+        with translated(action):
+            self.client.indices.put_mapping(index=index, properties=properties)
+
+    def refresh(self, *, index: str) -> None:
+        with translated(f"refresh {index}"):
+            self.client.options(ignore_status=404).indices.refresh(index=index)
+
+    def list_indices(self, *, pattern: str, action: str) -> list[str]:
+        """Names of the open and closed indices matching `pattern`, sorted; none is not an error."""
+        with translated(action):
+            response = self.client.options(ignore_status=404).cat.indices(
+                index=pattern, h="index", format="json", expand_wildcards="open,closed"
+            )
+        rows = _body(response)
+        if not isinstance(rows, list):
+            return []
+        return sorted(str(row["index"]) for row in rows if isinstance(row, Mapping))
+
+    def delete_indices(self, *, names: Sequence[str], action: str) -> None:
+        """DELETE the indices by their exact names in one request (never a pattern)."""
+        if any(char in name for name in names for char in "*?,"):
+            raise ValueError(f"refusing to delete by a pattern: {list(names)}")
+        with translated(action):
+            self.client.options(ignore_status=404).indices.delete(index=",".join(names))
+
+    def index_template(self, *, name: str, action: str) -> dict[str, Any]:
+        """`GET _index_template/<name>`; an empty dict when there is none."""
+        with translated(action):
+            body = _mapping(self.client.options(ignore_status=404).indices.get_index_template(name=name))
+        return {} if "error" in body else body
+
+    # The cluster.
+    def cluster_health(self, *, action: str) -> dict[str, Any]:
+        with translated(action):
+            return _mapping(self.client.cluster.health())
+
+    def cluster_settings(self, *, action: str) -> dict[str, Any]:
+        """Every cluster setting, defaults included, with flat (dotted) names."""
+        with translated(action):
+            return _mapping(self.client.cluster.get_settings(include_defaults=True, flat_settings=True))
+
+    def nodes_fs_stats(self, *, action: str) -> Any:
+        """`GET _nodes/stats/fs`, as the node answers."""
+        with translated(action):
+            return _body(self.client.nodes.stats(metric="fs"))
+
+    def ilm_available(self) -> bool:
+        """Whether the cluster has index lifecycle management (the embedded node has not)."""
+        with translated("ask whether the cluster has index lifecycle management"):
+            response = self.client.options(ignore_status=(400, 404, 405, 410)).ilm.get_status()
+        return "operation_mode" in _mapping(response)
+
+    def put_lifecycle(self, *, name: str, policy: Mapping[str, Any]) -> None:
+        with translated(f"install the lifecycle policy {name}"):
+            self.client.ilm.put_lifecycle(name=name, policy=policy)
+
+
+def connect(deployment: Deployment) -> Store:
+    """A store on the configured cluster (`[elasticsearch]`) and index prefix; the commands close it."""
+    from shipper.connection import make_client
+
+    return Store(make_client(deployment.elasticsearch), deployment.index_prefix)
