@@ -23,9 +23,6 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from shipper import schema
 
-# The indices the analyzers own besides the daily events (analyzers.registry, .mailer, .alerts).
-ANALYZER_INDICES = ("groups", "digest-sends", "alerts")
-
 
 def _require(name: str) -> str:
     value = os.environ.get(name, "")
@@ -60,7 +57,7 @@ def roles(prefix: str) -> dict[str, dict[str, Any]]:
                     ],
                 },
                 {
-                    "names": [f"{prefix}-{name}" for name in ANALYZER_INDICES],
+                    "names": list(schema.analyzer_indices(prefix)),
                     "privileges": ["read", "write", "create_index", "view_index_metadata"],
                 },
             ],
@@ -68,7 +65,10 @@ def roles(prefix: str) -> dict[str, dict[str, Any]]:
         "logloop_viewer": {
             "cluster": [],
             "indices": [
-                {"names": [events, f"{prefix}-groups"], "privileges": ["read", "view_index_metadata"]},
+                {
+                    "names": [events, schema.registry_index(prefix)],
+                    "privileges": ["read", "view_index_metadata"],
+                },
             ],
             "applications": [
                 {

@@ -173,6 +173,17 @@ def digest_sends_index(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
     return f"{prefix}-digest-sends"
 
 
+def analyzer_indices(prefix: str = DEFAULT_INDEX_PREFIX) -> tuple[str, ...]:
+    """Every index the analyzers own besides the daily events (what their role must read and write)."""
+    return (
+        registry_index(prefix),
+        group_edits_index(prefix),
+        templates_index(prefix),
+        alerts_index(prefix),
+        digest_sends_index(prefix),
+    )
+
+
 AUTO_REPLICAS: Final = "auto"
 
 
