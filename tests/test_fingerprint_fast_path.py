@@ -8,8 +8,10 @@ the corpus traces.
 
 from __future__ import annotations
 
+import inspect
 import json
 import linecache
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -388,3 +390,52 @@ def test_exception_groups_and_their_cuts_get_the_general_key() -> None:
             if parse_traceback(variant).final.type:  # else error.type stands in for it (frames only)
                 event = fingerprint_event({"error": {"stack_trace": variant}})
                 assert event is not None and (event.key, event.name) == _general(variant), variant
+
+
+def _layer(layers: int, inner: Callable[[], object]) -> object:
+    """A middleware chain: the same method once per layer, above whatever the innermost call does."""
+    return inner() if layers == 0 else _layer(layers - 1, inner)
+
+
+def _walk(node: list[object]) -> list[object]:
+    return [_walk(child) for child in node]  # type: ignore[arg-type]
+
+
+def _walk_self() -> object:
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    return _walk(cyclic)
+
+
+def _descend(node: list[object]) -> list[object]:
+    return [_descend(child) for child in node]  # type: ignore[arg-type]
+
+
+def _descend_self() -> object:
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    return _descend(cyclic)
+
+
+def _recursion_under(layers: int, recursion: Callable[[], object], limit: int = 200) -> str:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + len(inspect.stack()))  # the same room for the recursion in any runner
+    try:
+        return formatted(lambda: _layer(layers, recursion))
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@pytest.mark.parametrize("key_of", [_general, _fast], ids=["general-parser", "fast-path"])
+def test_callers_that_repeat_above_a_recursion_do_not_split_it(
+    key_of: Callable[[str], tuple[str, str] | None],
+) -> None:
+    """The same recursion under 5 or 60 layers of a repeating caller (a middleware chain), at other
+    recursion limits, is one group, and another recursion under the same chain is another."""
+    clear_caches()
+    traces = [_recursion_under(layers, _walk_self, limit) for layers in (5, 60) for limit in (150, 400)]
+    assert all("RecursionError" in text for text in traces)
+    keys = {key_of(text) for text in traces}
+    assert len(keys) == 1 and None not in keys
+    other = key_of(_recursion_under(60, _descend_self))
+    assert other is not None and other not in keys

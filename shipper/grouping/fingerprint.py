@@ -69,7 +69,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        titles keep short identifiers, name the culprit and write template specifiers as placeholders;
        (unreleased, amended) the logger's package counts as the program's when `in_app` is not set; a
        raise in a library or in a frame without source is keyed by the program's calling statement
-       alone; a funnel's text is not keyed when it chains the failure it reports
+       alone; a funnel's text is not keyed when it chains the failure it reports; a RecursionError's
+       cycle is counted from the outermost call of its innermost repeating frame, so callers that
+       repeat above it (a middleware chain) no longer join it
 """
 
 from __future__ import annotations
@@ -81,8 +83,7 @@ import hashlib
 import itertools
 import re
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -562,20 +563,19 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     pieces = text[text.find("\n") : exception.frame_line].split(_PLAIN_FRAME_LINE)
     if 'File "' in pieces[0]:
         return None  # a frame line indented otherwise: the general path decides
-    repeats = Counter(pieces[1:])
-    counts: dict[str, int] = {}
-    for lines, times in (
-        (exception.frame_lines, 1),
-        *((f'  File "{piece}\n', n) for piece, n in repeats.items()),
-    ):
-        site = _site_of(lines)
-        if site is None:
-            return None
-        signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
-        marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
-        counts[signature] = counts.get(signature, 0) + times * (1 + (int(marker[1]) if marker else 0))
-    most = max(counts.values(), default=0)
-    cycle = sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
+    weighted: dict[str, tuple[str, int]] = {}  # a frame's lines -> (its signature, frames it stands for)
+    ordered: list[tuple[str, int]] = []  # outermost first, the innermost frame last
+    for lines in (*(f'  File "{piece}\n' for piece in pieces[1:]), exception.frame_lines):
+        known = weighted.get(lines)
+        if known is None:
+            site = _site_of(lines)
+            if site is None:
+                return None
+            signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
+            marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
+            known = weighted[lines] = (signature, 1 + (int(marker[1]) if marker else 0))
+        ordered.append(known)
+    cycle = _cycle_of(ordered)
     return ";".join(cycle) if cycle else None
 
 
@@ -858,18 +858,31 @@ def _site_parts(
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
-    """The frames a RecursionError repeats, as sorted signatures: where the limit strikes depends on
-    the stack depth at the start, and a comprehension's frame (`<listcomp>`, `<genexpr>`: Python <=
-    3.11) alternates with the recursive function's, so no single frame is "the" site; the set of
-    frames that occur most (more than once, and at least a quarter as often as the most frequent) is
-    the same wherever the limit struck."""
+    """The frames a RecursionError repeats, as sorted signatures (`_cycle_of`)."""
+    return _cycle_of([(_frame_signature(frame), 1 + frame.repeated) for frame in frames])
+
+
+def _cycle_of(ordered: Sequence[tuple[str, int]]) -> list[str]:
+    """The cycle of a recursion, from its frames' signatures outermost first, each with how many
+    frames it stands for (a recursion marker's count added): where the limit strikes depends on the
+    stack depth at the start, and a comprehension's frame (`<listcomp>`, `<genexpr>`: Python <= 3.11)
+    alternates with the recursive function's, so no single frame is "the" site. The recursion that
+    reached the limit is the innermost one: it starts at the outermost call of the innermost frame
+    that repeats, and callers above it that repeat too (a middleware chain calling the same method
+    once per layer, an outer recursion of the program's) are no part of it, however deep they were.
+    Its cycle is the set of its frames that repeat: more than once, and at least a quarter as often as
+    the one that repeats most (a frame a few levels of it call apart from the others is not)."""
+    totals: dict[str, int] = {}
+    for signature, weight in ordered:
+        totals[signature] = totals.get(signature, 0) + weight
+    anchor = next((signature for signature, _ in reversed(ordered) if totals[signature] > 1), None)
+    if anchor is None:
+        return []
+    start = next(index for index, (signature, _) in enumerate(ordered) if signature == anchor)
     counts: dict[str, int] = {}
-    for frame in frames:
-        signature = _frame_signature(frame)
-        counts[signature] = counts.get(signature, 0) + 1 + frame.repeated
-    most = max(counts.values(), default=0)
-    # Frames of the cycle repeat about as often as each other; an outer caller recursing a few times
-    # of its own (how deep the program was when it started) is no part of it.
+    for signature, weight in ordered[start:]:
+        counts[signature] = counts.get(signature, 0) + weight
+    most = max(counts.values())
     return sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
 
 
