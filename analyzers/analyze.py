@@ -443,7 +443,7 @@ def _terms_lists(
     for page in group_pages.keyed_pages(
         store,
         index=store.events,
-        query={"bool": {"filter": [dict(query), {"terms": {group_pages.GROUP_KEY: list(keys)}}]}},
+        query=queries.all_of(query, queries.in_groups(keys)),
         aggs={name: aggs[name] for name in queries.LISTS},
         page_size=PAGE_SIZE,
         action="list the groups' versions, hosts, services and levels",
@@ -567,29 +567,11 @@ _HISTORY_FIELDS: Final = (
 )
 
 
-def _previous(store: Store, keys: Sequence[str]) -> dict[str, Group]:
-    """The registry entries of these groups, `_HISTORY_FIELDS` only (the rest keeps its defaults)."""
-    if not keys:
-        return {}
-    response = store.search(
-        index=store.registry,
-        body={
-            "size": len(keys),
-            "track_total_hits": False,
-            "query": {"ids": {"values": list(keys)}},
-            "_source": {"includes": list(_HISTORY_FIELDS)},
-        },
-        action="read the group registry",
-    )
-    hits = response.get("hits", {}).get("hits", [])
-    return {str(hit["_id"]): registry.from_document(hit["_source"]) for hit in hits}
-
-
 def _history(
     store: Store, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
 ) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
-    previous = _previous(store, keys)
+    previous = registry.groups_by_id(store, keys, fields=_HISTORY_FIELDS)
     lookback_start = until - (config.baseline_windows + 1) * config.window
     return _PageHistory(
         buckets=buckets,
@@ -730,9 +712,7 @@ def run(
         action="aggregate error groups",
         unread=queries.GROUP_UNREAD,
     )
-    read = (
-        _read_page(store, page, query=query, aggs=aggs, config=config, until=until) for page in pages
-    )
+    read = (_read_page(store, page, query=query, aggs=aggs, config=config, until=until) for page in pages)
     # The read-ahead worker reads the next page (summary, lists, samples, registry entries, older
     # events) while this thread decides this one, and the writer writes the previous one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-registry-writer") as writer:
@@ -746,9 +726,7 @@ def run(
             written.extend(map(lean, groups))
         if writing is not None:
             writing.result()
-    quiet = _quiet_groups(
-        store, seen, service_versions=service_versions, config=config, until=until, now=now
-    )
+    quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
     written.extend(map(lean, _save_in_pages(store, quiet)))
     store.refresh(index=store.registry)
     written.sort(key=lambda group: (-group.priority, group.group_id))

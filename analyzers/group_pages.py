@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
+from analyzers.queries import GROUP_KEY
 from analyzers.store import Store
 
-GROUP_KEY: Final = "error.grouping_key"
 # Terms per page when each carries a few numbers (one bucket each): big pages cost fewer requests, and
 # a page stays a few megabytes. Callers whose terms carry lists (many buckets each) ask for fewer.
 PAGE_SIZE: Final = 10_000

@@ -10,7 +10,7 @@ The index name does not match the daily event pattern `<prefix>-20*`, so event q
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -196,14 +196,22 @@ def _hits(response: Mapping[str, Any]) -> list[Group]:
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
 
 
-def groups_by_id(store: Store, ids: Iterable[str], *, lean: bool = False) -> dict[str, Group]:
+def groups_by_id(
+    store: Store, ids: Iterable[str], *, lean: bool = False, fields: Sequence[str] | None = None
+) -> dict[str, Group]:
     """The registry entries of these groups (those it has), in one request (`lean`: without the long
-    texts, as `iter_groups`)."""
+    texts, as `iter_groups`; `fields`: only these, the others keeping their defaults)."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    body: dict[str, Any] = {"size": len(wanted), "query": {"ids": {"values": wanted}}}
-    if lean:
+    body: dict[str, Any] = {
+        "size": len(wanted),
+        "track_total_hits": False,
+        "query": {"ids": {"values": wanted}},
+    }
+    if fields is not None:
+        body["_source"] = {"includes": list(fields)}
+    elif lean:
         body["_source"] = {"excludes": list(LEAN_EXCLUDES)}
     groups = _hits(store.search(index=store.registry, body=body, action="read the group registry"))
     return {group.group_id: group for group in groups}
