@@ -28,25 +28,17 @@ def node_cpu_seconds(client: Any) -> float:
     return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes.values()) / 1000
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=9320)
-    parser.add_argument("--prefix", default="benchgroups")
-    parser.add_argument("--empty", action="store_true", help="delete the registry first")
-    parser.add_argument("--serial", action="store_true", help="no read-ahead: each action timed alone")
-    args = parser.parse_args()
-    from elasticsearch import Elasticsearch
+Spent = dict[str, list[float]]  # action -> [requests, seconds]
 
-    from analyzers import analyze, group_pages
-    from analyzers.config import AnalyzeConfig
+
+def timed_store(client: Any, prefix: str) -> tuple[Any, Spent]:
+    """A store on `client` whose searches and bulk requests add their count and seconds to the
+    returned table, by action (the table fills as the store is used)."""
     from analyzers.store import Store
 
-    client = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=600)
-    spent: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    spent: Spent = defaultdict(lambda: [0, 0.0])
 
     class TimedStore(Store):
-        """The store, with the time each action's requests took added up."""
-
         def search(self, *, index: str, body: Any, action: str = "search") -> dict[str, Any]:
             started = time.perf_counter()
             try:
@@ -63,6 +55,30 @@ def main() -> int:
                 spent[action][0] += 1
                 spent[action][1] += time.perf_counter() - started
 
+    return TimedStore(client, prefix), spent
+
+
+def print_requests(spent: Spent) -> None:
+    """Each action's requests and seconds, the slowest first."""
+    for action, (count, seconds) in sorted(spent.items(), key=lambda item: -item[1][1]):
+        print(f"  {action:<44} {int(count):5d} requests {seconds:7.2f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=9320)
+    parser.add_argument("--prefix", default="benchgroups")
+    parser.add_argument("--empty", action="store_true", help="delete the registry first")
+    parser.add_argument("--serial", action="store_true", help="no read-ahead: each action timed alone")
+    args = parser.parse_args()
+    from elasticsearch import Elasticsearch
+
+    from analyzers import analyze, group_pages
+    from analyzers.config import AnalyzeConfig
+
+    client = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=600)
+    store, spent = timed_store(client, args.prefix)
+
     def in_order(items: Iterator[Any]) -> Iterator[Any]:
         return items
 
@@ -72,7 +88,7 @@ def main() -> int:
         client.options(ignore_status=404).indices.delete(index=f"{args.prefix}-groups")
     client.indices.clear_cache(index=f"{args.prefix}-20*", request=True)
     node, wall, own = node_cpu_seconds(client), time.perf_counter(), time.process_time()
-    result = analyze.run(TimedStore(client, args.prefix), config=AnalyzeConfig(), until=UNTIL)
+    result = analyze.run(store, config=AnalyzeConfig(), until=UNTIL)
     wall, own = time.perf_counter() - wall, time.process_time() - own
     time.sleep(1.5)  # the node's CPU counter is refreshed about once a second
     node = node_cpu_seconds(client) - node
@@ -80,8 +96,7 @@ def main() -> int:
         f"wall {wall:.2f} s, own CPU {own:.2f} s, node CPU {node:.2f} s, {len(result.groups):,} groups, "
         f"load {os.getloadavg()[0]:.1f}"
     )
-    for action, (count, seconds) in sorted(spent.items(), key=lambda item: -item[1][1]):
-        print(f"  {action:<34} {int(count):5d} requests {seconds:7.2f} s")
+    print_requests(spent)
     client.close()
     return 0
 

@@ -17,10 +17,10 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-UNTIL = datetime(2026, 11, 23, tzinfo=UTC)  # bench_digest.UNTIL and bench_groups.UNTIL
+from profile_analyze import UNTIL, print_requests, timed_store  # bench/ is this script's path
 
 
 def main() -> int:
@@ -33,22 +33,10 @@ def main() -> int:
 
     from analyzers import digest, digest_insights, rootcause_queries
     from analyzers.digest_options import DigestOptions
-    from analyzers.store import Store
 
     client = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=600)
-    spent: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    store, spent = timed_store(client, args.prefix)
     stages: dict[str, float] = defaultdict(float)
-
-    class TimedStore(Store):
-        """The store, with the time each action's searches took added up."""
-
-        def search(self, *, index: str, body: Any, action: str = "search") -> dict[str, Any]:
-            started = time.perf_counter()
-            try:
-                return super().search(index=index, body=body, action=action)
-            finally:
-                spent[action][0] += 1
-                spent[action][1] += time.perf_counter() - started
 
     def staged(module: Any, name: str) -> None:
         inner: Callable[..., Any] = getattr(module, name)
@@ -74,7 +62,7 @@ def main() -> int:
     client.indices.clear_cache(index=f"{args.prefix}-20*", request=True)
     wall, own = time.perf_counter(), time.process_time()
     built = digest.build_digest(
-        TimedStore(client, args.prefix),
+        store,
         timedelta(days=7),
         UNTIL,
         UNTIL,
@@ -90,8 +78,7 @@ def main() -> int:
     )
     for stage, seconds in sorted(stages.items(), key=lambda item: -item[1]):
         print(f"  stage {stage:<38} {seconds:7.2f} s")
-    for action, (count, seconds) in sorted(spent.items(), key=lambda item: -item[1][1]):
-        print(f"  {action:<44} {int(count):5d} requests {seconds:7.2f} s")
+    print_requests(spent)
     client.close()
     return 0
 
