@@ -563,17 +563,20 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     pieces = text[text.find("\n") : exception.frame_line].split(_PLAIN_FRAME_LINE)
     if 'File "' in pieces[0]:
         return None  # a frame line indented otherwise: the general path decides
-    weighted: dict[str, tuple[str, int]] = {}  # a frame's lines -> (its signature, frames it stands for)
+    weighted: dict[str, tuple[str, int]] = {}  # a piece -> (its frame's signature, frames it stands for)
     ordered: list[tuple[str, int]] = []  # outermost first, the innermost frame last
-    for lines in (*(f'  File "{piece}\n' for piece in pieces[1:]), exception.frame_lines):
-        known = weighted.get(lines)
+    for piece in (*pieces[1:], None):
+        known = weighted.get(piece) if piece is not None else None
         if known is None:
+            lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
             site = _site_of(lines)
             if site is None:
                 return None
             signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
             marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
-            known = weighted[lines] = (signature, 1 + (int(marker[1]) if marker else 0))
+            known = (signature, 1 + (int(marker[1]) if marker else 0))
+            if piece is not None:
+                weighted[piece] = known
         ordered.append(known)
     cycle = _cycle_of(ordered)
     return ";".join(cycle) if cycle else None
