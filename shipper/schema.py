@@ -13,7 +13,6 @@ so no amount of user keys or type changes can grow the mapping or get a document
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -362,11 +361,15 @@ def is_error_lucene() -> str:
 # Kibana saved objects get stable ids derived from the index prefix, so that an import overwrites
 # the same objects and the digest's links to Discover (analyzers) name the data view that
 # `logloop kibana import` (kibana) created: both derive it here.
-_SAVED_OBJECT_NAMESPACE: Final = uuid.UUID("5b0c3f0e-6a3c-4f43-9d7e-1c0a2f6e9b11")
+_SAVED_OBJECT_NAMESPACE: Final = "5b0c3f0e-6a3c-4f43-9d7e-1c0a2f6e9b11"
 EVENTS_DATA_VIEW: Final = "events"  # the data view over the daily event indices
 GROUPS_DATA_VIEW: Final = "groups"  # the data view over the group registry
 
 
 def saved_object_id(prefix: str, kind: str, name: str) -> str:
     """The stable id of one Kibana saved object of this deployment."""
-    return str(uuid.uuid5(_SAVED_OBJECT_NAMESPACE, f"{prefix}/{kind}/{name}"))
+    # Imported here: `uuid` loads `platform` and costs every program that imports the shipper (and
+    # `logloop cluster`, timed against drain3) about 3 ms at start-up, for the Kibana tools' ids only.
+    import uuid
+
+    return str(uuid.uuid5(uuid.UUID(_SAVED_OBJECT_NAMESPACE), f"{prefix}/{kind}/{name}"))

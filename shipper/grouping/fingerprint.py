@@ -79,7 +79,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
-import hashlib
 import itertools
 import re
 import sys
@@ -89,6 +88,7 @@ from enum import Enum
 from typing import Any, Final
 
 from shipper.grouping import titles, tracebacks
+from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import RULES, mask
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
@@ -1095,8 +1095,7 @@ def _make(*parts: str, title: str) -> Fingerprint:
 
 
 def _new_fingerprint(canonical: str, title: str) -> Fingerprint:
-    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return Fingerprint(key=digest, name=title, version=GROUPING_VERSION)
+    return Fingerprint(key=hex_digest(canonical, 16), name=title, version=GROUPING_VERSION)
 
 
 _VERSION_TEXT: Final = str(GROUPING_VERSION)

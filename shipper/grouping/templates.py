@@ -24,12 +24,13 @@ Deterministic for a given input order: no randomness, ties broken by first occur
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
+
+from shipper.grouping.digests import hex_digest
 
 WILDCARD: Final = "<*>"
 
@@ -70,7 +71,7 @@ class Template:
 
     @property
     def cluster_id(self) -> str:
-        return "m-" + hashlib.blake2b(self.text.encode("utf-8"), digest_size=8).hexdigest()
+        return "m-" + hex_digest(self.text, 8)
 
     def matches(self, message: str) -> bool:
         """Whether a message fits this template (read-only; mining never calls it)."""
