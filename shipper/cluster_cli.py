@@ -32,7 +32,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, cast
@@ -227,12 +227,24 @@ def _file_rows(source: IO[bytes], options: GroupingOptions, jobs: int | None, na
     workers = _workers(source, jobs)
     if workers == 1:
         return _rows(_lines_of(source), options)
-    fd = source.fileno()
+    return _parallel_rows(
+        source.fileno(),
+        options,
+        workers,
+        lambda problem: print(f"logloop cluster: {name}: {problem}", file=sys.stderr),
+    )
+
+
+def _parallel_rows(
+    fd: int, options: GroupingOptions, workers: int, warn: Callable[[str], None]
+) -> list[_Row]:
+    """`_rows` of the regular file `fd`, its lines cut into `workers` ranges each keyed in a process
+    of its own (`warn` hears of a worker that failed: its range is then keyed here)."""
     parts = cluster_workers.map_ranges(
         fd,
         cluster_workers.ranges(fd, os.fstat(fd).st_size, workers),
         lambda reader: _part(_lines_of(reader), options),
-        lambda problem: print(f"logloop cluster: {name}: {problem}", file=sys.stderr),
+        warn,
     )
     return _mined(parts)
 
