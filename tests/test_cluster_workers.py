@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshal
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -139,6 +140,36 @@ def test_a_worker_that_leaves_without_sending_is_redone(opened: tuple[int, bytes
         f"the worker for {ranges(fd, len(data), 2)[1]} exited with status 0 after sending 0 bytes;"
         " processing them in the main process"
     ]
+
+
+def is_open(number: int) -> bool:
+    try:
+        os.fstat(number)
+    except OSError:
+        return False
+    return True
+
+
+def test_a_worker_that_cannot_be_started_is_done_by_the_parent(opened: tuple[int, bytes]) -> None:
+    """With file descriptors for one pipe only, the first worker runs in a child and the second's
+    range, whose pipe cannot be made, is done by the parent after one warning."""
+    fd, data = opened
+    top = max(number for number in range(4096) if is_open(number))
+    fillers = []  # every free descriptor below `top`: the two above it are then the only free ones
+    while (filler := os.dup(fd)) < top:
+        fillers.append(filler)
+    os.close(filler)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    warnings: list[str] = []
+    resource.setrlimit(resource.RLIMIT_NOFILE, (top + 3, hard))
+    try:
+        pieces = map_ranges(fd, ranges(fd, len(data), 3), read_all, warnings.append)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        for filler in fillers:
+            os.close(filler)
+    assert b"".join(pieces) == data
+    assert len(warnings) == 1 and "could not be started ([Errno 24]" in warnings[0]
 
 
 def framed(value: object) -> bytes:
