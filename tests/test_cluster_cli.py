@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +248,45 @@ def test_jobs_must_be_a_positive_number(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit):
         main(["cluster", str(tmp_path / "nope.jsonl"), "-j", "0"])
     assert "1 or more" in capsys.readouterr().err
+
+
+def children_of(pid: int) -> list[tuple[int, str]]:
+    """The (pid, state) of each process whose parent is `pid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = (Path("/proc") / entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:  # it left meanwhile
+                continue
+            if int(fields[1]) == pid:
+                found.append((int(entry), fields[0]))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker through /proc")
+def test_a_worker_killed_during_the_run_loses_no_line(tmp_path: Path) -> None:
+    """`logloop cluster -j 2` whose worker is SIGKILLed while it runs says so in one line and still
+    writes the output of `-j 1`, exit status included."""
+    path = tmp_path / "in.jsonl"
+    lines = mixed_lines(bad_every=13)
+    # big enough that the worker, whose result fills its pipe, is still there while the parent works
+    copies = 16 * 2**20 // len(b"\n".join(lines)) + 1
+    path.write_bytes(b"\n".join(lines * copies) + b"\n")
+    command = [sys.executable, "-m", "logloop.cli", "cluster", str(path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    expected = subprocess.run([*command, "-j", "1"], capture_output=True, env=env, timeout=120)
+    with subprocess.Popen(
+        [*command, "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        deadline = time.monotonic() + 60
+        while not (workers := children_of(process.pid)) and process.poll() is None:
+            assert time.monotonic() < deadline, "no worker seen"
+            time.sleep(0.001)
+        assert len(workers) == 1 and workers[0][1] != "Z", "the worker was gone before it could be killed"
+        os.kill(workers[0][0], signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stdout) == (expected.returncode, expected.stdout)
+    warning, *errors = stderr.decode().splitlines()
+    assert warning.endswith("was killed by SIGKILL; processing them in the main process")
+    assert errors == expected.stderr.decode().splitlines()
