@@ -243,11 +243,14 @@ def test_jobs_option_gives_the_output_of_one_process(tmp_path: Path) -> None:
     )
 
 
-def test_jobs_must_be_a_positive_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`-j 0` is a usage error naming what is expected, before any input is read."""
+@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+def test_jobs_must_be_a_positive_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    """`-j` with no positive number is a usage error naming what is expected, before any input is read."""
     with pytest.raises(SystemExit):
-        main(["cluster", str(tmp_path / "nope.jsonl"), "-j", "0"])
-    assert "1 or more" in capsys.readouterr().err
+        main(["cluster", str(tmp_path / "nope.jsonl"), "-j", jobs])
+    assert f"expected a number of processes, 1 or more; got '{jobs}'" in capsys.readouterr().err
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:
