@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logloop.cli import main
+from shipper import cluster_cli, cluster_workers
+from shipper.grouping.options import DEFAULT_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "tracebacks" / "corpus.jsonl"
@@ -117,3 +124,172 @@ def test_invalid_utf8_line_is_a_bad_line(tmp_path: Path, capsys: pytest.CaptureF
     output = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert "not valid UTF-8" in output[1]["error"] and "in.jsonl:2:" in capsys.readouterr().err
     assert output[0]["cluster"] == output[2]["cluster"] is not None
+
+
+BAD_LINES = [b"{not json", b"[1, 2]", b"", b"   ", b'{"message": "caf\xe9"}']
+
+
+def mixed_lines(bad_every: int = 0) -> list[bytes]:
+    """Evaluation-set-like lines: the corpus's tracebacks, message-only lines of a few shapes between
+    them, logging templates, and (every `bad_every` lines) one bad line of each kind in turn."""
+    lines: list[bytes] = []
+    for number, line in enumerate(CORPUS.read_bytes().splitlines()):
+        lines.append(line)
+        event = [
+            {"message": f"user {number} logged in from 10.0.0.{number % 7}"},
+            {"message": f"cache flushed in {number} ms", "error": {"type": "TimeoutError"}},
+            {"message": f"lost {number} rows", "logloop.template": "lost %d rows", "log.level": "error"},
+        ][number % 3]
+        lines.append(json.dumps(event).encode())
+        if bad_every and number % bad_every == 0:
+            lines.append(BAD_LINES[number // bad_every % len(BAD_LINES)])
+    return lines
+
+
+def in_one_process(path: Path) -> list[tuple[object, ...]]:
+    with path.open("rb") as source:
+        return list(cluster_cli._rows(cluster_cli._lines_of(source), DEFAULT_OPTIONS))
+
+
+def in_workers(path: Path, workers: int) -> list[tuple[object, ...]]:
+    warnings: list[str] = []
+    with path.open("rb") as source:
+        rows = cluster_cli._parallel_rows(source.fileno(), DEFAULT_OPTIONS, workers, warnings.append)
+    assert warnings == []
+    return list(rows)
+
+
+def ranges_of(path: Path, workers: int) -> list[bytes]:
+    data = path.read_bytes()
+    with path.open("rb") as source:
+        parts = cluster_workers.ranges(source.fileno(), len(data), workers)
+    return [data[part.start : part.end] for part in parts]
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_workers_give_the_rows_of_one_process(tmp_path: Path, workers: int) -> None:
+    """On evaluation-set-like data, keying in 2, 3 or 4 processes gives the rows of one process."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(mixed_lines()) + b"\n")
+    assert in_workers(path, workers) == in_one_process(path)
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+@pytest.mark.parametrize("newline_at_end", [True, False])
+def test_bad_lines_in_every_range_keep_their_numbers_and_errors(
+    tmp_path: Path, workers: int, newline_at_end: bool
+) -> None:
+    """Bad lines of every kind in every range, and a last line with or without its newline, get the
+    numbers and errors one process gives them."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join([*mixed_lines(bad_every=9), b"{not json either"]) + b"\n" * newline_at_end)
+    assert all(
+        any(bad in piece for bad in (b"{not json", b"[1, 2]", b"\xe9")) for piece in ranges_of(path, workers)
+    )
+    rows = in_workers(path, workers)
+    assert rows == in_one_process(path)
+    assert rows[-1][4] is not None and rows[-1][0] == len(path.read_bytes().splitlines())
+
+
+def test_a_range_boundary_on_a_newline(tmp_path: Path) -> None:
+    """When the middle offset of the file is a newline, two processes still give the rows of one."""
+    lines = mixed_lines()[:60]
+    path = tmp_path / "in.jsonl"
+    for pad in range(2 * max(map(len, lines)) + 4):  # each 2 spaces move the middle one byte on
+        data = b"\n".join([*lines, b'{"message": "end"' + b" " * pad + b"}"]) + b"\n"
+        if data[len(data) // 2] == ord("\n"):
+            break
+    path.write_bytes(data)
+    assert data[len(data) // 2] == ord("\n")
+    assert in_workers(path, 2) == in_one_process(path)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'{"message": "disk 1 full"}\n[]\n{"message": "disk 2 full"}', id="three-lines"),
+        pytest.param(b"", id="empty-file"),
+        pytest.param(b'{"message": "one line, no newline"}', id="one-line"),
+    ],
+)
+def test_more_workers_than_lines(tmp_path: Path, data: bytes) -> None:
+    """Eight processes on a file of three lines or fewer give the rows of one."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    assert in_workers(path, 8) == in_one_process(path)
+
+
+def test_jobs_option_gives_the_output_of_one_process(tmp_path: Path) -> None:
+    """`logloop cluster -j 3` (a fresh process, so it forks) writes the bytes, errors and exit status
+    of `-j 1`, and the default takes workers on a file past the size threshold without changing them."""
+    path = tmp_path / "in.jsonl"
+    lines = mixed_lines(bad_every=11)
+    while len(b"\n".join(lines)) < cluster_cli._PARALLEL_BYTES:
+        lines = lines + lines
+    path.write_bytes(b"\n".join(lines))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "logloop.cli", "cluster", str(path), *jobs],
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
+        for jobs in (["-j", "1"], ["-j", "3"], [])
+    ]
+    assert runs[0].returncode == 2 and runs[0].stdout.count(b"\n") == len(lines)
+    assert all(
+        (run.returncode, run.stdout, run.stderr) == (2, runs[0].stdout, runs[0].stderr) for run in runs
+    )
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+def test_jobs_must_be_a_positive_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    """`-j` with no positive number is a usage error naming what is expected, before any input is read."""
+    with pytest.raises(SystemExit):
+        main(["cluster", str(tmp_path / "nope.jsonl"), "-j", jobs])
+    assert f"expected a number of processes, 1 or more; got '{jobs}'" in capsys.readouterr().err
+
+
+def children_of(pid: int) -> list[tuple[int, str]]:
+    """The (pid, state) of each process whose parent is `pid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = (Path("/proc") / entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:  # it left meanwhile
+                continue
+            if int(fields[1]) == pid:
+                found.append((int(entry), fields[0]))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker through /proc")
+def test_a_worker_killed_during_the_run_loses_no_line(tmp_path: Path) -> None:
+    """`logloop cluster -j 2` whose worker is SIGKILLed while it runs says so in one line and still
+    writes the output of `-j 1`, exit status included."""
+    path = tmp_path / "in.jsonl"
+    lines = mixed_lines(bad_every=13)
+    # big enough that the worker, whose result fills its pipe, is still there while the parent works
+    copies = 16 * 2**20 // len(b"\n".join(lines)) + 1
+    path.write_bytes(b"\n".join(lines * copies) + b"\n")
+    command = [sys.executable, "-m", "logloop.cli", "cluster", str(path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    expected = subprocess.run([*command, "-j", "1"], capture_output=True, env=env, timeout=120)
+    with subprocess.Popen(
+        [*command, "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        deadline = time.monotonic() + 60
+        while not (workers := children_of(process.pid)) and process.poll() is None:
+            assert time.monotonic() < deadline, "no worker seen"
+            time.sleep(0.001)
+        assert len(workers) == 1 and workers[0][1] != "Z", "the worker was gone before it could be killed"
+        os.kill(workers[0][0], signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stdout) == (expected.returncode, expected.stdout)
+    warning, *errors = stderr.decode().splitlines()
+    assert warning.endswith("was killed by SIGKILL; processing them in the main process")
+    assert errors == expected.stderr.decode().splitlines()
