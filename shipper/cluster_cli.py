@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, cast
 
-from shipper import cluster_workers
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
 from shipper.grouping.message_only import message_of
@@ -55,6 +54,9 @@ _MEMO_CHARACTERS: Final = 64_000_000
 # (the fork, copied pages, memos warmed twice); it breaks even near 512 KiB of evaluation-set lines
 # and saves 20-35% of the keying time at 1 MiB (a few ms of a 0.1 s run).
 _PARALLEL_BYTES: Final = 1 << 20
+# The workers taken by default when more CPUs are usable: the parent alone reads every result and
+# mines every message, so more buys less and less (measured on 2 cores only: 4 is a guess).
+MAX_AUTO_WORKERS: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=(
             "processes that decode and key a regular input file, even a small one (default: the usable"
-            f" CPUs, at most {cluster_workers.MAX_AUTO_WORKERS}, for a file of {_PARALLEL_BYTES >> 20} MiB"
+            f" CPUs, at most {MAX_AUTO_WORKERS}, for a file of {_PARALLEL_BYTES >> 20} MiB"
             " or more; 1: this process only)"
         ),
     )
@@ -245,6 +247,8 @@ def _parallel_rows(
 ) -> list[_Row]:
     """`_rows` of the regular file `fd`, its lines cut into `workers` ranges each keyed in a process
     of its own (`warn` hears of a worker that failed: its range is then keyed here)."""
+    from shipper import cluster_workers  # see `_workers`
+
     parts = cluster_workers.map_ranges(
         fd,
         cluster_workers.ranges(fd, os.fstat(fd).st_size, workers),
@@ -257,13 +261,17 @@ def _parallel_rows(
 def _workers(source: IO[bytes], jobs: int | None) -> int:
     """How many processes: `jobs` if given, else the usable CPUs (at most MAX_AUTO_WORKERS) for a
     file of `_PARALLEL_BYTES` or more; 1 when `source` is no regular file or forking is unsafe."""
-    if jobs == 1 or not cluster_workers.can_fork() or not cluster_workers.is_regular(source.fileno()):
+    if jobs == 1 or (jobs is None and os.fstat(source.fileno()).st_size < _PARALLEL_BYTES):
+        return 1
+    # Imported only for a run that may fork: its classes cost a small file's run about 45 M
+    # instructions of start-up (7%), and most runs of `logloop cluster` are on small files.
+    from shipper import cluster_workers
+
+    if not cluster_workers.can_fork() or not cluster_workers.is_regular(source.fileno()):
         return 1
     if jobs is not None:
         return jobs
-    if os.fstat(source.fileno()).st_size < _PARALLEL_BYTES:
-        return 1
-    return min(cluster_workers.usable_cpus(), cluster_workers.MAX_AUTO_WORKERS)
+    return min(cluster_workers.usable_cpus(), MAX_AUTO_WORKERS)
 
 
 # The rows of a run of lines numbered from 1, a message-only line's row None, and the messages of

@@ -30,9 +30,6 @@ from typing import Any, Final, TypeVar, cast
 
 T = TypeVar("T")
 
-# The workers taken by default when more CPUs are usable: the parent alone reads every result and
-# mines every message, so more buys less and less (measured on 2 cores only: 4 is a guess).
-MAX_AUTO_WORKERS: Final = 4
 _SEARCH: Final = 1 << 16  # bytes read at a time while looking for a range's line boundary
 _HEADER: Final = 8  # a payload's length, little-endian, before it
 
