@@ -37,7 +37,8 @@ each with its ratio to drain3.
     all frames when none is in-app), the raw message for lines without a traceback.
 
 (d) whole process, start to exit, on the evaluation set, the corpus and each --process-file: `python -m
-    logloop.cli cluster FILE` vs a drain3 script reading the same JSON lines and feeding `type: message`,
+    logloop.cli cluster FILE` (its default: one process per usable CPU for a file of 1 MiB or more) and
+    the same with `-j 1` (one process) vs a drain3 script reading the same JSON lines and feeding `type: message`,
     alternating, 7 runs each (--rounds) after an untimed one, both with bytecode caches (see
     `whole_process`); the 1-minute load average before and after is printed with each. A large file of
     long service-manager tracebacks recurring as a fleet sends them: `python bench/evalset/fleet.py -o
@@ -248,7 +249,8 @@ sys.stdout.write("\\n".join(out) + "\\n")
 
 
 def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[float]]:
-    """Seconds of each run, start to exit, on the same file: `logloop cluster` vs a drain3 script that
+    """Seconds of each run, start to exit, on the same file: `logloop cluster` (its default: a file of
+    1 MiB or more is keyed in one process per usable CPU; and `-j 1`, one process) vs a drain3 script that
     reads the JSON lines and feeds `type: message`, alternating (the machine's load drifts), after one
     untimed run of each; also the CPU seconds of each run ("... cpu": user + system, less moved by other
     work on the machine). Both run with bytecode caches (in `pycache`, outside the tree), as an installed
@@ -258,6 +260,7 @@ def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[
     so a small file's runs were rounded up by up to 50 ms); a run still going after 600 s is killed."""
     commands = {
         "logloop cluster": [sys.executable, "-m", "logloop.cli", "cluster", str(path)],
+        "logloop cluster -j 1": [sys.executable, "-m", "logloop.cli", "cluster", "-j", "1", str(path)],
         "drain3": [sys.executable, "-c", DRAIN3_PROCESS, str(path)],
     }
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(pycache)}
@@ -285,18 +288,23 @@ def whole_process(path: Path, pycache: Path, repeat: int = 7) -> dict[str, list[
 
 def print_whole_process(processes: Mapping[str, Mapping[str, list[float]]], rounds: int = 7) -> None:
     print(
-        f"\n(d) whole process, start to exit, alternating, {rounds} runs each after a warm-up (seconds;"
-        " ratio > 1: logloop cluster faster; cpu: user + system seconds)"
+        f"\n(d) whole process, start to exit, alternating, {rounds} runs each after a warm-up (medians,"
+        " seconds; ratio = drain3's / logloop's: > 1, logloop cluster faster; cpu: user + system seconds,"
+        " its workers' included)"
     )
     for name, runs in processes.items():
-        ours, theirs = sorted(runs["logloop cluster"]), sorted(runs["drain3"])
-        our_median, their_median = statistics.median(ours), statistics.median(theirs)
-        cpu_ratio = statistics.median(runs["drain3 cpu"]) / statistics.median(runs["logloop cluster cpu"])
+        theirs = statistics.median(runs["drain3"])
+        their_cpu = statistics.median(runs["drain3 cpu"])
+        cells = []
+        for ours_name in ("logloop cluster", "logloop cluster -j 1"):
+            ours, ours_cpu = statistics.median(runs[ours_name]), statistics.median(runs[f"{ours_name} cpu"])
+            cells.append(
+                f"{ours_name.removeprefix('logloop cluster').strip() or 'default'} {ours:.3f} s"
+                f" ratio {theirs / ours:.2f} (cpu {their_cpu / ours_cpu:.2f})"
+            )
         print(
-            f"{name:<14} logloop cluster best {ours[0]:.3f} median {our_median:.3f} s"
-            f"   drain3 best {theirs[0]:.3f} median {their_median:.3f} s"
-            f"   ratio best {theirs[0] / ours[0]:.2f} median {their_median / our_median:.2f}"
-            f" (cpu {cpu_ratio:.2f})   load {runs['load'][0]:.1f}-{runs['load'][-1]:.1f}"
+            f"{name:<14} logloop cluster: {';  '.join(cells)};   drain3 {theirs:.3f} s"
+            f"   load {runs['load'][0]:.1f}-{runs['load'][-1]:.1f}"
         )
 
 
