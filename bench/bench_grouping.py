@@ -38,8 +38,8 @@ each with its ratio to drain3.
 
 (d) whole process, start to exit, on the evaluation set, the corpus and each --process-file: `python -m
     logloop.cli cluster FILE` (its default: one process per usable CPU for a file of 1 MiB or more) and
-    the same with `-j 1` (one process) vs a drain3 script reading the same JSON lines and feeding `type: message`,
-    alternating, 7 runs each (--rounds) after an untimed one, both with bytecode caches (see
+    the same with `-j 1` (one process) vs a drain3 script reading the same JSON lines and feeding
+    `type: message`, alternating, 7 runs each (--rounds) after an untimed one, both with bytecode caches (see
     `whole_process`); the 1-minute load average before and after is printed with each. A large file of
     long service-manager tracebacks recurring as a fleet sends them: `python bench/evalset/fleet.py -o
     FILE` (25,000 events).
