@@ -40,7 +40,7 @@ from analyzers.digest_window import Window
 from analyzers.registry import Group
 from analyzers.store import Store
 from shipper import schema
-from shipper.grouping.titles import template_text
+from shipper.grouping.titles import template_title
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field
 
 MAX_TEMPLATES: Final = 15
@@ -187,13 +187,18 @@ def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
 
 
 def error_line_title(key: str, sample: Mapping[str, Any]) -> str:
-    """The logging template with its specifiers as placeholders (`%d` -> `<NUM>`), else the group's
-    name (a mined template), else the message."""
+    """The title the shipper gives a line logged from a template (`titles.template_title`: specifiers
+    and the values left in the template's text as placeholders, `%d` -> `<NUM>`, `/var/lib/%s` ->
+    `<PATH>`), so the line reads as its group does elsewhere in the digest (also for events stored by an
+    older version, whose name may be the raw template); else the group's name (a mined template), else
+    the message."""
     if key == UNGROUPED:
         return UNGROUPED_TITLE
     template = get_field(sample, "logloop.template")
     if isinstance(template, str) and template:
-        return template_text(template, str(sample.get("message") or ""))
+        error_type = get_field(sample, "error.type")
+        message = str(sample.get("message") or "")
+        return template_title(error_type if isinstance(error_type, str) else "", template, message)
     return str(get_field(sample, "error.grouping_name") or sample.get("message") or key)
 
 

@@ -21,6 +21,7 @@ from analyzers.render import render
 from analyzers.store import Store
 from kibana.setup import install_template
 from logloop import cli
+from shipper.grouping.fingerprint import fingerprint_event
 from shipper.schema import FIELDS
 
 NOW = docs.UNTIL + timedelta(hours=8)
@@ -362,3 +363,33 @@ def test_error_lines_past_the_listed_rows_are_counted(es: Any, seeded: str) -> N
         f"... and {22 - listed} more groups ({hidden_events} events; {report.error_line_events} error lines"
         in text
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "args", "error_type"),
+    [
+        pytest.param("disk usage at %d%% on /var/lib/%s", (94, "echo"), "", id="literal-path-prefix"),
+        pytest.param("queue %s backed up: %d jobs waiting", ("mail", 310), "", id="word-and-number"),
+        pytest.param(
+            "upstream %s answered %d after %.1f s", ("http://10.0.0.7:81/x", 503, 2.5), "", id="url"
+        ),
+        pytest.param("user %r locked out of %s", ("bob", "/srv/app/home"), "app.AuthError", id="typed"),
+    ],
+)
+def test_an_error_lines_title_is_the_title_of_its_group(
+    template: str, args: tuple[object, ...], error_type: str
+) -> None:
+    """An error line logged from a template is titled in the digest's error-line list exactly as the
+    shipper titles its group (the registry, the top groups): placeholders for values, no specifier."""
+    doc: dict[str, Any] = {
+        "message": template % args,
+        "log": {"level": "error", "logger": "app.jobs"},
+        "logloop": {"template": template},
+    }
+    if error_type:
+        doc["error"] = {"type": error_type, "message": template % args}
+    group = fingerprint_event(doc)
+    assert group is not None
+    title = digest_data.error_line_title(group.key, doc)
+    assert title == group.name
+    assert "%" not in title.replace("% ", "") and "<" in title
