@@ -102,7 +102,6 @@ from shipper.grouping.tracebacks import (
     ExceptionRecord,
     Frame,
     LazyFrames,
-    Missing,
     PlainException,
     ScannedException,
     TextMemo,
@@ -202,14 +201,16 @@ def fingerprint_document(
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
-    logged = program_package(doc)  # `_package_in` is a function of it and the text: found on a miss
-    known = memo.get(stack_trace, logged)
-    if known is Missing.MISSING:
-        known = fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
-        memo.put(stack_trace, logged, known)
+    # `_package_in` is a function of the logger's package and the text: found on a miss
+    known = memo.get_or_compute(stack_trace, program_package(doc), _plain_in_package)
     if known is not None:
         return known
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc), fast_path_tried=True)
+
+
+def _plain_in_package(stack_trace: str, logged: str) -> Fingerprint | None:
+    """`fingerprint_plain` of a traceback whose event's logger names `logged` (`program_package`)."""
+    return fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
 
 
 def program_package(doc: Mapping[str, Any]) -> str:
