@@ -281,22 +281,17 @@ def _program_path(filename: str, package: str) -> str | None:
     return None
 
 
-def _generated(lines: str) -> bool:
-    """Whether a frame's file is a pseudo-file (`<attrs generated init ...>`, `<string>`)."""
-    return lines.lstrip(" \t").startswith('File "<')
-
-
-def _is_program_frame(lines: str, package: str) -> bool | None:
-    """Whether the frame of `lines` is the program's: marked `in-app/`, or a file of `package`; None
-    when its file name cannot be read as the general parser reads it."""
-    if lines.lstrip(" \t").startswith(_IN_APP_FILE):
+def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
+    """Whether the frame of `lines`, whose file name the frame regex reads as `filename`, is the
+    program's: marked `in-app/`, or a file of `package`; None when the general parser must decide (a
+    quote in the file name)."""
+    if filename.startswith(_IN_APP_MARK):
         return True
     if not package or package not in lines:  # (most library frames: no test of the path)
         return False
-    numbered = _NUMBERED_FILE_RE.match(lines)
-    if numbered is None or '"' in numbered[1]:
+    if '"' in filename:
         return None
-    return _program_path(numbered[1], package) is not None
+    return _program_path(filename, package) is not None
 
 
 def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -408,7 +403,6 @@ _IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
 _PATH_PARTS_RE: Final = re.compile(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"
 _PLAIN_FRAME_LINE: Final = '\n  File "'  # a frame line as `scan_plain` finds them (`tracebacks._PLAIN_FRAME`)
-_IN_APP_FILE: Final = f'File "{_IN_APP_MARK}'
 
 
 def _fingerprint(
@@ -519,7 +513,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
         return None
-    signature, mode, kind, _ = site
+    signature, mode, kind = site[0], site[1], site[2]
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
@@ -535,16 +529,16 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
         for lines in itertools.chain((exception.frame_lines,), outer_frame_lines(exception)):  # lazily
-            program = None if lines is None else _is_program_frame(lines, package)
-            if lines is None or program is None:
+            frame = None if lines is None else _site_of(lines)
+            if lines is None or frame is None:
                 return None
-            frame = _site_of(lines)
-            if frame is None:
+            program = _is_program_frame(lines, frame[4], package)
+            if program is None:
                 return None
             if program:
                 signature, mode = frame[0], frame[1]
                 break
-            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not _generated(lines):
+            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not frame[4].startswith("<"):
                 break  # `_unmarked_program_code`: the raising statement stays the key
     if mode == _NO_SOURCE:
         signature += _masked_first_line(exception.message)
@@ -586,7 +580,9 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
 # How a site's message joins its key: not at all, the masked first line (no source line printed), or
 # `_with_message`'s funnel test (a raise statement that builds its message).
 _PLAIN_SITE, _NO_SOURCE, _BUILDS_MESSAGE = 0, 1, 2
-_Site = tuple[str, int, FrameKind, bool]
+# A frame's site: its signature without the message part, how the message joins it, where its code
+# lives, whether a recursion marker repeats it, and its file name as the frame regex reads it.
+_Site = tuple[str, int, FrameKind, bool, str]
 
 
 def _frame_site(lines: str) -> _Site | None:
@@ -612,7 +608,7 @@ def _frame_site(lines: str) -> _Site | None:
         known = (None if site is None else (site[0], site[1], site[3]),)
         _sites_by_frame.put(key, known)
     found = known[0]
-    return None if found is None else (found[0], found[1], kind, found[2])
+    return None if found is None else (found[0], found[1], kind, found[2], filename)
 
 
 def _path(filename: str) -> tuple[str, FrameKind]:
@@ -630,7 +626,7 @@ _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) mo
 def _read_site(lines: str) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
     without the message part, how the message joins it (`_NO_SOURCE`: no source line; `_BUILDS_MESSAGE`),
-    where its code lives, and whether a recursion marker repeats it."""
+    where its code lives, whether a recursion marker repeats it, and its file name."""
     frame = read_frame(lines)
     if frame is None:
         return None
@@ -638,9 +634,9 @@ def _read_site(lines: str) -> _Site | None:
     signature = f"{_tail(filename)}:{function}:{' '.join((source or '').split())}"
     kind = _kind(filename)
     if source is None:
-        return signature + "|msg:", _NO_SOURCE, kind, repeated > 0
+        return signature + "|msg:", _NO_SOURCE, kind, repeated > 0, filename
     mode = _BUILDS_MESSAGE if _builds_message(" ".join(source.split())) else _PLAIN_SITE
-    return signature, mode, kind, repeated > 0
+    return signature, mode, kind, repeated > 0, filename
 
 
 def _site_of(lines: str) -> _Site | None:
