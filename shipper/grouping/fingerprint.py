@@ -600,15 +600,15 @@ def _frame_site(lines: str) -> _Site | None:
     marker = _MARKER_COUNT_RE.search(rest) if "[Previous" in rest else None  # its last line, a marker?
     if marker is not None and int(marker[1]):
         rest = rest[: marker.start(1)] + "1" + rest[marker.end(1) :]
-    tail, kind = _path_of(filename) if len(filename) <= _CACHED_LENGTH else _path(filename)
-    key = (lines[: numbered.start(1)], tail, rest)
+    path = _path_of(filename) if len(filename) <= _CACHED_LENGTH else _path(filename)
+    key = (lines[: numbered.start(1)], path[0], rest)
     known = _sites_by_frame.get(key)
     if known is None:
-        site = _read_site(lines)
+        site = _read_site(lines, path)  # (its file name is the one read here: the same first line)
         known = (None if site is None else (site[0], site[1], site[3]),)
         _sites_by_frame.put(key, known)
     found = known[0]
-    return None if found is None else (found[0], found[1], kind, found[2], filename)
+    return None if found is None else (found[0], found[1], path[1], found[2], filename)
 
 
 def _path(filename: str) -> tuple[str, FrameKind]:
@@ -623,20 +623,21 @@ _NUMBERED_FILE_RE: Final = re.compile(r'[ \t]+File "([^\n]*)", line \d+(?=, in |
 _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
 
 
-def _read_site(lines: str) -> _Site | None:
+def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
     without the message part, how the message joins it (`_NO_SOURCE`: no source line; `_BUILDS_MESSAGE`),
-    where its code lives, whether a recursion marker repeats it, and its file name."""
+    where its code lives, whether a recursion marker repeats it, and its file name. `path`: what its
+    file name tells (`_path`), when the caller has it."""
     frame = read_frame(lines)
     if frame is None:
         return None
     filename, function, source, repeated = frame
-    signature = f"{_tail(filename)}:{function}:{' '.join((source or '').split())}"
-    kind = _kind(filename)
+    tail, kind = path or (_tail(filename), _kind(filename))
     if source is None:
-        return signature + "|msg:", _NO_SOURCE, kind, repeated > 0, filename
-    mode = _BUILDS_MESSAGE if _builds_message(" ".join(source.split())) else _PLAIN_SITE
-    return signature, mode, kind, repeated > 0, filename
+        return f"{tail}:{function}:|msg:", _NO_SOURCE, kind, repeated > 0, filename
+    statement = " ".join(source.split())
+    mode = _BUILDS_MESSAGE if _builds_message(statement) else _PLAIN_SITE
+    return f"{tail}:{function}:{statement}", mode, kind, repeated > 0, filename
 
 
 def _site_of(lines: str) -> _Site | None:
