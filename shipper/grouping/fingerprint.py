@@ -82,6 +82,7 @@ import functools
 import itertools
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -553,28 +554,58 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     the general path must decide (a frame it declines, no frame that repeats)."""
     # The frames `outer_frame_lines` yields are the pieces of the text between the header and the
     # innermost frame, cut at each frame line; a recursion repeats the same few pieces hundreds of
-    # times, so each distinct piece is read once.
+    # times, so each distinct piece is read once, and counted (not walked frame by frame).
     text = exception.text
     pieces = text[text.find("\n") : exception.frame_line].split(_PLAIN_FRAME_LINE)
     if 'File "' in pieces[0]:
         return None  # a frame line indented otherwise: the general path decides
-    weighted: dict[str, tuple[str, int]] = {}  # a piece -> (its frame's signature, frames it stands for)
-    ordered: list[tuple[str, int]] = []  # outermost first, the innermost frame last
-    for piece in (*pieces[1:], None):
-        known = weighted.get(piece) if piece is not None else None
-        if known is None:
-            lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
-            site = _site_of(lines)
-            if site is None:
-                return None
-            signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
-            marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
-            known = (signature, 1 + (int(marker[1]) if marker else 0))
-            if piece is not None:
-                weighted[piece] = known
-        ordered.append(known)
-    cycle = _cycle_of(ordered)
+    outer = pieces[1:]  # outermost first; the innermost frame is `exception.frame_lines`
+    counted = Counter(outer)  # (in the order of their first occurrence)
+    weighted: dict[str | None, tuple[str, int]] = {}  # a piece -> (its signature, frames it stands for)
+    for piece in (*counted, None):  # (None: the innermost frame)
+        lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
+        site = _site_of(lines)
+        if site is None:
+            return None
+        signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
+        marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
+        weighted[piece] = (signature, 1 + (int(marker[1]) if marker else 0))
+    cycle = _counted_cycle(outer, counted, weighted)
     return ";".join(cycle) if cycle else None
+
+
+def _counted_cycle(
+    outer: list[str], counted: Counter[str], weighted: dict[str | None, tuple[str, int]]
+) -> list[str]:
+    """`_cycle_of` the frames `outer` (outermost first; `counted`: how many times each occurs) then
+    the innermost one (`None`), each weighted as `weighted` says: counted in C, not frame by frame."""
+    totals = _signature_totals(counted, weighted)
+    anchor = next(
+        (
+            signature
+            for signature, _ in itertools.chain((weighted[None],), map(weighted.__getitem__, reversed(outer)))
+            if totals[signature] > 1
+        ),
+        None,
+    )
+    if anchor is None:
+        return []
+    anchored = [piece for piece in counted if weighted[piece][0] == anchor]
+    start = min(map(outer.index, anchored)) if anchored else len(outer)  # (else the innermost only)
+    counts = _signature_totals(Counter(outer[start:]), weighted)
+    most = max(counts.values())
+    return sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
+
+
+def _signature_totals(counted: Counter[str], weighted: dict[str | None, tuple[str, int]]) -> dict[str, int]:
+    """How many frames each signature stands for: the pieces `counted`, and the innermost frame."""
+    totals: dict[str, int] = {}
+    for piece, times in counted.items():
+        signature, weight = weighted[piece]
+        totals[signature] = totals.get(signature, 0) + weight * times
+    signature, weight = weighted[None]
+    totals[signature] = totals.get(signature, 0) + weight
+    return totals
 
 
 # How a site's message joins its key: not at all, the masked first line (no source line printed), or
