@@ -617,10 +617,11 @@ _Site = tuple[str, int, FrameKind, bool, str]
 
 
 def _frame_site(lines: str) -> _Site | None:
-    """`_read_site(lines)`, memoized by what a site depends on: the lines without the line number, with
-    the file's module tail for its path (whether that is standard library code is told from the path
-    apart) and with a recursion marker's count only as whether there is one. So a frame is read once
-    for all its line numbers and install locations (venv, /opt, dist-packages: the same code)."""
+    """`_read_site(lines)`, memoized by what a site depends on: the file's module tail for its path
+    (whether that is standard library code is told from the path apart) and the lines after the line
+    number, with a recursion marker's count only as whether there is one (nor does the frame regex
+    read the blanks before "File"). So a frame is read once for all its line numbers and install
+    locations (venv, /opt, dist-packages: the same code)."""
     if len(lines) > _CACHED_LINES:  # the memo's keys stay small
         return _read_site(lines)
     numbered = _NUMBERED_FILE_RE.match(lines)
@@ -632,7 +633,7 @@ def _frame_site(lines: str) -> _Site | None:
     if marker is not None and int(marker[1]):
         rest = rest[: marker.start(1)] + "1" + rest[marker.end(1) :]
     path = _path_of(filename) if len(filename) <= _CACHED_LENGTH else _path(filename)
-    key = (lines[: numbered.start(1)], path[0], rest)
+    key = (path[0], rest)
     known = _sites_by_frame.get(key)
     if known is None:
         site = _read_site(lines, path)  # (its file name is the one read here: the same first line)
@@ -686,9 +687,7 @@ _frame_site_of: Final = functools.lru_cache(maxsize=4096)(_frame_site)
 _path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
 # whether a recursion marker repeats it.
-_sites_by_frame: Final[BoundedMemo[tuple[str, str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(
-    1024
-)
+_sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(1024)
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
