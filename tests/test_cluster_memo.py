@@ -118,6 +118,26 @@ def test_text_memo_tells_apart_texts_that_share_a_sample() -> None:
     assert (memo.get(base), memo.get(other), memo.get(base, "pkg")) == ("base", "other", "base in pkg")
 
 
+def test_text_memo_computes_each_text_and_tag_once() -> None:
+    """`get_or_compute` calls `compute` only for a text and tag it does not hold (texts sharing a
+    sample included), and holds what it computed for `get`."""
+    base = "a" * 200
+    other = base[:33] + "b" + base[34:]  # the same sample as `base`
+    memo: TextMemo[str] = TextMemo(8, 10_000)
+    calls: list[tuple[str, str]] = []
+
+    def compute(text: str, tag: str) -> str:
+        calls.append((text, tag))
+        return f"{text[33]}{len(calls)}{tag}"
+
+    found = [
+        memo.get_or_compute(text, tag, compute) for text, tag in [(base, ""), (other, ""), (base, "p")] * 2
+    ]
+    assert found == ["a1", "b2", "a3p"] * 2
+    assert calls == [(base, ""), (other, ""), (base, "p")]
+    assert (memo.get(base), memo.get(other), memo.get(base, "p"), len(memo)) == ("a1", "b2", "a3p", 3)
+
+
 def test_text_memo_does_not_hold_one_text_of_a_quarter_of_its_bound() -> None:
     """A text longer than a quarter of the character bound is never held (one text cannot fill it)."""
     memo: TextMemo[int] = TextMemo(8, 1_000)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import linecache
+import random
 import sys
 import traceback
 from collections.abc import Callable
@@ -338,6 +339,34 @@ def test_recursion_markers_that_differ_in_count_get_the_general_key_in_any_order
             event = fingerprint_event({"error": {"stack_trace": text}})
             assert event is not None and (event.key, event.name) == _general(text), text
     assert _fast(texts[0]) is not None and _fast(texts[3]) is None
+
+
+_RECURSION_FRAMES = (
+    '  File "/srv/app/tree.py", line 21, in size\n    return 1 + sum(size(child) for child in node)\n',
+    '  File "/srv/app/tree.py", line 21, in <genexpr>\n    return 1 + sum(size(child) for child in node)\n',
+    '  File "/srv/app/tree.py", line 30, in walk\n    return walk(node.parent)\n',
+    '  File "/srv/venv/lib/python3.11/site-packages/mw/chain.py", line 7, in __call__\n'
+    "    return self.inner(r)\n",
+    '  File "/srv/app/tree.py", line 40, in leaf\n',
+)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_recursion_cycles_counted_by_frame_text_are_the_general_parsers(seed: int) -> None:
+    """Random sequences of a few repeating frames, some with recursion markers, get the general
+    parser's key from the fast path, which counts each distinct frame text instead of walking them."""
+    rng = random.Random(seed)
+    frames = []
+    for _ in range(rng.randrange(1, 40)):
+        frame = rng.choice(_RECURSION_FRAMES)
+        if rng.random() < 0.1:
+            frame += f"  [Previous line repeated {rng.randrange(0, 400)} more times]\n"
+        frames.append(frame)
+    text = "Traceback (most recent call last):\n" + "".join(frames)
+    text += "RecursionError: maximum recursion depth exceeded\n"
+    clear_caches()
+    fast = _fast(text)
+    assert fast is None or fast == _general(text)
 
 
 def _raised_members() -> None:

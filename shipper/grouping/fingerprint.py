@@ -82,6 +82,7 @@ import functools
 import itertools
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -102,7 +103,6 @@ from shipper.grouping.tracebacks import (
     ExceptionRecord,
     Frame,
     LazyFrames,
-    Missing,
     PlainException,
     ScannedException,
     TextMemo,
@@ -202,14 +202,16 @@ def fingerprint_document(
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
-    logged = program_package(doc)  # `_package_in` is a function of it and the text: found on a miss
-    known = memo.get(stack_trace, logged)
-    if known is Missing.MISSING:
-        known = fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
-        memo.put(stack_trace, logged, known)
+    # `_package_in` is a function of the logger's package and the text: found on a miss
+    known = memo.get_or_compute(stack_trace, program_package(doc), _plain_in_package)
     if known is not None:
         return known
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc), fast_path_tried=True)
+
+
+def _plain_in_package(stack_trace: str, logged: str) -> Fingerprint | None:
+    """`fingerprint_plain` of a traceback whose event's logger names `logged` (`program_package`)."""
+    return fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
 
 
 def program_package(doc: Mapping[str, Any]) -> str:
@@ -280,22 +282,17 @@ def _program_path(filename: str, package: str) -> str | None:
     return None
 
 
-def _generated(lines: str) -> bool:
-    """Whether a frame's file is a pseudo-file (`<attrs generated init ...>`, `<string>`)."""
-    return lines.lstrip(" \t").startswith('File "<')
-
-
-def _is_program_frame(lines: str, package: str) -> bool | None:
-    """Whether the frame of `lines` is the program's: marked `in-app/`, or a file of `package`; None
-    when its file name cannot be read as the general parser reads it."""
-    if lines.lstrip(" \t").startswith(_IN_APP_FILE):
+def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
+    """Whether the frame of `lines`, whose file name the frame regex reads as `filename`, is the
+    program's: marked `in-app/`, or a file of `package`; None when the general parser must decide (a
+    quote in the file name)."""
+    if filename.startswith(_IN_APP_MARK):
         return True
     if not package or package not in lines:  # (most library frames: no test of the path)
         return False
-    numbered = _NUMBERED_FILE_RE.match(lines)
-    if numbered is None or '"' in numbered[1]:
+    if '"' in filename:
         return None
-    return _program_path(numbered[1], package) is not None
+    return _program_path(filename, package) is not None
 
 
 def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -407,7 +404,6 @@ _IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
 _PATH_PARTS_RE: Final = re.compile(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"
 _PLAIN_FRAME_LINE: Final = '\n  File "'  # a frame line as `scan_plain` finds them (`tracebacks._PLAIN_FRAME`)
-_IN_APP_FILE: Final = f'File "{_IN_APP_MARK}'
 
 
 def _fingerprint(
@@ -518,7 +514,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
         return None
-    signature, mode, kind, _ = site
+    signature, mode, kind = site[0], site[1], site[2]
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
@@ -534,16 +530,16 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
         for lines in itertools.chain((exception.frame_lines,), outer_frame_lines(exception)):  # lazily
-            program = None if lines is None else _is_program_frame(lines, package)
-            if lines is None or program is None:
+            frame = None if lines is None else _site_of(lines)
+            if lines is None or frame is None:
                 return None
-            frame = _site_of(lines)
-            if frame is None:
+            program = _is_program_frame(lines, frame[4], package)
+            if program is None:
                 return None
             if program:
                 signature, mode = frame[0], frame[1]
                 break
-            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not _generated(lines):
+            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not frame[4].startswith("<"):
                 break  # `_unmarked_program_code`: the raising statement stays the key
     if mode == _NO_SOURCE:
         signature += _masked_first_line(exception.message)
@@ -558,41 +554,74 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     the general path must decide (a frame it declines, no frame that repeats)."""
     # The frames `outer_frame_lines` yields are the pieces of the text between the header and the
     # innermost frame, cut at each frame line; a recursion repeats the same few pieces hundreds of
-    # times, so each distinct piece is read once.
+    # times, so each distinct piece is read once, and counted (not walked frame by frame).
     text = exception.text
     pieces = text[text.find("\n") : exception.frame_line].split(_PLAIN_FRAME_LINE)
     if 'File "' in pieces[0]:
         return None  # a frame line indented otherwise: the general path decides
-    weighted: dict[str, tuple[str, int]] = {}  # a piece -> (its frame's signature, frames it stands for)
-    ordered: list[tuple[str, int]] = []  # outermost first, the innermost frame last
-    for piece in (*pieces[1:], None):
-        known = weighted.get(piece) if piece is not None else None
-        if known is None:
-            lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
-            site = _site_of(lines)
-            if site is None:
-                return None
-            signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
-            marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
-            known = (signature, 1 + (int(marker[1]) if marker else 0))
-            if piece is not None:
-                weighted[piece] = known
-        ordered.append(known)
-    cycle = _cycle_of(ordered)
+    outer = pieces[1:]  # outermost first; the innermost frame is `exception.frame_lines`
+    counted = Counter(outer)  # (in the order of their first occurrence)
+    weighted: dict[str | None, tuple[str, int]] = {}  # a piece -> (its signature, frames it stands for)
+    for piece in (*counted, None):  # (None: the innermost frame)
+        lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
+        site = _site_of(lines)
+        if site is None:
+            return None
+        signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
+        marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
+        weighted[piece] = (signature, 1 + (int(marker[1]) if marker else 0))
+    cycle = _counted_cycle(outer, counted, weighted)
     return ";".join(cycle) if cycle else None
+
+
+def _counted_cycle(
+    outer: list[str], counted: Counter[str], weighted: dict[str | None, tuple[str, int]]
+) -> list[str]:
+    """`_cycle_of` the frames `outer` (outermost first; `counted`: how many times each occurs) then
+    the innermost one (`None`), each weighted as `weighted` says: counted in C, not frame by frame."""
+    totals = _signature_totals(counted, weighted)
+    anchor = next(
+        (
+            signature
+            for signature, _ in itertools.chain((weighted[None],), map(weighted.__getitem__, reversed(outer)))
+            if totals[signature] > 1
+        ),
+        None,
+    )
+    if anchor is None:
+        return []
+    anchored = [piece for piece in counted if weighted[piece][0] == anchor]
+    start = min(map(outer.index, anchored)) if anchored else len(outer)  # (else the innermost only)
+    counts = _signature_totals(Counter(outer[start:]), weighted)
+    most = max(counts.values())
+    return sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
+
+
+def _signature_totals(counted: Counter[str], weighted: dict[str | None, tuple[str, int]]) -> dict[str, int]:
+    """How many frames each signature stands for: the pieces `counted`, and the innermost frame."""
+    totals: dict[str, int] = {}
+    for piece, times in counted.items():
+        signature, weight = weighted[piece]
+        totals[signature] = totals.get(signature, 0) + weight * times
+    signature, weight = weighted[None]
+    totals[signature] = totals.get(signature, 0) + weight
+    return totals
 
 
 # How a site's message joins its key: not at all, the masked first line (no source line printed), or
 # `_with_message`'s funnel test (a raise statement that builds its message).
 _PLAIN_SITE, _NO_SOURCE, _BUILDS_MESSAGE = 0, 1, 2
-_Site = tuple[str, int, FrameKind, bool]
+# A frame's site: its signature without the message part, how the message joins it, where its code
+# lives, whether a recursion marker repeats it, and its file name as the frame regex reads it.
+_Site = tuple[str, int, FrameKind, bool, str]
 
 
 def _frame_site(lines: str) -> _Site | None:
-    """`_read_site(lines)`, memoized by what a site depends on: the lines without the line number, with
-    the file's module tail for its path (whether that is standard library code is told from the path
-    apart) and with a recursion marker's count only as whether there is one. So a frame is read once
-    for all its line numbers and install locations (venv, /opt, dist-packages: the same code)."""
+    """`_read_site(lines)`, memoized by what a site depends on: the file's module tail for its path
+    (whether that is standard library code is told from the path apart) and the lines after the line
+    number, with a recursion marker's count only as whether there is one (nor does the frame regex
+    read the blanks before "File"). So a frame is read once for all its line numbers and install
+    locations (venv, /opt, dist-packages: the same code)."""
     if len(lines) > _CACHED_LINES:  # the memo's keys stay small
         return _read_site(lines)
     numbered = _NUMBERED_FILE_RE.match(lines)
@@ -603,15 +632,15 @@ def _frame_site(lines: str) -> _Site | None:
     marker = _MARKER_COUNT_RE.search(rest) if "[Previous" in rest else None  # its last line, a marker?
     if marker is not None and int(marker[1]):
         rest = rest[: marker.start(1)] + "1" + rest[marker.end(1) :]
-    tail, kind = _path_of(filename) if len(filename) <= _CACHED_LENGTH else _path(filename)
-    key = (lines[: numbered.start(1)], tail, rest)
+    path = _path_of(filename) if len(filename) <= _CACHED_LENGTH else _path(filename)
+    key = (path[0], rest)
     known = _sites_by_frame.get(key)
     if known is None:
-        site = _read_site(lines)
+        site = _read_site(lines, path)  # (its file name is the one read here: the same first line)
         known = (None if site is None else (site[0], site[1], site[3]),)
         _sites_by_frame.put(key, known)
     found = known[0]
-    return None if found is None else (found[0], found[1], kind, found[2])
+    return None if found is None else (found[0], found[1], path[1], found[2], filename)
 
 
 def _path(filename: str) -> tuple[str, FrameKind]:
@@ -626,20 +655,21 @@ _NUMBERED_FILE_RE: Final = re.compile(r'[ \t]+File "([^\n]*)", line \d+(?=, in |
 _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
 
 
-def _read_site(lines: str) -> _Site | None:
+def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
     without the message part, how the message joins it (`_NO_SOURCE`: no source line; `_BUILDS_MESSAGE`),
-    where its code lives, and whether a recursion marker repeats it."""
+    where its code lives, whether a recursion marker repeats it, and its file name. `path`: what its
+    file name tells (`_path`), when the caller has it."""
     frame = read_frame(lines)
     if frame is None:
         return None
     filename, function, source, repeated = frame
-    signature = f"{_tail(filename)}:{function}:{' '.join((source or '').split())}"
-    kind = _kind(filename)
+    tail, kind = path or (_tail(filename), _kind(filename))
     if source is None:
-        return signature + "|msg:", _NO_SOURCE, kind, repeated > 0
-    mode = _BUILDS_MESSAGE if _builds_message(" ".join(source.split())) else _PLAIN_SITE
-    return signature, mode, kind, repeated > 0
+        return f"{tail}:{function}:|msg:", _NO_SOURCE, kind, repeated > 0, filename
+    statement = " ".join(source.split())
+    mode = _BUILDS_MESSAGE if _builds_message(statement) else _PLAIN_SITE
+    return f"{tail}:{function}:{statement}", mode, kind, repeated > 0, filename
 
 
 def _site_of(lines: str) -> _Site | None:
@@ -657,9 +687,7 @@ _frame_site_of: Final = functools.lru_cache(maxsize=4096)(_frame_site)
 _path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
 # whether a recursion marker repeats it.
-_sites_by_frame: Final[BoundedMemo[tuple[str, str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(
-    1024
-)
+_sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(1024)
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:

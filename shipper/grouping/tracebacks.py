@@ -27,7 +27,7 @@ import functools
 import re
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Generic, Literal, NamedTuple, TypeVar
@@ -585,14 +585,33 @@ class TextMemo(Generic[_V]):
 
     def put(self, text: str, tag: str, value: _V) -> None:
         """Hold `value` for `text` with `tag` (the oldest entries go while a bound is passed)."""
+        self._hold((tag, len(text), text[::_SAMPLE_STEP]), text, value)
+
+    def get_or_compute(self, text: str, tag: str, compute: Callable[[str, str], _V]) -> _V:
+        """The value held for `text` with `tag`, else `compute(text, tag)`, then held: `get` and `put`
+        with the sample taken once (a batch's usual call: most texts are looked up, then computed)."""
+        key = (tag, len(text), text[::_SAMPLE_STEP])
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            for held, value in bucket:
+                if held == text:
+                    return value
+        value = compute(text, tag)
+        self._hold(key, text, value)
+        return value
+
+    def _hold(self, key: tuple[str, int, str], text: str, value: _V) -> None:
         if len(text) * 4 > self._max_characters:
             return
-        key = (tag, len(text), text[::_SAMPLE_STEP])
         with self._lock:
-            bucket = self._buckets.setdefault(key, [])
-            if any(held == text for held, _ in bucket):
-                return
-            bucket.append((text, value))
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                self._buckets[key] = [(text, value)]
+            else:
+                for held, _ in bucket:  # (another thread may have held it since it was looked up)
+                    if held == text:
+                        return
+                bucket.append((text, value))
             self._order.append((key, text))
             self._characters += len(text)
             while len(self._order) > self._max_entries or self._characters > self._max_characters:
