@@ -202,15 +202,28 @@ def _write(rows: Iterable[_Row], target: IO[str]) -> None:
     lines = []
     for row in rows:
         if row[4] is not None:
-            lines.append(json.dumps(Assignment(*row).as_json(), ensure_ascii=False) + "\n")
+            lines.append(_json_line(Assignment(*row).as_json()) + "\n")
             continue
         key = row[1:4]
         rest = encoded.get(key)
         if rest is None:
-            whole = json.dumps(Assignment(0, *key).as_json(), ensure_ascii=False)
+            whole = _json_line(Assignment(0, *key).as_json())
             rest = encoded[key] = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
         lines.append(f'{{"line": {row[0]}, {rest}\n')
     target.write("".join(lines))
+
+
+def _json_line(value: Mapping[str, Any]) -> str:
+    """`value` as one line of JSON, non-ASCII text as it is, but where a text holds a lone surrogate
+    (a JSON input may spell one, `"\\ud800"`, and a title keeps it): then it is written escaped, as
+    the input had it, since no UTF-8 output can hold it as a character."""
+    line = json.dumps(value, ensure_ascii=False)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value)
+    return line
 
 
 def cluster_lines(

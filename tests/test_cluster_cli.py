@@ -126,6 +126,35 @@ def test_invalid_utf8_line_is_a_bad_line(tmp_path: Path, capsys: pytest.CaptureF
     assert output[0]["cluster"] == output[2]["cluster"] is not None
 
 
+def test_lone_surrogates_are_grouped_and_written_escaped(tmp_path: Path) -> None:
+    """Events whose text holds a lone surrogate (valid JSON: `"\\ud800"`) in a message-only line, a
+    logging template or a traceback's message are grouped like the others, and the output stays valid
+    UTF-8 JSON whose titles give the surrogate back as the input spelled it."""
+    trace = (
+        'Traceback (most recent call last):\n  File "/srv/app/jobs.py", line 3, in run\n'
+        "    raise KeyError(k)\nKeyError: '\ud83d'\n"
+    )
+    lines = [
+        json.dumps({"message": f"lost \ud800 token for job {n}", "log": {"level": "error"}}) for n in (7, 8)
+    ] + [
+        json.dumps({"message": "bad \udcff row 1", "logloop": {"template": "bad \udcff row %d"}}),
+        json.dumps(
+            {
+                "error": {
+                    "type": "KeyError",
+                    "message": "'\ud83d'",
+                    "stack_trace": trace + "KeyError: '\ud83d'\n",
+                }
+            }
+        ),
+    ]
+    assert all("\\ud" in line for line in lines)  # the input spells them as JSON escapes
+    code, output = run_cluster(tmp_path, lines)
+    assert code == 0 and all(row["cluster"] for row in output)
+    assert output[0]["cluster"] == output[1]["cluster"] and "\ud800" in output[0]["title"]
+    assert "\udcff" in output[2]["title"] and output[3]["category"] == "traceback"
+
+
 BAD_LINES = [b"{not json", b"[1, 2]", b"", b"   ", b'{"message": "caf\xe9"}']
 
 
