@@ -288,22 +288,26 @@ def test_incomplete_page_is_detected() -> None:
 
 def test_error_lines_are_the_exact_top_templates(es: Any, index_prefix: str) -> None:
     """The digest's error lines are the groups with the most events, each counted exactly and titled
-    with its template, specifiers shown as placeholders."""
+    as the shipper titles the group: its type, then its template with specifiers as placeholders."""
     install_template(es, index_prefix)
     docs = []
     for t in range(40):  # 40 templates with close counts, spread over 12 daily indices
+        # a word the title keeps (digits would be masked): its digits spelled as letters, so titles sort as
+        # the grouping keys "t0", "t1", "t10"... do (the digest breaks ties in count by key)
+        item = "item" + str(t).translate(str.maketrans("0123456789", "abcdefghij"))
         for n in range(20 + t % 7):
             doc = event(None, NOW - (1 + (n + t) % 12) * DAY + timedelta(minutes=t), trace=False)
             # keyed as the shipper keys a templated error line
             doc["error"] = {"type": "builtins.ValueError", "message": f"line {t}", "grouping_key": f"t{t}"}
-            doc["logloop"] = {"template": f"could not refresh item {t} %s"}
+            doc["logloop"] = {"template": f"could not refresh {item} %s"}
             docs.append(doc)
     index_events(es, index_prefix, docs)
     counts: dict[str, list[int]] = {}
     for doc in docs:
         at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
         side = 0 if at >= NOW - WEEK else 1
-        title = doc["logloop"]["template"].replace("%s", "<VAR>")  # its value "bad item" is no placeholder
+        # the message does not fit the template, so its `%s` has no value to name a placeholder after
+        title = "ValueError: " + doc["logloop"]["template"].replace("%s", "<VAR>")
         counts.setdefault(title, [0, 0])[side] += 1
     expected = sorted(((-c[0], key, c[1]) for key, c in counts.items()))[: digest.digest_data.MAX_TEMPLATES]
     lines = digest.digest_data.fetch_error_lines(Store(es, index_prefix), Window.ending(NOW, WEEK))
