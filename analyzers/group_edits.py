@@ -18,7 +18,6 @@ sources (`carried`), so events shipped with the new keys join the edited group a
 from __future__ import annotations
 
 import getpass
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any, Final
 from analyzers import queries
 from analyzers.exceptions import AnalyzerError
 from analyzers.store import Store
+from shipper.grouping.digests import hex_digest
 from shipper.schema import get_field
 
 SPLIT_BY: Final = ("message", "caller", "version")
@@ -90,7 +90,7 @@ def new_split(key: str, by: str, *, who: str, at: datetime, version: int) -> Edi
 
 def _edit_id(kind: str, target: str, parts: Sequence[str], at: datetime) -> str:
     text = "\x1f".join((kind, target, *parts, at.isoformat()))
-    return "e-" + hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return "e-" + hex_digest(text, 8)
 
 
 def edited_key(default_key: str, event: Mapping[str, Any], edits: Iterable[Edit]) -> tuple[str, str | None]:
@@ -108,7 +108,7 @@ def split_key(edit: Edit, event: Mapping[str, Any]) -> str:
     """The sub-key of a split group for this event's message, caller or version."""
     facet = _facet(edit.by or "message", event)
     text = "\x1f".join((edit.target, edit.by or "", facet))
-    return "s-" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return "s-" + hex_digest(text, 16)
 
 
 def _facet(by: str, event: Mapping[str, Any]) -> str:

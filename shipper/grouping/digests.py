@@ -1,4 +1,4 @@
-"""The one hash of the grouping keys: BLAKE2b, as hex, of a text's UTF-8 bytes."""
+"""The one hash of the grouping keys (and of group edits' ids): BLAKE2b, as hex, of a text's UTF-8 bytes."""
 
 from __future__ import annotations
 
