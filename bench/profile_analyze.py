@@ -13,6 +13,7 @@ PYTHONPATH (the load drifts):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 from collections import defaultdict
@@ -38,22 +39,23 @@ def timed_store(client: Any, prefix: str) -> tuple[Any, Spent]:
 
     spent: Spent = defaultdict(lambda: [0, 0.0])
 
+    @contextlib.contextmanager
+    def counted(action: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent[action][0] += 1
+            spent[action][1] += time.perf_counter() - started
+
     class TimedStore(Store):
         def search(self, *, index: str, body: Any, action: str = "search") -> dict[str, Any]:
-            started = time.perf_counter()
-            try:
+            with counted(action):
                 return super().search(index=index, body=body, action=action)
-            finally:
-                spent[action][0] += 1
-                spent[action][1] += time.perf_counter() - started
 
         def bulk(self, *, operations: Any, action: str, refresh: bool = False) -> int:
-            started = time.perf_counter()
-            try:
+            with counted(action):
                 return super().bulk(operations=operations, action=action, refresh=refresh)
-            finally:
-                spent[action][0] += 1
-                spent[action][1] += time.perf_counter() - started
 
     return TimedStore(client, prefix), spent
 
