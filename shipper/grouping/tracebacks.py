@@ -576,12 +576,7 @@ class TextMemo(Generic[_V]):
 
     def get(self, text: str, tag: str = "") -> _V | Missing:
         """The value held for `text` with `tag`, else MISSING."""
-        bucket = self._buckets.get((tag, len(text), text[::_SAMPLE_STEP]))
-        if bucket is not None:
-            for held, value in bucket:
-                if held == text:
-                    return value
-        return MISSING
+        return self._held((tag, len(text), text[::_SAMPLE_STEP]), text)
 
     def put(self, text: str, tag: str, value: _V) -> None:
         """Hold `value` for `text` with `tag` (the oldest entries go while a bound is passed)."""
@@ -591,14 +586,20 @@ class TextMemo(Generic[_V]):
         """The value held for `text` with `tag`, else `compute(text, tag)`, then held: `get` and `put`
         with the sample taken once (a batch's usual call: most texts are looked up, then computed)."""
         key = (tag, len(text), text[::_SAMPLE_STEP])
+        found = self._held(key, text)
+        if not isinstance(found, Missing):
+            return found
+        value = compute(text, tag)
+        self._hold(key, text, value)
+        return value
+
+    def _held(self, key: tuple[str, int, str], text: str) -> _V | Missing:
         bucket = self._buckets.get(key)
         if bucket is not None:
             for held, value in bucket:
                 if held == text:
                     return value
-        value = compute(text, tag)
-        self._hold(key, text, value)
-        return value
+        return MISSING
 
     def _hold(self, key: tuple[str, int, str], text: str, value: _V) -> None:
         if len(text) * 4 > self._max_characters:
