@@ -156,7 +156,8 @@ class RootCause:
 
 @dataclass(frozen=True, kw_only=True)
 class FeedbackLink:
-    """User feedback sent from a host shortly after an error of a group there."""
+    """A bug report or usability complaint sent shortly after an error of a group: by the process that
+    logged the error (`same_process`), else by another process on its host."""
 
     time: datetime
     kind: str
@@ -164,6 +165,13 @@ class FeedbackLink:
     message: str
     key: str
     after: timedelta
+    same_process: bool
+
+    @property
+    def since(self) -> str:
+        """How it follows the error, as every digest format words it: "45 s after, same process"."""
+        where = "same process" if self.same_process else "same host"
+        return f"{round(self.after.total_seconds())} s after, {where}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -353,10 +361,11 @@ def _related(frame: pd.DataFrame) -> dict[str, tuple[Related, ...]]:
 
 
 def link_feedback(data: RootCauseData) -> tuple[FeedbackLink, ...]:
+    """Each bug report or usability complaint with an error found shortly before it (`parse_anchors`)."""
     links = []
     for index, feedback in enumerate(data.facets.feedback):
         found = data.anchors.feedback.get(index)
-        if found is None or feedback.host is None:
+        if found is None or feedback.host is None or not feedback.may_follow_an_error:
             continue
         links.append(
             FeedbackLink(
@@ -366,6 +375,7 @@ def link_feedback(data: RootCauseData) -> tuple[FeedbackLink, ...]:
                 message=" ".join(feedback.message.split()),
                 key=str(found["key"]),
                 after=feedback.time - found["time"],
+                same_process=bool(found.get("same_process")),
             )
         )
     return tuple(links)

@@ -37,7 +37,7 @@ class RootCauseConfig:
     cascade_share: float = 0.6  # "in most cases": share of occurrences followed by the other group
     cascade_anchors: int = 12  # occurrences sampled per group to measure that share
     release_gap: timedelta = timedelta(days=1)  # a group first seen this soon after a version: its release
-    feedback_window: timedelta = timedelta(minutes=15)  # feedback this soon after an error on its host
+    feedback_window: timedelta = timedelta(minutes=15)  # a bug report this soon after an error is linked
     webhook_url: str = ""  # `logloop group ticket --post` sends the ticket here (JSON)
     timeout: timedelta = timedelta(seconds=10)
 

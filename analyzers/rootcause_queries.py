@@ -10,8 +10,9 @@ the number of events.
             service; when each version of each service first appeared; recent feedback.
 2. anchors  one `filters` bucket per anchor (at most 600 a request): the log lines of the
             same process just before an occurrence, the groups on the same host just after and
-            just before it, and the group of the latest error on a feedback's host shortly
-            before the feedback.
+            just before it, and the group of the latest error shortly before a bug report or
+            usability complaint: in the process that sent it, else (feedback sent by another
+            process, `logloop feedback` after a failed run) on its host.
 
 Functions named `*_request` are pure builders, `parse_*` pure readers; `fetch` is the I/O edge.
 """
@@ -57,6 +58,9 @@ ANCHOR_HOSTS: Final = 6
 ANCHORS_PER_REQUEST: Final = 600
 _CRUMB_FIELDS: Final = ["@timestamp", "log.level", "log.logger", "message", "error.grouping_key"]
 _ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid"]
+# The feedback kinds that can be a reaction to an error. A feature wish is none: tying it to whatever
+# failed last on its host would invent a cause.
+ERROR_FEEDBACK_KINDS: Final = frozenset({"bug", "usability"})
 
 Doc = dict[str, Any]
 
@@ -147,7 +151,8 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
                 ),
                 "aggs": {
                     "recent": _hits(
-                        FEEDBACK_SAMPLES, ["@timestamp", "host.name", "message", "logloop.feedback.kind"]
+                        FEEDBACK_SAMPLES,
+                        ["@timestamp", "host.name", "process.pid", "message", "logloop.feedback.kind"],
                     ),
                     "kinds": queries.terms_agg("logloop.feedback.kind", 10, daily=_calendar(window)),
                 },
@@ -172,6 +177,12 @@ class FeedbackDoc:
     host: str | None
     kind: str
     message: str
+    pid: int | None = None
+
+    @property
+    def may_follow_an_error(self) -> bool:
+        """Whether it is of a kind that reacts to an error (an error before it is looked for)."""
+        return self.kind in ERROR_FEEDBACK_KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,10 +213,16 @@ def _anchor(key: str, source: Mapping[str, Any]) -> Anchor | None:
     host = get_field(source, "host.name")
     if host is None or source.get("@timestamp") is None:
         return None
-    pid = get_field(source, "process.pid")
-    return Anchor(
-        key=key, time=_time(source["@timestamp"]), host=str(host), pid=int(pid) if pid is not None else None
-    )
+    pid = _pid(get_field(source, "process.pid"))
+    return Anchor(key=key, time=_time(source["@timestamp"]), host=str(host), pid=pid)
+
+
+def _pid(value: Any) -> int | None:
+    """A `process.pid` as read from a document: None when missing or no whole number."""
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _distinct_processes(anchors: list[Anchor], limit: int) -> list[Anchor]:
@@ -302,6 +319,7 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
             host=get_field(s, "host.name"),
             kind=str(get_field(s, "logloop.feedback.kind") or "other"),
             message=str(s.get("message") or ""),
+            pid=_pid(get_field(s, "process.pid")),
         )
         for s in _sources(aggs["feedback"]["recent"])
         if s.get("@timestamp")
@@ -348,11 +366,14 @@ def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, 
             host, grouped, queries.time_range(a.time - config.cascade_window, a.time)
         )
     for index, f in enumerate(facets.feedback):
-        if f.host is not None:
-            filters[f"feedback|{index}"] = queries.all_of(
-                {"term": {"host.name": f.host}},
-                grouped,
-                queries.time_range(f.time - config.feedback_window, f.time, end_inclusive=True),
+        if f.host is None or not f.may_follow_an_error:
+            continue
+        host = {"term": {"host.name": f.host}}
+        before = queries.time_range(f.time - config.feedback_window, f.time, end_inclusive=True)
+        filters[f"feedback|{index}"] = queries.all_of(host, grouped, before)
+        if f.pid is not None:
+            filters[f"feedbackprocess|{index}"] = queries.all_of(
+                host, {"term": {"process.pid": f.pid}}, grouped, before
             )
     names = list(filters)
     return [
@@ -388,7 +409,8 @@ class AnchorFindings:
     crumbs: dict[int, list[Doc]] = field(default_factory=dict)  # the lines before, newest first
     after: dict[int, list[str]] = field(default_factory=dict)  # groups following on the same host
     before: dict[int, list[str]] = field(default_factory=dict)  # groups preceding on the same host
-    feedback: dict[int, Doc] = field(default_factory=dict)  # the latest error group before the feedback
+    # The latest error group before the feedback: key, time and `same_process` (else on its host).
+    feedback: dict[int, Doc] = field(default_factory=dict)
 
 
 def parse_anchors(responses: Sequence[Mapping[str, Any]]) -> AnchorFindings:
@@ -406,10 +428,14 @@ def parse_anchors(responses: Sequence[Mapping[str, Any]]) -> AnchorFindings:
         elif kind in ("after", "before"):
             getattr(findings, kind)[index] = [g["key"] for g in groups]
         elif groups:
+            same_process = kind == "feedbackprocess"
+            if not same_process and findings.feedback.get(index, {}).get("same_process"):
+                continue  # the sender's own error is the better evidence
             latest = max(groups, key=lambda g: g["last"]["value"])
             findings.feedback[index] = {
                 "key": latest["key"],
                 "time": _time(latest["last"]["value_as_string"]),
+                "same_process": same_process,
             }
     return findings
 

@@ -34,6 +34,7 @@ from analyzers.rootcause_queries import (
     RootCauseData,
     anchors_requests,
     facets_request,
+    parse_anchors,
 )
 from analyzers.suspects import SuspectTest
 from shipper.schema import FIELDS
@@ -157,14 +158,69 @@ def test_breadcrumbs_drop_the_occurrence_itself_and_read_oldest_first() -> None:
 
 
 def test_feedback_links_to_the_latest_error_before_it_on_its_host() -> None:
-    """Feedback with an error group found before it is linked with the delay; without one it is not."""
+    """Feedback with an error group found before it is linked with the delay; without one it is not;
+    a feature wish is never linked, even with an error found before it."""
     feedback = [
         FeedbackDoc(time=T0 + timedelta(seconds=45), host="web-2", kind="bug", message="it broke"),
-        FeedbackDoc(time=T0, host="web-1", kind="feature", message="dark mode"),
+        FeedbackDoc(time=T0, host="web-1", kind="usability", message="unclear"),
+        FeedbackDoc(time=T0 + timedelta(seconds=5), host="web-2", kind="feature", message="dark mode"),
     ]
-    found = AnchorFindings(feedback={0: {"key": "H", "time": T0}})
+    found = AnchorFindings(
+        feedback={
+            0: {"key": "H", "time": T0, "same_process": True},
+            2: {"key": "H", "time": T0, "same_process": False},
+        }
+    )
     [link] = link_feedback(_data(feedback=feedback, anchors=found))
-    assert (link.key, link.kind, link.after) == ("H", "bug", timedelta(seconds=45))
+    assert (link.kind, link.key, link.after, link.same_process) == ("bug", "H", timedelta(seconds=45), True)
+    assert link.since == "45 s after, same process"
+
+
+def _feedback_bucket(*groups: tuple[str, str]) -> dict[str, object]:
+    """An anchors `filters` bucket whose `groups` terms found each (key, latest time)."""
+    return {
+        "lines": {"hits": {"hits": []}},
+        "groups": {
+            "buckets": [
+                {
+                    "key": key,
+                    "last": {"value": datetime.fromisoformat(at).timestamp() * 1000, "value_as_string": at},
+                }
+                for key, at in groups
+            ]
+        },
+    }
+
+
+@pytest.mark.parametrize("process_first", [True, False], ids=["process-bucket-first", "host-bucket-first"])
+def test_feedback_prefers_the_error_of_its_own_process(process_first: bool) -> None:
+    """Whatever order the buckets come in, the sender's own latest error wins over a later one of
+    another process on its host; with none of its own, the host's latest error is taken."""
+    own = ("feedbackprocess|0", _feedback_bucket(("OWN", "2026-11-20T12:00:00+00:00")))
+    host = (
+        "feedback|0",
+        _feedback_bucket(("OWN", "2026-11-20T12:00:00+00:00"), ("CRON", "2026-11-20T12:00:20+00:00")),
+    )
+    other = ("feedback|1", _feedback_bucket(("CRON", "2026-11-20T12:00:20+00:00")))
+    pairs = [own, host, other] if process_first else [other, host, own]
+    found = parse_anchors([{"aggregations": {"anchors": {"buckets": dict(pairs)}}}])
+    assert found.feedback[0] == {"key": "OWN", "time": T0, "same_process": True}
+    assert found.feedback[1]["key"] == "CRON" and found.feedback[1]["same_process"] is False
+
+
+def test_feedback_anchors_ask_for_its_process_and_host_and_skip_wishes() -> None:
+    """A bug report with a pid gets a same-process and a same-host bucket, one without a pid the host
+    bucket only, a feature wish (or feedback without a host) none."""
+    feedback = [
+        FeedbackDoc(time=T0, host="web-2", kind="bug", message="x", pid=4242),
+        FeedbackDoc(time=T0, host="web-3", kind="usability", message="y"),
+        FeedbackDoc(time=T0, host="web-1", kind="feature", message="z", pid=7),
+        FeedbackDoc(time=T0, host=None, kind="bug", message="w", pid=8),
+    ]
+    [body] = anchors_requests(_data(feedback=feedback).facets, RootCauseConfig())
+    filters = body["aggs"]["anchors"]["filters"]["filters"]
+    assert set(filters) == {"feedback|0", "feedback|1", "feedbackprocess|0"}
+    assert {"term": {"process.pid": 4242}} in filters["feedbackprocess|0"]["bool"]["filter"]
 
 
 def test_discover_link_filters_on_the_group_and_the_window() -> None:

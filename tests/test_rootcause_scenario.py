@@ -143,11 +143,16 @@ def test_breadcrumbs_show_the_line_before_the_error(digest: Digest) -> None:
 
 
 def test_feedback_is_linked_to_the_error_before_it(digest: Digest) -> None:
-    """The bug report from web-2 45 s after a host-bug error is linked to that group; the wish is not."""
+    """The bug report is linked to its own process's host-bug error 45 s before it (not to the cron
+    process's later noise error on web-2), the CLI's usability complaint to web-3's latest error
+    (session_lost, 28 s before), and the feature wish to nothing."""
     host_row, _ = _group(digest, "builtins.KeyError")
-    [link] = digest.report.insights.feedback_links
-    assert (link.kind, link.host, link.key) == ("bug", "web-2", host_row.key)
-    assert link.after.total_seconds() == 45
+    lost_row, _ = _group(digest, "builtins.LookupError")
+    bug, usability = sorted(digest.report.insights.feedback_links, key=lambda link: link.kind)
+    assert (bug.kind, bug.host, bug.key, bug.same_process) == ("bug", "web-2", host_row.key, True)
+    assert bug.after.total_seconds() == 45
+    assert (usability.host, usability.key, usability.same_process) == ("web-3", lost_row.key, False)
+    assert usability.after.total_seconds() == 28
     assert [f.kind for f in digest.report.feedback][:3] == ["bug", "usability", "feature"]
 
 
@@ -180,6 +185,8 @@ def _facts(digest: Digest) -> list[str]:
         "1.9.0 ran before without it",
         "cache miss for cart 14",
         "the cart page crashed when I checked out",
+        "45 s after, same process",
+        "28 s after, same host",
         f"logloop group show {host_row.key}",
         f"logloop group ticket {host_row.key}",
     ]
@@ -204,7 +211,7 @@ def test_json_carries_the_material(digest: Digest) -> None:
     flagged = {(v["dimension"], v["value"]) for c in causes.values() for v in c["values"] if v["suspect"]}
     assert flagged == {("host", "web-2"), ("python", "3.10.4 (CPython)"), ("version", "2.0.0")}
     assert any(c["onset"]["release"] == "2.0.0" for c in causes.values())
-    assert len(document["insights"]["feedback_links"]) == 1
+    assert sorted(link["kind"] for link in document["insights"]["feedback_links"]) == ["bug", "usability"]
     roles = {c["role"] for c in causes.values()}
     assert roles == {None, "root", "symptom"}
     assert sum(len(c["suspects"]) for c in causes.values()) == 3
