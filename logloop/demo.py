@@ -40,6 +40,7 @@ from shipper.connection import ElasticsearchSettings, handler_options, make_clie
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "service_manager.py"
 DAYS = 14
 WEEK = timedelta(days=7)
+FEEDBACK_TYPING = timedelta(seconds=40)  # how long a user takes to write feedback, in simulated time
 log = logging.getLogger("service_manager.demo")
 
 
@@ -50,7 +51,8 @@ class DayPlan:
     version: str
     failing: tuple[tuple[str, int], ...]  # (service, attempts)
     disk_warnings: int
-    feedback: tuple[tuple[str, str], ...]  # (kind, text)
+    # (kind, text, the service whose failure the user just saw: None, sent before the day's failures)
+    feedback: tuple[tuple[str, str, str | None], ...]
 
 
 def plan_day(day: int) -> DayPlan:
@@ -60,6 +62,10 @@ def plan_day(day: int) -> DayPlan:
     - `cron-hook` (no execute permission) fails on days 1-3, is quiet a week, is back on day 11: regressed.
     - `worker` crashes once a day on 1.3.0 and three times a day on 1.4.0: escalating.
     - `web-mirror` (port taken) and `indexer` (health check timeout) start in week two: new.
+
+    Users report a bug right after the crash they saw and a usability problem right after the error
+    they found unclear (the digest links both to that error, sent by the same process); they wish for
+    a feature at a quiet moment (never linked to an error).
     """
     version = "1.3.0" if day < 7 else "1.4.0"
     failing: list[tuple[str, int]] = [("worker", 1 if day < 7 else 3)]
@@ -71,13 +77,15 @@ def plan_day(day: int) -> DayPlan:
         failing.append(("web-mirror", 1))
     if day >= 12:
         failing.append(("indexer", 1))
-    feedback: list[tuple[str, str]] = []
+    feedback: list[tuple[str, str, str | None]] = []
     if day % 4 == 1:
-        feedback.append(("bug", f"status shows 'running' for worker after it crashed (day {day + 1})"))
+        report = f"status shows 'running' for worker after it crashed (day {day + 1})"
+        feedback.append(("bug", report, "worker"))
     if day % 5 == 2:
-        feedback.append(("feature", "please add a --json flag to status"))
+        feedback.append(("feature", "please add a --json flag to status", None))
     if day == 12:
-        feedback.append(("usability", "the error for a missing binary does not say which service"))
+        complaint = "the port-in-use error does not say which process holds it"
+        feedback.append(("usability", complaint, "web-mirror"))
     return DayPlan(version, tuple(failing), disk_warnings=day % 3, feedback=tuple(feedback))
 
 
@@ -126,6 +134,10 @@ class SimulatedClock:
     def set(self, moment: datetime) -> None:
         self._base = moment.timestamp()
         self._real_start = time.time()
+
+    def advance(self, delay: timedelta) -> None:
+        """Move the simulated time on by `delay` (a pause the demo does not wait through)."""
+        self._base += delay.total_seconds()
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._base + time.time() - self._real_start, UTC)
@@ -180,9 +192,18 @@ def reset_indices(client: Any, prefix: str) -> None:
     install_template(client, prefix)
 
 
-def _one_day(manager: Any, plan: DayPlan, errors: tuple[type[BaseException], ...]) -> None:
+def _one_day(
+    manager: Any, plan: DayPlan, errors: tuple[type[BaseException], ...], clock: SimulatedClock
+) -> None:
     import shipper
 
+    def send_feedback(after: str | None) -> None:
+        for kind, text, follows in plan.feedback:
+            if follows == after:
+                clock.advance(FEEDBACK_TYPING)
+                shipper.feedback(text, kind=kind)
+
+    send_feedback(None)
     for name in ("web", "echo"):
         manager.start(name)
     manager.status()
@@ -193,10 +214,9 @@ def _one_day(manager: Any, plan: DayPlan, errors: tuple[type[BaseException], ...
             except errors:
                 log.exception("could not start %s", name)
             manager.stop(name)
+        send_feedback(name)
     for number in range(plan.disk_warnings):
         log.error("disk usage at %d%% on /var/lib/%s", 91 + number * 3, ("web", "echo", "db")[number])
-    for kind, text in plan.feedback:
-        shipper.feedback(text, kind=kind)
     for name in ("web", "echo"):
         manager.stop(name)
 
@@ -241,7 +261,7 @@ def simulate(
                     close_timeout=30.0,
                 )
             clock.set(start + timedelta(days=day, hours=9))
-            _one_day(manager, plan, (example.ServiceManagerError,))
+            _one_day(manager, plan, (example.ServiceManagerError,), clock)
             if not handler.wait_delivered(60):
                 raise LogloopError("the demo's events were not delivered within 60 s; see the node's log")
             client.indices.refresh(index=f"{prefix}-*")
