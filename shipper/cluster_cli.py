@@ -142,10 +142,12 @@ def run(args: argparse.Namespace, settings: object) -> int:
     for line, *_, error in bad:
         print(f"logloop cluster: {args.input}:{line}: {error}", file=sys.stderr)
     if args.output is None:
-        _write(rows, sys.stdout)
+        sys.stdout.flush()
+        _write(rows, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     else:
         try:
-            with args.output.open("w", encoding="utf-8") as target:
+            with args.output.open("wb") as target:
                 _write(rows, target)
         except OSError as exc:
             raise ShipperError(f"cannot write {args.output}: {exc}; choose a writable path with -o") from exc
@@ -195,22 +197,32 @@ def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
     return dataclasses.replace(options, in_app=(*options.in_app, *args.in_app))
 
 
-def _write(rows: Iterable[_Row], target: IO[str]) -> None:
-    """One `Assignment.as_json` line per row, as `json.dumps` writes it; a group's fields are encoded
-    once (every line of a group but its number is the same)."""
-    encoded: dict[tuple[str | None, ...], str] = {}
-    lines = []
+def _write(rows: Iterable[_Row], target: IO[bytes]) -> None:
+    """One `Assignment.as_json` line per row, as `json.dumps` writes it, in UTF-8 (JSON lines' encoding,
+    whatever the terminal's). A group's fields are encoded once (every line of a group but its number is
+    the same), and lines go out as bytes `_WRITE_LINES` at a time: one text of all lines would be built,
+    then encoded whole, several times the output's size in memory at once."""
+    encoded: dict[tuple[str | None, ...], bytes] = {}
+    pieces: list[bytes] = []
     for row in rows:
         if row[4] is not None:
-            lines.append(_json_line(Assignment(*row).as_json()) + "\n")
-            continue
-        key = row[1:4]
-        rest = encoded.get(key)
-        if rest is None:
-            whole = _json_line(Assignment(0, *key).as_json())
-            rest = encoded[key] = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
-        lines.append(f'{{"line": {row[0]}, {rest}\n')
-    target.write("".join(lines))
+            pieces.append((_json_line(Assignment(*row).as_json()) + "\n").encode("utf-8"))
+        else:
+            key = row[1:4]
+            rest = encoded.get(key)
+            if rest is None:
+                whole = _json_line(Assignment(0, *key).as_json())
+                after_number = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
+                rest = encoded[key] = (after_number + "\n").encode("utf-8")
+            pieces.append(b'{"line": %d, ' % row[0])
+            pieces.append(rest)
+        if len(pieces) >= _WRITE_LINES:
+            target.write(b"".join(pieces))
+            pieces.clear()
+    target.write(b"".join(pieces))
+
+
+_WRITE_LINES: Final = 8192
 
 
 def _json_line(value: Mapping[str, Any]) -> str:

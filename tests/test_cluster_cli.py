@@ -272,6 +272,21 @@ def test_jobs_option_gives_the_output_of_one_process(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+def test_standard_output_is_utf8_whatever_its_encoding(tmp_path: Path, encoding: str) -> None:
+    """Written to standard output, the lines are UTF-8 JSON (what `-o` writes) whatever encoding the
+    terminal or the pipe has, titles outside that encoding included (a cp1252 or ASCII stdout crashed)."""
+    lines = ['{"message": "Größe 12 überschritten: ключ 7", "log": {"level": "error"}}', "not json"]
+    source = write_lines(tmp_path / "in.jsonl", lines)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": encoding}
+    command = [sys.executable, "-m", "logloop.cli", "cluster", str(source)]
+    shown = subprocess.run(command, capture_output=True, env=env, timeout=60)
+    subprocess.run([*command, "-o", str(tmp_path / "out.jsonl")], env=env, timeout=60, capture_output=True)
+    assert shown.returncode == 2 and shown.stdout == (tmp_path / "out.jsonl").read_bytes()
+    first = json.loads(shown.stdout.decode("utf-8").splitlines()[0])
+    assert first["title"].split() == ["Größe", "<*>", "überschritten", "ключ", "<*>"]
+
+
 @pytest.mark.parametrize("jobs", ["0", "-2", "two"])
 def test_jobs_must_be_a_positive_number(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str

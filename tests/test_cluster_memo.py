@@ -165,9 +165,9 @@ def test_written_lines_are_json_dumps_of_each_assignment() -> None:
         Assignment(3, "k1", "ValueError: tür <NUM> (a.b)", "traceback"),
         Assignment(4, "m-1", 'say "hi"\\', "message"),
     ]
-    target = io.StringIO()
+    target = io.BytesIO()
     cluster_lines_rows = [(a.line, a.cluster, a.title, a.category, a.error) for a in assignments]
     cluster_cli._write(cluster_lines_rows, target)
-    assert target.getvalue() == "".join(
+    assert target.getvalue().decode("utf-8") == "".join(
         json.dumps(a.as_json(), ensure_ascii=False) + "\n" for a in assignments
     )
