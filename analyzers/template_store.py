@@ -27,6 +27,7 @@ MAPPING: Final[dict[str, Any]] = {
     "properties": {
         "key": {"type": "keyword"},
         "template": {"type": "keyword", "index": False, "doc_values": False},
+        "title": {"type": "keyword", "index": False, "doc_values": False},
         "learned_at": {"type": "date"},
         "merged_into": {"type": "keyword"},
     },
@@ -34,14 +35,20 @@ MAPPING: Final[dict[str, Any]] = {
 
 
 def ensure(store: Store) -> bool:
-    """Create the templates index if missing; True when created now."""
-    return store.ensure_index(
+    """Create the templates index if missing; True when created now. An existing index gets the fields
+    this version added (the mapping is strict: a document with a field it does not know is refused)."""
+    created = store.ensure_index(
         index=store.templates,
         body={
             "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
             "mappings": MAPPING,
         },
     )
+    if not created:
+        store.put_mapping(
+            index=store.templates, properties=MAPPING["properties"], action="update the templates mapping"
+        )
+    return created
 
 
 def _pages(store: Store) -> Iterator[list[dict[str, Any]]]:
@@ -66,7 +73,7 @@ def load(store: Store) -> LearnedTemplates:
     """Every stored template still in use, in the order they were learned (none without the index)."""
     return LearnedTemplates(
         tuple(
-            template_from_text(str(source["template"]))
+            template_from_text(str(source["template"]), str(source.get("title") or ""))
             for page in _pages(store)
             for source in page
             if not source.get("merged_into")
@@ -90,7 +97,14 @@ def save(store: Store, templates: Iterable[Template], *, now: datetime) -> int:
     operations: list[dict[str, Any]] = []
     for template in templates:
         operations.append({"index": {"_index": store.templates, "_id": template.cluster_id}})
-        operations.append({"key": template.cluster_id, "template": template.text, "learned_at": learned_at})
+        operations.append(
+            {
+                "key": template.cluster_id,
+                "template": template.text,
+                "title": template.title,
+                "learned_at": learned_at,
+            }
+        )
     if not operations:
         return 0
     ensure(store)

@@ -38,7 +38,7 @@ from typing import IO, Any, Final, Protocol, cast
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
-from shipper.grouping.message_only import message_of
+from shipper.grouping.message_only import message_of, title_of
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 from shipper.grouping.tracebacks import TextMemo
@@ -340,7 +340,7 @@ def _mined(parts: Iterable[_Part]) -> list[_Row]:
     mined = mine(messages)
     for position, index in enumerate(pending):
         template = mined.template_of(position)
-        results[index] = (index + 1, template.cluster_id, template.text or "(empty message)", "message", None)
+        results[index] = (index + 1, template.cluster_id, title_of(template), "message", None)
     return cast(list[_Row], results)
 
 

@@ -202,11 +202,14 @@ def test_counts_are_true(replay: Replay) -> None:
             assert (row["count"], row["previous_count"]) == (current[group], previous[group]), group
     lines = {line["template"]: (line["count"], line["previous_count"]) for line in replay.json["error_lines"]}
     assert lines == {
-        "payment gateway timeout after <*> for order <*>": (
+        "payment gateway timeout after <NUM> ms for order <NUM>": (
             current["gateway_timeout"],
             previous["gateway_timeout"],
         ),
-        "disk quota exceeded on volume <*> used": (current["quota_exceeded"], previous["quota_exceeded"]),
+        "disk quota exceeded on volume <ID> (<NUM>% used)": (
+            current["quota_exceeded"],
+            previous["quota_exceeded"],
+        ),
         "login session expired for user <*>": (current["session_expired"], previous["session_expired"]),
     }
 
@@ -256,4 +259,4 @@ def test_the_text_digest_says_the_same(replay: Replay) -> None:
     top = text[: text.index("NEW THIS WEEK")]
     row = next(block for block in top.split("\n\n") if f"key: {quiet}" in block)
     assert "[REGRESSED]" in row and "none in the previous window" in row and "(new" not in row
-    assert "payment gateway timeout after <*> for order <*>" in text
+    assert "payment gateway timeout after <NUM> ms for order <NUM>" in text

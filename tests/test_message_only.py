@@ -10,6 +10,7 @@ from shipper.grouping.message_only import (
     has_key_of_its_own,
     message_of,
     template_from_text,
+    title_of,
 )
 from shipper.grouping.templates import mine
 
@@ -103,3 +104,23 @@ def test_different_statements_do_not_merge() -> None:
     assert later.merged == ()
     assert generalizes(template_from_text("<*> job <*>"), template_from_text("Ending job <*>"))
     assert not generalizes(template_from_text("Ending job <*>"), template_from_text("<*> job <*>"))
+
+
+def test_titles_come_from_real_lines_and_are_kept_by_stored_templates() -> None:
+    """A learned template is titled by its first real line (a general one learned from known templates
+    too, never by the stand-in lines they are mined as); a stored title is kept on later runs, and a
+    template stored without one is titled by its tokens."""
+    day_one = LearnedTemplates().assign([f"session expired for {name} (idle 30 min)" for name in NAMES[:3]])
+    assert {t.title for t in day_one.learned} == {
+        f"session expired for {n} (idle <NUM> min)" for n in NAMES[:3]
+    }
+    stored = LearnedTemplates(tuple(template_from_text(t.text, t.title) for t in day_one.learned))
+    day_two = stored.assign([f"session expired for {name} (idle 45 min)" for name in NAMES[3:]])
+    [general] = day_two.learned
+    assert title_of(general) == "session expired for <*> (idle <NUM> min)"
+    again = LearnedTemplates((general,)).assign(["session expired for zoe (idle 5 min)"])
+    assert [title_of(t) for t in again.templates] == ["session expired for <*> (idle <NUM> min)"]
+    untitled = LearnedTemplates((template_from_text(general.text),)).assign(
+        ["session expired for zoe (idle 5 min)"]
+    )
+    assert [title_of(t) for t in untitled.templates] == [general.text]

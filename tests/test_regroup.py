@@ -156,6 +156,34 @@ def test_regroup_mines_message_only_events_like_cluster_and_keeps_keys_stable(es
 
 
 @pytest.mark.es
+def test_mined_names_are_the_titles_cluster_gives_and_are_stored_with_the_templates(
+    es: Any, prefix: str
+) -> None:
+    """Message-only groups are named as `logloop cluster` titles them (the first line as written, its
+    variables as placeholders), in a templates index made before titles were stored too (its mapping is
+    extended), and a later run names new lines of a stored template the same."""
+    store = Store(es, prefix)
+    old_mapping = {
+        name: value for name, value in template_store.MAPPING["properties"].items() if name != "title"
+    }
+    es.indices.create(index=store.templates, mappings={"dynamic": "strict", "properties": old_mapping})
+    first = [foreign_line(NOW - DAY - timedelta(minutes=i), message) for i, message in enumerate(FOREIGN)]
+    index_events(es, prefix, first)
+    run_regroup(store, since=None, until=NOW, progress=False)
+    stored = sources(es, prefix)
+    names = [stored[doc["event"]["id"]]["error"]["grouping_name"] for doc in first]
+    titles = [item.title for item in cluster_lines(json.dumps(doc) for doc in first)]
+    assert names == titles
+    assert "upstream <*> refused connection" in names and any("retries for user" in name for name in names)
+    assert {template.title for template in template_store.load(store).known} == set(names)
+
+    later = foreign_line(NOW - timedelta(hours=1), "payment 977 failed after 2 retries for user u977")
+    index_events(es, prefix, [later])
+    run_regroup(store, since=None, until=NOW, progress=False)
+    assert sources(es, prefix)[later["event"]["id"]]["error"]["grouping_name"] == names[0]
+
+
+@pytest.mark.es
 def test_analyze_groups_unkeyed_lines_before_counting(es: Any, prefix: str) -> None:
     """`analyze` gives another shipper's unkeyed error lines of its look-back range a mined key first."""
     docs = [foreign_line(NOW - DAY - timedelta(minutes=i), message) for i, message in enumerate(FOREIGN)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from shipper.grouping.templates import WILDCARD, MinerConfig, Template, mine, tokenize
@@ -75,3 +77,83 @@ def test_empty_input() -> None:
     """No messages, no templates."""
     result = mine([])
     assert result.assignments == () and result.templates == ()
+
+
+@pytest.mark.parametrize(
+    ("messages", "title"),
+    [
+        pytest.param(
+            ["cache miss for key=abc, retrying (attempt 3)", "cache miss for key=xyz, retrying (attempt 4)"],
+            "cache miss for key=<*>, retrying (attempt <NUM>)",
+            id="punctuation-and-pairs-kept",
+        ),
+        pytest.param(
+            ["disk usage at 91% on /var/lib/web", "disk usage at 97% on /srv/db"],
+            "disk usage at <NUM>% on <PATH>",
+            id="typed-placeholders-as-a-logging-template-title",
+        ),
+        pytest.param(
+            [f"request from {name} denied" for name in ("cron", "api", "ui", "batch")]
+            + ["job cron started", "job api started"],
+            "request from <*> denied",
+            id="a-learnt-bare-word-variable",
+        ),
+        pytest.param(
+            ["ValueError: size 1.07 KB too big [id=7]", "ValueError: size 3 KB too big [id=8]"],
+            "ValueError: size <NUM> KB too big [id=<NUM>]",
+            id="type-prefix-unit-and-brackets",
+        ),
+        pytest.param(
+            ["took 3 ms  -  retrying", "took 5 ms  -  retrying"],
+            "took <NUM> ms - retrying",
+            id="punctuation-words-and-blank-runs",
+        ),
+        pytest.param(
+            ["Größe 12 überschritten: ключ 7", "Größe 13 überschritten: ключ 9"],
+            "Größe <NUM> überschritten: ключ <NUM>",
+            id="non-ascii-words",
+        ),
+    ],
+)
+def test_a_title_is_the_first_message_with_placeholders(messages: list[str], title: str) -> None:
+    """A template's title is its first message as written, each variable word a placeholder (typed
+    where masking knows its shape): punctuation, `key=` and units stay."""
+    mined = mine(messages)
+    assert mined.template_of(0).title == title
+
+
+def test_titles_keep_every_constant_word_and_never_change_keys() -> None:
+    """Over many statements with random values, each title fits its first message (never empty) and
+    holds the template's constant words in order; the key is the tokens' alone."""
+    rng = random.Random(11)
+    shapes = [
+        "user {w} logged in from {ip} after {n} tries",
+        "queue {w}: {n} messages pending, oldest {n}s",
+        "[{w}] upload of {path} failed (HTTP {n})",
+        "retry {n}/{n} for job={w}; backoff {n} ms",
+        "cannot open '{path}': permission denied",
+    ]
+    values = {
+        "{w}": lambda: rng.choice(["alpha", "beta", "cron", "api", "gamma", "delta"]),
+        "{n}": lambda: str(rng.randrange(1, 5000)),
+        "{ip}": lambda: ".".join(str(rng.randrange(256)) for _ in range(4)),
+        "{path}": lambda: "/srv/" + rng.choice(["a", "b", "c"]) + f"/f{rng.randrange(99)}.txt",
+    }
+    messages = []
+    for _ in range(300):
+        message = rng.choice(shapes)
+        while "{" in message:
+            slot = message[message.index("{") : message.index("}") + 1]
+            message = message.replace(slot, values[slot](), 1)
+        messages.append(message)
+    mined = mine(messages)
+    for template in mined.templates:
+        assert template.title
+        rest = template.title
+        for word in (token for token in template.tokens if token != WILDCARD):
+            assert word in rest, (word, template.title)
+            rest = rest[rest.index(word) + len(word) :]
+        assert (
+            template == Template(template.tokens)
+            and template.cluster_id == Template(template.tokens).cluster_id
+        )

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from shipper.grouping.templates import WILDCARD, Template, mine, tokenize
+from shipper.grouping.templates import WILDCARD, MiningResult, Template, mine, tokenize
 from shipper.schema import get_field
 
 EMPTY_TITLE: Final = "(empty message)"
@@ -44,12 +44,13 @@ def message_of(doc: Mapping[str, Any]) -> str:
 
 
 def title_of(template: Template) -> str:
-    return template.text or EMPTY_TITLE
+    """How a group of message-only events is titled: the template's title, else its tokens' text."""
+    return template.title or template.text or EMPTY_TITLE
 
 
-def template_from_text(text: str) -> Template:
-    """The template a stored `Template.text` names (tokens never hold a blank)."""
-    return Template(tuple(text.split(" ")) if text else ())
+def template_from_text(text: str, title: str = "") -> Template:
+    """The template a stored `Template.text` names (tokens never hold a blank), with its stored title."""
+    return Template(tuple(text.split(" ")) if text else (), title)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,17 @@ def generalizes(general: Template, specific: Template) -> bool:
 def _as_message(template: Template) -> str:
     """A line that tokenizes back to `template` (a number stands for each variable)."""
     return " ".join("0" if token == WILDCARD else token for token in template.tokens)
+
+
+def _titled_by(mined: MiningResult, messages: Sequence[str]) -> MiningResult:
+    """`mined` with the title of each template none of `messages` (the first lines mined) fits cleared:
+    its first line is one made up by `_as_message` (a number for each variable), not a message."""
+    firsts = {index: position for position, index in reversed(list(enumerate(mined.assignments)))}
+    templates = tuple(
+        template if firsts.get(index, len(messages)) < len(messages) else Template(template.tokens)
+        for index, template in enumerate(mined.templates)
+    )
+    return MiningResult(mined.assignments, templates)
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,7 @@ class LearnedTemplates:
             if len(template.tokens) in lengths
             and tokenize(_as_message(template), word_cache) == template.tokens
         ]
-        mined = mine([*rest, *(_as_message(template) for template in context)])
+        mined = _titled_by(mine([*rest, *(_as_message(template) for template in context)]), rest)
         known = {template.text for template in self.known}
         learned: dict[str, Template] = {}
         for position, message in enumerate(rest):

@@ -20,6 +20,10 @@ The algorithm (after the idea of Brain, Yu et al. 2023; written from the paper's
 
 Identical messages and identical words are processed once (memoized per `mine` call).
 Deterministic for a given input order: no randomness, ties broken by first occurrence.
+
+A template's title is its first message in input order as people wrote it, each word at a variable
+position shown as a placeholder (`title_in`): `cache miss for key=<*>, retrying (attempt <NUM>)`, not the
+tokens' `cache miss for key <*> retrying attempt <*>`. Its identity (`text`, `cluster_id`) stays the tokens.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from shipper.grouping.digests import hex_digest
+from shipper.grouping.masking import mask
 
 WILDCARD: Final = "<*>"
 
@@ -64,6 +69,9 @@ class Template:
     """A mined template: its tokens with `<*>` for variables, and a stable id."""
 
     tokens: tuple[str, ...]
+    # How people read it (`title_in` of its first message); "" where only the tokens are known (a
+    # template stored before titles were). Not part of its identity: equal tokens, equal templates.
+    title: str = field(default="", compare=False)
 
     @property
     def text(self) -> str:
@@ -172,7 +180,8 @@ def mine(messages: Sequence[str], config: MinerConfig = MinerConfig()) -> Mining
             tokens = _template_tokens([rows[i] for i in group], length)
             if tokens not in template_index:
                 template_index[tokens] = len(templates)
-                templates.append(Template(tokens))
+                first = min(row_members[rows[i]][0] for i in group)
+                templates.append(Template(tokens, title_in(tokens, messages[first])))
             for i in group:
                 for member in row_members[rows[i]]:
                     assignments[member] = template_index[tokens]
@@ -279,6 +288,63 @@ def _split_position(
     if sum(value in shared or spread.get(value, 0) > 1 for value in values) >= config.shared_values:
         return [group]  # values that fill slots of other statements too: a variable
     return list(values.values())
+
+
+def title_in(tokens: Sequence[str], message: str) -> str:
+    """`message`, which tokenizes to fit `tokens`, with each run of words at a variable position shown
+    as one placeholder and everything else as written: punctuation, `key=` and `name:` kept, the value's
+    placeholder typed where masking knows its shape (`<NUM>`, `<PATH>`, `<DATETIME>`, ...), else `<*>`
+    (a bare word the miner learnt to vary). A unit after a value is kept; runs of blanks become one.
+    "" if `message` does not fit `tokens`."""
+    words: list[str] = []  # as written, but a variable run's: its first word's constant prefix
+    runs: dict[int, list[str]] = {}  # the index in `words` of each variable run -> its words
+    position = 0
+    last = ""
+    for raw in message.split():
+        parts = _token_parts(raw)
+        kept = []
+        for token in parts:
+            if last == WILDCARD and (token == WILDCARD or token in _UNITS):
+                continue  # merged into the value before it, as `tokenize` merges it
+            kept.append(token)
+            last = token
+        if position + len(kept) > len(tokens):
+            return ""
+        variable = [tokens[position + index] == WILDCARD for index in range(len(kept))]
+        position += len(kept)
+        if not parts or (kept and not any(variable)) or (not kept and all(t in _UNITS for t in parts)):
+            words.append(raw)  # punctuation alone, constant words, a unit
+        elif not kept and len(words) - 1 in runs:
+            runs[len(words) - 1].append(raw)  # more of the value before it (a date, a list)
+        elif len(kept) == 2 and not variable[0]:  # `key=value` or `name:value` with a constant key
+            core = raw.strip(_EDGE_PUNCTUATION)
+            prefix = raw[: raw.index(core) + len(kept[0]) + 1]
+            runs[len(words)] = [raw[len(prefix) :]]
+            words.append(prefix)
+        else:
+            runs[len(words)] = [raw]
+            words.append("")
+    if position != len(tokens):
+        return ""
+    for index, run in runs.items():
+        words[index] += _placeholder_run(run)
+    return " ".join(words)
+
+
+def _placeholder_run(words: list[str]) -> str:
+    """Words of one variable value as a placeholder between the punctuation around them."""
+    text = " ".join(words)
+    core = text.strip(_EDGE_PUNCTUATION)
+    if not core:
+        return text
+    lead = text[: text.index(core)]
+    return f"{lead}{_placeholder(core)}{text[len(lead) + len(core) :]}"
+
+
+def _placeholder(value: str) -> str:
+    """The value as masking shows it (`91%` -> `<NUM>%`), or `<*>` where masking leaves it as it is."""
+    masked = mask(value)
+    return masked if masked != value and "<" in masked else WILDCARD
 
 
 def _template_tokens(rows: list[Row], length: int) -> Row:
