@@ -234,8 +234,12 @@ _COOKIE_ATTRIBUTES: Final = frozenset(
 _BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=\-]{1,8192})")
 _NAME_EQUALS: Final = re.compile(r"[A-Za-z_]\w*=(?!=*$)")
 _BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,8192}={0,2})(?![\w+/=])")
+# `scheme://user:password@host`, also with JSON-escaped slashes (`postgres:\/\/u:pw@db`). The password
+# runs to the last `@` before the path; failing that (a raw `/`, `?` or `#` in it, as SQLAlchemy-style
+# DSNs accept) to the first `@`, unless it starts with a port (`https://h:8443/@scope/pkg`).
 _URL_USERINFO: Final = re.compile(
-    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"']{0,256}:(?P<secret>[^/\s?#\"']{1,512})@"
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}[^:/@\s\"'\[]{0,256}:"
+    r"(?P<secret>[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,512}(?=@))@"
 )
 _QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
@@ -277,6 +281,16 @@ _WELL_KNOWN: Final = re.compile(
     r"|(?P<sendgrid_key>SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64})"
     r"|(?P<huggingface_token>hf_[A-Za-z0-9]{30,64})"
     r"|(?P<telegram_bot_token>[0-9]{8,10}:AA[A-Za-z0-9_\-]{33})"
+    r"|(?P<stripe_webhook_secret>whsec_[A-Za-z0-9+/=]{24,128})"
+    r"|(?P<vault_token>hv[sbr]\.[A-Za-z0-9_\-]{24,512})"
+    r"|(?P<databricks_token>dapi[0-9a-f]{32}(?:-[0-9]{1,2})?)"
+    r"|(?P<shopify_token>shp(?:at|ca|pa|ss)_[A-Fa-f0-9]{32})"
+    r"|(?P<digitalocean_token>do[opr]_v1_[a-f0-9]{64})"
+    r"|(?P<grafana_token>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/=_\-]{32,1024})"
+    r"|(?P<postman_key>PMAK-[a-f0-9]{24}-[a-f0-9]{34})"
+    r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
+    r"|(?P<linear_key>lin_api_[A-Za-z0-9]{40})"
+    r"|(?P<mailgun_key>key-[0-9a-f]{32})"
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.eyJ[A-Za-z0-9_\-]{5,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
@@ -504,11 +518,12 @@ def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(start, end, "private_key_block")
 
 
-_URL_TRIGGERS: Final = ("://",)
+_URL_TRIGGERS: Final = ("://", ":\\/\\/")
 _WELL_KNOWN_TRIGGERS: Final = (
     "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
-    "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj",
+    "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
+    "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
 )  # fmt: skip
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
@@ -535,7 +550,7 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 # Every secret the rules above find contains one of these (lower-cased): checking for them first
 # (plain substring tests, well under a microsecond) spares ordinary messages the rules.
 _TRIGGERS: Final = (
-    "://", "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
+    *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
     "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u", "oracle",
     "sqlplus", "hooks", "jwt", "code=",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)

@@ -170,7 +170,7 @@ def test_secret_beside_its_public_id(text: str, secrets: list[str]) -> None:
         pytest.param("dop_v1_" + "0123456789abcdef" * 4, id="digitalocean"),
         pytest.param("glsa_FakeFakeFakeFakeFakeFakeFake0123_0a1b2c3d", id="grafana-service-account"),
         pytest.param("PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01", id="postman"),
-        pytest.param("AGE-SECRET-KEY-1" + "QQPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2, id="age"),
+        pytest.param("AGE-SECRET-KEY-1" + ("QQPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2)[:58], id="age"),
         pytest.param("lin_api_" + "FakeFake01" * 4, id="linear"),
         pytest.param("xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTAtMTIzNDU2Nzg5MA", id="slack-refresh"),
         pytest.param("key-0123456789abcdef0123456789abcdef", id="mailgun"),
