@@ -294,6 +294,26 @@ _WELL_KNOWN: Final = re.compile(
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.eyJ[A-Za-z0-9_\-]{5,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
+# The base64 of a private key without its armour (a PEM split over log records, or cut by
+# truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA
+# `MII..IBADAN` / `MII..IBAAKC`, PKCS#8 and SEC1 EC `MIG.AgEA` / `MHcCAQEE`, Ed25519 and X25519
+# `MC4CAQAwBQYDK2V`), or the OpenSSH key magic. Public keys and certificates begin otherwise. The body
+# runs on over the lines that are base64 through and through (real or escaped line breaks).
+_PRIVATE_KEY_BODY: Final = re.compile(
+    r"(?<![A-Za-z0-9+/])(?:MII[A-Za-z0-9+/]{3}IBA(?:DAN|AKC|AKB)|MI[GH][A-Za-z0-9+/]AgE[AB]|MHcCAQEE"
+    r"|MC4CAQAwBQYDK2V|b3BlbnNzaC1rZXktdjE)[A-Za-z0-9+/=]{0,8192}"
+    r"(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/=]{4,128}(?=\r?\n|\\[rn]|[\"']|\Z)){0,512}"
+)
+# A secret with no prefix of its own, known by the public id it stands beside (within a few
+# characters on the same line): an AWS access key id and its 40-character secret access key, a
+# Twilio account SID and its 32-hex auth token.
+_PAIRED_SECRET: Final = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}[^\n]{1,48}?(?<![A-Za-z0-9/+])(?P<aws_secret_key>[A-Za-z0-9/+]{40})"
+    r"(?![A-Za-z0-9/+=])"
+    r"|AC[0-9a-f]{32}[^\n]{1,48}?(?<![0-9A-Za-z])(?P<twilio_auth_token>[0-9a-f]{32})(?![0-9A-Za-z])"
+    r")"
+)
 _WEBHOOK: Final = re.compile(
     r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
     r"/(?P<secret>[A-Za-z0-9/_\-]{8,512})"
@@ -511,6 +531,12 @@ def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(name), name)
 
 
+def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PAIRED_SECRET.finditer(text):
+        name = match.lastgroup or "paired_secret"
+        yield Finding(*match.span(name), name)
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
@@ -525,6 +551,7 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
 )  # fmt: skip
+_PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
@@ -539,6 +566,8 @@ DEFAULT_RULES: Final = (
     _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
+    _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
+    Rule("paired_secret", _paired_secret, ("akia", "asia", "ac")),
     Rule(
         "well_known_token",
         _well_known,
@@ -552,7 +581,7 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
     "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u", "oracle",
-    "sqlplus", "hooks", "jwt", "code=",
+    "sqlplus", "hooks", "jwt", "code=", *_PRIVATE_KEY_BODY_TRIGGERS,
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
