@@ -211,7 +211,7 @@ _FLAG_VALUE: Final = re.compile(
 # secret-looking value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = re.compile(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?)"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by)"
     r"[ \t]{1,8}(?:(?:is|was|of|=):?[ \t]{1,8})?"
     rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
 )
@@ -314,6 +314,19 @@ _PAIRED_SECRET: Final = re.compile(
     r"|AC[0-9a-f]{32}[^\n]{1,48}?(?<![0-9A-Za-z])(?P<twilio_auth_token>[0-9a-f]{32})(?![0-9A-Za-z])"
     r")"
 )
+# <password>x</password>, <ns:ClientSecret>x</ns:ClientSecret>: an element named like a secret key.
+_XML_ELEMENT: Final = re.compile(
+    r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?:[ \t][^<>]{0,512})?>"
+    r"(?P<value>[^<]{1,4096})</(?P=tag)>"
+)
+# A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
+# settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
+# `<add key="ApiKey" value="x"/>`.
+_NAMED_VALUE: Final = re.compile(
+    r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
+    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY})(?(q)(?P=q))[\s,;]{{0,64}}?"
+    r"(?P<vq>\\?[\"'])?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+)
 _WEBHOOK: Final = re.compile(
     r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
     r"/(?P<secret>[A-Za-z0-9/_\-]{8,512})"
@@ -385,9 +398,16 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue  # the header rule reads these values (schemes, cookie names)
         if text.endswith("://", 0, match.start()):
             continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it
+        if ":" in match["sep"]:
+            below = _following_lines(text, match.start("key"), match.end())
+            if below is not None:
+                if not (weak and not _looks_secret(text[below[0] : below[1]].split("\n", 1)[0])):
+                    hidden = below[1]
+                    yield Finding(*below, "key_value")
+                continue
         found = _VALUE.match(text, _after_bytes_prefix(text, match.end()))
-        if found is None:
-            continue
+        if found is None or _IS_A_KEY.match(text, found.end()):
+            continue  # `"password", "value": ...`: a name and the next key, not a pair
         vstart, vend = found.span()
         scheme = _SCHEME_WORD.match(text, vstart, vend + 16)
         if scheme is not None:  # `token: Bearer abc`: the credential is the word after the scheme
@@ -401,6 +421,38 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
+
+
+_BLOCK_START: Final = re.compile(
+    r"[ \t]{0,8}(?P<block>[|>][+\-0-9]{0,2}[ \t]{0,8})?(?:#[^\n]{0,256})?\r?\n"
+)
+_NESTED: Final = re.compile(r"-[ \t]|[\w\"'.\-]{1,128}[ \t]{0,8}:(?:[ \t]|$)")  # a list item, or a key
+_LINE: Final = re.compile(r"(?P<indent>[ \t]{0,256})(?P<content>[^\n]{0,4096})(?:\n|\Z)")
+_IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
+
+
+def _following_lines(text: str, key_start: int, pos: int) -> tuple[int, int] | None:
+    """The value of `key:` written on the lines below it, each more indented than the key (a YAML
+    block `|` or folded `>` scalar, a plain value on the next line); None when the key's line goes on
+    or a nested mapping or list follows (its own keys are read one by one)."""
+    head = _BLOCK_START.match(text, pos)
+    if head is None:
+        return None
+    column = key_start - (text.rfind("\n", 0, key_start) + 1)
+    start = end = position = head.end()
+    for _ in range(256):
+        line = _LINE.match(text, position)
+        if line is None or line.end() == position:
+            break
+        if line["content"].strip():
+            if len(line["indent"]) <= column:
+                break
+            if end == start and not head["block"] and _NESTED.match(line["content"]):
+                return None
+            end = line.end("content")
+            start = start if start != head.end() else line.start("content")
+        position = line.end()
+    return (start, end) if end > start else None
 
 
 def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -441,6 +493,9 @@ def _header(_: Redactor, text: str) -> Iterator[Finding]:
     while (match := _HEADER.search(text, position)) is not None:
         pos = _after_bytes_prefix(text, match.end())
         quoted = _QUOTED_VALUE.match(text, pos)
+        if quoted is not None and quoted.group() and _IS_A_KEY.match(text, quoted.end()):
+            position = quoted.end()  # `{"name": "Cookie", "value": ...}`: the named-value rule reads it
+            continue
         if quoted is not None and quoted.group():
             start, end = _strip_quotes(pos, quoted.end(), quoted.group())
         else:
@@ -531,6 +586,28 @@ def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(name), name)
 
 
+def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _XML_ELEMENT.finditer(text):
+        key, value = match["key"], match["value"]
+        if not redactor.is_secret_key(key) or _is_kept(value.strip(), key, text, match.end()):
+            continue
+        if redactor.is_secret_key(key, in_text=True) or _looks_secret(value.strip()):
+            yield Finding(*match.span("value"), "xml_element")
+
+
+def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _NAMED_VALUE.finditer(text):
+        name = match["name"]
+        if not redactor.is_secret_key(name):
+            continue
+        found = _VALUE.match(text, _after_bytes_prefix(text, match.end()))
+        if found is None:
+            continue
+        start, end = _strip_quotes(*found.span(), found.group())
+        if not _is_kept(text[start:end], name, text, found.end()):
+            yield Finding(start, end, "named_value")
+
+
 def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PAIRED_SECRET.finditer(text):
         name = match.lastgroup or "paired_secret"
@@ -558,8 +635,14 @@ DEFAULT_RULES: Final = (
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
     Rule("key_value", _key_value, ("=", ":", ",")),
+    Rule("xml_element", _xml_element, ("</",)),
+    Rule("named_value", _named_value, ("value",)),
     Rule("flag_value", _flag_value, ("-",)),
-    Rule("key_space_value", _key_space_value, ("pass", "pwd", "secret", "token", "key", "credential")),
+    Rule(
+        "key_space_value",
+        _key_space_value,
+        ("pass", "pwd", "secret", "token", "key", "credential", "identified"),
+    ),
     Rule("bearer_token", _bearer, ("bearer",)),
     Rule("basic_credentials", _basic, ("basic",)),
     Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login")),
@@ -581,7 +664,7 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
     "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u", "oracle",
-    "sqlplus", "hooks", "jwt", "code=", *_PRIVATE_KEY_BODY_TRIGGERS,
+    "sqlplus", "hooks", "jwt", "code=", "identified", *_PRIVATE_KEY_BODY_TRIGGERS,
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
