@@ -279,7 +279,7 @@ def lean_json(fields: LeanFields, event_id: str) -> tuple[bytes, bytes, str]:
     if not event_id.isalnum():
         raise ValueError(f"event id {event_id!r} is not alphanumeric")
     timestamp = format_timestamp(created)
-    message = redaction.redact_text(truncate(message, MESSAGE_LIMIT))
+    message = redaction.redact_message(truncate(message, MESSAGE_LIMIT), template)
     encode = _encode_string
     text = (
         f'{{"@timestamp":"{timestamp}","message":{encode(message)},'

@@ -808,10 +808,35 @@ class Redactor:
         return [redact(text) for text in texts]
 
     def _redact_triggered(self, text: str) -> str:
-        found = self._findings(text)
-        if not found:
-            return text
-        parts: list[str] = []
+        return _hide(text, self._findings(text))
+
+    def redact_message(self, message: str, template: str | None) -> str:
+        """`redact_text` of a formatted log message, and also the arguments its %-template puts under
+        a secret name (`%(password)s`) or right after a secret key (`token=%s`, `password: %s`), which
+        the message alone no longer shows as such. When the message cannot be laid over its template
+        (cut, or an argument holding the next literal text), all after the template's first
+        literal text is hidden."""
+        if template is None or "%" not in template:
+            return self.redact_text(message)
+        layout = self._remembered.get(("%", template))
+        if layout is None:
+            layout = self._remember(("%", template), _template_layout(self, template), len(template))
+        if not layout:  # no argument under a secret name: the common case
+            return self.redact_text(message)
+        literals, secret = layout
+        spans = _argument_spans(message, literals)
+        if spans is None:
+            hide = [(len(literals[0]), len(message))] if message.startswith(literals[0]) else []
+        else:
+            hide = [span for span, is_secret in zip(spans, secret, strict=True) if is_secret]
+        arguments = [
+            Finding(start, end, "format_argument")
+            for start, end in hide
+            if end > start and not _PLACEHOLDER.fullmatch(message[start:end])
+            and not _is_redacted(message[start:end])
+        ]
+        found = self._findings(message) if self.might_contain_secret(message) else []
+        return _hide(message, _merge([*found, *arguments]))
         position = 0
         for finding in found:
             parts.append(text[position : finding.start])
@@ -890,7 +915,12 @@ class Redactor:
 
     def redact_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
-        return self._redact_fields(document, "")
+        redacted = self._redact_fields(document, "")
+        message, logloop = document.get("message"), document.get("logloop")
+        template = logloop.get("template") if isinstance(logloop, Mapping) else None
+        if isinstance(message, str) and isinstance(template, str) and "%" in template:
+            redacted["message"] = self.redact_message(message, template)
+        return redacted
 
     def _redact_fields(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
         redacted: dict[str, Any] = {}
@@ -912,6 +942,83 @@ class Redactor:
             else:
                 redacted[key] = value
         return redacted
+
+
+def _hide(text: str, found: list[Finding]) -> str:
+    """The text with each (merged, ordered) finding replaced by `[REDACTED]`."""
+    if not found:
+        return text
+    parts: list[str] = []
+    position = 0
+    for finding in found:
+        parts.append(text[position : finding.start])
+        parts.append(REDACTED)
+        position = finding.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+# A %-conversion of a log template (`%s`, `%(name)s`, `%-8.3f`, `%%`).
+_CONVERSION: Final = re.compile(
+    r"%(?:\((?P<name>[^)]{0,128})\))?[-#0 +]{0,8}(?:\*|\d{1,8})?(?:\.(?:\*|\d{1,8}))?[hlL]?"
+    r"(?P<type>[diouxXeEfFgGcrsa%])"
+)
+# A template's literal text that ends with a secret key and its separator, before an argument.
+_KEY_BEFORE_ARGUMENT: Final = re.compile(
+    rf"(?P<key>{_KEY})(?P<q>[\"']?)[ \t]{{0,8}}(?:=>|[:=])[ \t]{{0,8}}(?P=q)\Z"
+    r"|(?i:pass(?:word|wd|phrase)|pwd|secret|token|api[ _-]?key|secret[ _-]?key|private[ _-]?key"
+    r"|credentials?)[ \t]{1,8}(?:(?:is|was|of):?[ \t]{1,8})?\Z"
+)
+
+
+def _template_layout(redactor: Redactor, template: str) -> tuple[list[str], list[bool]] | tuple[()]:
+    """A template's literal texts (one more than its arguments) and, per argument, whether it holds
+    a secret; `()` when none does."""
+    literals: list[str] = []
+    secret: list[bool] = []
+    current: list[str] = []
+    position = 0
+    for conversion in _CONVERSION.finditer(template):
+        current.append(template[position : conversion.start()])
+        position = conversion.end()
+        if conversion["type"] == "%":
+            current.append("%")
+            continue
+        literal = "".join(current)
+        literals.append(literal)
+        current = []
+        name = conversion["name"]
+        if name is not None:
+            secret.append(bool(name) and redactor.is_secret_key(name))
+        else:
+            before = _KEY_BEFORE_ARGUMENT.search(literal[-160:])
+            secret.append(
+                before is not None and (before["key"] is None or redactor.is_secret_key(before["key"], in_text=True))
+            )
+    literals.append("".join([*current, template[position:]]))
+    return (literals, secret) if any(secret) else ()
+
+
+def _argument_spans(message: str, literals: list[str]) -> list[tuple[int, int]] | None:
+    """Where each argument stands in a message formatted from a template with these literal texts
+    (each argument ends at the first place the next literal text follows, the last where the message's
+    end is), or None if the message does not fit the template."""
+    if not message.startswith(literals[0]):
+        return None
+    position = len(literals[0])
+    spans: list[tuple[int, int]] = []
+    for number, literal in enumerate(literals[1:], start=2):
+        if number == len(literals):
+            end = len(message) - len(literal)
+            if end < position or not message.endswith(literal):
+                return None
+        else:
+            end = message.find(literal, position) if literal else -1  # two arguments side by side: unknown
+            if end < 0:
+                return None
+        spans.append((position, end))
+        position = end + len(literal)
+    return spans
 
 
 def _pair_name(mapping: Mapping[str, Any]) -> str | None:
@@ -957,6 +1064,7 @@ is_secret_key = DEFAULT.is_secret_key
 might_contain_secret = DEFAULT.might_contain_secret
 findings = DEFAULT.findings
 redact_text = DEFAULT.redact_text
+redact_message = DEFAULT.redact_message
 redact_argv = DEFAULT.redact_argv
 redact_value = DEFAULT.redact_value
 redact_mapping = DEFAULT.redact_mapping
