@@ -249,3 +249,20 @@ def test_named_format_arguments_under_secret_names() -> None:
     message = template % {"user": "bob", "password": "Named9pw", "host": "db"}
     assert redactor.redact_message(message, template) == f"connecting as bob with {REDACTED} to db"
     assert redactor.redact_message("token %s expired", "token %s expired") == "token %s expired"
+
+
+def test_strings_a_pretty_printer_split_over_lines() -> None:
+    """A secret in a string that `pprint` split into adjacent literals over several lines is hidden
+    whole, as in the one-line repr, and the rest of the structure stays."""
+    import pprint
+
+    config = {
+        "api_key": "word " * 12,
+        "headers": {"Authorization": "Bearer " + "Pp9" * 30},
+        "note": "the password is Pp9Hunter! " * 4,
+        "region": "eu-west-1 " * 8,
+    }
+    redacted = redact_text(pprint.pformat(config, width=50))
+    assert "word" not in redacted and "Pp9" not in redacted, redacted
+    assert "'Authorization': 'Bearer " in redacted and redacted.count("eu-west-1") == 8
+    assert redact_text(redacted) == redacted
