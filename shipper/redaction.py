@@ -786,6 +786,13 @@ class Redactor:
         return self._findings(text)
 
     def _findings(self, text: str) -> list[Finding]:
+        if "'\n" in text or '"\n' in text:
+            joined = _join_literals(text)
+            if joined is not None:  # the rules read the strings whole; spans are mapped back
+                return _merge(_unjoin(found, joined[1]) for found in self._rule_findings(joined[0]))
+        return self._rule_findings(text)
+
+    def _rule_findings(self, text: str) -> list[Finding]:
         lowered = text.lower()
         found: list[Finding] = []
         for rule in self._rules:
@@ -942,6 +949,35 @@ class Redactor:
             else:
                 redacted[key] = value
         return redacted
+
+
+# Where a pretty-printer split a string into adjacent literals over lines (pprint: `'Bearer '` then
+# `'abc...'` on the next line, indented): a quote, a line break and the same quote.
+_LITERAL_JOINT: Final = re.compile(r"(?P<q>['\"])[ \t]{0,8}\r?\n[ \t]{0,256}(?P=q)")
+
+
+def _join_literals(text: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """The text with split string literals joined (`'ab'\\n  'cd'` -> `'abcd'`), and per joint its
+    position in the joined text and the characters it took; None when there is no joint."""
+    parts: list[str] = []
+    joints: list[tuple[int, int]] = []
+    position = removed = 0
+    for joint in _LITERAL_JOINT.finditer(text):
+        parts.append(text[position : joint.start()])
+        joints.append((joint.start() - removed, joint.end() - joint.start()))
+        removed += joint.end() - joint.start()
+        position = joint.end()
+    if not joints:
+        return None
+    parts.append(text[position:])
+    return "".join(parts), joints
+
+
+def _unjoin(finding: Finding, joints: list[tuple[int, int]]) -> Finding:
+    """A finding in the joined text as a span of the original (covering the joints inside it)."""
+    start = finding.start + sum(size for at, size in joints if at <= finding.start)
+    end = finding.end + sum(size for at, size in joints if at < finding.end)
+    return Finding(start, end, finding.rule)
 
 
 def _hide(text: str, found: list[Finding]) -> str:
