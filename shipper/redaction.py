@@ -401,7 +401,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if ":" in match["sep"]:
             below = _following_lines(text, match.start("key"), match.end())
             if below is not None:
-                if not (weak and not _looks_secret(text[below[0] : below[1]].split("\n", 1)[0])):
+                value = text[below[0] : below[1]]
+                if value and not (weak and not _looks_secret(value.split("\n", 1)[0])):
                     hidden = below[1]
                     yield Finding(*below, "key_value")
                 continue
@@ -423,36 +424,48 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
 
+# The line break after `key:` (real, or escaped inside a JSON or repr string), then the value's lines.
 _BLOCK_START: Final = re.compile(
-    r"[ \t]{0,8}(?P<block>[|>][+\-0-9]{0,2}[ \t]{0,8})?(?:#[^\n]{0,256})?\r?\n"
+    r"[ \t]{0,8}(?P<block>[|>][+\-0-9]{0,2}[ \t]{0,8})?(?:#[^\n\\]{0,256})?(?:\r?(?P<real>\n)|(?:\\r)?\\n)"
 )
 _NESTED: Final = re.compile(r"-[ \t]|[\w\"'.\-]{1,128}[ \t]{0,8}:(?:[ \t]|$)")  # a list item, or a key
 _LINE: Final = re.compile(r"(?P<indent>[ \t]{0,256})(?P<content>[^\n]{0,4096})(?:\n|\Z)")
+_ESCAPED_LINE: Final = re.compile(
+    r"(?P<indent>[ \t]{0,256})(?P<content>(?:[^\n\\\"']|\\(?![rn\"'])){0,4096})(?:(?:\\r)?\\n|(?=[\"'])|\Z)"
+)
 _IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
 
 
 def _following_lines(text: str, key_start: int, pos: int) -> tuple[int, int] | None:
     """The value of `key:` written on the lines below it, each more indented than the key (a YAML
-    block `|` or folded `>` scalar, a plain value on the next line); None when the key's line goes on
-    or a nested mapping or list follows (its own keys are read one by one)."""
+    block `|` or folded `>` scalar, a plain value on the next line; real line breaks, or escaped ones
+    in a JSON or repr string); None when the key's line goes on, an empty span when a nested mapping
+    or list follows (its own keys are read one by one) or nothing does."""
     head = _BLOCK_START.match(text, pos)
     if head is None:
         return None
-    column = key_start - (text.rfind("\n", 0, key_start) + 1)
+    if head["real"]:
+        lines, line_start = _LINE, text.rfind("\n", 0, key_start) + 1
+    else:
+        # the line starts after the last escaped break (whose `n` may begin the key: `\npassword`)
+        # or the string's opening quote
+        breaks = text.rfind("\\n", 0, key_start + 1) + 2
+        lines, line_start = _ESCAPED_LINE, max(breaks, text.rfind('"', 0, key_start) + 1, text.rfind("'", 0, key_start) + 1)
+    column = max(key_start - line_start, 0)
     start = end = position = head.end()
     for _ in range(256):
-        line = _LINE.match(text, position)
+        line = lines.match(text, position)
         if line is None or line.end() == position:
             break
         if line["content"].strip():
             if len(line["indent"]) <= column:
                 break
             if end == start and not head["block"] and _NESTED.match(line["content"]):
-                return None
+                break
             end = line.end("content")
             start = start if start != head.end() else line.start("content")
         position = line.end()
-    return (start, end) if end > start else None
+    return start, end
 
 
 def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:

@@ -193,11 +193,21 @@ def test_more_provider_token_formats(token: str) -> None:
             ["value: eu", "DB_PASSWORD"],
             id="k8s-env-name-value",
         ),
+        pytest.param(
+            '{"values": "db:\\n  password: |\\n    Esc9block\\n  user: bob"}',
+            ["Esc9block"],
+            ["\\n  user: bob"],
+            id="escaped-line-breaks",
+        ),
+        pytest.param(
+            "credentials:\n  user: bob\n  password: Nest9pw\nregion: eu", ["Nest9pw"], ["user: bob"], id="nested"
+        ),
     ],
 )
 def test_values_on_the_following_lines(text: str, secrets: list[str], kept: list[str]) -> None:
     """A secret key's value written on the following lines (YAML block and folded scalars, a value on
-    the next line, a Kubernetes `name:`/`value:` pair) is hidden; the next key's value stays."""
+    the next line, a Kubernetes `name:`/`value:` pair; also with the line breaks escaped inside a JSON
+    or repr string) is hidden; a nested mapping is read key by key and the next key's value stays."""
     _hidden(text, secrets, kept)
 
 
