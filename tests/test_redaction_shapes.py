@@ -276,3 +276,29 @@ def test_strings_a_pretty_printer_split_over_lines() -> None:
     assert "plain" not in redacted and "Pp9" not in redacted, redacted
     assert "'Authorization': 'Bearer " in redacted.replace("'\n", "") and redacted.count("eu-west-1") == 8
     assert redact_text(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "POST /oauth/token grant_type=refresh_token&refresh_token=Fm9refresh&client_id=web",
+            ["Fm9refresh"],
+            ["grant_type=refresh_token", "client_id=web"],
+            id="form-body-after-token-word",
+        ),
+        pytest.param(
+            'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
+            [],
+            ['Bearer realm="api", error="invalid_token"'],
+            id="authentication-challenge",
+        ),
+        pytest.param("GET /a?PHPSESSID=Ss9php&x=1", ["Ss9php"], ["x=1"], id="php-session-id"),
+        pytest.param("ASP.NET_SessionId=Ss9asp; path=/", ["Ss9asp"], ["path=/"], id="aspnet-session-id"),
+        pytest.param("sshpass -p Ss9sshpass ssh bob@host", ["Ss9sshpass"], ["ssh bob@host"], id="sshpass"),
+    ],
+)
+def test_pairs_read_as_pairs(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A form body after the word `token` and a `Bearer realm=` challenge are read as name=value pairs
+    (only the secret ones hidden), session-id cookie names of other stacks and `sshpass -p` hide theirs."""
+    _hidden(text, secrets, kept)
