@@ -51,7 +51,7 @@ _SECRET_SUFFIXES: Final = (
 # ...or when its words run together contain one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`).
 _SECRET_COMPOUNDS: Final = (
     "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
-    "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "motdepasse",
+    "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse",
 )  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
@@ -233,6 +233,7 @@ _COOKIE_ATTRIBUTES: Final = frozenset(
 )
 _BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=\-]{1,8192})")
 _NAME_EQUALS: Final = re.compile(r"[A-Za-z_]\w*=(?!=*$)")
+_CHALLENGE_PARAMETER: Final = re.compile(r"[A-Za-z_]\w{0,63}=\"")  # WWW-Authenticate: Bearer realm="x"
 _BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,8192}={0,2})(?![\w+/=])")
 # `scheme://user:password@host`, also with JSON-escaped slashes (`postgres:\/\/u:pw@db`). The password
 # runs to the last `@` before the path; failing that (a raw `/`, `?` or `#` in it, as SQLAlchemy-style
@@ -245,7 +246,7 @@ _QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
-_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login)\b")
+_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login|sshpass)\b")
 _SHORT_PASSWORD: Final = re.compile(
     r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
     r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
@@ -491,6 +492,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         quoted = (start, end) != (vstart, vend)
         if _is_kept(inner, match["key"], text, vend) or not (quoted or _looks_secret_word(inner)):
             continue
+        if not quoted and _NAME_EQUALS.match(inner):
+            continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs, read one by one
         yield Finding(start, end, "key_space_value")
 
 
@@ -555,8 +558,8 @@ def _bearer(_: Redactor, text: str) -> Iterator[Finding]:
     symbol (`bearer bonds`), and a lower-case word of 5+ letters is prose (`Bearer token expired`)."""
     for match in _BEARER.finditer(text):
         value = match["value"]
-        if _NAME_EQUALS.match(value):
-            continue  # `token_type=Bearer expires_in=3600`: the next word is a pair, not a token
+        if _NAME_EQUALS.match(value) or _CHALLENGE_PARAMETER.match(text, match.start("value")):
+            continue  # `token_type=Bearer expires_in=3600`, `Bearer realm="api"`: pairs, not a token
         if value.isalpha() and value.islower() and len(value) >= 5:
             continue  # `Bearer authentication required`, `Bearer token expired`: prose
         if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
@@ -658,7 +661,7 @@ DEFAULT_RULES: Final = (
     ),
     Rule("bearer_token", _bearer, ("bearer",)),
     Rule("basic_credentials", _basic, ("basic",)),
-    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login")),
+    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login", "sshpass")),
     _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -677,7 +680,7 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie", "sig",
     "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u", "oracle",
-    "sqlplus", "hooks", "jwt", "code=", "identified", *_PRIVATE_KEY_BODY_TRIGGERS,
+    "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
