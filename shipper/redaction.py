@@ -122,10 +122,15 @@ _TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{20,}")
 _PASSWORD_LIKE: Final = re.compile(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
 
 
+# A relative path to a file (`uploads/2026/report.pdf`, an S3 object key): base64 has no `.`.
+_FILE_PATH: Final = re.compile(r"[\w\-]{1,128}(?:[./][\w\-]{1,128}){0,32}/[\w.\-]{0,128}\.[A-Za-z0-9]{1,8}")
+
+
 def _looks_secret(value: str) -> bool:
     """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
-    mixing letters with digits or symbols other than a name's `_-.`."""
+    mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not."""
     if _TOKEN_CHARACTERS.fullmatch(value):
+        return _FILE_PATH.fullmatch(value) is None
         return True
     if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False

@@ -296,9 +296,19 @@ def test_strings_a_pretty_printer_split_over_lines() -> None:
         pytest.param("GET /a?PHPSESSID=Ss9php&x=1", ["Ss9php"], ["x=1"], id="php-session-id"),
         pytest.param("ASP.NET_SessionId=Ss9asp; path=/", ["Ss9asp"], ["path=/"], id="aspnet-session-id"),
         pytest.param("sshpass -p Ss9sshpass ssh bob@host", ["Ss9sshpass"], ["ssh bob@host"], id="sshpass"),
+        pytest.param(
+            "<Key>uploads/2026/report-3f9a8b7c.pdf</Key> s3 key=logs/2026/12/app-3f9a8b7c.log.gz",
+            [],
+            ["<Key>uploads/2026/report-3f9a8b7c.pdf</Key>", "key=logs/2026/12/app-3f9a8b7c.log.gz"],
+            id="object-key-paths",
+        ),
+        pytest.param(
+            "key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY9", ["wJalrXUtnFEMI"], ["key="], id="base64-with-slashes"
+        ),
     ],
 )
 def test_pairs_read_as_pairs(text: str, secrets: list[str], kept: list[str]) -> None:
     """A form body after the word `token` and a `Bearer realm=` challenge are read as name=value pairs
-    (only the secret ones hidden), session-id cookie names of other stacks and `sshpass -p` hide theirs."""
+    (only the secret ones hidden), session-id cookie names of other stacks and `sshpass -p` hide theirs;
+    under a bare `key` a path to a file (an S3 object key) stays, base64 with slashes does not."""
     _hidden(text, secrets, kept)
