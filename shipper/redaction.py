@@ -20,6 +20,7 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,7 +246,7 @@ _BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,819
 # DSNs accept) to the first `@`, unless it starts with a port (`https://h:8443/@scope/pkg`).
 _URL_USERINFO: Final = re.compile(
     r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}[^:/@\s\"'\[]{0,256}:"
-    r"(?P<secret>[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,512}(?=@))@"
+    r"(?P<secret>[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
 )
 _QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
@@ -977,27 +978,33 @@ class Redactor:
 _LITERAL_JOINT: Final = re.compile(r"(?P<q>['\"])[ \t]{0,8}\r?\n[ \t]{0,256}(?P=q)")
 
 
-def _join_literals(text: str) -> tuple[str, list[tuple[int, int]]] | None:
-    """The text with split string literals joined (`'ab'\\n  'cd'` -> `'abcd'`), and per joint its
-    position in the joined text and the characters it took; None when there is no joint."""
+Joints = tuple[list[int], list[int]]  # where each joint is in the joined text; characters removed before it
+
+
+def _join_literals(text: str) -> tuple[str, Joints] | None:
+    """The text with split string literals joined (`'ab'\\n  'cd'` -> `'abcd'`), and its joints:
+    each one's position in the joined text, and the characters taken by it and all before it; None
+    when there is no joint."""
     parts: list[str] = []
-    joints: list[tuple[int, int]] = []
-    position = removed = 0
+    positions: list[int] = []
+    removed: list[int] = [0]
+    position = 0
     for joint in _LITERAL_JOINT.finditer(text):
         parts.append(text[position : joint.start()])
-        joints.append((joint.start() - removed, joint.end() - joint.start()))
-        removed += joint.end() - joint.start()
+        positions.append(joint.start() - removed[-1])
+        removed.append(removed[-1] + joint.end() - joint.start())
         position = joint.end()
-    if not joints:
+    if not positions:
         return None
     parts.append(text[position:])
-    return "".join(parts), joints
+    return "".join(parts), (positions, removed)
 
 
-def _unjoin(finding: Finding, joints: list[tuple[int, int]]) -> Finding:
+def _unjoin(finding: Finding, joints: Joints) -> Finding:
     """A finding in the joined text as a span of the original (covering the joints inside it)."""
-    start = finding.start + sum(size for at, size in joints if at <= finding.start)
-    end = finding.end + sum(size for at, size in joints if at < finding.end)
+    positions, removed = joints
+    start = finding.start + removed[bisect.bisect_right(positions, finding.start)]
+    end = finding.end + removed[bisect.bisect_left(positions, finding.end)]
     return Finding(start, end, finding.rule)
 
 
