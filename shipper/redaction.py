@@ -186,7 +186,7 @@ def _pattern_rule(name: str, pattern: re.Pattern[str], triggers: tuple[str, ...]
 # Every repetition below is bounded; the `{0,N}` are what makes a pathological text linear.
 _KEY: Final = r"[^\W\d][\w.\-]{0,127}"  # letters of any script: `contraseña`, `пароль`
 # Before a key: not inside a word, or the `b` of a bytes literal (`b'password'`, ASGI header lists).
-_KEY_START: Final = r"(?:(?<![\w.\-])|(?<=\bb)(?=\\?[\"']))"
+_KEY_START: Final = r"(?<![\w.\-])(?:b(?=\\?[\"']))?"
 _QUOTED: Final = (
     r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}(?:\\\"|$)"  # \"value\" (JSON inside a JSON string)
     r"|\\'(?:[^'\\\n]|\\[^'\n]){0,4096}(?:\\'|$)"
@@ -224,7 +224,7 @@ _KEY_SPACE_VALUE: Final = re.compile(
     rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
 )
 _HEADER: Final = re.compile(
-    r"(?i)(?:(?<![\w\-])|(?<=\bb)(?=\\?[\"']))(?P<kq>\\?[\"'])?(?P<key>(?:proxy-)?authorization|(?:set-)?cookie)"
+    r"(?i)(?<![\w\-])(?:b(?=\\?[\"']))?(?P<kq>\\?[\"'])?(?P<key>(?:proxy-)?authorization|(?:set-)?cookie)"
     r"(?(kq)(?P=kq))"
     r"(?P<sep>[ \t]{0,8}[:=][ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}|(?!)))"
 )
@@ -379,8 +379,8 @@ def _is_working_directory(key: object, value: object) -> bool:
     return (
         isinstance(value, str)
         and isinstance(key, str)
+        and _DIRECTORY.fullmatch(value) is not None  # first: the cheaper test, and mostly false
         and key_words(key)[-1:] == ["pwd"]
-        and _DIRECTORY.fullmatch(value) is not None
     )
 
 
