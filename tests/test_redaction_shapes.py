@@ -347,3 +347,25 @@ def test_pairs_read_as_pairs(text: str, secrets: list[str], kept: list[str]) -> 
     (only the secret ones hidden), session-id cookie names of other stacks and `sshpass -p` hide theirs;
     under a bare `key` a path to a file (an S3 object key) stays, base64 with slashes does not."""
     _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize("shift", range(0, 24, 3))
+def test_a_cut_trace_keeps_no_secret_apart_from_its_key(shift: int) -> None:
+    """A stack trace over the size limit keeps its head and tail: wherever the cut falls, the secret
+    next to it is hidden (it is not kept in the tail without the key that named it)."""
+    import logging
+    import sys
+
+    from shipper.formatter import STACK_TRACE_LIMIT, EcsFormatter
+
+    tail = STACK_TRACE_LIMIT - STACK_TRACE_LIMIT // 4
+    filler = "y " * ((tail - len("Cut9secretvalue") - 1 + shift) // 2)
+    try:
+        raise ValueError("x" * 100_000 + " token=Cut9secretvalue " + filler)
+    except ValueError:
+        record = logging.getLogger("cut").makeRecord(
+            "cut", logging.ERROR, __file__, 1, "boom", (), sys.exc_info()
+        )
+    trace = EcsFormatter(service_name="cut").to_document(record)["error"]["stack_trace"]
+    assert "truncated by logloop" in trace
+    assert "9secretv" not in trace and "etvalue" not in trace
