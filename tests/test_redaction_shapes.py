@@ -369,3 +369,27 @@ def test_a_cut_trace_keeps_no_secret_apart_from_its_key(shift: int) -> None:
     trace = EcsFormatter(service_name="cut").to_document(record)["error"]["stack_trace"]
     assert "truncated by logloop" in trace
     assert "9secretv" not in trace and "etvalue" not in trace
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "{'auth': ('bob', 'Tu9basicpw'), 'timeout': 5}", ["Tu9basicpw"], ["'timeout': 5"], id="auth-tuple"
+        ),
+        pytest.param(
+            "credentials=['bob', 'Tu9listpw'] retry=3", ["Tu9listpw"], ["retry=3"], id="credentials-list"
+        ),
+        pytest.param(
+            '{"tokens": ["Tu9tok1", "Tu9tok2"], "n": 2}', [], ['"n": 2'], id="plural-count-word-kept"
+        ),
+        pytest.param(
+            "{'password': ('a', ('Tu9nested',)), 'n': 1}", ["Tu9nested"], ["'n': 1"], id="nested-tuple"
+        ),
+        pytest.param("check(password=(1, 2))", ["(1, 2)"], ["check(password="], id="call-argument"),
+    ],
+)
+def test_containers_under_a_secret_key(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A tuple or list under a secret key in a repr (`'auth': ('bob', 'pw')`, as `requests` keeps its
+    basic-auth pair) is hidden whole, as the key's value in a mapping is; what follows it stays."""
+    _hidden(text, secrets, kept)
