@@ -416,6 +416,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                     yield Finding(*below, "key_value")
                 continue
         found = _VALUE.match(text, _after_bytes_prefix(text, match.end()))
+        if found is None and not weak:
+            container = _CONTAINER.match(text, match.end())  # `'auth': ('bob', 'pw')`: hidden whole
+            if container is not None:
+                hidden = container.end() - 1
+                yield Finding(container.start() + 1, container.end() - 1, "key_value")
+            continue
         if found is None or _IS_A_KEY.match(text, found.end()):
             continue  # `"password", "value": ...`: a name and the next key, not a pair
         vstart, vend = found.span()
@@ -441,6 +447,10 @@ _NESTED: Final = re.compile(r"-[ \t]|[\w\"'.\-]{1,128}[ \t]{0,8}:(?:[ \t]|$)")  
 _LINE: Final = re.compile(r"(?P<indent>[ \t]{0,256})(?P<content>[^\n]{0,4096})(?:\n|\Z)")
 _ESCAPED_LINE: Final = re.compile(
     r"(?P<indent>[ \t]{0,256})(?P<content>(?:[^\n\\\"']|\\(?![rn\"'])){0,4096})(?:(?:\\r)?\\n|(?=[\"'])|\Z)"
+)
+# A tuple or list in a repr (one level of nesting inside), as the value of a key.
+_CONTAINER: Final = re.compile(
+    r"\((?:[^()\n]|\([^()\n]{0,512}\)){1,4096}\)|\[(?:[^\[\]\n]|\[[^\[\]\n]{0,512}\]){1,4096}\]"
 )
 _IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
 

@@ -348,6 +348,8 @@ def test_keys_that_hold_a_secret_are_redacted_too() -> None:
         pytest.param("(b'cookie', b'" * 2048, id="bytes-literals"),
         pytest.param("a:\\/\\/b:" * 4096, id="escaped-url-heads"),
         pytest.param("'password: '\n '" * 2048, id="split-literals"),
+        pytest.param("'password': (" * 2048, id="open-tuples"),
+        pytest.param("password=[(" * 2048, id="open-lists"),
     ],
 )
 def test_secret_dense_text_costs_linear_time(text: str) -> None:
