@@ -36,6 +36,7 @@ SECRETS: dict[str, str] = {
     "E2args10": "%(password)s argument",
     "E2args11": "%(password)s argument of an error",
     "E2pp12": "string pprint split over lines",
+    "E2tuple13": "tuple under a secret key",
 }
 # Ordinary values that must arrive as they were logged.
 KEPT = {
@@ -67,6 +68,7 @@ def _log_shapes(logger: logging.Logger) -> None:
     logger.info("connecting as %(user)s with %(password)s", {"user": "bob", "password": "E2args10"})
     logger.error("refused %(user)s with %(password)s", {"user": "bob", "password": "E2args11"})
     logger.info("config:\n%s", pprint.pformat({"api_key": "E2pp12 " * 10}, width=40))
+    logger.info("request options %s", {"auth": ("bob", "E2tuple13"), "timeout": 5})
     logger.info("password reset succeeded; PWD=/home/e2bob", extra=KEPT)
 
 
@@ -91,7 +93,7 @@ def stored(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> list[dict
 
 def test_node_documents_hold_no_secret_of_any_shape(stored: list[dict[str, Any]]) -> None:
     """Every event reaches the node; none holds a planted secret; ordinary values beside them stay."""
-    assert len(stored) == 14
+    assert len(stored) == 15
     text = json.dumps(stored, ensure_ascii=False)
     assert_clean(text, "the node's documents")
     assert [phrase for phrase in KEPT_PHRASES if phrase not in text] == []
@@ -133,10 +135,10 @@ def test_logstash_payloads_hold_no_secret_of_any_shape(tmp_path: Path) -> None:
     received: list[dict[str, Any]] = []
     for _ in range(50):  # the reader thread parses each connection once the shipper closed it
         received = [d for d in server.received if d.get("log", {}).get("logger") == "shapes"]
-        if len(received) >= 14:
+        if len(received) >= 15:
             break
         server.served.clear()
         server.served.wait(0.1)
     server.close()
-    assert len(received) == 14
+    assert len(received) == 15
     assert_clean(json.dumps(received, ensure_ascii=False), "the Logstash payloads")
