@@ -279,7 +279,7 @@ def lean_json(fields: LeanFields, event_id: str) -> tuple[bytes, bytes, str]:
     if not event_id.isalnum():
         raise ValueError(f"event id {event_id!r} is not alphanumeric")
     timestamp = format_timestamp(created)
-    message = redaction.redact_text(truncate(message, MESSAGE_LIMIT))
+    message = redaction.redact_message(truncate(message, MESSAGE_LIMIT), template)
     encode = _encode_string
     text = (
         f'{{"@timestamp":"{timestamp}","message":{encode(message)},'
@@ -525,10 +525,22 @@ def capture_error(exc_info: ExcInfo) -> CapturedError:
     )
 
 
-def error_fields(error: CapturedError) -> dict[str, Any]:
+def error_fields(
+    error: CapturedError, redact: Callable[[str], str] = redaction.redact_text
+) -> dict[str, Any]:
     message = truncate(error.message, ERROR_MESSAGE_LIMIT)
-    trace = truncate(render_trace(error.trace), STACK_TRACE_LIMIT, keep_tail=True)
+    trace = truncate(_redacted_if_cut(render_trace(error.trace), redact), STACK_TRACE_LIMIT, keep_tail=True)
     return {"type": error.type_name, "message": message, "stack_trace": trace}  # redacted with the document
+
+
+def _redacted_if_cut(trace: str, redact: Callable[[str], str]) -> str:
+    """A trace that truncation will cut, redacted first: its kept tail may begin inside a secret whose
+    key stays behind in the dropped middle. (Any other is redacted with the document.)"""
+    if len(trace) * 4 <= STACK_TRACE_LIMIT:  # surely under the limit: not even encoded
+        return trace
+    if len(trace.encode("utf-8", "backslashreplace")) <= STACK_TRACE_LIMIT:
+        return trace
+    return redact(trace)
 
 
 def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
@@ -759,9 +771,13 @@ class EcsFormatter(logging.Formatter):
             logloop["template"] = truncate(msg, FIELD_LIMIT)
         error = captured.error
         if error is not None:
-            doc["error"] = error_fields(error)
+            doc["error"] = error_fields(error, self.redactor.redact_text)
         elif record["exc_text"]:
-            trace = truncate(record["exc_text"], STACK_TRACE_LIMIT, keep_tail=True)
+            trace = truncate(
+                _redacted_if_cut(record["exc_text"], self.redactor.redact_text),
+                STACK_TRACE_LIMIT,
+                keep_tail=True,
+            )
             doc["error"] = {"stack_trace": trace}
         if error is not None or record["levelno"] >= _ERROR_LEVEL:
             logloop["env"] = self._env(facts, captured.env_vars)

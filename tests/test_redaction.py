@@ -339,6 +339,17 @@ def test_keys_that_hold_a_secret_are_redacted_too() -> None:
         pytest.param("login -p " * 2048, id="login-flags"),
         pytest.param("a://b:" * 4096, id="url-heads"),
         pytest.param("?token=" * 4096, id="query"),
+        pytest.param("<password>x</password>" * 1024, id="xml-elements"),
+        pytest.param("name: password value: " * 2048, id="named-values"),
+        pytest.param("AKIAQ3EGRTZ7FAKE0001 " * 2048, id="public-ids"),
+        pytest.param("MIIEvQIBADAN\n" * 2048, id="key-bodies"),
+        pytest.param("password:\n  " * 2048, id="values-below"),
+        pytest.param("password:\\n  " * 2048, id="escaped-values-below"),
+        pytest.param("(b'cookie', b'" * 2048, id="bytes-literals"),
+        pytest.param("a:\\/\\/b:" * 4096, id="escaped-url-heads"),
+        pytest.param("'password: '\n '" * 2048, id="split-literals"),
+        pytest.param("'password': (" * 2048, id="open-tuples"),
+        pytest.param("password=[(" * 2048, id="open-lists"),
     ],
 )
 def test_secret_dense_text_costs_linear_time(text: str) -> None:

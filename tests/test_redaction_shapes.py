@@ -1,0 +1,395 @@
+"""Secret shapes the corpus did not hold, one test per class, each with its own fake secrets; and the
+ordinary values next to them (ids, paths, hashes) that redaction must leave readable."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipper.redaction import REDACTED, Redactor, redact_mapping, redact_text
+
+
+def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
+    redacted = redact_text(text)
+    assert [secret for secret in secrets if secret in redacted] == [], redacted
+    assert [word for word in kept if word not in redacted] == [], redacted
+    assert redact_text(redacted) == redacted  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param('{:password => "Rb9secret"}', ["Rb9secret"], [":password =>"], id="ruby-hash-rocket"),
+        pytest.param("'db_password' => 'Php9secret',", ["Php9secret"], ["'db_password' =>"], id="php-array"),
+        pytest.param("my %cfg = (token => 'Perl9tok');", ["Perl9tok"], ["token =>"], id="perl-fat-comma"),
+        pytest.param(
+            "<password>Xml9secret</password>", ["Xml9secret"], ["<password>", "</password>"], id="xml-element"
+        ),
+        pytest.param(
+            '<add key="ApiKey" value="Cfg9ApiKey77" />',
+            ["Cfg9ApiKey77"],
+            ["<add key="],
+            id="dotnet-appsettings",
+        ),
+        pytest.param(
+            "<ns:ClientSecret>Soap9secret</ns:ClientSecret>",
+            ["Soap9secret"],
+            ["ClientSecret>"],
+            id="xml-namespaced",
+        ),
+        pytest.param(
+            "Your new password is: Tmp9pass!",
+            ["Tmp9pass!"],
+            ["Your new password is: "],
+            id="password-is-colon",
+        ),
+    ],
+)
+def test_key_value_syntaxes_of_other_languages(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A secret key's value is hidden in the pair syntaxes of other languages and formats: Ruby, PHP and
+    Perl `=>`, XML elements and `key/value` attributes, and `is:`."""
+    _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param("Passwort=Geheim9x", ["Geheim9x"], ["Passwort="], id="german"),
+        pytest.param("kennwort: Geheim9y", ["Geheim9y"], ["kennwort:"], id="german-kennwort"),
+        pytest.param("contraseña=Secreto9x", ["Secreto9x"], ["contraseña="], id="spanish"),
+        pytest.param("mot_de_passe=Secret9fr", ["Secret9fr"], ["mot_de_passe="], id="french"),
+        pytest.param("mdp: Secret9mdp", ["Secret9mdp"], ["mdp:"], id="french-abbreviation"),
+        pytest.param("senha=Segredo9x", ["Segredo9x"], ["senha="], id="portuguese"),
+        pytest.param("wachtwoord=Geheim9nl", ["Geheim9nl"], ["wachtwoord="], id="dutch"),
+        pytest.param("lösenord=Hemlig9x", ["Hemlig9x"], ["lösenord="], id="swedish"),
+        pytest.param("hasło=Tajne9x", ["Tajne9x"], ["hasło="], id="polish"),
+        pytest.param("пароль: Sekret9ru", ["Sekret9ru"], ["пароль:"], id="russian"),
+        pytest.param("密码=Mima9secret", ["Mima9secret"], ["密码="], id="chinese"),
+        pytest.param("pw=Short9pw", ["Short9pw"], ["pw="], id="pw"),
+        pytest.param("pswd: Short9ps", ["Short9ps"], ["pswd:"], id="pswd"),
+        pytest.param("passcode=913377", ["913377"], ["passcode="], id="passcode"),
+        pytest.param("{'userPassWord': 'Camel9pw'}", ["Camel9pw"], ["userPassWord"], id="camel-mixed-case"),
+    ],
+)
+def test_password_in_other_spellings_and_languages(text: str, secrets: list[str], kept: list[str]) -> None:
+    """`password` spelt in other languages and abbreviations names a secret like the English word."""
+    _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "postgresql://app:ab/cd9x@db:5432/shop", ["ab/cd9x", "cd9x"], ["@db:5432/shop"], id="slash"
+        ),
+        pytest.param("mysql://root:q?w9e@db/x", ["q?w9e", "w9e"], ["@db/x"], id="question-mark"),
+        pytest.param("amqp://guest:h#sh9@rabbit:5672/", ["h#sh9", "sh9"], ["@rabbit:5672/"], id="hash"),
+        pytest.param(
+            '{"dsn": "postgres:\\/\\/u:Js9pw@db\\/x"}', ["Js9pw"], ["@db\\/x"], id="json-escaped-slashes"
+        ),
+        pytest.param(
+            "https://example.org:8443/users/@bob/x@y",
+            [],
+            ["https://example.org:8443/users/@bob/x@y"],
+            id="port-kept",
+        ),
+        pytest.param(
+            "postgres://u:pw9@db/x?email=a@b.org", ["pw9"], ["@db/x?email=a@b.org"], id="at-in-query-kept"
+        ),
+    ],
+)
+def test_url_passwords_with_reserved_characters(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A URL password holding a raw `/`, `?` or `#` (which SQLAlchemy-style DSNs accept), or in a URL
+    whose slashes are JSON-escaped, is hidden whole; ports, paths and later `@`s stay."""
+    _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "[(b'host', b'api'), (b'cookie', b'sid=By9cookie'), (b'x-api-key', b'By9apikey')]",
+            ["By9cookie", "By9apikey"],
+            ["(b'host', b'api')", "b'cookie'", "b'x-api-key'"],
+            id="asgi-header-tuples",
+        ),
+        pytest.param("{b'password': b'By9pw'}", ["By9pw"], ["b'password'"], id="bytes-dict"),
+        pytest.param('body=b\'{"token": "By9tok"}\'', ["By9tok"], ['"token"'], id="bytes-json"),
+    ],
+)
+def test_bytes_literals(text: str, secrets: list[str], kept: list[str]) -> None:
+    """Keys and values written as bytes literals (`b'...'`, as in ASGI and h11 header lists) are read
+    like strings."""
+    _hidden(text, secrets, kept)
+
+
+PKCS8 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7fAkE9xYz"
+RSA1 = "MIIEowIBAAKCAQEAo5bX8Kl4Ukpo9RzByBAQ16hPfAkEfAkE"
+EC1 = "MHcCAQEEID6IwrErEMZr+F0C/pUGZTxLc/GgOWTkfAkE"
+OPENSSH = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABfAkE"
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        pytest.param(
+            f"key body {PKCS8}\nQz8fAkEbOdYlInE2", [PKCS8, "Qz8fAkEbOdYlInE2"], id="pkcs8-two-lines"
+        ),
+        pytest.param(f'"{RSA1}\\nZm9vYmFy"', [RSA1, "Zm9vYmFy"], id="pkcs1-escaped-newline"),
+        pytest.param(f"ec={EC1}", [EC1], id="sec1-ec"),
+        pytest.param(f"…[truncated by logloop]…\n{OPENSSH}", [OPENSSH], id="openssh-after-a-cut"),
+    ],
+)
+def test_private_key_bodies_without_their_armour(text: str, secrets: list[str]) -> None:
+    """The base64 of a private key is hidden without its `-----BEGIN` line (a PEM split over log lines
+    or cut by truncation): PKCS#8, PKCS#1, SEC1 and OpenSSH bodies are known by their first bytes."""
+    _hidden(text, secrets, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKC\n", id="public-key"
+        ),
+        pytest.param("cert MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa", id="certificate"),
+        pytest.param(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9ok bob@h", id="ssh-public"
+        ),
+    ],
+)
+def test_public_keys_and_certificates_stay(text: str) -> None:
+    """Public keys and certificates are not secrets: their base64 stays."""
+    assert redact_text(text) == text
+
+
+AWS_ID, AWS_SECRET = "AKIAQ3EGRTZ7FAKE0001", "Zk9sF4pQ2rT8vW1xY3bN6mC5dE7gH0jK2lM4nP6q"
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        pytest.param(f"using {AWS_ID} / {AWS_SECRET} for upload", [AWS_ID, AWS_SECRET], id="aws-slash"),
+        pytest.param(f"creds=('{AWS_ID}', '{AWS_SECRET}')", [AWS_ID, AWS_SECRET], id="aws-tuple"),
+        pytest.param(f"{AWS_ID}:{AWS_SECRET}", [AWS_ID, AWS_SECRET], id="aws-colon"),
+        pytest.param(
+            "Client('AC0123456789abcdef0123456789abcdef', 'f0e1d2c3b4a5968778695a4b3c2d1e0f') auth failed",
+            ["f0e1d2c3b4a5968778695a4b3c2d1e0f"],
+            id="twilio-sid-and-token",
+        ),
+    ],
+)
+def test_secret_beside_its_public_id(text: str, secrets: list[str]) -> None:
+    """A provider secret with no prefix of its own is hidden when it stands beside its public id (an
+    AWS access key id and its 40-character secret key, a Twilio account SID and its auth token)."""
+    _hidden(text, secrets, [])
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("whsec_9fJ2kL4mN6pQ8rS0tU2vW4xY6zA8bC0d", id="stripe-webhook-secret"),
+        pytest.param("hvs.CAESIFakeFakeFakeFakeFakeFakeFakeFake0123", id="vault"),
+        pytest.param("dapi0123456789abcdef0123456789abcdef", id="databricks"),
+        pytest.param("shpat_0123456789abcdef0123456789abcdef", id="shopify"),
+        pytest.param("dop_v1_" + "0123456789abcdef" * 4, id="digitalocean"),
+        pytest.param("glsa_FakeFakeFakeFakeFakeFakeFake0123_0a1b2c3d", id="grafana-service-account"),
+        pytest.param("PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01", id="postman"),
+        pytest.param("AGE-SECRET-KEY-1" + ("QQPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2)[:58], id="age"),
+        pytest.param("lin_api_" + "FakeFake01" * 4, id="linear"),
+        pytest.param("xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTAtMTIzNDU2Nzg5MA", id="slack-refresh"),
+        pytest.param("key-0123456789abcdef0123456789abcdef", id="mailgun"),
+    ],
+)
+def test_more_provider_token_formats(token: str) -> None:
+    """Tokens of published provider formats are hidden wherever they stand."""
+    _hidden(f"request failed with {token} (401)", [token[8:]], ["request failed with", "(401)"])
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "password: |\n  Multi9line\n  Block9two\nuser: bob",
+            ["Multi9line", "Block9two"],
+            ["user: bob"],
+            id="block",
+        ),
+        pytest.param("token: >-\n    Folded9tok\nregion: eu", ["Folded9tok"], ["region: eu"], id="folded"),
+        pytest.param("password:\n  Next9line\nuser: bob", ["Next9line"], ["user: bob"], id="next-line"),
+        pytest.param(
+            "env:\n  - name: DB_PASSWORD\n    value: K8s9secret\n  - name: REGION\n    value: eu",
+            ["K8s9secret"],
+            ["value: eu", "DB_PASSWORD"],
+            id="k8s-env-name-value",
+        ),
+        pytest.param(
+            '{"values": "db:\\n  password: |\\n    Esc9block\\n  user: bob"}',
+            ["Esc9block"],
+            ["\\n  user: bob"],
+            id="escaped-line-breaks",
+        ),
+        pytest.param(
+            "credentials:\n  user: bob\n  password: Nest9pw\nregion: eu",
+            ["Nest9pw"],
+            ["user: bob"],
+            id="nested",
+        ),
+    ],
+)
+def test_values_on_the_following_lines(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A secret key's value written on the following lines (YAML block and folded scalars, a value on
+    the next line, a Kubernetes `name:`/`value:` pair; also with the line breaks escaped inside a JSON
+    or repr string) is hidden; a nested mapping is read key by key and the next key's value stays."""
+    _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        pytest.param({"grouping_key": "0123456789abcdef"}, id="grouping-key"),
+        pytest.param({"cache_key": "a1b2c3d4e5f6a7b8"}, id="cache-key"),
+        pytest.param({"idempotency_key": "8d3f0c2e-1b4a-4c5d-9e6f-7a8b9c0d1e2f"}, id="idempotency-key"),
+        pytest.param({"Idempotency-Key": "8d3f0c2e-1b4a-4c5d-9e6f-7a8b9c0d1e2f"}, id="idempotency-header"),
+        pytest.param({"s3_key": "uploads/2026/report-3f9a8b7c.pdf"}, id="s3-object-key"),
+        pytest.param({"routing_key": "orders.created"}, id="routing-key"),
+        pytest.param({"partitionKey": "tenant-42"}, id="partition-key"),
+        pytest.param({"sort_key": "created_at", "primary_key": "id"}, id="table-keys"),
+        pytest.param({"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqq"}, id="public-key"),
+        pytest.param({"i18n_key": "errors.password.too_short"}, id="translation-key"),
+        pytest.param({"private": False, "password_set": True}, id="booleans"),
+        pytest.param({"PWD": "/home/bob/app", "OLDPWD": "/srv"}, id="working-directory"),
+    ],
+)
+def test_identifier_keys_and_flags_stay(mapping: dict[str, object]) -> None:
+    """Keys that name what is keyed (`cache_key`, `routing_key`, `public_key`), booleans and the shell's
+    working directory (`PWD`) are not secrets: their values stay, in mappings and in text."""
+    assert redact_mapping(mapping) == mapping
+    text = " ".join(f"{key}={value}" for key, value in mapping.items())
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("mapping", "hidden"),
+    [
+        pytest.param({"stripe_key": "sk9FakeKey1"}, "stripe_key", id="provider-key"),
+        pytest.param({"encryption_key": "a1b2c3"}, "encryption_key", id="encryption-key"),
+        pytest.param({"license_key": "LK-9F2A"}, "license_key", id="license-key"),
+        pytest.param({"PWD": "hunter2"}, "PWD", id="pwd-not-a-path"),
+        pytest.param({"key": "k1"}, "key", id="bare-key"),
+    ],
+)
+def test_secret_keys_next_to_identifier_keys_still_hide(mapping: dict[str, object], hidden: str) -> None:
+    """Keys that hold a key (`stripe_key`, `encryption_key`, a bare `key`) and a `PWD` that is not a path
+    are still hidden."""
+    assert redact_mapping(mapping)[hidden] == REDACTED
+
+
+def test_named_format_arguments_under_secret_names() -> None:
+    """A `%(password)s` argument is hidden in the formatted message, which no longer names it."""
+    redactor = Redactor()
+    template = "connecting as %(user)s with %(password)s to %(host)s"
+    message = template % {"user": "bob", "password": "Named9pw", "host": "db"}
+    assert redactor.redact_message(message, template) == f"connecting as bob with {REDACTED} to db"
+    assert redactor.redact_message("token %s expired", "token %s expired") == "token %s expired"
+
+
+def test_strings_a_pretty_printer_split_over_lines() -> None:
+    """A secret in a string that `pprint` split into adjacent literals over several lines is hidden
+    whole, as in the one-line repr, and the rest of the structure stays."""
+    import pprint
+
+    config = {
+        "api_key": "plain " * 12,
+        "headers": {"Authorization": "Bearer " + "Pp9" * 30},
+        "note": "the password is Pp9Hunter! " * 4,
+        "region": "eu-west-1 " * 8,
+    }
+    redacted = redact_text(pprint.pformat(config, width=50))
+    assert "plain" not in redacted and "Pp9" not in redacted, redacted
+    assert "'Authorization': 'Bearer " in redacted.replace("'\n", "") and redacted.count("eu-west-1") == 8
+    assert redact_text(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "POST /oauth/token grant_type=refresh_token&refresh_token=Fm9refresh&client_id=web",
+            ["Fm9refresh"],
+            ["grant_type=refresh_token", "client_id=web"],
+            id="form-body-after-token-word",
+        ),
+        pytest.param(
+            'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
+            [],
+            ['Bearer realm="api", error="invalid_token"'],
+            id="authentication-challenge",
+        ),
+        pytest.param("GET /a?PHPSESSID=Ss9php&x=1", ["Ss9php"], ["x=1"], id="php-session-id"),
+        pytest.param("ASP.NET_SessionId=Ss9asp; path=/", ["Ss9asp"], ["path=/"], id="aspnet-session-id"),
+        pytest.param("sshpass -p Ss9sshpass ssh bob@host", ["Ss9sshpass"], ["ssh bob@host"], id="sshpass"),
+        pytest.param(
+            "<Key>uploads/2026/report-3f9a8b7c.pdf</Key> s3 key=logs/2026/12/app-3f9a8b7c.log.gz",
+            [],
+            ["<Key>uploads/2026/report-3f9a8b7c.pdf</Key>", "key=logs/2026/12/app-3f9a8b7c.log.gz"],
+            id="object-key-paths",
+        ),
+        pytest.param(
+            "key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY9",
+            ["wJalrXUtnFEMI"],
+            ["key="],
+            id="base64-with-slashes",
+        ),
+    ],
+)
+def test_pairs_read_as_pairs(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A form body after the word `token` and a `Bearer realm=` challenge are read as name=value pairs
+    (only the secret ones hidden), session-id cookie names of other stacks and `sshpass -p` hide theirs;
+    under a bare `key` a path to a file (an S3 object key) stays, base64 with slashes does not."""
+    _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize("shift", range(0, 24, 3))
+def test_a_cut_trace_keeps_no_secret_apart_from_its_key(shift: int) -> None:
+    """A stack trace over the size limit keeps its head and tail: wherever the cut falls, the secret
+    next to it is hidden (it is not kept in the tail without the key that named it)."""
+    import logging
+    import sys
+
+    from shipper.formatter import STACK_TRACE_LIMIT, EcsFormatter
+
+    tail = STACK_TRACE_LIMIT - STACK_TRACE_LIMIT // 4
+    filler = "y " * ((tail - len("Cut9secretvalue") - 1 + shift) // 2)
+    try:
+        raise ValueError("x" * 100_000 + " token=Cut9secretvalue " + filler)
+    except ValueError:
+        record = logging.getLogger("cut").makeRecord(
+            "cut", logging.ERROR, __file__, 1, "boom", (), sys.exc_info()
+        )
+    trace = EcsFormatter(service_name="cut").to_document(record)["error"]["stack_trace"]
+    assert "truncated by logloop" in trace
+    assert "9secretv" not in trace and "etvalue" not in trace
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "{'auth': ('bob', 'Tu9basicpw'), 'timeout': 5}", ["Tu9basicpw"], ["'timeout': 5"], id="auth-tuple"
+        ),
+        pytest.param(
+            "credentials=['bob', 'Tu9listpw'] retry=3", ["Tu9listpw"], ["retry=3"], id="credentials-list"
+        ),
+        pytest.param(
+            '{"tokens": ["Tu9tok1", "Tu9tok2"], "n": 2}', [], ['"n": 2'], id="plural-count-word-kept"
+        ),
+        pytest.param(
+            "{'password': ('a', ('Tu9nested',)), 'n': 1}", ["Tu9nested"], ["'n': 1"], id="nested-tuple"
+        ),
+        pytest.param("check(password=(1, 2))", ["(1, 2)"], ["check(password="], id="call-argument"),
+    ],
+)
+def test_containers_under_a_secret_key(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A tuple or list under a secret key in a repr (`'auth': ('bob', 'pw')`, as `requests` keeps its
+    basic-auth pair) is hidden whole, as the key's value in a mapping is; what follows it stays."""
+    _hidden(text, secrets, kept)
