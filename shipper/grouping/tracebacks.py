@@ -62,9 +62,13 @@ _FRAME_BLOCK_RE: Final = re.compile(
 _FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
 _NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)
 _FILE_LINE_RE: Final = re.compile(r'\n(?=[ \t]+File ")')  # a "File" line after the newline: fast to find
-_EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
-_EXC_LINE_AFTER_RE: Final = re.compile(r"\n(?=[A-Za-z_][\w.]*(?::|$))", re.MULTILINE)  # idem
-_EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
+# An exception's type as `traceback` prints it: module and qualified name, dotted; its first character
+# a letter of any script or "_" (a class named in another script, `Ошибка`), and a class defined in a
+# function holds "<locals>." (`app.jobs.run.<locals>.RetryError`).
+_EXC_TYPE: Final = r"[^\W\d][\w.]*+(?:<locals>\.[\w.]*+)*+"
+_EXC_LINE_START_RE: Final = re.compile(rf"^{_EXC_TYPE}(?::|$)", re.MULTILINE)
+_EXC_LINE_AFTER_RE: Final = re.compile(rf"\n(?={_EXC_TYPE}(?::|$))", re.MULTILINE)  # idem
+_EXC_LINE_RE: Final = re.compile(rf"^(?P<type>{_EXC_TYPE})(?:: (?P<msg>.*)|:)?$")
 _GROUP_FIRST_SEP_RE: Final = re.compile(r"( *)\+-\+-+ 1 -+\s*\Z")  # a line (`endpos` at its end)
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
 _MAX_GROUP_DEPTH: Final = 12  # Python prints at most 10 levels; deeper text is not from it
@@ -734,7 +738,7 @@ _GROUP_HEADER: Final = "Exception Group " + _HEADER
 # message as `_exception_of` reads them (`_EXC_LINE_RE`, the line up to the trailing newlines). Possessive
 # quantifiers: where more lines follow (a chain, a longer message), giving characters back could not make
 # it match, so the search fails at once instead of trying every shorter type and message.
-_AFTER_FRAMES_RE: Final = re.compile(r"\n(?=[^ \t])(?:([A-Za-z_][\w.]*+)(?:: ([^\n]*+)|:)?+\n*+\Z)?")
+_AFTER_FRAMES_RE: Final = re.compile(rf"\n(?=[^ \t])(?:({_EXC_TYPE})(?:: ([^\n]*+)|:)?+\n*+\Z)?")
 
 
 class PlainFrame(NamedTuple):
