@@ -542,7 +542,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
             if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not frame[4].startswith("<"):
                 break  # `_unmarked_program_code`: the raising statement stays the key
     if mode == _NO_SOURCE:
-        signature += _masked_first_line(exception.message)
+        signature += _message_part(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
         signature = _with_message(signature, "raise", source, exception.message)
@@ -725,7 +725,7 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str,
         if depth > 0:  # a member never raised: its type (see `_record_signature`)
             record = _short_type(exc_type)
         else:
-            record = f"{_short_type(exc_type)}|msg:{_masked_first_line(message)}"
+            record = f"{_short_type(exc_type)}|msg:{_message_part(message)}"
     if box is None:
         return record, exc_type, message
     members = set()
@@ -972,11 +972,11 @@ _EDGE: Final = ".,:;!?()[]{}'\""
 
 def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     """The site signature with its message part: the masked first line where the statement has no
-    source line ("msg"); for a raise statement that builds its message ("raise"), the masked first
+    source line ("msg"; or the traceback it quotes, see `_message_part`); for a raise statement that builds its message ("raise"), the masked first
     line too when at least three of its words are not in the statement (the message carries another
     exception's or a plug-in's text: a funnel raising many bugs from one line), else nothing."""
     if mode == "msg":
-        return signature + _masked_first_line(message)
+        return signature + _message_part(message)
     if mode == "raise":
         masked = _masked_first_line(message)
         novel = {word for word in (raw.strip(_EDGE) for raw in masked.split()) if word.isalpha()}
@@ -1019,6 +1019,22 @@ def _first_line(text: str) -> str:
 def _masked_first_line(message: str) -> str:
     """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
     return _mask_line(_first_line(message)[:_MESSAGE_LIMIT])
+
+
+def _message_part(message: str) -> str:
+    """What the message of an exception whose statement is not known (no frame, or no source line) adds
+    to its key: its masked first line; but for a message that quotes a traceback (a line "Traceback
+    (most recent call last):"), that traceback's `chain_signature`. So a failure in a worker process,
+    which concurrent.futures and multiprocessing re-raise with a RemoteTraceback cause quoting the
+    worker's traceback (its first line is three quotes), is keyed by the worker's raising statement."""
+    at = message.find(_HEADER_LINE)
+    if at < 0 or (at > 0 and message[at - 1] != "\n"):
+        return _masked_first_line(message)
+    quoted = message[at:].rstrip().removesuffix('"""')
+    return "quoted:" + chain_signature(parse_traceback(quoted)).replace("\n", "/")
+
+
+_HEADER_LINE: Final = "Traceback (most recent call last):"
 
 
 def _title(type_name: str, message: str, signature: str = "") -> str:

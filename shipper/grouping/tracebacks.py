@@ -168,7 +168,8 @@ def _segments(text: str, links_from: int = 0) -> Iterator[tuple[str, Link]]:
 
 def _split_links(text: str, links_from: int = 0) -> list[str]:
     """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex), for text
-    with no link sentence before `links_from`."""
+    with no link sentence before `links_from`; a sentence quoted in a message (`_quoted_spans`) is no
+    link."""
     found = []
     for sentence in _LINK_SENTENCES:
         start = text.find(sentence, links_from)
@@ -177,6 +178,9 @@ def _split_links(text: str, links_from: int = 0) -> list[str]:
                 found.append((start, sentence))
             start = text.find(sentence, start + 1)
     found.sort()
+    if found and _QUOTE_LINE in text:
+        spans = _quoted_spans(text)
+        found = [link for link in found if not any(open_ <= link[0] < close for open_, close in spans)]
     parts: list[str] = []
     done = 0
     for start, sentence in found:
@@ -188,6 +192,25 @@ def _split_links(text: str, links_from: int = 0) -> list[str]:
             done = end
     parts.append(text[done:])
     return parts
+
+
+# A worker process's traceback as concurrent.futures and multiprocessing quote it in the message of the
+# RemoteTraceback they chain to the failure they re-raise: between two lines of three double quotes.
+_QUOTE_LINE: Final = '\n"""\n'
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Where text is quoted in a message: from each line of three double quotes to the next such line
+    (to the end of a text cut before it)."""
+    lines = []
+    at = text.find(_QUOTE_LINE)
+    while at >= 0:
+        lines.append(at + 1)
+        at = text.find(_QUOTE_LINE, at + 4)  # (its newline may start the next one)
+    if text.endswith('\n"""'):
+        lines.append(len(text) - 3)
+    lines.append(len(text))
+    return list(zip(lines[::2], lines[1::2], strict=False))
 
 
 def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
