@@ -972,9 +972,10 @@ _EDGE: Final = ".,:;!?()[]{}'\""
 
 def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     """The site signature with its message part: the masked first line where the statement has no
-    source line ("msg"; or the traceback it quotes, see `_message_part`); for a raise statement that builds its message ("raise"), the masked first
-    line too when at least three of its words are not in the statement (the message carries another
-    exception's or a plug-in's text: a funnel raising many bugs from one line), else nothing."""
+    source line ("msg"; or the traceback the message quotes, see `_message_part`); for a raise statement
+    that builds its message ("raise"), the masked first line too when at least three of its words are
+    not in the statement (the message carries another exception's or a plug-in's text: a funnel raising
+    many bugs from one line), else nothing."""
     if mode == "msg":
         return signature + _message_part(message)
     if mode == "raise":
