@@ -114,3 +114,92 @@ def test_a_chain_quoted_in_a_remote_traceback_does_not_split_the_outer_chain() -
     assert [record.type.rsplit(".", 1)[-1] for record in chain] == ["_RemoteTraceback", "ValueError"]
     assert "KeyError: 'k1'" in chain[0].message and "ValueError: no entry k1" in chain[0].message
     assert chain[0].link == "cause" and chain[0].frames == ()
+
+
+# Tracebacks as IPython and Jupyter print them (IPython 8.12 on Python 3.11, `InteractiveShell.run_cell`;
+# colours as its default scheme writes them), and as IPython 7 printed them.
+
+_IPY_RULE = "-" * 75 + "\n"
+_IPY_LOAD = (
+    _IPY_RULE + "KeyError                                  Traceback (most recent call last)\n"
+    "Cell In[{run}], line {line}\n"
+    "      1 x = 1\n"
+    "----> {line} load(d, '{key}')\n\n"
+    "Cell In[2], line 2, in load(d, k)\n"
+    "      1 def load(d, k):\n"
+    "----> 2     return d[k]\n\n"
+    "KeyError: '{key}'\n"
+)
+_IPY_OTHER = _IPY_LOAD.replace("load", "other")
+_IPY_CHAINED = (
+    _IPY_RULE + "KeyError                                  Traceback (most recent call last)\n"
+    "File /home/{user}/shop/work.py:8, in chained(n)\n"
+    "      7 try:\n"
+    '----> 8     return {{"a": 1}}[n]\n'
+    "      9 except KeyError as e:\n\n"
+    "KeyError: '{key}'\n\n"
+    "The above exception was the direct cause of the following exception:\n\n"
+    "ValueError                                Traceback (most recent call last)\n"
+    "Cell In[{run}], line 1\n"
+    "----> 1 w.chained('{key}')\n\n"
+    "File /home/{user}/shop/work.py:10, in chained(n)\n"
+    '      8     return {{"a": 1}}[n]\n'
+    "      9 except KeyError as e:\n"
+    '---> 10     raise ValueError(f"bad key {{n}}") from e\n\n'
+    "ValueError: bad key {key}\n"
+)
+_IPY_COLOURED = (
+    "\x1b[0;31m" + _IPY_RULE[:-1] + "\x1b[0m\n"
+    "\x1b[0;31mKeyError\x1b[0m                                  Traceback (most recent call last)\n"
+    "Cell \x1b[0;32mIn[1], line 1\x1b[0m\n"
+    "\x1b[0;32m----> 1\x1b[0m \x1b[43mw\x1b[49m\x1b[38;5;241;43m.\x1b[39;49m\x1b[43mcompute\x1b[49m"
+    "\x1b[43m(\x1b[49m\x1b[38;5;124;43m'\x1b[39;49m\x1b[38;5;124;43mzz\x1b[39;49m\x1b[38;5;124;43m'"
+    "\x1b[39;49m\x1b[43m)\x1b[49m\n"
+    "\n"
+    "File \x1b[0;32m/tmp/pkg/shop/work.py:5\x1b[0m, in \x1b[0;36mcompute\x1b[0;34m(n)\x1b[0m\n"
+    "\x1b[1;32m      4\x1b[0m \x1b[38;5;28;01mdef\x1b[39;00m\x1b[38;5;250m \x1b[39m\x1b[38;5;21mcompute"
+    "\x1b[39m(n):\n"
+    '\x1b[0;32m----> 5\x1b[0m     \x1b[38;5;28;01mreturn\x1b[39;00m \x1b[43m{\x1b[49m\x1b[38;5;124;43m"'
+    '\x1b[39;49m\x1b[38;5;124;43ma\x1b[39;49m\x1b[38;5;124;43m"\x1b[39;49m\x1b[43m:\x1b[49m\x1b[43m '
+    "\x1b[49m\x1b[38;5;241;43m1\x1b[39;49m\x1b[43m}\x1b[49m\x1b[43m[\x1b[49m\x1b[43mn\x1b[49m\x1b[43m]"
+    "\x1b[49m\n"
+    "\n"
+    "\x1b[0;31mKeyError\x1b[0m: 'zz'\n"
+)
+
+_IPY7_LOAD = (
+    _IPY_RULE + "KeyError                                  Traceback (most recent call last)\n"
+    "<ipython-input-{run}-2f6f5d3c9a4e> in <module>\n"
+    "      1 x = 1\n"
+    "----> 2 load(d, '{key}')\n\n"
+    "<ipython-input-2-0a5b7c1d2e3f> in load(d, k)\n"
+    "      1 def load(d, k):\n"
+    "----> 2     return d[k]\n\n"
+    "KeyError: '{key}'\n"
+)
+
+
+def test_an_ipython_traceback_is_read_as_the_traceback_it_shows() -> None:
+    """A traceback as IPython or Jupyter prints it (cells `Cell In[N]`, frames `File path:N, in f(...)`,
+    `---->` marking the line, colours) is read frame by frame: one statement failing in cells run at
+    other counts is one group, other statements are other groups (not all one group per header line)."""
+    first = _IPY_LOAD.format(run=3, line=2, key="u1")
+    parsed = parse_traceback(first).final
+    assert (parsed.type, parsed.message) == ("KeyError", "'u1'")
+    assert [(frame.function, frame.source) for frame in parsed.frames] == [
+        ("<module>", "load(d, 'u1')"),
+        ("load", "return d[k]"),
+    ]
+    load = _key(first)
+    assert load.name.startswith("KeyError")
+    assert _key(_IPY_LOAD.format(run=17, line=5, key="user-9812")).key == load.key
+    chained = _key(_IPY_CHAINED.format(run=4, user="ann", key="q1"))
+    assert _key(_IPY_CHAINED.format(run=12, user="bob", key="zz7")).key == chained.key
+    assert len(parse_traceback(_IPY_CHAINED.format(run=4, user="ann", key="q1")).chain) == 2
+    coloured = _key(_IPY_COLOURED)
+    assert parse_traceback(_IPY_COLOURED).final.frames[-1].filename == "/tmp/pkg/shop/work.py"
+    other = _key(_IPY_OTHER.format(run=3, line=2, key="u1"))
+    assert len({load.key, chained.key, coloured.key, other.key}) == 4
+    ipython7 = _key(_IPY7_LOAD.format(run=3, key="u1"))
+    assert _key(_IPY7_LOAD.format(run=41, key="u8")).key == ipython7.key
+    assert parse_traceback(_IPY7_LOAD.format(run=3, key="u1")).final.frames[-1].source == "return d[k]"

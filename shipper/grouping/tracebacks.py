@@ -138,7 +138,84 @@ def _normalized(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x1b" in text and "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
+    if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
+        text = _from_ipython(text)
     return text
+
+
+# IPython's (and so Jupyter's) traceback: a rule of dashes, then "KeyError   Traceback (most recent call
+# last)" for each exception; each frame a line `Cell In[3], line 2, in load(d, k)` (a cell: IPython 8),
+# `File /srv/app/x.py:12, in load(d, k)`, or `<ipython-input-3-5e1c...> in load(d, k)` and
+# `/srv/app/x.py in load(d, k)` (IPython 7), then numbered lines of context, the one that ran marked
+# `---->`; blank lines between frames; then the exception line.
+_IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
+_IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
+_IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
+_IPYTHON_FRAME_RE: Final = re.compile(
+    r"(?:Cell In\[\d+\], line (?P<cell_line>\d+)|File (?P<file>.+?):(?P<line>\d+)"
+    r"|(?P<input><[^\n>]+>|(?:[/~\\]|[A-Za-z]:[/\\])[^\n]*?\.pyw?) in (?=\S))"
+    r"(?:,? ?(?:in )?(?P<func>[^\s(]+)(?:\(.*\))?)?"
+)
+_IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
+_IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
+_IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+
+
+def _from_ipython(text: str) -> str:
+    """`text` with each traceback IPython printed in it written as `traceback` prints it: the frames of
+    cells in the file `<ipython-input>` (its count differs from run to run), each function by its name
+    (IPython prints its qualified name and parameters), the marked line as the frame's source."""
+    lines = text.split("\n")
+    out: list[str] = []
+    in_frames = False
+    pending: tuple[str, str, str] | None = None  # a frame until its marked line (IPython 7: its number)
+    for line in lines:
+        if _IPYTHON_HEADER_RE.fullmatch(line):
+            if out and _IPYTHON_RULE_RE.fullmatch(out[-1]):
+                out.pop()
+            out.append("Traceback (most recent call last):")
+            in_frames = True
+            continue
+        if not in_frames:
+            out.append(line)
+            continue
+        frame = _IPYTHON_FRAME_RE.fullmatch(line)
+        if frame is not None:
+            if pending is not None:
+                out.append(_ipython_frame_line(*pending))
+            pending = _ipython_frame(frame)
+            continue
+        marked = _IPYTHON_MARKED_RE.fullmatch(line) if pending is not None else None
+        if pending is not None and marked is not None:
+            filename, number, function = pending
+            out.append(_ipython_frame_line(filename, number or marked["line"], function))
+            out.append("    " + marked["source"].strip())
+            pending = None
+            continue
+        if _IPYTHON_SKIPPED_RE.fullmatch(line):  # context, an elision, a blank line, recursion
+            continue
+        if pending is not None:
+            out.append(_ipython_frame_line(*pending))
+            pending = None
+        in_frames = False  # the exception line
+        out.append(line)
+    if pending is not None:
+        out.append(_ipython_frame_line(*pending))
+    return "\n".join(out)
+
+
+def _ipython_frame(frame: re.Match[str]) -> tuple[str, str, str]:
+    """The file name, line number ("" when only the marked line tells it) and function of the frame of
+    an IPython frame line, as `traceback` prints them."""
+    filename = frame["file"] or frame["input"] or _IPYTHON_CELL
+    if filename.startswith("<ipython-input-"):
+        filename = _IPYTHON_CELL
+    function = (frame["func"] or "<module>").rsplit(".", 1)[-1]  # `Box.open`, `f.<locals>.<lambda>`
+    return filename, frame["cell_line"] or frame["line"] or "", function
+
+
+def _ipython_frame_line(filename: str, number: str, function: str) -> str:
+    return f'  File "{filename}", line {number or 0}, in {function}'
 
 
 def _parse_chain(text: str, depth: int) -> Traceback:
