@@ -4,6 +4,8 @@ one group, sibling bugs into others, and the fast path (where it answers) the ge
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import linecache
 import traceback
 from collections.abc import Callable
 
@@ -203,3 +205,64 @@ def test_an_ipython_traceback_is_read_as_the_traceback_it_shows() -> None:
     ipython7 = _key(_IPY7_LOAD.format(run=3, key="u1"))
     assert _key(_IPY7_LOAD.format(run=41, key="u8")).key == ipython7.key
     assert parse_traceback(_IPY7_LOAD.format(run=3, key="u1")).final.frames[-1].source == "return d[k]"
+
+
+# Tracebacks as other tools pass them on.
+
+
+def _load(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _other(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _indented(text: str, prefix: str) -> str:
+    return "".join(prefix + line for line in text.splitlines(keepends=True))
+
+
+def test_a_traceback_indented_as_a_whole_is_read_as_printed() -> None:
+    """A traceback whose every line carries one indent (a formatter that indents the exception text, a
+    quote in Markdown) gets the key of the traceback as `traceback` printed it."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    sibling = _key(_trace(lambda: _other({}, "u1")))
+    for prefix in ("\t", "    ", "  "):
+        indented = _indented(first, prefix)
+        assert parse_traceback(indented).final.type == "KeyError"
+        assert _key(indented) == _key(first) == _key(_indented(again, prefix))
+        assert _key(_indented(_trace(lambda: _other({}, "u1")), prefix)) == sibling != _key(first)
+
+
+def test_a_traceback_whose_line_ends_were_escaped_is_read_as_printed() -> None:
+    """A traceback encoded once more as a JSON string (its line ends written `\\n`, its quotes `\\"`),
+    as a pipeline that serialises a JSON log line twice passes it on, gets the key of the traceback."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    escaped = json.dumps(first)[1:-1]
+    assert "\n" not in escaped
+    assert parse_traceback(escaped).final.type == "KeyError"
+    assert _key(escaped) == _key(first) == _key(json.dumps(again)[1:-1])
+    assert _key(json.dumps(_trace(lambda: _other({}, "u1")))[1:-1]) != _key(first)
+    newlines_only = first.replace("\n", "\\n")  # only the line ends escaped (a repr, a sed)
+    assert _key(newlines_only) == _key(first)
+
+
+def _in_pseudo_file(name: str, function: str, key: str) -> str:
+    source = f"def {function}(data, key):\n    return data[key]\n"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # as the REPL registers it
+    try:
+        namespace: dict[str, Callable[[dict[str, int], str], int]] = {}
+        exec(compile(source, name, "exec"), namespace)
+        return _trace(lambda: namespace[function]({}, key))
+    finally:
+        linecache.cache.pop(name, None)
+
+
+def test_a_pseudo_file_named_with_a_run_counter_is_one_file_whatever_the_count() -> None:
+    """Code from an interactive session is in a pseudo-file named with the count of its input (Python
+    3.13's REPL `<python-input-3>`, IPython's `<ipython-input-3-5e1c1f1c4b1a>`): one statement failing
+    in inputs of other counts is one group, another statement another."""
+    for name in ("<python-input-{n}>", "<ipython-input-{n}-2f6f5d3c9a4e>"):
+        first = _key(_in_pseudo_file(name.format(n=3), "load", "u1"))
+        assert _key(_in_pseudo_file(name.format(n=41), "load", "user-9")) == first
+        assert _key(_in_pseudo_file(name.format(n=3), "other", "u1")).key != first.key

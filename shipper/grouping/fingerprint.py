@@ -998,13 +998,23 @@ def _frame_signature(frame: Frame) -> str:
 
 
 def module_tail(filename: str) -> str:
-    """The install-independent part of a path: the file's stem (with its package for __init__)."""
+    """The install-independent part of a path: the file's stem (with its package for __init__); for a
+    pseudo-file numbered by an interactive session (`<python-input-3>`, `<ipython-input-3-5e1c...>`),
+    its name with the number written "N" (the same statement has another number in each session)."""
+    if filename.startswith("<") and filename.endswith(">"):
+        numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
+        if numbered != filename:
+            return numbered
     parts = filename.replace("\\", "/").rstrip("/").rsplit("/", 2)
     name = parts[-1]
     stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyc", ".pyw")) else name
     if stem in ("__init__", "__main__") and len(parts) > 1 and parts[-2]:
         return f"{parts[-2]}/{stem}"
     return stem or filename
+
+
+# A number as a part of its own in a pseudo-file's name: the count of an input, an example.
+_PSEUDO_FILE_NUMBER_RE: Final = re.compile(r"(?<=[-_ \[])\d+(?=[-_ >\]])")
 
 
 def _short_type(type_name: str) -> str:
@@ -1029,7 +1039,7 @@ def _message_part(message: str) -> str:
     which concurrent.futures and multiprocessing re-raise with a RemoteTraceback cause quoting the
     worker's traceback (its first line is three quotes), is keyed by the worker's raising statement."""
     at = message.find(_HEADER_LINE)
-    if at < 0 or (at > 0 and message[at - 1] != "\n"):
+    if at <= 0 or message[at - 1] != "\n":  # (a message that is a traceback: read as text, not again)
         return _masked_first_line(message)
     quoted = message[at:].rstrip().removesuffix('"""')
     return "quoted:" + chain_signature(parse_traceback(quoted)).replace("\n", "/")

@@ -24,6 +24,7 @@ must be used. Where it answers, it agrees with them. `group_parts` takes an Exce
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 from collections import deque
@@ -134,13 +135,47 @@ def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
 
 
 def _normalized(text: str) -> str:
+    if _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
+        text = _unescaped(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x1b" in text and "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
     if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
         text = _from_ipython(text)
+    if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
+        text = _dedented(text)
     return text
+
+
+# A traceback encoded once more as a JSON string (a pipeline that serialises a JSON log line twice):
+# one line, its line ends written "\n".
+_ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
+_INDENTS: Final = ("\n", " ", "\t")
+
+
+def _unescaped(text: str) -> str:
+    """The traceback `text` holds encoded as a JSON string's content; where that is not valid JSON (only
+    the line ends escaped: a repr, a sed), with its line ends alone restored."""
+    try:
+        decoded = json.loads('"' + text.strip("\n") + '"')
+    except ValueError:
+        return text.replace("\\r\\n", "\n").replace("\\n", "\n")
+    return decoded if isinstance(decoded, str) else text
+
+
+def _dedented(text: str) -> str:
+    """`text` less the indent that each of its lines carries, when its first line (blank ones aside) is a
+    traceback's header so indented (a formatter that indents the exception text, a Markdown quote)."""
+    header = text.find(_HEADER)
+    start = text.rfind("\n", 0, header) + 1
+    indent = text[start:header]
+    if header < 0 or not indent or indent.strip(" \t") or text[:start].strip():
+        return text
+    lines = text.split("\n")
+    if not all(line.startswith(indent) or not line.strip() for line in lines):
+        return text
+    return "\n".join(line[len(indent) :] if line.startswith(indent) else line.strip() for line in lines)
 
 
 # IPython's (and so Jupyter's) traceback: a rule of dashes, then "KeyError   Traceback (most recent call
