@@ -118,6 +118,16 @@ def test_a_chain_quoted_in_a_remote_traceback_does_not_split_the_outer_chain() -
     assert chain[0].link == "cause" and chain[0].frames == ()
 
 
+def test_a_traceback_quoted_in_itself_or_cut_after_its_header_still_gets_a_key() -> None:
+    """Reading the traceback a message quotes ends: a text cut right after a header, a quote of such a
+    text and quotes nested in quotes each get a key."""
+    header = "Traceback (most recent call last):\\"  # cut inside an escape after the header
+    quoted = f'RemoteTraceback: \n"""\n{header}\n"""\n'
+    nested = f'RemoteTraceback: \n"""\n{header}\n  File "/w.py", line 1, in f\n    g()\n{quoted}"""\n'
+    for text in (header, header + "\n", quoted, nested, nested + "\n" + header):
+        assert _key(text).key
+
+
 # Tracebacks as IPython and Jupyter print them (IPython 8.12 on Python 3.11, `InteractiveShell.run_cell`;
 # colours as its default scheme writes them), and as IPython 7 printed them.
 
