@@ -276,3 +276,16 @@ def test_a_pseudo_file_named_with_a_run_counter_is_one_file_whatever_the_count()
         first = _key(_in_pseudo_file(name.format(n=3), "load", "u1"))
         assert _key(_in_pseudo_file(name.format(n=41), "load", "user-9")) == first
         assert _key(_in_pseudo_file(name.format(n=3), "other", "u1")).key != first.key
+
+
+def test_text_before_the_header_does_not_decide_the_key() -> None:
+    """A traceback after other text (the line `logging.exception` prints with the default format,
+    `ERROR:root:charge failed`; a message on the header's line) is keyed as the traceback alone: the
+    text before it neither merges every traceback it precedes nor splits one bug from its bare trace."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    sibling = _key(_trace(lambda: _other({}, "u1")))
+    preambles = ("ERROR:root:charge failed\n", "Error\n", "ERROR: charge failed: ", "boom: ", "x\n\n")
+    for preamble in preambles:
+        assert parse_traceback(preamble + first).final.type == "KeyError", preamble
+        assert _key(preamble + first) == _key(first) == _key(preamble + again)
+        assert _key(preamble + _trace(lambda: _other({}, "u1"))) == sibling != _key(first)

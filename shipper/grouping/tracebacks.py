@@ -145,13 +145,32 @@ def _normalized(text: str) -> str:
         text = _from_ipython(text)
     if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
         text = _dedented(text)
+    if not text.startswith(_HEADER):
+        text = _without_preamble(text)
     return text
+
+
+def _without_preamble(text: str) -> str:
+    """`text` from its traceback's header on, when other text comes before it (the line of the record
+    `logging.exception` printed, `ERROR:root:charge failed`; a message on the header's line) and the
+    header is followed by a frame; not when that text holds a frame, a link sentence or a quote (a
+    chain, a quoted traceback), nor for an ExceptionGroup's header."""
+    at = text.find(_HEADER)
+    if at <= 0 or not text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
+        return text
+    before = text[:at]
+    if not before.strip() or before.endswith("Exception Group ") or "+-+" in before:
+        return text
+    if 'File "' in before or "above exception" in before or '"""' in before:
+        return text
+    return text[at:]
 
 
 # A traceback encoded once more as a JSON string (a pipeline that serialises a JSON log line twice):
 # one line, its line ends written "\n".
 _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
 _INDENTS: Final = ("\n", " ", "\t")
+_PLAIN_FRAME_LINE: Final = '  File "'
 
 
 def _unescaped(text: str) -> str:
