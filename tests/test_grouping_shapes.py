@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import linecache
+import time
 import traceback
 from collections.abc import Callable
 
@@ -124,8 +125,22 @@ def test_a_traceback_quoted_in_itself_or_cut_after_its_header_still_gets_a_key()
     header = "Traceback (most recent call last):\\"  # cut inside an escape after the header
     quoted = f'RemoteTraceback: \n"""\n{header}\n"""\n'
     nested = f'RemoteTraceback: \n"""\n{header}\n  File "/w.py", line 1, in f\n    g()\n{quoted}"""\n'
-    for text in (header, header + "\n", quoted, nested, nested + "\n" + header):
+    deep = "".join(
+        f'E{level}: \n"""\nTraceback (most recent call last):\n  File "/w.py", line 1, in f\n'
+        for level in range(2000)
+    )
+    for text in (header, header + "\n", quoted, nested, nested + "\n" + header, deep + "E: x\n"):
         assert _key(text).key
+
+
+def test_quoted_link_sentences_are_told_apart_in_bounded_time() -> None:
+    """Link sentences inside and outside quotes, by the ten thousand, are told apart in well under a
+    second (each sentence is looked up among the quotes, not compared with each)."""
+    link = "The above exception was the direct cause of the following exception:\n"
+    text = "E: \n" + ('"""\n' + link + '"""\n' + link) * 20_000 + "ValueError: x\n"
+    started = time.perf_counter()
+    assert len(parse_traceback(text).chain) == 20_001
+    assert time.perf_counter() - started < 3  # about 0.15 s; each against each took minutes
 
 
 # Tracebacks as IPython and Jupyter print them (IPython 8.12 on Python 3.11, `InteractiveShell.run_cell`;

@@ -1039,13 +1039,16 @@ def _message_part(message: str) -> str:
     which concurrent.futures and multiprocessing re-raise with a RemoteTraceback cause quoting the
     worker's traceback (its first line is three quotes), is keyed by the worker's raising statement."""
     at = message.find(_HEADER_LINE)
-    if at <= 0 or message[at - 1] != "\n":  # (a message that is a traceback: read as text, not again)
+    # (A message that is a traceback is read as text, not again; quotes nested deeper than a pool
+    # would nest them are too: each level holds one header more.)
+    if at <= 0 or message[at - 1] != "\n" or message.count(_HEADER_LINE, at) > _QUOTED_HEADERS:
         return _masked_first_line(message)
     quoted = message[at:].rstrip().removesuffix('"""')
     return "quoted:" + chain_signature(parse_traceback(quoted)).replace("\n", "/")
 
 
 _HEADER_LINE: Final = "Traceback (most recent call last):"
+_QUOTED_HEADERS: Final = 16
 
 
 def _title(type_name: str, message: str, signature: str = "") -> str:

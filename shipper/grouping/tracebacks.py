@@ -23,6 +23,7 @@ must be used. Where it answers, it agrees with them. `group_parts` takes an Exce
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -311,7 +312,8 @@ def _split_links(text: str, links_from: int = 0) -> list[str]:
     found.sort()
     if found and _QUOTE_LINE in text:
         spans = _quoted_spans(text)
-        found = [link for link in found if not any(open_ <= link[0] < close for open_, close in spans)]
+        opens = [open_ for open_, _ in spans]
+        found = [link for link in found if not _in_span(link[0], opens, spans)]
     parts: list[str] = []
     done = 0
     for start, sentence in found:
@@ -342,6 +344,12 @@ def _quoted_spans(text: str) -> list[tuple[int, int]]:
         lines.append(len(text) - 3)
     lines.append(len(text))
     return list(zip(lines[::2], lines[1::2], strict=False))
+
+
+def _in_span(at: int, opens: list[int], spans: list[tuple[int, int]]) -> bool:
+    """Whether `at` is in one of `spans` (in order, apart; `opens`: where each starts)."""
+    index = bisect.bisect_right(opens, at) - 1
+    return index >= 0 and at < spans[index][1]
 
 
 def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
