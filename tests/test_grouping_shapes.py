@@ -232,6 +232,18 @@ def test_an_ipython_traceback_is_read_as_the_traceback_it_shows() -> None:
     assert parse_traceback(_IPY7_LOAD.format(run=3, key="u1")).final.frames[-1].source == "return d[k]"
 
 
+def test_a_long_line_in_an_ipython_traceback_is_read_in_bounded_time() -> None:
+    """A frame-like line of 150,000 characters in an IPython traceback (colons, numbers and parentheses
+    by the thousand) is read in well under a second, not by trying each colon against the whole line."""
+    for line in ("File " + "a:1" * 50_000 + " (", "File " + "a:1 b(" * 25_000, "/" + "a.py in " * 20_000):
+        text = (
+            _IPY_RULE + "KeyError          Traceback (most recent call last)\n" + line + "\nKeyError: 'x'\n"
+        )
+        started = time.perf_counter()
+        assert _key(text).key
+        assert time.perf_counter() - started < 3  # a few ms; a backtracking read took minutes
+
+
 # Tracebacks as other tools pass them on.
 
 

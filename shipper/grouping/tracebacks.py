@@ -206,10 +206,11 @@ def _dedented(text: str) -> str:
 _IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
 _IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
 _IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
+# A frame line up to its function (a lookahead where each candidate end is told at once: no backtracking
+# over the rest of a long line).
 _IPYTHON_FRAME_RE: Final = re.compile(
     r"(?:Cell In\[\d+\], line (?P<cell_line>\d+)|File (?P<file>.+?):(?P<line>\d+)"
-    r"|(?P<input><[^\n>]+>|(?:[/~\\]|[A-Za-z]:[/\\])[^\n]*?\.pyw?) in (?=\S))"
-    r"(?:,? ?(?:in )?(?P<func>[^\s(]+)(?:\(.*\))?)?"
+    r"|(?P<input><[^\n>]+>|(?:[/~\\]|[A-Za-z]:[/\\])[^\n]*?\.pyw?)(?= in \S))(?=, in \S|\Z| in \S)"
 )
 _IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
 _IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
@@ -234,11 +235,11 @@ def _from_ipython(text: str) -> str:
         if not in_frames:
             out.append(line)
             continue
-        frame = _IPYTHON_FRAME_RE.fullmatch(line)
+        frame = _ipython_frame(line)
         if frame is not None:
             if pending is not None:
                 out.append(_ipython_frame_line(*pending))
-            pending = _ipython_frame(frame)
+            pending = frame
             continue
         marked = _IPYTHON_MARKED_RE.fullmatch(line) if pending is not None else None
         if pending is not None and marked is not None:
@@ -259,14 +260,19 @@ def _from_ipython(text: str) -> str:
     return "\n".join(out)
 
 
-def _ipython_frame(frame: re.Match[str]) -> tuple[str, str, str]:
+def _ipython_frame(line: str) -> tuple[str, str, str] | None:
     """The file name, line number ("" when only the marked line tells it) and function of the frame of
-    an IPython frame line, as `traceback` prints them."""
+    an IPython frame line, as `traceback` prints them; None for another line."""
+    frame = _IPYTHON_FRAME_RE.match(line)
+    if frame is None:
+        return None
     filename = frame["file"] or frame["input"] or _IPYTHON_CELL
     if filename.startswith("<ipython-input-"):
         filename = _IPYTHON_CELL
-    function = (frame["func"] or "<module>").rsplit(".", 1)[-1]  # `Box.open`, `f.<locals>.<lambda>`
-    return filename, frame["cell_line"] or frame["line"] or "", function
+    rest = line[frame.end() :]
+    called = rest[rest.index(" in ") + 4 :] if rest else "<module>"
+    function = called.partition("(")[0].strip().rsplit(".", 1)[-1]  # `Box.open`, `f.<locals>.<lambda>`
+    return filename, frame["cell_line"] or frame["line"] or "", function or "<module>"
 
 
 def _ipython_frame_line(filename: str, number: str, function: str) -> str:
