@@ -316,3 +316,25 @@ def test_text_before_the_header_does_not_decide_the_key() -> None:
         assert parse_traceback(preamble + first).final.type == "KeyError", preamble
         assert _key(preamble + first) == _key(first) == _key(preamble + again)
         assert _key(preamble + _trace(lambda: _other({}, "u1"))) == sibling != _key(first)
+
+
+def _prefixed(text: str, prefix: Callable[[int, int], str], run: int) -> str:
+    """`text` with `prefix(run, n)` before its line n."""
+    return "".join(prefix(run, number) + line for number, line in enumerate(text.splitlines(keepends=True)))
+
+
+def test_a_prefix_on_every_line_of_a_traceback_does_not_decide_the_key() -> None:
+    """A traceback whose every line carries the prefix a log collector writes (a container runtime's
+    time and stream, journald's time, host and pid) is keyed as the traceback: times and pids that
+    differ do not split it, nor does the prefix make every traceback one group."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    sibling = _trace(lambda: _other({}, "u1"))
+    prefixes: list[Callable[[int, int], str]] = [
+        lambda run, n: f"2024-05-0{run}T10:00:{n:02d}.{123456 + n * 7919}Z stderr F ",
+        lambda run, n: f"Dec 0{run} 10:00:{n:02d} web-1 app[{812 * run}]: ",
+    ]
+    for prefix in prefixes:
+        prefixed = _prefixed(first, prefix, 1)
+        assert parse_traceback(prefixed).final.type == "KeyError"
+        assert _key(prefixed) == _key(first) == _key(_prefixed(again, prefix, 2))
+        assert _key(_prefixed(sibling, prefix, 3)) == _key(sibling) != _key(first)

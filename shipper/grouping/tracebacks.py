@@ -155,16 +155,43 @@ def _without_preamble(text: str) -> str:
     """`text` from its traceback's header on, when other text comes before it (the line of the record
     `logging.exception` printed, `ERROR:root:charge failed`; a message on the header's line) and the
     header is followed by a frame; not when that text holds a frame, a link sentence or a quote (a
-    chain, a quoted traceback), nor for an ExceptionGroup's header."""
+    chain, a quoted traceback), nor for an ExceptionGroup's header. When the text before the header on
+    its line comes before each line (a log collector's time, host, pid: see `_without_line_prefixes`),
+    without it on each line."""
     at = text.find(_HEADER)
-    if at <= 0 or not text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
+    if at <= 0:
         return text
     before = text[:at]
     if not before.strip() or before.endswith("Exception Group ") or "+-+" in before:
         return text
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
-    return text[at:]
+    if text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
+        return text[at:]
+    return _without_line_prefixes(text, text.rfind("\n", 0, at) + 1, at) or text
+
+
+def _without_line_prefixes(text: str, start: int, at: int) -> str | None:
+    """`text` from `start` (the start of the line whose header is at `at`) with the text before the
+    header taken off each line that starts with text like it (its numbers may differ: times, pids), when
+    the line after the header does and a frame follows; None when it does not."""
+    prefix = text[start:at]
+    if not prefix.strip() or len(prefix) > _LINE_PREFIX_LIMIT:
+        return None
+    pattern = re.compile(
+        "^"
+        + "".join(r"\d+" if part.isdigit() else re.escape(part) for part in _DIGITS_RE.split(prefix) if part),
+        re.MULTILINE,
+    )
+    after = at + len(_HEADER)
+    following = pattern.match(text, after)
+    if following is None or not text.startswith(_PLAIN_FRAME_LINE, following.end()):
+        return None
+    return pattern.sub("", text[start:])
+
+
+_DIGITS_RE: Final = re.compile(r"(\d+)")
+_LINE_PREFIX_LIMIT: Final = 200  # a collector's prefix is a few dozen characters; a longer one is message
 
 
 # A traceback encoded once more as a JSON string (a pipeline that serialises a JSON log line twice):
