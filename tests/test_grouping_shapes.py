@@ -3,6 +3,7 @@ one group, sibling bugs into others, and the fast path (where it answers) the ge
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import json
 import linecache
@@ -338,3 +339,27 @@ def test_a_prefix_on_every_line_of_a_traceback_does_not_decide_the_key() -> None
         assert parse_traceback(prefixed).final.type == "KeyError"
         assert _key(prefixed) == _key(first) == _key(_prefixed(again, prefix, 2))
         assert _key(_prefixed(sibling, prefix, 3)) == _key(sibling) != _key(first)
+
+
+def _parse_filter(text: str) -> object:
+    return ast.literal_eval(text)
+
+
+def _calculate(expression: str) -> object:
+    return eval(expression, {})  # the point: text compiled at run time
+
+
+def test_a_syntax_error_in_text_compiled_at_run_time_is_keyed_by_the_statement_that_compiled_it() -> None:
+    """A SyntaxError in text the program compiles at run time (`ast.literal_eval`, `eval`, `compile` of
+    input: its location is a pseudo-file, `<unknown>`, `<string>`, with the input as its line) is keyed
+    by the statement that compiled it: other inputs are the same bug, another compiling statement another."""
+    first = _trace(lambda: _parse_filter("{1: 2"))
+    assert '  File "<unknown>", line 1\n    {1: 2\n' in first
+    inputs = ("[1, 2 3]", "x y", "'open")
+    assert {_key(_trace(lambda text=text: _parse_filter(text))).key for text in inputs} == {_key(first).key}
+    assert _key(first).name.endswith("(test_grouping_shapes._parse_filter)")
+    calculated = {_key(_trace(lambda text=text: _calculate(text))).key for text in ("1 +", "foo(", "2 * * 3")}
+    assert len(calculated) == 1 and calculated != {_key(first).key}
+    module = _trace(lambda: compile("x = 1\nif x = 2:\n    pass\n", "/srv/app/conf.py", "exec"))
+    other_line = _trace(lambda: compile("x = 1\ndef f(:\n    pass\n", "/srv/app/conf.py", "exec"))
+    assert _key(module).key != _key(other_line).key  # a module's syntax error stays keyed by its line

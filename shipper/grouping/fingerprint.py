@@ -519,6 +519,8 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
+    if site[4][:1] == "<" and _COMPILED_TEXT_RE.match(innermost):
+        return None  # where compiled text failed to parse (`_compiled_text_site`): the general path decides
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
         for lines in outer_frame_lines(exception):
             outer = None if lines is None else _site_of(lines)
@@ -880,12 +882,32 @@ def _site_parts(
         cycle = _recursion_cycle(frames())
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
+    site, innermost = _compiled_text_site(site, innermost)
     site = _site_frame(site, innermost)
     signature = _frame_signature(site)
     if site.source is None:
         return signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
     return signature, "raise" if _builds_message(source) else "", source
+
+
+def _compiled_text_site(
+    site: Frame, innermost: Callable[[], Iterator[Frame]]
+) -> tuple[Frame, Callable[[], Iterator[Frame]]]:
+    """The site and frames (innermost first) that identify the raising statement when the innermost
+    "frame" is where text compiled at run time failed to parse (a SyntaxError's location in a pseudo-file,
+    `<unknown>` for `ast.literal_eval`, `<string>` for `eval`: no function, the input as its line): the
+    frames from the one that compiled it out (its line is the input's, which varies). Else as given."""
+    if site.function or not site.filename.startswith("<"):
+        return site, innermost
+    caller = next(itertools.islice(innermost(), 1, None), None)
+    if caller is None:
+        return site, innermost
+    return caller, lambda: itertools.islice(innermost(), 1, None)
+
+
+# The location of a SyntaxError: a "File" line without a function (`_compiled_text_site`).
+_COMPILED_TEXT_RE: Final = re.compile(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
