@@ -13,7 +13,10 @@ contexts included, group members as a set):
   outside it instead: the program's statement that made the call (which stdlib line raised varies
   with the input and the Python version), so two features failing inside `json` stay two bugs;
 - for a RecursionError, the frame that repeats (where the limit strikes depends on the stack depth);
-- when the source line was not printed, the masked message instead.
+- when the source line was not printed, the masked message instead (for a message that quotes a
+  traceback, as a worker process's RemoteTraceback does, that traceback's key);
+- for a SyntaxError in text compiled at run time (`eval`, `ast.literal_eval`: its location is a
+  pseudo-file, its line the input), the statement that compiled it.
 
 Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
@@ -71,7 +74,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        raise in a library or in a frame without source is keyed by the program's calling statement
        alone; a funnel's text is not keyed when it chains the failure it reports; a RecursionError's
        cycle is counted from the outermost call of its innermost repeating frame, so callers that
-       repeat above it (a middleware chain) no longer join it
+       repeat above it (a middleware chain) no longer join it; a frameless exception whose message
+       quotes a traceback (a worker process's RemoteTraceback) keyed by that traceback; a SyntaxError
+       in text compiled at run time by the statement that compiled it; a pseudo-file numbered by an
+       interactive session (`<python-input-3>`) with its number written "N"
 """
 
 from __future__ import annotations

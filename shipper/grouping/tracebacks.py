@@ -4,7 +4,10 @@ Handles what real logs contain: chained exceptions ("The above exception was the
 "During handling of the above exception..."), `ExceptionGroup` boxes (nested, with "and N more
 exceptions"), recursion markers ("[Previous line repeated N more times]"), frames whose source line
 is missing, 3.11+ caret/tilde lines, 3.13 multi-line statements, SyntaxError frames without a
-function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit.
+function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit; also as
+other tools pass them on (see `normalized`): as IPython/Jupyter prints them, indented as a whole,
+encoded once more as a JSON string, after other text (`ERROR:root:...`) or with a log collector's
+prefix on every line; a chain quoted in a message (a RemoteTraceback's) stays message.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
@@ -1081,7 +1084,9 @@ def bare_exception(text: str) -> tuple[str, str] | None:
 
 
 def normalized(text: str) -> str:
-    """`text` with the line ends and colours `traceback` may print taken out, as the parser reads it."""
+    """`text` with the line ends and colours `traceback` may print taken out, as the parser reads it;
+    written as `traceback` prints it when another tool printed or passed it on otherwise (IPython, an
+    indent, JSON escapes, text before the header, a prefix on every line)."""
     return _normalized(text)
 
 
