@@ -10,7 +10,10 @@ import linecache
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
+from logloop.cli import main
+from shipper.grouping import message_only
 from shipper.grouping.fingerprint import (
     Fingerprint,
     clear_caches,
@@ -363,3 +366,27 @@ def test_a_syntax_error_in_text_compiled_at_run_time_is_keyed_by_the_statement_t
     module = _trace(lambda: compile("x = 1\nif x = 2:\n    pass\n", "/srv/app/conf.py", "exec"))
     other_line = _trace(lambda: compile("x = 1\ndef f(:\n    pass\n", "/srv/app/conf.py", "exec"))
     assert _key(module).key != _key(other_line).key  # a module's syntax error stays keyed by its line
+
+
+def test_logloop_cluster_keys_every_shape_by_its_traceback(tmp_path: Path) -> None:
+    """`logloop cluster` (and with it `regroup`, through `message_only`) takes a traceback whose frame
+    lines show only once it is read as printed (IPython's, one encoded as a JSON string) for a traceback,
+    not for a message: it gets the traceback's key, not the template miner's one group for them all."""
+    first = _trace(lambda: _load({}, "u1"))
+    texts = [
+        _IPY_LOAD.format(run=3, line=2, key="u1"),
+        _IPY_LOAD.format(run=9, line=4, key="u2"),
+        _IPY_OTHER.format(run=3, line=2, key="u1"),
+        _IPY_COLOURED,
+        json.dumps(first)[1:-1],
+        json.dumps(_trace(lambda: _other({}, "u1")))[1:-1],
+    ]
+    documents = [{"log": {"level": "error"}, "error": {"stack_trace": text}} for text in texts]
+    assert all(message_only.has_key_of_its_own(document) for document in documents)
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(document) + "\n" for document in documents), encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["traceback"] * len(texts)
+    assert [row["cluster"] for row in rows] == [_key(text).key for text in texts]
+    assert len({row["cluster"] for row in rows}) == 5  # the two runs of one cell are one group

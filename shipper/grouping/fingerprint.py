@@ -116,6 +116,7 @@ from shipper.grouping.tracebacks import (
     bare_exception,
     block_member,
     group_box,
+    has_frame_lines,
     normalized,
     outer_frame_lines,
     parse_traceback,
@@ -326,7 +327,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     error_type = _text(_field(doc, "error.type", "error", "type"))
     message = _message(doc)
     if options.rules:
-        final = parse_traceback(normalized(stack_trace)).final if 'File "' in stack_trace else None
+        final = parse_traceback(normalized(stack_trace)).final if has_frame_lines(stack_trace) else None
         frames = final.frames if final is not None else ()
         if final is not None:
             error_type, message = error_type or final.type, message or final.message

@@ -1083,6 +1083,12 @@ def bare_exception(text: str) -> tuple[str, str] | None:
     return (exc_type, message) if exc_type else None
 
 
+def has_frame_lines(text: str) -> bool:
+    """Whether `text` holds a frame line (`File "..."`) as `traceback` prints it, read as `normalized`
+    reads it (IPython's traceback, one encoded as a JSON string): a traceback that has a key of its own."""
+    return 'File "' in text or 'File "' in _normalized(text)
+
+
 def normalized(text: str) -> str:
     """`text` with the line ends and colours `traceback` may print taken out, as the parser reads it;
     written as `traceback` prints it when another tool printed or passed it on otherwise (IPython, an
