@@ -311,15 +311,29 @@ def test_a_pseudo_file_named_with_a_run_counter_is_one_file_whatever_the_count()
 
 def test_text_before_the_header_does_not_decide_the_key() -> None:
     """A traceback after other text (the line `logging.exception` prints with the default format,
-    `ERROR:root:charge failed`; a message on the header's line) is keyed as the traceback alone: the
-    text before it neither merges every traceback it precedes nor splits one bug from its bare trace."""
+    `ERROR:root:charge failed`; a message on the header's line), an ExceptionGroup's box too, is keyed as
+    the traceback alone: that text neither merges every traceback it precedes nor splits one bug from
+    its bare trace."""
     first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
     sibling = _key(_trace(lambda: _other({}, "u1")))
     preambles = ("ERROR:root:charge failed\n", "Error\n", "ERROR: charge failed: ", "boom: ", "x\n\n")
+    group, other_group = _trace(lambda: _group(_load, _other)), _trace(lambda: _group(_load, _load))
     for preamble in preambles:
         assert parse_traceback(preamble + first).final.type == "KeyError", preamble
         assert _key(preamble + first) == _key(first) == _key(preamble + again)
         assert _key(preamble + _trace(lambda: _other({}, "u1"))) == sibling != _key(first)
+        assert _key(preamble + group) == _key(group) != _key(preamble + other_group)
+        assert _key(preamble + other_group) == _key(other_group)
+
+
+def _group(*functions: Callable[[dict[str, int], str], int]) -> None:
+    errors = []
+    for function in functions:
+        try:
+            function({}, "k1")
+        except KeyError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("2 lookups failed", errors)
 
 
 def _prefixed(text: str, prefix: Callable[[int, int], str], run: int) -> str:

@@ -165,13 +165,35 @@ def _without_preamble(text: str) -> str:
     if at <= 0:
         return text
     before = text[:at]
-    if not before.strip() or before.endswith("Exception Group ") or "+-+" in before:
+    if before.endswith(_BOX_HEADER):  # an ExceptionGroup's box: from its first line, at its column
+        return _box_without_preamble(text, at - len(_BOX_HEADER))
+    if not before.strip() or "+-+" in before:
         return text
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
     if text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
         return text[at:]
     return _without_line_prefixes(text, text.rfind("\n", 0, at) + 1, at) or text
+
+
+_BOX_HEADER: Final = "+ Exception Group "
+
+
+def _box_without_preamble(text: str, box: int) -> str:
+    """`text` from the first line of the ExceptionGroup box whose header's "+" is at `box`, that "+"
+    at the column of the box's next line ("|"), when other text comes before it (see `_without_preamble`)."""
+    start = text.rfind("\n", 0, box) + 1
+    before = text[:box]
+    if not before[start:].strip() and not before[:start].strip():
+        return text  # no text before the box
+    if "+-+" in before or 'File "' in before or "above exception" in before or '"""' in before:
+        return text
+    line_end = text.find("\n", box)
+    following = text[line_end + 1 :] if line_end >= 0 else ""
+    column = len(following) - len(following.lstrip(" "))
+    if not following[column:].startswith("|"):
+        return text
+    return " " * column + text[box:]
 
 
 def _without_line_prefixes(text: str, start: int, at: int) -> str | None:
