@@ -139,18 +139,20 @@ def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
 
 
 def _normalized(text: str) -> str:
-    if _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
+    # (Most tracebacks start with the header: the shapes other tools give are looked for only in others.)
+    if not text.startswith(_HEADER) and _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
         text = _unescaped(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x1b" in text and "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
-    if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
-        text = _from_ipython(text)
-    if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
-        text = _dedented(text)
     if not text.startswith(_HEADER):
-        text = _without_preamble(text)
+        if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
+            text = _from_ipython(text)
+        if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
+            text = _dedented(text)
+        if not text.startswith(_HEADER):
+            text = _without_preamble(text)
     return text
 
 
