@@ -41,7 +41,7 @@ from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerpr
 from shipper.grouping.message_only import message_of, title_of
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
-from shipper.grouping.tracebacks import TextMemo
+from shipper.grouping.tracebacks import TextMemo, has_frame_lines
 from shipper.schema import get_field
 
 EXIT_BAD_LINES: Final = 2
@@ -315,7 +315,8 @@ def _part(lines: Iterable[str | bytes], options: GroupingOptions) -> _Part:
             continue
         stack_trace = get_field(doc, "error.stack_trace")
         # `has_key_of_its_own(doc)`, with the traceback read once
-        if (isinstance(stack_trace, str) and 'File "' in stack_trace) or get_field(doc, "logloop.template"):
+        framed = isinstance(stack_trace, str) and has_frame_lines(stack_trace)
+        if framed or get_field(doc, "logloop.template"):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if stack_trace else "template"
             results.append((number, fingerprint.key, fingerprint.name, category, None))

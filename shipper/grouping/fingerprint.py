@@ -13,7 +13,10 @@ contexts included, group members as a set):
   outside it instead: the program's statement that made the call (which stdlib line raised varies
   with the input and the Python version), so two features failing inside `json` stay two bugs;
 - for a RecursionError, the frame that repeats (where the limit strikes depends on the stack depth);
-- when the source line was not printed, the masked message instead.
+- when the source line was not printed, the masked message instead (for a message that quotes a
+  traceback, as a worker process's RemoteTraceback does, that traceback's key);
+- for a SyntaxError in text compiled at run time (`eval`, `ast.literal_eval`: its location is a
+  pseudo-file, its line the input), the statement that compiled it.
 
 Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
@@ -71,7 +74,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        raise in a library or in a frame without source is keyed by the program's calling statement
        alone; a funnel's text is not keyed when it chains the failure it reports; a RecursionError's
        cycle is counted from the outermost call of its innermost repeating frame, so callers that
-       repeat above it (a middleware chain) no longer join it
+       repeat above it (a middleware chain) no longer join it; a frameless exception whose message
+       quotes a traceback (a worker process's RemoteTraceback) keyed by that traceback; a SyntaxError
+       in text compiled at run time by the statement that compiled it; a pseudo-file numbered by an
+       interactive session (`<python-input-3>`) with its number written "N"
 """
 
 from __future__ import annotations
@@ -110,6 +116,7 @@ from shipper.grouping.tracebacks import (
     bare_exception,
     block_member,
     group_box,
+    has_frame_lines,
     normalized,
     outer_frame_lines,
     parse_traceback,
@@ -320,7 +327,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     error_type = _text(_field(doc, "error.type", "error", "type"))
     message = _message(doc)
     if options.rules:
-        final = parse_traceback(normalized(stack_trace)).final if 'File "' in stack_trace else None
+        final = parse_traceback(normalized(stack_trace)).final if has_frame_lines(stack_trace) else None
         frames = final.frames if final is not None else ()
         if final is not None:
             error_type, message = error_type or final.type, message or final.message
@@ -519,6 +526,8 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
+    if site[4][:1] == "<" and _COMPILED_TEXT_RE.match(innermost):
+        return None  # where compiled text failed to parse (`_compiled_text_site`): the general path decides
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
         for lines in outer_frame_lines(exception):
             outer = None if lines is None else _site_of(lines)
@@ -542,7 +551,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
             if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not frame[4].startswith("<"):
                 break  # `_unmarked_program_code`: the raising statement stays the key
     if mode == _NO_SOURCE:
-        signature += _masked_first_line(exception.message)
+        signature += _message_part(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
         signature = _with_message(signature, "raise", source, exception.message)
@@ -725,7 +734,7 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str,
         if depth > 0:  # a member never raised: its type (see `_record_signature`)
             record = _short_type(exc_type)
         else:
-            record = f"{_short_type(exc_type)}|msg:{_masked_first_line(message)}"
+            record = f"{_short_type(exc_type)}|msg:{_message_part(message)}"
     if box is None:
         return record, exc_type, message
     members = set()
@@ -880,12 +889,32 @@ def _site_parts(
         cycle = _recursion_cycle(frames())
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
+    site, innermost = _compiled_text_site(site, innermost)
     site = _site_frame(site, innermost)
     signature = _frame_signature(site)
     if site.source is None:
         return signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
     return signature, "raise" if _builds_message(source) else "", source
+
+
+def _compiled_text_site(
+    site: Frame, innermost: Callable[[], Iterator[Frame]]
+) -> tuple[Frame, Callable[[], Iterator[Frame]]]:
+    """The site and frames (innermost first) that identify the raising statement when the innermost
+    "frame" is where text compiled at run time failed to parse (a SyntaxError's location in a pseudo-file,
+    `<unknown>` for `ast.literal_eval`, `<string>` for `eval`: no function, the input as its line): the
+    frames from the one that compiled it out (its line is the input's, which varies). Else as given."""
+    if site.function or not site.filename.startswith("<"):
+        return site, innermost
+    caller = next(itertools.islice(innermost(), 1, None), None)
+    if caller is None:
+        return site, innermost
+    return caller, lambda: itertools.islice(innermost(), 1, None)
+
+
+# The location of a SyntaxError: a "File" line without a function (`_compiled_text_site`).
+_COMPILED_TEXT_RE: Final = re.compile(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
@@ -972,11 +1001,12 @@ _EDGE: Final = ".,:;!?()[]{}'\""
 
 def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     """The site signature with its message part: the masked first line where the statement has no
-    source line ("msg"); for a raise statement that builds its message ("raise"), the masked first
-    line too when at least three of its words are not in the statement (the message carries another
-    exception's or a plug-in's text: a funnel raising many bugs from one line), else nothing."""
+    source line ("msg"; or the traceback the message quotes, see `_message_part`); for a raise statement
+    that builds its message ("raise"), the masked first line too when at least three of its words are
+    not in the statement (the message carries another exception's or a plug-in's text: a funnel raising
+    many bugs from one line), else nothing."""
     if mode == "msg":
-        return signature + _masked_first_line(message)
+        return signature + _message_part(message)
     if mode == "raise":
         masked = _masked_first_line(message)
         novel = {word for word in (raw.strip(_EDGE) for raw in masked.split()) if word.isalpha()}
@@ -997,13 +1027,23 @@ def _frame_signature(frame: Frame) -> str:
 
 
 def module_tail(filename: str) -> str:
-    """The install-independent part of a path: the file's stem (with its package for __init__)."""
+    """The install-independent part of a path: the file's stem (with its package for __init__); for a
+    pseudo-file numbered by an interactive session (`<python-input-3>`, `<ipython-input-3-5e1c...>`),
+    its name with the number written "N" (the same statement has another number in each session)."""
+    if filename.startswith("<") and filename.endswith(">"):
+        numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
+        if numbered != filename:
+            return numbered
     parts = filename.replace("\\", "/").rstrip("/").rsplit("/", 2)
     name = parts[-1]
     stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyc", ".pyw")) else name
     if stem in ("__init__", "__main__") and len(parts) > 1 and parts[-2]:
         return f"{parts[-2]}/{stem}"
     return stem or filename
+
+
+# A number as a part of its own in a pseudo-file's name: the count of an input, an example.
+_PSEUDO_FILE_NUMBER_RE: Final = re.compile(r"(?<=[-_ \[])\d+(?=[-_ >\]])")
 
 
 def _short_type(type_name: str) -> str:
@@ -1019,6 +1059,25 @@ def _first_line(text: str) -> str:
 def _masked_first_line(message: str) -> str:
     """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
     return _mask_line(_first_line(message)[:_MESSAGE_LIMIT])
+
+
+def _message_part(message: str) -> str:
+    """What the message of an exception whose statement is not known (no frame, or no source line) adds
+    to its key: its masked first line; but for a message that quotes a traceback (a line "Traceback
+    (most recent call last):"), that traceback's `chain_signature`. So a failure in a worker process,
+    which concurrent.futures and multiprocessing re-raise with a RemoteTraceback cause quoting the
+    worker's traceback (its first line is three quotes), is keyed by the worker's raising statement."""
+    at = message.find(_HEADER_LINE)
+    # (A message that is a traceback is read as text, not again; quotes nested deeper than a pool
+    # would nest them are too: each level holds one header more.)
+    if at <= 0 or message[at - 1] != "\n" or message.count(_HEADER_LINE, at) > _QUOTED_HEADERS:
+        return _masked_first_line(message)
+    quoted = message[at:].rstrip().removesuffix('"""')
+    return "quoted:" + chain_signature(parse_traceback(quoted)).replace("\n", "/")
+
+
+_HEADER_LINE: Final = "Traceback (most recent call last):"
+_QUOTED_HEADERS: Final = 16
 
 
 def _title(type_name: str, message: str, signature: str = "") -> str:

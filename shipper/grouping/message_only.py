@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shipper.grouping.templates import WILDCARD, MiningResult, Template, mine, tokenize
+from shipper.grouping.tracebacks import has_frame_lines
 from shipper.schema import get_field
 
 EMPTY_TITLE: Final = "(empty message)"
@@ -29,7 +30,7 @@ def has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
     if get_field(doc, "logloop.template"):
         return True
     stack_trace = get_field(doc, "error.stack_trace")
-    return isinstance(stack_trace, str) and 'File "' in stack_trace
+    return isinstance(stack_trace, str) and has_frame_lines(stack_trace)
 
 
 def message_of(doc: Mapping[str, Any]) -> str:

@@ -4,7 +4,10 @@ Handles what real logs contain: chained exceptions ("The above exception was the
 "During handling of the above exception..."), `ExceptionGroup` boxes (nested, with "and N more
 exceptions"), recursion markers ("[Previous line repeated N more times]"), frames whose source line
 is missing, 3.11+ caret/tilde lines, 3.13 multi-line statements, SyntaxError frames without a
-function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit.
+function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit; also as
+other tools pass them on (see `normalized`): as IPython/Jupyter prints them, indented as a whole,
+encoded once more as a JSON string, after other text (`ERROR:root:...`) or with a log collector's
+prefix on every line; a chain quoted in a message (a RemoteTraceback's) stays message.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
@@ -23,7 +26,9 @@ must be used. Where it answers, it agrees with them. `group_parts` takes an Exce
 
 from __future__ import annotations
 
+import bisect
 import functools
+import json
 import re
 import threading
 from collections import deque
@@ -62,9 +67,13 @@ _FRAME_BLOCK_RE: Final = re.compile(
 _FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
 _NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)
 _FILE_LINE_RE: Final = re.compile(r'\n(?=[ \t]+File ")')  # a "File" line after the newline: fast to find
-_EXC_LINE_START_RE: Final = re.compile(r"^[A-Za-z_][\w.]*(?::|$)", re.MULTILINE)
-_EXC_LINE_AFTER_RE: Final = re.compile(r"\n(?=[A-Za-z_][\w.]*(?::|$))", re.MULTILINE)  # idem
-_EXC_LINE_RE: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*)|:)?$")
+# An exception's type as `traceback` prints it: module and qualified name, dotted; its first character
+# a letter of any script or "_" (a class named in another script, `Ошибка`), and a class defined in a
+# function holds "<locals>." (`app.jobs.run.<locals>.RetryError`).
+_EXC_TYPE: Final = r"[^\W\d][\w.]*+(?:<locals>\.[\w.]*+)*+"
+_EXC_LINE_START_RE: Final = re.compile(rf"^{_EXC_TYPE}(?::|$)", re.MULTILINE)
+_EXC_LINE_AFTER_RE: Final = re.compile(rf"\n(?={_EXC_TYPE}(?::|$))", re.MULTILINE)  # idem
+_EXC_LINE_RE: Final = re.compile(rf"^(?P<type>{_EXC_TYPE})(?:: (?P<msg>.*)|:)?$")
 _GROUP_FIRST_SEP_RE: Final = re.compile(r"( *)\+-\+-+ 1 -+\s*\Z")  # a line (`endpos` at its end)
 _MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
 _MAX_GROUP_DEPTH: Final = 12  # Python prints at most 10 levels; deeper text is not from it
@@ -130,11 +139,198 @@ def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
 
 
 def _normalized(text: str) -> str:
+    # (Most tracebacks start with the header: the shapes other tools give are looked for only in others.)
+    if not text.startswith(_HEADER) and _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
+        text = _unescaped(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x1b" in text and "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
         text = _ANSI_RE.sub("", text)
+    if not text.startswith(_HEADER):
+        if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
+            text = _from_ipython(text)
+        if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
+            text = _dedented(text)
+        if not text.startswith(_HEADER):
+            text = _without_preamble(text)
     return text
+
+
+def _without_preamble(text: str) -> str:
+    """`text` from its traceback's header on, when other text comes before it (the line of the record
+    `logging.exception` printed, `ERROR:root:charge failed`; a message on the header's line) and the
+    header is followed by a frame; not when that text holds a frame, a link sentence or a quote (a
+    chain, a quoted traceback), nor for an ExceptionGroup's header. When the text before the header on
+    its line comes before each line (a log collector's time, host, pid: see `_without_line_prefixes`),
+    without it on each line."""
+    at = text.find(_HEADER)
+    if at <= 0:
+        return text
+    before = text[:at]
+    if before.endswith(_BOX_HEADER):  # an ExceptionGroup's box: from its first line, at its column
+        return _box_without_preamble(text, at - len(_BOX_HEADER))
+    if not before.strip() or "+-+" in before:
+        return text
+    if 'File "' in before or "above exception" in before or '"""' in before:
+        return text
+    if text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
+        return text[at:]
+    return _without_line_prefixes(text, text.rfind("\n", 0, at) + 1, at) or text
+
+
+_BOX_HEADER: Final = "+ Exception Group "
+
+
+def _box_without_preamble(text: str, box: int) -> str:
+    """`text` from the first line of the ExceptionGroup box whose header's "+" is at `box`, that "+"
+    at the column of the box's next line ("|"), when other text comes before it (see `_without_preamble`)."""
+    start = text.rfind("\n", 0, box) + 1
+    before = text[:box]
+    if not before[start:].strip() and not before[:start].strip():
+        return text  # no text before the box
+    if "+-+" in before or 'File "' in before or "above exception" in before or '"""' in before:
+        return text
+    line_end = text.find("\n", box)
+    following = text[line_end + 1 :] if line_end >= 0 else ""
+    column = len(following) - len(following.lstrip(" "))
+    if not following[column:].startswith("|"):
+        return text
+    return " " * column + text[box:]
+
+
+def _without_line_prefixes(text: str, start: int, at: int) -> str | None:
+    """`text` from `start` (the start of the line whose header is at `at`) with the text before the
+    header taken off each line that starts with text like it (its numbers may differ: times, pids), when
+    the line after the header does and a frame follows; None when it does not."""
+    prefix = text[start:at]
+    if not prefix.strip() or len(prefix) > _LINE_PREFIX_LIMIT:
+        return None
+    pattern = re.compile(
+        "^"
+        + "".join(r"\d+" if part.isdigit() else re.escape(part) for part in _DIGITS_RE.split(prefix) if part),
+        re.MULTILINE,
+    )
+    after = at + len(_HEADER)
+    following = pattern.match(text, after)
+    if following is None or not text.startswith(_PLAIN_FRAME_LINE, following.end()):
+        return None
+    return pattern.sub("", text[start:])
+
+
+_DIGITS_RE: Final = re.compile(r"(\d+)")
+_LINE_PREFIX_LIMIT: Final = 200  # a collector's prefix is a few dozen characters; a longer one is message
+
+
+# A traceback encoded once more as a JSON string (a pipeline that serialises a JSON log line twice):
+# one line, its line ends written "\n".
+_ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
+_INDENTS: Final = ("\n", " ", "\t")
+_PLAIN_FRAME_LINE: Final = '  File "'
+
+
+def _unescaped(text: str) -> str:
+    """The traceback `text` holds encoded as a JSON string's content; where that is not valid JSON (only
+    the line ends escaped: a repr, a sed), with its line ends alone restored."""
+    try:
+        decoded = json.loads('"' + text.strip("\n") + '"')
+    except ValueError:
+        return text.replace("\\r\\n", "\n").replace("\\n", "\n")
+    return decoded if isinstance(decoded, str) else text
+
+
+def _dedented(text: str) -> str:
+    """`text` less the indent that each of its lines carries, when its first line (blank ones aside) is a
+    traceback's header so indented (a formatter that indents the exception text, a Markdown quote)."""
+    header = text.find(_HEADER)
+    start = text.rfind("\n", 0, header) + 1
+    indent = text[start:header]
+    if header < 0 or not indent or indent.strip(" \t") or text[:start].strip():
+        return text
+    lines = text.split("\n")
+    if not all(line.startswith(indent) or not line.strip() for line in lines):
+        return text
+    return "\n".join(line[len(indent) :] if line.startswith(indent) else line.strip() for line in lines)
+
+
+# IPython's (and so Jupyter's) traceback: a rule of dashes, then "KeyError   Traceback (most recent call
+# last)" for each exception; each frame a line `Cell In[3], line 2, in load(d, k)` (a cell: IPython 8),
+# `File /srv/app/x.py:12, in load(d, k)`, or `<ipython-input-3-5e1c...> in load(d, k)` and
+# `/srv/app/x.py in load(d, k)` (IPython 7), then numbered lines of context, the one that ran marked
+# `---->`; blank lines between frames; then the exception line.
+_IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
+_IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
+_IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
+# A frame line up to its function (a lookahead where each candidate end is told at once: no backtracking
+# over the rest of a long line).
+_IPYTHON_FRAME_RE: Final = re.compile(
+    r"(?:Cell In\[\d+\], line (?P<cell_line>\d+)|File (?P<file>.+?):(?P<line>\d+)"
+    r"|(?P<input><[^\n>]+>|(?:[/~\\]|[A-Za-z]:[/\\])[^\n]*?\.pyw?)(?= in \S))(?=, in \S|\Z| in \S)"
+)
+_IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
+_IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
+_IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+
+
+def _from_ipython(text: str) -> str:
+    """`text` with each traceback IPython printed in it written as `traceback` prints it: the frames of
+    cells in the file `<ipython-input>` (its count differs from run to run), each function by its name
+    (IPython prints its qualified name and parameters), the marked line as the frame's source."""
+    lines = text.split("\n")
+    out: list[str] = []
+    in_frames = False
+    pending: tuple[str, str, str] | None = None  # a frame until its marked line (IPython 7: its number)
+    for line in lines:
+        if _IPYTHON_HEADER_RE.fullmatch(line):
+            if out and _IPYTHON_RULE_RE.fullmatch(out[-1]):
+                out.pop()
+            out.append("Traceback (most recent call last):")
+            in_frames = True
+            continue
+        if not in_frames:
+            out.append(line)
+            continue
+        frame = _ipython_frame(line)
+        if frame is not None:
+            if pending is not None:
+                out.append(_ipython_frame_line(*pending))
+            pending = frame
+            continue
+        marked = _IPYTHON_MARKED_RE.fullmatch(line) if pending is not None else None
+        if pending is not None and marked is not None:
+            filename, number, function = pending
+            out.append(_ipython_frame_line(filename, number or marked["line"], function))
+            out.append("    " + marked["source"].strip())
+            pending = None
+            continue
+        if _IPYTHON_SKIPPED_RE.fullmatch(line):  # context, an elision, a blank line, recursion
+            continue
+        if pending is not None:
+            out.append(_ipython_frame_line(*pending))
+            pending = None
+        in_frames = False  # the exception line
+        out.append(line)
+    if pending is not None:
+        out.append(_ipython_frame_line(*pending))
+    return "\n".join(out)
+
+
+def _ipython_frame(line: str) -> tuple[str, str, str] | None:
+    """The file name, line number ("" when only the marked line tells it) and function of the frame of
+    an IPython frame line, as `traceback` prints them; None for another line."""
+    frame = _IPYTHON_FRAME_RE.match(line)
+    if frame is None:
+        return None
+    filename = frame["file"] or frame["input"] or _IPYTHON_CELL
+    if filename.startswith("<ipython-input-"):
+        filename = _IPYTHON_CELL
+    rest = line[frame.end() :]
+    called = rest[rest.index(" in ") + 4 :] if rest else "<module>"
+    function = called.partition("(")[0].strip().rsplit(".", 1)[-1]  # `Box.open`, `f.<locals>.<lambda>`
+    return filename, frame["cell_line"] or frame["line"] or "", function or "<module>"
+
+
+def _ipython_frame_line(filename: str, number: str, function: str) -> str:
+    return f'  File "{filename}", line {number or 0}, in {function}'
 
 
 def _parse_chain(text: str, depth: int) -> Traceback:
@@ -164,7 +360,8 @@ def _segments(text: str, links_from: int = 0) -> Iterator[tuple[str, Link]]:
 
 def _split_links(text: str, links_from: int = 0) -> list[str]:
     """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex), for text
-    with no link sentence before `links_from`."""
+    with no link sentence before `links_from`; a sentence quoted in a message (`_quoted_spans`) is no
+    link."""
     found = []
     for sentence in _LINK_SENTENCES:
         start = text.find(sentence, links_from)
@@ -173,6 +370,10 @@ def _split_links(text: str, links_from: int = 0) -> list[str]:
                 found.append((start, sentence))
             start = text.find(sentence, start + 1)
     found.sort()
+    if found and _QUOTE_LINE in text:
+        spans = _quoted_spans(text)
+        opens = [open_ for open_, _ in spans]
+        found = [link for link in found if not _in_span(link[0], opens, spans)]
     parts: list[str] = []
     done = 0
     for start, sentence in found:
@@ -184,6 +385,31 @@ def _split_links(text: str, links_from: int = 0) -> list[str]:
             done = end
     parts.append(text[done:])
     return parts
+
+
+# A worker process's traceback as concurrent.futures and multiprocessing quote it in the message of the
+# RemoteTraceback they chain to the failure they re-raise: between two lines of three double quotes.
+_QUOTE_LINE: Final = '\n"""\n'
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Where text is quoted in a message: from each line of three double quotes to the next such line
+    (to the end of a text cut before it)."""
+    lines = []
+    at = text.find(_QUOTE_LINE)
+    while at >= 0:
+        lines.append(at + 1)
+        at = text.find(_QUOTE_LINE, at + 4)  # (its newline may start the next one)
+    if text.endswith('\n"""'):
+        lines.append(len(text) - 3)
+    lines.append(len(text))
+    return list(zip(lines[::2], lines[1::2], strict=False))
+
+
+def _in_span(at: int, opens: list[int], spans: list[tuple[int, int]]) -> bool:
+    """Whether `at` is in one of `spans` (in order, apart; `opens`: where each starts)."""
+    index = bisect.bisect_right(opens, at) - 1
+    return index >= 0 and at < spans[index][1]
 
 
 def _with_link(record: ExceptionRecord, link: Link) -> ExceptionRecord:
@@ -734,7 +960,7 @@ _GROUP_HEADER: Final = "Exception Group " + _HEADER
 # message as `_exception_of` reads them (`_EXC_LINE_RE`, the line up to the trailing newlines). Possessive
 # quantifiers: where more lines follow (a chain, a longer message), giving characters back could not make
 # it match, so the search fails at once instead of trying every shorter type and message.
-_AFTER_FRAMES_RE: Final = re.compile(r"\n(?=[^ \t])(?:([A-Za-z_][\w.]*+)(?:: ([^\n]*+)|:)?+\n*+\Z)?")
+_AFTER_FRAMES_RE: Final = re.compile(rf"\n(?=[^ \t])(?:({_EXC_TYPE})(?:: ([^\n]*+)|:)?+\n*+\Z)?")
 
 
 class PlainFrame(NamedTuple):
@@ -881,8 +1107,16 @@ def bare_exception(text: str) -> tuple[str, str] | None:
     return (exc_type, message) if exc_type else None
 
 
+def has_frame_lines(text: str) -> bool:
+    """Whether `text` holds a frame line (`File "..."`) as `traceback` prints it, read as `normalized`
+    reads it (IPython's traceback, one encoded as a JSON string): a traceback that has a key of its own."""
+    return 'File "' in text or 'File "' in _normalized(text)
+
+
 def normalized(text: str) -> str:
-    """`text` with the line ends and colours `traceback` may print taken out, as the parser reads it."""
+    """`text` with the line ends and colours `traceback` may print taken out, as the parser reads it;
+    written as `traceback` prints it when another tool printed or passed it on otherwise (IPython, an
+    indent, JSON escapes, text before the header, a prefix on every line)."""
     return _normalized(text)
 
 

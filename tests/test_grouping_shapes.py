@@ -1,0 +1,406 @@
+"""Traceback shapes the grouping must read like any other: each class gets recurrences of one bug into
+one group, sibling bugs into others, and the fast path (where it answers) the general parser's key."""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import json
+import linecache
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from logloop.cli import main
+from shipper.grouping import message_only
+from shipper.grouping.fingerprint import (
+    Fingerprint,
+    clear_caches,
+    fingerprint_event,
+    fingerprint_plain,
+    fingerprint_traceback,
+)
+from shipper.grouping.tracebacks import parse_traceback
+
+
+def _trace(function: Callable[[], object]) -> str:
+    try:
+        function()
+    except BaseException as exc:  # the point is to format whatever it raises
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("did not raise")
+
+
+def _key(text: str) -> Fingerprint:
+    """The event's key, with the fast path checked against the general parser on the way."""
+    clear_caches()
+    general = fingerprint_traceback(parse_traceback(text))
+    fast = fingerprint_plain(text)
+    assert fast is None or fast == general, text
+    clear_caches()
+    event = fingerprint_event({"error": {"stack_trace": text}})
+    assert event is not None
+    return event
+
+
+# Exception classes defined in a function, and classes named in a non-Latin script.
+
+
+def _raise_local(name: str, value: int) -> None:
+    kind = type(name, (Exception,), {})
+    kind.__qualname__ = f"_raise_local.<locals>.{name}"
+    raise kind(f"bad {value}")
+
+
+def test_a_local_or_non_ascii_exception_class_keeps_its_type() -> None:
+    """An exception class defined in a function (`f.<locals>.Error`) or named in a non-Latin script is
+    read as an exception line: the title names it, and two such classes raised by one statement are two
+    groups (not both read as a message without type)."""
+    local = _trace(lambda: _raise_local("LocalError", 1))
+    assert local.rstrip().endswith(".<locals>.LocalError: bad 1")
+    assert parse_traceback(local).final.type.endswith("_raise_local.<locals>.LocalError")
+    assert _key(local).name.startswith("LocalError: bad")
+    assert _key(_trace(lambda: _raise_local("LocalError", 22))).key == _key(local).key
+    assert _key(_trace(lambda: _raise_local("OtherError", 1))).key != _key(local).key
+    script = _trace(lambda: _raise_local("Ошибка", 1))
+    script = script.replace(script.rstrip().rsplit("\n", 1)[-1], "Ошибка: плохо 1")  # as `__main__` prints it
+    assert parse_traceback(script).final.type == "Ошибка"
+    assert _key(script).name.startswith("Ошибка: плохо")
+    assert _key(script).key != _key(local).key
+
+
+# Exceptions raised in a worker process: the pool quotes the worker's traceback in a RemoteTraceback.
+
+
+def _worker_lookup(key: str) -> int:
+    return {"known": 1}[key]
+
+
+def _worker_index(key: str) -> int:
+    return {"other": 2}[key]
+
+
+def _worker_wrapped(key: str) -> int:
+    try:
+        return {"known": 1}[key]
+    except KeyError as exc:
+        raise ValueError(f"no entry {key}") from exc
+
+
+def _in_pool(pool: concurrent.futures.Executor, function: Callable[[str], int], key: str) -> str:
+    return _trace(lambda: pool.submit(function, key).result())
+
+
+def test_a_worker_process_failure_is_grouped_by_the_workers_raising_statement() -> None:
+    """A failure a process pool re-raises (its cause a RemoteTraceback quoting the worker's traceback) is
+    keyed by the worker's statement: two worker functions failing with one exception type from one
+    `.result()` call are two groups; recurrences (other values, another install path) are one."""
+    with concurrent.futures.ProcessPoolExecutor(1) as pool:
+        first = _in_pool(pool, _worker_lookup, "k1")
+        again = _in_pool(pool, _worker_lookup, "user-2291")
+        sibling = _in_pool(pool, _worker_index, "k1")
+        wrapped = _in_pool(pool, _worker_wrapped, "k1")
+    assert '"""\nTraceback (most recent call last):' in first  # the worker's traceback, quoted
+    directory = __file__.rsplit("/", 1)[0]
+    moved = again.replace(directory, "/opt/other/checkout/tests")
+    assert moved != again
+    keys = {name: _key(text) for name, text in [("first", first), ("again", again), ("moved", moved)]}
+    assert keys["first"].key == keys["again"].key == keys["moved"].key
+    assert _key(sibling).key != keys["first"].key
+    assert len({keys["first"].key, _key(sibling).key, _key(wrapped).key}) == 3
+
+
+def test_a_chain_quoted_in_a_remote_traceback_does_not_split_the_outer_chain() -> None:
+    """A chained traceback quoted in a RemoteTraceback's message is message: its link sentence does not
+    start another exception of the outer chain."""
+    with concurrent.futures.ProcessPoolExecutor(1) as pool:
+        wrapped = _in_pool(pool, _worker_wrapped, "k1")
+    assert wrapped.count("The above exception was the direct cause") == 2  # one quoted, one outer
+    chain = parse_traceback(wrapped).chain
+    assert [record.type.rsplit(".", 1)[-1] for record in chain] == ["_RemoteTraceback", "ValueError"]
+    assert "KeyError: 'k1'" in chain[0].message and "ValueError: no entry k1" in chain[0].message
+    assert chain[0].link == "cause" and chain[0].frames == ()
+
+
+def test_a_traceback_quoted_in_itself_or_cut_after_its_header_still_gets_a_key() -> None:
+    """Reading the traceback a message quotes ends: a text cut right after a header, a quote of such a
+    text and quotes nested in quotes each get a key."""
+    header = "Traceback (most recent call last):\\"  # cut inside an escape after the header
+    quoted = f'RemoteTraceback: \n"""\n{header}\n"""\n'
+    nested = f'RemoteTraceback: \n"""\n{header}\n  File "/w.py", line 1, in f\n    g()\n{quoted}"""\n'
+    deep = "".join(
+        f'E{level}: \n"""\nTraceback (most recent call last):\n  File "/w.py", line 1, in f\n'
+        for level in range(2000)
+    )
+    for text in (header, header + "\n", quoted, nested, nested + "\n" + header, deep + "E: x\n"):
+        assert _key(text).key
+
+
+def test_quoted_link_sentences_are_told_apart_in_bounded_time() -> None:
+    """Link sentences inside and outside quotes, by the ten thousand, are told apart in well under a
+    second (each sentence is looked up among the quotes, not compared with each)."""
+    link = "The above exception was the direct cause of the following exception:\n"
+    text = "E: \n" + ('"""\n' + link + '"""\n' + link) * 20_000 + "ValueError: x\n"
+    started = time.perf_counter()
+    assert len(parse_traceback(text).chain) == 20_001
+    assert time.perf_counter() - started < 3  # about 0.15 s; each against each took minutes
+
+
+# Tracebacks as IPython and Jupyter print them (IPython 8.12 on Python 3.11, `InteractiveShell.run_cell`;
+# colours as its default scheme writes them), and as IPython 7 printed them.
+
+_IPY_RULE = "-" * 75 + "\n"
+_IPY_LOAD = (
+    _IPY_RULE + "KeyError                                  Traceback (most recent call last)\n"
+    "Cell In[{run}], line {line}\n"
+    "      1 x = 1\n"
+    "----> {line} load(d, '{key}')\n\n"
+    "Cell In[2], line 2, in load(d, k)\n"
+    "      1 def load(d, k):\n"
+    "----> 2     return d[k]\n\n"
+    "KeyError: '{key}'\n"
+)
+_IPY_OTHER = _IPY_LOAD.replace("load", "other")
+_IPY_CHAINED = (
+    _IPY_RULE + "KeyError                                  Traceback (most recent call last)\n"
+    "File /home/{user}/shop/work.py:8, in chained(n)\n"
+    "      7 try:\n"
+    '----> 8     return {{"a": 1}}[n]\n'
+    "      9 except KeyError as e:\n\n"
+    "KeyError: '{key}'\n\n"
+    "The above exception was the direct cause of the following exception:\n\n"
+    "ValueError                                Traceback (most recent call last)\n"
+    "Cell In[{run}], line 1\n"
+    "----> 1 w.chained('{key}')\n\n"
+    "File /home/{user}/shop/work.py:10, in chained(n)\n"
+    '      8     return {{"a": 1}}[n]\n'
+    "      9 except KeyError as e:\n"
+    '---> 10     raise ValueError(f"bad key {{n}}") from e\n\n'
+    "ValueError: bad key {key}\n"
+)
+_IPY_COLOURED = (
+    "\x1b[0;31m" + _IPY_RULE[:-1] + "\x1b[0m\n"
+    "\x1b[0;31mKeyError\x1b[0m                                  Traceback (most recent call last)\n"
+    "Cell \x1b[0;32mIn[1], line 1\x1b[0m\n"
+    "\x1b[0;32m----> 1\x1b[0m \x1b[43mw\x1b[49m\x1b[38;5;241;43m.\x1b[39;49m\x1b[43mcompute\x1b[49m"
+    "\x1b[43m(\x1b[49m\x1b[38;5;124;43m'\x1b[39;49m\x1b[38;5;124;43mzz\x1b[39;49m\x1b[38;5;124;43m'"
+    "\x1b[39;49m\x1b[43m)\x1b[49m\n"
+    "\n"
+    "File \x1b[0;32m/tmp/pkg/shop/work.py:5\x1b[0m, in \x1b[0;36mcompute\x1b[0;34m(n)\x1b[0m\n"
+    "\x1b[1;32m      4\x1b[0m \x1b[38;5;28;01mdef\x1b[39;00m\x1b[38;5;250m \x1b[39m\x1b[38;5;21mcompute"
+    "\x1b[39m(n):\n"
+    '\x1b[0;32m----> 5\x1b[0m     \x1b[38;5;28;01mreturn\x1b[39;00m \x1b[43m{\x1b[49m\x1b[38;5;124;43m"'
+    '\x1b[39;49m\x1b[38;5;124;43ma\x1b[39;49m\x1b[38;5;124;43m"\x1b[39;49m\x1b[43m:\x1b[49m\x1b[43m '
+    "\x1b[49m\x1b[38;5;241;43m1\x1b[39;49m\x1b[43m}\x1b[49m\x1b[43m[\x1b[49m\x1b[43mn\x1b[49m\x1b[43m]"
+    "\x1b[49m\n"
+    "\n"
+    "\x1b[0;31mKeyError\x1b[0m: 'zz'\n"
+)
+
+_IPY7_LOAD = (
+    _IPY_RULE + "KeyError                                  Traceback (most recent call last)\n"
+    "<ipython-input-{run}-2f6f5d3c9a4e> in <module>\n"
+    "      1 x = 1\n"
+    "----> 2 load(d, '{key}')\n\n"
+    "<ipython-input-2-0a5b7c1d2e3f> in load(d, k)\n"
+    "      1 def load(d, k):\n"
+    "----> 2     return d[k]\n\n"
+    "KeyError: '{key}'\n"
+)
+
+
+def test_an_ipython_traceback_is_read_as_the_traceback_it_shows() -> None:
+    """A traceback as IPython or Jupyter prints it (cells `Cell In[N]`, frames `File path:N, in f(...)`,
+    `---->` marking the line, colours) is read frame by frame: one statement failing in cells run at
+    other counts is one group, other statements are other groups (not all one group per header line)."""
+    first = _IPY_LOAD.format(run=3, line=2, key="u1")
+    parsed = parse_traceback(first).final
+    assert (parsed.type, parsed.message) == ("KeyError", "'u1'")
+    assert [(frame.function, frame.source) for frame in parsed.frames] == [
+        ("<module>", "load(d, 'u1')"),
+        ("load", "return d[k]"),
+    ]
+    load = _key(first)
+    assert load.name.startswith("KeyError")
+    assert _key(_IPY_LOAD.format(run=17, line=5, key="user-9812")).key == load.key
+    chained = _key(_IPY_CHAINED.format(run=4, user="ann", key="q1"))
+    assert _key(_IPY_CHAINED.format(run=12, user="bob", key="zz7")).key == chained.key
+    assert len(parse_traceback(_IPY_CHAINED.format(run=4, user="ann", key="q1")).chain) == 2
+    coloured = _key(_IPY_COLOURED)
+    assert parse_traceback(_IPY_COLOURED).final.frames[-1].filename == "/tmp/pkg/shop/work.py"
+    other = _key(_IPY_OTHER.format(run=3, line=2, key="u1"))
+    assert len({load.key, chained.key, coloured.key, other.key}) == 4
+    ipython7 = _key(_IPY7_LOAD.format(run=3, key="u1"))
+    assert _key(_IPY7_LOAD.format(run=41, key="u8")).key == ipython7.key
+    assert parse_traceback(_IPY7_LOAD.format(run=3, key="u1")).final.frames[-1].source == "return d[k]"
+
+
+def test_a_long_line_in_an_ipython_traceback_is_read_in_bounded_time() -> None:
+    """A frame-like line of 150,000 characters in an IPython traceback (colons, numbers and parentheses
+    by the thousand) is read in well under a second, not by trying each colon against the whole line."""
+    for line in ("File " + "a:1" * 50_000 + " (", "File " + "a:1 b(" * 25_000, "/" + "a.py in " * 20_000):
+        text = (
+            _IPY_RULE + "KeyError          Traceback (most recent call last)\n" + line + "\nKeyError: 'x'\n"
+        )
+        started = time.perf_counter()
+        assert _key(text).key
+        assert time.perf_counter() - started < 3  # a few ms; a backtracking read took minutes
+
+
+# Tracebacks as other tools pass them on.
+
+
+def _load(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _other(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _indented(text: str, prefix: str) -> str:
+    return "".join(prefix + line for line in text.splitlines(keepends=True))
+
+
+def test_a_traceback_indented_as_a_whole_is_read_as_printed() -> None:
+    """A traceback whose every line carries one indent (a formatter that indents the exception text, a
+    quote in Markdown) gets the key of the traceback as `traceback` printed it."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    sibling = _key(_trace(lambda: _other({}, "u1")))
+    for prefix in ("\t", "    ", "  "):
+        indented = _indented(first, prefix)
+        assert parse_traceback(indented).final.type == "KeyError"
+        assert _key(indented) == _key(first) == _key(_indented(again, prefix))
+        assert _key(_indented(_trace(lambda: _other({}, "u1")), prefix)) == sibling != _key(first)
+
+
+def test_a_traceback_whose_line_ends_were_escaped_is_read_as_printed() -> None:
+    """A traceback encoded once more as a JSON string (its line ends written `\\n`, its quotes `\\"`),
+    as a pipeline that serialises a JSON log line twice passes it on, gets the key of the traceback."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    escaped = json.dumps(first)[1:-1]
+    assert "\n" not in escaped
+    assert parse_traceback(escaped).final.type == "KeyError"
+    assert _key(escaped) == _key(first) == _key(json.dumps(again)[1:-1])
+    assert _key(json.dumps(_trace(lambda: _other({}, "u1")))[1:-1]) != _key(first)
+    newlines_only = first.replace("\n", "\\n")  # only the line ends escaped (a repr, a sed)
+    assert _key(newlines_only) == _key(first)
+
+
+def _in_pseudo_file(name: str, function: str, key: str) -> str:
+    source = f"def {function}(data, key):\n    return data[key]\n"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # as the REPL registers it
+    try:
+        namespace: dict[str, Callable[[dict[str, int], str], int]] = {}
+        exec(compile(source, name, "exec"), namespace)
+        return _trace(lambda: namespace[function]({}, key))
+    finally:
+        linecache.cache.pop(name, None)
+
+
+def test_a_pseudo_file_named_with_a_run_counter_is_one_file_whatever_the_count() -> None:
+    """Code from an interactive session is in a pseudo-file named with the count of its input (Python
+    3.13's REPL `<python-input-3>`, IPython's `<ipython-input-3-5e1c1f1c4b1a>`): one statement failing
+    in inputs of other counts is one group, another statement another."""
+    for name in ("<python-input-{n}>", "<ipython-input-{n}-2f6f5d3c9a4e>"):
+        first = _key(_in_pseudo_file(name.format(n=3), "load", "u1"))
+        assert _key(_in_pseudo_file(name.format(n=41), "load", "user-9")) == first
+        assert _key(_in_pseudo_file(name.format(n=3), "other", "u1")).key != first.key
+
+
+def test_text_before_the_header_does_not_decide_the_key() -> None:
+    """A traceback after other text (the line `logging.exception` prints with the default format,
+    `ERROR:root:charge failed`; a message on the header's line), an ExceptionGroup's box too, is keyed as
+    the traceback alone: that text neither merges every traceback it precedes nor splits one bug from
+    its bare trace."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    sibling = _key(_trace(lambda: _other({}, "u1")))
+    preambles = ("ERROR:root:charge failed\n", "Error\n", "ERROR: charge failed: ", "boom: ", "x\n\n")
+    group, other_group = _trace(lambda: _group(_load, _other)), _trace(lambda: _group(_load, _load))
+    for preamble in preambles:
+        assert parse_traceback(preamble + first).final.type == "KeyError", preamble
+        assert _key(preamble + first) == _key(first) == _key(preamble + again)
+        assert _key(preamble + _trace(lambda: _other({}, "u1"))) == sibling != _key(first)
+        assert _key(preamble + group) == _key(group) != _key(preamble + other_group)
+        assert _key(preamble + other_group) == _key(other_group)
+
+
+def _group(*functions: Callable[[dict[str, int], str], int]) -> None:
+    errors = []
+    for function in functions:
+        try:
+            function({}, "k1")
+        except KeyError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("2 lookups failed", errors)
+
+
+def _prefixed(text: str, prefix: Callable[[int, int], str], run: int) -> str:
+    """`text` with `prefix(run, n)` before its line n."""
+    return "".join(prefix(run, number) + line for number, line in enumerate(text.splitlines(keepends=True)))
+
+
+def test_a_prefix_on_every_line_of_a_traceback_does_not_decide_the_key() -> None:
+    """A traceback whose every line carries the prefix a log collector writes (a container runtime's
+    time and stream, journald's time, host and pid) is keyed as the traceback: times and pids that
+    differ do not split it, nor does the prefix make every traceback one group."""
+    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    sibling = _trace(lambda: _other({}, "u1"))
+    prefixes: list[Callable[[int, int], str]] = [
+        lambda run, n: f"2024-05-0{run}T10:00:{n:02d}.{123456 + n * 7919}Z stderr F ",
+        lambda run, n: f"Dec 0{run} 10:00:{n:02d} web-1 app[{812 * run}]: ",
+    ]
+    for prefix in prefixes:
+        prefixed = _prefixed(first, prefix, 1)
+        assert parse_traceback(prefixed).final.type == "KeyError"
+        assert _key(prefixed) == _key(first) == _key(_prefixed(again, prefix, 2))
+        assert _key(_prefixed(sibling, prefix, 3)) == _key(sibling) != _key(first)
+
+
+def _parse_filter(text: str) -> object:
+    return ast.literal_eval(text)
+
+
+def _calculate(expression: str) -> object:
+    return eval(expression, {})  # the point: text compiled at run time
+
+
+def test_a_syntax_error_in_text_compiled_at_run_time_is_keyed_by_the_statement_that_compiled_it() -> None:
+    """A SyntaxError in text the program compiles at run time (`ast.literal_eval`, `eval`, `compile` of
+    input: its location is a pseudo-file, `<unknown>`, `<string>`, with the input as its line) is keyed
+    by the statement that compiled it: other inputs are the same bug, another compiling statement another."""
+    first = _trace(lambda: _parse_filter("{1: 2"))
+    assert '  File "<unknown>", line 1\n    {1: 2\n' in first
+    inputs = ("[1, 2 3]", "x y", "'open")
+    assert {_key(_trace(lambda text=text: _parse_filter(text))).key for text in inputs} == {_key(first).key}
+    assert _key(first).name.endswith("(test_grouping_shapes._parse_filter)")
+    calculated = {_key(_trace(lambda text=text: _calculate(text))).key for text in ("1 +", "foo(", "2 * * 3")}
+    assert len(calculated) == 1 and calculated != {_key(first).key}
+    module = _trace(lambda: compile("x = 1\nif x = 2:\n    pass\n", "/srv/app/conf.py", "exec"))
+    other_line = _trace(lambda: compile("x = 1\ndef f(:\n    pass\n", "/srv/app/conf.py", "exec"))
+    assert _key(module).key != _key(other_line).key  # a module's syntax error stays keyed by its line
+
+
+def test_logloop_cluster_keys_every_shape_by_its_traceback(tmp_path: Path) -> None:
+    """`logloop cluster` (and with it `regroup`, through `message_only`) takes a traceback whose frame
+    lines show only once it is read as printed (IPython's, one encoded as a JSON string) for a traceback,
+    not for a message: it gets the traceback's key, not the template miner's one group for them all."""
+    first = _trace(lambda: _load({}, "u1"))
+    texts = [
+        _IPY_LOAD.format(run=3, line=2, key="u1"),
+        _IPY_LOAD.format(run=9, line=4, key="u2"),
+        _IPY_OTHER.format(run=3, line=2, key="u1"),
+        _IPY_COLOURED,
+        json.dumps(first)[1:-1],
+        json.dumps(_trace(lambda: _other({}, "u1")))[1:-1],
+    ]
+    documents = [{"log": {"level": "error"}, "error": {"stack_trace": text}} for text in texts]
+    assert all(message_only.has_key_of_its_own(document) for document in documents)
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(document) + "\n" for document in documents), encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["traceback"] * len(texts)
+    assert [row["cluster"] for row in rows] == [_key(text).key for text in texts]
+    assert len({row["cluster"] for row in rows}) == 5  # the two runs of one cell are one group
