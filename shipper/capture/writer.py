@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from shipper import reentry
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import SpoolError
 from shipper.spool import layout, segment
@@ -108,7 +109,7 @@ class SegmentWriter:
 
     def seal(self) -> None:
         """Mark the current segment finished (the agent may delete it once sent) and let it go."""
-        with self._lock:
+        with reentry.inside(), self._lock:
             self._close_current(seal=True)
 
     def forget_after_fork(self) -> None:
