@@ -383,7 +383,7 @@ class ShipperHandler(logging.Handler):
     def _lose(self, reason: str, records: int = 1) -> None:
         """Count records lost; those emit() took and could not keep count as queued too."""
         self.counters.lose(reason, records)
-        if reason != "spool_overflow":  # older records deleted to make room: counted when queued
+        if reason not in ("spool_overflow", "spool_deleted"):  # records already counted as spooled
             self._refused += records
 
     def _use_formatter(self, formatter: Any) -> None:
@@ -476,6 +476,7 @@ class ShipperHandler(logging.Handler):
         next_health = time.monotonic() + self.stats_interval
         while not stop.wait(_WATCH_EVERY if self.stats_interval > _WATCH_EVERY else self.stats_interval):
             try:
+                self.writer.rescue()  # the spool directory was deleted: write the segment again
                 self._fold_finished()
                 if self._agent_thread is None and self._waiting():
                     self._ensure_agent()

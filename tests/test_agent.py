@@ -263,6 +263,79 @@ def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
     assert len(warnings) == 1 and "cannot write the spool" in warnings[0]
 
 
+_DELETED_SPOOL_CHILD = """
+import logging, shutil, sys, time
+import shipper
+spool = sys.argv[2]
+h = shipper.install("deleted", es_url=sys.argv[1], spool_path=spool, index_prefix=sys.argv[3], idle_exit=5)
+log = logging.getLogger("deleted")
+for i in range(200):
+    log.info("before n%d", i)
+assert h.wait_delivered(30)
+shutil.rmtree(spool)  # a long-lived program: the next look of its watchdog finds the segment gone
+for i in range(200):
+    log.info("after n%d", i)
+time.sleep(1.5)
+for i in range(100):
+    log.info("last n%d", i)
+shutil.rmtree(spool)  # and right before a normal exit
+s = h.stats()
+print(s.dropped)
+"""
+
+
+def test_a_spool_directory_deleted_while_the_program_runs_loses_nothing(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A spool directory deleted under a running program (by hand, or a cleaner of temporary files),
+    once while it runs on and once right before it exits: every record arrives, each once."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    script = tmp_path / "child.py"
+    script.write_text(_DELETED_SPOOL_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(spool), index_prefix],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"]
+    drain = ShipperHandler("drain", es_url=es_url, index_prefix=index_prefix, spool_path=spool, idle_exit=2)
+    assert drain.wait_delivered(60)
+    drain.close()
+    found = log_messages(es, index_prefix)
+    expected = {
+        f"{phase} n{i}"
+        for phase, count in (("before", 200), ("after", 200), ("last", 100))
+        for i in range(count)
+    }
+    assert set(found) == expected
+    assert max(found.values()) == 1
+
+
+def test_a_deleted_spool_that_cannot_be_written_again_is_counted(tmp_path: Path) -> None:
+    """A spool directory deleted and replaced by a file: the records the deleted segment held, before
+    and after the deletion, are counted lost when it is sealed, and the program goes on."""
+    spool = tmp_path / "spool"
+    script = (
+        "import logging, shutil, shipper\n"
+        f"h = shipper.ShipperHandler('x', spool_path={str(spool)!r}, delivery='thread')\n"
+        "h._stop.set()\n"  # no delivery: every record is still in the segment when it is deleted
+        "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
+        "for i in range(30): log.warning('w %d', i)\n"
+        f"shutil.rmtree({str(spool)!r}); open({str(spool)!r}, 'w').close()\n"
+        "for i in range(20): log.warning('w %d', i)\n"
+        "h.close(); s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"
+    )
+    done = _run_program(script)
+    assert done.returncode == 0, done.stderr
+    queued, dropped, lost = done.stdout.strip().split(maxsplit=2)
+    assert (queued, dropped) == ("50", "50")
+    assert lost == "{'spool_deleted': 50}"
+
+
 @pytest.mark.slow
 def test_a_cluster_at_its_shard_limit_is_retried_counted_and_never_dead_lettered(tmp_path: Path) -> None:
     """A private node with cluster.max_shards_per_node=1 refuses to create the daily index: the

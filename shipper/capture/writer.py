@@ -162,34 +162,91 @@ class SegmentWriter:
 
     def _create(self, size: int) -> _Open:
         """A new segment: allocated, headed, locked and mapped, then renamed into view."""
-        layout.ensure_private_dir(self.spool_dir)
         token = int.from_bytes(os.urandom(8), "little")
         pid, created = os.getpid(), time.time_ns() // 1_000_000
-        name = layout.segment_name(created, pid, token)
-        hidden = self.spool_dir / f".{name}.new"
+        path = self.spool_dir / layout.segment_name(created, pid, token)
+        fd, mapped = self._map_new(path, size)
+        header = segment.encode_header(token, pid, created)
+        mapped[: len(header)] = header
+        opened = _Open(path, fd, mapped, size, segment.HEADER.size)
+        program = self._program()
+        start = opened.position + segment.FRAME.size
+        mapped[start : start + len(program)] = program
+        mapped[opened.position : start] = segment.frame_header(program)
+        opened.position += segment.frame_size(len(program))
+        os.rename(path.with_name(f".{path.name}.new"), path)
+        return opened
+
+    def _map_new(self, path: Path, size: int) -> tuple[int, mmap.mmap]:
+        """A hidden file for the segment `path`: created, locked, allocated and mapped."""
+        layout.ensure_private_dir(self.spool_dir)
+        hidden = path.with_name(f".{path.name}.new")
         fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _allocate(fd, size)
             # MAP_POPULATE: the pages are faulted in now, not one by one on the program's threads.
             flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-            mapped = mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
+            return fd, mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
             os.close(fd)
             hidden.unlink(missing_ok=True)
             raise
-        header = segment.encode_header(token, pid, created)
-        mapped[: len(header)] = header
-        opened = _Open(self.spool_dir / name, fd, mapped, size, segment.HEADER.size)
-        program = self._program()
-        start = opened.position + segment.FRAME.size
-        mapped[start : start + len(program)] = program
-        mapped[opened.position : start] = segment.frame_header(program)
-        opened.position += segment.frame_size(len(program))
-        os.rename(hidden, opened.path)
-        return opened
+
+    def rescue(self) -> None:
+        """Write the current segment again if its file was deleted (see `_rescue`)."""
+        with reentry.inside(), self._lock:
+            self._rescue()
+
+    def _rescue(self) -> None:
+        """The current segment's file was deleted under the writer (its directory removed by a cleaner
+        or by hand) while the records appended to it live on in the mapping: write them again, same
+        name, same header and offsets (so the same event ids: what the agent sent before is refused
+        as a duplicate), into the directory created again. If that fails, they are counted lost."""
+        current = self._open
+        try:
+            if current is None or os.fstat(current.fd).st_nlink:
+                return
+        except OSError:
+            return
+        try:
+            restored = self._restored(current)
+        except (OSError, SpoolError) as exc:
+            self._open = None
+            self._drop(current, exc)
+            return
+        current.map.close()
+        os.close(current.fd)
+        self._open = restored
+
+    def _restored(self, current: _Open) -> _Open:
+        fd, mapped = self._map_new(current.path, current.size)
+        try:
+            mapped[: current.position] = current.map[: current.position]
+            os.rename(current.path.with_name(f".{current.path.name}.new"), current.path)
+        except BaseException:
+            mapped.close()
+            os.close(fd)
+            current.path.with_name(f".{current.path.name}.new").unlink(missing_ok=True)
+            raise
+        return _Open(current.path, fd, mapped, current.size, current.position)
+
+    def _drop(self, lost: _Open, exc: Exception) -> None:
+        """A deleted segment that cannot be written again: its records are counted lost."""
+        frames = segment.scan(lost.map, segment.HEADER.size).frames
+        self._lose("spool_deleted", max(0, len(frames) - 1))  # the first frame is the program's facts
+        self.written.pop(lost.path, None)
+        lost.map.close()
+        os.close(lost.fd)
+        self._diag.warning(
+            "deleted",
+            "logloop shipper: the spool %s was deleted and cannot be written again (%s): records lost",
+            self.spool_dir,
+            getattr(exc, "strerror", None) or exc,
+        )
 
     def _close_current(self, *, seal: bool) -> None:
+        self._rescue()
         current, self._open = self._open, None
         if current is None:
             return
