@@ -263,6 +263,36 @@ def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
     assert len(warnings) == 1 and "cannot write the spool" in warnings[0]
 
 
+@pytest.mark.parametrize("max_bytes", [100_000, 1_000_000])
+@pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest"])
+def test_the_spool_stays_within_its_bound_and_uses_it(tmp_path: Path, policy: str, max_bytes: int) -> None:
+    """With nothing delivered, the spool's segments never take more than `spool_max_bytes` on disk
+    under either overflow policy, the bound is used (at least half of it holds records), and every
+    record given up is counted under the policy's reason."""
+    handler = ShipperHandler(
+        "bound",
+        spool_path=tmp_path / "s",
+        spool_max_bytes=max_bytes,
+        spool_overflow=policy,
+        delivery="thread",
+    )
+    handler._stop.set()  # nothing delivered: what is written stays until the policy gives it up
+    logger = logger_only_to("agent.bound", handler)
+    peak = used = 0
+    for i in range(20_000):
+        logger.info("bound n%d %s", i, "y" * 100)
+        if i % 250 == 0:
+            used = sum(path.stat().st_size for path in layout.segments(tmp_path / "s"))
+            peak = max(peak, used)
+    handler.close()
+    stats = handler.stats()
+    assert peak <= max_bytes
+    assert used >= max_bytes // 2
+    reason = "spool_overflow" if policy == "drop_oldest" else "spool_full"
+    assert dict(stats.lost) == {reason: stats.dropped}
+    assert stats.dropped > 0 and stats.queued == 20_000
+
+
 _DELETED_SPOOL_CHILD = """
 import logging, shutil, sys, time
 import shipper

@@ -11,11 +11,12 @@ writer (wait for more) from a dead one (finish the segment, count a torn tail). 
 of its parent's segment (it must not keep the parent's lock alive) and starts its own on its first
 record.
 
-When a segment is full the writer seals it and starts another. Before that it checks the spool's
-size bound: with `drop_oldest` it deletes the oldest segments no live writer holds (their unsent
-records are counted lost), with `drop_newest` it refuses records until the agent frees room
-(counted lost). A segment that cannot be created (disk full, directory gone) loses the record,
-counted, with a warning at most once a minute; the program never sees an error.
+When a segment is full the writer seals it and starts another (a segment is at most a quarter of the
+size bound, so a small bound is kept, and used). Before that it checks the bound: with `drop_oldest`
+it deletes the oldest segments no live writer holds (their unsent records are counted lost), with
+`drop_newest` it refuses records until the agent frees room (counted lost). A segment that cannot
+be created (disk full, directory gone) loses the record, counted, with a warning at most once a
+minute; the program never sees an error.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ FIRST_SEGMENT_BYTES: Final = 256 * 1024  # a short script allocates and maps no 
 _FRAME_PACK: Final = segment.FRAME.pack
 _crc32: Final = zlib.crc32
 _RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment after a failure
+_SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
 
 
 @dataclass(slots=True)
@@ -78,6 +80,7 @@ class SegmentWriter:
         self._lock = threading.Lock()
         self._open: _Open | None = None
         self._failed_at = -_RETRY_CREATE_EVERY
+        self._failed_reason = "spool_unavailable"
         self._diag = RateLimitedLog()
         self.written: dict[Path, int] = {}  # this process's segments and where its last record ends
         self.appended = 0  # records written by this process
@@ -130,15 +133,18 @@ class SegmentWriter:
     def _next_segment(self, needed: int) -> _Open | None:
         now = time.monotonic()
         if self._open is None and now - self._failed_at < _RETRY_CREATE_EVERY:
-            self._lose("spool_unavailable", 1)
+            self._lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
             return None
         self._close_current(seal=True)
         first = not self.written  # this process's first segment: small, as most scripts log little
         wanted = min(self.segment_bytes, FIRST_SEGMENT_BYTES) if first else self.segment_bytes
+        # At least _SEGMENTS_PER_BOUND segments fit in the bound: a segment larger than it would take
+        # the disk past the bound (drop_oldest) or be refused however empty the spool (drop_newest).
+        wanted = min(wanted, self.max_bytes // _SEGMENTS_PER_BOUND)
         size = max(wanted, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         try:
             if not self._make_room(size):
-                self._failed_at = now
+                self._failed_at, self._failed_reason = now, "spool_full"
                 self._lose("spool_full", 1)
                 self._diag.warning(
                     "spool-full",
@@ -149,7 +155,7 @@ class SegmentWriter:
                 return None
             self._open = self._create(size)
         except (OSError, SpoolError) as exc:
-            self._failed_at = now
+            self._failed_at, self._failed_reason = now, "spool_unavailable"
             self._lose("spool_unavailable", 1)
             self._diag.warning(
                 "segment",
