@@ -104,6 +104,20 @@ def test_ready_says_when_delivery_runs(es_url: str, index_prefix: str, tmp_path:
     handler.close()
 
 
+def test_a_start_claim_dated_in_the_future_does_not_hold_back_the_agent(tmp_path: Path) -> None:
+    """A start claim left by an agent that died while starting, dated in the future because the clock
+    has since jumped back, is stale like an old one: the next program starts an agent at once."""
+    spool = tmp_path / "s"
+    layout.ensure_private_dir(spool)
+    claim = spool / lock.STARTING_NAME
+    claim.write_bytes(b"")
+    later = time.time() + 3600
+    os.utime(claim, (later, later))
+    handler = ShipperHandler("claim", es_url="http://127.0.0.1:9", spool_path=spool, idle_exit=1)
+    assert handler.ready(15)
+    handler.close()
+
+
 def test_new_settings_replace_the_running_agent(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
