@@ -260,11 +260,11 @@ def test_an_uncreatable_spool_directory_warns_once_and_counts(tmp_path: Path) ->
 
 
 def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
-    """With the file size limit below a segment (a disk that fills up), records are counted lost with
-    a one-line warning, and the program goes on."""
+    """With the file size limit below the smallest segment (a disk that is full), records are counted
+    lost with a one-line warning, and the program goes on."""
     script = (
         "import logging, resource, shipper\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))\n"
         f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'spool')!r})\n"
         "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
         "for i in range(50): log.warning('w %d', i)\n"
@@ -307,8 +307,68 @@ def test_the_spool_stays_within_its_bound_and_uses_it(tmp_path: Path, policy: st
     assert stats.dropped > 0 and stats.queued == 20_000
 
 
+def test_a_nearly_full_disk_is_filled_with_smaller_segments(tmp_path: Path) -> None:
+    """With room on the disk for less than a whole segment (a file size limit of 100 kB), records are
+    written in smaller segments instead of being dropped: all of them are kept."""
+    script = (
+        "import logging, resource, shipper\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+        f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'spool')!r}, delivery='thread')\n"
+        "h._stop.set()\n"  # nothing delivered: every record stays in the spool
+        "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
+        "for i in range(3000): log.warning('w %d %s', i, 'z' * 100)\n"
+        "s = h.stats(); print(s.queued, s.spooled, s.dropped)\n"
+    )
+    done = _run_program(script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3000", "3000", "0"]
+
+
+_UNRECORDABLE_CHILD = """
+import logging, resource, sys, time
+from pathlib import Path
+from shipper.delivery.agent import Agent
+from shipper.delivery.config import AgentConfig
+from shipper.handler import ShipperHandler
+from shipper.spool import layout
+from shipper.transports.memory import MemoryTransport
+spool = Path(sys.argv[1])
+handler = ShipperHandler("full", spool_path=spool, delivery="thread")
+handler._stop.set()  # the agent below delivers
+log = logging.getLogger("full"); log.addHandler(handler); log.propagate = False
+for i in range(500):
+    log.warning("w %d", i)
+handler.close()
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # from now on no acknowledgement can be written
+transport = MemoryTransport()
+agent = Agent(spool, lambda: transport, AgentConfig(idle_exit=0.5, poll_interval=0.01))
+agent.deadline = time.monotonic() + 15
+started = time.monotonic()
+agent.run()
+ids = [doc["_id"] for doc in transport.documents]
+print(len(ids), len(set(ids)), len(layout.segments(spool)), time.monotonic() - started < 10)
+"""
+
+
+def test_an_agent_that_cannot_record_its_progress_sends_once_and_frees_the_disk(tmp_path: Path) -> None:
+    """An agent that cannot write its acknowledgement files (a full disk) sends each record once,
+    deletes the sent segments (which frees the disk) and exits when idle, instead of sending them
+    again and again."""
+    script = tmp_path / "child.py"
+    script.write_text(_UNRECORDABLE_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "spool")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["500", "500", "0", "True"]
+
+
 _DELETED_SPOOL_CHILD = """
-import logging, shutil, sys, time
+import logging, os, shutil, sys, time
 import shipper
 spool = sys.argv[2]
 h = shipper.install("deleted", es_url=sys.argv[1], spool_path=spool, index_prefix=sys.argv[3], idle_exit=5)
@@ -316,13 +376,16 @@ log = logging.getLogger("deleted")
 for i in range(200):
     log.info("before n%d", i)
 assert h.wait_delivered(30)
-shutil.rmtree(spool)  # a long-lived program: the next look of its watchdog finds the segment gone
+def delete():  # out of the way first, as a cleaner would, so that nothing writes into it meanwhile
+    os.rename(spool, spool + ".deleted")
+    shutil.rmtree(spool + ".deleted")
+delete()  # a long-lived program: the next look of its watchdog finds the segment gone
 for i in range(200):
     log.info("after n%d", i)
 time.sleep(1.5)
 for i in range(100):
     log.info("last n%d", i)
-shutil.rmtree(spool)  # and right before a normal exit
+delete()  # and right before a normal exit
 s = h.stats()
 print(s.dropped)
 """

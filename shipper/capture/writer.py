@@ -14,9 +14,10 @@ record.
 When a segment is full the writer seals it and starts another (a segment is at most a quarter of the
 size bound, so a small bound is kept, and used). Before that it checks the bound: with `drop_oldest`
 it deletes the oldest segments no live writer holds (their unsent records are counted lost), with
-`drop_newest` it refuses records until the agent frees room (counted lost). A segment that cannot
-be created (disk full, directory gone) loses the record, counted, with a warning at most once a
-minute; the program never sees an error.
+`drop_newest` it refuses records until the agent frees room (counted lost). On a nearly full disk
+segments are made smaller, to use the room there is; a segment that cannot be created at all (disk
+full, directory gone) loses the record, counted, with a warning at most once a minute; the program
+never sees an error.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ FIRST_SEGMENT_BYTES: Final = 256 * 1024  # a short script allocates and maps no 
 _FRAME_PACK: Final = segment.FRAME.pack
 _crc32: Final = zlib.crc32
 _RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment after a failure
+_SMALLEST_SEGMENT: Final = 16 * 1024  # on a nearly full disk segments shrink down to this
+_NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
 
 
@@ -153,7 +156,7 @@ class SegmentWriter:
                     self.max_bytes,
                 )
                 return None
-            self._open = self._create(size)
+            self._open = self._create_fitting(size, needed)
         except (OSError, SpoolError) as exc:
             self._failed_at, self._failed_reason = now, "spool_unavailable"
             self._lose("spool_unavailable", 1)
@@ -165,6 +168,18 @@ class SegmentWriter:
             )
             return None
         return self._open
+
+    def _create_fitting(self, size: int, needed: int) -> _Open:
+        """A new segment of `size` bytes or, where the disk (or a quota, or a file size limit) has
+        less room than that, the largest smaller one it takes, down to what the record needs."""
+        smallest = max(_SMALLEST_SEGMENT, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
+        while True:
+            try:
+                return self._create(size)
+            except OSError as exc:
+                if exc.errno not in _NO_ROOM or size <= smallest:
+                    raise
+                size = max(size // 2, smallest)
 
     def _create(self, size: int) -> _Open:
         """A new segment: allocated, headed, locked and mapped, then renamed into view."""

@@ -71,6 +71,7 @@ class _Segment:
     sealed: bool = False
     changed: bool = False
     checked_at: float = 0.0
+    undeletable: bool = False  # finished, but the file could not be deleted (a read-only directory)
 
     def finish(self, offset: int) -> None:
         self.finished.add(offset)
@@ -413,12 +414,22 @@ class Agent:
                 continue
             if any(p.segment is seg for p in self._retry):
                 continue
+            if seg.undeletable:
+                continue  # finished, but its file could not be deleted: kept here, never read again
             seg.ack.finished = True
             if not seg.sealed:
                 self._count("recovered", seg.ack.sent + seg.ack.dead_lettered)
-            with contextlib.suppress(OSError):
+            try:
                 layout.write_ack(seg.path, seg.ack)
-                seg.path.unlink()
+            except OSError:  # a full disk: the segment goes all the same (that frees room), and the
+                with contextlib.suppress(OSError):  # stale acknowledgement, which would say "waiting"
+                    layout.ack_path(seg.path).unlink(missing_ok=True)
+            try:
+                seg.path.unlink(missing_ok=True)
+            except OSError as exc:  # a read-only directory: send it no more; a later agent sends it
+                self._diag.warning("undeletable", "logloop agent: cannot delete %s: %s", seg.path, exc)
+                seg.undeletable = True
+                continue  # once more, refused by the server as duplicates
             del self._segments[seg.path]
             self._forget(seg)
 

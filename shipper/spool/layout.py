@@ -16,6 +16,7 @@ once, since the file remembers what was counted).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -101,22 +102,25 @@ def write_ack(segment: Path, ack: Ack) -> None:
     """Replace the acknowledgement file atomically (a reader sees the old or the new state)."""
     target = ack_path(segment)
     temporary = target.with_name(target.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, ack.to_json())
-    finally:
-        os.close(fd)
+    _write_whole(temporary, ack.to_json())
     os.replace(temporary, target)
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _write_whole(temporary, json.dumps(data).encode())
+    os.replace(temporary, path)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write `data` as the whole of a private file; OSError unless every byte is written (a full
+    disk or a file size limit can cut a write short: a cut file must not replace a whole one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, json.dumps(data).encode())
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.ENOSPC, "short write", str(path))
     finally:
         os.close(fd)
-    os.replace(temporary, path)
 
 
 def read_json(path: Path) -> dict[str, Any]:
