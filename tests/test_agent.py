@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -365,6 +366,31 @@ def test_an_agent_that_cannot_record_its_progress_sends_once_and_frees_the_disk(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["500", "500", "0", "True"]
+
+
+def test_an_agent_starts_and_drains_the_spool_on_a_full_disk(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """On a disk too full for one more byte (a file size limit of 0), an agent still starts, delivers
+    what the spool holds, deletes it and exits; a full spool on a full disk is not stuck for good."""
+    install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path, delivery="thread", idle_exit=1.0)
+    handler._stop.set()  # nothing delivered by the program: the agent started below does it
+    logger = logger_only_to("agent.fulldisk", handler)
+    for i in range(300):
+        logger.warning("full disk n%d", i)
+    handler.close()
+    agent = subprocess.run(
+        launcher.command() or [],
+        input=launcher.settings_message(handler.spool_dir, handler.transport_spec, handler.agent_config),
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0)),
+        capture_output=True,
+        timeout=60,
+    )
+    assert agent.returncode == 0, agent.stderr[-2000:]
+    assert layout.segments(handler.spool_dir) == []
+    assert log_messages(es, index_prefix) == collections.Counter(f"full disk n{i}" for i in range(300))
 
 
 _DELETED_SPOOL_CHILD = """

@@ -8,6 +8,7 @@ Light on purpose: the program imports this to find out whether an agent runs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -38,8 +39,14 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
                         (spool_dir / STARTING_NAME).unlink()  # one runs: no start is under way
                 return None
             time.sleep(0.05)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode(), 0)
+    who = json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode()
+    try:
+        if os.pwrite(fd, who, 0) != len(who):
+            raise OSError(errno.ENOSPC, "short write")
+        os.ftruncate(fd, len(who))
+    except OSError:  # a full disk: hold the lock all the same (delivering is what frees the disk),
+        with contextlib.suppress(OSError):  # saying nothing rather than a former holder's pid
+            os.ftruncate(fd, 0)
     with contextlib.suppress(OSError):
         (spool_dir / STARTING_NAME).unlink()  # the start is done
     return fd

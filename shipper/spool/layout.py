@@ -119,6 +119,9 @@ def _write_whole(path: Path, data: bytes) -> None:
     try:
         if os.write(fd, data) != len(data):
             raise OSError(errno.ENOSPC, "short write", str(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        raise
     finally:
         os.close(fd)
 
