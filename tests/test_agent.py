@@ -393,6 +393,34 @@ def test_an_agent_starts_and_drains_the_spool_on_a_full_disk(
     assert log_messages(es, index_prefix) == collections.Counter(f"full disk n{i}" for i in range(300))
 
 
+def _anonymous_memory_kb(pid: int) -> int:
+    """The process's resident anonymous memory (its heap: not the segments it maps), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_the_agents_memory_stays_bounded_while_the_node_is_unreachable(tmp_path: Path) -> None:
+    """With the node unreachable and 120 MB of records in the spool, the agent keeps at most a bounded
+    amount of them in memory (waiting for their retry): its heap stays under 80 MB."""
+    handler = ShipperHandler(
+        "memory", es_url="http://127.0.0.1:9", spool_path=tmp_path / "s", request_timeout=1.0, idle_exit=5
+    )
+    logger = logger_only_to("agent.memory", handler)
+    for i in range(50_000):
+        logger.warning("memory n%d %s", i, "q" * 2000)
+    assert handler.ready(30)
+    pid = int(lock.holder(handler.spool_dir)["pid"])
+    most, deadline = 0, time.monotonic() + 6
+    while time.monotonic() < deadline:
+        most = max(most, _anonymous_memory_kb(pid))
+        time.sleep(0.1)
+    handler.close()
+    assert handler.stats().retried > 0  # the agent read records and tried to send them
+    assert most < 80_000
+
+
 _DELETED_SPOOL_CHILD = """
 import logging, os, shutil, sys, time
 import shipper

@@ -119,6 +119,7 @@ class Agent:
         self._dead_letters = deadletter.DeadLetterFile(layout.deadletter_path(spool_dir))
         self._segments: dict[Path, _Segment] = {}
         self._retry: deque[_Pending] = deque()
+        self._retry_bytes = 0  # the documents' bytes in `_retry`: bounded, like their number
         self._blocked: dict[str, tuple[float, float]] = {}  # index -> (until, last delay)
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
@@ -227,6 +228,7 @@ class Agent:
     def _forget(self, seg: _Segment) -> None:
         """A segment deleted under us (the writer's overflow policy counted its records)."""
         self._retry = deque(p for p in self._retry if p.segment is not seg)
+        self._retry_bytes = sum(len(p.event.body) for p in self._retry)
         if isinstance(seg.data, mmap.mmap):
             with contextlib.suppress(BufferError, ValueError):
                 seg.data.close()
@@ -240,7 +242,7 @@ class Agent:
         self._filled = True  # unless every segment is read to its end now (below)
         for seg in list(self._segments.values()):
             while not seg.ended and len(batch) < config.batch_size and size < config.batch_max_bytes:
-                if len(self._retry) >= config.retry_limit:
+                if len(self._retry) >= config.retry_limit or self._retry_bytes >= config.retry_max_bytes:
                     return read
                 found = segment.scan(seg.data, seg.read_pos, limit=config.batch_size - len(batch))
                 for frame in found.frames:
@@ -253,7 +255,7 @@ class Agent:
                     if pending is None:
                         continue
                     if self._blocked.get(pending.event.index, (0.0, 0.0))[0] > now:
-                        self._retry.append(pending)
+                        self._wait_retry(pending)
                     else:
                         batch.append(pending)
                         size += len(pending.event.body)
@@ -337,6 +339,7 @@ class Agent:
             else:
                 waiting.append(pending)
         self._retry = waiting
+        self._retry_bytes = sum(len(p.event.body) for p in waiting)
         return due
 
     # -- send and settle --------------------------------------------------------------------------
@@ -369,8 +372,12 @@ class Agent:
                 self._count("retried")
                 if outcome.cause == SHARD_LIMIT:
                     self._count("shard_limit_retries")
-                self._retry.append(pending)
+                self._wait_retry(pending)
                 self._block(index, now, outcome)
+
+    def _wait_retry(self, pending: _Pending) -> None:
+        self._retry.append(pending)
+        self._retry_bytes += len(pending.event.body)
 
     def _block(self, index: str, now: float, outcome: Outcome) -> None:
         until, delay = self._blocked.get(index, (0.0, 0.0))
