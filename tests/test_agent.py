@@ -421,6 +421,45 @@ def test_the_agents_memory_stays_bounded_while_the_node_is_unreachable(tmp_path:
     assert most < 80_000
 
 
+_THREAD_FORK_CHILD = """
+import logging, os, sys, time
+import shipper
+url, spool, prefix = sys.argv[1:4]
+h = shipper.install("tf", es_url=url, spool_path=spool, index_prefix=prefix, delivery="thread")
+log = logging.getLogger("tf")
+log.info("parent n0")
+assert h.ready(30)  # the parent's delivery thread holds the directory's lock
+if os.fork() == 0:
+    time.sleep(0.5)  # the parent is gone
+    for i in range(50):
+        log.info("child n%d", i)
+    print(h.wait_delivered(20), flush=True)
+    os._exit(0)
+"""
+
+
+def test_a_forked_child_delivers_in_thread_mode_after_its_parent_exits(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """With delivery in a thread, a forked child that outlives its parent delivers its own records
+    while it runs: it does not keep the parent's hold on the directory, which kept every agent out."""
+    install_template(es, index_prefix)
+    script = tmp_path / "child.py"
+    script.write_text(_THREAD_FORK_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(tmp_path / "spool"), index_prefix],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]
+    assert log_messages(es, index_prefix) == collections.Counter(
+        ["parent n0", *(f"child n{i}" for i in range(50))]
+    )
+
+
 _DELETED_SPOOL_CHILD = """
 import logging, os, shutil, sys, time
 import shipper

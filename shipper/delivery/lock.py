@@ -19,6 +19,7 @@ from typing import Any
 from shipper.spool import layout
 
 STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
+_held: set[int] = set()  # descriptors of the locks this process holds (a delivery thread's)
 
 
 def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int | None:
@@ -49,12 +50,27 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
             os.ftruncate(fd, 0)
     with contextlib.suppress(OSError):
         (spool_dir / STARTING_NAME).unlink()  # the start is done
+    _held.add(fd)
     return fd
 
 
 def release(fd: int) -> None:
+    _held.discard(fd)
     with contextlib.suppress(OSError):
         os.close(fd)  # the flock goes with the last descriptor
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: close the copies of the parent's lock descriptors. The flock belongs to the
+    open file, which the copy shares: kept, it would hold the directory for as long as the child
+    lives, the parent gone, and keep every agent (the child's own delivery thread too) out."""
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def running(spool_dir: Path) -> bool:
