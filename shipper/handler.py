@@ -72,6 +72,7 @@ _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
 
 AGENT_THREADS: set[int] = set()  # idents of in-process agent threads: what they log is never shipped
 _handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
+_local: Final = reentry.local
 _fork_generation = 0
 
 
@@ -284,7 +285,7 @@ class ShipperHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
             return
-        state = reentry.local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
+        state = _local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
         if state.get("busy"):  # a signal handler, or capture() itself, logged
             pending = state.setdefault("pending", [])
             if len(pending) < _REENTRANT_LIMIT:
