@@ -270,6 +270,62 @@ def test_a_signal_handler_that_logs_while_the_thread_is_inside_the_shipper_does_
     assert dropped == 0
 
 
+_INTERRUPTED_CHILD = """
+import logging, signal, sys, time
+from pathlib import Path
+from shipper.handler import ShipperHandler
+handler = ShipperHandler("interrupted", spool_path=Path(sys.argv[1]), delivery="thread")
+handler._stop.set()  # no delivery: every record stays in the spool, where the test reads it
+handler.writer.segment_bytes = 64 * 1024  # many segments made, so many interrupted while made
+logger = logging.getLogger("interrupted")
+logger.handlers, logger.propagate = [handler], False
+armed = False
+def interrupt(signum, frame):
+    if armed:
+        raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, interrupt)
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+returned, started, i = [], time.monotonic(), 0
+while time.monotonic() - started < 2:
+    i += 1
+    try:
+        armed = True
+        logger.warning("call %d %s", i, "k" * 200)
+        armed = False
+        returned.append(i)
+    except KeyboardInterrupt:
+        armed = False
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+handler.close()
+from shipper.spool import layout
+held = [p.name for p in Path(sys.argv[1]).iterdir() if layout.held(p, exclusive=True)]
+print(len(held), " ".join(map(str, returned)))  # files this process still holds, though closed
+"""
+
+
+def test_keyboard_interrupts_during_logging_leave_nothing_behind(tmp_path: Path) -> None:
+    """Ctrl-C (KeyboardInterrupt) landing anywhere inside logging calls, thousands of times: every
+    call that returned is in the spool, the program holds no file it dropped, and the segment files
+    left half-made are deleted by the agent's sweep."""
+    script = tmp_path / "child.py"
+    script.write_text(_INTERRUPTED_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    held, *calls = done.stdout.split()
+    assert held == "0"
+    returned = {f"call {i} {'k' * 200}" for i in map(int, calls)}
+    assert len(returned) > 100
+    assert returned <= set(_records_in(tmp_path / "s"))
+    layout.sweep_unfinished(tmp_path / "s", older_than=0)  # as the agent does, after a minute
+    assert [p.name for p in (tmp_path / "s").iterdir() if p.name.endswith(".new")] == []
+
+
 def test_close_is_bounded_with_a_server_that_never_answers(tmp_path: Path) -> None:
     """With delivery in a thread and a server that accepts connections but never answers, close()
     returns within its one deadline (not a sum of per-step timeouts) and the records stay spooled."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import mmap
 import os
 import threading
@@ -55,7 +56,7 @@ _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smalle
 @dataclass(slots=True)
 class _Open:
     path: Path
-    fd: int
+    file: io.FileIO  # dropped however (an exception a signal handler raised), it closes: lock released
     map: mmap.mmap
     size: int
     position: int
@@ -129,7 +130,7 @@ class SegmentWriter:
             with contextlib.suppress(OSError, ValueError, BufferError):
                 current.map.close()
             with contextlib.suppress(OSError):
-                os.close(current.fd)
+                current.file.close()
 
     # -- segments ---------------------------------------------------------------------------------
 
@@ -186,32 +187,40 @@ class SegmentWriter:
         token = int.from_bytes(os.urandom(8), "little")
         pid, created = os.getpid(), time.time_ns() // 1_000_000
         path = self.spool_dir / layout.segment_name(created, pid, token)
-        fd, mapped = self._map_new(path, size)
-        header = segment.encode_header(token, pid, created)
-        mapped[: len(header)] = header
-        opened = _Open(path, fd, mapped, size, segment.HEADER.size)
-        program = self._program()
-        start = opened.position + segment.FRAME.size
-        mapped[start : start + len(program)] = program
-        mapped[opened.position : start] = segment.frame_header(program)
-        opened.position += segment.frame_size(len(program))
-        os.rename(path.with_name(f".{path.name}.new"), path)
+        file, mapped = self._map_new(path, size)
+        try:
+            header = segment.encode_header(token, pid, created)
+            mapped[: len(header)] = header
+            opened = _Open(path, file, mapped, size, segment.HEADER.size)
+            program = self._program()
+            start = opened.position + segment.FRAME.size
+            mapped[start : start + len(program)] = program
+            mapped[opened.position : start] = segment.frame_header(program)
+            opened.position += segment.frame_size(len(program))
+            os.rename(path.with_name(f".{path.name}.new"), path)
+        except BaseException:  # KeyboardInterrupt included: no half-made file left behind
+            _discard(path.with_name(f".{path.name}.new"), file, mapped)
+            raise
         return opened
 
-    def _map_new(self, path: Path, size: int) -> tuple[int, mmap.mmap]:
-        """A hidden file for the segment `path`: created, locked, allocated and mapped."""
+    def _map_new(self, path: Path, size: int) -> tuple[io.FileIO, mmap.mmap]:
+        """A hidden file for the segment `path`: created, locked, allocated and mapped.
+
+        Held as file objects, not bare descriptors, so that whatever interrupts this (a signal
+        handler's exception lands between any two steps) the descriptors close when dropped; a
+        hidden file left so is unlocked, and swept by the agent (`layout.sweep_unfinished`)."""
         layout.ensure_private_dir(self.spool_dir)
         hidden = path.with_name(f".{path.name}.new")
-        fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        file = io.FileIO(hidden, "x+", opener=_private)
         try:
+            fd = file.fileno()
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _allocate(fd, size)
             # MAP_POPULATE: the pages are faulted in now, not one by one on the program's threads.
             flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-            return fd, mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
+            return file, mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
-            os.close(fd)
-            hidden.unlink(missing_ok=True)
+            _discard(hidden, file, None)
             raise
 
     def rescue(self) -> None:
@@ -226,7 +235,7 @@ class SegmentWriter:
         as a duplicate), into the directory created again. If that fails, they are counted lost."""
         current = self._open
         try:
-            if current is None or os.fstat(current.fd).st_nlink:
+            if current is None or os.fstat(current.file.fileno()).st_nlink:
                 return
         except OSError:
             return
@@ -237,20 +246,18 @@ class SegmentWriter:
             self._drop(current, exc)
             return
         current.map.close()
-        os.close(current.fd)
+        current.file.close()
         self._open = restored
 
     def _restored(self, current: _Open) -> _Open:
-        fd, mapped = self._map_new(current.path, current.size)
+        file, mapped = self._map_new(current.path, current.size)
         try:
             mapped[: current.position] = current.map[: current.position]
             os.rename(current.path.with_name(f".{current.path.name}.new"), current.path)
         except BaseException:
-            mapped.close()
-            os.close(fd)
-            current.path.with_name(f".{current.path.name}.new").unlink(missing_ok=True)
+            _discard(current.path.with_name(f".{current.path.name}.new"), file, mapped)
             raise
-        return _Open(current.path, fd, mapped, current.size, current.position)
+        return _Open(current.path, file, mapped, current.size, current.position)
 
     def _drop(self, lost: _Open, exc: Exception) -> None:
         """A deleted segment that cannot be written again: its records are counted lost."""
@@ -258,7 +265,7 @@ class SegmentWriter:
         self._lose("spool_deleted", max(0, len(frames) - 1))  # the first frame is the program's facts
         self.written.pop(lost.path, None)
         lost.map.close()
-        os.close(lost.fd)
+        lost.file.close()
         self._diag.warning(
             "deleted",
             "logloop shipper: the spool %s was deleted and cannot be written again (%s): records lost",
@@ -274,7 +281,7 @@ class SegmentWriter:
         if seal:
             current.map[current.position : current.position + segment.FRAME.size] = segment.seal_frame()
         current.map.close()
-        os.close(current.fd)  # releases the lock: the agent may now finish the segment
+        current.file.close()  # releases the lock: the agent may now finish the segment
 
     def _make_room(self, size: int) -> bool:
         """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
@@ -296,6 +303,21 @@ class SegmentWriter:
             used -= freed
             self._lose("spool_overflow", lost)
         return True
+
+
+def _discard(hidden: Path, file: io.FileIO, mapped: mmap.mmap | None) -> None:
+    """Let go of a segment file that was never renamed into view, and delete it (it holds no record)."""
+    with contextlib.suppress(OSError, ValueError, BufferError):
+        if mapped is not None:
+            mapped.close()
+    with contextlib.suppress(OSError):
+        file.close()
+    with contextlib.suppress(OSError):
+        hidden.unlink(missing_ok=True)
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_CLOEXEC, 0o600)
 
 
 def _allocate(fd: int, size: int) -> None:

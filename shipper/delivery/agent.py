@@ -54,6 +54,7 @@ _LIVENESS_EVERY: Final = 0.5  # seconds between checks whether a quiet segment's
 _STATS_EVERY: Final = 0.5  # seconds between writes of agent.json
 _SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgement files
 _ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
+_UNFINISHED_KEPT: Final = 60.0  # seconds before an unlocked, never-finished segment file is deleted
 _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
 
 
@@ -180,12 +181,13 @@ class Agent:
                 self._segments[path] = opened
 
     def _sweep(self) -> None:
-        """Delete acknowledgement files of finished segments that no writer folded in (it died):
-        every few minutes, those older than an hour."""
+        """Every few minutes: delete acknowledgement files of finished segments that no writer folded
+        in (it died), older than an hour, and segment files a writer never finished making."""
         now = time.monotonic()
         if now - self._swept < _SWEEP_EVERY:
             return
         self._swept = now
+        layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT)
         cutoff = time.time() - _ACK_KEPT
         for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
             with contextlib.suppress(OSError):

@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import stat
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -63,6 +64,22 @@ def segments(path: Path) -> list[Path]:
     with contextlib.suppress(OSError):
         return sorted(p for p in path.iterdir() if p.name.endswith(SUFFIX))
     return []
+
+
+def sweep_unfinished(path: Path, older_than: float) -> int:
+    """Delete the hidden files of segments never renamed into view (`.<name>.seg.new`, they hold no
+    record) that no writer holds any more and that are older than `older_than` seconds: what a writer
+    interrupted while making one (a signal handler's exception, SIGKILL) left behind. How many."""
+    deleted = 0
+    with contextlib.suppress(OSError):
+        for entry in path.iterdir():
+            if not (entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")):
+                continue
+            with contextlib.suppress(OSError):
+                if abs(time.time() - entry.stat().st_mtime) > older_than and not held(entry, exclusive=True):
+                    entry.unlink()
+                    deleted += 1
+    return deleted
 
 
 def ack_path(segment: Path) -> Path:
