@@ -443,8 +443,9 @@ class ShipperHandler(logging.Handler):
             self._start_agent_thread()
 
     def _start_agent_thread(self) -> None:
-        from shipper.delivery.agent import Agent  # imports the client library: only in thread mode
+        from shipper.delivery.agent import Agent, preload  # the client library: only in thread mode
 
+        preload(self.transport_spec)  # here, not on the thread: a fork must not catch it importing
         agent = Agent(self.spool_dir, self.transport_spec.make, self.agent_config)
         self._agent = agent
 

@@ -428,21 +428,24 @@ url, spool, prefix = sys.argv[1:4]
 h = shipper.install("tf", es_url=url, spool_path=spool, index_prefix=prefix, delivery="thread")
 log = logging.getLogger("tf")
 log.info("parent n0")
-assert h.ready(30)  # the parent's delivery thread holds the directory's lock
-if os.fork() == 0:
-    time.sleep(0.5)  # the parent is gone
-    for i in range(50):
-        log.info("child n%d", i)
-    print(h.wait_delivered(20), flush=True)
-    os._exit(0)
+assert h.ready(30)  # the parent's delivery thread holds the directory's lock, and starts sending
+for c in range(4):  # forks while that thread works (its first send imports the transport)
+    if os.fork() == 0:
+        time.sleep(0.5)  # the parent is gone
+        for i in range(50):
+            log.info("child %d n%d", c, i)
+        os.write(1, str(h.wait_delivered(20)).encode() + bytes([10]))  # one write: four children
+        os._exit(0)
+    time.sleep(0.003)
 """
 
 
 def test_a_forked_child_delivers_in_thread_mode_after_its_parent_exits(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
-    """With delivery in a thread, a forked child that outlives its parent delivers its own records
-    while it runs: it does not keep the parent's hold on the directory, which kept every agent out."""
+    """With delivery in a thread, forked children that outlive their parent deliver their records
+    while they run: none keeps the parent's hold on the directory (which kept every agent out), and
+    none waits for ever on an import the parent's delivery thread was making when it forked."""
     install_template(es, index_prefix)
     script = tmp_path / "child.py"
     script.write_text(_THREAD_FORK_CHILD)
@@ -454,9 +457,9 @@ def test_a_forked_child_delivers_in_thread_mode_after_its_parent_exits(
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True"]
+    assert done.stdout.split() == ["True"] * 4
     assert log_messages(es, index_prefix) == collections.Counter(
-        ["parent n0", *(f"child n{i}" for i in range(50))]
+        ["parent n0", *(f"child {c} n{i}" for c in range(4) for i in range(50))]
     )
 
 

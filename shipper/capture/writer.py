@@ -53,10 +53,19 @@ _NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
 
 
+class _SegmentFile(io.FileIO):
+    """A segment's file: closed when dropped, quietly (a writer that was never closed is not a bug to
+    warn about at exit; the program's death releases the segment all the same)."""
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
 @dataclass(slots=True)
 class _Open:
     path: Path
-    file: io.FileIO  # dropped however (an exception a signal handler raised), it closes: lock released
+    file: _SegmentFile  # dropped however (a signal handler's exception), it closes: lock released
     map: mmap.mmap
     size: int
     position: int
@@ -203,7 +212,7 @@ class SegmentWriter:
             raise
         return opened
 
-    def _map_new(self, path: Path, size: int) -> tuple[io.FileIO, mmap.mmap]:
+    def _map_new(self, path: Path, size: int) -> tuple[_SegmentFile, mmap.mmap]:
         """A hidden file for the segment `path`: created, locked, allocated and mapped.
 
         Held as file objects, not bare descriptors, so that whatever interrupts this (a signal
@@ -211,7 +220,7 @@ class SegmentWriter:
         hidden file left so is unlocked, and swept by the agent (`layout.sweep_unfinished`)."""
         layout.ensure_private_dir(self.spool_dir)
         hidden = path.with_name(f".{path.name}.new")
-        file = io.FileIO(hidden, "x+", opener=_private)
+        file = _SegmentFile(hidden, "x+", opener=_private)
         try:
             fd = file.fileno()
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -305,7 +314,7 @@ class SegmentWriter:
         return True
 
 
-def _discard(hidden: Path, file: io.FileIO, mapped: mmap.mmap | None) -> None:
+def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:
     """Let go of a segment file that was never renamed into view, and delete it (it holds no record)."""
     with contextlib.suppress(OSError, ValueError, BufferError):
         if mapped is not None:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper import deadletter
-from shipper.delivery import lock
+from shipper.delivery import documents, lock
 from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
 from shipper.diagnostics import RateLimitedLog
@@ -471,6 +471,16 @@ def _created(created: Any, header: segment.Header) -> float:
 
 
 # -- running as a process or a thread ------------------------------------------------------------------
+
+
+def preload(spec: TransportSpec) -> None:
+    """Import, on the calling thread, what an agent imports only when it first needs it (its transport,
+    the grouping code). For an agent run as a thread: a program that forks while that thread is in
+    the middle of an import leaves the child a module lock no thread of it will ever release, and the
+    child's own delivery thread would wait on it for ever."""
+    with contextlib.suppress(ImportError):  # an optional transport not installed: `make` says so
+        spec.implementation()
+    documents.preload()
 
 
 def main(stdin: IO[bytes] | None = None) -> int:

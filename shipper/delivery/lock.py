@@ -12,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,17 @@ from typing import Any
 from shipper.spool import layout
 
 STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
-_held: set[int] = set()  # descriptors of the locks this process holds (a delivery thread's)
+_held: set[int] = set()  # descriptors of the lock files this process has open (a delivery thread's)
+_opening = threading.Lock()  # held while one is opened and recorded: a fork waits for both
 
 
 def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int | None:
     """Take the lock for an agent with settings `key`; its descriptor, or None if another agent
     holds it (after waiting up to `wait` seconds for one with other settings to go)."""
     path = spool_dir / layout.LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    with _opening:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _held.add(fd)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -34,7 +38,7 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
             break
         except OSError:
             if holder(spool_dir).get("key") == key or time.monotonic() >= deadline:
-                os.close(fd)
+                release(fd)
                 if holder(spool_dir).get("key") == key:
                     with contextlib.suppress(OSError):
                         (spool_dir / STARTING_NAME).unlink()  # one runs: no start is under way
@@ -50,7 +54,6 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
             os.ftruncate(fd, 0)
     with contextlib.suppress(OSError):
         (spool_dir / STARTING_NAME).unlink()  # the start is done
-    _held.add(fd)
     return fd
 
 
@@ -64,13 +67,25 @@ def _forget_after_fork() -> None:
     """In a forked child: close the copies of the parent's lock descriptors. The flock belongs to the
     open file, which the copy shares: kept, it would hold the directory for as long as the child
     lives, the parent gone, and keep every agent (the child's own delivery thread too) out."""
+    global _opening
+    _opening = threading.Lock()
     for fd in _held:
         with contextlib.suppress(OSError):
             os.close(fd)
     _held.clear()
 
 
-os.register_at_fork(after_in_child=_forget_after_fork)
+def _before_fork() -> None:
+    _opening.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _opening.release()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_forget_after_fork
+)
 
 
 def running(spool_dir: Path) -> bool:
