@@ -35,6 +35,7 @@ child on the host logging into the same spool directory shares one agent.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -46,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from shipper import schema
+from shipper import reentry, schema
 from shipper.capture import program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
@@ -71,7 +72,7 @@ _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
 
 AGENT_THREADS: set[int] = set()  # idents of in-process agent threads: what they log is never shipped
 _handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
-_local = threading.local()
+_local: Final = reentry.local
 _fork_generation = 0
 
 
@@ -284,24 +285,21 @@ class ShipperHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
             return
-        state = _local.__dict__  # this thread's: "busy" while inside emit(), "pending" records
+        state = _local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
         if state.get("busy"):  # a signal handler, or capture() itself, logged
             pending = state.setdefault("pending", [])
             if len(pending) < _REENTRANT_LIMIT:
-                pending.append((self, record))
+                pending.append(functools.partial(self.emit, record))
             else:
                 self._lose("reentrant")
             return
         state["busy"] = True
         try:
             self._write(record)
-            if state.get("pending"):
-                _write_pending(state["pending"])
         finally:
             state["busy"] = False
-        if state.get("pending"):  # a signal arrived between the last look and now
-            handler, record = state["pending"].pop(0)
-            handler.emit(record)
+        if state.get("pending"):  # logged while this record was written: now, in order
+            reentry.run_pending(state)
 
     def _write(self, record: logging.LogRecord) -> None:
         try:
@@ -329,6 +327,11 @@ class ShipperHandler(logging.Handler):
     def close(self) -> None:
         """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)
         shared by every step. The agent delivers afterwards; the program does not wait for it."""
+        with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
+            self._close()
+        super().close()
+
+    def _close(self) -> None:
         deadline = time.monotonic() + self.close_timeout
         with self._lock:
             already, self.closed = self.closed, True
@@ -345,7 +348,6 @@ class ShipperHandler(logging.Handler):
                 watchdog.join(max(0.0, deadline - time.monotonic()))
             if self.prometheus is not None:
                 self.prometheus.close()
-        super().close()
 
     # -- for programs and tests ---------------------------------------------------------------------
 
@@ -382,7 +384,7 @@ class ShipperHandler(logging.Handler):
     def _lose(self, reason: str, records: int = 1) -> None:
         """Count records lost; those emit() took and could not keep count as queued too."""
         self.counters.lose(reason, records)
-        if reason != "spool_overflow":  # older records deleted to make room: counted when queued
+        if reason not in ("spool_overflow", "spool_deleted"):  # records already counted as spooled
             self._refused += records
 
     def _use_formatter(self, formatter: Any) -> None:
@@ -441,8 +443,9 @@ class ShipperHandler(logging.Handler):
             self._start_agent_thread()
 
     def _start_agent_thread(self) -> None:
-        from shipper.delivery.agent import Agent  # imports the client library: only in thread mode
+        from shipper.delivery.agent import Agent, preload  # the client library: only in thread mode
 
+        preload(self.transport_spec)  # here, not on the thread: a fork must not catch it importing
         agent = Agent(self.spool_dir, self.transport_spec.make, self.agent_config)
         self._agent = agent
 
@@ -475,6 +478,7 @@ class ShipperHandler(logging.Handler):
         next_health = time.monotonic() + self.stats_interval
         while not stop.wait(_WATCH_EVERY if self.stats_interval > _WATCH_EVERY else self.stats_interval):
             try:
+                self.writer.rescue()  # the spool directory was deleted: write the segment again
                 self._fold_finished()
                 if self._agent_thread is None and self._waiting():
                     self._ensure_agent()
@@ -554,13 +558,6 @@ class ShipperHandler(logging.Handler):
         self._watchdog = None
         self._agent = self._agent_thread = None
         self.prometheus = None  # the port belongs to the parent
-
-
-def _write_pending(pending: list[tuple[ShipperHandler, logging.LogRecord]]) -> None:
-    """Write the records logged re-entrantly during the outer emit (the busy flag still set)."""
-    while pending:
-        handler, record = pending.pop(0)
-        handler._write(record)
 
 
 def _finished(path: Path, end: int) -> bool:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+from shipper import reentry
 from shipper.exceptions import ConfigurationError
 
 COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered")
@@ -91,13 +92,14 @@ class Counters:
                 self._lost[reason] = self._lost.get(reason, 0) + amount
 
     def snapshot(self) -> ShipperStats:
-        try:
-            delivered = self.delivery()
-        except Exception:  # unreadable acknowledgement files: report what this process knows
-            delivered = {}
-        with self._lock:
-            values: dict[str, Any] = dict(self._values)
-            lost = dict(self._lost)
+        with reentry.inside():  # a signal handler that logs meanwhile must not wait on these locks
+            try:
+                delivered = self.delivery()
+            except Exception:  # unreadable acknowledgement files: report what this process knows
+                delivered = {}
+            with self._lock:
+                values: dict[str, Any] = dict(self._values)
+                lost = dict(self._lost)
         for name in (*COUNTER_NAMES, "spool_backlog", *AGENT_COUNTERS):
             if name == "dropped":
                 continue  # summed from the reasons below

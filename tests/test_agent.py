@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -101,6 +102,20 @@ def test_ready_says_when_delivery_runs(es_url: str, index_prefix: str, tmp_path:
     handler = _handler(es_url, index_prefix, tmp_path, delivery=delivery)
     assert handler.ready(30)
     assert lock.holder(handler.spool_dir)["mode"] == delivery
+    handler.close()
+
+
+def test_a_start_claim_dated_in_the_future_does_not_hold_back_the_agent(tmp_path: Path) -> None:
+    """A start claim left by an agent that died while starting, dated in the future because the clock
+    has since jumped back, is stale like an old one: the next program starts an agent at once."""
+    spool = tmp_path / "s"
+    layout.ensure_private_dir(spool)
+    claim = spool / lock.STARTING_NAME
+    claim.write_bytes(b"")
+    later = time.time() + 3600
+    os.utime(claim, (later, later))
+    handler = ShipperHandler("claim", es_url="http://127.0.0.1:9", spool_path=spool, idle_exit=1)
+    assert handler.ready(15)
     handler.close()
 
 
@@ -246,11 +261,11 @@ def test_an_uncreatable_spool_directory_warns_once_and_counts(tmp_path: Path) ->
 
 
 def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
-    """With the file size limit below a segment (a disk that fills up), records are counted lost with
-    a one-line warning, and the program goes on."""
+    """With the file size limit below the smallest segment (a disk that is full), records are counted
+    lost with a one-line warning, and the program goes on."""
     script = (
         "import logging, resource, shipper\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))\n"
         f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'spool')!r})\n"
         "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
         "for i in range(50): log.warning('w %d', i)\n"
@@ -261,6 +276,267 @@ def test_a_full_disk_is_counted_and_never_raises(tmp_path: Path) -> None:
     assert done.stdout.split()[:2] == ["50", "50"]
     warnings = [line for line in done.stderr.splitlines() if "logloop" in line]
     assert len(warnings) == 1 and "cannot write the spool" in warnings[0]
+
+
+@pytest.mark.parametrize("max_bytes", [100_000, 1_000_000])
+@pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest"])
+def test_the_spool_stays_within_its_bound_and_uses_it(tmp_path: Path, policy: str, max_bytes: int) -> None:
+    """With nothing delivered, the spool's segments never take more than `spool_max_bytes` on disk
+    under either overflow policy, the bound is used (at least half of it holds records), and every
+    record given up is counted under the policy's reason."""
+    handler = ShipperHandler(
+        "bound",
+        spool_path=tmp_path / "s",
+        spool_max_bytes=max_bytes,
+        spool_overflow=policy,
+        delivery="thread",
+    )
+    handler._stop.set()  # nothing delivered: what is written stays until the policy gives it up
+    logger = logger_only_to("agent.bound", handler)
+    peak = used = 0
+    for i in range(20_000):
+        logger.info("bound n%d %s", i, "y" * 100)
+        if i % 250 == 0:
+            used = sum(path.stat().st_size for path in layout.segments(tmp_path / "s"))
+            peak = max(peak, used)
+    handler.close()
+    stats = handler.stats()
+    assert peak <= max_bytes
+    assert used >= max_bytes // 2
+    reason = "spool_overflow" if policy == "drop_oldest" else "spool_full"
+    assert dict(stats.lost) == {reason: stats.dropped}
+    assert stats.dropped > 0 and stats.queued == 20_000
+
+
+def test_a_nearly_full_disk_is_filled_with_smaller_segments(tmp_path: Path) -> None:
+    """With room on the disk for less than a whole segment (a file size limit of 100 kB), records are
+    written in smaller segments instead of being dropped: all of them are kept."""
+    script = (
+        "import logging, resource, shipper\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+        f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'spool')!r}, delivery='thread')\n"
+        "h._stop.set()\n"  # nothing delivered: every record stays in the spool
+        "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
+        "for i in range(3000): log.warning('w %d %s', i, 'z' * 100)\n"
+        "s = h.stats(); print(s.queued, s.spooled, s.dropped)\n"
+    )
+    done = _run_program(script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3000", "3000", "0"]
+
+
+_UNRECORDABLE_CHILD = """
+import logging, resource, sys, time
+from pathlib import Path
+from shipper.delivery.agent import Agent
+from shipper.delivery.config import AgentConfig
+from shipper.handler import ShipperHandler
+from shipper.spool import layout
+from shipper.transports.memory import MemoryTransport
+spool = Path(sys.argv[1])
+handler = ShipperHandler("full", spool_path=spool, delivery="thread")
+handler._stop.set()  # the agent below delivers
+log = logging.getLogger("full"); log.addHandler(handler); log.propagate = False
+for i in range(500):
+    log.warning("w %d", i)
+handler.close()
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # from now on no acknowledgement can be written
+transport = MemoryTransport()
+agent = Agent(spool, lambda: transport, AgentConfig(idle_exit=0.5, poll_interval=0.01))
+agent.deadline = time.monotonic() + 15
+started = time.monotonic()
+agent.run()
+ids = [doc["_id"] for doc in transport.documents]
+print(len(ids), len(set(ids)), len(layout.segments(spool)), time.monotonic() - started < 10)
+"""
+
+
+def test_an_agent_that_cannot_record_its_progress_sends_once_and_frees_the_disk(tmp_path: Path) -> None:
+    """An agent that cannot write its acknowledgement files (a full disk) sends each record once,
+    deletes the sent segments (which frees the disk) and exits when idle, instead of sending them
+    again and again."""
+    script = tmp_path / "child.py"
+    script.write_text(_UNRECORDABLE_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "spool")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["500", "500", "0", "True"]
+
+
+def test_an_agent_starts_and_drains_the_spool_on_a_full_disk(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """On a disk too full for one more byte (a file size limit of 0), an agent still starts, delivers
+    what the spool holds, deletes it and exits; a full spool on a full disk is not stuck for good."""
+    install_template(es, index_prefix)
+    handler = _handler(es_url, index_prefix, tmp_path, delivery="thread", idle_exit=1.0)
+    handler._stop.set()  # nothing delivered by the program: the agent started below does it
+    logger = logger_only_to("agent.fulldisk", handler)
+    for i in range(300):
+        logger.warning("full disk n%d", i)
+    handler.close()
+    agent = subprocess.run(
+        launcher.command() or [],
+        input=launcher.settings_message(handler.spool_dir, handler.transport_spec, handler.agent_config),
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0)),
+        capture_output=True,
+        timeout=60,
+    )
+    assert agent.returncode == 0, agent.stderr[-2000:]
+    assert layout.segments(handler.spool_dir) == []
+    assert log_messages(es, index_prefix) == collections.Counter(f"full disk n{i}" for i in range(300))
+
+
+def _anonymous_memory_kb(pid: int) -> int:
+    """The process's resident anonymous memory (its heap: not the segments it maps), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_the_agents_memory_stays_bounded_while_the_node_is_unreachable(tmp_path: Path) -> None:
+    """With the node unreachable and 120 MB of records in the spool, the agent keeps at most a bounded
+    amount of them in memory (waiting for their retry): its heap stays under 80 MB."""
+    handler = ShipperHandler(
+        "memory", es_url="http://127.0.0.1:9", spool_path=tmp_path / "s", request_timeout=1.0, idle_exit=5
+    )
+    logger = logger_only_to("agent.memory", handler)
+    for i in range(50_000):
+        logger.warning("memory n%d %s", i, "q" * 2000)
+    assert handler.ready(30)
+    pid = int(lock.holder(handler.spool_dir)["pid"])
+    most, deadline = 0, time.monotonic() + 6
+    while time.monotonic() < deadline:
+        most = max(most, _anonymous_memory_kb(pid))
+        time.sleep(0.1)
+    handler.close()
+    assert handler.stats().retried > 0  # the agent read records and tried to send them
+    assert most < 80_000
+
+
+_THREAD_FORK_CHILD = """
+import logging, os, sys, time
+import shipper
+url, spool, prefix = sys.argv[1:4]
+h = shipper.install("tf", es_url=url, spool_path=spool, index_prefix=prefix, delivery="thread")
+log = logging.getLogger("tf")
+log.info("parent n0")
+assert h.ready(30)  # the parent's delivery thread holds the directory's lock, and starts sending
+for c in range(4):  # forks while that thread works (its first send imports the transport)
+    if os.fork() == 0:
+        time.sleep(0.5)  # the parent is gone
+        for i in range(50):
+            log.info("child %d n%d", c, i)
+        os.write(1, str(h.wait_delivered(20)).encode() + bytes([10]))  # one write: four children
+        os._exit(0)
+    time.sleep(0.003)
+"""
+
+
+def test_a_forked_child_delivers_in_thread_mode_after_its_parent_exits(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """With delivery in a thread, forked children that outlive their parent deliver their records
+    while they run: none keeps the parent's hold on the directory (which kept every agent out), and
+    none waits for ever on an import the parent's delivery thread was making when it forked."""
+    install_template(es, index_prefix)
+    script = tmp_path / "child.py"
+    script.write_text(_THREAD_FORK_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(tmp_path / "spool"), index_prefix],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"] * 4
+    assert log_messages(es, index_prefix) == collections.Counter(
+        ["parent n0", *(f"child {c} n{i}" for c in range(4) for i in range(50))]
+    )
+
+
+_DELETED_SPOOL_CHILD = """
+import logging, os, shutil, sys, time
+import shipper
+spool = sys.argv[2]
+h = shipper.install("deleted", es_url=sys.argv[1], spool_path=spool, index_prefix=sys.argv[3], idle_exit=5)
+log = logging.getLogger("deleted")
+for i in range(200):
+    log.info("before n%d", i)
+assert h.wait_delivered(30)
+def delete():  # out of the way first, as a cleaner would, so that nothing writes into it meanwhile
+    os.rename(spool, spool + ".deleted")
+    shutil.rmtree(spool + ".deleted")
+delete()  # a long-lived program: the next look of its watchdog finds the segment gone
+for i in range(200):
+    log.info("after n%d", i)
+time.sleep(1.5)
+for i in range(100):
+    log.info("last n%d", i)
+delete()  # and right before a normal exit
+s = h.stats()
+print(s.dropped)
+"""
+
+
+def test_a_spool_directory_deleted_while_the_program_runs_loses_nothing(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A spool directory deleted under a running program (by hand, or a cleaner of temporary files),
+    once while it runs on and once right before it exits: every record arrives, each once."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    script = tmp_path / "child.py"
+    script.write_text(_DELETED_SPOOL_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(spool), index_prefix],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"]
+    drain = ShipperHandler("drain", es_url=es_url, index_prefix=index_prefix, spool_path=spool, idle_exit=2)
+    assert drain.wait_delivered(60)
+    drain.close()
+    found = log_messages(es, index_prefix)
+    expected = {
+        f"{phase} n{i}"
+        for phase, count in (("before", 200), ("after", 200), ("last", 100))
+        for i in range(count)
+    }
+    assert set(found) == expected
+    assert max(found.values()) == 1
+
+
+def test_a_deleted_spool_that_cannot_be_written_again_is_counted(tmp_path: Path) -> None:
+    """A spool directory deleted and replaced by a file: the records the deleted segment held, before
+    and after the deletion, are counted lost when it is sealed, and the program goes on."""
+    spool = tmp_path / "spool"
+    script = (
+        "import logging, shutil, shipper\n"
+        f"h = shipper.ShipperHandler('x', spool_path={str(spool)!r}, delivery='thread')\n"
+        "h._stop.set()\n"  # no delivery: every record is still in the segment when it is deleted
+        "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
+        "for i in range(30): log.warning('w %d', i)\n"
+        f"shutil.rmtree({str(spool)!r}); open({str(spool)!r}, 'w').close()\n"
+        "for i in range(20): log.warning('w %d', i)\n"
+        "h.close(); s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"
+    )
+    done = _run_program(script)
+    assert done.returncode == 0, done.stderr
+    queued, dropped, lost = done.stdout.strip().split(maxsplit=2)
+    assert (queued, dropped) == ("50", "50")
+    assert lost == "{'spool_deleted': 50}"
 
 
 @pytest.mark.slow

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -20,6 +23,7 @@ from shipper.handler import ShipperHandler
 from shipper.spool import layout, records, segment
 
 FORMATTER = EcsFormatter(service_name="codec")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _chained() -> BaseException:
@@ -209,6 +213,117 @@ def test_records_logged_from_a_signal_handler_inside_emit_are_kept(tmp_path: Pat
     assert from_signal
     assert len(messages) == 20_000 + len(from_signal) == handler.stats().spooled
     assert handler.stats().dropped == 0
+
+
+_SIGNAL_WHILE_INSIDE_CHILD = """
+import logging, signal, sys, time
+from pathlib import Path
+import shipper
+from shipper.handler import ShipperHandler
+base = Path(sys.argv[1])
+(base / "a-file").write_text("")
+kept = ShipperHandler("inside", spool_path=base / "kept", delivery="thread")
+lost = ShipperHandler("inside", spool_path=base / "a-file" / "spool", delivery="thread")  # uncreatable
+for handler in (kept, lost):
+    handler._stop.set()  # no delivery: what was written stays counted as spooled
+kept.writer.segment_bytes = 64 * 1024  # a segment per record from the signal handler: keep them small
+logger = logging.getLogger("inside")
+logger.handlers, logger.propagate = [kept, lost], False
+logger.setLevel(logging.INFO)
+from_signal = [0]
+def on_alarm(signum, frame):
+    from_signal[0] += 1
+    logger.info("from the signal handler %d", from_signal[0])
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+started = time.monotonic()
+while time.monotonic() - started < 1.5:  # inside the shipper, outside emit(), nearly all the time
+    kept.writer.seal()
+    kept.stats()
+    shipper.stats()
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+kept.close()
+lost.close()
+print(from_signal[0], kept.stats().spooled, lost.stats().dropped, kept.stats().dropped)
+"""
+
+
+def test_a_signal_handler_that_logs_while_the_thread_is_inside_the_shipper_does_not_deadlock(
+    tmp_path: Path,
+) -> None:
+    """A signal handler that logs while its thread holds one of the shipper's locks outside emit()
+    (sealing a segment, reading the counters) neither deadlocks nor loses a record: each is written,
+    or counted lost where the spool cannot be written."""
+    script = tmp_path / "child.py"
+    script.write_text(_SIGNAL_WHILE_INSIDE_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    from_signal, spooled, lost, dropped = map(int, done.stdout.split())
+    assert from_signal > 100
+    assert spooled == lost == from_signal
+    assert dropped == 0
+
+
+_INTERRUPTED_CHILD = """
+import logging, signal, sys, time
+from pathlib import Path
+from shipper.handler import ShipperHandler
+handler = ShipperHandler("interrupted", spool_path=Path(sys.argv[1]), delivery="thread")
+handler._stop.set()  # no delivery: every record stays in the spool, where the test reads it
+handler.writer.segment_bytes = 64 * 1024  # many segments made, so many interrupted while made
+logger = logging.getLogger("interrupted")
+logger.handlers, logger.propagate = [handler], False
+armed = False
+def interrupt(signum, frame):
+    if armed:
+        raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, interrupt)
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+returned, started, i = [], time.monotonic(), 0
+while time.monotonic() - started < 2:
+    i += 1
+    try:
+        armed = True
+        logger.warning("call %d %s", i, "k" * 200)
+        armed = False
+        returned.append(i)
+    except KeyboardInterrupt:
+        armed = False
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+handler.close()
+from shipper.spool import layout
+held = [p.name for p in Path(sys.argv[1]).iterdir() if layout.held(p, exclusive=True)]
+print(len(held), " ".join(map(str, returned)))  # files this process still holds, though closed
+"""
+
+
+def test_keyboard_interrupts_during_logging_leave_nothing_behind(tmp_path: Path) -> None:
+    """Ctrl-C (KeyboardInterrupt) landing anywhere inside logging calls, thousands of times: every
+    call that returned is in the spool, the program holds no file it dropped, and the segment files
+    left half-made are deleted by the agent's sweep."""
+    script = tmp_path / "child.py"
+    script.write_text(_INTERRUPTED_CHILD)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    held, *calls = done.stdout.split()
+    assert held == "0"
+    returned = {f"call {i} {'k' * 200}" for i in map(int, calls)}
+    assert len(returned) > 100
+    assert returned <= set(_records_in(tmp_path / "s"))
+    layout.sweep_unfinished(tmp_path / "s", older_than=0)  # as the agent does, after a minute
+    assert [p.name for p in (tmp_path / "s").iterdir() if p.name.endswith(".new")] == []
 
 
 def test_close_is_bounded_with_a_server_that_never_answers(tmp_path: Path) -> None:

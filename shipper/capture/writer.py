@@ -11,11 +11,13 @@ writer (wait for more) from a dead one (finish the segment, count a torn tail). 
 of its parent's segment (it must not keep the parent's lock alive) and starts its own on its first
 record.
 
-When a segment is full the writer seals it and starts another. Before that it checks the spool's
-size bound: with `drop_oldest` it deletes the oldest segments no live writer holds (their unsent
-records are counted lost), with `drop_newest` it refuses records until the agent frees room
-(counted lost). A segment that cannot be created (disk full, directory gone) loses the record,
-counted, with a warning at most once a minute; the program never sees an error.
+When a segment is full the writer seals it and starts another (a segment is at most a quarter of the
+size bound, so a small bound is kept, and used). Before that it checks the bound: with `drop_oldest`
+it deletes the oldest segments no live writer holds (their unsent records are counted lost), with
+`drop_newest` it refuses records until the agent frees room (counted lost). On a nearly full disk
+segments are made smaller, to use the room there is; a segment that cannot be created at all (disk
+full, directory gone) loses the record, counted, with a warning at most once a minute; the program
+never sees an error.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import mmap
 import os
 import threading
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from shipper import reentry
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import SpoolError
 from shipper.spool import layout, segment
@@ -44,12 +48,24 @@ FIRST_SEGMENT_BYTES: Final = 256 * 1024  # a short script allocates and maps no 
 _FRAME_PACK: Final = segment.FRAME.pack
 _crc32: Final = zlib.crc32
 _RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment after a failure
+_SMALLEST_SEGMENT: Final = 16 * 1024  # on a nearly full disk segments shrink down to this
+_NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+_SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
+
+
+class _SegmentFile(io.FileIO):
+    """A segment's file: closed when dropped, quietly (a writer that was never closed is not a bug to
+    warn about at exit; the program's death releases the segment all the same)."""
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 @dataclass(slots=True)
 class _Open:
     path: Path
-    fd: int
+    file: _SegmentFile  # dropped however (a signal handler's exception), it closes: lock released
     map: mmap.mmap
     size: int
     position: int
@@ -77,6 +93,7 @@ class SegmentWriter:
         self._lock = threading.Lock()
         self._open: _Open | None = None
         self._failed_at = -_RETRY_CREATE_EVERY
+        self._failed_reason = "spool_unavailable"
         self._diag = RateLimitedLog()
         self.written: dict[Path, int] = {}  # this process's segments and where its last record ends
         self.appended = 0  # records written by this process
@@ -108,7 +125,7 @@ class SegmentWriter:
 
     def seal(self) -> None:
         """Mark the current segment finished (the agent may delete it once sent) and let it go."""
-        with self._lock:
+        with reentry.inside(), self._lock:
             self._close_current(seal=True)
 
     def forget_after_fork(self) -> None:
@@ -122,22 +139,25 @@ class SegmentWriter:
             with contextlib.suppress(OSError, ValueError, BufferError):
                 current.map.close()
             with contextlib.suppress(OSError):
-                os.close(current.fd)
+                current.file.close()
 
     # -- segments ---------------------------------------------------------------------------------
 
     def _next_segment(self, needed: int) -> _Open | None:
         now = time.monotonic()
         if self._open is None and now - self._failed_at < _RETRY_CREATE_EVERY:
-            self._lose("spool_unavailable", 1)
+            self._lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
             return None
         self._close_current(seal=True)
         first = not self.written  # this process's first segment: small, as most scripts log little
         wanted = min(self.segment_bytes, FIRST_SEGMENT_BYTES) if first else self.segment_bytes
+        # At least _SEGMENTS_PER_BOUND segments fit in the bound: a segment larger than it would take
+        # the disk past the bound (drop_oldest) or be refused however empty the spool (drop_newest).
+        wanted = min(wanted, self.max_bytes // _SEGMENTS_PER_BOUND)
         size = max(wanted, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         try:
             if not self._make_room(size):
-                self._failed_at = now
+                self._failed_at, self._failed_reason = now, "spool_full"
                 self._lose("spool_full", 1)
                 self._diag.warning(
                     "spool-full",
@@ -146,9 +166,9 @@ class SegmentWriter:
                     self.max_bytes,
                 )
                 return None
-            self._open = self._create(size)
+            self._open = self._create_fitting(size, needed)
         except (OSError, SpoolError) as exc:
-            self._failed_at = now
+            self._failed_at, self._failed_reason = now, "spool_unavailable"
             self._lose("spool_unavailable", 1)
             self._diag.warning(
                 "segment",
@@ -159,43 +179,118 @@ class SegmentWriter:
             return None
         return self._open
 
+    def _create_fitting(self, size: int, needed: int) -> _Open:
+        """A new segment of `size` bytes or, where the disk (or a quota, or a file size limit) has
+        less room than that, the largest smaller one it takes, down to what the record needs."""
+        smallest = max(_SMALLEST_SEGMENT, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
+        while True:
+            try:
+                return self._create(size)
+            except OSError as exc:
+                if exc.errno not in _NO_ROOM or size <= smallest:
+                    raise
+                size = max(size // 2, smallest)
+
     def _create(self, size: int) -> _Open:
         """A new segment: allocated, headed, locked and mapped, then renamed into view."""
-        layout.ensure_private_dir(self.spool_dir)
         token = int.from_bytes(os.urandom(8), "little")
         pid, created = os.getpid(), time.time_ns() // 1_000_000
-        name = layout.segment_name(created, pid, token)
-        hidden = self.spool_dir / f".{name}.new"
-        fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        path = self.spool_dir / layout.segment_name(created, pid, token)
+        file, mapped = self._map_new(path, size)
         try:
+            header = segment.encode_header(token, pid, created)
+            mapped[: len(header)] = header
+            opened = _Open(path, file, mapped, size, segment.HEADER.size)
+            program = self._program()
+            start = opened.position + segment.FRAME.size
+            mapped[start : start + len(program)] = program
+            mapped[opened.position : start] = segment.frame_header(program)
+            opened.position += segment.frame_size(len(program))
+            os.rename(path.with_name(f".{path.name}.new"), path)
+        except BaseException:  # KeyboardInterrupt included: no half-made file left behind
+            _discard(path.with_name(f".{path.name}.new"), file, mapped)
+            raise
+        return opened
+
+    def _map_new(self, path: Path, size: int) -> tuple[_SegmentFile, mmap.mmap]:
+        """A hidden file for the segment `path`: created, locked, allocated and mapped.
+
+        Held as file objects, not bare descriptors, so that whatever interrupts this (a signal
+        handler's exception lands between any two steps) the descriptors close when dropped; a
+        hidden file left so is unlocked, and swept by the agent (`layout.sweep_unfinished`)."""
+        layout.ensure_private_dir(self.spool_dir)
+        hidden = path.with_name(f".{path.name}.new")
+        file = _SegmentFile(hidden, "x+", opener=_private)
+        try:
+            fd = file.fileno()
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _allocate(fd, size)
             # MAP_POPULATE: the pages are faulted in now, not one by one on the program's threads.
             flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-            mapped = mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
+            return file, mmap.mmap(fd, size, flags, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
-            os.close(fd)
-            hidden.unlink(missing_ok=True)
+            _discard(hidden, file, None)
             raise
-        header = segment.encode_header(token, pid, created)
-        mapped[: len(header)] = header
-        opened = _Open(self.spool_dir / name, fd, mapped, size, segment.HEADER.size)
-        program = self._program()
-        start = opened.position + segment.FRAME.size
-        mapped[start : start + len(program)] = program
-        mapped[opened.position : start] = segment.frame_header(program)
-        opened.position += segment.frame_size(len(program))
-        os.rename(hidden, opened.path)
-        return opened
+
+    def rescue(self) -> None:
+        """Write the current segment again if its file was deleted (see `_rescue`)."""
+        with reentry.inside(), self._lock:
+            self._rescue()
+
+    def _rescue(self) -> None:
+        """The current segment's file was deleted under the writer (its directory removed by a cleaner
+        or by hand) while the records appended to it live on in the mapping: write them again, same
+        name, same header and offsets (so the same event ids: what the agent sent before is refused
+        as a duplicate), into the directory created again. If that fails, they are counted lost."""
+        current = self._open
+        try:
+            if current is None or os.fstat(current.file.fileno()).st_nlink:
+                return
+        except OSError:
+            return
+        try:
+            restored = self._restored(current)
+        except (OSError, SpoolError) as exc:
+            self._open = None
+            self._drop(current, exc)
+            return
+        current.map.close()
+        current.file.close()
+        self._open = restored
+
+    def _restored(self, current: _Open) -> _Open:
+        file, mapped = self._map_new(current.path, current.size)
+        try:
+            mapped[: current.position] = current.map[: current.position]
+            os.rename(current.path.with_name(f".{current.path.name}.new"), current.path)
+        except BaseException:
+            _discard(current.path.with_name(f".{current.path.name}.new"), file, mapped)
+            raise
+        return _Open(current.path, file, mapped, current.size, current.position)
+
+    def _drop(self, lost: _Open, exc: Exception) -> None:
+        """A deleted segment that cannot be written again: its records are counted lost."""
+        frames = segment.scan(lost.map, segment.HEADER.size).frames
+        self._lose("spool_deleted", max(0, len(frames) - 1))  # the first frame is the program's facts
+        self.written.pop(lost.path, None)
+        lost.map.close()
+        lost.file.close()
+        self._diag.warning(
+            "deleted",
+            "logloop shipper: the spool %s was deleted and cannot be written again (%s): records lost",
+            self.spool_dir,
+            getattr(exc, "strerror", None) or exc,
+        )
 
     def _close_current(self, *, seal: bool) -> None:
+        self._rescue()
         current, self._open = self._open, None
         if current is None:
             return
         if seal:
             current.map[current.position : current.position + segment.FRAME.size] = segment.seal_frame()
         current.map.close()
-        os.close(current.fd)  # releases the lock: the agent may now finish the segment
+        current.file.close()  # releases the lock: the agent may now finish the segment
 
     def _make_room(self, size: int) -> bool:
         """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
@@ -217,6 +312,21 @@ class SegmentWriter:
             used -= freed
             self._lose("spool_overflow", lost)
         return True
+
+
+def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:
+    """Let go of a segment file that was never renamed into view, and delete it (it holds no record)."""
+    with contextlib.suppress(OSError, ValueError, BufferError):
+        if mapped is not None:
+            mapped.close()
+    with contextlib.suppress(OSError):
+        file.close()
+    with contextlib.suppress(OSError):
+        hidden.unlink(missing_ok=True)
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_CLOEXEC, 0o600)
 
 
 def _allocate(fd: int, size: int) -> None:

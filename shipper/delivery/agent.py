@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper import deadletter
-from shipper.delivery import lock
+from shipper.delivery import documents, lock
 from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
 from shipper.diagnostics import RateLimitedLog
@@ -54,6 +54,7 @@ _LIVENESS_EVERY: Final = 0.5  # seconds between checks whether a quiet segment's
 _STATS_EVERY: Final = 0.5  # seconds between writes of agent.json
 _SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgement files
 _ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
+_UNFINISHED_KEPT: Final = 60.0  # seconds before an unlocked, never-finished segment file is deleted
 _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
 
 
@@ -71,6 +72,7 @@ class _Segment:
     sealed: bool = False
     changed: bool = False
     checked_at: float = 0.0
+    undeletable: bool = False  # finished, but the file could not be deleted (a read-only directory)
 
     def finish(self, offset: int) -> None:
         self.finished.add(offset)
@@ -118,6 +120,7 @@ class Agent:
         self._dead_letters = deadletter.DeadLetterFile(layout.deadletter_path(spool_dir))
         self._segments: dict[Path, _Segment] = {}
         self._retry: deque[_Pending] = deque()
+        self._retry_bytes = 0  # the documents' bytes in `_retry`: bounded, like their number
         self._blocked: dict[str, tuple[float, float]] = {}  # index -> (until, last delay)
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
@@ -178,12 +181,13 @@ class Agent:
                 self._segments[path] = opened
 
     def _sweep(self) -> None:
-        """Delete acknowledgement files of finished segments that no writer folded in (it died):
-        every few minutes, those older than an hour."""
+        """Every few minutes: delete acknowledgement files of finished segments that no writer folded
+        in (it died), older than an hour, and segment files a writer never finished making."""
         now = time.monotonic()
         if now - self._swept < _SWEEP_EVERY:
             return
         self._swept = now
+        layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT)
         cutoff = time.time() - _ACK_KEPT
         for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
             with contextlib.suppress(OSError):
@@ -226,6 +230,7 @@ class Agent:
     def _forget(self, seg: _Segment) -> None:
         """A segment deleted under us (the writer's overflow policy counted its records)."""
         self._retry = deque(p for p in self._retry if p.segment is not seg)
+        self._retry_bytes = sum(len(p.event.body) for p in self._retry)
         if isinstance(seg.data, mmap.mmap):
             with contextlib.suppress(BufferError, ValueError):
                 seg.data.close()
@@ -239,7 +244,7 @@ class Agent:
         self._filled = True  # unless every segment is read to its end now (below)
         for seg in list(self._segments.values()):
             while not seg.ended and len(batch) < config.batch_size and size < config.batch_max_bytes:
-                if len(self._retry) >= config.retry_limit:
+                if len(self._retry) >= config.retry_limit or self._retry_bytes >= config.retry_max_bytes:
                     return read
                 found = segment.scan(seg.data, seg.read_pos, limit=config.batch_size - len(batch))
                 for frame in found.frames:
@@ -252,7 +257,7 @@ class Agent:
                     if pending is None:
                         continue
                     if self._blocked.get(pending.event.index, (0.0, 0.0))[0] > now:
-                        self._retry.append(pending)
+                        self._wait_retry(pending)
                     else:
                         batch.append(pending)
                         size += len(pending.event.body)
@@ -336,6 +341,7 @@ class Agent:
             else:
                 waiting.append(pending)
         self._retry = waiting
+        self._retry_bytes = sum(len(p.event.body) for p in waiting)
         return due
 
     # -- send and settle --------------------------------------------------------------------------
@@ -368,8 +374,12 @@ class Agent:
                 self._count("retried")
                 if outcome.cause == SHARD_LIMIT:
                     self._count("shard_limit_retries")
-                self._retry.append(pending)
+                self._wait_retry(pending)
                 self._block(index, now, outcome)
+
+    def _wait_retry(self, pending: _Pending) -> None:
+        self._retry.append(pending)
+        self._retry_bytes += len(pending.event.body)
 
     def _block(self, index: str, now: float, outcome: Outcome) -> None:
         until, delay = self._blocked.get(index, (0.0, 0.0))
@@ -413,12 +423,22 @@ class Agent:
                 continue
             if any(p.segment is seg for p in self._retry):
                 continue
+            if seg.undeletable:
+                continue  # finished, but its file could not be deleted: kept here, never read again
             seg.ack.finished = True
             if not seg.sealed:
                 self._count("recovered", seg.ack.sent + seg.ack.dead_lettered)
-            with contextlib.suppress(OSError):
+            try:
                 layout.write_ack(seg.path, seg.ack)
-                seg.path.unlink()
+            except OSError:  # a full disk: the segment goes all the same (that frees room), and the
+                with contextlib.suppress(OSError):  # stale acknowledgement, which would say "waiting"
+                    layout.ack_path(seg.path).unlink(missing_ok=True)
+            try:
+                seg.path.unlink(missing_ok=True)
+            except OSError as exc:  # a read-only directory: send it no more; a later agent sends it
+                self._diag.warning("undeletable", "logloop agent: cannot delete %s: %s", seg.path, exc)
+                seg.undeletable = True
+                continue  # once more, refused by the server as duplicates
             del self._segments[seg.path]
             self._forget(seg)
 
@@ -451,6 +471,16 @@ def _created(created: Any, header: segment.Header) -> float:
 
 
 # -- running as a process or a thread ------------------------------------------------------------------
+
+
+def preload(spec: TransportSpec) -> None:
+    """Import, on the calling thread, what an agent imports only when it first needs it (its transport,
+    the grouping code). For an agent run as a thread: a program that forks while that thread is in
+    the middle of an import leaves the child a module lock no thread of it will ever release, and the
+    child's own delivery thread would wait on it for ever."""
+    with contextlib.suppress(ImportError):  # an optional transport not installed: `make` says so
+        spec.implementation()
+    documents.preload()
 
 
 def main(stdin: IO[bytes] | None = None) -> int:

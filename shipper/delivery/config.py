@@ -20,6 +20,7 @@ class AgentConfig:
     backoff_initial: float = 0.25
     backoff_max: float = 30.0
     retry_limit: int = 50_000  # documents waiting for a retry in memory before reading stops
+    retry_max_bytes: int = 16 * 1024 * 1024  # and their bytes: the rest waits in the spool, not in memory
     poll_interval: float = 0.05  # seconds between looks at the spool while nothing is new
     idle_exit: float = 30.0  # seconds with nothing to send before the agent exits
 

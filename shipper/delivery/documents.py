@@ -35,6 +35,12 @@ if TYPE_CHECKING:  # the grouping code is imported with the first error event (s
 _FORMATTERS_KEPT: Final = 64
 
 
+def preload() -> None:
+    """Import now the grouping code that the first error event would import (see `fingerprint`)."""
+    import shipper.grouping.fingerprint
+    import shipper.grouping.options  # noqa: F401
+
+
 class Documents:
     """Builds documents for the programs whose segments the agent reads (a formatter per program)."""
 

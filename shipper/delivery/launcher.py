@@ -53,7 +53,8 @@ def ensure_agent(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> b
 def _claim(spool_dir: Path) -> bool:
     """Claim the start of an agent (`agent.starting`, removed by the agent once it holds the lock):
     sixteen forked workers that find no agent while the first one is still importing start no more.
-    A claim older than `_CLAIM_STALE` seconds belongs to an agent that died starting."""
+    A claim older than `_CLAIM_STALE` seconds (or dated in the future) belongs to an agent that died
+    starting."""
     marker = spool_dir / lock.STARTING_NAME
     for _ in range(2):
         try:
@@ -61,7 +62,8 @@ def _claim(spool_dir: Path) -> bool:
             return True
         except FileExistsError:
             try:
-                if time.time() - marker.stat().st_mtime < _CLAIM_STALE:
+                age = time.time() - marker.stat().st_mtime
+                if 0 <= age < _CLAIM_STALE:  # from the future: the clock jumped back since, stale
                     return False
                 marker.unlink()
             except FileNotFoundError:

@@ -8,9 +8,11 @@ Light on purpose: the program imports this to find out whether an agent runs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,13 +20,17 @@ from typing import Any
 from shipper.spool import layout
 
 STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
+_held: set[int] = set()  # descriptors of the lock files this process has open (a delivery thread's)
+_opening = threading.Lock()  # held while one is opened and recorded: a fork waits for both
 
 
 def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int | None:
     """Take the lock for an agent with settings `key`; its descriptor, or None if another agent
     holds it (after waiting up to `wait` seconds for one with other settings to go)."""
     path = spool_dir / layout.LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    with _opening:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _held.add(fd)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -32,22 +38,54 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
             break
         except OSError:
             if holder(spool_dir).get("key") == key or time.monotonic() >= deadline:
-                os.close(fd)
+                release(fd)
                 if holder(spool_dir).get("key") == key:
                     with contextlib.suppress(OSError):
                         (spool_dir / STARTING_NAME).unlink()  # one runs: no start is under way
                 return None
             time.sleep(0.05)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode(), 0)
+    who = json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode()
+    try:
+        if os.pwrite(fd, who, 0) != len(who):
+            raise OSError(errno.ENOSPC, "short write")
+        os.ftruncate(fd, len(who))
+    except OSError:  # a full disk: hold the lock all the same (delivering is what frees the disk),
+        with contextlib.suppress(OSError):  # saying nothing rather than a former holder's pid
+            os.ftruncate(fd, 0)
     with contextlib.suppress(OSError):
         (spool_dir / STARTING_NAME).unlink()  # the start is done
     return fd
 
 
 def release(fd: int) -> None:
+    _held.discard(fd)
     with contextlib.suppress(OSError):
         os.close(fd)  # the flock goes with the last descriptor
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: close the copies of the parent's lock descriptors. The flock belongs to the
+    open file, which the copy shares: kept, it would hold the directory for as long as the child
+    lives, the parent gone, and keep every agent (the child's own delivery thread too) out."""
+    global _opening
+    _opening = threading.Lock()
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+def _before_fork() -> None:
+    _opening.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _opening.release()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_forget_after_fork
+)
 
 
 def running(spool_dir: Path) -> bool:

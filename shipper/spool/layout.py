@@ -16,10 +16,12 @@ once, since the file remembers what was counted).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import stat
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -64,6 +66,22 @@ def segments(path: Path) -> list[Path]:
     return []
 
 
+def sweep_unfinished(path: Path, older_than: float) -> int:
+    """Delete the hidden files of segments never renamed into view (`.<name>.seg.new`, they hold no
+    record) that no writer holds any more and that are older than `older_than` seconds: what a writer
+    interrupted while making one (a signal handler's exception, SIGKILL) left behind. How many."""
+    deleted = 0
+    with contextlib.suppress(OSError):
+        for entry in path.iterdir():
+            if not (entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")):
+                continue
+            with contextlib.suppress(OSError):
+                if abs(time.time() - entry.stat().st_mtime) > older_than and not held(entry, exclusive=True):
+                    entry.unlink()
+                    deleted += 1
+    return deleted
+
+
 def ack_path(segment: Path) -> Path:
     return segment.with_name(segment.name[: -len(SUFFIX)] + ACK_SUFFIX)
 
@@ -101,22 +119,28 @@ def write_ack(segment: Path, ack: Ack) -> None:
     """Replace the acknowledgement file atomically (a reader sees the old or the new state)."""
     target = ack_path(segment)
     temporary = target.with_name(target.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, ack.to_json())
-    finally:
-        os.close(fd)
+    _write_whole(temporary, ack.to_json())
     os.replace(temporary, target)
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _write_whole(temporary, json.dumps(data).encode())
+    os.replace(temporary, path)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write `data` as the whole of a private file; OSError unless every byte is written (a full
+    disk or a file size limit can cut a write short: a cut file must not replace a whole one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, json.dumps(data).encode())
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.ENOSPC, "short write", str(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        raise
     finally:
         os.close(fd)
-    os.replace(temporary, path)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -31,14 +31,11 @@ class TransportSpec:
     logstash_ssl: bool = False
 
     def make(self) -> Transport:
+        implementation = self.implementation()
         if self.kind == "elasticsearch":
-            from shipper.transports.elasticsearch import ElasticsearchTransport
-
-            return ElasticsearchTransport(self.elasticsearch)
-        from shipper.transports.logstash import LogstashTransport
-
+            return implementation(self.elasticsearch)  # type: ignore[no-any-return]
         settings = self.elasticsearch
-        return LogstashTransport(
+        return implementation(  # type: ignore[no-any-return]
             protocol="beats" if self.kind == "logstash-beats" else "tcp",
             host=self.logstash_host,
             port=self.logstash_port,
@@ -47,6 +44,16 @@ class TransportSpec:
             ca_certs=settings.ca_certs,
             socket_timeout=settings.request_timeout,
         )
+
+    def implementation(self) -> Any:
+        """The transport's class, imported now (by `make`, or ahead of it: see `delivery.agent.preload`)."""
+        if self.kind == "elasticsearch":
+            from shipper.transports.elasticsearch import ElasticsearchTransport
+
+            return ElasticsearchTransport
+        from shipper.transports.logstash import LogstashTransport
+
+        return LogstashTransport
 
     def as_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,6 +26,7 @@ client (`shipper.transports.elasticsearch`).
 from __future__ import annotations
 
 import base64
+import codecs
 import http.client
 import ipaddress
 import json
@@ -37,6 +38,11 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from shipper.connection import ElasticsearchSettings, validate
+
+# A connection encodes the host name with the idna codec, which Python imports on first use: imported
+# with this module, a request imports nothing (a program that forks while a delivery thread is in the
+# middle of an import leaves its child waiting for ever on that module: see delivery.agent.preload).
+codecs.lookup("idna")
 
 # The official client's media types: compatible with its major version, 8 (pyproject pins elasticsearch
 # below 9): 8.x servers refuse compatible-with=9, 9.x servers accept 8 (tests/test_transports.py checks

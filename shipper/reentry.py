@@ -1,0 +1,44 @@
+"""Re-entrance on a program's thread: records logged while that thread is already inside the shipper.
+
+A signal handler runs on the main thread between two steps of whatever that thread was doing; if it
+logs while the thread holds one of the shipper's locks (inside emit(), sealing a segment, reading the
+counters), taking that lock again would hang the program for good. The one rule: shipper code that
+takes a lock on a program's thread runs `inside()`, and `emit()` defers a record while `busy()`;
+deferred records are written as soon as the thread leaves the shipper.
+
+Standard library only: the handler, the segment writer and the counters all import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+
+local = threading.local()  # this thread's "busy" flag and "pending" records (emit() reads __dict__)
+
+
+def busy() -> bool:
+    return bool(local.__dict__.get("busy"))
+
+
+@contextlib.contextmanager
+def inside() -> Iterator[None]:
+    """Mark this thread as inside the shipper; on leaving, write what was logged meanwhile."""
+    state = local.__dict__
+    if state.get("busy"):
+        yield
+        return
+    state["busy"] = True
+    try:
+        yield
+    finally:
+        state["busy"] = False
+    run_pending(state)
+
+
+def run_pending(state: dict[str, list[Callable[[], object]]]) -> None:
+    """Run the deferred writes (each marks the thread busy again while it writes)."""
+    pending = state.get("pending")
+    while pending:
+        pending.pop(0)()
