@@ -474,7 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this path")
-    parser.add_argument("--only", help="run only these steps (comma-separated)")
+    parser.add_argument(
+        "--only", help="run only these steps, comma-separated: short, caller, cpu, sigkill, workers"
+    )
     parser.add_argument(
         "--child", nargs=4, metavar=("KIND", "WORKLOAD", "PREFIX", "DIR"), help=argparse.SUPPRESS
     )
@@ -494,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
         "workers": bench_workers,
     }
     chosen = args.only.split(",") if args.only else list(steps)
+    unknown = [name for name in chosen if name not in steps]
+    if unknown:
+        parser.error(f"--only: no step {', '.join(unknown)}; the steps are {', '.join(steps)}")
     results: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="bench-shipper-") as tmp:
         for name in chosen:
