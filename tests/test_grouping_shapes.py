@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
-import inspect
 import json
 import linecache
-import re
-import sys
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.inlined import INLINED_BY_312, as_python_312, in_orders, recursion_in_orders
 
 from logloop.cli import main
 from shipper.grouping import message_only
@@ -27,6 +25,7 @@ from shipper.grouping.fingerprint import (
     fingerprint_traceback,
     with_package_frames,
 )
+from shipper.grouping.options import options_from_table
 from shipper.grouping.tracebacks import parse_traceback
 
 
@@ -412,168 +411,7 @@ def test_logloop_cluster_keys_every_shape_by_its_traceback(tmp_path: Path) -> No
     assert len({row["cluster"] for row in rows}) == 5  # the two runs of one cell are one group
 
 
-# Comprehensions as Python 3.12+ prints them: PEP 709 inlines list, dict and set comprehensions, so their
-# frame (`<listcomp>`, `<dictcomp>`, `<setcomp>`) is gone and the frame of the code they run in shows
-# their line. The tests run on one interpreter, so the 3.12+ rendering of a failure is made by editing its
-# real (3.11) traceback the way 3.12 prints it (`as_python_312`: checked by hand against what CPython
-# 3.12.1 printed for the same failures); generator expressions are not inlined and keep their frame.
-
-_INLINED_BY_312 = ("<listcomp>", "<dictcomp>", "<setcomp>")
-# A frame as `traceback` prints it, inside an ExceptionGroup's box ("    | ") or not: its "File" line, then
-# the more indented lines under it (source, carets).
-_PRINTED_FRAME = re.compile(
-    r'^(?P<box>(?: *\| )?)  File "(?P<file>[^"\n]*)", line (?P<line>\d+), in (?P<function>[^\n]*)\n'
-    r"(?P<lines>(?:(?P=box)    [^\n]*\n)*)",
-    re.MULTILINE,
-)
-
-
-def as_python_312(text: str) -> str:
-    """A real traceback of Python <= 3.11 as Python 3.12+ prints the same failure: each list, dict and set
-    comprehension's frame dropped (a nested comprehension's outer ones too), the frame of the code it runs
-    in (the next outer frame, of the same file) showing the comprehension's line number, source and carets
-    instead of its own; then a run of more than three identical frames (a recursion that went through a
-    comprehension) printed as three and a "[Previous line repeated N more times]" line."""
-    frames = list(_PRINTED_FRAME.finditer(text))
-    printed = [frame[0] for frame in frames]
-    for index in range(len(frames) - 1, -1, -1):
-        inner = frames[index]
-        if inner["function"] not in _INLINED_BY_312 or not printed[index]:
-            continue
-        outer = index - 1
-        while frames[outer]["function"] in _INLINED_BY_312:
-            printed[outer] = ""
-            outer -= 1
-        enclosing = frames[outer]
-        assert (enclosing["file"], enclosing["box"]) == (inner["file"], inner["box"]), "not a real trace"
-        printed[index] = ""
-        printed[outer] = (
-            f'{inner["box"]}  File "{inner["file"]}", line {inner["line"]}, in {enclosing["function"]}\n'
-            + inner["lines"]
-        )
-    out: list[str] = []
-    done, last, run = 0, "", 0
-    for index, frame in enumerate(frames):
-        gap = text[done : frame.start()]
-        done = frame.end()
-        if gap:
-            out.append(gap)
-            last = ""
-        if not printed[index]:
-            continue
-        run = run + 1 if printed[index] == last else 1
-        last = printed[index]
-        if run <= 3:
-            out.append(printed[index])
-            continue
-        times = "time" if run == 4 else "times"
-        marker = f"{frame['box']}  [Previous line repeated {run - 3} more {times}]\n"
-        if run == 4:
-            out.append(marker)
-        else:
-            out[-1] = marker
-    out.append(text[done:])
-    return "".join(out)
-
-
-_ORDERS_PATH = "/srv/app/shop/orders.py"
-_ORDERS = """import json
-
-
-def parse_rows(rows):
-    return [int(row) for row in rows]
-
-
-def parse_counts(rows):
-    return [int(row) for row in rows]
-
-
-def index_rows(rows):
-    return {
-        row: int(row)
-        for row in rows
-    }
-
-
-def unique_rows(rows):
-    return {int(row) for row in rows}
-
-
-def parse_table(table):
-    return [[int(cell) for cell in row] for row in table]
-
-
-def decode_rows(rows):
-    return [json.loads(row) for row in rows]
-
-
-def convert_rows(rows):
-    return [vendor_convert(row) for row in rows]
-
-
-def depth(node):
-    return 1 + max([depth(child) for child in node["children"]], default=0)
-
-
-def load_or_fail(rows):
-    try:
-        return parse_rows(rows)
-    except ValueError as exc:
-        raise LookupError("rows not loaded") from exc
-
-
-def parse_batches(batches):
-    errors = []
-    for rows in batches:
-        try:
-            parse_rows(rows)
-        except ValueError as exc:
-            errors.append(exc)
-    raise ExceptionGroup("batches failed", errors)
-
-
-def sum_rows(rows):
-    return sum(int(row) for row in rows)
-
-
-def sum_counts(rows):
-    return sum(int(row) for row in rows)
-
-
-TOTALS = [int(row) for row in ROWS] if ROWS else []
-"""
-_VENDOR_PATH = "/srv/app/.venv/lib/python3.11/site-packages/vendorlib/convert.py"
-_VENDOR = """def vendor_convert(text):
-    if not text.isdigit():
-        raise ValueError(f"not a number: {text}")
-    return int(text)
-"""
-
-
-def _in_orders(call: str, **names: object) -> str:
-    """The traceback of `call` in the module `_ORDERS` (compiled as a program's file, with `names` in its
-    namespace), which calls into a library's file; both known to `linecache`. Without `call`, of the
-    module's own statements (`ROWS` in `names`: a failure at module level)."""
-    sources = {_ORDERS_PATH: _ORDERS, _VENDOR_PATH: _VENDOR}
-    for path, source in sources.items():
-        linecache.cache[path] = (len(source), None, source.splitlines(True), path)
-    try:
-        library: dict[str, object] = {}
-        exec(compile(_VENDOR, _VENDOR_PATH, "exec"), library)
-        namespace = {"ROWS": None, "vendor_convert": library["vendor_convert"], **names}
-        if not call:
-            return _trace(lambda: exec(compile(_ORDERS, _ORDERS_PATH, "exec"), namespace))
-        exec(compile(_ORDERS, _ORDERS_PATH, "exec"), namespace)
-        return _trace(lambda: eval(call, namespace))
-    finally:
-        for path in sources:
-            linecache.cache.pop(path, None)
-
-
-def _cyclic_tree() -> dict[str, list[object]]:
-    node: dict[str, list[object]] = {"children": []}
-    node["children"].append({"children": [node]})
-    return node
+# Comprehensions as Python 3.12+ prints them (see `helpers.inlined`).
 
 
 def _orders_key(text: str, logger: str = "") -> Fingerprint:
@@ -589,17 +427,6 @@ def _orders_key(text: str, logger: str = "") -> Fingerprint:
     event = fingerprint_event({"log": {"logger": logger}, "error": {"stack_trace": text}})
     assert event == general
     return event
-
-
-def _recursion(limit: int) -> str:
-    """A RecursionError through a list comprehension (`depth` of a cyclic tree) at the recursion limit
-    `limit` above the caller's depth."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(limit + len(inspect.stack()))  # the same room for the recursion in any runner
-    try:
-        return _in_orders("depth(tree)", tree=_cyclic_tree())
-    finally:
-        sys.setrecursionlimit(old)
 
 
 COMPREHENSION_FAILURES = [
@@ -622,10 +449,10 @@ def test_a_comprehension_is_keyed_alike_as_python_311_and_312_print_it(
     """A failure in a list, dict or set comprehension (nested, at module level, calling into the standard
     library or a library, in a chain or an ExceptionGroup) has one key and title whether Python <= 3.11
     printed it (a `<listcomp>` frame under its function's) or 3.12+ (no such frame: PEP 709)."""
-    text = _in_orders(call, **names)
+    text = in_orders(call, **names)
     inlined = as_python_312(text)
-    assert any(f"in {name}\n" in text for name in _INLINED_BY_312)
-    assert not any(name in inlined for name in _INLINED_BY_312)
+    assert any(f"in {name}\n" in text for name in INLINED_BY_312)
+    assert not any(name in inlined for name in INLINED_BY_312)
     assert _orders_key(inlined, logger) == _orders_key(text, logger)
 
 
@@ -633,16 +460,16 @@ def test_the_same_comprehension_in_two_functions_is_two_groups() -> None:
     """The same failure of the same comprehension text in two functions is two groups as Python 3.11
     prints it (both frames `<listcomp>`) and as 3.12+ does: a comprehension is keyed by its function."""
     for render in (str, as_python_312):
-        first = _key(render(_in_orders('parse_rows(["1", "x7"])')))
-        assert _key(render(_in_orders('parse_rows(["y8"])'))) == first
-        assert _key(render(_in_orders('parse_counts(["1", "x7"])'))).key != first.key
+        first = _key(render(in_orders('parse_rows(["1", "x7"])')))
+        assert _key(render(in_orders('parse_rows(["y8"])'))) == first
+        assert _key(render(in_orders('parse_counts(["1", "x7"])'))).key != first.key
 
 
 def test_a_recursion_through_a_comprehension_is_keyed_alike_as_python_311_and_312_print_it() -> None:
     """A RecursionError through a list comprehension is one group at any recursion limit, whether Python
     3.11 printed it (function and `<listcomp>` frames alternating) or 3.12+ (the function's frame
     repeated, with a "[Previous line repeated N more times]" line)."""
-    texts = [_recursion(limit) for limit in (150, 400)]
+    texts = [recursion_in_orders(limit) for limit in (150, 400)]
     assert all("in <listcomp>\n" in text for text in texts)
     inlined = [as_python_312(text) for text in texts]
     assert all("more times]\n" in text and "<listcomp>" not in text for text in inlined)
@@ -652,7 +479,20 @@ def test_a_recursion_through_a_comprehension_is_keyed_alike_as_python_311_and_31
 def test_a_generator_expression_keeps_its_frame() -> None:
     """A generator expression, which Python 3.12 does not inline (it prints its `<genexpr>` frame), is
     keyed by its own frame: not as a comprehension inlined into its function would be."""
-    text = _in_orders('sum_rows(["1", "x7"])')
+    text = in_orders('sum_rows(["1", "x7"])')
     assert "in <genexpr>\n" in text and as_python_312(text) == text
     as_if_inlined = as_python_312(text.replace("in <genexpr>\n", "in <listcomp>\n"))
     assert _key(as_if_inlined).key != _key(text).key
+
+
+def test_the_caller_rule_takes_a_comprehensions_caller_as_python_312_prints_it() -> None:
+    """A `group_by = "caller"` rule keys a raise called from a comprehension by the comprehension's
+    function and line, as Python 3.12+ prints its caller, whichever version printed the traceback."""
+    by_caller = options_from_table({"rules": [{"type": "RuntimeError", "group_by": "caller"}]})
+    text = in_orders('check_rows(["1"])')
+    keys = {
+        fingerprint_event({"error": {"stack_trace": shown}}, by_caller)
+        for shown in (text, as_python_312(text))
+    }
+    assert len(keys) == 1 and None not in keys
+    assert keys != {fingerprint_event({"error": {"stack_trace": text}})}  # the rule applies

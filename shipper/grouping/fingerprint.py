@@ -89,7 +89,7 @@ import itertools
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -341,8 +341,10 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
             found = _make(
                 "rule:message", _short_type(error_type), _masked_first_line(message), title=found.name
             )
-        elif rule is not None and rule.group_by == "caller" and len(frames) > 1:
-            found = _make("rule:caller", found.key, _frame_signature(frames[-2]), title=found.name)
+        elif rule is not None and rule.group_by == "caller":
+            inlined = _outermost_inlined(frames)  # the caller as Python 3.12+ prints the frames
+            if len(inlined) > 1:
+                found = _make("rule:caller", found.key, _frame_signature(inlined[-2]), title=found.name)
     parts = _user_parts(doc)
     if parts is not None:
         values = [
@@ -528,17 +530,22 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
     if site[4][:1] == "<" and _COMPILED_TEXT_RE.match(innermost):
         return None  # where compiled text failed to parse (`_compiled_text_site`): the general path decides
+    after: Iterator[str | None] | None = None  # the lines of the frames outside the site's, when not all
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
-        for lines in outer_frame_lines(exception):
+        after = outer_frame_lines(exception)
+        for lines in after:
             outer = None if lines is None else _site_of(lines)
             if outer is None:
                 return None
             if outer[2] is not FrameKind.STDLIB:
-                signature, mode, kind = outer[0], outer[1], outer[2]
+                signature, mode, kind, site = outer[0], outer[1], outer[2], outer
                 break
+        else:
+            after = None
     if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
-        for lines in itertools.chain((exception.frame_lines,), outer_frame_lines(exception)):  # lazily
+        frames = itertools.chain((exception.frame_lines,), outer_frame_lines(exception))  # lazily
+        for lines in frames:
             frame = None if lines is None else _site_of(lines)
             if lines is None or frame is None:
                 return None
@@ -546,16 +553,40 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
             if program is None:
                 return None
             if program:
-                signature, mode = frame[0], frame[1]
+                signature, mode, site, after = frame[0], frame[1], frame, frames
                 break
+            if frame[1] == _NO_SOURCE and frame[5] in _INLINED:
+                return None  # its enclosing frame, which `_inlined` leaves out, may show its source
             if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not frame[4].startswith("<"):
                 break  # `_unmarked_program_code`: the raising statement stays the key
+    if site[5] in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
+        function = _enclosing_function(site, outer_frame_lines(exception) if after is None else after)
+        if function is None:
+            return None
+        if function:
+            tail = _tail(site[4])
+            signature = f"{tail}:{function}:{signature[len(tail) + len(site[5]) + 2 :]}"
     if mode == _NO_SOURCE:
         signature += _message_part(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
         signature = _with_message(signature, "raise", source, exception.message)
     return f"{short_type}|{signature}"
+
+
+def _enclosing_function(site: _Site, outer: Iterator[str | None]) -> str | None:
+    """The function of the frame a comprehension's frame `site` stands in as Python 3.12+ prints it
+    (`_inlined`), from the lines of the frames outside it, innermost first: "" for none (it keeps its
+    own); None where the general path must decide."""
+    for lines in outer:
+        frame = None if lines is None else _site_of(lines)
+        if frame is None:
+            return None
+        if frame[4] != site[4]:
+            return ""
+        if frame[5] not in _INLINED:
+            return frame[5]
+    return ""
 
 
 def _plain_recursion_cycle(exception: PlainException) -> str | None:
@@ -571,6 +602,7 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     outer = pieces[1:]  # outermost first; the innermost frame is `exception.frame_lines`
     counted = Counter(outer)  # (in the order of their first occurrence)
     weighted: dict[str | None, tuple[str, int]] = {}  # a piece -> (its signature, frames it stands for)
+    comprehensions = False
     for piece in (*counted, None):  # (None: the innermost frame)
         lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
         site = _site_of(lines)
@@ -579,8 +611,24 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
         signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
         marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
         weighted[piece] = (signature, 1 + (int(marker[1]) if marker else 0))
-    cycle = _counted_cycle(outer, counted, weighted)
+        comprehensions = comprehensions or site[5] in _INLINED
+    if comprehensions:  # frames that Python 3.12+ would not print: walked, as the general path does
+        cycle = _read_recursion_cycle([*outer, None], exception.frame_lines)
+    else:
+        cycle = _counted_cycle(outer, counted, weighted)
     return ";".join(cycle) if cycle else None
+
+
+def _read_recursion_cycle(pieces: list[str | None], innermost: str) -> list[str] | None:
+    """`_recursion_cycle` of the frames of `pieces` (see `_plain_recursion_cycle`; None: the innermost
+    frame, of the lines `innermost`), each read by `read_frame` once; None where it declines one."""
+    frames: dict[str | None, Frame] = {}
+    for piece in dict.fromkeys(pieces):
+        frame = read_frame(innermost if piece is None else f'  File "{piece}\n')
+        if frame is None:
+            return None
+        frames[piece] = Frame(frame.filename, 0, frame.function, frame.source, frame.repeated)
+    return _recursion_cycle(tuple(map(frames.__getitem__, pieces)))
 
 
 def _counted_cycle(
@@ -621,8 +669,8 @@ def _signature_totals(counted: Counter[str], weighted: dict[str | None, tuple[st
 # `_with_message`'s funnel test (a raise statement that builds its message).
 _PLAIN_SITE, _NO_SOURCE, _BUILDS_MESSAGE = 0, 1, 2
 # A frame's site: its signature without the message part, how the message joins it, where its code
-# lives, whether a recursion marker repeats it, and its file name as the frame regex reads it.
-_Site = tuple[str, int, FrameKind, bool, str]
+# lives, whether a recursion marker repeats it, its file name as the frame regex reads it, and its function.
+_Site = tuple[str, int, FrameKind, bool, str, str]
 
 
 def _frame_site(lines: str) -> _Site | None:
@@ -646,10 +694,10 @@ def _frame_site(lines: str) -> _Site | None:
     known = _sites_by_frame.get(key)
     if known is None:
         site = _read_site(lines, path)  # (its file name is the one read here: the same first line)
-        known = (None if site is None else (site[0], site[1], site[3]),)
+        known = (None if site is None else (site[0], site[1], site[3], site[5]),)
         _sites_by_frame.put(key, known)
     found = known[0]
-    return None if found is None else (found[0], found[1], path[1], found[2], filename)
+    return None if found is None else (found[0], found[1], path[1], found[2], filename, found[3])
 
 
 def _path(filename: str) -> tuple[str, FrameKind]:
@@ -667,18 +715,18 @@ _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) mo
 def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
     without the message part, how the message joins it (`_NO_SOURCE`: no source line; `_BUILDS_MESSAGE`),
-    where its code lives, whether a recursion marker repeats it, and its file name. `path`: what its
-    file name tells (`_path`), when the caller has it."""
+    where its code lives, whether a recursion marker repeats it, its file name and its function. `path`:
+    what its file name tells (`_path`), when the caller has it."""
     frame = read_frame(lines)
     if frame is None:
         return None
     filename, function, source, repeated = frame
     tail, kind = path or (_tail(filename), _kind(filename))
     if source is None:
-        return f"{tail}:{function}:|msg:", _NO_SOURCE, kind, repeated > 0, filename
+        return f"{tail}:{function}:|msg:", _NO_SOURCE, kind, repeated > 0, filename, function
     statement = " ".join(source.split())
     mode = _BUILDS_MESSAGE if _builds_message(statement) else _PLAIN_SITE
-    return f"{tail}:{function}:{statement}", mode, kind, repeated > 0, filename
+    return f"{tail}:{function}:{statement}", mode, kind, repeated > 0, filename, function
 
 
 def _site_of(lines: str) -> _Site | None:
@@ -695,8 +743,10 @@ _CACHED_LINES: Final = 2048
 _frame_site_of: Final = functools.lru_cache(maxsize=4096)(_frame_site)
 _path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
-# whether a recursion marker repeats it.
-_sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(1024)
+# whether a recursion marker repeats it, its function.
+_sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool, str] | None]]] = BoundedMemo(
+    1024
+)
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
@@ -890,12 +940,24 @@ def _site_parts(
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
     site, innermost = _compiled_text_site(site, innermost)
+    site, innermost = _as_inlined(site, innermost)
     site = _site_frame(site, innermost)
     signature = _frame_signature(site)
     if site.source is None:
         return signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
     return signature, "raise" if _builds_message(source) else "", source
+
+
+def _as_inlined(
+    site: Frame, innermost: Callable[[], Iterator[Frame]]
+) -> tuple[Frame, Callable[[], Iterator[Frame]]]:
+    """The innermost frame `site` and the frames from it out as Python 3.12+ prints them (`_inlined`)."""
+
+    def inlined() -> Iterator[Frame]:
+        return _inlined(innermost())
+
+    return (next(inlined()) if site.function in _INLINED else site), inlined
 
 
 def _compiled_text_site(
@@ -918,8 +980,46 @@ _COMPILED_TEXT_RE: Final = re.compile(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
-    """The frames a RecursionError repeats, as sorted signatures (`_cycle_of`)."""
-    return _cycle_of([(_frame_signature(frame), 1 + frame.repeated) for frame in frames])
+    """The frames a RecursionError repeats, as sorted signatures (`_cycle_of`), as Python 3.12+ prints
+    them (`_inlined`)."""
+    return _cycle_of([(_frame_signature(frame), 1 + frame.repeated) for frame in _outermost_inlined(frames)])
+
+
+# The frames Python 3.12+ does not print (PEP 709 inlines list, dict and set comprehensions into the code
+# they are in); a generator expression's and a lambda's it does.
+_INLINED: Final = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>"})
+
+
+def _inlined(innermost: Iterable[Frame]) -> Iterator[Frame]:
+    """Frames (innermost first) as Python 3.12+ prints them, so that a key does not depend on the
+    version that printed the traceback: the frame of a comprehension (Python <= 3.11: `<listcomp>` under
+    the frame of the code it is in) as that code's frame, the next outer one of the same file that is no
+    comprehension (a function, `<module>`, a class body, `<genexpr>`), named for it, with the
+    comprehension's own line; that frame, and the outer comprehensions a nested one is in, are left out.
+    (Where a recursion marker repeats that frame, the calls it stands for but the one are kept.)"""
+    held: list[Frame] = []  # a comprehension's frame, then those of the comprehensions it is nested in
+    for frame in innermost:
+        if held and frame.filename == held[0].filename:
+            if frame.function in _INLINED:
+                held.append(frame)
+                continue
+            yield dataclasses.replace(held[0], function=frame.function)
+            held = []
+            if frame.repeated:
+                yield dataclasses.replace(frame, repeated=frame.repeated - 1)
+            continue
+        yield from held
+        held = [frame] if frame.function in _INLINED else []
+        if not held:
+            yield frame
+    yield from held
+
+
+def _outermost_inlined(frames: tuple[Frame, ...]) -> list[Frame]:
+    """`frames` (outermost first) as Python 3.12+ prints them (`_inlined`), outermost first."""
+    inlined = list(_inlined(reversed(frames)))
+    inlined.reverse()
+    return inlined
 
 
 def _cycle_of(ordered: Sequence[tuple[str, int]]) -> list[str]:

@@ -1,0 +1,202 @@
+"""Tracebacks as Python 3.12+ prints them, made from real ones of the Python <= 3.11 the tests run on.
+
+PEP 709 (Python 3.12) inlines list, dict and set comprehensions: their frame (`<listcomp>`, `<dictcomp>`,
+`<setcomp>`) is gone and the frame of the code they run in shows their line. The tests run on one
+interpreter, so the 3.12+ rendering of a failure is made by editing its real traceback the way 3.12 prints
+it (`as_python_312`: checked against what CPython 3.12.1 printed for the same failures, identical but for
+how deep a recursion gets); generator expressions are not inlined and keep their frame.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import re
+import sys
+import traceback
+from collections.abc import Callable
+
+INLINED_BY_312 = ("<listcomp>", "<dictcomp>", "<setcomp>")
+# A frame as `traceback` prints it, inside an ExceptionGroup's box ("    | ") or not: its "File" line, then
+# the more indented lines under it (source, carets).
+_PRINTED_FRAME = re.compile(
+    r'^(?P<box>(?: *\| )?)  File "(?P<file>[^"\n]*)", line (?P<line>\d+), in (?P<function>[^\n]*)\n'
+    r"(?P<lines>(?:(?P=box)    [^\n]*\n)*)",
+    re.MULTILINE,
+)
+
+
+def as_python_312(text: str) -> str:
+    """A real traceback of Python <= 3.11 as Python 3.12+ prints the same failure: each list, dict and set
+    comprehension's frame dropped (a nested comprehension's outer ones too), the frame of the code it runs
+    in (the next outer frame, of the same file) showing the comprehension's line number, source and carets
+    instead of its own; then a run of more than three identical frames (a recursion that went through a
+    comprehension) printed as three and a "[Previous line repeated N more times]" line."""
+    frames = list(_PRINTED_FRAME.finditer(text))
+    printed = [frame[0] for frame in frames]
+    for index in range(len(frames) - 1, -1, -1):
+        inner = frames[index]
+        if inner["function"] not in INLINED_BY_312 or not printed[index]:
+            continue
+        outer = index - 1
+        while frames[outer]["function"] in INLINED_BY_312:
+            printed[outer] = ""
+            outer -= 1
+        enclosing = frames[outer]
+        assert (enclosing["file"], enclosing["box"]) == (inner["file"], inner["box"]), "not a real trace"
+        printed[index] = ""
+        printed[outer] = (
+            f'{inner["box"]}  File "{inner["file"]}", line {inner["line"]}, in {enclosing["function"]}\n'
+            + inner["lines"]
+        )
+    out: list[str] = []
+    done, last, run = 0, "", 0
+    for index, frame in enumerate(frames):
+        gap = text[done : frame.start()]
+        done = frame.end()
+        if gap:
+            out.append(gap)
+            last = ""
+        if not printed[index]:
+            continue
+        run = run + 1 if printed[index] == last else 1
+        last = printed[index]
+        if run <= 3:
+            out.append(printed[index])
+            continue
+        times = "time" if run == 4 else "times"
+        marker = f"{frame['box']}  [Previous line repeated {run - 3} more {times}]\n"
+        if run == 4:
+            out.append(marker)
+        else:
+            out[-1] = marker
+    out.append(text[done:])
+    return "".join(out)
+
+
+_ORDERS_PATH = "/srv/app/shop/orders.py"
+_ORDERS = """import json
+
+
+def parse_rows(rows):
+    return [int(row) for row in rows]
+
+
+def parse_counts(rows):
+    return [int(row) for row in rows]
+
+
+def index_rows(rows):
+    return {
+        row: int(row)
+        for row in rows
+    }
+
+
+def unique_rows(rows):
+    return {int(row) for row in rows}
+
+
+def parse_table(table):
+    return [[int(cell) for cell in row] for row in table]
+
+
+def decode_rows(rows):
+    return [json.loads(row) for row in rows]
+
+
+def convert_rows(rows):
+    return [vendor_convert(row) for row in rows]
+
+
+def depth(node):
+    return 1 + max([depth(child) for child in node["children"]], default=0)
+
+
+def load_or_fail(rows):
+    try:
+        return parse_rows(rows)
+    except ValueError as exc:
+        raise LookupError("rows not loaded") from exc
+
+
+def parse_batches(batches):
+    errors = []
+    for rows in batches:
+        try:
+            parse_rows(rows)
+        except ValueError as exc:
+            errors.append(exc)
+    raise ExceptionGroup("batches failed", errors)
+
+
+def check(row):
+    raise RuntimeError("row rejected")
+
+
+def check_rows(rows):
+    return [check(row) for row in rows]
+
+
+def sum_rows(rows):
+    return sum(int(row) for row in rows)
+
+
+def sum_counts(rows):
+    return sum(int(row) for row in rows)
+
+
+TOTALS = [int(row) for row in ROWS] if ROWS else []
+"""
+_VENDOR_PATH = "/srv/app/.venv/lib/python3.11/site-packages/vendorlib/convert.py"
+_VENDOR = """def vendor_convert(text):
+    if not text.isdigit():
+        raise ValueError(f"not a number: {text}")
+    return int(text)
+"""
+
+
+def in_orders(call: str, **names: object) -> str:
+    """The traceback of `call` in the module `_ORDERS` (compiled as a program's file, with `names` in its
+    namespace), which calls into a library's file; both known to `linecache`. Without `call`, of the
+    module's own statements (`ROWS` in `names`: a failure at module level)."""
+    sources = {_ORDERS_PATH: _ORDERS, _VENDOR_PATH: _VENDOR}
+    for path, source in sources.items():
+        linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+    try:
+        library: dict[str, object] = {}
+        exec(compile(_VENDOR, _VENDOR_PATH, "exec"), library)
+        namespace = {"ROWS": None, "vendor_convert": library["vendor_convert"], **names}
+        if not call:
+            return formatted(lambda: exec(compile(_ORDERS, _ORDERS_PATH, "exec"), namespace))
+        exec(compile(_ORDERS, _ORDERS_PATH, "exec"), namespace)
+        return formatted(lambda: eval(call, namespace))
+    finally:
+        for path in sources:
+            linecache.cache.pop(path, None)
+
+
+def cyclic_tree() -> dict[str, list[object]]:
+    node: dict[str, list[object]] = {"children": []}
+    node["children"].append({"children": [node]})
+    return node
+
+
+def recursion_in_orders(limit: int) -> str:
+    """A RecursionError through a list comprehension (`depth` of a cyclic tree) at the recursion limit
+    `limit` above the caller's depth."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + len(inspect.stack()))  # the same room for the recursion in any runner
+    try:
+        return in_orders("depth(tree)", tree=cyclic_tree())
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def formatted(function: Callable[[], object]) -> str:
+    """The traceback `function` raises, as `traceback.format_exception` prints it."""
+    try:
+        function()
+    except BaseException as exc:  # the point is to format whatever it raises
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("did not raise")
