@@ -713,7 +713,8 @@ def _frame_site(lines: str) -> _Site | None:
         known = (None if site is None else site[:4],)
         _sites_by_frame.put(key, known)
     found = known[0]
-    return None if found is None else found + (path[1], filename)
+    # (a concatenation: one new tuple, where unpacking builds a list first; 34 ns against 60)
+    return None if found is None else found + (path[1], filename)  # noqa: RUF005
 
 
 def _path(filename: str) -> tuple[str, FrameKind]:
