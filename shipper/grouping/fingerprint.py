@@ -1044,10 +1044,10 @@ def _cycle_of(ordered: Sequence[tuple[str, int]]) -> list[str]:
     frames it stands for (a recursion marker's count added): where the limit strikes depends on the
     stack depth at the start, and a generator expression's frame (`<genexpr>`; a comprehension's too on
     Python <= 3.11, unless read as 3.12+ prints it: `_inlined`) alternates with the recursive function's,
-    so no single frame is "the" site. The recursion that
-    reached the limit is the innermost one: it starts at the outermost call of the innermost frame
-    that repeats, and callers above it that repeat too (a middleware chain calling the same method
-    once per layer, an outer recursion of the program's) are no part of it, however deep they were.
+    so no single frame is "the" site. The recursion that reached the limit is the innermost one: it
+    starts at the outermost call of the innermost frame that repeats, and callers above it that repeat
+    too (a middleware chain calling the same method once per layer, an outer recursion of the
+    program's) are no part of it, however deep they were.
     Its cycle is the set of its frames that repeat: more than once, and at least a quarter as often as
     the one that repeats most (a frame a few levels of it call apart from the others is not)."""
     totals: dict[str, int] = {}

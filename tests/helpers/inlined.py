@@ -74,6 +74,9 @@ def as_python_312(text: str) -> str:
     return "".join(out)
 
 
+# A program's module (package `shop`) whose functions fail in comprehensions of each kind, in a chain, an
+# ExceptionGroup, a recursion, a call into the standard library or into a library (`_VENDOR`), at module
+# level (`ROWS`); `parse_counts` is `parse_rows` again under another name, `sum_rows` a generator expression.
 _ORDERS_PATH = "/srv/app/shop/orders.py"
 _ORDERS = """import json
 
@@ -142,10 +145,6 @@ def sum_rows(rows):
     return sum(int(row) for row in rows)
 
 
-def sum_counts(rows):
-    return sum(int(row) for row in rows)
-
-
 TOTALS = [int(row) for row in ROWS] if ROWS else []
 """
 _VENDOR_PATH = "/srv/app/.venv/lib/python3.11/site-packages/vendorlib/convert.py"
@@ -176,7 +175,7 @@ def in_orders(call: str, **names: object) -> str:
             linecache.cache.pop(path, None)
 
 
-def cyclic_tree() -> dict[str, list[object]]:
+def _cyclic_tree() -> dict[str, list[object]]:
     node: dict[str, list[object]] = {"children": []}
     node["children"].append({"children": [node]})
     return node
@@ -188,7 +187,7 @@ def recursion_in_orders(limit: int) -> str:
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(limit + len(inspect.stack()))  # the same room for the recursion in any runner
     try:
-        return in_orders("depth(tree)", tree=cyclic_tree())
+        return in_orders("depth(tree)", tree=_cyclic_tree())
     finally:
         sys.setrecursionlimit(old)
 
