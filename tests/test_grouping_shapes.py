@@ -7,6 +7,7 @@ import ast
 import concurrent.futures
 import json
 import linecache
+import random
 import time
 import traceback
 from collections.abc import Callable
@@ -496,3 +497,42 @@ def test_the_caller_rule_takes_a_comprehensions_caller_as_python_312_prints_it()
     }
     assert len(keys) == 1 and None not in keys
     assert keys != {fingerprint_event({"error": {"stack_trace": text}})}  # the rule applies
+
+
+# Frames of one file, and of another, as Python 3.11 prints them: a comprehension's only right under a
+# frame of its file (the code it runs in, or the comprehension it is nested in).
+_TREE_FRAMES = [
+    ("tree", '  File "/srv/app/tree.py", line 21, in size\n    return 1 + max([size(c) for c in node])\n'),
+    ("tree", '  File "/srv/app/tree.py", line 30, in walk\n    return walk(node.parent)\n'),
+    ("tree", '  File "/srv/app/tree.py", line 31, in <genexpr>\n    return all(walk(c) for c in node)\n'),
+    ("other", '  File "/srv/app/other.py", line 8, in load\n    return {k: walk(v) for k, v in rows}\n'),
+]
+_TREE_COMPREHENSIONS = {
+    "tree": [
+        '  File "/srv/app/tree.py", line 21, in <listcomp>\n    return 1 + max([size(c) for c in node])\n',
+        '  File "/srv/app/tree.py", line 22, in <setcomp>\n    {size(c) for c in row}\n',
+    ],
+    "other": ['  File "/srv/app/other.py", line 9, in <dictcomp>\n    v: walk(v) for v in rows\n'],
+}
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_random_recursions_through_comprehensions_are_keyed_alike_as_python_311_and_312_print_them(
+    seed: int,
+) -> None:
+    """Random call sequences of a few functions and the comprehensions in them (nested, under frames a
+    recursion marker repeats), ending in a RecursionError or another error, have one key as Python 3.11
+    prints them and as 3.12+ does (`as_python_312`)."""
+    rng = random.Random(seed)
+    lines, file = [], ""
+    for _ in range(rng.randrange(1, 40)):
+        if file and rng.random() < 0.4:
+            lines.append(rng.choice(_TREE_COMPREHENSIONS[file]))  # a comprehension run by the frame above
+            continue
+        file, frame = rng.choice(_TREE_FRAMES)
+        lines.append(frame)
+        if rng.random() < 0.15:
+            lines.append(f"  [Previous line repeated {rng.randrange(1, 60)} more times]\n")
+    text = "Traceback (most recent call last):\n" + "".join(lines)
+    text += rng.choice(("RecursionError: maximum recursion depth exceeded\n", "ValueError: bad 7\n"))
+    assert _key(as_python_312(text)) == _key(text), text

@@ -17,59 +17,75 @@ import traceback
 from collections.abc import Callable
 
 INLINED_BY_312 = ("<listcomp>", "<dictcomp>", "<setcomp>")
-# A frame as `traceback` prints it, inside an ExceptionGroup's box ("    | ") or not: its "File" line, then
-# the more indented lines under it (source, carets).
+# A frame as `traceback` prints it, inside an ExceptionGroup's box ("    | ") or not: its "File" line, the
+# more indented lines under it (source, carets), and the recursion marker that may follow.
 _PRINTED_FRAME = re.compile(
     r'^(?P<box>(?: *\| )?)  File "(?P<file>[^"\n]*)", line (?P<line>\d+), in (?P<function>[^\n]*)\n'
-    r"(?P<lines>(?:(?P=box)    [^\n]*\n)*)",
+    r"(?P<lines>(?:(?P=box)    [^\n]*\n)*)"
+    r"(?:(?P=box)  \[Previous line repeated (?P<repeated>\d+) more times?\]\n)?",
     re.MULTILINE,
 )
+# A frame to print: what `traceback` tells repeats by (box, file, line number, function), its lines, and
+# how many calls in a row it stands for.
+_Shown = tuple[tuple[str, str, str, str], str, int]
 
 
 def as_python_312(text: str) -> str:
     """A real traceback of Python <= 3.11 as Python 3.12+ prints the same failure: each list, dict and set
     comprehension's frame dropped (a nested comprehension's outer ones too), the frame of the code it runs
     in (the next outer frame, of the same file) showing the comprehension's line number, source and carets
-    instead of its own; then a run of more than three identical frames (a recursion that went through a
-    comprehension) printed as three and a "[Previous line repeated N more times]" line."""
+    instead of its own (the other calls a recursion marker on that frame stands for stay as they were);
+    then, as `traceback` prints them, a run of more than three frames of one file, line and function (a
+    recursion that went through a comprehension) printed as three and a "[Previous line repeated N more
+    times]" line."""
     frames = list(_PRINTED_FRAME.finditer(text))
-    printed = [frame[0] for frame in frames]
+    shown: list[_Shown | None] = [
+        (
+            (frame["box"], frame["file"], frame["line"], frame["function"]),
+            text[frame.start() : frame.end("lines")],
+            1 + int(frame["repeated"] or 0),
+        )
+        for frame in frames
+    ]
     for index in range(len(frames) - 1, -1, -1):
-        inner = frames[index]
-        if inner["function"] not in INLINED_BY_312 or not printed[index]:
+        inner, held = frames[index], shown[index]
+        if inner["function"] not in INLINED_BY_312 or held is None:
             continue
         outer = index - 1
         while frames[outer]["function"] in INLINED_BY_312:
-            printed[outer] = ""
+            shown[outer] = None
             outer -= 1
-        enclosing = frames[outer]
-        assert (enclosing["file"], enclosing["box"]) == (inner["file"], inner["box"]), "not a real trace"
-        printed[index] = ""
-        printed[outer] = (
-            f'{inner["box"]}  File "{inner["file"]}", line {inner["line"]}, in {enclosing["function"]}\n'
-            + inner["lines"]
-        )
+        enclosing, around = frames[outer], shown[outer]
+        assert (enclosing["file"], enclosing["box"]) == (inner["file"], inner["box"]) and around, "not real"
+        box, file, line, function = inner["box"], inner["file"], inner["line"], enclosing["function"]
+        merged = f'{box}  File "{file}", line {line}, in {function}\n' + inner["lines"]
+        shown[index] = ((box, file, line, function), merged, 1)
+        shown[outer] = None if around[2] == 1 else (around[0], around[1], around[2] - 1)
     out: list[str] = []
-    done, last, run = 0, "", 0
+    done, run = 0, 0
+    last: tuple[str, str, str, str] | None = None
     for index, frame in enumerate(frames):
         gap = text[done : frame.start()]
         done = frame.end()
         if gap:
             out.append(gap)
-            last = ""
-        if not printed[index]:
+            last = None
+        entry = shown[index]
+        if entry is None:
             continue
-        run = run + 1 if printed[index] == last else 1
-        last = printed[index]
-        if run <= 3:
-            out.append(printed[index])
-            continue
-        times = "time" if run == 4 else "times"
-        marker = f"{frame['box']}  [Previous line repeated {run - 3} more {times}]\n"
-        if run == 4:
-            out.append(marker)
-        else:
-            out[-1] = marker
+        key, lines, calls = entry
+        for _ in range(calls):
+            run = run + 1 if key == last else 1
+            last = key
+            if run <= 3:
+                out.append(lines)
+                continue
+            times = "time" if run == 4 else "times"
+            marker = f"{key[0]}  [Previous line repeated {run - 3} more {times}]\n"
+            if run == 4:
+                out.append(marker)
+            else:
+                out[-1] = marker
     out.append(text[done:])
     return "".join(out)
 
