@@ -18,12 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.inlined import as_python_312, in_orders
 
 from shipper.grouping.fingerprint import (
     clear_caches,
     fingerprint_event,
     fingerprint_plain,
     fingerprint_traceback,
+    with_package_frames,
 )
 from shipper.grouping.tracebacks import parse_traceback
 
@@ -468,3 +470,97 @@ def test_callers_that_repeat_above_a_recursion_do_not_split_it(
     assert len(keys) == 1 and None not in keys
     other = key_of(_recursion_under(60, _descend_self))
     assert other is not None and other not in keys
+
+
+COMPREHENSION_CALLS = [
+    pytest.param('parse_rows(["1", "x7"])', {}, id="list-comprehension"),
+    pytest.param('index_rows(["1", "x7"])', {}, id="dict-comprehension-over-lines"),
+    pytest.param('unique_rows(["1", "x7"])', {}, id="set-comprehension"),
+    pytest.param('parse_table([["1"], ["2", "x7"]])', {}, id="nested-comprehensions"),
+    pytest.param("", {"ROWS": ["1", "x7"]}, id="at-module-level"),
+    pytest.param('decode_rows(["{}", "{x7"])', {}, id="standard-library-raise"),
+    pytest.param('convert_rows(["1", "x7"])', {}, id="library-raise"),
+    pytest.param('load_or_fail(["1", "x7"])', {}, id="chain"),
+    pytest.param('sum_rows(["1", "x7"])', {}, id="generator-expression"),
+]
+
+
+@pytest.mark.parametrize(("call", "names"), COMPREHENSION_CALLS)
+@pytest.mark.parametrize("render", [str, as_python_312], ids=["python-3.11", "python-3.12"])
+@pytest.mark.parametrize("package", ["", "shop"], ids=["no-package", "program-package"])
+def test_fast_path_agrees_on_comprehensions_as_python_311_and_312_print_them(
+    call: str, names: dict[str, object], render: Callable[[str], str], package: str
+) -> None:
+    """Failures in comprehensions, as Python 3.11 prints them and as 3.12+ does (inlined), with the
+    program's package known or not, take the fast path, with the general parser's key."""
+    text = render(in_orders(call, **names))
+    clear_caches()
+    fast = fingerprint_plain(text, package)
+    general = fingerprint_traceback(parse_traceback(with_package_frames(text, package) if package else text))
+    assert fast is not None and fast == general
+
+
+_COMPREHENSION_FRAMES = (
+    '  File "/srv/app/tree.py", line 21, in size\n    return 1 + max([size(child) for child in node])\n',
+    '  File "/srv/app/tree.py", line 21, in <listcomp>\n'
+    "    return 1 + max([size(child) for child in node])\n",
+    '  File "/srv/app/tree.py", line 22, in <setcomp>\n    {size(c) for c in row}\n',
+    '  File "/srv/app/tree.py", line 23, in <dictcomp>\n',
+    '  File "/srv/app/tree.py", line 30, in walk\n    return walk(node.parent)\n',
+    '  File "/srv/app/tree.py", line 31, in <genexpr>\n    return all(walk(c) for c in node)\n',
+    '  File "/srv/app/other.py", line 5, in <listcomp>\n    return [walk(c) for c in node]\n',
+    '  File "/srv/app/other.py", line 8, in load\n    return {k: walk(v) for k, v in rows}\n',
+    '  File "/srv/app/other.py", line 9, in <dictcomp>\n',
+    '  File "/srv/venv/lib/python3.11/site-packages/mw/chain.py", line 7, in __call__\n'
+    "    return self.inner(r)\n",
+    '  File "/srv/venv/lib/python3.11/site-packages/mw/chain.py", line 9, in <listcomp>\n'
+    "    return [self.inner(r) for r in rs]\n",
+    '  File "/usr/lib/python3.11/json/decoder.py", line 337, in <listcomp>\n'
+    "    return [self.decode(s) for s in items]\n",
+    '  File "/usr/lib/python3.11/json/decoder.py", line 353, in raw_decode\n'
+    "    obj, end = self.scan_once(s, idx)\n",
+)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_comprehension_frames_in_any_order_get_the_general_key(seed: int) -> None:
+    """Random sequences of frames with comprehension frames among them (nested, outermost, under a frame of
+    another file, without source, under a recursion marker), ending in a RecursionError or another error,
+    with the program's package known or not, get the general parser's key from the fast path."""
+    rng = random.Random(seed)
+    frames = []
+    for _ in range(rng.randrange(1, 30)):
+        frame = rng.choice(_COMPREHENSION_FRAMES)
+        if rng.random() < 0.1:
+            frame += f"  [Previous line repeated {rng.randrange(0, 400)} more times]\n"
+        frames.append(frame)
+    text = "Traceback (most recent call last):\n" + "".join(frames)
+    text += rng.choice(("RecursionError: maximum recursion depth exceeded\n", "ValueError: bad 7\n"))
+    package = rng.choice(("", "tree"))
+    clear_caches()
+    fast = fingerprint_plain(text, package)
+    general = fingerprint_traceback(parse_traceback(with_package_frames(text, package) if package else text))
+    assert fast is None or fast == general, text
+
+
+WITHOUT_SOURCE_UNDER_SOURCE = """Traceback (most recent call last):
+  File "/srv/app/tree.py", line 21, in size
+    return 1 + max([size(child) for child in node])
+  File "/srv/app/other.py", line 8, in load
+    return {k: walk(v) for k, v in rows}
+  File "/srv/app/other.py", line 9, in <dictcomp>
+  File "/srv/venv/lib/python3.11/site-packages/mw/chain.py", line 7, in __call__
+    return self.inner(r)
+ValueError: bad 7
+"""
+
+
+def test_a_comprehension_without_source_under_its_function_with_source_gets_the_general_key() -> None:
+    """A library raise called from a comprehension whose line was not printed (its function's was: the
+    frame that stands in for both as Python 3.12+ prints them has none) gets the general parser's key
+    with the program's package known."""
+    clear_caches()
+    fast = fingerprint_plain(WITHOUT_SOURCE_UNDER_SOURCE, "tree")
+    general = fingerprint_traceback(parse_traceback(with_package_frames(WITHOUT_SOURCE_UNDER_SOURCE, "tree")))
+    assert fast is None or fast == general
+    assert general.name.endswith("(tree.size)")  # other.py is not the program's: its caller is

@@ -7,10 +7,14 @@ import ast
 import concurrent.futures
 import json
 import linecache
+import random
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+from helpers.inlined import INLINED_BY_312, as_python_312, in_orders, recursion_in_orders
 
 from logloop.cli import main
 from shipper.grouping import message_only
@@ -20,7 +24,9 @@ from shipper.grouping.fingerprint import (
     fingerprint_event,
     fingerprint_plain,
     fingerprint_traceback,
+    with_package_frames,
 )
+from shipper.grouping.options import options_from_table
 from shipper.grouping.tracebacks import parse_traceback
 
 
@@ -404,3 +410,129 @@ def test_logloop_cluster_keys_every_shape_by_its_traceback(tmp_path: Path) -> No
     assert [row["category"] for row in rows] == ["traceback"] * len(texts)
     assert [row["cluster"] for row in rows] == [_key(text).key for text in texts]
     assert len({row["cluster"] for row in rows}) == 5  # the two runs of one cell are one group
+
+
+# Comprehensions as Python 3.12+ prints them (see `helpers.inlined`).
+
+
+def _orders_key(text: str, logger: str = "") -> Fingerprint:
+    """`_key`, for an event logged by `logger` (the program's package: `logger`'s first part)."""
+    if not logger:
+        return _key(text)
+    package = logger.partition(".")[0]
+    clear_caches()
+    general = fingerprint_traceback(parse_traceback(with_package_frames(text, package)))
+    fast = fingerprint_plain(text, package)
+    assert fast is None or fast == general, text
+    clear_caches()
+    event = fingerprint_event({"log": {"logger": logger}, "error": {"stack_trace": text}})
+    assert event == general
+    return event
+
+
+COMPREHENSION_FAILURES = [
+    pytest.param('parse_rows(["1", "x7"])', {}, "", id="list-comprehension"),
+    pytest.param('index_rows(["1", "x7"])', {}, "", id="dict-comprehension-over-lines"),
+    pytest.param('unique_rows(["1", "x7"])', {}, "", id="set-comprehension"),
+    pytest.param('parse_table([["1"], ["2", "x7"]])', {}, "", id="nested-comprehensions"),
+    pytest.param("", {"ROWS": ["1", "x7"]}, "", id="at-module-level"),
+    pytest.param('decode_rows(["{}", "{x7"])', {}, "", id="standard-library-raise"),
+    pytest.param('convert_rows(["1", "x7"])', {}, "shop.orders", id="library-raise"),
+    pytest.param('load_or_fail(["1", "x7"])', {}, "", id="chain"),
+    pytest.param('parse_batches([["x7"], ["1", "y8"]])', {}, "", id="exception-group"),
+]
+
+
+@pytest.mark.parametrize(("call", "names", "logger"), COMPREHENSION_FAILURES)
+def test_a_comprehension_is_keyed_alike_as_python_311_and_312_print_it(
+    call: str, names: dict[str, object], logger: str
+) -> None:
+    """A failure in a list, dict or set comprehension (nested, at module level, calling into the standard
+    library or a library, in a chain or an ExceptionGroup) has one key and title whether Python <= 3.11
+    printed it (a `<listcomp>` frame under its function's) or 3.12+ (no such frame: PEP 709)."""
+    text = in_orders(call, **names)
+    inlined = as_python_312(text)
+    assert any(f"in {name}\n" in text for name in INLINED_BY_312)
+    assert not any(name in inlined for name in INLINED_BY_312)
+    assert _orders_key(inlined, logger) == _orders_key(text, logger)
+
+
+def test_the_same_comprehension_in_two_functions_is_two_groups() -> None:
+    """The same failure of the same comprehension text in two functions is two groups as Python 3.11
+    prints it (both frames `<listcomp>`) and as 3.12+ does: a comprehension is keyed by its function."""
+    for render in (str, as_python_312):
+        first = _key(render(in_orders('parse_rows(["1", "x7"])')))
+        assert _key(render(in_orders('parse_rows(["y8"])'))) == first
+        assert _key(render(in_orders('parse_counts(["1", "x7"])'))).key != first.key
+
+
+def test_a_recursion_through_a_comprehension_is_keyed_alike_as_python_311_and_312_print_it() -> None:
+    """A RecursionError through a list comprehension is one group at any recursion limit, whether Python
+    3.11 printed it (function and `<listcomp>` frames alternating) or 3.12+ (the function's frame
+    repeated, with a "[Previous line repeated N more times]" line)."""
+    texts = [recursion_in_orders(limit) for limit in (150, 400)]
+    assert all("in <listcomp>\n" in text for text in texts)
+    inlined = [as_python_312(text) for text in texts]
+    assert all("more times]\n" in text and "<listcomp>" not in text for text in inlined)
+    assert len({_key(text) for text in texts + inlined}) == 1
+
+
+def test_a_generator_expression_keeps_its_frame() -> None:
+    """A generator expression, which Python 3.12 does not inline (it prints its `<genexpr>` frame), is
+    keyed by its own frame: not as a comprehension inlined into its function would be."""
+    text = in_orders('sum_rows(["1", "x7"])')
+    assert "in <genexpr>\n" in text and as_python_312(text) == text
+    as_if_inlined = as_python_312(text.replace("in <genexpr>\n", "in <listcomp>\n"))
+    assert _key(as_if_inlined).key != _key(text).key
+
+
+def test_the_caller_rule_takes_a_comprehensions_caller_as_python_312_prints_it() -> None:
+    """A `group_by = "caller"` rule keys a raise called from a comprehension by the comprehension's
+    function and line, as Python 3.12+ prints its caller, whichever version printed the traceback."""
+    by_caller = options_from_table({"rules": [{"type": "RuntimeError", "group_by": "caller"}]})
+    text = in_orders('check_rows(["1"])')
+    keys = {
+        fingerprint_event({"error": {"stack_trace": shown}}, by_caller)
+        for shown in (text, as_python_312(text))
+    }
+    assert len(keys) == 1 and None not in keys
+    assert keys != {fingerprint_event({"error": {"stack_trace": text}})}  # the rule applies
+
+
+# Frames of one file, and of another, as Python 3.11 prints them: a comprehension's only right under a
+# frame of its file (the code it runs in, or the comprehension it is nested in).
+_TREE_FRAMES = [
+    ("tree", '  File "/srv/app/tree.py", line 21, in size\n    return 1 + max([size(c) for c in node])\n'),
+    ("tree", '  File "/srv/app/tree.py", line 30, in walk\n    return walk(node.parent)\n'),
+    ("tree", '  File "/srv/app/tree.py", line 31, in <genexpr>\n    return all(walk(c) for c in node)\n'),
+    ("other", '  File "/srv/app/other.py", line 8, in load\n    return {k: walk(v) for k, v in rows}\n'),
+]
+_TREE_COMPREHENSIONS = {
+    "tree": [
+        '  File "/srv/app/tree.py", line 21, in <listcomp>\n    return 1 + max([size(c) for c in node])\n',
+        '  File "/srv/app/tree.py", line 22, in <setcomp>\n    {size(c) for c in row}\n',
+    ],
+    "other": ['  File "/srv/app/other.py", line 9, in <dictcomp>\n    v: walk(v) for v in rows\n'],
+}
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_random_recursions_through_comprehensions_are_keyed_alike_as_python_311_and_312_print_them(
+    seed: int,
+) -> None:
+    """Random call sequences of a few functions and the comprehensions in them (nested, under frames a
+    recursion marker repeats), ending in a RecursionError or another error, have one key as Python 3.11
+    prints them and as 3.12+ does (`as_python_312`)."""
+    rng = random.Random(seed)
+    lines, file = [], ""
+    for _ in range(rng.randrange(1, 40)):
+        if file and rng.random() < 0.4:
+            lines.append(rng.choice(_TREE_COMPREHENSIONS[file]))  # a comprehension run by the frame above
+            continue
+        file, frame = rng.choice(_TREE_FRAMES)
+        lines.append(frame)
+        if rng.random() < 0.15:
+            lines.append(f"  [Previous line repeated {rng.randrange(1, 60)} more times]\n")
+    text = "Traceback (most recent call last):\n" + "".join(lines)
+    text += rng.choice(("RecursionError: maximum recursion depth exceeded\n", "ValueError: bad 7\n"))
+    assert _key(as_python_312(text)) == _key(text), text

@@ -77,7 +77,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        repeat above it (a middleware chain) no longer join it; a frameless exception whose message
        quotes a traceback (a worker process's RemoteTraceback) keyed by that traceback; a SyntaxError
        in text compiled at run time by the statement that compiled it; a pseudo-file numbered by an
-       interactive session (`<python-input-3>`) with its number written "N"
+       interactive session (`<python-input-3>`) with its number written "N"; a comprehension's frame
+       (`<listcomp>`, Python <= 3.11) as 3.12+ prints it: its function's, with the comprehension's line
 """
 
 from __future__ import annotations
@@ -89,10 +90,10 @@ import itertools
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from shipper.grouping import titles, tracebacks
 from shipper.grouping.digests import hex_digest
@@ -341,8 +342,10 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
             found = _make(
                 "rule:message", _short_type(error_type), _masked_first_line(message), title=found.name
             )
-        elif rule is not None and rule.group_by == "caller" and len(frames) > 1:
-            found = _make("rule:caller", found.key, _frame_signature(frames[-2]), title=found.name)
+        elif rule is not None and rule.group_by == "caller":
+            inlined = _outermost_inlined(frames)  # the caller as Python 3.12+ prints the frames
+            if len(inlined) > 1:
+                found = _make("rule:caller", found.key, _frame_signature(inlined[-2]), title=found.name)
     parts = _user_parts(doc)
     if parts is not None:
         values = [
@@ -521,41 +524,74 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
     if site is None:
         return None
-    signature, mode, kind = site[0], site[1], site[2]
+    signature, mode, kind = site[0], site[1], site[4]
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
-    if site[4][:1] == "<" and _COMPILED_TEXT_RE.match(innermost):
+    if site[5][:1] == "<" and _COMPILED_TEXT_RE.match(innermost):
         return None  # where compiled text failed to parse (`_compiled_text_site`): the general path decides
+    after: Iterator[str | None] | None = None  # the lines of the frames outside the site's, when not all
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
-        for lines in outer_frame_lines(exception):
+        after = outer_frame_lines(exception)
+        for lines in after:
             outer = None if lines is None else _site_of(lines)
             if outer is None:
                 return None
-            if outer[2] is not FrameKind.STDLIB:
-                signature, mode, kind = outer[0], outer[1], outer[2]
+            if outer[4] is not FrameKind.STDLIB:
+                signature, mode, kind, site = outer[0], outer[1], outer[4], outer
                 break
+        else:
+            after = None
     if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
-        for lines in itertools.chain((exception.frame_lines,), outer_frame_lines(exception)):  # lazily
+        frames = itertools.chain((exception.frame_lines,), outer_frame_lines(exception))  # lazily
+        for lines in frames:
             frame = None if lines is None else _site_of(lines)
             if lines is None or frame is None:
                 return None
-            program = _is_program_frame(lines, frame[4], package)
+            program = _is_program_frame(lines, frame[5], package)
             if program is None:
                 return None
             if program:
-                signature, mode = frame[0], frame[1]
+                signature, mode, site, after = frame[0], frame[1], frame, frames
                 break
-            if frame[2] is FrameKind.APPLICATION and frame[1] != _NO_SOURCE and not frame[4].startswith("<"):
-                break  # `_unmarked_program_code`: the raising statement stays the key
+            if frame[4] is FrameKind.APPLICATION and not frame[5].startswith("<"):
+                if frame[1] != _NO_SOURCE:
+                    break  # `_unmarked_program_code`: the raising statement stays the key
+                if frame[3] in _INLINED:
+                    return None  # the frame `_inlined` leaves out (its function's) may show a source line
+    if site[3] in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
+        function = _enclosing_function(site, outer_frame_lines(exception) if after is None else after)
+        if function is None:
+            return None
+        if function:
+            tail = _tail(site[5])
+            signature = f"{tail}:{function}:{signature[len(tail) + len(site[3]) + 2 :]}"
     if mode == _NO_SOURCE:
         signature += _message_part(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
         signature = _with_message(signature, "raise", source, exception.message)
     return f"{short_type}|{signature}"
+
+
+_Piece = TypeVar("_Piece", str, int)  # how `_counted_cycle` tells frames apart: their text, or an object's id
+
+
+def _enclosing_function(site: _Site, outer: Iterator[str | None]) -> str | None:
+    """The function of the frame a comprehension's frame `site` stands in as Python 3.12+ prints it
+    (`_inlined`), from the lines of the frames outside it, innermost first: "" for none (it keeps its
+    own); None where the general path must decide."""
+    for lines in outer:
+        frame = None if lines is None else _site_of(lines)
+        if frame is None:
+            return None
+        if frame[5] != site[5]:
+            return ""
+        if frame[3] not in _INLINED:
+            return frame[3]
+    return ""
 
 
 def _plain_recursion_cycle(exception: PlainException) -> str | None:
@@ -571,20 +607,46 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     outer = pieces[1:]  # outermost first; the innermost frame is `exception.frame_lines`
     counted = Counter(outer)  # (in the order of their first occurrence)
     weighted: dict[str | None, tuple[str, int]] = {}  # a piece -> (its signature, frames it stands for)
+    comprehensions = False
     for piece in (*counted, None):  # (None: the innermost frame)
         lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
         site = _site_of(lines)
         if site is None:
             return None
         signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
-        marker = _MARKER_COUNT_RE.search(lines) if site[3] else None
+        marker = _MARKER_COUNT_RE.search(lines) if site[2] else None
         weighted[piece] = (signature, 1 + (int(marker[1]) if marker else 0))
-    cycle = _counted_cycle(outer, counted, weighted)
+        comprehensions = comprehensions or site[3] in _INLINED
+    if comprehensions:  # frames that Python 3.12+ would not print: walked, as the general path does
+        cycle = _read_recursion_cycle([*outer, None], exception.frame_lines)
+    else:
+        cycle = _counted_cycle(outer, counted, weighted)
     return ";".join(cycle) if cycle else None
 
 
+def _read_recursion_cycle(pieces: list[str | None], innermost: str) -> list[str] | None:
+    """`_recursion_cycle` of the frames of `pieces` (see `_plain_recursion_cycle`; None: the innermost
+    frame, of the lines `innermost`), each distinct one read by `read_frame` once, as one object (so
+    renamed once by `_inlined`), then counted by object as `_counted_cycle` counts pieces; None where
+    `read_frame` declines one."""
+    frames: dict[str | None, Frame] = {}
+    for piece in dict.fromkeys(pieces):
+        frame = read_frame(innermost if piece is None else f'  File "{piece}\n')
+        if frame is None:
+            return None
+        frames[piece] = Frame(frame.filename, 0, frame.function, frame.source, frame.repeated)
+    inlined = _outermost_inlined(tuple(map(frames.__getitem__, pieces)))  # (holds the objects: their ids)
+    outer = list(map(id, inlined))
+    weighted: dict[int | None, tuple[str, int]] = {
+        key: (_frame_signature(frame), 1 + frame.repeated)
+        for key, frame in dict(zip(outer, inlined, strict=True)).items()
+    }
+    weighted[None] = weighted[outer.pop()]  # the innermost frame's
+    return _counted_cycle(outer, Counter(outer), weighted)
+
+
 def _counted_cycle(
-    outer: list[str], counted: Counter[str], weighted: dict[str | None, tuple[str, int]]
+    outer: list[_Piece], counted: Counter[_Piece], weighted: dict[_Piece | None, tuple[str, int]]
 ) -> list[str]:
     """`_cycle_of` the frames `outer` (outermost first; `counted`: how many times each occurs) then
     the innermost one (`None`), each weighted as `weighted` says: counted in C, not frame by frame."""
@@ -606,7 +668,9 @@ def _counted_cycle(
     return sorted(signature for signature, count in counts.items() if count > 1 and count * 4 >= most)
 
 
-def _signature_totals(counted: Counter[str], weighted: dict[str | None, tuple[str, int]]) -> dict[str, int]:
+def _signature_totals(
+    counted: Counter[_Piece], weighted: dict[_Piece | None, tuple[str, int]]
+) -> dict[str, int]:
     """How many frames each signature stands for: the pieces `counted`, and the innermost frame."""
     totals: dict[str, int] = {}
     for piece, times in counted.items():
@@ -620,9 +684,9 @@ def _signature_totals(counted: Counter[str], weighted: dict[str | None, tuple[st
 # How a site's message joins its key: not at all, the masked first line (no source line printed), or
 # `_with_message`'s funnel test (a raise statement that builds its message).
 _PLAIN_SITE, _NO_SOURCE, _BUILDS_MESSAGE = 0, 1, 2
-# A frame's site: its signature without the message part, how the message joins it, where its code
-# lives, whether a recursion marker repeats it, and its file name as the frame regex reads it.
-_Site = tuple[str, int, FrameKind, bool, str]
+# A frame's site: its signature without the message part, how the message joins it, whether a recursion
+# marker repeats it, its function, where its code lives, and its file name as the frame regex reads it.
+_Site = tuple[str, int, bool, str, FrameKind, str]
 
 
 def _frame_site(lines: str) -> _Site | None:
@@ -646,10 +710,10 @@ def _frame_site(lines: str) -> _Site | None:
     known = _sites_by_frame.get(key)
     if known is None:
         site = _read_site(lines, path)  # (its file name is the one read here: the same first line)
-        known = (None if site is None else (site[0], site[1], site[3]),)
+        known = (None if site is None else site[:4],)
         _sites_by_frame.put(key, known)
     found = known[0]
-    return None if found is None else (found[0], found[1], path[1], found[2], filename)
+    return None if found is None else (found[0], found[1], found[2], found[3], path[1], filename)
 
 
 def _path(filename: str) -> tuple[str, FrameKind]:
@@ -667,18 +731,18 @@ _MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) mo
 def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site | None:
     """For the frame of `lines` (see `read_frame`; None if it declines): `_site_signature` of it
     without the message part, how the message joins it (`_NO_SOURCE`: no source line; `_BUILDS_MESSAGE`),
-    where its code lives, whether a recursion marker repeats it, and its file name. `path`: what its
-    file name tells (`_path`), when the caller has it."""
+    whether a recursion marker repeats it, its function, where its code lives and its file name. `path`:
+    what its file name tells (`_path`), when the caller has it."""
     frame = read_frame(lines)
     if frame is None:
         return None
     filename, function, source, repeated = frame
     tail, kind = path or (_tail(filename), _kind(filename))
     if source is None:
-        return f"{tail}:{function}:|msg:", _NO_SOURCE, kind, repeated > 0, filename
+        return f"{tail}:{function}:|msg:", _NO_SOURCE, repeated > 0, function, kind, filename
     statement = " ".join(source.split())
     mode = _BUILDS_MESSAGE if _builds_message(statement) else _PLAIN_SITE
-    return f"{tail}:{function}:{statement}", mode, kind, repeated > 0, filename
+    return f"{tail}:{function}:{statement}", mode, repeated > 0, function, kind, filename
 
 
 def _site_of(lines: str) -> _Site | None:
@@ -695,8 +759,10 @@ _CACHED_LINES: Final = 2048
 _frame_site_of: Final = functools.lru_cache(maxsize=4096)(_frame_site)
 _path_of: Final = functools.lru_cache(maxsize=1024)(_path)
 # The site but whether it is standard library code: its signature, whether the message must follow it,
-# whether a recursion marker repeats it.
-_sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool] | None]]] = BoundedMemo(1024)
+# whether a recursion marker repeats it, its function.
+_sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool, str] | None]]] = BoundedMemo(
+    1024
+)
 
 
 def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
@@ -890,6 +956,8 @@ def _site_parts(
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
     site, innermost = _compiled_text_site(site, innermost)
+    if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
+        site = _as_inlined(site, itertools.islice(innermost(), 1, None))
     site = _site_frame(site, innermost)
     signature = _frame_signature(site)
     if site.source is None:
@@ -918,18 +986,79 @@ _COMPILED_TEXT_RE: Final = re.compile(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
-    """The frames a RecursionError repeats, as sorted signatures (`_cycle_of`)."""
-    return _cycle_of([(_frame_signature(frame), 1 + frame.repeated) for frame in frames])
+    """The frames a RecursionError repeats, as sorted signatures (`_cycle_of`), as Python 3.12+ prints
+    them (`_inlined`)."""
+    return _cycle_of([(_frame_signature(frame), 1 + frame.repeated) for frame in _outermost_inlined(frames)])
+
+
+# The frames Python 3.12+ does not print (PEP 709 inlines list, dict and set comprehensions into the code
+# they are in); a generator expression's and a lambda's it does.
+_INLINED: Final = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>"})
+
+
+def _inlined(innermost: Iterable[Frame]) -> Iterator[Frame]:
+    """Frames (innermost first) as Python 3.12+ prints them, so that a key does not depend on the
+    version that printed the traceback: the frame of a comprehension (Python <= 3.11: `<listcomp>` under
+    the frame of the code it is in) as that code's frame, the next outer one of the same file that is no
+    comprehension (a function, `<module>`, a class body, `<genexpr>`), named for it, with the
+    comprehension's own line; that frame, and the outer comprehensions a nested one is in, are left out.
+    (Where a recursion marker repeats that frame, the calls it stands for but the one are kept.)"""
+    held: list[Frame] = []  # a comprehension's frame, then those of the comprehensions it is nested in
+    # A frame that repeats as one object (the fast path's) is renamed once, as one object again: its
+    # renamed frame is held with it (so no other object takes its id meanwhile).
+    renamed: dict[tuple[int, str], tuple[Frame, Frame]] = {}
+    for frame in innermost:
+        if held and frame.filename == held[0].filename:
+            if frame.function in _INLINED:
+                held.append(frame)
+                continue
+            key = (id(held[0]), frame.function)
+            found = renamed.get(key)
+            if found is None:
+                found = renamed[key] = (held[0], dataclasses.replace(held[0], function=frame.function))
+            yield found[1]
+            held = []
+            if frame.repeated:
+                yield dataclasses.replace(frame, repeated=frame.repeated - 1)
+            continue
+        if held:  # no frame of the code it is in: as printed
+            yield from held
+            held = []
+        if frame.function in _INLINED:
+            held = [frame]
+        else:
+            yield frame
+    yield from held
+
+
+def _as_inlined(frame: Frame, outer: Iterator[Frame]) -> Frame:
+    """`frame` as `_inlined` gives it, from the frames outside it (`outer`, innermost first; read only
+    for a comprehension's frame)."""
+    if frame.function in _INLINED:
+        for code in outer:
+            if code.filename != frame.filename:
+                break
+            if code.function not in _INLINED:
+                return dataclasses.replace(frame, function=code.function)
+    return frame
+
+
+def _outermost_inlined(frames: tuple[Frame, ...]) -> list[Frame]:
+    """`frames` (outermost first) as Python 3.12+ prints them (`_inlined`), outermost first."""
+    inlined = list(_inlined(reversed(frames)))
+    inlined.reverse()
+    return inlined
 
 
 def _cycle_of(ordered: Sequence[tuple[str, int]]) -> list[str]:
     """The cycle of a recursion, from its frames' signatures outermost first, each with how many
     frames it stands for (a recursion marker's count added): where the limit strikes depends on the
-    stack depth at the start, and a comprehension's frame (`<listcomp>`, `<genexpr>`: Python <= 3.11)
-    alternates with the recursive function's, so no single frame is "the" site. The recursion that
-    reached the limit is the innermost one: it starts at the outermost call of the innermost frame
-    that repeats, and callers above it that repeat too (a middleware chain calling the same method
-    once per layer, an outer recursion of the program's) are no part of it, however deep they were.
+    stack depth at the start, and a generator expression's frame (`<genexpr>`; a comprehension's too on
+    Python <= 3.11, unless read as 3.12+ prints it: `_inlined`) alternates with the recursive function's,
+    so no single frame is "the" site. The recursion that reached the limit is the innermost one: it
+    starts at the outermost call of the innermost frame that repeats, and callers above it that repeat
+    too (a middleware chain calling the same method once per layer, an outer recursion of the
+    program's) are no part of it, however deep they were.
     Its cycle is the set of its frames that repeat: more than once, and at least a quarter as often as
     the one that repeats most (a frame a few levels of it call apart from the others is not)."""
     totals: dict[str, int] = {}
@@ -950,7 +1079,8 @@ def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Frame:
     """The frame that identifies the raising statement (see `_site_signature`): for a statement in the
     standard library the innermost frame outside it; for one in code that is not the program's (an
     installed library, a frame shown without source) the program's statement that called into it,
-    when the program's frames are known (see "Library frames" in the module docstring)."""
+    when the program's frames are known (see "Library frames" in the module docstring); the frames read
+    as Python 3.12+ prints them (`_inlined`)."""
     kind = _kind(site.filename)
     if kind is FrameKind.STDLIB:
         # Which standard-library line raised varies with the input and the Python version; the
@@ -958,7 +1088,7 @@ def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Frame:
         site = _innermost_outside_stdlib(innermost()) or site
         kind = _kind(site.filename)
     if kind is FrameKind.THIRD_PARTY or (site.source is None and not site.filename.startswith(_IN_APP_MARK)):
-        return _library_caller(innermost()) or site
+        return _library_caller(_inlined(innermost())) or site
     return site
 
 
@@ -1016,9 +1146,11 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
 
 
 def _innermost_outside_stdlib(innermost: Iterator[Frame]) -> Frame | None:
+    """The innermost frame outside the standard library, as Python 3.12+ prints it (`_as_inlined`: a frame
+    `_inlined` leaves out is of the same file as the comprehension's before it, so never the first)."""
     for frame in innermost:
         if _kind(frame.filename) is not FrameKind.STDLIB:
-            return frame
+            return _as_inlined(frame, innermost)
     return None
 
 
