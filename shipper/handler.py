@@ -435,12 +435,17 @@ class ShipperHandler(logging.Handler):
         if self.delivery == "thread" or self.closed:
             return
         try:
-            if launcher.ensure_agent(self.spool_dir, self.transport_spec, self.agent_config):
+            if launcher.ensure_agent(
+                self.spool_dir, self.transport_spec, self.agent_config, self._warn_replaced
+            ):
                 return
         except OSError as exc:
             self._diag.warning("agent", "logloop shipper: cannot start the delivery agent: %s", exc)
         if self._agent_thread is None:
             self._start_agent_thread()
+
+    def _warn_replaced(self, message: str) -> None:
+        self._diag.warning("replaced-agent", "logloop shipper: %s", message)
 
     def _start_agent_thread(self) -> None:
         from shipper.delivery.agent import Agent, preload  # the client library: only in thread mode

@@ -25,6 +25,7 @@ from kibana.setup import install_template
 from shipper.delivery import launcher, lock
 from shipper.delivery.agent import Agent
 from shipper.delivery.config import AgentConfig
+from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.formatter import EcsFormatter
 from shipper.handler import ShipperHandler
 from shipper.spool import layout, records, segment
@@ -120,10 +121,11 @@ def test_a_start_claim_dated_in_the_future_does_not_hold_back_the_agent(tmp_path
 
 
 def test_new_settings_replace_the_running_agent(
-    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A program with other settings on the same directory replaces the agent (the newest wins),
-    and the new one sends what the old one could not."""
+    """A program with other settings on the same directory replaces the agent (the newest wins), says
+    so in one warning of the shipper's logger naming the directory and the fix, and the new agent
+    sends what the old one could not."""
     install_template(es, index_prefix)
     stuck = _handler("http://127.0.0.1:9", index_prefix, tmp_path, request_timeout=1.0)
     logger = logger_only_to("agent.replace", stuck)
@@ -132,9 +134,16 @@ def test_new_settings_replace_the_running_agent(
     stuck.close()
     assert stuck.ready(30)
     old = lock.holder(stuck.spool_dir)["pid"]
-    fresh = _handler(es_url, index_prefix, tmp_path)
-    assert fresh.wait_delivered(60)
+    internal = logging.getLogger(INTERNAL_LOGGER)  # it does not propagate: caplog listens on it directly
+    internal.addHandler(caplog.handler)
+    try:
+        fresh = _handler(es_url, index_prefix, tmp_path)
+        assert fresh.wait_delivered(60)
+    finally:
+        internal.removeHandler(caplog.handler)
     assert lock.holder(fresh.spool_dir)["pid"] != old
+    [warning] = [r.getMessage() for r in caplog.records if "had other settings" in r.getMessage()]
+    assert str(fresh.spool_dir) in warning and f"pid {old}" in warning and "own spool_path" in warning
     fresh.close()
     assert log_messages(es, index_prefix) == collections.Counter(f"kept {i}" for i in range(20))
 

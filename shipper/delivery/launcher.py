@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -35,14 +36,25 @@ def settings_message(spool_dir: Path, spec: TransportSpec, config: AgentConfig) 
     ).encode()
 
 
-def ensure_agent(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
+def ensure_agent(
+    spool_dir: Path, spec: TransportSpec, config: AgentConfig, warn: Callable[[str], None] | None = None
+) -> bool:
     """Start an agent for `spool_dir` unless one with these settings runs; False if none runs and
-    none can be started here (the caller then delivers from a thread of its own)."""
+    none can be started here (the caller then delivers from a thread of its own). `warn` hears, in
+    one sentence, that an agent with other settings was asked to stop: from then on what is spooled
+    there, by any program, goes to this program's destination."""
     reap()
     if lock.running(spool_dir):
         holder = lock.holder(spool_dir)
         if holder.get("key") == spec.key() or holder.get("mode") != "process":
             return True
+        if warn is not None:  # two programs sharing one spool_path with other destinations
+            warn(
+                f"the delivery agent of {spool_dir} (pid {holder.get('pid')}) had other settings (another"
+                " destination or credentials) and is replaced by one with this program's: what is spooled"
+                " there, by any program, now goes to this program's destination; give each destination"
+                " its own spool_path (the default path does)"
+            )
         with contextlib.suppress(OSError, TypeError, ValueError):
             os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
     if not _claim(spool_dir):
