@@ -536,3 +536,49 @@ def test_random_recursions_through_comprehensions_are_keyed_alike_as_python_311_
     text = "Traceback (most recent call last):\n" + "".join(lines)
     text += rng.choice(("RecursionError: maximum recursion depth exceeded\n", "ValueError: bad 7\n"))
     assert _key(as_python_312(text)) == _key(text), text
+
+
+_COLOURS = ("\x1b[31m", "\x1b[1;33m", "\x1b[0m", "\x1b[38;5;196m", "\x1b[2K")
+
+
+def _coloured(text: str, rng: random.Random) -> str:
+    """`text` with terminal colour sequences around some of its words, as a coloured console prints it."""
+    words = text.split(" ")
+    return " ".join(f"{rng.choice(_COLOURS)}{word}\x1b[0m" if rng.random() < 0.5 else word for word in words)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_coloured_copy_of_an_error_line_is_the_line(seed: int, tmp_path: Path) -> None:
+    """Terminal colours around the words of an error message (an exception without frames, a line of
+    another shipper the miner groups) change neither its key nor its title; other messages stay apart."""
+    rng = random.Random(seed)
+    plain = (
+        [
+            {"error": {"type": "ConnectionError", "message": f"upstream {host} refused the connection"}}
+            for host in ("billing", "search", "auth")
+        ]
+        + [
+            {"message": f"queue {name} is full, dropping message {n}", "log": {"level": "error"}}
+            for n, name in enumerate(("jobs", "mail", "mail"))
+        ]
+        + [{"error": {"type": "ConnectionError", "message": "disk quota exceeded on /srv"}}]
+    )
+    coloured = json.loads(json.dumps(plain))
+    for doc in coloured:
+        if "error" in doc:
+            doc["error"]["message"] = _coloured(doc["error"]["message"], rng)
+        else:
+            doc["message"] = _coloured(doc["message"], rng)
+    for pair in zip(plain, coloured, strict=True):
+        keys = [fingerprint_event(doc) for doc in pair]
+        assert keys[0] is not None and keys[1] is not None
+        assert (keys[0].key, keys[0].name) == (keys[1].key, keys[1].name) and "\x1b" not in keys[1].name
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(doc) + "\n" for doc in plain + coloured), encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    half = len(plain)
+    assert [(r["cluster"], r["title"]) for r in rows[:half]] == [
+        (r["cluster"], r["title"]) for r in rows[half:]
+    ]
+    assert rows[half - 1]["cluster"] not in {r["cluster"] for r in rows[: half - 1]}  # another statement

@@ -78,7 +78,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        quotes a traceback (a worker process's RemoteTraceback) keyed by that traceback; a SyntaxError
        in text compiled at run time by the statement that compiled it; a pseudo-file numbered by an
        interactive session (`<python-input-3>`) with its number written "N"; a comprehension's frame
-       (`<listcomp>`, Python <= 3.11) as 3.12+ prints it: its function's, with the comprehension's line
+       (`<listcomp>`, Python <= 3.11) as 3.12+ prints it: its function's, with the comprehension's line;
+       an error message (and a message-only line) without its terminal colours
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ from shipper.grouping.tracebacks import (
     scan_plain,
     scan_traceback,
     segments,
+    without_colours,
 )
 from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
 from shipper.schema import get_field as get_field  # re-exported: dotted paths are defined once, there
@@ -448,7 +450,10 @@ def _fingerprint(
 
 
 def _message(doc: Mapping[str, Any]) -> str:
-    return _text(_field(doc, "error.message", "error", "message")) or _text(doc.get("message"))
+    """The event's error message, else its message, without terminal colours."""
+    return without_colours(
+        _text(_field(doc, "error.message", "error", "message")) or _text(doc.get("message"))
+    )
 
 
 def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Fingerprint | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shipper.grouping.templates import WILDCARD, MiningResult, Template, mine, tokenize
-from shipper.grouping.tracebacks import has_frame_lines
+from shipper.grouping.tracebacks import has_frame_lines, without_colours
 from shipper.schema import get_field
 
 EMPTY_TITLE: Final = "(empty message)"
@@ -37,7 +37,7 @@ def message_of(doc: Mapping[str, Any]) -> str:
     """The line the miner sees: `Type: first message line` (detail lines vary in number)."""
     message = get_field(doc, "message") or get_field(doc, "error.message") or ""
     error_type = get_field(doc, "error.type")
-    text = message if isinstance(message, str) else json.dumps(message)
+    text = without_colours(message if isinstance(message, str) else json.dumps(message))
     text = text.strip().split("\n", 1)[0]
     if isinstance(error_type, str) and error_type:
         return f"{error_type.rsplit('.', 1)[-1]}: {text}"

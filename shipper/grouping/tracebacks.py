@@ -138,14 +138,19 @@ def scan_traceback(text: str) -> tuple[ScannedException, ...] | None:
     return tuple(_scan_plain(segment, link) for segment, link in _segments(text))
 
 
+def without_colours(text: str) -> str:
+    """`text` without ANSI colour and style sequences (a terminal's colours: a coloured copy of a line
+    and a plain one are the same line)."""
+    return _ANSI_RE.sub("", text) if "\x1b[" in text else text
+
+
 def _normalized(text: str) -> str:
     # (Most tracebacks start with the header: the shapes other tools give are looked for only in others.)
     if not text.startswith(_HEADER) and _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
         text = _unescaped(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "\x1b" in text and "\x1b[" in text:  # colours, as 3.13 prints tracebacks to a terminal
-        text = _ANSI_RE.sub("", text)
+    text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
     if not text.startswith(_HEADER):
         if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
             text = _from_ipython(text)
