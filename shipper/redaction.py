@@ -313,6 +313,25 @@ _PRIVATE_KEY_BODY: Final = re.compile(
     r"|MC4CAQAwBQYDK2V|b3BlbnNzaC1rZXktdjE)[A-Za-z0-9+/=]{0,8192}"
     r"(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/=]{4,128}(?=\r?\n|\\[rn]|[\"']|\Z)){0,512}"
 )
+# A password hash is a credential to crack offline, whatever key it stands under (a user record's
+# `hash`, an htpasswd or shadow line): bcrypt, md5/sha-crypt, Apache's apr1, yescrypt, argon2 and
+# Django's PBKDF2, each known by its scheme prefix and the exact shape of its salt and digest.
+_CRYPT_CHARACTER: Final = r"[./A-Za-z0-9]"
+_PASSWORD_HASH: Final = re.compile(
+    r"(?<![\w$./])(?:"
+    rf"\$2[abxy]\$[0-9]{{2}}\${_CRYPT_CHARACTER}{{53}}"
+    rf"|\$[156]\$(?:rounds=[0-9]{{1,9}}\$)?{_CRYPT_CHARACTER}{{1,16}}\${_CRYPT_CHARACTER}{{22,86}}"
+    rf"|\$apr1\${_CRYPT_CHARACTER}{{1,8}}\${_CRYPT_CHARACTER}{{22}}"
+    rf"|\$y\${_CRYPT_CHARACTER}{{1,32}}\${_CRYPT_CHARACTER}{{1,86}}\${_CRYPT_CHARACTER}{{43}}"
+    r"|\$argon2(?:id|i|d)\$v=[0-9]{1,3}\$m=[0-9]{1,10},t=[0-9]{1,10},p=[0-9]{1,4}"
+    r"\$[A-Za-z0-9+/]{8,128}\$[A-Za-z0-9+/]{16,512}"
+    r"|pbkdf2_sha(?:1|256|512)\$[0-9]{1,9}\$[A-Za-z0-9]{1,64}\$[A-Za-z0-9+/]{20,512}={0,2}"
+    r")(?![./A-Za-z0-9+=])"
+)
+_PASSWORD_HASH_TRIGGERS: Final = (
+    "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_",
+)  # fmt: skip
+
 # A secret with no prefix of its own, known by the public id it stands beside (within a few
 # characters on the same line): an AWS access key id and its 40-character secret access key, a
 # Twilio account SID and its 32-hex auth token.
@@ -687,6 +706,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
+    _pattern_rule("password_hash", _PASSWORD_HASH, _PASSWORD_HASH_TRIGGERS),
     Rule("paired_secret", _paired_secret, ("akia", "asia", "ac")),
     Rule(
         "well_known_token",
@@ -702,6 +722,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
+    *_PASSWORD_HASH_TRIGGERS,
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",

@@ -164,6 +164,8 @@ def test_redact_mapping_hides_nested_secret_keys_and_keeps_the_rest() -> None:
         pytest.param("a:" * 131072, id="colons"),
         pytest.param("https://" * 32768, id="schemes"),
         pytest.param("--a " * 65536, id="flags"),
+        pytest.param("$1$" * 87381, id="crypt-prefixes"),
+        pytest.param("$2b$12$" + "a" * 262144, id="bcrypt-run-on"),
     ],
 )
 def test_pathological_text_is_redacted_in_linear_time(text: str) -> None:

@@ -3,6 +3,9 @@ ordinary values next to them (ids, paths, hashes) that redaction must leave read
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
 from shipper.redaction import REDACTED, Redactor, redact_mapping, redact_text
@@ -393,3 +396,55 @@ def test_containers_under_a_secret_key(text: str, secrets: list[str], kept: list
     """A tuple or list under a secret key in a repr (`'auth': ('bob', 'pw')`, as `requests` keeps its
     basic-auth pair) is hidden whole, as the key's value in a mapping is; what follows it stays."""
     _hidden(text, secrets, kept)
+
+
+def _salt(rng: random.Random, alphabet: str, size: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(size))
+
+
+_CRYPT = "./" + string.ascii_letters + string.digits
+_B64 = string.ascii_letters + string.digits + "+/"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_password_hashes_in_any_common_format_are_hidden(seed: int) -> None:
+    """A password hash (bcrypt, md5/sha-crypt, Apache apr1, yescrypt, argon2, Django's PBKDF2) is a
+    credential to crack offline: hidden under whatever key it stands (a user record's `hash`, an
+    htpasswd line, a shadow line), with the user name, the key and a plain checksum beside it kept."""
+    rng = random.Random(seed)
+    hashes = [
+        f"$2b$12${_salt(rng, _CRYPT, 53)}",
+        f"$2y$10${_salt(rng, _CRYPT, 53)}",
+        f"$1${_salt(rng, _CRYPT, 8)}${_salt(rng, _CRYPT, 22)}",
+        f"$6$rounds=5000${_salt(rng, _CRYPT, 16)}${_salt(rng, _CRYPT, 86)}",
+        f"$5${_salt(rng, _CRYPT, 16)}${_salt(rng, _CRYPT, 43)}",
+        f"$apr1${_salt(rng, _CRYPT, 8)}${_salt(rng, _CRYPT, 22)}",
+        f"$y$j9T${_salt(rng, _CRYPT, 22)}${_salt(rng, _CRYPT, 43)}",
+        f"$argon2id$v=19$m=65536,t=3,p=4${_salt(rng, _B64, 22)}${_salt(rng, _B64, 43)}",
+        f"pbkdf2_sha256$870000${_salt(rng, _CRYPT[2:], 22)}${_salt(rng, _B64, 43)}=",
+    ]
+    checksum = _salt(rng, "0123456789abcdef", 64)
+    for value in hashes:
+        _hidden(
+            f"loaded user {{'username': 'bob', 'hash': '{value}', 'sha256': '{checksum}'}}",
+            [value],
+            ["'username': 'bob'", "'hash':", checksum],
+        )
+        _hidden(f"htpasswd line bob:{value}", [value], ["htpasswd line bob:"])
+        _hidden(
+            f"shadow: alice:{value}:19700:0:99999:7:::", [value], ["shadow: alice:", ":19700:0:99999:7:::"]
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "price $1$ per unit, $5$ with shipping",
+        "regex ^\\$2[abxy]\\$ matches bcrypt",
+        "cost went from $6$ to $12$",
+        "see pbkdf2_sha256 docs for 870000 iterations",
+    ],
+)
+def test_text_that_only_looks_like_a_hash_prefix_stays(text: str) -> None:
+    """Dollar amounts, a regex about hashes and a hash scheme's name without a hash are left as written."""
+    assert redact_text(text) == text
