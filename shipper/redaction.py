@@ -373,6 +373,49 @@ def _strip_quotes(start: int, end: int, value: str) -> tuple[int, int]:
     return start, end
 
 
+def _long_quoted(text: str, pos: int) -> tuple[int, int] | None:
+    """The content of the quoted value that opens at `pos` (`"`, `'`, or `\\"` inside a JSON string)
+    when it is longer than `_QUOTED` reads (a long JWT, a SAML assertion): to its closing quote, else
+    to the line's end; None if it is not that long. One pass over the value."""
+    quote = text[pos : pos + 2] if text[pos] == "\\" else text[pos]
+    line_end = text.find("\n", pos)
+    line_end = len(text) if line_end < 0 else line_end
+    at = pos + len(quote)
+    while True:
+        close = text.find(quote, at, line_end)
+        if close < 0:
+            close = line_end
+            break
+        escapes = len(text[at:close]) - len(text[at:close].rstrip("\\"))
+        if len(quote) == 2 or escapes % 2 == 0:
+            break
+        at = close + 1
+    return (pos + len(quote), close) if close - pos > _LONG_VALUE else None
+
+
+_QUOTE_OPENERS: Final = ('\\"', "\\'", '"', "'")  # (escaped first: `\\"` begins with a backslash)
+# A value longer than this may have been cut by a pattern's bound ({0,4096} and the like): its rest is
+# read by a linear scan (`_long_quoted`, `_to_value_ends`), never by a longer bound.
+_LONG_VALUE: Final = 1024
+_VALUE_RUN: Final = re.compile(r"[A-Za-z0-9+/=_\-.~%]+")
+
+
+def _to_value_ends(text: str, findings: list[Finding]) -> list[Finding]:
+    """The findings, each that a pattern's bound ended inside a run of value characters (a long token,
+    a long bare value) extended to the end of that run: the rest of a secret is a secret."""
+    whole = []
+    for finding in findings:
+        end = finding.end
+        if (
+            end - finding.start >= _LONG_VALUE
+            and _VALUE_RUN.match(text, end - 1, end)
+            and (run := _VALUE_RUN.match(text, end))
+        ):
+            finding = Finding(finding.start, run.end(), finding.rule)
+        whole.append(finding)
+    return _merge(whole) if len(whole) > 1 else whole
+
+
 def _after_bytes_prefix(text: str, pos: int) -> int:
     """Where a value starts: past the `b` of a bytes literal (`b'sid=x'`)."""
     return pos + 1 if text.startswith(("b'", 'b"'), pos) else pos
@@ -434,7 +477,15 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                     hidden = below[1]
                     yield Finding(*below, "key_value")
                 continue
-        found = _VALUE.match(text, _after_bytes_prefix(text, match.end()))
+        value_at = _after_bytes_prefix(text, match.end())
+        found = _VALUE.match(text, value_at)
+        opener = next((q for q in _QUOTE_OPENERS if text.startswith(q, value_at)), None)
+        if opener and not weak and (found is None or not found[0].startswith(opener)):
+            long_value = _long_quoted(text, value_at)  # longer than the patterns' bound
+            if long_value is not None:
+                hidden = long_value[1]
+                yield Finding(*long_value, "key_value")
+                continue
         if found is None and not weak:
             container = _CONTAINER.match(text, match.end())  # `'auth': ('bob', 'pw')`: hidden whole
             if container is not None:
@@ -857,7 +908,7 @@ class Redactor:
             if rule.triggers and not any(t in lowered for t in rule.triggers):
                 continue
             found.extend(rule.find(self, text))
-        return _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
+        return _to_value_ends(text, _merge(f for f in found if not _is_redacted(text[f.start : f.end])))
 
     def redact_text(self, text: str) -> str:
         """The text with every finding replaced by `[REDACTED]`."""

@@ -448,3 +448,29 @@ def test_password_hashes_in_any_common_format_are_hidden(seed: int) -> None:
 def test_text_that_only_looks_like_a_hash_prefix_stays(text: str) -> None:
     """Dollar amounts, a regex about hashes and a hash scheme's name without a hash are left as written."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param("password={secret} next=1", id="bare-value"),
+        pytest.param('token: "{spaced}" tail', id="quoted-with-blanks"),
+        pytest.param('{{"api_key": "{secret}", "user": "bob"}}', id="json"),
+        pytest.param('"{{\\"client_secret\\": \\"{secret}\\"}}"', id="json-in-a-json-string"),
+        pytest.param("Authorization: Bearer {secret} ok", id="bearer-header"),
+        pytest.param("--password={secret} --verbose", id="flag"),
+        pytest.param("https://app.example/cb?access_token={secret}&state=ok", id="query-parameter"),
+    ],
+)
+@pytest.mark.parametrize("size", [4000, 5000, 9000, 40000])
+def test_a_secret_longer_than_the_patterns_read_is_hidden_whole(shape: str, size: int) -> None:
+    """A secret value of any length (a long JWT or SAML assertion, a blob of base64) is hidden to its
+    end, not only the part the rules' bounded patterns read; what follows it stays."""
+    rng = random.Random(size)
+    secret = _salt(rng, _B64, size)
+    spaced = " ".join(secret[i : i + 60] for i in range(0, size, 60))
+    text = shape.format(secret=secret, spaced=spaced)
+    redacted = redact_text(text)
+    pieces = [secret[i : i + 24] for i in range(0, size - 24, 997)] + [secret[-24:]]
+    assert [piece for piece in pieces if piece in redacted] == [], redacted[:200]
+    assert REDACTED in redacted and len(redacted) < 200
