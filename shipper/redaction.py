@@ -38,6 +38,7 @@ _SECRET_WORDS: Final = frozenset(
         "password", "passwd", "passphrase", "pass", "pwd", "secret", "secrets", "token", "apikey",
         "key", "credential", "credentials", "creds", "auth", "authorization", "private", "privkey",
         "session", "sessionid", "cookie", "cookies", "signature", "sig",
+        "requirepass", "masterauth",  # Redis's password directives (redis.conf, CONFIG SET)
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
         "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
@@ -219,6 +220,7 @@ _FLAG_VALUE: Final = re.compile(
 # secret-looking value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = re.compile(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
+    r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by)"
     r"[ \t]{1,8}(?:(?:is|was|of|=):?[ \t]{1,8})?"
     rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
@@ -255,6 +257,15 @@ _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
 _P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login|sshpass)\b")
+# redis-cli -a SECRET: its `-a` is the password (elsewhere `-a` is "all", "append"...).
+_A_IS_PASSWORD: Final = re.compile(r"(?i)\bredis-cli\b")
+_SHORT_A_PASSWORD: Final = re.compile(
+    r"(?<![\w\-])-a[ \t]{1,8}(?P<q>[\"']?)(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})(?P=q)"
+)
+# A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
+_REDIS_AUTH: Final = re.compile(
+    r'"AUTH"(?:[ \t]{1,8}"(?:[^"\\\n]|\\.){0,256}")?[ \t]{1,8}"(?P<secret>(?:[^"\\\n]|\\.){1,4096})"'
+)
 _SHORT_PASSWORD: Final = re.compile(
     r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
     r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
@@ -677,14 +688,15 @@ def _query_param(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 
 def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
-    """`mysql -pSECRET`, `docker login -p SECRET`: `-p` only after a command whose `-p` is a password
-    (elsewhere it is a port, a path or `-pthread`)."""
-    scanned = 0  # each part of the text is scanned once, however many commands precede it
-    for command in _P_IS_PASSWORD.finditer(text):
-        start = max(command.end(), scanned)
-        scanned = command.end() + 1024
-        for match in _SHORT_PASSWORD.finditer(text, start, scanned):
-            yield Finding(*match.span("secret"), "short_password_flag")
+    """`mysql -pSECRET`, `docker login -p SECRET`, `redis-cli -a SECRET`: the flag only after a command
+    whose flag it is a password (elsewhere `-p` is a port, a path or `-pthread`)."""
+    for commands, flag in ((_P_IS_PASSWORD, _SHORT_PASSWORD), (_A_IS_PASSWORD, _SHORT_A_PASSWORD)):
+        scanned = 0  # each part of the text is scanned once, however many commands precede it
+        for command in commands.finditer(text):
+            start = max(command.end(), scanned)
+            scanned = command.end() + 1024
+            for match in flag.finditer(text, start, scanned):
+                yield Finding(*match.span("secret"), "short_password_flag")
 
 
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
@@ -748,11 +760,12 @@ DEFAULT_RULES: Final = (
     Rule(
         "key_space_value",
         _key_space_value,
-        ("pass", "pwd", "secret", "token", "key", "credential", "identified"),
+        ("pass", "pwd", "secret", "token", "key", "credential", "identified", "masterauth"),
     ),
     Rule("bearer_token", _bearer, ("bearer",)),
     Rule("basic_credentials", _basic, ("basic",)),
-    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login", "sshpass")),
+    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login", "sshpass", "redis-cli")),
+    _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -773,7 +786,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
-    *_PASSWORD_HASH_TRIGGERS,
+    *_PASSWORD_HASH_TRIGGERS, "redis-cli",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",

@@ -474,3 +474,43 @@ def test_a_secret_longer_than_the_patterns_read_is_hidden_whole(shape: str, size
     pieces = [secret[i : i + 24] for i in range(0, size - 24, 997)] + [secret[-24:]]
     assert [piece for piece in pieces if piece in redacted] == [], redacted[:200]
     assert REDACTED in redacted and len(redacted) < 200
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            '1733300000.123456 [0 10.0.0.5:51234] "AUTH" "Rd9monitor"',
+            ["Rd9monitor"],
+            ['"AUTH" "'],
+            id="monitor",
+        ),
+        pytest.param(
+            '[0 10.0.0.5:51234] "AUTH" "default" "Rd9acluser"',
+            ["Rd9acluser"],
+            ['"AUTH" "default" "'],
+            id="acl-auth",
+        ),
+        pytest.param(
+            "redis-cli -h cache -p 6380 -a Rd9cliflag ping", ["Rd9cliflag"], ["-p 6380", "ping"], id="cli"
+        ),
+        pytest.param("requirepass Rd9confline", ["Rd9confline"], ["requirepass"], id="redis-conf"),
+        pytest.param(
+            'CONFIG SET masterauth "Rd9replica"', ["Rd9replica"], ["CONFIG SET masterauth"], id="config-set"
+        ),
+    ],
+)
+def test_redis_passwords_in_commands_and_configuration(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """A Redis password as MONITOR prints AUTH, as `redis-cli -a` takes it and as redis.conf or CONFIG
+    SET give `requirepass`/`masterauth` is hidden; the command around it stays readable."""
+    _hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text", ["ls -a /tmp", "tar -a -cf backup.tar.gz dir", "AUTH failed for client 7", '"auth" "on"']
+)
+def test_other_meanings_of_auth_and_dash_a_stay(text: str) -> None:
+    """`-a` of other commands, an AUTH that is no Redis command line, stay as written."""
+    assert redact_text(text) == text
