@@ -13,12 +13,12 @@ import json
 import linecache
 import random
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers.inlined import as_python_312, in_orders
+from helpers.raised import formatted
 
 from shipper.grouping.fingerprint import (
     clear_caches,
@@ -33,14 +33,6 @@ CORPUS = Path(__file__).resolve().parent / "data" / "tracebacks" / "corpus.jsonl
 TRACES = [
     json.loads(line)["error"]["stack_trace"] for line in CORPUS.read_text(encoding="utf-8").splitlines()
 ]
-
-
-def formatted(function: Callable[[], object]) -> str:
-    try:
-        function()
-    except BaseException as exc:  # the point is to format whatever it raises
-        return "".join(traceback.format_exception(exc))
-    raise AssertionError("did not raise")
 
 
 def _general(text: str) -> tuple[str, str]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers.raised import formatted
 
 from shipper.grouping.fingerprint import fingerprint_event
 from shipper.grouping.options import GroupingOptions
@@ -29,14 +29,6 @@ def _dispatch(plugin: Callable[[], object]) -> None:
     except Exception as exc:
         failure = exc
     raise PluginError(f"Error: {failure}")
-
-
-def _trace(function: Callable[[], object]) -> str:
-    try:
-        function()
-    except BaseException as exc:
-        return "".join(traceback.format_exception(exc))
-    raise AssertionError("did not raise")
 
 
 DEFAULT = GroupingOptions()
@@ -63,13 +55,15 @@ def _bad_int(value: str) -> object:
 
 def test_funnel_raise_site_tells_plugin_bugs_apart_by_their_text() -> None:
     """One generic raise statement re-raising different plug-in failures gives one group per failure."""
-    keys = {_key(_trace(lambda plugin=plugin: _dispatch(plugin))) for plugin in (_divide, _none_attribute)}
+    keys = {_key(formatted(lambda plugin=plugin: _dispatch(plugin))) for plugin in (_divide, _none_attribute)}
     assert len(keys) == 2
 
 
 def test_funnel_keeps_one_bug_whole_when_only_a_value_changes() -> None:
     """The same plug-in failure with other values in its text stays one group."""
-    keys = {_key(_trace(lambda value=value: _dispatch(lambda: _bad_int(value)))) for value in ("x1", "y22")}
+    keys = {
+        _key(formatted(lambda value=value: _dispatch(lambda: _bad_int(value)))) for value in ("x1", "y22")
+    }
     assert len(keys) == 1
 
 
@@ -79,7 +73,7 @@ def test_raise_with_a_value_in_its_message_is_not_a_funnel() -> None:
     def fail(name: str) -> None:
         raise LookupError(f"no queue named {name}")
 
-    assert _key(_trace(lambda: fail("emails"))) == _key(_trace(lambda: fail("invoices")))
+    assert _key(formatted(lambda: fail("emails"))) == _key(formatted(lambda: fail("invoices")))
 
 
 def _depth(node: dict[str, Any]) -> int:
@@ -102,7 +96,9 @@ def test_recursion_through_a_comprehension_is_one_group_wherever_the_limit_strik
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(150)
     try:
-        texts = [_trace(lambda extra=extra: _at_depth(extra, lambda: _depth(_cycle()))) for extra in range(4)]
+        texts = [
+            formatted(lambda extra=extra: _at_depth(extra, lambda: _depth(_cycle()))) for extra in range(4)
+        ]
     finally:
         sys.setrecursionlimit(limit)
     assert any("<listcomp>" in text for text in texts)
@@ -115,7 +111,7 @@ def test_exception_group_members_never_raised_group_by_type_not_data() -> None:
     def reject(values: list[str]) -> None:
         raise ExceptionGroup("rejected", [ValueError(f"bad line {value}") for value in values])
 
-    assert _key(_trace(lambda: reject(["cron"]))) == _key(_trace(lambda: reject(["alice", "bob"])))
+    assert _key(formatted(lambda: reject(["cron"]))) == _key(formatted(lambda: reject(["alice", "bob"])))
 
 
 LIBRARY_TRACE = """Traceback (most recent call last):
@@ -276,11 +272,11 @@ def test_a_chained_funnel_is_keyed_by_its_cause_not_by_its_text() -> None:
     """A funnel raise that chains the failure it reports is keyed by that cause: one plug-in's failure
     with other texts is one group, another plug-in's failure another group."""
     keys = {
-        _key(_trace(lambda text=text: _dispatch_chained(lambda: _parse_manifest(text))))
+        _key(formatted(lambda text=text: _dispatch_chained(lambda: _parse_manifest(text))))
         for text in ("[1,", "[1] x", "")
     }
     assert len(keys) == 1
-    assert _key(_trace(lambda: _dispatch_chained(_divide))) not in keys
+    assert _key(formatted(lambda: _dispatch_chained(_divide))) not in keys
 
 
 def test_in_app_by_path_pattern() -> None:
@@ -352,7 +348,7 @@ def test_template_title_writes_specifiers_as_placeholders() -> None:
 
 def test_traceback_title_names_the_culprit() -> None:
     """A traceback group's title ends with the culprit: the module and function of its raise site."""
-    found = fingerprint_event({"error": {"stack_trace": _trace(_none_attribute)}})
+    found = fingerprint_event({"error": {"stack_trace": formatted(_none_attribute)}})
     assert found is not None
     assert (
         found.name
@@ -367,7 +363,7 @@ def _payment_failure() -> object:
 
 def test_event_fingerprint_replaces_the_key_and_keeps_the_title() -> None:
     """`extra={"fingerprint": [...]}` with `{{ default }}` gives its own key, apart per value, same title."""
-    text = _trace(_payment_failure)
+    text = formatted(_payment_failure)
     plain = fingerprint_event({"error": {"stack_trace": text}})
     payment = fingerprint_event(
         {"error": {"stack_trace": text}, "extra": {"fingerprint": ["payment", "{{ default }}"]}}
@@ -383,10 +379,10 @@ def test_event_fingerprint_replaces_the_key_and_keeps_the_title() -> None:
 def test_event_fingerprint_without_default_merges_different_errors() -> None:
     """A fingerprint without `{{ default }}` puts different errors in one group, as the program asked."""
     first = fingerprint_event(
-        {"error": {"stack_trace": _trace(_payment_failure)}, "extra": {"fingerprint": ["billing"]}}
+        {"error": {"stack_trace": formatted(_payment_failure)}, "extra": {"fingerprint": ["billing"]}}
     )
     second = fingerprint_event(
-        {"error": {"stack_trace": _trace(_divide)}, "extra": {"fingerprint": ["billing"]}}
+        {"error": {"stack_trace": formatted(_divide)}, "extra": {"fingerprint": ["billing"]}}
     )
     assert first is not None and second is not None and first.key == second.key
 
@@ -399,7 +395,7 @@ def test_rule_group_by_message_splits_one_raise_site_by_its_masked_message() -> 
         raise LookupError(text)
 
     options = options_from_table({"rules": [{"type": "LookupError", "group_by": "message"}]})
-    one, other, again = (_trace(lambda t=t: fail(t)) for t in ("no user 1", "no order 2", "no user 3"))
+    one, other, again = (formatted(lambda t=t: fail(t)) for t in ("no user 1", "no order 2", "no user 3"))
     assert _key(one) == _key(other)  # by default: one raise statement, one group
     assert _key(one, options) != _key(other, options)
     assert _key(one, options) == _key(again, options)
@@ -422,7 +418,7 @@ def test_rule_group_by_caller_and_ignore_frame() -> None:
     the caller (the helper's frame no longer keys)."""
     from shipper.grouping.options import options_from_table
 
-    first, second = _trace(_first_caller), _trace(_second_caller)
+    first, second = formatted(_first_caller), formatted(_second_caller)
     assert _key(first) == _key(second)
     by_caller = options_from_table({"rules": [{"type": "RuntimeError", "group_by": "caller"}]})
     assert _key(first, by_caller) != _key(second, by_caller)

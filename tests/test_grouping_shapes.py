@@ -9,12 +9,12 @@ import json
 import linecache
 import random
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers.inlined import INLINED_BY_312, as_python_312, in_orders, recursion_in_orders
+from helpers.raised import formatted
 
 from logloop.cli import main
 from shipper.grouping import message_only
@@ -28,14 +28,6 @@ from shipper.grouping.fingerprint import (
 )
 from shipper.grouping.options import options_from_table
 from shipper.grouping.tracebacks import parse_traceback
-
-
-def _trace(function: Callable[[], object]) -> str:
-    try:
-        function()
-    except BaseException as exc:  # the point is to format whatever it raises
-        return "".join(traceback.format_exception(exc))
-    raise AssertionError("did not raise")
 
 
 def _key(text: str) -> Fingerprint:
@@ -63,13 +55,13 @@ def test_a_local_or_non_ascii_exception_class_keeps_its_type() -> None:
     """An exception class defined in a function (`f.<locals>.Error`) or named in a non-Latin script is
     read as an exception line: the title names it, and two such classes raised by one statement are two
     groups (not both read as a message without type)."""
-    local = _trace(lambda: _raise_local("LocalError", 1))
+    local = formatted(lambda: _raise_local("LocalError", 1))
     assert local.rstrip().endswith(".<locals>.LocalError: bad 1")
     assert parse_traceback(local).final.type.endswith("_raise_local.<locals>.LocalError")
     assert _key(local).name.startswith("LocalError: bad")
-    assert _key(_trace(lambda: _raise_local("LocalError", 22))).key == _key(local).key
-    assert _key(_trace(lambda: _raise_local("OtherError", 1))).key != _key(local).key
-    script = _trace(lambda: _raise_local("Ошибка", 1))
+    assert _key(formatted(lambda: _raise_local("LocalError", 22))).key == _key(local).key
+    assert _key(formatted(lambda: _raise_local("OtherError", 1))).key != _key(local).key
+    script = formatted(lambda: _raise_local("Ошибка", 1))
     script = script.replace(script.rstrip().rsplit("\n", 1)[-1], "Ошибка: плохо 1")  # as `__main__` prints it
     assert parse_traceback(script).final.type == "Ошибка"
     assert _key(script).name.startswith("Ошибка: плохо")
@@ -95,7 +87,7 @@ def _worker_wrapped(key: str) -> int:
 
 
 def _in_pool(pool: concurrent.futures.Executor, function: Callable[[str], int], key: str) -> str:
-    return _trace(lambda: pool.submit(function, key).result())
+    return formatted(lambda: pool.submit(function, key).result())
 
 
 def test_a_worker_process_failure_is_grouped_by_the_workers_raising_statement() -> None:
@@ -272,24 +264,24 @@ def _indented(text: str, prefix: str) -> str:
 def test_a_traceback_indented_as_a_whole_is_read_as_printed() -> None:
     """A traceback whose every line carries one indent (a formatter that indents the exception text, a
     quote in Markdown) gets the key of the traceback as `traceback` printed it."""
-    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
-    sibling = _key(_trace(lambda: _other({}, "u1")))
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
+    sibling = _key(formatted(lambda: _other({}, "u1")))
     for prefix in ("\t", "    ", "  "):
         indented = _indented(first, prefix)
         assert parse_traceback(indented).final.type == "KeyError"
         assert _key(indented) == _key(first) == _key(_indented(again, prefix))
-        assert _key(_indented(_trace(lambda: _other({}, "u1")), prefix)) == sibling != _key(first)
+        assert _key(_indented(formatted(lambda: _other({}, "u1")), prefix)) == sibling != _key(first)
 
 
 def test_a_traceback_whose_line_ends_were_escaped_is_read_as_printed() -> None:
     """A traceback encoded once more as a JSON string (its line ends written `\\n`, its quotes `\\"`),
     as a pipeline that serialises a JSON log line twice passes it on, gets the key of the traceback."""
-    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
     escaped = json.dumps(first)[1:-1]
     assert "\n" not in escaped
     assert parse_traceback(escaped).final.type == "KeyError"
     assert _key(escaped) == _key(first) == _key(json.dumps(again)[1:-1])
-    assert _key(json.dumps(_trace(lambda: _other({}, "u1")))[1:-1]) != _key(first)
+    assert _key(json.dumps(formatted(lambda: _other({}, "u1")))[1:-1]) != _key(first)
     newlines_only = first.replace("\n", "\\n")  # only the line ends escaped (a repr, a sed)
     assert _key(newlines_only) == _key(first)
 
@@ -300,7 +292,7 @@ def _in_pseudo_file(name: str, function: str, key: str) -> str:
     try:
         namespace: dict[str, Callable[[dict[str, int], str], int]] = {}
         exec(compile(source, name, "exec"), namespace)
-        return _trace(lambda: namespace[function]({}, key))
+        return formatted(lambda: namespace[function]({}, key))
     finally:
         linecache.cache.pop(name, None)
 
@@ -320,14 +312,14 @@ def test_text_before_the_header_does_not_decide_the_key() -> None:
     `ERROR:root:charge failed`; a message on the header's line), an ExceptionGroup's box too, is keyed as
     the traceback alone: that text neither merges every traceback it precedes nor splits one bug from
     its bare trace."""
-    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
-    sibling = _key(_trace(lambda: _other({}, "u1")))
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
+    sibling = _key(formatted(lambda: _other({}, "u1")))
     preambles = ("ERROR:root:charge failed\n", "Error\n", "ERROR: charge failed: ", "boom: ", "x\n\n")
-    group, other_group = _trace(lambda: _group(_load, _other)), _trace(lambda: _group(_load, _load))
+    group, other_group = formatted(lambda: _group(_load, _other)), formatted(lambda: _group(_load, _load))
     for preamble in preambles:
         assert parse_traceback(preamble + first).final.type == "KeyError", preamble
         assert _key(preamble + first) == _key(first) == _key(preamble + again)
-        assert _key(preamble + _trace(lambda: _other({}, "u1"))) == sibling != _key(first)
+        assert _key(preamble + formatted(lambda: _other({}, "u1"))) == sibling != _key(first)
         assert _key(preamble + group) == _key(group) != _key(preamble + other_group)
         assert _key(preamble + other_group) == _key(other_group)
 
@@ -351,8 +343,8 @@ def test_a_prefix_on_every_line_of_a_traceback_does_not_decide_the_key() -> None
     """A traceback whose every line carries the prefix a log collector writes (a container runtime's
     time and stream, journald's time, host and pid) is keyed as the traceback: times and pids that
     differ do not split it, nor does the prefix make every traceback one group."""
-    first, again = _trace(lambda: _load({}, "u1")), _trace(lambda: _load({}, "user-77"))
-    sibling = _trace(lambda: _other({}, "u1"))
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
+    sibling = formatted(lambda: _other({}, "u1"))
     prefixes: list[Callable[[int, int], str]] = [
         lambda run, n: f"2024-05-0{run}T10:00:{n:02d}.{123456 + n * 7919}Z stderr F ",
         lambda run, n: f"Dec 0{run} 10:00:{n:02d} web-1 app[{812 * run}]: ",
@@ -376,15 +368,19 @@ def test_a_syntax_error_in_text_compiled_at_run_time_is_keyed_by_the_statement_t
     """A SyntaxError in text the program compiles at run time (`ast.literal_eval`, `eval`, `compile` of
     input: its location is a pseudo-file, `<unknown>`, `<string>`, with the input as its line) is keyed
     by the statement that compiled it: other inputs are the same bug, another compiling statement another."""
-    first = _trace(lambda: _parse_filter("{1: 2"))
+    first = formatted(lambda: _parse_filter("{1: 2"))
     assert '  File "<unknown>", line 1\n    {1: 2\n' in first
     inputs = ("[1, 2 3]", "x y", "'open")
-    assert {_key(_trace(lambda text=text: _parse_filter(text))).key for text in inputs} == {_key(first).key}
+    assert {_key(formatted(lambda text=text: _parse_filter(text))).key for text in inputs} == {
+        _key(first).key
+    }
     assert _key(first).name.endswith("(test_grouping_shapes._parse_filter)")
-    calculated = {_key(_trace(lambda text=text: _calculate(text))).key for text in ("1 +", "foo(", "2 * * 3")}
+    calculated = {
+        _key(formatted(lambda text=text: _calculate(text))).key for text in ("1 +", "foo(", "2 * * 3")
+    }
     assert len(calculated) == 1 and calculated != {_key(first).key}
-    module = _trace(lambda: compile("x = 1\nif x = 2:\n    pass\n", "/srv/app/conf.py", "exec"))
-    other_line = _trace(lambda: compile("x = 1\ndef f(:\n    pass\n", "/srv/app/conf.py", "exec"))
+    module = formatted(lambda: compile("x = 1\nif x = 2:\n    pass\n", "/srv/app/conf.py", "exec"))
+    other_line = formatted(lambda: compile("x = 1\ndef f(:\n    pass\n", "/srv/app/conf.py", "exec"))
     assert _key(module).key != _key(other_line).key  # a module's syntax error stays keyed by its line
 
 
@@ -392,14 +388,14 @@ def test_logloop_cluster_keys_every_shape_by_its_traceback(tmp_path: Path) -> No
     """`logloop cluster` (and with it `regroup`, through `message_only`) takes a traceback whose frame
     lines show only once it is read as printed (IPython's, one encoded as a JSON string) for a traceback,
     not for a message: it gets the traceback's key, not the template miner's one group for them all."""
-    first = _trace(lambda: _load({}, "u1"))
+    first = formatted(lambda: _load({}, "u1"))
     texts = [
         _IPY_LOAD.format(run=3, line=2, key="u1"),
         _IPY_LOAD.format(run=9, line=4, key="u2"),
         _IPY_OTHER.format(run=3, line=2, key="u1"),
         _IPY_COLOURED,
         json.dumps(first)[1:-1],
-        json.dumps(_trace(lambda: _other({}, "u1")))[1:-1],
+        json.dumps(formatted(lambda: _other({}, "u1")))[1:-1],
     ]
     documents = [{"log": {"level": "error"}, "error": {"stack_trace": text}} for text in texts]
     assert all(message_only.has_key_of_its_own(document) for document in documents)

@@ -13,8 +13,8 @@ import inspect
 import linecache
 import re
 import sys
-import traceback
-from collections.abc import Callable
+
+from helpers.raised import formatted
 
 INLINED_BY_312 = ("<listcomp>", "<dictcomp>", "<setcomp>")
 # A frame as `traceback` prints it, inside an ExceptionGroup's box ("    | ") or not: its "File" line, the
@@ -206,12 +206,3 @@ def recursion_in_orders(limit: int) -> str:
         return in_orders("depth(tree)", tree=_cyclic_tree())
     finally:
         sys.setrecursionlimit(old)
-
-
-def formatted(function: Callable[[], object]) -> str:
-    """The traceback `function` raises, as `traceback.format_exception` prints it."""
-    try:
-        function()
-    except BaseException as exc:  # the point is to format whatever it raises
-        return "".join(traceback.format_exception(exc))
-    raise AssertionError("did not raise")
