@@ -257,18 +257,17 @@ _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
 _P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login|sshpass)\b")
+# The value of a short password flag (`-pX`, `-p X`, `-a X`): not a flag itself, to a blank or quote.
+_FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 # redis-cli -a SECRET: its `-a` is the password (elsewhere `-a` is "all", "append"...).
 _A_IS_PASSWORD: Final = re.compile(r"(?i)\bredis-cli\b")
-_SHORT_A_PASSWORD: Final = re.compile(
-    r"(?<![\w\-])-a[ \t]{1,8}(?P<q>[\"']?)(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})(?P=q)"
-)
+_SHORT_A_PASSWORD: Final = re.compile(rf"(?<![\w\-])-a[ \t]{{1,8}}(?P<q>[\"']?){_FLAG_SECRET}(?P=q)")
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = re.compile(
     r'"AUTH"(?:[ \t]{1,8}"(?:[^"\\\n]|\\.){0,256}")?[ \t]{1,8}"(?P<secret>(?:[^"\\\n]|\\.){1,4096})"'
 )
 _SHORT_PASSWORD: Final = re.compile(
-    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
-    r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
+    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?" + _FLAG_SECRET
 )
 # curl -u user:password, --proxy-user user:password
 _USER_PASSWORD_FLAG: Final = re.compile(
