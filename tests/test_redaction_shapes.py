@@ -470,10 +470,13 @@ def test_a_secret_longer_than_the_patterns_read_is_hidden_whole(shape: str, size
     secret = _salt(rng, _B64, size)
     spaced = " ".join(secret[i : i + 60] for i in range(0, size, 60))
     text = shape.format(secret=secret, spaced=spaced)
+    value = spaced if "{spaced}" in shape else secret
+    after = text[text.index(value) + len(value) :]
     redacted = redact_text(text)
     pieces = [secret[i : i + 24] for i in range(0, size - 24, 997)] + [secret[-24:]]
     assert [piece for piece in pieces if piece in redacted] == [], redacted[:200]
     assert REDACTED in redacted and len(redacted) < 200
+    assert redacted.endswith(after)  # what follows the secret stays
 
 
 @pytest.mark.parametrize(
