@@ -66,3 +66,18 @@ def test_failure_mode_names_the_chain(generate: ModuleType) -> None:
             raise ValueError("bad") from exc
     except ValueError as exc:
         assert generate.failure_mode(exc) == "KeyError>ValueError"
+
+
+@pytest.mark.parametrize("funnel", ["", "chained", "unchained"])
+def test_a_bug_whose_library_is_missing_is_skipped_even_behind_a_funnel(
+    generate: ModuleType, funnel: str
+) -> None:
+    """A bug that needs an uninstalled library raises `Missing` out of `raise_once` (so the set skips it and
+    says so), never returns it as the bug's failure, including when a plug-in funnel wraps it."""
+    generate.load_bugs()
+    registry = importlib.import_module("fleetapp.registry")
+    absent = "logloop_no_such_library"
+    bug = registry.Bug("tests.needs_absent", "absent", lambda v: registry.need(absent), funnel)
+    entry = importlib.import_module("fleetapp.entry")
+    with pytest.raises(registry.Missing, match=absent):
+        generate.raise_once(bug, "x", entry.CALLERS[0], recursion_limit=1000)

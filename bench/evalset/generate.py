@@ -132,9 +132,15 @@ def raise_once(bug: Any, value: str, caller: Any, recursion_limit: int) -> BaseE
     old_limit = sys.getrecursionlimit()
     if bug.library == "recursion":
         sys.setrecursionlimit(recursion_limit)
+    registry = importlib.import_module("fleetapp.registry")
+    registry.MISSED.clear()
     try:
         caller(target, value)
     except BaseException as exc:
+        if registry.MISSED:
+            # The library is not installed: the bug is skipped, never recorded as a `Missing` failure
+            # (an unchained funnel raises its own error with no link to the `Missing` it caught).
+            raise registry.Missing(registry.MISSED[0]) from None
         return exc
     finally:
         sys.setrecursionlimit(old_limit)

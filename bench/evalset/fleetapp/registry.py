@@ -38,9 +38,13 @@ def bug(library: str, funnel: str = "") -> Callable[[BugFunction], BugFunction]:
     return register
 
 
+MISSED: list[str] = []  # what `need` found missing since the generator last cleared it
+
+
 def need(module: str) -> None:
-    """Raise `Missing` when `module` is not installed."""
+    """Raise `Missing` when `module` is not installed, and note it in MISSED (a funnel may hide the raise)."""
     if importlib.util.find_spec(module) is None:
+        MISSED.append(module)
         raise Missing(module)
 
 
