@@ -19,9 +19,10 @@ object with `cluster`/`title` null and `error`; the other lines are still proces
 status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
 
 A regular input file of 1 MiB or more is decoded and keyed in several processes (`--jobs`; default:
-the usable CPUs, at most 4), each on a range of its lines (`shipper.cluster_workers`); the template
-miner then runs once over the message-only lines of all of them in input order, so the output is the
-same as with `--jobs 1` (one process, as for standard input).
+the usable CPUs, at most 4), each taking ranges of its lines as it gets free
+(`shipper.cluster_workers`); the template miner then runs once over the message-only lines of all
+of them in input order, so the output is the same as with `--jobs 1` (one process, as for standard
+input).
 """
 
 from __future__ import annotations
@@ -274,13 +275,24 @@ def _parallel_rows(
     of its own (`warn` hears of a worker that failed: its range is then keyed here)."""
     from shipper import cluster_workers  # see `_workers`
 
+    size = os.fstat(fd).st_size
+    count = max(workers, min(workers * _RANGES_PER_WORKER, size // _RANGE_BYTES, cluster_workers.MAX_RANGES))
+    memo = _memo()  # each process's own copy, from one of its ranges to the next
     parts = cluster_workers.map_ranges(
         fd,
-        cluster_workers.ranges(fd, os.fstat(fd).st_size, workers),
-        lambda reader: _part(_lines_of(reader), options),
+        cluster_workers.ranges(fd, size, count),
+        lambda reader: _part(_lines_of(reader), options, memo),
         warn,
+        workers,
     )
     return _mined(parts)
+
+
+# Ranges a worker takes on average, and their smallest size: the work of a byte is uneven (a deep
+# recursion is long and cheap to key), so equal shares of bytes are unequal shares of work; with
+# many ranges taken as processes get free, the last to finish waits for at most one range.
+_RANGES_PER_WORKER: Final = 16
+_RANGE_BYTES: Final = 64 << 10
 
 
 def _workers(source: IO[bytes], jobs: int | None) -> int:
@@ -304,11 +316,19 @@ def _workers(source: IO[bytes], jobs: int | None) -> int:
 _Part = tuple[list[_Row | None], list[str]]
 
 
-def _part(lines: Iterable[str | bytes], options: GroupingOptions) -> _Part:
-    """The work of each line apart from the template miner's (which needs every message at once)."""
+def _memo() -> TextMemo[Fingerprint | None]:
+    return TextMemo(_MEMO_ENTRIES, _MEMO_CHARACTERS)
+
+
+def _part(
+    lines: Iterable[str | bytes], options: GroupingOptions, memo: TextMemo[Fingerprint | None] | None = None
+) -> _Part:
+    """The work of each line apart from the template miner's (which needs every message at once);
+    `memo` holds the keys of the tracebacks seen (a new one if None)."""
     results: list[_Row | None] = []
     messages: list[str] = []
-    memo: TextMemo[Fingerprint | None] = TextMemo(_MEMO_ENTRIES, _MEMO_CHARACTERS)
+    if memo is None:
+        memo = _memo()
     for number, (doc, error) in enumerate(_documents(lines), start=1):
         if doc is None:
             results.append((number, None, None, None, error))

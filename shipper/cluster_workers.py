@@ -1,19 +1,27 @@
-"""Run one pure function over the byte ranges of a regular file, each range in a forked worker.
+"""Run one pure function over the byte ranges of a regular file, in this process and forked workers.
 
 `logloop cluster` uses it to decode and key a large input on every usable core. The file is cut
 into ranges at line boundaries, so every line belongs to exactly one range: a range starts after the
 first newline at or after its offset (the first starts at 0) and ends after the first newline at or
-after the next range's offset (the last at the end of the file). The calling process works on the
-first range itself while one forked child per other range works on its own, reading only its bytes
-(`os.pread` on the shared descriptor: no shared file position), and sends back what the function
-returned, `marshal`-encoded (tuples, lists, str, int, None: fast C code both ways), length-prefixed
-through a pipe.
+after the next range's offset (the last at the end of the file).
+
+There are usually several ranges per process, because the work of a byte is far from even (a deep
+recursion's traceback is long and cheap to key, a message-only line short and dear), so equal
+halves of a file are unequal halves of its work. Process number k (the calling process is number 0,
+each other one a forked child) first works on range k; then each takes the next range nobody has
+taken, claiming it by reading its index (one byte) from a pipe filled before the fork: a read from a
+pipe hands each byte to one reader only, so no lock is needed and a process that finishes early just
+takes more. Each child reads only its own ranges' bytes (`os.pread` on the shared descriptor: no
+shared file position), and sends back, once its claims run out, what the function returned for each
+range it took, `marshal`-encoded (tuples, lists, str, int, None: fast C code both ways),
+length-prefixed through a pipe of its own.
 
 The rule not to break: a child leaves only by `os._exit` (never the parent's atexit handlers or
 its inherited stdio buffers) and reports only through its pipe, never on stdout/stderr. Whatever
 goes wrong with a child (an exception, a signal, a non-zero exit, data cut short) costs time, not
-lines: the parent says so through `warn`, in one line, and works on that range itself. Every child
-is waited for, on every path out (no zombie), and killed first if the parent leaves early.
+lines: the parent says so through `warn`, in one line, and works itself on every range no result
+came back for. Every child is waited for, on every path out (no zombie), and killed first if the
+parent leaves early.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
@@ -100,11 +108,15 @@ def ranges(fd: int, size: int, count: int) -> list[Range]:
     return [Range(cuts[index], cuts[index + 1] if index + 1 < count else None) for index in range(count)]
 
 
+# At most this many ranges, so that a range's index is one byte of the claims pipe.
+MAX_RANGES: Final = 256
+
+
 @dataclass(slots=True)
 class _Child:
     pid: int
     pipe: int  # the read end; -1 once closed
-    part: Range
+    part: Range  # its first range
     status: int | None = None  # the exit status once waited for
 
 
@@ -113,32 +125,79 @@ def map_ranges(
     parts: Sequence[Range],
     work: Callable[[RangeReader], T],
     warn: Callable[[str], None],
+    processes: int | None = None,
 ) -> list[T]:
-    """`work` of each range, in order: the first range's in this process, each other's in a forked
-    child (or here, after `warn`ing, if that child fails). What `work` returns must be marshallable."""
-    children: list[_Child | Failure] = []  # a Failure: that range's child could not be started
+    """`work` of each range, in order, done by `processes` processes (default: one a range, at most
+    MAX_RANGES ranges): this one and forked children, each taking ranges as it gets free (or here,
+    after `warn`ing, for the ranges of a child that fails). What `work` returns must be marshallable.
+    `work` is called in each process on several ranges one after the other: state it keeps (a memo)
+    lives on from one of its ranges to the next in that process."""
+    if len(parts) > MAX_RANGES:
+        raise ValueError(f"at most {MAX_RANGES} ranges, got {len(parts)}")
+    count = len(parts) if processes is None else max(1, min(processes, len(parts)))
+    done: dict[int, T] = {}
+    children: list[_Child | Failure] = []  # a Failure: that child could not be started
+    claims = _claims(range(count, len(parts)))
     try:
-        for part in parts[1:]:
+        for index in range(1, count):
             try:
                 pipes = [child.pipe for child in children if isinstance(child, _Child)]
-                children.append(_start(fd, part, work, pipes))
+                children.append(_start(fd, parts, index, claims, work, pipes))
             except OSError as exc:  # no process or no pipe left: this process does that range
                 children.append(Failure(f"could not be started ({exc})"))
-        results = [work(RangeReader(fd, parts[0].start, parts[0].end))]
-        for part, child in zip(parts[1:], children, strict=True):
+        for index in _taken(0, claims):
+            done[index] = work(RangeReader(fd, parts[index].start, parts[index].end))
+        for index, child in enumerate(children, start=1):
             outcome = _finish(child) if isinstance(child, _Child) else child
             if isinstance(outcome, Failure):
-                warn(f"the worker for {part} {outcome.reason}; processing them in the main process")
-                results.append(work(RangeReader(fd, part.start, part.end)))
+                warn(f"the worker for {parts[index]} {outcome.reason}; processing them in the main process")
             else:
-                results.append(cast(T, outcome.value))
-        return results
+                done.update(cast(list[tuple[int, T]], outcome.value))
+        for index, part in enumerate(parts):  # those of a child that failed
+            if index not in done:
+                done[index] = work(RangeReader(fd, part.start, part.end))
+        return [done[index] for index in range(len(parts))]
     finally:
+        if claims >= 0:
+            os.close(claims)
         _stop([child for child in children if isinstance(child, _Child)])
 
 
-def _start(fd: int, part: Range, work: Callable[[RangeReader], object], inherited: list[int]) -> _Child:
-    """Fork a child that sends `work` of `part` through a new pipe and leaves by `os._exit`."""
+def _claims(indices: range) -> int:
+    """The read end of a pipe holding `indices`, a byte each, its write end closed (a read past the last
+    is the end of file); -1 when there is none to hold."""
+    if not indices:
+        return -1
+    read_end, write_end = os.pipe()
+    try:
+        _write_all(write_end, bytes(indices))  # at most MAX_RANGES bytes: within any pipe's buffer
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return read_end
+
+
+def _taken(first: int, claims: int) -> Iterator[int]:
+    """The indices of the ranges one process works on: its own `first`, then each it claims."""
+    yield first
+    if claims < 0:
+        return
+    while claimed := os.read(claims, 1):
+        yield claimed[0]
+
+
+def _start(
+    fd: int,
+    parts: Sequence[Range],
+    first: int,
+    claims: int,
+    work: Callable[[RangeReader], object],
+    inherited: list[int],
+) -> _Child:
+    """Fork a child that works on range `first` then on each it claims, sends the results through a
+    new pipe, and leaves by `os._exit`."""
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
@@ -152,16 +211,19 @@ def _start(fd: int, part: Range, work: Callable[[RangeReader], object], inherite
             for other in (read_end, *inherited):
                 os.close(other)
             try:
-                value: Any = work(RangeReader(fd, part.start, part.end))
+                value: Any = [
+                    (index, work(RangeReader(fd, parts[index].start, parts[index].end)))
+                    for index in _taken(first, claims)
+                ]
                 payload, worked = marshal.dumps((True, value)), True
-            except Exception as exc:  # reported by the parent, which then works on the range
+            except Exception as exc:  # reported by the parent, which then works on the ranges
                 payload, worked = marshal.dumps((False, f"failed ({type(exc).__name__}: {exc})")), False
             _write_all(write_end, len(payload).to_bytes(_HEADER, "little") + payload)
             code = 0 if worked else 1
         finally:
             os._exit(code)
     os.close(write_end)
-    return _Child(pid, read_end, part)
+    return _Child(pid, read_end, parts[first])
 
 
 def _write_all(fd: int, data: bytes) -> None:

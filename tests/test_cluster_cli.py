@@ -203,6 +203,19 @@ def test_workers_give_the_rows_of_one_process(tmp_path: Path, workers: int) -> N
     assert in_workers(path, workers) == in_one_process(path)
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_many_ranges_taken_by_few_processes_give_the_rows_of_one_process(
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ranges of a few hundred bytes (16 a process), bad lines among them, the rows and their
+    numbers are those of one process: each process's memo carried from range to range changes nothing."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(mixed_lines(bad_every=7)) + b"\n")
+    monkeypatch.setattr(cluster_cli, "_RANGE_BYTES", 256)
+    assert path.stat().st_size // 256 >= workers * cluster_cli._RANGES_PER_WORKER
+    assert in_workers(path, workers) == in_one_process(path)
+
+
 @pytest.mark.parametrize("workers", [2, 3, 4])
 @pytest.mark.parametrize("newline_at_end", [True, False])
 def test_bad_lines_in_every_range_keep_their_numbers_and_errors(

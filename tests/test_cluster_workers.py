@@ -85,6 +85,59 @@ def test_every_range_comes_back_in_order(opened: tuple[int, bytes]) -> None:
         assert (b"".join(pieces), len(pieces), warnings) == (data, count, [])
 
 
+def test_a_process_that_gets_free_takes_the_ranges_left(opened: tuple[int, bytes]) -> None:
+    """With more ranges than processes, a process whose first range is quick takes the others while a
+    slow one is busy, and what `work` keeps lives on from one range to the next in its process."""
+    fd, data = opened
+    parent = os.getpid()
+    done_here: list[int] = []  # ranges worked on in the calling process, in order
+
+    def work(reader: RangeReader) -> tuple[int, int, bytes]:
+        done_here.append(len(done_here))
+        if os.getpid() != parent:
+            time.sleep(0.5)
+        return os.getpid(), len(done_here), read_all(reader)
+
+    warnings: list[str] = []
+    pieces = map_ranges(fd, ranges(fd, len(data), 8), work, warnings.append, processes=2)
+    assert b"".join(piece[2] for piece in pieces) == data and warnings == []
+    by_pid = [piece[0] for piece in pieces]
+    assert by_pid[1] != parent and by_pid.count(parent) == 7  # the child took only its own range
+    assert [piece[1] for piece in pieces if piece[0] == parent] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_the_ranges_a_failed_worker_took_are_all_redone(opened: tuple[int, bytes]) -> None:
+    """A child that fails after working on several ranges costs one warning; every range it took is
+    worked on again here and the results are whole and in order."""
+    fd, data = opened
+    parent = os.getpid()
+    taken: list[int] = []
+
+    def work(reader: RangeReader) -> bytes:
+        if os.getpid() != parent:
+            taken.append(1)
+            if len(taken) == 3:
+                raise ValueError("third range")
+        else:
+            time.sleep(0.05)  # the child, quicker, takes several ranges
+        return read_all(reader)
+
+    for processes in (2, 3):
+        warnings: list[str] = []
+        pieces = map_ranges(fd, ranges(fd, len(data), 12), work, warnings.append, processes=processes)
+        assert b"".join(pieces) == data
+        assert len(warnings) == processes - 1
+        assert all("failed (ValueError: third range)" in warning for warning in warnings)
+
+
+def test_more_ranges_than_a_byte_can_number_are_refused(opened: tuple[int, bytes]) -> None:
+    """The claims pipe numbers ranges with one byte: more than MAX_RANGES is a ValueError."""
+    fd, _ = opened
+    parts = [cluster_workers.Range(0, None)] * (cluster_workers.MAX_RANGES + 1)
+    with pytest.raises(ValueError, match="at most 256 ranges"):
+        map_ranges(fd, parts, read_all, print, processes=2)
+
+
 def test_a_worker_whose_work_raises_is_redone_in_the_parent(opened: tuple[int, bytes]) -> None:
     """An exception in a child costs one warning naming it; the parent then works on that range."""
     fd, data = opened
