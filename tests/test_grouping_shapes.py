@@ -578,3 +578,102 @@ def test_a_coloured_copy_of_an_error_line_is_the_line(seed: int, tmp_path: Path)
         (r["cluster"], r["title"]) for r in rows[half:]
     ]
     assert rows[half - 1]["cluster"] not in {r["cluster"] for r in rows[: half - 1]}  # another statement
+
+
+# loguru's traceback (`logger.exception`, `backtrace=True, diagnose=True`): a blank line after the header
+# and after each frame, the frame that caught the exception marked "> File", the values of the names
+# of each source line drawn under it.
+
+
+def _loguru(text: str, caught: str, *, ascii_marks: bool = False) -> str:
+    """`text` (a traceback as `traceback` prints it) as loguru prints it, the frame of function `caught`
+    marked as the one that caught the exception; `ascii_marks`: its marks when the stream is not UTF-8."""
+    stem, tick = ("|", "->") if ascii_marks else ("│", "└")
+    out = []
+    for line in text.splitlines():
+        if line.startswith("Traceback"):
+            out += [line, ""]
+        elif line.startswith('  File "'):
+            if out[-1].startswith("    "):
+                out.append("")  # the blank line after the frame before
+            out.append(("> " + line[2:]) if line.endswith(f", in {caught}") else line)
+        elif line.startswith("    ") and not line.strip().strip("^~"):
+            continue  # loguru draws values, not carets
+        elif line.startswith("    "):
+            column = len(line) - len(line.lstrip())
+            out += [
+                line,
+                " " * column + f"{stem}   {tick} 'u-{len(out)}'",
+                " " * column + f"{tick} <object at 0x7f3a>",
+            ]
+        else:
+            if out[-1].startswith(" "):
+                out.append("")
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _catching(function: Callable[[dict[str, int], str], int], key: str) -> str:
+    try:
+        return str(function({}, key))
+    except KeyError:
+        raise
+
+
+@pytest.mark.parametrize("ascii_marks", [False, True])
+@pytest.mark.parametrize(
+    "preamble", ["", "failed to charge\n", "2024-05-01 10:00:01.123 | ERROR    | app:run:12 - failed\n"]
+)
+def test_a_loguru_traceback_is_keyed_as_the_traceback_it_shows(preamble: str, ascii_marks: bool) -> None:
+    """A traceback as loguru prints it (blank lines between frames, the catching frame marked `> File`,
+    values drawn under the source, after its log line) gets the key of the traceback: also where the
+    marked frame is the one that raised, which was read as no frame (another statement keyed)."""
+    for caught in ("_catching", "_load"):
+        for function, key in ((_load, "u1"), (_load, "user-77"), (_other, "u1")):
+            text = formatted(lambda function=function, key=key: _catching(function, key))
+            shown = preamble + _loguru(text, caught, ascii_marks=ascii_marks)
+            assert ("> File" in shown) == (caught == "_catching" or function is _load)
+            assert parse_traceback(shown).final.frames[-1].function == function.__name__
+            assert _key(shown) == _key(text), shown
+
+
+def test_a_real_loguru_traceback_is_keyed_as_the_traceback_it_shows() -> None:
+    """loguru's own output (where it is installed) of a failure caught where it was raised gets the key
+    the traceback has; another statement another."""
+    loguru = pytest.importorskip("loguru")
+    lines: list[str] = []
+    sink = loguru.logger.add(lines.append, format="{message}", backtrace=True, diagnose=True, colorize=False)
+    try:
+        for function, key in ((_load, "u1"), (_load, "user-77"), (_other, "u1")):
+            try:
+                function({}, key)
+            except KeyError:
+                loguru.logger.exception("failed")
+    finally:
+        loguru.logger.remove(sink)
+    keys = [_key(line) for line in lines]
+    assert keys[0] == keys[1] != keys[2] and keys[0].name.endswith("(test_grouping_shapes._load)")
+
+
+# Indentation written with tabs (a pipeline or an editor that turns runs of spaces into tabs).
+
+
+@pytest.mark.parametrize(
+    "retab",
+    [
+        pytest.param(lambda text: text.replace("    ", "\t"), id="four-spaces-a-tab"),
+        pytest.param(lambda text: text.replace("  ", "\t"), id="two-spaces-a-tab"),
+        pytest.param(lambda text: text.replace("\n    ", "\n\t"), id="source-lines-a-tab"),
+    ],
+)
+def test_a_traceback_indented_with_tabs_is_keyed_as_printed(retab: Callable[[str], str]) -> None:
+    """A traceback whose indents are tabs instead of spaces keeps its source lines and exception line:
+    the key and title of the traceback, not a typeless group keyed by the frame alone."""
+    first = formatted(lambda: _load({}, "u1"))
+    assert "\t" in retab(first)
+    assert parse_traceback(retab(first)).final.type == "KeyError"
+    assert _key(retab(first)) == _key(first) == _key(retab(formatted(lambda: _load({}, "user-77")))), retab(
+        first
+    )
+    assert _key(retab(formatted(lambda: _other({}, "u1")))) == _key(formatted(lambda: _other({}, "u1")))
+    assert _key(retab(formatted(lambda: _other({}, "u1")))) != _key(first)

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Generic, Literal, NamedTuple, TypeVar
 
+from shipper.grouping import renderers
+
 Link = Literal["cause", "context", ""]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -55,13 +57,14 @@ _HEADER: Final = "Traceback (most recent call last):\n"
 _HEADER_RE: Final = re.compile(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
-# One frame: header, optional source line, then any deeper-indented lines (3.11+ caret lines, the
+# One frame: header, optional source line (indented 4 spaces, or a tab where a pipeline wrote tabs for
+# them), then any deeper-indented lines (3.11+ caret lines, the
 # further lines of a multi-line statement and "...<N lines>..." as 3.13 prints them), then an optional
 # recursion marker. Only the first source line is kept: it is the same in every Python version.
 _FRAME_BLOCK_RE: Final = re.compile(
     r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+)(?:, in (?P<func>[^\n]*))?\n'
-    r"(?:    (?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
-    r"(?:    (?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
+    r"(?:(?:    |\t)(?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
+    r"(?:(?:    |\t)(?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
     r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
 )
 _FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
@@ -151,9 +154,15 @@ def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
+    if _MARKED_FRAME in text:  # loguru marks the frame that caught the exception "> File"
+        text = text.replace(_MARKED_FRAME, _PLAIN_FRAME)
     if not text.startswith(_HEADER):
         if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
             text = _from_ipython(text)
+        elif renderers.RICH_TOP in text:
+            text = renderers.from_rich(text) or text
+        elif renderers.FAULTHANDLER_MARK in text and _HEADER not in text:
+            text = renderers.from_faulthandler(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
         if not text.startswith(_HEADER):
@@ -178,7 +187,10 @@ def _without_preamble(text: str) -> str:
         return text
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
-    if text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
+    after = at + len(_HEADER)
+    while text.startswith("\n", after) and after - at < _LINE_PREFIX_LIMIT:  # loguru: a blank line first
+        after += 1
+    if text.startswith(_PLAIN_FRAME_LINE, after):
         return text[at:]
     return _without_line_prefixes(text, text.rfind("\n", 0, at) + 1, at) or text
 
@@ -231,6 +243,7 @@ _LINE_PREFIX_LIMIT: Final = 200  # a collector's prefix is a few dozen character
 _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
 _INDENTS: Final = ("\n", " ", "\t")
 _PLAIN_FRAME_LINE: Final = '  File "'
+_MARKED_FRAME: Final = '\n> File "'
 
 
 def _unescaped(text: str) -> str:

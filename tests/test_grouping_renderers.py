@@ -1,0 +1,264 @@
+"""Stack dumps other renderers print (`shipper.grouping.renderers`): faulthandler's dump of a crashed
+program and rich's boxed traceback are each keyed by the failing statement like a traceback, one bug
+one group, sibling bugs apart, with a readable title."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers.raised import formatted
+
+from logloop.cli import main
+from shipper.grouping.fingerprint import (
+    Fingerprint,
+    clear_caches,
+    fingerprint_event,
+    fingerprint_plain,
+    fingerprint_traceback,
+)
+from shipper.grouping.tracebacks import parse_traceback
+
+
+def _key(text: str) -> Fingerprint:
+    """The event's key, with the fast path checked against the general parser on the way."""
+    clear_caches()
+    general = fingerprint_traceback(parse_traceback(text))
+    fast = fingerprint_plain(text)
+    assert fast is None or fast == general, text
+    clear_caches()
+    event = fingerprint_event({"error": {"stack_trace": text}})
+    assert event == general
+    return event
+
+
+# faulthandler: a program that really crashes (a segfault, an abort) in one of its functions.
+
+_CRASHY = """
+import ctypes, faulthandler, sys, threading, time
+
+faulthandler.enable()
+
+def parse_record(data):
+    faulthandler._sigsegv()
+
+def load_record(data):
+    faulthandler._sigsegv()
+
+def abort_record(data):
+    faulthandler._sigabrt()
+
+def read_pointer(address):
+    return ctypes.string_at(address)  # the crash is in the standard library's frame
+
+def read_header(address):
+    return ctypes.string_at(address)
+
+def {caller}(function, value):
+    function(value)
+
+if __name__ == "__main__":
+    if sys.argv[2] == "thread":
+        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        time.sleep(0.05)
+    {caller}(globals()[sys.argv[1]], {value})
+"""
+
+
+def _crash(
+    directory: Path, function: str, *, caller: str = "handle", value: int = 0, thread: bool = False
+) -> str:
+    """What a real crash of `function` in a script under `directory` leaves on stderr (its dump)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "crashy.py"
+    script.write_text(textwrap.dedent(_CRASHY.format(caller=caller, value=value)), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), function, "thread" if thread else "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0 and "(most recent call first):" in done.stderr, done.stderr
+    return done.stderr
+
+
+@pytest.fixture(scope="module")
+def crashes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Dumps of real crashes: one bug under other install paths, callers, values and threads; siblings."""
+    base = tmp_path_factory.mktemp("crash")
+    return {
+        "first": _crash(base / "opt/app", "parse_record"),
+        "moved": _crash(base / "home/bob/checkout/app", "parse_record", value=91),
+        "caller": _crash(base / "srv/app", "parse_record", caller="dispatch"),
+        "thread": _crash(base / "opt/app2", "parse_record", thread=True),
+        "sibling": _crash(base / "opt/app", "load_record"),
+        "abort": _crash(base / "opt/app", "abort_record"),
+        "stdlib": _crash(base / "opt/app", "read_pointer"),
+        "stdlib-again": _crash(base / "home/ann/app", "read_pointer", caller="dispatch", thread=True),
+        "stdlib-sibling": _crash(base / "opt/app", "read_header"),
+    }
+
+
+def test_a_crash_dump_is_keyed_by_the_crashing_threads_statement(crashes: dict[str, str]) -> None:
+    """A faulthandler dump (`Fatal Python error: Segmentation fault`, `Current thread 0x...`, frames
+    `File "...", line N in f`) is keyed by the function that crashed: recurrences under other paths,
+    callers, values and other threads' stacks are one group; another function, another fatal error, or a
+    standard-library crash reached from another function are other groups (not one group for every
+    segfault)."""
+    assert "Thread 0x" in crashes["thread"]  # another thread's stack is in that dump
+    first = _key(crashes["first"])
+    assert first.name == "FatalPythonError: Segmentation fault (crashy.parse_record)"
+    for name in ("moved", "caller", "thread"):
+        assert _key(crashes[name]).key == first.key, name
+    stdlib = _key(crashes["stdlib"])
+    assert stdlib.name.endswith("(crashy.read_pointer)")  # the program's statement, not ctypes'
+    assert _key(crashes["stdlib-again"]).key == stdlib.key
+    siblings = {_key(crashes[name]).key for name in ("first", "sibling", "abort", "stdlib", "stdlib-sibling")}
+    assert len(siblings) == 5
+    assert "Aborted" in _key(crashes["abort"]).name
+
+
+def test_a_crash_dump_reads_as_its_frames(crashes: dict[str, str]) -> None:
+    """The dump's crashing thread reads as a traceback of its frames, outermost first, without the
+    other threads' frames or the list of extension modules."""
+    final = parse_traceback(crashes["thread"]).final
+    assert (final.type, final.message) == ("FatalPythonError", "Segmentation fault")
+    assert [frame.function for frame in final.frames] == ["<module>", "handle", "parse_record"]
+    assert all(frame.source is None for frame in final.frames)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        pytest.param("Fatal Python error: Aborted", id="abort"),
+        pytest.param("Windows fatal exception: access violation", id="windows"),
+        pytest.param("Timeout (0:00:05)!", id="dump-later"),
+    ],
+)
+def test_a_dump_of_another_kind_is_keyed_by_its_thread_and_reason(reason: str) -> None:
+    """Dumps written otherwise (an abort, Windows' access violation with its thread ids, a
+    `dump_traceback_later` timeout listing every thread, a stack dump without threads) are keyed by the
+    first listed or current thread's innermost frame and titled by their first line."""
+    frames = '  File "C:\\app\\jobs.py", line 12 in wait_for\n  File "C:\\app\\main.py", line 3 in <module>\n'
+    text = f"{reason}\n\nThread 0x00001a2c (most recent call first):\n{frames}\n"
+    text += "Thread 0x0004 (most recent call first):\n"
+    text += '  File "C:\\app\\other.py", line 5 in run\n'
+    key = _key(text)
+    assert key.name.startswith("FatalPythonError: ") and key.name.endswith("(jobs.wait_for)")
+    assert _key(text.replace("line 12", "line 40").replace("0x00001a2c", "0x0bad")).key == key.key
+    assert _key(text.replace("wait_for", "poll")).key != key.key
+    stack = f"{reason}\n\nStack (most recent call first):\n{frames}"
+    assert _key(stack).name == key.name
+
+
+def test_logloop_cluster_groups_crash_dumps(crashes: dict[str, str], tmp_path: Path) -> None:
+    """`logloop cluster` keys crash dumps by their crashing statement: the recurrences one group, the
+    siblings others, each titled by the fatal error and its culprit."""
+    names = ["first", "moved", "thread", "sibling", "abort", "stdlib", "stdlib-again"]
+    source = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"log": {"level": "critical"}, "error": {"stack_trace": crashes[name]}}) for name in names
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    clusters = [row["cluster"] for row in rows]
+    assert clusters[0] == clusters[1] == clusters[2] and clusters[5] == clusters[6]
+    assert len(set(clusters)) == 4
+    assert all(row["title"].startswith("FatalPythonError: ") for row in rows)
+
+
+# rich: tracebacks as `rich.traceback.Traceback` renders them (a console of a given width, no colours).
+
+
+def _deep_lookup(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _deep_other(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _deep_chained(key: str) -> int:
+    try:
+        return {"a": 1}[key]
+    except KeyError as exc:
+        raise ValueError(f"no entry {key}") from exc
+
+
+def _rich(function: Callable[[], object], width: int, *, show_locals: bool = False) -> str:
+    """The traceback `function` raises as rich renders it on a console `width` columns wide."""
+    rich_console = pytest.importorskip("rich.console")
+    rich_traceback = pytest.importorskip("rich.traceback")
+    try:
+        function()
+    except Exception as exc:  # the point is to render what it raises
+        console = rich_console.Console(file=io.StringIO(), width=width, color_system=None)
+        console.print(
+            rich_traceback.Traceback.from_exception(
+                type(exc), exc, exc.__traceback__, show_locals=show_locals
+            )
+        )
+        output: str = console.file.getvalue()
+        return output
+    raise AssertionError("did not raise")
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("show_locals", [False, True])
+def test_a_rich_traceback_is_keyed_as_the_traceback_it_shows(width: int, show_locals: bool) -> None:
+    """A traceback rich rendered (a box, frames `path:N in function`, wrapped when long, the line that ran
+    marked `❱`, locals boxes) gets the key of the same exception as `traceback` prints it, whatever the
+    width (where the source line fits) and the values; another function or a chain is another group; the
+    title reads as usual."""
+    first = _rich(lambda: _deep_lookup({}, "u1"), width, show_locals=show_locals)
+    assert "❱" in first and "╭" in first
+    plain = _key(formatted(lambda: _deep_lookup({}, "u1")))
+    assert _key(first) == plain
+    assert plain.name == "KeyError: '<STR>' (test_grouping_renderers._deep_lookup)"
+    again = _rich(lambda: _deep_lookup({"b": 2}, "user-9182"), width, show_locals=show_locals)
+    assert _key(again).key == plain.key
+    sibling = _key(_rich(lambda: _deep_other({}, "u1"), width, show_locals=show_locals))
+    assert sibling == _key(formatted(lambda: _deep_other({}, "u1"))) != plain
+    chained = _rich(lambda: _deep_chained("u1"), width, show_locals=show_locals)
+    assert len(parse_traceback(chained).chain) == 2
+    assert _key(chained).key == _key(_rich(lambda: _deep_chained("k77"), width, show_locals=show_locals)).key
+    if width >= 80:  # (rich crops a source line at the box's edge: this one is whole from 80 columns)
+        assert _key(chained) == _key(formatted(lambda: _deep_chained("u1")))
+    assert _key(chained).key not in {plain.key, sibling.key}
+
+
+def test_a_rich_traceback_after_a_log_line_with_long_paths_is_read() -> None:
+    """A rich traceback after the log line a RichHandler prints, its frame paths longer than the box
+    (wrapped mid-word) and under other install directories, is keyed as `traceback` prints it."""
+    text = _rich(lambda: _deep_lookup({}, "u1"), 70)
+    here = str(Path(__file__).parent)
+    longer = here + "/" + "/".join(["very-long-directory-name"] * 4)
+    moved = _rich(lambda: _deep_lookup({}, "u1"), 70).replace(here, longer)  # (rewrapped below)
+    moved_plain = formatted(lambda: _deep_lookup({}, "u1")).replace(here, longer)
+    rewrapped = _rewrapped(moved, 70)
+    assert "very-long" in rewrapped
+    prefix = "[12/04/26 10:00:01] ERROR    charge failed                          app.py:12\n"
+    assert _key(prefix + text) == _key(text) == _key(formatted(lambda: _deep_lookup({}, "u1")))
+    assert _key(rewrapped) == _key(moved_plain) == _key(text)
+
+
+def _rewrapped(text: str, width: int) -> str:
+    """`text` with each box line whose content outgrew the box (a path made longer) wrapped at the box's
+    width, character by character, as rich folds a long word."""
+    out = []
+    for line in text.split("\n"):
+        if line.startswith("│ ") and line.endswith(" │") and len(line) > width:
+            content = line[2:-2].rstrip()
+            inner = width - 4
+            out.extend(f"│ {content[at : at + inner]:<{inner}} │" for at in range(0, len(content), inner))
+        else:
+            out.append(line)
+    return "\n".join(out)
