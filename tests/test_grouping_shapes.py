@@ -677,3 +677,44 @@ def test_a_traceback_indented_with_tabs_is_keyed_as_printed(retab: Callable[[str
     )
     assert _key(retab(formatted(lambda: _other({}, "u1")))) == _key(formatted(lambda: _other({}, "u1")))
     assert _key(retab(formatted(lambda: _other({}, "u1")))) != _key(first)
+
+
+# PyPy: its standard library is under lib/pypy3.X (lib-python/3 and lib_pypy in its source layout).
+
+
+def _parse_config(text: str) -> object:
+    return json.loads(text)
+
+
+def _parse_reply(text: str) -> object:
+    return json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "/opt/pypy3.10-v7.3.15-linux64/lib/pypy3.10",
+        "/usr/lib/pypy3/lib-python/3",
+        "C:\\pypy3.10\\lib\\pypy3.10",
+    ],
+)
+def test_a_standard_library_raise_under_pypy_is_keyed_by_the_programs_call(prefix: str) -> None:
+    """A raise in PyPy's standard library (its paths, no carets) is keyed like CPython's: by the
+    program's statement that called into it, so two callers of `json.loads` are two groups and a fleet
+    running both interpreters one group per bug (not keyed by PyPy's json line)."""
+    stdlib = json.__file__.rsplit("/json/", 1)[0]
+
+    def as_pypy(text: str) -> str:
+        lines = [line for line in text.replace(stdlib, prefix).splitlines(True) if line.strip().strip("^~")]
+        return "".join(lines).replace("/json/", "\\json\\") if "\\" in prefix else "".join(lines)
+
+    config = formatted(lambda: _parse_config("{x"))
+    reply = formatted(lambda: _parse_reply("{x"))
+    assert prefix in as_pypy(config)
+    assert (
+        _key(as_pypy(config)).key
+        == _key(config).key
+        == _key(as_pypy(formatted(lambda: _parse_config("[1,")))).key
+    )
+    assert _key(as_pypy(reply)).key == _key(reply).key != _key(config).key
+    assert _key(as_pypy(config)).name.endswith("(test_grouping_shapes._parse_config)")
