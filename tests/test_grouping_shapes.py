@@ -718,3 +718,47 @@ def test_a_standard_library_raise_under_pypy_is_keyed_by_the_programs_call(prefi
     )
     assert _key(as_pypy(reply)).key == _key(reply).key != _key(config).key
     assert _key(as_pypy(config)).name.endswith("(test_grouping_shapes._parse_config)")
+
+
+# Tracebacks cut by a log collector's size limit: the text ends inside a frame, without a line end.
+
+
+def _outer_step(data: dict[str, int], key: str) -> int:
+    return _inner_step(data, key)
+
+
+def _inner_step(data: dict[str, int], key: str) -> int:
+    return _load(data, key)
+
+
+def _cuts_inside(text: str, function: str) -> list[str]:
+    """`text` cut at every character from inside the "File" line of `function`'s frame (after its
+    `File "`) to the end of that frame's lines (the next frame's "File" line, or the exception line),
+    but right after a line end (that text is a whole frame: `traceback.format_tb` prints frames so)."""
+    start = text.index(f", in {function}\n")
+    line = text.rindex('  File "', 0, start) + len('  File "')
+    following = text.find('\n  File "', start)
+    end = following if following >= 0 else text.index("\nKeyError")
+    return [text[:cut] for cut in range(line + 1, end) if text[cut - 1] != "\n"]
+
+
+def test_a_traceback_cut_inside_a_frame_is_keyed_by_the_frames_before_the_cut() -> None:
+    """A traceback cut inside a frame (its file name, line number, function name, source or caret line,
+    as a collector's byte or line limit cuts it, without the line end) is keyed by the frames before that
+    one: every cut inside one
+    frame, on any host, is one group (not one group per cut position, keyed by half a source line or a
+    function read as none); cuts inside another frame are another group."""
+    first = formatted(lambda: _outer_step({}, "u1"))
+    moved = formatted(lambda: _outer_step({}, "user-9912")).replace(
+        str(Path(__file__).parent), "/home/someone/checkout/tests"
+    )
+    inner = {_key(text).key for text in _cuts_inside(first, "_load") + _cuts_inside(moved, "_load")}
+    middle = {
+        _key(text).key for text in _cuts_inside(first, "_inner_step") + _cuts_inside(moved, "_inner_step")
+    }
+    assert len(inner) == 1 and len(middle) == 1 and inner != middle
+    assert inner != {_key(first).key}
+    cut = _cuts_inside(first, "_load")[-5]
+    assert parse_traceback(cut).final.frames[-1].function == "_inner_step"
+    frames_only = first[: first.index("KeyError")]  # as traceback.format_tb prints: no cut
+    assert parse_traceback(frames_only).final.frames[-1].function == "_load"

@@ -634,9 +634,13 @@ def _frame_block(text: str) -> tuple[str, bool, int, int]:
 
     Frames end at the first exception line (no line of a frame starts like one). Before it, every
     frame is kept and the lines that are neither (a cut made by a size limit, "...[truncated]..."
-    markers) are skipped; after it, "File" lines belong to the message.
+    markers) are skipped; after it, "File" lines belong to the message. A text that ends inside its
+    frames without a line end was cut there (a collector's size limit): its last frame, whose lines may
+    be cut short (`line 7, in loo`, half a source line), is no frame, so that where in it the cut fell
+    does not decide the key (the frame before it does).
     """
-    if not text.endswith("\n"):
+    cut = not text.endswith("\n")
+    if cut:
         text += "\n"
     if text.startswith(_HEADER):  # what _HEADER_RE matches at the start of most traces
         header, start = True, len(_HEADER)
@@ -646,7 +650,10 @@ def _frame_block(text: str) -> tuple[str, bool, int, int]:
     if _EXC_LINE_START_RE.match(text, start):
         return text, header, start, start
     exception_line = _EXC_LINE_AFTER_RE.search(text, start)
-    return text, header, start, exception_line.end() if exception_line else len(text)
+    if exception_line is not None:
+        return text, header, start, exception_line.end()
+    last = _last_file_line(text, start, len(text)) if cut else -1
+    return text, header, start, last if last >= 0 else len(text)
 
 
 def _scan_frames(block: str) -> tuple[tuple[Frame, ...], int]:
