@@ -262,3 +262,113 @@ def _rewrapped(text: str, width: int) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+# pytest's failure reports, as a real pytest run prints them with `--tb=long`, `short`, `auto` and `native`.
+
+_PYTEST_APP = """
+import json
+
+def lookup(data, key):
+    return data[key]
+
+def other(data, key):
+    return data[key]
+
+def parse(text):
+    return json.loads(text)
+
+def wrapped(key):
+    try:
+        return lookup({{}}, key)
+    except KeyError as exc:
+        raise ValueError(f"no entry {{key}}") from exc
+
+def check(value):
+    assert value == 1, "value must be one"
+"""
+_PYTEST_TESTS = """
+from app import check, lookup, other, parse, wrapped
+
+def test_lookup():
+    lookup({{}}, "{value}")
+
+def test_other():
+    other({{}}, "{value}")
+
+def test_parse():
+    parse("{{{value}")
+
+def test_wrapped():
+    wrapped("{value}")
+
+def test_check():
+    check(len("{value}"))
+"""
+
+
+def _pytest_reports(directory: Path, tb: str, *, value: str, padding: int) -> dict[str, str]:
+    """Each failing test's report, by test name, as a real pytest run with `--tb=tb` prints it on a
+    project under `directory` (`padding` blank lines above the code: other line numbers)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "app.py").write_text("\n" * padding + _PYTEST_APP.format(), encoding="utf-8")
+    (directory / "test_app.py").write_text(_PYTEST_TESTS.format(value=value), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--tb={tb}", "test_app.py"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    reports: dict[str, str] = {}
+    name = ""
+    for line in done.stdout.split("\n"):
+        if line.startswith("____") and line.endswith("____"):
+            name = line.strip("_ ")
+            reports[name] = ""
+        elif line.startswith("===") and name:
+            break
+        elif name:
+            reports[name] += line + "\n"
+    assert len(reports) == 5, done.stdout
+    return reports
+
+
+@pytest.fixture(scope="module")
+def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, str]]:
+    """Reports of two runs (other install paths, values and line numbers) in each `--tb` format."""
+    base = tmp_path_factory.mktemp("pytest")
+    return {
+        (tb, run): _pytest_reports(base / run / tb, tb, value=value, padding=padding)
+        for tb in ("long", "short", "auto", "native")
+        for run, value, padding in (("first", "u1", 0), ("again", "user-812", 7))
+    }
+
+
+def test_a_pytest_failure_report_is_keyed_as_its_traceback(
+    pytest_runs: dict[tuple[str, str], dict[str, str]],
+) -> None:
+    """A test failure as pytest reports it (`--tb=long`: sources with `>` marks and `path:N: Type` lines;
+    `short`: `path:N: in function`; `auto`: both; `E   ` exception lines) gets the key of its traceback
+    (`--tb=native`): one test's failure in two runs (other paths, values, line numbers) is one group,
+    each other failing statement (another function, a standard-library call, a chain, an assertion)
+    another, titled by its exception (not one typeless group per format)."""
+    keys = {
+        (tb, run, name): _key(report)
+        for (tb, run), reports in pytest_runs.items()
+        for name, report in reports.items()
+    }
+    names = sorted({name for _, _, name in keys})
+    for name in names:
+        assert len({keys[(tb, run, name)].key for tb, run, other in keys if other == name}) == 1, name
+    assert len({keys[("long", "first", name)].key for name in names}) == len(names)
+    titles = {name: keys[("short", "first", name)].name for name in names}
+    assert titles["test_lookup"] == "KeyError: '<STR>' (app.lookup)"
+    assert titles["test_parse"].startswith("JSONDecodeError: ") and titles["test_parse"].endswith(
+        "(app.parse)"
+    )
+    assert titles["test_wrapped"].startswith("ValueError: no entry")
+    assert titles["test_check"].startswith("AssertionError: value must be one")
+    chain = parse_traceback(pytest_runs[("long", "first")]["test_wrapped"]).chain
+    assert [record.type for record in chain] == ["KeyError", "ValueError"]

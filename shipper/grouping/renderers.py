@@ -166,3 +166,85 @@ def _rich_frame_line(header: str) -> str:
     if frame is None:
         return "    " + header.strip()  # not a frame line: a detail line of the frame before
     return f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}'
+
+
+# pytest's failure report. `--tb=short` (and the middle entries of `--tb=auto`): each frame a line
+# `path:N: in function`, then its source line (carets under it). `--tb=long` (and the first and last entries
+# of `auto`): each frame its function's source, the line that ran marked `>`, the locals above it, then a
+# line `path:N: ` (`path:N: ExceptionType` for the innermost); entries are parted by `_ _ _` lines. Both
+# write the exception's lines prefixed `E   `; an assertion pytest rewrote is `E   assert ...`, its type
+# only on the innermost long entry's line.
+PYTEST_ERROR: Final = "\nE   "
+# (A path without blanks or quotes, a type name after it: a line of locals, `u = 'http://h:80: x'`, is none.)
+_PYTEST_LOCATION_RE: Final = re.compile(
+    r"(?P<file>[^\s'\"=:][^\s'\"=]*?):(?P<line>\d+): ?(?:in (?P<func>\S+)|(?P<rest>[\w.]*))[ \t]*"
+)
+_PYTEST_ERROR_RE: Final = re.compile(r"E(?: +(?P<text>.*)|)")
+_PYTEST_MARKED_RE: Final = re.compile(r">(?P<source>\s+.*)")
+_PYTEST_DEF_RE: Final = re.compile(r"\s*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
+_PYTEST_SECTION_RE: Final = re.compile(r"_{3,} .+ _{3,}")  # `____ test_name ____`: a test's report
+_EXCEPTION_TYPE_RE: Final = re.compile(r"[^\W\d][\w.]*(?::|$)")
+
+
+def from_pytest(text: str) -> str | None:
+    """The first failure report pytest printed in `text` (`--tb=long`, `short` or `auto`) as a traceback
+    (a chain as a chain); None when it holds no frame of such a report."""
+    out: list[str] = []
+    frames: list[str] = []
+    errors: list[str] = []
+    marked = function = ""
+    seen_section = False
+    for line in text.split("\n"):
+        if _PYTEST_SECTION_RE.fullmatch(line.strip()):
+            if seen_section and (frames or out):
+                break  # the next test's report
+            seen_section = True
+            continue
+        if line.strip() in _LINKS:
+            out += _pytest_exception(frames, errors)
+            out += ["", line.strip(), ""]
+            frames, errors, marked, function = [], [], "", ""
+            continue
+        location = _PYTEST_LOCATION_RE.fullmatch(line.rstrip())
+        if location is not None and not line.startswith(" "):
+            name = location["func"] or function or "<module>"
+            frames.append(f'  File "{location["file"]}", line {location["line"]}, in {name}')
+            if location["func"] is None:  # a long entry: its source came before
+                if marked:
+                    frames.append("    " + marked)
+                named = location["rest"].strip()  # the innermost entry's exception type
+                if errors and _EXCEPTION_TYPE_RE.fullmatch(named) and not _names_type(errors[0], named):
+                    errors[0] = f"{named}: {errors[0]}"
+            marked = function = ""
+            continue
+        error = _PYTEST_ERROR_RE.fullmatch(line.rstrip())
+        if error is not None and (frames or marked):
+            errors.append(error["text"] or "")
+            continue
+        found = _PYTEST_MARKED_RE.fullmatch(line.rstrip())
+        if found is not None:
+            marked = found["source"].strip()
+            continue
+        definition = _PYTEST_DEF_RE.match(line)
+        if definition is not None:
+            function = definition["name"]
+        elif frames and frames[-1].startswith("  File ") and line.startswith("    ") and line.strip(" ^~"):
+            frames.append("    " + line.strip())  # the short entry's source line
+    if not frames:
+        return None
+    out += _pytest_exception(frames, errors)
+    return "\n".join(out) + "\n"
+
+
+def _names_type(line: str, exc_type: str) -> bool:
+    """Whether an exception line starts with the type `exc_type` (qualified or not)."""
+    named = line.split(":", 1)[0]
+    return named == exc_type or named.endswith("." + exc_type)
+
+
+def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
+    """One exception of a pytest report as `traceback` prints it: header, frames, exception lines."""
+    lines = list(errors)
+    if lines and _EXCEPTION_TYPE_RE.match(lines[0]) is None and lines[0].startswith("assert"):
+        lines[0] = "AssertionError: " + lines[0]
+    return [HEADER, *frames, *lines]

@@ -163,6 +163,8 @@ def _normalized(text: str) -> str:
             text = renderers.from_rich(text) or text
         elif renderers.FAULTHANDLER_MARK in text and _HEADER not in text:
             text = renderers.from_faulthandler(text) or text
+        elif renderers.PYTEST_ERROR in text and _HEADER not in text:
+            text = renderers.from_pytest(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
         if not text.startswith(_HEADER):
