@@ -762,3 +762,46 @@ def test_a_traceback_cut_inside_a_frame_is_keyed_by_the_frames_before_the_cut() 
     assert parse_traceback(cut).final.frames[-1].function == "_inner_step"
     frames_only = first[: first.index("KeyError")]  # as traceback.format_tb prints: no cut
     assert parse_traceback(frames_only).final.frames[-1].function == "_load"
+
+
+# Compiled (Cython) frames: `File "src/lxml/parser.pxi", line 690, in lxml.etree._raiseParseError`, the
+# function named with its module, the file a `.pyx`/`.pxi` source or a `.so`.
+
+
+def _parse_xml(text: bytes) -> object:
+    etree = pytest.importorskip("lxml.etree")
+    return etree.fromstring(text)
+
+
+@pytest.mark.parametrize(
+    ("frame", "culprit"),
+    [
+        pytest.param(
+            '  File "shop/fast.pyx", line 41, in shop.fast.parse_row\n', "shop.fast.parse_row", id="pyx"
+        ),
+        pytest.param(
+            '  File "src/lxml/parser.pxi", line 690, in lxml.etree._raise\n', "lxml.etree._raise", id="pxi"
+        ),
+        pytest.param(
+            '  File "/v/site-packages/shop/fast.cpython-311-x86_64-linux-gnu.so", line 9, in run\n',
+            "fast.run",
+            id="so",
+        ),
+        pytest.param('  File "C:\\shop\\fast.cp311-win_amd64.pyd", line 9, in run\n', "fast.run", id="pyd"),
+    ],
+)
+def test_a_compiled_frame_names_its_culprit_readably(frame: str, culprit: str) -> None:
+    """A group raised in a compiled (Cython) frame is titled with the function as Cython names it
+    (`shop.fast.parse_row`) or the module without its file's suffix (`fast.run`), not the file name
+    glued to the qualified name (`fast.pyx.shop.fast.parse_row`); keys are unchanged."""
+    text = 'Traceback (most recent call last):\n  File "/srv/shop/app.py", line 3, in main\n    run()\n'
+    text += f"{frame}ValueError: bad row 7\n"
+    assert _key(text).name == f"ValueError: bad row <NUM> ({culprit})"
+
+
+def test_a_real_cython_failure_is_titled_by_its_function() -> None:
+    """lxml's real parse failure (Cython frames, a SyntaxError location without function) is titled with
+    the Cython function that raised it."""
+    text = formatted(lambda: _parse_xml(b"<a><b></a>"))
+    assert '.pxi", line' in text
+    assert _key(text).name.endswith("(lxml.etree._raiseParseError)")
