@@ -372,3 +372,74 @@ def test_a_pytest_failure_report_is_keyed_as_its_traceback(
     assert titles["test_check"].startswith("AssertionError: value must be one")
     chain = parse_traceback(pytest_runs[("long", "first")]["test_wrapped"]).chain
     assert [record.type for record in chain] == ["KeyError", "ValueError"]
+
+
+# Django's plain-text report (`ExceptionReporter.get_traceback_text()`: the debug page's copy-and-paste
+# view, the admin e-mail's text).
+
+
+def _django_report(function: Callable[[], object], path: str) -> str:
+    """The report Django writes for what `function` raises while serving `path` (the test is skipped
+    where Django is not installed)."""
+    django = pytest.importorskip("django")
+    from django.conf import settings  # (only where Django is installed)
+
+    if not settings.configured:
+        settings.configure(DEBUG=True, SECRET_KEY="test", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__)
+        django.setup()
+    from django.test import RequestFactory
+    from django.views.debug import ExceptionReporter
+
+    try:
+        function()
+    except Exception:  # the point is to report what it raises
+        report: str = ExceptionReporter(RequestFactory().get(path), *sys.exc_info()).get_traceback_text()
+        return report
+    raise AssertionError("did not raise")
+
+
+urlpatterns: list[object] = []  # the ROOT_URLCONF of `_django_report`'s settings
+
+
+def test_a_django_text_report_is_keyed_by_its_raising_statement() -> None:
+    """Django's plain-text report (`KeyError at /path/`, settings and request data, the traceback without
+    exception line, `Exception Type: KeyError at /path/`, `Exception Value: 'u1'`) is keyed as the
+    traceback: one statement failing for other requests and values is one group, titled by its
+    exception; another statement, or a chain raised elsewhere, another (not one typeless group)."""
+    first = _django_report(lambda: _deep_lookup({}, "u1"), "/charge/77/")
+    assert "\nException Type: KeyError at /charge/77/\n" in first
+    key = _key(first)
+    assert key == _key(formatted(lambda: _deep_lookup({}, "u1")))
+    assert key.name == "KeyError: '<STR>' (test_grouping_renderers._deep_lookup)"
+    assert _key(_django_report(lambda: _deep_lookup({}, "user-90"), "/refund/9/")).key == key.key
+    other = _key(_django_report(lambda: _deep_other({}, "u1"), "/charge/77/"))
+    chained = _key(_django_report(lambda: _deep_chained("u1"), "/charge/77/"))
+    assert len({key.key, other.key, chained.key}) == 3
+    assert chained.name.startswith("ValueError: no entry")
+
+
+def _as_django_writes_it(text: str, path: str) -> str:
+    """A traceback (as `traceback` prints it, one exception) as Django's plain-text report lays it out
+    (`technical_500.txt`): the type and path first, request and settings, the frames, then `Exception
+    Type:` and `Exception Value:` lines, then the request's data."""
+    frames, _, exception = text.rstrip("\n").rpartition("\n")
+    exc_type, _, value = exception.partition(": ")
+    short = exc_type.rsplit(".", 1)[-1]
+    head = f"{short} at {path}\n{value}\n\nRequest Method: GET\nRequest URL: http://shop.example{path}\n"
+    head += "Django Version: 5.2.19\nPython Version: 3.11.7\nInstalled Applications:\n['shop']\n\n\n"
+    tail = f"\n\nException Type: {short} at {path}\nException Value: {value}\n\nRequest information:\n"
+    return head + frames + tail + "GET: No GET data\n\nMETA:\nPATH_INFO = '" + path + "'\n"
+
+
+def test_a_traceback_laid_out_as_djangos_report_is_keyed_as_the_traceback() -> None:
+    """A traceback laid out as Django's plain-text report (whether or not Django is installed here) is
+    keyed and titled as the traceback; other requests and values are one group, another statement
+    another."""
+    first = formatted(lambda: _deep_lookup({}, "u1"))
+    report = _as_django_writes_it(first, "/charge/77/")
+    assert parse_traceback(report).final.type == "KeyError"
+    assert _key(report) == _key(first)
+    again = _as_django_writes_it(formatted(lambda: _deep_lookup({}, "user-9")), "/refund/1/")
+    assert _key(again).key == _key(first).key
+    other = _as_django_writes_it(formatted(lambda: _deep_other({}, "u1")), "/charge/77/")
+    assert _key(other) == _key(formatted(lambda: _deep_other({}, "u1"))) != _key(first)

@@ -248,3 +248,28 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
     if lines and _EXCEPTION_TYPE_RE.match(lines[0]) is None and lines[0].startswith("assert"):
         lines[0] = "AssertionError: " + lines[0]
     return [HEADER, *frames, *lines]
+
+
+# Django's plain-text report (the debug page's copy-and-paste view, the admin e-mail's text) ends its
+# frames with `Exception Type: KeyError at /path/` and `Exception Value: 'u1'`, not an exception line;
+# a chain's cause is told in one line between the frames (`The above exception ('u1') was the direct
+# cause...`, without its type): its frames read as the final exception's outer ones.
+DJANGO_EXCEPTION: Final = "\nException Type: "
+_DJANGO_EXCEPTION_RE: Final = re.compile(
+    r"^Exception Type: (?P<type>[^\W\d][\w.]*)(?: at [^\n]*)?[ \t]*\n"
+    r"Exception Value:[ \t]?(?P<value>[^\n]*)$",
+    re.MULTILINE,
+)
+
+
+_DJANGO_NO_SOURCE: Final = "\n    <source code not available>\n"  # a frame whose file it could not read
+
+
+def with_django_exception_line(text: str) -> str:
+    """`text` with Django's `Exception Type:` and `Exception Value:` lines written as the exception line
+    `traceback` prints (`KeyError: 'u1'`; the request's path is no part of it), and a frame it could not
+    read the source of without a source line, as `traceback` prints it."""
+    text = text.replace(_DJANGO_NO_SOURCE, "\n")
+    return _DJANGO_EXCEPTION_RE.sub(
+        lambda found: f"{found['type']}: {found['value']}" if found["value"] else found["type"], text
+    )

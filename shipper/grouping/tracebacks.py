@@ -156,6 +156,8 @@ def _normalized(text: str) -> str:
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
     if _MARKED_FRAME in text:  # loguru marks the frame that caught the exception "> File"
         text = text.replace(_MARKED_FRAME, _PLAIN_FRAME)
+    if renderers.DJANGO_EXCEPTION in text:
+        text = renderers.with_django_exception_line(text)
     if not text.startswith(_HEADER):
         if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
             text = _from_ipython(text)
