@@ -139,11 +139,16 @@ GROUPING_VERSION: Final = 3
 ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
-# CPython's standard library, and PyPy's (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source
-# layout).
 _STDLIB_RE: Final = re.compile(
-    r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\](?:python|pypy)\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
-    r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
+    r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
+    r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
+)
+# PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
+# paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
+# (Compiled when first used, by `re`'s cache: most programs never meet a PyPy path.)
+_PYPY_STDLIB: Final = (
+    r"(?:^|[/\\])(?:lib|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
+    r"|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
 )
 _THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
 
@@ -169,10 +174,10 @@ def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
     if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
-    # Every match of _STDLIB_RE holds "<frozen ", "python", "pypy" or "Lib": a cheaper test first.
-    if (
-        "ython" in filename or "Lib" in filename or "<frozen " in filename or "pypy" in filename
-    ) and _STDLIB_RE.search(filename):
+    # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
+    if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
+        return FrameKind.STDLIB
+    if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
         return FrameKind.STDLIB
     return FrameKind.APPLICATION
 

@@ -57,14 +57,13 @@ _HEADER: Final = "Traceback (most recent call last):\n"
 _HEADER_RE: Final = re.compile(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
-# One frame: header, optional source line (indented 4 spaces, or a tab where a pipeline wrote tabs for
-# them), then any deeper-indented lines (3.11+ caret lines, the
+# One frame: header, optional source line, then any deeper-indented lines (3.11+ caret lines, the
 # further lines of a multi-line statement and "...<N lines>..." as 3.13 prints them), then an optional
 # recursion marker. Only the first source line is kept: it is the same in every Python version.
 _FRAME_BLOCK_RE: Final = re.compile(
     r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+)(?:, in (?P<func>[^\n]*))?\n'
-    r"(?:(?:    |\t)(?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
-    r"(?:(?:    |\t)(?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
+    r"(?:    (?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
+    r"(?:    (?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
     r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
 )
 _FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
@@ -154,11 +153,15 @@ def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
-    if _MARKED_FRAME in text:  # loguru marks the frame that caught the exception "> File"
+    if _TAB_INDENT in text:  # indents written as tabs (a pipeline, an editor): as `traceback` indents
+        text = re.sub(_TABS, _as_spaces, text)
+    # loguru: a blank line after the header (after a log line, its header is not first), the frame that
+    # caught the exception marked "> File".
+    if (text.startswith(_LOGURU_HEADER) or not text.startswith(_HEADER)) and _MARKED_FRAME in text:
         text = text.replace(_MARKED_FRAME, _PLAIN_FRAME)
-    if renderers.DJANGO_EXCEPTION in text:
-        text = renderers.with_django_exception_line(text)
     if not text.startswith(_HEADER):
+        if renderers.DJANGO_EXCEPTION in text:  # (its report starts with the type, or "Environment:")
+            text = renderers.with_django_exception_line(text)
         if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
             text = _from_ipython(text)
         elif renderers.RICH_TOP in text:
@@ -248,6 +251,13 @@ _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
 _INDENTS: Final = ("\n", " ", "\t")
 _PLAIN_FRAME_LINE: Final = '  File "'
 _MARKED_FRAME: Final = '\n> File "'
+_LOGURU_HEADER: Final = _HEADER + "\n"
+_TAB_INDENT: Final = "\n\t"
+_TABS: Final = r"(?m)^\t+"  # (compiled when first used, by `re`'s cache: a rare shape)
+
+
+def _as_spaces(tabs: re.Match[str]) -> str:
+    return "    " * len(tabs[0])
 
 
 def _unescaped(text: str) -> str:
