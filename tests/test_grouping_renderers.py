@@ -145,11 +145,14 @@ def test_a_crash_dump_reads_as_its_frames(crashes: dict[str, str]) -> None:
 def test_a_dump_of_another_kind_is_keyed_by_its_thread_and_reason(reason: str) -> None:
     """Dumps written otherwise (an abort, Windows' access violation with its thread ids, a
     `dump_traceback_later` timeout listing every thread, a stack dump without threads) are keyed by the
-    first listed or current thread's innermost frame and titled by their first line."""
+    current thread's innermost frame (a timeout's: the first thread listed) and titled by their first
+    line; the other threads' frames do not count."""
     frames = '  File "C:\\app\\jobs.py", line 12 in wait_for\n  File "C:\\app\\main.py", line 3 in <module>\n'
-    text = f"{reason}\n\nThread 0x00001a2c (most recent call first):\n{frames}\n"
-    text += "Thread 0x0004 (most recent call first):\n"
-    text += '  File "C:\\app\\other.py", line 5 in run\n'
+    other = 'Thread 0x0004 (most recent call first):\n  File "C:\\app\\other.py", line 5 in run\n\n'
+    if reason.startswith("Timeout"):  # every thread, the one that waited first
+        text = f"{reason}\nThread 0x00001a2c (most recent call first):\n{frames}\n{other}"
+    else:  # the crashing thread last, as "Current thread"
+        text = f"{reason}\n\n{other}Current thread 0x00001a2c (most recent call first):\n{frames}"
     key = _key(text)
     assert key.name.startswith("FatalPythonError: ") and key.name.endswith("(jobs.wait_for)")
     assert _key(text.replace("line 12", "line 40").replace("0x00001a2c", "0x0bad")).key == key.key
@@ -443,3 +446,55 @@ def test_a_traceback_laid_out_as_djangos_report_is_keyed_as_the_traceback() -> N
     assert _key(again).key == _key(first).key
     other = _as_django_writes_it(formatted(lambda: _deep_other({}, "u1")), "/charge/77/")
     assert _key(other) == _key(formatted(lambda: _deep_other({}, "u1"))) != _key(first)
+
+
+# A program's stderr as a collector ships it: the traceback or dump is the event's message, with no
+# `error.stack_trace`.
+
+
+def test_a_traceback_in_the_message_of_an_event_without_stack_trace_is_keyed_as_a_traceback(
+    crashes: dict[str, str], tmp_path: Path
+) -> None:
+    """An error event whose message is a traceback (after the log line `logging.exception` prints, or
+    not), a crash dump or a rich traceback, and which has no `error.stack_trace`, is keyed as that
+    traceback, by the handler's path and by `logloop cluster` alike: not one group for every traceback
+    (titled `Traceback (most recent call last):`) or every crash; a message without frames stays a
+    message."""
+    texts = [
+        formatted(lambda: _deep_lookup({}, "u1")),
+        "ERROR:root:charge failed\n" + formatted(lambda: _deep_lookup({}, "user-2")),
+        formatted(lambda: _deep_other({}, "u1")),
+        crashes["first"],
+        crashes["sibling"],
+        _rich(lambda: _deep_chained("u1"), 100),
+    ]
+    in_message = [{"log": {"level": "error"}, "message": text} for text in texts]
+    in_stack_trace = [{"log": {"level": "error"}, "error": {"stack_trace": text}} for text in texts]
+    keys = [fingerprint_event(doc) for doc in in_message]
+    assert keys == [fingerprint_event(doc) for doc in in_stack_trace]
+    assert keys[0] is not None and keys[0].name.startswith("KeyError")
+    assert len({key.key for key in keys if key is not None}) == 5  # the first two: one bug
+    plain = [
+        {"log": {"level": "error"}, "message": "charge failed for order 12"},
+        {"log": {"level": "error"}, "message": "charge failed for order 13\n  retrying"},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(doc) + "\n" for doc in in_message + plain), encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["traceback"] * len(texts) + ["message"] * 2
+    assert [row["cluster"] for row in rows[: len(texts)]] == [key.key for key in keys if key is not None]
+
+
+def test_a_crash_dump_cut_before_its_crashing_thread_is_not_keyed_by_another_thread(
+    crashes: dict[str, str],
+) -> None:
+    """A fatal error's dump cut before its current thread (faulthandler lists it last) is not keyed or
+    titled by another thread's frames (a thread waiting in `time.sleep` is not the crash)."""
+    dump = crashes["thread"]
+    cut = dump[: dump.index("Current thread")]
+    assert "Thread 0x" in cut
+    key = fingerprint_event({"error": {"stack_trace": cut}})
+    assert key is not None
+    assert "waiter" not in key.name and "sleep" not in key.name and "<module>" not in key.name
+    assert key.name.startswith("Fatal Python error: Segmentation fault")

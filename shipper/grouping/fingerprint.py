@@ -99,6 +99,7 @@ from typing import Any, Final, TypeVar
 from shipper.grouping import titles, tracebacks
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import RULES, mask
+from shipper.grouping.message_only import traceback_in_message
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
     DEFAULT_PART,
@@ -199,7 +200,7 @@ def fingerprint_event(
         )
     if not is_error_document(doc):
         return None
-    stack_trace = _text(stack_trace)
+    stack_trace = _text(stack_trace) or traceback_in_message(doc)
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
@@ -218,7 +219,7 @@ def fingerprint_document(
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace")) or traceback_in_message(doc)
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
     # `_package_in` is a function of the logger's package and the text: found on a miss
@@ -328,6 +329,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
     if errors_only and not (stack_trace or is_error_document(doc)):
         return None
+    stack_trace = stack_trace or traceback_in_message(doc)
     if stack_trace and options.in_app:
         stack_trace = with_program_frames(stack_trace, options.in_app)
     elif stack_trace:
@@ -442,7 +444,9 @@ def _fingerprint(
     logger = _text(_field(doc, "log.logger", "log", "logger"))
     error_type = _short_type(_text(_field(doc, "error.type", "error", "type")))
     template = _text(_field(doc, "logloop.template", "logloop", "template"))
-    message = _message(doc) or stack_trace
+    # (A traceback without frame or exception line, cut short: its first line as `traceback` prints it,
+    # not another renderer's drawing of it.)
+    message = _message(doc) or (normalized(stack_trace) if stack_trace else "")
     if template:
         masked_template = _mask_line(template[:_MESSAGE_LIMIT])
         return _make(

@@ -59,13 +59,18 @@ def from_faulthandler(text: str) -> str | None:
     without source) ending in `FatalPythonError: <why>`; None when `text` holds no dump with a frame.
 
     The thread is the "Current thread" (the one that crashed), else the only stack, else the first
-    thread listed; the other threads' frames (waiting in the standard library or elsewhere) are not the
-    failure, and vary with what else ran.
+    thread listed (a timeout's dump); the other threads' frames (waiting in the standard library or
+    elsewhere) are not the failure, and vary with what else ran. A fatal error's dump without its
+    current thread (cut before it: faulthandler lists it last) is None: no thread of it is the failure.
     """
     blocks = list(_FAULT_BLOCK_RE().finditer(text))
     if not blocks:
         return None
-    chosen = next((block for block in blocks if block["current"]), blocks[0])
+    chosen = next((block for block in blocks if block["current"] or block[0].startswith("Stack")), None)
+    reason = _FAULT_REASON_RE().search(text, 0, blocks[0].start())
+    if chosen is None and reason is not None and reason["reason"] is not None:
+        return None  # a fatal error's dump lists the crashing thread last: this one was cut before it
+    chosen = chosen or blocks[0]
     end = next((block.start() for block in blocks if block.start() > chosen.start()), len(text))
     frames = []
     for line in text[chosen.end() : end].split("\n")[1:]:
@@ -77,7 +82,6 @@ def from_faulthandler(text: str) -> str | None:
             break  # the dump's next part ("Extension modules: ...")
     if not frames:
         return None
-    reason = _FAULT_REASON_RE().search(text, 0, chosen.start())
     why = "" if reason is None else reason["reason"] or reason["timeout"]
     frames.reverse()
     return "\n".join((HEADER, *frames, f"{FAULT_TYPE}: {why}" if why else FAULT_TYPE)) + "\n"
