@@ -79,7 +79,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        in text compiled at run time by the statement that compiled it; a pseudo-file numbered by an
        interactive session (`<python-input-3>`) with its number written "N"; a comprehension's frame
        (`<listcomp>`, Python <= 3.11) as 3.12+ prints it: its function's, with the comprehension's line;
-       an error message (and a message-only line) without its terminal colours
+       an error message (and a message-only line) without its terminal colours; a crash dump
+       (faulthandler), rich's, loguru's, pytest's and Django's renderings, tab indents, and a traceback
+       that is the message of an event without stack trace, read as the traceback they show; a
+       traceback cut inside a frame keyed by the frames before it; PyPy's standard library as the
+       standard library
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ is missing, 3.11+ caret/tilde lines, 3.13 multi-line statements, SyntaxError fra
 function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit; also as
 other tools pass them on (see `normalized`): as IPython/Jupyter prints them, indented as a whole,
 encoded once more as a JSON string, after other text (`ERROR:root:...`) or with a log collector's
-prefix on every line; a chain quoted in a message (a RemoteTraceback's) stays message.
+prefix on every line, as loguru marks its catching frame (`> File`), indented with tabs, and as other
+renderers print them (faulthandler, rich, pytest, Django: see `renderers`); a chain quoted in a message
+(a RemoteTraceback's) stays message. A text cut inside its innermost frame does not read that frame.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
