@@ -805,3 +805,28 @@ def test_a_real_cython_failure_is_titled_by_its_function() -> None:
     text = formatted(lambda: _parse_xml(b"<a><b></a>"))
     assert '.pxi", line' in text
     assert _key(text).name.endswith("(lxml.etree._raiseParseError)")
+
+
+# A frozen application (PyInstaller, cx_Freeze): each module's file named relative to its archive's root,
+# the standard library's too (`json/decoder.py`), and no source lines (only bytecode is bundled).
+
+
+def _as_frozen(text: str) -> str:
+    """A traceback as a frozen application prints it: paths relative to the bundle, no source lines."""
+    stdlib = json.__file__.rsplit("/json/", 1)[0] + "/"
+    relative = text.replace(stdlib, "").replace(str(Path(__file__).parent) + "/", "")
+    relative = relative.replace(str(Path(__file__).parent.parent) + "/", "")
+    return "".join(line for line in relative.splitlines(True) if not line.startswith("    "))
+
+
+def test_a_standard_library_raise_in_a_frozen_application_is_keyed_by_the_programs_call() -> None:
+    """In a frozen application's traceback (relative paths, `json/decoder.py`; no source lines), a raise
+    in the standard library is keyed by the program's frame that called into it, so two program
+    functions failing in `json.loads` are two groups (not one, keyed by json's own frame), and the same
+    failure again is one."""
+    config = _as_frozen(formatted(lambda: _parse_config("{x")))
+    assert '  File "json/decoder.py", line' in config and "    " not in config
+    key = _key(config)
+    assert key.name.endswith("(test_grouping_shapes._parse_config)")
+    assert _key(_as_frozen(formatted(lambda: _parse_config("{y")))).key == key.key
+    assert _key(_as_frozen(formatted(lambda: _parse_reply("{x")))).key != key.key

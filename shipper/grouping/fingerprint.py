@@ -82,8 +82,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        an error message (and a message-only line) without its terminal colours; a crash dump
        (faulthandler), rich's, loguru's, pytest's and Django's renderings, tab indents, and a traceback
        that is the message of an event without stack trace, read as the traceback they show; a
-       traceback cut inside a frame keyed by the frames before it; PyPy's standard library as the
-       standard library
+       traceback cut inside a frame keyed by the frames before it; PyPy's standard library and a frozen
+       application's (relative paths: `json/decoder.py`) as the standard library
 """
 
 from __future__ import annotations
@@ -184,7 +184,25 @@ def classify_frame(filename: str) -> FrameKind:
         return FrameKind.STDLIB
     if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
         return FrameKind.STDLIB
+    if filename[:1] not in _ABSOLUTE_STARTS and _frozen_stdlib(filename):
+        return FrameKind.STDLIB
     return FrameKind.APPLICATION
+
+
+# A frozen application (PyInstaller, cx_Freeze) names each module's file relative to its archive's root,
+# the standard library's too (`json/decoder.py`, `subprocess.py`): such a path is the standard library's
+# when its first part is a standard-library module. (A path starting "/", "\\", "<", "~", or a drive
+# letter is no such path; nor is one under site-packages, told above.)
+_ABSOLUTE_STARTS: Final = frozenset("/\\<~")
+
+
+def _frozen_stdlib(filename: str) -> bool:
+    """Whether a relative path is a frozen application's copy of a standard-library module."""
+    if filename[1:3] in (":\\", ":/"):
+        return False  # a Windows drive
+    first = filename.replace("\\", "/").partition("/")
+    name = first[0].removesuffix(".pyc").removesuffix(".py") if not first[1] else first[0]
+    return name in sys.stdlib_module_names and name not in _NO_PROGRAM
 
 
 def fingerprint_event(
