@@ -40,8 +40,9 @@ def traceback_in_message(doc: Mapping[str, Any]) -> str:
     """The traceback an event without `error.stack_trace` carries as its message (`error.message`, else
     `message`): a program's stderr as a collector ships it, a traceback, a crash dump or a test report,
     after a log line or not; "" when its message holds no frame (a one-line message costs one test)."""
-    for name in ("error.message", "message"):
-        text = get_field(doc, name)
+    error = doc.get("error")
+    nested = error.get("message") if isinstance(error, Mapping) else None  # (direct reads: every message
+    for text in (nested, doc.get("error.message"), doc.get("message")):  # line of a batch asks)
         if isinstance(text, str) and ("\n" in text or "\\n" in text) and has_frame_lines(text):
             return text
     return ""
