@@ -39,7 +39,7 @@ from typing import IO, Any, Final, Protocol, cast
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
-from shipper.grouping.message_only import message_of, title_of
+from shipper.grouping.message_only import message_of, title_of, traceback_in_message
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 from shipper.grouping.tracebacks import TextMemo, has_frame_lines
@@ -335,7 +335,10 @@ def _part(
             continue
         stack_trace = get_field(doc, "error.stack_trace")
         # `has_key_of_its_own(doc)`, with the traceback read once
-        framed = isinstance(stack_trace, str) and has_frame_lines(stack_trace)
+        if isinstance(stack_trace, str) and stack_trace:
+            framed = has_frame_lines(stack_trace)
+        else:
+            framed = stack_trace = bool(traceback_in_message(doc))
         if framed or get_field(doc, "logloop.template"):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if stack_trace else "template"

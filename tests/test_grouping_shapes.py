@@ -578,3 +578,255 @@ def test_a_coloured_copy_of_an_error_line_is_the_line(seed: int, tmp_path: Path)
         (r["cluster"], r["title"]) for r in rows[half:]
     ]
     assert rows[half - 1]["cluster"] not in {r["cluster"] for r in rows[: half - 1]}  # another statement
+
+
+# loguru's traceback (`logger.exception`, `backtrace=True, diagnose=True`): a blank line after the header
+# and after each frame, the frame that caught the exception marked "> File", the values of the names
+# of each source line drawn under it.
+
+
+def _loguru(text: str, caught: str, *, ascii_marks: bool = False) -> str:
+    """`text` (a traceback as `traceback` prints it) as loguru prints it, the frame of function `caught`
+    marked as the one that caught the exception; `ascii_marks`: its marks when the stream is not UTF-8."""
+    stem, tick = ("|", "->") if ascii_marks else ("│", "└")
+    out = []
+    for line in text.splitlines():
+        if line.startswith("Traceback"):
+            out += [line, ""]
+        elif line.startswith('  File "'):
+            if out[-1].startswith("    "):
+                out.append("")  # the blank line after the frame before
+            out.append(("> " + line[2:]) if line.endswith(f", in {caught}") else line)
+        elif line.startswith("    ") and not line.strip().strip("^~"):
+            continue  # loguru draws values, not carets
+        elif line.startswith("    "):
+            column = len(line) - len(line.lstrip())
+            out += [
+                line,
+                " " * column + f"{stem}   {tick} 'u-{len(out)}'",
+                " " * column + f"{tick} <object at 0x7f3a>",
+            ]
+        else:
+            if out[-1].startswith(" "):
+                out.append("")
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _catching(function: Callable[[dict[str, int], str], int], key: str) -> str:
+    try:
+        return str(function({}, key))
+    except KeyError:
+        raise
+
+
+@pytest.mark.parametrize("ascii_marks", [False, True])
+@pytest.mark.parametrize(
+    "preamble", ["", "failed to charge\n", "2024-05-01 10:00:01.123 | ERROR    | app:run:12 - failed\n"]
+)
+def test_a_loguru_traceback_is_keyed_as_the_traceback_it_shows(preamble: str, ascii_marks: bool) -> None:
+    """A traceback as loguru prints it (blank lines between frames, the catching frame marked `> File`,
+    values drawn under the source, after its log line) gets the key of the traceback: also where the
+    marked frame is the one that raised, which was read as no frame (another statement keyed)."""
+    for caught in ("_catching", "_load"):
+        for function, key in ((_load, "u1"), (_load, "user-77"), (_other, "u1")):
+            text = formatted(lambda function=function, key=key: _catching(function, key))
+            shown = preamble + _loguru(text, caught, ascii_marks=ascii_marks)
+            assert ("> File" in shown) == (caught == "_catching" or function is _load)
+            assert parse_traceback(shown).final.frames[-1].function == function.__name__
+            assert _key(shown) == _key(text), shown
+
+
+def test_a_real_loguru_traceback_is_keyed_as_the_traceback_it_shows() -> None:
+    """loguru's own output (where it is installed) of a failure caught where it was raised gets the key
+    the traceback has; another statement another."""
+    loguru = pytest.importorskip("loguru")
+    lines: list[str] = []
+    sink = loguru.logger.add(lines.append, format="{message}", backtrace=True, diagnose=True, colorize=False)
+    try:
+        for function, key in ((_load, "u1"), (_load, "user-77"), (_other, "u1")):
+            try:
+                function({}, key)
+            except KeyError:
+                loguru.logger.exception("failed")
+    finally:
+        loguru.logger.remove(sink)
+    keys = [_key(line) for line in lines]
+    assert keys[0] == keys[1] != keys[2] and keys[0].name.endswith("(test_grouping_shapes._load)")
+
+
+# Indentation written with tabs (a pipeline or an editor that turns runs of spaces into tabs).
+
+
+@pytest.mark.parametrize(
+    "retab",
+    [
+        pytest.param(lambda text: text.replace("    ", "\t"), id="four-spaces-a-tab"),
+        pytest.param(lambda text: text.replace("  ", "\t"), id="two-spaces-a-tab"),
+        pytest.param(lambda text: text.replace("\n    ", "\n\t"), id="source-lines-a-tab"),
+    ],
+)
+def test_a_traceback_indented_with_tabs_is_keyed_as_printed(retab: Callable[[str], str]) -> None:
+    """A traceback whose indents are tabs instead of spaces keeps its source lines and exception line:
+    the key and title of the traceback, not a typeless group keyed by the frame alone."""
+    first = formatted(lambda: _load({}, "u1"))
+    assert "\t" in retab(first)
+    assert parse_traceback(retab(first)).final.type == "KeyError"
+    assert _key(retab(first)) == _key(first) == _key(retab(formatted(lambda: _load({}, "user-77")))), retab(
+        first
+    )
+    assert _key(retab(formatted(lambda: _other({}, "u1")))) == _key(formatted(lambda: _other({}, "u1")))
+    assert _key(retab(formatted(lambda: _other({}, "u1")))) != _key(first)
+
+
+# PyPy: its standard library is under lib/pypy3.X (lib-python/3 and lib_pypy in its source layout).
+
+
+def _parse_config(text: str) -> object:
+    return json.loads(text)
+
+
+def _parse_reply(text: str) -> object:
+    return json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "/opt/pypy3.10-v7.3.15-linux64/lib/pypy3.10",
+        "/usr/lib/pypy3/lib-python/3",
+        "C:\\pypy3.10\\lib\\pypy3.10",
+    ],
+)
+def test_a_standard_library_raise_under_pypy_is_keyed_by_the_programs_call(prefix: str) -> None:
+    """A raise in PyPy's standard library (its paths, no carets) is keyed like CPython's: by the
+    program's statement that called into it, so two callers of `json.loads` are two groups and a fleet
+    running both interpreters one group per bug (not keyed by PyPy's json line)."""
+    stdlib = json.__file__.rsplit("/json/", 1)[0]
+
+    def as_pypy(text: str) -> str:
+        lines = [line for line in text.replace(stdlib, prefix).splitlines(True) if line.strip().strip("^~")]
+        return "".join(lines).replace("/json/", "\\json\\") if "\\" in prefix else "".join(lines)
+
+    config = formatted(lambda: _parse_config("{x"))
+    reply = formatted(lambda: _parse_reply("{x"))
+    assert prefix in as_pypy(config)
+    assert (
+        _key(as_pypy(config)).key
+        == _key(config).key
+        == _key(as_pypy(formatted(lambda: _parse_config("[1,")))).key
+    )
+    assert _key(as_pypy(reply)).key == _key(reply).key != _key(config).key
+    assert _key(as_pypy(config)).name.endswith("(test_grouping_shapes._parse_config)")
+
+
+# Tracebacks cut by a log collector's size limit: the text ends inside a frame, without a line end.
+
+
+def _outer_step(data: dict[str, int], key: str) -> int:
+    return _inner_step(data, key)
+
+
+def _inner_step(data: dict[str, int], key: str) -> int:
+    return _load(data, key)
+
+
+def _cuts_inside(text: str, function: str) -> list[str]:
+    """`text` cut at every character from inside the "File" line of `function`'s frame (after its
+    `File "`) to the end of that frame's lines (the next frame's "File" line, or the exception line),
+    but right after a line end (that text is a whole frame: `traceback.format_tb` prints frames so)."""
+    start = text.index(f", in {function}\n")
+    line = text.rindex('  File "', 0, start) + len('  File "')
+    following = text.find('\n  File "', start)
+    end = following if following >= 0 else text.index("\nKeyError")
+    return [text[:cut] for cut in range(line + 1, end) if text[cut - 1] != "\n"]
+
+
+def test_a_traceback_cut_inside_a_frame_is_keyed_by_the_frames_before_the_cut() -> None:
+    """A traceback cut inside a frame (its file name, line number, function name, source or caret line,
+    as a collector's byte or line limit cuts it, without the line end) is keyed by the frames before that
+    one: every cut inside one
+    frame, on any host, is one group (not one group per cut position, keyed by half a source line or a
+    function read as none); cuts inside another frame are another group."""
+    first = formatted(lambda: _outer_step({}, "u1"))
+    moved = formatted(lambda: _outer_step({}, "user-9912")).replace(
+        str(Path(__file__).parent), "/home/someone/checkout/tests"
+    )
+    inner = {_key(text).key for text in _cuts_inside(first, "_load") + _cuts_inside(moved, "_load")}
+    middle = {
+        _key(text).key for text in _cuts_inside(first, "_inner_step") + _cuts_inside(moved, "_inner_step")
+    }
+    assert len(inner) == 1 and len(middle) == 1 and inner != middle
+    assert inner != {_key(first).key}
+    cut = _cuts_inside(first, "_load")[-5]
+    assert parse_traceback(cut).final.frames[-1].function == "_inner_step"
+    frames_only = first[: first.index("KeyError")]  # as traceback.format_tb prints: no cut
+    assert parse_traceback(frames_only).final.frames[-1].function == "_load"
+
+
+# Compiled (Cython) frames: `File "src/lxml/parser.pxi", line 690, in lxml.etree._raiseParseError`, the
+# function named with its module, the file a `.pyx`/`.pxi` source or a `.so`.
+
+
+def _parse_xml(text: bytes) -> object:
+    etree = pytest.importorskip("lxml.etree")
+    return etree.fromstring(text)
+
+
+@pytest.mark.parametrize(
+    ("frame", "culprit"),
+    [
+        pytest.param(
+            '  File "shop/fast.pyx", line 41, in shop.fast.parse_row\n', "shop.fast.parse_row", id="pyx"
+        ),
+        pytest.param(
+            '  File "src/lxml/parser.pxi", line 690, in lxml.etree._raise\n', "lxml.etree._raise", id="pxi"
+        ),
+        pytest.param(
+            '  File "/v/site-packages/shop/fast.cpython-311-x86_64-linux-gnu.so", line 9, in run\n',
+            "fast.run",
+            id="so",
+        ),
+        pytest.param('  File "C:\\shop\\fast.cp311-win_amd64.pyd", line 9, in run\n', "fast.run", id="pyd"),
+    ],
+)
+def test_a_compiled_frame_names_its_culprit_readably(frame: str, culprit: str) -> None:
+    """A group raised in a compiled (Cython) frame is titled with the function as Cython names it
+    (`shop.fast.parse_row`) or the module without its file's suffix (`fast.run`), not the file name
+    glued to the qualified name (`fast.pyx.shop.fast.parse_row`); keys are unchanged."""
+    text = 'Traceback (most recent call last):\n  File "/srv/shop/app.py", line 3, in main\n    run()\n'
+    text += f"{frame}ValueError: bad row 7\n"
+    assert _key(text).name == f"ValueError: bad row <NUM> ({culprit})"
+
+
+def test_a_real_cython_failure_is_titled_by_its_function() -> None:
+    """lxml's real parse failure (Cython frames, a SyntaxError location without function) is titled with
+    the Cython function that raised it."""
+    text = formatted(lambda: _parse_xml(b"<a><b></a>"))
+    assert '.pxi", line' in text
+    assert _key(text).name.endswith("(lxml.etree._raiseParseError)")
+
+
+# A frozen application (PyInstaller, cx_Freeze): each module's file named relative to its archive's root,
+# the standard library's too (`json/decoder.py`), and no source lines (only bytecode is bundled).
+
+
+def _as_frozen(text: str) -> str:
+    """A traceback as a frozen application prints it: paths relative to the bundle, no source lines."""
+    stdlib = json.__file__.rsplit("/json/", 1)[0] + "/"
+    relative = text.replace(stdlib, "").replace(str(Path(__file__).parent) + "/", "")
+    relative = relative.replace(str(Path(__file__).parent.parent) + "/", "")
+    return "".join(line for line in relative.splitlines(True) if not line.startswith("    "))
+
+
+def test_a_standard_library_raise_in_a_frozen_application_is_keyed_by_the_programs_call() -> None:
+    """In a frozen application's traceback (relative paths, `json/decoder.py`; no source lines), a raise
+    in the standard library is keyed by the program's frame that called into it, so two program
+    functions failing in `json.loads` are two groups (not one, keyed by json's own frame), and the same
+    failure again is one."""
+    config = _as_frozen(formatted(lambda: _parse_config("{x")))
+    assert '  File "json/decoder.py", line' in config and "    " not in config
+    key = _key(config)
+    assert key.name.endswith("(test_grouping_shapes._parse_config)")
+    assert _key(_as_frozen(formatted(lambda: _parse_config("{y")))).key == key.key
+    assert _key(_as_frozen(formatted(lambda: _parse_reply("{x")))).key != key.key

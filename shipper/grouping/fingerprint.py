@@ -79,7 +79,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        in text compiled at run time by the statement that compiled it; a pseudo-file numbered by an
        interactive session (`<python-input-3>`) with its number written "N"; a comprehension's frame
        (`<listcomp>`, Python <= 3.11) as 3.12+ prints it: its function's, with the comprehension's line;
-       an error message (and a message-only line) without its terminal colours
+       an error message (and a message-only line) without its terminal colours; a crash dump
+       (faulthandler), rich's, loguru's, pytest's and Django's renderings, tab indents, and a traceback
+       that is the message of an event without stack trace, read as the traceback they show; a
+       traceback cut inside a frame keyed by the frames before it; PyPy's standard library and a frozen
+       application's (relative paths: `json/decoder.py`) as the standard library
 """
 
 from __future__ import annotations
@@ -99,6 +103,7 @@ from typing import Any, Final, TypeVar
 from shipper.grouping import titles, tracebacks
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import RULES, mask
+from shipper.grouping.message_only import traceback_in_message
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
     DEFAULT_PART,
@@ -143,6 +148,13 @@ _STDLIB_RE: Final = re.compile(
     r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
+# PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
+# paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
+# (Compiled when first used, by `re`'s cache: most programs never meet a PyPy path.)
+_PYPY_STDLIB: Final = (
+    r"(?:^|[/\\])(?:lib|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
+    r"|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
+)
 _THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
 
 
@@ -170,7 +182,27 @@ def classify_frame(filename: str) -> FrameKind:
     # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
     if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
         return FrameKind.STDLIB
+    if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
+        return FrameKind.STDLIB
+    if filename[:1] not in _ABSOLUTE_STARTS and _frozen_stdlib(filename):
+        return FrameKind.STDLIB
     return FrameKind.APPLICATION
+
+
+# A frozen application (PyInstaller, cx_Freeze) names each module's file relative to its archive's root,
+# the standard library's too (`json/decoder.py`, `subprocess.py`): such a path is the standard library's
+# when its first part is a standard-library module. (A path starting "/", "\\", "<", "~", or a drive
+# letter is no such path; nor is one under site-packages, told above.)
+_ABSOLUTE_STARTS: Final = frozenset("/\\<~")
+
+
+def _frozen_stdlib(filename: str) -> bool:
+    """Whether a relative path is a frozen application's copy of a standard-library module."""
+    if filename[1:3] in (":\\", ":/"):
+        return False  # a Windows drive
+    first = filename.replace("\\", "/").partition("/")
+    name = first[0].removesuffix(".pyc").removesuffix(".py") if not first[1] else first[0]
+    return name in sys.stdlib_module_names and name not in _NO_PROGRAM
 
 
 def fingerprint_event(
@@ -190,7 +222,7 @@ def fingerprint_event(
         )
     if not is_error_document(doc):
         return None
-    stack_trace = _text(stack_trace)
+    stack_trace = _text(stack_trace) or traceback_in_message(doc)
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
@@ -209,7 +241,7 @@ def fingerprint_document(
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace")) or traceback_in_message(doc)
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
     # `_package_in` is a function of the logger's package and the text: found on a miss
@@ -319,6 +351,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
     if errors_only and not (stack_trace or is_error_document(doc)):
         return None
+    stack_trace = stack_trace or traceback_in_message(doc)
     if stack_trace and options.in_app:
         stack_trace = with_program_frames(stack_trace, options.in_app)
     elif stack_trace:
@@ -433,7 +466,9 @@ def _fingerprint(
     logger = _text(_field(doc, "log.logger", "log", "logger"))
     error_type = _short_type(_text(_field(doc, "error.type", "error", "type")))
     template = _text(_field(doc, "logloop.template", "logloop", "template"))
-    message = _message(doc) or stack_trace
+    # (A traceback without frame or exception line, cut short: its first line as `traceback` prints it,
+    # not another renderer's drawing of it.)
+    message = _message(doc) or (normalized(stack_trace) if stack_trace else "")
     if template:
         masked_template = _mask_line(template[:_MESSAGE_LIMIT])
         return _make(

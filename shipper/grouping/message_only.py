@@ -26,11 +26,26 @@ EMPTY_TITLE: Final = "(empty message)"
 
 
 def has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
-    """Events with a parseable traceback or a logging template group without the miner."""
+    """Events with a parseable traceback (in `error.stack_trace`, or in the message of an event without
+    one: `traceback_in_message`) or a logging template group without the miner."""
     if get_field(doc, "logloop.template"):
         return True
     stack_trace = get_field(doc, "error.stack_trace")
-    return isinstance(stack_trace, str) and has_frame_lines(stack_trace)
+    if isinstance(stack_trace, str) and stack_trace:
+        return has_frame_lines(stack_trace)
+    return bool(traceback_in_message(doc))
+
+
+def traceback_in_message(doc: Mapping[str, Any]) -> str:
+    """The traceback an event without `error.stack_trace` carries as its message (`error.message`, else
+    `message`): a program's stderr as a collector ships it, a traceback, a crash dump or a test report,
+    after a log line or not; "" when its message holds no frame (a one-line message costs one test)."""
+    error = doc.get("error")
+    nested = error.get("message") if isinstance(error, Mapping) else None  # (direct reads: every message
+    for text in (nested, doc.get("error.message"), doc.get("message")):  # line of a batch asks)
+        if isinstance(text, str) and ("\n" in text or "\\n" in text) and has_frame_lines(text):
+            return text
+    return ""
 
 
 def message_of(doc: Mapping[str, Any]) -> str:

@@ -111,11 +111,31 @@ def masked_message(line: str, masker: Callable[[str], str] = mask) -> str:
 
 
 def culprit_of(module_tail: str, function: str) -> str:
-    """`package.module.function` from a frame's module tail (`pkg/__init__` -> `pkg`) and function."""
-    module = module_tail.removesuffix("/__init__").replace("/", ".")
+    """`package.module.function` from a frame's module tail (`pkg/__init__` -> `pkg`) and function. A
+    compiled module's file (Cython's `fast.pyx`, `etree.cpython-311-x86_64-linux-gnu.so`) names its
+    module without the suffix; a function Cython names with its module (`lxml.etree._Validator.assert_`:
+    a Python frame never holds a dot) is the culprit as it stands."""
+    if "." in function and not function.startswith("<"):
+        return function
+    module = module_tail.removesuffix("/__init__")
+    if "." in module:  # (rare: a module tail is a file's stem, but a compiled module's keeps its suffix)
+        module = _without_compiled_suffix(module)
+    module = module.replace("/", ".")
     if not function or function.startswith("<"):
         return module
     return f"{module}.{function}" if module else function
+
+
+def _without_compiled_suffix(module: str) -> str:
+    """A module tail whose file is a compiled module's (`fast.pyx`, `etree.cpython-311-x86_64-linux-gnu.so`)
+    without its suffix (`fast`, `etree`); another as it is."""
+    _, dot, suffix = module.rpartition("/")[2].partition(".")
+    if dot and suffix.rpartition(".")[2] in _COMPILED_SUFFIXES:
+        return module[: len(module) - len(suffix) - 1]
+    return module
+
+
+_COMPILED_SUFFIXES: Final = frozenset({"pyx", "pxd", "pxi", "so", "pyd"})
 
 
 def _first_line(text: str) -> str:

@@ -7,7 +7,9 @@ is missing, 3.11+ caret/tilde lines, 3.13 multi-line statements, SyntaxError fra
 function, multi-line messages, ANSI colours, and traces cut in the middle by a size limit; also as
 other tools pass them on (see `normalized`): as IPython/Jupyter prints them, indented as a whole,
 encoded once more as a JSON string, after other text (`ERROR:root:...`) or with a log collector's
-prefix on every line; a chain quoted in a message (a RemoteTraceback's) stays message.
+prefix on every line, as loguru marks its catching frame (`> File`), indented with tabs, and as other
+renderers print them (faulthandler, rich, pytest, Django: see `renderers`); a chain quoted in a message
+(a RemoteTraceback's) stays message. A text cut inside its innermost frame does not read that frame.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
@@ -36,6 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Generic, Literal, NamedTuple, TypeVar
+
+from shipper.grouping import renderers
 
 Link = Literal["cause", "context", ""]
 _K = TypeVar("_K")
@@ -151,9 +155,23 @@ def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
+    if _TAB_INDENT in text:  # indents written as tabs (a pipeline, an editor): as `traceback` indents
+        text = re.sub(_TABS, _as_spaces, text)
+    # loguru: a blank line after the header (after a log line, its header is not first), the frame that
+    # caught the exception marked "> File".
+    if (text.startswith(_LOGURU_HEADER) or not text.startswith(_HEADER)) and _MARKED_FRAME in text:
+        text = text.replace(_MARKED_FRAME, _PLAIN_FRAME)
     if not text.startswith(_HEADER):
+        if renderers.DJANGO_EXCEPTION in text:  # (its report starts with the type, or "Environment:")
+            text = renderers.with_django_exception_line(text)
         if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
             text = _from_ipython(text)
+        elif renderers.RICH_TOP in text:
+            text = renderers.from_rich(text) or text
+        elif renderers.FAULTHANDLER_MARK in text and _HEADER not in text:
+            text = renderers.from_faulthandler(text) or text
+        elif renderers.PYTEST_ERROR in text and _HEADER not in text:
+            text = renderers.from_pytest(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
         if not text.startswith(_HEADER):
@@ -178,7 +196,10 @@ def _without_preamble(text: str) -> str:
         return text
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
-    if text.startswith(_PLAIN_FRAME_LINE, at + len(_HEADER)):
+    after = at + len(_HEADER)
+    while text.startswith("\n", after) and after - at < _LINE_PREFIX_LIMIT:  # loguru: a blank line first
+        after += 1
+    if text.startswith(_PLAIN_FRAME_LINE, after):
         return text[at:]
     return _without_line_prefixes(text, text.rfind("\n", 0, at) + 1, at) or text
 
@@ -231,6 +252,14 @@ _LINE_PREFIX_LIMIT: Final = 200  # a collector's prefix is a few dozen character
 _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
 _INDENTS: Final = ("\n", " ", "\t")
 _PLAIN_FRAME_LINE: Final = '  File "'
+_MARKED_FRAME: Final = '\n> File "'
+_LOGURU_HEADER: Final = _HEADER + "\n"
+_TAB_INDENT: Final = "\n\t"
+_TABS: Final = r"(?m)^\t+"  # (compiled when first used, by `re`'s cache: a rare shape)
+
+
+def _as_spaces(tabs: re.Match[str]) -> str:
+    return "    " * len(tabs[0])
 
 
 def _unescaped(text: str) -> str:
@@ -621,9 +650,13 @@ def _frame_block(text: str) -> tuple[str, bool, int, int]:
 
     Frames end at the first exception line (no line of a frame starts like one). Before it, every
     frame is kept and the lines that are neither (a cut made by a size limit, "...[truncated]..."
-    markers) are skipped; after it, "File" lines belong to the message.
+    markers) are skipped; after it, "File" lines belong to the message. A text that ends inside its
+    frames without a line end was cut there (a collector's size limit): its last frame, whose lines may
+    be cut short (`line 7, in loo`, half a source line), is no frame, so that where in it the cut fell
+    does not decide the key (the frame before it does).
     """
-    if not text.endswith("\n"):
+    cut = not text.endswith("\n")
+    if cut:
         text += "\n"
     if text.startswith(_HEADER):  # what _HEADER_RE matches at the start of most traces
         header, start = True, len(_HEADER)
@@ -633,7 +666,10 @@ def _frame_block(text: str) -> tuple[str, bool, int, int]:
     if _EXC_LINE_START_RE.match(text, start):
         return text, header, start, start
     exception_line = _EXC_LINE_AFTER_RE.search(text, start)
-    return text, header, start, exception_line.end() if exception_line else len(text)
+    if exception_line is not None:
+        return text, header, start, exception_line.end()
+    last = _last_file_line(text, start, len(text)) if cut else -1
+    return text, header, start, last if last >= 0 else len(text)
 
 
 def _scan_frames(block: str) -> tuple[tuple[Frame, ...], int]:

@@ -1,0 +1,296 @@
+"""Stack dumps other renderers print, written as `traceback` prints a traceback, for the parser.
+
+faulthandler's dump (a crashed or killed program's stderr: "Fatal Python error: Segmentation fault",
+then each thread's frames, most recent call first) and rich's traceback (frames in a box drawn with
+box-drawing characters, the line that ran marked "❱"). The one rule: what is written is only what the
+dump shows (file, line number, function, source line, the error's text); nothing is made up but the
+exception line a dump lacks, `FatalPythonError: <its first line>`, so a title reads as the dump did.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final
+
+HEADER: Final = "Traceback (most recent call last):"
+
+
+class _Lazy:
+    """A regex compiled when first used: the dumps read here are rare, and every program that imports
+    the shipper imports this module."""
+
+    __slots__ = ("_compiled", "_flags", "_source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source, self._flags = source, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def __call__(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return self._compiled
+
+
+# faulthandler: "Current thread 0x00007f... (most recent call first):" (the thread that crashed),
+# "Thread 0x... (most recent call first):" (the others), "Stack (most recent call first):" (no threads);
+# each frame `  File "path", line N in function` (no comma; "???" where unknown), no source line.
+FAULTHANDLER_MARK: Final = " (most recent call first):"
+_FAULT_BLOCK_RE: Final = _Lazy(
+    r"^(?:(?P<current>Current thread)|Thread|Stack)(?: 0x[0-9a-fA-F]+)?(?: \[[^\]\n]*\])?"
+    r" \(most recent call first\):[ \t]*$",
+    re.MULTILINE,
+)
+_FAULT_FRAME_RE: Final = _Lazy(
+    r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+|\?\?\?) in (?P<func>[^\n]*)'
+)
+# The line that says why: a fatal error (a signal, Py_FatalError), a Windows exception, a timeout
+# (`dump_traceback_later`).
+_FAULT_REASON_RE: Final = _Lazy(
+    r"^(?:Fatal Python error|Windows fatal exception): (?P<reason>[^\n]*)$"
+    r"|^(?P<timeout>Timeout \([^\n]*\)!)$",
+    re.MULTILINE,
+)
+FAULT_TYPE: Final = "FatalPythonError"
+
+
+def from_faulthandler(text: str) -> str | None:
+    """The crashing thread's frames of a faulthandler dump as a traceback (outermost first, each frame
+    without source) ending in `FatalPythonError: <why>`; None when `text` holds no dump with a frame.
+
+    The thread is the "Current thread" (the one that crashed), else the only stack, else the first
+    thread listed (a timeout's dump); the other threads' frames (waiting in the standard library or
+    elsewhere) are not the failure, and vary with what else ran. A fatal error's dump without its
+    current thread (cut before it: faulthandler lists it last) is None: no thread of it is the failure.
+    """
+    blocks = list(_FAULT_BLOCK_RE().finditer(text))
+    if not blocks:
+        return None
+    chosen = next((block for block in blocks if block["current"] or block[0].startswith("Stack")), None)
+    reason = _FAULT_REASON_RE().search(text, 0, blocks[0].start())
+    if chosen is None and reason is not None and reason["reason"] is not None:
+        return None  # a fatal error's dump lists the crashing thread last: this one was cut before it
+    chosen = chosen or blocks[0]
+    end = next((block.start() for block in blocks if block.start() > chosen.start()), len(text))
+    frames = []
+    for line in text[chosen.end() : end].split("\n")[1:]:
+        frame = _FAULT_FRAME_RE().fullmatch(line.rstrip())
+        if frame is not None:
+            number = frame["line"] if frame["line"].isdigit() else "0"
+            frames.append(f'  File "{frame["file"]}", line {number}, in {frame["func"].strip()}')
+        elif line.strip() and not line.startswith((" ", "\t")):
+            break  # the dump's next part ("Extension modules: ...")
+    if not frames:
+        return None
+    why = "" if reason is None else reason["reason"] or reason["timeout"]
+    frames.reverse()
+    return "\n".join((HEADER, *frames, f"{FAULT_TYPE}: {why}" if why else FAULT_TYPE)) + "\n"
+
+
+# rich: a box whose top border holds the header, each frame a line `path:N in function` (wrapped over
+# more lines when long; `in function:N` when the file cannot be read), then numbered lines of context, the
+# one that ran marked `❱`, each indented by guides (`│   `); `show_locals` adds a box of locals under or
+# beside the code; "... N frames hidden ..." stands for frames left out. The exception line follows the
+# box; chains put the link sentence between boxes.
+RICH_TOP: Final = "╭"
+_RICH_TOP_RE: Final = _Lazy(r"^[ \t]*╭─+ Traceback \(most recent call last\) ─+╮[ \t]*$", re.MULTILINE)
+_RICH_SIDE: Final = "│"
+_RICH_FRAME_RE: Final = _Lazy(r"(?P<file>.+):(?P<line>\d+) ?in ?(?P<func>\S+)")  # (a wrap takes a blank)
+_RICH_NO_FILE_RE: Final = _Lazy(r"in (?P<func>\S+):(?P<line>\d+)")
+_RICH_CODE_RE: Final = _Lazy(r"(?P<mark>❱)?[ \t]*\d+(?: (?P<code>.*))?")
+_RICH_BESIDE_RE: Final = _Lazy(r"\s+[╭│╰].*")  # a locals box beside the code
+_RICH_HIDDEN_RE: Final = _Lazy(r"\.\.\. \d+ frames? hidden \.\.\.")
+
+
+def from_rich(text: str) -> str | None:
+    """`text` with each traceback box rich drew written as `traceback` prints it: a frame line for each
+    frame (a wrapped one joined), its marked line as the source; None when it holds no such box."""
+    if _RICH_TOP_RE().search(text) is None:
+        return None
+    out: list[str] = []
+    lines = iter(text.split("\n"))
+    for line in lines:
+        if _RICH_TOP_RE().fullmatch(line) is not None:
+            out.append(HEADER)
+            out.extend(_rich_box(lines))
+        elif (
+            out and out[-1] and any(sentence.startswith(out[-1] + " " + line.strip()) for sentence in _LINKS)
+        ):
+            out[-1] += " " + line.strip()  # a link sentence the console wrapped
+        else:
+            out.append(line.rstrip() if line.rstrip() in _LINK_STARTS else line)
+    return "\n".join(out)
+
+
+_LINKS: Final = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
+_LINK_STARTS: Final = frozenset(  # a link sentence's first words, where a console wrapped it
+    " ".join(sentence.split()[:count]) for sentence in _LINKS for count in range(3, len(sentence.split()))
+)
+
+
+def _rich_box(lines: Iterator[str]) -> list[str]:
+    """The frame lines of one rich box, read from `lines` (after its top border) to its bottom border.
+
+    A frame line starts after a blank line of the box (or its top) and runs to the next blank line
+    (rich wraps a long one); one of a frame without readable file (`in f:N`) is a line of its own.
+    """
+    out: list[str] = []
+    header: list[str] = []  # the pieces of the frame line being read, and whether each fills the box
+    after_blank = True
+    for line in lines:
+        stripped = line.strip()
+        inner, full = _box_content(stripped)
+        if inner is None:
+            break  # the bottom border, or no line of the box: the box was cut
+        body = inner.strip()
+        no_file = _RICH_NO_FILE_RE().fullmatch(body)
+        if not body or no_file is not None:
+            if header:
+                out.append(_rich_frame_line("".join(header)))
+                header = []
+            if no_file is not None:
+                out.append(f'  File "<unknown>", line {no_file["line"]}, in {no_file["func"]}')
+            after_blank = not body
+            continue
+        if header:
+            header.append(body if full else body + " ")
+            continue
+        code = _RICH_CODE_RE().fullmatch(body)
+        if after_blank and code is None and body[0] not in "╭│╰" and not _RICH_HIDDEN_RE().fullmatch(body):
+            header.append(body if full else body + " ")
+        elif code is not None and code["mark"] and code["code"] and out and out[-1].startswith("  File "):
+            source = _RICH_BESIDE_RE().sub("", code["code"].lstrip(" \t│"))
+            out.append("    " + source.rstrip())
+        after_blank = False
+    if header:
+        out.append(_rich_frame_line("".join(header)))
+    return out
+
+
+def _box_content(line: str) -> tuple[str | None, bool]:
+    """A box line's content between its sides ("│ " and " │"), and whether it fills the box's width (a
+    word cut where the line wrapped: the next line continues it); None when it is no box line."""
+    if not line.startswith(_RICH_SIDE):
+        return None, False
+    content = line[1:-1] if line.endswith(_RICH_SIDE) and len(line) > 1 else line[1:]
+    inner = content[1:] if content.startswith(" ") else content
+    inner = inner[:-1] if inner.endswith(" ") else inner
+    return inner, not inner.endswith(" ")
+
+
+def _rich_frame_line(header: str) -> str:
+    """A frame line as `traceback` prints it, of the text of a rich frame line (wrapped lines joined)."""
+    frame = _RICH_FRAME_RE().fullmatch(header.strip())
+    if frame is None:
+        return "    " + header.strip()  # not a frame line: a detail line of the frame before
+    return f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}'
+
+
+# pytest's failure report. `--tb=short` (and the middle entries of `--tb=auto`): each frame a line
+# `path:N: in function`, then its source line (carets under it). `--tb=long` (and the first and last entries
+# of `auto`): each frame its function's source, the line that ran marked `>`, the locals above it, then a
+# line `path:N: ` (`path:N: ExceptionType` for the innermost); entries are parted by `_ _ _` lines. Both
+# write the exception's lines prefixed `E   `; an assertion pytest rewrote is `E   assert ...`, its type
+# only on the innermost long entry's line.
+PYTEST_ERROR: Final = "\nE   "
+# (A path without blanks or quotes, a type name after it: a line of locals, `u = 'http://h:80: x'`, is none.)
+_PYTEST_LOCATION_RE: Final = _Lazy(
+    r"(?P<file>[^\s'\"=:][^\s'\"=]*?):(?P<line>\d+): ?(?:in (?P<func>\S+)|(?P<rest>[\w.]*))[ \t]*"
+)
+_PYTEST_ERROR_RE: Final = _Lazy(r"E(?: +(?P<text>.*)|)")
+_PYTEST_MARKED_RE: Final = _Lazy(r">(?P<source>\s+.*)")
+_PYTEST_DEF_RE: Final = _Lazy(r"\s*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
+_PYTEST_SECTION_RE: Final = _Lazy(r"_{3,} .+ _{3,}")  # `____ test_name ____`: a test's report
+_EXCEPTION_TYPE_RE: Final = _Lazy(r"[^\W\d][\w.]*(?::|$)")
+
+
+def from_pytest(text: str) -> str | None:
+    """The first failure report pytest printed in `text` (`--tb=long`, `short` or `auto`) as a traceback
+    (a chain as a chain); None when it holds no frame of such a report."""
+    out: list[str] = []
+    frames: list[str] = []
+    errors: list[str] = []
+    marked = function = ""
+    seen_section = False
+    for line in text.split("\n"):
+        if _PYTEST_SECTION_RE().fullmatch(line.strip()):
+            if seen_section and (frames or out):
+                break  # the next test's report
+            seen_section = True
+            continue
+        if line.strip() in _LINKS:
+            out += _pytest_exception(frames, errors)
+            out += ["", line.strip(), ""]
+            frames, errors, marked, function = [], [], "", ""
+            continue
+        location = _PYTEST_LOCATION_RE().fullmatch(line.rstrip())
+        if location is not None and not line.startswith(" "):
+            name = location["func"] or function or "<module>"
+            frames.append(f'  File "{location["file"]}", line {location["line"]}, in {name}')
+            if location["func"] is None:  # a long entry: its source came before
+                if marked:
+                    frames.append("    " + marked)
+                named = location["rest"].strip()  # the innermost entry's exception type
+                if errors and _EXCEPTION_TYPE_RE().fullmatch(named) and not _names_type(errors[0], named):
+                    errors[0] = f"{named}: {errors[0]}"
+            marked = function = ""
+            continue
+        error = _PYTEST_ERROR_RE().fullmatch(line.rstrip())
+        if error is not None and (frames or marked):
+            errors.append(error["text"] or "")
+            continue
+        found = _PYTEST_MARKED_RE().fullmatch(line.rstrip())
+        if found is not None:
+            marked = found["source"].strip()
+            continue
+        definition = _PYTEST_DEF_RE().match(line)
+        if definition is not None:
+            function = definition["name"]
+        elif frames and frames[-1].startswith("  File ") and line.startswith("    ") and line.strip(" ^~"):
+            frames.append("    " + line.strip())  # the short entry's source line
+    if not frames:
+        return None
+    out += _pytest_exception(frames, errors)
+    return "\n".join(out) + "\n"
+
+
+def _names_type(line: str, exc_type: str) -> bool:
+    """Whether an exception line starts with the type `exc_type` (qualified or not)."""
+    named = line.split(":", 1)[0]
+    return named == exc_type or named.endswith("." + exc_type)
+
+
+def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
+    """One exception of a pytest report as `traceback` prints it: header, frames, exception lines."""
+    lines = list(errors)
+    if lines and _EXCEPTION_TYPE_RE().match(lines[0]) is None and lines[0].startswith("assert"):
+        lines[0] = "AssertionError: " + lines[0]
+    return [HEADER, *frames, *lines]
+
+
+# Django's plain-text report (the debug page's copy-and-paste view, the admin e-mail's text) ends its
+# frames with `Exception Type: KeyError at /path/` and `Exception Value: 'u1'`, not an exception line;
+# a chain's cause is told in one line between the frames (`The above exception ('u1') was the direct
+# cause...`, without its type): its frames read as the final exception's outer ones.
+DJANGO_EXCEPTION: Final = "\nException Type: "
+_DJANGO_EXCEPTION_RE: Final = _Lazy(
+    r"^Exception Type: (?P<type>[^\W\d][\w.]*)(?: at [^\n]*)?[ \t]*\n"
+    r"Exception Value:[ \t]?(?P<value>[^\n]*)$",
+    re.MULTILINE,
+)
+
+
+_DJANGO_NO_SOURCE: Final = "\n    <source code not available>\n"  # a frame whose file it could not read
+
+
+def with_django_exception_line(text: str) -> str:
+    """`text` with Django's `Exception Type:` and `Exception Value:` lines written as the exception line
+    `traceback` prints (`KeyError: 'u1'`; the request's path is no part of it), and a frame it could not
+    read the source of without a source line, as `traceback` prints it."""
+    text = text.replace(_DJANGO_NO_SOURCE, "\n")
+    return _DJANGO_EXCEPTION_RE().sub(
+        lambda found: f"{found['type']}: {found['value']}" if found["value"] else found["type"], text
+    )

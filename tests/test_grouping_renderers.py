@@ -1,0 +1,500 @@
+"""Stack dumps other renderers print (`shipper.grouping.renderers`): faulthandler's dump of a crashed
+program and rich's boxed traceback are each keyed by the failing statement like a traceback, one bug
+one group, sibling bugs apart, with a readable title."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers.raised import formatted
+
+from logloop.cli import main
+from shipper.grouping.fingerprint import (
+    Fingerprint,
+    clear_caches,
+    fingerprint_event,
+    fingerprint_plain,
+    fingerprint_traceback,
+)
+from shipper.grouping.tracebacks import parse_traceback
+
+
+def _key(text: str) -> Fingerprint:
+    """The event's key, with the fast path checked against the general parser on the way."""
+    clear_caches()
+    general = fingerprint_traceback(parse_traceback(text))
+    fast = fingerprint_plain(text)
+    assert fast is None or fast == general, text
+    clear_caches()
+    event = fingerprint_event({"error": {"stack_trace": text}})
+    assert event == general
+    return event
+
+
+# faulthandler: a program that really crashes (a segfault, an abort) in one of its functions.
+
+_CRASHY = """
+import ctypes, faulthandler, sys, threading, time
+
+faulthandler.enable()
+
+def parse_record(data):
+    faulthandler._sigsegv()
+
+def load_record(data):
+    faulthandler._sigsegv()
+
+def abort_record(data):
+    faulthandler._sigabrt()
+
+def read_pointer(address):
+    return ctypes.string_at(address)  # the crash is in the standard library's frame
+
+def read_header(address):
+    return ctypes.string_at(address)
+
+def {caller}(function, value):
+    function(value)
+
+if __name__ == "__main__":
+    if sys.argv[2] == "thread":
+        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        time.sleep(0.05)
+    {caller}(globals()[sys.argv[1]], {value})
+"""
+
+
+def _crash(
+    directory: Path, function: str, *, caller: str = "handle", value: int = 0, thread: bool = False
+) -> str:
+    """What a real crash of `function` in a script under `directory` leaves on stderr (its dump)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "crashy.py"
+    script.write_text(textwrap.dedent(_CRASHY.format(caller=caller, value=value)), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), function, "thread" if thread else "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0 and "(most recent call first):" in done.stderr, done.stderr
+    return done.stderr
+
+
+@pytest.fixture(scope="module")
+def crashes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Dumps of real crashes: one bug under other install paths, callers, values and threads; siblings."""
+    base = tmp_path_factory.mktemp("crash")
+    return {
+        "first": _crash(base / "opt/app", "parse_record"),
+        "moved": _crash(base / "home/bob/checkout/app", "parse_record", value=91),
+        "caller": _crash(base / "srv/app", "parse_record", caller="dispatch"),
+        "thread": _crash(base / "opt/app2", "parse_record", thread=True),
+        "sibling": _crash(base / "opt/app", "load_record"),
+        "abort": _crash(base / "opt/app", "abort_record"),
+        "stdlib": _crash(base / "opt/app", "read_pointer"),
+        "stdlib-again": _crash(base / "home/ann/app", "read_pointer", caller="dispatch", thread=True),
+        "stdlib-sibling": _crash(base / "opt/app", "read_header"),
+    }
+
+
+def test_a_crash_dump_is_keyed_by_the_crashing_threads_statement(crashes: dict[str, str]) -> None:
+    """A faulthandler dump (`Fatal Python error: Segmentation fault`, `Current thread 0x...`, frames
+    `File "...", line N in f`) is keyed by the function that crashed: recurrences under other paths,
+    callers, values and other threads' stacks are one group; another function, another fatal error, or a
+    standard-library crash reached from another function are other groups (not one group for every
+    segfault)."""
+    assert "Thread 0x" in crashes["thread"]  # another thread's stack is in that dump
+    first = _key(crashes["first"])
+    assert first.name == "FatalPythonError: Segmentation fault (crashy.parse_record)"
+    for name in ("moved", "caller", "thread"):
+        assert _key(crashes[name]).key == first.key, name
+    stdlib = _key(crashes["stdlib"])
+    assert stdlib.name.endswith("(crashy.read_pointer)")  # the program's statement, not ctypes'
+    assert _key(crashes["stdlib-again"]).key == stdlib.key
+    siblings = {_key(crashes[name]).key for name in ("first", "sibling", "abort", "stdlib", "stdlib-sibling")}
+    assert len(siblings) == 5
+    assert "Aborted" in _key(crashes["abort"]).name
+
+
+def test_a_crash_dump_reads_as_its_frames(crashes: dict[str, str]) -> None:
+    """The dump's crashing thread reads as a traceback of its frames, outermost first, without the
+    other threads' frames or the list of extension modules."""
+    final = parse_traceback(crashes["thread"]).final
+    assert (final.type, final.message) == ("FatalPythonError", "Segmentation fault")
+    assert [frame.function for frame in final.frames] == ["<module>", "handle", "parse_record"]
+    assert all(frame.source is None for frame in final.frames)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        pytest.param("Fatal Python error: Aborted", id="abort"),
+        pytest.param("Windows fatal exception: access violation", id="windows"),
+        pytest.param("Timeout (0:00:05)!", id="dump-later"),
+    ],
+)
+def test_a_dump_of_another_kind_is_keyed_by_its_thread_and_reason(reason: str) -> None:
+    """Dumps written otherwise (an abort, Windows' access violation with its thread ids, a
+    `dump_traceback_later` timeout listing every thread, a stack dump without threads) are keyed by the
+    current thread's innermost frame (a timeout's: the first thread listed) and titled by their first
+    line; the other threads' frames do not count."""
+    frames = '  File "C:\\app\\jobs.py", line 12 in wait_for\n  File "C:\\app\\main.py", line 3 in <module>\n'
+    other = 'Thread 0x0004 (most recent call first):\n  File "C:\\app\\other.py", line 5 in run\n\n'
+    if reason.startswith("Timeout"):  # every thread, the one that waited first
+        text = f"{reason}\nThread 0x00001a2c (most recent call first):\n{frames}\n{other}"
+    else:  # the crashing thread last, as "Current thread"
+        text = f"{reason}\n\n{other}Current thread 0x00001a2c (most recent call first):\n{frames}"
+    key = _key(text)
+    assert key.name.startswith("FatalPythonError: ") and key.name.endswith("(jobs.wait_for)")
+    assert _key(text.replace("line 12", "line 40").replace("0x00001a2c", "0x0bad")).key == key.key
+    assert _key(text.replace("wait_for", "poll")).key != key.key
+    stack = f"{reason}\n\nStack (most recent call first):\n{frames}"
+    assert _key(stack).name == key.name
+
+
+def test_logloop_cluster_groups_crash_dumps(crashes: dict[str, str], tmp_path: Path) -> None:
+    """`logloop cluster` keys crash dumps by their crashing statement: the recurrences one group, the
+    siblings others, each titled by the fatal error and its culprit."""
+    names = ["first", "moved", "thread", "sibling", "abort", "stdlib", "stdlib-again"]
+    source = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"log": {"level": "critical"}, "error": {"stack_trace": crashes[name]}}) for name in names
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    clusters = [row["cluster"] for row in rows]
+    assert clusters[0] == clusters[1] == clusters[2] and clusters[5] == clusters[6]
+    assert len(set(clusters)) == 4
+    assert all(row["title"].startswith("FatalPythonError: ") for row in rows)
+
+
+# rich: tracebacks as `rich.traceback.Traceback` renders them (a console of a given width, no colours).
+
+
+def _deep_lookup(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _deep_other(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _deep_chained(key: str) -> int:
+    try:
+        return {"a": 1}[key]
+    except KeyError as exc:
+        raise ValueError(f"no entry {key}") from exc
+
+
+def _rich(function: Callable[[], object], width: int, *, show_locals: bool = False) -> str:
+    """The traceback `function` raises as rich renders it on a console `width` columns wide."""
+    rich_console = pytest.importorskip("rich.console")
+    rich_traceback = pytest.importorskip("rich.traceback")
+    try:
+        function()
+    except Exception as exc:  # the point is to render what it raises
+        console = rich_console.Console(file=io.StringIO(), width=width, color_system=None)
+        console.print(
+            rich_traceback.Traceback.from_exception(
+                type(exc), exc, exc.__traceback__, show_locals=show_locals
+            )
+        )
+        output: str = console.file.getvalue()
+        return output
+    raise AssertionError("did not raise")
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("show_locals", [False, True])
+def test_a_rich_traceback_is_keyed_as_the_traceback_it_shows(width: int, show_locals: bool) -> None:
+    """A traceback rich rendered (a box, frames `path:N in function`, wrapped when long, the line that ran
+    marked `❱`, locals boxes) gets the key of the same exception as `traceback` prints it, whatever the
+    width (where the source line fits) and the values; another function or a chain is another group; the
+    title reads as usual."""
+    first = _rich(lambda: _deep_lookup({}, "u1"), width, show_locals=show_locals)
+    assert "❱" in first and "╭" in first
+    plain = _key(formatted(lambda: _deep_lookup({}, "u1")))
+    assert _key(first) == plain
+    assert plain.name == "KeyError: '<STR>' (test_grouping_renderers._deep_lookup)"
+    again = _rich(lambda: _deep_lookup({"b": 2}, "user-9182"), width, show_locals=show_locals)
+    assert _key(again).key == plain.key
+    sibling = _key(_rich(lambda: _deep_other({}, "u1"), width, show_locals=show_locals))
+    assert sibling == _key(formatted(lambda: _deep_other({}, "u1"))) != plain
+    chained = _rich(lambda: _deep_chained("u1"), width, show_locals=show_locals)
+    assert len(parse_traceback(chained).chain) == 2
+    assert _key(chained).key == _key(_rich(lambda: _deep_chained("k77"), width, show_locals=show_locals)).key
+    if width >= 80:  # (rich crops a source line at the box's edge: this one is whole from 80 columns)
+        assert _key(chained) == _key(formatted(lambda: _deep_chained("u1")))
+    assert _key(chained).key not in {plain.key, sibling.key}
+
+
+def test_a_rich_traceback_after_a_log_line_with_long_paths_is_read() -> None:
+    """A rich traceback after the log line a RichHandler prints, its frame paths longer than the box
+    (wrapped mid-word) and under other install directories, is keyed as `traceback` prints it."""
+    text = _rich(lambda: _deep_lookup({}, "u1"), 70)
+    here = str(Path(__file__).parent)
+    longer = here + "/" + "/".join(["very-long-directory-name"] * 4)
+    moved = _rich(lambda: _deep_lookup({}, "u1"), 70).replace(here, longer)  # (rewrapped below)
+    moved_plain = formatted(lambda: _deep_lookup({}, "u1")).replace(here, longer)
+    rewrapped = _rewrapped(moved, 70)
+    assert "very-long" in rewrapped
+    prefix = "[12/04/26 10:00:01] ERROR    charge failed                          app.py:12\n"
+    assert _key(prefix + text) == _key(text) == _key(formatted(lambda: _deep_lookup({}, "u1")))
+    assert _key(rewrapped) == _key(moved_plain) == _key(text)
+
+
+def _rewrapped(text: str, width: int) -> str:
+    """`text` with each box line whose content outgrew the box (a path made longer) wrapped at the box's
+    width, character by character, as rich folds a long word."""
+    out = []
+    for line in text.split("\n"):
+        if line.startswith("│ ") and line.endswith(" │") and len(line) > width:
+            content = line[2:-2].rstrip()
+            inner = width - 4
+            out.extend(f"│ {content[at : at + inner]:<{inner}} │" for at in range(0, len(content), inner))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+# pytest's failure reports, as a real pytest run prints them with `--tb=long`, `short`, `auto` and `native`.
+
+_PYTEST_APP = """
+import json
+
+def lookup(data, key):
+    return data[key]
+
+def other(data, key):
+    return data[key]
+
+def parse(text):
+    return json.loads(text)
+
+def wrapped(key):
+    try:
+        return lookup({{}}, key)
+    except KeyError as exc:
+        raise ValueError(f"no entry {{key}}") from exc
+
+def check(value):
+    assert value == 1, "value must be one"
+"""
+_PYTEST_TESTS = """
+from app import check, lookup, other, parse, wrapped
+
+def test_lookup():
+    lookup({{}}, "{value}")
+
+def test_other():
+    other({{}}, "{value}")
+
+def test_parse():
+    parse("{{{value}")
+
+def test_wrapped():
+    wrapped("{value}")
+
+def test_check():
+    check(len("{value}"))
+"""
+
+
+def _pytest_reports(directory: Path, tb: str, *, value: str, padding: int) -> dict[str, str]:
+    """Each failing test's report, by test name, as a real pytest run with `--tb=tb` prints it on a
+    project under `directory` (`padding` blank lines above the code: other line numbers)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "app.py").write_text("\n" * padding + _PYTEST_APP.format(), encoding="utf-8")
+    (directory / "test_app.py").write_text(_PYTEST_TESTS.format(value=value), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--tb={tb}", "test_app.py"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    reports: dict[str, str] = {}
+    name = ""
+    for line in done.stdout.split("\n"):
+        if line.startswith("____") and line.endswith("____"):
+            name = line.strip("_ ")
+            reports[name] = ""
+        elif line.startswith("===") and name:
+            break
+        elif name:
+            reports[name] += line + "\n"
+    assert len(reports) == 5, done.stdout
+    return reports
+
+
+@pytest.fixture(scope="module")
+def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, str]]:
+    """Reports of two runs (other install paths, values and line numbers) in each `--tb` format."""
+    base = tmp_path_factory.mktemp("pytest")
+    return {
+        (tb, run): _pytest_reports(base / run / tb, tb, value=value, padding=padding)
+        for tb in ("long", "short", "auto", "native")
+        for run, value, padding in (("first", "u1", 0), ("again", "user-812", 7))
+    }
+
+
+def test_a_pytest_failure_report_is_keyed_as_its_traceback(
+    pytest_runs: dict[tuple[str, str], dict[str, str]],
+) -> None:
+    """A test failure as pytest reports it (`--tb=long`: sources with `>` marks and `path:N: Type` lines;
+    `short`: `path:N: in function`; `auto`: both; `E   ` exception lines) gets the key of its traceback
+    (`--tb=native`): one test's failure in two runs (other paths, values, line numbers) is one group,
+    each other failing statement (another function, a standard-library call, a chain, an assertion)
+    another, titled by its exception (not one typeless group per format)."""
+    keys = {
+        (tb, run, name): _key(report)
+        for (tb, run), reports in pytest_runs.items()
+        for name, report in reports.items()
+    }
+    names = sorted({name for _, _, name in keys})
+    for name in names:
+        assert len({keys[(tb, run, name)].key for tb, run, other in keys if other == name}) == 1, name
+    assert len({keys[("long", "first", name)].key for name in names}) == len(names)
+    titles = {name: keys[("short", "first", name)].name for name in names}
+    assert titles["test_lookup"] == "KeyError: '<STR>' (app.lookup)"
+    assert titles["test_parse"].startswith("JSONDecodeError: ") and titles["test_parse"].endswith(
+        "(app.parse)"
+    )
+    assert titles["test_wrapped"].startswith("ValueError: no entry")
+    assert titles["test_check"].startswith("AssertionError: value must be one")
+    chain = parse_traceback(pytest_runs[("long", "first")]["test_wrapped"]).chain
+    assert [record.type for record in chain] == ["KeyError", "ValueError"]
+
+
+# Django's plain-text report (`ExceptionReporter.get_traceback_text()`: the debug page's copy-and-paste
+# view, the admin e-mail's text).
+
+
+def _django_report(function: Callable[[], object], path: str) -> str:
+    """The report Django writes for what `function` raises while serving `path` (the test is skipped
+    where Django is not installed)."""
+    django = pytest.importorskip("django")
+    from django.conf import settings  # (only where Django is installed)
+
+    if not settings.configured:
+        settings.configure(DEBUG=True, SECRET_KEY="test", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__)
+        django.setup()
+    from django.test import RequestFactory
+    from django.views.debug import ExceptionReporter
+
+    try:
+        function()
+    except Exception:  # the point is to report what it raises
+        report: str = ExceptionReporter(RequestFactory().get(path), *sys.exc_info()).get_traceback_text()
+        return report
+    raise AssertionError("did not raise")
+
+
+urlpatterns: list[object] = []  # the ROOT_URLCONF of `_django_report`'s settings
+
+
+def test_a_django_text_report_is_keyed_by_its_raising_statement() -> None:
+    """Django's plain-text report (`KeyError at /path/`, settings and request data, the traceback without
+    exception line, `Exception Type: KeyError at /path/`, `Exception Value: 'u1'`) is keyed as the
+    traceback: one statement failing for other requests and values is one group, titled by its
+    exception; another statement, or a chain raised elsewhere, another (not one typeless group)."""
+    first = _django_report(lambda: _deep_lookup({}, "u1"), "/charge/77/")
+    assert "\nException Type: KeyError at /charge/77/\n" in first
+    key = _key(first)
+    assert key == _key(formatted(lambda: _deep_lookup({}, "u1")))
+    assert key.name == "KeyError: '<STR>' (test_grouping_renderers._deep_lookup)"
+    assert _key(_django_report(lambda: _deep_lookup({}, "user-90"), "/refund/9/")).key == key.key
+    other = _key(_django_report(lambda: _deep_other({}, "u1"), "/charge/77/"))
+    chained = _key(_django_report(lambda: _deep_chained("u1"), "/charge/77/"))
+    assert len({key.key, other.key, chained.key}) == 3
+    assert chained.name.startswith("ValueError: no entry")
+
+
+def _as_django_writes_it(text: str, path: str) -> str:
+    """A traceback (as `traceback` prints it, one exception) as Django's plain-text report lays it out
+    (`technical_500.txt`): the type and path first, request and settings, the frames, then `Exception
+    Type:` and `Exception Value:` lines, then the request's data."""
+    frames, _, exception = text.rstrip("\n").rpartition("\n")
+    exc_type, _, value = exception.partition(": ")
+    short = exc_type.rsplit(".", 1)[-1]
+    head = f"{short} at {path}\n{value}\n\nRequest Method: GET\nRequest URL: http://shop.example{path}\n"
+    head += "Django Version: 5.2.19\nPython Version: 3.11.7\nInstalled Applications:\n['shop']\n\n\n"
+    tail = f"\n\nException Type: {short} at {path}\nException Value: {value}\n\nRequest information:\n"
+    return head + frames + tail + "GET: No GET data\n\nMETA:\nPATH_INFO = '" + path + "'\n"
+
+
+def test_a_traceback_laid_out_as_djangos_report_is_keyed_as_the_traceback() -> None:
+    """A traceback laid out as Django's plain-text report (whether or not Django is installed here) is
+    keyed and titled as the traceback; other requests and values are one group, another statement
+    another."""
+    first = formatted(lambda: _deep_lookup({}, "u1"))
+    report = _as_django_writes_it(first, "/charge/77/")
+    assert parse_traceback(report).final.type == "KeyError"
+    assert _key(report) == _key(first)
+    again = _as_django_writes_it(formatted(lambda: _deep_lookup({}, "user-9")), "/refund/1/")
+    assert _key(again).key == _key(first).key
+    other = _as_django_writes_it(formatted(lambda: _deep_other({}, "u1")), "/charge/77/")
+    assert _key(other) == _key(formatted(lambda: _deep_other({}, "u1"))) != _key(first)
+
+
+# A program's stderr as a collector ships it: the traceback or dump is the event's message, with no
+# `error.stack_trace`.
+
+
+def test_a_traceback_in_the_message_of_an_event_without_stack_trace_is_keyed_as_a_traceback(
+    crashes: dict[str, str], tmp_path: Path
+) -> None:
+    """An error event whose message is a traceback (after the log line `logging.exception` prints, or
+    not), a crash dump or a rich traceback, and which has no `error.stack_trace`, is keyed as that
+    traceback, by the handler's path and by `logloop cluster` alike: not one group for every traceback
+    (titled `Traceback (most recent call last):`) or every crash; a message without frames stays a
+    message."""
+    texts = [
+        formatted(lambda: _deep_lookup({}, "u1")),
+        "ERROR:root:charge failed\n" + formatted(lambda: _deep_lookup({}, "user-2")),
+        formatted(lambda: _deep_other({}, "u1")),
+        crashes["first"],
+        crashes["sibling"],
+        _rich(lambda: _deep_chained("u1"), 100),
+    ]
+    in_message = [{"log": {"level": "error"}, "message": text} for text in texts]
+    in_stack_trace = [{"log": {"level": "error"}, "error": {"stack_trace": text}} for text in texts]
+    keys = [fingerprint_event(doc) for doc in in_message]
+    assert keys == [fingerprint_event(doc) for doc in in_stack_trace]
+    assert keys[0] is not None and keys[0].name.startswith("KeyError")
+    assert len({key.key for key in keys if key is not None}) == 5  # the first two: one bug
+    plain = [
+        {"log": {"level": "error"}, "message": "charge failed for order 12"},
+        {"log": {"level": "error"}, "message": "charge failed for order 13\n  retrying"},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(doc) + "\n" for doc in in_message + plain), encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["traceback"] * len(texts) + ["message"] * 2
+    assert [row["cluster"] for row in rows[: len(texts)]] == [key.key for key in keys if key is not None]
+
+
+def test_a_crash_dump_cut_before_its_crashing_thread_is_not_keyed_by_another_thread(
+    crashes: dict[str, str],
+) -> None:
+    """A fatal error's dump cut before its current thread (faulthandler lists it last) is not keyed or
+    titled by another thread's frames (a thread waiting in `time.sleep` is not the crash)."""
+    dump = crashes["thread"]
+    cut = dump[: dump.index("Current thread")]
+    assert "Thread 0x" in cut
+    key = fingerprint_event({"error": {"stack_trace": cut}})
+    assert key is not None
+    assert "waiter" not in key.name and "sleep" not in key.name and "<module>" not in key.name
+    assert key.name.startswith("Fatal Python error: Segmentation fault")
