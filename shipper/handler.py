@@ -47,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from shipper import reentry, schema
+from shipper import arguments, reentry, schema
 from shipper.capture import program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
@@ -171,6 +171,7 @@ class ShipperHandler(logging.Handler):
         redact_before_spool: bool = False,
         grouping: Mapping[str, Any] | None = None,
     ) -> None:
+        arguments.check(locals())  # before the handler exists: a bad value leaves nothing to close
         super().__init__(level)
         # The `[grouping]` table of the TOML (in_app packages, rules), checked now: a typo fails here.
         # The agent fingerprints, so the table travels with the program's facts (`_program_payload`).
@@ -180,9 +181,6 @@ class ShipperHandler(logging.Handler):
         _check_choice("queue_overflow", queue_overflow, _QUEUE_OVERFLOWS)
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
         _check_choice("delivery", delivery, DELIVERIES)
-        _check_positive(queue_size=queue_size, batch_size=batch_size, close_timeout=close_timeout)
-        _check_positive(flush_interval=flush_interval, stats_interval=stats_interval, idle_exit=idle_exit)
-        _check_positive(max_event_bytes=max_event_bytes, retry_max_delay=retry_max_delay)
         if spool_max_bytes < 64 * 1024:
             raise ConfigurationError(f"spool_max_bytes={spool_max_bytes} is too small: use at least 65536")
         self.service = service
@@ -202,7 +200,7 @@ class ShipperHandler(logging.Handler):
             validate(self.es_settings)
         self.transport_kind = transport
         self.transport_spec = TransportSpec(
-            transport, self.es_settings, logstash_host, int(logstash_port), bool(logstash_ssl)
+            transport, self.es_settings, logstash_host, logstash_port, logstash_ssl
         )
         self.agent_config = AgentConfig(
             index_prefix=index_prefix,
@@ -236,7 +234,7 @@ class ShipperHandler(logging.Handler):
         )
         # Records wait in the spool as captured and the agent redacts them; with this the caller
         # builds each redacted document itself (costlier), so no secret is ever written to disk.
-        self.redact_before_spool = bool(redact_before_spool)
+        self.redact_before_spool = redact_before_spool
         self._custom: Any = None  # a formatter that is not EcsFormatter: documents built on the caller
         if formatter is not None:
             self._use_formatter(formatter)
@@ -255,12 +253,11 @@ class ShipperHandler(logging.Handler):
         self._generation = -1
         self._agent_thread: threading.Thread | None = None
         self._agent: Any = None
-        self.prometheus = (
-            PrometheusEndpoint(self.counters, prometheus_port) if prometheus_port is not None else None
-        )
+        self.prometheus = _endpoint(self.counters, prometheus_port)
         register_stats(self)
         _handlers.add(self)
         self._start_delivery()
+        self._built = True  # until here a raise leaves a handler that logging.shutdown() will close
 
     # -- logging.Handler ----------------------------------------------------------------------------
 
@@ -327,8 +324,9 @@ class ShipperHandler(logging.Handler):
     def close(self) -> None:
         """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)
         shared by every step. The agent delivers afterwards; the program does not wait for it."""
-        with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
-            self._close()
+        if self.__dict__.get("_built"):  # one whose __init__ raised has nothing to seal or stop
+            with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
+                self._close()
         super().close()
 
     def _close(self) -> None:
@@ -597,10 +595,17 @@ def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
         raise ConfigurationError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
 
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ConfigurationError(f"{name}={value!r} must be greater than 0")
+def _endpoint(counters: Counters, port: int | None) -> PrometheusEndpoint | None:
+    """The /metrics endpoint on `port`, if one is asked for; a port that cannot be had is a
+    ConfigurationError naming it."""
+    if port is None:
+        return None
+    try:
+        return PrometheusEndpoint(counters, port)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"prometheus_port={port}: cannot listen on 127.0.0.1: {exc.strerror or exc}"
+        ) from None
 
 
 def _grouping_options(table: Mapping[str, Any] | None) -> Any:
