@@ -77,9 +77,47 @@ _fork_generation = 0
 
 
 def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
-    """One spool directory per user, host and destination (so one agent per destination)."""
+    """One spool directory per user, host and destination (so one agent per destination).
+
+    Under `~/.cache/logloop/spool/`; where the home directory cannot hold it (a service account's
+    `/nonexistent` or read-only home, a container user with no home at all), under
+    `$XDG_RUNTIME_DIR/logloop/`, else `<temporary directory>/logloop-<uid>/`: the first that can be
+    made private to this user. Each program of the user finds the same one, so they share the agent.
+    Where none can be made, the first: the writer counts every record lost there and says why."""
     host = "".join(c if c.isalnum() or c in "-_." else "_" for c in socket.gethostname()) or "host"
-    return Path.home() / ".cache" / "logloop" / "spool" / f"{host}-{index_prefix}-{spec.key()}"
+    name = f"{host}-{index_prefix}-{spec.key()}"
+    first: Path | None = None
+    for root, shared in _SPOOL_ROOTS:
+        try:
+            base = root()
+            if not base.is_absolute():  # HOME="." would give each working directory its own spool
+                continue
+            first = first or base / name
+            if shared:  # in a directory every user writes to: this user's own, private, first
+                layout.ensure_private_dir(base)
+            layout.ensure_private_dir(base / name)
+            return base / name
+        except (SpoolError, RuntimeError, OSError):  # RuntimeError: Path.home() found no home
+            continue
+    return first if first is not None else _temporary_root() / name
+
+
+def _home_root() -> Path:
+    return Path.home() / ".cache" / "logloop" / "spool"
+
+
+def _runtime_root() -> Path:
+    return Path(os.environ.get("XDG_RUNTIME_DIR") or "unset") / "logloop"
+
+
+def _temporary_root() -> Path:
+    import tempfile  # only where neither the home nor the runtime directory would do
+
+    return Path(tempfile.gettempdir()) / f"logloop-{os.getuid()}"
+
+
+# Where default spool directories may go, best first, and whether other users write there too.
+_SPOOL_ROOTS: Final = ((_home_root, False), (_runtime_root, False), (_temporary_root, True))
 
 
 class ShipperHandler(logging.Handler):
