@@ -69,6 +69,8 @@ _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
 _REENTRANT_LIMIT: Final = 100  # records kept per outer emit() from signal handlers and the like
 _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
+_UNDELIVERED_AFTER: Final = 10.0  # seconds without any delivery before a program says so
+_UNDELIVERED_FRESH: Final = 120.0  # an agent failure older than this is no news (that agent is gone)
 
 AGENT_THREADS: set[int] = set()  # idents of in-process agent threads: what they log is never shipped
 _handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
@@ -237,6 +239,11 @@ class ShipperHandler(logging.Handler):
         if transport == "elasticsearch":
             validate(self.es_settings)
         self.transport_kind = transport
+        self._destination = (  # the options to check when nothing can be delivered
+            ("cloud_id" if cloud_id else "es_url")
+            if transport == "elasticsearch"
+            else "logstash_host and logstash_port"
+        )
         self.transport_spec = TransportSpec(
             transport, self.es_settings, logstash_host, logstash_port, logstash_ssl
         )
@@ -457,6 +464,7 @@ class ShipperHandler(logging.Handler):
                 return
             self._stop = threading.Event()
             self._agent_thread = None
+            self._say_if_undelivered()  # a script run again and again hears it at its start
             if self.delivery == "thread":
                 self._start_agent_thread()
             else:
@@ -523,11 +531,34 @@ class ShipperHandler(logging.Handler):
                 self._fold_finished()
                 if self._agent_thread is None and self._waiting():
                     self._ensure_agent()
+                self._say_if_undelivered()
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + self.stats_interval
                     self.writer.append(records.encode_document(dumps(self._health_doc())))
             except Exception as exc:  # the watchdog must outlive any one failure
                 self._diag.warning("watchdog", "logloop shipper watchdog: %r", exc)
+
+    def _say_if_undelivered(self) -> None:
+        """One warning line (at most once a minute) while the agent of this spool directory has
+        delivered nothing for a while: for how long, why, and which option to check."""
+        failing = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME).get(layout.FAILING_KEY)
+        if not isinstance(failing, dict):
+            return
+        try:
+            since, last, reason = float(failing["since"]), float(failing["last"]), str(failing["reason"])
+        except (KeyError, TypeError, ValueError):
+            return
+        now = time.time()
+        if now - last > _UNDELIVERED_FRESH or now - since < _UNDELIVERED_AFTER:
+            return
+        self._diag.warning(
+            "undelivered",
+            "logloop shipper: nothing delivered for %d s (%s): check %s; the records wait in %s",
+            now - since,
+            self._ecs.redactor.redact_text(reason),
+            self._destination,
+            self.spool_dir,
+        )
 
     def _waiting(self) -> bool:
         return any(not _finished(path, end) for path, end in list(self.writer.written.items())[-2:])
