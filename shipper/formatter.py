@@ -595,6 +595,25 @@ def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
     return None
 
 
+# What structlog adds to an event dict that the document already says (log.level, log.logger,
+# @timestamp), or that is structlog's own bookkeeping.
+_STRUCTLOG_OWN: Final = frozenset({"event", "level", "logger", "timestamp", "_record", "_from_structlog"})
+
+
+def _structlog_event(event_dict: dict[str, Any], attributes: dict[str, Any]) -> None:
+    """A record from structlog's `ProcessorFormatter.wrap_for_formatter` (its documented stdlib
+    integration: the event dict as `msg`, `_logger` and `_name` as extras), as structlog's own
+    ProcessorFormatter reads it: the event is the message (and the template), every other key of
+    the dict an extra, where it names no attribute of the record."""
+    event = event_dict.get("event")
+    message = event if isinstance(event, str) else safe_str(event)
+    attributes["message"] = attributes["msg"] = message
+    del attributes["_logger"], attributes["_name"]
+    for key, value in event_dict.items():
+        if isinstance(key, str) and key not in _STRUCTLOG_OWN and key not in _STANDARD_ATTRS:
+            attributes.setdefault(key, value)
+
+
 class Captured(NamedTuple):
     """What a record said at emit time: safe to keep in a queue and to finish on another thread.
 
@@ -758,6 +777,8 @@ class EcsFormatter(logging.Formatter):
         attributes["args"] = attributes["exc_info"] = None
         if not isinstance(record.msg, str):
             attributes["msg"] = None  # only a string is a template; the message already holds str(msg)
+            if type(record.msg) is dict and "_logger" in attributes and "_name" in attributes:
+                _structlog_event(record.msg, attributes)
         if record.exc_info is None and record.levelno < _ERROR_LEVEL:
             # The common case, kept short: it runs on every logging call (a tuple made directly costs
             # a third of what the named tuple's constructor does).
