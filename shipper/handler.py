@@ -36,6 +36,7 @@ child on the host logging into the same spool directory shares one agent.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import socket
@@ -69,6 +70,7 @@ _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
 _REENTRANT_LIMIT: Final = 100  # records kept per outer emit() from signal handlers and the like
 _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
+_SPOOL_NAME_MAX: Final = 200  # bytes: a file name holds 255, and the dead-letter file adds 17
 _UNDELIVERED_AFTER: Final = 10.0  # seconds without any delivery before a program says so
 _UNDELIVERED_FRESH: Final = 120.0  # an agent failure older than this is no news (that agent is gone)
 
@@ -88,6 +90,9 @@ def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
     Where none can be made, the first: the writer counts every record lost there and says why."""
     host = "".join(c if c.isalnum() or c in "-_." else "_" for c in socket.gethostname()) or "host"
     name = f"{host}-{index_prefix}-{spec.key()}"
+    if len(name.encode("utf-8", "surrogatepass")) > _SPOOL_NAME_MAX:  # a long host name and prefix
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        name = f"{host[:40]}-{index_prefix[:80]}-{digest}"
     first: Path | None = None
     for root, shared in _SPOOL_ROOTS:
         try:

@@ -133,3 +133,31 @@ def test_a_user_without_a_home_ships_from_a_script(
         shutil.rmtree(shared, ignore_errors=True)
         if spool is not None and spool.is_relative_to("/tmp"):
             shutil.rmtree(spool, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("host", "prefix"),
+    [
+        pytest.param("h" * 64, "p" * 200, id="longest-host-and-prefix"),
+        pytest.param("short", "p" * 200, id="longest-prefix"),
+        pytest.param("ü" * 64, "logs", id="wide-host-characters"),
+    ],
+)
+def test_a_long_host_name_and_prefix_still_name_a_spool_directory(
+    host: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default spool directory's name, and its dead-letter file's, fit in a file name (255
+    bytes) whatever the host name and the index prefix (they were joined whole: ENAMETOOLONG, every
+    record lost), and stay apart per destination."""
+    from shipper import handler as handler_module
+    from shipper.connection import ElasticsearchSettings
+    from shipper.transports import TransportSpec
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(handler_module.socket, "gethostname", lambda: host)
+    spec = TransportSpec("elasticsearch", ElasticsearchSettings(url="http://127.0.0.1:9"), "", 0, False)
+    other = TransportSpec("elasticsearch", ElasticsearchSettings(url="http://127.0.0.1:10"), "", 0, False)
+    spool = handler_module.default_spool_path(spec, prefix)
+    assert spool.is_dir() and spool.is_relative_to(tmp_path)
+    assert len((spool.name + ".deadletter.jsonl").encode()) <= 255
+    assert handler_module.default_spool_path(other, prefix) != spool
