@@ -510,6 +510,49 @@ class _RememberedFrames(traceback.StackSummary):
         return text
 
 
+TRACE_HEADER: Final = "Traceback (most recent call last):"
+_HEADER_PREFIXES: Final = ("", "Exception Group", "+ Exception Group")  # before it on its line
+
+
+def split_rendered_trace(text: str, *, anywhere: bool = False) -> tuple[str, str | None]:
+    """(message, traceback) of a message that carries its exception's traceback as text, or
+    (text, None) if it does not.
+
+    A QueueHandler formats the exception into the message and drops `exc_info` (the stdlib's
+    `prepare()`); loguru, structlog's `format_exc_info` and `log.error(traceback.format_exc())` put it
+    there too. The traceback is the text from the first line that is a traceback's header (an
+    ExceptionGroup's included; with `anywhere`, from the first header even inside a line: loguru
+    writes it right after the message) to the end; the message is what comes before it or, where
+    nothing does, the traceback's last line (`ValueError: bad input`)."""
+    at = text.find(TRACE_HEADER)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        if anywhere or text[start:at].strip() in _HEADER_PREFIXES:
+            start = at if anywhere and text[start:at].strip() not in _HEADER_PREFIXES else start
+            head, trace = text[:start].rstrip(), text[start:]
+            return head or _final_line(trace) or trace.strip().splitlines()[0], trace
+        at = text.find(TRACE_HEADER, at + 1)
+    return text, None
+
+
+def _final_line(trace: str) -> str:
+    """The last unindented line of a traceback: the exception finally raised (or "")."""
+    lines = [line for line in trace.splitlines() if line[:1] not in ("", " ", "\t")]
+    return lines[-1] if lines else ""
+
+
+def _without_rendered_trace(text: str, error: CapturedError | None) -> tuple[str, str | None]:
+    """`split_rendered_trace`, where the traceback is kept elsewhere: as the event's own (no exception
+    was captured) or as a copy of the captured one (loguru renders it into the message too). The
+    traceback of another exception that a message quotes stays in the message."""
+    if error is None:
+        return split_rendered_trace(text)
+    head, trace = split_rendered_trace(text, anywhere=True)
+    if trace is not None and error.type_name.rsplit(".", 1)[-1] in _final_line(trace):
+        return head, None  # the captured error's: the document has it, whole
+    return text, None
+
+
 class CapturedError(NamedTuple):
     """An exception as it was when logged: its qualified type, its str() and its frame-free trace."""
 
@@ -550,6 +593,25 @@ def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
     if isinstance(info, BaseException):  # a record built by hand with exc_info=exc
         return (type(info), info, info.__traceback__)
     return None
+
+
+# What structlog adds to an event dict that the document already says (log.level, log.logger,
+# @timestamp), or that is structlog's own bookkeeping.
+_STRUCTLOG_OWN: Final = frozenset({"event", "level", "logger", "timestamp", "_record", "_from_structlog"})
+
+
+def _structlog_event(event_dict: dict[str, Any], attributes: dict[str, Any]) -> None:
+    """A record from structlog's `ProcessorFormatter.wrap_for_formatter` (its documented stdlib
+    integration: the event dict as `msg`, `_logger` and `_name` as extras), as structlog's own
+    ProcessorFormatter reads it: the event is the message (and the template), every other key of
+    the dict an extra, where it names no attribute of the record."""
+    event = event_dict.get("event")
+    message = event if isinstance(event, str) else safe_str(event)
+    attributes["message"] = attributes["msg"] = message
+    del attributes["_logger"], attributes["_name"]
+    for key, value in event_dict.items():
+        if isinstance(key, str) and key not in _STRUCTLOG_OWN and key not in _STANDARD_ATTRS:
+            attributes.setdefault(key, value)
 
 
 class Captured(NamedTuple):
@@ -715,6 +777,8 @@ class EcsFormatter(logging.Formatter):
         attributes["args"] = attributes["exc_info"] = None
         if not isinstance(record.msg, str):
             attributes["msg"] = None  # only a string is a template; the message already holds str(msg)
+            if type(record.msg) is dict and "_logger" in attributes and "_name" in attributes:
+                _structlog_event(record.msg, attributes)
         if record.exc_info is None and record.levelno < _ERROR_LEVEL:
             # The common case, kept short: it runs on every logging call (a tuple made directly costs
             # a third of what the named tuple's constructor does).
@@ -740,7 +804,11 @@ class EcsFormatter(logging.Formatter):
             return self._fallback(captured, None)
         record = captured.attributes
         facts = environment.static_facts()
-        message = truncate(record["message"], MESSAGE_LIMIT)
+        text, rendered = record["message"], None
+        if TRACE_HEADER in text:  # a traceback as text: a QueueHandler's record, loguru's message
+            text, rendered = _without_rendered_trace(text, captured.error)
+        cut = text is not record["message"]
+        message = truncate(text, MESSAGE_LIMIT)
         pid = record["process"]
         doc: dict[str, Any] = {
             "@timestamp": format_timestamp(record["created"]),
@@ -768,13 +836,17 @@ class EcsFormatter(logging.Formatter):
         logloop: dict[str, Any] = {}
         msg = record["msg"]
         if isinstance(msg, str):
+            if cut and TRACE_HEADER in msg:  # the template carries the traceback the message had
+                msg = _without_rendered_trace(msg, captured.error)[0]
             logloop["template"] = truncate(msg, FIELD_LIMIT)
         error = captured.error
         if error is not None:
             doc["error"] = error_fields(error, self.redactor.redact_text)
-        elif record["exc_text"]:
+        elif (record["exc_text"] or "").strip() or rendered:  # loguru's exc_text is "\n": not one
             trace = truncate(
-                _redacted_if_cut(record["exc_text"], self.redactor.redact_text),
+                _redacted_if_cut(
+                    (record["exc_text"] or "").strip() or rendered or "", self.redactor.redact_text
+                ),
                 STACK_TRACE_LIMIT,
                 keep_tail=True,
             )

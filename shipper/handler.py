@@ -36,6 +36,7 @@ child on the host logging into the same spool directory shares one agent.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import socket
@@ -47,7 +48,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from shipper import reentry, schema
+from shipper import arguments, reentry, schema
 from shipper.capture import program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
@@ -69,6 +70,9 @@ _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
 _REENTRANT_LIMIT: Final = 100  # records kept per outer emit() from signal handlers and the like
 _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
+_SPOOL_NAME_MAX: Final = 200  # bytes: a file name holds 255, and the dead-letter file adds 17
+_UNDELIVERED_AFTER: Final = 10.0  # seconds without any delivery before a program says so
+_UNDELIVERED_FRESH: Final = 120.0  # an agent failure older than this is no news (that agent is gone)
 
 AGENT_THREADS: set[int] = set()  # idents of in-process agent threads: what they log is never shipped
 _handlers: weakref.WeakSet[ShipperHandler] = weakref.WeakSet()
@@ -77,9 +81,50 @@ _fork_generation = 0
 
 
 def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
-    """One spool directory per user, host and destination (so one agent per destination)."""
+    """One spool directory per user, host and destination (so one agent per destination).
+
+    Under `~/.cache/logloop/spool/`; where the home directory cannot hold it (a service account's
+    `/nonexistent` or read-only home, a container user with no home at all), under
+    `$XDG_RUNTIME_DIR/logloop/`, else `<temporary directory>/logloop-<uid>/`: the first that can be
+    made private to this user. Each program of the user finds the same one, so they share the agent.
+    Where none can be made, the first: the writer counts every record lost there and says why."""
     host = "".join(c if c.isalnum() or c in "-_." else "_" for c in socket.gethostname()) or "host"
-    return Path.home() / ".cache" / "logloop" / "spool" / f"{host}-{index_prefix}-{spec.key()}"
+    name = f"{host}-{index_prefix}-{spec.key()}"
+    if len(name.encode("utf-8", "surrogatepass")) > _SPOOL_NAME_MAX:  # a long host name and prefix
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        name = f"{host[:40]}-{index_prefix[:80]}-{digest}"
+    first: Path | None = None
+    for root, shared in _SPOOL_ROOTS:
+        try:
+            base = root()
+            if not base.is_absolute():  # HOME="." would give each working directory its own spool
+                continue
+            first = first or base / name
+            if shared:  # in a directory every user writes to: this user's own, private, first
+                layout.ensure_private_dir(base)
+            layout.ensure_private_dir(base / name)
+            return base / name
+        except (SpoolError, RuntimeError, OSError):  # RuntimeError: Path.home() found no home
+            continue
+    return first if first is not None else _temporary_root() / name
+
+
+def _home_root() -> Path:
+    return Path.home() / ".cache" / "logloop" / "spool"
+
+
+def _runtime_root() -> Path:
+    return Path(os.environ.get("XDG_RUNTIME_DIR") or "unset") / "logloop"
+
+
+def _temporary_root() -> Path:
+    import tempfile  # only where neither the home nor the runtime directory would do
+
+    return Path(tempfile.gettempdir()) / f"logloop-{os.getuid()}"
+
+
+# Where default spool directories may go, best first, and whether other users write there too.
+_SPOOL_ROOTS: Final = ((_home_root, False), (_runtime_root, False), (_temporary_root, True))
 
 
 class ShipperHandler(logging.Handler):
@@ -171,6 +216,7 @@ class ShipperHandler(logging.Handler):
         redact_before_spool: bool = False,
         grouping: Mapping[str, Any] | None = None,
     ) -> None:
+        arguments.check(locals())  # before the handler exists: a bad value leaves nothing to close
         super().__init__(level)
         # The `[grouping]` table of the TOML (in_app packages, rules), checked now: a typo fails here.
         # The agent fingerprints, so the table travels with the program's facts (`_program_payload`).
@@ -180,9 +226,6 @@ class ShipperHandler(logging.Handler):
         _check_choice("queue_overflow", queue_overflow, _QUEUE_OVERFLOWS)
         _check_choice("spool_overflow", spool_overflow, OVERFLOW_POLICIES)
         _check_choice("delivery", delivery, DELIVERIES)
-        _check_positive(queue_size=queue_size, batch_size=batch_size, close_timeout=close_timeout)
-        _check_positive(flush_interval=flush_interval, stats_interval=stats_interval, idle_exit=idle_exit)
-        _check_positive(max_event_bytes=max_event_bytes, retry_max_delay=retry_max_delay)
         if spool_max_bytes < 64 * 1024:
             raise ConfigurationError(f"spool_max_bytes={spool_max_bytes} is too small: use at least 65536")
         self.service = service
@@ -201,8 +244,13 @@ class ShipperHandler(logging.Handler):
         if transport == "elasticsearch":
             validate(self.es_settings)
         self.transport_kind = transport
+        self._destination = (  # the options to check when nothing can be delivered
+            ("cloud_id" if cloud_id else "es_url")
+            if transport == "elasticsearch"
+            else "logstash_host and logstash_port"
+        )
         self.transport_spec = TransportSpec(
-            transport, self.es_settings, logstash_host, int(logstash_port), bool(logstash_ssl)
+            transport, self.es_settings, logstash_host, logstash_port, logstash_ssl
         )
         self.agent_config = AgentConfig(
             index_prefix=index_prefix,
@@ -236,7 +284,7 @@ class ShipperHandler(logging.Handler):
         )
         # Records wait in the spool as captured and the agent redacts them; with this the caller
         # builds each redacted document itself (costlier), so no secret is ever written to disk.
-        self.redact_before_spool = bool(redact_before_spool)
+        self.redact_before_spool = redact_before_spool
         self._custom: Any = None  # a formatter that is not EcsFormatter: documents built on the caller
         if formatter is not None:
             self._use_formatter(formatter)
@@ -255,12 +303,11 @@ class ShipperHandler(logging.Handler):
         self._generation = -1
         self._agent_thread: threading.Thread | None = None
         self._agent: Any = None
-        self.prometheus = (
-            PrometheusEndpoint(self.counters, prometheus_port) if prometheus_port is not None else None
-        )
+        self.prometheus = _endpoint(self.counters, prometheus_port)
         register_stats(self)
         _handlers.add(self)
         self._start_delivery()
+        self._built = True  # until here a raise leaves a handler that logging.shutdown() will close
 
     # -- logging.Handler ----------------------------------------------------------------------------
 
@@ -327,8 +374,9 @@ class ShipperHandler(logging.Handler):
     def close(self) -> None:
         """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)
         shared by every step. The agent delivers afterwards; the program does not wait for it."""
-        with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
-            self._close()
+        if self.__dict__.get("_built"):  # one whose __init__ raised has nothing to seal or stop
+            with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
+                self._close()
         super().close()
 
     def _close(self) -> None:
@@ -421,6 +469,7 @@ class ShipperHandler(logging.Handler):
                 return
             self._stop = threading.Event()
             self._agent_thread = None
+            self._say_if_undelivered()  # a script run again and again hears it at its start
             if self.delivery == "thread":
                 self._start_agent_thread()
             else:
@@ -487,11 +536,34 @@ class ShipperHandler(logging.Handler):
                 self._fold_finished()
                 if self._agent_thread is None and self._waiting():
                     self._ensure_agent()
+                self._say_if_undelivered()
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + self.stats_interval
                     self.writer.append(records.encode_document(dumps(self._health_doc())))
             except Exception as exc:  # the watchdog must outlive any one failure
                 self._diag.warning("watchdog", "logloop shipper watchdog: %r", exc)
+
+    def _say_if_undelivered(self) -> None:
+        """One warning line (at most once a minute) while the agent of this spool directory has
+        delivered nothing for a while: for how long, why, and which option to check."""
+        failing = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME).get(layout.FAILING_KEY)
+        if not isinstance(failing, dict):
+            return
+        try:
+            since, last, reason = float(failing["since"]), float(failing["last"]), str(failing["reason"])
+        except (KeyError, TypeError, ValueError):
+            return
+        now = time.time()
+        if now - last > _UNDELIVERED_FRESH or now - since < _UNDELIVERED_AFTER:
+            return
+        self._diag.warning(
+            "undelivered",
+            "logloop shipper: nothing delivered for %d s (%s): check %s; the records wait in %s",
+            now - since,
+            self._ecs.redactor.redact_text(reason),
+            self._destination,
+            self.spool_dir,
+        )
 
     def _waiting(self) -> bool:
         return any(not _finished(path, end) for path, end in list(self.writer.written.items())[-2:])
@@ -597,10 +669,17 @@ def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
         raise ConfigurationError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
 
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ConfigurationError(f"{name}={value!r} must be greater than 0")
+def _endpoint(counters: Counters, port: int | None) -> PrometheusEndpoint | None:
+    """The /metrics endpoint on `port`, if one is asked for; a port that cannot be had is a
+    ConfigurationError naming it."""
+    if port is None:
+        return None
+    try:
+        return PrometheusEndpoint(counters, port)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"prometheus_port={port}: cannot listen on 127.0.0.1: {exc.strerror or exc}"
+        ) from None
 
 
 def _grouping_options(table: Mapping[str, Any] | None) -> Any:

@@ -69,6 +69,17 @@ class _Open:
     map: mmap.mmap
     size: int
     position: int
+    inode: tuple[int, int] = (0, 0)  # (device, inode) of the file: is `file`'s descriptor still ours?
+
+    def ours(self) -> bool:
+        """Whether the descriptor still refers to the segment's file. A daemon that closes every
+        descriptor (`os.closerange`) takes it, and the mapping's own copy, from us; the program's next
+        files reuse their numbers, and closing "ours" would close the program's."""
+        try:
+            info = os.fstat(self.file.fileno())
+        except (OSError, ValueError):
+            return False
+        return (info.st_dev, info.st_ino) == self.inode
 
 
 class SegmentWriter:
@@ -200,7 +211,7 @@ class SegmentWriter:
         try:
             header = segment.encode_header(token, pid, created)
             mapped[: len(header)] = header
-            opened = _Open(path, file, mapped, size, segment.HEADER.size)
+            opened = _Open(path, file, mapped, size, segment.HEADER.size, _inode(file))
             program = self._program()
             start = opened.position + segment.FRAME.size
             mapped[start : start + len(program)] = program
@@ -243,8 +254,14 @@ class SegmentWriter:
         name, same header and offsets (so the same event ids: what the agent sent before is refused
         as a duplicate), into the directory created again. If that fails, they are counted lost."""
         current = self._open
+        if current is None:
+            return
+        if not current.ours():  # the program closed our descriptors: keep the next records apart
+            self._open = None
+            self._let_go(current)
+            return
         try:
-            if current is None or os.fstat(current.file.fileno()).st_nlink:
+            if os.fstat(current.file.fileno()).st_nlink:
                 return
         except OSError:
             return
@@ -266,7 +283,7 @@ class SegmentWriter:
         except BaseException:
             _discard(current.path.with_name(f".{current.path.name}.new"), file, mapped)
             raise
-        return _Open(current.path, file, mapped, current.size, current.position)
+        return _Open(current.path, file, mapped, current.size, current.position, _inode(file))
 
     def _drop(self, lost: _Open, exc: Exception) -> None:
         """A deleted segment that cannot be written again: its records are counted lost."""
@@ -292,6 +309,13 @@ class SegmentWriter:
         current.map.close()
         current.file.close()  # releases the lock: the agent may now finish the segment
 
+    def _let_go(self, taken: _Open) -> None:
+        """Let go of a segment whose descriptors the program closed, without closing them again: its
+        records are in the file (the agent, finding no lock, finishes it); the next go to a new one."""
+        with contextlib.suppress(IndexError, ValueError):  # sealed where the mapping still holds
+            taken.map[taken.position : taken.position + segment.FRAME.size] = segment.seal_frame()
+        _keep_forever(taken.file, taken.map)
+
     def _make_room(self, size: int) -> bool:
         """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
         files = layout.segments(self.spool_dir)
@@ -312,6 +336,21 @@ class SegmentWriter:
             used -= freed
             self._lose("spool_overflow", lost)
         return True
+
+
+def _keep_forever(*objects: object) -> None:
+    """Never free these: a file object or a mapping closes its descriptor when freed (the mapping its
+    own copy), and those numbers may now be the program's. Held by a reference nothing releases, not
+    in a list that the interpreter's shutdown would clear (freeing them among the program's files)."""
+    import ctypes  # only for a program that closed the shipper's descriptors
+
+    for value in objects:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
+
+
+def _inode(file: _SegmentFile) -> tuple[int, int]:
+    info = os.fstat(file.fileno())
+    return (info.st_dev, info.st_ino)
 
 
 def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:

@@ -125,6 +125,8 @@ class Agent:
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
         self._swept = -_SWEEP_EVERY
+        # Since when nothing could be delivered, and why: in agent.json, for the programs to say so.
+        self._failing: dict[str, Any] | None = None
         self._filled = False  # the last pass stopped at a batch limit: more is waiting to be read
         self.stop = threading.Event()
         self.deadline = float("inf")
@@ -366,6 +368,8 @@ class Agent:
                 seg.ack.sent += 1
                 self._count("sent")
                 self._blocked.pop(index, None)
+                if self._failing is not None:
+                    self._failing, self._totals_changed = None, True
             elif outcome.kind == "rejected":
                 self._dead_letter(seg, pending.event, outcome)
             else:
@@ -376,6 +380,14 @@ class Agent:
                     self._count("shard_limit_retries")
                 self._wait_retry(pending)
                 self._block(index, now, outcome)
+                self._note_failure(outcome.reason)
+
+    def _note_failure(self, reason: str) -> None:
+        """Remember that a send failed (since when, the latest reason), until one succeeds."""
+        now = time.time()
+        since = self._failing["since"] if self._failing is not None else now
+        self._failing = {"since": since, "last": now, "reason": reason[:500]}
+        self._totals_changed = True
 
     def _wait_retry(self, pending: _Pending) -> None:
         self._retry.append(pending)
@@ -455,8 +467,11 @@ class Agent:
         if not self._totals_changed or (not force and now - self._stats_written < _STATS_EVERY):
             return
         self._stats_written, self._totals_changed = now, False
+        state: dict[str, Any] = dict(self.totals)
+        if self._failing is not None:
+            state[layout.FAILING_KEY] = self._failing
         with contextlib.suppress(OSError):
-            layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, dict(self.totals))
+            layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
 
     def _close(self) -> None:
         if self._transport is not None:

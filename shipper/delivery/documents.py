@@ -20,6 +20,7 @@ from shipper import schema
 from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.formatter import (
     STANDARD_ATTRIBUTES,
+    TRACE_HEADER,
     Captured,
     EcsFormatter,
     LeanFields,
@@ -126,7 +127,7 @@ class Documents:
 
     def plain(self, fields: PlainFields, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
         """(index, JSON body) of a plain record as the program wrote it (`records.PLAIN`)."""
-        if not (program.get("redact_keys") or program.get("redact_patterns")):
+        if not (program.get("redact_keys") or program.get("redact_patterns") or TRACE_HEADER in fields[1]):
             # created, message, template, levelno, levelname, name, _, filename, _, lineno, funcName,
             # process, thread, threadName
             try:
@@ -152,6 +153,7 @@ class Documents:
             or record.get("levelno", 50) >= logging.ERROR
             or record.get("exc_text")
             or record.get("stack_info")
+            or TRACE_HEADER in record.get("message", "")  # a traceback as text (a QueueHandler's)
             or not record.keys() <= STANDARD_ATTRIBUTES
             or program.get("redact_keys")
             or program.get("redact_patterns")  # the lean way knows the default rules only

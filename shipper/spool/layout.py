@@ -4,7 +4,8 @@
       <ms>-<pid>-<rand>.seg     one per writer and roll-over, see `shipper.spool.segment`
       <ms>-<pid>-<rand>.ack     the agent's progress through that segment (JSON, replaced atomically)
       agent.lock                flock held by the running delivery agent; holds its pid and settings key
-      agent.json                the agent's own counters (recovered, torn, shard-limit retries...)
+      agent.json                the agent's own counters (recovered, torn, shard-limit retries...), and
+                                since when and why nothing could be delivered, while that lasts
     <dir>.deadletter.jsonl      documents the server refused for good (`shipper.deadletter`)
 
 The acknowledgement file is the only state the agent keeps: documents up to `offset` and those at
@@ -32,6 +33,7 @@ from shipper.spool.segment import SUFFIX
 ACK_SUFFIX: Final = ".ack"
 LOCK_NAME: Final = "agent.lock"
 AGENT_STATS_NAME: Final = "agent.json"
+FAILING_KEY: Final = "failing"  # in agent.json while nothing can be delivered: since, last, reason
 DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
 
 

@@ -1,0 +1,181 @@
+"""The kinds of `ShipperHandler`'s keyword arguments, checked before the handler exists.
+
+Configuration reaches the handler as text as often as from code: `dictConfig` from JSON or YAML,
+`fileConfig`'s INI, a TOML table, environment variables. A value of the wrong kind must fail at
+set-up in one line that names the argument (`idle_exit='3' must be a number of seconds, not str`),
+never deep inside the handler, never later from `emit()`, and never be taken silently: the string
+`"false"` is true to Python, so `allow_plain_http="false"` would allow plain http.
+
+The one rule: every argument of `ShipperHandler.__init__` has a kind in `KINDS` (a test checks it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from shipper.exceptions import ConfigurationError
+
+
+def _seconds(value: Any) -> str | None:
+    if type(value) not in (int, float):
+        return "must be a number of seconds"
+    if not math.isfinite(value) or value <= 0:
+        return "must be a finite number of seconds greater than 0"
+    return None
+
+
+def _count(value: Any) -> str | None:
+    if type(value) is not int:
+        return "must be a whole number"
+    return None if value > 0 else "must be greater than 0"
+
+
+def _port(value: Any) -> str | None:
+    if type(value) is not int:
+        return "must be a port number"
+    return None if 0 <= value <= 65535 else "must be a port number (0 to 65535)"
+
+
+def _optional_port(value: Any) -> str | None:
+    return None if value is None else _port(value)
+
+
+def _flag(value: Any) -> str | None:
+    return None if type(value) is bool else "must be True or False (a string such as 'false' is true)"
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "must be a string"
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, str) else "must be a string (or None)"
+
+
+def _urls(value: Any) -> str | None:
+    if isinstance(value, str):
+        return None
+    if isinstance(value, list | tuple) and all(isinstance(url, str) for url in value):
+        return None
+    return "must be a URL, a comma-separated string of URLs or a list of them"
+
+
+def _names(value: Any) -> str | None:
+    if isinstance(value, list | tuple | set | frozenset) and all(isinstance(name, str) for name in value):
+        return None
+    return "must be a list of strings"
+
+
+def _path(value: Any) -> str | None:
+    if value is None or isinstance(value, str | os.PathLike):
+        return None
+    return "must be a directory path (or None)"
+
+
+def _optional_callable(value: Any) -> str | None:
+    return None if value is None or callable(value) else "must be a function (or None)"
+
+
+def _level(value: Any) -> str | None:
+    if type(value) is int:
+        return None
+    if isinstance(value, str):  # a name logging knows ("INFO"), as Handler.setLevel takes
+        if isinstance(logging.getLevelName(value), int):
+            return None
+        return "must be a logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"
+    return "must be a logging level name or number"
+
+
+def _formatter(value: Any) -> str | None:
+    if value is None or callable(getattr(value, "to_document", None)):
+        return None
+    return "must have a to_document(record) method (an EcsFormatter, or one of your own)"
+
+
+def _optional_mapping(value: Any) -> str | None:
+    return None if value is None or isinstance(value, Mapping) else "must be a table (a dict)"
+
+
+Check = Callable[[Any], "str | None"]
+
+KINDS: Final[Mapping[str, Check]] = {
+    "service": _text,
+    "service_version": _optional_text,
+    "environment": _optional_text,
+    "env_allowlist": _names,
+    "context_provider": _optional_callable,
+    "level": _level,
+    "transport": _text,
+    "es_url": _urls,
+    "cloud_id": _optional_text,
+    "sniff": _flag,
+    "api_key": _optional_text,
+    "username": _optional_text,
+    "password": _optional_text,
+    "ca_certs": _optional_text,
+    "verify_certs": _flag,
+    "allow_plain_http": _flag,
+    "request_timeout": _seconds,
+    "index_prefix": _text,
+    "logstash_host": _text,
+    "logstash_port": _port,
+    "logstash_ssl": _flag,
+    "spool_path": _path,
+    "spool_max_bytes": _count,
+    "spool_overflow": _text,
+    "queue_size": _count,
+    "queue_overflow": _text,
+    "close_timeout": _seconds,
+    "batch_size": _count,
+    "max_event_bytes": _count,
+    "flush_interval": _seconds,
+    "retry_max_delay": _seconds,
+    "stats_interval": _seconds,
+    "idle_exit": _seconds,
+    "prometheus_port": _optional_port,
+    "formatter": _formatter,
+    "delivery": _text,
+    "redact_keys": _names,
+    "redact_patterns": _names,
+    "redact_before_spool": _flag,
+    "grouping": _optional_mapping,
+}
+
+_SECRET: Final = frozenset({"api_key", "password"})
+# Elasticsearch refuses these in an index name (and a name that starts with -, _ or +, or has capitals).
+_INDEX_FORBIDDEN: Final = frozenset('\\/*?"<>| ,#:')
+
+
+def check(arguments: Mapping[str, Any]) -> None:
+    """Raise ConfigurationError for the first argument of the wrong kind, naming it (a secret's
+    value is never shown)."""
+    for name, value in arguments.items():
+        kind = KINDS.get(name)
+        problem = kind(value) if kind is not None else None
+        if problem is not None:
+            shown = "<hidden>" if name in _SECRET else repr(value)
+            raise ConfigurationError(f"{name}={shown} {problem}, not {type(value).__name__}")
+    prefix = arguments.get("index_prefix")
+    if isinstance(prefix, str):
+        problem = index_prefix_problem(prefix)
+        if problem is not None:
+            raise ConfigurationError(f"index_prefix={prefix!r} {problem}")
+
+
+def index_prefix_problem(prefix: str) -> str | None:
+    """Why Elasticsearch would refuse every `<prefix>-YYYY.MM.DD` index, or None."""
+    if not prefix:
+        return "is empty: give a short lowercase name, e.g. 'logloop'"
+    if prefix != prefix.lower():
+        return "has capitals: Elasticsearch index names are lowercase"
+    if prefix[0] in "-_+" or any(c in _INDEX_FORBIDDEN for c in prefix):
+        return (
+            'cannot name an Elasticsearch index (no leading - _ +, none of \\ / * ? " < > | , # : or space)'
+        )
+    if len(prefix.encode("utf-8", "surrogatepass")) > 200:
+        return "is too long for an Elasticsearch index name (200 bytes at most)"
+    return None

@@ -1,0 +1,73 @@
+"""Real programs that use the shipper: a script run in its own interpreter, bounded in time, with what
+it printed, and what its records became on the node.
+
+A script prints `EXPECT <message>` for each record it logged; `expected()` reads them back, so a test
+compares what the node holds with what the program says it logged (0 lost, 0 duplicated).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from helpers.delivered import log_messages
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(
+    script: str,
+    tmp_path: Path,
+    *,
+    env: Mapping[str, str | None] | None = None,
+    args: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` (dedented) as a program with the worktree first on its path; `env` entries set
+    to None are removed. Raises subprocess.TimeoutExpired if it hangs."""
+    path = tmp_path / f"program_{time.monotonic_ns()}.py"
+    path.write_text(textwrap.dedent(script))
+    environ: dict[str, str] = {**os.environ, "PYTHONPATH": str(REPO)}
+    for name, value in (env or {}).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    return subprocess.run(
+        [sys.executable, *flags, str(path), *args],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def expected(done: subprocess.CompletedProcess[str]) -> collections.Counter[str]:
+    """The messages the program said it logged (its `EXPECT <message>` lines)."""
+    return collections.Counter(
+        line.removeprefix("EXPECT ") for line in done.stdout.splitlines() if line.startswith("EXPECT ")
+    )
+
+
+def arrived(
+    es: Any, prefix: str, want: collections.Counter[str], timeout: float = 60
+) -> collections.Counter[str]:
+    """The log messages under `prefix` once every wanted one arrived (or `timeout` passed), then
+    read once more after a pause, so that a duplicate sent late is seen too."""
+    deadline = time.monotonic() + timeout
+    found = log_messages(es, prefix)
+    while any(found[m] < n for m, n in want.items()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        found = log_messages(es, prefix)
+    time.sleep(1.0)
+    return log_messages(es, prefix)

@@ -1,0 +1,270 @@
+"""ShipperHandler's arguments as programs really give them: from `dictConfig` (JSON), `fileConfig`
+(INI), a TOML table and `basicConfig(handlers=...)`, and given wrong (a typo, a wrong kind, a value
+Elasticsearch refuses): one error line naming the argument, at set-up, and nothing left behind."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import socket
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import programs
+
+from kibana.setup import install_template
+from shipper import arguments
+from shipper.exceptions import ConfigurationError
+from shipper.handler import ShipperHandler
+
+WRONG_KINDS = [
+    pytest.param("idle_exit", "3", id="number-as-text"),
+    pytest.param("request_timeout", float("nan"), id="nan-seconds"),
+    pytest.param("close_timeout", float("inf"), id="infinite-seconds"),
+    pytest.param("flush_interval", True, id="bool-seconds"),
+    pytest.param("batch_size", "500", id="count-as-text"),
+    pytest.param("batch_size", 2.5, id="fractional-count"),
+    pytest.param("max_event_bytes", True, id="bool-count"),
+    pytest.param("spool_max_bytes", "1000000", id="bytes-as-text"),
+    pytest.param("verify_certs", "false", id="false-as-text"),
+    pytest.param("allow_plain_http", "no", id="no-as-text"),
+    pytest.param("redact_before_spool", 1, id="flag-as-number"),
+    pytest.param("logstash_port", "5044", id="port-as-text"),
+    pytest.param("logstash_port", 70000, id="port-out-of-range"),
+    pytest.param("prometheus_port", "9464", id="metrics-port-as-text"),
+    pytest.param("level", "LOUD", id="unknown-level"),
+    pytest.param("level", None, id="no-level"),
+    pytest.param("es_url", 9200, id="url-as-number"),
+    pytest.param("es_url", {"host": "x"}, id="url-as-table"),
+    pytest.param("service_version", 2.3, id="version-as-float"),
+    pytest.param("environment", ["prod"], id="environment-as-list"),
+    pytest.param("env_allowlist", "HOME", id="names-as-one-string"),
+    pytest.param("redact_keys", "pin", id="keys-as-one-string"),
+    pytest.param("spool_path", 5, id="path-as-number"),
+    pytest.param("context_provider", "myapp.context", id="provider-as-text"),
+    pytest.param("formatter", "ecs", id="formatter-as-text"),
+    pytest.param("formatter", logging.Formatter(), id="formatter-without-documents"),
+    pytest.param("grouping", "in_app=myapp", id="grouping-as-text"),
+    pytest.param("index_prefix", "My Logs", id="prefix-with-capitals-and-space"),
+    pytest.param("index_prefix", "", id="empty-prefix"),
+    pytest.param("index_prefix", "_logs", id="prefix-with-leading-underscore"),
+    pytest.param("index_prefix", "logs*", id="prefix-with-wildcard"),
+    pytest.param("index_prefix", "a/b", id="prefix-with-slash"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), WRONG_KINDS)
+def test_a_value_of_the_wrong_kind_is_one_error_naming_the_argument(
+    name: str, value: Any, tmp_path: Path
+) -> None:
+    """A value of the wrong kind fails at set-up in one ConfigurationError line that starts with the
+    argument's name, never deeper (TypeError in a comparison) nor later, nor taken silently."""
+    options: dict[str, Any] = {"es_url": "http://127.0.0.1:9", "spool_path": tmp_path / "s", name: value}
+    with pytest.raises(ConfigurationError) as raised:
+        ShipperHandler("arguments", **options)
+    message = str(raised.value)
+    assert message.startswith(f"{name}="), message
+    assert "\n" not in message
+    assert not (tmp_path / "s").exists()  # failed before anything was made
+
+
+@pytest.mark.parametrize("name", ["api_key", "password"])
+def test_a_secret_of_the_wrong_kind_is_named_but_not_shown(name: str, tmp_path: Path) -> None:
+    """A secret given as a number is refused by name, its value never printed."""
+    with pytest.raises(ConfigurationError) as raised:
+        ShipperHandler("arguments", es_url="http://127.0.0.1:9", spool_path=tmp_path, **{name: 912345678})
+    assert str(raised.value).startswith(f"{name}=<hidden>")
+    assert "912345678" not in str(raised.value)
+
+
+def test_every_argument_has_a_kind() -> None:
+    """Each keyword ShipperHandler takes is checked (a new argument without a kind fails here)."""
+    parameters = set(inspect.signature(ShipperHandler.__init__).parameters) - {"self"}
+    assert parameters == set(arguments.KINDS)
+
+
+def test_values_of_the_right_kind_pass(tmp_path: Path) -> None:
+    """Lists or tuples or sets of names, paths, level names, ints for seconds and a port of 0 are taken."""
+    handler = ShipperHandler(
+        "arguments",
+        es_url=("http://127.0.0.1:9", "http://127.0.0.1:10"),
+        spool_path=str(tmp_path / "s"),
+        level="WARNING",
+        env_allowlist={"LANG"},
+        redact_keys=("pin",),
+        idle_exit=3,
+        close_timeout=1,
+        index_prefix="my-logs.v2",
+    )
+    handler.close()
+    assert handler.level == logging.WARNING
+
+
+def _busy_port() -> tuple[socket.socket, int]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    return listener, listener.getsockname()[1]
+
+
+# Handler set-ups that fail after the handler started to exist (logging registers every Handler for
+# logging.shutdown() as soon as Handler.__init__ runs).
+_FAILING_LATE = [
+    pytest.param("es_url='htp://x'", id="bad-url-scheme"),
+    pytest.param("es_url='http://127.0.0.1:9', redact_patterns=['(']", id="bad-pattern"),
+    pytest.param("es_url='http://127.0.0.1:9', transport='kafka'", id="unknown-transport"),
+    pytest.param("es_url='http://127.0.0.1:9', spool_max_bytes=1000", id="tiny-spool"),
+    pytest.param("es_url='http://10.1.2.3:9200'", id="plain-http-to-a-remote-host"),
+    pytest.param("es_url='http://127.0.0.1:9', grouping={'colour': 1}", id="bad-grouping-table"),
+    pytest.param("es_url='http://127.0.0.1:9', prometheus_port=int(sys.argv[1])", id="busy-metrics-port"),
+]
+
+
+@pytest.mark.parametrize("options", _FAILING_LATE)
+@pytest.mark.parametrize("how", ["direct", "dictConfig"])
+def test_a_handler_that_failed_to_build_leaves_nothing_at_exit(
+    options: str, how: str, tmp_path: Path
+) -> None:
+    """A program stopped by the ConfigurationError of a bad set-up prints that one traceback: the
+    half-built handler (logging registers it as soon as Handler.__init__ runs) is not closed by
+    logging.shutdown() at exit into a second, AttributeError traceback."""
+    build = f"shipper.ShipperHandler('late', spool_path='spool', {options})"
+    if how == "dictConfig":
+        build = (
+            "logging.config.dictConfig({'version': 1, 'handlers': {'h': {'()': lambda: " + build + "}},"
+            " 'root': {'handlers': ['h']}})"
+        )
+    listener, port = _busy_port()
+    with listener:
+        done = programs.run(
+            f"""
+            import logging, logging.config, sys
+            import shipper
+            {build}
+            """,
+            tmp_path,
+            args=[str(port)],
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert "ConfigurationError" in done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr
+    assert "AttributeError" not in done.stderr
+
+
+# The same handler, as each way of configuring logging from text describes it. {url}, {prefix} and
+# {spool} are filled in; the program logs one record and prints what it expects to arrive.
+_CONFIG_PATHS = {
+    "dictConfig-json": """
+        import json, logging, logging.config
+        logging.config.dictConfig(json.loads('''{{"version": 1, "handlers": {{"ship": {{
+            "class": "shipper.ShipperHandler", "service": "paths", "es_url": "{url}",
+            "index_prefix": "{prefix}", "spool_path": "{spool}", "level": "INFO", "idle_exit": 5,
+            "verify_certs": true}}}}, "root": {{"handlers": ["ship"], "level": "DEBUG"}}}}'''))
+        """,
+    "fileConfig-ini": """
+        import logging, logging.config, pathlib
+        pathlib.Path("logging.ini").write_text('''
+        [loggers]
+        keys=root
+        [handlers]
+        keys=ship
+        [formatters]
+        keys=
+        [logger_root]
+        level=DEBUG
+        handlers=ship
+        [handler_ship]
+        class=shipper.ShipperHandler
+        level=INFO
+        args=('paths',)
+        kwargs={{'es_url': '{url}', 'index_prefix': '{prefix}', 'spool_path': '{spool}', 'idle_exit': 5}}
+        ''')
+        logging.config.fileConfig("logging.ini")
+        """,
+    "toml-table": """
+        import logging, tomllib, shipper
+        table = tomllib.loads('''
+        [shipper]
+        service = "paths"
+        es_url = ["{url}"]
+        index_prefix = "{prefix}"
+        spool_path = "{spool}"
+        idle_exit = 5.0
+        verify_certs = true
+        ''')["shipper"]
+        logging.getLogger().addHandler(shipper.ShipperHandler(**table))
+        logging.getLogger().setLevel(logging.INFO)
+        """,
+    "basicConfig-handlers": """
+        import logging, shipper
+        logging.basicConfig(handlers=[shipper.ShipperHandler("paths", es_url="{url}",
+            index_prefix="{prefix}", spool_path="{spool}", idle_exit=5)], level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(message)s")
+        """,
+}
+
+_LOG_ONE = """
+import logging
+logging.getLogger("paths").info("configured through %s", "{how}")
+print("EXPECT configured through {how}")
+"""
+
+
+@pytest.mark.parametrize("how", list(_CONFIG_PATHS))
+def test_each_configuration_path_delivers_exactly_once(
+    how: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A program configured from JSON, INI, TOML or basicConfig ships its record exactly once, exits
+    at once and prints nothing on stderr."""
+    install_template(es, index_prefix)
+    fill = {"url": es_url, "prefix": index_prefix, "spool": str(tmp_path / "spool")}
+    script = textwrap.dedent(_CONFIG_PATHS[how].format(**fill)) + _LOG_ONE.format(how=how)
+    done = programs.run(script, tmp_path, timeout=30)
+    assert (done.returncode, done.stderr) == (0, "")
+    want = programs.expected(done)
+    assert want and programs.arrived(es, index_prefix, want) == want
+
+
+_WRONG_IN_TEXT = [
+    pytest.param(
+        "dictConfig-json", '"idle_exit": 5', '"idle_exit": "5"', "idle_exit=", id="json-number-as-text"
+    ),
+    pytest.param(
+        "dictConfig-json",
+        '"verify_certs": true',
+        '"verify_certs": "false"',
+        "verify_certs=",
+        id="json-flag-as-text",
+    ),
+    pytest.param("dictConfig-json", '"es_url"', '"es_ulr"', "es_ulr", id="json-typo"),
+    pytest.param(
+        "fileConfig-ini", "'idle_exit': 5", "'idle_exit': '5'", "idle_exit=", id="ini-number-as-text"
+    ),
+    pytest.param("fileConfig-ini", "'idle_exit': 5", "'idle_exitt': 5", "idle_exitt", id="ini-typo"),
+    pytest.param("toml-table", "idle_exit = 5.0", 'idle_exit = "5s"', "idle_exit=", id="toml-number-as-text"),
+    pytest.param(
+        "toml-table", "verify_certs = true", 'verify_certs = "no"', "verify_certs=", id="toml-flag-as-text"
+    ),
+    pytest.param(
+        "toml-table", 'index_prefix = "', 'index_prefix = "Logs-', "index_prefix=", id="toml-capital-prefix"
+    ),
+]
+
+
+@pytest.mark.parametrize(("how", "right", "wrong", "named"), _WRONG_IN_TEXT)
+def test_a_wrong_option_in_a_configuration_file_is_named(
+    how: str, right: str, wrong: str, named: str, tmp_path: Path
+) -> None:
+    """An option mistyped or of the wrong kind in a JSON, INI or TOML configuration stops the program
+    with an error that names it, and no second traceback from logging.shutdown() at exit."""
+    fill = {"url": "http://127.0.0.1:9", "prefix": "paths", "spool": str(tmp_path / "spool")}
+    script = _CONFIG_PATHS[how].format(**fill)
+    assert right in script
+    done = programs.run(script.replace(right, wrong, 1), tmp_path, timeout=30)
+    assert done.returncode == 1
+    assert named in done.stderr
+    assert "Exception ignored" not in done.stderr
+    assert "AttributeError" not in done.stderr
