@@ -48,6 +48,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 from shipper import environment, redaction
 from shipper.exceptions import ConfigurationError
+from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, ECS_VERSION
 
 ACTION_ATTR: Final = "event.action"
@@ -510,7 +511,6 @@ class _RememberedFrames(traceback.StackSummary):
         return text
 
 
-TRACE_HEADER: Final = "Traceback (most recent call last):"
 _HEADER_PREFIXES: Final = ("", "Exception Group", "+ Exception Group")  # before it on its line
 
 

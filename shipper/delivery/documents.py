@@ -20,13 +20,13 @@ from shipper import schema
 from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.formatter import (
     STANDARD_ATTRIBUTES,
-    TRACE_HEADER,
     Captured,
     EcsFormatter,
     LeanFields,
     dumps,
     lean_json,
 )
+from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.redaction import Redactor
 from shipper.spool.records import PlainFields, captured_of_plain
 

@@ -100,7 +100,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, TypeVar
 
-from shipper.grouping import titles, tracebacks
+from shipper.grouping import renderers, titles, tracebacks
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import RULES, mask
 from shipper.grouping.message_only import traceback_in_message
@@ -1248,7 +1248,7 @@ def _message_part(message: str) -> str:
     return "quoted:" + chain_signature(parse_traceback(quoted)).replace("\n", "/")
 
 
-_HEADER_LINE: Final = "Traceback (most recent call last):"
+_HEADER_LINE: Final = renderers.HEADER
 _QUOTED_HEADERS: Final = 16
 
 

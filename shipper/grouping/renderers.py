@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-HEADER: Final = "Traceback (most recent call last):"
+HEADER: Final = "Traceback (most recent call last):"  # the one spelling; the others import it
 
 
 class _Lazy:

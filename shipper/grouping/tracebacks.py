@@ -55,7 +55,7 @@ _LINK_SENTENCES: Final = (
     "During handling of the above exception, another exception occurred:",
 )
 _ANSI_RE: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_HEADER: Final = "Traceback (most recent call last):\n"
+_HEADER: Final = renderers.HEADER + "\n"
 _HEADER_RE: Final = re.compile(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
