@@ -107,8 +107,18 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
     return any(compound in joined for compound in _SECRET_COMPOUNDS)
 
 
+# After a weak word, the words that still name the value itself (`auth_code`, `session_data`); any
+# other last word names something else (`SessionTracker`, `auth_method`, `PrivateInfoStore`).
+_WEAK_TAILS: Final = frozenset(
+    {"id", "ids", "code", "codes", "data", "value", "values", "string", "str", "hash"}
+)
+
+
 def _is_weak_key(words: list[str]) -> bool:
-    """A key that names a secret only in the looser reading (`key`, `session`, `auth`)."""
+    """A key that names a secret only in the looser reading (`key`, `session`, `auth`), with the weak
+    word last or before a word for its value (`auth_code`), not before another noun (`SessionTracker`)."""
+    if not words or not (words[-1] in _WEAK_IN_TEXT or words[-1] in _WEAK_TAILS):
+        return False
     return _default_secret_key(words, False) and not _default_secret_key(words, True)
 
 
@@ -438,11 +448,18 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
+    if _OBJECT_NAME.fullmatch(value) and ("@" in value or _IDENTITY_HASH.match(text, end)):
+        return True  # `token = AppWindowToken{9f4ef63 ...}`, `token: android.os.BinderProxy@2bd79ce`
     if not _DOTTED_NAME.fullmatch(value):
         return False
     return _default_secret_key(key_words(value.rsplit(".", 1)[1]), False)
 
 
+# An object as Java and Android print it: a class name before its `{fields}`, or `pkg.Class@hash`.
+_OBJECT_NAME: Final = re.compile(
+    r"[A-Za-z_][\w$]{0,127}|[A-Za-z_][\w$]{0,127}(?:\.[A-Za-z_][\w$]{0,127}){1,32}@[0-9a-f]{1,16}"
+)
+_IDENTITY_HASH: Final = re.compile(r"\{[0-9a-f]{6,8}[ }]")  # Android's `Name{hash ...}`
 _DIRECTORY: Final = re.compile(r"(?:/|~/|[A-Za-z]:\\)[^\s\"']{0,4096}")
 
 
@@ -461,12 +478,22 @@ def _never_secret(key: object, value: object) -> bool:
     return value is None or value == "" or isinstance(value, bool) or _is_working_directory(key, value)
 
 
+def _last_segment(key: str) -> str:
+    """What a dotted key names is its last part: `spring.datasource.password` a password,
+    `AppWindowToken.destroySurfaces` (a Java frame) and `TokenService.java` (a file) not."""
+    if "." not in key:
+        return key
+    parts = key.rstrip(".").rsplit(".", 2)
+    last = parts[-1] if parts[-1].lower() not in _WEAK_TAILS else "_".join(parts[-2:])  # `password.value`
+    return last if any(c.isalpha() for c in last) else key
+
+
 def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     hidden = 0  # the end of the last value hidden: a key inside it is hidden with it
     for match in _KEY_VALUE.finditer(text):
         if match.start() < hidden:
             continue
-        key = match["key"]
+        key = _last_segment(match["key"])
         words = key_words(key)
         structured = bool(match["kq"] or match["dash"])  # a quoted key or a flag: the strict reading
         if not redactor.is_secret_key(key, in_text=not structured):
@@ -586,6 +613,8 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
         vstart, vend = match.span("value")
+        if text.startswith("{", vstart):
+            continue  # `Token { kind: ContainerToken, ... }`: an object's fields, read as pairs
         value = match["value"].rstrip(".:!?")  # `token refused:` ends a sentence, not a value
         vend = vstart + len(value)
         start, end = _strip_quotes(vstart, vend, value)

@@ -517,3 +517,56 @@ def test_redis_passwords_in_commands_and_configuration(
 def test_other_meanings_of_auth_and_dash_a_stay(text: str) -> None:
     """`-a` of other commands, an AUTH that is no Redis command line, stay as written."""
     assert redact_text(text) == text
+
+
+# --- second sweep: names in code references, objects as Java prints them ---------------------------
+
+_SECRET_NAMED_CLASSES = ["AppWindowToken", "TokenService", "PasswordEncoder", "SecretStore", "ApiKeyFilter"]
+_NOUNS_AFTER_WEAK = ["Tracker", "Manager", "InfoStore", "Method", "Handler"]
+
+
+def _code_references() -> list[str]:
+    """Ordinary lines that name a secret-sounding class, method, file or thread beside a number."""
+    rng = random.Random(7)
+    lines = []
+    for cls in _SECRET_NAMED_CLASSES:
+        line, hash_ = rng.randint(1, 9999), "".join(rng.choice("0123456789abcdef") for _ in range(7))
+        lines += [
+            f"at com.example.{cls}.refresh({cls}.java:{line})",
+            f"  at com.android.server.wm.{cls}.destroySurfaces:{line} com.android.server.Foo.bar:{line + 1}",
+            f"E/App: open {cls.lower()}.yaml: No such file (line {line})",
+            f"Bad activity token: android.os.{cls}@{hash_}",
+            f"wtoken = {cls}{{{hash_} token=Token{{{hash_[::-1]} ActivityRecord{{{hash_} u0}}}}}}",
+            f"Token: Token {{ kind: {cls}, service: 10.0.0.{line % 250}:2834{line % 10} }}",
+        ]
+    for weak in ("Session", "Private", "Auth", "Signature"):
+        for noun in _NOUNS_AFTER_WEAK:
+            lines.append(f"[{weak}{noun}:ZooKeeperServer@{rng.randint(1, 999)}] - Expiring 0x24ede63a01b003b")
+    return lines
+
+
+@pytest.mark.parametrize("text", _code_references())
+def test_code_references_that_name_secrets_stay(text: str) -> None:
+    """A Java frame (`Token.method:374`, `TokenService.java:42`), a file name, an object printed as
+    `pkg.Class@hash` or `Class{hash ...}`, and a key whose weak word is followed by another noun
+    (`SessionTracker:Server@325`) are not secrets: the line stays as written."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "spring.datasource.password=Dt9pw",
+        "app.auth.client_secret: Dt9pw",
+        "settings.API_TOKEN = 'Dt9pw'",
+        "config.db.password.value=Dt9pw",
+        "session_data=Dt9pw-1a2b3c",
+        "auth_code=Dt9pw7",
+        "token: Dt9pw@example",
+        "password=Dt9pw{1}",
+    ],
+)
+def test_dotted_and_weak_keys_that_hold_secrets_still_hide(text: str) -> None:
+    """A dotted key whose last part names a secret, a weak word before a word for its value
+    (`auth_code`) and a secret with `@` or braces are still hidden."""
+    assert "Dt9pw" not in redact_text(text)
