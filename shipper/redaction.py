@@ -129,7 +129,7 @@ _NOT_A_VALUE: Final = frozenset(
 )
 _PLACEHOLDER: Final = re.compile(
     r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]|\{[^{}]*\}|\$\{?[A-Za-z_]\w*\}?"
-    r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}"
+    r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}|\?|\$[0-9]{1,4}"  # `?`, `$1`: a SQL statement's parameters
 )
 _DOTTED_NAME: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{20,}")
@@ -235,6 +235,20 @@ _KEY_SPACE_VALUE: Final = re.compile(
     r"[ \t]{1,8}(?:(?:is|was|of|=):?[ \t]{1,8})?"
     rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
 )
+# A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,
+# `Password for 'https://bob@host': X` (a colon then a blank ends the prompt; the answer is the rest of
+# the line).
+_PROMPT_ANSWER: Final = re.compile(
+    r"(?i)(?<![\w.\-])(?:pass(?:word|phrase)|pin|passcode)[ \t]{1,8}for[ \t][^\n]{1,256}?:[ \t]{1,8}"
+    r"(?P<secret>[^\s][^\n]{0,511})"  # the answer is the rest of the line, blanks and all
+)
+# A .pgpass line, `host:port:database:user:password` (each field may be `*`; `\:` escapes a colon):
+# the fifth field, when the line holds no more.
+_PGPASS_LINE: Final = re.compile(
+    r"(?m)(?:^|(?<=[\s\"']))(?:\*|[\w.\-]{0,252}[A-Za-z.][\w.\-]{0,252}):(?:[0-9]{1,5}|\*)"
+    r"(?::(?:[^\s:\\]|\\.){1,128}){2}:(?P<secret>(?:[^\s:\\]|\\.){1,512})(?=[\s\"']|\Z)"
+)
+_PGPASS_TRIGGERS: Final = ("pgpass", ":5432:", ":*:", "*:")
 _HEADER: Final = re.compile(
     r"(?i)(?<![\w\-])(?:b(?=\\?[\"']))?(?P<kq>\\?[\"'])?(?P<key>(?:proxy-)?authorization|(?:set-)?cookie)"
     r"(?(kq)(?P=kq))"
@@ -271,13 +285,18 @@ _P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|logi
 _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 # redis-cli -a SECRET: its `-a` is the password (elsewhere `-a` is "all", "append"...).
 _A_IS_PASSWORD: Final = re.compile(r"(?i)\bredis-cli\b")
-_SHORT_A_PASSWORD: Final = re.compile(rf"(?<![\w\-])-a[ \t]{{1,8}}(?P<q>[\"']?){_FLAG_SECRET}(?P=q)")
+# ...or a quoted one, blanks and all (`redis-cli -a "two words"`, `sshpass -p 'x'`).
+_FLAG_QUOTED_SECRET: Final = r"(?P<fq>[\"'])(?P<quoted>[^\"'\n]{1,512})(?P=fq)"
+_SHORT_A_PASSWORD: Final = re.compile(
+    rf"(?<![\w\-])-a[ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
+)
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = re.compile(
     r'"AUTH"(?:[ \t]{1,8}"(?:[^"\\\n]|\\.){0,256}")?[ \t]{1,8}"(?P<secret>(?:[^"\\\n]|\\.){1,4096})"'
 )
 _SHORT_PASSWORD: Final = re.compile(
-    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?" + _FLAG_SECRET
+    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
+    rf"(?:(?(q)(?!)|{_FLAG_QUOTED_SECRET})|{_FLAG_SECRET})"
 )
 # curl -u user:password, --proxy-user user:password
 _USER_PASSWORD_FLAG: Final = re.compile(
@@ -448,6 +467,8 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
+    if value in _PAM_TYPES and text.startswith(")", end):
+        return True  # `pam_unix(passwd:chauthtok)`: a PAM service and its management group
     if _OBJECT_NAME.fullmatch(value) and ("@" in value or _IDENTITY_HASH.match(text, end)):
         return True  # `token = AppWindowToken{9f4ef63 ...}`, `token: android.os.BinderProxy@2bd79ce`
     if not _DOTTED_NAME.fullmatch(value):
@@ -459,6 +480,7 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
 _OBJECT_NAME: Final = re.compile(
     r"[A-Za-z_][\w$]{0,127}|[A-Za-z_][\w$]{0,127}(?:\.[A-Za-z_][\w$]{0,127}){1,32}@[0-9a-f]{1,16}"
 )
+_PAM_TYPES: Final = frozenset({"auth", "account", "session", "password", "chauthtok", "setcred"})
 _IDENTITY_HASH: Final = re.compile(r"\{[0-9a-f]{6,8}[ }]")  # Android's `Name{hash ...}`
 _DIRECTORY: Final = re.compile(r"(?:/|~/|[A-Za-z]:\\)[^\s\"']{0,4096}")
 
@@ -486,6 +508,29 @@ def _last_segment(key: str) -> str:
     parts = key.rstrip(".").rsplit(".", 2)
     last = parts[-1] if parts[-1].lower() not in _WEAK_TAILS else "_".join(parts[-2:])  # `password.value`
     return last if any(c.isalpha() for c in last) else key
+
+
+# Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
+_PHRASE_WORDS: Final = _SECRET_WORDS - {
+    "token", "apikey", "key", "credential", "credentials", "creds", "auth", "authorization", "private",
+    "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass",
+}  # fmt: skip
+# The words that go on after `password: first`, up to the next `key:` / `key=`, a comma, semicolon,
+# bracket or quote, or the line's end.
+_PHRASE_REST: Final = re.compile(r"(?:[ \t]{1,4}(?![^\s:=]{1,128}[:=])[^\s,;\"'()\[\]{}<>|]{1,256}){1,16}")
+
+
+def _names_a_phrase(words: list[str]) -> bool:
+    return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
+
+
+def _phrase_end(text: str, first: str, end: int) -> int:
+    """The end of a passphrase whose first word is `first`: a word shaped like a credential is the whole
+    secret (`passwd: hunter2 for bob`), a plain word begins a phrase of them."""
+    if _looks_secret_word(first):
+        return end
+    rest = _PHRASE_REST.match(text, end)
+    return end if rest is None else end + len(rest.group().rstrip(".!?"))
 
 
 def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -542,6 +587,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         value = text[start:end]
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
+        if end == vend and ":" in match["sep"] and not structured and _names_a_phrase(words):
+            end = _phrase_end(text, value, end)  # `secret: my very secret phrase`: the words after it too
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
@@ -627,6 +674,13 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(start, end, "key_space_value")
 
 
+def _prompt_answer(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PROMPT_ANSWER.finditer(text):
+        found = _value_finding(text, *match.span("secret"), "prompt_answer")
+        if not _is_kept(text[found.start : found.end], "password", text, match.end()):
+            yield found
+
+
 def _looks_secret_word(value: str) -> bool:
     """An unquoted word after `password ` that is a credential rather than prose: it has a digit or a
     symbol, or mixes cases inside."""
@@ -646,11 +700,23 @@ def _header(_: Redactor, text: str) -> Iterator[Finding]:
             start, end = _strip_quotes(pos, quoted.end(), quoted.group())
         else:
             start, end = pos, _line_end(text, pos)
+            fold = _FOLD.match(text, end) if _SCHEME_ONLY.fullmatch(text, start, end) else None
+            if fold is not None:  # a folded header: its value goes on in the indented next line
+                scheme, (start, end) = text[start:end].strip(), (fold.end(), _line_end(text, fold.end()))
+                token = _TOKEN.match(text, start, end) if scheme and scheme.lower() != "cookie" else None
+                if token is not None:
+                    yield Finding(*token.span(), "authorization_header")
+                    position = end
+                    continue
         if match["key"].lower().endswith("cookie"):
             yield from _cookie_values(text, start, end)
         else:
             yield from _credentials(text, start, end)
         position = max(end, pos)  # a value is read once (a line of headers must not cost its square)
+
+
+_SCHEME_ONLY: Final = re.compile(r"[ \t]{0,8}(?:[A-Za-z][\w\-]{0,63}[ \t]{0,8})?\r?")
+_FOLD: Final = re.compile(r"\r?\n[ \t]{1,64}(?=[^\s])")  # RFC 7230's obs-fold
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -724,7 +790,7 @@ def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
             start = max(command.end(), scanned)
             scanned = command.end() + 1024
             for match in flag.finditer(text, start, scanned):
-                yield Finding(*match.span("secret"), "short_password_flag")
+                yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "short_password_flag")
 
 
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
@@ -761,6 +827,212 @@ def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(name), name)
 
 
+# --- values a tool printed apart from their names (tracebacks with variables, validation errors) ----
+
+# A loguru / better_exceptions `diagnose` annotation: bars, then `└ value` under the name it belongs
+# to in the source line above the block.
+_ANNOTATION: Final = re.compile(r"(?m)^(?P<bars>[ \t│|]{0,256})└[ \t](?P<value>[^\n]{1,4096})")
+_NAME_AT: Final = re.compile(r"[A-Za-z_]\w{0,127}")  # `secret.encode`: `secret`, and `encode` under its own
+_TRAILING_NAME: Final = re.compile(r"[A-Za-z_]\w{0,127}(?=(?:\(\))?[ \t]*\Z)")
+
+
+def _names_secret(redactor: Redactor, name: str, value: str) -> bool:
+    """A variable or field `name` holds a secret `value` (a weak name, `key`, only a secret-looking one);
+    a dict or list printed whole is not one value (its own keys are read as pairs)."""
+    name = _last_segment(name)
+    if value.startswith(("{", "[")):
+        return False
+    if not redactor.is_secret_key(name) or _is_kept(value, name, value, len(value)):
+        return False
+    strong = redactor.is_secret_key(name, in_text=True) or key_words(name)[-1] not in _WEAK_NAMES
+    return strong or _looks_secret(value)
+
+
+# Names of variables and fields that hold ids and objects as often as secrets (`key`, `session`).
+_WEAK_NAMES: Final = frozenset({"key", "session", "private", "auth"})
+
+
+def _value_finding(text: str, start: int, end: int, rule: str) -> Finding:
+    """The finding of a printed value: its content when quoted, else the whole of it."""
+    raw = text[start:end].rstrip()
+    start, end = _strip_quotes(start, start + len(raw), raw)
+    return Finding(start, end, rule)
+
+
+def _diagnose_annotation(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """`password` in a source line, and `└ 'x'` below it (loguru and better_exceptions print each
+    variable's value under its name): the value of a name that names a secret."""
+    source, block_end = "", -2
+    for match in _ANNOTATION.finditer(text):
+        if match.start() != block_end + 1:  # the first annotation under a source line
+            above = text.rfind("\n", 0, max(match.start() - 1, 0)) + 1
+            source = text[above : max(match.start() - 1, above)]
+        block_end = match.end()
+        name = _NAME_AT.match(source, len(match["bars"]))
+        if name is None:
+            continue
+        found = _value_finding(text, *match.span("value"), "diagnose_annotation")
+        if found.end > found.start and _names_secret(redactor, name.group(), text[found.start : found.end]):
+            yield found
+
+
+def _pytest_where(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """pytest's `+  where 'x' = settings.password`: the value of an expression named like a secret."""
+    for match in _PYTEST_WHERE.finditer(text):
+        line_end = _line_end(text, match.end())
+        equals = text.find(" = ", match.end(), line_end)
+        if equals < 0:
+            continue
+        name = _TRAILING_NAME.search(text[max(equals + 3, line_end - 160) : line_end])
+        if name is None:
+            continue
+        found = _value_finding(text, match.end(), equals, "pytest_where")
+        if _names_secret(redactor, name.group(), text[found.start : found.end]):
+            yield found
+
+
+_PYTEST_WHERE: Final = re.compile(r"\+[ \t]{1,8}where[ \t]")
+# pydantic's `input_value=...` below the location line of the field it is for (`password`,
+# `db.api_key`, `body.0.token`), and FastAPI's `{'loc': ('body', 'password'), ..., 'input': ...}`.
+_INPUT_VALUE: Final = re.compile(r"\binput_value=")
+_LOCATION_LINE: Final = re.compile(r"(?P<loc>[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,16})[ \t]*\r?\n")
+_ERROR_LOCATION: Final = re.compile(
+    r"[\"']loc[\"']:[ \t]{0,8}[(\[](?:[^()\[\]\n]{0,512}?[,(\[][ \t]{0,8})?"
+    r"[\"'](?P<loc>[\w\-]{1,128})[\"'],?[)\]][^{}\n]{0,1024}?[\"']input[\"']:[ \t]{0,8}"
+)
+
+
+def _validation_input(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The input a validation error echoes for a field that names a secret (pydantic, FastAPI)."""
+    for match in _INPUT_VALUE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        location = _LOCATION_LINE.match(text, text.rfind("\n", 0, max(line_start - 1, 0)) + 1)
+        if location is None or location.end() != line_start:
+            continue
+        end = text.find(", input_type=", match.end(), match.end() + 8192)
+        end = end if end >= 0 else _line_end(text, match.end())
+        found = _value_finding(text, match.end(), end, "validation_input")
+        if _names_secret(redactor, location["loc"], text[found.start : found.end]):
+            yield found
+    for match in _ERROR_LOCATION.finditer(text):
+        value = _VALUE.match(text, match.end())
+        if value is None or value.group().startswith("{"):
+            continue  # a missing field's whole parent object: its own keys are read as pairs
+        found = _value_finding(text, *value.span(), "validation_input")
+        if _names_secret(redactor, match["loc"], text[found.start : found.end]):
+            yield found
+
+
+# A Kubernetes Secret (`kind: Secret`) as YAML or JSON: every value under its `data` / `stringData`.
+_SECRET_KIND: Final = re.compile(r"[\"']?kind[\"']?[ \t]{0,8}:[ \t]{0,8}[\"']?Secret\b")
+_YAML_DATA: Final = re.compile(r"(?m)^(?P<indent>[ \t]{0,64})(?:data|stringData):[ \t]{0,8}\r?\n")
+_YAML_ENTRY: Final = re.compile(
+    r"(?P<indent>[ \t]{0,64})[^\s:#][^:\n]{0,252}:[ \t]{1,8}(?P<value>[^\n]{1,65536})"
+)
+_JSON_DATA: Final = re.compile(r"[\"'](?:data|stringData)[\"'][ \t]{0,8}:[ \t]{0,8}\{")
+_JSON_ENTRY: Final = re.compile(
+    r"\s{0,64}[\"'][^\"'\n]{1,253}[\"'][ \t]{0,8}:[ \t]{0,8}"
+    r"[\"'](?P<value>[^\"'\n]{0,65536})[\"'][ \t]{0,8},?"
+)
+
+
+def _kubernetes_secret(_: Redactor, text: str) -> Iterator[Finding]:
+    """The values of a Kubernetes Secret's `data` and `stringData` (base64 or plain, any key name)."""
+    if _SECRET_KIND.search(text) is None:
+        return
+    for block in _YAML_DATA.finditer(text):
+        position = block.end()
+        while (entry := _YAML_ENTRY.match(text, position)) is not None:
+            if len(entry["indent"]) <= len(block["indent"]):
+                break
+            yield _value_finding(text, *entry.span("value"), "kubernetes_secret")
+            position = entry.end() + 1
+    for block in _JSON_DATA.finditer(text):
+        position = block.end()
+        while (entry := _JSON_ENTRY.match(text, position)) is not None:
+            if entry["value"]:
+                yield Finding(*entry.span("value"), "kubernetes_secret")
+            position = entry.end()
+
+
+# SQLAlchemy's `[SQL: ...]` then `[parameters: (...)]`: positional parameters (`?`, `%s`, `$1`, `:1`)
+# are named by the statement only, by the INSERT's column list or by the `column =` before each.
+_SQL_STATEMENT: Final = re.compile(r"\[SQL:[ \t]")
+_SQL_PARAMETERS: Final = re.compile(r"\][ \t]{0,8}\r?\n?[ \t]{0,8}\[parameters:[ \t]{0,8}")
+_PLACEHOLDER_IN_SQL: Final = re.compile(r"\?|%s|\$[0-9]{1,4}|(?<![\w:]):[0-9]{1,4}\b")
+_INSERT_COLUMNS: Final = re.compile(
+    r"(?i)\bINSERT[ \t\n]{1,8}INTO[ \t\n]{1,8}[\w.\"`\[\]]{1,256}[ \t\n]{0,8}\((?P<columns>[^()]{1,4096})\)"
+    r"[ \t\n]{0,8}VALUES[ \t\n]{0,8}\("
+)
+_COLUMN_BEFORE: Final = re.compile(
+    r"(?P<column>[\w\"`\[\]]{1,128})[ \t\n]{0,8}(?:=|<>|!=|\b(?i:LIKE))[ \t\n]{0,8}\Z"
+)
+
+
+def _secret_placeholders(redactor: Redactor, sql: str) -> set[int]:
+    """Which positional parameters of a statement (counted from 0) a secret column's name stands by."""
+    columns: list[str] = []
+    insert = _INSERT_COLUMNS.search(sql)
+    if insert is not None:
+        columns = [column.strip(' \t\n"`[]') for column in insert["columns"].split(",")]
+    values_at = insert.end() if insert is not None else len(sql)
+    values_end = sql.find(")", values_at)  # placeholders are plain in VALUES (...): `?`, `%s`, `$1`
+    secret: set[int] = set()
+    for number, placeholder in enumerate(_PLACEHOLDER_IN_SQL.finditer(sql)):
+        if values_at <= placeholder.start() and (values_end < 0 or placeholder.start() < values_end):
+            name = columns[number] if number < len(columns) else ""  # the VALUES list holds only these
+        else:
+            before = _COLUMN_BEFORE.search(sql[max(0, placeholder.start() - 160) : placeholder.start()])
+            name = before["column"].strip('"`[]') if before is not None else ""
+        index = int(placeholder.group()[1:]) - 1 if placeholder.group()[0] in "$:" else number
+        if name and redactor.is_secret_key(name):
+            secret.add(index)
+    return secret
+
+
+def _sql_parameters(redactor: Redactor, text: str) -> Iterator[Finding]:
+    parameters: re.Match[str] | None = None
+    for statement in _SQL_STATEMENT.finditer(text):
+        if parameters is None or parameters.start() < statement.end():
+            parameters = _SQL_PARAMETERS.search(text, statement.end())  # each part of the text once
+            if parameters is None:
+                return
+        if parameters.start() - statement.end() > 16384 or _SQL_STATEMENT.search(
+            text, statement.end(), parameters.start()
+        ):
+            continue  # too far, or a later statement's parameters
+        secret = _secret_placeholders(redactor, text[statement.end() : parameters.start()])
+        if secret:
+            yield from _tuple_items(text, parameters.end(), secret, "sql_parameters")
+
+
+_REPR_ITEM: Final = re.compile(
+    r"[ \t]{0,8}(?P<item>[bru]{0,2}'(?:[^'\\\n]|\\.){0,4096}'|[bru]{0,2}\"(?:[^\"\\\n]|\\.){0,4096}\""
+    r"|[^,()\[\]{}'\"\n]{0,4096})[ \t]{0,8}(?P<end>[,)\]])"
+)
+
+
+def _tuple_items(text: str, pos: int, secret: set[int], rule: str) -> Iterator[Finding]:
+    """The items at the `secret` positions of the tuple repr at `pos`, or of each tuple of a list of
+    them (executemany); an item that is itself a container is not read."""
+    for _ in range(4096):  # tuples of a list, at most
+        while pos < len(text) and text[pos] in "[, \t\n":
+            pos += 1
+        if not text.startswith("(", pos):
+            return
+        pos += 1
+        for number in range(4096):
+            item = _REPR_ITEM.match(text, pos)
+            if item is None:
+                return
+            if number in secret and item["item"].strip():
+                start = item.start("item") + len(item["item"]) - len(item["item"].lstrip("bru"))
+                yield _value_finding(text, start, item.end("item"), rule)
+            pos = item.end()
+            if item["end"] != ",":
+                break
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
@@ -790,7 +1062,14 @@ DEFAULT_RULES: Final = (
         _key_space_value,
         ("pass", "pwd", "secret", "token", "key", "credential", "identified", "masterauth"),
     ),
+    Rule("prompt_answer", _prompt_answer, ("for",)),
+    Rule("sql_parameters", _sql_parameters, ("[sql:",)),
+    _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
+    Rule("kubernetes_secret", _kubernetes_secret, ("secret",)),
     Rule("bearer_token", _bearer, ("bearer",)),
+    Rule("diagnose_annotation", _diagnose_annotation, ("└",)),
+    Rule("pytest_where", _pytest_where, ("where",)),
+    Rule("validation_input", _validation_input, ("input",)),
     Rule("basic_credentials", _basic, ("basic",)),
     Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login", "sshpass", "redis-cli")),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
@@ -814,7 +1093,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
-    *_PASSWORD_HASH_TRIGGERS, "redis-cli",
+    *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
@@ -949,7 +1228,10 @@ class Redactor:
             if rule.triggers and not any(t in lowered for t in rule.triggers):
                 continue
             found.extend(rule.find(self, text))
-        return _to_value_ends(text, _merge(f for f in found if not _is_redacted(text[f.start : f.end])))
+        merged = _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
+        if merged:
+            merged = _merge([*merged, *_repeated(text, merged)])
+        return _to_value_ends(text, merged)
 
     def redact_text(self, text: str) -> str:
         """The text with every finding replaced by `[REDACTED]`."""
@@ -1128,6 +1410,29 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
     start = finding.start + removed[bisect.bisect_right(positions, finding.start)]
     end = finding.end + removed[bisect.bisect_left(positions, finding.end)]
     return Finding(start, end, finding.rule)
+
+
+_REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (one scan of it each)
+
+
+def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
+    """Where a secret found once stands again in the same text, not next to its name (pytest's `assert
+    'x' == ...` above `where 'x' = cfg.password`, a value both in a locals table and a message): each
+    whole-word copy of a found secret of 6+ characters that reads like one."""
+    values: list[str] = []
+    for finding in found:
+        value = text[finding.start : finding.end]
+        if len(value) >= 6 and value not in values and _looks_secret_word(value) and value.strip() == value:
+            values.append(value)
+            if len(values) == _REPEATED:
+                break
+    for value in values:
+        at = text.find(value)
+        while at >= 0:
+            end = at + len(value)
+            if not (at and text[at - 1].isalnum()) and not (end < len(text) and text[end].isalnum()):
+                yield Finding(at, end, "repeated_secret")
+            at = text.find(value, end)
 
 
 def _hide(text: str, found: list[Finding]) -> str:

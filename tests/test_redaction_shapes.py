@@ -3,8 +3,11 @@ ordinary values next to them (ids, paths, hashes) that redaction must leave read
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import string
+import time
 
 import pytest
 
@@ -570,3 +573,458 @@ def test_dotted_and_weak_keys_that_hold_secrets_still_hide(text: str) -> None:
     """A dotted key whose last part names a secret, a weak word before a word for its value
     (`auth_code`) and a secret with `@` or braces are still hidden."""
     assert "Dt9pw" not in redact_text(text)
+
+
+# --- second sweep: values tools print apart from their names -----------------------------------------
+
+_SYMBOLS = "!@#%^&*-_+=~."
+
+
+def _fake_secrets(seed: int, *, blanks: bool = False) -> list[str]:
+    """Fake secrets of several shapes and sizes: mixed letters and digits, with symbols, base64, hex,
+    and (where the shape allows) a phrase with blanks; each starts with `Fk9` to be found again."""
+    rng = random.Random(seed)
+    letters = string.ascii_letters + string.digits
+    secrets = [
+        "Fk9" + _salt(rng, letters, 5),
+        "Fk9" + _salt(rng, letters + _SYMBOLS, 21),
+        "Fk9" + _salt(rng, _B64, 61) + "=",
+        "Fk9" + _salt(rng, "0123456789abcdef", 37),
+    ]
+    if blanks:
+        secrets.append("Fk9 " + " ".join(_salt(rng, string.ascii_lowercase, 6) for _ in range(3)))
+    return secrets
+
+
+def _assert_hidden(text: str, secret: str, kept: list[str]) -> None:
+    redacted = redact_text(text)
+    pieces = [secret] + [word for word in secret.split() if len(word) >= 4]
+    assert [piece for piece in pieces if piece in redacted] == [], redacted
+    assert [word for word in kept if word not in redacted] == [], redacted
+    assert redact_text(redacted) == redacted
+
+
+def _annotated(source: str, values: dict[str, str]) -> str:
+    """A source line with its variables' values below it as loguru and better_exceptions print them
+    (`diagnose`): the rightmost name's value first, a `│` under each name to its left, `└ value`."""
+    columns = sorted((source.index(name), value) for name, value in values.items())
+    lines = [source]
+    for count in range(len(columns), 0, -1):
+        row = [" "] * columns[count - 1][0]
+        for column, _ in columns[: count - 1]:
+            row[column] = "│"
+        lines.append("".join(row) + "└ " + columns[count - 1][1])
+    return "\n".join(lines)
+
+
+_DIAGNOSE_SOURCES = [
+    "    connect(host, {name})",
+    "    return hashlib.sha256({name}.encode()).hexdigest()",
+    "    client = Client(user=user, key=self.{name}, timeout=t)",
+    "    if not verify({name}, stored):",
+]
+_VARIABLE_NAMES = ["password", "db_password", "api_token", "client_secret", "pw", "passphrase", "apiKey"]
+
+
+def _diagnose_cases() -> list[object]:
+    cases = []
+    for number, source in enumerate(_DIAGNOSE_SOURCES):
+        for name in _VARIABLE_NAMES:
+            for secret in _fake_secrets(number * 31 + len(name), blanks=True)[len(name) % 3 :: 2]:
+                line = source.format(name=name)
+                first = line.split("(")[1].split(",")[0].split(".")[0].strip(")")
+                values = {"    ": "<function f>", f"{name}": repr(secret)}
+                if first != name:
+                    values[first] = "'db.local'"
+                text = _annotated(line, {k: v for k, v in values.items() if k.strip()})
+                cases.append(pytest.param(text, secret, id=f"source{number}-{name}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _diagnose_cases())
+def test_values_annotated_under_secret_names_in_tracebacks(text: str, secret: str) -> None:
+    """loguru's and better_exceptions' `diagnose` print each variable's value on a line of its own
+    with `└` under its name: the value of a name that names a secret is hidden, the others stay."""
+    _assert_hidden(text, secret, ["└ '", "└ 'db.local'"] if "'db.local'" in text else ["└ '"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _annotated("    total = price * count", {"price": "Decimal('9.50')", "count": "Fk9count42"}),
+        _annotated("    key = cache_key(user)", {"key": "'user:42'", "user": "<User 42>"}),
+        _annotated("    tokens = tokenize(line)", {"tokens": "['GET', '/x']", "line": "'GET /x'"}),
+        _annotated("    session.commit()", {"session": "<Session at 0x7f3a>"}),
+    ],
+)
+def test_annotations_of_other_names_stay(text: str) -> None:
+    """A `diagnose` annotation under a name that is not a secret's (or a weak name such as `key` with
+    an id for its value) stays as printed."""
+    assert redact_text(text) == text
+
+
+def _pytest_cases() -> list[object]:
+    cases = []
+    for number, expression in enumerate(
+        ["settings.password", "<Settings at 0x7f3a>.api_token", "cfg.db.secret", "get_token()", "creds.pw"]
+    ):
+        for secret in _fake_secrets(number, blanks=True)[number % 2 :: 2]:
+            text = (
+                "    def test_login(settings):\n"
+                f">       assert {expression.split('>')[-1].lstrip('.')} == 'expected'\n"
+                f"E       AssertionError: assert {secret!r} == 'expected'\n"
+                f"E         - expected\nE         + {secret}\n"
+                f"E        +  where {secret!r} = {expression}\n"
+            )
+            cases.append(pytest.param(text, secret, id=f"{expression[-12:]}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _pytest_cases())
+def test_pytest_assertion_explanations_of_secret_expressions(text: str, secret: str) -> None:
+    """pytest's `+  where 'x' = settings.password` names a value by its expression: that value is
+    hidden, and so is each other copy of it in the text (the `assert 'x' == ...` line, the diff)."""
+    _assert_hidden(text, secret, ["assert '", "where '", "== 'expected'"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "E       assert 3 == 4\nE        +  where 3 = len([1, 2, 3])",
+        "E        +  where 'bob' = User(name='bob').name",
+        "E        +  where 'tokens.txt' = path.name\nE   assert 'tokens.txt' == 'x'",
+    ],
+)
+def test_pytest_explanations_of_other_expressions_stay(text: str) -> None:
+    """A `where` explanation of an expression that names no secret stays as pytest printed it."""
+    assert redact_text(text) == text
+
+
+def _validation_cases() -> list[object]:
+    cases = []
+    for number, location in enumerate(["password", "user.password", "db.api_key", "items.0.client_secret"]):
+        for secret in _fake_secrets(number + 40, blanks=True)[number % 2 :: 2]:
+            for shape in (
+                "1 validation error for Settings\n{loc}\n  String should have at least 64 characters "
+                "[type=string_too_short, input_value={value!r}, input_type=str]\n"
+                "    For further information visit https://errors.pydantic.dev/2.5/v/string_too_short",
+                "[{{'type': 'string_too_short', 'loc': ('body', {leaf!r}), 'msg': 'too short', "
+                "'input': {value!r}, 'ctx': {{'min_length': 64}}}}]",
+            ):
+                text = shape.format(loc=location, leaf=location.split(".")[-1], value=secret)
+                cases.append(pytest.param(text, secret, id=f"{location}-{len(secret)}-{shape[:4]}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _validation_cases())
+def test_validation_errors_echoing_a_secret_field(text: str, secret: str) -> None:
+    """pydantic's `input_value=` below a secret field's location line, and FastAPI's `'input'` beside
+    a secret `'loc'`, are hidden; the message and the field's name stay."""
+    _assert_hidden(text, secret, ["input", "too short" if "too short" in text else "at least 64"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 validation error for Order\nquantity\n  Input should be a valid integer "
+        "[type=int_parsing, input_value='Fk9abc', input_type=str]",
+        "[{'type': 'missing', 'loc': ('body', 'api_key'), 'msg': 'required', 'input': {'user': 'bob'}}]",
+        "[{'type': 'int_parsing', 'loc': ('query', 'page'), 'msg': 'bad', 'input': 'Fk9x2'}]",
+    ],
+)
+def test_validation_errors_of_other_fields_stay(text: str) -> None:
+    """The input of a field that is no secret, and a missing field's whole parent object (whose own
+    keys are read as pairs), stay."""
+    assert redact_text(text) == text
+
+
+_SQL_SHAPES = [
+    ("INSERT INTO users (name, {column}) VALUES (?, ?)", "('bob', {value!r})"),
+    ("INSERT INTO users (name, {column}, created) VALUES (%s, %s, now())", "('bob', {value!r})"),
+    ('INSERT INTO "users" ("name", "{column}") VALUES ($1, $2)', "[('bob', {value!r}), ('ann', {value!r})]"),
+    ("UPDATE users SET {column}=%s, updated=%s WHERE users.id = %s", "({value!r}, datetime(2026, 1, 1), 42)"),
+    ("SELECT id FROM users WHERE users.name = ? AND users.{column} = ?", "('bob', {value!r})"),
+    ("UPDATE users SET {column} = :1 WHERE id = :2", "({value!r}, 7)"),
+]
+
+
+def _sql_cases() -> list[object]:
+    cases = []
+    for number, (statement, parameters) in enumerate(_SQL_SHAPES):
+        for column in ("password", "password_hash", "api_token", "secret"):
+            for secret in _fake_secrets(number * 7 + len(column), blanks=True)[number % 2 :: 2]:
+                text = (
+                    "sqlalchemy.exc.IntegrityError: (sqlite3.IntegrityError) UNIQUE constraint failed\n"
+                    f"[SQL: {statement.format(column=column)}]\n"
+                    f"[parameters: {parameters.format(value=secret)}]\n"
+                    "(Background on this error at: https://sqlalche.me/e/20/gkpj)"
+                )
+                cases.append(pytest.param(text, secret, id=f"shape{number}-{column}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _sql_cases())
+def test_positional_sql_parameters_of_secret_columns(text: str, secret: str) -> None:
+    """SQLAlchemy's `[parameters: (...)]` of a statement with positional parameters (`?`, `%s`, `$1`,
+    `:1`; one tuple or executemany's list of them) loses the items bound to a secret column, by the
+    INSERT's column list or the `column =` before each; the other items and the statement stay."""
+    _assert_hidden(text, secret, ["'bob'" if "'bob'" in text else "[parameters: (", "[SQL: "])
+
+
+def test_positional_sql_parameters_of_other_columns_stay() -> None:
+    """The parameters of a statement with no secret column stay as printed."""
+    text = "[SQL: INSERT INTO users (name, email) VALUES (?, ?)]\n[parameters: ('bob', 'Fk9x@example.org')]"
+    assert redact_text(text) == text
+
+
+# --- second sweep: prompts, folded headers, quoted flags, files of credentials ------------------------
+
+_PROMPTS = [
+    "[sudo] password for {user}: {secret}",
+    "Password for 'https://{user}@github.com': {secret}",
+    "Enter passphrase for key '/home/{user}/.ssh/id_ed25519': {secret}",
+    "PIN for {user}: {secret}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(user=user, secret=secret) + tail, secret, id=f"{n}-{user}-{len(secret)}")
+        for n, shape in enumerate(_PROMPTS)
+        for user in ("bob", "svc-deploy")
+        for secret in _fake_secrets(n + len(user), blanks=True)
+        for tail in ("", "\nnext line")
+    ],
+)
+def test_an_answer_typed_after_a_password_prompt(text: str, secret: str) -> None:
+    """`password for bob: X` (sudo, git, ssh-add prompts echoed into a log) hides the rest of the line,
+    blanks and all; the prompt and the next line stay."""
+    _assert_hidden(text, secret, ["for ", "next line" if "next line" in text else ": "])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Failed password for invalid user admin from 10.0.0.1 port 22 ssh2",
+        "Accepted password for bob from 10.0.0.1 port 22 ssh2",
+        "password for bob changed",
+        "Changing password for bob.",
+        "pam_unix(passwd:chauthtok): password changed for bob",
+    ],
+)
+def test_lines_about_a_password_for_someone_stay(text: str) -> None:
+    """A line that tells of a password for a user, with no answer after a colon, stays."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(f"{header}:{first}\r\n{fold}{secret}\r\nHost: api\r\n", secret, id=f"{n}-{len(secret)}")
+        for n, (header, first, fold) in enumerate(
+            [
+                ("Authorization", " Bearer", " "),
+                ("Authorization", " Basic", "\t"),
+                ("authorization", "", "  Bearer "),
+                ("Proxy-Authorization", " Token", "    "),
+            ]
+        )
+        for secret in _fake_secrets(n)[:3]
+    ],
+)
+def test_folded_authorization_headers(text: str, secret: str) -> None:
+    """A header folded over lines (RFC 7230 obs-fold: the value goes on after a line break and a blank)
+    loses the credentials on its continuation line; the next header stays."""
+    _assert_hidden(text, secret, ["Host: api"])
+
+
+def test_a_header_followed_by_an_indented_line_keeps_that_line() -> None:
+    """An Authorization value on its own line is read there; the indented traceback line after it stays."""
+    redacted = redact_text('Authorization: Bearer Fk9abc123\n  File "app.py", line 3, in main')
+    assert redacted == f'Authorization: Bearer {REDACTED}\n  File "app.py", line 3, in main'
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(q=q, secret=secret), secret, id=f"{n}-{q}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "redis-cli -h cache -a {q}{secret}{q} ping",
+                "sshpass -p {q}{secret}{q} ssh bob@host",
+                "mysql -u root -p{q}{secret}{q} shop",
+                "docker login -u bob -p {q}{secret}{q} registry.example",
+            ]
+        )
+        for q in ('"', "'")
+        for secret in _fake_secrets(n, blanks=True)
+    ],
+)
+def test_quoted_short_password_flags(text: str, secret: str) -> None:
+    """A quoted value of `-a` (redis-cli) or `-p` (mysql, sshpass, docker login) is hidden whole,
+    blanks and all."""
+    _assert_hidden(text, secret, [text.split(" ")[0], text.split(" ")[-1]])
+
+
+def _pgpass_cases() -> list[object]:
+    cases = []
+    for number, (host, port) in enumerate(
+        [("db.example.com", "5432"), ("localhost", "*"), ("*", "*"), ("10.0.0.7", "5432"), ("pg-1", "5432")]
+    ):
+        for secret in _fake_secrets(number)[:3]:
+            secret = secret.replace(":", "\\:")
+            line = f"{host}:{port}:shop:app_user:{secret}"
+            for text in (line, f"# ~/.pgpass\n{line}\n*:*:*:postgres:Fk9other", f'pgpass line "{line}"'):
+                cases.append(pytest.param(text, secret, id=f"{host}-{port}-{len(secret)}-{len(text)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _pgpass_cases())
+def test_pgpass_lines(text: str, secret: str) -> None:
+    """A .pgpass line (`host:port:database:user:password`, `*` for any) loses its password field."""
+    _assert_hidden(text, secret, ["shop:app_user:"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "00:11:22:33:44:55 link up",
+        "aa:bb:cc:dd:ee:ff",
+        "2026-12-04 10:20:30 job took 00:00:05",
+        "fe80::1:5432:2:3",
+        "db.example.com:5432:shop ok",
+        "tcp 10.0.0.7:5432: connection refused",
+    ],
+)
+def test_text_that_only_looks_like_a_pgpass_line_stays(text: str) -> None:
+    """MAC and IPv6 addresses, times and `host:port` pairs are not .pgpass lines."""
+    assert redact_text(text) == text
+
+
+def _kubernetes_cases() -> list[object]:
+
+    cases = []
+    for number, key in enumerate(["password", "DB_URL", "tls.crt", ".dockerconfigjson", "username"]):
+        for secret in _fake_secrets(number)[:3]:
+            manifest = {"kind": "Secret", "metadata": {"name": "db"}, "data": {key: secret}}
+            yaml = f"kind: Secret\nmetadata:\n  name: db\ndata:\n  {key}: {secret}\n  other: Zm9v\n"
+            string_data = yaml.replace("data:", "stringData:")
+            for name, text in (
+                ("yaml", yaml),
+                ("string-data", string_data),
+                ("json", json.dumps(manifest)),
+                ("json-indented", json.dumps(manifest, indent=2)),
+            ):
+                cases.append(pytest.param(text, secret, id=f"{name}-{key}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _kubernetes_cases())
+def test_kubernetes_secret_values_under_any_key(text: str, secret: str) -> None:
+    """Every value under a Kubernetes Secret's `data` or `stringData` is hidden, whatever its key is
+    named (`tls.crt`, `DB_URL`, `username`); the manifest's other fields stay."""
+    _assert_hidden(text, secret, ["kind", "Secret", "name", "db"])
+
+
+def test_a_config_map_keeps_its_data() -> None:
+    """`data:` of a manifest that is no Secret (a ConfigMap) stays."""
+    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  FEATURE_X: 'on'\n"
+    assert redact_text(text) == text
+
+
+def _passphrases(seed: int) -> list[str]:
+    """Passphrases of plain lower-case words (two to six of them, as diceware makes)."""
+    rng = random.Random(seed)
+    words = string.ascii_lowercase
+    return [" ".join(_salt(rng, words, rng.randint(4, 8)) for _ in range(n)) for n in (2, 4, 6)]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "secret: {secret}",
+                "db_password: {secret}, host: db",
+                "login failed; password: {secret} user: bob",
+                "passphrase: {secret}\nnext: line",
+            ]
+        )
+        for secret in _passphrases(n)
+    ],
+)
+def test_unquoted_passphrases_with_blanks(text: str, secret: str) -> None:
+    """An unquoted passphrase of plain words after `password:`, `secret:`, `passphrase:` is hidden up to
+    the next `key:`, comma or line end, not only its first word (a first word shaped like a credential,
+    `passwd: hunter2 for bob`, is the whole secret)."""
+    _assert_hidden(text, secret, [": "])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token: Fk9abcdef12 refreshed for user 42",
+        "password reset email sent to user 42",
+        "token bucket refilled: 40 tokens",
+        "password: None set for user 42",
+    ],
+)
+def test_words_after_a_token_or_an_unset_password_stay(text: str) -> None:
+    """A token's value is one word (the words after it stay), and a placeholder ends the value."""
+    assert "user 42" in redact_text(text) or "tokens" in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "[SQL: INSERT INTO t (password) VALUES (?" + ", ?" * 9999 + ")]\n[parameters: (", id="sql"
+        ),
+        pytest.param("[SQL: x = ?]\n[parameters: (" * 8192, id="sql-heads"),
+        pytest.param("password = 1\n" + "│ " * 65536 + "└ x\n", id="annotation-bars"),
+        pytest.param("x\n└ 'a'\n" * 16384, id="annotations"),
+        pytest.param("E +  where 'a' = " * 8192, id="pytest-where"),
+        pytest.param("password\n  input_value=" * 8192, id="input-values"),
+        pytest.param("'loc': ('password'), 'input': " * 2048, id="error-locations"),
+        pytest.param("password for " * 16384, id="prompts"),
+        pytest.param("a:1:b:c:" * 16384, id="pgpass-fields"),
+        pytest.param("kind: Secret\ndata:\n" + "  k: v\n" * 8192, id="kubernetes-data"),
+        pytest.param('kind: Secret "data": {' + '"k": "v", ' * 4096, id="kubernetes-json"),
+        pytest.param("Authorization: Bearer\n " * 8192, id="folded-headers"),
+        pytest.param("secret: a" + " b" * 65536, id="phrase"),
+        pytest.param("password=Fk9abc12 " + "Fk9abc12 " * 16384, id="repeated-secret"),
+        pytest.param("".join(f"password=Fk9{i:05d} " for i in range(8192)), id="many-secrets"),
+    ],
+)
+def test_new_rules_cost_linear_time(text: str) -> None:
+    """The rules of the second sweep cost about 4x for 4x the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+def test_sql_statements_without_parameters_cost_linear_time() -> None:
+    """Many `[SQL: ...]` heads with no `[parameters:` after them, or one with a long VALUES list, cost
+    about 4x for 4x the text."""
+    heads = "[SQL: INSERT INTO t (password) VALUES (?)] " * 4096
+    values = "[SQL: INSERT INTO t (a, password) VALUES (" + "?, " * 5000 + "?)]\n[parameters: ('a', 'b')]\n"
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    for text in (heads, values):
+        assert cost(text * 4) <= 10 * cost(text) + 0.05
