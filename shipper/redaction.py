@@ -1348,33 +1348,83 @@ class Redactor:
 
     def redact_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
-        redacted = self._redact_fields(document, "")
+        changed: list[tuple[Any, Any]] = []  # (original, redacted) of each part redaction changed
+        redacted = self._redact_fields(document, "", changed)
         message, logloop = document.get("message"), document.get("logloop")
         template = logloop.get("template") if isinstance(logloop, Mapping) else None
         if isinstance(message, str) and isinstance(template, str) and "%" in template:
             redacted["message"] = self.redact_message(message, template)
-        return redacted
+            if redacted["message"] != message:
+                changed.append((message, redacted["message"]))
+        if not changed:
+            return redacted
+        values: list[str] = []
+        for original, hidden in changed:
+            _found_values(self, original, hidden, values)
+        return _hide_repeated(redacted, values) if values else redacted
 
-    def _redact_fields(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
+    def _redact_fields(
+        self, node: Mapping[str, Any], path: str, changed: list[tuple[Any, Any]]
+    ) -> dict[str, Any]:
         redacted: dict[str, Any] = {}
+        hidden: Any
         for key, value in node.items():
             dotted = f"{path}.{key}" if path else str(key)
             if dotted in _SKIPPED_FIELDS:
                 redacted[key] = value
-            elif dotted in FREE_FORM_FIELDS:
-                redacted[key] = self.redact_value(value)
+                continue
+            if dotted in FREE_FORM_FIELDS:
+                hidden = self.redact_value(value)
             elif isinstance(value, str):  # first: the most common, and never a Mapping (a slow check)
-                found = self._remembered.get(value)
-                redacted[key] = (
-                    found if found is not None else self._remember(value, self.redact_text(value), len(value))
-                )
+                hidden = self._remembered.get(value)
+                if hidden is None:
+                    hidden = self._remember(value, self.redact_text(value), len(value))
             elif isinstance(value, Mapping):
-                redacted[key] = self._redact_fields(value, dotted)
+                redacted[key] = self._redact_fields(value, dotted, changed)
+                continue
             elif isinstance(value, list | tuple):
-                redacted[key] = self._redact_list(value)
+                hidden = self._redact_list(value)
             else:
-                redacted[key] = value
+                hidden = value
+            if hidden is not value and hidden != value:
+                changed.append((value, hidden))
+            redacted[key] = hidden
         return redacted
+
+
+def _found_values(redactor: Redactor, original: Any, redacted: Any, values: list[str]) -> None:
+    """The secrets redaction found in a document's texts (those that changed), at most `_REPEATED`."""
+    if isinstance(original, str):
+        if original is not redacted and original != redacted:
+            whole = [Finding(0, len(original), "key_value")] if redacted == REDACTED else []  # under its key
+            for value in _secret_values(original, whole or redactor.findings(original)):
+                if value not in values and len(values) < _REPEATED:
+                    values.append(value)
+    elif isinstance(original, Mapping) and isinstance(redacted, Mapping):
+        for key, value in original.items():
+            if key in redacted:  # (a key that held a secret itself is redacted too: no pair)
+                _found_values(redactor, value, redacted[key], values)
+    elif isinstance(original, list | tuple) and isinstance(redacted, list) and len(original) == len(redacted):
+        for item, redacted_item in zip(original, redacted, strict=True):
+            _found_values(redactor, item, redacted_item, values)
+
+
+def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:
+    """The redacted document with every other copy of a secret found in one of its texts hidden too
+    (a value in a traceback's locals, and again in the exception's message or the event's title)."""
+    if isinstance(node, str):
+        if not any(value in node for value in values):
+            return node
+        return _hide(node, _merge(_copies(node, values)))
+    if isinstance(node, Mapping):
+        hidden = {}
+        for key, value in node.items():
+            dotted = f"{path}.{key}" if path else str(key)
+            hidden[key] = value if dotted in _SKIPPED_FIELDS else _hide_repeated(value, values, dotted)
+        return hidden
+    if isinstance(node, list):
+        return [_hide_repeated(item, values, path) for item in node]
+    return node
 
 
 # Where a pretty-printer split a string into adjacent literals over lines (pprint: `'Bearer '` then
@@ -1415,10 +1465,9 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 _REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (one scan of it each)
 
 
-def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
-    """Where a secret found once stands again in the same text, not next to its name (pytest's `assert
-    'x' == ...` above `where 'x' = cfg.password`, a value both in a locals table and a message): each
-    whole-word copy of a found secret of 6+ characters that reads like one."""
+def _secret_values(text: str, found: list[Finding]) -> list[str]:
+    """The distinct secrets found in a text worth looking for again (6+ characters that read like a
+    credential, not a plain word), at most `_REPEATED`."""
     values: list[str] = []
     for finding in found:
         value = text[finding.start : finding.end]
@@ -1426,6 +1475,17 @@ def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
             values.append(value)
             if len(values) == _REPEATED:
                 break
+    return values
+
+
+def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
+    """Where a secret found once stands again in the same text, not next to its name (pytest's `assert
+    'x' == ...` above `where 'x' = cfg.password`, a value both in a locals table and a message)."""
+    return _copies(text, _secret_values(text, found))
+
+
+def _copies(text: str, values: list[str]) -> Iterator[Finding]:
+    """Each whole-word copy of the values in the text."""
     for value in values:
         at = text.find(value)
         while at >= 0:

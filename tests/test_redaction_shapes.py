@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from shipper.redaction import REDACTED, Redactor, redact_mapping, redact_text
+from shipper.redaction import REDACTED, Redactor, redact_document, redact_mapping, redact_text
 
 
 def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
@@ -1028,3 +1028,57 @@ def test_sql_statements_without_parameters_cost_linear_time() -> None:
 
     for text in (heads, values):
         assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+def _documents_with_a_secret_in_two_fields() -> list[object]:
+    cases = []
+    for number, secret in enumerate(_fake_secrets(60)):
+        found_in = {
+            "locals": {"error": {"stack_trace": f'  File "a.py", line 3, in f\n    password = {secret!r}\n'}},
+            "extra": {"extra": {"db": {"password": secret}}},
+            "context": {"logloop": {"context": {"api_token": secret}}},
+            "url": {"url": {"full": f"https://bob:{secret}@api.example/x"}},
+        }
+        echoed_in = {
+            "message": ({"message": f"login rejected: {secret} (bob)"}, "login rejected: "),
+            "error-message": ({"error": {"message": f"ValueError: {secret} is not valid"}}, " is not valid"),
+            "label": ({"labels": {"note": f"retry with {secret}"}}, "retry with "),
+            "argv": ({"process": {"args": ["app", "--user", "bob", secret]}}, '"--user", "bob"'),
+        }
+        for source, found in found_in.items():
+            for target, (echoed, kept) in echoed_in.items():
+                document = _merged(found, echoed)
+                cases.append(pytest.param(document, secret, kept, id=f"{source}-{target}-{number}"))
+    return cases
+
+
+def _merged(first: dict[str, object], second: dict[str, object]) -> dict[str, object]:
+    merged = json.loads(json.dumps(first))
+    for key, value in second.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.mark.parametrize(("document", "secret", "kept"), _documents_with_a_secret_in_two_fields())
+def test_a_secret_found_in_one_field_is_hidden_in_every_field(
+    document: dict[str, object], secret: str, kept: str
+) -> None:
+    """A secret found in one field of a document (a traceback's locals, an extra under a secret key, a
+    URL's password) is hidden where it stands again in another field with nothing to name it (the
+    message, the exception's message, a label, argv): the grouping title and key never show it."""
+    redacted = json.dumps(redact_document(document))
+    assert secret not in redacted
+    assert kept in redacted
+
+
+def test_plain_documents_and_their_ids_stay() -> None:
+    """A document with no secret comes back equal, and the fields never redacted (event id) stay even
+    when they equal a secret found elsewhere."""
+    plain = {"message": "order 42 shipped", "event": {"id": "Fk9id77abc"}, "labels": {"a": "Fk9id77abc"}}
+    assert redact_document(plain) == plain
+    with_secret = {**plain, "extra": {"password": "Fk9id77abc"}}
+    redacted = redact_document(with_secret)
+    assert redacted["event"] == {"id": "Fk9id77abc"} and redacted["labels"] == {"a": REDACTED}
