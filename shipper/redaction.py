@@ -201,8 +201,9 @@ _KEY_START: Final = r"(?<![\w.\-])(?:b(?=\\?[\"']))?"
 _QUOTED: Final = (
     r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}(?:\\\"|$)"  # \"value\" (JSON inside a JSON string)
     r"|\\'(?:[^'\\\n]|\\[^'\n]){0,4096}(?:\\'|$)"
-    r"|\"(?:[^\"\\\n]|\\.){0,4096}(?:\"|$)"
-    r"|'(?:[^'\\\n]|\\.){0,4096}(?:'|$)"
+    # a string a table or a pretty-printer cut (`'abc…` then the border `│`) ends at the border or line
+    r"|\"(?:[^\"\\\n│]|\\.){0,4096}(?:\"|$|(?=[ \t]{0,256}(?:│|\r?\n)))"
+    r"|'(?:[^'\\\n│]|\\.){0,4096}(?:'|$|(?=[ \t]{0,256}(?:│|\r?\n)))"
     r"|\{[^{}\n]{0,4096}\}"  # ODBC: Pwd={va;lue}
     r"|\$\{[^{}\s]{0,256}\}"  # ${VARIABLE}: a placeholder, kept whole so that it is recognised
 )
@@ -408,6 +409,8 @@ def _strip_quotes(start: int, end: int, value: str) -> tuple[int, int]:
             start += len(opener)
             if value.endswith(closer) and len(value) >= 2 * len(opener):
                 end -= len(closer)
+            else:  # cut short (`'abc…  │`): up to the blanks before the border or the line's end
+                end = start + len(value[len(opener) :].rstrip(" \t"))
             return start, end
     return start, end
 
@@ -560,6 +563,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                     yield Finding(*below, "key_value")
                 continue
         value_at = _after_bytes_prefix(text, match.end())
+        if match["kq"] and (wrapped := _WRAPPED_VALUE.match(text, value_at)) is not None:
+            value_at = wrapped.end()  # `'api_key':` at a line's end, its string on the next (rich, pprint)
         found = _VALUE.match(text, value_at)
         opener = next((q for q in _QUOTE_OPENERS if text.startswith(q, value_at)), None)
         if opener and not weak and (found is None or not found[0].startswith(opener)):
@@ -606,6 +611,7 @@ _ESCAPED_LINE: Final = re.compile(
 _CONTAINER: Final = re.compile(
     r"\((?:[^()\n]|\([^()\n]{0,512}\)){1,4096}\)|\[(?:[^\[\]\n]|\[[^\[\]\n]{0,512}\]){1,4096}\]"
 )
+_WRAPPED_VALUE: Final = re.compile(r"[ \t│┃║]{0,256}\r?\n[ \t│┃║]{0,256}(?=[\"'])")
 _IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
 
 
@@ -958,7 +964,7 @@ def _kubernetes_secret(_: Redactor, text: str) -> Iterator[Finding]:
 # SQLAlchemy's `[SQL: ...]` then `[parameters: (...)]`: positional parameters (`?`, `%s`, `$1`, `:1`)
 # are named by the statement only, by the INSERT's column list or by the `column =` before each.
 _SQL_STATEMENT: Final = re.compile(r"\[SQL:[ \t]")
-_SQL_PARAMETERS: Final = re.compile(r"\][ \t]{0,8}\r?\n?[ \t]{0,8}\[parameters:[ \t]{0,8}")
+_SQL_PARAMETERS: Final = re.compile(r"\][ \t]{0,8}(?:\r?\n|\\n)?[ \t]{0,8}\[parameters:[ \t]{0,8}")
 _PLACEHOLDER_IN_SQL: Final = re.compile(r"\?|%s|\$[0-9]{1,4}|(?<![\w:]):[0-9]{1,4}\b")
 _INSERT_COLUMNS: Final = re.compile(
     r"(?i)\bINSERT[ \t\n]{1,8}INTO[ \t\n]{1,8}[\w.\"`\[\]]{1,256}[ \t\n]{0,8}\((?P<columns>[^()]{1,4096})\)"
@@ -1465,33 +1471,53 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 _REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (one scan of it each)
 
 
+# Letters, underscores and dots only: a name in code (`SECRET`, `settings.TOKEN`), not a credential.
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z_.]*")
+
+
 def _secret_values(text: str, found: list[Finding]) -> list[str]:
     """The distinct secrets found in a text worth looking for again (6+ characters that read like a
-    credential, not a plain word), at most `_REPEATED`."""
+    credential or a passphrase, not a word or a name in code), at most `_REPEATED`; of a long token
+    (16+ characters), its first `_PREFIX`, so that a copy cut at another width is found too."""
     values: list[str] = []
     for finding in found:
-        value = text[finding.start : finding.end]
-        if len(value) >= 6 and value not in values and _looks_secret_word(value) and value.strip() == value:
-            values.append(value)
+        value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
+        if len(value) >= 6 and (_looks_secret(value) or " " in value) and not _NAME.fullmatch(value):
+            value = value[:_PREFIX] if len(value) >= 16 and " " not in value else value
+            if value not in values:
+                values.append(value)
             if len(values) == _REPEATED:
                 break
     return values
 
 
+_PREFIX: Final = 12  # characters of a long secret looked for: a copy cut at another width starts alike
+_COPY_RUN: Final = re.compile(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's characters
+
+
 def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
     """Where a secret found once stands again in the same text, not next to its name (pytest's `assert
     'x' == ...` above `where 'x' = cfg.password`, a value both in a locals table and a message)."""
-    return _copies(text, _secret_values(text, found))
+    starts = [finding.start for finding in found]
+    for copy in _copies(text, _secret_values(text, found)):
+        before = bisect.bisect_right(starts, copy.start) - 1
+        if before < 0 or found[before].end <= copy.start:  # not the secret itself, where it was found
+            yield copy
 
 
 def _copies(text: str, values: list[str]) -> Iterator[Finding]:
-    """Each whole-word copy of the values in the text."""
+    """Each copy of the values in the text: a whole word, or from a long secret's first characters to
+    the end of the run of characters it stands in."""
     for value in values:
         at = text.find(value)
         while at >= 0:
             end = at + len(value)
-            if not (at and text[at - 1].isalnum()) and not (end < len(text) and text[end].isalnum()):
-                yield Finding(at, end, "repeated_secret")
+            if not (at and text[at - 1].isalnum()):
+                if len(value) == _PREFIX and " " not in value and (run := _COPY_RUN.match(text, at)):
+                    end = max(end, run.end())
+                    yield Finding(at, end, "repeated_secret")
+                elif not (end < len(text) and text[end].isalnum()):
+                    yield Finding(at, end, "repeated_secret")
             at = text.find(value, end)
 
 

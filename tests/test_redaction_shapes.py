@@ -1082,3 +1082,128 @@ def test_plain_documents_and_their_ids_stay() -> None:
     with_secret = {**plain, "extra": {"password": "Fk9id77abc"}}
     redacted = redact_document(with_secret)
     assert redacted["event"] == {"id": "Fk9id77abc"} and redacted["labels"] == {"a": REDACTED}
+
+
+# --- second sweep: what real libraries print, with a fake secret in it ---------------------------------
+
+_REAL_SECRET = "Fk9Real7Secret"
+_REAL_LONG = "Fk9" + "x7Y" * 40  # longer than rich's 80-character cut
+
+
+def _login(user: str, password: str, api_key: str = _REAL_LONG, options: object = None) -> None:
+    settings = {"password": password, "api_key": api_key, "db": f"postgresql://app:{password}@db/x"}
+    raise ValueError(f"login failed for {user} with {len(settings)} settings")
+
+
+def _rich_traceback(width: int) -> str:
+    rich_console = pytest.importorskip("rich.console")
+    rich_traceback = pytest.importorskip("rich.traceback")
+    import io
+
+    console = rich_console.Console(file=io.StringIO(), width=width, color_system=None)
+    copy_elsewhere = _REAL_LONG  # a variable with no secret's name, holding the same value
+    try:
+        _login("bob", _REAL_SECRET, options={"token": _REAL_SECRET, "copy": copy_elsewhere})
+    except ValueError:
+        console.print(rich_traceback.Traceback(show_locals=True, width=width))
+    output = console.file.getvalue()
+    assert isinstance(output, str)
+    return output
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140, 200])
+def test_rich_tracebacks_with_locals(width: int) -> None:
+    """rich's `show_locals` tables (box-drawing borders, strings cut with `…` at the table's width, dicts
+    wrapped with a key's string on the next line) lose every secret, including a copy cut at another
+    width under a name that is no secret's, and keep the names and the borders."""
+    redacted = redact_text(_rich_traceback(width))
+    assert [piece for piece in (_REAL_SECRET, _REAL_LONG[:16]) if piece in redacted] == [], redacted
+    assert "password" in redacted and "api_key" in redacted and "╰" in redacted and "│" in redacted
+
+
+def test_pydantic_validation_errors() -> None:
+    """pydantic's ValidationError text and its `errors()` list lose a secret field's input."""
+    pydantic = pytest.importorskip("pydantic")
+
+    class Login(pydantic.BaseModel):
+        user: str
+        password: str = pydantic.Field(min_length=40)
+        api_key: int
+
+    class Wrapper(pydantic.BaseModel):
+        login: Login
+
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Wrapper.model_validate({"login": {"user": "bob", "password": _REAL_SECRET, "api_key": _REAL_SECRET}})
+    for text in (str(raised.value), repr(raised.value.errors())):
+        redacted = redact_text(text)
+        assert _REAL_SECRET not in redacted, redacted
+        assert "password" in redacted and "api_key" in redacted
+
+
+def test_sqlalchemy_integrity_errors_with_positional_parameters() -> None:
+    """SQLAlchemy's error text for a positional INSERT, one row or many, and its repr inside another
+    repr (escaped line breaks), loses the values bound to a secret column, not the others."""
+    sa = pytest.importorskip("sqlalchemy")
+    engine = sa.create_engine("sqlite://")
+    users = sa.table("users", sa.column("name"), sa.column("password_hash"))
+    texts = []
+    with engine.connect() as connection:
+        connection.exec_driver_sql("create table users (name text unique, password_hash text)")
+        connection.exec_driver_sql("insert into users values ('bob', 'x')")
+        for statement, parameters in (
+            ("insert into users (name, password_hash) values (?, ?)", ("bob", _REAL_SECRET)),
+        ):
+            with pytest.raises(sa.exc.IntegrityError) as one:
+                connection.exec_driver_sql(statement, parameters)
+            texts.append(str(one.value))
+        rows = [{"name": "bob", "password_hash": _REAL_SECRET + str(n)} for n in range(3)]
+        with pytest.raises(sa.exc.IntegrityError) as many:
+            connection.execute(users.insert(), rows)
+        texts.append(str(many.value))
+    texts.append(repr({"error": texts[-1]}))
+    for text in texts:
+        redacted = redact_text(text)
+        assert _REAL_SECRET not in redacted and "'bob'" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '│ SECRET = \'Fk9Real7Secret\' │\n│ login("bob", SECRET, options={"token": SECRET}) │',
+            '│ SECRET = \'[REDACTED]\' │\n│ login("bob", SECRET, options={"token": [REDACTED]}) │',
+        ),
+        (
+            "    client = Client(token=API_TOKEN)\n    print(API_TOKEN)",
+            "    client = Client(token=[REDACTED])\n    print(API_TOKEN)",
+        ),
+    ],
+)
+def test_names_in_code_are_not_looked_for_again(text: str, expected: str) -> None:
+    """A value that is a name in code (`SECRET`, `API_TOKEN`) is not a secret to hide elsewhere: the
+    names in the other source lines stay readable."""
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(key=key, secret=secret), secret, id=f"{n}-{key}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "│ │ {key} = '{secret}…   │ │\n│ │ user = 'bob' │ │",
+                "{{'{key}': '{secret}…\n 'user': 'bob'}}",
+                "│ │ settings = {{'{key}':                │ │\n│ │            '{secret}',  │ │",
+                "{{'user': 'bob',\n '{key}':\n     '{secret}'}}",
+                '{{"{key}": "{secret}\n',
+            ]
+        )
+        for key in ("password", "api_key", "client_secret")
+        for secret in _fake_secrets(n + len(key))[:3]
+    ],
+)
+def test_strings_cut_or_wrapped_by_a_printer(text: str, secret: str) -> None:
+    """A secret string a table or a pretty-printer cut (`'abc…` then the border or the line's end, no
+    closing quote) or moved to the line below its quoted key is hidden; the border and the next key stay."""
+    _assert_hidden(text, secret, ["user" if "user" in text else key for key in ("",)])
