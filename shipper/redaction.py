@@ -39,6 +39,7 @@ _SECRET_WORDS: Final = frozenset(
         "key", "credential", "credentials", "creds", "auth", "authorization", "private", "privkey",
         "session", "sessionid", "cookie", "cookies", "signature", "sig",
         "requirepass", "masterauth",  # Redis's password directives (redis.conf, CONFIG SET)
+        "otp", "totp", "hotp",  # one-time passwords
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
         "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
@@ -54,6 +55,7 @@ _SECRET_SUFFIXES: Final = (
 _SECRET_COMPOUNDS: Final = (
     "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
     "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse",
+    "mfacode", "verificationcode", "recoverycode", "backupcode", "twofactorcode",  # one-time codes
 )  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
@@ -281,7 +283,7 @@ _QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
-_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login|sshpass)\b")
+_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|mongo\w{0,16}|login|sshpass)\b")
 # The value of a short password flag (`-pX`, `-p X`, `-a X`): not a flag itself, to a blank or quote.
 _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 # redis-cli -a SECRET: its `-a` is the password (elsewhere `-a` is "all", "append"...).
@@ -294,6 +296,36 @@ _SHORT_A_PASSWORD: Final = re.compile(
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = re.compile(
     r'"AUTH"(?:[ \t]{1,8}"(?:[^"\\\n]|\\.){0,256}")?[ \t]{1,8}"(?P<secret>(?:[^"\\\n]|\\.){1,4096})"'
+)
+# The same typed at a Redis prompt or in a script: `AUTH password`, `AUTH user password`, alone on its
+# line (or after `host:6379> `), so that `AUTH failed for client 7` stays.
+_REDIS_AUTH_LINE: Final = re.compile(
+    r"(?m)(?:^|(?<=> ))[ \t]{0,8}AUTH(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
+    r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"']{1,512}))[ \t]*\r?$"
+)
+# Commands that take a password as a positional argument: `rabbitmqctl add_user bob X`, `htpasswd -b
+# file bob X` (`-nb bob X` without a file), `echo 'bob:X' | chpasswd`, `net user bob X /add`,
+# `smbclient -U bob%X`.
+_POSITIONAL_PASSWORD: Final = re.compile(
+    r"\brabbitmqctl(?:[ \t]{1,8}-[^\s]{1,64}(?:[ \t]{1,8}[^\s\-][^\s]{0,255})?){0,4}[ \t]{1,8}"
+    r"(?:add_user|change_password|authenticate_user)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q1>[\"']?)"
+    r"(?P<rabbit>[^\s\"']{1,512})(?P=q1)"
+    r"|\bhtpasswd(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}?[ \t]{1,8}"
+    r"(?:-(?=[A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -nb user pw
+    r"|-(?![A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -b file user pw
+    r"[ \t]{1,8}[^\s\-][^\s]{0,1023})[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
+    r"(?P<q2>[\"']?)(?P<htpasswd>[^\s\"']{1,512})(?P=q2)"
+    r"|\becho[ \t]{1,8}(?P<q3>[\"']?)[^\s:\"']{1,64}:(?P<chpasswd>[^\s\"']{1,512})(?P=q3)[ \t]{0,8}\|"
+    r"[ \t]{0,8}(?:sudo[ \t]{1,8})?chpasswd\b"
+    r"|(?i:\bnet[ \t]{1,8}user)[ \t]{1,8}[^\s/*]{1,256}[ \t]{1,8}(?P<netuser>[^\s/*\"'][^\s\"']{0,511})"
+    r"|\bsmbclient\b[^\n]{0,256}?[ \t]-U[ \t]{0,8}[^\s%]{1,256}%(?P<smb>[^\s\"']{1,512})"
+)
+# A one-time or recovery code told in a line: `OTP code: 482913`, `verification code is 123456`.
+_ONE_TIME_CODE: Final = re.compile(
+    r"(?i)\b(?:(?:otp|totp|hotp)(?:[ \t_-]codes?)?|one[- ]time[ \t](?:pass(?:word|code)|code)"
+    r"|(?:verification|security|mfa|2fa"
+    r"|two[- ]factor|recovery|backup|sms|login)[ \t_-]codes?)(?:[ \t]{1,8}(?:is|was))?(?:[ \t]{0,8}[:=])?"
+    r"[ \t]{1,8}(?P<secret>(?=[A-Za-z\-]{0,12}[0-9])[A-Za-z0-9]{4,12}(?:-[A-Za-z0-9]{4,12}){0,3})\b"
 )
 _SHORT_PASSWORD: Final = re.compile(
     r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
@@ -340,7 +372,8 @@ _WELL_KNOWN: Final = re.compile(
     r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{40})"
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
-    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.eyJ[A-Za-z0-9_\-]{5,8192}\.[A-Za-z0-9_\-]{0,4096})"
+    # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
@@ -366,10 +399,13 @@ _PASSWORD_HASH: Final = re.compile(
     r"|\$argon2(?:id|i|d)\$v=[0-9]{1,3}\$m=[0-9]{1,10},t=[0-9]{1,10},p=[0-9]{1,4}"
     r"\$[A-Za-z0-9+/]{8,128}\$[A-Za-z0-9+/]{16,512}"
     r"|pbkdf2_sha(?:1|256|512)\$[0-9]{1,9}\$[A-Za-z0-9]{1,64}\$[A-Za-z0-9+/]{20,512}={0,2}"
+    # LDAP and htpasswd's `{SHA}`/`{SSHA}`... base64 of a digest (and salt)
+    r"|\{(?i:S?SHA(?:256|384|512)?|S?MD5|PBKDF2[\w\-]{0,16})\}[A-Za-z0-9+/.$]{20,512}={0,2}"
     r")(?![./A-Za-z0-9+=])"
 )
 _PASSWORD_HASH_TRIGGERS: Final = (
     "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_",
+    "{sha", "{ssha", "{md5", "{smd5", "{pbkdf2",
 )  # fmt: skip
 
 # A secret with no prefix of its own, known by the public id it stands beside (within a few
@@ -590,6 +626,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             vstart, vend = after.span()
         start, end = _strip_quotes(vstart, vend, text[vstart:vend])
         value = text[start:end]
+        if text.startswith("(", vend) and _SECRET_WRAPPER.fullmatch(value) and redactor.is_secret_key(value):
+            argument = _QUOTED_ARGUMENT.match(text, vend)  # `token=SecretStr('x')`: the wrapped secret
+            if argument is not None and not _is_kept(argument["inner"], key, text, argument.end()):
+                hidden = argument.end("inner")
+                yield Finding(*argument.span("inner"), "key_value")
+            continue
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
         if end == vend and ":" in match["sep"] and not structured and _names_a_phrase(words):
@@ -610,6 +652,11 @@ _ESCAPED_LINE: Final = re.compile(
 # A tuple or list in a repr (one level of nesting inside), as the value of a key.
 _CONTAINER: Final = re.compile(
     r"\((?:[^()\n]|\([^()\n]{0,512}\)){1,4096}\)|\[(?:[^\[\]\n]|\[[^\[\]\n]{0,512}\]){1,4096}\]"
+)
+# A class that wraps a secret (`SecretStr`, `Password`), and the string it is called with.
+_SECRET_WRAPPER: Final = re.compile(r"[A-Z][A-Za-z0-9_]{0,63}")
+_QUOTED_ARGUMENT: Final = re.compile(
+    r"\([ \t]{0,8}b?(?P<q>[\"'])(?P<inner>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
 )
 _WRAPPED_VALUE: Final = re.compile(r"[ \t│┃║]{0,256}\r?\n[ \t│┃║]{0,256}(?=[\"'])")
 _IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
@@ -797,6 +844,18 @@ def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
             scanned = command.end() + 1024
             for match in flag.finditer(text, start, scanned):
                 yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "short_password_flag")
+
+
+def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REDIS_AUTH_LINE.finditer(text):
+        yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
+
+
+def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _POSITIONAL_PASSWORD.finditer(text):
+        name = next(g for g in ("rabbit", "htpasswd", "chpasswd", "netuser", "smb") if match[g] is not None)
+        if match.group(name) != REDACTED:
+            yield Finding(*match.span(name), "positional_password")
 
 
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1077,8 +1136,19 @@ DEFAULT_RULES: Final = (
     Rule("pytest_where", _pytest_where, ("where",)),
     Rule("validation_input", _validation_input, ("input",)),
     Rule("basic_credentials", _basic, ("basic",)),
-    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login", "sshpass", "redis-cli")),
+    Rule(
+        "short_password_flag",
+        _short_password_flag,
+        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli"),
+    ),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
+    Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule(
+        "positional_password",
+        _positional_password,
+        ("rabbitmqctl", "htpasswd", "chpasswd", "net user", "smbclient"),
+    ),
+    _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
     _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -1099,7 +1169,8 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
-    *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for",
+    *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
+    "smbclient", "mongo", "otp", "code",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",

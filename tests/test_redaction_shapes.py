@@ -1207,3 +1207,172 @@ def test_strings_cut_or_wrapped_by_a_printer(text: str, secret: str) -> None:
     """A secret string a table or a pretty-printer cut (`'abc…` then the border or the line's end, no
     closing quote) or moved to the line below its quoted key is hidden; the border and the next key stay."""
     _assert_hidden(text, secret, ["user" if "user" in text else key for key in ("",)])
+
+
+# --- second sweep: passwords given as positional arguments, one-time codes, wrapped secrets -----------
+
+_POSITIONAL_SHAPES = [
+    "AUTH {secret}",
+    "127.0.0.1:6379> AUTH default {secret}",
+    'redis> AUTH "{secret}"',
+    "rabbitmqctl add_user deploy {secret}",
+    "rabbitmqctl -n rabbit@mq1 change_password deploy '{secret}'",
+    "htpasswd -b /etc/nginx/.htpasswd deploy {secret}",
+    "htpasswd -c -bB .htpasswd deploy {secret}",
+    "htpasswd -nb deploy {secret} > out",
+    "echo 'deploy:{secret}' | chpasswd",
+    "echo deploy:{secret} | sudo chpasswd",
+    "net user deploy {secret} /add",
+    "smbclient //files/share -U deploy%{secret} -c ls",
+    "mongosh --host db -u deploy -p {secret} admin",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_POSITIONAL_SHAPES)
+        for secret in _fake_secrets(n)
+        if not ('"' in shape and '"' in secret)
+    ],
+)
+def test_passwords_given_as_positional_arguments(text: str, secret: str) -> None:
+    """A password a command takes by position (Redis AUTH at a prompt, rabbitmqctl, htpasswd -b,
+    chpasswd, net user, smbclient -U user%pw, mongosh -p) is hidden; the command and user stay."""
+    _assert_hidden(text, secret, ["AUTH" if "AUTH" in text else "deploy"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AUTH failed for client 7",
+        "NOAUTH Authentication required.",
+        "rabbitmqctl list_users",
+        "htpasswd -D .htpasswd deploy",
+        "net user deploy /delete",
+        "NET USER deploy * /domain",
+        "mongosh --port 27017 admin",
+        "echo deploy | tee users.txt",
+    ],
+)
+def test_commands_without_a_password_stay(text: str) -> None:
+    """The same commands when they take no password stay as written."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        pytest.param(shape.format(code=code), code, id=f"{n}-{code}")
+        for n, shape in enumerate(
+            [
+                "OTP code: {code}",
+                "your verification code is {code}",
+                "TOTP {code} accepted for bob",
+                "otp={code}",
+                'mfa_code="{code}"',
+                '{{"verificationCode": "{code}"}}',
+                "recovery codes: {code}, next",
+            ]
+        )
+        for code in ("482913", "07731", "AB12-CD34", "9f3k2m1x")
+    ],
+)
+def test_one_time_codes(text: str, code: str) -> None:
+    """A one-time, verification, MFA or recovery code is hidden, by its key or by the words before it."""
+    _assert_hidden(text, code, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "exit code 1",
+        "error code: 500",
+        "HTTP status code: 404",
+        "otp_enabled=true",
+        "backup code rotation done",
+    ],
+)
+def test_other_codes_stay(text: str) -> None:
+    """Exit, error and status codes, and settings about one-time codes, stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "Creds(user='bob', token=SecretStr('{secret}'))",
+                "Settings(password=Password(b'{secret}'), port=5432)",
+                'auth = Auth("{secret}")',
+            ]
+        )
+        for secret in _fake_secrets(n, blanks=True)
+    ],
+)
+def test_secrets_wrapped_in_a_class_under_a_secret_key(text: str, secret: str) -> None:
+    """`token=SecretStr('x')`: the string a secret-named class wraps is hidden; a masked one
+    (`SecretStr('**********')`) and a call of a function (`get_token(user_id)`) stay."""
+    _assert_hidden(text, secret, ["SecretStr('" if "SecretStr" in text else "("])
+    for kept in ("password=SecretStr('**********')", "token = get_token(user_id)"):
+        assert redact_text(kept) == kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"{prefix}{_salt(random.Random(n), _B64, size)}{pad}", id=f"{prefix}{size}")
+        for n, (prefix, size, pad) in enumerate(
+            [("{SHA}", 27, "="), ("{SSHA}", 32, "=="), ("{SSHA512}", 86, "=="), ("{MD5}", 22, "==")]
+        )
+    ],
+)
+def test_ldap_and_htpasswd_digests(text: str) -> None:
+    """`{SHA}`, `{SSHA}`, `{SSHA512}`, `{MD5}` digests (htpasswd -s, LDAP userPassword) are hidden as the
+    other password hashes are, under any key; the scheme's name alone stays."""
+    for line in (f"bob:{text}", f"userPassword: {text}", f"hash={text} ok"):
+        assert text[-20:] not in redact_text(line)
+    assert redact_text("see {SHA} in the docs") == "see {SHA} in the docs"
+
+
+@pytest.mark.parametrize("payload", ["e30", "eyJzdWIiOiIxIn0", "cGxhaW4gdGV4dA", "W10", "eyJ" + "a" * 3000])
+def test_jws_of_any_payload(payload: str) -> None:
+    """A JWS whose payload is not a JSON object's `eyJ` (`{}` is `e30`, a list, plain text) is hidden."""
+    token = f"eyJhbGciOiJIUzI1NiJ9.{payload}.Fk9sig_-x"
+    assert redact_text(f"bearer? {token} done") == f"bearer? {REDACTED} done"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("AUTH a " * 32768, id="auth-words"),
+        pytest.param('> AUTH "' * 16384, id="auth-quotes"),
+        pytest.param("rabbitmqctl -n " * 16384, id="rabbitmqctl"),
+        pytest.param("htpasswd -b -b " * 4096, id="htpasswd"),
+        pytest.param("echo a:b " * 16384, id="echo"),
+        pytest.param("smbclient -U a " * 4096, id="smbclient"),
+        pytest.param("net user a " * 16384, id="net-user"),
+        pytest.param("otp code " * 16384, id="codes"),
+        pytest.param("token=SecretStr(' " * 4096, id="wrappers"),
+        pytest.param("{SSHA}" + "a" * 262144, id="ldap-digest"),
+        pytest.param("eyJhbGciOi." * 16384, id="jws-heads"),
+        pytest.param("│ 'password':\n│ " * 4096, id="wrapped-values"),
+        pytest.param("password = '" + "a" * 8000 + " │\n" * 64, id="cut-strings"),
+    ],
+)
+def test_command_and_code_rules_cost_linear_time(text: str) -> None:
+    """The positional-password, one-time-code, wrapper, digest and cut-string rules cost about 4x for
+    4x the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
