@@ -572,6 +572,18 @@ def _last_segment(key: str) -> str:
     return last if any(c.isalpha() for c in last) else key
 
 
+# Words that, unquoted after `password:` / `token=` in free text, tell what happened to the secret.
+_STATUS_WORDS: Final = frozenset(
+    {
+        "reset", "changed", "change", "updated", "update", "expired", "expires", "expiring", "rotated",
+        "rotation", "rotate", "required", "missing", "invalid", "incorrect", "wrong", "accepted", "rejected",
+        "denied", "ok", "okay", "set", "unset", "not", "must", "should", "cannot", "too", "is", "was", "has",
+        "will", "does", "did", "empty", "blank", "hidden", "masked", "verified", "mismatch", "valid",
+        "provided", "supplied", "sent", "stored", "saved", "generated", "created", "removed", "deleted",
+        "disabled", "enabled", "locked", "unlocked", "failed", "succeeded", "successful", "successfully",
+        "pending", "unchanged", "refreshed", "revoked",
+    }
+)  # fmt: skip
 # Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
 _PHRASE_WORDS: Final = _SECRET_WORDS - {
     "token", "apikey", "key", "credential", "credentials", "creds", "auth", "authorization", "private",
@@ -657,6 +669,13 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
+        if (
+            not structured
+            and end == vend
+            and value in (value.lower(), value.capitalize())
+            and value.lower() in _STATUS_WORDS
+        ):
+            continue  # `password: reset link sent`, `secret: rotated by vault`: a status, not the secret
         if end == vend and ":" in match["sep"] and not structured and _names_a_phrase(words):
             end = _phrase_end(text, value, end)  # `secret: my very secret phrase`: the words after it too
         hidden = end

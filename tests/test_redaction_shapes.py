@@ -1376,3 +1376,35 @@ def test_command_and_code_rules_cost_linear_time(text: str) -> None:
         return best
 
     assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"{key}{sep}{status}", id=f"{key}{sep.strip()}{status.split()[0]}")
+        for key in ("password", "Password", "secret", "token", "db_password", "api_token")
+        for sep in (": ", "=")
+        for status in (
+            "reset link sent to user 42",
+            "changed successfully",
+            "rotated by vault at 10:20",
+            "too short (min 12)",
+            "not set",
+            "must contain a digit",
+            "expired 3 days ago",
+            "revoked",
+        )
+    ],
+)
+def test_status_lines_about_a_secret_stay(text: str) -> None:
+    """`password: reset link sent`, `token=revoked`: an unquoted status word after a secret's key says
+    what happened to it, and the line stays readable (it lost its first word before)."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["password: 'changed'", 'token="revoked"', "password: reset9", "secret: rEset"]
+)
+def test_quoted_or_secret_looking_values_after_a_key_still_hide(text: str) -> None:
+    """A quoted value, or a word with a digit or a capital, after a secret's key is still hidden."""
+    assert REDACTED in redact_text(text)
