@@ -339,9 +339,22 @@ _POSITIONAL_PASSWORD: Final = re.compile(
     r"(?P<q2>[\"']?)(?P<htpasswd>[^\s\"']{1,512})(?P=q2)"
     r"|\becho[ \t]{1,8}(?P<q3>[\"']?)[^\s:\"']{1,64}:(?P<chpasswd>[^\s\"']{1,512})(?P=q3)[ \t]{0,8}\|"
     r"[ \t]{0,8}(?:sudo[ \t]{1,8})?chpasswd\b"
+    r"|\becho[ \t]{1,8}(?P<q4>[\"']?)(?P<stdin>[^\s\"'|]{1,512})(?P=q4)[ \t]{0,8}\|"
+    r"[^\n|]{0,256}?--password-stdin"
     r"|(?i:\bnet[ \t]{1,8}user)[ \t]{1,8}[^\s/*]{1,256}[ \t]{1,8}(?P<netuser>[^\s/*\"'][^\s\"']{0,511})"
     r"|\bsmbclient\b[^\n]{0,256}?[ \t]-U[ \t]{0,8}[^\s%]{1,256}%(?P<smb>[^\s\"']{1,512})"
 )
+# An interactive session printing an expression named like a secret, its value on the next line:
+# `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
+_PROMPT_EXPRESSION: Final = re.compile(
+    r"(?m)^[ \t]{0,8}(?:\(Pdb\)[ \t]{1,8}(?:pp?[ \t]{1,8}|print\()|>>>[ \t]{1,8}(?:print\()?"
+    r"|In[ \t]\[[0-9]{1,6}\]:[ \t]{1,8})"
+    r"(?P<name>[A-Za-z_][\w.]{0,127})\)?[ \t]*\r?\n(?:Out\[[0-9]{1,6}\]:[ \t]{1,8})?(?P<value>[^\n]{1,4096})"
+)
+# A tool's `config set KEY VALUE` (`aws configure set aws_secret_access_key X`, `npm config set
+# _authToken X`, Redis `CONFIG SET requirepass X`).
+_CONFIG_SET: Final = re.compile(r"(?i)\b(?:configure|config)[ \t]{1,8}set[ \t]")
+_ARGUMENT: Final = re.compile(r"[ \t]{0,8}(?P<arg>\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"']{1,4096})")
 # A one-time or recovery code told in a line: `OTP code: 482913`, `verification code is 123456`.
 _ONE_TIME_CODE: Final = re.compile(
     r"(?i)\b(?:(?:otp|totp|hotp)(?:[ \t_-]codes?)?|one[- ]time[ \t](?:pass(?:word|code)|code)"
@@ -444,7 +457,7 @@ _PAIRED_SECRET: Final = re.compile(
 # <password>x</password>, <ns:ClientSecret>x</ns:ClientSecret>: an element named like a secret key.
 _XML_ELEMENT: Final = re.compile(
     r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?:[ \t][^<>]{0,512})?>"
-    r"(?P<value>[^<]{1,4096})</(?P=tag)>"
+    r"(?:<!\[CDATA\[(?P<cdata>(?:[^\]]|\](?!\]>)){1,4096})\]\]>|(?P<value>[^<]{1,4096}))</(?P=tag)>"
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
 # settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
@@ -590,18 +603,19 @@ _PHRASE_WORDS: Final = _SECRET_WORDS - {
     "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass",
 }  # fmt: skip
 # The words that go on after `password: first`, up to the next `key:` / `key=`, a comma, semicolon,
-# bracket or quote, or the line's end.
-_PHRASE_REST: Final = re.compile(r"(?:[ \t]{1,4}(?![^\s:=]{1,128}[:=])[^\s,;\"'()\[\]{}<>|]{1,256}){1,16}")
+# bracket, quote or `#` comment, or the line's end.
+_PHRASE_REST: Final = re.compile(r"(?:[ \t]{1,4}(?![^\s:=]{1,128}[:=]|#)[^\s,;\"'()\[\]{}<>|]{1,256}){1,16}")
 
 
 def _names_a_phrase(words: list[str]) -> bool:
     return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
 
 
-def _phrase_end(text: str, first: str, end: int) -> int:
-    """The end of a passphrase whose first word is `first`: a word shaped like a credential is the whole
-    secret (`passwd: hunter2 for bob`), a plain word begins a phrase of them."""
-    if _looks_secret_word(first):
+def _phrase_end(text: str, first: str, end: int, setting: bool) -> int:
+    """The end of a passphrase whose first word is `first`: in prose a word shaped like a credential is
+    the whole secret (`passwd: hunter2 for bob`), a plain word begins a phrase of them; on a setting's
+    line the value is all its words."""
+    if _looks_secret_word(first) and not setting:
         return end
     rest = _PHRASE_REST.match(text, end)
     return end if rest is None else end + len(rest.group().rstrip(".!?"))
@@ -644,7 +658,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 hidden = long_value[1]
                 yield Finding(*long_value, "key_value")
                 continue
-        if found is None and not weak:
+        if found is None and (not weak or words[-1:] == ["auth"]):  # requests' `auth=('bob', 'pw')`
             container = _CONTAINER.match(text, match.end())  # `'auth': ('bob', 'pw')`: hidden whole
             if container is not None:
                 hidden = container.end() - 1
@@ -676,8 +690,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             and value.lower() in _STATUS_WORDS
         ):
             continue  # `password: reset link sent`, `secret: rotated by vault`: a status, not the secret
-        if end == vend and ":" in match["sep"] and not structured and _names_a_phrase(words):
-            end = _phrase_end(text, value, end)  # `secret: my very secret phrase`: the words after it too
+        if end == vend and not structured and _names_a_phrase(words):
+            # `secret: my very secret phrase`: the words after it too; the whole value of a setting
+            # line (`password = two words` in INI or TOML, `password: a b` in YAML)
+            setting = not text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+            if ":" in match["sep"] or (setting and match["sep"].startswith((" ", "\t"))):
+                end = _phrase_end(text, value, end, setting)
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
@@ -888,6 +906,34 @@ def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
                 yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "short_password_flag")
 
 
+def _prompt_expression(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PROMPT_EXPRESSION.finditer(text):
+        found = _value_finding(text, *match.span("value"), "prompt_expression")
+        if _names_secret(redactor, match["name"], text[found.start : found.end]):
+            yield found
+
+
+def _config_set(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The argument after a secret's name in a `config set` command line (flags and their arguments
+    may come between: `aws configure set --profile prod aws_session_token X`)."""
+    for match in _CONFIG_SET.finditer(text):
+        position, previous = match.end(), ""
+        for _ in range(8):  # arguments of the command, at most
+            argument = _ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            found = _value_finding(text, *argument.span("arg"), "config_set")
+            name = previous.rsplit(":", 1)[-1]  # `//registry.npmjs.org/:_authToken`
+            if (
+                name
+                and not name.startswith("-")
+                and _names_secret(redactor, name, text[found.start : found.end])
+            ):
+                yield found
+                break
+            previous, position = argument["arg"], argument.end()
+
+
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _REDIS_AUTH_LINE.finditer(text):
         yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
@@ -895,7 +941,8 @@ def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
-        name = next(g for g in ("rabbit", "htpasswd", "chpasswd", "netuser", "smb") if match[g] is not None)
+        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb")
+        name = next(group for group in groups if match[group] is not None)
         if match.group(name) != REDACTED:
             yield Finding(*match.span(name), "positional_password")
 
@@ -908,11 +955,12 @@ def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _XML_ELEMENT.finditer(text):
-        key, value = match["key"], match["value"]
+        group = "value" if match["value"] is not None else "cdata"  # `<![CDATA[x]]>`: its content
+        key, value = match["key"], match[group]
         if not redactor.is_secret_key(key) or _is_kept(value.strip(), key, text, match.end()):
             continue
         if redactor.is_secret_key(key, in_text=True) or _looks_secret(value.strip()):
-            yield Finding(*match.span("value"), "xml_element")
+            yield Finding(*match.span(group), "xml_element")
 
 
 def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -1185,10 +1233,12 @@ DEFAULT_RULES: Final = (
     ),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule("prompt_expression", _prompt_expression, ("(pdb)", ">>>", "in [")),
+    Rule("config_set", _config_set, ("set",)),
     Rule(
         "positional_password",
         _positional_password,
-        ("rabbitmqctl", "htpasswd", "chpasswd", "net user", "smbclient"),
+        ("rabbitmqctl", "htpasswd", "chpasswd", "password-stdin", "net user", "smbclient"),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
     _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),

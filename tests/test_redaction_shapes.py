@@ -1408,3 +1408,95 @@ def test_status_lines_about_a_secret_stay(text: str) -> None:
 def test_quoted_or_secret_looking_values_after_a_key_still_hide(text: str) -> None:
     """A quoted value, or a word with a digit or a capital, after a secret's key is still hidden."""
     assert REDACTED in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(name=name, value=repr(secret)), secret, id=f"{n}-{name}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "(Pdb) p {name}\n{value}\n(Pdb) c",
+                "(Pdb) pp settings.{name}\n{value}",
+                ">>> {name}\n{value}\n>>> exit()",
+                ">>> print({name})\n{value}",
+                "In [3]: {name}\nOut[3]: {value}\n\nIn [4]: ",
+            ]
+        )
+        for name in ("password", "api_token", "client_secret")
+        for secret in _fake_secrets(n + len(name), blanks=True)[::2]
+    ],
+)
+def test_values_an_interactive_session_prints(text: str, secret: str) -> None:
+    """pdb's `p password`, the REPL's `>>> api_key` and IPython's `In [3]: token` print the value on the
+    next line: it is hidden, the prompt and the expression stay."""
+    _assert_hidden(text, secret, [">>> " if ">>>" in text else "In [" if "In [" in text else "(Pdb) "])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [">>> key\n'user:42'", ">>> tokens\n['a', 'b']", "(Pdb) p count\n3", "In [1]: session\nOut[1]: <S>"],
+)
+def test_other_values_an_interactive_session_prints_stay(text: str) -> None:
+    """An expression that names no secret, or a weak name with an id or an object, stays as printed."""
+    assert redact_text(text) == text
+
+
+_TOOL_SHAPES = [
+    ("aws configure set aws_secret_access_key {secret}", "aws configure set aws_secret_access_key "),
+    ("aws configure set --profile prod aws_session_token {secret}", "--profile prod aws_session_token "),
+    ("npm config set //registry.npmjs.org/:_authToken {secret}", "/:_authToken "),
+    ('redis-cli CONFIG SET requirepass "{secret}"', 'CONFIG SET requirepass "'),
+    ("echo {secret} | docker login -u bob --password-stdin ghcr.io", "| docker login -u bob"),
+    ("<password><![CDATA[{secret}]]></password>", "<password><![CDATA["),
+    ("requests.get(url, auth=('bob', '{secret}'), timeout=5)", "timeout=5"),
+    ("password = {secret} # dev", "# dev"),
+    ("[db]\n  secret: {secret}\n  host: db", "host: db"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param(shape.format(secret=secret), secret, kept, id=f"{n}-{len(secret)}")
+        for n, (shape, kept) in enumerate(_TOOL_SHAPES)
+        for secret in _fake_secrets(n, blanks='{secret}"' in shape or "secret: {" in shape or "= {" in shape)
+    ],
+)
+def test_secrets_set_by_tools_and_in_setting_lines(text: str, secret: str, kept: str) -> None:
+    """`config set KEY VALUE`, `echo X | ... --password-stdin`, XML CDATA, requests' `auth=(user, pw)`
+    and an INI/TOML/YAML setting line whose value has blanks lose the secret; the rest stays."""
+    _assert_hidden(text, secret, [kept])
+
+
+def test_git_config_and_prose_about_setting_a_token_stay() -> None:
+    """`git config set user.name bob` and `set token expiry to 3600` set nothing secret."""
+    for text in ("git config set user.name bob", "set token expiry to 3600", "password = hunter2  # dev"):
+        assert redact_text(text).split("=")[0] == text.split("=")[0]
+    assert redact_text("password = hunter2  # dev") == f"password = {REDACTED}  # dev"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("(Pdb) p password\n" * 16384, id="pdb"),
+        pytest.param(">>> a\n" * 32768, id="repl"),
+        pytest.param("config set a " * 16384, id="config-set"),
+        pytest.param("echo a | " * 16384, id="stdin"),
+        pytest.param("<password><![CDATA[" + "]" * 100000, id="cdata"),
+        pytest.param("password = a" + " b" * 65536, id="setting-line"),
+    ],
+)
+def test_prompt_and_tool_rules_cost_linear_time(text: str) -> None:
+    """The interactive-prompt, config-set, stdin, CDATA and setting-line rules cost about 4x for 4x
+    the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
