@@ -226,8 +226,8 @@ _QUOTED: Final = (
     r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}(?:\\\"|$)"  # \"value\" (JSON inside a JSON string)
     r"|\\'(?:[^'\\\n]|\\[^'\n]){0,4096}(?:\\'|$)"
     # a string a table or a pretty-printer cut (`'abc…` then the border `│`) ends at the border or line
-    r"|\"(?:[^\"\\\n│]|\\.){0,4096}(?:\"|$|(?=[ \t]{0,256}(?:│|\r?\n)))"
-    r"|'(?:[^'\\\n│]|\\.){0,4096}(?:'|$|(?=[ \t]{0,256}(?:│|\r?\n)))"
+    r"|\"(?:[^\"\\\n│]|\\.){0,4096}(?:\"|$|(?=│|\r?\n))"
+    r"|'(?:[^'\\\n│]|\\.){0,4096}(?:'|$|(?=│|\r?\n))"
     r"|\{[^{}\n]{0,4096}\}"  # ODBC: Pwd={va;lue}
     r"|\$\{[^{}\s]{0,256}\}"  # ${VARIABLE}: a placeholder, kept whole so that it is recognised
 )
@@ -270,7 +270,7 @@ _PROMPT_ANSWER: Final = re.compile(
 # A .pgpass line, `host:port:database:user:password` (each field may be `*`; `\:` escapes a colon):
 # the fifth field, when the line holds no more.
 _PGPASS_LINE: Final = re.compile(
-    r"(?m)(?:^|(?<=[\s\"']))(?:\*|[\w.\-]{0,252}[A-Za-z.][\w.\-]{0,252}):(?:[0-9]{1,5}|\*)"
+    r"(?m)(?:^|(?<=[\s\"']))(?:\*|(?=[\w.\-]{0,252}[A-Za-z.])[\w.\-]{1,253}):(?:[0-9]{1,5}|\*)"
     r"(?::(?:[^\s:\\]|\\.){1,128}){2}:(?P<secret>(?:[^\s:\\]|\\.){1,512})(?=[\s\"']|\Z)"
 )
 _PGPASS_TRIGGERS: Final = ("pgpass", ":5432:", ":*:")

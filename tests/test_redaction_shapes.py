@@ -1500,3 +1500,27 @@ def test_prompt_and_tool_rules_cost_linear_time(text: str) -> None:
         return best
 
     assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("pgpass " + ("a" * 500 + " ") * 128, id="pgpass-long-words"),
+        pytest.param(":5432: " + ("a" * 300 + "\n") * 200, id="pgpass-long-lines"),
+        pytest.param(("password='" + " " * 5000 + "x\n") * 12, id="unclosed-quotes-of-blanks"),
+        pytest.param(("'password': '" + " " * 5000) * 10, id="unclosed-quoted-keys"),
+    ],
+)
+def test_long_runs_under_the_new_patterns_cost_linear_time(text: str) -> None:
+    """Long words before a `.pgpass`-like colon and long runs of blanks in an unclosed quoted value cost
+    about 4x for 4x the text (the patterns read each run once, not once per split of it)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
