@@ -542,6 +542,12 @@ def _code_references() -> list[str]:
             f"wtoken = {cls}{{{hash_} token=Token{{{hash_[::-1]} ActivityRecord{{{hash_} u0}}}}}}",
             f"Token: Token {{ kind: {cls}, service: 10.0.0.{line % 250}:2834{line % 10} }}",
         ]
+    for value in ("a1b2c3d4", "eu-west-1", "user:42", "8d3f0c2e-1b4a"):
+        lines += [
+            f"KeyError: '{value}'",
+            f"    raise KeyError(key)\nKeyError: '{value}'\n",
+            f"AuthError: {value}x9",
+        ]
     for weak in ("Session", "Private", "Auth", "Signature"):
         for noun in _NOUNS_AFTER_WEAK:
             lines.append(f"[{weak}{noun}:ZooKeeperServer@{rng.randint(1, 999)}] - Expiring 0x24ede63a01b003b")
@@ -552,7 +558,7 @@ def _code_references() -> list[str]:
 def test_code_references_that_name_secrets_stay(text: str) -> None:
     """A Java frame (`Token.method:374`, `TokenService.java:42`), a file name, an object printed as
     `pkg.Class@hash` or `Class{hash ...}`, and a key whose weak word is followed by another noun
-    (`SessionTracker:Server@325`) are not secrets: the line stays as written."""
+    (`SessionTracker:Server@325`, `KeyError: 'a1b2c3d4'`) are not secrets: the line stays as written."""
     assert redact_text(text) == text
 
 
