@@ -368,8 +368,9 @@ _SHORT_PASSWORD: Final = re.compile(
 )
 # curl -u user:password, --proxy-user user:password
 _USER_PASSWORD_FLAG: Final = re.compile(
-    r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)[\"']?[^\s:\"']{1,256}"
-    r":(?P<secret>[^\s\"']{1,512})"
+    r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)"
+    r"(?:(?P<uq>[\"'])[^\s:\"']{1,256}:(?P<quoted>[^\"'\n]{1,512})(?P=uq)"  # `-u "bob:two words"`
+    r"|[^\s:\"']{1,256}:(?P<secret>[^\s\"']{1,512}))"
 )
 _ORACLE: Final = re.compile(
     r"(?i)(?:jdbc:oracle:\w{1,16}:|\bsqlplus\s{1,8}(?:-\w{1,16}\s{1,8}){0,4})"
@@ -761,7 +762,8 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _FLAG_VALUE.finditer(text):
         if not redactor.is_secret_key(match["key"]):
             continue
-        found = (_QUOTED_VALUE if match["q"] else _FLAG_BARE_VALUE).match(text, match.end())
+        quoted = match["q"] or text.startswith(_QUOTE_OPENERS, match.end())  # `--password "two words"`
+        found = (_QUOTED_VALUE if quoted else _FLAG_BARE_VALUE).match(text, match.end())
         if found is None or not found.group():
             continue
         vstart, vend = found.span()
@@ -932,6 +934,11 @@ def _config_set(redactor: Redactor, text: str) -> Iterator[Finding]:
                 yield found
                 break
             previous, position = argument["arg"], argument.end()
+
+
+def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _USER_PASSWORD_FLAG.finditer(text):
+        yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "user_password_flag")
 
 
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1241,7 +1248,7 @@ DEFAULT_RULES: Final = (
         ("rabbitmqctl", "htpasswd", "chpasswd", "password-stdin", "net user", "smbclient"),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
-    _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
+    Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),

@@ -1530,3 +1530,28 @@ def test_long_runs_under_the_new_patterns_cost_linear_time(text: str) -> None:
         return best
 
     assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(q=q, secret=secret), secret, id=f"{n}-{q}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "deploy --password {q}{secret}{q} --verbose",
+                "app --api-key {q}{secret}{q}",
+                "vault write auth --client-secret {q}{secret}{q} -f",
+                "curl -u {q}bob:{secret}{q} https://api.example",
+                "curl --proxy-user {q}bob:{secret}{q} https://api.example",
+            ]
+        )
+        for q in ('"', "'")
+        for secret in _fake_secrets(n, blanks=True)
+        if q not in secret
+    ],
+)
+def test_quoted_values_of_secret_flags(text: str, secret: str) -> None:
+    """A quoted value after a secret flag given apart (`--password "x"`, `curl -u "bob:two words"`) is
+    hidden whole; main hid none of the first and only the first word of the second."""
+    _assert_hidden(text, secret, [text.split(" ")[0]])
+    assert redact_text('ls --color "auto" --password ""') == 'ls --color "auto" --password ""'
