@@ -21,9 +21,10 @@ from typing import Any, Final, TextIO
 
 from shipper.connection import Deployment
 from shipper.exceptions import ConfigurationError
-from shipper.redaction import Finding, Redactor, options_from_config
+from shipper.redaction import REDACTED, Finding, Redactor, options_from_config
 
 SECRET_KEY_RULE: Final = "secret_key"  # a whole value hidden because its key (or pair name) is secret
+REPEATED_RULE: Final = "repeated_secret"  # a copy of a secret found in another field of the document
 _PLAIN_MARKS: Final = ("⟦", "⟧")
 _TERMINAL_MARKS: Final = ("\x1b[7m", "\x1b[27m")
 
@@ -70,8 +71,32 @@ def _diff(redactor: Redactor, before: Any, after: Any, path: str) -> Iterator[Hi
         text = before if isinstance(before, str) else json.dumps(before)
         spans = redactor.findings(text) if isinstance(before, str) else []
         if not spans or redactor.redact_text(text) != after:
-            spans = [Finding(0, len(text), SECRET_KEY_RULE)]
+            laid = _laid_over(text, after) if isinstance(after, str) and after != REDACTED else None
+            spans = laid or [Finding(0, len(text), SECRET_KEY_RULE)]
         yield Hidden(path, text, tuple(spans))
+
+
+def _laid_over(text: str, redacted: str) -> list[Finding] | None:
+    """Where `[REDACTED]` stands in a text that the document pass changed beyond its own rules (a
+    secret found in another field, hidden here too), by laying the redacted text over it; None if
+    it does not fit."""
+    pieces = redacted.split(REDACTED)
+    if len(pieces) < 2 or not text.startswith(pieces[0]):
+        return None
+    spans: list[Finding] = []
+    position = len(pieces[0])
+    for number, piece in enumerate(pieces[1:], start=2):
+        if number == len(pieces):
+            end = len(text) - len(piece)
+            if end < position or not text.endswith(piece):
+                return None
+        else:
+            end = text.find(piece, position + 1) if piece else -1
+            if end < 0:
+                return None
+        spans.append(Finding(position, end, REPEATED_RULE))
+        position = end + len(piece)
+    return spans
 
 
 def highlight(value: str, findings: tuple[Finding, ...], marks: tuple[str, str]) -> str:

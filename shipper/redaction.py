@@ -6,7 +6,8 @@ what the text, argv list, mapping or whole ECS document looks like with them hid
 `redact_document` is the one pass over a finished document: every string at any depth goes through
 the text rules, and in the free-form parts (`extra`, `logloop.context`, `logloop.env.vars`) a key
 that names a secret hides its whole value, as does a `[name, value]` pair or a `{"name": ...,
-"value": ...}` object whose name does.
+"value": ...}` object whose name does; a secret found in one field (or one place of a text) is then
+hidden wherever else it stands, where nothing names it (a traceback's locals, then the message).
 
 The rule that must not be broken: a secret is replaced by `[REDACTED]` whatever its value, so two
 events that differ only by a secret read the same (and group the same) after redaction. Keys,
@@ -39,6 +40,7 @@ _SECRET_WORDS: Final = frozenset(
         "key", "credential", "credentials", "creds", "auth", "authorization", "private", "privkey",
         "session", "sessionid", "cookie", "cookies", "signature", "sig",
         "requirepass", "masterauth",  # Redis's password directives (redis.conf, CONFIG SET)
+        "otp", "totp", "hotp",  # one-time passwords
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
         "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
@@ -54,6 +56,7 @@ _SECRET_SUFFIXES: Final = (
 _SECRET_COMPOUNDS: Final = (
     "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
     "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse",
+    "mfacode", "verificationcode", "recoverycode", "backupcode", "twofactorcode",  # one-time codes
 )  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
@@ -107,8 +110,18 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
     return any(compound in joined for compound in _SECRET_COMPOUNDS)
 
 
+# After a weak word, the words that still name the value itself (`auth_code`, `session_data`); any
+# other last word names something else (`SessionTracker`, `auth_method`, `PrivateInfoStore`).
+_WEAK_TAILS: Final = frozenset(
+    {"id", "ids", "code", "codes", "data", "value", "values", "string", "str", "hash"}
+)
+
+
 def _is_weak_key(words: list[str]) -> bool:
-    """A key that names a secret only in the looser reading (`key`, `session`, `auth`)."""
+    """A key that names a secret only in the looser reading (`key`, `session`, `auth`), with the weak
+    word last or before a word for its value (`auth_code`), not before another noun (`SessionTracker`)."""
+    if not words or not (words[-1] in _WEAK_IN_TEXT or words[-1] in _WEAK_TAILS):
+        return False
     return _default_secret_key(words, False) and not _default_secret_key(words, True)
 
 
@@ -119,7 +132,7 @@ _NOT_A_VALUE: Final = frozenset(
 )
 _PLACEHOLDER: Final = re.compile(
     r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]|\{[^{}]*\}|\$\{?[A-Za-z_]\w*\}?"
-    r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}"
+    r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}|\?|\$[0-9]{1,4}"  # `?`, `$1`: a SQL statement's parameters
 )
 _DOTTED_NAME: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{20,}")
@@ -169,6 +182,27 @@ class Rule:
     name: str
     find: FindFn
     triggers: tuple[str, ...] = ()
+    # whether a lower-cased text holds a trigger: one `in` for one word, one search of an alternation
+    # for more (a generator over the words cost a third of a line's redaction once rules were many)
+    applies: Callable[[str], bool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.triggers:
+            applies: Callable[[str], bool] = _always
+        elif len(self.triggers) == 1:
+            applies = _contains(self.triggers[0])
+        else:
+            search = re.compile("|".join(map(re.escape, self.triggers))).search
+            applies = lambda text: search(text) is not None  # noqa: E731
+        object.__setattr__(self, "applies", applies)
+
+
+def _always(_: str) -> bool:
+    return True
+
+
+def _contains(word: str) -> Callable[[str], bool]:
+    return lambda text: word in text
 
 
 def _pattern_rule(name: str, pattern: re.Pattern[str], triggers: tuple[str, ...]) -> Rule:
@@ -191,8 +225,9 @@ _KEY_START: Final = r"(?<![\w.\-])(?:b(?=\\?[\"']))?"
 _QUOTED: Final = (
     r"\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}(?:\\\"|$)"  # \"value\" (JSON inside a JSON string)
     r"|\\'(?:[^'\\\n]|\\[^'\n]){0,4096}(?:\\'|$)"
-    r"|\"(?:[^\"\\\n]|\\.){0,4096}(?:\"|$)"
-    r"|'(?:[^'\\\n]|\\.){0,4096}(?:'|$)"
+    # a string a table or a pretty-printer cut (`'abc…` then the border `│`) ends at the border or line
+    r"|\"(?:[^\"\\\n│]|\\.){0,4096}(?:\"|$|(?=│|\r?\n))"
+    r"|'(?:[^'\\\n│]|\\.){0,4096}(?:'|$|(?=│|\r?\n))"
     r"|\{[^{}\n]{0,4096}\}"  # ODBC: Pwd={va;lue}
     r"|\$\{[^{}\s]{0,256}\}"  # ${VARIABLE}: a placeholder, kept whole so that it is recognised
 )
@@ -225,6 +260,20 @@ _KEY_SPACE_VALUE: Final = re.compile(
     r"[ \t]{1,8}(?:(?:is|was|of|=):?[ \t]{1,8})?"
     rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
 )
+# A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,
+# `Password for 'https://bob@host': X` (a colon then a blank ends the prompt; the answer is the rest of
+# the line).
+_PROMPT_ANSWER: Final = re.compile(
+    r"(?i)(?<![\w.\-])(?:pass(?:word|phrase)|pin|passcode)[ \t]{1,8}for[ \t][^\n]{1,256}?:[ \t]{1,8}"
+    r"(?P<secret>[^\s][^\n]{0,511})"  # the answer is the rest of the line, blanks and all
+)
+# A .pgpass line, `host:port:database:user:password` (each field may be `*`; `\:` escapes a colon):
+# the fifth field, when the line holds no more.
+_PGPASS_LINE: Final = re.compile(
+    r"(?m)(?:^|(?<=[\s\"']))(?:\*|(?=[\w.\-]{0,252}[A-Za-z.])[\w.\-]{1,253}):(?:[0-9]{1,5}|\*)"
+    r"(?::(?:[^\s:\\]|\\.){1,128}){2}:(?P<secret>(?:[^\s:\\]|\\.){1,512})(?=[\s\"']|\Z)"
+)
+_PGPASS_TRIGGERS: Final = ("pgpass", ":5432:", ":*:")
 _HEADER: Final = re.compile(
     r"(?i)(?<![\w\-])(?:b(?=\\?[\"']))?(?P<kq>\\?[\"'])?(?P<key>(?:proxy-)?authorization|(?:set-)?cookie)"
     r"(?(kq)(?P=kq))"
@@ -256,23 +305,72 @@ _QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
-_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|login|sshpass)\b")
+_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|mongo\w{0,16}|login|sshpass)\b")
 # The value of a short password flag (`-pX`, `-p X`, `-a X`): not a flag itself, to a blank or quote.
 _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 # redis-cli -a SECRET: its `-a` is the password (elsewhere `-a` is "all", "append"...).
 _A_IS_PASSWORD: Final = re.compile(r"(?i)\bredis-cli\b")
-_SHORT_A_PASSWORD: Final = re.compile(rf"(?<![\w\-])-a[ \t]{{1,8}}(?P<q>[\"']?){_FLAG_SECRET}(?P=q)")
+# ...or a quoted one, blanks and all (`redis-cli -a "two words"`, `sshpass -p 'x'`).
+_FLAG_QUOTED_SECRET: Final = r"(?P<fq>[\"'])(?P<quoted>[^\"'\n]{1,512})(?P=fq)"
+_SHORT_A_PASSWORD: Final = re.compile(
+    rf"(?<![\w\-])-a[ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
+)
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = re.compile(
     r'"AUTH"(?:[ \t]{1,8}"(?:[^"\\\n]|\\.){0,256}")?[ \t]{1,8}"(?P<secret>(?:[^"\\\n]|\\.){1,4096})"'
 )
+# The same typed at a Redis prompt or in a script: `AUTH password`, `AUTH user password`, alone on its
+# line (or after `host:6379> `), so that `AUTH failed for client 7` stays.
+_REDIS_AUTH_LINE: Final = re.compile(
+    r"(?m)(?:^|(?<=> ))[ \t]{0,8}AUTH(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
+    r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"']{1,512}))[ \t]*\r?$"
+)
+# Commands that take a password as a positional argument: `rabbitmqctl add_user bob X`, `htpasswd -b
+# file bob X` (`-nb bob X` without a file), `echo 'bob:X' | chpasswd`, `net user bob X /add`,
+# `smbclient -U bob%X`.
+_POSITIONAL_PASSWORD: Final = re.compile(
+    r"\brabbitmqctl(?:[ \t]{1,8}-[^\s]{1,64}(?:[ \t]{1,8}[^\s\-][^\s]{0,255})?){0,4}[ \t]{1,8}"
+    r"(?:add_user|change_password|authenticate_user)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q1>[\"']?)"
+    r"(?P<rabbit>[^\s\"']{1,512})(?P=q1)"
+    r"|\bhtpasswd(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}?[ \t]{1,8}"
+    r"(?:-(?=[A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -nb user pw
+    r"|-(?![A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -b file user pw
+    r"[ \t]{1,8}[^\s\-][^\s]{0,1023})[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
+    r"(?P<q2>[\"']?)(?P<htpasswd>[^\s\"']{1,512})(?P=q2)"
+    r"|\becho[ \t]{1,8}(?P<q3>[\"']?)[^\s:\"']{1,64}:(?P<chpasswd>[^\s\"']{1,512})(?P=q3)[ \t]{0,8}\|"
+    r"[ \t]{0,8}(?:sudo[ \t]{1,8})?chpasswd\b"
+    r"|\becho[ \t]{1,8}(?P<q4>[\"']?)(?P<stdin>[^\s\"'|]{1,512})(?P=q4)[ \t]{0,8}\|"
+    r"[^\n|]{0,256}?--password-stdin"
+    r"|(?i:\bnet[ \t]{1,8}user)[ \t]{1,8}[^\s/*]{1,256}[ \t]{1,8}(?P<netuser>[^\s/*\"'][^\s\"']{0,511})"
+    r"|\bsmbclient\b[^\n]{0,256}?[ \t]-U[ \t]{0,8}[^\s%]{1,256}%(?P<smb>[^\s\"']{1,512})"
+)
+# An interactive session printing an expression named like a secret, its value on the next line:
+# `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
+_PROMPT_EXPRESSION: Final = re.compile(
+    r"(?m)^[ \t]{0,8}(?:\(Pdb\)[ \t]{1,8}(?:pp?[ \t]{1,8}|print\()|>>>[ \t]{1,8}(?:print\()?"
+    r"|In[ \t]\[[0-9]{1,6}\]:[ \t]{1,8})"
+    r"(?P<name>[A-Za-z_][\w.]{0,127})\)?[ \t]*\r?\n(?:Out\[[0-9]{1,6}\]:[ \t]{1,8})?(?P<value>[^\n]{1,4096})"
+)
+# A tool's `config set KEY VALUE` (`aws configure set aws_secret_access_key X`, `npm config set
+# _authToken X`, Redis `CONFIG SET requirepass X`).
+_CONFIG_SET: Final = re.compile(r"(?i)\b(?:configure|config)[ \t]{1,8}set[ \t]")
+_ARGUMENT: Final = re.compile(r"[ \t]{0,8}(?P<arg>\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"']{1,4096})")
+# A one-time or recovery code told in a line: `OTP code: 482913`, `verification code is 123456`.
+_ONE_TIME_CODE: Final = re.compile(
+    r"(?i)\b(?:(?:otp|totp|hotp)(?:[ \t_-]codes?)?|one[- ]time[ \t](?:pass(?:word|code)|code)"
+    r"|(?:verification|security|mfa|2fa"
+    r"|two[- ]factor|recovery|backup|sms|login)[ \t_-]codes?)(?:[ \t]{1,8}(?:is|was))?(?:[ \t]{0,8}[:=])?"
+    r"[ \t]{1,8}(?P<secret>(?=[A-Za-z\-]{0,12}[0-9])[A-Za-z0-9]{4,12}(?:-[A-Za-z0-9]{4,12}){0,3})\b"
+)
 _SHORT_PASSWORD: Final = re.compile(
-    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?" + _FLAG_SECRET
+    r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
+    rf"(?:(?(q)(?!)|{_FLAG_QUOTED_SECRET})|{_FLAG_SECRET})"
 )
 # curl -u user:password, --proxy-user user:password
 _USER_PASSWORD_FLAG: Final = re.compile(
-    r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)[\"']?[^\s:\"']{1,256}"
-    r":(?P<secret>[^\s\"']{1,512})"
+    r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)"
+    r"(?:(?P<uq>[\"'])[^\s:\"']{1,256}:(?P<quoted>[^\"'\n]{1,512})(?P=uq)"  # `-u "bob:two words"`
+    r"|[^\s:\"']{1,256}:(?P<secret>[^\s\"']{1,512}))"
 )
 _ORACLE: Final = re.compile(
     r"(?i)(?:jdbc:oracle:\w{1,16}:|\bsqlplus\s{1,8}(?:-\w{1,16}\s{1,8}){0,4})"
@@ -310,7 +408,8 @@ _WELL_KNOWN: Final = re.compile(
     r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{40})"
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
-    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.eyJ[A-Za-z0-9_\-]{5,8192}\.[A-Za-z0-9_\-]{0,4096})"
+    # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
@@ -336,10 +435,14 @@ _PASSWORD_HASH: Final = re.compile(
     r"|\$argon2(?:id|i|d)\$v=[0-9]{1,3}\$m=[0-9]{1,10},t=[0-9]{1,10},p=[0-9]{1,4}"
     r"\$[A-Za-z0-9+/]{8,128}\$[A-Za-z0-9+/]{16,512}"
     r"|pbkdf2_sha(?:1|256|512)\$[0-9]{1,9}\$[A-Za-z0-9]{1,64}\$[A-Za-z0-9+/]{20,512}={0,2}"
+    # LDAP and htpasswd's `{SHA}`/`{SSHA}`... base64 of a digest (and salt)
+    r"|\{(?i:S?SHA(?:256|384|512)?|S?MD5|PBKDF2[\w\-]{0,16})\}[A-Za-z0-9+/.$]{20,512}={0,2}"
     r")(?![./A-Za-z0-9+=])"
 )
 _PASSWORD_HASH_TRIGGERS: Final = (
     "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_",
+    # (`{SHA}` digests by the scheme's end: a trigger beginning with `{` slowed every line's scan by 7%)
+    "sha}", "sha256}", "sha384}", "sha512}", "md5}", "pbkdf2",
 )  # fmt: skip
 
 # A secret with no prefix of its own, known by the public id it stands beside (within a few
@@ -355,7 +458,7 @@ _PAIRED_SECRET: Final = re.compile(
 # <password>x</password>, <ns:ClientSecret>x</ns:ClientSecret>: an element named like a secret key.
 _XML_ELEMENT: Final = re.compile(
     r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?:[ \t][^<>]{0,512})?>"
-    r"(?P<value>[^<]{1,4096})</(?P=tag)>"
+    r"(?:<!\[CDATA\[(?P<cdata>(?:[^\]]|\](?!\]>)){1,4096})\]\]>|(?P<value>[^<]{1,4096}))</(?P=tag)>"
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
 # settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
@@ -379,6 +482,8 @@ def _strip_quotes(start: int, end: int, value: str) -> tuple[int, int]:
             start += len(opener)
             if value.endswith(closer) and len(value) >= 2 * len(opener):
                 end -= len(closer)
+            else:  # cut short (`'abc…  │`): up to the blanks before the border or the line's end
+                end = start + len(value[len(opener) :].rstrip(" \t"))
             return start, end
     return start, end
 
@@ -438,11 +543,21 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
+    if value in _PAM_TYPES and text.startswith(")", end):
+        return True  # `pam_unix(passwd:chauthtok)`: a PAM service and its management group
+    if _OBJECT_NAME.fullmatch(value) and ("@" in value or _IDENTITY_HASH.match(text, end)):
+        return True  # `token = AppWindowToken{9f4ef63 ...}`, `token: android.os.BinderProxy@2bd79ce`
     if not _DOTTED_NAME.fullmatch(value):
         return False
     return _default_secret_key(key_words(value.rsplit(".", 1)[1]), False)
 
 
+# An object as Java and Android print it: a class name before its `{fields}`, or `pkg.Class@hash`.
+_OBJECT_NAME: Final = re.compile(
+    r"[A-Za-z_][\w$]{0,127}|[A-Za-z_][\w$]{0,127}(?:\.[A-Za-z_][\w$]{0,127}){1,32}@[0-9a-f]{1,16}"
+)
+_PAM_TYPES: Final = frozenset({"auth", "account", "session", "password", "chauthtok", "setcred"})
+_IDENTITY_HASH: Final = re.compile(r"\{[0-9a-f]{6,8}[ }]")  # Android's `Name{hash ...}`
 _DIRECTORY: Final = re.compile(r"(?:/|~/|[A-Za-z]:\\)[^\s\"']{0,4096}")
 
 
@@ -461,12 +576,58 @@ def _never_secret(key: object, value: object) -> bool:
     return value is None or value == "" or isinstance(value, bool) or _is_working_directory(key, value)
 
 
+def _last_segment(key: str) -> str:
+    """What a dotted key names is its last part: `spring.datasource.password` a password,
+    `AppWindowToken.destroySurfaces` (a Java frame) and `TokenService.java` (a file) not."""
+    if "." not in key:
+        return key
+    parts = key.rstrip(".").rsplit(".", 2)
+    last = parts[-1] if parts[-1].lower() not in _WEAK_TAILS else "_".join(parts[-2:])  # `password.value`
+    return last if any(c.isalpha() for c in last) else key
+
+
+# Words that, unquoted after `password:` / `token=` in free text, tell what happened to the secret.
+_STATUS_WORDS: Final = frozenset(
+    {
+        "reset", "changed", "change", "updated", "update", "expired", "expires", "expiring", "rotated",
+        "rotation", "rotate", "required", "missing", "invalid", "incorrect", "wrong", "accepted", "rejected",
+        "denied", "ok", "okay", "set", "unset", "not", "must", "should", "cannot", "too", "is", "was", "has",
+        "will", "does", "did", "empty", "blank", "hidden", "masked", "verified", "mismatch", "valid",
+        "provided", "supplied", "sent", "stored", "saved", "generated", "created", "removed", "deleted",
+        "disabled", "enabled", "locked", "unlocked", "failed", "succeeded", "successful", "successfully",
+        "pending", "unchanged", "refreshed", "revoked",
+    }
+)  # fmt: skip
+# Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
+_PHRASE_WORDS: Final = _SECRET_WORDS - {
+    "token", "apikey", "key", "credential", "credentials", "creds", "auth", "authorization", "private",
+    "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass",
+}  # fmt: skip
+# The words that go on after `password: first`, up to the next `key:` / `key=`, a comma, semicolon,
+# bracket, quote or `#` comment, or the line's end.
+_PHRASE_REST: Final = re.compile(r"(?:[ \t]{1,4}(?![^\s:=]{1,128}[:=]|#)[^\s,;\"'()\[\]{}<>|]{1,256}){1,16}")
+
+
+def _names_a_phrase(words: list[str]) -> bool:
+    return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
+
+
+def _phrase_end(text: str, first: str, end: int, setting: bool) -> int:
+    """The end of a passphrase whose first word is `first`: in prose a word shaped like a credential is
+    the whole secret (`passwd: hunter2 for bob`), a plain word begins a phrase of them; on a setting's
+    line the value is all its words."""
+    if _looks_secret_word(first) and not setting:
+        return end
+    rest = _PHRASE_REST.match(text, end)
+    return end if rest is None else end + len(rest.group().rstrip(".!?"))
+
+
 def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     hidden = 0  # the end of the last value hidden: a key inside it is hidden with it
     for match in _KEY_VALUE.finditer(text):
         if match.start() < hidden:
             continue
-        key = match["key"]
+        key = _last_segment(match["key"])
         words = key_words(key)
         structured = bool(match["kq"] or match["dash"])  # a quoted key or a flag: the strict reading
         if not redactor.is_secret_key(key, in_text=not structured):
@@ -488,6 +649,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                     yield Finding(*below, "key_value")
                 continue
         value_at = _after_bytes_prefix(text, match.end())
+        if match["kq"] and (wrapped := _WRAPPED_VALUE.match(text, value_at)) is not None:
+            value_at = wrapped.end()  # `'api_key':` at a line's end, its string on the next (rich, pprint)
         found = _VALUE.match(text, value_at)
         opener = next((q for q in _QUOTE_OPENERS if text.startswith(q, value_at)), None)
         if opener and not weak and (found is None or not found[0].startswith(opener)):
@@ -496,7 +659,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 hidden = long_value[1]
                 yield Finding(*long_value, "key_value")
                 continue
-        if found is None and not weak:
+        if found is None and (not weak or words[-1:] == ["auth"]):  # requests' `auth=('bob', 'pw')`
             container = _CONTAINER.match(text, match.end())  # `'auth': ('bob', 'pw')`: hidden whole
             if container is not None:
                 hidden = container.end() - 1
@@ -513,8 +676,27 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             vstart, vend = after.span()
         start, end = _strip_quotes(vstart, vend, text[vstart:vend])
         value = text[start:end]
+        if text.startswith("(", vend) and _SECRET_WRAPPER.fullmatch(value) and redactor.is_secret_key(value):
+            argument = _QUOTED_ARGUMENT.match(text, vend)  # `token=SecretStr('x')`: the wrapped secret
+            if argument is not None and not _is_kept(argument["inner"], key, text, argument.end()):
+                hidden = argument.end("inner")
+                yield Finding(*argument.span("inner"), "key_value")
+            continue
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
+        if (
+            not structured
+            and end == vend
+            and value in (value.lower(), value.capitalize())
+            and value.lower() in _STATUS_WORDS
+        ):
+            continue  # `password: reset link sent`, `secret: rotated by vault`: a status, not the secret
+        if end == vend and not structured and _names_a_phrase(words):
+            # `secret: my very secret phrase`: the words after it too; the whole value of a setting
+            # line (`password = two words` in INI or TOML, `password: a b` in YAML)
+            setting = not text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+            if ":" in match["sep"] or (setting and match["sep"].startswith((" ", "\t"))):
+                end = _phrase_end(text, value, end, setting)
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
@@ -532,6 +714,12 @@ _ESCAPED_LINE: Final = re.compile(
 _CONTAINER: Final = re.compile(
     r"\((?:[^()\n]|\([^()\n]{0,512}\)){1,4096}\)|\[(?:[^\[\]\n]|\[[^\[\]\n]{0,512}\]){1,4096}\]"
 )
+# A class that wraps a secret (`SecretStr`, `Password`), and the string it is called with.
+_SECRET_WRAPPER: Final = re.compile(r"[A-Z][A-Za-z0-9_]{0,63}")
+_QUOTED_ARGUMENT: Final = re.compile(
+    r"\([ \t]{0,8}b?(?P<q>[\"'])(?P<inner>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+)
+_WRAPPED_VALUE: Final = re.compile(r"[ \t│┃║]{0,256}\r?\n[ \t│┃║]{0,256}(?=[\"'])")
 _IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
 
 
@@ -574,7 +762,8 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _FLAG_VALUE.finditer(text):
         if not redactor.is_secret_key(match["key"]):
             continue
-        found = (_QUOTED_VALUE if match["q"] else _FLAG_BARE_VALUE).match(text, match.end())
+        quoted = match["q"] or text.startswith(_QUOTE_OPENERS, match.end())  # `--password "two words"`
+        found = (_QUOTED_VALUE if quoted else _FLAG_BARE_VALUE).match(text, match.end())
         if found is None or not found.group():
             continue
         vstart, vend = found.span()
@@ -586,6 +775,8 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
         vstart, vend = match.span("value")
+        if text.startswith("{", vstart):
+            continue  # `Token { kind: ContainerToken, ... }`: an object's fields, read as pairs
         value = match["value"].rstrip(".:!?")  # `token refused:` ends a sentence, not a value
         vend = vstart + len(value)
         start, end = _strip_quotes(vstart, vend, value)
@@ -596,6 +787,13 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         if not quoted and _NAME_EQUALS.match(inner):
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs, read one by one
         yield Finding(start, end, "key_space_value")
+
+
+def _prompt_answer(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PROMPT_ANSWER.finditer(text):
+        found = _value_finding(text, *match.span("secret"), "prompt_answer")
+        if not _is_kept(text[found.start : found.end], "password", text, match.end()):
+            yield found
 
 
 def _looks_secret_word(value: str) -> bool:
@@ -617,11 +815,23 @@ def _header(_: Redactor, text: str) -> Iterator[Finding]:
             start, end = _strip_quotes(pos, quoted.end(), quoted.group())
         else:
             start, end = pos, _line_end(text, pos)
+            fold = _FOLD.match(text, end) if _SCHEME_ONLY.fullmatch(text, start, end) else None
+            if fold is not None:  # a folded header: its value goes on in the indented next line
+                scheme, (start, end) = text[start:end].strip(), (fold.end(), _line_end(text, fold.end()))
+                token = _TOKEN.match(text, start, end) if scheme and scheme.lower() != "cookie" else None
+                if token is not None:
+                    yield Finding(*token.span(), "authorization_header")
+                    position = end
+                    continue
         if match["key"].lower().endswith("cookie"):
             yield from _cookie_values(text, start, end)
         else:
             yield from _credentials(text, start, end)
         position = max(end, pos)  # a value is read once (a line of headers must not cost its square)
+
+
+_SCHEME_ONLY: Final = re.compile(r"[ \t]{0,8}(?:[A-Za-z][\w\-]{0,63}[ \t]{0,8})?\r?")
+_FOLD: Final = re.compile(r"\r?\n[ \t]{1,64}(?=[^\s])")  # RFC 7230's obs-fold
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -695,7 +905,53 @@ def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
             start = max(command.end(), scanned)
             scanned = command.end() + 1024
             for match in flag.finditer(text, start, scanned):
-                yield Finding(*match.span("secret"), "short_password_flag")
+                yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "short_password_flag")
+
+
+def _prompt_expression(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PROMPT_EXPRESSION.finditer(text):
+        found = _value_finding(text, *match.span("value"), "prompt_expression")
+        if _names_secret(redactor, match["name"], text[found.start : found.end]):
+            yield found
+
+
+def _config_set(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The argument after a secret's name in a `config set` command line (flags and their arguments
+    may come between: `aws configure set --profile prod aws_session_token X`)."""
+    for match in _CONFIG_SET.finditer(text):
+        position, previous = match.end(), ""
+        for _ in range(8):  # arguments of the command, at most
+            argument = _ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            found = _value_finding(text, *argument.span("arg"), "config_set")
+            name = previous.rsplit(":", 1)[-1]  # `//registry.npmjs.org/:_authToken`
+            if (
+                name
+                and not name.startswith("-")
+                and _names_secret(redactor, name, text[found.start : found.end])
+            ):
+                yield found
+                break
+            previous, position = argument["arg"], argument.end()
+
+
+def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _USER_PASSWORD_FLAG.finditer(text):
+        yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "user_password_flag")
+
+
+def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REDIS_AUTH_LINE.finditer(text):
+        yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
+
+
+def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _POSITIONAL_PASSWORD.finditer(text):
+        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb")
+        name = next(group for group in groups if match[group] is not None)
+        if match.group(name) != REDACTED:
+            yield Finding(*match.span(name), "positional_password")
 
 
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
@@ -706,11 +962,12 @@ def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _XML_ELEMENT.finditer(text):
-        key, value = match["key"], match["value"]
+        group = "value" if match["value"] is not None else "cdata"  # `<![CDATA[x]]>`: its content
+        key, value = match["key"], match[group]
         if not redactor.is_secret_key(key) or _is_kept(value.strip(), key, text, match.end()):
             continue
         if redactor.is_secret_key(key, in_text=True) or _looks_secret(value.strip()):
-            yield Finding(*match.span("value"), "xml_element")
+            yield Finding(*match.span(group), "xml_element")
 
 
 def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -730,6 +987,212 @@ def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PAIRED_SECRET.finditer(text):
         name = match.lastgroup or "paired_secret"
         yield Finding(*match.span(name), name)
+
+
+# --- values a tool printed apart from their names (tracebacks with variables, validation errors) ----
+
+# A loguru / better_exceptions `diagnose` annotation: bars, then `└ value` under the name it belongs
+# to in the source line above the block.
+_ANNOTATION: Final = re.compile(r"(?m)^(?P<bars>[ \t│|]{0,256})└[ \t](?P<value>[^\n]{1,4096})")
+_NAME_AT: Final = re.compile(r"[A-Za-z_]\w{0,127}")  # `secret.encode`: `secret`, and `encode` under its own
+_TRAILING_NAME: Final = re.compile(r"[A-Za-z_]\w{0,127}(?=(?:\(\))?[ \t]*\Z)")
+
+
+def _names_secret(redactor: Redactor, name: str, value: str) -> bool:
+    """A variable or field `name` holds a secret `value` (a weak name, `key`, only a secret-looking one);
+    a dict or list printed whole is not one value (its own keys are read as pairs)."""
+    name = _last_segment(name)
+    if value.startswith(("{", "[")):
+        return False
+    if not redactor.is_secret_key(name) or _is_kept(value, name, value, len(value)):
+        return False
+    strong = redactor.is_secret_key(name, in_text=True) or key_words(name)[-1] not in _WEAK_NAMES
+    return strong or _looks_secret(value)
+
+
+# Names of variables and fields that hold ids and objects as often as secrets (`key`, `session`).
+_WEAK_NAMES: Final = frozenset({"key", "session", "private", "auth"})
+
+
+def _value_finding(text: str, start: int, end: int, rule: str) -> Finding:
+    """The finding of a printed value: its content when quoted, else the whole of it."""
+    raw = text[start:end].rstrip()
+    start, end = _strip_quotes(start, start + len(raw), raw)
+    return Finding(start, end, rule)
+
+
+def _diagnose_annotation(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """`password` in a source line, and `└ 'x'` below it (loguru and better_exceptions print each
+    variable's value under its name): the value of a name that names a secret."""
+    source, block_end = "", -2
+    for match in _ANNOTATION.finditer(text):
+        if match.start() != block_end + 1:  # the first annotation under a source line
+            above = text.rfind("\n", 0, max(match.start() - 1, 0)) + 1
+            source = text[above : max(match.start() - 1, above)]
+        block_end = match.end()
+        name = _NAME_AT.match(source, len(match["bars"]))
+        if name is None:
+            continue
+        found = _value_finding(text, *match.span("value"), "diagnose_annotation")
+        if found.end > found.start and _names_secret(redactor, name.group(), text[found.start : found.end]):
+            yield found
+
+
+def _pytest_where(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """pytest's `+  where 'x' = settings.password`: the value of an expression named like a secret."""
+    for match in _PYTEST_WHERE.finditer(text):
+        line_end = _line_end(text, match.end())
+        equals = text.find(" = ", match.end(), line_end)
+        if equals < 0:
+            continue
+        name = _TRAILING_NAME.search(text[max(equals + 3, line_end - 160) : line_end])
+        if name is None:
+            continue
+        found = _value_finding(text, match.end(), equals, "pytest_where")
+        if _names_secret(redactor, name.group(), text[found.start : found.end]):
+            yield found
+
+
+_PYTEST_WHERE: Final = re.compile(r"\+[ \t]{1,8}where[ \t]")
+# pydantic's `input_value=...` below the location line of the field it is for (`password`,
+# `db.api_key`, `body.0.token`), and FastAPI's `{'loc': ('body', 'password'), ..., 'input': ...}`.
+_INPUT_VALUE: Final = re.compile(r"\binput_value=")
+_LOCATION_LINE: Final = re.compile(r"(?P<loc>[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,16})[ \t]*\r?\n")
+_ERROR_LOCATION: Final = re.compile(
+    r"[\"']loc[\"']:[ \t]{0,8}[(\[](?:[^()\[\]\n]{0,512}?[,(\[][ \t]{0,8})?"
+    r"[\"'](?P<loc>[\w\-]{1,128})[\"'],?[)\]][^{}\n]{0,1024}?[\"']input[\"']:[ \t]{0,8}"
+)
+
+
+def _validation_input(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The input a validation error echoes for a field that names a secret (pydantic, FastAPI)."""
+    for match in _INPUT_VALUE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        location = _LOCATION_LINE.match(text, text.rfind("\n", 0, max(line_start - 1, 0)) + 1)
+        if location is None or location.end() != line_start:
+            continue
+        end = text.find(", input_type=", match.end(), match.end() + 8192)
+        end = end if end >= 0 else _line_end(text, match.end())
+        found = _value_finding(text, match.end(), end, "validation_input")
+        if _names_secret(redactor, location["loc"], text[found.start : found.end]):
+            yield found
+    for match in _ERROR_LOCATION.finditer(text):
+        value = _VALUE.match(text, match.end())
+        if value is None or value.group().startswith("{"):
+            continue  # a missing field's whole parent object: its own keys are read as pairs
+        found = _value_finding(text, *value.span(), "validation_input")
+        if _names_secret(redactor, match["loc"], text[found.start : found.end]):
+            yield found
+
+
+# A Kubernetes Secret (`kind: Secret`) as YAML or JSON: every value under its `data` / `stringData`.
+_SECRET_KIND: Final = re.compile(r"[\"']?kind[\"']?[ \t]{0,8}:[ \t]{0,8}[\"']?Secret\b")
+_YAML_DATA: Final = re.compile(r"(?m)^(?P<indent>[ \t]{0,64})(?:data|stringData):[ \t]{0,8}\r?\n")
+_YAML_ENTRY: Final = re.compile(
+    r"(?P<indent>[ \t]{0,64})[^\s:#][^:\n]{0,252}:[ \t]{1,8}(?P<value>[^\n]{1,65536})"
+)
+_JSON_DATA: Final = re.compile(r"[\"'](?:data|stringData)[\"'][ \t]{0,8}:[ \t]{0,8}\{")
+_JSON_ENTRY: Final = re.compile(
+    r"\s{0,64}[\"'][^\"'\n]{1,253}[\"'][ \t]{0,8}:[ \t]{0,8}"
+    r"[\"'](?P<value>[^\"'\n]{0,65536})[\"'][ \t]{0,8},?"
+)
+
+
+def _kubernetes_secret(_: Redactor, text: str) -> Iterator[Finding]:
+    """The values of a Kubernetes Secret's `data` and `stringData` (base64 or plain, any key name)."""
+    if _SECRET_KIND.search(text) is None:
+        return
+    for block in _YAML_DATA.finditer(text):
+        position = block.end()
+        while (entry := _YAML_ENTRY.match(text, position)) is not None:
+            if len(entry["indent"]) <= len(block["indent"]):
+                break
+            yield _value_finding(text, *entry.span("value"), "kubernetes_secret")
+            position = entry.end() + 1
+    for block in _JSON_DATA.finditer(text):
+        position = block.end()
+        while (entry := _JSON_ENTRY.match(text, position)) is not None:
+            if entry["value"]:
+                yield Finding(*entry.span("value"), "kubernetes_secret")
+            position = entry.end()
+
+
+# SQLAlchemy's `[SQL: ...]` then `[parameters: (...)]`: positional parameters (`?`, `%s`, `$1`, `:1`)
+# are named by the statement only, by the INSERT's column list or by the `column =` before each.
+_SQL_STATEMENT: Final = re.compile(r"\[SQL:[ \t]")
+_SQL_PARAMETERS: Final = re.compile(r"\][ \t]{0,8}(?:\r?\n|\\n)?[ \t]{0,8}\[parameters:[ \t]{0,8}")
+_PLACEHOLDER_IN_SQL: Final = re.compile(r"\?|%s|\$[0-9]{1,4}|(?<![\w:]):[0-9]{1,4}\b")
+_INSERT_COLUMNS: Final = re.compile(
+    r"(?i)\bINSERT[ \t\n]{1,8}INTO[ \t\n]{1,8}[\w.\"`\[\]]{1,256}[ \t\n]{0,8}\((?P<columns>[^()]{1,4096})\)"
+    r"[ \t\n]{0,8}VALUES[ \t\n]{0,8}\("
+)
+_COLUMN_BEFORE: Final = re.compile(
+    r"(?P<column>[\w\"`\[\]]{1,128})[ \t\n]{0,8}(?:=|<>|!=|\b(?i:LIKE))[ \t\n]{0,8}\Z"
+)
+
+
+def _secret_placeholders(redactor: Redactor, sql: str) -> set[int]:
+    """Which positional parameters of a statement (counted from 0) a secret column's name stands by."""
+    columns: list[str] = []
+    insert = _INSERT_COLUMNS.search(sql)
+    if insert is not None:
+        columns = [column.strip(' \t\n"`[]') for column in insert["columns"].split(",")]
+    values_at = insert.end() if insert is not None else len(sql)
+    values_end = sql.find(")", values_at)  # placeholders are plain in VALUES (...): `?`, `%s`, `$1`
+    secret: set[int] = set()
+    for number, placeholder in enumerate(_PLACEHOLDER_IN_SQL.finditer(sql)):
+        if values_at <= placeholder.start() and (values_end < 0 or placeholder.start() < values_end):
+            name = columns[number] if number < len(columns) else ""  # the VALUES list holds only these
+        else:
+            before = _COLUMN_BEFORE.search(sql[max(0, placeholder.start() - 160) : placeholder.start()])
+            name = before["column"].strip('"`[]') if before is not None else ""
+        index = int(placeholder.group()[1:]) - 1 if placeholder.group()[0] in "$:" else number
+        if name and redactor.is_secret_key(name):
+            secret.add(index)
+    return secret
+
+
+def _sql_parameters(redactor: Redactor, text: str) -> Iterator[Finding]:
+    parameters: re.Match[str] | None = None
+    for statement in _SQL_STATEMENT.finditer(text):
+        if parameters is None or parameters.start() < statement.end():
+            parameters = _SQL_PARAMETERS.search(text, statement.end())  # each part of the text once
+            if parameters is None:
+                return
+        if parameters.start() - statement.end() > 16384 or _SQL_STATEMENT.search(
+            text, statement.end(), parameters.start()
+        ):
+            continue  # too far, or a later statement's parameters
+        secret = _secret_placeholders(redactor, text[statement.end() : parameters.start()])
+        if secret:
+            yield from _tuple_items(text, parameters.end(), secret, "sql_parameters")
+
+
+_REPR_ITEM: Final = re.compile(
+    r"[ \t]{0,8}(?P<item>[bru]{0,2}'(?:[^'\\\n]|\\.){0,4096}'|[bru]{0,2}\"(?:[^\"\\\n]|\\.){0,4096}\""
+    r"|[^,()\[\]{}'\"\n]{0,4096})[ \t]{0,8}(?P<end>[,)\]])"
+)
+
+
+def _tuple_items(text: str, pos: int, secret: set[int], rule: str) -> Iterator[Finding]:
+    """The items at the `secret` positions of the tuple repr at `pos`, or of each tuple of a list of
+    them (executemany); an item that is itself a container is not read."""
+    for _ in range(4096):  # tuples of a list, at most
+        while pos < len(text) and text[pos] in "[, \t\n":
+            pos += 1
+        if not text.startswith("(", pos):
+            return
+        pos += 1
+        for number in range(4096):
+            item = _REPR_ITEM.match(text, pos)
+            if item is None:
+                return
+            if number in secret and item["item"].strip():
+                start = item.start("item") + len(item["item"]) - len(item["item"].lstrip("bru"))
+                yield _value_finding(text, start, item.end("item"), rule)
+            pos = item.end()
+            if item["end"] != ",":
+                break
 
 
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
@@ -761,11 +1224,31 @@ DEFAULT_RULES: Final = (
         _key_space_value,
         ("pass", "pwd", "secret", "token", "key", "credential", "identified", "masterauth"),
     ),
+    Rule("prompt_answer", _prompt_answer, ("for",)),
+    Rule("sql_parameters", _sql_parameters, ("[sql:",)),
+    _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
+    Rule("kubernetes_secret", _kubernetes_secret, ("secret",)),
     Rule("bearer_token", _bearer, ("bearer",)),
+    Rule("diagnose_annotation", _diagnose_annotation, ("└",)),
+    Rule("pytest_where", _pytest_where, ("where",)),
+    Rule("validation_input", _validation_input, ("input",)),
     Rule("basic_credentials", _basic, ("basic",)),
-    Rule("short_password_flag", _short_password_flag, ("mysql", "mariadb", "login", "sshpass", "redis-cli")),
+    Rule(
+        "short_password_flag",
+        _short_password_flag,
+        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli"),
+    ),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
-    _pattern_rule("user_password_flag", _USER_PASSWORD_FLAG, ("-u", "--user", "-proxy-user")),
+    Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule("prompt_expression", _prompt_expression, ("(pdb)", ">>>", "in [")),
+    Rule("config_set", _config_set, ("set",)),
+    Rule(
+        "positional_password",
+        _positional_password,
+        ("rabbitmqctl", "htpasswd", "chpasswd", "password-stdin", "net user", "smbclient"),
+    ),
+    _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
+    Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
@@ -785,7 +1268,8 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
-    *_PASSWORD_HASH_TRIGGERS, "redis-cli",
+    *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
+    "smbclient", "mongo", "otp", "code",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
@@ -917,10 +1401,12 @@ class Redactor:
         lowered = text.lower()
         found: list[Finding] = []
         for rule in self._rules:
-            if rule.triggers and not any(t in lowered for t in rule.triggers):
-                continue
-            found.extend(rule.find(self, text))
-        return _to_value_ends(text, _merge(f for f in found if not _is_redacted(text[f.start : f.end])))
+            if rule.applies(lowered):
+                found.extend(rule.find(self, text))
+        merged = _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
+        if merged and any(_stands_again(text, finding) for finding in merged):
+            merged = _merge([*merged, *_repeated(text, merged)])
+        return _to_value_ends(text, merged)
 
     def redact_text(self, text: str) -> str:
         """The text with every finding replaced by `[REDACTED]`."""
@@ -1037,33 +1523,83 @@ class Redactor:
 
     def redact_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
-        redacted = self._redact_fields(document, "")
+        changed: list[tuple[Any, Any]] = []  # (original, redacted) of each part redaction changed
+        redacted = self._redact_fields(document, "", changed)
         message, logloop = document.get("message"), document.get("logloop")
         template = logloop.get("template") if isinstance(logloop, Mapping) else None
         if isinstance(message, str) and isinstance(template, str) and "%" in template:
             redacted["message"] = self.redact_message(message, template)
-        return redacted
+            if redacted["message"] != message:
+                changed.append((message, redacted["message"]))
+        if not changed:
+            return redacted
+        values: list[str] = []
+        for original, hidden in changed:
+            _found_values(self, original, hidden, values)
+        return _hide_repeated(redacted, values) if values else redacted
 
-    def _redact_fields(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
+    def _redact_fields(
+        self, node: Mapping[str, Any], path: str, changed: list[tuple[Any, Any]]
+    ) -> dict[str, Any]:
         redacted: dict[str, Any] = {}
+        hidden: Any
         for key, value in node.items():
             dotted = f"{path}.{key}" if path else str(key)
             if dotted in _SKIPPED_FIELDS:
                 redacted[key] = value
-            elif dotted in FREE_FORM_FIELDS:
-                redacted[key] = self.redact_value(value)
+                continue
+            if dotted in FREE_FORM_FIELDS:
+                hidden = self.redact_value(value)
             elif isinstance(value, str):  # first: the most common, and never a Mapping (a slow check)
-                found = self._remembered.get(value)
-                redacted[key] = (
-                    found if found is not None else self._remember(value, self.redact_text(value), len(value))
-                )
+                hidden = self._remembered.get(value)
+                if hidden is None:
+                    hidden = self._remember(value, self.redact_text(value), len(value))
             elif isinstance(value, Mapping):
-                redacted[key] = self._redact_fields(value, dotted)
+                redacted[key] = self._redact_fields(value, dotted, changed)
+                continue
             elif isinstance(value, list | tuple):
-                redacted[key] = self._redact_list(value)
+                hidden = self._redact_list(value)
             else:
-                redacted[key] = value
+                hidden = value
+            if hidden is not value and hidden != value:
+                changed.append((value, hidden))
+            redacted[key] = hidden
         return redacted
+
+
+def _found_values(redactor: Redactor, original: Any, redacted: Any, values: list[str]) -> None:
+    """The secrets redaction found in a document's texts (those that changed), at most `_REPEATED`."""
+    if isinstance(original, str):
+        if original is not redacted and original != redacted:
+            whole = [Finding(0, len(original), "key_value")] if redacted == REDACTED else []  # under its key
+            for value in _secret_values(original, whole or redactor.findings(original)):
+                if value not in values and len(values) < _REPEATED:
+                    values.append(value)
+    elif isinstance(original, Mapping) and isinstance(redacted, Mapping):
+        for key, value in original.items():
+            if key in redacted:  # (a key that held a secret itself is redacted too: no pair)
+                _found_values(redactor, value, redacted[key], values)
+    elif isinstance(original, list | tuple) and isinstance(redacted, list) and len(original) == len(redacted):
+        for item, redacted_item in zip(original, redacted, strict=True):
+            _found_values(redactor, item, redacted_item, values)
+
+
+def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:
+    """The redacted document with every other copy of a secret found in one of its texts hidden too
+    (a value in a traceback's locals, and again in the exception's message or the event's title)."""
+    if isinstance(node, str):
+        if not any(value in node for value in values):
+            return node
+        return _hide(node, _merge(_copies(node, values)))
+    if isinstance(node, Mapping):
+        hidden = {}
+        for key, value in node.items():
+            dotted = f"{path}.{key}" if path else str(key)
+            hidden[key] = value if dotted in _SKIPPED_FIELDS else _hide_repeated(value, values, dotted)
+        return hidden
+    if isinstance(node, list):
+        return [_hide_repeated(item, values, path) for item in node]
+    return node
 
 
 # Where a pretty-printer split a string into adjacent literals over lines (pprint: `'Bearer '` then
@@ -1099,6 +1635,66 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
     start = finding.start + removed[bisect.bisect_right(positions, finding.start)]
     end = finding.end + removed[bisect.bisect_left(positions, finding.end)]
     return Finding(start, end, finding.rule)
+
+
+_REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (one scan of it each)
+
+
+# Letters, underscores and dots only: a name in code (`SECRET`, `settings.TOKEN`), not a credential.
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z_.]*")
+
+
+def _secret_values(text: str, found: list[Finding]) -> list[str]:
+    """The distinct secrets found in a text worth looking for again (6+ characters that read like a
+    credential or a passphrase, not a word or a name in code), at most `_REPEATED`; of a long token
+    (16+ characters), its first `_PREFIX`, so that a copy cut at another width is found too."""
+    values: list[str] = []
+    for finding in found:
+        value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
+        if len(value) >= 6 and (_looks_secret(value) or " " in value) and not _NAME.fullmatch(value):
+            value = value[:_PREFIX] if len(value) >= 16 and " " not in value else value
+            if value not in values:
+                values.append(value)
+            if len(values) == _REPEATED:
+                break
+    return values
+
+
+_PREFIX: Final = 12  # characters of a long secret looked for: a copy cut at another width starts alike
+_COPY_RUN: Final = re.compile(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's characters
+
+
+def _stands_again(text: str, finding: Finding) -> bool:
+    """The first characters of a found secret stand elsewhere in the text too (two `find`s: the common
+    case, a secret said once, is told cheaply)."""
+    start = text[finding.start : finding.start + min(finding.end - finding.start, _PREFIX)]
+    return text.find(start, finding.end) >= 0 or text.find(start, 0, finding.start + len(start) - 1) >= 0
+
+
+def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
+    """Where a secret found once stands again in the same text, not next to its name (pytest's `assert
+    'x' == ...` above `where 'x' = cfg.password`, a value both in a locals table and a message)."""
+    starts = [finding.start for finding in found]
+    for copy in _copies(text, _secret_values(text, found)):
+        before = bisect.bisect_right(starts, copy.start) - 1
+        if before < 0 or found[before].end <= copy.start:  # not the secret itself, where it was found
+            yield copy
+
+
+def _copies(text: str, values: list[str]) -> Iterator[Finding]:
+    """Each copy of the values in the text: a whole word, or from a long secret's first characters to
+    the end of the run of characters it stands in."""
+    for value in values:
+        at = text.find(value)
+        while at >= 0:
+            end = at + len(value)
+            if not (at and text[at - 1].isalnum()):
+                if len(value) == _PREFIX and " " not in value and (run := _COPY_RUN.match(text, at)):
+                    end = max(end, run.end())
+                    yield Finding(at, end, "repeated_secret")
+                elif not (end < len(text) and text[end].isalnum()):
+                    yield Finding(at, end, "repeated_secret")
+            at = text.find(value, end)
 
 
 def _hide(text: str, found: list[Finding]) -> str:

@@ -76,3 +76,24 @@ def test_bad_rules_or_file_give_one_line_and_exit_1(
     assert len(error.splitlines()) == 1 and message in error
     assert main(["redact", "--check", str(tmp_path / "missing.jsonl")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_check_names_a_copy_of_a_secret_found_in_another_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A secret found in one field and hidden in another (where no rule of its own finds it) is marked
+    there as `repeated_secret`, the rest of that field unmarked."""
+    path = tmp_path / "docs.jsonl"
+    document = {"message": "rejected Fk9cli7secret for bob", "extra": {"password": "Fk9cli7secret"}}
+    path.write_text(json.dumps(document) + "\n")
+    assert main(["--config", str(_config(tmp_path, "")), "redact", "--check", str(path)]) == 0
+    *records, _ = capsys.readouterr().out.splitlines()
+    assert [json.loads(record) for record in records] == [
+        {
+            "line": 1,
+            "field": "message",
+            "rules": ["repeated_secret"],
+            "value": "rejected ⟦Fk9cli7secret⟧ for bob",
+        },
+        {"line": 1, "field": "extra.password", "rules": ["secret_key"], "value": "⟦Fk9cli7secret⟧"},
+    ]

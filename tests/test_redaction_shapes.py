@@ -3,12 +3,15 @@ ordinary values next to them (ids, paths, hashes) that redaction must leave read
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import string
+import time
 
 import pytest
 
-from shipper.redaction import REDACTED, Redactor, redact_mapping, redact_text
+from shipper.redaction import REDACTED, Redactor, redact_document, redact_mapping, redact_text
 
 
 def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
@@ -517,3 +520,1038 @@ def test_redis_passwords_in_commands_and_configuration(
 def test_other_meanings_of_auth_and_dash_a_stay(text: str) -> None:
     """`-a` of other commands, an AUTH that is no Redis command line, stay as written."""
     assert redact_text(text) == text
+
+
+# --- second sweep: names in code references, objects as Java prints them ---------------------------
+
+_SECRET_NAMED_CLASSES = ["AppWindowToken", "TokenService", "PasswordEncoder", "SecretStore", "ApiKeyFilter"]
+_NOUNS_AFTER_WEAK = ["Tracker", "Manager", "InfoStore", "Method", "Handler"]
+
+
+def _code_references() -> list[str]:
+    """Ordinary lines that name a secret-sounding class, method, file or thread beside a number."""
+    rng = random.Random(7)
+    lines = []
+    for cls in _SECRET_NAMED_CLASSES:
+        line, hash_ = rng.randint(1, 9999), "".join(rng.choice("0123456789abcdef") for _ in range(7))
+        lines += [
+            f"at com.example.{cls}.refresh({cls}.java:{line})",
+            f"  at com.android.server.wm.{cls}.destroySurfaces:{line} com.android.server.Foo.bar:{line + 1}",
+            f"E/App: open {cls.lower()}.yaml: No such file (line {line})",
+            f"Bad activity token: android.os.{cls}@{hash_}",
+            f"wtoken = {cls}{{{hash_} token=Token{{{hash_[::-1]} ActivityRecord{{{hash_} u0}}}}}}",
+            f"Token: Token {{ kind: {cls}, service: 10.0.0.{line % 250}:2834{line % 10} }}",
+        ]
+    for value in ("a1b2c3d4", "eu-west-1", "user:42", "8d3f0c2e-1b4a"):
+        lines += [
+            f"KeyError: '{value}'",
+            f"    raise KeyError(key)\nKeyError: '{value}'\n",
+            f"AuthError: {value}x9",
+        ]
+    for weak in ("Session", "Private", "Auth", "Signature"):
+        for noun in _NOUNS_AFTER_WEAK:
+            lines.append(f"[{weak}{noun}:ZooKeeperServer@{rng.randint(1, 999)}] - Expiring 0x24ede63a01b003b")
+    return lines
+
+
+@pytest.mark.parametrize("text", _code_references())
+def test_code_references_that_name_secrets_stay(text: str) -> None:
+    """A Java frame (`Token.method:374`, `TokenService.java:42`), a file name, an object printed as
+    `pkg.Class@hash` or `Class{hash ...}`, and a key whose weak word is followed by another noun
+    (`SessionTracker:Server@325`, `KeyError: 'a1b2c3d4'`) are not secrets: the line stays as written."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "spring.datasource.password=Dt9pw",
+        "app.auth.client_secret: Dt9pw",
+        "settings.API_TOKEN = 'Dt9pw'",
+        "config.db.password.value=Dt9pw",
+        "session_data=Dt9pw-1a2b3c",
+        "auth_code=Dt9pw7",
+        "token: Dt9pw@example",
+        "password=Dt9pw{1}",
+    ],
+)
+def test_dotted_and_weak_keys_that_hold_secrets_still_hide(text: str) -> None:
+    """A dotted key whose last part names a secret, a weak word before a word for its value
+    (`auth_code`) and a secret with `@` or braces are still hidden."""
+    assert "Dt9pw" not in redact_text(text)
+
+
+# --- second sweep: values tools print apart from their names -----------------------------------------
+
+_SYMBOLS = "!@#%^&*-_+=~."
+
+
+def _fake_secrets(seed: int, *, blanks: bool = False) -> list[str]:
+    """Fake secrets of several shapes and sizes: mixed letters and digits, with symbols, base64, hex,
+    and (where the shape allows) a phrase with blanks; each starts with `Fk9` to be found again."""
+    rng = random.Random(seed)
+    letters = string.ascii_letters + string.digits
+    secrets = [
+        "Fk9" + _salt(rng, letters, 5),
+        "Fk9" + _salt(rng, letters + _SYMBOLS, 21),
+        "Fk9" + _salt(rng, _B64, 61) + "=",
+        "Fk9" + _salt(rng, "0123456789abcdef", 37),
+    ]
+    if blanks:
+        secrets.append("Fk9 " + " ".join(_salt(rng, string.ascii_lowercase, 6) for _ in range(3)))
+    return secrets
+
+
+def _assert_hidden(text: str, secret: str, kept: list[str]) -> None:
+    redacted = redact_text(text)
+    pieces = [secret] + [word for word in secret.split() if len(word) >= 4]
+    assert [piece for piece in pieces if piece in redacted] == [], redacted
+    assert [word for word in kept if word not in redacted] == [], redacted
+    assert redact_text(redacted) == redacted
+
+
+def _annotated(source: str, values: dict[str, str]) -> str:
+    """A source line with its variables' values below it as loguru and better_exceptions print them
+    (`diagnose`): the rightmost name's value first, a `│` under each name to its left, `└ value`."""
+    columns = sorted((source.index(name), value) for name, value in values.items())
+    lines = [source]
+    for count in range(len(columns), 0, -1):
+        row = [" "] * columns[count - 1][0]
+        for column, _ in columns[: count - 1]:
+            row[column] = "│"
+        lines.append("".join(row) + "└ " + columns[count - 1][1])
+    return "\n".join(lines)
+
+
+_DIAGNOSE_SOURCES = [
+    "    connect(host, {name})",
+    "    return hashlib.sha256({name}.encode()).hexdigest()",
+    "    client = Client(user=user, key=self.{name}, timeout=t)",
+    "    if not verify({name}, stored):",
+]
+_VARIABLE_NAMES = ["password", "db_password", "api_token", "client_secret", "pw", "passphrase", "apiKey"]
+
+
+def _diagnose_cases() -> list[object]:
+    cases = []
+    for number, source in enumerate(_DIAGNOSE_SOURCES):
+        for name in _VARIABLE_NAMES:
+            for secret in _fake_secrets(number * 31 + len(name), blanks=True)[len(name) % 3 :: 2]:
+                line = source.format(name=name)
+                first = line.split("(")[1].split(",")[0].split(".")[0].strip(")")
+                values = {"    ": "<function f>", f"{name}": repr(secret)}
+                if first != name:
+                    values[first] = "'db.local'"
+                text = _annotated(line, {k: v for k, v in values.items() if k.strip()})
+                cases.append(pytest.param(text, secret, id=f"source{number}-{name}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _diagnose_cases())
+def test_values_annotated_under_secret_names_in_tracebacks(text: str, secret: str) -> None:
+    """loguru's and better_exceptions' `diagnose` print each variable's value on a line of its own
+    with `└` under its name: the value of a name that names a secret is hidden, the others stay."""
+    _assert_hidden(text, secret, ["└ '", "└ 'db.local'"] if "'db.local'" in text else ["└ '"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _annotated("    total = price * count", {"price": "Decimal('9.50')", "count": "Fk9count42"}),
+        _annotated("    key = cache_key(user)", {"key": "'user:42'", "user": "<User 42>"}),
+        _annotated("    tokens = tokenize(line)", {"tokens": "['GET', '/x']", "line": "'GET /x'"}),
+        _annotated("    session.commit()", {"session": "<Session at 0x7f3a>"}),
+    ],
+)
+def test_annotations_of_other_names_stay(text: str) -> None:
+    """A `diagnose` annotation under a name that is not a secret's (or a weak name such as `key` with
+    an id for its value) stays as printed."""
+    assert redact_text(text) == text
+
+
+def _pytest_cases() -> list[object]:
+    cases = []
+    for number, expression in enumerate(
+        ["settings.password", "<Settings at 0x7f3a>.api_token", "cfg.db.secret", "get_token()", "creds.pw"]
+    ):
+        for secret in _fake_secrets(number, blanks=True)[number % 2 :: 2]:
+            text = (
+                "    def test_login(settings):\n"
+                f">       assert {expression.split('>')[-1].lstrip('.')} == 'expected'\n"
+                f"E       AssertionError: assert {secret!r} == 'expected'\n"
+                f"E         - expected\nE         + {secret}\n"
+                f"E        +  where {secret!r} = {expression}\n"
+            )
+            cases.append(pytest.param(text, secret, id=f"{expression[-12:]}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _pytest_cases())
+def test_pytest_assertion_explanations_of_secret_expressions(text: str, secret: str) -> None:
+    """pytest's `+  where 'x' = settings.password` names a value by its expression: that value is
+    hidden, and so is each other copy of it in the text (the `assert 'x' == ...` line, the diff)."""
+    _assert_hidden(text, secret, ["assert '", "where '", "== 'expected'"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "E       assert 3 == 4\nE        +  where 3 = len([1, 2, 3])",
+        "E        +  where 'bob' = User(name='bob').name",
+        "E        +  where 'tokens.txt' = path.name\nE   assert 'tokens.txt' == 'x'",
+    ],
+)
+def test_pytest_explanations_of_other_expressions_stay(text: str) -> None:
+    """A `where` explanation of an expression that names no secret stays as pytest printed it."""
+    assert redact_text(text) == text
+
+
+def _validation_cases() -> list[object]:
+    cases = []
+    for number, location in enumerate(["password", "user.password", "db.api_key", "items.0.client_secret"]):
+        for secret in _fake_secrets(number + 40, blanks=True)[number % 2 :: 2]:
+            for shape in (
+                "1 validation error for Settings\n{loc}\n  String should have at least 64 characters "
+                "[type=string_too_short, input_value={value!r}, input_type=str]\n"
+                "    For further information visit https://errors.pydantic.dev/2.5/v/string_too_short",
+                "[{{'type': 'string_too_short', 'loc': ('body', {leaf!r}), 'msg': 'too short', "
+                "'input': {value!r}, 'ctx': {{'min_length': 64}}}}]",
+            ):
+                text = shape.format(loc=location, leaf=location.split(".")[-1], value=secret)
+                cases.append(pytest.param(text, secret, id=f"{location}-{len(secret)}-{shape[:4]}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _validation_cases())
+def test_validation_errors_echoing_a_secret_field(text: str, secret: str) -> None:
+    """pydantic's `input_value=` below a secret field's location line, and FastAPI's `'input'` beside
+    a secret `'loc'`, are hidden; the message and the field's name stay."""
+    _assert_hidden(text, secret, ["input", "too short" if "too short" in text else "at least 64"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 validation error for Order\nquantity\n  Input should be a valid integer "
+        "[type=int_parsing, input_value='Fk9abc', input_type=str]",
+        "[{'type': 'missing', 'loc': ('body', 'api_key'), 'msg': 'required', 'input': {'user': 'bob'}}]",
+        "[{'type': 'int_parsing', 'loc': ('query', 'page'), 'msg': 'bad', 'input': 'Fk9x2'}]",
+    ],
+)
+def test_validation_errors_of_other_fields_stay(text: str) -> None:
+    """The input of a field that is no secret, and a missing field's whole parent object (whose own
+    keys are read as pairs), stay."""
+    assert redact_text(text) == text
+
+
+_SQL_SHAPES = [
+    ("INSERT INTO users (name, {column}) VALUES (?, ?)", "('bob', {value!r})"),
+    ("INSERT INTO users (name, {column}, created) VALUES (%s, %s, now())", "('bob', {value!r})"),
+    ('INSERT INTO "users" ("name", "{column}") VALUES ($1, $2)', "[('bob', {value!r}), ('ann', {value!r})]"),
+    ("UPDATE users SET {column}=%s, updated=%s WHERE users.id = %s", "({value!r}, datetime(2026, 1, 1), 42)"),
+    ("SELECT id FROM users WHERE users.name = ? AND users.{column} = ?", "('bob', {value!r})"),
+    ("UPDATE users SET {column} = :1 WHERE id = :2", "({value!r}, 7)"),
+]
+
+
+def _sql_cases() -> list[object]:
+    cases = []
+    for number, (statement, parameters) in enumerate(_SQL_SHAPES):
+        for column in ("password", "password_hash", "api_token", "secret"):
+            for secret in _fake_secrets(number * 7 + len(column), blanks=True)[number % 2 :: 2]:
+                text = (
+                    "sqlalchemy.exc.IntegrityError: (sqlite3.IntegrityError) UNIQUE constraint failed\n"
+                    f"[SQL: {statement.format(column=column)}]\n"
+                    f"[parameters: {parameters.format(value=secret)}]\n"
+                    "(Background on this error at: https://sqlalche.me/e/20/gkpj)"
+                )
+                cases.append(pytest.param(text, secret, id=f"shape{number}-{column}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _sql_cases())
+def test_positional_sql_parameters_of_secret_columns(text: str, secret: str) -> None:
+    """SQLAlchemy's `[parameters: (...)]` of a statement with positional parameters (`?`, `%s`, `$1`,
+    `:1`; one tuple or executemany's list of them) loses the items bound to a secret column, by the
+    INSERT's column list or the `column =` before each; the other items and the statement stay."""
+    _assert_hidden(text, secret, ["'bob'" if "'bob'" in text else "[parameters: (", "[SQL: "])
+
+
+def test_positional_sql_parameters_of_other_columns_stay() -> None:
+    """The parameters of a statement with no secret column stay as printed."""
+    text = "[SQL: INSERT INTO users (name, email) VALUES (?, ?)]\n[parameters: ('bob', 'Fk9x@example.org')]"
+    assert redact_text(text) == text
+
+
+# --- second sweep: prompts, folded headers, quoted flags, files of credentials ------------------------
+
+_PROMPTS = [
+    "[sudo] password for {user}: {secret}",
+    "Password for 'https://{user}@github.com': {secret}",
+    "Enter passphrase for key '/home/{user}/.ssh/id_ed25519': {secret}",
+    "PIN for {user}: {secret}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(user=user, secret=secret) + tail, secret, id=f"{n}-{user}-{len(secret)}")
+        for n, shape in enumerate(_PROMPTS)
+        for user in ("bob", "svc-deploy")
+        for secret in _fake_secrets(n + len(user), blanks=True)
+        for tail in ("", "\nnext line")
+    ],
+)
+def test_an_answer_typed_after_a_password_prompt(text: str, secret: str) -> None:
+    """`password for bob: X` (sudo, git, ssh-add prompts echoed into a log) hides the rest of the line,
+    blanks and all; the prompt and the next line stay."""
+    _assert_hidden(text, secret, ["for ", "next line" if "next line" in text else ": "])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Failed password for invalid user admin from 10.0.0.1 port 22 ssh2",
+        "Accepted password for bob from 10.0.0.1 port 22 ssh2",
+        "password for bob changed",
+        "Changing password for bob.",
+        "pam_unix(passwd:chauthtok): password changed for bob",
+    ],
+)
+def test_lines_about_a_password_for_someone_stay(text: str) -> None:
+    """A line that tells of a password for a user, with no answer after a colon, stays."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(f"{header}:{first}\r\n{fold}{secret}\r\nHost: api\r\n", secret, id=f"{n}-{len(secret)}")
+        for n, (header, first, fold) in enumerate(
+            [
+                ("Authorization", " Bearer", " "),
+                ("Authorization", " Basic", "\t"),
+                ("authorization", "", "  Bearer "),
+                ("Proxy-Authorization", " Token", "    "),
+            ]
+        )
+        for secret in _fake_secrets(n)[:3]
+    ],
+)
+def test_folded_authorization_headers(text: str, secret: str) -> None:
+    """A header folded over lines (RFC 7230 obs-fold: the value goes on after a line break and a blank)
+    loses the credentials on its continuation line; the next header stays."""
+    _assert_hidden(text, secret, ["Host: api"])
+
+
+def test_a_header_followed_by_an_indented_line_keeps_that_line() -> None:
+    """An Authorization value on its own line is read there; the indented traceback line after it stays."""
+    redacted = redact_text('Authorization: Bearer Fk9abc123\n  File "app.py", line 3, in main')
+    assert redacted == f'Authorization: Bearer {REDACTED}\n  File "app.py", line 3, in main'
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(q=q, secret=secret), secret, id=f"{n}-{q}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "redis-cli -h cache -a {q}{secret}{q} ping",
+                "sshpass -p {q}{secret}{q} ssh bob@host",
+                "mysql -u root -p{q}{secret}{q} shop",
+                "docker login -u bob -p {q}{secret}{q} registry.example",
+            ]
+        )
+        for q in ('"', "'")
+        for secret in _fake_secrets(n, blanks=True)
+    ],
+)
+def test_quoted_short_password_flags(text: str, secret: str) -> None:
+    """A quoted value of `-a` (redis-cli) or `-p` (mysql, sshpass, docker login) is hidden whole,
+    blanks and all."""
+    _assert_hidden(text, secret, [text.split(" ")[0], text.split(" ")[-1]])
+
+
+def _pgpass_cases() -> list[object]:
+    cases = []
+    for number, (host, port) in enumerate(
+        [("db.example.com", "5432"), ("localhost", "*"), ("*", "*"), ("10.0.0.7", "5432"), ("pg-1", "5432")]
+    ):
+        for secret in _fake_secrets(number)[:3]:
+            secret = secret.replace(":", "\\:")
+            line = f"{host}:{port}:shop:app_user:{secret}"
+            for text in (line, f"# ~/.pgpass\n{line}\n*:*:*:postgres:Fk9other", f'pgpass line "{line}"'):
+                cases.append(pytest.param(text, secret, id=f"{host}-{port}-{len(secret)}-{len(text)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _pgpass_cases())
+def test_pgpass_lines(text: str, secret: str) -> None:
+    """A .pgpass line (`host:port:database:user:password`, `*` for any) loses its password field."""
+    _assert_hidden(text, secret, ["shop:app_user:"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "00:11:22:33:44:55 link up",
+        "aa:bb:cc:dd:ee:ff",
+        "2026-12-04 10:20:30 job took 00:00:05",
+        "fe80::1:5432:2:3",
+        "db.example.com:5432:shop ok",
+        "tcp 10.0.0.7:5432: connection refused",
+    ],
+)
+def test_text_that_only_looks_like_a_pgpass_line_stays(text: str) -> None:
+    """MAC and IPv6 addresses, times and `host:port` pairs are not .pgpass lines."""
+    assert redact_text(text) == text
+
+
+def _kubernetes_cases() -> list[object]:
+
+    cases = []
+    for number, key in enumerate(["password", "DB_URL", "tls.crt", ".dockerconfigjson", "username"]):
+        for secret in _fake_secrets(number)[:3]:
+            manifest = {"kind": "Secret", "metadata": {"name": "db"}, "data": {key: secret}}
+            yaml = f"kind: Secret\nmetadata:\n  name: db\ndata:\n  {key}: {secret}\n  other: Zm9v\n"
+            string_data = yaml.replace("data:", "stringData:")
+            for name, text in (
+                ("yaml", yaml),
+                ("string-data", string_data),
+                ("json", json.dumps(manifest)),
+                ("json-indented", json.dumps(manifest, indent=2)),
+            ):
+                cases.append(pytest.param(text, secret, id=f"{name}-{key}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _kubernetes_cases())
+def test_kubernetes_secret_values_under_any_key(text: str, secret: str) -> None:
+    """Every value under a Kubernetes Secret's `data` or `stringData` is hidden, whatever its key is
+    named (`tls.crt`, `DB_URL`, `username`); the manifest's other fields stay."""
+    _assert_hidden(text, secret, ["kind", "Secret", "name", "db"])
+
+
+def test_a_config_map_keeps_its_data() -> None:
+    """`data:` of a manifest that is no Secret (a ConfigMap) stays."""
+    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  FEATURE_X: 'on'\n"
+    assert redact_text(text) == text
+
+
+def _passphrases(seed: int) -> list[str]:
+    """Passphrases of plain lower-case words (two to six of them, as diceware makes)."""
+    rng = random.Random(seed)
+    words = string.ascii_lowercase
+    return [" ".join(_salt(rng, words, rng.randint(4, 8)) for _ in range(n)) for n in (2, 4, 6)]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "secret: {secret}",
+                "db_password: {secret}, host: db",
+                "login failed; password: {secret} user: bob",
+                "passphrase: {secret}\nnext: line",
+            ]
+        )
+        for secret in _passphrases(n)
+    ],
+)
+def test_unquoted_passphrases_with_blanks(text: str, secret: str) -> None:
+    """An unquoted passphrase of plain words after `password:`, `secret:`, `passphrase:` is hidden up to
+    the next `key:`, comma or line end, not only its first word (a first word shaped like a credential,
+    `passwd: hunter2 for bob`, is the whole secret)."""
+    _assert_hidden(text, secret, [": "])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token: Fk9abcdef12 refreshed for user 42",
+        "password reset email sent to user 42",
+        "token bucket refilled: 40 tokens",
+        "password: None set for user 42",
+    ],
+)
+def test_words_after_a_token_or_an_unset_password_stay(text: str) -> None:
+    """A token's value is one word (the words after it stay), and a placeholder ends the value."""
+    assert "user 42" in redact_text(text) or "tokens" in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "[SQL: INSERT INTO t (password) VALUES (?" + ", ?" * 9999 + ")]\n[parameters: (", id="sql"
+        ),
+        pytest.param("[SQL: x = ?]\n[parameters: (" * 8192, id="sql-heads"),
+        pytest.param("password = 1\n" + "│ " * 65536 + "└ x\n", id="annotation-bars"),
+        pytest.param("x\n└ 'a'\n" * 16384, id="annotations"),
+        pytest.param("E +  where 'a' = " * 8192, id="pytest-where"),
+        pytest.param("password\n  input_value=" * 8192, id="input-values"),
+        pytest.param("'loc': ('password'), 'input': " * 2048, id="error-locations"),
+        pytest.param("password for " * 16384, id="prompts"),
+        pytest.param("a:1:b:c:" * 16384, id="pgpass-fields"),
+        pytest.param("kind: Secret\ndata:\n" + "  k: v\n" * 8192, id="kubernetes-data"),
+        pytest.param('kind: Secret "data": {' + '"k": "v", ' * 4096, id="kubernetes-json"),
+        pytest.param("Authorization: Bearer\n " * 8192, id="folded-headers"),
+        pytest.param("secret: a" + " b" * 65536, id="phrase"),
+        pytest.param("password=Fk9abc12 " + "Fk9abc12 " * 16384, id="repeated-secret"),
+        pytest.param("".join(f"password=Fk9{i:05d} " for i in range(8192)), id="many-secrets"),
+    ],
+)
+def test_new_rules_cost_linear_time(text: str) -> None:
+    """The rules of the second sweep cost about 4x for 4x the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+def test_sql_statements_without_parameters_cost_linear_time() -> None:
+    """Many `[SQL: ...]` heads with no `[parameters:` after them, or one with a long VALUES list, cost
+    about 4x for 4x the text."""
+    heads = "[SQL: INSERT INTO t (password) VALUES (?)] " * 4096
+    values = "[SQL: INSERT INTO t (a, password) VALUES (" + "?, " * 5000 + "?)]\n[parameters: ('a', 'b')]\n"
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    for text in (heads, values):
+        assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+def _documents_with_a_secret_in_two_fields() -> list[object]:
+    cases = []
+    for number, secret in enumerate(_fake_secrets(60)):
+        found_in = {
+            "locals": {"error": {"stack_trace": f'  File "a.py", line 3, in f\n    password = {secret!r}\n'}},
+            "extra": {"extra": {"db": {"password": secret}}},
+            "context": {"logloop": {"context": {"api_token": secret}}},
+            "url": {"url": {"full": f"https://bob:{secret}@api.example/x"}},
+        }
+        echoed_in = {
+            "message": ({"message": f"login rejected: {secret} (bob)"}, "login rejected: "),
+            "error-message": ({"error": {"message": f"ValueError: {secret} is not valid"}}, " is not valid"),
+            "label": ({"labels": {"note": f"retry with {secret}"}}, "retry with "),
+            "argv": ({"process": {"args": ["app", "--user", "bob", secret]}}, '"--user", "bob"'),
+        }
+        for source, found in found_in.items():
+            for target, (echoed, kept) in echoed_in.items():
+                document = _merged(found, echoed)
+                cases.append(pytest.param(document, secret, kept, id=f"{source}-{target}-{number}"))
+    return cases
+
+
+def _merged(first: dict[str, object], second: dict[str, object]) -> dict[str, object]:
+    merged = json.loads(json.dumps(first))
+    for key, value in second.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.mark.parametrize(("document", "secret", "kept"), _documents_with_a_secret_in_two_fields())
+def test_a_secret_found_in_one_field_is_hidden_in_every_field(
+    document: dict[str, object], secret: str, kept: str
+) -> None:
+    """A secret found in one field of a document (a traceback's locals, an extra under a secret key, a
+    URL's password) is hidden where it stands again in another field with nothing to name it (the
+    message, the exception's message, a label, argv)."""
+    redacted = json.dumps(redact_document(document))
+    assert secret not in redacted
+    assert kept in redacted
+
+
+def test_plain_documents_and_their_ids_stay() -> None:
+    """A document with no secret comes back equal, and the fields never redacted (event id) stay even
+    when they equal a secret found elsewhere."""
+    plain = {"message": "order 42 shipped", "event": {"id": "Fk9id77abc"}, "labels": {"a": "Fk9id77abc"}}
+    assert redact_document(plain) == plain
+    with_secret = {**plain, "extra": {"password": "Fk9id77abc"}}
+    redacted = redact_document(with_secret)
+    assert redacted["event"] == {"id": "Fk9id77abc"} and redacted["labels"] == {"a": REDACTED}
+
+
+# --- second sweep: what real libraries print, with a fake secret in it ---------------------------------
+
+_REAL_SECRET = "Fk9Real7Secret"
+_REAL_LONG = "Fk9" + "x7Y" * 40  # longer than rich's 80-character cut
+
+
+def _login(user: str, password: str, api_key: str = _REAL_LONG, options: object = None) -> None:
+    settings = {"password": password, "api_key": api_key, "db": f"postgresql://app:{password}@db/x"}
+    raise ValueError(f"login failed for {user} with {len(settings)} settings")
+
+
+def _rich_traceback(width: int) -> str:
+    rich_console = pytest.importorskip("rich.console")
+    rich_traceback = pytest.importorskip("rich.traceback")
+    import io
+
+    console = rich_console.Console(file=io.StringIO(), width=width, color_system=None)
+    copy_elsewhere = _REAL_LONG  # a variable with no secret's name, holding the same value
+    try:
+        _login("bob", _REAL_SECRET, options={"token": _REAL_SECRET, "copy": copy_elsewhere})
+    except ValueError:
+        console.print(rich_traceback.Traceback(show_locals=True, width=width))
+    output = console.file.getvalue()
+    assert isinstance(output, str)
+    return output
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140, 200])
+def test_rich_tracebacks_with_locals(width: int) -> None:
+    """rich's `show_locals` tables (box-drawing borders, strings cut with `…` at the table's width, dicts
+    wrapped with a key's string on the next line) lose every secret, including a copy cut at another
+    width under a name that is no secret's, and keep the names and the borders."""
+    redacted = redact_text(_rich_traceback(width))
+    assert [piece for piece in (_REAL_SECRET, _REAL_LONG[:16]) if piece in redacted] == [], redacted
+    assert "password" in redacted and "api_key" in redacted and "╰" in redacted and "│" in redacted
+
+
+def test_pydantic_validation_errors() -> None:
+    """pydantic's ValidationError text and its `errors()` list lose a secret field's input."""
+    pydantic = pytest.importorskip("pydantic")
+
+    class Login(pydantic.BaseModel):
+        user: str
+        password: str = pydantic.Field(min_length=40)
+        api_key: int
+
+    class Wrapper(pydantic.BaseModel):
+        login: Login
+
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Wrapper.model_validate({"login": {"user": "bob", "password": _REAL_SECRET, "api_key": _REAL_SECRET}})
+    for text in (str(raised.value), repr(raised.value.errors())):
+        redacted = redact_text(text)
+        assert _REAL_SECRET not in redacted, redacted
+        assert "password" in redacted and "api_key" in redacted
+
+
+def test_sqlalchemy_integrity_errors_with_positional_parameters() -> None:
+    """SQLAlchemy's error text for a positional INSERT, one row or many, and its repr inside another
+    repr (escaped line breaks), loses the values bound to a secret column, not the others."""
+    sa = pytest.importorskip("sqlalchemy")
+    engine = sa.create_engine("sqlite://")
+    users = sa.table("users", sa.column("name"), sa.column("password_hash"))
+    texts = []
+    with engine.connect() as connection:
+        connection.exec_driver_sql("create table users (name text unique, password_hash text)")
+        connection.exec_driver_sql("insert into users values ('bob', 'x')")
+        for statement, parameters in (
+            ("insert into users (name, password_hash) values (?, ?)", ("bob", _REAL_SECRET)),
+        ):
+            with pytest.raises(sa.exc.IntegrityError) as one:
+                connection.exec_driver_sql(statement, parameters)
+            texts.append(str(one.value))
+        rows = [{"name": "bob", "password_hash": _REAL_SECRET + str(n)} for n in range(3)]
+        with pytest.raises(sa.exc.IntegrityError) as many:
+            connection.execute(users.insert(), rows)
+        texts.append(str(many.value))
+    texts.append(repr({"error": texts[-1]}))
+    for text in texts:
+        redacted = redact_text(text)
+        assert _REAL_SECRET not in redacted and "'bob'" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '│ SECRET = \'Fk9Real7Secret\' │\n│ login("bob", SECRET, options={"token": SECRET}) │',
+            '│ SECRET = \'[REDACTED]\' │\n│ login("bob", SECRET, options={"token": [REDACTED]}) │',
+        ),
+        (
+            "    client = Client(token=API_TOKEN)\n    print(API_TOKEN)",
+            "    client = Client(token=[REDACTED])\n    print(API_TOKEN)",
+        ),
+    ],
+)
+def test_names_in_code_are_not_looked_for_again(text: str, expected: str) -> None:
+    """A value that is a name in code (`SECRET`, `API_TOKEN`) is not a secret to hide elsewhere: the
+    names in the other source lines stay readable."""
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(key=key, secret=secret), secret, id=f"{n}-{key}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "│ │ {key} = '{secret}…   │ │\n│ │ user = 'bob' │ │",
+                "{{'{key}': '{secret}…\n 'user': 'bob'}}",
+                "│ │ settings = {{'{key}':                │ │\n│ │            '{secret}',  │ │",
+                "{{'user': 'bob',\n '{key}':\n     '{secret}'}}",
+                '{{"{key}": "{secret}\n',
+            ]
+        )
+        for key in ("password", "api_key", "client_secret")
+        for secret in _fake_secrets(n + len(key))[:3]
+    ],
+)
+def test_strings_cut_or_wrapped_by_a_printer(text: str, secret: str) -> None:
+    """A secret string a table or a pretty-printer cut (`'abc…` then the border or the line's end, no
+    closing quote) or moved to the line below its quoted key is hidden; the border and the next key stay."""
+    _assert_hidden(text, secret, [word for word in ("'user'", "│ │") if word in text])
+
+
+# --- second sweep: passwords given as positional arguments, one-time codes, wrapped secrets -----------
+
+_POSITIONAL_SHAPES = [
+    "AUTH {secret}",
+    "127.0.0.1:6379> AUTH default {secret}",
+    'redis> AUTH "{secret}"',
+    "rabbitmqctl add_user deploy {secret}",
+    "rabbitmqctl -n rabbit@mq1 change_password deploy '{secret}'",
+    "htpasswd -b /etc/nginx/.htpasswd deploy {secret}",
+    "htpasswd -c -bB .htpasswd deploy {secret}",
+    "htpasswd -nb deploy {secret} > out",
+    "echo 'deploy:{secret}' | chpasswd",
+    "echo deploy:{secret} | sudo chpasswd",
+    "net user deploy {secret} /add",
+    "smbclient //files/share -U deploy%{secret} -c ls",
+    "mongosh --host db -u deploy -p {secret} admin",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_POSITIONAL_SHAPES)
+        for secret in _fake_secrets(n)
+        if not ('"' in shape and '"' in secret)
+    ],
+)
+def test_passwords_given_as_positional_arguments(text: str, secret: str) -> None:
+    """A password a command takes by position (Redis AUTH at a prompt, rabbitmqctl, htpasswd -b,
+    chpasswd, net user, smbclient -U user%pw, mongosh -p) is hidden; the command and user stay."""
+    _assert_hidden(text, secret, ["AUTH" if "AUTH" in text else "deploy"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AUTH failed for client 7",
+        "NOAUTH Authentication required.",
+        "rabbitmqctl list_users",
+        "htpasswd -D .htpasswd deploy",
+        "net user deploy /delete",
+        "NET USER deploy * /domain",
+        "mongosh --port 27017 admin",
+        "echo deploy | tee users.txt",
+    ],
+)
+def test_commands_without_a_password_stay(text: str) -> None:
+    """The same commands when they take no password stay as written."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        pytest.param(shape.format(code=code), code, id=f"{n}-{code}")
+        for n, shape in enumerate(
+            [
+                "OTP code: {code}",
+                "your verification code is {code}",
+                "TOTP {code} accepted for bob",
+                "otp={code}",
+                'mfa_code="{code}"',
+                '{{"verificationCode": "{code}"}}',
+                "recovery codes: {code}, next",
+            ]
+        )
+        for code in ("482913", "07731", "AB12-CD34", "9f3k2m1x")
+    ],
+)
+def test_one_time_codes(text: str, code: str) -> None:
+    """A one-time, verification, MFA or recovery code is hidden, by its key or by the words before it."""
+    _assert_hidden(text, code, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "exit code 1",
+        "error code: 500",
+        "HTTP status code: 404",
+        "otp_enabled=true",
+        "backup code rotation done",
+    ],
+)
+def test_other_codes_stay(text: str) -> None:
+    """Exit, error and status codes, and settings about one-time codes, stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "Creds(user='bob', token=SecretStr('{secret}'))",
+                "Settings(password=Password(b'{secret}'), port=5432)",
+                'auth = Auth("{secret}")',
+            ]
+        )
+        for secret in _fake_secrets(n, blanks=True)
+    ],
+)
+def test_secrets_wrapped_in_a_class_under_a_secret_key(text: str, secret: str) -> None:
+    """`token=SecretStr('x')`: the string a secret-named class wraps is hidden; a masked one
+    (`SecretStr('**********')`) and a call of a function (`get_token(user_id)`) stay."""
+    _assert_hidden(text, secret, ["SecretStr('" if "SecretStr" in text else "("])
+    for kept in ("password=SecretStr('**********')", "token = get_token(user_id)"):
+        assert redact_text(kept) == kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"{prefix}{_salt(random.Random(n), _B64, size)}{pad}", id=f"{prefix}{size}")
+        for n, (prefix, size, pad) in enumerate(
+            [("{SHA}", 27, "="), ("{SSHA}", 32, "=="), ("{SSHA512}", 86, "=="), ("{MD5}", 22, "==")]
+        )
+    ],
+)
+def test_ldap_and_htpasswd_digests(text: str) -> None:
+    """`{SHA}`, `{SSHA}`, `{SSHA512}`, `{MD5}` digests (htpasswd -s, LDAP userPassword) are hidden as the
+    other password hashes are, under any key; the scheme's name alone stays."""
+    for line in (f"bob:{text}", f"userPassword: {text}", f"hash={text} ok"):
+        assert text[-20:] not in redact_text(line)
+    assert redact_text("see {SHA} in the docs") == "see {SHA} in the docs"
+
+
+@pytest.mark.parametrize("payload", ["e30", "eyJzdWIiOiIxIn0", "cGxhaW4gdGV4dA", "W10", "eyJ" + "a" * 3000])
+def test_jws_of_any_payload(payload: str) -> None:
+    """A JWS whose payload is not a JSON object's `eyJ` (`{}` is `e30`, a list, plain text) is hidden."""
+    token = f"eyJhbGciOiJIUzI1NiJ9.{payload}.Fk9sig_-x"
+    assert redact_text(f"bearer? {token} done") == f"bearer? {REDACTED} done"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("AUTH a " * 32768, id="auth-words"),
+        pytest.param('> AUTH "' * 16384, id="auth-quotes"),
+        pytest.param("rabbitmqctl -n " * 16384, id="rabbitmqctl"),
+        pytest.param("htpasswd -b -b " * 4096, id="htpasswd"),
+        pytest.param("echo a:b " * 16384, id="echo"),
+        pytest.param("smbclient -U a " * 4096, id="smbclient"),
+        pytest.param("net user a " * 16384, id="net-user"),
+        pytest.param("otp code " * 16384, id="codes"),
+        pytest.param("token=SecretStr(' " * 4096, id="wrappers"),
+        pytest.param("{SSHA}" + "a" * 262144, id="ldap-digest"),
+        pytest.param("eyJhbGciOi." * 16384, id="jws-heads"),
+        pytest.param("│ 'password':\n│ " * 4096, id="wrapped-values"),
+        pytest.param("password = '" + "a" * 8000 + " │\n" * 64, id="cut-strings"),
+    ],
+)
+def test_command_and_code_rules_cost_linear_time(text: str) -> None:
+    """The positional-password, one-time-code, wrapper, digest and cut-string rules cost about 4x for
+    4x the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(f"{key}{sep}{status}", id=f"{key}{sep.strip()}{status.split()[0]}")
+        for key in ("password", "Password", "secret", "token", "db_password", "api_token")
+        for sep in (": ", "=")
+        for status in (
+            "reset link sent to user 42",
+            "changed successfully",
+            "rotated by vault at 10:20",
+            "too short (min 12)",
+            "not set",
+            "must contain a digit",
+            "expired 3 days ago",
+            "revoked",
+        )
+    ],
+)
+def test_status_lines_about_a_secret_stay(text: str) -> None:
+    """`password: reset link sent`, `token=revoked`: an unquoted status word after a secret's key says
+    what happened to it, and the line stays readable (it lost its first word before)."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["password: 'changed'", 'token="revoked"', "password: reset9", "secret: rEset"]
+)
+def test_quoted_or_secret_looking_values_after_a_key_still_hide(text: str) -> None:
+    """A quoted value, or a word with a digit or a capital, after a secret's key is still hidden."""
+    assert REDACTED in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(name=name, value=repr(secret)), secret, id=f"{n}-{name}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "(Pdb) p {name}\n{value}\n(Pdb) c",
+                "(Pdb) pp settings.{name}\n{value}",
+                ">>> {name}\n{value}\n>>> exit()",
+                ">>> print({name})\n{value}",
+                "In [3]: {name}\nOut[3]: {value}\n\nIn [4]: ",
+            ]
+        )
+        for name in ("password", "api_token", "client_secret")
+        for secret in _fake_secrets(n + len(name), blanks=True)[::2]
+    ],
+)
+def test_values_an_interactive_session_prints(text: str, secret: str) -> None:
+    """pdb's `p password`, the REPL's `>>> api_key` and IPython's `In [3]: token` print the value on the
+    next line: it is hidden, the prompt and the expression stay."""
+    _assert_hidden(text, secret, [">>> " if ">>>" in text else "In [" if "In [" in text else "(Pdb) "])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [">>> key\n'user:42'", ">>> tokens\n['a', 'b']", "(Pdb) p count\n3", "In [1]: session\nOut[1]: <S>"],
+)
+def test_other_values_an_interactive_session_prints_stay(text: str) -> None:
+    """An expression that names no secret, or a weak name with an id or an object, stays as printed."""
+    assert redact_text(text) == text
+
+
+_TOOL_SHAPES = [
+    ("aws configure set aws_secret_access_key {secret}", "aws configure set aws_secret_access_key "),
+    ("aws configure set --profile prod aws_session_token {secret}", "--profile prod aws_session_token "),
+    ("npm config set //registry.npmjs.org/:_authToken {secret}", "/:_authToken "),
+    ('redis-cli CONFIG SET requirepass "{secret}"', 'CONFIG SET requirepass "'),
+    ("echo {secret} | docker login -u bob --password-stdin ghcr.io", "| docker login -u bob"),
+    ("<password><![CDATA[{secret}]]></password>", "<password><![CDATA["),
+    ("requests.get(url, auth=('bob', '{secret}'), timeout=5)", "timeout=5"),
+    ("password = {secret} # dev", "# dev"),
+    ("[db]\n  secret: {secret}\n  host: db", "host: db"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param(shape.format(secret=secret), secret, kept, id=f"{n}-{len(secret)}")
+        for n, (shape, kept) in enumerate(_TOOL_SHAPES)
+        for secret in _fake_secrets(n, blanks='{secret}"' in shape or "secret: {" in shape or "= {" in shape)
+    ],
+)
+def test_secrets_set_by_tools_and_in_setting_lines(text: str, secret: str, kept: str) -> None:
+    """`config set KEY VALUE`, `echo X | ... --password-stdin`, XML CDATA, requests' `auth=(user, pw)`
+    and an INI/TOML/YAML setting line whose value has blanks lose the secret; the rest stays."""
+    _assert_hidden(text, secret, [kept])
+
+
+def test_git_config_and_prose_about_setting_a_token_stay() -> None:
+    """`git config set user.name bob` and `set token expiry to 3600` set nothing secret."""
+    for text in ("git config set user.name bob", "set token expiry to 3600", "password = hunter2  # dev"):
+        assert redact_text(text).split("=")[0] == text.split("=")[0]
+    assert redact_text("password = hunter2  # dev") == f"password = {REDACTED}  # dev"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("(Pdb) p password\n" * 16384, id="pdb"),
+        pytest.param(">>> a\n" * 32768, id="repl"),
+        pytest.param("config set a " * 16384, id="config-set"),
+        pytest.param("echo a | " * 16384, id="stdin"),
+        pytest.param("<password><![CDATA[" + "]" * 100000, id="cdata"),
+        pytest.param("password = a" + " b" * 65536, id="setting-line"),
+    ],
+)
+def test_prompt_and_tool_rules_cost_linear_time(text: str) -> None:
+    """The interactive-prompt, config-set, stdin, CDATA and setting-line rules cost about 4x for 4x
+    the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("pgpass " + ("a" * 500 + " ") * 128, id="pgpass-long-words"),
+        pytest.param(":5432: " + ("a" * 300 + "\n") * 200, id="pgpass-long-lines"),
+        pytest.param(("password='" + " " * 5000 + "x\n") * 12, id="unclosed-quotes-of-blanks"),
+        pytest.param(("'password': '" + " " * 5000) * 10, id="unclosed-quoted-keys"),
+    ],
+)
+def test_long_runs_under_the_new_patterns_cost_linear_time(text: str) -> None:
+    """Long words before a `.pgpass`-like colon and long runs of blanks in an unclosed quoted value cost
+    about 4x for 4x the text (the patterns read each run once, not once per split of it)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(q=q, secret=secret), secret, id=f"{n}-{q}-{len(secret)}")
+        for n, shape in enumerate(
+            [
+                "deploy --password {q}{secret}{q} --verbose",
+                "app --api-key {q}{secret}{q}",
+                "vault write auth --client-secret {q}{secret}{q} -f",
+                "curl -u {q}bob:{secret}{q} https://api.example",
+                "curl --proxy-user {q}bob:{secret}{q} https://api.example",
+            ]
+        )
+        for q in ('"', "'")
+        for secret in _fake_secrets(n, blanks=True)
+        if q not in secret
+    ],
+)
+def test_quoted_values_of_secret_flags(text: str, secret: str) -> None:
+    """A quoted value after a secret flag given apart (`--password "x"`, `curl -u "bob:two words"`) is
+    hidden whole; main hid none of the first and only the first word of the second."""
+    _assert_hidden(text, secret, [text.split(" ")[0]])
+    assert redact_text('ls --color "auto" --password ""') == 'ls --color "auto" --password ""'

@@ -37,6 +37,12 @@ SECRETS: dict[str, str] = {
     "E2args11": "%(password)s argument of an error",
     "E2pp12": "string pprint split over lines",
     "E2tuple13": "tuple under a secret key",
+    "E3diag14x": "value loguru's diagnose annotates under a secret name",
+    "E3pyd15x": "pydantic input_value of a secret field",
+    "E3sql16x": "SQLAlchemy positional parameter of a secret column",
+    "E3echo17x": "secret found in an extra, repeated in the message",
+    "E3k8s18x": "value of a Kubernetes Secret",
+    "E3rich19x": "string rich cut at its table's border",
 }
 # Ordinary values that must arrive as they were logged.
 KEPT = {
@@ -70,6 +76,24 @@ def _log_shapes(logger: logging.Logger) -> None:
     logger.info("config:\n%s", pprint.pformat({"api_key": "E2pp12 " * 10}, width=40))
     logger.info("request options %s", {"auth": ("bob", "E2tuple13"), "timeout": 5})
     logger.info("password reset succeeded; PWD=/home/e2bob", extra=KEPT)
+    try:
+        raise ValueError("    connect(host, secret)\n    │       │     └ 'E3diag14x'\n    │       └ 'db'")
+    except ValueError:
+        logger.exception("connect failed")
+    try:
+        raise ValueError(
+            "1 validation error for Login\npassword\n  String should have at least 40 characters "
+            "[type=string_too_short, input_value='E3pyd15x', input_type=str]"
+        )
+    except ValueError:
+        logger.exception("bad login form")
+    logger.error(
+        "(sqlite3.IntegrityError) UNIQUE constraint failed: users.name\n"
+        "[SQL: INSERT INTO users (name, password_hash) VALUES (?, ?)]\n[parameters: ('bob', 'E3sql16x')]"
+    )
+    logger.warning("login rejected: E3echo17x for bob", extra={"form": {"password": "E3echo17x"}})
+    logger.info("applied:\nkind: Secret\nmetadata:\n  name: db\ndata:\n  DB_URL: E3k8s18x\n")
+    logger.error("│ │ api_key = 'E3rich19x" + "0" * 60 + "… │ │\n│ │ user = 'bob' │ │")
 
 
 def assert_clean(text: str, where: str) -> None:
@@ -93,7 +117,7 @@ def stored(es: Any, es_url: str, index_prefix: str, tmp_path: Path) -> list[dict
 
 def test_node_documents_hold_no_secret_of_any_shape(stored: list[dict[str, Any]]) -> None:
     """Every event reaches the node; none holds a planted secret; ordinary values beside them stay."""
-    assert len(stored) == 15
+    assert len(stored) == 21
     text = json.dumps(stored, ensure_ascii=False)
     assert_clean(text, "the node's documents")
     assert [phrase for phrase in KEPT_PHRASES if phrase not in text] == []
@@ -135,10 +159,10 @@ def test_logstash_payloads_hold_no_secret_of_any_shape(tmp_path: Path) -> None:
     received: list[dict[str, Any]] = []
     for _ in range(50):  # the reader thread parses each connection once the shipper closed it
         received = [d for d in server.received if d.get("log", {}).get("logger") == "shapes"]
-        if len(received) >= 15:
+        if len(received) >= 21:
             break
         server.served.clear()
         server.served.wait(0.1)
     server.close()
-    assert len(received) == 15
+    assert len(received) == 21
     assert_clean(json.dumps(received, ensure_ascii=False), "the Logstash payloads")
