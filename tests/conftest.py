@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from helpers.fake_kibana import FakeKibana, serve_fake_kibana
 
 from logloop import embedded
 from shipper.connection import ElasticsearchSettings, make_client
+from shipper.delivery import lock
+from shipper.spool import layout
 
 TEST_PORT = 9250
 # Tests that ask for one of these fixtures need the real node: they are marked `es` at collection,
@@ -30,6 +33,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if NODE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.es)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_agent_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stop, at the end, every delivery agent still running on a spool under the session's temporary
+    directory: an agent whose records cannot be delivered retries for ever by design, so a test of an
+    unreachable destination would leave it behind."""
+    yield
+    for lock_file in tmp_path_factory.getbasetemp().rglob(layout.LOCK_NAME):
+        if not lock.running(lock_file.parent):
+            continue
+        pid = lock.holder(lock_file.parent).get("pid")
+        if isinstance(pid, int) and pid != os.getpid():  # (a thread-mode agent is this process)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
