@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shipper.exceptions import ConfigurationError
+from shipper.lazy_regex import compile_lazily
 
 REDACTED: Final = "[REDACTED]"
 
@@ -87,8 +88,8 @@ _ABOUT_WORDS: Final = frozenset(
     }
 )  # fmt: skip
 
-_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_NON_ALNUM: Final = re.compile(r"[\W_]+")  # letters of any script make words (`contraseña`, `пароль`)
+_CAMEL: Final = compile_lazily(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_ALNUM: Final = compile_lazily(r"[\W_]+")  # letters of any script make words (`contraseña`, `пароль`)
 
 
 def key_words(key: str) -> list[str]:
@@ -130,17 +131,19 @@ def _is_weak_key(words: list[str]) -> bool:
 _NOT_A_VALUE: Final = frozenset(
     {"", "none", "null", "nil", "true", "false", "undefined", "empty", "missing", "required", "redacted"}
 )
-_PLACEHOLDER: Final = re.compile(
+_PLACEHOLDER: Final = compile_lazily(
     r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]|\{[^{}]*\}|\$\{?[A-Za-z_]\w*\}?"
     r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}|\?|\$[0-9]{1,4}"  # `?`, `$1`: a SQL statement's parameters
 )
-_DOTTED_NAME: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
-_TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9+/=_~.\-]{20,}")
-_PASSWORD_LIKE: Final = re.compile(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
+_DOTTED_NAME: Final = compile_lazily(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_TOKEN_CHARACTERS: Final = compile_lazily(r"[A-Za-z0-9+/=_~.\-]{20,}")
+_PASSWORD_LIKE: Final = compile_lazily(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
 
 
 # A relative path to a file (`uploads/2026/report.pdf`, an S3 object key): base64 has no `.`.
-_FILE_PATH: Final = re.compile(r"[\w\-]{1,128}(?:[./][\w\-]{1,128}){0,32}/[\w.\-]{0,128}\.[A-Za-z0-9]{1,8}")
+_FILE_PATH: Final = compile_lazily(
+    r"[\w\-]{1,128}(?:[./][\w\-]{1,128}){0,32}/[\w.\-]{0,128}\.[A-Za-z0-9]{1,8}"
+)
 
 
 def _looks_secret(value: str) -> bool:
@@ -192,8 +195,8 @@ class Rule:
         elif len(self.triggers) == 1:
             applies = _contains(self.triggers[0])
         else:
-            search = re.compile("|".join(map(re.escape, self.triggers))).search
-            applies = lambda text: search(text) is not None  # noqa: E731
+            pattern = compile_lazily("|".join(map(re.escape, self.triggers)))  # compiled when first asked
+            applies = lambda text: pattern.search(text) is not None  # noqa: E731
         object.__setattr__(self, "applies", applies)
 
 
@@ -207,11 +210,12 @@ def _contains(word: str) -> Callable[[str], bool]:
 
 def _pattern_rule(name: str, pattern: re.Pattern[str], triggers: tuple[str, ...]) -> Rule:
     """A rule that hides the group `secret` of each match, or the whole match if it has none."""
-    group = "secret" if "secret" in pattern.groupindex else 0
 
     def find(_: Redactor, text: str) -> Iterator[Finding]:
         for match in pattern.finditer(text):
-            start, end = match.span(group)
+            # (asked of the match: asked of the rule's pattern when the rule is made, it would compile
+            # a lazily compiled pattern at import)
+            start, end = match.span("secret" if "secret" in match.re.groupindex else 0)
             if end > start:
                 yield Finding(start, end, name)
 
@@ -236,24 +240,24 @@ _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
 # key=value, key: value, "key": "value", ('key', 'value'), --key=value; the value is read by
 # `_value_span` from the lookahead so that a key that is not secret consumes nothing after it (in
 # `PermissionError: Authorization: Bearer x` the first `:` must not swallow the real key).
-_KEY_VALUE: Final = re.compile(
+_KEY_VALUE: Final = compile_lazily(
     rf"{_KEY_START}(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})(?(kq)(?P=kq))\]?"
     r"(?P<sep>[ \t]{0,8}(?:=>|=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
 # patterns above would read up to 4 KiB after every `word:` of a text.
-_VALUE: Final = re.compile(rf"{_QUOTED}|{_BARE}")
-_QUOTED_VALUE: Final = re.compile(_QUOTED)
-_FLAG_BARE_VALUE: Final = re.compile(r"[^\s\-\"'][^\s\"',;)\]]{0,4095}")
-_QUERY_VALUE: Final = re.compile(r"[^&#;\s\"'<>]{1,8192}")
+_VALUE: Final = compile_lazily(rf"{_QUOTED}|{_BARE}")
+_QUOTED_VALUE: Final = compile_lazily(_QUOTED)
+_FLAG_BARE_VALUE: Final = compile_lazily(r"[^\s\-\"'][^\s\"',;)\]]{0,4095}")
+_QUERY_VALUE: Final = compile_lazily(r"[^&#;\s\"'<>]{1,8192}")
 # `--password X` and list reprs `'--password', 'X'` (the `--flag=value` form is a key=value above).
-_FLAG_VALUE: Final = re.compile(
+_FLAG_VALUE: Final = compile_lazily(
     r"(?<![\w\-])(?P<q>\\?[\"'])?(?P<flag>--?(?P<key>[A-Za-z][\w.\-]{0,63}))(?(q)(?P=q))"
     r"(?P<sep>(?(q)[ \t]{0,8},[ \t]{0,8}|[ \t]{1,8}))"
 )
 # `password hunter2`, `the token is "abc"`: a strong key word, a space, then a quoted or
 # secret-looking value (prose such as "password reset" or "token expired" stays).
-_KEY_SPACE_VALUE: Final = re.compile(
+_KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by)"
@@ -263,72 +267,74 @@ _KEY_SPACE_VALUE: Final = re.compile(
 # A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,
 # `Password for 'https://bob@host': X` (a colon then a blank ends the prompt; the answer is the rest of
 # the line).
-_PROMPT_ANSWER: Final = re.compile(
+_PROMPT_ANSWER: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?:pass(?:word|phrase)|pin|passcode)[ \t]{1,8}for[ \t][^\n]{1,256}?:[ \t]{1,8}"
     r"(?P<secret>[^\s][^\n]{0,511})"  # the answer is the rest of the line, blanks and all
 )
 # A .pgpass line, `host:port:database:user:password` (each field may be `*`; `\:` escapes a colon):
 # the fifth field, when the line holds no more.
-_PGPASS_LINE: Final = re.compile(
+_PGPASS_LINE: Final = compile_lazily(
     r"(?m)(?:^|(?<=[\s\"']))(?:\*|(?=[\w.\-]{0,252}[A-Za-z.])[\w.\-]{1,253}):(?:[0-9]{1,5}|\*)"
     r"(?::(?:[^\s:\\]|\\.){1,128}){2}:(?P<secret>(?:[^\s:\\]|\\.){1,512})(?=[\s\"']|\Z)"
 )
 _PGPASS_TRIGGERS: Final = ("pgpass", ":5432:", ":*:")
-_HEADER: Final = re.compile(
+_HEADER: Final = compile_lazily(
     r"(?i)(?<![\w\-])(?:b(?=\\?[\"']))?(?P<kq>\\?[\"'])?(?P<key>(?:proxy-)?authorization|(?:set-)?cookie)"
     r"(?(kq)(?P=kq))"
     r"(?P<sep>[ \t]{0,8}[:=][ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}|(?!)))"
 )
-_AUTH_SCHEME_THEN_PARAMS: Final = re.compile(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[A-Za-z][\w\-]{0,63}=)")
-_AUTH_SCHEME: Final = re.compile(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[^\s\"',;])")
-_TOKEN: Final = re.compile(r"[^\s\"',;&]{1,8192}")
-_SCHEME_WORD: Final = re.compile(
+_AUTH_SCHEME_THEN_PARAMS: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[A-Za-z][\w\-]{0,63}=)")
+_AUTH_SCHEME: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[^\s\"',;])")
+_TOKEN: Final = compile_lazily(r"[^\s\"',;&]{1,8192}")
+_SCHEME_WORD: Final = compile_lazily(
     r"(?i)(?:bearer|basic|token|digest|apikey|negotiate|ntlm)[ \t]{1,8}(?=[^\s\"',;])"
 )
-_COOKIE_PAIR: Final = re.compile(r"(?P<name>[^=;,\s]{1,256})=(?P<value>[^;,\s]{0,8192})")
+_COOKIE_PAIR: Final = compile_lazily(r"(?P<name>[^=;,\s]{1,256})=(?P<value>[^;,\s]{0,8192})")
 _COOKIE_ATTRIBUTES: Final = frozenset(
     {"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "version", "comment"}
     | {"priority", "partitioned"}
 )
-_BEARER: Final = re.compile(r"(?i)\b(?P<scheme>bearer)[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=\-]{1,8192})")
-_NAME_EQUALS: Final = re.compile(r"[A-Za-z_]\w*=(?!=*$)")
-_CHALLENGE_PARAMETER: Final = re.compile(r"[A-Za-z_]\w{0,63}=\"")  # WWW-Authenticate: Bearer realm="x"
-_BASIC: Final = re.compile(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,8192}={0,2})(?![\w+/=])")
+_BEARER: Final = compile_lazily(r"(?i)\b(?P<scheme>bearer)[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=\-]{1,8192})")
+_NAME_EQUALS: Final = compile_lazily(r"[A-Za-z_]\w*=(?!=*$)")
+_CHALLENGE_PARAMETER: Final = compile_lazily(r"[A-Za-z_]\w{0,63}=\"")  # WWW-Authenticate: Bearer realm="x"
+_BASIC: Final = compile_lazily(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6,8192}={0,2})(?![\w+/=])")
 # `scheme://user:password@host`, also with JSON-escaped slashes (`postgres:\/\/u:pw@db`). The password
 # runs to the last `@` before the path; failing that (a raw `/`, `?` or `#` in it, as SQLAlchemy-style
 # DSNs accept) to the first `@`, unless it starts with a port (`https://h:8443/@scope/pkg`).
-_URL_USERINFO: Final = re.compile(
+_URL_USERINFO: Final = compile_lazily(
     r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}[^:/@\s\"'\[]{0,256}:"
     r"(?P<secret>[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
 )
-_QUERY_PARAM: Final = re.compile(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
+_QUERY_PARAM: Final = compile_lazily(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
-_P_IS_PASSWORD: Final = re.compile(r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|mongo\w{0,16}|login|sshpass)\b")
+_P_IS_PASSWORD: Final = compile_lazily(
+    r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|mongo\w{0,16}|login|sshpass)\b"
+)
 # The value of a short password flag (`-pX`, `-p X`, `-a X`): not a flag itself, to a blank or quote.
 _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 # redis-cli -a SECRET: its `-a` is the password (elsewhere `-a` is "all", "append"...).
-_A_IS_PASSWORD: Final = re.compile(r"(?i)\bredis-cli\b")
+_A_IS_PASSWORD: Final = compile_lazily(r"(?i)\bredis-cli\b")
 # ...or a quoted one, blanks and all (`redis-cli -a "two words"`, `sshpass -p 'x'`).
 _FLAG_QUOTED_SECRET: Final = r"(?P<fq>[\"'])(?P<quoted>[^\"'\n]{1,512})(?P=fq)"
-_SHORT_A_PASSWORD: Final = re.compile(
+_SHORT_A_PASSWORD: Final = compile_lazily(
     rf"(?<![\w\-])-a[ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
 )
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
-_REDIS_AUTH: Final = re.compile(
+_REDIS_AUTH: Final = compile_lazily(
     r'"AUTH"(?:[ \t]{1,8}"(?:[^"\\\n]|\\.){0,256}")?[ \t]{1,8}"(?P<secret>(?:[^"\\\n]|\\.){1,4096})"'
 )
 # The same typed at a Redis prompt or in a script: `AUTH password`, `AUTH user password`, alone on its
 # line (or after `host:6379> `), so that `AUTH failed for client 7` stays.
-_REDIS_AUTH_LINE: Final = re.compile(
+_REDIS_AUTH_LINE: Final = compile_lazily(
     r"(?m)(?:^|(?<=> ))[ \t]{0,8}AUTH(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
     r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"']{1,512}))[ \t]*\r?$"
 )
 # Commands that take a password as a positional argument: `rabbitmqctl add_user bob X`, `htpasswd -b
 # file bob X` (`-nb bob X` without a file), `echo 'bob:X' | chpasswd`, `net user bob X /add`,
 # `smbclient -U bob%X`.
-_POSITIONAL_PASSWORD: Final = re.compile(
+_POSITIONAL_PASSWORD: Final = compile_lazily(
     r"\brabbitmqctl(?:[ \t]{1,8}-[^\s]{1,64}(?:[ \t]{1,8}[^\s\-][^\s]{0,255})?){0,4}[ \t]{1,8}"
     r"(?:add_user|change_password|authenticate_user)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q1>[\"']?)"
     r"(?P<rabbit>[^\s\"']{1,512})(?P=q1)"
@@ -346,43 +352,43 @@ _POSITIONAL_PASSWORD: Final = re.compile(
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
-_PROMPT_EXPRESSION: Final = re.compile(
+_PROMPT_EXPRESSION: Final = compile_lazily(
     r"(?m)^[ \t]{0,8}(?:\(Pdb\)[ \t]{1,8}(?:pp?[ \t]{1,8}|print\()|>>>[ \t]{1,8}(?:print\()?"
     r"|In[ \t]\[[0-9]{1,6}\]:[ \t]{1,8})"
     r"(?P<name>[A-Za-z_][\w.]{0,127})\)?[ \t]*\r?\n(?:Out\[[0-9]{1,6}\]:[ \t]{1,8})?(?P<value>[^\n]{1,4096})"
 )
 # A tool's `config set KEY VALUE` (`aws configure set aws_secret_access_key X`, `npm config set
 # _authToken X`, Redis `CONFIG SET requirepass X`).
-_CONFIG_SET: Final = re.compile(r"(?i)\b(?:configure|config)[ \t]{1,8}set[ \t]")
-_ARGUMENT: Final = re.compile(r"[ \t]{0,8}(?P<arg>\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"']{1,4096})")
+_CONFIG_SET: Final = compile_lazily(r"(?i)\b(?:configure|config)[ \t]{1,8}set[ \t]")
+_ARGUMENT: Final = compile_lazily(r"[ \t]{0,8}(?P<arg>\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"']{1,4096})")
 # A one-time or recovery code told in a line: `OTP code: 482913`, `verification code is 123456`.
-_ONE_TIME_CODE: Final = re.compile(
+_ONE_TIME_CODE: Final = compile_lazily(
     r"(?i)\b(?:(?:otp|totp|hotp)(?:[ \t_-]codes?)?|one[- ]time[ \t](?:pass(?:word|code)|code)"
     r"|(?:verification|security|mfa|2fa"
     r"|two[- ]factor|recovery|backup|sms|login)[ \t_-]codes?)(?:[ \t]{1,8}(?:is|was))?(?:[ \t]{0,8}[:=])?"
     r"[ \t]{1,8}(?P<secret>(?=[A-Za-z\-]{0,12}[0-9])[A-Za-z0-9]{4,12}(?:-[A-Za-z0-9]{4,12}){0,3})\b"
 )
-_SHORT_PASSWORD: Final = re.compile(
+_SHORT_PASSWORD: Final = compile_lazily(
     r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
     rf"(?:(?(q)(?!)|{_FLAG_QUOTED_SECRET})|{_FLAG_SECRET})"
 )
 # curl -u user:password, --proxy-user user:password
-_USER_PASSWORD_FLAG: Final = re.compile(
+_USER_PASSWORD_FLAG: Final = compile_lazily(
     r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)"
     r"(?:(?P<uq>[\"'])[^\s:\"']{1,256}:(?P<quoted>[^\"'\n]{1,512})(?P=uq)"  # `-u "bob:two words"`
     r"|[^\s:\"']{1,256}:(?P<secret>[^\s\"']{1,512}))"
 )
-_ORACLE: Final = re.compile(
+_ORACLE: Final = compile_lazily(
     r"(?i)(?:jdbc:oracle:\w{1,16}:|\bsqlplus\s{1,8}(?:-\w{1,16}\s{1,8}){0,4})"
     r"[\w$#.]{1,128}/(?P<secret>[^@\s\"']{1,512})@"
 )
-_PRIVATE_KEY_BLOCK: Final = re.compile(
+_PRIVATE_KEY_BLOCK: Final = compile_lazily(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?)-----"
     r"(?P<secret>.*?)(?:-----END (?P=kind)-----|\Z)",
     re.DOTALL,
 )
 # Well-known token formats: each prefix is specific enough to hide the token wherever it stands.
-_WELL_KNOWN: Final = re.compile(
+_WELL_KNOWN: Final = compile_lazily(
     r"(?<![A-Za-z0-9_\-])(?:"
     r"(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})"  # long-term and temporary keys (AROA... are ids)
     r"|(?P<google_api_key>AIza[0-9A-Za-z_\-]{35})"
@@ -417,7 +423,7 @@ _WELL_KNOWN: Final = re.compile(
 # `MII..IBADAN` / `MII..IBAAKC`, PKCS#8 and SEC1 EC `MIG.AgEA` / `MHcCAQEE`, Ed25519 and X25519
 # `MC4CAQAwBQYDK2V`), or the OpenSSH key magic. Public keys and certificates begin otherwise. The body
 # runs on over the lines that are base64 through and through (real or escaped line breaks).
-_PRIVATE_KEY_BODY: Final = re.compile(
+_PRIVATE_KEY_BODY: Final = compile_lazily(
     r"(?<![A-Za-z0-9+/])(?:MII[A-Za-z0-9+/]{3}IBA(?:DAN|AKC|AKB)|MI[GH][A-Za-z0-9+/]AgE[AB]|MHcCAQEE"
     r"|MC4CAQAwBQYDK2V|b3BlbnNzaC1rZXktdjE)[A-Za-z0-9+/=]{0,8192}"
     r"(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/=]{4,128}(?=\r?\n|\\[rn]|[\"']|\Z)){0,512}"
@@ -426,7 +432,7 @@ _PRIVATE_KEY_BODY: Final = re.compile(
 # `hash`, an htpasswd or shadow line): bcrypt, md5/sha-crypt, Apache's apr1, yescrypt, argon2 and
 # Django's PBKDF2, each known by its scheme prefix and the exact shape of its salt and digest.
 _CRYPT_CHARACTER: Final = r"[./A-Za-z0-9]"
-_PASSWORD_HASH: Final = re.compile(
+_PASSWORD_HASH: Final = compile_lazily(
     r"(?<![\w$./])(?:"
     rf"\$2[abxy]\$[0-9]{{2}}\${_CRYPT_CHARACTER}{{53}}"
     rf"|\$[156]\$(?:rounds=[0-9]{{1,9}}\$)?{_CRYPT_CHARACTER}{{1,16}}\${_CRYPT_CHARACTER}{{22,86}}"
@@ -448,7 +454,7 @@ _PASSWORD_HASH_TRIGGERS: Final = (
 # A secret with no prefix of its own, known by the public id it stands beside (within a few
 # characters on the same line): an AWS access key id and its 40-character secret access key, a
 # Twilio account SID and its 32-hex auth token.
-_PAIRED_SECRET: Final = re.compile(
+_PAIRED_SECRET: Final = compile_lazily(
     r"(?<![A-Za-z0-9])(?:"
     r"(?:AKIA|ASIA)[0-9A-Z]{16}[^\n]{1,48}?(?<![A-Za-z0-9/+])(?P<aws_secret_key>[A-Za-z0-9/+]{40})"
     r"(?![A-Za-z0-9/+=])"
@@ -456,19 +462,19 @@ _PAIRED_SECRET: Final = re.compile(
     r")"
 )
 # <password>x</password>, <ns:ClientSecret>x</ns:ClientSecret>: an element named like a secret key.
-_XML_ELEMENT: Final = re.compile(
+_XML_ELEMENT: Final = compile_lazily(
     r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?:[ \t][^<>]{0,512})?>"
     r"(?:<!\[CDATA\[(?P<cdata>(?:[^\]]|\](?!\]>)){1,4096})\]\]>|(?P<value>[^<]{1,4096}))</(?P=tag)>"
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
 # settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
 # `<add key="ApiKey" value="x"/>`.
-_NAMED_VALUE: Final = re.compile(
+_NAMED_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
     rf"(?P<q>\\?[\"'])?(?P<name>{_KEY})(?(q)(?P=q))[\s,;]{{0,64}}?"
     r"(?P<vq>\\?[\"'])?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
 )
-_WEBHOOK: Final = re.compile(
+_WEBHOOK: Final = compile_lazily(
     r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
     r"/(?P<secret>[A-Za-z0-9/_\-]{8,512})"
 )
@@ -512,7 +518,7 @@ _QUOTE_OPENERS: Final = ('\\"', "\\'", '"', "'")  # (escaped first: `\\"` begins
 # A value longer than this may have been cut by a pattern's bound ({0,4096} and the like): its rest is
 # read by a linear scan (`_long_quoted`, `_to_value_ends`), never by a longer bound.
 _LONG_VALUE: Final = 1024
-_VALUE_RUN: Final = re.compile(r"[A-Za-z0-9+/=_\-.~%]+")
+_VALUE_RUN: Final = compile_lazily(r"[A-Za-z0-9+/=_\-.~%]+")
 
 
 def _to_value_ends(text: str, findings: list[Finding]) -> list[Finding]:
@@ -553,12 +559,12 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
 
 
 # An object as Java and Android print it: a class name before its `{fields}`, or `pkg.Class@hash`.
-_OBJECT_NAME: Final = re.compile(
+_OBJECT_NAME: Final = compile_lazily(
     r"[A-Za-z_][\w$]{0,127}|[A-Za-z_][\w$]{0,127}(?:\.[A-Za-z_][\w$]{0,127}){1,32}@[0-9a-f]{1,16}"
 )
 _PAM_TYPES: Final = frozenset({"auth", "account", "session", "password", "chauthtok", "setcred"})
-_IDENTITY_HASH: Final = re.compile(r"\{[0-9a-f]{6,8}[ }]")  # Android's `Name{hash ...}`
-_DIRECTORY: Final = re.compile(r"(?:/|~/|[A-Za-z]:\\)[^\s\"']{0,4096}")
+_IDENTITY_HASH: Final = compile_lazily(r"\{[0-9a-f]{6,8}[ }]")  # Android's `Name{hash ...}`
+_DIRECTORY: Final = compile_lazily(r"(?:/|~/|[A-Za-z]:\\)[^\s\"']{0,4096}")
 
 
 def _is_working_directory(key: object, value: object) -> bool:
@@ -605,7 +611,9 @@ _PHRASE_WORDS: Final = _SECRET_WORDS - {
 }  # fmt: skip
 # The words that go on after `password: first`, up to the next `key:` / `key=`, a comma, semicolon,
 # bracket, quote or `#` comment, or the line's end.
-_PHRASE_REST: Final = re.compile(r"(?:[ \t]{1,4}(?![^\s:=]{1,128}[:=]|#)[^\s,;\"'()\[\]{}<>|]{1,256}){1,16}")
+_PHRASE_REST: Final = compile_lazily(
+    r"(?:[ \t]{1,4}(?![^\s:=]{1,128}[:=]|#)[^\s,;\"'()\[\]{}<>|]{1,256}){1,16}"
+)
 
 
 def _names_a_phrase(words: list[str]) -> bool:
@@ -702,25 +710,25 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 
 # The line break after `key:` (real, or escaped inside a JSON or repr string), then the value's lines.
-_BLOCK_START: Final = re.compile(
+_BLOCK_START: Final = compile_lazily(
     r"[ \t]{0,8}(?P<block>[|>][+\-0-9]{0,2}[ \t]{0,8})?(?:#[^\n\\]{0,256})?(?:\r?(?P<real>\n)|(?:\\r)?\\n)"
 )
-_NESTED: Final = re.compile(r"-[ \t]|[\w\"'.\-]{1,128}[ \t]{0,8}:(?:[ \t]|$)")  # a list item, or a key
-_LINE: Final = re.compile(r"(?P<indent>[ \t]{0,256})(?P<content>[^\n]{0,4096})(?:\n|\Z)")
-_ESCAPED_LINE: Final = re.compile(
+_NESTED: Final = compile_lazily(r"-[ \t]|[\w\"'.\-]{1,128}[ \t]{0,8}:(?:[ \t]|$)")  # a list item, or a key
+_LINE: Final = compile_lazily(r"(?P<indent>[ \t]{0,256})(?P<content>[^\n]{0,4096})(?:\n|\Z)")
+_ESCAPED_LINE: Final = compile_lazily(
     r"(?P<indent>[ \t]{0,256})(?P<content>(?:[^\n\\\"']|\\(?![rn\"'])){0,4096})(?:(?:\\r)?\\n|(?=[\"'])|\Z)"
 )
 # A tuple or list in a repr (one level of nesting inside), as the value of a key.
-_CONTAINER: Final = re.compile(
+_CONTAINER: Final = compile_lazily(
     r"\((?:[^()\n]|\([^()\n]{0,512}\)){1,4096}\)|\[(?:[^\[\]\n]|\[[^\[\]\n]{0,512}\]){1,4096}\]"
 )
 # A class that wraps a secret (`SecretStr`, `Password`), and the string it is called with.
-_SECRET_WRAPPER: Final = re.compile(r"[A-Z][A-Za-z0-9_]{0,63}")
-_QUOTED_ARGUMENT: Final = re.compile(
+_SECRET_WRAPPER: Final = compile_lazily(r"[A-Z][A-Za-z0-9_]{0,63}")
+_QUOTED_ARGUMENT: Final = compile_lazily(
     r"\([ \t]{0,8}b?(?P<q>[\"'])(?P<inner>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
 )
-_WRAPPED_VALUE: Final = re.compile(r"[ \t│┃║]{0,256}\r?\n[ \t│┃║]{0,256}(?=[\"'])")
-_IS_A_KEY: Final = re.compile(r"[ \t]{0,8}[:=](?![:/=])")
+_WRAPPED_VALUE: Final = compile_lazily(r"[ \t│┃║]{0,256}\r?\n[ \t│┃║]{0,256}(?=[\"'])")
+_IS_A_KEY: Final = compile_lazily(r"[ \t]{0,8}[:=](?![:/=])")
 
 
 def _following_lines(text: str, key_start: int, pos: int) -> tuple[int, int] | None:
@@ -830,8 +838,8 @@ def _header(_: Redactor, text: str) -> Iterator[Finding]:
         position = max(end, pos)  # a value is read once (a line of headers must not cost its square)
 
 
-_SCHEME_ONLY: Final = re.compile(r"[ \t]{0,8}(?:[A-Za-z][\w\-]{0,63}[ \t]{0,8})?\r?")
-_FOLD: Final = re.compile(r"\r?\n[ \t]{1,64}(?=[^\s])")  # RFC 7230's obs-fold
+_SCHEME_ONLY: Final = compile_lazily(r"[ \t]{0,8}(?:[A-Za-z][\w\-]{0,63}[ \t]{0,8})?\r?")
+_FOLD: Final = compile_lazily(r"\r?\n[ \t]{1,64}(?=[^\s])")  # RFC 7230's obs-fold
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -993,9 +1001,10 @@ def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
 
 # A loguru / better_exceptions `diagnose` annotation: bars, then `└ value` under the name it belongs
 # to in the source line above the block.
-_ANNOTATION: Final = re.compile(r"(?m)^(?P<bars>[ \t│|]{0,256})└[ \t](?P<value>[^\n]{1,4096})")
-_NAME_AT: Final = re.compile(r"[A-Za-z_]\w{0,127}")  # `secret.encode`: `secret`, and `encode` under its own
-_TRAILING_NAME: Final = re.compile(r"[A-Za-z_]\w{0,127}(?=(?:\(\))?[ \t]*\Z)")
+_ANNOTATION: Final = compile_lazily(r"(?m)^(?P<bars>[ \t│|]{0,256})└[ \t](?P<value>[^\n]{1,4096})")
+# `secret.encode`: `secret`, and `encode` under its own
+_NAME_AT: Final = compile_lazily(r"[A-Za-z_]\w{0,127}")
+_TRAILING_NAME: Final = compile_lazily(r"[A-Za-z_]\w{0,127}(?=(?:\(\))?[ \t]*\Z)")
 
 
 def _names_secret(redactor: Redactor, name: str, value: str) -> bool:
@@ -1053,12 +1062,12 @@ def _pytest_where(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield found
 
 
-_PYTEST_WHERE: Final = re.compile(r"\+[ \t]{1,8}where[ \t]")
+_PYTEST_WHERE: Final = compile_lazily(r"\+[ \t]{1,8}where[ \t]")
 # pydantic's `input_value=...` below the location line of the field it is for (`password`,
 # `db.api_key`, `body.0.token`), and FastAPI's `{'loc': ('body', 'password'), ..., 'input': ...}`.
-_INPUT_VALUE: Final = re.compile(r"\binput_value=")
-_LOCATION_LINE: Final = re.compile(r"(?P<loc>[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,16})[ \t]*\r?\n")
-_ERROR_LOCATION: Final = re.compile(
+_INPUT_VALUE: Final = compile_lazily(r"\binput_value=")
+_LOCATION_LINE: Final = compile_lazily(r"(?P<loc>[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,16})[ \t]*\r?\n")
+_ERROR_LOCATION: Final = compile_lazily(
     r"[\"']loc[\"']:[ \t]{0,8}[(\[](?:[^()\[\]\n]{0,512}?[,(\[][ \t]{0,8})?"
     r"[\"'](?P<loc>[\w\-]{1,128})[\"'],?[)\]][^{}\n]{0,1024}?[\"']input[\"']:[ \t]{0,8}"
 )
@@ -1086,13 +1095,13 @@ def _validation_input(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 
 # A Kubernetes Secret (`kind: Secret`) as YAML or JSON: every value under its `data` / `stringData`.
-_SECRET_KIND: Final = re.compile(r"[\"']?kind[\"']?[ \t]{0,8}:[ \t]{0,8}[\"']?Secret\b")
-_YAML_DATA: Final = re.compile(r"(?m)^(?P<indent>[ \t]{0,64})(?:data|stringData):[ \t]{0,8}\r?\n")
-_YAML_ENTRY: Final = re.compile(
+_SECRET_KIND: Final = compile_lazily(r"[\"']?kind[\"']?[ \t]{0,8}:[ \t]{0,8}[\"']?Secret\b")
+_YAML_DATA: Final = compile_lazily(r"(?m)^(?P<indent>[ \t]{0,64})(?:data|stringData):[ \t]{0,8}\r?\n")
+_YAML_ENTRY: Final = compile_lazily(
     r"(?P<indent>[ \t]{0,64})[^\s:#][^:\n]{0,252}:[ \t]{1,8}(?P<value>[^\n]{1,65536})"
 )
-_JSON_DATA: Final = re.compile(r"[\"'](?:data|stringData)[\"'][ \t]{0,8}:[ \t]{0,8}\{")
-_JSON_ENTRY: Final = re.compile(
+_JSON_DATA: Final = compile_lazily(r"[\"'](?:data|stringData)[\"'][ \t]{0,8}:[ \t]{0,8}\{")
+_JSON_ENTRY: Final = compile_lazily(
     r"\s{0,64}[\"'][^\"'\n]{1,253}[\"'][ \t]{0,8}:[ \t]{0,8}"
     r"[\"'](?P<value>[^\"'\n]{0,65536})[\"'][ \t]{0,8},?"
 )
@@ -1119,14 +1128,14 @@ def _kubernetes_secret(_: Redactor, text: str) -> Iterator[Finding]:
 
 # SQLAlchemy's `[SQL: ...]` then `[parameters: (...)]`: positional parameters (`?`, `%s`, `$1`, `:1`)
 # are named by the statement only, by the INSERT's column list or by the `column =` before each.
-_SQL_STATEMENT: Final = re.compile(r"\[SQL:[ \t]")
-_SQL_PARAMETERS: Final = re.compile(r"\][ \t]{0,8}(?:\r?\n|\\n)?[ \t]{0,8}\[parameters:[ \t]{0,8}")
-_PLACEHOLDER_IN_SQL: Final = re.compile(r"\?|%s|\$[0-9]{1,4}|(?<![\w:]):[0-9]{1,4}\b")
-_INSERT_COLUMNS: Final = re.compile(
+_SQL_STATEMENT: Final = compile_lazily(r"\[SQL:[ \t]")
+_SQL_PARAMETERS: Final = compile_lazily(r"\][ \t]{0,8}(?:\r?\n|\\n)?[ \t]{0,8}\[parameters:[ \t]{0,8}")
+_PLACEHOLDER_IN_SQL: Final = compile_lazily(r"\?|%s|\$[0-9]{1,4}|(?<![\w:]):[0-9]{1,4}\b")
+_INSERT_COLUMNS: Final = compile_lazily(
     r"(?i)\bINSERT[ \t\n]{1,8}INTO[ \t\n]{1,8}[\w.\"`\[\]]{1,256}[ \t\n]{0,8}\((?P<columns>[^()]{1,4096})\)"
     r"[ \t\n]{0,8}VALUES[ \t\n]{0,8}\("
 )
-_COLUMN_BEFORE: Final = re.compile(
+_COLUMN_BEFORE: Final = compile_lazily(
     r"(?P<column>[\w\"`\[\]]{1,128})[ \t\n]{0,8}(?:=|<>|!=|\b(?i:LIKE))[ \t\n]{0,8}\Z"
 )
 
@@ -1168,7 +1177,7 @@ def _sql_parameters(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield from _tuple_items(text, parameters.end(), secret, "sql_parameters")
 
 
-_REPR_ITEM: Final = re.compile(
+_REPR_ITEM: Final = compile_lazily(
     r"[ \t]{0,8}(?P<item>[bru]{0,2}'(?:[^'\\\n]|\\.){0,4096}'|[bru]{0,2}\"(?:[^\"\\\n]|\\.){0,4096}\""
     r"|[^,()\[\]{}'\"\n]{0,4096})[ \t]{0,8}(?P<end>[,)\]])"
 )
@@ -1292,7 +1301,7 @@ def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
         alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items())]
         return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
 
-    return re.compile(branch(trie))
+    return compile_lazily(branch(trie))
 
 
 _TRIGGER_PATTERN: Final = _trie_pattern(_TRIGGERS)
@@ -1604,7 +1613,7 @@ def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:
 
 # Where a pretty-printer split a string into adjacent literals over lines (pprint: `'Bearer '` then
 # `'abc...'` on the next line, indented): a quote, a line break and the same quote.
-_LITERAL_JOINT: Final = re.compile(r"(?P<q>['\"])[ \t]{0,8}\r?\n[ \t]{0,256}(?P=q)")
+_LITERAL_JOINT: Final = compile_lazily(r"(?P<q>['\"])[ \t]{0,8}\r?\n[ \t]{0,256}(?P=q)")
 
 
 Joints = tuple[list[int], list[int]]  # where each joint is in the joined text; characters removed before it
@@ -1641,7 +1650,7 @@ _REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (o
 
 
 # Letters, underscores and dots only: a name in code (`SECRET`, `settings.TOKEN`), not a credential.
-_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z_.]*")
+_NAME: Final = compile_lazily(r"[A-Za-z_][A-Za-z_.]*")
 
 
 def _secret_values(text: str, found: list[Finding]) -> list[str]:
@@ -1661,7 +1670,7 @@ def _secret_values(text: str, found: list[Finding]) -> list[str]:
 
 
 _PREFIX: Final = 12  # characters of a long secret looked for: a copy cut at another width starts alike
-_COPY_RUN: Final = re.compile(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's characters
+_COPY_RUN: Final = compile_lazily(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's characters
 
 
 def _stands_again(text: str, finding: Finding) -> bool:
@@ -1712,12 +1721,12 @@ def _hide(text: str, found: list[Finding]) -> str:
 
 
 # A %-conversion of a log template (`%s`, `%(name)s`, `%-8.3f`, `%%`).
-_CONVERSION: Final = re.compile(
+_CONVERSION: Final = compile_lazily(
     r"%(?:\((?P<name>[^)]{0,128})\))?[-#0 +]{0,8}(?:\*|\d{1,8})?(?:\.(?:\*|\d{1,8}))?[hlL]?"
     r"(?P<type>[diouxXeEfFgGcrsa%])"
 )
 # A template's literal text that ends with a secret key and its separator, before an argument.
-_KEY_BEFORE_ARGUMENT: Final = re.compile(
+_KEY_BEFORE_ARGUMENT: Final = compile_lazily(
     rf"(?P<key>{_KEY})(?P<q>[\"']?)[ \t]{{0,8}}(?:=>|[:=])[ \t]{{0,8}}(?P=q)\Z"
     r"|(?i:pass(?:word|wd|phrase)|pwd|secret|token|api[ _-]?key|secret[ _-]?key|private[ _-]?key"
     r"|credentials?)[ \t]{1,8}(?:(?:is|was|of):?[ \t]{1,8})?\Z"
@@ -1785,7 +1794,7 @@ def _pair_name(mapping: Mapping[str, Any]) -> str | None:
 
 def _compile_user_pattern(pattern: str) -> re.Pattern[str]:
     try:
-        compiled = re.compile(pattern)
+        compiled = re.compile(pattern)  # (eager: a bad user pattern is a ConfigurationError now)
     except re.error as exc:
         raise ConfigurationError(f"redact_patterns: {pattern!r} is not a regular expression: {exc}") from None
     if compiled.fullmatch(""):
