@@ -139,8 +139,8 @@ def run(args: argparse.Namespace, settings: object) -> int:
                 rows = _file_rows(source, options, args.jobs, str(args.input))
         except OSError as exc:
             raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
-    bad = [row for row in rows if row[4] is not None]
-    for line, *_, error in bad:
+    bad = [(line, row[3]) for line, row in enumerate(rows, start=1) if row[3] is not None]
+    for line, error in bad:
         print(f"logloop cluster: {args.input}:{line}: {error}", file=sys.stderr)
     if args.output is None:
         sys.stdout.flush()
@@ -199,23 +199,24 @@ def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
 
 
 def _write(rows: Iterable[_Row], target: IO[bytes]) -> None:
-    """One `Assignment.as_json` line per row, as `json.dumps` writes it, in UTF-8 (JSON lines' encoding,
-    whatever the terminal's). A group's fields are encoded once (every line of a group but its number is
-    the same), and lines go out as bytes `_WRITE_LINES` at a time: one text of all lines would be built,
-    then encoded whole, several times the output's size in memory at once."""
+    """One `Assignment.as_json` line per row (its number: its position, from 1), as `json.dumps` writes
+    it, in UTF-8 (JSON lines' encoding, whatever the terminal's). A group's fields are encoded once
+    (every line of a group but its number is the same), and lines go out as bytes `_WRITE_LINES` at a
+    time: one text of all lines would be built, then encoded whole, several times the output's size in
+    memory at once."""
     encoded: dict[tuple[str | None, ...], bytes] = {}
     pieces: list[bytes] = []
-    for row in rows:
-        if row[4] is not None:
-            pieces.append((_json_line(Assignment(*row).as_json()) + "\n").encode("utf-8"))
+    for line, row in enumerate(rows, start=1):
+        if row[3] is not None:
+            pieces.append((_json_line(Assignment(line, *row).as_json()) + "\n").encode("utf-8"))
         else:
-            key = row[1:4]
+            key = row[:3]
             rest = encoded.get(key)
             if rest is None:
                 whole = _json_line(Assignment(0, *key).as_json())
                 after_number = whole[whole.index(", ") + 2 :]  # what follows `"line": 0, `
                 rest = encoded[key] = (after_number + "\n").encode("utf-8")
-            pieces.append(b'{"line": %d, ' % row[0])
+            pieces.append(b'{"line": %d, ' % line)
             pieces.append(rest)
         if len(pieces) >= _WRITE_LINES:
             target.write(b"".join(pieces))
@@ -243,11 +244,13 @@ def cluster_lines(
     lines: Iterable[str | bytes], options: GroupingOptions = DEFAULT_OPTIONS
 ) -> list[Assignment]:
     """Assign every line a group; bad lines get an `error` instead. Pure apart from reading `lines`."""
-    return [Assignment(*row) for row in _rows(lines, options)]
+    return [Assignment(line, *row) for line, row in enumerate(_rows(lines, options), start=1)]
 
 
-# An `Assignment`'s fields in order: what the command writes, without building the object.
-_Row = tuple[int, str | None, str | None, str | None, str | None]
+# An `Assignment`'s fields but its line number, which is the row's position: what the command writes,
+# without building the object. (No number in it: the rows of a worker's range are not renumbered when
+# the parts are put together.)
+_Row = tuple[str | None, str | None, str | None, str | None]
 
 
 def _rows(lines: Iterable[str | bytes], options: GroupingOptions) -> list[_Row]:
@@ -311,8 +314,8 @@ def _workers(source: IO[bytes], jobs: int | None) -> int:
     return min(cluster_workers.usable_cpus(), MAX_AUTO_WORKERS)
 
 
-# The rows of a run of lines numbered from 1, a message-only line's row None, and the messages of
-# those lines in order: what a worker returns (`marshal` encodes it).
+# The rows of a run of lines, a message-only line's row None, and the messages of those lines in
+# order: what a worker returns (`marshal` encodes it).
 _Part = tuple[list[_Row | None], list[str]]
 
 
@@ -329,9 +332,9 @@ def _part(
     messages: list[str] = []
     if memo is None:
         memo = _memo()
-    for number, (doc, error) in enumerate(_documents(lines), start=1):
+    for doc, error in _documents(lines):
         if doc is None:
-            results.append((number, None, None, None, error))
+            results.append((None, None, None, error))
             continue
         stack_trace = get_field(doc, "error.stack_trace")
         # `has_key_of_its_own(doc)`, with the traceback read once
@@ -342,7 +345,7 @@ def _part(
         if framed or get_field(doc, "logloop.template"):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if stack_trace else "template"
-            results.append((number, fingerprint.key, fingerprint.name, category, None))
+            results.append((fingerprint.key, fingerprint.name, category, None))
         else:
             messages.append(message_of(doc))
             results.append(None)
@@ -350,21 +353,18 @@ def _part(
 
 
 def _mined(parts: Iterable[_Part]) -> list[_Row]:
-    """The rows of consecutive parts, numbered on from one part to the next, each message-only line's
-    row given by the template miner run over the messages of all parts in order."""
+    """The rows of consecutive parts, each message-only line's row given by the template miner run
+    over the messages of all parts in order."""
     results: list[_Row | None] = []
     messages: list[str] = []
     for rows, part_messages in parts:
-        base = len(results)
-        if base:
-            rows = [row if row is None else (row[0] + base, *row[1:]) for row in rows]
         results.extend(rows)
         messages.extend(part_messages)
     pending = [index for index, row in enumerate(results) if row is None]
     mined = mine(messages)
     for position, index in enumerate(pending):
         template = mined.template_of(position)
-        results[index] = (index + 1, template.cluster_id, title_of(template), "message", None)
+        results[index] = (template.cluster_id, title_of(template), "message", None)
     return cast(list[_Row], results)
 
 
