@@ -166,8 +166,8 @@ def test_written_lines_are_json_dumps_of_each_assignment() -> None:
         Assignment(4, "m-1", 'say "hi"\\', "message"),
     ]
     target = io.BytesIO()
-    cluster_lines_rows = [(a.line, a.cluster, a.title, a.category, a.error) for a in assignments]
-    cluster_cli._write(cluster_lines_rows, target)
+    rows = [(a.cluster, a.title, a.category, a.error) for a in assignments]  # (numbered by position)
+    cluster_cli._write(rows, target)
     assert target.getvalue().decode("utf-8") == "".join(
         json.dumps(a.as_json(), ensure_ascii=False) + "\n" for a in assignments
     )

@@ -116,8 +116,13 @@ def test_a_user_without_a_home_ships_from_a_script(
     shared.chmod(0o755)
     script = shared / "program.py"
     script.write_text(_PROGRAM)
-    script.chmod(0o644)
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(programs.REPO), **({"HOME": home} if home else {})}
+    # The checkout itself may be unreadable by that user (`mktemp -d` makes a clone's directory 0700):
+    # the program imports a copy of the package, readable by all.
+    copied = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(programs.REPO / "shipper", shared / "shipper", ignore=copied)
+    for path in shared.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), **({"HOME": home} if home else {})}
     done = subprocess.run(
         ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",
          *(f"{k}={v}" for k, v in env.items()), python, str(script), es_url, index_prefix],
