@@ -55,6 +55,7 @@ from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
 from shipper.delivery.config import DEFAULTS, AgentConfig
 from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
+from shipper.environment import argv as redacted_argv
 from shipper.exceptions import ConfigurationError, SpoolError
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
 from shipper.redaction import Redactor
@@ -289,6 +290,11 @@ class ShipperHandler(logging.Handler):
         if formatter is not None:
             self._use_formatter(formatter)
         self._program: tuple[int, bytes] | None = None
+        # The program's facts (`_program_payload`) are made with its first record, argv redacted then;
+        # the redaction rules compile when first used (`shipper.lazy_regex`), so they are used once
+        # here: that compiling is done before any logging call (where a few ms, or a Ctrl-C landing
+        # in them, would fall on the program's call).
+        redacted_argv()
         self.writer = SegmentWriter(
             self.spool_dir,
             program=self._program_payload,

@@ -3,6 +3,7 @@ the redaction rules compiles none of them."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -58,5 +59,37 @@ def test_importing_the_redaction_rules_compiles_none_of_them() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, timeout=60
+    )
+    assert done.stdout.strip() == "0", done.stdout + done.stderr
+
+
+def test_a_programs_first_logging_call_compiles_no_redaction_rule(tmp_path: Path) -> None:
+    """The rules the program's own redaction needs (its argv, a secret in it included) are compiled
+    when the handler is made: its first logging call (which makes the facts of the program) compiles
+    none, so no Ctrl-C or timer signal can land in a compile there (a 1 ms timer starved one)."""
+    script = (
+        "import logging, re, sys\n"
+        "from pathlib import Path\n"
+        "from shipper.handler import ShipperHandler\n"
+        "sys.argv = ['job.py', '--password', 'hunter2', 'https://bob:pw@db.example/x']\n"
+        "handler = ShipperHandler('first', spool_path=Path(sys.argv[0] + '.spool'), delivery='thread')\n"
+        "handler._stop.set()\n"
+        "compiled = []\n"
+        "real = re.compile\n"
+        "re.compile = lambda *a, **k: compiled.append(a[0]) or real(*a, **k)\n"
+        "logger = logging.getLogger('first')\n"
+        "logger.handlers, logger.propagate = [handler], False\n"
+        "logger.warning('the first record')\n"
+        "print(len(compiled))\n"
+        "handler.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.stdout.strip() == "0", done.stdout + done.stderr
