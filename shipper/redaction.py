@@ -705,8 +705,24 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             setting = not text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
             if ":" in match["sep"] or (setting and match["sep"].startswith((" ", "\t"))):
                 end = _phrase_end(text, value, end, setting)
+        if end == vend and text[match.start() - 1 : match.start()] not in ("?", "&"):
+            end = _glued_end(text, end)  # `password=Tr0ub4dor&3`: not a query string's next parameter
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
+
+
+# A bare value stops at `&`, `;` or `,`, which also separate pairs (`a=1&b=2`, `Pwd=x;Database=y`);
+# where what follows is no `name=` / `name:` but more of a word, the character was part of the value.
+_GLUED: Final = compile_lazily(rf"[&;,](?![\w.\-\[\]%]{{1,128}}[ \t]{{0,8}}[:=]){_BARE}")
+
+
+def _glued_end(text: str, end: int) -> int:
+    """The end of a bare value that ends at `end`, taking in each `&`, `;` or `,` followed by more of
+    it rather than by the next pair (at most `_LONG_VALUE` characters more: linear)."""
+    limit = end + _LONG_VALUE
+    while end < limit and (glued := _GLUED.match(text, end)) is not None:
+        end = glued.end()
+    return end
 
 
 # The line break after `key:` (real, or escaped inside a JSON or repr string), then the value's lines.

@@ -1555,3 +1555,67 @@ def test_quoted_values_of_secret_flags(text: str, secret: str) -> None:
     hidden whole; main hid none of the first and only the first word of the second."""
     _assert_hidden(text, secret, [text.split(" ")[0]])
     assert redact_text('ls --color "auto" --password ""') == 'ls --color "auto" --password ""'
+
+
+_GLUE_RNG = random.Random(20261204)
+_GLUED_SECRETS = [
+    "Tr0ub4dor&3-hunter2",
+    "a;b;c-9f2K",
+    "x7,y8,z9Q",
+    "".join(_GLUE_RNG.choice(string.ascii_letters + string.digits + "&;,") for _ in range(24)).strip("&;,")
+    + "Z9",
+]
+
+
+@pytest.mark.parametrize("secret", _GLUED_SECRETS)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "connect failed with password={s} after 3 tries",
+        "ConnectionError: cannot reach db.internal with password={s}",
+        "retrying; --db-password={s} given",
+        "pwd: {s} (from the vault)",
+        "api_key={s}\n",
+    ],
+)
+def test_a_bare_secret_holding_and_semicolon_or_comma_is_hidden_whole(shape: str, secret: str) -> None:
+    """A bare value under a secret key that holds `&`, `;` or `,` inside it (not before another
+    `name=`) is hidden to its end: the part after the character no longer leaks."""
+    text = shape.format(s=secret)
+    redacted = redact_text(text)
+    assert secret not in redacted
+    for piece in secret.replace(";", "&").replace(",", "&").split("&"):
+        if len(piece) >= 3:
+            assert piece not in redacted, (piece, redacted)
+    assert REDACTED in redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("password=x7Qk2&user=bob", "&user=bob"),
+        ("Password=abc9Q;Database=orders;Uid=sa", ";Database=orders;Uid=sa"),
+        ("https://api.example/x?token=abc9QzP1&page=2", "&page=2"),
+        ("GET /login?password=hunter22&next=/home", "&next=/home"),
+        ("password=hunter22, retrying in 5 s", ", retrying in 5 s"),
+        ("password: hunter22; user: bob", "; user: bob"),
+    ],
+)
+def test_the_next_pair_after_a_secret_stays(text: str, kept: str) -> None:
+    """`&`, `;` and `,` that separate pairs (a query string, a connection string, prose) still end
+    the secret: what follows them stays readable."""
+    redacted = redact_text(text)
+    assert redacted.endswith(kept) and REDACTED in redacted
+
+
+def test_a_long_run_of_glued_pieces_is_linear() -> None:
+    """A value of thousands of `&x` pieces is read in time linear in its length."""
+
+    def cost(n: int) -> float:
+        text = "password=a" + "&b" * n
+        start = time.perf_counter()
+        redact_text(text)
+        return time.perf_counter() - start
+
+    cost(1000)
+    assert cost(40_000) < 10 * cost(10_000) + 0.05
