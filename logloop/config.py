@@ -71,7 +71,11 @@ class Settings:
 def default_config_path(environ: Mapping[str, str]) -> Path | None:
     if environ.get("LOGLOOP_CONFIG"):
         return Path(environ["LOGLOOP_CONFIG"])
-    candidate = Path.home() / ".config" / "logloop" / "logloop.toml"
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME and no passwd entry (a container's bare uid): no user file to read
+        return None
+    candidate = home / ".config" / "logloop" / "logloop.toml"
     return candidate if candidate.is_file() else None
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from analyzers.mailer import smtp_settings
+from logloop import config
 from logloop.config import load_settings
 from logloop.errors import ConfigError
 
@@ -101,3 +102,19 @@ def test_a_boolean_that_is_not_one_is_refused(tmp_path: Path) -> None:
     """A value that is neither true nor false is an error naming the key."""
     with pytest.raises(ConfigError, match=r"\[elasticsearch\] verify_certs = 'maybe' must be true or false"):
         load_settings(_write(tmp_path, ""), {"LOGLOOP_ES_VERIFY_CERTS": "maybe"})
+
+
+def test_a_user_without_a_home_runs_on_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no HOME and no passwd entry (`docker run --user 54321`), where `Path.home()` raises,
+    there is no user file to read: the defaults apply instead of a RuntimeError out of every command."""
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    with pytest.raises(RuntimeError):
+        Path.home()  # the situation the test is about
+    assert config.default_config_path({}) is None
+    assert config.load_settings(None, environ={}) == config.Settings()
