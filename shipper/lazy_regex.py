@@ -1,4 +1,5 @@
-"""Regular expressions compiled when first used instead of when their module is imported.
+"""Regular expressions compiled when first used instead of when their module is imported (standard
+library only: the grouping package uses it too, for the patterns of rare renderings).
 
 Every program that logs through the shipper imports `shipper.redaction`, whose rules are well over a
 hundred regular expressions: compiled at import they cost a short script about 60 M instructions

@@ -13,40 +13,26 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
+from shipper.lazy_regex import compile_lazily
+
 HEADER: Final = "Traceback (most recent call last):"  # the one spelling; the others import it
-
-
-class _Lazy:
-    """A regex compiled when first used: the dumps read here are rare, and every program that imports
-    the shipper imports this module."""
-
-    __slots__ = ("_compiled", "_flags", "_source")
-
-    def __init__(self, source: str, flags: int = 0) -> None:
-        self._source, self._flags = source, flags
-        self._compiled: re.Pattern[str] | None = None
-
-    def __call__(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            self._compiled = re.compile(self._source, self._flags)
-        return self._compiled
 
 
 # faulthandler: "Current thread 0x00007f... (most recent call first):" (the thread that crashed),
 # "Thread 0x... (most recent call first):" (the others), "Stack (most recent call first):" (no threads);
 # each frame `  File "path", line N in function` (no comma; "???" where unknown), no source line.
 FAULTHANDLER_MARK: Final = " (most recent call first):"
-_FAULT_BLOCK_RE: Final = _Lazy(
+_FAULT_BLOCK_RE: Final = compile_lazily(
     r"^(?:(?P<current>Current thread)|Thread|Stack)(?: 0x[0-9a-fA-F]+)?(?: \[[^\]\n]*\])?"
     r" \(most recent call first\):[ \t]*$",
     re.MULTILINE,
 )
-_FAULT_FRAME_RE: Final = _Lazy(
+_FAULT_FRAME_RE: Final = compile_lazily(
     r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+|\?\?\?) in (?P<func>[^\n]*)'
 )
 # The line that says why: a fatal error (a signal, Py_FatalError), a Windows exception, a timeout
 # (`dump_traceback_later`).
-_FAULT_REASON_RE: Final = _Lazy(
+_FAULT_REASON_RE: Final = compile_lazily(
     r"^(?:Fatal Python error|Windows fatal exception): (?P<reason>[^\n]*)$"
     r"|^(?P<timeout>Timeout \([^\n]*\)!)$",
     re.MULTILINE,
@@ -63,18 +49,18 @@ def from_faulthandler(text: str) -> str | None:
     elsewhere) are not the failure, and vary with what else ran. A fatal error's dump without its
     current thread (cut before it: faulthandler lists it last) is None: no thread of it is the failure.
     """
-    blocks = list(_FAULT_BLOCK_RE().finditer(text))
+    blocks = list(_FAULT_BLOCK_RE.finditer(text))
     if not blocks:
         return None
     chosen = next((block for block in blocks if block["current"] or block[0].startswith("Stack")), None)
-    reason = _FAULT_REASON_RE().search(text, 0, blocks[0].start())
+    reason = _FAULT_REASON_RE.search(text, 0, blocks[0].start())
     if chosen is None and reason is not None and reason["reason"] is not None:
         return None  # a fatal error's dump lists the crashing thread last: this one was cut before it
     chosen = chosen or blocks[0]
     end = next((block.start() for block in blocks if block.start() > chosen.start()), len(text))
     frames = []
     for line in text[chosen.end() : end].split("\n")[1:]:
-        frame = _FAULT_FRAME_RE().fullmatch(line.rstrip())
+        frame = _FAULT_FRAME_RE.fullmatch(line.rstrip())
         if frame is not None:
             number = frame["line"] if frame["line"].isdigit() else "0"
             frames.append(f'  File "{frame["file"]}", line {number}, in {frame["func"].strip()}')
@@ -93,24 +79,27 @@ def from_faulthandler(text: str) -> str | None:
 # beside the code; "... N frames hidden ..." stands for frames left out. The exception line follows the
 # box; chains put the link sentence between boxes.
 RICH_TOP: Final = "╭"
-_RICH_TOP_RE: Final = _Lazy(r"^[ \t]*╭─+ Traceback \(most recent call last\) ─+╮[ \t]*$", re.MULTILINE)
+_RICH_TOP_RE: Final = compile_lazily(
+    r"^[ \t]*╭─+ Traceback \(most recent call last\) ─+╮[ \t]*$", re.MULTILINE
+)
 _RICH_SIDE: Final = "│"
-_RICH_FRAME_RE: Final = _Lazy(r"(?P<file>.+):(?P<line>\d+) ?in ?(?P<func>\S+)")  # (a wrap takes a blank)
-_RICH_NO_FILE_RE: Final = _Lazy(r"in (?P<func>\S+):(?P<line>\d+)")
-_RICH_CODE_RE: Final = _Lazy(r"(?P<mark>❱)?[ \t]*\d+(?: (?P<code>.*))?")
-_RICH_BESIDE_RE: Final = _Lazy(r"\s+[╭│╰].*")  # a locals box beside the code
-_RICH_HIDDEN_RE: Final = _Lazy(r"\.\.\. \d+ frames? hidden \.\.\.")
+# (a wrap takes a blank)
+_RICH_FRAME_RE: Final = compile_lazily(r"(?P<file>.+):(?P<line>\d+) ?in ?(?P<func>\S+)")
+_RICH_NO_FILE_RE: Final = compile_lazily(r"in (?P<func>\S+):(?P<line>\d+)")
+_RICH_CODE_RE: Final = compile_lazily(r"(?P<mark>❱)?[ \t]*\d+(?: (?P<code>.*))?")
+_RICH_BESIDE_RE: Final = compile_lazily(r"\s+[╭│╰].*")  # a locals box beside the code
+_RICH_HIDDEN_RE: Final = compile_lazily(r"\.\.\. \d+ frames? hidden \.\.\.")
 
 
 def from_rich(text: str) -> str | None:
     """`text` with each traceback box rich drew written as `traceback` prints it: a frame line for each
     frame (a wrapped one joined), its marked line as the source; None when it holds no such box."""
-    if _RICH_TOP_RE().search(text) is None:
+    if _RICH_TOP_RE.search(text) is None:
         return None
     out: list[str] = []
     lines = iter(text.split("\n"))
     for line in lines:
-        if _RICH_TOP_RE().fullmatch(line) is not None:
+        if _RICH_TOP_RE.fullmatch(line) is not None:
             out.append(HEADER)
             out.extend(_rich_box(lines))
         elif (
@@ -146,7 +135,7 @@ def _rich_box(lines: Iterator[str]) -> list[str]:
         if inner is None:
             break  # the bottom border, or no line of the box: the box was cut
         body = inner.strip()
-        no_file = _RICH_NO_FILE_RE().fullmatch(body)
+        no_file = _RICH_NO_FILE_RE.fullmatch(body)
         if not body or no_file is not None:
             if header:
                 out.append(_rich_frame_line("".join(header)))
@@ -158,11 +147,11 @@ def _rich_box(lines: Iterator[str]) -> list[str]:
         if header:
             header.append(body if full else body + " ")
             continue
-        code = _RICH_CODE_RE().fullmatch(body)
-        if after_blank and code is None and body[0] not in "╭│╰" and not _RICH_HIDDEN_RE().fullmatch(body):
+        code = _RICH_CODE_RE.fullmatch(body)
+        if after_blank and code is None and body[0] not in "╭│╰" and not _RICH_HIDDEN_RE.fullmatch(body):
             header.append(body if full else body + " ")
         elif code is not None and code["mark"] and code["code"] and out and out[-1].startswith("  File "):
-            source = _RICH_BESIDE_RE().sub("", code["code"].lstrip(" \t│"))
+            source = _RICH_BESIDE_RE.sub("", code["code"].lstrip(" \t│"))
             out.append("    " + source.rstrip())
         after_blank = False
     if header:
@@ -183,7 +172,7 @@ def _box_content(line: str) -> tuple[str | None, bool]:
 
 def _rich_frame_line(header: str) -> str:
     """A frame line as `traceback` prints it, of the text of a rich frame line (wrapped lines joined)."""
-    frame = _RICH_FRAME_RE().fullmatch(header.strip())
+    frame = _RICH_FRAME_RE.fullmatch(header.strip())
     if frame is None:
         return "    " + header.strip()  # not a frame line: a detail line of the frame before
     return f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}'
@@ -197,14 +186,14 @@ def _rich_frame_line(header: str) -> str:
 # only on the innermost long entry's line.
 PYTEST_ERROR: Final = "\nE   "
 # (A path without blanks or quotes, a type name after it: a line of locals, `u = 'http://h:80: x'`, is none.)
-_PYTEST_LOCATION_RE: Final = _Lazy(
+_PYTEST_LOCATION_RE: Final = compile_lazily(
     r"(?P<file>[^\s'\"=:][^\s'\"=]*?):(?P<line>\d+): ?(?:in (?P<func>\S+)|(?P<rest>[\w.]*))[ \t]*"
 )
-_PYTEST_ERROR_RE: Final = _Lazy(r"E(?: +(?P<text>.*)|)")
-_PYTEST_MARKED_RE: Final = _Lazy(r">(?P<source>\s+.*)")
-_PYTEST_DEF_RE: Final = _Lazy(r"\s*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
-_PYTEST_SECTION_RE: Final = _Lazy(r"_{3,} .+ _{3,}")  # `____ test_name ____`: a test's report
-_EXCEPTION_TYPE_RE: Final = _Lazy(r"[^\W\d][\w.]*(?::|$)")
+_PYTEST_ERROR_RE: Final = compile_lazily(r"E(?: +(?P<text>.*)|)")
+_PYTEST_MARKED_RE: Final = compile_lazily(r">(?P<source>\s+.*)")
+_PYTEST_DEF_RE: Final = compile_lazily(r"\s*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
+_PYTEST_SECTION_RE: Final = compile_lazily(r"_{3,} .+ _{3,}")  # `____ test_name ____`: a test's report
+_EXCEPTION_TYPE_RE: Final = compile_lazily(r"[^\W\d][\w.]*(?::|$)")
 
 
 def from_pytest(text: str) -> str | None:
@@ -216,7 +205,7 @@ def from_pytest(text: str) -> str | None:
     marked = function = ""
     seen_section = False
     for line in text.split("\n"):
-        if _PYTEST_SECTION_RE().fullmatch(line.strip()):
+        if _PYTEST_SECTION_RE.fullmatch(line.strip()):
             if seen_section and (frames or out):
                 break  # the next test's report
             seen_section = True
@@ -226,7 +215,7 @@ def from_pytest(text: str) -> str | None:
             out += ["", line.strip(), ""]
             frames, errors, marked, function = [], [], "", ""
             continue
-        location = _PYTEST_LOCATION_RE().fullmatch(line.rstrip())
+        location = _PYTEST_LOCATION_RE.fullmatch(line.rstrip())
         if location is not None and not line.startswith(" "):
             name = location["func"] or function or "<module>"
             frames.append(f'  File "{location["file"]}", line {location["line"]}, in {name}')
@@ -234,19 +223,19 @@ def from_pytest(text: str) -> str | None:
                 if marked:
                     frames.append("    " + marked)
                 named = location["rest"].strip()  # the innermost entry's exception type
-                if errors and _EXCEPTION_TYPE_RE().fullmatch(named) and not _names_type(errors[0], named):
+                if errors and _EXCEPTION_TYPE_RE.fullmatch(named) and not _names_type(errors[0], named):
                     errors[0] = f"{named}: {errors[0]}"
             marked = function = ""
             continue
-        error = _PYTEST_ERROR_RE().fullmatch(line.rstrip())
+        error = _PYTEST_ERROR_RE.fullmatch(line.rstrip())
         if error is not None and (frames or marked):
             errors.append(error["text"] or "")
             continue
-        found = _PYTEST_MARKED_RE().fullmatch(line.rstrip())
+        found = _PYTEST_MARKED_RE.fullmatch(line.rstrip())
         if found is not None:
             marked = found["source"].strip()
             continue
-        definition = _PYTEST_DEF_RE().match(line)
+        definition = _PYTEST_DEF_RE.match(line)
         if definition is not None:
             function = definition["name"]
         elif frames and frames[-1].startswith("  File ") and line.startswith("    ") and line.strip(" ^~"):
@@ -266,7 +255,7 @@ def _names_type(line: str, exc_type: str) -> bool:
 def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
     """One exception of a pytest report as `traceback` prints it: header, frames, exception lines."""
     lines = list(errors)
-    if lines and _EXCEPTION_TYPE_RE().match(lines[0]) is None and lines[0].startswith("assert"):
+    if lines and _EXCEPTION_TYPE_RE.match(lines[0]) is None and lines[0].startswith("assert"):
         lines[0] = "AssertionError: " + lines[0]
     return [HEADER, *frames, *lines]
 
@@ -276,7 +265,7 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
 # a chain's cause is told in one line between the frames (`The above exception ('u1') was the direct
 # cause...`, without its type): its frames read as the final exception's outer ones.
 DJANGO_EXCEPTION: Final = "\nException Type: "
-_DJANGO_EXCEPTION_RE: Final = _Lazy(
+_DJANGO_EXCEPTION_RE: Final = compile_lazily(
     r"^Exception Type: (?P<type>[^\W\d][\w.]*)(?: at [^\n]*)?[ \t]*\n"
     r"Exception Value:[ \t]?(?P<value>[^\n]*)$",
     re.MULTILINE,
@@ -291,6 +280,6 @@ def with_django_exception_line(text: str) -> str:
     `traceback` prints (`KeyError: 'u1'`; the request's path is no part of it), and a frame it could not
     read the source of without a source line, as `traceback` prints it."""
     text = text.replace(_DJANGO_NO_SOURCE, "\n")
-    return _DJANGO_EXCEPTION_RE().sub(
+    return _DJANGO_EXCEPTION_RE.sub(
         lambda found: f"{found['type']}: {found['value']}" if found["value"] else found["type"], text
     )
