@@ -13,29 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.keyed import checked_key
 from helpers.raised import formatted
 
 from logloop.cli import main
-from shipper.grouping.fingerprint import (
-    Fingerprint,
-    clear_caches,
-    fingerprint_event,
-    fingerprint_plain,
-    fingerprint_traceback,
-)
+from shipper.grouping.fingerprint import fingerprint_event
 from shipper.grouping.tracebacks import parse_traceback
 
-
-def _key(text: str) -> Fingerprint:
-    """The event's key, with the fast path checked against the general parser on the way."""
-    clear_caches()
-    general = fingerprint_traceback(parse_traceback(text))
-    fast = fingerprint_plain(text)
-    assert fast is None or fast == general, text
-    clear_caches()
-    event = fingerprint_event({"error": {"stack_trace": text}})
-    assert event == general
-    return event
+_key = checked_key
 
 
 # faulthandler: a program that really crashes (a segfault, an abort) in one of its functions.

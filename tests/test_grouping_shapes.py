@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import functools
 import json
 import linecache
 import random
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers.inlined import INLINED_BY_312, as_python_312, in_orders, recursion_in_orders
+from helpers.keyed import checked_key
 from helpers.raised import formatted
 
 from logloop.cli import main
@@ -29,17 +31,7 @@ from shipper.grouping.fingerprint import (
 from shipper.grouping.options import options_from_table
 from shipper.grouping.tracebacks import parse_traceback
 
-
-def _key(text: str) -> Fingerprint:
-    """The event's key, with the fast path checked against the general parser on the way."""
-    clear_caches()
-    general = fingerprint_traceback(parse_traceback(text))
-    fast = fingerprint_plain(text)
-    assert fast is None or fast == general, text
-    clear_caches()
-    event = fingerprint_event({"error": {"stack_trace": text}})
-    assert event is not None
-    return event
+_key = functools.partial(checked_key, event_as_general=False)
 
 
 # Exception classes defined in a function, and classes named in a non-Latin script.
