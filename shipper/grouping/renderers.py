@@ -2,7 +2,8 @@
 
 faulthandler's dump (a crashed or killed program's stderr: "Fatal Python error: Segmentation fault",
 then each thread's frames, most recent call first) and rich's traceback (frames in a box drawn with
-box-drawing characters, the line that ran marked "❱"). The one rule: what is written is only what the
+box-drawing characters, the line that ran marked "❱"), pytest's and Django's reports, and the report
+`logging` prints of a record it could not emit. The one rule: what is written is only what the
 dump shows (file, line number, function, source line, the error's text); nothing is made up but the
 exception line a dump lacks, `FatalPythonError: <its first line>`, so a title reads as the dump did.
 """
@@ -283,3 +284,39 @@ def with_django_exception_line(text: str) -> str:
     return _DJANGO_EXCEPTION_RE.sub(
         lambda found: f"{found['type']}: {found['value']}" if found["value"] else found["type"], text
     )
+
+
+# `logging`'s report of a record it could not emit (`Handler.handleError`, on stderr): "--- Logging
+# error ---", the exception's traceback (its frames in `logging` and the handler: the same for every bad
+# call), then "Call stack:" and the frames of the program down to its logging call, then the record's
+# "Message: 'template'" and "Arguments: (...)" (or "Unable to print the message and arguments ...").
+LOGGING_CALL_STACK: Final = "\nCall stack:\n"
+_LOGGING_ERROR_LINE: Final = "--- Logging error ---"
+_LOGGING_RECORD_LINES: Final = (
+    "Message: ",
+    "Arguments: ",
+    "Unable to print the message and arguments",
+    "Use the traceback above to help find the error.",
+)
+
+
+def from_logging_error(text: str) -> str | None:
+    """`text` with a logging error's call stack read as the outer frames of its exception: the program's
+    frames down to the logging call written after the header of the traceback printed before it, then
+    that traceback's frames and exception line; its line "--- Logging error ---" and the record's
+    message and arguments (they vary with the call) left out. None when it holds no such report."""
+    mark = text.find(LOGGING_CALL_STACK)
+    header = text.rfind(HEADER + "\n", 0, mark)
+    if mark < 0 or header < 0:
+        return None
+    lines = text[mark + len(LOGGING_CALL_STACK) :].split("\n")
+    stack_end = next((n for n, line in enumerate(lines) if not line.startswith((" ", "\t"))), len(lines))
+    rest = lines[stack_end:]
+    while rest and rest[0].startswith(_LOGGING_RECORD_LINES):
+        rest.pop(0)
+    before = text[:header]
+    if before.endswith(_LOGGING_ERROR_LINE + "\n"):
+        before = before[: -len(_LOGGING_ERROR_LINE) - 1]
+    after_header = header + len(HEADER) + 1
+    stack = "".join(line + "\n" for line in lines[:stack_end])
+    return before + text[header:after_header] + stack + text[after_header : mark + 1] + "\n".join(rest)

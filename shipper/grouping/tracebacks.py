@@ -8,8 +8,9 @@ function, multi-line messages, ANSI colours, and traces cut in the middle by a s
 other tools pass them on (see `normalized`): as IPython/Jupyter prints them, indented as a whole,
 encoded once more as a JSON string, after other text (`ERROR:root:...`) or with a log collector's
 prefix on every line, as loguru marks its catching frame (`> File`), indented with tabs, and as other
-renderers print them (faulthandler, rich, pytest, Django: see `renderers`); a chain quoted in a message
-(a RemoteTraceback's) stays message. A text cut inside its innermost frame does not read that frame.
+renderers print them (faulthandler, rich, pytest, Django, logging's "--- Logging error ---": see
+`renderers`); a chain quoted in a message (a RemoteTraceback's) stays message. A text cut inside its
+innermost frame does not read that frame.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
 type is empty and whose message is the text, so callers never have to handle a parse failure.
@@ -155,6 +156,8 @@ def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
+    if renderers.LOGGING_CALL_STACK in text:  # a record `logging` could not emit: its call stack's frames
+        text = renderers.from_logging_error(text) or text
     if _TAB_INDENT in text:  # indents written as tabs (a pipeline, an editor): as `traceback` indents
         text = re.sub(_TABS, _as_spaces, text)
     # loguru: a blank line after the header (after a log line, its header is not first), the frame that
@@ -1096,8 +1099,8 @@ def _plain_exception(text: str, top: int, after: re.Match[str], link: Link) -> P
         return None
     if after[1] is not None:  # the usual one-line message (blank lines after it are trimmed)
         return _new_plain((after[1], after[2] or "", link, text[line + 1 : end + 1], text, line))
-    if not _EXC_LINE_START_RE.match(text, end + 1):
-        return None
+    if not _EXC_LINE_START_RE.match(text, end + 1) or renderers.LOGGING_CALL_STACK in text:
+        return None  # (a logging error's call stack follows its exception: `renderers.from_logging_error`)
     exc_type, message = _exception_of(text[end + 1 :] if text[-1] == "\n" else text[end + 1 :] + "\n")
     return _new_plain((exc_type, message, link, text[line + 1 : end + 1], text, line)) if exc_type else None
 

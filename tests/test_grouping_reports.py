@@ -1,0 +1,98 @@
+"""Reports the interpreter and the standard library print around a traceback (logging's "--- Logging
+error ---", the suggestion an uncaught NameError gets, a KeyboardInterrupt's landing place, Django's
+chain): each is keyed as the bug it reports, recurrences one group and other statements others."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers.keyed import checked_key
+from helpers.raised import formatted
+
+from shipper.grouping.fingerprint import Fingerprint
+from shipper.grouping.tracebacks import parse_traceback
+
+
+def _key(text: str) -> Fingerprint:
+    return checked_key(text, event_as_general=False)
+
+
+def _stderr(directory: Path, name: str, source: str, *args: str) -> str:
+    """What a script `name` with `source`, run in `directory` with `args`, writes to stderr."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / name
+    script.write_text(textwrap.dedent(source), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.stderr
+
+
+# `logging.Handler.handleError`: a record that could not be formatted or written.
+
+_BAD_CALLS = textwrap.dedent(
+    """
+    import io, logging, sys
+
+    log = logging.getLogger("shop")
+
+    class Broken:
+        def __str__(self):
+            raise ValueError("no text for " + sys.argv[2])
+
+    def charge(n):
+        log.error("charged %d of %d", n)
+
+    def refund(n):
+        log.error("refund %d to %s", sys.argv[2], n)
+
+    def describe(n):
+        log.error(Broken())
+
+    def closed(n):
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        log.addHandler(handler)
+        stream.close()
+        log.error("order %s shipped", n)
+        log.removeHandler(handler)
+
+    logging.basicConfig(format="%(message)s")
+    {"charge": charge, "refund": refund, "describe": describe, "closed": closed}[sys.argv[1]](sys.argv[2])
+    """
+)
+
+
+@pytest.mark.parametrize("call", ["charge", "refund", "describe", "closed"])
+def test_a_logging_error_is_keyed_by_the_programs_logging_call(call: str, tmp_path: Path) -> None:
+    """A record logging could not emit ("--- Logging error ---", a traceback inside `logging`, "Call
+    stack:" with the program's frames, the record's message and arguments) is keyed by the program's
+    logging call: that call again with other values, from another checkout, is one group; another call
+    failing alike another (before, every bad call of a kind was one group keyed in `logging`)."""
+    first = _stderr(tmp_path / "a", "app.py", _BAD_CALLS, call, "u1")
+    again = _stderr(tmp_path / "b" / "checkout", "app.py", _BAD_CALLS, call, "user-9921")
+    assert "--- Logging error ---\n" in first and "\nCall stack:\n" in first and "Arguments: " in first
+    key = _key(first)
+    assert key.name.endswith(f"(app.{call})") or call == "describe", key.name
+    assert _key(again) == key
+    others = {_key(_stderr(tmp_path / "a", "app.py", _BAD_CALLS, other, "u1")).key for other in _CALLS}
+    assert len(others) == len(_CALLS) and key.key in others
+    bare = first[first.index("Traceback") :]  # its first line shipped apart (a collector's line split)
+    assert _key(bare) == key
+    assert "Call stack" not in parse_traceback(first).final.message  # nor its frames, nor "Message:"
+
+
+_CALLS = ("charge", "refund", "describe", "closed")
+
+
+def test_a_logging_error_without_call_stack_frames_still_gets_a_key() -> None:
+    """A logging error whose call stack holds no frame (the record was made inside `logging`), or whose
+    message could not be printed, is keyed by its traceback, and never raises."""
+    trace = formatted(lambda: "%d" % "x")  # noqa: UP031 (the point: a failing %-format)
+    for tail in ("Message: '%d'\nArguments: ('x',)\n", "Unable to print the message and arguments\n", ""):
+        text = f"--- Logging error ---\n{trace}Call stack:\n{tail}"
+        assert _key(text).name.startswith("TypeError: %d format")
