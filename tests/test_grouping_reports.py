@@ -13,7 +13,7 @@ import pytest
 from helpers.keyed import checked_key
 from helpers.raised import formatted
 
-from shipper.grouping.fingerprint import Fingerprint
+from shipper.grouping.fingerprint import Fingerprint, fingerprint_event
 from shipper.grouping.tracebacks import parse_traceback
 
 
@@ -96,3 +96,72 @@ def test_a_logging_error_without_call_stack_frames_still_gets_a_key() -> None:
     for tail in ("Message: '%d'\nArguments: ('x',)\n", "Unable to print the message and arguments\n", ""):
         text = f"--- Logging error ---\n{trace}Call stack:\n{tail}"
         assert _key(text).name.startswith("TypeError: %d format")
+
+
+# The suggestion the interpreter adds to a NameError's, AttributeError's, ImportError's message where it
+# prints it (3.10+; the `traceback` module only from 3.12, so a logged traceback lacks it on 3.11).
+
+_TYPOS = """
+import sys
+
+class Order:
+    total = 1
+
+def show(order):
+    return order.totl
+
+def count(items):
+    lenght = len(items)
+    return lenght + lengh
+
+show(Order()) if sys.argv[1] == "attr" else count([1])
+"""
+
+_SUGGESTIONS = [
+    pytest.param(". Did you mean: 'tax'?", id="did-you-mean"),
+    pytest.param(". Did you mean: 'self.tax'?", id="attribute-of-self"),
+    pytest.param(". Did you forget to import 'tax'?", id="forgot-to-import"),
+    pytest.param(". Did you mean: 'tax'? Or did you forget to import 'tax'?", id="both"),
+    pytest.param(". Did you mean 'tax'?", id="3.14-keyword"),
+]
+
+
+@pytest.mark.parametrize("suggestion", _SUGGESTIONS)
+def test_a_suggestion_after_a_message_is_no_part_of_its_key_or_title(suggestion: str) -> None:
+    """An exception whose message carries the interpreter's suggestion (`. Did you mean: 'tax'?`, 3.12's
+    `Did you forget to import 'sys'?`) is one group with the same exception printed without it, where
+    its message is keyed (no source line: a frozen application; an error event without traceback) and
+    in the title."""
+    plain = "Traceback (most recent call last):\n"
+    plain += '  File "shop/orders.py", line 12, in total\n'
+    plain += "NameError: name 'taxx' is not defined\n"
+    suggested = plain.rstrip("\n") + suggestion + "\n"
+    assert _key(suggested) == _key(plain)
+    assert _key(suggested).name == "NameError: name 'taxx' is not defined (orders.total)"
+    events = [
+        {"error": {"type": "NameError", "message": text.splitlines()[-1].partition(": ")[2]}}
+        for text in (plain, suggested)
+    ]
+    keys = [fingerprint_event(event) for event in events]
+    assert keys[0] == keys[1] is not None
+    other = {"error": {"type": "NameError", "message": "name 'price' is not defined" + suggestion}}
+    assert fingerprint_event(other) != keys[0]
+
+
+@pytest.mark.parametrize("mistake", ["attr", "name"])
+def test_an_uncaught_errors_suggestion_does_not_split_it_from_the_logged_one(
+    mistake: str, tmp_path: Path
+) -> None:
+    """The traceback Python prints for an uncaught NameError or AttributeError (with its suggestion) and
+    the one `traceback` formats for `logging.exception` (3.11: without) are one group and one title, with
+    source lines or without (a frozen application)."""
+    printed = _stderr(tmp_path, "app.py", _TYPOS, mistake)
+    assert ". Did you mean: '" in printed
+    logged = printed.replace(printed[printed.rindex(". Did you mean") :], "\n")
+    assert _key(printed) == _key(logged)
+    frozen = [
+        "".join(line for line in text.splitlines(True) if not line.startswith("    "))
+        for text in (printed, logged)
+    ]
+    assert _key(frozen[0]) == _key(frozen[1])
+    assert "Did you" not in _key(frozen[0]).name

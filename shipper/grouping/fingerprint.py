@@ -1230,7 +1230,7 @@ def _first_line(text: str) -> str:
 
 def _masked_first_line(message: str) -> str:
     """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
-    return _mask_line(_first_line(message)[:_MESSAGE_LIMIT])
+    return _mask_line(titles.first_line(message)[:_MESSAGE_LIMIT])
 
 
 def _message_part(message: str) -> str:

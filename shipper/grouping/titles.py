@@ -41,7 +41,7 @@ def title(type_name: str, message: str, culprit: str = "", masker: Callable[[str
     """`Type: message` with variables as placeholders, then `(culprit)`; at most TITLE_LIMIT chars.
     `masker` is `mask` or a memoized equivalent."""
     short = type_name.rsplit(".", 1)[-1]
-    text = masked_message(_first_line(message)[:_MESSAGE_LIMIT], masker)
+    text = masked_message(first_line(message)[:_MESSAGE_LIMIT], masker)
     head = f"{short}: {text}" if short and text else short or text or "(empty message)"
     if culprit:
         head = f"{head} ({culprit})"
@@ -142,3 +142,18 @@ def _first_line(text: str) -> str:
     text = text.strip()
     end = text.find("\n")
     return text if end < 0 else text[:end]
+
+
+def first_line(message: str) -> str:
+    """The message's first line without the suggestion the interpreter adds to it where it prints it
+    (3.10+: `name 'taxx' is not defined. Did you mean: 'tax'?`; 3.12+ `Did you forget to import 'sys'?`
+    and ImportError's; 3.14 SyntaxError's `Did you mean 'for'?`): older versions, a logger that prints
+    `str(exc)`, print none, and it names no variable part the message does not."""
+    line = _first_line(message)
+    return _SUGGESTION_RE.sub("", line) if "id you " in line else line
+
+
+_SUGGESTION_RE: Final = re.compile(
+    r"\.? (?:(?:Did you mean:? '[^'\n]*'\?)(?: Or did you forget to import '[^'\n]*'\?)?"
+    r"|Did you forget to import '[^'\n]*'\?)\Z"
+)
