@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,71 @@ def test_an_uncaught_errors_suggestion_does_not_split_it_from_the_logged_one(
     ]
     assert _key(frozen[0]) == _key(frozen[1])
     assert "Did you" not in _key(frozen[0]).name
+
+
+# A KeyboardInterrupt: raised wherever the signal found the program.
+
+_INTERRUPTED = """
+import json, os, signal, sys, threading, time
+
+def fetch(n):
+    if sys.argv[1] == "fetch":
+        time.sleep(10)
+    return n
+
+def save(n):
+    if sys.argv[1] == "save":
+        json.dumps({"n": n}); time.sleep(10)
+    return n
+
+def loop():
+    for n in range(3):
+        save(fetch(n))
+    while sys.argv[1] == "loop":
+        pass
+
+def main():
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    loop()
+
+main()
+"""
+
+
+def test_a_keyboard_interrupt_is_one_group_wherever_it_lands(tmp_path: Path) -> None:
+    """A KeyboardInterrupt that lands in other statements of one program (a sleep in one function or
+    another, a busy loop) is one group, keyed by the program's entry point (its outermost frame outside
+    the standard library); another program's is another."""
+    landed = [_stderr(tmp_path, "app.py", _INTERRUPTED, where) for where in ("fetch", "save", "loop")]
+    assert all(text.rstrip().endswith("KeyboardInterrupt") for text in landed)
+    assert len({text.rsplit("  File", 1)[1] for text in landed}) == 3  # three innermost frames
+    keys = {_key(text) for text in landed}
+    assert len(keys) == 1 and next(iter(keys)).name == "KeyboardInterrupt (app)"
+    other = _stderr(tmp_path, "worker.py", _INTERRUPTED.replace("\nmain()\n", "\nmain()\n\n"), "fetch")
+    assert _key(other).key not in {key.key for key in keys}
+    via_runpy = landed[0].replace(
+        "Traceback (most recent call last):\n",
+        'Traceback (most recent call last):\n  File "<frozen runpy>", line 198, in _run_module_as_main\n',
+    )
+    assert _key(via_runpy) == next(iter(keys))
+
+
+def test_a_chain_ended_by_a_keyboard_interrupt_is_keyed_by_its_entry_point() -> None:
+    """A KeyboardInterrupt during the handling of another exception (a retry's sleep interrupted) is
+    keyed by the first exception's statement and the interrupt's entry point, wherever it landed."""
+
+    def retry(where: str, data: object) -> None:
+        try:
+            data["k"]  # type: ignore[index]
+        except (KeyError, TypeError):
+            if where == "sleep":
+                time.sleep(0)
+                raise KeyboardInterrupt  # noqa: B904 (as the signal lands: an implicit context)
+            raise KeyboardInterrupt  # noqa: B904
+
+    first, second = formatted(lambda: retry("sleep", {})), formatted(lambda: retry("raise", {}))
+    assert "During handling" in first and first.rsplit("  File", 1)[1] != second.rsplit("  File", 1)[1]
+    assert _key(first) == _key(second)
+    assert _key(first).name == "KeyboardInterrupt (raised.formatted)"  # (the tests' entry point)
+    other = formatted(lambda: retry("raise", []))  # a TypeError interrupted
+    assert _key(other).key != _key(first).key

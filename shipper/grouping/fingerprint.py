@@ -16,7 +16,8 @@ contexts included, group members as a set):
 - when the source line was not printed, the masked message instead (for a message that quotes a
   traceback, as a worker process's RemoteTraceback does, that traceback's key);
 - for a SyntaxError in text compiled at run time (`eval`, `ast.literal_eval`: its location is a
-  pseudo-file, its line the input), the statement that compiled it.
+  pseudo-file, its line the input), the statement that compiled it;
+- for a KeyboardInterrupt, the program's outermost frame (where the signal lands varies).
 
 Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
@@ -566,6 +567,8 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
         return None
     signature, mode, kind = site[0], site[1], site[4]
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
+    if short_type == _INTERRUPT:
+        return None  # keyed by its outermost frames (`_site_parts`): the general path decides
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
@@ -891,7 +894,7 @@ def _scanned_signature(record: ScannedException, chained: bool = False) -> str:
     not the first of its chain."""
     frames = record.frames
     block = frames.block()
-    if len(block) <= _CACHED_FRAMES and not record.type.endswith("RecursionError"):
+    if len(block) <= _CACHED_FRAMES and not record.type.endswith(("RecursionError", _INTERRUPT)):
         # The site depends on the frames alone then (the message only when it has no source line).
         known = _block_sites.get(block)
         if known is None:
@@ -995,6 +998,10 @@ def _site_parts(
         cycle = _recursion_cycle(frames())
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
+    if type_name.endswith(_INTERRUPT) and _short_type(type_name) == _INTERRUPT:
+        entry = _outermost_outside_stdlib(frames()) or site
+        signature = _frame_signature(entry)
+        return (signature, "", "") if entry.source is not None else (signature + "|msg:", "msg", "")
     site, innermost = _compiled_text_site(site, innermost)
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
@@ -1019,6 +1026,18 @@ def _compiled_text_site(
     if caller is None:
         return site, innermost
     return caller, lambda: itertools.islice(innermost(), 1, None)
+
+
+# Where a KeyboardInterrupt is raised is where the signal found the program (the line that ran then, or
+# the one that called into the standard library): it varies from one interrupt to the next, so it is keyed
+# by the program's outermost frame (its entry point: a script's line, a thread's target), not its innermost.
+_INTERRUPT: Final = "KeyboardInterrupt"
+
+
+def _outermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
+    """The outermost frame outside the standard library (`runpy`'s and `threading`'s frames are not the
+    program's entry point)."""
+    return next((frame for frame in frames if _kind(frame.filename) is not FrameKind.STDLIB), None)
 
 
 # The location of a SyntaxError: a "File" line without a function (`_compiled_text_site`).
