@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,102 @@ def test_a_chain_ended_by_a_keyboard_interrupt_is_keyed_by_its_entry_point() -> 
     assert _key(first).name == "KeyboardInterrupt (raised.formatted)"  # (the tests' entry point)
     other = formatted(lambda: retry("raise", []))  # a TypeError interrupted
     assert _key(other).key != _key(first).key
+
+
+# Django's plain-text report of a chain: its link sentence quotes the cause's message, not its type.
+
+
+class ServiceError(Exception):
+    """A wrapper's error: re-raises whatever failed under it."""
+
+
+def _lookup(data: dict[str, int], key: str) -> int:
+    return data[key]
+
+
+def _number(text: str) -> int:
+    return int(text)
+
+
+def _wrapped(function: object, *args: object) -> object:
+    try:
+        return function(*args)  # type: ignore[operator]
+    except Exception as exc:
+        raise ServiceError("request failed") from exc
+
+
+def _handled(function: object, *args: object) -> object:
+    try:
+        return function(*args)  # type: ignore[operator]
+    except Exception:
+        raise ServiceError("request failed")  # noqa: B904 (the point: an implicit context)
+
+
+def _django_chain(text: str) -> str:
+    """A chain (as `traceback` prints it) as Django's plain-text report lays it out: one header, each
+    exception's frames, Django's link sentence naming the cause's message, `Exception Type/Value`."""
+    segments = text.split("\n\nThe above exception was the direct cause of the following exception:\n\n")
+    link = "The above exception ({}) was the direct cause of the following exception:\n"
+    if len(segments) == 1:
+        segments = text.split("\n\nDuring handling of the above exception, another exception occurred:\n\n")
+        link = "During handling of the above exception ({}), another exception occurred:\n"
+    out, lines = "Traceback (most recent call last):\n", [""]
+    for number, segment in enumerate(segments):
+        cause, lines = lines[-1], segment.rstrip("\n").split("\n")
+        frames = "\n".join(lines[1:-1]) + "\n"
+        out += (link.format(cause.partition(": ")[2]) if number else "") + frames
+    exc_type, _, value = lines[-1].partition(": ")
+    head = f"{exc_type.rsplit('.', 1)[-1]} at /orders/7/\n{value}\n\nRequest Method: GET\n\n"
+    tail = f"\nException Type: {exc_type.rsplit('.', 1)[-1]} at /orders/7/\nException Value: {value}\n"
+    return head + out + tail
+
+
+@pytest.mark.parametrize("wrapper", [_wrapped, _handled])
+def test_a_django_report_of_a_wrapped_failure_is_keyed_by_what_failed_under_the_wrapper(
+    wrapper: object,
+) -> None:
+    """Django's report of a chain (`The above exception ('u1') was the direct cause...`, no header after
+    it) is keyed by each exception's raising statement, as the traceback is: two failures re-raised by one
+    wrapper are two groups (they were one, keyed by the wrapper's raise), one failure again one group."""
+    reports = [
+        _django_chain(formatted(lambda: wrapper(_lookup, {}, "u1"))),  # type: ignore[operator]
+        _django_chain(formatted(lambda: wrapper(_lookup, {}, "user-77"))),  # type: ignore[operator]
+        _django_chain(formatted(lambda: wrapper(_number, "zz"))),  # type: ignore[operator]
+    ]
+    assert "The above exception ('u1')" in reports[0] or "exception ('u1'), another" in reports[0]
+    keys = [_key(report) for report in reports]
+    assert keys[0] == keys[1] and keys[2].key != keys[0].key
+    assert keys[0].name == "ServiceError: request failed (test_grouping_reports.%s)" % wrapper.__name__  # type: ignore[attr-defined]  # noqa: UP031
+    assert [record.type for record in parse_traceback(reports[0]).chain] == ["", "ServiceError"]
+
+
+def _django_report(function: Callable[[], object], path: str) -> str:
+    """The report Django writes for what `function` raises while serving `path` (skipped where Django is
+    not installed)."""
+    django = pytest.importorskip("django")
+    from django.conf import settings  # (only where Django is installed)
+
+    if not settings.configured:
+        settings.configure(DEBUG=True, SECRET_KEY="test", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__)
+        django.setup()
+    from django.test import RequestFactory
+    from django.views.debug import ExceptionReporter
+
+    try:
+        function()
+    except Exception:  # the point is to report what it raises
+        report: str = ExceptionReporter(RequestFactory().get(path), *sys.exc_info()).get_traceback_text()
+        return report
+    raise AssertionError("did not raise")
+
+
+urlpatterns: list[object] = []  # the ROOT_URLCONF of `_django_report`'s settings
+
+
+def test_a_real_django_report_of_a_wrapped_failure_is_keyed_by_what_failed() -> None:
+    """Django's own report (where it is installed) of two failures one wrapper re-raised are two groups."""
+
+    first = _key(_django_report(lambda: _wrapped(_lookup, {}, "u1"), "/charge/77/"))
+    again = _key(_django_report(lambda: _wrapped(_lookup, {}, "user-9"), "/refund/1/"))
+    other = _key(_django_report(lambda: _wrapped(_number, "zz"), "/charge/77/"))
+    assert first.key == again.key != other.key

@@ -84,7 +84,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        (faulthandler), rich's, loguru's, pytest's and Django's renderings, tab indents, and a traceback
        that is the message of an event without stack trace, read as the traceback they show; a
        traceback cut inside a frame keyed by the frames before it; PyPy's standard library and a frozen
-       application's (relative paths: `json/decoder.py`) as the standard library
+       application's (relative paths: `json/decoder.py`) as the standard library; a record `logging`
+       could not emit ("--- Logging error ---") keyed with its "Call stack:" frames as the outer ones (by
+       the program's logging call); the interpreter's suggestion after a message (`. Did you mean: 'x'?`)
+       no part of a keyed message or title; a KeyboardInterrupt keyed by the program's outermost frame;
+       Django's report of a chain read as a chain
 """
 
 from __future__ import annotations

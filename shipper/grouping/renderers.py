@@ -263,8 +263,7 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
 
 # Django's plain-text report (the debug page's copy-and-paste view, the admin e-mail's text) ends its
 # frames with `Exception Type: KeyError at /path/` and `Exception Value: 'u1'`, not an exception line;
-# a chain's cause is told in one line between the frames (`The above exception ('u1') was the direct
-# cause...`, without its type): its frames read as the final exception's outer ones.
+# a chain's cause is told in one line between the frames (see `_DJANGO_LINK_RE`).
 DJANGO_EXCEPTION: Final = "\nException Type: "
 _DJANGO_EXCEPTION_RE: Final = compile_lazily(
     r"^Exception Type: (?P<type>[^\W\d][\w.]*)(?: at [^\n]*)?[ \t]*\n"
@@ -276,11 +275,27 @@ _DJANGO_EXCEPTION_RE: Final = compile_lazily(
 _DJANGO_NO_SOURCE: Final = "\n    <source code not available>\n"  # a frame whose file it could not read
 
 
+# Its link sentence quotes the cause's message, not its type: `The above exception ('u1') was the direct
+# cause of the following exception:`, `During handling of the above exception ('u1'), another exception
+# occurred:`; the frames after it are the next exception's, without a header of their own.
+_DJANGO_LINK_RE: Final = compile_lazily(
+    r"^The above exception \((?:.*?)\) was the direct cause of the following exception:$"
+    r"|^During handling of the above exception \((?:.*?)\), another exception occurred:$",
+    re.MULTILINE | re.DOTALL,
+)
+_DJANGO_LINKS: Final = {"T": _LINKS[0], "D": _LINKS[1]}
+
+
 def with_django_exception_line(text: str) -> str:
     """`text` with Django's `Exception Type:` and `Exception Value:` lines written as the exception line
-    `traceback` prints (`KeyError: 'u1'`; the request's path is no part of it), and a frame it could not
-    read the source of without a source line, as `traceback` prints it."""
+    `traceback` prints (`KeyError: 'u1'`; the request's path is no part of it), a frame it could not
+    read the source of without a source line, as `traceback` prints it, and its link sentences as
+    `traceback` writes them, each followed by a header: a chain is read as one (each exception before the
+    last one without exception line: the report names only its message), keyed by each exception's
+    raising statement, not as the last exception's outer frames (one wrapper re-raising many bugs)."""
     text = text.replace(_DJANGO_NO_SOURCE, "\n")
+    if "above exception (" in text:
+        text = _DJANGO_LINK_RE.sub(lambda found: f"\n{_DJANGO_LINKS[found[0][0]]}\n\n{HEADER}", text)
     return _DJANGO_EXCEPTION_RE.sub(
         lambda found: f"{found['type']}: {found['value']}" if found["value"] else found["type"], text
     )
