@@ -237,6 +237,48 @@ def test_a_chain_ended_by_a_keyboard_interrupt_is_keyed_by_its_entry_point() -> 
     assert _key(other).key != _key(first).key
 
 
+# A CancelledError: raised wherever its task was suspended when it was cancelled (a timeout's cause).
+
+_TIMED_OUT = """
+import asyncio, sys
+
+async def connect():
+    await asyncio.sleep(0.2)
+
+async def read():
+    await asyncio.sleep(0.2)
+
+async def fetch():
+    await connect()
+    await read()
+
+async def main(seconds):
+    if sys.argv[2] == "wait_for":
+        await asyncio.wait_for(fetch(), seconds)
+    elif sys.argv[2] == "timeout":
+        async with asyncio.timeout(seconds):
+            await fetch()
+    else:
+        await asyncio.wait_for(read(), seconds)
+
+asyncio.run(main(float(sys.argv[1])))
+"""
+
+
+@pytest.mark.parametrize("how", ["wait_for", "timeout"])
+def test_a_timeout_is_one_group_wherever_the_cancelled_task_was_suspended(how: str, tmp_path: Path) -> None:
+    """A TimeoutError whose cause is the CancelledError of the task it cut short (`asyncio.wait_for`,
+    `asyncio.timeout`) is one group whether the time ran out in one await or another (connect, read:
+    the CancelledError's innermost frames differ); a timeout around another call is another group."""
+    early, late = (_stderr(tmp_path, "app.py", _TIMED_OUT, seconds, how) for seconds in ("0.05", "0.3"))
+    assert all("CancelledError\n\nThe above exception" in text for text in (early, late))
+    assert "in connect\n" in early and "in connect\n" not in late
+    assert _key(early) == _key(late)
+    assert _key(early).name == "TimeoutError (app.main)"
+    other = _stderr(tmp_path, "app.py", _TIMED_OUT, "0.05", "other")
+    assert "in read\n" in other and _key(other).key != _key(early).key
+
+
 # Django's plain-text report of a chain: its link sentence quotes the cause's message, not its type.
 
 

@@ -17,7 +17,8 @@ contexts included, group members as a set):
   traceback, as a worker process's RemoteTraceback does, that traceback's key);
 - for a SyntaxError in text compiled at run time (`eval`, `ast.literal_eval`: its location is a
   pseudo-file, its line the input), the statement that compiled it;
-- for a KeyboardInterrupt, the program's outermost frame (where the signal lands varies).
+- for a KeyboardInterrupt or a CancelledError, the function of the program's outermost frame (where the
+  signal lands, where the task was suspended, varies).
 
 Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
@@ -87,7 +88,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        application's (relative paths: `json/decoder.py`) as the standard library; a record `logging`
        could not emit ("--- Logging error ---") keyed with its "Call stack:" frames as the outer ones (by
        the program's logging call); the interpreter's suggestion after a message (`. Did you mean: 'x'?`)
-       no part of a keyed message or title; a KeyboardInterrupt keyed by the program's outermost frame;
+       no part of a keyed message or title; a KeyboardInterrupt or CancelledError (a timeout's cause) keyed
+       by the function of the program's outermost frame;
        Django's report of a chain read as a chain
 """
 
@@ -571,7 +573,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
         return None
     signature, mode, kind = site[0], site[1], site[4]
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
-    if short_type == _INTERRUPT:
+    if short_type in _INTERRUPTS:
         return None  # keyed by its outermost frames (`_site_parts`): the general path decides
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
@@ -898,7 +900,7 @@ def _scanned_signature(record: ScannedException, chained: bool = False) -> str:
     not the first of its chain."""
     frames = record.frames
     block = frames.block()
-    if len(block) <= _CACHED_FRAMES and not record.type.endswith(("RecursionError", _INTERRUPT)):
+    if len(block) <= _CACHED_FRAMES and not record.type.endswith(("RecursionError", *_INTERRUPTS)):
         # The site depends on the frames alone then (the message only when it has no source line).
         known = _block_sites.get(block)
         if known is None:
@@ -1002,10 +1004,9 @@ def _site_parts(
         cycle = _recursion_cycle(frames())
         if cycle:
             return "cycle:" + ";".join(cycle), "", ""
-    if type_name.endswith(_INTERRUPT) and _short_type(type_name) == _INTERRUPT:
+    if type_name.endswith(_INTERRUPTS) and _short_type(type_name) in _INTERRUPTS:
         entry = _outermost_outside_stdlib(frames()) or site
-        signature = _frame_signature(entry)
-        return (signature, "", "") if entry.source is not None else (signature + "|msg:", "msg", "")
+        return f"{_tail(entry.filename)}:{entry.function}:", "", ""
     site, innermost = _compiled_text_site(site, innermost)
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
@@ -1033,9 +1034,11 @@ def _compiled_text_site(
 
 
 # Where a KeyboardInterrupt is raised is where the signal found the program (the line that ran then, or
-# the one that called into the standard library): it varies from one interrupt to the next, so it is keyed
-# by the program's outermost frame (its entry point: a script's line, a thread's target), not its innermost.
-_INTERRUPT: Final = "KeyboardInterrupt"
+# the one that called into the standard library), and a CancelledError where its task was suspended (a
+# timeout's cause: in connect or in read, as the time ran out): it varies from one interrupt to the next,
+# so it is keyed by the function of the program's outermost frame (its entry point: a script's module, a
+# thread's target, a task's coroutine), not by a statement (that frame's line is the call in progress).
+_INTERRUPTS: Final = ("KeyboardInterrupt", "CancelledError")
 
 
 def _outermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
