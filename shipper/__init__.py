@@ -4,6 +4,7 @@ Public API:
 
     install(service=..., **kwargs)   attach a ShipperHandler to the root logger (idempotent)
     ShipperHandler(service, ...)     the logging handler (dictConfig-friendly keyword arguments)
+    KeepTemplate()                   a filter for a QueueHandler in front of it: keeps the template
     stats()                          a ShipperStats snapshot of every handler's delivery counters
     feedback(text, kind=...)         ship a user feedback event through the same durable path
     timing.timed(operation)          log an operation's duration (event.action, event.duration)
@@ -25,9 +26,19 @@ if TYPE_CHECKING:
     from shipper.feedback import feedback, feedback_event
     from shipper.handler import ShipperHandler
     from shipper.install import install
+    from shipper.queueing import KeepTemplate
     from shipper.stats import ShipperStats, stats
 
-__all__ = ["ShipperHandler", "ShipperStats", "feedback", "feedback_event", "install", "stats", "timing"]
+__all__ = [
+    "KeepTemplate",
+    "ShipperHandler",
+    "ShipperStats",
+    "feedback",
+    "feedback_event",
+    "install",
+    "stats",
+    "timing",
+]
 
 # Where each public name is defined.
 _HOMES: Final = {
@@ -36,6 +47,7 @@ _HOMES: Final = {
     "feedback": "shipper.feedback",
     "feedback_event": "shipper.feedback",
     "install": "shipper.install",
+    "KeepTemplate": "shipper.queueing",
     "stats": "shipper.stats",
     "timing": "shipper.timing",
 }

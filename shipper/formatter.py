@@ -49,6 +49,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 from shipper import environment, redaction
 from shipper.exceptions import ConfigurationError
 from shipper.grouping.renderers import HEADER as TRACE_HEADER
+from shipper.queueing import TEMPLATE_ATTR
 from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, ECS_VERSION
 
 ACTION_ATTR: Final = "event.action"
@@ -775,7 +776,10 @@ class EcsFormatter(logging.Formatter):
         except Exception:  # a failing format or a raising __str__: the safe representation
             attributes["message"] = record_message(record)
         attributes["args"] = attributes["exc_info"] = None
-        if not isinstance(record.msg, str):
+        kept = attributes.get(TEMPLATE_ATTR)  # a QueueHandler's prepare() put the message in `msg`
+        if type(kept) is str:
+            attributes["msg"] = kept
+        elif not isinstance(record.msg, str):
             attributes["msg"] = None  # only a string is a template; the message already holds str(msg)
             if type(record.msg) is dict and "_logger" in attributes and "_name" in attributes:
                 _structlog_event(record.msg, attributes)
