@@ -376,3 +376,18 @@ def test_a_real_django_report_of_a_wrapped_failure_is_keyed_by_what_failed() -> 
     again = _key(_django_report(lambda: _wrapped(_lookup, {}, "user-9"), "/refund/1/"))
     other = _key(_django_report(lambda: _wrapped(_number, "zz"), "/charge/77/"))
     assert first.key == again.key != other.key
+
+
+def test_many_django_link_sentences_are_read_in_bounded_time() -> None:
+    """A Django report with link sentences by the ten thousand, unclosed or closed, each start looked
+    for its end in a bounded window, is keyed in well under a second (not each start against the whole
+    text after it)."""
+    unclosed = "The above exception (" + "x" * 100 + "\n"
+    closed = '  File "/a.py", line 1, in f\n    g()\n'
+    closed += "The above exception ('u') was the direct cause of the following exception:\n"
+    for repeated in (unclosed, closed):
+        text = "KeyError at /x/\n\nTraceback (most recent call last):\n" + repeated * 20_000
+        text += "\nException Type: KeyError at /x/\nException Value: 'x'\n"
+        started = time.perf_counter()
+        assert _key(text).key
+        assert time.perf_counter() - started < 3  # about 0.2 s; a regex spanning lines took minutes

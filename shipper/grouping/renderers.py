@@ -263,7 +263,7 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
 
 # Django's plain-text report (the debug page's copy-and-paste view, the admin e-mail's text) ends its
 # frames with `Exception Type: KeyError at /path/` and `Exception Value: 'u1'`, not an exception line;
-# a chain's cause is told in one line between the frames (see `_DJANGO_LINK_RE`).
+# a chain's cause is told in one line between the frames (see `_with_django_links`).
 DJANGO_EXCEPTION: Final = "\nException Type: "
 _DJANGO_EXCEPTION_RE: Final = compile_lazily(
     r"^Exception Type: (?P<type>[^\W\d][\w.]*)(?: at [^\n]*)?[ \t]*\n"
@@ -277,13 +277,33 @@ _DJANGO_NO_SOURCE: Final = "\n    <source code not available>\n"  # a frame whos
 
 # Its link sentence quotes the cause's message, not its type: `The above exception ('u1') was the direct
 # cause of the following exception:`, `During handling of the above exception ('u1'), another exception
-# occurred:`; the frames after it are the next exception's, without a header of their own.
-_DJANGO_LINK_RE: Final = compile_lazily(
-    r"^The above exception \((?:.*?)\) was the direct cause of the following exception:$"
-    r"|^During handling of the above exception \((?:.*?)\), another exception occurred:$",
-    re.MULTILINE | re.DOTALL,
+# occurred:`; the frames after it are the next exception's, without a header of their own. (The message
+# may hold line ends: its end is looked for in the next _DJANGO_CAUSE_LIMIT characters, once for each
+# start, so a text of many starts is read in linear time.)
+_DJANGO_LINK_START_RE: Final = compile_lazily(
+    r"^(?:The above exception|During handling of the above exception) \(", re.MULTILINE
 )
-_DJANGO_LINKS: Final = {"T": _LINKS[0], "D": _LINKS[1]}
+_DJANGO_LINK_ENDS: Final = {
+    "T": (") was the direct cause of the following exception:", _LINKS[0]),
+    "D": ("), another exception occurred:", _LINKS[1]),
+}
+_DJANGO_CAUSE_LIMIT: Final = 4096
+
+
+def _with_django_links(text: str) -> str:
+    """`text` with each of Django's link sentences written as `traceback` writes it, then a header."""
+    out, done = [], 0
+    for start in _DJANGO_LINK_START_RE.finditer(text):
+        if start.start() < done:
+            continue  # (inside the cause's message of the sentence before)
+        ending, sentence = _DJANGO_LINK_ENDS[start[0][0]]
+        end = text.find(ending, start.end(), start.end() + _DJANGO_CAUSE_LIMIT)
+        after = end + len(ending)
+        if end < 0 or text[after : after + 1] not in ("\n", ""):
+            continue
+        out += (text[done : start.start()], f"\n{sentence}\n\n{HEADER}")
+        done = after
+    return "".join(out) + text[done:] if out else text
 
 
 def with_django_exception_line(text: str) -> str:
@@ -295,7 +315,7 @@ def with_django_exception_line(text: str) -> str:
     raising statement, not as the last exception's outer frames (one wrapper re-raising many bugs)."""
     text = text.replace(_DJANGO_NO_SOURCE, "\n")
     if "above exception (" in text:
-        text = _DJANGO_LINK_RE.sub(lambda found: f"\n{_DJANGO_LINKS[found[0][0]]}\n\n{HEADER}", text)
+        text = _with_django_links(text)
     return _DJANGO_EXCEPTION_RE.sub(
         lambda found: f"{found['type']}: {found['value']}" if found["value"] else found["type"], text
     )
