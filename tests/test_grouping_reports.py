@@ -15,7 +15,13 @@ import pytest
 from helpers.keyed import checked_key
 from helpers.raised import formatted
 
-from shipper.grouping.fingerprint import Fingerprint, fingerprint_event
+from shipper.grouping.fingerprint import (
+    Fingerprint,
+    fingerprint_event,
+    fingerprint_plain,
+    fingerprint_traceback,
+    with_package_frames,
+)
 from shipper.grouping.tracebacks import parse_traceback
 
 
@@ -275,6 +281,9 @@ def test_a_timeout_is_one_group_wherever_the_cancelled_task_was_suspended(how: s
     assert "in connect\n" in early and "in connect\n" not in late
     assert _key(early) == _key(late)
     assert _key(early).name == "TimeoutError (app.main)"
+    for text in (early, late):  # the fast path's key where the program's package is known, too
+        marked = fingerprint_traceback(parse_traceback(with_package_frames(text, "app")))
+        assert fingerprint_plain(text, "app") == marked == _key(early)
     other = _stderr(tmp_path, "app.py", _TIMED_OUT, "0.05", "other")
     assert "in read\n" in other and _key(other).key != _key(early).key
 

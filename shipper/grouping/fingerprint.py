@@ -574,7 +574,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     signature, mode, kind = site[0], site[1], site[4]
     short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type in _INTERRUPTS:
-        return None  # keyed by its outermost frames (`_site_parts`): the general path decides
+        return _plain_interrupt(exception, site, short_type)
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
@@ -626,6 +626,21 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
 
 
 _Piece = TypeVar("_Piece", str, int)  # how `_counted_cycle` tells frames apart: their text, or an object's id
+
+
+def _plain_interrupt(exception: PlainException, innermost: _Site, short_type: str) -> str | None:
+    """`_record_signature` of a plain KeyboardInterrupt or CancelledError (see `_site_parts`): the
+    function of its outermost frame outside the standard library (else of its innermost frame); None
+    where the general path must decide (a frame it declines)."""
+    entry = innermost if innermost[4] is not FrameKind.STDLIB else None
+    for lines in outer_frame_lines(exception):
+        frame = None if lines is None else _site_of(lines)
+        if frame is None:
+            return None
+        if frame[4] is not FrameKind.STDLIB:
+            entry = frame
+    entry = entry or innermost
+    return f"{short_type}|{_tail(entry[5])}:{entry[3]}:"
 
 
 def _enclosing_function(site: _Site, outer: Iterator[str | None]) -> str | None:

@@ -292,7 +292,8 @@ _DJANGO_CAUSE_LIMIT: Final = 4096
 
 def _with_django_links(text: str) -> str:
     """`text` with each of Django's link sentences written as `traceback` writes it, then a header."""
-    out, done = [], 0
+    out: list[str] = []
+    done = 0
     for start in _DJANGO_LINK_START_RE.finditer(text):
         if start.start() < done:
             continue  # (inside the cause's message of the sentence before)

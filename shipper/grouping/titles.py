@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Final
 
 from shipper.grouping.masking import mask
+from shipper.lazy_regex import compile_lazily
 
 TITLE_LIMIT: Final = 200
 _MESSAGE_LIMIT: Final = 1000
@@ -153,7 +154,7 @@ def first_line(message: str) -> str:
     return _SUGGESTION_RE.sub("", line) if "id you " in line else line
 
 
-_SUGGESTION_RE: Final = re.compile(
+_SUGGESTION_RE: Final = compile_lazily(  # (a rare shape: compiled when first used)
     r"\.? (?:(?:Did you mean:? '[^'\n]*'\?)(?: Or did you forget to import '[^'\n]*'\?)?"
     r"|Did you forget to import '[^'\n]*'\?)\Z"
 )
