@@ -108,3 +108,30 @@ def test_a_line_shape_writes_digits_and_hex_address_letters_as_one(line: str, sh
     """A line's shape writes "1" for every digit but the "0" of "0x", and for every letter of a whole hex
     address (the byte translation and the substitutions agree)."""
     assert fingerprint._shape(line) == shape
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(("abc123def", "zz91x", "7"), id="hex-looking-id"),
+        pytest.param(("5m", "5x", "300"), id="duration-looking-id"),
+        pytest.param(("3f2b1c9e-8a7d-4e2f-9b1a-0c2d3e4f5a6b", "anonymous"), id="uuid-or-word"),
+        pytest.param(("10.0.0.12:5432", "db-7.internal:5432", "localhost"), id="address-or-host"),
+        pytest.param(("2024-05-01T10:00:00Z", "never"), id="date-or-word"),
+        pytest.param(("/srv/a.csv", "a.csv"), id="path-or-name"),
+    ],
+)
+def test_a_key_values_shape_does_not_split_a_message(values: tuple[str, ...]) -> None:
+    """A `key=value` whose values take other shapes (an id that happens to be all hex digits, a uuid or
+    a word, an address or a host name) masks to one `key=<VAL>`: one message-only group, not one per
+    shape of the value (the value rule used to leave a placeholder an earlier rule had made)."""
+    masked = {mask(f"row id={value} rejected by peer") for value in values}
+    assert masked == {"row id=<VAL> rejected by peer"}
+    keys = set()
+    for value in values:
+        clear_caches()
+        found = fingerprint_event({"log": {"level": "error"}, "message": f"row id={value} rejected by peer"})
+        assert found is not None
+        keys.add((found.key, found.name))
+    assert len(keys) == 1
+    assert mask("x=<b> and a=<NUM>x") == "x=<b> and a=<NUM>x"  # no placeholder of its own: text kept

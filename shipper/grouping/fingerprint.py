@@ -90,7 +90,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        the program's logging call); the interpreter's suggestion after a message (`. Did you mean: 'x'?`)
        no part of a keyed message or title; a KeyboardInterrupt or CancelledError (a timeout's cause) keyed
        by the function of the program's outermost frame;
-       Django's report of a chain read as a chain
+       Django's report of a chain read as a chain; a `key=value` whose value an earlier rule masked
+       (`id=<HEX>`, `user=<UUID>`, `host=<IP>`) masked `key=<VAL>` like any other value
 """
 
 from __future__ import annotations

@@ -107,7 +107,8 @@ RULES: Final[tuple[MaskRule, ...]] = (
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
     _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'", (("'", 2),)),
-    _rule("key_value", r"(?<=[A-Za-z_])=(?!=)[^\s,;'\"()\[\]{}<>]+", "=<VAL>", "="),
+    # (A value an earlier rule made a placeholder is a value too: `id=abc123def` and `id=zz91x` alike.)
+    _rule("key_value", r"(?<=[A-Za-z_])=(?!=)(?:<[A-Z]+>(?![\w<])|[^\s,;'\"()\[\]{}<>]+)", "=<VAL>", "="),
     _rule(
         "word_with_digits", r"(?<![\w.\-])(?=[\w.\-]*\d)(?=[\w.\-]*[A-Za-z_])\w+(?:[\-.]+\w+)*", "<ID>", "0"
     ),
