@@ -1407,7 +1407,14 @@ class Redactor:
     def might_contain_secret(self, text: str) -> bool:
         if len(self._rules) > len(DEFAULT_RULES):
             return True  # a user pattern may match anything
-        return self._triggers.search(text.lower()) is not None
+        if self._triggers.search(text.lower()) is not None:
+            return True
+        # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
+        return (
+            ("%" in text or "\\" in text)
+            and (decoded := _decoded(text)) is not None
+            and (self._triggers.search(decoded[0].lower()) is not None)
+        )
 
     def findings(self, text: str) -> list[Finding]:
         """The secrets in a text, in order, overlapping findings merged."""
@@ -1415,7 +1422,24 @@ class Redactor:
             return []
         return self._findings(text)
 
-    def _findings(self, text: str) -> list[Finding]:
+    def _findings(self, text: str, decodings: int = 2) -> list[Finding]:
+        found = self._unescaped_findings(text)
+        if decodings and ("%" in text or "\\" in text) and (decoded := _decoded(text)) is not None:
+            # `token%3D...`, `\u0022password\u0022`: the rules read the text decoded too; spans are
+            # mapped back onto the escapes
+            plain, origin = decoded
+            found = _merge(
+                [
+                    *found,
+                    *(
+                        Finding(origin[f.start], origin[f.end], f.rule)
+                        for f in self._findings(plain, decodings - 1)
+                    ),
+                ]
+            )
+        return found
+
+    def _unescaped_findings(self, text: str) -> list[Finding]:
         if "'\n" in text or '"\n' in text:
             joined = _join_literals(text)
             if joined is not None:  # the rules read the strings whole; spans are mapped back
@@ -1660,6 +1684,35 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
     start = finding.start + removed[bisect.bisect_right(positions, finding.start)]
     end = finding.end + removed[bisect.bisect_left(positions, finding.end)]
     return Finding(start, end, finding.rule)
+
+
+# A percent escape (`%3D`, and `%253D` decoded twice), or a `\u00XX` / `\x3d` escape of a JSON or bytes
+# repr: a secret's key, separator or quotes may be written so.
+_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}")
+# The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets): a text
+# whose escapes are all of others (`%C3%A9`, `\x00`) is not read again.
+_SHAPE_CHARACTERS: Final = frozenset(" \t\"'=:&;,?/@#{}[]()<>%")
+
+
+def _decoded(text: str) -> tuple[str, list[int]] | None:
+    """The text with its escapes decoded, and where each of its characters (and its end) stands in
+    `text`; None when no escape writes a character that shapes a pair. One pass over the text."""
+    parts: list[str] = []
+    origin: list[int] = []
+    position, shaping = 0, False
+    for escape in _ESCAPE.finditer(text):
+        character = chr(int(escape.group()[-2:], 16))
+        shaping = shaping or character in _SHAPE_CHARACTERS
+        parts.append(text[position : escape.start()])
+        origin.extend(range(position, escape.start()))
+        parts.append(character)
+        origin.append(escape.start())
+        position = escape.end()
+    if not shaping:
+        return None
+    parts.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(parts), origin
 
 
 _REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (one scan of it each)

@@ -1619,3 +1619,55 @@ def test_a_long_run_of_glued_pieces_is_linear() -> None:
 
     cost(1000)
     assert cost(40_000) < 10 * cost(10_000) + 0.05
+
+
+# --- third sweep: escaped forms, tools' password flags, prose, URL userinfo, pairs, repeated copies ----
+
+_ESCAPED_SHAPES = [
+    "GET /callback?next=%2Fhome%3Ftoken%3D{enc}%26page%3D2 302",
+    "body=%7B%22password%22%3A%22{enc}%22%7D",
+    "Authorization%3A%20Bearer%20{enc}",
+    "redirect=https%3A%2F%2Fdeploy%3A{enc}%40db.example%2Fapp",
+    "data=api_key%3D{enc}%26state%3D1",
+    "double=password%253D{enc2}",
+    '{{"url": "https://api.example/cb?access_token\\u003d{json}\\u0026state\\u003d1"}}',
+    "b'password\\x3d{plain}'",
+]
+
+
+def _escaped_cases() -> list[object]:
+    from urllib.parse import quote
+
+    cases = []
+    for n, shape in enumerate(_ESCAPED_SHAPES):
+        for secret in _fake_secrets(300 + n)[:3]:
+            enc = quote(secret, safe="")
+            text = shape.format(enc=enc, enc2=quote(enc, safe=""), json=secret, plain=secret)
+            cases.append(pytest.param(text, secret, enc, id=f"{n}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret", "encoded"), _escaped_cases())
+def test_secrets_in_percent_and_backslash_escaped_text(text: str, secret: str, encoded: str) -> None:
+    """A secret whose key, separator or quotes are percent-encoded (once or twice), or written as
+    `\\u003d` / `\\x3d` escapes, is hidden in its escaped form; the escapes around it stay."""
+    redacted = redact_text(text)
+    assert secret not in redacted and encoded not in redacted, redacted
+    assert REDACTED in redacted and redacted.count("%") + redacted.count("\\") > 0
+    assert redact_text(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /search?q=100%25%20off&page=2",
+        "path=%2Fhome%2Fbob%2Fkeys.txt",
+        "cache key%3Duser%3A42 miss",
+        "GET /files/My%20Passwords%20List.docx 200",
+        '{"msg": "token\\u0020expired\\u002c retry"}',
+        "b'\\x00\\x01session\\x3d\\x02'",
+    ],
+)
+def test_escaped_text_without_a_secret_stays(text: str) -> None:
+    """Percent- and backslash-escaped text that holds no secret once decoded comes back unchanged."""
+    assert redact_text(text) == text
