@@ -22,6 +22,7 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ _SECRET_WORDS: Final = frozenset(
         "key", "credential", "credentials", "creds", "auth", "authorization", "private", "privkey",
         "session", "sessionid", "cookie", "cookies", "signature", "sig",
         "requirepass", "masterauth",  # Redis's password directives (redis.conf, CONFIG SET)
+        # keytool's and Java's keystore passwords (`-storepass X`, `-srckeypass X`)
+        "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass",
         "otp", "totp", "hotp",  # one-time passwords
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
@@ -318,8 +321,26 @@ _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 _A_IS_PASSWORD: Final = compile_lazily(r"(?i)\bredis-cli\b")
 # ...or a quoted one, blanks and all (`redis-cli -a "two words"`, `sshpass -p 'x'`).
 _FLAG_QUOTED_SECRET: Final = r"(?P<fq>[\"'])(?P<quoted>[^\"'\n]{1,512})(?P=fq)"
-_SHORT_A_PASSWORD: Final = compile_lazily(
-    rf"(?<![\w\-])-a[ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
+
+
+def _spaced_flag(letters: str) -> re.Pattern[str]:
+    """A short flag (`-a X`, `-P 'X'`) whose value, given apart from it, is a password."""
+    return compile_lazily(
+        rf"(?<![\w\-])-[{letters}][ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
+    )
+
+
+_SHORT_A_PASSWORD: Final = _spaced_flag("a")
+# zip/unzip `-P X`, openssl's `-k X` (a passphrase) and `-K X` (a raw key), the OpenLDAP tools' `-w X`,
+# and 7-Zip's `-pX` (glued: its `-p` alone asks).
+_ZIP: Final = compile_lazily(r"\b(?:zip|unzip|zipcloak)\b")
+_OPENSSL: Final = compile_lazily(r"\bopenssl\b")
+_LDAP_TOOL: Final = compile_lazily(r"\bldap[a-z]{0,16}\b")
+_SEVEN_ZIP: Final = compile_lazily(r"\b7z[ar]?\b")
+_GLUED_P_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-p{_FLAG_SECRET}")
+# openssl's `-passin pass:X` / `-passout pass:X` (`env:`, `file:`, `fd:` name where the secret is).
+_OPENSSL_PASS: Final = compile_lazily(
+    r"(?<![\w\-])-(?:pass(?:in|out)?|password)[ \t]{1,8}pass:(?P<secret>[^\s\"']{1,512})"
 )
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = compile_lazily(
@@ -349,6 +370,12 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"[^\n|]{0,256}?--password-stdin"
     r"|(?i:\bnet[ \t]{1,8}user)[ \t]{1,8}[^\s/*]{1,256}[ \t]{1,8}(?P<netuser>[^\s/*\"'][^\s\"']{0,511})"
     r"|\bsmbclient\b[^\n]{0,256}?[ \t]-U[ \t]{0,8}[^\s%]{1,256}%(?P<smb>[^\s\"']{1,512})"
+    # `net use [Z:] \\server\share [X] [/user:bob] [X]`: the positional after the share and its options
+    r"|(?i:\bnet[ \t]{1,8}use)(?:[ \t]{1,8}(?:[A-Za-z]:|\*))?[ \t]{1,8}\\\\[^\s]{1,512}"
+    r"(?:[ \t]{1,8}/[^\s]{1,256}){0,8}[ \t]{1,8}(?P<netuse>[^\s/*\"'][^\s\"']{0,511})"
+    # `vault login [-flag=v...] TOKEN` (a `name=value` there is a method's parameter, read as a pair)
+    r"|\bvault[ \t]{1,8}login(?:[ \t]{1,8}-[^\s]{1,128}){0,8}[ \t]{1,8}"
+    r"(?![A-Za-z_][\w\-]{0,64}=)(?P<vault>[^\s\-\"'][^\s\"']{0,511})"
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
@@ -810,6 +837,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue
         if not quoted and _NAME_EQUALS.match(inner):
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs, read one by one
+        if not quoted and _DOTTED_NAME.fullmatch(inner):
+            continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
         yield Finding(start, end, "key_space_value")
 
 
@@ -923,13 +952,24 @@ def _query_param(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     """`mysql -pSECRET`, `docker login -p SECRET`, `redis-cli -a SECRET`: the flag only after a command
     whose flag it is a password (elsewhere `-p` is a port, a path or `-pthread`)."""
-    for commands, flag in ((_P_IS_PASSWORD, _SHORT_PASSWORD), (_A_IS_PASSWORD, _SHORT_A_PASSWORD)):
+    for commands, flag in _COMMAND_FLAGS:
         scanned = 0  # each part of the text is scanned once, however many commands precede it
         for command in commands.finditer(text):
             start = max(command.end(), scanned)
             scanned = command.end() + 1024
             for match in flag.finditer(text, start, scanned):
-                yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "short_password_flag")
+                quoted = "quoted" in match.re.groupindex and match["quoted"] is not None
+                yield Finding(*match.span("quoted" if quoted else "secret"), "short_password_flag")
+
+
+_COMMAND_FLAGS: Final = (
+    (_P_IS_PASSWORD, _SHORT_PASSWORD),
+    (_A_IS_PASSWORD, _SHORT_A_PASSWORD),
+    (_ZIP, _spaced_flag("P")),
+    (_OPENSSL, _spaced_flag("kK")),
+    (_LDAP_TOOL, _spaced_flag("w")),
+    (_SEVEN_ZIP, _GLUED_P_PASSWORD),
+)
 
 
 def _prompt_expression(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -972,7 +1012,7 @@ def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
-        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb")
+        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault")
         name = next(group for group in groups if match[group] is not None)
         if match.group(name) != REDACTED:
             yield Finding(*match.span(name), "positional_password")
@@ -1261,7 +1301,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "short_password_flag",
         _short_password_flag,
-        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli"),
+        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z"),
     ),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
@@ -1270,9 +1310,19 @@ DEFAULT_RULES: Final = (
     Rule(
         "positional_password",
         _positional_password,
-        ("rabbitmqctl", "htpasswd", "chpasswd", "password-stdin", "net user", "smbclient"),
+        (
+            "rabbitmqctl",
+            "htpasswd",
+            "chpasswd",
+            "password-stdin",
+            "net user",
+            "smbclient",
+            "net use",
+            "vault",
+        ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
+    _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -1294,7 +1344,7 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "code",
+    "smbclient", "mongo", "otp", "code", "zip", "openssl", "ldap", "7z", "net use", "vault",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
@@ -1503,10 +1553,13 @@ class Redactor:
         return _hide(message, _merge([*found, *arguments]))
 
     def redact_argv(self, argv: Sequence[str]) -> list[str]:
-        """Command-line arguments with `--password X`, `--token=X` and URL credentials hidden."""
+        """Command-line arguments with `--password X`, `--token=X` and URL credentials hidden, and what
+        the rules find in the command line they make (`["mysql", "-pX"]`: a `-p` that only the command
+        makes a password)."""
         redacted: list[str] = []
         hide_next = False
-        for arg in argv:
+        in_line = self._argv_findings(argv)
+        for index, arg in enumerate(argv):
             if hide_next and not arg.startswith("-"):
                 redacted.append(REDACTED)
                 hide_next = False
@@ -1518,8 +1571,31 @@ class Redactor:
                     redacted.append(f"{arg.split('=', 1)[0]}={REDACTED}")
                     continue
                 hide_next = True
-            redacted.append(self.redact_text(arg))
+            found = in_line.get(index)
+            redacted.append(
+                self.redact_text(arg) if found is None else _hide(arg, _merge([*self.findings(arg), *found]))
+            )
         return redacted
+
+    def _argv_findings(self, argv: Sequence[str]) -> dict[int, list[Finding]]:
+        """What the rules find in the arguments joined into one command line, as spans of each argument
+        (by its index)."""
+        if len(argv) < 2:
+            return {}
+        line = " ".join(argv)
+        if not self.might_contain_secret(line):
+            return {}
+        starts = list(itertools.accumulate((len(arg) + 1 for arg in argv[:-1]), initial=0))
+        spans: dict[int, list[Finding]] = {}
+        for finding in self._findings(line):
+            index = bisect.bisect_right(starts, finding.start) - 1
+            while index < len(argv) and starts[index] < finding.end:
+                start = max(finding.start - starts[index], 0)
+                end = min(finding.end - starts[index], len(argv[index]))
+                if end > start:
+                    spans.setdefault(index, []).append(Finding(start, end, finding.rule))
+                index += 1
+        return spans
 
     # -- structures ----------------------------------------------------------------------------------
 

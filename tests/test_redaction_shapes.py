@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from shipper.redaction import REDACTED, Redactor, redact_document, redact_mapping, redact_text
+from shipper.redaction import REDACTED, Redactor, redact_argv, redact_document, redact_mapping, redact_text
 
 
 def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
@@ -1671,3 +1671,105 @@ def test_secrets_in_percent_and_backslash_escaped_text(text: str, secret: str, e
 def test_escaped_text_without_a_secret_stays(text: str) -> None:
     """Percent- and backslash-escaped text that holds no secret once decoded comes back unchanged."""
     assert redact_text(text) == text
+
+
+_TOOL_FLAG_SHAPES = [
+    "openssl enc -aes-256-cbc -k {secret} -in data.bin",
+    "openssl pkcs12 -export -passin pass:{secret} -in cert.pem",
+    "openssl req -new -passout pass:{secret} -out req.csr",
+    "keytool -importkeystore -srcstorepass {secret} -deststorepass {secret} -keypass {secret}",
+    "zip -r -P {secret} backup.zip data/",
+    "unzip -P {secret} backup.zip",
+    "7z a -p{secret} backup.7z data/",
+    "ldapsearch -x -D cn=admin,dc=example -w {secret} -b dc=example",
+    "ldapmodify -H ldap://ldap -D cn=admin -w '{secret}' -f change.ldif",
+    "net use \\\\files\\share /user:deploy {secret}",
+    "net use Z: \\\\files\\share {secret} /user:deploy /persistent:no",
+    "vault login {secret}",
+    "vault login -no-print {secret}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_TOOL_FLAG_SHAPES)
+        for secret in _fake_secrets(400 + n)[:3]
+        if not ("'" in shape and "'" in secret)
+        and not ("vault" in shape and "=" in secret.rstrip("="))  # `name=value`: a login method's parameter
+    ],
+)
+def test_password_flags_of_more_tools(text: str, secret: str) -> None:
+    """The password or key that openssl (`-k`, `-passin pass:`), keytool (`-storepass`), zip/unzip
+    (`-P`), 7-Zip (`-pX`), the OpenLDAP tools (`-w`), `net use` and `vault login` take is hidden."""
+    _assert_hidden(text, secret, [text.split()[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "openssl req -passin env:KEY_PASS -passout file:/run/pass.txt",
+        "unzip -p archive.zip README",
+        "ldapsearch -x -W -b dc=example",
+        "net use \\\\files\\share /delete",
+        "vault login -method=userpass username=deploy",
+        "grep -w token -k file.txt",
+    ],
+)
+def test_tool_commands_without_a_password_stay(text: str) -> None:
+    """The same tools' commands without a password (a prompt, an env or file source, another flag)
+    stay as they were."""
+    assert redact_text(text) == text
+
+
+_ARGV_SHAPES = [
+    ["mysql", "-uroot", "-p{secret}", "orders"],
+    ["/usr/bin/mysqldump", "-h", "db", "-p{secret}", "--all-databases"],
+    ["redis-cli", "-h", "cache", "-a", "{secret}", "ping"],
+    ["docker", "login", "-u", "deploy", "-p", "{secret}", "registry.example"],
+    ["sshpass", "-p", "{secret}", "ssh", "deploy@host"],
+    ["zip", "-P", "{secret}", "backup.zip", "data"],
+    ["openssl", "enc", "-aes-256-cbc", "-k", "{secret}"],
+    ["ldapsearch", "-x", "-w", "{secret}", "-b", "dc=example"],
+    ["vault", "login", "{secret}"],
+    ["htpasswd", "-b", ".htpasswd", "deploy", "{secret}"],
+    ["rabbitmqctl", "add_user", "deploy", "{secret}"],
+    ["curl", "-u", "deploy:{secret}", "https://api.example"],
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "secret"),
+    [
+        pytest.param([arg.format(secret=secret) for arg in shape], secret, id=f"{shape[0]}-{len(secret)}")
+        for n, shape in enumerate(_ARGV_SHAPES)
+        for secret in _fake_secrets(500 + n)[:3]
+        if not ("vault" in shape and "=" in secret.rstrip("="))
+    ],
+)
+def test_argv_lists_whose_password_only_the_command_names(argv: list[str], secret: str) -> None:
+    """An argv list (`sys.argv`, an extra's command, a `CalledProcessError`'s cmd) whose password only
+    the command before it makes one (`["mysql", "-pX"]`, `["redis-cli", "-a", "X"]`) loses it, as the
+    same command line as text does; the command and its other arguments stay."""
+    redacted = redact_argv(argv)
+    assert [arg for arg in redacted if secret in arg] == [], redacted
+    assert redacted[0] == argv[0] and len(redacted) == len(argv)
+    document = redact_document({"process": {"args": argv}, "extra": {"cmd": argv}})
+    assert secret not in json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["python", "-m", "http.server", "-p", "8080"],
+        ["grep", "-w", "token", "app.log"],
+        ["zip", "-r", "out.zip", "data"],
+        ["ssh", "-p", "2222", "deploy@host"],
+        ["openssl", "x509", "-in", "cert.pem", "-noout"],
+        ["vault", "login", "-method=userpass", "username=deploy"],
+    ],
+)
+def test_argv_lists_without_a_password_stay(argv: list[str]) -> None:
+    """Argv lists whose `-p`, `-w` or positional arguments are no password come back unchanged."""
+    assert redact_argv(argv) == argv
