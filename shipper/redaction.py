@@ -258,14 +258,40 @@ _FLAG_VALUE: Final = compile_lazily(
     r"(?<![\w\-])(?P<q>\\?[\"'])?(?P<flag>--?(?P<key>[A-Za-z][\w.\-]{0,63}))(?(q)(?P=q))"
     r"(?P<sep>(?(q)[ \t]{0,8},[ \t]{0,8}|[ \t]{1,8}))"
 )
-# `password hunter2`, `the token is "abc"`: a strong key word, a space, then a quoted or
-# secret-looking value (prose such as "password reset" or "token expired" stays).
+# `password` in other languages, as prose writes it (`mot de passe`, `contraseña`).
+_FOREIGN_PASSWORD: Final = (
+    r"passwort|kennwort|mot[ \t]de[ \t]passe|contrase[ñn]a|senha|wachtwoord|l[öo]senord|passord"
+    r"|adgangskode|has[łl]o|heslo|jelsz[óo]|salasana|[şs]ifre|пароль"
+)
+# The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
+# Portuguese, Swedish, Polish, Danish and Finnish kin.
+_IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|är|jest|je|er|var|oli"
+# `password hunter2`, `the token is "abc"`, `set the password to X`, `the password for bob is X`,
+# `password -> X`: a strong key word, a space or a connecting word, then a quoted or secret-looking
+# value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by)"
-    r"[ \t]{1,8}(?:(?:is|was|of|=):?[ \t]{1,8})?"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by"
+    rf"|{_FOREIGN_PASSWORD})"
+    rf"(?:[ \t]{{0,8}}:[ \t]{{1,8}}|[ \t]{{1,8}}(?:(?:{_IS_WORDS}|of|=|->|→|=>|to"
+    r"|(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
+    r"|for[ \t]{1,8}[^\s:]{1,64}[ \t]{1,8}(?:is|was)):?[ \t]{1,8})?)"
     rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
+)
+# A passphrase of plain words told in prose: `password is correct horse battery staple`, to the end of
+# its sentence (each word is checked against the words of prose, `_PROSE_WORDS`).
+_PASSPHRASE_TOLD: Final = compile_lazily(
+    rf"(?im)(?<![\w.\-])(?:pass(?:word|phrase)|{_FOREIGN_PASSWORD})"
+    rf"(?:[ \t]{{1,8}}(?:{_IS_WORDS})[ \t]{{0,8}}:?|[ \t]{{0,8}}:)[ \t]{{1,8}}"
+    r"(?P<phrase>[^\W\d_]{2,32}(?:[ \t]{1,4}[^\W\d_]{2,32}){2,9})(?=[ \t]{0,8}(?:[.!?,;)\]]|\r?$))"
+)
+# `using key X`, `signed with key X`, `the key is X`: a bare `key` is mostly an id in prose, so the value
+# must read like a random key (`_random_looking`).
+_KEY_TOLD: Final = compile_lazily(
+    r"(?i)(?<![\w.\-])(?:(?:using|with|by)[ \t]{1,8}(?:the[ \t]{1,8})?key"
+    r"|the[ \t]{1,8}key[ \t]{1,8}(?:is|was))"
+    r"[ \t]{1,8}(?P<value>[^\s\"',;()\[\]{}<>]{8,256})(?![^\s\"',;()\[\]{}<>])"
 )
 # A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,
 # `Password for 'https://bob@host': X` (a colon then a blank ends the prompt; the answer is the rest of
@@ -842,6 +868,52 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(start, end, "key_space_value")
 
 
+def _passphrase_told(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PASSPHRASE_TOLD.finditer(text):
+        words = match["phrase"].lower().split()
+        if not any(word in _PROSE_WORDS or word in _STATUS_WORDS for word in words):
+            yield Finding(*match.span("phrase"), "key_space_value")
+
+
+def _key_told(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _KEY_TOLD.finditer(text):
+        value = match["value"].rstrip(".:!?")
+        if _random_looking(value):
+            yield Finding(match.start("value"), match.start("value") + len(value), "key_space_value")
+
+
+def _random_looking(value: str) -> bool:
+    """A value that reads like a random key: lower and upper case and digits mixed, or 20+ token
+    characters with letters and digits; never hex alone (a key id, a fingerprint, a hash)."""
+    if all(c in "0123456789abcdefABCDEF" for c in value) or ":" in value or "/" in value:
+        return False
+    kinds = (
+        any(c.islower() for c in value),
+        any(c.isupper() for c in value),
+        any(c.isdigit() for c in value),
+    )
+    return all(kinds) or (
+        _TOKEN_CHARACTERS.fullmatch(value) is not None and kinds[2] and (kinds[0] or kinds[1])
+    )
+
+
+# Words of prose: after `password is` they make a sentence about the password, not a passphrase.
+_PROSE_WORDS: Final = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "nor", "for", "to", "of", "in", "on", "at", "by", "with",
+        "from", "into", "as", "if", "then", "than", "so", "because", "since", "until", "after", "before",
+        "while", "no", "never", "always", "be", "being", "been", "are", "am", "this", "that", "these",
+        "those", "it", "its", "your", "my", "our", "their", "his", "her", "you", "we", "they", "he", "she",
+        "i", "me", "us", "them", "using", "via", "per", "now", "here", "there", "only", "also", "still",
+        "already", "yet", "very", "please", "again", "same", "different", "one", "all", "any", "some",
+        "more", "less", "least", "most", "can", "could", "would", "may", "might", "shall", "hashed",
+        "encrypted", "salted", "logged", "shown", "printed", "case", "sensitive", "insensitive", "used",
+        "unused", "known", "unknown", "default", "temporary", "characters", "letters", "digits",
+        "nicht", "und", "oder", "pas", "et", "ou", "y", "não", "niet", "en", "nie",
+    }
+)  # fmt: skip
+
+
 def _prompt_answer(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PROMPT_ANSWER.finditer(text):
         found = _value_finding(text, *match.span("secret"), "prompt_answer")
@@ -1268,6 +1340,10 @@ def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
+_FOREIGN_TRIGGERS: Final = (
+    "passwort", "kennwort", "contrase", "senha", "wachtwoord", "senord", "passord", "adgangskode", "hasł",
+    "haslo", "heslo", "jelsz", "salasana", "sifre", "şifre", "пароль",
+)  # fmt: skip
 _WELL_KNOWN_TRIGGERS: Final = (
     "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
@@ -1287,8 +1363,20 @@ DEFAULT_RULES: Final = (
     Rule(
         "key_space_value",
         _key_space_value,
-        ("pass", "pwd", "secret", "token", "key", "credential", "identified", "masterauth"),
+        (
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "key",
+            "credential",
+            "identified",
+            "masterauth",
+            *_FOREIGN_TRIGGERS,
+        ),
     ),
+    Rule("key_space_value", _passphrase_told, ("pass", *_FOREIGN_TRIGGERS)),
+    Rule("key_space_value", _key_told, ("key",)),
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),

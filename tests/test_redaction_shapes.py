@@ -1773,3 +1773,115 @@ def test_argv_lists_whose_password_only_the_command_names(argv: list[str], secre
 def test_argv_lists_without_a_password_stay(argv: list[str]) -> None:
     """Argv lists whose `-p`, `-w` or positional arguments are no password come back unchanged."""
     assert redact_argv(argv) == argv
+
+
+_PROSE_SHAPES = [
+    "set the password to {secret}",
+    "changed password to '{secret}' for deploy",
+    "password was set to {secret}",
+    "Password has been reset to {secret}",
+    "The new password for deploy is {secret}",
+    "password for deploy@example.com was {secret}",
+    "password -> {secret}",
+    "token → {secret}",
+    "Das Passwort ist {secret}",
+    "Das Passwort lautet {secret}",
+    "mot de passe: {secret}",
+    "le mot de passe est {secret}",
+    "la contraseña es {secret}",
+    "a senha é {secret}",
+    "het wachtwoord is {secret}",
+    "hasło: {secret}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_PROSE_SHAPES)
+        for secret in _fake_secrets(600 + n)
+        if not ("'" in shape and "'" in secret)
+    ],
+)
+def test_secrets_told_in_prose(text: str, secret: str) -> None:
+    """A password or token told in a sentence (`set the password to X`, `the new password for bob is
+    X`, `password -> X`, German, French, Spanish, Portuguese, Dutch and Polish `is`) is hidden; the
+    words that tell it stay."""
+    _assert_hidden(text, secret, [text.split()[0]])
+
+
+def _passphrases() -> list[object]:
+    rng = random.Random(7)
+    cases = []
+    for n, shape in enumerate(
+        [
+            "password is {phrase}",
+            "the passphrase was {phrase}.",
+            "Your password: {phrase}",
+            "Das Passwort ist {phrase}",
+            'login with password is "{phrase}"',
+        ]
+    ):
+        for words in (3, 4, 6):
+            phrase = " ".join(_salt(rng, string.ascii_lowercase, rng.randint(4, 8)) for _ in range(words))
+            cases.append(pytest.param(shape.format(phrase=phrase), phrase, id=f"{n}-{words}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "phrase"), _passphrases())
+def test_passphrases_of_plain_words_told_in_prose(text: str, phrase: str) -> None:
+    """A passphrase of three or more plain words after `password is` (`correct horse battery staple`)
+    is hidden whole: no word of it stays."""
+    redacted = redact_text(text)
+    assert [word for word in phrase.split() if word in redacted] == [], redacted
+    assert REDACTED in redacted
+
+
+def _random_key(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_letters) for _ in range(6)) + str(rng.randint(10, 99)) + "Qz"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{verb} key {_random_key(random.Random(n))}"
+        for n, verb in enumerate(["using", "with", "signed with", "Using", "encrypted by"])
+    ]
+    + [f"the key is {_random_key(random.Random(9))}", f"using key {_fake_secrets(9)[1]}"],
+)
+def test_a_key_told_in_prose(text: str) -> None:
+    """`using key X`, `with key X`, `the key is X`: a value that reads like a random key (cases and
+    digits mixed) is hidden."""
+    value = text.split()[-1]
+    assert value not in redact_text(text) and REDACTED in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the password is correct",
+        "password is too short for user bob",
+        "password is not set for user bob",
+        "password was changed by admin yesterday",
+        "password for bob is incorrect",
+        "password is stored in the vault",
+        "set the password to expire in 90 days",
+        "reset password to default",
+        "Password is case sensitive",
+        "token -> refreshed",
+        "Das Passwort ist falsch",
+        "mot de passe oublié pour bob",
+        "le mot de passe est incorrect",
+        "using key id 42",
+        "gpg: using RSA key 3AA5C34371567BD2",
+        "signing with key ABCD1234EF567890ABCD",
+        "using key cache-42 for lookups",
+        "the key is user:42",
+        "with key orders.json",
+    ],
+)
+def test_prose_about_a_password_or_key_stays(text: str) -> None:
+    """Sentences about a password or key that tell no secret (a status, a policy, a key id, a GPG
+    fingerprint, a file) stay as they were."""
+    assert redact_text(text) == text
