@@ -330,9 +330,18 @@ _BASIC: Final = compile_lazily(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6
 # `scheme://user:password@host`, also with JSON-escaped slashes (`postgres:\/\/u:pw@db`). The password
 # runs to the last `@` before the path; failing that (a raw `/`, `?` or `#` in it, as SQLAlchemy-style
 # DSNs accept) to the first `@`, unless it starts with a port (`https://h:8443/@scope/pkg`).
+# The user name may be an e-mail address (`https://bob@example.com:pw@host`); a password holding `@` with
+# `#` or `?` too runs to the `@` before a host that ends the authority (`p@ss#w0rd@db/app`).
 _URL_USERINFO: Final = compile_lazily(
-    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}[^:/@\s\"'\[]{0,256}:"
-    r"(?P<secret>[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}"
+    r"[^:/@\s\"'\[]{0,256}(?:@[^:/@\s\"'\[]{1,256})?:"
+    r"(?P<secret>[^/\s?#\"']{1,512}(?=@[^/\s?#\"']{0,256}(?:[/\s\"']|\\/|$))"
+    r"|(?!\d{1,5}(?:[/?#@]|\\/))[^/\s\"']{1,512}(?=@[^/\s?#@\"']{1,256}(?:[/\s\"']|\\/|$))"
+    r"|[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
+)
+# A token as a URL's user name, with no password (`https://<token>@github.com/...`): `_token_like`.
+_URL_TOKEN_USER: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}(?P<secret>[A-Za-z0-9_]{20,256})@"
 )
 _QUERY_PARAM: Final = compile_lazily(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
@@ -1090,6 +1099,19 @@ def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(*match.span(name), "positional_password")
 
 
+def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _URL_TOKEN_USER.finditer(text):
+        if _token_like(match["secret"]):
+            yield Finding(*match.span("secret"), "url_userinfo")
+
+
+def _token_like(value: str) -> bool:
+    """A run of letters and digits that reads like a generated token, not a name: letters and digits
+    alternate at least four times (`a1B2...`, 40 hex), where a name has a number at most at its end."""
+    kinds = [c.isdigit() for c in value if c != "_"]
+    return sum(1 for a, b in itertools.pairwise(kinds) if a != b) >= 4
+
+
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _WELL_KNOWN.finditer(text):
         name = match.lastgroup or "well_known_token"
@@ -1354,6 +1376,7 @@ _PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
+    Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
     Rule("key_value", _key_value, ("=", ":", ",")),

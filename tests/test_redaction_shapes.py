@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import string
 import time
 
@@ -1885,3 +1886,103 @@ def test_prose_about_a_password_or_key_stays(text: str) -> None:
     """Sentences about a password or key that tell no secret (a status, a policy, a key id, a GPG
     fingerprint, a file) stay as they were."""
     assert redact_text(text) == text
+
+
+_URL_SECRETS = ["p@ss#w0rd?x", "Fk9a@b#c", "Fk9:x@y?z#1", "Fk9#only", "Fk9?q@@", "Fk9@@@b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(s=secret), secret, id=f"{n}-{m}")
+        for n, shape in enumerate(
+            [
+                "postgresql://deploy:{s}@db.example/app",
+                "redis://:{s}@cache:6379/0",
+                "amqp://deploy:{s}@mq.example/vhost?heartbeat=10",
+                "mongodb+srv://deploy:{s}@cluster0.example.net/test?retryWrites=true",
+                "engine = create_engine('mysql+pymysql://deploy:{s}@db/app')",
+                "https://deploy@example.com:{s}@host.example/x",
+            ]
+        )
+        for m, secret in enumerate(_URL_SECRETS + _fake_secrets(700 + n)[:2])
+    ],
+)
+def test_url_passwords_holding_at_hash_and_question_marks(text: str, secret: str) -> None:
+    """A URL's password that holds raw `@`, `#`, `?` or `:` (as SQLAlchemy and driver DSNs take them),
+    or whose user name is an e-mail address, is hidden whole; the host after it stays."""
+    redacted = redact_text(text)
+    assert secret not in redacted and REDACTED in redacted, redacted
+    pieces = [piece for piece in re.split(r"[@#?:]", secret) if len(piece) >= 3]
+    assert [piece for piece in pieces if piece in redacted] == [], redacted
+    host = text.split("@")[-1].split("/")[0].split("'")[0]
+    assert host in redacted
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "0123456789abcdef0123456789abcdef01234567",
+        _salt(random.Random(3), string.ascii_letters + string.digits, 33) + "7aZ",
+        "a1B2c3D4e5F6g7H8i9J0k1L2",
+    ],
+)
+@pytest.mark.parametrize(
+    "shape", ["https://{t}@github.com/org/repo.git", "git clone https://{t}@git.example/x.git && make"]
+)
+def test_a_token_as_a_urls_user_name(shape: str, token: str) -> None:
+    """A token given as a URL's user name with no password (`https://<token>@github.com/...`) is hidden."""
+    redacted = redact_text(shape.format(t=token))
+    assert token not in redacted and f"https://{REDACTED}@" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://git@github.com/org/repo.git",
+        "ssh://git@host:22/repo",
+        "https://bob@example.com/x",
+        "https://host:8443/@scope/pkg",
+        "http://host:8080?q=a@b",
+        "https://user@host:8443/path",
+        "https://deploy-bot-2024@host/",
+        "https://service_account_2024@host/",
+        "http://host:8080/#/x@y",
+        "https://registry.example/@types%2fnode",
+    ],
+)
+def test_urls_with_user_names_and_at_signs_but_no_secret_stay(text: str) -> None:
+    """URLs with a plain user name, a port, or `@` in their path, query or fragment stay as they were."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x://y:" + "@a" * 20000,
+        "a://b@c:" + "d@" * 20000,
+        ("s://u:p" + "a" * 300 + "@h?") * 100,
+        ("s://" + "a1" * 15 + "@") * 3000,
+        "%3D" * 30000,
+        "%253D" * 20000,
+        "\\u003d" * 15000,
+        "password is " + "ab " * 20000,
+        "using key " * 8000,
+        "password for x is " * 4000,
+        "zip -P " * 8000,
+        "net use \\\\s\\h " + "/x " * 20000,
+    ],
+)
+def test_third_sweep_rules_cost_linear_time(text: str) -> None:
+    """The URL, escape, prose and tool rules of the third sweep read a pathological text in time linear
+    in its length."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
