@@ -272,7 +272,8 @@ _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|är|jest|je|er|v
 _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
+    r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
     rf"(?:[ \t]{{0,8}}:[ \t]{{1,8}}|[ \t]{{1,8}}(?:(?:{_IS_WORDS}|of|=|->|→|=>|to"
     r"|(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
@@ -536,6 +537,19 @@ _NAMED_VALUE: Final = compile_lazily(
     rf"(?P<q>\\?[\"'])?(?P<name>{_KEY})(?(q)(?P=q))[\s,;]{{0,64}}?"
     r"(?P<vq>\\?[\"'])?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
 )
+# SQL that gives a password as a string: MySQL's `PASSWORD('x')`, `IDENTIFIED WITH plugin BY 'x'`.
+_SQL_PASSWORD: Final = compile_lazily(
+    r"(?i)(?:\b(?:old_)?password\([ \t]{0,8}"
+    r"|\bidentified[ \t]{1,8}with[ \t]{1,8}[\w\-]{1,64}[ \t]{1,8}by[ \t]{1,8})"
+    r"(?P<q>[\"'])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,512})(?P=q)"
+)
+# A multipart form field named like a secret: its value after the part's headers and a blank line (real
+# or escaped line breaks); a file's part (`filename=`) is not read.
+_FORM_FIELD: Final = compile_lazily(
+    r"(?i)content-disposition:[ \t]{0,8}form-data;[ \t]{0,8}name=(?P<q>\\?[\"']?)(?P<name>[^\"'\\\s;]{1,128})"
+    r"(?P=q)(?P<rest>[^\r\n\\]{0,256})(?P<br>\r?\n|\\r\\n|\\n)(?:[^\r\n\\]{1,256}(?P=br)){0,4}(?P=br)"
+    r"(?P<value>[^\r\n\\]{1,4096})"
+)
 _WEBHOOK: Final = compile_lazily(
     r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
     r"/(?P<secret>[A-Za-z0-9/_\-]{8,512})"
@@ -678,6 +692,11 @@ _PHRASE_REST: Final = compile_lazily(
 )
 
 
+# `user:password` as the value of an auth key (`auth=bob:pw`, `basic_auth: bob:pw`, `user:pass = bob:pw`).
+_USER_PASSWORD: Final = compile_lazily(r"[^\s:/@]{1,256}:(?P<password>[^\s]{4,512})")
+_PAIR_WORDS: Final = frozenset({"auth", "pass", "creds", "credential", "credentials", "userpass", "login"})
+
+
 def _names_a_phrase(words: list[str]) -> bool:
     return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
 
@@ -751,6 +770,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             if argument is not None and not _is_kept(argument["inner"], key, text, argument.end()):
                 hidden = argument.end("inner")
                 yield Finding(*argument.span("inner"), "key_value")
+            continue
+        if weak and set(words) & _PAIR_WORDS and (pair := _USER_PASSWORD.fullmatch(value)) is not None:
+            if _looks_secret_word(pair["password"]) and not _is_kept(pair["password"], key, text, vend):
+                end = _glued_end(text, end) if end == vend else end  # `auth=bob:pw` of any weak key
+                hidden = end
+                yield Finding(start + pair.start("password"), end, "key_value")
             continue
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
@@ -1141,6 +1166,14 @@ def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(start, end, "named_value")
 
 
+def _form_field(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _FORM_FIELD.finditer(text):
+        if "filename" in match["rest"].lower() or not redactor.is_secret_key(match["name"]):
+            continue
+        if not _is_kept(match["value"], match["name"], text, match.end()):
+            yield Finding(*match.span("value"), "form_field")
+
+
 def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PAIRED_SECRET.finditer(text):
         name = match.lastgroup or "paired_secret"
@@ -1392,7 +1425,7 @@ DEFAULT_RULES: Final = (
             "secret",
             "token",
             "key",
-            "credential",
+            "cred",
             "identified",
             "masterauth",
             *_FOREIGN_TRIGGERS,
@@ -1433,6 +1466,8 @@ DEFAULT_RULES: Final = (
         ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
+    _pattern_rule("sql_password", _SQL_PASSWORD, ("password(", "identified")),
+    Rule("form_field", _form_field, ("form-data",)),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),

@@ -1986,3 +1986,53 @@ def test_third_sweep_rules_cost_linear_time(text: str) -> None:
         return best
 
     assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
+
+
+_PAIR_AND_STATEMENT_SHAPES = [
+    "auth=deploy:{secret}",
+    "basic_auth: deploy:{secret}",
+    "proxy_auth = 'deploy:{secret}'",
+    "user:pass = deploy:{secret}",
+    "creds deploy:{secret}",
+    "SET PASSWORD FOR deploy = PASSWORD('{secret}')",
+    'SET PASSWORD = password("{secret}")',
+    "CREATE USER 'deploy'@'%' IDENTIFIED WITH mysql_native_password BY '{secret}'",
+    "ALTER USER deploy IDENTIFIED WITH caching_sha2_password BY '{secret}';",
+    'Content-Disposition: form-data; name="password"\r\n\r\n{secret}\r\n--boundary',
+    'Content-Disposition: form-data; name="api_token"\r\nContent-Type: text/plain\r\n\r\n{secret}\r\n--b--',
+    "b'--x\\r\\nContent-Disposition: form-data; name=\"password\"\\r\\n\\r\\n{secret}\\r\\n--x--'",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_PAIR_AND_STATEMENT_SHAPES)
+        for secret in _fake_secrets(800 + n)
+        if not ("'" in shape and "'" in secret) and not ('"' in shape and '"' in secret)
+    ],
+)
+def test_user_password_pairs_sql_statements_and_form_fields(text: str, secret: str) -> None:
+    """A `user:password` value under an auth key, a password given to SQL's `PASSWORD()` or `IDENTIFIED
+    WITH plugin BY`, and the value of a multipart form field named like a secret are hidden; the user
+    name and the statement stay."""
+    _assert_hidden(text, secret, [text.split()[0].split("=")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "auth=required",
+        "auth: oauth2:bearer",
+        "session: user:42",
+        "key=cache:user",
+        "SELECT PASSWORD(NULL)",
+        'Content-Disposition: form-data; name="username"\r\n\r\ndeploy\r\n--b',
+        'Content-Disposition: form-data; name="avatar"; filename="me.png"\r\n\r\nPNG...',
+    ],
+)
+def test_pairs_statements_and_form_fields_without_a_secret_stay(text: str) -> None:
+    """Auth settings that name a mechanism, ids under weak keys, and form fields not named like a secret
+    stay as they were."""
+    assert redact_text(text) == text
