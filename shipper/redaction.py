@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import quote, unquote
 
 from shipper.exceptions import ConfigurationError
 from shipper.lazy_regex import compile_lazily
@@ -1859,9 +1861,8 @@ def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:
     """The redacted document with every other copy of a secret found in one of its texts hidden too
     (a value in a traceback's locals, and again in the exception's message or the event's title)."""
     if isinstance(node, str):
-        if not any(value in node for value in values):
-            return node
-        return _hide(node, _merge(_copies(node, values)))
+        copies = list(_copies(node, values))
+        return _hide(node, _merge(copies)) if copies else node
     if isinstance(node, Mapping):
         hidden = {}
         for key, value in node.items():
@@ -1952,12 +1953,15 @@ def _secret_values(text: str, found: list[Finding]) -> list[str]:
     for finding in found:
         value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
         if len(value) >= 6 and (_looks_secret(value) or " " in value) and not _NAME.fullmatch(value):
+            whole = value
             value = value[:_PREFIX] if len(value) >= 16 and " " not in value else value
-            if value not in values:
-                values.append(value)
-            if len(values) == _REPEATED:
+            # (and the whole of one whose run its first characters do not reach: `ab&cd`, `x'y`)
+            for wanted in (value, whole) if _COPY_RUN.fullmatch(whole) is None else (value,):
+                if wanted not in values:
+                    values.append(wanted)
+            if len(values) >= _REPEATED:
                 break
-    return values
+    return values[:_REPEATED]
 
 
 _PREFIX: Final = 12  # characters of a long secret looked for: a copy cut at another width starts alike
@@ -1965,10 +1969,23 @@ _COPY_RUN: Final = compile_lazily(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's 
 
 
 def _stands_again(text: str, finding: Finding) -> bool:
-    """The first characters of a found secret stand elsewhere in the text too (two `find`s: the common
-    case, a secret said once, is told cheaply)."""
-    start = text[finding.start : finding.start + min(finding.end - finding.start, _PREFIX)]
-    return text.find(start, finding.end) >= 0 or text.find(start, 0, finding.start + len(start) - 1) >= 0
+    """The first characters of a found secret, or either half of it (a copy split by a line break keeps
+    one half whole), stand elsewhere in the text too, in any case, as found or escaped another way (a
+    few `find`s: the common case, a secret said once, is told cheaply)."""
+    lowered = _lowered(text)
+    for needle, _ in _needles([text[finding.start : finding.end]]):
+        half = len(needle) // 2
+        ends = [needle[:_PREFIX], needle[:half], needle[-half:]] if len(needle) >= _PREFIX else [needle]
+        for end in ends:
+            if lowered.find(end, finding.end) >= 0 or lowered.find(end, 0, finding.start + len(end) - 1) >= 0:
+                return True
+    return False
+
+
+def _lowered(text: str) -> str:
+    """The text in lower case, where that keeps every character at its place (else the text itself)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
 
 
 def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
@@ -1982,19 +1999,81 @@ def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
 
 
 def _copies(text: str, values: list[str]) -> Iterator[Finding]:
-    """Each copy of the values in the text: a whole word, or from a long secret's first characters to
-    the end of the run of characters it stands in."""
+    """Each copy of the values in the text, in any case and escaped as JSON, a repr or a URL writes
+    it: a whole word, or from a long secret's first characters to the end of the run of characters it
+    stands in; also a copy a line break splits (real or escaped, the next line indented)."""
+    needles = _needles(values)
+    yield from _copies_of(text, needles)
+    if "\n" in text or "\\n" in text:
+        broken = _without_breaks(text)
+        if broken is not None:
+            joined, origin = broken
+            for copy in _copies_of(joined, needles):
+                start, end = origin[copy.start], origin[copy.end - 1] + 1
+                if end - start != copy.end - copy.start:  # a break inside: not a copy found above
+                    yield Finding(start, end, copy.rule)
+
+
+def _needles(values: list[str]) -> list[tuple[str, bool]]:
+    """What to look for of each value, lower-cased: itself (and itself unescaped, when it was found
+    escaped) and its JSON, repr and percent escapes, each with whether it is a long secret's first
+    characters (a copy runs on to the end of its run)."""
+    needles: list[tuple[str, bool]] = []
     for value in values:
-        at = text.find(value)
+        prefix = len(value) == _PREFIX and " " not in value
+        for base in (value, *_unescaped(value)):
+            for variant in (base, json.dumps(base)[1:-1], repr(base)[1:-1], quote(base, safe="")):
+                needle = (variant.lower(), prefix)
+                if needle not in needles:
+                    needles.append(needle)
+    return needles
+
+
+def _unescaped(value: str) -> list[str]:
+    """The value as it reads unescaped, when it was found escaped (inside a JSON string, a URL)."""
+    unescaped = [unquote(value)] if "%" in value else []
+    if "\\" in value:
+        try:
+            unescaped.append(json.loads(f'"{value}"'))
+        except ValueError:
+            unescaped.append(value.replace("\\\\", "\\").replace("\\'", "'").replace('\\"', '"'))
+    return unescaped
+
+
+def _copies_of(text: str, needles: list[tuple[str, bool]]) -> Iterator[Finding]:
+    lowered = _lowered(text)
+    for needle, prefix in needles:
+        at = lowered.find(needle)
         while at >= 0:
-            end = at + len(value)
+            end = at + len(needle)
             if not (at and text[at - 1].isalnum()):
-                if len(value) == _PREFIX and " " not in value and (run := _COPY_RUN.match(text, at)):
+                if prefix and (run := _COPY_RUN.match(text, at)):
                     end = max(end, run.end())
                     yield Finding(at, end, "repeated_secret")
                 elif not (end < len(text) and text[end].isalnum()):
                     yield Finding(at, end, "repeated_secret")
-            at = text.find(value, end)
+            at = lowered.find(needle, end)
+
+
+# A line break inside a copy (real, or escaped in a JSON or repr string), and the next line's indent.
+_BREAK: Final = compile_lazily(r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,64}")
+
+
+def _without_breaks(text: str) -> tuple[str, list[int]] | None:
+    """The text with its line breaks (and the indents after them) taken out, and where each of its
+    characters stands in `text`; None when there is none. One pass over the text."""
+    parts: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for joint in _BREAK.finditer(text):
+        parts.append(text[position : joint.start()])
+        origin.extend(range(position, joint.start()))
+        position = joint.end()
+    if not parts:
+        return None
+    parts.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(parts), origin
 
 
 def _hide(text: str, found: list[Finding]) -> str:

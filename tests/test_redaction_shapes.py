@@ -2036,3 +2036,49 @@ def test_pairs_statements_and_form_fields_without_a_secret_stay(text: str) -> No
     """Auth settings that name a mechanism, ids under weak keys, and form fields not named like a secret
     stay as they were."""
     assert redact_text(text) == text
+
+
+def _copy_variants(secret: str) -> list[tuple[str, str]]:
+    from urllib.parse import quote
+
+    half = len(secret) // 2
+    variants = [
+        ("upper", secret.upper()),
+        ("lower", secret.lower()),
+        ("swapcase", secret.swapcase()),
+        ("split-early", secret[:3] + "\n" + secret[3:]),
+        ("split-half", secret[:half] + "\n    " + secret[half:]),
+        ("split-late", secret[:-3] + "\r\n" + secret[-3:]),
+        ("split-escaped", secret[:half] + "\\n" + secret[half:]),
+        ("json", json.dumps(secret)[1:-1]),
+        ("repr", repr(secret)[1:-1]),
+        ("percent", quote(secret, safe="")),
+    ]
+    return [(name, copy) for name, copy in variants if copy != secret or name == "json"]
+
+
+_COPY_SECRETS = ["Fk9\"quo'te\\d7", "Fk9 two words here", *_fake_secrets(900)[1:]]
+
+
+@pytest.mark.parametrize(
+    ("secret", "copy"),
+    [
+        pytest.param(secret, copy, id=f"{name}-{number}")
+        for number, secret in enumerate(_COPY_SECRETS)
+        for name, copy in _copy_variants(secret)
+        if not (" " in secret and name.startswith("split"))
+    ],
+)
+def test_a_found_secret_is_hidden_again_case_changed_escaped_or_split(secret: str, copy: str) -> None:
+    """A secret found under its key is hidden where it stands again in another field or later in the
+    same text with its case changed, escaped another way (JSON, repr, percent) or split by a line break;
+    the words around the copy stay."""
+    document = {"extra": {"password": secret}, "message": f"login rejected: {copy} (bob)"}
+    message = redact_document(document)["message"]
+    pieces = [piece for piece in re.split(r"\s|\\n", copy) if len(piece) >= 3]
+    assert [piece for piece in pieces if piece in message] == [], message
+    assert message.startswith("login rejected: ") and message.endswith(" (bob)")
+    text = f"password = {json.dumps(secret)}\nValueError: login rejected: {copy} (bob)"
+    redacted = redact_text(text)
+    assert [piece for piece in pieces if piece in redacted] == [], redacted
+    assert "login rejected: " in redacted and redacted.endswith(" (bob)")
