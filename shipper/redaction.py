@@ -277,17 +277,18 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
     r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
-    rf"(?:[ \t]{{0,8}}:[ \t]{{1,8}}|[ \t]{{1,8}}(?:(?:{_IS_WORDS}|of|=|->|→|=>|to"
-    r"|(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
-    r"|for[ \t]{1,8}[^\s:]{1,64}[ \t]{1,8}(?:is|was)):?[ \t]{1,8})?)"
-    rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
+    r"(?:(?P<colon>[ \t]{0,8}:[ \t]{1,8})|[ \t]{1,8}(?:(?:"
+    r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
+    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was)|(?P<is>{_IS_WORDS})|of|=|->|→|=>|to"
+    r"):?[ \t]{1,8})?)"
+    # (or a letter: a passphrase of short plain words, `_told_phrase`)
+    rf"(?:(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
 )
 # A passphrase of plain words told in prose: `password is correct horse battery staple`, to the end of
 # its sentence (each word is checked against the words of prose, `_PROSE_WORDS`).
-_PASSPHRASE_TOLD: Final = compile_lazily(
-    rf"(?im)(?<![\w.\-])(?:pass(?:word|phrase)|{_FOREIGN_PASSWORD})"
-    rf"(?:[ \t]{{1,8}}(?:{_IS_WORDS})[ \t]{{0,8}}:?|[ \t]{{0,8}}:)[ \t]{{1,8}}"
-    r"(?P<phrase>[^\W\d_]{2,32}(?:[ \t]{1,4}[^\W\d_]{2,32}){2,9})(?=[ \t]{0,8}(?:[.!?,;)\]]|\r?$))"
+_PHRASE_KEY: Final = compile_lazily(rf"(?i)pass(?:word|phrase)|{_FOREIGN_PASSWORD}")
+_PASSPHRASE: Final = compile_lazily(
+    r"(?m)[^\W\d_]{2,32}(?:[ \t]{1,4}[^\W\d_]{2,32}){2,9}(?=[ \t]{0,8}(?:[.!?,;)\]]|\r?$))"
 )
 # `using key X`, `signed with key X`, `the key is X`: a bare `key` is mostly an id in prose, so the value
 # must read like a random key (`_random_looking`).
@@ -887,6 +888,12 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
+        phrase = _told_phrase(text, match)
+        if phrase is not None:
+            yield phrase
+            continue
+        if match["value"] is None:
+            continue
         vstart, vend = match.span("value")
         if text.startswith("{", vstart):
             continue  # `Token { kind: ContainerToken, ... }`: an object's fields, read as pairs
@@ -904,11 +911,14 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(start, end, "key_space_value")
 
 
-def _passphrase_told(_: Redactor, text: str) -> Iterator[Finding]:
-    for match in _PASSPHRASE_TOLD.finditer(text):
-        words = match["phrase"].lower().split()
-        if not any(word in _PROSE_WORDS or word in _STATUS_WORDS for word in words):
-            yield Finding(*match.span("phrase"), "key_space_value")
+def _told_phrase(text: str, match: re.Match[str]) -> Finding | None:
+    """The passphrase after `password is` / `password:` when it is 3+ plain words, none of prose."""
+    if not (match["is"] or match["colon"]) or not _PHRASE_KEY.fullmatch(match["key"]):
+        return None
+    phrase = _PASSPHRASE.match(text, match.end())
+    if phrase is None or any(w in _PROSE_WORDS or w in _STATUS_WORDS for w in phrase.group().lower().split()):
+        return None
+    return Finding(*phrase.span(), "key_space_value")
 
 
 def _key_told(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1060,7 +1070,9 @@ def _query_param(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     """`mysql -pSECRET`, `docker login -p SECRET`, `redis-cli -a SECRET`: the flag only after a command
     whose flag it is a password (elsewhere `-p` is a port, a path or `-pthread`)."""
-    for commands, flag in _COMMAND_FLAGS:
+    for word, commands, flag in _COMMAND_FLAGS:
+        if word not in text:
+            continue  # (one `in` spares a scan with the command's pattern)
         scanned = 0  # each part of the text is scanned once, however many commands precede it
         for command in commands.finditer(text):
             start = max(command.end(), scanned)
@@ -1070,13 +1082,14 @@ def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
                 yield Finding(*match.span("quoted" if quoted else "secret"), "short_password_flag")
 
 
+# (a word every match of the command contains, the command, its password flag)
 _COMMAND_FLAGS: Final = (
-    (_P_IS_PASSWORD, _SHORT_PASSWORD),
-    (_A_IS_PASSWORD, _SHORT_A_PASSWORD),
-    (_ZIP, _spaced_flag("P")),
-    (_OPENSSL, _spaced_flag("kK")),
-    (_LDAP_TOOL, _spaced_flag("w")),
-    (_SEVEN_ZIP, _GLUED_P_PASSWORD),
+    ("", _P_IS_PASSWORD, _SHORT_PASSWORD),
+    ("", _A_IS_PASSWORD, _SHORT_A_PASSWORD),
+    ("zip", _ZIP, _spaced_flag("P")),
+    ("openssl", _OPENSSL, _spaced_flag("kK")),
+    ("ldap", _LDAP_TOOL, _spaced_flag("w")),
+    ("7z", _SEVEN_ZIP, _GLUED_P_PASSWORD),
 )
 
 
@@ -1433,7 +1446,6 @@ DEFAULT_RULES: Final = (
             *_FOREIGN_TRIGGERS,
         ),
     ),
-    Rule("key_space_value", _passphrase_told, ("pass", *_FOREIGN_TRIGGERS)),
     Rule("key_space_value", _key_told, ("key",)),
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
@@ -1654,7 +1666,7 @@ class Redactor:
             if rule.applies(lowered):
                 found.extend(rule.find(self, text))
         merged = _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
-        if merged and any(_stands_again(text, finding) for finding in merged):
+        if merged and any(_stands_again(text, _lowered(text), finding) for finding in merged):
             merged = _merge([*merged, *_repeated(text, merged)])
         return _to_value_ends(text, merged)
 
@@ -1971,11 +1983,10 @@ _PREFIX: Final = 12  # characters of a long secret looked for: a copy cut at ano
 _COPY_RUN: Final = compile_lazily(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's characters
 
 
-def _stands_again(text: str, finding: Finding) -> bool:
+def _stands_again(text: str, lowered: str, finding: Finding) -> bool:
     """The first characters of a found secret, or either half of it (a copy split by a line break keeps
     one half whole), stand elsewhere in the text too, in any case, as found or escaped another way (a
     few `find`s: the common case, a secret said once, is told cheaply)."""
-    lowered = _lowered(text)
     for needle, _ in _needles([text[finding.start : finding.end]]):
         half = len(needle) // 2
         ends = [needle[:_PREFIX], needle[:half], needle[-half:]] if len(needle) >= _PREFIX else [needle]
@@ -2024,12 +2035,20 @@ def _needles(values: list[str]) -> list[tuple[str, bool]]:
     needles: list[tuple[str, bool]] = []
     for value in values:
         prefix = len(value) == _PREFIX and " " not in value
+        if _ESCAPED_ALIKE.fullmatch(value):  # (the common case: every escape writes it the same)
+            if (value.lower(), prefix) not in needles:
+                needles.append((value.lower(), prefix))
+            continue
         for base in (value, *_unescaped(value)):
             for variant in (base, json.dumps(base)[1:-1], repr(base)[1:-1], quote(base, safe="")):
                 needle = (variant.lower(), prefix)
                 if needle not in needles:
                     needles.append(needle)
     return needles
+
+
+# A value that JSON, a repr and percent-encoding all write as it is.
+_ESCAPED_ALIKE: Final = compile_lazily(r"[A-Za-z0-9_.~\-]*")
 
 
 def _unescaped(value: str) -> list[str]:
