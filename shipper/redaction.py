@@ -479,6 +479,7 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<postman_key>PMAK-[a-f0-9]{24}-[a-f0-9]{34})"
     r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{40})"
+    r"|(?P<django_secret_key>django-insecure-[^\s\"']{20,256})"  # `startproject`'s generated SECRET_KEY
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
     # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
@@ -1181,6 +1182,59 @@ def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(start, end, "named_value")
 
 
+# The private lines of a PuTTY key file (`.ppk`): the base64 lines after `Private-Lines: N`.
+_PUTTY_PRIVATE_LINES: Final = compile_lazily(
+    r"(?mi)(?:^|(?<=\\n))Private-Lines:[ \t]{0,8}[0-9]{1,4}[ \t]{0,8}(?:\r?\n|(?:\\r)?\\n)"
+    r"(?P<secret>[A-Za-z0-9+/=]{1,128}(?:(?:\r?\n|(?:\\r)?\\n)[A-Za-z0-9+/=]{1,128}(?=\s|\\[rn]|\Z)){0,512})"
+)
+# Calls that take a secret, as a traceback's source line shows them: a string literal passed as the
+# password or key (the positional argument's index, or a keyword) is hidden; a name passed stays.
+_SECRET_CALL: Final = compile_lazily(
+    r"(?:\b(?P<auth>(?:HTTP)?(?:Basic|Digest|Proxy)Auth)|\.(?P<login>login)|\bjwt\.(?P<jwt>encode|decode)"
+    r"|\bhmac\.(?P<hmac>new|digest)|\b(?P<keyring>keyring)\.set_password|\.(?P<setpw>set_password|pass_)"
+    r"|\b(?P<makepw>make_password|check_password))[ \t]{0,8}\("
+)
+_SECRET_ARGUMENT: Final = {
+    "auth": (1, ("password",)),
+    "login": (1, ("password", "passwd")),
+    "jwt": (1, ("key",)),
+    "hmac": (0, ("key",)),
+    "keyring": (2, ("password",)),
+    "setpw": (0, ("raw_password", "password", "pswd")),
+    "makepw": (0, ("password",)),
+}
+_CALL_ARGUMENT: Final = compile_lazily(
+    r"[ \t]{0,8}(?:(?P<name>[A-Za-z_]\w{0,63})[ \t]{0,8}=(?!=)[ \t]{0,8})?"
+    r"(?:[bBrRuU]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"|(?:[^,()\[\]{}\"'\n]|\([^()\n]{0,256}\)|\[[^\[\]\n]{0,256}\]|\{[^{}\n]{0,256}\}){0,1024})"
+    r"[ \t]{0,8}(?P<end>[,)])"
+)
+
+
+def _secret_call(_: Redactor, text: str) -> Iterator[Finding]:
+    """`HTTPBasicAuth('bob', 'x')`, `smtp.login(u, 'x')`, `jwt.encode(p, 'x')`, `hmac.new(b'x', ...)`,
+    `user.set_password('x')`: the string literal a call takes as its secret."""
+    for call in _SECRET_CALL.finditer(text):
+        index, names = _SECRET_ARGUMENT[call.lastgroup or "auth"]
+        position, positional = call.end(), 0
+        for _count in range(16):  # arguments, at most
+            argument = _CALL_ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            name = argument["name"]
+            literal = argument["literal"]
+            if (
+                literal
+                and (name in names if name else positional == index)
+                and not _is_kept(literal, "password", text, 0)
+            ):
+                yield Finding(*argument.span("literal"), "secret_call")
+            positional += name is None
+            position = argument.end()
+            if argument["end"] == ")":
+                break
+
+
 def _form_field(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _FORM_FIELD.finditer(text):
         if "filename" in match["rest"].lower() or not redactor.is_secret_key(match["name"]):
@@ -1419,6 +1473,7 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
     "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
+    "django-insecure-",
 )  # fmt: skip
 _PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
 DEFAULT_RULES: Final = (
@@ -1482,6 +1537,12 @@ DEFAULT_RULES: Final = (
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
     _pattern_rule("sql_password", _SQL_PASSWORD, ("password(", "identified")),
     Rule("form_field", _form_field, ("form-data",)),
+    _pattern_rule("private_key_body", _PUTTY_PRIVATE_LINES, ("private-lines",)),
+    Rule(
+        "secret_call",
+        _secret_call,
+        ("auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password"),
+    ),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
@@ -1504,7 +1565,7 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "code", "net use",
+    "smbclient", "mongo", "otp", "code", "net use", "hmac", "private-lines",
     # zip/unzip -P, 7z -pX, openssl -k/-K, the LDAP tools' -w (their commands' names would each add a
     # first letter to the trie every line is searched with: 7% more per ordinary line); vault: `login`
     "-p", "-k", "-w",

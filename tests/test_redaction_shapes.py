@@ -1971,6 +1971,10 @@ def test_urls_with_user_names_and_at_signs_but_no_secret_stay(text: str) -> None
         "password for x is " * 4000,
         "zip -P " * 8000,
         "net use \\\\s\\h " + "/x " * 20000,
+        "jwt.encode(" * 8000,
+        "x.login(a, " * 8000,
+        "Private-Lines: 1\n" + "AAAA\n" * 20000,
+        ("HTTPBasicAuth('a', '" + "b" * 100) * 800,
     ],
 )
 def test_third_sweep_rules_cost_linear_time(text: str) -> None:
@@ -2082,3 +2086,75 @@ def test_a_found_secret_is_hidden_again_case_changed_escaped_or_split(secret: st
     redacted = redact_text(text)
     assert [piece for piece in pieces if piece in redacted] == [], redacted
     assert "login rejected: " in redacted and redacted.endswith(" (bob)")
+
+
+_CALL_SHAPES = [
+    "    session.auth = HTTPBasicAuth('deploy', '{secret}')",
+    '    auth = httpx.DigestAuth("deploy", "{secret}")',
+    "    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth('deploy', '{secret}')) as s:",
+    "    smtp.login('deploy@example.com', '{secret}')",
+    "    ftp.login(user='deploy', passwd='{secret}')",
+    '    imap.login("deploy", "{secret}")',
+    "    token = jwt.encode(payload, '{secret}', algorithm='HS256')",
+    "    claims = jwt.decode(token, key='{secret}', algorithms=['HS256'])",
+    "    digest = hmac.new(b'{secret}', body, hashlib.sha256).hexdigest()",
+    "    user.set_password('{secret}')",
+    "    keyring.set_password('deploy-api', 'deploy', '{secret}')",
+    "    pop.pass_('{secret}')",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_CALL_SHAPES)
+        for secret in _fake_secrets(1000 + n)
+        if not ("'" in shape and "'" in secret) and not ('"' in shape and '"' in secret)
+    ],
+)
+def test_string_literals_given_to_calls_that_take_a_secret(text: str, secret: str) -> None:
+    """A string literal passed as the password or key of a well-known call (requests/httpx/aiohttp
+    auth, smtplib/ftplib/imaplib `login`, `jwt.encode`/`decode`, `hmac.new`, `set_password`), as a
+    traceback's source line shows it, is hidden; the call and its other arguments stay."""
+    _assert_hidden(text, secret, [text.strip().split("(")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    session.auth = HTTPBasicAuth(user, password)",
+        "    smtp.login(settings.SMTP_USER, settings.SMTP_PASSWORD)",
+        "    token = jwt.encode(payload, key, algorithm='HS256')",
+        "    digest = hmac.new(key, body, hashlib.sha256)",
+        "    form.login('deploy')",
+        "    user.set_password(None)",
+        "    claims = jwt.decode(token, options={'verify_signature': False})",
+    ],
+)
+def test_calls_given_names_rather_than_literals_stay(text: str) -> None:
+    """The same calls given variables, settings or None (no secret in the text) stay as they were."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SECRET_KEY = 'django-insecure-{s}'",
+        "django-insecure-{s}",
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n"
+        "AAAAC3NzaC1lZDI1NTE5AAAAIOb\nAAAAC3NzaC1lZDI1NTE5AAAAIOb\nPrivate-Lines: 1\n{s}\n"
+        "Private-MAC: 0123456789abcdef",
+    ],
+)
+@pytest.mark.parametrize(
+    "secret", ["Fk9q(x)=7+yU@#w^k*z!n-m_r4b8v$t2e%h6j&p0c1s3d5f", "Fk9AAAAIQCx4wPq7Yv2R9kLm3Tz"]
+)
+def test_django_default_keys_and_putty_private_keys(text: str, secret: str) -> None:
+    """Django's generated `django-insecure-...` secret key and the private lines of a PuTTY key file
+    are hidden wherever they stand; the public lines and the MAC line's name stay."""
+    redacted = redact_text(text.format(s=secret))
+    assert secret not in redacted and secret[3:20] not in redacted, redacted
+    assert REDACTED in redacted
+    if "PuTTY" in text:
+        assert "Public-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIOb" in redacted and "Private-MAC" in redacted
