@@ -1565,7 +1565,7 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "code", "net use", "hmac", "private-lines",
+    "smbclient", "mongo", "otp", "code", "net use", "hmac",
     # zip/unzip -P, 7z -pX, openssl -k/-K, the LDAP tools' -w (their commands' names would each add a
     # first letter to the trie every line is searched with: 7% more per ordinary line); vault: `login`
     "-p", "-k", "-w",
