@@ -22,10 +22,13 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 from __future__ import annotations
 
 import bisect
+import itertools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import quote, unquote
 
 from shipper.exceptions import ConfigurationError
 from shipper.lazy_regex import compile_lazily
@@ -41,6 +44,8 @@ _SECRET_WORDS: Final = frozenset(
         "key", "credential", "credentials", "creds", "auth", "authorization", "private", "privkey",
         "session", "sessionid", "cookie", "cookies", "signature", "sig",
         "requirepass", "masterauth",  # Redis's password directives (redis.conf, CONFIG SET)
+        # keytool's and Java's keystore passwords (`-storepass X`, `-srckeypass X`)
+        "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass",
         "otp", "totp", "hotp",  # one-time passwords
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
@@ -255,14 +260,42 @@ _FLAG_VALUE: Final = compile_lazily(
     r"(?<![\w\-])(?P<q>\\?[\"'])?(?P<flag>--?(?P<key>[A-Za-z][\w.\-]{0,63}))(?(q)(?P=q))"
     r"(?P<sep>(?(q)[ \t]{0,8},[ \t]{0,8}|[ \t]{1,8}))"
 )
-# `password hunter2`, `the token is "abc"`: a strong key word, a space, then a quoted or
-# secret-looking value (prose such as "password reset" or "token expired" stays).
+# `password` in other languages, as prose writes it (`mot de passe`, `contraseña`).
+_FOREIGN_PASSWORD: Final = (
+    r"passwort|kennwort|mot[ \t]de[ \t]passe|contrase[ñn]a|senha|wachtwoord|l[öo]senord|passord"
+    r"|adgangskode|has[łl]o|heslo|jelsz[óo]|salasana|[şs]ifre|пароль"
+)
+# The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
+# Portuguese, Swedish, Polish, Danish and Finnish kin.
+_IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|är|jest|je|er|var|oli"
+# `password hunter2`, `the token is "abc"`, `set the password to X`, `the password for bob is X`,
+# `password -> X`: a strong key word, a space or a connecting word, then a quoted or secret-looking
+# value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|identified[ \t]{1,8}by)"
-    r"[ \t]{1,8}(?:(?:is|was|of|=):?[ \t]{1,8})?"
-    rf"(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
+    r"|identified[ \t]{1,8}by"
+    rf"|{_FOREIGN_PASSWORD})"
+    r"(?:(?P<colon>[ \t]{0,8}:[ \t]{1,8})|[ \t]{1,8}(?:(?:"
+    r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
+    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was)|(?P<is>{_IS_WORDS})|of|=|->|→|=>|to"
+    r"):?[ \t]{1,8})?)"
+    # (or a letter: a passphrase of short plain words, `_told_phrase`)
+    rf"(?:(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
+)
+# A passphrase of plain words told in prose: `password is correct horse battery staple`, to the end of
+# its sentence (each word is checked against the words of prose, `_PROSE_WORDS`).
+_PHRASE_KEY: Final = compile_lazily(rf"(?i)pass(?:word|phrase)|{_FOREIGN_PASSWORD}")
+_PASSPHRASE: Final = compile_lazily(
+    r"(?m)[^\W\d_]{2,32}(?:[ \t]{1,4}[^\W\d_]{2,32}){2,9}(?=[ \t]{0,8}(?:[.!?,;)\]]|\r?$))"
+)
+# `using key X`, `signed with key X`, `the key is X`: a bare `key` is mostly an id in prose, so the value
+# must read like a random key (`_random_looking`).
+_KEY_TOLD: Final = compile_lazily(
+    r"(?i)(?<![\w.\-])(?:(?:using|with|by)[ \t]{1,8}(?:the[ \t]{1,8})?key"
+    r"|the[ \t]{1,8}key[ \t]{1,8}(?:is|was))"
+    r"[ \t]{1,8}(?P<value>[^\s\"',;()\[\]{}<>]{8,256})(?![^\s\"',;()\[\]{}<>])"
 )
 # A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,
 # `Password for 'https://bob@host': X` (a colon then a blank ends the prompt; the answer is the rest of
@@ -301,9 +334,18 @@ _BASIC: Final = compile_lazily(r"\b(?i:basic)[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{6
 # `scheme://user:password@host`, also with JSON-escaped slashes (`postgres:\/\/u:pw@db`). The password
 # runs to the last `@` before the path; failing that (a raw `/`, `?` or `#` in it, as SQLAlchemy-style
 # DSNs accept) to the first `@`, unless it starts with a port (`https://h:8443/@scope/pkg`).
+# The user name may be an e-mail address (`https://bob@example.com:pw@host`); a password holding `@` with
+# `#` or `?` too runs to the `@` before a host that ends the authority (`p@ss#w0rd@db/app`).
 _URL_USERINFO: Final = compile_lazily(
-    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}[^:/@\s\"'\[]{0,256}:"
-    r"(?P<secret>[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}"
+    r"[^:/@\s\"'\[]{0,256}(?:@[^:/@\s\"'\[]{1,256})?:"
+    r"(?P<secret>[^/\s?#\"']{1,512}(?=@[^/\s?#\"']{0,256}(?:[/\s\"']|\\/|$))"
+    r"|(?!\d{1,5}(?:[/?#@]|\\/))[^/\s\"']{1,512}(?=@[^/\s?#@\"']{1,256}(?:[/\s\"']|\\/|$))"
+    r"|[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
+)
+# A token as a URL's user name, with no password (`https://<token>@github.com/...`): `_token_like`.
+_URL_TOKEN_USER: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}(?P<secret>[A-Za-z0-9_]{20,256})@"
 )
 _QUERY_PARAM: Final = compile_lazily(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
@@ -318,8 +360,26 @@ _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
 _A_IS_PASSWORD: Final = compile_lazily(r"(?i)\bredis-cli\b")
 # ...or a quoted one, blanks and all (`redis-cli -a "two words"`, `sshpass -p 'x'`).
 _FLAG_QUOTED_SECRET: Final = r"(?P<fq>[\"'])(?P<quoted>[^\"'\n]{1,512})(?P=fq)"
-_SHORT_A_PASSWORD: Final = compile_lazily(
-    rf"(?<![\w\-])-a[ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
+
+
+def _spaced_flag(letters: str) -> re.Pattern[str]:
+    """A short flag (`-a X`, `-P 'X'`) whose value, given apart from it, is a password."""
+    return compile_lazily(
+        rf"(?<![\w\-])-[{letters}][ \t]{{1,8}}(?:{_FLAG_QUOTED_SECRET}|(?P<q>[\"']?){_FLAG_SECRET}(?P=q))"
+    )
+
+
+_SHORT_A_PASSWORD: Final = _spaced_flag("a")
+# zip/unzip `-P X`, openssl's `-k X` (a passphrase) and `-K X` (a raw key), the OpenLDAP tools' `-w X`,
+# and 7-Zip's `-pX` (glued: its `-p` alone asks).
+_ZIP: Final = compile_lazily(r"\b(?:zip|unzip|zipcloak)\b")
+_OPENSSL: Final = compile_lazily(r"\bopenssl\b")
+_LDAP_TOOL: Final = compile_lazily(r"\bldap[a-z]{0,16}\b")
+_SEVEN_ZIP: Final = compile_lazily(r"\b7z[ar]?\b")
+_GLUED_P_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-p{_FLAG_SECRET}")
+# openssl's `-passin pass:X` / `-passout pass:X` (`env:`, `file:`, `fd:` name where the secret is).
+_OPENSSL_PASS: Final = compile_lazily(
+    r"(?<![\w\-])-(?:pass(?:in|out)?|password)[ \t]{1,8}pass:(?P<secret>[^\s\"']{1,512})"
 )
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = compile_lazily(
@@ -349,6 +409,12 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"[^\n|]{0,256}?--password-stdin"
     r"|(?i:\bnet[ \t]{1,8}user)[ \t]{1,8}[^\s/*]{1,256}[ \t]{1,8}(?P<netuser>[^\s/*\"'][^\s\"']{0,511})"
     r"|\bsmbclient\b[^\n]{0,256}?[ \t]-U[ \t]{0,8}[^\s%]{1,256}%(?P<smb>[^\s\"']{1,512})"
+    # `net use [Z:] \\server\share [X] [/user:bob] [X]`: the positional after the share and its options
+    r"|(?i:\bnet[ \t]{1,8}use)(?:[ \t]{1,8}(?:[A-Za-z]:|\*))?[ \t]{1,8}\\\\[^\s]{1,512}"
+    r"(?:[ \t]{1,8}/[^\s]{1,256}){0,8}[ \t]{1,8}(?P<netuse>[^\s/*\"'][^\s\"']{0,511})"
+    # `vault login [-flag=v...] TOKEN` (a `name=value` there is a method's parameter, read as a pair)
+    r"|\bvault[ \t]{1,8}login(?:[ \t]{1,8}-[^\s]{1,128}){0,8}[ \t]{1,8}"
+    r"(?![A-Za-z_][\w\-]{0,64}=)(?P<vault>[^\s\-\"'][^\s\"']{0,511})"
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
@@ -413,6 +479,7 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<postman_key>PMAK-[a-f0-9]{24}-[a-f0-9]{34})"
     r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{40})"
+    r"|(?P<django_secret_key>django-insecure-[^\s\"']{20,256})"  # `startproject`'s generated SECRET_KEY
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
     # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
@@ -473,6 +540,19 @@ _NAMED_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
     rf"(?P<q>\\?[\"'])?(?P<name>{_KEY})(?(q)(?P=q))[\s,;]{{0,64}}?"
     r"(?P<vq>\\?[\"'])?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+)
+# SQL that gives a password as a string: MySQL's `PASSWORD('x')`, `IDENTIFIED WITH plugin BY 'x'`.
+_SQL_PASSWORD: Final = compile_lazily(
+    r"(?i)(?:\b(?:old_)?password\([ \t]{0,8}"
+    r"|\bidentified[ \t]{1,8}with[ \t]{1,8}[\w\-]{1,64}[ \t]{1,8}by[ \t]{1,8})"
+    r"(?P<q>[\"'])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,512})(?P=q)"
+)
+# A multipart form field named like a secret: its value after the part's headers and a blank line (real
+# or escaped line breaks); a file's part (`filename=`) is not read.
+_FORM_FIELD: Final = compile_lazily(
+    r"(?i)content-disposition:[ \t]{0,8}form-data;[ \t]{0,8}name=(?P<q>\\?[\"']?)(?P<name>[^\"'\\\s;]{1,128})"
+    r"(?P=q)(?P<rest>[^\r\n\\]{0,256})(?P<br>\r?\n|\\r\\n|\\n)(?:[^\r\n\\]{1,256}(?P=br)){0,4}(?P=br)"
+    r"(?P<value>[^\r\n\\]{1,4096})"
 )
 _WEBHOOK: Final = compile_lazily(
     r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
@@ -616,6 +696,11 @@ _PHRASE_REST: Final = compile_lazily(
 )
 
 
+# `user:password` as the value of an auth key (`auth=bob:pw`, `basic_auth: bob:pw`, `user:pass = bob:pw`).
+_USER_PASSWORD: Final = compile_lazily(r"[^\s:/@]{1,256}:(?P<password>[^\s]{4,512})")
+_PAIR_WORDS: Final = frozenset({"auth", "pass", "creds", "credential", "credentials", "userpass", "login"})
+
+
 def _names_a_phrase(words: list[str]) -> bool:
     return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
 
@@ -689,6 +774,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             if argument is not None and not _is_kept(argument["inner"], key, text, argument.end()):
                 hidden = argument.end("inner")
                 yield Finding(*argument.span("inner"), "key_value")
+            continue
+        if weak and set(words) & _PAIR_WORDS and (pair := _USER_PASSWORD.fullmatch(value)) is not None:
+            if _looks_secret_word(pair["password"]) and not _is_kept(pair["password"], key, text, vend):
+                end = _glued_end(text, end) if end == vend else end  # `auth=bob:pw` of any weak key
+                hidden = end
+                yield Finding(start + pair.start("password"), end, "key_value")
             continue
         if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
             continue
@@ -798,6 +889,12 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
+        phrase = _told_phrase(text, match)
+        if phrase is not None:
+            yield phrase
+            continue
+        if match["value"] is None:
+            continue
         vstart, vend = match.span("value")
         if text.startswith("{", vstart):
             continue  # `Token { kind: ContainerToken, ... }`: an object's fields, read as pairs
@@ -810,7 +907,58 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue
         if not quoted and _NAME_EQUALS.match(inner):
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs, read one by one
+        if not quoted and _DOTTED_NAME.fullmatch(inner):
+            continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
         yield Finding(start, end, "key_space_value")
+
+
+def _told_phrase(text: str, match: re.Match[str]) -> Finding | None:
+    """The passphrase after `password is` / `password:` when it is 3+ plain words, none of prose."""
+    if not (match["is"] or match["colon"]) or not _PHRASE_KEY.fullmatch(match["key"]):
+        return None
+    phrase = _PASSPHRASE.match(text, match.end())
+    if phrase is None or any(w in _PROSE_WORDS or w in _STATUS_WORDS for w in phrase.group().lower().split()):
+        return None
+    return Finding(*phrase.span(), "key_space_value")
+
+
+def _key_told(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _KEY_TOLD.finditer(text):
+        value = match["value"].rstrip(".:!?")
+        if _random_looking(value):
+            yield Finding(match.start("value"), match.start("value") + len(value), "key_space_value")
+
+
+def _random_looking(value: str) -> bool:
+    """A value that reads like a random key: lower and upper case and digits mixed, or 20+ token
+    characters with letters and digits; never hex alone (a key id, a fingerprint, a hash)."""
+    if all(c in "0123456789abcdefABCDEF" for c in value) or ":" in value or "/" in value:
+        return False
+    kinds = (
+        any(c.islower() for c in value),
+        any(c.isupper() for c in value),
+        any(c.isdigit() for c in value),
+    )
+    return all(kinds) or (
+        _TOKEN_CHARACTERS.fullmatch(value) is not None and kinds[2] and (kinds[0] or kinds[1])
+    )
+
+
+# Words of prose: after `password is` they make a sentence about the password, not a passphrase.
+_PROSE_WORDS: Final = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "nor", "for", "to", "of", "in", "on", "at", "by", "with",
+        "from", "into", "as", "if", "then", "than", "so", "because", "since", "until", "after", "before",
+        "while", "no", "never", "always", "be", "being", "been", "are", "am", "this", "that", "these",
+        "those", "it", "its", "your", "my", "our", "their", "his", "her", "you", "we", "they", "he", "she",
+        "i", "me", "us", "them", "using", "via", "per", "now", "here", "there", "only", "also", "still",
+        "already", "yet", "very", "please", "again", "same", "different", "one", "all", "any", "some",
+        "more", "less", "least", "most", "can", "could", "would", "may", "might", "shall", "hashed",
+        "encrypted", "salted", "logged", "shown", "printed", "case", "sensitive", "insensitive", "used",
+        "unused", "known", "unknown", "default", "temporary", "characters", "letters", "digits",
+        "nicht", "und", "oder", "pas", "et", "ou", "y", "não", "niet", "en", "nie",
+    }
+)  # fmt: skip
 
 
 def _prompt_answer(_: Redactor, text: str) -> Iterator[Finding]:
@@ -923,13 +1071,27 @@ def _query_param(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _short_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     """`mysql -pSECRET`, `docker login -p SECRET`, `redis-cli -a SECRET`: the flag only after a command
     whose flag it is a password (elsewhere `-p` is a port, a path or `-pthread`)."""
-    for commands, flag in ((_P_IS_PASSWORD, _SHORT_PASSWORD), (_A_IS_PASSWORD, _SHORT_A_PASSWORD)):
+    for word, commands, flag in _COMMAND_FLAGS:
+        if word not in text:
+            continue  # (one `in` spares a scan with the command's pattern)
         scanned = 0  # each part of the text is scanned once, however many commands precede it
         for command in commands.finditer(text):
             start = max(command.end(), scanned)
             scanned = command.end() + 1024
             for match in flag.finditer(text, start, scanned):
-                yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "short_password_flag")
+                quoted = "quoted" in match.re.groupindex and match["quoted"] is not None
+                yield Finding(*match.span("quoted" if quoted else "secret"), "short_password_flag")
+
+
+# (a word every match of the command contains, the command, its password flag)
+_COMMAND_FLAGS: Final = (
+    ("", _P_IS_PASSWORD, _SHORT_PASSWORD),
+    ("", _A_IS_PASSWORD, _SHORT_A_PASSWORD),
+    ("zip", _ZIP, _spaced_flag("P")),
+    ("openssl", _OPENSSL, _spaced_flag("kK")),
+    ("ldap", _LDAP_TOOL, _spaced_flag("w")),
+    ("7z", _SEVEN_ZIP, _GLUED_P_PASSWORD),
+)
 
 
 def _prompt_expression(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -972,10 +1134,23 @@ def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
-        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb")
+        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault")
         name = next(group for group in groups if match[group] is not None)
         if match.group(name) != REDACTED:
             yield Finding(*match.span(name), "positional_password")
+
+
+def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _URL_TOKEN_USER.finditer(text):
+        if _token_like(match["secret"]):
+            yield Finding(*match.span("secret"), "url_userinfo")
+
+
+def _token_like(value: str) -> bool:
+    """A run of letters and digits that reads like a generated token, not a name: letters and digits
+    alternate at least four times (`a1B2...`, 40 hex), where a name has a number at most at its end."""
+    kinds = [c.isdigit() for c in value if c != "_"]
+    return sum(1 for a, b in itertools.pairwise(kinds) if a != b) >= 4
 
 
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1005,6 +1180,67 @@ def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         start, end = _strip_quotes(*found.span(), found.group())
         if not _is_kept(text[start:end], name, text, found.end()):
             yield Finding(start, end, "named_value")
+
+
+# The private lines of a PuTTY key file (`.ppk`): the base64 lines after `Private-Lines: N`.
+_PUTTY_PRIVATE_LINES: Final = compile_lazily(
+    r"(?mi)(?:^|(?<=\\n))Private-Lines:[ \t]{0,8}[0-9]{1,4}[ \t]{0,8}(?:\r?\n|(?:\\r)?\\n)"
+    r"(?P<secret>[A-Za-z0-9+/=]{1,128}(?:(?:\r?\n|(?:\\r)?\\n)[A-Za-z0-9+/=]{1,128}(?=\s|\\[rn]|\Z)){0,512})"
+)
+# Calls that take a secret, as a traceback's source line shows them: a string literal passed as the
+# password or key (the positional argument's index, or a keyword) is hidden; a name passed stays.
+_SECRET_CALL: Final = compile_lazily(
+    r"(?:\b(?P<auth>(?:HTTP)?(?:Basic|Digest|Proxy)Auth)|\.(?P<login>login)|\bjwt\.(?P<jwt>encode|decode)"
+    r"|\bhmac\.(?P<hmac>new|digest)|\b(?P<keyring>keyring)\.set_password|\.(?P<setpw>set_password|pass_)"
+    r"|\b(?P<makepw>make_password|check_password))[ \t]{0,8}\("
+)
+_SECRET_ARGUMENT: Final = {
+    "auth": (1, ("password",)),
+    "login": (1, ("password", "passwd")),
+    "jwt": (1, ("key",)),
+    "hmac": (0, ("key",)),
+    "keyring": (2, ("password",)),
+    "setpw": (0, ("raw_password", "password", "pswd")),
+    "makepw": (0, ("password",)),
+}
+_CALL_ARGUMENT: Final = compile_lazily(
+    r"[ \t]{0,8}(?:(?P<name>[A-Za-z_]\w{0,63})[ \t]{0,8}=(?!=)[ \t]{0,8})?"
+    r"(?:[bBrRuU]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"|(?:[^,()\[\]{}\"'\n]|\([^()\n]{0,256}\)|\[[^\[\]\n]{0,256}\]|\{[^{}\n]{0,256}\}){0,1024})"
+    r"[ \t]{0,8}(?P<end>[,)])"
+)
+
+
+def _secret_call(_: Redactor, text: str) -> Iterator[Finding]:
+    """`HTTPBasicAuth('bob', 'x')`, `smtp.login(u, 'x')`, `jwt.encode(p, 'x')`, `hmac.new(b'x', ...)`,
+    `user.set_password('x')`: the string literal a call takes as its secret."""
+    for call in _SECRET_CALL.finditer(text):
+        index, names = _SECRET_ARGUMENT[call.lastgroup or "auth"]
+        position, positional = call.end(), 0
+        for _count in range(16):  # arguments, at most
+            argument = _CALL_ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            name = argument["name"]
+            literal = argument["literal"]
+            if (
+                literal
+                and (name in names if name else positional == index)
+                and not _is_kept(literal, "password", text, 0)
+            ):
+                yield Finding(*argument.span("literal"), "secret_call")
+            positional += name is None
+            position = argument.end()
+            if argument["end"] == ")":
+                break
+
+
+def _form_field(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _FORM_FIELD.finditer(text):
+        if "filename" in match["rest"].lower() or not redactor.is_secret_key(match["name"]):
+            continue
+        if not _is_kept(match["value"], match["name"], text, match.end()):
+            yield Finding(*match.span("value"), "form_field")
 
 
 def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1228,16 +1464,22 @@ def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
+_FOREIGN_TRIGGERS: Final = (
+    "passwort", "kennwort", "contrase", "senha", "wachtwoord", "senord", "passord", "adgangskode", "hasł",
+    "haslo", "heslo", "jelsz", "salasana", "sifre", "şifre", "пароль",
+)  # fmt: skip
 _WELL_KNOWN_TRIGGERS: Final = (
     "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
     "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
+    "django-insecure-",
 )  # fmt: skip
 _PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
+    Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
     Rule("key_value", _key_value, ("=", ":", ",")),
@@ -1247,8 +1489,19 @@ DEFAULT_RULES: Final = (
     Rule(
         "key_space_value",
         _key_space_value,
-        ("pass", "pwd", "secret", "token", "key", "credential", "identified", "masterauth"),
+        (
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "key",
+            "cred",
+            "identified",
+            "masterauth",
+            *_FOREIGN_TRIGGERS,
+        ),
     ),
+    Rule("key_space_value", _key_told, ("key",)),
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
@@ -1261,7 +1514,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "short_password_flag",
         _short_password_flag,
-        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli"),
+        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z"),
     ),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
@@ -1270,9 +1523,27 @@ DEFAULT_RULES: Final = (
     Rule(
         "positional_password",
         _positional_password,
-        ("rabbitmqctl", "htpasswd", "chpasswd", "password-stdin", "net user", "smbclient"),
+        (
+            "rabbitmqctl",
+            "htpasswd",
+            "chpasswd",
+            "password-stdin",
+            "net user",
+            "smbclient",
+            "net use",
+            "vault",
+        ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
+    _pattern_rule("sql_password", _SQL_PASSWORD, ("password(", "identified")),
+    Rule("form_field", _form_field, ("form-data",)),
+    _pattern_rule("private_key_body", _PUTTY_PRIVATE_LINES, ("private-lines",)),
+    Rule(
+        "secret_call",
+        _secret_call,
+        ("auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password"),
+    ),
+    _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -1294,7 +1565,10 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "code",
+    "smbclient", "mongo", "otp", "code", "net use", "hmac",
+    # zip/unzip -P, 7z -pX, openssl -k/-K, the LDAP tools' -w (their commands' names would each add a
+    # first letter to the trie every line is searched with: 7% more per ordinary line); vault: `login`
+    "-p", "-k", "-w",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
@@ -1407,7 +1681,14 @@ class Redactor:
     def might_contain_secret(self, text: str) -> bool:
         if len(self._rules) > len(DEFAULT_RULES):
             return True  # a user pattern may match anything
-        return self._triggers.search(text.lower()) is not None
+        if self._triggers.search(text.lower()) is not None:
+            return True
+        # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
+        return (
+            ("%" in text or "\\" in text)
+            and (decoded := _decoded(text)) is not None
+            and (self._triggers.search(decoded[0].lower()) is not None)
+        )
 
     def findings(self, text: str) -> list[Finding]:
         """The secrets in a text, in order, overlapping findings merged."""
@@ -1415,7 +1696,24 @@ class Redactor:
             return []
         return self._findings(text)
 
-    def _findings(self, text: str) -> list[Finding]:
+    def _findings(self, text: str, decodings: int = 2) -> list[Finding]:
+        found = self._unescaped_findings(text)
+        if decodings and ("%" in text or "\\" in text) and (decoded := _decoded(text)) is not None:
+            # `token%3D...`, `\u0022password\u0022`: the rules read the text decoded too; spans are
+            # mapped back onto the escapes
+            plain, origin = decoded
+            found = _merge(
+                [
+                    *found,
+                    *(
+                        Finding(origin[f.start], origin[f.end], f.rule)
+                        for f in self._findings(plain, decodings - 1)
+                    ),
+                ]
+            )
+        return found
+
+    def _unescaped_findings(self, text: str) -> list[Finding]:
         if "'\n" in text or '"\n' in text:
             joined = _join_literals(text)
             if joined is not None:  # the rules read the strings whole; spans are mapped back
@@ -1429,7 +1727,7 @@ class Redactor:
             if rule.applies(lowered):
                 found.extend(rule.find(self, text))
         merged = _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
-        if merged and any(_stands_again(text, finding) for finding in merged):
+        if merged and any(_stands_again(text, _lowered(text), finding) for finding in merged):
             merged = _merge([*merged, *_repeated(text, merged)])
         return _to_value_ends(text, merged)
 
@@ -1479,10 +1777,13 @@ class Redactor:
         return _hide(message, _merge([*found, *arguments]))
 
     def redact_argv(self, argv: Sequence[str]) -> list[str]:
-        """Command-line arguments with `--password X`, `--token=X` and URL credentials hidden."""
+        """Command-line arguments with `--password X`, `--token=X` and URL credentials hidden, and what
+        the rules find in the command line they make (`["mysql", "-pX"]`: a `-p` that only the command
+        makes a password)."""
         redacted: list[str] = []
         hide_next = False
-        for arg in argv:
+        in_line = self._argv_findings(argv)
+        for index, arg in enumerate(argv):
             if hide_next and not arg.startswith("-"):
                 redacted.append(REDACTED)
                 hide_next = False
@@ -1494,8 +1795,31 @@ class Redactor:
                     redacted.append(f"{arg.split('=', 1)[0]}={REDACTED}")
                     continue
                 hide_next = True
-            redacted.append(self.redact_text(arg))
+            found = in_line.get(index)
+            redacted.append(
+                self.redact_text(arg) if found is None else _hide(arg, _merge([*self.findings(arg), *found]))
+            )
         return redacted
+
+    def _argv_findings(self, argv: Sequence[str]) -> dict[int, list[Finding]]:
+        """What the rules find in the arguments joined into one command line, as spans of each argument
+        (by its index)."""
+        if len(argv) < 2:
+            return {}
+        line = " ".join(argv)
+        if not self.might_contain_secret(line):
+            return {}
+        starts = list(itertools.accumulate((len(arg) + 1 for arg in argv[:-1]), initial=0))
+        spans: dict[int, list[Finding]] = {}
+        for finding in self._findings(line):
+            index = bisect.bisect_right(starts, finding.start) - 1
+            while index < len(argv) and starts[index] < finding.end:
+                start = max(finding.start - starts[index], 0)
+                end = min(finding.end - starts[index], len(argv[index]))
+                if end > start:
+                    spans.setdefault(index, []).append(Finding(start, end, finding.rule))
+                index += 1
+        return spans
 
     # -- structures ----------------------------------------------------------------------------------
 
@@ -1613,9 +1937,8 @@ def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:
     """The redacted document with every other copy of a secret found in one of its texts hidden too
     (a value in a traceback's locals, and again in the exception's message or the event's title)."""
     if isinstance(node, str):
-        if not any(value in node for value in values):
-            return node
-        return _hide(node, _merge(_copies(node, values)))
+        copies = list(_copies(node, values))
+        return _hide(node, _merge(copies)) if copies else node
     if isinstance(node, Mapping):
         hidden = {}
         for key, value in node.items():
@@ -1662,6 +1985,35 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
     return Finding(start, end, finding.rule)
 
 
+# A percent escape (`%3D`, and `%253D` decoded twice), or a `\u00XX` / `\x3d` escape of a JSON or bytes
+# repr: a secret's key, separator or quotes may be written so.
+_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}")
+# The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets): a text
+# whose escapes are all of others (`%C3%A9`, `\x00`) is not read again.
+_SHAPE_CHARACTERS: Final = frozenset(" \t\"'=:&;,?/@#{}[]()<>%")
+
+
+def _decoded(text: str) -> tuple[str, list[int]] | None:
+    """The text with its escapes decoded, and where each of its characters (and its end) stands in
+    `text`; None when no escape writes a character that shapes a pair. One pass over the text."""
+    parts: list[str] = []
+    origin: list[int] = []
+    position, shaping = 0, False
+    for escape in _ESCAPE.finditer(text):
+        character = chr(int(escape.group()[-2:], 16))
+        shaping = shaping or character in _SHAPE_CHARACTERS
+        parts.append(text[position : escape.start()])
+        origin.extend(range(position, escape.start()))
+        parts.append(character)
+        origin.append(escape.start())
+        position = escape.end()
+    if not shaping:
+        return None
+    parts.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(parts), origin
+
+
 _REPEATED: Final = 16  # distinct secrets looked for again in a text, at most (one scan of it each)
 
 
@@ -1677,23 +2029,38 @@ def _secret_values(text: str, found: list[Finding]) -> list[str]:
     for finding in found:
         value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
         if len(value) >= 6 and (_looks_secret(value) or " " in value) and not _NAME.fullmatch(value):
+            whole = value
             value = value[:_PREFIX] if len(value) >= 16 and " " not in value else value
-            if value not in values:
-                values.append(value)
-            if len(values) == _REPEATED:
+            # (and the whole of one whose run its first characters do not reach: `ab&cd`, `x'y`)
+            for wanted in (value, whole) if _COPY_RUN.fullmatch(whole) is None else (value,):
+                if wanted not in values:
+                    values.append(wanted)
+            if len(values) >= _REPEATED:
                 break
-    return values
+    return values[:_REPEATED]
 
 
 _PREFIX: Final = 12  # characters of a long secret looked for: a copy cut at another width starts alike
 _COPY_RUN: Final = compile_lazily(r"[A-Za-z0-9+/=_\-.~%]{1,8192}")  # a token's characters
 
 
-def _stands_again(text: str, finding: Finding) -> bool:
-    """The first characters of a found secret stand elsewhere in the text too (two `find`s: the common
-    case, a secret said once, is told cheaply)."""
-    start = text[finding.start : finding.start + min(finding.end - finding.start, _PREFIX)]
-    return text.find(start, finding.end) >= 0 or text.find(start, 0, finding.start + len(start) - 1) >= 0
+def _stands_again(text: str, lowered: str, finding: Finding) -> bool:
+    """The first characters of a found secret, or either half of it (a copy split by a line break keeps
+    one half whole), stand elsewhere in the text too, in any case, as found or escaped another way (a
+    few `find`s: the common case, a secret said once, is told cheaply)."""
+    for needle, _ in _needles([text[finding.start : finding.end]]):
+        half = len(needle) // 2
+        ends = [needle[:_PREFIX], needle[:half], needle[-half:]] if len(needle) >= _PREFIX else [needle]
+        for end in ends:
+            if lowered.find(end, finding.end) >= 0 or lowered.find(end, 0, finding.start + len(end) - 1) >= 0:
+                return True
+    return False
+
+
+def _lowered(text: str) -> str:
+    """The text in lower case, where that keeps every character at its place (else the text itself)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
 
 
 def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
@@ -1707,19 +2074,89 @@ def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
 
 
 def _copies(text: str, values: list[str]) -> Iterator[Finding]:
-    """Each copy of the values in the text: a whole word, or from a long secret's first characters to
-    the end of the run of characters it stands in."""
+    """Each copy of the values in the text, in any case and escaped as JSON, a repr or a URL writes
+    it: a whole word, or from a long secret's first characters to the end of the run of characters it
+    stands in; also a copy a line break splits (real or escaped, the next line indented)."""
+    needles = _needles(values)
+    yield from _copies_of(text, needles)
+    if "\n" in text or "\\n" in text:
+        broken = _without_breaks(text)
+        if broken is not None:
+            joined, origin = broken
+            for copy in _copies_of(joined, needles):
+                start, end = origin[copy.start], origin[copy.end - 1] + 1
+                if end - start != copy.end - copy.start:  # a break inside: not a copy found above
+                    yield Finding(start, end, copy.rule)
+
+
+def _needles(values: list[str]) -> list[tuple[str, bool]]:
+    """What to look for of each value, lower-cased: itself (and itself unescaped, when it was found
+    escaped) and its JSON, repr and percent escapes, each with whether it is a long secret's first
+    characters (a copy runs on to the end of its run)."""
+    needles: list[tuple[str, bool]] = []
     for value in values:
-        at = text.find(value)
+        prefix = len(value) == _PREFIX and " " not in value
+        if _ESCAPED_ALIKE.fullmatch(value):  # (the common case: every escape writes it the same)
+            if (value.lower(), prefix) not in needles:
+                needles.append((value.lower(), prefix))
+            continue
+        for base in (value, *_unescaped(value)):
+            for variant in (base, json.dumps(base)[1:-1], repr(base)[1:-1], quote(base, safe="")):
+                needle = (variant.lower(), prefix)
+                if needle not in needles:
+                    needles.append(needle)
+    return needles
+
+
+# A value that JSON, a repr and percent-encoding all write as it is.
+_ESCAPED_ALIKE: Final = compile_lazily(r"[A-Za-z0-9_.~\-]*")
+
+
+def _unescaped(value: str) -> list[str]:
+    """The value as it reads unescaped, when it was found escaped (inside a JSON string, a URL)."""
+    unescaped = [unquote(value)] if "%" in value else []
+    if "\\" in value:
+        try:
+            unescaped.append(json.loads(f'"{value}"'))
+        except ValueError:
+            unescaped.append(value.replace("\\\\", "\\").replace("\\'", "'").replace('\\"', '"'))
+    return unescaped
+
+
+def _copies_of(text: str, needles: list[tuple[str, bool]]) -> Iterator[Finding]:
+    lowered = _lowered(text)
+    for needle, prefix in needles:
+        at = lowered.find(needle)
         while at >= 0:
-            end = at + len(value)
+            end = at + len(needle)
             if not (at and text[at - 1].isalnum()):
-                if len(value) == _PREFIX and " " not in value and (run := _COPY_RUN.match(text, at)):
+                if prefix and (run := _COPY_RUN.match(text, at)):
                     end = max(end, run.end())
                     yield Finding(at, end, "repeated_secret")
                 elif not (end < len(text) and text[end].isalnum()):
                     yield Finding(at, end, "repeated_secret")
-            at = text.find(value, end)
+            at = lowered.find(needle, end)
+
+
+# A line break inside a copy (real, or escaped in a JSON or repr string), and the next line's indent.
+_BREAK: Final = compile_lazily(r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,64}")
+
+
+def _without_breaks(text: str) -> tuple[str, list[int]] | None:
+    """The text with its line breaks (and the indents after them) taken out, and where each of its
+    characters stands in `text`; None when there is none. One pass over the text."""
+    parts: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for joint in _BREAK.finditer(text):
+        parts.append(text[position : joint.start()])
+        origin.extend(range(position, joint.start()))
+        position = joint.end()
+    if not parts:
+        return None
+    parts.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(parts), origin
 
 
 def _hide(text: str, found: list[Finding]) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import string
 import time
 
 import pytest
 
-from shipper.redaction import REDACTED, Redactor, redact_document, redact_mapping, redact_text
+from shipper.redaction import REDACTED, Redactor, redact_argv, redact_document, redact_mapping, redact_text
 
 
 def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
@@ -1619,3 +1620,541 @@ def test_a_long_run_of_glued_pieces_is_linear() -> None:
 
     cost(1000)
     assert cost(40_000) < 10 * cost(10_000) + 0.05
+
+
+# --- third sweep: escaped forms, tools' password flags, prose, URL userinfo, pairs, repeated copies ----
+
+_ESCAPED_SHAPES = [
+    "GET /callback?next=%2Fhome%3Ftoken%3D{enc}%26page%3D2 302",
+    "body=%7B%22password%22%3A%22{enc}%22%7D",
+    "Authorization%3A%20Bearer%20{enc}",
+    "redirect=https%3A%2F%2Fdeploy%3A{enc}%40db.example%2Fapp",
+    "data=api_key%3D{enc}%26state%3D1",
+    "double=password%253D{enc2}",
+    '{{"url": "https://api.example/cb?access_token\\u003d{json}\\u0026state\\u003d1"}}',
+    "b'password\\x3d{plain}'",
+]
+
+
+def _escaped_cases() -> list[object]:
+    from urllib.parse import quote
+
+    cases = []
+    for n, shape in enumerate(_ESCAPED_SHAPES):
+        for secret in _fake_secrets(300 + n)[:3]:
+            enc = quote(secret, safe="")
+            text = shape.format(enc=enc, enc2=quote(enc, safe=""), json=secret, plain=secret)
+            cases.append(pytest.param(text, secret, enc, id=f"{n}-{len(secret)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret", "encoded"), _escaped_cases())
+def test_secrets_in_percent_and_backslash_escaped_text(text: str, secret: str, encoded: str) -> None:
+    """A secret whose key, separator or quotes are percent-encoded (once or twice), or written as
+    `\\u003d` / `\\x3d` escapes, is hidden in its escaped form; the escapes around it stay."""
+    redacted = redact_text(text)
+    assert secret not in redacted and encoded not in redacted, redacted
+    assert REDACTED in redacted and redacted.count("%") + redacted.count("\\") > 0
+    assert redact_text(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /search?q=100%25%20off&page=2",
+        "path=%2Fhome%2Fbob%2Fkeys.txt",
+        "cache key%3Duser%3A42 miss",
+        "GET /files/My%20Passwords%20List.docx 200",
+        '{"msg": "token\\u0020expired\\u002c retry"}',
+        "b'\\x00\\x01session\\x3d\\x02'",
+    ],
+)
+def test_escaped_text_without_a_secret_stays(text: str) -> None:
+    """Percent- and backslash-escaped text that holds no secret once decoded comes back unchanged."""
+    assert redact_text(text) == text
+
+
+_TOOL_FLAG_SHAPES = [
+    "openssl enc -aes-256-cbc -k {secret} -in data.bin",
+    "openssl pkcs12 -export -passin pass:{secret} -in cert.pem",
+    "openssl req -new -passout pass:{secret} -out req.csr",
+    "keytool -importkeystore -srcstorepass {secret} -deststorepass {secret} -keypass {secret}",
+    "zip -r -P {secret} backup.zip data/",
+    "unzip -P {secret} backup.zip",
+    "7z a -p{secret} backup.7z data/",
+    "ldapsearch -x -D cn=admin,dc=example -w {secret} -b dc=example",
+    "ldapmodify -H ldap://ldap -D cn=admin -w '{secret}' -f change.ldif",
+    "net use \\\\files\\share /user:deploy {secret}",
+    "net use Z: \\\\files\\share {secret} /user:deploy /persistent:no",
+    "vault login {secret}",
+    "vault login -no-print {secret}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_TOOL_FLAG_SHAPES)
+        for secret in _fake_secrets(400 + n)[:3]
+        if not ("'" in shape and "'" in secret)
+        and not ("vault" in shape and "=" in secret.rstrip("="))  # `name=value`: a login method's parameter
+    ],
+)
+def test_password_flags_of_more_tools(text: str, secret: str) -> None:
+    """The password or key that openssl (`-k`, `-passin pass:`), keytool (`-storepass`), zip/unzip
+    (`-P`), 7-Zip (`-pX`), the OpenLDAP tools (`-w`), `net use` and `vault login` take is hidden."""
+    _assert_hidden(text, secret, [text.split()[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "openssl req -passin env:KEY_PASS -passout file:/run/pass.txt",
+        "unzip -p archive.zip README",
+        "ldapsearch -x -W -b dc=example",
+        "net use \\\\files\\share /delete",
+        "vault login -method=userpass username=deploy",
+        "grep -w token -k file.txt",
+    ],
+)
+def test_tool_commands_without_a_password_stay(text: str) -> None:
+    """The same tools' commands without a password (a prompt, an env or file source, another flag)
+    stay as they were."""
+    assert redact_text(text) == text
+
+
+_ARGV_SHAPES = [
+    ["mysql", "-uroot", "-p{secret}", "orders"],
+    ["/usr/bin/mysqldump", "-h", "db", "-p{secret}", "--all-databases"],
+    ["redis-cli", "-h", "cache", "-a", "{secret}", "ping"],
+    ["docker", "login", "-u", "deploy", "-p", "{secret}", "registry.example"],
+    ["sshpass", "-p", "{secret}", "ssh", "deploy@host"],
+    ["zip", "-P", "{secret}", "backup.zip", "data"],
+    ["openssl", "enc", "-aes-256-cbc", "-k", "{secret}"],
+    ["ldapsearch", "-x", "-w", "{secret}", "-b", "dc=example"],
+    ["vault", "login", "{secret}"],
+    ["htpasswd", "-b", ".htpasswd", "deploy", "{secret}"],
+    ["rabbitmqctl", "add_user", "deploy", "{secret}"],
+    ["curl", "-u", "deploy:{secret}", "https://api.example"],
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "secret"),
+    [
+        pytest.param([arg.format(secret=secret) for arg in shape], secret, id=f"{shape[0]}-{len(secret)}")
+        for n, shape in enumerate(_ARGV_SHAPES)
+        for secret in _fake_secrets(500 + n)[:3]
+        if not ("vault" in shape and "=" in secret.rstrip("="))
+    ],
+)
+def test_argv_lists_whose_password_only_the_command_names(argv: list[str], secret: str) -> None:
+    """An argv list (`sys.argv`, an extra's command, a `CalledProcessError`'s cmd) whose password only
+    the command before it makes one (`["mysql", "-pX"]`, `["redis-cli", "-a", "X"]`) loses it, as the
+    same command line as text does; the command and its other arguments stay."""
+    redacted = redact_argv(argv)
+    assert [arg for arg in redacted if secret in arg] == [], redacted
+    assert redacted[0] == argv[0] and len(redacted) == len(argv)
+    document = redact_document({"process": {"args": argv}, "extra": {"cmd": argv}})
+    assert secret not in json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["python", "-m", "http.server", "-p", "8080"],
+        ["grep", "-w", "token", "app.log"],
+        ["zip", "-r", "out.zip", "data"],
+        ["ssh", "-p", "2222", "deploy@host"],
+        ["openssl", "x509", "-in", "cert.pem", "-noout"],
+        ["vault", "login", "-method=userpass", "username=deploy"],
+    ],
+)
+def test_argv_lists_without_a_password_stay(argv: list[str]) -> None:
+    """Argv lists whose `-p`, `-w` or positional arguments are no password come back unchanged."""
+    assert redact_argv(argv) == argv
+
+
+_PROSE_SHAPES = [
+    "set the password to {secret}",
+    "changed password to '{secret}' for deploy",
+    "password was set to {secret}",
+    "Password has been reset to {secret}",
+    "The new password for deploy is {secret}",
+    "password for deploy@example.com was {secret}",
+    "password -> {secret}",
+    "token → {secret}",
+    "Das Passwort ist {secret}",
+    "Das Passwort lautet {secret}",
+    "mot de passe: {secret}",
+    "le mot de passe est {secret}",
+    "la contraseña es {secret}",
+    "a senha é {secret}",
+    "het wachtwoord is {secret}",
+    "hasło: {secret}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_PROSE_SHAPES)
+        for secret in _fake_secrets(600 + n)
+        if not ("'" in shape and "'" in secret)
+    ],
+)
+def test_secrets_told_in_prose(text: str, secret: str) -> None:
+    """A password or token told in a sentence (`set the password to X`, `the new password for bob is
+    X`, `password -> X`, German, French, Spanish, Portuguese, Dutch and Polish `is`) is hidden; the
+    words that tell it stay."""
+    _assert_hidden(text, secret, [text.split()[0]])
+
+
+def _passphrases() -> list[object]:
+    rng = random.Random(7)
+    cases = []
+    for n, shape in enumerate(
+        [
+            "password is {phrase}",
+            "the passphrase was {phrase}.",
+            "Your password: {phrase}",
+            "Das Passwort ist {phrase}",
+            'login with password is "{phrase}"',
+        ]
+    ):
+        for words in (3, 4, 6):
+            phrase = " ".join(_salt(rng, string.ascii_lowercase, rng.randint(4, 8)) for _ in range(words))
+            cases.append(pytest.param(shape.format(phrase=phrase), phrase, id=f"{n}-{words}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "phrase"), _passphrases())
+def test_passphrases_of_plain_words_told_in_prose(text: str, phrase: str) -> None:
+    """A passphrase of three or more plain words after `password is` (`correct horse battery staple`)
+    is hidden whole: no word of it stays."""
+    redacted = redact_text(text)
+    assert [word for word in phrase.split() if word in redacted] == [], redacted
+    assert REDACTED in redacted
+
+
+def _random_key(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_letters) for _ in range(6)) + str(rng.randint(10, 99)) + "Qz"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{verb} key {_random_key(random.Random(n))}"
+        for n, verb in enumerate(["using", "with", "signed with", "Using", "encrypted by"])
+    ]
+    + [f"the key is {_random_key(random.Random(9))}", f"using key {_fake_secrets(9)[1]}"],
+)
+def test_a_key_told_in_prose(text: str) -> None:
+    """`using key X`, `with key X`, `the key is X`: a value that reads like a random key (cases and
+    digits mixed) is hidden."""
+    value = text.split()[-1]
+    assert value not in redact_text(text) and REDACTED in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the password is correct",
+        "password is too short for user bob",
+        "password is not set for user bob",
+        "password was changed by admin yesterday",
+        "password for bob is incorrect",
+        "password is stored in the vault",
+        "set the password to expire in 90 days",
+        "reset password to default",
+        "Password is case sensitive",
+        "token -> refreshed",
+        "Das Passwort ist falsch",
+        "mot de passe oublié pour bob",
+        "le mot de passe est incorrect",
+        "using key id 42",
+        "gpg: using RSA key 3AA5C34371567BD2",
+        "signing with key ABCD1234EF567890ABCD",
+        "using key cache-42 for lookups",
+        "the key is user:42",
+        "with key orders.json",
+    ],
+)
+def test_prose_about_a_password_or_key_stays(text: str) -> None:
+    """Sentences about a password or key that tell no secret (a status, a policy, a key id, a GPG
+    fingerprint, a file) stay as they were."""
+    assert redact_text(text) == text
+
+
+_URL_SECRETS = ["p@ss#w0rd?x", "Fk9a@b#c", "Fk9:x@y?z#1", "Fk9#only", "Fk9?q@@", "Fk9@@@b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(s=secret), secret, id=f"{n}-{m}")
+        for n, shape in enumerate(
+            [
+                "postgresql://deploy:{s}@db.example/app",
+                "redis://:{s}@cache:6379/0",
+                "amqp://deploy:{s}@mq.example/vhost?heartbeat=10",
+                "mongodb+srv://deploy:{s}@cluster0.example.net/test?retryWrites=true",
+                "engine = create_engine('mysql+pymysql://deploy:{s}@db/app')",
+                "https://deploy@example.com:{s}@host.example/x",
+            ]
+        )
+        for m, secret in enumerate(_URL_SECRETS + _fake_secrets(700 + n)[:2])
+    ],
+)
+def test_url_passwords_holding_at_hash_and_question_marks(text: str, secret: str) -> None:
+    """A URL's password that holds raw `@`, `#`, `?` or `:` (as SQLAlchemy and driver DSNs take them),
+    or whose user name is an e-mail address, is hidden whole; the host after it stays."""
+    redacted = redact_text(text)
+    assert secret not in redacted and REDACTED in redacted, redacted
+    pieces = [piece for piece in re.split(r"[@#?:]", secret) if len(piece) >= 3]
+    assert [piece for piece in pieces if piece in redacted] == [], redacted
+    host = text.split("@")[-1].split("/")[0].split("'")[0]
+    assert host in redacted
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "0123456789abcdef0123456789abcdef01234567",
+        _salt(random.Random(3), string.ascii_letters + string.digits, 33) + "7aZ",
+        "a1B2c3D4e5F6g7H8i9J0k1L2",
+    ],
+)
+@pytest.mark.parametrize(
+    "shape", ["https://{t}@github.com/org/repo.git", "git clone https://{t}@git.example/x.git && make"]
+)
+def test_a_token_as_a_urls_user_name(shape: str, token: str) -> None:
+    """A token given as a URL's user name with no password (`https://<token>@github.com/...`) is hidden."""
+    redacted = redact_text(shape.format(t=token))
+    assert token not in redacted and f"https://{REDACTED}@" in redacted, redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://git@github.com/org/repo.git",
+        "ssh://git@host:22/repo",
+        "https://bob@example.com/x",
+        "https://host:8443/@scope/pkg",
+        "http://host:8080?q=a@b",
+        "https://user@host:8443/path",
+        "https://deploy-bot-2024@host/",
+        "https://service_account_2024@host/",
+        "http://host:8080/#/x@y",
+        "https://registry.example/@types%2fnode",
+    ],
+)
+def test_urls_with_user_names_and_at_signs_but_no_secret_stay(text: str) -> None:
+    """URLs with a plain user name, a port, or `@` in their path, query or fragment stay as they were."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x://y:" + "@a" * 20000,
+        "a://b@c:" + "d@" * 20000,
+        ("s://u:p" + "a" * 300 + "@h?") * 100,
+        ("s://" + "a1" * 15 + "@") * 3000,
+        "%3D" * 30000,
+        "%253D" * 20000,
+        "\\u003d" * 15000,
+        "password is " + "ab " * 20000,
+        "using key " * 8000,
+        "password for x is " * 4000,
+        "zip -P " * 8000,
+        "net use \\\\s\\h " + "/x " * 20000,
+        "jwt.encode(" * 8000,
+        "x.login(a, " * 8000,
+        "Private-Lines: 1\n" + "AAAA\n" * 20000,
+        ("HTTPBasicAuth('a', '" + "b" * 100) * 800,
+    ],
+)
+def test_third_sweep_rules_cost_linear_time(text: str) -> None:
+    """The URL, escape, prose and tool rules of the third sweep read a pathological text in time linear
+    in its length."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
+
+
+_PAIR_AND_STATEMENT_SHAPES = [
+    "auth=deploy:{secret}",
+    "basic_auth: deploy:{secret}",
+    "proxy_auth = 'deploy:{secret}'",
+    "user:pass = deploy:{secret}",
+    "creds deploy:{secret}",
+    "SET PASSWORD FOR deploy = PASSWORD('{secret}')",
+    'SET PASSWORD = password("{secret}")',
+    "CREATE USER 'deploy'@'%' IDENTIFIED WITH mysql_native_password BY '{secret}'",
+    "ALTER USER deploy IDENTIFIED WITH caching_sha2_password BY '{secret}';",
+    'Content-Disposition: form-data; name="password"\r\n\r\n{secret}\r\n--boundary',
+    'Content-Disposition: form-data; name="api_token"\r\nContent-Type: text/plain\r\n\r\n{secret}\r\n--b--',
+    "b'--x\\r\\nContent-Disposition: form-data; name=\"password\"\\r\\n\\r\\n{secret}\\r\\n--x--'",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_PAIR_AND_STATEMENT_SHAPES)
+        for secret in _fake_secrets(800 + n)
+        if not ("'" in shape and "'" in secret) and not ('"' in shape and '"' in secret)
+    ],
+)
+def test_user_password_pairs_sql_statements_and_form_fields(text: str, secret: str) -> None:
+    """A `user:password` value under an auth key, a password given to SQL's `PASSWORD()` or `IDENTIFIED
+    WITH plugin BY`, and the value of a multipart form field named like a secret are hidden; the user
+    name and the statement stay."""
+    _assert_hidden(text, secret, [text.split()[0].split("=")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "auth=required",
+        "auth: oauth2:bearer",
+        "session: user:42",
+        "key=cache:user",
+        "SELECT PASSWORD(NULL)",
+        'Content-Disposition: form-data; name="username"\r\n\r\ndeploy\r\n--b',
+        'Content-Disposition: form-data; name="avatar"; filename="me.png"\r\n\r\nPNG...',
+    ],
+)
+def test_pairs_statements_and_form_fields_without_a_secret_stay(text: str) -> None:
+    """Auth settings that name a mechanism, ids under weak keys, and form fields not named like a secret
+    stay as they were."""
+    assert redact_text(text) == text
+
+
+def _copy_variants(secret: str) -> list[tuple[str, str]]:
+    from urllib.parse import quote
+
+    half = len(secret) // 2
+    variants = [
+        ("upper", secret.upper()),
+        ("lower", secret.lower()),
+        ("swapcase", secret.swapcase()),
+        ("split-early", secret[:3] + "\n" + secret[3:]),
+        ("split-half", secret[:half] + "\n    " + secret[half:]),
+        ("split-late", secret[:-3] + "\r\n" + secret[-3:]),
+        ("split-escaped", secret[:half] + "\\n" + secret[half:]),
+        ("json", json.dumps(secret)[1:-1]),
+        ("repr", repr(secret)[1:-1]),
+        ("percent", quote(secret, safe="")),
+    ]
+    return [(name, copy) for name, copy in variants if copy != secret or name == "json"]
+
+
+_COPY_SECRETS = ["Fk9\"quo'te\\d7", "Fk9 two words here", *_fake_secrets(900)[1:]]
+
+
+@pytest.mark.parametrize(
+    ("secret", "copy"),
+    [
+        pytest.param(secret, copy, id=f"{name}-{number}")
+        for number, secret in enumerate(_COPY_SECRETS)
+        for name, copy in _copy_variants(secret)
+        if not (" " in secret and name.startswith("split"))
+    ],
+)
+def test_a_found_secret_is_hidden_again_case_changed_escaped_or_split(secret: str, copy: str) -> None:
+    """A secret found under its key is hidden where it stands again in another field or later in the
+    same text with its case changed, escaped another way (JSON, repr, percent) or split by a line break;
+    the words around the copy stay."""
+    document = {"extra": {"password": secret}, "message": f"login rejected: {copy} (bob)"}
+    message = redact_document(document)["message"]
+    pieces = [piece for piece in re.split(r"\s|\\n", copy) if len(piece) >= 3]
+    assert [piece for piece in pieces if piece in message] == [], message
+    assert message.startswith("login rejected: ") and message.endswith(" (bob)")
+    text = f"password = {json.dumps(secret)}\nValueError: login rejected: {copy} (bob)"
+    redacted = redact_text(text)
+    assert [piece for piece in pieces if piece in redacted] == [], redacted
+    assert "login rejected: " in redacted and redacted.endswith(" (bob)")
+
+
+_CALL_SHAPES = [
+    "    session.auth = HTTPBasicAuth('deploy', '{secret}')",
+    '    auth = httpx.DigestAuth("deploy", "{secret}")',
+    "    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth('deploy', '{secret}')) as s:",
+    "    smtp.login('deploy@example.com', '{secret}')",
+    "    ftp.login(user='deploy', passwd='{secret}')",
+    '    imap.login("deploy", "{secret}")',
+    "    token = jwt.encode(payload, '{secret}', algorithm='HS256')",
+    "    claims = jwt.decode(token, key='{secret}', algorithms=['HS256'])",
+    "    digest = hmac.new(b'{secret}', body, hashlib.sha256).hexdigest()",
+    "    user.set_password('{secret}')",
+    "    keyring.set_password('deploy-api', 'deploy', '{secret}')",
+    "    pop.pass_('{secret}')",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(_CALL_SHAPES)
+        for secret in _fake_secrets(1000 + n)
+        if not ("'" in shape and "'" in secret) and not ('"' in shape and '"' in secret)
+    ],
+)
+def test_string_literals_given_to_calls_that_take_a_secret(text: str, secret: str) -> None:
+    """A string literal passed as the password or key of a well-known call (requests/httpx/aiohttp
+    auth, smtplib/ftplib/imaplib `login`, `jwt.encode`/`decode`, `hmac.new`, `set_password`), as a
+    traceback's source line shows it, is hidden; the call and its other arguments stay."""
+    _assert_hidden(text, secret, [text.strip().split("(")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    session.auth = HTTPBasicAuth(user, password)",
+        "    smtp.login(settings.SMTP_USER, settings.SMTP_PASSWORD)",
+        "    token = jwt.encode(payload, key, algorithm='HS256')",
+        "    digest = hmac.new(key, body, hashlib.sha256)",
+        "    form.login('deploy')",
+        "    user.set_password(None)",
+        "    claims = jwt.decode(token, options={'verify_signature': False})",
+    ],
+)
+def test_calls_given_names_rather_than_literals_stay(text: str) -> None:
+    """The same calls given variables, settings or None (no secret in the text) stay as they were."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SECRET_KEY = 'django-insecure-{s}'",
+        "django-insecure-{s}",
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n"
+        "AAAAC3NzaC1lZDI1NTE5AAAAIOb\nAAAAC3NzaC1lZDI1NTE5AAAAIOb\nPrivate-Lines: 1\n{s}\n"
+        "Private-MAC: 0123456789abcdef",
+    ],
+)
+@pytest.mark.parametrize(
+    "secret", ["Fk9q(x)=7+yU@#w^k*z!n-m_r4b8v$t2e%h6j&p0c1s3d5f", "Fk9AAAAIQCx4wPq7Yv2R9kLm3Tz"]
+)
+def test_django_default_keys_and_putty_private_keys(text: str, secret: str) -> None:
+    """Django's generated `django-insecure-...` secret key and the private lines of a PuTTY key file
+    are hidden wherever they stand; the public lines and the MAC line's name stay."""
+    redacted = redact_text(text.format(s=secret))
+    assert secret not in redacted and secret[3:20] not in redacted, redacted
+    assert REDACTED in redacted
+    if "PuTTY" in text:
+        assert "Public-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIOb" in redacted and "Private-MAC" in redacted
