@@ -512,20 +512,27 @@ class ShipperHandler(logging.Handler):
         def run() -> None:
             AGENT_THREADS.add(threading.get_ident())
             try:
-                while not self._stop.is_set() and time.monotonic() < agent.deadline:
+                while time.monotonic() < agent.deadline:
                     fd = lock.acquire(self.spool_dir, self.transport_spec.key(), "thread")
-                    if fd is None:  # another agent serves the directory; stand by
-                        self._stop.wait(_WATCH_EVERY)
+                    if fd is None:  # another agent serves the directory; stand by (until closed)
+                        if self._stop.wait(_WATCH_EVERY):
+                            return
                         continue
                     try:
-                        agent.stop = self._stop
+                        # Not the handler's stop: close() lets the agent send until it is quiet or
+                        # the close deadline passes.
+                        agent.lock_fd, agent.taken = fd, False
                         agent.run()
+                    except Exception as exc:  # one failed pass must not end delivery for good
+                        self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
+                        agent.reset()  # its state is not to be trusted: everything is read again
+                        if self._stop.wait(_WATCH_EVERY):
+                            return
+                        continue
                     finally:
-                        lock.release(fd)
-                    if self.closed:
+                        lock.release(fd)  # closed only if still ours (a daemon may have closed it)
+                    if self.closed and not agent.taken:  # (taken: its files opened again, it goes on)
                         return
-            except Exception as exc:
-                self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
             finally:
                 AGENT_THREADS.discard(threading.get_ident())
 
