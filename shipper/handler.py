@@ -257,6 +257,7 @@ class ShipperHandler(logging.Handler):
             index_prefix=index_prefix,
             batch_size=batch_size,
             max_event_bytes=max_event_bytes,
+            dead_letter_max_bytes=spool_max_bytes // 4,
             send_timeout=request_timeout,
             backoff_max=retry_max_delay,
             poll_interval=flush_interval,

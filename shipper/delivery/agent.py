@@ -129,7 +129,9 @@ class Agent:
         self._make_transport = make_transport
         self._transport: Transport | None = None
         self._documents = Documents(config.index_prefix)
-        self._dead_letters = deadletter.DeadLetterFile(layout.deadletter_path(spool_dir))
+        self._dead_letters = deadletter.DeadLetterFile(
+            layout.deadletter_path(spool_dir), config.dead_letter_max_bytes
+        )
         self._segments: dict[Path, _Segment] = {}
         self._retry: deque[_Pending] = deque()
         self._retry_bytes = 0  # the documents' bytes in `_retry`: bounded, like their number
@@ -476,7 +478,7 @@ class Agent:
             document=event.body,
         )
         try:
-            self._dead_letters.write([rejection])
+            self._count("lost:dead_letter_rotated", self._dead_letters.write([rejection]))
         except OSError as exc:
             self._lose("dead_letter_unwritable")
             self._diag.warning("dead-letter", "logloop agent: cannot write dead letters: %s", exc)
