@@ -514,31 +514,36 @@ class ShipperHandler(logging.Handler):
             AGENT_THREADS.add(threading.get_ident())
             try:
                 while time.monotonic() < agent.deadline:
-                    fd = lock.acquire(self.spool_dir, self.transport_spec.key(), "thread")
-                    if fd is None:  # another agent serves the directory; stand by (until closed)
-                        if self._stop.wait(_WATCH_EVERY):
-                            return
-                        continue
                     try:
-                        # Not the handler's stop: close() lets the agent send until it is quiet or
-                        # the close deadline passes.
-                        agent.lock_fd, agent.taken = fd, False
-                        agent.run()
+                        if self._deliver_once(agent):
+                            return
                     except Exception as exc:  # one failed pass must not end delivery for good
                         self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
                         agent.reset()  # its state is not to be trusted: everything is read again
                         if self._stop.wait(_WATCH_EVERY):
                             return
-                        continue
-                    finally:
-                        lock.release(fd)  # closed only if still ours (a daemon may have closed it)
-                    if self.closed and not agent.taken:  # (taken: its files opened again, it goes on)
-                        return
             finally:
                 AGENT_THREADS.discard(threading.get_ident())
 
         self._agent_thread = threading.Thread(target=run, name="logloop-shipper-agent", daemon=True)
         self._agent_thread.start()
+
+    def _deliver_once(self, agent: Any) -> bool:
+        """Take the directory's lock and deliver until the agent stops; True when the thread is done."""
+        try:
+            fd = lock.acquire(self.spool_dir, self.transport_spec.key(), "thread")
+        except OSError:  # the directory was deleted: the watchdog writes it again
+            fd = None
+        if fd is None:  # or another agent serves it; stand by (until closed)
+            return self._stop.wait(_WATCH_EVERY)
+        try:
+            # Not the handler's stop: close() lets the agent send until it is quiet or the close
+            # deadline passes.
+            agent.lock_fd, agent.taken = fd, False
+            agent.run()
+        finally:
+            lock.release(fd)  # closed only if still ours (a daemon may have closed it)
+        return self.closed and not agent.taken  # (taken: its files opened again, it goes on)
 
     def _watch(self) -> None:
         """Restart a dead agent while this process has records waiting; ship health counters."""
