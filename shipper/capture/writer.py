@@ -161,6 +161,17 @@ class SegmentWriter:
         if self._open is None and now - self._failed_at < _RETRY_CREATE_EVERY:
             self._lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
             return None
+        if segment.HEADER.size + needed + 4096 + segment.FRAME.size > self.max_bytes:
+            # Larger than the whole bound: kept, it would take the disk past it (drop_oldest deleting
+            # every other segment first). Refused alone; the next records go on in the open segment.
+            self._lose("record_too_large", 1)
+            self._diag.warning(
+                "too-large",
+                "logloop shipper: a record of %d bytes is larger than spool_max_bytes (%d): dropped",
+                needed,
+                self.max_bytes,
+            )
+            return None
         self._close_current(seal=True)
         first = not self.written  # this process's first segment: small, as most scripts log little
         wanted = min(self.segment_bytes, FIRST_SEGMENT_BYTES) if first else self.segment_bytes
