@@ -508,6 +508,7 @@ class ShipperHandler(logging.Handler):
 
         preload(self.transport_spec)  # here, not on the thread: a fork must not catch it importing
         agent = Agent(self.spool_dir, self.transport_spec.make, self.agent_config)
+        agent.guard_descriptors = True  # the program may close them under it
         self._agent = agent
 
         def run() -> None:

@@ -145,6 +145,9 @@ class Agent:
         self.stop = threading.Event()
         self.deadline = float("inf")
         self.lock_fd: int | None = None  # the lock the runner holds for this agent
+        # A thread of the program keeps each segment's file open beside its mapping, to tell whether
+        # the program closed the mapping's copy (a process agent keeps one descriptor per segment).
+        self.guard_descriptors = False
         self.taken = False  # the program closed the agent's descriptors: run() returned early
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -263,7 +266,7 @@ class Agent:
         except (OSError, ValueError):
             os.close(fd)
             return None
-        if not size:
+        if not size or not self.guard_descriptors:
             os.close(fd)
             fd = -1
         opened = self._opened(path, data, fd)
