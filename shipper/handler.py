@@ -306,6 +306,7 @@ class ShipperHandler(logging.Handler):
         self.closed = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._winding_down = threading.Event()  # close(): a delivery thread sends what it can, then ends
         self._watchdog: threading.Thread | None = None
         self._generation = -1
         self._agent_thread: threading.Thread | None = None
@@ -392,12 +393,13 @@ class ShipperHandler(logging.Handler):
             already, self.closed = self.closed, True
         if not already:
             self.writer.seal()
-            self._stop.set()
             agent, thread = self._agent, self._agent_thread
             if agent is not None and thread is not None:
                 agent.deadline = deadline  # a thread agent sends what it can until then
                 agent.config = _closing(agent.config)
+                self._winding_down.set()
                 thread.join(max(0.0, deadline - time.monotonic()))
+            self._stop.set()
             watchdog = self._watchdog
             if watchdog is not None and watchdog is not threading.current_thread():
                 watchdog.join(max(0.0, deadline - time.monotonic()))
@@ -475,6 +477,7 @@ class ShipperHandler(logging.Handler):
             except SpoolError:  # the writer says so on the first record, and counts every one lost
                 return
             self._stop = threading.Event()
+            self._winding_down = threading.Event()
             self._agent_thread = None
             self._say_if_undelivered()  # a script run again and again hears it at its start
             if self.delivery == "thread":
@@ -514,14 +517,14 @@ class ShipperHandler(logging.Handler):
         def run() -> None:
             AGENT_THREADS.add(threading.get_ident())
             try:
-                while time.monotonic() < agent.deadline:
+                while time.monotonic() < agent.deadline and not self._stop.is_set():
                     try:
                         if self._deliver_once(agent):
                             return
                     except Exception as exc:  # one failed pass must not end delivery for good
                         self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
                         agent.reset()  # its state is not to be trusted: everything is read again
-                        if self._stop.wait(_WATCH_EVERY):
+                        if self._winding_down.wait(_WATCH_EVERY):
                             return
             finally:
                 AGENT_THREADS.discard(threading.get_ident())
@@ -536,11 +539,10 @@ class ShipperHandler(logging.Handler):
         except OSError:  # the directory was deleted: the watchdog writes it again
             fd = None
         if fd is None:  # or another agent serves it; stand by (until closed)
-            return self._stop.wait(_WATCH_EVERY)
+            return self._winding_down.wait(_WATCH_EVERY)
         try:
-            # Not the handler's stop: close() lets the agent send until it is quiet or the close
-            # deadline passes.
-            agent.lock_fd, agent.taken = fd, False
+            # close() sets the stop only once this thread has sent what it could before the deadline.
+            agent.stop, agent.lock_fd, agent.taken = self._stop, fd, False
             agent.run()
         finally:
             lock.release(fd)  # closed only if still ours (a daemon may have closed it)
