@@ -353,8 +353,8 @@ class ShipperHandler(logging.Handler):
             self._write(record)
         finally:
             state["busy"] = False
-        if state.get("pending"):  # logged while this record was written: now, in order
-            reentry.run_pending(state)
+            if state.get("pending"):  # logged while this record was written: now, in order, even
+                reentry.run_pending(state)  # as a signal handler's exit unwinds through this call
 
     def _write(self, record: logging.LogRecord) -> None:
         try:
@@ -382,7 +382,15 @@ class ShipperHandler(logging.Handler):
     def close(self) -> None:
         """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)
         shared by every step. The agent delivers afterwards; the program does not wait for it."""
-        if self.__dict__.get("_built"):  # one whose __init__ raised has nothing to seal or stop
+        # (`closed` is false too for one whose __init__ raised: it has nothing to seal or stop)
+        if self.__dict__.get("_built") and not self.closed:
+            if reentry.busy():  # a signal handler closing while its thread is inside the shipper
+                # (holding the writer's lock, say): closed as soon as the thread leaves it; if it never
+                # does (the handler exits the program), logging's exit hook closes it again.
+                pending = _local.__dict__.setdefault("pending", [])
+                if self.close not in pending:
+                    pending.append(self.close)
+                return
             with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
                 self._close()
         super().close()
