@@ -257,6 +257,7 @@ class ShipperHandler(logging.Handler):
             index_prefix=index_prefix,
             batch_size=batch_size,
             max_event_bytes=max_event_bytes,
+            dead_letter_max_bytes=spool_max_bytes // 4,
             send_timeout=request_timeout,
             backoff_max=retry_max_delay,
             poll_interval=flush_interval,
@@ -305,6 +306,7 @@ class ShipperHandler(logging.Handler):
         self.closed = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._winding_down = threading.Event()  # close(): a delivery thread sends what it can, then ends
         self._watchdog: threading.Thread | None = None
         self._generation = -1
         self._agent_thread: threading.Thread | None = None
@@ -351,8 +353,8 @@ class ShipperHandler(logging.Handler):
             self._write(record)
         finally:
             state["busy"] = False
-        if state.get("pending"):  # logged while this record was written: now, in order
-            reentry.run_pending(state)
+            if state.get("pending"):  # logged while this record was written: now, in order, even
+                reentry.run_pending(state)  # as a signal handler's exit unwinds through this call
 
     def _write(self, record: logging.LogRecord) -> None:
         try:
@@ -380,7 +382,15 @@ class ShipperHandler(logging.Handler):
     def close(self) -> None:
         """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)
         shared by every step. The agent delivers afterwards; the program does not wait for it."""
-        if self.__dict__.get("_built"):  # one whose __init__ raised has nothing to seal or stop
+        # (`closed` is false too for one whose __init__ raised: it has nothing to seal or stop)
+        if self.__dict__.get("_built") and not self.closed:
+            if reentry.busy():  # a signal handler closing while its thread is inside the shipper
+                # (holding the writer's lock, say): closed as soon as the thread leaves it; if it never
+                # does (the handler exits the program), logging's exit hook closes it again.
+                pending = _local.__dict__.setdefault("pending", [])
+                if self.close not in pending:
+                    pending.append(self.close)
+                return
             with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
                 self._close()
         super().close()
@@ -391,12 +401,13 @@ class ShipperHandler(logging.Handler):
             already, self.closed = self.closed, True
         if not already:
             self.writer.seal()
-            self._stop.set()
             agent, thread = self._agent, self._agent_thread
             if agent is not None and thread is not None:
                 agent.deadline = deadline  # a thread agent sends what it can until then
                 agent.config = _closing(agent.config)
+                self._winding_down.set()
                 thread.join(max(0.0, deadline - time.monotonic()))
+            self._stop.set()
             watchdog = self._watchdog
             if watchdog is not None and watchdog is not threading.current_thread():
                 watchdog.join(max(0.0, deadline - time.monotonic()))
@@ -474,6 +485,7 @@ class ShipperHandler(logging.Handler):
             except SpoolError:  # the writer says so on the first record, and counts every one lost
                 return
             self._stop = threading.Event()
+            self._winding_down = threading.Event()
             self._agent_thread = None
             self._say_if_undelivered()  # a script run again and again hears it at its start
             if self.delivery == "thread":
@@ -507,30 +519,42 @@ class ShipperHandler(logging.Handler):
 
         preload(self.transport_spec)  # here, not on the thread: a fork must not catch it importing
         agent = Agent(self.spool_dir, self.transport_spec.make, self.agent_config)
+        agent.guard_descriptors = True  # the program may close them under it
         self._agent = agent
 
         def run() -> None:
             AGENT_THREADS.add(threading.get_ident())
             try:
-                while not self._stop.is_set() and time.monotonic() < agent.deadline:
-                    fd = lock.acquire(self.spool_dir, self.transport_spec.key(), "thread")
-                    if fd is None:  # another agent serves the directory; stand by
-                        self._stop.wait(_WATCH_EVERY)
-                        continue
+                while time.monotonic() < agent.deadline and not self._stop.is_set():
                     try:
-                        agent.stop = self._stop
-                        agent.run()
-                    finally:
-                        lock.release(fd)
-                    if self.closed:
-                        return
-            except Exception as exc:
-                self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
+                        if self._deliver_once(agent):
+                            return
+                    except Exception as exc:  # one failed pass must not end delivery for good
+                        self._diag.warning("agent-thread", "logloop shipper: delivery thread failed: %r", exc)
+                        agent.reset()  # its state is not to be trusted: everything is read again
+                        if self._winding_down.wait(_WATCH_EVERY):
+                            return
             finally:
                 AGENT_THREADS.discard(threading.get_ident())
 
         self._agent_thread = threading.Thread(target=run, name="logloop-shipper-agent", daemon=True)
         self._agent_thread.start()
+
+    def _deliver_once(self, agent: Any) -> bool:
+        """Take the directory's lock and deliver until the agent stops; True when the thread is done."""
+        try:
+            fd = lock.acquire(self.spool_dir, self.transport_spec.key(), "thread")
+        except OSError:  # the directory was deleted: the watchdog writes it again
+            fd = None
+        if fd is None:  # or another agent serves it; stand by (until closed)
+            return self._winding_down.wait(_WATCH_EVERY)
+        try:
+            # close() sets the stop only once this thread has sent what it could before the deadline.
+            agent.stop, agent.lock_fd, agent.taken = self._stop, fd, False
+            agent.run()
+        finally:
+            lock.release(fd)  # closed only if still ours (a daemon may have closed it)
+        return self.closed and not agent.taken  # (taken: its files opened again, it goes on)
 
     def _watch(self) -> None:
         """Restart a dead agent while this process has records waiting; ship health counters."""

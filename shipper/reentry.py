@@ -34,7 +34,7 @@ def inside() -> Iterator[None]:
         yield
     finally:
         state["busy"] = False
-    run_pending(state)
+        run_pending(state)  # even as a signal handler's exit unwinds through this
 
 
 def run_pending(state: dict[str, list[Callable[[], object]]]) -> None:

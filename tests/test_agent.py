@@ -476,7 +476,10 @@ _DELETED_SPOOL_CHILD = """
 import logging, os, shutil, sys, time
 import shipper
 spool = sys.argv[2]
-h = shipper.install("deleted", es_url=sys.argv[1], spool_path=spool, index_prefix=sys.argv[3], idle_exit=5)
+h = shipper.install(
+    "deleted", es_url=sys.argv[1], spool_path=spool, index_prefix=sys.argv[3], idle_exit=5,
+    delivery=sys.argv[4],
+)
 log = logging.getLogger("deleted")
 for i in range(200):
     log.info("before n%d", i)
@@ -488,6 +491,7 @@ delete()  # a long-lived program: the next look of its watchdog finds the segmen
 for i in range(200):
     log.info("after n%d", i)
 time.sleep(1.5)
+assert h.wait_delivered(30)  # by this program's own delivery (a thread of it, in thread mode)
 for i in range(100):
     log.info("last n%d", i)
 delete()  # and right before a normal exit
@@ -496,17 +500,20 @@ print(s.dropped)
 """
 
 
+@pytest.mark.parametrize("delivery", ["process", "thread"])
 def test_a_spool_directory_deleted_while_the_program_runs_loses_nothing(
-    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+    delivery: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """A spool directory deleted under a running program (by hand, or a cleaner of temporary files),
-    once while it runs on and once right before it exits: every record arrives, each once."""
+    once while it runs on and once right before it exits: every record arrives, each once, and the
+    program's own delivery goes on after the first (a delivery thread ended for good when it found
+    no directory to take its lock in)."""
     install_template(es, index_prefix)
     spool = tmp_path / "spool"
     script = tmp_path / "child.py"
     script.write_text(_DELETED_SPOOL_CHILD)
     done = subprocess.run(
-        [sys.executable, str(script), es_url, str(spool), index_prefix],
+        [sys.executable, str(script), es_url, str(spool), index_prefix, delivery],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},

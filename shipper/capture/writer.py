@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from shipper import reentry
+from shipper import descriptors, reentry
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import SpoolError
 from shipper.spool import layout, segment
@@ -69,17 +69,17 @@ class _Open:
     map: mmap.mmap
     size: int
     position: int
-    inode: tuple[int, int] = (0, 0)  # (device, inode) of the file: is `file`'s descriptor still ours?
+    inode: descriptors.Identity = descriptors.NONE  # is `file`'s descriptor still ours?
 
     def ours(self) -> bool:
         """Whether the descriptor still refers to the segment's file. A daemon that closes every
         descriptor (`os.closerange`) takes it, and the mapping's own copy, from us; the program's next
         files reuse their numbers, and closing "ours" would close the program's."""
         try:
-            info = os.fstat(self.file.fileno())
-        except (OSError, ValueError):
+            fd = self.file.fileno()
+        except ValueError:
             return False
-        return (info.st_dev, info.st_ino) == self.inode
+        return descriptors.ours(fd, self.inode)
 
 
 class SegmentWriter:
@@ -146,7 +146,9 @@ class SegmentWriter:
         self._lock = threading.Lock()
         self.written = {}
         self.appended = 0
-        if current is not None:
+        if current is not None and not current.ours():  # a parent that closed them: not ours to close
+            descriptors.keep_forever(current.file, current.map)
+        elif current is not None:
             with contextlib.suppress(OSError, ValueError, BufferError):
                 current.map.close()
             with contextlib.suppress(OSError):
@@ -158,6 +160,17 @@ class SegmentWriter:
         now = time.monotonic()
         if self._open is None and now - self._failed_at < _RETRY_CREATE_EVERY:
             self._lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
+            return None
+        if segment.HEADER.size + needed + 4096 + segment.FRAME.size > self.max_bytes:
+            # Larger than the whole bound: kept, it would take the disk past it (drop_oldest deleting
+            # every other segment first). Refused alone; the next records go on in the open segment.
+            self._lose("record_too_large", 1)
+            self._diag.warning(
+                "too-large",
+                "logloop shipper: a record of %d bytes is larger than spool_max_bytes (%d): dropped",
+                needed,
+                self.max_bytes,
+            )
             return None
         self._close_current(seal=True)
         first = not self.written  # this process's first segment: small, as most scripts log little
@@ -211,7 +224,7 @@ class SegmentWriter:
         try:
             header = segment.encode_header(token, pid, created)
             mapped[: len(header)] = header
-            opened = _Open(path, file, mapped, size, segment.HEADER.size, _inode(file))
+            opened = _Open(path, file, mapped, size, segment.HEADER.size, descriptors.identity(file.fileno()))
             program = self._program()
             start = opened.position + segment.FRAME.size
             mapped[start : start + len(program)] = program
@@ -283,7 +296,9 @@ class SegmentWriter:
         except BaseException:
             _discard(current.path.with_name(f".{current.path.name}.new"), file, mapped)
             raise
-        return _Open(current.path, file, mapped, current.size, current.position, _inode(file))
+        return _Open(
+            current.path, file, mapped, current.size, current.position, descriptors.identity(file.fileno())
+        )
 
     def _drop(self, lost: _Open, exc: Exception) -> None:
         """A deleted segment that cannot be written again: its records are counted lost."""
@@ -314,7 +329,7 @@ class SegmentWriter:
         records are in the file (the agent, finding no lock, finishes it); the next go to a new one."""
         with contextlib.suppress(IndexError, ValueError):  # sealed where the mapping still holds
             taken.map[taken.position : taken.position + segment.FRAME.size] = segment.seal_frame()
-        _keep_forever(taken.file, taken.map)
+        descriptors.keep_forever(taken.file, taken.map)
 
     def _make_room(self, size: int) -> bool:
         """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
@@ -336,21 +351,6 @@ class SegmentWriter:
             used -= freed
             self._lose("spool_overflow", lost)
         return True
-
-
-def _keep_forever(*objects: object) -> None:
-    """Never free these: a file object or a mapping closes its descriptor when freed (the mapping its
-    own copy), and those numbers may now be the program's. Held by a reference nothing releases, not
-    in a list that the interpreter's shutdown would clear (freeing them among the program's files)."""
-    import ctypes  # only for a program that closed the shipper's descriptors
-
-    for value in objects:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
-
-
-def _inode(file: _SegmentFile) -> tuple[int, int]:
-    info = os.fstat(file.fileno())
-    return (info.st_dev, info.st_ino)
 
 
 def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:

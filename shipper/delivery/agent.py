@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from shipper import deadletter
+from shipper import deadletter, descriptors
 from shipper.delivery import documents, lock
 from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
@@ -73,6 +73,18 @@ class _Segment:
     changed: bool = False
     checked_at: float = 0.0
     undeletable: bool = False  # finished, but the file could not be deleted (a read-only directory)
+    fd: int = -1  # the file, kept open beside its mapping: is the mapping's own copy still ours?
+    identity: descriptors.Identity = descriptors.NONE
+
+    def ours(self) -> bool:
+        return self.fd < 0 or descriptors.ours(self.fd, self.identity)
+
+    def close(self) -> None:
+        """Unmap and close the file; where the program took the descriptors, let go of them unclosed."""
+        if self.ours():
+            _unmap(self.data, self.fd)
+        else:
+            descriptors.keep_forever(self.data)
 
     def finish(self, offset: int) -> None:
         self.finished.add(offset)
@@ -117,7 +129,9 @@ class Agent:
         self._make_transport = make_transport
         self._transport: Transport | None = None
         self._documents = Documents(config.index_prefix)
-        self._dead_letters = deadletter.DeadLetterFile(layout.deadletter_path(spool_dir))
+        self._dead_letters = deadletter.DeadLetterFile(
+            layout.deadletter_path(spool_dir), config.dead_letter_max_bytes
+        )
         self._segments: dict[Path, _Segment] = {}
         self._retry: deque[_Pending] = deque()
         self._retry_bytes = 0  # the documents' bytes in `_retry`: bounded, like their number
@@ -130,6 +144,11 @@ class Agent:
         self._filled = False  # the last pass stopped at a batch limit: more is waiting to be read
         self.stop = threading.Event()
         self.deadline = float("inf")
+        self.lock_fd: int | None = None  # the lock the runner holds for this agent
+        # A thread of the program keeps each segment's file open beside its mapping, to tell whether
+        # the program closed the mapping's copy (a process agent keeps one descriptor per segment).
+        self.guard_descriptors = False
+        self.taken = False  # the program closed the agent's descriptors: run() returned early
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -137,6 +156,9 @@ class Agent:
         idle_since = time.monotonic()
         try:
             while not self.stop.is_set() and time.monotonic() < self.deadline:
+                if self._descriptors_taken():
+                    self._let_go()
+                    return
                 if self.step():
                     idle_since = time.monotonic()
                     if not self._filled:
@@ -161,11 +183,47 @@ class Agent:
         batch = self._due_retries(now)
         read = self._read(batch, now)
         if batch:
-            self._settle(batch, self._send(batch))
+            outcomes = self._send(batch)
+            if self._descriptors_taken():  # closed while it was sent: run() lets go, all is read again
+                return True
+            self._settle(batch, outcomes)
         self._record()
         self._finish(now)
         self._write_stats()
         return bool(batch) or read
+
+    def _descriptors_taken(self) -> bool:
+        """Whether the program closed the agent's descriptors (a daemon's `os.closerange`, in a program
+        that delivers from a thread): the lock, a segment's file. Their numbers may be the program's
+        files or sockets now; a kept-alive connection of the transport is gone with them."""
+        if self.lock_fd is not None and not lock.held(self.lock_fd):
+            return True
+        return not all(seg.ours() for seg in self._segments.values())
+
+    def _let_go(self) -> None:
+        """The program closed the agent's descriptors: forget everything (`reset`), run() returns and
+        the runner takes the lock again."""
+        self.taken = True
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every segment, retry and connection, as a new agent: the next pass reads the segments
+        anew from their acknowledgement files, and what was sent but not recorded is sent again under
+        the same event ids (refused by the node as duplicates). Descriptors the program took are let go
+        of without being closed (nor ever freed); the others are closed."""
+        taken = self._descriptors_taken()
+        for seg in self._segments.values():
+            seg.close()
+        self._segments.clear()
+        self._retry.clear()
+        self._retry_bytes = 0
+        self._blocked.clear()
+        if self._transport is not None and taken:
+            descriptors.keep_forever(self._transport)
+        elif self._transport is not None:
+            with contextlib.suppress(Exception):
+                self._transport.close()
+        self._transport = None
 
     def _quiet(self) -> bool:
         return not self._retry and all(s.ended and not s.outstanding for s in self._segments.values())
@@ -199,13 +257,24 @@ class Agent:
 
     def _open(self, path: Path) -> _Segment | None:
         try:
-            with open(path, "rb") as source:
-                size = os.fstat(source.fileno()).st_size
-                data: mmap.mmap | bytes = (
-                    mmap.mmap(source.fileno(), size, access=mmap.ACCESS_READ) if size else b""
-                )
-        except (OSError, ValueError):
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
             return None
+        try:
+            size = os.fstat(fd).st_size
+            data: mmap.mmap | bytes = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else b""
+        except (OSError, ValueError):
+            os.close(fd)
+            return None
+        if not size or not self.guard_descriptors:
+            os.close(fd)
+            fd = -1
+        opened = self._opened(path, data, fd)
+        if opened is None:
+            _unmap(data, fd)
+        return opened
+
+    def _opened(self, path: Path, data: mmap.mmap | bytes, fd: int) -> _Segment | None:
         header = segment.decode_header(data[: segment.HEADER.size])
         if header is None:
             if layout.writer_alive(path):
@@ -216,7 +285,9 @@ class Agent:
             return None
         ack = layout.read_ack(path)
         start = max(ack.offset, segment.HEADER.size)
-        opened = _Segment(path, data, header, ack, start, finished=set(ack.done))
+        opened = _Segment(
+            path, data, header, ack, start, finished=set(ack.done), fd=fd, identity=descriptors.identity(fd)
+        )
         if start > segment.HEADER.size:
             self._read_program(opened)
         return opened
@@ -233,9 +304,7 @@ class Agent:
         """A segment deleted under us (the writer's overflow policy counted its records)."""
         self._retry = deque(p for p in self._retry if p.segment is not seg)
         self._retry_bytes = sum(len(p.event.body) for p in self._retry)
-        if isinstance(seg.data, mmap.mmap):
-            with contextlib.suppress(BufferError, ValueError):
-                seg.data.close()
+        seg.close()
 
     # -- read -------------------------------------------------------------------------------------
 
@@ -350,6 +419,8 @@ class Agent:
 
     def _send(self, batch: list[_Pending]) -> list[Outcome]:
         timeout = min(self.config.send_timeout, max(0.05, self.deadline - time.monotonic()))
+        if self._descriptors_taken():  # a connection's number may be the program's now: not sent
+            return [Outcome("retry", 0, "the program closed the delivery thread's files")] * len(batch)
         try:
             if self._transport is None:
                 self._transport = self._make_transport()
@@ -410,7 +481,7 @@ class Agent:
             document=event.body,
         )
         try:
-            self._dead_letters.write([rejection])
+            self._count("lost:dead_letter_rotated", self._dead_letters.write([rejection]))
         except OSError as exc:
             self._lose("dead_letter_unwritable")
             self._diag.warning("dead-letter", "logloop agent: cannot write dead letters: %s", exc)
@@ -474,10 +545,21 @@ class Agent:
             layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
 
     def _close(self) -> None:
+        if self._transport is not None and self._descriptors_taken():
+            self._let_go()  # its connections' numbers may be the program's: never closed
         if self._transport is not None:
             with contextlib.suppress(Exception):
                 self._transport.close()
             self._transport = None
+
+
+def _unmap(data: mmap.mmap | bytes, fd: int) -> None:
+    if isinstance(data, mmap.mmap):
+        with contextlib.suppress(BufferError, ValueError):
+            data.close()
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _created(created: Any, header: segment.Header) -> float:
@@ -513,7 +595,9 @@ def main(stdin: IO[bytes] | None = None) -> int:
     if fd is None:
         return 0  # another agent with these settings runs
     try:
-        Agent(spool_dir, spec.make, config).run()
+        agent = Agent(spool_dir, spec.make, config)
+        agent.lock_fd = fd
+        agent.run()
     finally:
         lock.release(fd)
     return 0

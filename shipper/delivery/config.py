@@ -16,6 +16,7 @@ class AgentConfig:
     batch_size: int = 5000  # documents per request at most
     batch_max_bytes: int = 8 * 1024 * 1024
     max_event_bytes: int = 4 * 1024 * 1024  # a larger document is dead-lettered, never sent
+    dead_letter_max_bytes: int = 64 * 1024 * 1024  # the dead-letter file's bound (twice, rotated)
     send_timeout: float = 10.0
     backoff_initial: float = 0.25
     backoff_max: float = 30.0

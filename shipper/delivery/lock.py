@@ -17,10 +17,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shipper import descriptors
 from shipper.spool import layout
 
 STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
-_held: set[int] = set()  # descriptors of the lock files this process has open (a delivery thread's)
+# Descriptors of the lock files this process has open (a delivery thread's), with what they refer to:
+# a program that closes every descriptor takes them (and the flock) from us, and its own files reuse
+# their numbers; those are never closed here.
+_held: dict[int, descriptors.Identity] = {}
 _opening = threading.Lock()  # held while one is opened and recorded: a fork waits for both
 
 
@@ -30,7 +34,7 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
     path = spool_dir / layout.LOCK_NAME
     with _opening:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        _held.add(fd)
+        _held[fd] = descriptors.identity(fd)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -58,9 +62,17 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
 
 
 def release(fd: int) -> None:
-    _held.discard(fd)
-    with contextlib.suppress(OSError):
-        os.close(fd)  # the flock goes with the last descriptor
+    """Let go of the lock: its descriptor is closed (the flock goes with it) if it is still ours."""
+    known = _held.pop(fd, descriptors.NONE)
+    if descriptors.ours(fd, known):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def held(fd: int) -> bool:
+    """Whether `fd` is still the lock this process took (a program that closes every descriptor
+    took it, and the flock with it, from a delivery thread)."""
+    return descriptors.ours(fd, _held.get(fd, descriptors.NONE))
 
 
 def _forget_after_fork() -> None:
@@ -69,9 +81,10 @@ def _forget_after_fork() -> None:
     lives, the parent gone, and keep every agent (the child's own delivery thread too) out."""
     global _opening
     _opening = threading.Lock()
-    for fd in _held:
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    for fd, known in _held.items():
+        if descriptors.ours(fd, known):
+            with contextlib.suppress(OSError):
+                os.close(fd)
     _held.clear()
 
 

@@ -27,16 +27,19 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import http.client
 import ipaddress
 import json
 import select
+import socket
 import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from shipper import descriptors
 from shipper.connection import ElasticsearchSettings, validate
 
 # A connection encodes the host name with the idna codec, which Python imports on first use: imported
@@ -87,11 +90,12 @@ class _Node:
         self.path = parts.path.rstrip("/") + "/_bulk"
         self.context = _tls_context(settings, self.host) if self.https else None
         self.connection: http.client.HTTPConnection | None = None
+        self.identity = descriptors.NONE  # of the connection's socket: is its descriptor still ours?
         self.failures = 0
         self.dead_until = 0.0
 
     def connect(self, timeout: float) -> http.client.HTTPConnection:
-        if self.connection is not None and _dropped(self.connection):
+        if self.connection is not None and (not self._ours() or _dropped(self.connection)):
             self.drop()  # closed by the node while idle: a new connection, not a failure (as urllib3)
         if self.connection is None:
             if self.https:
@@ -101,14 +105,34 @@ class _Node:
             else:
                 self.connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         self.connection.timeout = timeout
-        if self.connection.sock is not None:
-            self.connection.sock.settimeout(timeout)
+        if self.connection.sock is None:
+            self.connection.connect()
+        sock: socket.socket = self.connection.sock
+        if self.identity == descriptors.NONE:
+            self.identity = descriptors.identity(sock.fileno())
+        sock.settimeout(timeout)
         return self.connection
 
     def drop(self) -> None:
+        """Close the connection; one whose descriptor the program closed (and may have reused for
+        a file or socket of its own) is let go of without closing that number."""
         if self.connection is not None:
+            if not self._ours():
+                with contextlib.suppress(OSError, ValueError):
+                    self.connection.sock.detach()
+                self.connection.sock = None
             self.connection.close()
             self.connection = None
+            self.identity = descriptors.NONE
+
+    def _ours(self) -> bool:
+        sock = self.connection.sock if self.connection is not None else None
+        if sock is None:
+            return True
+        try:
+            return descriptors.ours(sock.fileno(), self.identity)
+        except (OSError, ValueError):
+            return False
 
 
 class BulkClient:
