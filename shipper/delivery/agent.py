@@ -284,6 +284,8 @@ class Agent:
             path.unlink(missing_ok=True)
             return None
         ack = layout.read_ack(path)
+        if ack.offset > len(data):  # no acknowledgement of this file (a segment never shrinks): read it all
+            ack = layout.Ack()
         start = max(ack.offset, segment.HEADER.size)
         opened = _Segment(
             path, data, header, ack, start, finished=set(ack.done), fd=fd, identity=descriptors.identity(fd)

@@ -23,6 +23,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -109,12 +110,34 @@ class Ack:
 
 
 def read_ack(segment: Path) -> Ack:
-    """The acknowledgement state of a segment; a fresh one if there is none or it is unreadable."""
+    """The acknowledgement state of a segment; a fresh one if there is none, it is unreadable, or a
+    field holds a value of another kind or a negative count (a file cut or edited by hand: then the
+    segment is read again from its start, and what was sent already is refused by its document id)."""
     try:
         data: Any = json.loads(ack_path(segment).read_bytes())
-        return Ack(**{k: data[k] for k in Ack.__dataclass_fields__ if k in data})
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError):
         return Ack()
+    if not isinstance(data, dict):
+        return Ack()
+    fields = {name: data[name] for name in Ack.__dataclass_fields__ if name in data}
+    if not all(_ACK_FIELD_CHECKS[name](value) for name, value in fields.items()):
+        return Ack()
+    return Ack(**fields)
+
+
+def _count(value: object) -> bool:
+    return type(value) is int and value >= 0  # (a JSON true is a bool, not a count)
+
+
+_ACK_FIELD_CHECKS: Final[dict[str, Callable[[object], bool]]] = {
+    "offset": _count,
+    "done": lambda value: type(value) is list and all(map(_count, value)),
+    "sent": _count,
+    "dead_lettered": _count,
+    "retried": _count,
+    "torn": _count,
+    "finished": lambda value: type(value) is bool,
+}
 
 
 def write_ack(segment: Path, ack: Ack) -> None:
