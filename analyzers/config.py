@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analyzers.exceptions import ConfigurationError
+from shipper.arguments import unknown_keys_message
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -163,9 +164,7 @@ def parse(cls: type[_Config], section: str, table: Mapping[str, Any]) -> _Config
     known = {f.name for f in fields(cls)}
     unknown = set(table) - known
     if unknown:
-        raise ConfigurationError(
-            f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-        )
+        raise ConfigurationError(unknown_keys_message(section, unknown, known))
     defaults = cls()
     values = {key: _coerce(section, key, getattr(defaults, key), value) for key, value in table.items()}
     return cls(**values)

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Final
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
+from shipper.arguments import unknown_keys_message
 from shipper.connection import is_loopback_host
 
 if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
@@ -120,9 +121,7 @@ def smtp_settings(table: Mapping[str, Any]) -> SmtpSettings:
     known = {f.name for f in fields(SmtpSettings)}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigurationError(
-            f"unknown key(s) in [smtp]: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
+        raise ConfigurationError(unknown_keys_message("smtp", unknown, known))
     values = dict(table)
     security = str(values.get("security", "starttls")).lower()
     if security not in SECURITY_MODES:
