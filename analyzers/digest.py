@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from analyzers import charts, digest_data, digest_insights
+from analyzers import charts, digest_data, digest_insights, files
 from analyzers.digest_data import DigestData
 from analyzers.digest_model import Report, build_report, group_rows, keys_to_detail
 from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
@@ -98,7 +98,7 @@ def write_output(digest: Digest, fmt: str, output: Path | None, stdout: TextIO =
     if output is None:
         stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        files.write_text(output, text, what="digest")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,8 @@
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
     ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server,
     │                                or a ticket to its webhook
-    └── AlertError                   an alert webhook could not be delivered
+    ├── AlertError                   an alert webhook could not be delivered
+    └── OutputError                  an output file (a digest, a ticket) could not be written
 
 `elasticsearch` errors are translated into these in `analyzers.store` only; SMTP errors in the mailer.
 Each message is one line naming the problem and what to do next.
@@ -47,3 +48,7 @@ class DeliveryError(AnalyzerError):
 
 class AlertError(AnalyzerError):
     """An alert (webhook or email) could not be delivered."""
+
+
+class OutputError(AnalyzerError):
+    """An output file could not be written (nothing partial is left at its path)."""

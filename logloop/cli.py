@@ -10,6 +10,10 @@ module alone; a new command is added there as well as in its module (a test hold
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -182,13 +186,74 @@ def _root_errors() -> tuple[type[BaseException], ...]:
     return tuple(roots)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that `finally` blocks and `with` exits run (a
+    partial output file is removed, clients are closed) before the command ends with status 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+# Exit statuses of a command ended by a signal or a closed pipe: 128 + the signal's number, as a shell
+# reports a process killed by it (a pipeline's reader, a supervisor, a CI script can tell them apart).
+EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
+EXIT_TERMINATED: Final = 128 + signal.SIGTERM
+EXIT_BROKEN_PIPE: Final = 128 + signal.SIGPIPE
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null: the reader is gone, and the interpreter's final flush of
+    what is still buffered must not raise BrokenPipeError (a traceback) at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+_WRITE_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for an OSError no layer below translated: the path (if known) and the reason, with
+    what to do for the common ones (a full disk, a path that is a directory or not writable)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"cannot use {exc.filename}: {reason}: choose another path or fix its permissions"
+    if exc.errno in _WRITE_ERRNOS:
+        return f"cannot write the output: {reason}: free some space or write it elsewhere"
+    return f"{reason} ({type(exc).__name__})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    command = command_of(argv) or "logloop"
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print(f"logloop {command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"logloop {command}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader of standard output left (`| head`): nothing to say, nobody to tell
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # an output or input the command could not use (a full disk, a directory)
+        print(f"logloop {command}: error: {_os_error_text(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Sequence[str]) -> int:
     parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     try:
         settings = config.load_settings(args.config)
         result: int = args.handler(args, settings)
+        sys.stdout.flush()  # here, so that a closed or full standard output is reported like the rest
         return result
     except _root_errors() as exc:
         print(f"logloop {args.command}: error: {exc}", file=sys.stderr)
@@ -203,8 +268,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,270 @@
+"""What a user gets when a command goes wrong: one line on stderr naming the problem and what to do,
+a non-zero exit status, never a traceback and never a hang. Real processes throughout; Elasticsearch
+is the shared node or a loopback server that is not Elasticsearch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT = 90
+
+
+def _environ(tmp_path: Path, env: dict[str, str] | None) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LOGLOOP_")}
+    return {**base, "PYTHONPATH": str(REPO), "HOME": str(tmp_path), **(env or {})}
+
+
+def run(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", *argv],
+        env=_environ(tmp_path, env),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def assert_one_line(result: subprocess.CompletedProcess[str], *words: str, status: int = 1) -> str:
+    """The outcome the CLI promises: `status`, one stderr line, no traceback, each word named."""
+    line = result.stderr.strip()
+    assert result.returncode == status, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr and line.count("\n") == 0, result.stderr
+    for word in words:
+        assert word in line, line
+    return line
+
+
+# --- standard output closed early (`| head -1`) ------------------------------------------------------
+
+
+def _big_jsonl(tmp_path: Path, lines: int = 20_000) -> Path:
+    path = tmp_path / "events.jsonl"
+    row = '{"message": "disk full on /dev/sda%d", "log": {"level": "error"}, "service": {"name": "a"}}\n'
+    path.write_text("".join(row % (i % 7) for i in range(lines)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["redact", "{events}"], id="redact"),
+        pytest.param(["cluster", "{events}"], id="cluster"),
+        pytest.param(["--help"], id="help"),
+    ],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path, argv: list[str]) -> None:
+    """A command whose standard output is closed after the first line (`| head -1`) exits without a
+    traceback or any message, with a status that says it did not finish."""
+    events = _big_jsonl(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "logloop.cli", *(a.format(events=events) for a in argv)],
+        env=_environ(tmp_path, None),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # what `head -1` does after its line
+    _, raw = process.communicate(timeout=TIMEOUT)
+    stderr, status = raw.decode(), process.returncode
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert stderr == ""
+    assert status in (0, 141) if argv == ["--help"] else status == 141
+
+
+# --- signals ----------------------------------------------------------------------------------------
+
+
+class _Silent(BaseHTTPRequestHandler):
+    """Accepts the request and never answers: a node that hangs."""
+
+    def do_GET(self) -> None:
+        time.sleep(60)
+
+    do_POST = do_PUT = do_HEAD = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hanging_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a shell's background job would inherit SIG_IGN
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"),
+    [
+        pytest.param(signal.SIGINT, 130, "interrupted", id="ctrl-c"),
+        pytest.param(signal.SIGTERM, 143, "terminated", id="sigterm"),
+    ],
+)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["analyze"], id="analyze"),
+        pytest.param(["digest", "-o", "{tmp}/digest.html"], id="digest"),
+        pytest.param(["group", "show", "abc"], id="group-show"),
+        pytest.param(["prune", "--dry-run"], id="prune"),
+    ],
+)
+def test_a_signal_during_a_command_is_one_line_and_the_shell_status(
+    tmp_path: Path, hanging_url: str, argv: list[str], signum: int, status: int, word: str
+) -> None:
+    """Ctrl-C or SIGTERM while a command waits on Elasticsearch prints one line saying so and exits
+    128 + the signal's number, without a traceback and without leaving a partial output file."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "logloop.cli", *(a.format(tmp=tmp_path) for a in argv)],
+        env=_environ(tmp_path, {"LOGLOOP_ELASTICSEARCH_URL": hanging_url}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    time.sleep(3)  # past start-up: the command is waiting for the node's answer
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    result = subprocess.CompletedProcess(argv, process.returncode, "", stderr)
+    assert_one_line(result, word, status=status)
+    assert not (tmp_path / "digest.html").exists()
+
+
+# --- configuration files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        pytest.param(b"\xff\xfe[elasticsearch]\n", ("UTF-8",), id="not-utf8"),
+        pytest.param(b"[elasticsearch]\nurl = '\xe9'\n", ("UTF-8",), id="latin1-value"),
+        pytest.param(b"\x00\x01\x02", ("not valid TOML",), id="binary"),
+        pytest.param(None, ("is a directory",), id="directory"),
+    ],
+)
+def test_an_unreadable_config_file_is_one_line(
+    tmp_path: Path, content: bytes | None, words: tuple[str]
+) -> None:
+    """A config file that is not UTF-8 text, or a directory given as the file, is named on one line."""
+    path = tmp_path / "logloop.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    assert_one_line(run(tmp_path, "--config", str(path), "check"), str(path), *words)
+
+
+_SENDS = "send"  # the key is read by `digest --send` (before it asks Elasticsearch anything)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param(
+            "[elastcsearch]\nurl = 'http://127.0.0.1:1'\n",
+            ("[elastcsearch]", "[elasticsearch]"),
+            id="section",
+        ),
+        pytest.param("[smpt]\nhost = 'mail'\n", ("[smpt]", "[smtp]"), id="section-smtp"),
+        pytest.param(
+            "[elasticsearch]\nrequest_timout = 3\n", ("request_timout", "request_timeout"), id="es-key"
+        ),
+        pytest.param("[logloop]\nindex_prefx = 'a'\n", ("index_prefx", "index_prefix"), id="general-key"),
+        pytest.param("[analyze]\nwindw = '7d'\n", ("windw", "window"), id="analyze-key"),
+        pytest.param("[smtp]\nhots = 'mail'\n", ("hots", "host"), id=f"smtp-key-{_SENDS}"),
+        pytest.param("[digest]\ntitel = 'x'\n", ("titel", "title"), id=f"digest-key-{_SENDS}"),
+    ],
+)
+def test_a_misspelt_section_or_key_is_named_with_the_nearest_valid_one(
+    tmp_path: Path, text: str, words: tuple[str, ...], request: pytest.FixtureRequest
+) -> None:
+    """A typo in a section or key name is refused, naming it and the valid name it is closest to (a
+    misspelt section is refused by every command: it must not silently fall back to the defaults)."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(text)
+    sends = request.node.callspec.id.endswith(_SENDS)
+    argv = ["digest", "--send", "-o", str(tmp_path / "d.html")] if sends else ["analyze", "--rules"]
+    line = assert_one_line(run(tmp_path, "--config", str(path), *argv), *words)
+    assert "did you mean" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param(
+            "[elasticsearch]\nrequest_timeout = 'fast'\n", ("request_timeout", "seconds"), id="timeout-text"
+        ),
+        pytest.param(
+            "[elasticsearch]\nrequest_timeout = -1\n", ("request_timeout", "seconds"), id="timeout-negative"
+        ),
+        pytest.param(
+            "[elasticsearch]\nrequest_timeout = 0\n", ("request_timeout", "seconds"), id="timeout-zero"
+        ),
+        pytest.param("[elasticsearch]\nurl = 9200\n", ("url", "https://"), id="url-number"),
+        pytest.param("[elasticsearch]\nurl = [1, 2]\n", ("url", "https://"), id="url-numbers"),
+        pytest.param("[elasticsearch]\nurl = 'http://127.0.0.1:99999'\n", ("99999", "port"), id="port-range"),
+        pytest.param("[elasticsearch]\nurl = 'http://127.0.0.1:abc'\n", ("abc", "port"), id="port-text"),
+        pytest.param("[elasticsearch]\nurl = 'http://[::1'\n", ("::1", "https://"), id="bracket"),
+        pytest.param("[elasticsearch]\nca_certs = 5\n", ("ca_certs", "text"), id="ca-number"),
+        pytest.param("[logloop]\nindex_prefix = 'Logs'\n", ("index_prefix", "lowercase"), id="prefix-caps"),
+        pytest.param("[logloop]\nindex_prefix = 'a*b'\n", ("index_prefix",), id="prefix-star"),
+        pytest.param("[logloop]\nindex_prefix = ''\n", ("index_prefix", "empty"), id="prefix-empty"),
+        pytest.param("[logloop]\nindex_prefix = 5\n", ("index_prefix", "text"), id="prefix-number"),
+        pytest.param("[logloop]\nservice = ['a']\n", ("service", "text"), id="service-list"),
+    ],
+)
+def test_a_connection_setting_of_the_wrong_kind_is_named(
+    tmp_path: Path, text: str, words: tuple[str, ...]
+) -> None:
+    """An [elasticsearch] or [logloop] value of the wrong type or shape is refused on one line naming
+    the key, instead of a traceback or a misleading connection error later."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(text)
+    assert_one_line(run(tmp_path, "--config", str(path), "check"), *words)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        pytest.param(
+            "LOGLOOP_ELASTICSEARCH_REQUEST_TIMEOUT",
+            "soon",
+            ("LOGLOOP_ELASTICSEARCH_REQUEST_TIMEOUT",),
+            id="timeout",
+        ),
+        pytest.param("LOGLOOP_ELASTICSEARCH_URL", "http://127.0.0.1:70000", ("70000", "port"), id="port"),
+        pytest.param("LOGLOOP_INDEX_PREFIX", "UPPER", ("LOGLOOP_INDEX_PREFIX", "lowercase"), id="prefix"),
+        pytest.param(
+            "LOGLOOP_ELASTICSEARCH_VERIFY_CERTS", "maybe", ("LOGLOOP_ELASTICSEARCH_VERIFY_CERTS",), id="bool"
+        ),
+    ],
+)
+def test_a_bad_environment_variable_is_named(
+    tmp_path: Path, variable: str, value: str, words: tuple[str, ...]
+) -> None:
+    """A LOGLOOP_* variable with a bad value is refused on one line that names the variable (the user
+    set no file, so naming a [section] key alone would send them looking in the wrong place)."""
+    assert_one_line(run(tmp_path, "check", env={variable: value}), *words)
