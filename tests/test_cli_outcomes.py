@@ -268,3 +268,142 @@ def test_a_bad_environment_variable_is_named(
     """A LOGLOOP_* variable with a bad value is refused on one line that names the variable (the user
     set no file, so naming a [section] key alone would send them looking in the wrong place)."""
     assert_one_line(run(tmp_path, "check", env={variable: value}), *words)
+
+
+# --- Elasticsearch trouble --------------------------------------------------------------------------
+
+
+class _NotElasticsearch(BaseHTTPRequestHandler):
+    """A web server on the port: answers with `status` and an HTML page, as nginx or a proxy would."""
+
+    status = 200
+
+    def do_GET(self) -> None:
+        body = b"<html><body><h1>Welcome to nginx</h1></body></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = do_HEAD = do_DELETE = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Unavailable(_NotElasticsearch):
+    status = 503
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def web_server_url() -> Iterator[str]:
+    yield from _serve(_NotElasticsearch)
+
+
+@pytest.fixture
+def unavailable_url() -> Iterator[str]:
+    yield from _serve(_Unavailable)
+
+
+@pytest.fixture
+def closing_url() -> Iterator[str]:
+    """A port that accepts connections and closes them at once (a TLS-only port spoken to in http)."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+ES_COMMANDS = [
+    pytest.param(["analyze"], id="analyze"),
+    pytest.param(["digest", "-o", "{tmp}/d.html"], id="digest"),
+    pytest.param(["group", "show", "abc"], id="group-show"),
+    pytest.param(["group", "merge", "abc", "def"], id="group-merge"),
+    pytest.param(["prune", "--dry-run"], id="prune"),
+    pytest.param(["regroup"], id="regroup"),
+    pytest.param(["setup"], id="setup"),
+    pytest.param(["resolve", "abc"], id="resolve"),
+]
+
+
+def _run_against(tmp_path: Path, url: str, argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {"LOGLOOP_ELASTICSEARCH_URL": url, "LOGLOOP_ELASTICSEARCH_REQUEST_TIMEOUT": "2", **env}
+    return run(tmp_path, *(a.format(tmp=tmp_path) for a in argv), env=environ)
+
+
+@pytest.mark.parametrize("argv", ES_COMMANDS)
+def test_a_port_that_is_not_elasticsearch_is_named_so(
+    tmp_path: Path, web_server_url: str, argv: list[str]
+) -> None:
+    """A URL whose port answers HTTP but is not Elasticsearch (a web server, Kibana, a proxy) is named
+    as such, with the URL and the setting to fix, instead of "Elasticsearch refused"."""
+    line = assert_one_line(
+        _run_against(tmp_path, web_server_url, argv), "not Elasticsearch", "[elasticsearch] url"
+    )
+    assert web_server_url.removeprefix("http://") in line and "refused" not in line
+
+
+@pytest.mark.parametrize("argv", ES_COMMANDS)
+def test_an_unavailable_node_says_to_try_again(tmp_path: Path, unavailable_url: str, argv: list[str]) -> None:
+    """HTTP 503 with an HTML page (a proxy whose node is down, a node starting) names the status and
+    its meaning and says to try again, instead of `HTTP 503: None` or a page of HTML."""
+    line = assert_one_line(
+        _run_against(tmp_path, unavailable_url, argv), "503 Service Unavailable", "try again"
+    )
+    assert "None" not in line and "<html" not in line
+
+
+@pytest.mark.parametrize("argv", ES_COMMANDS)
+def test_a_node_that_does_not_answer_names_the_timeout(
+    tmp_path: Path, hanging_url: str, argv: list[str]
+) -> None:
+    """A node that accepts the connection but never answers ends the command within a bounded time,
+    naming the timeout it waited and the setting that raises it."""
+    started = time.monotonic()
+    result = _run_against(tmp_path, hanging_url, argv)
+    assert time.monotonic() - started < 45
+    assert_one_line(result, "did not answer within 2s", "request_timeout")
+
+
+@pytest.mark.parametrize("argv", ES_COMMANDS)
+def test_a_connection_closed_without_an_answer_points_at_the_scheme(
+    tmp_path: Path, closing_url: str, argv: list[str]
+) -> None:
+    """A port that closes the connection without answering (a TLS node spoken to in plain http,
+    another protocol's port) names the scheme and port as what to check, without a Python repr."""
+    line = assert_one_line(_run_against(tmp_path, closing_url, argv), "closed the connection", "https://")
+    assert "ConnectionResetError(" not in line and "('" not in line
+
+
+@pytest.mark.parametrize("argv", ES_COMMANDS)
+def test_https_to_a_plain_http_node_says_to_write_http(tmp_path: Path, es_url: str, argv: list[str]) -> None:
+    """https:// to a node that speaks plain http says to write http://, not an OpenSSL error code."""
+    url = es_url.replace("http://", "https://", 1)
+    line = assert_one_line(_run_against(tmp_path, url, argv), "plain http", "http://")
+    assert "WRONG_VERSION_NUMBER" not in line and "_ssl.c" not in line
