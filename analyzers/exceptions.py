@@ -4,8 +4,10 @@
     ├── ConfigurationError           an [analyze]/[schedule]/[check]/[alerts]/[digest]/[smtp] setting
     │                                that cannot work (also a ValueError)
     ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
-    │   └── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
-    │                                (analyzers.group_pages asks for a smaller page instead)
+    │   ├── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
+    │   │                            (analyzers.group_pages asks for a smaller page instead)
+    │   └── MappingConflict          an event index maps a field the analyzers query with another type
+    │                                than logloop's index template (created without the template)
     ├── RegistryError                the group registry index holds something analyze cannot read
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
     ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server,
@@ -32,6 +34,10 @@ class ElasticsearchUnavailable(AnalyzerError):
 
 class TooManyBuckets(ElasticsearchUnavailable):
     """The node refused an aggregation whose answer would exceed `search.max_buckets`."""
+
+
+class MappingConflict(ElasticsearchUnavailable):
+    """A search was refused because an event index maps a field with another type than the template."""
 
 
 class RegistryError(AnalyzerError):

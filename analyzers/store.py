@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, TooManyBuckets
+from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, MappingConflict, TooManyBuckets
 from shipper import schema
 
 if TYPE_CHECKING:
@@ -70,6 +70,9 @@ class Client(Protocol):
     def ilm(self) -> _Ilm: ...
     @property
     def cat(self) -> _Cat: ...
+    def field_caps(
+        self, *, index: str, fields: Sequence[str], ignore_unavailable: bool, allow_no_indices: bool
+    ) -> object: ...
     def options(self, *, ignore_status: int | Collection[int]) -> Client: ...
     def search(
         self,
@@ -266,6 +269,34 @@ def translated(action: str, *, timeout: float | None = None) -> Iterator[None]:
         raise _refused(exc, action) from exc
 
 
+# Mapping types that answer the analyzers' queries alike: a field mapped in the same family as
+# `shipper.schema.FIELDS` says is no conflict (a constant_keyword service.name aggregates like keyword).
+_FAMILY: Final = {
+    "keyword": "keyword",
+    "constant_keyword": "keyword",
+    "wildcard": "keyword",
+    "long": "number",
+    "integer": "number",
+    "short": "number",
+    "byte": "number",
+    "unsigned_long": "number",
+    "date": "date",
+    "date_nanos": "date",
+}
+
+
+def _conflict_text(conflicts: Sequence[tuple[str, str, str, tuple[str, ...]]]) -> str:
+    """`index x maps error.grouping_key as text (logloop needs keyword) and 3 more fields`."""
+    name, found, want, indices = conflicts[0]
+    where = (
+        f"index {indices[0]}"
+        if len(indices) == 1
+        else f"{len(indices)} indices ({', '.join(indices[:2])}, ...)"
+    )
+    more = f" and {len(conflicts) - 1} more field(s)" if len(conflicts) > 1 else ""
+    return f"{where} maps {name} as {found} (logloop needs {want}){more}"
+
+
 # --- the store -------------------------------------------------------------------------------------
 
 
@@ -330,17 +361,51 @@ class Store:
         """Run one search; missing indices are treated as empty (a fresh deployment has none yet)."""
         request = dict(body)
         partial, cache, path = (request.pop(name, None) for name in _URL_PARAMETERS)
-        with self._translated(action):
-            response = self.client.options(ignore_status=404).search(
-                index=index,
-                ignore_unavailable=True,
-                allow_no_indices=True,
-                allow_partial_search_results=partial,
-                request_cache=cache,
-                filter_path=path,
-                body=request,
-            )
+        try:
+            with self._translated(action):
+                response = self.client.options(ignore_status=404).search(
+                    index=index,
+                    ignore_unavailable=True,
+                    allow_no_indices=True,
+                    allow_partial_search_results=partial,
+                    request_cache=cache,
+                    filter_path=path,
+                    body=request,
+                )
+        except ElasticsearchUnavailable as exc:
+            status = getattr(getattr(exc.__cause__, "meta", None), "status", None)
+            conflicts = self.mapping_conflicts(index) if status == 400 and self.events in index else []
+            refused = str(exc)
+            conflicts.sort(key=lambda conflict: f"[{conflict[0]}]" not in refused)  # the field refused first
+            if conflicts:
+                raise MappingConflict(
+                    f"cannot {action}: {_conflict_text(conflicts)}; the index was created without logloop's "
+                    "index template: run `logloop setup` (new daily indices then get it), and reindex or "
+                    "delete the index"
+                ) from exc
+            raise
         return _mapping(response)
+
+    def mapping_conflicts(self, index: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """Fields of `index` mapped other than `shipper.schema.FIELDS` says, as (field, found type,
+        wanted type, indices); one `_field_caps` request, asked only after a search was refused."""
+        wanted = {name: spec["type"] for name, spec in schema.FIELDS.items() if spec.get("type") in _FAMILY}
+        try:
+            with self._translated("read the field types of the event indices"):
+                response = self.client.field_caps(
+                    index=index, fields=list(wanted), ignore_unavailable=True, allow_no_indices=True
+                )
+        except ElasticsearchUnavailable:
+            return []  # the diagnosis is a courtesy: the search's own error is reported instead
+        body = _mapping(response)
+        everywhere = tuple(body.get("indices") or ())
+        conflicts = []
+        for name, want in wanted.items():
+            for found, caps in (body.get("fields") or {}).get(name, {}).items():
+                if found != "unmapped" and _FAMILY.get(found, found) != _FAMILY[want]:
+                    indices = tuple(caps.get("indices") or everywhere) if isinstance(caps, Mapping) else ()
+                    conflicts.append((name, found, want, indices))
+        return conflicts
 
     def bulk(self, *, operations: Sequence[Mapping[str, Any]], action: str, refresh: bool = False) -> int:
         """Send one `_bulk` request; raise on any failed item; return the number of items."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -407,3 +408,74 @@ def test_https_to_a_plain_http_node_says_to_write_http(tmp_path: Path, es_url: s
     url = es_url.replace("http://", "https://", 1)
     line = assert_one_line(_run_against(tmp_path, url, argv), "plain http", "http://")
     assert "WRONG_VERSION_NUMBER" not in line and "_ssl.c" not in line
+
+
+# --- event indices created without logloop's template -----------------------------------------------
+
+
+def _event_index(es: Any, prefix: str, overrides: dict[str, dict[str, Any]] | None) -> str:
+    """Today's event index under `prefix`: dynamic mapping (None), or the template's mapping with
+    `overrides` (dotted field -> mapping); one error event in it."""
+    from datetime import UTC, datetime
+
+    from shipper import schema
+
+    now = datetime.now(UTC)
+    index = schema.index_for(now, prefix)
+    if overrides is not None:
+        mappings = schema.index_template(prefix)["template"]["mappings"]
+        for dotted, mapping in overrides.items():
+            node = mappings
+            *parents, leaf = dotted.split(".")
+            for parent in parents:
+                node = node["properties"][parent]
+            node["properties"][leaf] = mapping
+        es.indices.create(index=index, mappings=mappings)
+    document = {
+        "@timestamp": now.isoformat(),
+        "log": {"level": "error"},
+        "message": "boom",
+        "error": {"grouping_key": "abc", "type": "ValueError", "message": "boom", "stack_trace": "Traceback"},
+        "service": {"name": "svc"},
+        "event": {"dataset": "logloop.log", "id": "e1"},
+    }
+    es.index(index=index, document=document, refresh=True)
+    return index
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        pytest.param(None, "", id="dynamic-mapping"),
+        pytest.param({"error.grouping_key": {"type": "text"}}, "error.grouping_key", id="key-as-text"),
+        pytest.param({"event.dataset": {"type": "text"}}, "event.dataset", id="dataset-as-text"),
+        pytest.param({"@timestamp": {"type": "keyword"}}, "@timestamp", id="timestamp-as-keyword"),
+    ],
+)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["digest", "-o", "{tmp}/d.html"], id="digest"),
+        pytest.param(["group", "show", "abc"], id="group-show"),
+        pytest.param(["analyze"], id="analyze"),
+    ],
+)
+def test_an_index_mapped_without_the_template_names_the_field(
+    tmp_path: Path,
+    es: Any,
+    es_url: str,
+    index_prefix: str,
+    argv: list[str],
+    overrides: dict[str, dict[str, Any]] | None,
+    field: str,
+) -> None:
+    """An event index whose mapping differs from logloop's template (created before `logloop setup`,
+    or by hand) is named with the field, its type and the type logloop needs, and what to do, instead
+    of Elasticsearch's 'Fielddata is disabled' or 'empty String'."""
+    index = _event_index(es, index_prefix, overrides)
+    result = _run_against(tmp_path, es_url, argv, LOGLOOP_INDEX_PREFIX=index_prefix)
+    if argv == ["analyze"] and field == "event.dataset":
+        assert result.returncode == 0, result.stderr  # analyze does not aggregate on the dataset
+        return
+    line = assert_one_line(result, index, "logloop needs", "logloop setup")
+    assert field in line
