@@ -76,9 +76,10 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
     if args.output:
         print(f"digest written to {args.output}", file=sys.stderr)
     for outcome in run.outcomes:
-        print(
-            f"{outcome.recipient}: {outcome.state}{' - ' + outcome.detail if outcome.detail else ''}",
-            file=sys.stderr,
-        )
-    mailer.raise_for_failures(run.outcomes)
+        if outcome.state not in mailer.BAD_STATES:  # those are the error line's
+            print(
+                f"{outcome.recipient}: {outcome.state}{' - ' + outcome.detail if outcome.detail else ''}",
+                file=sys.stderr,
+            )
+    mailer.raise_for_failures(run.outcomes, kept=run.kept)
     return 0

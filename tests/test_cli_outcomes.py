@@ -479,3 +479,85 @@ def test_an_index_mapped_without_the_template_names_the_field(
         return
     line = assert_one_line(result, index, "logloop needs", "logloop setup")
     assert field in line
+
+
+# --- SMTP trouble -----------------------------------------------------------------------------------
+
+
+def _smtp_server(behaviour: str) -> tuple[int, threading.Event]:
+    """A loopback SMTP server that misbehaves: `hang-up-on-ehlo` (greets, then closes on EHLO) or
+    `refuse-recipient` (550 to RCPT TO)."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def session(connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as lines:
+            connection.sendall(b"220 fake ESMTP\r\n")
+            for raw in lines:
+                verb = raw.decode("ascii", "replace").strip().upper()[:4]
+                if verb == "EHLO" and behaviour == "hang-up-on-ehlo":
+                    return
+                reply = {
+                    "EHLO": b"250-fake\r\n250 SIZE 1000000\r\n",
+                    "HELO": b"250 fake\r\n",
+                    "MAIL": b"250 ok\r\n",
+                    "RCPT": b"550 no such user\r\n",
+                    "RSET": b"250 ok\r\n",
+                    "QUIT": b"221 bye\r\n",
+                }.get(verb, b"502 no\r\n")
+                connection.sendall(reply)
+                if verb == "QUIT":
+                    return
+
+    def serve() -> None:
+        with listener:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    continue
+                threading.Thread(target=session, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], stop
+
+
+@pytest.mark.parametrize("behaviour", ["nothing-listens", "hang-up-on-ehlo", "refuse-recipient"])
+def test_a_digest_that_cannot_be_mailed_is_kept_and_the_error_named(
+    tmp_path: Path, es_url: str, index_prefix: str, behaviour: str
+) -> None:
+    """`digest --send` whose SMTP server refuses the connection, hangs up on EHLO or refuses the
+    recipient exits 1 with one line naming the failure as 'failed' (nothing was delivered, so a later
+    run may retry) and the file where the digest is kept; the kept file is the whole digest."""
+    stop = None
+    if behaviour == "nothing-listens":
+        import socket
+
+        with socket.create_server(("127.0.0.1", 0)) as probe:
+            port = probe.getsockname()[1]  # closed again: nothing listens there
+    else:
+        port, stop = _smtp_server(behaviour)
+    state = tmp_path / "state"
+    smtp = {
+        "LOGLOOP_SMTP_HOST": "127.0.0.1",
+        "LOGLOOP_SMTP_PORT": str(port),
+        "LOGLOOP_SMTP_SECURITY": "none",
+        "LOGLOOP_SMTP_SENDER": "logloop@example.com",
+        "LOGLOOP_SMTP_RECIPIENTS": '["ops@example.com"]',
+        "LOGLOOP_SMTP_SEND_EMPTY": "true",
+        "LOGLOOP_SMTP_TIMEOUT": "5",
+        "LOGLOOP_INDEX_PREFIX": index_prefix,
+        "XDG_STATE_HOME": str(state),
+    }
+    try:
+        result = _run_against(tmp_path, es_url, ["digest", "--send"], **smtp)
+    finally:
+        if stop is not None:
+            stop.set()
+    line = assert_one_line(result, "ops@example.com: failed", "kept at")
+    kept = Path(line.rsplit("kept at ", 1)[1].split()[0].rstrip(";:"))
+    assert kept.is_file() and kept.is_relative_to(state)
+    assert kept.read_text(encoding="utf-8").rstrip().endswith("</html>")
