@@ -413,9 +413,11 @@ def test_https_to_a_plain_http_node_says_to_write_http(tmp_path: Path, es_url: s
 # --- event indices created without logloop's template -----------------------------------------------
 
 
-def _event_index(es: Any, prefix: str, overrides: dict[str, dict[str, Any]] | None) -> str:
+def _event_index(
+    es: Any, prefix: str, overrides: dict[str, dict[str, Any]] | None, error_type: str = "ValueError"
+) -> str:
     """Today's event index under `prefix`: dynamic mapping (None), or the template's mapping with
-    `overrides` (dotted field -> mapping); one error event in it."""
+    `overrides` (dotted field -> mapping); one error event of `error_type` in it."""
     from datetime import UTC, datetime
 
     from shipper import schema
@@ -435,7 +437,7 @@ def _event_index(es: Any, prefix: str, overrides: dict[str, dict[str, Any]] | No
         "@timestamp": now.isoformat(),
         "log": {"level": "error"},
         "message": "boom",
-        "error": {"grouping_key": "abc", "type": "ValueError", "message": "boom", "stack_trace": "Traceback"},
+        "error": {"grouping_key": "abc", "type": error_type, "message": "boom", "stack_trace": "Traceback"},
         "service": {"name": "svc"},
         "event": {"dataset": "logloop.log", "id": "e1"},
     }
@@ -561,3 +563,43 @@ def test_a_digest_that_cannot_be_mailed_is_kept_and_the_error_named(
     kept = Path(line.rsplit("kept at ", 1)[1].split()[0].rstrip(";:"))
     assert kept.is_file() and kept.is_relative_to(state)
     assert kept.read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
+# --- log content on a terminal ----------------------------------------------------------------------
+
+CONTROL_SHAPES = [
+    pytest.param("Err\x1b[31mRED\x1b[0m", id="ansi-colour"),
+    pytest.param("Err\x1b]0;pwned\x07", id="osc-title"),
+    pytest.param("Err\x9b2J", id="c1-csi"),
+    pytest.param("Err\x08\x08\x08Ok", id="backspaces"),
+    pytest.param("Err\u202eevil", id="rtl-override"),
+    pytest.param("Err\rOK - all fine", id="carriage-return"),
+]
+_UNSAFE = ("\x1b", "\x07", "\x9b", "\x08", "\u202e", "\r")
+
+
+@pytest.mark.parametrize("error_type", CONTROL_SHAPES)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["check"], id="check"),
+        pytest.param(["analyze"], id="analyze"),
+        pytest.param(["resolve", "abc"], id="resolve"),
+        pytest.param(["ignore", "abc"], id="ignore"),
+    ],
+)
+def test_control_characters_from_logs_never_reach_the_terminal(
+    tmp_path: Path, es: Any, es_url: str, index_prefix: str, argv: list[str], error_type: str
+) -> None:
+    """An error type carrying terminal escapes, backspaces, a carriage return or a direction override
+    (log content, written by whoever can make the service log) is shown inert in every command's
+    output: it cannot recolour, retitle or rewrite the operator's terminal or a Nagios status line."""
+    _event_index(es, index_prefix, {}, error_type=error_type)
+    environ = {"LOGLOOP_INDEX_PREFIX": index_prefix}
+    if argv[0] != "analyze":
+        _run_against(tmp_path, es_url, ["analyze"], **environ)
+    result = _run_against(tmp_path, es_url, argv, **environ)
+    assert "Traceback" not in result.stderr, result.stderr
+    output = result.stdout + result.stderr
+    assert "Err" in output, output
+    assert not [c for c in _UNSAFE if c in output.replace("\r\n", "\n")], repr(output)
