@@ -603,3 +603,48 @@ def test_control_characters_from_logs_never_reach_the_terminal(
     output = result.stdout + result.stderr
     assert "Err" in output, output
     assert not [c for c in _UNSAFE if c in output.replace("\r\n", "\n")], repr(output)
+
+
+# --- window and time arguments ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        pytest.param(["digest", "--window", "1000000000w"], ("--window", "1000000000w"), id="weeks-overflow"),
+        pytest.param(["digest", "--window", "99999999999999999999d"], ("--window",), id="days-overflow"),
+        pytest.param(["digest", "--window", "200000d"], ("--window",), id="centuries"),
+        pytest.param(["analyze", "--window", "9999999999h"], ("--window",), id="analyze-hours"),
+        pytest.param(["digest", "--until", "0001-01-01"], ("0001-01-01",), id="until-year-1"),
+        pytest.param(["analyze", "--until", "0001-01-03T00:00:00Z"], ("0001-01-03",), id="analyze-year-1"),
+        pytest.param(["regroup", "--since", "0001-01-01"], ("0001-01-01",), id="regroup-since-year-1"),
+    ],
+)
+def test_a_window_or_time_out_of_range_is_one_line(
+    tmp_path: Path, es_url: str, index_prefix: str, argv: list[str], words: tuple[str, ...]
+) -> None:
+    """A --window too long for a date, or an --until/--since so early that the window starts before
+    year 1, is refused on one line naming the argument (it was an OverflowError traceback)."""
+    assert_one_line(_run_against(tmp_path, es_url, argv, LOGLOOP_INDEX_PREFIX=index_prefix), *words)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        pytest.param("analyze", "window", "1000000000w", id="analyze-window"),
+        pytest.param("retention", "events", "99999999999d", id="retention-events"),
+        pytest.param("analyze", "quiet_period", "100000000w", id="quiet-period"),
+    ],
+)
+def test_a_configured_duration_out_of_range_is_one_line(
+    tmp_path: Path, es_url: str, index_prefix: str, section: str, key: str, value: str
+) -> None:
+    """A configured duration too long for a date is refused on one line naming the [section] key."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(f"[{section}]\n{key} = {value!r}\n")
+    argv = ["--config", str(path), "prune" if section == "retention" else "analyze", "--rules"]
+    if section == "retention":
+        argv = [*argv[:-1], "--dry-run"]
+    assert_one_line(
+        _run_against(tmp_path, es_url, argv, LOGLOOP_INDEX_PREFIX=index_prefix), f"[{section}] {key}"
+    )
