@@ -13,6 +13,7 @@ satisfies it (mypy checks that below), and so does any stand-in with these metho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -235,12 +236,43 @@ def _refused(exc: Exception, action: str) -> ElasticsearchUnavailable:
         )
     if "too_many_buckets_exception" in _error_types(body):
         return TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}")
+    blocked = _read_only_advice(body.get("error") if isinstance(body, Mapping) else None)
+    if blocked:
+        return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {blocked}")
     if status in (401, 403):
         return ElasticsearchUnavailable(
             f"Elasticsearch refused to {action}: HTTP {status} {_phrase(status)}: check [elasticsearch] "
             "api_key or username/password, and that the user may read and write the logloop indices"
         )
     return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {_describe(exc)}")
+
+
+_BLOCKED_INDEX: Final = re.compile(r"index \[([^\]]+)\]")
+
+
+def _read_only_advice(error: object) -> str | None:
+    """What to do about a write refused by an index block, or None for any other error."""
+    if "cluster_block_exception" not in _error_types(error):
+        return None
+    reason = str(error.get("reason") or "") if isinstance(error, Mapping) else ""
+    if isinstance(error, Mapping) and not _BLOCKED_INDEX.search(reason):
+        causes = error.get("root_cause") or []
+        reason = str(causes[0].get("reason") or "") if causes and isinstance(causes[0], Mapping) else reason
+    found = _BLOCKED_INDEX.search(reason)
+    index = found.group(1) if found else "an index"
+    if "flood-stage" in reason or "read_only_allow_delete" in reason:
+        return (
+            f"{index} is read-only because the node's disk passed the flood-stage watermark "
+            "(index.blocks.read_only_allow_delete): free disk space; Elasticsearch lifts the block itself "
+            "once usage falls below the high watermark"
+        )
+    setting = (
+        "index.blocks.read_only" if "read-only" in reason or "read_only" in reason else "index.blocks.write"
+    )
+    return (
+        f"{index} is read-only ({setting}): lift the block with "
+        f'PUT {index}/_settings {{"{setting}": null}} once whoever set it agrees'
+    )
 
 
 def _phrase(status: int) -> str:
@@ -415,9 +447,10 @@ class Store:
         failed = [item for entry in body for item in entry.values() if item.get("error")]
         if failed:
             first = failed[0]["error"]
+            blocked = _read_only_advice(first)
             raise ElasticsearchUnavailable(
                 f"{action}: {len(failed)} of {len(body)} bulk items failed, "
-                f"first: {first.get('type')}: {first.get('reason')}"
+                + (blocked or f"first: {first.get('type')}: {first.get('reason')}")
             )
         return len(body)
 

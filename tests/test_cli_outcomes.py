@@ -648,3 +648,56 @@ def test_a_configured_duration_out_of_range_is_one_line(
     assert_one_line(
         _run_against(tmp_path, es_url, argv, LOGLOOP_INDEX_PREFIX=index_prefix), f"[{section}] {key}"
     )
+
+
+# --- read-only indices ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "block", ["index.blocks.write", "index.blocks.read_only_allow_delete"], ids=["write-block", "flood-stage"]
+)
+@pytest.mark.parametrize(
+    ("argv", "blocked"),
+    [
+        pytest.param(["analyze"], "groups", id="analyze-registry"),
+        pytest.param(["resolve", "abc"], "groups", id="resolve-registry"),
+        pytest.param(["group", "merge", "abc", "def"], "group-edits", id="merge-edits"),
+        pytest.param(["group", "merge", "abc", "def"], "events", id="merge-events"),
+    ],
+)
+def test_a_read_only_index_is_named_with_how_to_lift_the_block(
+    tmp_path: Path, es: Any, es_url: str, index_prefix: str, argv: list[str], blocked: str, block: str
+) -> None:
+    """A write refused because an index is read-only (a write block, or the flood-stage disk watermark's
+    read_only_allow_delete) names the index and how to lift the block, not the credentials."""
+    events = _event_index(es, index_prefix, {})
+    environ = {"LOGLOOP_INDEX_PREFIX": index_prefix}
+    es.index(index=events, document={**_second_event(), "@timestamp": _now()}, refresh=True)
+    assert _run_against(tmp_path, es_url, ["analyze"], **environ).returncode == 0
+    if argv[0] == "group":  # a merge undone, so that the edits index exists (with its mapping)
+        assert _run_against(tmp_path, es_url, argv, **environ).returncode == 0
+        assert _run_against(tmp_path, es_url, ["group", "unmerge", "abc"], **environ).returncode == 0
+    index = events if blocked == "events" else f"{index_prefix}-{blocked}"
+    es.indices.put_settings(index=index, settings={block: True})
+    try:
+        result = _run_against(tmp_path, es_url, argv, **environ)
+    finally:
+        es.indices.put_settings(index=index, settings={block: None})
+    line = assert_one_line(result, index, "read-only", block)
+    assert "api_key" not in line
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()
+
+
+def _second_event() -> dict[str, Any]:
+    return {
+        "log": {"level": "error"},
+        "message": "gone",
+        "error": {"grouping_key": "def", "type": "KeyError", "message": "gone", "stack_trace": "Traceback"},
+        "service": {"name": "svc"},
+        "event": {"dataset": "logloop.log", "id": "e2"},
+    }
