@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--warning-new", type=int, default=None, help="new groups for WARNING")
     check.add_argument("--critical-new", type=int, default=None, help="new groups for CRITICAL")
     check.add_argument("--no-alerts", action="store_true", help="do not send [alerts] notifications")
-    check.set_defaults(handler=handle_check)
+    check.set_defaults(handler=handle_check, report_error=report_check_error)
 
     prune = subparsers.add_parser(
         "prune",
@@ -231,6 +231,15 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     if alert_note:
         print(alert_note, file=sys.stderr)
     return state
+
+
+def report_check_error(message: str) -> int:
+    """A failure before `check` ran (its configuration, a missing extra) as a Nagios plugin reports
+    one: an UNKNOWN line on stdout and status 3 (the CLI's usual status 1 would read as WARNING)."""
+    from analyzers import check
+
+    print(check.unknown_line(message))
+    return check.UNKNOWN
 
 
 def handle_prune(args: argparse.Namespace, settings: Any) -> int:

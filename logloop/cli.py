@@ -256,18 +256,26 @@ def _run(argv: Sequence[str]) -> int:
         sys.stdout.flush()  # here, so that a closed or full standard output is reported like the rest
         return result
     except _root_errors() as exc:
-        print(f"logloop {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _report(args, str(exc))
     except ModuleNotFoundError as exc:
         extra = EXTRA_MODULES.get((exc.name or "").partition(".")[0])
         if extra is None:
             raise
-        print(
-            f"logloop {args.command}: error: this command needs the '{extra}' extra "
-            f"(no module {exc.name}): pip install 'logloop[{extra}]'",
-            file=sys.stderr,
+        return _report(
+            args,
+            f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",
         )
-        return 1
+
+
+def _report(args: argparse.Namespace, message: str) -> int:
+    """One line for an error the user must fix: `logloop CMD: error: ...` on stderr, status 1; or the
+    command's own `report_error(message) -> status` (a Nagios plugin reports UNKNOWN, status 3)."""
+    report_error = getattr(args, "report_error", None)
+    if report_error is not None:
+        status: int = report_error(message)
+        return status
+    print(f"logloop {args.command}: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -701,3 +701,27 @@ def _second_event() -> dict[str, Any]:
         "service": {"name": "svc"},
         "event": {"dataset": "logloop.log", "id": "e2"},
     }
+
+
+# --- the Nagios plugin ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[elasticsearch\n", id="toml-syntax"),
+        pytest.param("[elastcsearch]\nurl = 'x'\n", id="unknown-section"),
+        pytest.param("[elasticsearch]\nurl = 'http://127.0.0.1:99999'\n", id="bad-port"),
+        pytest.param("[logloop]\nindex_prefix = 'UP'\n", id="bad-prefix"),
+        pytest.param("[check]\nwarning_rat = 1\n", id="check-typo"),
+    ],
+)
+def test_check_reports_a_configuration_error_as_unknown(tmp_path: Path, text: str) -> None:
+    """`logloop check` with a configuration it cannot use prints a Nagios UNKNOWN line and exits 3,
+    whether the problem is found while loading the file or by check itself (status 1 reads as WARNING)."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(text)
+    result = run(tmp_path, "--config", str(path), "check")
+    assert result.returncode == 3, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout.startswith("LOGLOOP UNKNOWN - ") and result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr
