@@ -725,3 +725,40 @@ def test_check_reports_a_configuration_error_as_unknown(tmp_path: Path, text: st
     assert result.returncode == 3, (result.returncode, result.stdout, result.stderr)
     assert result.stdout.startswith("LOGLOOP UNKNOWN - ") and result.stdout.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+# --- the embedded node and the demo -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "-1", "http"])
+@pytest.mark.parametrize(
+    "argv",
+    [["es", "start"], ["es", "status"], ["es", "stop"], ["demo"]],
+    ids=["es-start", "es-status", "es-stop", "demo"],
+)
+def test_a_port_that_is_not_a_tcp_port_is_a_usage_error(tmp_path: Path, argv: list[str], port: str) -> None:
+    """`--port` outside 1-65535 is a usage error naming the value, before any node is started (a port
+    of 99999 started Elasticsearch, waited for it to fail, and left its data directory behind)."""
+    # A URL whose port no node can take: were the check to regress, demo could not start one.
+    result = run(tmp_path, *argv, f"--port={port}", env={"LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"'{port}' is not a TCP port" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("kind", ["missing-parent-in-proc", "a-file", "read-only"])
+def test_demo_refuses_an_unusable_output_directory_before_simulating(tmp_path: Path, kind: str) -> None:
+    """`logloop demo --out DIR` checks DIR before its minute-long simulation: an unusable one is one
+    line naming it, and nothing is simulated or indexed (the simulation ran first, then failed)."""
+    if kind == "missing-parent-in-proc":
+        out = Path("/proc/logloop-none/out")
+    elif kind == "a-file":
+        out = tmp_path / "file"
+        out.write_text("x")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only directory")
+        out = tmp_path / "ro"
+        out.mkdir(mode=0o500)
+    result = run(tmp_path, "demo", "--out", str(out), env={"LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"})
+    assert_one_line(result, "--out", str(out), "writable directory")
+    assert "simulating" not in result.stdout
