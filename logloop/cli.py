@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import io
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from logloop import config
 from logloop.errors import LogloopError
@@ -222,26 +223,81 @@ def _os_error_text(exc: OSError) -> str:
         return f"cannot use {exc.filename}: {reason}: choose another path or fix its permissions"
     if exc.errno in _WRITE_ERRNOS:
         return f"cannot write the output: {reason}: free some space or write it elsewhere"
+    if exc.errno == errno.EBADF and exc.strerror:
+        return exc.strerror
     return f"{reason} ({type(exc).__name__})"
+
+
+class _Closed(io.RawIOBase):
+    """A standard stream whose descriptor was closed when logloop started (`<&-`, `>&-`): using it is
+    an OSError naming it, which `main` reports on one line, instead of an AttributeError on None."""
+
+    def __init__(self, name: str, *, reading: bool) -> None:
+        super().__init__()
+        self._name, self._reading = name, reading
+        self._reported = False
+
+    def readable(self) -> bool:
+        return self._reading
+
+    def writable(self) -> bool:
+        return not self._reading
+
+    def readinto(self, buffer: Any) -> int:
+        raise OSError(errno.EBADF, f"{self._name} is closed: pipe the input in or give a file instead of -")
+
+    def write(self, data: Any) -> int:
+        if self._reported:  # said once; the interpreter's flush at exit must not say it again
+            return len(data)
+        self._reported = True
+        raise OSError(errno.EBADF, f"{self._name} is closed: run it with its output redirected")
+
+
+def _guard_standard_streams() -> None:
+    """Give each standard stream closed at start a stand-in, and its descriptor /dev/null, so that a
+    file or socket opened later never gets descriptor 0, 1 or 2 (and never receives stray prints)."""
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        if name == "stderr":  # nowhere to report anything: messages are dropped, as they were
+            sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
+            continue
+        stream = io.TextIOWrapper(
+            io.BufferedReader(_Closed("standard input", reading=True))
+            if name == "stdin"
+            else io.BufferedWriter(_Closed("standard output", reading=False)),
+            encoding="utf-8",
+        )
+        setattr(sys, name, stream)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    command = command_of(argv) or "logloop"
+    command = f"logloop {command_of(argv)}" if command_of(argv) else "logloop"
+    _guard_standard_streams()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _run(argv)
+        try:
+            return _run(argv)
+        except SystemExit:  # argparse's --help, --version or usage error: its output must arrive too
+            sys.stdout.flush()
+            raise
     except KeyboardInterrupt:
-        print(f"logloop {command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Terminated:
-        print(f"logloop {command}: terminated", file=sys.stderr)
+        print(f"{command}: terminated", file=sys.stderr)
         return EXIT_TERMINATED
     except BrokenPipeError:
         _quiet_stdout()  # the reader of standard output left (`| head`): nothing to say, nobody to tell
         return EXIT_BROKEN_PIPE
     except OSError as exc:  # an output or input the command could not use (a full disk, a directory)
-        print(f"logloop {command}: error: {_os_error_text(exc)}", file=sys.stderr)
+        print(f"{command}: error: {_os_error_text(exc)}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -762,3 +762,37 @@ def test_demo_refuses_an_unusable_output_directory_before_simulating(tmp_path: P
     result = run(tmp_path, "demo", "--out", str(out), env={"LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"})
     assert_one_line(result, "--out", str(out), "writable directory")
     assert "simulating" not in result.stdout
+
+
+# --- standard streams closed at start ---------------------------------------------------------------
+
+
+def _run_with_closed(tmp_path: Path, fd: int, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run logloop started with descriptor `fd` (0 or 1) closed, as a shell's `<&-` or `>&-` does."""
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", *argv],
+        env=_environ(tmp_path, {"LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"}),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        preexec_fn=lambda: os.close(fd),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fd", "argv", "words"),
+    [
+        pytest.param(0, ["cluster", "-"], "standard input is closed", id="cluster-stdin"),
+        pytest.param(0, ["redact", "-"], "standard input is closed", id="redact-stdin"),
+        pytest.param(1, ["analyze", "--rules"], "standard output is closed", id="analyze-stdout"),
+        pytest.param(1, ["--version"], "standard output is closed", id="version-stdout"),
+        pytest.param(1, ["cluster", "{events}"], "standard output is closed", id="cluster-stdout"),
+    ],
+)
+def test_a_closed_standard_stream_is_named(tmp_path: Path, fd: int, argv: list[str], words: str) -> None:
+    """A command started with standard input or output closed says which one on one line and exits
+    1 (it was an AttributeError traceback on None, or output silently written nowhere)."""
+    events = _big_jsonl(tmp_path, lines=3)
+    result = _run_with_closed(tmp_path, fd, *(a.format(events=events) for a in argv))
+    assert_one_line(result, words)
