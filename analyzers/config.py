@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analyzers.exceptions import ConfigurationError
-from shipper.arguments import unknown_keys_message
+from shipper.schema import unknown_keys_message
 
 # Bounds that keep every window (and its baseline windows before it) inside the dates Python and
 # Elasticsearch can hold: a window of at most a century, ending no earlier than 1970.

@@ -18,7 +18,7 @@ from typing import Any
 from analyzers import config
 from analyzers.exceptions import ConfigurationError
 from analyzers.store import connect
-from shipper.arguments import unknown_keys_message
+from shipper.schema import unknown_keys_message
 
 DIGEST_KEYS = ("title", "timezone")  # timezone: read by analyzers.digest_options
 # Equal to analyzers.render.FORMATS (a test checks): importing render here would load pandas and

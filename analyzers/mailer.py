@@ -48,8 +48,8 @@ from typing import TYPE_CHECKING, Any, Final
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
-from shipper.arguments import unknown_keys_message
 from shipper.connection import is_loopback_host
+from shipper.schema import unknown_keys_message
 
 if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
     from analyzers.digest_model import Report

@@ -28,8 +28,8 @@ from typing import Any
 from kibana import importer, objects, setup
 from kibana.exceptions import KibanaConfigError
 from shipper import schema
-from shipper.arguments import unknown_keys_message
 from shipper.connection import Deployment, make_client
+from shipper.schema import unknown_keys_message
 
 _ENV = {
     "LOGLOOP_KIBANA_URL": "url",

@@ -30,9 +30,9 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from logloop.errors import ConfigError
-from shipper.arguments import index_prefix_problem, unknown_keys_message
+from shipper.arguments import index_prefix_problem
 from shipper.connection import ElasticsearchSettings
-from shipper.schema import DEFAULT_INDEX_PREFIX
+from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message
 
 SECTIONS: Final = (
     "logloop",

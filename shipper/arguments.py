@@ -11,11 +11,10 @@ The one rule: every argument of `ShipperHandler.__init__` has a kind in `KINDS` 
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from shipper.exceptions import ConfigurationError
@@ -180,12 +179,3 @@ def index_prefix_problem(prefix: str) -> str | None:
     if len(prefix.encode("utf-8", "surrogatepass")) > 200:
         return "is too long for an Elasticsearch index name (200 bytes at most)"
     return None
-
-
-def unknown_keys_message(section: str, unknown: Collection[str], known: Collection[str]) -> str:
-    """`unknown key(s) in [check]: warning_rat (did you mean warning_rate?); known: ...` (pure)."""
-    named = []
-    for key in sorted(unknown):
-        nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
-        named.append(f"{key} (did you mean {nearest[0]}?)" if nearest else key)
-    return f"unknown key(s) in [{section}]: {', '.join(named)}; known: {', '.join(sorted(known))}"
