@@ -315,8 +315,12 @@ def _run(argv: Sequence[str]) -> int:
         return _report(args, str(exc))
     except ModuleNotFoundError as exc:
         extra = EXTRA_MODULES.get((exc.name or "").partition(".")[0])
-        if extra is None:
-            raise
+        if extra is None:  # a core dependency (elasticsearch...) or a file of logloop itself is missing
+            return _report(
+                args,
+                f"logloop's installation is incomplete (no module {exc.name}): "
+                "reinstall it, e.g. pip install --force-reinstall logloop",
+            )
         return _report(
             args,
             f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",

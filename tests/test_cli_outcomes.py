@@ -796,3 +796,65 @@ def test_a_closed_standard_stream_is_named(tmp_path: Path, fd: int, argv: list[s
     events = _big_jsonl(tmp_path, lines=3)
     result = _run_with_closed(tmp_path, fd, *(a.format(events=events) for a in argv))
     assert_one_line(result, words)
+
+
+# --- missing packages -------------------------------------------------------------------------------
+
+_BLOCKER = """
+import sys
+BLOCK = {blocked!r}
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCK:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.mark.parametrize(
+    ("blocked", "words"),
+    [
+        pytest.param(
+            {"elasticsearch", "elastic_transport"}, ("incomplete", "elasticsearch", "reinstall"), id="core"
+        ),
+        pytest.param(
+            {"pandas", "matplotlib", "jinja2", "tqdm", "apscheduler"}, ("'analyzers' extra",), id="extra"
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["analyze"], id="analyze"),
+        pytest.param(["digest", "-o", "{tmp}/d.html"], id="digest"),
+        pytest.param(["setup"], id="setup"),
+        pytest.param(["group", "show", "abc"], id="group-show"),
+        pytest.param(["check"], id="check"),
+    ],
+)
+def test_a_missing_package_names_what_to_install(
+    tmp_path: Path, es_url: str, index_prefix: str, argv: list[str], blocked: set[str], words: tuple[str, ...]
+) -> None:
+    """A command whose package is not installed names it and what to install on one line: an extra
+    by its name, a core dependency (an incomplete installation) by 'reinstall' (that was a traceback)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_BLOCKER.format(blocked=blocked))
+    if argv == ["setup"] and "pandas" in blocked:
+        pytest.skip("setup needs no extra")
+    environ = _environ(tmp_path, {"LOGLOOP_ELASTICSEARCH_URL": es_url, "LOGLOOP_INDEX_PREFIX": index_prefix})
+    environ["PYTHONPATH"] = f"{site}{os.pathsep}{REPO}"
+    result = subprocess.run(
+        [sys.executable, "-m", "logloop.cli", *(a.format(tmp=tmp_path) for a in argv)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    if argv == ["check"]:  # a Nagios plugin: UNKNOWN on stdout, status 3; it needs no extra
+        assert result.returncode == (3 if "elasticsearch" in blocked else 0), result.stdout
+        assert "Traceback" not in result.stderr, result.stderr
+        return
+    assert_one_line(result, *words)
