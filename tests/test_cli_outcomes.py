@@ -175,7 +175,7 @@ def test_an_unreadable_config_file_is_one_line(
         path.mkdir()
     else:
         path.write_bytes(content)
-    assert_one_line(run(tmp_path, "--config", str(path), "check"), str(path), *words)
+    assert_one_line(run(tmp_path, "--config", str(path), "prune", "--dry-run"), str(path), *words)
 
 
 _SENDS = "send"  # the key is read by `digest --send` (before it asks Elasticsearch anything)
@@ -244,7 +244,7 @@ def test_a_connection_setting_of_the_wrong_kind_is_named(
     the key, instead of a traceback or a misleading connection error later."""
     path = tmp_path / "logloop.toml"
     path.write_text(text)
-    assert_one_line(run(tmp_path, "--config", str(path), "check"), *words)
+    assert_one_line(run(tmp_path, "--config", str(path), "prune", "--dry-run"), *words)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,7 @@ def test_a_bad_environment_variable_is_named(
 ) -> None:
     """A LOGLOOP_* variable with a bad value is refused on one line that names the variable (the user
     set no file, so naming a [section] key alone would send them looking in the wrong place)."""
-    assert_one_line(run(tmp_path, "check", env={variable: value}), *words)
+    assert_one_line(run(tmp_path, "prune", "--dry-run", env={variable: value}), *words)
 
 
 # --- Elasticsearch trouble --------------------------------------------------------------------------
