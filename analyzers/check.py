@@ -19,6 +19,7 @@ from typing import Any, Final
 from analyzers import group_pages, queries
 from analyzers.analyze import title_of
 from analyzers.config import CheckConfig
+from analyzers.escaping import text_line
 from analyzers.store import Store
 from shipper.schema import get_field
 
@@ -80,7 +81,7 @@ def status_line(errors: int, new_groups: Sequence[NewGroup], *, state: int, conf
     rate = errors_per_minute(errors, config.window)
     text = f"LOGLOOP {STATE_NAMES[state]} - {errors} errors in {_span(config.window)} ({rate:.2f}/min)"
     if new_groups:
-        shown = "; ".join(group.title.replace("|", "/")[:80] for group in new_groups[:_SHOWN])
+        shown = "; ".join(text_line(group.title).replace("|", "/")[:80] for group in new_groups[:_SHOWN])
         more = f" (+{len(new_groups) - _SHOWN} more)" if len(new_groups) > _SHOWN else ""
         text += f", {len(new_groups)} new group{'s' if len(new_groups) != 1 else ''}: {shown}{more}"
     else:
@@ -94,7 +95,7 @@ def status_line(errors: int, new_groups: Sequence[NewGroup], *, state: int, conf
 
 
 def unknown_line(reason: str) -> str:
-    return f"LOGLOOP UNKNOWN - {' '.join(reason.split()).replace('|', '/')}"
+    return f"LOGLOOP UNKNOWN - {text_line(reason).replace('|', '/')}"
 
 
 def _values(sample: Mapping[str, Any], name: str) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analyzers import config
+from analyzers.escaping import text_line
 from analyzers.exceptions import AnalyzerError
 from analyzers.store import connect
 
@@ -75,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--warning-new", type=int, default=None, help="new groups for WARNING")
     check.add_argument("--critical-new", type=int, default=None, help="new groups for CRITICAL")
     check.add_argument("--no-alerts", action="store_true", help="do not send [alerts] notifications")
-    check.set_defaults(handler=handle_check)
+    check.set_defaults(handler=handle_check, report_error=report_check_error)
 
     prune = subparsers.add_parser(
         "prune",
@@ -116,7 +117,8 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     )
     print(f"analyzed {len(result.groups)} groups up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
     for group in result.groups[:10]:
-        print(f"  {group.priority:8.2f}  {group.status:<10}  {group.group_id[:12]}  {group.title[:70]}")
+        title = text_line(group.title)[:70]  # log content: no escape sequence reaches the terminal
+        print(f"  {group.priority:8.2f}  {group.status:<10}  {group.group_id[:12]}  {title}")
     return 0
 
 
@@ -129,7 +131,7 @@ def _mark(
     with closing(connect(settings)) as store:
         group = registry.mark(store, args.group, status=status, now=moment, in_version=in_version)
     suffix = f" in version {in_version}" if in_version else ""
-    print(f"{group.group_id}: {status}{suffix} ({group.title})")
+    print(f"{group.group_id}: {status}{suffix} ({text_line(group.title)})")
     return 0
 
 
@@ -229,6 +231,15 @@ def handle_check(args: argparse.Namespace, settings: Any) -> int:
     if alert_note:
         print(alert_note, file=sys.stderr)
     return state
+
+
+def report_check_error(message: str) -> int:
+    """A failure before `check` ran (its configuration, a missing extra) as a Nagios plugin reports
+    one: an UNKNOWN line on stdout and status 3 (the CLI's usual status 1 would read as WARNING)."""
+    from analyzers import check
+
+    print(check.unknown_line(message))
+    return check.UNKNOWN
 
 
 def handle_prune(args: argparse.Namespace, settings: Any) -> int:

@@ -31,11 +31,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analyzers.exceptions import ConfigurationError
+from shipper.schema import unknown_keys_message
 
+# Bounds that keep every window (and its baseline windows before it) inside the dates Python and
+# Elasticsearch can hold: a window of at most a century, ending no earlier than 1970.
+LONGEST: Final = timedelta(days=36500)
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -47,7 +52,12 @@ def parse_duration(text: str | timedelta, *, name: str = "duration") -> timedelt
     match = _DURATION.match(str(text))
     if not match or float(match.group(1)) <= 0:
         raise ConfigurationError(f"{name} = {text!r} is not a duration: write e.g. 30s, 15m, 1h, 7d or 2w")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > LONGEST.total_seconds():  # a window that long has no dates to end on: an overflow later
+        raise ConfigurationError(
+            f"{name} = {text!r} is longer than {LONGEST.days}d: write a shorter duration"
+        )
+    return timedelta(seconds=seconds)
 
 
 def parse_time(text: str | None, *, now: datetime) -> datetime:
@@ -60,7 +70,15 @@ def parse_time(text: str | None, *, now: datetime) -> datetime:
         raise ConfigurationError(
             f"time {text!r} is not ISO 8601: write e.g. 2026-11-23T08:00:00Z or 2026-11-23"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves it past year 1 or 9999
+        moment = EARLIEST - timedelta(days=1)
+    if moment < EARLIEST:
+        raise ConfigurationError(
+            f"time {text!r} is before {EARLIEST:%Y-%m-%d}: no event is that old; give a later time"
+        )
+    return moment
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,9 +181,7 @@ def parse(cls: type[_Config], section: str, table: Mapping[str, Any]) -> _Config
     known = {f.name for f in fields(cls)}
     unknown = set(table) - known
     if unknown:
-        raise ConfigurationError(
-            f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-        )
+        raise ConfigurationError(unknown_keys_message(section, unknown, known))
     defaults = cls()
     values = {key: _coerce(section, key, getattr(defaults, key), value) for key, value in table.items()}
     return cls(**values)

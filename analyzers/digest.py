@@ -7,18 +7,21 @@ are passed in. `run_digest` adds the output: a file or stdout in one format, and
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from analyzers import charts, digest_data, digest_insights
+from analyzers import charts, digest_data, digest_insights, files
 from analyzers.digest_data import DigestData
 from analyzers.digest_model import Report, build_report, group_rows, keys_to_detail
 from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
 from analyzers.digest_window import Window
-from analyzers.mailer import SendOutcome, SmtpSettings, send_digest
+from analyzers.exceptions import OutputError
+from analyzers.mailer import BAD_STATES, SendOutcome, SmtpSettings, send_digest
 from analyzers.render import data_uris, render
 from analyzers.store import Store
 
@@ -98,13 +101,42 @@ def write_output(digest: Digest, fmt: str, output: Path | None, stdout: TextIO =
     if output is None:
         stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        files.write_text(output, text, what="digest")
 
 
 @dataclass(frozen=True, kw_only=True)
 class DigestRun:
     digest: Digest
     outcomes: list[SendOutcome]
+    kept: Path | None = None  # where an unsent digest was saved (sending failed and no -o was given)
+
+
+def unsent_directory() -> Path:
+    """Where a digest that could not be mailed is kept: `$XDG_STATE_HOME/logloop/unsent`, else
+    `~/.local/state/logloop/unsent`, else (no home) `<temporary directory>/logloop-<uid>/unsent`."""
+    state = os.environ.get("XDG_STATE_HOME")
+    if state:
+        return Path(state) / "logloop" / "unsent"
+    try:
+        return Path.home() / ".local" / "state" / "logloop" / "unsent"
+    except RuntimeError:  # no HOME and no passwd entry
+        return Path(tempfile.gettempdir()) / f"logloop-{os.getuid()}" / "unsent"
+
+
+def keep_unsent(digest: Digest, prefix: str) -> Path:
+    """Save the HTML digest under `unsent_directory()`, one file per window end; its path."""
+    directory = unsent_directory()
+    end = digest.report.window.end.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+    path = directory / f"{prefix}-digest-{end}.html"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise OutputError(
+            f"the digest was not sent and cannot be kept in {directory} ({exc.strerror}): "
+            "run it again with -o FILE"
+        ) from None
+    files.write_text(path, digest.render("html"), what="unsent digest")
+    return path
 
 
 def default_title(prefix: str, window: timedelta) -> str:
@@ -136,6 +168,9 @@ def run_digest(
     if output is not None or stdout is not None:
         write_output(digest, fmt, output, stdout or sys.stdout)
     outcomes: list[SendOutcome] = []
+    kept = None
     if smtp is not None:
         outcomes = send_digest(store, digest.report, digest.images, smtp, now=now)
-    return DigestRun(digest=digest, outcomes=outcomes)
+        if output is None and any(outcome.state in BAD_STATES for outcome in outcomes):
+            kept = keep_unsent(digest, store.prefix)  # never lost: the user can send it by hand
+    return DigestRun(digest=digest, outcomes=outcomes, kept=kept)

@@ -18,6 +18,7 @@ from typing import Any
 from analyzers import config
 from analyzers.exceptions import ConfigurationError
 from analyzers.store import connect
+from shipper.schema import unknown_keys_message
 
 DIGEST_KEYS = ("title", "timezone")  # timezone: read by analyzers.digest_options
 # Equal to analyzers.render.FORMATS (a test checks): importing render here would load pandas and
@@ -38,9 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _title(section: Any) -> str | None:
     unknown = sorted(set(section) - set(DIGEST_KEYS))
     if unknown:
-        raise ConfigurationError(
-            f"unknown key(s) in [digest]: {', '.join(unknown)}; known: {', '.join(DIGEST_KEYS)}"
-        )
+        raise ConfigurationError(unknown_keys_message("digest", unknown, DIGEST_KEYS))
     title = section.get("title")
     return str(title) if title else None
 
@@ -53,6 +52,7 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
     window = config.parse_duration(args.window, name="--window")
     until = config.parse_time(args.until, now=now)
     options = digest_options.from_settings(settings)
+    title = _title(settings.section("digest"))  # every setting is checked before anything is asked or sent
     smtp = None
     if args.send:
         smtp = mailer.smtp_settings(settings.section("smtp"))
@@ -67,7 +67,7 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
             fmt=args.format,
             output=args.output,
             smtp=smtp,
-            title=_title(settings.section("digest")),
+            title=title,
             stdout=None if (args.output or args.send) else sys.stdout,
             options=options,
         )
@@ -76,9 +76,10 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
     if args.output:
         print(f"digest written to {args.output}", file=sys.stderr)
     for outcome in run.outcomes:
-        print(
-            f"{outcome.recipient}: {outcome.state}{' - ' + outcome.detail if outcome.detail else ''}",
-            file=sys.stderr,
-        )
-    mailer.raise_for_failures(run.outcomes)
+        if outcome.state not in mailer.BAD_STATES:  # those are the error line's
+            print(
+                f"{outcome.recipient}: {outcome.state}{' - ' + outcome.detail if outcome.detail else ''}",
+                file=sys.stderr,
+            )
+    mailer.raise_for_failures(run.outcomes, kept=run.kept)
     return 0

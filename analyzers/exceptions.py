@@ -4,13 +4,16 @@
     ├── ConfigurationError           an [analyze]/[schedule]/[check]/[alerts]/[digest]/[smtp] setting
     │                                that cannot work (also a ValueError)
     ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
-    │   └── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
-    │                                (analyzers.group_pages asks for a smaller page instead)
+    │   ├── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
+    │   │                            (analyzers.group_pages asks for a smaller page instead)
+    │   └── MappingConflict          an event index maps a field the analyzers query with another type
+    │                                than logloop's index template (created without the template)
     ├── RegistryError                the group registry index holds something analyze cannot read
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
     ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server,
     │                                or a ticket to its webhook
-    └── AlertError                   an alert webhook could not be delivered
+    ├── AlertError                   an alert webhook could not be delivered
+    └── OutputError                  an output file (a digest, a ticket) could not be written
 
 `elasticsearch` errors are translated into these in `analyzers.store` only; SMTP errors in the mailer.
 Each message is one line naming the problem and what to do next.
@@ -33,6 +36,10 @@ class TooManyBuckets(ElasticsearchUnavailable):
     """The node refused an aggregation whose answer would exceed `search.max_buckets`."""
 
 
+class MappingConflict(ElasticsearchUnavailable):
+    """A search was refused because an event index maps a field with another type than the template."""
+
+
 class RegistryError(AnalyzerError):
     """The group registry index holds documents or a mapping analyze cannot use."""
 
@@ -47,3 +54,7 @@ class DeliveryError(AnalyzerError):
 
 class AlertError(AnalyzerError):
     """An alert (webhook or email) could not be delivered."""
+
+
+class OutputError(AnalyzerError):
+    """An output file could not be written (nothing partial is left at its path)."""

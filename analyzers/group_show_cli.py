@@ -84,14 +84,14 @@ def handle_show(args: argparse.Namespace, settings: Any) -> int:
 
 
 def handle_ticket(args: argparse.Namespace, settings: Any) -> int:
-    from analyzers import ticket
+    from analyzers import files, ticket
 
     report, options = _report(args, settings)
     if args.post and not options.rootcause.webhook_url:
         raise ConfigurationError('--post needs [rootcause] webhook_url = "https://..." in the config file')
     body = ticket.markdown(report)
     if args.output is not None:
-        args.output.write_text(body, encoding="utf-8")
+        files.write_text(args.output, body, what="ticket")
         print(f"ticket written to {args.output}", file=sys.stderr)
     elif not args.post:
         sys.stdout.write(body)

@@ -42,12 +42,14 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
 from shipper.connection import is_loopback_host
+from shipper.schema import unknown_keys_message
 
 if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
     from analyzers.digest_model import Report
@@ -120,9 +122,7 @@ def smtp_settings(table: Mapping[str, Any]) -> SmtpSettings:
     known = {f.name for f in fields(SmtpSettings)}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigurationError(
-            f"unknown key(s) in [smtp]: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
+        raise ConfigurationError(unknown_keys_message("smtp", unknown, known))
     values = dict(table)
     security = str(values.get("security", "starttls")).lower()
     if security not in SECURITY_MODES:
@@ -345,6 +345,9 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
         connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         if settings.security == "starttls":
             connection.starttls(context=context)
+    # EHLO here, where a failure means nothing was sent: left to send_message, a server that hangs up
+    # on EHLO looked like a connection lost with the message in flight (in doubt, never retried).
+    connection.ehlo_or_helo_if_needed()
     if settings.username:
         connection.login(settings.username, settings.password or "")
     return connection
@@ -490,8 +493,12 @@ def _send_one(
     return SendOutcome(recipient=recipient, state=attempt.state, marker_id=claim.marker_id, detail=detail)
 
 
-def raise_for_failures(outcomes: Sequence[SendOutcome]) -> None:
-    """DeliveryError naming every recipient that failed or is in doubt."""
-    bad = [o for o in outcomes if o.state in ("failed", "in-doubt")]
+BAD_STATES: Final = ("failed", "in-doubt")
+
+
+def raise_for_failures(outcomes: Sequence[SendOutcome], *, kept: Path | None = None) -> None:
+    """DeliveryError naming every recipient that failed or is in doubt (and where the digest is kept)."""
+    bad = [o for o in outcomes if o.state in BAD_STATES]
     if bad:
-        raise DeliveryError("; ".join(f"{o.recipient}: {o.state} ({o.detail})" for o in bad))
+        where = f"; the digest is kept at {kept}" if kept is not None else ""
+        raise DeliveryError("; ".join(f"{o.recipient}: {o.state} ({o.detail})" for o in bad) + where)

@@ -13,12 +13,13 @@ satisfies it (mypy checks that below), and so does any stand-in with these metho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, TooManyBuckets
+from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, MappingConflict, TooManyBuckets
 from shipper import schema
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ class Client(Protocol):
     def ilm(self) -> _Ilm: ...
     @property
     def cat(self) -> _Cat: ...
+    def field_caps(
+        self, *, index: str, fields: Sequence[str], ignore_unavailable: bool, allow_no_indices: bool
+    ) -> object: ...
     def options(self, *, ignore_status: int | Collection[int]) -> Client: ...
     def search(
         self,
@@ -147,9 +151,143 @@ def _mapping(response: object) -> dict[str, Any]:
     return dict(body) if isinstance(body, Mapping) else {}
 
 
+def _node(exc: Exception) -> str:
+    """`http://127.0.0.1:9200` for the node an API error came from, else "the configured node"."""
+    node = getattr(getattr(exc, "meta", None), "node", None)
+    if node is None or not getattr(node, "host", None):
+        return "the configured node"
+    return f"{node.scheme}://{node.host}:{node.port}{node.path_prefix or ''}"
+
+
+# What a connection failure's text means and what the user does about it (first match wins), and
+# whether the library's own reason adds anything (an OpenSSL code or a socket repr does not).
+_CONNECTION_ADVICE: Final = (
+    (
+        ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure", "http request"),
+        "the node speaks plain http, not https: write http:// in [elasticsearch] url",
+        False,
+    ),
+    (
+        ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
+        "its TLS certificate is not trusted: set [elasticsearch] ca_certs to the CA that signed it",
+        False,
+    ),
+    (
+        ("Failed to resolve", "Name or service not known", "nodename nor servname"),
+        "the host name does not resolve: check the host in [elasticsearch] url",
+        True,
+    ),
+    (
+        ("Connection refused",),
+        "nothing listens at that host and port: is the node running? "
+        "(`logloop es start` for the embedded one)",
+        True,
+    ),
+    (
+        ("Connection aborted", "reset by peer", "RemoteDisconnected", "closed connection", "EOF occurred"),
+        "the port closed the connection without an answer: check the scheme and port in [elasticsearch] url "
+        "(a node with TLS needs https://)",
+        False,
+    ),
+)
+
+
+def _unreachable(
+    exc: Exception, action: str, *, timed_out: bool, timeout: float | None
+) -> ElasticsearchUnavailable:
+    text = " ".join(str(part) for part in (getattr(exc, "message", ""), exc, *getattr(exc, "errors", ())))
+    if timed_out or "timed out" in text.lower():
+        return ElasticsearchUnavailable(
+            f"Elasticsearch did not answer within {_timeout_text(timeout)} to {action}: the node is "
+            "overloaded, or the URL reaches something that is not Elasticsearch; raise "
+            "[elasticsearch] request_timeout if the node is only slow"
+        )
+    advice = "is the node running? (`logloop es start` for the embedded one)"
+    show_reason = True
+    for needles, text_of_advice, reason_helps in _CONNECTION_ADVICE:
+        if any(needle.lower() in text.lower() for needle in needles):
+            advice, show_reason = text_of_advice, reason_helps
+            break
+    if not show_reason:
+        return ElasticsearchUnavailable(f"cannot reach Elasticsearch to {action}: {advice}")
+    reason = _describe(exc).rsplit(": ", 1)[-1]
+    return ElasticsearchUnavailable(f"cannot reach Elasticsearch to {action} ({reason}): {advice}")
+
+
+def _timeout_text(seconds: float | None) -> str:
+    return f"{seconds:g}s" if seconds is not None else "[elasticsearch] request_timeout"
+
+
+def _refused(exc: Exception, action: str) -> ElasticsearchUnavailable:
+    import elasticsearch
+
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+    body = getattr(exc, "body", None)
+    if isinstance(exc, elasticsearch.UnsupportedProductError):
+        return ElasticsearchUnavailable(
+            f"{_node(exc)} is not Elasticsearch (it answered HTTP {status} without Elasticsearch's product "
+            f"header, asked to {action}): check the host and port in [elasticsearch] url"
+        )
+    if isinstance(status, int) and (status >= 500 or status == 429) and not isinstance(body, Mapping):
+        phrase = _phrase(status)
+        return ElasticsearchUnavailable(
+            f"Elasticsearch at {_node(exc)} answered HTTP {status} {phrase} to {action}: the node (or a "
+            "proxy in front of it) is starting, overloaded or down; try again in a minute"
+        )
+    if "too_many_buckets_exception" in _error_types(body):
+        return TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}")
+    blocked = _read_only_advice(body.get("error") if isinstance(body, Mapping) else None)
+    if blocked:
+        return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {blocked}")
+    if status in (401, 403):
+        return ElasticsearchUnavailable(
+            f"Elasticsearch refused to {action}: HTTP {status} {_phrase(status)}: check [elasticsearch] "
+            "api_key or username/password, and that the user may read and write the logloop indices"
+        )
+    return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {_describe(exc)}")
+
+
+_BLOCKED_INDEX: Final = re.compile(r"index \[([^\]]+)\]")
+
+
+def _read_only_advice(error: object) -> str | None:
+    """What to do about a write refused by an index block, or None for any other error."""
+    if "cluster_block_exception" not in _error_types(error):
+        return None
+    reason = str(error.get("reason") or "") if isinstance(error, Mapping) else ""
+    if isinstance(error, Mapping) and not _BLOCKED_INDEX.search(reason):
+        causes = error.get("root_cause") or []
+        reason = str(causes[0].get("reason") or "") if causes and isinstance(causes[0], Mapping) else reason
+    found = _BLOCKED_INDEX.search(reason)
+    index = found.group(1) if found else "an index"
+    if "flood-stage" in reason or "read_only_allow_delete" in reason:
+        return (
+            f"{index} is read-only because the node's disk passed the flood-stage watermark "
+            "(index.blocks.read_only_allow_delete): free disk space; Elasticsearch lifts the block itself "
+            "once usage falls below the high watermark"
+        )
+    setting = (
+        "index.blocks.read_only" if "read-only" in reason or "read_only" in reason else "index.blocks.write"
+    )
+    return (
+        f"{index} is read-only ({setting}): lift the block with "
+        f'PUT {index}/_settings {{"{setting}": null}} once whoever set it agrees'
+    )
+
+
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
 @contextmanager
-def translated(action: str) -> Iterator[None]:
-    """Turn any elasticsearch error raised inside into ElasticsearchUnavailable naming `action`."""
+def translated(action: str, *, timeout: float | None = None) -> Iterator[None]:
+    """Turn any elasticsearch error raised inside into ElasticsearchUnavailable naming `action` (and
+    `timeout`, the client's request timeout in seconds, when a request timed out)."""
     import elasticsearch  # here, not at the top: `import analyzers.store` stays cheap for the CLI
 
     try:
@@ -157,15 +295,38 @@ def translated(action: str) -> Iterator[None]:
     except AnalyzerError:
         raise
     except (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout) as exc:
-        reason = _describe(exc).rsplit(": ", 1)[-1]  # "[Errno 111] Connection refused", not the repr chain
-        raise ElasticsearchUnavailable(
-            f"cannot reach Elasticsearch to {action} ({reason}): is the node running? "
-            "(`logloop es start` for the embedded one)"
-        ) from exc
+        timed_out = isinstance(exc, elasticsearch.ConnectionTimeout)
+        raise _unreachable(exc, action, timed_out=timed_out, timeout=timeout) from exc
     except (elasticsearch.ApiError, elasticsearch.TransportError) as exc:
-        if "too_many_buckets_exception" in _error_types(getattr(exc, "body", None)):
-            raise TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}") from exc
-        raise ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {_describe(exc)}") from exc
+        raise _refused(exc, action) from exc
+
+
+# Mapping types that answer the analyzers' queries alike: a field mapped in the same family as
+# `shipper.schema.FIELDS` says is no conflict (a constant_keyword service.name aggregates like keyword).
+_FAMILY: Final = {
+    "keyword": "keyword",
+    "constant_keyword": "keyword",
+    "wildcard": "keyword",
+    "long": "number",
+    "integer": "number",
+    "short": "number",
+    "byte": "number",
+    "unsigned_long": "number",
+    "date": "date",
+    "date_nanos": "date",
+}
+
+
+def _conflict_text(conflicts: Sequence[tuple[str, str, str, tuple[str, ...]]]) -> str:
+    """`index x maps error.grouping_key as text (logloop needs keyword) and 3 more fields`."""
+    name, found, want, indices = conflicts[0]
+    where = (
+        f"index {indices[0]}"
+        if len(indices) == 1
+        else f"{len(indices)} indices ({', '.join(indices[:2])}, ...)"
+    )
+    more = f" and {len(conflicts) - 1} more field(s)" if len(conflicts) > 1 else ""
+    return f"{where} maps {name} as {found} (logloop needs {want}){more}"
 
 
 # --- the store -------------------------------------------------------------------------------------
@@ -222,22 +383,61 @@ class Store:
     def close(self) -> None:
         self.client.close()
 
+    def _translated(self, action: str) -> AbstractContextManager[None]:
+        """`translated(action)` with this client's request timeout, which a timeout message names."""
+        seconds = getattr(self.client, "_request_timeout", None)  # elasticsearch-py keeps it there
+        return translated(action, timeout=seconds if isinstance(seconds, int | float) else None)
+
     # Documents and searches.
     def search(self, *, index: str, body: Mapping[str, Any], action: str = "search") -> dict[str, Any]:
         """Run one search; missing indices are treated as empty (a fresh deployment has none yet)."""
         request = dict(body)
         partial, cache, path = (request.pop(name, None) for name in _URL_PARAMETERS)
-        with translated(action):
-            response = self.client.options(ignore_status=404).search(
-                index=index,
-                ignore_unavailable=True,
-                allow_no_indices=True,
-                allow_partial_search_results=partial,
-                request_cache=cache,
-                filter_path=path,
-                body=request,
-            )
+        try:
+            with self._translated(action):
+                response = self.client.options(ignore_status=404).search(
+                    index=index,
+                    ignore_unavailable=True,
+                    allow_no_indices=True,
+                    allow_partial_search_results=partial,
+                    request_cache=cache,
+                    filter_path=path,
+                    body=request,
+                )
+        except ElasticsearchUnavailable as exc:
+            status = getattr(getattr(exc.__cause__, "meta", None), "status", None)
+            conflicts = self.mapping_conflicts(index) if status == 400 and self.events in index else []
+            refused = str(exc)
+            conflicts.sort(key=lambda conflict: f"[{conflict[0]}]" not in refused)  # the field refused first
+            if conflicts:
+                raise MappingConflict(
+                    f"cannot {action}: {_conflict_text(conflicts)}; the index was created without logloop's "
+                    "index template: run `logloop setup` (new daily indices then get it), and reindex or "
+                    "delete the index"
+                ) from exc
+            raise
         return _mapping(response)
+
+    def mapping_conflicts(self, index: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """Fields of `index` mapped other than `shipper.schema.FIELDS` says, as (field, found type,
+        wanted type, indices); one `_field_caps` request, asked only after a search was refused."""
+        wanted = {name: spec["type"] for name, spec in schema.FIELDS.items() if spec.get("type") in _FAMILY}
+        try:
+            with self._translated("read the field types of the event indices"):
+                response = self.client.field_caps(
+                    index=index, fields=list(wanted), ignore_unavailable=True, allow_no_indices=True
+                )
+        except ElasticsearchUnavailable:
+            return []  # the diagnosis is a courtesy: the search's own error is reported instead
+        body = _mapping(response)
+        everywhere = tuple(body.get("indices") or ())
+        conflicts = []
+        for name, want in wanted.items():
+            for found, caps in (body.get("fields") or {}).get(name, {}).items():
+                if found != "unmapped" and _FAMILY.get(found, found) != _FAMILY[want]:
+                    indices = tuple(caps.get("indices") or everywhere) if isinstance(caps, Mapping) else ()
+                    conflicts.append((name, found, want, indices))
+        return conflicts
 
     def bulk(self, *, operations: Sequence[Mapping[str, Any]], action: str, refresh: bool = False) -> int:
         """Send one `_bulk` request; raise on any failed item; return the number of items."""
@@ -247,9 +447,10 @@ class Store:
         failed = [item for entry in body for item in entry.values() if item.get("error")]
         if failed:
             first = failed[0]["error"]
+            blocked = _read_only_advice(first)
             raise ElasticsearchUnavailable(
                 f"{action}: {len(failed)} of {len(body)} bulk items failed, "
-                f"first: {first.get('type')}: {first.get('reason')}"
+                + (blocked or f"first: {first.get('type')}: {first.get('reason')}")
             )
         return len(body)
 
@@ -259,7 +460,7 @@ class Store:
         """Send one `_bulk` request and return its items as they are, failed ones included."""
         if not operations:
             return []
-        with translated(action):
+        with self._translated(action):
             response = self.client.bulk(operations=list(operations), refresh=refresh)
         return list(_mapping(response).get("items") or [])
 
@@ -274,7 +475,7 @@ class Store:
     ) -> dict[str, Any] | None:
         """Index with create semantics; the response (`_seq_no`, `_primary_term`), or None when a
         document with this id already exists. `refresh=None` returns before the document is searchable."""
-        with translated(action):
+        with self._translated(action):
             response = self.client.options(ignore_status=409).create(
                 index=index, id=doc_id, document=dict(document), refresh=refresh
             )
@@ -295,7 +496,7 @@ class Store:
         """Compare-and-set: overwrite the document only if it is still at (seq_no, primary_term). The
         response, or None on a conflict when `conflict_ok` (otherwise the conflict raises)."""
         client = self.client.options(ignore_status=409) if conflict_ok else self.client
-        with translated(action):
+        with self._translated(action):
             response = client.index(
                 index=index,
                 id=doc_id,
@@ -308,18 +509,18 @@ class Store:
 
     def get_doc(self, *, index: str, doc_id: str, action: str) -> dict[str, Any]:
         """One document with its `_source`, `_seq_no` and `_primary_term`; a missing one raises."""
-        with translated(action):
+        with self._translated(action):
             return _mapping(self.client.get(index=index, id=doc_id))
 
     def delete_doc(self, *, index: str, doc_id: str, action: str) -> None:
         """Delete one document (refreshed); a missing one is not an error."""
-        with translated(action):
+        with self._translated(action):
             self.client.options(ignore_status=404).delete(index=index, id=doc_id, refresh=True)
 
     # Indices.
     def ensure_index(self, *, index: str, body: Mapping[str, Any]) -> bool:
         """Create `index` with `body` unless it exists; True when this call created it."""
-        with translated(f"create index {index}"):
+        with self._translated(f"create index {index}"):
             if self.client.indices.exists(index=index):  # a HeadApiResponse is true when it exists
                 return False
             response = self.client.options(ignore_status=400).indices.create(index=index, body=dict(body))
@@ -331,16 +532,16 @@ class Store:
         return not error
 
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]], action: str) -> None:
-        with translated(action):
+        with self._translated(action):
             self.client.indices.put_mapping(index=index, properties=properties)
 
     def refresh(self, *, index: str) -> None:
-        with translated(f"refresh {index}"):
+        with self._translated(f"refresh {index}"):
             self.client.options(ignore_status=404).indices.refresh(index=index)
 
     def list_indices(self, *, pattern: str, action: str) -> list[str]:
         """Names of the open and closed indices matching `pattern`, sorted; none is not an error."""
-        with translated(action):
+        with self._translated(action):
             response = self.client.options(ignore_status=404).cat.indices(
                 index=pattern, h="index", format="json", expand_wildcards="open,closed"
             )
@@ -353,38 +554,38 @@ class Store:
         """DELETE the indices by their exact names in one request (never a pattern)."""
         if any(char in name for name in names for char in "*?,"):
             raise ValueError(f"refusing to delete by a pattern: {list(names)}")
-        with translated(action):
+        with self._translated(action):
             self.client.options(ignore_status=404).indices.delete(index=",".join(names))
 
     def index_template(self, *, name: str, action: str) -> dict[str, Any]:
         """`GET _index_template/<name>`; an empty dict when there is none."""
-        with translated(action):
+        with self._translated(action):
             body = _mapping(self.client.options(ignore_status=404).indices.get_index_template(name=name))
         return {} if "error" in body else body
 
     # The cluster.
     def cluster_health(self, *, action: str) -> dict[str, Any]:
-        with translated(action):
+        with self._translated(action):
             return _mapping(self.client.cluster.health())
 
     def cluster_settings(self, *, action: str) -> dict[str, Any]:
         """Every cluster setting, defaults included, with flat (dotted) names."""
-        with translated(action):
+        with self._translated(action):
             return _mapping(self.client.cluster.get_settings(include_defaults=True, flat_settings=True))
 
     def nodes_fs_stats(self, *, action: str) -> Any:
         """`GET _nodes/stats/fs`, as the node answers."""
-        with translated(action):
+        with self._translated(action):
             return _body(self.client.nodes.stats(metric="fs"))
 
     def ilm_available(self) -> bool:
         """Whether the cluster has index lifecycle management (the embedded node has not)."""
-        with translated("ask whether the cluster has index lifecycle management"):
+        with self._translated("ask whether the cluster has index lifecycle management"):
             response = self.client.options(ignore_status=(400, 404, 405, 410)).ilm.get_status()
         return "operation_mode" in _mapping(response)
 
     def put_lifecycle(self, *, name: str, policy: Mapping[str, Any]) -> None:
-        with translated(f"install the lifecycle policy {name}"):
+        with self._translated(f"install the lifecycle policy {name}"):
             self.client.ilm.put_lifecycle(name=name, policy=policy)
 
 

@@ -29,6 +29,7 @@ from kibana import importer, objects, setup
 from kibana.exceptions import KibanaConfigError
 from shipper import schema
 from shipper.connection import Deployment, make_client
+from shipper.schema import unknown_keys_message
 
 _ENV = {
     "LOGLOOP_KIBANA_URL": "url",
@@ -50,9 +51,7 @@ def kibana_settings(
     known = {f.name for f in fields(importer.KibanaSettings)}
     unknown = set(section) - known
     if unknown:
-        raise KibanaConfigError(
-            f"unknown key(s) in [kibana]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-        )
+        raise KibanaConfigError(unknown_keys_message("kibana", unknown, known))
     values: dict[str, Any] = dict(section)
     for variable, name in _ENV.items():
         if environ.get(variable):

@@ -10,10 +10,15 @@ module alone; a new command is added there as well as in its module (a test hold
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import io
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from logloop import config
 from logloop.errors import LogloopError
@@ -182,29 +187,155 @@ def _root_errors() -> tuple[type[BaseException], ...]:
     return tuple(roots)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that `finally` blocks and `with` exits run (a
+    partial output file is removed, clients are closed) before the command ends with status 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+# Exit statuses of a command ended by a signal or a closed pipe: 128 + the signal's number, as a shell
+# reports a process killed by it (a pipeline's reader, a supervisor, a CI script can tell them apart).
+EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
+EXIT_TERMINATED: Final = 128 + signal.SIGTERM
+EXIT_BROKEN_PIPE: Final = 128 + signal.SIGPIPE
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null: the reader is gone, and the interpreter's final flush of
+    what is still buffered must not raise BrokenPipeError (a traceback) at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+_WRITE_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for an OSError no layer below translated: the path (if known) and the reason, with
+    what to do for the common ones (a full disk, a path that is a directory or not writable)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"cannot use {exc.filename}: {reason}: choose another path or fix its permissions"
+    if exc.errno in _WRITE_ERRNOS:
+        return f"cannot write the output: {reason}: free some space or write it elsewhere"
+    if exc.errno == errno.EBADF and exc.strerror:
+        return exc.strerror
+    return f"{reason} ({type(exc).__name__})"
+
+
+class _Closed(io.RawIOBase):
+    """A standard stream whose descriptor was closed when logloop started (`<&-`, `>&-`): using it is
+    an OSError naming it, which `main` reports on one line, instead of an AttributeError on None."""
+
+    def __init__(self, name: str, *, reading: bool) -> None:
+        super().__init__()
+        self._name, self._reading = name, reading
+        self._reported = False
+
+    def readable(self) -> bool:
+        return self._reading
+
+    def writable(self) -> bool:
+        return not self._reading
+
+    def readinto(self, buffer: Any) -> int:
+        raise OSError(errno.EBADF, f"{self._name} is closed: pipe the input in or give a file instead of -")
+
+    def write(self, data: Any) -> int:
+        if self._reported:  # said once; the interpreter's flush at exit must not say it again
+            return len(data)
+        self._reported = True
+        raise OSError(errno.EBADF, f"{self._name} is closed: run it with its output redirected")
+
+
+def _guard_standard_streams() -> None:
+    """Give each standard stream closed at start a stand-in, and its descriptor /dev/null, so that a
+    file or socket opened later never gets descriptor 0, 1 or 2 (and never receives stray prints)."""
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        if name == "stderr":  # nowhere to report anything: messages are dropped, as they were
+            sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
+            continue
+        stream = io.TextIOWrapper(
+            io.BufferedReader(_Closed("standard input", reading=True))
+            if name == "stdin"
+            else io.BufferedWriter(_Closed("standard output", reading=False)),
+            encoding="utf-8",
+        )
+        setattr(sys, name, stream)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    command = f"logloop {command_of(argv)}" if command_of(argv) else "logloop"
+    _guard_standard_streams()
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        try:
+            return _run(argv)
+        except SystemExit:  # argparse's --help, --version or usage error: its output must arrive too
+            sys.stdout.flush()
+            raise
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"{command}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader of standard output left (`| head`): nothing to say, nobody to tell
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # an output or input the command could not use (a full disk, a directory)
+        print(f"{command}: error: {_os_error_text(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Sequence[str]) -> int:
     parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     try:
         settings = config.load_settings(args.config)
         result: int = args.handler(args, settings)
+        sys.stdout.flush()  # here, so that a closed or full standard output is reported like the rest
         return result
     except _root_errors() as exc:
-        print(f"logloop {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _report(args, str(exc))
     except ModuleNotFoundError as exc:
         extra = EXTRA_MODULES.get((exc.name or "").partition(".")[0])
-        if extra is None:
-            raise
-        print(
-            f"logloop {args.command}: error: this command needs the '{extra}' extra "
-            f"(no module {exc.name}): pip install 'logloop[{extra}]'",
-            file=sys.stderr,
+        if extra is None:  # a core dependency (elasticsearch...) or a file of logloop itself is missing
+            return _report(
+                args,
+                f"logloop's installation is incomplete (no module {exc.name}): "
+                "reinstall it, e.g. pip install --force-reinstall logloop",
+            )
+        return _report(
+            args,
+            f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",
         )
-        return 1
-    except KeyboardInterrupt:
-        return 130
+
+
+def _report(args: argparse.Namespace, message: str) -> int:
+    """One line for an error the user must fix: `logloop CMD: error: ...` on stderr, status 1; or the
+    command's own `report_error(message) -> status` (a Nagios plugin reports UNKNOWN, status 3)."""
+    report_error = getattr(args, "report_error", None)
+    if report_error is not None:
+        status: int = report_error(message)
+        return status
+    print(f"logloop {args.command}: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

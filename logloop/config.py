@@ -20,15 +20,19 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from logloop.errors import ConfigError
+from shipper.arguments import index_prefix_problem
 from shipper.connection import ElasticsearchSettings
-from shipper.schema import DEFAULT_INDEX_PREFIX
+from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message
 
 SECTIONS: Final = (
     "logloop",
@@ -42,6 +46,9 @@ SECTIONS: Final = (
     "retention",
     "indices",
     "kibana",
+    "grouping",
+    "redaction",
+    "rootcause",
 )
 _SECTION_ALIASES: Final = {"es": "elasticsearch"}
 _PLAIN_ALIASES: Final = {
@@ -87,6 +94,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory: give the path of a TOML file") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"config file {path} cannot be read ({reason}): fix its permissions") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
@@ -167,7 +183,11 @@ def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> 
     for name, table in document.items():
         if not isinstance(table, Mapping):
             raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")
-        sections[name] = dict(table)
+        if name not in SECTIONS and name not in _SECTION_ALIASES:
+            nearest = difflib.get_close_matches(name, SECTIONS, n=1, cutoff=0.6)
+            hint = f" (did you mean [{nearest[0]}]?)" if nearest else ""
+            raise ConfigError(f"unknown section [{name}]{hint}; known: {', '.join(SECTIONS)}")
+        sections[_SECTION_ALIASES.get(name, name)] = dict(table)
     for name, overrides in environment_overrides(environ).items():
         table = sections.setdefault(name, {})
         for key, value in overrides.items():
@@ -179,19 +199,68 @@ def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> 
     return {name: resolve_secret_files(name, table) for name, table in sections.items()}
 
 
-def _es_settings(table: Mapping[str, Any]) -> ElasticsearchSettings:
+def _es_settings(table: Mapping[str, Any], label: Callable[[str, str], str]) -> ElasticsearchSettings:
     known = {f.name for f in fields(ElasticsearchSettings)}
     unknown = set(table) - known
     if unknown:
-        raise ConfigError(
-            f"unknown key(s) in [elasticsearch]: {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(known))}"
-        )
-    values: dict[str, Any] = {
-        key: _boolean(f"[elasticsearch] {key}", value) if key in _ES_BOOLEANS else value
-        for key, value in table.items()
-    }
+        raise ConfigError(unknown_keys_message("elasticsearch", unknown, known))
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = label("elasticsearch", key)
+        if key in _ES_BOOLEANS:
+            values[key] = _boolean(name, value)
+        elif key == "request_timeout":
+            values[key] = _seconds(name, value)
+        elif key == "url":
+            values[key] = _urls(name, value)
+        else:
+            values[key] = None if value is None else _text(name, value)
     return ElasticsearchSettings(**values)
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} = {value!r} must be text (in quotes)")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ConfigError(f"{name} = {value!r} must be a number of seconds above 0, e.g. 10")
+    return float(value)
+
+
+def _urls(name: str, value: Any) -> str | tuple[str, ...]:
+    """One URL, comma-separated URLs or a list of them, each with a host and a valid port."""
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = [value]
+    example = "https://host:9200 (several: https://a:9200,https://b:9200)"
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"{name} = {value!r} must be a URL in quotes like {example}")
+        try:
+            problem = "has no valid port (1-65535)" if urlsplit(item.strip()).port == 0 else None
+        except ValueError as exc:
+            problem = "has no valid port (1-65535)" if "port" in str(exc).lower() else "is not a URL"
+        if problem:
+            raise ConfigError(f"{name}: {item.strip()!r} {problem}: write it like {example}")
+    return value if isinstance(value, str) else tuple(items)
+
+
+def _general(table: Mapping[str, Any], label: Callable[[str, str], str]) -> tuple[str, str]:
+    """The [logloop] keys: the index prefix (a valid Elasticsearch index name start) and the service."""
+    unknown = set(table) - set(_GENERAL_KEYS)
+    if unknown:
+        raise ConfigError(unknown_keys_message("logloop", unknown, _GENERAL_KEYS))
+    prefix = _text(label("logloop", "index_prefix"), table.get("index_prefix", DEFAULT_INDEX_PREFIX))
+    problem = index_prefix_problem(prefix)
+    if problem is not None:
+        raise ConfigError(f"{label('logloop', 'index_prefix')} = {prefix!r} {problem}")
+    return prefix, _text(label("logloop", "service"), table.get("service", "logloop"))
 
 
 _ES_BOOLEANS: Final = frozenset(f.name for f in fields(ElasticsearchSettings) if isinstance(f.default, bool))
@@ -212,16 +281,19 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     path = path or default_config_path(environ)
     sections = merged_sections(_read_toml(path) if path else {}, environ)
-    general = sections.pop("logloop", {})
-    unknown = set(general) - set(_GENERAL_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"unknown key(s) in [logloop]: {', '.join(sorted(unknown))}; known: index_prefix, service"
-        )
+    targets = {variable: _env_target(variable) for variable in environ}
+    from_environment = {target: variable for variable, target in targets.items() if target is not None}
+
+    def label(section: str, key: str) -> str:
+        """How the user spelt a setting: its environment variable when that is where it came from."""
+        variable = from_environment.get((section, key))
+        return f"{variable} ([{section}] {key})" if variable else f"[{section}] {key}"
+
+    prefix, service = _general(sections.pop("logloop", {}), label)
     return Settings(
-        elasticsearch=_es_settings(sections.pop("elasticsearch", {})),
-        index_prefix=str(general.get("index_prefix", DEFAULT_INDEX_PREFIX)),
-        service=str(general.get("service", "logloop")),
+        elasticsearch=_es_settings(sections.pop("elasticsearch", {}), label),
+        index_prefix=prefix,
+        service=service,
         source=path,
         sections=sections,
     )

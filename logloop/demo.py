@@ -281,10 +281,28 @@ def _finish(handler: Any) -> int:
     return int(handler.stats().sent)
 
 
+def _output_directory(path: Path) -> Path:
+    """`--out`, made if missing and checked writable; LogloopError naming it otherwise."""
+    out = path.resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise LogloopError(
+            f"--out {path} cannot hold the digest ({exc.strerror or type(exc).__name__}): "
+            "choose a writable directory"
+        ) from None
+    return out
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from analyzers.digest import build_digest, default_title
     from analyzers.store import Store
 
+    out = _output_directory(
+        args.out
+    )  # before the simulation: a minute of work must not end in "cannot write"
     url = ensure_node(settings, args.port)
     prefix = f"{settings.index_prefix}-demo"
     es = dataclasses.replace(settings.elasticsearch, url=url, request_timeout=60.0)
@@ -299,8 +317,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # time stamps (they are sent at close, after the simulation) and belong in the digest too.
     now = datetime.now(UTC)
     digest = build_digest(Store(client, prefix), WEEK, now, now, title=default_title(prefix, WEEK))
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
     html, text = out / "digest.html", out / "digest.txt"
     html.write_text(digest.render("html"), encoding="utf-8")
     text.write_text(digest.render("text"), encoding="utf-8")
@@ -315,5 +331,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo", help="simulate a fortnight of the example service manager and write its digest"
     )
     parser.add_argument("--out", type=Path, default=Path("."), help="where digest.html/.txt go (default .)")
-    parser.add_argument("--port", type=int, default=None, help="embedded node port (default from the URL)")
+    parser.add_argument(
+        "--port", type=embedded.port_argument, default=None, help="embedded node port (default from the URL)"
+    )
     parser.set_defaults(handler=run)

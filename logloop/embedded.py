@@ -11,6 +11,7 @@ as root; when we are root, the node runs as a dedicated system user.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -69,6 +70,17 @@ class Cluster:
     @property
     def urls(self) -> tuple[str, ...]:
         return tuple(f"http://127.0.0.1:{port}" for port in self.http_ports)
+
+
+def port_argument(text: str) -> int:
+    """`--port N` for argparse: a TCP port 1-65535, else a usage error naming the value."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give a number from 1 to 65535")
+    return port
 
 
 def running_as_root() -> bool:

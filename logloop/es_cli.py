@@ -12,7 +12,7 @@ from logloop.config import Settings
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("es", help="run the embedded Elasticsearch node (loopback only)")
     parser.add_argument("action", choices=["start", "stop", "status"])
-    parser.add_argument("--port", type=int, default=embedded.DEFAULT_PORT)
+    parser.add_argument("--port", type=embedded.port_argument, default=embedded.DEFAULT_PORT)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.set_defaults(handler=run)
 

@@ -13,7 +13,8 @@ so no amount of user keys or type changes can grow the mapping or get a document
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -208,13 +209,20 @@ class IndexLayout:
         return {"index.number_of_shards": self.shards, **replicas, **lifecycle}
 
 
+def unknown_keys_message(section: str, unknown: Collection[str], known: Collection[str]) -> str:
+    """`unknown key(s) in [check]: warning_rat (did you mean warning_rate?); known: ...` (pure)."""
+    named = []
+    for key in sorted(unknown):
+        nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+        named.append(f"{key} (did you mean {nearest[0]}?)" if nearest else key)
+    return f"unknown key(s) in [{section}]: {', '.join(named)}; known: {', '.join(sorted(known))}"
+
+
 def index_layout(table: Mapping[str, Any]) -> IndexLayout:
     """Parse `[indices]` (shards = 1, replicas = "auto" or a number); ConfigurationError names the problem."""
     unknown = set(table) - {"shards", "replicas"}
     if unknown:
-        raise ConfigurationError(
-            f"unknown key(s) in [indices]: {', '.join(sorted(unknown))}; known: replicas, shards"
-        )
+        raise ConfigurationError(unknown_keys_message("indices", unknown, ("replicas", "shards")))
     shards, replicas = table.get("shards", 1), table.get("replicas", AUTO_REPLICAS)
     if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 1024:
         raise ConfigurationError(f"[indices] shards = {shards!r} must be a whole number from 1 to 1024")

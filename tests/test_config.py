@@ -99,8 +99,9 @@ def test_boolean_connection_settings_read_the_usual_spellings(raw: str, expected
 
 
 def test_a_boolean_that_is_not_one_is_refused(tmp_path: Path) -> None:
-    """A value that is neither true nor false is an error naming the key."""
-    with pytest.raises(ConfigError, match=r"\[elasticsearch\] verify_certs = 'maybe' must be true or false"):
+    """A value that is neither true nor false is an error naming the key and the variable that set it."""
+    expected = r"LOGLOOP_ES_VERIFY_CERTS \(\[elasticsearch\] verify_certs\) = 'maybe' must be true or false"
+    with pytest.raises(ConfigError, match=expected):
         load_settings(_write(tmp_path, ""), {"LOGLOOP_ES_VERIFY_CERTS": "maybe"})
 
 
