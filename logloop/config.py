@@ -20,7 +20,6 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -184,6 +183,8 @@ def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> 
         if not isinstance(table, Mapping):
             raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")
         if name not in SECTIONS and name not in _SECTION_ALIASES:
+            import difflib  # (here: only a mistake needs it; every command reads the configuration)
+
             nearest = difflib.get_close_matches(name, SECTIONS, n=1, cutoff=0.6)
             hint = f" (did you mean [{nearest[0]}]?)" if nearest else ""
             raise ConfigError(f"unknown section [{name}]{hint}; known: {', '.join(SECTIONS)}")

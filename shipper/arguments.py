@@ -11,7 +11,6 @@ The one rule: every argument of `ShipperHandler.__init__` has a kind in `KINDS` 
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -84,6 +83,8 @@ def _level(value: Any) -> str | None:
     if type(value) is int:
         return None
     if isinstance(value, str):  # a name logging knows ("INFO"), as Handler.setLevel takes
+        import logging  # (here: `logloop` commands check the index prefix with this module, not levels)
+
         if isinstance(logging.getLevelName(value), int):
             return None
         return "must be a logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"

@@ -13,7 +13,6 @@ so no amount of user keys or type changes can grow the mapping or get a document
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,6 +210,8 @@ class IndexLayout:
 
 def unknown_keys_message(section: str, unknown: Collection[str], known: Collection[str]) -> str:
     """`unknown key(s) in [check]: warning_rat (did you mean warning_rate?); known: ...` (pure)."""
+    import difflib  # (here: only a mistake needs it, and every program that logs imports this module)
+
     named = []
     for key in sorted(unknown):
         nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
