@@ -304,8 +304,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str]) -> int:
-    parser = build_parser(command_of(argv))
-    args = parser.parse_args(argv)
+    command = command_of(argv)
+    parser = build_parser(command)
+    said = io.StringIO()  # what argparse writes to stderr: its usage error, for the line below too
+    try:
+        with contextlib.redirect_stderr(said):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:
+        sys.stderr.write(said.getvalue())
+        report_error = _command_default(parser, command, "report_error")
+        if exc.code != 2 or report_error is None:
+            raise
+        # A command that reports its own errors (a Nagios plugin: UNKNOWN, status 3) reports a usage
+        # error too, where argparse's status 2 would read as the plugin's CRITICAL.
+        problem = said.getvalue().strip().rpartition("error: ")[2]
+        status: int = report_error(f"usage error: {problem} (see logloop {command} --help)")
+        return status
+    sys.stderr.write(said.getvalue())
     try:
         settings = config.load_settings(args.config)
         result: int = args.handler(args, settings)
@@ -325,6 +340,14 @@ def _run(argv: Sequence[str]) -> int:
             args,
             f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",
         )
+
+
+def _command_default(parser: argparse.ArgumentParser, command: str | None, name: str) -> Any:
+    """The default `command`'s parser sets for `name` (`set_defaults`); None without one."""
+    for child, _ in _subparsers(parser):
+        if command is not None and child.prog == f"{parser.prog} {command}":
+            return child.get_default(name)
+    return None
 
 
 def _report(args: argparse.Namespace, message: str) -> int:

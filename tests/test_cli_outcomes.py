@@ -727,6 +727,26 @@ def test_check_reports_a_configuration_error_as_unknown(tmp_path: Path, text: st
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["--bogus"], ["--window"], ["--warning-rate", "--critical-rate", "2"], ["extra", "words"], ["-x", "1"]],
+)
+def test_check_reports_a_usage_error_as_unknown(tmp_path: Path, argv: list[str]) -> None:
+    """`logloop check` given arguments it cannot parse prints a Nagios UNKNOWN line naming the problem
+    and exits 3 (argparse's status 2 reads as CRITICAL); argparse's own usage lines stay on stderr."""
+    result = run(tmp_path, "check", *argv)
+    assert result.returncode == 3, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout.startswith("LOGLOOP UNKNOWN - usage error: ") and result.stdout.count("\n") == 1
+    assert "logloop check --help" in result.stdout
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_usage_error_of_another_command_keeps_argparses_status(tmp_path: Path) -> None:
+    """Only a command that reports its own errors changes a usage error's status: others exit 2."""
+    result = run(tmp_path, "cluster", "--bogus")
+    assert result.returncode == 2 and result.stdout == "" and "usage:" in result.stderr
+
+
 # --- the embedded node and the demo -----------------------------------------------------------------
 
 
