@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.django_report import django_report
 from helpers.keyed import checked_key
 from helpers.raised import formatted
 
@@ -366,42 +367,19 @@ def test_a_pytest_failure_report_is_keyed_as_its_traceback(
 # view, the admin e-mail's text).
 
 
-def _django_report(function: Callable[[], object], path: str) -> str:
-    """The report Django writes for what `function` raises while serving `path` (the test is skipped
-    where Django is not installed)."""
-    django = pytest.importorskip("django")
-    from django.conf import settings  # (only where Django is installed)
-
-    if not settings.configured:
-        settings.configure(DEBUG=True, SECRET_KEY="test", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__)
-        django.setup()
-    from django.test import RequestFactory
-    from django.views.debug import ExceptionReporter
-
-    try:
-        function()
-    except Exception:  # the point is to report what it raises
-        report: str = ExceptionReporter(RequestFactory().get(path), *sys.exc_info()).get_traceback_text()
-        return report
-    raise AssertionError("did not raise")
-
-
-urlpatterns: list[object] = []  # the ROOT_URLCONF of `_django_report`'s settings
-
-
 def test_a_django_text_report_is_keyed_by_its_raising_statement() -> None:
     """Django's plain-text report (`KeyError at /path/`, settings and request data, the traceback without
     exception line, `Exception Type: KeyError at /path/`, `Exception Value: 'u1'`) is keyed as the
     traceback: one statement failing for other requests and values is one group, titled by its
     exception; another statement, or a chain raised elsewhere, another (not one typeless group)."""
-    first = _django_report(lambda: _deep_lookup({}, "u1"), "/charge/77/")
+    first = django_report(lambda: _deep_lookup({}, "u1"), "/charge/77/")
     assert "\nException Type: KeyError at /charge/77/\n" in first
     key = _key(first)
     assert key == _key(formatted(lambda: _deep_lookup({}, "u1")))
     assert key.name == "KeyError: '<STR>' (test_grouping_renderers._deep_lookup)"
-    assert _key(_django_report(lambda: _deep_lookup({}, "user-90"), "/refund/9/")).key == key.key
-    other = _key(_django_report(lambda: _deep_other({}, "u1"), "/charge/77/"))
-    chained = _key(_django_report(lambda: _deep_chained("u1"), "/charge/77/"))
+    assert _key(django_report(lambda: _deep_lookup({}, "user-90"), "/refund/9/")).key == key.key
+    other = _key(django_report(lambda: _deep_other({}, "u1"), "/charge/77/"))
+    chained = _key(django_report(lambda: _deep_chained("u1"), "/charge/77/"))
     assert len({key.key, other.key, chained.key}) == 3
     assert chained.name.startswith("ValueError: no entry")
 

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.django_report import django_report
 from helpers.keyed import checked_key
 from helpers.raised import formatted
 
@@ -355,35 +355,12 @@ def test_a_django_report_of_a_wrapped_failure_is_keyed_by_what_failed_under_the_
     assert [record.type for record in parse_traceback(reports[0]).chain] == ["", "ServiceError"]
 
 
-def _django_report(function: Callable[[], object], path: str) -> str:
-    """The report Django writes for what `function` raises while serving `path` (skipped where Django is
-    not installed)."""
-    django = pytest.importorskip("django")
-    from django.conf import settings  # (only where Django is installed)
-
-    if not settings.configured:
-        settings.configure(DEBUG=True, SECRET_KEY="test", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__)
-        django.setup()
-    from django.test import RequestFactory
-    from django.views.debug import ExceptionReporter
-
-    try:
-        function()
-    except Exception:  # the point is to report what it raises
-        report: str = ExceptionReporter(RequestFactory().get(path), *sys.exc_info()).get_traceback_text()
-        return report
-    raise AssertionError("did not raise")
-
-
-urlpatterns: list[object] = []  # the ROOT_URLCONF of `_django_report`'s settings
-
-
 def test_a_real_django_report_of_a_wrapped_failure_is_keyed_by_what_failed() -> None:
     """Django's own report (where it is installed) of two failures one wrapper re-raised are two groups."""
 
-    first = _key(_django_report(lambda: _wrapped(_lookup, {}, "u1"), "/charge/77/"))
-    again = _key(_django_report(lambda: _wrapped(_lookup, {}, "user-9"), "/refund/1/"))
-    other = _key(_django_report(lambda: _wrapped(_number, "zz"), "/charge/77/"))
+    first = _key(django_report(lambda: _wrapped(_lookup, {}, "u1"), "/charge/77/"))
+    again = _key(django_report(lambda: _wrapped(_lookup, {}, "user-9"), "/refund/1/"))
+    other = _key(django_report(lambda: _wrapped(_number, "zz"), "/charge/77/"))
     assert first.key == again.key != other.key
 
 
