@@ -40,7 +40,7 @@ from analyzers.digest_window import Window
 from analyzers.registry import Group
 from analyzers.store import Store
 from shipper import schema
-from shipper.grouping.titles import template_title
+from shipper.grouping.titles import logged_culprit, template_title
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field
 
 MAX_TEMPLATES: Final = 15
@@ -198,7 +198,12 @@ def error_line_title(key: str, sample: Mapping[str, Any]) -> str:
     if isinstance(template, str) and template:
         error_type = get_field(sample, "error.type")
         message = str(sample.get("message") or "")
-        return template_title(error_type if isinstance(error_type, str) else "", template, message)
+        culprit = logged_culprit(
+            get_field(sample, "log.logger"),
+            get_field(sample, "log.origin.file.name"),
+            get_field(sample, "log.origin.function"),
+        )
+        return template_title(error_type if isinstance(error_type, str) else "", template, message, culprit)
     return str(get_field(sample, "error.grouping_name") or sample.get("message") or key)
 
 

@@ -5,6 +5,7 @@ message-only lines, and titles."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 from helpers.raised import formatted
 
+from shipper.formatter import EcsFormatter
 from shipper.grouping.fingerprint import fingerprint_event
 from shipper.grouping.options import GroupingOptions
 from shipper.grouping.templates import mine
-from shipper.grouping.titles import template_title, title
+from shipper.grouping.titles import logged_culprit, template_title, title
 
 
 class PluginError(RuntimeError):
@@ -344,6 +346,66 @@ def test_template_title_writes_specifiers_as_placeholders() -> None:
     assert template_title("", "disk usage at %d%% on %s", "disk usage at 93% on /var/lib/x") == (
         "disk usage at <NUM>% on <PATH>"
     )
+
+
+@pytest.mark.parametrize(
+    ("logger", "file_name", "function", "expected"),
+    [
+        ("billing.jobs.sync", "sync.py", "run", "billing.jobs.sync.run"),  # getLogger(__name__)
+        ("billing.jobs", "__init__.py", "setup", "billing.jobs.setup"),  # a package's own logger
+        ("sync", "sync.py", "run", "sync.run"),
+        ("app", "sync.py", "run", "sync.run"),  # a logger named for the application
+        ("__main__", "backup_db.py", "main", "backup_db.main"),
+        ("root", "cron.py", "<module>", "cron"),  # logged at module level
+        ("app", "C:\\svc\\jobs\\sync.py", "run", "sync.run"),
+        ("app", "/srv/app/jobs/sync.py", "run", "sync.run"),
+        ("app", "__init__.py", "setup", "app.setup"),  # (a package's file: its logger's is the best name)
+        ("root", "__init__.py", "setup", "setup"),
+        ("not a module!", "sync.py", "run", "sync.run"),
+        ("app", None, "run", "run"),
+        (None, None, None, ""),
+        ("app", "", "", ""),
+    ],
+)
+def test_logged_culprit_names_the_logging_call(
+    logger: object, file_name: object, function: object, expected: str
+) -> None:
+    """A logged line's culprit is `module.function` of its logging call: the logger's name where it is
+    the module's, else the file's stem; nothing when the event names neither file nor function."""
+    assert logged_culprit(logger, file_name, function) == expected
+
+
+def check_disk(log: logging.Logger, percent: int, path: str) -> None:
+    log.error("disk usage at %d%% on %s", percent, path)
+
+
+def sync_feed(log: logging.Logger, feed: str) -> None:
+    log.error(f"feed {feed} could not be fetched")  # an f-string: no template, the message is keyed
+
+
+@pytest.mark.parametrize("logger_name", ["test_grouping_rules", "app", "__main__"])
+def test_logged_error_titles_name_the_logging_call(logger_name: str) -> None:
+    """An error logged without a traceback, from a template or an f-string, is titled with its message's
+    placeholders and the module.function that logged it, like a traceback group's culprit."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    log = logging.Logger(logger_name)  # (not registered: no other test's handlers)
+    log.addHandler(Keep())
+    check_disk(log, 93, "/var/lib/web")
+    sync_feed(log, "orders-eu")
+    names = []
+    for record in records:
+        found = fingerprint_event(EcsFormatter(service_name="svc").to_document(record))
+        assert found is not None
+        names.append(found.name)
+    assert names == [
+        "disk usage at <NUM>% on <PATH> (test_grouping_rules.check_disk)",
+        "feed orders-eu could not be fetched (test_grouping_rules.sync_feed)",
+    ]
 
 
 def test_traceback_title_names_the_culprit() -> None:

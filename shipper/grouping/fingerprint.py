@@ -477,6 +477,11 @@ def _fingerprint(
     # (A traceback without frame or exception line, cut short: its first line as `traceback` prints it,
     # not another renderer's drawing of it.)
     message = _message(doc) or (normalized(stack_trace) if stack_trace else "")
+    # (The title names the logging call; the key does not: one template logged from two places of
+    # one logger is one group, titled after the first.)
+    culprit = titles.logged_culprit(
+        logger, get_field(doc, "log.origin.file.name"), get_field(doc, "log.origin.function")
+    )
     if template:
         masked_template = _mask_line(template[:_MESSAGE_LIMIT])
         return _make(
@@ -484,11 +489,15 @@ def _fingerprint(
             logger,
             error_type,
             masked_template,
-            title=titles.template_title(error_type, template, message),
+            title=titles.template_title(error_type, template, message, culprit),
         )
     # The first line only: the lines after it are detail (rows, lists, dumps) of variable number.
     return _make(
-        "message", logger, error_type, _masked_first_line(message), title=_title(error_type, message)
+        "message",
+        logger,
+        error_type,
+        _masked_first_line(message),
+        title=titles.title(error_type, message, culprit, _mask_line),
     )
 
 

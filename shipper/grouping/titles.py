@@ -127,6 +127,30 @@ def culprit_of(module_tail: str, function: str) -> str:
     return f"{module}.{function}" if module else function
 
 
+def logged_culprit(logger: object, file_name: object, function: object) -> str:
+    """`module.function` of the logging call that wrote a line (ECS `log.logger`, `log.origin.file.name`,
+    `log.origin.function`): the module is the logger's name when that names the file's module (the
+    `getLogger(__name__)` convention: it ends with the file's stem, or it is a package's and the file its
+    `__init__.py`), else the file's stem; "" when the event names no file and no function."""
+    name = logger if isinstance(logger, str) else ""
+    path = file_name if isinstance(file_name, str) else ""
+    called = function if isinstance(function, str) else ""
+    stem = path.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
+    if not stem and not called:
+        return ""
+    module = stem
+    if name and _DOTTED_NAME_RE.fullmatch(name) and name not in ("__main__", "root"):
+        if stem == "__init__" or name == stem or name.endswith("." + stem):
+            module = name
+    elif stem == "__init__":
+        module = ""
+    return culprit_of(module, called)
+
+
+# A module's dotted name, as `getLogger(__name__)` names a logger.
+_DOTTED_NAME_RE: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
 def _without_compiled_suffix(module: str) -> str:
     """A module tail whose file is a compiled module's (`fast.pyx`, `etree.cpython-311-x86_64-linux-gnu.so`)
     without its suffix (`fast`, `etree`); another as it is."""
