@@ -2,14 +2,15 @@
 
 The groups: the report's top groups, the new groups its lists show, then the next ranked groups with
 events in the window, `[rootcause] top_groups` at most (`chosen_keys`). Two more searches whatever
-the volume (analyzers.rootcause_queries).
+the volume (analyzers.rootcause_queries), and one for the operations shown that got slow
+(analyzers.slowdowns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analyzers import links, rootcause, rootcause_queries
+from analyzers import links, rootcause, rootcause_queries, slowdowns
 from analyzers.digest_data import DigestData
 from analyzers.digest_model import GroupRow, Report
 from analyzers.digest_options import DigestOptions
@@ -69,4 +70,18 @@ def gather(
         feedback_daily={kind: tuple(daily) for kind, daily in found.facets.feedback_daily.items()},
         titles={key: title for key, title in titles.items() if key in linked},
         kibana=kibana_links(sorted(linked), data.window, options),
+        slowdowns=slowed_operations(store, report, options),
     )
+
+
+def slowed_operations(store: Store, report: Report, options: DigestOptions) -> dict[str, slowdowns.Slowdown]:
+    """Why each operation the report shows got slow, if any did (one search)."""
+    operations = [
+        slowdowns.Operation(action=o.action, p95_ms=o.p95_ms, previous_p95_ms=o.previous_p95_ms)
+        for o in report.operations
+    ]
+    body = slowdowns.request(report.window, operations)
+    if body is None:
+        return {}
+    response = store.search(index=store.events, body=body, action="explain the slower operations")
+    return slowdowns.slowdowns(operations, response, options.rootcause.test)

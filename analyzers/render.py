@@ -161,6 +161,7 @@ def environment() -> jinja2.Environment:
         fence=fence,
         line=text_line,
         bucket_label=bucket_label,
+        why=lambda slowdown: slowdown.sentence(ms),
         status_colour=lambda status: STATUS_COLOURS.get(str(status), "#6b7280"),
     )
     env.globals.update(
@@ -199,6 +200,8 @@ def to_json(report: Report) -> str:
     for key, cause in report.insights.root_causes.items():  # derived facts a JSON reader should not recompute
         suspects = [s.sentence() for s in cause.suspects]
         document["insights"]["root_causes"][key].update(role=cause.role, suspects=suspects)
+    for action, slowdown in report.insights.slowdowns.items():
+        document["insights"]["slowdowns"][action]["why"] = slowdown.sentence(ms)
     return json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
 
 

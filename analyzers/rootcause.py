@@ -30,6 +30,7 @@ from analyzers import suspects
 from analyzers.digest_window import Window
 from analyzers.rootcause_config import RootCauseConfig
 from analyzers.rootcause_queries import Anchor, RootCauseData
+from analyzers.slowdowns import Slowdown
 from analyzers.suspects import SuspectTest
 
 CHANCE_FACTOR: Final = 5.0
@@ -183,6 +184,7 @@ class Insights:
     feedback_daily: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # kind -> per bucket
     titles: Mapping[str, str] = field(default_factory=dict)  # group key -> title, for related groups
     kibana: Mapping[str, str] = field(default_factory=dict)  # group key -> Kibana Discover URL
+    slowdowns: Mapping[str, Slowdown] = field(default_factory=dict)  # operation -> why it got slow
 
     def title(self, key: str) -> str:
         return self.titles.get(key, key[:12])
