@@ -278,12 +278,13 @@ def _guard_standard_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    command = f"logloop {command_of(argv)}" if command_of(argv) else "logloop"
+    word = command_of(argv)
+    command = f"logloop {word}" if word else "logloop"
     _guard_standard_streams()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         try:
-            return _run(argv)
+            return _run(argv, word)
         except SystemExit:  # argparse's --help, --version or usage error: its output must arrive too
             sys.stdout.flush()
             raise
@@ -303,8 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(argv: Sequence[str]) -> int:
-    command = command_of(argv)
+def _run(argv: Sequence[str], command: str | None) -> int:
     parser = build_parser(command)
     said = io.StringIO()  # what argparse writes to stderr: its usage error, for the line below too
     try:
