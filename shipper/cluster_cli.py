@@ -18,6 +18,11 @@ A bad line (not UTF-8, not JSON, not an object) gets an error on stderr naming i
 object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
 status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
 
+`--text` reads a plain-text log instead (a program's stderr, a `logging` file): each line is an
+event, except that a traceback's lines belong to the line they follow (`shipper.text_log`), so a
+traceback gets the key the shipper would give it; each output line is then one event, `line` its
+first line. It runs in one process.
+
 A regular input file of 1 MiB or more is decoded and keyed in several processes (`--jobs`; default:
 the usable CPUs, at most 4), each taking ranges of its lines as it gets free
 (`shipper.cluster_workers`); the template miner then runs once over the message-only lines of all
@@ -32,7 +37,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, cast
@@ -115,6 +120,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             " or more; 1: this process only)"
         ),
     )
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help=(
+            "INPUT is a plain-text log (a program's stderr, a logging file): each line is an event, but a"
+            " traceback belongs to the line it follows; `line` is then an event's first line"
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
@@ -131,31 +144,53 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
     options = _options(args, settings)
-    if str(args.input) == "-":
-        rows = _rows(_lines_of(sys.stdin.buffer), options)
-    else:
-        try:
+    numbers: list[int] | None = None  # each row's line, where it is not its position (--text)
+    kind = "plain-text log" if args.text else "JSON-lines file"
+    try:
+        if args.text:
+            source = sys.stdin.buffer if str(args.input) == "-" else args.input.open("rb")
+            with source:
+                rows, numbers = _text_rows(source, options)
+        elif str(args.input) == "-":
+            rows = _rows(_lines_of(sys.stdin.buffer), options)
+        else:
             with args.input.open("rb") as source:
                 rows = _file_rows(source, options, args.jobs, str(args.input))
-        except OSError as exc:
-            raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable JSON-lines file") from exc
+    except OSError as exc:
+        raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable {kind}") from exc
     bad = [(line, row[3]) for line, row in enumerate(rows, start=1) if row[3] is not None]
     for line, error in bad:
         print(f"logloop cluster: {args.input}:{line}: {error}", file=sys.stderr)
     if args.output is None:
         sys.stdout.flush()
-        _write(rows, sys.stdout.buffer)
+        _write(rows, sys.stdout.buffer, numbers)
         sys.stdout.buffer.flush()
     else:
         try:
             with args.output.open("wb") as target:
-                _write(rows, target)
+                _write(rows, target, numbers)
         except OSError as exc:
             raise ShipperError(f"cannot write {args.output}: {exc}; choose a writable path with -o") from exc
     if bad:
         print(f"logloop cluster: {len(bad)} of {len(rows)} lines skipped", file=sys.stderr)
+        if len(bad) == len(rows):
+            print(
+                f"logloop cluster: no line of {args.input} is a JSON object; for a text log, pass --text",
+                file=sys.stderr,
+            )
         return EXIT_BAD_LINES
     return 0
+
+
+def _text_rows(source: _Readable, options: GroupingOptions) -> tuple[list[_Row], list[int]]:
+    """The rows of a plain-text log's entries (`shipper.text_log`), and each entry's first line. Bytes
+    that are not UTF-8 are kept as `\\xNN` escapes (a log is whatever a program wrote)."""
+    from shipper import text_log  # only for --text
+
+    lines = (line.decode("utf-8", "backslashreplace") for line in _lines_of(source))
+    found = list(text_log.entries(lines))
+    part = _keyed(((entry.document(), None) for entry in found), options)
+    return _mined([part]), [entry.line for entry in found]
 
 
 class _Readable(Protocol):
@@ -198,7 +233,7 @@ def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
     return dataclasses.replace(options, in_app=(*options.in_app, *args.in_app))
 
 
-def _write(rows: Iterable[_Row], target: IO[bytes]) -> None:
+def _write(rows: Iterable[_Row], target: IO[bytes], numbers: Sequence[int] | None = None) -> None:
     """One `Assignment.as_json` line per row (its number: its position, from 1), as `json.dumps` writes
     it, in UTF-8 (JSON lines' encoding, whatever the terminal's). A group's fields are encoded once
     (every line of a group but its number is the same), and lines go out as bytes `_WRITE_LINES` at a
@@ -206,7 +241,8 @@ def _write(rows: Iterable[_Row], target: IO[bytes]) -> None:
     memory at once."""
     encoded: dict[tuple[str | None, ...], bytes] = {}
     pieces: list[bytes] = []
-    for line, row in enumerate(rows, start=1):
+    for position, row in enumerate(rows, start=1):
+        line = position if numbers is None else numbers[position - 1]
         if row[3] is not None:
             pieces.append((_json_line(Assignment(line, *row).as_json()) + "\n").encode("utf-8"))
         else:
@@ -328,11 +364,20 @@ def _part(
 ) -> _Part:
     """The work of each line apart from the template miner's (which needs every message at once);
     `memo` holds the keys of the tracebacks seen (a new one if None)."""
+    return _keyed(_documents(lines), options, memo)
+
+
+def _keyed(
+    documents: Iterable[tuple[Mapping[str, Any] | None, str | None]],
+    options: GroupingOptions,
+    memo: TextMemo[Fingerprint | None] | None = None,
+) -> _Part:
+    """`_part` of decoded documents (None and why, for a line that is none)."""
     results: list[_Row | None] = []
     messages: list[str] = []
     if memo is None:
         memo = _memo()
-    for doc, error in _documents(lines):
+    for doc, error in documents:
         if doc is None:
             results.append((None, None, None, error))
             continue

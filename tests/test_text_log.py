@@ -1,0 +1,225 @@
+"""`logloop cluster --text`: a plain-text log read as events (shipper.text_log), a traceback with the
+line it follows, grouped as the shipper groups; checked on what real programs wrote to stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipper.grouping.fingerprint import fingerprint_event
+from shipper.text_log import entries
+
+# A program that logs the way scripts do (`logging.basicConfig` to stderr), then dies of an uncaught
+# exception. Each event it writes is announced on stdout: `EVENT <kind>`.
+PROGRAM = textwrap.dedent(
+    """
+    import logging, sys
+
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log = logging.getLogger("backup")
+
+    def announce(kind):
+        print("EVENT", kind, flush=True)
+
+    def read_config(path):
+        return open(path).read()
+
+    def sync(feed):
+        return {"eu": 1}[feed]
+
+    def upload(size):
+        try:
+            raise ConnectionError(f"peer reset after {size} bytes")
+        except ConnectionError as exc:
+            raise RuntimeError("upload failed") from exc
+
+    for day, feed in enumerate(["us", "asia", "us-west"]):
+        announce("info")
+        log.info("day %d: starting with %d feeds", day, 3)
+        announce("missing-feed")
+        try:
+            sync(feed)
+        except KeyError:
+            log.exception("feed %s could not be synced", feed)
+        announce("missing-config")
+        try:
+            read_config(f"/etc/backup/{feed}.toml")
+        except OSError:
+            log.exception("no configuration for %s", feed)
+        announce("upload")
+        try:
+            upload(1000 * (day + 1))
+        except RuntimeError:
+            log.error("upload of day %d failed", day, exc_info=True)
+    announce("group")
+    try:
+        raise ExceptionGroup("checks failed", [ValueError("disk"), TypeError("quota")])
+    except ExceptionGroup:
+        log.exception("health checks")
+    announce("stack")
+    log.warning("slow disk:\\n  sda 120 ms\\n  sdb 95 ms", stack_info=True)
+    announce("crash")
+    sys.stdout.flush()
+    1 / 0
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    folder = tmp_path_factory.mktemp("textlog")
+    script = folder / "backup.py"
+    script.write_text(PROGRAM, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=folder, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    log = folder / "backup.log"
+    log.write_text(done.stderr, encoding="utf-8")
+    kinds = [line.split(" ", 1)[1] for line in done.stdout.splitlines() if line.startswith("EVENT ")]
+    return log, kinds
+
+
+def _cluster(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", "cluster", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_each_event_of_a_real_log_is_one_entry(written: tuple[Path, list[str]]) -> None:
+    """Every event the program wrote is one entry, in order: a traceback (chained, a group, a stack)
+    with the log line it follows, the uncaught exception on its own."""
+    log, kinds = written
+    found = list(entries(log.read_text(encoding="utf-8").splitlines(keepends=True)))
+    assert len(found) == len(kinds)
+    traced = [entry.stack_trace is not None for entry in found]
+    assert traced == [kind not in ("info", "stack") for kind in kinds]
+    assert found[-1].text.startswith("Traceback (most recent call last):")
+    assert found[-1].document()["message"] == "ZeroDivisionError: division by zero"
+    chained = found[kinds.index("upload")].text
+    assert "The above exception was the direct cause" in chained and chained.count("Traceback (") == 2
+
+
+def test_cluster_text_groups_recurrences_and_keeps_siblings_apart(written: tuple[Path, list[str]]) -> None:
+    """`logloop cluster --text` gives the three days' KeyError one group, the OSError and the upload
+    failure one each, every info line one template, and names each event's first line."""
+    log, kinds = written
+    done = _cluster("--text", str(log))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [row["category"] for row in rows] == [
+        "traceback" if kind not in ("info", "stack") else "message" for kind in kinds
+    ]
+    by_kind: dict[str, set[str]] = {}
+    for kind, row in zip(kinds, rows, strict=True):
+        by_kind.setdefault(kind, set()).add(row["cluster"])
+    for kind in ("info", "missing-feed", "missing-config", "upload"):
+        assert len(by_kind[kind]) == 1, kind
+    clusters = [next(iter(by_kind[kind])) for kind in ("missing-feed", "missing-config", "upload", "group")]
+    assert len(set(clusters)) == 4
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert all(lines[row["line"] - 1] for row in rows)
+    assert lines[rows[-1]["line"] - 1] == "Traceback (most recent call last):"
+    assert rows[-1]["title"] == "ZeroDivisionError: division by zero (backup)"
+
+
+def test_a_traceback_in_a_text_log_has_the_shippers_key(written: tuple[Path, list[str]]) -> None:
+    """The key a traceback gets from a text log is the one the shipper's fingerprint gives its text."""
+    log, _ = written
+    found = list(entries(log.read_text(encoding="utf-8").splitlines(keepends=True)))
+    rows = [json.loads(line) for line in _cluster("--text", str(log)).stdout.splitlines()]
+    for entry, row in zip(found, rows, strict=True):
+        if entry.stack_trace is None:
+            continue
+        shipped = fingerprint_event({"error": {"stack_trace": entry.stack_trace}})
+        assert shipped is not None and shipped.key == row["cluster"]
+
+
+def test_a_text_log_read_as_json_lines_gets_a_hint(written: tuple[Path, list[str]]) -> None:
+    """A text log given without --text fails every line, and the last line says to pass --text."""
+    done = _cluster(str(written[0]))
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].endswith("for a text log, pass --text")
+
+
+TRACE = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/app.py", line 3, in <module>\n'
+    "    main()\n"
+    "ValueError: bad\n"
+)
+SHAPES: dict[str, tuple[str, int]] = {
+    "lines": ("a\nb\nc\n", 3),
+    "blank lines between": ("a\n\n\nb\n", 2),
+    "crlf": ("a\r\n" + TRACE.replace("\n", "\r\n") + "b\r\n", 2),
+    "message then traceback": ("boom\n" + TRACE + "next\n", 2),
+    "two tracebacks back to back": (TRACE + TRACE, 2),
+    "traceback after a blank line": ("boom\n\n" + TRACE, 2),
+    "chained": (
+        TRACE + "\nDuring handling of the above exception, another exception occurred:\n\n" + TRACE,
+        1,
+    ),
+    "separator without traceback": (
+        "a\nDuring handling of the above exception, another exception occurred:\n",
+        2,
+    ),
+    "coloured": (
+        "boom\n\x1b[35mTraceback (most recent call last):\x1b[0m\n" + TRACE.split("\n", 1)[1],
+        1,
+    ),
+    "indented continuation": ("config:\n  a = 1\n  b = 2\nnext\n", 2),
+    "group": (
+        "checks\n  + Exception Group Traceback (most recent call last):\n"
+        '  |   File "x.py", line 1, in <module>\n'
+        "  | ExceptionGroup: e (1 sub-exception)\n  +-+---------------- 1 ----------------\n"
+        "    | ValueError: v\n    +------------------------------------\nafter\n",
+        2,
+    ),
+    "uncaught group": (
+        "before\n\n  + Exception Group Traceback (most recent call last):\n"
+        "  | ExceptionGroup: e (1 sub-exception)\n  +-+---------------- 1 ----------------\n"
+        "    | ValueError: v\n    +------------------------------------\n",
+        2,
+    ),
+    "traceback after a stack": (
+        'slow\nStack (most recent call last):\n  File "x.py", line 1, in <module>\n' + TRACE,
+        2,
+    ),
+    "stack info": (
+        'slow\nStack (most recent call last):\n  File "x.py", line 1, in <module>\n    f()\nnext\n',
+        2,
+    ),
+    "indented first line": ("  orphan\nnext\n", 2),
+    "cut short": ('boom\nTraceback (most recent call last):\n  File "x.py", line', 1),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_line_is_in_exactly_one_entry(shape: str) -> None:
+    """Whatever the shape, entries keep every non-blank line once and in order, and split as expected."""
+    text, count = SHAPES[shape]
+    found = list(entries(text.splitlines(keepends=True)))
+    assert len(found) == count
+    kept = [line for entry in found for line in entry.text.splitlines() if line.strip()]
+    assert kept == [line.rstrip("\r") for line in text.splitlines() if line.strip()]
+    numbers = [entry.line for entry in found]
+    assert numbers == sorted(numbers) and all(
+        text.splitlines()[n - 1].rstrip("\r") == entry.text.splitlines()[0]
+        for n, entry in zip(numbers, found, strict=True)
+    )
+
+
+def test_an_entry_documents_its_traceback_from_its_header() -> None:
+    """A logged exception's document has the log line as message and the traceback from its header."""
+    doc: dict[str, Any] = next(entries(("2026-12-04 ERROR x: boom\n" + TRACE).splitlines())).document()
+    assert doc == {"message": "2026-12-04 ERROR x: boom", "error": {"stack_trace": TRACE}}
