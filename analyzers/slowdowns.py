@@ -3,7 +3,7 @@
 An operation got slow when its p95 in the window is at least `SLOWER` times the previous window's.
 Its slow calls are the window's calls that took longer than the previous window's p95 (what one call
 in twenty took before). They are compared with all of the operation's calls in the window, value by
-value of host, version, service and error type, by `analyzers.suspects`' test: a value is named
+value of outcome, host, version, service and error type, by `analyzers.suspects`' test: a value is named
 only when chance is an unlikely explanation after correcting for the number of values tested. A
 version that did not run the operation in the previous window is named too (a release is the usual
 why), and so is the share of slow calls that failed.
@@ -31,6 +31,7 @@ _OTHER: Final = "\x00other"  # the values past the terms' size, counted so that 
 _VALUES: Final = 10  # values per dimension asked for
 # The dimensions compared, by field; the name is how a sentence says it.
 DIMENSIONS: Final = {
+    "outcome": "event.outcome",  # `shipper.timing` sets it: success or failure
     "host": "host.name",
     "version": "service.version",
     "service": "service.name",
@@ -68,7 +69,9 @@ class Trait:
 
     def phrase(self) -> str:
         if self.dimension == "error":
-            what = "succeeded" if self.value == NO_ERROR else f"failed with {self.value}"
+            what = "had no error" if self.value == NO_ERROR else f"failed with {self.value}"
+        elif self.dimension == "outcome":
+            what = {"failure": "failed", "success": "succeeded"}.get(self.value, f"ended {self.value}")
         else:
             what = f"came from {self.dimension} {self.value}"
         return f"{self.share:.0%} of them {what} (against {self.calls_share:.0%} of all its calls)"
@@ -85,6 +88,7 @@ class Slowdown:
     failed: int  # slow calls that failed
     traits: tuple[Trait, ...]
     new_versions: tuple[str, ...]  # versions of the slow calls that did not run it in the previous window
+    min_count: int  # the suspects test's: fewer slow calls can set nothing apart
 
     def sentence(self, duration: Callable[[float], str]) -> str:
         """One line: how many calls were slow, and what they have in common (`duration` formats ms)."""
@@ -93,13 +97,17 @@ class Slowdown:
             "the previous window's p95"
         )
         parts = [trait.phrase() for trait in self.traits]
-        if self.failed and not any(trait.dimension == "error" for trait in self.traits):
+        if not self.traits:
+            parts.append(
+                "too few to tell what sets them apart"
+                if self.slow < self.min_count
+                else "no outcome, host, version, service or error sets them apart from its other calls"
+            )
+        if self.failed and not any(trait.dimension in ("error", "outcome") for trait in self.traits):
             parts.append(f"{self.failed:,} of them failed")
         if self.new_versions:
             names = ", ".join(self.new_versions)
             parts.append(f"version{'s' if len(self.new_versions) > 1 else ''} {names} did not run it before")
-        if not self.traits:
-            parts.append("no host, version, service or error sets them apart from the other calls")
         return f"{head}; " + "; ".join(parts) + "."
 
 
@@ -163,7 +171,7 @@ def slowdowns(
         traits = _traits(slow, calls, test)
         before = {str(b["key"]) for b in bucket["before"]["versions"]["buckets"]}
         slow_versions = slow.loc[slow["dimension"] == "version", "value"]
-        failed = int(slow.loc[(slow["dimension"] == "error") & (slow["value"] != NO_ERROR), "count"].sum())
+        failed = _failed(slow)
         found[operation.action] = Slowdown(
             action=operation.action,
             threshold_ms=float(operation.previous_p95_ms or 0.0),
@@ -172,8 +180,17 @@ def slowdowns(
             failed=failed,
             traits=traits,
             new_versions=tuple(v for v in slow_versions if v != _OTHER and v not in before) if before else (),
+            min_count=test.min_count,
         )
     return found
+
+
+def _failed(slow: pd.DataFrame) -> int:
+    """Slow calls that failed: by their outcome, else (an older shipper's, without one) by an error."""
+    outcomes = slow[slow["dimension"] == "outcome"]
+    if not outcomes.empty:
+        return int(outcomes.loc[outcomes["value"] == "failure", "count"].sum())
+    return int(slow.loc[(slow["dimension"] == "error") & (slow["value"] != NO_ERROR), "count"].sum())
 
 
 def _values(bucket: Mapping[str, Any]) -> pd.DataFrame:

@@ -54,6 +54,8 @@ from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, ECS_VERSION
 
 ACTION_ATTR: Final = "event.action"
 DURATION_ATTR: Final = "event.duration"
+OUTCOME_ATTR: Final = "event.outcome"
+OUTCOMES: Final = frozenset({"success", "failure", "unknown"})  # ECS's values of event.outcome
 FEEDBACK_ATTR: Final = "logloop_feedback"
 
 MESSAGE_LIMIT: Final = 256 * 1024
@@ -907,6 +909,8 @@ class EcsFormatter(logging.Formatter):
                 doc["event"]["action"] = truncate(value, 1024)
             elif key == DURATION_ATTR and _is_duration(value):
                 doc["event"]["duration"] = int(value)
+            elif key == OUTCOME_ATTR and isinstance(value, str) and value in OUTCOMES:
+                doc["event"]["outcome"] = value
             elif key == FEEDBACK_ATTR and isinstance(value, Mapping):
                 _apply_feedback(doc, value, extras)
             else:

@@ -68,6 +68,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "event.kind": _KEYWORD,
     "event.action": _KEYWORD,  # the operation name of a timed operation
     "event.duration": _LONG,  # nanoseconds, as ECS specifies
+    "event.outcome": _KEYWORD,  # a timed operation's: success or failure (ECS's values)
     "event.ingested": {"type": "date"},
     "log.level": _KEYWORD,
     "log.logger": _KEYWORD,

@@ -11,8 +11,9 @@ An entry continues with:
   multi-line message's rest);
 - a traceback's header (`Traceback (most recent call last):`, an uncaught exception group's) right
   after a line of an entry with no traceback and no stack yet (`logger.exception` prints the
-  traceback under its message, and a `stack_info` stack after it), `Stack (most recent call last):` (`stack_info=True`), and a chained traceback's separator,
-  the blank lines around it and the traceback after it;
+  traceback under its message, and a `stack_info` stack after it);
+- `Stack (most recent call last):` (`stack_info=True`), and a chained traceback's separator, the
+  blank lines around it and the traceback after it;
 - the exception line that ends a traceback (the first unindented line after its frames).
 Any other line starts an entry (a second traceback without a separator is a second event); blank
 lines between entries belong to none. Terminal colours are read past. A line of a traceback that

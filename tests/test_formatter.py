@@ -604,7 +604,8 @@ def timing_docs() -> Any:
 
 
 def test_timed_block_logs_action_and_duration(timing_docs: Any) -> None:
-    """A `with timed(...)` block logs one INFO document with event.action and a nanosecond event.duration."""
+    """A `with timed(...)` block logs one INFO document with event.action, a nanosecond event.duration and
+    event.outcome success."""
     from shipper.timing import timed
 
     logger, docs = timing_docs
@@ -614,13 +615,15 @@ def test_timed_block_logs_action_and_duration(timing_docs: Any) -> None:
     assert doc["log"]["level"] == "info"
     assert doc["event"]["action"] == "service.start"
     assert isinstance(doc["event"]["duration"], int) and doc["event"]["duration"] > 0
+    assert doc["event"]["outcome"] == "success"
     assert doc["message"].startswith("service.start took ")
     assert doc["log"]["origin"]["function"] == "test_timed_block_logs_action_and_duration"
     assert "extra" not in doc
 
 
 def test_timed_failure_logs_the_error_and_reraises(timing_docs: Any) -> None:
-    """A failing timed block logs an ERROR document with the exception and re-raises it unchanged."""
+    """A failing timed block logs an ERROR document with the exception, outcome failure, and re-raises it
+    unchanged."""
     from shipper.timing import timed
 
     logger, docs = timing_docs
@@ -628,13 +631,14 @@ def test_timed_failure_logs_the_error_and_reraises(timing_docs: Any) -> None:
         raise TimeoutError("health check timed out")
     (doc,) = docs
     assert doc["log"]["level"] == "error"
-    assert doc["event"]["action"] == "health.web"
+    assert doc["event"]["action"] == "health.web" and doc["event"]["outcome"] == "failure"
     assert doc["error"]["type"] == "builtins.TimeoutError"
     assert doc["error"]["message"] == "health check timed out"
 
 
 def test_timed_failure_without_exc_info_logs_at_its_level(timing_docs: Any) -> None:
-    """With exc_info=False the failure is a plain record at the given level naming the exception."""
+    """With exc_info=False the failure is a plain record at the given level naming the exception, its
+    outcome still failure (what the digest tells slow failures by)."""
     from shipper.timing import timed
 
     logger, docs = timing_docs
@@ -643,7 +647,7 @@ def test_timed_failure_without_exc_info_logs_at_its_level(timing_docs: Any) -> N
     (doc,) = docs
     assert doc["log"]["level"] == "info" and "error" not in doc
     assert doc["message"].endswith("ValueError: bad config")
-    assert doc["event"]["action"] == "parse"
+    assert doc["event"]["action"] == "parse" and doc["event"]["outcome"] == "failure"
 
 
 def test_timed_decorator_times_every_call(timing_docs: Any) -> None:
@@ -659,3 +663,17 @@ def test_timed_decorator_times_every_call(timing_docs: Any) -> None:
     assert [double(1), double(2)] == [2, 4]
     assert [doc["event"]["action"] for doc in docs] == ["double", "double"]
     assert docs[0]["log"]["origin"]["function"] == "test_timed_decorator_times_every_call"
+
+
+@pytest.mark.parametrize("outcome", ["success", "failure", "unknown"])
+def test_an_ecs_outcome_in_extra_is_mapped(outcome: str) -> None:
+    """A record's `event.outcome` of ECS's values is the document's event.outcome."""
+    doc = FORMATTER.to_document(make_record("call", extra={"event.outcome": outcome}))
+    assert doc["event"]["outcome"] == outcome and "extra" not in doc
+
+
+@pytest.mark.parametrize("value", ["ok", "FAILURE", 1, None, ["failure"]])
+def test_another_outcome_value_stays_in_extra(value: object) -> None:
+    """Any other `event.outcome` is kept under extra, never mapped onto the keyword."""
+    doc = FORMATTER.to_document(make_record("call", extra={"event.outcome": value}))
+    assert "outcome" not in doc["event"] and doc["extra"]["event.outcome"] == value

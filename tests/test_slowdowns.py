@@ -37,6 +37,7 @@ def _calls(
             **{
                 "event.action": action,
                 "event.duration": (low_ms + (high_ms - low_ms) * i // max(count - 1, 1)) * 1_000_000,
+                "event.outcome": "success",
                 **fields,
             },
         )
@@ -48,7 +49,12 @@ def _scenario() -> list[dict[str, Any]]:
     web1 = {"host.name": "web-1", "service.version": "1.0"}
     web2_old = {"host.name": "web-2", "service.version": "1.0"}
     web2_new = {"host.name": "web-2", "service.version": "1.1"}
-    timeout = {"log.level": "error", "error.type": "TimeoutError", "error.message": "read timed out"}
+    timeout = {
+        "log.level": "error",
+        "event.outcome": "failure",
+        "error.type": "TimeoutError",
+        "error.message": "read timed out",
+    }
     return [
         # db.query: slow on web-2 once it ran 1.1, and most of those slow calls timed out.
         *_calls("db.query", BEFORE, 40, 5, 50, **web1),
@@ -93,6 +99,7 @@ def test_a_slowdown_confined_to_a_host_and_release_names_them(digest: Digest) ->
     why = digest.report.insights.slowdowns["db.query"]
     assert (why.slow, why.calls, why.failed) == (20, 60, 12)
     assert {(t.dimension, t.value) for t in why.traits} == {
+        ("outcome", "failure"),
         ("host", "web-2"),
         ("version", "1.1"),
         ("error", "TimeoutError"),
@@ -101,6 +108,7 @@ def test_a_slowdown_confined_to_a_host_and_release_names_them(digest: Digest) ->
     sentence = why.sentence(ms)
     assert sentence.startswith("20 of 60 calls took longer than ")
     assert "100% of them came from host web-2 (against 33% of all its calls)" in sentence
+    assert "60% of them failed (against 20% of all its calls)" in sentence
     assert "60% of them failed with TimeoutError (against 20% of all its calls)" in sentence
     assert "version 1.1 did not run it before" in sentence
 
@@ -112,7 +120,7 @@ def test_a_slowdown_everywhere_alike_says_nothing_sets_it_apart(digest: Digest) 
     assert why.traits == () and why.new_versions == () and why.failed == 0
     assert why.slow == 60
     assert why.sentence(ms).endswith(
-        "no host, version, service or error sets them apart from the other calls."
+        "no outcome, host, version, service or error sets them apart from its other calls."
     )
 
 
@@ -165,6 +173,7 @@ def test_few_slow_calls_name_no_suspect() -> None:
     }
     found = slowdowns.slowdowns([operation], response, SuspectTest())["a"]
     assert found.traits == () and found.new_versions == ()
+    assert found.sentence(ms).endswith("; too few to tell what sets them apart.")
 
 
 @pytest.mark.parametrize(
