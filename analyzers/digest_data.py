@@ -169,7 +169,17 @@ def error_lines_request(window: Window, keys: list[str]) -> dict[str, Any]:
         "last_seen": {"max": {"field": "@timestamp"}},
         "hosts": {"cardinality": {"field": "host.name"}},
         "sample": _latest(
-            1, ["message", "log.logger", "log.level", "logloop.template", "error.type", "error.grouping_name"]
+            1,
+            [
+                "message",
+                "log.logger",
+                "log.level",
+                "log.origin.file.name",
+                "log.origin.function",
+                "logloop.template",
+                "error.type",
+                "error.grouping_name",
+            ],
         ),
     }
     grouped = [key for key in keys if key != UNGROUPED]

@@ -380,10 +380,12 @@ def test_an_error_lines_title_is_the_title_of_its_group(
     template: str, args: tuple[object, ...], error_type: str
 ) -> None:
     """An error line logged from a template is titled in the digest's error-line list exactly as the
-    shipper titles its group (the registry, the top groups): placeholders for values, no specifier."""
+    shipper titles its group (the registry, the top groups): placeholders for values, no specifier,
+    and the logging call beside it."""
+    origin = {"file": {"name": "jobs.py", "line": 7}, "function": "run"}
     doc: dict[str, Any] = {
         "message": template % args,
-        "log": {"level": "error", "logger": "app.jobs"},
+        "log": {"level": "error", "logger": "app.jobs", "origin": origin},
         "logloop": {"template": template},
     }
     if error_type:
@@ -391,5 +393,5 @@ def test_an_error_lines_title_is_the_title_of_its_group(
     group = fingerprint_event(doc)
     assert group is not None
     title = digest_data.error_line_title(group.key, doc)
-    assert title == group.name
+    assert title == group.name and title.endswith(" (app.jobs.run)")
     assert "%" not in title.replace("% ", "") and "<" in title
