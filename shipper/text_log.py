@@ -16,15 +16,21 @@ An entry continues with:
   blank lines around it and the traceback after it;
 - the exception line that ends a traceback (the first unindented line after its frames).
 Any other line starts an entry (a second traceback without a separator is a second event); blank
-lines between entries belong to none. Terminal colours are read past. A line of a traceback that
-carries a prefix of its own (a timestamp on every line, as some collectors write) is not recognised:
-such a log is one entry a line.
+lines between entries belong to none. Terminal colours are read past.
+
+Collectors write a prefix before every line a program printed, a traceback's lines too: syslog and
+the journal (`Dec  4 10:00:01 vm backup.py[2231]: `, and with ISO times), containerd/Kubernetes
+(`2026-12-04T10:00:01.1Z stderr F `) and `docker logs --timestamps`. Such a prefix is read past, and
+its source (host and process, or stream) kept apart: a line continues only an entry of its own
+source, so the interleaved lines of two processes make two processes' entries. Another prefix on
+every line (an application's own) is not recognised: such a log is one entry a line.
 
 The rule not to break: every non-blank line of the input belongs to exactly one entry, in order.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,28 +76,73 @@ class Entry:
 
 
 def entries(lines: Iterable[str]) -> Iterator[Entry]:
-    """The entries of a text log's lines (each with or without its line break; `\\r\\n` too)."""
-    current: list[str] = []
-    first = 0
-    blanks: list[str] = []  # blank lines held until the next line says whether they continue a chain
-    state = _State()
+    """The entries of a text log's lines (each with or without its line break; `\\r\\n` too), in the
+    order of their first lines. A line a collector prefixed (`_PREFIX_RE`) is read without its prefix
+    and continues only an entry of the same source: the lines of processes a journal interleaves are
+    put back together, each process's entries apart."""
+    open_entries: dict[str, _Open] = {}  # by source: the entry each source is writing
+    done: list[tuple[int, Entry]] = []  # finished entries, a heap by first line
     for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
+        source, line = _without_prefix(raw.rstrip("\r\n"))
+        current = open_entries.get(source)
         if not line.strip():
-            if current:
-                blanks.append(line)
+            if current is not None:
+                current.blanks.append(line)
             continue
-        if current and state.continues(line, after_blank=bool(blanks)):
-            current.extend(blanks)
-            current.append(line)
-        else:
-            if current:
-                yield Entry(first, "\n".join(current) + "\n")
-            current, first, state = [line], number, _State()
-            state.continues(line, after_blank=False)  # (an entry can start with a traceback's header)
-        blanks = []
-    if current:
-        yield Entry(first, "\n".join(current) + "\n")
+        if current is not None and current.state.continues(line, after_blank=bool(current.blanks)):
+            current.lines.extend(current.blanks)
+            current.lines.append(line)
+            current.blanks.clear()
+            continue
+        if current is not None:
+            heapq.heappush(done, (current.first, current.entry()))
+        open_entries[source] = _Open(number, line)
+        oldest_open = min(entry.first for entry in open_entries.values())
+        while done and done[0][0] < oldest_open:
+            yield heapq.heappop(done)[1]
+    for current in open_entries.values():
+        heapq.heappush(done, (current.first, current.entry()))
+    while done:
+        yield heapq.heappop(done)[1]
+
+
+class _Open:
+    """An entry being read: its first line's number, its lines, the blank lines held after them (kept
+    only if the next line continues it: a chain's separator), and where it stands."""
+
+    def __init__(self, first: int, line: str) -> None:
+        self.first = first
+        self.lines = [line]
+        self.blanks: list[str] = []
+        self.state = _State()
+        self.state.continues(line, after_blank=False)  # (an entry can start with a traceback's header)
+
+    def entry(self) -> Entry:
+        return Entry(self.first, "\n".join(self.lines) + "\n")
+
+
+# What log collectors write before every line of a program's output, so that a traceback's lines
+# carry it too: the source (host and process, or the stream) and its time. Whatever the time, lines
+# of one source belong together.
+_PREFIX_RE: Final = re.compile(
+    # syslog and `journalctl` (short): "Dec  4 10:00:01 vm backup.py[2231]: "
+    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d (?P<syslog>\S+ [^\s:\[]+(?:\[\d+\])?): "
+    # `journalctl -o short-iso` and the like: "2026-12-04T10:00:01+0000 vm backup.py[2231]: "
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) "
+    r"(?P<journal>\S+ [^\s:\[]+(?:\[\d+\])?): "
+    # containerd/Kubernetes (CRI): "2026-12-04T10:00:01.123456789Z stderr F "
+    r"|\d{4}-\d\d-\d\dT\S+ (?P<stream>stdout|stderr) F "
+    # `docker logs --timestamps`: "2026-12-04T10:00:01.123456789Z "
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )"
+)
+
+
+def _without_prefix(line: str) -> tuple[str, str]:
+    """The line's source ("" for none) and the line without a collector's prefix."""
+    found = _PREFIX_RE.match(line) if line[:1].isalnum() else None
+    if found is None:
+        return "", line
+    return found["syslog"] or found["journal"] or found["stream"] or "", line[found.end() :]
 
 
 class _State:

@@ -145,6 +145,40 @@ def test_a_traceback_in_a_text_log_has_the_shippers_key(written: tuple[Path, lis
         assert shipped is not None and shipped.key == row["cluster"]
 
 
+COLLECTORS = {
+    "journal": lambda pid, n: f"Dec  4 10:00:{n % 60:02d} vm backup.py[{pid}]: ",
+    "journal-iso": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}+0000 vm backup.py[{pid}]: ",
+    "kubernetes": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}.{pid:09d}Z stderr F ",
+    "docker": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}.{pid:09d}Z ",
+}
+
+
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_a_collectors_prefix_on_every_line_is_read_past(
+    written: tuple[Path, list[str]], collector: str
+) -> None:
+    """The same log with a collector's prefix on every line (a timestamp that changes from line to
+    line) has the same entries, with the same texts, as the log itself."""
+    log, _ = written
+    lines = log.read_text(encoding="utf-8").splitlines()
+    prefix = COLLECTORS[collector]
+    prefixed = [prefix(2231, n) + line for n, line in enumerate(lines)]
+    assert [(e.line, e.text) for e in entries(prefixed)] == [(e.line, e.text) for e in entries(lines)]
+
+
+def test_interleaved_processes_in_a_journal_are_put_back_together(written: tuple[Path, list[str]]) -> None:
+    """Two processes' lines interleaved line by line in a journal make each process's entries, whole,
+    in the order of their first lines, and they key as the log of one process does."""
+    log, _ = written
+    lines = log.read_text(encoding="utf-8").splitlines()
+    journal = COLLECTORS["journal"]
+    mixed = [journal(pid, n) + line for n, line in enumerate(lines) for pid in (101, 202)]
+    alone = list(entries(lines))
+    together = list(entries(mixed))
+    assert [e.text for e in together] == [e.text for e in alone for _ in (101, 202)]
+    assert [e.line for e in together] == sorted(e.line for e in together)
+
+
 def test_a_text_log_read_as_json_lines_gets_a_hint(written: tuple[Path, list[str]]) -> None:
     """A text log given without --text fails every line, and the last line says to pass --text."""
     done = _cluster(str(written[0]))
