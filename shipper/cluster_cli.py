@@ -188,9 +188,15 @@ def _text_rows(source: _Readable, options: GroupingOptions) -> tuple[list[_Row],
     from shipper import text_log  # only for --text
 
     lines = (line.decode("utf-8", "backslashreplace") for line in _lines_of(source))
-    found = list(text_log.entries(lines))
-    part = _keyed(((entry.document(), None) for entry in found), options)
-    return _mined([part]), [entry.line for entry in found]
+    numbers: list[int] = []
+
+    def documents() -> Iterator[tuple[Mapping[str, Any], None]]:
+        for entry in text_log.entries(lines):  # (one at a time: a log can be larger than memory)
+            numbers.append(entry.line)
+            yield entry.document(), None
+
+    part = _keyed(documents(), options)
+    return _mined([part]), numbers
 
 
 class _Readable(Protocol):
