@@ -257,3 +257,19 @@ def test_an_entry_documents_its_traceback_from_its_header() -> None:
     """A logged exception's document has the log line as message and the traceback from its header."""
     doc: dict[str, Any] = next(entries(("2026-12-04 ERROR x: boom\n" + TRACE).splitlines())).document()
     assert doc == {"message": "2026-12-04 ERROR x: boom", "error": {"stack_trace": TRACE}}
+
+
+def test_bytes_that_are_not_utf8_are_kept_as_escapes(tmp_path: Path) -> None:
+    """A text log with bytes that are not UTF-8 (a Latin-1 line) is grouped, the bytes read as `\\xNN`,
+    and an empty log gives no output and no error."""
+    log = tmp_path / "latin1.log"
+    log.write_bytes(b"caf\xe9 closed\ncaf\xe9 closed\n")
+    done = _cluster("--text", str(log))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 2 and rows[0]["cluster"] == rows[1]["cluster"]
+    assert rows[0]["title"].startswith("caf\\")  # (the miner masks the escape's hex)
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    nothing = _cluster("--text", str(empty))
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "")
