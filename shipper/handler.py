@@ -686,7 +686,9 @@ def _finished(path: Path, end: int) -> bool:
     ack = layout.read_ack(path)
     if ack.finished or ack.offset >= end:
         return True
-    return not path.exists() and not layout.ack_path(path).exists()  # dropped by the overflow policy
+    # Deleted unfinished: by a writer's overflow policy (counted lost there). An agent that still had
+    # it mapped may have written its acknowledgement again since: that says nothing more to wait for.
+    return not path.exists()
 
 
 def _closing(config: AgentConfig) -> AgentConfig:

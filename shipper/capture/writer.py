@@ -180,17 +180,21 @@ class SegmentWriter:
         wanted = min(wanted, self.max_bytes // _SEGMENTS_PER_BOUND)
         size = max(wanted, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         try:
-            if not self._make_room(size):
+            with layout.bound_lock(self.spool_dir):  # writers of other processes size theirs in turn
+                size = self._make_room(size, needed)
+                if size:
+                    self._open = self._create_fitting(size, needed)
+            if not size:
                 self._failed_at, self._failed_reason = now, "spool_full"
                 self._lose("spool_full", 1)
                 self._diag.warning(
                     "spool-full",
-                    "logloop shipper: spool %s is full (%d bytes, drop_newest): records dropped",
+                    "logloop shipper: spool %s is full (%d bytes, %s): records dropped",
                     self.spool_dir,
                     self.max_bytes,
+                    self.overflow if self.overflow == "drop_newest" else "the open segments of live writers",
                 )
                 return None
-            self._open = self._create_fitting(size, needed)
         except (OSError, SpoolError) as exc:
             self._failed_at, self._failed_reason = now, "spool_unavailable"
             self._lose("spool_unavailable", 1)
@@ -331,26 +335,32 @@ class SegmentWriter:
             taken.map[taken.position : taken.position + segment.FRAME.size] = segment.seal_frame()
         descriptors.keep_forever(taken.file, taken.map)
 
-    def _make_room(self, size: int) -> bool:
-        """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
+    def _make_room(self, size: int, needed: int) -> int:
+        """Apply the size bound before creating a segment of `size` bytes: the size to create (smaller
+        where only that much room is left), or 0 to refuse the record.
+
+        Segments that live writers hold cannot give way (their records would be lost uncounted, and
+        their writers go on writing): with many writers at once their segments alone may fill the
+        bound, and each new one is made only as large as the room left, down to what the record needs."""
         files = layout.segments(self.spool_dir)
-        used = sum(_size(path) for path in files)
+        used = sum(_size(path) for path in files) + layout.unfinished_bytes(self.spool_dir)
         if used + size <= self.max_bytes:
-            return True
-        if self.overflow == "drop_newest":
-            return False
-        for path in files:
-            if used + size <= self.max_bytes:
-                break
-            if layout.writer_alive(path):
-                continue  # a live writer's segment: deleting it would lose records uncounted
-            lost = _unsent(path)
-            freed = _size(path)
-            path.unlink(missing_ok=True)
-            layout.ack_path(path).unlink(missing_ok=True)
-            used -= freed
-            self._lose("spool_overflow", lost)
-        return True
+            return size
+        if self.overflow == "drop_oldest":
+            for path in files:
+                if used + size <= self.max_bytes:
+                    break
+                if layout.writer_alive(path):
+                    continue  # a live writer's segment: deleting it would lose records uncounted
+                lost = _unsent(path)
+                freed = _size(path)
+                path.unlink(missing_ok=True)
+                layout.ack_path(path).unlink(missing_ok=True)
+                used -= freed
+                self._lose("spool_overflow", lost)
+        room = (self.max_bytes - used) // 4096 * 4096
+        smallest = max(_SMALLEST_SEGMENT, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
+        return min(size, room) if room >= smallest else 0
 
 
 def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:
