@@ -484,6 +484,7 @@ class ShipperHandler(logging.Handler):
                 allowlist=ecs.env_allowlist,
                 redactor=ecs.redactor,
                 grouping=self._grouping_table,
+                index_prefix=self.agent_config.index_prefix,
             )
             self._program = (pid, records.encode_program(found))
         return self._program[1]
