@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from shipper import arguments, reentry, schema
-from shipper.capture import bounds, program
+from shipper.capture import program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
@@ -69,7 +69,6 @@ DELIVERIES: Final = ("process", "thread")
 QueueOverflow = Literal["spool", "drop"]
 _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
-_PAYLOAD_LIMIT: Final = bounds.PAYLOAD_LIMIT
 _REENTRANT_LIMIT: Final = 100  # records kept per outer emit() from signal handlers and the like
 _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
 _SPOOL_NAME_MAX: Final = 200  # bytes: a file name holds 255, and the dead-letter file adds 17
@@ -303,6 +302,7 @@ class ShipperHandler(logging.Handler):
             max_bytes=spool_max_bytes,
             overflow=spool_overflow,
             lose=self._lose,
+            cut=functools.partial(self.counters.add, "truncated"),
         )
         self.closed = False
         self._lock = threading.Lock()
@@ -368,22 +368,9 @@ class ShipperHandler(logging.Handler):
                 payload = records.encode_document(dumps(self._ecs.to_document(record)))
             else:
                 payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
-            if len(payload) > _PAYLOAD_LIMIT:  # a 50 MB message: cut before it reaches the spool
-                self._append_bounded(payload)
-            else:
-                self.writer.append(payload)
+            self.writer.append(payload)
         except Exception:
             self.handleError(record)
-
-    def _append_bounded(self, payload: bytes) -> None:
-        """Spool a payload too large to spool whole with its long texts cut (counted `truncated`); if
-        even cut it is too large, it is counted lost (`record_too_large`)."""
-        cut = bounds.bounded(payload)
-        if cut is None:
-            self._lose("record_too_large")
-            return
-        if self.writer.append(cut) and cut is not payload:
-            self.counters.add("truncated")
 
     def handleError(self, record: logging.LogRecord) -> None:
         """Count the lost record and say so at most once a minute; never print per record."""

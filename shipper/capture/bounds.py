@@ -3,9 +3,10 @@ of a secret where redaction can no longer tell it is one.
 
 `emit()` encodes a record whole (`shipper.spool.records`); the agent keeps at most 256 KiB of a
 message or a stack trace, 32 KiB of an exception's message, 8 KiB of a template or an extra's value
-(`shipper.formatter`). A payload past `PAYLOAD_LIMIT` (a 50 MB message, an exception whose `str()` is
-a dump, an ExceptionGroup of 20,000 members) is read back and every long text in it is cut to more
-than the agent keeps, so the document sent is what it would have been and the spool holds a
+(`shipper.formatter`). A payload past `PAYLOAD_LIMIT` that the open segment cannot hold (a 50 MB
+message, an exception whose `str()` is a dump, an ExceptionGroup of 20,000 members) is read back by
+the writer, off its lock and off the common path (`SegmentWriter.append`), and every long text in it
+is cut to more than the agent keeps, so the document sent is what it would have been and the spool holds a
 bounded copy. A cut text keeps its head and, when the text is made of lines, its tail (a traceback's
 final lines name the error grouping keys it by), joined by a marker giving the original length.
 
