@@ -61,6 +61,8 @@ _HUGE = {
     "text-traceback-24MB": "log.handle(record_with_text())",
     "message-3MB-with-stack": 'log.warning("HUGE %s", "s" * 3_000_000, stack_info=True)',
     "message-20MB-error": 'log.error("HUGE %s", "z" * 20_000_000)',
+    "extras-of-16384-values": 'log.warning("HUGE extras", extra={"rows": [[f"{i} {j} " + "x" * 4000 '
+    "for j in range(256)] for i in range(64)]})",
 }
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import marshal
 from typing import Any, Final
 
-from shipper.formatter import FIELD_LIMIT, MESSAGE_LIMIT, STACK_TRACE_LIMIT
+from shipper.formatter import FIELD_LIMIT, MESSAGE_LIMIT, STACK_TRACE_LIMIT, STANDARD_ATTRIBUTES
 from shipper.spool import records
 
 PAYLOAD_LIMIT: Final = 1024 * 1024  # bytes of a payload past which its texts are cut
@@ -47,7 +47,23 @@ def bounded(payload: bytes) -> bytes | None:
         cut = marshal.dumps(_Cutter(head, tail).value(value), 4)
         if len(cut) <= _SPOOL_LIMIT:
             return cut
+    if value[0] == records.RECORD and len(value) == 6 and isinstance(value[1], dict):
+        # Many texts, none long (extras of 50,000 values): the event without them, as the agent's
+        # `dumps` drops the extras of a document past its limit, rather than no event at all.
+        cut = marshal.dumps(_Cutter(_SMALL, _SMALL).value(_without_extras(value, len(payload))), 4)
+        if len(cut) <= _SPOOL_LIMIT:
+            return cut
     return None
+
+
+def _without_extras(value: tuple[Any, ...], size: int) -> tuple[Any, ...]:
+    """A record payload with its extras and its context provider's answer replaced by a note."""
+    kind, attributes, error, env_vars, context, failure = value
+    kept = {key: item for key, item in attributes.items() if key in STANDARD_ATTRIBUTES}
+    kept["logloop_cut"] = f"record of {size} bytes: extras dropped"
+    if context is not None:
+        context = {"provider_error": f"record of {size} bytes: context dropped"}
+    return (kind, kept, error, env_vars, context, failure)
 
 
 class _Cutter:
