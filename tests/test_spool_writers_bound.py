@@ -128,7 +128,7 @@ def test_many_writers_at_once_keep_the_spool_bound_and_count_what_gives_way(
     while sum(arrived.values()) + lost < logged and time.monotonic() < deadline:  # still coming
         time.sleep(1)
         arrived = log_messages(es, index_prefix)
-    assert max(arrived.values()) == 1  # none twice
+    assert max(arrived.values(), default=1) == 1  # none twice
     # None lost uncounted. (A record of a segment drop_oldest deleted may still be sent by an agent
     # that had it mapped: counted lost and delivered, so the sum may pass what was logged.)
     assert sum(arrived.values()) <= logged <= sum(arrived.values()) + lost, json.dumps(
