@@ -283,7 +283,8 @@ def lean_json(fields: LeanFields, event_id: str) -> tuple[bytes, bytes, str]:
     if not event_id.isalnum():
         raise ValueError(f"event id {event_id!r} is not alphanumeric")
     timestamp = format_timestamp(created)
-    message = redaction.redact_message(truncate(message, MESSAGE_LIMIT), template)
+    cut = truncate(_redacted_if_cut(message, redaction.redact_text, MESSAGE_LIMIT), MESSAGE_LIMIT)
+    message = redaction.redact_message(cut, template)
     encode = _encode_string
     text = (
         f'{{"@timestamp":"{timestamp}","message":{encode(message)},'
@@ -457,8 +458,8 @@ def _chain(summary: traceback.TracebackException) -> list[traceback.TracebackExc
     pending, seen = [summary], set()
     while pending:
         current = pending.pop()
-        if id(current) in seen:
-            continue
+        if id(current) in seen or not isinstance(current, traceback.TracebackException):
+            continue  # (a member a bounded capture did not keep: counted, never shown)
         seen.add(id(current))
         found.append(current)
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
@@ -579,12 +580,13 @@ def error_fields(
     return {"type": error.type_name, "message": message, "stack_trace": trace}  # redacted with the document
 
 
-def _redacted_if_cut(trace: str, redact: Callable[[str], str]) -> str:
-    """A trace that truncation will cut, redacted first: its kept tail may begin inside a secret whose
-    key stays behind in the dropped middle. (Any other is redacted with the document.)"""
-    if len(trace) * 4 <= STACK_TRACE_LIMIT:  # surely under the limit: not even encoded
+def _redacted_if_cut(trace: str, redact: Callable[[str], str], limit: int = STACK_TRACE_LIMIT) -> str:
+    """A trace (or message) that truncation to `limit` will cut, redacted first: its kept tail may
+    begin inside a secret whose key stays behind in the dropped middle, its kept head end inside one
+    too short then for the rule that knows its shape. (Any other is redacted with the document.)"""
+    if len(trace) * 4 <= limit:  # surely under the limit: not even encoded
         return trace
-    if len(trace.encode("utf-8", "backslashreplace")) <= STACK_TRACE_LIMIT:
+    if len(trace.encode("utf-8", "backslashreplace")) <= limit:
         return trace
     return redact(trace)
 
@@ -814,7 +816,7 @@ class EcsFormatter(logging.Formatter):
         if TRACE_HEADER in text:  # a traceback as text: a QueueHandler's record, loguru's message
             text, rendered = _without_rendered_trace(text, captured.error)
         cut = text is not record["message"]
-        message = truncate(text, MESSAGE_LIMIT)
+        message = truncate(_redacted_if_cut(text, self.redactor.redact_text, MESSAGE_LIMIT), MESSAGE_LIMIT)
         pid = record["process"]
         doc: dict[str, Any] = {
             "@timestamp": format_timestamp(record["created"]),

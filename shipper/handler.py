@@ -302,6 +302,7 @@ class ShipperHandler(logging.Handler):
             max_bytes=spool_max_bytes,
             overflow=spool_overflow,
             lose=self._lose,
+            cut=functools.partial(self.counters.add, "truncated"),
         )
         self.closed = False
         self._lock = threading.Lock()
@@ -470,6 +471,7 @@ class ShipperHandler(logging.Handler):
                 allowlist=ecs.env_allowlist,
                 redactor=ecs.redactor,
                 grouping=self._grouping_table,
+                index_prefix=self.agent_config.index_prefix,
             )
             self._program = (pid, records.encode_program(found))
         return self._program[1]
@@ -672,7 +674,9 @@ def _finished(path: Path, end: int) -> bool:
     ack = layout.read_ack(path)
     if ack.finished or ack.offset >= end:
         return True
-    return not path.exists() and not layout.ack_path(path).exists()  # dropped by the overflow policy
+    # Deleted unfinished: by a writer's overflow policy (counted lost there). An agent that still had
+    # it mapped may have written its acknowledgement again since: that says nothing more to wait for.
+    return not path.exists()
 
 
 def _closing(config: AgentConfig) -> AgentConfig:

@@ -112,6 +112,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "logloop.shipper.spooled": _LONG,
     "logloop.shipper.dropped": _LONG,
     "logloop.shipper.dead_lettered": _LONG,
+    "logloop.shipper.truncated": _LONG,
     "logloop.shipper.spool_backlog": _LONG,
     "logloop.shipper.recovered": _LONG,
     "logloop.shipper.torn_skipped": _LONG,

@@ -6,6 +6,8 @@
     retried        documents sent again after a retryable failure (counted per attempt)
     dropped        records lost, for any reason; `lost` says how many for which reason
     dead_lettered  documents the server rejected for good, written to the dead-letter file
+    truncated      records whose texts were cut before they were spooled (a 50 MB message: the
+                   spool keeps, and the document holds, what the node would keep of it)
     spool_backlog  of this process's records, those not yet acknowledged (a gauge)
     recovered      records the delivery agent delivered from segments whose writer died without
                    closing them (SIGKILL, os._exit): the events that explain a death
@@ -31,7 +33,7 @@ from typing import Any
 from shipper import reentry
 from shipper.exceptions import ConfigurationError
 
-COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered")
+COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered", "truncated")
 AGENT_COUNTERS = ("recovered", "torn_skipped", "shard_limit_retries")
 
 
@@ -45,6 +47,7 @@ class ShipperStats:
     retried: int = 0
     dropped: int = 0
     dead_lettered: int = 0
+    truncated: int = 0
     spool_backlog: int = 0
     recovered: int = 0
     torn_skipped: int = 0

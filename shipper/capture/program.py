@@ -27,6 +27,7 @@ def facts(
     allowlist: Sequence[str],
     redactor: Redactor,
     grouping: Mapping[str, Any] | None = None,
+    index_prefix: str | None = None,
 ) -> dict[str, Any]:
     """What the agent needs to write this program's documents as `EcsFormatter` would here: the
     user's redaction rules (names and patterns, never a secret) and `[grouping]` table included."""
@@ -44,6 +45,7 @@ def facts(
         "redact_keys": list(redactor.keys),
         "redact_patterns": list(redactor.patterns),
         "grouping": dict(grouping) if grouping else None,
+        "index_prefix": index_prefix,  # where its documents go, whichever program's agent sends them
         "host": {
             "name": hostname,
             "hostname": hostname,

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from shipper import descriptors, reentry
+from shipper.capture import bounds
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import SpoolError
 from shipper.spool import layout, segment
@@ -51,6 +52,10 @@ _RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment
 _SMALLEST_SEGMENT: Final = 16 * 1024  # on a nearly full disk segments shrink down to this
 _NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
+
+
+class _TooLarge(Exception):
+    """A record to cut before it is appended (`SegmentWriter._append_cut`)."""
 
 
 class _SegmentFile(io.FileIO):
@@ -93,6 +98,7 @@ class SegmentWriter:
         max_bytes: int,
         overflow: OverflowPolicy,
         lose: Callable[[str, int], None],
+        cut: Callable[[], None] = lambda: None,
         segment_bytes: int = SEGMENT_BYTES,
     ) -> None:
         self.spool_dir = spool_dir
@@ -100,6 +106,7 @@ class SegmentWriter:
         self.max_bytes = max_bytes
         self.overflow = overflow
         self._lose = lose
+        self._cut = cut  # counts a record spooled with its long texts cut (`shipper.capture.bounds`)
         self.segment_bytes = segment_bytes
         self._lock = threading.Lock()
         self._open: _Open | None = None
@@ -109,26 +116,44 @@ class SegmentWriter:
         self.written: dict[Path, int] = {}  # this process's segments and where its last record ends
         self.appended = 0  # records written by this process
 
-    def append(self, payload: bytes) -> bool:
+    def append(self, payload: bytes, *, cut: bool = False) -> bool:
         """Copy one record into the segment; False (and the loss counted) if it cannot be kept."""
         # One copy of header and payload: a reader that sees the header before the payload is complete
         # finds the checksum wrong and, the writer being alive, waits (see shipper.spool.segment).
         frame = _FRAME_PACK(len(payload), _crc32(payload)) + payload  # segment.frame_header, inlined
-        with self._lock:
-            current = self._open
-            position = current.position if current is not None else 0
-            end = position + len(frame) + (-len(frame) % segment.ALIGN)
-            if current is None or end + segment.FRAME.size > current.size:
-                current = self._next_segment(len(payload))
-                if current is None:
-                    return False
-                position = current.position
+        try:  # (free unless raised: the common path is as it was)
+            with self._lock:
+                current = self._open
+                position = current.position if current is not None else 0
                 end = position + len(frame) + (-len(frame) % segment.ALIGN)
-            current.map[position : position + len(frame)] = frame
-            current.position = end
-            self.written[current.path] = end
-            self.appended += 1
-            return True
+                if current is None or end + segment.FRAME.size > current.size:
+                    if len(payload) > bounds.PAYLOAD_LIMIT and not cut:
+                        raise _TooLarge  # a 50 MB message: cut first, without the lock
+                    current = self._next_segment(len(payload))
+                    if current is None:
+                        return False
+                    position = current.position
+                    end = position + len(frame) + (-len(frame) % segment.ALIGN)
+                current.map[position : position + len(frame)] = frame
+                current.position = end
+                self.written[current.path] = end
+                self.appended += 1
+                return True
+        except _TooLarge:
+            return self._append_cut(payload)
+
+    def _append_cut(self, payload: bytes) -> bool:
+        """A record too large for the open segment and past `bounds.PAYLOAD_LIMIT`: appended with its
+        long texts cut (counted), so the spool never holds more of it than a document keeps; if even
+        cut it is too large, counted lost."""
+        shorter = bounds.bounded(payload)
+        if shorter is None:
+            self._lose("record_too_large", 1)
+            return False
+        kept = self.append(shorter, cut=True)
+        if kept and shorter is not payload:
+            self._cut()
+        return kept
 
     def current_path(self) -> Path | None:
         current = self._open
@@ -180,17 +205,21 @@ class SegmentWriter:
         wanted = min(wanted, self.max_bytes // _SEGMENTS_PER_BOUND)
         size = max(wanted, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         try:
-            if not self._make_room(size):
+            with layout.bound_lock(self.spool_dir):  # writers of other processes size theirs in turn
+                size = self._make_room(size, needed)
+                if size:
+                    self._open = self._create_fitting(size, needed)
+            if not size:
                 self._failed_at, self._failed_reason = now, "spool_full"
                 self._lose("spool_full", 1)
                 self._diag.warning(
                     "spool-full",
-                    "logloop shipper: spool %s is full (%d bytes, drop_newest): records dropped",
+                    "logloop shipper: spool %s is full (%d bytes, %s): records dropped",
                     self.spool_dir,
                     self.max_bytes,
+                    self.overflow if self.overflow == "drop_newest" else "the open segments of live writers",
                 )
                 return None
-            self._open = self._create_fitting(size, needed)
         except (OSError, SpoolError) as exc:
             self._failed_at, self._failed_reason = now, "spool_unavailable"
             self._lose("spool_unavailable", 1)
@@ -331,26 +360,32 @@ class SegmentWriter:
             taken.map[taken.position : taken.position + segment.FRAME.size] = segment.seal_frame()
         descriptors.keep_forever(taken.file, taken.map)
 
-    def _make_room(self, size: int) -> bool:
-        """Apply the size bound before creating a segment of `size` bytes; False to refuse."""
+    def _make_room(self, size: int, needed: int) -> int:
+        """Apply the size bound before creating a segment of `size` bytes: the size to create (smaller
+        where only that much room is left), or 0 to refuse the record.
+
+        Segments that live writers hold cannot give way (their records would be lost uncounted, and
+        their writers go on writing): with many writers at once their segments alone may fill the
+        bound, and each new one is made only as large as the room left, down to what the record needs."""
         files = layout.segments(self.spool_dir)
-        used = sum(_size(path) for path in files)
+        used = sum(_size(path) for path in files) + layout.unfinished_bytes(self.spool_dir)
         if used + size <= self.max_bytes:
-            return True
-        if self.overflow == "drop_newest":
-            return False
-        for path in files:
-            if used + size <= self.max_bytes:
-                break
-            if layout.writer_alive(path):
-                continue  # a live writer's segment: deleting it would lose records uncounted
-            lost = _unsent(path)
-            freed = _size(path)
-            path.unlink(missing_ok=True)
-            layout.ack_path(path).unlink(missing_ok=True)
-            used -= freed
-            self._lose("spool_overflow", lost)
-        return True
+            return size
+        if self.overflow == "drop_oldest":
+            for path in files:
+                if used + size <= self.max_bytes:
+                    break
+                if layout.writer_alive(path):
+                    continue  # a live writer's segment: deleting it would lose records uncounted
+                lost = _unsent(path)
+                freed = _size(path)
+                path.unlink(missing_ok=True)
+                layout.ack_path(path).unlink(missing_ok=True)
+                used -= freed
+                self._lose("spool_overflow", lost)
+        room = (self.max_bytes - used) // 4096 * 4096
+        smallest = max(_SMALLEST_SEGMENT, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
+        return min(size, room) if room >= smallest else 0
 
 
 def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:

@@ -242,17 +242,23 @@ class Agent:
 
     def _sweep(self) -> None:
         """Every few minutes: delete acknowledgement files of finished segments that no writer folded
-        in (it died), older than an hour, and segment files a writer never finished making."""
+        in (it died), older than an hour; those of segments deleted unfinished (by a writer's
+        drop_oldest: nobody reads them), older than a minute; and what interrupted writes left
+        (`layout.sweep_unfinished`)."""
         now = time.monotonic()
         if now - self._swept < _SWEEP_EVERY:
             return
         self._swept = now
         layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT)
-        cutoff = time.time() - _ACK_KEPT
+        cutoff, unfinished_cutoff = time.time() - _ACK_KEPT, time.time() - _UNFINISHED_KEPT
         for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
             with contextlib.suppress(OSError):
                 segment_file = ack.with_name(ack.name[: -len(layout.ACK_SUFFIX)] + segment.SUFFIX)
-                if not segment_file.exists() and ack.stat().st_mtime < cutoff:
+                if segment_file.exists() or segment_file in self._segments:
+                    continue
+                mtime = ack.stat().st_mtime
+                unread = mtime < unfinished_cutoff and not layout.read_ack(segment_file).finished
+                if mtime < cutoff or unread:
                     ack.unlink()
 
     def _open(self, path: Path) -> _Segment | None:

@@ -86,7 +86,14 @@ class Documents:
                 fingerprint(doc, self._grouping(program))
         except Exception:  # a grouping bug must not lose the event; it ships ungrouped
             logging.getLogger(INTERNAL_LOGGER).debug("fingerprint failed", exc_info=True)
-        return index_of_timestamp(doc.get("@timestamp"), self.index_prefix), dumps(doc)
+        return index_of_timestamp(doc.get("@timestamp"), self._prefix(program)), dumps(doc)
+
+    def _prefix(self, program: Mapping[str, Any] | None) -> str:
+        """The index prefix of the program that wrote the record: programs sharing one spool directory
+        (and so one agent) each keep their own. The agent's for a segment that does not say (one
+        written by an earlier version, the agent's own documents)."""
+        prefix = program.get("index_prefix") if program else None
+        return prefix if isinstance(prefix, str) and prefix else self.index_prefix
 
     def _grouping(self, program: Mapping[str, Any] | None) -> GroupingOptions:
         """The program's `[grouping]` options (checked by its handler), built once per table."""
@@ -193,7 +200,7 @@ class Documents:
             head, tail, timestamp = lean_json(fields, event_id)
         except Exception:
             return None
-        return index_of_timestamp(timestamp, self.index_prefix), head + tail
+        return index_of_timestamp(timestamp, self._prefix(program)), head + tail
 
     def _rest(self, program: Mapping[str, Any], pid: Any, thread: Any, thread_name: Any) -> bytes:
         """The JSON members after the per-event head: ecs, service, host and process (as the program

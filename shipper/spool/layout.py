@@ -4,6 +4,8 @@
       <ms>-<pid>-<rand>.seg     one per writer and roll-over, see `shipper.spool.segment`
       <ms>-<pid>-<rand>.ack     the agent's progress through that segment (JSON, replaced atomically)
       agent.lock                flock held by the running delivery agent; holds its pid and settings key
+      bound.lock                locked by a writer while it applies the size bound and makes a segment
+      <name>.tmp                an acknowledgement or agent.json being written (renamed at once)
       agent.json                the agent's own counters (recovered, torn, shard-limit retries...), and
                                 since when and why nothing could be delivered, while that lasts
     <dir>.deadletter.jsonl      documents the server refused for good (`shipper.deadletter`)
@@ -23,7 +25,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -33,9 +35,12 @@ from shipper.spool.segment import SUFFIX
 
 ACK_SUFFIX: Final = ".ack"
 LOCK_NAME: Final = "agent.lock"
+BOUND_LOCK_NAME: Final = "bound.lock"
+_BOUND_LOCK_WAIT: Final = 0.2  # seconds a writer waits for another's turn before going on without
 AGENT_STATS_NAME: Final = "agent.json"
 FAILING_KEY: Final = "failing"  # in agent.json while nothing can be delivered: since, last, reason
 DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
+_TEMPORARY_SUFFIX: Final = ".tmp"  # a file being written whole, then renamed over its target
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -70,19 +75,62 @@ def segments(path: Path) -> list[Path]:
 
 
 def sweep_unfinished(path: Path, older_than: float) -> int:
-    """Delete the hidden files of segments never renamed into view (`.<name>.seg.new`, they hold no
-    record) that no writer holds any more and that are older than `older_than` seconds: what a writer
-    interrupted while making one (a signal handler's exception, SIGKILL) left behind. How many."""
+    """Delete what writes cut short left behind, older than `older_than` seconds: the hidden files of
+    segments never renamed into view (`.<name>.seg.new`, they hold no record) that no writer holds
+    any more, and the temporary files of acknowledgements and of agent.json (`<name>.tmp`, replaced
+    at once when whole); a writer or an agent interrupted (a signal handler's exception, SIGKILL)
+    leaves them, one more each time. How many."""
     deleted = 0
     with contextlib.suppress(OSError):
         for entry in path.iterdir():
-            if not (entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")):
+            hidden = entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")
+            if not (hidden or entry.name.endswith(_TEMPORARY_SUFFIX)):
                 continue
             with contextlib.suppress(OSError):
                 if abs(time.time() - entry.stat().st_mtime) > older_than and not held(entry, exclusive=True):
                     entry.unlink()
                     deleted += 1
     return deleted
+
+
+def unfinished_bytes(path: Path) -> int:
+    """Bytes of the segments being made now (hidden `.<name>.seg.new` files): they count towards the
+    size bound as soon as they are allocated."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            if entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new"):
+                with contextlib.suppress(OSError):
+                    total += entry.stat().st_size
+    return total
+
+
+@contextlib.contextmanager
+def bound_lock(path: Path) -> Iterator[None]:
+    """Writers' turns at the size bound: one at a time reads what the spool holds, deletes and makes
+    a segment, so that two processes do not both take the same room. A POSIX record lock (`lockf`):
+    unlike `flock` it is not inherited by a child forked meanwhile, which would hold it for its life.
+    A writer that cannot have it within a moment (a holder stopped with SIGSTOP) goes on without it:
+    the bound is then kept less exactly, but no program waits on another."""
+    try:
+        fd = os.open(path / BOUND_LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        yield  # a read-only or missing directory: the segment cannot be made either, and says why
+        return
+    try:
+        deadline = time.monotonic() + _BOUND_LOCK_WAIT
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.002)
+        yield
+    finally:
+        with contextlib.suppress(OSError):  # closing releases the lock
+            os.close(fd)
 
 
 def ack_path(segment: Path) -> Path:
@@ -143,13 +191,13 @@ _ACK_FIELD_CHECKS: Final[dict[str, Callable[[object], bool]]] = {
 def write_ack(segment: Path, ack: Ack) -> None:
     """Replace the acknowledgement file atomically (a reader sees the old or the new state)."""
     target = ack_path(segment)
-    temporary = target.with_name(target.name + ".tmp")
+    temporary = target.with_name(target.name + _TEMPORARY_SUFFIX)
     _write_whole(temporary, ack.to_json())
     os.replace(temporary, target)
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(path.name + _TEMPORARY_SUFFIX)
     _write_whole(temporary, json.dumps(data).encode())
     os.replace(temporary, path)
 

@@ -1,0 +1,136 @@
+"""Many writers at once (processes, forked children, a process pool) keep the spool's size bound: the
+segments live writers hold cannot give way, so each new one is made only as large as the room left,
+one writer at a time; a record with no room is counted lost, never lost silently. Real processes,
+real node."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import programs
+from helpers.delivered import log_messages
+
+from kibana.setup import install_template
+
+pytestmark = pytest.mark.es
+
+_BOUND = 1 << 20
+
+_PROGRAM = """
+import json, logging, multiprocessing, os, sys, time
+import shipper
+url, prefix, spool, shape, policy = sys.argv[1:6]
+
+def work(name):
+    handler = next(h for h in logging.getLogger().handlers if isinstance(h, shipper.ShipperHandler))
+    log = logging.getLogger("bound")
+    before = handler.stats().lost_by_reason()  # a pool worker may run this twice
+    started, n = time.monotonic(), 0
+    while time.monotonic() - started < 3:
+        log.warning("%s record %d %s", name, n, "x" * 2000)
+        n += 1
+        time.sleep(0.001)
+    handler.writer.seal()
+    lost = handler.stats().lost_by_reason()
+    full, overflow = (lost.get(k, 0) - before.get(k, 0) for k in ("spool_full", "spool_overflow"))
+    os.write(1, f"LOGGED {{n}} {{full}} {{overflow}}\\n".encode())  # one write: children share the pipe
+    return n
+
+def install():
+    shipper.install("bound", es_url=url, index_prefix=prefix, spool_path=spool,
+                    spool_max_bytes={bound}, spool_overflow=policy, idle_exit=3)
+
+if shape == "processes":
+    install()
+    work(sys.argv[6])
+elif shape == "forked":
+    install()
+    logging.getLogger("bound").warning("parent before")  # the parent holds a segment too
+    children = []
+    for k in range(10):
+        pid = os.fork()
+        if pid == 0:
+            work(f"child{{k}}")
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    print("LOGGED 1 0 0", flush=True)
+elif shape == "pool":
+    install()
+    with multiprocessing.get_context("fork").Pool(10) as pool:
+        pool.map(work, [f"worker{{k}}" for k in range(10)])
+"""
+
+
+@pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest"])
+@pytest.mark.parametrize("shape", ["processes", "forked", "pool"])
+def test_many_writers_at_once_keep_the_spool_bound_and_count_what_gives_way(
+    shape: str, policy: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """Ten writers logging at once into a 1 MB spool never take it past 1 MB (their open segments
+    alone took 3 MB: none could give way), and every record either reaches the node once or is
+    counted lost."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    peak = [0]
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                with os.scandir(spool) as entries:
+                    used = sum(e.stat().st_size for e in entries if ".seg" in e.name)
+            except OSError:
+                continue
+            peak[0] = max(peak[0], used)
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    script = _PROGRAM.format(bound=_BOUND)
+    args = [es_url, index_prefix, str(spool), shape, policy]
+    try:
+        if shape == "processes":
+            runs: list[Any] = []
+            threads = [
+                threading.Thread(
+                    target=lambda k=k: runs.append(
+                        programs.run(script, tmp_path, args=[*args, f"p{k}"], timeout=60)
+                    )
+                )
+                for k in range(10)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        else:
+            runs = [programs.run(script, tmp_path, args=args, timeout=60)]
+    finally:
+        stop.set()
+        watcher.join()
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+    lines = [line.split() for done in runs for line in done.stdout.splitlines() if line.startswith("LOGGED ")]
+    logged = sum(int(line[1]) for line in lines)
+    lost = sum(int(line[2]) + int(line[3]) for line in lines)
+    assert peak[0] <= _BOUND
+    deadline = time.monotonic() + 60
+    arrived = log_messages(es, index_prefix)
+    while sum(arrived.values()) + lost < logged and time.monotonic() < deadline:  # still coming
+        time.sleep(1)
+        arrived = log_messages(es, index_prefix)
+    assert max(arrived.values(), default=1) == 1  # none twice
+    # None lost uncounted. (A record of a segment drop_oldest deleted may still be sent by an agent
+    # that had it mapped: counted lost and delivered, so the sum may pass what was logged.)
+    assert sum(arrived.values()) <= logged <= sum(arrived.values()) + lost, json.dumps(
+        {"logged": logged, "lost": lost, "arrived": sum(arrived.values())}
+    )
