@@ -1373,6 +1373,37 @@ def _argv_repr(redactor: Redactor, text: str) -> Iterator[Finding]:
                 index += 1
 
 
+# A table's row whose first cell names a secret, its value in the next cell: `| password | x |`, rich's
+# `│ api_key │ x │`, psql's expanded display (`passwd   | x`).
+_TABLE_ROW: Final = compile_lazily(
+    # (cells are padded: `password_hash|InvalidToken` is one word)
+    r"(?m)^[ \t]{0,8}(?:[|│┃║][ \t]{1,8})?(?P<key>[^\W\d][\w.\-]{0,127})[ \t]{1,64}[|│┃║][ \t]{1,8}"
+    r"(?P<value>[^\s|│┃║]{1,512})(?=[ \t]{1,64}[|│┃║]|[ \t]{0,64}\r?$)"
+)
+# A .netrc entry (also on one line): `machine h login bob password X`.
+_NETRC: Final = compile_lazily(
+    r"\blogin[ \t\r\n]{1,16}[^\s]{1,256}[ \t\r\n]{1,16}password[ \t\r\n]{1,16}(?P<secret>[^\s]{1,512})"
+)
+
+
+def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _TABLE_ROW.finditer(text):
+        key, value = match["key"], match["value"]
+        if not redactor.is_secret_key(key) or _is_kept(value, key, text, match.end()):
+            continue
+        if value.lower() in _STATUS_WORDS or value == REDACTED:
+            continue
+        if redactor.is_secret_key(key, in_text=True) or _looks_secret(value):
+            yield Finding(*match.span("value"), "table_row")
+
+
+def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _NETRC.finditer(text):
+        value = match["secret"]
+        if value.lower() not in _STATUS_WORDS and not _is_kept(value, "password", text, match.end()):
+            yield Finding(*match.span("secret"), "netrc")
+
+
 def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _URL_TOKEN_USER.finditer(text):
         if match["prefixed"] or _token_like(match["secret"]):
@@ -1793,6 +1824,8 @@ DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
+    Rule("table_row", _table_row, ("|", "│", "┃", "║")),
+    Rule("netrc", _netrc, ("login",)),
     Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),

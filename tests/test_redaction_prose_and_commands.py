@@ -463,3 +463,44 @@ def test_ordinary_lines_with_secret_words_stay(text: str) -> None:
     """Ordinary log lines that use the words `token`, `password`, `secret`, `key`, `session`, `auth`
     about something other than a value stay exactly as they were."""
     assert redact_text(text) == text, findings(text)
+
+
+# --- tables and .netrc --------------------------------------------------------------------------------
+
+_TABLES_AND_NETRC = [
+    "| password | {s} |",
+    "+----------+------+\n| key      | value |\n+----------+------+\n| api_key  | {s} |\n| user     | bob |",
+    "│ password │ {s} │",
+    "-[ RECORD 1 ]\nusename  | bob\npasswd   | {s}\nvaluntil |",
+    "client_secret | {s}",
+    "machine api.example.com login bob password {s}",
+    "machine api.example.com\n  login bob\n  password {s}\n",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), _cases(_TABLES_AND_NETRC, 130, symbols="!@#%^*_+=~."))
+def test_table_cells_and_netrc_entries(text: str, secret: str) -> None:
+    """A table row whose first cell names a secret (tabulate, rich, psql's expanded display) hides the
+    next cell, and a .netrc entry's password after `login user` is hidden; the names stay."""
+    _assert_hidden(text, secret, ["passw" if "pass" in text else "_"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| token_count | 12 |",
+        "| password | ******** |",
+        "| Password | Required |",
+        "│ password │ reset │",
+        "| key | value |",
+        "| session | 3 |",
+        "| Name | Password | Created |",
+        "login bob password reset",
+        "password_hash|UnsupportedDigestmodError failed",
+        "parsers.decrypt_token|InvalidToken",
+    ],
+)
+def test_tables_and_login_lines_without_a_secret_stay(text: str) -> None:
+    """A row about a secret's count, a masked or required one, a header row, and a status after
+    `login bob password` stay."""
+    assert redact_text(text) == text
