@@ -11,6 +11,9 @@ running them), in one run:
   - detect-secrets (Yelp, default plugins and filters; `pip install detect-secrets`, skipped if absent),
     a scanner that flags files rather than redacting: a miss is a text with secrets it does not flag,
     a false positive an ordinary text it flags.
+With `--loghub DIR` (the loghub-2k folder of /work/shared/bench-data: 16 system logs of 2,000 lines,
+ordinary text), also how many of its lines redaction changes, by log: each change is a false positive
+unless the line holds a secret (a session id under `sessionid:` is counted as one).
 And the cost per call of `redact_text` on an ordinary log line (the common case: no trigger word), on
 a line with a secret, and on a 20-frame traceback, next to the cost of `str.lower()` of the same text;
 and what `redact_before_spool=True` costs the program per plain event: the caller's step before the
@@ -113,6 +116,15 @@ def score_detect_secrets(cases: list[Case]) -> dict[str, Any] | None:
     return _score(cases, misses, false_positives)
 
 
+def loghub_changes(folder: Path) -> dict[str, int]:
+    """Lines of each loghub-2k log (`<Dataset>/<Dataset>_2k.log`) that `redact_text` changes."""
+    changed: dict[str, int] = {}
+    for path in sorted(folder.glob("*/*_2k.log")):
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        changed[path.parent.name] = sum(1 for line in lines if redaction.redact_text(line) != line)
+    return changed
+
+
 def per_call_us(function: Callable[[str], object], text: str, seconds: float = 0.5) -> float:
     """Median microseconds per call over five rounds of about `seconds` / 5 each."""
     rounds: list[float] = []
@@ -177,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--baseline-rev", default="984e79c", help="git revision of the earlier rules")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this path")
+    parser.add_argument("--loghub", type=Path, help="the loghub-2k folder: count the lines redaction changes")
     args = parser.parse_args()
     results: dict[str, Any] = {"scores": {}}
     baseline = baseline_redact(args.baseline_rev)
@@ -188,6 +201,8 @@ def main() -> None:
         detect = score_detect_secrets(cases)
         if detect is not None:
             results["scores"][f"detect-secrets (flags only), {corpus}"] = detect
+    if args.loghub is not None:
+        results["loghub_changed"] = loghub_changes(args.loghub)
     results["costs"] = costs()
     # interleaved, so that the machine's drift touches both alike
     pairs = [(caller_us(before_spool=True), caller_us(before_spool=False)) for _ in range(5)]
@@ -200,6 +215,10 @@ def main() -> None:
         misses = f"{score['misses']}/{score['positives']}"
         false_positives = f"{score['false_positives']}/{score['negatives']}"
         print(f"{name:<48} {misses:>8} {false_positives:>16}")
+    if "loghub_changed" in results:
+        changed = {name: count for name, count in results["loghub_changed"].items() if count}
+        total = 2000 * len(results["loghub_changed"])
+        print(f"\nloghub-2k lines changed: {sum(changed.values())} of {total} {changed}")
     print(f"\n{'text':<22} {'redact_text':>12} {'str.lower':>10} {'ratio':>7}")
     for name, cost in results["costs"].items():
         ratio = cost["redact_text_us"] / cost["str_lower_us"]

@@ -51,6 +51,8 @@ _SECRET_WORDS: Final = frozenset(
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
         "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
         "jelszó", "jelszo", "salasana", "şifre", "sifre", "пароль", "密码", "パスワード", "비밀번호",
+        "密碼", "口令", "암호", "패스워드", "पासवर्ड", "סיסמה", "รหัสผ่าน", "κωδικός", "lozinka", "гасло",
+        "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
     }
 )  # fmt: skip
 # ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`)...
@@ -190,8 +192,9 @@ class Rule:
     name: str
     find: FindFn
     triggers: tuple[str, ...] = ()
-    # whether a lower-cased text holds a trigger: one `in` for one word, one search of an alternation
-    # for more (a generator over the words cost a third of a line's redaction once rules were many)
+    # whether a lower-cased text holds a trigger: one `in` for one word, one search of a trie for more (a
+    # generator over the words cost a third of a line's redaction once rules were many; the trie of 46
+    # token prefixes costs a fifth of their alternation)
     applies: Callable[[str], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -199,10 +202,36 @@ class Rule:
             applies: Callable[[str], bool] = _always
         elif len(self.triggers) == 1:
             applies = _contains(self.triggers[0])
-        else:
-            pattern = compile_lazily("|".join(map(re.escape, self.triggers)))  # compiled when first asked
+        elif all(map(str.isascii, self.triggers)):
+            pattern = _trie_pattern(self.triggers)  # compiled when first asked
             applies = lambda text: pattern.search(text) is not None  # noqa: E731
+        else:  # the words with other letters only in a text that has such letters
+            ascii_pattern = _trie_pattern([word for word in self.triggers if word.isascii()] or ["\0"])
+            other = _trie_pattern(word for word in self.triggers if not word.isascii())
+            applies = lambda text: (  # noqa: E731
+                ascii_pattern.search(text) is not None
+                or (not text.isascii() and other.search(text) is not None)
+            )
         object.__setattr__(self, "applies", applies)
+
+
+def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern matching any of the words, laid out as a trie (`p(?:ass|wd)`): one search over the
+    text costs about a third of a substring test per word, and stays so as words are added."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""  # a shorter word ends here: it matches whatever follows
+        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items())]
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+    return compile_lazily(branch(trie))
 
 
 def _always(_: str) -> bool:
@@ -246,7 +275,9 @@ _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
 # `_value_span` from the lookahead so that a key that is not secret consumes nothing after it (in
 # `PermissionError: Authorization: Bearer x` the first `:` must not swallow the real key).
 _KEY_VALUE: Final = compile_lazily(
-    rf"{_KEY_START}(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})(?(kq)(?P=kq))\]?"
+    rf"{_KEY_START}(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})"
+    # (a key whose opening quote was cut: `password": "x"`)
+    r"(?(kq)(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)\]?"
     r"(?P<sep>[ \t]{0,8}(?:=>|=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
@@ -277,12 +308,47 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
     r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
-    r"(?:(?P<colon>[ \t]{0,8}:[ \t]{1,8})|[ \t]{1,8}(?:(?:"
+    # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
+    r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
     r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
-    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was)|(?P<is>{_IS_WORDS})|of|=|->|→|=>|to"
+    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was)|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
+    r"|(?P<dash>-|–|—)|(?P<to>to)"
     r"):?[ \t]{1,8})?)"
     # (or a letter: a passphrase of short plain words, `_told_phrase`)
     rf"(?:(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
+)
+# A password fed to a command that reads it from its standard input: `echo X | sudo -S cmd`, `echo X |
+# passwd --stdin bob`, `(echo X; echo X) | smbpasswd -s -a bob`, `printf 'bob:X' | chpasswd`, or as a
+# here-string (`chpasswd <<< 'bob:X'`, `kinit bob <<< X`).
+_STDIN_READER: Final = (
+    r"(?:sudo(?:[ \t]{1,8}-[^\s|;&]{1,32}){0,6}?[ \t]{1,8}(?:-[A-Za-z]{0,8}S[A-Za-z]{0,8}|--stdin)\b"
+    r"|(?:sudo[ \t]{1,8})?(?:passwd\b[^\n|;&<]{0,256}?--stdin|smbpasswd\b[^\n|;&<]{0,256}?[ \t]-[a-z]{0,8}s"
+    r"|chpasswd\b|vncpasswd|kinit|ldappasswd\b[^\n|;&<]{0,256}?[ \t]-T|cryptsetup|x11vnc"
+    r"|htpasswd\b[^\n|;&<]{0,256}?[ \t]-[a-zA-Z]{0,8}i))"
+)
+_PIPED_PASSWORD: Final = compile_lazily(
+    r"(?:\((?P<subshell>[^()\n]{1,1024})\)|(?P<producer>(?:echo|printf)\b[^\n|;&()]{1,1024}))"
+    rf"[ \t]{{0,8}}\|[ \t]{{0,8}}{_STDIN_READER}"
+    rf"|{_STDIN_READER}[^\n|;&<]{{0,256}}?<<<[ \t]{{0,8}}"
+    r"(?P<herestring>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"';|&]{1,512})"
+)
+_ECHOED: Final = compile_lazily(
+    r"\b(?:echo|printf)(?:[ \t]{1,8}-[neE]{1,3})*[ \t]{1,8}(?P<words>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'"
+    r"|[^\s\"';|&()]{1,512}(?:[ \t]{1,8}[^\s\"';|&()]{1,512}){0,8})"
+)
+# `password` (and `token`, `secret key`) in scripts and languages whose prose the rule above cannot read:
+# CJK text has no blanks between words (`パスワードはhunter2です`, `密码是hunter2`), others name it with two
+# words (`kata sandi`, `mật khẩu`, `كلمة المرور`). Then a separator, a particle or copula (`は`, `是`,
+# `는`, `هي`, `है`, `היא`, `là`, `adalah`), or a blank alone (then the value must read like a credential);
+# the value is the run of ASCII characters after it (a CJK sentence goes on in its own script: `です`).
+_SCRIPT_PASSWORD: Final = compile_lazily(
+    r"(?i)(?P<key>パスワード|暗証番号|密[码碼]|口令|비밀번호|암호|패스워드|トークン|令牌|密[钥鑰]|秘密鍵|アクセスキー"
+    r"|كلمة[ \t](?:المرور|السر)|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
+    r"|κωδικός(?:[ \t]πρόσβασης)?|lozinka|lozinku|гасло|parool|slaptažodis|geslo|şifreniz|parolanız|parolă"
+    r"|токен)"
+    r"(?:(?P<sep>[ \t]{0,4}(?:[:：=＝]|->|=>|[-–—](?=[ \t])|は|が|是|为|為|는|은|이|가"
+    r"|(?<=[ \t\w])(?:هي|है|היא|là|adalah|ist|est|é|es)(?=[ \t]))[ \t]{0,4})|(?P<blank>[ \t]{1,4}))"
+    r"[「『“\"'«（(]?(?P<value>[!#-&*-~]{4,256})"
 )
 # A passphrase of plain words told in prose: `password is correct horse battery staple`, to the end of
 # its sentence (each word is checked against the words of prose, `_PROSE_WORDS`).
@@ -343,16 +409,20 @@ _URL_USERINFO: Final = compile_lazily(
     r"|(?!\d{1,5}(?:[/?#@]|\\/))[^/\s\"']{1,512}(?=@[^/\s?#@\"']{1,256}(?:[/\s\"']|\\/|$))"
     r"|[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
 )
-# A token as a URL's user name, with no password (`https://<token>@github.com/...`): `_token_like`.
+# A token as a URL's user name, with no password (`https://<token>@github.com/...`): a provider's token
+# prefix and 4+ characters more (`ghp_`, `glpat-`, `hf_`), or 12+ that read like a token (`_token_like`).
 _URL_TOKEN_USER: Final = compile_lazily(
-    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}(?P<secret>[A-Za-z0-9_]{20,256})@"
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}(?P<secret>"
+    r"(?P<prefixed>(?:gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|hf_|sk-|sk_|rk_"
+    r"|pypi-|xox[abposrce]-|ATBB|glsa_|glc_|hv[sbr]\.|shp(?:at|ca|pa|ss)_|do[opr]_v1_|lin_api_)"
+    r"[A-Za-z0-9_\-.]{4,256})|[A-Za-z0-9_]{12,256})@"
 )
 _QUERY_PARAM: Final = compile_lazily(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
 # Commands whose `-p` is a password: mysql/mariadb glue it to the flag (`-pSECRET`), `docker login`,
 # `podman login`, `helm registry login` and the like give it apart (`-p SECRET`).
 _P_IS_PASSWORD: Final = compile_lazily(
-    r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|mongo\w{0,16}|login|sshpass)\b"
+    r"(?i)\b(?:mysql\w{0,16}|mariadb\w{0,16}|mongo\w{0,16}|login|sshpass|useradd|usermod|ncftp\w{0,8})\b"
 )
 # The value of a short password flag (`-pX`, `-p X`, `-a X`): not a flag itself, to a blank or quote.
 _FLAG_SECRET: Final = r"(?P<secret>[^\s\"',;\])\-][^\s\"',;\])]{0,511})"
@@ -376,6 +446,10 @@ _ZIP: Final = compile_lazily(r"\b(?:zip|unzip|zipcloak)\b")
 _OPENSSL: Final = compile_lazily(r"\bopenssl\b")
 _LDAP_TOOL: Final = compile_lazily(r"\bldap[a-z]{0,16}\b")
 _SEVEN_ZIP: Final = compile_lazily(r"\b7z[ar]?\b")
+# SQL Server's and Sybase's tools (`sqlcmd -U sa -P X`), and ssh-keygen's new and old passphrases.
+_SQL_SERVER_TOOL: Final = compile_lazily(r"\b(?:sqlcmd|osql|isql)\b")
+_BCP: Final = compile_lazily(r"\bbcp\b")
+_SSH_KEYGEN: Final = compile_lazily(r"\bssh-keygen\b")
 _GLUED_P_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-p{_FLAG_SECRET}")
 # openssl's `-passin pass:X` / `-passout pass:X` (`env:`, `file:`, `fd:` name where the secret is).
 _OPENSSL_PASS: Final = compile_lazily(
@@ -415,6 +489,16 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     # `vault login [-flag=v...] TOKEN` (a `name=value` there is a method's parameter, read as a pair)
     r"|\bvault[ \t]{1,8}login(?:[ \t]{1,8}-[^\s]{1,128}){0,8}[ \t]{1,8}"
     r"(?![A-Za-z_][\w\-]{0,64}=)(?P<vault>[^\s\-\"'][^\s\"']{0,511})"
+    # `mysqladmin [options] password X` (and `old-password X`): the subcommand's argument
+    r"|\bmysqladmin\b[^\n|;&]{0,512}?[ \t](?:old-)?password[ \t]{1,8}(?P<q5>[\"']?)"
+    r"(?P<mysqladmin>[^\s\"']{1,512})(?P=q5)"
+    # `htpasswd [-flags] user X` without a file (its first positional no path), `smbpasswd -a user X`:
+    # the second positional, last on the command
+    r"|\b(?:htpasswd|smbpasswd)(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}[ \t]{1,8}[^\s\-./\"'][^\s./\"']{0,255}"
+    r"[ \t]{1,8}"
+    r"(?P<q6>[\"']?)(?P<htpasswd2>[^\s\-\"':][^\s\"':]{0,511})(?P=q6)(?=[ \t]*(?:\r?$|[\n;|&'\"]))"
+    # `lftp -u bob,X`: the user and the password after a comma
+    r"|\blftp\b[^\n]{0,256}?[ \t]-u[ \t]{1,8}(?P<q7>[\"']?)[^\s,\"']{1,256},(?P<lftp>[^\s\"']{1,512})(?P=q7)"
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
@@ -440,7 +524,7 @@ _SHORT_PASSWORD: Final = compile_lazily(
 )
 # curl -u user:password, --proxy-user user:password
 _USER_PASSWORD_FLAG: Final = compile_lazily(
-    r"(?<![\w\-])(?:-[uU]|--(?:proxy-)?user)(?:[ \t]{1,8}|=)"
+    r"(?<![\w\-])(?:-[uU](?:[ \t]{1,8}|=)?|--(?:proxy-)?user(?:[ \t]{1,8}|=))"
     r"(?:(?P<uq>[\"'])[^\s:\"']{1,256}:(?P<quoted>[^\"'\n]{1,512})(?P=uq)"  # `-u "bob:two words"`
     r"|[^\s:\"']{1,256}:(?P<secret>[^\s\"']{1,512}))"
 )
@@ -457,7 +541,7 @@ _PRIVATE_KEY_BLOCK: Final = compile_lazily(
 _WELL_KNOWN: Final = compile_lazily(
     r"(?<![A-Za-z0-9_\-])(?:"
     r"(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})"  # long-term and temporary keys (AROA... are ids)
-    r"|(?P<google_api_key>AIza[0-9A-Za-z_\-]{35})"
+    r"|(?P<google_api_key>AIza[0-9A-Za-z_\-]{35,64})"  # (lengths a little loose: a format may grow)
     r"|(?P<google_oauth_token>ya29\.[0-9A-Za-z_\-]{20,4096})"
     r"|(?P<github_token>gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})"
     r"|(?P<gitlab_token>gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_\-]{20,255})"
@@ -465,7 +549,7 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<slack_token>xox[abposrce]-[A-Za-z0-9\-]{10,255}|xapp-[0-9]-[A-Za-z0-9\-]{10,255})"
     r"|(?P<stripe_key>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,255})"
     r"|(?P<openai_key>sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,255})"
-    r"|(?P<npm_token>npm_[A-Za-z0-9]{36})"
+    r"|(?P<npm_token>npm_[A-Za-z0-9]{36,64})"
     r"|(?P<pypi_token>pypi-[A-Za-z0-9_\-]{50,512})"
     r"|(?P<sendgrid_key>SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64})"
     r"|(?P<huggingface_token>hf_[A-Za-z0-9]{30,64})"
@@ -475,10 +559,10 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<databricks_token>dapi[0-9a-f]{32}(?:-[0-9]{1,2})?)"
     r"|(?P<shopify_token>shp(?:at|ca|pa|ss)_[A-Fa-f0-9]{32})"
     r"|(?P<digitalocean_token>do[opr]_v1_[a-f0-9]{64})"
-    r"|(?P<grafana_token>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/=_\-]{32,1024})"
+    r"|(?P<grafana_token>glsa_[A-Za-z0-9_]{32,64}|glc_[A-Za-z0-9+/=_\-]{32,1024})"
     r"|(?P<postman_key>PMAK-[a-f0-9]{24}-[a-f0-9]{34})"
     r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
-    r"|(?P<linear_key>lin_api_[A-Za-z0-9]{40})"
+    r"|(?P<linear_key>lin_api_[A-Za-z0-9]{32,64})"
     r"|(?P<django_secret_key>django-insecure-[^\s\"']{20,256})"  # `startproject`'s generated SECRET_KEY
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
     # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
@@ -618,8 +702,14 @@ def _to_value_ends(text: str, findings: list[Finding]) -> list[Finding]:
 
 
 def _after_bytes_prefix(text: str, pos: int) -> int:
-    """Where a value starts: past the `b` of a bytes literal (`b'sid=x'`)."""
-    return pos + 1 if text.startswith(("b'", 'b"'), pos) else pos
+    """Where a value starts: past the prefix of a bytes or string literal (`b'sid=x'`, Python 2's
+    `u'x'`, `r'x'`, `rb'x'`)."""
+    prefix = _STRING_PREFIX.match(text, pos) if text[pos : pos + 1] in _PREFIX_LETTERS else None
+    return pos if prefix is None else prefix.end()
+
+
+_PREFIX_LETTERS: Final = frozenset("bBuUrRfF")
+_STRING_PREFIX: Final = compile_lazily(r"(?:[bB][rR]?|[rR][bB]?|[uU]|[fF][rR]?|[rR][fF])(?=\\?[\"'])")
 
 
 def _is_kept(value: str, key: str, text: str, end: int) -> bool:
@@ -701,6 +791,17 @@ _USER_PASSWORD: Final = compile_lazily(r"[^\s:/@]{1,256}:(?P<password>[^\s]{4,51
 _PAIR_WORDS: Final = frozenset({"auth", "pass", "creds", "credential", "credentials", "userpass", "login"})
 
 
+_NEXT_WORD: Final = compile_lazily(r"[ \t]{1,4}(?P<word>[A-Za-z]{2,16})\b")
+
+
+def _tells_a_status(text: str, value: str, end: int) -> bool:
+    """A plain word followed by a word of status (`password updated`, `token expired`): prose."""
+    if not value.isalpha() or _looks_secret_word(value):
+        return False
+    following = _NEXT_WORD.match(text, end)
+    return following is not None and following["word"].lower() in _STATUS_WORDS
+
+
 def _names_a_phrase(words: list[str]) -> bool:
     return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
 
@@ -760,6 +861,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue
         if found is None or _IS_A_KEY.match(text, found.end()):
             continue  # `"password", "value": ...`: a name and the next key, not a pair
+        if "," in match["sep"] and not _opens_pair(text, match, found.group()):
+            continue  # `['htpasswd', '-b', ...]`, `("a.private.ids", "b", ...)`: items of a list
         vstart, vend = found.span()
         scheme = _SCHEME_WORD.match(text, vstart, vend + 16)
         if scheme is not None:  # `token: Bearer abc`: the credential is the word after the scheme
@@ -781,7 +884,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 hidden = end
                 yield Finding(start + pair.start("password"), end, "key_value")
             continue
-        if _is_kept(value, key, text, vend) or (weak and not _looks_secret(value)):
+        if _is_kept(value, key, text, vend) or (weak and (not _looks_secret(value) or value.count("|") >= 2)):
             continue
         if (
             not structured
@@ -790,6 +893,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             and value.lower() in _STATUS_WORDS
         ):
             continue  # `password: reset link sent`, `secret: rotated by vault`: a status, not the secret
+        if end == vend and not structured and _tells_a_status(text, value, end):
+            continue  # `passwd: password updated successfully`: a sentence about a plain noun
         if end == vend and not structured and _names_a_phrase(words):
             # `secret: my very secret phrase`: the words after it too; the whole value of a setting
             # line (`password = two words` in INI or TOML, `password: a b` in YAML)
@@ -800,6 +905,15 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             end = _glued_end(text, end)  # `password=Tr0ub4dor&3`: not a query string's next parameter
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
+
+
+def _opens_pair(text: str, match: re.Match[str], value: str) -> bool:
+    """A quoted key and the value after its comma are a pair when they open a tuple or list (`('password',
+    'x')`, `[b'cookie', b'x']`) and the value is no flag (`['htpasswd', '-b', ...]` is a command line)."""
+    if value.lstrip("bu\\\"'").startswith("-"):
+        return False
+    before = text[max(0, match.start() - 16) : match.start()].rstrip(" \t")
+    return before.endswith(("(", "[")) or not before
 
 
 # A bare value stops at `&`, `;` or `,`, which also separate pairs (`a=1&b=2`, `Pwd=x;Database=y`);
@@ -903,13 +1017,52 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         start, end = _strip_quotes(vstart, vend, value)
         inner = text[start:end]
         quoted = (start, end) != (vstart, vend)
-        if _is_kept(inner, match["key"], text, vend) or not (quoted or _looks_secret_word(inner)):
+        if _is_kept(inner, match["key"], text, vend) or not (
+            quoted or _looks_secret_word(inner) or _assigned_word(text, match, inner)
+        ):
             continue
-        if not quoted and _NAME_EQUALS.match(inner):
-            continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs, read one by one
+        if not quoted and _tells_a_status(text, inner, end):
+            continue  # `passwd: password updated successfully`
+        if match["to"] and not _SETTING_VERB.search(text, max(0, match.start() - 48), match.start()):
+            continue  # `passing the token to handler2`; `set the token to X` is told
+        bare = not quoted and not text[match.end("key") : vstart].strip()  # a blank alone before it
+        if bare and (_NAME_EQUALS.match(inner) or inner.startswith("-")):
+            continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs; `passwd --stdin`: a flag
         if not quoted and _DOTTED_NAME.fullmatch(inner):
             continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
         yield Finding(start, end, "key_space_value")
+
+
+# `set the password to X`, `changed my token to X`: the verb a bare `to` after the key needs.
+_SETTING_VERB: Final = compile_lazily(
+    r"(?i)\b(?:set|sets|setting|change[sd]?|changing|reset(?:ting)?|update[sd]?|updating)\b"
+    r"(?:[ \t]{1,4}[\w'\-]{1,32}){0,3}[ \t]{1,4}\Z"
+)
+
+
+def _assigned_word(text: str, match: re.Match[str], word: str) -> bool:
+    """A plain word given to the key by a separator that assigns (`password: x`, `password -> x`,
+    `password\tx`, a full-width colon, `password is: x`), not by prose (`password is x`, `password - x`,
+    a title's `Forgot password - Acme`): a value, unless it is a word of status or of prose."""
+    assigned = match["colon"] or match["tab"] or match["assign"]
+    if not assigned and (match["is"] or match["dash"]):
+        assigned = text[: match.start("value")].rstrip(" \t").endswith(":")  # `password is: x`
+    lowered = word.lower()
+    return bool(assigned) and lowered not in _STATUS_WORDS and lowered not in _PROSE_WORDS
+
+
+def _script_password(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _SCRIPT_PASSWORD.finditer(text):
+        value = match["value"].rstrip(".,;:!?)]}>」』”»）")
+        start = match.start("value")
+        if len(value) < 4 or value.lower() in _STATUS_WORDS or value.lower() in _PROSE_WORDS:
+            continue
+        if (match["blank"] and not _looks_secret_word(value)) or _is_kept(
+            value, "password", text, start + len(value)
+        ):
+            continue
+        if not _is_redacted(value):
+            yield Finding(start, start + len(value), "key_space_value")
 
 
 def _told_phrase(text: str, match: re.Match[str]) -> Finding | None:
@@ -1091,6 +1244,9 @@ _COMMAND_FLAGS: Final = (
     ("openssl", _OPENSSL, _spaced_flag("kK")),
     ("ldap", _LDAP_TOOL, _spaced_flag("w")),
     ("7z", _SEVEN_ZIP, _GLUED_P_PASSWORD),
+    ("sql", _SQL_SERVER_TOOL, _spaced_flag("P")),
+    ("bcp", _BCP, _spaced_flag("P")),
+    ("ssh-keygen", _SSH_KEYGEN, _spaced_flag("NP")),
 )
 
 
@@ -1124,7 +1280,31 @@ def _config_set(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _USER_PASSWORD_FLAG.finditer(text):
-        yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "user_password_flag")
+        group = "quoted" if match["quoted"] else "secret"
+        if group == "secret" and _is_user_and_group(text, match):
+            continue
+        yield Finding(*match.span(group), "user_password_flag")
+
+
+# Container runtimes, whose `-u`/`--user` is `uid:gid` or `user:group`.
+_CONTAINER_COMMAND: Final = compile_lazily(r"\b(?:docker|podman|nerdctl|buildah|crictl|ctr|kubectl)\b")
+
+
+def _is_user_and_group(text: str, match: re.Match[str]) -> bool:
+    """`-u 1000:1000`, `--user root:root`, `docker run -u app:staff`: a user and a group, not a password."""
+    value = match["secret"]
+    word = (text[max(0, match.start("secret") - 257) : match.start("secret") - 1].split() or [""])[-1]
+    user_name = word.split("=")[-1] if word.startswith("--") else word.removeprefix("-u").removeprefix("-U")
+    if value == user_name or (value.isdigit() and user_name.isdigit()):
+        return True
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    return (
+        bool(_CONTAINER_COMMAND.search(text, line_start, match.start()))
+        and _NAME_OR_ID.fullmatch(value) is not None
+    )
+
+
+_NAME_OR_ID: Final = compile_lazily(r"[a-z_][a-z0-9_\-]{0,31}|[0-9]{1,10}")
 
 
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1134,15 +1314,99 @@ def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
-        groups = ("rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault")
+        groups = (
+            "rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault", "mysqladmin",
+            "htpasswd2", "lftp",
+        )  # fmt: skip
         name = next(group for group in groups if match[group] is not None)
         if match.group(name) != REDACTED:
             yield Finding(*match.span(name), "positional_password")
 
 
+def _piped_password(_: Redactor, text: str) -> Iterator[Finding]:
+    """What `echo`/`printf` (alone or in a subshell) feeds a command reading a password from stdin, or
+    a here-string given to one: the whole of it, or what follows `user:` for chpasswd."""
+    for match in _PIPED_PASSWORD.finditer(text):
+        if match["herestring"] is not None:
+            spans = [_value_finding(text, *match.span("herestring"), "piped_password")]
+        else:
+            group = "subshell" if match["subshell"] is not None else "producer"
+            start, end = match.span(group)
+            spans = [
+                _value_finding(text, *echoed.span("words"), "piped_password")
+                for echoed in _ECHOED.finditer(text, start, end)
+            ]
+        for found in spans:
+            if "chpasswd" in match.group() and (colon := text.find(":", found.start, found.end)) >= 0:
+                found = Finding(colon + 1, found.end, found.rule)  # `bob:X`: the user stays
+            if found.end > found.start and not _is_redacted(text[found.start : found.end]):
+                yield found
+
+
+# A list of two or more string literals, as a repr prints argv (`Command '['mysql', '-pX']' returned
+# non-zero exit status 1`, `CompletedProcess(args=[...])`, `ps`-like dumps of `sys.argv`).
+_STRING_ITEM: Final = r"[ \t]{0,8}[bu]?(?:'(?:[^'\\\n]|\\.){0,4096}'|\"(?:[^\"\\\n]|\\.){0,4096}\")[ \t]{0,8}"
+_ARGV_REPR: Final = compile_lazily(rf"\[(?:{_STRING_ITEM},){{1,256}}{_STRING_ITEM}\]")
+_ITEM_CONTENT: Final = compile_lazily(
+    r"[bu]?(?P<q>[\"'])(?P<content>(?:(?!(?P=q))[^\\\n]|\\.){0,4096})(?P=q)"
+)
+
+
+def _argv_repr(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The rules read a list of strings as the command line its items make, joined by blanks (a `-p`
+    that only the command makes a password, a user's password by position); spans map back onto the
+    items."""
+    for listed in _ARGV_REPR.finditer(text):
+        items = list(_ITEM_CONTENT.finditer(text, listed.start(), listed.end()))
+        line = " ".join(item["content"] for item in items)
+        if len(items) < 2 or not redactor.might_contain_secret(line):
+            continue
+        starts = list(itertools.accumulate((len(item["content"]) + 1 for item in items[:-1]), initial=0))
+        for finding in redactor._findings(line, 0):
+            index = bisect.bisect_right(starts, finding.start) - 1
+            while index < len(items) and starts[index] < finding.end:
+                offset = items[index].start("content") - starts[index]
+                start = max(finding.start, starts[index]) + offset
+                end = min(finding.end, starts[index] + len(items[index]["content"])) + offset
+                if end > start:
+                    yield Finding(start, end, "argv_repr")
+                index += 1
+
+
+# A table's row whose first cell names a secret, its value in the next cell: `| password | x |`, rich's
+# `│ api_key │ x │`, psql's expanded display (`passwd   | x`).
+_TABLE_ROW: Final = compile_lazily(
+    # (cells are padded: `password_hash|InvalidToken` is one word)
+    r"(?m)^[ \t]{0,8}(?:[|│┃║][ \t]{1,8})?(?P<key>[^\W\d][\w.\-]{0,127})[ \t]{1,64}[|│┃║][ \t]{1,8}"
+    r"(?P<value>[^\s|│┃║]{1,512})(?=[ \t]{1,64}[|│┃║]|[ \t]{0,64}\r?$)"
+)
+# A .netrc entry (also on one line): `machine h login bob password X`.
+_NETRC: Final = compile_lazily(
+    r"\blogin[ \t\r\n]{1,16}[^\s]{1,256}[ \t\r\n]{1,16}password[ \t\r\n]{1,16}(?P<secret>[^\s]{1,512})"
+)
+
+
+def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _TABLE_ROW.finditer(text):
+        key, value = match["key"], match["value"]
+        if not redactor.is_secret_key(key) or _is_kept(value, key, text, match.end()):
+            continue
+        if value.lower() in _STATUS_WORDS or value == REDACTED:
+            continue
+        if redactor.is_secret_key(key, in_text=True) or _looks_secret(value):
+            yield Finding(*match.span("value"), "table_row")
+
+
+def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _NETRC.finditer(text):
+        value = match["secret"]
+        if value.lower() not in _STATUS_WORDS and not _is_kept(value, "password", text, match.end()):
+            yield Finding(*match.span("secret"), "netrc")
+
+
 def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _URL_TOKEN_USER.finditer(text):
-        if _token_like(match["secret"]):
+        if match["prefixed"] or _token_like(match["secret"]):
             yield Finding(*match.span("secret"), "url_userinfo")
 
 
@@ -1230,6 +1494,76 @@ def _secret_call(_: Redactor, text: str) -> Iterator[Finding]:
             ):
                 yield Finding(*argument.span("literal"), "secret_call")
             positional += name is None
+            position = argument.end()
+            if argument["end"] == ")":
+                break
+
+
+# A call whose callee names a login, an authentication, a bind, a connection or credentials: the password
+# it takes by position stands in a different place in each API (`login(user, pw)`, `connect(host, user,
+# pw, db)`, `paramiko`'s `connect(host, port, user, pw)`, `LogonUser(user, domain, pw)`), so every
+# string literal passed by position after the first (the user, or the host) is hidden, unless it reads
+# as a host name, a path, a URL, an LDAP DN or a number; a user or database name hidden with it is the
+# safe failure.
+# (found by the word, then read back to the callee's start: a pattern that began with the callee's
+# first letters would be tried at every letter of a text)
+# (searched in the lower-cased text: a pattern that ignores case is tried at every character)
+_SIGN_IN_CALL: Final = compile_lazily(
+    r"(?:log_?in|log_?on|sign_?in|auth|credential|creds|connect|bind_s|kinit|ftp)\w{0,24}[ \t]{0,8}\("
+)
+_IDENTIFIER_END: Final = compile_lazily(r"\w{1,64}\Z")
+_SIGN_IN_LAST_WORDS: Final = frozenset(
+    {
+        "login",
+        "logon",
+        "auth",
+        "authenticate",
+        "credential",
+        "credentials",
+        "creds",
+        "connect",
+        "kinit",
+        "ftp",
+    }
+)
+_NOT_A_PASSWORD_ARGUMENT: Final = compile_lazily(
+    r"[0-9]{1,12}|localhost|[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,8}|[A-Za-z][\w+.\-]{0,31}://[^\s@]{0,512}"
+    r"|/[^\s]{0,512}|[A-Za-z]{1,16}=[^,=]{1,256}(?:,[A-Za-z]{1,16}=[^,=]{1,256}){0,16}"
+)
+
+
+def _names_sign_in(callee: str) -> bool:
+    """`login`, `do_login`, `sign_in`, `BasicAuth`, `PlainCredentials`, `SMBConnection`, `LogonUser`,
+    `simple_bind_s`, `FTP_TLS`; not `AuthError` or `login_user` (whose last word names another thing)."""
+    words = key_words(callee)
+    last = words[-1]
+    return (
+        last in _SIGN_IN_LAST_WORDS
+        or last.endswith(("auth", "connection", "credentials", "login"))
+        or words[-2:] in (["log", "in"], ["sign", "in"], ["log", "on"], ["bind", "s"], ["ftp", "tls"])
+        or "logon" in words
+    )
+
+
+def _sign_in_call(_: Redactor, text: str) -> Iterator[Finding]:
+    lowered = _lowered(text)
+    for call in _SIGN_IN_CALL.finditer(lowered):
+        head = _IDENTIFIER_END.search(text, max(0, call.start() - 40), call.start())
+        callee = text[head.start() if head else call.start() : call.end() - 1].rstrip(" \t")
+        if not callee or callee[0].isdigit() or not _names_sign_in(callee):
+            continue
+        position, first = call.end(), True
+        for _count in range(16):  # arguments, at most
+            argument = _CALL_ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            literal = argument["literal"]
+            if literal is not None and argument["name"] is None:
+                if not first and not (
+                    _NOT_A_PASSWORD_ARGUMENT.fullmatch(literal) or _is_kept(literal, "password", text, 0)
+                ):
+                    yield Finding(*argument.span("literal"), "secret_call")
+                first = False
             position = argument.end()
             if argument["end"] == ")":
                 break
@@ -1468,6 +1802,12 @@ _FOREIGN_TRIGGERS: Final = (
     "passwort", "kennwort", "contrase", "senha", "wachtwoord", "senord", "passord", "adgangskode", "hasł",
     "haslo", "heslo", "jelsz", "salasana", "sifre", "şifre", "пароль",
 )  # fmt: skip
+_SCRIPT_TRIGGERS: Final = (
+    "パスワード", "暗証番号", "密码", "密碼", "口令", "비밀번호", "암호", "패스워드", "トークン", "令牌",
+    "密钥", "密鑰",
+    "秘密鍵", "アクセスキー", "كلمة", "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
+    "lozink", "гасло", "parool", "slaptažod", "geslo", "şifreniz", "parolanız", "parolă", "токен",
+)  # fmt: skip
 _WELL_KNOWN_TRIGGERS: Final = (
     "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
@@ -1476,10 +1816,17 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "django-insecure-",
 )  # fmt: skip
 _PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
+_SHORT_FLAG_TRIGGERS: Final = (
+    "mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z", "useradd",
+    "usermod", "ncftp", "sqlcmd", "osql", "isql", "bcp", "ssh-keygen",
+)  # fmt: skip
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
+    Rule("table_row", _table_row, ("|", "│", "┃", "║")),
+    Rule("netrc", _netrc, ("login",)),
+    Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
     Rule("key_value", _key_value, ("=", ":", ",")),
@@ -1502,6 +1849,7 @@ DEFAULT_RULES: Final = (
         ),
     ),
     Rule("key_space_value", _key_told, ("key",)),
+    Rule("key_space_value", _script_password, _SCRIPT_TRIGGERS),
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
@@ -1511,11 +1859,7 @@ DEFAULT_RULES: Final = (
     Rule("pytest_where", _pytest_where, ("where",)),
     Rule("validation_input", _validation_input, ("input",)),
     Rule("basic_credentials", _basic, ("basic",)),
-    Rule(
-        "short_password_flag",
-        _short_password_flag,
-        ("mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z"),
-    ),
+    Rule("short_password_flag", _short_password_flag, _SHORT_FLAG_TRIGGERS),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
     Rule("prompt_expression", _prompt_expression, ("(pdb)", ">>>", "in [")),
@@ -1532,6 +1876,9 @@ DEFAULT_RULES: Final = (
             "smbclient",
             "net use",
             "vault",
+            "mysqladmin",
+            "lftp",
+            "smbpasswd",
         ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
@@ -1542,6 +1889,23 @@ DEFAULT_RULES: Final = (
         "secret_call",
         _secret_call,
         ("auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password"),
+    ),
+    Rule(
+        "secret_call",
+        _sign_in_call,
+        (
+            "log_in",
+            "login",
+            "logon",
+            "sign_in",
+            "signin",
+            "auth",
+            "cred",
+            "connect",
+            "bind_s",
+            "kinit",
+            "ftp",
+        ),
     ),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
@@ -1555,6 +1919,8 @@ DEFAULT_RULES: Final = (
         _well_known,
         _WELL_KNOWN_TRIGGERS,
     ),
+    # last: where it finds what another rule found, the other's name is kept
+    Rule("argv_repr", _argv_repr, ("['", '["')),
 )
 RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 
@@ -1565,36 +1931,24 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "code", "net use", "hmac",
+    "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
+    # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above)
+    "log_in", "logon", "sign_in", "signin", "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(",
     # zip/unzip -P, 7z -pX, openssl -k/-K, the LDAP tools' -w (their commands' names would each add a
     # first letter to the trie every line is searched with: 7% more per ordinary line); vault: `login`
     "-p", "-k", "-w",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
-    "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호",
+    "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", *_SCRIPT_TRIGGERS,
 )  # fmt: skip
 
 
-def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
-    """A pattern matching any of the words, laid out as a trie (`p(?:ass|wd)`): one search over the
-    text costs about a third of a substring test per word, and stays so as words are added."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def branch(node: dict[str, Any]) -> str:
-        if "" in node:
-            return ""  # a shorter word ends here: it matches whatever follows
-        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items())]
-        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
-
-    return compile_lazily(branch(trie))
-
-
-_TRIGGER_PATTERN: Final = _trie_pattern(_TRIGGERS)
+# The words written with other letters than ASCII's (`пароль`, `密码`, `şifre`) are looked for only in a
+# text that has such letters (`str.isascii()` costs nothing): the ASCII trie every log line is searched
+# with stays small, and is searched with a bitmap of its first letters.
+_ASCII_TRIGGERS: Final = tuple(word for word in _TRIGGERS if word.isascii())
+_TRIGGER_PATTERN: Final = _trie_pattern(_ASCII_TRIGGERS)
+_OTHER_LETTERS_TRIGGER_PATTERN: Final = _trie_pattern(word for word in _TRIGGERS if not word.isascii())
 
 
 def _merge(findings: Iterable[Finding]) -> list[Finding]:
@@ -1648,7 +2002,7 @@ class Redactor:
         )
         object.__setattr__(self, "_user_words", words)
         object.__setattr__(self, "_rules", DEFAULT_RULES + user_rules)
-        object.__setattr__(self, "_triggers", _trie_pattern((*_TRIGGERS, *sorted(words))))
+        object.__setattr__(self, "_triggers", _trie_pattern((*_ASCII_TRIGGERS, *sorted(words))))
 
     @classmethod
     def build(cls, *, keys: Sequence[str] = (), patterns: Sequence[str] = ()) -> Redactor:
@@ -1681,13 +2035,19 @@ class Redactor:
     def might_contain_secret(self, text: str) -> bool:
         if len(self._rules) > len(DEFAULT_RULES):
             return True  # a user pattern may match anything
-        if self._triggers.search(text.lower()) is not None:
+        lowered = text.lower()
+        if self._triggers.search(lowered) is not None:
+            return True
+        if not text.isascii() and _OTHER_LETTERS_TRIGGER_PATTERN.search(lowered) is not None:
             return True
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             ("%" in text or "\\" in text)
             and (decoded := _decoded(text)) is not None
-            and (self._triggers.search(decoded[0].lower()) is not None)
+            and (
+                self._triggers.search(lowered := decoded[0].lower()) is not None
+                or _OTHER_LETTERS_TRIGGER_PATTERN.search(lowered) is not None
+            )
         )
 
     def findings(self, text: str) -> list[Finding]:

@@ -9,6 +9,7 @@ import random
 import re
 import string
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -601,6 +602,25 @@ def _fake_secrets(seed: int, *, blanks: bool = False) -> list[str]:
     if blanks:
         secrets.append("Fk9 " + " ".join(_salt(rng, string.ascii_lowercase, 6) for _ in range(3)))
     return secrets
+
+
+def _shape_cases(
+    shapes: list[str],
+    seed: int = 0,
+    *,
+    take: int | None = None,
+    blanks: bool = False,
+    skip: Callable[[str, str], bool] = lambda shape, secret: False,
+) -> list[object]:
+    """Each shape (`{secret}` where the secret goes) with the fake secrets of `_fake_secrets(seed + n)`
+    (the first `take` of them), id `n-length`; a secret holding a quote the shape uses is left out (it
+    would end the shape's string), as is one `skip` names."""
+    return [
+        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
+        for n, shape in enumerate(shapes)
+        for secret in _fake_secrets(seed + n, blanks=blanks)[:take]
+        if not any(quote in shape and quote in secret for quote in "'\"") and not skip(shape, secret)
+    ]
 
 
 def _assert_hidden(text: str, secret: str, kept: list[str]) -> None:
@@ -1237,12 +1257,7 @@ _POSITIONAL_SHAPES = [
 
 @pytest.mark.parametrize(
     ("text", "secret"),
-    [
-        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
-        for n, shape in enumerate(_POSITIONAL_SHAPES)
-        for secret in _fake_secrets(n)
-        if not ('"' in shape and '"' in secret)
-    ],
+    _shape_cases(_POSITIONAL_SHAPES),
 )
 def test_passwords_given_as_positional_arguments(text: str, secret: str) -> None:
     """A password a command takes by position (Redis AUTH at a prompt, rabbitmqctl, htpasswd -b,
@@ -1308,17 +1323,14 @@ def test_other_codes_stay(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "secret"),
-    [
-        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
-        for n, shape in enumerate(
-            [
-                "Creds(user='bob', token=SecretStr('{secret}'))",
-                "Settings(password=Password(b'{secret}'), port=5432)",
-                'auth = Auth("{secret}")',
-            ]
-        )
-        for secret in _fake_secrets(n, blanks=True)
-    ],
+    _shape_cases(
+        [
+            "Creds(user='bob', token=SecretStr('{secret}'))",
+            "Settings(password=Password(b'{secret}'), port=5432)",
+            'auth = Auth("{secret}")',
+        ],
+        blanks=True,
+    ),
 )
 def test_secrets_wrapped_in_a_class_under_a_secret_key(text: str, secret: str) -> None:
     """`token=SecretStr('x')`: the string a secret-named class wraps is hidden; a masked one
@@ -1693,13 +1705,13 @@ _TOOL_FLAG_SHAPES = [
 
 @pytest.mark.parametrize(
     ("text", "secret"),
-    [
-        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
-        for n, shape in enumerate(_TOOL_FLAG_SHAPES)
-        for secret in _fake_secrets(400 + n)[:3]
-        if not ("'" in shape and "'" in secret)
-        and not ("vault" in shape and "=" in secret.rstrip("="))  # `name=value`: a login method's parameter
-    ],
+    _shape_cases(
+        _TOOL_FLAG_SHAPES,
+        400,
+        take=3,
+        # `name=value` after `vault login`: a login method's parameter
+        skip=lambda shape, secret: "vault" in shape and "=" in secret.rstrip("="),
+    ),
 )
 def test_password_flags_of_more_tools(text: str, secret: str) -> None:
     """The password or key that openssl (`-k`, `-passin pass:`), keytool (`-storepass`), zip/unzip
@@ -1798,12 +1810,7 @@ _PROSE_SHAPES = [
 
 @pytest.mark.parametrize(
     ("text", "secret"),
-    [
-        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
-        for n, shape in enumerate(_PROSE_SHAPES)
-        for secret in _fake_secrets(600 + n)
-        if not ("'" in shape and "'" in secret)
-    ],
+    _shape_cases(_PROSE_SHAPES, 600),
 )
 def test_secrets_told_in_prose(text: str, secret: str) -> None:
     """A password or token told in a sentence (`set the password to X`, `the new password for bob is
@@ -2010,12 +2017,7 @@ _PAIR_AND_STATEMENT_SHAPES = [
 
 @pytest.mark.parametrize(
     ("text", "secret"),
-    [
-        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
-        for n, shape in enumerate(_PAIR_AND_STATEMENT_SHAPES)
-        for secret in _fake_secrets(800 + n)
-        if not ("'" in shape and "'" in secret) and not ('"' in shape and '"' in secret)
-    ],
+    _shape_cases(_PAIR_AND_STATEMENT_SHAPES, 800),
 )
 def test_user_password_pairs_sql_statements_and_form_fields(text: str, secret: str) -> None:
     """A `user:password` value under an auth key, a password given to SQL's `PASSWORD()` or `IDENTIFIED
@@ -2106,12 +2108,7 @@ _CALL_SHAPES = [
 
 @pytest.mark.parametrize(
     ("text", "secret"),
-    [
-        pytest.param(shape.format(secret=secret), secret, id=f"{n}-{len(secret)}")
-        for n, shape in enumerate(_CALL_SHAPES)
-        for secret in _fake_secrets(1000 + n)
-        if not ("'" in shape and "'" in secret) and not ('"' in shape and '"' in secret)
-    ],
+    _shape_cases(_CALL_SHAPES, 1000),
 )
 def test_string_literals_given_to_calls_that_take_a_secret(text: str, secret: str) -> None:
     """A string literal passed as the password or key of a well-known call (requests/httpx/aiohttp
