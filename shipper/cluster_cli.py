@@ -44,7 +44,7 @@ from typing import IO, Any, Final, Protocol, cast
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
-from shipper.grouping.message_only import message_of, title_of, traceback_in_message
+from shipper.grouping.message_only import keyed_template, message_of, title_of, traceback_in_message
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 from shipper.grouping.tracebacks import TextMemo, has_frame_lines
@@ -393,7 +393,7 @@ def _keyed(
             framed = has_frame_lines(stack_trace)
         else:
             framed = stack_trace = bool(traceback_in_message(doc))
-        if framed or get_field(doc, "logloop.template"):
+        if framed or keyed_template(doc):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if stack_trace else "template"
             results.append((fingerprint.key, fingerprint.name, category, None))

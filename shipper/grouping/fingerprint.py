@@ -91,7 +91,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        no part of a keyed message or title; a KeyboardInterrupt or CancelledError (a timeout's cause) keyed
        by the function of the program's outermost frame;
        Django's report of a chain read as a chain; a `key=value` whose value an earlier rule masked
-       (`id=<HEX>`, `user=<UUID>`, `host=<IP>`) masked `key=<VAL>` like any other value
+       (`id=<HEX>`, `user=<UUID>`, `host=<IP>`) masked `key=<VAL>` like any other value; a logging
+       template of placeholders only (`log.error("%s", exc)`, `py.warnings`) keyed by the masked message
+       as if it had none (every such line of a logger was one group titled `<VAR>`)
 """
 
 from __future__ import annotations
@@ -482,7 +484,7 @@ def _fingerprint(
     culprit = titles.logged_culprit(
         logger, get_field(doc, "log.origin.file.name"), get_field(doc, "log.origin.function")
     )
-    if template:
+    if template and titles.names_a_statement(template):  # (`%s` alone names no statement)
         masked_template = _mask_line(template[:_MESSAGE_LIMIT])
         return _make(
             "template",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shipper.grouping.templates import WILDCARD, MiningResult, Template, mine, tokenize
+from shipper.grouping.titles import names_a_statement
 from shipper.grouping.tracebacks import has_frame_lines, without_colours
 from shipper.schema import get_field
 
@@ -28,12 +29,19 @@ EMPTY_TITLE: Final = "(empty message)"
 def has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
     """Events with a parseable traceback (in `error.stack_trace`, or in the message of an event without
     one: `traceback_in_message`) or a logging template group without the miner."""
-    if get_field(doc, "logloop.template"):
+    if keyed_template(doc):
         return True
     stack_trace = get_field(doc, "error.stack_trace")
     if isinstance(stack_trace, str) and stack_trace:
         return has_frame_lines(stack_trace)
     return bool(traceback_in_message(doc))
+
+
+def keyed_template(doc: Mapping[str, Any]) -> str:
+    """The event's logging template (`logloop.template`) when it names the statement that logged it;
+    "" for none, or one of placeholders only (`%s`: `titles.names_a_statement`)."""
+    template = get_field(doc, "logloop.template")
+    return template if isinstance(template, str) and template and names_a_statement(template) else ""
 
 
 def traceback_in_message(doc: Mapping[str, Any]) -> str:

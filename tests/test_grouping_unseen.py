@@ -1,0 +1,133 @@
+"""Error text of shapes the grouping had not seen, made by the real tools that print it: a logging call
+whose template is only a placeholder (`log.error("%s", exc)`, `logging.captureWarnings`), structlog's
+structured (dict) tracebacks, a warning line. The same bug elsewhere is one group, a sibling another,
+and the title reads as the text."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzers import digest_data
+from logloop.cli import main
+from shipper.formatter import EcsFormatter
+from shipper.grouping.fingerprint import Fingerprint, clear_caches, fingerprint_document, fingerprint_event
+from shipper.grouping.message_only import has_key_of_its_own
+
+_FORMATTER = EcsFormatter(service_name="svc")
+
+
+class _Documents(logging.Handler):
+    """Keeps the ECS document the shipper's formatter builds for each record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.docs: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.docs.append(_FORMATTER.to_document(record))
+
+
+@pytest.fixture
+def logged() -> Iterator[_Documents]:
+    """The documents of what is logged to the `shop` logger (and warnings `logging` captures)."""
+    handler = _Documents()
+    loggers = [logging.getLogger("shop"), logging.getLogger("py.warnings")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield handler
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+            logger.propagate = True
+
+
+def _key(doc: dict[str, Any]) -> Fingerprint:
+    clear_caches()
+    found = fingerprint_document(doc)
+    assert fingerprint_event(doc) in (None, found)
+    return found
+
+
+_LOG = logging.getLogger("shop")
+
+# Logging calls whose template holds no word of its own: the message is all there is to group by.
+_BARE_CALLS: list[Callable[[str, str], None]] = [
+    lambda what, value: _LOG.error("%s", f"{what} {value} not found"),
+    lambda what, value: _LOG.error("%s", LookupError(f"{what} {value} not found")),
+    lambda what, value: _LOG.error("%s: %s", what, f"{value} not found"),
+    lambda what, value: _LOG.error("[%s] %s", what, f"{value} not found"),
+    lambda what, value: _LOG.error("%(what)s %(value)s", {"what": what, "value": f"{value} not found"}),
+    lambda what, value: _LOG.critical(" %s -- %d ", f"{what} not found", len(value)),
+]
+
+
+@pytest.mark.parametrize(
+    "call", [pytest.param(call, id=str(index)) for index, call in enumerate(_BARE_CALLS)]
+)
+def test_a_template_of_placeholders_only_groups_by_the_message(
+    call: Callable[[str, str], None], logged: _Documents
+) -> None:
+    """A logging template that is only placeholders names no statement: events logged through it group
+    by their masked message (one bug, whatever its values; two bugs apart), titled by it, not `<VAR>`."""
+    for what, value in (("order", "4411"), ("order", "97"), ("customer", "4411")):
+        call(what, value)
+    first, again, other = (_key(doc) for doc in logged.docs)
+    assert first.key == again.key != other.key
+    assert "not found" in first.name and "<VAR>" not in first.name
+
+
+def test_a_template_with_words_of_its_own_still_groups_by_the_statement(logged: _Documents) -> None:
+    """A template with a word of its own (`charge failed: %s`) still keys the statement: its events are
+    one group whatever the text they carry."""
+    _LOG.error("charge failed: %s", "card declined")
+    _LOG.error("charge failed: %s", "gateway timeout after 30s")
+    assert _key(logged.docs[0]).key == _key(logged.docs[1]).key
+    assert all(has_key_of_its_own(doc) for doc in logged.docs)
+
+
+def test_an_event_of_a_placeholder_template_is_mined_as_a_message(logged: _Documents) -> None:
+    """`logloop cluster` and `regroup` mine the message of an event whose template is only placeholders,
+    as they do one without template."""
+    _LOG.error("%s", "disk full on /var")
+    assert not has_key_of_its_own(logged.docs[0])
+
+
+def _clustered(docs: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
+    """`logloop cluster`'s rows for these documents."""
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(doc) + "\n" for doc in docs), encoding="utf-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "out.jsonl")]) == 0
+    return [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_logloop_cluster_mines_the_messages_of_a_placeholder_template(
+    logged: _Documents, tmp_path: Path
+) -> None:
+    """`logloop cluster` groups the lines `log.error("%s", ...)` logged by what they say: two messages two
+    groups, each titled by its text, not one group titled `<VAR>`."""
+    for value in ("17", "4411", "90"):
+        _LOG.error("%s", f"order {value} not found")
+        _LOG.error("%s", f"payment gateway timed out after {value}s")
+    rows = _clustered(logged.docs, tmp_path)
+    assert len({row["cluster"] for row in rows[0::2]}) == len({row["cluster"] for row in rows[1::2]}) == 1
+    assert rows[0]["cluster"] != rows[1]["cluster"]
+    assert "not found" in rows[0]["title"] and "timed out" in rows[1]["title"]
+
+
+def test_the_digest_titles_a_placeholder_template_line_as_its_group(logged: _Documents) -> None:
+    """The digest's list of error lines titles a line logged through `%s` as its group is titled (its
+    masked message), not `<VAR>`."""
+    _LOG.error("%s", "order 4411 not found")
+    doc = logged.docs[0]
+    found = _key(doc)
+    doc["error"] = {"grouping_key": found.key, "grouping_name": found.name}
+    assert digest_data.error_line_title(found.key, doc) == found.name
+    assert found.name.startswith("order <NUM> not found")
