@@ -5,6 +5,7 @@ and the title reads as the text."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -131,3 +132,124 @@ def test_the_digest_titles_a_placeholder_template_line_as_its_group(logged: _Doc
     doc["error"] = {"grouping_key": found.key, "grouping_name": found.name}
     assert digest_data.error_line_title(found.key, doc) == found.name
     assert found.name.startswith("order <NUM> not found")
+
+
+# structlog's structured tracebacks (`structlog.processors.dict_tracebacks`): a list of stacks of frames
+# (no source lines), shipped in `error.stack_trace` as the list or as its JSON text.
+
+_ORDERS = """{padding}
+def parse_qty(raw):
+    return int(raw)
+
+
+def parse_price(raw):
+    return int(raw)
+
+
+def {caller}(parse, raw, wrap):
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        if wrap:
+            raise RuntimeError(f"order line {{raw}} refused") from exc
+        raise
+"""
+
+
+def _structlog_stacks(
+    tmp_path: Path, host: str, function: str, value: str, *, caller: str = "handle", wrap: bool = False
+) -> list[dict[str, Any]]:
+    """The `exception` structlog's `dict_tracebacks` gives for `function` failing on `value`, in a module
+    installed under `host` (its lines shifted) and called by `caller`."""
+    structlog = pytest.importorskip("structlog")
+    path = tmp_path / host / "shop" / "orders.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_ORDERS.format(padding="\n" * len(host), caller=caller), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"orders_{len(list(tmp_path.iterdir()))}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        getattr(module, caller)(getattr(module, function), value, wrap)
+    except Exception as exc:  # the point is to render what it raised
+        event = structlog.processors.dict_tracebacks(
+            None, "error", {"event": "charge failed", "exc_info": exc}
+        )
+        return json.loads(json.dumps(event["exception"]))  # (as it travels: JSON)
+    raise AssertionError("did not raise")
+
+
+_STRUCTURED_FORMS: list[Callable[[list[dict[str, Any]]], dict[str, Any]]] = [
+    lambda stacks: {"error": {"stack_trace": stacks}},
+    lambda stacks: {"error": {"stack_trace": json.dumps(stacks)}},
+    lambda stacks: {"error.stack_trace": json.dumps(stacks, indent=2)},
+]
+
+
+@pytest.mark.parametrize(
+    "form", [pytest.param(form, id=str(index)) for index, form in enumerate(_STRUCTURED_FORMS)]
+)
+def test_a_structlog_structured_traceback_is_keyed_as_the_traceback_it_holds(
+    form: Callable[[list[dict[str, Any]]], dict[str, Any]], tmp_path: Path
+) -> None:
+    """structlog's dict traceback is keyed by its raising statement like a traceback: the same bug under
+    another install path, with other values and callers, one group; the same exception from another
+    function, or wrapped in a chain, another; titled `Type: masked message (culprit)`."""
+
+    def key(host: str, function: str, value: str, **how: Any) -> Fingerprint:
+        doc = {
+            "message": "charge failed",
+            "log": {"level": "error"},
+            **form(_structlog_stacks(tmp_path, host, function, value, **how)),
+        }
+        return _key(doc)
+
+    first = key("opt/app", "parse_qty", "x7")
+    assert first.name == "ValueError: invalid literal for int() with base <NUM>: '<STR>' (orders.parse_qty)"
+    assert key("home/bob/venv/src", "parse_qty", "y99", caller="dispatch").key == first.key
+    assert key("opt/app", "parse_price", "x7").key != first.key
+    chained = key("opt/app", "parse_qty", "x7", wrap=True)
+    assert chained.key not in (first.key, key("opt/app", "parse_price", "q1", wrap=True).key)
+    assert chained.key == key("srv/www", "parse_qty", "zz9", wrap=True).key
+    assert chained.name.startswith("RuntimeError: order line <ID> refused")
+
+
+def test_logloop_cluster_keys_structlog_tracebacks_as_tracebacks(tmp_path: Path) -> None:
+    """`logloop cluster` keys structlog's dict tracebacks by their raising statement (category
+    `traceback`), not by the event's message: two bugs logged by one statement are two groups."""
+    docs = [
+        {"message": "charge failed", "log": {"level": "error"}, "error": {"stack_trace": stacks}}
+        for stacks in (
+            _structlog_stacks(tmp_path, "a", "parse_qty", "x7"),
+            _structlog_stacks(tmp_path, "bb", "parse_qty", "y8", caller="dispatch"),
+            _structlog_stacks(tmp_path, "a", "parse_price", "x7"),
+        )
+    ]
+    (tmp_path / "out").mkdir()
+    rows = _clustered(docs, tmp_path / "out")
+    assert [row["category"] for row in rows] == ["traceback"] * 3
+    assert rows[0]["cluster"] == rows[1]["cluster"] != rows[2]["cluster"]
+    assert rows[2]["title"].endswith("(orders.parse_price)")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('[{"exc_type": "ValueError", "frames": [{"filename": "a.py", "lin', id="cut-json"),
+        pytest.param('[{"exc_type": 3}]', id="type-not-text"),
+        pytest.param([{"exc_type": "E", "frames": "x"}], id="frames-not-a-list"),
+        pytest.param([{"exc_type": "E", "frames": [7, None, {"filename": "a\nb.py"}]}], id="odd-frames"),
+        pytest.param({"exc_type": "E", "exc_value": "x\ny", "syntax_error": {"line": None}}, id="one-stack"),
+        pytest.param([{"exc_type": "E", "frames": [{"name": "f"}] * 50_000}] * 200, id="huge"),
+        pytest.param([], id="empty"),
+        pytest.param(
+            ["Traceback (most recent call last):", '  File "a.py", line 1, in f', "E: x"], id="lines"
+        ),
+    ],
+)
+def test_any_structured_stack_trace_gets_a_key_without_raising(value: object) -> None:
+    """A stack trace field of any shape (cut JSON, fields of other kinds, a huge list) gets a key, in
+    bounded time, and never an exception."""
+    doc = {"log": {"level": "error"}, "message": "failed", "error": {"stack_trace": value}}
+    assert _key(doc).key
+    assert isinstance(has_key_of_its_own(doc), bool)

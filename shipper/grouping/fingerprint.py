@@ -93,7 +93,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        Django's report of a chain read as a chain; a `key=value` whose value an earlier rule masked
        (`id=<HEX>`, `user=<UUID>`, `host=<IP>`) masked `key=<VAL>` like any other value; a logging
        template of placeholders only (`log.error("%s", exc)`, `py.warnings`) keyed by the masked message
-       as if it had none (every such line of a logger was one group titled `<VAR>`)
+       as if it had none (every such line of a logger was one group titled `<VAR>`); structlog's
+       structured traceback (a list of stacks, or its JSON, in `error.stack_trace`) read as the
+       traceback it holds (it was keyed by the event's message: every bug one statement logged, one group)
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ from typing import Any, Final, TypeVar
 from shipper.grouping import renderers, titles, tracebacks
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import RULES, mask
-from shipper.grouping.message_only import traceback_in_message
+from shipper.grouping.message_only import stack_trace_text, traceback_in_message
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
     DEFAULT_PART,
@@ -232,7 +234,7 @@ def fingerprint_event(
         )
     if not is_error_document(doc):
         return None
-    stack_trace = _text(stack_trace) or traceback_in_message(doc)
+    stack_trace = stack_trace_text(stack_trace) or traceback_in_message(doc)
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
@@ -251,7 +253,9 @@ def fingerprint_document(
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace")) or traceback_in_message(doc)
+    stack_trace = stack_trace_text(
+        _field(doc, "error.stack_trace", "error", "stack_trace")
+    ) or traceback_in_message(doc)
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
     # `_package_in` is a function of the logger's package and the text: found on a miss
@@ -358,7 +362,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     """The key with the options and the event's own fingerprint applied (see `shipper.grouping.options`):
     frames of `in_app` packages marked, ignored frames dropped, a matching rule's `group_by`, then the
     event's fingerprint parts (`{{ default }}` standing for the key so far). The title stays the default."""
-    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    stack_trace = stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace"))
     if errors_only and not (stack_trace or is_error_document(doc)):
         return None
     stack_trace = stack_trace or traceback_in_message(doc)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from shipper.grouping.renderers import from_structured
 from shipper.grouping.templates import WILDCARD, MiningResult, Template, mine, tokenize
 from shipper.grouping.titles import names_a_statement
 from shipper.grouping.tracebacks import has_frame_lines, without_colours
@@ -31,10 +32,26 @@ def has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
     one: `traceback_in_message`) or a logging template group without the miner."""
     if keyed_template(doc):
         return True
-    stack_trace = get_field(doc, "error.stack_trace")
-    if isinstance(stack_trace, str) and stack_trace:
+    stack_trace = stack_trace_text(get_field(doc, "error.stack_trace"))
+    if stack_trace:
         return has_frame_lines(stack_trace)
     return bool(traceback_in_message(doc))
+
+
+def stack_trace_text(value: object) -> str:
+    """An event's `error.stack_trace` as text: a string as it is; a structured traceback (structlog's
+    dict tracebacks: a list of stacks of frames) as `traceback` prints it; else the value's lines."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        written = from_structured(value)
+        if written is not None:
+            return written
+    if isinstance(value, list | tuple):
+        return "\n".join(str(item) for item in value)
+    return str(value)
 
 
 def keyed_template(doc: Mapping[str, Any]) -> str:
