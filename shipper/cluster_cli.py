@@ -45,6 +45,8 @@ from typing import IO, Any, Final, Protocol, cast
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
 from shipper.grouping.message_only import (
+    foreign_trace_in_message,
+    has_foreign_trace,
     keyed_template,
     message_of,
     stack_trace_text,
@@ -397,9 +399,9 @@ def _keyed(
         # `has_key_of_its_own(doc)`, with the traceback read once
         traced = bool(stack_trace)
         if traced:
-            framed = has_frame_lines(stack_trace)
+            framed = has_frame_lines(stack_trace) or has_foreign_trace(stack_trace)
         else:
-            framed = traced = bool(traceback_in_message(doc))
+            framed = traced = bool(traceback_in_message(doc)) or foreign_trace_in_message(doc)
         if framed or keyed_template(doc):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if traced else "template"

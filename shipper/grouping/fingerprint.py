@@ -44,6 +44,8 @@ three words that are not in the statement (another exception's text, not a value
 line joins the key; not when the exception chains the failure it reports (a cause or context before
 it): that link is keyed and tells such bugs apart, while its text varies with the input.
 
+A Java exception or a Go panic (no Python frame) is keyed by its frames too: `shipper.grouping.foreign`.
+
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
 the masked first line of the message (see `shipper.grouping.masking`); both with the logger name.
@@ -95,7 +97,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        template of placeholders only (`log.error("%s", exc)`, `py.warnings`) keyed by the masked message
        as if it had none (every such line of a logger was one group titled `<VAR>`); structlog's
        structured traceback (a list of stacks, or its JSON, in `error.stack_trace`) read as the
-       traceback it holds (it was keyed by the event's message: every bug one statement logged, one group)
+       traceback it holds (it was keyed by the event's message: every bug one statement logged, one group);
+       a Java exception's or a Go panic's frames (`shipper.grouping.foreign`), in the stack trace or
+       the message, keyed by the chain's types and innermost frames outside the runtime (they were
+       keyed, or mined, by their message: siblings one group)
 """
 
 from __future__ import annotations
@@ -114,6 +119,7 @@ from typing import Any, Final, TypeVar
 
 from shipper.grouping import renderers, titles, tracebacks
 from shipper.grouping.digests import hex_digest
+from shipper.grouping.foreign import read_foreign
 from shipper.grouping.masking import RULES, mask
 from shipper.grouping.message_only import stack_trace_text, traceback_in_message
 from shipper.grouping.options import (
@@ -472,9 +478,15 @@ def _fingerprint(
     reads marked (`with_package_frames`) and the fast path tells by their path."""
     if stack_trace:
         found = None if fast_path_tried else fingerprint_plain(stack_trace, package)
+        if found is None and 'File "' not in stack_trace:  # (no Python frame: a Java exception, a Go panic?)
+            found = _foreign_fingerprint(stack_trace)
         if found is None:
             marked = with_package_frames(stack_trace, package) if package else stack_trace
             found = _fingerprint_stack_trace(marked, doc)
+        if found is not None:
+            return found
+    else:
+        found = _foreign_fingerprint(_message(doc))
         if found is not None:
             return found
     logger = _text(_field(doc, "log.logger", "log", "logger"))
@@ -505,6 +517,15 @@ def _fingerprint(
         _masked_first_line(message),
         title=titles.title(error_type, message, culprit, _mask_line),
     )
+
+
+def _foreign_fingerprint(text: str) -> Fingerprint | None:
+    """The key of a Java exception's or a Go panic's frames in `text` (`shipper.grouping.foreign`)."""
+    foreign = read_foreign(text)
+    if foreign is None:
+        return None
+    title = titles.title(foreign.type, foreign.message, foreign.culprit, _mask_line)
+    return _make("foreign", foreign.signature, title=title)
 
 
 def _message(doc: Mapping[str, Any]) -> str:
