@@ -45,9 +45,9 @@ from typing import IO, Any, Final, Protocol, cast
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
 from shipper.grouping.message_only import (
-    foreign_trace_in_message,
-    has_foreign_trace,
+    has_located_failure,
     keyed_template,
+    located_failure_in_message,
     message_of,
     stack_trace_text,
     title_of,
@@ -399,9 +399,9 @@ def _keyed(
         # `has_key_of_its_own(doc)`, with the traceback read once
         traced = bool(stack_trace)
         if traced:
-            framed = has_frame_lines(stack_trace) or has_foreign_trace(stack_trace)
+            framed = has_frame_lines(stack_trace) or has_located_failure(stack_trace)
         else:
-            framed = traced = bool(traceback_in_message(doc)) or foreign_trace_in_message(doc)
+            framed = traced = bool(traceback_in_message(doc)) or located_failure_in_message(doc)
         if framed or keyed_template(doc):
             fingerprint = fingerprint_document(doc, options, memo)
             category = "traceback" if traced else "template"

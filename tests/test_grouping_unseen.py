@@ -8,6 +8,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
+import subprocess
+import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -253,3 +257,111 @@ def test_any_structured_stack_trace_gets_a_key_without_raising(value: object) ->
     doc = {"log": {"level": "error"}, "message": "failed", "error": {"stack_trace": value}}
     assert _key(doc).key
     assert isinstance(has_key_of_its_own(doc), bool)
+
+
+# A location line, `path:LINE: Type: message`: a warning as `warnings` prints it (its source line under
+# it) and `logging.captureWarnings` logs it, a failure as pytest's `--tb=line` reports it.
+
+_WARNS = """{padding}import warnings
+
+
+def {function}(value):
+    warnings.warn(f"qty {{value}} is deprecated, use amount", {category}, stacklevel=1)
+"""
+
+
+def _warned(tmp_path: Path, host: str, module: str, value: str, category: str = "DeprecationWarning") -> None:
+    """Runs a module installed under `host` (its lines shifted) that warns about `value`, with warnings
+    captured by `logging`."""
+    path = tmp_path / host / "shop" / f"{module}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_WARNS.format(padding="\n" * len(host), function="check", category=category), "utf-8")
+    spec = importlib.util.spec_from_file_location(f"warns_{len(list(tmp_path.rglob('*.py')))}", path)
+    assert spec is not None and spec.loader is not None
+    module_object = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module_object)
+    logging.captureWarnings(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            module_object.check(value)
+    finally:
+        logging.captureWarnings(False)
+
+
+def test_a_captured_warning_is_keyed_by_its_file_and_statement(logged: _Documents, tmp_path: Path) -> None:
+    """A warning `logging` captured is keyed by its file's name, category and statement: the same warning
+    from another install path, with other values, one group; from another file, or of another category,
+    another; titled `Category: masked message (module)`; `logloop cluster` agrees."""
+    _warned(tmp_path, "opt/app", "orders", "x7")
+    _warned(tmp_path, "home/bob/src", "orders", "zz9")
+    _warned(tmp_path, "opt/app", "billing", "x7")
+    _warned(tmp_path, "opt/app2", "orders", "x7", category="FutureWarning")
+    keys = [_key(doc) for doc in logged.docs]
+    assert keys[0].key == keys[1].key
+    assert len({keys[0].key, keys[2].key, keys[3].key}) == 3
+    assert keys[0].name == "DeprecationWarning: qty <ID> is deprecated, use amount (orders)"
+    assert all(has_key_of_its_own(doc) for doc in logged.docs)
+    rows = _clustered(logged.docs, tmp_path)
+    assert [row["cluster"] for row in rows] == [key.key for key in keys]
+
+
+_PYTEST_TESTS = """{padding}from shop.orders import parse_qty
+from shop.billing import parse_price
+
+
+def test_qty():
+    parse_qty("{value}")
+
+
+def test_price():
+    parse_price("{value}")
+"""
+
+
+def _pytest_lines(tmp_path: Path, host: str, value: str) -> list[str]:
+    """The lines pytest's `--tb=line` prints for two failing tests of a checkout under `host`."""
+    root = tmp_path / host
+    (root / "shop").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "shop" / "__init__.py").write_text("", "utf-8")
+    for module, function in (("orders", "parse_qty"), ("billing", "parse_price")):
+        source = f"{chr(10) * len(host)}def {function}(raw):\n    return int(raw)\n"
+        (root / "shop" / f"{module}.py").write_text(source, "utf-8")
+    (root / "tests" / "test_it.py").write_text(
+        _PYTEST_TESTS.format(padding="\n" * len(host), value=value), "utf-8"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--tb=line",
+            "-W",
+            "ignore",
+            "tests",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    lines = [line for line in done.stdout.splitlines() if ": ValueError: " in line]
+    assert len(lines) == 2, done.stdout
+    return sorted(lines, key=lambda line: "billing" in line)
+
+
+def test_a_pytest_line_report_is_keyed_by_its_file_and_error(tmp_path: Path) -> None:
+    """pytest's `--tb=line` report of a failure is keyed by its file's name and error: the same failure in
+    another checkout, with other values, one group; in another file another."""
+    first = _pytest_lines(tmp_path, "ci/one", "x7")
+    again = _pytest_lines(tmp_path, "home/ann/two", "q99")
+    for form in ("message", "error.stack_trace"):
+        keys = [_key({"log": {"level": "error"}, form: line}) for line in first + again]
+        assert keys[0].key == keys[2].key != keys[1].key == keys[3].key
+        assert keys[0].name == "ValueError: invalid literal for int() with base <NUM>: '<STR>' (orders)"

@@ -100,7 +100,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        traceback it holds (it was keyed by the event's message: every bug one statement logged, one group);
        a Java exception's or a Go panic's frames (`shipper.grouping.foreign`), in the stack trace or
        the message, keyed by the chain's types and innermost frames outside the runtime (they were
-       keyed, or mined, by their message: siblings one group)
+       keyed, or mined, by their message: siblings one group); a location line (`shop/w.py:12:
+       DeprecationWarning: ...`, as `warnings` and pytest's `--tb=line` print one) as a traceback of one
+       frame at module level, the warning's source line under it (the same warning from every file was
+       one group)
 """
 
 from __future__ import annotations
@@ -479,14 +482,14 @@ def _fingerprint(
     if stack_trace:
         found = None if fast_path_tried else fingerprint_plain(stack_trace, package)
         if found is None and 'File "' not in stack_trace:  # (no Python frame: a Java exception, a Go panic?)
-            found = _foreign_fingerprint(stack_trace)
+            found = _shape_fingerprint(stack_trace, doc)
         if found is None:
             marked = with_package_frames(stack_trace, package) if package else stack_trace
             found = _fingerprint_stack_trace(marked, doc)
         if found is not None:
             return found
     else:
-        found = _foreign_fingerprint(_message(doc))
+        found = _shape_fingerprint(_message(doc), doc)
         if found is not None:
             return found
     logger = _text(_field(doc, "log.logger", "log", "logger"))
@@ -519,13 +522,16 @@ def _fingerprint(
     )
 
 
-def _foreign_fingerprint(text: str) -> Fingerprint | None:
-    """The key of a Java exception's or a Go panic's frames in `text` (`shipper.grouping.foreign`)."""
+def _shape_fingerprint(text: str, doc: Mapping[str, Any]) -> Fingerprint | None:
+    """The key of text without a Python frame that still says where it failed: a Java exception's or a
+    Go panic's frames (`shipper.grouping.foreign`), a location line (`shop/w.py:12: DeprecationWarning:
+    ...`, as `warnings` and pytest's `--tb=line` print one: `renderers.from_location_line`)."""
     foreign = read_foreign(text)
-    if foreign is None:
-        return None
-    title = titles.title(foreign.type, foreign.message, foreign.culprit, _mask_line)
-    return _make("foreign", foreign.signature, title=title)
+    if foreign is not None:
+        title = titles.title(foreign.type, foreign.message, foreign.culprit, _mask_line)
+        return _make("foreign", foreign.signature, title=title)
+    located = renderers.from_location_line(text)
+    return None if located is None else _fingerprint_stack_trace(located, doc)
 
 
 def _message(doc: Mapping[str, Any]) -> str:

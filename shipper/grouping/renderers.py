@@ -432,3 +432,31 @@ def _structured_stack(stack: dict[str, object], limit: int) -> str:
 def _one_line(value: object) -> str:
     """A field of a structured frame as one line of text (a line end in it would make another line)."""
     return str(value).replace("\r", " ").replace("\n", " ")
+
+
+# A location line: `path:LINE: Type: message`, as `warnings` prints a warning (its source line after,
+# indented) and pytest's `--tb=line` a failure; the first line of a message or stack trace.
+_LOCATION_RE: Final = compile_lazily(
+    r"(?P<path>(?:[A-Za-z]:)?[^:\n]*?[^\s:]\.pyw?|<[^>\n]+>):(?P<line>\d+): "
+    r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Warning|Error|Exception|Exit|Interrupt)): ?(?P<message>[^\n]*)"
+)
+
+
+def from_location_line(text: str) -> str | None:
+    """A location line (`shop/orders.py:12: DeprecationWarning: qty x7 is deprecated`) written as a
+    traceback of one frame at module level, with the source line printed under it if any; None for other
+    text."""
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    if ": " not in first or (".py" not in first and ">:" not in first):
+        return None
+    found = _LOCATION_RE.fullmatch(first.strip())
+    if found is None:
+        return None
+    lines = [HEADER, f'  File "{found["path"]}", line {found["line"]}, in <module>']
+    source = text[end + 1 :].partition("\n")[0] if end >= 0 else ""
+    if source[:1] in (" ", "\t") and source.strip():
+        lines.append(f"    {source.strip()}")
+    message = found["message"]
+    lines.append(f"{found['type']}: {message}" if message else found["type"])
+    return "\n".join(lines) + "\n"
