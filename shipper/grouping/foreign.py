@@ -19,17 +19,17 @@ Messages are no part of these keys (but a Go runtime error's kind); they make th
 
 from __future__ import annotations
 
-import re
 from typing import Final, NamedTuple
 
 from shipper.grouping.masking import mask
+from shipper.lazy_regex import compile_lazily
 
 _LINES: Final = 4000  # lines read of one trace (a JVM trace of a deep framework stack holds ~300)
 
-_JAVA_FRAME_RE: Final = re.compile(
+_JAVA_FRAME_RE: Final = compile_lazily(
     r"^[ \t]+at (?:[^\s(/]*/)*(?P<site>[\w$.<>\-]+)\((?P<where>[^)\n]*)\)[ \t]*$"
 )
-_JAVA_EXCEPTION_RE: Final = re.compile(
+_JAVA_EXCEPTION_RE: Final = compile_lazily(
     r"^(?P<cause>Caused by: )?(?:Exception in thread \"[^\"\n]*\" )?"
     r"(?P<type>(?:[A-Za-z_$][\w$]*\.)+[A-Za-z_$][\w$]*)(?::[ \t]?(?P<message>.*))?$"
 )
@@ -47,14 +47,16 @@ _JAVA_RUNTIME: Final = (
 )
 # Names a build or a run numbers: `lambda$main$0`, `$$Lambda$14/0x0000000800c03000`, `$Proxy12`,
 # `$$EnhancerBySpringCGLIB$$1a2b3c`, accessors `access$000`.
-_JAVA_COUNTER_RE: Final = re.compile(
+_JAVA_COUNTER_RE: Final = compile_lazily(
     r"\$\$Lambda[^.(]*|\$Proxy\d+|\$\$[A-Za-z]+\$\$[0-9a-f]+|(?<=\$)\d+|/0x[0-9a-f]+"
 )
 
-_GO_PANIC_RE: Final = re.compile(r"^(?P<kind>panic|fatal error): (?P<message>.*?)(?: \[recovered\])?$")
-_GO_GOROUTINE_RE: Final = re.compile(r"^goroutine \d+ \[[^\]\n]*\]:$")
-_GO_FUNCTION_RE: Final = re.compile(r"^(?P<function>[^\s()]+(?:\(\*?[\w.\[\]]+\)[^\s(]*)?)\((?:[^\n]*)\)$")
-_GO_FILE_RE: Final = re.compile(r"^\t(?P<file>[^\n]+?\.go):\d+(?: \+0x[0-9a-f]+)?$")
+_GO_PANIC_RE: Final = compile_lazily(r"^(?P<kind>panic|fatal error): (?P<message>.*?)(?: \[recovered\])?$")
+_GO_GOROUTINE_RE: Final = compile_lazily(r"^goroutine \d+ \[[^\]\n]*\]:$")
+_GO_FUNCTION_RE: Final = compile_lazily(
+    r"^(?P<function>[^\s()]+(?:\(\*?[\w.\[\]]+\)[^\s(]*)?)\((?:[^\n]*)\)$"
+)
+_GO_FILE_RE: Final = compile_lazily(r"^\t(?P<file>[^\n]+?\.go):\d+(?: \+0x[0-9a-f]+)?$")
 _GO_RUNTIME_ERROR: Final = "runtime error: "
 
 
