@@ -22,6 +22,14 @@ from shipper.grouping.message_only import has_key_of_its_own
 _JAVA = """{padding}package com.shop;
 
 public class Orders {{
+    static class Session implements AutoCloseable {{
+        final boolean loud;
+        Session(boolean loud) {{ this.loud = loud; }}
+        public void close() {{ if (loud) throw new IllegalStateException("session close failed"); }}
+    }}
+    static void inSession(String which, String value) {{
+        try (Session session = new Session(which.endsWith("loud"))) {{ parseQty(value); }}
+    }}
     static int parseQty(String raw) {{ return Integer.parseInt(raw); }}
     static int parsePrice(String raw) {{ return Integer.parseInt(raw); }}
     static void handle(String which, String value) {{
@@ -37,6 +45,8 @@ public class Orders {{
             Thread worker = new Thread(() -> handle(args[0], args[1]), args[2]);
             worker.start();
             worker.join();
+        }} else if (args[0].startsWith("session")) {{
+            inSession(args[0], args[1]);
         }} else {{
             System.err.println("12:00:01.042 ERROR [main] com.shop.Orders - order refused");
             handle(args[0], args[1]);
@@ -111,6 +121,8 @@ def java(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "thread": run("two", "qty", "41x", "worker-3"),
         "sibling": run("one", "price", "x7"),
         "other-exception": run("one", "size", "x7"),
+        "session": run("one", "session-quiet", "x7"),
+        "session-suppressed": run("two", "session-loud", "y8"),
     }
 
 
@@ -163,13 +175,19 @@ def _key(text: str, form: str) -> Fingerprint:
 @pytest.mark.parametrize("form", list(_FORMS))
 def test_a_java_exception_is_keyed_by_its_chains_frames(java: dict[str, str], form: str) -> None:
     """A JVM exception is keyed by each exception of its chain and its innermost frame outside the JDK:
-    another build, values and thread one group; another method or exception another."""
+    another build, values and thread one group, with or without a suppressed exception; another method
+    or exception another."""
     keys = {name: _key(text, form) for name, text in java.items()}
     first = keys["first"]
     assert keys["values"].key == keys["thread"].key == first.key, java
     assert len({first.key, keys["sibling"].key, keys["other-exception"].key}) == 3
     assert first.name == "IllegalStateException: bad order <ID> (com.shop.Orders.handle)"
     assert keys["other-exception"].name.startswith("IllegalArgumentException: no field")
+    assert keys["session"].key == keys["session-suppressed"].key  # (a suppressed exception is not read)
+    assert "Suppressed: " in java["session-suppressed"]
+    assert (
+        keys["session"].name == 'NumberFormatException: For input string: "<STR>" (com.shop.Orders.parseQty)'
+    )
 
 
 @pytest.mark.parametrize("form", list(_FORMS))

@@ -100,7 +100,7 @@ def _read_java(lines: list[str]) -> ForeignTrace | None:
         if stripped.startswith("Suppressed: "):
             suppressed = len(line) - len(line.lstrip())
             continue
-        if suppressed and line[:1] in ("\t", " ") and not stripped.startswith("Caused by: "):
+        if suppressed and line[:1] in ("\t", " "):  # (a suppressed exception's causes are indented too)
             continue
         header = _JAVA_EXCEPTION_RE.match(stripped)
         if header is not None and (header["cause"] or not chain or not chain[-1][2]):
