@@ -365,3 +365,48 @@ def test_a_pytest_line_report_is_keyed_by_its_file_and_error(tmp_path: Path) -> 
         keys = [_key({"log": {"level": "error"}, form: line}) for line in first + again]
         assert keys[0].key == keys[2].key != keys[1].key == keys[3].key
         assert keys[0].name == "ValueError: invalid literal for int() with base <NUM>: '<STR>' (orders)"
+
+
+# The standard library where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it: lib64.
+
+_JSON_CALLERS = """
+import json, sys
+
+def load_config(text):
+    return json.loads(text)
+
+def load_order(text):
+    return json.loads(text)
+
+globals()[sys.argv[1]](sys.argv[2])
+"""
+
+
+def _json_failure(tmp_path: Path, function: str, text: str, lib: str) -> str:
+    """A real traceback of `function` failing inside `json`, as a host whose standard library lives under
+    `/usr/<lib>/pythonX.Y/` prints it (this interpreter's own directory written as that host's)."""
+    script = tmp_path / "loader.py"
+    script.write_text(_JSON_CALLERS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), function, text], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "json" in done.stderr, done.stderr
+    stdlib = os.path.dirname(json.__file__.rstrip("/")).rsplit(os.sep, 1)[0]  # .../lib/python3.X
+    version = stdlib.rsplit(os.sep, 1)[-1]
+    return done.stderr.replace(stdlib, f"/usr/{lib}/{version}")
+
+
+def test_a_standard_library_under_lib64_is_the_standard_library(tmp_path: Path) -> None:
+    """A failure raised inside the standard library under `/usr/lib64/pythonX.Y` (Red Hat's layout) is
+    keyed by the program's call as under `/usr/lib/`: one group on both kinds of host; the same failure
+    from another caller another (it was keyed by the library's raising line: callers merged)."""
+    debian = _json_failure(tmp_path, "load_config", "{x7", "lib")
+    red_hat = _json_failure(tmp_path, "load_config", "[1,,", "lib64")
+    sibling = _json_failure(tmp_path, "load_order", "{x7", "lib64")
+    assert "/usr/lib64/python3." in red_hat
+    keys = [
+        _key({"log": {"level": "error"}, "error": {"stack_trace": text}})
+        for text in (debian, red_hat, sibling)
+    ]
+    assert keys[0].key == keys[1].key != keys[2].key
+    assert keys[1].name.endswith("(loader.load_config)")

@@ -103,7 +103,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        keyed, or mined, by their message: siblings one group); a location line (`shop/w.py:12:
        DeprecationWarning: ...`, as `warnings` and pytest's `--tb=line` print one) as a traceback of one
        frame at module level, the warning's source line under it (the same warning from every file was
-       one group)
+       one group); the standard library under `lib64/` (Red Hat's layout) as the standard library (its
+       raises were keyed by its own line: a Red Hat and a Debian host split a bug, two callers merged)
 """
 
 from __future__ import annotations
@@ -165,15 +166,16 @@ GROUPING_VERSION: Final = 3
 ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
+# (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it.)
 _STDLIB_RE: Final = re.compile(
-    r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
+    r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
 # PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
 # paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
 # (Compiled when first used, by `re`'s cache: most programs never meet a PyPy path.)
 _PYPY_STDLIB: Final = (
-    r"(?:^|[/\\])(?:lib|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
+    r"(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
 )
 _THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
