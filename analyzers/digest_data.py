@@ -40,7 +40,7 @@ from analyzers.digest_window import Window
 from analyzers.registry import Group
 from analyzers.store import Store
 from shipper import schema
-from shipper.grouping.titles import logged_culprit, template_title
+from shipper.grouping.titles import logged_culprit, names_a_statement, template_title
 from shipper.schema import DATASET_FEEDBACK, DATASET_SHIPPER, get_field
 
 MAX_TEMPLATES: Final = 15
@@ -205,7 +205,7 @@ def error_line_title(key: str, sample: Mapping[str, Any]) -> str:
     if key == UNGROUPED:
         return UNGROUPED_TITLE
     template = get_field(sample, "logloop.template")
-    if isinstance(template, str) and template:
+    if isinstance(template, str) and template and names_a_statement(template):  # (not `%s` alone)
         error_type = get_field(sample, "error.type")
         message = str(sample.get("message") or "")
         culprit = logged_culprit(

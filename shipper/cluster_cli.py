@@ -44,7 +44,15 @@ from typing import IO, Any, Final, Protocol, cast
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
-from shipper.grouping.message_only import message_of, title_of, traceback_in_message
+from shipper.grouping.message_only import (
+    has_located_failure,
+    keyed_template,
+    located_failure_in_message,
+    message_of,
+    stack_trace_text,
+    title_of,
+    traceback_in_message,
+)
 from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
 from shipper.grouping.templates import mine
 from shipper.grouping.tracebacks import TextMemo, has_frame_lines
@@ -387,15 +395,16 @@ def _keyed(
         if doc is None:
             results.append((None, None, None, error))
             continue
-        stack_trace = get_field(doc, "error.stack_trace")
+        stack_trace = stack_trace_text(get_field(doc, "error.stack_trace"))
         # `has_key_of_its_own(doc)`, with the traceback read once
-        if isinstance(stack_trace, str) and stack_trace:
-            framed = has_frame_lines(stack_trace)
+        traced = bool(stack_trace)
+        if traced:
+            framed = has_frame_lines(stack_trace) or has_located_failure(stack_trace)
         else:
-            framed = stack_trace = bool(traceback_in_message(doc))
-        if framed or get_field(doc, "logloop.template"):
+            framed = traced = bool(traceback_in_message(doc)) or located_failure_in_message(doc)
+        if framed or keyed_template(doc):
             fingerprint = fingerprint_document(doc, options, memo)
-            category = "traceback" if stack_trace else "template"
+            category = "traceback" if traced else "template"
             results.append((fingerprint.key, fingerprint.name, category, None))
         else:
             messages.append(message_of(doc))

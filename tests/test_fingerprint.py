@@ -136,6 +136,10 @@ def test_message_only_errors_without_template_group_on_the_masked_message() -> N
             "/root/.pyenv/versions/3.12.1/lib/python3.12/json/decoder.py", FrameKind.STDLIB, id="pyenv"
         ),
         pytest.param("C:\\Python311\\Lib\\json\\decoder.py", FrameKind.STDLIB, id="windows-stdlib"),
+        pytest.param("/usr/lib64/python3.9/json/decoder.py", FrameKind.STDLIB, id="lib64-stdlib"),
+        pytest.param(
+            "/usr/lib64/python3.11/site-packages/yaml/reader.py", FrameKind.THIRD_PARTY, id="lib64-site"
+        ),
         pytest.param("<frozen importlib._bootstrap>", FrameKind.STDLIB, id="frozen"),
         pytest.param(
             "/app/.venv/lib/python3.11/site-packages/requests/api.py", FrameKind.THIRD_PARTY, id="venv"

@@ -31,13 +31,15 @@ NAMES = ("alice", "bruno", "chen", "dana", "emeka", "farah", "goran", "hana")
             id="python-traceback",
         ),
         pytest.param(
-            {"error.stack_trace": "java.lang.NullPointerException\n\tat A.b(A.java:1)"}, False, id="java"
+            {"error.stack_trace": "java.lang.NullPointerException\n\tat A.b(A.java:1)"}, True, id="java"
         ),
+        pytest.param({"error.stack_trace": "java.lang.NullPointerException: x"}, False, id="java-no-frames"),
         pytest.param({"message": "disk full"}, False, id="bare-message"),
     ],
 )
 def test_which_events_the_miner_groups(doc: dict[str, object], own: bool) -> None:
-    """Python tracebacks and logging templates have keys of their own; anything else is mined."""
+    """Python tracebacks, Java and Go traces with frames and logging templates have keys of their own;
+    anything else is mined."""
     assert has_key_of_its_own(doc) is own
 
 

@@ -44,6 +44,8 @@ three words that are not in the statement (another exception's text, not a value
 line joins the key; not when the exception chains the failure it reports (a cause or context before
 it): that link is keyed and tells such bugs apart, while its text varies with the input.
 
+A Java exception or a Go panic (no Python frame) is keyed by its frames too: `shipper.grouping.foreign`.
+
 Messages are not part of a traceback key (they carry the variable data); they make the title.
 Message-only error events group on the logging template (`logloop.template`) when present, else on
 the masked first line of the message (see `shipper.grouping.masking`); both with the logger name.
@@ -91,7 +93,18 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        no part of a keyed message or title; a KeyboardInterrupt or CancelledError (a timeout's cause) keyed
        by the function of the program's outermost frame;
        Django's report of a chain read as a chain; a `key=value` whose value an earlier rule masked
-       (`id=<HEX>`, `user=<UUID>`, `host=<IP>`) masked `key=<VAL>` like any other value
+       (`id=<HEX>`, `user=<UUID>`, `host=<IP>`) masked `key=<VAL>` like any other value; a logging
+       template of placeholders only (`log.error("%s", exc)`, `py.warnings`) keyed by the masked message
+       as if it had none (every such line of a logger was one group titled `<VAR>`); structlog's
+       structured traceback (a list of stacks, or its JSON, in `error.stack_trace`) read as the
+       traceback it holds (it was keyed by the event's message: every bug one statement logged, one group);
+       a Java exception's or a Go panic's frames (`shipper.grouping.foreign`), in the stack trace or
+       the message, keyed by the chain's types and innermost frames outside the runtime (they were
+       keyed, or mined, by their message: siblings one group); a location line (`shop/w.py:12:
+       DeprecationWarning: ...`, as `warnings` and pytest's `--tb=line` print one) as a traceback of one
+       frame at module level, the warning's source line under it (the same warning from every file was
+       one group); the standard library under `lib64/` (Red Hat's layout) as the standard library (its
+       raises were keyed by its own line: a Red Hat and a Debian host split a bug, two callers merged)
 """
 
 from __future__ import annotations
@@ -110,8 +123,9 @@ from typing import Any, Final, TypeVar
 
 from shipper.grouping import renderers, titles, tracebacks
 from shipper.grouping.digests import hex_digest
+from shipper.grouping.foreign import read_foreign
 from shipper.grouping.masking import RULES, mask
-from shipper.grouping.message_only import traceback_in_message
+from shipper.grouping.message_only import stack_trace_text, traceback_in_message
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
     DEFAULT_PART,
@@ -152,15 +166,16 @@ GROUPING_VERSION: Final = 3
 ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
+# (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it.)
 _STDLIB_RE: Final = re.compile(
-    r"^<frozen |(?:^|[/\\])(?:lib|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
+    r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
 # PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
 # paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
 # (Compiled when first used, by `re`'s cache: most programs never meet a PyPy path.)
 _PYPY_STDLIB: Final = (
-    r"(?:^|[/\\])(?:lib|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
+    r"(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
 )
 _THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
@@ -230,7 +245,7 @@ def fingerprint_event(
         )
     if not is_error_document(doc):
         return None
-    stack_trace = _text(stack_trace) or traceback_in_message(doc)
+    stack_trace = stack_trace_text(stack_trace) or traceback_in_message(doc)
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
@@ -249,7 +264,9 @@ def fingerprint_document(
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace")) or traceback_in_message(doc)
+    stack_trace = stack_trace_text(
+        _field(doc, "error.stack_trace", "error", "stack_trace")
+    ) or traceback_in_message(doc)
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
     # `_package_in` is a function of the logger's package and the text: found on a miss
@@ -356,7 +373,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     """The key with the options and the event's own fingerprint applied (see `shipper.grouping.options`):
     frames of `in_app` packages marked, ignored frames dropped, a matching rule's `group_by`, then the
     event's fingerprint parts (`{{ default }}` standing for the key so far). The title stays the default."""
-    stack_trace = _text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    stack_trace = stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace"))
     if errors_only and not (stack_trace or is_error_document(doc)):
         return None
     stack_trace = stack_trace or traceback_in_message(doc)
@@ -466,9 +483,15 @@ def _fingerprint(
     reads marked (`with_package_frames`) and the fast path tells by their path."""
     if stack_trace:
         found = None if fast_path_tried else fingerprint_plain(stack_trace, package)
+        if found is None and 'File "' not in stack_trace:  # (no Python frame: a Java exception, a Go panic?)
+            found = _shape_fingerprint(stack_trace, doc)
         if found is None:
             marked = with_package_frames(stack_trace, package) if package else stack_trace
             found = _fingerprint_stack_trace(marked, doc)
+        if found is not None:
+            return found
+    else:
+        found = _shape_fingerprint(_message(doc), doc)
         if found is not None:
             return found
     logger = _text(_field(doc, "log.logger", "log", "logger"))
@@ -482,7 +505,7 @@ def _fingerprint(
     culprit = titles.logged_culprit(
         logger, get_field(doc, "log.origin.file.name"), get_field(doc, "log.origin.function")
     )
-    if template:
+    if template and titles.names_a_statement(template):  # (`%s` alone names no statement)
         masked_template = _mask_line(template[:_MESSAGE_LIMIT])
         return _make(
             "template",
@@ -499,6 +522,18 @@ def _fingerprint(
         _masked_first_line(message),
         title=titles.title(error_type, message, culprit, _mask_line),
     )
+
+
+def _shape_fingerprint(text: str, doc: Mapping[str, Any]) -> Fingerprint | None:
+    """The key of text without a Python frame that still says where it failed: a Java exception's or a
+    Go panic's frames (`shipper.grouping.foreign`), a location line (`shop/w.py:12: DeprecationWarning:
+    ...`, as `warnings` and pytest's `--tb=line` print one: `renderers.from_location_line`)."""
+    foreign = read_foreign(text)
+    if foreign is not None:
+        title = titles.title(foreign.type, foreign.message, foreign.culprit, _mask_line)
+        return _make("foreign", foreign.signature, title=title)
+    located = renderers.from_location_line(text)
+    return None if located is None else _fingerprint_stack_trace(located, doc)
 
 
 def _message(doc: Mapping[str, Any]) -> str:

@@ -1,10 +1,11 @@
 """Message-only events: which events the template miner groups, the line it sees, and learned templates.
 
-An event with a parseable Python traceback or a logging template (`logloop.template`) has a key of its
-own (`shipper.grouping.fingerprint`). Any other event (another shipper's log line, a Java trace, a
-bare message) is grouped by the template miner (`shipper.grouping.templates.mine`) on its first message
-line, prefixed with the short `error.type` if any. `logloop cluster` and `logloop regroup`/`analyze`
-both go through this module, so one event gets one group whichever command saw it.
+An event with a parseable Python traceback, a Java exception's or a Go panic's frames
+(`shipper.grouping.foreign`), a warning's or pytest's location line or a logging template
+(`logloop.template`) has a key of its own (`shipper.grouping.fingerprint`). Any other event (another
+shipper's log line, a bare message) is grouped by the template miner (`shipper.grouping.templates.mine`)
+on its first message line, prefixed with the short `error.type` if any. `logloop cluster` and `logloop
+regroup`/`analyze` both go through this module, so one event gets one group whichever command saw it.
 
 `LearnedTemplates` keeps keys stable across runs: templates learned earlier are matched first
 (read-only), and only the messages none of them fits are mined, among themselves, into new templates.
@@ -18,7 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from shipper.grouping.foreign import has_foreign_frames, read_foreign
+from shipper.grouping.renderers import from_location_line, from_structured
 from shipper.grouping.templates import WILDCARD, MiningResult, Template, mine, tokenize
+from shipper.grouping.titles import names_a_statement
 from shipper.grouping.tracebacks import has_frame_lines, without_colours
 from shipper.schema import get_field
 
@@ -28,12 +32,51 @@ EMPTY_TITLE: Final = "(empty message)"
 def has_key_of_its_own(doc: Mapping[str, Any]) -> bool:
     """Events with a parseable traceback (in `error.stack_trace`, or in the message of an event without
     one: `traceback_in_message`) or a logging template group without the miner."""
-    if get_field(doc, "logloop.template"):
+    if keyed_template(doc):
         return True
-    stack_trace = get_field(doc, "error.stack_trace")
-    if isinstance(stack_trace, str) and stack_trace:
-        return has_frame_lines(stack_trace)
-    return bool(traceback_in_message(doc))
+    stack_trace = stack_trace_text(get_field(doc, "error.stack_trace"))
+    if stack_trace:
+        return has_frame_lines(stack_trace) or has_located_failure(stack_trace)
+    return bool(traceback_in_message(doc)) or located_failure_in_message(doc)
+
+
+def has_located_failure(text: str) -> bool:
+    """Whether `text`, without a Python frame, still says where it failed: a Java exception's or a Go
+    panic's frames (`shipper.grouping.foreign`), or a location line first (`shop/w.py:12:
+    DeprecationWarning: ...`: `renderers.from_location_line`)."""
+    if has_foreign_frames(text) and read_foreign(text) is not None:
+        return True
+    return from_location_line(text) is not None
+
+
+def located_failure_in_message(doc: Mapping[str, Any]) -> bool:
+    """Whether the message of an event (`error.message`, else `message`) says where it failed
+    (`has_located_failure`)."""
+    message = get_field(doc, "error.message") or doc.get("message")
+    return isinstance(message, str) and has_located_failure(message)
+
+
+def stack_trace_text(value: object) -> str:
+    """An event's `error.stack_trace` as text: a string as it is; a structured traceback (structlog's
+    dict tracebacks: a list of stacks of frames) as `traceback` prints it; else the value's lines."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        written = from_structured(value)
+        if written is not None:
+            return written
+    if isinstance(value, list | tuple):
+        return "\n".join(str(item) for item in value)
+    return str(value)
+
+
+def keyed_template(doc: Mapping[str, Any]) -> str:
+    """The event's logging template (`logloop.template`) when it names the statement that logged it;
+    "" for none, or one of placeholders only (`%s`: `titles.names_a_statement`)."""
+    template = get_field(doc, "logloop.template")
+    return template if isinstance(template, str) and template and names_a_statement(template) else ""
 
 
 def traceback_in_message(doc: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ exception line a dump lacks, `FatalPythonError: <its first line>`, so a title re
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Final
@@ -356,3 +357,106 @@ def from_logging_error(text: str) -> str | None:
     after_header = header + len(HEADER) + 1
     stack = "".join(line + "\n" for line in lines[:stack_end])
     return before + text[header:after_header] + stack + text[after_header : mark + 1] + "\n".join(rest)
+
+
+# structlog's structured tracebacks (`structlog.processors.dict_tracebacks`, `ExceptionDictTransformer`):
+# a list of stacks, the raised exception first and then its cause or context (`is_cause`), each
+# `{"exc_type", "exc_value", "frames": [{"filename", "lineno", "name", "locals"}], "syntax_error"}`; in
+# an event as a list, or as its JSON text. No source lines: a frame is keyed by its function and the
+# message, as a traceback printed without source is.
+STRUCTURED_MARK: Final = '"exc_type"'
+_STRUCTURED_STACKS: Final = 64  # stacks read of one chain (a chain is rarely longer than a few)
+_STRUCTURED_FRAMES: Final = 2000  # frames read of a chain (a RecursionError's stack holds ~1000)
+_CAUSE_LINE: Final = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT_LINE: Final = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def from_structured(value: object) -> str | None:
+    """A structured traceback (structlog's: a list of stacks, one stack, or either as JSON text) written
+    as `traceback` prints it; None for anything else."""
+    if isinstance(value, str):
+        if value[:1] not in ("[", "{") or STRUCTURED_MARK not in value:
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError:  # (cut short by a size limit, or not JSON at all)
+            return None
+    stacks = [value] if isinstance(value, dict) else value
+    if not isinstance(stacks, list) or not stacks or not all(_is_stack(stack) for stack in stacks):
+        return None
+    stacks = stacks[:_STRUCTURED_STACKS]
+    frames = max(1, _STRUCTURED_FRAMES // len(stacks))
+    parts: list[str] = []
+    for index in range(len(stacks) - 1, -1, -1):  # the first cause first, as `traceback` prints a chain
+        parts.append(_structured_stack(stacks[index], frames))
+        if index:
+            parts.append(_CAUSE_LINE if stacks[index].get("is_cause") else _CONTEXT_LINE)
+    return "".join(parts)
+
+
+def _is_stack(stack: object) -> bool:
+    return (
+        isinstance(stack, dict)
+        and isinstance(stack.get("exc_type"), str)
+        and isinstance(stack.get("frames", []), list)
+    )
+
+
+def _structured_stack(stack: dict[str, object], limit: int) -> str:
+    """One stack of a structured traceback as `traceback` prints one exception of a chain (its
+    innermost `limit` frames: the key is read from the innermost)."""
+    lines = [HEADER]
+    frames = stack.get("frames")
+    for frame in frames[-limit:] if isinstance(frames, list) else ():
+        if isinstance(frame, dict):
+            filename, number, name = (
+                _one_line(frame.get(field, "?")) for field in ("filename", "lineno", "name")
+            )
+            lines.append(f'  File "{filename}", line {number}, in {name}')
+    syntax = stack.get("syntax_error")
+    if isinstance(syntax, dict):  # (the location of a SyntaxError, as `traceback` prints it last)
+        lines.append(
+            f'  File "{_one_line(syntax.get("filename", "?"))}", line {_one_line(syntax.get("lineno", "?"))}'
+        )
+        if syntax.get("line"):
+            lines.append(f"    {_one_line(syntax['line']).strip()}")
+    value = stack.get("exc_value")
+    message = value if isinstance(value, str) else ""
+    if isinstance(syntax, dict) and isinstance(syntax.get("msg"), str):
+        message = syntax["msg"]
+    exc_type = _one_line(stack["exc_type"])
+    lines.append(f"{exc_type}: {message}" if message else exc_type)
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(value: object) -> str:
+    """A field of a structured frame as one line of text (a line end in it would make another line)."""
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+# A location line: `path:LINE: Type: message`, as `warnings` prints a warning (its source line after,
+# indented) and pytest's `--tb=line` a failure; the first line of a message or stack trace.
+_LOCATION_RE: Final = compile_lazily(
+    r"(?P<path>(?:[A-Za-z]:)?[^:\n]*?[^\s:]\.pyw?|<[^>\n]+>):(?P<line>\d+): "
+    r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Warning|Error|Exception|Exit|Interrupt)): ?(?P<message>[^\n]*)"
+)
+
+
+def from_location_line(text: str) -> str | None:
+    """A location line (`shop/orders.py:12: DeprecationWarning: qty x7 is deprecated`) written as a
+    traceback of one frame at module level, with the source line printed under it if any; None for other
+    text."""
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    if ": " not in first or (".py" not in first and ">:" not in first):
+        return None
+    found = _LOCATION_RE.fullmatch(first.strip())
+    if found is None:
+        return None
+    lines = [HEADER, f'  File "{found["path"]}", line {found["line"]}, in <module>']
+    source = text[end + 1 :].partition("\n")[0] if end >= 0 else ""
+    if source[:1] in (" ", "\t") and source.strip():
+        lines.append(f"    {source.strip()}")
+    message = found["message"]
+    lines.append(f"{found['type']}: {message}" if message else found["type"])
+    return "\n".join(lines) + "\n"

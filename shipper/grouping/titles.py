@@ -10,6 +10,7 @@ holds quotes of its own (a command line, a list) becomes one placeholder instead
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Final
@@ -78,6 +79,17 @@ def template_text(template: str, message: str = "") -> str:
 
 
 _PLACEHOLDER_RE: Final = re.compile(r"""['"]?<[A-Z]+>['"]?""")
+
+
+@functools.lru_cache(maxsize=1024)  # (a program logs through a few hundred templates, again and again)
+def names_a_statement(template: str) -> bool:
+    """Whether a logging template holds a word of its own beside its specifiers: `charge failed: %s`
+    names the statement that logged it, `%s`, `%r: %s` or `{}` (`log.error("%s", exc)`, the
+    `py.warnings` logger) name none; their events are told apart by their message alone."""
+    text = _SPECIFIER_RE.sub("", template)
+    if "{" in text:
+        text = _FIELD_RE.sub("", text)
+    return any(character.isalpha() for character in text)
 
 
 def _values(template: str, message: str) -> list[str]:

@@ -165,6 +165,8 @@ def _normalized(text: str) -> str:
     if (text.startswith(_LOGURU_HEADER) or not text.startswith(_HEADER)) and _MARKED_FRAME in text:
         text = text.replace(_MARKED_FRAME, _PLAIN_FRAME)
     if not text.startswith(_HEADER):
+        if text[:1] in _STRUCTURED_STARTS and renderers.STRUCTURED_MARK in text:  # structlog's, as JSON
+            text = renderers.from_structured(text) or text
         if renderers.DJANGO_EXCEPTION in text:  # (its report starts with the type, or "Environment:")
             text = renderers.with_django_exception_line(text)
         if _IPYTHON_HEADER in text:  # (no colon: not in `traceback`'s header)
@@ -180,6 +182,9 @@ def _normalized(text: str) -> str:
         if not text.startswith(_HEADER):
             text = _without_preamble(text)
     return text
+
+
+_STRUCTURED_STARTS: Final = ("[", "{")
 
 
 def _without_preamble(text: str) -> str:
