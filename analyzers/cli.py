@@ -118,7 +118,7 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     print(f"analyzed {len(result.groups)} groups up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
     for group in result.groups[:10]:
         title = text_line(group.title)[:70]  # log content: no escape sequence reaches the terminal
-        print(f"  {group.priority:8.2f}  {group.status:<10}  {group.group_id[:12]}  {title}")
+        print(f"  {group.priority:8.2f}  {group.status:<10}  {text_line(group.group_id[:12])}  {title}")
     return 0
 
 
@@ -131,7 +131,7 @@ def _mark(
     with closing(connect(settings)) as store:
         group = registry.mark(store, args.group, status=status, now=moment, in_version=in_version)
     suffix = f" in version {in_version}" if in_version else ""
-    print(f"{group.group_id}: {status}{suffix} ({text_line(group.title)})")
+    print(f"{text_line(group.group_id)}: {status}{suffix} ({text_line(group.title)})")
     return 0
 
 

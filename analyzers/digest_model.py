@@ -31,6 +31,7 @@ from typing import Any, Final, cast
 from analyzers import digest_frames
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
+from analyzers.escaping import source_text
 from analyzers.registry import Group
 from analyzers.rootcause import Insights
 
@@ -220,14 +221,16 @@ def printable(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
 
 
-def one_line(text: str | None, limit: int = TITLE_CHARS) -> str:
-    """Collapse whitespace (including CR/LF) into single spaces and cut at `limit` characters."""
-    flat = printable(" ".join((text or "").split()))
+def one_line(text: Any, limit: int = TITLE_CHARS) -> str:
+    """Collapse whitespace (including CR/LF) into single spaces and cut at `limit` characters; a
+    value of another JSON kind (a list, a number) is read as `source_text` reads it."""
+    flat = printable(" ".join(source_text(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def truncate_trace(trace: str | None, tail: int = TRACE_TAIL_LINES) -> str | None:
+def truncate_trace(value: Any, tail: int = TRACE_TAIL_LINES) -> str | None:
     """Keep the head (where it started) and the tail (innermost frames and the exception) of a traceback."""
+    trace = source_text(value)
     if not trace:
         return None
     lines = [
@@ -243,12 +246,12 @@ def truncate_trace(trace: str | None, tail: int = TRACE_TAIL_LINES) -> str | Non
 def _title(sample: Mapping[str, Any]) -> str:
     for candidate in (
         sample.get("error.grouping_name"),
-        ": ".join(filter(None, [sample.get("error.type"), sample.get("error.message")])),
+        ": ".join(filter(None, (source_text(sample.get(name)) for name in ("error.type", "error.message")))),
         sample.get("logloop.template"),
         sample.get("message"),
     ):
         if candidate:
-            return one_line(str(candidate))
+            return one_line(candidate)
     return "(untitled group)"
 
 
