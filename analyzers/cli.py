@@ -111,7 +111,9 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     now = datetime.now(UTC)
     until = config.parse_time(args.until, now=now)
     with closing(connect(settings)) as store:
+        store.note_closed_indices(pattern=store.events, action="list the closed event indices")
         result = analyze.run(store, config=analyze_config, until=until, now=now)
+        partial = store.partial.lines()
     counts = (
         ", ".join(f"{count} {status}" for status, count in sorted(result.statuses.items())) or "no groups"
     )
@@ -119,6 +121,8 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     for group in result.groups[:10]:
         title = text_line(group.title)[:70]  # log content: no escape sequence reaches the terminal
         print(f"  {group.priority:8.2f}  {group.status:<10}  {text_line(group.group_id[:12])}  {title}")
+    for line in partial:
+        print(f"partial answer: {text_line(line)}", file=sys.stderr)
     return 0
 
 

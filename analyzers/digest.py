@@ -87,12 +87,15 @@ def build_digest(
 ) -> Digest:
     """The digest of `[until - window, until)` for the indices of `store`."""
     span = Window.ending(until, window, options.timezone)
+    mark = store.partial.mark()
+    store.note_closed_indices(pattern=store.events, action="list the closed event indices")
     data = fetch(store, span)
     rows = group_rows(data)
     report = build_report(data, title=title or f"{store.prefix} errors", generated_at=now, rows=rows)
     if options.root_causes:
         insights = digest_insights.gather(store, data, report, rows, options)
         report = dataclasses.replace(report, insights=insights)
+    report = dataclasses.replace(report, partial=store.partial.lines(mark))
     return Digest(report=report, images=draw(report))
 
 

@@ -156,6 +156,7 @@ class Report:
     shipper: tuple[ShipperProcess, ...]
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
+    partial: tuple[str, ...] = ()  # what the cluster answered only in part (`store.PartialAnswers`)
     error_line_events: int = 0  # every error line without traceback in the window (listed or not)
     error_line_groups: int = 0  # their groups (the list shows the largest; approximate past ~3,000)
     regressed_groups: tuple[GroupRow, ...] = ()  # every regressed group, most recent comeback first

@@ -154,7 +154,8 @@ def require_sendable(settings: SmtpSettings) -> None:
 def subject(report: Report) -> str:
     """A one-line subject; the top group's title is log content, so it is sanitized like the rest."""
     counts = report.status_counts
-    parts = [f"[logloop] {report.title}: {report.measure('errors').current:,} errors"]
+    partial = "[partial] " if report.partial else ""
+    parts = [f"[logloop] {partial}{report.title}: {report.measure('errors').current:,} errors"]
     parts += [f"{counts[s]} {s}" for s in ("new", "escalating", "regressed") if counts.get(s)]
     text = ", ".join(parts) + f" ({report.window.label()})"
     if report.top_groups:
