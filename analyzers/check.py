@@ -189,7 +189,7 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
     paged, then those with an error event before it are struck out (both exact, any number of groups)."""
     start = until - config.window
     mark = store.partial.mark()
-    store.note_closed_indices(pattern=store.events, action="list the closed event indices")
+    store.note_unreadable_indices(action="list the event and registry indices")
     response = store.search(
         index=store.events,
         body=queries.check_errors(start=start, until=until),

@@ -111,7 +111,7 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     now = datetime.now(UTC)
     until = config.parse_time(args.until, now=now)
     with closing(connect(settings)) as store:
-        store.note_closed_indices(pattern=store.events, action="list the closed event indices")
+        store.note_unreadable_indices(action="list the event and registry indices")
         result = analyze.run(store, config=analyze_config, until=until, now=now)
         partial = store.partial.lines()
     counts = (

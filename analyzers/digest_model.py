@@ -430,6 +430,12 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
     )
 
 
+REGISTRY_EMPTY: Final = (
+    "The group registry is empty (`logloop analyze` has not run): statuses are computed from first "
+    "occurrences only."
+)
+
+
 def shard_limit_notes(retries: int) -> tuple[str, ...]:
     """The digest's note when shippers had to retry because the cluster refused to create an index."""
     if not retries:
@@ -475,14 +481,7 @@ def build_report(
         )
         for b in digest_frames.buckets(data.daily, data.window).to_dict("records")
     )
-    notes: tuple[str, ...] = (
-        ()
-        if data.groups_registry
-        else (
-            "The group registry is empty (`logloop analyze` has not run): statuses are computed from first "
-            "occurrences only.",
-        )
-    )
+    notes: tuple[str, ...] = () if data.groups_registry else (REGISTRY_EMPTY,)
     shipper = _shipper(data)
     notes += shard_limit_notes(sum(p.shard_limit_retries for p in shipper))
     return Report(

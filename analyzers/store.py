@@ -13,6 +13,7 @@ satisfies it (mypy checks that below), and so does any stand-in with these metho
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -486,24 +487,35 @@ class Store:
             self.partial.add(note)
         return answer
 
-    def note_closed_indices(self, *, pattern: str, action: str) -> None:
-        """Add a `partial` line for every closed index matching `pattern`: searches skip them
-        silently (they cannot be read), so their events are missing from every count."""
+    def note_unreadable_indices(self, *, action: str) -> None:
+        """Add a `partial` line when no event index exists (a wrong prefix, or nothing shipped yet:
+        every count would read 0) and for every closed event or registry index (searches skip them
+        silently). One `_cat/indices` request over the prefix."""
         with self._translated(action):
             response = self.client.options(ignore_status=404).cat.indices(
-                index=pattern, h="index,status", format="json", expand_wildcards="closed"
+                index=f"{self.prefix}-*", h="index,status", format="json", expand_wildcards="open,closed"
             )
         rows = _body(response)
-        closed = sorted(
-            str(row.get("index"))
+        found = {
+            str(row.get("index")): str(row.get("status"))
             for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, Mapping) and row.get("status") == "close"
+            if isinstance(row, Mapping)
+        }
+        if not any(fnmatch.fnmatchcase(name, self.events) for name in found):
+            self.partial.add(
+                f"no index matches {self.events}: nothing was shipped under the index prefix "
+                f"{self.prefix!r} yet, or [elasticsearch] index_prefix is wrong"
+            )
+        closed = sorted(
+            name
+            for name, status in found.items()
+            if status == "close" and (fnmatch.fnmatchcase(name, self.events) or name == self.registry)
         )
         if closed:
             shown = ", ".join(closed[:3]) + (f" and {len(closed) - 3} more" if len(closed) > 3 else "")
             self.partial.add(
                 f"{len(closed)} closed index{'es' if len(closed) != 1 else ''} ({shown}) cannot be read: "
-                f"their events are not counted; open them (POST <index>/_open) or delete them"
+                "what they hold is left out; open them (POST <index>/_open) or delete them"
             )
 
     def mapping_conflicts(self, index: str) -> list[tuple[str, str, str, tuple[str, ...]]]:

@@ -173,3 +173,57 @@ def test_partial_answers_make_the_check_say_so(
     text, _, perfdata = result.line.partition(" | ")
     assert result.state == state and "PARTIAL ANSWER" in text and needle in text
     assert "|" not in text and perfdata.startswith(f"errors={result.errors};")
+
+
+@pytest.mark.es
+def test_no_event_index_is_said_not_reported_as_a_quiet_window(es: Any, index_prefix: str) -> None:
+    """A prefix no index matches (a typo, or nothing shipped yet) is said in the digest and makes the
+    check UNKNOWN: every count would read 0 and the check would say OK forever."""
+    install_template(es, index_prefix)
+    built = digest.build_digest(Store(es, index_prefix), timedelta(days=7), NOW, NOW)
+    _assert_said_everywhere(built, f"no index matches {index_prefix}-20*")
+    result = check.run_check(Store(es, index_prefix), config=CONFIG, until=NOW)
+    assert result.state == check.UNKNOWN and "no index matches" in result.line.split(" | ")[0]
+
+
+def _registry_mapped_by_hand(es: Any, prefix: str) -> None:
+    """A registry index created by something else than logloop (dynamic mapping of another shape)."""
+    document = {"group_id": {"nested": 1}, "status": 5, "first_seen": "yesterday", "title": ["a"]}
+    es.index(index=f"{prefix}-groups", id="x", document=document, refresh=True)
+
+
+def _registry_closed(es: Any, prefix: str) -> None:
+    """A registry that `logloop analyze` wrote, then closed."""
+    from analyzers import analyze
+    from analyzers.config import AnalyzeConfig
+
+    analyze.run(Store(es, prefix), config=AnalyzeConfig(), until=NOW)
+    es.indices.close(index=f"{prefix}-groups")
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    "spoil", [_registry_mapped_by_hand, _registry_closed], ids=["mapped-wrong", "closed"]
+)
+def test_an_unreadable_registry_is_said_and_the_digest_goes_out(
+    es: Any, seeded: str, spoil: Callable[[Any, str], None]
+) -> None:
+    """A group registry that cannot be read leaves the digest whole but for statuses, and says why
+    instead of calling the registry empty (the digest failed on a registry mapped by hand)."""
+    spoil(es, seeded)
+    built = digest.build_digest(Store(es, seeded), timedelta(days=7), NOW, NOW)
+    _assert_said_everywhere(built, f"{seeded}-groups")
+    assert not any("registry is empty" in note for note in built.report.notes)
+    assert built.report.measure("errors").current == 3
+
+
+@pytest.mark.es
+def test_analyze_names_what_to_do_with_a_registry_mapped_by_hand(es: Any, seeded: str) -> None:
+    """`logloop analyze` refused by a registry mapped by something else says how to rebuild it."""
+    from analyzers import analyze
+    from analyzers.config import AnalyzeConfig
+    from analyzers.exceptions import ElasticsearchUnavailable
+
+    _registry_mapped_by_hand(es, seeded)
+    with pytest.raises(ElasticsearchUnavailable, match=r"was not created by logloop.*delete it and run"):
+        analyze.run(Store(es, seeded), config=AnalyzeConfig(), until=NOW)
