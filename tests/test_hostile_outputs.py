@@ -186,6 +186,8 @@ def test_group_show_and_ticket_quote_the_key(keyed: tuple[Store, str]) -> None:
     assert len(cells) == 1 and "<" not in cells[0].replace("&lt;", "")
     parsed = _parsed(rendered)
     assert _commands(parsed.codes) == [["logloop", "group", "show", _typed(key)]]
+    sent = ticket.payload(dataclasses.replace(report, group=dataclasses.replace(report.group, title=key)))
+    assert not re.search(r"[\x00-\x1f\u202a-\u202e\u2066-\u2069]", sent["title"]) and sent["group"] == key
     assert [_kibana_key(href) for href in parsed.hrefs] == [key]
 
 
