@@ -344,3 +344,38 @@ def test_text_digest_lists_each_group_on_one_line(listed: str, title: str) -> No
     )
     assert [line for line in lines if line.startswith("NEW THIS")] == ["NEW THIS WEEK"]
     assert not re.search(r"[\r\x1b\u202e]", text)
+
+
+HTML_KEYS = (
+    pytest.param('k"><img src=x onerror="document.title=\'PWNED\'">', id="attribute-break"),
+    pytest.param("k</code><script>document.title='PWNED'</script>", id="script"),
+    pytest.param("javascript:document.title='PWNED'//", id="javascript-url"),
+)
+
+
+@pytest.mark.es
+@pytest.mark.browser
+@pytest.mark.parametrize("keyed", HTML_KEYS, indirect=True)
+def test_html_digest_runs_no_log_content_in_chromium(keyed: tuple[Store, str], tmp_path: Path) -> None:
+    """The HTML digest of a group whose key and title are HTML, opened in headless chromium with
+    scripts enabled, keeps its title (no script ran), holds no element or attribute from log content,
+    and links only to Kibana."""
+    store, key = keyed
+    built = _digest(store)
+    report = built.report
+    top = dataclasses.replace(report.top_groups[0], title=key, hosts=(key,), versions=(key,))
+    page = tmp_path / "digest.html"
+    page.write_text(render(dataclasses.replace(report, top_groups=(top,), partial=(key,)), "html"), "utf-8")
+    chromium = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    dom = chromium.stdout
+    assert "PWNED" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)  # type: ignore[union-attr]
+    assert "<script" not in dom and not re.search(r"<[^>]+\son[a-z]+=", dom)
+    hrefs = _parsed(dom).hrefs
+    assert hrefs and all(href.startswith(f"{KIBANA}/app/discover#/") for href in hrefs)
+    assert [_kibana_key(href) for href in hrefs] == [key]
