@@ -196,8 +196,10 @@ class Report:
 
     @property
     def is_empty(self) -> bool:
+        """Nothing to report: a digest that could not read everything (`partial`) is not empty."""
         return (
-            self.measure("errors").current == 0
+            not self.partial
+            and self.measure("errors").current == 0
             and self.measure("feedback").current == 0
             and not any(self.status_counts.values())
             and self.shipper_losses == 0
