@@ -277,7 +277,6 @@ def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
 
     schedule_config = config.schedule_config(settings.section("schedule"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ship = scheduler.own_logs_may_ship(settings)  # first: it refuses to start before `logloop setup`
     health = SchedulerHealth()
     server = None
     if schedule_config.health_port:  # bound before anything else starts: a taken port fails at once
@@ -288,16 +287,19 @@ def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
                 f"cannot serve the health endpoint on {schedule_config.health_host}:"
                 f"{schedule_config.health_port} ({exc.strerror}): choose another [schedule] health_port"
             ) from None
-    handler = scheduler.ship_own_logs(settings) if ship else None
-    jobs = scheduler.default_jobs(settings, health=health)
-    running = scheduler.build_scheduler(schedule_config, jobs, health=health)
-    if server is not None:
-        scheduler.LOG.info(
-            "health and metrics on http://%s:%s/health and /metrics",
-            schedule_config.health_host,
-            schedule_config.health_port,
-        )
+    handler = None
     try:
+        # Before anything logs to Elasticsearch: it refuses to start before `logloop setup`.
+        if scheduler.own_logs_may_ship(settings):
+            handler = scheduler.ship_own_logs(settings)
+        jobs = scheduler.default_jobs(settings, health=health)
+        running = scheduler.build_scheduler(schedule_config, jobs, health=health)
+        if server is not None:
+            scheduler.LOG.info(
+                "health and metrics on http://%s:%s/health and /metrics",
+                schedule_config.health_host,
+                schedule_config.health_port,
+            )
         scheduler.run_until_signalled(running, health)
     finally:
         if server is not None:
