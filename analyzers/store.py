@@ -485,31 +485,34 @@ class Store:
         note = partial_line(answer, action)
         if note:
             self.partial.add(note)
-        return answer
-
-    def note_unreadable_indices(self, *, action: str) -> None:
-        """Add a `partial` line when no event index exists (a wrong prefix, or nothing shipped yet:
-        every count would read 0) and for every closed event or registry index (searches skip them
-        silently). One `_cat/indices` request over the prefix."""
-        with self._translated(action):
-            response = self.client.options(ignore_status=404).cat.indices(
-                index=f"{self.prefix}-*", h="index,status", format="json", expand_wildcards="open,closed"
-            )
-        rows = _body(response)
-        found = {
-            str(row.get("index")): str(row.get("status"))
-            for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, Mapping)
-        }
-        if not any(fnmatch.fnmatchcase(name, self.events) for name in found):
+        shards = answer.get("_shards")
+        if index == self.events and isinstance(shards, Mapping) and shards.get("total") == 0:
             self.partial.add(
                 f"no index matches {self.events}: nothing was shipped under the index prefix "
                 f"{self.prefix!r} yet, or [elasticsearch] index_prefix is wrong"
             )
+        return answer
+
+    def note_unreadable_indices(self, *, action: str) -> None:
+        """Add a `partial` line for every closed event or registry index: searches skip them silently,
+        so what they hold is missing from every count. One `_cat/indices` request over the prefix; a
+        refusal (a role without the privilege) or an unreachable node adds nothing (the searches that
+        follow report the latter). A prefix no event index matches is told by the searches themselves
+        (`_shards.total` 0), which need no more than the read privilege."""
+        try:
+            with self._translated(action):
+                response = self.client.options(ignore_status=404).cat.indices(
+                    index=f"{self.prefix}-*", h="index,status", format="json", expand_wildcards="closed"
+                )
+        except ElasticsearchUnavailable:
+            return
+        rows = _body(response)
         closed = sorted(
-            name
-            for name, status in found.items()
-            if status == "close" and (fnmatch.fnmatchcase(name, self.events) or name == self.registry)
+            str(row.get("index"))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, Mapping)
+            and row.get("status") == "close"
+            and (fnmatch.fnmatchcase(str(row.get("index")), self.events) or row.get("index") == self.registry)
         )
         if closed:
             shown = ", ".join(closed[:3]) + (f" and {len(closed) - 3} more" if len(closed) > 3 else "")

@@ -227,3 +227,43 @@ def test_analyze_names_what_to_do_with_a_registry_mapped_by_hand(es: Any, seeded
     _registry_mapped_by_hand(es, seeded)
     with pytest.raises(ElasticsearchUnavailable, match=r"was not created by logloop.*delete it and run"):
         analyze.run(Store(es, seeded), config=AnalyzeConfig(), until=NOW)
+
+
+class _NoCatPrivilege:
+    """The real client, as seen by a role refused `_cat/indices` (HTTP 403), as a secured cluster may."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def options(self, **kwargs: Any) -> _NoCatPrivilege:
+        return _NoCatPrivilege(self._real.options(**kwargs))
+
+    @property
+    def cat(self) -> Any:
+        from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+        from elasticsearch import AuthorizationException
+
+        def refused(**_: Any) -> Any:
+            meta = ApiResponseMeta(403, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "127.0.0.1", 9200))
+            body = {
+                "error": {
+                    "type": "security_exception",
+                    "reason": "action [indices:monitor/stats] is unauthorized",
+                }
+            }
+            raise AuthorizationException(message="security_exception", meta=meta, body=body)
+
+        return type("Cat", (), {"indices": staticmethod(refused)})()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.es
+def test_a_role_without_cat_privilege_raises_no_false_alarm(es: Any, seeded: str) -> None:
+    """A role refused `_cat/indices` gets a whole digest and an OK check, not a partial answer: whether
+    an event index exists is read from the searches themselves."""
+    store = Store(_NoCatPrivilege(es), seeded)  # type: ignore[arg-type]
+    built = digest.build_digest(store, timedelta(days=7), NOW, NOW)
+    assert built.report.partial == () and built.report.measure("errors").current == 3
+    assert check.run_check(Store(_NoCatPrivilege(es), seeded), config=CONFIG, until=NOW).state == check.OK  # type: ignore[arg-type]
