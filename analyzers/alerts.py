@@ -37,6 +37,7 @@ from typing import Any, Final
 from analyzers import mailer, registry
 from analyzers.check import CheckResult, NewGroup
 from analyzers.config import AlertsConfig
+from analyzers.escaping import shell_command
 from analyzers.exceptions import AlertError, ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
@@ -212,7 +213,8 @@ def _rows(alert: Alert, check_line: str) -> list[tuple[str, str]]:
 def email_text(alert: Alert, check_line: str) -> str:
     lines = [f"logloop: {_heading(alert)}", ""]
     lines += [f"{name + ':':<12}{value}" for name, value in _rows(alert, check_line)]
-    lines += ["", f"Mark it handled: logloop resolve {alert.group_id}  (or: logloop ignore {alert.group_id})"]
+    resolve, ignore = (shell_command("logloop", verb, alert.group_id) for verb in ("resolve", "ignore"))
+    lines += ["", f"Mark it handled: {resolve}  (or: {ignore})"]
     return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from analyzers import group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
+from analyzers.escaping import source_text
 from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
 from analyzers.registry import Group
 from analyzers.store import Store
@@ -161,7 +162,7 @@ def versions_of(
 
 
 def _first_line(value: Any) -> str:
-    text = str(value or "").strip()
+    text = source_text(value).strip()
     return text.splitlines()[0] if text else ""
 
 

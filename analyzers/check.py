@@ -75,17 +75,27 @@ def _span(window: timedelta) -> str:
     return f"{minutes / 60:g}h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes:g}m"
 
 
-def status_line(errors: int, new_groups: Sequence[NewGroup], *, state: int, config: CheckConfig) -> str:
-    """The plugin output line, perfdata included (pure)."""
+def status_line(
+    errors: int,
+    new_groups: Sequence[NewGroup],
+    *,
+    state: int,
+    config: CheckConfig,
+    partial: Sequence[str] = (),
+) -> str:
+    """The plugin output line, perfdata included (pure); `partial` lines say what the cluster left out."""
     minutes = config.window.total_seconds() / 60
     rate = errors_per_minute(errors, config.window)
     text = f"LOGLOOP {STATE_NAMES[state]} - {errors} errors in {_span(config.window)} ({rate:.2f}/min)"
     if new_groups:
-        shown = "; ".join(text_line(group.title).replace("|", "/")[:80] for group in new_groups[:_SHOWN])
+        shown = "; ".join(nagios_text(group.title)[:80] for group in new_groups[:_SHOWN])
         more = f" (+{len(new_groups) - _SHOWN} more)" if len(new_groups) > _SHOWN else ""
         text += f", {len(new_groups)} new group{'s' if len(new_groups) != 1 else ''}: {shown}{more}"
     else:
         text += ", no new groups"
+    if partial:
+        text += f"; PARTIAL ANSWER (counts are lower bounds): {nagios_text(partial[0])[:300]}"
+        text += f" (+{len(partial) - 1} more)" if len(partial) > 1 else ""
     perfdata = (
         f"errors={errors};{config.warning_rate * minutes:g};{config.critical_rate * minutes:g};0 "
         f"error_rate={rate:.2f};{config.warning_rate:g};{config.critical_rate:g};0 "
@@ -94,8 +104,13 @@ def status_line(errors: int, new_groups: Sequence[NewGroup], *, state: int, conf
     return f"{text} | {perfdata}"
 
 
+def nagios_text(value: object) -> str:
+    """Text in a plugin's output: one line, and no `|` (it starts the performance data)."""
+    return text_line(value).replace("|", "/")
+
+
 def unknown_line(reason: str) -> str:
-    return f"LOGLOOP UNKNOWN - {text_line(reason).replace('|', '/')}"
+    return f"LOGLOOP UNKNOWN - {nagios_text(reason)}"
 
 
 def _values(sample: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -173,6 +188,8 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
     A group is new when its first error event ever is in the window: every group of the window is
     paged, then those with an error event before it are struck out (both exact, any number of groups)."""
     start = until - config.window
+    mark = store.partial.mark()
+    store.note_unreadable_indices(action="list the event and registry indices")
     response = store.search(
         index=store.events,
         body=queries.check_errors(start=start, until=until),
@@ -185,10 +202,13 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
     samples = _samples(store, new_keys, until=until)
     new_groups = newest_first(new_group(in_window[key], samples.get(key, {})) for key in new_keys)
     state = state_of(errors, len(new_groups), config=config)
+    partial = store.partial.lines(mark)
+    if partial and state == OK:
+        state = UNKNOWN  # lower bounds under the thresholds prove nothing; above them they still hold
     return CheckResult(
         state=state,
         errors=errors,
         window=config.window,
         new_groups=new_groups,
-        line=status_line(errors, new_groups, state=state, config=config),
+        line=status_line(errors, new_groups, state=state, config=config, partial=partial),
     )

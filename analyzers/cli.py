@@ -111,14 +111,18 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     now = datetime.now(UTC)
     until = config.parse_time(args.until, now=now)
     with closing(connect(settings)) as store:
+        store.note_unreadable_indices(action="list the event and registry indices")
         result = analyze.run(store, config=analyze_config, until=until, now=now)
+        partial = store.partial.lines()
     counts = (
         ", ".join(f"{count} {status}" for status, count in sorted(result.statuses.items())) or "no groups"
     )
     print(f"analyzed {len(result.groups)} groups up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
     for group in result.groups[:10]:
         title = text_line(group.title)[:70]  # log content: no escape sequence reaches the terminal
-        print(f"  {group.priority:8.2f}  {group.status:<10}  {group.group_id[:12]}  {title}")
+        print(f"  {group.priority:8.2f}  {group.status:<10}  {text_line(group.group_id[:12])}  {title}")
+    for line in partial:
+        print(f"partial answer: {text_line(line)}", file=sys.stderr)
     return 0
 
 
@@ -131,7 +135,7 @@ def _mark(
     with closing(connect(settings)) as store:
         group = registry.mark(store, args.group, status=status, now=moment, in_version=in_version)
     suffix = f" in version {in_version}" if in_version else ""
-    print(f"{group.group_id}: {status}{suffix} ({text_line(group.title)})")
+    print(f"{text_line(group.group_id)}: {status}{suffix} ({text_line(group.title)})")
     return 0
 
 
@@ -283,16 +287,19 @@ def handle_schedule(args: argparse.Namespace, settings: Any) -> int:
                 f"cannot serve the health endpoint on {schedule_config.health_host}:"
                 f"{schedule_config.health_port} ({exc.strerror}): choose another [schedule] health_port"
             ) from None
-    handler = scheduler.ship_own_logs(settings)
-    jobs = scheduler.default_jobs(settings, health=health)
-    running = scheduler.build_scheduler(schedule_config, jobs, health=health)
-    if server is not None:
-        scheduler.LOG.info(
-            "health and metrics on http://%s:%s/health and /metrics",
-            schedule_config.health_host,
-            schedule_config.health_port,
-        )
+    handler = None
     try:
+        # Before anything logs to Elasticsearch: it refuses to start before `logloop setup`.
+        if scheduler.own_logs_may_ship(settings):
+            handler = scheduler.ship_own_logs(settings)
+        jobs = scheduler.default_jobs(settings, health=health)
+        running = scheduler.build_scheduler(schedule_config, jobs, health=health)
+        if server is not None:
+            scheduler.LOG.info(
+                "health and metrics on http://%s:%s/health and /metrics",
+                schedule_config.health_host,
+                schedule_config.health_port,
+            )
         scheduler.run_until_signalled(running, health)
     finally:
         if server is not None:

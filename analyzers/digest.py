@@ -17,7 +17,7 @@ from typing import TextIO
 
 from analyzers import charts, digest_data, digest_insights, files
 from analyzers.digest_data import DigestData
-from analyzers.digest_model import Report, build_report, group_rows, keys_to_detail
+from analyzers.digest_model import REGISTRY_EMPTY, Report, build_report, group_rows, keys_to_detail
 from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
 from analyzers.digest_window import Window
 from analyzers.exceptions import OutputError
@@ -87,12 +87,18 @@ def build_digest(
 ) -> Digest:
     """The digest of `[until - window, until)` for the indices of `store`."""
     span = Window.ending(until, window, options.timezone)
+    mark = store.partial.mark()
+    store.note_unreadable_indices(action="list the event and registry indices")
     data = fetch(store, span)
     rows = group_rows(data)
     report = build_report(data, title=title or f"{store.prefix} errors", generated_at=now, rows=rows)
     if options.root_causes:
         insights = digest_insights.gather(store, data, report, rows, options)
         report = dataclasses.replace(report, insights=insights)
+    partial = store.partial.lines(mark)
+    if any(store.registry in line for line in partial):  # it is unreadable, not empty: the line says why
+        report = dataclasses.replace(report, notes=tuple(n for n in report.notes if n != REGISTRY_EMPTY))
+    report = dataclasses.replace(report, partial=partial)
     return Digest(report=report, images=draw(report))
 
 

@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from analyzers import group_pages, queries, registry
 from analyzers.digest_window import Window
+from analyzers.exceptions import ElasticsearchUnavailable
 from analyzers.registry import Group
 from analyzers.store import Store
 from shipper import schema
@@ -442,8 +443,19 @@ def fetch_registry(store: Store) -> list[Group]:
     """Registry groups (empty when `logloop analyze` never ran: the digest then computes status).
 
     Every group, paged; without the sample trace and message, which the details of the groups shown
-    carry, so 20,000 groups stay a few megabytes."""
-    return registry.load_groups(store, lean=True)
+    carry, so 20,000 groups stay a few megabytes. A registry Elasticsearch refuses to read (mapped
+    without logloop's mapping) is a `store.partial` line and no groups: the digest goes out, saying so."""
+    try:
+        return registry.load_groups(store, lean=True)
+    except ElasticsearchUnavailable as exc:
+        status = getattr(getattr(exc.__cause__, "meta", None), "status", None)
+        if not isinstance(status, int) or not 400 <= status < 500:
+            raise  # unreachable, or overloaded: the next query would fail too
+        store.partial.add(
+            f"the group registry {store.registry} cannot be read ({exc}): statuses are computed from first "
+            "occurrences only; delete the index and run `logloop analyze` to rebuild it"
+        )
+        return []
 
 
 # Groups per page of `fetch_groups`: each is one bucket with two single-bucket filters, so a page of

@@ -31,6 +31,7 @@ from typing import Any, Final, cast
 from analyzers import digest_frames
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
+from analyzers.escaping import source_text
 from analyzers.registry import Group
 from analyzers.rootcause import Insights
 
@@ -155,6 +156,7 @@ class Report:
     shipper: tuple[ShipperProcess, ...]
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
+    partial: tuple[str, ...] = ()  # what the cluster answered only in part (`store.PartialAnswers`)
     error_line_events: int = 0  # every error line without traceback in the window (listed or not)
     error_line_groups: int = 0  # their groups (the list shows the largest; approximate past ~3,000)
     regressed_groups: tuple[GroupRow, ...] = ()  # every regressed group, most recent comeback first
@@ -194,8 +196,10 @@ class Report:
 
     @property
     def is_empty(self) -> bool:
+        """Nothing to report: a digest that could not read everything (`partial`) is not empty."""
         return (
-            self.measure("errors").current == 0
+            not self.partial
+            and self.measure("errors").current == 0
             and self.measure("feedback").current == 0
             and not any(self.status_counts.values())
             and self.shipper_losses == 0
@@ -220,14 +224,16 @@ def printable(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
 
 
-def one_line(text: str | None, limit: int = TITLE_CHARS) -> str:
-    """Collapse whitespace (including CR/LF) into single spaces and cut at `limit` characters."""
-    flat = printable(" ".join((text or "").split()))
+def one_line(text: Any, limit: int = TITLE_CHARS) -> str:
+    """Collapse whitespace (including CR/LF) into single spaces and cut at `limit` characters; a
+    value of another JSON kind (a list, a number) is read as `source_text` reads it."""
+    flat = printable(" ".join(source_text(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def truncate_trace(trace: str | None, tail: int = TRACE_TAIL_LINES) -> str | None:
+def truncate_trace(value: Any, tail: int = TRACE_TAIL_LINES) -> str | None:
     """Keep the head (where it started) and the tail (innermost frames and the exception) of a traceback."""
+    trace = source_text(value)
     if not trace:
         return None
     lines = [
@@ -243,12 +249,12 @@ def truncate_trace(trace: str | None, tail: int = TRACE_TAIL_LINES) -> str | Non
 def _title(sample: Mapping[str, Any]) -> str:
     for candidate in (
         sample.get("error.grouping_name"),
-        ": ".join(filter(None, [sample.get("error.type"), sample.get("error.message")])),
+        ": ".join(filter(None, (source_text(sample.get(name)) for name in ("error.type", "error.message")))),
         sample.get("logloop.template"),
         sample.get("message"),
     ):
         if candidate:
-            return one_line(str(candidate))
+            return one_line(candidate)
     return "(untitled group)"
 
 
@@ -426,6 +432,12 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
     )
 
 
+REGISTRY_EMPTY: Final = (
+    "The group registry is empty (`logloop analyze` has not run): statuses are computed from first "
+    "occurrences only."
+)
+
+
 def shard_limit_notes(retries: int) -> tuple[str, ...]:
     """The digest's note when shippers had to retry because the cluster refused to create an index."""
     if not retries:
@@ -471,14 +483,7 @@ def build_report(
         )
         for b in digest_frames.buckets(data.daily, data.window).to_dict("records")
     )
-    notes: tuple[str, ...] = (
-        ()
-        if data.groups_registry
-        else (
-            "The group registry is empty (`logloop analyze` has not run): statuses are computed from first "
-            "occurrences only.",
-        )
-    )
+    notes: tuple[str, ...] = () if data.groups_registry else (REGISTRY_EMPTY,)
     shipper = _shipper(data)
     notes += shard_limit_notes(sum(p.shard_limit_retries for p in shipper))
     return Report(

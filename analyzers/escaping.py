@@ -1,7 +1,9 @@
-"""Log content made safe for the digest's text and Markdown forms (Jinja autoescapes the HTML form).
+"""Log content made safe for every output: text, Markdown, shell commands, mail headers (Jinja
+autoescapes the HTML form).
 
-The rule a reader must not break: every value that comes from logs reaches a text or Markdown digest
-through one of these functions. Markdown is read by renderers of several dialects (CommonMark and
+The rule a reader must not break: every value that comes from logs (titles, host names, grouping keys:
+another shipper may write any `error.grouping_key`) reaches an output through one of these functions,
+one per kind of output. Markdown is read by renderers of several dialects (CommonMark and
 GFM, but also Python-Markdown and the original Markdown.pl, which pass raw HTML through, do not
 honour a backslash before `<` and may not know fenced code), so only escapes every dialect honours
 are used: HTML entities for `<`, `>` and `&`, backslashes for Markdown's own punctuation, and
@@ -10,12 +12,19 @@ indented code blocks for tracebacks.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from typing import Any, Final
 
 # C0 and C1 control characters but tab and newline (ANSI escapes start with ESC), and the Unicode
 # direction overrides that make a line read differently from what it holds ("Trojan Source").
 _UNSAFE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same in a value that must stay on one line and be one word (a command argument): newlines
+# and tabs too.
+_UNSAFE_IN_WORD: Final = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 _MARKDOWN_PUNCTUATION: Final = re.compile(r"([\\`*_{}\[\]#|~])")
 _ENTITIES: Final = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
@@ -46,3 +55,45 @@ def markdown_code(value: Any) -> str:
     with nothing inside read as Markdown or HTML. The template puts a blank line before it."""
     lines = terminal_safe(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(f"    {line}" if line.strip() else "" for line in lines).rstrip("\n")
+
+
+def shell_command(*words: Any) -> str:
+    """A command line a reader may copy into a shell: each word quoted (`shlex.quote`) so that no
+    log content (`;`, `$(...)`, backquotes, `#`) runs or is dropped, and on one line (a control
+    character, newline or direction override is U+FFFD: such a word cannot be typed anyway)."""
+    return " ".join(shlex.quote(_UNSAFE_IN_WORD.sub("\ufffd", str(word))) for word in words)
+
+
+def markdown_code_span(value: Any) -> str:
+    """A value as a Markdown code span, on one line: fenced by more backquotes than its longest run
+    of them, padded when it starts or ends with one (CommonMark's rule), so it cannot close early."""
+    text = text_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
+
+
+def header_line(value: Any, limit: int) -> str:
+    """A mail header value: one line where every control character (CR, LF, NUL...), line separator
+    and direction override is a space (no injected header, no reordered subject), at most `limit`
+    characters."""
+    flat = " ".join(_UNSAFE_IN_WORD.sub(" ", str(value)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def source_text(value: Any) -> str:
+    """A field of an event's `_source` as text, whatever JSON kind another shipper gave it: a string
+    as it is, a list as its items joined by ", ", an object as JSON, `true`/`false`, a number (0
+    too) as written, null as "" (never Python's repr: `['a']`, `True`, `None`)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(text for text in (source_text(item) for item in value) if text)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return str(value)

@@ -45,6 +45,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from analyzers.escaping import header_line
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
@@ -102,9 +103,9 @@ class SendOutcome:
 
 
 def sanitize_header(value: str, limit: int = HEADER_CHARS) -> str:
-    """One line, no control characters (CR, LF, NUL, ...), at most `limit` characters."""
-    flat = " ".join(_CONTROL.sub(" ", value).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """One line, no control character or direction override, at most `limit` characters (the one
+    rule for header values, `analyzers.escaping.header_line`)."""
+    return header_line(value, limit)
 
 
 def address(value: Any, *, setting: str) -> str:
@@ -153,7 +154,8 @@ def require_sendable(settings: SmtpSettings) -> None:
 def subject(report: Report) -> str:
     """A one-line subject; the top group's title is log content, so it is sanitized like the rest."""
     counts = report.status_counts
-    parts = [f"[logloop] {report.title}: {report.measure('errors').current:,} errors"]
+    partial = "[partial] " if report.partial else ""
+    parts = [f"[logloop] {partial}{report.title}: {report.measure('errors').current:,} errors"]
     parts += [f"{counts[s]} {s}" for s in ("new", "escalating", "regressed") if counts.get(s)]
     text = ", ".join(parts) + f" ({report.window.label()})"
     if report.top_groups:

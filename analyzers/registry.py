@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers.exceptions import GroupNotFound, RegistryError
+from analyzers.exceptions import ElasticsearchUnavailable, GroupNotFound, RegistryError
 from analyzers.store import Store
 
 STATUSES: Final = ("new", "ongoing", "escalating", "regressed", "resolved", "ignored")
@@ -148,9 +148,17 @@ def ensure(store: Store) -> bool:
         },
     )
     if not created:
-        store.put_mapping(
-            index=store.registry, properties=MAPPING["properties"], action="update the group registry mapping"
-        )
+        try:
+            action = "update the group registry mapping"
+            store.put_mapping(index=store.registry, properties=MAPPING["properties"], action=action)
+        except ElasticsearchUnavailable as exc:
+            if getattr(getattr(exc.__cause__, "meta", None), "status", None) != 400:
+                raise
+            raise ElasticsearchUnavailable(
+                f"{exc}; {store.registry} was not created by logloop (a field is mapped as another type): "
+                "delete it and run `logloop analyze` again to rebuild it from the events (its resolved "
+                "and ignored marks are lost)"
+            ) from exc
     return created
 
 

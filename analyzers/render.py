@@ -22,8 +22,9 @@ import jinja2
 
 from analyzers.digest_model import GroupRow, Report
 from analyzers.digest_window import Window
-from analyzers.escaping import markdown_code, markdown_inline, terminal_safe, text_line
+from analyzers.escaping import markdown_code, markdown_code_span, markdown_inline, terminal_safe, text_line
 from analyzers.exceptions import ConfigurationError
+from analyzers.links import show_command, ticket_command
 
 FORMATS: Final = ("html", "text", "markdown", "json")
 TEMPLATES: Final = {"html": "digest.html.j2", "text": "digest.txt.j2", "markdown": "digest.md.j2"}
@@ -159,6 +160,7 @@ def environment() -> jinja2.Environment:
         signed_pct=signed_pct,
         md=md,
         fence=fence,
+        code=markdown_code_span,
         line=text_line,
         bucket_label=bucket_label,
         why=lambda slowdown: slowdown.sentence(ms),
@@ -172,6 +174,8 @@ def environment() -> jinja2.Environment:
         relative=relative,
         spark=spark,
         bar=bar,
+        show_command=show_command,
+        ticket_command=ticket_command,
     )
     return env
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from analyzers import config as analyzer_config
 from analyzers.config import ScheduleConfig
-from analyzers.exceptions import ConfigurationError
+from analyzers.exceptions import AnalyzerError, ConfigurationError, ElasticsearchUnavailable
 from analyzers.health import SchedulerHealth
 from analyzers.store import connect
 
@@ -355,8 +355,31 @@ def default_jobs(
     return jobs
 
 
+def own_logs_may_ship(settings: Any) -> bool:
+    """Whether the scheduler's log records may go to Elasticsearch: only once `logloop setup` has
+    installed the event index template. The first record of a day creates that day's index, and
+    without the template Elasticsearch maps it dynamically (text where logloop needs keyword), which
+    every later search of the events trips on. A missing template is an AnalyzerError naming
+    `logloop setup`; a node that cannot be asked gives False (the records stay on stderr, said once)."""
+    with closing(connect(settings)) as store:
+        try:
+            installed = store.index_template(
+                name=store.event_template, action="check that `logloop setup` installed the index template"
+            )
+        except ElasticsearchUnavailable as exc:
+            LOG.warning("the scheduler's own log records stay on stderr until it restarts: %s", exc)
+            return False
+    if not installed:
+        raise AnalyzerError(
+            f"the index template {store.event_template} is not installed, and the scheduler's own log "
+            f"records would create {store.prefix}-YYYY.MM.DD with a dynamic mapping: run `logloop setup`"
+        )
+    return True
+
+
 def ship_own_logs(settings: Any) -> Any:
-    """Send the scheduler's log records through the shipper; the handler, or None if unavailable."""
+    """Send the scheduler's log records through the shipper (call `own_logs_may_ship` first); the
+    handler, or None if unavailable."""
     try:
         from shipper.connection import handler_options
         from shipper.install import install

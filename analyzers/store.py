@@ -13,10 +13,12 @@ satisfies it (mypy checks that below), and so does any stand-in with these metho
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, MappingConflict, TooManyBuckets
@@ -329,6 +331,67 @@ def _conflict_text(conflicts: Sequence[tuple[str, str, str, tuple[str, ...]]]) -
     return f"{where} maps {name} as {found} (logloop needs {want}){more}"
 
 
+# --- answers the cluster gave in part --------------------------------------------------------------
+
+
+class PartialAnswers:
+    """What the cluster left out of the answers a store received: one line per cause (a shard that
+    failed, a search that timed out, a closed index), each said once, in the order first met.
+
+    Elasticsearch answers a search with HTTP 200 when some shards failed (`_shards.failed`) or the
+    search timed out (`timed_out`), with the counts of what it did read: a reader must be told the
+    numbers are lower bounds. Thread-safe (group pages are read ahead on a worker thread)."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def add(self, line: str) -> None:
+        with self._lock:
+            self._lines.setdefault(line, None)
+
+    def lines(self, since: int = 0) -> tuple[str, ...]:
+        """The lines added after the first `since` (a `mark()`)."""
+        with self._lock:
+            return tuple(self._lines)[since:]
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self._lines)
+
+
+def partial_line(body: Mapping[str, Any], action: str) -> str | None:
+    """One line saying what a search answer left out, or None when it is whole."""
+    shards = body.get("_shards")
+    failed = shards.get("failed") if isinstance(shards, Mapping) else 0
+    failed = failed if isinstance(failed, int) else 0
+    timed_out = body.get("timed_out") is True
+    if not failed and not timed_out:
+        return None
+    parts = []
+    if failed:
+        total = shards.get("total") if isinstance(shards, Mapping) else None
+        of = f" of {total}" if isinstance(total, int) else ""
+        failures = shards.get("failures") if isinstance(shards, Mapping) else None
+        first = failures[0] if isinstance(failures, list) and failures else {}
+        reason = first.get("reason") if isinstance(first, Mapping) else None
+        index = first.get("index") if isinstance(first, Mapping) else None
+        why = (
+            f"{reason.get('type')}: {reason.get('reason')}"
+            if isinstance(reason, Mapping)
+            else str(reason or "no reason given")
+        )
+        where = f" (first: {index}, {why})" if index else f" ({why})"
+        parts.append(f"{failed}{of} shards failed{where}")
+    if timed_out:
+        parts.append("the search timed out and answered with what it had read")
+    said = "; ".join(parts)
+    line = " ".join(
+        f"Elasticsearch answered in part to {action}: {said}; its counts are lower bounds".split()
+    )
+    return line[:400]
+
+
 # --- the store -------------------------------------------------------------------------------------
 
 
@@ -348,6 +411,8 @@ class Store:
 
     client: Client
     prefix: str = schema.DEFAULT_INDEX_PREFIX
+    # What the cluster answered only in part, for the commands to say (`PartialAnswers`).
+    partial: PartialAnswers = field(default_factory=PartialAnswers, compare=False, repr=False)
 
     # Index names, all from shipper.schema.
     @property
@@ -416,7 +481,45 @@ class Store:
                     "delete the index"
                 ) from exc
             raise
-        return _mapping(response)
+        answer = _mapping(response)
+        note = partial_line(answer, action)
+        if note:
+            self.partial.add(note)
+        shards = answer.get("_shards")
+        if index == self.events and isinstance(shards, Mapping) and shards.get("total") == 0:
+            self.partial.add(
+                f"no index matches {self.events}: nothing was shipped under the index prefix "
+                f"{self.prefix!r} yet, or [elasticsearch] index_prefix is wrong"
+            )
+        return answer
+
+    def note_unreadable_indices(self, *, action: str) -> None:
+        """Add a `partial` line for every closed event or registry index: searches skip them silently,
+        so what they hold is missing from every count. One `_cat/indices` request over the prefix; a
+        refusal (a role without the privilege) or an unreachable node adds nothing (the searches that
+        follow report the latter). A prefix no event index matches is told by the searches themselves
+        (`_shards.total` 0), which need no more than the read privilege."""
+        try:
+            with self._translated(action):
+                response = self.client.options(ignore_status=404).cat.indices(
+                    index=f"{self.prefix}-*", h="index,status", format="json", expand_wildcards="closed"
+                )
+        except ElasticsearchUnavailable:
+            return
+        rows = _body(response)
+        closed = sorted(
+            str(row.get("index"))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, Mapping)
+            and row.get("status") == "close"
+            and (fnmatch.fnmatchcase(str(row.get("index")), self.events) or row.get("index") == self.registry)
+        )
+        if closed:
+            shown = ", ".join(closed[:3]) + (f" and {len(closed) - 3} more" if len(closed) > 3 else "")
+            self.partial.add(
+                f"{len(closed)} closed index{'es' if len(closed) != 1 else ''} ({shown}) cannot be read: "
+                "what they hold is left out; open them (POST <index>/_open) or delete them"
+            )
 
     def mapping_conflicts(self, index: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
         """Fields of `index` mapped other than `shipper.schema.FIELDS` says, as (field, found type,

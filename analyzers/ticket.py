@@ -12,6 +12,7 @@ import urllib.request
 from typing import Any
 
 from analyzers import links
+from analyzers.escaping import text_line
 from analyzers.exceptions import DeliveryError
 from analyzers.group_report import GroupReport
 from analyzers.render import environment
@@ -20,9 +21,11 @@ USER_AGENT = "logloop-ticket"
 
 
 def title(report: GroupReport) -> str:
+    """The issue's title: one line without control characters or direction overrides (a tracker shows
+    it as it is), the title and services being log content."""
     group = report.group
     services = ", ".join(group.services) or "unknown service"
-    return f"[{group.status}] {group.title} ({group.count:,} events, {services})"
+    return text_line(f"[{group.status}] {group.title} ({group.count:,} events, {services})")
 
 
 def markdown(report: GroupReport) -> str:

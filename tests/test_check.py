@@ -38,7 +38,8 @@ def errors(key: str, count: int, *, minutes_ago: int = 5) -> list[dict[str, Any]
 @pytest.mark.parametrize(
     ("docs", "state", "new_groups"),
     [
-        pytest.param([], check.OK, 0, id="quiet"),
+        pytest.param([event(None, NOW - 60 * 24 * MINUTE, level="info")], check.OK, 0, id="quiet"),
+        pytest.param([], check.UNKNOWN, 0, id="no-event-index-at-all"),
         pytest.param(
             errors("old", 10, minutes_ago=60 * 24) + errors("old", 5), check.OK, 0, id="known-group-low-rate"
         ),

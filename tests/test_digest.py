@@ -134,9 +134,11 @@ def test_registry_status_and_priority_win(es: Any, seeded: str) -> None:
 
 @pytest.mark.es
 def test_empty_window_is_empty(es: Any, index_prefix: str) -> None:
-    """A window without documents (no index at all) gives an empty report that renders in every format."""
+    """A window without documents renders in every format; with no index at all it says so (and is
+    then not empty: a digest blind to every event must reach its readers)."""
     digest = build_digest(Store(es, index_prefix), docs.WINDOW, docs.UNTIL, NOW)
-    assert digest.report.is_empty and digest.report.top_groups == ()
+    assert digest.report.top_groups == () and not digest.report.is_empty
+    assert [line.split(":")[0] for line in digest.report.partial] == [f"no index matches {index_prefix}-20*"]
     assert all(m.current == 0 for m in digest.report.measures)
     for fmt in ("html", "text", "markdown", "json"):
         assert "No error groups" in digest.render(fmt) or fmt == "json"

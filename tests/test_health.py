@@ -22,6 +22,7 @@ from analyzers.config import ScheduleConfig
 from analyzers.exceptions import ElasticsearchUnavailable
 from analyzers.health import SchedulerHealth, serve
 from analyzers.scheduler import build_scheduler
+from kibana.setup import install_template
 
 FROZEN = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -115,6 +116,7 @@ def test_schedule_command_serves_health_on_loopback(
     tmp_path: Path, es_url: str, index_prefix: str, es: Any
 ) -> None:
     """`logloop schedule` with [schedule] health_port answers /health and /metrics while it runs."""
+    install_template(es, index_prefix)  # what `logloop setup` does first
     port = free_port()
     config = tmp_path / "logloop.toml"
     config.write_text(

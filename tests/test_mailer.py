@@ -245,6 +245,25 @@ def test_empty_digest_is_skipped_unless_send_empty(
 
 
 @pytest.mark.es
+@pytest.mark.parametrize("closed", [False, True], ids=["no-event-index", "closed-event-index"])
+def test_a_digest_that_could_not_read_everything_is_sent_though_quiet(
+    es: Any, index_prefix: str, smtp_server: tuple[Inbox, int], closed: bool
+) -> None:
+    """A quiet window whose events could not be read (no index matches the prefix, or it is closed) is
+    mailed with `[partial]` in its subject: skipped as empty, nobody would learn the digest is blind."""
+    inbox, port = smtp_server
+    install_template(es, index_prefix)
+    if closed:
+        docs.index_docs(es, index_prefix, [docs.event(docs.UNTIL - timedelta(days=1))])
+        es.indices.close(index=",".join(es.indices.get(index=f"{index_prefix}-20*")))
+    built = build_digest(Store(es, index_prefix), docs.WINDOW, docs.UNTIL, NOW)
+    assert not built.report.is_empty
+    assert [o.state for o in _send(es, index_prefix, built, _settings(port))] == ["sent", "sent"]
+    subjects = {str(message["Subject"]) for _rcpts, message in inbox.messages}
+    assert len(subjects) == 1 and subjects.pop().startswith("[logloop] [partial] ")
+
+
+@pytest.mark.es
 def test_crlf_in_a_group_title_does_not_create_a_header(
     es: Any, index_prefix: str, smtp_server: tuple[Inbox, int]
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 from analyzers.config import ScheduleConfig, schedule_config
 from analyzers.exceptions import ConfigurationError, ElasticsearchUnavailable
 from analyzers.scheduler import Backoff, GuardedJob, build_scheduler, crontab_weekdays, triggers
+from kibana.setup import install_template
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FROZEN = datetime(2026, 11, 23, 8, 30, tzinfo=BERLIN)  # a Monday, 08:30 in Berlin
@@ -132,6 +133,7 @@ def test_schedule_command_stops_cleanly_on_sigterm(
     config_file: Path, tmp_path: Path, es: Any, index_prefix: str
 ) -> None:
     """`logloop schedule` starts, ships its own log records, and exits 0 on SIGTERM."""
+    install_template(es, index_prefix)  # what `logloop setup` does first
     env = {**os.environ, "HOME": str(tmp_path), "LOGLOOP_CONFIG": str(config_file)}
     env.pop("LOGLOOP_INDEX_PREFIX", None)
     process = subprocess.Popen(
@@ -185,3 +187,30 @@ def test_analyze_job_survives_unreachable_elasticsearch(caplog: pytest.LogCaptur
     assert job.failures == 1
     assert scheduler.get_job("analyze-retry").trigger.run_date == frozen + timedelta(seconds=30)
     assert "cannot reach Elasticsearch" in caplog.text and "Traceback" not in caplog.text
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("health_port", [False, True], ids=["plain", "with-health-port"])
+def test_schedule_before_setup_refuses_and_creates_no_index(
+    config_file: Path, tmp_path: Path, es: Any, index_prefix: str, health_port: bool
+) -> None:
+    """Before `logloop setup`, `logloop schedule` refuses on one line naming it, and none of its own
+    log records reaches Elasticsearch, where it would create a dynamically mapped daily index."""
+    if health_port:
+        from helpers.ports import free_port
+
+        config_file.write_text(config_file.read_text() + f"health_port = {free_port()}\n")
+    env = {**os.environ, "HOME": str(tmp_path), "LOGLOOP_CONFIG": str(config_file)}
+    env.pop("LOGLOOP_INDEX_PREFIX", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "logloop.cli", "schedule"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "run `logloop setup`" in errors[0] and "Traceback" not in result.stderr
+    assert list(es.indices.get(index=f"{index_prefix}-*", expand_wildcards="all")) == []
