@@ -104,7 +104,9 @@ def status_note(row: GroupRow) -> str:
         note = f"came back {ts(row.regressed_at)}" if row.regressed_at else "came back"
         if row.regressed_in_version:
             note += f" on version {row.regressed_in_version}"
-        if row.resolved_in_version:
+        if row.resolved_in_version and row.resolved_in_version == row.regressed_in_version:
+            note += " (resolved in that version: its fix did not hold)"
+        elif row.resolved_in_version:
             note += f" (had been resolved in version {row.resolved_in_version})"
         elif row.resolved_at:
             note += f" (had been resolved {ts(row.resolved_at)})"

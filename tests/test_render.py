@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from helpers import digest_docs as docs
 from matplotlib import image as mpimg
 
 from analyzers.digest import Digest, build_digest
-from analyzers.render import fence, md
+from analyzers.digest_model import GroupRow
+from analyzers.render import fence, md, status_note
 from analyzers.store import Store
 from kibana.setup import install_template
 
@@ -185,3 +186,41 @@ def test_chromium_screenshot_is_not_blank(digest: Digest, tmp_path: Path) -> Non
     assert pixels.shape[:2] == (1200, 800)
     colours = {tuple(p) for p in (pixels[::7, ::7, :3] * 255).astype(int).reshape(-1, 3).tolist()}
     assert len(colours) > 50
+
+
+CAME_BACK = "came back 2026-12-02 08:00 UTC"
+
+
+def _regressed(came_back_on: str | None, resolved_in: str | None) -> GroupRow:
+    return GroupRow(
+        key="k", title="Timeout", status="regressed", category="traceback", error_type=None, count=3,
+        previous_count=0, first_seen=None, last_seen=None, versions=(), hosts=(), host_count=1,
+        services=(), sample_trace=None, sample_message=None, priority=1.0, daily=(),
+        regressed_at=datetime(2026, 12, 2, 8, tzinfo=UTC), regressed_in_version=came_back_on,
+        resolved_in_version=resolved_in,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("came_back_on", "resolved_in", "note"),
+    [
+        (
+            "1.4.2",
+            "1.4",
+            "came back 2026-12-02 08:00 UTC on version 1.4.2 (had been resolved in version 1.4)",
+        ),
+        (
+            "1.4",
+            "1.4",
+            "came back 2026-12-02 08:00 UTC on version 1.4 (resolved in that version: its fix did not hold)",
+        ),
+        (None, "1.4", f"{CAME_BACK} (had been resolved in version 1.4)"),
+        ("1.4", None, f"{CAME_BACK} on version 1.4"),
+    ],
+)
+def test_a_regression_says_whether_the_fix_itself_failed(
+    came_back_on: str | None, resolved_in: str | None, note: str
+) -> None:
+    """A group back on the very version that was to fix it says that fix did not hold; one back on a
+    later version names the version that had fixed it."""
+    assert status_note(_regressed(came_back_on, resolved_in)) == note
