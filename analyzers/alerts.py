@@ -266,10 +266,7 @@ def post_json(url: str, payload: Mapping[str, Any], *, timeout: float) -> None:
 
 
 def _claim(store: Store, marker_id: str, document: Mapping[str, Any]) -> bool:
-    store.ensure_index(
-        index=store.alerts,
-        body={"settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}},
-    )
+    store.ensure_bookkeeping_index(index=store.alerts)
     created = store.create_doc(
         index=store.alerts, doc_id=marker_id, document=document, action="record an alert"
     )

@@ -168,13 +168,7 @@ def who_am_i() -> str:
 
 
 def ensure(store: Store) -> bool:
-    return store.ensure_index(
-        index=store.group_edits,
-        body={
-            "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
-            "mappings": MAPPING,
-        },
-    )
+    return store.ensure_bookkeeping_index(index=store.group_edits, mappings=MAPPING)
 
 
 def to_document(edit: Edit) -> dict[str, Any]:

@@ -229,13 +229,7 @@ class MarkerStore:
         self._owner = owner or f"{socket.gethostname()}:{os.getpid()}"
 
     def ensure(self) -> None:
-        self._store.ensure_index(
-            index=self._index,
-            body={
-                "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
-                "mappings": MARKER_MAPPING,
-            },
-        )
+        self._store.ensure_bookkeeping_index(index=self._index, mappings=MARKER_MAPPING)
 
     def _document(self, window: Window, recipient: str, now: datetime) -> dict[str, Any]:
         return {

@@ -140,13 +140,7 @@ def ensure(store: Store) -> bool:
 
     An existing registry gets the fields this version added (the mapping is strict, so a document
     carrying a field it does not know would be refused)."""
-    created = store.ensure_index(
-        index=store.registry,
-        body={
-            "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
-            "mappings": MAPPING,
-        },
-    )
+    created = store.ensure_bookkeeping_index(index=store.registry, mappings=MAPPING)
     if not created:
         try:
             action = "update the group registry mapping"

@@ -397,6 +397,8 @@ def partial_line(body: Mapping[str, Any], action: str) -> str | None:
 
 # Search options that travel in the URL, not the JSON body. A body built in `analyzers.queries` or
 # `group_pages` may carry them beside `query`/`aggs`; `Store.search` moves them to the URL.
+# The analyzers' own indices are small: one shard, and a replica wherever a second node can hold it.
+BOOKKEEPING_SETTINGS: Final = {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}
 _URL_PARAMETERS: Final = ("allow_partial_search_results", "request_cache", "filter_path")
 
 
@@ -621,6 +623,14 @@ class Store:
             self.client.options(ignore_status=404).delete(index=index, id=doc_id, refresh=True)
 
     # Indices.
+    def ensure_bookkeeping_index(self, *, index: str, mappings: Mapping[str, Any] | None = None) -> bool:
+        """`ensure_index` for one of the analyzers' own indices (the registry, group edits, templates,
+        alerts, digest sends): `BOOKKEEPING_SETTINGS`, and `mappings` if given."""
+        body: dict[str, Any] = {"settings": BOOKKEEPING_SETTINGS}
+        if mappings is not None:
+            body["mappings"] = mappings
+        return self.ensure_index(index=index, body=body)
+
     def ensure_index(self, *, index: str, body: Mapping[str, Any]) -> bool:
         """Create `index` with `body` unless it exists; True when this call created it."""
         with self._translated(f"create index {index}"):

@@ -37,13 +37,7 @@ MAPPING: Final[dict[str, Any]] = {
 def ensure(store: Store) -> bool:
     """Create the templates index if missing; True when created now. An existing index gets the fields
     this version added (the mapping is strict: a document with a field it does not know is refused)."""
-    created = store.ensure_index(
-        index=store.templates,
-        body={
-            "settings": {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"},
-            "mappings": MAPPING,
-        },
-    )
+    created = store.ensure_bookkeeping_index(index=store.templates, mappings=MAPPING)
     if not created:
         store.put_mapping(
             index=store.templates, properties=MAPPING["properties"], action="update the templates mapping"

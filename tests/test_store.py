@@ -141,3 +141,22 @@ def test_a_refused_bulk_item_raises_with_the_count_and_first_reason(es: Any, ind
         store.bulk(operations=operations, action="write alerts")
     items = store.bulk_items(operations=operations, action="write alerts")
     assert [bool(item["index"].get("error")) for item in items] == [False, True]
+
+
+@pytest.mark.es
+def test_every_bookkeeping_index_is_made_with_the_same_settings(es: Any, index_prefix: str) -> None:
+    """The registry, group edits, templates, alerts and digest-send indices are each created with one
+    shard and a replica where a second node can hold it, and with their own strict mapping."""
+    from analyzers import group_edits, mailer, registry, template_store
+
+    store = Store(es, index_prefix)
+    registry.ensure(store)
+    group_edits.ensure(store)
+    template_store.ensure(store)
+    mailer.MarkerStore(store).ensure()
+    store.ensure_bookkeeping_index(index=store.alerts)  # (alerts makes it on its first claim)
+    for index in (store.registry, store.group_edits, store.templates, store.digest_sends, store.alerts):
+        settings = es.indices.get_settings(index=index)[index]["settings"]["index"]
+        assert (settings["number_of_shards"], settings["auto_expand_replicas"]) == ("1", "0-1"), index
+    for index in (store.registry, store.group_edits, store.templates, store.digest_sends):
+        assert es.indices.get_mapping(index=index)[index]["mappings"]["dynamic"] == "strict", index
