@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from helpers import certificates
 from helpers.fake_kibana import FakeKibana, serve_fake_kibana
+from helpers.prefixes import delete_prefix
 
 from logloop import embedded
 from shipper.connection import ElasticsearchSettings, make_client
@@ -85,13 +86,7 @@ def index_prefix(es: Any) -> Iterator[str]:
     """A prefix no other test uses; its indices and templates are deleted afterwards."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     yield prefix
-    # action.destructive_requires_name is on by default: delete by name, not by wildcard.
-    names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
-    if names:
-        es.indices.delete(index=",".join(names))
-    templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
-    for template in templates.get("index_templates", []):
-        es.indices.delete_index_template(name=template["name"])
+    delete_prefix(es, prefix)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import helpers.truth_scenario as truth
 import pytest
+from helpers.prefixes import delete_prefix
 
 from analyzers import registry
 from analyzers.store import Store
@@ -64,12 +65,7 @@ def replay(es: Any, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield _run(es, prefix, home)
     finally:
         patch.undo()
-        names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
-        if names:
-            es.indices.delete(index=",".join(names))
-        templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
-        for template in templates.get("index_templates", []):
-            es.indices.delete_index_template(name=template["name"])
+        delete_prefix(es, prefix)
 
 
 def _run(es: Any, prefix: str, home: Path) -> Replay:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from helpers.analysis_docs import NOW, event, index_events
+from helpers.prefixes import delete_prefix
 
 from analyzers import analyze, check, digest, group_pages, registry
 from analyzers.config import AnalyzeConfig, CheckConfig
@@ -91,15 +92,7 @@ def many(es: Any) -> Iterator[tuple[str, Truth]]:
     for start in range(0, len(docs), 2000):
         index_events(patient, prefix, docs[start : start + 2000])
     yield prefix, _truth()
-    names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
-    if names:
-        es.indices.delete(index=",".join(names))
-    for template in (
-        es.options(ignore_status=404)
-        .indices.get_index_template(name=f"{prefix}-*")
-        .get("index_templates", [])
-    ):
-        es.indices.delete_index_template(name=template["name"])
+    delete_prefix(es, prefix)
 
 
 def _window_query() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import helpers.rootcause_scenario as scenario
 import pytest
 from helpers.ports import free_port
+from helpers.prefixes import delete_prefix
 from helpers.smtp_inbox import plain_smtp
 
 from analyzers import mailer
@@ -61,15 +62,7 @@ def shipped(es: Any, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         es.indices.refresh(index=f"{prefix}-*")
         yield prefix
     finally:
-        names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
-        if names:
-            es.indices.delete(index=",".join(names))
-        for template in (
-            es.options(ignore_status=404)
-            .indices.get_index_template(name=f"{prefix}-*")
-            .get("index_templates", [])
-        ):
-            es.indices.delete_index_template(name=template["name"])
+        delete_prefix(es, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 
 import helpers.digest_docs as docs
 import pytest
+from helpers.prefixes import delete_prefix
 
 from analyzers import slowdowns
 from analyzers.digest import Digest, build_digest
@@ -81,15 +82,7 @@ def digest(es: Any) -> Iterator[Digest]:
     try:
         yield build_digest(Store(es, prefix), docs.WINDOW, docs.UNTIL, NOW, title="ops weekly")
     finally:
-        names = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
-        if names:
-            es.indices.delete(index=",".join(names))
-        for template in (
-            es.options(ignore_status=404)
-            .indices.get_index_template(name=f"{prefix}-*")
-            .get("index_templates", [])
-        ):
-            es.indices.delete_index_template(name=template["name"])
+        delete_prefix(es, prefix)
 
 
 @pytest.mark.es
