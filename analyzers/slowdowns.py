@@ -21,11 +21,11 @@ from typing import Any, Final
 import pandas as pd
 
 from analyzers import queries, suspects
+from analyzers.digest_frames import NANOSECONDS_PER_MS
 from analyzers.digest_window import Window
 from analyzers.suspects import SuspectTest
 
 SLOWER: Final = 2.0  # p95 now over p95 before: from this ratio on, the digest says why
-NANOSECONDS_PER_MS: Final = 1e6
 NO_ERROR: Final = "(none)"  # the error dimension's value for a call that did not fail
 _OTHER: Final = "\x00other"  # the values past the terms' size, counted so that shares stay exact
 _VALUES: Final = 10  # values per dimension asked for
