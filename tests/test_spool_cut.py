@@ -44,8 +44,14 @@ def record_with_text():
 log.warning("small before")
 {huge}
 log.warning("small after")
+def size(name):
+    try:
+        return os.path.getsize(os.path.join(spool, name))
+    except FileNotFoundError:  # delivered and removed by the agent meanwhile
+        return 0
+# (measured before waiting: once delivered, the agent removes segments while they are listed)
+largest = max(size(n) for n in os.listdir(spool) if n.endswith(".seg"))
 assert handler.wait_delivered(60)
-largest = max(os.path.getsize(os.path.join(spool, n)) for n in os.listdir(spool) if n.endswith(".seg"))
 stats = handler.stats()
 print("STATS " + json.dumps({{"largest": largest, "lost": dict(stats.lost), "truncated": stats.truncated}}))
 """
