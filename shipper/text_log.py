@@ -20,10 +20,18 @@ lines between entries belong to none. Terminal colours are read past.
 
 Collectors write a prefix before every line a program printed, a traceback's lines too: syslog and
 the journal (`Dec  4 10:00:01 vm backup.py[2231]: `, and with ISO times), containerd/Kubernetes
-(`2026-12-04T10:00:01.1Z stderr F `) and `docker logs --timestamps`. Such a prefix is read past, and
-its source (host and process, or stream) kept apart: a line continues only an entry of its own
-source, so the interleaved lines of two processes make two processes' entries. Another prefix on
-every line (an application's own) is not recognised: such a log is one entry a line.
+(`2026-12-04T10:00:01.1Z stderr F `), `docker logs --timestamps` and Docker's json-file lines
+(`{"log": "...\n", "stream": "stderr", ...}`). Such a prefix is read past, and its source (host and
+process, or stream) kept apart: a line continues only an entry of its own source, so the interleaved
+lines of two processes make two processes' entries. A line the collector cut in pieces (a CRI `P`
+line, a json-file `log` without its line break: over 16 KiB) is put back together first.
+
+Other prefixes on every line are learned from the line a traceback's header ends: whatever stands
+before the header there (`web-1  | `, `0|backup | `, `2026-12-04 10:00:01,123 ERROR backup: ` of a
+formatter applied line by line) is the shape of a prefix, its digits free, and the lines of that
+shape are read past it wherever that lets them continue an entry. Each shape is a source of its
+own too (the services `docker compose logs` interleaves), so a log stays one entry a line only where
+no traceback shows its prefix.
 
 The rule not to break: every non-blank line of the input belongs to exactly one entry, in order.
 """
@@ -31,6 +39,7 @@ The rule not to break: every non-blank line of the input belongs to exactly one 
 from __future__ import annotations
 
 import heapq
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -56,11 +65,14 @@ class Entry:
 
     @property
     def stack_trace(self) -> str | None:
-        """The traceback the entry holds, from its header's line on; None without one."""
+        """The traceback the entry holds, from its header's line on (from the header itself, past a
+        prefix its first line keeps); None without one."""
         found = [at for at in (self.text.find(TRACEBACK_HEADER), self.text.find(_GROUP_HEADER)) if at >= 0]
         if not found:
             return None
-        return self.text[self.text.rfind("\n", 0, min(found)) + 1 :]
+        start = min(found)
+        line_start = self.text.rfind("\n", 0, start) + 1
+        return self.text[line_start if self.text[line_start:start].isspace() else start :]
 
     def document(self) -> dict[str, Any]:
         """The entry as the ECS event a shipper would have sent for it: its first line as the message
@@ -69,7 +81,7 @@ class Entry:
         message = self.text.partition("\n")[0]
         if stack_trace is None:
             return {"message": message}
-        if len(stack_trace) == len(self.text):  # no log line before it
+        if "\n" not in self.text[: len(self.text) - len(stack_trace)]:  # no log line before it
             unindented = [line for line in stack_trace.splitlines()[1:] if line[:1] not in ("", " ", "\t")]
             message = unindented[-1] if unindented else message
         return {"message": message, "error": {"stack_trace": stack_trace}}
@@ -79,25 +91,40 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     """The entries of a text log's lines (each with or without its line break; `\\r\\n` too), in the
     order of their first lines. A line a collector prefixed (`_PREFIX_RE`) is read without its prefix
     and continues only an entry of the same source: the lines of processes a journal interleaves are
-    put back together, each process's entries apart."""
+    put back together, each process's entries apart. A prefix of another shape is learned where a
+    traceback's header shows it (`_Prefixes`)."""
     open_entries: dict[str, _Open] = {}  # by source: the entry each source is writing
     done: list[tuple[int, Entry]] = []  # finished entries, a heap by first line
-    for number, raw in enumerate(lines, start=1):
-        source, line = _without_prefix(raw.rstrip("\r\n"))
-        current = open_entries.get(source)
+    prefixes = _Prefixes()
+    pieces = _Pieces()
+    for number, source, line in pieces.lines(lines):
         if not line.strip():
+            current = open_entries.get(source)
             if current is not None:
                 current.blanks.append(line)
             continue
-        if current is not None and current.state.continues(line, after_blank=bool(current.blanks)):
-            current.lines.extend(current.blanks)
-            current.lines.append(line)
-            current.blanks.clear()
+        learned = prefixes.learn(source, line)
+        if learned is not None and source in open_entries and learned[1].match(open_entries[source].last):
+            open_entries[learned[0]] = open_entries.pop(source)  # the entry its header continues
+        shaped = prefixes.shape_of(source, line)
+        if shaped is not None:
+            source, rest = shaped
+            current = open_entries.get(source)
+            if not rest.strip():  # a blank line of the program's, the prefix before it
+                if current is not None:
+                    current.blanks.append(rest)
+                continue
+        else:
+            rest = line
+            current = open_entries.get(source)
+        if current is not None and current.state.continues(rest, after_blank=bool(current.blanks)):
+            current.take(rest)
             continue
         if current is not None:
             heapq.heappush(done, (current.first, current.entry()))
-        open_entries[source] = _Open(number, line)
+        open_entries[source] = _Open(number, line, rest)
         oldest_open = min(entry.first for entry in open_entries.values())
+        oldest_open = min(oldest_open, pieces.oldest(oldest_open))
         while done and done[0][0] < oldest_open:
             yield heapq.heappop(done)[1]
     for current in open_entries.values():
@@ -110,12 +137,23 @@ class _Open:
     """An entry being read: its first line's number, its lines, the blank lines held after them (kept
     only if the next line continues it: a chain's separator), and where it stands."""
 
-    def __init__(self, first: int, line: str) -> None:
+    def __init__(self, first: int, line: str, unprefixed: str) -> None:
         self.first = first
         self.lines = [line]
         self.blanks: list[str] = []
         self.state = _State()
-        self.state.continues(line, after_blank=False)  # (an entry can start with a traceback's header)
+        # (An entry can start with a traceback's header: read past a prefix the entry keeps.)
+        self.state.continues(unprefixed, after_blank=False)
+
+    @property
+    def last(self) -> str:
+        return self.lines[-1]
+
+    def take(self, line: str) -> None:
+        """Add `line`, which continues the entry, after the blank lines held before it."""
+        self.lines.extend(self.blanks)
+        self.lines.append(line)
+        self.blanks.clear()
 
     def entry(self) -> Entry:
         return Entry(self.first, "\n".join(self.lines) + "\n")
@@ -130,19 +168,118 @@ _PREFIX_RE: Final = re.compile(
     # `journalctl -o short-iso` and the like: "2026-12-04T10:00:01+0000 vm backup.py[2231]: "
     r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) "
     r"(?P<journal>\S+ [^\s:\[]+(?:\[\d+\])?): "
-    # containerd/Kubernetes (CRI): "2026-12-04T10:00:01.123456789Z stderr F "
-    r"|\d{4}-\d\d-\d\dT\S+ (?P<stream>stdout|stderr) F "
+    # containerd/Kubernetes (CRI): "2026-12-04T10:00:01.123456789Z stderr F ", a piece of a line "P"
+    r"|\d{4}-\d\d-\d\dT\S+ (?P<stream>stdout|stderr) (?P<tag>[FP]) "
     # `docker logs --timestamps`: "2026-12-04T10:00:01.123456789Z "
     r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )"
 )
 
 
-def _without_prefix(line: str) -> tuple[str, str]:
-    """The line's source ("" for none) and the line without a collector's prefix."""
+def _without_prefix(line: str) -> tuple[str, str, bool]:
+    """The line's source ("" for none), the line without a collector's prefix, and whether it is a
+    piece of a longer line (the rest follows in the next line of its source)."""
+    if line.startswith('{"log":'):
+        return _json_file_line(line)
     found = _PREFIX_RE.match(line) if line[:1].isalnum() else None
     if found is None:
-        return "", line
-    return found["syslog"] or found["journal"] or found["stream"] or "", line[found.end() :]
+        return "", line, False
+    source = found["syslog"] or found["journal"] or found["stream"] or ""
+    return source, line[found.end() :], found["tag"] == "P"
+
+
+def _json_file_line(line: str) -> tuple[str, str, bool]:
+    """`_without_prefix` of a line of Docker's json-file log driver: its `log`, which ends with the
+    program's line break unless the driver cut the line; the line itself if it is no such record."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "", line, False
+    text = record.get("log") if isinstance(record, dict) else None
+    if not isinstance(text, str):
+        return "", line, False
+    stream = record.get("stream")
+    whole = text.endswith("\n")
+    return (stream if isinstance(stream, str) else "json-file"), text.rstrip("\r\n"), not whole
+
+
+class _Pieces:
+    """The lines of a log without their collectors' prefixes, each with its number and source, the
+    pieces of a line a collector cut put back together (numbered as their first: where it starts)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[int, list[str]]] = {}  # by source: a line's pieces so far
+
+    def lines(self, raw_lines: Iterable[str]) -> Iterator[tuple[int, str, str]]:
+        for number, raw in enumerate(raw_lines, start=1):
+            source, line, piece = _without_prefix(raw.rstrip("\r\n"))
+            held = self._held.get(source)
+            if piece:
+                if held is None:
+                    self._held[source] = (number, [line])
+                else:
+                    held[1].append(line)
+                continue
+            if held is not None:
+                del self._held[source]
+                number, line = held[0], "".join(held[1]) + line
+            yield number, source, line
+        held_lines = sorted((first, source, "".join(parts)) for source, (first, parts) in self._held.items())
+        self._held.clear()
+        yield from held_lines  # a line cut short by the log's end
+
+    def oldest(self, default: int) -> int:
+        """The number of the oldest line still in pieces, else `default`."""
+        return min((first for first, _ in self._held.values()), default=default)
+
+
+# The longest text before a traceback's header taken for a prefix, and the most shapes kept for one
+# source (the oldest is forgotten): a prefix is short, and a log has few.
+_PREFIX_CHARACTERS: Final = 200
+_SHAPES_PER_SOURCE: Final = 16
+_DIGITS_RE: Final = re.compile(r"\d+")
+
+
+class _Prefixes:
+    """The shapes of the prefixes an application (or a tool that multiplexes its output) writes before
+    every line, learned from lines a traceback's header ends, by source."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[str, dict[str, re.Pattern[str]]] = {}  # source -> shape -> its pattern
+
+    def learn(self, source: str, line: str) -> tuple[str, re.Pattern[str]] | None:
+        """The source and pattern of the prefix `line` shows before a traceback header that ends it,
+        when that shape is new; else None."""
+        # (A group's header ends with a traceback's; a group's own boxes are indented.)
+        header = _GROUP_HEADER if line.endswith(_GROUP_HEADER) else TRACEBACK_HEADER
+        prefix = line[: len(line) - len(header)]
+        if not (line.endswith(header) and prefix and len(prefix) <= _PREFIX_CHARACTERS):
+            return None
+        if prefix[0] in " \t" or "\x1b" in prefix or self.shape_of(source, line) is not None:
+            return None
+        shape = _DIGITS_RE.sub("0", prefix)
+        shapes = self._shapes.setdefault(source, {})
+        if shape in shapes:
+            return None
+        body = prefix.rstrip(" \t")
+        pieces = [re.escape(part) for part in _DIGITS_RE.split(body)]
+        # The blanks after the prefix are its own; a blank line of the program's may lose them.
+        pattern = re.compile(r"\d+".join(pieces) + f"(?:{re.escape(prefix[len(body) :])}|$)")
+        if len(shapes) >= _SHAPES_PER_SOURCE:
+            del shapes[next(iter(shapes))]
+        shapes[shape] = pattern
+        return f"{source}\0{shape}", pattern
+
+    def shape_of(self, source: str, line: str) -> tuple[str, str] | None:
+        """The source of a line of a learned shape (its source and the shape) and the line past the
+        prefix; None for a line of no learned shape."""
+        shapes = self._shapes.get(source)
+        if not shapes:
+            return None
+        for shape, pattern in shapes.items():
+            found = pattern.match(line)
+            if found is not None:
+                return f"{source}\0{shape}", line[found.end() :]
+        return None
 
 
 class _State:

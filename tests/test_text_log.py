@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,113 @@ def test_interleaved_processes_in_a_journal_are_put_back_together(written: tuple
     together = list(entries(mixed))
     assert [e.text for e in together] == [e.text for e in alone for _ in (101, 202)]
     assert [e.line for e in together] == sorted(e.line for e in together)
+
+
+def _cut(line: str, size: int) -> list[str]:
+    """`line` in pieces of `size` characters (one empty piece for an empty line)."""
+    return [line[at : at + size] for at in range(0, len(line), size)] or [""]
+
+
+@pytest.mark.parametrize("size", [1, 7, 40])
+def test_lines_a_collector_cut_in_pieces_are_put_back_together(
+    written: tuple[Path, list[str]], size: int
+) -> None:
+    """A log whose long lines the collector cut in pieces (CRI `P` lines before the `F` line; Docker
+    json-file records without the line break), interleaved with another stream's lines, has the
+    entries of the log itself, each numbered at its first piece, in order."""
+    log, _ = written
+    lines = log.read_text(encoding="utf-8").splitlines()
+    cri: list[str] = []
+    json_file: list[str] = []
+    firsts: list[int] = []  # the number of each line's first piece, in the CRI log
+    for n, line in enumerate(lines):
+        pieces = _cut(line, size)
+        firsts.append(len(cri) + 1)
+        for index, piece in enumerate(pieces):
+            tag = "F" if index == len(pieces) - 1 else "P"
+            cri.append(f"2026-12-04T10:00:{n % 60:02d}.5Z stderr {tag} {piece}")
+            cri.append(f"2026-12-04T10:00:{n % 60:02d}.6Z stdout F progress {n}.{index}")
+            end = "\n" if tag == "F" else ""
+            json_file.append(
+                json.dumps({"log": piece + end, "stream": "stderr", "time": "2026-12-04T10:00:00Z"})
+            )
+    alone = list(entries(lines))
+    from_cri = [entry for entry in entries(cri) if not entry.text.startswith("progress ")]
+    assert [e.text for e in from_cri] == [e.text for e in alone]
+    assert [e.line for e in from_cri] == [firsts[e.line - 1] for e in alone]
+    assert [e.text for e in entries(json_file)] == [e.text for e in alone]
+    every = [e.line for e in entries(cri)]
+    assert every == sorted(every) and len(every) == len(alone) + len(cri) // 2
+
+
+def test_a_line_cut_short_by_the_logs_end_is_kept() -> None:
+    """Pieces of a line whose last piece never came (the log ends) are one entry, not lost."""
+    found = list(
+        entries(["2026-12-04T10:00:00Z stderr P Traceback (most ", "2026-12-04T10:00:00Z stderr P recent"])
+    )
+    assert [(e.line, e.text) for e in found] == [(1, "Traceback (most recent\n")]
+
+
+# Prefixes an application or the tool that runs it writes before every line (n: the line's number).
+APP_PREFIXES: dict[str, Callable[[int], str]] = {
+    "docker compose logs": lambda n: "backup-1  | ",
+    "pm2": lambda n: "0|backup   | ",
+    "honcho": lambda n: f"10:{n // 60 % 60:02d}:{n % 60:02d} backup.1  | ",
+    "kubectl logs --prefix": lambda n: "[pod/backup-7d9f8c/app] ",
+    "formatter applied line by line": lambda n: f"2026-12-04 10:00:{n % 60:02d},{n * 37 % 1000:03d} backup: ",
+    "tab after a tag": lambda n: f"worker[{n % 3}]\t",
+}
+
+
+@pytest.mark.parametrize("shape", APP_PREFIXES)
+def test_an_applications_own_prefix_is_learned_from_a_traceback(
+    written: tuple[Path, list[str]], shape: str
+) -> None:
+    """The log with an application's prefix on every line (its digits changing from line to line) has
+    the entries of the log itself, each with its first line's prefix, and its tracebacks key the
+    same; a trailing blank the tool trimmed from a blank line changes nothing."""
+    log, _ = written
+    lines = log.read_text(encoding="utf-8").splitlines()
+    prefix = APP_PREFIXES[shape]
+    prefixed = [
+        (prefix(n) + line).rstrip(" ") if not line else prefix(n) + line for n, line in enumerate(lines)
+    ]
+    alone = list(entries(lines))
+    found = list(entries(prefixed))
+    assert [(e.line, e.text) for e in found] == [(e.line, prefix(e.line - 1) + e.text) for e in alone]
+    for entry, plain in zip(found, alone, strict=True):
+        assert entry.stack_trace == plain.stack_trace
+        assert (
+            plain.stack_trace is None
+            or entry.document()["message"] == plain.document()["message"]
+            or (entry.document()["message"] == prefix(plain.line - 1) + plain.document()["message"])
+        )
+
+
+def test_services_interleaved_by_their_prefixes_are_put_back_together(
+    written: tuple[Path, list[str]],
+) -> None:
+    """Two services' lines interleaved line by line, each with its own prefix, make each service's
+    tracebacks whole, keyed as in the log of one; only a service's first traceback, which teaches
+    its prefix, may lose the log line before it (an entry of its own)."""
+    log, _ = written
+    lines = log.read_text(encoding="utf-8").splitlines()
+    mixed = [f"{service}  | {line}" for line in lines for service in ("web-1", "worker-1")]
+    alone = [e.stack_trace for e in entries(lines) if e.stack_trace is not None]
+    together = list(entries(mixed))
+    traced = [e.stack_trace for e in together if e.stack_trace is not None]
+    assert sorted(traced) == sorted(alone * 2)
+    assert len(together) <= 2 * len(list(entries(lines))) + 2
+    assert [e.line for e in together] == sorted(e.line for e in together)
+
+
+def test_a_header_inside_a_message_teaches_no_prefix() -> None:
+    """Text before a traceback header that does not end its line is no prefix: lines stay as written."""
+    lines = ["note: Traceback (most recent call last): follows", "note: x", "  indented"]
+    assert [e.text for e in entries(lines)] == [
+        "note: Traceback (most recent call last): follows\n",
+        "note: x\n  indented\n",
+    ]
 
 
 def test_a_text_log_read_as_json_lines_gets_a_hint(written: tuple[Path, list[str]]) -> None:
