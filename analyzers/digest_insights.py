@@ -76,12 +76,12 @@ def gather(
 
 def slowed_operations(store: Store, report: Report, options: DigestOptions) -> dict[str, slowdowns.Slowdown]:
     """Why each operation the report shows got slow, if any did (one search)."""
-    operations = [
+    slowed = slowdowns.got_slow(
         slowdowns.Operation(action=o.action, p95_ms=o.p95_ms, previous_p95_ms=o.previous_p95_ms)
         for o in report.operations
-    ]
-    body = slowdowns.request(report.window, operations)
+    )
+    body = slowdowns.request(report.window, slowed)
     if body is None:
         return {}
     response = store.search(index=store.events, body=body, action="explain the slower operations")
-    return slowdowns.slowdowns(operations, response, options.rootcause.test)
+    return slowdowns.slowdowns(slowed, response, options.rootcause.test)

@@ -14,7 +14,7 @@ volume (`request`); everything else here is pure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -111,11 +111,16 @@ class Slowdown:
         return f"{head}; " + "; ".join(parts) + "."
 
 
-def request(window: Window, operations: Sequence[Operation]) -> dict[str, Any] | None:
-    """One size-0 search for the operations that got slow (None when none did): per operation, the
-    values of each dimension among its slow calls and among all its calls in the window, and the
-    versions that ran it in the previous window."""
-    slowed = [operation for operation in operations if operation.got_slow]
+def got_slow(operations: Iterable[Operation]) -> tuple[Operation, ...]:
+    """The operations to explain, in order: `request` and `slowdowns` take this same tuple (the
+    response names each operation's aggregation by its position in it)."""
+    return tuple(operation for operation in operations if operation.got_slow)
+
+
+def request(window: Window, slowed: Sequence[Operation]) -> dict[str, Any] | None:
+    """One size-0 search for the operations that got slow (`got_slow`; None when none did): per
+    operation, the values of each dimension among its slow calls and among all its calls in the
+    window, and the versions that ran it in the previous window."""
     if not slowed:
         return None
     current = queries.time_range(window.start, window.end)
@@ -155,12 +160,12 @@ def _dimensions() -> dict[str, Any]:
 
 
 def slowdowns(
-    operations: Sequence[Operation],
+    slowed: Sequence[Operation],
     response: Mapping[str, Any],
     test: SuspectTest,
 ) -> dict[str, Slowdown]:
-    """Per action that got slow, why (see the module docstring), from `request`'s response."""
-    slowed = [operation for operation in operations if operation.got_slow]
+    """Per action that got slow, why (see the module docstring), from the response to `request` for
+    the same operations (`got_slow`)."""
     aggs = response.get("aggregations") or {}
     found: dict[str, Slowdown] = {}
     for index, operation in enumerate(slowed):
