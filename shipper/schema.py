@@ -143,6 +143,11 @@ def index_for(timestamp: datetime, prefix: str = DEFAULT_INDEX_PREFIX) -> str:
     return f"{prefix}-{utc:%Y.%m.%d}"
 
 
+def prefix_of(index: str) -> str:
+    """The index prefix of a daily index `index_for` named."""
+    return index.rpartition("-")[0]
+
+
 def template_name(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
     return f"{prefix}-{TEMPLATE_NAME_SUFFIX}"
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from shipper import deadletter, descriptors
+from shipper import deadletter, descriptors, schema
 from shipper.delivery import documents, lock
 from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
@@ -136,6 +136,8 @@ class Agent:
         self._retry: deque[_Pending] = deque()
         self._retry_bytes = 0  # the documents' bytes in `_retry`: bounded, like their number
         self._blocked: dict[str, tuple[float, float]] = {}  # index -> (until, last delay)
+        # Index prefix -> what `ensure_template` found, once it could be asked (see `_ensure_templates`).
+        self._templates: dict[str, str] = {}
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
         self._swept = -_SWEEP_EVERY
@@ -432,10 +434,41 @@ class Agent:
         try:
             if self._transport is None:
                 self._transport = self._make_transport()
+            unreachable = self._ensure_templates(self._transport, batch, timeout)
+            if unreachable is not None:  # nothing would get through now: the batch waits
+                return [Outcome("retry", 0, unreachable)] * len(batch)
             return self._transport.send([p.event for p in batch], timeout)
         except Exception as exc:  # a transport must not raise; if one does, everything waits
             self._diag.warning("transport", "logloop agent: transport failed: %r", exc)
             return [Outcome("retry", 0, f"{type(exc).__name__}: {exc}")] * len(batch)
+
+    def _ensure_templates(self, transport: Transport, batch: list[_Pending], timeout: float) -> str | None:
+        """Before the first documents of an index prefix go, its index template exists (installed
+        now if missing; see `transports.base`). A refusal is said once and the documents go all the
+        same (held back, they could only be dropped); the reason the server could not be asked, if
+        it could not (then the batch waits, and the question is asked again)."""
+        for prefix in sorted({schema.prefix_of(p.event.index) for p in batch} - self._templates.keys()):
+            try:
+                check = transport.ensure_template(prefix, timeout)
+            except Exception as exc:  # a transport must not raise: sending is worth more than the template
+                self._templates[prefix] = "refused"
+                self._diag.warning("template", "logloop agent: index template check failed: %r", exc)
+                continue
+            if check.state == "unreachable":
+                return check.reason
+            self._templates[prefix] = check.state
+            if check.state == "installed":
+                self._count("templates_installed")
+            elif check.state == "refused":
+                self._count("templates_refused")
+                self._diag.warning(
+                    "template",
+                    "logloop agent: cannot install the index template %s (%s): indices created before "
+                    "`logloop setup` installs it get a dynamic mapping",
+                    schema.template_name(prefix),
+                    check.reason,
+                )
+        return None
 
     def _settle(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:
         now = time.monotonic()

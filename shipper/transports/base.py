@@ -8,8 +8,15 @@ A transport never raises for delivery problems. Outcomes:
     retry      try again later (429, 5xx, timeouts, connection refused, authentication failures,
                a cluster limit such as max shards per node: an operator can fix these without loss)
 
-`cause` names a retry worth counting apart (`SHARD_LIMIT`). An implementation needs `send` and
-`close`; `shipper.transports` builds the real ones from plain settings.
+`cause` names a retry worth counting apart (`SHARD_LIMIT`). An implementation needs `send`,
+`ensure_template` and `close`; `shipper.transports` builds the real ones from plain settings.
+
+`ensure_template` makes sure the events' index template exists before the agent first sends under
+an index prefix, as Beats and the APM server install theirs: a program whose operator never ran
+`logloop setup` would otherwise create its daily indices with a dynamic mapping (`@timestamp` as
+text, no keyword for the analyzers to aggregate), which only a reindex repairs. A template already
+there (`logloop setup`'s, with the operator's shards, replicas and lifecycle policy) is never
+replaced.
 """
 
 from __future__ import annotations
@@ -36,11 +43,26 @@ class Outcome:
 
 DELIVERED: Final = Outcome("delivered", 201)
 
+TemplateState = Literal["present", "installed", "refused", "unreachable", "not_needed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateCheck:
+    """What `ensure_template` found: the template was `present` or is now `installed`; the server
+    `refused` to install it (no privilege, a template that overlaps it: `reason` says); it could
+    not be asked (`unreachable`: ask again later); or the transport writes to no index itself
+    (`not_needed`: Logstash's output manages its own)."""
+
+    state: TemplateState
+    reason: str = ""
+
 
 class Transport(Protocol):
     """Sends batches; `timeout` bounds the whole call in seconds (sockets included)."""
 
     def send(self, batch: Sequence[SpooledEvent], timeout: float) -> list[Outcome]: ...
+
+    def ensure_template(self, prefix: str, timeout: float) -> TemplateCheck: ...
 
     def close(self) -> None: ...
 

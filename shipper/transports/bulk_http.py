@@ -1,9 +1,10 @@
-"""A `_bulk`-only HTTP client on the standard library, for the delivery agent.
+"""A `_bulk` HTTP client on the standard library, for the delivery agent.
 
 Why it exists: importing the official client (`elasticsearch`, then `elastic_transport`, which also
 loads httpx, requests and aiohttp when they are installed) costs the agent about 0.2 s of CPU at
-every start, more than the 21 events of a short script cost in all. The agent sends one request,
-`POST /_bulk`, so this module sends it the way the official client does for the same settings
+every start, more than the 21 events of a short script cost in all. The agent sends `POST /_bulk`
+(and, once per index prefix, reads or creates the index template: `call`), so this module sends
+those requests the way the official client does for the same settings
 (`shipper.connection.client_options`):
 
 - the nodes in turn (round robin); a node that cannot be reached, or answers with a status other
@@ -87,7 +88,7 @@ class _Node:
         self.https = parts.scheme == "https"
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (443 if self.https else 80)
-        self.path = parts.path.rstrip("/") + "/_bulk"
+        self.base = parts.path.rstrip("/")  # a proxy's path before the API's
         self.context = _tls_context(settings, self.host) if self.https else None
         self.connection: http.client.HTTPConnection | None = None
         self.identity = descriptors.NONE  # of the connection's socket: is its descriptor still ours?
@@ -143,20 +144,29 @@ class BulkClient:
         validate(settings)
         self._nodes = [_Node(url, settings) for url in settings.urls]
         self._next = 0
-        self._headers = {
-            "Content-Type": _MEDIA.format("x-ndjson"),
+        common = {
             "Accept": _MEDIA.format("json"),
             "User-Agent": "logloop-agent (Python http.client)",
             **_authorization(settings),
         }
+        self._headers = {"Content-Type": _MEDIA.format("x-ndjson"), **common}
+        self._json_headers = {"Content-Type": _MEDIA.format("json"), **common}
 
     def send(self, body: bytes, query: str, timeout: float) -> Response:
+        """`POST /_bulk?<query>` with the NDJSON `body`."""
+        return self.call("POST", f"/_bulk?{query}", body, timeout, ndjson=True)
+
+    def call(
+        self, method: str, path: str, body: bytes | None, timeout: float, *, ndjson: bool = False
+    ) -> Response:
+        """One request (`path` from the API's root, with its query), to the nodes in turn as above."""
+        headers = self._headers if ndjson else self._json_headers
         attempts = len(self._nodes)  # the official client's max_retries: one try per other node
         for attempt in range(attempts):
             node = self._pick()
             last = attempt == attempts - 1
             try:
-                response = self._request(node, body, query, timeout)
+                response = self._request(node, method, node.base + path, body, headers, timeout)
             except TimedOut:
                 self._failed(node)
                 raise
@@ -193,10 +203,12 @@ class BulkClient:
         node.failures += 1
         node.dead_until = time.monotonic() + min(2.0 ** (node.failures - 1), _MAX_DEAD)
 
-    def _request(self, node: _Node, body: bytes, query: str, timeout: float) -> Response:
+    def _request(
+        self, node: _Node, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float
+    ) -> Response:
         try:
             connection = node.connect(timeout)
-            connection.request("POST", f"{node.path}?{query}", body=body, headers=self._headers)
+            connection.request(method, path, body=body, headers=headers)
             answer = connection.getresponse()
             raw = answer.read()
         except TimeoutError as exc:  # socket.timeout is TimeoutError

@@ -13,15 +13,17 @@ because of a cluster limit (the max-shards-per-node `validation_exception`) is a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 from shipper.connection import ElasticsearchSettings, make_client
+from shipper.schema import index_template, template_name
 from shipper.spool.bulk import SpooledEvent, bulk_body
 from shipper.transports import bulk_http
-from shipper.transports.base import DELIVERED, SHARD_LIMIT, Outcome, retry_all
+from shipper.transports.base import DELIVERED, SHARD_LIMIT, Outcome, TemplateCheck, retry_all
 
 _FILTER_PATH: Final = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 _SPLIT_STATUSES: Final = (400, 413)  # whole request refused: find the culprit by halving the batch
@@ -40,6 +42,8 @@ class _Answer:
 
 class _Poster(Protocol):
     def post(self, body: bytes, timeout: float) -> _Answer: ...
+
+    def template(self, prefix: str, timeout: float) -> TemplateCheck: ...
 
     def close(self) -> None: ...
 
@@ -76,8 +80,22 @@ class ElasticsearchTransport:
             return self.send(batch[:half], timeout) + self.send(batch[half:], timeout)
         return retry_all(batch, reason, status)
 
+    def ensure_template(self, prefix: str, timeout: float) -> TemplateCheck:
+        """The events' index template for `prefix` exists, or is created now (`base`'s docstring)."""
+        return self._poster.template(prefix, max(timeout, 0.05))
+
     def close(self) -> None:
         self._poster.close()
+
+
+def _template_answer(status: int, reason: str) -> TemplateCheck:
+    """A refused `PUT _index_template?create=true`: present after all when another writer (`logloop
+    setup`, a second agent) created it meanwhile; a server in trouble is asked again later."""
+    if status == 429 or status >= 500:
+        return TemplateCheck("unreachable", reason)
+    if status == 400 and "already exists" in reason:
+        return TemplateCheck("present")
+    return TemplateCheck("refused", f"{status} {reason}")
 
 
 class _LightPoster:
@@ -103,6 +121,22 @@ class _LightPoster:
         if not isinstance(response.body, dict):
             return _Answer(reason="SerializationError: the answer is not a JSON object", unreachable=True)
         return _Answer(body=response.body)
+
+    def template(self, prefix: str, timeout: float) -> TemplateCheck:
+        path = "/_index_template/" + quote(template_name(prefix), safe="")
+        try:
+            found = self._client.call("GET", path + "?filter_path=index_templates.name", None, timeout)
+            if found.status == 200:
+                return TemplateCheck("present")
+            if found.status != 404:
+                return _template_answer(found.status, bulk_http.error_message(found.body))
+            body = json.dumps(index_template(prefix)).encode()
+            made = self._client.call("PUT", path + "?create=true", body, timeout)
+        except (bulk_http.TimedOut, bulk_http.Unreachable) as exc:
+            return TemplateCheck("unreachable", str(exc))
+        if 200 <= made.status < 300:
+            return TemplateCheck("installed")
+        return _template_answer(made.status, bulk_http.error_message(made.body))
 
     def close(self) -> None:
         self._client.close()
@@ -133,6 +167,21 @@ class _OfficialPoster:
             return _Answer(reason=f"{type(exc).__name__}: {exc.message}", unreachable=True)
         found: dict[str, Any] = response.body if hasattr(response, "body") else dict(response)
         return _Answer(body=found)
+
+    def template(self, prefix: str, timeout: float) -> TemplateCheck:
+        from elasticsearch import ApiError, TransportError
+
+        indices = self._with_timeout(timeout).indices
+        name = template_name(prefix)
+        try:
+            if indices.exists_index_template(name=name):
+                return TemplateCheck("present")
+            indices.put_index_template(name=name, create=True, **index_template(prefix))
+        except ApiError as exc:
+            return _template_answer(exc.meta.status, bulk_http.error_message(exc.body))
+        except TransportError as exc:
+            return TemplateCheck("unreachable", f"{type(exc).__name__}: {exc.message}")
+        return TemplateCheck("installed")
 
     def close(self) -> None:
         self._client.close()

@@ -25,7 +25,7 @@ from logstash_async.utils import ichunked
 
 from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.spool.bulk import SpooledEvent
-from shipper.transports.base import DELIVERED, Outcome, retry_all
+from shipper.transports.base import DELIVERED, Outcome, TemplateCheck, retry_all
 
 
 class _BoundedCloseTcpTransport(TcpTransport):  # type: ignore[misc]
@@ -96,6 +96,11 @@ class LogstashTransport:
         except Exception as exc:  # the library raises OSError, pylogbeat errors, ssl errors...
             return retry_all(batch, f"{type(exc).__name__}: {exc}")
         return [DELIVERED] * len(batch)
+
+    def ensure_template(self, prefix: str, timeout: float) -> TemplateCheck:
+        """Nothing to install from here: Logstash's Elasticsearch output writes the indices, and the
+        pipeline in logstash/ leaves the template to `logloop setup` (`manage_template => false`)."""
+        return TemplateCheck("not_needed")
 
     def close(self) -> None:
         pass  # each send opens and closes its own connection

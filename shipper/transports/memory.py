@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from shipper.spool.bulk import SpooledEvent
-from shipper.transports.base import DELIVERED, Outcome, retry_all
+from shipper.transports.base import DELIVERED, Outcome, TemplateCheck, retry_all
 
 Document = dict[str, Any]
 
@@ -43,6 +43,7 @@ class MemoryTransport:
         self.documents: list[Document] = []
         self.rejected: list[Document] = []
         self.calls = 0
+        self.templates: list[str] = []  # the prefixes `ensure_template` was asked for
         self.closed = False
 
     def fail_next(self, calls: int = 1, *, reason: str = "unavailable", status: int = 503) -> None:
@@ -83,6 +84,12 @@ class MemoryTransport:
             while len(self.documents) < count and (left := deadline - time.monotonic()) > 0:
                 self._lock.wait(left)
             return list(self.documents)
+
+    def ensure_template(self, prefix: str, timeout: float) -> TemplateCheck:
+        """Nothing to install: the documents are kept here (the prefix is remembered for tests)."""
+        with self._lock:
+            self.templates.append(prefix)
+        return TemplateCheck("not_needed")
 
     def close(self) -> None:
         self.closed = True
