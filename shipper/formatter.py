@@ -817,15 +817,21 @@ class EcsFormatter(logging.Formatter):
             text, rendered = _without_rendered_trace(text, captured.error)
         cut = text is not record["message"]
         message = truncate(_redacted_if_cut(text, self.redactor.redact_text, MESSAGE_LIMIT), MESSAGE_LIMIT)
-        pid = record["process"]
+        unusable: dict[str, str] = {}  # attributes a program set to what their fields cannot hold
+        created = usable_time(record["created"])
+        if created is None:  # (NaN, text, a year past 9999): when the agent reads it, the nearest known
+            unusable["created"] = truncate(safe_repr(record["created"]), _UNUSABLE_LIMIT)
+            created = time.time()
+        pid = _whole(record["process"], "process", unusable)
+        line = _whole(record["lineno"], "lineno", unusable)
         doc: dict[str, Any] = {
-            "@timestamp": format_timestamp(record["created"]),
+            "@timestamp": format_timestamp(created),
             "message": message,
             "log": {
                 "level": record["levelname"].lower(),
                 "logger": record["name"],
                 "origin": {
-                    "file": {"name": record["filename"], "line": record["lineno"]},
+                    "file": {"name": record["filename"], "line": line},
                     "function": record["funcName"],
                 },
             },
@@ -838,10 +844,10 @@ class EcsFormatter(logging.Formatter):
                 "name": facts.process_name,
                 "executable": facts.executable,
                 "args": _process_args(),
-                "thread": {"id": record["thread"], "name": record["threadName"]},
+                "thread": {"id": _whole(record["thread"], "thread", unusable), "name": record["threadName"]},
             },
         }
-        logloop: dict[str, Any] = {}
+        logloop: dict[str, Any] = {"unusable": unusable} if unusable else {}
         msg = record["msg"]
         if isinstance(msg, str):
             if cut and TRACE_HEADER in msg:  # the template carries the traceback the message had
@@ -980,6 +986,34 @@ def _again_with_headroom(
         return fallback(value, exc)
     finally:
         sys.setrecursionlimit(limit)
+
+
+# The times an index can hold (`strict_date_optional_time`: years 0001 to 9999), in Unix seconds.
+_EARLIEST_TIME: Final = -62_135_596_800.0
+_LATEST_TIME: Final = 253_402_300_799.0
+_LONG_RANGE: Final = range(-(2**63), 2**63)
+_UNUSABLE_LIMIT: Final = 256
+
+
+def usable_time(value: object) -> float | None:
+    """`value` as Unix seconds an index can hold, or None (not a number, NaN, out of range)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if _EARLIEST_TIME <= value <= _LATEST_TIME else None  # (NaN compares False)
+
+
+def fits_long(value: object) -> bool:
+    """Whether a `long` field holds `value` as it is: None, or a whole number in its range."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value in _LONG_RANGE)
+
+
+def _whole(value: object, name: str, unusable: dict[str, str]) -> int | None:
+    """`value` for a `long` field where it `fits_long`; anything else (text, a float, too large) is
+    None there and its repr kept in `unusable[name]`."""
+    if fits_long(value):
+        return value  # type: ignore[return-value]
+    unusable[name] = truncate(safe_repr(value), _UNUSABLE_LIMIT)
+    return None
 
 
 def _is_duration(value: object) -> bool:

@@ -339,8 +339,11 @@ class ShipperHandler(logging.Handler):
         return result
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
-            return
+        try:
+            if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
+                return
+        except Exception:  # a record built or changed by hand (no name, an unhashable thread): not ours
+            pass
         state = _local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
         if state.get("busy"):  # a signal handler, or capture() itself, logged
             pending = state.setdefault("pending", [])

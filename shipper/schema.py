@@ -106,6 +106,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "logloop.env.argv": _KEYWORD,
     "logloop.env.vars": {"type": "flattened"},
     "logloop.context": {"type": "flattened"},
+    "logloop.unusable": {"type": "flattened"},  # record attributes no field could hold (their repr)
     "logloop.shipper.queued": _LONG,
     "logloop.shipper.sent": _LONG,
     "logloop.shipper.retried": _LONG,

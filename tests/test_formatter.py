@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import time
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -299,11 +301,49 @@ def test_argument_whose_str_raises_keeps_the_event() -> None:
 def test_broken_record_still_gives_a_document() -> None:
     """Even a record whose attributes are nonsense yields a small honest document instead of raising."""
     record = make_record("still here", level=logging.ERROR, exc_info=captured(ValueError("v")))
-    record.created = "not a number"  # type: ignore[assignment]
+    record.levelname = None  # type: ignore[assignment]
     doc = FORMATTER.to_document(record)
     assert doc["message"] == "still here"
-    assert doc["extra"]["logloop_formatter_error"].startswith("builtins.TypeError")
+    assert doc["extra"]["logloop_formatter_error"].startswith("builtins.AttributeError")
     assert doc["error"] == {"type": "builtins.ValueError", "message": "v"}
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "field"),
+    [
+        ("created", "not a number", "@timestamp"),
+        ("created", float("nan"), "@timestamp"),
+        ("created", float("inf"), "@timestamp"),
+        ("created", 1e12, "@timestamp"),  # the year 33658
+        ("created", -1e12, "@timestamp"),  # before the year 1
+        ("created", True, "@timestamp"),
+        ("lineno", "12", "log.origin.file.line"),
+        ("lineno", 2**64, "log.origin.file.line"),
+        ("lineno", 3.5, "log.origin.file.line"),
+        ("process", "1234", "process.pid"),
+        ("thread", [1], "process.thread.id"),
+    ],
+)
+def test_attributes_no_field_can_hold_are_kept_apart(attribute: str, value: object, field: str) -> None:
+    """A record attribute set to what its typed field cannot hold (a time no index takes, a line
+    number that is text) leaves the field to a usable value (the time it was built at, the program's
+    pid, or none) and
+    its repr in `logloop.unusable`; the rest of the document, its error too, is whole."""
+    record = make_record("still here", level=logging.ERROR, exc_info=captured(ValueError("v")))
+    setattr(record, attribute, value)
+    before = time.time()
+    doc = FORMATTER.to_document(record)
+    assert doc["logloop"]["unusable"] == {attribute: repr(value)}
+    assert doc["error"]["type"] == "builtins.ValueError" and doc["error"]["stack_trace"]
+    if field == "@timestamp":
+        stamped = dt.datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00")).timestamp()
+        assert before - 1 <= stamped <= time.time() + 1
+    else:
+        head, _, leaf = field.rpartition(".")
+        holder = doc
+        for part in head.split("."):
+            holder = holder[part]
+        assert holder[leaf] == (os.getpid() if field == "process.pid" else None)  # (the program's own pid)
 
 
 def test_format_returns_the_json_text() -> None:

@@ -45,6 +45,7 @@ from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import UnreadablePayload
+from shipper.formatter import usable_time
 from shipper.spool import layout, records, segment
 from shipper.spool.bulk import SpooledEvent
 from shipper.transports import TransportSpec
@@ -604,8 +605,10 @@ def _unmap(data: mmap.mmap | bytes, fd: int) -> None:
 
 
 def _created(created: Any, header: segment.Header) -> float:
-    """A record's creation time for its event id; the segment's, if the record has none."""
-    return float(created) if isinstance(created, int | float) else header.created_ms / 1000
+    """A record's creation time for its event id; the segment's, if the record has none an index can
+    hold (a program may set `record.created` to anything)."""
+    usable = usable_time(created)
+    return header.created_ms / 1000 if usable is None else usable
 
 
 # -- running as a process or a thread ------------------------------------------------------------------

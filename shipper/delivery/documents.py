@@ -24,7 +24,9 @@ from shipper.formatter import (
     EcsFormatter,
     LeanFields,
     dumps,
+    fits_long,
     lean_json,
+    usable_time,
 )
 from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.redaction import Redactor
@@ -192,6 +194,8 @@ class Documents:
         event_id: str,
     ) -> tuple[str, bytes] | None:
         """(index, JSON body) by `lean_json`; None if a field is not of the expected type."""
+        if usable_time(created) is None or not (fits_long(lineno) and fits_long(pid) and fits_long(thread)):
+            return None  # the general way keeps what no field can hold apart (`logloop.unusable`)
         try:
             fields: LeanFields = (
                 float(created), message, levelname, name, filename, lineno, function,
