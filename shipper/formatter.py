@@ -989,9 +989,9 @@ def _again_with_headroom(
 
 
 # The times an index can hold (`strict_date_optional_time`: years 0001 to 9999), in Unix seconds.
-_EARLIEST_TIME: Final = -62_135_596_800.0
-_LATEST_TIME: Final = 253_402_300_799.0
-_LONG_RANGE: Final = range(-(2**63), 2**63)
+EARLIEST_TIME: Final = -62_135_596_800.0
+LATEST_TIME: Final = 253_402_300_799.0
+LONG_RANGE: Final = range(-(2**63), 2**63)
 _UNUSABLE_LIMIT: Final = 256
 
 
@@ -999,18 +999,18 @@ def usable_time(value: object) -> float | None:
     """`value` as Unix seconds an index can hold, or None (not a number, NaN, out of range)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if _EARLIEST_TIME <= value <= _LATEST_TIME else None  # (NaN compares False)
+    return float(value) if EARLIEST_TIME <= value <= LATEST_TIME else None  # (NaN compares False)
 
 
-def fits_long(value: object) -> bool:
+def _fits_long(value: object) -> bool:
     """Whether a `long` field holds `value` as it is: None, or a whole number in its range."""
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value in _LONG_RANGE)
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value in LONG_RANGE)
 
 
 def _whole(value: object, name: str, unusable: dict[str, str]) -> int | None:
-    """`value` for a `long` field where it `fits_long`; anything else (text, a float, too large) is
+    """`value` for a `long` field where it `_fits_long`; anything else (text, a float, too large) is
     None there and its repr kept in `unusable[name]`."""
-    if fits_long(value):
+    if _fits_long(value):
         return value  # type: ignore[return-value]
     unusable[name] = truncate(safe_repr(value), _UNUSABLE_LIMIT)
     return None

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any, Final
 from shipper import schema
 from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.formatter import (
+    EARLIEST_TIME,
+    LATEST_TIME,
+    LONG_RANGE,
     STANDARD_ATTRIBUTES,
     Captured,
     EcsFormatter,
     LeanFields,
     dumps,
-    fits_long,
     lean_json,
-    usable_time,
 )
 from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.redaction import Redactor
@@ -194,8 +195,17 @@ class Documents:
         event_id: str,
     ) -> tuple[str, bytes] | None:
         """(index, JSON body) by `lean_json`; None if a field is not of the expected type."""
-        if usable_time(created) is None or not (fits_long(lineno) and fits_long(pid) and fits_long(thread)):
-            return None  # the general way keeps what no field can hold apart (`logloop.unusable`)
+        # `formatter.usable_time(created)` and the `long` fields' range, written out for the common
+        # types (the general way, which keeps what no field can hold in `logloop.unusable`, takes the rest).
+        if not (
+            type(created) is float
+            and EARLIEST_TIME <= created <= LATEST_TIME
+            and type(lineno) is int
+            and lineno in LONG_RANGE
+            and (pid is None or (type(pid) is int and pid in LONG_RANGE))
+            and (thread is None or (type(thread) is int and thread in LONG_RANGE))
+        ):
+            return None
         try:
             fields: LeanFields = (
                 float(created), message, levelname, name, filename, lineno, function,
