@@ -13,16 +13,23 @@ operation name, `event.duration` = the elapsed time in nanoseconds (`time.perf_c
 the exception (`exc_info`) and the exception is re-raised unchanged; `exc_info=False` logs the
 failure at `level` with only the exception's type and message in the text, for programs that log
 the exception themselves further up and do not want it twice.
+
+The operation is the work, not the call that starts it: a decorated coroutine function is timed
+until its coroutine finishes (`async with timed(...)` works too), a generator function until its
+generator is exhausted. An operation cancelled (`asyncio.CancelledError`) or a generator closed before
+its end (`GeneratorExit`) failed at nothing: it is logged at `level`, outcome "unknown".
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from contextlib import ContextDecorator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from shipper.formatter import ACTION_ATTR, DURATION_ATTR, OUTCOME_ATTR, exception_message
 
@@ -74,17 +81,31 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
         self._starts.append(time.perf_counter_ns())
         return self
 
+    async def __aenter__(self) -> timed:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if not self._starts:  # an exit without its enter: nothing was timed
+            return
         duration = time.perf_counter_ns() - self._starts.pop()
-        extra = {
-            **self.extra,
-            **timing_extra(self.operation, duration, "success" if exc is None else "failure"),
-        }
+        stopped = _stopped(exc)
+        outcome = "success" if exc is None else "unknown" if stopped else "failure"
+        extra = {**self.extra, **timing_extra(self.operation, duration, outcome)}
         millis = duration / 1e6
         depth = self._stacklevel
         if exc is None:
             self.logger.log(
                 self.level, "%s took %.1f ms", self.operation, millis, extra=extra, stacklevel=depth
+            )
+        elif stopped:
+            how = "closed" if isinstance(exc, GeneratorExit) else "cancelled"
+            self.logger.log(
+                self.level, "%s %s after %.1f ms", self.operation, how, millis, extra=extra, stacklevel=depth
             )
         elif self.exc_info:
             self.logger.error(
@@ -111,9 +132,65 @@ class timed(ContextDecorator):  # lower case: used like the function it reads as
         return fresh
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:  # type: ignore[override]
+        if inspect.iscoroutinefunction(func):
+            return cast(Callable[P, R], self._coroutine_function(func))
+        if inspect.isasyncgenfunction(func):
+            return cast(Callable[P, R], self._async_generator_function(func))
+        if inspect.isgeneratorfunction(func):
+            return cast(Callable[P, R], self._generator_function(func))
+
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             with self._recreate_cm():
                 return func(*args, **kwargs)
 
         return wrapper
+
+    def _coroutine_function(
+        self, func: Callable[P, Coroutine[Any, Any, R]]
+    ) -> Callable[P, Coroutine[Any, Any, R]]:
+        @functools.wraps(func)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            async with self._recreate_cm():
+                return await func(*args, **kwargs)
+
+        return wrapper
+
+    def _generator_function(
+        self, func: Callable[P, Generator[Any, Any, R]]
+    ) -> Callable[P, Generator[Any, Any, R]]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Generator[Any, Any, R]:
+            with self._recreate_cm():
+                return (yield from func(*args, **kwargs))
+
+        return wrapper
+
+    def _async_generator_function(
+        self, func: Callable[P, AsyncGenerator[Any, Any]]
+    ) -> Callable[P, AsyncGenerator[Any, Any]]:
+        @functools.wraps(func)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, Any]:
+            async with self._recreate_cm():
+                generator = func(*args, **kwargs)
+                try:
+                    sent = None
+                    while True:
+                        try:
+                            item = await generator.asend(sent)
+                        except StopAsyncIteration:
+                            return
+                        sent = yield item
+                finally:
+                    await generator.aclose()
+
+        return wrapper
+
+
+def _stopped(exc: BaseException | None) -> bool:
+    """Whether `exc` stopped the operation without its failing: a generator its consumer stopped
+    reading, a task cancelled (asyncio is not imported for this: where it is not loaded, no task ran)."""
+    if isinstance(exc, GeneratorExit):
+        return True
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)

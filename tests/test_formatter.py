@@ -705,6 +705,111 @@ def test_timed_decorator_times_every_call(timing_docs: Any) -> None:
     assert docs[0]["log"]["origin"]["function"] == "test_timed_decorator_times_every_call"
 
 
+def test_a_timed_coroutine_is_timed_until_it_finishes(timing_docs: Any) -> None:
+    """A decorated coroutine function is timed over its whole await (not the call that makes the
+    coroutine), its failure is a failure, and `async with timed(...)` times its block."""
+    import asyncio
+
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+
+    @timed("fetch", logger=logger)
+    async def fetch(seconds: float, fail: bool = False) -> str:
+        await asyncio.sleep(seconds)
+        if fail:
+            raise ConnectionError("peer gone")
+        return "body"
+
+    async def main() -> None:
+        assert await fetch(0.05) == "body"
+        with pytest.raises(ConnectionError):
+            await fetch(0.0, fail=True)
+        async with timed("batch", logger=logger):
+            await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+    assert [(d["event"]["action"], d["event"]["outcome"]) for d in docs] == [
+        ("fetch", "success"),
+        ("fetch", "failure"),
+        ("batch", "success"),
+    ]
+    assert docs[0]["event"]["duration"] >= 50_000_000 and docs[2]["event"]["duration"] >= 20_000_000
+    assert docs[1]["error"]["type"] == "builtins.ConnectionError"
+
+
+def test_a_cancelled_coroutine_is_no_failure(timing_docs: Any) -> None:
+    """A timed coroutine cancelled while it waits is logged at its level with outcome unknown, no
+    traceback, and the cancellation goes on."""
+    import asyncio
+
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+
+    @timed("wait", logger=logger)
+    async def wait() -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> None:
+        task = asyncio.create_task(wait())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    (doc,) = docs
+    assert doc["event"]["outcome"] == "unknown" and doc["log"]["level"] == "info" and "error" not in doc
+    assert doc["message"].startswith("wait cancelled after ")
+
+
+def test_a_timed_generator_is_timed_over_its_iteration(timing_docs: Any) -> None:
+    """A decorated generator function (sync or async) is timed from its first item to its end, its
+    items and return value pass through; one its consumer stops reading is closed, outcome unknown."""
+    import asyncio
+
+    from shipper.timing import timed
+
+    logger, docs = timing_docs
+
+    @timed("rows", logger=logger)
+    def rows(count: int) -> Any:
+        for n in range(count):
+            time.sleep(0.005)
+            yield n
+        return "done"
+
+    def take_all() -> object:
+        return (yield from rows(3))
+
+    taken = take_all()
+    assert [next(taken), next(taken), next(taken)] == [0, 1, 2]
+    with pytest.raises(StopIteration) as stop:
+        next(taken)
+    assert stop.value.value == "done"
+    first = rows(5)
+    assert next(first) == 0
+    first.close()
+
+    @timed("pages", logger=logger)
+    async def pages() -> Any:
+        for n in range(2):
+            await asyncio.sleep(0.005)
+            yield n
+
+    async def read() -> list[int]:
+        return [page async for page in pages()]
+
+    assert asyncio.run(read()) == [0, 1]
+    assert [(d["event"]["action"], d["event"]["outcome"]) for d in docs] == [
+        ("rows", "success"),
+        ("rows", "unknown"),
+        ("pages", "success"),
+    ]
+    assert docs[0]["event"]["duration"] >= 15_000_000 and docs[2]["event"]["duration"] >= 10_000_000
+
+
 @pytest.mark.parametrize("outcome", ["success", "failure", "unknown"])
 def test_an_ecs_outcome_in_extra_is_mapped(outcome: str) -> None:
     """A record's `event.outcome` of ECS's values is the document's event.outcome."""
