@@ -325,10 +325,16 @@ def start_cluster(
         )
         for port, transport in zip(cluster.http_ports, cluster.transport_ports, strict=True)
     ]
-    nodes = [
-        _wait_healthy(port, (data_root / str(port)).resolve(), process, timeout)
-        for port, process in zip(cluster.http_ports, processes, strict=True)
-    ]
+    try:
+        nodes = [
+            _wait_healthy(port, (data_root / str(port)).resolve(), process, timeout)
+            for port, process in zip(cluster.http_ports, processes, strict=True)
+        ]
+    except EmbeddedNodeError:
+        # The other launchers may still run: kept referenced, not dropped (a dropped running Popen
+        # warns when collected, in whatever code runs then); the caller stops the nodes.
+        _LAUNCHERS.extend(process for process in processes if process.poll() is None)
+        raise
     deadline = time.monotonic() + timeout
     while _node_count(cluster.urls[0]) < len(cluster.http_ports):
         if time.monotonic() > deadline:
