@@ -38,9 +38,9 @@ from typing import Any, Final
 from analyzers import group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.escaping import source_text
-from analyzers.exceptions import ElasticsearchUnavailable, TooManyBuckets
+from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, TooManyBuckets
 from analyzers.registry import Group
-from analyzers.store import Store
+from analyzers.store import Store, closed_line
 from shipper.schema import get_field
 
 # Groups per page: each carries ~16 buckets (windows, days, ...; its lists are read apart, see
@@ -677,6 +677,14 @@ def _save_in_pages(store: Store, groups: Iterable[Group]) -> Iterator[Group]:
     yield from page
 
 
+def _refuse_closed_indices(store: Store) -> None:
+    """Raise PartialAnswer when an event or registry index under the prefix is closed: searches skip
+    it silently, so its groups would look gone (resolved) or new, and its counts would be missing."""
+    line = closed_line(store.closed_indices(action="list the event and registry indices"))
+    if line:
+        raise PartialAnswer(line)
+
+
 def run(
     store: Store,
     *,
@@ -684,8 +692,23 @@ def run(
     until: datetime,
     now: datetime | None = None,
 ) -> AnalysisResult:
-    """Analyze the window ending at `until` and write every affected group to the registry."""
-    now = now or until
+    """Analyze the window ending at `until` and write every affected group to the registry.
+
+    Only from whole answers (`Store.requiring_whole_answers`): a shard that failed or was missing, a
+    search that timed out, or a closed event or registry index raises PartialAnswer instead, before
+    the groups without events (whose statuses rest on that absence) are decided. Pages of groups
+    written before it were decided from whole answers."""
+    try:
+        return _run(store.requiring_whole_answers(), config=config, until=until, now=now or until)
+    except PartialAnswer as exc:
+        raise PartialAnswer(
+            f"{exc}; logloop analyze stopped before deciding what it could not see whole: the registry "
+            "keeps those groups' statuses (check GET _cluster/health?level=indices and run it again)"
+        ) from exc
+
+
+def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime) -> AnalysisResult:
+    _refuse_closed_indices(store)
     registry.ensure(store)
     assign_missing_keys(store, config=config, until=until)
     group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
@@ -727,6 +750,7 @@ def run(
             written.extend(map(lean, groups))
         if writing is not None:
             writing.result()
+    _refuse_closed_indices(store)  # closed during the run: its groups would look quiet
     quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
     written.extend(map(lean, _save_in_pages(store, quiet)))
     store.refresh(index=store.registry)

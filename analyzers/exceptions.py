@@ -6,8 +6,10 @@
     ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
     │   ├── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
     │   │                            (analyzers.group_pages asks for a smaller page instead)
-    │   └── MappingConflict          an event index maps a field the analyzers query with another type
-    │                                than logloop's index template (created without the template)
+    │   ├── MappingConflict          an event index maps a field the analyzers query with another type
+    │   │                            than logloop's index template (created without the template)
+    │   └── PartialAnswer            a search that must be whole (analyze's) was answered in part:
+    │                                failed or missing shards, a timeout, a closed index
     ├── RegistryError                the group registry index holds something analyze cannot read
     ├── GroupNotFound                `resolve`/`ignore` named a group that matches no key (or several)
     ├── DeliveryError                an email (digest or alert) could not be handed to the SMTP server,
@@ -38,6 +40,10 @@ class TooManyBuckets(ElasticsearchUnavailable):
 
 class MappingConflict(ElasticsearchUnavailable):
     """A search was refused because an event index maps a field with another type than the template."""
+
+
+class PartialAnswer(ElasticsearchUnavailable):
+    """A search whose answer must be whole (the registry is written from it) left shards out."""
 
 
 class RegistryError(AnalyzerError):

@@ -13,15 +13,23 @@ satisfies it (mypy checks that below), and so does any stand-in with these metho
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 import threading
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from analyzers.exceptions import AnalyzerError, ElasticsearchUnavailable, MappingConflict, TooManyBuckets
+from analyzers.exceptions import (
+    AnalyzerError,
+    ElasticsearchUnavailable,
+    MappingConflict,
+    PartialAnswer,
+    TooManyBuckets,
+)
 from shipper import schema
 
 if TYPE_CHECKING:
@@ -392,6 +400,47 @@ def partial_line(body: Mapping[str, Any], action: str) -> str | None:
     return line[:400]
 
 
+def closed_line(closed: Sequence[str]) -> str | None:
+    """One line naming closed indices and what to do, or None when there are none."""
+    if not closed:
+        return None
+    shown = ", ".join(closed[:3]) + (f" and {len(closed) - 3} more" if len(closed) > 3 else "")
+    return (
+        f"{len(closed)} closed index{'es' if len(closed) != 1 else ''} ({shown}) cannot be read: "
+        "what they hold is left out; open them (POST <index>/_open) or delete them"
+    )
+
+
+def _shards_refused(exc: BaseException | None) -> str | None:
+    """What a search sent with `allow_partial_search_results=false` says about the shards it could not
+    read (HTTP 5xx or 429 `search_phase_execution_exception`, or a timeout), or None for another error."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return None
+    if "search_phase_execution_exception" not in _error_types(error) and "timeout" not in str(error).lower():
+        return None
+    cause = error.get("caused_by")
+    reasons = [cause.get("reason") if isinstance(cause, Mapping) else None]  # "missing shards [[x][0]]"
+    for failure in error.get("failed_shards") or ():
+        if isinstance(failure, Mapping) and isinstance(failure.get("reason"), Mapping):
+            reason = failure["reason"]
+            reasons.append(f"{failure.get('index')}: {reason.get('type')}: {reason.get('reason')}")
+    reasons.append(error.get("reason"))  # the phase's own reason says least ("start", "")
+    said = next((str(reason) for reason in reasons if reason), "shards failed")
+    said = " ".join(
+        said.replace(
+            "Consider using `allow_partial_search_results` setting to bypass this error.", ""
+        ).split()
+    )
+    return said[:300]
+
+
+# Pauses (seconds) before asking again a search that must be whole and came back partial: a shard
+# relocating or a node restarting is back within seconds; a red index is not, and then the caller stops.
+WHOLE_ANSWER_RETRIES: tuple[float, ...] = (1.0, 5.0)
+
+
 # --- the store -------------------------------------------------------------------------------------
 
 
@@ -415,6 +464,8 @@ class Store:
     prefix: str = schema.DEFAULT_INDEX_PREFIX
     # What the cluster answered only in part, for the commands to say (`PartialAnswers`).
     partial: PartialAnswers = field(default_factory=PartialAnswers, compare=False, repr=False)
+    # Every search must be answered whole (`requiring_whole_answers`): a partial one raises PartialAnswer.
+    whole: bool = False
 
     # Index names, all from shipper.schema.
     @property
@@ -455,9 +506,51 @@ class Store:
         seconds = getattr(self.client, "_request_timeout", None)  # elasticsearch-py keeps it there
         return translated(action, timeout=seconds if isinstance(seconds, int | float) else None)
 
+    def requiring_whole_answers(self) -> Store:
+        """This store (same client, prefix and `partial` lines) for a caller that writes what it
+        concludes from the answers (`logloop analyze` and the registry): every search is sent with
+        `allow_partial_search_results=false`, asked again after a pause when shards failed, were missing
+        or it timed out (`WHOLE_ANSWER_RETRIES`), and then raises PartialAnswer instead of answering
+        with lower bounds. A group whose events sat on the missing shards would otherwise look gone."""
+        return dataclasses.replace(self, whole=True)
+
+    def closed_indices(self, *, action: str) -> list[str]:
+        """The closed event and registry indices under the prefix (searches skip them silently), sorted;
+        empty when `_cat/indices` is refused (a role without the privilege) or the node is unreachable."""
+        try:
+            with self._translated(action):
+                response = self.client.options(ignore_status=404).cat.indices(
+                    index=f"{self.prefix}-*", h="index,status", format="json", expand_wildcards="closed"
+                )
+        except ElasticsearchUnavailable:
+            return []
+        rows = _body(response)
+        return sorted(
+            str(row.get("index"))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, Mapping)
+            and row.get("status") == "close"
+            and (fnmatch.fnmatchcase(str(row.get("index")), self.events) or row.get("index") == self.registry)
+        )
+
     # Documents and searches.
     def search(self, *, index: str, body: Mapping[str, Any], action: str = "search") -> dict[str, Any]:
-        """Run one search; missing indices are treated as empty (a fresh deployment has none yet)."""
+        """Run one search; missing indices are treated as empty (a fresh deployment has none yet).
+        On a store `requiring_whole_answers`, a partial answer is asked again, then raises PartialAnswer."""
+        if not self.whole:
+            return self._search(index=index, body=body, action=action)
+        for pause in (*WHOLE_ANSWER_RETRIES, None):
+            try:
+                return self._search(
+                    index=index, body={**body, "allow_partial_search_results": False}, action=action
+                )
+            except PartialAnswer:
+                if pause is None:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _search(self, *, index: str, body: Mapping[str, Any], action: str) -> dict[str, Any]:
         request = dict(body)
         partial, cache, path = (request.pop(name, None) for name in _URL_PARAMETERS)
         try:
@@ -482,9 +575,21 @@ class Store:
                     "index template: run `logloop setup` (new daily indices then get it), and reindex or "
                     "delete the index"
                 ) from exc
+            refused_whole = (
+                partial is False
+                and not isinstance(exc, TooManyBuckets)
+                and (status == 429 or (isinstance(status, int) and status >= 500))
+            )
+            missing = _shards_refused(exc.__cause__) if refused_whole else None
+            if missing is not None:
+                raise PartialAnswer(
+                    f"Elasticsearch could not read every shard to {action}: {missing}"
+                ) from exc
             raise
         answer = _mapping(response)
         note = partial_line(answer, action)
+        if note and self.whole:
+            raise PartialAnswer(note)
         if note:
             self.partial.add(note)
         shards = answer.get("_shards")
@@ -501,27 +606,9 @@ class Store:
         refusal (a role without the privilege) or an unreachable node adds nothing (the searches that
         follow report the latter). A prefix no event index matches is told by the searches themselves
         (`_shards.total` 0), which need no more than the read privilege."""
-        try:
-            with self._translated(action):
-                response = self.client.options(ignore_status=404).cat.indices(
-                    index=f"{self.prefix}-*", h="index,status", format="json", expand_wildcards="closed"
-                )
-        except ElasticsearchUnavailable:
-            return
-        rows = _body(response)
-        closed = sorted(
-            str(row.get("index"))
-            for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, Mapping)
-            and row.get("status") == "close"
-            and (fnmatch.fnmatchcase(str(row.get("index")), self.events) or row.get("index") == self.registry)
-        )
-        if closed:
-            shown = ", ".join(closed[:3]) + (f" and {len(closed) - 3} more" if len(closed) > 3 else "")
-            self.partial.add(
-                f"{len(closed)} closed index{'es' if len(closed) != 1 else ''} ({shown}) cannot be read: "
-                "what they hold is left out; open them (POST <index>/_open) or delete them"
-            )
+        line = closed_line(self.closed_indices(action=action))
+        if line:
+            self.partial.add(line)
 
     def mapping_conflicts(self, index: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
         """Fields of `index` mapped other than `shipper.schema.FIELDS` says, as (field, found type,

@@ -267,3 +267,113 @@ def test_a_role_without_cat_privilege_raises_no_false_alarm(es: Any, seeded: str
     built = digest.build_digest(store, timedelta(days=7), NOW, NOW)
     assert built.report.partial == () and built.report.measure("errors").current == 3
     assert check.run_check(Store(_NoCatPrivilege(es), seeded), config=CONFIG, until=NOW).state == check.OK  # type: ignore[arg-type]
+
+
+DAY = timedelta(days=1)
+
+
+def _close_index(es: Any, index: str) -> None:
+    """The daily index is closed (searches over the wildcard skip it without a word)."""
+    es.indices.close(index=index)
+
+
+def _lose_a_shard(es: Any, index: str) -> None:
+    """The daily index is recreated with two shards of which one cannot be assigned on this node
+    (`total_shards_per_node: 1`): a red index whose missing shard held the group's latest events."""
+    es.indices.delete(index=index)
+    settings = {
+        "number_of_shards": 2,
+        "number_of_replicas": 0,
+        "index.routing.allocation.total_shards_per_node": 1,
+    }
+    es.indices.create(index=index, settings=settings, wait_for_active_shards=0)
+
+
+def _close_registry(es: Any, index: str) -> None:
+    """The group registry is closed (the event indices are whole)."""
+    es.indices.close(index=index.rsplit("-", 1)[0] + "-groups")
+
+
+@pytest.fixture
+def no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partial answers are asked again at once (the pauses are for a shard that comes back)."""
+    from analyzers import store
+
+    monkeypatch.setattr(store, "WHOLE_ANSWER_RETRIES", (0.0, 0.0))
+
+
+@pytest.mark.es
+@pytest.mark.usefixtures("no_retry_pause")
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(_close_index, id="closed-daily-index"),
+        pytest.param(_lose_a_shard, id="daily-index-missing-a-shard"),
+        pytest.param(_close_registry, id="closed-registry"),
+    ],
+)
+def test_analyze_never_decides_statuses_from_a_partial_answer(
+    es: Any, index_prefix: str, spoil: Callable[[Any, str], None]
+) -> None:
+    """A live group whose latest events cannot be read (closed index, missing shard) is not resolved
+    in the newer version it seemed to stop on: analyze stops with a PartialAnswer naming the cause,
+    and the registry keeps every group as the last whole run wrote it (it only warned, and wrote
+    the group resolved with zero counts)."""
+    from helpers.analysis_docs import event, index_events
+
+    from analyzers import analyze, registry
+    from analyzers.config import AnalyzeConfig
+    from analyzers.exceptions import PartialAnswer
+
+    install_template(es, index_prefix)
+    docs = [event("x", NOW - 9 * DAY, version="1.0"), event("x", NOW - 8 * DAY, version="1.0")]
+    docs += [event(None, NOW - 6 * DAY + timedelta(hours=i), level="info", version="2.0") for i in range(2)]
+    docs += [event("x", NOW - DAY + timedelta(minutes=i), version="2.0") for i in range(3)]
+    index_events(es, index_prefix, docs)
+    first = {
+        group.group_id: group
+        for group in analyze.run(Store(es, index_prefix), config=AnalyzeConfig(), until=NOW).groups
+    }
+    assert (first["x"].status, first["x"].count_window) == ("ongoing", 3)
+    latest = index_for(NOW - DAY, index_prefix)
+    spoil(es, latest)
+    try:
+        with pytest.raises(PartialAnswer, match=r"(closed index|missing shards).*analyze stopped") as raised:
+            analyze.run(Store(es, index_prefix), config=AnalyzeConfig(), until=NOW + timedelta(hours=1))
+        assert "\n" not in str(raised.value)
+        if spoil is _close_registry:
+            es.indices.open(index=f"{index_prefix}-groups")
+        kept = registry.groups_by_id(Store(es, index_prefix), ["x"])["x"]
+        assert (kept.status, kept.resolved_in_version, kept.count_window) == ("ongoing", None, 3)
+    finally:
+        es.options(ignore_status=404).indices.delete(index=latest)
+
+
+class _TimedOut(_PartialNode):
+    """The real client, whose every search answer says it timed out, whether or not partial results
+    were allowed (a node may answer a search sent with `allow_partial_search_results=false` so)."""
+
+    def search(self, **kwargs: Any) -> dict[str, Any]:
+        body = copy.deepcopy(dict(self._real.search(**kwargs).body))
+        self._edit(body)
+        return body
+
+    def options(self, **kwargs: Any) -> _TimedOut:
+        return _TimedOut(self._real.options(**kwargs), self._edit)
+
+
+@pytest.mark.es
+@pytest.mark.usefixtures("no_retry_pause")
+@pytest.mark.parametrize(("edit", "needle"), SHAPES)
+def test_analyze_writes_nothing_from_an_answer_that_says_it_is_partial(
+    es: Any, seeded: str, edit: Callable[[dict[str, Any]], None], needle: str
+) -> None:
+    """An answer that says it timed out or lost shards (however it was asked) stops analyze before
+    it writes a group: no registry entry is made from it."""
+    from analyzers import analyze, registry
+    from analyzers.config import AnalyzeConfig
+    from analyzers.exceptions import PartialAnswer
+
+    with pytest.raises(PartialAnswer, match=needle):
+        analyze.run(Store(_TimedOut(es, edit), seeded), config=AnalyzeConfig(), until=NOW)  # type: ignore[arg-type]
+    assert registry.groups_by_id(Store(es, seeded), ["old"]) == {}
