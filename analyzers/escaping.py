@@ -17,14 +17,17 @@ import re
 import shlex
 from typing import Any, Final
 
-# C0 and C1 control characters but tab and newline (ANSI escapes start with ESC), and the Unicode
-# direction overrides that make a line read differently from what it holds ("Trojan Source").
-_UNSAFE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters a reader cannot see: the Unicode direction marks, embeddings, overrides and isolates
+# that make a line read differently from what it holds ("Trojan Source", U+061C, U+200E/F,
+# U+202A-E, U+2066-9), and the zero-width ones that make two different texts look the same
+# (U+200B-D, the word joiner and invisible operators U+2060-4, the byte order mark U+FEFF).
+_INVISIBLE: Final = r"\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# C0 and C1 control characters but tab and newline (ANSI escapes start with ESC), and the invisible ones.
+_UNSAFE: Final = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 # The same in a value that must stay on one line and be one word (a command argument): newlines
 # and tabs too.
-_UNSAFE_IN_WORD: Final = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+_UNSAFE_IN_WORD: Final = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
+_INVISIBLE_IN_JSON: Final = re.compile(rf"[\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
 _MARKDOWN_PUNCTUATION: Final = re.compile(r"([\\`*_{}\[\]#|~])")
 _ENTITIES: Final = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
@@ -33,6 +36,13 @@ def terminal_safe(value: Any) -> str:
     """The value's text with control characters and direction overrides shown as U+FFFD; newlines
     and tabs kept: it cannot move a terminal's cursor, colour it or reorder what a reader sees."""
     return _UNSAFE.sub("\ufffd", str(value))
+
+
+def json_text(document: str) -> str:
+    """A JSON text (`json.dumps(..., ensure_ascii=False)`) with every invisible character of its
+    strings written as its `\\uXXXX` escape: a JSON reader gets the exact value, a person reading the
+    file sees where a direction override or a zero-width character is (JSON's own syntax is ASCII)."""
+    return _INVISIBLE_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", document)
 
 
 def text_line(value: Any) -> str:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from analyzers import group_edits, group_show_cli
+from analyzers.escaping import text_line
 from analyzers.exceptions import AnalyzerError
 from analyzers.store import connect
 
@@ -97,9 +98,10 @@ def handle_edits(args: argparse.Namespace, settings: Any) -> int:
         what = f"merge {' '.join(edit.sources)} -> {edit.target}" if edit.kind == "merge" else (
             f"split {edit.target} by {edit.by}")  # fmt: skip
         undone = f", undone by {edit.undone_by} at {edit.undone_at:%Y-%m-%d %H:%M}" if edit.undone_at else ""
-        print(
+        line = (
             f"{edit.edit_id} {edit.at:%Y-%m-%d %H:%M} {edit.who}: {what} (v{edit.grouping_version}){undone}"
         )
+        print(text_line(line))  # grouping keys are log content: one line, nothing invisible
     if not edits:
         print("no group edits")
     return 0

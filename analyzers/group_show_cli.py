@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers import config
+from analyzers.escaping import json_text
 from analyzers.exceptions import ConfigurationError
 from analyzers.store import connect
 
@@ -74,7 +75,7 @@ def handle_show(args: argparse.Namespace, settings: Any) -> int:
         document = dataclasses.asdict(report)
         document["window"] = {"start": report.window.start, "end": report.window.end}
         document["suspects"] = [dataclasses.asdict(s) for s in report.cause.suspects]
-        text = json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
+        text = json_text(json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False)) + "\n"
     elif args.format == "markdown":
         text = ticket.markdown(report)
     else:

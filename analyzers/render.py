@@ -22,7 +22,14 @@ import jinja2
 
 from analyzers.digest_model import GroupRow, Report
 from analyzers.digest_window import Window
-from analyzers.escaping import markdown_code, markdown_code_span, markdown_inline, terminal_safe, text_line
+from analyzers.escaping import (
+    json_text,
+    markdown_code,
+    markdown_code_span,
+    markdown_inline,
+    terminal_safe,
+    text_line,
+)
 from analyzers.exceptions import ConfigurationError
 from analyzers.links import show_command, ticket_command
 
@@ -208,7 +215,7 @@ def to_json(report: Report) -> str:
         document["insights"]["root_causes"][key].update(role=cause.role, suspects=suspects)
     for action, slowdown in report.insights.slowdowns.items():
         document["insights"]["slowdowns"][action]["why"] = slowdown.sentence(ms)
-    return json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(document, default=_jsonable, indent=2, ensure_ascii=False)) + "\n"
 
 
 def render(report: Report, fmt: str, *, images: Mapping[str, str] | None = None) -> str:

@@ -379,3 +379,93 @@ def test_html_digest_runs_no_log_content_in_chromium(keyed: tuple[Store, str], t
     hrefs = _parsed(dom).hrefs
     assert hrefs and all(href.startswith(f"{KIBANA}/app/discover#/") for href in hrefs)
     assert [_kibana_key(href) for href in hrefs] == [key]
+
+
+# Every character a reader cannot see: direction marks, embeddings, overrides and isolates (Trojan
+# Source), zero-width space/joiners, the word joiner and the byte order mark.
+INVISIBLE = [
+    *map(chr, range(0x200B, 0x2010)),
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u2060",
+    "\ufeff",
+]
+_INVISIBLE_RE = re.compile("[" + "".join(INVISIBLE) + "]")
+
+
+@pytest.mark.parametrize("char", [pytest.param(c, id=f"U+{ord(c):04X}") for c in INVISIBLE])
+def test_every_output_rule_shows_an_invisible_character(char: str) -> None:
+    """Each escaping rule (text line, Markdown, code span, indented code, shell word, mail header,
+    HTML through the digest's environment, JSON) leaves no invisible character as it is: it is shown
+    as U+FFFD, or a space in a header, or its `\\uXXXX` escape in JSON, which still reads back exactly."""
+    from analyzers.escaping import header_line, json_text, markdown_code, markdown_inline, terminal_safe
+
+    value = f"admin{char}.exe"
+    outputs = [
+        text_line(value),
+        terminal_safe(value),
+        markdown_inline(value),
+        markdown_code_span(value),
+        markdown_code(value),
+        shell_command(value),
+        header_line(value, 100),
+        environment().from_string("<p>{{ v }}</p>").render(v=value),
+    ]
+    assert not [out for out in outputs if char in out]
+    assert all("\ufffd" in out for out in outputs if out is not outputs[6])
+    encoded = json_text(json.dumps({"v": value}, ensure_ascii=False))
+    assert char not in encoded and f"\\u{ord(char):04x}" in encoded and json.loads(encoded) == {"v": value}
+
+
+@pytest.mark.es
+def test_invisible_characters_in_every_field_reach_no_output(es: Any, index_prefix: str) -> None:
+    """A group whose key, title, message, trace, host, service, version and logger hold every invisible
+    character (the title a Trojan Source `admin\\u202e gnp.exe`): the digest in every format, its
+    subject, `group show`, the ticket and an alert email show none of them as they are
+    (zero-width ones and U+FEFF passed through all of them), and the JSON digest still holds the exact key."""
+    from analyzers import alerts, analyze
+    from analyzers.config import AnalyzeConfig
+
+    hidden = "".join(INVISIBLE)
+    key = f"k{hidden}"
+    docs = []
+    for i in range(3):
+        doc = _event(
+            key,
+            NOW - timedelta(hours=2, seconds=i),
+            grouping_name=f"ValueError: admin\u202e gnp.exe{hidden}",
+            message=f"m{hidden}",
+            stack_trace=f'Traceback (most recent call last):\n  File "/a.py", line 1, in f{hidden}\nE: x',
+        )
+        doc["host"]["name"] = f"h{hidden}"
+        doc["service"] = {"name": f"svc{hidden}", "version": f"1.0{hidden}"}
+        doc["log"]["logger"] = f"app{hidden}"
+        docs.append(doc)
+    store = _seed(es, index_prefix, docs)
+    group = analyze.run(store, config=AnalyzeConfig(), until=NOW).groups[0]
+    built = _digest(store)
+    options = dataclasses.replace(DEFAULT_OPTIONS, kibana_url=KIBANA)
+    report = build_group_report(store, key, window=timedelta(days=1), until=NOW, now=NOW, options=options)
+    alert = alerts.Alert(
+        status="new",
+        group_id=group.group_id,
+        title=group.title,
+        count=3,
+        since=NOW,
+        services=group.services,
+        versions=group.versions,
+        hosts=group.hosts,
+    )
+    outputs = {
+        **{fmt: built.render(fmt) for fmt in ("html", "text", "markdown", "json")},
+        "subject": mailer.subject(built.report),
+        "group show": environment().get_template("group_show.txt.j2").render(r=report),
+        "ticket": ticket.markdown(report),
+        "ticket title": ticket.payload(report)["title"],
+    }
+    outputs["alert text"] = alerts.email_text(alert, "OK")
+    outputs["alert html"] = alerts.email_html(alert, "OK")
+    assert {
+        name: _INVISIBLE_RE.findall(text) for name, text in outputs.items() if _INVISIBLE_RE.search(text)
+    } == {}
+    assert [row["key"] for row in json.loads(outputs["json"])["top_groups"]] == [key]
