@@ -130,7 +130,7 @@ class FeedbackKind:
 @dataclass(frozen=True, kw_only=True)
 class ShipperProcess:
     host: str
-    pid: int
+    pid: int | None  # None: the shipper's reports carry no process.pid
     dropped: int
     dead_lettered: int
     retried: int
@@ -419,7 +419,7 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
     return tuple(
         ShipperProcess(
             host=str(p["host"]),
-            pid=int(p["pid"]),
+            pid=int(p["pid"]) if int(p["pid"]) >= 0 else None,  # -1: the aggregation's `missing`
             dropped=int(p["dropped"]),
             dead_lettered=int(p["dead_lettered"]),
             retried=int(p["retried"]),

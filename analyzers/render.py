@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -46,20 +47,37 @@ STATUS_COLOURS: Final = {
 _SPARK_BLOCKS: Final = " ▁▂▃▄▅▆▇█"
 
 
+# What an output shows for a value the events did not carry (None, NaN): never "None" or "nan".
+MISSING: Final = "–"
+
+
+def missing(value: Any) -> bool:
+    """True for a value an event did not carry: None, or a float NaN (pandas' missing value)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _or_missing(escape: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`escape`, but MISSING for a missing value (the escaping rules would write "None")."""
+    return lambda value: MISSING if missing(value) else escape(value)
+
+
 def num(value: int | float | None) -> str:
-    if value is None:
-        return "–"
+    if missing(value):
+        return MISSING
+    assert value is not None
     return f"{value:,.0f}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.1f}"
 
 
 def ts(value: datetime | None) -> str:
-    return "–" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        MISSING if value is None or missing(value) else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
 
 
 def ms(value: float | None) -> str:
     """A duration in milliseconds in the unit a reader expects: 0.4 ms, 12 ms, 1.0 s, 2.5 min."""
-    if value is None:
-        return "–"
+    if value is None or missing(value):
+        return MISSING
     if value >= 60_000:
         return f"{value / 60_000:,.1f} min"
     if value >= 1000:
@@ -147,7 +165,9 @@ fence = markdown_code
 
 def _finalize(value: Any) -> Any:
     """Every output: no control character or direction override in any format (Markup, already
-    escaped by Jinja, holds none the templates did not write)."""
+    escaped by Jinja, holds none the templates did not write), and MISSING for a missing value."""
+    if missing(value):
+        return MISSING
     return terminal_safe(value) if type(value) is str else value
 
 
@@ -167,10 +187,10 @@ def environment() -> jinja2.Environment:
         ms=ms,
         ms_change=ms_change,
         signed_pct=signed_pct,
-        md=md,
+        md=_or_missing(md),
         fence=fence,
-        code=markdown_code_span,
-        line=text_line,
+        code=_or_missing(markdown_code_span),
+        line=_or_missing(text_line),
         bucket_label=bucket_label,
         why=lambda slowdown: slowdown.sentence(ms),
         status_colour=lambda status: STATUS_COLOURS.get(str(status), "#6b7280"),
