@@ -27,9 +27,10 @@ their status re-decided (ongoing, or resolved in a newer version).
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from typing import Any, Final
 from analyzers import group_edits, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.escaping import source_text
-from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, TooManyBuckets
+from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, RegistryError, TooManyBuckets
 from analyzers.registry import Group
 from analyzers.store import Store, closed_line
 from shipper.schema import get_field
@@ -548,6 +549,7 @@ class _PageHistory:
     previous: Mapping[str, Group]
     older: Mapping[str, tuple[int, datetime]]
     recurrences: Mapping[str, Recurrence]
+    versions: Mapping[str, registry.Version]  # of the registry entries read: the write is conditional on them
 
 
 # What a run reads of a group's registry entry: its history (`history_of`, `since_times`), its title
@@ -572,13 +574,15 @@ def _history(
     store: Store, buckets: Sequence[Bucket], *, config: AnalyzeConfig, until: datetime
 ) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
-    previous = registry.groups_by_id(store, keys, fields=_HISTORY_FIELDS)
+    versions: dict[str, registry.Version] = {}
+    previous = registry.groups_by_id(store, keys, fields=_HISTORY_FIELDS, versions=versions)
     lookback_start = until - (config.baseline_windows + 1) * config.window
     return _PageHistory(
         buckets=buckets,
         previous=previous,
         older=_before(store, keys, lookback_start),
         recurrences=_since(store, since_times(previous, buckets), until),
+        versions=versions,
     )
 
 
@@ -646,12 +650,27 @@ def _quiet_groups(
     until: datetime,
     now: datetime,
 ) -> Iterator[Group]:
+    """The open registry groups no page had, refreshed (`refresh_quiet_group`) and written a page at a
+    time (not refreshed: the run refreshes once at the end), compare-and-set: a group another writer
+    changed meanwhile (`logloop resolve` during the run) is read and refreshed again, or left alone
+    once it is resolved or ignored."""
+
     def refreshed(keys: list[str]) -> Iterator[Group]:
-        for group in registry.groups_by_id(store, keys).values():
-            if group.status not in ("resolved", "ignored"):  # as open_groups (it may have changed since)
-                yield refresh_quiet_group(
+        for _ in range(registry.WRITE_ATTEMPTS):
+            versions: dict[str, registry.Version] = {}
+            groups = [
+                refresh_quiet_group(
                     group, service_versions=service_versions, config=config, until=until, now=now
                 )
+                for group in registry.groups_by_id(store, keys, versions=versions).values()
+                if group.status not in ("resolved", "ignored")  # as open_groups (it may have changed since)
+            ]
+            changed = set(registry.save_if_unchanged(store, groups, versions))
+            yield from (group for group in groups if group.group_id not in changed)
+            if not changed:
+                return
+            keys = sorted(changed)
+        raise RegistryError(_fighting(keys))
 
     # Ids first (no document read), then only the unseen groups in full, a page at a time.
     unseen: list[str] = []
@@ -664,17 +683,36 @@ def _quiet_groups(
     yield from refreshed(unseen)
 
 
-def _save_in_pages(store: Store, groups: Iterable[Group]) -> Iterator[Group]:
-    """Write `groups` a page at a time (not refreshed: the run refreshes once at the end); yield them."""
-    page: list[Group] = []
-    for group in groups:
-        page.append(group)
-        if len(page) >= PAGE_SIZE:
-            registry.save_groups(store, page, refresh=False)
-            yield from page
-            page = []
-    registry.save_groups(store, page, refresh=False)
-    yield from page
+def _fighting(keys: Sequence[str]) -> str:
+    return (
+        f"{len(keys)} group(s) ({', '.join(map(repr, keys[:3]))}) changed {registry.WRITE_ATTEMPTS} times "
+        "while logloop analyze was writing them: is another analyze run (or `logloop schedule`) running "
+        "at the same time? Run one at a time"
+    )
+
+
+def _write_page(
+    store: Store,
+    history: _PageHistory,
+    groups: list[Group],
+    *,
+    decide: Callable[[_PageHistory], list[Group]],
+    config: AnalyzeConfig,
+    until: datetime,
+) -> list[Group]:
+    """Write a page's decided groups compare-and-set; those another writer changed since they were read
+    (`logloop ignore` during the run, another run) are read and decided again. The groups written."""
+    written = groups
+    for _ in range(registry.WRITE_ATTEMPTS):
+        changed = set(registry.save_if_unchanged(store, groups, history.versions))
+        if not changed:
+            return written
+        history = _history(
+            store, [b for b in history.buckets if b.key in changed], config=config, until=until
+        )
+        groups = decide(history)
+        written = [group for group in written if group.group_id not in changed] + groups
+    raise RegistryError(_fighting(sorted(changed)))
 
 
 def _refuse_closed_indices(store: Store) -> None:
@@ -739,20 +777,24 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     read = (_read_page(store, page, query=query, aggs=aggs, config=config, until=until) for page in pages)
     # The read-ahead worker reads the next page (summary, lists, samples, registry entries, older
     # events) while this thread decides this one, and the writer writes the previous one.
+    decide = functools.partial(
+        _decide, service_versions=service_versions, config=config, until=until, now=now
+    )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logloop-registry-writer") as writer:
-        writing: Future[int] | None = None
+        writing: Future[list[Group]] | None = None
         for history in group_pages.read_ahead(read):
-            groups = _decide(history, service_versions=service_versions, config=config, until=until, now=now)
+            groups = decide(history)
             if writing is not None:
-                writing.result()  # a failed write fails the run here
-            writing = writer.submit(registry.save_groups, store, groups, refresh=False)
+                written.extend(map(lean, writing.result()))  # a failed write fails the run here
+            writing = writer.submit(
+                _write_page, store, history, groups, decide=decide, config=config, until=until
+            )
             seen.update(bucket.key for bucket in history.buckets)
-            written.extend(map(lean, groups))
         if writing is not None:
-            writing.result()
+            written.extend(map(lean, writing.result()))
     _refuse_closed_indices(store)  # closed during the run: its groups would look quiet
     quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
-    written.extend(map(lean, _save_in_pages(store, quiet)))
+    written.extend(map(lean, quiet))
     store.refresh(index=store.registry)
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(

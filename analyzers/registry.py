@@ -6,6 +6,10 @@ field names are the shared contract (see /work/notes/common.md); two fields are 
 `feedback_kind` (bug|feature|usability for feedback groups).
 
 The index name does not match the daily event pattern `<prefix>-20*`, so event queries never see it.
+
+Writers that decide from what they read (analyze, resolve, ignore) write with compare-and-set
+(`save_if_unchanged`): a group another writer changed since it was read is read and decided again,
+never overwritten (a `logloop ignore` made while an analyze run was deciding was lost).
 """
 
 from __future__ import annotations
@@ -198,11 +202,21 @@ def _hits(response: Mapping[str, Any]) -> list[Group]:
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
 
 
+# A registry document's version as read: (`_seq_no`, `_primary_term`), for `save_if_unchanged`.
+Version = tuple[int, int]
+
+
 def groups_by_id(
-    store: Store, ids: Iterable[str], *, lean: bool = False, fields: Sequence[str] | None = None
+    store: Store,
+    ids: Iterable[str],
+    *,
+    lean: bool = False,
+    fields: Sequence[str] | None = None,
+    versions: dict[str, Version] | None = None,
 ) -> dict[str, Group]:
     """The registry entries of these groups (those it has), in one request (`lean`: without the long
-    texts, as `iter_groups`; `fields`: only these, the others keeping their defaults)."""
+    texts, as `iter_groups`; `fields`: only these, the others keeping their defaults). `versions`,
+    when given, receives each entry's version (for `save_if_unchanged`)."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
@@ -215,7 +229,13 @@ def groups_by_id(
         body["_source"] = {"includes": list(fields)}
     elif lean:
         body["_source"] = {"excludes": list(LEAN_EXCLUDES)}
-    groups = _hits(store.search(index=store.registry, body=body, action="read the group registry"))
+    if versions is not None:
+        body["seq_no_primary_term"] = True
+    response = store.search(index=store.registry, body=body, action="read the group registry")
+    if versions is not None:
+        for hit in response.get("hits", {}).get("hits", []):
+            versions[str(hit["_id"])] = (int(hit["_seq_no"]), int(hit["_primary_term"]))
+    groups = _hits(response)
     return {group.group_id: group for group in groups}
 
 
@@ -268,6 +288,41 @@ def save_groups(store: Store, groups: Iterable[Group], *, refresh: bool = True) 
     return store.bulk(operations=operations, action="write the group registry", refresh=refresh)
 
 
+def save_if_unchanged(
+    store: Store, groups: Sequence[Group], versions: Mapping[str, Version], *, refresh: bool = False
+) -> list[str]:
+    """Write these groups unless another writer changed them since they were read (`versions`, from
+    `groups_by_id`; a group without one must still be absent). The ids not written because their
+    entry changed, was created or was deleted meanwhile: the caller reads and decides them again."""
+    operations: list[dict[str, Any]] = []
+    for group in groups:
+        version = versions.get(group.group_id)
+        if version is None:
+            operations.append({"create": {"_index": store.registry, "_id": group.group_id}})
+        else:
+            seq_no, term = version
+            target = {"_index": store.registry, "_id": group.group_id}
+            operations.append({"index": {**target, "if_seq_no": seq_no, "if_primary_term": term}})
+        operations.append(to_document(group))
+    items = store.bulk_items(operations=operations, action="write the group registry", refresh=refresh)
+    changed: list[str] = []
+    for entry in items:
+        item = next(iter(entry.values()))
+        if item.get("status") == 409:
+            changed.append(str(item.get("_id")))
+        elif item.get("error"):
+            error = item["error"]
+            raise ElasticsearchUnavailable(
+                f"write the group registry: {error.get('type')}: {error.get('reason')}"
+            )
+    return changed
+
+
+# Attempts at a compare-and-set write before giving up: each conflict means another writer wrote the
+# same group in between; more than a few in a row is a loop (two analyze runs fighting), not a race.
+WRITE_ATTEMPTS: Final = 5
+
+
 def forget(store: Store, keys: Iterable[str]) -> int:
     """Remove groups whose events now carry another key (their template was merged into another)."""
     operations = [{"delete": {"_index": store.registry, "_id": key}} for key in keys]
@@ -306,17 +361,25 @@ def mark(
     """Set a maintainer's status (resolved or ignored) on the group `reference` names; return it.
 
     `now` is when the fix counts from: occurrences after it are regressions (see lifecycle)."""
-    group = lookup(store, reference)
-    updated = replace(
-        group,
-        status=status,
-        resolved_in_version=in_version if status == "resolved" else group.resolved_in_version,
-        resolved_at=now if status == "resolved" else group.resolved_at,
-        regressed_at=None if status == "resolved" else group.regressed_at,
-        regressed_in_version=None if status == "resolved" else group.regressed_in_version,
-        status_changed_at=now,
-        updated_at=now,
-        priority=0.0 if status in ("resolved", "ignored") else group.priority,
+    key = lookup(store, reference).group_id
+    for _ in range(WRITE_ATTEMPTS):  # an analyze run may write the group between the read and the write
+        versions: dict[str, Version] = {}
+        group = groups_by_id(store, [key], versions=versions).get(key)
+        if group is None:
+            raise GroupNotFound(f"group {key!r} was removed from the registry meanwhile: run it again")
+        updated = replace(
+            group,
+            status=status,
+            resolved_in_version=in_version if status == "resolved" else group.resolved_in_version,
+            resolved_at=now if status == "resolved" else group.resolved_at,
+            regressed_at=None if status == "resolved" else group.regressed_at,
+            regressed_in_version=None if status == "resolved" else group.regressed_in_version,
+            status_changed_at=now,
+            updated_at=now,
+            priority=0.0 if status in ("resolved", "ignored") else group.priority,
+        )
+        if not save_if_unchanged(store, [updated], versions, refresh=True):
+            return updated
+    raise RegistryError(
+        f"group {key!r} changed {WRITE_ATTEMPTS} times while it was being marked {status}: run it again"
     )
-    save_groups(store, [updated])
-    return updated
