@@ -92,6 +92,9 @@ def build_digest(
     data = fetch(store, span)
     rows = group_rows(data)
     report = build_report(data, title=title or f"{store.prefix} errors", generated_at=now, rows=rows)
+    unplaced = digest_data.fetch_unplaced_notes(store, span, now)
+    if unplaced:  # said, and a week of nothing else is not an empty digest
+        report = dataclasses.replace(report, notes=report.notes + unplaced, unplaced=True)
     if options.root_causes:
         insights = digest_insights.gather(store, data, report, rows, options)
         report = dataclasses.replace(report, insights=insights)

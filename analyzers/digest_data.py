@@ -33,6 +33,7 @@ import heapq
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from analyzers import group_pages, queries, registry
@@ -606,6 +607,53 @@ def fetch_details(store: Store, window: Window, keys: list[str]) -> dict[str, Do
     if not keys:
         return {}
     return parse_details(_search(store, details_request(window, keys), "read group details"), window)
+
+
+# Events dated further than this past the digest's generation are from a clock ahead, not late.
+CLOCK_SLACK: Final = timedelta(hours=1)
+
+
+def unplaced_request(window: Window, prefix: str, now: datetime) -> dict[str, Any]:
+    """Counts of the events no time window can hold: those without `@timestamp` in the window's daily
+    indices (by name: the shipper that wrote them chose the day), and those dated past `now` plus
+    CLOCK_SLACK anywhere. Shards that can hold neither are skipped before they are searched."""
+    days = (window.end - window.start).days + 2
+    names = sorted({schema.index_for(window.start + timedelta(days=n), prefix) for n in range(days)})
+    undated = {
+        "bool": {"filter": [{"terms": {"_index": names}}], "must_not": [{"exists": {"field": "@timestamp"}}]}
+    }
+    ahead = {"range": {"@timestamp": {"gt": queries.iso(now + CLOCK_SLACK)}}}
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {"should": [undated, ahead], "minimum_should_match": 1}},
+        "aggs": {"undated": {"filter": undated}, "ahead": {"filter": ahead}},
+    }
+
+
+def fetch_unplaced_notes(store: Store, window: Window, now: datetime) -> tuple[str, ...]:
+    """Digest notes for the events `unplaced_request` counts (none when there are none): they are in
+    no count of any window, and a reader must not take the digest for all there is."""
+    response = _search(
+        store, unplaced_request(window, store.prefix, now), "count events without a usable time"
+    )
+    aggregations = response.get("aggregations") or {}
+    undated = int((aggregations.get("undated") or {}).get("doc_count", 0))
+    ahead = int((aggregations.get("ahead") or {}).get("doc_count", 0))
+    notes = []
+    if undated:
+        notes.append(
+            f"{undated:,} event{'s' if undated != 1 else ''} in this window's daily indices "
+            f"{'have' if undated != 1 else 'has'} no @timestamp and {'are' if undated != 1 else 'is'} "
+            "counted in no window: whatever wrote them must set it"
+        )
+    if ahead:
+        notes.append(
+            f"{ahead:,} event{'s' if ahead != 1 else ''} {'are' if ahead != 1 else 'is'} dated more than "
+            f"an hour after this digest was made ({queries.iso(now)}): a host's clock is ahead; "
+            "they are counted in no window until then"
+        )
+    return tuple(notes)
 
 
 def fetch_overview(store: Store, window: Window) -> dict[str, Any]:

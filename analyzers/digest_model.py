@@ -157,6 +157,7 @@ class Report:
     registry_used: bool
     notes: tuple[str, ...] = field(default=())
     partial: tuple[str, ...] = ()  # what the cluster answered only in part (`store.PartialAnswers`)
+    unplaced: bool = False  # events no window holds (no @timestamp, dated ahead) are said in `notes`
     error_line_events: int = 0  # every error line without traceback in the window (listed or not)
     error_line_groups: int = 0  # their groups (the list shows the largest; approximate past ~3,000)
     regressed_groups: tuple[GroupRow, ...] = ()  # every regressed group, most recent comeback first
@@ -199,6 +200,7 @@ class Report:
         """Nothing to report: a digest that could not read everything (`partial`) is not empty."""
         return (
             not self.partial
+            and not self.unplaced
             and self.measure("errors").current == 0
             and self.measure("feedback").current == 0
             and not any(self.status_counts.values())

@@ -9,6 +9,7 @@ real node and edits its answer the way Elasticsearch reports them (HTTP 200, `_s
 from __future__ import annotations
 
 import copy
+import html
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -377,3 +378,49 @@ def test_analyze_writes_nothing_from_an_answer_that_says_it_is_partial(
     with pytest.raises(PartialAnswer, match=needle):
         analyze.run(Store(_TimedOut(es, edit), seeded), config=AnalyzeConfig(), until=NOW)  # type: ignore[arg-type]
     assert registry.groups_by_id(Store(es, seeded), ["old"]) == {}
+
+
+def _undated(at: datetime) -> dict[str, Any]:
+    """An error another shipper wrote into the day's index without `@timestamp`."""
+    doc = _event("old", at)
+    del doc["@timestamp"]
+    return doc
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("extra", "note"),
+    [
+        pytest.param(
+            [_undated(NOW - DAY)] * 2,
+            "2 events in this window's daily indices have no @timestamp",
+            id="no-timestamp",
+        ),
+        pytest.param(
+            [_event("ahead", NOW + timedelta(days=3))],
+            "1 event is dated more than an hour after",
+            id="clock-ahead",
+        ),
+        pytest.param([_event("ahead", datetime(2099, 1, 1, tzinfo=UTC))], "1 event is dated", id="year-2099"),
+    ],
+)
+def test_events_no_window_can_hold_are_said(
+    es: Any, index_prefix: str, extra: list[dict[str, Any]], note: str
+) -> None:
+    """Events without @timestamp, or dated past the digest's making (a clock ahead), are in no count:
+    the digest says how many in every format and is not empty for them (they were left out silently)."""
+    install_template(es, index_prefix)
+    operations: list[dict[str, Any]] = []
+    for position, doc in enumerate(extra):
+        day = doc.get("@timestamp")
+        at = datetime.fromisoformat(day.replace("Z", "+00:00")) if day else NOW - DAY
+        operations += [
+            {"create": {"_index": index_for(at, index_prefix), "_id": f"{position}-{uuid.uuid4().hex}"}},
+            doc,
+        ]
+    assert not es.bulk(operations=operations, refresh=True)["errors"]
+    built = digest.build_digest(Store(es, index_prefix), timedelta(days=7), NOW, NOW)
+    assert [line for line in built.report.notes if line.startswith(note.split(" is dated")[0])]
+    assert built.report.measure("errors").current == 0 and not built.report.is_empty
+    for fmt in ("text", "markdown", "html", "json"):
+        assert note in html.unescape(render(built.report, fmt)).replace("\\", ""), fmt
