@@ -670,6 +670,7 @@ def _quiet_groups(
             if not changed:
                 return
             keys = sorted(changed)
+            store.refresh(index=store.registry)  # searches read the last refresh: the other write is newer
         raise RegistryError(_fighting(keys))
 
     # Ids first (no document read), then only the unseen groups in full, a page at a time.
@@ -707,6 +708,7 @@ def _write_page(
         changed = set(registry.save_if_unchanged(store, groups, history.versions))
         if not changed:
             return written
+        store.refresh(index=store.registry)  # searches read the last refresh: the other write is newer
         history = _history(
             store, [b for b in history.buckets if b.key in changed], config=config, until=until
         )

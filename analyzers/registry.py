@@ -304,18 +304,7 @@ def save_if_unchanged(
             target = {"_index": store.registry, "_id": group.group_id}
             operations.append({"index": {**target, "if_seq_no": seq_no, "if_primary_term": term}})
         operations.append(to_document(group))
-    items = store.bulk_items(operations=operations, action="write the group registry", refresh=refresh)
-    changed: list[str] = []
-    for entry in items:
-        item = next(iter(entry.values()))
-        if item.get("status") == 409:
-            changed.append(str(item.get("_id")))
-        elif item.get("error"):
-            error = item["error"]
-            raise ElasticsearchUnavailable(
-                f"write the group registry: {error.get('type')}: {error.get('reason')}"
-            )
-    return changed
+    return store.bulk_conditional(operations=operations, action="write the group registry", refresh=refresh)
 
 
 # Attempts at a compare-and-set write before giving up: each conflict means another writer wrote the
@@ -362,7 +351,9 @@ def mark(
 
     `now` is when the fix counts from: occurrences after it are regressions (see lifecycle)."""
     key = lookup(store, reference).group_id
-    for _ in range(WRITE_ATTEMPTS):  # an analyze run may write the group between the read and the write
+    for attempt in range(WRITE_ATTEMPTS):  # an analyze run may write the group between the read and the write
+        if attempt:
+            store.refresh(index=store.registry)  # analyze writes unrefreshed: a search reads the older one
         versions: dict[str, Version] = {}
         group = groups_by_id(store, [key], versions=versions).get(key)
         if group is None:

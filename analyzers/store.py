@@ -400,6 +400,19 @@ def partial_line(body: Mapping[str, Any], action: str) -> str | None:
     return line[:400]
 
 
+def _raise_for_failed(body: Sequence[Mapping[str, Any]], action: str, *, total: int | None = None) -> None:
+    """Raise ElasticsearchUnavailable naming the first failed item of a `_bulk` answer's `items` (and
+    how to lift an index block), if any failed."""
+    failed = [item for entry in body for item in entry.values() if item.get("error")]
+    if failed:
+        first = failed[0]["error"]
+        blocked = _read_only_advice(first)
+        raise ElasticsearchUnavailable(
+            f"{action}: {len(failed)} of {total if total is not None else len(body)} bulk items failed, "
+            + (blocked or f"first: {first.get('type')}: {first.get('reason')}")
+        )
+
+
 def closed_line(closed: Sequence[str]) -> str | None:
     """One line naming closed indices and what to do, or None when there are none."""
     if not closed:
@@ -636,15 +649,19 @@ class Store:
         if not operations:
             return 0
         body = self.bulk_items(operations=operations, action=action, refresh=refresh)
-        failed = [item for entry in body for item in entry.values() if item.get("error")]
-        if failed:
-            first = failed[0]["error"]
-            blocked = _read_only_advice(first)
-            raise ElasticsearchUnavailable(
-                f"{action}: {len(failed)} of {len(body)} bulk items failed, "
-                + (blocked or f"first: {first.get('type')}: {first.get('reason')}")
-            )
+        _raise_for_failed(body, action)
         return len(body)
+
+    def bulk_conditional(
+        self, *, operations: Sequence[Mapping[str, Any]], action: str, refresh: bool = False
+    ) -> list[str]:
+        """`bulk` for conditional writes (`if_seq_no`, `create`): the ids of the items refused with a
+        version conflict (HTTP 409, written by someone else meanwhile); any other failure raises."""
+        body = self.bulk_items(operations=operations, action=action, refresh=refresh)
+        items = [item for entry in body for item in entry.values()]
+        others = [{"item": item} for item in items if item.get("status") != 409]
+        _raise_for_failed(others, action, total=len(items))
+        return [str(item.get("_id")) for item in items if item.get("status") == 409]
 
     def bulk_items(
         self, *, operations: Sequence[Mapping[str, Any]], action: str, refresh: bool = False
