@@ -39,7 +39,15 @@ class TooManyBuckets(ElasticsearchUnavailable):
 
 
 class MappingConflict(ElasticsearchUnavailable):
-    """A search was refused because an event index maps a field with another type than the template."""
+    """A search was refused because an event index maps a field with another type than the template.
+
+    `what` says which index maps which field how, `advice` what to do, `indices` names them all."""
+
+    def __init__(
+        self, message: str, *, what: str = "", advice: str = "", indices: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.what, self.advice, self.indices = what, advice, indices
 
 
 class PartialAnswer(ElasticsearchUnavailable):

@@ -479,6 +479,9 @@ class Store:
     partial: PartialAnswers = field(default_factory=PartialAnswers, compare=False, repr=False)
     # Every search must be answered whole (`requiring_whole_answers`): a partial one raises PartialAnswer.
     whole: bool = False
+    # Event indices a reader that may answer in part (the digest, check, group show) leaves out of every
+    # search because they map a field the analyzers query with another type (`_leave_out_conflicts`).
+    left_out: set[str] = field(default_factory=set, compare=False, repr=False)
 
     # Index names, all from shipper.schema.
     @property
@@ -551,7 +554,7 @@ class Store:
         """Run one search; missing indices are treated as empty (a fresh deployment has none yet).
         On a store `requiring_whole_answers`, a partial answer is asked again, then raises PartialAnswer."""
         if not self.whole:
-            return self._search(index=index, body=body, action=action)
+            return self._leave_out_conflicts(index=index, body=body, action=action)
         for pause in (*WHOLE_ANSWER_RETRIES, None):
             try:
                 return self._search(
@@ -562,6 +565,30 @@ class Store:
                     raise
                 time.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _leave_out_conflicts(self, *, index: str, body: Mapping[str, Any], action: str) -> dict[str, Any]:
+        """`_search`, leaving out the event indices a MappingConflict names (said as a `partial` line),
+        so that one index created without logloop's template (another shipper's, or written before
+        `logloop setup`) does not stop the digest or the check: they say what they could not read.
+        When no event index is left, the conflict is raised: there is nothing to report from."""
+        conflict: MappingConflict | None = None
+        while True:
+            excluded = [f"-{name}" for name in sorted(self.left_out)] if index == self.events else []
+            try:
+                answer = self._search(index=",".join([index, *excluded]), body=body, action=action)
+            except MappingConflict as exc:
+                culprits = set(exc.indices) - self.left_out
+                if index != self.events or not culprits:
+                    raise
+                self.left_out.update(culprits)
+                conflict = exc
+                continue
+            shards = answer.get("_shards")
+            if conflict is not None and isinstance(shards, Mapping) and shards.get("total") == 0:
+                raise conflict  # every event index maps it otherwise
+            if conflict is not None:
+                self.partial.add(f"{conflict.what} is left out: {conflict.advice}")
+            return answer
 
     def _search(self, *, index: str, body: Mapping[str, Any], action: str) -> dict[str, Any]:
         request = dict(body)
@@ -583,10 +610,14 @@ class Store:
             refused = str(exc)
             conflicts.sort(key=lambda conflict: f"[{conflict[0]}]" not in refused)  # the field refused first
             if conflicts:
+                what = _conflict_text(conflicts)
+                advice = (
+                    "the index was created without logloop's index template: run `logloop setup` (new daily "
+                    "indices then get it), and reindex or delete the index"
+                )
+                indices = tuple(dict.fromkeys(name for conflict in conflicts for name in conflict[3]))
                 raise MappingConflict(
-                    f"cannot {action}: {_conflict_text(conflicts)}; the index was created without logloop's "
-                    "index template: run `logloop setup` (new daily indices then get it), and reindex or "
-                    "delete the index"
+                    f"cannot {action}: {what}; {advice}", what=what, advice=advice, indices=indices
                 ) from exc
             refused_whole = (
                 partial is False

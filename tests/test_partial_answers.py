@@ -424,3 +424,46 @@ def test_events_no_window_can_hold_are_said(
     assert built.report.measure("errors").current == 0 and not built.report.is_empty
     for fmt in ("text", "markdown", "html", "json"):
         assert note in html.unescape(render(built.report, fmt)).replace("\\", ""), fmt
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("field", "kind", "value"),
+    [
+        pytest.param("error.grouping_key", "text", "other", id="grouping-key-text"),
+        pytest.param("service.version", "long", 2, id="version-long"),
+        pytest.param("service.name", "long", 5, id="service-long"),
+        pytest.param("host.name", "text", "h x", id="host-text"),
+        pytest.param("@timestamp", "keyword", None, id="timestamp-keyword"),
+    ],
+)
+def test_an_index_mapped_otherwise_is_left_out_of_the_digest_and_stops_analyze(
+    es: Any, seeded: str, field: str, kind: str, value: Any
+) -> None:
+    """A daily index that maps a field the analyzers aggregate with another type (created without the
+    template) is left out of the digest from the request refused on, and the digest goes out saying
+    so (it failed whole), while analyze stops with the conflict and writes no group from it."""
+    from analyzers import analyze, registry
+    from analyzers.config import AnalyzeConfig
+    from analyzers.exceptions import MappingConflict
+
+    foreign = index_for(NOW - DAY, seeded)
+    *parents, leaf = field.split(".")
+    properties: dict[str, Any] = {leaf: {"type": kind}}
+    for parent in reversed(parents):
+        properties = {parent: {"properties": properties}}
+    es.indices.create(index=foreign, mappings={"properties": properties})
+    doc = _event("old", NOW - DAY)
+    holder = doc
+    for parent in parents:
+        holder = holder[parent]
+    holder[leaf] = value if value is not None else doc["@timestamp"]
+    es.index(index=foreign, document=doc, refresh=True)
+    built = digest.build_digest(Store(es, seeded), timedelta(days=7), NOW, NOW)
+    assert any(foreign in line for line in built.report.partial), built.report.partial
+    assert mailer.subject(built.report).startswith("[logloop] [partial] ")
+    # The template's indices' 3, or 4 when the requests before the one refused read the index too.
+    assert built.report.measure("errors").current in (3, 4)
+    with pytest.raises(MappingConflict, match=foreign):
+        analyze.run(Store(es, seeded), config=AnalyzeConfig(), until=NOW)
+    assert registry.groups_by_id(Store(es, seeded), ["old"]) == {}
