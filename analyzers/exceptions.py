@@ -51,7 +51,13 @@ class MappingConflict(ElasticsearchUnavailable):
 
 
 class PartialAnswer(ElasticsearchUnavailable):
-    """A search whose answer must be whole (the registry is written from it) left shards out."""
+    """A search whose answer must be whole (the registry is written from it) left shards out.
+
+    `indices` names the indices whose shards could not be read, when Elasticsearch said which."""
+
+    def __init__(self, message: str, *, indices: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.indices = indices
 
 
 class RegistryError(AnalyzerError):

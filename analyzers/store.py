@@ -385,7 +385,7 @@ def partial_line(body: Mapping[str, Any], action: str) -> str | None:
         reason = first.get("reason") if isinstance(first, Mapping) else None
         index = first.get("index") if isinstance(first, Mapping) else None
         why = (
-            f"{reason.get('type')}: {reason.get('reason')}"
+            ": ".join(str(part) for part in (reason.get("type"), reason.get("reason")) if part)
             if isinstance(reason, Mapping)
             else str(reason or "no reason given")
         )
@@ -422,6 +422,25 @@ def closed_line(closed: Sequence[str]) -> str | None:
         f"{len(closed)} closed index{'es' if len(closed) != 1 else ''} ({shown}) cannot be read: "
         "what they hold is left out; open them (POST <index>/_open) or delete them"
     )
+
+
+_MISSING_SHARD: Final = re.compile(
+    r"\[([^\[\]]+)\]\[\d+\]"
+)  # "[index][0]" in "missing shards [[index][0], ...]"
+
+
+def _unreadable_indices(exc: BaseException | None) -> tuple[str, ...]:
+    """The indices a refused search names as holding the shards it could not read (sorted)."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return ()
+    names = set(_MISSING_SHARD.findall(str(error)))
+    for cause in (error, error.get("caused_by")):
+        for failure in (cause.get("failed_shards") or ()) if isinstance(cause, Mapping) else ():
+            if isinstance(failure, Mapping) and isinstance(failure.get("index"), str):
+                names.add(failure["index"])
+    return tuple(sorted(names))
 
 
 def _shards_refused(exc: BaseException | None) -> str | None:
@@ -567,27 +586,34 @@ class Store:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _leave_out_conflicts(self, *, index: str, body: Mapping[str, Any], action: str) -> dict[str, Any]:
-        """`_search`, leaving out the event indices a MappingConflict names (said as a `partial` line),
-        so that one index created without logloop's template (another shipper's, or written before
-        `logloop setup`) does not stop the digest or the check: they say what they could not read.
-        When no event index is left, the conflict is raised: there is nothing to report from."""
-        conflict: MappingConflict | None = None
+        """`_search`, leaving out the event indices a MappingConflict names, or whose shards a request
+        that must be whole (a page of groups) could not read (a red index), said as a `partial` line:
+        one index created without logloop's template (another shipper's, or written before `logloop
+        setup`) or one lost shard does not stop the digest or the check; they say what they could not
+        read. When no event index is left, the error is raised: there is nothing to report from."""
+        refused: MappingConflict | PartialAnswer | None = None
         while True:
             excluded = [f"-{name}" for name in sorted(self.left_out)] if index == self.events else []
             try:
                 answer = self._search(index=",".join([index, *excluded]), body=body, action=action)
-            except MappingConflict as exc:
+            except (MappingConflict, PartialAnswer) as exc:
                 culprits = set(exc.indices) - self.left_out
                 if index != self.events or not culprits:
                     raise
                 self.left_out.update(culprits)
-                conflict = exc
+                refused = exc
                 continue
             shards = answer.get("_shards")
-            if conflict is not None and isinstance(shards, Mapping) and shards.get("total") == 0:
-                raise conflict  # every event index maps it otherwise
-            if conflict is not None:
-                self.partial.add(f"{conflict.what} is left out: {conflict.advice}")
+            if refused is not None and isinstance(shards, Mapping) and shards.get("total") == 0:
+                raise refused  # no event index is left
+            if isinstance(refused, MappingConflict):
+                self.partial.add(f"{refused.what} is left out: {refused.advice}")
+            elif refused is not None:
+                names = ", ".join(refused.indices[:3]) + (" and more" if len(refused.indices) > 3 else "")
+                self.partial.add(
+                    f"{names} left out: {refused} (GET _cluster/allocation/explain says why a shard is "
+                    "unassigned)"
+                )
             return answer
 
     def _search(self, *, index: str, body: Mapping[str, Any], action: str) -> dict[str, Any]:
@@ -627,7 +653,8 @@ class Store:
             missing = _shards_refused(exc.__cause__) if refused_whole else None
             if missing is not None:
                 raise PartialAnswer(
-                    f"Elasticsearch could not read every shard to {action}: {missing}"
+                    f"Elasticsearch could not read every shard to {action}: {missing}",
+                    indices=_unreadable_indices(exc.__cause__),
                 ) from exc
             raise
         answer = _mapping(response)

@@ -273,6 +273,14 @@ def test_a_role_without_cat_privilege_raises_no_false_alarm(es: Any, seeded: str
 DAY = timedelta(days=1)
 
 
+# Two shards, at most one per node: on the single test node one stays unassigned (a red index).
+_ONE_SHARD_PER_NODE = {
+    "number_of_shards": 2,
+    "number_of_replicas": 0,
+    "index.routing.allocation.total_shards_per_node": 1,
+}
+
+
 def _close_index(es: Any, index: str) -> None:
     """The daily index is closed (searches over the wildcard skip it without a word)."""
     es.indices.close(index=index)
@@ -467,3 +475,22 @@ def test_an_index_mapped_otherwise_is_left_out_of_the_digest_and_stops_analyze(
     with pytest.raises(MappingConflict, match=foreign):
         analyze.run(Store(es, seeded), config=AnalyzeConfig(), until=NOW)
     assert registry.groups_by_id(Store(es, seeded), ["old"]) == {}
+
+
+@pytest.mark.es
+def test_a_daily_index_missing_a_shard_is_left_out_of_the_digest_and_said(es: Any, seeded: str) -> None:
+    """A red daily index (one of its two shards cannot be assigned) is left out of the digest, which
+    goes out saying so with the other indices' counts (it failed whole: a page of groups must be
+    whole), and makes the check UNKNOWN naming it."""
+    red = index_for(NOW - DAY, seeded)
+    es.indices.create(index=red, settings=_ONE_SHARD_PER_NODE, wait_for_active_shards=0)
+    try:
+        built = digest.build_digest(Store(es, seeded), timedelta(days=7), NOW, NOW)
+        assert built.report.measure("errors").current == 3
+        assert any(line.startswith(f"{red} left out") for line in built.report.partial), built.report.partial
+        assert not any("None" in line for line in built.report.partial)
+        _assert_said_everywhere(built, red)
+        result = check.run_check(Store(es, seeded), config=CONFIG, until=NOW)
+        assert result.state == check.UNKNOWN and red in result.line.split(" | ")[0]
+    finally:
+        es.indices.delete(index=red)
