@@ -42,7 +42,7 @@ from analyzers.escaping import source_text
 from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, RegistryError, TooManyBuckets
 from analyzers.registry import Group
 from analyzers.store import Store, closed_line
-from shipper.schema import get_field
+from shipper.schema import day_of, get_field
 
 # Groups per page: each carries ~16 buckets (windows, days, ...; its lists are read apart, see
 # `_with_lists`), so a page stays well under `search.max_buckets` (65,536) and its samples under
@@ -386,7 +386,7 @@ def _since(store: Store, since: Mapping[str, datetime], until: datetime) -> dict
 def assign_missing_keys(store: Store, *, config: AnalyzeConfig, until: datetime) -> int:
     """Give error events of the look-back range that have no key one, so every error is counted in a
     group (events with an older grouping version keep theirs: rewriting them is `logloop regroup`'s)."""
-    lookback_start = until - (config.baseline_windows + 1) * config.window
+    lookback_start = _lookback_start(config, until)
     result = regroup.run_regroup(store, since=lookback_start, until=until, progress=False, missing_only=True)
     return result.updated
 
@@ -576,7 +576,7 @@ def _history(
     keys = [bucket.key for bucket in buckets]
     versions: dict[str, registry.Version] = {}
     previous = registry.groups_by_id(store, keys, fields=_HISTORY_FIELDS, versions=versions)
-    lookback_start = until - (config.baseline_windows + 1) * config.window
+    lookback_start = _lookback_start(config, until)
     return _PageHistory(
         buckets=buckets,
         previous=previous,
@@ -717,10 +717,23 @@ def _write_page(
     raise RegistryError(_fighting(sorted(changed)))
 
 
-def _refuse_closed_indices(store: Store) -> None:
-    """Raise PartialAnswer when an event or registry index under the prefix is closed: searches skip
-    it silently, so its groups would look gone (resolved) or new, and its counts would be missing."""
-    line = closed_line(store.closed_indices(action="list the event and registry indices"))
+def _lookback_start(config: AnalyzeConfig, until: datetime) -> datetime:
+    """Where a run's reading of events starts: the window and the baseline windows before it."""
+    return until - (config.baseline_windows + 1) * config.window
+
+
+def _refuse_closed_indices(store: Store, since: datetime) -> None:
+    """Raise PartialAnswer when the registry or a daily index of events since `since` (the look-back
+    start) is closed: searches skip it silently, so its groups would look gone (resolved) or quiet,
+    and its counts would be missing. An older one closed (a retention that closes before it deletes)
+    only tells whether a group was seen before: it stays a `partial` line (`note_unreadable_indices`)."""
+    first_day = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    closed = [
+        index
+        for index in store.closed_indices(action="list the event and registry indices")
+        if (day := day_of(index)) is None or day >= first_day
+    ]
+    line = closed_line(closed)
     if line:
         raise PartialAnswer(line)
 
@@ -748,7 +761,8 @@ def run(
 
 
 def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime) -> AnalysisResult:
-    _refuse_closed_indices(store)
+    lookback_start = _lookback_start(config, until)
+    _refuse_closed_indices(store, lookback_start)
     registry.ensure(store)
     assign_missing_keys(store, config=config, until=until)
     group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
@@ -794,7 +808,7 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
             seen.update(bucket.key for bucket in history.buckets)
         if writing is not None:
             written.extend(map(lean, writing.result()))
-    _refuse_closed_indices(store)  # closed during the run: its groups would look quiet
+    _refuse_closed_indices(store, lookback_start)  # closed during the run: its groups would look quiet
     quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
     written.extend(map(lean, quiet))
     store.refresh(index=store.registry)

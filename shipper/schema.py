@@ -149,6 +149,14 @@ def prefix_of(index: str) -> str:
     return index.rpartition("-")[0]
 
 
+def day_of(index: str) -> datetime | None:
+    """The UTC day (midnight) a daily index `index_for` named holds; None for another name."""
+    try:
+        return datetime.strptime(index.rpartition("-")[2], "%Y.%m.%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def template_name(prefix: str = DEFAULT_INDEX_PREFIX) -> str:
     return f"{prefix}-{TEMPLATE_NAME_SUFFIX}"
 

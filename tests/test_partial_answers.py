@@ -358,6 +358,31 @@ def test_analyze_never_decides_statuses_from_a_partial_answer(
         es.options(ignore_status=404).indices.delete(index=latest)
 
 
+@pytest.mark.es
+def test_an_index_closed_before_the_look_back_does_not_stop_analyze(es: Any, index_prefix: str) -> None:
+    """A daily index older than everything analyze reads (a retention that closes before it deletes)
+    does not stop the run: the groups are decided, and the closed index is said on a partial line."""
+    from helpers.analysis_docs import event, index_events
+
+    from analyzers import analyze
+    from analyzers.config import AnalyzeConfig
+
+    install_template(es, index_prefix)
+    config = AnalyzeConfig()
+    old = NOW - (config.baseline_windows + 2) * config.window
+    index_events(es, index_prefix, [event("x", old), event("x", NOW - DAY)])
+    closed = index_for(old, index_prefix)
+    es.indices.close(index=closed)
+    try:
+        store = Store(es, index_prefix)
+        store.note_unreadable_indices(action="list the event and registry indices")
+        groups = {group.group_id: group for group in analyze.run(store, config=config, until=NOW).groups}
+        assert groups["x"].count_window == 1
+        assert any(closed in line for line in store.partial.lines())
+    finally:
+        es.options(ignore_status=404).indices.delete(index=closed)
+
+
 class _TimedOut(_PartialNode):
     """The real client, whose every search answer says it timed out, whether or not partial results
     were allowed (a node may answer a search sent with `allow_partial_search_results=false` so)."""
