@@ -156,6 +156,8 @@ def _normalized(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
+    if text.count(_FRAME_START) != text.count(_PLAIN_FRAME_START):  # a frame line `traceback` did not write
+        text = _IPYTHON_PLAIN_FRAME_RE.sub(_as_plain_frame, text)
     if renderers.LOGGING_CALL_STACK in text:  # a record `logging` could not emit: its call stack's frames
         text = renderers.from_logging_error(text) or text
     if _TAB_INDENT in text:  # indents written as tabs (a pipeline, an editor): as `traceback` indents
@@ -202,6 +204,16 @@ def _without_preamble(text: str) -> str:
         return _box_without_preamble(text, at - len(_BOX_HEADER))
     if not before.strip() or "+-+" in before:
         return text
+    start = text.rfind("\n", 0, at) + 1
+    if start and at > start:  # a prefix on the header's line, and lines before it: on every line?
+        unprefixed = _without_line_prefixes(text, start, at, everywhere=True)
+        if unprefixed is not None:
+            return unprefixed if unprefixed.startswith(_HEADER) else _without_preamble(unprefixed)
+    if before.endswith(_QUOTE_LINE):  # the traceback a frameless exception quotes (a worker's) comes first
+        start = before.rfind("\n", 0, len(before) - len(_QUOTE_LINE)) + 1
+        head = before[:start]
+        if head.strip() and 'File "' not in head and "above exception" not in head and '"""' not in head:
+            return text[start:]
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
     after = at + len(_HEADER)
@@ -232,10 +244,12 @@ def _box_without_preamble(text: str, box: int) -> str:
     return " " * column + text[box:]
 
 
-def _without_line_prefixes(text: str, start: int, at: int) -> str | None:
+def _without_line_prefixes(text: str, start: int, at: int, *, everywhere: bool = False) -> str | None:
     """`text` from `start` (the start of the line whose header is at `at`) with the text before the
     header taken off each line that starts with text like it (its numbers may differ: times, pids), when
-    the line after the header does and a frame follows; None when it does not."""
+    the line after the header does and a frame follows; None when it does not. `everywhere`: the whole
+    text so, when its first line starts with that text too (a chain, a quoted worker's traceback, every
+    line of which a logger prefixed); else None."""
     prefix = text[start:at]
     if not prefix.strip() or len(prefix) > _LINE_PREFIX_LIMIT:
         return None
@@ -248,6 +262,8 @@ def _without_line_prefixes(text: str, start: int, at: int) -> str | None:
     following = pattern.match(text, after)
     if following is None or not text.startswith(_PLAIN_FRAME_LINE, following.end()):
         return None
+    if everywhere:
+        return pattern.sub("", text) if pattern.match(text) else None
     return pattern.sub("", text[start:])
 
 
@@ -298,7 +314,9 @@ def _dedented(text: str) -> str:
 # last)" for each exception; each frame a line `Cell In[3], line 2, in load(d, k)` (a cell: IPython 8),
 # `File /srv/app/x.py:12, in load(d, k)`, or `<ipython-input-3-5e1c...> in load(d, k)` and
 # `/srv/app/x.py in load(d, k)` (IPython 7), then numbered lines of context, the one that ran marked
-# `---->`; blank lines between frames; then the exception line.
+# `---->` (`%xmode Verbose`: each local's value under it, indented, and the arguments' in the frame
+# line); blank lines between frames; then the exception line. `%xmode Plain` prints `traceback`'s
+# header and layout but each frame line as `  File /srv/app/x.py:12 in load` (`_IPYTHON_PLAIN_FRAME_RE`).
 _IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
 _IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
 _IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
@@ -311,6 +329,16 @@ _IPYTHON_FRAME_RE: Final = re.compile(
 _IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
 _IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
 _IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+_FRAME_START: Final = "\n  File "
+_PLAIN_FRAME_START: Final = '\n  File "'
+_IPYTHON_PLAIN_FRAME_RE: Final = re.compile(
+    r'^  File (?P<file>[^"\n][^\n]*?):(?P<line>\d+),? in (?P<function>[^\n]*)$', re.MULTILINE
+)
+
+
+def _as_plain_frame(frame: re.Match[str]) -> str:
+    """An IPython `%xmode Plain` frame line as `traceback` writes it."""
+    return f'  File "{frame["file"]}", line {frame["line"]}, in {frame["function"]}'
 
 
 def _from_ipython(text: str) -> str:
@@ -345,6 +373,8 @@ def _from_ipython(text: str) -> str:
             pending = None
             continue
         if _IPYTHON_SKIPPED_RE.fullmatch(line):  # context, an elision, a blank line, recursion
+            continue
+        if pending is None and line[:1] in (" ", "\t"):  # `%xmode Verbose`: a local's value, under the line
             continue
         if pending is not None:
             out.append(_ipython_frame_line(*pending))
