@@ -162,7 +162,12 @@ EDGE_CASES = [
     pytest.param(formatted(lambda: json.loads("{bad")), True, id="stdlib-raise-site"),
     pytest.param(WINDOWS, True, id="windows-paths-stdlib-site"),
     pytest.param(formatted(_missing_source), True, id="missing-source-lines"),
-    pytest.param(formatted(lambda: compile("foo(\n", "broken.py", "exec")), True, id="syntax-error-frame"),
+    pytest.param(
+        formatted(lambda: compile("foo(\n", "/srv/app/broken.py", "exec")), True, id="syntax-error-frame"
+    ),
+    pytest.param(  # text compiled at run time (`_compiled_text_site`): the general path decides
+        formatted(lambda: compile("foo(\n", "broken.py", "exec")), False, id="syntax-error-in-compiled-text"
+    ),
     pytest.param(formatted(lambda: _recurse(0)), True, id="recursion-error-marker"),
     pytest.param(TWO_CYCLE, True, id="recursion-error-two-cycle"),
     pytest.param(formatted(lambda: _statement_over_lines()), True, id="statement-over-several-lines"),

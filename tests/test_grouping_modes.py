@@ -200,3 +200,28 @@ def test_a_worker_failure_prefixed_on_every_line_is_keyed_by_the_worker_statemen
     assert all(len(keys) == 1 for keys in groups.values()), groups
     assert groups == unprefixed
     assert len(set.union(*groups.values())) == len(BUGS)
+
+
+def _load_rules(text: str, name: str) -> object:
+    return compile(text, name, "exec")
+
+
+def _load_plugin(text: str, name: str) -> object:
+    return compile(text, name, "exec")
+
+
+@pytest.mark.parametrize("name", ["rules.py", "plugin", "settings.cfg"])
+def test_a_syntax_error_in_text_compiled_under_a_bare_name_is_keyed_by_the_compiling_statement(
+    name: str,
+) -> None:
+    """Text compiled at run time under a file name without a directory (`compile(text, "rules.py",
+    "exec")`) was keyed by its failing line, the input: one group per input; it is now keyed as a
+    pseudo-file's, by the statement that compiled it (another compiling statement, another group)."""
+    inputs = ["x = (1, 2", "x = (1, yy", "rule = (a,\n", "y = [3, 4"]
+    keys = {
+        _key(_plain(_raised({"f": _load_rules}, "f", (text, name))), "stack_trace").key for text in inputs
+    }
+    other = {
+        _key(_plain(_raised({"f": _load_plugin}, "f", (text, name))), "stack_trace").key for text in inputs
+    }
+    assert len(keys) == 1 and len(other) == 1 and keys != other

@@ -104,7 +104,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        DeprecationWarning: ...`, as `warnings` and pytest's `--tb=line` print one) as a traceback of one
        frame at module level, the warning's source line under it (the same warning from every file was
        one group); the standard library under `lib64/` (Red Hat's layout) as the standard library (its
-       raises were keyed by its own line: a Red Hat and a Debian host split a bug, two callers merged)
+       raises were keyed by its own line: a Red Hat and a Debian host split a bug, two callers merged);
+       IPython's `%xmode Verbose` and `%xmode Plain` tracebacks read frame by frame (each was one
+       frameless text: every bug one group); a traceback a logger prefixed on every line read past the
+       prefix when lines come before its header (a worker's quoted RemoteTraceback: every worker bug one
+       group), and a log line before a quoted worker traceback no part of the chain; a SyntaxError in
+       text compiled under a file name without a directory keyed by the statement that compiled it
 """
 
 from __future__ import annotations
@@ -623,7 +628,8 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if short_type == "RecursionError":
         cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
-    if site[5][:1] == "<" and _COMPILED_TEXT_RE.match(innermost):
+    name = site[5]  # `_compiled_text_name`, inline: every traceback passes here
+    if (name[:1] == "<" or ("/" not in name and "\\" not in name)) and _COMPILED_TEXT_RE.match(innermost):
         return None  # where compiled text failed to parse (`_compiled_text_site`): the general path decides
     after: Iterator[str | None] | None = None  # the lines of the frames outside the site's, when not all
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
@@ -1084,13 +1090,21 @@ def _compiled_text_site(
     """The site and frames (innermost first) that identify the raising statement when the innermost
     "frame" is where text compiled at run time failed to parse (a SyntaxError's location in a pseudo-file,
     `<unknown>` for `ast.literal_eval`, `<string>` for `eval`: no function, the input as its line): the
-    frames from the one that compiled it out (its line is the input's, which varies). Else as given."""
-    if site.function or not site.filename.startswith("<"):
+    frames from the one that compiled it out (its line is the input's, which varies). So too for a file
+    name without a directory below a calling frame (`compile(text, "rules.py", "exec")`: an import's
+    location is the module's path, and a script's has no caller). Else as given."""
+    if site.function or not _compiled_text_name(site.filename):
         return site, innermost
     caller = next(itertools.islice(innermost(), 1, None), None)
     if caller is None:
         return site, innermost
     return caller, lambda: itertools.islice(innermost(), 1, None)
+
+
+def _compiled_text_name(filename: str) -> bool:
+    """Whether a SyntaxError located in `filename` below a calling frame is in text compiled at run
+    time: a pseudo-file, or a name without a directory (a module's path has one since Python 3.9)."""
+    return filename[:1] == "<" or ("/" not in filename and "\\" not in filename)
 
 
 # Where a KeyboardInterrupt is raised is where the signal found the program (the line that ran then, or
