@@ -14,7 +14,14 @@ An entry continues with:
   traceback under its message, and a `stack_info` stack after it);
 - `Stack (most recent call last):` (`stack_info=True`), and a chained traceback's separator, the
   blank lines around it and the traceback after it;
-- the exception line that ends a traceback (the first unindented line after its frames).
+- the exception line that ends a traceback (the first unindented line after its frames);
+- the other layouts of a traceback: loguru's (a blank line after the header, between frames and
+  before the exception line, the frame that caught it marked `> File`), rich's box (its header's line
+  `╭─── Traceback (most recent call last) ───╮`, then lines starting `│` up to `╰`), and a worker
+  process's failure re-raised by the parent (concurrent.futures, multiprocessing: its first line ends
+  `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
+- asyncio's context lines (`future: <Task ...>`, `handle: <Handle ...>`) after the line of its
+  report of a failure ("Task exception was never retrieved"), before the traceback.
 Any other line starts an entry (a second traceback without a separator is a second event); blank
 lines between entries belong to none. Terminal colours are read past.
 
@@ -26,12 +33,14 @@ process, or stream) kept apart: a line continues only an entry of its own source
 lines of two processes make two processes' entries. A line the collector cut in pieces (a CRI `P`
 line, a json-file `log` without its line break: over 16 KiB) is put back together first.
 
-Other prefixes on every line are learned from the line a traceback's header ends: whatever stands
-before the header there (`web-1  | `, `0|backup | `, `2026-12-04 10:00:01,123 ERROR backup: ` of a
-formatter applied line by line) is the shape of a prefix, its digits free, and the lines of that
-shape are read past it wherever that lets them continue an entry. Each shape is a source of its
-own too (the services `docker compose logs` interleaves), so a log stays one entry a line only where
-no traceback shows its prefix.
+Other prefixes on every line are learned from the line a traceback's header (or a worker's
+`RemoteTraceback: `) ends: whatever stands before the header there (`web-1  | `, `0|backup | `,
+`2026-12-04 10:00:01,123 ERROR backup: ` of a formatter applied line by line) is the shape of a
+prefix, its digits free, and the lines of that shape are read past it wherever that lets them
+continue an entry. Each shape is a source of its own too (the services `docker compose logs`
+interleaves), so a log stays one entry a line only where no traceback shows its prefix. Where the
+line after such a header lacks the prefix (a message that ends in a header, the traceback under it),
+the header's entry goes on with the unprefixed lines.
 
 The rule not to break: every non-blank line of the input belongs to exactly one entry, in order.
 """
@@ -52,6 +61,24 @@ _CHAIN_SEPARATORS: Final = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 )
+# rich's traceback: a box, its top line naming the header, its other lines starting with these.
+_RICH_TOP: Final = "╭"
+_RICH_HEADER: Final = " Traceback (most recent call last) "
+_RICH_SIDES: Final = ("│", "╰")
+_LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
+_FRAME_MARKS: Final = (*_RICH_SIDES, _LOGURU_MARKED)  # unindented lines among a traceback's frames
+_HEADERS: Final = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_TOP)  # (rich's top line: if it names the header)
+# A worker's failure as the parent re-raises it: the exception quoting the worker's traceback
+# (`concurrent.futures.process._RemoteTraceback: `, `multiprocessing.pool.RemoteTraceback: `), the quote.
+_REMOTE: Final = "RemoteTraceback:"
+_REMOTE_ENDS: Final = (_REMOTE, _REMOTE + " ")
+_LEARNT_FROM: Final = (TRACEBACK_HEADER, *_REMOTE_ENDS)  # the lines a prefix is learnt from end so
+_QUOTE: Final = '"""\n'
+# asyncio's report of a failure in a callback or a task nobody awaited ("Task exception was never
+# retrieved", "Exception in callback ..."): its context, a line for each object, before the traceback.
+_ASYNCIO_CONTEXT: Final = tuple(
+    f"{name}: <" for name in ("future", "task", "handle", "protocol", "transport", "socket", "asyncgen")
+)
 # Terminal colours (Python 3.13 colours its tracebacks on a terminal): read past, kept in the text.
 _COLOUR_RE: Final = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -66,13 +93,22 @@ class Entry:
     @property
     def stack_trace(self) -> str | None:
         """The traceback the entry holds, from its header's line on (from the header itself, past a
-        prefix its first line keeps); None without one."""
-        found = [at for at in (self.text.find(TRACEBACK_HEADER), self.text.find(_GROUP_HEADER)) if at >= 0]
+        prefix its first line keeps; from rich's box's top line; from the exception that quotes it, for
+        a worker's: see `_REMOTE`); None without one."""
+        headers = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_HEADER)
+        found = [at for at in map(self.text.find, headers) if at >= 0]
         if not found:
             return None
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
-        return self.text[line_start if self.text[line_start:start].isspace() else start :]
+        if self.text[line_start:start].isspace() or self.text.startswith(_RICH_HEADER, start):
+            start = line_start
+        if self.text.endswith(_QUOTE, 0, line_start):  # a worker's traceback: from the exception quoting it
+            remote = self.text.rfind("\n", 0, line_start - len(_QUOTE) - 1) + 1
+            quoting = self.text[remote : line_start - len(_QUOTE)].rstrip()
+            if quoting.endswith(_REMOTE):
+                start = remote + quoting.rfind(" ") + 1  # (past a prefix its line keeps)
+        return self.text[start:]
 
     def document(self) -> dict[str, Any]:
         """The entry as the ECS event a shipper would have sent for it: its first line as the message
@@ -97,6 +133,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     done: list[tuple[int, Entry]] = []  # finished entries, a heap by first line
     prefixes = _Prefixes()
     pieces = _Pieces()
+    headed: dict[str, str] = {}  # by source: the prefix's source whose entry has just read a header
     for number, source, line in pieces.lines(lines):
         if not line.strip():
             current = open_entries.get(source)
@@ -107,6 +144,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
         if learned is not None and source in open_entries and learned[1].match(open_entries[source].last):
             open_entries[learned[0]] = open_entries.pop(source)  # the entry its header continues
         shaped = prefixes.shape_of(source, line)
+        raw = source
         if shaped is not None:
             source, rest = shaped
             current = open_entries.get(source)
@@ -116,13 +154,27 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
                 continue
         else:
             rest = line
+            back = headed.pop(source, None) if headed else None
+            if back is not None and back in open_entries and open_entries[back].state.headed:
+                # The header's line only ended with text of the prefix's shape (a message that ends in a
+                # header, `log.error("failed: %s", traceback.format_exc())`): its frames are not prefixed.
+                if source in open_entries:
+                    heapq.heappush(done, (open_entries[source].first, open_entries[source].entry()))
+                open_entries[source] = open_entries.pop(back)
             current = open_entries.get(source)
-        if current is not None and current.state.continues(rest, after_blank=bool(current.blanks)):
+        opened = current is None or not current.state.continues(rest, after_blank=bool(current.blanks))
+        if current is not None and not opened:
             current.take(rest)
+        else:
+            if current is not None:
+                heapq.heappush(done, (current.first, current.entry()))
+            current = open_entries[source] = _Open(number, line, rest)
+        if shaped is not None and current.state.headed:
+            headed[raw] = source
+        elif shaped is not None and headed:
+            headed.pop(raw, None)
+        if not opened:
             continue
-        if current is not None:
-            heapq.heappush(done, (current.first, current.entry()))
-        open_entries[source] = _Open(number, line, rest)
         oldest_open = min(entry.first for entry in open_entries.values())
         oldest_open = min(oldest_open, pieces.oldest(oldest_open))
         while done and done[0][0] < oldest_open:
@@ -249,10 +301,15 @@ class _Prefixes:
     def learn(self, source: str, line: str) -> tuple[str, re.Pattern[str]] | None:
         """The source and pattern of the prefix `line` shows before a traceback header that ends it,
         when that shape is new; else None."""
+        if not line.endswith(_LEARNT_FROM):  # (most lines: one test)
+            return None
         # (A group's header ends with a traceback's; a group's own boxes are indented.)
-        header = _GROUP_HEADER if line.endswith(_GROUP_HEADER) else TRACEBACK_HEADER
+        if line.endswith(TRACEBACK_HEADER):
+            header = _GROUP_HEADER if line.endswith(_GROUP_HEADER) else TRACEBACK_HEADER
+        else:  # a worker's failure: its exception line, one word
+            header = line[line.rstrip().rfind(" ") + 1 :]
         prefix = line[: len(line) - len(header)]
-        if not (line.endswith(header) and prefix and len(prefix) <= _PREFIX_CHARACTERS):
+        if not (prefix and len(prefix) <= _PREFIX_CHARACTERS):
             return None
         if prefix[0] in " \t" or "\x1b" in prefix or self.shape_of(source, line) is not None:
             return None
@@ -291,27 +348,69 @@ class _State:
         self.ended = False  # a traceback's end was read: a chain separator may follow
         self.chained = False  # a chain separator was read: the next traceback is the same entry's
         self.stacked = False  # a `stack_info` block was read: logging writes a record's traceback before it
+        self.headed = False  # a header was the last line read (loguru's blank line may follow)
+        self.loose = False  # loguru's layout: blank lines between the frames and before the exception line
+        self.quote = 0  # a worker's traceback: 1 its quote may open next, 2 inside it
+        self.inner: _State | None = None  # inside the quote: where the quoted traceback stands
 
     def continues(self, line: str, *, after_blank: bool) -> bool:
         """Whether `line` continues the entry (and, if so, take it in)."""
         plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+        headed, self.headed = self.headed, False
+        if self.quote:
+            return self._quoted(plain, after_blank=after_blank)
         if plain.startswith(_CHAIN_SEPARATORS):
             self.chained = self.ended
             return self.ended
-        if plain.startswith((TRACEBACK_HEADER, _GROUP_HEADER)):
+        if plain.startswith(_HEADERS) and (plain[0] != _RICH_TOP or _RICH_HEADER in plain):
             if not (self.chained or not (self.traced or self.stacked or after_blank)):
                 return False
-            single = plain.startswith(TRACEBACK_HEADER)  # (a group's lines are all indented, its end too)
+            single = not plain.startswith(_GROUP_HEADER)  # (a group's lines are all indented, its end too)
             self.traced, self.chained, self.frames, self.ended = True, False, single, not single
+            self.headed, self.loose = single, False
             return True
-        if after_blank:
+        if after_blank and self.frames and (headed or self.loose):
+            self.loose = True  # loguru's: read on past the blank line
+        elif after_blank:
             return False
+        elif (
+            not (self.traced or self.stacked) and plain.endswith(_REMOTE_ENDS) and _quotes_a_traceback(plain)
+        ):
+            self.quote = 1  # a worker's failure, its traceback quoted on the next lines
+            return True
+        elif not (self.traced or self.stacked) and plain.startswith(_ASYNCIO_CONTEXT):
+            return True  # asyncio's report of a failure: its message, then its context, then the traceback
         if plain.startswith(_STACK_HEADER):
             self.frames, self.stacked = False, True
             return True
         if plain[0] in " \t":
             return True
+        if self.frames and plain.startswith(_FRAME_MARKS):
+            return True
         if self.frames:  # the exception line ends the traceback
             self.frames, self.ended = False, True
             return True
         return False
+
+    def _quoted(self, line: str, *, after_blank: bool) -> bool:
+        """`continues` for a line after the exception that quotes a worker's traceback: the line that
+        opens the quote, the quoted traceback's lines (read as a traceback of its own: a quote that is
+        cut short does not take in the lines after it), the line that closes it."""
+        if self.quote == 1:
+            self.quote = 2 if line == _QUOTE[:-1] and not after_blank else 0
+            self.inner = _State()
+            return self.quote == 2 or self.continues(line, after_blank=after_blank)
+        if line == _QUOTE[:-1]:
+            self.quote, self.ended = 0, True  # the parent's traceback follows, after a chain separator
+            return True
+        if self.inner is not None and self.inner.continues(line, after_blank=after_blank):
+            return True
+        self.quote = 0
+        return False
+
+
+def _quotes_a_traceback(line: str) -> bool:
+    """Whether `line` is the exception line of a worker's failure the parent re-raised (the worker's
+    traceback quoted after it): one word, `...RemoteTraceback:`."""
+    stripped = line.rstrip()
+    return stripped.endswith(_REMOTE) and " " not in stripped

@@ -1,0 +1,305 @@
+"""`shipper.text_log` on tracebacks written in the other layouts real tools give a log file: loguru's
+(blank lines between frames, `> File`, variable values under frames), rich's box (its locals too, as
+`RichHandler` or `rich.traceback.install` print it), and a worker process's failure re-raised by the
+parent (concurrent.futures, multiprocessing: the worker's traceback quoted). Each event is one entry,
+keyed as the shipper keys its stack trace; a sibling (the same message from another function) is
+another group."""
+
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing.pool
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import process
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipper.grouping.fingerprint import clear_caches, fingerprint_document
+from shipper.text_log import entries
+
+MODULE = """
+def charge(amount):
+    total = amount * 2
+    raise ValueError(f"bad amount {amount}")
+
+def refund(amount):
+    total = amount * 3
+    raise ValueError(f"bad amount {amount}")
+
+def lookup(table, key):
+    return table[key]
+
+def chained(amount):
+    try:
+        charge(amount)
+    except ValueError as exc:
+        raise RuntimeError("payment failed") from exc
+"""
+BUGS: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "charge": ((5,), (1234,)),
+    "refund": ((5,), (77,)),
+    "lookup": (({}, "user-1"), ({}, "user-982")),
+    "chained": ((3,), (9,)),
+}
+
+
+@pytest.fixture
+def installs(tmp_path: Path) -> Iterator[list[dict[str, Any]]]:
+    """The module in two installs (real files: rich prints a frame's path only for a file that exists),
+    lines shifted as in another version."""
+    namespaces = []
+    for shift, where in enumerate(("ann/.venv/lib/python3.11/site-packages", "srv/bob/app")):
+        path = tmp_path / where / "shop" / "core.py"
+        path.parent.mkdir(parents=True)
+        source = "\n" * (shift * 5) + MODULE
+        path.write_text(source, encoding="utf-8")
+        namespace: dict[str, Any] = {"__name__": "shop.core"}
+        exec(compile(source, str(path), "exec"), namespace)
+        namespaces.append(namespace)
+    yield namespaces
+
+
+def _raised(namespace: dict[str, Any], function: str, args: tuple[Any, ...]) -> BaseException:
+    call = namespace[function]
+    try:
+        call(*args)
+    except Exception as exc:  # every bug raises
+        return exc
+    raise AssertionError(f"{function} did not raise")
+
+
+def _worker(kind: str, exc: BaseException) -> BaseException:
+    """What the parent re-raises for `exc` raised in a worker process, as it rebuilds it."""
+    wrapped = (
+        process._ExceptionWithTraceback(exc, exc.__traceback__)
+        if kind == "futures"
+        else multiprocessing.pool.ExceptionWithTraceback(exc, exc.__traceback__)
+    )
+    function, args = wrapped.__reduce__()
+    try:
+        raise function(*args)
+    except BaseException as raised:  # the parent's raise, as `Future.result()` and `Pool.map` do it
+        return raised
+
+
+def _logged(exc: BaseException) -> str:
+    """`logger.exception` through a plain `logging.Formatter` with a time and level first."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    record = logging.LogRecord(
+        "shop", logging.ERROR, __file__, 1, "charge failed", None, (type(exc), exc, exc.__traceback__)
+    )
+    return formatter.format(record) + "\n"
+
+
+def _rich(exc: BaseException, *, locals_: bool, handler: bool) -> str:
+    from rich.console import Console
+    from rich.traceback import Traceback
+
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    if handler:  # `RichHandler`'s shape: its log line, then the box
+        console.print("[12/05/26 03:00:07] ERROR    charge failed", highlight=False)
+    console.print(Traceback.from_exception(type(exc), exc, exc.__traceback__, show_locals=locals_))
+    return str(console.file.getvalue())  # type: ignore[attr-defined]
+
+
+def _loguru(call: Callable[[], object], *, diagnose: bool) -> str:
+    from loguru import logger
+
+    written = io.StringIO()
+    sink = logger.add(
+        written, format="{time:YYYY-MM-DD HH:mm:ss} | {level} | {message}", diagnose=diagnose, colorize=False
+    )
+    try:
+        call()
+    except Exception:
+        logger.exception("charge failed")
+    finally:
+        logger.remove(sink)
+    return written.getvalue()
+
+
+# Each layout: (what the log holds for the failure `call` raises, the exception the shipper would log).
+Layout = Callable[[Callable[[], object]], tuple[str, BaseException]]
+
+
+def _raising(call: Callable[[], object]) -> BaseException:
+    try:
+        call()
+    except Exception as exc:
+        return exc
+    raise AssertionError("did not raise")
+
+
+def _prefixed(text: str, exc: BaseException, seconds: list[int] = [0]) -> str:  # noqa: B006 (a counter)
+    """`text` with a prefix on every line, as a formatter that prefixes each line of a record writes it
+    (its time and thread differ from one record to the next)."""
+    seconds[0] += 1
+    time = f"2026-12-05 03:00:{seconds[0] % 60:02d},{seconds[0] * 7 % 1000:03d}"
+    prefix = f"{time} ERROR [worker-{seconds[0] % 5}] shop: "
+    return "".join(prefix + line for line in text.splitlines(keepends=True))
+
+
+LAYOUTS: dict[str, Layout] = {
+    "loguru-diagnose": lambda call: (_loguru(call, diagnose=True), _raising(call)),
+    "loguru": lambda call: (_loguru(call, diagnose=False), _raising(call)),
+    "rich-locals": lambda call: (_rich(exc := _raising(call), locals_=True, handler=False), exc),
+    "rich-handler": lambda call: (_rich(exc := _raising(call), locals_=False, handler=True), exc),
+    "futures-logged": lambda call: (_logged(exc := _worker("futures", _raising(call))), exc),
+    "pool-logged": lambda call: (_logged(exc := _worker("pool", _raising(call))), exc),
+    "prefixed-logged": lambda call: (_prefixed(_logged(exc := _raising(call)), exc), exc),
+    "prefixed-uncaught": lambda call: (
+        _prefixed("".join(traceback.format_exception(exc := _raising(call))), exc),
+        exc,
+    ),
+    "prefixed-worker": lambda call: (_prefixed(_logged(exc := _worker("pool", _raising(call))), exc), exc),
+    "futures-uncaught": lambda call: (
+        "".join(traceback.format_exception(exc := _worker("futures", _raising(call)))),
+        exc,
+    ),
+}
+
+
+def _key(doc: dict[str, Any]) -> str:
+    clear_caches()
+    return fingerprint_document({"log": {"level": "error", "logger": "shop"}, **doc}).key
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_traceback_in_another_layout_is_one_entry_keyed_as_its_stack_trace(
+    installs: list[dict[str, Any]], layout: str
+) -> None:
+    """loguru's, rich's and a re-raised worker's tracebacks in a log were cut into an entry a line (or
+    a few), every bug then one group of their first lines; each is now one entry with the key of its
+    stack trace, a bug's failures from two installs one group, siblings apart."""
+    log: list[str] = []
+    expected: list[tuple[str, str]] = []
+    for bug, arguments in BUGS.items():
+        for namespace in installs:
+            for args in arguments:
+                text, raised = LAYOUTS[layout](lambda n=namespace, b=bug, a=args: n[b](*a))
+                log.append(text if text.endswith("\n") else text + "\n")
+                stack_trace = "".join(traceback.format_exception(raised))
+                expected.append((bug, _key({"error": {"stack_trace": stack_trace}})))
+    found = list(entries("".join(log).splitlines(keepends=True)))
+    assert len(found) == len(expected)
+    keys = [_key(entry.document()) for entry in found]
+    assert keys == [key for _, key in expected]
+    groups: dict[str, set[str]] = {}
+    for (bug, _), key in zip(expected, keys, strict=True):
+        groups.setdefault(bug, set()).add(key)
+    assert all(len(group) == 1 for group in groups.values())
+    assert len(set.union(*groups.values())) == len(BUGS)
+
+
+_QUOTED = (
+    'concurrent.futures.process._RemoteTraceback: \n"""\nTraceback (most recent call last):\n'
+    '  File "w.py", line 3, in f\n    g()\nValueError: 1\n'
+)
+_ENDS: dict[str, tuple[str, int]] = {
+    "quote cut short": ("a ERROR boom\n" + _QUOTED + "b INFO next\nc INFO after\n", 3),
+    "quote closed": ("a ERROR boom\n" + _QUOTED + '"""\n\nb INFO next\n', 2),
+    "loguru then a line": (
+        'a | ERROR | boom\nTraceback (most recent call last):\n\n  File "w.py", line 3, in f\n    g()\n\n'
+        '> File "w.py", line 5, in g\n    h()\n\nValueError: 1\n\nb | INFO | next\n',
+        2,
+    ),
+    "rich box then a line": (
+        "╭──── Traceback (most recent call last) ────╮\n│ /w.py:3 in f                              │\n"
+        "│ ❱ 3 g()                                   │\n╰───────────────────────────────────────────╯\n"
+        "ValueError: 1\nb INFO next\n",
+        2,
+    ),
+    "a box that is no traceback": ("╭── status ──╮\n│ ok │\n╰────╯\n", 3),
+    "a marked line outside a traceback": ('a INFO diff\n> File "w.py" changed\n', 2),
+    "a message ending in a header, the traceback under it": (
+        'a ERROR failed: Traceback (most recent call last):\n  File "w.py", line 3, in f\n    g()\n'
+        "ValueError: 1\nb ERROR failed: next\n",
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", _ENDS)
+def test_a_layouts_entry_ends_where_its_traceback_does(shape: str) -> None:
+    """The new layouts take in only their own lines: a worker's quote cut short, loguru's blank lines,
+    rich's box end where the traceback does, and the lines after them (or a box or `> File` line that
+    is no traceback's) are entries of their own; every line is in exactly one entry, in order."""
+    text, count = _ENDS[shape]
+    found = list(entries(text.splitlines(keepends=True)))
+    assert len(found) == count
+    kept = [line for entry in found for line in entry.text.splitlines() if line.strip()]
+    assert kept == [line for line in text.splitlines() if line.strip()]
+
+
+def test_a_prefix_on_every_line_is_read_past_for_its_entry_only() -> None:
+    """An application's prefix on every line of a record (its numbers differ from record to record) is
+    learnt from the header's line and read past on the traceback's lines; the next record, prefixed
+    too, is an entry of its own, and so is a line with another prefix."""
+    log = (
+        "a 1 ERROR x: boom\na 2 ERROR x: Traceback (most recent call last):\n"
+        'a 3 ERROR x:   File "w.py", line 3, in f\na 4 ERROR x:     g()\na 5 ERROR x: ValueError: 1\n'
+        "a 6 ERROR x: next\na 7 INFO x: done\n"
+    )
+    found = list(entries(log.splitlines()))
+    assert [entry.line for entry in found] == [1, 6, 7]
+    assert found[0].text == (
+        "a 1 ERROR x: boom\nTraceback (most recent call last):\n"
+        '  File "w.py", line 3, in f\n    g()\nValueError: 1\n'
+    )
+
+
+ASYNCIO_PROGRAM = """
+import asyncio, gc, logging, sys
+logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+def work_a(value):
+    raise ValueError(f"bad amount {value}")
+
+def work_b(value):
+    raise ValueError(f"bad amount {value}")
+
+async def unawaited(work, value):
+    async def job():
+        work(value)
+    task = asyncio.ensure_future(job())
+    await asyncio.sleep(0.01)
+    del task
+
+async def callback(work, value):
+    asyncio.get_running_loop().call_soon(work, value)
+    await asyncio.sleep(0.01)
+
+for report in (unawaited, callback):
+    for work in (work_a, work_b):
+        for value in (1, 22):
+            asyncio.run(report(work, value))
+            gc.collect()
+"""
+
+
+def test_asyncios_report_of_a_failure_is_one_entry(tmp_path: Path) -> None:
+    """asyncio's report of a task nobody awaited or a failed callback (its message, a `future: <Task ...>`
+    or `handle: <Handle ...>` line, the traceback) was two entries, the first line one group for every
+    bug; each report is now one entry, keyed by its traceback (two functions, two groups)."""
+    program = tmp_path / "app" / "jobs.py"
+    program.parent.mkdir()
+    program.write_text(ASYNCIO_PROGRAM, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, timeout=60, check=True
+    )
+    found = list(entries(done.stderr.splitlines()))
+    assert len(found) == 8, [entry.text.splitlines()[0] for entry in found]
+    keys = [_key(entry.document()) for entry in found]
+    functions = ["work_a", "work_a", "work_b", "work_b"] * 2
+    assert len(set(keys)) == 2
+    assert all(
+        (keys[i] == keys[j]) is (functions[i] == functions[j])
+        for i in range(len(keys))
+        for j in range(len(keys))
+    )
