@@ -137,6 +137,7 @@ KINDS: Final[Mapping[str, Check]] = {
     "retry_max_delay": _seconds,
     "stats_interval": _seconds,
     "idle_exit": _seconds,
+    "unreachable_exit": _seconds,
     "prometheus_port": _optional_port,
     "formatter": _formatter,
     "delivery": _text,

@@ -167,6 +167,9 @@ class ShipperHandler(logging.Handler):
         flush_interval: seconds the spool writer waits to gather a batch.
         retry_max_delay: the longest back-off between retries, in seconds.
         delivery: "process" (a separate delivery process, the default) or "thread" (in this process).
+        idle_exit: seconds the agent process waits with nothing to send before it exits.
+        unreachable_exit: seconds of failed delivery after which the agent process exits once no
+            program writes to the spool; the records wait there for the next program's agent.
 
     What it reports:
         stats_interval: seconds between the shipper's own health documents (`logloop.shipper.*`).
@@ -209,6 +212,7 @@ class ShipperHandler(logging.Handler):
         retry_max_delay: float = DEFAULTS.backoff_max,
         stats_interval: float = 60.0,
         idle_exit: float = DEFAULTS.idle_exit,
+        unreachable_exit: float = DEFAULTS.unreachable_exit,
         prometheus_port: int | None = None,
         formatter: Any = None,
         delivery: Delivery = "process",
@@ -262,6 +266,7 @@ class ShipperHandler(logging.Handler):
             backoff_max=retry_max_delay,
             poll_interval=flush_interval,
             idle_exit=idle_exit,
+            unreachable_exit=unreachable_exit,
         )
         self.spool_dir = (
             Path(spool_path)

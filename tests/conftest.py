@@ -39,8 +39,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def no_agent_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Stop, at the end, every delivery agent still running on a spool under the session's temporary
-    directory: an agent whose records cannot be delivered retries for ever by design, so a test of an
-    unreachable destination would leave it behind."""
+    directory: an agent whose records cannot be delivered retries while a program writes there and for
+    `unreachable_exit` seconds (5 minutes) after, so a test of an unreachable destination would leave
+    it behind."""
     yield
     for lock_file in tmp_path_factory.getbasetemp().rglob(layout.LOCK_NAME):
         if not lock.running(lock_file.parent):

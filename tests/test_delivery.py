@@ -4,9 +4,7 @@ from threads and forked children, during interpreter shutdown and after close.""
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +16,7 @@ from typing import Any
 
 import pytest
 from helpers.delivered import log_messages
+from helpers.proxy import Proxy
 from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
@@ -30,67 +29,6 @@ pytestmark = pytest.mark.es
 def _handler(es_url: str, prefix: str, spool: Path, **kwargs: Any) -> ShipperHandler:
     options: dict[str, Any] = {"retry_max_delay": 0.5, "close_timeout": 5.0, **kwargs}
     return ShipperHandler("delivery-test", es_url=es_url, index_prefix=prefix, spool_path=spool, **options)
-
-
-class Proxy:
-    """A loopback TCP proxy to the node; stop() refuses connections and cuts open ones (an outage).
-
-    It simulates the node being down without stopping the shared node.
-    """
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self._listener: socket.socket | None = None
-        self._open: list[socket.socket] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
-            self._listener.close()
-            self._listener = None
-        for sock in self._open:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-        self._open.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            self._open += [client, upstream]
-            threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
 
 
 @pytest.fixture

@@ -5,7 +5,11 @@ meanwhile exits at once (or, if it carries other settings, waits for the first t
 It is started on demand by the first program that logs (`shipper.delivery.launcher`: settings and
 credentials on its standard input, never in argv; then at a lower CPU priority, nice 10), or runs as a
 thread of the program (`delivery="thread"`), and exits after `idle_exit` seconds with nothing to
-send.
+send. An agent process also exits once delivery has failed for `unreachable_exit` seconds while no
+program writes to the directory (no live writer holds a segment): a script's agent must not retry for
+ever after the script is gone. It leaves every record it could not deliver in the spool, says so in
+agent.json (`given_up`) and agent.log, and the next program's agent sends them (a thread of a program
+never gives up: its program is there).
 
 A pass of the loop is made of small steps:
 
@@ -57,6 +61,8 @@ _SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgemen
 _ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
 _UNFINISHED_KEPT: Final = 60.0  # seconds before an unlocked, never-finished segment file is deleted
 _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
+_DETACHED_FOR: Final = 1.0  # seconds no writer must be seen (at two looks) before an agent gives up
+GIVEN_UP_KEY: Final = "given_up"  # in agent.json: when and why the last agent gave up, what it left
 
 
 @dataclass(eq=False)
@@ -144,6 +150,13 @@ class Agent:
         self._swept = -_SWEEP_EVERY
         # Since when nothing could be delivered, and why: in agent.json, for the programs to say so.
         self._failing: dict[str, Any] | None = None
+        self._failing_since: float | None = None  # the same moment, on the monotonic clock
+        self._detached_since: float | None = None  # since when no writer was seen (while failing)
+        self._attach_checked = -float("inf")
+        # An agent process may give up (`unreachable_exit`); a thread of the program never does.
+        self.may_give_up = False
+        self.gave_up = False
+        self._given_up: dict[str, Any] | None = None
         self._filled = False  # the last pass stopped at a batch limit: more is waiting to be read
         self.stop = threading.Event()
         self.deadline = float("inf")
@@ -159,6 +172,9 @@ class Agent:
         idle_since = time.monotonic()
         try:
             while not self.stop.is_set() and time.monotonic() < self.deadline:
+                if self._giving_up():
+                    self._give_up()
+                    break
                 if self._descriptors_taken():
                     self._let_go()
                     return
@@ -227,6 +243,56 @@ class Agent:
             with contextlib.suppress(Exception):
                 self._transport.close()
         self._transport = None
+
+    def _giving_up(self) -> bool:
+        """Whether delivery has failed for `unreachable_exit` seconds and no program has written to the
+        directory for `_DETACHED_FOR` (two looks at the writers' locks, half a second apart at least:
+        a writer between two segments is never taken for gone)."""
+        now = time.monotonic()
+        if not self.may_give_up or self._failing_since is None:
+            self._detached_since = None
+            return False
+        if now - self._failing_since < self.config.unreachable_exit:
+            return False
+        if now - self._attach_checked < _LIVENESS_EVERY:
+            return False
+        self._attach_checked = now
+        if layout.writer_attached(self.spool_dir):
+            self._detached_since = None
+            return False
+        if self._detached_since is None:
+            self._detached_since = now
+        return now - self._detached_since >= _DETACHED_FOR
+
+    def _give_up(self) -> None:
+        """Exit leaving what is not delivered in the spool (the acknowledgement files say what was):
+        counted (`unreachable_exits`), said in agent.json and on standard error (agent.log)."""
+        self.gave_up = True
+        waiting = sum(self._waiting(seg) for seg in self._segments.values())
+        failing = self._failing or {}
+        self._count("unreachable_exits")
+        self._given_up = {
+            "at": time.time(),
+            "failing_for": round(time.monotonic() - (self._failing_since or time.monotonic()), 1),
+            "reason": failing.get("reason", ""),
+            "waiting": waiting,
+        }
+        self._diag.warning(
+            "given-up",
+            "logloop agent: nothing delivered for %d s (%s) and no program writes to %s: exiting; %d"
+            " records wait there for the next program's agent",
+            self._given_up["failing_for"],
+            self._given_up["reason"],
+            self.spool_dir,
+            waiting,
+        )
+
+    @staticmethod
+    def _waiting(seg: _Segment) -> int:
+        """Records of a segment not finished (the program's facts, its first frame, not counted)."""
+        start = max(seg.ack.offset, segment.HEADER.size)
+        frames = segment.scan(seg.data, start).frames
+        return sum(1 for f in frames if f.offset not in seg.finished and f.offset > segment.HEADER.size)
 
     def _quiet(self) -> bool:
         return not self._retry and all(s.ended and not s.outstanding for s in self._segments.values())
@@ -483,6 +549,7 @@ class Agent:
                 self._blocked.pop(index, None)
                 if self._failing is not None:
                     self._failing, self._totals_changed = None, True
+                self._failing_since = None
             elif outcome.kind == "rejected":
                 self._dead_letter(seg, pending.event, outcome)
             else:
@@ -500,6 +567,8 @@ class Agent:
         now = time.time()
         since = self._failing["since"] if self._failing is not None else now
         self._failing = {"since": since, "last": now, "reason": reason[:500]}
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         self._totals_changed = True
 
     def _wait_retry(self, pending: _Pending) -> None:
@@ -583,6 +652,8 @@ class Agent:
         state: dict[str, Any] = dict(self.totals)
         if self._failing is not None:
             state[layout.FAILING_KEY] = self._failing
+        if self._given_up is not None:
+            state[GIVEN_UP_KEY] = self._given_up
         with contextlib.suppress(OSError):
             layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
 
@@ -641,6 +712,7 @@ def main(stdin: IO[bytes] | None = None) -> int:
     try:
         agent = Agent(spool_dir, spec.make, config)
         agent.lock_fd = fd
+        agent.may_give_up = True
         agent.run()
     finally:
         lock.release(fd)

@@ -24,6 +24,9 @@ class AgentConfig:
     retry_max_bytes: int = 16 * 1024 * 1024  # and their bytes: the rest waits in the spool, not in memory
     poll_interval: float = 0.05  # seconds between looks at the spool while nothing is new
     idle_exit: float = 30.0  # seconds with nothing to send before the agent exits
+    # Seconds of failed delivery after which an agent process that no program writes to any more exits,
+    # its records left in the spool for the next program's agent (a script's agent must not linger).
+    unreachable_exit: float = 300.0
 
 
 DEFAULTS: Final = AgentConfig()

@@ -230,6 +230,16 @@ def writer_alive(segment: Path) -> bool:
     return held(segment, exclusive=True)
 
 
+def writer_attached(path: Path) -> bool:
+    """Whether a live program writes to the spool directory `path`: it holds a segment open (or is
+    making one), the `flock` every writer keeps until it seals its segment or dies."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            if entry.name.endswith((SUFFIX, SUFFIX + ".new")) and held(Path(entry.path), exclusive=True):
+                return True
+    return False
+
+
 def held(path: Path, *, exclusive: bool) -> bool:
     """Whether another open file holds a `flock` on `path` that a lock of this kind (shared or
     exclusive) would conflict with; a missing or unreadable file holds nothing. The probe lock is

@@ -1,0 +1,139 @@
+"""The delivery agent's lifetime when its destination cannot be reached: an agent process that no
+program writes to any more exits after `unreachable_exit` seconds of failed delivery, leaving its
+records in the spool for the next program's agent (which sends each once); one that a program still
+writes to never gives up. Real programs, real agent processes, the real node behind a loopback proxy
+that is down, then up."""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import programs
+from helpers.proxy import Proxy
+from helpers.shipping import logger_only_to
+
+from kibana.setup import install_template
+from shipper.delivery import lock
+from shipper.delivery.agent import GIVEN_UP_KEY
+from shipper.handler import ShipperHandler
+from shipper.spool import layout
+
+pytestmark = pytest.mark.es
+
+_BOUND = 2.0  # unreachable_exit of these tests, seconds
+
+# argv: destination, spool, index prefix, tag, how many, how the program ends
+_PROGRAM = """
+import logging, os, signal, sys
+import shipper
+
+url, spool, prefix, tag, count, ending = sys.argv[1:7]
+shipper.install("lifetime", es_url=url, spool_path=spool, index_prefix=prefix, unreachable_exit=BOUND,
+                retry_max_delay=0.5, request_timeout=2.0)
+log = logging.getLogger("lifetime")
+for i in range(int(count)):
+    log.warning("%s %d", tag, i)
+    print(f"EXPECT {tag} {i}")
+sys.stdout.flush()
+if ending == "os._exit":
+    os._exit(0)
+if ending == "SIGKILL":
+    os.kill(os.getpid(), signal.SIGKILL)
+if ending == "wait":
+    print("DELIVERED", shipper.install("lifetime").wait_delivered(60))
+""".replace("BOUND", repr(_BOUND))
+
+
+@pytest.fixture
+def proxy(es_url: str) -> Iterator[Proxy]:
+    """A proxy to the node, down until the test starts it."""
+    host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
+    server = Proxy((host, int(port)))
+    yield server
+    server.stop()
+
+
+def _agent_came(spool: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not (lock.running(spool) and lock.holder(spool).get("pid")):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _agent_gone(spool: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while lock.running(spool):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.parametrize("ending", ["return", "os._exit", "SIGKILL"])
+@pytest.mark.parametrize("count", [1, 300])
+def test_an_agent_nobody_writes_to_gives_up_and_the_next_program_delivers_its_records_once(
+    es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy, ending: str, count: int
+) -> None:
+    """A program logs while the node is unreachable and ends (returns, os._exit, SIGKILL): its agent
+    exits within `unreachable_exit` (plus a retry), says so with what it left, loses nothing; the next
+    program, the node reachable, delivers the old records and its own, each exactly once."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    arguments = [proxy.url, str(spool), index_prefix, "old", str(count), ending]
+    first = programs.run(_PROGRAM, tmp_path, args=arguments)
+    assert first.stderr == "" or ending == "SIGKILL", first.stderr
+    assert _agent_came(spool, 30)
+    assert _agent_gone(spool, _BOUND + 15), "the agent still retries with no program left"
+    stats = layout.read_json(spool / layout.AGENT_STATS_NAME)
+    assert stats[GIVEN_UP_KEY]["waiting"] == count and stats["unreachable_exits"] == 1
+    assert stats[GIVEN_UP_KEY]["failing_for"] >= _BOUND  # not before the bound
+    assert "no program writes to" in (spool / "agent.log").read_text()
+    assert layout.segments(spool)  # the records wait in the spool
+
+    proxy.start()
+    second = programs.run(_PROGRAM, tmp_path, args=[proxy.url, str(spool), index_prefix, "new", "3", "wait"])
+    assert "DELIVERED True" in second.stdout, second.stdout + second.stderr
+    want = programs.expected(first) + programs.expected(second)
+    assert sum(want.values()) == count + 3
+    assert programs.arrived(es, index_prefix, want) == want
+
+
+@pytest.mark.parametrize("delivery", ["process", "thread"])
+def test_an_agent_a_program_still_writes_to_never_gives_up(
+    es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy, delivery: str
+) -> None:
+    """While the program that logged is alive (its segment open), its agent keeps retrying well past
+    `unreachable_exit`: the records count as waiting, none as lost, and arrive once the node is back."""
+    install_template(es, index_prefix)
+    handler = ShipperHandler(
+        "lifetime",
+        es_url=proxy.url,
+        index_prefix=index_prefix,
+        spool_path=tmp_path / "spool",
+        unreachable_exit=0.5,
+        retry_max_delay=0.5,
+        request_timeout=2.0,
+        delivery=delivery,  # type: ignore[arg-type]
+    )
+    logger = logger_only_to("lifetime.attached", handler)
+    for i in range(20):
+        logger.warning("attached %d", i)
+    assert handler.ready(30)
+    holder = lock.holder(handler.spool_dir)["pid"]
+    time.sleep(0.5 * 8)
+    assert lock.running(handler.spool_dir) and lock.holder(handler.spool_dir)["pid"] == holder
+    stats = handler.stats()
+    assert (stats.spool_backlog, stats.dropped, stats.sent) == (20, 0, 0)
+    assert GIVEN_UP_KEY not in layout.read_json(handler.spool_dir / layout.AGENT_STATS_NAME)
+    proxy.start()
+    assert handler.wait_delivered(60)
+    handler.close()
+    want = collections.Counter(f"attached {i}" for i in range(20))
+    assert programs.arrived(es, index_prefix, want) == want
