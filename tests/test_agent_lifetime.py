@@ -7,6 +7,11 @@ that is down, then up."""
 from __future__ import annotations
 
 import collections
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,3 +142,87 @@ def test_an_agent_a_program_still_writes_to_never_gives_up(
     handler.close()
     want = collections.Counter(f"attached {i}" for i in range(20))
     assert programs.arrived(es, index_prefix, want) == want
+
+
+_UNWRITABLE = """
+import logging, sys, time
+from pathlib import Path
+from shipper.delivery import launcher
+from shipper.handler import ShipperHandler
+
+url, prefix, spool, hold = sys.argv[1], sys.argv[2], Path(sys.argv[3]), float(sys.argv[4])
+log = logging.getLogger("unwritable")
+log.propagate = False
+start, launcher.start = launcher.start, lambda *args: True  # a program that ends before its agent starts
+first = ShipperHandler("unwritable", es_url=url, index_prefix=prefix, spool_path=spool)
+log.addHandler(first)
+for n in range(5):
+    log.warning("unwritable %d", n)
+    print(f"EXPECT unwritable {n}")
+first.close()
+launcher.start = start
+(spool / "agent.starting").unlink()
+# The next program claims the start of an agent and spawns it (`launcher.ensure_agent`); the directory
+# turns read-only before the agent can create its lock file, and writable again `hold` seconds later.
+assert launcher._claim(spool)
+(spool / "agent.log").touch()
+spool.chmod(0o500)
+assert launcher.start(spool, first.transport_spec, first.agent_config)
+time.sleep(hold)
+spool.chmod(0o700)
+writable = time.monotonic()
+second = ShipperHandler("unwritable", es_url=url, index_prefix=prefix, spool_path=spool)
+print("DELIVERED", second.wait_delivered(40), round(time.monotonic() - writable, 1))
+second.close()
+"""
+
+
+def _python_for(uid: int) -> str | None:
+    """A Python 3.11+ that a user other than root can run (this one may sit under /root)."""
+    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        probe = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", candidate, "-c",
+             "import sys; assert sys.version_info >= (3, 11)"],
+            capture_output=True, check=False, timeout=30,
+        )  # fmt: skip
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+@pytest.mark.parametrize("hold", [0.5, 2.0])
+def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_while_it_is(
+    es: Any, es_url: str, index_prefix: str, hold: float
+) -> None:
+    """An agent that cannot create its lock file (the directory made read-only as it starts, by a user
+    who is not root) waits for the directory, and delivers within moments of it becoming writable
+    again: it used to die, leaving the start claim that held every new agent back for 15 s."""
+    uid = 54321
+    python = _python_for(uid)
+    if python is None:
+        pytest.skip("no Python 3.11+ that another user can run")
+    install_template(es, index_prefix)
+    shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))  # pytest's tmp_path is root's
+    try:
+        shared.chmod(0o777)
+        (shared / "program.py").write_text(_UNWRITABLE)
+        # The checkout may be unreadable by that user: the program imports a copy of the package.
+        copied = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(programs.REPO / "shipper", shared / "shipper", ignore=copied)
+        for path in shared.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": str(shared)}
+        done = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",
+             *(f"{k}={v}" for k, v in env.items()), python, str(shared / "program.py"), es_url, index_prefix,
+             str(shared / "spool"), str(hold)],
+            capture_output=True, text=True, timeout=90, check=False, cwd="/",
+        )  # fmt: skip
+        assert (done.returncode, done.stderr) == (0, ""), done.stderr
+        delivered = next(line.split() for line in done.stdout.splitlines() if line.startswith("DELIVERED"))
+        assert delivered[1] == "True" and float(delivered[2]) < 7.0, done.stdout
+        want = programs.expected(done)
+        assert programs.arrived(es, index_prefix, want) == want
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

@@ -61,6 +61,8 @@ _SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgemen
 _ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
 _UNFINISHED_KEPT: Final = 60.0  # seconds before an unlocked, never-finished segment file is deleted
 _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
+_UNWRITABLE_WAIT: Final = 60.0  # seconds an agent waits for a directory it cannot create its lock in
+_UNWRITABLE_EVERY: Final = 0.25  # seconds between its attempts
 _DETACHED_FOR: Final = 1.0  # seconds no writer must be seen (at two looks) before an agent gives up
 GIVEN_UP_KEY: Final = "given_up"  # in agent.json: when and why the last agent gave up, what it left
 
@@ -706,9 +708,9 @@ def main(stdin: IO[bytes] | None = None) -> int:
     spool_dir = Path(settings["spool_dir"])
     spec = TransportSpec.from_data(settings["transport"])
     config = AgentConfig(**settings["config"])
-    fd = lock.acquire(spool_dir, spec.key(), "process", wait=_REPLACE_WAIT)
+    fd = _take_lock(spool_dir, spec.key())
     if fd is None:
-        return 0  # another agent with these settings runs
+        return 0  # another agent with these settings runs, or the directory stayed unwritable
     try:
         agent = Agent(spool_dir, spec.make, config)
         agent.lock_fd = fd
@@ -717,6 +719,27 @@ def main(stdin: IO[bytes] | None = None) -> int:
     finally:
         lock.release(fd)
     return 0
+
+
+def _take_lock(spool_dir: Path, key: str) -> int | None:
+    """The directory's lock for this agent; None if another agent holds it. A directory in which the
+    lock file cannot be created (made read-only as the agent started, a permission change, a remount)
+    is tried again every `_UNWRITABLE_EVERY` seconds for `_UNWRITABLE_WAIT`: delivery starts as soon
+    as it can be written. Ended so, the agent would have left the program's start claim in place (it
+    cannot delete it either) and held back every new agent until the claim went stale."""
+    deadline = time.monotonic() + _UNWRITABLE_WAIT
+    said = False
+    while True:
+        try:
+            return lock.acquire(spool_dir, key, "process", wait=_REPLACE_WAIT)
+        except OSError as exc:
+            if time.monotonic() >= deadline or not spool_dir.is_dir():
+                print(f"logloop agent: cannot take the lock of {spool_dir}: {exc}; exiting", file=sys.stderr)
+                return None
+            if not said:
+                said = True
+                print(f"logloop agent: cannot take the lock of {spool_dir} ({exc}); waiting", file=sys.stderr)
+            time.sleep(_UNWRITABLE_EVERY)
 
 
 if __name__ == "__main__":
