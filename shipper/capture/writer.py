@@ -13,7 +13,9 @@ record.
 
 When a segment is full the writer seals it and starts another (a segment is at most a quarter of the
 size bound, so a small bound is kept, and used). Before that it checks the bound: with `drop_oldest`
-it deletes the oldest segments no live writer holds (their unsent records are counted lost), with
+it deletes the oldest segments no live writer holds (their unsent records are counted lost: by the
+writer, or for a segment the agent is sending from at that moment by the agent, once it knows which
+of them the node took), with
 `drop_newest` it refuses records until the agent frees room (counted lost). On a nearly full disk
 segments are made smaller, to use the room there is; a segment that cannot be created at all (disk
 full, directory gone) loses the record, counted, with a warning at most once a minute; the program
@@ -377,10 +379,21 @@ class SegmentWriter:
                     break
                 if layout.writer_alive(path):
                     continue  # a live writer's segment: deleting it would lose records uncounted
-                lost = _unsent(path)
-                freed = _size(path)
-                path.unlink(missing_ok=True)
-                layout.ack_path(path).unlink(missing_ok=True)
+                held = layout.take_to_drop(path)
+                if held is None:  # the agent sends from it: what it sends may be delivered yet, so
+                    layout.mark_dropped(path)  # it counts, once that send is settled, what it left
+                    freed = _size(path)
+                    path.unlink(missing_ok=True)
+                    used -= freed
+                    continue
+                try:
+                    lost = _unsent(path)  # (the agent's acknowledgement is whole while we hold it)
+                    freed = _size(path)
+                    path.unlink(missing_ok=True)
+                    layout.ack_path(path).unlink(missing_ok=True)
+                finally:
+                    if held >= 0:
+                        os.close(held)
                 used -= freed
                 self._lose("spool_overflow", lost)
         room = (self.max_bytes - used) // 4096 * 4096

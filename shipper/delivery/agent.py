@@ -203,15 +203,46 @@ class Agent:
         self._look()
         batch = self._due_retries(now)
         read = self._read(batch, now)
-        if batch:
-            outcomes = self._send(batch)
-            if self._descriptors_taken():  # closed while it was sent: run() lets go, all is read again
-                return True
-            self._settle(batch, outcomes)
-        self._record()
+        held = self._hold(batch)
+        try:
+            if batch:
+                outcomes = self._send(batch)
+                if self._descriptors_taken():  # closed while it was sent: run() lets go, all is read again
+                    return True
+                self._settle(batch, outcomes)
+            self._record()  # before the holds go: a writer dropping a segment counts what this says
+        finally:
+            self._let_hold_go(held)
         self._finish(now)
         self._write_stats()
         return bool(batch) or read
+
+    def _hold(self, batch: list[_Pending]) -> list[tuple[int, descriptors.Identity]]:
+        """Hold each segment of `batch` until what is sent from it is recorded (`layout.hold_to_send`):
+        a writer's `drop_oldest` that deletes it meanwhile leaves the agent to count what it did not
+        deliver (`layout.mark_dropped`), where it counted every unacknowledged record lost, those
+        delivered after all included. Records of a segment deleted (or being deleted by a writer who
+        counts them) leave the batch; the next look forgets them."""
+        held: list[tuple[int, descriptors.Identity]] = []
+        refused: set[int] = set()
+        for seg in {id(p.segment): p.segment for p in batch}.values():
+            fd = layout.hold_to_send(seg.path)
+            if fd is None:
+                refused.add(id(seg))
+            else:
+                held.append((fd, descriptors.identity(fd)))
+        if refused:
+            for pending in [p for p in batch if id(p.segment) in refused]:
+                batch.remove(pending)
+                self._wait_retry(pending)  # (a segment that stays after all is sent from there)
+        return held
+
+    @staticmethod
+    def _let_hold_go(held: list[tuple[int, descriptors.Identity]]) -> None:
+        for fd, known in held:
+            if descriptors.ours(fd, known):  # (a program that closed every descriptor took it)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def _descriptors_taken(self) -> bool:
         """Whether the program closed the agent's descriptors (a daemon's `os.closerange`, in a program
@@ -305,7 +336,11 @@ class Agent:
         self._sweep()
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
-            self._forget(self._segments.pop(gone))
+            seg = self._segments.pop(gone)
+            if layout.take_dropped_mark(gone):  # drop_oldest deleted it as it was sent: ours to count
+                self._count("lost:spool_overflow", self._waiting(seg))
+                layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
+            self._forget(seg)
         for path in sorted(paths - set(self._segments)):
             opened = self._open(path)
             if opened is not None:

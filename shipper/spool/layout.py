@@ -3,6 +3,8 @@
     <dir>/                      0700: a second user can neither read nor add records
       <ms>-<pid>-<rand>.seg     one per writer and roll-over, see `shipper.spool.segment`
       <ms>-<pid>-<rand>.ack     the agent's progress through that segment (JSON, replaced atomically)
+      <ms>-<pid>-<rand>.dropped a writer's drop_oldest deleted that segment while the agent was sending
+                                from it: the agent, not the writer, counts what it could not deliver
       agent.lock                flock held by the running delivery agent; holds its pid and settings key
       bound.lock                locked by a writer while it applies the size bound and makes a segment
       <name>.tmp                an acknowledgement or agent.json being written (renamed at once)
@@ -24,6 +26,7 @@ import fcntl
 import json
 import os
 import stat
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -34,6 +37,7 @@ from shipper.exceptions import SpoolError
 from shipper.spool.segment import SUFFIX
 
 ACK_SUFFIX: Final = ".ack"
+DROPPED_SUFFIX: Final = ".dropped"  # a segment drop_oldest deleted while the agent sent from it
 LOCK_NAME: Final = "agent.lock"
 BOUND_LOCK_NAME: Final = "bound.lock"
 _BOUND_LOCK_WAIT: Final = 0.2  # seconds a writer waits for another's turn before going on without
@@ -41,6 +45,10 @@ AGENT_STATS_NAME: Final = "agent.json"
 FAILING_KEY: Final = "failing"  # in agent.json while nothing can be delivered: since, last, reason
 DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
 _TEMPORARY_SUFFIX: Final = ".tmp"  # a file being written whole, then renamed over its target
+# Open-file-description locks (Linux): held by an open file, not a process, so closing another
+# descriptor of the same file (a liveness probe) does not release them; they do not meet `flock`s.
+_OFD_SETLK: Final = getattr(fcntl, "F_OFD_SETLK", None)
+_FLOCK: Final = struct.Struct("hhqqi4x")  # struct flock: type, whence, start, length, pid (0)
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -222,6 +230,70 @@ def read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def hold_to_send(segment: Path) -> int | None:
+    """For the agent, before it sends records of `segment`: a descriptor holding it against deletion
+    by a writer's overflow policy (`take_to_drop`) until it is closed, once the acknowledgement of
+    what was sent is written; None if the segment was deleted or a writer is deleting it now (its
+    unsent records counted lost there: they must not be sent)."""
+    try:
+        fd = os.open(segment, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        if _range_lock(fd, fcntl.F_RDLCK) and os.fstat(fd).st_nlink:
+            return fd  # (locked after the writer deleted it: no link left)
+    os.close(fd)
+    return None
+
+
+def take_to_drop(segment: Path) -> int | None:
+    """For a writer about to delete `segment` and count its unsent records lost: a descriptor that
+    keeps the agent from sending from it until closed (after the deletion); -1 where no such lock
+    can be had (the deletion goes on, as it always did); None while the agent is sending from it
+    (`hold_to_send`): what it sends may be delivered yet, so the writer cannot count; it marks the
+    segment (`mark_dropped`) for the agent to count once the send is settled."""
+    try:
+        fd = os.open(segment, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:  # gone already, or not ours to open: the deletion finds out
+        return -1
+    if _range_lock(fd, fcntl.F_WRLCK):
+        return fd
+    os.close(fd)
+    return None
+
+
+def mark_dropped(segment: Path) -> None:
+    """Say that `segment`, deleted now by a writer's overflow policy, is the agent's to count."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(_dropped_path(segment), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+
+
+def take_dropped_mark(segment: Path) -> bool:
+    """Whether a writer marked the deleted `segment` for the agent to count (the mark is removed)."""
+    try:
+        _dropped_path(segment).unlink()
+    except OSError:
+        return False
+    return True
+
+
+def _dropped_path(segment: Path) -> Path:
+    return segment.with_name(segment.name[: -len(SUFFIX)] + DROPPED_SUFFIX)
+
+
+def _range_lock(fd: int, kind: int) -> bool:
+    """Take an open-file-description lock of `kind` on the file's first byte, without waiting; False
+    if another open file holds a conflicting one. Where there are no such locks (not Linux, or a
+    file system without them) True: nothing is held, and nothing is kept from anyone."""
+    if _OFD_SETLK is None:
+        return True
+    try:
+        fcntl.fcntl(fd, _OFD_SETLK, _FLOCK.pack(kind, os.SEEK_SET, 0, 1, 0))
+    except OSError as exc:  # held by another; anything else (EINVAL: unsupported here): unlocked
+        return exc.errno not in (errno.EAGAIN, errno.EACCES)
+    return True
 
 
 def writer_alive(segment: Path) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class Proxy:
@@ -14,8 +15,9 @@ class Proxy:
     It simulates the node being down without stopping the shared node.
     """
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], *, answer_delay: float = 0.0) -> None:
         self.target = target
+        self.answer_delay = answer_delay  # seconds each connection's answer is held back (a slow node)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
@@ -55,12 +57,14 @@ class Proxy:
                 continue
             self._open += [client, upstream]
             threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=_pump, args=(upstream, client, self.answer_delay), daemon=True).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0) -> None:
+    """Copy what `source` says to `sink`, each piece `delay` seconds late, until either closes."""
     try:
         while data := source.recv(65536):
+            time.sleep(delay)
             sink.sendall(data)
     except OSError:
         pass
