@@ -349,8 +349,8 @@ class Agent:
     def _sweep(self) -> None:
         """Every few minutes: delete acknowledgement files of finished segments that no writer folded
         in (it died), older than an hour; those of segments deleted unfinished (by a writer's
-        drop_oldest: nobody reads them), older than a minute; and what interrupted writes left
-        (`layout.sweep_unfinished`)."""
+        drop_oldest: nobody reads them), older than a minute, and drop_oldest's marks left by an agent
+        that died before it counted them; and what interrupted writes left (`layout.sweep_unfinished`)."""
         now = time.monotonic()
         if now - self._swept < _SWEEP_EVERY:
             return
@@ -366,6 +366,10 @@ class Agent:
                 unread = mtime < unfinished_cutoff and not layout.read_ack(segment_file).finished
                 if mtime < cutoff or unread:
                     ack.unlink()
+        for mark in self.spool_dir.glob(f"*{layout.DROPPED_SUFFIX}"):  # its agent died before it counted
+            with contextlib.suppress(OSError):
+                if mark.stat().st_mtime < unfinished_cutoff:
+                    mark.unlink()
 
     def _open(self, path: Path) -> _Segment | None:
         try:
