@@ -574,7 +574,7 @@ class ShipperHandler(logging.Handler):
             try:
                 self.writer.rescue()  # the spool directory was deleted: write the segment again
                 self._fold_finished()
-                if self._agent_thread is None and self._waiting():
+                if self._agent_thread is None and (self._waiting() or self._given_up()):
                     self._ensure_agent()
                 self._say_if_undelivered()
                 if time.monotonic() >= next_health:
@@ -604,6 +604,11 @@ class ShipperHandler(logging.Handler):
             self._destination,
             self.spool_dir,
         )
+
+    def _given_up(self) -> bool:
+        """Whether the last agent of the directory gave up on records it left there (no program wrote
+        there then: this one may have started just before), and none runs since."""
+        return layout.GIVEN_UP_KEY in layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
 
     def _waiting(self) -> bool:
         return any(not _finished(path, end) for path, end in list(self.writer.written.items())[-2:])

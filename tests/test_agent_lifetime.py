@@ -24,7 +24,6 @@ from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper.delivery import lock
-from shipper.delivery.agent import GIVEN_UP_KEY
 from shipper.handler import ShipperHandler
 from shipper.spool import layout
 
@@ -97,8 +96,8 @@ def test_an_agent_nobody_writes_to_gives_up_and_the_next_program_delivers_its_re
     assert _agent_came(spool, 30)
     assert _agent_gone(spool, _BOUND + 15), "the agent still retries with no program left"
     stats = layout.read_json(spool / layout.AGENT_STATS_NAME)
-    assert stats[GIVEN_UP_KEY]["waiting"] == count and stats["unreachable_exits"] == 1
-    assert stats[GIVEN_UP_KEY]["failing_for"] >= _BOUND  # not before the bound
+    assert stats[layout.GIVEN_UP_KEY]["waiting"] == count and stats["unreachable_exits"] == 1
+    assert stats[layout.GIVEN_UP_KEY]["failing_for"] >= _BOUND  # not before the bound
     assert "no program writes to" in (spool / "agent.log").read_text()
     assert layout.segments(spool)  # the records wait in the spool
 
@@ -108,6 +107,31 @@ def test_an_agent_nobody_writes_to_gives_up_and_the_next_program_delivers_its_re
     want = programs.expected(first) + programs.expected(second)
     assert sum(want.values()) == count + 3
     assert programs.arrived(es, index_prefix, want) == want
+
+
+def test_a_program_started_just_before_the_agent_gave_up_starts_another(
+    es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy
+) -> None:
+    """A program that starts while the agent still runs (so it starts none) and logs nothing: once that
+    agent gives up, the program starts another, which delivers what the first program left, once."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    arguments = [proxy.url, str(spool), index_prefix, "old", "20", "return"]
+    first = programs.run(_PROGRAM, tmp_path, args=arguments)
+    assert first.returncode == 0, first.stderr
+    assert _agent_came(spool, 30)
+    later = ShipperHandler(
+        "lifetime", es_url=proxy.url, index_prefix=index_prefix, spool_path=spool, unreachable_exit=_BOUND,
+        retry_max_delay=0.5, request_timeout=2.0,
+    )  # fmt: skip
+    deadline = time.monotonic() + _BOUND + 15
+    while not layout.read_json(spool / layout.AGENT_STATS_NAME).get("unreachable_exits"):
+        assert time.monotonic() < deadline, "the agent did not give up"
+        time.sleep(0.1)
+    proxy.start()
+    want = programs.expected(first)
+    assert programs.arrived(es, index_prefix, want, timeout=30) == want
+    later.close()
 
 
 @pytest.mark.parametrize("delivery", ["process", "thread"])
@@ -136,7 +160,7 @@ def test_an_agent_a_program_still_writes_to_never_gives_up(
     assert lock.running(handler.spool_dir) and lock.holder(handler.spool_dir)["pid"] == holder
     stats = handler.stats()
     assert (stats.spool_backlog, stats.dropped, stats.sent) == (20, 0, 0)
-    assert GIVEN_UP_KEY not in layout.read_json(handler.spool_dir / layout.AGENT_STATS_NAME)
+    assert layout.GIVEN_UP_KEY not in layout.read_json(handler.spool_dir / layout.AGENT_STATS_NAME)
     proxy.start()
     assert handler.wait_delivered(60)
     handler.close()

@@ -64,7 +64,6 @@ _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the 
 _UNWRITABLE_WAIT: Final = 60.0  # seconds an agent waits for a directory it cannot create its lock in
 _UNWRITABLE_EVERY: Final = 0.25  # seconds between its attempts
 _DETACHED_FOR: Final = 1.0  # seconds no writer must be seen (at two looks) before an agent gives up
-GIVEN_UP_KEY: Final = "given_up"  # in agent.json: when and why the last agent gave up, what it left
 
 
 @dataclass(eq=False)
@@ -134,7 +133,9 @@ class Agent:
         # The agent's counters for the whole directory, kept across agents in agent.json.
         saved = layout.read_json(spool_dir / layout.AGENT_STATS_NAME)
         self.totals: dict[str, int] = {k: v for k, v in saved.items() if type(v) is int}
-        self._totals_changed = False
+        # A former agent's note that it gave up goes with this one's first write (programs restart one
+        # while it is there, see the handler's watchdog).
+        self._totals_changed = layout.GIVEN_UP_KEY in saved
         self._make_transport = make_transport
         self._transport: Transport | None = None
         self._documents = Documents(config.index_prefix)
@@ -694,7 +695,7 @@ class Agent:
         if self._failing is not None:
             state[layout.FAILING_KEY] = self._failing
         if self._given_up is not None:
-            state[GIVEN_UP_KEY] = self._given_up
+            state[layout.GIVEN_UP_KEY] = self._given_up
         with contextlib.suppress(OSError):
             layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
 

@@ -9,7 +9,8 @@
       bound.lock                locked by a writer while it applies the size bound and makes a segment
       <name>.tmp                an acknowledgement or agent.json being written (renamed at once)
       agent.json                the agent's own counters (recovered, torn, shard-limit retries...), and
-                                since when and why nothing could be delivered, while that lasts
+                                since when and why nothing could be delivered, while that lasts; what
+                                the last agent left when it gave up, until another one runs
     <dir>.deadletter.jsonl      documents the server refused for good (`shipper.deadletter`)
 
 The acknowledgement file is the only state the agent keeps: documents up to `offset` and those at
@@ -43,6 +44,7 @@ BOUND_LOCK_NAME: Final = "bound.lock"
 _BOUND_LOCK_WAIT: Final = 0.2  # seconds a writer waits for another's turn before going on without
 AGENT_STATS_NAME: Final = "agent.json"
 FAILING_KEY: Final = "failing"  # in agent.json while nothing can be delivered: since, last, reason
+GIVEN_UP_KEY: Final = "given_up"  # in agent.json from an agent's giving up (`unreachable_exit`) to the next
 DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
 _TEMPORARY_SUFFIX: Final = ".tmp"  # a file being written whole, then renamed over its target
 # Open-file-description locks (Linux): held by an open file, not a process, so closing another
