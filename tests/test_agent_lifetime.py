@@ -24,8 +24,11 @@ from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
 from shipper.delivery import lock
+from shipper.delivery.agent import Agent
+from shipper.delivery.config import AgentConfig
 from shipper.handler import ShipperHandler
 from shipper.spool import layout
+from shipper.transports.memory import MemoryTransport
 
 pytestmark = pytest.mark.es
 
@@ -250,3 +253,32 @@ def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_w
         assert programs.arrived(es, index_prefix, want) == want
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.parametrize("jump", [86400.0, -86400.0, 3600.0, -30.0])
+def test_a_wall_clock_jump_neither_hastens_nor_holds_back_giving_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jump: float
+) -> None:
+    """The wall clock jumping a day forward or back while nothing can be delivered changes nothing:
+    the agent gives up after `unreachable_exit` seconds of the monotonic clock, its records kept."""
+    spool = tmp_path / "spool"
+    handler = ShipperHandler("clock", spool_path=spool, delivery="thread")
+    handler._stop.set()  # no delivery thread: the agent below is the only reader
+    logger = logger_only_to(f"lifetime.clock.{tmp_path.name}", handler)
+    for i in range(10):
+        logger.warning("clock %d", i)
+    handler.close()
+    transport = MemoryTransport()
+    transport.fail_next(100_000, reason="node down")
+    config = AgentConfig(unreachable_exit=1.0, backoff_max=0.05, poll_interval=0.01)
+    agent = Agent(spool, lambda: transport, config)
+    agent.may_give_up = True
+    agent.deadline = time.monotonic() + 10  # (a run that never gives up ends here, and fails)
+    real, started = time.time, time.monotonic()
+    monkeypatch.setattr(time, "time", lambda: real() + (jump if time.monotonic() - started > 0.3 else 0.0))
+    agent.run()
+    took = time.monotonic() - started
+    monkeypatch.undo()
+    assert agent.gave_up and 1.0 <= took < 6.0
+    given_up = layout.read_json(spool / layout.AGENT_STATS_NAME)[layout.GIVEN_UP_KEY]
+    assert transport.documents == [] and given_up["waiting"] == 10
