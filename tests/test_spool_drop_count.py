@@ -25,12 +25,16 @@ import json, logging, sys, time
 import shipper
 from shipper.delivery import lock
 
-url, spool, prefix, count, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-handler = shipper.install("drops", es_url=url, spool_path=spool, index_prefix=prefix, spool_max_bytes=65536,
-                          spool_overflow="drop_oldest", idle_exit=2, retry_max_delay=0.5)
+url, spool, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
+count, size, oversized_every = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+handler = shipper.install(
+    "drops", es_url=url, spool_path=spool, index_prefix=prefix, spool_max_bytes=65536,
+    spool_overflow="drop_oldest", idle_exit=2, retry_max_delay=0.5, max_event_bytes=4000,
+)
 log = logging.getLogger("drops")
 for i in range(count):
-    log.warning("drop %d %s", i, "x" * size)
+    oversized = oversized_every and i % oversized_every == 0  # dead-lettered as the agent reads it
+    log.warning("drop %d %s", i, "x" * (6000 if oversized else size))
     if i % 50 == 0:
         time.sleep(0.02)  # the agent reads and sends meanwhile
 handler.ready(30)
@@ -52,24 +56,35 @@ def slow_proxy(es_url: str) -> Iterator[Proxy]:
     server.stop()
 
 
-@pytest.mark.parametrize(("count", "size"), [(1500, 300), (600, 2000), (3000, 20)])
+@pytest.mark.parametrize(
+    ("count", "size", "oversized_every"),
+    [
+        pytest.param(1500, 300, 0, id="1500-small"),
+        pytest.param(600, 2000, 0, id="600-large"),
+        pytest.param(3000, 20, 0, id="3000-tiny"),
+        pytest.param(900, 300, 3, id="900-every-third-dead-lettered"),
+    ],
+)
 def test_drop_oldest_never_counts_a_delivered_record_lost(
-    es: Any, index_prefix: str, tmp_path: Path, slow_proxy: Proxy, count: int, size: int
+    es: Any, index_prefix: str, tmp_path: Path, slow_proxy: Proxy, count: int, size: int, oversized_every: int
 ) -> None:
-    """Records delivered plus records counted lost is exactly the records logged, none twice: the
-    writer counted lost the unacknowledged records of segments the agent then delivered from its
-    mapping (136 of 1,500 counted twice)."""
+    """Records delivered, dead-lettered and counted lost add up to exactly the records logged, none
+    twice: the writer counted lost the unacknowledged records of segments the agent then delivered
+    from its mapping (136 of 1,500 counted twice)."""
     install_template(es, index_prefix)
     spool = tmp_path / "spool"
-    args = [slow_proxy.url, str(spool), index_prefix, str(count), str(size)]
+    args = [slow_proxy.url, str(spool), index_prefix, str(count), str(size), str(oversized_every)]
     done = programs.run(_PROGRAM, tmp_path, args=args, timeout=120)
     assert done.returncode == 0, done.stderr
     lost = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("LOST "))[5:])
     assert "AGENT GONE True" in done.stdout
-    assert set(lost) == {"spool_overflow"}
+    assert set(lost) <= {"spool_overflow", "dead_letter_rotated"} and lost["spool_overflow"]
     arrived = log_messages(es, index_prefix)
-    assert max(arrived.values()) == 1
-    assert sum(arrived.values()) + sum(lost.values()) == count
+    assert set(arrived.values()) == {1}
+    letters = [Path(f"{spool}.deadletter.jsonl{suffix}") for suffix in ("", ".1")]
+    dead = sum(len(path.read_text().splitlines()) for path in letters if path.exists())
+    assert (dead > 0) is bool(oversized_every)
+    assert sum(arrived.values()) + dead + sum(lost.values()) == count
 
 
 def test_sending_and_dropping_a_segment_exclude_each_other(tmp_path: Path) -> None:

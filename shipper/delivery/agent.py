@@ -203,9 +203,9 @@ class Agent:
         now = time.monotonic()
         self._look()
         batch = self._due_retries(now)
-        read = self._read(batch, now)
-        held = self._hold(batch)
+        held, refused = self._hold(batch)
         try:
+            read = self._read(batch, now, refused)
             if batch:
                 outcomes = self._send(batch)
                 if self._descriptors_taken():  # closed while it was sent: run() lets go, all is read again
@@ -218,25 +218,28 @@ class Agent:
         self._write_stats()
         return bool(batch) or read
 
-    def _hold(self, batch: list[_Pending]) -> list[tuple[int, descriptors.Identity]]:
-        """Hold each segment of `batch` until what is sent from it is recorded (`layout.hold_to_send`):
-        a writer's `drop_oldest` that deletes it meanwhile leaves the agent to count what it did not
-        deliver (`layout.mark_dropped`), where it counted every unacknowledged record lost, those
-        delivered after all included. Records of a segment deleted (or being deleted by a writer who
-        counts them) leave the batch; the next look forgets them."""
+    def _hold(self, batch: list[_Pending]) -> tuple[list[tuple[int, descriptors.Identity]], set[int]]:
+        """Hold the segments of `batch` and those to be read until what this pass finishes in them is
+        recorded (`layout.hold_to_send`): a writer's `drop_oldest` that deletes one meanwhile leaves
+        the agent to count what it did not deliver (`layout.mark_dropped`), where it counted every
+        unacknowledged record lost, those delivered (or dead-lettered) after all included. A segment
+        deleted, or being deleted by a writer who counts its records, is refused (the ids of those
+        returned): its records leave the batch and it is not read; the next look forgets it."""
         held: list[tuple[int, descriptors.Identity]] = []
         refused: set[int] = set()
-        for seg in {id(p.segment): p.segment for p in batch}.values():
+        wanted = {id(p.segment): p.segment for p in batch}
+        wanted.update((id(seg), seg) for seg in self._segments.values() if not seg.ended)
+        for key, seg in wanted.items():
             fd = layout.hold_to_send(seg.path)
             if fd is None:
-                refused.add(id(seg))
+                refused.add(key)
             else:
                 held.append((fd, descriptors.identity(fd)))
         if refused:
             for pending in [p for p in batch if id(p.segment) in refused]:
                 batch.remove(pending)
                 self._wait_retry(pending)  # (a segment that stays after all is sent from there)
-        return held
+        return held, refused
 
     @staticmethod
     def _let_hold_go(held: list[tuple[int, descriptors.Identity]]) -> None:
@@ -427,12 +430,15 @@ class Agent:
 
     # -- read -------------------------------------------------------------------------------------
 
-    def _read(self, batch: list[_Pending], now: float) -> bool:
-        """Read new frames into `batch` (or the retry queue, for a blocked index) up to the limits."""
+    def _read(self, batch: list[_Pending], now: float, refused: set[int]) -> bool:
+        """Read new frames into `batch` (or the retry queue, for a blocked index) up to the limits;
+        not from the segments `refused` (see `_hold`)."""
         config, read = self.config, False
         size = sum(len(p.event.body) for p in batch)
         self._filled = True  # unless every segment is read to its end now (below)
         for seg in list(self._segments.values()):
+            if id(seg) in refused:
+                continue
             while not seg.ended and len(batch) < config.batch_size and size < config.batch_max_bytes:
                 if len(self._retry) >= config.retry_limit or self._retry_bytes >= config.retry_max_bytes:
                     return read
