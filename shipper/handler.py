@@ -310,6 +310,7 @@ class ShipperHandler(logging.Handler):
             cut=functools.partial(self.counters.add, "truncated"),
         )
         self.closed = False
+        self._began = time.monotonic()  # the newest program's agent keeps a shared spool directory
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._winding_down = threading.Event()  # close(): a delivery thread sends what it can, then ends
@@ -513,7 +514,7 @@ class ShipperHandler(logging.Handler):
             return
         try:
             if launcher.ensure_agent(
-                self.spool_dir, self.transport_spec, self.agent_config, self._warn_replaced
+                self.spool_dir, self.transport_spec, self.agent_config, self._warn_replaced, since=self._began
             ):
                 return
         except OSError as exc:

@@ -754,7 +754,8 @@ def main(stdin: IO[bytes] | None = None) -> int:
     spool_dir = Path(settings["spool_dir"])
     spec = TransportSpec.from_data(settings["transport"])
     config = AgentConfig(**settings["config"])
-    fd = _take_lock(spool_dir, spec.key())
+    since = settings.get("since")
+    fd = _take_lock(spool_dir, spec.key(), since if isinstance(since, int | float) else None)
     if fd is None:
         return 0  # another agent with these settings runs, or the directory stayed unwritable
     try:
@@ -767,7 +768,7 @@ def main(stdin: IO[bytes] | None = None) -> int:
     return 0
 
 
-def _take_lock(spool_dir: Path, key: str) -> int | None:
+def _take_lock(spool_dir: Path, key: str, since: float | None) -> int | None:
     """The directory's lock for this agent; None if another agent holds it. A directory in which the
     lock file cannot be created (made read-only as the agent started, a permission change, a remount)
     is tried again every `_UNWRITABLE_EVERY` seconds for `_UNWRITABLE_WAIT`: delivery starts as soon
@@ -777,7 +778,7 @@ def _take_lock(spool_dir: Path, key: str) -> int | None:
     said = False
     while True:
         try:
-            return lock.acquire(spool_dir, key, "process", wait=_REPLACE_WAIT)
+            return lock.acquire(spool_dir, key, "process", wait=_REPLACE_WAIT, since=since)
         except OSError as exc:
             if time.monotonic() >= deadline or not spool_dir.is_dir():
                 print(f"logloop agent: cannot take the lock of {spool_dir}: {exc}; exiting", file=sys.stderr)

@@ -4,8 +4,10 @@
 `python -m shipper.delivery.agent` in its own session and writes the settings, credentials
 included, on its standard input (never in argv or the environment), then returns: the program never
 waits for the agent to start, nor for it to exit. If the running agent has other settings (another
-destination written into the same directory), it is asked to stop (SIGTERM: it loses nothing, its
-progress is in the acknowledgement files) and the new one takes over.
+destination written into the same directory) and was started for a program older than this one, it
+is asked to stop (SIGTERM: it loses nothing, its progress is in the acknowledgement files) and the new
+one takes over; an older program leaves a newer one's agent alone (they took the directory back and
+forth every second, each agent killed in the middle of its work).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
@@ -29,25 +32,41 @@ _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited:
 _children: list[int] = []  # pids of the agents this process started, reaped when they exit
 
 
-def settings_message(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bytes:
-    """What a new agent reads on its standard input."""
-    return json.dumps(
-        {"spool_dir": str(spool_dir), "transport": spec.as_data(), "config": asdict(config)}
-    ).encode()
+def settings_message(
+    spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None
+) -> bytes:
+    """What a new agent reads on its standard input (`since`: when its program began, see `ensure_agent`)."""
+    message: dict[str, Any] = {
+        "spool_dir": str(spool_dir),
+        "transport": spec.as_data(),
+        "config": asdict(config),
+    }
+    if since is not None:
+        message["since"] = since
+    return json.dumps(message).encode()
 
 
 def ensure_agent(
-    spool_dir: Path, spec: TransportSpec, config: AgentConfig, warn: Callable[[str], None] | None = None
+    spool_dir: Path,
+    spec: TransportSpec,
+    config: AgentConfig,
+    warn: Callable[[str], None] | None = None,
+    *,
+    since: float | None = None,
 ) -> bool:
     """Start an agent for `spool_dir` unless one with these settings runs; False if none runs and
     none can be started here (the caller then delivers from a thread of its own). `warn` hears, in
     one sentence, that an agent with other settings was asked to stop: from then on what is spooled
-    there, by any program, goes to this program's destination."""
+    there, by any program, goes to this program's destination. `since` is when the calling program
+    began (its handler was made; `time.monotonic()`, one clock for every process of the host): an
+    agent with other settings started for a program that began later is left alone (the newest wins)."""
     reap()
     if lock.running(spool_dir):
         holder = lock.holder(spool_dir)
         if holder.get("key") == spec.key() or holder.get("mode") != "process":
             return True
+        if _newer(holder.get("since"), since):
+            return True  # another program's, begun after this one: the newest wins, and keeps it
         if warn is not None:  # two programs sharing one spool_path with other destinations
             warn(
                 f"the delivery agent of {spool_dir} (pid {holder.get('pid')}) had other settings (another"
@@ -59,7 +78,17 @@ def ensure_agent(
             os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
     if not _claim(spool_dir):
         return True  # another program started one a moment ago; it takes the lock once imported
-    return start(spool_dir, spec, config)
+    return start(spool_dir, spec, config, since)
+
+
+def _newer(theirs: object, ours: float | None) -> bool:
+    """Whether the running agent's program began after ours (unknown for either: not newer)."""
+    return (
+        ours is not None
+        and isinstance(theirs, int | float)
+        and not isinstance(theirs, bool)
+        and theirs > ours
+    )
 
 
 def _claim(spool_dir: Path) -> bool:
@@ -92,7 +121,7 @@ def command() -> list[str] | None:
     return [sys.executable, "-m", "shipper.delivery.agent"]
 
 
-def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
+def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None) -> bool:
     """Start an agent process (`posix_spawn`, in a session of its own); False if it cannot start.
 
     The settings are written into a pipe before the spawn (far below a pipe's buffer), so nothing
@@ -108,7 +137,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig) -> bool:
     try:
         read_end, write_end = os.pipe()
         opened += [read_end, write_end]
-        os.write(write_end, settings_message(spool_dir, spec, config))
+        os.write(write_end, settings_message(spool_dir, spec, config, since))
         os.close(write_end)
         opened.remove(write_end)
         keep = os.O_APPEND if _size(log) < _LOG_LIMIT else os.O_TRUNC

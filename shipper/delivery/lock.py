@@ -1,7 +1,8 @@
 """`agent.lock`: one delivery agent per spool directory.
 
 The running agent holds an exclusive `flock` on the file (the kernel drops it when the agent exits or
-is killed) and writes in it its pid, its settings key and how it runs ("process" or "thread").
+is killed) and writes in it its pid, its settings key, how it runs ("process" or "thread") and when
+the program it was started for began ("since").
 Light on purpose: the program imports this to find out whether an agent runs.
 """
 
@@ -28,9 +29,12 @@ _held: dict[int, descriptors.Identity] = {}
 _opening = threading.Lock()  # held while one is opened and recorded: a fork waits for both
 
 
-def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int | None:
+def acquire(
+    spool_dir: Path, key: str, mode: str, *, wait: float = 0.0, since: float | None = None
+) -> int | None:
     """Take the lock for an agent with settings `key`; its descriptor, or None if another agent
-    holds it (after waiting up to `wait` seconds for one with other settings to go)."""
+    holds it (after waiting up to `wait` seconds for one with other settings to go). `since`, when
+    the program it was started for began, is written with the pid (see `launcher.ensure_agent`)."""
     path = spool_dir / layout.LOCK_NAME
     with _opening:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -48,7 +52,10 @@ def acquire(spool_dir: Path, key: str, mode: str, *, wait: float = 0.0) -> int |
                         (spool_dir / STARTING_NAME).unlink()  # one runs: no start is under way
                 return None
             time.sleep(0.05)
-    who = json.dumps({"pid": os.getpid(), "key": key, "mode": mode}).encode()
+    facts: dict[str, Any] = {"pid": os.getpid(), "key": key, "mode": mode}
+    if since is not None:
+        facts["since"] = since
+    who = json.dumps(facts).encode()
     try:
         if os.pwrite(fd, who, 0) != len(who):
             raise OSError(errno.ENOSPC, "short write")
