@@ -102,5 +102,33 @@ def test_sending_and_dropping_a_segment_exclude_each_other(tmp_path: Path) -> No
     segment.unlink()
     os.close(dropping)
     assert layout.hold_to_send(segment) is None
-    layout.mark_dropped(segment)
-    assert layout.take_dropped_mark(segment) and not layout.take_dropped_mark(segment)
+    layout.mark_dropped(segment, 7)
+    assert layout.dropped_marks(tmp_path) == [segment]
+    assert layout.take_dropped_mark(segment) == 7 and layout.take_dropped_mark(segment) is None
+
+
+@pytest.mark.parametrize(("content", "counted"), [(b"7", 7), (b"0", 0), (b"", 0), (b"x1", 0)])
+def test_a_drop_mark_its_agent_died_before_counting_is_counted_by_the_next(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, content: bytes, counted: int
+) -> None:
+    """A segment drop_oldest deleted while an agent sent from it, that agent killed before it counted
+    what it did not deliver: the next agent counts what the writer counted (never uncounted), and
+    removes the mark."""
+    from shipper.spool import layout
+
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    mark = spool / f"1700000000000-4242-0000abcd{layout.DROPPED_SUFFIX}"
+    mark.write_bytes(content)
+    program = """
+import logging, sys
+import shipper
+handler = shipper.install("marks", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3])
+logging.getLogger("marks").warning("one record")
+assert handler.wait_delivered(30)
+"""
+    done = programs.run(program, tmp_path, args=[es_url, index_prefix, str(spool)], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not mark.exists()
+    assert layout.read_json(spool / layout.AGENT_STATS_NAME).get("lost:spool_overflow", 0) == counted

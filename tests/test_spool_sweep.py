@@ -27,7 +27,6 @@ _LEFT = {
     f".{_SEGMENT}.seg.new": (bytes(4096), True),
     f"{_SEGMENT}.ack": (json.dumps({"offset": 4096, "finished": False}).encode(), True),
     "1700000000001-4242-0000abce.ack": (json.dumps({"offset": 4096, "finished": True}).encode(), False),
-    f"{_SEGMENT}.dropped": (b"", True),
     "notes.txt": (b"the program's own file", False),
 }
 

@@ -381,7 +381,7 @@ class SegmentWriter:
                     continue  # a live writer's segment: deleting it would lose records uncounted
                 held = layout.take_to_drop(path)
                 if held is None:  # the agent sends from it: what it sends may be delivered yet, so
-                    layout.mark_dropped(path)  # it counts, once that send is settled, what it left
+                    layout.mark_dropped(path, _unsent(path))  # it counts, once settled, what it left
                     freed = _size(path)
                     path.unlink(missing_ok=True)
                     used -= freed

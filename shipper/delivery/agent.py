@@ -341,8 +341,8 @@ class Agent:
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
             seg = self._segments.pop(gone)
-            if layout.take_dropped_mark(gone):  # drop_oldest deleted it as it was sent: ours to count
-                self._count("lost:spool_overflow", self._waiting(seg))
+            if layout.take_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
+                self._count("lost:spool_overflow", self._waiting(seg))  # to count, now that we know
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             self._forget(seg)
         for path in sorted(paths - set(self._segments)):
@@ -353,8 +353,9 @@ class Agent:
     def _sweep(self) -> None:
         """Every few minutes: delete acknowledgement files of finished segments that no writer folded
         in (it died), older than an hour; those of segments deleted unfinished (by a writer's
-        drop_oldest: nobody reads them), older than a minute, and drop_oldest's marks left by an agent
-        that died before it counted them; and what interrupted writes left (`layout.sweep_unfinished`)."""
+        drop_oldest: nobody reads them), older than a minute; drop_oldest's marks of segments this agent
+        never mapped (the one that did died before it counted them), counted as their writer counted;
+        and what interrupted writes left (`layout.sweep_unfinished`)."""
         now = time.monotonic()
         if now - self._swept < _SWEEP_EVERY:
             return
@@ -370,10 +371,9 @@ class Agent:
                 unread = mtime < unfinished_cutoff and not layout.read_ack(segment_file).finished
                 if mtime < cutoff or unread:
                     ack.unlink()
-        for mark in self.spool_dir.glob(f"*{layout.DROPPED_SUFFIX}"):  # its agent died before it counted
-            with contextlib.suppress(OSError):
-                if mark.stat().st_mtime < unfinished_cutoff:
-                    mark.unlink()
+        for dropped in layout.dropped_marks(self.spool_dir):
+            if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's
+                self._count("lost:spool_overflow", layout.take_dropped_mark(dropped) or 0)  # count it is
 
     def _open(self, path: Path) -> _Segment | None:
         try:

@@ -266,19 +266,35 @@ def take_to_drop(segment: Path) -> int | None:
     return None
 
 
-def mark_dropped(segment: Path) -> None:
-    """Say that `segment`, deleted now by a writer's overflow policy, is the agent's to count."""
+def mark_dropped(segment: Path, unsent: int) -> None:
+    """Say that `segment`, deleted now by a writer's overflow policy, is the agent's to count, with
+    the writer's count of its `unsent` records (some may be delivered yet: what the agent counts if
+    it dies before it knows, `take_dropped_mark`)."""
     with contextlib.suppress(OSError):
-        os.close(os.open(_dropped_path(segment), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        _write_whole(_dropped_path(segment), str(unsent).encode())
 
 
-def take_dropped_mark(segment: Path) -> bool:
-    """Whether a writer marked the deleted `segment` for the agent to count (the mark is removed)."""
+def take_dropped_mark(segment: Path) -> int | None:
+    """The writer's count in the mark of the deleted `segment` (0 if unreadable), the mark removed;
+    None if there is no mark."""
+    path = _dropped_path(segment)
     try:
-        _dropped_path(segment).unlink()
+        text = path.read_bytes()
+        path.unlink()
     except OSError:
-        return False
-    return True
+        return None
+    return int(text) if text.isdigit() else 0
+
+
+def dropped_marks(spool_dir: Path) -> list[Path]:
+    """The segments (deleted) whose drop marks wait in `spool_dir`."""
+    with contextlib.suppress(OSError):
+        return [
+            mark.with_name(mark.name[: -len(DROPPED_SUFFIX)] + SUFFIX)
+            for mark in spool_dir.iterdir()
+            if mark.name.endswith(DROPPED_SUFFIX)
+        ]
+    return []
 
 
 def _dropped_path(segment: Path) -> Path:
