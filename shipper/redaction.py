@@ -884,7 +884,11 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 hidden = end
                 yield Finding(start + pair.start("password"), end, "key_value")
             continue
-        if _is_kept(value, key, text, vend) or (weak and (not _looks_secret(value) or value.count("|") >= 2)):
+        if _is_kept(value, key, text, vend) or (
+            weak
+            and not _abbreviated_password(words, value)
+            and (not _looks_secret(value) or value.count("|") >= 2)
+        ):
             continue
         if (
             not structured
@@ -905,6 +909,44 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             end = _glued_end(text, end)  # `password=Tr0ub4dor&3`: not a query string's next parameter
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
+
+
+# `pass`, `pw` and `mdp` are weak names in text (`pass: 3` counts tests), but a plain word of four or more
+# letters after them is a password (`pass: hunter`, `pw=sunshine`), unless it reads as a result or prose.
+_ABBREVIATED_PASSWORD: Final = frozenset({"pass", "pw", "mdp"})
+_RESULT_WORDS: Final = frozenset(
+    {
+        "pass",
+        "passed",
+        "fail",
+        "failed",
+        "skip",
+        "skipped",
+        "error",
+        "errors",
+        "todo",
+        "xfail",
+        "xpass",
+        "all",
+    }
+)
+
+
+def _abbreviated_password(words: list[str], value: str) -> bool:
+    """`pass: hunter`, `pw=sunshine`: a plain word under a password's abbreviation, not a test result,
+    a status or a word of prose."""
+    lowered = value.lower()
+    return (
+        words == [words[-1]]
+        and words[-1] in _ABBREVIATED_PASSWORD
+        and value.isalpha()
+        and len(value) >= 4
+        and lowered not in _RESULT_WORDS
+        and lowered not in _STATUS_WORDS
+        and lowered not in _PROSE_WORDS
+        and lowered not in _DESCRIBING_WORDS
+        and not lowered.endswith(_DESCRIBING_ENDINGS)
+    )
 
 
 def _opens_pair(text: str, match: re.Match[str], value: str) -> bool:
@@ -1003,7 +1045,7 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
-        phrase = _told_phrase(text, match)
+        phrase = _told_phrase(text, match) or _told_word(text, match)
         if phrase is not None:
             yield phrase
             continue
@@ -1073,6 +1115,89 @@ def _told_phrase(text: str, match: re.Match[str]) -> Finding | None:
     if phrase is None or any(w in _PROSE_WORDS or w in _STATUS_WORDS for w in phrase.group().lower().split()):
         return None
     return Finding(*phrase.span(), "key_space_value")
+
+
+# A single plain word told as a password: `password sunshine`, `bad password letmein`, `the password was
+# dragon`. After `is`/`was` any word that is not prose or a description; after a blank
+# alone, one that also ends its clause (a stop, a quote, the line's end, a preposition or a status word
+# follows), so that `password hashing uses argon2` stays.
+_TOLD_WORD_KEY: Final = compile_lazily(r"(?i)pass(?:word|wd|phrase)")  # (English: its prose words are known)
+_PLAIN_WORD: Final = compile_lazily(r"[^\W\d_]{4,64}(?=[.!?:]?(?:[\s\"',;()\[\]{}<>`]|\Z))")
+_AFTER_WORD: Final = compile_lazily(
+    r"[ \t]{0,8}(?:[.!?,;:)\]}\"'`|]|\r?\n|\Z)|[ \t]{1,8}(?P<next>[^\W\d_]{1,32})(?![\w\-])"
+)
+_CLAUSE_WORDS: Final = frozenset(
+    {"for", "from", "on", "at", "by", "via", "with", "in", "of", "and", "but", "when", "while", "then"}
+)
+_SENTENCE_GOES_ON: Final = frozenset(
+    {"to", "you", "we", "they", "i", "he", "she", "it", "that", "than", "as"}
+)
+# Words that say what a password is, or what it belongs to (`password manager`, `password is weak`).
+_DESCRIBING_WORDS: Final = frozenset(
+    {
+        "correct", "right", "weak", "strong", "secure", "insecure", "short", "long", "good", "bad", "fine",
+        "new", "old", "current", "previous", "same", "different", "simple", "easy", "hard", "complex",
+        "trivial", "common", "unique", "random", "obvious", "plain", "clear", "plaintext", "cleartext",
+        "null", "none", "nothing", "something", "wrong", "forgotten", "lost", "also", "just", "really",
+        "likely", "probably", "definitely", "never", "ever", "well", "much", "less", "more", "enough",
+        "link", "links", "email", "mail", "page", "form", "field", "fields", "dialog", "prompt", "prompts",
+        "screen", "box", "input", "hash", "hashes", "policy", "policies", "manager", "managers", "vault",
+        "store", "storage", "file", "files", "database", "table", "column", "reset", "resets", "recovery",
+        "rotation", "expiry", "expiration", "history", "hint", "hints", "strength", "length", "complexity",
+        "requirement", "requirements", "rule", "rules", "check", "checks", "checker", "validation",
+        "validator", "verification", "verifier", "authentication", "auth", "login", "logins", "change",
+        "changes", "update", "updates", "attempt", "attempts", "retry", "retries", "guess", "guesses",
+        "spray", "list", "lists", "salt", "salts", "encoder", "hasher", "algorithm", "generator", "grant",
+        "flow", "mode", "type", "protection", "entry", "entries", "text", "token", "tokens", "secret",
+        "user", "users", "account", "accounts", "holder", "sync", "mismatch", "match", "matches",
+        "confirmation", "confirm", "reuse", "lockout", "lock", "notification", "notice", "request",
+        "requests", "reminder", "leak", "leaks", "breach", "breaches", "dump", "crack", "cracker", "audit",
+        "health", "quality", "score", "meter", "character", "chars", "minimum", "maximum", "management",
+        "settings", "setting", "option", "options", "config", "configuration", "parameter", "param",
+        "params", "argument", "value", "values", "variable", "string", "strings", "bytes", "buffer",
+        "encryption", "decryption", "cipher", "key", "keys", "derivation", "stretching", "comparison",
+        "window", "timeout", "modal", "component", "widget", "label", "placeholder", "visibility",
+        "toggle", "button", "endpoint", "route", "handler", "service", "module", "class", "function",
+        "method", "test", "tests", "spec", "fixture", "mock", "expire", "here", "there", "again", "please",
+        "first", "last", "next", "once", "twice", "only", "even", "back", "over", "gone", "away", "done",
+        "working", "true", "false", "yes", "about", "what", "whatever", "which", "who", "whom", "whose",
+        "where", "how", "why", "safe", "unsafe", "case",
+    }
+)  # fmt: skip
+# Endings of participles and adjectives (`hashed`, `missing`, `acceptable`, `mandatory`, `sensitive`).
+_DESCRIBING_ENDINGS: Final = (
+    "ed", "ing", "able", "ible", "ive", "ous", "ful", "less", "ent", "ant", "ary", "ory", "ic", "al", "ly",
+)  # fmt: skip
+
+
+def _told_word(text: str, match: re.Match[str]) -> Finding | None:
+    """The plain word after `password` and a blank or `is`/`was` (see `_TOLD_WORD_KEY`), when it reads
+    as the password itself rather than a word of prose about it."""
+    if not _TOLD_WORD_KEY.fullmatch(match["key"]):
+        return None
+    blank = not text[match.end("key") : match.end()].strip()
+    if not (match["is"] or blank):
+        return None
+    word = _PLAIN_WORD.match(text, match.end())
+    if word is None:
+        return None
+    lowered = word.group().lower()
+    if (
+        lowered in _STATUS_WORDS
+        or lowered in _PROSE_WORDS
+        or lowered in _DESCRIBING_WORDS
+        or lowered.endswith(_DESCRIBING_ENDINGS)
+        or _TOLD_WORD_KEY.fullmatch(lowered)
+        or (blank and _names_a_phrase(key_words(lowered)))
+    ):
+        return None
+    after = _AFTER_WORD.match(text, word.end())
+    following = "" if after is None or after["next"] is None else after["next"].lower()
+    if blank and (after is None or (following and following not in _CLAUSE_WORDS | _STATUS_WORDS)):
+        return None
+    if following in _SENTENCE_GOES_ON:
+        return None  # `the password is about to expire`, `is safe with us`: a sentence, not a value
+    return Finding(*word.span(), "key_space_value")
 
 
 def _key_told(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1381,8 +1506,12 @@ _TABLE_ROW: Final = compile_lazily(
     r"(?P<value>[^\s|│┃║]{1,512})(?=[ \t]{1,64}[|│┃║]|[ \t]{0,64}\r?$)"
 )
 # A .netrc entry (also on one line): `machine h login bob password X`.
+# Also a user and a password told in a row in any of their names (`user bob pw sunshine`, `login: bob
+# pass: sunshine`, `username=bob, passwd hunter`).
 _NETRC: Final = compile_lazily(
-    r"\blogin[ \t\r\n]{1,16}[^\s]{1,256}[ \t\r\n]{1,16}password[ \t\r\n]{1,16}(?P<secret>[^\s]{1,512})"
+    r"(?i)\b(?:login|user(?:[_ ]?name)?)(?:[ \t]{0,8}[:=])?[ \t\r\n]{1,16}"
+    r"(?P<user>[^\s,;]{1,256})[,;]?[ \t\r\n]{1,16}"
+    r"(?P<key>password|passwd|pass|pwd|pw)(?:[ \t]{0,8}[:=])?[ \t\r\n]{1,16}(?P<secret>[^\s]{1,512})"
 )
 
 
@@ -1399,9 +1528,15 @@ def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _NETRC.finditer(text):
-        value = match["secret"]
-        if value.lower() not in _STATUS_WORDS and not _is_kept(value, "password", text, match.end()):
-            yield Finding(*match.span("secret"), "netrc")
+        value = match["secret"].rstrip(".,;)")
+        lowered = value.lower()
+        if lowered in _STATUS_WORDS or lowered in _PROSE_WORDS or lowered in _DESCRIBING_WORDS:
+            continue
+        if match["user"].lower() in _STATUS_WORDS or match["user"].lower() in _PROSE_WORDS:
+            continue  # `login failed, passwd: x`: the key-value rule reads the pair
+        found = _value_finding(text, match.start("secret"), match.start("secret") + len(value), "netrc")
+        if not _is_kept(text[found.start : found.end], match["key"], text, match.end()):
+            yield found
 
 
 def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1825,7 +1960,6 @@ DEFAULT_RULES: Final = (
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("table_row", _table_row, ("|", "│", "┃", "║")),
-    Rule("netrc", _netrc, ("login",)),
     Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
@@ -1850,6 +1984,7 @@ DEFAULT_RULES: Final = (
     ),
     Rule("key_space_value", _key_told, ("key",)),
     Rule("key_space_value", _script_password, _SCRIPT_TRIGGERS),
+    Rule("netrc", _netrc, ("login", "user")),  # (after: where both find a value, theirs is named)
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),

@@ -504,3 +504,80 @@ def test_tables_and_login_lines_without_a_secret_stay(text: str) -> None:
     """A row about a secret's count, a masked or required one, a header row, and a status after
     `login bob password` stay."""
     assert redact_text(text) == text
+
+
+# --- a plain word told as a password, and a password's abbreviations ------------------------------
+
+_TOLD_PLAIN = [
+    "password {s}",
+    "the password is {s}",
+    "my password was {s} yesterday",
+    "ValueError: password was {s}",
+    '    raise AuthError("password was {s}")',
+    "Exception: bad password {s}",
+    "password {s} rejected for bob",
+    "login ok, password {s} for bob",
+    "passwd {s}",
+    "his passphrase is {s}.",
+    "pass: {s}",
+    "user=bob pass: {s}",
+    "pw: {s}",
+    "pw={s}",
+    "pass={s} host=db",
+    "user bob pw {s}",
+    "login bob pass {s}",
+    "username=bob, passwd {s}",
+    "login: bob pass: {s}",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.replace("{s}", word), word, id=f"{n}-{word}")
+        for n, shape in enumerate(_TOLD_PLAIN)
+        for word in ("sunshine", "dragon", "Hunter", "letmein")
+    ]
+    + _cases(_TOLD_PLAIN, 140, symbols="!@#%^*_+=~"),
+)
+def test_a_plain_word_told_as_a_password(text: str, secret: str) -> None:
+    """A plain word after `password` and a blank or `is`/`was` (ending its clause), after `pass:`/`pw=`,
+    or after a user name and a password's abbreviation, is hidden; the names stay."""
+    _assert_hidden(text, secret, [text.split()[0].rstrip(":=,").split("=")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password hashing uses argon2",
+        'FATAL:  password authentication failed for user "bob"',
+        "the password is hashed with bcrypt",
+        "Your password is about to expire",
+        "password is optional for guests",
+        "password was rejected",
+        "The password is stored in the vault",
+        "password manager sync failed",
+        "password prompt shown",
+        "password mismatch for bob",
+        "password verification failed",
+        "the password was leaked in a breach",
+        "passphrase is empty",
+        "password complexity failed",
+        "your password is safe with us",
+        "password is whatever you chose",
+        "password grant type not allowed",
+        "password login disabled for root",
+        "pass: 3 fail: 0",
+        "pass: skipped",
+        "pw: 0",
+        "user root pwd /root",
+        "user admin password reset",
+        "login failed, user bob, pass rejected",
+        "Accepted password for bob from 10.0.0.7 port 22 ssh2",
+        "Das Passwort ist falsch",
+    ],
+)
+def test_prose_about_a_password_and_results_stay(text: str) -> None:
+    """Prose about a password (a participle, a noun it describes, an adjective, a sentence going on), a
+    test's pass count, a working directory and a status after a user stay as they were."""
+    assert redact_text(text) == text, findings(text)
