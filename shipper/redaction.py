@@ -25,7 +25,7 @@ import bisect
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, unquote
@@ -1515,6 +1515,118 @@ _NETRC: Final = compile_lazily(
 )
 
 
+# Delimited rows (CSV, TSV, semicolons): a header line whose cells are names, one of them a secret's
+# (`user,password`, `"id"\t"api_token"`), hides that column's cell in each row below it with as many
+# cells; in a row without such a header, a cell that is a secret's name hides the next cell
+# (`password,hunter2`, `bob;pwd;x`).
+_DELIMITERS: Final = (",", "\t", ";")
+_CELLS: Final = {
+    delimiter: compile_lazily(
+        rf"[ \t]{{0,8}}(?P<cell>\"(?:[^\"\n]|\"\"){{0,4096}}\"|'[^'\n]{{0,4096}}'"
+        rf"|[^{delimiter}\n\"']{{0,4096}})[ \t]{{0,8}}(?:{delimiter}|\r?(?=\n)|\Z)"
+    )
+    for delimiter in _DELIMITERS
+}
+_CELL_NAME: Final = compile_lazily(r"[^\W\d][\w .\-]{0,63}")
+# Names of other columns: a value cell that is one is the next name of a header, not a secret.
+_COLUMN_WORDS: Final = frozenset(
+    {
+        "user", "username", "login", "email", "mail", "name", "id", "uid", "host", "hostname", "port",
+        "database", "db", "schema", "role", "group", "account", "owner", "created", "updated", "date",
+        "time", "timestamp", "status", "comment", "comments", "description", "note", "notes", "url", "uri",
+    }
+)  # fmt: skip
+_DELIMITED_LINES: Final = 65536  # lines of a text read as rows, at most
+
+
+def _cells(line: str, start: int, delimiter: str) -> list[tuple[int, int]]:
+    """The spans (in the whole text) of a line's cells split by `delimiter`, quotes around a cell
+    honoured; one pass over the line."""
+    pattern, position = _CELLS[delimiter], 0
+    cells: list[tuple[int, int]] = []
+    while position <= len(line) and len(cells) < 1024:
+        cell = pattern.match(line, position)
+        if cell is None or (cell.end() == position and cells):
+            break
+        cells.append((start + cell.start("cell"), start + cell.end("cell")))
+        if cell.end() >= len(line) or line[cell.end() - 1] != delimiter:
+            break
+        position = cell.end()
+    return cells
+
+
+def _cell_name(text: str, span: tuple[int, int]) -> str | None:
+    name = text[span[0] : span[1]].strip("\"' \t")
+    return name if _CELL_NAME.fullmatch(name) else None
+
+
+def _delimited(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The cells of delimited rows that hold a secret (see `_DELIMITERS`), line by line."""
+    header: tuple[str, int, set[int]] | None = None  # delimiter, cells, secret columns
+    start = 0
+    for _ in range(_DELIMITED_LINES):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if header is not None:
+            cells = _cells(line, start, header[0])
+            if len(cells) != header[1]:
+                header = None
+            else:
+                yield from (_value_finding(text, *cells[i], "delimited_row") for i in header[2])
+        if header is None and len(line) <= 4096:
+            for delimiter in _DELIMITERS:
+                if delimiter in line:
+                    cells = _cells(line, start, delimiter)
+                    header = yield from _delimited_line(redactor, text, cells, delimiter, end + 1)
+                    if header is not None:
+                        break
+        if end >= len(text):
+            return
+        start = end + 1
+
+
+def _delimited_line(
+    redactor: Redactor, text: str, cells: list[tuple[int, int]], delimiter: str, below: int
+) -> Generator[Finding, None, tuple[str, int, set[int]] | None]:
+    """A header's layout (delimiter, cells, secret columns) when the line is one (names, and a row
+    below with as many cells), else the findings of its pairs (a secret's name, then its value)."""
+    if len(cells) < 2:
+        return None
+    names = [_cell_name(text, cell) for cell in cells]
+    secret = {i for i, name in enumerate(names) if name and redactor.is_secret_key(name, in_text=True)}
+    if not secret:
+        return None
+    others = [name for i, name in enumerate(names) if i not in secret]
+    if all(names) and (len(cells) > 2 or all(str(name).lower() in _COLUMN_WORDS for name in others)):
+        line_end = text.find("\n", below)
+        row = text[below : len(text) if line_end < 0 else line_end]
+        if below < len(text) and len(_cells(row, below, delimiter)) == len(cells):
+            return delimiter, len(cells), secret  # a header: `user,password`, `id;name;token`
+    for index in sorted(secret):
+        if index + 1 >= len(cells) or index + 1 in secret or " " in str(names[index]):
+            continue  # (a pair's name is one word: `Enter password, then...` is a sentence)
+        found = _value_finding(text, *cells[index + 1], "delimited_row")
+        value = text[found.start : found.end]
+        lowered = value.lower()
+        if (
+            not value
+            or lowered in _COLUMN_WORDS
+            or lowered in _ABOUT_WORDS
+            or lowered in _WEAK_TAILS
+            or lowered in _STATUS_WORDS
+            or lowered in _DESCRIBING_WORDS
+            or _is_kept(value, names[index] or "password", text, found.end)
+        ):
+            continue
+        if (found.start, found.end) == cells[index + 1] and (
+            " " in value or (text[found.start - 1] in " \t" and not _looks_secret_word(value))
+        ):
+            continue  # `password, please`: prose after a comma and a blank
+        yield found
+    return None
+
+
 def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _TABLE_ROW.finditer(text):
         key, value = match["key"], match["value"]
@@ -1960,6 +2072,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("table_row", _table_row, ("|", "│", "┃", "║")),
+    Rule("delimited_row", _delimited, (",", "\t", ";")),
     Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
@@ -2212,7 +2325,10 @@ class Redactor:
         if "'\n" in text or '"\n' in text:
             joined = _join_literals(text)
             if joined is not None:  # the rules read the strings whole; spans are mapped back
-                return _merge(_unjoin(found, joined[1]) for found in self._rule_findings(joined[0]))
+                rows = list(_delimited(self, text))  # (quoted cells end lines: read apart)
+                return _merge(
+                    [*(_unjoin(found, joined[1]) for found in self._rule_findings(joined[0])), *rows]
+                )
         return self._rule_findings(text)
 
     def _rule_findings(self, text: str) -> list[Finding]:

@@ -581,3 +581,52 @@ def test_prose_about_a_password_and_results_stay(text: str) -> None:
     """Prose about a password (a participle, a noun it describes, an adjective, a sentence going on), a
     test's pass count, a working directory and a status after a user stay as they were."""
     assert redact_text(text) == text, findings(text)
+
+
+# --- delimited rows (CSV, TSV, semicolons) -----------------------------------------------------------
+
+_DELIMITED = [
+    "password,{s}",
+    "bob,password,{s}",
+    "bob;pwd;{s};admin",
+    "secret;{s}",
+    "api_token,{s},expires,2026-12-31",
+    "user,password\nbob,{s}\nalice,{s}",
+    "user\tpassword\nbob\t{s}",
+    "id,name,token\n1,bob,{s}\n2,alice,{s}",
+    '"user","password"\n"bob","{s}"',
+    "id;login;Passwort;role\n7;bob;{s};admin",
+    "import failed at row 2:\nemail,db_password,host\nbob@example.com,{s},db1",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), _cases(_DELIMITED, 150, symbols="!@#%^*_+=~."))
+def test_delimited_rows_under_a_secret_column_or_after_a_secret_cell(text: str, secret: str) -> None:
+    """A cell after a cell naming a secret, and each row's cell under a header column naming one (CSV,
+    TSV, semicolons, quoted cells), is hidden; the names and the other cells stay."""
+    kept = [cell.strip('"') for cell in text.replace("\t", ",").replace(";", ",").split(",")[:1]]
+    _assert_hidden(text, secret, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,name,email\n1,bob,bob@example.com",
+        "password,length\nrequired,8",
+        "password,username,email",
+        "user,password",
+        "token,value\nfoo,",
+        "Enter password, then press OK",
+        "password, please",
+        "passwords, tokens and keys are rotated weekly",
+        "a,b,c\n1,2,3",
+        "key,cache_key\n1,user:42",
+        "session_count,token_count\n3,12",
+        "password;********",
+        "password,[REDACTED]",
+    ],
+)
+def test_delimited_rows_without_a_secret_stay(text: str) -> None:
+    """Rows without a secret column, a header alone, a length or a count, prose with commas and a masked
+    value stay as they were."""
+    assert redact_text(text) == text, findings(text)
