@@ -1161,7 +1161,7 @@ _DESCRIBING_WORDS: Final = frozenset(
         "method", "test", "tests", "spec", "fixture", "mock", "expire", "here", "there", "again", "please",
         "first", "last", "next", "once", "twice", "only", "even", "back", "over", "gone", "away", "done",
         "working", "true", "false", "yes", "about", "what", "whatever", "which", "who", "whom", "whose",
-        "where", "how", "why", "safe", "unsafe", "case",
+        "where", "how", "why", "safe", "unsafe", "case", "attribute", "attributes", "property", "member",
     }
 )  # fmt: skip
 # Endings of participles and adjectives (`hashed`, `missing`, `acceptable`, `mandatory`, `sensitive`).
@@ -1536,6 +1536,7 @@ _COLUMN_WORDS: Final = frozenset(
         "time", "timestamp", "status", "comment", "comments", "description", "note", "notes", "url", "uri",
     }
 )  # fmt: skip
+_CODE_CHARACTERS: Final = compile_lazily(r"[()\[\]{}]|[ \t]=|=(?=[\w\"'])")  # (not base64's `=` padding)
 _DELIMITED_LINES: Final = 65536  # lines of a text read as rows, at most
 
 
@@ -1603,6 +1604,8 @@ def _delimited_line(
         row = text[below : len(text) if line_end < 0 else line_end]
         if below < len(text) and len(_cells(row, below, delimiter)) == len(cells):
             return delimiter, len(cells), secret  # a header: `user,password`, `id;name;token`
+    if _CODE_CHARACTERS.search(text, text.rfind("\n", 0, cells[0][0]) + 1, below - 1):
+        return None  # `token, sql.Token(T.Whitespace, ' '))`: a line of code, not a row of data
     for index in sorted(secret):
         if index + 1 >= len(cells) or index + 1 in secret or " " in str(names[index]):
             continue  # (a pair's name is one word: `Enter password, then...` is a sentence)
@@ -1793,27 +1796,111 @@ def _names_sign_in(callee: str) -> bool:
 
 
 def _sign_in_call(_: Redactor, text: str) -> Iterator[Finding]:
+    """A sign-in call's string literals by position after its first argument, once a literal or a name
+    of a user stands before them (`login('bob', X)`, `connect(host, user, X)`; `signal.connect(handler,
+    'clicked')` names no user)."""
     lowered = _lowered(text)
     for call in _SIGN_IN_CALL.finditer(lowered):
-        head = _IDENTIFIER_END.search(text, max(0, call.start() - 40), call.start())
-        callee = text[head.start() if head else call.start() : call.end() - 1].rstrip(" \t")
-        if not callee or callee[0].isdigit() or not _names_sign_in(callee):
+        callee = _callee(text, call)
+        if callee is None or not _names_sign_in(callee):
             continue
-        position, first = call.end(), True
-        for _count in range(16):  # arguments, at most
-            argument = _CALL_ARGUMENT.match(text, position)
-            if argument is None:
-                break
+        for argument, user_before in _positional_literals(text, call.end()):
             literal = argument["literal"]
-            if literal is not None and argument["name"] is None:
-                if not first and not (
-                    _NOT_A_PASSWORD_ARGUMENT.fullmatch(literal) or _is_kept(literal, "password", text, 0)
-                ):
-                    yield Finding(*argument.span("literal"), "secret_call")
-                first = False
-            position = argument.end()
-            if argument["end"] == ")":
-                break
+            if user_before and not (
+                _NOT_A_PASSWORD_ARGUMENT.fullmatch(literal) or _is_kept(literal, "password", text, 0)
+            ):
+                yield Finding(*argument.span("literal"), "secret_call")
+
+
+def _callee(text: str, call: re.Match[str]) -> str | None:
+    """The name called at a call found by its last word (read back to the identifier's start)."""
+    head = _IDENTIFIER_END.search(text, max(0, call.start() - 40), call.start())
+    callee = text[head.start() if head else call.start() : call.end() - 1].rstrip(" \t")
+    return callee if callee and not callee[0].isdigit() else None
+
+
+# A name passed by position that holds a user (`user`, `self.username`, `cfg.login`, `email`).
+_USER_WORDS: Final = frozenset({"user", "username", "usr", "login", "email", "account", "principal", "uid"})
+
+
+_USER_AND_PASSWORD: Final = compile_lazily(
+    r"[ \t]{0,8}\([ \t]{0,8}[bu]?(?P<uq>[\"'])[^\"'\n]{1,256}(?P=uq)[ \t]{0,8},[ \t]{0,8}"
+    r"[bu]?(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)[ \t]{0,8}\)[ \t]{0,8}[,)]"
+)
+
+
+def _positional_literals(text: str, position: int) -> Iterator[tuple[re.Match[str], bool]]:
+    """The string literals a call's argument list (from `position`) passes by position after its first
+    argument (and the second of a pair of literals, `(user, X)`), each with whether a literal or a name
+    of a user stands before it."""
+    index, user_before = 0, False
+    for _count in range(16):  # arguments, at most
+        argument = _CALL_ARGUMENT.match(text, position)
+        if argument is None:
+            return
+        if argument["name"] is None:
+            literal = argument["literal"]
+            if literal is not None and index:
+                yield argument, user_before
+            pair = _USER_AND_PASSWORD.match(text, argument.start(), argument.end()) if index else None
+            if pair is not None:  # `JIRA(url, ('bob', X))`: a user and a password in a tuple
+                yield pair, True
+            words = key_words(text[argument.start() : argument.end() - 1].strip()) if literal is None else []
+            user_before = user_before or literal is not None or bool(words and words[-1] in _USER_WORDS)
+            index += 1
+        position = argument.end()
+        if argument["end"] == ")":
+            return
+
+
+# A client of a service, made with its credentials by position (`Client('bob', X)`, `MongoClient(u, X)`,
+# `redis.Redis('h', 6379, 0, X)`, `Minio(host, KEY_ID, X)`): the callee names no sign-in, so a literal
+# after the first argument is hidden only when it reads like a credential (six or more characters with
+# a digit, a symbol or inner capitals, not a slug, a version, a host or a path: `boto3.client('s3',
+# 'us-east-1')` stays), or when a name of a user stands right before it (`Client(host, user, X)`).
+_CLIENT_CALL: Final = compile_lazily(
+    r"(?:client|session|pool|engine|redis|smtp|smtp_ssl|imap4|imap4_ssl|pop3|pop3_ssl|minio|database|db"
+    r"|jira|github|gitlab|elasticsearch|opensearch)[ \t]{0,8}\("
+)
+_CLIENT_WORDS: Final = frozenset(
+    {
+        "client", "session", "pool", "engine", "redis", "smtp", "imap4", "pop3", "minio", "database", "db",
+        "jira", "github", "gitlab", "elasticsearch", "opensearch", "ssl",
+    }
+)  # fmt: skip
+_SLUG_OR_VERSION: Final = compile_lazily(
+    # `us-east-1`, `my_bucket`, `MyApp.Default`, `v2`, `1.0.3rc`
+    r"[A-Za-z][A-Za-z0-9]{0,31}(?:[\-_.][A-Za-z0-9]{1,32}){1,8}|v?[0-9]{1,8}(?:\.[0-9]{1,8}){0,4}[a-z]{0,8}"
+)
+
+
+def _client_call(_: Redactor, text: str) -> Iterator[Finding]:
+    lowered = _lowered(text)
+    for call in _CLIENT_CALL.finditer(lowered):
+        callee = _callee(text, call)
+        if callee is None or key_words(callee)[-1] not in _CLIENT_WORDS or _names_sign_in(callee):
+            continue  # (a sign-in callee is `_sign_in_call`'s)
+        previous_end = call.end()
+        for argument, _user_before in _positional_literals(text, call.end()):
+            literal = argument["literal"]
+            before = key_words(text[previous_end : argument.start()].strip(" \t,"))
+            previous_end = argument.end()
+            if _NOT_A_PASSWORD_ARGUMENT.fullmatch(literal) or _is_kept(literal, "password", text, 0):
+                continue
+            told_by_user = bool(before) and before[-1] in _USER_WORDS
+            if told_by_user or _credential_literal(literal):
+                yield Finding(*argument.span("literal"), "secret_call")
+
+
+def _credential_literal(literal: str) -> bool:
+    """A string literal that reads like a credential: six or more characters, no blank, with a digit, a
+    symbol or inner capitals, and not a slug, a version or a name in code."""
+    return (
+        len(literal) >= 6
+        and " " not in literal
+        and _looks_secret_word(literal)
+        and (_random_looking(literal) or not _SLUG_OR_VERSION.fullmatch(literal))
+    )
 
 
 def _form_field(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -2155,6 +2242,27 @@ DEFAULT_RULES: Final = (
             "ftp",
         ),
     ),
+    Rule(
+        "secret_call",
+        _client_call,
+        (
+            "client",
+            "session",
+            "pool(",
+            "engine(",
+            "redis",
+            "smtp",
+            "imap4",
+            "pop3",
+            "minio",
+            "database(",
+            "db(",
+            "jira(",
+            "github(",
+            "gitlab(",
+            "search(",
+        ),
+    ),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
@@ -2182,6 +2290,9 @@ _TRIGGERS: Final = (
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
     # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above)
     "log_in", "logon", "sign_in", "signin", "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(",
+    # clients made with credentials by position (`_CLIENT_CALL`; `session` above)
+    "client(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(", "pop3(",
+    "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
     # zip/unzip -P, 7z -pX, openssl -k/-K, the LDAP tools' -w (their commands' names would each add a
     # first letter to the trie every line is searched with: 7% more per ordinary line); vault: `login`
     "-p", "-k", "-w",

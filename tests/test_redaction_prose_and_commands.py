@@ -286,6 +286,52 @@ def test_literals_passed_by_position_to_a_sign_in_call(text: str, secret: str) -
     _assert_hidden(text, secret, [callee + "("])
 
 
+_CLIENT_CALLS = [
+    "    c = Client('bob', '{s}')",
+    "    client = MongoClient('bob', '{s}')",
+    "    r = redis.Redis('cache.internal', 6379, 0, '{s}')",
+    "    r = redis.StrictRedis('cache', 6379, 0, '{s}')",
+    "    s3 = Minio('s3.example.com', 'AKIAEXAMPLE', '{s}')",
+    "    smtp = smtplib.SMTP_SSL('mail.example.com', 465, None, None, '{s}')",
+    "    jira = JIRA('https://jira.example.com', ('bob', '{s}'))",
+    "    api = ApiClient(host, user, '{s}')",
+    "    es = Elasticsearch('https://es:9200', 'elastic', '{s}')",
+    "    conn = connect(host, user, '{s}')",
+    "    conn = pymysql.connect(host, username, '{s}', 'shop')",
+    "    ftp.login(user, '{s}')",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), _cases(_CLIENT_CALLS, 170, plain=False, symbols="!@#%^*_+=~."))
+def test_literals_passed_by_position_to_a_client_or_after_a_user(text: str, secret: str) -> None:
+    """A string literal passed by position after the first argument to a client's constructor
+    (`Client`, `MongoClient`, `Redis`, `Minio`, `SMTP_SSL`) when it reads like a credential, and a
+    sign-in call's literal after a name of a user (`connect(host, user, X)`), are hidden."""
+    callee = text.strip().split("(")[0].split(" = ")[-1]
+    _assert_hidden(text, secret, [callee + "("])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    Client('https://api.example.com', 'v2')",
+        "    s3 = boto3.client('s3', 'us-east-1')",
+        "    session = boto3.Session('default', 'eu-west-2')",
+        "    client = Client('orders', 'worker-7')",
+        "    pool = ThreadPool('workers', 'round_robin')",
+        "    engine = create_engine('sqlite:///app.db', 'utf-8')",
+        "    db = Database('app', 'MyApp.Default')",
+        "    client = Client(host, port, 'orders')",
+        "    signal.connect(handler, 'clicked')",
+        "    client.get('/orders', 'json')",
+    ],
+)
+def test_client_calls_with_ordinary_literals_stay(text: str) -> None:
+    """A client's literals that read as a host, a URL, a region, a slug, a version or a name in code,
+    and a sign-in call's literal after a name that is no user, stay."""
+    assert redact_text(text) == text, findings(text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
