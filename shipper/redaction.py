@@ -22,8 +22,10 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 import json
+import math
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1662,9 +1664,15 @@ def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _token_like(value: str) -> bool:
     """A run of letters and digits that reads like a generated token, not a name: letters and digits
-    alternate at least four times (`a1B2...`, 40 hex), where a name has a number at most at its end."""
+    alternate at least four times (`a1B2...`, 40 hex), where a name has a number at most at its end;
+    or 24+ hex digits with both (a Sentry DSN's key)."""
     kinds = [c.isdigit() for c in value if c != "_"]
+    if len(value) >= 24 and any(kinds) and not all(kinds) and _HEX_RUN.fullmatch(value):
+        return True
     return sum(1 for a, b in itertools.pairwise(kinds) if a != b) >= 4
+
+
+_HEX_RUN: Final = compile_lazily(r"[0-9a-fA-F]{24,256}")
 
 
 def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1909,6 +1917,72 @@ def _form_field(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue
         if not _is_kept(match["value"], match["name"], text, match.end()):
             yield Finding(*match.span("value"), "form_field")
+
+
+# A value that reads like a generated secret under a key that names nothing (`sig_v2=...`, `"dsn":
+# "..."`, `hmac: ...`): 24+ token characters mixing lower and upper case and digits, spread like random
+# ones (Shannon entropy, digits among letters), under a key that is no id, hash or version.
+_RANDOM_VALUE: Final = compile_lazily(
+    # (`key: value`, not the `a:b:c` of an ARN or a URN)
+    r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][\w.\-]{0,63})(?P=kq)"
+    r"[ \t]{0,8}(?:=|:(?=[ \t\"']))[ \t]{0,8}[\"']?"
+    r"(?P<value>[A-Za-z0-9+/_\-]{24,4096}={0,2})(?![A-Za-z0-9+/=_\-])"
+)
+# Checked before the rules on a text without a trigger word: a pair whose value is such a run.
+_NAME_SEPARATORS: Final = compile_lazily(r"[\-_./]")  # (and a path's)
+_WORD_PART: Final = compile_lazily(
+    r"[a-z]{2,32}|(?:[A-Z][a-z]{1,32}){1,4}|[A-Z]{2,6}|[A-Z][a-z]{0,32}[0-9]{1,4}[A-Z]?[a-z]{0,32}"
+)
+# A lower-case letter alone between others (`aB3x`): random text has several, a camel-case name none.
+_LONE_LOWER: Final = compile_lazily(r"(?<![a-z])[a-z](?![a-z])")
+_RANDOM_VALUE_GATE: Final = compile_lazily(r"(?:=|:(?=[ \t\"']))[ \t]{0,8}[\"']?[A-Za-z0-9+/_\-]{24}")
+# Keys whose value is random but no secret: ids, digests, versions, names, places.
+_ID_WORDS: Final = frozenset(
+    {
+        "id", "ids", "uuid", "guid", "uid", "hash", "sha", "sha1", "sha256", "sha512", "md5", "digest",
+        "etag", "checksum", "crc", "commit", "rev", "revision", "version", "trace", "span", "request",
+        "correlation", "fingerprint", "path", "file", "filename", "url", "uri", "name", "block", "blk",
+        "ref", "tag", "image", "build", "run", "job", "msg", "message", "object", "oid", "cid",
+        "sid", "host", "node", "instance", "container", "pod", "task", "upload", "arn", "address",
+        "content", "bytes", "body", "payload", "blob", "preset", "marker", "cursor", "page", "data",
+        "identifier", "identifiers", "requestid", "link", "subnet", "vpc", "policy", "group", "location",
+        "prefix", "iterator", "public", "certificate", "cert",
+    }
+)  # fmt: skip
+
+
+def _random_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _RANDOM_VALUE.finditer(text):
+        words = key_words(match["key"])
+        if not words or words[-1] in _ID_WORDS or (len(words) > 1 and words[-2] in _ID_WORDS):
+            continue
+        if words[-1] in _STATUS_WORDS or words[-1] in _PROSE_WORDS or words[-1] in _RESULT_WORDS:
+            continue  # `login rejected: ...`: a message, whose value the found secrets' copies are matched to
+        value = match["value"]
+        if text.startswith("(", match.end()):
+            continue  # `maps = convertUFO1OrUFO2KerningToUFO3Kerning(`: a call
+        parts = [part for part in _NAME_SEPARATORS.split(value) if not _HEX_RUN.fullmatch(part + "0" * 24)]
+        if _generated(value) and _generated("".join(parts)):  # (a name with a UUID in it is no secret)
+            yield Finding(*match.span("value"), "random_value")
+
+
+def _generated(value: str) -> bool:
+    """A run of token characters that reads like generated randomness: lower and upper case and digits
+    mixed, digits spread among letters, not words of a name or a path, and about 3.5 bits of entropy a
+    character or more (a camel-case name or a path repeats its letters)."""
+    if not (
+        any(c.islower() for c in value) and any(c.isupper() for c in value) and any(map(str.isdigit, value))
+    ):
+        return False
+    if not _token_like(value.replace("/", "").replace("+", "")) or _LONE_LOWER.search(value) is None:
+        return False  # (`fontInfoVersion2OpenTypeOS2PanoseValidator`: words of a name, and numbers)
+    parts = _NAME_SEPARATORS.split(value)
+    words = sum(1 for part in parts if _WORD_PART.fullmatch(part))
+    if len(parts) >= 3 and words >= 2 and 2 * words >= len(parts):
+        return False  # `Microsoft-Windows-PlatformUpdate-Win7-SRV08R2-Package`: a name of words
+    counts = collections.Counter(value)
+    size = len(value)
+    return -sum(n / size * math.log2(n / size) for n in counts.values()) >= 3.5
 
 
 def _paired_secret(_: Redactor, text: str) -> Iterator[Finding]:
@@ -2270,6 +2344,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
     _pattern_rule("password_hash", _PASSWORD_HASH, _PASSWORD_HASH_TRIGGERS),
     Rule("paired_secret", _paired_secret, ("akia", "asia", "ac")),
+    Rule("random_value", _random_value, ("=", ":")),
     Rule(
         "well_known_token",
         _well_known,
@@ -2399,6 +2474,8 @@ class Redactor:
             return True
         if not text.isascii() and _OTHER_LETTERS_TRIGGER_PATTERN.search(lowered) is not None:
             return True
+        if _RANDOM_VALUE_GATE.search(text) is not None:
+            return True  # a generated value under a key that names nothing (`_random_value`)
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             ("%" in text or "\\" in text)

@@ -2155,3 +2155,174 @@ def test_django_default_keys_and_putty_private_keys(text: str, secret: str) -> N
     assert REDACTED in redacted
     if "PuTTY" in text:
         assert "Public-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIOb" in redacted and "Private-MAC" in redacted
+
+
+# --- fifth sweep: generated values under keys that name nothing, and the probe's shapes -------------
+
+
+def _generated_values(seed: int) -> list[str]:
+    """Fake generated secrets: base62, base64 with `+/=`, base64url with `-_`, of several lengths."""
+    rng = random.Random(seed)
+    base62 = string.ascii_letters + string.digits
+
+    def pick(alphabet: str, size: int) -> str:
+        while True:  # (a draw with no lone lower-case letter or too few digits reads as a name: redraw)
+            value = "".join(rng.choice(alphabet) for _ in range(size))
+            if re.search(r"(?<![a-z])[a-z](?![a-z])", value) and sum(c.isdigit() for c in value) >= 3:
+                return "Qz7" + value
+
+    return [pick(base62, 21), pick(base62, 37), pick(base62 + "+/", 41) + "=", pick(base62 + "-_", 61)]
+
+
+_UNKNOWN_KEYS = [
+    "sig_v2={s}",
+    "hmac: {s}",
+    'x-goog-mac: "{s}"',
+    '{{"dsn": "{s}", "env": "prod"}}',
+    "export VENDOR_WEBHOOK_SALT={s}",
+    "callback?foo=bar&h={s}",
+    "ctx = {{'opaque': '{s}'}}",
+    "<Settings mailjet='{s}'>",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(s=value), value, id=f"{n}-{len(value)}")
+        for n, shape in enumerate(_UNKNOWN_KEYS)
+        for value in _generated_values(500 + n)
+    ],
+)
+def test_a_generated_value_under_a_key_that_names_nothing(text: str, secret: str) -> None:
+    """A value of 24+ token characters that reads as generated (cases and digits mixed and spread, high
+    entropy) is hidden under any key that is not an id, a digest, a name or a place."""
+    _hidden(text, [secret], [text[:3]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "request_id=Qz7aB3dE5fG7hJ9kL1mN3pQ5rS7tU9",
+        "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7",
+        "commit=3f2a9c1d4e5b6a7980abcdef0123456789abcdef",
+        "uuid: 123e4567-e89b-12d3-a456-426614174000",
+        "sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "validator=fontInfoVersion2OpenTypeOS2PanoseValidator",
+        "package: Microsoft-Windows-PlatformUpdate-Win7-SRV08R2-Package-TopLevel~31bf3856ad364e35",
+        "arn=arn:aws:iam::123456789012:role/MyTestDatabaseMasterRole-a1b2c3",
+        "policy: ECSManagedAutoScalingPolicy-152363a6-8c65-484c-b721-42c3e070ae93",
+        "maps = convertUFO1OrUFO2KerningToUFO3Kerning(groups)",
+        "path=/srv/app/releases/2026-12-05T03-14-15Z/static/main.js",
+        "image: registry.example.com/team/app:1.2.3-rc4",
+        "blk_-1608999687919862906 Receiving block src: /10.250.19.102:54106",
+        'etag: W/"5e15153d-120f"',
+        "version=ThisIsAVersionName2026",
+    ],
+)
+def test_random_looking_ids_names_and_digests_stay(text: str) -> None:
+    """Ids, trace ids, commits, UUIDs, digests, camel-case names with numbers, package names of words,
+    ARNs, paths and image names stay as they were."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "user", ["a1b2c3d4e5f60718293a4b5c6d7e8f90", "9f86d081884c7d659a2feaa0c55ad015", "0123abcd" * 4]
+)
+def test_a_hex_key_as_a_url_user_name(user: str) -> None:
+    """A URL user name of 24+ hex digits (a Sentry DSN's key) is hidden; the host stays."""
+    _hidden(f"SENTRY_DSN=https://{user}@o12.ingest.sentry.io/42", [user], ["@o12.ingest.sentry.io/42"])
+
+
+_PROBE_SHAPES = [
+    ("aws_access_key_id=AKIAIOSFODNN7EXAMPLE aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]),
+    ("AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]),
+    ("Credentials(access_key='ASIAIOSFODNN7EXAMPLE', secret_key='wJalrXUtnFEMI/K7MDENG', "
+     "token='FwoGZXIvYXdzEJr')",
+     ["ASIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG", "FwoGZXIvYXdzEJr"]),
+    ('{"type": "service_account", "private_key_id": "4f2a9c1d4e5b6a7980abcdef0123456789abcdef", '
+     '"private_key": '
+     '"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n"}',
+     ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "4f2a9c1d4e5b6a7980abcdef0123456789abcdef"]),
+    ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9vYmFyYmF6cXV4Zm9vYmFy==;EndpointSuffix=core.windows.net",
+     ["Zm9vYmFyYmF6cXV4Zm9vYmFy=="]),
+    ("Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=Zm9vYmFyYmF6cXV4=",
+     ["Zm9vYmFyYmF6cXV4="]),
+    ("GET https://acct.blob.core.windows.net/c/b?sv=2020-08-04&sp=rw&sig=AbCdEf0123456789%2BAbCdEf%3D",
+     ["AbCdEf0123456789"]),
+    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+     ["eyJzdWIiOiIxMjM0In0", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"]),
+    ("2026-12-05 ERROR key material: MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC7VJTUt9Us8cKj",
+     ["MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC7VJTUt9Us8cKj"]),
+    ("https://bob:p%40ss%3Aw0rd@example.com/x", ["p%40ss%3Aw0rd"]),
+    ("https://bob%40corp.com:Hunter2x@example.com/", ["Hunter2x"]),
+    ("{'Authorization': 'Bearer abc123xyz', 'Cookie': 'session=abcdef123; csrftoken=zzz999'}",
+     ["abc123xyz", "abcdef123", "zzz999"]),
+    ("Headers({'host': 'x', 'authorization': 'Basic Ym9iOmh1bnRlcjI='})", ["Ym9iOmh1bnRlcjI="]),
+    ("[('authorization', 'Bearer abc.def.ghi'), ('cookie', 'sid=s3cr3t')]", ["abc.def.ghi", "s3cr3t"]),
+    ("<Request('GET', 'https://bob:Hunter2x@api.example.com/v1')>", ["Hunter2x"]),
+    ("X-Vault-Token: s.abcdefghijklmnopqrstuvwx", ["s.abcdefghijklmnopqrstuvwx"]),
+    ("environ({'PATH': '/usr/bin', 'DB_PASSWORD': 'Hunter2x', 'GITHUB_TOKEN': 'abcdef'})",
+     ["Hunter2x", "abcdef"]),
+    ("{'SECRET_KEY': 'x8$k!l2-ab', 'DATABASES': {'default': {'USER': 'bob', 'PASSWORD': 'Hunter2x'}}}",
+     ["x8$k!l2-ab", "Hunter2x"]),
+    ("<Config {'SECRET_KEY': 'devkey', 'SQLALCHEMY_DATABASE_URI': 'mysql+pymysql://root:Toor9x@localhost/app'}>",
+     ["devkey", "Toor9x"]),
+    ("mongodb+srv://bob:Hunter2x@cluster0.abc.mongodb.net/?retryWrites=true", ["Hunter2x"]),
+    ("redis://:Hunter2x@redis:6379/0", ["Hunter2x"]),
+    ("amqp://guest:Hunter2x@rabbit:5672/%2f", ["Hunter2x"]),
+    ("host=db port=5432 dbname=app user=bob password=Hunter2x sslmode=require", ["Hunter2x"]),
+    ("Server=db;Database=app;User Id=sa;Password=Hunter2x;", ["Hunter2x"]),
+    ("jdbc:postgresql://db:5432/app?user=bob&password=Hunter2x", ["Hunter2x"]),
+    ("│ password = 'Hunter2x'                           │", ["Hunter2x"]),
+    ("  File \"x.py\", line 9, in login\n    check(user, pwd)\n  user = 'bob'\n  pwd = 'Hunter2x'",
+     ["Hunter2x"]),
+    ("xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx", ["xoxb-123456789012"]),
+    ("sk_live_abcdefghijklmnopqrstuvwx ghp_abcdefghijklmnopqrstuvwxyz0123456789", ["sk_live_", "ghp_"]),
+    ("sk-proj-abcdefghijklmnopqrstuvwxyz0123456789 sk-ant-api03-abcdefghijklmnopqrstuvwxyz01",
+     ["abcdefghijklmnop"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "secrets"), _PROBE_SHAPES, ids=range(len(_PROBE_SHAPES)))
+def test_cloud_keys_tokens_headers_and_dsns_of_the_probe(text: str, secrets: list[str]) -> None:
+    """Cloud keys (AWS, GCP service accounts, Azure keys and SAS signatures), JWTs, a PEM body alone,
+    URL user info with escapes, header dicts and request reprs, environ and settings reprs, DSNs of
+    many schemes, locals of rich/diagnose tracebacks and provider tokens are hidden."""
+    _hidden(text, secrets, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("password " * 30000, id="password-words"),
+        pytest.param("the password is " * 15000, id="password-is"),
+        pytest.param("pass: " * 40000, id="pass-colon"),
+        pytest.param("user bob pw " * 20000, id="user-pw"),
+        pytest.param("a," * 120000, id="one-long-csv-line"),
+        pytest.param("user,password\n" + "bob,x\n" * 40000, id="csv-rows"),
+        pytest.param("password," * 30000, id="secret-cells"),
+        pytest.param('"' + '""' * 60000 + ",", id="quoted-cell"),
+        pytest.param("Client('a', " * 20000, id="client-calls"),
+        pytest.param("Client(('a', " * 20000, id="client-tuples"),
+        pytest.param("connect(user, " * 20000, id="sign-in-names"),
+        pytest.param("k=" + "aB3" * 80000, id="one-generated-run"),
+        pytest.param("k=aB3xY7qW9eR2tZ5uI8oP1aS4dF6g " * 8000, id="generated-pairs"),
+        pytest.param("k: " + "ABCDEFGHabcdefgh0123" * 10000 + "!", id="camel-run"),
+    ],
+)
+def test_fifth_sweep_rules_cost_linear_time(text: str) -> None:
+    """The told-word, abbreviation, delimited-row, client-call and generated-value rules read an
+    adversarial text in time linear in its length (a quarter of it costs a quarter, with room)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
