@@ -1510,8 +1510,9 @@ _TABLE_ROW: Final = compile_lazily(
 # A .netrc entry (also on one line): `machine h login bob password X`.
 # Also a user and a password told in a row in any of their names (`user bob pw sunshine`, `login: bob
 # pass: sunshine`, `username=bob, passwd hunter`).
+# (searched in the lower-cased text: a pattern that ignores case is tried at every character)
 _NETRC: Final = compile_lazily(
-    r"(?i)\b(?:login|user(?:[_ ]?name)?)(?:[ \t]{0,8}[:=])?[ \t\r\n]{1,16}"
+    r"\b(?:login|user(?:[_ ]?name)?)(?:[ \t]{0,8}[:=])?[ \t\r\n]{1,16}"
     r"(?P<user>[^\s,;]{1,256})[,;]?[ \t\r\n]{1,16}"
     r"(?P<key>password|passwd|pass|pwd|pw)(?:[ \t]{0,8}[:=])?[ \t\r\n]{1,16}(?P<secret>[^\s]{1,512})"
 )
@@ -1540,6 +1541,14 @@ _COLUMN_WORDS: Final = frozenset(
 )  # fmt: skip
 _CODE_CHARACTERS: Final = compile_lazily(r"[()\[\]{}]|[ \t]=|=(?=[\w\"'])")  # (not base64's `=` padding)
 _DELIMITED_LINES: Final = 65536  # lines of a text read as rows, at most
+# A cell that names a secret in the strict reading holds one of these (its line is read as cells only
+# then: splitting every line of a text with a comma cost a tenth more per triggered line).
+_DELIMITED_TRIGGERS: Final = (
+    "pass", "pwd", "pw", "secret", "token", "cred", "key", "cookie", "otp", "sessid", "sessionid", "privkey",
+    "auth", "kennwort", "contrase", "senha", "wachtwoord", "senord", "haslo", "hasło", "heslo", "jelsz",
+    "salasana", "adgangskode", "sifre", "şifre", "пароль", "密码", "パスワード", "비밀번호", "mdp", "parol",
+)  # fmt: skip
+_DELIMITED_LINE_TRIGGER: Final = _trie_pattern(_DELIMITED_TRIGGERS)
 
 
 def _cells(line: str, start: int, delimiter: str) -> list[tuple[int, int]]:
@@ -1577,7 +1586,7 @@ def _delimited(redactor: Redactor, text: str) -> Iterator[Finding]:
                 header = None
             else:
                 yield from (_value_finding(text, *cells[i], "delimited_row") for i in header[2])
-        if header is None and len(line) <= 4096:
+        if header is None and len(line) <= 4096 and _DELIMITED_LINE_TRIGGER.search(line.lower()):
             for delimiter in _DELIMITERS:
                 if delimiter in line:
                     cells = _cells(line, start, delimiter)
@@ -1644,8 +1653,8 @@ def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
 
 
 def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
-    for match in _NETRC.finditer(text):
-        value = match["secret"].rstrip(".,;)")
+    for match in _NETRC.finditer(_lowered(text)):
+        value = text[match.start("secret") : match.end("secret")].rstrip(".,;)")
         lowered = value.lower()
         if lowered in _STATUS_WORDS or lowered in _PROSE_WORDS or lowered in _DESCRIBING_WORDS:
             continue
@@ -1919,23 +1928,30 @@ def _form_field(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(*match.span("value"), "form_field")
 
 
-# A value that reads like a generated secret under a key that names nothing (`sig_v2=...`, `"dsn":
-# "..."`, `hmac: ...`): 24+ token characters mixing lower and upper case and digits, spread like random
-# ones (Shannon entropy, digits among letters), under a key that is no id, hash or version.
+# A value that reads like a generated secret under a key that names nothing (`sig_v2=...`, `"dsn": "..."`,
+# `hmac: ...`): 24+ token characters mixing lower and upper case and digits, spread like random ones
+# (Shannon entropy, digits among letters), under a key that is no id, hash or version. Also looked for
+# before the rules in a text without a trigger word.
+# (found by its separator and value, the key read back: a pattern that began with the key would be tried
+# at every word of a text; `key: value`, not the `a:b:c` of an ARN or a URN)
 _RANDOM_VALUE: Final = compile_lazily(
-    # (`key: value`, not the `a:b:c` of an ARN or a URN)
-    r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][\w.\-]{0,63})(?P=kq)"
-    r"[ \t]{0,8}(?:=|:(?=[ \t\"']))[ \t]{0,8}[\"']?"
-    r"(?P<value>[A-Za-z0-9+/_\-]{24,4096}={0,2})(?![A-Za-z0-9+/=_\-])"
+    r"[=:](?:(?<==)|(?=[ \t\"']))[ \t]{0,8}[\"']?(?P<value>(?=[A-Za-z0-9+/_\-]{0,4096}?[0-9])"
+    r"(?=[A-Za-z0-9+/_\-]{0,4096}?[a-z])(?=[A-Za-z0-9+/_\-]{0,4096}?[A-Z])"
+    r"[A-Za-z0-9+/_\-]{24,4096}={0,2})(?![A-Za-z0-9+/=_\-])"
 )
-# Checked before the rules on a text without a trigger word: a pair whose value is such a run.
+# What every generated value's pair holds, searched before the rules in a text without a trigger word (a
+# set first, no look-around: a quarter of the trigger scan's cost a character).
+_RANDOM_VALUE_GATE: Final = compile_lazily(r"[=:][ \t]{0,8}[\"']?[A-Za-z0-9+/_\-]{24}")
+_KEY_BEFORE_VALUE: Final = compile_lazily(
+    r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][\w.\-]{0,63})(?P=kq)[ \t]{0,8}\Z"
+)
 _NAME_SEPARATORS: Final = compile_lazily(r"[\-_./]")  # (and a path's)
 _WORD_PART: Final = compile_lazily(
     r"[a-z]{2,32}|(?:[A-Z][a-z]{1,32}){1,4}|[A-Z]{2,6}|[A-Z][a-z]{0,32}[0-9]{1,4}[A-Z]?[a-z]{0,32}"
 )
 # A lower-case letter alone between others (`aB3x`): random text has several, a camel-case name none.
 _LONE_LOWER: Final = compile_lazily(r"(?<![a-z])[a-z](?![a-z])")
-_RANDOM_VALUE_GATE: Final = compile_lazily(r"(?:=|:(?=[ \t\"']))[ \t]{0,8}[\"']?[A-Za-z0-9+/_\-]{24}")
+
 # Keys whose value is random but no secret: ids, digests, versions, names, places.
 _ID_WORDS: Final = frozenset(
     {
@@ -1951,9 +1967,12 @@ _ID_WORDS: Final = frozenset(
 )  # fmt: skip
 
 
-def _random_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _RANDOM_VALUE.finditer(text):
-        words = key_words(match["key"])
+        key = _KEY_BEFORE_VALUE.search(text, max(0, match.start() - 74), match.start())
+        if key is None:
+            continue
+        words = key_words(key["key"])
         if not words or words[-1] in _ID_WORDS or (len(words) > 1 and words[-2] in _ID_WORDS):
             continue
         if words[-1] in _STATUS_WORDS or words[-1] in _PROSE_WORDS or words[-1] in _RESULT_WORDS:
@@ -2223,6 +2242,10 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
     "django-insecure-",
 )  # fmt: skip
+_CLIENT_TRIGGERS: Final = (
+    "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
+    "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
+)  # fmt: skip
 _PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
 _SHORT_FLAG_TRIGGERS: Final = (
     "mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z", "useradd",
@@ -2233,7 +2256,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("table_row", _table_row, ("|", "│", "┃", "║")),
-    Rule("delimited_row", _delimited, (",", "\t", ";")),
+    Rule("delimited_row", _delimited, _DELIMITED_TRIGGERS),
     Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
     Rule("authorization_header", _header, ("authorization", "cookie")),
@@ -2319,23 +2342,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "secret_call",
         _client_call,
-        (
-            "client",
-            "session",
-            "pool(",
-            "engine(",
-            "redis",
-            "smtp",
-            "imap4",
-            "pop3",
-            "minio",
-            "database(",
-            "db(",
-            "jira(",
-            "github(",
-            "gitlab(",
-            "search(",
-        ),
+        _CLIENT_TRIGGERS,
     ),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
@@ -2474,7 +2481,11 @@ class Redactor:
             return True
         if not text.isascii() and _OTHER_LETTERS_TRIGGER_PATTERN.search(lowered) is not None:
             return True
-        if _RANDOM_VALUE_GATE.search(text) is not None:
+        if (
+            ("=" in text or ":" in text)
+            and (run := _RANDOM_VALUE_GATE.search(text)) is not None
+            and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
+        ):
             return True  # a generated value under a key that names nothing (`_random_value`)
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
