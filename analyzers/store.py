@@ -48,6 +48,15 @@ class _Indices(Protocol):
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]]) -> object: ...
     def delete(self, *, index: str) -> object: ...
     def get_index_template(self, *, name: str) -> object: ...
+    def put_index_template(
+        self,
+        *,
+        name: str,
+        index_patterns: str,
+        priority: int,
+        template: Mapping[str, Any],
+        meta: Mapping[str, Any],
+    ) -> object: ...
 
 
 class _Cluster(Protocol):
@@ -480,6 +489,16 @@ WHOLE_ANSWER_RETRIES: tuple[float, ...] = (1.0, 5.0)
 # `group_pages` may carry them beside `query`/`aggs`; `Store.search` moves them to the URL.
 # The analyzers' own indices are small: one shard, and a replica wherever a second node can hold it.
 BOOKKEEPING_SETTINGS: Final = {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}
+# The index template each bookkeeping index gets (`Store.ensure_bookkeeping_index`): one per index, its
+# pattern the index's exact name, at a priority no event template of logloop's uses (the events' is 200).
+BOOKKEEPING_TEMPLATE_PRIORITY: Final = 510
+
+
+def bookkeeping_template_name(index: str) -> str:
+    """`<index>-bookkeeping`: under the prefix, so what removes a prefix's templates removes it too."""
+    return f"{index}-bookkeeping"
+
+
 _URL_PARAMETERS: Final = ("allow_partial_search_results", "request_cache", "filter_path")
 
 
@@ -787,11 +806,34 @@ class Store:
     # Indices.
     def ensure_bookkeeping_index(self, *, index: str, mappings: Mapping[str, Any] | None = None) -> bool:
         """`ensure_index` for one of the analyzers' own indices (the registry, group edits, templates,
-        alerts, digest sends): `BOOKKEEPING_SETTINGS`, and `mappings` if given."""
+        alerts, digest sends): `BOOKKEEPING_SETTINGS`, and `mappings` if given; True when created now.
+
+        First puts an index template matching exactly this index with the same body: a write that
+        reaches the index after someone deleted it (during a run, between two runs) makes Elasticsearch
+        auto-create it, and without the template it would get a dynamic mapping (text where the
+        analyzers need keyword, a strict mapping lost) that only deleting it again repairs. A node that
+        refuses the template (no `manage_index_templates` privilege) still gets the index created here."""
+        body = self.put_bookkeeping_template(index=index, mappings=mappings)
+        return self.ensure_index(index=index, body=body)
+
+    def put_bookkeeping_template(
+        self, *, index: str, mappings: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """PUT (or replace: the mapping grows with new versions) the index template of one bookkeeping
+        index, and return the index body it holds. A refusal for lack of privilege (the analyzer role
+        has no `manage_index_templates`; `logloop setup` installs them) is not an error."""
         body: dict[str, Any] = {"settings": BOOKKEEPING_SETTINGS}
         if mappings is not None:
             body["mappings"] = mappings
-        return self.ensure_index(index=index, body=body)
+        with self._translated(f"install the index template of {index}"):
+            self.client.options(ignore_status=(401, 403)).indices.put_index_template(
+                name=bookkeeping_template_name(index),
+                index_patterns=index,
+                priority=BOOKKEEPING_TEMPLATE_PRIORITY,
+                template=dict(body),
+                meta={"managed_by": "logloop"},
+            )
+        return body
 
     def ensure_index(self, *, index: str, body: Mapping[str, Any]) -> bool:
         """Create `index` with `body` unless it exists; True when this call created it."""

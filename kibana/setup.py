@@ -47,17 +47,29 @@ def install_template(es: Any, prefix: str, layout: schema.IndexLayout | None = N
 
 
 def ensure_registry(es: Any, prefix: str) -> str | None:
-    """Create `<prefix>-groups` with the analyzers' mapping, so the registry data view resolves at once.
+    """Create `<prefix>-groups` with the analyzers' mapping, so the registry data view resolves at once,
+    and put the index templates of every bookkeeping index (`Store.put_bookkeeping_template`).
 
     The analyzers own the index (and translate its errors into AnalyzerError); without them there
     is nothing to create and None is returned.
     """
     try:
-        from analyzers import registry
+        from analyzers import group_edits, mailer, registry, template_store
         from analyzers.store import Store
     except ImportError:
         return None
-    registry.ensure(Store(es, prefix))
+    store = Store(es, prefix)
+    registry.ensure(store)
+    # The other bookkeeping indices are created when first written; their index templates are put
+    # now (setup holds `manage_index_templates`, the analyzer role does not), so one deleted later
+    # and auto-created by a write gets its own mapping back, not a dynamic one.
+    for index, mappings in (
+        (store.group_edits, group_edits.MAPPING),
+        (store.templates, template_store.MAPPING),
+        (store.alerts, None),
+        (store.digest_sends, mailer.MARKER_MAPPING),
+    ):
+        store.put_bookkeeping_template(index=index, mappings=mappings)
     return schema.registry_index(prefix)
 
 

@@ -1,0 +1,135 @@
+"""The analyzers' bookkeeping indices (registry, group edits, templates, alerts, digest sends) deleted
+while a command runs or between runs, on the real node: a write that reaches a deleted one recreates it
+with its own mapping and settings (never Elasticsearch's dynamic one), and `logloop analyze` says when
+it rebuilt a missing registry and what that cannot bring back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from helpers.analysis_docs import NOW, event, index_events
+
+from analyzers import analyze, group_edits, mailer, registry, template_store
+from analyzers.config import AnalyzeConfig
+from analyzers.store import BOOKKEEPING_SETTINGS, Store
+from kibana.setup import ensure_registry, install_template
+
+pytestmark = pytest.mark.es
+
+CONFIG = AnalyzeConfig()
+DAY = timedelta(days=1)
+
+# (index name of a store, its mapping, or None for an index the analyzers leave dynamic)
+BOOKKEEPING: list[Any] = [
+    pytest.param(lambda store: store.registry, registry.MAPPING, id="registry"),
+    pytest.param(lambda store: store.group_edits, group_edits.MAPPING, id="group-edits"),
+    pytest.param(lambda store: store.templates, template_store.MAPPING, id="templates"),
+    pytest.param(lambda store: store.alerts, None, id="alerts"),
+    pytest.param(lambda store: store.digest_sends, mailer.MARKER_MAPPING, id="digest-sends"),
+]
+
+
+def _write_bulk_index(store: Store, index: str) -> None:
+    store.bulk(operations=[{"index": {"_index": index, "_id": "a"}}, {}], action="test", refresh=True)
+
+
+def _write_bulk_create(store: Store, index: str) -> None:
+    store.bulk_conditional(operations=[{"create": {"_index": index, "_id": "a"}}, {}], action="test")
+
+
+def _write_create_doc(store: Store, index: str) -> None:
+    store.create_doc(index=index, doc_id="a", document={}, action="test")
+
+
+WRITES: list[Any] = [
+    pytest.param(_write_bulk_index, id="bulk-index"),
+    pytest.param(_write_bulk_create, id="bulk-create"),
+    pytest.param(_write_create_doc, id="create-doc"),
+]
+
+
+def _layout(es: Any, index: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+    settings = es.indices.get_settings(index=index, flat_settings=True)[index]["settings"]
+    return mapping, settings
+
+
+@pytest.mark.parametrize("write", WRITES)
+@pytest.mark.parametrize(("name", "mapping"), BOOKKEEPING)
+def test_a_write_to_a_deleted_bookkeeping_index_recreates_it_with_its_own_mapping(
+    es: Any,
+    index_prefix: str,
+    name: Callable[[Store], str],
+    mapping: dict[str, Any] | None,
+    write: Callable[[Store, str], None],
+) -> None:
+    """A write reaching a bookkeeping index deleted after it was ensured recreates it with the mapping
+    and settings `ensure_bookkeeping_index` gives it, not the dynamic mapping of an auto-created index."""
+    store = Store(es, index_prefix)
+    index = name(store)
+    store.ensure_bookkeeping_index(index=index, mappings=mapping)
+    expected_mapping, expected_settings = _layout(es, index)
+    es.indices.delete(index=index)
+    write(store, index)
+    found_mapping, found_settings = _layout(es, index)
+    assert found_mapping == expected_mapping
+    assert found_settings["index.auto_expand_replicas"] == BOOKKEEPING_SETTINGS["index.auto_expand_replicas"]
+    assert found_settings["index.number_of_shards"] == expected_settings["index.number_of_shards"]
+
+
+@pytest.fixture
+def analyzed(es: Any, index_prefix: str) -> str:
+    """Two groups with events in the look-back range, analyzed once (the registry exists)."""
+    install_template(es, index_prefix)
+    index_events(es, index_prefix, [event("one", NOW - 2 * DAY), event("two", NOW - 3 * DAY)])
+    analyze.run(Store(es, index_prefix), config=CONFIG, until=NOW)
+    return index_prefix
+
+
+def test_a_registry_deleted_during_an_analyze_run_leaves_one_the_next_run_accepts(
+    es: Any, analyzed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry deleted while analyze writes it comes back with its strict mapping: the next run
+    updates it instead of refusing with "delete it and run `logloop analyze` again"."""
+    real = analyze._write_page
+    deleted: list[bool] = []
+
+    def delete_first(store: Store, *args: Any, **kwargs: Any) -> Any:
+        if not deleted:
+            es.indices.delete(index=store.registry)
+            deleted.append(True)
+        return real(store, *args, **kwargs)
+
+    monkeypatch.setattr(analyze, "_write_page", delete_first)
+    analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=1))
+    assert deleted
+    monkeypatch.setattr(analyze, "_write_page", real)
+    result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
+    assert {group.group_id for group in result.groups} >= {"one", "two"}
+    index = Store(es, analyzed).registry
+    assert es.indices.get_mapping(index=index)[index]["mappings"]["dynamic"] == "strict"
+
+
+@pytest.mark.parametrize("write", WRITES)
+@pytest.mark.parametrize(("name", "mapping"), BOOKKEEPING)
+def test_after_setup_a_first_write_creates_a_bookkeeping_index_with_its_own_mapping(
+    es: Any,
+    index_prefix: str,
+    name: Callable[[Store], str],
+    mapping: dict[str, Any] | None,
+    write: Callable[[Store, str], None],
+) -> None:
+    """After `logloop setup` (which holds the template privilege the analyzer role lacks), a write to a
+    bookkeeping index nothing ensured yet, or that was deleted, creates it with its own mapping."""
+    store = Store(es, index_prefix)
+    ensure_registry(es, index_prefix)
+    index = name(store)
+    es.options(ignore_status=404).indices.delete(index=index)
+    write(store, index)
+    found, settings = _layout(es, index)
+    assert found.get("dynamic") == (mapping or {}).get("dynamic")
+    assert set(found.get("properties", {})) == set((mapping or {}).get("properties", {}))
+    assert settings["index.auto_expand_replicas"] == BOOKKEEPING_SETTINGS["index.auto_expand_replicas"]
