@@ -41,7 +41,7 @@ from analyzers.config import AnalyzeConfig
 from analyzers.escaping import source_text
 from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, RegistryError, TooManyBuckets
 from analyzers.registry import Group
-from analyzers.store import Store, closed_line
+from analyzers.store import Store, bookkeeping_template_name, closed_line
 from shipper.schema import day_of, get_field
 
 # Groups per page: each carries ~16 buckets (windows, days, ...; its lists are read apart, see
@@ -80,6 +80,7 @@ class AnalysisResult:
     until: datetime
     groups: list[Group]  # every group written, by priority, without sample trace and message (see lean)
     statuses: Mapping[str, int]
+    notes: tuple[str, ...] = ()  # what the run could not keep, one line each (`registry_rebuilt_line`)
 
 
 def _date(millis: float | None) -> datetime | None:
@@ -763,6 +764,7 @@ def run(
 def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime) -> AnalysisResult:
     lookback_start = _lookback_start(config, until)
     _refuse_closed_indices(store, lookback_start)
+    notes = (registry_rebuilt_line(store),) if _registry_was_deleted(store) else ()
     registry.ensure(store)
     assign_missing_keys(store, config=config, until=until)
     group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
@@ -814,5 +816,27 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     store.refresh(index=store.registry)
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(
-        until=until, groups=written, statuses=dict(Counter(group.status for group in written))
+        until=until, groups=written, statuses=dict(Counter(group.status for group in written)), notes=notes
+    )
+
+
+def _registry_was_deleted(store: Store) -> bool:
+    """Whether the registry is missing where it existed before: its index template (put with it by
+    `logloop setup` or an earlier run) or another bookkeeping index is there. A first run finds none."""
+    if store.index_exists(index=store.registry, action="look for the group registry"):
+        return False
+    action = "look for the analyzers' earlier indices"
+    if store.index_template(name=bookkeeping_template_name(store.registry), action=action):
+        return True
+    others = (store.group_edits, store.templates, store.alerts, store.digest_sends)
+    return any(store.index_exists(index=index, action=action) for index in others)
+
+
+def registry_rebuilt_line(store: Store) -> str:
+    """What a run that finds the registry deleted says: statuses come back from the events, marks do not."""
+    return (
+        f"{store.registry} was missing and is rebuilt from the events: the groups' statuses are decided "
+        "again from their counts, but the resolved and ignored marks (their version, who and when) were "
+        "kept only there and cannot be recovered: mark those groups again with `logloop resolve` or "
+        f"`logloop ignore` (merges and splits are kept apart in {store.group_edits})"
     )

@@ -121,6 +121,8 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     for group in result.groups[:10]:
         title = text_line(group.title)[:70]  # log content: no escape sequence reaches the terminal
         print(f"  {group.priority:8.2f}  {group.status:<10}  {text_line(group.group_id[:12])}  {title}")
+    for line in result.notes:
+        print(f"note: {text_line(line)}", file=sys.stderr)
     for line in partial:
         print(f"partial answer: {text_line(line)}", file=sys.stderr)
     return 0

@@ -848,6 +848,11 @@ class Store:
             )
         return not error
 
+    def index_exists(self, *, index: str, action: str) -> bool:
+        """Whether `index` (an exact name) exists, open or closed."""
+        with self._translated(action):
+            return bool(self.client.indices.exists(index=index))  # a HeadApiResponse is true when it does
+
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]], action: str) -> None:
         with self._translated(action):
             self.client.indices.put_mapping(index=index, properties=properties)

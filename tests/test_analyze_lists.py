@@ -19,7 +19,7 @@ from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, queries
 from analyzers.config import AnalyzeConfig
-from analyzers.store import Store
+from analyzers.store import Store, bookkeeping_template_name
 from kibana.setup import install_template
 from shipper import schema
 from shipper.schema import index_pattern
@@ -73,6 +73,8 @@ def _two_runs(es: Any, prefix: str) -> list[tuple[analyze.AnalysisResult, dict[s
         ]
         runs.append((result, {hit["_id"]: hit["_source"] for hit in hits}))
     es.indices.delete(index=schema.registry_index(prefix))
+    # and its index template: the next pair starts as on a prefix never analyzed (no "rebuilt" note)
+    es.indices.delete_index_template(name=bookkeeping_template_name(schema.registry_index(prefix)))
     return runs
 
 

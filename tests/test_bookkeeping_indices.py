@@ -14,7 +14,7 @@ from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, group_edits, mailer, registry, template_store
 from analyzers.config import AnalyzeConfig
-from analyzers.store import BOOKKEEPING_SETTINGS, Store
+from analyzers.store import BOOKKEEPING_SETTINGS, Store, bookkeeping_template_name
 from kibana.setup import ensure_registry, install_template
 
 pytestmark = pytest.mark.es
@@ -133,3 +133,71 @@ def test_after_setup_a_first_write_creates_a_bookkeeping_index_with_its_own_mapp
     assert found.get("dynamic") == (mapping or {}).get("dynamic")
     assert set(found.get("properties", {})) == set((mapping or {}).get("properties", {}))
     assert settings["index.auto_expand_replicas"] == BOOKKEEPING_SETTINGS["index.auto_expand_replicas"]
+
+
+def _delete_registry(es: Any, prefix: str) -> None:
+    es.indices.delete(index=Store(es, prefix).registry)
+
+
+def _delete_registry_and_its_template(es: Any, prefix: str) -> None:
+    """As an older version left it (no template), with the group edits index as the trace of use."""
+    store = Store(es, prefix)
+    es.indices.delete(index=store.registry)
+    es.indices.delete_index_template(name=bookkeeping_template_name(store.registry))
+    group_edits.ensure(store)
+
+
+@pytest.mark.parametrize(
+    "remove",
+    [
+        pytest.param(_delete_registry, id="registry-deleted"),
+        pytest.param(_delete_registry_and_its_template, id="registry-and-template-deleted-edits-kept"),
+    ],
+)
+@pytest.mark.parametrize("status", ["resolved", "ignored"])
+def test_a_registry_deleted_between_runs_is_said_with_the_marks_it_cannot_recover(
+    es: Any, analyzed: str, status: str, remove: Callable[[Any, str], None]
+) -> None:
+    """A run that finds the registry deleted rebuilds the statuses from the events and says in one
+    line that the resolved and ignored marks were lost (they are recorded nowhere else)."""
+    registry.mark(Store(es, analyzed), "one", status=status, now=NOW)
+    remove(es, analyzed)
+    result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=1))
+    statuses = {group.group_id: group.status for group in result.groups}
+    assert statuses["one"] not in ("resolved", "ignored")
+    [line] = result.notes
+    registry_name = Store(es, analyzed).registry
+    assert line.startswith(f"{registry_name} was missing and is rebuilt from the events")
+    assert "resolved and ignored marks" in line and "cannot be recovered" in line
+    again = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
+    assert again.notes == ()  # said once: the next run finds the rebuilt registry
+
+
+def test_a_first_run_and_a_run_over_an_existing_registry_say_nothing_was_lost(
+    es: Any, index_prefix: str
+) -> None:
+    """The first analyze of a prefix (no registry, nothing of logloop's yet) and the next ones carry no
+    note: the rebuilt line is for a registry that existed and is gone."""
+    install_template(es, index_prefix)
+    index_events(es, index_prefix, [event("one", NOW - 2 * DAY)])
+    first = analyze.run(Store(es, index_prefix), config=CONFIG, until=NOW)
+    second = analyze.run(Store(es, index_prefix), config=CONFIG, until=NOW + timedelta(hours=1))
+    assert [group.group_id for group in first.groups] == ["one"]
+    assert first.notes == () and second.notes == ()
+
+
+def test_cli_analyze_prints_the_rebuilt_registry_line(
+    es: Any, analyzed: str, es_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """`logloop analyze` over a deleted registry prints the rebuilt line once on stderr and exits 0."""
+    from logloop.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("LOGLOOP_CONFIG", raising=False)
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", analyzed)
+    _delete_registry(es, analyzed)
+    assert main(["analyze", "--until", "2026-11-23T09:00:00Z"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: ") == 1
+    assert f"note: {analyzed}-groups was missing and is rebuilt from the events" in err
