@@ -766,6 +766,7 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     _refuse_closed_indices(store, lookback_start)
     notes = (registry_rebuilt_line(store),) if _registry_was_deleted(store) else ()
     registry.ensure(store)
+    registry_uuid = store.index_uuid(index=store.registry, action="look for the group registry")
     assign_missing_keys(store, config=config, until=until)
     group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
     span: dict[str, Any] = {
@@ -814,6 +815,8 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
     written.extend(map(lean, quiet))
     store.refresh(index=store.registry)
+    if store.index_uuid(index=store.registry, action="look for the group registry") != registry_uuid:
+        notes = (*notes, registry_replaced_line(store))
     written.sort(key=lambda group: (-group.priority, group.group_id))
     return AnalysisResult(
         until=until, groups=written, statuses=dict(Counter(group.status for group in written)), notes=notes
@@ -830,6 +833,16 @@ def _registry_was_deleted(store: Store) -> bool:
         return True
     others = (store.group_edits, store.templates, store.alerts, store.digest_sends)
     return any(store.index_exists(index=index, action=action) for index in others)
+
+
+def registry_replaced_line(store: Store) -> str:
+    """What a run says when the registry was deleted (and recreated by its writes) while it ran."""
+    return (
+        f"{store.registry} was deleted while this run wrote it: it now holds only the groups written "
+        "after that, and the resolved and ignored marks (their version, who and when) were kept only "
+        "there and cannot be recovered: run `logloop analyze` again to rebuild the rest from the events, "
+        "then mark those groups again with `logloop resolve` or `logloop ignore`"
+    )
 
 
 def registry_rebuilt_line(store: Store) -> str:

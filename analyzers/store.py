@@ -853,6 +853,17 @@ class Store:
         with self._translated(action):
             return bool(self.client.indices.exists(index=index))  # a HeadApiResponse is true when it does
 
+    def index_uuid(self, *, index: str, action: str) -> str | None:
+        """The uuid of `index` (an exact name), which changes when it is deleted and created again; None
+        when it does not exist."""
+        with self._translated(action):
+            response = self.client.options(ignore_status=404).cat.indices(
+                index=index, h="uuid", format="json", expand_wildcards="open,closed"
+            )
+        rows = _body(response)
+        row = rows[0] if isinstance(rows, list) and rows else None
+        return str(row["uuid"]) if isinstance(row, Mapping) and row.get("uuid") else None
+
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]], action: str) -> None:
         with self._translated(action):
             self.client.indices.put_mapping(index=index, properties=properties)

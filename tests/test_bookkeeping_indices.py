@@ -89,12 +89,13 @@ def analyzed(es: Any, index_prefix: str) -> str:
     return index_prefix
 
 
-def test_a_registry_deleted_during_an_analyze_run_leaves_one_the_next_run_accepts(
-    es: Any, analyzed: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("step", ["_write_page", "_quiet_groups"], ids=["before-a-page", "before-quiet"])
+def test_a_registry_deleted_during_an_analyze_run_is_said_and_the_next_run_accepts_it(
+    es: Any, analyzed: str, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
-    """The registry deleted while analyze writes it comes back with its strict mapping: the next run
-    updates it instead of refusing with "delete it and run `logloop analyze` again"."""
-    real = analyze._write_page
+    """The registry deleted while analyze runs comes back with its strict mapping, the run says in one
+    line that it was replaced and what was lost, and the next run updates it (no "rebuild it")."""
+    real = getattr(analyze, step)
     deleted: list[bool] = []
 
     def delete_first(store: Store, *args: Any, **kwargs: Any) -> Any:
@@ -103,12 +104,17 @@ def test_a_registry_deleted_during_an_analyze_run_leaves_one_the_next_run_accept
             deleted.append(True)
         return real(store, *args, **kwargs)
 
-    monkeypatch.setattr(analyze, "_write_page", delete_first)
-    analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=1))
+    monkeypatch.setattr(analyze, step, delete_first)
+    during = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=1))
     assert deleted
-    monkeypatch.setattr(analyze, "_write_page", real)
+    [line] = during.notes
+    assert line.startswith(f"{analyzed}-groups was deleted while this run wrote it")
+    assert "cannot be recovered" in line
+    monkeypatch.setattr(analyze, step, real)
     result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
     assert {group.group_id for group in result.groups} >= {"one", "two"}
+    # a registry no write recreated (deleted after the last page) is still missing: said once more
+    assert all(note.startswith(f"{analyzed}-groups was missing") for note in result.notes)
     index = Store(es, analyzed).registry
     assert es.indices.get_mapping(index=index)[index]["mappings"]["dynamic"] == "strict"
 
