@@ -820,13 +820,14 @@ class Store:
         self, *, index: str, mappings: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """PUT (or replace: the mapping grows with new versions) the index template of one bookkeeping
-        index, and return the index body it holds. A refusal for lack of privilege (the analyzer role
-        has no `manage_index_templates`; `logloop setup` installs them) is not an error."""
+        index, and return the index body it holds. A refusal is not an error: for lack of privilege (the
+        analyzer role has no `manage_index_templates`; `logloop setup` installs them), or HTTP 400 for
+        another template of the same priority whose patterns overlap; the index is still created whole."""
         body: dict[str, Any] = {"settings": BOOKKEEPING_SETTINGS}
         if mappings is not None:
             body["mappings"] = mappings
         with self._translated(f"install the index template of {index}"):
-            self.client.options(ignore_status=(401, 403)).indices.put_index_template(
+            self.client.options(ignore_status=(400, 401, 403)).indices.put_index_template(
                 name=bookkeeping_template_name(index),
                 index_patterns=index,
                 priority=BOOKKEEPING_TEMPLATE_PRIORITY,

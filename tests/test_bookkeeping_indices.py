@@ -207,3 +207,19 @@ def test_cli_analyze_prints_the_rebuilt_registry_line(
     err = capsys.readouterr().err
     assert err.count("note: ") == 1
     assert f"note: {analyzed}-groups was missing and is rebuilt from the events" in err
+
+
+@pytest.mark.parametrize(("name", "mapping"), BOOKKEEPING)
+def test_an_overlapping_template_of_the_same_priority_does_not_stop_the_index(
+    es: Any, index_prefix: str, name: Callable[[Store], str], mapping: dict[str, Any] | None
+) -> None:
+    """Someone else's template over `<prefix>-*` at the bookkeeping templates' priority makes
+    Elasticsearch refuse ours (HTTP 400): the index is still created with its own mapping."""
+    es.indices.put_index_template(
+        name=f"{index_prefix}-someone-else", index_patterns=[f"{index_prefix}-*"], priority=510
+    )
+    store = Store(es, index_prefix)
+    index = name(store)
+    assert store.ensure_bookkeeping_index(index=index, mappings=mapping) is True
+    found, _ = _layout(es, index)
+    assert found.get("dynamic") == (mapping or {}).get("dynamic")
