@@ -250,7 +250,9 @@ class SegmentWriter:
         """A new segment: allocated, headed, locked and mapped, then renamed into view."""
         token = int.from_bytes(os.urandom(8), "little")
         pid, created = os.getpid(), time.time_ns() // 1_000_000
-        path = self.spool_dir / layout.segment_name(created, pid, token)
+        # Named by the directory's next sequence, not the clock: a clock set back must not make this
+        # segment sort as the oldest (drop_oldest would delete the newest records first).
+        path = self.spool_dir / layout.segment_name(layout.next_sequence(self.spool_dir), pid, token)
         file, mapped = self._map_new(path, size)
         try:
             header = segment.encode_header(token, pid, created)

@@ -345,7 +345,7 @@ class Agent:
                 self._count("lost:spool_overflow", self._waiting(seg))  # to count, now that we know
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             self._forget(seg)
-        for path in sorted(paths - set(self._segments)):
+        for path in sorted(paths - set(self._segments), key=layout.order_key):
             opened = self._open(path)
             if opened is not None:
                 self._segments[path] = opened

@@ -1,9 +1,13 @@
 """The spool directory: where segments, their acknowledgement files and the agent's lock live.
 
     <dir>/                      0700: a second user can neither read nor add records
-      <ms>-<pid>-<rand>.seg     one per writer and roll-over, see `shipper.spool.segment`
-      <ms>-<pid>-<rand>.ack     the agent's progress through that segment (JSON, replaced atomically)
-      <ms>-<pid>-<rand>.dropped a writer's drop_oldest deleted that segment while the agent was sending
+      q<seq>-<pid>-<rand>.seg   one per writer and roll-over, see `shipper.spool.segment`; <seq> (12
+                                digits) is one more than the largest in the directory when it is made,
+                                so the names order segments as they were made whatever the wall clock
+                                did (`order_key`); spools of earlier versions hold <ms>-<pid>-<rand>.seg
+                                (the wall clock's ms: read first, in that order)
+      q<seq>-<pid>-<rand>.ack   the agent's progress through that segment (JSON, replaced atomically)
+      q<seq>-<pid>-<rand>.dropped a writer's drop_oldest deleted that segment while the agent was sending
                                 from it: the agent, not the writer, counts what it could not deliver
       agent.lock                flock held by the running delivery agent; holds its pid and settings key
       bound.lock                locked by a writer while it applies the size bound and makes a segment
@@ -46,6 +50,7 @@ AGENT_STATS_NAME: Final = "agent.json"
 FAILING_KEY: Final = "failing"  # in agent.json while nothing can be delivered: since, last, reason
 GIVEN_UP_KEY: Final = "given_up"  # in agent.json from an agent's giving up (`unreachable_exit`) to the next
 DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
+_SEQUENCE_MARK: Final = "q"  # starts a segment's name made by this version (after every digit)
 _TEMPORARY_SUFFIX: Final = ".tmp"  # a file being written whole, then renamed over its target
 # Open-file-description locks (Linux): held by an open file, not a process, so closing another
 # descriptor of the same file (a liveness probe) does not release them; they do not meet `flock`s.
@@ -73,14 +78,45 @@ def ensure_private_dir(path: Path) -> None:
             raise SpoolError(f"the spool directory {path} is readable by others: {exc}") from exc
 
 
-def segment_name(created_ms: int, pid: int, token: int) -> str:
-    return f"{created_ms:013d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
+def segment_name(sequence: int, pid: int, token: int) -> str:
+    """The name of a new segment, `sequence` from `next_sequence`."""
+    return f"{_SEQUENCE_MARK}{sequence:012d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
+
+
+def next_sequence(path: Path) -> int:
+    """The sequence of the next segment of the spool directory `path`: one more than the largest of its
+    segments, those being made (hidden) included. Taken under `bound_lock`, it orders the segments as
+    they were made whatever the wall clock does (set back by NTP, a VM restored from a snapshot, a
+    wrong clock at boot); two writers that go on without the lock may take the same, and are then
+    ordered by pid and token (they were made at the same moment). Restarting at 1 in an empty
+    directory orders nothing wrong: only the segments a directory holds are ordered."""
+    largest = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            name = entry.name.removeprefix(".")
+            if name.startswith(_SEQUENCE_MARK) and (name.endswith(SUFFIX) or name.endswith(SUFFIX + ".new")):
+                largest = max(largest, _leading_number(name[1:]))
+    return largest + 1
+
+
+def order_key(path: Path) -> tuple[int, int, str]:
+    """Sorts segments oldest first: those named by earlier versions (by the wall clock's ms: all made
+    before this version wrote to the directory) first, then by sequence; the name breaks ties."""
+    name = path.name
+    if name.startswith(_SEQUENCE_MARK):
+        return (1, _leading_number(name[1:]), name)
+    return (0, _leading_number(name), name)
+
+
+def _leading_number(text: str) -> int:
+    digits = text.partition("-")[0]
+    return int(digits) if digits.isdigit() and digits.isascii() else 0
 
 
 def segments(path: Path) -> list[Path]:
-    """The segment files of a spool directory, oldest first."""
+    """The segment files of a spool directory, oldest first (`order_key`)."""
     with contextlib.suppress(OSError):
-        return sorted(p for p in path.iterdir() if p.name.endswith(SUFFIX))
+        return sorted((p for p in path.iterdir() if p.name.endswith(SUFFIX)), key=order_key)
     return []
 
 
