@@ -7,16 +7,25 @@ spool reads for names and ages: no faketime on this machine)."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import programs
 
+from kibana.setup import install_template
 from shipper.spool import layout, segment
 
 _WRITER = """
 import sys, time
+import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 from shipper.capture.writer import SegmentWriter
 jump = float(sys.argv[2])
 real_time, real_ns = time.time, time.time_ns
@@ -83,3 +92,83 @@ def test_segments_of_earlier_versions_are_read_before_new_ones(tmp_path: Path) -
     names = [path.name for path in layout.segments(spool)]
     assert names[:3] == old
     assert len(names) == 4 and names[3].startswith("q")
+
+
+_PROGRAM = """
+import logging, sys
+import shipper
+handler = shipper.install("jump", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3])
+logging.getLogger("jump").warning("one record")
+assert handler.wait_delivered(30)
+"""
+
+_THIS_BOOT, _ANOTHER_BOOT, _NONE = "this", "another", "none"
+
+# id -> (finished, boot that wrote it, its age by that boot's clock, its age by its file's time, swept)
+_ACKS = {
+    "finished-just-now-then-clock-set-forward-2h": (True, _THIS_BOOT, 1, 7_200, False),
+    "finished-just-now-then-clock-set-forward-a-year": (True, _THIS_BOOT, 1, 365 * 86_400, False),
+    "unread-just-now-then-clock-set-forward-2min": (False, _THIS_BOOT, 1, 120, False),
+    "finished-2h-ago-then-clock-set-back-2h": (True, _THIS_BOOT, 7_200, 0, True),
+    "unread-2min-ago-then-clock-set-back": (False, _THIS_BOOT, 120, -3_600, True),
+    "finished-2h-ago-no-jump": (True, _THIS_BOOT, 7_200, 7_200, True),
+    "finished-just-now-no-jump": (True, _THIS_BOOT, 1, 1, False),
+    "finished-before-a-reboot-2h-old": (True, _ANOTHER_BOOT, 1, 7_200, True),
+    "finished-before-a-reboot-fresh": (True, _ANOTHER_BOOT, 7_200, 1, False),
+    "earlier-version-finished-2h-old": (True, _NONE, 0, 7_200, True),
+    "earlier-version-finished-fresh": (True, _NONE, 0, 1, False),
+    "earlier-version-unread-2min-old": (False, _NONE, 0, 120, True),
+}
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("case", list(_ACKS))
+def test_the_sweep_ages_acknowledgements_by_a_clock_that_does_not_jump(
+    case: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A real agent sweeps the acknowledgement of a deleted segment by its age on this boot's clock
+    where this boot wrote it (a wall clock set forward made one written a moment ago, that a live
+    program had yet to read for its `sent` count, look hours old, and swept), by its file's time
+    otherwise (earlier versions' files, files from before a reboot)."""
+    finished, boot, age, file_age, swept = _ACKS[case]
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    this_boot, now = _boot_clock()
+    if now < age + 60:
+        pytest.skip("this boot is younger than the age to simulate")
+    ack: dict[str, object] = {"offset": 4096, "sent": 3, "finished": finished}
+    if boot != _NONE:
+        ack.update(boot=this_boot if boot == _THIS_BOOT else "another-boot", at=now - age)
+    left = spool / "q000000000007-4242-0000abcd.ack"
+    left.write_text(json.dumps(ack))
+    then = time.time() - file_age
+    os.utime(left, (then, then))
+    done = programs.run(_PROGRAM, tmp_path, args=[es_url, index_prefix, str(spool)], timeout=60)
+    assert done.returncode == 0, done.stderr
+    time.sleep(1.0)  # the agent sweeps as it first looks at the directory
+    assert left.exists() is not swept
+
+
+def _boot_clock() -> tuple[str, float]:
+    """This boot's id and clock, read here (not through the code under test)."""
+    boot_id = Path("/proc/sys/kernel/random/boot_id")
+    if not boot_id.exists() or not hasattr(time, "CLOCK_BOOTTIME"):
+        pytest.skip("no boot clock here")
+    return boot_id.read_text().strip(), time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def test_an_acknowledgement_says_which_boot_wrote_it_and_when(tmp_path: Path) -> None:
+    """`write_ack` stamps this boot and its clock, and `read_ack` reads them back (and refuses a stamp
+    of the wrong kind: then the file's time ages it)."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    path = spool / "q000000000001-1-00000001.seg"
+    layout.write_ack(path, layout.Ack(offset=64, finished=True))
+    read = layout.read_ack(path)
+    boot, now = _boot_clock()
+    assert read.boot == boot and 0 <= now - read.at < 60 and read.finished
+    assert layout.ack_age(path, read) < 60
+    for bad in ({"boot": 1, "at": 5.0}, {"boot": boot, "at": -1}, {"boot": boot, "at": True}):
+        layout.ack_path(path).write_text(json.dumps({"offset": 64, **bad}))
+        assert layout.read_ack(path) == layout.Ack()

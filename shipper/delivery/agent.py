@@ -361,15 +361,14 @@ class Agent:
             return
         self._swept = now
         layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT)
-        cutoff, unfinished_cutoff = time.time() - _ACK_KEPT, time.time() - _UNFINISHED_KEPT
         for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
             with contextlib.suppress(OSError):
                 segment_file = ack.with_name(ack.name[: -len(layout.ACK_SUFFIX)] + segment.SUFFIX)
                 if segment_file.exists() or segment_file in self._segments:
                     continue
-                mtime = ack.stat().st_mtime
-                unread = mtime < unfinished_cutoff and not layout.read_ack(segment_file).finished
-                if mtime < cutoff or unread:
+                state = layout.read_ack(segment_file)
+                age = layout.ack_age(segment_file, state)  # (not the wall clock's: it may jump)
+                if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
                     ack.unlink()
         for dropped in layout.dropped_marks(self.spool_dir):
             if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's

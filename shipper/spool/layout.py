@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import stat
@@ -50,6 +51,7 @@ AGENT_STATS_NAME: Final = "agent.json"
 FAILING_KEY: Final = "failing"  # in agent.json while nothing can be delivered: since, last, reason
 GIVEN_UP_KEY: Final = "given_up"  # in agent.json from an agent's giving up (`unreachable_exit`) to the next
 DEADLETTER_SUFFIX: Final = ".deadletter.jsonl"
+_BOOT_ID: Final = Path("/proc/sys/kernel/random/boot_id")  # a new one at each boot (Linux)
 _SEQUENCE_MARK: Final = "q"  # starts a segment's name made by this version (after every digit)
 _TEMPORARY_SUFFIX: Final = ".tmp"  # a file being written whole, then renamed over its target
 # Open-file-description locks (Linux): held by an open file, not a process, so closing another
@@ -198,6 +200,8 @@ class Ack:
     retried: int = 0
     torn: int = 0
     finished: bool = False  # sealed (or its writer dead) and everything in it finished
+    boot: str = ""  # the boot it was written in (`boot_clock`), and when by that boot's clock: its
+    at: float = 0.0  # age, whatever the wall clock did since (`ack_age`); none in earlier versions'
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -231,15 +235,52 @@ _ACK_FIELD_CHECKS: Final[dict[str, Callable[[object], bool]]] = {
     "retried": _count,
     "torn": _count,
     "finished": lambda value: type(value) is bool,
+    "boot": lambda value: type(value) is str,
+    "at": lambda value: _count(value) or (type(value) is float and value >= 0),
 }
 
 
 def write_ack(segment: Path, ack: Ack) -> None:
     """Replace the acknowledgement file atomically (a reader sees the old or the new state)."""
+    ack.boot, ack.at = boot_clock()
     target = ack_path(segment)
     temporary = target.with_name(target.name + _TEMPORARY_SUFFIX)
     _write_whole(temporary, ack.to_json())
     os.replace(temporary, target)
+
+
+def ack_age(segment: Path, ack: Ack) -> float:
+    """Seconds since the acknowledgement `ack` of `segment` was written: by the clock of this boot if
+    this boot wrote it (a wall clock set forward an hour made a file written a moment ago look an
+    hour old, and swept before its live writer read it), else by the file's time and the wall clock
+    (an earlier version's file, or one from before a reboot, whose writer the reboot ended).
+    Raises OSError for a file gone."""
+    boot, now = boot_clock()
+    if boot and ack.boot == boot and ack.at <= now:
+        return now - ack.at
+    return time.time() - ack_path(segment).stat().st_mtime
+
+
+def boot_clock() -> tuple[str, float]:
+    """This boot's id and the seconds since it began, suspended time included: a clock no one sets
+    and that never goes back, comparable between the processes of one boot (not across boots:
+    hence the id). ("", 0.0) where there is no such clock (not Linux)."""
+    boot = _boot_id()
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if not boot or clock is None:
+        return "", 0.0
+    try:
+        return boot, time.clock_gettime(clock)
+    except OSError:
+        return "", 0.0
+
+
+@functools.cache
+def _boot_id() -> str:
+    try:
+        return _BOOT_ID.read_text().strip()
+    except OSError:
+        return ""
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
