@@ -172,3 +172,25 @@ def test_an_acknowledgement_says_which_boot_wrote_it_and_when(tmp_path: Path) ->
     for bad in ({"boot": 1, "at": 5.0}, {"boot": boot, "at": -1}, {"boot": boot, "at": True}):
         layout.ack_path(path).write_text(json.dumps({"offset": 64, **bad}))
         assert layout.read_ack(path) == layout.Ack()
+
+
+@pytest.mark.parametrize(
+    "left",
+    [
+        pytest.param("q000000000041-7-0000abcd.seg", id="segment"),
+        pytest.param(".q000000000041-7-0000abcd.seg.new", id="segment-being-made"),
+        pytest.param("q000000000041-7-0000abcd.ack", id="acknowledgement-of-a-deleted-segment"),
+        pytest.param("q000000000041-7-0000abcd.dropped", id="drop-mark-of-a-deleted-segment"),
+    ],
+)
+def test_a_new_segment_follows_every_sequence_the_directory_names(left: str, tmp_path: Path) -> None:
+    """A real writer's next segment takes a sequence past every segment, hidden segment, waiting
+    acknowledgement and drop mark in the directory (so it never takes the name, and the waiting
+    progress, of a deleted segment), whatever its clock says."""
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    (spool / left).write_bytes(b"")
+    done = programs.run(_WRITER, tmp_path, args=[str(spool), "-86400", "new", "1"])
+    assert done.returncode == 0, done.stderr
+    made = [path.name for path in layout.segments(spool) if path.name != left]
+    assert len(made) == 1 and made[0].startswith("q000000000042-")

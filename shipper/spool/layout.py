@@ -87,18 +87,23 @@ def segment_name(sequence: int, pid: int, token: int) -> str:
 
 def next_sequence(path: Path) -> int:
     """The sequence of the next segment of the spool directory `path`: one more than the largest of its
-    segments, those being made (hidden) included. Taken under `bound_lock`, it orders the segments as
-    they were made whatever the wall clock does (set back by NTP, a VM restored from a snapshot, a
-    wrong clock at boot); two writers that go on without the lock may take the same, and are then
-    ordered by pid and token (they were made at the same moment). Restarting at 1 in an empty
-    directory orders nothing wrong: only the segments a directory holds are ordered."""
+    segments, those being made (hidden) included, and of the acknowledgements and drop marks left of
+    deleted ones (a new segment never takes the name of one whose acknowledgement waits). Taken
+    under `bound_lock`, it orders the segments as they were made whatever the wall clock does (set
+    back by NTP, a VM restored from a snapshot, a wrong clock at boot); two writers that go on
+    without the lock may take the same, and are then ordered by pid and token (they were made at the
+    same moment). Restarting at 1 in an empty directory orders nothing wrong: only the segments a
+    directory holds are ordered."""
     largest = 0
     with contextlib.suppress(OSError):
         for entry in os.scandir(path):
             name = entry.name.removeprefix(".")
-            if name.startswith(_SEQUENCE_MARK) and (name.endswith(SUFFIX) or name.endswith(SUFFIX + ".new")):
+            if name.startswith(_SEQUENCE_MARK) and name.endswith(_NUMBERED):
                 largest = max(largest, _leading_number(name[1:]))
     return largest + 1
+
+
+_NUMBERED: Final = (SUFFIX, SUFFIX + ".new", ACK_SUFFIX, DROPPED_SUFFIX)  # names that hold a sequence
 
 
 def order_key(path: Path) -> tuple[int, int, str]:
