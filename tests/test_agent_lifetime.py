@@ -10,7 +10,6 @@ import collections
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -204,19 +203,6 @@ second.close()
 """
 
 
-def _python_for(uid: int) -> str | None:
-    """A Python 3.11+ that a user other than root can run (this one may sit under /root)."""
-    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
-        probe = subprocess.run(
-            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", candidate, "-c",
-             "import sys; assert sys.version_info >= (3, 11)"],
-            capture_output=True, check=False, timeout=30,
-        )  # fmt: skip
-        if probe.returncode == 0:
-            return candidate
-    return None
-
-
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
 @pytest.mark.parametrize("hold", [0.5, 2.0])
 def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_while_it_is(
@@ -226,7 +212,7 @@ def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_w
     who is not root) waits for the directory, and delivers within moments of it becoming writable
     again: it used to die, leaving the start claim that held every new agent back for 15 s."""
     uid = 54321
-    python = _python_for(uid)
+    python = programs.python_for(uid)
     if python is None:
         pytest.skip("no Python 3.11+ that another user can run")
     install_template(es, index_prefix)

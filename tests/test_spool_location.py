@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -82,19 +81,6 @@ def test_a_home_that_cannot_hold_the_spool_loses_nothing(
             shutil.rmtree(spool, ignore_errors=True)
 
 
-def _python_for(uid: int) -> str | None:
-    """A Python 3.11+ that a user other than root can run (this one may sit under /root)."""
-    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
-        probe = subprocess.run(
-            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", candidate, "-c",
-             "import sys; assert sys.version_info >= (3, 11)"],
-            capture_output=True, check=False, timeout=30,
-        )  # fmt: skip
-        if probe.returncode == 0:
-            return candidate
-    return None
-
-
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
 @pytest.mark.parametrize(
     ("uid", "home"),
@@ -108,7 +94,7 @@ def test_a_user_without_a_home_ships_from_a_script(
 ) -> None:
     """`shipper.install()` in a program run by a user with no usable home (`docker run --user 54321`,
     the `nobody` account) neither raises (Path.home() found none: RuntimeError) nor loses records."""
-    python = _python_for(uid)
+    python = programs.python_for(uid)
     if python is None:
         pytest.skip("no Python 3.11+ that another user can run")
     install_template(es, index_prefix)

@@ -71,3 +71,16 @@ def arrived(
         found = log_messages(es, prefix)
     time.sleep(1.0)
     return log_messages(es, prefix)
+
+
+def python_for(uid: int) -> str | None:
+    """A Python 3.11+ that the user `uid` (not root) can run (this one may sit under /root), or None."""
+    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        probe = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", candidate, "-c",
+             "import sys; assert sys.version_info >= (3, 11)"],
+            capture_output=True, check=False, timeout=30,
+        )  # fmt: skip
+        if probe.returncode == 0:
+            return candidate
+    return None
