@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from helpers import programs
-from helpers.proxy import Proxy
+from helpers.proxy import Proxy, proxy_to
 from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
@@ -58,8 +58,7 @@ if ending == "wait":
 @pytest.fixture
 def proxy(es_url: str) -> Iterator[Proxy]:
     """A proxy to the node, down until the test starts it."""
-    host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
-    server = Proxy((host, int(port)))
+    server = proxy_to(es_url)
     yield server
     server.stop()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from helpers.delivered import log_messages
-from helpers.proxy import Proxy
+from helpers.proxy import Proxy, proxy_to
 from helpers.shipping import logger_only_to
 
 from kibana.setup import install_template
@@ -33,8 +33,7 @@ def _handler(es_url: str, prefix: str, spool: Path, **kwargs: Any) -> ShipperHan
 
 @pytest.fixture
 def proxy(es_url: str) -> Iterator[Proxy]:
-    host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
-    server = Proxy((host, int(port)))
+    server = proxy_to(es_url)
     server.start()
     yield server
     server.stop()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from helpers import programs
-from helpers.proxy import Proxy
+from helpers.proxy import Proxy, proxy_to
 
 from kibana.setup import install_template
 from shipper.delivery import lock
@@ -49,8 +49,7 @@ time.sleep(0.5)
 
 @pytest.fixture
 def proxy(es_url: str) -> Iterator[Proxy]:
-    host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
-    server = Proxy((host, int(port)))
+    server = proxy_to(es_url)
     server.start()
     yield server
     server.stop()

@@ -71,3 +71,9 @@ def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0) -> Non
     finally:
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+def proxy_to(es_url: str) -> Proxy:
+    """A proxy (not started) to the node at `es_url` (`http://host:port`)."""
+    host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
+    return Proxy((host, int(port)))
