@@ -22,6 +22,10 @@ otherwise compile the shipper's source at each start (about 45 ms of CPU per pro
   5. memory: the program's RSS growth from installing the handler and logging 20,000 events, the
      agent's RSS; and for 16 forked workers, the number of agents and their total RSS.
 
+  6. (with `--only instructions`, not by default: it needs valgrind) the short script in
+     instructions, with FileHandler and with the shipper (its agent already running), and the
+     interpreter's own `python -c pass`: steadier than its wall time on a shared machine.
+
 Targets (issue 9): short script <= 2x FileHandler; info <= 1.0x, exception <= 0.5x FileHandler; total
 CPU <= 1.5x FileHandler; SIGKILL loss 0.
 """
@@ -49,6 +53,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+import callgrind  # noqa: E402
 
 from shipper.connection import ElasticsearchSettings, make_client  # noqa: E402
 from shipper.delivery import lock  # noqa: E402
@@ -275,6 +281,36 @@ def bench_short(es_url: str, es: Any, work: Path) -> dict[str, Any]:
     }
 
 
+def bench_instructions(es_url: str, es: Any, work: Path) -> dict[str, Any]:
+    """The short script in instructions (valgrind's callgrind; steadier than its wall time on a shared
+    machine): with FileHandler, and with the shipper (the node's URL in its argv, as a user's script
+    has it, so argv redaction runs), its agent already running (started by an untimed run, which also
+    writes the bytecode caches); and `python -c pass`, the interpreter's own share. Not one of the
+    default steps: it needs valgrind (`--only instructions`)."""
+    if not callgrind.available():
+        raise SystemExit(f"bench_shipper: the instructions step needs valgrind: {callgrind.INSTALL_HINT}")
+    spool = work / "short-instructions"
+    prefix = f"bench-short-{uuid.uuid4().hex[:8]}"
+    shipper_script = [sys.executable, "-c", _SHORT.format(setup=_SHORT_SHIPPER), str(spool), es_url, prefix]
+    file_script = [
+        sys.executable,
+        "-c",
+        _SHORT.format(setup=_SHORT_FILE),
+        str(work / "short-instructions.log"),
+    ]
+    try:
+        shipper, _ = callgrind.instructions(
+            shipper_script, _ENV, REPO
+        )  # (its first, uncounted run starts the agent)
+        _wait_count(es, prefix, 21 * 2)
+    finally:
+        _stop_agent(spool)
+    _drop(es, prefix)
+    file, _ = callgrind.instructions(file_script, _ENV, REPO)
+    interpreter, _ = callgrind.instructions([sys.executable, "-c", "pass"], _ENV, REPO)
+    return {"shipper": shipper, "file": file, "python": interpreter, "ratio": shipper / file}
+
+
 def bench_caller(es_url: str, es: Any, work: Path) -> dict[str, Any]:
     found: dict[str, list[dict[str, Any]]] = {"file": [], "shipper": [], "logstash-memory": []}
     for n in range(ROUNDS):
@@ -475,7 +511,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this path")
     parser.add_argument(
-        "--only", help="run only these steps, comma-separated: short, caller, cpu, sigkill, workers"
+        "--only",
+        help=(
+            "run only these steps, comma-separated: short, caller, cpu, sigkill, workers (the default"
+            " set), instructions (the short script counted by callgrind; needs valgrind)"
+        ),
     )
     parser.add_argument(
         "--child", nargs=4, metavar=("KIND", "WORKLOAD", "PREFIX", "DIR"), help=argparse.SUPPRESS
@@ -495,7 +535,9 @@ def main(argv: list[str] | None = None) -> int:
         "sigkill": bench_sigkill,
         "workers": bench_workers,
     }
-    chosen = args.only.split(",") if args.only else list(steps)
+    default = list(steps)
+    steps["instructions"] = bench_instructions
+    chosen = args.only.split(",") if args.only else default
     unknown = [name for name in chosen if name not in steps]
     if unknown:
         parser.error(f"--only: no step {', '.join(unknown)}; the steps are {', '.join(steps)}")
@@ -505,8 +547,15 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             results[name] = steps[name](args.es_url, es, Path(tmp))
             print(f"# {name} done in {time.perf_counter() - started:.1f} s: {results[name]}", file=sys.stderr)
-    if set(chosen) == set(steps):
+    if set(default) <= set(chosen):
         print(report(results))
+    if "instructions" in results:
+        counted = results["instructions"]
+        print(
+            f"short script, instructions (agent already running): shipper {counted['shipper'] / 1e6:.1f} M,"
+            f" FileHandler {counted['file'] / 1e6:.1f} M ({counted['ratio']:.2f}x);"
+            f" python -c pass {counted['python'] / 1e6:.1f} M"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

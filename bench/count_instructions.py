@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -32,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_grouping import DRAIN3_PROCESS  # noqa: E402
+from callgrind import INSTALL_HINT, available, instructions  # noqa: E402
 
 KEYING = """
 import json, sys
@@ -47,26 +45,6 @@ if sys.argv[2] == "key":
         fingerprint_document(doc, DEFAULT_OPTIONS, memo)
 print(len(docs))
 """
-_COLLECTED = re.compile(r"Collected : (\d+)")
-
-
-def instructions(command: Sequence[str], env: dict[str, str]) -> tuple[int, str]:
-    """The instructions `command` ran (its forked children apart), and its standard output."""
-    counted = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        "--trace-children=no",
-        *command,
-    ]
-    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)  # bytecode caches
-    done = subprocess.run(counted, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-    found = _COLLECTED.findall(done.stderr)
-    if not found:
-        raise SystemExit(
-            f"count_instructions: valgrind printed no count for {command[:4]}: {done.stderr[-300:]}"
-        )
-    return int(found[0]), done.stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,17 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "files", nargs="+", type=Path, metavar="FILE", help="ECS events, one JSON object a line"
     )
     args = parser.parse_args(argv)
-    if shutil.which("valgrind") is None:
-        parser.error("valgrind is not installed (Debian: apt-get install valgrind)")
+    if not available():
+        parser.error(INSTALL_HINT)
     with tempfile.TemporaryDirectory() as pycache:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": pycache}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         python = sys.executable
         for path in args.files:
-            ours, _ = instructions([python, "-m", "logloop.cli", "cluster", "-j", "1", str(path)], env)
-            theirs, _ = instructions([python, "-c", DRAIN3_PROCESS, str(path)], env)
-            keyed, printed = instructions([python, "-c", KEYING, str(path), "key"], env)
-            read, _ = instructions([python, "-c", KEYING, str(path), "read"], env)
+            ours, _ = instructions([python, "-m", "logloop.cli", "cluster", "-j", "1", str(path)], env, ROOT)
+            theirs, _ = instructions([python, "-c", DRAIN3_PROCESS, str(path)], env, ROOT)
+            keyed, printed = instructions([python, "-c", KEYING, str(path), "key"], env, ROOT)
+            read, _ = instructions([python, "-c", KEYING, str(path), "read"], env, ROOT)
             tracebacks = int(printed.split()[-1])
             per = f"{(keyed - read) / tracebacks / 1000:.1f}k" if tracebacks else "-"
             print(
