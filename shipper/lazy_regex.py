@@ -12,6 +12,7 @@ compiled at import.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final, cast
 
 _METHODS: Final = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
@@ -20,7 +21,7 @@ _METHODS: Final = ("search", "match", "fullmatch", "finditer", "findall", "sub",
 class _LazyPattern:
     __slots__ = ("_compiled", "_flags", "_source", *_METHODS)
 
-    def __init__(self, source: str, flags: int) -> None:
+    def __init__(self, source: str | Callable[[], str], flags: int) -> None:
         self._source = source
         self._flags = flags
         self._compiled: re.Pattern[str] | None = None
@@ -30,7 +31,8 @@ class _LazyPattern:
         # pattern (`groupindex`, `pattern`, ...), always read from the compiled pattern.
         compiled = self._compiled
         if compiled is None:
-            compiled = self._compiled = re.compile(self._source, self._flags)
+            source = self._source if isinstance(self._source, str) else self._source()
+            compiled = self._compiled = re.compile(source, self._flags)
             for method in _METHODS:
                 setattr(self, method, getattr(compiled, method))
         return getattr(compiled, name)
@@ -39,7 +41,9 @@ class _LazyPattern:
         return f"compile_lazily({self._source!r}, {self._flags!r})"
 
 
-def compile_lazily(source: str, flags: int = 0) -> re.Pattern[str]:
+def compile_lazily(source: str | Callable[[], str], flags: int = 0) -> re.Pattern[str]:
     """A pattern that compiles `source` with `flags` when one of its methods is first called (an
-    error in `source` is raised then, not here: for patterns written in the code, not for users')."""
+    error in `source` is raised then, not here: for patterns written in the code, not for users').
+    `source` may be a function that writes the pattern's text, called then too (for a text built
+    from word lists, whose building costs start-up as much as compiling does)."""
     return cast(re.Pattern[str], _LazyPattern(source, flags))

@@ -219,21 +219,28 @@ class Rule:
 
 def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
     """A pattern matching any of the words, laid out as a trie (`p(?:ass|wd)`): one search over the
-    text costs about a third of a substring test per word, and stays so as words are added."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
+    text costs about a third of a substring test per word, and stays so as words are added. The trie
+    is laid out when the pattern is first used, as it is compiled then (some 40 word lists: about
+    2 ms of every program's start-up, which redacts only its argv)."""
+    listed = tuple(words)
 
-    def branch(node: dict[str, Any]) -> str:
-        if "" in node:
-            return ""  # a shorter word ends here: it matches whatever follows
-        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items())]
-        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+    def layout() -> str:
+        trie: dict[str, Any] = {}
+        for word in listed:
+            node = trie
+            for char in word:
+                node = node.setdefault(char, {})
+            node[""] = {}
+        return _branch(trie)
 
-    return compile_lazily(branch(trie))
+    return compile_lazily(layout)
+
+
+def _branch(node: dict[str, Any]) -> str:
+    if "" in node:
+        return ""  # a shorter word ends here: it matches whatever follows
+    alternatives = [re.escape(char) + _branch(child) for char, child in sorted(node.items())]
+    return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
 
 
 def _always(_: str) -> bool:
