@@ -9,7 +9,6 @@ that leaves here has gone through `shipper.redaction`.
 from __future__ import annotations
 
 import os
-import platform
 import socket
 import sys
 import threading
@@ -39,9 +38,11 @@ _cached: StaticFacts | None = None
 
 
 def _collect() -> StaticFacts:
+    import platform  # here: only a process that builds documents itself needs it (see capture.program)
+
     hostname = socket.gethostname()
     system = platform.system().lower()
-    args = _sys_argv()
+    args = sys_argv()
     program = os.path.basename(str(args[0])) if args and args[0] else ""
     return StaticFacts(
         pid=os.getpid(),
@@ -75,12 +76,12 @@ def static_facts() -> StaticFacts:
 
 def argv() -> list[str]:
     """sys.argv with secrets hidden."""
-    return redaction.redact_argv([str(arg) for arg in _sys_argv()])
+    return redaction.redact_argv(sys_argv())
 
 
-def _sys_argv() -> list[str]:
-    """sys.argv, or [] in an embedded interpreter that has none."""
-    return list(getattr(sys, "argv", None) or [])
+def sys_argv() -> list[str]:
+    """sys.argv as texts, or [] in an embedded interpreter that has none."""
+    return [str(arg) for arg in getattr(sys, "argv", None) or []]
 
 
 def read_env(allowlist: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -296,11 +296,13 @@ class ShipperHandler(logging.Handler):
         if formatter is not None:
             self._use_formatter(formatter)
         self._program: tuple[int, bytes] | None = None
-        # The program's facts (`_program_payload`) are made with its first record, argv redacted then;
-        # the redaction rules compile when first used (`shipper.lazy_regex`), so they are used once
-        # here: that compiling is done before any logging call (where a few ms, or a Ctrl-C landing
-        # in them, would fall on the program's call).
-        redacted_argv()
+        # The program's facts (`_program_payload`) are made with its first record; with
+        # `redact_before_spool` its argv is redacted then, and the redaction rules compile when first
+        # used (`shipper.lazy_regex`), so they are used once here: that compiling is done before any
+        # logging call (where a few ms, or a Ctrl-C landing in them, would fall on the program's call).
+        # Otherwise the agent redacts argv (`shipper.capture.program`), and nothing compiles here.
+        if redact_before_spool:
+            redacted_argv()
         self.writer = SegmentWriter(
             self.spool_dir,
             program=self._program_payload,
@@ -481,6 +483,7 @@ class ShipperHandler(logging.Handler):
                 redactor=ecs.redactor,
                 grouping=self._grouping_table,
                 index_prefix=self.agent_config.index_prefix,
+                redact_args=self.redact_before_spool,
             )
             self._program = (pid, records.encode_program(found))
         return self._program[1]

@@ -419,7 +419,7 @@ class Agent:
             with contextlib.suppress(UnreadablePayload):
                 kind, value = records.decode(found[0].payload)
                 if kind == records.PROGRAM:
-                    seg.program = value
+                    seg.program = self._documents.program_facts(value)
 
     def _forget(self, seg: _Segment) -> None:
         """A segment deleted under us (the writer's overflow policy counted its records)."""
@@ -494,7 +494,7 @@ class Agent:
         try:
             kind, value = records.decode(frame.payload)
             if kind == records.PROGRAM:
-                seg.program = value
+                seg.program = self._documents.program_facts(value)
                 seg.finish(frame.offset)
                 return None
             if kind == records.PLAIN:

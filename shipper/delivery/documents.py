@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from shipper import schema
+from shipper.capture.program import ARGS_CAPTURED
 from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.formatter import (
     EARLIEST_TIME,
@@ -112,6 +113,17 @@ class Documents:
                 self._grouping_options.clear()
             found = self._grouping_options[key] = options_from_table(table)
         return found
+
+    def program_facts(self, facts: dict[str, Any]) -> dict[str, Any]:
+        """The facts a program wrote at the head of a segment, its argv redacted here with its rules
+        when it left that to the agent (`ARGS_CAPTURED`, see `shipper.capture.program`)."""
+        captured = facts.pop(ARGS_CAPTURED, None)
+        if "args" not in facts:
+            if isinstance(captured, list):
+                facts["args"] = self._formatter(facts).redactor.redact_argv([str(arg) for arg in captured])
+            elif captured is not None:  # not a program of ours wrote this: shown as nothing, never raw
+                facts["args"] = []
+        return facts
 
     def _formatter(self, program: Mapping[str, Any]) -> EcsFormatter:
         key = (
