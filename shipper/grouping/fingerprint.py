@@ -109,7 +109,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        frameless text: every bug one group); a traceback a logger prefixed on every line read past the
        prefix when lines come before its header (a worker's quoted RemoteTraceback: every worker bug one
        group), and a log line before a quoted worker traceback no part of the chain; a SyntaxError in
-       text compiled under a file name without a directory keyed by the statement that compiled it
+       text compiled under a file name without a directory keyed by the statement that compiled it; the
+       standard library of a Windows host printed in another letter case (`c:\\python311\\lib\\json\\`) as
+       the standard library (its raises were keyed by its own line: one bug split across Windows hosts,
+       two callers merged)
 """
 
 from __future__ import annotations
@@ -171,10 +174,13 @@ GROUPING_VERSION: Final = 3
 ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
-# (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it.)
+# (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it. Windows paths ignore
+# case: an interpreter started by a path typed in lower case prints `c:\python311\lib\json\`; in a
+# lower-case `lib\` only under a folder named for Python or a conda, not a program's own `lib` folder.)
 _STDLIB_RE: Final = re.compile(
     r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
+    r"|\\(?i:python[\d.]*t?|(?:ana|mini)conda\d*|mini(?:forge|mamba)\d*)\\(?i:lib)\\(?!(?:site|dist)-packages)"
 )
 # PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
 # paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
@@ -207,8 +213,10 @@ def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
     if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
-    # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
-    if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
+    # Every match of _STDLIB_RE holds "<frozen ", "python", "Lib" or "\\": a cheaper test first.
+    if (
+        "ython" in filename or "Lib" in filename or "<frozen " in filename or "\\" in filename
+    ) and _STDLIB_RE.search(filename):
         return FrameKind.STDLIB
     if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
         return FrameKind.STDLIB
