@@ -112,7 +112,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        text compiled under a file name without a directory keyed by the statement that compiled it; the
        standard library of a Windows host printed in another letter case (`c:\\python311\\lib\\json\\`) as
        the standard library (its raises were keyed by its own line: one bug split across Windows hosts,
-       two callers merged)
+       two callers merged); masked as a date, a path or a string: a date written day first with its month
+       named (`Fri, 05 Jan 2024`, `5 January 2024`, `4th Dec`, `05/Jan/2024`), a drive's path written with
+       slashes (`C:/data/in.csv`), a UNC path and a bytes literal (`b'...'`) (a message split by weekday
+       and month, by drive, by value)
 """
 
 from __future__ import annotations

@@ -50,8 +50,21 @@ def _rule(
 _HEX: Final = r"[0-9a-fA-F]"
 _B: Final = r"(?<![\w.\-])"  # token start: not inside a word
 _E: Final = r"(?![\w\-])"  # token end
+# A date written day first, its month named (`5 January 2024`, `4th Dec`; an HTTP or mail date, `Fri, 05
+# Jan 2024`; the common log format's `05/Jan/2024`): the month's name whole, so that a word only starting
+# like one (`Marketing`) is none.
+_MONTH: Final = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+    r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_DAY_FIRST: Final = (
+    rf"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?\d{{1,2}}(?:st|nd|rd|th)?(?:\s+|[-/]){_MONTH}\b\.?"
+    r"(?:(?:\s+|[-/])\d{4}\b)?"
+)
 
 RULES: Final[tuple[MaskRule, ...]] = (
+    # A UNC path (`\\server\share\dir\file`), first: its server may be an address or hold digits.
+    _rule("unc_path", r"(?<![\w\\:])\\\\[\w.$\-]+\\[^\s'\",:;<>|]*", "<PATH>", "\\", (("\\\\", 1),)),
     _rule(
         "uuid",
         rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}",
@@ -71,7 +84,8 @@ RULES: Final[tuple[MaskRule, ...]] = (
     _rule(
         "month_day",
         r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
-        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b",
+        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b"
+        rf"|{_DAY_FIRST}",
         "<DATETIME>",
         "0",
         gate="Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec",
@@ -88,7 +102,10 @@ RULES: Final[tuple[MaskRule, ...]] = (
     _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "xX", (("0", 1),)),
     _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\", ((":\\", 1),)),
     _rule(
-        "unix_path", r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]", "<PATH>", "/"
+        "unix_path",
+        r"(?<![\w.<>])(?:~|\.{1,2}|[A-Za-z]:)?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]",
+        "<PATH>",
+        "/",
     ),
     _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>", ":", ((".", 1),)),
     _rule(
@@ -106,7 +123,14 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate=r"\d[nuµmshd]",  # the last digit of the number, then the unit's first letter
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
-    _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'", (("'", 2),)),
+    # (A bytes literal, `b'...'` or `rb'...'`, is a quoted string too.)
+    _rule(
+        "single_quoted",
+        r"(?<![A-Za-z])(?:[rR]?[bB]|[bB][rR])?'(?:[^'\\\n]|\\.)*'",
+        "'<STR>'",
+        "'",
+        (("'", 2),),
+    ),
     # (A value an earlier rule made a placeholder is a value too: `id=abc123def` and `id=zz91x` alike.)
     _rule("key_value", r"(?<=[A-Za-z_])=(?!=)(?:<[A-Z]+>(?![\w<])|[^\s,;'\"()\[\]{}<>]+)", "=<VAL>", "="),
     _rule(
