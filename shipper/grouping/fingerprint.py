@@ -2,7 +2,8 @@
 
 One group = one bug = the same exception chain raised from the same statement. For an event with a
 traceback (`error.stack_trace`) the key is built from each exception of the chain (causes and
-contexts included, group members as a set):
+contexts included, group members as a set; a group a task group raised of one failure, as that
+failure):
 
 - the exception's class name (the last dotted component, so `__main__.Boom` and `app.errors.Boom`
   agree, and vendored copies agree with the original);
@@ -115,7 +116,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        two callers merged); masked as a date, a path or a string: a date written day first with its month
        named (`Fri, 05 Jan 2024`, `5 January 2024`, `4th Dec`, `05/Jan/2024`), a drive's path written with
        slashes (`C:/data/in.csv`), a UNC path and a bytes literal (`b'...'`) (a message split by weekday
-       and month, by drive, by value)
+       and month, by drive, by value); an ExceptionGroup a task group raised (asyncio's TaskGroup, anyio,
+       trio) of one failure, once or repeated, keyed and titled as that failure (a lone failure wrapped by
+       anyio 4, trio 0.25+ or a TaskGroup and raised alone by anyio 3, older trio or `gather` was two
+       groups; 6 evaluation-set events of one bug change key together, GA unchanged)
 """
 
 from __future__ import annotations
@@ -901,18 +905,25 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
         final = _group_record(segment, 0, index > 0)
         if final is None:
             return None
-        lines.append(f"{link}|{final[0]}")
+        lines.append(f"{final[4]}{link}|{final[0]}")
     if final is None:
         return None
     signature = "\n".join(lines)
     return _make("traceback", signature, title=_title(final[1], final[2], signature))
 
 
-def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str, str, str] | None:
-    """`_record_signature` of one exception of a chain (a group or not), its type and its message."""
+# `_record_signature` of one exception of a chain, its type, its message, whether it was raised (printed
+# with frames), and the lines of the chain before it (a group of one failure: that failure's causes).
+_GroupRecord = tuple[str, str, str, bool, str]
+
+
+def _group_record(segment: str, depth: int, chained: bool = False) -> _GroupRecord | None:
+    """`_record_signature` of one exception of a chain (a group or not), its type and its message; for a
+    group of one failure, that failure's (see `_lone_failure`)."""
     box = group_box(segment, depth)
     own_text = segment if box is None else box.own
     own = plain_exception(own_text)
+    raised = own is not None
     if own is not None:
         record = _plain_record(own, chained)
         if record is None:
@@ -928,8 +939,8 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str,
         else:
             record = f"{_short_type(exc_type)}|msg:{_message_part(message)}"
     if box is None:
-        return record, exc_type, message
-    members = set()
+        return record, exc_type, message, raised, ""
+    members: dict[str, set[tuple[str, str, bool]]] = {}
     left_out = False
     # Members repeat (the same failure for several items): identical runs of the box are one member of
     # the key's set, and each run's signature is memoized by its boxed text (no unboxing on a repeat).
@@ -941,32 +952,74 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str,
         if found is None:
             return None
         if found[0]:
-            members.add(found[0])
+            members.setdefault(found[0], set()).add(found[2])
         left_out = left_out or found[1] > 0
+    if len(members) == 1 and not left_out and own is not None and _raised_for_a_task(own.frame_lines):
+        ((signature, finals),) = members.items()
+        lone = _lone_failure(signature, finals)
+        if lone is not None:
+            return lone
     if members or left_out:
         record += "|{" + ";".join(member.replace("\n", "/") for member in sorted(members)) + "}"
-    return record, exc_type, message
+    return record, exc_type, message, raised, ""
 
 
-def _block_signature(block: str, column: int, depth: int) -> tuple[str, int] | None:
+# Where a task group raises the failures of its tasks: the standard library (asyncio's TaskGroup), anyio's
+# and trio's own code.
+_TASK_GROUP_LIBRARY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\](?:anyio|trio)[/\\]")
+
+
+def _raised_for_a_task(frame_lines: str) -> bool:
+    """Whether the frame that raised a group (its lines, see `read_frame`) is a task group's: the standard
+    library's or anyio's or trio's, not the program's own statement collecting failures."""
+    site = _site_of(frame_lines)
+    return site is not None and _wraps_tasks(site[5], site[4])
+
+
+def _wraps_tasks(filename: str, kind: FrameKind) -> bool:
+    return kind is FrameKind.STDLIB or (
+        kind is FrameKind.THIRD_PARTY and _TASK_GROUP_LIBRARY_RE.search(filename) is not None
+    )
+
+
+def _lone_failure(signature: str, finals: Iterable[tuple[str, str, bool]]) -> _GroupRecord | None:
+    """A group a task group raised (see `_wraps_tasks`) whose members are one failure (raised once, or
+    repeated, or a group of one such) is that failure: asyncio's TaskGroup, anyio 4 and trio's strict
+    nurseries raise a group for one failed task where `gather`, anyio 3 and older trio raised the failure
+    itself. Its chain's `_GroupRecord` (the final type and message of its members the least, for a title
+    that does not depend on their order); None for a member never raised. A group the program's own
+    statement raised (failures it collected) stays a group: that statement is part of the bug."""
+    exc_type, message, raised = min(finals)
+    if not raised:
+        return None
+    head, _, last = signature.rpartition("\n")  # (the failure's last line: its link is "")
+    return last[1:], exc_type, message, True, head + "\n" if head else ""
+
+
+def _block_signature(block: str, column: int, depth: int) -> tuple[str, int, tuple[str, str, bool]] | None:
     """For a run of a group box (see `block_member`): `chain_signature` of the member it holds ("" for
-    none) and how many members it says are left out; None where the general path must decide."""
+    none), how many members it says are left out, and its final exception's type, message and whether
+    it was raised; None where the general path must decide."""
     member, left_out = block_member(block, column)
     if not member:
-        return "", left_out
-    signature = _member_signature(member, depth)
-    return (signature, 0) if signature else None
+        return "", left_out, ("", "", False)
+    found = _member_signature(member, depth)
+    return (found[0], 0, found[1]) if found is not None else None
 
 
-def _member_signature(text: str, depth: int) -> str:
-    """`chain_signature` of a group member's text; empty where the general path must decide."""
+def _member_signature(text: str, depth: int) -> tuple[str, tuple[str, str, bool]] | None:
+    """`chain_signature` of a group member's text, and its final exception's type, message and whether it
+    was raised; None where the general path must decide."""
     lines = []
+    found = None
     for index, (segment, link) in enumerate(segments(text)):
         found = _group_record(segment, depth, index > 0)
         if found is None:
-            return ""
-        lines.append(f"{link}|{found[0]}")
-    return "\n".join(lines)
+            return None
+        lines.append(f"{found[4]}{link}|{found[0]}")
+    if found is None:
+        return None
+    return "\n".join(lines), (found[1], found[2], found[3])
 
 
 _block_signature_of: Final = functools.lru_cache(maxsize=512)(_block_signature)
@@ -1013,17 +1066,47 @@ def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Tracebac
 
 def fingerprint_traceback(parsed: Traceback) -> Fingerprint:
     """Fingerprint a parsed traceback: the exception chain and the statement each was raised from."""
-    final = parsed.final
-    signature = chain_signature(parsed)
-    return _make("traceback", signature, title=_title(final.type, final.message, signature))
+    signature, (exc_type, message, _) = _chain(parsed)
+    return _make("traceback", signature, title=_title(exc_type, message, signature))
 
 
 def chain_signature(parsed: Traceback, *, member: bool = False) -> str:
-    """The canonical text a traceback key hashes: one line per exception of the chain."""
-    return "\n".join(
-        f"{record.link}|{_record_signature(record, member, index > 0)}"
-        for index, record in enumerate(parsed.chain)
-    )
+    """The canonical text a traceback key hashes: one line per exception of the chain (a group of one
+    failure: that failure's lines, see `_lone_failure`)."""
+    return _chain(parsed, member)[0]
+
+
+def _chain(parsed: Traceback, member: bool = False) -> tuple[str, tuple[str, str, bool]]:
+    """`chain_signature`, and the final exception's type, message and whether it was raised (for a group
+    of one failure, that failure's)."""
+    lines = []
+    final = ("", "", False)
+    for index, record in enumerate(parsed.chain):
+        lone = _lone_member(record) if record.members and not record.more_members and record.frames else None
+        if lone is None:
+            lines.append(f"{record.link}|{_record_signature(record, member, index > 0)}")
+            final = (record.type, record.message, bool(record.frames))
+        else:
+            lines.append(f"{lone[4]}{record.link}|{lone[0]}")
+            final = lone[1:4]
+    return "\n".join(lines), final
+
+
+def _lone_member(record: ExceptionRecord) -> _GroupRecord | None:
+    """`_lone_failure` of a group's members, when a task group raised it and they are one failure; else
+    None."""
+    raising = record.frames[-1].filename
+    if not _wraps_tasks(raising, _kind(raising)):
+        return None
+    distinct = {id(member): member for member in record.members}.values()  # repeats are one object
+    members: dict[str, set[tuple[str, str, bool]]] = {}
+    for member in distinct:
+        signature, final = _chain(member, True)
+        members.setdefault(signature, set()).add(final)
+    if len(members) != 1:
+        return None
+    ((signature, finals),) = members.items()
+    return _lone_failure(signature, finals)
 
 
 def _record_signature(record: ExceptionRecord, member: bool = False, chained: bool = False) -> str:
