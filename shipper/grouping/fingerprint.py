@@ -171,6 +171,7 @@ from shipper.grouping.tracebacks import (
     segments,
     without_colours,
 )
+from shipper.lazy_regex import compile_lazily
 from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
 from shipper.schema import get_field as get_field  # re-exported: dotted paths are defined once, there
 
@@ -965,8 +966,8 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> _GroupReco
 
 
 # Where a task group raises the failures of its tasks: the standard library (asyncio's TaskGroup), anyio's
-# and trio's own code.
-_TASK_GROUP_LIBRARY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\](?:anyio|trio)[/\\]")
+# and trio's own code. (Compiled when a group first needs it: most programs never raise one.)
+_TASK_GROUP_LIBRARY_RE: Final = compile_lazily(r"[/\\](?:site|dist)-packages[/\\](?:anyio|trio)[/\\]")
 
 
 def _raised_for_a_task(frame_lines: str) -> bool:
