@@ -941,3 +941,40 @@ def test_a_group_of_two_failures_or_of_a_member_never_raised_keeps_its_own_key()
         raise ExceptionGroup("rejected", [ValueError("bad line 3")])
 
     assert checked_key(formatted(reject_order)).key != checked_key(formatted(reject_refund)).key
+
+
+# A notebook's cell as ipykernel (Jupyter, papermill, VS Code) and xeus-python compile it: a file named
+# by a hash of the cell's text under a directory named by the kernel's pid. An edit anywhere in the cell
+# renames it.
+_CELL = (
+    "Traceback (most recent call last):\n"
+    '  File "{path}", line {line}, in <module>\n'
+    "    {statement}\n"
+    "ZeroDivisionError: division by zero\n"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/tmp/ipykernel_{pid}/{hash}.py", id="ipykernel"),
+        pytest.param(
+            "C:\\Users\\ann\\AppData\\Local\\Temp\\ipykernel_{pid}\\{hash}.py", id="ipykernel-windows"
+        ),
+        pytest.param("/var/folders/x1/T/xpython_{pid}/{hash}.py", id="xeus-python"),
+    ],
+)
+def test_a_notebook_cell_is_one_file_whatever_its_text_hashes_to(path: str) -> None:
+    """The same statement failing in a notebook cell is one group whatever the cell's file is named (a hash
+    of its text: another after any edit of the cell) and whichever kernel ran it; another statement is
+    another group, and the title names the cell, not its hash."""
+    runs = [(24567, 3016483423, 3), (812, 2749104418, 5), (9120, 118800217, 2)]
+    texts = [
+        _CELL.format(path=path.format(pid=pid, hash=digest), line=line, statement="total = price / qty")
+        for pid, digest, line in runs
+    ]
+    keys = [_key(text) for text in texts]
+    assert len({found.key for found in keys}) == 1
+    assert "3016483423" not in keys[0].name and "cell" in keys[0].name
+    other = _CELL.format(path=path.format(pid=1, hash=3016483423), line=3, statement="rate = price / qty")
+    assert _key(other).key != keys[0].key

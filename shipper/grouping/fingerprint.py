@@ -119,7 +119,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        and month, by drive, by value); an ExceptionGroup a task group raised (asyncio's TaskGroup, anyio,
        trio) of one failure, once or repeated, keyed and titled as that failure (a lone failure wrapped by
        anyio 4, trio 0.25+ or a TaskGroup and raised alone by anyio 3, older trio or `gather` was two
-       groups; 6 evaluation-set events of one bug change key together, GA unchanged)
+       groups; 6 evaluation-set events of one bug change key together, GA unchanged); a notebook's cell as
+       ipykernel or xeus-python compiles it (`/tmp/ipykernel_812/3016483423.py`, named by a hash of the
+       cell's text) as the file `<cell>` (any edit of the cell renamed it: one bug per version of the cell)
 """
 
 from __future__ import annotations
@@ -1396,7 +1398,9 @@ def _frame_signature(frame: Frame) -> str:
 def module_tail(filename: str) -> str:
     """The install-independent part of a path: the file's stem (with its package for __init__); for a
     pseudo-file numbered by an interactive session (`<python-input-3>`, `<ipython-input-3-5e1c...>`),
-    its name with the number written "N" (the same statement has another number in each session)."""
+    its name with the number written "N" (the same statement has another number in each session); for a
+    notebook's cell as a kernel compiles it (`/tmp/ipykernel_812/3016483423.py`: named by a hash of the
+    cell's text, another after any edit), `<cell>`."""
     if filename.startswith("<") and filename.endswith(">"):
         numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
         if numbered != filename:
@@ -1406,7 +1410,15 @@ def module_tail(filename: str) -> str:
     stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyc", ".pyw")) else name
     if stem in ("__init__", "__main__") and len(parts) > 1 and parts[-2]:
         return f"{parts[-2]}/{stem}"
+    if stem.isdigit() and len(parts) > 1 and parts[-2].startswith(_KERNEL_CELL_DIRECTORIES):
+        return _NOTEBOOK_CELL
     return stem or filename
+
+
+# The directories ipykernel (Jupyter, papermill, VS Code) and xeus-python write cells' code to, one per
+# kernel (`<temp>/ipykernel_<pid>/`), each cell in a file named by a hash of its text.
+_KERNEL_CELL_DIRECTORIES: Final = ("ipykernel_", "xpython_")
+_NOTEBOOK_CELL: Final = "<cell>"
 
 
 # A number as a part of its own in a pseudo-file's name: the count of an input, an example.
