@@ -190,7 +190,10 @@ _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never need
 _STDLIB_RE: Final = re.compile(
     r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
-    r"|\\(?i:python[\d.]*t?|(?:ana|mini)conda\d*|mini(?:forge|mamba)\d*)\\(?i:lib)\\(?!(?:site|dist)-packages)"
+)
+# (Searched in a Windows path written in lower case; compiled when first used.)
+_WINDOWS_STDLIB: Final = compile_lazily(
+    r"\\(?:python[\d.]*t?|(?:ana|mini)conda\d*|mini(?:forge|mamba)\d*)\\lib\\(?!(?:site|dist)-packages)"
 )
 # PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
 # paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
@@ -223,10 +226,10 @@ def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
     if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
-    # Every match of _STDLIB_RE holds "<frozen ", "python", "Lib" or "\\": a cheaper test first.
-    if (
-        "ython" in filename or "Lib" in filename or "<frozen " in filename or "\\" in filename
-    ) and _STDLIB_RE.search(filename):
+    # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
+    if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
+        return FrameKind.STDLIB
+    if "\\" in filename and _WINDOWS_STDLIB.search(filename.lower()):
         return FrameKind.STDLIB
     if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
         return FrameKind.STDLIB

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from shipper.lazy_regex import compile_lazily
+
 
 @dataclass(frozen=True, slots=True)
 class MaskRule:
@@ -41,10 +43,13 @@ def _rule(
     needs: str,
     requires: tuple[tuple[str, int], ...] = (),
     gate: str | None = None,
+    *,
+    lazy: bool = False,
 ) -> MaskRule:
-    return MaskRule(
-        name, re.compile(pattern), placeholder, needs, requires, re.compile(gate) if gate else None
-    )
+    """A rule; `lazy`: its pattern compiled when a text first passes its shortcuts (a rare shape's long
+    pattern then costs a program's start-up nothing)."""
+    compiled = compile_lazily(pattern) if lazy else re.compile(pattern)
+    return MaskRule(name, compiled, placeholder, needs, requires, re.compile(gate) if gate else None)
 
 
 _HEX: Final = r"[0-9a-fA-F]"
@@ -61,10 +66,13 @@ _DAY_FIRST: Final = (
     rf"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?\d{{1,2}}(?:st|nd|rd|th)?(?:\s+|[-/]){_MONTH}\b\.?"
     r"(?:(?:\s+|[-/])\d{4}\b)?"
 )
+_MONTH_GATE: Final = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 
 RULES: Final[tuple[MaskRule, ...]] = (
     # A UNC path (`\\server\share\dir\file`), first: its server may be an address or hold digits.
-    _rule("unc_path", r"(?<![\w\\:])\\\\[\w.$\-]+\\[^\s'\",:;<>|]*", "<PATH>", "\\", (("\\\\", 1),)),
+    _rule(
+        "unc_path", r"(?<![\w\\:])\\\\[\w.$\-]+\\[^\s'\",:;<>|]*", "<PATH>", "\\", (("\\\\", 1),), lazy=True
+    ),
     _rule(
         "uuid",
         rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}",
@@ -84,12 +92,12 @@ RULES: Final[tuple[MaskRule, ...]] = (
     _rule(
         "month_day",
         r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
-        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b"
-        rf"|{_DAY_FIRST}",
+        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b",
         "<DATETIME>",
         "0",
-        gate="Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec",
+        gate=_MONTH_GATE,
     ),
+    _rule("day_month", _DAY_FIRST, "<DATETIME>", "0", gate=_MONTH_GATE, lazy=True),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
     _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", ".", ((".", 3),)),
     _rule(
@@ -185,7 +193,7 @@ _Applicable = tuple[bool, tuple[tuple[str, int], ...], re.Pattern[str] | None, C
 def _steps(rules: tuple[MaskRule, ...]) -> tuple[_Step, ...]:
     """The rules as plain tuples, what `mask` reads of each (attribute lookups cost on this hot path)."""
     return tuple(
-        (rule.needs == "0", rule.needs, rule.requires, rule.gate, rule.pattern.sub, rule.placeholder)
+        (rule.needs == "0", rule.needs, rule.requires, rule.gate, _substitute(rule.pattern), rule.placeholder)
         for rule in rules
     )
 
@@ -201,6 +209,17 @@ def _applicable(steps: tuple[_Step, ...], triggers: str, digits: bool) -> tuple[
         for digit_only, needs, requires, gate, substitute, placeholder in steps
         if (digits if digit_only else not present.isdisjoint(needs))
     )
+
+
+def _substitute(pattern: re.Pattern[str]) -> Callable[[str, str], str]:
+    """`pattern.sub`, without compiling a pattern that compiles on first use (`compile_lazily`) now."""
+    if isinstance(pattern, re.Pattern):
+        return pattern.sub
+    return functools.partial(_lazy_sub, pattern)
+
+
+def _lazy_sub(pattern: re.Pattern[str], placeholder: str, text: str) -> str:
+    return pattern.sub(placeholder, text)
 
 
 _DEFAULT_STEPS: Final = _steps(RULES)
