@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from shipper.grouping import fingerprint
 from shipper.grouping.fingerprint import clear_caches, fingerprint_event
 from shipper.grouping.masking import RULES, mask
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -227,3 +233,23 @@ def test_words_that_only_look_like_those_shapes_keep_their_words(text: str) -> N
     masked = mask(text)
     for word in ("Marketing", "may", "Mayday", "Bob's", "verb"):
         assert (word in masked) == (word in text)
+
+
+def test_importing_the_grouping_compiles_no_pattern_of_a_rare_shape() -> None:
+    """The patterns of rare shapes (a day-first date, a UNC path, a Windows standard library in lower
+    case, a task group's library) are compiled when a text first needs them, not at a program's start."""
+    script = (
+        "from shipper.grouping import fingerprint, masking\n"
+        "lazy = [rule.pattern for rule in masking.RULES if rule.name in ('day_month', 'unc_path')]\n"
+        "lazy += [fingerprint._WINDOWS_STDLIB, fingerprint._TASK_GROUP_LIBRARY_RE]\n"
+        "before = [pattern._compiled is None for pattern in lazy]\n"
+        "masking.mask('seen 5 Jan 2024 at \\\\\\\\nas\\\\d\\\\x.csv')\n"
+        "fingerprint.classify_frame('c:\\\\python311\\\\lib\\\\json\\\\decoder.py')\n"
+        "print(len(lazy), all(before), [pattern._compiled is None for pattern in lazy])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, timeout=60
+    )
+    assert done.stdout.split() == ["4", "True", "[False,", "False,", "False,", "True]"], (
+        done.stdout + done.stderr
+    )
