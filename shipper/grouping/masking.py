@@ -109,9 +109,11 @@ RULES: Final[tuple[MaskRule, ...]] = (
     ),
     _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "xX", (("0", 1),)),
     _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\", ((":\\", 1),)),
+    # A drive's path written with slashes (`C:/data/in.csv`; URLs are masked already).
+    _rule("drive_path", r"\b[A-Za-z]:/[^\s'\",:;<>|]*", "<PATH>", "/", ((":/", 1),), lazy=True),
     _rule(
         "unix_path",
-        r"(?<![\w.<>])(?:~|\.{1,2}|[A-Za-z]:)?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]",
+        r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]",
         "<PATH>",
         "/",
     ),
@@ -131,10 +133,11 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate=r"\d[nuµmshd]",  # the last digit of the number, then the unit's first letter
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
-    # (A bytes literal, `b'...'` or `rb'...'`, is a quoted string too.)
+    # A bytes literal as Python writes one (`b'...'`) is a quoted string too.
+    _rule("bytes_quoted", r"(?<![A-Za-z])b'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'", (("b'", 1),), lazy=True),
     _rule(
         "single_quoted",
-        r"(?<![A-Za-z])(?:[rR]?[bB]|[bB][rR])?'(?:[^'\\\n]|\\.)*'",
+        r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'",
         "'<STR>'",
         "'",
         (("'", 2),),
