@@ -191,10 +191,10 @@ _STDLIB_RE: Final = re.compile(
     r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
-# (Searched in a Windows path written in lower case; compiled when first used.)
-_WINDOWS_STDLIB: Final = compile_lazily(
-    r"\\(?:python[\d.]*t?|(?:ana|mini)conda\d*|mini(?:forge|mamba)\d*)\\lib\\(?!(?:site|dist)-packages)"
-)
+# The folders a Windows standard library's `lib\` is in (`python311`, `python3.12t`, a conda's): a path
+# written in lower case is tested for them by `_windows_stdlib`.
+_WINDOWS_PYTHON_HOMES: Final = ("python", "anaconda", "miniconda", "miniforge", "mambaforge")
+_WINDOWS_HOME_TAIL: Final = frozenset("0123456789.t")
 # PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
 # paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
 # (Compiled when first used, by `re`'s cache: most programs never meet a PyPy path.)
@@ -229,13 +229,31 @@ def classify_frame(filename: str) -> FrameKind:
     # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
     if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
         return FrameKind.STDLIB
-    if "\\" in filename and _WINDOWS_STDLIB.search(filename.lower()):
+    if "\\" in filename and _windows_stdlib(filename.lower()):
         return FrameKind.STDLIB
     if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
         return FrameKind.STDLIB
     if filename[:1] not in _ABSOLUTE_STARTS and _frozen_stdlib(filename):
         return FrameKind.STDLIB
     return FrameKind.APPLICATION
+
+
+def _windows_stdlib(path: str) -> bool:
+    """Whether a Windows path in lower case (Windows paths ignore case: an interpreter started by a path
+    typed in lower case prints `c:\\python311\\lib\\json\\`) is in a standard library: `\\lib\\`, not
+    then site-packages, under a folder named for Python or a conda (not a program's own `lib` folder)."""
+    at = path.find("\\lib\\")
+    while at > 0:
+        home = path[path.rfind("\\", 0, at) + 1 : at]
+        named = next((name for name in _WINDOWS_PYTHON_HOMES if home.startswith(name)), None)
+        if (
+            named is not None
+            and _WINDOWS_HOME_TAIL.issuperset(home[len(named) :])
+            and not path.startswith(("site-packages", "dist-packages"), at + 5)
+        ):
+            return True
+        at = path.find("\\lib\\", at + 4)
+    return False
 
 
 # A frozen application (PyInstaller, cx_Freeze) names each module's file relative to its archive's root,

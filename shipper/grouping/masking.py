@@ -66,7 +66,6 @@ _DAY_FIRST: Final = (
     rf"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?\d{{1,2}}(?:st|nd|rd|th)?(?:\s+|[-/]){_MONTH}\b\.?"
     r"(?:(?:\s+|[-/])\d{4}\b)?"
 )
-_MONTH_GATE: Final = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 
 RULES: Final[tuple[MaskRule, ...]] = (
     # A UNC path (`\\server\share\dir\file`), first: its server may be an address or hold digits.
@@ -92,12 +91,13 @@ RULES: Final[tuple[MaskRule, ...]] = (
     _rule(
         "month_day",
         r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
-        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b",
+        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b"
+        rf"|{_DAY_FIRST}",
         "<DATETIME>",
         "0",
-        gate=_MONTH_GATE,
+        gate="Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec",
+        lazy=True,
     ),
-    _rule("day_month", _DAY_FIRST, "<DATETIME>", "0", gate=_MONTH_GATE, lazy=True),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
     _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", ".", ((".", 3),)),
     _rule(
