@@ -22,6 +22,10 @@ An entry continues with:
   `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
 - asyncio's context lines (`future: <Task ...>`, `handle: <Handle ...>`) after the line of its
   report of a failure ("Task exception was never retrieved"), before the traceback.
+A crash dump faulthandler writes (`Fatal Python error: Segmentation fault`, `Windows fatal exception:
+...`, `Timeout (0:00:05)!`, or a thread's header first) is an entry of its own, whatever comes before
+it: blank lines, each thread's header (`Current thread 0x... (most recent call first):`) and indented
+frames, `Python runtime state: ...`, `Extension modules: ...` and a traceback it prints continue it.
 Any other line starts an entry (a second traceback without a separator is a second event); blank
 lines between entries belong to none. Terminal colours are read past.
 
@@ -81,6 +85,27 @@ _ASYNCIO_CONTEXT: Final = tuple(
 )
 # Terminal colours (Python 3.13 colours its tracebacks on a terminal): read past, kept in the text.
 _COLOUR_RE: Final = re.compile(r"\x1b\[[0-9;]*m")
+# faulthandler's dump of a crashed (or stalled) program: the line that says why, or a thread's header;
+# then blank lines, thread headers (and 3.14's C stack's) ending `_DUMP_BLOCK`, indented frames, its parts.
+_DUMP_STARTS: Final = (
+    "Fatal Python error: ",
+    "Windows fatal exception: ",
+    "Timeout (",
+    "Current thread ",
+    "Thread 0x",
+    "Stack (most recent call first):",
+)
+_DUMP_BLOCK: Final = " (most recent call first):"
+_DUMP_START_RE: Final = re.compile(
+    r"(?:Fatal Python error|Windows fatal exception): |Timeout \([^)\n]*\)!(?:\n|$)"
+    r"|(?:Current thread|Thread|Stack)(?: 0x[0-9a-fA-F]+)?(?: \[[^\]\n]*\])? \(most recent call first\):"
+)
+_DUMP_PARTS: Final = ("Python runtime state: ", "Extension modules: ")
+_DUMP_INITIALS: Final = frozenset(start[0] for start in _DUMP_STARTS)  # (one test for most lines)
+
+
+def _starts_a_dump(line: str) -> bool:
+    return line.startswith(_DUMP_STARTS) and _DUMP_START_RE.match(line) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +123,7 @@ class Entry:
         headers = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_HEADER)
         found = [at for at in map(self.text.find, headers) if at >= 0]
         if not found:
-            return None
+            return self.text if self._is_dump() else None
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
         if self.text[line_start:start].isspace() or self.text.startswith(_RICH_HEADER, start):
@@ -117,10 +142,15 @@ class Entry:
         message = self.text.partition("\n")[0]
         if stack_trace is None:
             return {"message": message}
-        if "\n" not in self.text[: len(self.text) - len(stack_trace)]:  # no log line before it
+        logged = "\n" in self.text[: len(self.text) - len(stack_trace)]
+        if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
             unindented = [line for line in stack_trace.splitlines()[1:] if line[:1] not in ("", " ", "\t")]
             message = unindented[-1] if unindented else message
         return {"message": message, "error": {"stack_trace": stack_trace}}
+
+    def _is_dump(self) -> bool:
+        """Whether the entry is a faulthandler dump (its first line says why, or is a thread's header)."""
+        return _starts_a_dump(_COLOUR_RE.sub("", self.text) if "\x1b" in self.text else self.text)
 
 
 def entries(lines: Iterable[str]) -> Iterator[Entry]:
@@ -194,8 +224,7 @@ class _Open:
         self.lines = [line]
         self.blanks: list[str] = []
         self.state = _State()
-        # (An entry can start with a traceback's header: read past a prefix the entry keeps.)
-        self.state.continues(unprefixed, after_blank=False)
+        self.state.start(unprefixed)
 
     @property
     def last(self) -> str:
@@ -352,6 +381,16 @@ class _State:
         self.loose = False  # loguru's layout: blank lines between the frames and before the exception line
         self.quote = 0  # a worker's traceback: 1 its quote may open next, 2 inside it
         self.inner: _State | None = None  # inside the quote: where the quoted traceback stands
+        self.dump = False  # in a faulthandler dump
+
+    def start(self, line: str) -> None:
+        """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
+        header: read past a prefix the entry keeps)."""
+        plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+        if _starts_a_dump(plain):
+            self.dump = True
+        else:
+            self.continues(line, after_blank=False)
 
     def continues(self, line: str, *, after_blank: bool) -> bool:
         """Whether `line` continues the entry (and, if so, take it in)."""
@@ -359,6 +398,12 @@ class _State:
         headed, self.headed = self.headed, False
         if self.quote:
             return self._quoted(plain, after_blank=after_blank)
+        if self.dump:
+            if not plain.startswith(TRACEBACK_HEADER) or after_blank:
+                return self._dumped(plain, after_blank=after_blank)
+            self.dump = False  # a fatal error's traceback (`Py_FatalError` after an exception)
+        elif plain[:1] in _DUMP_INITIALS and _starts_a_dump(plain):
+            return False  # a dump is an entry of its own
         if plain.startswith(_CHAIN_SEPARATORS):
             self.chained = self.ended
             return self.ended
@@ -391,6 +436,13 @@ class _State:
             self.frames, self.ended = False, True
             return True
         return False
+
+    def _dumped(self, line: str, *, after_blank: bool) -> bool:
+        """`continues` inside a dump: a thread's header (after a blank line or not), its frames, the
+        dump's other parts."""
+        if line.endswith(_DUMP_BLOCK) or line.startswith(_DUMP_PARTS):
+            return True
+        return not after_blank and line[0] in " \t"
 
     def _quoted(self, line: str, *, after_blank: bool) -> bool:
         """`continues` for a line after the exception that quotes a worker's traceback: the line that

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from shipper.grouping import fingerprint
 from shipper.grouping.fingerprint import clear_caches, fingerprint_event
 from shipper.grouping.masking import RULES, mask
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -135,3 +141,115 @@ def test_a_key_values_shape_does_not_split_a_message(values: tuple[str, ...]) ->
         keys.add((found.key, found.name))
     assert len(keys) == 1
     assert mask("x=<b> and a=<NUM>x") == "x=<b> and a=<NUM>x"  # no placeholder of its own: text kept
+
+
+def _message_key(message: str) -> tuple[str, str]:
+    clear_caches()
+    found = fingerprint_event({"log": {"level": "error", "logger": "feeds"}, "message": message})
+    assert found is not None
+    return found.key, found.name
+
+
+# One message with a value written in a shape the rules did not know, three times with other values;
+# and a sibling message (other words around the same kind of value).
+_UNKNOWN_SHAPES = [
+    pytest.param(
+        "upstream said retry after {}",
+        ["Fri, 05 Jan 2024 10:00:00 GMT", "Mon, 11 Dec 2023 23:59:59 GMT", "Sun, 1 Sep 2024 07:00:00 GMT"],
+        id="http-date",
+    ),
+    pytest.param(
+        "mail dated {} bounced",
+        [
+            "Tue, 1 Oct 2024 09:05:00 +0200",
+            "Wed, 30 Apr 2025 18:00:01 -0700",
+            "Thu, 04 Dec 2026 00:00:00 +0000",
+        ],
+        id="rfc-2822-date",
+    ),
+    pytest.param(
+        "certificate expired on {}",
+        ["5 January 2024", "31 December 2023", "17 Mar 2025"],
+        id="day-month-year",
+    ),
+    pytest.param(
+        "report of {} is late",
+        ["Thursday, 4 December 2026", "Monday, 22 June 2026", "Sat, 3 Jan 2026"],
+        id="weekday-day-month-year",
+    ),
+    pytest.param(
+        "batch from the {} failed",
+        ["4th December", "21st Jan", "2nd March 2024"],
+        id="ordinal-day",
+    ),
+    pytest.param(
+        "request [{}] timed out",
+        ["05/Jan/2024:10:00:00 +0000", "31/Dec/2023:23:59:59 -0500", "17/Mar/2025:08:30:12 +0100"],
+        id="common-log-format",
+    ),
+    pytest.param("cannot read {}", ["C:/data/in.csv", "d:/feeds/eu/x.json", "E:/y"], id="drive-with-slashes"),
+    pytest.param(
+        "cannot read {}",
+        ["\\\\fileserver\\share\\in.csv", "\\\\nas-02\\feeds$\\eu\\x.json", "\\\\10.0.0.7\\d\\y"],
+        id="unc-path",
+    ),
+    pytest.param(
+        "invalid literal for int() with base 10: {}",
+        ["b'abc'", "b'\\x00\\x01'", "b'12a'"],
+        id="bytes-literal",
+    ),
+    pytest.param(
+        "Protocol error, got {} as reply type byte",
+        ["b'x'", "b'\\n'", "b'HTTP/1.1 500 Internal Server Error\\r\\n'"],
+        id="bytes-literal-of-a-reply",
+    ),
+]
+
+
+@pytest.mark.parametrize(("template", "values"), _UNKNOWN_SHAPES)
+def test_a_value_in_a_shape_of_its_own_masks_alike_whatever_it_is(template: str, values: list[str]) -> None:
+    """A value written in a shape of its own (a date written day first, with its weekday and month
+    named; a Windows path with a drive and slashes, or a UNC path; a bytes literal) masks to one
+    placeholder whatever its value: a message-only error is one group whatever the date, file or bytes
+    (they were one per weekday and month, per drive, per value), another message another."""
+    masked = {mask(template.format(value)) for value in values}
+    assert len(masked) == 1, masked
+    keys = {_message_key(template.format(value))[0] for value in values}
+    assert len(keys) == 1
+    assert _message_key("while closing: " + template.format(values[0]))[0] not in keys
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("team 5 Marketing is over quota", id="month-prefix-word"),
+        pytest.param("3 may fail, 2 Mayday calls", id="modal-and-word"),
+        pytest.param("Bob's verb 'x' and Rob'", id="apostrophes"),
+        pytest.param("a:/b and x:\\", id="one-letter-keys"),
+    ],
+)
+def test_words_that_only_look_like_those_shapes_keep_their_words(text: str) -> None:
+    """Words that only start like a month, or a quote after a word, are not taken for a date or bytes."""
+    masked = mask(text)
+    for word in ("Marketing", "may", "Mayday", "Bob's", "verb"):
+        assert (word in masked) == (word in text)
+
+
+def test_importing_the_grouping_compiles_no_pattern_of_a_rare_shape() -> None:
+    """The patterns of rare shapes (a date with its month named, a UNC path, a drive's path with slashes,
+    a bytes literal, a task group's library) are compiled when a text first needs them, not at a
+    program's start."""
+    script = (
+        "from shipper.grouping import fingerprint, masking\n"
+        "rare = ('unc_path', 'month_day', 'drive_path', 'bytes_quoted')\n"
+        "lazy = [rule.pattern for rule in masking.RULES if rule.name in rare]\n"
+        "lazy += [fingerprint._TASK_GROUP_LIBRARY_RE]\n"
+        "before = [pattern._compiled is None for pattern in lazy]\n"
+        "masking.mask('seen 5 Jan 2024 at \\\\\\\\nas\\\\d\\\\x.csv, C:/y and b\\'z\\'')\n"
+        "print(len(lazy), all(before), [pattern._compiled is None for pattern in lazy])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, timeout=60
+    )
+    expected = "5 True [False, False, False, False, True]"
+    assert done.stdout.strip() == expected, done.stdout + done.stderr

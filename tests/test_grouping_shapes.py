@@ -4,6 +4,7 @@ one group, sibling bugs into others, and the fast path (where it answers) the ge
 from __future__ import annotations
 
 import ast
+import asyncio
 import concurrent.futures
 import functools
 import json
@@ -12,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.inlined import INLINED_BY_312, as_python_312, in_orders, recursion_in_orders
@@ -822,3 +824,157 @@ def test_a_standard_library_raise_in_a_frozen_application_is_keyed_by_the_progra
     assert key.name.endswith("(test_grouping_shapes._parse_config)")
     assert _key(_as_frozen(formatted(lambda: _parse_config("{y")))).key == key.key
     assert _key(_as_frozen(formatted(lambda: _parse_reply("{x")))).key != key.key
+
+
+# A group of one failure: asyncio's TaskGroup, anyio 4 and trio 0.25+ raise an ExceptionGroup even for
+# one failed task, where `gather`, anyio 3 and older trio raised the failure itself.
+
+
+async def _charge(qty: int) -> float:
+    return 10 / qty
+
+
+async def _ship(sku: str) -> None:
+    raise KeyError(sku)
+
+
+def _gathered(task: Callable[[Any], Any], value: object) -> None:
+    async def main() -> None:
+        await asyncio.gather(task(value))
+
+    asyncio.run(main())
+
+
+def _in_task_group(task: Callable[[Any], Any], value: object, copies: int = 1) -> None:
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(copies):
+                group.create_task(task(value))
+
+    asyncio.run(main())
+
+
+def _in_nested_groups(task: Callable[[Any], Any], value: object) -> None:
+    async def inner() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(task(value))
+
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(inner())
+
+    asyncio.run(main())
+
+
+# A library that wraps whatever its task raised in a group, as trio's strict nurseries do (compiled
+# under the path such a library is installed at; its frames print without source).
+_NURSERY = compile(
+    "def strict_nursery(task, value):\n"
+    "    try:\n"
+    "        asyncio.run(task(value))\n"
+    "    except Exception as exc:\n"
+    "        raise ExceptionGroup('Exceptions from Trio nursery', [exc]) from None\n",
+    "/srv/venv/lib/python3.12/site-packages/trio/_core/_run.py",
+    "exec",
+)
+_LIBRARY: dict[str, Any] = {"asyncio": asyncio}
+exec(_NURSERY, _LIBRARY)
+
+
+_GROUPS_OF_ONE = {
+    "task group": lambda task, value: _in_task_group(task, value),
+    "task group, the same failure twice": lambda task, value: _in_task_group(task, value, copies=2),
+    "nested task groups": _in_nested_groups,
+    "strict nursery": _LIBRARY["strict_nursery"],
+}
+
+
+@pytest.mark.parametrize("shape", _GROUPS_OF_ONE)
+def test_a_group_of_one_failure_is_keyed_as_that_failure(shape: str) -> None:
+    """An ExceptionGroup whose members are one failure (once or repeated, nested in groups of one) is
+    keyed and titled as that failure raised alone: one group across the library versions that wrap a
+    lone failure in a group and those that do not; another failure, or a group of two failures, apart."""
+    wrap = _GROUPS_OF_ONE[shape]
+    plain = checked_key(formatted(lambda: _gathered(_charge, 0)))
+    grouped_text = formatted(lambda: wrap(_charge, 0))
+    assert "Exception Group Traceback" in grouped_text
+    grouped = checked_key(grouped_text)
+    assert grouped.key == plain.key
+    assert grouped.name == plain.name and grouped.name.startswith("ZeroDivisionError: division by zero")
+    sibling = checked_key(formatted(lambda: wrap(_ship, "sku-4")))
+    assert sibling.key == checked_key(formatted(lambda: _gathered(_ship, "sku-91"))).key != plain.key
+
+
+def test_a_group_of_two_failures_or_of_a_member_never_raised_keeps_its_own_key() -> None:
+    """A group of two different failures is a group of its own; a group the program raised of the failures
+    it collected (one) stays a group, as does a group of one member built but never raised (keyed by
+    the statement that raised the group: two such statements two groups)."""
+
+    async def both() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_charge(0))
+            group.create_task(_ship("sku-4"))
+
+    mixed = checked_key(formatted(lambda: asyncio.run(both())))
+    alone = {
+        checked_key(formatted(lambda task=task, value=value: _gathered(task, value))).key
+        for task, value in [(_charge, 0), (_ship, "x")]
+    }
+    assert mixed.key not in alone
+
+    def collect(values: list[str]) -> None:
+        errors = []
+        for value in values:
+            try:
+                int(value)
+            except ValueError as exc:
+                errors.append(exc)
+        raise ExceptionGroup("lines failed", errors)
+
+    alone = formatted(lambda: int("x"))
+    assert checked_key(formatted(lambda: collect(["x"]))).key != checked_key(alone).key
+
+    def reject_order() -> None:
+        raise ExceptionGroup("rejected", [ValueError("bad line 3")])
+
+    def reject_refund() -> None:
+        raise ExceptionGroup("rejected", [ValueError("bad line 3")])
+
+    assert checked_key(formatted(reject_order)).key != checked_key(formatted(reject_refund)).key
+
+
+# A notebook's cell as ipykernel (Jupyter, papermill, VS Code) and xeus-python compile it: a file named
+# by a hash of the cell's text under a directory named by the kernel's pid. An edit anywhere in the cell
+# renames it.
+_CELL = (
+    "Traceback (most recent call last):\n"
+    '  File "{path}", line {line}, in <module>\n'
+    "    {statement}\n"
+    "ZeroDivisionError: division by zero\n"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/tmp/ipykernel_{pid}/{hash}.py", id="ipykernel"),
+        pytest.param(
+            "C:\\Users\\ann\\AppData\\Local\\Temp\\ipykernel_{pid}\\{hash}.py", id="ipykernel-windows"
+        ),
+        pytest.param("/var/folders/x1/T/xpython_{pid}/{hash}.py", id="xeus-python"),
+    ],
+)
+def test_a_notebook_cell_is_one_file_whatever_its_text_hashes_to(path: str) -> None:
+    """The same statement failing in a notebook cell is one group whatever the cell's file is named (a hash
+    of its text: another after any edit of the cell) and whichever kernel ran it; another statement is
+    another group, and the title names the cell, not its hash."""
+    runs = [(24567, 3016483423, 3), (812, 2749104418, 5), (9120, 118800217, 2)]
+    texts = [
+        _CELL.format(path=path.format(pid=pid, hash=digest), line=line, statement="total = price / qty")
+        for pid, digest, line in runs
+    ]
+    keys = [_key(text) for text in texts]
+    assert len({found.key for found in keys}) == 1
+    assert "3016483423" not in keys[0].name and "cell" in keys[0].name
+    other = _CELL.format(path=path.format(pid=1, hash=3016483423), line=3, statement="rate = price / qty")
+    assert _key(other).key != keys[0].key

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -21,7 +22,14 @@ import pytest
 from analyzers import digest_data
 from logloop.cli import main
 from shipper.formatter import EcsFormatter
-from shipper.grouping.fingerprint import Fingerprint, clear_caches, fingerprint_document, fingerprint_event
+from shipper.grouping.fingerprint import (
+    Fingerprint,
+    FrameKind,
+    classify_frame,
+    clear_caches,
+    fingerprint_document,
+    fingerprint_event,
+)
 from shipper.grouping.message_only import has_key_of_its_own
 
 _FORMATTER = EcsFormatter(service_name="svc")
@@ -410,3 +418,61 @@ def test_a_standard_library_under_lib64_is_the_standard_library(tmp_path: Path) 
     ]
     assert keys[0].key == keys[1].key != keys[2].key
     assert keys[1].name.endswith("(loader.load_config)")
+
+
+# Windows paths ignore case: the standard library under `c:\python311\lib\` (an interpreter started by a
+# path typed in lower case: a service's command line, a scheduled task) is the one under `C:\...\Lib\`.
+
+_FILE_PATH_RE = re.compile(r'(?<=File ")[^"\n]+')
+
+
+def _as_windows(text: str, script_dir: Path, stdlib: str) -> str:
+    """`text` (of `_json_failure`, its standard library under `/usr/lib/pythonX.Y`) as a Windows host prints
+    it: the script under `C:\\app`, the standard library under `stdlib`, paths with backslashes."""
+    moved = re.sub(r"/usr/lib/python3\.\d+", lambda _: stdlib, text.replace(str(script_dir), "C:/app"))
+    return _FILE_PATH_RE.sub(lambda path: path[0].replace("/", "\\"), moved)
+
+
+@pytest.mark.parametrize(
+    "stdlib",
+    [
+        pytest.param("c:\\python311\\lib", id="lower-case"),
+        pytest.param("C:\\PYTHON311\\LIB", id="upper-case"),
+        pytest.param("c:\\users\\ann\\appdata\\local\\programs\\python\\python312\\lib", id="user-install"),
+        pytest.param("d:\\program files\\python313t\\lib", id="program-files-free-threaded"),
+        pytest.param("\\\\tools\\share\\Python311\\lib", id="unc"),
+        pytest.param("c:\\users\\ann\\miniconda3\\lib", id="conda"),
+    ],
+)
+def test_a_windows_standard_library_in_any_letter_case_is_the_standard_library(
+    tmp_path: Path, stdlib: str
+) -> None:
+    """A failure raised inside the standard library of a Windows host whose paths are printed in another
+    letter case (`c:\\python311\\lib\\json\\`) is keyed by the program's call, as under `C:\\Python311\\Lib`:
+    one group on both hosts, another caller another (it was keyed by the library's line: callers merged)."""
+    texts = [
+        _as_windows(_json_failure(tmp_path, function, value, "lib"), tmp_path, home)
+        for function, value, home in [
+            ("load_config", "{x7", "C:\\Python311\\Lib"),
+            ("load_config", "[1,,", stdlib),
+            ("load_order", "{x7", stdlib),
+        ]
+    ]
+    assert stdlib + "\\json\\" in texts[1] and "C:\\app\\loader.py" in texts[1]
+    keys = [_key({"log": {"level": "error"}, "error": {"stack_trace": text}}) for text in texts]
+    assert keys[0].key == keys[1].key != keys[2].key
+    assert keys[1].name.endswith("(loader.load_config)")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "c:\\inetpub\\shop\\lib\\orders.py",
+        "C:\\srv\\python-tools\\lib\\orders.py",
+        "/home/ann/python3/lib/orders.py",
+        "c:\\app\\venv\\lib\\site-packages\\shop\\orders.py",
+    ],
+)
+def test_a_program_folder_named_lib_is_not_the_standard_library(path: str) -> None:
+    """A program's own `lib` folder (on Windows, in any case) is not taken for the standard library."""
+    assert classify_frame(path) is not FrameKind.STDLIB

@@ -343,6 +343,16 @@ SHAPES: dict[str, tuple[str, int]] = {
     ),
     "indented first line": ("  orphan\nnext\n", 2),
     "cut short": ('boom\nTraceback (most recent call last):\n  File "x.py", line', 1),
+    "fatal error with its traceback": (
+        "boom\nFatal Python error: init_import_site: Failed to import the site module\n"
+        "Python runtime state: initialized\n" + TRACE + "next\n",
+        3,
+    ),
+    "crash dump": (
+        "boom\nFatal Python error: Aborted\n\nCurrent thread 0x00007f5fa365db80 (most recent call first):\n"
+        '  File "x.py", line 16 in <module>\n\nExtension modules: yaml._yaml (total: 1)\n\nnext\n',
+        3,
+    ),
 }
 
 
@@ -381,3 +391,141 @@ def test_bytes_that_are_not_utf8_are_kept_as_escapes(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     nothing = _cluster("--text", str(empty))
     assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "")
+
+
+# A program that dies in native code with faulthandler on: its dump (the reason, a blank line, each
+# thread's frames, "Extension modules: ...") is what its stderr holds of the crash.
+CRASHING = textwrap.dedent(
+    """
+    import ctypes, faulthandler, logging, os, sys, threading, time
+
+    faulthandler.enable()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log = logging.getLogger("feeds")
+
+    def parse_blob():
+        ctypes.string_at(0)
+
+    def parse_head():
+        ctypes.string_at(0)
+
+    def wait_forever():
+        time.sleep(60)
+
+    def stall():
+        time.sleep(60)
+
+    kind = sys.argv[1]
+    log.info("starting %s run %d", kind, os.getpid())
+    if kind == "threads":
+        threading.Thread(target=wait_forever, daemon=True).start()
+        time.sleep(0.1)
+        parse_blob()
+    elif kind == "timeout":
+        faulthandler.dump_traceback_later(0.2, exit=True)
+        stall()
+    elif kind == "abort":
+        os.abort()
+    else:
+        {"blob": parse_blob, "head": parse_head}[kind]()
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def crashes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The stderr of each kind of crash, by kind; `moved-blob` ran from another directory."""
+    written: dict[str, str] = {}
+    runs = [("a", "blob"), ("b", "blob"), ("a", "head"), ("a", "threads"), ("a", "timeout"), ("a", "abort")]
+    for folder_name, kind in runs:
+        folder = tmp_path_factory.mktemp(folder_name)
+        script = folder / "feeds.py"
+        script.write_text(CRASHING, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-X", "faulthandler", str(script), kind],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode != 0 and "(most recent call first):" in done.stderr, done.stderr
+        written[kind if folder_name == "a" else f"moved-{kind}"] = done.stderr
+    return written
+
+
+def test_a_crash_dump_in_a_text_log_is_one_entry_keyed_by_the_crashing_frame(
+    crashes: dict[str, str], tmp_path: Path
+) -> None:
+    """A faulthandler dump in a service's log is one event (its reason, threads and extension modules,
+    not an entry a part), keyed as the shipper keys the dump: one crash site from two install paths is
+    one group, and other crash sites, a crash with other threads listed, a timeout and an abort apart."""
+    order = ["blob", "moved-blob", "head", "threads", "timeout", "abort"]
+    log = tmp_path / "feeds.log"
+    log.write_text("".join(crashes[kind] for kind in order), encoding="utf-8")
+    found = list(entries(log.read_text(encoding="utf-8").splitlines(keepends=True)))
+    assert len(found) == 2 * len(order), [entry.text for entry in found]  # a start line and a dump each
+    dumps = found[1::2]
+    assert all(dump.document()["error"]["stack_trace"] == dump.text for dump in dumps)
+    done = _cluster("--text", str(log))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [row["line"] for row in rows] == [entry.line for entry in found]
+    keys = dict(zip(order, (row["cluster"] for row in rows[1::2]), strict=True))
+    assert keys["blob"] == keys["moved-blob"] == keys["threads"]  # the crashing thread's frames decide
+    assert len({keys["blob"], keys["head"], keys["timeout"], keys["abort"]}) == 4
+    titles = {row["title"] for row in rows[1::2]}
+    assert "FatalPythonError: Segmentation fault (feeds.parse_blob)" in titles
+
+
+_DUMP_THREADS = (
+    "Thread 0x00007faff01426c0 (most recent call first):\n"
+    '  File "/usr/lib/python3.12/threading.py", line 982 in run\n\n'
+)
+_DUMP_CURRENT = (
+    "Current thread 0x00007faff0fd1b80 (most recent call first):\n"
+    '  File "/srv/feeds/parse.py", line 5 in parse_blob\n'
+    '  File "/srv/feeds/main.py", line 12 in <module>\n'
+)
+DUMPS: dict[str, str] = {
+    "segfault": "Fatal Python error: Segmentation fault\n\n" + _DUMP_CURRENT,
+    "threads and modules": (
+        "Fatal Python error: Segmentation fault\n\n"
+        + _DUMP_THREADS
+        + _DUMP_CURRENT
+        + "\nExtension modules: numpy.core._multiarray_umath, yaml._yaml (total: 2)\n"
+    ),
+    "runtime state": (
+        "Fatal Python error: _PyMem_DebugRawFree: bad ID\nPython runtime state: initialized\n\n"
+        + _DUMP_CURRENT
+    ),
+    "windows": "Windows fatal exception: access violation\n\n" + _DUMP_CURRENT,
+    "thread names and C stack (3.14)": (
+        "Fatal Python error: Segmentation fault\n\n"
+        + _DUMP_CURRENT.replace(" (most", " [feeds] (most")
+        + "\nCurrent thread's C stack trace (most recent call first):\n"
+        '  Binary file "/usr/bin/python3.14", at _Py_DumpStack+0x4c [0x55d0c1a2b3cc]\n'
+        "  <truncated rest of calls>\n"
+    ),
+    "timeout": "Timeout (0:00:05)!\n" + _DUMP_CURRENT.replace("Current thread", "Thread"),
+    "dump without reason": _DUMP_CURRENT,
+    "no Python frame": (
+        "Fatal Python error: Segmentation fault\n\n"
+        + _DUMP_THREADS
+        + "Current thread 0x00007faff0fd1b80 (most recent call first):\n  <no Python frame>\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", DUMPS)
+def test_a_crash_dump_of_any_shape_is_one_entry_between_log_lines(shape: str) -> None:
+    """Each shape of faulthandler dump between two log lines is one entry (every line once, in order),
+    documented with the dump as its stack trace, and the log line after it is an entry of its own."""
+    dump = DUMPS[shape]
+    text = "2026-12-04 10:00:01 INFO feeds: start\n" + dump + "2026-12-04 10:00:09 INFO feeds: start\n"
+    found = list(entries(text.splitlines(keepends=True)))
+    assert [entry.text for entry in found] == [
+        text.split("\n", 1)[0] + "\n",
+        dump,
+        text.rsplit("\n", 2)[1] + "\n",
+    ]
+    assert found[1].document() == {"message": dump.split("\n", 1)[0], "error": {"stack_trace": dump}}

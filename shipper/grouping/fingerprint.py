@@ -2,7 +2,8 @@
 
 One group = one bug = the same exception chain raised from the same statement. For an event with a
 traceback (`error.stack_trace`) the key is built from each exception of the chain (causes and
-contexts included, group members as a set):
+contexts included, group members as a set; a group a task group raised of one failure, as that
+failure):
 
 - the exception's class name (the last dotted component, so `__main__.Boom` and `app.errors.Boom`
   agree, and vendored copies agree with the original);
@@ -109,7 +110,18 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        frameless text: every bug one group); a traceback a logger prefixed on every line read past the
        prefix when lines come before its header (a worker's quoted RemoteTraceback: every worker bug one
        group), and a log line before a quoted worker traceback no part of the chain; a SyntaxError in
-       text compiled under a file name without a directory keyed by the statement that compiled it
+       text compiled under a file name without a directory keyed by the statement that compiled it; the
+       standard library of a Windows host printed in another letter case (`c:\\python311\\lib\\json\\`) as
+       the standard library (its raises were keyed by its own line: one bug split across Windows hosts,
+       two callers merged); masked as a date, a path or a string: a date written day first with its month
+       named (`Fri, 05 Jan 2024`, `5 January 2024`, `4th Dec`, `05/Jan/2024`), a drive's path written with
+       slashes (`C:/data/in.csv`), a UNC path and a bytes literal (`b'...'`) (a message split by weekday
+       and month, by drive, by value); an ExceptionGroup a task group raised (asyncio's TaskGroup, anyio,
+       trio) of one failure, once or repeated, keyed and titled as that failure (a lone failure wrapped by
+       anyio 4, trio 0.25+ or a TaskGroup and raised alone by anyio 3, older trio or `gather` was two
+       groups; 6 evaluation-set events of one bug change key together, GA unchanged); a notebook's cell as
+       ipykernel or xeus-python compiles it (`/tmp/ipykernel_812/3016483423.py`, named by a hash of the
+       cell's text) as the file `<cell>` (any edit of the cell renamed it: one bug per version of the cell)
 """
 
 from __future__ import annotations
@@ -161,6 +173,7 @@ from shipper.grouping.tracebacks import (
     segments,
     without_colours,
 )
+from shipper.lazy_regex import compile_lazily
 from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
 from shipper.schema import get_field as get_field  # re-exported: dotted paths are defined once, there
 
@@ -171,11 +184,17 @@ GROUPING_VERSION: Final = 3
 ERROR_LEVELS: Final = frozenset(ERROR_LEVEL_NAMES)
 _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never needs more
 
-# (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it.)
+# (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it. Windows paths ignore
+# case: an interpreter started by a path typed in lower case prints `c:\python311\lib\json\`; in a
+# lower-case `lib\` only under a folder named for Python or a conda, not a program's own `lib` folder.)
 _STDLIB_RE: Final = re.compile(
     r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
+# The folders a Windows standard library's `lib\` is in (`python311`, `python3.12t`, a conda's): a path
+# written in lower case is tested for them by `_windows_stdlib`.
+_WINDOWS_PYTHON_HOMES: Final = ("python", "anaconda", "miniconda", "miniforge", "mambaforge")
+_WINDOWS_HOME_TAIL: Final = frozenset("0123456789.t")
 # PyPy's standard library (`lib/pypy3.10/`; `lib-python/3/` and `lib_pypy/` in its source layout): its
 # paths hold "pypy" (a test apart, so that CPython's paths are searched by the pattern above alone).
 # (Compiled when first used, by `re`'s cache: most programs never meet a PyPy path.)
@@ -210,11 +229,31 @@ def classify_frame(filename: str) -> FrameKind:
     # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
     if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
         return FrameKind.STDLIB
+    if "\\" in filename and _windows_stdlib(filename.lower()):
+        return FrameKind.STDLIB
     if "pypy" in filename and re.search(_PYPY_STDLIB, filename):
         return FrameKind.STDLIB
     if filename[:1] not in _ABSOLUTE_STARTS and _frozen_stdlib(filename):
         return FrameKind.STDLIB
     return FrameKind.APPLICATION
+
+
+def _windows_stdlib(path: str) -> bool:
+    """Whether a Windows path in lower case (Windows paths ignore case: an interpreter started by a path
+    typed in lower case prints `c:\\python311\\lib\\json\\`) is in a standard library: `\\lib\\`, not
+    then site-packages, under a folder named for Python or a conda (not a program's own `lib` folder)."""
+    at = path.find("\\lib\\")
+    while at > 0:
+        home = path[path.rfind("\\", 0, at) + 1 : at]
+        named = next((name for name in _WINDOWS_PYTHON_HOMES if home.startswith(name)), None)
+        if (
+            named is not None
+            and _WINDOWS_HOME_TAIL.issuperset(home[len(named) :])
+            and not path.startswith(("site-packages", "dist-packages"), at + 5)
+        ):
+            return True
+        at = path.find("\\lib\\", at + 4)
+    return False
 
 
 # A frozen application (PyInstaller, cx_Freeze) names each module's file relative to its archive's root,
@@ -890,18 +929,25 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
         final = _group_record(segment, 0, index > 0)
         if final is None:
             return None
-        lines.append(f"{link}|{final[0]}")
+        lines.append(f"{final[4]}{link}|{final[0]}")
     if final is None:
         return None
     signature = "\n".join(lines)
     return _make("traceback", signature, title=_title(final[1], final[2], signature))
 
 
-def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str, str, str] | None:
-    """`_record_signature` of one exception of a chain (a group or not), its type and its message."""
+# `_record_signature` of one exception of a chain, its type, its message, whether it was raised (printed
+# with frames), and the lines of the chain before it (a group of one failure: that failure's causes).
+_GroupRecord = tuple[str, str, str, bool, str]
+
+
+def _group_record(segment: str, depth: int, chained: bool = False) -> _GroupRecord | None:
+    """`_record_signature` of one exception of a chain (a group or not), its type and its message; for a
+    group of one failure, that failure's (see `_lone_failure`)."""
     box = group_box(segment, depth)
     own_text = segment if box is None else box.own
     own = plain_exception(own_text)
+    raised = own is not None
     if own is not None:
         record = _plain_record(own, chained)
         if record is None:
@@ -917,8 +963,8 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str,
         else:
             record = f"{_short_type(exc_type)}|msg:{_message_part(message)}"
     if box is None:
-        return record, exc_type, message
-    members = set()
+        return record, exc_type, message, raised, ""
+    members: dict[str, set[tuple[str, str, bool]]] = {}
     left_out = False
     # Members repeat (the same failure for several items): identical runs of the box are one member of
     # the key's set, and each run's signature is memoized by its boxed text (no unboxing on a repeat).
@@ -930,32 +976,74 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> tuple[str,
         if found is None:
             return None
         if found[0]:
-            members.add(found[0])
+            members.setdefault(found[0], set()).add(found[2])
         left_out = left_out or found[1] > 0
+    if len(members) == 1 and not left_out and own is not None and _raised_for_a_task(own.frame_lines):
+        ((signature, finals),) = members.items()
+        lone = _lone_failure(signature, finals)
+        if lone is not None:
+            return lone
     if members or left_out:
         record += "|{" + ";".join(member.replace("\n", "/") for member in sorted(members)) + "}"
-    return record, exc_type, message
+    return record, exc_type, message, raised, ""
 
 
-def _block_signature(block: str, column: int, depth: int) -> tuple[str, int] | None:
+# Where a task group raises the failures of its tasks: the standard library (asyncio's TaskGroup), anyio's
+# and trio's own code. (Compiled when a group first needs it: most programs never raise one.)
+_TASK_GROUP_LIBRARY_RE: Final = compile_lazily(r"[/\\](?:site|dist)-packages[/\\](?:anyio|trio)[/\\]")
+
+
+def _raised_for_a_task(frame_lines: str) -> bool:
+    """Whether the frame that raised a group (its lines, see `read_frame`) is a task group's: the standard
+    library's or anyio's or trio's, not the program's own statement collecting failures."""
+    site = _site_of(frame_lines)
+    return site is not None and _wraps_tasks(site[5], site[4])
+
+
+def _wraps_tasks(filename: str, kind: FrameKind) -> bool:
+    return kind is FrameKind.STDLIB or (
+        kind is FrameKind.THIRD_PARTY and _TASK_GROUP_LIBRARY_RE.search(filename) is not None
+    )
+
+
+def _lone_failure(signature: str, finals: Iterable[tuple[str, str, bool]]) -> _GroupRecord | None:
+    """A group a task group raised (see `_wraps_tasks`) whose members are one failure (raised once, or
+    repeated, or a group of one such) is that failure: asyncio's TaskGroup, anyio 4 and trio's strict
+    nurseries raise a group for one failed task where `gather`, anyio 3 and older trio raised the failure
+    itself. Its chain's `_GroupRecord` (the final type and message of its members the least, for a title
+    that does not depend on their order); None for a member never raised. A group the program's own
+    statement raised (failures it collected) stays a group: that statement is part of the bug."""
+    exc_type, message, raised = min(finals)
+    if not raised:
+        return None
+    head, _, last = signature.rpartition("\n")  # (the failure's last line: its link is "")
+    return last[1:], exc_type, message, True, head + "\n" if head else ""
+
+
+def _block_signature(block: str, column: int, depth: int) -> tuple[str, int, tuple[str, str, bool]] | None:
     """For a run of a group box (see `block_member`): `chain_signature` of the member it holds ("" for
-    none) and how many members it says are left out; None where the general path must decide."""
+    none), how many members it says are left out, and its final exception's type, message and whether
+    it was raised; None where the general path must decide."""
     member, left_out = block_member(block, column)
     if not member:
-        return "", left_out
-    signature = _member_signature(member, depth)
-    return (signature, 0) if signature else None
+        return "", left_out, ("", "", False)
+    found = _member_signature(member, depth)
+    return (found[0], 0, found[1]) if found is not None else None
 
 
-def _member_signature(text: str, depth: int) -> str:
-    """`chain_signature` of a group member's text; empty where the general path must decide."""
+def _member_signature(text: str, depth: int) -> tuple[str, tuple[str, str, bool]] | None:
+    """`chain_signature` of a group member's text, and its final exception's type, message and whether it
+    was raised; None where the general path must decide."""
     lines = []
+    found = None
     for index, (segment, link) in enumerate(segments(text)):
         found = _group_record(segment, depth, index > 0)
         if found is None:
-            return ""
-        lines.append(f"{link}|{found[0]}")
-    return "\n".join(lines)
+            return None
+        lines.append(f"{found[4]}{link}|{found[0]}")
+    if found is None:
+        return None
+    return "\n".join(lines), (found[1], found[2], found[3])
 
 
 _block_signature_of: Final = functools.lru_cache(maxsize=512)(_block_signature)
@@ -1002,17 +1090,47 @@ def _with_final_exception(parsed: Traceback, doc: Mapping[str, Any]) -> Tracebac
 
 def fingerprint_traceback(parsed: Traceback) -> Fingerprint:
     """Fingerprint a parsed traceback: the exception chain and the statement each was raised from."""
-    final = parsed.final
-    signature = chain_signature(parsed)
-    return _make("traceback", signature, title=_title(final.type, final.message, signature))
+    signature, (exc_type, message, _) = _chain(parsed)
+    return _make("traceback", signature, title=_title(exc_type, message, signature))
 
 
 def chain_signature(parsed: Traceback, *, member: bool = False) -> str:
-    """The canonical text a traceback key hashes: one line per exception of the chain."""
-    return "\n".join(
-        f"{record.link}|{_record_signature(record, member, index > 0)}"
-        for index, record in enumerate(parsed.chain)
-    )
+    """The canonical text a traceback key hashes: one line per exception of the chain (a group of one
+    failure: that failure's lines, see `_lone_failure`)."""
+    return _chain(parsed, member)[0]
+
+
+def _chain(parsed: Traceback, member: bool = False) -> tuple[str, tuple[str, str, bool]]:
+    """`chain_signature`, and the final exception's type, message and whether it was raised (for a group
+    of one failure, that failure's)."""
+    lines = []
+    final = ("", "", False)
+    for index, record in enumerate(parsed.chain):
+        lone = _lone_member(record) if record.members and not record.more_members and record.frames else None
+        if lone is None:
+            lines.append(f"{record.link}|{_record_signature(record, member, index > 0)}")
+            final = (record.type, record.message, bool(record.frames))
+        else:
+            lines.append(f"{lone[4]}{record.link}|{lone[0]}")
+            final = lone[1:4]
+    return "\n".join(lines), final
+
+
+def _lone_member(record: ExceptionRecord) -> _GroupRecord | None:
+    """`_lone_failure` of a group's members, when a task group raised it and they are one failure; else
+    None."""
+    raising = record.frames[-1].filename
+    if not _wraps_tasks(raising, _kind(raising)):
+        return None
+    distinct = {id(member): member for member in record.members}.values()  # repeats are one object
+    members: dict[str, set[tuple[str, str, bool]]] = {}
+    for member in distinct:
+        signature, final = _chain(member, True)
+        members.setdefault(signature, set()).add(final)
+    if len(members) != 1:
+        return None
+    ((signature, finals),) = members.items()
+    return _lone_failure(signature, finals)
 
 
 def _record_signature(record: ExceptionRecord, member: bool = False, chained: bool = False) -> str:
@@ -1301,7 +1419,9 @@ def _frame_signature(frame: Frame) -> str:
 def module_tail(filename: str) -> str:
     """The install-independent part of a path: the file's stem (with its package for __init__); for a
     pseudo-file numbered by an interactive session (`<python-input-3>`, `<ipython-input-3-5e1c...>`),
-    its name with the number written "N" (the same statement has another number in each session)."""
+    its name with the number written "N" (the same statement has another number in each session); for a
+    notebook's cell as a kernel compiles it (`/tmp/ipykernel_812/3016483423.py`: named by a hash of the
+    cell's text, another after any edit), `<cell>`."""
     if filename.startswith("<") and filename.endswith(">"):
         numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
         if numbered != filename:
@@ -1311,7 +1431,15 @@ def module_tail(filename: str) -> str:
     stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyc", ".pyw")) else name
     if stem in ("__init__", "__main__") and len(parts) > 1 and parts[-2]:
         return f"{parts[-2]}/{stem}"
+    if stem.isdigit() and len(parts) > 1 and parts[-2].startswith(_KERNEL_CELL_DIRECTORIES):
+        return _NOTEBOOK_CELL
     return stem or filename
+
+
+# The directories ipykernel (Jupyter, papermill, VS Code) and xeus-python write cells' code to, one per
+# kernel (`<temp>/ipykernel_<pid>/`), each cell in a file named by a hash of its text.
+_KERNEL_CELL_DIRECTORIES: Final = ("ipykernel_", "xpython_")
+_NOTEBOOK_CELL: Final = "<cell>"
 
 
 # A number as a part of its own in a pseudo-file's name: the count of an input, an example.

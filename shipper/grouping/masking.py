@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from shipper.lazy_regex import compile_lazily
+
 
 @dataclass(frozen=True, slots=True)
 class MaskRule:
@@ -41,17 +43,35 @@ def _rule(
     needs: str,
     requires: tuple[tuple[str, int], ...] = (),
     gate: str | None = None,
+    *,
+    lazy: bool = False,
 ) -> MaskRule:
-    return MaskRule(
-        name, re.compile(pattern), placeholder, needs, requires, re.compile(gate) if gate else None
-    )
+    """A rule; `lazy`: its pattern compiled when a text first passes its shortcuts (a rare shape's long
+    pattern then costs a program's start-up nothing)."""
+    compiled = compile_lazily(pattern) if lazy else re.compile(pattern)
+    return MaskRule(name, compiled, placeholder, needs, requires, re.compile(gate) if gate else None)
 
 
 _HEX: Final = r"[0-9a-fA-F]"
 _B: Final = r"(?<![\w.\-])"  # token start: not inside a word
 _E: Final = r"(?![\w\-])"  # token end
+# A date written day first, its month named (`5 January 2024`, `4th Dec`; an HTTP or mail date, `Fri, 05
+# Jan 2024`; the common log format's `05/Jan/2024`): the month's name whole, so that a word only starting
+# like one (`Marketing`) is none.
+_MONTH: Final = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+    r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_DAY_FIRST: Final = (
+    rf"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?\d{{1,2}}(?:st|nd|rd|th)?(?:\s+|[-/]){_MONTH}\b\.?"
+    r"(?:(?:\s+|[-/])\d{4}\b)?"
+)
 
 RULES: Final[tuple[MaskRule, ...]] = (
+    # A UNC path (`\\server\share\dir\file`), first: its server may be an address or hold digits.
+    _rule(
+        "unc_path", r"(?<![\w\\:])\\\\[\w.$\-]+\\[^\s'\",:;<>|]*", "<PATH>", "\\", (("\\\\", 1),), lazy=True
+    ),
     _rule(
         "uuid",
         rf"{_B}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_E}",
@@ -71,10 +91,12 @@ RULES: Final[tuple[MaskRule, ...]] = (
     _rule(
         "month_day",
         r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
-        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b",
+        r"\.?\s+\d{1,2}(?:,?\s+\d{4})?\b"
+        rf"|{_DAY_FIRST}",
         "<DATETIME>",
         "0",
         gate="Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec",
+        lazy=True,
     ),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
     _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", ".", ((".", 3),)),
@@ -87,8 +109,13 @@ RULES: Final[tuple[MaskRule, ...]] = (
     ),
     _rule("hex_address", r"\b0[xX][0-9a-fA-F]+\b", "<HEX>", "xX", (("0", 1),)),
     _rule("windows_path", r"\b[A-Za-z]:\\[^\s'\",:;<>|]*", "<PATH>", "\\", ((":\\", 1),)),
+    # A drive's path written with slashes (`C:/data/in.csv`; URLs are masked already).
+    _rule("drive_path", r"\b[A-Za-z]:/[^\s'\",:;<>|]*", "<PATH>", "/", ((":/", 1),), lazy=True),
     _rule(
-        "unix_path", r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]", "<PATH>", "/"
+        "unix_path",
+        r"(?<![\w.<>])(?:~|\.{1,2})?/[^\s'\",:;<>()\[\]{}]*[^\s'\",:;<>()\[\]{}.]",
+        "<PATH>",
+        "/",
     ),
     _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>", ":", ((".", 1),)),
     _rule(
@@ -106,7 +133,15 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate=r"\d[nuµmshd]",  # the last digit of the number, then the unit's first letter
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
-    _rule("single_quoted", r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'", (("'", 2),)),
+    # A bytes literal as Python writes one (`b'...'`) is a quoted string too.
+    _rule("bytes_quoted", r"(?<![A-Za-z])b'(?:[^'\\\n]|\\.)*'", "'<STR>'", "'", (("b'", 1),), lazy=True),
+    _rule(
+        "single_quoted",
+        r"(?<![A-Za-z])'(?:[^'\\\n]|\\.)*'",
+        "'<STR>'",
+        "'",
+        (("'", 2),),
+    ),
     # (A value an earlier rule made a placeholder is a value too: `id=abc123def` and `id=zz91x` alike.)
     _rule("key_value", r"(?<=[A-Za-z_])=(?!=)(?:<[A-Z]+>(?![\w<])|[^\s,;'\"()\[\]{}<>]+)", "=<VAL>", "="),
     _rule(
@@ -161,7 +196,7 @@ _Applicable = tuple[bool, tuple[tuple[str, int], ...], re.Pattern[str] | None, C
 def _steps(rules: tuple[MaskRule, ...]) -> tuple[_Step, ...]:
     """The rules as plain tuples, what `mask` reads of each (attribute lookups cost on this hot path)."""
     return tuple(
-        (rule.needs == "0", rule.needs, rule.requires, rule.gate, rule.pattern.sub, rule.placeholder)
+        (rule.needs == "0", rule.needs, rule.requires, rule.gate, _substitute(rule.pattern), rule.placeholder)
         for rule in rules
     )
 
@@ -177,6 +212,17 @@ def _applicable(steps: tuple[_Step, ...], triggers: str, digits: bool) -> tuple[
         for digit_only, needs, requires, gate, substitute, placeholder in steps
         if (digits if digit_only else not present.isdisjoint(needs))
     )
+
+
+def _substitute(pattern: re.Pattern[str]) -> Callable[[str, str], str]:
+    """`pattern.sub`, without compiling a pattern that compiles on first use (`compile_lazily`) now."""
+    if isinstance(pattern, re.Pattern):
+        return pattern.sub
+    return functools.partial(_lazy_sub, pattern)
+
+
+def _lazy_sub(pattern: re.Pattern[str], placeholder: str, text: str) -> str:
+    return pattern.sub(placeholder, text)
 
 
 _DEFAULT_STEPS: Final = _steps(RULES)
