@@ -567,7 +567,30 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{32,64})"
     r"|(?P<django_secret_key>django-insecure-[^\s\"']{20,256})"  # `startproject`'s generated SECRET_KEY
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
-    # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<google_oauth_client_secret>GOCSPX-[A-Za-z0-9_\-]{28,64})"
+    r"|(?P<google_refresh_token>1//0[A-Za-z0-9_\-]{40,1024})"
+    r"|(?P<atlassian_token>ATATT3[A-Za-z0-9_\-=]{100,512})"
+    r"|(?P<groq_key>gsk_[A-Za-z0-9]{48,64})"
+    r"|(?P<xai_key>xai-[A-Za-z0-9]{60,128})"
+    r"|(?P<replicate_token>r8_[A-Za-z0-9]{30,64})"
+    r"|(?P<perplexity_key>pplx-[A-Za-z0-9]{40,64})"
+    r"|(?P<doppler_token>dp\.(?:st|sa|ct|pt|scim|audit)\.(?:[a-z0-9_\-]{1,64}\.)?[A-Za-z0-9]{40,64})"
+    r"|(?P<new_relic_key>NRAK-[A-Z0-9]{27})"
+    r"|(?P<supabase_token>sbp_[a-f0-9]{40})"
+    r"|(?P<figma_token>figd_[A-Za-z0-9_\-]{40,64})"
+    r"|(?P<notion_token>ntn_[A-Za-z0-9]{40,64}|secret_[A-Za-z0-9]{43})"
+    r"|(?P<fly_token>fo1_[A-Za-z0-9_\-]{40,64})"
+    r"|(?P<square_token>sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,64}|(?<![+/])EAAA[A-Za-z0-9_\-+]{60})"
+    r"|(?P<mailchimp_key>[0-9a-f]{32}-us[0-9]{1,2})"
+    r"|(?P<tencent_secret_id>AKID[A-Za-z0-9]{32})"
+    r"|(?P<sentry_token>sntry[us]_[A-Za-z0-9_=+/\-]{40,512})"
+    r"|(?P<onepassword_token>ops_eyJ[A-Za-z0-9+/=_\-]{40,4096})"
+    # (3 characters, a digit, `Q~`: Microsoft Entra ID's client secrets)
+    r"|(?P<azure_client_secret>(?<![~.])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}(?![~.]))"
+    # a JWE (five parts; the second, the encrypted key, is empty with `dir`), then a JWS of any payload
+    # (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<jwe>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{0,8192}\.[A-Za-z0-9_\-]{8,1024}"
+    r"\.[A-Za-z0-9_\-]{1,65536}\.[A-Za-z0-9_\-]{8,1024})"
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
@@ -2240,7 +2263,9 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
     "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
-    "django-insecure-",
+    "django-insecure-", "gocspx-", "1//0", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
+    "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
+    "eaaa", "-us", "akid", "sntry", "ops_", "q~",
 )  # fmt: skip
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
@@ -2879,8 +2904,19 @@ def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
     starts = [finding.start for finding in found]
     for copy in _copies(text, _secret_values(text, found)):
         before = bisect.bisect_right(starts, copy.start) - 1
-        if before < 0 or found[before].end <= copy.start:  # not the secret itself, where it was found
+        # not the secret itself, where it was found; but a copy split by a line break that runs on past
+        # the part another rule found (`token X` before the break, the rest below) is one
+        if before < 0 or found[before].end <= copy.start or _split_past(text, found, found[before], copy):
             yield copy
+
+
+def _split_past(text: str, found: list[Finding], finding: Finding, copy: Finding) -> bool:
+    """A copy split by a line break that runs on past a finding, and is (the start of) a secret found
+    whole elsewhere: not the run of the next line's words after a short secret."""
+    if finding.end >= copy.end or _BREAK.search(text, copy.start, copy.end) is None:
+        return False
+    joined = _BREAK.sub("", text[copy.start : copy.end]).lower()
+    return any(text[f.start : f.end].lower().startswith(joined) for f in found if f is not finding)
 
 
 def _copies(text: str, values: list[str]) -> Iterator[Finding]:

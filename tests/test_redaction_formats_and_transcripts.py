@@ -1,0 +1,162 @@
+"""Secrets in shapes the sixth sweep's probe found leaking: tokens of providers known by their prefix,
+copies of a secret split over lines, protocol transcripts that libraries print in debug mode, the
+errors of command-line parsers, SQL and database errors, base64 private keys and key tails, a `-p`
+given beside a user; and the ordinary texts of the same shapes that must stay as they are."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from shipper.redaction import findings, redact_text
+
+
+def _assert_hidden(text: str, secret: str, kept: list[str]) -> None:
+    redacted = redact_text(text)
+    assert secret not in redacted, redacted
+    for start in range(0, max(len(secret) - 9, 1), 3):  # no part of it left either
+        assert secret[start : start + 10] not in redacted, redacted
+    assert [word for word in kept if word not in redacted] == [], redacted
+    assert redact_text(redacted) == redacted  # idempotent
+
+
+def _token(seed: int, size: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(size))
+
+
+_URLSAFE = string.ascii_letters + string.digits + "-_"
+_HEX = "0123456789abcdef"
+
+
+def _provider_tokens() -> list[object]:
+    """Fake tokens of each provider format (prefix and body as the provider documents them)."""
+    tokens = {
+        "google-oauth-client-secret": "GOCSPX-" + _token(1, 28, _URLSAFE),
+        "atlassian": "ATATT3xFfGF0" + _token(2, 170, _URLSAFE) + "=" + _token(3, 8, "0123456789ABCDEF"),
+        "groq": "gsk_" + _token(4, 52),
+        "xai": "xai-" + _token(5, 80),
+        "replicate": "r8_" + _token(6, 37),
+        "perplexity": "pplx-" + _token(7, 48),
+        "doppler": "dp.st.prd." + _token(8, 43),
+        "new-relic": "NRAK-" + _token(9, 27, string.ascii_uppercase + string.digits),
+        "supabase": "sbp_" + _token(10, 40, _HEX),
+        "figma": "figd_" + _token(11, 40, _URLSAFE),
+        "notion": "ntn_" + _token(12, 46),
+        "notion-legacy": "secret_" + _token(13, 43),
+        "fly": "fo1_" + _token(14, 43, _URLSAFE),
+        "square-secret": "sq0csp-" + _token(15, 43, _URLSAFE),
+        "square-token": "EAAA" + _token(16, 60, _URLSAFE),
+        "mailchimp": _token(17, 32, _HEX) + "-us14",
+        "tencent": "AKID" + _token(18, 32),
+        "sentry-user": "sntryu_" + _token(19, 64, _HEX),
+        "sentry-org": "sntrys_eyJpYXQiOjE3MDAwMDAwMDAuMCwidXJsIjoiaHR0cHM6Ly9zZW50cnkuaW8ifQ_"
+        + _token(20, 43),
+        "google-refresh": "1//0" + _token(21, 100, _URLSAFE),
+        "1password": "ops_eyJzaWduSW5BZGRyZXNzIjoibXkuMXBhc3N3b3JkLmNvbSJ9" + _token(22, 40),
+        "azure-ad-client-secret": _token(23, 3) + "8Q~" + _token(24, 34, _URLSAFE + "~."),
+        "jwe": "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ."
+        + _token(25, 120, _URLSAFE)
+        + "."
+        + _token(26, 16, _URLSAFE)
+        + "."
+        + _token(27, 90, _URLSAFE)
+        + "."
+        + _token(28, 22, _URLSAFE),
+        "jwe-direct": "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0.."
+        + ".".join((_token(29, 16, _URLSAFE), _token(30, 60, _URLSAFE), _token(31, 22, _URLSAFE))),
+    }  # fmt: skip
+    shapes = [
+        "upstream rejected {t} (status 401)",
+        "client = Client('{t}')",
+        '{{"value": "{t}", "note": "rotated"}}',
+        "curl https://api.example.com/v1 --data-urlencode k={t}",
+    ]
+    return [
+        pytest.param(shape.format(t=token), token, id=f"{name}-{n}")
+        for name, token in tokens.items()
+        for n, shape in enumerate(shapes)
+    ]
+
+
+@pytest.mark.parametrize(("text", "token"), _provider_tokens())
+def test_tokens_of_providers_known_by_their_prefix(text: str, token: str) -> None:
+    """A provider token whose format names it (its prefix and body) is hidden whole wherever it stands,
+    with no key beside it; the words around it stay."""
+    _assert_hidden(text, token, [word for word in text.split() if token not in word][:1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "task_runner gsk_default queue empty",
+        "xai-explainer module loaded",
+        "ops_eyJ is not a token",
+        "job 7bfb4b86-166c-1d02-2363-fa5e607a6940 done",
+        "locale en-us, region us-east-1",
+        "secret_key_base is required",
+        "figd_ prefix is reserved",
+        "dp.st is a Doppler service token prefix",
+        "AKIDs are listed in the console",
+        "image data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAC"
+        "hwGA60e6kgAAAABJRU5ErkJggg==",
+        "path /srv/app/1//0/cache",
+        "eyJhbGciOiJIUzI1NiJ9 is a JWT header",
+        "version 8Q~ is odd",
+    ],
+)
+def test_words_that_only_begin_like_a_provider_token_stay(text: str) -> None:
+    """A prefix without a token's body after it (a name, a queue, a locale, a UUID) stays."""
+    assert redact_text(text) == text, findings(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(
+            "Authorization: Bearer Qw12Er34Ty56Ui78Op90\nretrying with token Qw12Er34Ty56\n  Ui78Op90",
+            "Ui78Op90",
+            id="told-again-split",
+        ),
+        pytest.param(
+            "password=Zx98Cv76Bn54Ml32Kj10 rejected; the server echoed password Zx98Cv76Bn54\\n    Ml32Kj10",
+            "Ml32Kj10",
+            id="escaped-break",
+        ),
+        pytest.param(
+            "api_key: Hg45Jk67Lm89Np01Qr23\n  retry 2 with api_key Hg45Jk67Lm89Np\n    01Qr23 failed",
+            "01Qr23",
+            id="split-later",
+        ),
+    ],
+)
+def test_a_copy_split_over_lines_where_a_rule_found_its_first_half(text: str, secret: str) -> None:
+    """A secret found once, and told again with its copy split by a line break where another rule already
+    found the copy's first half (`token X` before the break): the half after the break is hidden too."""
+    redacted = redact_text(text)
+    assert secret not in redacted, redacted
+    assert redact_text(redacted) == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        pytest.param(
+            "machine api.example.com\n  login bob\n  password Nr4herokuTok\nmachine git.example.com\n"
+            "  login bob\n  password Nr5herokuTok2",
+            "machine git.example.com",
+            id="netrc-entries",
+        ),
+        pytest.param(
+            "token=Ab12Cd34Ef56 sent\nAb12Cd34Ef56\n  continued on the next line",
+            "continued on the next line",
+            id="words-after-a-copy",
+        ),
+    ],
+)
+def test_the_line_after_a_copy_of_a_short_secret_stays(text: str, kept: str) -> None:
+    """The words that follow a secret's copy on the next line are not read as the rest of that copy when
+    the secret found is no longer than the copy."""
+    assert kept in redact_text(text), redact_text(text)
