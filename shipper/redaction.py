@@ -464,7 +464,7 @@ _REDIS_AUTH: Final = compile_lazily(
 # The same typed at a Redis prompt or in a script: `AUTH password`, `AUTH user password`, alone on its
 # line (or after `host:6379> `), so that `AUTH failed for client 7` stays.
 _REDIS_AUTH_LINE: Final = compile_lazily(
-    r"(?m)(?:^|(?<=> ))[ \t]{0,8}AUTH(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
+    r"(?m)(?:^|(?<=> ))[ \t]{0,8}(?:AUTH|auth)(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
     r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"']{1,512}))[ \t]*\r?$"
 )
 # Commands that take a password as a positional argument: `rabbitmqctl add_user bob X`, `htpasswd -b
@@ -909,9 +909,10 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 hidden = end
                 yield Finding(start + pair.start("password"), end, "key_value")
             continue
+        # (`--- PASS: TestLogin (0.00s)`, Go's test report, is a result, not `pass: hunter`)
         if _is_kept(value, key, text, vend) or (
             weak
-            and not _abbreviated_password(words, value)
+            and not (_abbreviated_password(words, value) and not text.endswith("--- ", 0, match.start()))
             and (not _looks_secret(value) or value.count("|") >= 2)
         ):
             continue
@@ -1459,7 +1460,42 @@ _NAME_OR_ID: Final = compile_lazily(r"[a-z_][a-z0-9_\-]{0,31}|[0-9]{1,10}")
 
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _REDIS_AUTH_LINE.finditer(text):
+        if match["secret"] is not None and match["secret"].lower() in _STATUS_WORDS:
+            continue  # `AUTH failed`, `auth ok`: an outcome
         yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
+
+
+# A login sent in a protocol transcript, as smtplib, poplib and imaplib print them in debug mode and as
+# mail and FTP servers log sessions: SMTP's `AUTH PLAIN <base64 of \0user\0password>` (or XOAUTH2's
+# bearer), POP3's and FTP's `PASS <password>` (as the protocol sends it: quoted as a repr prints it,
+# before its `\r\n`, or after a client's `>`/`C:`, so that a test runner's `PASS  src/app.test.js` stays),
+# IMAP's tagged `LOGIN user <password>` (a tag with a digit: `A0001`).
+_PROTOCOL_LOGIN: Final = compile_lazily(
+    r"(?<![\w\-])AUTH[ \t]{1,8}(?:PLAIN|XOAUTH2|OAUTHBEARER)[ \t]{1,8}(?P<auth>[A-Za-z0-9+/]{4,8192}={0,2})"
+    r"(?![\w+/=])"
+    r"|(?<=[\"'])PASS[ \t](?P<pass>[^\s\"'\\]{1,512})(?=\\r|\r|[\"'])"
+    r"|(?m:^)[ \t]{0,8}(?:(?P<marker>>|C:|-->)[ \t]{1,8})?PASS[ \t](?P<line>[^\s\"'\\]{1,512})"
+    r"(?(marker)(?=\\r\\n|\r?$)|(?=\\r\\n|\r))"
+    r"|(?<![\w\-])(?=[A-Za-z]{0,15}[0-9])[A-Za-z0-9.]{1,16}[ \t]LOGIN[ \t]{1,8}"
+    r"(?:\"(?:[^\"\\\n]|\\.){0,256}\"|[^\s\"'(){}]{1,256})[ \t]{1,8}"
+    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.){1,512})\"|(?P<imap>[^\s\"'(){}]{1,512}))"
+)
+# SMTP's AUTH LOGIN: the server asks `Password:` in base64, and the client's next line is the answer.
+_PASSWORD_PROMPT_B64: Final = compile_lazily(r"334[ \t]{1,8}UGFzc3dvcmQ6")
+_SENT_B64: Final = compile_lazily(
+    r"(?:send|C):[ \t]{0,8}b?['\"]?(?P<answer>[A-Za-z0-9+/]{4,8192}={0,2})(?=\\r\\n|\r?\n|['\"]|\Z)"
+)
+
+
+def _protocol_login(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PROTOCOL_LOGIN.finditer(text):
+        group = match.lastgroup or "auth"
+        if match[group] != REDACTED and match[group].lower() not in _STATUS_WORDS:
+            yield Finding(*match.span(group), "protocol_login")
+    for prompt in _PASSWORD_PROMPT_B64.finditer(text):
+        answer = _SENT_B64.search(text, prompt.end(), prompt.end() + 512)
+        if answer is not None:
+            yield Finding(*answer.span("answer"), "protocol_login")
 
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
@@ -2319,6 +2355,11 @@ DEFAULT_RULES: Final = (
     Rule("short_password_flag", _short_password_flag, _SHORT_FLAG_TRIGGERS),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule(
+        "protocol_login",
+        _protocol_login,
+        ("auth plain", "auth xoauth2", "auth oauthbearer", "pass ", "login ", "ugfzc3dvcmq6"),
+    ),
     Rule("prompt_expression", _prompt_expression, ("(pdb)", ">>>", "in [")),
     Rule("config_set", _config_set, ("set",)),
     Rule(

@@ -160,3 +160,69 @@ def test_the_line_after_a_copy_of_a_short_secret_stays(text: str, kept: str) -> 
     """The words that follow a secret's copy on the next line are not read as the rest of that copy when
     the secret found is no longer than the copy."""
     assert kept in redact_text(text), redact_text(text)
+
+
+# --- protocol transcripts -------------------------------------------------------------------------------
+
+_TRANSCRIPTS = [
+    # smtplib with set_debuglevel(1): AUTH PLAIN's argument is base64 of "\0user\0password"
+    ("send: 'AUTH PLAIN {b}\\r\\n'\nreply: b'535 5.7.8 Authentication failed\\r\\n'", "plain"),
+    ("smtplib.SMTPAuthenticationError: (535, b'5.7.8 no') after AUTH PLAIN {b}", "plain"),
+    ("C: AUTH XOAUTH2 {b}\nS: 235 2.7.0 Accepted", "plain"),
+    # AUTH LOGIN: the server asks `Password:` in base64 (UGFzc3dvcmQ6), the client answers on its own line
+    (
+        "send: 'AUTH LOGIN Ym9i\\r\\n'\nreply: b'334 UGFzc3dvcmQ6\\r\\n'\nreply: retcode (334); Msg: "
+        "b'UGFzc3dvcmQ6'\nsend: '{b}\\r\\n'\nreply: b'235 2.7.0 ok\\r\\n'",
+        "plain",
+    ),
+    # poplib with set_debuglevel(2), an FTP or POP3 session's log
+    ("*cmd* 'USER bob'\n*cmd* 'PASS {p}'\n*put* b'PASS {p}'\n*get* b'-ERR no\\r\\n'", "password"),
+    ("> USER bob\\r\\n\n> PASS {p}\\r\\n\n< 230 Login successful.", "password"),
+    # imaplib with Debug = 4: the tagged LOGIN command, its password quoted or not
+    ("  12:00.00 > b'KPGJ1 LOGIN bob \"{p}\"'", "password"),
+    ("A0001 LOGIN bob@example.com {p}\nA0001 NO [AUTHENTICATIONFAILED] Invalid credentials", "password"),
+    # a Redis prompt typed in lower case
+    ("127.0.0.1:6379> auth {p}\nOK", "password"),
+    ("redis> auth default {p}", "password"),
+]
+
+
+def _transcript_cases() -> list[object]:
+    import base64
+
+    cases = []
+    for n, (shape, kind) in enumerate(_TRANSCRIPTS):
+        password = "Tr" + _token(40 + n, 10, string.ascii_letters + string.digits + "!#%")
+        secret = base64.b64encode(f"\0bob\0{password}".encode()).decode() if kind == "plain" else password
+        text = shape.replace("{b}", secret).replace("{p}", password)
+        cases.append(pytest.param(text, secret, id=f"{n}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "secret"), _transcript_cases())
+def test_credentials_in_protocol_transcripts(text: str, secret: str) -> None:
+    """What smtplib, poplib and imaplib print in debug mode, and SMTP, POP3, FTP, IMAP and Redis sessions'
+    logs, sending a login (AUTH PLAIN/XOAUTH2's argument, AUTH LOGIN's answer to `Password:`, PASS,
+    a tagged LOGIN's password, `auth` at a Redis prompt): the credential is hidden, the replies stay."""
+    _assert_hidden(text, secret, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PASS  src/components/App.test.js (2.1 s)",
+        "--- PASS: TestLogin (0.00s)\nPASS\nok  example.com/auth 0.012s",
+        "PASS tests/test_login.py::test_password_reset",
+        "reply: b'250-AUTH PLAIN LOGIN\\r\\n'",
+        "250-AUTH LOGIN PLAIN CRAM-MD5",
+        "auth plain mechanism disabled by policy",
+        "INFO LOGIN bob succeeded",
+        "A0001 OK LOGIN completed",
+        "redis> auth\n(error) ERR wrong number of arguments for 'auth' command",
+        "127.0.0.1:6379> AUTH failed",
+    ],
+)
+def test_lines_that_only_name_a_protocol_command_stay(text: str) -> None:
+    """Test runners' PASS lines, a server's list of AUTH mechanisms, a LOGIN's outcome and an `auth` without
+    an argument stay."""
+    assert redact_text(text) == text, findings(text)
