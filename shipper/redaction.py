@@ -1465,6 +1465,30 @@ def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
 
 
+# A command-line parser's error quoting the value given to an option: argparse's `argument --token:
+# invalid int value: 'x'` (and `invalid choice:`), click's `Invalid value for '--password' / '-p': 'x'`
+# (and `(env var: 'APP_TOKEN')`); the value is hidden when one of the option's names names a secret.
+_OPTION_ERROR: Final = compile_lazily(
+    r"\bargument[ \t](?P<flags>-{1,2}[\w\-]{1,64}(?:/-{1,2}[\w\-]{1,64}){0,4}):"
+    r"[ \t]invalid[ \t][^:\n]{1,64}:[ \t]"
+    r"|\bInvalid[ \t]value[ \t]for[ \t](?P<names>'[^'\n]{1,64}'(?:[ \t]/[ \t]'[^'\n]{1,64}'){0,4}"
+    r"(?:[ \t]\(env[ \t]var:[ \t]'[^'\n]{1,64}'\))?):[ \t]"
+)
+_OPTION_NAME: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}")
+
+
+def _option_error(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _OPTION_ERROR.finditer(text):
+        names = match["flags"] or match["names"]
+        if not any(redactor.is_secret_key(name.group()) for name in _OPTION_NAME.finditer(names)):
+            continue
+        value = _QUOTED_VALUE.match(text, match.end())
+        if value is not None and value.group():
+            start, end = _strip_quotes(*value.span(), value.group())
+            if end > start and text[start:end] != REDACTED:
+                yield Finding(start, end, "option_error")
+
+
 # A login sent in a protocol transcript, as smtplib, poplib and imaplib print them in debug mode and as
 # mail and FTP servers log sessions: SMTP's `AUTH PLAIN <base64 of \0user\0password>` (or XOAUTH2's
 # bearer), POP3's and FTP's `PASS <password>` (as the protocol sends it: quoted as a repr prints it,
@@ -2355,6 +2379,7 @@ DEFAULT_RULES: Final = (
     Rule("short_password_flag", _short_password_flag, _SHORT_FLAG_TRIGGERS),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule("option_error", _option_error, ("argument ", "invalid value for")),
     Rule(
         "protocol_login",
         _protocol_login,

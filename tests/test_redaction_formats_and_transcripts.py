@@ -226,3 +226,68 @@ def test_lines_that_only_name_a_protocol_command_stay(text: str) -> None:
     """Test runners' PASS lines, a server's list of AUTH mechanisms, a LOGIN's outcome and an `auth` without
     an argument stay."""
     assert redact_text(text) == text, findings(text)
+
+
+# --- command-line parsers' errors -----------------------------------------------------------------------
+
+
+def _argparse_error(flags: list[str], value: str, **options: object) -> str:
+    """The message argparse itself gives for a bad value of an option."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="app", exit_on_error=False)
+    parser.add_argument(*flags, **options)  # type: ignore[arg-type]
+    try:
+        parser.parse_args([flags[0], value])
+    except argparse.ArgumentError as exc:
+        return f"app: error: {exc}"
+    raise AssertionError("no error")
+
+
+def _click_error(names: list[str], value: str, envvar: str | None = None) -> str:
+    """The message click itself gives for a bad value of an option."""
+    import click
+
+    @click.command()
+    @click.option(*names, type=int, envvar=envvar, show_envvar=envvar is not None)
+    def command(**_: object) -> None:
+        pass
+
+    try:
+        command.main([names[0], value], standalone_mode=False)
+    except click.ClickException as exc:
+        return f"Error: {exc.format_message()}"
+    raise AssertionError("no error")
+
+
+def _parser_cases() -> list[object]:
+    value = "Pe" + _token(60, 12, string.ascii_letters + string.digits + "!%")
+    return [
+        pytest.param(_argparse_error(["--token"], value, type=int), value, id="argparse-type"),
+        pytest.param(_argparse_error(["--api-key", "-k"], value, choices=["a"]), value, id="argparse-choice"),
+        pytest.param(_argparse_error(["-p", "--db-password"], value, type=float), value, id="argparse-short-first"),
+        pytest.param(_click_error(["--password", "-p"], value), value, id="click"),
+        pytest.param(_click_error(["--api-key"], value, envvar="APP_API_KEY"), value, id="click-envvar"),
+        pytest.param(_click_error(["-s", "--client-secret"], value), value, id="click-short-first"),
+    ]
+
+
+@pytest.mark.parametrize(("text", "secret"), _parser_cases())
+def test_a_parser_error_quoting_the_value_of_a_secret_option(text: str, secret: str) -> None:
+    """argparse's and click's own message for a bad value of an option that names a secret (`argument
+    --token: invalid int value: 'x'`, `Invalid value for '--password' / '-p': 'x'`) hides the value."""
+    _assert_hidden(text, secret, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _argparse_error(["--port"], "eighty", type=int),
+        _argparse_error(["--token-count"], "many", type=int),
+        _click_error(["--count", "-c"], "many"),
+        _click_error(["--passes"], "three"),
+    ],
+)
+def test_a_parser_error_for_another_option_stays(text: str) -> None:
+    """The same messages for options that name no secret keep their value."""
+    assert redact_text(text) == text, findings(text)
