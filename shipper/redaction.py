@@ -313,11 +313,13 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
     # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
     r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
     r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
-    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was)|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
+    # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
+    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was|=)|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
     r"|(?P<dash>-|–|—)|(?P<to>to)"
     r"):?[ \t]{1,8})?)"
     # (or a letter: a passphrase of short plain words, `_told_phrase`)
-    rf"(?:(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
+    # (SQL Server's `N'x'` and PostgreSQL's `E'x'` strings: the value is the quoted part)
+    rf"(?:(?=(?:[NnEe](?='))?(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
 )
 # A password fed to a command that reads it from its standard input: `echo X | sudo -S cmd`, `echo X |
 # passwd --stdin bob`, `(echo X; echo X) | smbpasswd -s -a bob`, `printf 'bob:X' | chpasswd`, or as a
@@ -733,8 +735,11 @@ def _after_bytes_prefix(text: str, pos: int) -> int:
     return pos if prefix is None else prefix.end()
 
 
-_PREFIX_LETTERS: Final = frozenset("bBuUrRfF")
-_STRING_PREFIX: Final = compile_lazily(r"(?:[bB][rR]?|[rR][bB]?|[uU]|[fF][rR]?|[rR][fF])(?=\\?[\"'])")
+_PREFIX_LETTERS: Final = frozenset("bBuUrRfFnNeE")
+_STRING_PREFIX: Final = compile_lazily(
+    r"(?:[bB][rR]?|[rR][bB]?|[uU]|[fF][rR]?|[rR][fF])(?=\\?[\"'])"
+    r"|[nNeE](?=')"  # SQL Server's national `N'x'`, PostgreSQL's escape `E'x'`
+)
 
 
 def _is_kept(value: str, key: str, text: str, end: int) -> bool:
@@ -1427,6 +1432,59 @@ def _config_set(redactor: Redactor, text: str) -> Iterator[Finding]:
                 yield found
                 break
             previous, position = argument["arg"], argument.end()
+
+
+# A `-p` beside a user's `-u <name>` in one command line (`twine upload -u bob -p X`, `psexec -u bob -p X`,
+# `rabbitmqadmin -u bob -p X`, `influx -p X -u bob`) is a password whatever the command; a port, a port
+# mapping or a plugin (`docker run -u 1000 -p 8080:80`, `pytest -p no:cacheprovider`) is not.
+_P_VALUE: Final = (
+    r"(?:(?P<{q}>[\"'])(?P<{quoted}>[^\"'\n]{{1,512}})(?P={q})|(?P<{bare}>[^\s\"'\-][^\s\"']{{0,511}}))"
+)
+_USER_AND_P: Final = compile_lazily(
+    r"(?<![\w\-])-u[ \t]{1,8}[^\s\-\"'][^\s]{0,255}[ \t]{1,8}-p[ \t]{1,8}"
+    + _P_VALUE.format(q="q1", quoted="quoted1", bare="bare1")
+    + r"|(?<![\w\-])-p[ \t]{1,8}"
+    + _P_VALUE.format(q="q2", quoted="quoted2", bare="bare2")
+    + r"[ \t]{1,8}(?:-[A-Za-z][^\s]{0,64}[ \t]{1,8}(?:[^\s\-][^\s]{0,255}[ \t]{1,8})?){0,2}"
+    + r"-u[ \t]{1,8}[^\s\-]"
+)
+_PORT_OR_PLUGIN: Final = compile_lazily(r"[0-9.:\[\]]{1,64}(?:/(?:tcp|udp|sctp))?|no:[\w.\-]{1,64}")
+
+
+def _user_and_p(_: Redactor, text: str) -> Iterator[Finding]:
+    if "-p" not in text:
+        return
+    for match in _USER_AND_P.finditer(text):
+        group = next(name for name in ("quoted1", "bare1", "quoted2", "bare2") if match[name] is not None)
+        value = match[group]
+        if value == REDACTED or (group.startswith("bare") and _PORT_OR_PLUGIN.fullmatch(value)):
+            continue
+        yield Finding(*match.span(group), "short_password_flag")
+
+
+# `user:password@host` given without a scheme, quoted whole (requests' `No connection adapters were found
+# for 'bob:pw@host/path'`, ipaddress' `'bob:pw@10.0.0.1' does not appear to be...`, a literal in a source
+# line), or only `password@host` where http.client read `user:` as a host and the rest as its port
+# (`nonnumeric port: 'pw@host'`, `invalid literal for int() with base 10: 'pw@host'`).
+_HOST_TO_QUOTE: Final = r"(?=[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?:[/?#][^\s\"']{0,2048})?[\"'])"
+_SCHEMELESS_USERINFO: Final = compile_lazily(
+    r"(?<=[\"'])(?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})@"
+    + _HOST_TO_QUOTE
+    + r"|(?:nonnumeric[ \t]port|with[ \t]base[ \t]10):[ \t]'(?P<port>[^\s'@]{1,256})@"
+    + _HOST_TO_QUOTE
+)
+# Schemes written `scheme:address@host` (`mailto:bob@example.com`): an address, not a user and password.
+_ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "acct"})
+
+
+def _schemeless_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _SCHEMELESS_USERINFO.finditer(text):
+        if match["user"] is not None and match["user"].lower() in _ADDRESS_SCHEMES:
+            continue
+        group = "secret" if match["secret"] is not None else "port"
+        value = match[group]
+        if value != REDACTED and not _PLACEHOLDER.fullmatch(value):
+            yield Finding(*match.span(group), "url_userinfo")
 
 
 def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
@@ -2300,6 +2358,51 @@ def _tuple_items(text: str, pos: int, secret: set[int], rule: str) -> Iterator[F
                 break
 
 
+# PostgreSQL's `DETAIL:  Key (api_token)=(x) already exists.` (and `is not present in table`, `is still
+# referenced`, `conflicts with`): the values of a unique or foreign key, named by its columns.
+_KEY_DETAIL: Final = compile_lazily(
+    r"\bKey[ \t]\((?P<columns>[^()\n]{1,1024})\)=\((?P<values>[^\n]{0,8192}?)\)"
+    r"(?=[ \t](?:already|is|conflicts)\b|\.?[ \t]*(?:\r?\n|$))"
+)
+# MySQL's `Duplicate entry 'x' for key 'users.api_token'`: the entry of a unique index named for a column.
+_DUPLICATE_ENTRY: Final = compile_lazily(
+    r"\bDuplicate[ \t]entry[ \t]'(?P<value>(?:[^'\\\n]|\\.|''){1,4096})'"
+    r"[ \t]for[ \t]key[ \t]'(?P<key>[^'\n]{1,192})'"
+)
+
+
+def _sql_key_values(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _KEY_DETAIL.finditer(text):
+        columns = [column.strip(' "') for column in match["columns"].split(",")]
+        secret = [i for i, column in enumerate(columns) if column and redactor.is_secret_key(column)]
+        if not secret:
+            continue
+        values = match["values"].split(", ")
+        if len(values) != len(columns):  # a value with `, ` in it: which is which is unknown
+            yield Finding(*match.span("values"), "sql_key_values")
+            continue
+        at = match.start("values")
+        for i, value in enumerate(values):
+            if i in secret and value:
+                yield Finding(at, at + len(value), "sql_key_values")
+            at += len(value) + 2
+    for match in _DUPLICATE_ENTRY.finditer(text):
+        if redactor.is_secret_key(_last_segment(match["key"])):
+            yield Finding(*match.span("value"), "sql_key_values")
+
+
+def _sql_insert_literals(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """An INSERT's literal values under the columns that name a secret (each row of a multi-row VALUES)."""
+    for insert in _INSERT_COLUMNS.finditer(text):
+        columns = [column.strip(' \t\n"`[]') for column in insert["columns"].split(",")]
+        secret = {i for i, column in enumerate(columns) if redactor.is_secret_key(column)}
+        if secret:
+            for found in _tuple_items(text, insert.end() - 1, secret, "sql_literal"):
+                value = text[found.start : found.end]
+                if value != REDACTED and not _PLACEHOLDER.fullmatch(value) and value.upper() != "NULL":
+                    yield found
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
@@ -2369,6 +2472,8 @@ DEFAULT_RULES: Final = (
     Rule("netrc", _netrc, ("login", "user")),  # (after: where both find a value, theirs is named)
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
+    Rule("sql_key_values", _sql_key_values, (")=(", "duplicate entry")),
+    Rule("sql_literal", _sql_insert_literals, ("insert",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
     Rule("kubernetes_secret", _kubernetes_secret, ("secret",)),
     Rule("bearer_token", _bearer, ("bearer",)),
@@ -2437,6 +2542,8 @@ DEFAULT_RULES: Final = (
     ),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
+    Rule("short_password_flag", _user_and_p, ("-u",)),
+    Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
@@ -2578,6 +2685,8 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
+        if "@" in text and ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
+            return True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             ("%" in text or "\\" in text)

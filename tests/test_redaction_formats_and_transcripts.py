@@ -265,7 +265,9 @@ def _parser_cases() -> list[object]:
     return [
         pytest.param(_argparse_error(["--token"], value, type=int), value, id="argparse-type"),
         pytest.param(_argparse_error(["--api-key", "-k"], value, choices=["a"]), value, id="argparse-choice"),
-        pytest.param(_argparse_error(["-p", "--db-password"], value, type=float), value, id="argparse-short-first"),
+        pytest.param(
+            _argparse_error(["-p", "--db-password"], value, type=float), value, id="argparse-short-first"
+        ),
         pytest.param(_click_error(["--password", "-p"], value), value, id="click"),
         pytest.param(_click_error(["--api-key"], value, envvar="APP_API_KEY"), value, id="click-envvar"),
         pytest.param(_click_error(["-s", "--client-secret"], value), value, id="click-short-first"),
@@ -290,4 +292,178 @@ def test_a_parser_error_quoting_the_value_of_a_secret_option(text: str, secret: 
 )
 def test_a_parser_error_for_another_option_stays(text: str) -> None:
     """The same messages for options that name no secret keep their value."""
+    assert redact_text(text) == text, findings(text)
+
+
+# --- a user and a password without a scheme, in errors of real libraries ---------------------------------
+
+
+def _error_of(call: object) -> str:
+    """The traceback's last line (the exception and its message) of a call that raises."""
+    import traceback
+
+    try:
+        call()  # type: ignore[operator]
+    except Exception as exc:  # (any error: its message is what is checked)
+        return traceback.format_exception_only(exc)[-1].strip()
+    raise AssertionError("no error")
+
+
+def _schemeless_cases() -> list[object]:
+    import http.client
+    import ipaddress
+
+    import requests
+
+    password = "Ui" + _token(70, 10, string.ascii_letters + string.digits + "!~")
+    return [
+        pytest.param(
+            _error_of(lambda: requests.get(f"bob:{password}@example.com/path", timeout=1)),
+            password,
+            id="requests-no-adapter",
+        ),
+        pytest.param(
+            _error_of(lambda: http.client.HTTPConnection(f"bob:{password}@127.0.0.1")),
+            password,
+            id="nonnumeric-port",
+        ),
+        pytest.param(
+            _error_of(lambda: ipaddress.ip_address(f"bob:{password}@10.0.0.1")), password, id="ipaddress"
+        ),
+        pytest.param(
+            f"ValueError: invalid literal for int() with base 10: '{password}@db.internal'",
+            password,
+            id="int",
+        ),
+        pytest.param(
+            f'    socket.create_connection(("bob:{password}@proxy.internal", 3128))', password, id="literal"
+        ),
+        pytest.param(
+            f"Invalid URL 'deploy:{password}@registry.example.com:5000/v2/': No scheme",
+            password,
+            id="port-path",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("text", "secret"), _schemeless_cases())
+def test_a_user_and_password_without_a_scheme(text: str, secret: str) -> None:
+    """`user:password@host` given without its scheme, as requests, http.client and ipaddress quote it in
+    their errors (or only `password@host`, where http.client took `user:` for a host and the rest for a
+    port), hides the password; the host stays."""
+    _assert_hidden(text, secret, [])
+    assert "@" in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sending 'mailto:bob@example.com' link",
+        "image 'ghcr.io/org/app@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'",
+        "remote 'git@github.com:org/repo.git' added",
+        "calling 'sip:alice@example.com'",
+        "ValueError: invalid literal for int() with base 10: 'abc'",
+        "'bob@example.com' is not a valid address",
+    ],
+)
+def test_addresses_that_only_look_like_a_user_and_password_stay(text: str) -> None:
+    """A mailto or sip address, an image digest, an scp-like git remote and an e-mail address stay."""
+    assert redact_text(text) == text, findings(text)
+
+
+# --- a password given beside a user's `-u` ----------------------------------------------------------------
+
+
+def _dash_p_cases() -> list[object]:
+    import subprocess
+
+    password = "Dp" + _token(80, 10, string.ascii_letters + string.digits + "!%")
+    argv = ["twine", "upload", "-u", "bob", "-p", password, "dist/app.whl"]
+    return [
+        pytest.param(f"twine upload -u bob -p {password} dist/*", password, id="twine"),
+        pytest.param(str(subprocess.CalledProcessError(1, argv)), password, id="called-process-error"),
+        pytest.param(f"psexec \\\\host -u DOMAIN\\bob -p {password} cmd", password, id="psexec"),
+        pytest.param(f"rabbitmqadmin -H mq -u admin -p '{password}' list queues", password, id="quoted"),
+        pytest.param(f"influx -host db -p {password} -u admin -execute 'SHOW USERS'", password, id="p-first"),
+    ]
+
+
+@pytest.mark.parametrize(("text", "secret"), _dash_p_cases())
+def test_a_dash_p_beside_a_users_dash_u(text: str, secret: str) -> None:
+    """A `-p` value given beside `-u <user>` in one command line (twine, psexec, rabbitmqadmin, influx, and
+    a CalledProcessError's argv) is a password whatever the command."""
+    _assert_hidden(text, secret, ["-u"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker run -u 1000 -p 8080:80 nginx",
+        "docker run -u app -p 127.0.0.1:5432:5432 postgres",
+        "podman run --rm -u root -p 9000 minio",
+        "pytest -u -p no:cacheprovider tests",
+        "ssh -p 2222 -u bob host",
+    ],
+)
+def test_a_dash_p_that_is_a_port_or_plugin_stays(text: str) -> None:
+    """Ports, port mappings and plugin names after `-p` next to a `-u` stay."""
+    assert redact_text(text) == text, findings(text)
+
+
+# --- SQL statements and database errors -------------------------------------------------------------------
+
+_SQL = [
+    "ALTER LOGIN sa WITH PASSWORD = N'{s}', CHECK_POLICY = OFF",
+    "CREATE LOGIN app WITH PASSWORD = N'{s}' MUST_CHANGE, CHECK_EXPIRATION = ON",
+    "ALTER USER app WITH PASSWORD E'{s}';",
+    "ALTER ROLE app PASSWORD E'{s}' VALID UNTIL 'infinity'",
+    "SET PASSWORD FOR 'bob'@'localhost' = '{s}';",
+    "SET PASSWORD FOR bob = '{s}'",
+    'psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint "users_api_token_key"\n'
+    "DETAIL:  Key (api_token)=({s}) already exists.",
+    "DETAIL:  Key (user_id, session_token)=(42, {s}) already exists.",
+    'DETAIL:  Key (refresh_token)=({s}) is not present in table "tokens".',
+    "pymysql.err.IntegrityError: (1062, \"Duplicate entry '{s}' for key 'users.api_token'\")",
+    "Duplicate entry '{s}' for key 'uniq_password_reset_token'",
+    "INSERT INTO users (name, password_hash, api_key) VALUES ('bob', '{s}', '{s}')",
+    "INSERT INTO credentials (host, username, secret) VALUES ('db', 'app', '{s}'), ('cache', 'app', '{s}');",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.replace("{s}", secret), secret, id=f"{n}")
+        for n, shape in enumerate(_SQL)
+        for secret in ["Sq" + _token(90 + n, 10, string.ascii_letters + string.digits + "!#$%&*")]
+    ],
+)
+def test_sql_that_names_a_column_apart_from_its_value(text: str, secret: str) -> None:
+    """SQL Server's `N'...'` and PostgreSQL's `E'...'` passwords, MySQL's `SET PASSWORD FOR user = '...'`,
+    PostgreSQL's `Key (column)=(value)` details and MySQL's `Duplicate entry '...' for key '...'` of a
+    secret column, and an INSERT's literal values under secret columns are hidden; the rest stays."""
+    kept = [
+        word
+        for word in ("CHECK_POLICY", "VALID UNTIL", "already exists", "bob", "'db'", "users")
+        if word in text
+    ]
+    _assert_hidden(text, secret, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DETAIL:  Key (email)=(bob@example.com) already exists.",
+        'DETAIL:  Key (user_id)=(42) is not present in table "users".',
+        "Duplicate entry 'bob@example.com' for key 'users.email'",
+        "Duplicate entry '42-7' for key 'PRIMARY'",
+        "INSERT INTO users (name, email) VALUES ('bob', 'bob@example.com')",
+        "INSERT INTO users (name, password_hash) VALUES (%s, %s)",
+        "INSERT INTO sessions (user_id, token) VALUES (?, ?)",
+        "SET PASSWORD FOR 'bob'@'localhost' = ?",
+        "the column N'name' is not nullable",
+    ],
+)
+def test_sql_of_other_columns_or_with_placeholders_stays(text: str) -> None:
+    """The same statements and errors for columns that name no secret, or with placeholders, stay."""
     assert redact_text(text) == text, findings(text)
