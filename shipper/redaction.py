@@ -21,6 +21,7 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 
 from __future__ import annotations
 
+import base64
 import bisect
 import collections
 import itertools
@@ -1806,6 +1807,12 @@ def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
             yield found
 
 
+def _url_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _URL_USERINFO.finditer(text):
+        if match["secret"].strip("*"):  # (`app:***@db`: a password SQLAlchemy or Celery already masked)
+            yield Finding(*match.span("secret"), "url_userinfo")
+
+
 def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _URL_TOKEN_USER.finditer(text):
         if match["prefixed"] or _token_like(match["secret"]):
@@ -2103,7 +2110,7 @@ _ID_WORDS: Final = frozenset(
         "sid", "host", "node", "instance", "container", "pod", "task", "upload", "arn", "address",
         "content", "bytes", "body", "payload", "blob", "preset", "marker", "cursor", "page", "data",
         "identifier", "identifiers", "requestid", "link", "subnet", "vpc", "policy", "group", "location",
-        "prefix", "iterator", "public", "certificate", "cert",
+        "prefix", "iterator", "public", "certificate", "cert", "integrity",
     }
 )  # fmt: skip
 
@@ -2121,6 +2128,8 @@ def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
         value = match["value"]
         if text.startswith("(", match.end()):
             continue  # `maps = convertUFO1OrUFO2KerningToUFO3Kerning(`: a call
+        if value.startswith(_BASE64_ARMOUR) or value.startswith(("sha256-", "sha384-", "sha512-")):
+            continue  # a certificate or public key in base64 (a private one: `_base64_pem`), an SRI digest
         parts = [part for part in _NAME_SEPARATORS.split(value) if not _HEX_RUN.fullmatch(part + "0" * 24)]
         if _generated(value) and _generated("".join(parts)):  # (a name with a UUID in it is no secret)
             yield Finding(*match.span("value"), "random_value")
@@ -2403,6 +2412,56 @@ def _sql_insert_literals(redactor: Redactor, text: str) -> Iterator[Finding]:
                     yield found
 
 
+# A PEM private key encoded in base64 whole (kubeconfig's `client-key-data`, a Secret's `tls.key`, an
+# environment variable): `-----BEGIN ` is `LS0tLS1CRUdJTi` in base64, and the first characters decoded
+# name a private key (a certificate's or a public key's stay).
+_BASE64_ARMOUR: Final = "LS0tLS1CRUdJTi"
+_BASE64_PEM: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+/])LS0tLS1CRUdJTi[A-Za-z0-9+/]{8,65536}={0,2}(?![A-Za-z0-9+/=])"
+)
+
+
+def _base64_pem(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _BASE64_PEM.finditer(text):
+        head = match.group()[:64]
+        try:
+            armour = base64.b64decode(head[: len(head) // 4 * 4])
+        except ValueError:
+            continue
+        if b"PRIVATE KEY" in armour.split(b"\n", 1)[0]:
+            yield Finding(*match.span(), "private_key_body")
+
+
+# A private key's END line with no BEGIN before it (a message cut at its head keeps its tail): the base64
+# lines above it, real or escaped line breaks, up to a line that is not base64 through (of which its
+# trailing run: `...[cut]Kx3m...`).
+_KEY_END: Final = compile_lazily(r"-----END (?:[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?)-----")
+_LINE_BREAK_BEFORE: Final = compile_lazily(r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,64}\Z")
+_BASE64_LINE_END: Final = compile_lazily(r"[A-Za-z0-9+/]{1,128}={0,2}[ \t\r]{0,8}\Z")
+
+
+def _private_key_tail(_: Redactor, text: str) -> Iterator[Finding]:
+    for end in _KEY_END.finditer(text):
+        if text.rfind("-----BEGIN", 0, end.start()) > text.rfind("-----END", 0, end.start()):
+            continue  # its BEGIN is there: `_private_key_block` reads it
+        start = tail_end = position = end.start()
+        for _ in range(512):  # lines, at most
+            brk = _LINE_BREAK_BEFORE.search(text, max(0, position - 72), position)
+            if brk is None:
+                break
+            line_start = max(text.rfind("\n", 0, brk.start()) + 1, text.rfind("\\n", 0, brk.start()) + 2, 0)
+            run = _BASE64_LINE_END.search(text, max(line_start, brk.start() - 136), brk.start())
+            if run is None or run.end() - run.start() < 4:
+                break
+            if tail_end == end.start():
+                tail_end = run.start() + len(run.group().rstrip(" \t\r"))
+            start = position = run.start()
+            if text[line_start : run.start()].strip(" \t"):
+                break  # the line began otherwise: its run was the key's first characters left
+        if start < tail_end:
+            yield Finding(start, tail_end, "private_key_body")
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
@@ -2441,7 +2500,9 @@ _SHORT_FLAG_TRIGGERS: Final = (
 )  # fmt: skip
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
-    _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
+    Rule("private_key_body", _private_key_tail, ("-----end",)),
+    Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
+    Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("table_row", _table_row, ("|", "│", "┃", "║")),
     Rule("delimited_row", _delimited, _DELIMITED_TRIGGERS),
@@ -2565,6 +2626,7 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
+    "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
@@ -3040,7 +3102,8 @@ def _secret_values(text: str, found: list[Finding]) -> list[str]:
         value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
         if len(value) >= 6 and (_looks_secret(value) or " " in value) and not _NAME.fullmatch(value):
             whole = value
-            value = value[:_PREFIX] if len(value) >= 16 and " " not in value else value
+            cut = len(value) >= 16 and " " not in value and not value.startswith(_BASE64_ARMOUR)
+            value = value[:_PREFIX] if cut else value  # (a base64 PEM's first characters: every PEM's)
             # (and the whole of one whose run its first characters do not reach: `ab&cd`, `x'y`)
             for wanted in (value, whole) if _COPY_RUN.fullmatch(whole) is None else (value,):
                 if wanted not in values:

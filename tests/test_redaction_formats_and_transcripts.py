@@ -16,8 +16,9 @@ from shipper.redaction import findings, redact_text
 def _assert_hidden(text: str, secret: str, kept: list[str]) -> None:
     redacted = redact_text(text)
     assert secret not in redacted, redacted
-    for start in range(0, max(len(secret) - 9, 1), 3):  # no part of it left either
-        assert secret[start : start + 10] not in redacted, redacted
+    for start in range(0, max(len(secret) - 9, 1), 3):  # no part of it left either (but in what stays)
+        part = secret[start : start + 10]
+        assert part not in redacted or any(part in word for word in kept), redacted
     assert [word for word in kept if word not in redacted] == [], redacted
     assert redact_text(redacted) == redacted  # idempotent
 
@@ -467,3 +468,75 @@ def test_sql_that_names_a_column_apart_from_its_value(text: str, secret: str) ->
 def test_sql_of_other_columns_or_with_placeholders_stays(text: str) -> None:
     """The same statements and errors for columns that name no secret, or with placeholders, stay."""
     assert redact_text(text) == text, findings(text)
+
+
+# --- private keys in base64, and a key's tail without its head -------------------------------------------
+
+
+def _pem(kind: str, seed: int, lines: int = 3) -> str:
+    body = "\n".join(_token(seed + i, 64, string.ascii_letters + string.digits + "+/") for i in range(lines))
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
+def _base64_pem_cases() -> list[object]:
+    import base64
+
+    cases = []
+    for n, kind in enumerate(["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY"]):
+        encoded = base64.b64encode(_pem(kind, 100 + 10 * n).encode()).decode()
+        for m, shape in enumerate(
+            [
+                "    client-key-data: {e}",
+                "SSH_DEPLOY_KEY_B64={e}",
+                '{{"tls.key": "{e}", "tls.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}}',
+                "loaded key {e} from vault",
+            ]
+        ):
+            cases.append(pytest.param(shape.format(e=encoded), encoded, id=f"{kind}-{m}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "encoded"), _base64_pem_cases())
+def test_a_private_key_in_base64_under_any_name(text: str, encoded: str) -> None:
+    """A PEM private key encoded in base64 whole (kubeconfig's `client-key-data`, a Secret's `tls.key`, an
+    environment variable) is hidden under any name or none; a certificate's beside it stays."""
+    _assert_hidden(text, encoded, [word for word in ["LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"] if word in text])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lH"
+        "OXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwK",
+        "pubkey: LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVGQUFPQ0FROEFNSUlCQ2dLQ0FRRUE=",
+        '"integrity": "sha512-Dh/YCnBdJRB6zvqnR+LdjvUdsZiPqE9RkOhVZpcGHyMMZI0Pi6kPQnu+LgcxHFg8oHRd6nqFnNIeuwu6xL6Vtw=="',
+        '<script src="x.js" integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC">',
+        "Engine(postgresql+psycopg2://app:***@db:5432/shop)",
+        "Connected to amqp://guest:**@127.0.0.1:5672//",
+    ],
+)
+def test_public_keys_digests_and_masked_passwords_stay(text: str) -> None:
+    """A certificate or public key in base64, a subresource integrity digest, and a URL whose password a
+    library already masked (`***`) stay as they are."""
+    assert redact_text(text) == text, findings(text)
+
+
+def _key_tails() -> list[object]:
+    tail = [_token(200 + i, 64, string.ascii_letters + string.digits + "+/") for i in range(3)] + ["Qk9wZA=="]
+    cases = []
+    for n, (head, sep) in enumerate(
+        [("...(truncated)\n", "\n"), ("...[cut 2,048 chars]", "\\n"), ("", "\n")]
+    ):
+        text = head + sep.join(tail) + sep + "-----END PRIVATE KEY-----" + sep + "next line stays"
+        cases.append(pytest.param(text, tail, id=f"{n}"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "lines"), _key_tails())
+def test_a_private_keys_tail_whose_head_was_cut(text: str, lines: list[str]) -> None:
+    """The base64 lines before a private key's END line, where its BEGIN line and first lines were cut off
+    (a truncated message keeps its tail), are hidden; the END line and what follows stay."""
+    redacted = redact_text(text)
+    assert [line for line in lines if line in redacted] == [], redacted
+    assert "-----END PRIVATE KEY-----" in redacted
+    assert "next line stays" in redacted
