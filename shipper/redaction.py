@@ -50,6 +50,7 @@ _SECRET_WORDS: Final = frozenset(
         # keytool's and Java's keystore passwords (`-storepass X`, `-srckeypass X`)
         "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass",
         "otp", "totp", "hotp",  # one-time passwords
+        "psk", "sshpass",  # a Wi-Fi or IPsec pre-shared key; sshpass's variable (`SSHPASS=x sshpass -e`)
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
         "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
@@ -300,14 +301,15 @@ _FOREIGN_PASSWORD: Final = (
     r"|adgangskode|has[łl]o|heslo|jelsz[óo]|salasana|[şs]ifre|пароль"
 )
 # The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
-# Portuguese, Swedish, Polish, Danish and Finnish kin.
-_IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|är|jest|je|er|var|oli"
+# Italian, Portuguese, Swedish, Polish, Danish and Finnish kin.
+_IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|er|var|oli"
 # `password hunter2`, `the token is "abc"`, `set the password to X`, `the password for bob is X`,
 # `password -> X`: a strong key word, a space or a connecting word, then a quoted or secret-looking
 # value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
+    r"|psk"  # ipsec.secrets' `: PSK "x"`
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
     r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
@@ -350,7 +352,12 @@ _SCRIPT_PASSWORD: Final = compile_lazily(
     r"(?i)(?P<key>パスワード|暗証番号|密[码碼]|口令|비밀번호|암호|패스워드|トークン|令牌|密[钥鑰]|秘密鍵|アクセスキー"
     r"|كلمة[ \t](?:المرور|السر)|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
     r"|κωδικός(?:[ \t]πρόσβασης)?|lozinka|lozinku|гасло|parool|slaptažodis|geslo|şifreniz|parolanız|parolă"
-    r"|токен)"
+    r"|токен"
+    # `secret`, `token` and `API key` (and Spanish's `clave`, a password or a key) in other languages
+    r"|シークレット|APIキー|秘[钥鑰]|密匙|[凭憑][证證]|토큰|비번|시크릿|API[ \t]?키"
+    r"|ключ[ \t]API|API[ \t]ключ|секрет"
+    r"|geheimnis|jeton(?:[ \t]d'acc[èe]s)?|cl[ée][ \t](?:d'API|API|secr[èe]te)|clave(?:[ \t](?:de[ \t])?API)?"
+    r"|clave[ \t]secreta|chave(?:[ \t]de)?[ \t]API|chave[ \t]secreta|segredo)"
     r"(?:(?P<sep>[ \t]{0,4}(?:[:：=＝]|->|=>|[-–—](?=[ \t])|は|が|是|为|為|는|은|이|가"
     r"|(?<=[ \t\w])(?:هي|है|היא|là|adalah|ist|est|é|es)(?=[ \t]))[ \t]{0,4})|(?P<blank>[ \t]{1,4}))"
     r"[「『“\"'«（(]?(?P<value>[!#-&*-~]{4,256})"
@@ -504,6 +511,9 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"(?P<q6>[\"']?)(?P<htpasswd2>[^\s\-\"':][^\s\"':]{0,511})(?P=q6)(?=[ \t]*(?:\r?$|[\n;|&'\"]))"
     # `lftp -u bob,X`: the user and the password after a comma
     r"|\blftp\b[^\n]{0,256}?[ \t]-u[ \t]{1,8}(?P<q7>[\"']?)[^\s,\"']{1,256},(?P<lftp>[^\s\"']{1,512})(?P=q7)"
+    # the MinIO client's `mc alias set ALIAS URL ACCESS-KEY SECRET-KEY` (and its older `config host add`)
+    r"|\bmc[ \t]{1,8}(?:alias[ \t]{1,8}set|config[ \t]{1,8}host[ \t]{1,8}add)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
+    r"[^\s]{1,2048}[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q8>[\"']?)(?P<mc>[^\s\"'\-][^\s\"']{0,511})(?P=q8)"
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
@@ -1135,6 +1145,8 @@ def _script_password(_: Redactor, text: str) -> Iterator[Finding]:
             value, "password", text, start + len(value)
         ):
             continue
+        if match["key"].lower() == "clave" and not _looks_secret(value):
+            continue  # (Spanish's `clave` is also any key: `clave: usuario_id`)
         if not _is_redacted(value):
             yield Finding(start, start + len(value), "key_space_value")
 
@@ -1208,8 +1220,8 @@ def _told_word(text: str, match: re.Match[str]) -> Finding | None:
     if not _TOLD_WORD_KEY.fullmatch(match["key"]):
         return None
     blank = not text[match.end("key") : match.end()].strip()
-    if not (match["is"] or blank):
-        return None
+    if not ((match["is"] or "").lower() in ("is", "was") or blank):
+        return None  # (the words of prose are English: `la password è scaduta` is not told so)
     word = _PLAIN_WORD.match(text, match.end())
     if word is None:
         return None
@@ -1488,6 +1500,22 @@ def _schemeless_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(*match.span(group), "url_userinfo")
 
 
+# PowerShell's `ConvertTo-SecureString 'x' -AsPlainText` (a string made a SecureString: a password), and
+# a Windows tool's `/p:x` (xfreerdp; msbuild's `/p:Name=Value` properties are not read).
+_WINDOWS_SECRET: Final = compile_lazily(
+    r"(?i:ConvertTo-SecureString)(?:[ \t]{1,8}-[A-Za-z]{1,32}){0,4}[ \t]{1,8}"
+    r"(?P<q>[\"'])(?P<string>[^\"'\n]{1,512})(?P=q)"
+    r"|(?<![\w/])/p:(?P<p>[^\s\"'=]{1,512})(?=[\s\"']|\Z)"
+)
+
+
+def _windows_secret(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _WINDOWS_SECRET.finditer(text):
+        group = "string" if match["string"] is not None else "p"
+        if match[group] != REDACTED:
+            yield Finding(*match.span(group), "windows_secret")
+
+
 def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _USER_PASSWORD_FLAG.finditer(text):
         group = "quoted" if match["quoted"] else "secret"
@@ -1585,7 +1613,7 @@ def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
         groups = (
             "rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault", "mysqladmin",
-            "htpasswd2", "lftp",
+            "htpasswd2", "lftp", "mc",
         )  # fmt: skip
         name = next(group for group in groups if match[group] is not None)
         if match.group(name) != REDACTED:
@@ -2121,7 +2149,10 @@ def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
         if key is None:
             continue
         words = key_words(key["key"])
-        if not words or words[-1] in _ID_WORDS or (len(words) > 1 and words[-2] in _ID_WORDS):
+        payload = len(match["value"]) > 64  # (`nonce_data=<32>`: a key's size; a payload is longer)
+        if not words or (words[-1] in _ID_WORDS and (words[-1] != "data" or payload)):
+            continue
+        if len(words) > 1 and words[-2] in _ID_WORDS:
             continue
         if words[-1] in _STATUS_WORDS or words[-1] in _PROSE_WORDS or words[-1] in _RESULT_WORDS:
             continue  # `login rejected: ...`: a message, whose value the found secrets' copies are matched to
@@ -2479,6 +2510,9 @@ _SCRIPT_TRIGGERS: Final = (
     "密钥", "密鑰",
     "秘密鍵", "アクセスキー", "كلمة", "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
     "lozink", "гасло", "parool", "slaptažod", "geslo", "şifreniz", "parolanız", "parolă", "токен",
+    "シークレット", "apiキー", "秘钥", "秘鑰", "密匙", "凭证", "憑證", "토큰", "비번", "시크릿", "키", "ключ",
+    "секрет",
+    "geheimnis", "jeton", "clé", "clave", "chave", "segredo",
 )  # fmt: skip
 _WELL_KNOWN_TRIGGERS: Final = (
     "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
@@ -2525,6 +2559,7 @@ DEFAULT_RULES: Final = (
             "cred",
             "identified",
             "masterauth",
+            "psk",
             *_FOREIGN_TRIGGERS,
         ),
     ),
@@ -2568,6 +2603,7 @@ DEFAULT_RULES: Final = (
             "mysqladmin",
             "lftp",
             "smbpasswd",
+            "mc ",
         ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
@@ -2604,6 +2640,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     Rule("short_password_flag", _user_and_p, ("-u",)),
+    Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -2627,6 +2664,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
+    "psk", "securestring", "/p:", "mc ",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
@@ -3059,7 +3097,7 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 
 # A percent escape (`%3D`, and `%253D` decoded twice), or a `\u00XX` / `\x3d` escape of a JSON or bytes
 # repr: a secret's key, separator or quotes may be written so.
-_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}")
+_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"")
 # The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets): a text
 # whose escapes are all of others (`%C3%A9`, `\x00`) is not read again.
 _SHAPE_CHARACTERS: Final = frozenset(" \t\"'=:&;,?/@#{}[]()<>%")
@@ -3072,7 +3110,8 @@ def _decoded(text: str) -> tuple[str, list[int]] | None:
     origin: list[int] = []
     position, shaping = 0, False
     for escape in _ESCAPE.finditer(text):
-        character = chr(int(escape.group()[-2:], 16))
+        # (`\\\"`: a quote of JSON inside a JSON string inside another, read as one level less deep)
+        character = '"' if escape.group().endswith('"') else chr(int(escape.group()[-2:], 16))
         shaping = shaping or character in _SHAPE_CHARACTERS
         parts.append(text[position : escape.start()])
         origin.extend(range(position, escape.start()))

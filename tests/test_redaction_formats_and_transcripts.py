@@ -540,3 +540,96 @@ def test_a_private_keys_tail_whose_head_was_cut(text: str, lines: list[str]) -> 
     assert [line for line in lines if line in redacted] == [], redacted
     assert "-----END PRIVATE KEY-----" in redacted
     assert "next line stays" in redacted
+
+
+# --- words for a secret in other languages, pre-shared keys, Windows tools ----------------------------------
+
+_NAMED_ELSEWHERE = [
+    "APIキー：{s} を設定しました",
+    "シークレット: {s}",
+    "秘钥：{s}",
+    "API 키: {s}",
+    "토큰: {s}",
+    "비번: {s}",
+    "la password è {s}",
+    "ключ API: {s}",
+    "Client-Geheimnis: {s}",
+    "jeton d'accès : {s}",
+    "clave: {s}",
+    "chave de API: {s}",
+    'network={{\n    ssid="HomeNet"\n    psk="{s}"\n}}',
+    ': PSK "{s}"',
+    "SSHPASS={s} sshpass -e ssh bob@host",
+    "$pw = ConvertTo-SecureString '{s}' -AsPlainText -Force",
+    "New-Object PSCredential('bob', (ConvertTo-SecureString -String \"{s}\" -AsPlainText -Force))",
+    "xfreerdp /v:host /u:bob /p:{s} /cert:ignore",
+    "mc alias set local http://localhost:9000 minioadmin {s}",
+    "mc config host add s3 https://s3.amazonaws.com AKIAIOSFODNN7EXAMPLE {s} --api S3v4",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(shape.format(s=secret), secret, id=f"{n}")
+        for n, shape in enumerate(_NAMED_ELSEWHERE)
+        for secret in ["Wn" + _token(300 + n, 10, string.ascii_letters + string.digits + "!%")]
+    ],
+)
+def test_secrets_named_in_other_languages_or_by_their_tools(text: str, secret: str) -> None:
+    """A secret named `secret`, `token` or `API key` in Japanese, Chinese, Korean, Russian, German, French,
+    Spanish or Portuguese, a password told with Italian's `è`, a Wi-Fi or IPsec pre-shared key, sshpass's
+    variable, PowerShell's `ConvertTo-SecureString 'x'`, xfreerdp's `/p:` and the MinIO client's secret
+    key by position are hidden."""
+    _assert_hidden(text, secret, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "パスワードを変更しました",
+        "キーボードの設定: 日本語",
+        "la password è scaduta",
+        "clave: usuario_id",
+        "WPA2-PSK network HomeNet found",
+        "PSK mode enabled",
+        "msbuild app.sln /p:Configuration=Release /v:minimal",
+        "ConvertTo-SecureString $env:PW -AsPlainText -Force",
+        "mc alias list local",
+        "jeton expiré",
+    ],
+)
+def test_ordinary_lines_with_the_same_words_stay(text: str) -> None:
+    """Prose with the same words, a PSK mode, msbuild's `/p:` properties and a SecureString of a variable
+    stay."""
+    assert redact_text(text) == text, findings(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nonce_data=Kq9Zr2Lm4Xv7Bn1Pw8Ty3Ui6Oa5Sd0",
+        "kdf salt_data=Sa9Zr2Lm4Xv7Bn1Pw8Ty3Ui6Oa5Sd1 rounds=100000",
+        '{"key_data": "Kd4Zr2Lm4Xv7Bn1Pw8Ty3Ui6Oa5Sd2"}',
+    ],
+)
+def test_a_generated_value_under_a_data_key_of_key_size(text: str) -> None:
+    """A generated value of a key's size (at most 64 characters) under a `*_data` key that names nothing
+    else is hidden like one under any key that names nothing; a longer one is a payload (kept, below)."""
+    redacted = redact_text(text)
+    assert "Zr2Lm4Xv7Bn1Pw8Ty3Ui6Oa5" not in redacted, redacted
+
+
+def test_a_payload_under_a_data_key_stays() -> None:
+    """A long base64 payload under `*_data` (an image, a message body) is not taken for a key."""
+    text = "image_data=" + _token(400, 200, string.ascii_letters + string.digits + "+/")
+    assert redact_text(text) == text, findings(text)
+
+
+def test_json_inside_json_inside_json() -> None:
+    """A secret's pair written two JSON strings deep (`\\\\\\"api_key\\\\\\": ...`) is read as a pair."""
+    import json
+
+    inner = json.dumps({"api_key": "Jd2doubleNested9"})
+    text = json.dumps({"msg": json.dumps({"payload": inner})})
+    _assert_hidden(text, "Jd2doubleNested9", ["payload"])
