@@ -21,7 +21,7 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 
 from __future__ import annotations
 
-import base64
+import binascii
 import bisect
 import collections
 import itertools
@@ -2401,7 +2401,7 @@ def _tuple_items(text: str, pos: int, secret: set[int], rule: str) -> Iterator[F
 # PostgreSQL's `DETAIL:  Key (api_token)=(x) already exists.` (and `is not present in table`, `is still
 # referenced`, `conflicts with`): the values of a unique or foreign key, named by its columns.
 _KEY_DETAIL: Final = compile_lazily(
-    r"\bKey[ \t]\((?P<columns>[^()\n]{1,1024})\)=\((?P<values>[^\n]{0,8192}?)\)"
+    r"\bKey[ \t]\((?P<columns>[^()\n]{1,1024})\)=\((?P<values>[^\n]{0,2048}?)\)"
     r"(?=[ \t](?:already|is|conflicts)\b|\.?[ \t]*(?:\r?\n|$))"
 )
 # MySQL's `Duplicate entry 'x' for key 'users.api_token'`: the entry of a unique index named for a column.
@@ -2456,8 +2456,8 @@ def _base64_pem(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _BASE64_PEM.finditer(text):
         head = match.group()[:64]
         try:
-            armour = base64.b64decode(head[: len(head) // 4 * 4])
-        except ValueError:
+            armour = binascii.a2b_base64(head[: len(head) // 4 * 4])
+        except binascii.Error:
             continue
         if b"PRIVATE KEY" in armour.split(b"\n", 1)[0]:
             yield Finding(*match.span(), "private_key_body")
@@ -2472,15 +2472,20 @@ _BASE64_LINE_END: Final = compile_lazily(r"[A-Za-z0-9+/]{1,128}={0,2}[ \t\r]{0,8
 
 
 def _private_key_tail(_: Redactor, text: str) -> Iterator[Finding]:
+    previous = 0  # the end of the last END line: a BEGIN after it is this one's
     for end in _KEY_END.finditer(text):
-        if text.rfind("-----BEGIN", 0, end.start()) > text.rfind("-----END", 0, end.start()):
+        began = text.find("-----BEGIN", previous, end.start()) >= 0
+        previous = end.end()
+        if began:
             continue  # its BEGIN is there: `_private_key_block` reads it
         start = tail_end = position = end.start()
-        for _ in range(512):  # lines, at most
+        for _line in range(512):  # lines, at most
             brk = _LINE_BREAK_BEFORE.search(text, max(0, position - 72), position)
             if brk is None:
                 break
-            line_start = max(text.rfind("\n", 0, brk.start()) + 1, text.rfind("\\n", 0, brk.start()) + 2, 0)
+            floor = max(0, brk.start() - 200)  # (a line of a key is shorter: no scan back over the text)
+            escaped = text.rfind("\\n", floor, brk.start())
+            line_start = max(text.rfind("\n", floor, brk.start()) + 1, escaped + 2 if escaped >= 0 else floor)
             run = _BASE64_LINE_END.search(text, max(line_start, brk.start() - 136), brk.start())
             if run is None or run.end() - run.start() < 4:
                 break

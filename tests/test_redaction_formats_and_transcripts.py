@@ -506,11 +506,14 @@ def test_a_private_key_in_base64_under_any_name(text: str, encoded: str) -> None
 @pytest.mark.parametrize(
     "text",
     [
-        "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lH"
-        "OXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwK",
-        "pubkey: LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVGQUFPQ0FROEFNSUlCQ2dLQ0FRRUE=",
-        '"integrity": "sha512-Dh/YCnBdJRB6zvqnR+LdjvUdsZiPqE9RkOhVZpcGHyMMZI0Pi6kPQnu+LgcxHFg8oHRd6nqFnNIeuwu6xL6Vtw=="',
-        '<script src="x.js" integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC">',
+        "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJB"
+        "Z0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwK",
+        "pubkey: LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVGQUFPQ0FR"
+        "OEFNSUlCQ2dLQ0FRRUE=",
+        '"integrity": "sha512-Dh/YCnBdJRB6zvqnR+LdjvUdsZiPqE9RkOhVZpcGHyMMZI0Pi6kPQnu+LgcxHFg8oHR'
+        'd6nqFnNIeuwu6xL6Vtw=="',
+        '<script src="x.js" integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQ'
+        'ho1wx4JwY8wC">',
         "Engine(postgresql+psycopg2://app:***@db:5432/shop)",
         "Connected to amqp://guest:**@127.0.0.1:5672//",
     ],
@@ -633,3 +636,40 @@ def test_json_inside_json_inside_json() -> None:
     inner = json.dumps({"api_key": "Jd2doubleNested9"})
     text = json.dumps({"msg": json.dumps({"payload": inner})})
     _assert_hidden(text, "Jd2doubleNested9", ["payload"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("'a:b@c' 'bob:pw@h'x " * 12000, id="schemeless"),
+        pytest.param("-u bob -p " * 20000, id="user-and-p"),
+        pytest.param("-p x -a b " * 20000, id="p-first"),
+        pytest.param("Key (api_token)=(" * 12000, id="key-detail"),
+        pytest.param("Duplicate entry '" * 12000, id="duplicate-entry"),
+        pytest.param("INSERT INTO t (password) VALUES (" * 6000, id="insert"),
+        pytest.param("-----END PRIVATE KEY-----\\nQk9w\\n" * 6000, id="key-tails-escaped"),
+        pytest.param("QUJD\n-----END PRIVATE KEY-----\n" * 6000, id="key-tails"),
+        pytest.param("LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCg" * 6000, id="base64-armour-run"),
+        pytest.param("'PASS x'A0 LOGIN a b " * 12000, id="protocol"),
+        pytest.param("argument --token: invalid int value: '" * 6000, id="option-error"),
+        pytest.param("ConvertTo-SecureString -a -b -c -d '" * 6000, id="secure-string"),
+        pytest.param("mc alias set a b c " * 12000, id="mc"),
+        pytest.param("clave de API: " * 12000, id="other-languages"),
+        pytest.param("token=Ab12Cd34Ef56Gh78 Ab12Cd34Ef56\n  Gh" * 6000, id="split-copies"),
+    ],
+)
+def test_the_sixth_sweep_rules_cost_linear_time(text: str) -> None:
+    """The rules of this sweep read an adversarial text in time linear in its length (a quarter of it
+    costs a quarter, with room)."""
+    import math
+    import time
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
