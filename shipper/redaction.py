@@ -1475,13 +1475,14 @@ def _user_and_p(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(group), "short_password_flag")
 
 
+# (led by the quote, not a lookbehind: a pattern that begins with one is tried at every character)
 # `user:password@host` given without a scheme, quoted whole (requests' `No connection adapters were found
 # for 'bob:pw@host/path'`, ipaddress' `'bob:pw@10.0.0.1' does not appear to be...`, a literal in a source
 # line), or only `password@host` where http.client read `user:` as a host and the rest as its port
 # (`nonnumeric port: 'pw@host'`, `invalid literal for int() with base 10: 'pw@host'`).
 _HOST_TO_QUOTE: Final = r"(?=[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?:[/?#][^\s\"']{0,2048})?[\"'])"
 _SCHEMELESS_USERINFO: Final = compile_lazily(
-    r"(?<=[\"'])(?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})@"
+    r"[\"'](?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})@"
     + _HOST_TO_QUOTE
     + r"|(?:nonnumeric[ \t]port|with[ \t]base[ \t]10):[ \t]'(?P<port>[^\s'@]{1,256})@"
     + _HOST_TO_QUOTE
@@ -2524,10 +2525,13 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
     "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
-    "django-insecure-", "gocspx-", "1//0", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
+    "django-insecure-", "gocspx-", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
     "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
-    "eaaa", "-us", "akid", "sntry", "ops_", "q~",
+    "eaaa", "-us", "akid", "sntry", "ops_",
 )  # fmt: skip
+# Looked for as written (one `in` each), not in the trie every text is searched with: a trie word that
+# begins with a digit or `/` would be tried at every digit and slash of every line.
+_LITERAL_TRIGGERS: Final = ("1//0", "Q~", "/p:")  # Google refresh tokens, Entra ID client secrets, /p:x
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
@@ -2656,7 +2660,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "well_known_token",
         _well_known,
-        _WELL_KNOWN_TRIGGERS,
+        (*_WELL_KNOWN_TRIGGERS, "1//0", "q~"),
     ),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),
@@ -2669,7 +2673,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
-    "psk", "securestring", "/p:", "mc ",
+    "psk", "securestring", "mc ",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
@@ -2790,6 +2794,8 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
+        if any(word in text for word in _LITERAL_TRIGGERS):
+            return True
         if "@" in text and ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
             return True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
