@@ -1482,10 +1482,8 @@ def _user_and_p(_: Redactor, text: str) -> Iterator[Finding]:
 # (`nonnumeric port: 'pw@host'`, `invalid literal for int() with base 10: 'pw@host'`).
 _HOST_TO_QUOTE: Final = r"(?=[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?:[/?#][^\s\"']{0,2048})?[\"'])"
 _SCHEMELESS_USERINFO: Final = compile_lazily(
-    r"[\"'](?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})@"
-    + _HOST_TO_QUOTE
-    + r"|(?:nonnumeric[ \t]port|with[ \t]base[ \t]10):[ \t]'(?P<port>[^\s'@]{1,256})@"
-    + _HOST_TO_QUOTE
+    r"[\"'](?:(?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})"
+    r"|(?:(?<=nonnumeric port: ')|(?<=with base 10: '))(?P<port>[^\s'@]{1,256}))@" + _HOST_TO_QUOTE
 )
 # Schemes written `scheme:address@host` (`mailto:bob@example.com`): an address, not a user and password.
 _ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "acct"})
@@ -2529,9 +2527,9 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
     "eaaa", "-us", "akid", "sntry", "ops_",
 )  # fmt: skip
-# Looked for as written (one `in` each), not in the trie every text is searched with: a trie word that
-# begins with a digit or `/` would be tried at every digit and slash of every line.
-_LITERAL_TRIGGERS: Final = ("1//0", "Q~", "/p:")  # Google refresh tokens, Entra ID client secrets, /p:x
+# (`Q~`, an Entra ID client secret's, is looked for as written by `might_contain_secret`; `1//0`, a Google
+# refresh token's, only by its rule: a trie word that begins with a digit would be tried at every digit of
+# every line, and such a token stands under a `refresh_token` key or beside another trigger word.)
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
@@ -2673,7 +2671,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
-    "psk", "securestring", "mc ",
+    "psk", "securestring", "mc ", "freerdp",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
@@ -2794,7 +2792,7 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
-        if any(word in text for word in _LITERAL_TRIGGERS):
+        if "Q~" in text:  # (an Entra ID client secret; written out: cheaper than a loop over a tuple)
             return True
         if "@" in text and ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
             return True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
