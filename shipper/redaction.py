@@ -21,6 +21,7 @@ a text's length (a 256 KiB word must not cost quadratic time); a text without an
 
 from __future__ import annotations
 
+import binascii
 import bisect
 import collections
 import itertools
@@ -49,6 +50,7 @@ _SECRET_WORDS: Final = frozenset(
         # keytool's and Java's keystore passwords (`-storepass X`, `-srckeypass X`)
         "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass",
         "otp", "totp", "hotp",  # one-time passwords
+        "psk", "sshpass",  # a Wi-Fi or IPsec pre-shared key; sshpass's variable (`SSHPASS=x sshpass -e`)
         # `password` abbreviated and in other languages (a word of a key, as the English one)
         "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
         "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
@@ -306,25 +308,28 @@ _FOREIGN_PASSWORD: Final = (
     r"|adgangskode|has[łl]o|heslo|jelsz[óo]|salasana|[şs]ifre|пароль"
 )
 # The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
-# Portuguese, Swedish, Polish, Danish and Finnish kin.
-_IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|är|jest|je|er|var|oli"
+# Italian, Portuguese, Swedish, Polish, Danish and Finnish kin.
+_IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|er|var|oli"
 # `password hunter2`, `the token is "abc"`, `set the password to X`, `the password for bob is X`,
 # `password -> X`: a strong key word, a space or a connecting word, then a quoted or secret-looking
 # value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
+    r"|psk"  # ipsec.secrets' `: PSK "x"`
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
     r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
     # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
     r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
     r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
-    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was)|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
+    # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
+    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was|=)|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
     r"|(?P<dash>-|–|—)|(?P<to>to)"
     r"):?[ \t]{1,8})?)"
     # (or a letter: a passphrase of short plain words, `_told_phrase`)
-    rf"(?:(?=(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
+    # (SQL Server's `N'x'` and PostgreSQL's `E'x'` strings: the value is the quoted part)
+    rf"(?:(?=(?:[NnEe](?='))?(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
 )
 # A password fed to a command that reads it from its standard input: `echo X | sudo -S cmd`, `echo X |
 # passwd --stdin bob`, `(echo X; echo X) | smbpasswd -s -a bob`, `printf 'bob:X' | chpasswd`, or as a
@@ -354,7 +359,12 @@ _SCRIPT_PASSWORD: Final = compile_lazily(
     r"(?i)(?P<key>パスワード|暗証番号|密[码碼]|口令|비밀번호|암호|패스워드|トークン|令牌|密[钥鑰]|秘密鍵|アクセスキー"
     r"|كلمة[ \t](?:المرور|السر)|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
     r"|κωδικός(?:[ \t]πρόσβασης)?|lozinka|lozinku|гасло|parool|slaptažodis|geslo|şifreniz|parolanız|parolă"
-    r"|токен)"
+    r"|токен"
+    # `secret`, `token` and `API key` (and Spanish's `clave`, a password or a key) in other languages
+    r"|シークレット|APIキー|秘[钥鑰]|密匙|[凭憑][证證]|토큰|비번|시크릿|API[ \t]?키"
+    r"|ключ[ \t]API|API[ \t]ключ|секрет"
+    r"|geheimnis|jeton(?:[ \t]d'acc[èe]s)?|cl[ée][ \t](?:d'API|API|secr[èe]te)|clave(?:[ \t](?:de[ \t])?API)?"
+    r"|clave[ \t]secreta|chave(?:[ \t]de)?[ \t]API|chave[ \t]secreta|segredo)"
     r"(?:(?P<sep>[ \t]{0,4}(?:[:：=＝]|->|=>|[-–—](?=[ \t])|は|が|是|为|為|는|은|이|가"
     r"|(?<=[ \t\w])(?:هي|है|היא|là|adalah|ist|est|é|es)(?=[ \t]))[ \t]{0,4})|(?P<blank>[ \t]{1,4}))"
     r"[「『“\"'«（(]?(?P<value>[!#-&*-~]{4,256})"
@@ -471,7 +481,7 @@ _REDIS_AUTH: Final = compile_lazily(
 # The same typed at a Redis prompt or in a script: `AUTH password`, `AUTH user password`, alone on its
 # line (or after `host:6379> `), so that `AUTH failed for client 7` stays.
 _REDIS_AUTH_LINE: Final = compile_lazily(
-    r"(?m)(?:^|(?<=> ))[ \t]{0,8}AUTH(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
+    r"(?m)(?:^|(?<=> ))[ \t]{0,8}(?:AUTH|auth)(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
     r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"']{1,512}))[ \t]*\r?$"
 )
 # Commands that take a password as a positional argument: `rabbitmqctl add_user bob X`, `htpasswd -b
@@ -508,6 +518,9 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"(?P<q6>[\"']?)(?P<htpasswd2>[^\s\-\"':][^\s\"':]{0,511})(?P=q6)(?=[ \t]*(?:\r?$|[\n;|&'\"]))"
     # `lftp -u bob,X`: the user and the password after a comma
     r"|\blftp\b[^\n]{0,256}?[ \t]-u[ \t]{1,8}(?P<q7>[\"']?)[^\s,\"']{1,256},(?P<lftp>[^\s\"']{1,512})(?P=q7)"
+    # the MinIO client's `mc alias set ALIAS URL ACCESS-KEY SECRET-KEY` (and its older `config host add`)
+    r"|\bmc[ \t]{1,8}(?:alias[ \t]{1,8}set|config[ \t]{1,8}host[ \t]{1,8}add)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
+    r"[^\s]{1,2048}[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q8>[\"']?)(?P<mc>[^\s\"'\-][^\s\"']{0,511})(?P=q8)"
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
@@ -574,7 +587,30 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{32,64})"
     r"|(?P<django_secret_key>django-insecure-[^\s\"']{20,256})"  # `startproject`'s generated SECRET_KEY
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
-    # a JWS of any payload (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<google_oauth_client_secret>GOCSPX-[A-Za-z0-9_\-]{28,64})"
+    r"|(?P<google_refresh_token>1//0[A-Za-z0-9_\-]{40,1024})"
+    r"|(?P<atlassian_token>ATATT3[A-Za-z0-9_\-=]{100,512})"
+    r"|(?P<groq_key>gsk_[A-Za-z0-9]{48,64})"
+    r"|(?P<xai_key>xai-[A-Za-z0-9]{60,128})"
+    r"|(?P<replicate_token>r8_[A-Za-z0-9]{30,64})"
+    r"|(?P<perplexity_key>pplx-[A-Za-z0-9]{40,64})"
+    r"|(?P<doppler_token>dp\.(?:st|sa|ct|pt|scim|audit)\.(?:[a-z0-9_\-]{1,64}\.)?[A-Za-z0-9]{40,64})"
+    r"|(?P<new_relic_key>NRAK-[A-Z0-9]{27})"
+    r"|(?P<supabase_token>sbp_[a-f0-9]{40})"
+    r"|(?P<figma_token>figd_[A-Za-z0-9_\-]{40,64})"
+    r"|(?P<notion_token>ntn_[A-Za-z0-9]{40,64}|secret_[A-Za-z0-9]{43})"
+    r"|(?P<fly_token>fo1_[A-Za-z0-9_\-]{40,64})"
+    r"|(?P<square_token>sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,64}|(?<![+/])EAAA[A-Za-z0-9_\-+]{60})"
+    r"|(?P<mailchimp_key>[0-9a-f]{32}-us[0-9]{1,2})"
+    r"|(?P<tencent_secret_id>AKID[A-Za-z0-9]{32})"
+    r"|(?P<sentry_token>sntry[us]_[A-Za-z0-9_=+/\-]{40,512})"
+    r"|(?P<onepassword_token>ops_eyJ[A-Za-z0-9+/=_\-]{40,4096})"
+    # (3 characters, a digit, `Q~`: Microsoft Entra ID's client secrets)
+    r"|(?P<azure_client_secret>(?<![~.])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}(?![~.]))"
+    # a JWE (five parts; the second, the encrypted key, is empty with `dir`), then a JWS of any payload
+    # (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<jwe>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{0,8192}\.[A-Za-z0-9_\-]{8,1024}"
+    r"\.[A-Za-z0-9_\-]{1,65536}\.[A-Za-z0-9_\-]{8,1024})"
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
@@ -717,8 +753,11 @@ def _after_bytes_prefix(text: str, pos: int) -> int:
     return pos if prefix is None else prefix.end()
 
 
-_PREFIX_LETTERS: Final = frozenset("bBuUrRfF")
-_STRING_PREFIX: Final = compile_lazily(r"(?:[bB][rR]?|[rR][bB]?|[uU]|[fF][rR]?|[rR][fF])(?=\\?[\"'])")
+_PREFIX_LETTERS: Final = frozenset("bBuUrRfFnNeE")
+_STRING_PREFIX: Final = compile_lazily(
+    r"(?:[bB][rR]?|[rR][bB]?|[uU]|[fF][rR]?|[rR][fF])(?=\\?[\"'])"
+    r"|[nNeE](?=')"  # SQL Server's national `N'x'`, PostgreSQL's escape `E'x'`
+)
 
 
 def _is_kept(value: str, key: str, text: str, end: int) -> bool:
@@ -893,9 +932,10 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 hidden = end
                 yield Finding(start + pair.start("password"), end, "key_value")
             continue
+        # (`--- PASS: TestLogin (0.00s)`, Go's test report, is a result, not `pass: hunter`)
         if _is_kept(value, key, text, vend) or (
             weak
-            and not _abbreviated_password(words, value)
+            and not (_abbreviated_password(words, value) and not text.endswith("--- ", 0, match.start()))
             and (not _looks_secret(value) or value.count("|") >= 2)
         ):
             continue
@@ -1112,6 +1152,8 @@ def _script_password(_: Redactor, text: str) -> Iterator[Finding]:
             value, "password", text, start + len(value)
         ):
             continue
+        if match["key"].lower() == "clave" and not _looks_secret(value):
+            continue  # (Spanish's `clave` is also any key: `clave: usuario_id`)
         if not _is_redacted(value):
             yield Finding(start, start + len(value), "key_space_value")
 
@@ -1185,8 +1227,8 @@ def _told_word(text: str, match: re.Match[str]) -> Finding | None:
     if not _TOLD_WORD_KEY.fullmatch(match["key"]):
         return None
     blank = not text[match.end("key") : match.end()].strip()
-    if not (match["is"] or blank):
-        return None
+    if not ((match["is"] or "").lower() in ("is", "was") or blank):
+        return None  # (the words of prose are English: `la password è scaduta` is not told so)
     word = _PLAIN_WORD.match(text, match.end())
     if word is None:
         return None
@@ -1412,6 +1454,74 @@ def _config_set(redactor: Redactor, text: str) -> Iterator[Finding]:
             previous, position = argument["arg"], argument.end()
 
 
+# A `-p` beside a user's `-u <name>` in one command line (`twine upload -u bob -p X`, `psexec -u bob -p X`,
+# `rabbitmqadmin -u bob -p X`, `influx -p X -u bob`) is a password whatever the command; a port, a port
+# mapping or a plugin (`docker run -u 1000 -p 8080:80`, `pytest -p no:cacheprovider`) is not.
+_P_VALUE: Final = (
+    r"(?:(?P<{q}>[\"'])(?P<{quoted}>[^\"'\n]{{1,512}})(?P={q})|(?P<{bare}>[^\s\"'\-][^\s\"']{{0,511}}))"
+)
+_USER_AND_P: Final = compile_lazily(
+    r"(?<![\w\-])-u[ \t]{1,8}[^\s\-\"'][^\s]{0,255}[ \t]{1,8}-p[ \t]{1,8}"
+    + _P_VALUE.format(q="q1", quoted="quoted1", bare="bare1")
+    + r"|(?<![\w\-])-p[ \t]{1,8}"
+    + _P_VALUE.format(q="q2", quoted="quoted2", bare="bare2")
+    + r"[ \t]{1,8}(?:-[A-Za-z][^\s]{0,64}[ \t]{1,8}(?:[^\s\-][^\s]{0,255}[ \t]{1,8})?){0,2}"
+    + r"-u[ \t]{1,8}[^\s\-]"
+)
+_PORT_OR_PLUGIN: Final = compile_lazily(r"[0-9.:\[\]]{1,64}(?:/(?:tcp|udp|sctp))?|no:[\w.\-]{1,64}")
+
+
+def _user_and_p(_: Redactor, text: str) -> Iterator[Finding]:
+    if "-p" not in text:
+        return
+    for match in _USER_AND_P.finditer(text):
+        group = next(name for name in ("quoted1", "bare1", "quoted2", "bare2") if match[name] is not None)
+        value = match[group]
+        if value == REDACTED or (group.startswith("bare") and _PORT_OR_PLUGIN.fullmatch(value)):
+            continue
+        yield Finding(*match.span(group), "short_password_flag")
+
+
+# (led by the quote, not a lookbehind: a pattern that begins with one is tried at every character)
+# `user:password@host` given without a scheme, quoted whole (requests' `No connection adapters were found
+# for 'bob:pw@host/path'`, ipaddress' `'bob:pw@10.0.0.1' does not appear to be...`, a literal in a source
+# line), or only `password@host` where http.client read `user:` as a host and the rest as its port
+# (`nonnumeric port: 'pw@host'`, `invalid literal for int() with base 10: 'pw@host'`).
+_HOST_TO_QUOTE: Final = r"(?=[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?:[/?#][^\s\"']{0,2048})?[\"'])"
+_SCHEMELESS_USERINFO: Final = compile_lazily(
+    r"[\"'](?:(?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})"
+    r"|(?:(?<=nonnumeric port: ')|(?<=with base 10: '))(?P<port>[^\s'@]{1,256}))@" + _HOST_TO_QUOTE
+)
+# Schemes written `scheme:address@host` (`mailto:bob@example.com`): an address, not a user and password.
+_ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "acct"})
+
+
+def _schemeless_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _SCHEMELESS_USERINFO.finditer(text):
+        if match["user"] is not None and match["user"].lower() in _ADDRESS_SCHEMES:
+            continue
+        group = "secret" if match["secret"] is not None else "port"
+        value = match[group]
+        if value != REDACTED and not _PLACEHOLDER.fullmatch(value):
+            yield Finding(*match.span(group), "url_userinfo")
+
+
+# PowerShell's `ConvertTo-SecureString 'x' -AsPlainText` (a string made a SecureString: a password), and
+# a Windows tool's `/p:x` (xfreerdp; msbuild's `/p:Name=Value` properties are not read).
+_WINDOWS_SECRET: Final = compile_lazily(
+    r"(?i:ConvertTo-SecureString)(?:[ \t]{1,8}-[A-Za-z]{1,32}){0,4}[ \t]{1,8}"
+    r"(?P<q>[\"'])(?P<string>[^\"'\n]{1,512})(?P=q)"
+    r"|(?<![\w/])/p:(?P<p>[^\s\"'=]{1,512})(?=[\s\"']|\Z)"
+)
+
+
+def _windows_secret(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _WINDOWS_SECRET.finditer(text):
+        group = "string" if match["string"] is not None else "p"
+        if match[group] != REDACTED:
+            yield Finding(*match.span(group), "windows_secret")
+
+
 def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _USER_PASSWORD_FLAG.finditer(text):
         group = "quoted" if match["quoted"] else "secret"
@@ -1443,14 +1553,73 @@ _NAME_OR_ID: Final = compile_lazily(r"[a-z_][a-z0-9_\-]{0,31}|[0-9]{1,10}")
 
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _REDIS_AUTH_LINE.finditer(text):
+        if match["secret"] is not None and match["secret"].lower() in _STATUS_WORDS:
+            continue  # `AUTH failed`, `auth ok`: an outcome
         yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
+
+
+# A command-line parser's error quoting the value given to an option: argparse's `argument --token:
+# invalid int value: 'x'` (and `invalid choice:`), click's `Invalid value for '--password' / '-p': 'x'`
+# (and `(env var: 'APP_TOKEN')`); the value is hidden when one of the option's names names a secret.
+_OPTION_ERROR: Final = compile_lazily(
+    r"\bargument[ \t](?P<flags>-{1,2}[\w\-]{1,64}(?:/-{1,2}[\w\-]{1,64}){0,4}):"
+    r"[ \t]invalid[ \t][^:\n]{1,64}:[ \t]"
+    r"|\bInvalid[ \t]value[ \t]for[ \t](?P<names>'[^'\n]{1,64}'(?:[ \t]/[ \t]'[^'\n]{1,64}'){0,4}"
+    r"(?:[ \t]\(env[ \t]var:[ \t]'[^'\n]{1,64}'\))?):[ \t]"
+)
+_OPTION_NAME: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}")
+
+
+def _option_error(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _OPTION_ERROR.finditer(text):
+        names = match["flags"] or match["names"]
+        if not any(redactor.is_secret_key(name.group()) for name in _OPTION_NAME.finditer(names)):
+            continue
+        value = _QUOTED_VALUE.match(text, match.end())
+        if value is not None and value.group():
+            start, end = _strip_quotes(*value.span(), value.group())
+            if end > start and text[start:end] != REDACTED:
+                yield Finding(start, end, "option_error")
+
+
+# A login sent in a protocol transcript, as smtplib, poplib and imaplib print them in debug mode and as
+# mail and FTP servers log sessions: SMTP's `AUTH PLAIN <base64 of \0user\0password>` (or XOAUTH2's
+# bearer), POP3's and FTP's `PASS <password>` (as the protocol sends it: quoted as a repr prints it,
+# before its `\r\n`, or after a client's `>`/`C:`, so that a test runner's `PASS  src/app.test.js` stays),
+# IMAP's tagged `LOGIN user <password>` (a tag with a digit: `A0001`).
+_PROTOCOL_LOGIN: Final = compile_lazily(
+    r"(?<![\w\-])AUTH[ \t]{1,8}(?:PLAIN|XOAUTH2|OAUTHBEARER)[ \t]{1,8}(?P<auth>[A-Za-z0-9+/]{4,8192}={0,2})"
+    r"(?![\w+/=])"
+    r"|(?<=[\"'])PASS[ \t](?P<pass>[^\s\"'\\]{1,512})(?=\\r|\r|[\"'])"
+    r"|(?m:^)[ \t]{0,8}(?:(?P<marker>>|C:|-->)[ \t]{1,8})?PASS[ \t](?P<line>[^\s\"'\\]{1,512})"
+    r"(?(marker)(?=\\r\\n|\r?$)|(?=\\r\\n|\r))"
+    r"|(?<![\w\-])(?=[A-Za-z]{0,15}[0-9])[A-Za-z0-9.]{1,16}[ \t]LOGIN[ \t]{1,8}"
+    r"(?:\"(?:[^\"\\\n]|\\.){0,256}\"|[^\s\"'(){}]{1,256})[ \t]{1,8}"
+    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.){1,512})\"|(?P<imap>[^\s\"'(){}]{1,512}))"
+)
+# SMTP's AUTH LOGIN: the server asks `Password:` in base64, and the client's next line is the answer.
+_PASSWORD_PROMPT_B64: Final = compile_lazily(r"334[ \t]{1,8}UGFzc3dvcmQ6")
+_SENT_B64: Final = compile_lazily(
+    r"(?:send|C):[ \t]{0,8}b?['\"]?(?P<answer>[A-Za-z0-9+/]{4,8192}={0,2})(?=\\r\\n|\r?\n|['\"]|\Z)"
+)
+
+
+def _protocol_login(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _PROTOCOL_LOGIN.finditer(text):
+        group = match.lastgroup or "auth"
+        if match[group] != REDACTED and match[group].lower() not in _STATUS_WORDS:
+            yield Finding(*match.span(group), "protocol_login")
+    for prompt in _PASSWORD_PROMPT_B64.finditer(text):
+        answer = _SENT_B64.search(text, prompt.end(), prompt.end() + 512)
+        if answer is not None:
+            yield Finding(*answer.span("answer"), "protocol_login")
 
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
         groups = (
             "rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault", "mysqladmin",
-            "htpasswd2", "lftp",
+            "htpasswd2", "lftp", "mc",
         )  # fmt: skip
         name = next(group for group in groups if match[group] is not None)
         if match.group(name) != REDACTED:
@@ -1670,6 +1839,12 @@ def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
         found = _value_finding(text, match.start("secret"), match.start("secret") + len(value), "netrc")
         if not _is_kept(text[found.start : found.end], match["key"], text, match.end()):
             yield found
+
+
+def _url_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _URL_USERINFO.finditer(text):
+        if match["secret"].strip("*"):  # (`app:***@db`: a password SQLAlchemy or Celery already masked)
+            yield Finding(*match.span("secret"), "url_userinfo")
 
 
 def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1969,7 +2144,7 @@ _ID_WORDS: Final = frozenset(
         "sid", "host", "node", "instance", "container", "pod", "task", "upload", "arn", "address",
         "content", "bytes", "body", "payload", "blob", "preset", "marker", "cursor", "page", "data",
         "identifier", "identifiers", "requestid", "link", "subnet", "vpc", "policy", "group", "location",
-        "prefix", "iterator", "public", "certificate", "cert",
+        "prefix", "iterator", "public", "certificate", "cert", "integrity",
     }
 )  # fmt: skip
 
@@ -1980,13 +2155,18 @@ def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
         if key is None:
             continue
         words = key_words(key["key"])
-        if not words or words[-1] in _ID_WORDS or (len(words) > 1 and words[-2] in _ID_WORDS):
+        payload = len(match["value"]) > 64  # (`nonce_data=<32>`: a key's size; a payload is longer)
+        if not words or (words[-1] in _ID_WORDS and (words[-1] != "data" or payload)):
+            continue
+        if len(words) > 1 and words[-2] in _ID_WORDS:
             continue
         if words[-1] in _STATUS_WORDS or words[-1] in _PROSE_WORDS or words[-1] in _RESULT_WORDS:
             continue  # `login rejected: ...`: a message, whose value the found secrets' copies are matched to
         value = match["value"]
         if text.startswith("(", match.end()):
             continue  # `maps = convertUFO1OrUFO2KerningToUFO3Kerning(`: a call
+        if value.startswith(_BASE64_ARMOUR) or value.startswith(("sha256-", "sha384-", "sha512-")):
+            continue  # a certificate or public key in base64 (a private one: `_base64_pem`), an SRI digest
         parts = [part for part in _NAME_SEPARATORS.split(value) if not _HEX_RUN.fullmatch(part + "0" * 24)]
         if _generated(value) and _generated("".join(parts)):  # (a name with a UUID in it is no secret)
             yield Finding(*match.span("value"), "random_value")
@@ -2224,6 +2404,106 @@ def _tuple_items(text: str, pos: int, secret: set[int], rule: str) -> Iterator[F
                 break
 
 
+# PostgreSQL's `DETAIL:  Key (api_token)=(x) already exists.` (and `is not present in table`, `is still
+# referenced`, `conflicts with`): the values of a unique or foreign key, named by its columns.
+_KEY_DETAIL: Final = compile_lazily(
+    r"\bKey[ \t]\((?P<columns>[^()\n]{1,1024})\)=\((?P<values>[^\n]{0,2048}?)\)"
+    r"(?=[ \t](?:already|is|conflicts)\b|\.?[ \t]*(?:\r?\n|$))"
+)
+# MySQL's `Duplicate entry 'x' for key 'users.api_token'`: the entry of a unique index named for a column.
+_DUPLICATE_ENTRY: Final = compile_lazily(
+    r"\bDuplicate[ \t]entry[ \t]'(?P<value>(?:[^'\\\n]|\\.|''){1,4096})'"
+    r"[ \t]for[ \t]key[ \t]'(?P<key>[^'\n]{1,192})'"
+)
+
+
+def _sql_key_values(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _KEY_DETAIL.finditer(text):
+        columns = [column.strip(' "') for column in match["columns"].split(",")]
+        secret = [i for i, column in enumerate(columns) if column and redactor.is_secret_key(column)]
+        if not secret:
+            continue
+        values = match["values"].split(", ")
+        if len(values) != len(columns):  # a value with `, ` in it: which is which is unknown
+            yield Finding(*match.span("values"), "sql_key_values")
+            continue
+        at = match.start("values")
+        for i, value in enumerate(values):
+            if i in secret and value:
+                yield Finding(at, at + len(value), "sql_key_values")
+            at += len(value) + 2
+    for match in _DUPLICATE_ENTRY.finditer(text):
+        if redactor.is_secret_key(_last_segment(match["key"])):
+            yield Finding(*match.span("value"), "sql_key_values")
+
+
+def _sql_insert_literals(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """An INSERT's literal values under the columns that name a secret (each row of a multi-row VALUES)."""
+    for insert in _INSERT_COLUMNS.finditer(text):
+        columns = [column.strip(' \t\n"`[]') for column in insert["columns"].split(",")]
+        secret = {i for i, column in enumerate(columns) if redactor.is_secret_key(column)}
+        if secret:
+            for found in _tuple_items(text, insert.end() - 1, secret, "sql_literal"):
+                value = text[found.start : found.end]
+                if value != REDACTED and not _PLACEHOLDER.fullmatch(value) and value.upper() != "NULL":
+                    yield found
+
+
+# A PEM private key encoded in base64 whole (kubeconfig's `client-key-data`, a Secret's `tls.key`, an
+# environment variable): `-----BEGIN ` is `LS0tLS1CRUdJTi` in base64, and the first characters decoded
+# name a private key (a certificate's or a public key's stay).
+_BASE64_ARMOUR: Final = "LS0tLS1CRUdJTi"
+_BASE64_PEM: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+/])LS0tLS1CRUdJTi[A-Za-z0-9+/]{8,65536}={0,2}(?![A-Za-z0-9+/=])"
+)
+
+
+def _base64_pem(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _BASE64_PEM.finditer(text):
+        head = match.group()[:64]
+        try:
+            armour = binascii.a2b_base64(head[: len(head) // 4 * 4])
+        except binascii.Error:
+            continue
+        if b"PRIVATE KEY" in armour.split(b"\n", 1)[0]:
+            yield Finding(*match.span(), "private_key_body")
+
+
+# A private key's END line with no BEGIN before it (a message cut at its head keeps its tail): the base64
+# lines above it, real or escaped line breaks, up to a line that is not base64 through (of which its
+# trailing run: `...[cut]Kx3m...`).
+_KEY_END: Final = compile_lazily(r"-----END (?:[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?)-----")
+_LINE_BREAK_BEFORE: Final = compile_lazily(r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,64}\Z")
+_BASE64_LINE_END: Final = compile_lazily(r"[A-Za-z0-9+/]{1,128}={0,2}[ \t\r]{0,8}\Z")
+
+
+def _private_key_tail(_: Redactor, text: str) -> Iterator[Finding]:
+    previous = 0  # the end of the last END line: a BEGIN after it is this one's
+    for end in _KEY_END.finditer(text):
+        began = text.find("-----BEGIN", previous, end.start()) >= 0
+        previous = end.end()
+        if began:
+            continue  # its BEGIN is there: `_private_key_block` reads it
+        start = tail_end = position = end.start()
+        for _line in range(512):  # lines, at most
+            brk = _LINE_BREAK_BEFORE.search(text, max(0, position - 72), position)
+            if brk is None:
+                break
+            floor = max(0, brk.start() - 200)  # (a line of a key is shorter: no scan back over the text)
+            escaped = text.rfind("\\n", floor, brk.start())
+            line_start = max(text.rfind("\n", floor, brk.start()) + 1, escaped + 2 if escaped >= 0 else floor)
+            run = _BASE64_LINE_END.search(text, max(line_start, brk.start() - 136), brk.start())
+            if run is None or run.end() - run.start() < 4:
+                break
+            if tail_end == end.start():
+                tail_end = run.start() + len(run.group().rstrip(" \t\r"))
+            start = position = run.start()
+            if text[line_start : run.start()].strip(" \t"):
+                break  # the line began otherwise: its run was the key's first characters left
+        if start < tail_end:
+            yield Finding(start, tail_end, "private_key_body")
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
@@ -2241,14 +2521,22 @@ _SCRIPT_TRIGGERS: Final = (
     "密钥", "密鑰",
     "秘密鍵", "アクセスキー", "كلمة", "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
     "lozink", "гасло", "parool", "slaptažod", "geslo", "şifreniz", "parolanız", "parolă", "токен",
+    "シークレット", "apiキー", "秘钥", "秘鑰", "密匙", "凭证", "憑證", "토큰", "비번", "시크릿", "키", "ключ",
+    "секрет",
+    "geheimnis", "jeton", "clé", "clave", "chave", "segredo",
 )  # fmt: skip
 _WELL_KNOWN_TRIGGERS: Final = (
     "akia", "asia", "aiza", "ya29.", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
     "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-", "glft-", "glimt-", "glagent-", "atbb",
     "xox", "xapp-", "sk_", "rk_", "sk-", "npm_", "pypi-", "sg.", "hf_", ":aa", "eyj", "whsec_", "hvs.",
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
-    "django-insecure-",
+    "django-insecure-", "gocspx-", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
+    "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
+    "eaaa", "-us", "akid", "sntry", "ops_",
 )  # fmt: skip
+# (`Q~`, an Entra ID client secret's, is looked for as written by `might_contain_secret`; `1//0`, a Google
+# refresh token's, only by its rule: a trie word that begins with a digit would be tried at every digit of
+# every line, and such a token stands under a `refresh_token` key or beside another trigger word.)
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
@@ -2260,7 +2548,9 @@ _SHORT_FLAG_TRIGGERS: Final = (
 )  # fmt: skip
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin",)),
-    _pattern_rule("url_userinfo", _URL_USERINFO, _URL_TRIGGERS),
+    Rule("private_key_body", _private_key_tail, ("-----end",)),
+    Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
+    Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("table_row", _table_row, ("|", "│", "┃", "║")),
     Rule("delimited_row", _delimited, _DELIMITED_TRIGGERS),
@@ -2283,6 +2573,7 @@ DEFAULT_RULES: Final = (
             "cred",
             "identified",
             "masterauth",
+            "psk",
             *_FOREIGN_TRIGGERS,
         ),
     ),
@@ -2291,6 +2582,8 @@ DEFAULT_RULES: Final = (
     Rule("netrc", _netrc, ("login", "user")),  # (after: where both find a value, theirs is named)
     Rule("prompt_answer", _prompt_answer, ("for",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
+    Rule("sql_key_values", _sql_key_values, (")=(", "duplicate entry")),
+    Rule("sql_literal", _sql_insert_literals, ("insert",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
     Rule("kubernetes_secret", _kubernetes_secret, ("secret",)),
     Rule("bearer_token", _bearer, ("bearer",)),
@@ -2301,6 +2594,12 @@ DEFAULT_RULES: Final = (
     Rule("short_password_flag", _short_password_flag, _SHORT_FLAG_TRIGGERS),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule("option_error", _option_error, ("argument ", "invalid value for")),
+    Rule(
+        "protocol_login",
+        _protocol_login,
+        ("auth plain", "auth xoauth2", "auth oauthbearer", "pass ", "login ", "ugfzc3dvcmq6"),
+    ),
     Rule("prompt_expression", _prompt_expression, ("(pdb)", ">>>", "in [")),
     Rule("config_set", _config_set, ("set",)),
     Rule(
@@ -2318,6 +2617,7 @@ DEFAULT_RULES: Final = (
             "mysqladmin",
             "lftp",
             "smbpasswd",
+            "mc ",
         ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
@@ -2353,6 +2653,9 @@ DEFAULT_RULES: Final = (
     ),
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
+    Rule("short_password_flag", _user_and_p, ("-u",)),
+    Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
+    Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
@@ -2362,7 +2665,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "well_known_token",
         _well_known,
-        _WELL_KNOWN_TRIGGERS,
+        (*_WELL_KNOWN_TRIGGERS, "1//0", "q~"),
     ),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),
@@ -2374,6 +2677,8 @@ RULE_NAMES: Final = tuple(rule.name for rule in DEFAULT_RULES)
 _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
+    "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
+    "psk", "securestring", "mc ", "freerdp",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
@@ -2494,6 +2799,10 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
+        if "Q~" in text:  # (an Entra ID client secret; written out: cheaper than a loop over a tuple)
+            return True
+        if "@" in text and ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
+            return True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             ("%" in text or "\\" in text)
@@ -2804,7 +3113,7 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 
 # A percent escape (`%3D`, and `%253D` decoded twice), or a `\u00XX` / `\x3d` escape of a JSON or bytes
 # repr: a secret's key, separator or quotes may be written so.
-_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}")
+_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"")
 # The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets): a text
 # whose escapes are all of others (`%C3%A9`, `\x00`) is not read again.
 _SHAPE_CHARACTERS: Final = frozenset(" \t\"'=:&;,?/@#{}[]()<>%")
@@ -2817,7 +3126,8 @@ def _decoded(text: str) -> tuple[str, list[int]] | None:
     origin: list[int] = []
     position, shaping = 0, False
     for escape in _ESCAPE.finditer(text):
-        character = chr(int(escape.group()[-2:], 16))
+        # (`\\\"`: a quote of JSON inside a JSON string inside another, read as one level less deep)
+        character = '"' if escape.group().endswith('"') else chr(int(escape.group()[-2:], 16))
         shaping = shaping or character in _SHAPE_CHARACTERS
         parts.append(text[position : escape.start()])
         origin.extend(range(position, escape.start()))
@@ -2847,7 +3157,8 @@ def _secret_values(text: str, found: list[Finding]) -> list[str]:
         value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
         if len(value) >= 6 and (_looks_secret(value) or " " in value) and not _NAME.fullmatch(value):
             whole = value
-            value = value[:_PREFIX] if len(value) >= 16 and " " not in value else value
+            cut = len(value) >= 16 and " " not in value and not value.startswith(_BASE64_ARMOUR)
+            value = value[:_PREFIX] if cut else value  # (a base64 PEM's first characters: every PEM's)
             # (and the whole of one whose run its first characters do not reach: `ab&cd`, `x'y`)
             for wanted in (value, whole) if _COPY_RUN.fullmatch(whole) is None else (value,):
                 if wanted not in values:
@@ -2886,8 +3197,19 @@ def _repeated(text: str, found: list[Finding]) -> Iterator[Finding]:
     starts = [finding.start for finding in found]
     for copy in _copies(text, _secret_values(text, found)):
         before = bisect.bisect_right(starts, copy.start) - 1
-        if before < 0 or found[before].end <= copy.start:  # not the secret itself, where it was found
+        # not the secret itself, where it was found; but a copy split by a line break that runs on past
+        # the part another rule found (`token X` before the break, the rest below) is one
+        if before < 0 or found[before].end <= copy.start or _split_past(text, found, found[before], copy):
             yield copy
+
+
+def _split_past(text: str, found: list[Finding], finding: Finding, copy: Finding) -> bool:
+    """A copy split by a line break that runs on past a finding, and is (the start of) a secret found
+    whole elsewhere: not the run of the next line's words after a short secret."""
+    if finding.end >= copy.end or _BREAK.search(text, copy.start, copy.end) is None:
+        return False
+    joined = _BREAK.sub("", text[copy.start : copy.end]).lower()
+    return any(text[f.start : f.end].lower().startswith(joined) for f in found if f is not finding)
 
 
 def _copies(text: str, values: list[str]) -> Iterator[Finding]:
