@@ -1,7 +1,7 @@
 """The analyzers' bookkeeping indices (registry, group edits, templates, alerts, digest sends) deleted
 while a command runs or between runs, on the real node: a write that reaches a deleted one recreates it
 with its own mapping and settings (never Elasticsearch's dynamic one), and `logloop analyze` says when
-it rebuilt a missing registry and what that cannot bring back."""
+it rebuilt a missing registry."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_a_registry_deleted_during_an_analyze_run_is_said_and_the_next_run_accep
     assert deleted
     [line] = during.notes
     assert line.startswith(f"{analyzed}-groups was deleted while this run wrote it")
-    assert "cannot be recovered" in line
+    assert "marks come back from" in line
     monkeypatch.setattr(analyze, step, real)
     result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
     assert {group.group_id for group in result.groups} >= {"one", "two"}
@@ -161,20 +161,20 @@ def _delete_registry_and_its_template(es: Any, prefix: str) -> None:
     ],
 )
 @pytest.mark.parametrize("status", ["resolved", "ignored"])
-def test_a_registry_deleted_between_runs_is_said_with_the_marks_it_cannot_recover(
+def test_a_registry_deleted_between_runs_is_said_once_and_rebuilt_with_its_marks(
     es: Any, analyzed: str, status: str, remove: Callable[[Any, str], None]
 ) -> None:
-    """A run that finds the registry deleted rebuilds the statuses from the events and says in one
-    line that the resolved and ignored marks were lost (they are recorded nowhere else)."""
+    """A run that finds the registry deleted rebuilds it from the events, with the resolved and ignored
+    marks kept in the group edits index (tests/test_group_marks.py), and says so in one line, once."""
     registry.mark(Store(es, analyzed), "one", status=status, now=NOW)
     remove(es, analyzed)
     result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=1))
     statuses = {group.group_id: group.status for group in result.groups}
-    assert statuses["one"] not in ("resolved", "ignored")
+    assert statuses["one"] == status
     [line] = result.notes
-    registry_name = Store(es, analyzed).registry
-    assert line.startswith(f"{registry_name} was missing and is rebuilt from the events")
-    assert "resolved and ignored marks" in line and "cannot be recovered" in line
+    store = Store(es, analyzed)
+    assert line.startswith(f"{store.registry} was missing and is rebuilt from the events")
+    assert f"resolved and ignored marks come back from {store.group_edits}" in line
     again = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
     assert again.notes == ()  # said once: the next run finds the rebuilt registry
 
