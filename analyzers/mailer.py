@@ -11,10 +11,10 @@ multipart/related part that carries the charts as inline PNGs referenced by `cid
 
 Exactly once per (window, recipient), with retries, restarts and several schedulers:
 a marker document in `<prefix>-digest-sends`, `_id` = sha256(window length | window end floored to
-the day (an hour for windows under two days) | recipient), so a scheduler's retry minutes later, or a
-second scheduler firing a little late, names the same window. The marker is *created*
-(op_type=create, atomic on the id) in state `sending` before the SMTP transaction. Only the process
-whose create succeeded sends. Then:
+the day in the digest's time zone (an hour for windows under two days) | recipient), so a scheduler's
+retry minutes later, or a second scheduler firing a little late, names the same window. The marker is
+*created* (op_type=create, atomic on the id) in state `sending` before the SMTP transaction. Only the
+process whose create succeeded sends. Then:
 - accepted by the server      -> marker updated to `sent`; later runs skip the recipient.
 - refused before or by DATA   -> `failed` (nothing was delivered): a later run may re-claim it, with a
   compare-and-set on the marker's seq_no, so two re-claimers cannot both win.
@@ -201,11 +201,16 @@ def build_message(
 
 
 def window_key(window: Window) -> str:
-    """The window's identity for sending: its length and its end floored to the chart bucket (a day for
-    weekly digests, an hour for short windows), so a retry minutes after the scheduled run is the same."""
-    bucket = int(window.bucket.total_seconds())
-    end = int(window.end.timestamp()) // bucket * bucket
-    return f"{int(window.length.total_seconds())}s|{datetime.fromtimestamp(end, UTC).isoformat()}"
+    """The window's identity for sending: its length as asked and its end floored to the chart bucket in
+    the window's zone (the local day for weekly digests, the hour for short windows), so a retry hours
+    after a run at 08:00 in Tokyo (23:00 UTC the day before) is the same window (it was not, past
+    midnight UTC: the recipients already sent to got the digest again). In UTC the key is unchanged."""
+    local = window.end.astimezone(window.zone)
+    if window.bucket >= timedelta(days=1):
+        floored = datetime(local.year, local.month, local.day, tzinfo=window.zone)
+    else:
+        floored = local.replace(minute=0, second=0, microsecond=0)
+    return f"{int(window.nominal.total_seconds())}s|{floored.astimezone(UTC).isoformat()}"
 
 
 def marker_id(window: Window, recipient: str) -> str:
