@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from analyzers import group_edits, group_pages, lifecycle, priority, queries, registry, regroup
+from analyzers import group_edits, group_marks, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.escaping import source_text
 from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, RegistryError, TooManyBuckets
@@ -577,6 +577,10 @@ def _history(
     keys = [bucket.key for bucket in buckets]
     versions: dict[str, registry.Version] = {}
     previous = registry.groups_by_id(store, keys, fields=_HISTORY_FIELDS, versions=versions)
+    unknown = [key for key in keys if key not in previous]
+    if unknown:  # a new group, or one a lost registry forgot: a maintainer's mark stands in for its entry
+        marks = group_marks.latest(store, unknown)
+        previous = {**previous, **{key: marked(mark) for key, mark in marks.items()}}
     lookback_start = _lookback_start(config, until)
     return _PageHistory(
         buckets=buckets,
@@ -584,6 +588,23 @@ def _history(
         older=_before(store, keys, lookback_start),
         recurrences=_since(store, since_times(previous, buckets), until),
         versions=versions,
+    )
+
+
+def marked(mark: group_marks.Mark) -> Group:
+    """What a group's registry entry held of its maintainer's mark, for a group the registry lost (a
+    stand-in read like `_HISTORY_FIELDS`: the title and counts come from the events, as for a new group)."""
+    resolved = mark.status == "resolved"
+    return Group(
+        group_id=mark.group_id,
+        title="",
+        category="traceback",
+        first_seen=mark.effective_at,
+        last_seen=mark.effective_at,
+        status=mark.status,
+        resolved_at=mark.effective_at if resolved else None,
+        resolved_in_version=mark.in_version if resolved else None,
+        status_changed_at=mark.effective_at,
     )
 
 
@@ -839,17 +860,23 @@ def registry_replaced_line(store: Store) -> str:
     """What a run says when the registry was deleted (and recreated by its writes) while it ran."""
     return (
         f"{store.registry} was deleted while this run wrote it: it now holds only the groups written "
-        "after that, and the resolved and ignored marks (their version, who and when) were kept only "
-        "there and cannot be recovered: run `logloop analyze` again to rebuild the rest from the events, "
-        "then mark those groups again with `logloop resolve` or `logloop ignore`"
+        "after that: run `logloop analyze` again to rebuild the rest from the events (resolved and ignored "
+        f"marks come back from {store.group_edits}; {_UNRECORDED_MARKS})"
     )
 
 
 def registry_rebuilt_line(store: Store) -> str:
-    """What a run that finds the registry deleted says: statuses come back from the events, marks do not."""
+    """What a run that finds the registry deleted says: statuses come back from the events, marks from
+    the group edits index (`group_marks`), but not those an older logloop kept only in the registry."""
     return (
         f"{store.registry} was missing and is rebuilt from the events: the groups' statuses are decided "
-        "again from their counts, but the resolved and ignored marks (their version, who and when) were "
-        "kept only there and cannot be recovered: mark those groups again with `logloop resolve` or "
-        f"`logloop ignore` (merges and splits are kept apart in {store.group_edits})"
+        f"again from their counts, and resolved and ignored marks come back from {store.group_edits} "
+        f"with their groups' events; {_UNRECORDED_MARKS}"
     )
+
+
+# Marks made by a logloop that kept them only in the registry are gone with it.
+_UNRECORDED_MARKS: Final = (
+    "a mark made before logloop recorded marks there (this release) cannot be recovered: mark those "
+    "groups again with `logloop resolve` or `logloop ignore`"
+)

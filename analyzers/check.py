@@ -195,7 +195,7 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
         body=queries.check_errors(start=start, until=until),
         action="check the error rate",
     )
-    errors = int(response.get("hits", {}).get("total", {}).get("value", 0))
+    errors = int((response.get("aggregations") or {}).get("errors", {}).get("doc_count", 0))
     in_window = _groups_in_window(store, start=start, until=until)
     seen = _seen_before(store, list(in_window), start=start)
     new_keys = [key for key in in_window if key not in seen]

@@ -3,6 +3,11 @@
 Pure: the bucket geometry the trend charts use. Durations and times are parsed by `analyzers.config`.
 Chart buckets are calendar days (or hours) in the window's time zone, aligned to midnight there: the
 bar labelled "Thu 26" holds Thursday's events in that zone, and the first and last bars may be partial.
+
+A window of whole days is that many calendar days in its zone, not that many times 24 hours: the week
+ending Monday 08:00 in Europe/Berlin starts the Monday before at 08:00 there, 167 or 169 hours earlier
+across a daylight-saving change, so weekly digests run at the same local time tile the time line (with
+168 hours, the hour the clocks went back fell in no digest, and the hour they went forward in two).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -19,24 +26,35 @@ class Window:
     start: datetime
     end: datetime
     tz: str = "UTC"
+    days: int = 0  # a window of this many calendar days in `tz` (`ending`); 0 for a plain duration
 
     @classmethod
     def ending(cls, end: datetime, length: timedelta, tz: str = "UTC") -> Window:
         end = end.astimezone(UTC)
-        return cls(end - length, end, tz)
+        if length < _DAY or length % _DAY:
+            return cls(end - length, end, tz)
+        days = length // _DAY
+        local = end.astimezone(ZoneInfo(tz))
+        start = datetime.combine(local.date() - timedelta(days=days), local.timetz())  # same wall clock
+        return cls(start.astimezone(UTC), end, tz, days)
 
     @property
     def length(self) -> timedelta:
         return self.end - self.start
 
     @property
+    def nominal(self) -> timedelta:
+        """The length asked for: whole days stay whole across a daylight-saving change (`length` not)."""
+        return timedelta(days=self.days) if self.days else self.length
+
+    @property
     def previous(self) -> Window:
-        return Window(self.start - self.length, self.start, self.tz)
+        return Window.ending(self.start, self.nominal, self.tz)
 
     @property
     def bucket(self) -> timedelta:
         """Chart bucket: a day for windows of two days or more, else an hour."""
-        return timedelta(days=1) if self.length >= timedelta(days=2) else timedelta(hours=1)
+        return _DAY if self.nominal >= 2 * _DAY else timedelta(hours=1)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -44,8 +44,14 @@ MAPPING: Final[dict[str, Any]] = {
         "grouping_version": {"type": "long"},
         "undone_by": _KEYWORD,
         "undone_at": {"type": "date"},
+        # `resolve`/`ignore` marks (kind "mark", analyzers.group_marks): the status and its moment
+        "status": _KEYWORD,
+        "effective_at": {"type": "date"},
+        "in_version": _KEYWORD,
     },
 }
+# The kinds of edit this module applies; the index also holds marks (analyzers.group_marks).
+KINDS: Final = ("merge", "split")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,7 +174,13 @@ def who_am_i() -> str:
 
 
 def ensure(store: Store) -> bool:
-    return store.ensure_bookkeeping_index(index=store.group_edits, mappings=MAPPING)
+    """Create the group edits index if missing; True when created now. An existing one gets the fields
+    this version added (its mapping is strict: a document with a field it does not know is refused)."""
+    created = store.ensure_bookkeeping_index(index=store.group_edits, mappings=MAPPING)
+    if not created:
+        action = "update the group edits mapping"
+        store.put_mapping(index=store.group_edits, properties=MAPPING["properties"], action=action)
+    return created
 
 
 def to_document(edit: Edit) -> dict[str, Any]:
@@ -201,8 +213,9 @@ def save(store: Store, edit: Edit) -> None:
 
 
 def load(store: Store, *, limit: int = 10_000) -> list[Edit]:
-    """Every edit, oldest first (active and undone: the history)."""
-    body = {"size": limit, "query": {"match_all": {}}, "sort": [{"at": "asc"}, {"edit_id": "asc"}]}
+    """Every edit, oldest first (active and undone: the history); marks are not edits."""
+    query = {"bool": {"filter": [{"terms": {"kind": list(KINDS)}}]}}
+    body = {"size": limit, "query": query, "sort": [{"at": "asc"}, {"edit_id": "asc"}]}
     response = store.search(index=store.group_edits, body=body, action="read the group edits")
     return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
 

@@ -11,10 +11,10 @@ multipart/related part that carries the charts as inline PNGs referenced by `cid
 
 Exactly once per (window, recipient), with retries, restarts and several schedulers:
 a marker document in `<prefix>-digest-sends`, `_id` = sha256(window length | window end floored to
-the day (an hour for windows under two days) | recipient), so a scheduler's retry minutes later, or a
-second scheduler firing a little late, names the same window. The marker is *created*
-(op_type=create, atomic on the id) in state `sending` before the SMTP transaction. Only the process
-whose create succeeded sends. Then:
+the day in the digest's time zone (an hour for windows under two days) | recipient), so a scheduler's
+retry minutes later, or a second scheduler firing a little late, names the same window. The marker is
+*created* (op_type=create, atomic on the id) in state `sending` before the SMTP transaction. Only the
+process whose create succeeded sends. Then:
 - accepted by the server      -> marker updated to `sent`; later runs skip the recipient.
 - refused before or by DATA   -> `failed` (nothing was delivered): a later run may re-claim it, with a
   compare-and-set on the marker's seq_no, so two re-claimers cannot both win.
@@ -201,11 +201,16 @@ def build_message(
 
 
 def window_key(window: Window) -> str:
-    """The window's identity for sending: its length and its end floored to the chart bucket (a day for
-    weekly digests, an hour for short windows), so a retry minutes after the scheduled run is the same."""
-    bucket = int(window.bucket.total_seconds())
-    end = int(window.end.timestamp()) // bucket * bucket
-    return f"{int(window.length.total_seconds())}s|{datetime.fromtimestamp(end, UTC).isoformat()}"
+    """The window's identity for sending: its length as asked and its end floored to the chart bucket in
+    the window's zone (the local day for weekly digests, the hour for short windows), so a retry hours
+    after a run at 08:00 in Tokyo (23:00 UTC the day before) is the same window (it was not, past
+    midnight UTC: the recipients already sent to got the digest again). In UTC the key is unchanged."""
+    local = window.end.astimezone(window.zone)
+    if window.bucket >= timedelta(days=1):
+        floored = datetime(local.year, local.month, local.day, tzinfo=window.zone)
+    else:
+        floored = local.replace(minute=0, second=0, microsecond=0)
+    return f"{int(window.nominal.total_seconds())}s|{floored.astimezone(UTC).isoformat()}"
 
 
 def marker_id(window: Window, recipient: str) -> str:
@@ -331,14 +336,27 @@ class MarkerStore:
         )
 
 
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, telling whether the current transaction reached DATA: before it, whatever
+    fails, the server holds nothing of the message (`data_started` is reset by `_Sender.send`)."""
+
+    data_started = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
+
+
+class _SMTPSSL(smtplib.SMTP_SSL, _SMTP):
+    """`_SMTP` over implicit TLS."""
+
+
+def _connect(settings: SmtpSettings) -> _SMTP:
     context = ssl.create_default_context(cafile=settings.ca_certs)
     if settings.security == "ssl":
-        connection: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.host, settings.port, timeout=settings.timeout, context=context
-        )
+        connection: _SMTP = _SMTPSSL(settings.host, settings.port, timeout=settings.timeout, context=context)
     else:
-        connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        connection = _SMTP(settings.host, settings.port, timeout=settings.timeout)
         if settings.security == "starttls":
             connection.starttls(context=context)
     # EHLO here, where a failure means nothing was sent: left to send_message, a server that hangs up
@@ -355,22 +373,47 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Sender:
-    """One SMTP connection (connect, STARTTLS or SSL, AUTH), opened on the first message."""
+    """One SMTP connection (connect, STARTTLS or SSL, AUTH), opened on the first message and again after
+    the server ended it (a transaction cut, a 421, an idle timeout)."""
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
-        self._connection: smtplib.SMTP | None = None
+        self._connection: _SMTP | None = None
+        self.reused = False  # the connection carried an earlier transaction (it may have gone stale)
 
     def connect(self) -> None:
+        if self._connection is not None and self.ended:
+            self.drop()
         if self._connection is None:
             self._connection = _connect(self._settings)
+            self.reused = False
 
     def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         """The recipients the server refused (smtplib raises when it refused them all)."""
         assert self._connection is not None, "connect() first"
-        return self._connection.send_message(
-            message, from_addr=self._settings.sender, to_addrs=list(recipients)
-        )
+        self._connection.data_started = False
+        try:
+            return self._connection.send_message(
+                message, from_addr=self._settings.sender, to_addrs=list(recipients)
+            )
+        finally:
+            self.reused = True
+
+    @property
+    def data_started(self) -> bool:
+        """Whether the last transaction reached DATA (the server may hold the message)."""
+        return self._connection is not None and self._connection.data_started
+
+    @property
+    def ended(self) -> bool:
+        """Whether the connection is closed (smtplib closes it on a 421 or on losing it)."""
+        return self._connection is None or self._connection.sock is None
+
+    def drop(self) -> None:
+        """Forget the connection without a word to the server (it ended it, or it is unusable)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def close(self) -> None:
         if self._connection is not None:
@@ -378,6 +421,7 @@ class _Sender:
                 self._connection.quit()
             except (smtplib.SMTPException, OSError):
                 self._connection.close()
+            self._connection = None
 
 
 # Replies that refuse the transaction: the server took nothing.
@@ -398,20 +442,35 @@ class _Attempt:
 
 
 def _transmit(sender: _Sender, message: EmailMessage, recipients: Sequence[str]) -> _Attempt:
-    """Connect if needed and hand `message` over; SMTP and socket errors are classified here and only here."""
-    try:
-        sender.connect()  # connect, STARTTLS, AUTH: no message has left yet, whatever goes wrong
-    except (smtplib.SMTPException, OSError) as exc:
-        return _Attempt("failed", _describe(exc))
-    try:
-        refused = sender.send(message, recipients)
-    except _DEFINITELY_NOT_DELIVERED as exc:
-        return _Attempt("failed", _describe(exc))
-    except (smtplib.SMTPException, OSError) as exc:
-        return _Attempt("in-doubt", f"{_describe(exc)} while the message was in flight")
-    if refused:
-        return _Attempt("failed", f"the server refused {', '.join(sorted(refused))}")
-    return _Attempt("sent")
+    """Connect if needed and hand `message` over; SMTP and socket errors are classified here and only here.
+
+    Only a failure once DATA began leaves the message in doubt. One that came before it on a connection
+    an earlier message used (the server closed it meanwhile, or answered 421) is tried once more on a
+    new connection; otherwise it is `failed`: nothing was delivered."""
+    while True:
+        try:
+            sender.connect()  # connect, STARTTLS, AUTH: no message has left yet, whatever goes wrong
+        except (smtplib.SMTPException, OSError) as exc:
+            return _Attempt("failed", _describe(exc))
+        reused = sender.reused
+        try:
+            refused = sender.send(message, recipients)
+        except _DEFINITELY_NOT_DELIVERED as exc:
+            if sender.ended and reused and not sender.data_started:  # a 421: smtplib closed it
+                sender.drop()
+                continue
+            return _Attempt("failed", _describe(exc))
+        except (smtplib.SMTPException, OSError) as exc:
+            in_flight = sender.data_started
+            sender.drop()
+            if in_flight:
+                return _Attempt("in-doubt", f"{_describe(exc)} while the message was in flight")
+            if reused:
+                continue
+            return _Attempt("failed", _describe(exc))
+        if refused:
+            return _Attempt("failed", f"the server refused {', '.join(sorted(refused))}")
+        return _Attempt("sent")
 
 
 def send_message(settings: SmtpSettings, message: EmailMessage, recipients: Sequence[str]) -> None:

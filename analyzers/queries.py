@@ -311,11 +311,14 @@ def occurrences_since(*, since: Mapping[str, datetime], until: datetime) -> dict
 
 
 def check_errors(*, start: datetime, until: datetime) -> dict[str, Any]:
-    """The exact number of error events in [start, until) (`hits.total`, counted to the last one)."""
+    """The exact number of error events in [start, until): the `doc_count` of an aggregation, as every
+    other count of the analyzers (`hits.total` counts documents, and a pre-aggregated document, one
+    written with `_doc_count`, stands for that many events)."""
     return {
         "size": 0,
-        "track_total_hits": True,
+        "track_total_hits": False,
         "query": all_of(time_range(start, until), is_error()),
+        "aggs": {"errors": {"filter": {"match_all": {}}}},
     }
 
 

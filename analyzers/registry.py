@@ -154,8 +154,8 @@ def ensure(store: Store) -> bool:
                 raise
             raise ElasticsearchUnavailable(
                 f"{exc}; {store.registry} was not created by logloop (a field is mapped as another type): "
-                "delete it and run `logloop analyze` again to rebuild it from the events (its resolved "
-                "and ignored marks are lost)"
+                "delete it and run `logloop analyze` again to rebuild it from the events (resolved and "
+                f"ignored marks come back from {store.group_edits}, unless an older logloop made them)"
             ) from exc
     return created
 
@@ -370,6 +370,12 @@ def mark(
             priority=0.0 if status in ("resolved", "ignored") else group.priority,
         )
         if not save_if_unchanged(store, [updated], versions, refresh=True):
+            # Kept apart too: a registry rebuilt from the events gets the mark back (analyzers.group_marks)
+            from analyzers import group_marks
+
+            mark = group_marks.new_mark(key, status, effective_at=now, in_version=in_version,
+                                        recorded_at=datetime.now(UTC))  # fmt: skip
+            group_marks.record(store, mark)
             return updated
     raise RegistryError(
         f"group {key!r} changed {WRITE_ATTEMPTS} times while it was being marked {status}: run it again"

@@ -310,8 +310,11 @@ def digest_job(settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth
 
     def job() -> None:
         now = clock()
+        # The minute it was due (the job starts seconds late, by varying amounts): weekly windows ending
+        # on a whole minute tile the time line (see digest_window), where the seconds left gaps.
+        until = now.replace(second=0, microsecond=0)
         with closing(connect(settings)) as store:
-            run = run_digest(store, window=window, until=now, now=now, smtp=smtp, options=options)
+            run = run_digest(store, window=window, until=until, now=now, smtp=smtp, options=options)
         for outcome in run.outcomes:
             LOG.info("digest to %s: %s %s", outcome.recipient, outcome.state, outcome.detail or "")
         if health is not None and any(outcome.state == "sent" for outcome in run.outcomes):

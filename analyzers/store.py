@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import json
 import re
 import threading
 import time
@@ -520,6 +521,10 @@ class Store:
     # Event indices a reader that may answer in part (the digest, check, group show) leaves out of every
     # search because they map a field the analyzers query with another type (`_leave_out_conflicts`).
     left_out: set[str] = field(default_factory=set, compare=False, repr=False)
+    # Bookkeeping indices whose index template this store (and its `requiring_whole_answers` twin) put
+    # and then found the index present: `ensure_bookkeeping_index` puts a template once per command, not
+    # once per write (an alert claim each), each PUT being a cluster-state update on the master.
+    ensured: set[str] = field(default_factory=set, compare=False, repr=False)
 
     # Index names, all from shipper.schema.
     @property
@@ -812,9 +817,22 @@ class Store:
         reaches the index after someone deleted it (during a run, between two runs) makes Elasticsearch
         auto-create it, and without the template it would get a dynamic mapping (text where the
         analyzers need keyword, a strict mapping lost) that only deleting it again repairs. A node that
-        refuses the template (no `manage_index_templates` privilege) still gets the index created here."""
-        body = self.put_bookkeeping_template(index=index, mappings=mappings)
-        return self.ensure_index(index=index, body=body)
+        refuses the template (no `manage_index_templates` privilege) still gets the index created here.
+
+        Once this store has put the template and seen the index, later calls for the same index and
+        mapping only ask whether it still exists (a read): the template stays on the cluster, so a
+        write after a deletion still recreates the index with its mapping, and a missing index (perhaps
+        deleted with its template) gets the template put again before it is created."""
+        body: dict[str, Any] = {"settings": BOOKKEEPING_SETTINGS}
+        if mappings is not None:
+            body["mappings"] = mappings
+        known = f"{index}\x1f{json.dumps(body, sort_keys=True)}"
+        if known in self.ensured and self.index_exists(index=index, action=f"create index {index}"):
+            return False
+        self.put_bookkeeping_template(index=index, mappings=mappings)
+        created = self.ensure_index(index=index, body=body)
+        self.ensured.add(known)
+        return created
 
     def put_bookkeeping_template(
         self, *, index: str, mappings: Mapping[str, Any] | None = None

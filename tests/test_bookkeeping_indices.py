@@ -1,7 +1,7 @@
 """The analyzers' bookkeeping indices (registry, group edits, templates, alerts, digest sends) deleted
 while a command runs or between runs, on the real node: a write that reaches a deleted one recreates it
 with its own mapping and settings (never Elasticsearch's dynamic one), and `logloop analyze` says when
-it rebuilt a missing registry and what that cannot bring back."""
+it rebuilt a missing registry."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_a_registry_deleted_during_an_analyze_run_is_said_and_the_next_run_accep
     assert deleted
     [line] = during.notes
     assert line.startswith(f"{analyzed}-groups was deleted while this run wrote it")
-    assert "cannot be recovered" in line
+    assert "marks come back from" in line
     monkeypatch.setattr(analyze, step, real)
     result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
     assert {group.group_id for group in result.groups} >= {"one", "two"}
@@ -161,20 +161,20 @@ def _delete_registry_and_its_template(es: Any, prefix: str) -> None:
     ],
 )
 @pytest.mark.parametrize("status", ["resolved", "ignored"])
-def test_a_registry_deleted_between_runs_is_said_with_the_marks_it_cannot_recover(
+def test_a_registry_deleted_between_runs_is_said_once_and_rebuilt_with_its_marks(
     es: Any, analyzed: str, status: str, remove: Callable[[Any, str], None]
 ) -> None:
-    """A run that finds the registry deleted rebuilds the statuses from the events and says in one
-    line that the resolved and ignored marks were lost (they are recorded nowhere else)."""
+    """A run that finds the registry deleted rebuilds it from the events, with the resolved and ignored
+    marks kept in the group edits index (tests/test_group_marks.py), and says so in one line, once."""
     registry.mark(Store(es, analyzed), "one", status=status, now=NOW)
     remove(es, analyzed)
     result = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=1))
     statuses = {group.group_id: group.status for group in result.groups}
-    assert statuses["one"] not in ("resolved", "ignored")
+    assert statuses["one"] == status
     [line] = result.notes
-    registry_name = Store(es, analyzed).registry
-    assert line.startswith(f"{registry_name} was missing and is rebuilt from the events")
-    assert "resolved and ignored marks" in line and "cannot be recovered" in line
+    store = Store(es, analyzed)
+    assert line.startswith(f"{store.registry} was missing and is rebuilt from the events")
+    assert f"resolved and ignored marks come back from {store.group_edits}" in line
     again = analyze.run(Store(es, analyzed), config=CONFIG, until=NOW + timedelta(hours=2))
     assert again.notes == ()  # said once: the next run finds the rebuilt registry
 
@@ -223,3 +223,83 @@ def test_an_overlapping_template_of_the_same_priority_does_not_stop_the_index(
     assert store.ensure_bookkeeping_index(index=index, mappings=mapping) is True
     found, _ = _layout(es, index)
     assert found.get("dynamic") == (mapping or {}).get("dynamic")
+
+
+class _Counted:
+    """The real client, counting the index-template PUTs sent through it (each one a cluster-state
+    update the master queues); every request still goes to the node."""
+
+    def __init__(self, client: Any, puts: list[str]) -> None:
+        self._client, self._puts = client, puts
+
+    def options(self, **kwargs: Any) -> _Counted:
+        return _Counted(self._client.options(**kwargs), self._puts)
+
+    @property
+    def indices(self) -> Any:
+        return _CountedIndices(self._client.indices, self._puts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class _CountedIndices:
+    def __init__(self, indices: Any, puts: list[str]) -> None:
+        self._indices, self._puts = indices, puts
+
+    def put_index_template(self, **kwargs: Any) -> Any:
+        self._puts.append(str(kwargs["name"]))
+        return self._indices.put_index_template(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._indices, name)
+
+
+@pytest.mark.parametrize(("name", "mapping"), BOOKKEEPING)
+def test_a_store_puts_a_bookkeeping_template_once_and_still_recreates_a_deleted_index(
+    es: Any, index_prefix: str, name: Callable[[Store], str], mapping: dict[str, Any] | None
+) -> None:
+    """Ensuring one bookkeeping index again and again puts its template once; an index deleted meanwhile
+    (alone, or with its template) is created again with its own mapping, its template put again."""
+    puts: list[str] = []
+    store = Store(_Counted(es, puts), index_prefix)
+    index = name(store)
+    assert [store.ensure_bookkeeping_index(index=index, mappings=mapping) for _ in range(5)] == [
+        True, False, False, False, False,
+    ]  # fmt: skip
+    assert len(puts) == 1
+    expected, _ = _layout(es, index)
+    es.indices.delete(index=index)
+    _write_create_doc(store.requiring_whole_answers(), index)  # a write, then an ensure, after a deletion
+    assert store.ensure_bookkeeping_index(index=index, mappings=mapping) is False
+    assert _layout(es, index)[0] == expected and len(puts) == 1
+    es.indices.delete(index=index)
+    es.indices.delete_index_template(name=bookkeeping_template_name(index))
+    assert store.ensure_bookkeeping_index(index=index, mappings=mapping) is True
+    assert _layout(es, index)[0] == expected and len(puts) == 2
+    assert es.indices.get_index_template(name=bookkeeping_template_name(index))["index_templates"]
+
+
+def test_alert_claims_put_the_alerts_template_once_per_command(es: Any, index_prefix: str) -> None:
+    """`alerts.send` claims a marker per alert and channel; the alerts index template is put once for
+    all of them (it was one cluster-state update per claim), and every marker is written."""
+    from helpers.smtp_inbox import plain_smtp
+
+    from analyzers import alerts
+    from analyzers.config import AlertsConfig
+
+    puts: list[str] = []
+    store = Store(_Counted(es, puts), index_prefix)
+    found = [
+        alerts.Alert(status="new", group_id=f"g{n}", title=f"T{n}", count=1, since=NOW)
+        for n in range(4)
+    ]  # fmt: skip
+    recipients = ("a@example.org", "b@example.org")
+    with plain_smtp() as (inbox, port):
+        smtp = mailer.SmtpSettings(host="127.0.0.1", port=port, security="none", sender="l@example.org")
+        sent = alerts.send(store, found, config=AlertsConfig(email_to=recipients), check_line="x", now=NOW,
+                           smtp=smtp)  # fmt: skip
+    assert len(sent) == 4 and len(inbox.messages) == 8
+    assert puts == [bookkeeping_template_name(store.alerts)]
+    es.indices.refresh(index=store.alerts)
+    assert es.count(index=store.alerts)["count"] == 8

@@ -162,3 +162,37 @@ def test_failed_webhook_is_retried_next_time(es: Any, prefix: str, webhook: tupl
     hook.status = 204
     sent = alerts.send(Store(es, prefix), found, config=config, check_line=result.line, now=NOW)
     assert [alert.group_id for alert in sent] == ["fresh"] and len(hook.received) == 2
+
+
+def _pre_aggregated(key: str, count: int, at: Any) -> dict[str, Any]:
+    """One stored document standing for `count` events (`_doc_count`, as a rollup or another shipper
+    that pre-aggregates writes them)."""
+    return {**event(key, at), "_doc_count": count}
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    "docs",
+    [
+        pytest.param(errors("old", 3), id="plain"),
+        pytest.param([_pre_aggregated("old", 1_000_000, NOW - 5 * MINUTE)], id="one-for-a-million"),
+        pytest.param(
+            [_pre_aggregated("old", 250_000, NOW - m * MINUTE) for m in (2, 3, 4, 5)] + errors("new", 2),
+            id="mixed",
+        ),
+    ],
+)
+def test_check_counts_events_as_the_digest_and_analyze_do(
+    es: Any, prefix: str, docs: list[dict[str, Any]]
+) -> None:
+    """`check` counts error events by aggregation, as analyze and the digest do: a document standing for
+    a million events (`_doc_count`) counts a million (it counted 1, so a million errors a minute read
+    0.07/min and OK), and the line's count equals analyze's window count of the same span."""
+    index_events(es, prefix, docs)
+    config = CheckConfig(window=timedelta(minutes=15), warning_rate=1.0, critical_rate=4.0)
+    result = check.run_check(Store(es, prefix), config=config, until=NOW)
+    expected = sum(int(doc.get("_doc_count", 1)) for doc in docs)
+    assert result.errors == expected
+    analyzed = analyze.run(Store(es, prefix), config=AnalyzeConfig(window=config.window), until=NOW)
+    assert sum(group.count_window for group in analyzed.groups) == expected
+    assert result.state == (check.CRITICAL if expected >= 60 else check.WARNING)

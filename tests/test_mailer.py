@@ -428,3 +428,102 @@ def test_implicit_tls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_
         controller.stop()
     assert [o.state for o in outcomes] == ["sent"]
     assert inbox.logins == [USER] and len(inbox.messages) == 1
+
+
+class _CutFirstData(Inbox):
+    """Takes the first message, then hangs up before its reply (the message was in flight)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        first = not self.messages
+        await super().handle_DATA(server, session, envelope)
+        if first:
+            server.transport.close()
+        return "250 OK"
+
+
+class _OneMessagePerConnection(Inbox):
+    """Answers a second MAIL FROM on a connection with 421 and closes it (a per-connection quota)."""
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if getattr(session, "had_message", False):
+            server.transport.close()
+            return "421 too many messages on this connection"
+        session.had_message = True
+        envelope.mail_from = address
+        return "250 OK"
+
+
+class _DropsIdleConnections(Inbox):
+    """Closes each connection as soon as it has answered a message (an idle timeout of zero)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        server.loop.call_later(0.05, server.transport.close)
+        return answer
+
+
+class _RefusesOne(Inbox):
+    """Refuses one recipient address at RCPT TO (550), takes the others."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address == "dev@example.org":
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+THREE = ("ops@example.org", "dev@example.org", "qa@example.org")
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        pytest.param(_CutFirstData, ["in-doubt", "sent", "sent"], id="cut-mid-data-then-two-more"),
+        pytest.param(_OneMessagePerConnection, ["sent", "sent", "sent"], id="421-per-connection-quota"),
+        pytest.param(_DropsIdleConnections, ["sent", "sent", "sent"], id="idle-connection-closed"),
+        pytest.param(_RefusesOne, ["sent", "failed", "sent"], id="one-recipient-refused"),
+    ],
+)
+def test_a_connection_the_server_ended_never_leaves_later_recipients_in_doubt(
+    es: Any, index_prefix: str, digest: Digest, handler: type[Inbox], expected: list[str]
+) -> None:
+    """Several recipients on one connection: a recipient after one whose connection the server cut or
+    closed gets a new connection (it was reported in doubt, never retried, though nothing had been
+    sent to it); only a message cut in flight is in doubt."""
+    inbox = handler()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = _settings(port, username=None, password=None, recipients=THREE, timeout=5)
+        outcomes = _send(es, index_prefix, digest, settings)
+    finally:
+        controller.stop()
+    assert [o.state for o in outcomes] == expected, [o.detail for o in outcomes]
+    delivered = [rcpts[0] for rcpts, _ in inbox.messages]
+    assert delivered == [r for r, state in zip(THREE, expected, strict=True) if state != "failed"]
+
+
+@pytest.mark.es
+def test_a_digest_over_the_servers_size_limit_fails_and_is_kept(
+    es: Any, index_prefix: str, digest: Digest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server whose SIZE limit the digest exceeds refuses it before DATA: each recipient is failed
+    (retried by a later run, never in doubt), saying the size, and the CLI path keeps the HTML."""
+    from analyzers.digest import keep_unsent
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, data_size_limit=2000)
+    controller.start()
+    try:
+        settings = _settings(port, username=None, password=None, recipients=THREE, timeout=5)
+        outcomes = _send(es, index_prefix, digest, settings)
+    finally:
+        controller.stop()
+    assert [o.state for o in outcomes] == ["failed"] * 3
+    assert all("size" in o.detail.lower() for o in outcomes), [o.detail for o in outcomes]
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert keep_unsent(digest, index_prefix).read_text().startswith("<!DOCTYPE html>")
+    assert inbox.messages == []
