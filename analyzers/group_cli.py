@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 from contextlib import closing
-from dataclasses import replace
 from typing import Any
 
 from analyzers import group_edits, group_show_cli
 from analyzers.escaping import text_line
 from analyzers.exceptions import AnalyzerError
-from analyzers.store import connect
+from analyzers.store import Store, connect
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,24 +50,37 @@ def _version() -> int:
 
 
 def handle_merge(args: argparse.Namespace, settings: Any) -> int:
-    edit = group_edits.new_merge(args.keys[0], args.keys[1:], who=group_edits.who_am_i(),
-                                 at=group_edits.now(), version=_version())  # fmt: skip
-    return _record(settings, edit, f"merged {', '.join(edit.sources)} into {edit.target}")
+    with closing(connect(settings)) as store:
+        edits = group_edits.load(store)
+        keys = [group_edits.resolve_key(store, key, edits) for key in args.keys]
+        edit = group_edits.new_merge(keys[0], keys[1:], who=group_edits.who_am_i(), at=group_edits.now(),
+                                     version=_version())  # fmt: skip
+        return _record(store, edit, f"merged {', '.join(edit.sources)} into {edit.target}")
 
 
 def handle_split(args: argparse.Namespace, settings: Any) -> int:
-    edit = group_edits.new_split(args.key, args.by, who=group_edits.who_am_i(), at=group_edits.now(),
-                                 version=_version())  # fmt: skip
-    return _record(settings, edit, f"split {edit.target} by {edit.by}")
-
-
-def _record(settings: Any, edit: group_edits.Edit, done: str) -> int:
     with closing(connect(settings)) as store:
-        group_edits.save(store, edit)
         edits = group_edits.load(store)
-        changed = group_edits.apply(store, edits, edit.keys)
+        key = group_edits.resolve_key(store, args.key, edits)
+        plan = group_edits.EditPlan(edits)
+        target, moved_by = plan.merged.get(key, (key, None))
+        if target != key:
+            raise AnalyzerError(
+                f"{key} is merged into {target} ({moved_by}): split {target}, or unmerge {moved_by} first"
+            )
+        for edit in plan.splits:
+            if key in edit.keys and edit.by == args.by:
+                raise AnalyzerError(f"{key} is already split by {args.by} ({edit.edit_id})")
+        edit = group_edits.new_split(key, args.by, who=group_edits.who_am_i(), at=group_edits.now(),
+                                     version=_version())  # fmt: skip
+        return _record(store, edit, f"split {edit.target} by {edit.by}")
+
+
+def _record(store: Store, edit: group_edits.Edit, done: str) -> int:
+    group_edits.save(store, edit)
+    changed = group_edits.apply_settled(store, edit.keys)[1]
     undo = f"logloop group unmerge {edit.edit_id}"
-    print(f"{edit.edit_id}: {done} by {edit.who}; {changed} events re-keyed (undo: {undo})")
+    print(text_line(f"{edit.edit_id}: {done} by {edit.who}; {changed} events re-keyed (undo: {undo})"))
     return 0
 
 
@@ -82,10 +94,9 @@ def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
             raise AnalyzerError(f"no active merge or split of {args.key}; see `logloop group edits`")
         who, at = group_edits.who_am_i(), group_edits.now()
         for edit in chosen:
-            group_edits.save(store, replace(edit, undone_by=who, undone_at=at))
-        edits = group_edits.load(store)
+            group_edits.mark_undone(store, edit, who=who, at=at)
         keys = set().union(*(edit.keys for edit in chosen))
-        changed = group_edits.apply(store, edits, keys)
+        changed = group_edits.apply_settled(store, keys)[1]
     print(f"undid {', '.join(edit.edit_id for edit in chosen)}; {changed} events back to their groups")
     return 0
 
