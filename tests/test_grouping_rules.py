@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,8 @@ from shipper.grouping.fingerprint import fingerprint_event
 from shipper.grouping.options import GroupingOptions
 from shipper.grouping.templates import mine
 from shipper.grouping.titles import logged_culprit, template_title, title
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class PluginError(RuntimeError):
@@ -505,3 +510,66 @@ def test_bad_grouping_table_names_the_problem(table: dict[str, Any]) -> None:
 
     with pytest.raises(GroupingConfigError, match=r"grouping"):
         options_from_table(table)
+
+
+_TRACE_EVENT = (
+    '{"error": {"type": "ValueError", "message": "x", "stack_trace": "Traceback (most recent call last):\\n'
+    '  File \\"/srv/app/jobs.py\\", line 1, in run\\n    step()\\nValueError: x\\n"}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        pytest.param('message = "a{1,99999999999}"\ngroup_by = "message"', ["message", "regular expression"],
+                     id="regex-repeat-too-large"),
+        pytest.param('message = "(unclosed"\ngroup_by = "message"', ["message", "regular expression"],
+                     id="regex-unclosed"),
+        pytest.param('typ = "X"\ngroup_by = "message"', ["typ", "unknown"], id="unknown-field"),
+        pytest.param('type = 5\ngroup_by = "message"', ["type", "string"], id="type-not-a-string"),
+        pytest.param('type = ["A", "B"]\ngroup_by = "message"', ["type", "string"], id="type-a-list"),
+        pytest.param('type = "X"\ngroup_by = 1', ["group_by", "string"], id="group-by-not-a-string"),
+        pytest.param('type = "X"\ngroup_by = "messages"', ["group_by", "messages"], id="group-by-unknown"),
+        pytest.param('module = "x"\nignore_frame = "yes"', ["ignore_frame", "true or false"],
+                     id="ignore-frame-not-a-flag"),
+        pytest.param('module = "x"\nignore_frame = 1', ["ignore_frame", "true or false"],
+                     id="ignore-frame-a-number"),
+        pytest.param('module = "x"\nignore_frame = true\ngroup_by = "message"', ["ignore_frame", "group_by"],
+                     id="two-actions"),
+        pytest.param('type = "ValueError"', ["group_by", "ignore_frame"], id="no-action"),
+        pytest.param('group_by = "message"', ["condition"], id="no-condition"),
+    ],
+)  # fmt: skip
+def test_bad_rule_in_the_toml_is_one_line_naming_it(tmp_path: Path, rules: str, words: list[str]) -> None:
+    """`logloop cluster --config` with a bad `[[grouping.rules]]` exits non-zero with one stderr line
+    naming the rule and the problem: before, a regex Python refuses with OverflowError was a traceback,
+    `ignore_frame = "yes"` was blamed on a missing module, and a second action or none was accepted
+    (the rule silently did nothing, or shadowed the rules after it)."""
+    config = tmp_path / "logloop.toml"
+    config.write_text(f"[grouping]\n[[grouping.rules]]\n{rules}\n")
+    events = tmp_path / "events.jsonl"
+    events.write_text(_TRACE_EVENT)
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("LOGLOOP_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logloop.cli",
+            "cluster",
+            str(events),
+            "--config",
+            str(config),
+            "-o",
+            os.devnull,
+        ],
+        env={**environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    line = done.stderr.strip()
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "\n" not in line, done.stderr
+    assert "[[grouping.rules]] number 1" in line, line
+    for word in words:
+        assert word in line, line

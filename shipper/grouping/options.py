@@ -18,6 +18,9 @@ one (options only ever refine or replace a key the user asked to change).
     module = "myapp.retry"
     ignore_frame = true                   # frames of this module never key a group (the site moves out)
 
+Each rule has one action, `group_by` or `ignore_frame = true`. Of the `group_by` rules the first an
+event meets wins (put the narrow ones first); every `ignore_frame` rule applies, in any order, before.
+
 An event's own fingerprint (`log.error(..., extra={"fingerprint": ["payment", "{{ default }}"]})`):
 a list of strings, `{{ default }}` standing for the default key, `{{ type }}` for the exception type;
 it replaces the key, the title stays the default one.
@@ -119,12 +122,22 @@ def _rule(index: int, table: Any) -> GroupingRule:
     if group_by not in GROUP_BY:
         raise GroupingConfigError(f"{where}: group_by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
     ignore_frame = table.get("ignore_frame", False)
-    if not isinstance(ignore_frame, bool) or (ignore_frame and not table.get("module")):
+    if not isinstance(ignore_frame, bool):
+        raise GroupingConfigError(f"{where}: ignore_frame must be true or false, not {ignore_frame!r}")
+    if ignore_frame and not table.get("module"):
         raise GroupingConfigError(f"{where}: ignore_frame = true needs a module pattern")
+    if ignore_frame and "group_by" in table:
+        raise GroupingConfigError(
+            f"{where}: ignore_frame = true and group_by are two actions: give each its own rule"
+        )
+    if not ignore_frame and "group_by" not in table:
+        raise GroupingConfigError(
+            f'{where} needs an action: group_by = "message", "caller" or "default", or ignore_frame = true'
+        )
     if table.get("message"):
         try:
             re.compile(table["message"])
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
             raise GroupingConfigError(f"{where}: message is not a regular expression ({exc})") from None
     return GroupingRule(
         type=table.get("type", ""),
