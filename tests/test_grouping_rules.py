@@ -573,3 +573,86 @@ def test_bad_rule_in_the_toml_is_one_line_naming_it(tmp_path: Path, rules: str, 
     assert "[[grouping.rules]] number 1" in line, line
     for word in words:
         assert word in line, line
+
+
+_FINGERPRINT_PROGRAM = """
+import logging, sys, shipper
+shipper.install("fp", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3], close_timeout=30)
+log = logging.getLogger("shop.billing")
+CASES = {CASES}
+
+def charge(kind):
+    if kind == "a":
+        raise ValueError("card 4242 declined")
+    raise KeyError("user-17")
+
+def refund(kind):
+    raise ValueError("refund 99 failed")
+
+for name, fingerprint in CASES.items():
+    for kind, call in (("a", charge), ("b", charge), ("c", refund)):
+        try:
+            call(kind)
+        except Exception:
+            log.exception("failed", extra={"fingerprint": fingerprint, "case": name, "kind": kind})
+    log.error("no stock for item %s", 7, extra={"fingerprint": fingerprint, "case": name, "kind": "d"})
+shipper.install("fp").close()
+"""
+
+# Fingerprint -> which of four events share a group: a (ValueError in charge), b (KeyError in charge),
+# c (ValueError in refund), d (an error line logged without exception): "aabc" puts a and b together.
+_FINGERPRINTS = {
+    "default-no-spaces": (["{{default}}"], "abcd"),
+    "default-odd-spacing": (["{{  Default }}", "x"], "abcd"),
+    "type": (["{{ type }}"], "abad"),
+    "error-type": (["{{error.type}}"], "abad"),
+    "message": (["{{ message }}"], "abcd"),
+    "function": (["{{ function }}"], "aacd"),
+    "stack-function": (["{{ stack.function }}"], "aacd"),
+    "module-and-type": (["{{ module }}", "{{ type }}"], "abad"),
+    "logger": (["{{ logger }}"], "aaaa"),
+    "level": (["{{ level }}"], "aaaa"),
+    "unknown-kept-as-text": (["{{ transaction }}"], "aaaa"),
+    "constant": (["payment"], "aaaa"),
+    "numbers-as-text": ([1, 2], "aaaa"),
+    "none-left-out": (["payment", None], "aaaa"),
+    "empty-list-is-the-default": ([], "abcd"),
+    "a-mapping-is-the-default": ({"a": 1}, "abcd"),
+}
+
+
+@pytest.mark.es
+def test_fingerprint_variables_as_sentry_users_write_them(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A real program's `extra={"fingerprint": [...]}` groups its events on the node as Sentry's would:
+    `{{default}}` without spaces is the default key (it was text, so every error of the program one
+    group), `{{ message }}`, `{{ function }}`, `{{ module }}`, `{{ error.type }}`... stand for the event's
+    values; an unknown variable, a constant, numbers are text; an empty list or a mapping is ignored."""
+    import time
+
+    from helpers import programs
+    from helpers.delivered import documents
+
+    from kibana.setup import install_template
+
+    install_template(es, index_prefix)
+    cases = {name: fingerprint for name, (fingerprint, _) in _FINGERPRINTS.items()}
+    program = _FINGERPRINT_PROGRAM.replace("{CASES}", repr(cases))
+    done = programs.run(program, tmp_path, args=[es_url, index_prefix, str(tmp_path / "spool")])
+    assert done.returncode == 0, done.stderr
+    expected = 4 * len(cases)
+    deadline = time.monotonic() + 60
+    while len(found := documents(es, index_prefix)) < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    keys: dict[str, dict[str, str]] = {}
+    for doc in found:
+        keys.setdefault(doc["extra"]["case"], {})[doc["extra"]["kind"]] = doc["error"]["grouping_key"]
+    for name, (_, shape) in _FINGERPRINTS.items():
+        assert _shape([keys[name][kind] for kind in "abcd"]) == _shape(list(shape)), (name, keys[name])
+
+
+def _shape(values: list[str]) -> str:
+    """Which values are equal, as letters in order of first appearance (`x y x z` -> "abac")."""
+    letters: dict[str, str] = {}
+    return "".join(letters.setdefault(value, "abcd"[len(letters)]) for value in values)

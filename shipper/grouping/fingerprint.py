@@ -109,7 +109,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        frameless text: every bug one group); a traceback a logger prefixed on every line read past the
        prefix when lines come before its header (a worker's quoted RemoteTraceback: every worker bug one
        group), and a log line before a quoted worker traceback no part of the chain; a SyntaxError in
-       text compiled under a file name without a directory keyed by the statement that compiled it
+       text compiled under a file name without a directory keyed by the statement that compiled it;
+       an event's own fingerprint read as Sentry's: `{{default}}` in any spacing or case is the
+       default key, and `{{ message }}`, `{{ function }}`, `{{ module }}`, `{{ logger }}`,
+       `{{ level }}`, `{{ error.type }}`... its values (they were text: every such event one group;
+       only events that set a fingerprint change, none of the evaluation set)
 """
 
 from __future__ import annotations
@@ -133,9 +137,8 @@ from shipper.grouping.masking import RULES, mask
 from shipper.grouping.message_only import stack_trace_text, traceback_in_message
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
-    DEFAULT_PART,
-    TYPE_PART,
     GroupingOptions,
+    fingerprint_variable,
     user_fingerprint,
 )
 from shipper.grouping.tracebacks import (
@@ -413,12 +416,39 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
                 found = _make("rule:caller", found.key, _frame_signature(inlined[-2]), title=found.name)
     parts = _user_parts(doc)
     if parts is not None:
-        values = [
-            found.key if part == DEFAULT_PART else _short_type(error_type) if part == TYPE_PART else part
-            for part in parts
-        ]
-        found = _make("user", *values, title=found.name)
+        found = _make("user", *_user_values(parts, doc, found.key, stack_trace), title=found.name)
     return found
+
+
+def _user_values(parts: tuple[str, ...], doc: Mapping[str, Any], default: str, stack_trace: str) -> list[str]:
+    """The event's fingerprint parts with each variable (`options.fingerprint_variable`) replaced by
+    its value; the exception and its raising frame are read only when a part asks for them."""
+    values: list[str] = []
+    final: Any = None
+    for part in parts:
+        name = fingerprint_variable(part)
+        if name is None or name == "default":
+            values.append(part if name is None else default)
+            continue
+        if name in ("level", "logger"):
+            values.append(_text(_field(doc, f"log.{name}", "log", name)))
+            continue
+        if final is None:
+            final = parse_traceback(normalized(stack_trace)).final if has_frame_lines(stack_trace) else False
+        frame = final.frames[-1] if final and final.frames else None
+        if name == "type":
+            values.append(
+                _short_type(_text(_field(doc, "error.type", "error", "type")) or (final and final.type) or "")
+            )
+        elif name == "message":
+            values.append(_masked_first_line(_message(doc) or (final and final.message) or ""))
+        elif name == "function":
+            origin = _text(get_field(doc, "log.origin.function"))
+            values.append(frame.function if frame is not None else origin)
+        else:
+            logger = _text(_field(doc, "log.logger", "log", "logger"))
+            values.append(module_tail(frame.filename).replace("/", ".") if frame is not None else logger)
+    return values
 
 
 def dotted_module(filename: str) -> str:

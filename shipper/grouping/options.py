@@ -22,8 +22,12 @@ Each rule has one action, `group_by` or `ignore_frame = true`. Of the `group_by`
 event meets wins (put the narrow ones first); every `ignore_frame` rule applies, in any order, before.
 
 An event's own fingerprint (`log.error(..., extra={"fingerprint": ["payment", "{{ default }}"]})`):
-a list of strings, `{{ default }}` standing for the default key, `{{ type }}` for the exception type;
-it replaces the key, the title stays the default one.
+a list of strings (other values as their text; None left out), which replaces the key; the title stays
+the default one. A part that is a variable, written as Sentry's (`{{ default }}`, `{{default}}`, any
+case), stands for a value of the event (`VARIABLES`): `default` the key grouping would give, `type`
+(`error.type`) the exception type, `message` (`error.value`) its masked first line, `function`
+(`stack.function`) and `module` (`stack.module`) the raising frame's (a logged line's call), `logger`,
+`level`. Another `{{ name }}` is kept as text, as Sentry keeps it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,21 @@ from typing import Any, Final
 GROUP_BY: Final = ("default", "message", "caller")
 DEFAULT_PART: Final = "{{ default }}"
 TYPE_PART: Final = "{{ type }}"
+# The fingerprint variables by the names Sentry users write them, and the value each stands for.
+VARIABLES: Final = {
+    "default": "default",
+    "type": "type",
+    "error.type": "type",
+    "message": "message",
+    "error.value": "message",
+    "function": "function",
+    "stack.function": "function",
+    "module": "module",
+    "stack.module": "module",
+    "logger": "logger",
+    "level": "level",
+}
+_VARIABLE_RE: Final = re.compile(r"\{\{\s*([A-Za-z_.]+)\s*\}\}")
 
 
 class GroupingConfigError(ValueError):
@@ -156,3 +175,11 @@ def user_fingerprint(value: Any) -> tuple[str, ...] | None:
         parts = tuple(str(part) for part in value if part is not None)
         return parts or None
     return None
+
+
+def fingerprint_variable(part: str) -> str | None:
+    """The value a fingerprint part stands for (a `VARIABLES` value) when it is a known variable."""
+    if "{{" not in part:
+        return None
+    match = _VARIABLE_RE.fullmatch(part.strip())
+    return VARIABLES.get(match[1].lower()) if match else None
