@@ -35,12 +35,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     split = actions.add_parser("split", help="split a group by message, caller or version")
     split.add_argument("key", metavar="KEY")
     split.add_argument("--by", required=True, choices=group_edits.SPLIT_BY)
+    split.add_argument(
+        "--max-groups", type=_positive, default=group_edits.SPLIT_LIMIT, metavar="N",
+        help=f"refuse a split into more than N groups (default {group_edits.SPLIT_LIMIT})",
+    )  # fmt: skip
     split.set_defaults(handler=handle_split)
     unmerge = actions.add_parser("unmerge", help="undo the merges and splits of a group (or one edit)")
     unmerge.add_argument("key", metavar="KEY|EDIT_ID")
     unmerge.set_defaults(handler=handle_unmerge)
     edits = actions.add_parser("edits", help="list every group edit: who, when, what, undone or not")
     edits.set_defaults(handler=handle_edits)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
+    return value
 
 
 def _version() -> int:
@@ -73,7 +87,14 @@ def handle_split(args: argparse.Namespace, settings: Any) -> int:
                 raise AnalyzerError(f"{key} is already split by {args.by} ({edit.edit_id})")
         edit = group_edits.new_split(key, args.by, who=group_edits.who_am_i(), at=group_edits.now(),
                                      version=_version())  # fmt: skip
-        return _record(store, edit, f"split {edit.target} by {edit.by}")
+        limit = getattr(args, "max_groups", group_edits.SPLIT_LIMIT)
+        size = group_edits.split_size(store, edit, limit=limit)
+        if size > limit:
+            raise AnalyzerError(
+                f"split of {key} by {args.by} would make at least {size} groups, more than {limit} "
+                f"(each {args.by} is a group: one holds a value?); give --max-groups N to allow N"
+            )
+        return _record(store, edit, f"split {edit.target} by {edit.by} into {size} groups")
 
 
 def _record(store: Store, edit: group_edits.Edit, done: str) -> int:

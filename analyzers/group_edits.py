@@ -395,6 +395,31 @@ def rekey_operations(hit: Mapping[str, Any], edits: Sequence[Edit] | EditPlan) -
     ]
 
 
+# The most groups a split may make unless asked for more (`--max-groups`): a facet with a value in
+# it (a user name the masks keep) would make one group per value.
+SPLIT_LIMIT: Final = 100
+_FACET_FIELDS: Final = ("error.message", "message", "error.stack_trace", "service.version")
+
+
+def split_size(store: Store, edit: Edit, *, limit: int, batch: int = 1000) -> int:
+    """How many groups `edit` (a split not saved yet) makes of its group's stored events, counted up to
+    `limit + 1` (the reading stops there)."""
+    query = queries.all_of(queries.is_error(), queries.in_group(edit.target))
+    seen: set[str] = set()
+    search_after: list[Any] | None = None
+    while len(seen) <= limit:
+        body = queries.regroup_page(query=query, batch=batch, search_after=search_after)
+        body["_source"] = {"includes": list(_FACET_FIELDS)}
+        body["track_total_hits"] = False
+        page = store.search(index=store.events, body=body, action="count the groups of the split")
+        hits = page.get("hits", {}).get("hits", [])
+        seen.update(split_key(edit, hit.get("_source") or {}) for hit in hits)
+        if len(hits) < batch:
+            break
+        search_after = hits[-1]["sort"]
+    return len(seen)
+
+
 def resolve_key(store: Store, reference: str, edits: Sequence[Edit]) -> str:
     """The grouping key `reference` names: a key of an edit, of the registry or of stored events (their
     key or default key) as it is, else the one such key it is a prefix of (`analyze` prints 12

@@ -4,6 +4,7 @@ real node, reversible, respected by analyze, and carried through a GROUPING_VERS
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -82,8 +83,8 @@ def settings(es: Any, index_prefix: str, es_settings: ElasticsearchSettings) -> 
     return Settings(elasticsearch=es_settings, index_prefix=index_prefix)
 
 
-def _keys(es: Any, prefix: str) -> dict[str, str]:
-    response = es.search(index=f"{prefix}-20*", size=100, query={"match_all": {}})
+def _keys(es: Any, prefix: str, *, size: int = 100) -> dict[str, str]:
+    response = es.search(index=f"{prefix}-20*", size=size, query={"match_all": {}})
     return {hit["_id"]: hit["_source"]["error"]["grouping_key"] for hit in response["hits"]["hits"]}
 
 
@@ -391,3 +392,29 @@ def test_two_users_merging_at_once_end_with_both_merges(es: Any, settings: Setti
     group_edits.save(store, group_edits.new_merge("k1", ["k2"], who="ana", at=group_edits.now(), version=3))
     group_edits.apply_settled(store, {"k1", "k2"})
     assert len(set(_keys(es, prefix).values())) == 1
+
+
+@pytest.mark.es
+def test_a_split_into_more_groups_than_the_limit_is_refused_unless_asked(
+    es: Any, settings: Settings, tmp_path: Any
+) -> None:
+    """`group split --by message` of a group whose masked messages hold a bare word (a user name: 300
+    values) would make 300 groups: it is refused in one line saying how many, records nothing, and is
+    done with `--max-groups 300`; a split into a few groups needs no option."""
+    prefix = settings.index_prefix
+    names = ["".join(letters) for letters in itertools.product("abcdefgh", repeat=3)][:300]
+    docs = [event("k1", NOW - DAY, message=f"user {name} not allowed") for name in names]
+    docs += [event("k2", NOW - DAY, version=version) for version in ("1.0", "2.0", "3.0")]
+    index_events(es, prefix, docs)
+    _one_line_error(
+        _cli(settings, tmp_path, "group", "split", "k1", "--by", "message"), "300", "--max-groups"
+    )
+    assert group_edits.load(Store(es, prefix)) == [] and set(_keys(es, prefix, size=400).values()) == {
+        "k1",
+        "k2",
+    }
+    allowed = _cli(settings, tmp_path, "group", "split", "k1", "--by", "message", "--max-groups", "300")
+    assert allowed.returncode == 0, allowed.stderr
+    assert _cli(settings, tmp_path, "group", "split", "k2", "--by", "version").returncode == 0
+    keys = list(_keys(es, prefix, size=400).values())
+    assert len(set(keys)) == 303
