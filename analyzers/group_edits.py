@@ -471,6 +471,32 @@ def _prefixed_keys(store: Store, prefix: str) -> list[str]:
     return sorted(keys)
 
 
+def where_moved(store: Store, reference: str) -> str | None:
+    """Where the events of a key (or a unique prefix of one) that edits moved away are now: the group a
+    merge put them in, or the sub-groups of a split, with the edit; None for a key no edit moved."""
+    plan = EditPlan(load(store))
+    keys = [key for key in plan.moved_away if key == reference] or [
+        key for key in plan.moved_away if key.startswith(reference)
+    ]
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    target, edit_id = plan.merged.get(key, (key, None))
+    if edit_id is not None and target != key:
+        return f"{key} is merged into {target} ({edit_id}): logloop group show {target}"
+    split = next(edit for edit in plan.splits if key in edit.keys)
+    body = {
+        "size": 0,
+        "query": {"term": {"logloop.group_edit": split.edit_id}},
+        "aggs": {"keys": queries.terms_agg(queries.GROUP_KEY, 5)},
+    }
+    response = store.search(index=store.events, body=body, action="find the split groups")
+    subs = [
+        str(bucket["key"]) for bucket in response.get("aggregations", {}).get("keys", {}).get("buckets", [])
+    ]
+    return f"{key} is split by {split.by} ({split.edit_id}) into {', '.join(subs) or 'no group yet'}"
+
+
 def apply_pending(store: Store) -> EditPlan:
     """Move the events stored since the last edit (shipped with their default keys) into the edited
     groups; `analyze` calls it first, so every count it makes respects the edits. The active edits."""

@@ -418,3 +418,21 @@ def test_a_split_into_more_groups_than_the_limit_is_refused_unless_asked(
     assert _cli(settings, tmp_path, "group", "split", "k2", "--by", "version").returncode == 0
     keys = list(_keys(es, prefix, size=400).values())
     assert len(set(keys)) == 303
+
+
+@pytest.mark.es
+def test_group_show_of_a_merged_away_or_split_key_says_where_its_events_are(
+    es: Any, settings: Settings, tmp_path: Any
+) -> None:
+    """`group show` of a key merged into another names the group that holds its events and the edit
+    (it said "no events with a grouping key starting ..."), and of a split key its sub-groups."""
+    prefix = settings.index_prefix
+    index_events(es, prefix, [event(f"{letter * 32}", NOW - DAY) for letter in "abc"])
+    index_events(es, prefix, [event("c" * 32, NOW - DAY, version="2.0")])
+    assert _cli(settings, tmp_path, "group", "merge", "a" * 12, "b" * 12).returncode == 0
+    merge = group_edits.load(Store(es, prefix))[-1]
+    _one_line_error(_cli(settings, tmp_path, "group", "show", "b" * 12), "a" * 32, merge.edit_id)
+    assert _cli(settings, tmp_path, "group", "split", "c" * 12, "--by", "version").returncode == 0
+    split = group_edits.load(Store(es, prefix))[-1]
+    sub_keys = {key for key in _keys(es, prefix).values() if key.startswith("s-")}
+    _one_line_error(_cli(settings, tmp_path, "group", "show", "c" * 12), split.edit_id, *sub_keys)
