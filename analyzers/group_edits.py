@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from analyzers import queries
+from analyzers.escaping import shell_command, text_line
 from analyzers.exceptions import AnalyzerError, GroupNotFound
 from analyzers.store import Store
 from shipper.grouping.digests import hex_digest
@@ -433,7 +434,7 @@ def resolve_key(store: Store, reference: str, edits: Sequence[Edit]) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        shown = ", ".join(found[:5])
+        shown = text_line(", ".join(found[:5]))  # keys are log content: one line, nothing invisible
         raise GroupNotFound(f"{reference!r} is the start of several grouping keys ({shown}): give more of it")
     raise GroupNotFound(
         f"no group and no stored event has the grouping key {reference!r}: copy one from `logloop analyze`, "
@@ -483,7 +484,9 @@ def where_moved(store: Store, reference: str) -> str | None:
     key = keys[0]
     target, edit_id = plan.merged.get(key, (key, None))
     if edit_id is not None and target != key:
-        return f"{key} is merged into {target} ({edit_id}): logloop group show {target}"
+        return text_line(
+            f"{key} is merged into {target} ({edit_id}): {shell_command('logloop', 'group', 'show', target)}"
+        )
     split = next(edit for edit in plan.splits if key in edit.keys)
     body = {
         "size": 0,
@@ -494,7 +497,9 @@ def where_moved(store: Store, reference: str) -> str | None:
     subs = [
         str(bucket["key"]) for bucket in response.get("aggregations", {}).get("keys", {}).get("buckets", [])
     ]
-    return f"{key} is split by {split.by} ({split.edit_id}) into {', '.join(subs) or 'no group yet'}"
+    return text_line(
+        f"{key} is split by {split.by} ({split.edit_id}) into {', '.join(subs) or 'no group yet'}"
+    )
 
 
 def apply_pending(store: Store) -> EditPlan:
