@@ -108,9 +108,7 @@ def _record(store: Store, edit: group_edits.Edit, done: str) -> int:
 def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
     with closing(connect(settings)) as store:
         edits = group_edits.load(store)
-        chosen = [
-            edit for edit in edits if edit.active and args.key in (edit.edit_id, edit.target, *edit.sources)
-        ]
+        chosen = _naming(edits, args.key)
         if not chosen:
             raise AnalyzerError(f"no active merge or split of {args.key}; see `logloop group edits`")
         who, at = group_edits.who_am_i(), group_edits.now()
@@ -120,6 +118,20 @@ def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
         changed = group_edits.apply_settled(store, keys)[1]
     print(f"undid {', '.join(edit.edit_id for edit in chosen)}; {changed} events back to their groups")
     return 0
+
+
+def _naming(edits: list[group_edits.Edit], reference: str) -> list[group_edits.Edit]:
+    """The active edits `reference` names: by id or key, else by the one id or key it is a prefix of
+    (as `analyze` prints keys)."""
+    active = [edit for edit in edits if edit.active]
+    chosen = [edit for edit in active if reference in (edit.edit_id, *edit.keys)]
+    if chosen or not reference:
+        return chosen
+    names = {name for edit in active for name in (edit.edit_id, *edit.keys) if name.startswith(reference)}
+    if len(names) > 1:
+        shown = text_line(", ".join(sorted(names)[:5]))
+        raise AnalyzerError(f"{reference!r} is the start of several keys or edits ({shown}): give more of it")
+    return [edit for edit in active if names & {edit.edit_id, *edit.keys}]
 
 
 def handle_edits(args: argparse.Namespace, settings: Any) -> int:

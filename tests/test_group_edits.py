@@ -238,7 +238,8 @@ def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> No
 @pytest.mark.es
 def test_merge_chain_and_cycle_on_the_cli_keep_one_group(es: Any, settings: Settings, tmp_path: Any) -> None:
     """`group merge` B A, then C B, then A C (a cycle), then D A, each by the 12-character prefixes that
-    `analyze` prints, leaves every event of the four in one group; unmerging the last brings D back."""
+    `analyze` prints, leaves every event of the four in one group; unmerging the last (by a prefix of
+    its id) brings D back, unmerging C (by its printed prefix) parts C from A and B."""
     prefix = settings.index_prefix
     keys = [f"{letter * 12}{n:020d}" for n, letter in enumerate("abcd")]
     a, b, c, d = keys
@@ -248,8 +249,10 @@ def test_merge_chain_and_cycle_on_the_cli_keep_one_group(es: Any, settings: Sett
         assert done.returncode == 0, done.stderr
     assert set(_keys(es, prefix).values()) == {d}
     last = group_edits.load(Store(es, prefix))[-1]
-    assert _cli(settings, tmp_path, "group", "unmerge", last.edit_id).returncode == 0
+    assert _cli(settings, tmp_path, "group", "unmerge", last.edit_id[:8]).returncode == 0
     assert sorted(_keys(es, prefix).values()) == sorted([a] * 6 + [d] * 2)
+    assert _cli(settings, tmp_path, "group", "unmerge", c[:12]).returncode == 0  # every merge naming c
+    assert sorted(_keys(es, prefix).values()) == sorted([b] * 4 + [c] * 2 + [d] * 2)
 
 
 @pytest.mark.es
