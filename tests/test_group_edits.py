@@ -439,3 +439,22 @@ def test_group_show_of_a_merged_away_or_split_key_says_where_its_events_are(
     split = group_edits.load(Store(es, prefix))[-1]
     sub_keys = {key for key in _keys(es, prefix).values() if key.startswith("s-")}
     _one_line_error(_cli(settings, tmp_path, "group", "show", "c" * 12), split.edit_id, *sub_keys)
+
+
+@pytest.mark.es
+def test_check_does_not_report_an_occurrence_of_a_merged_group_as_new(es: Any, settings: Settings) -> None:
+    """After `group merge k1 k2`, a k2 error shipped since (still under its default key until the next
+    `analyze`) is an occurrence of k1, seen long before, not a new group for `logloop check`; a
+    group nothing merged is still new."""
+    from analyzers import check
+    from analyzers.config import CheckConfig
+
+    prefix = settings.index_prefix
+    index_events(es, prefix, [event("k1", NOW - 2 * DAY), event("k2", NOW - 2 * DAY)])
+    group_cli.handle_merge(argparse.Namespace(keys=["k1", "k2"]), settings)
+    index_events(
+        es, prefix, [event("k2", NOW - timedelta(minutes=5)), event("k3", NOW - timedelta(minutes=5))]
+    )
+    config = CheckConfig(warning_rate=100.0, critical_rate=400.0, warning_new=1, critical_new=3)
+    result = check.run_check(Store(es, prefix), config=config, until=NOW)
+    assert [group.group_id for group in result.new_groups] == ["k3"], result.line
