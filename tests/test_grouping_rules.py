@@ -656,3 +656,24 @@ def _shape(values: list[str]) -> str:
     """Which values are equal, as letters in order of first appearance (`x y x z` -> "abac")."""
     letters: dict[str, str] = {}
     return "".join(letters.setdefault(value, "abcd"[len(letters)]) for value in values)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "app"),
+    [
+        pytest.param("*/src/shop/*", "/srv/src", id="linux-path-linux-pattern"),
+        pytest.param("*/src/shop/*", "C:\\srv\\src", id="windows-path-linux-pattern"),
+        pytest.param("*\\src\\shop\\*", "C:\\srv\\src", id="windows-path-windows-pattern"),
+        pytest.param("*\\src\\shop\\*", "/srv/src", id="linux-path-windows-pattern"),
+        pytest.param("*/shop/*.py", "D:/work/src", id="forward-slashes-on-windows"),
+    ],
+)
+def test_in_app_path_pattern_matches_paths_of_either_system(pattern: str, app: str) -> None:
+    """An `in_app` path pattern marks the program's frames whichever separator the traceback's paths
+    and the pattern use (a Windows host's `C:\\srv\\src\\shop\\rates.py` against `*/src/shop/*` was not
+    the program's: two callers of a library were one group there, two on Linux)."""
+    packages = "/usr/lib/python3/dist-packages"
+    fetch = LIBRARY_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    in_app = GroupingOptions(in_app=(pattern,))
+    assert _key(fetch, in_app) != _key(push, in_app)

@@ -113,7 +113,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        an event's own fingerprint read as Sentry's: `{{default}}` in any spacing or case is the
        default key, and `{{ message }}`, `{{ function }}`, `{{ module }}`, `{{ logger }}`,
        `{{ level }}`, `{{ error.type }}`... its values (they were text: every such event one group;
-       only events that set a fingerprint change, none of the evaluation set)
+       only events that set a fingerprint change, none of the evaluation set);
+       an `in_app` path pattern matched against the path with forward slashes (a Windows host's frames
+       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set)
 """
 
 from __future__ import annotations
@@ -489,7 +491,8 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
     pattern) cut to `in-app/` and its package, so its frames are told as the program's wherever it is
     installed (the module tail, hence the key's text, is unchanged)."""
     names = tuple(item for item in in_app if not any(char in item for char in "*?[/\\"))
-    patterns = tuple(item for item in in_app if item not in names)
+    # A path pattern matches paths of either system: both written with forward slashes.
+    patterns = tuple(item.replace("\\", "/") for item in in_app if item not in names)
 
     def relabel(match: re.Match[str]) -> str:
         path = match[1]
@@ -498,7 +501,7 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
             if part in names or part.removesuffix(".py") in names:
                 # No install prefix left to look like a library; the module tail is unchanged.
                 return f'File "{_IN_APP_MARK}{"/".join(parts[index:])}"'
-        if any(fnmatch.fnmatch(path, pattern) for pattern in patterns):
+        if any(fnmatch.fnmatch(path.replace("\\", "/"), pattern) for pattern in patterns):
             return f'File "{_IN_APP_MARK}{"/".join(parts[-2:])}"'
         return match[0]
 
