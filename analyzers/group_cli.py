@@ -112,12 +112,38 @@ def handle_unmerge(args: argparse.Namespace, settings: Any) -> int:
         if not chosen:
             raise AnalyzerError(f"no active merge or split of {args.key}; see `logloop group edits`")
         who, at = group_edits.who_am_i(), group_edits.now()
+        kept: list[group_edits.Edit] = []
         for edit in chosen:
             group_edits.mark_undone(store, edit, who=who, at=at)
+            rest = [key for key in edit.sources if key not in _named(edit, args.key)]
+            if edit.kind == "merge" and rest and len(rest) < len(edit.sources):
+                # One source out of several: the others stay merged, by the same edit's rest (its who
+                # and when: its place among the merges decides which target keys the group).
+                again = group_edits.new_merge(
+                    edit.target, rest, who=edit.who, at=edit.at, version=edit.grouping_version
+                )
+                group_edits.save(store, again)
+                kept.append(again)
         keys = set().union(*(edit.keys for edit in chosen))
         changed = group_edits.apply_settled(store, keys)[1]
-    print(f"undid {', '.join(edit.edit_id for edit in chosen)}; {changed} events back to their groups")
+    undone = "; ".join(_described(edit) for edit in chosen)
+    still = "".join(f"; still merged: {_described(edit)}" for edit in kept)
+    print(text_line(f"undid {undone}{still}; {changed} events back to their groups"))
     return 0
+
+
+def _named(edit: group_edits.Edit, reference: str) -> set[str]:
+    """The sources of `edit` that `reference` (a key, a prefix of one, or the edit's id) takes out."""
+    if reference in (edit.edit_id, edit.target) or edit.edit_id.startswith(reference):
+        return set(edit.sources)
+    named = {key for key in edit.sources if key == reference}
+    return named or {key for key in edit.sources if key.startswith(reference)}
+
+
+def _described(edit: group_edits.Edit) -> str:
+    if edit.kind == "merge":
+        return f"{edit.edit_id} (merge {' '.join(edit.sources)} -> {edit.target})"
+    return f"{edit.edit_id} (split {edit.target} by {edit.by})"
 
 
 def _naming(edits: list[group_edits.Edit], reference: str) -> list[group_edits.Edit]:

@@ -458,3 +458,23 @@ def test_check_does_not_report_an_occurrence_of_a_merged_group_as_new(es: Any, s
     config = CheckConfig(warning_rate=100.0, critical_rate=400.0, warning_new=1, critical_new=3)
     result = check.run_check(Store(es, prefix), config=config, until=NOW)
     assert [group.group_id for group in result.new_groups] == ["k3"], result.line
+
+
+@pytest.mark.es
+def test_unmerge_of_one_source_takes_only_that_key_out(es: Any, settings: Settings, tmp_path: Any) -> None:
+    """`group unmerge K2` after `group merge K1 K2 K3 K5` takes K2's events out and leaves K3 and K5
+    merged into K1 (it undid the whole merge: all came out), recorded as edits; the rest keeps its
+    place among the merges, so after `merge K4 K1` and `unmerge K3` the group is still keyed K4."""
+    prefix = settings.index_prefix
+    index_events(es, prefix, [event(key, NOW - DAY) for key in ("k1", "k2", "k3", "k4", "k5")])
+    assert _cli(settings, tmp_path, "group", "merge", "k1", "k2", "k3", "k5").returncode == 0
+    done = _cli(settings, tmp_path, "group", "unmerge", "k2")
+    assert done.returncode == 0, done.stderr
+    assert sorted(_keys(es, prefix).values()) == ["k1", "k1", "k1", "k2", "k4"]
+    active = [edit for edit in group_edits.load(Store(es, prefix)) if edit.active]
+    assert [(edit.target, edit.sources) for edit in active] == [("k1", ("k3", "k5"))]
+    assert _cli(settings, tmp_path, "group", "merge", "k4", "k1").returncode == 0
+    assert _cli(settings, tmp_path, "group", "unmerge", "k3").returncode == 0
+    assert sorted(_keys(es, prefix).values()) == ["k2", "k3", "k4", "k4", "k4"]
+    assert _cli(settings, tmp_path, "group", "unmerge", "k4").returncode == 0
+    assert sorted(_keys(es, prefix).values()) == ["k1", "k1", "k2", "k3", "k4"]
