@@ -3,8 +3,12 @@
 logloop group show KEY                      the group with its root-cause material
 logloop group ticket KEY [--post]           the group as a ready-to-file issue
 logloop group merge KEY KEY...              the events of every KEY become one group (the first KEY)
-logloop group split KEY --by message|caller|version
-logloop group unmerge KEY|EDIT_ID           undo the active edits of KEY (or that one edit)
+logloop group split KEY --by message|caller|version [--max-groups N]
+logloop group unmerge KEY|EDIT_ID           take KEY out of its merges (a target: the whole merge),
+                                            or undo that one edit
+
+A KEY is a whole grouping key or a unique prefix of one (as `logloop analyze` prints it). Merges join
+transitively, in any order; the latest merge's target keys the group.
 logloop group edits                         the history: who did what, when, and what was undone
 
 """

@@ -2,17 +2,20 @@
 
 An edit is a document of the index `<prefix>-group-edits` (never deleted: `unmerge` marks it undone).
 An event's group is its default key (what grouping gave: `error.grouping_default_key`, else
-`error.grouping_key`) with every active edit applied in the order they were made (`edited_key`, pure):
+`error.grouping_key`) with the active edits applied (`EditPlan`, pure):
 
-- merge TARGET SOURCE...: an event keyed by a source (or the target) is keyed by the target;
-- split KEY --by message|caller|version: an event keyed by KEY gets KEY's sub-key for its masked
-  message, its raising statement's caller, or its service.version.
+- merge TARGET SOURCE...: these keys are one group. Merges join transitively and in any order (chains,
+  cycles); a joined group is keyed by the target of its latest merge;
+- split KEY --by message|caller|version: an event whose (merged) key is KEY gets KEY's sub-key for its
+  masked message, its raising statement's caller, or its service.version (in the order made).
 
 `apply` writes the result into the stored events (`error.grouping_key`, the default key kept beside it,
 `logloop.group_edit` = the edit that moved it), so `analyze`, the digest and Kibana, which all group on
-`error.grouping_key`, respect edits without knowing them. `logloop regroup` keeps an edited event in
-its edit's group through GROUPING_VERSION changes and adds the event's new default key to the edit's
-sources (`carried`), so events shipped with the new keys join the edited group at the next `apply`.
+`error.grouping_key`, respect edits without knowing them (`analyze` leaves the registry entries of
+merged-away keys as they were; `check` maps keys through the merges, read only). `logloop regroup`
+keeps an edited event in its edit's group through GROUPING_VERSION changes and adds the event's new
+default key to the sources of every edit naming its old one (`carried`, compare-and-set), so events
+shipped with the new keys join the edited group at the next `apply`.
 """
 
 from __future__ import annotations
