@@ -478,3 +478,20 @@ def test_unmerge_of_one_source_takes_only_that_key_out(es: Any, settings: Settin
     assert sorted(_keys(es, prefix).values()) == ["k2", "k3", "k4", "k4", "k4"]
     assert _cli(settings, tmp_path, "group", "unmerge", "k4").returncode == 0
     assert sorted(_keys(es, prefix).values()) == ["k1", "k1", "k2", "k3", "k4"]
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("command", [["resolve"], ["ignore"]])
+def test_resolve_or_ignore_of_a_merged_away_key_names_its_group(
+    es: Any, settings: Settings, tmp_path: Any, command: list[str]
+) -> None:
+    """`logloop resolve`/`ignore` of a key merged into another is refused naming the group that holds
+    its events: it marked the frozen entry of the merged-away key, and the merged group stayed open."""
+    prefix = settings.index_prefix
+    store = Store(es, prefix)
+    index_events(es, prefix, [event("k1", NOW - DAY), event("k2", NOW - DAY)])
+    analyze.run(store, config=AnalyzeConfig(), until=NOW)
+    group_cli.handle_merge(argparse.Namespace(keys=["k1", "k2"]), settings)
+    _one_line_error(_cli(settings, tmp_path, *command, "k2"), "merged into k1")
+    assert es.get(index=f"{prefix}-groups", id="k2")["_source"]["status"] == "new"
+    assert _cli(settings, tmp_path, *command, "k1").returncode == 0
