@@ -307,11 +307,25 @@ def add_sources(store: Store, edit_id: str, keys: Sequence[str]) -> None:
 WRITE_ATTEMPTS: Final = 5
 
 
-def load(store: Store, *, limit: int = 10_000) -> list[Edit]:
-    """Every edit, oldest first (active and undone: the history)."""
-    body = {"size": limit, "query": {"match_all": {}}, "sort": [{"at": "asc"}, {"edit_id": "asc"}]}
-    response = store.search(index=store.group_edits, body=body, action="read the group edits")
-    return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
+def load(store: Store, *, page: int = 10_000) -> list[Edit]:
+    """Every edit, oldest first (active and undone: the history), read `page` at a time."""
+    edits: list[Edit] = []
+    after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {
+            "size": page,
+            "query": {"match_all": {}},
+            "sort": [{"at": "asc"}, {"edit_id": "asc"}],
+            "track_total_hits": False,
+        }
+        if after is not None:
+            body["search_after"] = after
+        response = store.search(index=store.group_edits, body=body, action="read the group edits")
+        hits = response.get("hits", {}).get("hits", [])
+        edits.extend(from_document(hit["_source"]) for hit in hits)
+        if len(hits) < page:
+            return edits
+        after = hits[-1]["sort"]
 
 
 def apply(store: Store, edits: Sequence[Edit], keys: Iterable[str], *, batch: int = 500) -> int:

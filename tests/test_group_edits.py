@@ -495,3 +495,24 @@ def test_resolve_or_ignore_of_a_merged_away_key_names_its_group(
     _one_line_error(_cli(settings, tmp_path, *command, "k2"), "merged into k1")
     assert es.get(index=f"{prefix}-groups", id="k2")["_source"]["status"] == "new"
     assert _cli(settings, tmp_path, *command, "k1").returncode == 0
+
+
+@pytest.mark.es
+def test_every_edit_is_read_past_one_page(es: Any, settings: Settings) -> None:
+    """More edits than one search page (10,000) are all read, oldest first: the ones past the page
+    were silently left out, their merges undone for every command."""
+    store = Store(es, settings.index_prefix)
+    group_edits.ensure(store)
+    edits = [
+        group_edits.new_merge(f"t{n}", [f"s{n}"], who="ana", at=NOW + timedelta(seconds=n), version=3)
+        for n in range(10_050)
+    ]
+    operations: list[dict[str, Any]] = []
+    for edit in edits:
+        operations += [
+            {"index": {"_index": store.group_edits, "_id": edit.edit_id}},
+            group_edits.to_document(edit),
+        ]
+    es.bulk(operations=operations, refresh=True)
+    loaded = group_edits.load(store)
+    assert [edit.edit_id for edit in loaded] == [edit.edit_id for edit in edits]
