@@ -789,7 +789,7 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     registry.ensure(store)
     registry_uuid = store.index_uuid(index=store.registry, action="look for the group registry")
     assign_missing_keys(store, config=config, until=until)
-    group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
+    edits = group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
     span: dict[str, Any] = {
         "until": until,
         "window": config.window,
@@ -833,7 +833,10 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
         if writing is not None:
             written.extend(map(lean, writing.result()))
     _refuse_closed_indices(store, lookback_start)  # closed during the run: its groups would look quiet
-    quiet = _quiet_groups(store, seen, service_versions=service_versions, config=config, until=until, now=now)
+    # A group merged into another (or split) keeps its registry entry, as it was, for an unmerge.
+    quiet = _quiet_groups(
+        store, seen | edits.moved_away, service_versions=service_versions, config=config, until=until, now=now
+    )
     written.extend(map(lean, quiet))
     store.refresh(index=store.registry)
     if store.index_uuid(index=store.registry, action="look for the group registry") != registry_uuid:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import group_pages, queries
+from analyzers import group_edits, group_pages, queries
 from analyzers.analyze import title_of
 from analyzers.config import CheckConfig
 from analyzers.escaping import text_line
@@ -197,8 +197,16 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
     )
     errors = int((response.get("aggregations") or {}).get("errors", {}).get("doc_count", 0))
     in_window = _groups_in_window(store, start=start, until=until)
-    seen = _seen_before(store, list(in_window), start=start)
-    new_keys = [key for key in in_window if key not in seen]
+    # A key merged into another (`logloop group merge`; its events shipped since keep it until the
+    # next analyze) is an occurrence of the group it joined: read, never written (a monitoring check).
+    merged = group_edits.EditPlan(group_edits.load(store)).merged
+    joined = {key: merged[key][0] for key in in_window if key in merged and merged[key][0] != key}
+    seen = _seen_before(store, sorted({*in_window, *joined.values()}), start=start)
+    new_keys = [
+        key
+        for key in in_window
+        if key not in seen and not (key in joined and (joined[key] in seen or joined[key] in in_window))
+    ]
     samples = _samples(store, new_keys, until=until)
     new_groups = newest_first(new_group(in_window[key], samples.get(key, {})) for key in new_keys)
     state = state_of(errors, len(new_groups), config=config)

@@ -131,10 +131,13 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
 def _mark(
     args: argparse.Namespace, settings: Any, status: str, in_version: str | None, at: str | None = None
 ) -> int:
-    from analyzers import registry
+    from analyzers import group_edits, registry
 
     moment = config.parse_time(at, now=datetime.now(UTC))
     with closing(connect(settings)) as store:
+        moved = group_edits.where_moved(store, registry.lookup(store, args.group).group_id)
+        if moved is not None:  # its entry is frozen for an unmerge: the group holding its events is meant
+            raise AnalyzerError(f"{moved}; mark the group that holds its events")
         group = registry.mark(store, args.group, status=status, now=moment, in_version=in_version)
     suffix = f" in version {in_version}" if in_version else ""
     print(f"{text_line(group.group_id)}: {status}{suffix} ({text_line(group.title)})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyzers import digest, digest_data, queries, rootcause, rootcause_queries
+from analyzers import digest, digest_data, group_edits, queries, rootcause, rootcause_queries
 from analyzers.digest_insights import kibana_links
 from analyzers.digest_model import GroupRow, group_rows
 from analyzers.digest_options import DigestOptions
@@ -59,8 +59,9 @@ def resolve(store: Store, reference: str, until: datetime) -> str:
     if len(keys) == 1:
         return str(keys[0])
     if not keys:
+        moved = group_edits.where_moved(store, reference)  # `logloop group merge` or `split` moved them
         raise GroupNotFound(
-            f"no events with a grouping key starting {reference!r}: check the key in the digest"
+            moved or f"no events with a grouping key starting {reference!r}: check the key in the digest"
         )
     raise GroupNotFound(f"{reference!r} matches several groups ({', '.join(k[:12] for k in keys)}, ...)")
 

@@ -72,7 +72,7 @@ def load_fingerprinter() -> tuple[Fingerprinter, int]:
 
 
 def update_operations(
-    hit: Mapping[str, Any], fingerprint: _Fingerprint, edits: Sequence[group_edits.Edit] = ()
+    hit: Mapping[str, Any], fingerprint: _Fingerprint, edits: group_edits.Edits = ()
 ) -> list[dict[str, Any]]:
     """The two `_bulk` lines that set the grouping fields of one event (pure); `logloop group` edits
     carried through (see `group_edits.regrouped`)."""
@@ -114,7 +114,8 @@ def mine_messages(
     known: LearnedTemplates,
     *,
     version: int,
-    edits: Sequence[group_edits.Edit] = (),
+    edits: group_edits.Edits = (),
+    note: Callable[[Mapping[str, Any], str], None] | None = None,
 ) -> MinedBatch:
     """Group message-only events by template, known templates first, `logloop group` edits carried
     (pure)."""
@@ -127,6 +128,8 @@ def mine_messages(
             unchanged += 1
         else:
             operations.extend(update_operations(hit, mined, edits))
+            if note is not None:
+                note(hit["_source"], mined.key)
     return MinedBatch(
         operations=operations, unchanged=unchanged, learned=assignment.learned, merged=assignment.merged
     )
@@ -142,6 +145,7 @@ def _lean_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
             "error.message",
             "error.type",
             "error.grouping_key",
+            "error.grouping_default_key",
             "logloop.grouping_version",
             "logloop.group_edit",  # and service.version: what an edit's split reads
             "service.version",
@@ -157,12 +161,13 @@ def _flush_messages(
     *,
     version: int,
     now: datetime,
-    edits: Sequence[group_edits.Edit] = (),
+    edits: group_edits.Edits = (),
+    note: Callable[[Mapping[str, Any], str], None] | None = None,
 ) -> tuple[int, int]:
     """Mine the pending message-only events, store new templates, write their keys: (updated, unchanged)."""
     if not pending:
         return 0, 0
-    batch = mine_messages(pending, template_store.load(store), version=version, edits=edits)
+    batch = mine_messages(pending, template_store.load(store), version=version, edits=edits, note=note)
     template_store.save(store, batch.learned, now=now)
     updated = store.bulk(operations=batch.operations, action="write grouping keys")
     if batch.merged:
@@ -202,14 +207,35 @@ def move_merged(
     return moved
 
 
-def _current(
-    source: Mapping[str, Any], fingerprint: _Fingerprint, edits: Sequence[group_edits.Edit] = ()
-) -> bool:
+def _current(source: Mapping[str, Any], fingerprint: _Fingerprint, edits: group_edits.Edits = ()) -> bool:
     key = group_edits.regrouped(source, fingerprint.key, edits)[0] if edits else fingerprint.key
     return bool(
         get_field(source, "error.grouping_key") == key
         and get_field(source, "logloop.grouping_version") == fingerprint.version
     )
+
+
+class _Carry:
+    """The new default keys a regroup gave events whose old default key an edit names, by edit: saved
+    into the edits' sources at the end (in place: an `unmerge` made meanwhile stays)."""
+
+    def __init__(self, edits: Sequence[group_edits.Edit]) -> None:
+        self.by_key: dict[str, list[str]] = {}
+        for edit in edits:
+            for key in edit.keys:
+                self.by_key.setdefault(key, []).append(edit.edit_id)
+        self.edits = {edit.edit_id: edit for edit in edits}
+        self.new_keys: dict[str, dict[str, None]] = {}
+
+    def note(self, source: Mapping[str, Any], new_key: str) -> None:
+        old = group_edits.previous_default(source)
+        for edit_id in self.by_key.get(old or "", ()):
+            if new_key not in self.edits[edit_id].keys:
+                self.new_keys.setdefault(edit_id, {})[new_key] = None
+
+    def save(self, store: Store) -> None:
+        for edit_id, keys in self.new_keys.items():
+            group_edits.add_sources(store, edit_id, list(keys))
 
 
 def _progress(total: int, *, enabled: bool, stream: TextIO | None) -> Any:
@@ -234,8 +260,9 @@ def run_regroup(
 
     `missing_only` leaves events that have a key of an older grouping version as they are."""
     fingerprint_event, version = fingerprinter or load_fingerprinter()
-    edits = group_edits.load(store)
-    new_keys: dict[str, list[str]] = {}  # edit id -> new default keys of the events it moved
+    stored = group_edits.load(store)
+    carry = _Carry(stored)  # the new default keys of the events whose old key an edit names
+    edits = group_edits.EditPlan(stored)
     query = queries.needs_regrouping(
         current_version=version, since=since, until=until, missing_only=missing_only
     )
@@ -268,25 +295,22 @@ def run_regroup(
                     unchanged += 1
                 else:
                     operations.extend(update_operations(hit, fingerprint, edits))
-                    moved = get_field(hit["_source"], "logloop.group_edit")
-                    if isinstance(moved, str):
-                        new_keys.setdefault(moved, []).append(fingerprint.key)
+                    carry.note(hit["_source"], fingerprint.key)
             updated += store.bulk(operations=operations, action="write grouping keys")
             if len(pending) >= MINE_CHUNK:
-                counts = _flush_messages(store, pending, version=version, now=now, edits=edits)
+                counts = _flush_messages(
+                    store, pending, version=version, now=now, edits=edits, note=carry.note
+                )
                 updated, unchanged = updated + counts[0], unchanged + counts[1]
             scanned += len(hits)
             bar.update(len(hits))
             search_after = hits[-1]["sort"]
-        counts = _flush_messages(store, pending, version=version, now=now, edits=edits)
+        counts = _flush_messages(store, pending, version=version, now=now, edits=edits, note=carry.note)
         updated, unchanged = updated + counts[0], unchanged + counts[1]
     finally:
         if bar is not None:
             bar.close()
-    for edit in edits:  # events shipped with the new keys join the edited group at the next apply
-        carried = group_edits.carried(edit, new_keys.get(edit.edit_id, ()))
-        if carried is not edit:
-            group_edits.save(store, carried)
+    carry.save(store)  # events shipped with the new keys join the edited group at the next apply
     if updated:
         store.refresh(index=store.events)
     return RegroupResult(scanned=scanned, updated=updated, unchanged=unchanged, not_errors=not_errors)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,8 @@ from shipper.grouping.fingerprint import fingerprint_event
 from shipper.grouping.options import GroupingOptions
 from shipper.grouping.templates import mine
 from shipper.grouping.titles import logged_culprit, template_title, title
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class PluginError(RuntimeError):
@@ -505,3 +510,170 @@ def test_bad_grouping_table_names_the_problem(table: dict[str, Any]) -> None:
 
     with pytest.raises(GroupingConfigError, match=r"grouping"):
         options_from_table(table)
+
+
+_TRACE_EVENT = (
+    '{"error": {"type": "ValueError", "message": "x", "stack_trace": "Traceback (most recent call last):\\n'
+    '  File \\"/srv/app/jobs.py\\", line 1, in run\\n    step()\\nValueError: x\\n"}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("rules", "words"),
+    [
+        pytest.param('message = "a{1,99999999999}"\ngroup_by = "message"', ["message", "regular expression"],
+                     id="regex-repeat-too-large"),
+        pytest.param('message = "(unclosed"\ngroup_by = "message"', ["message", "regular expression"],
+                     id="regex-unclosed"),
+        pytest.param('typ = "X"\ngroup_by = "message"', ["typ", "unknown"], id="unknown-field"),
+        pytest.param('type = 5\ngroup_by = "message"', ["type", "string"], id="type-not-a-string"),
+        pytest.param('type = ["A", "B"]\ngroup_by = "message"', ["type", "string"], id="type-a-list"),
+        pytest.param('type = "X"\ngroup_by = 1', ["group_by", "string"], id="group-by-not-a-string"),
+        pytest.param('type = "X"\ngroup_by = "messages"', ["group_by", "messages"], id="group-by-unknown"),
+        pytest.param('module = "x"\nignore_frame = "yes"', ["ignore_frame", "true or false"],
+                     id="ignore-frame-not-a-flag"),
+        pytest.param('module = "x"\nignore_frame = 1', ["ignore_frame", "true or false"],
+                     id="ignore-frame-a-number"),
+        pytest.param('module = "x"\nignore_frame = true\ngroup_by = "message"', ["ignore_frame", "group_by"],
+                     id="two-actions"),
+        pytest.param('type = "ValueError"', ["group_by", "ignore_frame"], id="no-action"),
+        pytest.param('group_by = "message"', ["condition"], id="no-condition"),
+    ],
+)  # fmt: skip
+def test_bad_rule_in_the_toml_is_one_line_naming_it(tmp_path: Path, rules: str, words: list[str]) -> None:
+    """`logloop cluster --config` with a bad `[[grouping.rules]]` exits non-zero with one stderr line
+    naming the rule and the problem: before, a regex Python refuses with OverflowError was a traceback,
+    `ignore_frame = "yes"` was blamed on a missing module, and a second action or none was accepted
+    (the rule silently did nothing, or shadowed the rules after it)."""
+    config = tmp_path / "logloop.toml"
+    config.write_text(f"[grouping]\n[[grouping.rules]]\n{rules}\n")
+    events = tmp_path / "events.jsonl"
+    events.write_text(_TRACE_EVENT)
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("LOGLOOP_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logloop.cli",
+            "cluster",
+            str(events),
+            "--config",
+            str(config),
+            "-o",
+            os.devnull,
+        ],
+        env={**environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    line = done.stderr.strip()
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "\n" not in line, done.stderr
+    assert "[[grouping.rules]] number 1" in line, line
+    for word in words:
+        assert word in line, line
+
+
+_FINGERPRINT_PROGRAM = """
+import logging, sys, shipper
+shipper.install("fp", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3], close_timeout=30)
+log = logging.getLogger("shop.billing")
+CASES = {CASES}
+
+def charge(kind):
+    if kind == "a":
+        raise ValueError("card 4242 declined")
+    raise KeyError("user-17")
+
+def refund(kind):
+    raise ValueError("refund 99 failed")
+
+for name, fingerprint in CASES.items():
+    for kind, call in (("a", charge), ("b", charge), ("c", refund)):
+        try:
+            call(kind)
+        except Exception:
+            log.exception("failed", extra={"fingerprint": fingerprint, "case": name, "kind": kind})
+    log.error("no stock for item %s", 7, extra={"fingerprint": fingerprint, "case": name, "kind": "d"})
+shipper.install("fp").close()
+"""
+
+# Fingerprint -> which of four events share a group: a (ValueError in charge), b (KeyError in charge),
+# c (ValueError in refund), d (an error line logged without exception): "aabc" puts a and b together.
+_FINGERPRINTS = {
+    "default-no-spaces": (["{{default}}"], "abcd"),
+    "default-odd-spacing": (["{{  Default }}", "x"], "abcd"),
+    "type": (["{{ type }}"], "abad"),
+    "error-type": (["{{error.type}}"], "abad"),
+    "message": (["{{ message }}"], "abcd"),
+    "function": (["{{ function }}"], "aacd"),
+    "stack-function": (["{{ stack.function }}"], "aacd"),
+    "module-and-type": (["{{ module }}", "{{ type }}"], "abad"),
+    "logger": (["{{ logger }}"], "aaaa"),
+    "level": (["{{ level }}"], "aaaa"),
+    "unknown-kept-as-text": (["{{ transaction }}"], "aaaa"),
+    "constant": (["payment"], "aaaa"),
+    "numbers-as-text": ([1, 2], "aaaa"),
+    "none-left-out": (["payment", None], "aaaa"),
+    "empty-list-is-the-default": ([], "abcd"),
+    "a-mapping-is-the-default": ({"a": 1}, "abcd"),
+}
+
+
+@pytest.mark.es
+def test_fingerprint_variables_as_sentry_users_write_them(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A real program's `extra={"fingerprint": [...]}` groups its events on the node as Sentry's would:
+    `{{default}}` without spaces is the default key (it was text, so every error of the program one
+    group), `{{ message }}`, `{{ function }}`, `{{ module }}`, `{{ error.type }}`... stand for the event's
+    values; an unknown variable, a constant, numbers are text; an empty list or a mapping is ignored."""
+    import time
+
+    from helpers import programs
+    from helpers.delivered import documents
+
+    from kibana.setup import install_template
+
+    install_template(es, index_prefix)
+    cases = {name: fingerprint for name, (fingerprint, _) in _FINGERPRINTS.items()}
+    program = _FINGERPRINT_PROGRAM.replace("{CASES}", repr(cases))
+    done = programs.run(program, tmp_path, args=[es_url, index_prefix, str(tmp_path / "spool")])
+    assert done.returncode == 0, done.stderr
+    expected = 4 * len(cases)
+    deadline = time.monotonic() + 60
+    while len(found := documents(es, index_prefix)) < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    keys: dict[str, dict[str, str]] = {}
+    for doc in found:
+        keys.setdefault(doc["extra"]["case"], {})[doc["extra"]["kind"]] = doc["error"]["grouping_key"]
+    for name, (_, shape) in _FINGERPRINTS.items():
+        assert _shape([keys[name][kind] for kind in "abcd"]) == _shape(list(shape)), (name, keys[name])
+
+
+def _shape(values: list[str]) -> str:
+    """Which values are equal, as letters in order of first appearance (`x y x z` -> "abac")."""
+    letters: dict[str, str] = {}
+    return "".join(letters.setdefault(value, "abcd"[len(letters)]) for value in values)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "app"),
+    [
+        pytest.param("*/src/shop/*", "/srv/src", id="linux-path-linux-pattern"),
+        pytest.param("*/src/shop/*", "C:\\srv\\src", id="windows-path-linux-pattern"),
+        pytest.param("*\\src\\shop\\*", "C:\\srv\\src", id="windows-path-windows-pattern"),
+        pytest.param("*\\src\\shop\\*", "/srv/src", id="linux-path-windows-pattern"),
+        pytest.param("*/shop/*.py", "D:/work/src", id="forward-slashes-on-windows"),
+    ],
+)
+def test_in_app_path_pattern_matches_paths_of_either_system(pattern: str, app: str) -> None:
+    """An `in_app` path pattern marks the program's frames whichever separator the traceback's paths
+    and the pattern use (a Windows host's `C:\\srv\\src\\shop\\rates.py` against `*/src/shop/*` was not
+    the program's: two callers of a library were one group there, two on Linux)."""
+    packages = "/usr/lib/python3/dist-packages"
+    fetch = LIBRARY_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    in_app = GroupingOptions(in_app=(pattern,))
+    assert _key(fetch, in_app) != _key(push, in_app)

@@ -121,7 +121,13 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        anyio 4, trio 0.25+ or a TaskGroup and raised alone by anyio 3, older trio or `gather` was two
        groups; 6 evaluation-set events of one bug change key together, GA unchanged); a notebook's cell as
        ipykernel or xeus-python compiles it (`/tmp/ipykernel_812/3016483423.py`, named by a hash of the
-       cell's text) as the file `<cell>` (any edit of the cell renamed it: one bug per version of the cell)
+       cell's text) as the file `<cell>` (any edit of the cell renamed it: one bug per version of the cell);
+       an event's own fingerprint read as Sentry's: `{{default}}` in any spacing or case is the
+       default key, and `{{ message }}`, `{{ function }}`, `{{ module }}`, `{{ logger }}`,
+       `{{ level }}`, `{{ error.type }}`... its values (they were text: every such event one group;
+       only events that set a fingerprint change, none of the evaluation set);
+       an `in_app` path pattern matched against the path with forward slashes (a Windows host's frames
+       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set)
 """
 
 from __future__ import annotations
@@ -145,9 +151,8 @@ from shipper.grouping.masking import RULES, mask
 from shipper.grouping.message_only import stack_trace_text, traceback_in_message
 from shipper.grouping.options import (
     DEFAULT_OPTIONS,
-    DEFAULT_PART,
-    TYPE_PART,
     GroupingOptions,
+    fingerprint_variable,
     user_fingerprint,
 )
 from shipper.grouping.tracebacks import (
@@ -452,12 +457,39 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
                 found = _make("rule:caller", found.key, _frame_signature(inlined[-2]), title=found.name)
     parts = _user_parts(doc)
     if parts is not None:
-        values = [
-            found.key if part == DEFAULT_PART else _short_type(error_type) if part == TYPE_PART else part
-            for part in parts
-        ]
-        found = _make("user", *values, title=found.name)
+        found = _make("user", *_user_values(parts, doc, found.key, stack_trace), title=found.name)
     return found
+
+
+def _user_values(parts: tuple[str, ...], doc: Mapping[str, Any], default: str, stack_trace: str) -> list[str]:
+    """The event's fingerprint parts with each variable (`options.fingerprint_variable`) replaced by
+    its value; the exception and its raising frame are read only when a part asks for them."""
+    values: list[str] = []
+    final: Any = None
+    for part in parts:
+        name = fingerprint_variable(part)
+        if name is None or name == "default":
+            values.append(part if name is None else default)
+            continue
+        if name in ("level", "logger"):
+            values.append(_text(_field(doc, f"log.{name}", "log", name)))
+            continue
+        if final is None:
+            final = parse_traceback(normalized(stack_trace)).final if has_frame_lines(stack_trace) else False
+        frame = final.frames[-1] if final and final.frames else None
+        if name == "type":
+            values.append(
+                _short_type(_text(_field(doc, "error.type", "error", "type")) or (final and final.type) or "")
+            )
+        elif name == "message":
+            values.append(_masked_first_line(_message(doc) or (final and final.message) or ""))
+        elif name == "function":
+            origin = _text(get_field(doc, "log.origin.function"))
+            values.append(frame.function if frame is not None else origin)
+        else:
+            logger = _text(_field(doc, "log.logger", "log", "logger"))
+            values.append(module_tail(frame.filename).replace("/", ".") if frame is not None else logger)
+    return values
 
 
 def dotted_module(filename: str) -> str:
@@ -498,7 +530,8 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
     pattern) cut to `in-app/` and its package, so its frames are told as the program's wherever it is
     installed (the module tail, hence the key's text, is unchanged)."""
     names = tuple(item for item in in_app if not any(char in item for char in "*?[/\\"))
-    patterns = tuple(item for item in in_app if item not in names)
+    # A path pattern matches paths of either system: both written with forward slashes.
+    patterns = tuple(item.replace("\\", "/") for item in in_app if item not in names)
 
     def relabel(match: re.Match[str]) -> str:
         path = match[1]
@@ -507,7 +540,7 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
             if part in names or part.removesuffix(".py") in names:
                 # No install prefix left to look like a library; the module tail is unchanged.
                 return f'File "{_IN_APP_MARK}{"/".join(parts[index:])}"'
-        if any(fnmatch.fnmatch(path, pattern) for pattern in patterns):
+        if any(fnmatch.fnmatch(path.replace("\\", "/"), pattern) for pattern in patterns):
             return f'File "{_IN_APP_MARK}{"/".join(parts[-2:])}"'
         return match[0]
 

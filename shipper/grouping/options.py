@@ -18,9 +18,16 @@ one (options only ever refine or replace a key the user asked to change).
     module = "myapp.retry"
     ignore_frame = true                   # frames of this module never key a group (the site moves out)
 
+Each rule has one action, `group_by` or `ignore_frame = true`. Of the `group_by` rules the first an
+event meets wins (put the narrow ones first); every `ignore_frame` rule applies, in any order, before.
+
 An event's own fingerprint (`log.error(..., extra={"fingerprint": ["payment", "{{ default }}"]})`):
-a list of strings, `{{ default }}` standing for the default key, `{{ type }}` for the exception type;
-it replaces the key, the title stays the default one.
+a list of strings (other values as their text; None left out), which replaces the key; the title stays
+the default one. A part that is a variable, written as Sentry's (`{{ default }}`, `{{default}}`, any
+case), stands for a value of the event (`VARIABLES`): `default` the key grouping would give, `type`
+(`error.type`) the exception type, `message` (`error.value`) its masked first line, `function`
+(`stack.function`) and `module` (`stack.module`) the raising frame's (a logged line's call), `logger`,
+`level`. Another `{{ name }}` is kept as text, as Sentry keeps it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,21 @@ from typing import Any, Final
 GROUP_BY: Final = ("default", "message", "caller")
 DEFAULT_PART: Final = "{{ default }}"
 TYPE_PART: Final = "{{ type }}"
+# The fingerprint variables by the names Sentry users write them, and the value each stands for.
+VARIABLES: Final = {
+    "default": "default",
+    "type": "type",
+    "error.type": "type",
+    "message": "message",
+    "error.value": "message",
+    "function": "function",
+    "stack.function": "function",
+    "module": "module",
+    "stack.module": "module",
+    "logger": "logger",
+    "level": "level",
+}
+_VARIABLE_RE: Final = re.compile(r"\{\{\s*([A-Za-z_.]+)\s*\}\}")
 
 
 class GroupingConfigError(ValueError):
@@ -119,12 +141,22 @@ def _rule(index: int, table: Any) -> GroupingRule:
     if group_by not in GROUP_BY:
         raise GroupingConfigError(f"{where}: group_by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
     ignore_frame = table.get("ignore_frame", False)
-    if not isinstance(ignore_frame, bool) or (ignore_frame and not table.get("module")):
+    if not isinstance(ignore_frame, bool):
+        raise GroupingConfigError(f"{where}: ignore_frame must be true or false, not {ignore_frame!r}")
+    if ignore_frame and not table.get("module"):
         raise GroupingConfigError(f"{where}: ignore_frame = true needs a module pattern")
+    if ignore_frame and "group_by" in table:
+        raise GroupingConfigError(
+            f"{where}: ignore_frame = true and group_by are two actions: give each its own rule"
+        )
+    if not ignore_frame and "group_by" not in table:
+        raise GroupingConfigError(
+            f'{where} needs an action: group_by = "message", "caller" or "default", or ignore_frame = true'
+        )
     if table.get("message"):
         try:
             re.compile(table["message"])
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
             raise GroupingConfigError(f"{where}: message is not a regular expression ({exc})") from None
     return GroupingRule(
         type=table.get("type", ""),
@@ -143,3 +175,11 @@ def user_fingerprint(value: Any) -> tuple[str, ...] | None:
         parts = tuple(str(part) for part in value if part is not None)
         return parts or None
     return None
+
+
+def fingerprint_variable(part: str) -> str | None:
+    """The value a fingerprint part stands for (a `VARIABLES` value) when it is a known variable."""
+    if "{{" not in part:
+        return None
+    match = _VARIABLE_RE.fullmatch(part.strip())
+    return VARIABLES.get(match[1].lower()) if match else None
