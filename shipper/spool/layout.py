@@ -33,6 +33,7 @@ import json
 import os
 import stat
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -415,16 +416,47 @@ def writer_attached(path: Path) -> bool:
 def held(path: Path, *, exclusive: bool) -> bool:
     """Whether another open file holds a `flock` on `path` that a lock of this kind (shared or
     exclusive) would conflict with; a missing or unreadable file holds nothing. The probe lock is
-    released at once."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        with contextlib.suppress(OSError):  # closed under a delivery thread by the program
-            os.close(fd)
+    released at once (and never copied into a child forked meanwhile: see `_probing`)."""
+    with _probing:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            with contextlib.suppress(OSError):  # closed under a delivery thread by the program
+                os.close(fd)
     return False
+
+
+# Held while a probe's descriptor is open, and by a fork: a child forked between a probe's `flock` and
+# its `close` (another thread asking whether an agent runs) kept the probe's lock for its whole life,
+# a shared one on agent.lock keeping every agent out. Reentrant: a signal handler that forks in the
+# middle of its thread's probe goes on (the child then closes the probe itself). A fork waits at most
+# `_FORK_WAIT` (a probe hung on a dead network file system), then goes on as it did.
+_probing = threading.RLock()
+_FORK_WAIT: Final = 1.0
+_fork_took: dict[int, bool] = {}  # per forking thread: whether its fork holds `_probing`
+
+
+def _before_fork() -> None:
+    _fork_took[threading.get_ident()] = _probing.acquire(timeout=_FORK_WAIT)
+
+
+def _after_fork_in_parent() -> None:
+    if _fork_took.pop(threading.get_ident(), False):
+        _probing.release()
+
+
+def _after_fork_in_child() -> None:
+    global _probing
+    _probing = threading.RLock()
+    _fork_took.clear()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+)
