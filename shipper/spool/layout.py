@@ -218,7 +218,9 @@ def read_ack(segment: Path) -> Ack:
     field holds a value of another kind or a negative count (a file cut or edited by hand: then the
     segment is read again from its start, and what was sent already is refused by its document id)."""
     try:
-        data: Any = json.loads(ack_path(segment).read_bytes())
+        with _probing:  # (no fork copies the descriptor meanwhile, see `_probing`)
+            text = ack_path(segment).read_bytes()
+        data: Any = json.loads(text)
     except (OSError, ValueError):
         return Ack()
     if not isinstance(data, dict):
@@ -298,20 +300,23 @@ def write_private_json(path: Path, data: dict[str, Any]) -> None:
 def _write_whole(path: Path, data: bytes) -> None:
     """Write `data` as the whole of a private file; OSError unless every byte is written (a full
     disk or a file size limit can cut a write short: a cut file must not replace a whole one)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        if os.write(fd, data) != len(data):
-            raise OSError(errno.ENOSPC, "short write", str(path))
-    except OSError:
-        path.unlink(missing_ok=True)
-        raise
-    finally:
-        os.close(fd)
+    with _probing:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, "short write", str(path))
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
 
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_bytes())
+        with _probing:
+            text = path.read_bytes()
+        data = json.loads(text)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -432,12 +437,21 @@ def held(path: Path, *, exclusive: bool) -> bool:
     return False
 
 
-# Held while a probe's descriptor is open, and by a fork: a child forked between a probe's `flock` and
-# its `close` (another thread asking whether an agent runs) kept the probe's lock for its whole life,
-# a shared one on agent.lock keeping every agent out. Reentrant: a signal handler that forks in the
-# middle of its thread's probe goes on (the child then closes the probe itself). A fork waits at most
-# `_FORK_WAIT` (a probe hung on a dead network file system), then goes on as it did.
+# Held while a descriptor of the spool's files is open for a moment (a lock probe, a read or write of
+# an acknowledgement, a delivery thread's segment until it is recorded), and by a fork: the child,
+# whose copy no code of it knows of, kept it for its whole life. A probe's shared lock on agent.lock
+# kept every agent out; a deleted segment's disk space stayed taken, outside the bound. Reentrant: a
+# signal handler that forks in the middle of its own thread's probe goes on (the child then closes the
+# probe itself). A fork waits at most `_FORK_WAIT` (a read hung on a dead network file system), then
+# goes on as it did.
 _probing = threading.RLock()
+
+
+def fork_gate() -> threading.RLock:
+    """Hold while opening a descriptor and recording it where `forget_after_fork` finds it."""
+    return _probing
+
+
 _FORK_WAIT: Final = 1.0
 _fork_took: dict[int, bool] = {}  # per forking thread: whether its fork holds `_probing`
 
