@@ -677,6 +677,8 @@ class ShipperHandler(logging.Handler):
 
     def _after_fork_in_child(self) -> None:
         self.writer.forget_after_fork()
+        if self._agent is not None:  # delivering from a thread: its files are not the child's
+            self._agent.forget_after_fork()
         self.counters.reinit_after_fork()
         self._refused = 0
         self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}

@@ -32,6 +32,7 @@ import mmap
 import os
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ _RETRY_CREATE_EVERY: Final = 1.0  # seconds between attempts to create a segment
 _SMALLEST_SEGMENT: Final = 16 * 1024  # on a nearly full disk segments shrink down to this
 _NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
+_FORK_WAIT: Final = 1.0  # seconds a fork waits at most for a writer to finish making a segment
 
 
 class _TooLarge(Exception):
@@ -117,6 +119,7 @@ class SegmentWriter:
         self._diag = RateLimitedLog()
         self.written: dict[Path, int] = {}  # this process's segments and where its last record ends
         self.appended = 0  # records written by this process
+        _writers.add(self)
 
     def append(self, payload: bytes, *, cut: bool = False) -> bool:
         """Copy one record into the segment; False (and the loss counted) if it cannot be kept."""
@@ -401,6 +404,40 @@ class SegmentWriter:
         room = (self.max_bytes - used) // 4096 * 4096
         smallest = max(_SMALLEST_SEGMENT, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         return min(size, room) if room >= smallest else 0
+
+
+# -- fork ------------------------------------------------------------------------------------------
+# A fork while another thread makes, seals or writes again a segment would copy that segment's
+# descriptor into the child, held by the other thread's local variables (out of reach of
+# `forget_after_fork`) and so never closed: the child, a worker that may live for days, would hold the
+# segment's lock, and the segment would look written to by a live program (never deleted by
+# `drop_oldest`, never finished unsealed). A fork waits for each writer's lock, as `logging` waits for
+# its own; not if this thread may hold one (a signal handler that forks while its thread writes).
+_writers: weakref.WeakSet[SegmentWriter] = weakref.WeakSet()
+_held_for_fork: dict[int, list[threading.Lock]] = {}  # per forking thread: the locks its fork holds
+
+
+def _before_fork() -> None:
+    if reentry.busy():
+        return
+    taken = _held_for_fork.setdefault(threading.get_ident(), [])
+    for writer in list(_writers):
+        if writer._lock.acquire(timeout=_FORK_WAIT):
+            taken.append(writer._lock)
+
+
+def _after_fork_in_parent() -> None:
+    for taken in _held_for_fork.pop(threading.get_ident(), []):
+        taken.release()
+
+
+def _after_fork_in_child() -> None:
+    _held_for_fork.clear()  # each writer's lock is replaced (`forget_after_fork`)
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+)
 
 
 def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:

@@ -168,6 +168,7 @@ class Agent:
         # the program closed the mapping's copy (a process agent keeps one descriptor per segment).
         self.guard_descriptors = False
         self.taken = False  # the program closed the agent's descriptors: run() returned early
+        self._holding: list[tuple[int, descriptors.Identity]] = []  # this pass's holds (`_hold`)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -213,6 +214,7 @@ class Agent:
                 self._settle(batch, outcomes)
             self._record()  # before the holds go: a writer dropping a segment counts what this says
         finally:
+            self._holding = []
             self._let_hold_go(held)
         self._finish(now)
         self._write_stats()
@@ -226,15 +228,17 @@ class Agent:
         deleted, or being deleted by a writer who counts its records, is refused (the ids of those
         returned): its records leave the batch and it is not read; the next look forgets it."""
         held: list[tuple[int, descriptors.Identity]] = []
+        self._holding = held  # (a fork meanwhile: the child closes them, `forget_after_fork`)
         refused: set[int] = set()
         wanted = {id(p.segment): p.segment for p in batch}
         wanted.update((id(seg), seg) for seg in self._segments.values() if not seg.ended)
         for key, seg in wanted.items():
-            fd = layout.hold_to_send(seg.path)
+            with layout.fork_gate():  # recorded before a fork can copy it (`forget_after_fork`)
+                fd = layout.hold_to_send(seg.path)
+                if fd is not None:
+                    held.append((fd, descriptors.identity(fd)))
             if fd is None:
                 refused.add(key)
-            else:
-                held.append((fd, descriptors.identity(fd)))
         if refused:
             for pending in [p for p in batch if id(p.segment) in refused]:
                 batch.remove(pending)
@@ -279,6 +283,21 @@ class Agent:
         elif self._transport is not None:
             with contextlib.suppress(Exception):
                 self._transport.close()
+        self._transport = None
+
+    def forget_after_fork(self) -> None:
+        """In a child forked from a program that delivers from a thread: close the copies of what that
+        thread (not copied) held open, the segments' mappings and descriptors and this pass's holds.
+        Nothing else would: the parent's agent deletes the segments, and the child, a worker that may
+        live for days, would keep their disk space taken, outside the spool's bound. The transport's
+        connections are only dropped (closing one may talk to the server)."""
+        self._let_hold_go(self._holding)
+        self._holding = []
+        for seg in self._segments.values():
+            seg.close()
+        self._segments.clear()
+        self._retry.clear()
+        self._retry_bytes = 0
         self._transport = None
 
     def _giving_up(self) -> bool:
@@ -346,9 +365,10 @@ class Agent:
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             self._forget(seg)
         for path in sorted(paths - set(self._segments), key=layout.order_key):
-            opened = self._open(path)
-            if opened is not None:
-                self._segments[path] = opened
+            with layout.fork_gate():  # recorded before a fork can copy it (`forget_after_fork`)
+                opened = self._open(path)
+                if opened is not None:
+                    self._segments[path] = opened
 
     def _sweep(self) -> None:
         """Every few minutes: delete acknowledgement files of finished segments that no writer folded

@@ -122,7 +122,8 @@ def command() -> list[str] | None:
 
 
 def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None) -> bool:
-    """Start an agent process (`posix_spawn`, in a session of its own); False if it cannot start.
+    """Start an agent process (`posix_spawn`, in a session of its own, every signal unblocked and at
+    its default disposition); False if it cannot start.
 
     The settings are written into a pipe before the spawn (far below a pipe's buffer), so nothing
     here waits for the agent; its standard error goes to `agent.log` in the spool directory."""
@@ -155,6 +156,11 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
                 *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()),
             ],
             setsid=True,
+            # The program's signal state is not the agent's: a mask that blocks SIGTERM (a daemon that
+            # waits with sigwait) or a SIGTERM set to SIG_IGN would survive the exec, and the agent
+            # could not be asked to stop (a newer program's destination never took over its spool).
+            setsigmask=(),
+            setsigdef=_catchable_signals(),
         )
     except OSError:
         return False
@@ -164,6 +170,11 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
                 os.close(fd)
     _children.append(pid)
     return True
+
+
+def _catchable_signals() -> set[signal.Signals]:
+    """Every signal whose disposition a program can change (so an exec inherits it when ignored)."""
+    return set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
 
 
 def _inheritable_fds() -> list[int]:

@@ -33,6 +33,7 @@ import json
 import os
 import stat
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -217,7 +218,9 @@ def read_ack(segment: Path) -> Ack:
     field holds a value of another kind or a negative count (a file cut or edited by hand: then the
     segment is read again from its start, and what was sent already is refused by its document id)."""
     try:
-        data: Any = json.loads(ack_path(segment).read_bytes())
+        with _probing:  # (no fork copies the descriptor meanwhile, see `_probing`)
+            text = ack_path(segment).read_bytes()
+        data: Any = json.loads(text)
     except (OSError, ValueError):
         return Ack()
     if not isinstance(data, dict):
@@ -297,20 +300,23 @@ def write_private_json(path: Path, data: dict[str, Any]) -> None:
 def _write_whole(path: Path, data: bytes) -> None:
     """Write `data` as the whole of a private file; OSError unless every byte is written (a full
     disk or a file size limit can cut a write short: a cut file must not replace a whole one)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        if os.write(fd, data) != len(data):
-            raise OSError(errno.ENOSPC, "short write", str(path))
-    except OSError:
-        path.unlink(missing_ok=True)
-        raise
-    finally:
-        os.close(fd)
+    with _probing:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, "short write", str(path))
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
 
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_bytes())
+        with _probing:
+            text = path.read_bytes()
+        data = json.loads(text)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -415,16 +421,56 @@ def writer_attached(path: Path) -> bool:
 def held(path: Path, *, exclusive: bool) -> bool:
     """Whether another open file holds a `flock` on `path` that a lock of this kind (shared or
     exclusive) would conflict with; a missing or unreadable file holds nothing. The probe lock is
-    released at once."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        with contextlib.suppress(OSError):  # closed under a delivery thread by the program
-            os.close(fd)
+    released at once (and never copied into a child forked meanwhile: see `_probing`)."""
+    with _probing:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            with contextlib.suppress(OSError):  # closed under a delivery thread by the program
+                os.close(fd)
     return False
+
+
+# Held while a descriptor of the spool's files is open for a moment (a lock probe, a read or write of
+# an acknowledgement, a delivery thread's segment until it is recorded), and by a fork: the child,
+# whose copy no code of it knows of, kept it for its whole life. A probe's shared lock on agent.lock
+# kept every agent out; a deleted segment's disk space stayed taken, outside the bound. Reentrant: a
+# signal handler that forks in the middle of its own thread's probe goes on (the child then closes the
+# probe itself). A fork waits at most `_FORK_WAIT` (a read hung on a dead network file system), then
+# goes on as it did.
+_probing = threading.RLock()
+
+
+def fork_gate() -> threading.RLock:
+    """Hold while opening a descriptor and recording it where `forget_after_fork` finds it."""
+    return _probing
+
+
+_FORK_WAIT: Final = 1.0
+_fork_took: dict[int, bool] = {}  # per forking thread: whether its fork holds `_probing`
+
+
+def _before_fork() -> None:
+    _fork_took[threading.get_ident()] = _probing.acquire(timeout=_FORK_WAIT)
+
+
+def _after_fork_in_parent() -> None:
+    if _fork_took.pop(threading.get_ident(), False):
+        _probing.release()
+
+
+def _after_fork_in_child() -> None:
+    global _probing
+    _probing = threading.RLock()
+    _fork_took.clear()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+)
