@@ -74,11 +74,15 @@ def flat_settings(response: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def shard_use(health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int) -> ShardUse:
-    """Shards counted against the limit (every copy of every open index, unassigned ones too)."""
+def shard_use(
+    health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int, closed: int = 0
+) -> ShardUse:
+    """Shards counted against the limit: every copy of every open index, unassigned ones too. Health
+    counts the copies of closed indices as well (they stay allocated), which the limit does not:
+    `closed` (their copies, `Store.closed_shard_copies`) is taken off."""
     counted = ("active_shards", "initializing_shards", "unassigned_shards")
     return ShardUse(
-        shards=sum(int(health.get(key, 0)) for key in counted),
+        shards=max(sum(int(health.get(key, 0)) for key in counted) - closed, 0),
         per_node_limit=int(settings.get("cluster.max_shards_per_node", 1000)),
         data_nodes=int(health.get("number_of_data_nodes", 1)),
         next_index=next_index,
@@ -268,6 +272,7 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
         health = store.cluster_health(action=action)
         settings_response = store.cluster_settings(action=action)
         disks = nodes_disk(store.nodes_fs_stats(action=action))
+        closed = store.closed_shard_copies(action=action)
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
         return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
@@ -279,7 +284,7 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
     explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
     templates = template.get("index_templates") or [{}]
     index_settings = templates[0].get("index_template", {}).get("template", {}).get("settings", {})
-    use = shard_use(health, settings, next_index_shards(index_settings))
+    use = shard_use(health, settings, next_index_shards(index_settings), closed)
     findings.append(shard_finding(use, config=config))
     findings.extend(disk_findings(disks, settings, explicit))
     return sorted(findings, key=lambda finding: -finding.state)

@@ -902,6 +902,22 @@ class Store:
         with self._translated(action):
             return _mapping(self.client.cluster.health())
 
+    def closed_shard_copies(self, *, action: str) -> int:
+        """Shard copies (primaries x (1 + replicas)) of every closed index in the cluster, hidden ones
+        included: cluster health counts them, the shard limit does not (it counts open indices only).
+        Raises AnalyzerError when `_cat/indices` is refused."""
+        with self._translated(action):
+            rows = _body(
+                self.client.cat.indices(
+                    index="*", h="status,pri,rep", format="json", expand_wildcards="closed,hidden"
+                )
+            )
+        return sum(
+            int(row.get("pri") or 0) * (1 + int(row.get("rep") or 0))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, Mapping) and row.get("status") == "close"
+        )
+
     def cluster_settings(self, *, action: str) -> dict[str, Any]:
         """Every cluster setting, defaults included, with flat (dotted) names."""
         with self._translated(action):
