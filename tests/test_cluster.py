@@ -8,6 +8,7 @@ import collections
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -187,3 +188,79 @@ def test_closed_indices_do_not_count_against_the_shard_limit(
         made = client.indices.get(index=f"{prefix}-*", expand_wildcards="all")
         if made:
             client.indices.delete(index=",".join(made))
+
+
+def _logloop(command: list[str], prefix: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "none.toml").write_text("")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LOGLOOP_CONFIG": str(tmp_path / "none.toml"),
+        "LOGLOOP_ES_URL": ",".join(CLUSTER.urls[:2]),  # the two nodes that stay up
+        "LOGLOOP_INDEX_PREFIX": prefix,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", *command], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_node_that_leaves_with_the_only_copy_of_shards_is_said_in_one_bounded_line(
+    client: Any, cluster: Path, tmp_path: Path
+) -> None:
+    """With no replicas, a node that leaves takes one shard of every daily index with it (all red): check
+    (UNKNOWN), the digest and analyze each stop with one line that counts the missing shards, names the
+    first indices and says where to look, instead of Elasticsearch's list of every shard cut mid-entry."""
+    prefix = "cluster-red"
+    install_template(client, prefix, schema.IndexLayout(shards=3, replicas=0))
+    now = datetime.now(UTC)
+    operations: list[dict[str, Any]] = []
+    for day in range(12):
+        for n in range(9):
+            moment = now - timedelta(days=day, minutes=n + 1)
+            operations.append({"create": {"_index": schema.index_for(moment, prefix)}})
+            operations.append(
+                {
+                    "@timestamp": moment.isoformat(),
+                    "event": {"dataset": schema.DATASET_LOG},
+                    "log": {"level": "error"},
+                    "message": f"broken {n % 3}",
+                    "error": {
+                        "type": "ValueError",
+                        "message": f"broken {n % 3}",
+                        "grouping_key": f"k{n % 3}",
+                    },
+                }
+            )
+    assert not client.bulk(operations=operations, refresh=True)["errors"]
+    names = sorted(client.indices.get(index=f"{prefix}-*"))
+    last = CLUSTER.http_ports[-1]
+    assert embedded.kill(last, cluster / str(last))
+    try:
+        client.options(request_timeout=90).cluster.health(
+            wait_for_nodes=str(len(CLUSTER.http_ports) - 1), timeout="60s"
+        )
+        results = {
+            "check": _logloop(["check", "--window", "30d"], prefix, tmp_path),
+            "digest": _logloop(["digest", "--window", "30d", "--format", "text"], prefix, tmp_path),
+            "analyze": _logloop(["analyze"], prefix, tmp_path),
+        }
+    finally:
+        embedded.start(
+            last,
+            cluster / str(last),
+            heap="256m",
+            extra=CLUSTER.settings(),
+            transport_port=CLUSTER.transport_ports[-1],
+        )
+        client.options(request_timeout=200).cluster.health(wait_for_status="green", timeout="180s")
+        client.indices.delete(index=",".join(names))
+    missing = client.options(ignore_status=404).indices.get(index=names[0])  # deleted: nothing left behind
+    assert missing.meta.status == 404
+    assert results["check"].returncode == 3, results["check"]
+    assert results["digest"].returncode == 1 and results["analyze"].returncode == 1, results
+    for name, result in results.items():
+        line = (result.stdout if name == "check" else result.stderr).strip()
+        assert len(line.splitlines()) == 1 and len(line) < 700, (name, line)
+        assert "[[" not in line and not line.rstrip(". ").endswith("["), (name, line)
+        assert re.search(r"\b\d+ shards? of \d+ index(es)? \(", line), (name, line)
+        assert any(index in line for index in names) and "allocation/explain" in line, (name, line)
