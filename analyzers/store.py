@@ -74,7 +74,9 @@ class _Ilm(Protocol):
 
 
 class _Cat(Protocol):
-    def indices(self, *, index: str, h: str, format: str, expand_wildcards: str) -> object: ...
+    def indices(
+        self, *, index: str, h: str, format: str, expand_wildcards: str, bytes: str | None = ...
+    ) -> object: ...
 
 
 class Client(Protocol):
@@ -945,6 +947,22 @@ class Store:
             for row in (rows if isinstance(rows, list) else [])
             if isinstance(row, Mapping) and row.get("status") == "close"
         )
+
+    def primary_sizes(self, *, index: str, action: str) -> dict[str, Any] | None:
+        """`index` (an exact name)'s primary shards, documents and primary store bytes, as
+        `_cat/indices` says them (`pri`, `docs.count`, `pri.store.size`); None when it does not exist."""
+        with self._translated(action):
+            rows = _body(
+                self.client.options(ignore_status=404).cat.indices(
+                    index=index,
+                    h="pri,docs.count,pri.store.size",
+                    format="json",
+                    expand_wildcards="open",
+                    bytes="b",
+                )
+            )
+        row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], Mapping) else None
+        return dict(row) if row is not None and row.get("pri") is not None else None
 
     def cluster_settings(self, *, action: str) -> dict[str, Any]:
         """Every cluster setting, defaults included, with flat (dotted) names."""
