@@ -5,6 +5,10 @@
   shipper retries them, counting `shard_limit_retries`). WARNING from `[check] shards_warning`
   (default 80 %) of the limit, CRITICAL from `shards_critical` (95 %) or as soon as the next daily
   index (its shards and replicas as the index template asks) would not fit.
+- **Shards a day** (the growth of a fleet): the latest whole day's index (yesterday's, UTC) is measured
+  by `_cat/indices`; past `[check] shard_size_warning_gb` (50) or 200M documents a primary shard,
+  WARNING, and from half of the 2,147,483,519 documents one shard can hold at all, CRITICAL (a day
+  twice as busy would have documents refused). The text names the `[indices] shards` a day needs.
 - **Disk watermarks** (only where the cluster enforces them, `threshold_enabled`): past the low
   watermark a node takes no new shards (tomorrow's index may have nowhere to go): WARNING; past the
   high one shards move away, and at the flood stage indices turn read-only: CRITICAL. Watermarks
@@ -19,6 +23,7 @@ Pure functions turn the API responses into findings; `assess` is the one functio
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,9 +35,14 @@ from analyzers.check import CRITICAL, OK, STATE_NAMES, WARNING
 from analyzers.config import CheckConfig
 from analyzers.exceptions import AnalyzerError
 from analyzers.store import Store
+from shipper import schema
 from shipper.schema import DATASET_SHIPPER
 
 SHIPPER_TROUBLES: Final = ("dropped", "dead_lettered", "shard_limit_retries")
+GB: Final = 1 << 30
+LUCENE_MAX_DOCS: Final = 2_147_483_519  # documents one shard can hold; past it a write is refused
+DOCS_WARNING: Final = 200_000_000  # documents a shard holds well (Elasticsearch's sizing advice)
+_SHARD_FILL: Final = 0.8  # shards suggested for a day are sized to 80 % of the advice: room to grow
 _DISK: Final = "cluster.routing.allocation.disk."
 _BYTES: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)\s*$", re.IGNORECASE)
 _UNITS: Final = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
@@ -74,11 +84,15 @@ def flat_settings(response: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def shard_use(health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int) -> ShardUse:
-    """Shards counted against the limit (every copy of every open index, unassigned ones too)."""
+def shard_use(
+    health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int, closed: int = 0
+) -> ShardUse:
+    """Shards counted against the limit: every copy of every open index, unassigned ones too. Health
+    counts the copies of closed indices as well (they stay allocated), which the limit does not:
+    `closed` (their copies, `Store.closed_shard_copies`) is taken off."""
     counted = ("active_shards", "initializing_shards", "unassigned_shards")
     return ShardUse(
-        shards=sum(int(health.get(key, 0)) for key in counted),
+        shards=max(sum(int(health.get(key, 0)) for key in counted) - closed, 0),
         per_node_limit=int(settings.get("cluster.max_shards_per_node", 1000)),
         data_nodes=int(health.get("number_of_data_nodes", 1)),
         next_index=next_index,
@@ -95,6 +109,58 @@ def next_index_shards(settings: Mapping[str, Any]) -> int:
         expand = str(flat.get("auto_expand_replicas", "false"))
         replicas = 1 if expand == "false" else max(int(expand.split("-")[0]), 1)
     return primaries * (1 + int(replicas))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailySize:
+    """One daily index as `_cat/indices` measures it: primary shards, documents, primary store bytes."""
+
+    name: str
+    primaries: int
+    docs: int
+    size: int
+
+
+def daily_size(name: str, row: Mapping[str, Any] | None) -> DailySize | None:
+    """The `_cat/indices` row of `name` (pri, docs.count, pri.store.size in bytes) read (pure)."""
+    if row is None:
+        return None
+    try:
+        primaries = int(row.get("pri") or 0)
+        docs, size = int(row.get("docs.count") or 0), int(row.get("pri.store.size") or 0)
+    except (TypeError, ValueError):
+        return None  # a closed index reports no counts
+    return DailySize(name=name, primaries=primaries, docs=docs, size=size) if primaries else None
+
+
+def daily_size_finding(day: DailySize | None, *, config: CheckConfig) -> Finding | None:
+    """The latest whole day's index against what one shard holds well: past `shard_size_warning_gb` or
+    DOCS_WARNING documents a primary shard, WARNING; past half of LUCENE_MAX_DOCS (a day twice as busy
+    would have its documents refused), CRITICAL. The text says how many shards a day needs (pure)."""
+    if day is None:
+        return None
+    size_limit = config.shard_size_warning_gb * GB
+    per_size, per_docs = day.size / day.primaries, day.docs / day.primaries
+    perfdata = f"daily_shard_bytes={round(per_size)}B;{round(size_limit)};;0"
+    if per_docs >= LUCENE_MAX_DOCS / 2:
+        state = CRITICAL
+    elif per_size > size_limit or per_docs > DOCS_WARNING:
+        state = WARNING
+    else:
+        return Finding(state=OK, text="", perfdata=perfdata)
+    needed = max(
+        math.ceil(day.size / (size_limit * _SHARD_FILL)),
+        math.ceil(day.docs / (DOCS_WARNING * _SHARD_FILL)),
+        day.primaries + 1,
+    )
+    text = (
+        f"{day.name} holds {day.size / GB:.1f} GB and {day.docs:,} documents in {day.primaries} primary "
+        f"shard{'s' if day.primaries != 1 else ''} ({per_size / GB:.1f} GB and {per_docs:,.0f} documents a "
+        f"shard; past {config.shard_size_warning_gb:g} GB or {DOCS_WARNING:,} a shard searches and "
+        f"recoveries slow down, and past {LUCENE_MAX_DOCS:,} documents a shard refuses them): set [indices] "
+        f"shards = {needed} and run `logloop setup` (daily indices created afterwards get it)"
+    )
+    return Finding(state=state, text=text, perfdata=perfdata)
 
 
 def shard_finding(use: ShardUse, *, config: CheckConfig) -> Finding:
@@ -268,6 +334,7 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
         health = store.cluster_health(action=action)
         settings_response = store.cluster_settings(action=action)
         disks = nodes_disk(store.nodes_fs_stats(action=action))
+        closed = store.closed_shard_copies(action=action)
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
         return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
@@ -279,8 +346,16 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
     explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
     templates = template.get("index_templates") or [{}]
     index_settings = templates[0].get("index_template", {}).get("template", {}).get("settings", {})
-    use = shard_use(health, settings, next_index_shards(index_settings))
+    use = shard_use(health, settings, next_index_shards(index_settings), closed)
     findings.append(shard_finding(use, config=config))
+    latest = schema.index_for(until - timedelta(days=1), store.prefix)  # the latest whole day
+    try:
+        sized = daily_size(latest, store.primary_sizes(index=latest, action="measure the latest daily index"))
+    except AnalyzerError:
+        sized = None
+    size_finding = daily_size_finding(sized, config=config)
+    if size_finding is not None:
+        findings.append(size_finding)
     findings.extend(disk_findings(disks, settings, explicit))
     return sorted(findings, key=lambda finding: -finding.state)
 

@@ -14,9 +14,10 @@ Sections (all optional; every key has a default):
                 the cluster has it, else by `logloop prune`; groups not seen for `groups` leave the
                 registry; `groups` must not be shorter than `events`)
     [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5,
-                shards_warning = 0.8, shards_critical = 0.95
+                shards_warning = 0.8, shards_critical = 0.95, shard_size_warning_gb = 50.0
                 (rates are errors per minute averaged over the window; shards_* are the shares of the
-                cluster's shard limit, max_shards_per_node x data nodes, in use: see analyzers.capacity)
+                cluster's shard limit, max_shards_per_node x data nodes, in use; a primary shard of the
+                latest whole day's index past shard_size_warning_gb is a WARNING: see analyzers.capacity)
     [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
                 (email_to = ["ops@example.com"] mails each address through the [smtp] server and
                 sender, which must then be configured; timeout is the webhook's, [smtp] has its own)
@@ -132,6 +133,7 @@ class CheckConfig:
     critical_new: int = 5
     shards_warning: float = 0.8  # share of the cluster's shard limit in use
     shards_critical: float = 0.95
+    shard_size_warning_gb: float = 50.0  # a primary shard of the latest whole day past this: WARNING
 
 
 @dataclass(frozen=True, kw_only=True)

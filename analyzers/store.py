@@ -75,7 +75,9 @@ class _Ilm(Protocol):
 
 
 class _Cat(Protocol):
-    def indices(self, *, index: str, h: str, format: str, expand_wildcards: str) -> object: ...
+    def indices(
+        self, *, index: str, h: str, format: str, expand_wildcards: str, bytes: str | None = ...
+    ) -> object: ...
 
 
 class Client(Protocol):
@@ -470,12 +472,38 @@ def _shards_refused(exc: BaseException | None) -> str | None:
             reasons.append(f"{failure.get('index')}: {reason.get('type')}: {reason.get('reason')}")
     reasons.append(error.get("reason"))  # the phase's own reason says least ("start", "")
     said = next((str(reason) for reason in reasons if reason), "shards failed")
+    missing = _missing_shards_text(said)
+    if missing is not None:
+        return missing
     said = " ".join(
         said.replace(
             "Consider using `allow_partial_search_results` setting to bypass this error.", ""
         ).split()
     )
     return said[:300]
+
+
+def _missing_shards_text(reason: str) -> str | None:
+    """ "Search rejected due to missing shards [[a][1], [b][1], ...]" (one pair per shard, every daily
+    index of a prefix when a node without replicas left) said in a line of bounded length: how many
+    shards of how many indices, the first indices, and where to look; None for another reason."""
+    if "missing shards" not in reason:
+        return None
+    pairs = _MISSING_SHARD_PAIR.findall(reason)
+    if not pairs:
+        return None
+    indices = sorted({index for index, _ in pairs})
+    shown = ", ".join(indices[:3]) + (f" and {len(indices) - 3} more" if len(indices) > 3 else "")
+    shards = f"{len(pairs)} shard{'s' if len(pairs) != 1 else ''}"
+    return (
+        f"missing shards: {shards} of {len(indices)} index{'es' if len(indices) != 1 else ''} ({shown}) "
+        f"{'have' if len(pairs) != 1 else 'has'} no active copy "
+        "(a node left and they have no replica there, or the index is red): "
+        "GET _cluster/allocation/explain says why"
+    )
+
+
+_MISSING_SHARD_PAIR: Final = re.compile(r"\[([^\[\]]+)\]\[(\d+)\]")
 
 
 # Pauses (seconds) before asking again a search that must be whole and came back partial: a shard
@@ -634,10 +662,12 @@ class Store:
                 self.partial.add(f"{refused.what} is left out: {refused.advice}")
             elif refused is not None:
                 names = ", ".join(refused.indices[:3]) + (" and more" if len(refused.indices) > 3 else "")
-                self.partial.add(
-                    f"{names} left out: {refused} (GET _cluster/allocation/explain says why a shard is "
-                    "unassigned)"
+                advice = (
+                    ""
+                    if "allocation/explain" in str(refused)
+                    else " (GET _cluster/allocation/explain says why a shard is unassigned)"
                 )
+                self.partial.add(f"{names} left out: {refused}{advice}")
             return answer
 
     def _search(self, *, index: str, body: Mapping[str, Any], action: str) -> dict[str, Any]:
@@ -919,6 +949,38 @@ class Store:
     def cluster_health(self, *, action: str) -> dict[str, Any]:
         with self._translated(action):
             return _mapping(self.client.cluster.health())
+
+    def closed_shard_copies(self, *, action: str) -> int:
+        """Shard copies (primaries x (1 + replicas)) of every closed index in the cluster, hidden ones
+        included: cluster health counts them, the shard limit does not (it counts open indices only).
+        Raises AnalyzerError when `_cat/indices` is refused."""
+        with self._translated(action):
+            rows = _body(
+                self.client.cat.indices(
+                    index="*", h="status,pri,rep", format="json", expand_wildcards="closed,hidden"
+                )
+            )
+        return sum(
+            int(row.get("pri") or 0) * (1 + int(row.get("rep") or 0))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, Mapping) and row.get("status") == "close"
+        )
+
+    def primary_sizes(self, *, index: str, action: str) -> dict[str, Any] | None:
+        """`index` (an exact name)'s primary shards, documents and primary store bytes, as
+        `_cat/indices` says them (`pri`, `docs.count`, `pri.store.size`); None when it does not exist."""
+        with self._translated(action):
+            rows = _body(
+                self.client.options(ignore_status=404).cat.indices(
+                    index=index,
+                    h="pri,docs.count,pri.store.size",
+                    format="json",
+                    expand_wildcards="open",
+                    bytes="b",
+                )
+            )
+        row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], Mapping) else None
+        return dict(row) if row is not None and row.get("pri") is not None else None
 
     def cluster_settings(self, *, action: str) -> dict[str, Any]:
         """Every cluster setting, defaults included, with flat (dotted) names."""

@@ -218,3 +218,61 @@ def test_the_digest_reports_shard_limit_retries_and_what_to_do(es: Any, index_pr
         report, "text"
     )
     assert '"shard_limit_retries": 120' in render(report, "json")
+
+
+@pytest.mark.parametrize(
+    ("primaries", "size_gb", "docs", "limit_gb", "state", "suggested"),
+    [
+        pytest.param(1, 180, 300_000_000, 50, capacity.WARNING, 5, id="one-big-shard"),
+        pytest.param(3, 30, 10_000_000, 50, capacity.OK, None, id="well-sized"),
+        pytest.param(1, 10, 1_200_000_000, 50, capacity.CRITICAL, 8, id="half-the-lucene-limit"),
+        pytest.param(2, 120, 1_000, 50, capacity.WARNING, 3, id="two-shards-by-size"),
+        pytest.param(1, 2, 250_000_000, 50, capacity.WARNING, 2, id="small-documents-many"),
+        pytest.param(1, 6, 1_000, 5, capacity.WARNING, 2, id="configured-limit"),
+        pytest.param(4, 199, 1_000, 50, capacity.OK, None, id="just-under"),
+    ],
+)
+def test_the_latest_day_says_when_its_shards_hold_too_much(
+    primaries: int, size_gb: float, docs: int, limit_gb: float, state: int, suggested: int | None
+) -> None:
+    """A daily index whose primary shards pass the size or document advice is a WARNING (CRITICAL at half
+    of what a shard can hold at all) that names the shards a day needs; below it only perfdata."""
+    day = capacity.DailySize(name="app-2026.12.04", primaries=primaries, docs=docs, size=int(size_gb * GB))
+    finding = capacity.daily_size_finding(day, config=CheckConfig(shard_size_warning_gb=limit_gb))
+    assert finding is not None and finding.state == state, finding
+    assert finding.perfdata.startswith(f"daily_shard_bytes={round(size_gb * GB / primaries)}B;")
+    if suggested is None:
+        assert finding.text == ""
+    else:
+        assert "app-2026.12.04" in finding.text and f"set [indices] shards = {suggested} " in finding.text
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("primaries", [1, 3])
+def test_check_measures_the_latest_whole_day_on_the_node(es: Any, index_prefix: str, primaries: int) -> None:
+    """`_cat/indices` sizes of yesterday's index are read from the node: with a limit below a shard's real
+    size check warns naming the index and the shards to set; today's index is not measured."""
+    install_template(es, index_prefix, schema.IndexLayout(shards=primaries, replicas=0))
+    now = datetime.now(UTC)
+    yesterday = schema.index_for(now - timedelta(days=1), index_prefix)
+    documents = [
+        {"@timestamp": (now - timedelta(days=1)).isoformat(), "message": f"line {n} " + "x" * 200}
+        for n in range(300)
+    ]
+    operations = [part for doc in documents for part in ({"create": {"_index": yesterday}}, doc)]
+    assert not es.bulk(operations=operations, refresh=True)["errors"]
+    es.indices.flush(index=yesterday)
+    row = es.cat.indices(index=yesterday, h="pri.store.size", format="json", bytes="b")[0]
+    per_shard = int(row["pri.store.size"]) / primaries
+    store = Store(es, index_prefix)
+    tiny = CheckConfig(shards_warning=1.0, shards_critical=1.0, shard_size_warning_gb=per_shard / 2 / GB)
+    findings = capacity.assess(store, config=tiny, until=now)
+    warned = [finding for finding in findings if yesterday in finding.text]
+    assert len(warned) == 1 and warned[0].state == capacity.WARNING, findings
+    assert "set [indices] shards = " in warned[0].text and f"in {primaries} primary shard" in warned[0].text
+    roomy = CheckConfig(shards_warning=1.0, shards_critical=1.0, shard_size_warning_gb=per_shard * 2 / GB)
+    quiet = capacity.assess(store, config=roomy, until=now)
+    assert not [finding for finding in quiet if yesterday in finding.text]
+    assert any(finding.perfdata.startswith("daily_shard_bytes=") for finding in quiet)
+    later = capacity.assess(store, config=tiny, until=now + timedelta(days=3))  # no index two days before
+    assert not any(finding.perfdata.startswith("daily_shard_bytes=") for finding in later)

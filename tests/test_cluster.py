@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +22,12 @@ from helpers.nodes import private_cluster
 from helpers.ports import CLUSTER_HTTP_PORTS, CLUSTER_TRANSPORT_PORTS, free_port
 from helpers.shipping import logger_only_to
 
+from analyzers import capacity
+from analyzers.config import CheckConfig
+from analyzers.store import Store
 from kibana.setup import install_template
 from logloop import embedded
+from shipper import schema
 from shipper.connection import ElasticsearchSettings, make_client
 from shipper.handler import ShipperHandler
 
@@ -126,3 +133,134 @@ def test_analyze_and_digest_work_with_the_first_url_dead(client: Any, cluster: P
         else:
             assert json.loads(result.stdout)["measures"]
     client.indices.delete(index=",".join(client.indices.get(index=f"{prefix}-*")))
+
+
+def _open_shard_copies(client: Any) -> int:
+    """Copies of every open index (hidden ones too) as the shard limit counts them: primaries x (1 +
+    replicas), assigned or not."""
+    rows = client.cat.indices(h="status,pri,rep", format="json", expand_wildcards="open,hidden")
+    return sum(int(row["pri"]) * (1 + int(row["rep"])) for row in rows if row["status"] == "open")
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(schema.IndexLayout(shards=1, replicas=1), id="1-shard-1-replica"),
+        pytest.param(schema.IndexLayout(shards=2, replicas=0), id="2-shards-no-replica"),
+        pytest.param(schema.IndexLayout(shards=1, replicas="auto"), id="auto-replicas"),
+        pytest.param(schema.IndexLayout(shards=3, replicas=2), id="3-shards-2-replicas"),
+    ],
+)
+def test_closed_indices_do_not_count_against_the_shard_limit(
+    client: Any, cluster: Path, layout: schema.IndexLayout
+) -> None:
+    """Closed daily indices stay allocated (cluster health counts their copies) but the shard limit counts
+    open indices only: with a limit the next daily index just fits, check neither counts the closed
+    copies nor says the index will be refused, and the cluster really creates it."""
+    prefix = f"cluster-closed-{layout.shards}-{layout.replicas}"
+    install_template(client, prefix, layout)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    names = [schema.index_for(day + timedelta(days=offset), prefix) for offset in range(6)]
+    try:
+        for name in names:
+            client.indices.create(index=name)
+        client.cluster.health(index=",".join(names), wait_for_status="yellow", timeout="60s")
+        client.indices.close(index=",".join(names[:4]))  # a retention that closes before it deletes
+        store = Store(client, prefix)
+        index_settings = schema.index_template(prefix, layout)["template"]["settings"]
+        flat = {name.removeprefix("index."): value for name, value in index_settings.items()}
+        next_index = capacity.next_index_shards(flat)
+        opened = _open_shard_copies(client)
+        per_node = math.ceil((opened + next_index) / len(CLUSTER.http_ports))  # the next index just fits
+        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": per_node})
+        try:
+            findings = capacity.assess(store, config=CheckConfig(), until=datetime.now(UTC))
+            created = client.options(ignore_status=400).indices.create(
+                index=schema.index_for(day + timedelta(days=6), prefix)
+            )
+        finally:
+            client.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+        shards = next(finding for finding in findings if finding.perfdata.startswith("shards="))
+        assert shards.perfdata.startswith(f"shards={opened};"), (shards, opened)
+        assert "will be refused" not in shards.text, shards.text
+        assert created.body.get("acknowledged") is True, created.body  # the cluster agrees: it fits
+    finally:
+        made = client.indices.get(index=f"{prefix}-*", expand_wildcards="all")
+        if made:
+            client.indices.delete(index=",".join(made))
+
+
+def _logloop(command: list[str], prefix: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "none.toml").write_text("")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LOGLOOP_CONFIG": str(tmp_path / "none.toml"),
+        "LOGLOOP_ES_URL": ",".join(CLUSTER.urls[:2]),  # the two nodes that stay up
+        "LOGLOOP_INDEX_PREFIX": prefix,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "logloop.cli", *command], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_node_that_leaves_with_the_only_copy_of_shards_is_said_in_one_bounded_line(
+    client: Any, cluster: Path, tmp_path: Path
+) -> None:
+    """With no replicas, a node that leaves takes one shard of every daily index with it (all red): check
+    (UNKNOWN), the digest and analyze each stop with one line that counts the missing shards, names the
+    first indices and says where to look, instead of Elasticsearch's list of every shard cut mid-entry."""
+    prefix = "cluster-red"
+    install_template(client, prefix, schema.IndexLayout(shards=3, replicas=0))
+    now = datetime.now(UTC)
+    operations: list[dict[str, Any]] = []
+    for day in range(12):
+        for n in range(9):
+            moment = now - timedelta(days=day, minutes=n + 1)
+            operations.append({"create": {"_index": schema.index_for(moment, prefix)}})
+            operations.append(
+                {
+                    "@timestamp": moment.isoformat(),
+                    "event": {"dataset": schema.DATASET_LOG},
+                    "log": {"level": "error"},
+                    "message": f"broken {n % 3}",
+                    "error": {
+                        "type": "ValueError",
+                        "message": f"broken {n % 3}",
+                        "grouping_key": f"k{n % 3}",
+                    },
+                }
+            )
+    assert not client.bulk(operations=operations, refresh=True)["errors"]
+    names = sorted(client.indices.get(index=f"{prefix}-*"))
+    last = CLUSTER.http_ports[-1]
+    assert embedded.kill(last, cluster / str(last))
+    try:
+        client.options(request_timeout=90).cluster.health(
+            wait_for_nodes=str(len(CLUSTER.http_ports) - 1), timeout="60s"
+        )
+        results = {
+            "check": _logloop(["check", "--window", "30d"], prefix, tmp_path),
+            "digest": _logloop(["digest", "--window", "30d", "--format", "text"], prefix, tmp_path),
+            "analyze": _logloop(["analyze"], prefix, tmp_path),
+        }
+    finally:
+        embedded.start(
+            last,
+            cluster / str(last),
+            heap="256m",
+            extra=CLUSTER.settings(),
+            transport_port=CLUSTER.transport_ports[-1],
+        )
+        client.options(request_timeout=200).cluster.health(wait_for_status="green", timeout="180s")
+        client.indices.delete(index=",".join(names))
+    missing = client.options(ignore_status=404).indices.get(index=names[0])  # deleted: nothing left behind
+    assert missing.meta.status == 404
+    assert results["check"].returncode == 3, results["check"]
+    assert results["digest"].returncode == 1 and results["analyze"].returncode == 1, results
+    for name, result in results.items():
+        line = (result.stdout if name == "check" else result.stderr).strip()
+        assert len(line.splitlines()) == 1 and len(line) < 700, (name, line)
+        assert "[[" not in line and not line.rstrip(". ").endswith("["), (name, line)
+        assert re.search(r"\b\d+ shards? of \d+ index(es)? \(", line), (name, line)
+        assert any(index in line for index in names) and "allocation/explain" in line, (name, line)
