@@ -22,6 +22,8 @@ An entry continues with:
   `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
 - asyncio's context lines (`future: <Task ...>`, `handle: <Handle ...>`) after the line of its
   report of a failure ("Task exception was never retrieved"), before the traceback.
+The report `logging` prints of a record it could not format goes on past its exception line with its
+`Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
 A crash dump faulthandler writes (`Fatal Python error: Segmentation fault`, `Windows fatal exception:
 ...`, `Timeout (0:00:05)!`, or a thread's header first) is an entry of its own, whatever comes before
 it: blank lines, each thread's header (`Current thread 0x... (most recent call first):`) and indented
@@ -102,6 +104,17 @@ _DUMP_START_RE: Final = re.compile(
 )
 _DUMP_PARTS: Final = ("Python runtime state: ", "Extension modules: ")
 _DUMP_INITIALS: Final = frozenset(start[0] for start in _DUMP_STARTS)  # (one test for most lines)
+# `logging`'s report of a record it could not format (`Handler.handleError`): its first line, and the
+# lines it writes after the traceback.
+_LOGGING_ERROR: Final = "--- Logging error ---"
+_LOGGING_ERROR_PARTS: Final = (
+    "Call stack:",
+    "Logged from file ",
+    "Message: ",
+    "Arguments: ",
+    "Unable to print the message and arguments",
+    "Use the traceback above to help find the error.",
+)
 
 
 def _starts_a_dump(line: str) -> bool:
@@ -382,6 +395,7 @@ class _State:
         self.quote = 0  # a worker's traceback: 1 its quote may open next, 2 inside it
         self.inner: _State | None = None  # inside the quote: where the quoted traceback stands
         self.dump = False  # in a faulthandler dump
+        self.logging_error = False  # `logging`'s report of a record it could not format
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -390,6 +404,7 @@ class _State:
         if _starts_a_dump(plain):
             self.dump = True
         else:
+            self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
 
     def continues(self, line: str, *, after_blank: bool) -> bool:
@@ -425,6 +440,8 @@ class _State:
             return True
         elif not (self.traced or self.stacked) and plain.startswith(_ASYNCIO_CONTEXT):
             return True  # asyncio's report of a failure: its message, then its context, then the traceback
+        if self.logging_error and self.ended and plain.startswith(_LOGGING_ERROR_PARTS):
+            return True  # its call stack (frames indented), the record's message and arguments
         if plain.startswith(_STACK_HEADER):
             self.frames, self.stacked = False, True
             return True

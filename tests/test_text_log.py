@@ -529,3 +529,77 @@ def test_a_crash_dump_of_any_shape_is_one_entry_between_log_lines(shape: str) ->
         text.rsplit("\n", 2)[1] + "\n",
     ]
     assert found[1].document() == {"message": dump.split("\n", 1)[0], "error": {"stack_trace": dump}}
+
+
+# A program whose logging calls do not match their templates: `logging` prints a report of each to
+# stderr ("--- Logging error ---", the traceback, "Call stack:" and its frames, "Message:", "Arguments:").
+BAD_CALLS = textwrap.dedent(
+    """
+    import logging
+
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log = logging.getLogger("shop")
+
+    def charge(amount, currency):
+        log.info("charged %s", amount, currency)
+
+    def refund(amount):
+        log.info("refunded %d", amount)
+
+    log.info("start")
+    charge(1, "EUR")
+    refund("x")
+    charge(30, "USD")
+    log.info("end")
+    """
+)
+
+
+def test_a_logging_error_report_is_one_entry_keyed_by_the_bad_call(tmp_path: Path) -> None:
+    """Each report `logging` prints of a record it could not format is one entry (its call stack, message
+    and arguments too, not an entry each), keyed by the program's logging call: the same bad call twice is
+    one group, another bad call another (all were one group inside `logging`)."""
+    script = tmp_path / "shop.py"
+    script.write_text(BAD_CALLS, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False
+    )
+    assert done.stderr.count("--- Logging error ---") == 3, done.stderr
+    log = tmp_path / "shop.log"
+    log.write_text(done.stderr, encoding="utf-8")
+    found = list(entries(log.read_text(encoding="utf-8").splitlines(keepends=True)))
+    assert [entry.text.split("\n", 1)[0].rsplit(" ", 1)[-1] for entry in found] == [
+        "start",
+        "---",
+        "---",
+        "---",
+        "end",
+    ]
+    assert all(entry.text.rstrip().splitlines()[-1].startswith("Arguments: ") for entry in found[1:4])
+    clustered = _cluster("--text", str(log))
+    assert clustered.returncode == 0, clustered.stderr
+    keys = [json.loads(line)["cluster"] for line in clustered.stdout.splitlines()][1:4]
+    assert keys[0] == keys[2] != keys[1]
+
+
+LOGGING_ERRORS: dict[str, str] = {
+    "logged from file": (
+        "--- Logging error ---\n" + TRACE + "Call stack:\nLogged from file shop.py, line 7\n"
+        "Message: 'charged %s'\nArguments: (1, 'EUR')\n"
+    ),
+    "unprintable message": (
+        "--- Logging error ---\n" + TRACE + 'Call stack:\n  File "shop.py", line 7, in charge\n'
+        "    log.info(msg, amount)\n"
+        "Unable to print the message and arguments - possible formatting error.\n"
+        "Use the traceback above to help find the error.\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", LOGGING_ERRORS)
+def test_a_logging_error_report_of_any_shape_is_one_entry(shape: str) -> None:
+    """Each shape of the report `logging` prints of a bad record is one entry between two log lines."""
+    report = LOGGING_ERRORS[shape]
+    text = "2026-12-04 10:00:01 INFO shop: start\n" + report + "2026-12-04 10:00:09 INFO shop: end\n"
+    found = list(entries(text.splitlines(keepends=True)))
+    assert [entry.text for entry in found][1] == report and len(found) == 3
