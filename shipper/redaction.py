@@ -1489,7 +1489,7 @@ def _user_and_p(_: Redactor, text: str) -> Iterator[Finding]:
 # (`nonnumeric port: 'pw@host'`, `invalid literal for int() with base 10: 'pw@host'`).
 _HOST_TO_QUOTE: Final = r"(?=[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?:[/?#][^\s\"']{0,2048})?[\"'])"
 _SCHEMELESS_USERINFO: Final = compile_lazily(
-    r"[\"'](?:(?P<user>[\w.~%+\-\\]{1,128}):(?P<secret>[^\s\"'@/]{1,256})"
+    r"[\"'](?:(?P<user>[\w.~%+\-\\]{1,128}+):(?P<secret>[^\s\"'@/]{1,256}+)"
     r"|(?:(?<=nonnumeric port: ')|(?<=with base 10: '))(?P<port>[^\s'@]{1,256}))@" + _HOST_TO_QUOTE
 )
 # Schemes written `scheme:address@host` (`mailto:bob@example.com`): an address, not a user and password.
@@ -1587,16 +1587,18 @@ def _option_error(redactor: Redactor, text: str) -> Iterator[Finding]:
 # bearer), POP3's and FTP's `PASS <password>` (as the protocol sends it: quoted as a repr prints it,
 # before its `\r\n`, or after a client's `>`/`C:`, so that a test runner's `PASS  src/app.test.js` stays),
 # IMAP's tagged `LOGIN user <password>` (a tag with a digit: `A0001`).
-_PROTOCOL_LOGIN: Final = compile_lazily(
-    r"(?<![\w\-])AUTH[ \t]{1,8}(?:PLAIN|XOAUTH2|OAUTHBEARER)[ \t]{1,8}(?P<auth>[A-Za-z0-9+/]{4,8192}={0,2})"
-    r"(?![\w+/=])"
-    r"|(?<=[\"'])PASS[ \t](?P<pass>[^\s\"'\\]{1,512})(?=\\r|\r|[\"'])"
-    r"|(?m:^)[ \t]{0,8}(?:(?P<marker>>|C:|-->)[ \t]{1,8})?PASS[ \t](?P<line>[^\s\"'\\]{1,512})"
-    r"(?(marker)(?=\\r\\n|\r?$)|(?=\\r\\n|\r))"
-    r"|(?<![\w\-])(?=[A-Za-z]{0,15}[0-9])[A-Za-z0-9.]{1,16}[ \t]LOGIN[ \t]{1,8}"
-    r"(?:\"(?:[^\"\\\n]|\\.){0,256}\"|[^\s\"'(){}]{1,256})[ \t]{1,8}"
-    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.){1,512})\"|(?P<imap>[^\s\"'(){}]{1,512}))"
+# (each led by its command's literal, which the search skips to; what must stand before it is checked
+# after: a pattern led by a lookbehind is tried at every character)
+_SMTP_AUTH: Final = compile_lazily(
+    r"AUTH[ \t]{1,8}(?:PLAIN|XOAUTH2|OAUTHBEARER)[ \t]{1,8}(?P<secret>[A-Za-z0-9+/]{4,8192}={0,2})(?![\w+/=])"
 )
+_PASS_COMMAND: Final = compile_lazily(r"PASS[ \t](?P<secret>[^\s\"'\\]{1,512})")
+_PASS_LINE_START: Final = compile_lazily(r"(?:^|\n)[ \t]{0,8}(?:(?P<marker>>|C:|-->)[ \t]{1,8})?\Z")
+_IMAP_LOGIN: Final = compile_lazily(
+    r"LOGIN[ \t]{1,8}(?:\"(?:[^\"\\\n]|\\.){0,256}\"|[^\s\"'(){}]{1,256})[ \t]{1,8}"
+    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.){1,512})\"|(?P<secret>[^\s\"'(){}]{1,512}))"
+)
+_IMAP_TAG: Final = compile_lazily(r"(?<![\w\-])(?=[A-Za-z]{0,15}[0-9])[A-Za-z0-9.]{1,16}[ \t]\Z")
 # SMTP's AUTH LOGIN: the server asks `Password:` in base64, and the client's next line is the answer.
 _PASSWORD_PROMPT_B64: Final = compile_lazily(r"334[ \t]{1,8}UGFzc3dvcmQ6")
 _SENT_B64: Final = compile_lazily(
@@ -1605,14 +1607,41 @@ _SENT_B64: Final = compile_lazily(
 
 
 def _protocol_login(_: Redactor, text: str) -> Iterator[Finding]:
-    for match in _PROTOCOL_LOGIN.finditer(text):
-        group = match.lastgroup or "auth"
-        if match[group] != REDACTED and match[group].lower() not in _STATUS_WORDS:
-            yield Finding(*match.span(group), "protocol_login")
+    found: list[tuple[int, int]] = []
+    if "AUTH" in text:
+        found += [m.span("secret") for m in _SMTP_AUTH.finditer(text) if not _in_word(text, m.start())]
+    if "PASS" in text:
+        found += [m.span("secret") for m in _PASS_COMMAND.finditer(text) if _sent_pass(text, m)]
+    if "LOGIN" in text:
+        for match in _IMAP_LOGIN.finditer(text):
+            if _IMAP_TAG.search(text, max(0, match.start() - 18), match.start()) is not None:
+                found.append(match.span("quoted" if match["quoted"] is not None else "secret"))
+    for start, end in found:
+        if text[start:end] != REDACTED and text[start:end].lower() not in _STATUS_WORDS:
+            yield Finding(start, end, "protocol_login")
     for prompt in _PASSWORD_PROMPT_B64.finditer(text):
         answer = _SENT_B64.search(text, prompt.end(), prompt.end() + 512)
         if answer is not None:
             yield Finding(*answer.span("answer"), "protocol_login")
+
+
+def _in_word(text: str, at: int) -> bool:
+    return at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_-")
+
+
+def _sent_pass(text: str, match: re.Match[str]) -> bool:
+    """`PASS x` as a client sends it: quoted as a repr prints it (`'PASS x'`, `b'PASS x\\r\\n'`), or at a
+    line's start before its `\\r\\n`, or after a client's marker (`> PASS x`, `C: PASS x`)."""
+    end = match.end()
+    ends_line = text.startswith(("\\r", "\r"), end)
+    if match.start() > 0 and text[match.start() - 1] in "'\"":
+        return ends_line or text.startswith(("'", '"'), end)
+    head = _PASS_LINE_START.search(text, max(0, match.start() - 16), match.start())
+    if head is None:  # (`^` matches at the text's start only, not at the search's)
+        return False
+    if head["marker"]:
+        return ends_line or end == len(text) or text.startswith(("\n", "\r\n"), end)
+    return ends_line
 
 
 def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
