@@ -220,11 +220,6 @@ def regrouped(
     return plan.key(default_key, source)
 
 
-def pending_keys(edits: Iterable[Edit]) -> set[str]:
-    """The keys whose newly stored events active edits must still move: merged away, or split."""
-    return set(EditPlan(edits).moved_away)
-
-
 def related_keys(edits: Iterable[Edit], keys: Iterable[str]) -> set[str]:
     """`keys` and every key an edit (active or undone) ever joined to them: the events whose key a
     change to those edits may change."""
@@ -348,18 +343,17 @@ def apply(store: Store, edits: Sequence[Edit], keys: Iterable[str], *, batch: in
     if not wanted:
         return 0
     moved_by = [edit.edit_id for edit in edits if edit.keys & set(wanted)]
-    query = {
-        "bool": {
-            "filter": [queries.is_error()],
-            "should": [
-                queries.in_groups(wanted),
-                {"terms": {"error.grouping_default_key": wanted}},
-                {"terms": {"logloop.group_edit": moved_by or ["-"]}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
-    plan = EditPlan(edits)
+    should = [
+        queries.in_groups(wanted),
+        {"terms": {"error.grouping_default_key": wanted}},
+        {"terms": {"logloop.group_edit": moved_by or ["-"]}},
+    ]
+    return _rekey(store, EditPlan(edits), should, batch=batch)
+
+
+def _rekey(store: Store, plan: EditPlan, should: list[dict[str, Any]], *, batch: int = 500) -> int:
+    """Re-key the stored error events any of `should` matches by `plan`; the number changed."""
+    query = {"bool": {"filter": [queries.is_error()], "should": should, "minimum_should_match": 1}}
     changed = 0
     search_after: list[Any] | None = None
     while True:
@@ -536,9 +530,15 @@ def apply_pending(store: Store) -> EditPlan:
     """Move the events stored since the last edit (shipped with their default keys) into the edited
     groups; `analyze` calls it first, so every count it makes respects the edits. The active edits."""
     edits = load(store)
-    if edits:
-        apply(store, edits, pending_keys(edits))
-    return EditPlan(edits)
+    plan = EditPlan(edits)
+    # Only events that may need it: new ones under a key an edit moves away, and any still marked by an
+    # undone edit (a writer that had read the edits before the unmerge wrote after it). Events already
+    # moved carry their group's key and are not read again.
+    undone = [edit.edit_id for edit in edits if not edit.active]
+    should = [queries.in_groups(sorted(plan.moved_away)), {"terms": {"logloop.group_edit": undone}}]
+    if plan.moved_away or undone:
+        _rekey(store, plan, should)
+    return plan
 
 
 def now() -> datetime:

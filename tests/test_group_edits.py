@@ -516,3 +516,21 @@ def test_every_edit_is_read_past_one_page(es: Any, settings: Settings) -> None:
     es.bulk(operations=operations, refresh=True)
     loaded = group_edits.load(store)
     assert [edit.edit_id for edit in loaded] == [edit.edit_id for edit in edits]
+
+
+@pytest.mark.es
+def test_analyze_heals_events_a_concurrent_writer_left_in_an_undone_merge(
+    es: Any, settings: Settings
+) -> None:
+    """Events still keyed by a merge that is undone (an `analyze` that re-keyed them with the edits it
+    had read wrote after the unmerge) go back to their own group at the next `analyze`: they stayed in
+    the merged group for good."""
+    prefix = settings.index_prefix
+    store = Store(es, prefix)
+    index_events(es, prefix, [event("k1", NOW - DAY), event("k2", NOW - DAY)])
+    group_cli.handle_merge(argparse.Namespace(keys=["k1", "k2"]), settings)
+    (merge,) = group_edits.load(store)
+    group_edits.mark_undone(store, merge, who="bo", at=NOW)  # the unmerge's own re-keying was overwritten
+    assert sorted(_keys(es, prefix).values()) == ["k1", "k1"]
+    analyze.run(store, config=AnalyzeConfig(), until=NOW)
+    assert sorted(_keys(es, prefix).values()) == ["k1", "k2"]
