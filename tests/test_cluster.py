@@ -330,3 +330,45 @@ def test_a_groups_versions_and_hosts_are_counted_exactly_across_many_shards(
     for name, field in (("version", "versions"), ("host", "hosts")):
         top = sorted(exact[name].items(), key=lambda item: (-item[1], item[0]))[:5]
         assert shown["group"][field] == [value for value, _ in top], (name, shown["group"][field], top)
+
+
+@pytest.mark.parametrize(
+    ("override", "next_index"),
+    [
+        pytest.param({"index.number_of_shards": 3}, 6, id="more-shards"),
+        pytest.param({"index.number_of_replicas": 2}, 3, id="more-replicas"),
+        pytest.param(None, 2, id="no-other-template"),
+    ],
+)
+def test_check_counts_the_next_index_as_the_winning_template_makes_it(
+    client: Any, cluster: Path, override: dict[str, Any] | None, next_index: int
+) -> None:
+    """A template of a higher priority than logloop's that matches the daily indices makes them whole
+    (its shards, replicas, mapping): check counts the next index's shards as the cluster will, so its
+    "will be refused" matches the cluster's refusal, and says the day's mapping will not be logloop's."""
+    prefix = f"cluster-over-{next_index}"
+    install_template(client, prefix)  # 1 shard, auto-expanded replica: 2 shards at creation
+    other = f"{prefix}-catch-all"
+    if override is not None:
+        client.indices.put_index_template(
+            name=other, index_patterns=[f"{prefix}-2*"], priority=300, template={"settings": override}
+        )
+    now = datetime.now(UTC)
+    tomorrow = schema.index_for(now + timedelta(days=1), prefix)
+    try:
+        opened = _open_shard_copies(client)
+        per_node = math.ceil((opened + 2) / len(CLUSTER.http_ports))  # 2 shards fit, more do not
+        fits = opened + next_index <= per_node * len(CLUSTER.http_ports)
+        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": per_node})
+        try:
+            findings = capacity.assess(Store(client, prefix), config=CheckConfig(), until=now)
+            created = client.options(ignore_status=400).indices.create(index=tomorrow)
+        finally:
+            client.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+    finally:
+        client.options(ignore_status=404).indices.delete_index_template(name=other)
+        client.options(ignore_status=404).indices.delete(index=tomorrow)
+    texts = " / ".join(finding.text for finding in findings)
+    assert (created.body.get("acknowledged") is True) == fits, created.body
+    assert (f"the next daily index ({next_index} shards) will be refused" in texts) == (not fits), texts
+    assert (f"{tomorrow} will be made from another index template" in texts) == (override is not None), texts
