@@ -4,7 +4,9 @@
   `cluster.max_shards_per_node` x data nodes; with daily indices that day's events then wait (the
   shipper retries them, counting `shard_limit_retries`). WARNING from `[check] shards_warning`
   (default 80 %) of the limit, CRITICAL from `shards_critical` (95 %) or as soon as the next daily
-  index (its shards and replicas as the index template asks) would not fit.
+  index (its shards and replicas as the cluster simulates it: the winning index template's) would not
+  fit. Closed indices do not count (the limit counts open ones). Another template winning the next
+  daily index over logloop's is CRITICAL too: its mapping is not the one the analyzers need.
 - **Shards a day** (the growth of a fleet): the latest whole day's index (yesterday's, UTC) is measured
   by `_cat/indices`; past `[check] shard_size_warning_gb` (50) or 200M documents a primary shard,
   WARNING, and from half of the 2,147,483,519 documents one shard can hold at all, CRITICAL (a day
@@ -338,14 +340,12 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
         return [*findings, Finding(state=OK, text=f"cluster capacity not checked: {exc}")]
-    try:
-        template = store.index_template(name=store.event_template, action="read the index template")
-    except AnalyzerError:
-        template = {}  # then the next index is assumed to need 2 shards, Elasticsearch's default
+    tomorrow = schema.index_for(until + timedelta(days=1), store.prefix)
+    index_settings, finding = _next_index(store, tomorrow)
+    if finding is not None:
+        findings.append(finding)
     settings = flat_settings(settings_response)
     explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
-    templates = template.get("index_templates") or [{}]
-    index_settings = templates[0].get("index_template", {}).get("template", {}).get("settings", {})
     use = shard_use(health, settings, next_index_shards(index_settings), closed)
     findings.append(shard_finding(use, config=config))
     latest = schema.index_for(until - timedelta(days=1), store.prefix)  # the latest whole day
@@ -358,6 +358,43 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
         findings.append(size_finding)
     findings.extend(disk_findings(disks, settings, explicit))
     return sorted(findings, key=lambda finding: -finding.state)
+
+
+def _next_index(store: Store, name: str) -> tuple[Mapping[str, Any], Finding | None]:
+    """The settings the next daily index `name` will be created with, as the cluster simulates it (a
+    template of a higher priority than logloop's that matches it wins whole: its shards, replicas and
+    mapping); logloop's own template where the simulation is refused. A CRITICAL finding when another
+    template wins: the day's events would get a mapping the analyzers refuse."""
+    try:
+        simulated = store.simulate_index(index=name, action="simulate the next daily index")
+    except AnalyzerError:
+        simulated = None
+    if simulated is not None and simulated.get("template"):
+        lost = {
+            str(item.get("name")) for item in simulated.get("overlapping") or () if isinstance(item, Mapping)
+        }
+        settings = simulated["template"].get("settings") or {}
+        return settings, _other_template_finding(
+            name, store.event_template
+        ) if store.event_template in lost else None
+    try:
+        template = store.index_template(name=store.event_template, action="read the index template")
+    except AnalyzerError:
+        template = {}  # then the next index is assumed to need 2 shards, Elasticsearch's default
+    templates = template.get("index_templates") or [{}]
+    return templates[0].get("index_template", {}).get("template", {}).get("settings", {}), None
+
+
+def _other_template_finding(index: str, ours: str) -> Finding:
+    return Finding(
+        state=CRITICAL,
+        text=(
+            f"the next daily index {index} will be made from another index template than {ours} (one of a "
+            f"higher priority matches it; POST _index_template/_simulate_index/{index} shows it): its events "
+            f"get that template's mapping, shards and replicas, and the analyzers refuse the index; narrow "
+            f"that template's index_patterns, or give {ours} a higher priority"
+        ),
+    )
 
 
 def merge_line(line: str, state: int, findings: Sequence[Finding]) -> tuple[int, str]:

@@ -303,10 +303,10 @@ def details_request(window: Window, keys: list[str]) -> dict[str, Any]:
                 "terms": {"field": "error.grouping_key", "size": len(keys)},
                 "aggs": {
                     "daily": _histogram(window),
-                    "versions": {"terms": {"field": "service.version", "size": 5}},
-                    "hosts": {"terms": {"field": "host.name", "size": 5}},
+                    "versions": queries.listed_terms("service.version", 5),
+                    "hosts": queries.listed_terms("host.name", 5),
                     "host_count": {"cardinality": {"field": "host.name"}},
-                    "services": {"terms": {"field": "service.name", "size": 3}},
+                    "services": queries.listed_terms("service.name", 3),
                     "sample": _latest(1, _SAMPLE_FIELDS),
                 },
             }

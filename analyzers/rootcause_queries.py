@@ -75,7 +75,7 @@ def _hits(size: int, fields: list[str], order: str = "desc") -> dict[str, Any]:
 
 
 def _dimension_aggs(dims: Sequence[Dimension]) -> dict[str, Any]:
-    return {d.name: queries.terms_agg(d.field, VALUES_PER_DIMENSION) for d in dims}
+    return {d.name: queries.listed_terms(d.field, VALUES_PER_DIMENSION) for d in dims}
 
 
 def _calendar(window: Window) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
     per_group = {
         **_dimension_aggs(dims),
         "recent": _hits(max(10, config.breadcrumb_occurrences * 3), _ANCHOR_FIELDS),
-        "anchor_hosts": queries.terms_agg(
+        "anchor_hosts": queries.listed_terms(
             "host.name",
             ANCHOR_HOSTS,
             recent=_hits(-(-config.cascade_anchors // ANCHOR_HOSTS), _ANCHOR_FIELDS),
@@ -105,11 +105,11 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
     }
     history = {
         "first": _hits(1, ["@timestamp", "host.name", "service.name", "service.version"], order="asc"),
-        "versions": queries.terms_agg(
+        "versions": queries.listed_terms(
             "service.version", VALUES_PER_DIMENSION, first={"min": {"field": "@timestamp"}}
         ),
     }
-    errors_by_host = queries.terms_agg(
+    errors_by_host = queries.listed_terms(
         "host.name",
         POPULATION_HOSTS,
         errors={
@@ -117,7 +117,7 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
             "aggs": _dimension_aggs([d for d in dims if not d.everywhere]),
         },
     )
-    population = queries.terms_agg(
+    population = queries.listed_terms(
         "service.name", SERVICES, **_dimension_aggs([d for d in dims if d.everywhere]), hosts=errors_by_host
     )
     return {
@@ -139,10 +139,10 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
                 ),
                 "aggs": {"services": population},
             },
-            "releases": queries.terms_agg(
+            "releases": queries.listed_terms(
                 "service.name",
                 SERVICES,
-                versions=queries.terms_agg("service.version", 200, first={"min": {"field": "@timestamp"}}),
+                versions=queries.listed_terms("service.version", 200, first={"min": {"field": "@timestamp"}}),
             ),
             "feedback": {
                 "filter": queries.all_of(

@@ -49,6 +49,7 @@ class _Indices(Protocol):
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]]) -> object: ...
     def delete(self, *, index: str) -> object: ...
     def get_index_template(self, *, name: str) -> object: ...
+    def simulate_index_template(self, *, name: str, filter_path: str) -> object: ...
     def put_index_template(
         self,
         *,
@@ -944,6 +945,17 @@ class Store:
         with self._translated(action):
             body = _mapping(self.client.options(ignore_status=404).indices.get_index_template(name=name))
         return {} if "error" in body else body
+
+    def simulate_index(self, *, index: str, action: str) -> dict[str, Any]:
+        """What index templates would make of `index` (an exact name) if it were created now:
+        `template.settings` of the template that wins, and `overlapping`, the templates that match
+        it too and lose (`POST _index_template/_simulate_index/<index>`); {} when none matches."""
+        with self._translated(action):
+            return _mapping(
+                self.client.indices.simulate_index_template(
+                    name=index, filter_path="template.settings,overlapping"
+                )
+            )
 
     # The cluster.
     def cluster_health(self, *, action: str) -> dict[str, Any]:

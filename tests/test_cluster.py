@@ -264,3 +264,111 @@ def test_a_node_that_leaves_with_the_only_copy_of_shards_is_said_in_one_bounded_
         assert "[[" not in line and not line.rstrip(". ").endswith("["), (name, line)
         assert re.search(r"\b\d+ shards? of \d+ index(es)? \(", line), (name, line)
         assert any(index in line for index in names) and "allocation/explain" in line, (name, line)
+
+
+@pytest.mark.parametrize(
+    ("shards", "days"),
+    [pytest.param(3, 10, id="3-shards-x-10-days"), pytest.param(1, 30, id="1-shard-x-30-days")],
+)
+def test_a_groups_versions_and_hosts_are_counted_exactly_across_many_shards(
+    client: Any, cluster: Path, tmp_path: Path, shards: int, days: int
+) -> None:
+    """One group over 120 versions and 150 hosts spread across 30 shards: `group show` counts every
+    version and host it lists exactly and lists the true top five of each (a shard's values past its
+    top 85 were cut, so counts read low and the top five were other versions)."""
+    import random
+
+    prefix = f"cluster-facets-{shards}"
+    install_template(client, prefix, schema.IndexLayout(shards=shards, replicas=0))
+    rng = random.Random(11)
+    now = datetime.now(UTC).replace(microsecond=0)
+    operations: list[dict[str, Any]] = []
+    for _ in range(15_000):
+        moment = now - timedelta(seconds=rng.randrange(60, days * 86_400 - 3_600))
+        operations.append({"create": {"_index": schema.index_for(moment, prefix)}})
+        operations.append(
+            {
+                "@timestamp": moment.isoformat(),
+                "event": {"dataset": schema.DATASET_LOG},
+                "log": {"level": "error"},
+                "host": {"name": f"web-{rng.randrange(150):03d}"},
+                "service": {"name": "api", "version": f"1.{rng.randrange(120)}"},
+                "message": "boom",
+                "error": {"type": "ValueError", "message": "boom", "grouping_key": "facets"},
+            }
+        )
+    assert not client.bulk(operations=operations, refresh=True)["errors"]
+    names = sorted(client.indices.get(index=f"{prefix}-*"))
+    try:
+        result = _logloop(
+            ["group", "show", "facets", "--window", f"{days}d", "--format", "json"], prefix, tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        shown = json.loads(result.stdout)
+        window = {"gte": shown["window"]["start"], "lt": shown["window"]["end"]}
+        truth = client.search(
+            index=f"{prefix}-*",
+            size=0,
+            query={"range": {"@timestamp": window}},
+            aggs={
+                "version": {"terms": {"field": "service.version", "size": 1000}},
+                "host": {"terms": {"field": "host.name", "size": 1000}},
+            },
+        )["aggregations"]
+    finally:
+        client.indices.delete(index=",".join(names))
+    exact = {name: {b["key"]: b["doc_count"] for b in truth[name]["buckets"]} for name in ("version", "host")}
+    assert len(exact["version"]) == 120 and len(exact["host"]) == 150
+    listed = [value for value in shown["cause"]["values"] if value["dimension"] in exact]
+    assert len(listed) == 100  # 50 of each
+    wrong = [
+        (v["value"], v["count"], exact[v["dimension"]][v["value"]])
+        for v in listed
+        if v["count"] != exact[v["dimension"]][v["value"]]
+    ]
+    assert not wrong, wrong
+    for name, field in (("version", "versions"), ("host", "hosts")):
+        top = sorted(exact[name].items(), key=lambda item: (-item[1], item[0]))[:5]
+        assert shown["group"][field] == [value for value, _ in top], (name, shown["group"][field], top)
+
+
+@pytest.mark.parametrize(
+    ("override", "next_index"),
+    [
+        pytest.param({"index.number_of_shards": 3}, 6, id="more-shards"),
+        pytest.param({"index.number_of_replicas": 2}, 3, id="more-replicas"),
+        pytest.param(None, 2, id="no-other-template"),
+    ],
+)
+def test_check_counts_the_next_index_as_the_winning_template_makes_it(
+    client: Any, cluster: Path, override: dict[str, Any] | None, next_index: int
+) -> None:
+    """A template of a higher priority than logloop's that matches the daily indices makes them whole
+    (its shards, replicas, mapping): check counts the next index's shards as the cluster will, so its
+    "will be refused" matches the cluster's refusal, and says the day's mapping will not be logloop's."""
+    prefix = f"cluster-over-{next_index}"
+    install_template(client, prefix)  # 1 shard, auto-expanded replica: 2 shards at creation
+    other = f"{prefix}-catch-all"
+    if override is not None:
+        client.indices.put_index_template(
+            name=other, index_patterns=[f"{prefix}-2*"], priority=300, template={"settings": override}
+        )
+    now = datetime.now(UTC)
+    tomorrow = schema.index_for(now + timedelta(days=1), prefix)
+    try:
+        opened = _open_shard_copies(client)
+        per_node = math.ceil((opened + 2) / len(CLUSTER.http_ports))  # 2 shards fit, more do not
+        fits = opened + next_index <= per_node * len(CLUSTER.http_ports)
+        client.cluster.put_settings(persistent={"cluster.max_shards_per_node": per_node})
+        try:
+            findings = capacity.assess(Store(client, prefix), config=CheckConfig(), until=now)
+            created = client.options(ignore_status=400).indices.create(index=tomorrow)
+        finally:
+            client.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+    finally:
+        client.options(ignore_status=404).indices.delete_index_template(name=other)
+        client.options(ignore_status=404).indices.delete(index=tomorrow)
+    texts = " / ".join(finding.text for finding in findings)
+    assert (created.body.get("acknowledged") is True) == fits, created.body
+    assert (f"the next daily index ({next_index} shards) will be refused" in texts) == (not fits), texts
+    assert (f"{tomorrow} will be made from another index template" in texts) == (override is not None), texts
