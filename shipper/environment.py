@@ -54,7 +54,7 @@ def _collect() -> StaticFacts:
         },
         process_name=program or os.path.basename(sys.executable),
         executable=sys.executable,
-        python=f"{platform.python_version()} ({platform.python_implementation()})",
+        python=f"{python_version()} ({platform.python_implementation()})",
         platform=platform.platform(),
     )
 
@@ -77,6 +77,12 @@ def static_facts() -> StaticFacts:
 def argv() -> list[str]:
     """sys.argv with secrets hidden."""
     return redaction.redact_argv(sys_argv())
+
+
+def python_version() -> str:
+    """`platform.python_version()`'s text (sys.version's first word: X.Y.Z and any suffix) without
+    importing `platform`, which compiles nine patterns at import (~1 ms of every program's start)."""
+    return sys.version.split()[0]
 
 
 def sys_argv() -> list[str]:

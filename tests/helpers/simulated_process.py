@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import socket
 import sys
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Any
 
 PLAN: dict[str, Any] = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 socket.gethostname = lambda: str(PLAN["host"])
-platform.python_version = lambda: str(PLAN["python"])
+# The interpreter's own version text with the planned version as its first word (platform reads it too)
+sys.version = str(PLAN["python"]) + sys.version[len(sys.version.split()[0]) :]
 
 import shipper  # noqa: E402  (after the host and the Python version are simulated)
 from shipper.feedback import feedback  # noqa: E402
