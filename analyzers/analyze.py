@@ -551,6 +551,7 @@ class _PageHistory:
     older: Mapping[str, tuple[int, datetime]]
     recurrences: Mapping[str, Recurrence]
     versions: Mapping[str, registry.Version]  # of the registry entries read: the write is conditional on them
+    unreadable: Sequence[str] = ()  # entries that are no group (`registry.from_document`): rewritten
 
 
 # What a run reads of a group's registry entry: its history (`history_of`, `since_times`), its title
@@ -576,7 +577,10 @@ def _history(
 ) -> _PageHistory:
     keys = [bucket.key for bucket in buckets]
     versions: dict[str, registry.Version] = {}
-    previous = registry.groups_by_id(store, keys, fields=_HISTORY_FIELDS, versions=versions)
+    unreadable: list[str] = []
+    previous = registry.groups_by_id(
+        store, keys, fields=_HISTORY_FIELDS, versions=versions, unreadable=unreadable
+    )
     unknown = [key for key in keys if key not in previous]
     if unknown:  # a new group, or one a lost registry forgot: a maintainer's mark stands in for its entry
         marks = group_marks.latest(store, unknown)
@@ -588,6 +592,7 @@ def _history(
         older=_before(store, keys, lookback_start),
         recurrences=_since(store, since_times(previous, buckets), until),
         versions=versions,
+        unreadable=unreadable,
     )
 
 
@@ -671,6 +676,7 @@ def _quiet_groups(
     config: AnalyzeConfig,
     until: datetime,
     now: datetime,
+    unreadable: list[str],
 ) -> Iterator[Group]:
     """The open registry groups no page had, refreshed (`refresh_quiet_group`) and written a page at a
     time (not refreshed: the run refreshes once at the end), compare-and-set: a group another writer
@@ -680,11 +686,12 @@ def _quiet_groups(
     def refreshed(keys: list[str]) -> Iterator[Group]:
         for _ in range(registry.WRITE_ATTEMPTS):
             versions: dict[str, registry.Version] = {}
+            read = registry.groups_by_id(store, keys, versions=versions, unreadable=unreadable)
             groups = [
                 refresh_quiet_group(
                     group, service_versions=service_versions, config=config, until=until, now=now
                 )
-                for group in registry.groups_by_id(store, keys, versions=versions).values()
+                for group in read.values()
                 if group.status not in ("resolved", "ignored")  # as open_groups (it may have changed since)
             ]
             changed = set(registry.save_if_unchanged(store, groups, versions))
@@ -804,6 +811,7 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     )
     seen: set[str] = set()
     written: list[Group] = []
+    unreadable: list[str] = []  # registry entries that are no group: rewritten from their events, or left
     query, aggs = queries.summary_query(**span), queries.group_aggs(**span)
     pages = group_pages.keyed_pages(
         store,
@@ -830,14 +838,18 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
                 _write_page, store, history, groups, decide=decide, config=config, until=until
             )
             seen.update(bucket.key for bucket in history.buckets)
+            unreadable.extend(history.unreadable)
         if writing is not None:
             written.extend(map(lean, writing.result()))
     _refuse_closed_indices(store, lookback_start)  # closed during the run: its groups would look quiet
     # A group merged into another (or split) keeps its registry entry, as it was, for an unmerge.
     quiet = _quiet_groups(
-        store, seen | edits.moved_away, service_versions=service_versions, config=config, until=until, now=now
-    )
+        store, seen | edits.moved_away, service_versions=service_versions, config=config, until=until,
+        now=now, unreadable=unreadable,
+    )  # fmt: skip
     written.extend(map(lean, quiet))
+    if unreadable:
+        notes = (*notes, unreadable_line(unreadable))
     store.refresh(index=store.registry)
     if store.index_uuid(index=store.registry, action="look for the group registry") != registry_uuid:
         notes = (*notes, registry_replaced_line(store))
@@ -857,6 +869,16 @@ def _registry_was_deleted(store: Store) -> bool:
         return True
     others = (store.group_edits, store.templates, store.alerts, store.digest_sends)
     return any(store.index_exists(index=index, action=action) for index in others)
+
+
+def unreadable_line(unreadable: Sequence[str]) -> str:
+    """What a run says of registry entries that were no group (another tool's, an older logloop's)."""
+    first = unreadable[0].split(";", 1)[0]
+    return (
+        f"{len(unreadable)} registry entr{'y' if len(unreadable) == 1 else 'ies'} could not be read "
+        f"(first: {first}): a group with events in the look-back range was rewritten from them (its "
+        "resolve or ignore mark from the group edits), the others were left as they are"
+    )
 
 
 def registry_replaced_line(store: Store) -> str:

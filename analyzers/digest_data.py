@@ -446,8 +446,9 @@ def fetch_registry(store: Store) -> list[Group]:
     Every group, paged; without the sample trace and message, which the details of the groups shown
     carry, so 20,000 groups stay a few megabytes. A registry Elasticsearch refuses to read (mapped
     without logloop's mapping) is a `store.partial` line and no groups: the digest goes out, saying so."""
+    unreadable: list[str] = []
     try:
-        return registry.load_groups(store, lean=True)
+        groups = registry.load_groups(store, lean=True, unreadable=unreadable)
     except ElasticsearchUnavailable as exc:
         status = getattr(getattr(exc.__cause__, "meta", None), "status", None)
         if not isinstance(status, int) or not 400 <= status < 500:
@@ -457,6 +458,12 @@ def fetch_registry(store: Store) -> list[Group]:
             "occurrences only; delete the index and run `logloop analyze` to rebuild it"
         )
         return []
+    if unreadable:
+        store.partial.add(
+            f"{len(unreadable)} entr{'y' if len(unreadable) == 1 else 'ies'} of the group registry cannot be "
+            f"read (first: {unreadable[0]}): those groups' statuses are computed from first occurrences"
+        )
+    return groups
 
 
 # Groups per page of `fetch_groups`: each is one bucket with two single-bucket filters, so a page of

@@ -98,8 +98,14 @@ _DATE_FIELDS: Final = frozenset(f.name for f in fields(Group) if "datetime" in s
 _TUPLE_FIELDS: Final = frozenset(f.name for f in fields(Group) if str(f.type).startswith("tuple"))
 
 
-def _parse_date(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _parse_date(value: Any) -> datetime:
+    """A registry date as Elasticsearch's default `date` format takes it: ISO 8601 (with or without a
+    zone, UTC then; a bare date) or epoch milliseconds (a number, or digits in a string)."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a date: {value!r}")
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+        return datetime.fromtimestamp(float(value) / 1000, UTC)
+    parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -118,25 +124,75 @@ def to_document(group: Group) -> dict[str, Any]:
     return document
 
 
+# Fields whose values the mapping coerces from text ("12", "3.5"): a document another tool or an older
+# logloop wrote that way is stored as written, and read here as the number it stands for.
+_INT_FIELDS: Final = frozenset(("count_total", "count_window", "count_previous_window", "grouping_version"))
+_TEXT_FIELDS: Final = frozenset(
+    f.name for f in fields(Group) if str(f.type).startswith("str") and f.name not in ("status",)
+)
+
+
+def _value(name: str, value: Any) -> Any:
+    if name in _DATE_FIELDS:
+        return _parse_date(value)
+    if name == "daily_counts":
+        return tuple(int(float(count)) for count in (value if isinstance(value, list) else [value]))
+    if name in _TUPLE_FIELDS:
+        return tuple(
+            str(item) for item in (value if isinstance(value, list) else [value]) if item is not None
+        )
+    if name in _INT_FIELDS:
+        return int(float(value))
+    if name == "priority":
+        return float(value)
+    if name == "status":
+        return str(value).strip().lower()
+    if name in _TEXT_FIELDS and isinstance(value, list):
+        return str(value[0]) if value else None
+    return value
+
+
 def from_document(document: Mapping[str, Any]) -> Group:
-    """Parse a registry document; RegistryError names the group when it is not one."""
+    """Parse a registry document; RegistryError names the group when it is not one.
+
+    Values are read as the registry's mapping accepts them (dates in epoch milliseconds, numbers as
+    text, one value for a list), as another tool or an older logloop may have written them; a missing
+    title reads as the key and a missing category from the sample. Only a document without any date
+    to place the group in time, or with a value that stands for nothing, is refused."""
     known = _FIELD_NAMES
     values: dict[str, Any] = {}
     for name, value in document.items():
         if name not in known or value is None:
             continue
-        if name in _DATE_FIELDS:
-            value = _parse_date(str(value))
-        elif name in _TUPLE_FIELDS:
-            value = tuple(value) if isinstance(value, list) else (value,)
-        values[name] = value
+        try:
+            parsed = _value(name, value)
+        except (ValueError, TypeError, OverflowError, OSError):
+            raise RegistryError(
+                _unreadable(document, f"{name} = {value!r:.60} is not what it should be")
+            ) from None
+        if parsed is not None:
+            values[name] = parsed
+    if "group_id" not in values:
+        raise RegistryError(_unreadable(document, "it has no group_id"))
+    values.setdefault("title", str(values["group_id"]))
+    values.setdefault("category", "traceback" if values.get("sample_stack_trace") else "error_line")
+    dates = [values.get(name) for name in ("first_seen", "last_seen", "status_changed_at", "updated_at")]
+    known_dates = [date for date in dates if date is not None]
+    if not known_dates:
+        raise RegistryError(_unreadable(document, "it has no first_seen or last_seen"))
+    values.setdefault("first_seen", min(known_dates))
+    values.setdefault("last_seen", max(known_dates))
     try:
         return Group(**values)
     except TypeError as exc:
-        raise RegistryError(
-            f"registry document {document.get('group_id', '?')!r} is incomplete ({exc}); "
-            "run `logloop analyze` to rebuild it"
-        ) from None
+        raise RegistryError(_unreadable(document, str(exc))) from None
+
+
+def _unreadable(document: Mapping[str, Any], why: str) -> str:
+    return (
+        f"registry document {document.get('group_id', '?')!r} cannot be read ({why}); `logloop analyze` "
+        "rewrites it from the events"
+    )
 
 
 def ensure(store: Store) -> bool:
@@ -166,9 +222,15 @@ PAGE: Final = 2000
 
 
 def iter_groups(
-    store: Store, *, query: Mapping[str, Any] | None = None, page: int = PAGE, lean: bool = False
+    store: Store,
+    *,
+    query: Mapping[str, Any] | None = None,
+    page: int = PAGE,
+    lean: bool = False,
+    unreadable: list[str] | None = None,
 ) -> Iterator[Group]:
-    """Every group `query` matches (all by default), paged with search_after by group id."""
+    """Every group `query` matches (all by default), paged with search_after by group id; a document
+    that is no group raises RegistryError, or with `unreadable` is left out and said there."""
     after: list[Any] | None = None
     while True:
         body: dict[str, Any] = {
@@ -183,23 +245,32 @@ def iter_groups(
             body["search_after"] = after
         response = store.search(index=store.registry, body=body, action="read the group registry")
         hits = response.get("hits", {}).get("hits", [])
-        yield from (from_document(hit["_source"]) for hit in hits)
+        yield from _hits(response, unreadable)
         if len(hits) < page:
             return
         after = hits[-1]["sort"]
 
 
-def load_groups(store: Store, *, lean: bool = False) -> list[Group]:
+def load_groups(store: Store, *, lean: bool = False, unreadable: list[str] | None = None) -> list[Group]:
     """Every registry group, by priority (empty when the registry does not exist yet).
 
     `lean` leaves the sample trace and message out (None), for callers that hold every group."""
-    groups = list(iter_groups(store, lean=lean))
+    groups = list(iter_groups(store, lean=lean, unreadable=unreadable))
     groups.sort(key=lambda group: (-group.priority, group.group_id))
     return groups
 
 
-def _hits(response: Mapping[str, Any]) -> list[Group]:
-    return [from_document(hit["_source"]) for hit in response.get("hits", {}).get("hits", [])]
+def _hits(response: Mapping[str, Any], unreadable: list[str] | None = None) -> list[Group]:
+    """The groups of a search answer; a document that is no group raises, or goes to `unreadable`."""
+    groups = []
+    for hit in response.get("hits", {}).get("hits", []):
+        try:
+            groups.append(from_document(hit["_source"]))
+        except RegistryError as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(str(exc))
+    return groups
 
 
 # A registry document's version as read: (`_seq_no`, `_primary_term`), for `save_if_unchanged`.
@@ -213,10 +284,12 @@ def groups_by_id(
     lean: bool = False,
     fields: Sequence[str] | None = None,
     versions: dict[str, Version] | None = None,
+    unreadable: list[str] | None = None,
 ) -> dict[str, Group]:
     """The registry entries of these groups (those it has), in one request (`lean`: without the long
     texts, as `iter_groups`; `fields`: only these, the others keeping their defaults). `versions`,
-    when given, receives each entry's version (for `save_if_unchanged`)."""
+    when given, receives each entry's version (for `save_if_unchanged`, unreadable entries' too: a
+    write replaces them); `unreadable`, when given, the entries that are no group (left out)."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
@@ -235,7 +308,7 @@ def groups_by_id(
     if versions is not None:
         for hit in response.get("hits", {}).get("hits", []):
             versions[str(hit["_id"])] = (int(hit["_seq_no"]), int(hit["_primary_term"]))
-    groups = _hits(response)
+    groups = _hits(response, unreadable)
     return {group.group_id: group for group in groups}
 
 

@@ -147,5 +147,6 @@ def test_the_scheduled_digest_ends_on_the_minute_it_was_due(
         job()
         job()
     assert len(inbox.messages) == 1
+    es.indices.refresh(index=Store(es, index_prefix).digest_sends)
     hits = es.search(index=Store(es, index_prefix).digest_sends)["hits"]["hits"]
     assert [hit["_source"]["window_end"] for hit in hits] == ["2026-11-23T07:00:00.000Z"]
