@@ -37,6 +37,16 @@ _lock = threading.Lock()
 _cached: StaticFacts | None = None
 
 
+def _forget_after_fork() -> None:
+    """A forked child's own lock: a signal handler that forked while its thread collected the facts
+    (the first record of a process) left the child's copy held, and the child's first record waiting."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _collect() -> StaticFacts:
     import platform  # here: only a process that builds documents itself needs it (see capture.program)
 

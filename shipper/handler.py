@@ -369,8 +369,9 @@ class ShipperHandler(logging.Handler):
                 reentry.run_pending(state)  # as a signal handler's exit unwinds through this call
 
     def _write(self, record: logging.LogRecord) -> None:
+        generation = _fork_generation
         try:
-            if self._generation != _fork_generation:
+            if self._generation != generation:
                 self._start_delivery()  # first record of a forked child: its own watchdog
             custom = self._custom
             if custom is not None:
@@ -381,6 +382,8 @@ class ShipperHandler(logging.Handler):
                 payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
             self.writer.append(payload)
         except Exception:
+            if generation != _fork_generation:  # forked (by a signal handler) in the middle of the
+                return  # write, which failed in the child: the parent writes and keeps the record
             self.handleError(record)
 
     def handleError(self, record: logging.LogRecord) -> None:

@@ -12,6 +12,7 @@ Standard library only: the handler, the segment writer and the counters all impo
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 
@@ -42,3 +43,17 @@ def run_pending(state: dict[str, list[Callable[[], object]]]) -> None:
     pending = state.get("pending")
     while pending:
         pending.pop(0)()
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: its thread is not inside the shipper, whatever the parent's thread was.
+
+    A signal handler that forks (a SIGCHLD or SIGHUP handler starting a worker) may interrupt its
+    thread inside a logging call: the child inherited that mark, and all it logged was put aside for
+    a call it never returns to (a worker runs to its end inside the handler), then lost uncounted.
+    The shipper's locks are the child's own again by now (each module's after-fork reset), and what
+    was put aside is the parent's to write."""
+    local.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
