@@ -359,11 +359,13 @@ class Agent:
         self._sweep()
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
-            seg = self._segments.pop(gone)
+            seg = self._segments[gone]
             if layout.take_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
                 self._count("lost:spool_overflow", self._waiting(seg))  # to count, now that we know
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
-            self._forget(seg)
+            with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
+                self._forget(seg)
+                del self._segments[gone]
         for path in sorted(paths - set(self._segments), key=layout.order_key):
             with layout.fork_gate():  # recorded before a fork can copy it (`forget_after_fork`)
                 opened = self._open(path)
@@ -381,15 +383,16 @@ class Agent:
             return
         self._swept = now
         layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT)
-        for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                segment_file = ack.with_name(ack.name[: -len(layout.ACK_SUFFIX)] + segment.SUFFIX)
-                if segment_file.exists() or segment_file in self._segments:
-                    continue
-                state = layout.read_ack(segment_file)
-                age = layout.ack_age(segment_file, state)  # (not the wall clock's: it may jump)
-                if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
-                    ack.unlink()
+        with layout.fork_gate():  # (the listing's descriptor)
+            for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
+                with contextlib.suppress(OSError):
+                    segment_file = ack.with_name(ack.name[: -len(layout.ACK_SUFFIX)] + segment.SUFFIX)
+                    if segment_file.exists() or segment_file in self._segments:
+                        continue
+                    state = layout.read_ack(segment_file)
+                    age = layout.ack_age(segment_file, state)  # (not the wall clock's: it may jump)
+                    if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
+                        ack.unlink()
         for dropped in layout.dropped_marks(self.spool_dir):
             if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's
                 self._count("lost:spool_overflow", layout.take_dropped_mark(dropped) or 0)  # count it is
@@ -700,8 +703,9 @@ class Agent:
                 self._diag.warning("undeletable", "logloop agent: cannot delete %s: %s", seg.path, exc)
                 seg.undeletable = True
                 continue  # once more, refused by the server as duplicates
-            del self._segments[seg.path]
-            self._forget(seg)
+            with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
+                self._forget(seg)
+                del self._segments[seg.path]
 
     def _count(self, name: str, amount: int = 1) -> None:
         if amount:

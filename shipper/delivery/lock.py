@@ -70,10 +70,11 @@ def acquire(
 
 def release(fd: int) -> None:
     """Let go of the lock: its descriptor is closed (the flock goes with it) if it is still ours."""
-    known = _held.pop(fd, descriptors.NONE)
-    if descriptors.ours(fd, known):
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    with _opening:  # forgotten and closed at once: a fork between would keep the lock for the child
+        known = _held.pop(fd, descriptors.NONE)
+        if descriptors.ours(fd, known):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def held(fd: int) -> bool:

@@ -96,7 +96,7 @@ def next_sequence(path: Path) -> int:
     same moment). Restarting at 1 in an empty directory orders nothing wrong: only the segments a
     directory holds are ordered."""
     largest = 0
-    with contextlib.suppress(OSError):
+    with _probing, contextlib.suppress(OSError):  # (a directory's descriptor: see `_probing`)
         for entry in os.scandir(path):
             name = entry.name.removeprefix(".")
             if name.startswith(_SEQUENCE_MARK) and name.endswith(_NUMBERED):
@@ -123,7 +123,7 @@ def _leading_number(text: str) -> int:
 
 def segments(path: Path) -> list[Path]:
     """The segment files of a spool directory, oldest first (`order_key`)."""
-    with contextlib.suppress(OSError):
+    with _probing, contextlib.suppress(OSError):
         return sorted((p for p in path.iterdir() if p.name.endswith(SUFFIX)), key=order_key)
     return []
 
@@ -135,7 +135,7 @@ def sweep_unfinished(path: Path, older_than: float) -> int:
     at once when whole); a writer or an agent interrupted (a signal handler's exception, SIGKILL)
     leaves them, one more each time. How many."""
     deleted = 0
-    with contextlib.suppress(OSError):
+    with _probing, contextlib.suppress(OSError):
         for entry in path.iterdir():
             hidden = entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")
             if not (hidden or entry.name.endswith(_TEMPORARY_SUFFIX)):
@@ -151,7 +151,7 @@ def unfinished_bytes(path: Path) -> int:
     """Bytes of the segments being made now (hidden `.<name>.seg.new` files): they count towards the
     size bound as soon as they are allocated."""
     total = 0
-    with contextlib.suppress(OSError):
+    with _probing, contextlib.suppress(OSError):
         for entry in os.scandir(path):
             if entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new"):
                 with contextlib.suppress(OSError):
@@ -376,7 +376,7 @@ def take_dropped_mark(segment: Path) -> int | None:
 
 def dropped_marks(spool_dir: Path) -> list[Path]:
     """The segments (deleted) whose drop marks wait in `spool_dir`."""
-    with contextlib.suppress(OSError):
+    with _probing, contextlib.suppress(OSError):
         return [
             mark.with_name(mark.name[: -len(DROPPED_SUFFIX)] + SUFFIX)
             for mark in spool_dir.iterdir()
@@ -411,7 +411,7 @@ def writer_alive(segment: Path) -> bool:
 def writer_attached(path: Path) -> bool:
     """Whether a live program writes to the spool directory `path`: it holds a segment open (or is
     making one), the `flock` every writer keeps until it seals its segment or dies."""
-    with contextlib.suppress(OSError):
+    with _probing, contextlib.suppress(OSError):
         for entry in os.scandir(path):
             if entry.name.endswith((SUFFIX, SUFFIX + ".new")) and held(Path(entry.path), exclusive=True):
                 return True
@@ -438,7 +438,8 @@ def held(path: Path, *, exclusive: bool) -> bool:
 
 
 # Held while a descriptor of the spool's files is open for a moment (a lock probe, a read or write of
-# an acknowledgement, a delivery thread's segment until it is recorded), and by a fork: the child,
+# an acknowledgement, a listing of the directory, a delivery thread's segment until it is recorded or
+# after it is closed), and by a fork: the child,
 # whose copy no code of it knows of, kept it for its whole life. A probe's shared lock on agent.lock
 # kept every agent out; a deleted segment's disk space stayed taken, outside the bound. Reentrant: a
 # signal handler that forks in the middle of its own thread's probe goes on (the child then closes the
