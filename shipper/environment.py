@@ -53,7 +53,6 @@ def _collect() -> StaticFacts:
     hostname = socket.gethostname()
     system = platform.system().lower()
     args = sys_argv()
-    program = os.path.basename(str(args[0])) if args and args[0] else ""
     return StaticFacts(
         pid=os.getpid(),
         host={
@@ -62,7 +61,7 @@ def _collect() -> StaticFacts:
             "architecture": platform.machine(),
             "os": {"type": system, "platform": sys.platform, "version": platform.release()},
         },
-        process_name=program or os.path.basename(sys.executable),
+        process_name=process_name(args),
         executable=sys.executable,
         python=f"{python_version()} ({platform.python_implementation()})",
         platform=platform.platform(),
@@ -93,6 +92,11 @@ def python_version() -> str:
     """`platform.python_version()`'s text (sys.version's first word: X.Y.Z and any suffix) without
     importing `platform`, which compiles nine patterns at import (~1 ms of every program's start)."""
     return sys.version.split()[0]
+
+
+def process_name(args: Sequence[str]) -> str:
+    """The program's name: argv[0]'s file name, else the interpreter's (an embedded one, `-c`'s "")."""
+    return os.path.basename(args[0]) if args and args[0] else os.path.basename(sys.executable)
 
 
 def sys_argv() -> list[str]:

@@ -41,7 +41,8 @@ def facts(
     agent to redact (an agent older than this key leaves it out: never sent unredacted)."""
     uname = os.uname()
     hostname = socket.gethostname()  # as shipper.environment reads it (not uname's nodename)
-    program = os.path.basename(str(sys.argv[0])) if getattr(sys, "argv", None) and sys.argv[0] else ""
+    args = environment.sys_argv()
+    argv = {"args": redactor.redact_argv(args)} if redact_args else {ARGS_CAPTURED: args}
     name = sys.implementation.name
     implementation = "CPython" if name == "cpython" else name  # as platform.python_implementation()
     python_version = environment.python_version()
@@ -60,13 +61,9 @@ def facts(
             "architecture": uname.machine,
             "os": {"type": uname.sysname.lower(), "platform": sys.platform, "version": uname.release},
         },
-        "process_name": program or os.path.basename(sys.executable),
+        "process_name": environment.process_name(args),
         "executable": sys.executable,
-        **(
-            {"args": redactor.redact_argv(environment.sys_argv())}
-            if redact_args
-            else {ARGS_CAPTURED: environment.sys_argv()}
-        ),
+        **argv,
         "python": f"{python_version} ({implementation})",
         "pid": os.getpid(),
     }
