@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from logloop import config
 from logloop.errors import LogloopError
@@ -276,6 +276,26 @@ def _guard_standard_streams() -> None:
         setattr(sys, name, stream)
 
 
+# Commands that leave the process without the interpreter's teardown once `main` returns: freeing every
+# module's and memo's objects one by one took 7-10 ms of `logloop cluster`'s ~100 on the evaluation
+# set, and that command is timed against a bare drain3 script. Such a command flushes its output
+# before it returns and leaves nothing for exit time (no atexit work, no file open for writing).
+LEAVE_WITHOUT_TEARDOWN: Final = frozenset({"cluster"})
+
+
+def run() -> NoReturn:
+    """The `logloop` program: `main` on the process's arguments, then exit with its status."""
+    status = main()
+    if command_of(sys.argv[1:]) in LEAVE_WITHOUT_TEARDOWN:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(status)  # a stream that cannot take what is left: the interpreter's exit reports it
+        os._exit(status)
+    sys.exit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     word = command_of(argv)
@@ -362,4 +382,4 @@ def _report(args: argparse.Namespace, message: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

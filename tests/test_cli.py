@@ -112,9 +112,7 @@ def test_cluster_imports_neither_the_handler_nor_the_analyzers(tmp_path: Path) -
     events = tmp_path / "events.jsonl"
     events.write_text('{"message": "disk full", "log": {"level": "error"}}\n')
     probe = (
-        "import sys, runpy; sys.argv = ['logloop', 'cluster', sys.argv[1]];\n"
-        "try: runpy.run_module('logloop.cli', run_name='__main__')\n"
-        "except SystemExit: pass\n"
+        "import sys; from logloop.cli import main; main(['cluster', sys.argv[1]])\n"
         "heavy = ('shipper.handler', 'shipper.formatter', 'analyzers')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
     )
@@ -127,3 +125,23 @@ def test_cluster_imports_neither_the_handler_nor_the_analyzers(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_command_leaving_without_teardown_delivers_its_output_and_status(tmp_path: Path) -> None:
+    """`logloop cluster`, which leaves by `os._exit` once `main` returns, still delivers every line of a
+    large output, its warnings and its status (2 for a bad line), as the program and under `-m`."""
+    events = tmp_path / "events.jsonl"
+    lines = [f'{{"message": "disk {n} full", "log": {{"level": "error"}}}}' for n in range(20_000)]
+    events.write_text("\n".join([*lines, "not json"]) + "\n")
+    assert "cluster" in cli.LEAVE_WITHOUT_TEARDOWN
+    program = [sys.executable, "-c", "from logloop.cli import run; run()"]
+    for command in (program, [sys.executable, "-m", "logloop.cli"]):
+        result = subprocess.run(
+            [*command, "cluster", "-j", "1", str(events)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            timeout=120,
+        )
+        assert result.returncode == 2
+        assert result.stdout.count(b"\n") == len(lines) + 1
+        assert b"events.jsonl:20001: not valid JSON" in result.stderr, result.stderr
