@@ -36,10 +36,8 @@ child on the host logging into the same spool directory shares one agent.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
-import socket
 import threading
 import time
 import weakref
@@ -48,7 +46,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from shipper import arguments, reentry, schema
+from shipper import arguments, environment, reentry, schema
 from shipper.capture import program
 from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
@@ -62,7 +60,7 @@ from shipper.redaction import Redactor
 from shipper.spool import layout, records, segment
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
-from shipper.transports import TRANSPORT_KINDS, TransportSpec
+from shipper.transports import TRANSPORT_KINDS, TransportSpec, sha256_hex
 
 Delivery = Literal["process", "thread"]
 DELIVERIES: Final = ("process", "thread")
@@ -89,10 +87,10 @@ def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
     `$XDG_RUNTIME_DIR/logloop/`, else `<temporary directory>/logloop-<uid>/`: the first that can be
     made private to this user. Each program of the user finds the same one, so they share the agent.
     Where none can be made, the first: the writer counts every record lost there and says why."""
-    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in socket.gethostname()) or "host"
+    host = "".join(c if c.isalnum() or c in "-_." else "_" for c in environment.host_name()) or "host"
     name = f"{host}-{index_prefix}-{spec.key()}"
     if len(name.encode("utf-8", "surrogatepass")) > _SPOOL_NAME_MAX:  # a long host name and prefix
-        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        digest = sha256_hex(name.encode("utf-8", "surrogatepass"))[:16]
         name = f"{host[:40]}-{index_prefix[:80]}-{digest}"
     first: Path | None = None
     for root, shared in _SPOOL_ROOTS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,3 +101,48 @@ def test_missing_sys_argv_is_tolerated(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = EcsFormatter(service_name="svc").to_document(record)
     assert doc["process"]["args"] == [] and doc["logloop"]["env"]["argv"] == []
     assert "extra" not in doc  # built in full, not the fallback
+
+
+def test_the_host_name_is_the_one_socket_gives() -> None:
+    """`environment.host_name()`, read from `os.uname` to spare every program the `socket` import, is
+    the name `socket.gethostname()` gives (the name documents and spool directories carried before)."""
+    import socket
+
+    assert environment.host_name() == socket.gethostname()
+    assert environment.static_facts().host["name"] == socket.gethostname()
+
+
+def test_a_program_that_logs_imports_neither_socket_nor_hashlib(
+    es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A program that installs the handler and logs an error does not pay for `socket` or `hashlib`
+    (OpenSSL) at start-up: neither is imported into it unless it imports them itself."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import logging, sys, shipper\n"
+        "shipper.install('probe', es_url=sys.argv[2], index_prefix=sys.argv[3], spool_path=sys.argv[1])\n"
+        "try:\n    {}['missing']\nexcept KeyError:\n    logging.getLogger('job').exception('failed')\n"
+        "print(sorted(m for m in ('socket', 'hashlib', '_hashlib') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "spool"), es_url, index_prefix],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_spool_digest_is_sha256() -> None:
+    """`sha256_hex`, read from CPython's own SHA-256 module to spare a program OpenSSL, is hashlib's
+    SHA-256 (spool directory names stay what earlier versions made, so their segments are found)."""
+    import hashlib
+
+    from shipper.transports import sha256_hex
+
+    for data in (b"", b"abc", "spool-\u00e9".encode() * 100):
+        assert sha256_hex(data) == hashlib.sha256(data).hexdigest()

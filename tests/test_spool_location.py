@@ -145,7 +145,7 @@ def test_a_long_host_name_and_prefix_still_name_a_spool_directory(
     from shipper.transports import TransportSpec
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(handler_module.socket, "gethostname", lambda: host)
+    monkeypatch.setattr(handler_module.environment, "host_name", lambda: host)
     spec = TransportSpec("elasticsearch", ElasticsearchSettings(url="http://127.0.0.1:9"), "", 0, False)
     other = TransportSpec("elasticsearch", ElasticsearchSettings(url="http://127.0.0.1:10"), "", 0, False)
     spool = handler_module.default_spool_path(spec, prefix)

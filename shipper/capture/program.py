@@ -12,7 +12,6 @@ here compiled some sixty of the rules' patterns in every program, 5 to 6 ms of a
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -40,7 +39,7 @@ def facts(
     argv is `args`, redacted, if `redact_args`; else `args_captured`, as the program has it, for the
     agent to redact (an agent older than this key leaves it out: never sent unredacted)."""
     uname = os.uname()
-    hostname = socket.gethostname()  # as shipper.environment reads it (not uname's nodename)
+    hostname = environment.host_name()
     args = environment.sys_argv()
     argv = {"args": redactor.redact_argv(args)} if redact_args else {ARGS_CAPTURED: args}
     name = sys.implementation.name
