@@ -22,6 +22,13 @@ An entry continues with:
   `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
 - asyncio's context lines (`future: <Task ...>`, `handle: <Handle ...>`) after the line of its
   report of a failure ("Task exception was never retrieved"), before the traceback.
+An exception's message may span lines, after its exception line: PostgreSQL's fields (`DETAIL:  `,
+`HINT:  `, `LINE 2: ` and its caret...), SQLAlchemy's statement and parameters (`[SQL: ...]`, over
+lines until its `]`, after a blank line) and its `(Background on this error at: ...)`, and the fields
+pydantic lists (`2 validation errors for User`: as many names, each with indented lines). In a log
+whose records start with a time or a level (`_HEAD_RE`), any line without one that starts nothing of
+its own (a traceback, a warning's location line, a crash dump...) continues the entry before it, blank
+lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
 A crash dump faulthandler writes (`Fatal Python error: Segmentation fault`, `Windows fatal exception:
@@ -116,6 +123,41 @@ _LOGGING_ERROR_PARTS: Final = (
     "Use the traceback above to help find the error.",
 )
 
+# The lines an exception's message goes on with after its exception line, for the libraries that write
+# such messages (PostgreSQL's fields as libpq and psycopg write them, SQLAlchemy's parts).
+_MESSAGE_PARTS_RE: Final = re.compile(
+    r"(?:DETAIL|HINT|CONTEXT|QUERY|WHERE|LOCATION|STATEMENT|INTERNAL QUERY|SCHEMA NAME|TABLE NAME"
+    r"|COLUMN NAME|CONSTRAINT NAME|DATATYPE NAME):  |LINE \d+: |\[SQL: |\[parameters: |\[generated in "
+    r"|\(Background on this error at: "
+)
+_OPEN_SQL: Final = "[SQL: "  # SQLAlchemy's statement, over as many lines as it has, up to its `]`
+_AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before it)
+# pydantic's first line of a validation error: as many field names follow, each with indented lines.
+_VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
+# The start of a record in a log that stamps its records: a date or a time (in brackets or not), an
+# epoch time, or a level name (`logging.basicConfig`'s default `ERROR:root:...`).
+_HEAD_RE: Final = re.compile(
+    r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d\b|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
+    r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d|\d{10}(?:\.\d+)?\b"
+    r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)\b)"
+)
+# Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
+# own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
+# exception, an atexit function, a task.
+_OWN_START_RE: Final = re.compile(
+    r"\S[^:\n]*:\d+: \w*(?:Warning|Error)\b|Exception ignored in|Exception in thread |Error in atexit"
+    r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
+)
+_STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
+_ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)
+
+
+def _starts_its_own(line: str) -> bool:
+    """Whether an unstamped line starts an entry even in a stamped log: a traceback's header, a crash
+    dump, one of the interpreter's reports (`_OWN_START_RE`)."""
+    plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+    return plain.startswith(_ALL_HEADERS) or _OWN_START_RE.match(plain) is not None
+
 
 def _starts_a_dump(line: str) -> bool:
     return line.startswith(_DUMP_STARTS) and _DUMP_START_RE.match(line) is not None
@@ -157,13 +199,23 @@ class Entry:
             return {"message": message}
         logged = "\n" in self.text[: len(self.text) - len(stack_trace)]
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
-            unindented = [line for line in stack_trace.splitlines()[1:] if line[:1] not in ("", " ", "\t")]
-            message = unindented[-1] if unindented else message
+            message = _exception_line(stack_trace) or message
         return {"message": message, "error": {"stack_trace": stack_trace}}
 
     def _is_dump(self) -> bool:
         """Whether the entry is a faulthandler dump (its first line says why, or is a thread's header)."""
         return _starts_a_dump(_COLOUR_RE.sub("", self.text) if "\x1b" in self.text else self.text)
+
+
+def _exception_line(stack_trace: str) -> str | None:
+    """The line of the last exception of a traceback: the first unindented line after its last frame
+    (its message may go on over more lines), else its last unindented line."""
+    lines = stack_trace.splitlines()[1:]
+    unindented = [at for at, line in enumerate(lines) if line[:1] not in ("", " ", "\t")]
+    frames = [at for at, line in enumerate(lines) if line.lstrip(" \t|").startswith('File "')]
+    after = [at for at in unindented if frames and at > frames[-1]]
+    found = after[0] if after else (unindented[-1] if unindented else None)
+    return None if found is None else lines[found]
 
 
 def entries(lines: Iterable[str]) -> Iterator[Entry]:
@@ -177,6 +229,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     prefixes = _Prefixes()
     pieces = _Pieces()
     headed: dict[str, str] = {}  # by source: the prefix's source whose entry has just read a header
+    stamped: set[str] = set()  # the sources whose records start with a time or a level (`_HEAD_RE`)
     for number, source, line in pieces.lines(lines):
         if not line.strip():
             current = open_entries.get(source)
@@ -206,6 +259,12 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
                 open_entries[source] = open_entries.pop(back)
             current = open_entries.get(source)
         opened = current is None or not current.state.continues(rest, after_blank=bool(current.blanks))
+        if shaped is None and rest[:1] not in (" ", "\t"):
+            if _HEAD_RE.match(rest) is not None:
+                if len(stamped) < _STAMPED_SOURCES:
+                    stamped.add(source)
+            elif opened and current is not None and source in stamped and not _starts_its_own(rest):
+                opened = False  # more of a stamped record's message (notes, a multi-line message)
         if current is not None and not opened:
             current.take(rest)
         else:
@@ -396,6 +455,8 @@ class _State:
         self.inner: _State | None = None  # inside the quote: where the quoted traceback stands
         self.dump = False  # in a faulthandler dump
         self.logging_error = False  # `logging`'s report of a record it could not format
+        self.sql = False  # inside SQLAlchemy's statement, after an exception line, until its `]`
+        self.fields = 0  # pydantic's field names still to come after its exception line
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -427,7 +488,9 @@ class _State:
                 return False
             single = not plain.startswith(_GROUP_HEADER)  # (a group's lines are all indented, its end too)
             self.traced, self.chained, self.frames, self.ended = True, False, single, not single
-            self.headed, self.loose = single, False
+            self.headed, self.loose, self.sql, self.fields = single, False, False, 0
+            return True
+        if self.ended and not self.frames and self._message_goes_on(plain, after_blank=after_blank):
             return True
         if after_blank and self.frames and (headed or self.loose):
             self.loose = True  # loguru's: read on past the blank line
@@ -451,6 +514,24 @@ class _State:
             return True
         if self.frames:  # the exception line ends the traceback
             self.frames, self.ended = False, True
+            counted = _VALIDATION_RE.search(plain) if "validation error" in plain else None
+            self.fields = int(counted[1]) if counted is not None else 0
+            return True
+        return False
+
+    def _message_goes_on(self, line: str, *, after_blank: bool) -> bool:
+        """Whether `line`, after an exception line, is more of its message (`_MESSAGE_PARTS_RE`,
+        SQLAlchemy's statement up to its `]`, pydantic's field names)."""
+        if self.sql:
+            self.sql = not line.rstrip().endswith("]")
+            return True
+        if after_blank and not line.startswith(_AFTER_A_BLANK):
+            return False
+        if _MESSAGE_PARTS_RE.match(line) is not None:
+            self.sql = line.startswith(_OPEN_SQL) and not line.rstrip().endswith("]")
+            return True
+        if self.fields and line[0] not in " \t" and _HEAD_RE.match(line) is None:
+            self.fields -= 1
             return True
         return False
 
