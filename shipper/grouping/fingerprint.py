@@ -127,7 +127,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        `{{ level }}`, `{{ error.type }}`... its values (they were text: every such event one group;
        only events that set a fingerprint change, none of the evaluation set);
        an `in_app` path pattern matched against the path with forward slashes (a Windows host's frames
-       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set)
+       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set);
+       masked alike: a digest a word names (`commit 1234567` and `commit a1b2c3d`: a short SHA of digits
+       only was a number), a MAC address (one without digits was text), a number in scientific notation
+       (`1.5e+308` was a word), and a mapping of values only (`{'a': 1}`, `{"b": [null]}`) as `{<VAL>}`
+       (a message split by the kind of its values; titles keep such a mapping's identifiers; no
+       evaluation-set event changes)
 """
 
 from __future__ import annotations
