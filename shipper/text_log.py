@@ -143,10 +143,11 @@ _HEAD_RE: Final = re.compile(
 )
 # Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
 # own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
-# exception, an atexit function, a task.
+# exception, an atexit function, a task; a JSON object's line.
 _OWN_START_RE: Final = re.compile(
     r"\S[^:\n]*:\d+: \w*(?:Warning|Error)\b|Exception ignored in|Exception in thread |Error in atexit"
     r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
+    r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
 )
 _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
 _ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)

@@ -111,6 +111,7 @@ OWN_STARTS = {
         '  File "x.py", line 1 in f\n'
     ),
     "logging's report": "--- Logging error ---\n" + _TRACE + "TypeError: not all arguments converted\n",
+    "a JSON logger's line": '{"levelname": "ERROR", "message": "save failed", "exc_info": "Traceback..."}\n',
 }
 
 
