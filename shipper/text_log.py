@@ -16,7 +16,8 @@ An entry continues with:
   blank lines around it and the traceback after it;
 - the exception line that ends a traceback (the first unindented line after its frames);
 - the other layouts of a traceback: loguru's (a blank line after the header, between frames and
-  before the exception line, the frame that caught it marked `> File`), rich's box (its header's line
+  before the exception line, the frame that caught it marked `> File`), Twisted's `Failure` (its
+  `--- <exception caught here> ---` line between frames), rich's box (its header's line
   `╭─── Traceback (most recent call last) ───╮`, then lines starting `│` up to `╰`), and a worker
   process's failure re-raised by the parent (concurrent.futures, multiprocessing: its first line ends
   `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
@@ -79,7 +80,9 @@ _RICH_TOP: Final = "╭"
 _RICH_HEADER: Final = " Traceback (most recent call last) "
 _RICH_SIDES: Final = ("│", "╰")
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
-_FRAME_MARKS: Final = (*_RICH_SIDES, _LOGURU_MARKED)  # unindented lines among a traceback's frames
+# Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
+_TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
+_FRAME_MARKS: Final = (*_RICH_SIDES, _LOGURU_MARKED, _TWISTED_CAUGHT)  # unindented lines among the frames
 _HEADERS: Final = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_TOP)  # (rich's top line: if it names the header)
 # A worker's failure as the parent re-raises it: the exception quoting the worker's traceback
 # (`concurrent.futures.process._RemoteTraceback: `, `multiprocessing.pool.RemoteTraceback: `), the quote.

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from logloop.cli import main
+from shipper.grouping.fingerprint import fingerprint_document
 from shipper.text_log import entries
 
 _TB = (
@@ -173,3 +174,30 @@ def test_recurrences_with_other_details_are_one_group_and_titled_by_the_exceptio
     assert rows[0]["cluster"] == rows[2]["cluster"] != rows[1]["cluster"] == rows[3]["cluster"]
     assert rows[0]["title"].startswith("UniqueViolation: duplicate key") and "DETAIL" not in rows[0]["title"]
     assert rows[1]["title"].startswith("ValidationError: <NUM> validation errors for User")
+
+
+_TWISTED = (
+    "Traceback (most recent call last):\n"
+    '  File "/usr/lib/python3/dist-packages/twisted/internet/defer.py", line 654, in _runCallbacks\n'
+    "    current.result = callback(current.result, *args, **kw)\n"
+    "--- <exception caught here> ---\n"
+    '  File "{path}/handlers.py", line 22, in on_result\n'
+    '    raise ValueError("bad")\n'
+    "builtins.ValueError: bad\n"
+)
+
+
+@pytest.mark.parametrize(
+    "before", [pytest.param("Unhandled Error\n", id="logged"), pytest.param("", id="alone")]
+)
+def test_a_twisted_failure_is_one_entry_keyed_as_its_traceback(before: str) -> None:
+    """Twisted's `--- <exception caught here> ---` line between frames does not end the traceback: the
+    entry holds it all, keyed as the same traceback printed without the line."""
+    failure = _TWISTED.format(path="/srv/app")
+    found = list(entries((before + failure + "next line\n").splitlines(keepends=True)))
+    assert [entry.text for entry in found] == [before + failure, "next line\n"]
+    plain = failure.replace("--- <exception caught here> ---\n", "")
+    document = found[0].document()
+    assert fingerprint_document(document) == fingerprint_document(
+        {**document, "error": {"stack_trace": plain}}
+    )
