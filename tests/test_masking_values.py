@@ -1,6 +1,7 @@
 """Values whose kind varies with the data mask alike: a digest a word names (a short SHA of digits only),
-a MAC address with or without digits, a number in scientific notation, a mapping (a dict's repr, a JSON
-object) whatever keys and kinds of values it holds."""
+a MAC address with or without digits, a number in scientific notation, a duration in several units, a
+size whatever its unit, a mapping (a dict's repr, a JSON object) whatever keys and kinds of values it
+holds."""
 
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ SAME = [
         id="scientific-notation",
     ),
     pytest.param(
+        ["timed out after 1h30m", "timed out after 45s", "timed out after 2m30.5s", "timed out after 150ms"],
+        "timed out after <DURATION>",
+        id="duration-in-several-units",
+    ),
+    pytest.param(
+        [
+            "cannot allocate 10KB",
+            "cannot allocate 1.5 GiB",
+            "cannot allocate 512 MB",
+            "cannot allocate 2,5GB",
+        ],
+        "cannot allocate <SIZE>",
+        id="size-in-multiples-of-bytes",
+    ),
+    pytest.param(
         [
             "bad config {'a': 1, 'b': [1, 2]}",
             "bad config {'x': 'y'}",
@@ -69,6 +85,8 @@ def test_values_of_one_kind_mask_alike(texts: list[str], expected: str) -> None:
         pytest.param("set {1, 2} has no key", "set {<NUM>} has no key", id="a-set"),
         pytest.param("keys {'mode': fast}", "keys {'<STR>': fast}", id="a-mapping-with-a-word"),
         pytest.param("at 12:34:56 ok", "at <TIME> ok", id="a-time-is-no-mac"),
+        pytest.param("read 10 bytes of 4 B", "read <NUM> bytes of <NUM> B", id="bytes-are-numbers"),
+        pytest.param("model GPT4B failed", "model <ID> failed", id="a-word-ending-in-a-unit"),
         pytest.param("peer fe80::1ff:fe23:4567:890a reset", "peer <IP> reset", id="ipv6-is-no-mac"),
     ],
 )

@@ -156,11 +156,21 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate=r"[0-9a-fA-F]{8}",
     ),
     _rule(
-        "duration",
-        r"(?<![\w.])[+\-]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d)\b",
+        "duration",  # (one of several units too: `1h30m`, `2m30.5s`)
+        r"(?<![\w.])[+\-]?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d))+\b",
         "<DURATION>",
         "0",
         gate=r"\d[nuµmshd]",  # the last digit of the number, then the unit's first letter
+    ),
+    # A size in a multiple of bytes, as humans write it (`10KB`, `1.5 GiB`, `512 MB`): its unit varies with
+    # its magnitude, so the number and the unit are one value.
+    _rule(
+        "size",
+        r"(?<![\w.])\d+(?:[.,]\d+)?\s?[KMGTPE]i?B(?!\w)",
+        "<SIZE>",
+        "0",
+        gate=r"\d\s?[KMGTPE]i?B",
+        lazy=True,
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
     # A bytes literal as Python writes one (`b'...'`) is a quoted string too.
