@@ -32,6 +32,8 @@ its own (a traceback, a warning's location line, a crash dump...) continues the 
 lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
+A compile error's display without a traceback above it (`  File "bad.py", line 7`, the source line, its
+caret, `SyntaxError: ...`: Python's report of a main script it cannot compile) is an entry of its own.
 A crash dump faulthandler writes (`Fatal Python error: Segmentation fault`, `Windows fatal exception:
 ...`, `Timeout (0:00:05)!`, or a thread's header first) is an entry of its own, whatever comes before
 it: blank lines, each thread's header (`Current thread 0x... (most recent call first):`) and indented
@@ -151,9 +153,23 @@ _OWN_START_RE: Final = re.compile(
     r"\S[^:\n]*:\d+: \w*(?:Warning|Error)\b|Exception ignored in|Exception in thread |Error in atexit"
     r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
     r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
+    r"|-{20,}\s*$"  # the line above IPython's traceback
 )
 _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
 _ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)
+
+
+# The display of a compile error with no traceback above it (`python bad.py`, a SyntaxError in the main
+# script): its first line is a frame's without a function; the SyntaxError's line ends it.
+_COMPILE_FRAME_RE: Final = re.compile(r'  File "[^"\n]+", line \d+[ \t\r]*(?:\n|$)')
+
+
+# IPython's (and Jupyter's) traceback: a line of dashes, a header naming the exception's type
+# (`ZeroDivisionError          Traceback (most recent call last)`), then blocks of numbered source lines
+# and blank lines up to the exception's line (the type again, its message after it).
+_IPYTHON_HEADER_RE: Final = re.compile(r"([\w.]+) +Traceback \(most recent call last\)[ \t\r]*$")
+_IPYTHON_MARK: Final = "Traceback (most recent call last)"
+_DASHES_RE: Final = re.compile(r"-{20,}[ \t\r]*")
 
 
 def _starts_its_own(line: str) -> bool:
@@ -182,7 +198,12 @@ class Entry:
         headers = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_HEADER)
         found = [at for at in map(self.text.find, headers) if at >= 0]
         if not found:
-            return self.text if self._is_dump() else None
+            start = self._ipython_header()
+            if start >= 0:  # from the line of dashes above its header
+                above = self.text.rfind("\n", 0, max(start - 1, 0)) + 1
+                dashes = _DASHES_RE.fullmatch(_COLOUR_RE.sub("", self.text[above : max(start - 1, 0)]))
+                return self.text[above if dashes and start else start :]
+            return self.text if self._is_dump() or _COMPILE_FRAME_RE.match(self.text) else None
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
         if self.text[line_start:start].isspace() or self.text.startswith(_RICH_HEADER, start):
@@ -205,6 +226,18 @@ class Entry:
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
             message = _exception_line(stack_trace) or message
         return {"message": message, "error": {"stack_trace": stack_trace}}
+
+    def _ipython_header(self) -> int:
+        """Where the first line of IPython's traceback header starts (its colours read past); -1."""
+        at = self.text.find(_IPYTHON_MARK)
+        while at >= 0:
+            start = self.text.rfind("\n", 0, at) + 1
+            end = self.text.find("\n", at)
+            line = self.text[start : end if end >= 0 else len(self.text)]
+            if _IPYTHON_HEADER_RE.match(_COLOUR_RE.sub("", line) if "\x1b" in line else line):
+                return start
+            at = self.text.find(_IPYTHON_MARK, at + 1)
+        return -1
 
     def _is_dump(self) -> bool:
         """Whether the entry is a faulthandler dump (its first line says why, or is a thread's header)."""
@@ -461,6 +494,8 @@ class _State:
         self.logging_error = False  # `logging`'s report of a record it could not format
         self.sql = False  # inside SQLAlchemy's statement, after an exception line, until its `]`
         self.fields = 0  # pydantic's field names still to come after its exception line
+        self.ipython = ""  # in IPython's traceback: the short name of the type its header names
+        self.dashed = False  # the last line read was a line of dashes (IPython's, above its header)
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -468,6 +503,10 @@ class _State:
         plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
         if _starts_a_dump(plain):
             self.dump = True
+        elif _COMPILE_FRAME_RE.match(plain):
+            self.traced = self.frames = True  # a compile error's display: its exception line ends it
+        elif _DASHES_RE.fullmatch(plain):
+            self.dashed = True
         else:
             self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
@@ -476,6 +515,7 @@ class _State:
         """Whether `line` continues the entry (and, if so, take it in)."""
         plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
         headed, self.headed = self.headed, False
+        dashed, self.dashed = self.dashed, False
         if self.quote:
             return self._quoted(plain, after_blank=after_blank)
         if self.dump:
@@ -496,6 +536,19 @@ class _State:
             return True
         if self.ended and not self.frames and self._message_goes_on(plain, after_blank=after_blank):
             return True
+        if "Traceback (most" in plain and not plain.startswith(" "):
+            ipython = _IPYTHON_HEADER_RE.match(plain)  # (its own; a worker's is quoted, indented: none)
+            if ipython is not None:
+                if not (self.chained or dashed or not (self.traced or self.stacked or after_blank)):
+                    return False
+                self.traced, self.chained, self.frames, self.ended = True, False, True, False
+                self.ipython = ipython[1].rsplit(".", 1)[-1]
+                return True
+        if self.ipython and self.frames:
+            return self._in_ipython(plain)
+        if self.ended and self.chained and _DASHES_RE.fullmatch(plain):
+            self.dashed = True  # (a chain's next IPython traceback may start with its line of dashes)
+            return True
         if after_blank and self.frames and (headed or self.loose):
             self.loose = True  # loguru's: read on past the blank line
         elif after_blank:
@@ -513,7 +566,8 @@ class _State:
             self.frames, self.stacked = False, True
             return True
         if plain[0] in " \t":
-            return True
+            # (a compile error's display after a line with no traceback starts an entry of its own)
+            return self.traced or self.stacked or _COMPILE_FRAME_RE.match(plain) is None
         if self.frames and plain.startswith(_FRAME_MARKS):
             return True
         if self.frames:  # the exception line ends the traceback
@@ -522,6 +576,17 @@ class _State:
             self.fields = int(counted[1]) if counted is not None else 0
             return True
         return False
+
+    def _in_ipython(self, line: str) -> bool:
+        """`continues` inside IPython's traceback: its blocks and blank lines, up to the exception's line
+        (its type, then its message); a record's head or another traceback ends it (cut short)."""
+        if line.startswith(_HEADERS) or _HEAD_RE.match(line) is not None or _DASHES_RE.fullmatch(line):
+            self.frames, self.ended, self.ipython = False, True, ""
+            return False
+        named = line.partition(":")[0]
+        if " " not in named and named.rsplit(".", 1)[-1] == self.ipython:
+            self.frames, self.ended, self.ipython = False, True, ""
+        return True
 
     def _message_goes_on(self, line: str, *, after_blank: bool) -> bool:
         """Whether `line`, after an exception line, is more of its message (`_MESSAGE_PARTS_RE`,
