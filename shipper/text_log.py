@@ -32,6 +32,8 @@ its own (a traceback, a warning's location line, a crash dump...) continues the 
 lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
+pytest's report of a failed test (its header `____ test_x ____`, its traceback in any `--tb` style and
+its captured output, up to the next test's header or a `====` section line) is an entry of its own.
 A compile error's display without a traceback above it (`  File "bad.py", line 7`, the source line, its
 caret, `SyntaxError: ...`: Python's report of a main script it cannot compile) is an entry of its own.
 A crash dump faulthandler writes (`Fatal Python error: Segmentation fault`, `Windows fatal exception:
@@ -154,6 +156,7 @@ _OWN_START_RE: Final = re.compile(
     r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
     r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
     r"|-{20,}\s*$"  # the line above IPython's traceback
+    r"|_{3,} \S.* _{3,}\s*$|={3,}(?: .* ={3,})?\s*$"  # pytest's report of a test, its sections
 )
 _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
 _ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)
@@ -170,6 +173,12 @@ _COMPILE_FRAME_RE: Final = re.compile(r'  File "[^"\n]+", line \d+[ \t\r]*(?:\n|
 _IPYTHON_HEADER_RE: Final = re.compile(r"([\w.]+) +Traceback \(most recent call last\)[ \t\r]*$")
 _IPYTHON_MARK: Final = "Traceback (most recent call last)"
 _DASHES_RE: Final = re.compile(r"-{20,}[ \t\r]*")
+
+
+# pytest's report of a failed test: its header (`____ test_charge[5] ____`), then its traceback in any
+# `--tb` style, captured output and blank lines, up to the next test's header or a section's line (`====`).
+_PYTEST_TEST_RE: Final = re.compile(r"_{3,} \S.* _{3,}[ \t\r]*$")
+_PYTEST_SECTION_RE: Final = re.compile(r"={3,}(?: .* ={3,})?[ \t\r]*$")
 
 
 def _starts_its_own(line: str) -> bool:
@@ -203,6 +212,8 @@ class Entry:
                 above = self.text.rfind("\n", 0, max(start - 1, 0)) + 1
                 dashes = _DASHES_RE.fullmatch(_COLOUR_RE.sub("", self.text[above : max(start - 1, 0)]))
                 return self.text[above if dashes and start else start :]
+            if self.text.startswith("___") and _PYTEST_TEST_RE.match(self.text.partition("\n")[0]):
+                return self.text.partition("\n")[2] or None  # a test's report: what its header heads
             return self.text if self._is_dump() or _COMPILE_FRAME_RE.match(self.text) else None
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
@@ -496,6 +507,7 @@ class _State:
         self.fields = 0  # pydantic's field names still to come after its exception line
         self.ipython = ""  # in IPython's traceback: the short name of the type its header names
         self.dashed = False  # the last line read was a line of dashes (IPython's, above its header)
+        self.pytest = False  # in pytest's report of a failed test
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -507,6 +519,8 @@ class _State:
             self.traced = self.frames = True  # a compile error's display: its exception line ends it
         elif _DASHES_RE.fullmatch(plain):
             self.dashed = True
+        elif plain.startswith("___") and _PYTEST_TEST_RE.match(plain):
+            self.pytest = self.traced = True
         else:
             self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
@@ -516,6 +530,9 @@ class _State:
         plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
         headed, self.headed = self.headed, False
         dashed, self.dashed = self.dashed, False
+        if self.pytest:  # up to the next test's report or a section's line
+            self.pytest = not (plain.startswith(("___", "===")) and _ends_a_test(plain))
+            return self.pytest
         if self.quote:
             return self._quoted(plain, after_blank=after_blank)
         if self.dump:
@@ -626,6 +643,11 @@ class _State:
             return True
         self.quote = 0
         return False
+
+
+def _ends_a_test(line: str) -> bool:
+    """Whether a line ends pytest's report of a failed test: the next test's header, a section's line."""
+    return _PYTEST_TEST_RE.match(line) is not None or _PYTEST_SECTION_RE.match(line) is not None
 
 
 def _quotes_a_traceback(line: str) -> bool:

@@ -129,3 +129,53 @@ def test_a_script_that_does_not_compile_is_one_entry_keyed_by_its_statement(
     keys = [_key(entry.document()) for entry in found[1::3]]
     assert keys == [_key({"error": {"stack_trace": report}}) for report in reports]
     assert keys[0] == keys[1] != keys[2]
+
+
+_TESTS = """
+import pytest
+
+def charge(amount):
+    total = amount * 2
+    raise ValueError(f"bad amount {amount}")
+
+def refund(amount):
+    raise ValueError(f"bad amount {amount}")
+
+@pytest.mark.parametrize("amount", [5, 1234])
+def test_charge(amount):
+    print("charging", amount)
+    charge(amount)
+
+def test_refund():
+    refund(7)
+
+def test_passes():
+    assert True
+"""
+
+
+@pytest.mark.parametrize("style", ["long", "short", "auto", "native"])
+def test_pytests_report_of_each_failed_test_is_one_entry_keyed_by_its_bug(tmp_path: Path, style: str) -> None:
+    """A CI log of a pytest run: each failed test's report (its traceback, captured output) was an entry
+    a line, every line its own group; it is one entry, the two failures of one bug one group, the
+    sibling (the same error from another function) another, the session's lines entries of their own."""
+    (tmp_path / "test_shop.py").write_text(_TESTS, encoding="utf-8")
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--tb={style}", "-q", "test_shop.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stdout
+    found = list(entries(ran.stdout.splitlines(keepends=True)))
+    reports = [entry for entry in found if entry.text.startswith("___")]
+    assert [entry.text.partition("\n")[0].strip("_ ") for entry in reports] == [
+        "test_charge[5]",
+        "test_charge[1234]",
+        "test_refund",
+    ]
+    assert all(entry.stack_trace and "bad amount" in entry.stack_trace for entry in reports)
+    keys = [_key(entry.document()) for entry in reports]
+    assert keys[0] == keys[1] != keys[2]
+    assert any(entry.text.startswith("FAILED test_shop.py::test_refund") for entry in found)
