@@ -1,12 +1,14 @@
 """`logloop cluster` on the JSON lines of other loggers (structlog's JSON renderer, loguru's
-`serialize=True`, a python-json-logger layout): the traceback each line holds under its own name is
-read, so one bug is one group, a sibling raised elsewhere another, and the title names the exception."""
+`serialize=True`, a python-json-logger layout, AWS Lambda's report): the traceback each line holds under
+its own name is read, so one bug is one group, a sibling raised elsewhere another, and the title names
+the exception."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,11 +92,31 @@ def _json_logger_lines() -> list[str]:
     return out.getvalue().splitlines()
 
 
+def _lambda_lines() -> list[str]:
+    """What AWS Lambda's Python runtime writes for a handler's uncaught exception (its
+    `bootstrap.py` builds it the same way from the exception)."""
+    lines = []
+    for function, value in _CALLS:
+        try:
+            function(value)
+        except ValueError as exc:
+            frames = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+            report = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "requestId": "r",
+                "stackTrace": frames,
+            }
+            lines.append(json.dumps(report))
+    return lines
+
+
 LOGGERS: dict[str, Callable[[], list[str]]] = {
     "structlog, format_exc_info": lambda: _structlog_lines(False),
     "structlog, dict_tracebacks": lambda: _structlog_lines(True),
     "loguru, serialize": _loguru_lines,
     "python-json-logger layout": _json_logger_lines,
+    "AWS Lambda's uncaught exception": _lambda_lines,
 }
 
 

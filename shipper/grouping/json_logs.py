@@ -2,7 +2,8 @@
 
 `logloop cluster` groups ECS events; a program that logs JSON with python-json-logger (`exc_info`,
 `levelname`, `name`), structlog's JSON renderer (`event`, `exception`, `level`, `logger`), loguru's
-`serialize=True` (`text`, `record`) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
+`serialize=True` (`text`, `record`), AWS Lambda's report of an uncaught exception (`errorType`,
+`stackTrace`) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
 same facts under other names: a traceback there was never read, every bug of a logger one group.
 
 The rule not to break: an event that has the ECS field keeps it; an alias only fills a field that is
@@ -22,7 +23,7 @@ _ALIASES: Final = (
         "error.stack_trace",
         ("exc_info", "exc_text", "exception", "stack_trace", "stacktrace", "traceback"),
     ),
-    ("message", ("msg", "event", "@message", "textPayload", "record.message")),
+    ("message", ("msg", "event", "@message", "textPayload", "record.message", "errorMessage")),
     ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name")),
     ("log.logger", ("logger", "logger_name", "name", "record.name")),
 )
@@ -47,7 +48,7 @@ def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
                 added[field] = value
                 break
     if "error.stack_trace" not in added:
-        traced = _loguru_traceback(doc)
+        traced = _loguru_traceback(doc) or _lambda_traceback(doc)
         if traced:
             added["error.stack_trace"] = traced
     return {**doc, **added} if added else doc
@@ -70,3 +71,19 @@ def _loguru_traceback(doc: Mapping[str, Any]) -> str:
         return ""
     at = text.find(_HEADER)
     return text[at:] if at >= 0 else ""
+
+
+def _lambda_traceback(doc: Mapping[str, Any]) -> str:
+    """AWS Lambda's report of a handler's uncaught exception (`errorType`, `errorMessage`, `stackTrace`:
+    the frames as `traceback.format_list` writes them) as the traceback it stands for; else ""."""
+    frames = doc.get("stackTrace")
+    error_type = doc.get("errorType")
+    if not (isinstance(frames, list) and frames and isinstance(error_type, str) and error_type):
+        return ""
+    if not all(isinstance(frame, str) for frame in frames):
+        return ""
+    message = doc.get("errorMessage")
+    line = f"{error_type}: {message}" if isinstance(message, str) and message else error_type
+    return (
+        _HEADER + "\n" + "".join(frame if frame.endswith("\n") else frame + "\n" for frame in frames) + line
+    )
