@@ -42,6 +42,11 @@ SAME = [
         id="scientific-notation",
     ),
     pytest.param(
+        ["due at 10:00:01 AM", "due at 9:05 PM", "due at 11:59 p.m.", "due at 23:59:59"],
+        "due at <TIME>",
+        id="time-on-a-12-hour-clock",
+    ),
+    pytest.param(
         ["timed out after 1h30m", "timed out after 45s", "timed out after 2m30.5s", "timed out after 150ms"],
         "timed out after <DURATION>",
         id="duration-in-several-units",

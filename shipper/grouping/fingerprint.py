@@ -133,7 +133,8 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        (`1.5e+308` was a word), and a mapping of values only (`{'a': 1}`, `{"b": [null]}`) as `{<VAL>}`
        (a message split by the kind of its values; titles keep such a mapping's identifiers; no
        evaluation-set event changes); a duration in several units (`1h30m`, was a word) as one duration,
-       and a size in multiples of bytes (`10KB`, `1.5 GiB`) as `<SIZE>` (its unit varies with it)
+       and a size in multiples of bytes (`10KB`, `1.5 GiB`) as `<SIZE>` (its unit varies with it); a
+       time on a 12-hour clock (`9:05 PM`) as a time (AM and PM split a message)
 """
 
 from __future__ import annotations

@@ -108,6 +108,15 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate=r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}[:\-]",
         lazy=True,
     ),
+    # A time on a 12-hour clock (`9:05 PM`, `10:00:01 a.m.`): the half of the day is part of it.
+    _rule(
+        "clock_time",
+        r"\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?[AaPp]\.?[Mm]\b\.?",
+        "<TIME>",
+        ":",
+        gate=r"\d\s?[AaPp]\.?[Mm]\b",
+        lazy=True,
+    ),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
     _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", ".", ((".", 3),)),
     _rule(
