@@ -159,6 +159,11 @@ _OWN_START_RE: Final = re.compile(
     r"|_{3,} \S.* _{3,}\s*$|={3,}(?: .* ={3,})?\s*$"  # pytest's report of a test, its sections
 )
 _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
+# The most lines an entry takes in for being unstamped in a stamped log, and the most lines of a display
+# read to its end (SQLAlchemy's statement, IPython's traceback, pytest's report): past them, a line starts
+# an entry as it would without (a log whose stamps stop, a display cut short, is not one endless entry).
+_UNSTAMPED_LINES: Final = 500
+_DISPLAY_LINES: Final = 5000
 _ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)
 
 
@@ -311,7 +316,13 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             if _HEAD_RE.match(rest) is not None:
                 if len(stamped) < _STAMPED_SOURCES:
                     stamped.add(source)
-            elif opened and current is not None and source in stamped and not _starts_its_own(rest):
+            elif (
+                opened
+                and current is not None
+                and source in stamped
+                and len(current.lines) < _UNSTAMPED_LINES
+                and not _starts_its_own(rest)
+            ):
                 opened = False  # more of a stamped record's message (notes, a multi-line message)
         if current is not None and not opened:
             current.take(rest)
@@ -508,6 +519,7 @@ class _State:
         self.ipython = ""  # in IPython's traceback: the short name of the type its header names
         self.dashed = False  # the last line read was a line of dashes (IPython's, above its header)
         self.pytest = False  # in pytest's report of a failed test
+        self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -521,6 +533,7 @@ class _State:
             self.dashed = True
         elif plain.startswith("___") and _PYTEST_TEST_RE.match(plain):
             self.pytest = self.traced = True
+            self.budget = _DISPLAY_LINES
         else:
             self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
@@ -531,7 +544,8 @@ class _State:
         headed, self.headed = self.headed, False
         dashed, self.dashed = self.dashed, False
         if self.pytest:  # up to the next test's report or a section's line
-            self.pytest = not (plain.startswith(("___", "===")) and _ends_a_test(plain))
+            self.budget -= 1
+            self.pytest = self.budget > 0 and not (plain.startswith(("___", "===")) and _ends_a_test(plain))
             return self.pytest
         if self.quote:
             return self._quoted(plain, after_blank=after_blank)
@@ -560,6 +574,7 @@ class _State:
                     return False
                 self.traced, self.chained, self.frames, self.ended = True, False, True, False
                 self.ipython = ipython[1].rsplit(".", 1)[-1]
+                self.budget = _DISPLAY_LINES
                 return True
         if self.ipython and self.frames:
             return self._in_ipython(plain)
@@ -597,7 +612,13 @@ class _State:
     def _in_ipython(self, line: str) -> bool:
         """`continues` inside IPython's traceback: its blocks and blank lines, up to the exception's line
         (its type, then its message); a record's head or another traceback ends it (cut short)."""
-        if line.startswith(_HEADERS) or _HEAD_RE.match(line) is not None or _DASHES_RE.fullmatch(line):
+        self.budget -= 1
+        if (
+            self.budget <= 0
+            or line.startswith(_HEADERS)
+            or _HEAD_RE.match(line) is not None
+            or _DASHES_RE.fullmatch(line)
+        ):
             self.frames, self.ended, self.ipython = False, True, ""
             return False
         named = line.partition(":")[0]
@@ -609,12 +630,17 @@ class _State:
         """Whether `line`, after an exception line, is more of its message (`_MESSAGE_PARTS_RE`,
         SQLAlchemy's statement up to its `]`, pydantic's field names)."""
         if self.sql:
+            self.budget -= 1
+            if self.budget <= 0 or _HEAD_RE.match(line) is not None or _starts_its_own(line):
+                self.sql = False  # a statement cut short: the line is the next entry's
+                return False
             self.sql = not line.rstrip().endswith("]")
             return True
         if after_blank and not line.startswith(_AFTER_A_BLANK):
             return False
         if _MESSAGE_PARTS_RE.match(line) is not None:
             self.sql = line.startswith(_OPEN_SQL) and not line.rstrip().endswith("]")
+            self.budget = _DISPLAY_LINES
             return True
         if self.fields and line[0] not in " \t" and _HEAD_RE.match(line) is None:
             self.fields -= 1

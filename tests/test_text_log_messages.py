@@ -201,3 +201,26 @@ def test_a_twisted_failure_is_one_entry_keyed_as_its_traceback(before: str) -> N
     assert fingerprint_document(document) == fingerprint_document(
         {**document, "error": {"stack_trace": plain}}
     )
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        pytest.param("2026-12-04 10:00:00,000 INFO app: started\n", id="a stamped record, stamps stopping"),
+        pytest.param(
+            _TRACE + "sqlalchemy.exc.ProgrammingError: (x) y\n\n[SQL: SELECT 1\n", id="a statement cut short"
+        ),
+        pytest.param(
+            "-" * 75 + "\nValueError                                Traceback (most recent call last)\n",
+            id="IPython's traceback cut short",
+        ),
+        pytest.param("____ test_x ____\n", id="pytest's report cut short"),
+    ],
+)
+def test_an_entry_that_never_ends_is_bounded(opening: str) -> None:
+    """A log whose stamps stop after its first record, or a display cut short, does not make the rest of
+    the log one endless entry: past a bound, lines are entries as they would be without it."""
+    rest = "".join(f"line {number} of a program's own output\n" for number in range(20_000))
+    found = list(entries((opening + rest).splitlines(keepends=True)))
+    assert max(entry.text.count("\n") for entry in found) <= 5_100
+    assert sum(entry.text.count("\n") for entry in found) == (opening + rest).count("\n")
