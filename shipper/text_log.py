@@ -152,7 +152,8 @@ _HEAD_RE: Final = re.compile(
 # own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
 # exception, an atexit function, a task; a JSON object's line.
 _OWN_START_RE: Final = re.compile(
-    r"\S[^:\n]*:\d+: \w*(?:Warning|Error)\b|Exception ignored in|Exception in thread |Error in atexit"
+    r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*(?:Warning|Error)\b"
+    r"|Exception ignored in|Exception in thread |Error in atexit"
     r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
     r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
     r"|-{20,}\s*$"  # the line above IPython's traceback

@@ -103,6 +103,7 @@ SHAPES = {
 OWN_STARTS = {
     "an uncaught traceback after a blank line": "\n" + _TRACE + "KeyError: 'x'\n",
     "a warning's location line": "/srv/app/w.py:3: UserWarning: careful\n  warnings.warn('careful')\n",
+    "a warning's location line on Windows": "C:\\app\\w.py:3: DeprecationWarning: old\n  old()\n",
     "a thread's uncaught exception": "Exception in thread Thread-1 (work):\n" + _TRACE + "KeyError: 'x'\n",
     "an unraisable exception": "Exception ignored in: <function C.__del__ at 0x7f>\n"
     + _TRACE
