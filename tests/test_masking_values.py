@@ -9,6 +9,7 @@ import pytest
 
 from shipper.grouping.fingerprint import clear_caches, fingerprint_event
 from shipper.grouping.masking import mask
+from shipper.grouping.titles import masked_message
 
 SAME = [
     pytest.param(
@@ -115,3 +116,32 @@ def test_message_only_events_of_one_failure_are_one_group() -> None:
         keys.add(fingerprint.key)
         assert fingerprint.name.startswith("deploy failed at commit <HEX>: {")
     assert len(keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        pytest.param(
+            "(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint",
+            "(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint",
+            id="sqlalchemy-wrapping-psycopg2",
+        ),
+        pytest.param(
+            "(sqlite3.OperationalError) no such column: total",
+            "(sqlite3.OperationalError) no such column: total",
+            id="sqlalchemy-wrapping-sqlite3",
+        ),
+        pytest.param(
+            "boto3.exceptions.S3UploadFailedError: Failed to upload /tmp/x1 to b2",
+            "boto3.exceptions.S3UploadFailedError: Failed to upload <PATH> to <ID>",
+            id="boto3-with-values",
+        ),
+        pytest.param(
+            "worker host12.internal died after 3 tries", "worker <ID> died after <NUM> tries", id="no-class"
+        ),
+    ],
+)
+def test_an_exception_class_named_in_a_message_is_kept_in_the_title(message: str, expected: str) -> None:
+    """An exception class's dotted name whose module holds a digit (psycopg2, sqlite3, boto3) is a name
+    in the title, not `<ID>`; values around it are still placeholders, and other words with digits too."""
+    assert masked_message(message) == expected

@@ -134,7 +134,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        (a message split by the kind of its values; titles keep such a mapping's identifiers; no
        evaluation-set event changes); a duration in several units (`1h30m`, was a word) as one duration,
        and a size in multiples of bytes (`10KB`, `1.5 GiB`) as `<SIZE>` (its unit varies with it); a
-       time on a 12-hour clock (`9:05 PM`) as a time (AM and PM split a message)
+       time on a 12-hour clock (`9:05 PM`) as a time (AM and PM split a message); titles (not keys)
+       keep an exception class's dotted name whose module holds a digit (`(sqlite3.OperationalError)`,
+       was `(<ID>)`: 12 evaluation-set titles of 2 groups change, no key)
 """
 
 from __future__ import annotations
