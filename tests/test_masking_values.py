@@ -43,7 +43,7 @@ SAME = [
         id="scientific-notation",
     ),
     pytest.param(
-        ["due at 10:00:01 AM", "due at 9:05 PM", "due at 11:59 p.m.", "due at 23:59:59"],
+        ["due at 10:00:01 AM", "due at 9:05 PM", "due at 11:59PM", "due at 23:59:59"],
         "due at <TIME>",
         id="time-on-a-12-hour-clock",
     ),

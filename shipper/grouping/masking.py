@@ -102,19 +102,28 @@ RULES: Final[tuple[MaskRule, ...]] = (
     # its first parts: one without digits was left as text, one with them masked as an address.
     _rule(
         "mac_address",
-        r"(?<![\w:\-])[0-9A-Fa-f]{2}([:\-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:\-])",
+        r"(?<![\w:\-])[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}(?![\w:\-])",
         "<MAC>",
-        ":-",
-        gate=r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}[:\-]",
+        ":",
+        ((":", 5),),
         lazy=True,
     ),
-    # A time on a 12-hour clock (`9:05 PM`, `10:00:01 a.m.`): the half of the day is part of it.
+    _rule(
+        "mac_address_dashed",
+        r"(?<![\w:\-])[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}(?![\w:\-])",
+        "<MAC>",
+        "-",
+        (("-", 5),),
+        lazy=True,
+    ),
+    # A time on a 12-hour clock (`9:05 PM`, `10:00:01 AM`): the half of the day is part of it.
     _rule(
         "clock_time",
-        r"\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?[AaPp]\.?[Mm]\b\.?",
+        r"\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?[AP]M\b",
         "<TIME>",
         ":",
-        gate=r"\d\s?[AaPp]\.?[Mm]\b",
+        (("M", 1), (":", 1)),
+        gate=r"\d\s?[AP]M\b",
         lazy=True,
     ),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
@@ -154,7 +163,7 @@ RULES: Final[tuple[MaskRule, ...]] = (
         r"[0-9a-f]{7,128}(?![\w\-]|\.\w)",
         r"\g<1><HEX>",
         "0",
-        gate=r"(?i)commit|rev|sha|hash|digest|checksum|changeset",
+        gate=r"[0-9a-fA-F]{7}",  # (the digest: a run of hexadecimal digits is cheaper to find than the words)
         lazy=True,
     ),
     _rule(
@@ -178,6 +187,7 @@ RULES: Final[tuple[MaskRule, ...]] = (
         r"(?<![\w.])\d+(?:[.,]\d+)?\s?[KMGTPE]i?B(?!\w)",
         "<SIZE>",
         "0",
+        (("B", 1),),
         gate=r"\d\s?[KMGTPE]i?B",
         lazy=True,
     ),
