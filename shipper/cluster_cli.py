@@ -44,6 +44,7 @@ from typing import IO, Any, Final, Protocol, cast
 
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
+from shipper.grouping.json_logs import as_ecs
 from shipper.grouping.message_only import (
     has_located_failure,
     keyed_template,
@@ -201,10 +202,22 @@ def _text_rows(source: _Readable, options: GroupingOptions) -> tuple[list[_Row],
     def documents() -> Iterator[tuple[Mapping[str, Any], None]]:
         for entry in text_log.entries(lines):  # (one at a time: a log can be larger than memory)
             numbers.append(entry.line)
-            yield entry.document(), None
+            yield _json_entry(entry.text) or entry.document(), None
 
     part = _keyed(documents(), options)
     return _mined([part]), numbers
+
+
+def _json_entry(text: str) -> Mapping[str, Any] | None:
+    """A text log's entry that is one JSON object (a JSON logger's line, in a log of other lines) as the
+    event it holds (`json_logs.as_ecs`); None for any other entry."""
+    if not text.startswith("{") or text.count("\n") > 1:
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return as_ecs(doc) if isinstance(doc, dict) else None
 
 
 class _Readable(Protocol):
@@ -446,4 +459,4 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
         if not isinstance(doc, dict):
             yield None, f"expected a JSON object, got {type(doc).__name__}"
             continue
-        yield doc, None
+        yield as_ecs(doc), None

@@ -16,14 +16,26 @@ An entry continues with:
   blank lines around it and the traceback after it;
 - the exception line that ends a traceback (the first unindented line after its frames);
 - the other layouts of a traceback: loguru's (a blank line after the header, between frames and
-  before the exception line, the frame that caught it marked `> File`), rich's box (its header's line
+  before the exception line, the frame that caught it marked `> File`), Twisted's `Failure` (its
+  `--- <exception caught here> ---` line between frames), rich's box (its header's line
   `╭─── Traceback (most recent call last) ───╮`, then lines starting `│` up to `╰`), and a worker
   process's failure re-raised by the parent (concurrent.futures, multiprocessing: its first line ends
   `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
 - asyncio's context lines (`future: <Task ...>`, `handle: <Handle ...>`) after the line of its
   report of a failure ("Task exception was never retrieved"), before the traceback.
+An exception's message may span lines, after its exception line: PostgreSQL's fields (`DETAIL:  `,
+`HINT:  `, `LINE 2: ` and its caret...), SQLAlchemy's statement and parameters (`[SQL: ...]`, over
+lines until its `]`, after a blank line) and its `(Background on this error at: ...)`, and the fields
+pydantic lists (`2 validation errors for User`: as many names, each with indented lines). In a log
+whose records start with a time or a level (`_HEAD_RE`), any line without one that starts nothing of
+its own (a traceback, a warning's location line, a crash dump...) continues the entry before it, blank
+lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
+pytest's report of a failed test (its header `____ test_x ____`, its traceback in any `--tb` style and
+its captured output, up to the next test's header or a `====` section line) is an entry of its own.
+A compile error's display without a traceback above it (`  File "bad.py", line 7`, the source line, its
+caret, `SyntaxError: ...`: Python's report of a main script it cannot compile) is an entry of its own.
 A crash dump faulthandler writes (`Fatal Python error: Segmentation fault`, `Windows fatal exception:
 ...`, `Timeout (0:00:05)!`, or a thread's header first) is an entry of its own, whatever comes before
 it: blank lines, each thread's header (`Current thread 0x... (most recent call first):`) and indented
@@ -72,7 +84,9 @@ _RICH_TOP: Final = "╭"
 _RICH_HEADER: Final = " Traceback (most recent call last) "
 _RICH_SIDES: Final = ("│", "╰")
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
-_FRAME_MARKS: Final = (*_RICH_SIDES, _LOGURU_MARKED)  # unindented lines among a traceback's frames
+# Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
+_TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
+_FRAME_MARKS: Final = (*_RICH_SIDES, _LOGURU_MARKED, _TWISTED_CAUGHT)  # unindented lines among the frames
 _HEADERS: Final = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_TOP)  # (rich's top line: if it names the header)
 # A worker's failure as the parent re-raises it: the exception quoting the worker's traceback
 # (`concurrent.futures.process._RemoteTraceback: `, `multiprocessing.pool.RemoteTraceback: `), the quote.
@@ -116,6 +130,69 @@ _LOGGING_ERROR_PARTS: Final = (
     "Use the traceback above to help find the error.",
 )
 
+# The lines an exception's message goes on with after its exception line, for the libraries that write
+# such messages (PostgreSQL's fields as libpq and psycopg write them, SQLAlchemy's parts).
+_MESSAGE_PARTS_RE: Final = re.compile(
+    r"(?:DETAIL|HINT|CONTEXT|QUERY|WHERE|LOCATION|STATEMENT|INTERNAL QUERY|SCHEMA NAME|TABLE NAME"
+    r"|COLUMN NAME|CONSTRAINT NAME|DATATYPE NAME):  |LINE \d+: |\[SQL: |\[parameters: |\[generated in "
+    r"|\(Background on this error at: "
+)
+_OPEN_SQL: Final = "[SQL: "  # SQLAlchemy's statement, over as many lines as it has, up to its `]`
+_AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before it)
+# pydantic's first line of a validation error: as many field names follow, each with indented lines.
+_VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
+# The start of a record in a log that stamps its records: a date or a time (in brackets or not), an
+# epoch time, or a level name (`logging.basicConfig`'s default `ERROR:root:...`).
+_HEAD_RE: Final = re.compile(
+    r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d\b|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
+    r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d|\d{10}(?:\.\d+)?\b"
+    r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)\b)"
+)
+# Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
+# own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
+# exception, an atexit function, a task; a JSON object's line.
+_OWN_START_RE: Final = re.compile(
+    r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*(?:Warning|Error)\b"
+    r"|Exception ignored in|Exception in thread |Error in atexit"
+    r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
+    r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
+    r"|-{20,}\s*$"  # the line above IPython's traceback
+    r"|_{3,} \S.* _{3,}\s*$|={3,}(?: .* ={3,})?\s*$"  # pytest's report of a test, its sections
+)
+_STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
+# The most lines an entry takes in for being unstamped in a stamped log, and the most lines of a display
+# read to its end (SQLAlchemy's statement, IPython's traceback, pytest's report): past them, a line starts
+# an entry as it would without (a log whose stamps stop, a display cut short, is not one endless entry).
+_UNSTAMPED_LINES: Final = 500
+_DISPLAY_LINES: Final = 5000
+_ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)
+
+
+# The display of a compile error with no traceback above it (`python bad.py`, a SyntaxError in the main
+# script): its first line is a frame's without a function; the SyntaxError's line ends it.
+_COMPILE_FRAME_RE: Final = re.compile(r'  File "[^"\n]+", line \d+[ \t\r]*(?:\n|$)')
+
+
+# IPython's (and Jupyter's) traceback: a line of dashes, a header naming the exception's type
+# (`ZeroDivisionError          Traceback (most recent call last)`), then blocks of numbered source lines
+# and blank lines up to the exception's line (the type again, its message after it).
+_IPYTHON_HEADER_RE: Final = re.compile(r"([\w.]+) +Traceback \(most recent call last\)[ \t\r]*$")
+_IPYTHON_MARK: Final = "Traceback (most recent call last)"
+_DASHES_RE: Final = re.compile(r"-{20,}[ \t\r]*")
+
+
+# pytest's report of a failed test: its header (`____ test_charge[5] ____`), then its traceback in any
+# `--tb` style, captured output and blank lines, up to the next test's header or a section's line (`====`).
+_PYTEST_TEST_RE: Final = re.compile(r"_{3,} \S.* _{3,}[ \t\r]*$")
+_PYTEST_SECTION_RE: Final = re.compile(r"={3,}(?: .* ={3,})?[ \t\r]*$")
+
+
+def _starts_its_own(line: str) -> bool:
+    """Whether an unstamped line starts an entry even in a stamped log: a traceback's header, a crash
+    dump, one of the interpreter's reports (`_OWN_START_RE`)."""
+    plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+    return plain.startswith(_ALL_HEADERS) or _OWN_START_RE.match(plain) is not None
+
 
 def _starts_a_dump(line: str) -> bool:
     return line.startswith(_DUMP_STARTS) and _DUMP_START_RE.match(line) is not None
@@ -136,7 +213,14 @@ class Entry:
         headers = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_HEADER)
         found = [at for at in map(self.text.find, headers) if at >= 0]
         if not found:
-            return self.text if self._is_dump() else None
+            start = self._ipython_header()
+            if start >= 0:  # from the line of dashes above its header
+                above = self.text.rfind("\n", 0, max(start - 1, 0)) + 1
+                dashes = _DASHES_RE.fullmatch(_COLOUR_RE.sub("", self.text[above : max(start - 1, 0)]))
+                return self.text[above if dashes and start else start :]
+            if self.text.startswith("___") and _PYTEST_TEST_RE.match(self.text.partition("\n")[0]):
+                return self.text.partition("\n")[2] or None  # a test's report: what its header heads
+            return self.text if self._is_dump() or _COMPILE_FRAME_RE.match(self.text) else None
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
         if self.text[line_start:start].isspace() or self.text.startswith(_RICH_HEADER, start):
@@ -157,13 +241,35 @@ class Entry:
             return {"message": message}
         logged = "\n" in self.text[: len(self.text) - len(stack_trace)]
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
-            unindented = [line for line in stack_trace.splitlines()[1:] if line[:1] not in ("", " ", "\t")]
-            message = unindented[-1] if unindented else message
+            message = _exception_line(stack_trace) or message
         return {"message": message, "error": {"stack_trace": stack_trace}}
+
+    def _ipython_header(self) -> int:
+        """Where the first line of IPython's traceback header starts (its colours read past); -1."""
+        at = self.text.find(_IPYTHON_MARK)
+        while at >= 0:
+            start = self.text.rfind("\n", 0, at) + 1
+            end = self.text.find("\n", at)
+            line = self.text[start : end if end >= 0 else len(self.text)]
+            if _IPYTHON_HEADER_RE.match(_COLOUR_RE.sub("", line) if "\x1b" in line else line):
+                return start
+            at = self.text.find(_IPYTHON_MARK, at + 1)
+        return -1
 
     def _is_dump(self) -> bool:
         """Whether the entry is a faulthandler dump (its first line says why, or is a thread's header)."""
         return _starts_a_dump(_COLOUR_RE.sub("", self.text) if "\x1b" in self.text else self.text)
+
+
+def _exception_line(stack_trace: str) -> str | None:
+    """The line of the last exception of a traceback: the first unindented line after its last frame
+    (its message may go on over more lines), else its last unindented line."""
+    lines = stack_trace.splitlines()[1:]
+    unindented = [at for at, line in enumerate(lines) if line[:1] not in ("", " ", "\t")]
+    frames = [at for at, line in enumerate(lines) if line.lstrip(" \t|").startswith('File "')]
+    after = [at for at in unindented if frames and at > frames[-1]]
+    found = after[0] if after else (unindented[-1] if unindented else None)
+    return None if found is None else lines[found]
 
 
 def entries(lines: Iterable[str]) -> Iterator[Entry]:
@@ -177,6 +283,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     prefixes = _Prefixes()
     pieces = _Pieces()
     headed: dict[str, str] = {}  # by source: the prefix's source whose entry has just read a header
+    stamped: set[str] = set()  # the sources whose records start with a time or a level (`_HEAD_RE`)
     for number, source, line in pieces.lines(lines):
         if not line.strip():
             current = open_entries.get(source)
@@ -206,6 +313,18 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
                 open_entries[source] = open_entries.pop(back)
             current = open_entries.get(source)
         opened = current is None or not current.state.continues(rest, after_blank=bool(current.blanks))
+        if shaped is None and rest[:1] not in (" ", "\t"):
+            if _HEAD_RE.match(rest) is not None:
+                if len(stamped) < _STAMPED_SOURCES:
+                    stamped.add(source)
+            elif (
+                opened
+                and current is not None
+                and source in stamped
+                and len(current.lines) < _UNSTAMPED_LINES
+                and not _starts_its_own(rest)
+            ):
+                opened = False  # more of a stamped record's message (notes, a multi-line message)
         if current is not None and not opened:
             current.take(rest)
         else:
@@ -396,6 +515,12 @@ class _State:
         self.inner: _State | None = None  # inside the quote: where the quoted traceback stands
         self.dump = False  # in a faulthandler dump
         self.logging_error = False  # `logging`'s report of a record it could not format
+        self.sql = False  # inside SQLAlchemy's statement, after an exception line, until its `]`
+        self.fields = 0  # pydantic's field names still to come after its exception line
+        self.ipython = ""  # in IPython's traceback: the short name of the type its header names
+        self.dashed = False  # the last line read was a line of dashes (IPython's, above its header)
+        self.pytest = False  # in pytest's report of a failed test
+        self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -403,6 +528,13 @@ class _State:
         plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
         if _starts_a_dump(plain):
             self.dump = True
+        elif _COMPILE_FRAME_RE.match(plain):
+            self.traced = self.frames = True  # a compile error's display: its exception line ends it
+        elif _DASHES_RE.fullmatch(plain):
+            self.dashed = True
+        elif plain.startswith("___") and _PYTEST_TEST_RE.match(plain):
+            self.pytest = self.traced = True
+            self.budget = _DISPLAY_LINES
         else:
             self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
@@ -411,6 +543,11 @@ class _State:
         """Whether `line` continues the entry (and, if so, take it in)."""
         plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
         headed, self.headed = self.headed, False
+        dashed, self.dashed = self.dashed, False
+        if self.pytest:  # up to the next test's report or a section's line
+            self.budget -= 1
+            self.pytest = self.budget > 0 and not (plain.startswith(("___", "===")) and _ends_a_test(plain))
+            return self.pytest
         if self.quote:
             return self._quoted(plain, after_blank=after_blank)
         if self.dump:
@@ -427,7 +564,23 @@ class _State:
                 return False
             single = not plain.startswith(_GROUP_HEADER)  # (a group's lines are all indented, its end too)
             self.traced, self.chained, self.frames, self.ended = True, False, single, not single
-            self.headed, self.loose = single, False
+            self.headed, self.loose, self.sql, self.fields = single, False, False, 0
+            return True
+        if self.ended and not self.frames and self._message_goes_on(plain, after_blank=after_blank):
+            return True
+        if "Traceback (most" in plain and not plain.startswith(" "):
+            ipython = _IPYTHON_HEADER_RE.match(plain)  # (its own; a worker's is quoted, indented: none)
+            if ipython is not None:
+                if not (self.chained or dashed or not (self.traced or self.stacked or after_blank)):
+                    return False
+                self.traced, self.chained, self.frames, self.ended = True, False, True, False
+                self.ipython = ipython[1].rsplit(".", 1)[-1]
+                self.budget = _DISPLAY_LINES
+                return True
+        if self.ipython and self.frames:
+            return self._in_ipython(plain)
+        if self.ended and self.chained and _DASHES_RE.fullmatch(plain):
+            self.dashed = True  # (a chain's next IPython traceback may start with its line of dashes)
             return True
         if after_blank and self.frames and (headed or self.loose):
             self.loose = True  # loguru's: read on past the blank line
@@ -446,11 +599,52 @@ class _State:
             self.frames, self.stacked = False, True
             return True
         if plain[0] in " \t":
-            return True
+            # (a compile error's display after a line with no traceback starts an entry of its own)
+            return self.traced or self.stacked or _COMPILE_FRAME_RE.match(plain) is None
         if self.frames and plain.startswith(_FRAME_MARKS):
             return True
         if self.frames:  # the exception line ends the traceback
             self.frames, self.ended = False, True
+            counted = _VALIDATION_RE.search(plain) if "validation error" in plain else None
+            self.fields = int(counted[1]) if counted is not None else 0
+            return True
+        return False
+
+    def _in_ipython(self, line: str) -> bool:
+        """`continues` inside IPython's traceback: its blocks and blank lines, up to the exception's line
+        (its type, then its message); a record's head or another traceback ends it (cut short)."""
+        self.budget -= 1
+        if (
+            self.budget <= 0
+            or line.startswith(_HEADERS)
+            or _HEAD_RE.match(line) is not None
+            or _DASHES_RE.fullmatch(line)
+        ):
+            self.frames, self.ended, self.ipython = False, True, ""
+            return False
+        named = line.partition(":")[0]
+        if " " not in named and named.rsplit(".", 1)[-1] == self.ipython:
+            self.frames, self.ended, self.ipython = False, True, ""
+        return True
+
+    def _message_goes_on(self, line: str, *, after_blank: bool) -> bool:
+        """Whether `line`, after an exception line, is more of its message (`_MESSAGE_PARTS_RE`,
+        SQLAlchemy's statement up to its `]`, pydantic's field names)."""
+        if self.sql:
+            self.budget -= 1
+            if self.budget <= 0 or _HEAD_RE.match(line) is not None or _starts_its_own(line):
+                self.sql = False  # a statement cut short: the line is the next entry's
+                return False
+            self.sql = not line.rstrip().endswith("]")
+            return True
+        if after_blank and not line.startswith(_AFTER_A_BLANK):
+            return False
+        if _MESSAGE_PARTS_RE.match(line) is not None:
+            self.sql = line.startswith(_OPEN_SQL) and not line.rstrip().endswith("]")
+            self.budget = _DISPLAY_LINES
+            return True
+        if self.fields and line[0] not in " \t" and _HEAD_RE.match(line) is None:
+            self.fields -= 1
             return True
         return False
 
@@ -476,6 +670,11 @@ class _State:
             return True
         self.quote = 0
         return False
+
+
+def _ends_a_test(line: str) -> bool:
+    """Whether a line ends pytest's report of a failed test: the next test's header, a section's line."""
+    return _PYTEST_TEST_RE.match(line) is not None or _PYTEST_SECTION_RE.match(line) is not None
 
 
 def _quotes_a_traceback(line: str) -> bool:

@@ -127,7 +127,16 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        `{{ level }}`, `{{ error.type }}`... its values (they were text: every such event one group;
        only events that set a fingerprint change, none of the evaluation set);
        an `in_app` path pattern matched against the path with forward slashes (a Windows host's frames
-       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set)
+       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set);
+       masked alike: a digest a word names (`commit 1234567` and `commit a1b2c3d`: a short SHA of digits
+       only was a number), a MAC address (one without digits was text), a number in scientific notation
+       (`1.5e+308` was a word), and a mapping of values only (`{'a': 1}`, `{"b": [null]}`) as `{<VAL>}`
+       (a message split by the kind of its values; titles keep such a mapping's identifiers; no
+       evaluation-set event changes); a duration in several units (`1h30m`, was a word) as one duration,
+       and a size in multiples of bytes (`10KB`, `1.5 GiB`) as `<SIZE>` (its unit varies with it); a
+       time on a 12-hour clock (`9:05 PM`) as a time (AM and PM split a message); titles (not keys)
+       keep an exception class's dotted name whose module holds a digit (`(sqlite3.OperationalError)`,
+       was `(<ID>)`: 12 evaluation-set titles of 2 groups change, no key)
 """
 
 from __future__ import annotations

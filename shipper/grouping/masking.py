@@ -98,6 +98,34 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate="Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec",
         lazy=True,
     ),
+    # A MAC address (`00:1a:2b:3c:4d:5e`, `AA-BB-CC-DD-EE-FF`), before a time or an IPv6 address takes
+    # its first parts: one without digits was left as text, one with them masked as an address.
+    _rule(
+        "mac_address",
+        r"(?<![\w:\-])[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}(?![\w:\-])",
+        "<MAC>",
+        ":",
+        ((":", 5),),
+        lazy=True,
+    ),
+    _rule(
+        "mac_address_dashed",
+        r"(?<![\w:\-])[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}(?![\w:\-])",
+        "<MAC>",
+        "-",
+        (("-", 5),),
+        lazy=True,
+    ),
+    # A time on a 12-hour clock (`9:05 PM`, `10:00:01 AM`): the half of the day is part of it.
+    _rule(
+        "clock_time",
+        r"\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?[AP]M\b",
+        "<TIME>",
+        ":",
+        (("M", 1), (":", 1)),
+        gate=r"\d\s?[AP]M\b",
+        lazy=True,
+    ),
     _rule("time", r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<TIME>", ":", ((":", 2),)),
     _rule("ipv4", r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])", "<IP>", ".", ((".", 3),)),
     _rule(
@@ -118,6 +146,26 @@ RULES: Final[tuple[MaskRule, ...]] = (
         "/",
     ),
     _rule("host_port", r"\b[\w\-]+(?:\.[\w\-]+)+:\d{1,5}\b", "<HOST>", ":", ((".", 1),)),
+    # A number in scientific notation (`1.5e+308`, `2E-7`): a number, not a word with digits.
+    _rule(
+        "scientific_number",
+        r"(?<![\w.])[+\-]?\d+(?:\.\d+)?[eE][+\-]?\d+(?![\w.])",
+        "<NUM>",
+        "0",
+        gate=r"\d[eE][+\-]?\d",
+        lazy=True,
+    ),
+    # A digest a word names (`commit 1234567`, `sha256: 9f86d0...`, `revision a1b2c3d`): hexadecimal
+    # whatever its digits (a short SHA of digits only was a number, one with letters a word or <HEX>).
+    _rule(
+        "named_digest",
+        r"(?i)\b((?:commit|revision|rev|sha(?:1|256|512)?|hash|digest|checksum|changeset)(?:\s*[:#]\s*|\s+))"
+        r"[0-9a-f]{7,128}(?![\w\-]|\.\w)",
+        r"\g<1><HEX>",
+        "0",
+        gate=r"[0-9a-fA-F]{7}",  # (the digest: a run of hexadecimal digits is cheaper to find than the words)
+        lazy=True,
+    ),
     _rule(
         "hex_id",
         rf"{_B}(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{{8,}}{_E}",
@@ -126,11 +174,22 @@ RULES: Final[tuple[MaskRule, ...]] = (
         gate=r"[0-9a-fA-F]{8}",
     ),
     _rule(
-        "duration",
-        r"(?<![\w.])[+\-]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d)\b",
+        "duration",  # (one of several units too: `1h30m`, `2m30.5s`)
+        r"(?<![\w.])[+\-]?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|h|d))+\b",
         "<DURATION>",
         "0",
         gate=r"\d[nuµmshd]",  # the last digit of the number, then the unit's first letter
+    ),
+    # A size in a multiple of bytes, as humans write it (`10KB`, `1.5 GiB`, `512 MB`): its unit varies with
+    # its magnitude, so the number and the unit are one value.
+    _rule(
+        "size",
+        r"(?<![\w.])\d+(?:[.,]\d+)?\s?[KMGTPE]i?B(?!\w)",
+        "<SIZE>",
+        "0",
+        (("B", 1),),
+        gate=r"\d\s?[KMGTPE]i?B",
+        lazy=True,
     ),
     _rule("double_quoted", r'"(?:[^"\\\n]|\\.)*"', '"<STR>"', '"', (('"', 2),)),
     # A bytes literal as Python writes one (`b'...'`) is a quoted string too.
@@ -184,6 +243,8 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
                 digits = _DIGIT_RE.search(text) is not None
     if text.count("<") > 1 and _PAIR_RE.search(text):  # a list holds two placeholders or more
         text = _SEQUENCE_RE.sub(_first_placeholder, text)
+    if "{<" in text or "{'<" in text or '{"<' in text:  # a mapping that may hold only values
+        text = _without_mapping_values(text)
     if "  " in text or "\t" in text:  # else every run of blanks is one space already
         text = _SPACES_RE.sub(" ", text)
     return text.strip()
@@ -239,6 +300,34 @@ def _contains(text: str, requires: tuple[tuple[str, int], ...]) -> bool:
         if text.count(part) < times:
             return False
     return True
+
+
+# A mapping written out (a dict's repr, a JSON object) whose keys and values are all placeholders, literals
+# and punctuation once masked: its contents vary with the data (other keys, other kinds of values), so
+# the whole of it is one value, `{<VAL>}`. Innermost first: such a mapping inside one is a value of it.
+MAPPING_RE: Final = re.compile(r"\{(?:[^{}]|\{<VAL>\})*\}")
+_VALUES_ONLY_RE: Final = re.compile(
+    r"(?:\s|[\[\](),:;]|'<[A-Z]+>'|\"<[A-Z]+>\"|<[A-Z]+>|\{<VAL>\}|None|True|False|null|true|false)*"
+)
+MAPPING_DEPTH: Final = 4  # the deepest nesting of mappings read (deeper ones stay as masked)
+MAPPING_VALUE: Final = "{<VAL>}"
+
+
+def _without_mapping_values(text: str) -> str:
+    """`text` with each mapping that holds only masked values written `{<VAL>}`."""
+    for _ in range(MAPPING_DEPTH):
+        collapsed = MAPPING_RE.sub(_mapping_value, text)
+        if collapsed == text:
+            break
+        text = collapsed
+    return text
+
+
+def _mapping_value(match: re.Match[str]) -> str:
+    inner = match.group(0)[1:-1]
+    if ":" in inner and "<" in inner and _VALUES_ONLY_RE.fullmatch(inner):
+        return MAPPING_VALUE
+    return match.group(0)
 
 
 def _first_placeholder(match: re.Match[str]) -> str:

@@ -24,6 +24,12 @@ _MESSAGE_LIMIT: Final = 1000
 # A quoted identifier: a module, attribute, key or file name a reader recognises (short, one word).
 # (No digits: `'x12'`, `'user-42'` are values.)
 _IDENTIFIER_RE: Final = re.compile(r"""(['"])([A-Za-z_][A-Za-z_.\-]{0,39})\1""")
+# An exception class's dotted name with a digit in its module (`psycopg2.errors.UniqueViolation`,
+# `boto3.exceptions.S3UploadFailedError`): a name, where the masks take any word with digits for a value.
+_CLASS_PATH_RE: Final = re.compile(
+    r"(?<![\w.])[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Z]\w*"
+    r"(?:Error|Exception|Warning|Violation|Timeout|Failure|Fault|Denied|Refused|Exit)(?![\w.])"
+)
 # A quoted list or tuple (a command line's argv): its own quotes would garble a per-string mask.
 _QUOTED_SEQUENCE_RE: Final = re.compile(r"""(['"])[\[(][^\n]*?[\])]\1""")
 # printf-style specifiers of a logging template, and str.format fields.
@@ -105,8 +111,11 @@ def _values(template: str, message: str) -> list[str]:
 
 
 def masked_message(line: str, masker: Callable[[str], str] = mask) -> str:
-    """One message line masked for a title: identifiers kept, quoted sequences as one placeholder."""
-    if "'" not in line and '"' not in line:
+    """One message line masked for a title: identifiers kept (quoted ones, and an exception class's
+    dotted name a message quotes, whose module may hold digits: `psycopg2.errors.UniqueViolation`),
+    quoted sequences as one placeholder."""
+    named = "." in line and _CLASS_PATH_RE.search(line) is not None
+    if "'" not in line and '"' not in line and not named:
         return masker(line)
     line = _QUOTED_SEQUENCE_RE.sub("'<LIST>'", line)
     stripped = line.strip()
@@ -119,6 +128,8 @@ def masked_message(line: str, masker: Callable[[str], str] = mask) -> str:
         return _KEEP.format(str(len(kept) - 1).translate(_TO_LETTERS))
 
     protected = _IDENTIFIER_RE.sub(keep, line)
+    if named:
+        protected = _CLASS_PATH_RE.sub(keep, protected)
     masked = masker(protected)
     return _KEPT_RE.sub(lambda match: kept[int(match[1].translate(_TO_DIGITS))], masked) if kept else masked
 

@@ -1,0 +1,89 @@
+"""JSON log lines of other loggers read as the ECS fields grouping reads. Pure, standard library only.
+
+`logloop cluster` groups ECS events; a program that logs JSON with python-json-logger (`exc_info`,
+`levelname`, `name`), structlog's JSON renderer (`event`, `exception`, `level`, `logger`), loguru's
+`serialize=True` (`text`, `record`), AWS Lambda's report of an uncaught exception (`errorType`,
+`stackTrace`) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
+same facts under other names: a traceback there was never read, every bug of a logger one group.
+
+The rule not to break: an event that has the ECS field keeps it; an alias only fills a field that is
+missing, and the document itself is never changed (a copy with the fields added is returned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from shipper.schema import get_field
+
+# ECS field -> the names other JSON loggers give it, in the order they are tried.
+_ALIASES: Final = (
+    (
+        "error.stack_trace",
+        ("exc_info", "exc_text", "exception", "stack_trace", "stacktrace", "traceback"),
+    ),
+    ("message", ("msg", "event", "@message", "textPayload", "record.message", "errorMessage")),
+    ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name")),
+    ("log.logger", ("logger", "logger_name", "name", "record.name")),
+)
+_PAIRED: Final = {"name": "levelname"}  # an alias read only beside another (python-json-logger's pair)
+# A document with one of these is an ECS event already: nothing is read under another name.
+_ECS_MARKS: Final = frozenset(("error", "error.stack_trace", "ecs", "ecs.version", "log", "log.level"))
+_HEADER: Final = "Traceback (most recent call last):"
+
+
+def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`doc`, or a copy with the ECS fields it lacks filled from the names another JSON logger gives
+    them (`_ALIASES`): a text value (for a traceback, also structlog's list of stacks)."""
+    if "log" in doc or "error" in doc or not _ECS_MARKS.isdisjoint(doc):  # (ECS events: one or two tests)
+        return doc
+    added: dict[str, Any] = {}
+    for field, aliases in _ALIASES:
+        if get_field(doc, field) is not None:
+            continue
+        for alias in aliases:
+            value = get_field(doc, alias) if "." in alias else doc.get(alias)
+            if _usable(field, value) and _PAIRED.get(alias, alias) in doc:
+                added[field] = value
+                break
+    if "error.stack_trace" not in added:
+        traced = _loguru_traceback(doc) or _lambda_traceback(doc)
+        if traced:
+            added["error.stack_trace"] = traced
+    return {**doc, **added} if added else doc
+
+
+def _usable(field: str, value: object) -> bool:
+    """Whether an alias's value can stand for the field: text (not empty, not `exc_info: false`'s
+    `False` or a `NoneType: None` line); a list of stacks for a traceback."""
+    if field == "error.stack_trace":
+        return (isinstance(value, str) and "\n" in value.strip()) or (isinstance(value, list) and bool(value))
+    return isinstance(value, str) and bool(value)
+
+
+def _loguru_traceback(doc: Mapping[str, Any]) -> str:
+    """loguru's serialized record: its `text` (the formatted line, the traceback under it) when the
+    record holds an exception; else ""."""
+    record = doc.get("record")
+    text = doc.get("text")
+    if not (isinstance(record, Mapping) and record.get("exception") and isinstance(text, str)):
+        return ""
+    at = text.find(_HEADER)
+    return text[at:] if at >= 0 else ""
+
+
+def _lambda_traceback(doc: Mapping[str, Any]) -> str:
+    """AWS Lambda's report of a handler's uncaught exception (`errorType`, `errorMessage`, `stackTrace`:
+    the frames as `traceback.format_list` writes them) as the traceback it stands for; else ""."""
+    frames = doc.get("stackTrace")
+    error_type = doc.get("errorType")
+    if not (isinstance(frames, list) and frames and isinstance(error_type, str) and error_type):
+        return ""
+    if not all(isinstance(frame, str) for frame in frames):
+        return ""
+    message = doc.get("errorMessage")
+    line = f"{error_type}: {message}" if isinstance(message, str) and message else error_type
+    return (
+        _HEADER + "\n" + "".join(frame if frame.endswith("\n") else frame + "\n" for frame in frames) + line
+    )

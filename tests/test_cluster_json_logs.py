@@ -1,0 +1,173 @@
+"""`logloop cluster` on the JSON lines of other loggers (structlog's JSON renderer, loguru's
+`serialize=True`, a python-json-logger layout, AWS Lambda's report): the traceback each line holds under
+its own name is read, so one bug is one group, a sibling raised elsewhere another, and the title names
+the exception."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from logloop.cli import main
+from shipper.grouping.json_logs import as_ecs
+
+
+def _fail(value: int) -> None:
+    raise ValueError(f"bad value {value}")
+
+
+def _fail_elsewhere(value: int) -> None:
+    raise ValueError(f"bad value {value}")
+
+
+_CALLS = ((_fail, 3), (_fail, 41), (_fail_elsewhere, 3))
+
+
+def _structlog_lines(dict_tracebacks: bool) -> list[str]:
+    import structlog
+
+    out = io.StringIO()
+    exceptions = (
+        structlog.processors.dict_tracebacks if dict_tracebacks else structlog.processors.format_exc_info
+    )
+    logger = structlog.wrap_logger(
+        structlog.PrintLogger(out),
+        processors=[structlog.processors.add_log_level, exceptions, structlog.processors.JSONRenderer()],
+    )
+    for function, value in _CALLS:
+        try:
+            function(value)
+        except ValueError:
+            logger.exception("save failed")
+    return out.getvalue().splitlines()
+
+
+def _loguru_lines() -> list[str]:
+    from loguru import logger
+
+    out = io.StringIO()
+    sink = logger.add(out, serialize=True, backtrace=False, diagnose=False, colorize=False)
+    try:
+        for function, value in _CALLS:
+            try:
+                function(value)
+            except ValueError:
+                logger.exception("save failed")
+    finally:
+        logger.remove(sink)
+    return out.getvalue().splitlines()
+
+
+class _JsonLoggerLayout(logging.Formatter):
+    """python-json-logger's default layout: the record's attributes, the traceback as `exc_info`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"levelname": record.levelname, "name": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def _json_logger_lines() -> list[str]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(_JsonLoggerLayout())
+    logger = logging.getLogger("shop.jsonlines")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for function, value in _CALLS:
+            try:
+                function(value)
+            except ValueError:
+                logger.exception("save failed")
+    finally:
+        logger.removeHandler(handler)
+    return out.getvalue().splitlines()
+
+
+def _lambda_lines() -> list[str]:
+    """What AWS Lambda's Python runtime writes for a handler's uncaught exception (its
+    `bootstrap.py` builds it the same way from the exception)."""
+    lines = []
+    for function, value in _CALLS:
+        try:
+            function(value)
+        except ValueError as exc:
+            frames = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+            report = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "requestId": "r",
+                "stackTrace": frames,
+            }
+            lines.append(json.dumps(report))
+    return lines
+
+
+LOGGERS: dict[str, Callable[[], list[str]]] = {
+    "structlog, format_exc_info": lambda: _structlog_lines(False),
+    "structlog, dict_tracebacks": lambda: _structlog_lines(True),
+    "loguru, serialize": _loguru_lines,
+    "python-json-logger layout": _json_logger_lines,
+    "AWS Lambda's uncaught exception": _lambda_lines,
+}
+
+
+def _cluster(tmp_path: Path, lines: list[str], *options: str) -> list[dict[str, object]]:
+    source = tmp_path / "in.log"
+    source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["cluster", *options, str(source), "-o", str(out)]) == 0
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("logger", LOGGERS)
+def test_a_json_loggers_tracebacks_are_grouped_by_their_bug(tmp_path: Path, logger: str) -> None:
+    """One bug with other values is one group, the same exception from another function another, and
+    each is titled by its exception with its culprit."""
+    rows = _cluster(tmp_path, LOGGERS[logger]())
+    assert [row["category"] for row in rows] == ["traceback"] * 3
+    assert rows[0]["cluster"] == rows[1]["cluster"] != rows[2]["cluster"]
+    assert str(rows[0]["title"]).startswith("ValueError: bad value <NUM> (") and "_fail)" in str(
+        rows[0]["title"]
+    )
+
+
+@pytest.mark.parametrize("logger", LOGGERS)
+def test_a_json_loggers_lines_among_a_text_log_are_read_as_events(tmp_path: Path, logger: str) -> None:
+    """`--text`: a JSON line among stamped lines is an event of its own, its traceback read."""
+    lines = LOGGERS[logger]()
+    text = ["2026-12-04 10:00:00,000 INFO app: started", *lines, "2026-12-04 10:00:09,000 INFO app: done"]
+    rows = _cluster(tmp_path, text, "--text")
+    assert [row["line"] for row in rows] == [1, 2, 3, 4, 5]
+    assert [row["category"] for row in rows] == ["message", "traceback", "traceback", "traceback", "message"]
+    assert rows[1]["cluster"] == rows[2]["cluster"] != rows[3]["cluster"]
+
+
+def test_an_ecs_event_is_read_as_it_is() -> None:
+    """A document with ECS fields is returned itself: no alias fills or overrides anything."""
+    doc = {"message": "m", "log": {"level": "error"}, "exception": "Traceback (most recent call last):\n x"}
+    assert as_ecs(doc) is doc
+
+
+def test_a_name_without_levelname_is_no_logger() -> None:
+    """`name` counts as the logger only beside `levelname` (python-json-logger's pair), not any field."""
+    assert as_ecs({"msg": "user created", "name": "alice"}) == {
+        "msg": "user created",
+        "name": "alice",
+        "message": "user created",
+    }
+
+
+def test_the_document_itself_is_left_unchanged() -> None:
+    """The fields are added to a copy: the caller's document keeps its keys."""
+    doc = {"event": "failed", "level": "error"}
+    assert as_ecs(doc) == {"event": "failed", "level": "error", "message": "failed", "log.level": "error"}
+    assert doc == {"event": "failed", "level": "error"}
