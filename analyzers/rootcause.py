@@ -32,6 +32,7 @@ from analyzers.rootcause_config import RootCauseConfig
 from analyzers.rootcause_queries import Anchor, RootCauseData
 from analyzers.slowdowns import Slowdown
 from analyzers.suspects import SuspectTest
+from analyzers.wording import counted
 
 CHANCE_FACTOR: Final = 5.0
 MIN_CASCADE_ANCHORS: Final = 3
@@ -53,7 +54,8 @@ class ValueShare:
     def sentence(self) -> str:
         return (
             f"{self.share:.0%} on {self.dimension} {self.value} "
-            f"({self.count:,} events), which carries {self.population_share:.0%} of the service's events"
+            f"({counted(self.count, 'event')}), "
+            f"which carries {self.population_share:.0%} of the service's events"
         )
 
 
