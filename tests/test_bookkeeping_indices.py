@@ -345,9 +345,8 @@ def test_bookkeeping_indices_get_the_configured_replicas(
     from logloop.config import Settings
     from shipper.connection import ElasticsearchSettings
 
-    settings = Settings(
-        elasticsearch=ElasticsearchSettings(url=es_url), index_prefix=index_prefix, sections={"indices": indices}
-    )
+    es_settings = ElasticsearchSettings(url=es_url)
+    settings = Settings(elasticsearch=es_settings, index_prefix=index_prefix, sections={"indices": indices})
     store = connect(settings)
     try:
         index = name(store)
