@@ -127,7 +127,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        `{{ level }}`, `{{ error.type }}`... its values (they were text: every such event one group;
        only events that set a fingerprint change, none of the evaluation set);
        an `in_app` path pattern matched against the path with forward slashes (a Windows host's frames
-       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set)
+       never matched `*/src/myapp/*`; only events under such a pattern change, none of the evaluation set);
+       an event's own fingerprint given as a set (`extra={"fingerprint": {"a", "b"}}`) in one order in
+       every process, its items sorted by type and text (`shipper.formatter.jsonable`; a set iterates in
+       the order of PYTHONHASHSEED: each process of a program had its own key for one fingerprint; only
+       events that set a fingerprint as a set change, none of the evaluation set)
 """
 
 from __future__ import annotations
