@@ -1,7 +1,7 @@
 """Root-cause material and links for a digest: which groups get it, and the `Insights` the report carries.
 
 The groups: the report's top groups, the new groups its lists show, then the next ranked groups with
-events in the window, `[rootcause] top_groups` at most (`chosen_keys`). Two more searches whatever
+events in the window, `[rootcause] top_groups` at most (`chosen_keys`). Three more searches whatever
 the volume (analyzers.rootcause_queries), and one for the operations shown that got slow
 (analyzers.slowdowns).
 """

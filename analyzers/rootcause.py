@@ -225,46 +225,23 @@ def distributions(
     return {key: tuple(values) for key, values in result.items()}
 
 
-def onset_frame(keys: Sequence[str], data: RootCauseData) -> pd.DataFrame:
-    """Per key (index): its first occurrence (time, service, version), the last version of its
-    service that first ran before that and never had it (`last_without`), and when its own first
-    version first ran (`release_time`); one merge of the keys with their services' releases."""
-    # object columns: a column of None, or no row at all, must still merge with one of strings
-    first = pd.DataFrame(
-        [{"key": key, **data.facets.first.get(key, {})} for key in keys],
-        columns=["key", "time", "service", "version"],
-        dtype="object",
-    )
-    first["time"] = pd.to_datetime(first["time"], utc=True)
-    releases = pd.DataFrame(data.facets.releases, columns=["service", "version", "first"], dtype="object")
-    releases["first"] = pd.to_datetime(releases["first"], utc=True)
-    seen = pd.DataFrame(data.facets.group_versions, columns=["key", "version"], dtype="object")
-    seen = seen.drop_duplicates()
-    candidates = first[["key", "service", "time"]].merge(releases, on="service")
-    candidates = candidates.merge(seen.assign(with_it=True), on=["key", "version"], how="left")
-    without = candidates[(candidates["first"] < candidates["time"]) & candidates["with_it"].isna()]
-    last_without = without.sort_values("first", kind="stable").groupby("key")["version"].last()
-    own = first[["key", "service", "version"]].merge(releases, on=["service", "version"])
-    release_time = own.groupby("key")["first"].min()
-    return first.set_index("key").assign(last_without=last_without, release_time=release_time)
-
-
 def onsets(keys: Sequence[str], data: RootCauseData, release_gap: timedelta) -> dict[str, Onset]:
-    """The onset of each key: `onset_frame` and whether a release started it (module docstring)."""
-    frame = onset_frame(keys, data)
+    """The onset of each key: its first occurrence, the last version of its service without it and when
+    its own version first ran (`Facets.onsets`, asked of the node), and whether a release started it
+    (module docstring)."""
     found = {}
-    for key, row in frame.to_dict("index").items():
-        first = data.facets.first.get(str(key), {})
+    for key in keys:
+        first = data.facets.first.get(key, {})
+        asked = data.facets.onsets.get(key, {})
         started, version = first.get("time"), first.get("version")
-        last_without = None if pd.isna(row["last_without"]) else str(row["last_without"])
-        release_time = None if pd.isna(row["release_time"]) else row["release_time"].to_pydatetime()
+        last_without, release_time = asked.get("last_without"), asked.get("release_time")
         started_with_release = (
             started is not None
             and release_time is not None
             and last_without is not None
             and started - release_time <= release_gap
         )
-        found[str(key)] = Onset(
+        found[key] = Onset(
             first_seen=started,
             first_host=first.get("host"),
             first_version=version,
