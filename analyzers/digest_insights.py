@@ -56,7 +56,10 @@ def gather(
     keys = chosen_keys(report, rows, options.rootcause.top_groups)
     found = rootcause_queries.fetch(store, data.window, keys, options.rootcause)
     counts = {str(g["key"]): int(g["count"]) for g in data.groups}
-    causes = rootcause.root_causes(found, keys, counts=counts, window=data.window, config=options.rootcause)
+    first = {row.key: row.first_seen for row in rows}  # the registry's where it knows an earlier one
+    causes = rootcause.root_causes(
+        found, keys, counts=counts, window=data.window, config=options.rootcause, known_first=first
+    )
     feedback = rootcause.link_feedback(found)
     titles = {row.key: row.title for row in rows}
     linked = {

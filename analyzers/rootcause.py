@@ -67,12 +67,21 @@ class Onset:
     last_version_without: str | None
     release: str | None  # the version whose release started it, if it started with one
     release_time: datetime | None
+    # The oldest occurrence still stored, when the group registry knows an earlier first occurrence (the
+    # indices that held it were deleted): where and in which version it started is then unknown.
+    oldest_stored: datetime | None = None
 
     def sentence(self) -> str:
         """One line: when, where and in which version it started, and whether a release started it."""
         if self.first_seen is None:
             return "first occurrence unknown"
         parts = [f"first seen {self.first_seen:%Y-%m-%d %H:%M} UTC"]
+        if self.oldest_stored is not None:
+            parts.append(
+                f"its events before {self.oldest_stored:%Y-%m-%d %H:%M} UTC are no longer stored, so where, "
+                "in which version and after which release it started is unknown"
+            )
+            return "; ".join(parts)
         if self.first_host:
             parts[0] += f" on {self.first_host}"
         if self.first_version:
@@ -225,15 +234,34 @@ def distributions(
     return {key: tuple(values) for key, values in result.items()}
 
 
-def onsets(keys: Sequence[str], data: RootCauseData, release_gap: timedelta) -> dict[str, Onset]:
+def onsets(
+    keys: Sequence[str],
+    data: RootCauseData,
+    release_gap: timedelta,
+    known_first: Mapping[str, datetime | None] | None = None,
+) -> dict[str, Onset]:
     """The onset of each key: its first occurrence, the last version of its service without it and when
     its own version first ran (`Facets.onsets`, asked of the node), and whether a release started it
-    (module docstring)."""
+    (module docstring). `known_first`: the group registry's first occurrence of a key; one earlier than
+    every stored event (its indices deleted) leaves where and how it started unknown, never the oldest
+    stored event taken for its start."""
     found = {}
     for key in keys:
         first = data.facets.first.get(key, {})
         asked = data.facets.onsets.get(key, {})
         started, version = first.get("time"), first.get("version")
+        known = (known_first or {}).get(key)
+        if known is not None and (started is None or known < started - _SAME_MOMENT):
+            found[key] = Onset(
+                first_seen=known,
+                first_host=None,
+                first_version=None,
+                last_version_without=None,
+                release=None,
+                release_time=None,
+                oldest_stored=started,
+            )
+            continue
         last_without, release_time = asked.get("last_without"), asked.get("release_time")
         started_with_release = (
             started is not None
@@ -250,6 +278,11 @@ def onsets(keys: Sequence[str], data: RootCauseData, release_gap: timedelta) -> 
             release_time=release_time,
         )
     return found
+
+
+# A registry's first occurrence this much earlier than the oldest stored event is another event: the
+# registry keeps milliseconds as the events do, and a second covers any rounding of either.
+_SAME_MOMENT: Final = timedelta(seconds=1)
 
 
 def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:
@@ -369,10 +402,12 @@ def root_causes(
     counts: Mapping[str, int],
     window: Window,
     config: RootCauseConfig,
+    known_first: Mapping[str, datetime | None] | None = None,
 ) -> dict[str, RootCause]:
-    """The material of each of `keys` (`counts`: window counts of every group, for the chance rate)."""
+    """The material of each of `keys` (`counts`: window counts of every group, for the chance rate;
+    `known_first`: first occurrences the group registry knows, see `onsets`)."""
     shares = distributions(data.facets.group_values, data.facets.population, config.test)
-    started = onsets(keys, data, config.release_gap)
+    started = onsets(keys, data, config.release_gap, known_first)
     crumbs = all_breadcrumbs(data, config.breadcrumb_lines)
     drags = _related(cascades(data, "after", counts, window, config))
     follows = _related(cascades(data, "before", counts, window, config))

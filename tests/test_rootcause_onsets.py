@@ -6,6 +6,7 @@ of a service, ordered by event count: a quiet release, or a group seen on many v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,3 +111,40 @@ def test_a_group_without_service_or_version_is_asked_nothing(es: Any, prefix: st
     index_events(es, prefix, [event(KEY, T0, version=None, service="shop")])
     found = onsets([KEY], fetch(Store(es, prefix), WINDOW, [KEY], RootCauseConfig()), GAP)[KEY]
     assert found.first_seen == T0 and found.first_version is None and found.release is None
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
+def test_a_group_whose_first_events_were_deleted_is_not_said_to_start_later(
+    es: Any, prefix: str, fmt: str
+) -> None:
+    """The registry knows a group from before its oldest stored event (the indices were deleted): the
+    digest says its first occurrence as the registry knows it and that where and after which release it
+    started is unknown, not that it started with the release running when its oldest kept event came."""
+    from analyzers import analyze
+    from analyzers.config import AnalyzeConfig
+    from analyzers.digest import build_digest
+
+    old_days = [NOW - timedelta(days=day, hours=1) for day in range(20, 9, -1)]  # on 1.9.0, days 20..10
+    docs = [event(KEY, at, version="1.9.0", service="shop") for at in old_days]
+    docs += [event(None, NOW - timedelta(days=5, hours=3), level="info", version="2.0.0", service="shop")]
+    docs += [
+        event(KEY, NOW - timedelta(days=5, hours=2, minutes=m), version="2.0.0", service="shop")
+        for m in range(3)
+    ]
+    index_events(es, prefix, docs)
+    analyze.run(Store(es, prefix), config=AnalyzeConfig(), until=NOW, now=NOW)
+    for at in old_days:  # retention deleted the days that held its first occurrences
+        es.options(ignore_status=404).indices.delete(index=f"{prefix}-{at:%Y.%m.%d}")
+    digest = build_digest(Store(es, prefix), timedelta(days=7), NOW, NOW, title="t")
+    [row] = digest.report.top_groups
+    onset = digest.report.insights.root_causes[KEY].onset
+    assert onset.first_seen == old_days[0] == row.first_seen
+    assert onset.release is None and onset.last_version_without is None and onset.first_version is None
+    rendered = digest.render(fmt)
+    oldest = NOW - timedelta(days=5, hours=2, minutes=2)
+    if fmt == "json":
+        said = json.loads(rendered)["insights"]["root_causes"][KEY]["onset"]
+        assert said["oldest_stored"] == oldest.isoformat() and said["release"] is None
+        return
+    assert "no longer stored" in rendered and "started with release" not in rendered
+    assert f"{oldest:%Y-%m-%d %H:%M}" in rendered
