@@ -29,13 +29,13 @@ ONE_THEN_PLURAL = re.compile(
 )
 
 
-def _singular_data() -> DigestData:
-    """The golden scenario with one more group than the top list and the new list show, each group,
-    error line, operation and shipper process counted once."""
+def _singular_data(groups: int = max(TOP_GROUPS, LIST_LIMIT) + 1) -> DigestData:
+    """The golden scenario with `groups` new groups (by default one more than the top list and the new
+    list show), each group, error line, operation and shipper process counted once."""
     document = json.loads((DATA / "scenario_data.json").read_text())
     window = document.pop("window")
     template, detail = document["groups"][0], document["details"][document["groups"][0]["key"]]
-    keys = [f"{n:040x}" for n in range(max(TOP_GROUPS, LIST_LIMIT) + 1)]
+    keys = [f"{n:040x}" for n in range(groups)]
     document["groups"] = [{**template, "key": key, "count": 1, "previous_count": 0} for key in keys]
     document["details"] = {key: {**copy.deepcopy(detail), "daily": [1, 0, 0, 0, 0, 0, 0]} for key in keys}
     document["details"][keys[0]].update(host_count=1, hosts=["web-1"])
@@ -110,3 +110,13 @@ def test_root_cause_and_slowdown_sentences_count_in_the_singular() -> None:
         min_count=5,
     )
     assert slow.sentence(lambda ms: f"{ms} ms").startswith("1 of 1 call took longer than 10.0 ms")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_counts_past_a_thousand_have_their_separators_everywhere(fmt: str) -> None:
+    """With 1,011 new groups every count reads "1,011", "1,001 more new groups (1,011 in all)"."""
+    report = build_report(_singular_data(1011), title="billing weekly", generated_at=GENERATED_AT)
+    rendered = render(report, fmt)
+    assert "1,001 more new groups (1,011 in all)" in rendered
+    assert "the other 1,001 groups are counted" in rendered
+    assert re.findall(r"(?<![\d,])1\d{3}(?![\d,])", rendered.replace(report.new_groups[0].key, "")) == []
