@@ -70,6 +70,7 @@ class Onset:
     # The oldest occurrence still stored, when the group registry knows an earlier first occurrence (the
     # indices that held it were deleted): where and in which version it started is then unknown.
     oldest_stored: datetime | None = None
+    service_known: bool = True  # its first occurrence names its service (else no version is compared)
 
     def sentence(self) -> str:
         """One line: when, where and in which version it started, and whether a release started it."""
@@ -92,6 +93,8 @@ class Onset:
             parts.append(f"started with release {self.release}")
         elif not self.first_version:
             parts.append("its events carry no service.version (set service_version in the shipper)")
+        elif not self.service_known:
+            parts.append("its events carry no service.name, so no earlier version of a service was compared")
         elif self.last_version_without is None:
             parts.append("no earlier version of its service was seen")
         else:
@@ -276,6 +279,7 @@ def onsets(
             last_version_without=last_without,
             release=version if started_with_release else None,
             release_time=release_time,
+            service_known=first.get("service") is not None,
         )
     return found
 

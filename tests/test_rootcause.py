@@ -75,6 +75,26 @@ def test_onset_says_a_release_started_it_when_close_to_its_version_s_first_run(
     assert found.first_host == "web-1" and found.first_version == "2.0.0"
 
 
+@pytest.mark.parametrize(
+    ("service", "version", "said"),
+    [
+        pytest.param(None, "2.0.0", "no service.name, so no earlier version", id="no-service"),
+        pytest.param("shop", None, "no service.version", id="no-version"),
+        pytest.param(None, None, "no service.version", id="neither"),
+        pytest.param("shop", "2.0.0", "no earlier version of its service was seen", id="both"),
+    ],
+)
+def test_an_onset_says_why_it_names_no_version_before(
+    service: str | None, version: str | None, said: str
+) -> None:
+    """Events without service.name get no "no earlier version of its service was seen" (none was asked)."""
+    first = {"k": {"time": T0, "host": "web-1", "service": service, "version": version}}
+    sentence = onset("k", _data(first=first), timedelta(days=1)).sentence()
+    assert said in sentence, sentence
+    if service is None:
+        assert "no earlier version of its service was seen" not in sentence
+
+
 def test_onsets_of_several_groups() -> None:
     """Each key reads its own answer: k1 started with 2.0.0, k2 has no version without it, k3 has no
     first occurrence at all."""
