@@ -41,6 +41,7 @@ from analyzers.escaping import shell_command
 from analyzers.exceptions import AlertError, ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
+from analyzers.wording import counted
 
 USER_AGENT: Final = "logloop-alerts/1"
 SUBJECT_TITLE_CHARS: Final = 120
@@ -182,7 +183,7 @@ def _heading(alert: Alert) -> str:
 def email_subject(alert: Alert) -> str:
     """One line: the title is log content, so it is flattened and cut before it joins the subject."""
     title = mailer.sanitize_header(alert.title, limit=SUBJECT_TITLE_CHARS)
-    return mailer.sanitize_header(f"[logloop] {_heading(alert)}: {title} ({alert.count:,} events)")
+    return mailer.sanitize_header(f"[logloop] {_heading(alert)}: {title} ({counted(alert.count, 'event')})")
 
 
 def _listed(values: Sequence[str]) -> str:

@@ -37,6 +37,7 @@ from analyzers.check import CRITICAL, OK, STATE_NAMES, WARNING
 from analyzers.config import CheckConfig
 from analyzers.exceptions import AnalyzerError
 from analyzers.store import Store
+from analyzers.wording import counted
 from shipper import schema
 from shipper.schema import DATASET_SHIPPER
 
@@ -86,17 +87,37 @@ def flat_settings(response: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# Node roles that hold the shards `cluster.max_shards_per_node` limits. A `data_frozen` node holds only
+# partially mounted searchable snapshots, limited apart (`cluster.max_shards_per_node.frozen`): cluster
+# health counts it among its data nodes, the limit of a new daily index does not.
+LIMITED_DATA_ROLES: Final = frozenset({"data", "data_content", "data_hot", "data_warm", "data_cold"})
+
+
+def limited_data_nodes(nodes_stats: Mapping[str, Any]) -> int | None:
+    """Nodes of `GET _nodes/stats` with a role of LIMITED_DATA_ROLES; None when no node says its roles
+    (an older node, or a filtered answer), and health's count stands (pure)."""
+    nodes = [node for node in (nodes_stats.get("nodes") or {}).values() if isinstance(node, Mapping)]
+    if not nodes or any(not isinstance(node.get("roles"), list) for node in nodes):
+        return None
+    return sum(1 for node in nodes if LIMITED_DATA_ROLES.intersection(node["roles"]))
+
+
 def shard_use(
-    health: Mapping[str, Any], settings: Mapping[str, Any], next_index: int, closed: int = 0
+    health: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    next_index: int,
+    closed: int = 0,
+    data_nodes: int | None = None,
 ) -> ShardUse:
     """Shards counted against the limit: every copy of every open index, unassigned ones too. Health
     counts the copies of closed indices as well (they stay allocated), which the limit does not:
-    `closed` (their copies, `Store.closed_shard_copies`) is taken off."""
+    `closed` (their copies, `Store.closed_shard_copies`) is taken off. `data_nodes`: the nodes the limit
+    multiplies (`limited_data_nodes`), else health's `number_of_data_nodes` (frozen ones included)."""
     counted = ("active_shards", "initializing_shards", "unassigned_shards")
     return ShardUse(
         shards=max(sum(int(health.get(key, 0)) for key in counted) - closed, 0),
         per_node_limit=int(settings.get("cluster.max_shards_per_node", 1000)),
-        data_nodes=int(health.get("number_of_data_nodes", 1)),
+        data_nodes=int(health.get("number_of_data_nodes", 1)) if data_nodes is None else data_nodes,
         next_index=next_index,
     )
 
@@ -183,7 +204,7 @@ def shard_finding(use: ShardUse, *, config: CheckConfig) -> Finding:
         )
         text = (
             f"{use.shards} of {use.limit} shards used ({share:.0%}; cluster.max_shards_per_node "
-            f"{use.per_node_limit} x {use.data_nodes} data node(s)): {consequence}; "
+            f"{use.per_node_limit} x {counted(use.data_nodes, 'data node')}): {consequence}; "
             "shorten [retention] events and run `logloop prune`, or raise the limit"
         )
     return Finding(state=state, text=text, perfdata=perfdata)
@@ -335,7 +356,8 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
         action = "read the cluster's shard limit and disk use"
         health = store.cluster_health(action=action)
         settings_response = store.cluster_settings(action=action)
-        disks = nodes_disk(store.nodes_fs_stats(action=action))
+        nodes_stats = store.nodes_fs_stats(action=action)
+        disks = nodes_disk(nodes_stats)
         closed = store.closed_shard_copies(action=action)
     except AnalyzerError as exc:
         # A monitoring user without the `monitor` privilege still gets the error-rate check.
@@ -346,7 +368,9 @@ def assess(store: Store, *, config: CheckConfig, until: datetime) -> list[Findin
         findings.append(finding)
     settings = flat_settings(settings_response)
     explicit = {**(settings_response.get("persistent") or {}), **(settings_response.get("transient") or {})}
-    use = shard_use(health, settings, next_index_shards(index_settings), closed)
+    use = shard_use(
+        health, settings, next_index_shards(index_settings), closed, limited_data_nodes(nodes_stats)
+    )
     findings.append(shard_finding(use, config=config))
     latest = schema.index_for(until - timedelta(days=1), store.prefix)  # the latest whole day
     try:

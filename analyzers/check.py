@@ -21,6 +21,7 @@ from analyzers.analyze import title_of
 from analyzers.config import CheckConfig
 from analyzers.escaping import text_line
 from analyzers.store import Store
+from analyzers.wording import counted
 from shipper.schema import get_field
 
 OK: Final = 0
@@ -86,7 +87,8 @@ def status_line(
     """The plugin output line, perfdata included (pure); `partial` lines say what the cluster left out."""
     minutes = config.window.total_seconds() / 60
     rate = errors_per_minute(errors, config.window)
-    text = f"LOGLOOP {STATE_NAMES[state]} - {errors} errors in {_span(config.window)} ({rate:.2f}/min)"
+    counts = f"{counted(errors, 'error')} in {_span(config.window)} ({rate:.2f}/min)"
+    text = f"LOGLOOP {STATE_NAMES[state]} - {counts}"
     if new_groups:
         shown = "; ".join(nagios_text(group.title)[:80] for group in new_groups[:_SHOWN])
         more = f" (+{len(new_groups) - _SHOWN} more)" if len(new_groups) > _SHOWN else ""

@@ -29,6 +29,7 @@ from analyzers import config
 from analyzers.escaping import text_line
 from analyzers.exceptions import AnalyzerError
 from analyzers.store import connect
+from analyzers.wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -117,7 +118,7 @@ def handle_analyze(args: argparse.Namespace, settings: Any) -> int:
     counts = (
         ", ".join(f"{count} {status}" for status, count in sorted(result.statuses.items())) or "no groups"
     )
-    print(f"analyzed {len(result.groups)} groups up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
+    print(f"analyzed {counted(len(result.groups), 'group')} up to {until:%Y-%m-%d %H:%M} UTC: {counts}")
     for group in result.groups[:10]:
         title = text_line(group.title)[:70]  # log content: no escape sequence reaches the terminal
         print(f"  {group.priority:8.2f}  {group.status:<10}  {text_line(group.group_id[:12])}  {title}")

@@ -95,6 +95,8 @@ def build_digest(
     unplaced = digest_data.fetch_unplaced_notes(store, span, now)
     if unplaced:  # said, and a week of nothing else is not an empty digest
         report = dataclasses.replace(report, notes=report.notes + unplaced, unplaced=True)
+    stored_from = digest_data.fetch_stored_from_notes(store, span)  # a note, not a reason to send
+    report = dataclasses.replace(report, notes=report.notes + stored_from)
     if options.root_causes:
         insights = digest_insights.gather(store, data, report, rows, options)
         report = dataclasses.replace(report, insights=insights)

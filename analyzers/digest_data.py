@@ -33,7 +33,7 @@ import heapq
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from analyzers import group_pages, queries, registry
@@ -661,6 +661,40 @@ def fetch_unplaced_notes(store: Store, window: Window, now: datetime) -> tuple[s
             "they are counted in no window until then"
         )
     return tuple(notes)
+
+
+def stored_from_request(window: Window) -> dict[str, Any]:
+    """The oldest event stored before the window's end (one `min` over every daily index)."""
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": queries.time_range(None, window.end),
+        "aggs": {"oldest": {"min": {"field": "@timestamp"}}},
+    }
+
+
+def stored_from_notes(response: Mapping[str, Any], window: Window) -> tuple[str, ...]:
+    """A note when the events stored begin after the start of the previous window (its indices deleted
+    by retention, or shipping began later): the comparisons, "new" among them, cover only the part
+    kept, and a reader must know (none when nothing is stored: the digest then says so itself)."""
+    found = ((response.get("aggregations") or {}).get("oldest") or {}).get("value_as_string")
+    if not found:
+        return ()
+    oldest = datetime.fromisoformat(str(found).replace("Z", "+00:00"))
+    which = window if oldest > window.start else window.previous
+    if oldest <= which.start + timedelta(minutes=1):
+        return ()
+    what = "This window" if which is window else "The previous window"
+    return (
+        f"{what} ({which.label()}) is stored only from {oldest.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+        "its oldest event kept (older indices were deleted, or shipping began then): counts "
+        f"{'of' if which is window else 'against'} it, and what is called new, cover only that part",
+    )
+
+
+def fetch_stored_from_notes(store: Store, window: Window) -> tuple[str, ...]:
+    response = _search(store, stored_from_request(window), "find the oldest event stored")
+    return stored_from_notes(response, window)
 
 
 def fetch_overview(store: Store, window: Window) -> dict[str, Any]:

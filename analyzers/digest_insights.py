@@ -1,7 +1,7 @@
 """Root-cause material and links for a digest: which groups get it, and the `Insights` the report carries.
 
 The groups: the report's top groups, the new groups its lists show, then the next ranked groups with
-events in the window, `[rootcause] top_groups` at most (`chosen_keys`). Two more searches whatever
+events in the window, `[rootcause] top_groups` at most (`chosen_keys`). Three more searches whatever
 the volume (analyzers.rootcause_queries), and one for the operations shown that got slow
 (analyzers.slowdowns).
 """
@@ -56,7 +56,10 @@ def gather(
     keys = chosen_keys(report, rows, options.rootcause.top_groups)
     found = rootcause_queries.fetch(store, data.window, keys, options.rootcause)
     counts = {str(g["key"]): int(g["count"]) for g in data.groups}
-    causes = rootcause.root_causes(found, keys, counts=counts, window=data.window, config=options.rootcause)
+    first = {row.key: row.first_seen for row in rows}  # the registry's where it knows an earlier one
+    causes = rootcause.root_causes(
+        found, keys, counts=counts, window=data.window, config=options.rootcause, known_first=first
+    )
     feedback = rootcause.link_feedback(found)
     titles = {row.key: row.title for row in rows}
     linked = {

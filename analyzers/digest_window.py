@@ -86,8 +86,13 @@ class Window:
         return self.start <= moment < self.end
 
     def label(self) -> str:
-        last = self.end - timedelta(microseconds=1)
-        midnight = self.start.hour == self.start.minute == self.start.second == 0
-        if self.bucket == timedelta(days=1) and midnight:
-            return f"{self.start:%Y-%m-%d} – {last:%Y-%m-%d}"
+        """The days of a window of whole days from midnight in its zone ("2026-11-16 - 2026-11-22", the
+        zone named unless UTC); else its start and end in UTC, as every time of the digest is written."""
+        start, last = (
+            self.start.astimezone(self.zone),
+            (self.end - timedelta(microseconds=1)).astimezone(self.zone),
+        )
+        if self.bucket == _DAY and start.hour == start.minute == start.second == 0:
+            zone = "" if self.tz == "UTC" else f" ({self.tz})"
+            return f"{start:%Y-%m-%d} – {last:%Y-%m-%d}{zone}"
         return f"{self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} UTC"

@@ -89,7 +89,10 @@ def build(
         )
     found = rootcause_queries.fetch(store, span, [key], options.rootcause)
     counts = {str(g["key"]): int(g["count"]) for g in data.groups}
-    cause = rootcause.root_causes(found, [key], counts=counts, window=span, config=options.rootcause)[key]
+    known_first = {key: row.first_seen}  # the registry's, where it knows an earlier one than the events
+    cause = rootcause.root_causes(
+        found, [key], counts=counts, window=span, config=options.rootcause, known_first=known_first
+    )[key]
     feedback = tuple(f for f in rootcause.link_feedback(found) if f.key == key)
     return GroupReport(
         window=span,

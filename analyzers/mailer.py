@@ -45,7 +45,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from analyzers.escaping import header_line
+from analyzers.escaping import header_line, text_line
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
@@ -368,8 +368,32 @@ def _connect(settings: SmtpSettings) -> _SMTP:
 
 
 def _describe(exc: BaseException) -> str:
+    """What went wrong, in a line: a refusal says who was refused, the server's code and words, and
+    whether a later run can help (4xx: it retries) or [smtp] must change (5xx); other errors by type."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            _refusal(f"the recipient {address}", code, reply)
+            for address, (code, reply) in exc.recipients.items()
+        )[:600]
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return _refusal(
+            f"the sender {_reply_text(exc.sender)} ([smtp] sender)", exc.smtp_code, exc.smtp_error
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _refusal("the message", exc.smtp_code, exc.smtp_error)
     text = " ".join(str(exc).split())[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _refusal(what: str, code: int, reply: bytes | str) -> str:
+    """ "the server refused the recipient x@y: 550 5.1.1 no such user (permanent)" (pure)."""
+    kind = "temporary: a later run tries again" if 400 <= code < 500 else "permanent"
+    return f"the server refused {what}: {code} {_reply_text(reply)[:200]} ({kind})"
+
+
+def _reply_text(reply: bytes | str) -> str:
+    """A server's reply as one line of text: it is the server's (any bytes), shown, never interpreted."""
+    return text_line(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply)
 
 
 class _Sender:

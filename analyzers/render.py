@@ -33,6 +33,7 @@ from analyzers.escaping import (
 )
 from analyzers.exceptions import ConfigurationError
 from analyzers.links import show_command, ticket_command
+from analyzers.wording import counted, plural
 
 FORMATS: Final = ("html", "text", "markdown", "json")
 TEMPLATES: Final = {"html": "digest.html.j2", "text": "digest.txt.j2", "markdown": "digest.md.j2"}
@@ -193,6 +194,8 @@ def environment() -> jinja2.Environment:
         line=_or_missing(text_line),
         bucket_label=bucket_label,
         why=lambda slowdown: slowdown.sentence(ms),
+        counted=counted,
+        plural=lambda count, noun: plural(noun, count),
         status_colour=lambda status: STATUS_COLOURS.get(str(status), "#6b7280"),
     )
     env.globals.update(

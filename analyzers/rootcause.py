@@ -32,6 +32,7 @@ from analyzers.rootcause_config import RootCauseConfig
 from analyzers.rootcause_queries import Anchor, RootCauseData
 from analyzers.slowdowns import Slowdown
 from analyzers.suspects import SuspectTest
+from analyzers.wording import counted
 
 CHANCE_FACTOR: Final = 5.0
 MIN_CASCADE_ANCHORS: Final = 3
@@ -53,7 +54,8 @@ class ValueShare:
     def sentence(self) -> str:
         return (
             f"{self.share:.0%} on {self.dimension} {self.value} "
-            f"({self.count:,} events), which carries {self.population_share:.0%} of the service's events"
+            f"({counted(self.count, 'event')}), "
+            f"which carries {self.population_share:.0%} of the service's events"
         )
 
 
@@ -65,12 +67,22 @@ class Onset:
     last_version_without: str | None
     release: str | None  # the version whose release started it, if it started with one
     release_time: datetime | None
+    # The oldest occurrence still stored, when the group registry knows an earlier first occurrence (the
+    # indices that held it were deleted): where and in which version it started is then unknown.
+    oldest_stored: datetime | None = None
+    service_known: bool = True  # its first occurrence names its service (else no version is compared)
 
     def sentence(self) -> str:
         """One line: when, where and in which version it started, and whether a release started it."""
         if self.first_seen is None:
             return "first occurrence unknown"
         parts = [f"first seen {self.first_seen:%Y-%m-%d %H:%M} UTC"]
+        if self.oldest_stored is not None:
+            parts.append(
+                f"its events before {self.oldest_stored:%Y-%m-%d %H:%M} UTC are no longer stored, so where, "
+                "in which version and after which release it started is unknown"
+            )
+            return "; ".join(parts)
         if self.first_host:
             parts[0] += f" on {self.first_host}"
         if self.first_version:
@@ -81,6 +93,8 @@ class Onset:
             parts.append(f"started with release {self.release}")
         elif not self.first_version:
             parts.append("its events carry no service.version (set service_version in the shipper)")
+        elif not self.service_known:
+            parts.append("its events carry no service.name, so no earlier version of a service was compared")
         elif self.last_version_without is None:
             parts.append("no earlier version of its service was seen")
         else:
@@ -223,54 +237,56 @@ def distributions(
     return {key: tuple(values) for key, values in result.items()}
 
 
-def onset_frame(keys: Sequence[str], data: RootCauseData) -> pd.DataFrame:
-    """Per key (index): its first occurrence (time, service, version), the last version of its
-    service that first ran before that and never had it (`last_without`), and when its own first
-    version first ran (`release_time`); one merge of the keys with their services' releases."""
-    # object columns: a column of None, or no row at all, must still merge with one of strings
-    first = pd.DataFrame(
-        [{"key": key, **data.facets.first.get(key, {})} for key in keys],
-        columns=["key", "time", "service", "version"],
-        dtype="object",
-    )
-    first["time"] = pd.to_datetime(first["time"], utc=True)
-    releases = pd.DataFrame(data.facets.releases, columns=["service", "version", "first"], dtype="object")
-    releases["first"] = pd.to_datetime(releases["first"], utc=True)
-    seen = pd.DataFrame(data.facets.group_versions, columns=["key", "version"], dtype="object")
-    seen = seen.drop_duplicates()
-    candidates = first[["key", "service", "time"]].merge(releases, on="service")
-    candidates = candidates.merge(seen.assign(with_it=True), on=["key", "version"], how="left")
-    without = candidates[(candidates["first"] < candidates["time"]) & candidates["with_it"].isna()]
-    last_without = without.sort_values("first", kind="stable").groupby("key")["version"].last()
-    own = first[["key", "service", "version"]].merge(releases, on=["service", "version"])
-    release_time = own.groupby("key")["first"].min()
-    return first.set_index("key").assign(last_without=last_without, release_time=release_time)
-
-
-def onsets(keys: Sequence[str], data: RootCauseData, release_gap: timedelta) -> dict[str, Onset]:
-    """The onset of each key: `onset_frame` and whether a release started it (module docstring)."""
-    frame = onset_frame(keys, data)
+def onsets(
+    keys: Sequence[str],
+    data: RootCauseData,
+    release_gap: timedelta,
+    known_first: Mapping[str, datetime | None] | None = None,
+) -> dict[str, Onset]:
+    """The onset of each key: its first occurrence, the last version of its service without it and when
+    its own version first ran (`Facets.onsets`, asked of the node), and whether a release started it
+    (module docstring). `known_first`: the group registry's first occurrence of a key; one earlier than
+    every stored event (its indices deleted) leaves where and how it started unknown, never the oldest
+    stored event taken for its start."""
     found = {}
-    for key, row in frame.to_dict("index").items():
-        first = data.facets.first.get(str(key), {})
+    for key in keys:
+        first = data.facets.first.get(key, {})
+        asked = data.facets.onsets.get(key, {})
         started, version = first.get("time"), first.get("version")
-        last_without = None if pd.isna(row["last_without"]) else str(row["last_without"])
-        release_time = None if pd.isna(row["release_time"]) else row["release_time"].to_pydatetime()
+        known = (known_first or {}).get(key)
+        if known is not None and (started is None or known < started - _SAME_MOMENT):
+            found[key] = Onset(
+                first_seen=known,
+                first_host=None,
+                first_version=None,
+                last_version_without=None,
+                release=None,
+                release_time=None,
+                oldest_stored=started,
+            )
+            continue
+        last_without, release_time = asked.get("last_without"), asked.get("release_time")
         started_with_release = (
             started is not None
             and release_time is not None
             and last_without is not None
             and started - release_time <= release_gap
         )
-        found[str(key)] = Onset(
+        found[key] = Onset(
             first_seen=started,
             first_host=first.get("host"),
             first_version=version,
             last_version_without=last_without,
             release=version if started_with_release else None,
             release_time=release_time,
+            service_known=first.get("service") is not None,
         )
     return found
+
+
+# A registry's first occurrence this much earlier than the oldest stored event is another event: the
+# registry keeps milliseconds as the events do, and a second covers any rounding of either.
+_SAME_MOMENT: Final = timedelta(seconds=1)
 
 
 def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:
@@ -390,10 +406,12 @@ def root_causes(
     counts: Mapping[str, int],
     window: Window,
     config: RootCauseConfig,
+    known_first: Mapping[str, datetime | None] | None = None,
 ) -> dict[str, RootCause]:
-    """The material of each of `keys` (`counts`: window counts of every group, for the chance rate)."""
+    """The material of each of `keys` (`counts`: window counts of every group, for the chance rate;
+    `known_first`: first occurrences the group registry knows, see `onsets`)."""
     shares = distributions(data.facets.group_values, data.facets.population, config.test)
-    started = onsets(keys, data, config.release_gap)
+    started = onsets(keys, data, config.release_gap, known_first)
     crumbs = all_breadcrumbs(data, config.breadcrumb_lines)
     drags = _related(cascades(data, "after", counts, window, config))
     follows = _related(cascades(data, "before", counts, window, config))

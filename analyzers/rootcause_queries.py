@@ -1,4 +1,4 @@
-"""The root-cause queries: two size-0 searches for the groups a digest (or `group show`) covers.
+"""The root-cause queries: three size-0 searches for the groups a digest (or `group show`) covers.
 
 Elasticsearch counts; the only raw events read are `top_hits` of a few fields: the occurrences that
 anchor breadcrumbs and cascades (a dozen per group), the breadcrumb lines themselves (a few per
@@ -6,9 +6,12 @@ occurrence) and recent feedback (20). The cost grows with the number of groups a
 the number of events.
 
 1. facets   per group: its distribution over every dimension in the window, its first occurrence
-            ever and its versions (all history), anchors; the population's distribution per
-            service; when each version of each service first appeared; recent feedback.
-2. anchors  one `filters` bucket per anchor (at most 600 a request): the log lines of the
+            ever and every version it ran on (all history), anchors; the population's distribution
+            per service; recent feedback.
+2. onsets   per group: the version of its service that first ran last before the group's first
+            occurrence among those it never ran on, and when that occurrence's version first ran
+            (the node orders the versions: no list of them is read, so none is cut).
+3. anchors  one `filters` bucket per anchor (at most 600 a request): the log lines of the
             same process just before an occurrence, the groups on the same host just after and
             just before it, and the group of the latest error shortly before a bug report or
             usability complaint: in the process that sent it, else (feedback sent by another
@@ -20,7 +23,7 @@ Functions named `*_request` are pure builders, `parse_*` pure readers; `fetch` i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -105,9 +108,7 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
     }
     history = {
         "first": _hits(1, ["@timestamp", "host.name", "service.name", "service.version"], order="asc"),
-        "versions": queries.listed_terms(
-            "service.version", VALUES_PER_DIMENSION, first={"min": {"field": "@timestamp"}}
-        ),
+        "versions": {"terms": {"field": "service.version", "size": VERSIONS_PER_SERVICE}},
     }
     errors_by_host = queries.listed_terms(
         "host.name",
@@ -139,11 +140,6 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
                 ),
                 "aggs": {"services": population},
             },
-            "releases": queries.listed_terms(
-                "service.name",
-                SERVICES,
-                versions=queries.listed_terms("service.version", 200, first={"min": {"field": "@timestamp"}}),
-            ),
             "feedback": {
                 "filter": queries.all_of(
                     queries.time_range(window.start, window.end),
@@ -192,12 +188,15 @@ class Facets:
     group_values: list[Doc]  # key, dimension, value, count
     population: list[Doc]  # service, dimension, value, count (projected for error-only dimensions)
     first: dict[str, Doc]  # key -> time, host, service, version of the first occurrence ever
-    group_versions: list[Doc]  # key, version, first (the group's first occurrence on that version)
-    releases: list[Doc]  # service, version, first (the version's first event)
     crumb_anchors: list[Anchor]
     cascade_anchors: list[Anchor]
     feedback: list[FeedbackDoc]
     feedback_daily: dict[str, list[int]] = field(default_factory=dict)  # kind -> count per bucket
+    # key -> "last_without" (the newest version of its service that first ran before the group's first
+    # occurrence and never had it) and "release_time" (when the version of that occurrence first ran),
+    # each None when there is none: asked of the node (`onsets_request`), never read from a cut list.
+    onsets: dict[str, Doc] = field(default_factory=dict)
+    seen_versions: dict[str, list[str]] = field(default_factory=dict)  # key -> every version it ran on
 
 
 def _time(value: Any) -> datetime:
@@ -274,8 +273,6 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
             group_values=[],
             population=[],
             first={},
-            group_versions=[],
-            releases=[],
             crumb_anchors=[],
             cascade_anchors=[],
             feedback=[],
@@ -295,8 +292,9 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
         per_host = (_anchor(key, s) for h in bucket["anchor_hosts"]["buckets"] for s in _sources(h["recent"]))
         cascade.extend(a for a in per_host if a is not None)
     first: dict[str, Doc] = {}
-    group_versions: list[Doc] = []
+    seen_versions: dict[str, list[str]] = {}
     for bucket in aggs["history"]["keys"]["buckets"]:
+        seen_versions[bucket["key"]] = [str(v["key"]) for v in bucket["versions"]["buckets"]]
         source = (_sources(bucket["first"]) or [{}])[0]
         first[bucket["key"]] = {
             "time": _time(source["@timestamp"]) if source.get("@timestamp") else None,
@@ -304,15 +302,6 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
             "service": get_field(source, "service.name"),
             "version": get_field(source, "service.version"),
         }
-        group_versions.extend(
-            {"key": bucket["key"], "version": v["key"], "first": _time(v["first"]["value_as_string"])}
-            for v in bucket["versions"]["buckets"]
-        )
-    releases = [
-        {"service": s["key"], "version": v["key"], "first": _time(v["first"]["value_as_string"])}
-        for s in aggs["releases"]["buckets"]
-        for v in s["versions"]["buckets"]
-    ]
     feedback = [
         FeedbackDoc(
             time=_time(s["@timestamp"]),
@@ -332,13 +321,69 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
         group_values=group_values,
         population=_population(aggs["population"]["services"]["buckets"], dims),
         first=first,
-        group_versions=group_versions,
-        releases=releases,
+        seen_versions=seen_versions,
         crumb_anchors=crumbs,
         cascade_anchors=cascade,
         feedback=feedback,
         feedback_daily=feedback_daily,
     )
+
+
+# Versions of one group, and of one service before a group's start, that are read (terms lists of this
+# size; each shard returns all of them, so the newest first run is exact below this many versions).
+VERSIONS_PER_SERVICE: Final = 5000
+
+
+def onsets_request(facets: Facets, window: Window) -> dict[str, Any] | None:
+    """For each group with a first occurrence (its time, service, version): the version of its service
+    that first ran last before that occurrence among those it never ran on (every event before it, the
+    group's versions left out, versions ordered by their first event), and when the occurrence's own
+    version first ran. None when no group has a first occurrence with a service."""
+    aggs: dict[str, Any] = {}
+    for index, (key, doc) in enumerate(facets.first.items()):
+        service, version, time = doc.get("service"), doc.get("version"), doc.get("time")
+        if service is None or time is None:
+            continue
+        in_service = {"term": {"service.name": service}}
+        before = queries.all_of(in_service, queries.time_range(None, time))
+        aggs[f"without|{index}"] = {
+            "filter": before,
+            "aggs": {
+                "versions": {
+                    "terms": {
+                        "field": "service.version",
+                        "size": 1,
+                        "shard_size": VERSIONS_PER_SERVICE,
+                        "order": {"first": "desc"},
+                        "exclude": facets.seen_versions.get(key, []),
+                    },
+                    "aggs": {"first": {"min": {"field": "@timestamp"}}},
+                }
+            },
+        }
+        if version is not None:
+            aggs[f"release|{index}"] = {
+                "filter": queries.all_of(in_service, {"term": {"service.version": version}}),
+                "aggs": {"first": {"min": {"field": "@timestamp"}}},
+            }
+    if not aggs:
+        return None
+    return {"size": 0, "track_total_hits": False, "query": queries.time_range(None, window.end), "aggs": aggs}
+
+
+def parse_onsets(response: Mapping[str, Any] | None, first: Mapping[str, Doc]) -> dict[str, Doc]:
+    """`onsets_request`'s answer as key -> {"last_without": version or None, "release_time": time or
+    None}, for every key of `first`."""
+    aggs = (response or {}).get("aggregations") or {}
+    found: dict[str, Doc] = {}
+    for index, key in enumerate(first):
+        newest = (aggs.get(f"without|{index}") or {}).get("versions", {}).get("buckets") or []
+        released = ((aggs.get(f"release|{index}") or {}).get("first") or {}).get("value_as_string")
+        found[key] = {
+            "last_without": str(newest[0]["key"]) if newest else None,
+            "release_time": _time(released) if released else None,
+        }
+    return found
 
 
 def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, Any]]:
@@ -454,6 +499,10 @@ def fetch(store: Store, window: Window, keys: Sequence[str], config: RootCauseCo
         index=index, body=facets_request(window, asked, config), action="aggregate root causes"
     )
     facets = parse_facets(response, config)
+    onsets_body = onsets_request(facets, window)
+    if onsets_body is not None:
+        answer = store.search(index=index, body=onsets_body, action="find the release before each group")
+        facets = replace(facets, onsets=parse_onsets(answer, facets.first))
     found = [
         store.search(index=index, body=body, action="read breadcrumbs and cascades")
         for body in anchors_requests(facets, config)

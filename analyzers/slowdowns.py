@@ -24,6 +24,7 @@ from analyzers import queries, suspects
 from analyzers.digest_frames import NANOSECONDS_PER_MS
 from analyzers.digest_window import Window
 from analyzers.suspects import SuspectTest
+from analyzers.wording import counted
 
 SLOWER: Final = 2.0  # p95 now over p95 before: from this ratio on, the digest says why
 NO_ERROR: Final = "(none)"  # the error dimension's value for a call that did not fail
@@ -93,7 +94,7 @@ class Slowdown:
     def sentence(self, duration: Callable[[float], str]) -> str:
         """One line: how many calls were slow, and what they have in common (`duration` formats ms)."""
         head = (
-            f"{self.slow:,} of {self.calls:,} calls took longer than {duration(self.threshold_ms)}, "
+            f"{self.slow:,} of {counted(self.calls, 'call')} took longer than {duration(self.threshold_ms)}, "
             "the previous window's p95"
         )
         parts = [trait.phrase() for trait in self.traits]

@@ -47,6 +47,7 @@ class _Indices(Protocol):
     def create(self, *, index: str, body: dict[str, Any]) -> object: ...
     def refresh(self, *, index: str) -> object: ...
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]]) -> object: ...
+    def put_settings(self, *, index: str, settings: Mapping[str, Any]) -> object: ...
     def delete(self, *, index: str) -> object: ...
     def get_index_template(self, *, name: str) -> object: ...
     def simulate_index_template(self, *, name: str, filter_path: str) -> object: ...
@@ -517,7 +518,8 @@ WHOLE_ANSWER_RETRIES: tuple[float, ...] = (1.0, 5.0)
 
 # Search options that travel in the URL, not the JSON body. A body built in `analyzers.queries` or
 # `group_pages` may carry them beside `query`/`aggs`; `Store.search` moves them to the URL.
-# The analyzers' own indices are small: one shard, and a replica wherever a second node can hold it.
+# The analyzers' own indices are small: one shard, and the replicas of `[indices] replicas` (by default
+# one wherever a second node can hold it: these settings; `Store.bookkeeping_settings` is the configured).
 BOOKKEEPING_SETTINGS: Final = {"index.number_of_shards": 1, "index.auto_expand_replicas": "0-1"}
 # The index template each bookkeeping index gets (`Store.ensure_bookkeeping_index`): one per index, its
 # pattern the index's exact name, at a priority no event template of logloop's uses (the events' is 200).
@@ -554,6 +556,8 @@ class Store:
     # and then found the index present: `ensure_bookkeeping_index` puts a template once per command, not
     # once per write (an alert claim each), each PUT being a cluster-state update on the master.
     ensured: set[str] = field(default_factory=set, compare=False, repr=False)
+    # `[indices] replicas` ("auto" or a number): the bookkeeping indices get the events' replicas.
+    replicas: int | str = schema.AUTO_REPLICAS
 
     # Index names, all from shipper.schema.
     @property
@@ -588,6 +592,11 @@ class Store:
 
     def close(self) -> None:
         self.client.close()
+
+    @property
+    def bookkeeping_settings(self) -> dict[str, Any]:
+        """One shard, and the configured replicas (`[indices] replicas`, as the daily indices have)."""
+        return schema.IndexLayout(shards=1, replicas=self.replicas).settings()
 
     def _translated(self, action: str) -> AbstractContextManager[None]:
         """`translated(action)` with this client's request timeout, which a timeout message names."""
@@ -854,7 +863,7 @@ class Store:
         mapping only ask whether it still exists (a read): the template stays on the cluster, so a
         write after a deletion still recreates the index with its mapping, and a missing index (perhaps
         deleted with its template) gets the template put again before it is created."""
-        body: dict[str, Any] = {"settings": BOOKKEEPING_SETTINGS}
+        body: dict[str, Any] = {"settings": self.bookkeeping_settings}
         if mappings is not None:
             body["mappings"] = mappings
         known = f"{index}\x1f{json.dumps(body, sort_keys=True)}"
@@ -872,7 +881,7 @@ class Store:
         index, and return the index body it holds. A refusal is not an error: for lack of privilege (the
         analyzer role has no `manage_index_templates`; `logloop setup` installs them), or HTTP 400 for
         another template of the same priority whose patterns overlap; the index is still created whole."""
-        body: dict[str, Any] = {"settings": BOOKKEEPING_SETTINGS}
+        body: dict[str, Any] = {"settings": self.bookkeeping_settings}
         if mappings is not None:
             body["mappings"] = mappings
         with self._translated(f"install the index template of {index}"):
@@ -884,6 +893,16 @@ class Store:
                 meta={"managed_by": "logloop"},
             )
         return body
+
+    def apply_bookkeeping_replicas(self, *, index: str) -> None:
+        """Give an existing bookkeeping index the configured replicas (`logloop setup` after `[indices]
+        replicas` changed: the index was created with the replicas of its day); a missing one is left
+        to be created with them."""
+        # A number of replicas also turns off the auto-expansion the index may have (it would win).
+        replicas = {"index.auto_expand_replicas": "false"}
+        replicas.update((key, value) for key, value in self.bookkeeping_settings.items() if "replicas" in key)
+        with self._translated(f"set the replicas of {index}"):
+            self.client.options(ignore_status=404).indices.put_settings(index=index, settings=replicas)
 
     def ensure_index(self, *, index: str, body: Mapping[str, Any]) -> bool:
         """Create `index` with `body` unless it exists; True when this call created it."""
@@ -1019,4 +1038,5 @@ def connect(deployment: Deployment) -> Store:
     """A store on the configured cluster (`[elasticsearch]`) and index prefix; the commands close it."""
     from shipper.connection import make_client
 
-    return Store(make_client(deployment.elasticsearch), deployment.index_prefix)
+    replicas = schema.index_layout(deployment.section("indices")).replicas
+    return Store(make_client(deployment.elasticsearch), deployment.index_prefix, replicas=replicas)

@@ -46,7 +46,7 @@ def install_template(es: Any, prefix: str, layout: schema.IndexLayout | None = N
     return name
 
 
-def ensure_registry(es: Any, prefix: str) -> str | None:
+def ensure_registry(es: Any, prefix: str, layout: schema.IndexLayout | None = None) -> str | None:
     """Create `<prefix>-groups` with the analyzers' mapping, so the registry data view resolves at once,
     and put the index templates of every bookkeeping index (`Store.put_bookkeeping_template`).
 
@@ -58,7 +58,7 @@ def ensure_registry(es: Any, prefix: str) -> str | None:
         from analyzers.store import Store
     except ImportError:
         return None
-    store = Store(es, prefix)
+    store = Store(es, prefix, replicas=(layout or schema.IndexLayout()).replicas)
     registry.ensure(store)
     # The other bookkeeping indices are created when first written; their index templates are put
     # now (setup holds `manage_index_templates`, the analyzer role does not), so one deleted later
@@ -70,6 +70,8 @@ def ensure_registry(es: Any, prefix: str) -> str | None:
         (store.digest_sends, mailer.MARKER_MAPPING),
     ):
         store.put_bookkeeping_template(index=index, mappings=mappings)
+    for index in schema.analyzer_indices(prefix):  # `[indices] replicas` may have changed since
+        store.apply_bookkeeping_replicas(index=index)
     return schema.registry_index(prefix)
 
 
@@ -105,7 +107,7 @@ def run_setup(
     Kibana and import the objects."""
     policy = install_lifecycle_policy(es, prefix, retention or {})
     template = install_template(es, prefix, replace(layout or schema.IndexLayout(), lifecycle_policy=policy))
-    registry = ensure_registry(es, prefix)
+    registry = ensure_registry(es, prefix, layout)
     result = None
     if kibana is not None:
         if wait_for_kibana > 0:

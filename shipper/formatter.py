@@ -175,6 +175,8 @@ def _is_uuid_or_decimal(value: object) -> bool:
 def _container(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
     try:
         items = list(value.items() if isinstance(value, Mapping) else value)
+        if isinstance(value, set | frozenset):
+            items = _in_stable_order(items)
     except Exception as exc:
         return f"<unreadable {_qualified_name(type(value))}: {_qualified_name(type(exc))}>"
     dropped = len(items) - MAX_ITEMS
@@ -190,6 +192,20 @@ def _container(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
     if dropped > 0:
         sequence.append(f"[truncated by logloop: {dropped} more items]")
     return sequence
+
+
+def _set_order(item: Any) -> tuple[str, str]:
+    return type(item).__name__, item if type(item) is str else repr(item)
+
+
+def _in_stable_order(items: list[Any]) -> list[Any]:
+    """A set's items in one order whatever the process (a set of strings iterates in the order of
+    PYTHONHASHSEED, different in each process): by type, then text. Else one set, say a fingerprint
+    `extra={"fingerprint": {"payment", "{{ default }}"}}`, gave a different document, and key, per process."""
+    try:
+        return sorted(items, key=_set_order)
+    except Exception:  # a repr that raises: the items as the set gave them (never an error in a logging call)
+        return items
 
 
 KEY_LIMIT: Final = 256  # bytes; the node refuses a flattened key near its 32 KiB term limit

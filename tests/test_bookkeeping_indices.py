@@ -303,3 +303,77 @@ def test_alert_claims_put_the_alerts_template_once_per_command(es: Any, index_pr
     assert puts == [bookkeeping_template_name(store.alerts)]
     es.indices.refresh(index=store.alerts)
     assert es.count(index=store.alerts)["count"] == 8
+
+
+def _replica_settings(es: Any, index: str) -> tuple[str, str]:
+    settings = es.indices.get_settings(index=index, flat_settings=True, include_defaults=True)[index]
+    flat = {**settings.get("defaults", {}), **settings["settings"]}
+    return str(flat.get("index.auto_expand_replicas")), str(flat.get("index.number_of_replicas"))
+
+
+# `[indices] replicas` -> what every bookkeeping index must hold: (auto_expand_replicas, number_of_replicas),
+# None where the node decides (auto-expansion on one node gives 0).
+REPLICAS: list[Any] = [
+    pytest.param({}, ("0-1", None), id="auto-by-default"),
+    pytest.param({"replicas": "auto"}, ("0-1", None), id="auto"),
+    pytest.param({"replicas": 0}, ("false", "0"), id="none"),
+    pytest.param({"replicas": 2}, ("false", "2"), id="two"),
+]
+
+
+def _expect(es: Any, index: str, expected: tuple[str, str | None]) -> None:
+    expand, number = _replica_settings(es, index)
+    assert expand == expected[0], (index, expand, number)
+    if expected[1] is not None:
+        assert number == expected[1], (index, expand, number)
+
+
+@pytest.mark.parametrize(("indices", "expected"), REPLICAS)
+@pytest.mark.parametrize(("name", "mapping"), BOOKKEEPING)
+def test_bookkeeping_indices_get_the_configured_replicas(
+    es: Any,
+    es_url: str,
+    index_prefix: str,
+    name: Callable[[Store], str],
+    mapping: dict[str, Any] | None,
+    indices: dict[str, Any],
+    expected: tuple[str, str | None],
+) -> None:
+    """A bookkeeping index made by a command, and remade by a write after it was deleted, has the replicas
+    `[indices] replicas` asks for, as the daily event indices do, not always `0-1`."""
+    from analyzers.store import connect
+    from logloop.config import Settings
+    from shipper.connection import ElasticsearchSettings
+
+    es_settings = ElasticsearchSettings(url=es_url)
+    settings = Settings(elasticsearch=es_settings, index_prefix=index_prefix, sections={"indices": indices})
+    store = connect(settings)
+    try:
+        index = name(store)
+        store.ensure_bookkeeping_index(index=index, mappings=mapping)
+        _expect(es, index, expected)
+        es.indices.delete(index=index)
+        _write_create_doc(store, index)
+        _expect(es, index, expected)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("indices", "expected"), REPLICAS)
+def test_setup_gives_existing_bookkeeping_indices_the_configured_replicas(
+    es: Any, index_prefix: str, indices: dict[str, Any], expected: tuple[str, str | None]
+) -> None:
+    """`logloop setup` after `[indices] replicas` changed sets the replicas of the bookkeeping indices
+    already there (made with the former setting) as well as of those made later."""
+    from shipper.schema import index_layout
+
+    former = Store(es, index_prefix, replicas=1)
+    for index, mapping in ((former.registry, registry.MAPPING), (former.alerts, None)):
+        former.ensure_bookkeeping_index(index=index, mappings=mapping)
+    ensure_registry(es, index_prefix, index_layout(indices))
+    for index in (former.registry, former.alerts):
+        _expect(es, index, expected)
+    later = Store(es, index_prefix)
+    es.indices.delete(index=later.alerts)
+    _write_create_doc(later, later.alerts)  # the analyzer role's store knows no layout: the template does
+    _expect(es, later.alerts, expected)

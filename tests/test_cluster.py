@@ -129,7 +129,7 @@ def test_analyze_and_digest_work_with_the_first_url_dead(client: Any, cluster: P
         )
         assert result.returncode == 0, result.stderr
         if command[0] == "analyze":
-            assert "analyzed 1 groups" in result.stdout
+            assert "analyzed 1 group up" in result.stdout
         else:
             assert json.loads(result.stdout)["measures"]
     client.indices.delete(index=",".join(client.indices.get(index=f"{prefix}-*")))

@@ -150,3 +150,29 @@ def test_the_scheduled_digest_ends_on_the_minute_it_was_due(
     es.indices.refresh(index=Store(es, index_prefix).digest_sends)
     hits = es.search(index=Store(es, index_prefix).digest_sends)["hits"]["hits"]
     assert [hit["_source"]["window_end"] for hit in hits] == ["2026-11-23T07:00:00.000Z"]
+
+
+@pytest.mark.parametrize("zone", [*ZONES, "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu"])
+@pytest.mark.parametrize("days", [7, 2, 30])
+def test_a_window_of_local_days_is_labelled_by_its_local_days(zone: str, days: int) -> None:
+    """A window ending at local midnight says its first and last local day (and its zone), as its chart's
+    day bars do; before, a zone away from UTC got UTC hours ("... 23:00 UTC")."""
+    for monday in _mondays(zone, 0, 40)[::7]:  # through the year: both sides of daylight-saving changes
+        window = Window.ending(monday, timedelta(days=days), zone)
+        local_end = monday.astimezone(ZoneInfo(zone))
+        first = (local_end.date() - timedelta(days=days)).isoformat()
+        last = (local_end.date() - timedelta(days=1)).isoformat()
+        suffix = "" if zone == "UTC" else f" ({zone})"
+        assert window.label() == f"{first} – {last}{suffix}"
+        assert window.previous.label().startswith((local_end.date() - timedelta(days=2 * days)).isoformat())
+        bars = window.bucket_starts()
+        assert bars[0].astimezone(ZoneInfo(zone)).date().isoformat() == first
+        assert bars[-1].astimezone(ZoneInfo(zone)).date().isoformat() == last
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Pacific/Kiritimati"])
+def test_a_window_not_from_local_midnight_is_labelled_in_utc(zone: str) -> None:
+    """A week ending at 08:00 local is labelled by its UTC start and end, as the digest writes every time."""
+    end = datetime(2026, 11, 23, 8, tzinfo=ZoneInfo(zone))
+    window = Window.ending(end, WEEK, zone)
+    assert window.label().endswith(" UTC") and f"{end.astimezone(UTC):%Y-%m-%d %H:%M}" in window.label()

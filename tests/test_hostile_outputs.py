@@ -207,7 +207,7 @@ def test_analyze_listing_is_one_line_per_group(keyed: tuple[Store, str], es_url:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("analyzed 1 groups"), result.stdout
+    assert len(lines) == 2 and lines[0].startswith("analyzed 1 group up"), result.stdout
 
 
 @pytest.mark.parametrize(

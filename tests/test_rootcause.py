@@ -20,7 +20,6 @@ from analyzers.rootcause import (
     distributions,
     link_feedback,
     onset,
-    onset_frame,
     onsets,
     root_causes,
 )
@@ -45,7 +44,7 @@ WINDOW = Window.ending(datetime(2026, 11, 23, tzinfo=UTC), timedelta(days=7))
 
 def _data(**facets: object) -> RootCauseData:
     base: dict[str, object] = {
-        "group_values": [], "population": [], "first": {}, "group_versions": [], "releases": [],
+        "group_values": [], "population": [], "first": {},
         "crumb_anchors": [], "cascade_anchors": [], "feedback": [],
     }  # fmt: skip
     anchors = facets.pop("anchors", AnchorFindings())
@@ -53,54 +52,65 @@ def _data(**facets: object) -> RootCauseData:
     return RootCauseData(facets=Facets(**{**base, **facets}), anchors=anchors)  # type: ignore[arg-type]
 
 
-RELEASES = [
-    {"service": "shop", "version": "1.8.0", "first": T0 - timedelta(days=30)},
-    {"service": "shop", "version": "1.9.0", "first": T0 - timedelta(days=10)},
-    {"service": "shop", "version": "2.0.0", "first": T0 - timedelta(hours=3)},
-    {"service": "other", "version": "9.9.9", "first": T0 - timedelta(hours=1)},
-]
+@pytest.mark.parametrize(
+    ("first_seen", "last_without", "release_time", "expected"),
+    [
+        pytest.param(T0, "1.9.0", T0 - timedelta(hours=3), "2.0.0", id="three-hours-after-2.0.0"),
+        pytest.param(T0 + timedelta(days=2), "1.9.0", T0 - timedelta(hours=3), None, id="two-days-after"),
+        pytest.param(T0, None, T0 - timedelta(hours=3), None, id="no-version-before-without-it"),
+        pytest.param(T0, "1.9.0", None, None, id="its-version-never-ran"),
+    ],
+)
+def test_onset_says_a_release_started_it_when_close_to_its_version_s_first_run(
+    first_seen: datetime, last_without: str | None, release_time: datetime | None, expected: str | None
+) -> None:
+    """A release started a group when a version ran before without it and its own version first ran
+    within `release_gap` before its first occurrence (the node's answers, `Facets.onsets`)."""
+    data = _data(
+        first={"k": {"time": first_seen, "host": "web-1", "service": "shop", "version": "2.0.0"}},
+        onsets={"k": {"last_without": last_without, "release_time": release_time}},
+    )
+    found = onset("k", data, timedelta(days=1))
+    assert (found.last_version_without, found.release) == (last_without, expected)
+    assert found.first_host == "web-1" and found.first_version == "2.0.0"
 
 
 @pytest.mark.parametrize(
-    ("first_seen", "version", "seen_on", "expected"),
+    ("service", "version", "said"),
     [
-        pytest.param(T0, "2.0.0", ["2.0.0"], ("1.9.0", "2.0.0"), id="three-hours-after-2.0.0"),
-        pytest.param(T0 + timedelta(days=2), "2.0.0", ["2.0.0"], ("1.9.0", None), id="two-days-after"),
-        pytest.param(T0, "2.0.0", ["1.9.0", "2.0.0"], ("1.8.0", "2.0.0"), id="1.9.0-also-had-it"),
-        pytest.param(T0 - timedelta(days=40), "1.8.0", ["1.8.0"], (None, None), id="before-any-release"),
+        pytest.param(None, "2.0.0", "no service.name, so no earlier version", id="no-service"),
+        pytest.param("shop", None, "no service.version", id="no-version"),
+        pytest.param(None, None, "no service.version", id="neither"),
+        pytest.param("shop", "2.0.0", "no earlier version of its service was seen", id="both"),
     ],
 )
-def test_onset_finds_the_last_version_without_it_and_the_release(
-    first_seen: datetime, version: str, seen_on: list[str], expected: tuple[str | None, str | None]
+def test_an_onset_says_why_it_names_no_version_before(
+    service: str | None, version: str | None, said: str
 ) -> None:
-    """Last version without the group: the newest earlier version it never ran on; a release when close."""
-    data = _data(
-        first={"k": {"time": first_seen, "host": "web-1", "service": "shop", "version": version}},
-        group_versions=[{"key": "k", "version": v, "first": first_seen} for v in seen_on],
-        releases=RELEASES,
-    )
-    found = onset("k", data, timedelta(days=1))
-    assert (found.last_version_without, found.release) == expected
-    assert found.first_host == "web-1" and found.first_version == version
+    """Events without service.name get no "no earlier version of its service was seen" (none was asked)."""
+    first = {"k": {"time": T0, "host": "web-1", "service": service, "version": version}}
+    sentence = onset("k", _data(first=first), timedelta(days=1)).sentence()
+    assert said in sentence, sentence
+    if service is None:
+        assert "no earlier version of its service was seen" not in sentence
 
 
-def test_onsets_of_several_groups_from_one_frame() -> None:
-    """Each key gets its own service's releases: k1 (shop, 2.0.0, 3 h after it) started with 2.0.0,
-    1.9.0 ran before without it; k2 (other, first seen before 9.9.9 ran) has no version without it;
-    k3 has no first occurrence at all."""
+def test_onsets_of_several_groups() -> None:
+    """Each key reads its own answer: k1 started with 2.0.0, k2 has no version without it, k3 has no
+    first occurrence at all."""
     data = _data(
         first={
             "k1": {"time": T0, "host": "web-1", "service": "shop", "version": "2.0.0"},
             "k2": {"time": T0 - timedelta(hours=2), "host": "db-1", "service": "other", "version": None},
         },
-        group_versions=[{"key": "k1", "version": "2.0.0", "first": T0}],
-        releases=RELEASES,
+        onsets={
+            "k1": {"last_without": "1.9.0", "release_time": T0 - timedelta(hours=3)},
+            "k2": {"last_without": None, "release_time": None},
+        },
     )
-    frame = onset_frame(["k1", "k2", "k3"], data)
-    assert frame["last_without"].where(frame["last_without"].notna(), None).tolist() == ["1.9.0", None, None]
-    assert frame.loc["k1", "release_time"] == T0 - timedelta(hours=3)
     found = onsets(["k1", "k2", "k3"], data, timedelta(days=1))
     assert (found["k1"].release, found["k2"].release, found["k3"].first_seen) == ("2.0.0", None, None)
+    assert found["k1"].last_version_without == "1.9.0" and found["k2"].last_version_without is None
 
 
 def _anchor(key: str, minutes: int, host: str = "web-1") -> Anchor:

@@ -136,7 +136,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        and a size in multiples of bytes (`10KB`, `1.5 GiB`) as `<SIZE>` (its unit varies with it); a
        time on a 12-hour clock (`9:05 PM`) as a time (AM and PM split a message); titles (not keys)
        keep an exception class's dotted name whose module holds a digit (`(sqlite3.OperationalError)`,
-       was `(<ID>)`: 12 evaluation-set titles of 2 groups change, no key)
+       was `(<ID>)`: 12 evaluation-set titles of 2 groups change, no key);
+       an event's own fingerprint given as a set (`extra={"fingerprint": {"a", "b"}}`) in one order in
+       every process, its items sorted by type and text (`shipper.formatter.jsonable`; a set iterates in
+       the order of PYTHONHASHSEED: each process of a program had its own key for one fingerprint; only
+       events that set a fingerprint as a set change, none of the evaluation set)
 """
 
 from __future__ import annotations

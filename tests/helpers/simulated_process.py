@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ from typing import Any
 
 PLAN: dict[str, Any] = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 socket.gethostname = lambda: str(PLAN["host"])
+# The kernel's node name too: the shipper reads the host name from os.uname (what gethostname reads)
+_real = os.uname()
+_uname = os.uname_result((_real.sysname, str(PLAN["host"]), _real.release, _real.version, _real.machine))
+os.uname = lambda: _uname
 # The interpreter's own version text with the planned version as its first word (platform reads it too)
 sys.version = str(PLAN["python"]) + sys.version[len(sys.version.split()[0]) :]
 
