@@ -108,6 +108,15 @@ def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
     return first if first is not None else _temporary_root() / name
 
 
+def _absolute(path: Path) -> Path:
+    """`path` made absolute against the working directory; as it is where that was deleted (nothing
+    can be made under it: the writer counts every record lost there and says why)."""
+    try:
+        return Path(os.path.abspath(path))
+    except OSError:
+        return path
+
+
 def _home_root() -> Path:
     return Path.home() / ".cache" / "logloop" / "spool"
 
@@ -266,8 +275,10 @@ class ShipperHandler(logging.Handler):
             idle_exit=idle_exit,
             unreachable_exit=unreachable_exit,
         )
+        # Absolute from the start: a relative spool_path names the directory where the program started,
+        # also once it changes its working directory (a daemon's chdir("/")), and for its agent.
         self.spool_dir = (
-            Path(spool_path)
+            _absolute(Path(spool_path))
             if spool_path is not None
             else default_spool_path(self.transport_spec, index_prefix)
         )

@@ -769,6 +769,7 @@ def preload(spec: TransportSpec) -> None:
 def main(stdin: IO[bytes] | None = None) -> int:
     """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
+    own_process_state()
     with contextlib.suppress(OSError, AttributeError):
         # Once imported (not before: on a loaded machine a niced start-up delays delivery by seconds),
         # the programs' own work comes first.
@@ -789,6 +790,40 @@ def main(stdin: IO[bytes] | None = None) -> int:
     finally:
         lock.release(fd)
     return 0
+
+
+# Soft limits a program sets for itself that an agent process must not keep: raised to the hard limit.
+_RAISED_LIMITS: Final = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_RSS", "RLIMIT_FSIZE")
+_DESCRIPTORS_NEEDED: Final = 256  # open files an agent may need (segments held while sent, sockets)
+
+
+def own_process_state() -> None:
+    """What an agent process inherits from the program that started it but is the program's own: its
+    working directory (an agent living on in it kept a mount busy, or a deleted directory), its
+    umask (the agent's files are private whatever the program's), and the soft resource limits it
+    set for itself: a CPU-seconds limit killed a long-lived agent with SIGXCPU, an address-space or
+    data limit sized for the program failed the agent's mapping of a full spool, a file-size limit cut
+    its dead letters, too few descriptors failed its opens. Each soft limit is raised up to the hard
+    one (what the host or the program allows any of its processes), never past it."""
+    with contextlib.suppress(OSError):
+        os.chdir("/")
+    os.umask(0o077)
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    for name in _RAISED_LIMITS:
+        kind = getattr(resource, name, None)
+        if kind is not None:
+            with contextlib.suppress(OSError, ValueError):
+                soft, hard = resource.getrlimit(kind)
+                if soft != hard:
+                    resource.setrlimit(kind, (hard, hard))
+    with contextlib.suppress(OSError, ValueError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = _DESCRIPTORS_NEEDED if hard == resource.RLIM_INFINITY else min(hard, _DESCRIPTORS_NEEDED)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _take_lock(spool_dir: Path, key: str, since: float | None) -> int | None:

@@ -1,13 +1,14 @@
 """Starting the delivery agent on demand, from the program, without waiting for it.
 
 `ensure_agent` looks at the lock (a system call or two); if no agent runs it starts
-`python -m shipper.delivery.agent` in its own session and writes the settings, credentials
-included, on its standard input (never in argv or the environment), then returns: the program never
-waits for the agent to start, nor for it to exit. If the running agent has other settings (another
-destination written into the same directory) and was started for a program older than this one, it
-is asked to stop (SIGTERM: it loses nothing, its progress is in the acknowledgement files) and the new
-one takes over; an older program leaves a newer one's agent alone (they took the directory back and
-forth every second, each agent killed in the middle of its work).
+`shipper.delivery.agent` in a Python of its own (`command`, `agent_environment`), in its own session,
+and writes the settings, credentials included, on its standard input (never in argv or the
+environment), then returns: the program never waits for the agent to start, nor for it to exit.
+If the running agent has other settings (another destination written into the same directory) and
+was started for a program older than this one, it is asked to stop (SIGTERM: it loses nothing, its
+progress is in the acknowledgement files) and the new one takes over; an older program leaves a
+newer one's agent alone (they took the directory back and forth every second, each agent killed in
+the middle of its work).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
@@ -37,7 +38,7 @@ def settings_message(
 ) -> bytes:
     """What a new agent reads on its standard input (`since`: when its program began, see `ensure_agent`)."""
     message: dict[str, Any] = {
-        "spool_dir": str(spool_dir),
+        "spool_dir": os.path.abspath(spool_dir),  # the agent works from "/"
         "transport": spec.as_data(),
         "config": asdict(config),
     }
@@ -115,10 +116,70 @@ def _claim(spool_dir: Path) -> bool:
 
 
 def command() -> list[str] | None:
-    """How to start an agent, or None where no Python can be started (a frozen or embedded program)."""
+    """How to start an agent, or None where no Python can be started (a frozen or embedded program).
+
+    The agent's path starts with the standard library; the program's directories come after it
+    (`agent_path`), and the working directory not at all (`-P`): a script's `email.py` or `ssl.py`,
+    a `shipper/` in the working directory, were imported in their place, and the agent died at its
+    start or at its first send (every record left in the spool, nothing said). `-S`: no `site`, so no
+    `sitecustomize` or `.pth` code of the program's environment runs in the agent (the program's site
+    directories are on its path all the same)."""
     if getattr(sys, "frozen", False) or not sys.executable or not os.path.exists(sys.executable):
         return None
-    return [sys.executable, "-m", "shipper.delivery.agent"]
+    utf8 = ["-X", "utf8"] if sys.flags.utf8_mode else []  # file names decoded as the program does
+    return [sys.executable, "-S", "-P", *utf8, "-c", _BOOTSTRAP]
+
+
+_PATH_VARIABLE: Final = "LOGLOOP_AGENT_PATH"
+# Run by the agent's interpreter, whose path is then the standard library's only.
+_BOOTSTRAP: Final = (
+    f"import json, os, sys; sys.path += json.loads(os.environ.pop({_PATH_VARIABLE!r}, '[]')); "
+    "from shipper.delivery.agent import main; sys.exit(main())"
+)
+
+
+def agent_path() -> list[str]:
+    """Where the agent imports from, after the standard library: this package's root (the agent runs
+    the program's version), then the program's path in its order (made absolute: the agent works
+    from "/")."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    entries = [p for p in sys.path if isinstance(p, str)]
+    try:
+        entries = [os.path.abspath(p) for p in entries]
+    except OSError:  # a working directory deleted: its relative entries name nothing any more
+        entries = [p for p in entries if os.path.isabs(p)]
+    return list(dict.fromkeys([package_root, *entries]))
+
+
+def agent_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The program's environment as the agent gets it: only what starting Python and reaching the
+    network the program's way need (`_AGENT_NAMES`, `_AGENT_PREFIXES`), so none of the program's
+    secrets (`DB_PASSWORD`, a `DATABASE_URL` with its password) live on in an agent that outlives it
+    and serves other programs, and no `PYTHON*` setting of the program's (`PYTHONWARNINGS=error`,
+    `PYTHONPATH`, `PYTHONINSPECT`...) changes how the agent runs. The agent's credentials come on its
+    standard input; its path in `_PATH_VARIABLE`, removed from its environment as it starts."""
+    kept = {
+        name: value
+        for name, value in environ.items()
+        if name in _AGENT_NAMES or name.startswith(_AGENT_PREFIXES)
+    }
+    kept[_PATH_VARIABLE] = json.dumps(agent_path())
+    return kept
+
+
+_AGENT_NAMES: Final = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+        # Python's own start: where its library is, and how it decodes file names.
+        "PYTHONHOME", "PYTHONPLATLIBDIR", "PYTHONUTF8", "PYTHONCOERCECLOCALE",
+        # Certificates the program's TLS trusts (OpenSSL reads these).
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "OPENSSL_CONF", "OPENSSL_MODULES",
+    }
+)  # fmt: skip
+# The locale; the dynamic loader (an interpreter may need LD_LIBRARY_PATH to find libpython, and an
+# LD_PRELOAD such as proxychains or torsocks, configured by their own variables, routes the program's
+# connections: the agent makes those connections for it).
+_AGENT_PREFIXES: Final = ("LC_", "LD_", "DYLD_", "PROXYCHAINS_", "TORSOCKS_")
 
 
 def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None) -> bool:
@@ -130,9 +191,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
     argv = command()
     if argv is None:
         return False
-    package_root = str(Path(__file__).resolve().parents[2])
-    paths = [package_root, *(p for p in sys.path if p)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    env = agent_environment(os.environ)
     log = spool_dir / "agent.log"
     opened: list[int] = []
     try:
