@@ -605,18 +605,17 @@ class ShipperHandler(logging.Handler):
         failing = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME).get(layout.FAILING_KEY)
         if not isinstance(failing, dict):
             return
-        try:
-            since, last, reason = float(failing["since"]), float(failing["last"]), str(failing["reason"])
-        except (KeyError, TypeError, ValueError):
+        ages = layout.failing_ages(failing)  # (not by the wall clock: it may have jumped since)
+        if ages is None:
             return
-        now = time.time()
-        if now - last > _UNDELIVERED_FRESH or now - since < _UNDELIVERED_AFTER:
+        failing_for, last = ages
+        if last > _UNDELIVERED_FRESH or failing_for < _UNDELIVERED_AFTER:
             return
         self._diag.warning(
             "undelivered",
             "logloop shipper: nothing delivered for %d s (%s): check %s; the records wait in %s",
-            now - since,
-            self._ecs.redactor.redact_text(reason),
+            failing_for,
+            self._ecs.redactor.redact_text(str(failing.get("reason", ""))),
             self._destination,
             self.spool_dir,
         )
