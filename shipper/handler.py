@@ -529,7 +529,7 @@ class ShipperHandler(logging.Handler):
             return
         try:
             if launcher.ensure_agent(
-                self.spool_dir, self.transport_spec, self.agent_config, self._warn_replaced, since=self._began
+                self.spool_dir, self.transport_spec, self.agent_config, self._warn_agent, since=self._began
             ):
                 return
         except OSError as exc:
@@ -537,8 +537,8 @@ class ShipperHandler(logging.Handler):
         if self._agent_thread is None:
             self._start_agent_thread()
 
-    def _warn_replaced(self, message: str) -> None:
-        self._diag.warning("replaced-agent", "logloop shipper: %s", message)
+    def _warn_agent(self, message: str) -> None:
+        self._diag.warning("agent", "logloop shipper: %s", message)
 
     def _start_agent_thread(self) -> None:
         from shipper.delivery.agent import Agent, preload  # the client library: only in thread mode

@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,7 +30,19 @@ from shipper.transports import TransportSpec
 
 _CLAIM_STALE = 15.0  # seconds an agent may take to start (import, take the lock) on a loaded machine
 _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
-_children: list[int] = []  # pids of the agents this process started, reaped when they exit
+_START_FAILURES: Final = 2  # agents in a row dead at their start before the program delivers itself
+
+
+@dataclass
+class _Started:
+    """An agent process this one started, until reaped."""
+
+    spool_dir: Path
+    at: float  # time.monotonic() of the start
+
+
+_children: dict[int, _Started] = {}  # pid -> the agents this process started, reaped when they exit
+_failed: list[str] = []  # how each agent started here since the last that lived died at its start
 
 
 def settings_message(
@@ -77,6 +89,13 @@ def ensure_agent(
             )
         with contextlib.suppress(OSError, TypeError, ValueError):
             os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
+    if len(_failed) >= _START_FAILURES:  # this Python cannot run an agent: the caller delivers
+        if warn is not None:
+            warn(
+                f"the delivery agent cannot start ({_failed[-1]}; see {spool_dir / 'agent.log'}): this"
+                " program delivers from a thread of its own"
+            )
+        return False
     if not _claim(spool_dir):
         return True  # another program started one a moment ago; it takes the lock once imported
     return start(spool_dir, spec, config, since)
@@ -116,7 +135,9 @@ def _claim(spool_dir: Path) -> bool:
 
 
 def command() -> list[str] | None:
-    """How to start an agent, or None where no Python can be started (a frozen or embedded program).
+    """How to start an agent, or None where no Python can be started: a frozen program, or one whose
+    `sys.executable` is not a Python (an embedding server's binary: uWSGI's, Apache's for mod_wsgi,
+    started with the agent's options instead, which did anything but deliver).
 
     The agent's path starts with the standard library; the program's directories come after it
     (`agent_path`), and the working directory not at all (`-P`): a script's `email.py` or `ssl.py`,
@@ -125,6 +146,8 @@ def command() -> list[str] | None:
     `sitecustomize` or `.pth` code of the program's environment runs in the agent (the program's site
     directories are on its path all the same)."""
     if getattr(sys, "frozen", False) or not sys.executable or not os.path.exists(sys.executable):
+        return None
+    if not os.path.basename(sys.executable).lower().startswith(("python", "pypy")):
         return None
     utf8 = ["-X", "utf8"] if sys.flags.utf8_mode else []  # file names decoded as the program does
     return [sys.executable, "-S", "-P", *utf8, "-c", _BOOTSTRAP]
@@ -227,7 +250,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
         for fd in opened:
             with contextlib.suppress(OSError):
                 os.close(fd)
-    _children.append(pid)
+    _children[pid] = _Started(spool_dir, time.monotonic())
     return True
 
 
@@ -256,13 +279,25 @@ def _inheritable_fds() -> list[int]:
 
 
 def reap() -> None:
-    """Collect agents this process started that have exited (no zombies in a long-lived program)."""
-    running = []
-    for pid in _children:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == 0:
-                running.append(pid)
-    _children[:] = running
+    """Collect agents this process started that have exited (no zombies in a long-lived program), and
+    note those dead at their start (`_failed`): a Python that cannot run the agent (a broken
+    interpreter, a module missing) was started again every 15 seconds while every record waited in
+    the spool, and nothing was said."""
+    for pid, started in list(_children.items()):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by the program (or by another thread here): status unknown
+            done, status = pid, 0
+        if done == 0 or _children.pop(pid, None) is None:
+            continue
+        if time.monotonic() - started.at >= _CLAIM_STALE:
+            _failed.clear()  # one lived: this Python can run agents
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        if code > 0:  # (0: it found another agent running; a signal: stopped, replaced)
+            _failed.append(f"{os.path.basename(sys.executable)} exited with status {code} at its start")
+            with contextlib.suppress(OSError):  # its claim, left: the next start need not wait for it
+                (started.spool_dir / lock.STARTING_NAME).unlink()
 
 
 def stop_started(timeout: float = 5.0) -> None:
@@ -279,6 +314,7 @@ def stop_started(timeout: float = 5.0) -> None:
 def forget_after_fork() -> None:
     """In a forked child: the parent's agents are not this process's children."""
     _children.clear()
+    _failed.clear()
 
 
 def _size(path: Path) -> int:
