@@ -6,6 +6,7 @@ delivery problem cannot feed itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Final
@@ -23,7 +24,14 @@ class RateLimitedLog:
         self._last: dict[str, float] = {}
 
     def warning(self, key: str, message: str, *args: object) -> None:
+        """Say it, unless said under `key` within the interval; never raises: the program's `sys.stderr`
+        (where logging's lastResort prints it) may be closed, replaced by an object whose `write`
+        raises, or a handler the program put on this logger may fail, and this is called from
+        `emit()`, whose caller is the program's logging call (a ValueError of a closed stderr
+        escaped logging's own error handling, which catches OSError only, into the program)."""
         now = time.monotonic()
         if now - self._last.get(key, -self._interval) >= self._interval:
             self._last[key] = now
-            self._logger.warning(message, *args)  # logging's lastResort prints it on stderr
+            # (nowhere to say it: the counters still count what it was about)
+            with contextlib.suppress(Exception):
+                self._logger.warning(message, *args)  # logging's lastResort prints it on stderr

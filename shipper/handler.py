@@ -108,6 +108,15 @@ def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
     return first if first is not None else _temporary_root() / name
 
 
+def _absolute(path: Path) -> Path:
+    """`path` made absolute against the working directory; as it is where that was deleted (nothing
+    can be made under it: the writer counts every record lost there and says why)."""
+    try:
+        return Path(os.path.abspath(path))
+    except OSError:
+        return path
+
+
 def _home_root() -> Path:
     return Path.home() / ".cache" / "logloop" / "spool"
 
@@ -266,8 +275,10 @@ class ShipperHandler(logging.Handler):
             idle_exit=idle_exit,
             unreachable_exit=unreachable_exit,
         )
+        # Absolute from the start: a relative spool_path names the directory where the program started,
+        # also once it changes its working directory (a daemon's chdir("/")), and for its agent.
         self.spool_dir = (
-            Path(spool_path)
+            _absolute(Path(spool_path))
             if spool_path is not None
             else default_spool_path(self.transport_spec, index_prefix)
         )
@@ -518,7 +529,7 @@ class ShipperHandler(logging.Handler):
             return
         try:
             if launcher.ensure_agent(
-                self.spool_dir, self.transport_spec, self.agent_config, self._warn_replaced, since=self._began
+                self.spool_dir, self.transport_spec, self.agent_config, self._warn_agent, since=self._began
             ):
                 return
         except OSError as exc:
@@ -526,8 +537,8 @@ class ShipperHandler(logging.Handler):
         if self._agent_thread is None:
             self._start_agent_thread()
 
-    def _warn_replaced(self, message: str) -> None:
-        self._diag.warning("replaced-agent", "logloop shipper: %s", message)
+    def _warn_agent(self, message: str) -> None:
+        self._diag.warning("agent", "logloop shipper: %s", message)
 
     def _start_agent_thread(self) -> None:
         from shipper.delivery.agent import Agent, preload  # the client library: only in thread mode
@@ -594,18 +605,17 @@ class ShipperHandler(logging.Handler):
         failing = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME).get(layout.FAILING_KEY)
         if not isinstance(failing, dict):
             return
-        try:
-            since, last, reason = float(failing["since"]), float(failing["last"]), str(failing["reason"])
-        except (KeyError, TypeError, ValueError):
+        ages = layout.failing_ages(failing)  # (not by the wall clock: it may have jumped since)
+        if ages is None:
             return
-        now = time.time()
-        if now - last > _UNDELIVERED_FRESH or now - since < _UNDELIVERED_AFTER:
+        failing_for, last = ages
+        if last > _UNDELIVERED_FRESH or failing_for < _UNDELIVERED_AFTER:
             return
         self._diag.warning(
             "undelivered",
             "logloop shipper: nothing delivered for %d s (%s): check %s; the records wait in %s",
-            now - since,
-            self._ecs.redactor.redact_text(reason),
+            failing_for,
+            self._ecs.redactor.redact_text(str(failing.get("reason", ""))),
             self._destination,
             self.spool_dir,
         )

@@ -322,7 +322,10 @@ def test_keyboard_interrupts_during_logging_leave_nothing_behind(tmp_path: Path)
     returned = {f"call {i} {'k' * 200}" for i in map(int, calls)}
     assert len(returned) > 100
     assert returned <= set(_records_in(tmp_path / "s"))
-    layout.sweep_unfinished(tmp_path / "s", older_than=0)  # as the agent does, after a minute
+    seen: dict[tuple[str, int], float] = {}  # as the agent does, after a minute, at two looks
+    layout.sweep_unfinished(tmp_path / "s", older_than=0, seen=seen)
+    time.sleep(1.1)
+    layout.sweep_unfinished(tmp_path / "s", older_than=0, seen=seen)
     assert [p.name for p in (tmp_path / "s").iterdir() if p.name.endswith(".new")] == []
 
 

@@ -17,6 +17,8 @@ import pytest
 from helpers import programs
 
 from kibana.setup import install_template
+from shipper.delivery.agent import Agent
+from shipper.delivery.config import DEFAULTS
 from shipper.spool import layout, segment
 
 _WRITER = """
@@ -194,3 +196,43 @@ def test_a_new_segment_follows_every_sequence_the_directory_names(left: str, tmp
     assert done.returncode == 0, done.stderr
     made = [path.name for path in layout.segments(spool) if path.name != left]
     assert len(made) == 1 and made[0].startswith("q000000000042-")
+
+
+@pytest.mark.parametrize(
+    ("jump", "file_age"),
+    [
+        pytest.param(7_200, 0, id="set-forward-two-hours"),
+        pytest.param(86_400 * 365, 0, id="set-forward-a-year"),
+        pytest.param(-7_200, 0, id="set-back-two-hours"),
+        pytest.param(0, 120, id="no-jump-two-minutes-old"),
+    ],
+)
+def test_a_file_being_made_is_not_swept_when_the_wall_clock_jumps(
+    jump: int, file_age: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment's hidden file a writer has just created and not yet locked, and a temporary file,
+    survive an agent's first sweep with the wall clock stepped by hours (they looked hours old and
+    were deleted, under the writer); left over, they go at the agent's next look, seconds later."""
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    making = spool / ".q000000000003-4242-0000abcd.seg.new"
+    making.write_bytes(b"\0" * 4096)
+    temporary = spool / "q000000000002-4242-0000abcd.ack.tmp"
+    temporary.write_bytes(b"{}")
+    then = time.time() - file_age
+    for path in (making, temporary):
+        os.utime(path, (then, then))
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + jump)
+    agent = Agent(spool, _no_transport, DEFAULTS)
+    agent.step()
+    assert making.exists() and temporary.exists()
+    deadline = time.monotonic() + 10
+    while making.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+        agent.step()
+    assert not making.exists() and not temporary.exists()
+
+
+def _no_transport() -> Any:
+    raise AssertionError("nothing to send")

@@ -58,5 +58,9 @@ def test_leftovers_of_interrupted_writes_are_swept_once_no_one_can_need_them(
     os.utime(left, (then, then))
     done = programs.run(_PROGRAM, tmp_path, args=[es_url, index_prefix, str(spool)], timeout=60)
     assert done.returncode == 0, done.stderr
-    time.sleep(1.0)  # the agent sweeps as it first looks at the directory
+    # The agent sweeps as it first looks at the directory, and deletes what it saw there unneeded at
+    # a second look a second or two later (`layout.sweep_unfinished`: the wall clock alone may lie).
+    deadline = time.monotonic() + 4.0
+    while left.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert left.exists() is not (swept and age > 60)

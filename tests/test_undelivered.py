@@ -57,3 +57,33 @@ def test_an_unreachable_destination_is_said_once_naming_the_option(
     assert "hunter2" not in running.stderr
     started = programs.run(script, tmp_path, args=[spool, "0"], timeout=60)
     assert (started.returncode, started.stderr.count("nothing delivered")) == (0, 1), started.stderr
+
+
+_JUMPED = """
+import time
+real_time = time.time
+time.time = lambda: real_time() + {jump}  # the wall clock stepped since the agent last wrote
+"""
+
+
+@pytest.mark.parametrize(
+    "jump",
+    [
+        pytest.param(-3_600, id="set-back-an-hour"),
+        pytest.param(-30, id="set-back-half-a-minute"),
+        pytest.param(7_200, id="set-forward-two-hours"),
+        pytest.param(86_400 * 365, id="set-forward-a-year"),
+    ],
+)
+def test_the_warning_tells_how_long_whatever_the_wall_clock_did(jump: int, tmp_path: Path) -> None:
+    """With the wall clock stepped between the agent's failures and the program's reading of them, the
+    program still says it once, with the seconds it really lasted (set back, it said nothing for as
+    long as the step; set forward more than two minutes, the latest failure looked stale: nothing)."""
+    options = f"es_url='http://127.0.0.1:{_closed_port()}'"
+    script = _JUMPED.format(jump=jump) + _PROGRAM.format(options=options)
+    done = programs.run(script, tmp_path, args=[str(tmp_path / "spool"), "14"], timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    seconds = int(lines[0].removeprefix("logloop shipper: nothing delivered for ").split(" ", 1)[0])
+    assert 10 <= seconds <= 20, lines[0]

@@ -58,6 +58,7 @@ from shipper.transports.base import SHARD_LIMIT, Outcome, Transport
 _LIVENESS_EVERY: Final = 0.5  # seconds between checks whether a quiet segment's writer still lives
 _STATS_EVERY: Final = 0.5  # seconds between writes of agent.json
 _SWEEP_EVERY: Final = 300.0  # seconds between sweeps of orphaned acknowledgement files
+_SWEEP_AGAIN: Final = 2.0  # seconds to the next sweep when a leftover file waits for a second look
 _ACK_KEPT: Final = 3600.0  # seconds a finished segment's acknowledgement file waits for its writer
 _UNFINISHED_KEPT: Final = 60.0  # seconds before an unlocked, never-finished segment file is deleted
 _REPLACE_WAIT: Final = 30.0  # seconds an agent with new settings waits for the old one to go
@@ -151,6 +152,7 @@ class Agent:
         self._diag = RateLimitedLog()
         self._stats_written = 0.0
         self._swept = -_SWEEP_EVERY
+        self._unfinished_seen: dict[tuple[str, int], float] = {}  # `layout.sweep_unfinished`'s sightings
         # Since when nothing could be delivered, and why: in agent.json, for the programs to say so.
         self._failing: dict[str, Any] | None = None
         self._failing_since: float | None = None  # the same moment, on the monotonic clock
@@ -382,7 +384,8 @@ class Agent:
         if now - self._swept < _SWEEP_EVERY:
             return
         self._swept = now
-        layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT)
+        if layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT, self._unfinished_seen):
+            self._swept = now - _SWEEP_EVERY + _SWEEP_AGAIN  # what waits for a second look
         with layout.fork_gate():  # (the listing's descriptor)
             for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
                 with contextlib.suppress(OSError):
@@ -634,9 +637,7 @@ class Agent:
 
     def _note_failure(self, reason: str) -> None:
         """Remember that a send failed (since when, the latest reason), until one succeeds."""
-        now = time.time()
-        since = self._failing["since"] if self._failing is not None else now
-        self._failing = {"since": since, "last": now, "reason": reason[:500]}
+        self._failing = {**layout.failing_stamp(self._failing), "reason": reason[:500]}
         if self._failing_since is None:
             self._failing_since = time.monotonic()
         self._totals_changed = True
@@ -769,6 +770,7 @@ def preload(spec: TransportSpec) -> None:
 def main(stdin: IO[bytes] | None = None) -> int:
     """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
+    own_process_state()
     with contextlib.suppress(OSError, AttributeError):
         # Once imported (not before: on a loaded machine a niced start-up delays delivery by seconds),
         # the programs' own work comes first.
@@ -789,6 +791,40 @@ def main(stdin: IO[bytes] | None = None) -> int:
     finally:
         lock.release(fd)
     return 0
+
+
+# Soft limits a program sets for itself that an agent process must not keep: raised to the hard limit.
+_RAISED_LIMITS: Final = ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_RSS", "RLIMIT_FSIZE")
+_DESCRIPTORS_NEEDED: Final = 256  # open files an agent may need (segments held while sent, sockets)
+
+
+def own_process_state() -> None:
+    """What an agent process inherits from the program that started it but is the program's own: its
+    working directory (an agent living on in it kept a mount busy, or a deleted directory), its
+    umask (the agent's files are private whatever the program's), and the soft resource limits it
+    set for itself: a CPU-seconds limit killed a long-lived agent with SIGXCPU, an address-space or
+    data limit sized for the program failed the agent's mapping of a full spool, a file-size limit cut
+    its dead letters, too few descriptors failed its opens. Each soft limit is raised up to the hard
+    one (what the host or the program allows any of its processes), never past it."""
+    with contextlib.suppress(OSError):
+        os.chdir("/")
+    os.umask(0o077)
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    for name in _RAISED_LIMITS:
+        kind = getattr(resource, name, None)
+        if kind is not None:
+            with contextlib.suppress(OSError, ValueError):
+                soft, hard = resource.getrlimit(kind)
+                if soft != hard:
+                    resource.setrlimit(kind, (hard, hard))
+    with contextlib.suppress(OSError, ValueError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = _DESCRIPTORS_NEEDED if hard == resource.RLIM_INFINITY else min(hard, _DESCRIPTORS_NEEDED)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _take_lock(spool_dir: Path, key: str, since: float | None) -> int | None:

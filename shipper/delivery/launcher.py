@@ -1,13 +1,14 @@
 """Starting the delivery agent on demand, from the program, without waiting for it.
 
 `ensure_agent` looks at the lock (a system call or two); if no agent runs it starts
-`python -m shipper.delivery.agent` in its own session and writes the settings, credentials
-included, on its standard input (never in argv or the environment), then returns: the program never
-waits for the agent to start, nor for it to exit. If the running agent has other settings (another
-destination written into the same directory) and was started for a program older than this one, it
-is asked to stop (SIGTERM: it loses nothing, its progress is in the acknowledgement files) and the new
-one takes over; an older program leaves a newer one's agent alone (they took the directory back and
-forth every second, each agent killed in the middle of its work).
+`shipper.delivery.agent` in a Python of its own (`command`, `agent_environment`), in its own session,
+and writes the settings, credentials included, on its standard input (never in argv or the
+environment), then returns: the program never waits for the agent to start, nor for it to exit.
+If the running agent has other settings (another destination written into the same directory) and
+was started for a program older than this one, it is asked to stop (SIGTERM: it loses nothing, its
+progress is in the acknowledgement files) and the new one takes over; an older program leaves a
+newer one's agent alone (they took the directory back and forth every second, each agent killed in
+the middle of its work).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
@@ -29,7 +30,19 @@ from shipper.transports import TransportSpec
 
 _CLAIM_STALE = 15.0  # seconds an agent may take to start (import, take the lock) on a loaded machine
 _LOG_LIMIT = 1024 * 1024  # bytes of agent warnings kept (they are rate-limited: this is days of them)
-_children: list[int] = []  # pids of the agents this process started, reaped when they exit
+_START_FAILURES: Final = 2  # agents in a row dead at their start before the program delivers itself
+
+
+@dataclass
+class _Started:
+    """An agent process this one started, until reaped."""
+
+    spool_dir: Path
+    at: float  # time.monotonic() of the start
+
+
+_children: dict[int, _Started] = {}  # pid -> the agents this process started, reaped when they exit
+_failed: list[str] = []  # how each agent started here since the last that lived died at its start
 
 
 def settings_message(
@@ -37,7 +50,7 @@ def settings_message(
 ) -> bytes:
     """What a new agent reads on its standard input (`since`: when its program began, see `ensure_agent`)."""
     message: dict[str, Any] = {
-        "spool_dir": str(spool_dir),
+        "spool_dir": os.path.abspath(spool_dir),  # the agent works from "/"
         "transport": spec.as_data(),
         "config": asdict(config),
     }
@@ -76,6 +89,13 @@ def ensure_agent(
             )
         with contextlib.suppress(OSError, TypeError, ValueError):
             os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
+    if len(_failed) >= _START_FAILURES:  # this Python cannot run an agent: the caller delivers
+        if warn is not None:
+            warn(
+                f"the delivery agent cannot start ({_failed[-1]}; see {spool_dir / 'agent.log'}): this"
+                " program delivers from a thread of its own"
+            )
+        return False
     if not _claim(spool_dir):
         return True  # another program started one a moment ago; it takes the lock once imported
     return start(spool_dir, spec, config, since)
@@ -115,10 +135,74 @@ def _claim(spool_dir: Path) -> bool:
 
 
 def command() -> list[str] | None:
-    """How to start an agent, or None where no Python can be started (a frozen or embedded program)."""
+    """How to start an agent, or None where no Python can be started: a frozen program, or one whose
+    `sys.executable` is not a Python (an embedding server's binary: uWSGI's, Apache's for mod_wsgi,
+    started with the agent's options instead, which did anything but deliver).
+
+    The agent's path starts with the standard library; the program's directories come after it
+    (`agent_path`), and the working directory not at all (`-P`): a script's `email.py` or `ssl.py`,
+    a `shipper/` in the working directory, were imported in their place, and the agent died at its
+    start or at its first send (every record left in the spool, nothing said). `-S`: no `site`, so no
+    `sitecustomize` or `.pth` code of the program's environment runs in the agent (the program's site
+    directories are on its path all the same)."""
     if getattr(sys, "frozen", False) or not sys.executable or not os.path.exists(sys.executable):
         return None
-    return [sys.executable, "-m", "shipper.delivery.agent"]
+    if not os.path.basename(sys.executable).lower().startswith(("python", "pypy")):
+        return None
+    utf8 = ["-X", "utf8"] if sys.flags.utf8_mode else []  # file names decoded as the program does
+    return [sys.executable, "-S", "-P", *utf8, "-c", _BOOTSTRAP]
+
+
+_PATH_VARIABLE: Final = "LOGLOOP_AGENT_PATH"
+# Run by the agent's interpreter, whose path is then the standard library's only.
+_BOOTSTRAP: Final = (
+    f"import json, os, sys; sys.path += json.loads(os.environ.pop({_PATH_VARIABLE!r}, '[]')); "
+    "from shipper.delivery.agent import main; sys.exit(main())"
+)
+
+
+def agent_path() -> list[str]:
+    """Where the agent imports from, after the standard library: this package's root (the agent runs
+    the program's version), then the program's path in its order (made absolute: the agent works
+    from "/")."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    entries = [p for p in sys.path if isinstance(p, str)]
+    try:
+        entries = [os.path.abspath(p) for p in entries]
+    except OSError:  # a working directory deleted: its relative entries name nothing any more
+        entries = [p for p in entries if os.path.isabs(p)]
+    return list(dict.fromkeys([package_root, *entries]))
+
+
+def agent_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The program's environment as the agent gets it: only what starting Python and reaching the
+    network the program's way need (`_AGENT_NAMES`, `_AGENT_PREFIXES`), so none of the program's
+    secrets (`DB_PASSWORD`, a `DATABASE_URL` with its password) live on in an agent that outlives it
+    and serves other programs, and no `PYTHON*` setting of the program's (`PYTHONWARNINGS=error`,
+    `PYTHONPATH`, `PYTHONINSPECT`...) changes how the agent runs. The agent's credentials come on its
+    standard input; its path in `_PATH_VARIABLE`, removed from its environment as it starts."""
+    kept = {
+        name: value
+        for name, value in environ.items()
+        if name in _AGENT_NAMES or name.startswith(_AGENT_PREFIXES)
+    }
+    kept[_PATH_VARIABLE] = json.dumps(agent_path())
+    return kept
+
+
+_AGENT_NAMES: Final = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+        # Python's own start: where its library is, and how it decodes file names.
+        "PYTHONHOME", "PYTHONPLATLIBDIR", "PYTHONUTF8", "PYTHONCOERCECLOCALE",
+        # Certificates the program's TLS trusts (OpenSSL reads these).
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "OPENSSL_CONF", "OPENSSL_MODULES",
+    }
+)  # fmt: skip
+# The locale; the dynamic loader (an interpreter may need LD_LIBRARY_PATH to find libpython, and an
+# LD_PRELOAD such as proxychains or torsocks, configured by their own variables, routes the program's
+# connections: the agent makes those connections for it).
+_AGENT_PREFIXES: Final = ("LC_", "LD_", "DYLD_", "PROXYCHAINS_", "TORSOCKS_")
 
 
 def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None) -> bool:
@@ -130,9 +214,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
     argv = command()
     if argv is None:
         return False
-    package_root = str(Path(__file__).resolve().parents[2])
-    paths = [package_root, *(p for p in sys.path if p)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    env = agent_environment(os.environ)
     log = spool_dir / "agent.log"
     opened: list[int] = []
     try:
@@ -168,7 +250,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
         for fd in opened:
             with contextlib.suppress(OSError):
                 os.close(fd)
-    _children.append(pid)
+    _children[pid] = _Started(spool_dir, time.monotonic())
     return True
 
 
@@ -197,13 +279,25 @@ def _inheritable_fds() -> list[int]:
 
 
 def reap() -> None:
-    """Collect agents this process started that have exited (no zombies in a long-lived program)."""
-    running = []
-    for pid in _children:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == 0:
-                running.append(pid)
-    _children[:] = running
+    """Collect agents this process started that have exited (no zombies in a long-lived program), and
+    note those dead at their start (`_failed`): a Python that cannot run the agent (a broken
+    interpreter, a module missing) was started again every 15 seconds while every record waited in
+    the spool, and nothing was said."""
+    for pid, started in list(_children.items()):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by the program (or by another thread here): status unknown
+            done, status = pid, 0
+        if done == 0 or _children.pop(pid, None) is None:
+            continue
+        if time.monotonic() - started.at >= _CLAIM_STALE:
+            _failed.clear()  # one lived: this Python can run agents
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        if code > 0:  # (0: it found another agent running; a signal: stopped, replaced)
+            _failed.append(f"{os.path.basename(sys.executable)} exited with status {code} at its start")
+            with contextlib.suppress(OSError):  # its claim, left: the next start need not wait for it
+                (started.spool_dir / lock.STARTING_NAME).unlink()
 
 
 def stop_started(timeout: float = 5.0) -> None:
@@ -220,6 +314,7 @@ def stop_started(timeout: float = 5.0) -> None:
 def forget_after_fork() -> None:
     """In a forked child: the parent's agents are not this process's children."""
     _children.clear()
+    _failed.clear()
 
 
 def _size(path: Path) -> int:

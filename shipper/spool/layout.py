@@ -128,23 +128,40 @@ def segments(path: Path) -> list[Path]:
     return []
 
 
-def sweep_unfinished(path: Path, older_than: float) -> int:
+def sweep_unfinished(path: Path, older_than: float, seen: dict[tuple[str, int], float]) -> int:
     """Delete what writes cut short left behind, older than `older_than` seconds: the hidden files of
     segments never renamed into view (`.<name>.seg.new`, they hold no record) that no writer holds
     any more, and the temporary files of acknowledgements and of agent.json (`<name>.tmp`, replaced
     at once when whole); a writer or an agent interrupted (a signal handler's exception, SIGKILL)
-    leaves them, one more each time. How many."""
-    deleted = 0
+    leaves them, one more each time. How many are left to delete at a later look.
+
+    A file's age is its wall-clock time's, which a clock stepped forward makes hours old at once: so a
+    file is deleted only once an earlier sweep saw it too (`seen`: name and inode -> when, on the
+    monotonic clock, the caller's to keep), `_SECOND_LOOK` seconds before at least. A writer's hidden
+    file between its creation and its lock looked unheld and old, and was deleted under it."""
+    now, waiting, found = time.monotonic(), 0, set()
     with _probing, contextlib.suppress(OSError):
         for entry in path.iterdir():
             hidden = entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")
             if not (hidden or entry.name.endswith(_TEMPORARY_SUFFIX)):
                 continue
             with contextlib.suppress(OSError):
-                if abs(time.time() - entry.stat().st_mtime) > older_than and not held(entry, exclusive=True):
-                    entry.unlink()
-                    deleted += 1
-    return deleted
+                info = entry.stat()
+                if abs(time.time() - info.st_mtime) <= older_than or held(entry, exclusive=True):
+                    continue
+                key = (entry.name, info.st_ino)
+                found.add(key)
+                if now - seen.setdefault(key, now) < _SECOND_LOOK:
+                    waiting += 1
+                    continue
+                entry.unlink()
+                found.discard(key)
+    for gone in set(seen) - found:
+        del seen[gone]
+    return waiting
+
+
+_SECOND_LOOK: Final = 1.0  # seconds between two sweeps' sightings of a file before it is deleted
 
 
 def unfinished_bytes(path: Path) -> int:
@@ -267,6 +284,37 @@ def ack_age(segment: Path, ack: Ack) -> float:
     if boot and ack.boot == boot and ack.at <= now:
         return now - ack.at
     return time.time() - ack_path(segment).stat().st_mtime
+
+
+def failing_stamp(since: dict[str, Any] | None) -> dict[str, Any]:
+    """What agent.json says under FAILING_KEY when a send fails now (`since`: the stamp of the first
+    failure in a row, None if this is it): when, on the wall clock (what earlier versions read) and
+    on this boot's clock (`failing_ages`)."""
+    boot, now = boot_clock()
+    wall = time.time()
+    stamp = {"since": wall, "last": wall, "boot": boot, "since_at": now, "last_at": now}
+    if since is not None:
+        stamp.update({name: since[name] for name in ("since", "since_at") if name in since})
+    return stamp
+
+
+def failing_ages(failing: dict[str, Any]) -> tuple[float, float] | None:
+    """Seconds since the first and since the latest failure of a FAILING_KEY stamp: by this boot's
+    clock if this boot wrote it (the wall clock set back an hour kept a program silent about a
+    destination it could not reach for that hour; set forward more than two minutes, the latest
+    failure looked stale and nothing was said either); None for a stamp of an earlier boot (its agent
+    is gone: no news)
+    or one that cannot be read; by the wall clock for an earlier version's stamp (no boot in it)."""
+    try:
+        boot, now = boot_clock()
+        if failing.get("boot"):
+            if failing["boot"] != boot:
+                return None
+            return now - float(failing["since_at"]), now - float(failing["last_at"])
+        wall = time.time()
+        return wall - float(failing["since"]), wall - float(failing["last"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def boot_clock() -> tuple[str, float]:
