@@ -794,6 +794,9 @@ NEGATIVE_CASES: list[tuple[str, str]] = [
     ("http-a-flag", "http -a stdin x.io"),
     ("maven-placeholder", "<password>{env.DB_PASSWORD}</password>"),
     ("format-placeholder", "password={0} user={1}"),
+    # --- a third batch ---------------------------------------------------------------------------
+    ("docker-password-warning", "WARNING! Using --password via the CLI is insecure. Use --password-stdin."),
+    ("password-hash-algorithm", "password_hash_algorithm=argon2id"),
     (
         "access-log",
         '10.0.0.7 - - [05/Dec/2026:09:00:00 +0000] "GET /api/v1/items?page=2 HTTP/1.1" 200 512 "-" "curl/8.4.0"',

@@ -104,6 +104,8 @@ _ABOUT_WORDS: Final = frozenset(
         # where a secret is kept or who makes it, not the secret (`credsStore: "desktop"`, docker's
         # `credHelpers`, AWS's `credential_process = /usr/bin/helper`, `token_provider`)
         "store", "helper", "helpers", "process", "provider",
+        # how a secret is made or used (`password_hash_algorithm=argon2id`, `token_auth_method`)
+        "algorithm", "algorithms", "algo", "method", "methods", "mode", "scope", "scopes",
     }
 )  # fmt: skip
 
@@ -1173,8 +1175,19 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue
         vstart, vend = found.span()
         start, end = _strip_quotes(vstart, vend, found.group())
+        if not quoted and found.group() in _FLAG_PROSE and text.startswith(" ", vend):
+            continue  # `Using --password via the CLI is insecure`: the flag named in a sentence
         if not _is_kept(text[start:end], match["key"], text, vend):
             yield Finding(start, end, "flag_value")
+
+
+# Words that go on a sentence naming a flag (docker's `WARNING! Using --password via the CLI is insecure`).
+_FLAG_PROSE: Final = frozenset(
+    {
+        "via", "with", "without", "from", "for", "in", "on", "is", "are", "was", "as", "and", "or", "to",
+        "of", "the", "flag", "option", "argument", "parameter", "instead", "directly", "requires", "must",
+    }
+)  # fmt: skip
 
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:

@@ -250,12 +250,17 @@ def test_lookalikes_of_those_shapes_stay(text: str) -> None:
         "mounted secret db-credentials into /etc/creds",
         "authorization: granted",
         "Authorization: missing",
+        "password_hash_algorithm=argon2id",
+        "token_auth_method: client_secret_basic",
+        "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+        "pass the --token flag to the api",
     ],
 )
 def test_ids_paths_and_names_under_secret_words_stay(text: str) -> None:
     """What names which key was used (`Key-Pair-Id`), where a secret is kept or who makes it (`credsStore`,
-    `credential_process`, a file's path), a name of lower-case words and numbers under a loose key, a
-    Secret object's name and a check's status are not secrets."""
+    `credential_process`, a file's path), how it is made (`_algorithm`, `_method`), a name of lower-case
+    words and numbers under a loose key, a Secret object's name, a check's status and a flag named in a
+    sentence are not secrets."""
     assert redact_text(text) == text
 
 
