@@ -1974,9 +1974,10 @@ _SNMP_COMMUNITY: Final = compile_lazily(
     r"[\"']?(?P<secret>[^\s\"']{1,256})"
 )
 # An expect script (Tcl's expect, pexpect) that answers a password prompt: the `send`/`sendline` after
-# an `expect` of a prompt naming a password, a passphrase, a PIN, a secret or a token sends it.
+# an `expect` of a quoted prompt naming a password, a passphrase, a PIN, a secret or a token sends it.
 _EXPECT_SEND: Final = compile_lazily(
-    r"(?i)\bexpect\b[^\n]{0,256}?(?:assword|passphrase|passcode|\bpin\b|secret|token)[^\n]{0,256}?"
+    r"(?i)\bexpect\b[^\n\"']{0,64}[\"'][^\n\"']{0,128}?(?:assword|passphrase|passcode|\bpin\b|secret|token)"
+    r"[^\n]{0,256}?"
     r"(?:\r?\n[ \t]{0,64}|\\n[ \t]{0,64}|[{;][ \t]{0,8})(?:[\w.]{0,64}\.)?send(?:line|_line)?"
     r"(?:[ \t]{1,8}--)?[ \t]{0,8}\(?[ \t]{0,8}[bru]?(?P<q>[\"'])"
     r"(?P<secret>(?:(?!(?P=q))[^\\\n]|\\(?![rn]).){1,512})"

@@ -6,7 +6,9 @@ that must stay; then the whole probe (`bench/probe_redaction.py`) run as a regre
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -317,3 +319,36 @@ def test_the_probe_finds_no_leak_and_changes_only_known_ordinary_texts() -> None
     leaks, over = _probe().score(redact_text)  # type: ignore[attr-defined]
     assert leaks == []
     assert over == ["uuid-key", "session-id-number", "name-like-under-auth"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("expect password " * 4096, id="expect-words"),
+        pytest.param("expect 'password " * 4096, id="expect-quotes"),
+        pytest.param("snmpwalk x " * 8192, id="snmp"),
+        pytest.param("rocommunity " * 8192, id="community"),
+        pytest.param("Secret(" * 8192 + "'x", id="wrappers"),
+        pytest.param("<Cookie a=" * 8192, id="cookie-reprs"),
+        pytest.param("http -a " * 4096, id="httpie"),
+        pytest.param("setenv " * 8192 + "TOKEN", id="setenv"),
+        pytest.param("curl -u " + "a" * 65536 + ":", id="curl-token-user"),
+        pytest.param("password={" + "a1" * 32768, id="open-brace"),
+        pytest.param("pasword=x " * 4096, id="misspelt-keys"),
+        pytest.param("key=" + "-".join(["ab", "12"] * 16384), id="long-name"),
+        pytest.param("--password /" + "/a" * 32768, id="long-path"),
+    ],
+)
+def test_the_new_rules_cost_linear_time(text: str) -> None:
+    """The misspelling, SNMP, expect, wrapper, cookie-jar, `-a`, `setenv`, braced-value, name and path
+    readings cost about 4x for 4x the text (a quadratic one would cost 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05
