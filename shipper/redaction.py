@@ -722,7 +722,7 @@ _PAIRED_SECRET: Final = compile_lazily(
 )
 # <password>x</password>, <ns:ClientSecret>x</ns:ClientSecret>: an element named like a secret key.
 _XML_ELEMENT: Final = compile_lazily(
-    r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?:[ \t][^<>]{0,512})?>"
+    r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?P<attributes>[ \t][^<>]{0,512})?>"
     r"(?:<!\[CDATA\[(?P<cdata>(?:[^\]]|\](?!\]>)){1,4096})\]\]>|(?P<value>[^<]{1,4096}))</(?P=tag)>"
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
@@ -1599,6 +1599,48 @@ _SCHEMELESS_USERINFO: Final = compile_lazily(
 _ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "acct"})
 
 
+# `user:password@host[:port]` standing bare in a text (`connecting to elastic:pw@localhost:9200`): read
+# back from each `@` to the word's start, so that a text without `user:x@` costs a few `find`s.
+_BARE_USERINFO: Final = compile_lazily(
+    r"(?P<user>[A-Za-z][\w.~%+\-]{0,127}):(?P<secret>[^\s:@/\"'<>()\[\]{},;]{4,256})\Z"
+)
+_BARE_HOST: Final = compile_lazily(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?=[\s/?#\"'),;\]]|\Z)")
+_WORD_BEFORE: Final = 400  # characters read back from an `@`, at most
+_USERINFO_TAIL: Final = compile_lazily(r":[^\s:@/\"'<>()\[\]{},;]{4,256}@")  # (the gate's test: one search)
+
+
+def _userinfo_at(text: str, at: int) -> int:
+    """The next `@` from `at` with a `:` in the word before it (`user:pw@`), or -1: an e-mail address's
+    `@` is passed over with two searches."""
+    while at > 0:
+        colon = text.rfind(":", max(0, at - _WORD_BEFORE), at)
+        if colon >= 0 and text.find(" ", colon, at) < 0:
+            return at
+        at = text.find("@", at + 1)
+    return -1
+
+
+def _bare_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
+    at = _userinfo_at(text, text.find("@"))
+    while at > 0:
+        start = max(0, at - _WORD_BEFORE)
+        for stop in (" ", "\t", "\n", '"', "'", "=", "(", "<", ","):
+            start = max(start, text.rfind(stop, start, at) + 1)
+        match = _BARE_USERINFO.search(text, start, at)
+        if (
+            match is not None
+            and match.start() == start
+            and not text.endswith("/", 0, start)  # `scheme://`: the URL rule's
+            and match["user"].lower() not in _ADDRESS_SCHEMES
+            and _looks_secret_word(match["secret"])
+            and any(c.isalpha() for c in match["secret"])
+            and _BARE_HOST.match(text, at + 1) is not None
+            and not text.startswith(("sha1:", "sha256:", "sha512:"), at + 1)  # an image's `name:tag@digest`
+        ):
+            yield Finding(*match.span("secret"), "url_userinfo")
+        at = _userinfo_at(text, text.find("@", at + 1))
+
+
 def _schemeless_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _SCHEMELESS_USERINFO.finditer(text):
         if match["user"] is not None and match["user"].lower() in _ADDRESS_SCHEMES:
@@ -2065,10 +2107,19 @@ def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(name), name)
 
 
+# An element named by its attribute: Java's properties XML `<entry key="db.password">x</entry>`, Spring's
+# and Ant's `<property name="password">x</property>`, `<param name="token">`, `<setting name="ApiKey">`.
+_NAMING_ATTRIBUTE: Final = compile_lazily(
+    r"(?<![\w\-])(?:key|name)[ \t]{0,8}=[ \t]{0,8}[\"'](?P<name>[^\"'<>]{1,128})[\"']"
+)
+
+
 def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _XML_ELEMENT.finditer(text):
         group = "value" if match["value"] is not None else "cdata"  # `<![CDATA[x]]>`: its content
         key, value = match["key"], match[group]
+        if match["attributes"] and (named := _NAMING_ATTRIBUTE.search(match["attributes"])) is not None:
+            key = named["name"]
         if not redactor.is_secret_key(key) or _is_kept(value.strip(), key, text, match.end()):
             continue
         if redactor.is_secret_key(key, in_text=True) or _looks_secret(value.strip()):
@@ -2136,6 +2187,34 @@ def _secret_call(_: Redactor, text: str) -> Iterator[Finding]:
             ):
                 yield Finding(*argument.span("literal"), "secret_call")
             positional += name is None
+            position = argument.end()
+            if argument["end"] == ")":
+                break
+
+
+# A setter given a name then its value as literals (`config.set('db', 'password', 'x')`, `setattr(o,
+# 'token', 'x')`, Java's `props.setProperty("password", "x")`, `os.putenv('API_KEY', 'x')`): the literal
+# after one that names a secret is hidden.
+_SETTER_CALL: Final = compile_lazily(
+    r"(?i)(?<![\w])(?:set(?:default|attr|env|item|property|_property|_value|_option|_config)?|put(?:env)?"
+    r"|store)[ \t]{0,8}\("
+)
+_NAME_LITERAL: Final = compile_lazily(r"[^\W\d][\w.\-]{0,127}")
+
+
+def _setter_call(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for call in _SETTER_CALL.finditer(text):
+        position, named = call.end(), False
+        for _count in range(16):  # arguments, at most
+            argument = _CALL_ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            literal = argument["literal"]
+            if named and literal and not _is_kept(literal, "password", text, argument.end()):
+                yield Finding(*argument.span("literal"), "secret_call")
+            named = bool(
+                literal and _NAME_LITERAL.fullmatch(literal) and redactor.is_secret_key(literal, in_text=True)
+            )
             position = argument.end()
             if argument["end"] == ")":
                 break
@@ -2848,11 +2927,13 @@ DEFAULT_RULES: Final = (
     Rule("short_password_flag", _user_and_p, ("-u",)),
     Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
+    Rule("url_userinfo", _bare_userinfo, ("@",)),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
     _pattern_rule("snmp_community", _SNMP_COMMUNITY, ("snmp", "mmunit", "m2sec")),
     _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
     _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
     Rule("key_value", _setenv, ("setenv", "set -")),
+    Rule("secret_call", _setter_call, ("set", "put", "store")),
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
     _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
@@ -3006,8 +3087,13 @@ class Redactor:
             return True  # a generated value under a key that names nothing (`_random_value`)
         if "Q~" in text or "1//0" in text:  # (an Entra ID client secret; a Google refresh token, bare)
             return True
-        if "@" in text and ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
-            return True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
+        if "@" in text:
+            if ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
+                return (
+                    True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
+                )
+            if _USERINFO_TAIL.search(text) is not None and next(_bare_userinfo(self, text), None) is not None:
+                return True  # `elastic:pw@localhost:9200` bare
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             ("%" in text or "\\" in text)

@@ -218,6 +218,50 @@ def test_secrets_in_tool_and_repr_shapes(text: str, secret: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param('<entry key="db.password">Prop9Pw</entry>', "Prop9Pw", id="java-properties-xml"),
+        pytest.param('<property name="password">Spr9XmlPw</property>', "Spr9XmlPw", id="spring-property"),
+        pytest.param('<add name="ApiKey">Ak9Key99</add>', "Ak9Key99", id="named-element"),
+        pytest.param("config.set('db', 'password', 'CfgSet9Pw')", "CfgSet9Pw", id="configparser-set"),
+        pytest.param("setattr(settings, 'API_TOKEN', 'Sa9Tok')", "Sa9Tok", id="setattr"),
+        pytest.param('props.setProperty("password", "JProp9");', "JProp9", id="java-set-property"),
+        pytest.param("os.putenv('DB_PASSWORD', 'Pe9Pw')", "Pe9Pw", id="putenv"),
+        pytest.param("elastic:ElasticPw9@localhost:9200", "ElasticPw9", id="bare-userinfo-port"),
+        pytest.param("connecting to admin:S3cret!@db.internal/app", "S3cret!", id="bare-userinfo-path"),
+        pytest.param("Error: foo:Bar9x@baz failed", "Bar9x", id="bare-userinfo-in-sentence"),
+    ],
+)
+def test_secrets_named_by_an_attribute_a_setter_or_a_bare_userinfo(text: str, secret: str) -> None:
+    """An XML element whose `key`/`name` attribute names a secret, the value a setter call is given after
+    a secret's name, and `user:password@host` standing bare in a text are hidden."""
+    _hidden(text, [secret], [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<param name="timeout">30</param>',
+        '<entry key="user">bob</entry>',
+        "config.set('db', 'host', 'localhost')",
+        "cache.set('user', 'bob')",
+        "d.setdefault('token', None)",
+        "git@github.com:org/repo.git",
+        "nginx:v1.2.3@sha256:0f1e2d3c4b5a6978",
+        "image myimg:latest@sha256:abc",
+        "From:bob@x.com at 10:30",
+        "mailto:bob9@x.com",
+        "time 10:30@home",
+        "email a.b@c.com says: hi",
+    ],
+)
+def test_lookalikes_of_attributes_setters_and_userinfo_stay(text: str) -> None:
+    """Elements and setters naming no secret, git's `git@host:path`, an image's `name:tag@digest`, an
+    address after `From:` or `mailto:`, and a time before `@` are left as they are."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Token(type='NAME', value='foo') at line 3",
@@ -337,6 +381,10 @@ def test_the_probe_finds_no_leak_and_changes_only_known_ordinary_texts() -> None
         pytest.param("pasword=x " * 4096, id="misspelt-keys"),
         pytest.param("key=" + "-".join(["ab", "12"] * 16384), id="long-name"),
         pytest.param("--password /" + "/a" * 32768, id="long-path"),
+        pytest.param("a:b" * 16384 + "@host", id="bare-userinfo-long-word"),
+        pytest.param("a:bc9d@ " * 8192, id="bare-userinfo-many"),
+        pytest.param("x.set('password', " * 8192, id="setter-calls"),
+        pytest.param('<entry key="password">' * 8192, id="named-elements"),
     ],
 )
 def test_the_new_rules_cost_linear_time(text: str) -> None:
