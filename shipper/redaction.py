@@ -209,7 +209,8 @@ _FILE_PATH: Final = compile_lazily(
 
 
 # A name made of lower-case words and numbers (`orders-2026.12.05`, `user-42-profile`): each part is
-# letters or digits, never both, as a generated value's parts are.
+# letters or digits, never both, as a generated value's parts are. Under a loose key (`key=`) or after a
+# bare `secret`, such a value is a name; once found as a secret (under `password`), its copies are not.
 _NAME_OF_PARTS: Final = compile_lazily(
     r"(?:[a-z]{2,64}|[0-9]{1,64})(?:[\-_.:](?:[a-z]{2,64}|[0-9]{1,64})){1,32}"
 )
@@ -217,16 +218,18 @@ _NAME_OF_PARTS: Final = compile_lazily(
 
 def _looks_secret(value: str) -> bool:
     """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
-    mixing letters with digits or symbols other than a name's `_-.`; a path to a file, or a name of
-    lower-case words and numbers, does not."""
-    if _NAME_OF_PARTS.fullmatch(value):
-        return False
+    mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not."""
     if _TOKEN_CHARACTERS.fullmatch(value):
         return _FILE_PATH.fullmatch(value) is None
         return True
     if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False
     return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
+
+
+def _looks_secret_under_weak_key(value: str) -> bool:
+    """`_looks_secret`, and not a name of lower-case words and numbers (`key=orders-2026.12.05`)."""
+    return _NAME_OF_PARTS.fullmatch(value) is None and _looks_secret(value)
 
 
 def _is_redacted(span: str) -> bool:
@@ -965,7 +968,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             below = _following_lines(text, match.start("key"), match.end())
             if below is not None:
                 value = text[below[0] : below[1]]
-                if value and not (weak and not _looks_secret(value.split("\n", 1)[0])):
+                if value and not (weak and not _looks_secret_under_weak_key(value.split("\n", 1)[0])):
                     hidden = below[1]
                     yield Finding(*below, "key_value")
                 continue
@@ -1017,7 +1020,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if _is_kept(value, key, text, vend) or (
             weak
             and not (_abbreviated_password(words, value) and not text.endswith("--- ", 0, match.start()))
-            and (not _looks_secret(value) or value.count("|") >= 2)
+            and (not _looks_secret_under_weak_key(value) or value.count("|") >= 2)
         ):
             continue
         if (

@@ -347,6 +347,16 @@ def test_a_document_hides_misspelt_keys_and_keeps_key_ids() -> None:
     assert redacted["extra"]["argv"] == ["openvpn", "--auth-user-pass", "/etc/openvpn/creds.txt"]
 
 
+@pytest.mark.parametrize("secret", ["correct-horse-battery-staple", "blue-42-sky", "orders-2026.12.05"])
+def test_a_secret_that_reads_as_a_name_is_hidden_where_else_it_stands(secret: str) -> None:
+    """A secret of lower-case words and numbers found under a password key is also hidden in the message
+    that repeats it (a name under a loose key is kept, its copies under a strong one are not)."""
+    document = {"message": f"login with {secret} failed", "extra": {"password": secret}}
+    redacted = redact_document(document)
+    assert secret not in str(redacted)
+    assert redacted["message"] == f"login with {REDACTED} failed"
+
+
 def _probe() -> object:
     spec = importlib.util.spec_from_file_location("probe_redaction", REPO / "bench" / "probe_redaction.py")
     assert spec is not None and spec.loader is not None
