@@ -24,6 +24,7 @@ from __future__ import annotations
 import binascii
 import bisect
 import collections
+import functools
 import itertools
 import json
 import math
@@ -69,6 +70,7 @@ _SECRET_COMPOUNDS: Final = (
     "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
     "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse",
     "mfacode", "verificationcode", "recoverycode", "backupcode", "twofactorcode",  # one-time codes
+    "snmpcommunity", "communitystring", "rocommunity", "rwcommunity",  # SNMP's community string
 )  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
@@ -88,6 +90,9 @@ _KEYED_THINGS: Final = frozenset(
         "shortcut", "natural", "surrogate", "parent", "child", "bucket",
     }
 )  # fmt: skip
+# `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`).
+_KEY_OF_ID: Final = frozenset({"key", "pair", "keypair"})
+_PRIVATE: Final = frozenset({"private", "secret"})
 # A key whose last word says it describes the secret rather than holds it (`token_count`,
 # `password_file`, `session_ttl`) is not secret.
 _ABOUT_WORDS: Final = frozenset(
@@ -96,6 +101,11 @@ _ABOUT_WORDS: Final = frozenset(
         "expired", "expiration", "type", "kind", "format", "policy", "strength", "version", "url",
         "uri", "endpoint", "path", "file", "name", "header", "field", "required", "enabled", "valid",
         "changed", "reset", "timeout", "age", "scheme",
+        # where a secret is kept or who makes it, not the secret (`credsStore: "desktop"`, docker's
+        # `credHelpers`, AWS's `credential_process = /usr/bin/helper`, `token_provider`)
+        "store", "helper", "helpers", "process", "provider",
+        # how a secret is made or used (`password_hash_algorithm=argon2id`, `token_auth_method`)
+        "algorithm", "algorithms", "algo", "method", "methods", "mode", "scope", "scopes",
     }
 )  # fmt: skip
 
@@ -113,13 +123,51 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
         return False
     if len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEYED_THINGS:
         return False
+    # `Key-Pair-Id`, `key_id`: which key signed, not the key (a private key's id stays hidden)
+    if (
+        len(words) > 1
+        and words[-1] in ("id", "ids")
+        and words[-2] in _KEY_OF_ID
+        and not _PRIVATE & set(words)
+    ):
+        return False
     weak = _WEAK_IN_TEXT if in_text else frozenset()
     if len(words) > 1:
         weak = weak - {"pass"}  # `pass: 3` counts tests; `db_pass` is a password
     if any((w in _SECRET_WORDS and w not in weak) or w.endswith(_SECRET_SUFFIXES) for w in words):
         return True
     joined = "".join(words)
-    return any(compound in joined for compound in _SECRET_COMPOUNDS)
+    if any(compound in joined for compound in _SECRET_COMPOUNDS):
+        return True
+    misspelt = _misspellings()
+    return joined in misspelt or not misspelt.isdisjoint(words)
+
+
+# A key's word that misspells a secret's name by one letter (`pasword`, `passwrod`, `secert`,
+# `credentails`, `toekn`, `authorisation`): a letter left out, two swapped, and for the long names also
+# one replaced or added. (The short names only lose or swap a letter: `taken` is a word, `passed` a count.)
+_MISSPELT: Final = {
+    "password": True, "passphrase": True, "secret": True, "credential": True, "credentials": True,
+    "authorization": True, "passwd": False, "token": False, "apikey": False,
+}  # fmt: skip
+_SPELLED_ALIKE: Final = frozenset({"secrets", "tokens", "passwords", "authorizations", "toke", "oken"})
+# (`_TRIGGERS` holds a part of each name left out or swapped: `tests/test_redaction_reprs_and_credentials.py`
+# checks that every one is looked for)
+
+
+@functools.cache
+def _misspellings() -> frozenset[str]:
+    """Every one-letter misspelling of `_MISSPELT`'s names (made at first use: some 3,000 words)."""
+    variants: set[str] = set()
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for name, any_letter in _MISSPELT.items():
+        for i in range(len(name)):
+            variants.add(name[:i] + name[i + 1 :])
+            variants.add(name[:i] + name[i + 1 : i + 2] + name[i] + name[i + 2 :])
+            if any_letter:
+                variants.update(name[:i] + c + name[i + 1 :] for c in letters)
+                variants.update(name[:i] + c + name[i:] for c in letters)
+    return frozenset(variants - set(_MISSPELT) - _SPELLED_ALIKE)
 
 
 # After a weak word, the words that still name the value itself (`auth_code`, `session_data`); any
@@ -143,7 +191,10 @@ _NOT_A_VALUE: Final = frozenset(
     {"", "none", "null", "nil", "true", "false", "undefined", "empty", "missing", "required", "redacted"}
 )
 _PLACEHOLDER: Final = compile_lazily(
-    r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]|\{[^{}]*\}|\$\{?[A-Za-z_]\w*\}?"
+    r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]"
+    # (`{name}`, `{0}`; not `{COQLCE6DU6GtcS5P=}`, Maven's encrypted password: 12+ base64 characters
+    # with a digit or `+/=`)
+    r"|\{(?![A-Za-z]{0,256}[0-9+/=][A-Za-z0-9+/]{0,256}={0,2}\})[^{}]*\}|\{[^{}]{0,11}\}|\$\{?[A-Za-z_]\w*\}?"
     r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}|\?|\$[0-9]{1,4}"  # `?`, `$1`: a SQL statement's parameters
 )
 _DOTTED_NAME: Final = compile_lazily(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
@@ -157,6 +208,14 @@ _FILE_PATH: Final = compile_lazily(
 )
 
 
+# A name made of lower-case words and numbers (`orders-2026.12.05`, `user-42-profile`): each part is
+# letters or digits, never both, as a generated value's parts are. Under a loose key (`key=`) or after a
+# bare `secret`, such a value is a name; once found as a secret (under `password`), its copies are not.
+_NAME_OF_PARTS: Final = compile_lazily(
+    r"(?:[a-z]{2,64}|[0-9]{1,64})(?:[\-_.:](?:[a-z]{2,64}|[0-9]{1,64})){1,32}"
+)
+
+
 def _looks_secret(value: str) -> bool:
     """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
     mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not."""
@@ -166,6 +225,11 @@ def _looks_secret(value: str) -> bool:
     if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False
     return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
+
+
+def _looks_secret_under_weak_key(value: str) -> bool:
+    """`_looks_secret`, and not a name of lower-case words and numbers (`key=orders-2026.12.05`)."""
+    return _NAME_OF_PARTS.fullmatch(value) is None and _looks_secret(value)
 
 
 def _is_redacted(span: str) -> bool:
@@ -277,7 +341,7 @@ _QUOTED: Final = (
     # a string a table or a pretty-printer cut (`'abc…` then the border `│`) ends at the border or line
     r"|\"(?:[^\"\\\n│]|\\.){0,4096}(?:\"|$|(?=│|\r?\n))"
     r"|'(?:[^'\\\n│]|\\.){0,4096}(?:'|$|(?=│|\r?\n))"
-    r"|\{[^{}\n]{0,4096}\}"  # ODBC: Pwd={va;lue}
+    r"|\{(?:[^{}\n]|\}\}(?![\s,;}\"']|$)){0,4096}\}"  # ODBC: Pwd={va;lue}, `}}` a `}` in it
     r"|\$\{[^{}\s]{0,256}\}"  # ${VARIABLE}: a placeholder, kept whole so that it is recognised
 )
 _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
@@ -295,7 +359,7 @@ _KEY_VALUE: Final = compile_lazily(
 # patterns above would read up to 4 KiB after every `word:` of a text.
 _VALUE: Final = compile_lazily(rf"{_QUOTED}|{_BARE}")
 _QUOTED_VALUE: Final = compile_lazily(_QUOTED)
-_FLAG_BARE_VALUE: Final = compile_lazily(r"[^\s\-\"'][^\s\"',;)\]]{0,4095}")
+_FLAG_BARE_VALUE: Final = compile_lazily(r"[^\s\-\"'<>|][^\s\"',;)\]]{0,4095}")  # (not a shell's `<`, `|`)
 _QUERY_VALUE: Final = compile_lazily(r"[^&#;\s\"'<>]{1,8192}")
 # `--password X` and list reprs `'--password', 'X'` (the `--flag=value` form is a key=value above).
 _FLAG_VALUE: Final = compile_lazily(
@@ -548,7 +612,9 @@ _SHORT_PASSWORD: Final = compile_lazily(
 _USER_PASSWORD_FLAG: Final = compile_lazily(
     r"(?<![\w\-])(?:-[uU](?:[ \t]{1,8}|=)?|--(?:proxy-)?user(?:[ \t]{1,8}|=))"
     r"(?:(?P<uq>[\"'])[^\s:\"']{1,256}:(?P<quoted>[^\"'\n]{1,512})(?P=uq)"  # `-u "bob:two words"`
-    r"|[^\s:\"']{1,256}:(?P<secret>[^\s\"']{1,512}))"
+    r"|[^\s:\"']{1,256}:(?P<secret>[^\s\"']{1,512})"
+    # `-u sk_test_x:`: a token as the user, no password
+    r"|(?P<alone>[^\s:\"'\-][^\s:\"']{7,511}):(?=[\s\"']|\Z))"
 )
 _ORACLE: Final = compile_lazily(
     r"(?i)(?:jdbc:oracle:\w{1,16}:|\bsqlplus\s{1,8}(?:-\w{1,16}\s{1,8}){0,4})"
@@ -659,7 +725,7 @@ _PAIRED_SECRET: Final = compile_lazily(
 )
 # <password>x</password>, <ns:ClientSecret>x</ns:ClientSecret>: an element named like a secret key.
 _XML_ELEMENT: Final = compile_lazily(
-    r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?:[ \t][^<>]{0,512})?>"
+    r"<(?P<tag>(?:[\w.\-]{1,64}:)?(?P<key>[^\W\d][\w.\-]{0,127}))(?P<attributes>[ \t][^<>]{0,512})?>"
     r"(?:<!\[CDATA\[(?P<cdata>(?:[^\]]|\](?!\]>)){1,4096})\]\]>|(?P<value>[^<]{1,4096}))</(?P=tag)>"
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
@@ -767,6 +833,8 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
+    if _is_file_path(value):
+        return True  # `--auth-user-pass /etc/openvpn/creds.txt`: where the secret is, not the secret
     if value in _PAM_TYPES and text.startswith(")", end):
         return True  # `pam_unix(passwd:chauthtok)`: a PAM service and its management group
     if _OBJECT_NAME.fullmatch(value) and ("@" in value or _IDENTITY_HASH.match(text, end)):
@@ -776,6 +844,11 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
     return _default_secret_key(key_words(value.rsplit(".", 1)[1]), False)
 
 
+# A file's absolute or home path of two parts or more, in lower case or ending with an extension (a
+# generated value with `/` in it mixes cases and has no extension).
+_PATH_STARTS: Final = frozenset("/~.")
+_ABSOLUTE_PATH: Final = compile_lazily(r"(?:~|\.{1,2})?/[\w.\-]{1,255}(?:/[\w.\-]{1,255}){1,64}")
+_EXTENSION: Final = compile_lazily(r"\.[A-Za-z][A-Za-z0-9]{0,7}\Z")
 # An object as Java and Android print it: a class name before its `{fields}`, or `pkg.Class@hash`.
 _OBJECT_NAME: Final = compile_lazily(
     r"[A-Za-z_][\w$]{0,127}|[A-Za-z_][\w$]{0,127}(?:\.[A-Za-z_][\w$]{0,127}){1,32}@[0-9a-f]{1,16}"
@@ -783,6 +856,15 @@ _OBJECT_NAME: Final = compile_lazily(
 _PAM_TYPES: Final = frozenset({"auth", "account", "session", "password", "chauthtok", "setcred"})
 _IDENTITY_HASH: Final = compile_lazily(r"\{[0-9a-f]{6,8}[ }]")  # Android's `Name{hash ...}`
 _DIRECTORY: Final = compile_lazily(r"(?:/|~/|[A-Za-z]:\\)[^\s\"']{0,4096}")
+
+
+def _is_file_path(value: str) -> bool:
+    """A file's absolute or home path of two parts or more, in lower case or ending with an extension."""
+    return (
+        value[:1] in _PATH_STARTS
+        and _ABSOLUTE_PATH.fullmatch(value) is not None
+        and (value.islower() or _EXTENSION.search(value) is not None)
+    )
 
 
 def _is_working_directory(key: object, value: object) -> bool:
@@ -819,7 +901,7 @@ _STATUS_WORDS: Final = frozenset(
         "will", "does", "did", "empty", "blank", "hidden", "masked", "verified", "mismatch", "valid",
         "provided", "supplied", "sent", "stored", "saved", "generated", "created", "removed", "deleted",
         "disabled", "enabled", "locked", "unlocked", "failed", "succeeded", "successful", "successfully",
-        "pending", "unchanged", "refreshed", "revoked",
+        "pending", "unchanged", "refreshed", "revoked", "granted",
     }
 )  # fmt: skip
 # Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
@@ -886,7 +968,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             below = _following_lines(text, match.start("key"), match.end())
             if below is not None:
                 value = text[below[0] : below[1]]
-                if value and not (weak and not _looks_secret(value.split("\n", 1)[0])):
+                if value and not (weak and not _looks_secret_under_weak_key(value.split("\n", 1)[0])):
                     hidden = below[1]
                     yield Finding(*below, "key_value")
                 continue
@@ -918,6 +1000,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             if after is None:
                 continue
             vstart, vend = after.span()
+        if text.startswith("{", vstart) and _BRACED_FIELD.fullmatch(text, vstart, vend):
+            continue  # `password={0}`, `token={api_token}`: a format string's field (an ODBC value is not)
         start, end = _strip_quotes(vstart, vend, text[vstart:vend])
         value = text[start:end]
         if text.startswith("(", vend) and _SECRET_WRAPPER.fullmatch(value) and redactor.is_secret_key(value):
@@ -936,7 +1020,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if _is_kept(value, key, text, vend) or (
             weak
             and not (_abbreviated_password(words, value) and not text.endswith("--- ", 0, match.start()))
-            and (not _looks_secret(value) or value.count("|") >= 2)
+            and (not _looks_secret_under_weak_key(value) or value.count("|") >= 2)
         ):
             continue
         if (
@@ -960,6 +1044,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
 
+# A format string's replacement field: `{}`, `{0}`, `{name.attr}`, `{db_password}`, `{TOKEN}`, `{pw!r:>8}`
+# (a name with `_` or `.`, in capitals, or with a conversion: ODBC's braced `{hunter2}`, `{Pw9x}` are values).
+_BRACED_FIELD: Final = compile_lazily(
+    r"\{(?:[0-9]{0,3}|[a-z]{1,64}[_.][a-z0-9_.]{1,64}|[A-Z][A-Z_.]{0,63}|[a-z]{1,64}(?=[!:]))"
+    r"(?:![rsa])?(?::[^{}\s]{0,32})?\}"
+)
 # `pass`, `pw` and `mdp` are weak names in text (`pass: 3` counts tests), but a plain word of four or more
 # letters after them is a password (`pass: hunter`, `pw=sunshine`), unless it reads as a result or prose.
 _ABBREVIATED_PASSWORD: Final = frozenset({"pass", "pw", "mdp"})
@@ -1088,8 +1178,19 @@ def _flag_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue
         vstart, vend = found.span()
         start, end = _strip_quotes(vstart, vend, found.group())
+        if not quoted and found.group() in _FLAG_PROSE and text.startswith(" ", vend):
+            continue  # `Using --password via the CLI is insecure`: the flag named in a sentence
         if not _is_kept(text[start:end], match["key"], text, vend):
             yield Finding(start, end, "flag_value")
+
+
+# Words that go on a sentence naming a flag (docker's `WARNING! Using --password via the CLI is insecure`).
+_FLAG_PROSE: Final = frozenset(
+    {
+        "via", "with", "without", "from", "for", "in", "on", "is", "are", "was", "as", "and", "or", "to",
+        "of", "the", "flag", "option", "argument", "parameter", "instead", "directly", "requires", "must",
+    }
+)  # fmt: skip
 
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
@@ -1121,6 +1222,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs; `passwd --stdin`: a flag
         if not quoted and _DOTTED_NAME.fullmatch(inner):
             continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
+        if bare and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
+            continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
         yield Finding(start, end, "key_space_value")
 
 
@@ -1172,6 +1275,7 @@ def _told_phrase(text: str, match: re.Match[str]) -> Finding | None:
 # dragon`. After `is`/`was` any word that is not prose or a description; after a blank
 # alone, one that also ends its clause (a stop, a quote, the line's end, a preposition or a status word
 # follows), so that `password hashing uses argon2` stays.
+_NAMES_PASSWORD: Final = compile_lazily(rf"(?i)pass|pwd|identified|{_FOREIGN_PASSWORD}")
 _TOLD_WORD_KEY: Final = compile_lazily(r"(?i)pass(?:word|wd|phrase)")  # (English: its prose words are known)
 _PLAIN_WORD: Final = compile_lazily(r"[^\W\d_]{4,64}(?=[.!?:]?(?:[\s\"',;()\[\]{}<>`]|\Z))")
 _AFTER_WORD: Final = compile_lazily(
@@ -1350,6 +1454,8 @@ def _credentials(text: str, start: int, end: int) -> Iterator[Finding]:
     scheme = _AUTH_SCHEME.match(text, start, end)
     begin = scheme.end() if scheme is not None else start
     token = _TOKEN.match(text, begin, end)
+    if scheme is None and token is not None and token.group().rstrip(".!") in _STATUS_WORDS:
+        return  # `authorization: granted`, `Authorization: missing`: a status of the check, not a credential
     if token is not None and token.group() != REDACTED:
         yield Finding(token.start(), token.end(), "authorization_header")
 
@@ -1496,6 +1602,48 @@ _SCHEMELESS_USERINFO: Final = compile_lazily(
 _ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "acct"})
 
 
+# `user:password@host[:port]` standing bare in a text (`connecting to elastic:pw@localhost:9200`): read
+# back from each `@` to the word's start, so that a text without `user:x@` costs a few `find`s.
+_BARE_USERINFO: Final = compile_lazily(
+    r"(?P<user>[A-Za-z][\w.~%+\-]{0,127}):(?P<secret>[^\s:@/\"'<>()\[\]{},;]{4,256})\Z"
+)
+_BARE_HOST: Final = compile_lazily(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?=[\s/?#\"'),;\]]|\Z)")
+_WORD_BEFORE: Final = 400  # characters read back from an `@`, at most
+_USERINFO_TAIL: Final = compile_lazily(r":[^\s:@/\"'<>()\[\]{},;]{4,256}@")  # (the gate's test: one search)
+
+
+def _userinfo_at(text: str, at: int) -> int:
+    """The next `@` from `at` with a `:` in the word before it (`user:pw@`), or -1: an e-mail address's
+    `@` is passed over with two searches."""
+    while at > 0:
+        colon = text.rfind(":", max(0, at - _WORD_BEFORE), at)
+        if colon >= 0 and text.find(" ", colon, at) < 0:
+            return at
+        at = text.find("@", at + 1)
+    return -1
+
+
+def _bare_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
+    at = _userinfo_at(text, text.find("@"))
+    while at > 0:
+        start = max(0, at - _WORD_BEFORE)
+        for stop in (" ", "\t", "\n", '"', "'", "=", "(", "<", ","):
+            start = max(start, text.rfind(stop, start, at) + 1)
+        match = _BARE_USERINFO.search(text, start, at)
+        if (
+            match is not None
+            and match.start() == start
+            and not text.endswith("/", 0, start)  # `scheme://`: the URL rule's
+            and match["user"].lower() not in _ADDRESS_SCHEMES
+            and _looks_secret_word(match["secret"])
+            and any(c.isalpha() for c in match["secret"])
+            and _BARE_HOST.match(text, at + 1) is not None
+            and not text.startswith(("sha1:", "sha256:", "sha512:"), at + 1)  # an image's `name:tag@digest`
+        ):
+            yield Finding(*match.span("secret"), "url_userinfo")
+        at = _userinfo_at(text, text.find("@", at + 1))
+
+
 def _schemeless_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _SCHEMELESS_USERINFO.finditer(text):
         if match["user"] is not None and match["user"].lower() in _ADDRESS_SCHEMES:
@@ -1524,6 +1672,10 @@ def _windows_secret(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _user_password_flag(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _USER_PASSWORD_FLAG.finditer(text):
+        if match["alone"] is not None:
+            if _random_looking(match["alone"]):
+                yield Finding(*match.span("alone"), "user_password_flag")
+            continue
         group = "quoted" if match["quoted"] else "secret"
         if group == "secret" and _is_user_and_group(text, match):
             continue
@@ -1857,6 +2009,63 @@ def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(*match.span("value"), "table_row")
 
 
+# SNMP's community string (a password sent in the clear): `snmpwalk -v2c -c X host`, Cisco's
+# `snmp-server community X RO`, net-snmp's `rocommunity X`/`rwcommunity6 X` and `com2sec name source X`.
+_SNMP_COMMUNITY: Final = compile_lazily(
+    r"(?i)(?:\bsnmp[a-z\-]{0,32}\b[^\n|;&]{0,256}?[ \t]-c[ \t]{0,8}"
+    r"|\bsnmp-server[ \t]{1,8}community[ \t]{1,8}|(?<![\w\-])(?:r[ow]community6?|trapcommunity)[ \t]{1,8}"
+    r"|\bcom2sec6?[ \t]{1,8}(?:-Cn[ \t]{1,8}[^\s]{1,64}[ \t]{1,8})?"
+    r"[^\s]{1,64}[ \t]{1,8}[^\s]{1,64}[ \t]{1,8})"
+    r"[\"']?(?P<secret>[^\s\"']{1,256})"
+)
+# An expect script (Tcl's expect, pexpect) that answers a password prompt: the `send`/`sendline` after
+# an `expect` of a quoted prompt naming a password, a passphrase, a PIN, a secret or a token sends it.
+_EXPECT_SEND: Final = compile_lazily(
+    r"(?i)\bexpect\b[^\n\"']{0,64}[\"'][^\n\"']{0,128}?(?:assword|passphrase|passcode|\bpin\b|secret|token)"
+    r"[^\n]{0,256}?"
+    r"(?:\r?\n[ \t]{0,64}|\\n[ \t]{0,64}|[{;][ \t]{0,8})(?:[\w.]{0,64}\.)?send(?:line|_line)?"
+    r"(?:[ \t]{1,8}--)?[ \t]{0,8}\(?[ \t]{0,8}[bru]?(?P<q>[\"'])"
+    r"(?P<secret>(?:(?!(?P=q))[^\\\n]|\\(?![rn]).){1,512})"
+)
+# http.cookiejar's repr of a cookie, `<Cookie name=value for domain/path>`: every cookie may be a session.
+_COOKIE_REPR: Final = compile_lazily(r"<Cookie [^\s=<>]{1,256}=(?P<secret>[^\s<>]{1,8192}) for ")
+# A constructor named for a secret given one string (`Secret('x')`, `SecretStr(value='x')`, `Password(b'x')`):
+# a wrapper whose repr shows what it wraps.
+_WRAPPER_CALL: Final = compile_lazily(
+    r"(?<![\w.])(?P<name>[A-Z][A-Za-z0-9_]{0,63})\([ \t]{0,8}(?:(?:value|secret|secret_value|_value|raw)"
+    r"[ \t]{0,8}=[ \t]{0,8})?[bBuUrR]{0,2}(?P<q>[\"'])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"[ \t]{0,8}\)"
+)
+# HTTPie's and ApacheBench's `-a user:password` / `-A user:password`.
+_AUTH_A_FLAG: Final = compile_lazily(
+    r"(?i)\b(?:https?|httpie|ab)\b[^\n|;&]{0,256}?(?<![\w\-])-[aA][ \t]{1,8}[\"']?"
+    r"[^\s:/\"'@]{1,256}:(?P<secret>[^\s\"']{1,512})"
+)
+
+
+# A variable set by a shell's command rather than `NAME=value`: csh's `setenv NAME value`, fish's
+# `set -x NAME value`, `launchctl setenv NAME value`.
+_SETENV: Final = compile_lazily(
+    r"(?<![\w\-])(?:setenv|set[ \t]{1,8}-[gxUul]{1,4})[ \t]{1,8}(?P<key>[A-Za-z_]\w{0,127})[ \t]{1,8}"
+    rf"(?P<value>{_QUOTED}|{_BARE})"
+)
+
+
+def _setenv(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _SETENV.finditer(text):
+        start, end = _strip_quotes(*match.span("value"), match["value"])
+        if redactor.is_secret_key(match["key"]) and not _is_kept(text[start:end], match["key"], text, end):
+            yield Finding(start, end, "key_value")
+
+
+def _wrapper_call(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _WRAPPER_CALL.finditer(text):
+        if redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
+            match["secret"], "password", text, match.end()
+        ):
+            yield Finding(*match.span("secret"), "secret_call")
+
+
 def _netrc(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _NETRC.finditer(_lowered(text)):
         value = text[match.start("secret") : match.end("secret")].rstrip(".,;)")
@@ -1901,10 +2110,19 @@ def _well_known(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(name), name)
 
 
+# An element named by its attribute: Java's properties XML `<entry key="db.password">x</entry>`, Spring's
+# and Ant's `<property name="password">x</property>`, `<param name="token">`, `<setting name="ApiKey">`.
+_NAMING_ATTRIBUTE: Final = compile_lazily(
+    r"(?<![\w\-])(?:key|name)[ \t]{0,8}=[ \t]{0,8}[\"'](?P<name>[^\"'<>]{1,128})[\"']"
+)
+
+
 def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _XML_ELEMENT.finditer(text):
         group = "value" if match["value"] is not None else "cdata"  # `<![CDATA[x]]>`: its content
         key, value = match["key"], match[group]
+        if match["attributes"] and (named := _NAMING_ATTRIBUTE.search(match["attributes"])) is not None:
+            key = named["name"]
         if not redactor.is_secret_key(key) or _is_kept(value.strip(), key, text, match.end()):
             continue
         if redactor.is_secret_key(key, in_text=True) or _looks_secret(value.strip()):
@@ -1972,6 +2190,34 @@ def _secret_call(_: Redactor, text: str) -> Iterator[Finding]:
             ):
                 yield Finding(*argument.span("literal"), "secret_call")
             positional += name is None
+            position = argument.end()
+            if argument["end"] == ")":
+                break
+
+
+# A setter given a name then its value as literals (`config.set('db', 'password', 'x')`, `setattr(o,
+# 'token', 'x')`, Java's `props.setProperty("password", "x")`, `os.putenv('API_KEY', 'x')`): the literal
+# after one that names a secret is hidden.
+_SETTER_CALL: Final = compile_lazily(
+    r"(?i)(?<![\w])(?:set(?:default|attr|env|item|property|_property|_value|_option|_config)?|put(?:env)?"
+    r"|store)[ \t]{0,8}\("
+)
+_NAME_LITERAL: Final = compile_lazily(r"[^\W\d][\w.\-]{0,127}")
+
+
+def _setter_call(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for call in _SETTER_CALL.finditer(text):
+        position, named = call.end(), False
+        for _count in range(16):  # arguments, at most
+            argument = _CALL_ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            literal = argument["literal"]
+            if named and literal and not _is_kept(literal, "password", text, argument.end()):
+                yield Finding(*argument.span("literal"), "secret_call")
+            named = bool(
+                literal and _NAME_LITERAL.fullmatch(literal) and redactor.is_secret_key(literal, in_text=True)
+            )
             position = argument.end()
             if argument["end"] == ")":
                 break
@@ -2563,9 +2809,8 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
     "eaaa", "-us", "akid", "sntry", "ops_",
 )  # fmt: skip
-# (`Q~`, an Entra ID client secret's, is looked for as written by `might_contain_secret`; `1//0`, a Google
-# refresh token's, only by its rule: a trie word that begins with a digit would be tried at every digit of
-# every line, and such a token stands under a `refresh_token` key or beside another trigger word.)
+# (`Q~`, an Entra ID client secret's, and `1//0`, a Google refresh token's, are looked for as written by
+# `might_contain_secret`: a trie word that begins with a digit would be tried at every digit of every line.)
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
@@ -2685,7 +2930,15 @@ DEFAULT_RULES: Final = (
     Rule("short_password_flag", _user_and_p, ("-u",)),
     Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
+    Rule("url_userinfo", _bare_userinfo, ("@",)),
     _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
+    _pattern_rule("snmp_community", _SNMP_COMMUNITY, ("snmp", "mmunit", "m2sec")),
+    _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
+    _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
+    Rule("key_value", _setenv, ("setenv", "set -")),
+    Rule("secret_call", _setter_call, ("set", "put", "store")),
+    Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
+    _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
     _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
     _pattern_rule("password_hash", _PASSWORD_HASH, _PASSWORD_HASH_TRIGGERS),
@@ -2708,6 +2961,13 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
     "psk", "securestring", "mc ", "freerdp",
+    "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
+    # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
+    # words above stands in it (and expect's `assword:` prompts); parts chosen whose first two letters
+    # are rare in text (each word is tried where its first letters stand: `apik` for `apikye` would be
+    # tried at every `/api/` of an access log, and cost 0.3% of an ordinary line's redaction)
+    "sword", "swd", "pasws", "phras", "spshr", "horiz", "autoh", "autor", "cerd", "cede", "reden", "rcede",
+    "crde", "cree", "secr", "cret", "sece", "rcet", "scer", "otken", "tkoen", "toekn", "tokn", "toen", "tken",
     "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
@@ -2828,10 +3088,15 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
-        if "Q~" in text:  # (an Entra ID client secret; written out: cheaper than a loop over a tuple)
+        if "Q~" in text or "1//0" in text:  # (an Entra ID client secret; a Google refresh token, bare)
             return True
-        if "@" in text and ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
-            return True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
+        if "@" in text:
+            if ("'" in text or '"' in text) and _SCHEMELESS_USERINFO.search(text) is not None:
+                return (
+                    True  # `'bob:pw@host'` without its scheme, in a library's error (`_schemeless_userinfo`)
+                )
+            if _USERINFO_TAIL.search(text) is not None and next(_bare_userinfo(self, text), None) is not None:
+                return True  # `elastic:pw@localhost:9200` bare
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             ("%" in text or "\\" in text)
@@ -2939,7 +3204,7 @@ class Redactor:
         hide_next = False
         in_line = self._argv_findings(argv)
         for index, arg in enumerate(argv):
-            if hide_next and not arg.startswith("-"):
+            if hide_next and not arg.startswith("-") and not _is_file_path(arg):
                 redacted.append(REDACTED)
                 hide_next = False
                 continue
@@ -3143,9 +3408,12 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 # A percent escape (`%3D`, and `%253D` decoded twice), or a `\u00XX` / `\x3d` escape of a JSON or bytes
 # repr: a secret's key, separator or quotes may be written so.
 _ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"")
-# The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets): a text
-# whose escapes are all of others (`%C3%A9`, `\x00`) is not read again.
-_SHAPE_CHARACTERS: Final = frozenset(" \t\"'=:&;,?/@#{}[]()<>%")
+# The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets) or a key's
+# word (`\u0070assword`, `api\u005fkey`: an ASCII letter, digit or `_` escaped): a text whose escapes
+# are all of others (`%C3%A9`, `\x00`) is not read again.
+_SHAPE_CHARACTERS: Final = frozenset(
+    " \t\"'=:&;,?/@#{}[]()<>%_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 def _decoded(text: str) -> tuple[str, list[int]] | None:
