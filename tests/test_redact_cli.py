@@ -97,3 +97,33 @@ def test_check_names_a_copy_of_a_secret_found_in_another_field(
         },
         {"line": 1, "field": "extra.password", "rules": ["secret_key"], "value": "⟦Fk9cli7secret⟧"},
     ]
+
+
+_SECRET = "password=Hunter22xyz"
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["print", "check"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param('{"message": "%s", "a": ' + "[" * 900 + "]" * 900 + "}", id="deep-for-the-pass"),
+        pytest.param('{"message": "%s", "a": ' + '{"b": ' * 600 + "1" + "}" * 600 + "}", id="deep-object"),
+        pytest.param('{"message": "%s", "a": ' + "[" * 5000 + "]" * 5000 + "}", id="deep-for-the-decoder"),
+        pytest.param('{"message": "%s", "n": ' + "9" * 5000 + "}", id="long-integer"),
+    ],
+)
+def test_a_document_too_deep_or_too_long_is_redacted_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, check: bool
+) -> None:
+    """A line the decoder or the pass cannot walk (nesting past the recursion limit, a number of
+    thousands of digits) is redacted as the text of its line, its secret hidden and the lines after it
+    done; before, the command ended with a RecursionError or ValueError traceback."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(line.replace("%s", _SECRET) + "\n" + json.dumps({"message": _SECRET}) + "\n")
+    assert main(["redact", *(["--check"] if check else []), str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "Hunter22xyz" not in captured.out.replace("⟦Hunter22xyz⟧", "") and "Traceback" not in captured.err
+    if check:
+        assert [json.loads(record)["line"] for record in captured.out.splitlines()[:-1]][-1] == 2
+    else:
+        assert [json.loads(out)["message"] for out in captured.out.splitlines()][-1] == "password=[REDACTED]"
