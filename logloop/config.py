@@ -20,7 +20,6 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -29,7 +28,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from logloop.errors import ConfigError
-from shipper.arguments import index_prefix_problem
+from shipper.arguments import MAX_SECONDS, index_prefix_problem
 from shipper.connection import ElasticsearchSettings
 from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message
 
@@ -226,8 +225,8 @@ def _text(name: str, value: Any) -> str:
 
 
 def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise ConfigError(f"{name} = {value!r} must be a number of seconds above 0, e.g. 10")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
+        raise ConfigError(f"{name} = {value!r} must be a number of seconds above 0 (at most a year), e.g. 10")
     return float(value)
 
 

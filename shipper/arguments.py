@@ -18,12 +18,17 @@ from typing import Any, Final
 
 from shipper.exceptions import ConfigurationError
 
+# The longest wait any seconds argument takes: a year is "for ever" for a timeout or an exit delay,
+# and far larger values overflow the clocks below (a socket's timeout, `threading`'s TIMEOUT_MAX):
+# request_timeout = 1e300 failed every request, close_timeout = 1e300 raised OverflowError from close().
+MAX_SECONDS: Final = 365 * 86400
+
 
 def _seconds(value: Any) -> str | None:
     if type(value) not in (int, float):
         return "must be a number of seconds"
-    if not math.isfinite(value) or value <= 0:
-        return "must be a finite number of seconds greater than 0"
+    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+        return f"must be a finite number of seconds greater than 0, at most {MAX_SECONDS} (a year)"
     return None
 
 
