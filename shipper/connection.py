@@ -233,19 +233,21 @@ def handler_options(settings: ElasticsearchSettings) -> dict[str, Any]:
 
 def make_client(settings: ElasticsearchSettings) -> Any:
     """An `elasticsearch.Elasticsearch` client (typed Any: the client's stubs are loose)."""
-    from elastic_transport import SniffingError
     from elasticsearch import Elasticsearch
 
     options = client_options(settings)
     try:
         return Elasticsearch(**options)
-    except SniffingError:  # sniff_on_start: no node answered
-        problem = "found no reachable node"
-    except Exception:  # only sniff_on_start does I/O here: the client's sniff callback fails with
-        # AttributeError or TypeError on an answer that is no Elasticsearch node list
+    except Exception as exc:  # only sniff_on_start does I/O here: SniffingError when no node answered;
+        # the client's sniff callback fails with AttributeError or TypeError on an answer that is no
+        # Elasticsearch node list
         if not settings.sniff:
             raise
-        problem = "got an answer that is no Elasticsearch node list"
+        problem = (
+            "found no reachable node"
+            if type(exc).__name__ == "SniffingError"  # (elastic_transport's: not imported for a name)
+            else "got an answer that is no Elasticsearch node list"
+        )
     raise Unreachable(
         f"sniffing {settings.display} for its nodes {problem}: is the node running, and is it Elasticsearch? "
         "Set sniff = false where the nodes' published addresses are not reachable"
