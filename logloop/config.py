@@ -89,7 +89,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = handle.read()
+        # A byte-order mark (Windows editors save "UTF-8" with one) is no TOML, and no content either.
+        return tomllib.loads(data.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -154,7 +156,9 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any
 
 
 def _read_secret(path_text: Any, *, where: str) -> str:
-    path = Path(str(path_text)).expanduser()
+    if not isinstance(path_text, str) or not path_text:
+        raise ConfigError(f"{where} = {path_text!r} must be the path of a file, in quotes")
+    path = Path(path_text).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
@@ -178,6 +182,9 @@ def resolve_secret_files(section: str, table: Mapping[str, Any]) -> dict[str, An
 def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """The file's sections overridden key by key by the environment, secret files resolved."""
     sections: dict[str, dict[str, Any]] = {}
+    for alias, name in _SECTION_ALIASES.items():
+        if alias in document and name in document:  # one would silently replace the other
+            raise ConfigError(f"[{alias}] and [{name}] are the same section: keep one of them")
     for name, table in document.items():
         if not isinstance(table, Mapping):
             raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")

@@ -119,3 +119,52 @@ def test_a_user_without_a_home_runs_on_the_defaults(monkeypatch: pytest.MonkeyPa
         Path.home()  # the situation the test is about
     assert config.default_config_path({}) is None
     assert config.load_settings(None, environ={}) == config.Settings()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('\ufeff[logloop]\nservice = "billing"\n', id="bom"),
+        pytest.param('\ufeff[logloop]\r\nservice = "billing"\r\n', id="bom-crlf"),
+    ],
+)
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path, text: str) -> None:
+    """A UTF-8 file that starts with a byte-order mark (as Windows editors save it) is read like one
+    without; before, it was "not valid TOML: Invalid statement (at line 1, column 1)"."""
+    path = tmp_path / "logloop.toml"
+    path.write_bytes(text.encode("utf-8"))
+    assert load_settings(path, {}).service == "billing"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "[es]\nurl = 'http://127.0.0.1:1'\n[elasticsearch]\nurl = 'http://127.0.0.1:2'\n", id="both"
+        ),
+        pytest.param("[elasticsearch]\nsniff = true\n[es]\nurl = 'http://127.0.0.1:2'\n", id="both-reversed"),
+    ],
+)
+def test_the_section_under_both_its_names_is_refused(tmp_path: Path, text: str) -> None:
+    """[es] and [elasticsearch] in one file are refused; before, the later one silently replaced the
+    earlier one whole (its url, its credentials)."""
+    with pytest.raises(ConfigError, match=r"\[es\] and \[elasticsearch\] are the same section"):
+        load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        pytest.param("password_file = 5", "5", id="number"),
+        pytest.param("password_file = ['/run/secrets/smtp']", "['/run/secrets/smtp']", id="list"),
+        pytest.param("password_file = ''", "''", id="empty"),
+        pytest.param("api_key_file = true", "True", id="flag"),
+    ],
+)
+def test_a_secret_file_that_is_no_path_is_named(tmp_path: Path, line: str, shown: str) -> None:
+    """A `*_file` key that is not a path in quotes says so; before, `5` was looked up as the file "5"
+    ("No such file or directory") and `''` as the working directory ("Is a directory")."""
+    key = line.partition(" ")[0]
+    with pytest.raises(ConfigError, match="must be the path of a file, in quotes") as caught:
+        load_settings(_write(tmp_path, f"[smtp]\n{line}\n"), {})
+    assert f"[smtp] {key} = {shown}" in str(caught.value)
