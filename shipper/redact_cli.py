@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -170,7 +171,9 @@ def run_redact(args: argparse.Namespace, settings: Deployment) -> int:
             for _, document, text in _documents(stream):
                 print(json.dumps(_redacted(redactor, document, text), ensure_ascii=False))
             return 0
-        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        # auto: on a terminal, unless NO_COLOR (https://no-color.org) is set to anything but ""
+        terminal = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        colour = args.color == "always" or (args.color == "auto" and terminal)
         counts = check(redactor, stream, sys.stdout, _TERMINAL_MARKS if colour else _PLAIN_MARKS)
     summary = ", ".join(f"{rule} {count}" for rule, count in counts.most_common()) or "nothing to redact"
     print(f"# {sum(counts.values())} finding(s): {summary}")

@@ -469,6 +469,18 @@ def test_check_names_a_server_that_finds_nothing_as_unknown(tmp_path: Path, not_
     assert result.returncode == 3 and "not Elasticsearch" in result.stdout, (result.stdout, result.stderr)
 
 
+def test_regroup_draws_no_progress_bar_where_stderr_is_no_terminal(
+    tmp_path: Path, es_url: str, index_prefix: str
+) -> None:
+    """`regroup` run by cron or a pipeline writes no progress bar (carriage returns, a bar a line in a
+    mail) to a standard error that is no terminal: only its summary, on standard output."""
+    result = run(
+        tmp_path, "regroup", env={"LOGLOOP_ELASTICSEARCH_URL": es_url, "LOGLOOP_INDEX_PREFIX": index_prefix}
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.startswith("regrouped 0 of 0 events")
+
+
 @pytest.mark.parametrize("argv", ES_COMMANDS)
 def test_sniffing_a_server_that_is_not_elasticsearch_is_one_line(
     tmp_path: Path, web_server_url: str, argv: list[str]

@@ -127,3 +127,54 @@ def test_a_document_too_deep_or_too_long_is_redacted_as_text(
         assert [json.loads(record)["line"] for record in captured.out.splitlines()[:-1]][-1] == 2
     else:
         assert [json.loads(out)["message"] for out in captured.out.splitlines()][-1] == "password=[REDACTED]"
+
+
+def _on_a_terminal(tmp_path: Path, *argv: str, **env: str) -> str:
+    """What `logloop redact` writes to a pseudo-terminal (its standard output and error)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    primary, secondary = pty.openpty()
+    root = Path(__file__).resolve().parent.parent
+    environ = {name: value for name, value in os.environ.items() if name != "NO_COLOR"}
+    environ.update(PYTHONPATH=str(root), HOME=str(tmp_path), **env)
+    with subprocess.Popen(
+        [sys.executable, "-m", "logloop.cli", "redact", *argv],
+        stdout=secondary,
+        stderr=secondary,
+        stdin=subprocess.DEVNULL,
+        env=environ,
+    ) as process:
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+    os.close(primary)
+    return b"".join(chunks).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("env", "reverse_video"),
+    [
+        pytest.param({}, True, id="terminal"),
+        pytest.param({"NO_COLOR": "1"}, False, id="no-color"),
+        pytest.param({"NO_COLOR": "yes please"}, False, id="no-color-any-text"),
+        pytest.param({"NO_COLOR": ""}, True, id="no-color-empty"),
+    ],
+)
+def test_check_on_a_terminal_honours_no_color(
+    tmp_path: Path, env: dict[str, str], reverse_video: bool
+) -> None:
+    """`--check` highlights in reverse video on a terminal unless NO_COLOR is set (to anything but
+    the empty text), when it uses the plain marks; before, NO_COLOR was ignored."""
+    shown = _on_a_terminal(tmp_path, "--check", str(_write(tmp_path)), **env)
+    assert ("\x1b[7m" in shown) is reverse_video and ("⟦" in shown) is not reverse_video, shown
