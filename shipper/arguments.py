@@ -75,9 +75,14 @@ def _names(value: Any) -> str | None:
 
 
 def _path(value: Any) -> str | None:
-    if value is None or isinstance(value, str | os.PathLike):
+    if value is None:
         return None
-    return "must be a directory path (or None)"
+    if not isinstance(value, str | os.PathLike):
+        return "must be a directory path (or None)"
+    text = os.fspath(value)
+    if (b"\0" if isinstance(text, bytes) else "\0") in text:  # open() would raise a bare ValueError later
+        return "must be a directory path without a NUL character"
+    return None
 
 
 def _optional_callable(value: Any) -> str | None:
