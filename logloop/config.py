@@ -144,11 +144,35 @@ def is_read(variable: str) -> bool:
     return section != "logloop" or key in _GENERAL_KEYS
 
 
+# LOGLOOP_* variables that are no setting: the file's path, and the compose stack's users' passwords
+# (`.env`, often exported into the shell that runs logloop too; ANALYZER is a near miss of ANALYZE).
+_NOT_SETTINGS: Final = frozenset({"LOGLOOP_CONFIG", "LOGLOOP_ANALYZER_PASSWORD", "LOGLOOP_WRITER_PASSWORD"})
+
+
+def _misspelt_section(variable: str) -> str | None:
+    """The variable this one probably meant, when its section word is a near miss of a section's
+    (LOGLOOP_RETENTON_EVENTS); None for a variable of another program (LOGLOOP_TEST_ES_URL)."""
+    if not variable.startswith("LOGLOOP_") or variable in _PLAIN_ALIASES or variable in _NOT_SETTINGS:
+        return None
+    word, _, key = variable.removeprefix("LOGLOOP_").partition("_")
+    if not key:
+        return None
+    import difflib  # (only for a variable that names no section)
+
+    nearest = difflib.get_close_matches(word.lower(), [*SECTIONS, *_SECTION_ALIASES], n=1, cutoff=0.75)
+    return f"LOGLOOP_{nearest[0].upper()}_{key}" if nearest else None
+
+
 def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Every LOGLOOP_<SECTION>_<KEY> variable, by section and key, values typed by `env_value`."""
     overrides: dict[str, dict[str, Any]] = {}
     for variable in sorted(environ):
         target = _env_target(variable)
+        meant = None if target is not None else _misspelt_section(variable)
+        if meant is not None:  # ignored, it would leave the defaults running silently
+            raise ConfigError(
+                f"{variable} names no section (did you mean {meant}?); known: {', '.join(SECTIONS)}"
+            )
         if target is not None:
             section, key = target
             overrides.setdefault(section, {})[key] = env_value(key, environ[variable])

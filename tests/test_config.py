@@ -11,6 +11,8 @@ from logloop import config
 from logloop.config import load_settings
 from logloop.errors import ConfigError
 
+ENV_EXAMPLE = (Path(__file__).resolve().parent.parent / ".env.example").read_text(encoding="utf-8")
+
 
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "logloop.toml"
@@ -168,3 +170,41 @@ def test_a_secret_file_that_is_no_path_is_named(tmp_path: Path, line: str, shown
     with pytest.raises(ConfigError, match="must be the path of a file, in quotes") as caught:
         load_settings(_write(tmp_path, f"[smtp]\n{line}\n"), {})
     assert f"[smtp] {key} = {shown}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        pytest.param("LOGLOOP_RETENTON_EVENTS", "LOGLOOP_RETENTION_EVENTS", id="retention"),
+        pytest.param("LOGLOOP_SMPT_HOST", "LOGLOOP_SMTP_HOST", id="smtp-transposed"),
+        pytest.param("LOGLOOP_ELASTICSERCH_URL", "LOGLOOP_ELASTICSEARCH_URL", id="elasticsearch"),
+        pytest.param("LOGLOOP_ALERT_WEBHOOK_URL", "LOGLOOP_ALERTS_WEBHOOK_URL", id="alerts-singular"),
+        pytest.param("LOGLOOP_CHEK_WARNING_RATE", "LOGLOOP_CHECK_WARNING_RATE", id="check"),
+    ],
+)
+def test_a_variable_with_a_misspelt_section_is_named(tmp_path: Path, variable: str, meant: str) -> None:
+    """A LOGLOOP_* variable whose section word is a near miss is refused naming the variable meant, as
+    a misspelt [section] in the file is; before, it was ignored and the defaults ran."""
+    with pytest.raises(ConfigError, match=f"{variable} names no section \\(did you mean {meant}\\?\\)"):
+        load_settings(_write(tmp_path, ""), {variable: "x"})
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "LOGLOOP_TEST_ES_URL",
+        "LOGLOOP_FOO_BAR",
+        "LOGLOOP_LOG_LEVEL",
+        "LOGLOOP_CONFIG",
+        "LOGLOOP_X",
+        *(line.partition("=")[0] for line in ENV_EXAMPLE.splitlines() if line.startswith("LOGLOOP_")),
+    ],
+)
+def test_a_variable_of_another_program_is_left_alone(tmp_path: Path, variable: str) -> None:
+    """A LOGLOOP_* variable that is no near miss of a section (a test suite's, another tool's), and
+    every variable of the compose stack's `.env` (LOGLOOP_ANALYZER_PASSWORD is a near miss of
+    [analyze]), is accepted: a shell that exported `.env` still runs logloop."""
+    environ = {variable: "x"} if variable != "LOGLOOP_CONFIG" else {}
+    if variable in ("LOGLOOP_INDEX_PREFIX", "LOGLOOP_RETENTION_EVENTS", "LOGLOOP_RETENTION_GROUPS"):
+        environ = {variable: "logloop" if variable == "LOGLOOP_INDEX_PREFIX" else "30d"}
+    assert load_settings(_write(tmp_path, ""), environ).index_prefix == "logloop"
