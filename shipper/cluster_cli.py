@@ -230,10 +230,7 @@ def _json_entry(text: str) -> Mapping[str, Any] | None:
     event it holds (`json_logs.as_ecs`); None for any other entry."""
     if not text.startswith("{") or text.count("\n") > 1:
         return None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
+    doc, _ = json_lines.decode(text)
     return as_ecs(doc) if isinstance(doc, dict) else None
 
 

@@ -358,11 +358,14 @@ def test_a_line_the_decoder_refuses_without_a_json_error_is_a_bad_line(
 
 
 @pytest.mark.parametrize("depth", [3000, 100_000])
-def test_a_docker_json_line_nested_too_deeply_is_text_in_a_text_log(tmp_path: Path, depth: int) -> None:
-    """With --text, a line that looks like a Docker json-file record but is nested past the decoder's
-    limit is read as the text it is (a RecursionError traceback before), and the log around it grouped."""
+@pytest.mark.parametrize("key", ["log", "msg", "message"])
+def test_a_json_line_nested_too_deeply_is_text_in_a_text_log(tmp_path: Path, depth: int, key: str) -> None:
+    """With --text, a line that looks like a Docker json-file record or a JSON logger's line but is
+    nested past the decoder's limit is read as the text it is (a RecursionError traceback before), and
+    the log around it grouped."""
     source = tmp_path / "app.log"
-    source.write_text('{"log": ' + "[" * depth + "]" * depth + "}\nERROR disk 1 full\n", encoding="utf-8")
+    deep = "[" * depth + "]" * depth
+    source.write_text(f'{{"{key}": {deep}}}\nERROR disk 1 full\n', encoding="utf-8")
     target = tmp_path / "out.jsonl"
     assert main(["cluster", "--text", str(source), "-o", str(target)]) == 0
     assert len(target.read_text(encoding="utf-8").splitlines()) == 2
