@@ -168,6 +168,7 @@ def handle_regroup(args: argparse.Namespace, settings: Any) -> int:
             until=now,
             batch=args.batch,
             fingerprinter=fingerprinter,
+            progress=sys.stderr.isatty(),  # a bar's carriage returns are noise in a cron job's mail or log
         )
     print(
         f"regrouped {result.updated} of {result.scanned} events "

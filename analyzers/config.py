@@ -28,6 +28,7 @@ silently fall back to a default.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -167,15 +168,30 @@ def _coerce(section: str, key: str, default: Any, value: Any) -> Any:
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise ConfigurationError(f'{name} must be a list of strings, e.g. ["a", "b"]')
         return tuple(str(item) for item in value)
-    if isinstance(default, bool) or not isinstance(default, int | float | str):
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"{name} = {value!r} must be true or false")
         return value
+    if not isinstance(default, int | float | str):
+        return value
+    flag_for_number = isinstance(value, bool) and not isinstance(default, str)
+    if isinstance(value, list | tuple | Mapping) or flag_for_number:
+        # (a list or table is no one value; true is no number: int(True) was 1, str([...]) a host name)
+        raise ConfigurationError(f"{name} = {value!r} must be a {_KIND[type(default)]}")
     try:
         coerced = type(default)(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{name} = {value!r} must be a {type(default).__name__}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigurationError(f"{name} = {value!r} must be a {_KIND[type(default)]}") from None
+    if isinstance(default, int) and isinstance(value, float) and value != coerced:  # int(2.5) was 2
+        raise ConfigurationError(f"{name} = {value!r} must be a {_KIND[int]}")
+    if isinstance(coerced, float) and not math.isfinite(coerced):  # nan: every comparison false
+        raise ConfigurationError(f"{name} = {value!r} must be a {_KIND[float]}")
     if isinstance(coerced, int | float) and coerced < 0:
         raise ConfigurationError(f"{name} = {value!r} must not be negative")
     return coerced
+
+
+_KIND: Final = {int: "whole number", float: "finite number", str: "text (in quotes)"}
 
 
 def parse(cls: type[_Config], section: str, table: Mapping[str, Any]) -> _Config:

@@ -4,6 +4,8 @@
     ├── ConfigurationError           an [analyze]/[schedule]/[check]/[alerts]/[digest]/[smtp] setting
     │                                that cannot work (also a ValueError)
     ├── ElasticsearchUnavailable     the node cannot be reached, timed out or refused the request
+    │   ├── NotElasticsearch         what answers at the URL is no Elasticsearch (an error status
+    │   │                            without its product header: a web server, a proxy's own page)
     │   ├── TooManyBuckets           an aggregation answer would exceed `search.max_buckets`
     │   │                            (analyzers.group_pages asks for a smaller page instead)
     │   ├── MappingConflict          an event index maps a field the analyzers query with another type
@@ -32,6 +34,10 @@ class ConfigurationError(AnalyzerError, ValueError):
 
 class ElasticsearchUnavailable(AnalyzerError):
     """Elasticsearch cannot be reached, timed out, or rejected a request."""
+
+
+class NotElasticsearch(ElasticsearchUnavailable):
+    """The URL reaches a server that is not Elasticsearch (it answered without the product header)."""
 
 
 class TooManyBuckets(ElasticsearchUnavailable):

@@ -28,6 +28,7 @@ from analyzers.exceptions import (
     AnalyzerError,
     ElasticsearchUnavailable,
     MappingConflict,
+    NotElasticsearch,
     PartialAnswer,
     TooManyBuckets,
 )
@@ -167,7 +168,26 @@ def _error_types(error: object) -> Iterator[str]:
 
 def _body(response: object) -> Any:
     """The JSON body of a client response (an ObjectApiResponse, or a plain dict from a stand-in)."""
-    return getattr(response, "body", response)
+    return getattr(_answered(response), "body", response)
+
+
+def _answered(response: Any) -> Any:
+    """`response`, if Elasticsearch gave it. The client checks the product header of 2xx answers only,
+    and a status the store ignores (404: "no such index", read as none) comes back as an answer: a web
+    server or proxy that answers 404 to every path would read as an empty cluster (`check` OK, an
+    empty digest), so an error status without the header is NotElasticsearch here."""
+    meta = getattr(response, "meta", None)
+    status = getattr(meta, "status", None)
+    if not isinstance(status, int) or status < 400:
+        return response
+    if getattr(meta, "headers", {}).get("x-elastic-product") == "Elasticsearch":
+        return response
+    node = getattr(meta, "node", None)
+    where = f"{node.scheme}://{node.host}:{node.port}{node.path_prefix or ''}" if node else "the node"
+    raise NotElasticsearch(
+        f"{where} is not Elasticsearch (it answered HTTP {status} without Elasticsearch's product header): "
+        "check the host, port and path in [elasticsearch] url"
+    )
 
 
 def _mapping(response: object) -> dict[str, Any]:
@@ -242,6 +262,11 @@ def _timeout_text(seconds: float | None) -> str:
     return f"{seconds:g}s" if seconds is not None else "[elasticsearch] request_timeout"
 
 
+# Refusals a proxy in front of the node gives in its own name (credentials, its own authentication):
+# told as such, not as "not Elasticsearch" (5xx and 429 are told before: the node may be starting).
+_PROXY_STATUSES: Final = frozenset({401, 403, 407})
+
+
 def _refused(exc: Exception, action: str) -> ElasticsearchUnavailable:
     import elasticsearch
 
@@ -257,6 +282,12 @@ def _refused(exc: Exception, action: str) -> ElasticsearchUnavailable:
         return ElasticsearchUnavailable(
             f"Elasticsearch at {_node(exc)} answered HTTP {status} {phrase} to {action}: the node (or a "
             "proxy in front of it) is starting, overloaded or down; try again in a minute"
+        )
+    headers = getattr(getattr(exc, "meta", None), "headers", None) or {}
+    if isinstance(status, int) and status not in _PROXY_STATUSES and headers.get("x-elastic-product") is None:
+        return NotElasticsearch(
+            f"{_node(exc)} is not Elasticsearch (it answered HTTP {status} without Elasticsearch's product "
+            f"header, asked to {action}): check the host, port and path in [elasticsearch] url"
         )
     if "too_many_buckets_exception" in _error_types(body):
         return TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}")
@@ -907,7 +938,7 @@ class Store:
     def ensure_index(self, *, index: str, body: Mapping[str, Any]) -> bool:
         """Create `index` with `body` unless it exists; True when this call created it."""
         with self._translated(f"create index {index}"):
-            if self.client.indices.exists(index=index):  # a HeadApiResponse is true when it exists
+            if _answered(self.client.indices.exists(index=index)):  # a HeadApiResponse: true when it exists
                 return False
             response = self.client.options(ignore_status=400).indices.create(index=index, body=dict(body))
         error = _mapping(response).get("error")
@@ -920,7 +951,7 @@ class Store:
     def index_exists(self, *, index: str, action: str) -> bool:
         """Whether `index` (an exact name) exists, open or closed."""
         with self._translated(action):
-            return bool(self.client.indices.exists(index=index))  # a HeadApiResponse is true when it does
+            return bool(_answered(self.client.indices.exists(index=index)))  # a HeadApiResponse: true if so
 
     def index_uuid(self, *, index: str, action: str) -> str | None:
         """The uuid of `index` (an exact name), which changes when it is deleted and created again; None

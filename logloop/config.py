@@ -20,7 +20,6 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -29,7 +28,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from logloop.errors import ConfigError
-from shipper.arguments import index_prefix_problem
+from shipper.arguments import MAX_SECONDS, index_prefix_problem
 from shipper.connection import ElasticsearchSettings
 from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message
 
@@ -90,7 +89,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = handle.read()
+        # A byte-order mark (Windows editors save "UTF-8" with one) is no TOML, and no content either.
+        return tomllib.loads(data.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -143,11 +144,35 @@ def is_read(variable: str) -> bool:
     return section != "logloop" or key in _GENERAL_KEYS
 
 
+# LOGLOOP_* variables that are no setting: the file's path, and the compose stack's users' passwords
+# (`.env`, often exported into the shell that runs logloop too; ANALYZER is a near miss of ANALYZE).
+_NOT_SETTINGS: Final = frozenset({"LOGLOOP_CONFIG", "LOGLOOP_ANALYZER_PASSWORD", "LOGLOOP_WRITER_PASSWORD"})
+
+
+def _misspelt_section(variable: str) -> str | None:
+    """The variable this one probably meant, when its section word is a near miss of a section's
+    (LOGLOOP_RETENTON_EVENTS); None for a variable of another program (LOGLOOP_TEST_ES_URL)."""
+    if not variable.startswith("LOGLOOP_") or variable in _PLAIN_ALIASES or variable in _NOT_SETTINGS:
+        return None
+    word, _, key = variable.removeprefix("LOGLOOP_").partition("_")
+    if not key:
+        return None
+    import difflib  # (only for a variable that names no section)
+
+    nearest = difflib.get_close_matches(word.lower(), [*SECTIONS, *_SECTION_ALIASES], n=1, cutoff=0.75)
+    return f"LOGLOOP_{nearest[0].upper()}_{key}" if nearest else None
+
+
 def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Every LOGLOOP_<SECTION>_<KEY> variable, by section and key, values typed by `env_value`."""
     overrides: dict[str, dict[str, Any]] = {}
     for variable in sorted(environ):
         target = _env_target(variable)
+        meant = None if target is not None else _misspelt_section(variable)
+        if meant is not None:  # ignored, it would leave the defaults running silently
+            raise ConfigError(
+                f"{variable} names no section (did you mean {meant}?); known: {', '.join(SECTIONS)}"
+            )
         if target is not None:
             section, key = target
             overrides.setdefault(section, {})[key] = env_value(key, environ[variable])
@@ -155,7 +180,9 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any
 
 
 def _read_secret(path_text: Any, *, where: str) -> str:
-    path = Path(str(path_text)).expanduser()
+    if not isinstance(path_text, str) or not path_text:
+        raise ConfigError(f"{where} = {path_text!r} must be the path of a file, in quotes")
+    path = Path(path_text).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
@@ -179,6 +206,9 @@ def resolve_secret_files(section: str, table: Mapping[str, Any]) -> dict[str, An
 def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """The file's sections overridden key by key by the environment, secret files resolved."""
     sections: dict[str, dict[str, Any]] = {}
+    for alias, name in _SECTION_ALIASES.items():
+        if alias in document and name in document:  # one would silently replace the other
+            raise ConfigError(f"[{alias}] and [{name}] are the same section: keep one of them")
     for name, table in document.items():
         if not isinstance(table, Mapping):
             raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")
@@ -226,8 +256,8 @@ def _text(name: str, value: Any) -> str:
 
 
 def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise ConfigError(f"{name} = {value!r} must be a number of seconds above 0, e.g. 10")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
+        raise ConfigError(f"{name} = {value!r} must be a number of seconds above 0 (at most a year), e.g. 10")
     return float(value)
 
 

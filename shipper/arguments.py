@@ -18,12 +18,17 @@ from typing import Any, Final
 
 from shipper.exceptions import ConfigurationError
 
+# The longest wait any seconds argument takes: a year is "for ever" for a timeout or an exit delay,
+# and far larger values overflow the clocks below (a socket's timeout, `threading`'s TIMEOUT_MAX):
+# request_timeout = 1e300 failed every request, close_timeout = 1e300 raised OverflowError from close().
+MAX_SECONDS: Final = 365 * 86400
+
 
 def _seconds(value: Any) -> str | None:
     if type(value) not in (int, float):
         return "must be a number of seconds"
-    if not math.isfinite(value) or value <= 0:
-        return "must be a finite number of seconds greater than 0"
+    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+        return f"must be a finite number of seconds greater than 0, at most {MAX_SECONDS} (a year)"
     return None
 
 
@@ -70,9 +75,14 @@ def _names(value: Any) -> str | None:
 
 
 def _path(value: Any) -> str | None:
-    if value is None or isinstance(value, str | os.PathLike):
+    if value is None:
         return None
-    return "must be a directory path (or None)"
+    if not isinstance(value, str | os.PathLike):
+        return "must be a directory path (or None)"
+    text = os.fspath(value)
+    if (b"\0" if isinstance(text, bytes) else "\0") in text:  # open() would raise a bare ValueError later
+        return "must be a directory path without a NUL character"
+    return None
 
 
 def _optional_callable(value: Any) -> str | None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shipper import deadletter
 from shipper.connection import Deployment, handler_options
+from shipper.exceptions import ShipperError
 from shipper.feedback import FEEDBACK_LOGGER, feedback
 from shipper.redaction import options_from_config
 from shipper.schema import FEEDBACK_KINDS
@@ -28,15 +31,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="send user feedback (a bug, a feature wish, a usability problem) as an event",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    parser.add_argument("text", help="the feedback, in the user's words")
+    parser.add_argument("text", type=_words, help="the feedback, in the user's words")
     parser.add_argument("--kind", required=True, choices=FEEDBACK_KINDS, help="what kind of feedback it is")
-    parser.add_argument("--service", help="the service it is about (default: the configured service)")
+    parser.add_argument(
+        "--service", type=_words, help="the service it is about (default: the configured service)"
+    )
     parser.add_argument("--user", help="who gives the feedback")
     parser.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds to wait for delivery before leaving it spooled"
+        "--timeout", type=_seconds, default=5.0, help="seconds to wait for delivery before leaving it spooled"
     )
-    parser.add_argument("--spool-path", type=Path, help="spool file (default: per service, under ~/.cache)")
+    parser.add_argument(
+        "--spool-path", type=Path, help="spool directory (default: per service, under ~/.cache)"
+    )
     parser.set_defaults(handler=run_feedback)
+
+
+def _words(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give some words")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:  # (nan is neither: it waited for ever)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more (e.g. 5)")
+    return seconds
 
 
 def make_handler(settings: Deployment, service: str, spool_path: Path | None) -> ShipperHandler:
@@ -63,10 +86,22 @@ def run_feedback(args: argparse.Namespace, settings: Deployment) -> int:
     try:
         feedback(args.text, kind=args.kind, service=service, user=args.user)
         delivered = handler.wait_delivered(args.timeout)
+        stats = handler.stats()
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
         handler.close()
+    if stats.dropped:  # never written to the spool: "delivered" (nothing left to wait for) would be a lie
+        reasons = ", ".join(reason for reason, _ in stats.lost) or "dropped"
+        raise ShipperError(
+            f"the feedback was not kept ({reasons}): the spool {handler.spool_dir} cannot be written; "
+            "give a writable directory with --spool-path"
+        )
+    if stats.dead_lettered:
+        raise ShipperError(
+            f"{settings.elasticsearch.display} refused the feedback: its reason is in "
+            f"{deadletter.path_for(handler.spool_dir)}"
+        )
     if delivered:
         print(f"feedback ({args.kind}) for {service} delivered to {settings.elasticsearch.display}")
     else:

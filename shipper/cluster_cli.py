@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol, cast
 
+from shipper import json_lines
 from shipper.exceptions import ShipperError
 from shipper.grouping.fingerprint import GROUPING_VERSION, Fingerprint, fingerprint_document
 from shipper.grouping.json_logs import as_ecs
@@ -72,6 +73,9 @@ _PARALLEL_BYTES: Final = 1 << 20
 # The workers taken by default when more CPUs are usable: the parent alone reads every result and
 # mines every message, so more buys less and less (measured on 2 cores only: 4 is a guess).
 MAX_AUTO_WORKERS: Final = 4
+# The most `--jobs` takes: each process claims ranges by a one-byte number (`cluster_workers.MAX_RANGES`,
+# which a test holds equal; not imported here, see `_workers`).
+MAX_JOBS: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +149,15 @@ def _positive(text: str) -> int:
         number = int(text)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more; got {text!r}")
+    if not 1 <= number <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to {MAX_JOBS}; got {text!r}")
     return number
 
 
 def run(args: argparse.Namespace, settings: object) -> int:
     """Cluster `args.input` into `args.output` (or stdout); 2 if any line was bad, else 0."""
     options = _options(args, settings)
+    _refuse_input_as_output(args.input, args.output)
     numbers: list[int] | None = None  # each row's line, where it is not its position (--text)
     kind = "plain-text log" if args.text else "JSON-lines file"
     try:
@@ -191,6 +196,18 @@ def run(args: argparse.Namespace, settings: object) -> int:
     return 0
 
 
+def _refuse_input_as_output(source: Path, output: Path | None) -> None:
+    """-o naming the input itself (or a link to it) would replace the events with their groups."""
+    if output is None or str(source) == "-":
+        return
+    try:
+        same = os.path.samefile(source, output)
+    except (OSError, ValueError):  # either one missing (its own error comes later), or unreadable
+        return
+    if same:
+        raise ShipperError(f"-o {output} is the input file: its events would be lost; write to another path")
+
+
 def _text_rows(source: _Readable, options: GroupingOptions) -> tuple[list[_Row], list[int]]:
     """The rows of a plain-text log's entries (`shipper.text_log`), and each entry's first line. Bytes
     that are not UTF-8 are kept as `\\xNN` escapes (a log is whatever a program wrote)."""
@@ -213,10 +230,7 @@ def _json_entry(text: str) -> Mapping[str, Any] | None:
     event it holds (`json_logs.as_ecs`); None for any other entry."""
     if not text.startswith("{") or text.count("\n") > 1:
         return None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
+    doc, _ = json_lines.decode(text)
     return as_ecs(doc) if isinstance(doc, dict) else None
 
 
@@ -451,10 +465,9 @@ def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any]
         if not text or text.isspace():  # (no stripped copy of a long line)
             yield None, "empty line; each line must be one JSON object"
             continue
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield None, f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object"
+        doc, problem = json_lines.decode(text)
+        if problem is not None:
+            yield None, f"{problem}; each line must be one JSON object"
             continue
         if not isinstance(doc, dict):
             yield None, f"expected a JSON object, got {type(doc).__name__}"

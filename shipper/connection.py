@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from shipper.exceptions import ConfigurationError
+from shipper.exceptions import ConfigurationError, Unreachable
 
 DEFAULT_URL: Final = "http://127.0.0.1:9200"
 
@@ -144,6 +144,22 @@ def _nodes_problem(settings: ElasticsearchSettings) -> str | None:
     return None
 
 
+def _ca_problem(settings: ElasticsearchSettings) -> str | None:
+    """What is wrong with `ca_certs`, where TLS uses it: a file that cannot be read, or holds no
+    certificate, is said once at set-up instead of failing every request with an OSError or an OpenSSL
+    code (the shipper retried for ever, the commands advised checking that the node runs)."""
+    if not settings.ca_certs or not (settings.cloud_id or settings.urls[0].startswith("https")):
+        return None
+    import ssl  # (https needs it anyway)
+
+    try:
+        ssl.create_default_context(cafile=settings.ca_certs)
+    except OSError as exc:  # ssl.SSLError included
+        reason = "it holds no PEM certificate" if isinstance(exc, ssl.SSLError) else exc.strerror or str(exc)
+        return f"ca_certs = {settings.ca_certs!r} cannot be used: {reason}; point it at the CA's PEM file"
+    return None
+
+
 def _mixed_schemes(urls: Sequence[str]) -> str | None:
     if len({url.split("://", 1)[0] for url in urls}) > 1:
         return f"url mixes http and https ({', '.join(urls)}): use one scheme for every node"
@@ -165,6 +181,7 @@ def validate(settings: ElasticsearchSettings) -> None:
             opt_in="set allow_plain_http=True",
         )
     problem = problem or _mixed_schemes(() if settings.cloud_id else settings.urls)
+    problem = problem or _ca_problem(settings)
     if not problem and settings.api_key and (settings.username or settings.password):
         problem = "choose one of api_key or username/password, not both"
     if problem:
@@ -218,7 +235,23 @@ def make_client(settings: ElasticsearchSettings) -> Any:
     """An `elasticsearch.Elasticsearch` client (typed Any: the client's stubs are loose)."""
     from elasticsearch import Elasticsearch
 
-    return Elasticsearch(**client_options(settings))
+    options = client_options(settings)
+    try:
+        return Elasticsearch(**options)
+    except Exception as exc:  # only sniff_on_start does I/O here: SniffingError when no node answered;
+        # the client's sniff callback fails with AttributeError or TypeError on an answer that is no
+        # Elasticsearch node list
+        if not settings.sniff:
+            raise
+        problem = (
+            "found no reachable node"
+            if type(exc).__name__ == "SniffingError"  # (elastic_transport's: not imported for a name)
+            else "got an answer that is no Elasticsearch node list"
+        )
+    raise Unreachable(
+        f"sniffing {settings.display} for its nodes {problem}: is the node running, and is it Elasticsearch? "
+        "Set sniff = false where the nodes' published addresses are not reachable"
+    )
 
 
 class Deployment(Protocol):

@@ -3,6 +3,7 @@
     ShipperError                 root
     ├── ConfigurationError       handler or connection settings that cannot work (raised at set-up,
     │                            never from emit())
+    ├── Unreachable              no Elasticsearch node answered where one had to (a sniff at start)
     └── SpoolError               the on-disk spool cannot be opened or written
         └── UnreadablePayload    a packed spool segment cannot be read back (damaged, unknown version)
 
@@ -17,6 +18,10 @@ class ShipperError(Exception):
 
 class ConfigurationError(ShipperError, ValueError):
     """Settings that cannot work; the message names the setting and the fix."""
+
+
+class Unreachable(ShipperError):
+    """No Elasticsearch node answered where the client needs one to be built (`sniff` at start)."""
 
 
 class SpoolError(ShipperError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from shipper import json_lines
 from shipper.connection import Deployment
 from shipper.exceptions import ConfigurationError
 from shipper.redaction import REDACTED, Finding, Redactor, options_from_config
@@ -115,15 +117,25 @@ def _inner_json(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
-def _documents(lines: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+def _documents(lines: TextIO) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """(line number, document, the line's text) of each line that is not blank; a line that is no JSON
+    object (`json_lines.decode` says why) is the document `{"message": line}`."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError:
-            document = None
-        yield number, document if isinstance(document, dict) else {"message": line.rstrip("\n")}
+        document, _ = json_lines.decode(line)
+        text = line.rstrip("\n")
+        yield number, document if isinstance(document, dict) else {"message": text}, text
+
+
+def _redacted(redactor: Redactor, document: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """The document as the shipper would send it; one nested too deeply for the pass to walk (which the
+    shipper never builds: `formatter.MAX_DEPTH` caps a record's depth) is redacted as the text of its
+    line, so that nothing in it is printed unredacted."""
+    try:
+        return redactor.redact_document(document)
+    except RecursionError:
+        return redactor.redact_document({"message": text})
 
 
 def _redactor(settings: Deployment) -> Redactor:
@@ -134,8 +146,12 @@ def _redactor(settings: Deployment) -> Redactor:
 def check(redactor: Redactor, lines: TextIO, out: TextIO, marks: tuple[str, str]) -> Counter[str]:
     """Print each line's hidden fields, highlighted; return the count of findings by rule."""
     counts: Counter[str] = Counter()
-    for number, document in _documents(lines):
-        for field in hidden_fields(redactor, document):
+    for number, document, text in _documents(lines):
+        try:
+            fields = hidden_fields(redactor, document)
+        except RecursionError:  # see `_redacted`
+            fields = hidden_fields(redactor, {"message": text})
+        for field in fields:
             rules = sorted({finding.rule for finding in field.findings})
             counts.update(finding.rule for finding in field.findings)
             record = f'{{"line":{number},"field":{json.dumps(field.path, ensure_ascii=False)},'
@@ -152,10 +168,12 @@ def run_redact(args: argparse.Namespace, settings: Deployment) -> int:
         raise ConfigurationError(f"cannot read {args.file}: {exc.strerror}") from None
     with stream:
         if not args.check:
-            for _, document in _documents(stream):
-                print(json.dumps(redactor.redact_document(document), ensure_ascii=False))
+            for _, document, text in _documents(stream):
+                print(json.dumps(_redacted(redactor, document, text), ensure_ascii=False))
             return 0
-        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        # auto: on a terminal, unless NO_COLOR (https://no-color.org) is set to anything but ""
+        terminal = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        colour = args.color == "always" or (args.color == "auto" and terminal)
         counts = check(redactor, stream, sys.stdout, _TERMINAL_MARKS if colour else _PLAIN_MARKS)
     summary = ", ".join(f"{rule} {count}" for rule, count in counts.most_common()) or "nothing to redact"
     print(f"# {sum(counts.values())} finding(s): {summary}")

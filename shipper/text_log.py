@@ -66,11 +66,12 @@ The rule not to break: every non-blank line of the input belongs to exactly one 
 from __future__ import annotations
 
 import heapq
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
+
+from shipper import json_lines
 
 TRACEBACK_HEADER: Final = "Traceback (most recent call last):"
 _GROUP_HEADER: Final = "  + Exception Group Traceback (most recent call last):"  # an uncaught group's
@@ -403,9 +404,8 @@ def _without_prefix(line: str) -> tuple[str, str, bool]:
 def _json_file_line(line: str) -> tuple[str, str, bool]:
     """`_without_prefix` of a line of Docker's json-file log driver: its `log`, which ends with the
     program's line break unless the driver cut the line; the line itself if it is no such record."""
-    try:
-        record = json.loads(line)
-    except ValueError:
+    record, problem = json_lines.decode(line)
+    if problem is not None:
         return "", line, False
     text = record.get("log") if isinstance(record, dict) else None
     if not isinstance(text, str):

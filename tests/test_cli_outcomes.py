@@ -230,6 +230,36 @@ def test_a_misspelt_section_or_key_is_named_with_the_nearest_valid_one(
         pytest.param("[elasticsearch]\nurl = 'http://127.0.0.1:abc'\n", ("abc", "port"), id="port-text"),
         pytest.param("[elasticsearch]\nurl = 'http://[::1'\n", ("::1", "https://"), id="bracket"),
         pytest.param("[elasticsearch]\nca_certs = 5\n", ("ca_certs", "text"), id="ca-number"),
+        pytest.param(
+            "[elasticsearch]\nurl = 'https://127.0.0.1:9'\nca_certs = '/nonexistent/ca.pem'\n",
+            ("ca_certs", "/nonexistent/ca.pem", "No such file"),
+            id="ca-missing",
+        ),
+        pytest.param(
+            "[elasticsearch]\nurl = 'https://127.0.0.1:9'\nca_certs = '/'\n",
+            ("ca_certs", "Is a directory"),
+            id="ca-directory",
+        ),
+        pytest.param(
+            "[elasticsearch]\nurl = 'https://127.0.0.1:9'\nca_certs = '/dev/null'\n",
+            ("ca_certs", "no PEM certificate"),
+            id="ca-empty",
+        ),
+        pytest.param(
+            "[elasticsearch]\nrequest_timeout = 1e308\n",
+            ("request_timeout", "at most a year"),
+            id="timeout-huge",
+        ),
+        pytest.param(
+            "[elasticsearch]\nrequest_timeout = inf\n",
+            ("request_timeout", "at most a year"),
+            id="timeout-inf",
+        ),
+        pytest.param(
+            "[elasticsearch]\nurl = 'http://127.0.0.1:1'\nsniff = true\n",
+            ("sniffing", "sniff = false"),
+            id="sniff-nothing-listens",
+        ),
         pytest.param("[logloop]\nindex_prefix = 'Logs'\n", ("index_prefix", "lowercase"), id="prefix-caps"),
         pytest.param("[logloop]\nindex_prefix = 'a*b'\n", ("index_prefix",), id="prefix-star"),
         pytest.param("[logloop]\nindex_prefix = ''\n", ("index_prefix", "empty"), id="prefix-empty"),
@@ -368,6 +398,97 @@ def test_a_port_that_is_not_elasticsearch_is_named_so(
         _run_against(tmp_path, web_server_url, argv), "not Elasticsearch", "[elasticsearch] url"
     )
     assert web_server_url.removeprefix("http://") in line and "refused" not in line
+
+
+class _MissingEverywhere(BaseHTTPRequestHandler):
+    """A server that answers every path "not found" without Elasticsearch's product header: a web
+    server or proxy at the configured port, or the node's URL with a path the proxy does not route."""
+
+    body = b"<html><body><h1>404 Not Found</h1></body></html>"
+    content_type = "text/html"
+    status = 404
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(self.body)
+
+    do_POST = do_PUT = do_HEAD = do_DELETE = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _JsonNotFound(_MissingEverywhere):
+    body = b'{"message": "no Route matched with those values"}'  # an API gateway's own answer
+    content_type = "application/json"
+
+
+class _Gone(_MissingEverywhere):
+    status = 410
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(_MissingEverywhere, id="html-404"),
+        pytest.param(_JsonNotFound, id="json-404"),
+        pytest.param(_Gone, id="html-410"),
+    ]
+)
+def not_found_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from _serve(request.param)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        *ES_COMMANDS,
+        pytest.param(["digest", "--format", "text"], id="digest-stdout"),
+        pytest.param(["ignore", "abc"], id="ignore"),
+        pytest.param(["group", "edits"], id="group-edits"),
+    ],
+)
+def test_a_server_that_finds_nothing_is_not_taken_for_an_empty_cluster(
+    tmp_path: Path, not_found_url: str, argv: list[str]
+) -> None:
+    """A URL whose server answers every request 404 or 410 without Elasticsearch's product header is
+    named as not Elasticsearch; before, the 404s read as "no such index": `digest` wrote an empty
+    digest, `prune` and `regroup` found nothing to do, `group edits` listed none, all with status 0."""
+    line = assert_one_line(
+        _run_against(tmp_path, not_found_url, argv), "not Elasticsearch", "[elasticsearch] url"
+    )
+    assert not_found_url.removeprefix("http://") in line
+
+
+def test_check_names_a_server_that_finds_nothing_as_unknown(tmp_path: Path, not_found_url: str) -> None:
+    """`check` against such a server is UNKNOWN naming it, not OK with no errors (status 0 before)."""
+    result = _run_against(tmp_path, not_found_url, ["check"])
+    assert result.returncode == 3 and "not Elasticsearch" in result.stdout, (result.stdout, result.stderr)
+
+
+def test_regroup_draws_no_progress_bar_where_stderr_is_no_terminal(
+    tmp_path: Path, es_url: str, index_prefix: str
+) -> None:
+    """`regroup` run by cron or a pipeline writes no progress bar (carriage returns, a bar a line in a
+    mail) to a standard error that is no terminal: only its summary, on standard output."""
+    result = run(
+        tmp_path, "regroup", env={"LOGLOOP_ELASTICSEARCH_URL": es_url, "LOGLOOP_INDEX_PREFIX": index_prefix}
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.startswith("regrouped 0 of 0 events")
+
+
+@pytest.mark.parametrize("argv", ES_COMMANDS)
+def test_sniffing_a_server_that_is_not_elasticsearch_is_one_line(
+    tmp_path: Path, web_server_url: str, argv: list[str]
+) -> None:
+    """`sniff = true` against a web server is one line saying to check the node or turn sniffing off;
+    before, the client's sniff callback ended the command with an AttributeError traceback."""
+    result = _run_against(tmp_path, web_server_url, argv, LOGLOOP_ELASTICSEARCH_SNIFF="true")
+    assert_one_line(result, "sniffing", web_server_url, "sniff = false")
 
 
 @pytest.mark.parametrize("argv", ES_COMMANDS)

@@ -300,14 +300,103 @@ def test_standard_output_is_utf8_whatever_its_encoding(tmp_path: Path, encoding:
     assert first["title"] == "Größe <NUM> überschritten: ключ <NUM>"
 
 
-@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+@pytest.mark.parametrize("jobs", ["0", "-2", "two", "257", "1000", "99999999999999999999"])
 def test_jobs_must_be_a_positive_number(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
 ) -> None:
-    """`-j` with no positive number is a usage error naming what is expected, before any input is read."""
+    """`-j` with no number from 1 to 256 is a usage error naming what is expected, before any input is
+    read (1000 was a ValueError traceback, a 20-digit number a hang building ranges)."""
     with pytest.raises(SystemExit):
         main(["cluster", str(tmp_path / "nope.jsonl"), "-j", jobs])
-    assert f"expected a number of processes, 1 or more; got '{jobs}'" in capsys.readouterr().err
+    assert f"expected a number of processes from 1 to 256; got '{jobs}'" in capsys.readouterr().err
+
+
+def test_the_most_jobs_is_the_most_ranges_the_workers_take() -> None:
+    """`--jobs`' bound is the claims pipe's (one byte a range), so every accepted number can run."""
+    assert cluster_cli.MAX_JOBS == cluster_workers.MAX_RANGES
+
+
+def test_the_most_jobs_runs_on_a_small_file(tmp_path: Path) -> None:
+    """`-j 256` (the bound) on a file of three lines gives the rows of one process."""
+    lines = [json.dumps({"message": f"user {n} logged in"}) for n in range(3)]
+    source = write_lines(tmp_path / "in.jsonl", lines)
+    assert main(["cluster", str(source), "-o", str(tmp_path / "a.jsonl"), "-j", "256"]) == 0
+    assert main(["cluster", str(source), "-o", str(tmp_path / "b.jsonl"), "-j", "1"]) == 0
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+_DEEP = 5000  # past the interpreter's recursion limit (1000) and json's own
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        pytest.param('{"a": ' + "[" * _DEEP + "]" * _DEEP + "}", "nested too deeply", id="deep-array"),
+        pytest.param('{"a": ' + '{"b": ' * _DEEP + "1" + "}" * _DEEP + "}", "too deeply", id="deep-object"),
+        pytest.param("[" * 100_000 + "]" * 100_000, "nested too deeply", id="deep-top-level"),
+        pytest.param('{"message": "x", "n": ' + "7" * 5000 + "}", "too many digits", id="long-integer"),
+        pytest.param('{"message": "x", "n": -' + "1" * 4301 + "}", "too many digits", id="long-negative"),
+        pytest.param('{"error": {"code": ' + "[" * 3000 + "]" * 3000 + "}}", "too deeply", id="deep-error"),
+    ],
+)
+def test_a_line_the_decoder_refuses_without_a_json_error_is_a_bad_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str, reason: str, jobs: str
+) -> None:
+    """Valid JSON that Python's decoder refuses with RecursionError or ValueError (deep nesting, an
+    integer of thousands of digits) is a bad line named on stderr, in one process or several; before,
+    it ended the command with a traceback and no output."""
+    good = json.dumps({"message": "user 1 logged in"})
+    source = write_lines(tmp_path / "in.jsonl", [good, bad, good])
+    target = tmp_path / "out.jsonl"
+    assert main(["cluster", str(source), "-o", str(target), "-j", jobs]) == 2
+    err = capsys.readouterr().err
+    output = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert "in.jsonl:2:" in err and reason in err and "Traceback" not in err
+    assert reason in output[1]["error"] and output[1]["cluster"] is None
+    assert output[0]["cluster"] == output[2]["cluster"] is not None
+
+
+@pytest.mark.parametrize("depth", [3000, 100_000])
+@pytest.mark.parametrize("key", ["log", "msg", "message"])
+def test_a_json_line_nested_too_deeply_is_text_in_a_text_log(tmp_path: Path, depth: int, key: str) -> None:
+    """With --text, a line that looks like a Docker json-file record or a JSON logger's line but is
+    nested past the decoder's limit is read as the text it is (a RecursionError traceback before), and
+    the log around it grouped."""
+    source = tmp_path / "app.log"
+    deep = "[" * depth + "]" * depth
+    source.write_text(f'{{"{key}": {deep}}}\nERROR disk 1 full\n', encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    assert main(["cluster", "--text", str(source), "-o", str(target)]) == 0
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "name_output",
+    [
+        pytest.param(lambda source: source, id="same-path"),
+        pytest.param(lambda source: source.parent / "." / source.name, id="dotted-path"),
+        pytest.param(lambda source: _link(source, os.symlink), id="symlink"),
+        pytest.param(lambda source: _link(source, os.link), id="hard-link"),
+    ],
+)
+def test_output_naming_the_input_is_refused_and_the_input_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name_output: Any
+) -> None:
+    """`-o` naming the input file itself (by any path or link) is one error and the events stay; before,
+    the input was silently replaced by its groups."""
+    source = write_lines(tmp_path / "in.jsonl", [json.dumps({"message": "user 1 logged in"})] * 3)
+    before = source.read_bytes()
+    assert main(["cluster", str(source), "-o", str(name_output(source))]) == 1
+    err = capsys.readouterr().err
+    assert "is the input file" in err and len(err.strip().splitlines()) == 1
+    assert source.read_bytes() == before
+
+
+def _link(source: Path, make: Any) -> Path:
+    link = source.with_name("link.jsonl")
+    make(source, link)
+    return link
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:

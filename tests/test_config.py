@@ -11,6 +11,8 @@ from logloop import config
 from logloop.config import load_settings
 from logloop.errors import ConfigError
 
+ENV_EXAMPLE = (Path(__file__).resolve().parent.parent / ".env.example").read_text(encoding="utf-8")
+
 
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "logloop.toml"
@@ -119,3 +121,90 @@ def test_a_user_without_a_home_runs_on_the_defaults(monkeypatch: pytest.MonkeyPa
         Path.home()  # the situation the test is about
     assert config.default_config_path({}) is None
     assert config.load_settings(None, environ={}) == config.Settings()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('\ufeff[logloop]\nservice = "billing"\n', id="bom"),
+        pytest.param('\ufeff[logloop]\r\nservice = "billing"\r\n', id="bom-crlf"),
+    ],
+)
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path, text: str) -> None:
+    """A UTF-8 file that starts with a byte-order mark (as Windows editors save it) is read like one
+    without; before, it was "not valid TOML: Invalid statement (at line 1, column 1)"."""
+    path = tmp_path / "logloop.toml"
+    path.write_bytes(text.encode("utf-8"))
+    assert load_settings(path, {}).service == "billing"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "[es]\nurl = 'http://127.0.0.1:1'\n[elasticsearch]\nurl = 'http://127.0.0.1:2'\n", id="both"
+        ),
+        pytest.param("[elasticsearch]\nsniff = true\n[es]\nurl = 'http://127.0.0.1:2'\n", id="both-reversed"),
+    ],
+)
+def test_the_section_under_both_its_names_is_refused(tmp_path: Path, text: str) -> None:
+    """[es] and [elasticsearch] in one file are refused; before, the later one silently replaced the
+    earlier one whole (its url, its credentials)."""
+    with pytest.raises(ConfigError, match=r"\[es\] and \[elasticsearch\] are the same section"):
+        load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        pytest.param("password_file = 5", "5", id="number"),
+        pytest.param("password_file = ['/run/secrets/smtp']", "['/run/secrets/smtp']", id="list"),
+        pytest.param("password_file = ''", "''", id="empty"),
+        pytest.param("api_key_file = true", "True", id="flag"),
+    ],
+)
+def test_a_secret_file_that_is_no_path_is_named(tmp_path: Path, line: str, shown: str) -> None:
+    """A `*_file` key that is not a path in quotes says so; before, `5` was looked up as the file "5"
+    ("No such file or directory") and `''` as the working directory ("Is a directory")."""
+    key = line.partition(" ")[0]
+    with pytest.raises(ConfigError, match="must be the path of a file, in quotes") as caught:
+        load_settings(_write(tmp_path, f"[smtp]\n{line}\n"), {})
+    assert f"[smtp] {key} = {shown}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        pytest.param("LOGLOOP_RETENTON_EVENTS", "LOGLOOP_RETENTION_EVENTS", id="retention"),
+        pytest.param("LOGLOOP_SMPT_HOST", "LOGLOOP_SMTP_HOST", id="smtp-transposed"),
+        pytest.param("LOGLOOP_ELASTICSERCH_URL", "LOGLOOP_ELASTICSEARCH_URL", id="elasticsearch"),
+        pytest.param("LOGLOOP_ALERT_WEBHOOK_URL", "LOGLOOP_ALERTS_WEBHOOK_URL", id="alerts-singular"),
+        pytest.param("LOGLOOP_CHEK_WARNING_RATE", "LOGLOOP_CHECK_WARNING_RATE", id="check"),
+    ],
+)
+def test_a_variable_with_a_misspelt_section_is_named(tmp_path: Path, variable: str, meant: str) -> None:
+    """A LOGLOOP_* variable whose section word is a near miss is refused naming the variable meant, as
+    a misspelt [section] in the file is; before, it was ignored and the defaults ran."""
+    with pytest.raises(ConfigError, match=f"{variable} names no section \\(did you mean {meant}\\?\\)"):
+        load_settings(_write(tmp_path, ""), {variable: "x"})
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "LOGLOOP_TEST_ES_URL",
+        "LOGLOOP_FOO_BAR",
+        "LOGLOOP_LOG_LEVEL",
+        "LOGLOOP_CONFIG",
+        "LOGLOOP_X",
+        *(line.partition("=")[0] for line in ENV_EXAMPLE.splitlines() if line.startswith("LOGLOOP_")),
+    ],
+)
+def test_a_variable_of_another_program_is_left_alone(tmp_path: Path, variable: str) -> None:
+    """A LOGLOOP_* variable that is no near miss of a section (a test suite's, another tool's), and
+    every variable of the compose stack's `.env` (LOGLOOP_ANALYZER_PASSWORD is a near miss of
+    [analyze]), is accepted: a shell that exported `.env` still runs logloop."""
+    environ = {variable: "x"} if variable != "LOGLOOP_CONFIG" else {}
+    if variable in ("LOGLOOP_INDEX_PREFIX", "LOGLOOP_RETENTION_EVENTS", "LOGLOOP_RETENTION_GROUPS"):
+        environ = {variable: "logloop" if variable == "LOGLOOP_INDEX_PREFIX" else "30d"}
+    assert load_settings(_write(tmp_path, ""), environ).index_prefix == "logloop"

@@ -122,3 +122,94 @@ def test_cli_feedback_spooled_while_down_is_delivered_by_the_next_run(
         ("crash on start", "bug"),
     ]
     assert [h["_source"]["service"]["name"] for h in hits] == ["cli-test", "logloop"]
+
+
+def _spool_in_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "file").write_text("x")
+    return tmp_path / "file"
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    "spool",
+    [
+        pytest.param(lambda tmp: Path("/dev/null"), id="device"),
+        pytest.param(_spool_in_a_file, id="regular-file"),
+        pytest.param(lambda tmp: _spool_in_a_file(tmp) / "spool", id="under-a-file"),
+    ],
+)
+def test_cli_feedback_that_cannot_be_spooled_is_an_error(
+    es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, spool: Any
+) -> None:
+    """Feedback whose spool cannot be written is one error line and status 1; before, the command
+    said "delivered" with status 0 while the event was dropped (nothing was left to wait for)."""
+    from logloop.cli import main
+
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", index_prefix)
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    monkeypatch.setenv("LOGLOOP_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    args = ["feedback", "export is slow", "--kind", "bug", "--spool-path", str(spool(tmp_path))]
+    assert main([*args, "--timeout", "5"]) == 1
+    captured = capsys.readouterr()
+    assert "delivered" not in captured.out and "spooled" not in captured.out
+    assert "logloop feedback: error: the feedback was not kept" in captured.err
+
+
+@pytest.mark.es
+def test_cli_feedback_the_node_refuses_is_an_error_naming_the_dead_letter_file(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Feedback the node refuses (here, today's index maps `message` as a number) is an error naming the
+    dead-letter file, status 1; before, the command said "delivered"."""
+    from datetime import UTC, datetime
+
+    from logloop.cli import main
+
+    index = schema.index_for(datetime.now(UTC), index_prefix)
+    es.indices.create(index=index, mappings={"properties": {"message": {"type": "long"}}})
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", index_prefix)
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    monkeypatch.setenv("LOGLOOP_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    spool = tmp_path / "spool"
+    assert (
+        main(["feedback", "export is slow", "--kind", "bug", "--spool-path", str(spool), "--timeout", "30"])
+        == 1
+    )
+    captured = capsys.readouterr()
+    assert "delivered" not in captured.out
+    assert f"refused the feedback: its reason is in {spool}.deadletter.jsonl" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        pytest.param(["", "--kind", "bug"], "argument text: is empty", id="empty-text"),
+        pytest.param([" \t\n", "--kind", "bug"], "argument text: is empty", id="blank-text"),
+        pytest.param(
+            ["x", "--kind", "bug", "--service", ""], "argument --service: is empty", id="empty-service"
+        ),
+        pytest.param(
+            ["x", "--kind", "bug", "--timeout", "nan"], "'nan' is not a number of seconds", id="nan"
+        ),
+        pytest.param(
+            ["x", "--kind", "bug", "--timeout", "inf"], "'inf' is not a number of seconds", id="inf"
+        ),
+        pytest.param(
+            ["x", "--kind", "bug", "--timeout", "-1"], "'-1' is not a number of seconds", id="negative"
+        ),
+        pytest.param(
+            ["x", "--kind", "bug", "--timeout", "soon"], "'soon' is not a number of seconds", id="text"
+        ),
+    ],
+)
+def test_cli_feedback_usage_errors(capsys: Any, argv: list[str], words: str) -> None:
+    """Empty feedback, an empty service and a timeout that is no finite number of seconds are usage
+    errors (status 2) before anything is spooled; before, they were shipped, and `--timeout nan`
+    waited for ever on an unreachable node."""
+    from logloop.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["feedback", *argv])
+    assert exited.value.code == 2 and words in capsys.readouterr().err

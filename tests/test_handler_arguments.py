@@ -45,6 +45,8 @@ WRONG_KINDS = [
     pytest.param("env_allowlist", "HOME", id="names-as-one-string"),
     pytest.param("redact_keys", "pin", id="keys-as-one-string"),
     pytest.param("spool_path", 5, id="path-as-number"),
+    pytest.param("spool_path", "/tmp/a\x00b", id="path-with-nul"),  # a bare ValueError from open() before
+    pytest.param("spool_path", b"/tmp/a\x00b", id="bytes-path-with-nul"),
     pytest.param("context_provider", "myapp.context", id="provider-as-text"),
     pytest.param("formatter", "ecs", id="formatter-as-text"),
     pytest.param("formatter", logging.Formatter(), id="formatter-without-documents"),
@@ -54,6 +56,21 @@ WRONG_KINDS = [
     pytest.param("index_prefix", "_logs", id="prefix-with-leading-underscore"),
     pytest.param("index_prefix", "logs*", id="prefix-with-wildcard"),
     pytest.param("index_prefix", "a/b", id="prefix-with-slash"),
+    # Seconds past any clock: request_timeout = 1e300 failed every request (OverflowError: timestamp out
+    # of range), close_timeout = 1e300 raised it from close(); a year is the bound.
+    *(
+        pytest.param(name, value, id=f"{name}-{label}")
+        for name in (
+            "request_timeout",
+            "close_timeout",
+            "flush_interval",
+            "retry_max_delay",
+            "stats_interval",
+            "idle_exit",
+            "unreachable_exit",
+        )
+        for value, label in ((1e300, "1e300"), (10**20, "huge-int"), (365 * 86400 + 1, "a-year-and-a-second"))
+    ),
 ]
 
 
@@ -121,6 +138,9 @@ _FAILING_LATE = [
     pytest.param("es_url='http://10.1.2.3:9200'", id="plain-http-to-a-remote-host"),
     pytest.param("es_url='http://127.0.0.1:9', grouping={'colour': 1}", id="bad-grouping-table"),
     pytest.param("es_url='http://127.0.0.1:9', prometheus_port=int(sys.argv[1])", id="busy-metrics-port"),
+    pytest.param("es_url='https://127.0.0.1:9', ca_certs='/nonexistent/ca.pem'", id="ca-missing"),
+    pytest.param("es_url='https://127.0.0.1:9', ca_certs='.'", id="ca-directory"),
+    pytest.param("es_url='https://127.0.0.1:9', ca_certs=sys.executable", id="ca-not-pem"),
 ]
 
 
@@ -270,3 +290,39 @@ def test_a_wrong_option_in_a_configuration_file_is_named(
     assert named in done.stderr
     assert "Exception ignored" not in done.stderr
     assert "AttributeError" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("ca_certs", "reason"),
+    [
+        pytest.param(lambda tmp: tmp / "missing.pem", "No such file or directory", id="missing"),
+        pytest.param(lambda tmp: tmp, "Is a directory", id="directory"),
+        pytest.param(
+            lambda tmp: _write(tmp / "ca.pem", b"not a certificate"), "no PEM certificate", id="text"
+        ),
+        pytest.param(lambda tmp: _write(tmp / "ca.pem", b""), "no PEM certificate", id="empty"),
+        pytest.param(
+            lambda tmp: _write(tmp / "ca.pem", b"\x00\xff" * 100), "no PEM certificate", id="binary"
+        ),
+    ],
+)
+def test_a_ca_file_tls_cannot_use_is_one_error_at_set_up(tmp_path: Path, ca_certs: Any, reason: str) -> None:
+    """`ca_certs` naming no readable PEM file is a ConfigurationError at set-up naming it; before, the
+    handler was built and every request failed (FileNotFoundError, an OpenSSL code), retried for ever."""
+    path = ca_certs(tmp_path)
+    with pytest.raises(ConfigurationError) as raised:
+        ShipperHandler("ca", es_url="https://127.0.0.1:9", ca_certs=str(path), spool_path=tmp_path / "s")
+    assert f"ca_certs = {str(path)!r} cannot be used" in str(raised.value) and reason in str(raised.value)
+
+
+def test_a_ca_file_is_not_read_for_plain_http(tmp_path: Path) -> None:
+    """`ca_certs` is checked only where TLS uses it: with an http URL it is ignored, as before."""
+    handler = ShipperHandler(
+        "ca", es_url="http://127.0.0.1:9", ca_certs="/nonexistent", spool_path=tmp_path / "s"
+    )
+    handler.close()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -97,3 +97,84 @@ def test_check_names_a_copy_of_a_secret_found_in_another_field(
         },
         {"line": 1, "field": "extra.password", "rules": ["secret_key"], "value": "⟦Fk9cli7secret⟧"},
     ]
+
+
+_SECRET = "password=Hunter22xyz"
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["print", "check"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param('{"message": "%s", "a": ' + "[" * 900 + "]" * 900 + "}", id="deep-for-the-pass"),
+        pytest.param('{"message": "%s", "a": ' + '{"b": ' * 600 + "1" + "}" * 600 + "}", id="deep-object"),
+        pytest.param('{"message": "%s", "a": ' + "[" * 5000 + "]" * 5000 + "}", id="deep-for-the-decoder"),
+        pytest.param('{"message": "%s", "n": ' + "9" * 5000 + "}", id="long-integer"),
+    ],
+)
+def test_a_document_too_deep_or_too_long_is_redacted_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, check: bool
+) -> None:
+    """A line the decoder or the pass cannot walk (nesting past the recursion limit, a number of
+    thousands of digits) is redacted as the text of its line, its secret hidden and the lines after it
+    done; before, the command ended with a RecursionError or ValueError traceback."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(line.replace("%s", _SECRET) + "\n" + json.dumps({"message": _SECRET}) + "\n")
+    assert main(["redact", *(["--check"] if check else []), str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "Hunter22xyz" not in captured.out.replace("⟦Hunter22xyz⟧", "") and "Traceback" not in captured.err
+    if check:
+        assert [json.loads(record)["line"] for record in captured.out.splitlines()[:-1]][-1] == 2
+    else:
+        assert [json.loads(out)["message"] for out in captured.out.splitlines()][-1] == "password=[REDACTED]"
+
+
+def _on_a_terminal(tmp_path: Path, *argv: str, **env: str) -> str:
+    """What `logloop redact` writes to a pseudo-terminal (its standard output and error)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    primary, secondary = pty.openpty()
+    root = Path(__file__).resolve().parent.parent
+    environ = {name: value for name, value in os.environ.items() if name != "NO_COLOR"}
+    environ.update(PYTHONPATH=str(root), HOME=str(tmp_path), **env)
+    with subprocess.Popen(
+        [sys.executable, "-m", "logloop.cli", "redact", *argv],
+        stdout=secondary,
+        stderr=secondary,
+        stdin=subprocess.DEVNULL,
+        env=environ,
+    ) as process:
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+    os.close(primary)
+    return b"".join(chunks).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("env", "reverse_video"),
+    [
+        pytest.param({}, True, id="terminal"),
+        pytest.param({"NO_COLOR": "1"}, False, id="no-color"),
+        pytest.param({"NO_COLOR": "yes please"}, False, id="no-color-any-text"),
+        pytest.param({"NO_COLOR": ""}, True, id="no-color-empty"),
+    ],
+)
+def test_check_on_a_terminal_honours_no_color(
+    tmp_path: Path, env: dict[str, str], reverse_video: bool
+) -> None:
+    """`--check` highlights in reverse video on a terminal unless NO_COLOR is set (to anything but
+    the empty text), when it uses the plain marks; before, NO_COLOR was ignored."""
+    shown = _on_a_terminal(tmp_path, "--check", str(_write(tmp_path)), **env)
+    assert ("\x1b[7m" in shown) is reverse_video and ("⟦" in shown) is not reverse_video, shown
