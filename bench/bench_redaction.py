@@ -88,6 +88,7 @@ def baseline_redact(revision: str) -> Callable[[str], str] | None:
         spec = importlib.util.spec_from_file_location("baseline_redaction", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # (its dataclasses look their module up while it runs)
         spec.loader.exec_module(module)
     redact: Callable[[str], str] = module.redact_text
     return redact

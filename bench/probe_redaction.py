@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from shipper import redaction  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from bench_redaction import baseline_redact  # noqa: E402
 
 Case = tuple[str, str, list[str], list[str]]  # id, text, secrets, kept
 
@@ -818,22 +818,6 @@ def score(redact: Callable[[str], str]) -> tuple[list[str], list[str]]:
     return leaks, over
 
 
-def baseline_redact(revision: str) -> Callable[[str], str]:
-    source = subprocess.run(
-        ["git", "show", f"{revision}:shipper/redaction.py"], cwd=REPO, capture_output=True, check=True
-    ).stdout
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "baseline_redaction.py"
-        path.write_bytes(source)
-        spec = importlib.util.spec_from_file_location("baseline_redaction", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # (its dataclasses look their module up)
-        spec.loader.exec_module(module)
-    redact: Callable[[str], str] = module.redact_text
-    return redact
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--baseline-rev", help="also score shipper/redaction.py at this git revision")
@@ -841,7 +825,10 @@ def main() -> None:
     args = parser.parse_args()
     runs = [("now", redaction.redact_text)]
     if args.baseline_rev:
-        runs.insert(0, (args.baseline_rev, baseline_redact(args.baseline_rev)))
+        baseline = baseline_redact(args.baseline_rev)
+        if baseline is None:
+            parser.error(f"git cannot show shipper/redaction.py at {args.baseline_rev}")
+        runs.insert(0, (args.baseline_rev, baseline))
     by_id = {c[0]: c for c in SECRET_CASES} | {c[0]: (c[0], c[1], [], []) for c in NEGATIVE_CASES}
     for name, redact in runs:
         leaks, over = score(redact)
