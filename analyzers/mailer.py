@@ -18,6 +18,11 @@ process whose create succeeded sends. Then:
 - accepted by the server      -> marker updated to `sent`; later runs skip the recipient.
 - refused before or by DATA   -> `failed` (nothing was delivered): a later run may re-claim it, with a
   compare-and-set on the marker's seq_no, so two re-claimers cannot both win.
+- the recipient refused permanently (a 5xx reply to RCPT, but 552, which RFC 5321 says to treat as
+  the temporary 452) -> `refused`: nothing was delivered and a later run of the same digest does not
+  try again; it reports the recipient `refused` in one line with the server's reply (fix [smtp]
+  recipients, or delete the marker to try again). The next window's digest tries it again. A
+  temporary refusal (4xx) stays `failed` and is retried.
 - anything else (the connection died while the message was in flight, the process crashed) -> the
   marker stays `sending`. A later run never resends it: while it is younger than STALE_AFTER
   (15 minutes) it is reported as `sending-elsewhere`, after that as *in doubt*. Delivery cannot be
@@ -94,7 +99,8 @@ class SmtpSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class SendOutcome:
-    """One recipient's result: sent, already-sent, sending-elsewhere, in-doubt, failed or skipped-empty."""
+    """One recipient's result: sent, already-sent, sending-elsewhere, in-doubt, failed, refused (refused
+    permanently by an earlier run of the same digest: not tried again) or skipped-empty."""
 
     recipient: str
     state: str
@@ -276,6 +282,17 @@ class MarkerStore:
                 marker_id=mid,
                 detail=f"sent at {source.get('finished_at')} by {source.get('claimed_by')}",
             )
+        if state == "refused":
+            return None, SendOutcome(
+                recipient=recipient,
+                state="refused",
+                marker_id=mid,
+                detail=(
+                    f"refused permanently at {source.get('finished_at')} "
+                    f"({text_line(str(source.get('error') or ''))[:400]}); not tried again: "
+                    f"fix [smtp] recipients, or delete document {mid} from {self._index} to try again"
+                ),
+            )
         if state == "sending":
             claimed_at = datetime.fromisoformat(str(source.get("claimed_at")).replace("Z", "+00:00"))
             if now - claimed_at < STALE_AFTER:
@@ -372,7 +389,7 @@ def _describe(exc: BaseException) -> str:
     whether a later run can help (4xx: it retries) or [smtp] must change (5xx); other errors by type."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(
-            _refusal(f"the recipient {address}", code, reply)
+            _refusal(f"the recipient {address}", code, reply, recipient=True)
             for address, (code, reply) in exc.recipients.items()
         )[:600]
     if isinstance(exc, smtplib.SMTPSenderRefused):
@@ -385,9 +402,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _refusal(what: str, code: int, reply: bytes | str) -> str:
-    """ "the server refused the recipient x@y: 550 5.1.1 no such user (permanent)" (pure)."""
-    kind = "temporary: a later run tries again" if 400 <= code < 500 else "permanent"
+def _refusal(what: str, code: int, reply: bytes | str, *, recipient: bool = False) -> str:
+    """ "the server refused the recipient x@y: 550 5.1.1 no such user (permanent)" (pure); a
+    `recipient` refusal is temporary by `permanently_refused`'s rule (552 too)."""
+    temporary = not permanently_refused({"": (code, b"")}) if recipient else 400 <= code < 500
+    kind = "temporary: a later run tries again" if temporary else "permanent"
     return f"the server refused {what}: {code} {_reply_text(reply)[:200]} ({kind})"
 
 
@@ -459,10 +478,24 @@ _DEFINITELY_NOT_DELIVERED: Final = (
 
 @dataclass(frozen=True)
 class _Attempt:
-    """What one SMTP transaction did: `sent`, `failed` (nothing delivered) or `in-doubt`."""
+    """What one SMTP transaction did: `sent`, `failed` (nothing delivered) or `in-doubt`; `permanent`:
+    failed because every recipient was refused permanently (a later try cannot help)."""
 
     state: str
     detail: str = ""
+    permanent: bool = False
+
+
+# RFC 5321 4.5.3.1.10: a 552 ("too much mail data", a full mailbox) in reply to RCPT is to be treated
+# as the temporary 452.
+_TEMPORARY_RCPT_CODES: Final = frozenset({552})
+
+
+def permanently_refused(refusals: Mapping[str, tuple[int, bytes]]) -> bool:
+    """Whether every recipient refusal (address -> (code, reply)) is permanent: a 5xx other than 552."""
+    return bool(refusals) and all(
+        500 <= code < 600 and code not in _TEMPORARY_RCPT_CODES for code, _reply in refusals.values()
+    )
 
 
 def _transmit(sender: _Sender, message: EmailMessage, recipients: Sequence[str]) -> _Attempt:
@@ -483,7 +516,8 @@ def _transmit(sender: _Sender, message: EmailMessage, recipients: Sequence[str])
             if sender.ended and reused and not sender.data_started:  # a 421: smtplib closed it
                 sender.drop()
                 continue
-            return _Attempt("failed", _describe(exc))
+            permanent = isinstance(exc, smtplib.SMTPRecipientsRefused) and permanently_refused(exc.recipients)
+            return _Attempt("failed", _describe(exc), permanent=permanent)
         except (smtplib.SMTPException, OSError) as exc:
             in_flight = sender.data_started
             sender.drop()
@@ -493,7 +527,11 @@ def _transmit(sender: _Sender, message: EmailMessage, recipients: Sequence[str])
                 continue
             return _Attempt("failed", _describe(exc))
         if refused:
-            return _Attempt("failed", f"the server refused {', '.join(sorted(refused))}")
+            detail = "; ".join(
+                _refusal(f"the recipient {address}", code, reply, recipient=True)
+                for address, (code, reply) in refused.items()
+            )[:600]
+            return _Attempt("failed", detail, permanent=permanently_refused(refused))
         return _Attempt("sent")
 
 
@@ -562,17 +600,21 @@ def _send_one(
         return outcome
     message = build_message(report, images, sender=settings.sender, recipient=recipient, now=now)
     attempt = _transmit(sender, message, [recipient])
-    if attempt.state == "failed":  # nothing was delivered: a later run may retry it
+    if attempt.state == "failed" and attempt.permanent:  # nothing was delivered, and never will be
+        markers.finish(claim, state="refused", now=now, error=attempt.detail)
+    elif attempt.state == "failed":  # nothing was delivered: a later run may retry it
         markers.finish(claim, state="failed", now=now, error=attempt.detail)
     elif attempt.state == "sent":
         markers.finish(claim, state="sent", now=now, message_id=str(message["Message-ID"]))
     detail = attempt.detail
     if attempt.state == "in-doubt":
         detail += "; not retried (check the mailbox)"
+    elif attempt.permanent:
+        detail += "; later runs of this digest do not try it again"
     return SendOutcome(recipient=recipient, state=attempt.state, marker_id=claim.marker_id, detail=detail)
 
 
-BAD_STATES: Final = ("failed", "in-doubt")
+BAD_STATES: Final = ("failed", "in-doubt", "refused")  # not delivered, or not known to be
 
 
 def raise_for_failures(outcomes: Sequence[SendOutcome], *, kept: Path | None = None) -> None:
