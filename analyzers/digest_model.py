@@ -38,7 +38,7 @@ from analyzers.rootcause import Insights
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
 NEW_GROUPS: Final = 10  # new groups whose details (sample, hosts) the details query fetches
-LIST_LIMIT: Final = 10  # rows of the new/regressed/resolved lists a rendered digest shows; JSON has all
+LIST_LIMIT: Final = 10  # rows of the new/regressed/resolved lists every format shows (JSON: `left_out`)
 HIGHLIGHT_STATUSES: Final = ("new", "escalating", "regressed", "resolved")
 TRACE_HEAD_LINES: Final = 1  # "Traceback (most recent call last):"
 TRACE_TAIL_LINES: Final = 9  # the innermost frames and the exception line: where the bug usually is

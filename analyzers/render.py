@@ -227,8 +227,31 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+# The JSON digest's lists, bound as the HTML and text digests bind them: the first `Report.list_limit`
+# rows in full, the rest counted in `left_out` (and every list's length in `list_totals`).
+BOUNDED_LISTS: Final = ("new_groups", "regressed_groups", "resolved_groups")
+
+
 def to_json(report: Report) -> str:
-    document = dataclasses.asdict(report)
+    """The report as one JSON document, bounded whatever the number of groups: `top_groups` (the
+    highest-priority groups with events), `new_groups`, `regressed_groups`, `resolved_groups` and
+    `error_lines` hold the rows the other formats show; `left_out` says how many rows each left out
+    (`top_groups`: the other active groups; `error_lines`: the other error-line groups) and
+    `list_totals` how many there are in all."""
+    limit = max(report.list_limit, 0)
+    totals = {name: len(getattr(report, name)) for name in BOUNDED_LISTS}
+    cut = {name: getattr(report, name)[:limit] for name in BOUNDED_LISTS}
+    document = dataclasses.asdict(dataclasses.replace(report, **cut))
+    document["list_totals"] = {
+        "top_groups": report.active_groups,
+        **totals,
+        "error_lines": max(report.error_line_groups, len(report.error_lines)),
+    }
+    document["left_out"] = {
+        "top_groups": report.more_groups,
+        **{name: total - len(cut[name]) for name, total in totals.items()},
+        "error_lines": max(report.error_line_groups - len(report.error_lines), 0),
+    }
     document["window"] = {"start": report.window.start, "end": report.window.end}
     document["is_empty"] = report.is_empty
     document["shipper_losses"] = report.shipper_losses
