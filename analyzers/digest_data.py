@@ -97,9 +97,23 @@ def _range(window: Window) -> dict[str, Any]:
     return queries.time_range(window.start, window.end)
 
 
+# A warning: `log.level` warning or warn (any case, blanks around ignored, as error levels are read)
+# on an event that is not an error (a warning with a traceback or `error.*` is counted as an error).
+WARNING_LEVELS: Final = ("warning", "warn")
+_BLANKS: Final = f"[{schema.LEVEL_BLANKS}]*"
+_WARNING_PATTERN: Final = f"{_BLANKS}({'|'.join(WARNING_LEVELS)}){_BLANKS}"
+_WARNING: Final = {
+    "bool": {
+        "filter": [{"regexp": {"log.level": {"value": _WARNING_PATTERN, "case_insensitive": True}}}],
+        "must_not": [queries.is_error()],
+    }
+}
+
+
 def _window_measures() -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "errors": {"filter": queries.is_error()},
+        "warnings": {"filter": _WARNING},
         "tracebacks": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
@@ -151,7 +165,7 @@ def _daily_agg(window: Window) -> dict[str, Any]:
         **_histogram(window),
         "aggs": {
             "errors": {"filter": queries.is_error()},
-            "warnings": {"filter": {"term": {"log.level": "warning"}}},
+            "warnings": {"filter": _WARNING},
         },
     }
     return {"filter": _range(window), "aggs": {"buckets": buckets}}
@@ -324,6 +338,7 @@ def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
     return {
         "events": int(agg["doc_count"]),
         "errors": int(agg["errors"]["doc_count"]),
+        "warnings": int(agg["warnings"]["doc_count"]),
         "tracebacks": int(agg["tracebacks"]["doc_count"]),
         "feedback": int(agg["feedback"]["doc_count"]),
         "shipper_docs": int(datasets.get(DATASET_SHIPPER, 0)),
@@ -348,6 +363,7 @@ def empty_overview(window: Window) -> dict[str, Any]:
     zero = {
         "events": 0,
         "errors": 0,
+        "warnings": 0,
         "tracebacks": 0,
         "groups": 0,
         "hosts": 0,

@@ -25,6 +25,7 @@ from analyzers.registry import Group
 MEASURES: Final = {  # name -> label, in the order the digest shows them
     "events": "Log events",
     "errors": "Errors",
+    "warnings": "Warnings",
     "tracebacks": "Tracebacks",
     "groups": "Error groups",
     "hosts": "Hosts",

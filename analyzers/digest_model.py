@@ -14,8 +14,10 @@ Status and order:
   `new` when its first occurrence ever falls in the window, else `ongoing`; its priority is
   `log10(1 + count)`, plus 1 when it is new, so it sorts among the registry's groups by volume.
 
-A digest is *empty* when nothing in it needs a reader: no error, no feedback, no group changed status
-and the shippers lost nothing. Empty digests are not mailed unless `send_empty = true`.
+A digest is *empty* when nothing in it needs a reader: no error, no warning, no feedback, no group
+changed status and the shippers lost nothing. A week of warnings only is not empty: every format
+counts them (the "Warnings" measure, the trend, a line where the error groups would be). Empty
+digests are not mailed unless `send_empty = true`.
 """
 
 from __future__ import annotations
@@ -202,6 +204,7 @@ class Report:
             not self.partial
             and not self.unplaced
             and self.measure("errors").current == 0
+            and self.measure("warnings").current == 0
             and self.measure("feedback").current == 0
             and not any(self.status_counts.values())
             and self.shipper_losses == 0

@@ -54,6 +54,7 @@ from analyzers.escaping import header_line, text_line
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.queries import iso
 from analyzers.store import Store
+from analyzers.wording import counted
 from shipper.connection import is_loopback_host
 from shipper.schema import unknown_keys_message
 
@@ -161,7 +162,10 @@ def subject(report: Report) -> str:
     """A one-line subject; the top group's title is log content, so it is sanitized like the rest."""
     counts = report.status_counts
     partial = "[partial] " if report.partial else ""
-    parts = [f"[logloop] {partial}{report.title}: {report.measure('errors').current:,} errors"]
+    parts = [f"[logloop] {partial}{report.title}: {counted(report.measure('errors').current, 'error')}"]
+    warnings = report.measure("warnings").current
+    if warnings:
+        parts.append(counted(warnings, "warning"))
     parts += [f"{counts[s]} {s}" for s in ("new", "escalating", "regressed") if counts.get(s)]
     text = ", ".join(parts) + f" ({report.window.label()})"
     if report.top_groups:

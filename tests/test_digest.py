@@ -46,6 +46,7 @@ def test_totals_compare_the_window_with_the_previous_one(es: Any, seeded: str) -
     assert totals == {
         "events": (54, 16),
         "errors": (21, 6),
+        "warnings": (0, 0),  # the scenario logs none (tests/test_digest_warnings.py does)
         "tracebacks": (17, 5),
         "groups": (3, 3),  # the two traceback groups of each window and the "disk %s is full" line
         "hosts": (3, 1),

@@ -32,7 +32,7 @@ def test_measures_compare_the_window_with_the_previous_one() -> None:
         "previous": {"events": 64, "shipper_docs": 4, "errors": 0, "groups": 5, "hosts": 2},
     }
     frame = digest_frames.measures(totals)
-    assert list(frame.index) == ["events", "errors", "tracebacks", "groups", "hosts", "feedback"]
+    assert list(frame.index) == ["events", "errors", "warnings", "tracebacks", "groups", "hosts", "feedback"]
     assert frame.loc["events", ["current", "previous"]].tolist() == [100, 60]
     assert frame.loc["events", "change_pct"] == pytest.approx(200 / 3)
     assert frame.loc["groups", "change_pct"] == -20.0
