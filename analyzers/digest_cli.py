@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=handle)
 
 
-def _title(section: Any) -> str | None:
+def digest_title(section: Any) -> str | None:
+    """The `[digest]` section's title (None: the default), its keys checked."""
     unknown = sorted(set(section) - set(DIGEST_KEYS))
     if unknown:
         raise ConfigurationError(unknown_keys_message("digest", unknown, DIGEST_KEYS))
@@ -52,7 +53,9 @@ def handle(args: argparse.Namespace, settings: Any) -> int:
     window = config.parse_duration(args.window, name="--window")
     until = config.parse_time(args.until, now=now)
     options = digest_options.from_settings(settings)
-    title = _title(settings.section("digest"))  # every setting is checked before anything is asked or sent
+    title = digest_title(
+        settings.section("digest")
+    )  # every setting is checked before anything is asked or sent
     smtp = None
     if args.send:
         smtp = mailer.smtp_settings(settings.section("smtp"))

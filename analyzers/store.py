@@ -33,6 +33,7 @@ from analyzers.exceptions import (
     TooManyBuckets,
 )
 from shipper import schema
+from shipper.connection import TRANSIENT_STATUSES, transient_refusal
 
 if TYPE_CHECKING:
     import elasticsearch
@@ -277,23 +278,21 @@ def _refused(exc: Exception, action: str) -> ElasticsearchUnavailable:
             f"{_node(exc)} is not Elasticsearch (it answered HTTP {status} without Elasticsearch's product "
             f"header, asked to {action}): check the host and port in [elasticsearch] url"
         )
-    if isinstance(status, int) and (status >= 500 or status == 429) and not isinstance(body, Mapping):
-        phrase = _phrase(status)
-        return ElasticsearchUnavailable(
-            f"Elasticsearch at {_node(exc)} answered HTTP {status} {phrase} to {action}: the node (or a "
-            "proxy in front of it) is starting, overloaded or down; try again in a minute"
-        )
+    if "too_many_buckets_exception" in _error_types(body):
+        return TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}")
+    blocked = _read_only_advice(body.get("error") if isinstance(body, Mapping) else None)
+    if blocked:  # (a flood-stage block is HTTP 429, but no retry lifts it)
+        return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {blocked}")
+    if status in TRANSIENT_STATUSES:  # whatever the body: a proxy's page, or the node's JSON
+        reason = _describe(exc).partition(": ")[2] if isinstance(body, Mapping) else None
+        wording = transient_refusal(_node(exc), status, _phrase(status), action, reason)
+        return ElasticsearchUnavailable(wording)
     headers = getattr(getattr(exc, "meta", None), "headers", None) or {}
     if isinstance(status, int) and status not in _PROXY_STATUSES and headers.get("x-elastic-product") is None:
         return NotElasticsearch(
             f"{_node(exc)} is not Elasticsearch (it answered HTTP {status} without Elasticsearch's product "
             f"header, asked to {action}): check the host, port and path in [elasticsearch] url"
         )
-    if "too_many_buckets_exception" in _error_types(body):
-        return TooManyBuckets(f"Elasticsearch refused to {action}: {_describe(exc)}")
-    blocked = _read_only_advice(body.get("error") if isinstance(body, Mapping) else None)
-    if blocked:
-        return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {blocked}")
     if status in (401, 403):
         return ElasticsearchUnavailable(
             f"Elasticsearch refused to {action}: HTTP {status} {_phrase(status)}: check [elasticsearch] "

@@ -44,14 +44,19 @@ _BOOLEANS = {"verify_certs", "allow_plain_http"}
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def kibana_settings(
-    section: Mapping[str, Any], environ: Mapping[str, str], flags: Mapping[str, Any]
-) -> importer.KibanaSettings | None:
-    """Settings from file < environment < flags; None when no Kibana URL is configured anywhere."""
+def check_section(section: Mapping[str, Any]) -> None:
+    """Check `[kibana]`'s keys as read at start (its values are checked with the flags, when used)."""
     known = {f.name for f in fields(importer.KibanaSettings)}
     unknown = set(section) - known
     if unknown:
         raise KibanaConfigError(unknown_keys_message("kibana", unknown, known))
+
+
+def kibana_settings(
+    section: Mapping[str, Any], environ: Mapping[str, str], flags: Mapping[str, Any]
+) -> importer.KibanaSettings | None:
+    """Settings from file < environment < flags; None when no Kibana URL is configured anywhere."""
+    check_section(section)
     values: dict[str, Any] = dict(section)
     for variable, name in _ENV.items():
         if environ.get(variable):

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any
 
 from kibana import importer, objects
 from kibana.exceptions import SetupError
 from shipper import schema
+from shipper.connection import TRANSIENT_STATUSES, transient_refusal
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ def install_template(es: Any, prefix: str, layout: schema.IndexLayout | None = N
     try:
         es.indices.put_index_template(name=name, **schema.index_template(prefix, layout))
     except ApiError as exc:
+        if exc.status_code in TRANSIENT_STATUSES:
+            node = getattr(exc.meta, "node", None)
+            where = f"{node.scheme}://{node.host}:{node.port}{node.path_prefix or ''}" if node else "the node"
+            phrase = HTTPStatus(exc.status_code).phrase
+            raise SetupError(
+                transient_refusal(where, exc.status_code, phrase, f"install the index template {name}")
+            ) from None
         raise SetupError(
             f"Elasticsearch refused the index template {name}: {exc.message} (HTTP {exc.status_code})"
         ) from None

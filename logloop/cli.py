@@ -343,6 +343,7 @@ def _run(argv: Sequence[str], command: str | None) -> int:
     sys.stderr.write(said.getvalue())
     try:
         settings = config.load_settings(args.config)
+        config.check_sections(settings)  # every section present, whichever command reads it
         result: int = args.handler(args, settings)
         sys.stdout.flush()  # here, so that a closed or full standard output is reported like the rest
         return result

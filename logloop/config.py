@@ -307,6 +307,48 @@ def _boolean(name: str, value: Any) -> bool:
     raise ConfigError(f"{name} = {value!r} must be true or false")
 
 
+# The parser of each section another package owns, by module and function (called with the section's
+# table; it raises that package's configuration error). `check_sections` runs each present section's
+# at start, whatever the command, so that a typo in [smtp] is found by `check` too and not first by the
+# Sunday digest; an absent section is never asked for (each parser's defaults stand).
+SECTION_PARSERS: Final[Mapping[str, tuple[str, str]]] = {
+    "smtp": ("analyzers.mailer", "smtp_settings"),
+    "digest": ("analyzers.digest_cli", "digest_title"),
+    "schedule": ("analyzers.config", "schedule_config"),
+    "check": ("analyzers.config", "check_config"),
+    "alerts": ("analyzers.config", "alerts_config"),
+    "analyze": ("analyzers.config", "analyze_config"),
+    "retention": ("analyzers.config", "retention_config"),
+    "rootcause": ("analyzers.rootcause_config", "rootcause_config"),
+    "indices": ("shipper.schema", "index_layout"),
+    "kibana": ("kibana.cli", "check_section"),
+    "grouping": ("logloop.config", "check_grouping"),
+    "redaction": ("shipper.redaction", "options_from_config"),
+}
+
+
+def check_sections(settings: Settings) -> None:
+    """Parse every section present with its owner's parser; a section whose owner is not installed
+    (an extra left out) is left to the command that needs it, which names the extra."""
+    for name, table in settings.sections.items():
+        module_name, function_name = SECTION_PARSERS[name]
+        try:
+            module = __import__(module_name, fromlist=[function_name])
+        except ModuleNotFoundError:
+            continue
+        getattr(module, function_name)(table)
+
+
+def check_grouping(table: Mapping[str, Any]) -> None:
+    """`[grouping]` parsed by its pure parser, whose ValueError becomes a ConfigError here."""
+    from shipper.grouping.options import GroupingConfigError, options_from_table
+
+    try:
+        options_from_table(table)
+    except GroupingConfigError as exc:
+        raise ConfigError(f"{exc}; fix the configuration file") from None
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from the file (if any) overridden by the environment."""
     environ = os.environ if environ is None else environ

@@ -266,8 +266,11 @@ def health(url: str, timeout: float = 2.0) -> str | None:
 
 
 def _read_pid(data_dir: Path) -> int | None:
+    pid_file = data_dir / "es.pid"
+    if not pid_file.is_file():  # (a FIFO there would block the read for ever)
+        return None
     try:
-        pid = int((data_dir / "es.pid").read_text().strip())
+        pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
     try:

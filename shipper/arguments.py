@@ -24,24 +24,70 @@ from shipper.exceptions import ConfigurationError
 MAX_SECONDS: Final = 365 * 86400
 
 
+Check = Callable[[Any], "str | None"]
+
+
+class _Range(str):
+    """A value of the right kind out of its range: said without ", not int" after it."""
+
+
 def _seconds(value: Any) -> str | None:
     if type(value) not in (int, float):
         return "must be a number of seconds"
     if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
-        return f"must be a finite number of seconds greater than 0, at most {MAX_SECONDS} (a year)"
+        return _Range(f"must be a finite number of seconds greater than 0, at most {MAX_SECONDS} (a year)")
     return None
 
 
 def _count(value: Any) -> str | None:
     if type(value) is not int:
         return "must be a whole number"
-    return None if value > 0 else "must be greater than 0"
+    return None if value > 0 else _Range("must be greater than 0")
+
+
+def _bytes_between(low: int, high: int, why: str) -> Check:
+    """A whole number of bytes from `low` to `high`; `why` says what a value outside would do."""
+
+    def check(value: Any) -> str | None:
+        if type(value) is not int:
+            return "must be a whole number of bytes"
+        if low <= value <= high:
+            return None
+        return _Range(f"must be from {low:,} to {high:,} bytes ({why})")
+
+    return check
+
+
+def _spool_bytes(value: Any) -> str | None:
+    if type(value) is not int:
+        return "must be a whole number of bytes"
+    return (
+        None
+        if value >= MIN_SPOOL_BYTES
+        else _Range(f"must be at least {MIN_SPOOL_BYTES:,} bytes (one segment)")
+    )
+
+
+# The smallest document a record makes is ~0.8 KB (time, level, logger, origin, service, host,
+# process); below 2 KiB a record with a short traceback is dead-lettered, never sent. Above
+# 100 MiB (Elasticsearch's http.max_content_length) the node refuses the request anyway.
+MIN_EVENT_BYTES: Final = 2048
+MAX_EVENT_BYTES: Final = 100 * 1024 * 1024
+# Below this the spool cannot hold one segment of records (the handler refused it, after it existed).
+MIN_SPOOL_BYTES: Final = 64 * 1024
+MAX_LEVEL: Final = 50  # logging.CRITICAL: a level above it (unless registered) lets no record through
 
 
 def _port(value: Any) -> str | None:
     if type(value) is not int:
         return "must be a port number"
-    return None if 0 <= value <= 65535 else "must be a port number (0 to 65535)"
+    return None if 0 <= value <= 65535 else _Range("must be a port number (0 to 65535)")
+
+
+def _remote_port(value: Any) -> str | None:
+    if type(value) is not int:
+        return "must be a port number"
+    return None if 1 <= value <= 65535 else _Range("must be a port number (1 to 65535)")
 
 
 def _optional_port(value: Any) -> str | None:
@@ -91,7 +137,13 @@ def _optional_callable(value: Any) -> str | None:
 
 def _level(value: Any) -> str | None:
     if type(value) is int:
-        return None
+        import logging  # (see below)
+
+        if 0 <= value <= MAX_LEVEL or not logging.getLevelName(value).startswith("Level "):
+            return None
+        return _Range(
+            f"must be a logging level from 0 to {MAX_LEVEL} (CRITICAL) or a registered level's number"
+        )
     if isinstance(value, str):  # a name logging knows ("INFO"), as Handler.setLevel takes
         import logging  # (here: `logloop` commands check the index prefix with this module, not levels)
 
@@ -110,8 +162,6 @@ def _formatter(value: Any) -> str | None:
 def _optional_mapping(value: Any) -> str | None:
     return None if value is None or isinstance(value, Mapping) else "must be a table (a dict)"
 
-
-Check = Callable[[Any], "str | None"]
 
 KINDS: Final[Mapping[str, Check]] = {
     "service": _text,
@@ -133,16 +183,18 @@ KINDS: Final[Mapping[str, Check]] = {
     "request_timeout": _seconds,
     "index_prefix": _text,
     "logstash_host": _text,
-    "logstash_port": _port,
+    "logstash_port": _remote_port,
     "logstash_ssl": _flag,
     "spool_path": _path,
-    "spool_max_bytes": _count,
+    "spool_max_bytes": _spool_bytes,
     "spool_overflow": _text,
     "queue_size": _count,
     "queue_overflow": _text,
     "close_timeout": _seconds,
     "batch_size": _count,
-    "max_event_bytes": _count,
+    "max_event_bytes": _bytes_between(
+        MIN_EVENT_BYTES, MAX_EVENT_BYTES, "smaller drops every record, larger the node refuses"
+    ),
     "flush_interval": _seconds,
     "retry_max_delay": _seconds,
     "stats_interval": _seconds,
@@ -170,7 +222,8 @@ def check(arguments: Mapping[str, Any]) -> None:
         problem = kind(value) if kind is not None else None
         if problem is not None:
             shown = "<hidden>" if name in _SECRET else repr(value)
-            raise ConfigurationError(f"{name}={shown} {problem}, not {type(value).__name__}")
+            kind_said = "" if isinstance(problem, _Range) else f", not {type(value).__name__}"
+            raise ConfigurationError(f"{name}={shown} {problem}{kind_said}")
     prefix = arguments.get("index_prefix")
     if isinstance(prefix, str):
         problem = index_prefix_problem(prefix)

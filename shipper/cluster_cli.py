@@ -55,7 +55,13 @@ from shipper.grouping.message_only import (
     title_of,
     traceback_in_message,
 )
-from shipper.grouping.options import DEFAULT_OPTIONS, GroupingConfigError, GroupingOptions, options_from_table
+from shipper.grouping.options import (
+    DEFAULT_OPTIONS,
+    GroupingConfigError,
+    GroupingOptions,
+    in_app_problem,
+    options_from_table,
+)
 from shipper.grouping.templates import mine
 from shipper.grouping.tracebacks import TextMemo, has_frame_lines
 from shipper.schema import get_field
@@ -119,6 +125,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--in-app",
         action="append",
         default=[],
+        type=_in_app,
         metavar="PACKAGE",
         help="a package (or fnmatch path pattern) of the program installed into site-packages; repeatable",
     )
@@ -152,6 +159,14 @@ def _positive(text: str) -> int:
     if not 1 <= number <= MAX_JOBS:
         raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to {MAX_JOBS}; got {text!r}")
     return number
+
+
+def _in_app(text: str) -> str:
+    """`--in-app PACKAGE` for argparse: a usage error naming the value when no frame could mean it."""
+    problem = in_app_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
 
 
 def run(args: argparse.Namespace, settings: object) -> int:

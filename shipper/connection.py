@@ -254,6 +254,20 @@ def make_client(settings: ElasticsearchSettings) -> Any:
     )
 
 
+# Answers that say "not now" rather than "no": the node (or a proxy in front of it) is starting, busy
+# or down. Every command words them with `transient_refusal`, apart from a permanent refusal.
+TRANSIENT_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def transient_refusal(node: str, status: int, phrase: str, action: str, reason: str | None = None) -> str:
+    """The one wording of a temporary refusal: where, which status, and to try again later (pure)."""
+    said = f" ({reason})" if reason else ""
+    return (
+        f"Elasticsearch at {node} answered HTTP {status} {phrase} to {action}{said}: this is temporary "
+        "(the node, or a proxy in front of it, is starting, overloaded or down); try again in a minute"
+    )
+
+
 class Deployment(Protocol):
     """What a subcommand reads of the CLI's settings: `logloop.config.Settings` satisfies it.
 

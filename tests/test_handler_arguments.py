@@ -326,3 +326,55 @@ def test_a_ca_file_is_not_read_for_plain_http(tmp_path: Path) -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+OUT_OF_RANGE = [
+    pytest.param("level", 10**30, "0 to 50", id="level-huge"),
+    pytest.param("level", -1, "0 to 50", id="level-negative"),
+    pytest.param("level", 51, "0 to 50", id="level-above-critical"),
+    pytest.param("max_event_bytes", 1, "2,048 to", id="event-bytes-one"),
+    pytest.param("max_event_bytes", 2047, "2,048 to", id="event-bytes-below-a-record"),
+    pytest.param("max_event_bytes", 10**30, "104,857,600", id="event-bytes-huge"),
+    pytest.param("max_event_bytes", 0, "2,048 to", id="event-bytes-zero"),
+    pytest.param("spool_max_bytes", 1, "65,536", id="spool-one-byte"),
+    pytest.param("spool_max_bytes", 65535, "65,536", id="spool-below-a-segment"),
+    pytest.param("logstash_port", 0, "1 to 65535", id="logstash-port-zero"),
+    pytest.param("logstash_port", -1, "1 to 65535", id="logstash-port-negative"),
+    pytest.param("batch_size", 0, "greater than 0", id="batch-zero"),
+    pytest.param("request_timeout", 0, "greater than 0", id="timeout-zero"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "accepted"), OUT_OF_RANGE)
+def test_a_number_out_of_its_range_is_one_error_naming_the_range(
+    name: str, value: Any, accepted: str, tmp_path: Path
+) -> None:
+    """A number of the right kind outside the range that can work (a level no record reaches, an
+    event bound every record is over) fails at set-up naming the argument and the accepted range."""
+    options: dict[str, Any] = {"es_url": "http://127.0.0.1:9", "spool_path": tmp_path / "s", name: value}
+    with pytest.raises(ConfigurationError) as raised:
+        ShipperHandler("arguments", **options)
+    message = str(raised.value)
+    assert message.startswith(f"{name}={value!r} must be"), message
+    assert accepted in message and "not int" not in message and "\n" not in message, message
+    assert not (tmp_path / "s").exists()  # failed before anything was made
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("level", 0),
+        ("level", 5),
+        ("level", 50),
+        ("max_event_bytes", 2048),
+        ("max_event_bytes", 100 * 1024 * 1024),
+        ("spool_max_bytes", 65536),
+        ("logstash_port", 1),
+    ],
+)
+def test_a_number_at_the_ends_of_its_range_is_taken(name: str, value: Any, tmp_path: Path) -> None:
+    """The ends of each range are accepted (the bounds are inclusive)."""
+    handler = ShipperHandler(
+        "arguments", es_url="http://127.0.0.1:9", spool_path=tmp_path / "s", **{name: value}
+    )
+    handler.close()

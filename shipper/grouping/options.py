@@ -104,6 +104,21 @@ class GroupingOptions:
 DEFAULT_OPTIONS: Final = GroupingOptions()
 
 
+def in_app_problem(item: str) -> str | None:
+    """What makes `item` no `in_app` package name or path pattern, or None (pure). An empty name
+    matches the empty first part of every absolute path, and a pattern of wildcards alone every
+    path: each would tell every frame, the libraries' too, as the program's."""
+    if not item.strip():
+        return "is empty: give a package name (myapp) or a path pattern (*/src/myapp/*)"
+    if item != item.strip():
+        return "has spaces around it, so it matches no frame: write the name alone"
+    if any(ord(char) < 32 or ord(char) == 127 for char in item):
+        return "holds a control character: give a package name or a path pattern"
+    if not item.strip("*?/\\"):
+        return "matches every file, the libraries' too: give a package name or a narrower pattern"
+    return None
+
+
 def options_from_table(table: Mapping[str, Any]) -> GroupingOptions:
     """GroupingOptions from a `[grouping]` TOML table; GroupingConfigError naming the bad key."""
     unknown = set(table) - {"in_app", "rules"}
@@ -112,8 +127,12 @@ def options_from_table(table: Mapping[str, Any]) -> GroupingOptions:
             f"unknown key(s) in [grouping]: {', '.join(sorted(unknown))}; known: in_app, rules"
         )
     in_app = table.get("in_app", [])
-    if not isinstance(in_app, list) or not all(isinstance(item, str) and item for item in in_app):
+    if not isinstance(in_app, list) or not all(isinstance(item, str) for item in in_app):
         raise GroupingConfigError("[grouping] in_app must be a list of package names or path patterns")
+    for index, item in enumerate(in_app):
+        problem = in_app_problem(item)
+        if problem is not None:
+            raise GroupingConfigError(f"[grouping] in_app[{index}] = {item!r} {problem}")
     rules = table.get("rules", [])
     if not isinstance(rules, list):
         raise GroupingConfigError("[grouping] rules must be an array of tables ([[grouping.rules]])")

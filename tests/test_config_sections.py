@@ -1,0 +1,91 @@
+"""Every section of the configuration is checked when any command starts, not only by the commands
+that read it: a typo in `[smtp]` or `[indices]` is found by `check` or `cluster` the day it is made,
+not by the Sunday digest; a section that is absent is never required."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from logloop import config
+from tests.test_cli_outcomes import assert_one_line, run
+
+BAD_SECTIONS = [
+    pytest.param('[smtp]\nhots = "mail"\n', "[smtp]", id="smtp-typo"),
+    pytest.param('[smtp]\nsecurity = "tls13"\n', "[smtp] security", id="smtp-bad-security"),
+    pytest.param('[indices]\nshards = "two"\n', "[indices] shards", id="indices-shards-text"),
+    pytest.param("[indices]\nreplica = 1\n", "[indices]", id="indices-typo"),
+    pytest.param('[kibana]\nurll = "http://127.0.0.1:5601"\n', "[kibana]", id="kibana-typo"),
+    pytest.param('[digest]\ntitel = "Weekly"\n', "[digest]", id="digest-typo"),
+    pytest.param('[schedule]\ntimezone = "Mars/Olympus"\n', "[schedule] timezone", id="schedule-zone"),
+    pytest.param('[retention]\nevents = "1h"\n', "[retention] events", id="retention-short"),
+    pytest.param("[analyze]\nmax_groups = 5\n", "[analyze] max_groups", id="analyze-removed-key"),
+    pytest.param('[alerts]\non = ["fresh"]\n', "[alerts] on", id="alerts-status"),
+    pytest.param("[check]\nwarning_rat = 1\n", "[check]", id="check-typo"),
+    pytest.param("[rootcause]\nbogus = 1\n", "[rootcause]", id="rootcause-typo"),
+    pytest.param('[grouping]\nin_app = [""]\n', "[grouping] in_app", id="grouping-empty-in-app"),
+    pytest.param("[redaction]\nkey = []\n", "[redaction]", id="redaction-typo"),
+]
+
+
+def _events(tmp_path: Path) -> Path:
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps({"message": "boom", "log": {"level": "error"}}) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("text", "named"), BAD_SECTIONS)
+@pytest.mark.parametrize("command", ["cluster", "es-status", "prune"])
+def test_a_bad_section_is_named_by_a_command_that_does_not_read_it(
+    tmp_path: Path, text: str, named: str, command: str
+) -> None:
+    """A bad section fails any command at start, in one line naming it (before, only its reader)."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(text)
+    argv = {
+        "cluster": ["cluster", str(_events(tmp_path))],
+        "es-status": ["es", "status", "--port", "1"],
+        "prune": ["prune", "--dry-run"],
+    }[command]
+    env = {"LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"}  # never reached: the section is first
+    assert_one_line(run(tmp_path, "--config", str(path), *argv, env=env), named)
+
+
+@pytest.mark.parametrize(("text", "named"), BAD_SECTIONS)
+def test_check_names_a_bad_section_as_unknown(tmp_path: Path, text: str, named: str) -> None:
+    """`check`, which reads neither [smtp] nor [indices] without alerting, reports any bad section
+    as a Nagios UNKNOWN line, status 3 (before: OK or CRITICAL, the typo unseen)."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(text)
+    result = run(
+        tmp_path, "--config", str(path), "check", env={"LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"}
+    )
+    assert result.returncode == 3 and result.stdout.startswith("LOGLOOP UNKNOWN - "), result
+    assert named in result.stdout
+
+
+def test_an_environment_variable_of_a_section_is_checked_too(tmp_path: Path) -> None:
+    """LOGLOOP_INDICES_SHARDS=two is named by a command that does not read [indices]."""
+    result = run(tmp_path, "cluster", str(_events(tmp_path)), env={"LOGLOOP_INDICES_SHARDS": "two"})
+    assert_one_line(result, "[indices] shards")
+
+
+def test_valid_sections_and_absent_ones_let_every_command_run(tmp_path: Path) -> None:
+    """A file with a valid partial table for every section (no [smtp] sender, no Kibana URL) is
+    accepted by a command that needs none of them: presence is checked, never completeness."""
+    path = tmp_path / "logloop.toml"
+    path.write_text(
+        '[smtp]\nhost = "mail.example.com"\n[indices]\nreplicas = 0\n[kibana]\nspace = "ops"\n'
+        '[digest]\ntitle = "Weekly"\n[schedule]\ntimezone = "Europe/Berlin"\n[retention]\nevents = "14d"\n'
+        '[analyze]\n[alerts]\non = ["new"]\n[check]\nwarning_rate = 1.0\n[rootcause]\nenabled = true\n'
+        '[grouping]\nin_app = ["myapp"]\n[redaction]\nkeys = ["pin"]\n'
+    )
+    result = run(tmp_path, "--config", str(path), "cluster", str(_events(tmp_path)))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_every_section_has_a_parser() -> None:
+    """Each section other than the two this module parses names the parser that checks it."""
+    assert set(config.SECTION_PARSERS) == set(config.SECTIONS) - {"logloop", "elasticsearch"}
