@@ -101,3 +101,39 @@ def test_a_child_forked_by_a_signal_handler_inside_a_logging_call_ships_its_reco
     missing = [message for message in want if found[message] < want[message]]
     assert not missing, f"{len(missing)} records lost, first {missing[:3]}"
     assert found == want
+
+
+def test_no_shipper_object_is_finalized_by_python_code() -> None:
+    """No class of the shipper has a `__del__` written in Python, and dropping an open segment file
+    runs no Python function: a finalizer's bytecode is where a program's signal handler may run, and
+    the exception it raises there (KeyboardInterrupt, a forked worker's `sys.exit`) was swallowed as
+    "ignored" (a worker forked by a SIGALRM handler ran its parent's loop for ever)."""
+    import gc
+    import importlib
+    import inspect
+    import pkgutil
+    import tempfile
+
+    import shipper
+    from shipper.capture import writer
+
+    for module_info in pkgutil.walk_packages(shipper.__path__, "shipper."):
+        module = importlib.import_module(module_info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            finalizer = cls.__dict__.get("__del__")
+            assert not inspect.isfunction(finalizer), f"{cls.__module__}.{cls.__qualname__}.__del__"
+    with tempfile.TemporaryDirectory() as directory:
+        opened = writer._SegmentFile(Path(directory) / "segment", "x+")
+        calls: list[str] = []
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "call":
+                calls.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+
+        sys.setprofile(profile)
+        try:
+            del opened
+            gc.collect()
+        finally:
+            sys.setprofile(None)
+    assert [call for call in calls if "shipper" in call] == []

@@ -64,11 +64,14 @@ class _TooLarge(Exception):
 
 class _SegmentFile(io.FileIO):
     """A segment's file: closed when dropped, quietly (a writer that was never closed is not a bug to
-    warn about at exit; the program's death releases the segment all the same)."""
+    warn about at exit; the program's death releases the segment all the same).
 
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
+    Its finalizer is FileIO's own `close`, C code: a finalizer written in Python runs bytecode, where
+    the program's signal handlers run too, and an exception one raises there (SIGINT's
+    KeyboardInterrupt, a `sys.exit` in a worker forked by a SIGCHLD handler) is printed as "ignored"
+    and lost: the program went on, a forked worker ran its parent's code for ever."""
+
+    __del__ = io.FileIO.close
 
 
 @dataclass(slots=True)
