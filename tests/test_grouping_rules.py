@@ -677,3 +677,70 @@ def test_in_app_path_pattern_matches_paths_of_either_system(pattern: str, app: s
     push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
     in_app = GroupingOptions(in_app=(pattern,))
     assert _key(fetch, in_app) != _key(push, in_app)
+
+
+VENV_PACKAGES = "/srv/app/.venv/lib/python3.11/site-packages"
+STDLIB_TRACE = """Traceback (most recent call last):
+  File "{app}/shop/{module}.py", line 40, in {function}
+    return json.loads(body)
+  File "{stdlib}/json/__init__.py", line 346, in loads
+    return _default_decoder.decode(s)
+  File "{stdlib}/json/decoder.py", line 337, in decode
+    obj, end = self.raw_decode(s, idx=_w(s, 0).end())
+  File "{stdlib}/json/decoder.py", line 355, in raw_decode
+    raise JSONDecodeError("Expecting value", s, err.value) from None
+json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "trace", "code"),
+    [
+        # a directory of the interpreter's or the libraries' install paths
+        pytest.param("lib", LIBRARY_TRACE, VENV_PACKAGES, id="lib-venv"),
+        pytest.param("usr", LIBRARY_TRACE, "/usr/lib/python3/dist-packages", id="usr-debian"),
+        pytest.param("local", LIBRARY_TRACE, "/usr/local/lib/python3.12/site-packages", id="local"),
+        pytest.param("Lib", LIBRARY_TRACE, "C:\\fleet\\Lib\\site-packages", id="Lib-windows"),
+        pytest.param("Users", LIBRARY_TRACE, "C:\\Users\\ana\\venv\\Lib\\site-packages", id="Users"),
+        pytest.param("opt", LIBRARY_TRACE, "/opt/conda/lib/python3.11/site-packages", id="opt-conda"),
+        # a library's own subpackage of the program's package's name
+        pytest.param("models", LIBRARY_TRACE, VENV_PACKAGES, id="library-module"),
+        # standard library code under a directory of that name, or a module of that name
+        pytest.param("lib", STDLIB_TRACE, "/usr/lib/python3.11", id="lib-stdlib"),
+        pytest.param("python3.11", STDLIB_TRACE, "/usr/lib/python3.11", id="python-version-dir"),
+        pytest.param("json", STDLIB_TRACE, "/usr/local/lib/python3.12", id="stdlib-module-name"),
+        pytest.param("decoder", STDLIB_TRACE, "/usr/lib/python3.11", id="stdlib-file-name"),
+        pytest.param("Lib", STDLIB_TRACE, "C:\\Python311\\Lib", id="Lib-stdlib-windows"),
+    ],
+)
+def test_an_in_app_name_marks_no_library_or_standard_library_frame(name: str, trace: str, code: str) -> None:
+    """An `in_app` package name (a project's own `lib`, `models` or `json` package) marks only the
+    program's frames: never a standard library file, nor a library installed under site-/dist-packages
+    other than the package of that name itself, so two program functions failing in one library call
+    stay two groups (such a frame was taken for the program's innermost one: one group)."""
+    app = "/srv/app"
+    fields = {"packages": code, "stdlib": code, "app": app}
+    fetch = trace.format(**fields, module="rates", function="fetch_rates")
+    push = trace.format(**fields, module="orders", function="push_order")
+    assert _key(fetch, GroupingOptions(in_app=("shop",))) != _key(push, GroupingOptions(in_app=("shop",)))
+    both = GroupingOptions(in_app=("shop", name))
+    assert _key(fetch, both) != _key(push, both)
+    assert _key(fetch, both) == _key(fetch, GroupingOptions(in_app=("shop",)))
+
+
+@pytest.mark.parametrize(
+    ("name", "app", "packages"),
+    [
+        pytest.param("acme.shop", "/srv/app/acme", VENV_PACKAGES, id="checkout"),
+        pytest.param("acme.shop", f"{VENV_PACKAGES}/acme", VENV_PACKAGES, id="installed"),
+        pytest.param("acme.shop", "C:\\srv\\acme", "C:\\srv\\venv\\Lib\\site-packages", id="windows"),
+    ],
+)
+def test_a_dotted_in_app_name_marks_the_subpackage(name: str, app: str, packages: str) -> None:
+    """A dotted `in_app` name (a namespace package's part, `acme.shop`) marks the frames of that
+    subpackage, as its top-level name would (it matched no frame: the library's raise stayed the key)."""
+    fetch = LIBRARY_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
+    push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
+    dotted = GroupingOptions(in_app=(name,))
+    assert _key(fetch, dotted) != _key(push, dotted)
+    assert _key(fetch, dotted) == _key(fetch, GroupingOptions(in_app=(name.partition(".")[0],)))

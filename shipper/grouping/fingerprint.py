@@ -140,7 +140,13 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        an event's own fingerprint given as a set (`extra={"fingerprint": {"a", "b"}}`) in one order in
        every process, its items sorted by type and text (`shipper.formatter.jsonable`; a set iterates in
        the order of PYTHONHASHSEED: each process of a program had its own key for one fingerprint; only
-       events that set a fingerprint as a set change, none of the evaluation set)
+       events that set a fingerprint as a set change, none of the evaluation set);
+       an `in_app` name looked for only where a program's package can be: never in standard library
+       paths, under site-/dist-packages only as the package installed there (a project's own `lib`,
+       `utils` or `json` package marked the interpreter's and every library's frames of that directory
+       as the program's: two callers of one library were one group), and a dotted name (`acme.shop`)
+       as those directories (it matched no frame); only events keyed with such `in_app` names change,
+       none of the evaluation set
 """
 
 from __future__ import annotations
@@ -541,18 +547,20 @@ _FRAME_TEXT_RE: Final = re.compile(
 def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
     """The traceback with the path of each `in_app` file (a package name as a directory, or a path
     pattern) cut to `in-app/` and its package, so its frames are told as the program's wherever it is
-    installed (the module tail, hence the key's text, is unchanged)."""
-    names = tuple(item for item in in_app if not any(char in item for char in "*?[/\\"))
+    installed (the module tail, hence the key's text, is unchanged). A name is matched where a package
+    of the program can be (`_program_start`), a pattern against the whole path."""
+    plain = tuple(item for item in in_app if not any(char in item for char in "*?[/\\"))
+    names = tuple(map(_name_parts, plain))
     # A path pattern matches paths of either system: both written with forward slashes.
-    patterns = tuple(item.replace("\\", "/") for item in in_app if item not in names)
+    patterns = tuple(item.replace("\\", "/") for item in in_app if item not in plain)
 
     def relabel(match: re.Match[str]) -> str:
         path = match[1]
         parts = _PATH_PARTS_RE.split(path)
-        for index, part in enumerate(parts):
-            if part in names or part.removesuffix(".py") in names:
-                # No install prefix left to look like a library; the module tail is unchanged.
-                return f'File "{_IN_APP_MARK}{"/".join(parts[index:])}"'
+        start = _program_start(path, parts, names)
+        if start is not None:
+            # No install prefix left to look like a library; the module tail is unchanged.
+            return f'File "{_IN_APP_MARK}{"/".join(parts[start:])}"'
         if any(fnmatch.fnmatch(path.replace("\\", "/"), pattern) for pattern in patterns):
             return f'File "{_IN_APP_MARK}{"/".join(parts[-2:])}"'
         return match[0]
@@ -560,6 +568,42 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
     return _IN_APP_FILE_RE.sub(relabel, stack_trace)
 
 
+def _name_parts(name: str) -> tuple[str, ...]:
+    """An `in_app` name as the path parts it stands for: `acme.shop` -> ("acme", "shop") (a namespace
+    package's part); a script's file name (`tool.py`) or a name with no dot stays one part."""
+    return (name,) if name.endswith(".py") else tuple(name.split("."))
+
+
+def _program_start(path: str, parts: list[str], names: tuple[tuple[str, ...], ...]) -> int | None:
+    """Where in `parts` (the path `path` cut at its separators) a package of `names` starts, looked
+    for only where a program's package can be: right after site-/dist-packages (an installed program;
+    a library's own subpackage of that name is not it), never in the standard library (a project's
+    `json` or `lib` package is not the interpreter's), anywhere in other paths. None when none does."""
+    installed = next(
+        (index for index in range(len(parts) - 1, -1, -1) if parts[index].lower() in _INSTALL_DIRECTORIES),
+        None,
+    )
+    if installed is not None:
+        first = installed + 1
+        if first < len(parts) and parts[first].endswith(".egg"):
+            first += 1  # an egg's directory holds its packages
+        starts: Iterable[int] = (first,)
+    elif _kind(path) is FrameKind.STDLIB:
+        return None
+    else:
+        starts = range(len(parts))
+    last = len(parts) - 1
+    for start in starts:
+        for name in names:
+            end = start + len(name) - 1  # the part the name's last part must be
+            if end > last or parts[start:end] != list(name[:-1]):
+                continue
+            if parts[end] == name[-1] or (end == last and parts[end] == f"{name[-1]}.py"):
+                return start
+    return None
+
+
+_INSTALL_DIRECTORIES: Final = frozenset({"site-packages", "dist-packages"})
 _IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
 _PATH_PARTS_RE: Final = re.compile(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"

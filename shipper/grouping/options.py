@@ -83,8 +83,9 @@ class GroupingRule:
 
 @dataclass(frozen=True, slots=True)
 class GroupingOptions:
-    """`in_app`: top-level packages (or fnmatch patterns of file paths) that are the program's own code
-    although installed into site-/dist-packages; `rules`: see the module docstring."""
+    """`in_app`: packages (`myapp`, or dotted, `acme.billing`) or fnmatch patterns of file paths that
+    are the program's own code, wherever it is installed (`fingerprint.with_program_frames` says where
+    a name is looked for); `rules`: see the module docstring."""
 
     in_app: tuple[str, ...] = ()
     rules: tuple[GroupingRule, ...] = ()
