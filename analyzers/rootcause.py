@@ -5,7 +5,8 @@
 - when it started: its first occurrence ever (time, host, version), the last version of its service
   that ran before that without it, and whether it started with a release: its first version had
   appeared at most `release_gap` before the group did, and an older version ran without it;
-- what came before: the last log lines of the same process (host + pid) before recent occurrences;
+- what came before: the last log lines of the same process (host + pid; without a pid, of the same
+  service on that host) before recent occurrences;
 - what it drags along: groups that occur on the same host within `cascade_window` after (or before)
   most of its sampled occurrences (counted for every group at once in one frame, `cascades`).
   Chance is ruled out by requiring the share to be at least `cascade_share` *and* five times what
@@ -118,6 +119,7 @@ class Breadcrumbs:
     host: str
     pid: int | None
     lines: tuple[LogLine, ...]
+    service: str | None = None  # shown where no pid tells the process: the lines are its service's
 
     def text(self) -> str:
         """The lines as a log reader shows them: time, level, logger, message."""
@@ -328,6 +330,7 @@ def all_breadcrumbs(data: RootCauseData, lines: int) -> dict[str, tuple[Breadcru
                 host=anchor.host,
                 pid=anchor.pid,
                 lines=tuple(_line(s) for s in reversed(sources)),
+                service=anchor.service,
             )
         )
     return {key: tuple(crumbs) for key, crumbs in found.items()}

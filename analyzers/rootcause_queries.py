@@ -60,7 +60,7 @@ FEEDBACK_SAMPLES: Final = 20
 ANCHOR_HOSTS: Final = 6
 ANCHORS_PER_REQUEST: Final = 600
 _CRUMB_FIELDS: Final = ["@timestamp", "log.level", "log.logger", "message", "error.grouping_key"]
-_ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid"]
+_ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid", "service.name"]
 # The feedback kinds that can be a reaction to an error. A feature wish is none: tying it to whatever
 # failed last on its host would invent a cause.
 ERROR_FEEDBACK_KINDS: Final = frozenset({"bug", "usability"})
@@ -165,6 +165,9 @@ class Anchor:
     time: datetime
     host: str
     pid: int | None
+    # Its service: where no pid tells its process, the lines before it are its service's on that host
+    # (every process of it), not every program's on the host.
+    service: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,7 +216,14 @@ def _anchor(key: str, source: Mapping[str, Any]) -> Anchor | None:
     if host is None or source.get("@timestamp") is None:
         return None
     pid = _pid(get_field(source, "process.pid"))
-    return Anchor(key=key, time=_time(source["@timestamp"]), host=str(host), pid=pid)
+    service = get_field(source, "service.name")
+    return Anchor(
+        key=key,
+        time=_time(source["@timestamp"]),
+        host=str(host),
+        pid=pid,
+        service=None if service is None else str(service),
+    )
 
 
 def _pid(value: Any) -> int | None:
@@ -225,11 +235,12 @@ def _pid(value: Any) -> int | None:
 
 
 def _distinct_processes(anchors: list[Anchor], limit: int) -> list[Anchor]:
-    seen: set[tuple[str, int | None]] = set()
+    seen: set[tuple[str, int | None, str | None]] = set()
     chosen = []
     for anchor in anchors:
-        if (anchor.host, anchor.pid) not in seen:
-            seen.add((anchor.host, anchor.pid))
+        process = (anchor.host, anchor.pid, anchor.service if anchor.pid is None else None)
+        if process not in seen:
+            seen.add(process)
             chosen.append(anchor)
     return chosen[:limit]
 
@@ -393,7 +404,11 @@ def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, 
     grouped = queries.grouped()
     filters: dict[str, Any] = {}
     for index, a in enumerate(facets.crumb_anchors):
-        process = [{"term": {"process.pid": a.pid}}] if a.pid is not None else []
+        process: list[dict[str, Any]]
+        if a.pid is not None:
+            process = [{"term": {"process.pid": a.pid}}]
+        else:  # (another shipper's event): its service's processes on the host, not every program's
+            process = [{"term": {"service.name": a.service}}] if a.service is not None else []
         filters[f"crumb|{index}"] = queries.all_of(
             {"term": {"host.name": a.host}},
             *process,
