@@ -34,7 +34,7 @@ from email.message import EmailMessage
 from functools import cache
 from typing import Any, Final
 
-from analyzers import mailer, registry
+from analyzers import mailer, registry, smtp_config
 from analyzers.check import CheckResult, NewGroup
 from analyzers.config import AlertsConfig
 from analyzers.escaping import shell_command
@@ -94,12 +94,12 @@ class Alert:
 
 def email_recipients(config: AlertsConfig) -> tuple[str, ...]:
     """The bare addresses of `[alerts] email_to`; ConfigurationError names a bad one."""
-    return tuple(mailer.address(value, setting="[alerts] email_to entry") for value in config.email_to)
+    return tuple(smtp_config.address(value, setting="[alerts] email_to entry") for value in config.email_to)
 
 
 def require_deliverable(
     config: AlertsConfig, smtp_table: Mapping[str, Any] | None = None
-) -> mailer.SmtpSettings | None:
+) -> smtp_config.SmtpSettings | None:
     """Validate the alert channels up front; the `[smtp]` settings when `email_to` is set, else None.
 
     `smtp_table` is the `[smtp]` section; None means the caller cannot send alert emails (yet).
@@ -117,7 +117,7 @@ def require_deliverable(
             "[alerts] email_to needs an [smtp] section with the server to send through, e.g. "
             '[smtp] host = "mail.example.com", port = 587, sender = "logloop@example.com"'
         )
-    smtp = mailer.smtp_settings(smtp_table)
+    smtp = smtp_config.smtp_settings(smtp_table)
     if not smtp.sender:
         raise ConfigurationError(
             '[smtp] needs sender to send alert emails, e.g. sender = "logloop@example.com"'
@@ -289,7 +289,7 @@ def send(
     config: AlertsConfig,
     check_line: str,
     now: datetime,
-    smtp: mailer.SmtpSettings | None = None,
+    smtp: smtp_config.SmtpSettings | None = None,
 ) -> list[Alert]:
     """Send each alert not sent before on every configured channel; return those delivered on at least
     one. Raises AlertError after trying them all; ConfigurationError if `email_to` is set without `smtp`."""

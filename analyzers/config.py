@@ -205,6 +205,18 @@ def parse(cls: type[_Config], section: str, table: Mapping[str, Any]) -> _Config
     return cls(**values)
 
 
+DIGEST_KEYS: Final = ("title", "timezone")  # timezone: read by analyzers.digest_options
+
+
+def digest_title(section: Mapping[str, Any]) -> str | None:
+    """The `[digest]` section's title (None: the default), its keys checked."""
+    unknown = sorted(set(section) - set(DIGEST_KEYS))
+    if unknown:
+        raise ConfigurationError(unknown_keys_message("digest", unknown, DIGEST_KEYS))
+    title = section.get("title")
+    return str(title) if title else None
+
+
 def analyze_config(table: Mapping[str, Any]) -> AnalyzeConfig:
     if "max_groups" in table:
         raise ConfigurationError(

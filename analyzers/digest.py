@@ -21,8 +21,9 @@ from analyzers.digest_model import REGISTRY_EMPTY, Report, build_report, group_r
 from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
 from analyzers.digest_window import Window
 from analyzers.exceptions import OutputError
-from analyzers.mailer import BAD_STATES, SendOutcome, SmtpSettings, send_digest
+from analyzers.mailer import BAD_STATES, SendOutcome, send_digest
 from analyzers.render import data_uris, render
+from analyzers.smtp_config import SmtpSettings
 from analyzers.store import Store
 
 

@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from analyzers import config
-from analyzers.exceptions import ConfigurationError
 from analyzers.store import connect
-from shipper.schema import unknown_keys_message
 
-DIGEST_KEYS = ("title", "timezone")  # timezone: read by analyzers.digest_options
 # Equal to analyzers.render.FORMATS (a test checks): importing render here would load pandas and
 # matplotlib for every `logloop` invocation, doubling the start-up time of unrelated commands.
 FORMATS = ("html", "text", "markdown", "json")
@@ -36,30 +33,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=handle)
 
 
-def digest_title(section: Any) -> str | None:
-    """The `[digest]` section's title (None: the default), its keys checked."""
-    unknown = sorted(set(section) - set(DIGEST_KEYS))
-    if unknown:
-        raise ConfigurationError(unknown_keys_message("digest", unknown, DIGEST_KEYS))
-    title = section.get("title")
-    return str(title) if title else None
-
-
 def handle(args: argparse.Namespace, settings: Any) -> int:
-    from analyzers import digest_options, mailer
+    from analyzers import digest_options, mailer, smtp_config
     from analyzers.digest import run_digest
 
     now = datetime.now(UTC)
     window = config.parse_duration(args.window, name="--window")
     until = config.parse_time(args.until, now=now)
     options = digest_options.from_settings(settings)
-    title = digest_title(
-        settings.section("digest")
-    )  # every setting is checked before anything is asked or sent
+    # every setting is checked before anything is asked or sent
+    title = config.digest_title(settings.section("digest"))
     smtp = None
     if args.send:
-        smtp = mailer.smtp_settings(settings.section("smtp"))
-        mailer.require_sendable(smtp)
+        smtp = smtp_config.smtp_settings(settings.section("smtp"))
+        smtp_config.require_sendable(smtp)
     store = connect(settings)
     try:
         run = run_digest(

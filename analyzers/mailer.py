@@ -1,7 +1,7 @@
 """Email the digest: SMTP (STARTTLS, SSL or plain on loopback) with auth, at most one message per
 (window, recipient), and no header built from anything but sanitized single-line values.
 
-Other mail (the alerts) uses the same pieces: `smtp_settings` for `[smtp]`, `new_message` for the
+Other mail (the alerts) uses the same pieces: `analyzers.smtp_config` for `[smtp]`, `new_message` for the
 sanitized headers and `send_message(settings, message, recipients)`, which raises DeliveryError. The
 digest and `send_message` share one connection (connect, STARTTLS/SSL, AUTH) and one place where SMTP
 errors are classified: failed (nothing delivered), in doubt (lost in flight) or sent.
@@ -36,36 +36,32 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from analyzers.escaping import header_line, text_line
-from analyzers.exceptions import ConfigurationError, DeliveryError
+from analyzers.exceptions import DeliveryError
 from analyzers.queries import iso
+from analyzers.smtp_config import SmtpSettings, require_sendable
 from analyzers.store import Store
 from analyzers.wording import counted
-from shipper.connection import is_loopback_host
-from shipper.schema import unknown_keys_message
 
 if TYPE_CHECKING:  # the digest model loads pandas: alert emails (`logloop check`) must not pay for it
     from analyzers.digest_model import Report
     from analyzers.digest_window import Window
 
-SECURITY_MODES: Final = ("starttls", "ssl", "none")
 HEADER_CHARS: Final = 200
 STALE_AFTER: Final = timedelta(minutes=15)
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 MARKER_MAPPING: Final[dict[str, Any]] = {
     "dynamic": "strict",
     "properties": {
@@ -83,22 +79,6 @@ MARKER_MAPPING: Final[dict[str, Any]] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class SmtpSettings:
-    """The `[smtp]` section."""
-
-    host: str = "127.0.0.1"
-    port: int = 587
-    security: str = "starttls"
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    sender: str = ""
-    recipients: tuple[str, ...] = ()
-    send_empty: bool = False
-    timeout: float = 30.0
-    ca_certs: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class SendOutcome:
     """One recipient's result: sent, already-sent, sending-elsewhere, in-doubt, failed, refused (refused
     permanently by an earlier run of the same digest: not tried again) or skipped-empty."""
@@ -113,49 +93,6 @@ def sanitize_header(value: str, limit: int = HEADER_CHARS) -> str:
     """One line, no control character or direction override, at most `limit` characters (the one
     rule for header values, `analyzers.escaping.header_line`)."""
     return header_line(value, limit)
-
-
-def address(value: Any, *, setting: str) -> str:
-    """The bare address of `value` ("Ops <ops@example.com>" -> ops@example.com); ConfigurationError
-    naming `setting` (e.g. "[smtp] sender") when it is not one or holds control characters."""
-    text = str(value)
-    _name, bare = parseaddr(text)
-    if _CONTROL.search(text) or not bare or bare.count("@") != 1:
-        raise ConfigurationError(f"{setting} {text!r} is not an email address like ops@example.com")
-    return bare
-
-
-def smtp_settings(table: Mapping[str, Any]) -> SmtpSettings:
-    """Parse and validate `[smtp]`; ConfigurationError names the key and the fix."""
-    known = {f.name for f in fields(SmtpSettings)}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigurationError(unknown_keys_message("smtp", unknown, known))
-    values = dict(table)
-    security = str(values.get("security", "starttls")).lower()
-    if security not in SECURITY_MODES:
-        raise ConfigurationError(f"[smtp] security = {security!r}: use one of {', '.join(SECURITY_MODES)}")
-    values["security"] = security
-    recipients = values.get("recipients", ())
-    if isinstance(recipients, str):
-        recipients = [recipients]
-    values["recipients"] = tuple(address(r, setting="[smtp] recipient") for r in recipients)
-    if "sender" in values:
-        values["sender"] = address(values["sender"], setting="[smtp] sender")
-    settings = SmtpSettings(**values)
-    if security == "none" and settings.username and not is_loopback_host(settings.host):
-        raise ConfigurationError(
-            f"[smtp] refusing to send the password in clear text to {settings.host}: "
-            "use security = starttls or ssl"
-        )
-    return settings
-
-
-def require_sendable(settings: SmtpSettings) -> None:
-    if not settings.sender or not settings.recipients:
-        raise ConfigurationError(
-            '[smtp] needs sender and recipients to send the digest, e.g. recipients = ["ops@example.com"]'
-        )
 
 
 def subject(report: Report) -> str:

@@ -15,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzers import config
 from analyzers.exceptions import ConfigurationError
-from analyzers.suspects import SuspectTest
+
+if TYPE_CHECKING:  # (imported where used: `analyzers.suspects` imports pandas, and every command's
+    # start parses a `[rootcause]` section present in the configuration, `logloop cluster`'s too)
+    from analyzers.suspects import SuspectTest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +46,8 @@ class RootCauseConfig:
 
     @property
     def test(self) -> SuspectTest:
+        from analyzers.suspects import SuspectTest
+
         return SuspectTest(alpha=self.alpha, min_count=self.min_count, min_lift=self.min_lift)
 
 

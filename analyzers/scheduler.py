@@ -293,7 +293,7 @@ def check_job(settings: Any, *, clock: Clock = utc_now) -> Job:
 def digest_job(settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth | None = None) -> Job | None:
     """The weekly digest, mailed to the [smtp] recipients; None (with a warning) when it cannot run."""
     try:
-        from analyzers import mailer
+        from analyzers import mailer, smtp_config
         from analyzers.digest import run_digest
     except ImportError as exc:
         LOG.warning("digest job skipped: the digest module is not available (%s)", exc)
@@ -301,8 +301,8 @@ def digest_job(settings: Any, *, clock: Clock = utc_now, health: SchedulerHealth
     if not settings.section("smtp"):
         LOG.warning("digest job skipped: no [smtp] section to send the digest with")
         return None
-    smtp = mailer.smtp_settings(settings.section("smtp"))
-    mailer.require_sendable(smtp)
+    smtp = smtp_config.smtp_settings(settings.section("smtp"))
+    smtp_config.require_sendable(smtp)
     window = analyzer_config.schedule_config(settings.section("schedule")).digest_window
     from analyzers.digest_options import from_settings
 

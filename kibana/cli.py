@@ -1,7 +1,7 @@
 """`logloop setup`, `logloop kibana import` and `logloop kibana export`.
 
 Kibana settings come from the [kibana] section of the config file, overridden by LOGLOOP_KIBANA_*
-environment variables, overridden by flags. This is the one place they are read.
+environment variables, overridden by flags, read in one place (`kibana.settings`).
 
     [kibana]
     url = "https://kibana.example:5601"     # LOGLOOP_KIBANA_URL
@@ -20,60 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from kibana import importer, objects, setup
 from kibana.exceptions import KibanaConfigError
+from kibana.settings import kibana_settings
 from shipper import schema
 from shipper.connection import Deployment, make_client
-from shipper.schema import unknown_keys_message
-
-_ENV = {
-    "LOGLOOP_KIBANA_URL": "url",
-    "LOGLOOP_KIBANA_API_KEY": "api_key",
-    "LOGLOOP_KIBANA_USERNAME": "username",
-    "LOGLOOP_KIBANA_PASSWORD": "password",
-    "LOGLOOP_KIBANA_CA_CERTS": "ca_certs",
-    "LOGLOOP_KIBANA_ALLOW_PLAIN_HTTP": "allow_plain_http",
-    "LOGLOOP_KIBANA_SPACE": "space",
-}
-_BOOLEANS = {"verify_certs", "allow_plain_http"}
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def check_section(section: Mapping[str, Any]) -> None:
-    """Check `[kibana]`'s keys as read at start (its values are checked with the flags, when used)."""
-    known = {f.name for f in fields(importer.KibanaSettings)}
-    unknown = set(section) - known
-    if unknown:
-        raise KibanaConfigError(unknown_keys_message("kibana", unknown, known))
-
-
-def kibana_settings(
-    section: Mapping[str, Any], environ: Mapping[str, str], flags: Mapping[str, Any]
-) -> importer.KibanaSettings | None:
-    """Settings from file < environment < flags; None when no Kibana URL is configured anywhere."""
-    check_section(section)
-    values: dict[str, Any] = dict(section)
-    for variable, name in _ENV.items():
-        if environ.get(variable):
-            raw = environ[variable]
-            values[name] = raw.lower() in _TRUE if name in _BOOLEANS else raw
-    given = {name: value for name, value in flags.items() if value is not None}
-    if "api_key" in given:  # an explicit credential replaces the configured one of the other kind
-        values.pop("username", None)
-        values.pop("password", None)
-    if "username" in given:
-        values.pop("api_key", None)
-    values.update(given)
-    if not values.get("url"):
-        return None
-    result = importer.KibanaSettings(**values)
-    importer.validate(result)
-    return result
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:

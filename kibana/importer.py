@@ -17,7 +17,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -25,22 +25,7 @@ from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 from kibana.exceptions import KibanaConfigError, KibanaImportError
-from shipper.connection import endpoint_problem
-
-
-@dataclass(frozen=True, kw_only=True)
-class KibanaSettings:
-    """Where Kibana is and how to authenticate; secrets never appear in repr."""
-
-    url: str
-    api_key: str | None = field(default=None, repr=False)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    allow_plain_http: bool = False
-    space: str | None = None
-    timeout: float = 30.0
+from kibana.settings import KibanaSettings, validate
 
 
 @dataclass(frozen=True)
@@ -60,24 +45,6 @@ class ObjectError:
 class ImportResult:
     success_count: int
     errors: tuple[ObjectError, ...]
-
-
-def validate(settings: KibanaSettings) -> None:
-    """Raise KibanaConfigError for settings that would leak credentials or cannot work."""
-    problem = endpoint_problem(
-        settings.url,
-        allow_plain_http=settings.allow_plain_http,
-        has_api_key=bool(settings.api_key),
-        has_basic_auth=bool(settings.username or settings.password),
-        name="Kibana",
-        example="https://host:5601",
-        credentials="--api-key or --user/--password",
-        opt_in="set allow_plain_http = true in [kibana]",
-    )
-    if problem:
-        raise KibanaConfigError(problem)
-    if settings.password and not settings.username:
-        raise KibanaConfigError("a Kibana password needs a --user")
 
 
 def _reason(error: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from kibana import importer, objects
 from kibana.exceptions import SetupError
+from kibana.settings import KibanaSettings
 from shipper import schema
 from shipper.connection import TRANSIENT_STATUSES, transient_refusal
 
@@ -84,7 +85,7 @@ def ensure_registry(es: Any, prefix: str, layout: schema.IndexLayout | None = No
     return schema.registry_index(prefix)
 
 
-def import_saved_objects(kibana: importer.KibanaSettings, prefix: str) -> importer.ImportResult:
+def import_saved_objects(kibana: KibanaSettings, prefix: str) -> importer.ImportResult:
     """Import the saved objects generated for `prefix`; raise if Kibana refused any."""
     ndjson = objects.to_ndjson(objects.saved_objects(prefix)).encode("utf-8")
     result = importer.import_ndjson(kibana, ndjson, filename=f"{prefix}-saved-objects.ndjson")
@@ -106,7 +107,7 @@ def install_lifecycle_policy(es: Any, prefix: str, retention: Mapping[str, Any])
 def run_setup(
     es: Any,
     prefix: str,
-    kibana: importer.KibanaSettings | None,
+    kibana: KibanaSettings | None,
     *,
     wait_for_kibana: float = 0.0,
     layout: schema.IndexLayout | None = None,

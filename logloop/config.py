@@ -312,8 +312,8 @@ def _boolean(name: str, value: Any) -> bool:
 # at start, whatever the command, so that a typo in [smtp] is found by `check` too and not first by the
 # Sunday digest; an absent section is never asked for (each parser's defaults stand).
 SECTION_PARSERS: Final[Mapping[str, tuple[str, str]]] = {
-    "smtp": ("analyzers.mailer", "smtp_settings"),
-    "digest": ("analyzers.digest_cli", "digest_title"),
+    "smtp": ("analyzers.smtp_config", "smtp_settings"),
+    "digest": ("analyzers.config", "digest_title"),
     "schedule": ("analyzers.config", "schedule_config"),
     "check": ("analyzers.config", "check_config"),
     "alerts": ("analyzers.config", "alerts_config"),
@@ -321,7 +321,7 @@ SECTION_PARSERS: Final[Mapping[str, tuple[str, str]]] = {
     "retention": ("analyzers.config", "retention_config"),
     "rootcause": ("analyzers.rootcause_config", "rootcause_config"),
     "indices": ("shipper.schema", "index_layout"),
-    "kibana": ("kibana.cli", "check_section"),
+    "kibana": ("kibana.settings", "check_section"),
     "grouping": ("logloop.config", "check_grouping"),
     "redaction": ("shipper.redaction", "options_from_config"),
 }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.mailer import smtp_settings
+from analyzers.smtp_config import smtp_settings
 from logloop import config
 from logloop.config import load_settings
 from logloop.errors import ConfigError

@@ -5,6 +5,9 @@ not by the Sunday digest; a section that is absent is never required."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,15 @@ BAD_SECTIONS = [
     pytest.param('[grouping]\nin_app = [""]\n', "[grouping] in_app", id="grouping-empty-in-app"),
     pytest.param("[redaction]\nkey = []\n", "[redaction]", id="redaction-typo"),
 ]
+
+
+# A valid partial table for every section (no [smtp] sender, no Kibana URL).
+FULL_CONFIGURATION = (
+    '[smtp]\nhost = "mail.example.com"\n[indices]\nreplicas = 0\n[kibana]\nspace = "ops"\n'
+    '[digest]\ntitle = "Weekly"\n[schedule]\ntimezone = "Europe/Berlin"\n[retention]\nevents = "14d"\n'
+    '[analyze]\n[alerts]\non = ["new"]\n[check]\nwarning_rate = 1.0\n[rootcause]\nenabled = true\n'
+    '[grouping]\nin_app = ["myapp"]\n[redaction]\nkeys = ["pin"]\n'
+)
 
 
 def _events(tmp_path: Path) -> Path:
@@ -76,12 +88,7 @@ def test_valid_sections_and_absent_ones_let_every_command_run(tmp_path: Path) ->
     """A file with a valid partial table for every section (no [smtp] sender, no Kibana URL) is
     accepted by a command that needs none of them: presence is checked, never completeness."""
     path = tmp_path / "logloop.toml"
-    path.write_text(
-        '[smtp]\nhost = "mail.example.com"\n[indices]\nreplicas = 0\n[kibana]\nspace = "ops"\n'
-        '[digest]\ntitle = "Weekly"\n[schedule]\ntimezone = "Europe/Berlin"\n[retention]\nevents = "14d"\n'
-        '[analyze]\n[alerts]\non = ["new"]\n[check]\nwarning_rate = 1.0\n[rootcause]\nenabled = true\n'
-        '[grouping]\nin_app = ["myapp"]\n[redaction]\nkeys = ["pin"]\n'
-    )
+    path.write_text(FULL_CONFIGURATION)
     result = run(tmp_path, "--config", str(path), "cluster", str(_events(tmp_path)))
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
@@ -89,3 +96,36 @@ def test_valid_sections_and_absent_ones_let_every_command_run(tmp_path: Path) ->
 def test_every_section_has_a_parser() -> None:
     """Each section other than the two this module parses names the parser that checks it."""
     assert set(config.SECTION_PARSERS) == set(config.SECTIONS) - {"logloop", "elasticsearch"}
+
+
+# What a section's check may not load: the libraries of the commands that use the section (the
+# digest's data frames, mail, Elasticsearch and Kibana clients). Every command's start checks every
+# section present, so a deployment's full configuration cost `logloop cluster` 0.2 s of imports.
+HEAVY_MODULES = ("pandas", "numpy", "smtplib", "ssl", "urllib.request", "elasticsearch", "jinja2")
+
+
+def test_checking_every_section_loads_none_of_the_commands_libraries() -> None:
+    """Parsing a full configuration's sections at a command's start imports no data-frame, mail,
+    HTTP-client or template library (a `[rootcause]` section imported pandas for every command)."""
+    script = (
+        "import sys\n"
+        "from logloop import config\n"
+        "before = set(sys.modules)\n"
+        "settings = config.load_settings(environ={'LOGLOOP_CONFIG': sys.argv[1]})\n"
+        "assert len(settings.sections) == 12, settings.sections\n"
+        "config.check_sections(settings)\n"
+        "heavy = set(sys.argv[2:])\n"
+        "new = set(sys.modules) - before\n"
+        "print(sorted({m for m in new if m in heavy} | {m.split('.')[0] for m in new} & heavy))\n"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "logloop.toml"
+        path.write_text(FULL_CONFIGURATION)
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(path), *HEAVY_MODULES],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from helpers.fake_kibana import FakeKibana, file_part, serve_fake_kibana
 
-from kibana import cli, importer, objects
+from kibana import importer, objects
 from kibana.exceptions import KibanaConfigError, KibanaImportError
+from kibana.settings import kibana_settings
 
 NDJSON = objects.to_ndjson(objects.saved_objects()).encode("utf-8")
 
@@ -152,12 +153,12 @@ def test_settings_layering_file_then_environment_then_flags() -> None:
     configured user, no URL anywhere means no Kibana, and unknown keys are refused."""
     section = {"url": "https://file:5601", "username": "file-user", "password": "pw", "space": "a"}
     environ = {"LOGLOOP_KIBANA_URL": "https://env:5601", "LOGLOOP_KIBANA_SPACE": "b"}
-    settings = cli.kibana_settings(section, environ, {"api_key": "flag-key", "space": None})
+    settings = kibana_settings(section, environ, {"api_key": "flag-key", "space": None})
     assert settings == importer.KibanaSettings(url="https://env:5601", api_key="flag-key", space="b")
-    assert cli.kibana_settings({}, {}, {"url": None}) is None
-    assert "pw" not in repr(cli.kibana_settings(section, {}, {}))
+    assert kibana_settings({}, {}, {"url": None}) is None
+    assert "pw" not in repr(kibana_settings(section, {}, {}))
     with pytest.raises(KibanaConfigError, match="unknown key"):
-        cli.kibana_settings({"urll": "x"}, {}, {})
+        kibana_settings({"urll": "x"}, {}, {})
 
 
 def test_wait_until_available_polls_until_kibana_is_ready(kibana: FakeKibana) -> None:

@@ -18,7 +18,7 @@ from helpers import digest_docs as docs
 from helpers.ports import free_port
 from helpers.smtp_inbox import Inbox
 
-from analyzers import mailer
+from analyzers import mailer, smtp_config
 from analyzers.digest import Digest, build_digest
 from analyzers.exceptions import ConfigurationError, DeliveryError
 from analyzers.store import Store
@@ -325,12 +325,12 @@ def test_starttls_with_auth(es: Any, index_prefix: str, digest: Digest, tmp_path
 def test_smtp_settings_reject_what_cannot_work(table: dict[str, Any], message: str) -> None:
     """Bad [smtp] sections are ConfigurationErrors that name the problem."""
     with pytest.raises(ConfigurationError, match=message):
-        mailer.smtp_settings(table)
+        smtp_config.smtp_settings(table)
 
 
 def test_smtp_settings_parse_a_full_section() -> None:
     """A full [smtp] section parses into SmtpSettings whose repr hides the password."""
-    settings = mailer.smtp_settings(
+    settings = smtp_config.smtp_settings(
         {"host": "mail.example.org", "port": 465, "security": "SSL", "username": "bot", "password": "pw-123",
          "sender": "Logloop <logloop@example.org>", "recipients": ["ops@example.org"], "send_empty": True}
     )  # fmt: skip

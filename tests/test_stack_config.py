@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from analyzers.store import Store
-from kibana import cli as kibana_cli
 from kibana import objects
+from kibana import settings as kibana_settings
 from logloop import config as logloop_config
 from shipper import ShipperHandler, schema
 from shipper.connection import ElasticsearchSettings
@@ -192,7 +192,7 @@ def test_credentials_variables_agree(compose: dict[str, Any]) -> None:
             if variable.startswith("LOGLOOP_ES_"):
                 assert logloop_config.is_read(variable), f"{name} sets {variable}, which logloop never reads"
             if variable.startswith("LOGLOOP_KIBANA_"):
-                assert variable in kibana_cli._ENV, f"{name} sets {variable}, which logloop never reads"
+                assert variable in kibana_settings._ENV, f"{name} sets {variable}, which logloop never reads"
     example = _env_example()
     secrets = set(re.findall(r"\$\{(\w*PASSWORD\w*|\w*KEY)[:?}]", COMPOSE.read_text(encoding="utf-8")))
     assert secrets == {k for k in example if k.endswith("PASSWORD") or k.endswith("KEY")}
