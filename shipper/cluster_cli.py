@@ -127,7 +127,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         type=_in_app,
         metavar="PACKAGE",
-        help="a package (or fnmatch path pattern) of the program installed into site-packages; repeatable",
+        help="a package of the program (myapp, acme.billing) or an fnmatch path pattern; repeatable",
     )
     parser.add_argument(
         "-j",
