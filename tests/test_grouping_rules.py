@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -744,3 +745,80 @@ def test_a_dotted_in_app_name_marks_the_subpackage(name: str, app: str, packages
     dotted = GroupingOptions(in_app=(name,))
     assert _key(fetch, dotted) != _key(push, dotted)
     assert _key(fetch, dotted) == _key(fetch, GroupingOptions(in_app=(name.partition(".")[0],)))
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        # the message cut short (an event past max_event_bytes), so it no longer fits the template
+        pytest.param(" ".join(["%s"] * 24) + " done", " ".join(["a b"] * 24) + " don", id="cut-message"),
+        pytest.param("%s=%s;" * 30, "k=v;" * 29 + "k=v", id="separators-in-values"),
+        pytest.param("%s, %r: %d" * 12, "x, y: 1" * 11 + "x, y: z", id="mixed-specifiers"),
+        # a template of many specifiers (a generated one, a format string logged as the template)
+        pytest.param("%s " * 50_000, "v " * 50_000, id="fifty-thousand-specifiers"),
+        pytest.param("{} " * 50_000 + "%s", "v " * 50_000, id="fields-and-a-specifier"),
+    ],
+)
+def test_a_template_title_takes_linear_time_whatever_the_template_and_message(
+    template: str, message: str
+) -> None:
+    """The title of a template-keyed event is written in a bounded time for any template and message: the
+    values of its specifiers were found by a regular expression of one lazy group per specifier, which
+    backtracked exponentially on a message that does not fit (24 specifiers: hours), and each specifier's
+    index was counted from the template's start (50,000 specifiers: minutes). A child process must finish
+    every case within the timeout."""
+    script = (
+        "import json, sys\n"
+        "from shipper.grouping.titles import template_title\n"
+        "template, message = json.load(sys.stdin)\n"
+        "print(template_title('ValueError', template, message)[:40])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps([template, message]),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("ValueError: "), done.stderr
+
+
+# A printf-style specifier as logging templates write them (the reference's own copy).
+_SPECIFIER = r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]"
+
+
+def _regex_values(template: str, message: str) -> list[str]:
+    """The values as the regular expression found them (the reference, for small templates only)."""
+    pattern, last = "", 0
+    for match in re.finditer(_SPECIFIER, template):
+        pattern += re.escape(template[last : match.start()]) + ("%" if match[0].endswith("%") else "(.*?)")
+        last = match.end()
+    found = re.fullmatch(pattern + re.escape(template[last:]), message, re.DOTALL)
+    return list(found.groups()) if found else []
+
+
+def test_the_values_of_a_template_are_those_the_lazy_expression_found() -> None:
+    """On small templates the linear reading gives exactly the values the lazy regular expression gave
+    (the leftmost fit), for messages that fit and messages that do not."""
+    import random
+
+    from shipper.grouping.titles import template_values
+
+    rnd = random.Random(7)
+    pieces = ["%s", "%d", "%r", "%%", "%(name)s", "%-5s", ": ", " ", "=", ";", "a", "ab", "/", "%5.2f"]
+    values = ["", "x", "a", "a b", ": ", "=", "12", "a=b;", "/x/y", "%"]
+    checked = 0
+    for _ in range(3000):
+        template = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 7)))
+        parts = re.split(
+            r"(%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%])", template
+        )
+        message = "".join(
+            part if index % 2 == 0 else ("%" if part == "%%" else rnd.choice(values))
+            for index, part in enumerate(parts)
+        )
+        if rnd.random() < 0.3:  # some that do not fit
+            message = message[: rnd.randint(0, len(message))] + rnd.choice(["", "z", ";"])
+        assert template_values(template, message) == _regex_values(template, message), (template, message)
+        checked += 1
+    assert checked == 3000

@@ -65,13 +65,15 @@ def template_text(template: str, message: str = "") -> str:
     """A logging template with its specifiers written as placeholders: `%d` -> `<NUM>`, `%%` -> `%`,
     `%s` and `{name}` -> the placeholder its value in `message` masks to when that is one (`<PATH>`,
     `<IP>`...), else `<VAR>`."""
-    values = _values(template, message) if message else []
+    values = template_values(template, message) if message else []
+    taken = 0  # the specifiers (but `%%`) written so far: the next one's index in `values`
 
     def specifier(match: re.Match[str]) -> str:
+        nonlocal taken
         kind = match[1]
         if kind == "%":
             return "%"
-        index = sum(1 for _ in _SPECIFIER_RE.finditer(template, 0, match.start()) if _[1] != "%")
+        index, taken = taken, taken + 1
         value = values[index] if index < len(values) else ""
         masked = mask(value) if value else ""
         if _PLACEHOLDER_RE.fullmatch(masked):
@@ -98,16 +100,41 @@ def names_a_statement(template: str) -> bool:
     return any(character.isalpha() for character in text)
 
 
-def _values(template: str, message: str) -> list[str]:
-    """The values the template's specifiers (but `%%`) took in `message`; [] if it does not fit."""
-    pattern = ""
+def template_values(template: str, message: str) -> list[str]:
+    """The values the template's specifiers (but `%%`) took in `message`; [] if it does not fit.
+
+    The leftmost fit (each value as short as the rest allows), found in one pass: the text before the
+    first specifier must start the message and the text after the last must end it; each literal
+    between two specifiers is then the first occurrence after the previous one (the earliest
+    occurrence leaves the most room for the others, so if any fit exists this one does). A regular
+    expression of one lazy group per specifier gave the same values, but backtracked exponentially
+    on a message that does not fit (one cut short, a value holding the separators)."""
+    literals: list[str] = []  # the literal text around the specifiers: one more than there are values
+    text = ""
     last = 0
     for match in _SPECIFIER_RE.finditer(template):
-        pattern += re.escape(template[last : match.start()])
-        pattern += "%" if match[1] == "%" else "(.*?)"
+        text += template[last : match.start()]
+        if match[1] == "%":
+            text += "%"
+        else:
+            literals.append(text)
+            text = ""
         last = match.end()
-    found = re.fullmatch(pattern + re.escape(template[last:]), message, re.DOTALL)
-    return list(found.groups()) if found else []
+    literals.append(text + template[last:])
+    first, end = literals[0], literals[-1]
+    limit = len(message) - len(end)  # where the last value ends
+    if len(literals) == 1 or limit < len(first) or not (message.startswith(first) and message.endswith(end)):
+        return []
+    values = []
+    position = len(first)
+    for literal in literals[1:-1]:
+        found = message.find(literal, position, limit)
+        if found < 0:
+            return []
+        values.append(message[position:found])
+        position = found + len(literal)
+    values.append(message[position:limit])
+    return values
 
 
 def masked_message(line: str, masker: Callable[[str], str] = mask) -> str:
