@@ -17,7 +17,8 @@ failure):
 - when the source line was not printed, the masked message instead (for a message that quotes a
   traceback, as a worker process's RemoteTraceback does, that traceback's key);
 - for a SyntaxError in text compiled at run time (`eval`, `ast.literal_eval`: its location is a
-  pseudo-file, its line the input), the statement that compiled it;
+  pseudo-file, its line the input), the statement that compiled it; in a module's file (a path), the
+  file (which line the parser points at varies with the Python version);
 - for a KeyboardInterrupt or a CancelledError, the function of the program's outermost frame (where the
   signal lands, where the task was suspended, varies).
 
@@ -140,7 +141,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        an event's own fingerprint given as a set (`extra={"fingerprint": {"a", "b"}}`) in one order in
        every process, its items sorted by type and text (`shipper.formatter.jsonable`; a set iterates in
        the order of PYTHONHASHSEED: each process of a program had its own key for one fingerprint; only
-       events that set a fingerprint as a set change, none of the evaluation set)
+       events that set a fingerprint as a set change, none of the evaluation set);
+       a SyntaxError where a module's file does not compile (its location a path, no function: an
+       import, `python job.py`) keyed by the file, not by the statement the parser points at (Python
+       3.8/3.9 point at the line after an unclosed bracket, 3.10+ at the bracket: one broken file was
+       a group per version; another bad statement of one file is now the same group; none of the
+       evaluation set changes)
 """
 
 from __future__ import annotations
@@ -938,6 +944,8 @@ def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site |
         return None
     filename, function, source, repeated = frame
     tail, kind = path or (_tail(filename), _kind(filename))
+    if not function and filename[:1] != "<":  # a module's file that does not compile: `_site_parts`
+        return f"{tail}::", _PLAIN_SITE, repeated > 0, function, kind, filename
     if source is None:
         return f"{tail}:{function}:|msg:", _NO_SOURCE, repeated > 0, function, kind, filename
     statement = " ".join(source.split())
@@ -1241,6 +1249,10 @@ def _site_parts(
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
     site = _site_frame(site, innermost)
+    if not site.function and site.filename[:1] != "<":
+        # Where a module's file does not compile (a path, no function): the file, not the statement the
+        # parser points at (Python 3.8/3.9 and 3.10+ point at other lines of one error, and name it apart).
+        return f"{_tail(site.filename)}::", "", ""
     signature = _frame_signature(site)
     if site.source is None:
         return signature + "|msg:", "msg", ""
