@@ -303,3 +303,61 @@ def test_asyncios_report_of_a_failure_is_one_entry(tmp_path: Path) -> None:
         for i in range(len(keys))
         for j in range(len(keys))
     )
+
+
+_UNITTESTS = '''
+import unittest
+
+
+def total(order):
+    return order["amount"] / order["qty"]
+
+
+class Orders(unittest.TestCase):
+    def test_charge(self):
+        total({"amount": 5, "qty": 0})
+
+    def test_refund(self):
+        """Refunds keep their sign."""
+        self.assertEqual(total({"amount": 5, "qty": 1}), -5)
+
+    def test_each(self):
+        for qty in (1, 0):
+            with self.subTest(qty=qty):
+                total({"amount": 5, "qty": qty})
+
+
+unittest.main(verbosity={verbosity})
+'''
+
+
+@pytest.mark.parametrize("verbosity", [1, 2])
+@pytest.mark.parametrize("around", ["", "2026-12-04 10:00:00,000 INFO ci: running the tests\n"])
+def test_a_unittest_report_of_a_failed_test_is_one_entry_keyed_by_its_traceback(
+    tmp_path: Path, verbosity: int, around: str
+) -> None:
+    """unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)`, its docstring's line,
+    a line of dashes, the traceback) is one entry keyed as its traceback, titled by its header line (the
+    header and the dashes were entries of their own: one message-only group per test name)."""
+    script = tmp_path / "test_orders.py"
+    script.write_text(_UNITTESTS.replace("{verbosity}", str(verbosity)), encoding="utf-8")
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    assert ran.returncode == 1
+    found = list(entries((around + ran.stderr).splitlines(keepends=True)))
+    reports = [entry for entry in found if entry.stack_trace is not None]
+    headers = [entry.text.partition("\n")[0] for entry in reports]
+    assert [header.split(" ")[:2] for header in headers] == [
+        ["ERROR:", "test_charge"],
+        ["ERROR:", "test_each"],
+        ["FAIL:", "test_refund"],
+    ]
+    for report in reports:
+        assert report.text.split("\n")[1:3] in (
+            ["-" * 70, "Traceback (most recent call last):"],
+            ["Refunds keep their sign.", "-" * 70],
+        )
+        assert report.document()["message"] == report.text.partition("\n")[0]
+        stack_trace = report.stack_trace
+        assert stack_trace is not None and stack_trace.startswith("Traceback (most recent call last):")
+        assert _key(report.document()) == _key({"error": {"stack_trace": stack_trace}})
+    assert not any(entry.text.startswith(("ERROR: ", "FAIL: ")) for entry in found if entry not in reports)
