@@ -238,7 +238,11 @@ class Entry:
         if self.text.endswith(_QUOTE, 0, line_start):  # a worker's traceback: from the exception quoting it
             remote = self.text.rfind("\n", 0, line_start - len(_QUOTE) - 1) + 1
             quoting = self.text[remote : line_start - len(_QUOTE)].rstrip()
-            if quoting.endswith(_REMOTE):
+            if "\x1b" in quoting:  # (Python 3.13's colours: the exception's name, read past them)
+                plain = _COLOUR_RE.sub("", quoting).rstrip()
+                if plain.endswith(_REMOTE):
+                    start = remote + quoting.rfind(plain.rsplit(" ", 1)[-1].partition(":")[0])
+            elif quoting.endswith(_REMOTE):
                 start = remote + quoting.rfind(" ") + 1  # (past a prefix its line keeps)
         return self.text[start:]
 

@@ -361,3 +361,47 @@ def test_a_unittest_report_of_a_failed_test_is_one_entry_keyed_by_its_traceback(
         assert stack_trace is not None and stack_trace.startswith("Traceback (most recent call last):")
         assert _key(report.document()) == _key({"error": {"stack_trace": stack_trace}})
     assert not any(entry.text.startswith(("ERROR: ", "FAIL: ")) for entry in found if entry not in reports)
+
+
+def test_a_coloured_worker_traceback_is_keyed_as_the_plain_one() -> None:
+    """Python 3.13's coloured report of a worker's failure the parent re-raised (its quoting exception's
+    line in colour) is keyed as the same report printed plain (the entry's traceback started at the
+    parent's header: the worker's quoted traceback was left out and the bug split by colour)."""
+    plain = (
+        "concurrent.futures.process._RemoteTraceback: \n"
+        '"""\n'
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.13/concurrent/futures/process.py", line 253, in _process_worker\n'
+        "    r = call_item.fn(*call_item.args, **call_item.kwargs)\n"
+        '  File "/srv/app/shop/billing.py", line 5, in charge\n'
+        '    total = order["amount"] / order["qty"]\n'
+        "ZeroDivisionError: division by zero\n"
+        '"""\n'
+        "\n"
+        "The above exception was the direct cause of the following exception:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/run.py", line 62, in <module>\n'
+        "    pool.submit(charge, order).result()\n"
+        '  File "/usr/lib/python3.13/concurrent/futures/_base.py", line 401, in __get_result\n'
+        "    raise self._exception\n"
+        "ZeroDivisionError: division by zero\n"
+    )
+    coloured = (
+        plain.replace(
+            "concurrent.futures.process._RemoteTraceback: \n",
+            "\x1b[1;35mconcurrent.futures.process._RemoteTraceback\x1b[0m: \x1b[35m\n",
+        )
+        .replace('division by zero\n"""\n', 'division by zero\n"""\x1b[0m\n')
+        .replace(
+            "\nZeroDivisionError: division by zero\n",
+            "\n\x1b[1;35mZeroDivisionError\x1b[0m: \x1b[35mdivision by zero\x1b[0m\n",
+        )
+    )
+    keys = set()
+    for text in (plain, coloured, "2026-12-04 10:00:00,000 INFO app: charging\n" + coloured):
+        entry = list(entries(text.splitlines(keepends=True)))[-1]
+        stack_trace = entry.stack_trace
+        assert stack_trace is not None and "_process_worker" in stack_trace
+        keys.add(_key(entry.document()))
+    assert len(keys) == 1
