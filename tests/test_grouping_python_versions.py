@@ -114,3 +114,50 @@ def test_an_asyncio_timeout_is_one_group_whatever_chain_the_version_prints(versi
     assert checked_key(_timed_out(version, root="/home/ann/app", line=31)).key == expected.key
     assert checked_key(_timed_out(version, function="wait_other")).key != expected.key
     assert checked_key(_timed_out(version)).name == "TimeoutError (sv.wait_slow)"
+
+
+_INTERRUPTED_310 = """Traceback (most recent call last):
+  File "{root}/ki.py", line 18, in <module>
+    main()
+  File "{root}/ki.py", line 15, in main
+    asyncio.run(serve())
+  File "/usr/lib/python3.10/asyncio/runners.py", line 44, in run
+    return loop.run_until_complete(main)
+  File "/usr/lib/python3.10/asyncio/base_events.py", line 603, in run_forever
+    self._run_once()
+  File "/usr/lib/python3.10/selectors.py", line 469, in select
+    fd_event_list = self._selector.poll(timeout, max_ev)
+KeyboardInterrupt
+"""
+_INTERRUPTED_312 = """Traceback (most recent call last):
+  File "/usr/lib/python3.12/asyncio/runners.py", line 118, in run
+    return self._loop.run_until_complete(task)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "{root}/ki.py", line 10, in serve
+    await poll()
+  File "{root}/ki.py", line 6, in poll
+    await asyncio.sleep(0.001)
+  File "/usr/lib/python3.12/asyncio/tasks.py", line 665, in sleep
+    return await future
+           ^^^^^^^^^^^^
+asyncio.exceptions.CancelledError
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "{root}/ki.py", line 18, in <module>
+    main()
+  File "{root}/ki.py", line 15, in main
+    asyncio.run(serve())
+  File "/usr/lib/python3.12/asyncio/runners.py", line 123, in run
+    raise KeyboardInterrupt()
+KeyboardInterrupt
+"""
+
+
+def test_an_interrupted_asyncio_program_is_one_group_whatever_chain_the_version_prints() -> None:
+    """Ctrl-C during `asyncio.run` is one group on Python 3.8-3.10 (the interrupt where the loop waited)
+    and 3.11+ (the main task's CancelledError, then the interrupt the runner raises again): it was two."""
+    old = checked_key(_INTERRUPTED_310.format(root="/srv/app"))
+    assert checked_key(_INTERRUPTED_312.format(root="/home/ann/app")).key == old.key
+    assert checked_key(_INTERRUPTED_312.format(root="/srv/app").replace("ki.py", "other.py")).key != old.key
