@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import json
 import linecache
@@ -1030,3 +1031,53 @@ def test_a_module_that_does_not_compile_is_one_bug_whatever_line_the_parser_poin
     assert checked_key(variant).key == expected.key
     assert checked_key(_import_fails("/srv/app", _NEW_PARSER, name="settings")).key != expected.key
     assert expected.name == "SyntaxError: '<STR>' was never closed (broken)"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Order:
+    qty: int
+    price: int
+
+
+def _bump(order: _Order) -> None:
+    order.qty = 2  # type: ignore[misc]  # the point: a frozen dataclass refuses it
+
+
+def _reprice(order: _Order) -> None:
+    order.price = 3  # type: ignore[misc]
+
+
+def _formula(text: str) -> object:
+    return eval(text, {})  # the point: code compiled at run time, its frame without source
+
+
+def _rule(text: str) -> object:
+    return eval(text, {})
+
+
+def test_a_raise_in_code_generated_at_run_time_is_keyed_by_the_statement_that_called_it() -> None:
+    """A raise in code generated at run time (a dataclass's `__setattr__`, an `eval`: a pseudo-file printed
+    without source) is keyed by the program's statement that called it and the masked message, not by
+    the generated frame: every frozen field assigned anywhere in a program was one group, and every
+    name missing from any evaluated text another."""
+    bump = formatted(lambda: _bump(_Order(1, 2)))
+    assert '  File "<string>", line ' in bump
+    assert _key(bump).key == _key(formatted(lambda: _bump(_Order(5, 9)))).key
+    assert _key(bump).key != _key(formatted(lambda: _reprice(_Order(1, 2)))).key
+    missing = formatted(lambda: _formula("price * qty"))
+    assert _key(missing).key == _key(formatted(lambda: _formula("total / count"))).key
+    assert _key(missing).key != _key(formatted(lambda: _rule("price * qty"))).key
+    assert _key(missing).key != _key(formatted(lambda: _formula("1 / 0"))).key  # another message
+
+
+def test_an_interactive_session_without_source_keeps_its_own_frame() -> None:
+    """A program read from standard input (`python - < job.py`: every frame `<stdin>`, without source) is
+    keyed by its innermost frame and message as before, not by an outer frame of the same input."""
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "<stdin>", line 9, in <module>\n'
+        '  File "<stdin>", line 4, in charge\n'
+        "ZeroDivisionError: division by zero\n"
+    )
+    assert _key(text).key != _key(text.replace("in charge", "in refund")).key
+    assert _key(text).key == _key(text.replace("line 9", "line 12")).key

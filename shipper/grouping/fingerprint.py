@@ -150,7 +150,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        (`socket.timeout` as `TimeoutError`, `re.error` and `sre_constants.error` as `PatternError`), and
        asyncio's CancelledErrors chained before a later exception (a timeout's: none in 3.8, two in 3.9
        and 3.10, one since 3.11) no link of the key (one bug was a group per Python version; 12
-       evaluation-set events of 2 bugs change key together, GA unchanged)
+       evaluation-set events of 2 bugs change key together, GA unchanged); a raise in code generated at
+       run time shown without source (`<string>` of `eval`/`exec` and of a dataclass's methods, `<attrs
+       generated ...>`; not `<stdin>` or an interactive session's) keyed by the statement that called it,
+       with the masked message (every frozen field assigned anywhere in a program was one group, and
+       every evaluated text's NameError; 6 evaluation-set events of 1 bug change key together)
 """
 
 from __future__ import annotations
@@ -761,6 +765,19 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
                     break  # `_unmarked_program_code`: the raising statement stays the key
                 if frame[3] in _INLINED:
                     return None  # the frame `_inlined` leaves out (its function's) may show a source line
+    if mode == _NO_SOURCE and _generated_code(site[5]):  # `_generated_code_caller`, with the message
+        callers = outer_frame_lines(exception) if after is None else after
+        for lines in callers:
+            frame = None if lines is None else _site_of(lines)
+            if frame is None:
+                return None
+            if frame[4] is FrameKind.STDLIB or (frame[1] == _NO_SOURCE and _generated_code(frame[5])):
+                continue
+            if frame[3] in _INLINED:
+                return None  # (`_as_inlined`: the general path decides)
+            signature = frame[0] if frame[1] == _NO_SOURCE else frame[0] + "|msg:"
+            site, after = frame, callers
+            break
     if site[3] in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         function = _enclosing_function(site, outer_frame_lines(exception) if after is None else after)
         if function is None:
@@ -1267,6 +1284,10 @@ def _site_parts(
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
     site = _site_frame(site, innermost)
+    if site.source is None and _generated_code(site.filename):
+        caller = _generated_code_caller(innermost())
+        if caller is not None:  # (the message still says what failed in it: a field's name, an input's)
+            return _frame_signature(caller) + "|msg:", "msg", ""
     if not site.function and site.filename[:1] != "<":
         # Where a module's file does not compile (a path, no function): the file, not the statement the
         # parser points at (Python 3.8/3.9 and 3.10+ point at other lines of one error, and name it apart).
@@ -1477,6 +1498,38 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
         if len(novel) >= _FUNNEL_WORDS and len(novel - set(_SOURCE_WORD_RE.findall(source))) >= _FUNNEL_WORDS:
             return signature + "|says:" + masked
     return signature
+
+
+# Pseudo-files of code the program itself typed or read, not generated: an interactive session's, a
+# program read from standard input, a doctest's (`_generated_code`).
+_INTERACTIVE_FILES: Final = (
+    "<stdin>",
+    "<console>",
+    "<input>",
+    "<python-input-",
+    "<ipython-input-",
+    "<pyshell#",
+    "<doctest ",
+)
+
+
+def _generated_code(filename: str) -> bool:
+    """Whether a frame's file is a pseudo-file of code generated at run time (`<string>` of `exec` and
+    `eval`, a dataclass's or namedtuple's methods; `<attrs generated init ...>`, `<decorator-gen-3>`,
+    numpy's `<__array_function__ internals>`): shown without source, it is not the program's statement."""
+    return filename[:1] == "<" and not filename.startswith(_INTERACTIVE_FILES)
+
+
+def _generated_code_caller(innermost: Iterator[Frame]) -> Frame | None:
+    """The innermost frame outside the standard library and code generated at run time shown without
+    source (`_generated_code`), as Python 3.12+ prints it (`_as_inlined`); None without one."""
+    for frame in innermost:
+        if _kind(frame.filename) is FrameKind.STDLIB or (
+            frame.source is None and _generated_code(frame.filename)
+        ):
+            continue
+        return _as_inlined(frame, innermost)
+    return None
 
 
 def _innermost_outside_stdlib(innermost: Iterator[Frame]) -> Frame | None:
