@@ -20,7 +20,11 @@ failure):
   pseudo-file, its line the input), the statement that compiled it; in a module's file (a path), the
   file (which line the parser points at varies with the Python version);
 - for a KeyboardInterrupt or a CancelledError, the function of the program's outermost frame (where the
-  signal lands, where the task was suspended, varies).
+  signal lands, where the task was suspended, varies);
+- for a raise in code generated at run time shown without source (`<string>` of `eval` and of a
+  dataclass's methods), the statement that called it, with the masked message; asyncio's CancelledErrors
+  chained before a later exception (a timeout's) are no part of the chain's key, and a class the standard
+  library renamed (`socket.timeout`, `re.error`) is keyed by its new name (one bug on every version).
 
 Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
