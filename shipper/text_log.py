@@ -33,7 +33,8 @@ lines before it too: the rest of a multi-line message, an exception's notes (`ad
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
 unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)` or `FAIL: ...`, its docstring's
-line, a line of dashes, the traceback) is an entry of its own, keyed as its traceback.
+line, a line of dashes, the traceback, what the assertion printed after it: a diff, blank lines, up to
+the next separator line) is an entry of its own, keyed as its traceback.
 pytest's report of a failed test (its header `____ test_x ____`, its traceback in any `--tb` style and
 its captured output, up to the next test's header or a `====` section line) is an entry of its own.
 A compile error's display without a traceback above it (`  File "bad.py", line 7`, the source line, its
@@ -190,6 +191,8 @@ _DASHES_RE: Final = re.compile(r"-{20,}[ \t\r]*")
 # then the traceback.
 _UNITTEST_HEADER_RE: Final = re.compile(r"(?:ERROR|FAIL|UNEXPECTED SUCCESS): \w+ \([\w.]+\)")
 _UNITTEST_INITIALS: Final = ("ERROR: ", "FAIL: ", "UNEXPECTED SUCCESS: ")
+# What ends the report: the line of `=` before the next test's, the line of dashes before the summary.
+_UNITTEST_END_RE: Final = re.compile(r"(?:={20,}|-{20,})[ \t\r]*$")
 
 # pytest's report of a failed test: its header (`____ test_charge[5] ____`), then its traceback in any
 # `--tb` style, captured output and blank lines, up to the next test's header or a section's line (`====`).
@@ -534,6 +537,7 @@ class _State:
         self.dashed = False  # the last line read was a line of dashes (IPython's, above its header)
         self.pytest = False  # in pytest's report of a failed test
         self.unittest = 0  # unittest's report: its lines still allowed before its line of dashes (2, 1)
+        self.unittest_report = False  # in unittest's report: it goes on after its traceback (a diff)
         self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
 
     def start(self, line: str) -> None:
@@ -550,7 +554,8 @@ class _State:
             self.pytest = self.traced = True
             self.budget = _DISPLAY_LINES
         elif plain.startswith(_UNITTEST_INITIALS) and _UNITTEST_HEADER_RE.match(plain):
-            self.unittest = 2
+            self.unittest, self.unittest_report = 2, True
+            self.budget = _DISPLAY_LINES
         else:
             self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
@@ -564,6 +569,12 @@ class _State:
             self.budget -= 1
             self.pytest = self.budget > 0 and not (plain.startswith(("___", "===")) and _ends_a_test(plain))
             return self.pytest
+        if self.unittest_report and self.ended:  # what the assertion printed after its line, to a separator
+            self.budget -= 1
+            self.unittest_report = self.budget > 0 and not (
+                _UNITTEST_END_RE.match(plain) or _HEAD_RE.match(plain) or _starts_a_dump(plain)
+            )
+            return self.unittest_report
         if self.unittest:  # its docstring's line, then its line of dashes (the traceback's header follows)
             dashes = _DASHES_RE.fullmatch(plain) is not None
             self.unittest = 0 if after_blank or dashes else self.unittest - 1

@@ -326,31 +326,46 @@ class Orders(unittest.TestCase):
             with self.subTest(qty=qty):
                 total({"amount": 5, "qty": qty})
 
+    def test_lines(self):
+        self.assertEqual("total: 5\\nitems: 2\\n", "total: 6\\nitems: 2\\n")
+
+    def test_rows(self):
+        self.assertListEqual([1, 2, 3], [1, 2, 4])
+
 
 unittest.main(verbosity={verbosity})
 '''
 
 
+_REPORTS = (
+    ("ERROR:", "test_charge"),
+    ("ERROR:", "test_each"),
+    ("FAIL:", "test_lines"),
+    ("FAIL:", "test_refund"),
+    ("FAIL:", "test_rows"),
+)
+
+
 @pytest.mark.parametrize("verbosity", [1, 2])
 @pytest.mark.parametrize("around", ["", "2026-12-04 10:00:00,000 INFO ci: running the tests\n"])
+@pytest.mark.parametrize("failures_only", [False, True])
 def test_a_unittest_report_of_a_failed_test_is_one_entry_keyed_by_its_traceback(
-    tmp_path: Path, verbosity: int, around: str
+    tmp_path: Path, verbosity: int, around: str, failures_only: bool
 ) -> None:
     """unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)`, its docstring's line,
-    a line of dashes, the traceback) is one entry keyed as its traceback, titled by its header line (the
-    header and the dashes were entries of their own: one message-only group per test name)."""
+    a line of dashes, the traceback, an assertion's diff after it) is one entry keyed as its traceback,
+    titled by its header line (the header and the dashes were entries of their own, one message-only
+    group per test name, and each line of a diff another)."""
     script = tmp_path / "test_orders.py"
     script.write_text(_UNITTESTS.replace("{verbosity}", str(verbosity)), encoding="utf-8")
-    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    expected = [list(report) for report in _REPORTS if report[0] == "FAIL:" or not failures_only]
+    names = [f"Orders.{name}" for _, name in expected]
+    ran = subprocess.run([sys.executable, str(script), *names], capture_output=True, text=True, check=False)
     assert ran.returncode == 1
     found = list(entries((around + ran.stderr).splitlines(keepends=True)))
     reports = [entry for entry in found if entry.stack_trace is not None]
     headers = [entry.text.partition("\n")[0] for entry in reports]
-    assert [header.split(" ")[:2] for header in headers] == [
-        ["ERROR:", "test_charge"],
-        ["ERROR:", "test_each"],
-        ["FAIL:", "test_refund"],
-    ]
+    assert [header.split(" ")[:2] for header in headers] == expected
     for report in reports:
         assert report.text.split("\n")[1:3] in (
             ["-" * 70, "Traceback (most recent call last):"],
@@ -361,6 +376,10 @@ def test_a_unittest_report_of_a_failed_test_is_one_entry_keyed_by_its_traceback(
         assert stack_trace is not None and stack_trace.startswith("Traceback (most recent call last):")
         assert _key(report.document()) == _key({"error": {"stack_trace": stack_trace}})
     assert not any(entry.text.startswith(("ERROR: ", "FAIL: ")) for entry in found if entry not in reports)
+    others = [entry.text for entry in found if entry not in reports]
+    assert not any(text.startswith(("- ", "+ ", "? ", "First differing", "3\n", "4\n")) for text in others), (
+        others
+    )
 
 
 def test_a_coloured_worker_traceback_is_keyed_as_the_plain_one() -> None:
