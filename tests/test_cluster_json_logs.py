@@ -252,6 +252,13 @@ def test_an_ecs_error_with_its_own_stack_trace_keeps_it() -> None:
     assert as_ecs(doc) is doc
 
 
+def test_a_body_without_a_severity_is_no_message() -> None:
+    """`body` is OpenTelemetry's message only beside its `severity_text`: an HTTP log's request body is
+    not taken for a message (each request's body would be a group)."""
+    assert "message" not in as_ecs({"status": 500, "path": "/orders", "body": '{"qty": 3}'})
+    assert as_ecs({"severity_text": "ERROR", "body": "save failed"})["message"] == "save failed"
+
+
 def test_the_document_itself_is_left_unchanged() -> None:
     """The fields are added to a copy: the caller's document keeps its keys."""
     doc = {"event": "failed", "level": "error"}

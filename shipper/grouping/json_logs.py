@@ -39,9 +39,9 @@ _ALIASES: Final = (
     ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name", "severity_text")),
     ("log.logger", ("logger", "logger_name", "name", "record.name")),
 )
-# An alias read only beside another (python-json-logger's pair); the others are read wherever they are
-# (a dotted alias nested too: loguru's `record.message`, OpenTelemetry's `attributes.exception.*`).
-_PAIRED: Final = {"name": "levelname"}
+# An alias read only beside another (python-json-logger's pair, OpenTelemetry's); the others are read
+# wherever they are (a dotted one nested too: loguru's `record.message`, OpenTelemetry's `attributes...`).
+_PAIRED: Final = {"name": "levelname", "body": "severity_text"}  # (an HTTP log's `body` is a request's)
 # A document with one of these is an ECS event already: nothing is read under another name.
 _ECS_MARKS: Final = frozenset(("error", "error.stack_trace", "ecs", "ecs.version", "log", "log.level"))
 _HEADER: Final = "Traceback (most recent call last):"
