@@ -32,6 +32,9 @@ its own (a traceback, a warning's location line, a crash dump...) continues the 
 lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
+unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)` or `FAIL: ...`, its docstring's
+line, a line of dashes, the traceback, what the assertion printed after it: a diff, blank lines, up to
+the next separator line) is an entry of its own, keyed as its traceback.
 pytest's report of a failed test (its header `____ test_x ____`, its traceback in any `--tb` style and
 its captured output, up to the next test's header or a `====` section line) is an entry of its own.
 A compile error's display without a traceback above it (`  File "bad.py", line 7`, the source line, its
@@ -159,6 +162,7 @@ _OWN_START_RE: Final = re.compile(
     r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
     r"|-{20,}\s*$"  # the line above IPython's traceback
     r"|_{3,} \S.* _{3,}\s*$|={3,}(?: .* ={3,})?\s*$"  # pytest's report of a test, its sections
+    r"|(?:FAIL|UNEXPECTED SUCCESS): \w+ \([\w.]+\)"  # unittest's report of a test (ERROR is a level)
 )
 _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
 # The most lines an entry takes in for being unstamped in a stamped log, and the most lines of a display
@@ -181,6 +185,14 @@ _IPYTHON_HEADER_RE: Final = re.compile(r"([\w.]+) +Traceback \(most recent call 
 _IPYTHON_MARK: Final = "Traceback (most recent call last)"
 _DASHES_RE: Final = re.compile(r"-{20,}[ \t\r]*")
 
+
+# unittest's report of a failed test: its header (`ERROR: test_x (module.Case.test_x)`, `FAIL: ...`, a
+# subtest's `(qty=0)` after it), the first line of the test's docstring if it has one, a line of dashes,
+# then the traceback.
+_UNITTEST_HEADER_RE: Final = re.compile(r"(?:ERROR|FAIL|UNEXPECTED SUCCESS): \w+ \([\w.]+\)")
+_UNITTEST_INITIALS: Final = ("ERROR: ", "FAIL: ", "UNEXPECTED SUCCESS: ")
+# What ends the report: the line of `=` before the next test's, the line of dashes before the summary.
+_UNITTEST_END_RE: Final = re.compile(r"(?:={20,}|-{20,})[ \t\r]*$")
 
 # pytest's report of a failed test: its header (`____ test_charge[5] ____`), then its traceback in any
 # `--tb` style, captured output and blank lines, up to the next test's header or a section's line (`====`).
@@ -229,7 +241,11 @@ class Entry:
         if self.text.endswith(_QUOTE, 0, line_start):  # a worker's traceback: from the exception quoting it
             remote = self.text.rfind("\n", 0, line_start - len(_QUOTE) - 1) + 1
             quoting = self.text[remote : line_start - len(_QUOTE)].rstrip()
-            if quoting.endswith(_REMOTE):
+            if "\x1b" in quoting:  # (Python 3.13's colours: the exception's name, read past them)
+                plain = _COLOUR_RE.sub("", quoting).rstrip()
+                if plain.endswith(_REMOTE):
+                    start = remote + quoting.rfind(plain.rsplit(" ", 1)[-1].partition(":")[0])
+            elif quoting.endswith(_REMOTE):
                 start = remote + quoting.rfind(" ") + 1  # (past a prefix its line keeps)
         return self.text[start:]
 
@@ -520,6 +536,8 @@ class _State:
         self.ipython = ""  # in IPython's traceback: the short name of the type its header names
         self.dashed = False  # the last line read was a line of dashes (IPython's, above its header)
         self.pytest = False  # in pytest's report of a failed test
+        self.unittest = 0  # unittest's report: its lines still allowed before its line of dashes (2, 1)
+        self.unittest_report = False  # in unittest's report: it goes on after its traceback (a diff)
         self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
 
     def start(self, line: str) -> None:
@@ -535,6 +553,9 @@ class _State:
         elif plain.startswith("___") and _PYTEST_TEST_RE.match(plain):
             self.pytest = self.traced = True
             self.budget = _DISPLAY_LINES
+        elif plain.startswith(_UNITTEST_INITIALS) and _UNITTEST_HEADER_RE.match(plain):
+            self.unittest, self.unittest_report = 2, True
+            self.budget = _DISPLAY_LINES
         else:
             self.logging_error = plain.rstrip() == _LOGGING_ERROR
             self.continues(line, after_blank=False)
@@ -548,6 +569,17 @@ class _State:
             self.budget -= 1
             self.pytest = self.budget > 0 and not (plain.startswith(("___", "===")) and _ends_a_test(plain))
             return self.pytest
+        if self.unittest_report and self.ended:  # what the assertion printed after its line, to a separator
+            self.budget -= 1
+            self.unittest_report = self.budget > 0 and not (
+                _UNITTEST_END_RE.match(plain) or _HEAD_RE.match(plain) or _starts_a_dump(plain)
+            )
+            return self.unittest_report
+        if self.unittest:  # its docstring's line, then its line of dashes (the traceback's header follows)
+            dashes = _DASHES_RE.fullmatch(plain) is not None
+            self.unittest = 0 if after_blank or dashes else self.unittest - 1
+            if not after_blank and (dashes or self.unittest):
+                return True
         if self.quote:
             return self._quoted(plain, after_blank=after_blank)
         if self.dump:

@@ -111,12 +111,73 @@ def _lambda_lines() -> list[str]:
     return lines
 
 
+def _report_lines(report: Callable[[ValueError, str], dict[str, object]]) -> list[str]:
+    """The lines of a layout `report` makes of each failure and its formatted traceback."""
+    lines = []
+    for function, value in _CALLS:
+        try:
+            function(value)
+        except ValueError as exc:
+            lines.append(json.dumps(report(exc, "".join(traceback.format_exception(exc)))))
+    return lines
+
+
+def _datadog_flat(exc: ValueError, stack: str) -> dict[str, object]:
+    """Datadog's standard attributes for an error, as a formatter writes them with dotted names."""
+    return {
+        "status": "error",
+        "logger.name": "shop.orders",
+        "message": "save failed",
+        "error.kind": type(exc).__name__,
+        "error.message": str(exc),
+        "error.stack": stack,
+    }
+
+
+def _datadog_nested(exc: ValueError, stack: str) -> dict[str, object]:
+    """Datadog's standard attributes for an error, nested (`error` is an object)."""
+    error = {"kind": type(exc).__name__, "message": str(exc), "stack": stack}
+    return {"status": "error", "logger": {"name": "shop.orders"}, "message": "save failed", "error": error}
+
+
+def _opentelemetry(exc: ValueError, stack: str) -> dict[str, object]:
+    """OpenTelemetry's `LoggingHandler` record as its console exporter writes it on one line: the
+    traceback in the `exception.*` attributes of its semantic conventions, the message as `body`."""
+    attributes = {
+        "code.function": "save",
+        "exception.type": type(exc).__name__,
+        "exception.message": str(exc),
+        "exception.stacktrace": stack,
+    }
+    return {
+        "body": "save failed",
+        "severity_number": 17,
+        "severity_text": "ERROR",
+        "attributes": attributes,
+        "resource": {"attributes": {"service.name": "shop"}, "schema_url": ""},
+    }
+
+
+def _opentelemetry_flat(exc: ValueError, stack: str) -> dict[str, object]:
+    """OpenTelemetry's attributes written at the top level (a JSON formatter's flattening)."""
+    return {
+        "body": "save failed",
+        "severity_text": "ERROR",
+        "exception.type": type(exc).__name__,
+        "exception.stacktrace": stack,
+    }
+
+
 LOGGERS: dict[str, Callable[[], list[str]]] = {
     "structlog, format_exc_info": lambda: _structlog_lines(False),
     "structlog, dict_tracebacks": lambda: _structlog_lines(True),
     "loguru, serialize": _loguru_lines,
     "python-json-logger layout": _json_logger_lines,
     "AWS Lambda's uncaught exception": _lambda_lines,
+    "Datadog's error.stack, dotted": lambda: _report_lines(_datadog_flat),
+    "Datadog's error.stack, nested": lambda: _report_lines(_datadog_nested),
+    "OpenTelemetry's exception.stacktrace attribute": lambda: _report_lines(_opentelemetry),
+    "OpenTelemetry's exception.stacktrace, flat": lambda: _report_lines(_opentelemetry_flat),
 }
 
 
@@ -151,6 +212,25 @@ def test_a_json_loggers_lines_among_a_text_log_are_read_as_events(tmp_path: Path
     assert rows[1]["cluster"] == rows[2]["cluster"] != rows[3]["cluster"]
 
 
+def test_a_loguru_line_without_an_exception_is_grouped_by_its_message(tmp_path: Path) -> None:
+    """loguru's serialized lines with no traceback group by the record's message (each error line of a
+    program was one group titled "(empty message)": the nested `record.message` was never read)."""
+    from loguru import logger
+
+    out = io.StringIO()
+    sink = logger.add(out, serialize=True, colorize=False)
+    try:
+        for value in ("a", "b"):
+            logger.error("disk full on /dev/sd{}", value)
+            logger.error("payment declined for order {}", len(value) * 7)
+    finally:
+        logger.remove(sink)
+    rows = _cluster(tmp_path, out.getvalue().splitlines())
+    assert [row["category"] for row in rows] == ["message"] * 4
+    assert rows[0]["cluster"] == rows[2]["cluster"] != rows[1]["cluster"] == rows[3]["cluster"]
+    assert rows[1]["title"] == "payment declined for order <NUM>"
+
+
 def test_an_ecs_event_is_read_as_it_is() -> None:
     """A document with ECS fields is returned itself: no alias fills or overrides anything."""
     doc = {"message": "m", "log": {"level": "error"}, "exception": "Traceback (most recent call last):\n x"}
@@ -164,6 +244,19 @@ def test_a_name_without_levelname_is_no_logger() -> None:
         "name": "alice",
         "message": "user created",
     }
+
+
+def test_an_ecs_error_with_its_own_stack_trace_keeps_it() -> None:
+    """An ECS `error.stack_trace` wins over Datadog's `error.stack` beside it: nothing is overridden."""
+    doc = {"error": {"stack_trace": "Traceback (most recent call last):\n a", "stack": "b\nc"}}
+    assert as_ecs(doc) is doc
+
+
+def test_a_body_without_a_severity_is_no_message() -> None:
+    """`body` is OpenTelemetry's message only beside its `severity_text`: an HTTP log's request body is
+    not taken for a message (each request's body would be a group)."""
+    assert "message" not in as_ecs({"status": 500, "path": "/orders", "body": '{"qty": 3}'})
+    assert as_ecs({"severity_text": "ERROR", "body": "save failed"})["message"] == "save failed"
 
 
 def test_the_document_itself_is_left_unchanged() -> None:

@@ -105,13 +105,15 @@ def test_a_script_that_does_not_compile_is_one_entry_keyed_by_its_statement(
 ) -> None:
     """Python's report of a main script it cannot compile (no traceback header) was indented lines
     taken into the line before and its SyntaxError line an entry of its own; it is one entry, keyed by
-    the statement, the same script in two places one group, another bad statement another."""
+    the script's file (the statement the parser points at varies with the Python version), the same
+    script in two places one group, another script another."""
     reports = []
     for place, (name, source) in enumerate(
         [
             ("job.py", "x = 1\ndef f(:\n    pass\n"),
             ("job.py", "x = 1\n\n\ndef f(:\n    pass\n"),
             ("job.py", "print((1)\n"),
+            ("report.py", "x = 1\ndef f(:\n    pass\n"),
         ]
     ):
         folder = tmp_path / f"install{place}"
@@ -128,7 +130,7 @@ def test_a_script_that_does_not_compile_is_one_entry_keyed_by_its_statement(
     assert [entry.text for entry in found] == log
     keys = [_key(entry.document()) for entry in found[1::3]]
     assert keys == [_key({"error": {"stack_trace": report}}) for report in reports]
-    assert keys[0] == keys[1] != keys[2]
+    assert keys[0] == keys[1] == keys[2] != keys[3]
 
 
 _TESTS = """

@@ -303,3 +303,124 @@ def test_asyncios_report_of_a_failure_is_one_entry(tmp_path: Path) -> None:
         for i in range(len(keys))
         for j in range(len(keys))
     )
+
+
+_UNITTESTS = '''
+import unittest
+
+
+def total(order):
+    return order["amount"] / order["qty"]
+
+
+class Orders(unittest.TestCase):
+    def test_charge(self):
+        total({"amount": 5, "qty": 0})
+
+    def test_refund(self):
+        """Refunds keep their sign."""
+        self.assertEqual(total({"amount": 5, "qty": 1}), -5)
+
+    def test_each(self):
+        for qty in (1, 0):
+            with self.subTest(qty=qty):
+                total({"amount": 5, "qty": qty})
+
+    def test_lines(self):
+        self.assertEqual("total: 5\\nitems: 2\\n", "total: 6\\nitems: 2\\n")
+
+    def test_rows(self):
+        self.assertListEqual([1, 2, 3], [1, 2, 4])
+
+
+unittest.main(verbosity={verbosity})
+'''
+
+
+_REPORTS = (
+    ("ERROR:", "test_charge"),
+    ("ERROR:", "test_each"),
+    ("FAIL:", "test_lines"),
+    ("FAIL:", "test_refund"),
+    ("FAIL:", "test_rows"),
+)
+
+
+@pytest.mark.parametrize("verbosity", [1, 2])
+@pytest.mark.parametrize("around", ["", "2026-12-04 10:00:00,000 INFO ci: running the tests\n"])
+@pytest.mark.parametrize("failures_only", [False, True])
+def test_a_unittest_report_of_a_failed_test_is_one_entry_keyed_by_its_traceback(
+    tmp_path: Path, verbosity: int, around: str, failures_only: bool
+) -> None:
+    """unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)`, its docstring's line,
+    a line of dashes, the traceback, an assertion's diff after it) is one entry keyed as its traceback,
+    titled by its header line (the header and the dashes were entries of their own, one message-only
+    group per test name, and each line of a diff another)."""
+    script = tmp_path / "test_orders.py"
+    script.write_text(_UNITTESTS.replace("{verbosity}", str(verbosity)), encoding="utf-8")
+    expected = [list(report) for report in _REPORTS if report[0] == "FAIL:" or not failures_only]
+    names = [f"Orders.{name}" for _, name in expected]
+    ran = subprocess.run([sys.executable, str(script), *names], capture_output=True, text=True, check=False)
+    assert ran.returncode == 1
+    found = list(entries((around + ran.stderr).splitlines(keepends=True)))
+    reports = [entry for entry in found if entry.stack_trace is not None]
+    headers = [entry.text.partition("\n")[0] for entry in reports]
+    assert [header.split(" ")[:2] for header in headers] == expected
+    for report in reports:
+        assert report.text.split("\n")[1:3] in (
+            ["-" * 70, "Traceback (most recent call last):"],
+            ["Refunds keep their sign.", "-" * 70],
+        )
+        assert report.document()["message"] == report.text.partition("\n")[0]
+        stack_trace = report.stack_trace
+        assert stack_trace is not None and stack_trace.startswith("Traceback (most recent call last):")
+        assert _key(report.document()) == _key({"error": {"stack_trace": stack_trace}})
+    assert not any(entry.text.startswith(("ERROR: ", "FAIL: ")) for entry in found if entry not in reports)
+    others = [entry.text for entry in found if entry not in reports]
+    assert not any(text.startswith(("- ", "+ ", "? ", "First differing", "3\n", "4\n")) for text in others), (
+        others
+    )
+
+
+def test_a_coloured_worker_traceback_is_keyed_as_the_plain_one() -> None:
+    """Python 3.13's coloured report of a worker's failure the parent re-raised (its quoting exception's
+    line in colour) is keyed as the same report printed plain (the entry's traceback started at the
+    parent's header: the worker's quoted traceback was left out and the bug split by colour)."""
+    plain = (
+        "concurrent.futures.process._RemoteTraceback: \n"
+        '"""\n'
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.13/concurrent/futures/process.py", line 253, in _process_worker\n'
+        "    r = call_item.fn(*call_item.args, **call_item.kwargs)\n"
+        '  File "/srv/app/shop/billing.py", line 5, in charge\n'
+        '    total = order["amount"] / order["qty"]\n'
+        "ZeroDivisionError: division by zero\n"
+        '"""\n'
+        "\n"
+        "The above exception was the direct cause of the following exception:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/run.py", line 62, in <module>\n'
+        "    pool.submit(charge, order).result()\n"
+        '  File "/usr/lib/python3.13/concurrent/futures/_base.py", line 401, in __get_result\n'
+        "    raise self._exception\n"
+        "ZeroDivisionError: division by zero\n"
+    )
+    coloured = (
+        plain.replace(
+            "concurrent.futures.process._RemoteTraceback: \n",
+            "\x1b[1;35mconcurrent.futures.process._RemoteTraceback\x1b[0m: \x1b[35m\n",
+        )
+        .replace('division by zero\n"""\n', 'division by zero\n"""\x1b[0m\n')
+        .replace(
+            "\nZeroDivisionError: division by zero\n",
+            "\n\x1b[1;35mZeroDivisionError\x1b[0m: \x1b[35mdivision by zero\x1b[0m\n",
+        )
+    )
+    keys = set()
+    for text in (plain, coloured, "2026-12-04 10:00:00,000 INFO app: charging\n" + coloured):
+        entry = list(entries(text.splitlines(keepends=True)))[-1]
+        stack_trace = entry.stack_trace
+        assert stack_trace is not None and "_process_worker" in stack_trace
+        keys.add(_key(entry.document()))
+    assert len(keys) == 1

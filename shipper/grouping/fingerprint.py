@@ -17,9 +17,14 @@ failure):
 - when the source line was not printed, the masked message instead (for a message that quotes a
   traceback, as a worker process's RemoteTraceback does, that traceback's key);
 - for a SyntaxError in text compiled at run time (`eval`, `ast.literal_eval`: its location is a
-  pseudo-file, its line the input), the statement that compiled it;
+  pseudo-file, its line the input), the statement that compiled it; in a module's file (a path), the
+  file (which line the parser points at varies with the Python version);
 - for a KeyboardInterrupt or a CancelledError, the function of the program's outermost frame (where the
-  signal lands, where the task was suspended, varies).
+  signal lands, where the task was suspended, varies);
+- for a raise in code generated at run time shown without source (`<string>` of `eval` and of a
+  dataclass's methods), the statement that called it, with the masked message; asyncio's CancelledErrors
+  chained before a later exception (a timeout's) are no part of the chain's key, and a class the standard
+  library renamed (`socket.timeout`, `re.error`) is keyed by its new name (one bug on every version).
 
 Library frames. The program's frames are those of its `in_app` packages (handler option, `[grouping]
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
@@ -146,7 +151,20 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        `utils` or `json` package marked the interpreter's and every library's frames of that directory
        as the program's: two callers of one library were one group), and a dotted name (`acme.shop`)
        as those directories (it matched no frame); only events keyed with such `in_app` names change,
-       none of the evaluation set
+       none of the evaluation set;
+       a SyntaxError where a module's file does not compile (its location a path, no function: an
+       import, `python job.py`) keyed by the file, not by the statement the parser points at (Python
+       3.8/3.9 point at the line after an unclosed bracket, 3.10+ at the bracket: one broken file was
+       a group per version; another bad statement of one file is now the same group; none of the
+       evaluation set changes); an exception class the standard library renamed read as its new name
+       (`socket.timeout` as `TimeoutError`, `re.error` and `sre_constants.error` as `PatternError`), and
+       asyncio's CancelledErrors chained before a later exception (a timeout's: none in 3.8, two in 3.9
+       and 3.10, one since 3.11) no link of the key (one bug was a group per Python version; 12
+       evaluation-set events of 2 bugs change key together, GA unchanged); a raise in code generated at
+       run time shown without source (`<string>` of `eval`/`exec` and of a dataclass's methods, `<attrs
+       generated ...>`; not `<stdin>` or an interactive session's) keyed by the statement that called it,
+       with the masked message (every frozen field assigned anywhere in a program was one group, and
+       every evaluated text's NameError; 6 evaluation-set events of 1 bug change key together)
 """
 
 from __future__ import annotations
@@ -702,7 +720,9 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
     if len(chain) == 1:
         signature = _scanned_signature(final)
     else:
-        signature = "\n".join(_scanned_signature(record, index > 0) for index, record in enumerate(chain))
+        kept = [record for record in chain[:-1] if not _is_cancellation(record.type)]
+        kept.append(final)
+        signature = "\n".join(_scanned_signature(record, index > 0) for index, record in enumerate(kept))
     return _make("traceback", signature, title=_title(final.type, final.message, signature))
 
 
@@ -733,9 +753,12 @@ def _traceback_fingerprint(signature: str, type_name: str, message: str) -> Fing
 
 def _plain_signature(chain: tuple[PlainException, ...], package: str = "") -> str | None:
     """`chain_signature` of a chain `scan_plain` gave; None where the general path must decide."""
-    lines = []
+    lines: list[str] = []
+    last = len(chain) - 1
     for index, exception in enumerate(chain):
-        record = _plain_record(exception, index > 0, package)
+        if index < last and _is_cancellation(exception.type):
+            continue
+        record = _plain_record(exception, bool(lines), package)
         if record is None:
             return None
         lines.append(f"{exception.link}|{record}")
@@ -751,7 +774,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if site is None:
         return None
     signature, mode, kind = site[0], site[1], site[4]
-    short_type = exception.type.rsplit(".", 1)[-1]  # `_short_type`
+    short_type = _RENAMED_TYPES.get(exception.type) or exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type in _INTERRUPTS:
         return _plain_interrupt(exception, site, short_type)
     if short_type == "RecursionError":
@@ -790,6 +813,19 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
                     break  # `_unmarked_program_code`: the raising statement stays the key
                 if frame[3] in _INLINED:
                     return None  # the frame `_inlined` leaves out (its function's) may show a source line
+    if mode == _NO_SOURCE and _generated_code(site[5]):  # `_generated_code_caller`, with the message
+        callers = outer_frame_lines(exception) if after is None else after
+        for lines in callers:
+            frame = None if lines is None else _site_of(lines)
+            if frame is None:
+                return None
+            if frame[4] is FrameKind.STDLIB or (frame[1] == _NO_SOURCE and _generated_code(frame[5])):
+                continue
+            if frame[3] in _INLINED:
+                return None  # (`_as_inlined`: the general path decides)
+            signature = frame[0] if frame[1] == _NO_SOURCE else frame[0] + "|msg:"
+            site, after = frame, callers
+            break
     if site[3] in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         function = _enclosing_function(site, outer_frame_lines(exception) if after is None else after)
         if function is None:
@@ -982,6 +1018,8 @@ def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site |
         return None
     filename, function, source, repeated = frame
     tail, kind = path or (_tail(filename), _kind(filename))
+    if not function and filename[:1] != "<":  # a module's file that does not compile: `_site_parts`
+        return f"{tail}::", _PLAIN_SITE, repeated > 0, function, kind, filename
     if source is None:
         return f"{tail}:{function}:|msg:", _NO_SOURCE, repeated > 0, function, kind, filename
     statement = " ".join(source.split())
@@ -1013,12 +1051,15 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
     """The fingerprint of a (normalized) traceback with ExceptionGroup boxes, from the fast path's
     signature of each exception and member (members repeat: memoized by text); None where the general
     path must decide. Where it answers, it is `fingerprint_traceback(parse_traceback(stack_trace))`."""
-    lines = []
+    lines: list[str] = []
     final = None
-    for index, (segment, link) in enumerate(segments(stack_trace)):
-        final = _group_record(segment, 0, index > 0)
+    chain = list(segments(stack_trace))
+    for index, (segment, link) in enumerate(chain):
+        final = _group_record(segment, 0, bool(lines))
         if final is None:
             return None
+        if index < len(chain) - 1 and _is_cancellation(final[1]):
+            continue
         lines.append(f"{final[4]}{link}|{final[0]}")
     if final is None:
         return None
@@ -1124,12 +1165,15 @@ def _block_signature(block: str, column: int, depth: int) -> tuple[str, int, tup
 def _member_signature(text: str, depth: int) -> tuple[str, tuple[str, str, bool]] | None:
     """`chain_signature` of a group member's text, and its final exception's type, message and whether it
     was raised; None where the general path must decide."""
-    lines = []
+    lines: list[str] = []
     found = None
-    for index, (segment, link) in enumerate(segments(text)):
-        found = _group_record(segment, depth, index > 0)
+    chain = list(segments(text))
+    for index, (segment, link) in enumerate(chain):
+        found = _group_record(segment, depth, bool(lines))
         if found is None:
             return None
+        if index < len(chain) - 1 and _is_cancellation(found[1]):
+            continue
         lines.append(f"{found[4]}{link}|{found[0]}")
     if found is None:
         return None
@@ -1193,12 +1237,15 @@ def chain_signature(parsed: Traceback, *, member: bool = False) -> str:
 def _chain(parsed: Traceback, member: bool = False) -> tuple[str, tuple[str, str, bool]]:
     """`chain_signature`, and the final exception's type, message and whether it was raised (for a group
     of one failure, that failure's)."""
-    lines = []
+    lines: list[str] = []
     final = ("", "", False)
+    last = len(parsed.chain) - 1
     for index, record in enumerate(parsed.chain):
+        if index < last and _is_cancellation(record.type):
+            continue
         lone = _lone_member(record) if record.members and not record.more_members and record.frames else None
         if lone is None:
-            lines.append(f"{record.link}|{_record_signature(record, member, index > 0)}")
+            lines.append(f"{record.link}|{_record_signature(record, member, bool(lines))}")
             final = (record.type, record.message, bool(record.frames))
         else:
             lines.append(f"{lone[4]}{record.link}|{lone[0]}")
@@ -1285,6 +1332,14 @@ def _site_parts(
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
     site = _site_frame(site, innermost)
+    if site.source is None and _generated_code(site.filename):
+        caller = _generated_code_caller(innermost())
+        if caller is not None:  # (the message still says what failed in it: a field's name, an input's)
+            return _frame_signature(caller) + "|msg:", "msg", ""
+    if not site.function and site.filename[:1] != "<":
+        # Where a module's file does not compile (a path, no function): the file, not the statement the
+        # parser points at (Python 3.8/3.9 and 3.10+ point at other lines of one error, and name it apart).
+        return f"{_tail(site.filename)}::", "", ""
     signature = _frame_signature(site)
     if site.source is None:
         return signature + "|msg:", "msg", ""
@@ -1493,6 +1548,38 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     return signature
 
 
+# Pseudo-files of code the program itself typed or read, not generated: an interactive session's, a
+# program read from standard input, a doctest's (`_generated_code`).
+_INTERACTIVE_FILES: Final = (
+    "<stdin>",
+    "<console>",
+    "<input>",
+    "<python-input-",
+    "<ipython-input-",
+    "<pyshell#",
+    "<doctest ",
+)
+
+
+def _generated_code(filename: str) -> bool:
+    """Whether a frame's file is a pseudo-file of code generated at run time (`<string>` of `exec` and
+    `eval`, a dataclass's or namedtuple's methods; `<attrs generated init ...>`, `<decorator-gen-3>`,
+    numpy's `<__array_function__ internals>`): shown without source, it is not the program's statement."""
+    return filename[:1] == "<" and not filename.startswith(_INTERACTIVE_FILES)
+
+
+def _generated_code_caller(innermost: Iterator[Frame]) -> Frame | None:
+    """The innermost frame outside the standard library and code generated at run time shown without
+    source (`_generated_code`), as Python 3.12+ prints it (`_as_inlined`); None without one."""
+    for frame in innermost:
+        if _kind(frame.filename) is FrameKind.STDLIB or (
+            frame.source is None and _generated_code(frame.filename)
+        ):
+            continue
+        return _as_inlined(frame, innermost)
+    return None
+
+
 def _innermost_outside_stdlib(innermost: Iterator[Frame]) -> Frame | None:
     """The innermost frame outside the standard library, as Python 3.12+ prints it (`_as_inlined`: a frame
     `_inlined` leaves out is of the same file as the comprehension's before it, so never the first)."""
@@ -1537,7 +1624,24 @@ _PSEUDO_FILE_NUMBER_RE: Final = re.compile(r"(?<=[-_ \[])\d+(?=[-_ >\]])")
 
 
 def _short_type(type_name: str) -> str:
-    return type_name.rsplit(".", 1)[-1]
+    return _RENAMED_TYPES.get(type_name) or type_name.rsplit(".", 1)[-1]
+
+
+# Classes the standard library renamed (the old name is an alias of the new one): a traceback prints the
+# name of the version that ran, so one bug on hosts of two versions was two keys.
+_RENAMED_TYPES: Final = {
+    "socket.timeout": "TimeoutError",  # 3.10
+    "re.error": "PatternError",  # 3.13
+    "sre_constants.error": "PatternError",
+}
+
+
+def _is_cancellation(type_name: str) -> bool:
+    """Whether an exception of a chain, not its last, is asyncio's cancellation: how a timeout (or a
+    cancelled task) works, chained before its exception in a way each version prints otherwise (none in
+    3.8, two in 3.9 and 3.10, one since 3.11), and where the task was waiting varies; it is no link of
+    the key."""
+    return type_name.endswith("CancelledError") and _short_type(type_name) == "CancelledError"
 
 
 def _first_line(text: str) -> str:

@@ -3,7 +3,9 @@
 `logloop cluster` groups ECS events; a program that logs JSON with python-json-logger (`exc_info`,
 `levelname`, `name`), structlog's JSON renderer (`event`, `exception`, `level`, `logger`), loguru's
 `serialize=True` (`text`, `record`), AWS Lambda's report of an uncaught exception (`errorType`,
-`stackTrace`) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
+`stackTrace`), Datadog's standard attributes (`error.stack`, nested or dotted), OpenTelemetry's
+`LoggingHandler` (`body`, `severity_text`, the `exception.stacktrace` attribute of its semantic
+conventions, in `attributes` or not) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
 same facts under other names: a traceback there was never read, every bug of a logger one group.
 
 The rule not to break: an event that has the ECS field keeps it; an alias only fills a field that is
@@ -21,13 +23,25 @@ from shipper.schema import get_field
 _ALIASES: Final = (
     (
         "error.stack_trace",
-        ("exc_info", "exc_text", "exception", "stack_trace", "stacktrace", "traceback"),
+        (
+            "exc_info",
+            "exc_text",
+            "exception",
+            "stack_trace",
+            "stacktrace",
+            "traceback",
+            "error.stack",
+            "exception.stacktrace",
+            "attributes.exception.stacktrace",
+        ),
     ),
-    ("message", ("msg", "event", "@message", "textPayload", "record.message", "errorMessage")),
-    ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name")),
+    ("message", ("msg", "event", "@message", "textPayload", "record.message", "errorMessage", "body")),
+    ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name", "severity_text")),
     ("log.logger", ("logger", "logger_name", "name", "record.name")),
 )
-_PAIRED: Final = {"name": "levelname"}  # an alias read only beside another (python-json-logger's pair)
+# An alias read only beside another (python-json-logger's pair, OpenTelemetry's); the others are read
+# wherever they are (a dotted one nested too: loguru's `record.message`, OpenTelemetry's `attributes...`).
+_PAIRED: Final = {"name": "levelname", "body": "severity_text"}  # (an HTTP log's `body` is a request's)
 # A document with one of these is an ECS event already: nothing is read under another name.
 _ECS_MARKS: Final = frozenset(("error", "error.stack_trace", "ecs", "ecs.version", "log", "log.level"))
 _HEADER: Final = "Traceback (most recent call last):"
@@ -37,14 +51,14 @@ def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     """`doc`, or a copy with the ECS fields it lacks filled from the names another JSON logger gives
     them (`_ALIASES`): a text value (for a traceback, also structlog's list of stacks)."""
     if "log" in doc or "error" in doc or not _ECS_MARKS.isdisjoint(doc):  # (ECS events: one or two tests)
-        return doc
+        return _with_datadog_stack(doc)
     added: dict[str, Any] = {}
     for field, aliases in _ALIASES:
         if get_field(doc, field) is not None:
             continue
         for alias in aliases:
             value = get_field(doc, alias) if "." in alias else doc.get(alias)
-            if _usable(field, value) and _PAIRED.get(alias, alias) in doc:
+            if _usable(field, value) and (alias not in _PAIRED or _PAIRED[alias] in doc):
                 added[field] = value
                 break
     if "error.stack_trace" not in added:
@@ -52,6 +66,17 @@ def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
         if traced:
             added["error.stack_trace"] = traced
     return {**doc, **added} if added else doc
+
+
+def _with_datadog_stack(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An ECS-shaped document (an `error` object) whose traceback is Datadog's nested `error.stack`
+    rather than `error.stack_trace`: a copy with the traceback as `error.stack_trace`; else `doc`."""
+    error = doc.get("error")
+    if type(error) is not dict or "stack_trace" in error:
+        return doc
+    if not _usable("error.stack_trace", error.get("stack")):
+        return doc
+    return {**doc, "error": {**error, "stack_trace": error["stack"]}}
 
 
 def _usable(field: str, value: object) -> bool:
