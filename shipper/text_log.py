@@ -289,6 +289,12 @@ def _exception_line(stack_trace: str) -> str | None:
     return None if found is None else lines[found]
 
 
+def _is_colour_only(line: str) -> bool:
+    """Whether a line holds colour codes and nothing else but blanks (a coloured log resetting its
+    colours on a line of its own): it is read as no line at all, since it holds no text of the program."""
+    return not _COLOUR_RE.sub("", line).strip()
+
+
 def entries(lines: Iterable[str]) -> Iterator[Entry]:
     """The entries of a text log's lines (each with or without its line break; `\\r\\n` too), in the
     order of their first lines. A line a collector prefixed (`_PREFIX_RE`) is read without its prefix
@@ -302,6 +308,8 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     headed: dict[str, str] = {}  # by source: the prefix's source whose entry has just read a header
     stamped: set[str] = set()  # the sources whose records start with a time or a level (`_HEAD_RE`)
     for number, source, line in pieces.lines(lines):
+        if "\x1b" in line and _is_colour_only(line):
+            continue
         if not line.strip():
             current = open_entries.get(source)
             if current is not None:
@@ -315,6 +323,8 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
         if shaped is not None:
             source, rest = shaped
             current = open_entries.get(source)
+            if "\x1b" in rest and _is_colour_only(rest):
+                continue
             if not rest.strip():  # a blank line of the program's, the prefix before it
                 if current is not None:
                     current.blanks.append(rest)

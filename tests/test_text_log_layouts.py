@@ -8,6 +8,7 @@ another group."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import multiprocessing.pool
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from logloop.cli import main
 from shipper.grouping.fingerprint import clear_caches, fingerprint_document
 from shipper.text_log import entries
 
@@ -424,3 +426,44 @@ def test_a_coloured_worker_traceback_is_keyed_as_the_plain_one() -> None:
         assert stack_trace is not None and "_process_worker" in stack_trace
         keys.add(_key(entry.document()))
     assert len(keys) == 1
+
+
+_COLOURED_LOG = [
+    "2026-12-04 10:00:00,001 INFO app: started\n",
+    "2026-12-04 10:00:01,002 ERROR app: save failed\n",
+    "Traceback (most recent call last):\n",
+    '  File "/srv/app/db.py", line 12, in save\n',
+    "    cur.execute(sql)\n",
+    "ValueError: bad row 7\n",
+    "2026-12-04 10:00:02,003 INFO app: next\n",
+]
+
+
+@pytest.mark.parametrize("at", range(len(_COLOURED_LOG) + 1))
+@pytest.mark.parametrize(
+    "codes",
+    [
+        pytest.param("\x1b[0m\n", id="reset"),
+        pytest.param("\x1b[1m\x1b[31m\x1b[0m\n", id="several"),
+        pytest.param("\x1b[0m", id="no-line-break"),
+        pytest.param("  \x1b[0m \t\n", id="blanks-around"),
+        pytest.param("\x1b[0m\r\n", id="crlf"),
+    ],
+)
+def test_a_line_of_colour_codes_alone_reads_as_a_blank_line(tmp_path: Path, at: int, codes: str) -> None:
+    """A line holding only colour codes (a coloured log resetting its colours on a line of its own), at
+    any position, is read as a blank line: `cluster --text` gives the entries and keys of the log
+    without it (it ended in an IndexError traceback, nothing written)."""
+    plain = tmp_path / "plain.log"
+    plain.write_text("".join(_COLOURED_LOG))
+    coloured = tmp_path / "coloured.log"
+    lines = [*_COLOURED_LOG[:at], codes if codes.endswith("\n") or at == len(_COLOURED_LOG) else codes + "\n"]
+    coloured.write_text("".join(lines + _COLOURED_LOG[at:]))
+    assert main(["cluster", "--text", str(plain), "-o", str(tmp_path / "plain.jsonl")]) == 0
+    assert main(["cluster", "--text", str(coloured), "-o", str(tmp_path / "coloured.jsonl")]) == 0
+
+    def groups(name: str) -> list[tuple[str, str]]:
+        rows = [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+        return [(row["cluster"], row["category"]) for row in rows]
+
+    assert groups("coloured.jsonl") == groups("plain.jsonl")
