@@ -14,7 +14,8 @@ position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_ver
 The `[grouping]` table of the configuration (in_app packages, rules; see `shipper.grouping.options`)
 applies, with `--in-app` packages added; an event's own `extra.fingerprint` is honoured.
 
-A bad line (not UTF-8, not JSON, not an object) gets an error on stderr naming its line number and an output
+A bad line (not UTF-8, not JSON, not an object, longer than the 100 MiB any stored event can be: never
+held whole) gets an error on stderr naming its line number and an output
 object with `cluster`/`title` null and `error`; the other lines are still processed and the exit
 status is then 2 (0 when every line was good; 1 when the input cannot be read at all).
 
@@ -67,6 +68,12 @@ from shipper.grouping.tracebacks import TextMemo, has_frame_lines
 from shipper.schema import get_field
 
 EXIT_BAD_LINES: Final = 2
+_BLOCK: Final = 1 << 20  # bytes read at a time
+# The longest line read whole: Elasticsearch refuses a request over 100 MB by default
+# (`http.max_content_length`), so no stored event's line is longer; what a longer one held past its
+# first `_OVERLONG_HEAD` bytes is never read into memory.
+MAX_LINE_BYTES: Final = 100 << 20
+_OVERLONG_HEAD: Final = 64 << 10
 # The fast path's key of each distinct traceback text of the input (a fleet sends the same one again
 # and again), for at most this many texts and characters (about 64 MB for ASCII text).
 _MEMO_ENTRIES: Final = 100_000
@@ -179,7 +186,7 @@ def run(args: argparse.Namespace, settings: object) -> int:
         if args.text:
             source = sys.stdin.buffer if str(args.input) == "-" else args.input.open("rb")
             with source:
-                rows, numbers = _text_rows(source, options)
+                rows, numbers = _text_rows(source, options, str(args.input))
         elif str(args.input) == "-":
             rows = _rows(_lines_of(sys.stdin.buffer), options)
         else:
@@ -223,12 +230,24 @@ def _refuse_input_as_output(source: Path, output: Path | None) -> None:
         raise ShipperError(f"-o {output} is the input file: its events would be lost; write to another path")
 
 
-def _text_rows(source: _Readable, options: GroupingOptions) -> tuple[list[_Row], list[int]]:
+def _text_rows(source: _Readable, options: GroupingOptions, name: str) -> tuple[list[_Row], list[int]]:
     """The rows of a plain-text log's entries (`shipper.text_log`), and each entry's first line. Bytes
     that are not UTF-8 are kept as `\\xNN` escapes (a log is whatever a program wrote)."""
     from shipper import text_log  # only for --text
 
-    lines = (line.decode("utf-8", "backslashreplace") for line in _lines_of(source))
+    def decoded() -> Iterator[str]:
+        for number, line in enumerate(_lines_of(source), start=1):
+            if isinstance(line, Overlong):
+                print(
+                    f"logloop cluster: {name}:{number}: a line of {line.size:,} bytes, longer than"
+                    f" {MAX_LINE_BYTES >> 20} MiB: read as its first {len(line):,} bytes",
+                    file=sys.stderr,
+                )
+                yield line.decode("utf-8", "backslashreplace") + "\n"
+            else:
+                yield line.decode("utf-8", "backslashreplace")
+
+    lines = decoded()
     numbers: list[int] = []
 
     def documents() -> Iterator[tuple[Mapping[str, Any], None]]:
@@ -253,29 +272,66 @@ class _Readable(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
-def _lines_of(source: _Readable) -> Iterator[bytes]:
+def _lines_of(source: _Readable, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
     """The lines of `source` as iterating it gives them (each with its b"\\n"), read in large blocks:
     a buffered reader's `readline` looks at every byte in turn, several times the cost of one search
-    per line in a block."""
-    rest = b""  # the start of a line that the block read last did not finish
+    per line in a block. A line longer than `limit` bytes is an `Overlong` (its head only): memory
+    stays bounded whatever the input (a line that never ends, `/dev/zero`)."""
+    pending: list[bytes] = []  # the pieces of the line not finished yet, while within `limit`
+    head = b""  # the head of the line not finished yet, once past `limit` (then nothing else is held)
+    held = 0  # the bytes of the line not finished yet
     while block := source.read(_BLOCK):
+        start = 0
         end = block.find(b"\n")
-        if end < 0:
-            rest += block
-            continue
-        yield rest + block[: end + 1] if rest else block[: end + 1]
-        start = end + 1
-        end = block.find(b"\n", start)
         while end >= 0:
-            yield block[start : end + 1]
+            size = held + end + 1 - start
+            if size > limit:
+                yield Overlong(head or _head([*pending, block[start:end]]), size)
+            elif pending:
+                pending.append(block[start : end + 1])
+                yield b"".join(pending)  # (joined once: a long line costs linear time)
+            else:
+                yield block[start : end + 1]
+            pending.clear()
+            head, held = b"", 0
             start = end + 1
             end = block.find(b"\n", start)
-        rest = block[start:]
-    if rest:
-        yield rest
+        if start < len(block):
+            piece = block[start:] if start else block
+            held += len(piece)
+            if head:
+                continue
+            pending.append(piece)
+            if held > limit:
+                head = _head(pending)
+                pending.clear()
+    if held > limit:
+        yield Overlong(head or _head(pending), held)
+    elif pending:
+        yield b"".join(pending)
 
 
-_BLOCK: Final = 1 << 20
+def _head(pieces: list[bytes]) -> bytes:
+    """The first `_OVERLONG_HEAD` bytes of the pieces joined."""
+    taken = []
+    size = 0
+    for piece in pieces:
+        taken.append(piece[: _OVERLONG_HEAD - size])
+        size += len(taken[-1])
+        if size >= _OVERLONG_HEAD:
+            break
+    return b"".join(taken)
+
+
+class Overlong(bytes):
+    """The head of a line longer than `MAX_LINE_BYTES` (the rest was never held), and its length."""
+
+    size: int
+
+    def __new__(cls, head: bytes, size: int = 0) -> Overlong:
+        line = super().__new__(cls, head)
+        line.size = size
+        return line
 
 
 def _options(args: argparse.Namespace, settings: object) -> GroupingOptions:
@@ -472,6 +528,16 @@ def _mined(parts: Iterable[_Part]) -> list[_Row]:
 
 def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any] | None, str | None]]:
     for line in lines:
+        if isinstance(line, Overlong):
+            yield (
+                None,
+                (
+                    f"a line of {line.size:,} bytes, longer than any stored event can be"
+                    f" ({MAX_LINE_BYTES >> 20} MiB: Elasticsearch refuses larger requests by default);"
+                    " each line must be one JSON object"
+                ),
+            )
+            continue
         try:
             text = line.decode("utf-8") if isinstance(line, bytes) else line
         except UnicodeDecodeError as exc:

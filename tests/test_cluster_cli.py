@@ -439,3 +439,54 @@ def test_a_worker_killed_during_the_run_loses_no_line(tmp_path: Path) -> None:
     warning, *errors = stderr.decode().splitlines()
     assert warning.endswith("was killed by SIGKILL; processing them in the main process")
     assert errors == expected.stderr.decode().splitlines()
+
+
+def test_the_lines_read_in_blocks_are_the_files_lines_and_an_overlong_one_its_head() -> None:
+    """Lines read in blocks are the input's lines at every block size; a line past the limit is an
+    `Overlong` holding its head and its size (it was held whole, its blocks joined again at each block:
+    a 150 MB line took 14 s and 750 MB), whatever the blocks, and none of the others changes."""
+    import io
+    import random
+
+    rnd = random.Random(5)
+    pieces = [b"a", b"\n", b"bb", b"xyz\n", b"\n\n", b"\r\n"]
+    for _ in range(4000):
+        data = b"".join(rnd.choice([*pieces, b"q" * rnd.randint(0, 40)]) for _ in range(rnd.randint(0, 30)))
+        block, limit = rnd.randint(1, 16), rnd.randint(1, 30)
+        original = cluster_cli._BLOCK
+        cluster_cli._BLOCK = block  # type: ignore[misc]
+        try:
+            whole = list(cluster_cli._lines_of(io.BytesIO(data)))
+            bounded = list(cluster_cli._lines_of(io.BytesIO(data), limit))
+        finally:
+            cluster_cli._BLOCK = original  # type: ignore[misc]
+        expected = data.splitlines(keepends=True)
+        assert whole == expected
+        assert len(bounded) == len(expected)
+        for got, line in zip(bounded, expected, strict=True):
+            if len(line) > limit:
+                assert isinstance(got, cluster_cli.Overlong) and got.size == len(line)
+                assert line.startswith(got)
+            else:
+                assert got == line and not isinstance(got, cluster_cli.Overlong)
+
+
+@pytest.mark.parametrize("text", [pytest.param(False, id="json"), pytest.param(True, id="text")])
+def test_a_line_longer_than_any_event_is_named_and_the_rest_grouped(tmp_path: Path, text: bool) -> None:
+    """A line past 100 MiB (longer than Elasticsearch takes in one request) is named on stderr with its
+    size, never held whole (JSON lines: a bad line, status 2; a text log: read as its head), and the
+    lines after it are grouped as usual."""
+    path = tmp_path / "events.jsonl"
+    long_line = b'{"message": "' + b"x" * (cluster_cli.MAX_LINE_BYTES + 10) + b'"}\n'
+    with path.open("wb") as handle:
+        handle.write(long_line)
+        handle.write(json.dumps({"message": "disk full on /var", "log": {"level": "error"}}).encode() + b"\n")
+    argv = [sys.executable, "-m", "logloop.cli", "cluster", *(["--text"] if text else []), str(path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert f"{path}:1: a line of {len(long_line):,} bytes" in done.stderr
+    assert rows[-1]["title"] is not None and "disk full" in rows[-1]["title"]
+    if text:
+        assert done.returncode == 0 and len(rows) == 2
+    else:
+        assert done.returncode == 2 and rows[0]["cluster"] is None and "longer than" in rows[0]["error"]
