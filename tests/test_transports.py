@@ -297,3 +297,68 @@ def test_a_cluster_limit_is_a_retry_and_a_bad_document_a_rejection(
     (the limit's counted by its cause), never dead letters; a document the mapping refuses is one."""
     outcome = _item_outcome({"create": item})
     assert (outcome.kind, outcome.cause) == (kind, cause)
+
+
+class _EndlessAnswer(BaseHTTPRequestHandler):
+    """Answers a request as Elasticsearch would begin to, then streams its body without end (a wrong
+    URL, a broken proxy): full speed, or a few bytes at a time under the socket's timeout (`drip`).
+    Bounded: it stops after 30 s or once the client has gone."""
+
+    protocol_version = "HTTP/1.1"
+    drip = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        piece = b" " * (4 if self.drip else 1 << 16)
+        chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        stop = time.monotonic() + 30
+        try:
+            while time.monotonic() < stop:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                if self.drip:
+                    time.sleep(0.2)
+        except OSError:  # the client went away
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _DrippingAnswer(_EndlessAnswer):
+    drip = True
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        pytest.param(_EndlessAnswer, id="endless-stream"),
+        pytest.param(_DrippingAnswer, id="drip-under-timeout"),
+    ],
+)
+def test_an_answer_without_end_is_a_retry_in_bounded_time(handler: type[BaseHTTPRequestHandler]) -> None:
+    """A node whose answer never ends (at full speed, or a few bytes at a time, each under the socket's
+    timeout) costs one timed-out request, its documents retried: the agent read it for ever, its
+    memory growing with it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        settings = ElasticsearchSettings(url=f"http://127.0.0.1:{server.server_address[1]}")
+        with closing(ElasticsearchTransport(settings)) as transport:
+            started = time.monotonic()
+            outcomes = transport.send([_event(n, "x-2026.01.01") for n in range(3)], timeout=2)
+            took = time.monotonic() - started
+        assert [o.kind for o in outcomes] == ["retry"] * 3
+        assert "answer" in outcomes[0].reason
+        assert took < 20, took  # the server streams for 30 s
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -210,16 +210,44 @@ class BulkClient:
             connection = node.connect(timeout)
             connection.request(method, path, body=body, headers=headers)
             answer = connection.getresponse()
-            raw = answer.read()
+            raw = _body(answer, node.url, time.monotonic() + timeout)
         except TimeoutError as exc:  # socket.timeout is TimeoutError
             node.drop()
             raise TimedOut(f"{node.url}: no answer within {timeout:.1f} s") from exc
+        except TimedOut:  # an answer too long or too slow to read (`_body`): its connection is unusable
+            node.drop()
+            raise
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, TLS, a bad answer
             node.drop()
             raise Unreachable(f"{node.url}: {type(exc).__name__}: {exc}") from exc
         if answer.will_close:
             node.drop()
         return Response(answer.status, _parse(raw), answer.getheader("X-Elastic-Product") == "Elasticsearch")
+
+
+def _body(answer: http.client.HTTPResponse, url: str, deadline: float) -> bytes:
+    """The answer's body, read a receive at a time, at most `_MAX_ANSWER` bytes and not past
+    `deadline`: TimedOut otherwise (the request may have been taken in). The socket's timeout bounds
+    each receive only, so a server that streams without end, or drips a byte at a time under that
+    timeout (a wrong URL, a hostile or broken proxy), held the agent for ever, its memory growing."""
+    pieces = []
+    size = 0
+    while piece := answer.read1(_PIECE):
+        pieces.append(piece)
+        size += len(piece)
+        if size > _MAX_ANSWER:
+            raise TimedOut(f"{url}: answered more than {_MAX_ANSWER >> 20} MB (Elasticsearch never does)")
+        if time.monotonic() > deadline:
+            raise TimedOut(f"{url}: its answer still coming after the request's timeout")
+    answer.close()  # (as `read()` does at the end: `read1` leaves a whole answer open, and the
+    # connection then refuses its next request: ResponseNotReady)
+    return b"".join(pieces)
+
+
+# An answer's most bytes: `_bulk` asks for its items' status and errors only (`filter_path`), a few
+# hundred bytes a document at most.
+_MAX_ANSWER: Final = 64 << 20
+_PIECE: Final = 1 << 16
 
 
 def _dropped(connection: http.client.HTTPConnection) -> bool:
