@@ -271,6 +271,6 @@ def test_a_program_whose_python_cannot_run_the_agent_delivers_from_a_thread(
     if warned:
         assert len(lines) == 1, lines
         assert lines[0].startswith("logloop shipper: the delivery agent cannot start (")
-        assert f"{name} exited with status {status} at its start" in lines[0]
+        assert f"{name} exited at its start" in lines[0]  # (the agent is not its child: no status)
     else:
         assert lines == []
