@@ -201,6 +201,10 @@ class SegmentWriter:
         if self._open is None and now - self._failed_at < self._retry_after:
             self._lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
             return None
+        record = needed
+        # The segment holds the program's facts too: room for them past the 4096 bytes always kept
+        # (a program run with a long argv, or a large `grouping` table, lost every record).
+        needed += max(0, segment.frame_size(len(self._program())) + segment.FRAME.size + segment.ALIGN - 4096)
         if segment.HEADER.size + needed + 4096 + segment.FRAME.size > self.max_bytes:
             # Larger than the whole bound: kept, it would take the disk past it (drop_oldest deleting
             # every other segment first). Refused alone; the next records go on in the open segment.
@@ -208,7 +212,7 @@ class SegmentWriter:
             self._diag.warning(
                 "too-large",
                 "logloop shipper: a record of %d bytes is larger than spool_max_bytes (%d): dropped",
-                needed,
+                record,
                 self.max_bytes,
             )
             return None
