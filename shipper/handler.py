@@ -532,7 +532,7 @@ class ShipperHandler(logging.Handler):
                 self.spool_dir, self.transport_spec, self.agent_config, self._warn_agent, since=self._began
             ):
                 return
-        except OSError as exc:
+        except Exception as exc:  # (not only OSError: whatever fails here must not reach the program)
             self._diag.warning("agent", "logloop shipper: cannot start the delivery agent: %s", exc)
         if self._agent_thread is None:
             self._start_agent_thread()

@@ -119,3 +119,31 @@ def test_a_programs_waits_for_its_children_never_see_the_agent(
     if reachable:
         want = programs.expected(done)
         assert programs.arrived(es, index_prefix, want) == want
+
+
+_MANY_FILES = """
+import logging, os, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1500)]  # the helper's pipe gets a high number
+import shipper
+from shipper.delivery import lock
+url, spool, prefix = sys.argv[1:4]
+handler = shipper.install("files", es_url=url, spool_path=spool, index_prefix=prefix, idle_exit=3)
+for i in range(20):
+    logging.getLogger("files").warning("record %d", i)
+    print(f"EXPECT record {i}")
+print("READY", handler.ready(30), lock.holder(handler.spool_dir).get("mode"))
+"""
+
+
+def test_a_program_with_many_files_open_starts_its_agent(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A program holding 1,500 descriptors (the helper's pipe numbered past select()'s limit) starts
+    an agent process, never raises, and every record arrives once."""
+    install_template(es, index_prefix)
+    done = programs.run(_MANY_FILES, tmp_path, args=[es_url, str(tmp_path / "spool"), index_prefix])
+    assert done.returncode == 0, done.stderr
+    assert "READY True process" in done.stdout, done.stdout[-300:] + done.stderr
+    want = programs.expected(done)
+    assert programs.arrived(es, index_prefix, want) == want

@@ -283,14 +283,15 @@ def _agent_pid(said: int, helper: int) -> int:
     (it exits as soon as it has said it; one that takes longer is reaped later by `reap`)."""
     deadline = time.monotonic() + _HELPER_WAIT
     text = b""
+    waiting = select.poll()  # (not select(): a program with a thousand files open gives high numbers)
+    waiting.register(said, select.POLLIN)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([said], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
+        if not waiting.poll(max(0.0, deadline - time.monotonic()) * 1000):
             break
         chunk = os.read(said, 64)
-        if not chunk:
-            break
         text += chunk
+        if not chunk or b"\n" in text:  # said whole (a child forked meanwhile may hold the pipe open)
+            break
     while True:
         try:
             done, _ = os.waitpid(helper, os.WNOHANG)
