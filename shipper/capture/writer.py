@@ -129,6 +129,10 @@ class SegmentWriter:
         self._diag = RateLimitedLog()
         self.written: dict[Path, int] = {}  # this process's segments and where its last record ends
         self.appended = 0  # records written by this process
+        # Records of this process's segments deleted before the agent finished them (`drop_oldest`, a
+        # deleted spool): lost (counted) or delivered uncounted, never waiting (see `spool_backlog`).
+        self.gone = 0
+        self.acked = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of this process's deleted segments
         _writers.add(self)
 
     def append(self, payload: bytes, *, cut: bool = False) -> bool:
@@ -185,7 +189,8 @@ class SegmentWriter:
         current, self._open = self._open, None
         self._lock = threading.Lock()
         self.written = {}
-        self.appended = 0
+        self.appended = self.gone = 0
+        self.acked = dict.fromkeys(self.acked, 0)
         if current is not None and not current.ours():  # a parent that closed them: not ours to close
             descriptors.keep_forever(current.file, current.map)
         elif current is not None:
@@ -360,7 +365,7 @@ class SegmentWriter:
         """A deleted segment that cannot be written again: its records are counted lost."""
         frames = segment.scan(lost.map, segment.HEADER.size).frames
         self._lose("spool_deleted", max(0, len(frames) - 1))  # the first frame is the program's facts
-        self.written.pop(lost.path, None)
+        self._forget(lost.path, max(0, len(frames) - 1))
         lost.map.close()
         lost.file.close()
         self._diag.warning(
@@ -387,6 +392,15 @@ class SegmentWriter:
             taken.map[taken.position : taken.position + segment.FRAME.size] = segment.seal_frame()
         descriptors.keep_forever(taken.file, taken.map)
 
+    def _forget(self, path: Path, unfinished: int) -> None:
+        """This process's segment `path` is deleted with `unfinished` records: none of them waits any
+        more, and what the agent counted there is kept (`acked`: its acknowledgement goes too)."""
+        if self.written.pop(path, None) is not None:
+            self.gone += unfinished
+            ack = layout.read_ack(path)
+            for name in self.acked:
+                self.acked[name] += getattr(ack, name)
+
     def _make_room(self, size: int, needed: int) -> int:
         """Apply the size bound before creating a segment of `size` bytes: the size to create (smaller
         where only that much room is left), or 0 to refuse the record.
@@ -406,6 +420,7 @@ class SegmentWriter:
                     continue  # a live writer's segment: deleting it would lose records uncounted
                 held = layout.take_to_drop(path)
                 if held is None:  # the agent sends from it: what it sends may be delivered yet, so
+                    # (its acknowledgement, written on meanwhile, is still read for `sent`)
                     layout.mark_dropped(path, _unsent(path))  # it counts, once settled, what it left
                     freed = _size(path)
                     path.unlink(missing_ok=True)
@@ -413,6 +428,7 @@ class SegmentWriter:
                     continue
                 try:
                     lost = _unsent(path)  # (the agent's acknowledgement is whole while we hold it)
+                    self._forget(path, lost)
                     freed = _size(path)
                     path.unlink(missing_ok=True)
                     layout.ack_path(path).unlink(missing_ok=True)
