@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import sys
 import time
@@ -281,6 +280,8 @@ _HELPER_WAIT: Final = 2.0  # seconds at most for the helper shell to say the pid
 def _agent_pid(said: int, helper: int) -> int:
     """The agent's pid as the helper shell says it (0 if it says nothing in time), the helper reaped
     (it exits as soon as it has said it; one that takes longer is reaped later by `reap`)."""
+    import select  # only when an agent is started (a C extension: not in every program's start)
+
     deadline = time.monotonic() + _HELPER_WAIT
     text = b""
     waiting = select.poll()  # (not select(): a program with a thousand files open gives high numbers)
