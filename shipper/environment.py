@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from shipper import redaction
 
@@ -110,8 +110,24 @@ def process_name(args: Sequence[str]) -> str:
 
 
 def sys_argv() -> list[str]:
-    """sys.argv as texts, or [] in an embedded interpreter that has none."""
-    return [str(arg) for arg in getattr(sys, "argv", None) or []]
+    """sys.argv as texts, or [] in an embedded interpreter that has none; past `ARGV_KEPT` characters
+    (a tool given 20,000 file names) the remaining arguments are one text saying how many were left
+    out: argv goes with every document (and into every spool segment), and a whole one of 300 KB made
+    each segment too small for the program's facts (every record was lost)."""
+    args = [str(arg) for arg in getattr(sys, "argv", None) or []]
+    total = 0
+    for index, arg in enumerate(args):
+        total += len(arg)
+        if index and total > ARGV_KEPT:  # whole arguments only: no secret is cut in two
+            left = args[index:]
+            return [
+                *args[:index],
+                f"[{len(left)} more arguments ({sum(map(len, left))} characters) left out]",
+            ]
+    return args
+
+
+ARGV_KEPT: Final = 16 * 1024  # characters of argv kept whole (the first argument always is)
 
 
 def read_env(allowlist: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -532,7 +532,7 @@ class ShipperHandler(logging.Handler):
                 self.spool_dir, self.transport_spec, self.agent_config, self._warn_agent, since=self._began
             ):
                 return
-        except OSError as exc:
+        except Exception as exc:  # (not only OSError: whatever fails here must not reach the program)
             self._diag.warning("agent", "logloop shipper: cannot start the delivery agent: %s", exc)
         if self._agent_thread is None:
             self._start_agent_thread()
@@ -644,6 +644,8 @@ class ShipperHandler(logging.Handler):
         """What the agent recorded for this process's segments, and its own counters."""
         self._fold_finished()
         found = dict(self._folded)
+        for name, value in self.writer.acked.items():  # (segments deleted before they were finished)
+            found[name] += value
         for path in list(self.writer.written):
             ack = layout.read_ack(path)
             found["sent"] += ack.sent
@@ -656,7 +658,7 @@ class ShipperHandler(logging.Handler):
             if name.startswith("lost:") and type(value) is int:
                 found[name] = value
         finished = found["sent"] + found["dead_lettered"]
-        found["spool_backlog"] = max(0, self.writer.appended - finished)
+        found["spool_backlog"] = max(0, self.writer.appended - finished - self.writer.gone)
         found["spooled"] = self.writer.appended
         found["queued"] = self.writer.appended + self._refused
         return found

@@ -770,6 +770,7 @@ def preload(spec: TransportSpec) -> None:
 def main(stdin: IO[bytes] | None = None) -> int:
     """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)  # its helper shell started it with SIGQUIT ignored
     own_process_state()
     with contextlib.suppress(OSError, AttributeError):
         # Once imported (not before: on a loaded machine a niced start-up delays delivery by seconds),

@@ -39,9 +39,11 @@ class _Started:
 
     spool_dir: Path
     at: float  # time.monotonic() of the start
+    own: bool = False  # this process's child (no helper shell): its exit status is known
 
 
-_children: dict[int, _Started] = {}  # pid -> the agents this process started, reaped when they exit
+_children: dict[int, _Started] = {}  # pid -> the agents this process started, until seen gone
+_helpers: set[int] = set()  # helper shells that had not exited when their agent's pid came
 _failed: list[str] = []  # how each agent started here since the last that lived died at its start
 
 
@@ -206,11 +208,16 @@ _AGENT_PREFIXES: Final = ("LC_", "LD_", "DYLD_", "PROXYCHAINS_", "TORSOCKS_")
 
 
 def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None) -> bool:
-    """Start an agent process (`posix_spawn`, in a session of its own, every signal unblocked and at
-    its default disposition); False if it cannot start.
+    """Start an agent process (in a session of its own, every signal unblocked and at its default
+    disposition); False if it cannot start.
 
-    The settings are written into a pipe before the spawn (far below a pipe's buffer), so nothing
-    here waits for the agent; its standard error goes to `agent.log` in the spool directory."""
+    The agent is not this program's child: a `/bin/sh` spawned for the moment starts it in the
+    background, says its pid and exits, and is reaped here at once. As a child the agent was seen by
+    the program's own waits for any child: a script that waits for every child it forked (`os.wait()`
+    until ChildProcessError) waited for the agent too, 30 s after its last record, for ever while the
+    node was down; a prefork server got a pid it never started. The settings are written into a pipe
+    before the spawn (far below a pipe's buffer); the agent's standard error goes to `agent.log` in
+    the spool directory."""
     argv = command()
     if argv is None:
         return False
@@ -223,17 +230,22 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
         os.write(write_end, settings_message(spool_dir, spec, config, since))
         os.close(write_end)
         opened.remove(write_end)
+        said, told = os.pipe()  # the helper writes the agent's pid here
+        opened += [said, told]
         keep = os.O_APPEND if _size(log) < _LOG_LIMIT else os.O_TRUNC
         flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | keep
         errors = os.open(log, flags, 0o600)
         opened.append(errors)
+        detached = os.path.exists(_SHELL)
+        null: tuple[Any, ...] = (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)
+        out = (os.POSIX_SPAWN_DUP2, told, 1) if detached else null
         pid = os.posix_spawn(
-            argv[0],
-            argv,
+            _SHELL if detached else argv[0],
+            [_SHELL, "-c", _DETACH, "sh", *argv] if detached else argv,
             env,
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, read_end, 0),
-                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                out,
                 (os.POSIX_SPAWN_DUP2, errors, 2),
                 *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()),
             ],
@@ -244,14 +256,57 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
             setsigmask=(),
             setsigdef=_catchable_signals(),
         )
+        os.close(told)
+        opened.remove(told)
+        agent = _agent_pid(said, pid) if detached else pid
     except OSError:
         return False
     finally:
         for fd in opened:
             with contextlib.suppress(OSError):
                 os.close(fd)
-    _children[pid] = _Started(spool_dir, time.monotonic())
+    if agent:
+        _children[agent] = _Started(spool_dir, time.monotonic(), own=not detached)
     return True
+
+
+# The helper shell: the settings move to descriptor 3 (a background command's standard input is
+# /dev/null), the pid reporting pipe to 4; the agent gets neither of the helper's extra descriptors.
+_SHELL: Final = "/bin/sh"
+_DETACH: Final = 'exec 3<&0 4>&1 1>/dev/null; "$@" 0<&3 3<&- 4>&- & echo $! >&4'
+_HELPER_WAIT: Final = 2.0  # seconds at most for the helper shell to say the pid and exit
+
+
+def _agent_pid(said: int, helper: int) -> int:
+    """The agent's pid as the helper shell says it (0 if it says nothing in time), the helper reaped
+    (it exits as soon as it has said it; one that takes longer is reaped later by `reap`)."""
+    import select  # only when an agent is started (a C extension: not in every program's start)
+
+    deadline = time.monotonic() + _HELPER_WAIT
+    text = b""
+    waiting = select.poll()  # (not select(): a program with a thousand files open gives high numbers)
+    waiting.register(said, select.POLLIN)
+    while time.monotonic() < deadline:
+        if not waiting.poll(max(0.0, deadline - time.monotonic()) * 1000):
+            break
+        chunk = os.read(said, 64)
+        text += chunk
+        if not chunk or b"\n" in text:  # said whole (a child forked meanwhile may hold the pipe open)
+            break
+    while True:
+        try:
+            done, _ = os.waitpid(helper, os.WNOHANG)
+        except ChildProcessError:  # reaped by the program already
+            break
+        if done or time.monotonic() >= deadline:
+            if not done:
+                _helpers.add(helper)
+            break
+        time.sleep(0.001)
+    try:
+        return int(text.strip() or b"0")
+    except ValueError:
+        return 0
 
 
 def _catchable_signals() -> set[signal.Signals]:
@@ -279,25 +334,56 @@ def _inheritable_fds() -> list[int]:
 
 
 def reap() -> None:
-    """Collect agents this process started that have exited (no zombies in a long-lived program), and
-    note those dead at their start (`_failed`): a Python that cannot run the agent (a broken
-    interpreter, a module missing) was started again every 15 seconds while every record waited in
-    the spool, and nothing was said."""
+    """Note agents started here that are gone, and those dead at their start (`_failed`): a Python
+    that cannot run the agent (a broken interpreter, a module missing) was started again every 15
+    seconds while every record waited in the spool, and nothing was said. An agent (not this
+    process's child) that is gone before it took the spool's lock, its start claim still there, died
+    at its start; one that found another agent running took the claim away."""
+    for helper in list(_helpers):
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(helper, os.WNOHANG)[0] == 0:
+                continue
+        _helpers.discard(helper)
     for pid, started in list(_children.items()):
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:  # reaped by the program (or by another thread here): status unknown
-            done, status = pid, 0
-        if done == 0 or _children.pop(pid, None) is None:
+        code = _exit_code(pid, started)
+        if code is None or _children.pop(pid, None) is None:
             continue
         if time.monotonic() - started.at >= _CLAIM_STALE:
             _failed.clear()  # one lived: this Python can run agents
             continue
-        code = os.waitstatus_to_exitcode(status)
-        if code > 0:  # (0: it found another agent running; a signal: stopped, replaced)
-            _failed.append(f"{os.path.basename(sys.executable)} exited with status {code} at its start")
+        claim = started.spool_dir / lock.STARTING_NAME
+        if code > 0 or (code < 0 and claim.exists() and not lock.running(started.spool_dir)):
+            status = f" with status {code}" if code > 0 else ""
+            _failed.append(f"{os.path.basename(sys.executable)} exited{status} at its start")
             with contextlib.suppress(OSError):  # its claim, left: the next start need not wait for it
-                (started.spool_dir / lock.STARTING_NAME).unlink()
+                claim.unlink()
+
+
+def _exit_code(pid: int, started: _Started) -> int | None:
+    """None while the agent `pid` lives; once gone, its exit status where it was this process's child
+    (a signal: 0, stopped or replaced), else -1 (unknown)."""
+    if started.own:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by the program (or by another thread here): status unknown
+            return 0
+        return None if done == 0 else max(0, os.waitstatus_to_exitcode(status))
+    return None if _alive(pid) else -1
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process `pid` runs (a zombie nobody reaped yet does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process now has that pid: ours is gone, but say alive (harmless)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return True  # no /proc: as far as can be told
 
 
 def stop_started(timeout: float = 5.0) -> None:
@@ -307,13 +393,17 @@ def stop_started(timeout: float = 5.0) -> None:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while _children and time.monotonic() < deadline:
-        reap()
+        for pid, started in list(_children.items()):
+            if _exit_code(pid, started) is not None:
+                _children.pop(pid, None)
         time.sleep(0.01)
+    _children.clear()
 
 
 def forget_after_fork() -> None:
     """In a forked child: the parent's agents are not this process's children."""
     _children.clear()
+    _helpers.clear()
     _failed.clear()
 
 
