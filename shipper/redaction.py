@@ -65,6 +65,7 @@ _SECRET_WORDS: Final = frozenset(
 # ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`)...
 _SECRET_SUFFIXES: Final = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "credentials", "cookie",
+    "psk",  # (strongSwan's `leftpsk`, `wpapsk`)
     "passwort", "kennwort", "пароль", "密码", "パスワード", "비밀번호",
 )  # fmt: skip
 # ...or when its words run together contain one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`).
@@ -538,7 +539,7 @@ _SSH_KEYGEN: Final = compile_lazily(r"\bssh-keygen\b")
 # RAR's `-pX` and `-hpX` (headers encrypted too); ipmitool's and the Mosquitto clients' `-P X`; the
 # Net-SNMP tools' SNMPv3 authentication and privacy passphrases (`-A X`, `-X X`).
 _RAR: Final = compile_lazily(r"\b(?:un)?rar\b")
-_GLUED_RAR_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-h?p{_FLAG_SECRET}")
+_GLUED_RAR_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-h?p(?:{_FLAG_QUOTED_SECRET}|{_FLAG_SECRET})")
 _CAPITAL_P_TOOL: Final = compile_lazily(r"\b(?:ipmitool|mosquitto_(?:pub|sub|rr|passwd))\b")
 _SNMP_TOOL: Final = compile_lazily(
     r"\bsnmp(?:walk|bulkwalk|get|getnext|bulkget|set|trap|inform|table|delta|df|status|netstat|usm|vacm|test)\b"
@@ -565,7 +566,7 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"\brabbitmqctl(?:[ \t]{1,8}-[^\s]{1,64}(?:[ \t]{1,8}[^\s\-][^\s]{0,255})?){0,4}[ \t]{1,8}"
     r"(?:add_user|change_password|authenticate_user)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q1>[\"']?)"
     r"(?P<rabbit>[^\s\"']{1,512})(?P=q1)"
-    r"|\bhtpasswd(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}?[ \t]{1,8}"
+    r"|\b(?:htpasswd|mosquitto_passwd)(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}?[ \t]{1,8}"
     r"(?:-(?=[A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -nb user pw
     r"|-(?![A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -b file user pw
     r"[ \t]{1,8}[^\s\-][^\s]{0,1023})[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
@@ -634,7 +635,7 @@ _USER_PASSWORD_FLAG: Final = compile_lazily(
 # Data Pump's `userid=`, RMAN's `target`), and a driver's connect string (`oracledb.connect('u/pw@h')`).
 _ORACLE: Final = compile_lazily(
     r"(?i)(?:jdbc:oracle:\w{1,16}:|\b(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)\s{1,8}(?:-\w{1,16}\s{1,8}){0,4}"
-    r"|\buserid=|\b(?:target|auxiliary|catalog)[ \t]{1,8}"
+    r"|\buserid=|\b(?:target|auxiliary|catalog)[ \t]{1,8}|(?<=SQL> )conn(?:ect)?[ \t]{1,8}"
     r"|(?<=oracle)\w{0,8}(?:\.\w{1,32}){0,2}\.(?:connect|makedsn|create_pool|SessionPool)\([ \t]{0,8}[\"'])"
     r"[\w$#.]{1,128}/(?P<secret>[^@\s\"']{1,512})@"
 )
@@ -734,13 +735,15 @@ _PASSWORD_HASH: Final = compile_lazily(
     rf"|\$y\${_CRYPT_CHARACTER}{{1,32}}\${_CRYPT_CHARACTER}{{1,86}}\${_CRYPT_CHARACTER}{{43}}"
     r"|\$argon2(?:id|i|d)\$v=[0-9]{1,3}\$m=[0-9]{1,10},t=[0-9]{1,10},p=[0-9]{1,4}"
     r"\$[A-Za-z0-9+/]{8,128}\$[A-Za-z0-9+/]{16,512}"
+    # Juniper's `$9$` secrets (reversible: the key itself) and Cisco's type 9 (scrypt) `$9$salt$hash`
+    r"|\$9\$[A-Za-z0-9./\-$]{8,512}"
     r"|pbkdf2_sha(?:1|256|512)\$[0-9]{1,9}\$[A-Za-z0-9]{1,64}\$[A-Za-z0-9+/]{20,512}={0,2}"
     # LDAP and htpasswd's `{SHA}`/`{SSHA}`... base64 of a digest (and salt)
     r"|\{(?i:S?SHA(?:256|384|512)?|S?MD5|PBKDF2[\w\-]{0,16})\}[A-Za-z0-9+/.$]{20,512}={0,2}"
     r")(?![./A-Za-z0-9+=])"
 )
 _PASSWORD_HASH_TRIGGERS: Final = (
-    "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_",
+    "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_", "$9$",
     # (`{SHA}` digests by the scheme's end: a trigger beginning with `{` slowed every line's scan by 7%)
     "sha}", "sha256}", "sha384}", "sha512}", "md5}", "pbkdf2",
 )  # fmt: skip
@@ -784,7 +787,7 @@ _FORM_FIELD: Final = compile_lazily(
 # A URL whose path holds its credential: Slack's, Discord's, Microsoft Teams' (Office 365 connectors) and
 # Mattermost's incoming webhooks, a Telegram bot's API URL (`/bot<id>:<token>/sendMessage`).
 _WEBHOOK: Final = compile_lazily(
-    r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks"
+    r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows|triggers)|(?:discord(?:app)?\.com)/api/webhooks"
     r"|[a-z0-9\-]{1,64}\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook"
     r"|[a-z0-9.\-]{1,253}(?::[0-9]{1,5})?/hooks(?=/[a-z0-9]{20,64}(?![\w\-])))"
     r"/(?P<secret>[A-Za-z0-9@/_\-]{8,512})"
@@ -2296,7 +2299,7 @@ _DIRECTIVE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w\-./])(?P<name>(?:[a-z][a-z0-9]{0,31}[_\-]){0,4}"
     r"(?:pass(?:word|wd|phrase)?|pw|rootpw|bindpw|secret|key(?:-string)?|psk|authtok|auth|priv)(?![\w\-]))"
     r"(?P<marks>(?:[ \t]{1,8}(?:[0-9]{1,3}|ascii|hex|md5|sha(?:1|224|256|384|512)?"
-    r"|aes(?:[ \t]{1,8}(?:128|192|256))?|3?des|plain-text|encrypted)(?![^\s]))*)"
+    r"|aes(?:[ \t]{1,8}(?:128|192|256))?|3?des|plain-text|encrypted|enc)(?![^\s]))*)"
     r"[ \t]{1,8}(?P<q>[\"']?)(?P<value>[^\s\"'=:(\-][^\s\"']{0,511})(?P=q)(?P<end>[ \t]{0,64}(?:\r?$|\n))?"
 )
 _LETTER_MARK: Final = compile_lazily(r"[ \t][A-Za-z]")
@@ -3051,11 +3054,11 @@ _ORACLE_TRIGGERS: Final = (
     "oracle",
     "sqlplus",
     "sqlldr",
-    "userid=",
     "expdp",
     "impdp",
     "rman target",
     "dgmgrl",
+    "sql> conn",
 )
 _SHORT_FLAG_TRIGGERS: Final = (
     "mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z", "useradd",
@@ -3125,6 +3128,7 @@ DEFAULT_RULES: Final = (
         (
             "rabbitmqctl",
             "htpasswd",
+            "mosquitto_passwd",
             "chpasswd",
             "password-stdin",
             "net user",
@@ -3176,7 +3180,7 @@ DEFAULT_RULES: Final = (
     Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     Rule("url_userinfo", _bare_userinfo, ("@",)),
-    _pattern_rule("oracle_credentials", _ORACLE, _ORACLE_TRIGGERS),
+    _pattern_rule("oracle_credentials", _ORACLE, (*_ORACLE_TRIGGERS, "userid=", "sql> conn")),
     _pattern_rule("snmp_community", _SNMP_COMMUNITY, ("snmp", "mmunit", "m2sec")),
     _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
     _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
@@ -3357,7 +3361,12 @@ class Redactor:
                 return True  # `elastic:pw@localhost:9200` bare
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
-            _has_escapes(text)
+            # (`_has_escapes`, written out: a call costs 2% of an ordinary line's redaction)
+            (
+                "%" in text
+                or "\\" in text
+                or ("&" in text and ";" in text and _REFERENCE.search(text) is not None)
+            )
             and (decoded := _decoded(text)) is not None
             and (
                 self._triggers.search(lowered := decoded[0].lower()) is not None
@@ -3685,8 +3694,14 @@ def _escaped_character(escape: str) -> str:
 
 
 def _has_escapes(text: str) -> bool:
-    """Whether `_decoded` can find an escape in the text (a cheap look first)."""
-    return "%" in text or "\\" in text or ("&" in text and ";" in text)
+    """Whether `_decoded` can find an escape in the text (a cheap look first: a query string's `&` is
+    mostly not a character reference's)."""
+    return (
+        "%" in text or "\\" in text or ("&" in text and ";" in text and _REFERENCE.search(text) is not None)
+    )
+
+
+_REFERENCE: Final = compile_lazily(r"&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0-9A-Fa-f]{2});")
 
 
 # The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets) or a key's

@@ -216,6 +216,21 @@ def test_public_keys_and_prose_about_keys_stay(text: str) -> None:
             "catalog rco/",
             id="rman-catalog",
         ),
+        pytest.param(
+            "https://hooks.slack.com/triggers/T0123ABCD/4567890123/abcdef0123456789abcdef0123456789",
+            "abcdef0123456789abcdef0123456789",
+            "hooks.slack.com/triggers/",
+            id="slack-workflow-trigger",
+        ),
+        pytest.param(
+            "SQL> connect scott/Sqlp9Conn@orcl", "Sqlp9Conn", "SQL> connect scott/", id="sqlplus-connect"
+        ),
+        pytest.param(
+            "cx_Oracle.connect('system/Sys9TnsPw@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db)(PORT=1521)))')",
+            "Sys9TnsPw",
+            "(PROTOCOL=TCP)",
+            id="oracle-tns-descriptor",
+        ),
     ],
 )
 def test_urls_and_connect_strings_that_hold_their_credential(text: str, secret: str, kept: str) -> None:
@@ -341,6 +356,13 @@ def test_json_web_keys_public_members_stay() -> None:
             ["Pdf9UserPw", "Pdf9OwnerPw"],
             ["output out.pdf"],
             id="pdftk",
+        ),
+        pytest.param('rar x -p"Rar9 Quoted" a.rar', ["Rar9 Quoted"], ["a.rar"], id="rar-quoted"),
+        pytest.param(
+            "mosquitto_passwd -b /etc/mosquitto/passwd bob Mq9PwdB",
+            ["Mq9PwdB"],
+            ["/etc/mosquitto/passwd bob"],
+            id="mosquitto-passwd",
         ),
     ],
 )
@@ -561,6 +583,24 @@ def test_a_split_keyword_argument_is_hidden_in_a_whole_document() -> None:
             ["Snmp9Auth", "Snmp9Priv"],
             ["snmp-server user admin grp v3"],
             id="snmp-server-user",
+        ),
+        pytest.param(
+            "config system admin\n    edit ops\n    set password ENC Fgt9EncValueAbCd==",
+            ["Fgt9EncValueAbCd"],
+            ["edit ops"],
+            id="fortigate-enc",
+        ),
+        pytest.param(
+            'set protocols bgp group ext authentication-key "$9$Jun9SecretKeyX"',
+            ["Jun9SecretKeyX"],
+            ["group ext authentication-key"],
+            id="juniper-9",
+        ),
+        pytest.param(
+            "conn home\n    authby=secret\n    leftpsk=Ips9LeftPsk",
+            ["Ips9LeftPsk"],
+            ["authby=secret"],
+            id="strongswan-leftpsk",
         ),
     ],
 )
