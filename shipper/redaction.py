@@ -540,7 +540,8 @@ _SSH_KEYGEN: Final = compile_lazily(r"\bssh-keygen\b")
 # Net-SNMP tools' SNMPv3 authentication and privacy passphrases (`-A X`, `-X X`).
 _RAR: Final = compile_lazily(r"\b(?:un)?rar\b")
 _GLUED_RAR_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-h?p(?:{_FLAG_QUOTED_SECRET}|{_FLAG_SECRET})")
-_CAPITAL_P_TOOL: Final = compile_lazily(r"\b(?:ipmitool|mosquitto_(?:pub|sub|rr|passwd))\b")
+_IPMITOOL: Final = compile_lazily(r"\bipmitool\b")
+_MOSQUITTO: Final = compile_lazily(r"\bmosquitto_(?:pub|sub|rr|passwd)\b")
 _SNMP_TOOL: Final = compile_lazily(
     r"\bsnmp(?:walk|bulkwalk|get|getnext|bulkget|set|trap|inform|table|delta|df|status|netstat|usm|vacm|test)\b"
 )
@@ -1274,9 +1275,7 @@ _FLAG_PROSE: Final = frozenset(
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
-        if text.endswith("=", 0, match.start()) and text.startswith(
-            "-", text.rfind(" ", 0, match.start()) + 1
-        ):
+        if text.endswith("=", 0, match.start()) and _is_flag_value(text, match.start()):
             continue  # `vault kv get -field=password secret/app`: a flag's value names the field
         phrase = _told_phrase(text, match) or _told_word(text, match)
         if phrase is not None:
@@ -1308,6 +1307,13 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         if bare and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
             continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
         yield Finding(start, end, "key_space_value")
+
+
+def _is_flag_value(text: str, pos: int) -> bool:
+    """Whether the word at `pos` is a flag's value (`-field=password`): the blank-separated word holding
+    it begins with `-` (looked for in the 256 characters before it)."""
+    blank = text.rfind(" ", max(0, pos - 256), pos)
+    return text.startswith("-", blank + 1) if blank >= 0 or pos <= 256 else False
 
 
 # `set the password to X`, `changed my token to X`: the verb a bare `to` after the key needs.
@@ -1613,7 +1619,8 @@ _COMMAND_FLAGS: Final = (
     ("bcp", _BCP, _spaced_flag("P")),
     ("ssh-keygen", _SSH_KEYGEN, _spaced_flag("NP")),
     ("rar", _RAR, _GLUED_RAR_PASSWORD),
-    ("", _CAPITAL_P_TOOL, _spaced_flag("P")),
+    ("ipmitool", _IPMITOOL, _spaced_flag("P")),
+    ("mosquitto_", _MOSQUITTO, _spaced_flag("P")),
     ("snmp", _SNMP_TOOL, _spaced_flag("AX")),
 )
 
@@ -2295,13 +2302,16 @@ def _auth_pair(_: Redactor, text: str) -> Iterator[Finding]:
 # `insecure-password X`; network devices' (`key-string X`, `pre-shared-key X`, `password 0 X`, `secret 5
 # $1$...`, `key 7 X`, `authentication-key 1 md5 X`, `snmp-server user u g v3 auth sha X priv aes 128 Y`),
 # where a type or a key number stands between (`0`, `7`, `ascii`, `md5`, `sha`, `aes 128`).
+# (found by the name's last word, its first words read back: a pattern that began with them would be
+# tried at every word of a text)
 _DIRECTIVE_VALUE: Final = compile_lazily(
-    r"(?i)(?<![\w\-./])(?P<name>(?:[a-z][a-z0-9]{0,31}[_\-]){0,4}"
-    r"(?:pass(?:word|wd|phrase)?|pw|rootpw|bindpw|secret|key(?:-string)?|psk|authtok|auth|priv)(?![\w\-]))"
+    r"(?i)(?P<name>pass(?:word|wd|phrase)?|pw|rootpw|bindpw|secret|key(?:-string)?|psk|authtok|auth|priv)"
+    r"(?![\w\-])"
     r"(?P<marks>(?:[ \t]{1,8}(?:[0-9]{1,3}|ascii|hex|md5|sha(?:1|224|256|384|512)?"
     r"|aes(?:[ \t]{1,8}(?:128|192|256))?|3?des|plain-text|encrypted|enc)(?![^\s]))*)"
     r"[ \t]{1,8}(?P<q>[\"']?)(?P<value>[^\s\"'=:(\-][^\s\"']{0,511})(?P=q)(?P<end>[ \t]{0,64}(?:\r?$|\n))?"
 )
+_NAME_WORDS_BEFORE: Final = compile_lazily(r"(?<![\w\-./])(?:[A-Za-z][A-Za-z0-9]{0,31}[_\-]){1,4}\Z")
 _LETTER_MARK: Final = compile_lazily(r"[ \t][A-Za-z]")
 # (a bare `key X` only on a network device's lines that take a shared key, last on its line or before
 # the peer's `address`)
@@ -2316,31 +2326,49 @@ _DEVICE_TYPES: Final = frozenset({"0", "5", "7", "8", "9"})  # (a Cisco password
 
 
 def _line_start(text: str, pos: int) -> int:
-    """Where the line holding `pos` begins (after a real line break, or an escaped one of a JSON string)."""
-    escaped = text.rfind("\\n", 0, pos)
-    return max(text.rfind("\n", 0, pos) + 1, escaped + 2 if escaped >= 0 else 0)
+    """Where the line holding `pos` begins (after a real line break, or an escaped one of a JSON string),
+    looked for in the 512 characters before it (a directive's line is short): -1 when further."""
+    floor = max(0, pos - 512)
+    escaped = text.rfind("\\n", floor, pos)
+    start = max(text.rfind("\n", floor, pos) + 1, escaped + 2 if escaped >= 0 else 0)
+    return start if start > 0 or floor == 0 else -1
+
+
+def _directive_start(text: str, match: re.Match[str]) -> int:
+    """Where the directive's whole name begins, whose last word the match found (`auth_pass`,
+    `pre-shared-key`), or -1 when that word ends another word (`bypass`) or a path (`/etc/pw`)."""
+    start = match.start()
+    if start == 0 or text[start - 1] not in "_-":
+        before = text[start - 1 : start]
+        return -1 if before.isalnum() or before in (".", "/") else start
+    words = _NAME_WORDS_BEFORE.search(text, max(0, start - 132), start)
+    return -1 if words is None else words.start()
 
 
 def _directive_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _DIRECTIVE_VALUE.finditer(text):
-        name, marks, value = match["name"].lower(), match["marks"], match["value"].rstrip(".,;:!?")
+        name_start = _directive_start(text, match)
+        if name_start < 0:
+            continue
+        name, marks = text[name_start : match.end("name")].lower(), match["marks"]
+        value = match["value"].rstrip(".,;:!?")
         if not value or value == REDACTED or _PLACEHOLDER.fullmatch(value) or _is_file_path(value):
             continue
         lettered = _LETTER_MARK.search(marks) is not None
         if name in ("auth", "priv") and not lettered:
             continue  # (SNMPv3's `auth sha X`, `priv aes 128 X`: a protocol first)
         if not marks:
+            line_start = _line_start(text, name_start)
+            if line_start < 0:
+                continue  # (a line longer than a directive's)
             if name == "key":
-                line_start = _line_start(text, match.start())
                 if match["end"] is None and not text.startswith(" address", match.end()):
                     continue
-                if _SHARED_KEY_LINE.match(text[line_start : match.start()]) is None or not _looks_secret(
-                    value
-                ):
+                if _SHARED_KEY_LINE.match(text, line_start, name_start) is None or not _looks_secret(value):
                     continue
             elif (
                 match["end"] is None  # (the directive's one argument, last on its line)
-                or _DIRECTIVE_HEAD.fullmatch(text, _line_start(text, match.start()), match.start()) is None
+                or _DIRECTIVE_HEAD.fullmatch(text, line_start, name_start) is None
                 or ("_" not in name and "-" not in name and name not in _DIRECTIVE_WORDS)
                 or not (redactor.is_secret_key(name) and _looks_secret_word(value))
             ):
@@ -3201,10 +3229,29 @@ DEFAULT_RULES: Final = (
         (*_WELL_KNOWN_TRIGGERS, "1//0", "q~"),
     ),
     # the eighth sweep's, after the others: where one finds what another found, the other's name is kept
-    Rule("dumped_value", _dumped_value, ("=>", "{", "<<")),
+    Rule("dumped_value", _dumped_value, ("]=>", "=> string", ',"', ', "', ",<<", ", <<", '<<"')),
     Rule("auth_pair", _auth_pair, ("auth", "login", "cred", "userpass", "user_pass", "user-pass")),
     Rule(
-        "directive_value", _directive_value, ("pass", "pw", "secret", "key", "psk", "authtok", "auth", "priv")
+        "directive_value",
+        _directive_value,
+        tuple(  # (its name's last word, then the blank before its value or its type)
+            word + blank
+            for word in (
+                "pass",
+                "password",
+                "passwd",
+                "passphrase",
+                "pw",
+                "secret",
+                "key",
+                "key-string",
+                "psk",
+                "authtok",
+                "auth",
+                "priv",
+            )
+            for blank in (" ", "\t")
+        ),
     ),
     Rule("jwk_private_member", _jwk, ('kty"', "kty'", 'kty\\"')),
     # last: where it finds what another rule found, the other's name is kept

@@ -733,6 +733,8 @@ def test_the_eighth_batch_leaks_only_the_known_shapes_and_changes_no_ordinary_te
         pytest.param("mosquitto_pub -P " * 4096, id="capital-p"),
         pytest.param("snmpwalk -A " * 4096, id="snmpv3"),
         pytest.param("wpa_passphrase 'a " * 4096, id="wpa"),
+        pytest.param("a=password" * 8192, id="flag-value-field"),
+        pytest.param("x password " * 8192, id="directive-long-line"),
     ],
 )
 def test_the_new_rules_cost_linear_time(text: str) -> None:
