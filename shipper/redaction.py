@@ -2642,6 +2642,7 @@ _RANDOM_VALUE_GATE: Final = compile_lazily(r"[=:][ \t]{0,8}[\"']?[A-Za-z0-9+/_\-
 # A JSON Web Key's public members (a modulus, an exponent, a curve point, a thumbprint), and (`_jwk`) its
 # private ones: RSA's `d`, `p`, `q`, `dp`, `dq`, `qi` (and `oth`'s), EC's and OKP's `d`, a symmetric `k`.
 _JWK_PUBLIC_MEMBERS: Final = frozenset({"n", "e", "x", "y", "x5t", "x5t#S256"})
+_JWK_PRIVATE_NAMES: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 _JWK_PRIVATE_MEMBER: Final = compile_lazily(
     r"(?P<q>\\?[\"'])(?:d|p|q|dp|dq|qi|k|r|t)(?P=q)[ \t]{0,8}(?:=>|:)[ \t]{0,8}(?P<vq>\\?[\"'])"
     r"(?P<secret>[A-Za-z0-9_\-]{4,8192}={0,2})(?P=vq)"
@@ -3574,9 +3575,12 @@ class Redactor:
         """A copy of the mapping where values under secret-looking keys are `[REDACTED]`; a
         `{"name": ..., "value": ...}` object (HAR headers) whose name is secret loses its value."""
         named = _pair_name(mapping)
+        jwk = "kty" in mapping  # a JSON Web Key: its private members are named by a letter or two
         redacted: dict[str, Any] = {}
         for key, value in mapping.items():
-            named_secret = named is not None and key == "value" and self.is_secret_key(named)
+            named_secret = (named is not None and key == "value" and self.is_secret_key(named)) or (
+                jwk and key in _JWK_PRIVATE_NAMES
+            )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
             if (named_secret or self.is_secret_key(str(key))) and not _never_secret(key, value):
                 redacted[shown] = REDACTED

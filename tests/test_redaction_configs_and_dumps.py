@@ -302,6 +302,34 @@ def test_json_web_keys_private_members(text: str, secret: str, kept: str) -> Non
     _hidden(text, [secret], [kept])
 
 
+def test_json_web_keys_in_a_documents_extras() -> None:
+    """A JWK passed as a mapping in a document's extras loses its private members (and `oth`'s primes)
+    and keeps its public ones; a key named `p` or `d` elsewhere keeps its value."""
+    redacted = redact_document(
+        {
+            "message": "loaded key",
+            "extra": {
+                "jwk": {
+                    "kty": "RSA",
+                    "n": "0vx7ago",
+                    "e": "AQAB",
+                    "d": "X4cTteJY",
+                    "oth": [{"r": "1", "d": "D2"}],
+                },
+                "page": {"p": "2", "d": "desc"},
+            },
+        }
+    )
+    assert redacted["extra"]["jwk"] == {
+        "kty": "RSA",
+        "n": "0vx7ago",
+        "e": "AQAB",
+        "d": REDACTED,
+        "oth": REDACTED,
+    }
+    assert redacted["extra"]["page"] == {"p": "2", "d": "desc"}
+
+
 def test_json_web_keys_public_members_stay() -> None:
     """A public JWK's curve point and modulus stay, though they read like generated values."""
     for text in (
