@@ -58,11 +58,14 @@ _SECRET_WORDS: Final = frozenset(
         "jelszó", "jelszo", "salasana", "şifre", "sifre", "пароль", "密码", "パスワード", "비밀번호",
         "密碼", "口令", "암호", "패스워드", "पासवर्ड", "סיסמה", "รหัสผ่าน", "κωδικός", "lozinka", "гасло",
         "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
+        "parola", "contrasenya",  # Italian's and Turkish's, Catalan's
+        "rootpw", "bindpw", "authtok", "authpass",  # slapd's, nslcd's and pam_ldap's, SSSD's, keepalived's
     }
 )  # fmt: skip
 # ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`)...
 _SECRET_SUFFIXES: Final = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "credentials", "cookie",
+    "psk",  # (strongSwan's `leftpsk`, `wpapsk`)
     "passwort", "kennwort", "пароль", "密码", "パスワード", "비밀번호",
 )  # fmt: skip
 # ...or when its words run together contain one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`).
@@ -533,6 +536,15 @@ _SEVEN_ZIP: Final = compile_lazily(r"\b7z[ar]?\b")
 _SQL_SERVER_TOOL: Final = compile_lazily(r"\b(?:sqlcmd|osql|isql)\b")
 _BCP: Final = compile_lazily(r"\bbcp\b")
 _SSH_KEYGEN: Final = compile_lazily(r"\bssh-keygen\b")
+# RAR's `-pX` and `-hpX` (headers encrypted too); ipmitool's and the Mosquitto clients' `-P X`; the
+# Net-SNMP tools' SNMPv3 authentication and privacy passphrases (`-A X`, `-X X`).
+_RAR: Final = compile_lazily(r"\b(?:un)?rar\b")
+_GLUED_RAR_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-h?p(?:{_FLAG_QUOTED_SECRET}|{_FLAG_SECRET})")
+_IPMITOOL: Final = compile_lazily(r"\bipmitool\b")
+_MOSQUITTO: Final = compile_lazily(r"\bmosquitto_(?:pub|sub|rr|passwd)\b")
+_SNMP_TOOL: Final = compile_lazily(
+    r"\bsnmp(?:walk|bulkwalk|get|getnext|bulkget|set|trap|inform|table|delta|df|status|netstat|usm|vacm|test)\b"
+)
 _GLUED_P_PASSWORD: Final = compile_lazily(rf"(?<![\w\-])-p{_FLAG_SECRET}")
 # openssl's `-passin pass:X` / `-passout pass:X` (`env:`, `file:`, `fd:` name where the secret is).
 _OPENSSL_PASS: Final = compile_lazily(
@@ -555,7 +567,7 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"\brabbitmqctl(?:[ \t]{1,8}-[^\s]{1,64}(?:[ \t]{1,8}[^\s\-][^\s]{0,255})?){0,4}[ \t]{1,8}"
     r"(?:add_user|change_password|authenticate_user)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q1>[\"']?)"
     r"(?P<rabbit>[^\s\"']{1,512})(?P=q1)"
-    r"|\bhtpasswd(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}?[ \t]{1,8}"
+    r"|\b(?:htpasswd|mosquitto_passwd)(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}?[ \t]{1,8}"
     r"(?:-(?=[A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -nb user pw
     r"|-(?![A-Za-z]{0,8}n)(?=[A-Za-z]{0,8}b)[A-Za-z]{1,8}(?:[ \t]{1,8}-[A-Za-z]{1,8}){0,4}"  # -b file user pw
     r"[ \t]{1,8}[^\s\-][^\s]{0,1023})[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
@@ -585,6 +597,10 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     # the MinIO client's `mc alias set ALIAS URL ACCESS-KEY SECRET-KEY` (and its older `config host add`)
     r"|\bmc[ \t]{1,8}(?:alias[ \t]{1,8}set|config[ \t]{1,8}host[ \t]{1,8}add)[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}"
     r"[^\s]{1,2048}[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}(?P<q8>[\"']?)(?P<mc>[^\s\"'\-][^\s\"']{0,511})(?P=q8)"
+    # `wpa_passphrase SSID X` (the SSID quoted or not); pdftk's `user_pw X` and `owner_pw X`
+    r"|\bwpa_passphrase[ \t]{1,8}(?:\"[^\"\n]{1,64}\"|'[^'\n]{1,64}'|[^\s\"']{1,64})[ \t]{1,8}"
+    r"(?P<q9>[\"']?)(?P<wpa>(?(q9)[^\"'\n]|[^\s\"']){1,512})(?P=q9)"
+    r"|(?<![\w\-])(?:user|owner)_pw[ \t]{1,8}(?P<q10>[\"']?)(?P<pdftk>[^\s\"']{1,512})(?P=q10)"
 )
 # An interactive session printing an expression named like a secret, its value on the next line:
 # `(Pdb) p password`, `>>> api_key`, IPython's `In [3]: token` then `Out[3]: '...'`.
@@ -616,14 +632,29 @@ _USER_PASSWORD_FLAG: Final = compile_lazily(
     # `-u sk_test_x:`: a token as the user, no password
     r"|(?P<alone>[^\s:\"'\-][^\s:\"']{7,511}):(?=[\s\"']|\Z))"
 )
+# Oracle's `user/password@connect`: JDBC thin URLs, the tools that take it (SQL*Plus, SQL*Loader's and
+# Data Pump's `userid=`, RMAN's `target`), and a driver's connect string (`oracledb.connect('u/pw@h')`).
 _ORACLE: Final = compile_lazily(
-    r"(?i)(?:jdbc:oracle:\w{1,16}:|\bsqlplus\s{1,8}(?:-\w{1,16}\s{1,8}){0,4})"
+    r"(?i)(?:jdbc:oracle:\w{1,16}:|\b(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)\s{1,8}(?:-\w{1,16}\s{1,8}){0,4}"
+    r"|\buserid=|\b(?:target|auxiliary|catalog)[ \t]{1,8}|(?<=SQL> )conn(?:ect)?[ \t]{1,8}"
+    r"|(?<=oracle)\w{0,8}(?:\.\w{1,32}){0,2}\.(?:connect|makedsn|create_pool|SessionPool)\([ \t]{0,8}[\"'])"
     r"[\w$#.]{1,128}/(?P<secret>[^@\s\"']{1,512})@"
 )
+# The kinds of armoured block that hold a secret key: PEM and PGP private keys, an age or a PGP `SECRET
+# KEY`, OpenVPN's static (`tls-auth`/`secret`) keys; in five dashes or in RFC 4716's `---- ` (an SSH2
+# key as PuTTYgen and SSH.com export it).
+_SECRET_KEY_KIND: Final = (
+    r"(?:[A-Z0-9 ]{0,64}(?:PRIVATE|SECRET) KEY(?: BLOCK)?|OpenVPN Static key V[0-9]{1,2})"
+)
 _PRIVATE_KEY_BLOCK: Final = compile_lazily(
-    r"-----BEGIN (?P<kind>[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?)-----"
-    r"(?P<secret>.*?)(?:-----END (?P=kind)-----|\Z)",
+    rf"(?:-----|---- )BEGIN (?P<kind>{_SECRET_KEY_KIND})(?:-----| ----)"
+    r"(?P<secret>.*?)(?:(?:-----|---- )END (?P=kind)(?:-----| ----)|\Z)",
     re.DOTALL,
+)
+# minisign's and signify's secret key files: an `untrusted comment:` naming a secret key, then its base64.
+_SIGNING_SECRET_KEY: Final = compile_lazily(
+    r"(?i:untrusted comment:)[^\n]{0,128}(?i:secret key)[^\n]{0,64}(?:\r?\n|\\r?\\n)"
+    r"(?P<secret>[A-Za-z0-9+/]{40,1024}={0,2})"
 )
 # Well-known token formats: each prefix is specific enough to hide the token wherever it stands.
 _WELL_KNOWN: Final = compile_lazily(
@@ -650,6 +681,9 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<grafana_token>glsa_[A-Za-z0-9_]{32,64}|glc_[A-Za-z0-9+/=_\-]{32,1024})"
     r"|(?P<postman_key>PMAK-[a-f0-9]{24}-[a-f0-9]{34})"
     r"|(?P<age_secret_key>AGE-SECRET-KEY-1[0-9A-Z]{58})"
+    r"|(?P<tor_onion_service_key>ED25519-V3:[A-Za-z0-9+/]{80,90}={0,2})"  # (torrc, ADD_ONION's answer)
+    # a BIP32 extended private key (`xprv`, testnet `tprv`, SLIP-132's `yprv`/`zprv`...), base58
+    r"|(?P<bip32_private_key>[tuvxyzUVYZ]prv[1-9A-HJ-NP-Za-km-z]{100,112})"
     r"|(?P<linear_key>lin_api_[A-Za-z0-9]{32,64})"
     r"|(?P<django_secret_key>django-insecure-[^\s\"']{20,256})"  # `startproject`'s generated SECRET_KEY
     r"|(?P<mailgun_key>key-[0-9a-f]{32})"
@@ -702,13 +736,15 @@ _PASSWORD_HASH: Final = compile_lazily(
     rf"|\$y\${_CRYPT_CHARACTER}{{1,32}}\${_CRYPT_CHARACTER}{{1,86}}\${_CRYPT_CHARACTER}{{43}}"
     r"|\$argon2(?:id|i|d)\$v=[0-9]{1,3}\$m=[0-9]{1,10},t=[0-9]{1,10},p=[0-9]{1,4}"
     r"\$[A-Za-z0-9+/]{8,128}\$[A-Za-z0-9+/]{16,512}"
+    # Juniper's `$9$` secrets (reversible: the key itself) and Cisco's type 9 (scrypt) `$9$salt$hash`
+    r"|\$9\$[A-Za-z0-9./\-$]{8,512}"
     r"|pbkdf2_sha(?:1|256|512)\$[0-9]{1,9}\$[A-Za-z0-9]{1,64}\$[A-Za-z0-9+/]{20,512}={0,2}"
     # LDAP and htpasswd's `{SHA}`/`{SSHA}`... base64 of a digest (and salt)
     r"|\{(?i:S?SHA(?:256|384|512)?|S?MD5|PBKDF2[\w\-]{0,16})\}[A-Za-z0-9+/.$]{20,512}={0,2}"
     r")(?![./A-Za-z0-9+=])"
 )
 _PASSWORD_HASH_TRIGGERS: Final = (
-    "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_",
+    "$2a$", "$2b$", "$2x$", "$2y$", "$1$", "$5$", "$6$", "$apr1$", "$y$", "$argon2", "pbkdf2_", "$9$",
     # (`{SHA}` digests by the scheme's end: a trigger beginning with `{` slowed every line's scan by 7%)
     "sha}", "sha256}", "sha384}", "sha512}", "md5}", "pbkdf2",
 )  # fmt: skip
@@ -749,10 +785,20 @@ _FORM_FIELD: Final = compile_lazily(
     r"(?P=q)(?P<rest>[^\r\n\\]{0,256})(?P<br>\r?\n|\\r\\n|\\n)(?:[^\r\n\\]{1,256}(?P=br)){0,4}(?P=br)"
     r"(?P<value>[^\r\n\\]{1,4096})"
 )
+# A URL whose path holds its credential: Slack's, Discord's, Microsoft Teams' (Office 365 connectors) and
+# Mattermost's incoming webhooks, a Telegram bot's API URL (`/bot<id>:<token>/sendMessage`).
 _WEBHOOK: Final = compile_lazily(
-    r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows)|(?:discord(?:app)?\.com)/api/webhooks)"
-    r"/(?P<secret>[A-Za-z0-9/_\-]{8,512})"
+    r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows|triggers)|(?:discord(?:app)?\.com)/api/webhooks"
+    r"|[a-z0-9\-]{1,64}\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook"
+    r"|[a-z0-9.\-]{1,253}(?::[0-9]{1,5})?/hooks(?=/[a-z0-9]{20,64}(?![\w\-])))"
+    r"/(?P<secret>[A-Za-z0-9@/_\-]{8,512})"
+    r"|(?i:https?://api\.telegram\.org/(?:file/)?bot)(?P<bot>[0-9]{5,12}:[A-Za-z0-9_\-]{20,64})"
 )
+
+
+def _webhook(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _WEBHOOK.finditer(text):
+        yield Finding(*match.span("bot" if match["bot"] is not None else "secret"), "webhook_url")
 
 
 def _strip_quotes(start: int, end: int, value: str) -> tuple[int, int]:
@@ -833,6 +879,8 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
+    if _is_session_number(key, value):
+        return True
     if _is_file_path(value):
         return True  # `--auth-user-pass /etc/openvpn/creds.txt`: where the secret is, not the secret
     if value in _PAM_TYPES and text.startswith(")", end):
@@ -877,9 +925,29 @@ def _is_working_directory(key: object, value: object) -> bool:
     )
 
 
+def _is_session_number(key: object, value: object) -> bool:
+    """`XDG_SESSION_ID=3`, `session_id=42`: a login session's number (up to 6 digits, as logind and a
+    terminal server count them), not a session's secret token (which is long or random)."""
+    return (
+        isinstance(value, str | int)
+        and not isinstance(value, bool)
+        and 0 < len(text := str(value)) <= 6
+        and text.isdigit()
+        and isinstance(key, str)
+        and key_words(key)[-2:] in (["session", "id"], ["sessionid"], ["sessid"], ["session"])
+    )
+
+
 def _never_secret(key: object, value: object) -> bool:
-    """A value under a secret key that holds no secret: empty, a flag (`private: false`), a directory."""
-    return value is None or value == "" or isinstance(value, bool) or _is_working_directory(key, value)
+    """A value under a secret key that holds no secret: empty, a flag (`private: false`), a directory,
+    a session's number."""
+    return (
+        value is None
+        or value == ""
+        or isinstance(value, bool)
+        or _is_working_directory(key, value)
+        or _is_session_number(key, value)
+    )
 
 
 def _last_segment(key: str) -> str:
@@ -925,11 +993,19 @@ _NEXT_WORD: Final = compile_lazily(r"[ \t]{1,4}(?P<word>[A-Za-z]{2,16})\b")
 
 
 def _tells_a_status(text: str, value: str, end: int) -> bool:
-    """A plain word followed by a word of status (`password updated`, `token expired`): prose."""
+    """A plain word followed by a word of status (`password updated`, `token expired`): prose; when the
+    word is itself a secret's name, a status word among the next three (`passwd: password expiry
+    information changed`)."""
     if not value.isalpha() or _looks_secret_word(value):
         return False
-    following = _NEXT_WORD.match(text, end)
-    return following is not None and following["word"].lower() in _STATUS_WORDS
+    for _ in range(3 if value.lower() in _SECRET_WORDS else 1):
+        following = _NEXT_WORD.match(text, end)
+        if following is None:
+            return False
+        if following["word"].lower() in _STATUS_WORDS:
+            return True
+        end = following.end()
+    return False
 
 
 def _names_a_phrase(words: list[str]) -> bool:
@@ -973,8 +1049,12 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                     yield Finding(*below, "key_value")
                 continue
         value_at = _after_bytes_prefix(text, match.end())
-        if match["kq"] and (wrapped := _WRAPPED_VALUE.match(text, value_at)) is not None:
-            value_at = wrapped.end()  # `'api_key':` at a line's end, its string on the next (rich, pprint)
+        if (match["kq"] or "=" in match["sep"]) and (
+            wrapped := _WRAPPED_VALUE.match(text, value_at)
+        ) is not None:
+            # `'api_key':` at a line's end, its string on the next (rich, pprint); a keyword argument's
+            # `password=` at a line's end in a traceback's multi-line source, its literal below
+            value_at = wrapped.end()
         found = _VALUE.match(text, value_at)
         opener = next((q for q in _QUOTE_OPENERS if text.startswith(q, value_at)), None)
         if opener and not weak and (found is None or not found[0].startswith(opener)):
@@ -1129,7 +1209,7 @@ _SECRET_WRAPPER: Final = compile_lazily(r"[A-Z][A-Za-z0-9_]{0,63}")
 _QUOTED_ARGUMENT: Final = compile_lazily(
     r"\([ \t]{0,8}b?(?P<q>[\"'])(?P<inner>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
 )
-_WRAPPED_VALUE: Final = compile_lazily(r"[ \t│┃║]{0,256}\r?\n[ \t│┃║]{0,256}(?=[\"'])")
+_WRAPPED_VALUE: Final = compile_lazily(r"[ \t│┃║]{0,256}\\?\r?\n[ \t│┃║]{0,256}(?=[\"'])")
 _IS_A_KEY: Final = compile_lazily(r"[ \t]{0,8}[:=](?![:/=])")
 
 
@@ -1195,6 +1275,8 @@ _FLAG_PROSE: Final = frozenset(
 
 def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _KEY_SPACE_VALUE.finditer(text):
+        if text.endswith("=", 0, match.start()) and _is_flag_value(text, match.start()):
+            continue  # `vault kv get -field=password secret/app`: a flag's value names the field
         phrase = _told_phrase(text, match) or _told_word(text, match)
         if phrase is not None:
             yield phrase
@@ -1225,6 +1307,13 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         if bare and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
             continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
         yield Finding(start, end, "key_space_value")
+
+
+def _is_flag_value(text: str, pos: int) -> bool:
+    """Whether the word at `pos` is a flag's value (`-field=password`): the blank-separated word holding
+    it begins with `-` (looked for in the 256 characters before it)."""
+    blank = text.rfind(" ", max(0, pos - 256), pos)
+    return text.startswith("-", blank + 1) if blank >= 0 or pos <= 256 else False
 
 
 # `set the password to X`, `changed my token to X`: the verb a bare `to` after the key needs.
@@ -1529,6 +1618,10 @@ _COMMAND_FLAGS: Final = (
     ("sql", _SQL_SERVER_TOOL, _spaced_flag("P")),
     ("bcp", _BCP, _spaced_flag("P")),
     ("ssh-keygen", _SSH_KEYGEN, _spaced_flag("NP")),
+    ("rar", _RAR, _GLUED_RAR_PASSWORD),
+    ("ipmitool", _IPMITOOL, _spaced_flag("P")),
+    ("mosquitto_", _MOSQUITTO, _spaced_flag("P")),
+    ("snmp", _SNMP_TOOL, _spaced_flag("AX")),
 )
 
 
@@ -1607,7 +1700,10 @@ _ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pre
 _BARE_USERINFO: Final = compile_lazily(
     r"(?P<user>[A-Za-z][\w.~%+\-]{0,127}):(?P<secret>[^\s:@/\"'<>()\[\]{},;]{4,256})\Z"
 )
-_BARE_HOST: Final = compile_lazily(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?=[\s/?#\"'),;\]]|\Z)")
+# (or Go's MySQL driver's `user:pw@tcp(host:3306)/db`, `@unix(/path)`)
+_BARE_HOST: Final = compile_lazily(
+    r"(?:tcp6?|udp|unix)\(|[A-Za-z0-9][A-Za-z0-9.\-]{0,253}(?::[0-9]{1,5})?(?=[\s/?#\"'),;\]]|\Z)"
+)
 _WORD_BEFORE: Final = 400  # characters read back from an `@`, at most
 _USERINFO_TAIL: Final = compile_lazily(r":[^\s:@/\"'<>()\[\]{},;]{4,256}@")  # (the gate's test: one search)
 
@@ -1800,9 +1896,11 @@ def _positional_password(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
         groups = (
             "rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault", "mysqladmin",
-            "htpasswd2", "lftp", "mc",
+            "htpasswd2", "lftp", "mc", "wpa", "pdftk",
         )  # fmt: skip
         name = next(group for group in groups if match[group] is not None)
+        if name == "pdftk" and "pdftk" not in text and not _looks_secret_word(match[name]):
+            continue  # `set user_pw policy`: pdftk's arguments read alone only when they look like one
         if match.group(name) != REDACTED:
             yield Finding(*match.span(name), "positional_password")
 
@@ -2012,7 +2110,7 @@ def _table_row(redactor: Redactor, text: str) -> Iterator[Finding]:
 # SNMP's community string (a password sent in the clear): `snmpwalk -v2c -c X host`, Cisco's
 # `snmp-server community X RO`, net-snmp's `rocommunity X`/`rwcommunity6 X` and `com2sec name source X`.
 _SNMP_COMMUNITY: Final = compile_lazily(
-    r"(?i)(?:\bsnmp[a-z\-]{0,32}\b[^\n|;&]{0,256}?[ \t]-c[ \t]{0,8}"
+    r"(?i)(?:\bsnmp[a-z\-]{0,32}\b[^\n|;&]{0,256}?[ \t](?-i:-c)[ \t]{0,8}"  # (`-Cc`: an application option)
     r"|\bsnmp-server[ \t]{1,8}community[ \t]{1,8}|(?<![\w\-])(?:r[ow]community6?|trapcommunity)[ \t]{1,8}"
     r"|\bcom2sec6?[ \t]{1,8}(?:-Cn[ \t]{1,8}[^\s]{1,64}[ \t]{1,8})?"
     r"[^\s]{1,64}[ \t]{1,8}[^\s]{1,64}[ \t]{1,8})"
@@ -2140,6 +2238,148 @@ def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         start, end = _strip_quotes(*found.span(), found.group())
         if not _is_kept(text[start:end], name, text, found.end()):
             yield Finding(start, end, "named_value")
+
+
+# Other languages' dumps of a value under its name, where the value does not follow the name's separator:
+# PHP's `var_dump` (`["password"]=>` then `string(9) "x"` on the next line) and Xdebug's (`'password' =>
+# string 'x' (length=9)`), Erlang's and Elixir's tuples and binaries (`{password,"x"}`,
+# `{password,<<"x">>}`, `password => <<"x">>`, `password: <<"x">>`).
+_DUMPED_VALUE: Final = compile_lazily(
+    r"\[(?P<kq>[\"'])(?P<php>[^\"'\n]{1,64})(?P=kq)\][ \t]{0,8}=>\s{0,64}string\([0-9]{1,9}\)[ \t]{0,8}"
+    r"\"(?P<phpvalue>[^\"\n]{1,4096})\""
+    r"|(?P<xq>')(?P<xdebug>[^'\n]{1,64})'[ \t]{0,8}=>[ \t]{0,8}string[ \t]{1,8}"
+    r"'(?P<xdebugvalue>[^'\n]{1,4096})'[ \t]{0,8}\(length="
+    r"|\{[ \t]{0,8}(?P<erlang>[a-z][\w@]{0,63}|'[^'\n]{1,64}'),[ \t]{0,8}"
+    r"(?P<lt><<)?\"(?P<erlangvalue>[^\"\n]{1,4096})\"(?(lt)>>)[ \t]{0,8}\}"
+)
+_DUMPED_BINARY: Final = compile_lazily(  # (apart: its name, a word, would be tried at every word)
+    r"(?<![\w\-])(?P<binary>[a-z][\w@]{0,63}|'[^'\n]{1,64}'|\"[^\"\n]{1,64}\")(?:[ \t]{1,8}=>|:)[ \t]{1,8}"
+    r"<<\"(?P<binaryvalue>[^\"\n]{1,4096})\">>"
+)
+
+
+def _dumped_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    matches = _DUMPED_VALUE.finditer(text)
+    if '<<"' in text:
+        matches = itertools.chain(matches, _DUMPED_BINARY.finditer(text))
+    for match in matches:
+        groups = match.groupdict()
+        name = next(group for group in ("php", "xdebug", "erlang", "binary") if groups.get(group) is not None)
+        value = match[name + "value"]
+        if (
+            redactor.is_secret_key(match[name].strip("'\""))
+            and value != REDACTED
+            and not _PLACEHOLDER.fullmatch(value)
+        ):
+            yield Finding(*match.span(name + "value"), "dumped_value")
+
+
+# `user:password` given to a word of signing in, apart by a blank or after `=`: HAProxy's `stats auth
+# admin:X`, Squid's `login=bob:X`, `basic_auth bob:X`, `--creds bob:X` (a time, a port, an id pair or a
+# digest's `sha256:` is not one).
+_AUTH_PAIR: Final = compile_lazily(
+    r"(?i)(?<![\w\-./])(?:[a-z]{1,16}[_\-])?"
+    r"(?:auth|login|basic[_\-]?auth|userpass|user[_\-]?pass|credentials?|creds)"
+    r"(?:[ \t]{1,8}|[ \t]{0,8}=[ \t]{0,8})(?P<q>[\"']?)(?P<user>[^\s:\"'@/=]{1,128})"
+    r":(?P<secret>[^\s\"'@]{1,512})(?P=q)"
+    r"(?=[\s\"',;)]|\Z)"
+)
+_NOT_A_USER: Final = compile_lazily(
+    r"(?i)[0-9]{1,16}|sha[0-9]{0,3}|md5|https?|basic|bearer|digest|ntlm|negotiate"
+)
+
+
+def _auth_pair(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _AUTH_PAIR.finditer(text):
+        secret = match["secret"]
+        if _NOT_A_USER.fullmatch(match["user"]) or secret.isdigit() or secret == REDACTED:
+            continue
+        yield Finding(*match.span("secret"), "auth_pair")
+
+
+# A configuration directive that names a secret, its value apart by blanks: daemons' (keepalived's
+# `auth_pass X`, slapd's `rootpw X`, nslcd's `bindpw X`, SSSD's `ldap_default_authtok X`), HAProxy's
+# `insecure-password X`; network devices' (`key-string X`, `pre-shared-key X`, `password 0 X`, `secret 5
+# $1$...`, `key 7 X`, `authentication-key 1 md5 X`, `snmp-server user u g v3 auth sha X priv aes 128 Y`),
+# where a type or a key number stands between (`0`, `7`, `ascii`, `md5`, `sha`, `aes 128`).
+# (found by the name's last word, its first words read back: a pattern that began with them would be
+# tried at every word of a text)
+_DIRECTIVE_VALUE: Final = compile_lazily(
+    r"(?i)(?P<name>pass(?:word|wd|phrase)?|pw|rootpw|bindpw|secret|key(?:-string)?|psk|authtok|auth|priv)"
+    r"(?![\w\-])"
+    r"(?P<marks>(?:[ \t]{1,8}(?:[0-9]{1,3}|ascii|hex|md5|sha(?:1|224|256|384|512)?"
+    r"|aes(?:[ \t]{1,8}(?:128|192|256))?|3?des|plain-text|encrypted|enc)(?![^\s]))*)"
+    r"[ \t]{1,8}(?P<q>[\"']?)(?P<value>[^\s\"'=:(\-][^\s\"']{0,511})(?P=q)(?P<end>[ \t]{0,64}(?:\r?$|\n))?"
+)
+_NAME_WORDS_BEFORE: Final = compile_lazily(r"(?<![\w\-./])(?:[A-Za-z][A-Za-z0-9]{0,31}[_\-]){1,4}\Z")
+_LETTER_MARK: Final = compile_lazily(r"[ \t][A-Za-z]")
+# (a bare `key X` only on a network device's lines that take a shared key, last on its line or before
+# the peer's `address`)
+_SHARED_KEY_LINE: Final = compile_lazily(
+    r"(?i)[ \t]{0,16}(?:radius-server|tacacs-server|crypto[ \t]{1,8}isakmp|server-private|server)\b"
+    r"[^\n]{0,256}\Z"
+)
+# (what stands before a directive on its line: blanks, or HAProxy's `user NAME`)
+_DIRECTIVE_HEAD: Final = compile_lazily(r"[ \t]{0,64}(?:user[ \t]{1,8}[^\s]{1,256}[ \t]{1,8})?")
+_DIRECTIVE_WORDS: Final = frozenset({"rootpw", "bindpw", "authtok", "authpass"})
+_DEVICE_TYPES: Final = frozenset({"0", "5", "7", "8", "9"})  # (a Cisco password's type: `password 7 X`)
+
+
+def _line_start(text: str, pos: int) -> int:
+    """Where the line holding `pos` begins (after a real line break, or an escaped one of a JSON string),
+    looked for in the 512 characters before it (a directive's line is short): -1 when further."""
+    floor = max(0, pos - 512)
+    escaped = text.rfind("\\n", floor, pos)
+    start = max(text.rfind("\n", floor, pos) + 1, escaped + 2 if escaped >= 0 else 0)
+    return start if start > 0 or floor == 0 else -1
+
+
+def _directive_start(text: str, match: re.Match[str]) -> int:
+    """Where the directive's whole name begins, whose last word the match found (`auth_pass`,
+    `pre-shared-key`), or -1 when that word ends another word (`bypass`) or a path (`/etc/pw`)."""
+    start = match.start()
+    if start == 0 or text[start - 1] not in "_-":
+        before = text[start - 1 : start]
+        return -1 if before.isalnum() or before in (".", "/") else start
+    words = _NAME_WORDS_BEFORE.search(text, max(0, start - 132), start)
+    return -1 if words is None else words.start()
+
+
+def _directive_value(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _DIRECTIVE_VALUE.finditer(text):
+        name_start = _directive_start(text, match)
+        if name_start < 0:
+            continue
+        name, marks = text[name_start : match.end("name")].lower(), match["marks"]
+        value = match["value"].rstrip(".,;:!?")
+        if not value or value == REDACTED or _PLACEHOLDER.fullmatch(value) or _is_file_path(value):
+            continue
+        lettered = _LETTER_MARK.search(marks) is not None
+        if name in ("auth", "priv") and not lettered:
+            continue  # (SNMPv3's `auth sha X`, `priv aes 128 X`: a protocol first)
+        if not marks:
+            line_start = _line_start(text, name_start)
+            if line_start < 0:
+                continue  # (a line longer than a directive's)
+            if name == "key":
+                if match["end"] is None and not text.startswith(" address", match.end()):
+                    continue
+                if _SHARED_KEY_LINE.match(text, line_start, name_start) is None or not _looks_secret(value):
+                    continue
+            elif (
+                match["end"] is None  # (the directive's one argument, last on its line)
+                or _DIRECTIVE_HEAD.fullmatch(text, line_start, name_start) is None
+                or ("_" not in name and "-" not in name and name not in _DIRECTIVE_WORDS)
+                or not (redactor.is_secret_key(name) and _looks_secret_word(value))
+            ):
+                continue  # (`password X` alone: `_key_space_value`'s reading, prose and all)
+        elif not (
+            lettered
+            or _looks_secret_word(value)
+            or (marks.strip() in _DEVICE_TYPES and match["end"] is not None)
+        ):
+            continue  # `password 3 times`; a plain word after a type only last on its line (`password 0 x`)
+        yield Finding(match.start("value"), match.start("value") + len(value), "directive_value")
 
 
 # The private lines of a PuTTY key file (`.ppk`): the base64 lines after `Private-Lines: N`.
@@ -2399,6 +2639,25 @@ _RANDOM_VALUE: Final = compile_lazily(
 # What every generated value's pair holds, searched before the rules in a text without a trigger word (a
 # set first, no look-around: a quarter of the trigger scan's cost a character).
 _RANDOM_VALUE_GATE: Final = compile_lazily(r"[=:][ \t]{0,8}[\"']?[A-Za-z0-9+/_\-]{24}")
+# A JSON Web Key's public members (a modulus, an exponent, a curve point, a thumbprint), and (`_jwk`) its
+# private ones: RSA's `d`, `p`, `q`, `dp`, `dq`, `qi` (and `oth`'s), EC's and OKP's `d`, a symmetric `k`.
+_JWK_PUBLIC_MEMBERS: Final = frozenset({"n", "e", "x", "y", "x5t", "x5t#S256"})
+_JWK_PRIVATE_NAMES: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
+_JWK_PRIVATE_MEMBER: Final = compile_lazily(
+    r"(?P<q>\\?[\"'])(?:d|p|q|dp|dq|qi|k|r|t)(?P=q)[ \t]{0,8}(?:=>|:)[ \t]{0,8}(?P<vq>\\?[\"'])"
+    r"(?P<secret>[A-Za-z0-9_\-]{4,8192}={0,2})(?P=vq)"
+)
+
+
+def _jwk(_: Redactor, text: str) -> Iterator[Finding]:
+    """A JSON Web Key's private members, in a text that names a key type (`"kty"`)."""
+    if _JWK_KEY_TYPE.search(text) is None:
+        return
+    for match in _JWK_PRIVATE_MEMBER.finditer(text):
+        yield Finding(*match.span("secret"), "jwk_private_member")
+
+
+_JWK_KEY_TYPE: Final = compile_lazily(r"[\"']kty\\?[\"'][ \t]{0,8}(?:=>|:)")
 _KEY_BEFORE_VALUE: Final = compile_lazily(
     r"(?<![\w.\-])(?P<kq>[\"']?)(?P<key>[A-Za-z_][\w.\-]{0,63})(?P=kq)[ \t]{0,8}\Z"
 )
@@ -2425,9 +2684,10 @@ _ID_WORDS: Final = frozenset(
 
 
 def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
+    jwk = "kty" in text
     for match in _RANDOM_VALUE.finditer(text):
         key = _KEY_BEFORE_VALUE.search(text, max(0, match.start() - 74), match.start())
-        if key is None:
+        if key is None or (jwk and key["key"] in _JWK_PUBLIC_MEMBERS):
             continue
         words = key_words(key["key"])
         payload = len(match["value"]) > 64  # (`nonce_data=<32>`: a key's size; a payload is longer)
@@ -2747,15 +3007,18 @@ def _base64_pem(_: Redactor, text: str) -> Iterator[Finding]:
 # A private key's END line with no BEGIN before it (a message cut at its head keeps its tail): the base64
 # lines above it, real or escaped line breaks, up to a line that is not base64 through (of which its
 # trailing run: `...[cut]Kx3m...`).
-_KEY_END: Final = compile_lazily(r"-----END (?:[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?)-----")
+_KEY_END: Final = compile_lazily(rf"(?:-----|---- )END {_SECRET_KEY_KIND}(?:-----| ----)")
 _LINE_BREAK_BEFORE: Final = compile_lazily(r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,64}\Z")
 _BASE64_LINE_END: Final = compile_lazily(r"[A-Za-z0-9+/]{1,128}={0,2}[ \t\r]{0,8}\Z")
+
+
+_KEY_BEGIN: Final = compile_lazily(r"-----BEGIN|---- BEGIN")
 
 
 def _private_key_tail(_: Redactor, text: str) -> Iterator[Finding]:
     previous = 0  # the end of the last END line: a BEGIN after it is this one's
     for end in _KEY_END.finditer(text):
-        began = text.find("-----BEGIN", previous, end.start()) >= 0
+        began = _KEY_BEGIN.search(text, previous, end.start()) is not None
         previous = end.end()
         if began:
             continue  # its BEGIN is there: `_private_key_block` reads it
@@ -2807,7 +3070,7 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "hvb.", "hvr.", "dapi", "shp", "_v1_", "glsa_", "glc_", "pmak-", "secret-key-", "lin_api_", "key-",
     "django-insecure-", "gocspx-", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
     "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
-    "eaaa", "-us", "akid", "sntry", "ops_",
+    "eaaa", "-us", "akid", "sntry", "ops_", "ed25519-v3:", "prv",
 )  # fmt: skip
 # (`Q~`, an Entra ID client secret's, and `1//0`, a Google refresh token's, are looked for as written by
 # `might_contain_secret`: a trie word that begins with a digit would be tried at every digit of every line.)
@@ -2816,13 +3079,25 @@ _CLIENT_TRIGGERS: Final = (
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
 )  # fmt: skip
 _PRIVATE_KEY_BODY_TRIGGERS: Final = ("mii", "mhcc", "mc4caqaw", "b3blbnnz")
+_ORACLE_TRIGGERS: Final = (
+    "oracle",
+    "sqlplus",
+    "sqlldr",
+    "expdp",
+    "impdp",
+    "rman target",
+    "dgmgrl",
+    "sql> conn",
+)
 _SHORT_FLAG_TRIGGERS: Final = (
     "mysql", "mariadb", "mongo", "login", "sshpass", "redis-cli", "zip", "openssl", "ldap", "7z", "useradd",
-    "usermod", "ncftp", "sqlcmd", "osql", "isql", "bcp", "ssh-keygen",
+    "usermod", "ncftp", "sqlcmd", "osql", "isql", "bcp", "ssh-keygen", "rar ", "ipmitool", "mosquitto_",
+    "snmp",
 )  # fmt: skip
 DEFAULT_RULES: Final = (
-    Rule("private_key_block", _private_key_block, ("-----begin",)),
-    Rule("private_key_body", _private_key_tail, ("-----end",)),
+    Rule("private_key_block", _private_key_block, ("-----begin", "---- begin")),
+    Rule("private_key_body", _private_key_tail, ("-----end", "---- end")),
+    _pattern_rule("private_key_body", _SIGNING_SECRET_KEY, ("untrusted comment",)),
     Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
     Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
@@ -2882,6 +3157,7 @@ DEFAULT_RULES: Final = (
         (
             "rabbitmqctl",
             "htpasswd",
+            "mosquitto_passwd",
             "chpasswd",
             "password-stdin",
             "net user",
@@ -2892,6 +3168,8 @@ DEFAULT_RULES: Final = (
             "lftp",
             "smbpasswd",
             "mc ",
+            "wpa_passphrase",
+            "_pw ",
         ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
@@ -2931,7 +3209,7 @@ DEFAULT_RULES: Final = (
     Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     Rule("url_userinfo", _bare_userinfo, ("@",)),
-    _pattern_rule("oracle_credentials", _ORACLE, ("oracle", "sqlplus")),
+    _pattern_rule("oracle_credentials", _ORACLE, (*_ORACLE_TRIGGERS, "userid=", "sql> conn")),
     _pattern_rule("snmp_community", _SNMP_COMMUNITY, ("snmp", "mmunit", "m2sec")),
     _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
     _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
@@ -2939,7 +3217,9 @@ DEFAULT_RULES: Final = (
     Rule("secret_call", _setter_call, ("set", "put", "store")),
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
     _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
-    _pattern_rule("webhook_url", _WEBHOOK, ("hooks.slack", "webhooks")),
+    Rule(
+        "webhook_url", _webhook, ("hooks.slack", "webhooks", "webhook.office", "/hooks/", "api.telegram.org/")
+    ),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
     _pattern_rule("password_hash", _PASSWORD_HASH, _PASSWORD_HASH_TRIGGERS),
     Rule("paired_secret", _paired_secret, ("akia", "asia", "ac")),
@@ -2949,6 +3229,32 @@ DEFAULT_RULES: Final = (
         _well_known,
         (*_WELL_KNOWN_TRIGGERS, "1//0", "q~"),
     ),
+    # the eighth sweep's, after the others: where one finds what another found, the other's name is kept
+    Rule("dumped_value", _dumped_value, ("]=>", "=> string", ',"', ', "', ",<<", ", <<", '<<"')),
+    Rule("auth_pair", _auth_pair, ("auth", "login", "cred", "userpass", "user_pass", "user-pass")),
+    Rule(
+        "directive_value",
+        _directive_value,
+        tuple(  # (its name's last word, then the blank before its value or its type)
+            word + blank
+            for word in (
+                "pass",
+                "password",
+                "passwd",
+                "passphrase",
+                "pw",
+                "secret",
+                "key",
+                "key-string",
+                "psk",
+                "authtok",
+                "auth",
+                "priv",
+            )
+            for blank in (" ", "\t")
+        ),
+    ),
+    Rule("jwk_private_member", _jwk, ('kty"', "kty'", 'kty\\"')),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),
 )
@@ -2960,6 +3266,7 @@ _TRIGGERS: Final = (
     *_URL_TRIGGERS, "pass", "pwd", "secret", "token", "key", "cred", "auth", "priv", "session", "cookie",
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
+    "---- begin", "---- end",  # RFC 4716's armour (an SSH2 private key)
     "psk", "securestring", "mc ", "freerdp",
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
@@ -2968,9 +3275,12 @@ _TRIGGERS: Final = (
     # tried at every `/api/` of an access log, and cost 0.3% of an ordinary line's redaction)
     "sword", "swd", "pasws", "phras", "spshr", "horiz", "autoh", "autor", "cerd", "cede", "reden", "rcede",
     "crde", "cree", "secr", "cret", "sece", "rcet", "scer", "otken", "tkoen", "toekn", "tokn", "toen", "tken",
-    "oracle", "sqlplus", "hooks", "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
+    *_ORACLE_TRIGGERS, "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
+    'kty"', "kty'", 'kty\\"',  # a JSON Web Key's private members (`_jwk`)
+    "hooks", "webhook.office", "api.telegram.org/",  # URLs holding their credential (`_WEBHOOK`)
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
+    "_pw ", "rar ", "ipmitool", "mosquitto_",  # password flags and arguments (pdftk's `user_pw X`)
     # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above)
     "log_in", "logon", "sign_in", "signin", "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(",
     # clients made with credentials by position (`_CLIENT_CALL`; `session` above)
@@ -2981,7 +3291,7 @@ _TRIGGERS: Final = (
     "-p", "-k", "-w",
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
-    "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", *_SCRIPT_TRIGGERS,
+    "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "parola", *_SCRIPT_TRIGGERS,
 )  # fmt: skip
 
 
@@ -3099,7 +3409,12 @@ class Redactor:
                 return True  # `elastic:pw@localhost:9200` bare
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
-            ("%" in text or "\\" in text)
+            # (`_has_escapes`, written out: a call costs 2% of an ordinary line's redaction)
+            (
+                "%" in text
+                or "\\" in text
+                or ("&" in text and ";" in text and _REFERENCE.search(text) is not None)
+            )
             and (decoded := _decoded(text)) is not None
             and (
                 self._triggers.search(lowered := decoded[0].lower()) is not None
@@ -3115,7 +3430,7 @@ class Redactor:
 
     def _findings(self, text: str, decodings: int = 2) -> list[Finding]:
         found = self._unescaped_findings(text)
-        if decodings and ("%" in text or "\\" in text) and (decoded := _decoded(text)) is not None:
+        if decodings and _has_escapes(text) and (decoded := _decoded(text)) is not None:
             # `token%3D...`, `\u0022password\u0022`: the rules read the text decoded too; spans are
             # mapped back onto the escapes
             plain, origin = decoded
@@ -3260,9 +3575,12 @@ class Redactor:
         """A copy of the mapping where values under secret-looking keys are `[REDACTED]`; a
         `{"name": ..., "value": ...}` object (HAR headers) whose name is secret loses its value."""
         named = _pair_name(mapping)
+        jwk = "kty" in mapping  # a JSON Web Key: its private members are named by a letter or two
         redacted: dict[str, Any] = {}
         for key, value in mapping.items():
-            named_secret = named is not None and key == "value" and self.is_secret_key(named)
+            named_secret = (named is not None and key == "value" and self.is_secret_key(named)) or (
+                jwk and key in _JWK_PRIVATE_NAMES
+            )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
             if (named_secret or self.is_secret_key(str(key))) and not _never_secret(key, value):
                 redacted[shown] = REDACTED
@@ -3405,9 +3723,38 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
     return Finding(start, end, finding.rule)
 
 
-# A percent escape (`%3D`, and `%253D` decoded twice), or a `\u00XX` / `\x3d` escape of a JSON or bytes
-# repr: a secret's key, separator or quotes may be written so.
-_ESCAPE: Final = compile_lazily(r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"")
+# A percent escape (`%3D`, and `%253D` decoded twice), a `\u00XX` / `\x3d` escape of a JSON or bytes
+# repr, or an HTML/XML character reference (`&quot;`, `&lt;`, `&#61;`, `&#x3D;`: a payload echoed into a
+# page or an XML document): a secret's key, separator or quotes may be written so.
+_ESCAPE: Final = compile_lazily(
+    r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\""
+    r"|&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0-9A-Fa-f]{2});"
+)
+_ENTITIES: Final = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
+
+
+def _escaped_character(escape: str) -> str:
+    if escape.endswith('"'):
+        return '"'  # (`\\\"`: a quote of JSON inside a JSON string inside another, read one level less deep)
+    if escape[0] != "&":
+        return chr(int(escape[-2:], 16))
+    if escape[1] != "#":
+        return _ENTITIES[escape]
+    number = int(escape[3:-1], 16) if escape[2] in "xX" else int(escape[2:-1])
+    return chr(number) if number < 128 else "\ufffd"  # (beyond ASCII: no character shapes a pair)
+
+
+def _has_escapes(text: str) -> bool:
+    """Whether `_decoded` can find an escape in the text (a cheap look first: a query string's `&` is
+    mostly not a character reference's)."""
+    return (
+        "%" in text or "\\" in text or ("&" in text and ";" in text and _REFERENCE.search(text) is not None)
+    )
+
+
+_REFERENCE: Final = compile_lazily(r"&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0-9A-Fa-f]{2});")
+
+
 # The characters whose escapes can hide a pair's shape (blanks, quotes, separators, brackets) or a key's
 # word (`\u0070assword`, `api\u005fkey`: an ASCII letter, digit or `_` escaped): a text whose escapes
 # are all of others (`%C3%A9`, `\x00`) is not read again.
@@ -3423,8 +3770,7 @@ def _decoded(text: str) -> tuple[str, list[int]] | None:
     origin: list[int] = []
     position, shaping = 0, False
     for escape in _ESCAPE.finditer(text):
-        # (`\\\"`: a quote of JSON inside a JSON string inside another, read as one level less deep)
-        character = '"' if escape.group().endswith('"') else chr(int(escape.group()[-2:], 16))
+        character = _escaped_character(escape.group())
         shaping = shaping or character in _SHAPE_CHARACTERS
         parts.append(text[position : escape.start()])
         origin.extend(range(position, escape.start()))
