@@ -90,6 +90,15 @@ def index_prefix(es: Any) -> Iterator[str]:
     delete_prefix(es, prefix)
 
 
+@pytest.fixture
+def prefix(es: Any, index_prefix: str) -> str:
+    """`index_prefix` with the events' index template installed, as `logloop setup` leaves a cluster."""
+    from kibana.setup import install_template  # (only for the tests that ask for it)
+
+    install_template(es, index_prefix)
+    return index_prefix
+
+
 @pytest.fixture(autouse=True)
 def _restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()

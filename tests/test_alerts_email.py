@@ -17,7 +17,6 @@ from analyzers.config import AlertsConfig, CheckConfig
 from analyzers.exceptions import AlertError, ConfigurationError
 from analyzers.mailer import SmtpSettings
 from analyzers.store import Store
-from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
 
@@ -31,12 +30,6 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """A plain SMTP server on 127.0.0.1 without AUTH (the digest tests cover AUTH and STARTTLS)."""
     with plain_smtp() as server:
         yield server
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> str:
-    install_template(es, index_prefix)
-    return index_prefix
 
 
 def _smtp(port: int) -> SmtpSettings:

@@ -13,19 +13,12 @@ from analyzers.config import AnalyzeConfig
 from analyzers.exceptions import GroupNotFound
 from analyzers.registry import Group
 from analyzers.store import Store
-from kibana.setup import install_template
 from shipper import schema
 
 pytestmark = pytest.mark.es
 
 CONFIG = AnalyzeConfig()
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> str:
-    install_template(es, index_prefix)
-    return index_prefix
 
 
 def run(es: Any, prefix: str, until: datetime = NOW) -> dict[str, Group]:

@@ -16,18 +16,11 @@ from analyzers import alerts, analyze, check, cli, registry
 from analyzers.config import AlertsConfig, AnalyzeConfig, CheckConfig
 from analyzers.exceptions import AlertError
 from analyzers.store import Store
-from kibana.setup import install_template
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
 
 MINUTE = timedelta(minutes=1)
 CONFIG = CheckConfig(warning_rate=1.0, critical_rate=4.0, warning_new=1, critical_new=3)
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> str:
-    install_template(es, index_prefix)
-    return index_prefix
 
 
 def errors(key: str, count: int, *, minutes_ago: int = 5) -> list[dict[str, Any]]:

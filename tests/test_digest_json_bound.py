@@ -5,35 +5,21 @@ regressed and resolved groups each list holds the first `list_limit` rows, and `
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from helpers.analysis_docs import NOW, event, index_events
-from helpers.prefixes import delete_prefix
 
 from analyzers import registry
 from analyzers.digest import build_digest
 from analyzers.registry import Group
 from analyzers.render import render
 from analyzers.store import Store
-from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
 LISTS = ("new_groups", "regressed_groups", "resolved_groups")
 NOUNS = {"new_groups": "new", "regressed_groups": "regressed", "resolved_groups": "resolved"}
-
-
-@pytest.fixture
-def prefix(es: Any) -> Iterator[str]:
-    name = f"t{uuid.uuid4().hex[:10]}"
-    install_template(es, name)
-    try:
-        yield name
-    finally:
-        delete_prefix(es, name)
 
 
 def _seed(es: Any, prefix: str, new: int, regressed: int, resolved: int) -> None:

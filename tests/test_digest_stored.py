@@ -4,7 +4,6 @@ shipping began then); without the note its counts read "new" and "x24" against n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,18 +12,11 @@ from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers.digest import build_digest
 from analyzers.store import Store
-from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
 WEEK = timedelta(days=7)
 PREVIOUS = "The previous window (2026-11-09 08:00 – 2026-11-16 08:00 UTC)"
 THIS = "This window (2026-11-16 08:00 – 2026-11-23 08:00 UTC)"
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> Iterator[str]:
-    install_template(es, index_prefix)
-    yield index_prefix
 
 
 @pytest.mark.parametrize(

@@ -5,33 +5,19 @@ not "empty" in any format, so it is mailed; a week of info lines only stays empt
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from helpers.analysis_docs import NOW, TRACE, event, index_events
-from helpers.prefixes import delete_prefix
 from helpers.smtp_inbox import plain_smtp
 
 from analyzers.digest import build_digest
 from analyzers.mailer import SmtpSettings, send_digest
 from analyzers.render import render
 from analyzers.store import Store
-from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
-
-
-@pytest.fixture
-def prefix(es: Any) -> Iterator[str]:
-    name = f"t{uuid.uuid4().hex[:10]}"
-    install_template(es, name)
-    try:
-        yield name
-    finally:
-        delete_prefix(es, name)
 
 
 def _event(level: str, n: int, *, traced: bool = False) -> dict[str, Any]:

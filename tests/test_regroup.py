@@ -15,17 +15,10 @@ from analyzers import analyze, queries, registry, template_store
 from analyzers.config import AnalyzeConfig
 from analyzers.regroup import run_regroup, update_operations
 from analyzers.store import Store
-from kibana.setup import install_template
 from shipper.cluster_cli import cluster_lines
 from shipper.grouping.fingerprint import GROUPING_VERSION, fingerprint_event
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> str:
-    install_template(es, index_prefix)
-    return index_prefix
 
 
 def sources(es: Any, prefix: str) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,6 @@ were shown as what came before the error)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,19 +16,12 @@ from analyzers.rootcause import all_breadcrumbs
 from analyzers.rootcause_config import RootCauseConfig
 from analyzers.rootcause_queries import fetch
 from analyzers.store import Store
-from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
 
 KEY = "fedcba9876543210" * 2
 AT = NOW - timedelta(hours=2)
 WINDOW = Window.ending(NOW, timedelta(days=7))
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> Iterator[str]:
-    install_template(es, index_prefix)
-    yield index_prefix
 
 
 def _line(service: str, seconds: int, message: str, pid: int | None) -> dict[str, Any]:

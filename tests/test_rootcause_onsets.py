@@ -7,7 +7,6 @@ of a service, ordered by event count: a quiet release, or a group seen on many v
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from analyzers.rootcause import onsets
 from analyzers.rootcause_config import RootCauseConfig
 from analyzers.rootcause_queries import fetch
 from analyzers.store import Store
-from kibana.setup import install_template
 
 pytestmark = pytest.mark.es
 
@@ -63,12 +61,6 @@ SHAPES: list[Any] = [
     pytest.param(_quiet_release_among_many, id="quiet-release-among-260"),
     pytest.param(_group_on_many_versions, id="group-on-60-versions"),
 ]
-
-
-@pytest.fixture
-def prefix(es: Any, index_prefix: str) -> Iterator[str]:
-    install_template(es, index_prefix)
-    yield index_prefix
 
 
 def _ship(es: Any, prefix: str, history: list[Release], seen_on: list[str]) -> None:
