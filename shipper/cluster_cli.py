@@ -328,7 +328,7 @@ class Overlong(bytes):
 
     size: int
 
-    def __new__(cls, head: bytes, size: int = 0) -> Overlong:
+    def __new__(cls, head: bytes, size: int) -> Overlong:
         line = super().__new__(cls, head)
         line.size = size
         return line

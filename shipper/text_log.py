@@ -292,7 +292,7 @@ def _exception_line(stack_trace: str) -> str | None:
 def _is_colour_only(line: str) -> bool:
     """Whether a line holds colour codes and nothing else but blanks (a coloured log resetting its
     colours on a line of its own): it is read as no line at all, since it holds no text of the program."""
-    return not _COLOUR_RE.sub("", line).strip()
+    return "\x1b" in line and not _COLOUR_RE.sub("", line).strip()
 
 
 def entries(lines: Iterable[str]) -> Iterator[Entry]:
@@ -308,7 +308,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     headed: dict[str, str] = {}  # by source: the prefix's source whose entry has just read a header
     stamped: set[str] = set()  # the sources whose records start with a time or a level (`_HEAD_RE`)
     for number, source, line in pieces.lines(lines):
-        if "\x1b" in line and _is_colour_only(line):
+        if _is_colour_only(line):
             continue
         if not line.strip():
             current = open_entries.get(source)
@@ -323,7 +323,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
         if shaped is not None:
             source, rest = shaped
             current = open_entries.get(source)
-            if "\x1b" in rest and _is_colour_only(rest):
+            if _is_colour_only(rest):
                 continue
             if not rest.strip():  # a blank line of the program's, the prefix before it
                 if current is not None:
