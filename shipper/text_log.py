@@ -85,7 +85,9 @@ _CHAIN_SEPARATORS: Final = (
 )
 # rich's traceback: a box, its top line naming the header, its other lines starting with these.
 _RICH_TOP: Final = "╭"
-_RICH_HEADER: Final = " Traceback (most recent call last) "
+# (its start only: a box narrower than the header cuts it, `╭─ Traceback (most recent call las─╮`, as
+# RichHandler's message column of an 80-column console without a terminal does)
+_RICH_HEADER: Final = "─ Traceback (most"
 _RICH_SIDES: Final = ("│", "╰")
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.

@@ -461,3 +461,81 @@ def test_a_crash_dump_cut_before_its_crashing_thread_is_not_keyed_by_another_thr
     assert key is not None
     assert "waiter" not in key.name and "sleep" not in key.name and "<module>" not in key.name
     assert key.name.startswith("Fatal Python error: Segmentation fault")
+
+
+# RichHandler without a terminal: rich takes the console as 80 columns wide (or `COLUMNS`), and the
+# handler draws the traceback's box in its message column, narrower than the box's header.
+
+
+def _parse_order(value: str) -> int:
+    return int(value)
+
+
+def _open_settings(name: str) -> str:
+    with open(f"/nonexistent/settings-dir/{name}.toml") as handle:
+        return handle.read()
+
+
+def _charge(value: str) -> int:
+    try:
+        return _parse_order(value)
+    except ValueError as exc:
+        raise RuntimeError(f"charge of order {value!r} failed") from exc
+
+
+def _rich_handler_log(width: int, calls: list[tuple[Callable[[str], object], str]]) -> str:
+    """What a RichHandler with rich tracebacks writes to a console of `width` columns that is no terminal:
+    a log line and a `logger.exception` for each call."""
+    import logging
+
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    out = io.StringIO()
+    handler = RichHandler(
+        console=Console(file=out, width=width), rich_tracebacks=True, omit_repeated_times=False
+    )
+    logger = logging.getLogger(f"shapes9.rich.{width}")
+    logger.addHandler(handler)
+    logger.setLevel("INFO")
+    logger.propagate = False
+    try:
+        for function, value in calls:
+            logger.info("handling %s", value)
+            try:
+                function(value)
+            except Exception:
+                logger.exception("request %s failed", value)
+    finally:
+        logger.removeHandler(handler)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 160])
+def test_a_rich_handlers_tracebacks_in_its_column_are_grouped_by_bug(tmp_path: Path, width: int) -> None:
+    """RichHandler's tracebacks drawn in its message column of a console without a terminal (the box's
+    header cut, the exception's text wrapped at the column) group by bug, titled by the exception, and
+    the log lines around them stay events of their own."""
+    source = tmp_path / "rich.log"
+    bug, other = _parse_order, _open_settings
+    calls = [(bug, "x1"), (bug, "order-22222222222222"), (other, "a"), (other, "eu-west-billing-settings")]
+    source.write_text(_rich_handler_log(width, calls), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["cluster", "--text", str(source), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    traced = [row for row in rows if row["category"] == "traceback"]
+    assert len(rows) == 8 and len(traced) == 4
+    assert traced[0]["cluster"] == traced[1]["cluster"] != traced[2]["cluster"] == traced[3]["cluster"]
+    assert str(traced[0]["title"]).startswith("ValueError: invalid literal for int()")
+    assert str(traced[2]["title"]).startswith("FileNotFoundError: [Errno <NUM>] No such file or directory")
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 160])
+def test_a_rich_handlers_chain_in_its_column_is_keyed_as_the_chain(width: int) -> None:
+    """A chain RichHandler drew in its column (the link sentence wrapped too) is keyed as `traceback`
+    prints the chain (its source lines as cropped): one bug with other values one key, titled by the
+    outermost exception, apart from its cause raised alone."""
+    first, second = (_rich_handler_log(width, [(_charge, value)]) for value in ("x1", "order-22222222222"))
+    keys = {_key(first), _key(second)}
+    assert len(keys) == 1 and _key(first).name.startswith("RuntimeError: charge of order '<STR>' failed")
+    assert _key(first) != _key(_rich_handler_log(width, [(_parse_order, "x1")]))

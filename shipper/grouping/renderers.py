@@ -81,8 +81,10 @@ def from_faulthandler(text: str) -> str | None:
 # beside the code; "... N frames hidden ..." stands for frames left out. The exception line follows the
 # box; chains put the link sentence between boxes.
 RICH_TOP: Final = "╭"
+# (A box narrower than its header cuts the header: RichHandler's message column of an 80-column console,
+# what rich assumes without a terminal, gives `╭─ Traceback (most recent call las─╮`.)
 _RICH_TOP_RE: Final = compile_lazily(
-    r"^[ \t]*╭─+ Traceback \(most recent call last\) ─+╮[ \t]*$", re.MULTILINE
+    r"^[ \t]*╭─+ Traceback \(most(?: [a-z]+)*(?: ?[a-z)]*)? ?─*╮[ \t]*$", re.MULTILINE
 )
 _RICH_SIDE: Final = "│"
 # (a wrap takes a blank)
@@ -100,10 +102,26 @@ def from_rich(text: str) -> str | None:
         return None
     out: list[str] = []
     lines = iter(text.split("\n"))
+    column = 0  # where the last box stood: a handler's column (RichHandler's message) when not 0
+    joining = False  # a line in that column continues the one before (wrapped at the column's width)
     for line in lines:
-        if _RICH_TOP_RE.fullmatch(line) is not None:
+        top = _RICH_TOP_RE.fullmatch(line) is not None
+        if not top and column and line[:column].isspace() and line[column : column + 1].strip():
+            # the exception's lines after a box in a handler's column (a handler's other lines start
+            # further left), or a link sentence: each a paragraph the column's width wrapped
+            piece = line.strip()
+            if joining:
+                out[-1] += " " + piece
+                joining = out[-1] not in _LINKS
+            else:
+                out.append(piece)
+                joining = piece not in _LINKS
+            continue
+        joining = False
+        if top:
             out.append(HEADER)
             out.extend(_rich_box(lines))
+            column = line.index(RICH_TOP)
         elif (
             out and out[-1] and any(sentence.startswith(out[-1] + " " + line.strip()) for sentence in _LINKS)
         ):
