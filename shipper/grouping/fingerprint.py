@@ -164,7 +164,13 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        run time shown without source (`<string>` of `eval`/`exec` and of a dataclass's methods, `<attrs
        generated ...>`; not `<stdin>` or an interactive session's) keyed by the statement that called it,
        with the masked message (every frozen field assigned anywhere in a program was one group, and
-       every evaluated text's NameError; 6 evaluation-set events of 1 bug change key together)
+       every evaluated text's NameError; 6 evaluation-set events of 1 bug change key together); a
+       written-out list of values of several kinds (a literal such as None one of its own) masked as one
+       value, `[<VAL>]` (it was its first item's kind, a literal broke the run: `[3, 'a']`, `['a', 3]`
+       and `[3, None]` were three groups; none of the evaluation set changes); RichHandler's traceback in
+       its message column (a box narrower than its header, the exception's text wrapped) read as the
+       traceback it shows, and a JSON line's traceback under `err`, `error` or `exc` read (each was a
+       message: every bug of a log call one group; none of the evaluation set changes)
 """
 
 from __future__ import annotations
