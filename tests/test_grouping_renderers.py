@@ -512,22 +512,27 @@ def _rich_handler_log(width: int, calls: list[tuple[Callable[[str], object], str
 
 
 @pytest.mark.parametrize("width", [80, 100, 120, 160])
-def test_a_rich_handlers_tracebacks_in_its_column_are_grouped_by_bug(tmp_path: Path, width: int) -> None:
-    """RichHandler's tracebacks drawn in its message column of a console without a terminal (the box's
-    header cut, the exception's text wrapped at the column) group by bug, titled by the exception, and
-    the log lines around them stay events of their own."""
+@pytest.mark.parametrize("bug", [_parse_order, _charge], ids=["one-exception", "chained"])
+def test_a_rich_handlers_tracebacks_in_its_column_are_grouped_by_bug(
+    tmp_path: Path, width: int, bug: Callable[[str], object]
+) -> None:
+    """RichHandler's records on a console without a terminal, as it writes them by default (the box in
+    its message column, its header cut, the exception's text and a chain's separator wrapped; the time
+    left blank when it repeats): each record one event, the tracebacks grouped by bug and titled by the
+    exception, the same log line one group whether its time was written or left out."""
     source = tmp_path / "rich.log"
-    bug, other = _parse_order, _open_settings
-    calls = [(bug, "x1"), (bug, "order-22222222222222"), (other, "a"), (other, "eu-west-billing-settings")]
+    calls = [(bug, "x1"), (bug, "order-22222222222222"), (_open_settings, "a"), (_open_settings, "eu-west-b")]
     source.write_text(_rich_handler_log(width, calls), encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert main(["cluster", "--text", str(source), "-o", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    traced = [row for row in rows if row["category"] == "traceback"]
-    assert len(rows) == 8 and len(traced) == 4
+    assert [row["category"] for row in rows] == ["message", "traceback"] * 4
+    traced = rows[1::2]
     assert traced[0]["cluster"] == traced[1]["cluster"] != traced[2]["cluster"] == traced[3]["cluster"]
-    assert str(traced[0]["title"]).startswith("ValueError: invalid literal for int()")
+    expected = "RuntimeError: charge of order" if bug is _charge else "ValueError: invalid literal for int()"
+    assert str(traced[0]["title"]).startswith(expected)
     assert str(traced[2]["title"]).startswith("FileNotFoundError: [Errno <NUM>] No such file or directory")
+    assert rows[0]["cluster"] == rows[2]["cluster"]  # `handling x1`, `handling order-22...`: one template
 
 
 @pytest.mark.parametrize("width", [80, 100, 120, 160])
