@@ -222,9 +222,9 @@ _FIRST_RE: Final = re.compile(_PLACEHOLDER)
 # each a group of their own. A list of one kind (`[3, 4]`) stays as `_SEQUENCE_RE` collapses it.
 _LITERAL: Final = r"(?:None|True|False|null|true|false)(?!\w)"
 _LIST_ITEM: Final = rf"(?:{_PLACEHOLDER}|{_LITERAL})"
-_LIST_RE: Final = re.compile(rf"(?<=[\[(])\s*{_LIST_ITEM}(?:\s*,\s*{_LIST_ITEM})+\s*,?\s*(?=[\])])")
-_KIND_RE: Final = re.compile(r"<(\w+)>")
-_LITERAL_IN_RE: Final = re.compile(rf"(?<![\w<'\"]){_LITERAL}")
+_LIST_RE: Final = compile_lazily(rf"(?<=[\[(])\s*{_LIST_ITEM}(?:\s*,\s*{_LIST_ITEM})+\s*,?\s*(?=[\])])")
+_KIND_RE: Final = compile_lazily(r"<(\w+)>")
+_LITERAL_IN_RE: Final = compile_lazily(rf"(?<![\w<'\"]){_LITERAL}")
 MIXED: Final = "<VAL>"
 # What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
 _PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"]?<")
