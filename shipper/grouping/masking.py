@@ -220,11 +220,11 @@ _FIRST_RE: Final = re.compile(_PLACEHOLDER)
 # None is a kind of its own: `[3, 'a', None]`, `(None, 2.5)`): one value, `[<VAL>]`. It was its first
 # item's kind, and a literal broke the run: `[3, 'a']` and `['a', 3]`, or a None at another place, were
 # each a group of their own. A list of one kind (`[3, 4]`) stays as `_SEQUENCE_RE` collapses it.
-_LITERAL: Final = r"(?:None|True|False|null|true|false)(?!\w)"
-_LIST_ITEM: Final = rf"(?:{_PLACEHOLDER}|{_LITERAL})"
-_LIST_RE: Final = compile_lazily(rf"(?<=[\[(])\s*{_LIST_ITEM}(?:\s*,\s*{_LIST_ITEM})+\s*,?\s*(?=[\])])")
-_KIND_RE: Final = compile_lazily(r"<(\w+)>")
-_LITERAL_IN_RE: Final = compile_lazily(rf"(?<![\w<'\"]){_LITERAL}")
+# (A bracketed run without brackets inside, holding a comma, found by a cheap pattern; its items are then
+# tested one by one: `_list_value`.)
+_LIST_RE: Final = re.compile(r"(?<=[\[(])(?=[^\[\]()\n]*<)(?=[^\[\]()\n]*,)[^\[\]()\n]*(?=[\])])")
+_LITERALS: Final = frozenset(("None", "True", "False", "null", "true", "false"))
+_QUOTES: Final = frozenset("'\"")
 MIXED: Final = "<VAL>"
 # What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
 _PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"]?<")
@@ -348,12 +348,28 @@ def _first_placeholder(match: re.Match[str]) -> str:
 
 
 def _list_value(match: re.Match[str]) -> str:
-    """A list of values only: `<VAL>` when they are of several kinds (a literal one of its own); the list
-    itself when of one (`_SEQUENCE_RE` collapses it) or when it holds no placeholder (`[None, True]`)."""
+    """A list whose items are all values once masked (placeholders, literals): `<VAL>` when they are of
+    several kinds (a literal one of its own); the list itself when of one kind (`_SEQUENCE_RE` collapses
+    it), when it holds no placeholder (`[None, True]`), or when an item is a word (no list of values)."""
     items = match.group(0)
-    kinds = _KIND_RE.findall(items)
-    if not kinds:
+    kinds = set()
+    for item in items.split(","):
+        item = item.strip()
+        if item in _LITERALS:
+            kinds.add(item)
+        elif len(item) > 2 and item[0] in _QUOTES and item[-1] == item[0]:
+            kinds.add(item[1:-1]) if _is_placeholder(item[1:-1]) else kinds.add("")
+        elif _is_placeholder(item):
+            kinds.add(item)
+        elif item:  # (an empty one: a trailing comma)
+            return items
+    if "" in kinds:
         return items
-    if kinds.count(kinds[0]) != len(kinds) or _LITERAL_IN_RE.search(items) is not None:
-        return MIXED
-    return items
+    placeholders = sum(kind[0] == "<" for kind in kinds)
+    return MIXED if placeholders and len(kinds) > 1 else items
+
+
+def _is_placeholder(text: str) -> bool:
+    return (
+        len(text) > 2 and text[0] == "<" and text[-1] == ">" and text[1:-1].isupper() and text[1:-1].isalpha()
+    )

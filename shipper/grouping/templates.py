@@ -36,6 +36,7 @@ from typing import Final
 
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import mask
+from shipper.lazy_regex import compile_lazily
 
 WILDCARD: Final = "<*>"
 
@@ -60,7 +61,7 @@ _LIST_VALUE: Final = (
     r"""(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|[+-]?\d[\w.+-]*"""
     r"|(?:None|True|False|null|true|false)(?!\w))"
 )
-_VALUE_LIST_RE: Final = re.compile(
+_VALUE_LIST_RE: Final = compile_lazily(
     rf"(?<![\w\]\)])(?:\[\s*{_LIST_VALUE}(?:\s*,\s*{_LIST_VALUE})*\s*,?\s*\]"
     rf"|\(\s*{_LIST_VALUE}(?:\s*,\s*{_LIST_VALUE})+\s*,?\s*\)|\(\s*{_LIST_VALUE}\s*,\s*\))"
 )
