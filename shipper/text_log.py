@@ -91,8 +91,9 @@ _WRAPPED_SEPARATORS: Final = frozenset(
 _RICH_TOP: Final = "╭"
 # (its start only: a box narrower than the header cuts it, `╭─ Traceback (most recent call las─╮`, as
 # RichHandler's message column of an 80-column console without a terminal does)
-_RICH_HEADER: Final = "─ Traceback (most"
+_RICH_HEADER: Final = "─ Traceback ("
 _RICH_SIDES: Final = ("│", "╰")
+_RICH_SUB: Final = "─ Sub-exception #"  # (rich 13.8 on: an exception group's member, after the group's line)
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
 _TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
@@ -651,6 +652,11 @@ class _State:
             self.chained = self.ended
             return self.ended
         if plain[:1] == " " and self._indented_chain(plain.strip()):
+            return True
+        if self.traced and _RICH_SUB in plain and plain.lstrip().startswith(_RICH_TOP):
+            # an exception group's member in a box of its own (rich): its lines are read as a frame's
+            # (in a handler's column, as the column's)
+            self.frames, self.ended = plain[0] == _RICH_TOP, plain[0] != _RICH_TOP
             return True
         if plain.startswith(_HEADERS) and (plain[0] != _RICH_TOP or _RICH_HEADER in plain):
             if not (self.chained or not (self.traced or self.stacked or after_blank)):
