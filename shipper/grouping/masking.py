@@ -352,19 +352,15 @@ def _list_value(match: re.Match[str]) -> str:
     several kinds (a literal one of its own); the list itself when of one kind (`_SEQUENCE_RE` collapses
     it), when it holds no placeholder (`[None, True]`), or when an item is a word (no list of values)."""
     items = match.group(0)
-    kinds = set()
+    kinds: set[str] = set()  # `<NUM>`, `<STR>` (quoted or not), a literal's word
     for item in items.split(","):
         item = item.strip()
-        if item in _LITERALS:
+        if len(item) > 2 and item[0] in _QUOTES and item[-1] == item[0]:
+            item = item[1:-1]
+        if item in _LITERALS or _is_placeholder(item):
             kinds.add(item)
-        elif len(item) > 2 and item[0] in _QUOTES and item[-1] == item[0]:
-            kinds.add(item[1:-1]) if _is_placeholder(item[1:-1]) else kinds.add("")
-        elif _is_placeholder(item):
-            kinds.add(item)
-        elif item:  # (an empty one: a trailing comma)
+        elif item:  # a word, not a value (an empty item: a trailing comma)
             return items
-    if "" in kinds:
-        return items
     placeholders = sum(kind[0] == "<" for kind in kinds)
     return MIXED if placeholders and len(kinds) > 1 else items
 
