@@ -83,10 +83,17 @@ _CHAIN_SEPARATORS: Final = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 )
+# A separator a handler's column wrapped (RichHandler's): its first line, three words or more of it.
+_WRAPPED_SEPARATORS: Final = frozenset(
+    " ".join(words[:count]) for words in map(str.split, _CHAIN_SEPARATORS) for count in range(3, len(words))
+)
 # rich's traceback: a box, its top line naming the header, its other lines starting with these.
 _RICH_TOP: Final = "╭"
-_RICH_HEADER: Final = " Traceback (most recent call last) "
+# (its start only: a box narrower than the header cuts it, `╭─ Traceback (most recent call las─╮`, as
+# RichHandler's message column of an 80-column console without a terminal does)
+_RICH_HEADER: Final = "─ Traceback ("
 _RICH_SIDES: Final = ("│", "╰")
+_RICH_SUB: Final = "─ Sub-exception #"  # (rich 13.8 on: an exception group's member, after the group's line)
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
 _TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
@@ -207,16 +214,43 @@ def _starts_its_own(line: str) -> bool:
     return plain.startswith(_ALL_HEADERS) or _OWN_START_RE.match(plain) is not None
 
 
+# RichHandler's columns: the time (`[12/05/26 10:00:01]`), the level name padded, the message. A record
+# logged in the same second as the one before has blanks for its time (`omit_repeated_times`, its
+# default): it is a record of its own where its level name stands in the level's column.
+_LEVEL_NAME_RE: Final = re.compile(r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE) ")
+_TIME_COLUMN_RE: Final = re.compile(r"\[[^\]\n]*\d[^\]\n]*\] +")
+
+
+def _level_column(line: str) -> int:
+    """The column of the level name after a bracketed time that starts `line` (RichHandler's), else 0."""
+    time = _TIME_COLUMN_RE.match(line)
+    if time is None or _LEVEL_NAME_RE.match(line, time.end()) is None:
+        return 0
+    return time.end()
+
+
+def _repeats_a_time(line: str, level: int) -> bool:
+    """Whether `line` is a record whose repeated time was left blank: blanks up to `level`, the column of
+    the level name on its source's stamped lines, then a level name."""
+    return (
+        line[level - 1 : level] == " "
+        and not line[:level].strip()
+        and _LEVEL_NAME_RE.match(line, level) is not None
+    )
+
+
 def _starts_a_dump(line: str) -> bool:
     return line.startswith(_DUMP_STARTS) and _DUMP_START_RE.match(line) is not None
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One event of a text log: its first line's number (from 1) and its lines, joined."""
+    """One event of a text log: its first line's number (from 1) and its lines, joined; `message`, its
+    first line as logged when the handler left out a repeated time (RichHandler), else ""."""
 
     line: int
     text: str
+    message: str = ""
 
     @property
     def stack_trace(self) -> str | None:
@@ -253,7 +287,7 @@ class Entry:
         """The entry as the ECS event a shipper would have sent for it: its first line as the message
         (for an uncaught exception, which has no log line, its exception line), its traceback if any."""
         stack_trace = self.stack_trace
-        message = self.text.partition("\n")[0]
+        message = self.message or self.text.partition("\n")[0]
         if stack_trace is None:
             return {"message": message}
         logged = "\n" in self.text[: len(self.text) - len(stack_trace)]
@@ -307,6 +341,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
     pieces = _Pieces()
     headed: dict[str, str] = {}  # by source: the prefix's source whose entry has just read a header
     stamped: set[str] = set()  # the sources whose records start with a time or a level (`_HEAD_RE`)
+    levels: dict[str, str] = {}  # by stamped source: its last time column, up to the level name
     for number, source, line in pieces.lines(lines):
         if _is_colour_only(line):
             continue
@@ -339,11 +374,18 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
                     heapq.heappush(done, (open_entries[source].first, open_entries[source].entry()))
                 open_entries[source] = open_entries.pop(back)
             current = open_entries.get(source)
-        opened = current is None or not current.state.continues(rest, after_blank=bool(current.blanks))
+        opened = (
+            current is None
+            or (rest[:1] == " " and source in levels and _repeats_a_time(rest, len(levels[source])))
+            or not current.state.continues(rest, after_blank=bool(current.blanks))
+        )
         if shaped is None and rest[:1] not in (" ", "\t"):
             if _HEAD_RE.match(rest) is not None:
                 if len(stamped) < _STAMPED_SOURCES:
                     stamped.add(source)
+                    level = _level_column(rest)
+                    if level:
+                        levels[source] = rest[:level]
             elif (
                 opened
                 and current is not None
@@ -358,6 +400,13 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             if current is not None:
                 heapq.heappush(done, (current.first, current.entry()))
             current = open_entries[source] = _Open(number, line, rest)
+            if (
+                shaped is None
+                and rest[:1] == " "
+                and source in levels
+                and _repeats_a_time(rest, len(levels[source]))
+            ):
+                current.message = levels[source] + rest[len(levels[source]) :]  # the time it left out
         if shaped is not None and current.state.headed:
             headed[raw] = source
         elif shaped is not None and headed:
@@ -380,6 +429,7 @@ class _Open:
 
     def __init__(self, first: int, line: str, unprefixed: str) -> None:
         self.first = first
+        self.message = ""  # the first line with the time RichHandler left out, if it did
         self.lines = [line]
         self.blanks: list[str] = []
         self.state = _State()
@@ -396,7 +446,7 @@ class _Open:
         self.blanks.clear()
 
     def entry(self) -> Entry:
-        return Entry(self.first, "\n".join(self.lines) + "\n")
+        return Entry(self.first, "\n".join(self.lines) + "\n", self.message)
 
 
 # What log collectors write before every line of a program's output, so that a traceback's lines
@@ -601,6 +651,13 @@ class _State:
         if plain.startswith(_CHAIN_SEPARATORS):
             self.chained = self.ended
             return self.ended
+        if plain[:1] == " " and self._indented_chain(plain.strip()):
+            return True
+        if self.traced and _RICH_SUB in plain and plain.lstrip().startswith(_RICH_TOP):
+            # an exception group's member in a box of its own (rich): its lines are read as a frame's
+            # (in a handler's column, as the column's)
+            self.frames, self.ended = plain[0] == _RICH_TOP, plain[0] != _RICH_TOP
+            return True
         if plain.startswith(_HEADERS) and (plain[0] != _RICH_TOP or _RICH_HEADER in plain):
             if not (self.chained or not (self.traced or self.stacked or after_blank)):
                 return False
@@ -651,6 +708,18 @@ class _State:
             self.fields = int(counted[1]) if counted is not None else 0
             return True
         return False
+
+    def _indented_chain(self, inner: str) -> bool:
+        """Whether an indented line (its blanks taken off: `inner`) goes on with a chain whose tracebacks
+        are all indented, as RichHandler draws them in its message column: rich's box, the separator
+        after it (wrapped over lines where the column is narrow), then the next box, blank lines between."""
+        if inner.startswith(_RICH_TOP) and _RICH_HEADER in inner:
+            self.traced, self.chained = True, False
+            return True
+        if self.traced and not self.chained and (inner in _CHAIN_SEPARATORS or inner in _WRAPPED_SEPARATORS):
+            self.chained = True
+            return True
+        return self.chained and not inner.startswith(_RICH_TOP)  # (the rest of a wrapped separator)
 
     def _in_ipython(self, line: str) -> bool:
         """`continues` inside IPython's traceback: its blocks and blank lines, up to the exception's line

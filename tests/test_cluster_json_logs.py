@@ -168,6 +168,35 @@ def _opentelemetry_flat(exc: ValueError, stack: str) -> dict[str, object]:
     }
 
 
+def _err_key(exc: ValueError, stack: str) -> dict[str, object]:
+    """A hand-written formatter's layout: `"err": self.formatException(record.exc_info)`."""
+    return {"level": "ERROR", "name": "shop.orders", "message": "save failed", "err": stack}
+
+
+def _error_keyword(exc: ValueError, stack: str) -> dict[str, object]:
+    """structlog's JSON renderer of `log.error("save failed", error=traceback.format_exc())`."""
+    return {"event": "save failed", "error": stack, "level": "error", "timestamp": "2026-12-05T10:00:00Z"}
+
+
+def _error_keyword_with_ecs_level(exc: ValueError, stack: str) -> dict[str, object]:
+    """A layout with ECS's `log.level` but the traceback as the text of `error` (ECS's is an object)."""
+    return {"log.level": "error", "message": "save failed", "error": stack}
+
+
+def _exc_lines(exc: ValueError, stack: str) -> dict[str, object]:
+    """A formatter writing `traceback.format_exception`'s list under `exc`."""
+    return {"levelname": "ERROR", "msg": "save failed", "exc": traceback.format_exception(exc)}
+
+
+def _pino_err_object(exc: ValueError, stack: str) -> dict[str, object]:
+    """pino's layout of an error (`err`: its type, message and stack), as a Python port writes it."""
+    return {
+        "level": 50,
+        "msg": "save failed",
+        "err": {"type": "ValueError", "message": str(exc), "stack": stack},
+    }
+
+
 LOGGERS: dict[str, Callable[[], list[str]]] = {
     "structlog, format_exc_info": lambda: _structlog_lines(False),
     "structlog, dict_tracebacks": lambda: _structlog_lines(True),
@@ -178,6 +207,11 @@ LOGGERS: dict[str, Callable[[], list[str]]] = {
     "Datadog's error.stack, nested": lambda: _report_lines(_datadog_nested),
     "OpenTelemetry's exception.stacktrace attribute": lambda: _report_lines(_opentelemetry),
     "OpenTelemetry's exception.stacktrace, flat": lambda: _report_lines(_opentelemetry_flat),
+    "a formatter's err": lambda: _report_lines(_err_key),
+    "structlog's error= keyword": lambda: _report_lines(_error_keyword),
+    "error text beside log.level": lambda: _report_lines(_error_keyword_with_ecs_level),
+    "a formatter's exc, a list of lines": lambda: _report_lines(_exc_lines),
+    "pino's err object": lambda: _report_lines(_pino_err_object),
 }
 
 
@@ -257,6 +291,16 @@ def test_a_body_without_a_severity_is_no_message() -> None:
     not taken for a message (each request's body would be a group)."""
     assert "message" not in as_ecs({"status": 500, "path": "/orders", "body": '{"qty": 3}'})
     assert as_ecs({"severity_text": "ERROR", "body": "save failed"})["message"] == "save failed"
+
+
+@pytest.mark.parametrize("name", ["err", "error", "exc"])
+@pytest.mark.parametrize("level", ["level", "log.level"])
+def test_a_generic_name_holding_a_sentence_is_no_traceback(name: str, level: str) -> None:
+    """`err`/`error`/`exc` holding text without a frame line (a sentence, even of several lines) is not
+    taken for a traceback: the event keeps no `error.stack_trace`."""
+    for text in ("timed out", "connection refused\nretrying in 5 s", "File not found: /etc/x\nagain"):
+        doc = {level: "error", "message": "sync failed", name: text}
+        assert "error.stack_trace" not in as_ecs(doc)
 
 
 def test_the_document_itself_is_left_unchanged() -> None:

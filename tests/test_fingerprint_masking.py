@@ -253,3 +253,53 @@ def test_importing_the_grouping_compiles_no_pattern_of_a_rare_shape() -> None:
     )
     expected = "5 True [False, False, False, False, True]"
     assert done.stdout.strip() == expected, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(("[1, 'a', None]", "[22, 'bb', None, 3.5]", "['zz', 7]", "[None, 9]"), id="list"),
+        pytest.param(("(3, 'x')", "('y', 4, True)", "(None, 2.5)"), id="tuple"),
+        pytest.param(('[1, "a"]', '["b", 2, null]', "[null, false, 3]"), id="json-array"),
+        pytest.param(("[0x1f, 'k']", "['k', 0xff, None]"), id="hex-and-string"),
+    ],
+)
+def test_a_list_of_values_of_mixed_kinds_masks_alike_whatever_its_order(values: tuple[str, ...]) -> None:
+    """A written-out list whose items are values of several kinds (None and other literals among them)
+    masks to one value whatever the kinds' order, the items' number or where a None stands."""
+    masked = {mask(f"rejected ids {value} for batch") for value in values}
+    assert masked == {"rejected ids [<VAL>] for batch"} or masked == {"rejected ids (<VAL>) for batch"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ids [1, 2, 3]", "ids [<NUM>]"),
+        ("ids ['a', 'b']", "ids ['<STR>']"),
+        ("flags [None, True]", "flags [None, True]"),
+        ("shape (3, 4)", "shape (<NUM>)"),
+        ("returned None, 5 times", "returned None, <NUM> times"),
+        ("expected 3 or None", "expected <NUM> or None"),
+        ("ids ['None', 'x']", "ids ['<STR>']"),
+    ],
+)
+def test_a_list_of_one_kind_or_of_literals_only_keeps_its_mask(text: str, expected: str) -> None:
+    """Lists of one kind of value keep their kind, a list of literals only its words, and a literal
+    outside a list is left as it is: only mixed lists are `<VAL>`."""
+    assert mask(text) == expected
+
+
+def test_tracebacks_raising_mixed_lists_are_one_group() -> None:
+    """Errors raised where no source is shown (keyed with their masked message) with lists of mixed
+    kinds in their message are one group."""
+    keys = set()
+    for value in ([1, "a", None], [22, "bb", None, 3.5], ["zz", 7], [None, 9]):
+        text = (
+            "Traceback (most recent call last):\n"
+            '  File "/srv/shop/orders.py", line 12, in check\n'
+            f"ValueError: rejected ids {value!r}\n"
+        )
+        found = fingerprint_event({"message": "m", "log": {"level": "error"}, "error": {"stack_trace": text}})
+        assert found is not None
+        keys.add(found.key)
+    assert len(keys) == 1

@@ -4,6 +4,7 @@ one group, sibling bugs apart, with a readable title."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import subprocess
@@ -461,3 +462,156 @@ def test_a_crash_dump_cut_before_its_crashing_thread_is_not_keyed_by_another_thr
     assert key is not None
     assert "waiter" not in key.name and "sleep" not in key.name and "<module>" not in key.name
     assert key.name.startswith("Fatal Python error: Segmentation fault")
+
+
+# RichHandler without a terminal: rich takes the console as 80 columns wide (or `COLUMNS`), and the
+# handler draws the traceback's box in its message column, narrower than the box's header.
+
+
+def _parse_order(value: str) -> int:
+    return int(value)
+
+
+def _open_settings(name: str) -> str:
+    with open(f"/nonexistent/settings-dir/{name}.toml") as handle:
+        return handle.read()
+
+
+def _charge(value: str) -> int:
+    try:
+        return _parse_order(value)
+    except ValueError as exc:
+        raise RuntimeError(f"charge of order {value!r} failed") from exc
+
+
+def _rich_handler_log(width: int, calls: list[tuple[Callable[[str], object], str]]) -> str:
+    """What a RichHandler with rich tracebacks writes to a console of `width` columns that is no terminal:
+    a log line and a `logger.exception` for each call."""
+    import logging
+
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    out = io.StringIO()
+    handler = RichHandler(
+        console=Console(file=out, width=width), rich_tracebacks=True, omit_repeated_times=False
+    )
+    logger = logging.getLogger(f"shapes9.rich.{width}")
+    logger.addHandler(handler)
+    logger.setLevel("INFO")
+    logger.propagate = False
+    try:
+        for function, value in calls:
+            logger.info("handling %s", value)
+            try:
+                function(value)
+            except Exception:
+                logger.exception("request %s failed", value)
+    finally:
+        logger.removeHandler(handler)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 160])
+@pytest.mark.parametrize("bug", [_parse_order, _charge], ids=["one-exception", "chained"])
+def test_a_rich_handlers_tracebacks_in_its_column_are_grouped_by_bug(
+    tmp_path: Path, width: int, bug: Callable[[str], object]
+) -> None:
+    """RichHandler's records on a console without a terminal, as it writes them by default (the box in
+    its message column, its header cut, the exception's text and a chain's separator wrapped; the time
+    left blank when it repeats): each record one event, the tracebacks grouped by bug and titled by the
+    exception, the same log line one group whether its time was written or left out."""
+    source = tmp_path / "rich.log"
+    calls = [(bug, "x1"), (bug, "order-22222222222222"), (_open_settings, "a"), (_open_settings, "eu-west-b")]
+    source.write_text(_rich_handler_log(width, calls), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["cluster", "--text", str(source), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["message", "traceback"] * 4
+    traced = rows[1::2]
+    assert traced[0]["cluster"] == traced[1]["cluster"] != traced[2]["cluster"] == traced[3]["cluster"]
+    expected = "RuntimeError: charge of order" if bug is _charge else "ValueError: invalid literal for int()"
+    assert str(traced[0]["title"]).startswith(expected)
+    assert str(traced[2]["title"]).startswith("FileNotFoundError: [Errno <NUM>] No such file or directory")
+    assert rows[0]["cluster"] == rows[2]["cluster"]  # `handling x1`, `handling order-22...`: one template
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 160])
+def test_a_rich_handlers_chain_in_its_column_is_keyed_as_the_chain(width: int) -> None:
+    """A chain RichHandler drew in its column (the link sentence wrapped too) is keyed as `traceback`
+    prints the chain (its source lines as cropped): one bug with other values one key, titled by the
+    outermost exception, apart from its cause raised alone."""
+    first, second = (_rich_handler_log(width, [(_charge, value)]) for value in ("x1", "order-22222222222"))
+    keys = {_key(first), _key(second)}
+    assert len(keys) == 1 and _key(first).name.startswith("RuntimeError: charge of order '<STR>' failed")
+    assert _key(first) != _key(_rich_handler_log(width, [(_parse_order, "x1")]))
+
+
+# rich 13.8 on draws an exception group's members after its exception line, each in a `Sub-exception #N`
+# box holding the member's traceback box and exception line.
+
+
+def _batch(function: Callable[[str], object], value: str) -> None:
+    failures = []
+    for suffix in ("a", "b"):
+        try:
+            function(value + suffix)
+        except Exception as exc:
+            failures.append(exc)
+    raise ExceptionGroup(f"batch {value} failed", failures)
+
+
+def _task_group(function: Callable[[str], object], value: str) -> None:
+    import asyncio
+
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(asyncio.to_thread(function, value))
+
+    asyncio.run(main())
+
+
+def _rich_printed(raiser: Callable[[], object]) -> str:
+    """What `Console.print_exception()` prints (a console of 200 columns: no source line cropped)."""
+    from rich.console import Console
+
+    out = io.StringIO()
+    try:
+        raiser()
+    except Exception:
+        Console(file=out, width=200).print_exception()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("group", [_batch, _task_group], ids=["exception-group", "task-group-of-one"])
+@pytest.mark.parametrize("bug", [_parse_order, _open_settings])
+def test_a_rich_exception_group_is_keyed_as_traceback_prints_it(
+    group: Callable[[Callable[[str], object], str], None], bug: Callable[[str], object]
+) -> None:
+    """An exception group rich drew (its members in `Sub-exception` boxes) has the key of the same group
+    as `traceback` prints it: by its members, not the group's raise alone."""
+    for value in ("x1", "order-22222"):
+        raiser = functools.partial(group, bug, value)
+        assert _key(_rich_printed(raiser)) == _key(formatted(raiser))
+    assert _key(_rich_printed(lambda: group(_parse_order, "x1"))) != _key(
+        _rich_printed(lambda: group(_open_settings, "x1"))
+    )
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_a_rich_handlers_exception_groups_are_events_grouped_by_their_members(
+    tmp_path: Path, width: int
+) -> None:
+    """`--text`: exception groups a RichHandler drew (in its column, or wide) are one event each, grouped
+    by their members' bug."""
+    calls = [(lambda v: _batch(_parse_order, v), "x1"), (lambda v: _batch(_parse_order, v), "y2")]
+    calls += [(lambda v: _batch(_open_settings, v), "x1"), (lambda v: _batch(_open_settings, v), "y2")]
+    source = tmp_path / "rich.log"
+    source.write_text(_rich_handler_log(width, calls), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["cluster", "--text", str(source), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["message", "traceback"] * 4
+    traced = rows[1::2]
+    assert traced[0]["cluster"] == traced[1]["cluster"] != traced[2]["cluster"] == traced[3]["cluster"]
+    assert all(str(row["title"]).startswith("ExceptionGroup: batch <") for row in traced)

@@ -157,3 +157,37 @@ def test_titles_keep_every_constant_word_and_never_change_keys() -> None:
             template == Template(template.tokens)
             and template.cluster_id == Template(template.tokens).cluster_id
         )
+
+
+@pytest.mark.parametrize(
+    "lists",
+    [
+        pytest.param(("['price', 'qty']", "['sku']", "['a', 'b', 'c']"), id="strings"),
+        pytest.param(("[1, 'a', None]", "[22, 'bb', None, 3.5]", "['zz', 7]", "[None, 9]"), id="mixed"),
+        pytest.param(("[True, None]", "[False]", "[null, true]"), id="literals"),
+        pytest.param(('("eu", 3)', "('us', 4, 'x')", "('ap', 5)"), id="tuples"),
+        pytest.param(('["a b", "c"]', "['d, e']", "[]"), id="blanks-and-commas-inside"),
+    ],
+)
+def test_a_written_out_list_of_values_is_one_variable(lists: tuple[str, ...]) -> None:
+    """One statement logging lists of values (strings, mixed kinds, literals; any length) is one template,
+    titled with the list as one placeholder; another statement's lines stay apart."""
+    from shipper.grouping.templates import title_in
+
+    messages = [f"missing columns {value} in upload" for value in lists] + ["disk full on sda"] * 2
+    result = mine(messages)
+    assert len({result.assignments[index] for index in range(len(lists))}) == 1
+    assert result.assignments[0] != result.assignments[-1]
+    tokens = result.template_of(0).tokens
+    assert title_in(tokens, messages[1]) == "missing columns [<LIST>] in upload"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["lookup d['sku'] failed", "call f('x', 2) failed", "got xs[0] and ys[1]", "see (most recent call last)"],
+)
+def test_an_index_or_a_call_is_no_list(message: str) -> None:
+    """Brackets after a word (an index, a call's arguments) or around words are not read as a list."""
+    from shipper.grouping.templates import _with_lists_marked
+
+    assert _with_lists_marked(message) == message

@@ -164,7 +164,16 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        run time shown without source (`<string>` of `eval`/`exec` and of a dataclass's methods, `<attrs
        generated ...>`; not `<stdin>` or an interactive session's) keyed by the statement that called it,
        with the masked message (every frozen field assigned anywhere in a program was one group, and
-       every evaluated text's NameError; 6 evaluation-set events of 1 bug change key together)
+       every evaluated text's NameError; 6 evaluation-set events of 1 bug change key together); a
+       written-out list of values of several kinds (a literal such as None one of its own) masked as one
+       value, `[<VAL>]` (it was its first item's kind, a literal broke the run: `[3, 'a']`, `['a', 3]`
+       and `[3, None]` were three groups), and in a message-only line the miner reads such a list (of
+       quoted strings too) as one variable (each list logged was a group of its own); RichHandler's
+       traceback in its message column (a box narrower than its header, the exception's text wrapped)
+       read as the traceback it shows, and a JSON line's traceback under `err`, `error` or `exc` read
+       (each was a message: every bug of a log call one group); an exception group rich draws (its
+       members in `Sub-exception #N` boxes) keyed by its members as `traceback`'s rendering is (groups
+       of any bugs one statement raised were one group); none of the evaluation set changes
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@
 `LoggingHandler` (`body`, `severity_text`, the `exception.stacktrace` attribute of its semantic
 conventions, in `attributes` or not) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
 same facts under other names: a traceback there was never read, every bug of a logger one group.
+A hand-written formatter's or structlog's keyword (`"err": self.formatException(...)`,
+`log.error("failed", error=traceback.format_exc())`, pino's `err` object with its `stack`) is read
+under those generic names only when it holds a frame line: an `error` that is a sentence stays one.
 
 The rule not to break: an event that has the ECS field keeps it; an alias only fills a field that is
 missing, and the document itself is never changed (a copy with the fields added is returned).
@@ -17,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from shipper.grouping.tracebacks import has_frame_lines
 from shipper.schema import get_field
 
 # ECS field -> the names other JSON loggers give it, in the order they are tried.
@@ -42,16 +46,24 @@ _ALIASES: Final = (
 # An alias read only beside another (python-json-logger's pair, OpenTelemetry's); the others are read
 # wherever they are (a dotted one nested too: loguru's `record.message`, OpenTelemetry's `attributes...`).
 _PAIRED: Final = {"name": "levelname", "body": "severity_text"}  # (an HTTP log's `body` is a request's)
-# A document with one of these is an ECS event already: nothing is read under another name.
-_ECS_MARKS: Final = frozenset(("error", "error.stack_trace", "ecs", "ecs.version", "log", "log.level"))
+# A document with one of these (or an `error` object) is an ECS event already: nothing is read under
+# another name. (An `error` that is text is none: ECS's is an object; a formatter's traceback, see below.)
+_ECS_MARKS: Final = frozenset(("error.stack_trace", "ecs", "ecs.version", "log", "log.level"))
 _HEADER: Final = "Traceback (most recent call last):"
+# Generic names a hand-written formatter or a logging call's keyword gives the formatted traceback
+# (`err`, `error`, `exc`; pino's `err` object, its text in `stack`): read only when the text holds a frame
+# line (`has_frame_lines`), since the same names carry a sentence elsewhere (`"error": "timed out"`).
+_GENERIC_STACKS: Final = ("err", "error", "exc", "err.stack", "err.stack_trace", "exc.stack")
 
 
 def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     """`doc`, or a copy with the ECS fields it lacks filled from the names another JSON logger gives
     them (`_ALIASES`): a text value (for a traceback, also structlog's list of stacks)."""
-    if "log" in doc or "error" in doc or not _ECS_MARKS.isdisjoint(doc):  # (ECS events: one or two tests)
-        return _with_datadog_stack(doc)
+    error = doc.get("error")
+    if "log" in doc or isinstance(error, Mapping) or not _ECS_MARKS.isdisjoint(doc):  # (ECS: a test or two)
+        return (
+            _with_datadog_stack(doc) if error is None or isinstance(error, Mapping) else _with_text_stack(doc)
+        )
     added: dict[str, Any] = {}
     for field, aliases in _ALIASES:
         if get_field(doc, field) is not None:
@@ -62,7 +74,7 @@ def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
                 added[field] = value
                 break
     if "error.stack_trace" not in added:
-        traced = _loguru_traceback(doc) or _lambda_traceback(doc)
+        traced = _loguru_traceback(doc) or _lambda_traceback(doc) or _generic_traceback(doc)
         if traced:
             added["error.stack_trace"] = traced
     return {**doc, **added} if added else doc
@@ -77,6 +89,27 @@ def _with_datadog_stack(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     if not _usable("error.stack_trace", error.get("stack")):
         return doc
     return {**doc, "error": {**error, "stack_trace": error["stack"]}}
+
+
+def _with_text_stack(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An ECS-marked document (`log.level`...) whose `error` is text, not ECS's object: a copy with that
+    text as `error.stack_trace` when it is a formatted traceback (`_generic_traceback`); else `doc`."""
+    if get_field(doc, "error.stack_trace") is not None:
+        return doc
+    traced = _generic_traceback(doc)
+    return {**doc, "error.stack_trace": traced} if traced else doc
+
+
+def _generic_traceback(doc: Mapping[str, Any]) -> str:
+    """The traceback a formatter wrote under a generic name (`_GENERIC_STACKS`), when its text holds a
+    frame line; else "" (the first such name found wins)."""
+    for name in _GENERIC_STACKS:
+        value = get_field(doc, name) if "." in name else doc.get(name)
+        if isinstance(value, list) and value and all(isinstance(line, str) for line in value):
+            value = "".join(line if line.endswith("\n") else line + "\n" for line in value)
+        if isinstance(value, str) and "\n" in value.strip() and has_frame_lines(value):
+            return value
+    return ""
 
 
 def _usable(field: str, value: object) -> bool:

@@ -216,6 +216,16 @@ _DIGIT_RE: Final = re.compile(r"\d")
 _PLACEHOLDER: Final = r"(?:'<\w+>'|\"<\w+>\"|<[A-Z]+>)"
 _SEQUENCE_RE: Final = re.compile(rf"{_PLACEHOLDER}(?:\s*[,;]?\s*{_PLACEHOLDER})+")
 _FIRST_RE: Final = re.compile(_PLACEHOLDER)
+# A list or tuple written out whose items are all values once masked, of several kinds (a literal such as
+# None is a kind of its own: `[3, 'a', None]`, `(None, 2.5)`): one value, `[<VAL>]`. It was its first
+# item's kind, and a literal broke the run: `[3, 'a']` and `['a', 3]`, or a None at another place, were
+# each a group of their own. A list of one kind (`[3, 4]`) stays as `_SEQUENCE_RE` collapses it.
+# (A bracketed run without brackets inside, holding a comma, found by a cheap pattern; its items are then
+# tested one by one: `_list_value`.)
+_LIST_RE: Final = re.compile(r"(?<=[\[(])(?=[^\[\]()\n]*<)(?=[^\[\]()\n]*,)[^\[\]()\n]*(?=[\])])")
+_LITERALS: Final = frozenset(("None", "True", "False", "null", "true", "false"))
+_QUOTES: Final = frozenset("'\"")
+MIXED: Final = "<VAL>"
 # What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
 _PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"]?<")
 _SPACES_RE: Final = re.compile(r"[ \t]+")
@@ -241,6 +251,8 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
             text = masked
             if had_digits:
                 digits = _DIGIT_RE.search(text) is not None
+    if "<" in text and ", " in text and ("[" in text or "(" in text):  # a list that may hold values only
+        text = _LIST_RE.sub(_list_value, text)
     if text.count("<") > 1 and _PAIR_RE.search(text):  # a list holds two placeholders or more
         text = _SEQUENCE_RE.sub(_first_placeholder, text)
     if "{<" in text or "{'<" in text or '{"<' in text:  # a mapping that may hold only values
@@ -333,3 +345,27 @@ def _mapping_value(match: re.Match[str]) -> str:
 def _first_placeholder(match: re.Match[str]) -> str:
     first = _FIRST_RE.match(match.group(0))
     return first.group(0) if first else match.group(0)
+
+
+def _list_value(match: re.Match[str]) -> str:
+    """A list whose items are all values once masked (placeholders, literals): `<VAL>` when they are of
+    several kinds (a literal one of its own); the list itself when of one kind (`_SEQUENCE_RE` collapses
+    it), when it holds no placeholder (`[None, True]`), or when an item is a word (no list of values)."""
+    items = match.group(0)
+    kinds: set[str] = set()  # `<NUM>`, `<STR>` (quoted or not), a literal's word
+    for item in items.split(","):
+        item = item.strip()
+        if len(item) > 2 and item[0] in _QUOTES and item[-1] == item[0]:
+            item = item[1:-1]
+        if item in _LITERALS or _is_placeholder(item):
+            kinds.add(item)
+        elif item:  # a word, not a value (an empty item: a trailing comma)
+            return items
+    placeholders = sum(kind[0] == "<" for kind in kinds)
+    return MIXED if placeholders and len(kinds) > 1 else items
+
+
+def _is_placeholder(text: str) -> bool:
+    return (
+        len(text) > 2 and text[0] == "<" and text[-1] == ">" and text[1:-1].isupper() and text[1:-1].isalpha()
+    )

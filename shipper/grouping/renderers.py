@@ -81,9 +81,9 @@ def from_faulthandler(text: str) -> str | None:
 # beside the code; "... N frames hidden ..." stands for frames left out. The exception line follows the
 # box; chains put the link sentence between boxes.
 RICH_TOP: Final = "╭"
-_RICH_TOP_RE: Final = compile_lazily(
-    r"^[ \t]*╭─+ Traceback \(most recent call last\) ─+╮[ \t]*$", re.MULTILINE
-)
+# (A box narrower than its header cuts the header: RichHandler's message column of an 80-column console,
+# what rich assumes without a terminal, gives `╭─ Traceback (most recent call las─╮`.)
+_RICH_TOP_RE: Final = compile_lazily(r"^[ \t]*╭─+ Traceback \([a-z )]*─*╮[ \t]*$", re.MULTILINE)
 _RICH_SIDE: Final = "│"
 # (a wrap takes a blank)
 _RICH_FRAME_RE: Final = compile_lazily(r"(?P<file>.+):(?P<line>\d+) ?in ?(?P<func>\S+)")
@@ -100,17 +100,94 @@ def from_rich(text: str) -> str | None:
         return None
     out: list[str] = []
     lines = iter(text.split("\n"))
+    column = 0  # where the last box stood: a handler's column (RichHandler's message) when not 0
+    joining = False  # a line in that column continues the one before (wrapped at the column's width)
+    members: list[list[str]] = []  # an exception group's members read so far (rich's sub-exception boxes)
     for line in lines:
-        if _RICH_TOP_RE.fullmatch(line) is not None:
+        if _RICH_SUB in line and _RICH_SUB_RE.fullmatch(line) is not None:
+            members.append(_rich_member(lines, line.index(RICH_TOP)))
+            continue
+        if members and line.strip():
+            _as_group(out, members)
+            members = []
+        top = _RICH_TOP_RE.fullmatch(line) is not None
+        if not top and column and line[:column].isspace() and line[column : column + 1].strip():
+            # the exception's lines after a box in a handler's column (a handler's other lines start
+            # further left), or a link sentence: each a paragraph the column's width wrapped
+            piece = line.strip()
+            if joining:
+                out[-1] += " " + piece
+                joining = out[-1] not in _LINKS
+            else:
+                out.append(piece)
+                joining = piece not in _LINKS
+            continue
+        joining = False
+        if top:
             out.append(HEADER)
             out.extend(_rich_box(lines))
+            column = line.index(RICH_TOP)
         elif (
             out and out[-1] and any(sentence.startswith(out[-1] + " " + line.strip()) for sentence in _LINKS)
         ):
             out[-1] += " " + line.strip()  # a link sentence the console wrapped
         else:
             out.append(line.rstrip() if line.rstrip() in _LINK_STARTS else line)
+    if members:
+        _as_group(out, members)
     return "\n".join(out)
+
+
+# rich (13.8 on) draws an exception group's members after its exception line, each in a box of its own,
+# `╭── Sub-exception #1 ──╮`, holding the member's traceback box and exception line.
+_RICH_SUB: Final = "Sub-exception #"
+_RICH_SUB_RE: Final = compile_lazily(r"[ \t]*╭─+ Sub-exception #\d* ?─*╮[ \t]*")  # (its number cut too)
+_GROUP_HEAD: Final = "  + Exception Group Traceback (most recent call last):"
+
+
+def _rich_member(lines: Iterator[str], column: int) -> list[str]:
+    """The lines of one sub-exception box (its top read; the box standing at `column`), read from `lines`
+    to its bottom border, as `traceback` prints the member: its own boxes written as tracebacks."""
+    inner: list[str] = []
+    joining = False  # after the member's traceback box: its exception's text, wrapped at the box's width
+    for line in lines:
+        content = line[column:].rstrip()
+        if content.startswith("╰") or not content.startswith(_RICH_SIDE):
+            break  # its bottom border, or the box was cut
+        content = content[1:-1] if content.endswith(_RICH_SIDE) and len(content) > 1 else content[1:]
+        content = content[1:].rstrip() if content.startswith(" ") else content.rstrip()
+        if joining and content and content[0] not in "╭│╰" and content not in _LINK_STARTS:
+            inner[-1] += " " + content.strip()
+            continue
+        joining = (
+            bool(inner) and inner[-1].lstrip().startswith("╰") and bool(content) and content[0] not in "╭│"
+        )
+        inner.append(content)
+    text = "\n".join(inner)
+    written = from_rich(text) if RICH_TOP in text else None
+    member = (written or text).split("\n")
+    while member and not member[-1].strip():
+        member.pop()
+    return member
+
+
+def _as_group(out: list[str], members: list[list[str]]) -> None:
+    """`out`, whose last traceback is an exception group's, with it written as `traceback` prints a group:
+    its frames and exception line behind `|`, then each member in a numbered block."""
+    start = len(out) - 1 - out[::-1].index(HEADER) if HEADER in out else len(out)
+    outer = out[start + 1 :]
+    while outer and not outer[-1].strip():
+        outer.pop()
+    written = [_GROUP_HEAD, *("  | " + line for line in outer)]
+    for number, member in enumerate(members, 1):
+        written.append(
+            f"  +-+---------------- {number} ----------------"
+            if number == 1
+            else f"    +---------------- {number} ----------------"
+        )
+        written.extend("    | " + line for line in member)
+    written.append("    +------------------------------------")
+    out[start:] = written
 
 
 _LINKS: Final = (

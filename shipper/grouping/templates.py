@@ -36,6 +36,7 @@ from typing import Final
 
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import mask
+from shipper.lazy_regex import compile_lazily
 
 WILDCARD: Final = "<*>"
 
@@ -53,6 +54,19 @@ _EMPTY_CONTAINERS: Final = frozenset({"[]", "()", "{}", "[],", "(),", "{},", '""
 _PAIR_RE: Final = re.compile(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
 _WINDOWS_PATH_RE: Final = re.compile(r"^[A-Za-z]:\\")
 _HAS_DIGIT_RE: Final = re.compile(r"\d")
+# A list or tuple written out of values only (quoted strings, numbers, None/True/False, JSON's
+# null/true/false), not after a word (a call's arguments): one variable. Its words were tokens each, so
+# `missing columns ['price', 'qty']` and `... ['sku']` were two groups, and so was each other list.
+_LIST_VALUE: Final = (
+    r"""(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|[+-]?\d[\w.+-]*"""
+    r"|(?:None|True|False|null|true|false)(?!\w))"
+)
+_VALUE_LIST_RE: Final = compile_lazily(
+    rf"(?<![\w\]\)])(?:\[\s*{_LIST_VALUE}(?:\s*,\s*{_LIST_VALUE})*\s*,?\s*\]"
+    rf"|\(\s*{_LIST_VALUE}(?:\s*,\s*{_LIST_VALUE})+\s*,?\s*\)|\(\s*{_LIST_VALUE}\s*,\s*\))"
+)
+_LIST_MARK: Final = "[\u2026]"  # what such a list is read as: one variable, titled `[<LIST>]`
+_LIST_CORE: Final = "\u2026"
 _VALUE_RE: Final = re.compile(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
 
 
@@ -107,6 +121,7 @@ def tokenize(message: str, word_cache: dict[str, tuple[str, ...]] | None = None)
     the caller, e.g. one `mine` call) memoizes the per-word work.
     """
     cache = {} if word_cache is None else word_cache
+    message = _with_lists_marked(message)
     tokens: list[str] = []
     append = tokens.append
     last = ""
@@ -122,11 +137,20 @@ def tokenize(message: str, word_cache: dict[str, tuple[str, ...]] | None = None)
     return tuple(tokens)
 
 
+def _with_lists_marked(message: str) -> str:
+    """`message` with each list of values only (`_VALUE_LIST_RE`) written `_LIST_MARK`."""
+    if "[" in message or "(" in message:
+        return _VALUE_LIST_RE.sub(_LIST_MARK, message)
+    return message
+
+
 def _token_parts(raw: str) -> tuple[str, ...]:
     """One blank-separated word as tokens: `key=value` gives the key and a variable."""
     word = raw.strip(_EDGE_PUNCTUATION)
     if not word:
         return (WILDCARD,) if raw in _EMPTY_CONTAINERS else ()
+    if word == _LIST_CORE:
+        return (WILDCARD,)
     if _WINDOWS_PATH_RE.match(word):
         return (WILDCARD,)  # not `name:value`
     pair = _PAIR_RE.match(word) if "=" in word or ":" in word else None
@@ -296,6 +320,7 @@ def title_in(tokens: Sequence[str], message: str) -> str:
     placeholder typed where masking knows its shape (`<NUM>`, `<PATH>`, `<DATETIME>`, ...), else `<*>`
     (a bare word the miner learnt to vary). A unit after a value is kept; runs of blanks become one.
     "" if `message` does not fit `tokens`."""
+    message = _with_lists_marked(message)
     words: list[str] = []  # as written, but a variable run's: its first word's constant prefix
     runs: dict[int, list[str]] = {}  # the index in `words` of each variable run -> its words
     position = 0
@@ -343,6 +368,8 @@ def _placeholder_run(words: list[str]) -> str:
 
 def _placeholder(value: str) -> str:
     """The value as masking shows it (`91%` -> `<NUM>%`), or `<*>` where masking leaves it as it is."""
+    if value == _LIST_CORE:
+        return "<LIST>"
     masked = mask(value)
     return masked if masked != value and "<" in masked else WILDCARD
 
