@@ -226,13 +226,27 @@ class IndexLayout:
 
 def unknown_keys_message(section: str, unknown: Collection[str], known: Collection[str]) -> str:
     """`unknown key(s) in [check]: warning_rat (did you mean warning_rate?); known: ...` (pure)."""
+    return unknown_names_message(f"key(s) in [{section}]", unknown, known)
+
+
+def unknown_names_message(
+    what: str,
+    unknown: Collection[str],
+    known: Collection[str],
+    *,
+    meant: Mapping[str, str] | None = None,
+    cutoff: float = 0.7,
+) -> str:
+    """`unknown WHAT: name (did you mean nearest?), ...; known: ...`, for config keys and arguments:
+    the nearest known name by spelling (difflib, `cutoff`), unless `meant` says what a name stands for
+    (pure)."""
     import difflib  # (here: only a mistake needs it, and every program that logs imports this module)
 
     named = []
     for key in sorted(unknown):
-        nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
-        named.append(f"{key} (did you mean {nearest[0]}?)" if nearest else key)
-    return f"unknown key(s) in [{section}]: {', '.join(named)}; known: {', '.join(sorted(known))}"
+        nearest = (meant or {}).get(key) or next(iter(difflib.get_close_matches(key, known, 1, cutoff)), None)
+        named.append(f"{key} (did you mean {nearest}?)" if nearest else key)
+    return f"unknown {what}: {', '.join(named)}; known: {', '.join(sorted(known))}"
 
 
 def index_layout(table: Mapping[str, Any]) -> IndexLayout:

@@ -378,3 +378,45 @@ def test_a_number_at_the_ends_of_its_range_is_taken(name: str, value: Any, tmp_p
         "arguments", es_url="http://127.0.0.1:9", spool_path=tmp_path / "s", **{name: value}
     )
     handler.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [
+        pytest.param("spool_dir", "spool_path", id="misspelt-spool"),
+        pytest.param("apikey", "api_key", id="misspelt-key"),
+        pytest.param("verify_ssl", "verify_certs", id="other-word"),
+        pytest.param("database_path", "spool_path", id="python-logstash-async-spool"),
+        pytest.param("ssl_enable", "logstash_ssl", id="python-logstash-async-tls"),
+        pytest.param("port", "logstash_port", id="python-logstash-async-port"),
+        pytest.param("hosts", "es_url", id="elasticsearch-client-hosts"),
+        pytest.param("service_name", "service", id="elastic-apm-service"),
+        pytest.param("zzz_unheard_of", None, id="no-near-name"),
+    ],
+)
+def test_install_names_an_unknown_argument_and_what_was_meant(
+    given: str, suggested: str | None, tmp_path: Path
+) -> None:
+    """install() with a name ShipperHandler does not take (a typo, another tool's name) is one
+    ConfigurationError naming it, what it stands for here and every known name, and installs nothing;
+    the same after a handler is installed (idempotence ignores the arguments, not their mistakes)."""
+    import shipper
+
+    before = list(logging.getLogger().handlers)
+    kwargs: dict[str, Any] = {"es_url": "http://127.0.0.1:9", "spool_path": tmp_path / "spool", given: "x"}
+    with pytest.raises(ConfigurationError) as raised:
+        shipper.install("typo", **kwargs)
+    message = str(raised.value)
+    assert f"unknown argument(s) to shipper.install: {given}" in message
+    assert (f"(did you mean {suggested}" in message) if suggested else ("did you mean" not in message)
+    assert "known: allow_plain_http, api_key," in message and "spool_path" in message
+    assert logging.getLogger().handlers == before
+    assert not (tmp_path / "spool").exists()
+
+    installed = shipper.install("typo", es_url="http://127.0.0.1:9", spool_path=tmp_path / "other")
+    try:
+        with pytest.raises(ConfigurationError, match=given):
+            shipper.install("typo", **kwargs)
+    finally:
+        logging.getLogger().removeHandler(installed)
+        installed.close()
