@@ -60,6 +60,7 @@ _SECRET_WORDS: Final = frozenset(
         "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
         "parola", "contrasenya",  # Italian's and Turkish's, Catalan's
         "rootpw", "bindpw", "authtok", "authpass",  # slapd's, nslcd's and pam_ldap's, SSSD's, keepalived's
+        "pin", "pincode",  # a card's or a device's PIN (in text: four digits or more, `_pin_number`)
     }
 )  # fmt: skip
 # ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`)...
@@ -78,7 +79,7 @@ _SECRET_COMPOUNDS: Final = (
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
 _WEAK_IN_TEXT: Final = frozenset(
-    {"key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp"}
+    {"key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp", "pin", "pincode"}
 )
 # A `key` named after what it keys is an identifier, not a secret (`cache_key`, `routing_key`,
 # `Idempotency-Key`, `public_key`); a key named after its owner (`stripe_key`) or use stays secret.
@@ -355,7 +356,7 @@ _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
 _KEY_VALUE: Final = compile_lazily(
     rf"{_KEY_START}(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})"
     # (a key whose opening quote was cut: `password": "x"`)
-    r"(?(kq)(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)\]?"
+    r"(?(kq)(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)(?:\]|(?(kq)\)(?=[ \t]{0,8}=[^=])))?"
     r"(?P<sep>[ \t]{0,8}(?:=>|=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
@@ -705,6 +706,20 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<tencent_secret_id>AKID[A-Za-z0-9]{32})"
     r"|(?P<sentry_token>sntry[us]_[A-Za-z0-9_=+/\-]{40,512})"
     r"|(?P<onepassword_token>ops_eyJ[A-Za-z0-9+/=_\-]{40,4096})"
+    # (the ninth sweep's: services' token formats of their own prefix)
+    r"|(?P<docker_hub_token>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,128})"
+    r"|(?P<tailscale_key>tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,64}-[A-Za-z0-9]{20,128})"
+    r"|(?P<planetscale_token>pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_\-.]{32,128})"
+    r"|(?P<sonarqube_token>sq[upa]_[0-9a-f]{40})"
+    r"|(?P<langsmith_key>lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10})"
+    r"|(?P<pinecone_key>pcsk_[A-Za-z0-9_]{40,128})"
+    r"|(?P<dynatrace_token>dt0[a-z][0-9]{2}\.[A-Z0-9]{24}\.[A-Z0-9]{64})"
+    r"|(?P<buildkite_token>bkua_[0-9a-f]{40})"
+    r"|(?P<render_key>rnd_[A-Za-z0-9]{28,64})"
+    r"|(?P<netlify_token>nfp_[A-Za-z0-9]{36,64})"
+    r"|(?P<circleci_token>CCIPAT_[A-Za-z0-9]{20,32}_[0-9a-f]{40})"
+    r"|(?P<mapbox_secret_token>sk\.eyJ[A-Za-z0-9_\-]{20,1024}\.[A-Za-z0-9_\-]{16,128})"
+    r"|(?P<firebase_server_key>(?:AAAA[A-Za-z0-9_\-]{7}:)?APA91b[A-Za-z0-9_\-]{100,400})"
     # (3 characters, a digit, `Q~`: Microsoft Entra ID's client secrets)
     r"|(?P<azure_client_secret>(?<![~.])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}(?![~.]))"
     # a JWE (five parts; the second, the encrypted key, is empty with `dir`), then a JWS of any payload
@@ -879,7 +894,7 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
-    if _is_session_number(key, value):
+    if _is_session_number(key, value) or _is_pin_of_a_device(key, value):
         return True
     if _is_file_path(value):
         return True  # `--auth-user-pass /etc/openvpn/creds.txt`: where the secret is, not the secret
@@ -888,8 +903,20 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
     if _OBJECT_NAME.fullmatch(value) and ("@" in value or _IDENTITY_HASH.match(text, end)):
         return True  # `token = AppWindowToken{9f4ef63 ...}`, `token: android.os.BinderProxy@2bd79ce`
     if not _DOTTED_NAME.fullmatch(value):
-        return False
+        return _is_table_reference(value)
+    if any(len(part) >= 12 and _random_looking(part) for part in value.split(".")):
+        return False  # `s.Vlt9TokenValueAbCdEf123`, Vault's legacy token: a dot, not a name in code
     return _default_secret_key(key_words(value.rsplit(".", 1)[1]), False)
+
+
+# A lookup table named by its type and file (Postfix's `hash:/etc/postfix/sasl_passwd`, `lmdb:`, `texthash:`,
+# `file:/...`): where the secrets are, not a secret.
+_TABLE_REFERENCE: Final = compile_lazily(r"[a-z][a-z0-9_]{1,15}:(?=[/~])")
+
+
+def _is_table_reference(value: str) -> bool:
+    kind = _TABLE_REFERENCE.match(value)
+    return kind is not None and _is_file_path(value[kind.end() :])
 
 
 # A file's absolute or home path of two parts or more, in lower case or ending with an extension (a
@@ -940,13 +967,26 @@ def _is_session_number(key: object, value: object) -> bool:
 
 def _never_secret(key: object, value: object) -> bool:
     """A value under a secret key that holds no secret: empty, a flag (`private: false`), a directory,
-    a session's number."""
+    a session's number, a pin's number of fewer than four digits (a GPIO's)."""
     return (
         value is None
         or value == ""
         or isinstance(value, bool)
         or _is_working_directory(key, value)
         or _is_session_number(key, value)
+        or _is_pin_of_a_device(key, value)
+    )
+
+
+def _is_pin_of_a_device(key: object, value: object) -> bool:
+    """`{"pin": 17}`, `gpio_pin=4`: a device's pin number (up to three digits), not a PIN."""
+    return (
+        isinstance(value, str | int)
+        and not isinstance(value, bool)
+        and 0 < len(text := str(value)) <= 3
+        and text.isdigit()
+        and isinstance(key, str)
+        and "pin" in key_words(key)
     )
 
 
@@ -975,7 +1015,7 @@ _STATUS_WORDS: Final = frozenset(
 # Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
 _PHRASE_WORDS: Final = _SECRET_WORDS - {
     "token", "apikey", "key", "credential", "credentials", "creds", "auth", "authorization", "private",
-    "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass",
+    "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass", "pin", "pincode",
 }  # fmt: skip
 # The words that go on after `password: first`, up to the next `key:` / `key=`, a comma, semicolon,
 # bracket, quote or `#` comment, or the line's end.
@@ -1040,6 +1080,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue  # the header rule reads these values (schemes, cookie names)
         if text.endswith("://", 0, match.start()):
             continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it
+        if text.endswith(":", 0, match.start()) and _in_arn(text, match.start()):
+            continue  # `arn:aws:secretsmanager:...:secret:prod/db-AbCdEf`: a resource's name
         if ":" in match["sep"]:
             below = _following_lines(text, match.start("key"), match.end())
             if below is not None:
@@ -1055,6 +1097,13 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             # `'api_key':` at a line's end, its string on the next (rich, pprint); a keyword argument's
             # `password=` at a line's end in a traceback's multi-line source, its literal below
             value_at = wrapped.end()
+        if text.startswith(_TRIPLE_QUOTES, value_at):  # `PASSWORD = """` and the lines below
+            close = text.find(text[value_at : value_at + 3], value_at + 3, value_at + 3 + _LONG_VALUE)
+            inner = text[value_at + 3 : close if close >= 0 else value_at + 3 + _LONG_VALUE]
+            if inner.strip() and not (weak and not _looks_secret_under_weak_key(inner.strip())):
+                hidden = value_at + 3 + len(inner)
+                yield Finding(value_at + 3, hidden, "key_value")
+            continue
         found = _VALUE.match(text, value_at)
         opener = next((q for q in _QUOTE_OPENERS if text.startswith(q, value_at)), None)
         if opener and not weak and (found is None or not found[0].startswith(opener)):
@@ -1100,6 +1149,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if _is_kept(value, key, text, vend) or (
             weak
             and not (_abbreviated_password(words, value) and not text.endswith("--- ", 0, match.start()))
+            and not _pin_number(words, value)
             and (not _looks_secret_under_weak_key(value) or value.count("|") >= 2)
         ):
             continue
@@ -1115,7 +1165,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if end == vend and not structured and _names_a_phrase(words):
             # `secret: my very secret phrase`: the words after it too; the whole value of a setting
             # line (`password = two words` in INI or TOML, `password: a b` in YAML)
-            setting = not text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+            setting = _starts_its_line(text, match.start())
             if ":" in match["sep"] or (setting and match["sep"].startswith((" ", "\t"))):
                 end = _phrase_end(text, value, end, setting)
         if end == vend and text[match.start() - 1 : match.start()] not in ("?", "&"):
@@ -1149,6 +1199,28 @@ _RESULT_WORDS: Final = frozenset(
         "all",
     }
 )
+
+
+def _starts_its_line(text: str, pos: int) -> bool:
+    """Whether only blanks stand before `pos` on its line (read back at most 256 characters: a long
+    line read back at every key of it cost quadratic time)."""
+    floor = max(0, pos - 256)
+    line_start = text.rfind("\n", floor, pos) + 1
+    return (line_start > 0 or floor == 0) and not text[max(line_start, floor) : pos].strip()
+
+
+def _in_arn(text: str, pos: int) -> bool:
+    """Whether `pos` stands inside an Amazon Resource Name (`arn:partition:service:...`), read back at
+    most 256 characters to the word's start."""
+    floor = max(0, pos - 256)
+    start = max(text.rfind(c, floor, pos) for c in " \t\n\"'=,;([{") + 1
+    return text.startswith("arn:", max(start, floor))
+
+
+def _pin_number(words: list[str], value: str) -> bool:
+    """`pin=4829`, `card PIN: 7316`: four to twelve digits under a PIN's name (a GPIO's `pin=17` is
+    shorter)."""
+    return 4 <= len(value) <= 12 and value.isdigit() and ("pin" in words or "pincode" in words)
 
 
 def _abbreviated_password(words: list[str], value: str) -> bool:
@@ -1209,7 +1281,11 @@ _SECRET_WRAPPER: Final = compile_lazily(r"[A-Z][A-Za-z0-9_]{0,63}")
 _QUOTED_ARGUMENT: Final = compile_lazily(
     r"\([ \t]{0,8}b?(?P<q>[\"'])(?P<inner>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
 )
-_WRAPPED_VALUE: Final = compile_lazily(r"[ \t│┃║]{0,256}\\?\r?\n[ \t│┃║]{0,256}(?=[\"'])")
+# (and `token = (` at a line's end, its string below, `f"..."` or `b'...'`: a traceback's multi-line source)
+_WRAPPED_VALUE: Final = compile_lazily(
+    r"[ \t│┃║]{0,256}(?:\([ \t]{0,8})?\\?\r?\n[ \t│┃║]{0,256}(?:[fFbBrRuU]{1,2})?(?=[\"'])"
+)
+_TRIPLE_QUOTES: Final = ('"""', "'''")
 _IS_A_KEY: Final = compile_lazily(r"[ \t]{0,8}[:=](?![:/=])")
 
 
@@ -3042,11 +3118,230 @@ def _private_key_tail(_: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(start, tail_end, "private_key_body")
 
 
+# A private key's BEGIN line cut at its head (`GP PRIVATE KEY BLOCK-----`, `ATE KEY-----`: a message cut
+# short at its start, or a key split over records): its lines are hidden to its END line or the text's end.
+_KEY_HEAD_CUT: Final = compile_lazily(
+    # (its first words cut anywhere, `PRIVATE`/`SECRET` too: `E KEY BLOCK-----`, `ATE KEY-----`; a whole
+    # `-----BEGIN` is `_private_key_block`'s, and an END line none's)
+    r"(?m)(?:^|(?<=\\n))(?!-----BEGIN |---- BEGIN |[\- ]{0,5}END )(?:[A-Za-z0-9 \-]{0,80}[ \-])?"
+    r"(?:(?:(?:(?:(?:(?:P?R)?I)?V)?A)?T)?E|(?:(?:(?:(?:S?E)?C)?R)?E)?T) KEY(?: BLOCK)?"
+    r"(?:-----| ----)[ \t\r]{0,8}(?=\n|\\n|\Z)"
+)
+
+
+def _private_key_cut_head(_: Redactor, text: str) -> Iterator[Finding]:
+    hidden = 0  # the end of the last key hidden (an END searched for once per key: linear)
+    for head in _KEY_HEAD_CUT.finditer(text):
+        if head.start() < hidden:
+            continue
+        end = _KEY_END.search(text, head.end())
+        hidden = end.start() if end is not None else len(text)
+        if text[head.end() : hidden].strip():
+            yield Finding(head.end(), hidden, "private_key_body")
+        if end is not None:
+            hidden = end.end()
+
+
+# `user:password` written in base64 or hex with no word naming it (a Basic credential copied without its
+# scheme, a proxy's or a broker's header value logged bare): a run of 12+ base64 or 16+ hex characters
+# whose bytes read as a user name, a colon and a password of printable characters. (Random bytes, a digest
+# or an image's base64 almost never decode to printable text with a colon.)
+_ENCODED_RUN: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/]{12,1024}={0,2}(?![A-Za-z0-9+/=_\-])"
+)
+_DECODED_CREDENTIALS: Final = compile_lazily(r"[A-Za-z0-9_.@+\-]{1,64}:(?P<pw>[!-~]{4,256})")
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+
+
+def _decoded_credentials(run: str) -> bool:
+    """Whether a base64 or hex run is the encoding of `user:password` (not of `host:port`)."""
+    try:
+        if len(run) >= 16 and len(run) % 2 == 0 and _HEX_DIGITS.issuperset(run):
+            raw = binascii.a2b_hex(run)
+        else:
+            raw = binascii.a2b_base64(run + "=" * (-len(run) % 4), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return False
+    found = _DECODED_CREDENTIALS.fullmatch(raw.decode("latin-1"))
+    return found is not None and not found["pw"].isdigit()
+
+
+def _encoded_credentials(_: Redactor, text: str) -> Iterator[Finding]:
+    for run in _ENCODED_RUN.finditer(text):
+        if _decoded_credentials(run.group()):
+            yield Finding(*run.span(), "encoded_credentials")
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
         if text[start:end] != REDACTED:
             yield Finding(start, end, "private_key_block")
+
+
+# --- the ninth sweep's rules: shapes whose secret no word right before it names ------------------------
+
+# Ansible Vault's ciphertext (`$ANSIBLE_VAULT;1.1;AES256` and its lines of hex, in a file or under a YAML
+# `!vault |`): the key is elsewhere, but the lines are the secret as the playbook holds it.
+_ANSIBLE_VAULT: Final = compile_lazily(
+    r"\$ANSIBLE_VAULT;[0-9.]{1,8};[A-Z0-9]{1,16}(?:;[\w.\-]{1,64})?[ \t]{0,8}(?:\r?\n|\\r?\\n)[ \t]{0,64}"
+    r"(?P<secret>[0-9a-f]{2,160}(?:(?:\r?\n|\\r?\\n)[ \t]{0,64}[0-9a-f]{2,160}){0,4096})"
+)
+# A Wi-Fi network's QR code text (`WIFI:T:WPA;S:name;P:password;;`): the `P:` field.
+_WIFI_QR: Final = compile_lazily(
+    r"\bWIFI:(?:[A-Z]{1,2}:(?:[^;\\\n]|\\.){0,256};){0,8}?P:(?P<secret>(?:[^;\\\n]|\\.){1,256})"
+)
+# ipsec.secrets' private key lines with their passphrase (`: RSA key.pem "x"`, `: ECDSA`, `: P12`) and
+# its user secrets (`bob : EAP "x"`, `XAUTH`, `NTLM`); `: PSK "x"` is `psk`'s, `%prompt` asks for it.
+_IPSEC_SECRET: Final = compile_lazily(
+    r"(?<![\w:]):[ \t]{1,8}(?:(?:RSA|ECDSA|BLISS|PKCS12|P12|PKCS8|PKCS11)[ \t]{1,8}"
+    r"(?:\"[^\"\n]{1,1024}\"|[^\s\"]{1,1024})[ \t]{1,8}|(?:EAP|XAUTH|NTLM)[ \t]{1,8})"
+    r"(?P<q>\"?)(?P<secret>(?!%prompt)[^\s\"]{1,512}|(?<=\")[^\"\n]{1,512})(?P=q)"
+)
+# A program that answers a password prompt for another (`SSH_ASKPASS`, `SUDO_ASKPASS`, `GIT_ASKPASS`), its
+# answer reported (`askpass script printed: x`).
+_ASKPASS_ANSWER: Final = compile_lazily(
+    r"(?i)askpass\b[^\n]{0,64}?\b(?:printed|returned|output|answered|replied|gave|wrote|said)"
+    r"[ \t]{0,8}:?[ \t]{1,8}(?P<q>[\"']?)(?P<secret>[^\s\"']{1,512})(?P=q)"
+)
+# Redis Sentinel's password of a monitored master (`sentinel auth-pass NAME x`, `SENTINEL SET NAME
+# auth-pass x`) and a Redis ACL rule's password (`user bob on >x ~* +@all`, `ACL SETUSER bob on >x`).
+_REDIS_NAMED_PASSWORD: Final = compile_lazily(
+    r"(?i)\bsentinel[ \t]{1,8}"
+    r"(?:auth-pass[ \t]{1,8}[^\s]{1,256}|set[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}auth-pass)"
+    r"[ \t]{1,8}(?P<secret>[^\s]{1,512})"
+    r"|(?i:\bacl[ \t]{1,8}setuser|(?m:^)[ \t]{0,8}user)[ \t]{1,8}[^\s]{1,256}"
+    r"(?:[ \t]{1,8}(?:on|off|nopass|reset[a-z]{0,16}|all(?:keys|channels|commands)|nocommands"
+    r"|[~&%+\-#<!][^\s]{0,256})){0,16}[ \t]{1,8}>(?P<acl>[^\s]{1,512})"
+)
+# chrony's and ntpd's key files: `ID TYPE KEY` (`1 SHA256 HEX:...`, `10 MD5 ASCII:x`, `2 SHA1 x`); the
+# key is hidden when it is written as HEX:/ASCII: or reads like a credential (`1 SHA256 mismatch` stays).
+_NTP_KEY_LINE: Final = compile_lazily(
+    r"(?m)^[ \t]{0,8}[0-9]{1,10}[ \t]{1,8}(?:MD5|SHA1|SHA224|SHA256|SHA384|SHA512|SHA3-(?:224|256|384|512)"
+    r"|RMD(?:128|160|256|320)|TIGER|WHIRLPOOL|AES128|AES256|AES-(?:128|256)-CMAC)[ \t]{1,8}"
+    r"(?P<secret>(?P<form>HEX:|ASCII:)?[^\s#]{1,512})[ \t]{0,8}(?:#[^\n]{0,256})?\r?$"
+)
+
+
+def _ntp_key_line(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _NTP_KEY_LINE.finditer(text):
+        if match["form"] or _looks_secret_word(match["secret"]):
+            yield Finding(*match.span("secret"), "ntp_key")
+
+
+def _redis_named_password(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REDIS_NAMED_PASSWORD.finditer(text):
+        yield Finding(*match.span("secret" if match["secret"] else "acl"), "redis_auth")
+
+
+# A WebSocket subprotocol list carrying a token (`Sec-WebSocket-Protocol: access_token, x`, `bearer, x`;
+# Kubernetes' `base64url.bearer.authorization.k8s.io.x`): the item after one naming a token.
+_SUBPROTOCOLS: Final = compile_lazily(r"(?i)sec-websocket-protocol[\"']?[ \t]{0,8}[:=,][ \t]{0,8}[\"']?")
+_SUBPROTOCOL: Final = compile_lazily(r"[ \t]{0,8}(?P<item>[^\s,\"']{1,8192})[ \t]{0,8}(?P<end>,?)")
+_TOKEN_PROTOCOLS: Final = frozenset(
+    {"access_token", "access-token", "accesstoken", "token", "bearer", "auth", "authorization", "jwt"}
+)
+_K8S_BEARER_PROTOCOL: Final = "base64url.bearer.authorization.k8s.io."
+
+
+def _websocket_protocol(_: Redactor, text: str) -> Iterator[Finding]:
+    for header in _SUBPROTOCOLS.finditer(text):
+        position, after_name = header.end(), False
+        for _count in range(16):  # items, at most
+            item = _SUBPROTOCOL.match(text, position)
+            if item is None:
+                break
+            value, start = item["item"], item.start("item")
+            if value.lower().startswith(_K8S_BEARER_PROTOCOL):
+                yield Finding(start + len(_K8S_BEARER_PROTOCOL), item.end("item"), "authorization_header")
+            elif after_name and not _is_kept(value, "token", text, item.end("item")):
+                yield Finding(start, item.end("item"), "authorization_header")
+            after_name = value.lower() in _TOKEN_PROTOCOLS
+            position = item.end()
+            if not item["end"]:
+                break
+
+
+# A mapping of hosts to credentials under a key naming their kind (composer's auth.json: `"github-oauth":
+# {"github.com": "x"}`, `"bearer": {"repo.x.io": "x"}`, `"gitlab-token"`): each member's string is hidden.
+_CREDENTIAL_MAP: Final = compile_lazily(
+    r"(?P<kq>\\?[\"'])(?P<key>[^\W\d][\w.\-]{0,63})(?P=kq)[ \t]{0,8}(?::|=>)[ \t]{0,8}\{"
+)
+_MAP_MEMBER: Final = compile_lazily(
+    r"[ \t\r\n]{0,64}(?P<mq>\\?[\"'])[^\"'\\\n]{1,253}(?P=mq)[ \t]{0,8}(?::|=>)[ \t]{0,8}"
+    r"(?:(?P<vq>\\?[\"'])(?P<value>(?:(?!(?P=vq))[^\\\n]|\\[^\"'\n]){1,4096})(?P=vq)|(?P<other>[{\[]))"
+    r"[ \t\r\n]{0,64}(?P<end>[,}]?)"
+)
+_CREDENTIAL_KINDS: Final = frozenset({"oauth", "bearer"})  # (as a key's last word; `oauth_client_id` is none)
+
+
+def _names_credentials(redactor: Redactor, key: str) -> bool:
+    """A key whose value, a mapping, holds credentials: it names a secret, or ends with `oauth`/`bearer`."""
+    return redactor.is_secret_key(key) or key_words(key)[-1:] in (["oauth"], ["bearer"])
+
+
+def _credential_map(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _CREDENTIAL_MAP.finditer(text):
+        if not _names_credentials(redactor, match["key"]):
+            continue
+        position = match.end()
+        for _count in range(64):  # members, at most
+            member = _MAP_MEMBER.match(text, position)
+            if member is None or member["other"]:
+                break  # (a nested mapping's own keys name what they hold: `http-basic`'s `password`)
+            if not _is_kept(member["value"], "token", text, member.end("value")):
+                yield Finding(*member.span("value"), "key_value")
+            position = member.end()
+            if member["end"] != ",":
+                break
+
+
+# An exception's arguments as `str()` prints a tuple of them (`AuthError: ('login failed', 'bob', 'x')`):
+# when the class or the message names a sign-in or a secret, a later argument that reads like a
+# credential is hidden (a user name or a plain word stays).
+_EXCEPTION_ARGS: Final = compile_lazily(
+    r"(?P<name>[A-Za-z_][\w.]{0,127}):[ \t]{1,8}\((?=[ \t]{0,8}[bu]?[\"'])"
+)
+_SIGN_IN_WORDS: Final = frozenset(
+    {
+        "auth", "authentication", "authenticate", "authorization", "login", "logon", "signin", "credential",
+        "credentials", "creds", "password", "passwd", "token", "secret", "unauthorized", "unauthenticated",
+    }
+)  # fmt: skip
+
+
+def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _EXCEPTION_ARGS.finditer(text):
+        first = _CALL_ARGUMENT.match(text, match.end())
+        if first is None or first["literal"] is None or first["end"] == ")":
+            continue
+        named = _SIGN_IN_WORDS.intersection(key_words(match["name"])) or any(
+            redactor.is_secret_key(word) or word in _SIGN_IN_WORDS for word in key_words(first["literal"])
+        )
+        if not named:
+            continue
+        for argument, _user_before in _positional_literals(text, match.end()):
+            literal = argument["literal"]
+            if _credential_literal(literal) and not _NOT_A_PASSWORD_ARGUMENT.fullmatch(literal):
+                yield Finding(*argument.span("literal"), "secret_call")
+
+
+# An e-mail address and its password joined by a colon (Postfix's `sasl_passwd` lines, `[smtp.x.io]:587
+# bob@x.io:x`, and every credential list written `address:password`); a port, a path or a repository
+# after the colon stays (`postgres@db.x.io:5432`, `git@host.x.io:repo.git`, `bob@host.x.io:~/backup`).
+_ADDRESS_PASSWORD: Final = compile_lazily(
+    r"(?<![\w.+\-])[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}"
+    r":(?P<secret>[^\s:@/~\"'<>()\[\]{},;]{4,256})(?=[\s\"',;)\]}>]|\Z)"
+)
+_FILE_NAME: Final = compile_lazily(r"[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,8}\.[a-z][a-z0-9]{0,7}")
+
+
+def _address_password(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _ADDRESS_PASSWORD.finditer(text):
+        secret = match["secret"]
+        if secret.isdigit() or _FILE_NAME.fullmatch(secret) or secret == REDACTED.strip("[]"):
+            continue
+        yield Finding(*match.span("secret"), "url_userinfo")
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
@@ -3071,9 +3366,18 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "django-insecure-", "gocspx-", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
     "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
     "eaaa", "-us", "akid", "sntry", "ops_", "ed25519-v3:", "prv",
+    "dckr_", "tskey-", "pscale_", "squ_", "sqp_", "sqa_", "lsv2_", "pcsk_", "dt0c", "bkua_", "rnd_", "nfp_",
+    "ccipat_", "apa91b",  # (`sk.eyJ`, Mapbox's secret token, by `eyj`)
 )  # fmt: skip
 # (`Q~`, an Entra ID client secret's, and `1//0`, a Google refresh token's, are looked for as written by
 # `might_contain_secret`: a trie word that begins with a digit would be tried at every digit of every line.)
+_IPSEC_TRIGGERS: Final = (
+    ": rsa", ": ecdsa", ": bliss", ": pkcs", ": p12", ": eap", ": xauth", ": ntlm",
+)  # fmt: skip
+_NTP_KEY_TRIGGERS: Final = (
+    "hex:", "ascii:", "md5 ", "md5\t", "sha1 ", "sha224 ", "sha256 ", "sha384 ", "sha512 ", "sha3-", "rmd1",
+    "rmd2", "rmd3", "tiger", "whirlpool", "aes128", "aes256", "-cmac",
+)  # fmt: skip
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
@@ -3097,6 +3401,7 @@ _SHORT_FLAG_TRIGGERS: Final = (
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin", "---- begin")),
     Rule("private_key_body", _private_key_tail, ("-----end", "---- end")),
+    Rule("private_key_body", _private_key_cut_head, ("key-----", "block-----", "key ----")),
     _pattern_rule("private_key_body", _SIGNING_SECRET_KEY, ("untrusted comment",)),
     Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
     Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
@@ -3254,7 +3559,19 @@ DEFAULT_RULES: Final = (
             for blank in (" ", "\t")
         ),
     ),
+    Rule("encoded_credentials", _encoded_credentials, ()),  # (looked for by `might_contain_secret`)
     Rule("jwk_private_member", _jwk, ('kty"', "kty'", 'kty\\"')),
+    # the ninth sweep's
+    _pattern_rule("ansible_vault", _ANSIBLE_VAULT, ("$ansible_vault",)),
+    _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
+    _pattern_rule("ipsec_secret", _IPSEC_SECRET, _IPSEC_TRIGGERS),
+    _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
+    Rule("redis_auth", _redis_named_password, ("auth-pass", "setuser", "on >")),
+    Rule("ntp_key", _ntp_key_line, _NTP_KEY_TRIGGERS),
+    Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
+    Rule("key_value", _credential_map, ('": {', '":{', "': {", "':{", '" => {', "' => {")),
+    Rule("secret_call", _exception_args, (": ('", ': ("', ": (b'", ': (b"', ": (u'")),
+    Rule("url_userinfo", _address_password, ("@",)),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),
 )
@@ -3268,6 +3585,9 @@ _TRIGGERS: Final = (
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
     "---- begin", "---- end",  # RFC 4716's armour (an SSH2 private key)
     "psk", "securestring", "mc ", "freerdp",
+    "pin=", "pin:", 'pin"', "pin'", "pin ", "pin\t", "pin_c", "pincode",  # a PIN (`user_pin=4829`)
+    "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, *_NTP_KEY_TRIGGERS, "setuser", "on >",
+    ": ('", ': ("', ": (b'", ': (b"', ": (u'",  # an exception's arguments (`_exception_args`)
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
     # words above stands in it (and expect's `assword:` prompts); parts chosen whose first two letters
@@ -3303,6 +3623,21 @@ _TRIGGER_PATTERN: Final = _trie_pattern(_ASCII_TRIGGERS)
 _OTHER_LETTERS_TRIGGER_PATTERN: Final = _trie_pattern(word for word in _TRIGGERS if not word.isascii())
 
 
+# Full-width forms (`password=x` typed in full-width letters, as CJK input methods do) and the blanks
+# other than a space (no-break, narrow, ideographic) read as their ASCII letters and a space: one
+# character for one, so a span found in the folded text holds in the text as written.
+_WIDE_OR_BLANK: Final = compile_lazily(r"[\uff01-\uff5e\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+_TO_ASCII: Final = {
+    **{0xFF01 + offset: 0x21 + offset for offset in range(94)},
+    **dict.fromkeys((0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000), 0x20),
+}
+
+
+def _folded(text: str) -> str:
+    """The text with full-width forms and other blanks as ASCII (the very text when it has none)."""
+    return text.translate(_TO_ASCII) if _WIDE_OR_BLANK.search(text) is not None else text
+
+
 def _merge(findings: Iterable[Finding]) -> list[Finding]:
     """Findings in order, overlapping ones merged (the first rule's name kept)."""
     merged: list[Finding] = []
@@ -3329,6 +3664,8 @@ _SKIPPED_FIELDS: Final = frozenset(
 # come back in every error event of a program, and a look-up costs a fiftieth of the trigger scan.
 _REMEMBERED: Final = 2048  # texts, at most (then forgotten all at once)
 _REMEMBERED_LENGTH: Final = 1024  # characters of a text worth remembering, at most
+_LONG_LISTS: Final = 8  # longer lists of strings remembered (argv), at most
+_LONG_LIST_LENGTH: Final = 64 * 1024  # characters of such a list, at most
 
 
 @dataclass(frozen=True)
@@ -3343,6 +3680,9 @@ class Redactor:
     _rules: tuple[Rule, ...] = field(default=DEFAULT_RULES, init=False, repr=False, compare=False)
     _triggers: re.Pattern[str] = field(default=_TRIGGER_PATTERN, init=False, repr=False, compare=False)
     _remembered: dict[str | tuple[str, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _long_lists: dict[tuple[str, ...], list[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -3387,6 +3727,8 @@ class Redactor:
     def might_contain_secret(self, text: str) -> bool:
         if len(self._rules) > len(DEFAULT_RULES):
             return True  # a user pattern may match anything
+        if not text.isascii():
+            text = _folded(text)
         lowered = text.lower()
         if self._triggers.search(lowered) is not None:
             return True
@@ -3398,6 +3740,8 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
+        if next(_encoded_credentials(self, text), None) is not None:
+            return True  # `user:password` in base64 or hex, bare
         if "Q~" in text or "1//0" in text:  # (an Entra ID client secret; a Google refresh token, bare)
             return True
         if "@" in text:
@@ -3407,6 +3751,8 @@ class Redactor:
                 )
             if _USERINFO_TAIL.search(text) is not None and next(_bare_userinfo(self, text), None) is not None:
                 return True  # `elastic:pw@localhost:9200` bare
+            if next(_address_password(self, text), None) is not None:
+                return True  # `bob@x.io:pw`
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             # (`_has_escapes`, written out: a call costs 2% of an ordinary line's redaction)
@@ -3429,6 +3775,8 @@ class Redactor:
         return self._findings(text)
 
     def _findings(self, text: str, decodings: int = 2) -> list[Finding]:
+        if decodings == 2 and not text.isascii():
+            text = _folded(text)  # (character for character: the spans hold in the text as written)
         found = self._unescaped_findings(text)
         if decodings and _has_escapes(text) and (decoded := _decoded(text)) is not None:
             # `token%3D...`, `\u0022password\u0022`: the rules read the text decoded too; spans are
@@ -3582,6 +3930,8 @@ class Redactor:
                 jwk and key in _JWK_PRIVATE_NAMES
             )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
+            if isinstance(value, Mapping) and key_words(str(key))[-1:] in (["oauth"], ["bearer"]):
+                named_secret = True  # composer's `github-oauth`: hosts and their tokens
             if (named_secret or self.is_secret_key(str(key))) and not _never_secret(key, value):
                 redacted[shown] = REDACTED
             else:
@@ -3593,13 +3943,35 @@ class Redactor:
         strings is also read as argv (`["mysql", "--password", "s3cret"]`)."""
         if len(items) == 2 and isinstance(items[0], str) and self.is_secret_key(items[0]):
             return [items[0], items[1] if _never_secret(items[0], items[1]) else REDACTED]
-        if items and all(isinstance(item, str) for item in items):
-            key = tuple(items)
-            found = self._remembered.get(key)
-            if found is None:
-                found = self._remember(key, self.redact_argv(items), sum(map(len, items)))
+        if not items:
+            return []
+        key = tuple(items)
+        try:  # (looked up first: only lists of strings are remembered, so a hit is one)
+            found = self._remembered.get(key) or self._long_lists.get(key)
+        except TypeError:  # an unhashable item: not a list of strings
+            found = None
+        if found is None and all(isinstance(item, str) for item in items):
+            length = sum(map(len, items))
+            if length <= _REMEMBERED_LENGTH:
+                found = self._remember(key, self.redact_argv(items), length)
+            else:
+                found = self._long_list(key, length)
+        if found is not None:
             return list(found)
         return [self.redact_value(item) for item in items]
+
+    def _long_list(self, items: tuple[str, ...], length: int) -> list[str]:
+        """`redact_argv` of a long list of strings, remembered: a program's argv (its facts, up to
+        `environment.ARGV_KEPT` characters: 20,000 file names) goes with every document, and read anew
+        it cost a record some 2 ms; a few such lists are kept, never one past `_LONG_LIST_LENGTH`."""
+        found = self._long_lists.get(items)
+        if found is None:
+            found = self.redact_argv(items)
+            if length <= _LONG_LIST_LENGTH:
+                if len(self._long_lists) >= _LONG_LISTS:
+                    self._long_lists.clear()
+                self._long_lists[items] = found
+        return found
 
     def _remember(self, key: str | tuple[str, ...], redacted: Any, length: int) -> Any:
         if length <= _REMEMBERED_LENGTH:
