@@ -3151,6 +3151,22 @@ _ENCODED_RUN: Final = compile_lazily(
 )
 _DECODED_CREDENTIALS: Final = compile_lazily(r"[A-Za-z0-9_.@+\-]{1,64}:(?P<pw>[!-~]{4,256})")
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+# The base64 of printable ASCII begins each group of four with one of these (a byte below 0x80 shifted
+# right by two), and has `+` and `/` only last in a group: most words and every path fail at once.
+_GROUP_STARTS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef")
+# Before the rules, a text without a trigger word is read for these only where a run ends with base64's
+# padding (a search led by `=`) or a `3a` (hex's colon) stands: a scan of every run of every line cost a
+# third of an ordinary line's redaction.
+_PADDED_END: Final = compile_lazily(r"=(?<=[A-Za-z0-9+/]=)=?(?![A-Za-z0-9+/=_\-])")
+
+
+def _may_be_base64_text(run: str) -> bool:
+    slash, plus = run.find("/"), run.find("+")
+    return (
+        _GROUP_STARTS.issuperset(run[::4])
+        and (slash < 0 or slash % 4 == 3)
+        and (plus < 0 or plus % 4 == 3)
+    )
 
 
 def _decoded_credentials(run: str) -> bool:
@@ -3158,8 +3174,10 @@ def _decoded_credentials(run: str) -> bool:
     try:
         if len(run) >= 16 and len(run) % 2 == 0 and _HEX_DIGITS.issuperset(run):
             raw = binascii.a2b_hex(run)
-        else:
+        elif _may_be_base64_text(run.rstrip("=")):
             raw = binascii.a2b_base64(run + "=" * (-len(run) % 4), strict_mode=True)
+        else:
+            return False
     except (binascii.Error, ValueError):
         return False
     found = _DECODED_CREDENTIALS.fullmatch(raw.decode("latin-1"))
@@ -3272,12 +3290,15 @@ _MAP_MEMBER: Final = compile_lazily(
     r"(?:(?P<vq>\\?[\"'])(?P<value>(?:(?!(?P=vq))[^\\\n]|\\[^\"'\n]){1,4096})(?P=vq)|(?P<other>[{\[]))"
     r"[ \t\r\n]{0,64}(?P<end>[,}]?)"
 )
-_CREDENTIAL_KINDS: Final = frozenset({"oauth", "bearer"})  # (as a key's last word; `oauth_client_id` is none)
+# (as a key's last word, of a mapping: `oauth_client_id` names none; `max_tokens=4096` counts tokens)
+_CREDENTIAL_KINDS: Final = frozenset({"oauth", "bearer", "tokens", "passwords", "secrets", "apikeys"})
 
 
 def _names_credentials(redactor: Redactor, key: str) -> bool:
-    """A key whose value, a mapping, holds credentials: it names a secret, or ends with `oauth`/`bearer`."""
-    return redactor.is_secret_key(key) or key_words(key)[-1:] in (["oauth"], ["bearer"])
+    """A key whose value, a mapping, holds credentials: it names a secret, or its last word a kind of
+    credential (`github-oauth`, `bearer`, `api_tokens`)."""
+    words = key_words(key)
+    return bool(words) and (words[-1] in _CREDENTIAL_KINDS or redactor.is_secret_key(key))
 
 
 def _credential_map(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -3329,10 +3350,13 @@ def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
 # An e-mail address and its password joined by a colon (Postfix's `sasl_passwd` lines, `[smtp.x.io]:587
 # bob@x.io:x`, and every credential list written `address:password`); a port, a path or a repository
 # after the colon stays (`postgres@db.x.io:5432`, `git@host.x.io:repo.git`, `bob@host.x.io:~/backup`).
+# (found from its `@`, the local part read back: a pattern led by the local part was tried at every
+# character of every text with an `@`)
 _ADDRESS_PASSWORD: Final = compile_lazily(
-    r"(?<![\w.+\-])[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}"
+    r"@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}"
     r":(?P<secret>[^\s:@/~\"'<>()\[\]{},;]{4,256})(?=[\s\"',;)\]}>]|\Z)"
 )
+_LOCAL_PART: Final = compile_lazily(r"(?<![\w.+\-])[\w.+\-]{1,64}\Z")
 _FILE_NAME: Final = compile_lazily(r"[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,8}\.[a-z][a-z0-9]{0,7}")
 
 
@@ -3341,7 +3365,9 @@ def _address_password(_: Redactor, text: str) -> Iterator[Finding]:
         secret = match["secret"]
         if secret.isdigit() or _FILE_NAME.fullmatch(secret) or secret == REDACTED.strip("[]"):
             continue
-        yield Finding(*match.span("secret"), "url_userinfo")
+        at = match.start()
+        if at and _LOCAL_PART.search(text, max(0, at - 64), at) is not None:
+            yield Finding(*match.span("secret"), "url_userinfo")
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
@@ -3740,7 +3766,9 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
-        if next(_encoded_credentials(self, text), None) is not None:
+        if ("3a" in lowered or ("=" in text and _PADDED_END.search(text) is not None)) and next(
+            _encoded_credentials(self, text), None
+        ) is not None:
             return True  # `user:password` in base64 or hex, bare
         if "Q~" in text or "1//0" in text:  # (an Entra ID client secret; a Google refresh token, bare)
             return True
@@ -3930,7 +3958,7 @@ class Redactor:
                 jwk and key in _JWK_PRIVATE_NAMES
             )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
-            if isinstance(value, Mapping) and key_words(str(key))[-1:] in (["oauth"], ["bearer"]):
+            if isinstance(value, Mapping) and _names_credentials(self, str(key)):
                 named_secret = True  # composer's `github-oauth`: hosts and their tokens
             if (named_secret or self.is_secret_key(str(key))) and not _never_secret(key, value):
                 redacted[shown] = REDACTED
