@@ -3163,9 +3163,7 @@ _PADDED_END: Final = compile_lazily(r"=(?<=[A-Za-z0-9+/]=)=?(?![A-Za-z0-9+/=_\-]
 def _may_be_base64_text(run: str) -> bool:
     slash, plus = run.find("/"), run.find("+")
     return (
-        _GROUP_STARTS.issuperset(run[::4])
-        and (slash < 0 or slash % 4 == 3)
-        and (plus < 0 or plus % 4 == 3)
+        _GROUP_STARTS.issuperset(run[::4]) and (slash < 0 or slash % 4 == 3) and (plus < 0 or plus % 4 == 3)
     )
 
 
