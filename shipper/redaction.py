@@ -3222,13 +3222,18 @@ _ASKPASS_ANSWER: Final = compile_lazily(
 )
 # Redis Sentinel's password of a monitored master (`sentinel auth-pass NAME x`, `SENTINEL SET NAME
 # auth-pass x`) and a Redis ACL rule's password (`user bob on >x ~* +@all`, `ACL SETUSER bob on >x`).
+# (a rule of a user's ACL: `on`, `nopass`, `~keys*`, `+@all`, `&channel`, `%R~key`; `user NAME` needs one
+# before its `>password`: `user bob logged on >5 times` is prose)
+_ACL_RULE: Final = (
+    r"(?:on|off|nopass|reset[a-z]{0,16}|all(?:keys|channels|commands)|nocommands|[~&%+\-#<!][^\s]{0,256})"
+)
 _REDIS_NAMED_PASSWORD: Final = compile_lazily(
     r"(?i)\bsentinel[ \t]{1,8}"
     r"(?:auth-pass[ \t]{1,8}[^\s]{1,256}|set[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}auth-pass)"
     r"[ \t]{1,8}(?P<secret>[^\s]{1,512})"
-    r"|(?i:\bacl[ \t]{1,8}setuser|(?m:^)[ \t]{0,8}user)[ \t]{1,8}[^\s]{1,256}"
-    r"(?:[ \t]{1,8}(?:on|off|nopass|reset[a-z]{0,16}|all(?:keys|channels|commands)|nocommands"
-    r"|[~&%+\-#<!][^\s]{0,256})){0,16}[ \t]{1,8}>(?P<acl>[^\s]{1,512})"
+    r"|(?i:\bacl[ \t]{1,8}setuser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){0,16}"
+    r"|\buser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){1,16})"
+    r"[ \t]{1,8}>(?P<acl>[^\s]{1,512})"
 )
 # chrony's and ntpd's key files: `ID TYPE KEY` (`1 SHA256 HEX:...`, `10 MD5 ASCII:x`, `2 SHA1 x`); the
 # key is hidden when it is written as HEX:/ASCII: or reads like a credential (`1 SHA256 mismatch` stays).
@@ -3318,8 +3323,9 @@ def _credential_map(redactor: Redactor, text: str) -> Iterator[Finding]:
 # An exception's arguments as `str()` prints a tuple of them (`AuthError: ('login failed', 'bob', 'x')`):
 # when the class or the message names a sign-in or a secret, a later argument that reads like a
 # credential is hidden (a user name or a plain word stays).
+# (and the message alone, as a document's `error.message` holds it: `('login failed', 'bob', 'x')`)
 _EXCEPTION_ARGS: Final = compile_lazily(
-    r"(?P<name>[A-Za-z_][\w.]{0,127}):[ \t]{1,8}\((?=[ \t]{0,8}[bu]?[\"'])"
+    r"(?:(?P<name>[A-Za-z_][\w.]{0,127}):[ \t]{1,8}|\A)\((?=[ \t]{0,8}[bu]?[\"'])"
 )
 _SIGN_IN_WORDS: Final = frozenset(
     {
@@ -3334,7 +3340,7 @@ def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
         first = _CALL_ARGUMENT.match(text, match.end())
         if first is None or first["literal"] is None or first["end"] == ")":
             continue
-        named = _SIGN_IN_WORDS.intersection(key_words(match["name"])) or any(
+        named = _SIGN_IN_WORDS.intersection(key_words(match["name"] or "")) or any(
             redactor.is_secret_key(word) or word in _SIGN_IN_WORDS for word in key_words(first["literal"])
         )
         if not named:
@@ -3590,11 +3596,11 @@ DEFAULT_RULES: Final = (
     _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
     _pattern_rule("ipsec_secret", _IPSEC_SECRET, _IPSEC_TRIGGERS),
     _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
-    Rule("redis_auth", _redis_named_password, ("auth-pass", "setuser", "on >")),
+    Rule("redis_auth", _redis_named_password, ("auth-pass", "setuser", "user ")),
     Rule("ntp_key", _ntp_key_line, _NTP_KEY_TRIGGERS),
     Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
     Rule("key_value", _credential_map, ('": {', '":{', "': {", "':{", '" => {', "' => {")),
-    Rule("secret_call", _exception_args, (": ('", ': ("', ": (b'", ': (b"', ": (u'")),
+    Rule("secret_call", _exception_args, (": ('", ': ("', ": (b'", ': (b"', ": (u'", "('", '("')),
     Rule("url_userinfo", _address_password, ("@",)),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),

@@ -179,6 +179,9 @@ def test_an_address_before_a_port_path_or_repository_stays(text: str) -> None:
         pytest.param(
             "ValueError: ('wrong password', b'Byt9ArgPw')", "Byt9ArgPw", "wrong password", id="bytes-argument"
         ),
+        pytest.param(
+            "('login failed', 'bob', 'Msg9OnlyArgPw')", "Msg9OnlyArgPw", "'bob'", id="error-message-alone"
+        ),
     ],
 )
 def test_a_credential_passed_by_position_to_an_exception_is_hidden(text: str, secret: str, kept: str) -> None:
