@@ -3355,9 +3355,10 @@ def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
 # bob@x.io:x`, and every credential list written `address:password`); a port, a path or a repository
 # after the colon stays (`postgres@db.x.io:5432`, `git@host.x.io:repo.git`, `bob@host.x.io:~/backup`).
 # (found from its `@`, the local part read back: a pattern led by the local part was tried at every
-# character of every text with an `@`)
+# character of every text with an `@`; the domain's run is possessive: an address without a colon after
+# it fails at once)
 _ADDRESS_PASSWORD: Final = compile_lazily(
-    r"@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}"
+    r"@(?=[A-Za-z0-9\-]{1,63}\.)[A-Za-z0-9.\-]{3,253}+"
     r":(?P<secret>[^\s:@/~\"'<>()\[\]{},;]{4,256})(?=[\s\"',;)\]}>]|\Z)"
 )
 _LOCAL_PART: Final = compile_lazily(r"(?<![\w.+\-])[\w.+\-]{1,64}\Z")
@@ -3616,8 +3617,10 @@ _TRIGGERS: Final = (
     "---- begin", "---- end",  # RFC 4716's armour (an SSH2 private key)
     "psk", "securestring", "mc ", "freerdp",
     "pin=", "pin:", 'pin"', "pin'", "pin ", "pin\t", "pin_c", "pincode",  # a PIN (`user_pin=4829`)
-    "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, *_NTP_KEY_TRIGGERS, "setuser", "on >",
-    ": ('", ': ("', ": (b'", ': (b"', ": (u'",  # an exception's arguments (`_exception_args`)
+    # (an exception's arguments are read only where a sign-in's or a secret's word, a trigger, names them;
+    # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
+    "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
+    "setuser", "on >",
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
     # words above stands in it (and expect's `assword:` prompts); parts chosen whose first two letters
@@ -3783,7 +3786,7 @@ class Redactor:
                 )
             if _USERINFO_TAIL.search(text) is not None and next(_bare_userinfo(self, text), None) is not None:
                 return True  # `elastic:pw@localhost:9200` bare
-            if next(_address_password(self, text), None) is not None:
+            if ":" in text and next(_address_password(self, text), None) is not None:
                 return True  # `bob@x.io:pw`
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
