@@ -706,8 +706,20 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<tencent_secret_id>AKID[A-Za-z0-9]{32})"
     r"|(?P<sentry_token>sntry[us]_[A-Za-z0-9_=+/\-]{40,512})"
     r"|(?P<onepassword_token>ops_eyJ[A-Za-z0-9+/=_\-]{40,4096})"
-    # (the ninth sweep's: services' token formats of their own prefix)
-    r"|(?P<docker_hub_token>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,128})"
+    # (3 characters, a digit, `Q~`: Microsoft Entra ID's client secrets)
+    r"|(?P<azure_client_secret>(?<![~.])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}(?![~.]))"
+    # a JWE (five parts; the second, the encrypted key, is empty with `dir`), then a JWS of any payload
+    # (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
+    r"|(?P<jwe>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{0,8192}\.[A-Za-z0-9_\-]{8,1024}"
+    r"\.[A-Za-z0-9_\-]{1,65536}\.[A-Za-z0-9_\-]{8,1024})"
+    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
+    r")(?![A-Za-z0-9_\-])"
+)
+# The ninth sweep's services' token formats, each of its own prefix: apart from `_WELL_KNOWN` (whose every
+# alternative is tried at every word's start of every text with a trigger), read where a prefix stands.
+_SERVICE_TOKEN: Final = compile_lazily(
+    r"(?<![A-Za-z0-9_\-])(?:"
+    r"(?P<docker_hub_token>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,128})"
     r"|(?P<tailscale_key>tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,64}-[A-Za-z0-9]{20,128})"
     r"|(?P<planetscale_token>pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_\-.]{32,128})"
     r"|(?P<sonarqube_token>sq[upa]_[0-9a-f]{40})"
@@ -720,15 +732,12 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<circleci_token>CCIPAT_[A-Za-z0-9]{20,32}_[0-9a-f]{40})"
     r"|(?P<mapbox_secret_token>sk\.eyJ[A-Za-z0-9_\-]{20,1024}\.[A-Za-z0-9_\-]{16,128})"
     r"|(?P<firebase_server_key>(?:AAAA[A-Za-z0-9_\-]{7}:)?APA91b[A-Za-z0-9_\-]{100,400})"
-    # (3 characters, a digit, `Q~`: Microsoft Entra ID's client secrets)
-    r"|(?P<azure_client_secret>(?<![~.])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}(?![~.]))"
-    # a JWE (five parts; the second, the encrypted key, is empty with `dir`), then a JWS of any payload
-    # (`e30` is `{}`, a detached or non-JSON payload is not `eyJ`)
-    r"|(?P<jwe>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{0,8192}\.[A-Za-z0-9_\-]{8,1024}"
-    r"\.[A-Za-z0-9_\-]{1,65536}\.[A-Za-z0-9_\-]{8,1024})"
-    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
+_SERVICE_TOKEN_TRIGGERS: Final = (
+    "dckr_", "tskey-", "pscale_", "squ_", "sqp_", "sqa_", "lsv2_", "pcsk_", "dt0", "bkua_", "rnd_", "nfp_",
+    "ccipat_", "sk.eyj", "apa91b",
+)  # fmt: skip
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
 # truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA
 # `MII..IBADAN` / `MII..IBAAKC`, PKCS#8 and SEC1 EC `MIG.AgEA` / `MHcCAQEE`, Ed25519 and X25519
@@ -3188,6 +3197,23 @@ def _encoded_credentials(_: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(*run.span(), "encoded_credentials")
 
 
+# The words that make a triggered text worth reading for unpadded base64 runs (each run of a 20-frame
+# traceback read and its candidates decoded cost 3% of its redaction).
+_CREDENTIAL_WORDS: Final = _trie_pattern(
+    ("cred", "auth", "pass", "basic", "login", "user", "token", "secret")
+)
+
+
+def _encoded_credentials_rule(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if (
+        "3a" in text
+        or "3A" in text
+        or ("=" in text and _PADDED_END.search(text) is not None)
+        or _CREDENTIAL_WORDS.search(_lowered(text)) is not None
+    ):
+        yield from _encoded_credentials(redactor, text)
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
@@ -3222,19 +3248,29 @@ _ASKPASS_ANSWER: Final = compile_lazily(
 )
 # Redis Sentinel's password of a monitored master (`sentinel auth-pass NAME x`, `SENTINEL SET NAME
 # auth-pass x`) and a Redis ACL rule's password (`user bob on >x ~* +@all`, `ACL SETUSER bob on >x`).
+_SENTINEL_AUTH_PASS: Final = compile_lazily(
+    r"(?i)\bsentinel[ \t]{1,8}"
+    r"(?:auth-pass[ \t]{1,8}[^\s]{1,256}|set[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}auth-pass)"
+    r"[ \t]{1,8}(?P<secret>[^\s]{1,512})"
+)
 # (a rule of a user's ACL: `on`, `nopass`, `~keys*`, `+@all`, `&channel`, `%R~key`; `user NAME` needs one
 # before its `>password`: `user bob logged on >5 times` is prose)
 _ACL_RULE: Final = (
     r"(?:on|off|nopass|reset[a-z]{0,16}|all(?:keys|channels|commands)|nocommands|[~&%+\-#<!][^\s]{0,256})"
 )
-_REDIS_NAMED_PASSWORD: Final = compile_lazily(
-    r"(?i)\bsentinel[ \t]{1,8}"
-    r"(?:auth-pass[ \t]{1,8}[^\s]{1,256}|set[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}auth-pass)"
-    r"[ \t]{1,8}(?P<secret>[^\s]{1,512})"
-    r"|(?i:\bacl[ \t]{1,8}setuser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){0,16}"
+# (searched in the lower-cased text: a pattern that ignores case is tried at every character)
+_REDIS_ACL: Final = compile_lazily(
+    r"(?:\bacl[ \t]{1,8}setuser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){0,16}"
     r"|\buser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){1,16})"
-    r"[ \t]{1,8}>(?P<acl>[^\s]{1,512})"
+    r"[ \t]{1,8}>(?P<secret>[^\s]{1,512})"
 )
+
+
+def _redis_acl(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REDIS_ACL.finditer(_lowered(text)):
+        yield Finding(*match.span("secret"), "redis_auth")
+
+
 # chrony's and ntpd's key files: `ID TYPE KEY` (`1 SHA256 HEX:...`, `10 MD5 ASCII:x`, `2 SHA1 x`); the
 # key is hidden when it is written as HEX:/ASCII: or reads like a credential (`1 SHA256 mismatch` stays).
 _NTP_KEY_LINE: Final = compile_lazily(
@@ -3244,15 +3280,15 @@ _NTP_KEY_LINE: Final = compile_lazily(
 )
 
 
+_NTP_KEY_TYPES: Final = ("MD5", "SHA", "AES", "RMD", "TIGER", "WHIRLPOOL")
+
+
 def _ntp_key_line(_: Redactor, text: str) -> Iterator[Finding]:
+    if not any(kind in text for kind in _NTP_KEY_TYPES):
+        return  # (a few substring tests: a trie of the types searched in every triggered text cost more)
     for match in _NTP_KEY_LINE.finditer(text):
         if match["form"] or _looks_secret_word(match["secret"]):
             yield Finding(*match.span("secret"), "ntp_key")
-
-
-def _redis_named_password(_: Redactor, text: str) -> Iterator[Finding]:
-    for match in _REDIS_NAMED_PASSWORD.finditer(text):
-        yield Finding(*match.span("secret" if match["secret"] else "acl"), "redis_auth")
 
 
 # A WebSocket subprotocol list carrying a token (`Sec-WebSocket-Protocol: access_token, x`, `bearer, x`;
@@ -3305,6 +3341,8 @@ def _names_credentials(redactor: Redactor, key: str) -> bool:
 
 
 def _credential_map(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if ": {" not in text and ":{" not in text and "=> {" not in text:
+        return  # (three substring tests: cheaper than a trie of them in every triggered text)
     for match in _CREDENTIAL_MAP.finditer(text):
         if not _names_credentials(redactor, match["key"]):
             continue
@@ -3336,6 +3374,8 @@ _SIGN_IN_WORDS: Final = frozenset(
 
 
 def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if "('" not in text and '("' not in text and "(b" not in text and "(u" not in text:
+        return  # (likewise)
     for match in _EXCEPTION_ARGS.finditer(text):
         first = _CALL_ARGUMENT.match(text, match.end())
         if first is None or first["literal"] is None or first["end"] == ")":
@@ -3397,17 +3437,11 @@ _WELL_KNOWN_TRIGGERS: Final = (
     "django-insecure-", "gocspx-", "atatt3", "gsk_", "xai-", "r8_", "pplx-", "dp.st.", "dp.sa.",
     "dp.ct.", "dp.pt.", "dp.scim.", "dp.audit.", "nrak-", "sbp_", "figd_", "ntn_", "secret_", "fo1_", "sq0",
     "eaaa", "-us", "akid", "sntry", "ops_", "ed25519-v3:", "prv",
-    "dckr_", "tskey-", "pscale_", "squ_", "sqp_", "sqa_", "lsv2_", "pcsk_", "dt0c", "bkua_", "rnd_", "nfp_",
-    "ccipat_", "apa91b",  # (`sk.eyJ`, Mapbox's secret token, by `eyj`)
 )  # fmt: skip
 # (`Q~`, an Entra ID client secret's, and `1//0`, a Google refresh token's, are looked for as written by
 # `might_contain_secret`: a trie word that begins with a digit would be tried at every digit of every line.)
 _IPSEC_TRIGGERS: Final = (
     ": rsa", ": ecdsa", ": bliss", ": pkcs", ": p12", ": eap", ": xauth", ": ntlm",
-)  # fmt: skip
-_NTP_KEY_TRIGGERS: Final = (
-    "hex:", "ascii:", "md5 ", "md5\t", "sha1 ", "sha224 ", "sha256 ", "sha384 ", "sha512 ", "sha3-", "rmd1",
-    "rmd2", "rmd3", "tiger", "whirlpool", "aes128", "aes256", "-cmac",
 )  # fmt: skip
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
@@ -3432,7 +3466,7 @@ _SHORT_FLAG_TRIGGERS: Final = (
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin", "---- begin")),
     Rule("private_key_body", _private_key_tail, ("-----end", "---- end")),
-    Rule("private_key_body", _private_key_cut_head, ("key-----", "block-----", "key ----")),
+    Rule("private_key_body", _private_key_cut_head, ("----",)),
     _pattern_rule("private_key_body", _SIGNING_SECRET_KEY, ("untrusted comment",)),
     Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
     Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
@@ -3590,19 +3624,21 @@ DEFAULT_RULES: Final = (
             for blank in (" ", "\t")
         ),
     ),
-    Rule("encoded_credentials", _encoded_credentials, ()),  # (looked for by `might_contain_secret`)
+    Rule("encoded_credentials", _encoded_credentials_rule, ()),  # (its gate is its own)
     Rule("jwk_private_member", _jwk, ('kty"', "kty'", 'kty\\"')),
     # the ninth sweep's
     _pattern_rule("ansible_vault", _ANSIBLE_VAULT, ("$ansible_vault",)),
     _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
-    _pattern_rule("ipsec_secret", _IPSEC_SECRET, _IPSEC_TRIGGERS),
+    _pattern_rule("ipsec_secret", _IPSEC_SECRET, (": ",)),
     _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
-    Rule("redis_auth", _redis_named_password, ("auth-pass", "setuser", "user ")),
-    Rule("ntp_key", _ntp_key_line, _NTP_KEY_TRIGGERS),
+    _pattern_rule("redis_auth", _SENTINEL_AUTH_PASS, ("auth-pass",)),
+    Rule("redis_auth", _redis_acl, ("user ",)),
+    Rule("ntp_key", _ntp_key_line, ()),  # (its words are looked for by the rule: cheaper than a trie)
     Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
-    Rule("key_value", _credential_map, ('": {', '":{', "': {", "':{", '" => {', "' => {")),
-    Rule("secret_call", _exception_args, (": ('", ': ("', ": (b'", ': (b"', ": (u'", "('", '("')),
+    Rule("key_value", _credential_map, ()),  # (likewise)
+    Rule("secret_call", _exception_args, ()),  # (likewise)
     Rule("url_userinfo", _address_password, ("@",)),
+    _pattern_rule("well_known_token", _SERVICE_TOKEN, _SERVICE_TOKEN_TRIGGERS),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),
 )
@@ -3621,6 +3657,7 @@ _TRIGGERS: Final = (
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
     "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
     "setuser", "on >",
+    *_SERVICE_TOKEN_TRIGGERS,
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
     # words above stands in it (and expect's `assword:` prompts); parts chosen whose first two letters
