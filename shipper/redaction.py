@@ -60,6 +60,7 @@ _SECRET_WORDS: Final = frozenset(
         "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
         "parola", "contrasenya",  # Italian's and Turkish's, Catalan's
         "rootpw", "bindpw", "authtok", "authpass",  # slapd's, nslcd's and pam_ldap's, SSSD's, keepalived's
+        "pin", "pincode",  # a card's or a device's PIN (in text: four digits or more, `_pin_number`)
     }
 )  # fmt: skip
 # ...or when one of its words ends with one of these (`dbpassword`, `authtoken`, `clientsecret`)...
@@ -78,7 +79,7 @@ _SECRET_COMPOUNDS: Final = (
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
 _WEAK_IN_TEXT: Final = frozenset(
-    {"key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp"}
+    {"key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp", "pin", "pincode"}
 )
 # A `key` named after what it keys is an identifier, not a secret (`cache_key`, `routing_key`,
 # `Idempotency-Key`, `public_key`); a key named after its owner (`stripe_key`) or use stays secret.
@@ -355,7 +356,7 @@ _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
 _KEY_VALUE: Final = compile_lazily(
     rf"{_KEY_START}(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})"
     # (a key whose opening quote was cut: `password": "x"`)
-    r"(?(kq)(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)\]?"
+    r"(?(kq)(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)(?:\]|(?(kq)\)(?=[ \t]{0,8}=[^=])))?"
     r"(?P<sep>[ \t]{0,8}(?:=>|=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
@@ -714,6 +715,29 @@ _WELL_KNOWN: Final = compile_lazily(
     r"|(?P<jwt>eyJ[A-Za-z0-9_\-]{5,4096}\.[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
+# The ninth sweep's services' token formats, each of its own prefix: apart from `_WELL_KNOWN` (whose every
+# alternative is tried at every word's start of every text with a trigger), read where a prefix stands.
+_SERVICE_TOKEN: Final = compile_lazily(
+    r"(?<![A-Za-z0-9_\-])(?:"
+    r"(?P<docker_hub_token>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{20,128})"
+    r"|(?P<tailscale_key>tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,64}-[A-Za-z0-9]{20,128})"
+    r"|(?P<planetscale_token>pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_\-.]{32,128})"
+    r"|(?P<sonarqube_token>sq[upa]_[0-9a-f]{40})"
+    r"|(?P<langsmith_key>lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10})"
+    r"|(?P<pinecone_key>pcsk_[A-Za-z0-9_]{40,128})"
+    r"|(?P<dynatrace_token>dt0[a-z][0-9]{2}\.[A-Z0-9]{24}\.[A-Z0-9]{64})"
+    r"|(?P<buildkite_token>bkua_[0-9a-f]{40})"
+    r"|(?P<render_key>rnd_[A-Za-z0-9]{28,64})"
+    r"|(?P<netlify_token>nfp_[A-Za-z0-9]{36,64})"
+    r"|(?P<circleci_token>CCIPAT_[A-Za-z0-9]{20,32}_[0-9a-f]{40})"
+    r"|(?P<mapbox_secret_token>sk\.eyJ[A-Za-z0-9_\-]{20,1024}\.[A-Za-z0-9_\-]{16,128})"
+    r"|(?P<firebase_server_key>(?:AAAA[A-Za-z0-9_\-]{7}:)?APA91b[A-Za-z0-9_\-]{100,400})"
+    r")(?![A-Za-z0-9_\-])"
+)
+_SERVICE_TOKEN_TRIGGERS: Final = (
+    "dckr_", "tskey-", "pscale_", "squ_", "sqp_", "sqa_", "lsv2_", "pcsk_", "dt0", "bkua_", "rnd_", "nfp_",
+    "ccipat_", "sk.eyj", "apa91b",
+)  # fmt: skip
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
 # truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA
 # `MII..IBADAN` / `MII..IBAAKC`, PKCS#8 and SEC1 EC `MIG.AgEA` / `MHcCAQEE`, Ed25519 and X25519
@@ -879,7 +903,7 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
-    if _is_session_number(key, value):
+    if _is_session_number(key, value) or _is_pin_of_a_device(key, value):
         return True
     if _is_file_path(value):
         return True  # `--auth-user-pass /etc/openvpn/creds.txt`: where the secret is, not the secret
@@ -888,8 +912,20 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
     if _OBJECT_NAME.fullmatch(value) and ("@" in value or _IDENTITY_HASH.match(text, end)):
         return True  # `token = AppWindowToken{9f4ef63 ...}`, `token: android.os.BinderProxy@2bd79ce`
     if not _DOTTED_NAME.fullmatch(value):
-        return False
+        return _is_table_reference(value)
+    if any(len(part) >= 12 and _random_looking(part) for part in value.split(".")):
+        return False  # `s.Vlt9TokenValueAbCdEf123`, Vault's legacy token: a dot, not a name in code
     return _default_secret_key(key_words(value.rsplit(".", 1)[1]), False)
+
+
+# A lookup table named by its type and file (Postfix's `hash:/etc/postfix/sasl_passwd`, `lmdb:`, `texthash:`,
+# `file:/...`): where the secrets are, not a secret.
+_TABLE_REFERENCE: Final = compile_lazily(r"[a-z][a-z0-9_]{1,15}:(?=[/~])")
+
+
+def _is_table_reference(value: str) -> bool:
+    kind = _TABLE_REFERENCE.match(value)
+    return kind is not None and _is_file_path(value[kind.end() :])
 
 
 # A file's absolute or home path of two parts or more, in lower case or ending with an extension (a
@@ -940,13 +976,26 @@ def _is_session_number(key: object, value: object) -> bool:
 
 def _never_secret(key: object, value: object) -> bool:
     """A value under a secret key that holds no secret: empty, a flag (`private: false`), a directory,
-    a session's number."""
+    a session's number, a pin's number of fewer than four digits (a GPIO's)."""
     return (
         value is None
         or value == ""
         or isinstance(value, bool)
         or _is_working_directory(key, value)
         or _is_session_number(key, value)
+        or _is_pin_of_a_device(key, value)
+    )
+
+
+def _is_pin_of_a_device(key: object, value: object) -> bool:
+    """`{"pin": 17}`, `gpio_pin=4`: a device's pin number (up to three digits), not a PIN."""
+    return (
+        isinstance(value, str | int)
+        and not isinstance(value, bool)
+        and 0 < len(text := str(value)) <= 3
+        and text.isdigit()
+        and isinstance(key, str)
+        and "pin" in key_words(key)
     )
 
 
@@ -975,7 +1024,7 @@ _STATUS_WORDS: Final = frozenset(
 # Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
 _PHRASE_WORDS: Final = _SECRET_WORDS - {
     "token", "apikey", "key", "credential", "credentials", "creds", "auth", "authorization", "private",
-    "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass",
+    "privkey", "session", "sessionid", "cookie", "cookies", "signature", "sig", "pass", "pin", "pincode",
 }  # fmt: skip
 # The words that go on after `password: first`, up to the next `key:` / `key=`, a comma, semicolon,
 # bracket, quote or `#` comment, or the line's end.
@@ -1040,6 +1089,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             continue  # the header rule reads these values (schemes, cookie names)
         if text.endswith("://", 0, match.start()):
             continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it
+        if text.endswith(":", 0, match.start()) and _in_arn(text, match.start()):
+            continue  # `arn:aws:secretsmanager:...:secret:prod/db-AbCdEf`: a resource's name
         if ":" in match["sep"]:
             below = _following_lines(text, match.start("key"), match.end())
             if below is not None:
@@ -1055,6 +1106,13 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             # `'api_key':` at a line's end, its string on the next (rich, pprint); a keyword argument's
             # `password=` at a line's end in a traceback's multi-line source, its literal below
             value_at = wrapped.end()
+        if text.startswith(_TRIPLE_QUOTES, value_at):  # `PASSWORD = """` and the lines below
+            close = text.find(text[value_at : value_at + 3], value_at + 3, value_at + 3 + _LONG_VALUE)
+            inner = text[value_at + 3 : close if close >= 0 else value_at + 3 + _LONG_VALUE]
+            if inner.strip() and not (weak and not _looks_secret_under_weak_key(inner.strip())):
+                hidden = value_at + 3 + len(inner)
+                yield Finding(value_at + 3, hidden, "key_value")
+            continue
         found = _VALUE.match(text, value_at)
         opener = next((q for q in _QUOTE_OPENERS if text.startswith(q, value_at)), None)
         if opener and not weak and (found is None or not found[0].startswith(opener)):
@@ -1100,6 +1158,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if _is_kept(value, key, text, vend) or (
             weak
             and not (_abbreviated_password(words, value) and not text.endswith("--- ", 0, match.start()))
+            and not _pin_number(words, value)
             and (not _looks_secret_under_weak_key(value) or value.count("|") >= 2)
         ):
             continue
@@ -1115,7 +1174,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         if end == vend and not structured and _names_a_phrase(words):
             # `secret: my very secret phrase`: the words after it too; the whole value of a setting
             # line (`password = two words` in INI or TOML, `password: a b` in YAML)
-            setting = not text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+            setting = _starts_its_line(text, match.start())
             if ":" in match["sep"] or (setting and match["sep"].startswith((" ", "\t"))):
                 end = _phrase_end(text, value, end, setting)
         if end == vend and text[match.start() - 1 : match.start()] not in ("?", "&"):
@@ -1149,6 +1208,28 @@ _RESULT_WORDS: Final = frozenset(
         "all",
     }
 )
+
+
+def _starts_its_line(text: str, pos: int) -> bool:
+    """Whether only blanks stand before `pos` on its line (read back at most 256 characters: a long
+    line read back at every key of it cost quadratic time)."""
+    floor = max(0, pos - 256)
+    line_start = text.rfind("\n", floor, pos) + 1
+    return (line_start > 0 or floor == 0) and not text[max(line_start, floor) : pos].strip()
+
+
+def _in_arn(text: str, pos: int) -> bool:
+    """Whether `pos` stands inside an Amazon Resource Name (`arn:partition:service:...`), read back at
+    most 256 characters to the word's start."""
+    floor = max(0, pos - 256)
+    start = max(text.rfind(c, floor, pos) for c in " \t\n\"'=,;([{") + 1
+    return text.startswith("arn:", max(start, floor))
+
+
+def _pin_number(words: list[str], value: str) -> bool:
+    """`pin=4829`, `card PIN: 7316`: four to twelve digits under a PIN's name (a GPIO's `pin=17` is
+    shorter)."""
+    return 4 <= len(value) <= 12 and value.isdigit() and ("pin" in words or "pincode" in words)
 
 
 def _abbreviated_password(words: list[str], value: str) -> bool:
@@ -1209,7 +1290,11 @@ _SECRET_WRAPPER: Final = compile_lazily(r"[A-Z][A-Za-z0-9_]{0,63}")
 _QUOTED_ARGUMENT: Final = compile_lazily(
     r"\([ \t]{0,8}b?(?P<q>[\"'])(?P<inner>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
 )
-_WRAPPED_VALUE: Final = compile_lazily(r"[ \t│┃║]{0,256}\\?\r?\n[ \t│┃║]{0,256}(?=[\"'])")
+# (and `token = (` at a line's end, its string below, `f"..."` or `b'...'`: a traceback's multi-line source)
+_WRAPPED_VALUE: Final = compile_lazily(
+    r"[ \t│┃║]{0,256}(?:\([ \t]{0,8})?\\?\r?\n[ \t│┃║]{0,256}(?:[fFbBrRuU]{1,2})?(?=[\"'])"
+)
+_TRIPLE_QUOTES: Final = ('"""', "'''")
 _IS_A_KEY: Final = compile_lazily(r"[ \t]{0,8}[:=](?![:/=])")
 
 
@@ -3042,11 +3127,292 @@ def _private_key_tail(_: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(start, tail_end, "private_key_body")
 
 
+# A private key's BEGIN line cut at its head (`GP PRIVATE KEY BLOCK-----`, `ATE KEY-----`: a message cut
+# short at its start, or a key split over records): its lines are hidden to its END line or the text's end.
+_KEY_HEAD_CUT: Final = compile_lazily(
+    # (its first words cut anywhere, `PRIVATE`/`SECRET` too: `E KEY BLOCK-----`, `ATE KEY-----`; a whole
+    # `-----BEGIN` is `_private_key_block`'s, and an END line none's)
+    r"(?m)(?:^|(?<=\\n))(?!-----BEGIN |---- BEGIN |[\- ]{0,5}END )(?:[A-Za-z0-9 \-]{0,80}[ \-])?"
+    r"(?:(?:(?:(?:(?:(?:P?R)?I)?V)?A)?T)?E|(?:(?:(?:(?:S?E)?C)?R)?E)?T) KEY(?: BLOCK)?"
+    r"(?:-----| ----)[ \t\r]{0,8}(?=\n|\\n|\Z)"
+)
+
+
+def _private_key_cut_head(_: Redactor, text: str) -> Iterator[Finding]:
+    hidden = 0  # the end of the last key hidden (an END searched for once per key: linear)
+    for head in _KEY_HEAD_CUT.finditer(text):
+        if head.start() < hidden:
+            continue
+        end = _KEY_END.search(text, head.end())
+        hidden = end.start() if end is not None else len(text)
+        if text[head.end() : hidden].strip():
+            yield Finding(head.end(), hidden, "private_key_body")
+        if end is not None:
+            hidden = end.end()
+
+
+# `user:password` written in base64 or hex with no word naming it (a Basic credential copied without its
+# scheme, a proxy's or a broker's header value logged bare): a run of 12+ base64 or 16+ hex characters
+# whose bytes read as a user name, a colon and a password of printable characters. (Random bytes, a digest
+# or an image's base64 almost never decode to printable text with a colon.)
+_ENCODED_RUN: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/]{12,1024}={0,2}(?![A-Za-z0-9+/=_\-])"
+)
+_DECODED_CREDENTIALS: Final = compile_lazily(r"[A-Za-z0-9_.@+\-]{1,64}:(?P<pw>[!-~]{4,256})")
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+# The base64 of printable ASCII begins each group of four with one of these (a byte below 0x80 shifted
+# right by two), and has `+` and `/` only last in a group: most words and every path fail at once.
+_GROUP_STARTS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef")
+# Before the rules, a text without a trigger word is read for these only where a run ends with base64's
+# padding (a search led by `=`) or a `3a` (hex's colon) stands: a scan of every run of every line cost a
+# third of an ordinary line's redaction.
+_PADDED_END: Final = compile_lazily(r"=(?<=[A-Za-z0-9+/]=)=?(?![A-Za-z0-9+/=_\-])")
+
+
+def _may_be_base64_text(run: str) -> bool:
+    slash, plus = run.find("/"), run.find("+")
+    return (
+        _GROUP_STARTS.issuperset(run[::4]) and (slash < 0 or slash % 4 == 3) and (plus < 0 or plus % 4 == 3)
+    )
+
+
+def _decoded_credentials(run: str) -> bool:
+    """Whether a base64 or hex run is the encoding of `user:password` (not of `host:port`)."""
+    try:
+        if len(run) >= 16 and len(run) % 2 == 0 and _HEX_DIGITS.issuperset(run):
+            raw = binascii.a2b_hex(run)
+        elif _may_be_base64_text(run.rstrip("=")):
+            raw = binascii.a2b_base64(run + "=" * (-len(run) % 4), strict_mode=True)
+        else:
+            return False
+    except (binascii.Error, ValueError):
+        return False
+    found = _DECODED_CREDENTIALS.fullmatch(raw.decode("latin-1"))
+    return found is not None and not found["pw"].isdigit()
+
+
+def _encoded_credentials(_: Redactor, text: str) -> Iterator[Finding]:
+    for run in _ENCODED_RUN.finditer(text):
+        if _decoded_credentials(run.group()):
+            yield Finding(*run.span(), "encoded_credentials")
+
+
+# The words that make a triggered text worth reading for unpadded base64 runs (each run of a 20-frame
+# traceback read and its candidates decoded cost 3% of its redaction).
+_CREDENTIAL_WORDS: Final = _trie_pattern(
+    ("cred", "auth", "pass", "basic", "login", "user", "token", "secret")
+)
+
+
+def _encoded_credentials_rule(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if (
+        "3a" in text
+        or "3A" in text
+        or ("=" in text and _PADDED_END.search(text) is not None)
+        or _CREDENTIAL_WORDS.search(_lowered(text)) is not None
+    ):
+        yield from _encoded_credentials(redactor, text)
+
+
 def _private_key_block(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PRIVATE_KEY_BLOCK.finditer(text):
         start, end = match.span("secret")
         if text[start:end] != REDACTED:
             yield Finding(start, end, "private_key_block")
+
+
+# --- the ninth sweep's rules: shapes whose secret no word right before it names ------------------------
+
+# Ansible Vault's ciphertext (`$ANSIBLE_VAULT;1.1;AES256` and its lines of hex, in a file or under a YAML
+# `!vault |`): the key is elsewhere, but the lines are the secret as the playbook holds it.
+_ANSIBLE_VAULT: Final = compile_lazily(
+    r"\$ANSIBLE_VAULT;[0-9.]{1,8};[A-Z0-9]{1,16}(?:;[\w.\-]{1,64})?[ \t]{0,8}(?:\r?\n|\\r?\\n)[ \t]{0,64}"
+    r"(?P<secret>[0-9a-f]{2,160}(?:(?:\r?\n|\\r?\\n)[ \t]{0,64}[0-9a-f]{2,160}){0,4096})"
+)
+# A Wi-Fi network's QR code text (`WIFI:T:WPA;S:name;P:password;;`): the `P:` field.
+_WIFI_QR: Final = compile_lazily(
+    r"\bWIFI:(?:[A-Z]{1,2}:(?:[^;\\\n]|\\.){0,256};){0,8}?P:(?P<secret>(?:[^;\\\n]|\\.){1,256})"
+)
+# ipsec.secrets' private key lines with their passphrase (`: RSA key.pem "x"`, `: ECDSA`, `: P12`) and
+# its user secrets (`bob : EAP "x"`, `XAUTH`, `NTLM`); `: PSK "x"` is `psk`'s, `%prompt` asks for it.
+_IPSEC_SECRET: Final = compile_lazily(
+    r"(?<![\w:]):[ \t]{1,8}(?:(?:RSA|ECDSA|BLISS|PKCS12|P12|PKCS8|PKCS11)[ \t]{1,8}"
+    r"(?:\"[^\"\n]{1,1024}\"|[^\s\"]{1,1024})[ \t]{1,8}|(?:EAP|XAUTH|NTLM)[ \t]{1,8})"
+    r"(?P<q>\"?)(?P<secret>(?!%prompt)[^\s\"]{1,512}|(?<=\")[^\"\n]{1,512})(?P=q)"
+)
+# A program that answers a password prompt for another (`SSH_ASKPASS`, `SUDO_ASKPASS`, `GIT_ASKPASS`), its
+# answer reported (`askpass script printed: x`).
+_ASKPASS_ANSWER: Final = compile_lazily(
+    r"(?i)askpass\b[^\n]{0,64}?\b(?:printed|returned|output|answered|replied|gave|wrote|said)"
+    r"[ \t]{0,8}:?[ \t]{1,8}(?P<q>[\"']?)(?P<secret>[^\s\"']{1,512})(?P=q)"
+)
+# Redis Sentinel's password of a monitored master (`sentinel auth-pass NAME x`, `SENTINEL SET NAME
+# auth-pass x`) and a Redis ACL rule's password (`user bob on >x ~* +@all`, `ACL SETUSER bob on >x`).
+_SENTINEL_AUTH_PASS: Final = compile_lazily(
+    r"(?i)\bsentinel[ \t]{1,8}"
+    r"(?:auth-pass[ \t]{1,8}[^\s]{1,256}|set[ \t]{1,8}[^\s]{1,256}[ \t]{1,8}auth-pass)"
+    r"[ \t]{1,8}(?P<secret>[^\s]{1,512})"
+)
+# (a rule of a user's ACL: `on`, `nopass`, `~keys*`, `+@all`, `&channel`, `%R~key`; `user NAME` needs one
+# before its `>password`: `user bob logged on >5 times` is prose)
+_ACL_RULE: Final = (
+    r"(?:on|off|nopass|reset[a-z]{0,16}|all(?:keys|channels|commands)|nocommands|[~&%+\-#<!][^\s]{0,256})"
+)
+# (searched in the lower-cased text: a pattern that ignores case is tried at every character)
+_REDIS_ACL: Final = compile_lazily(
+    r"(?:\bacl[ \t]{1,8}setuser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){0,16}"
+    r"|\buser[ \t]{1,8}[^\s]{1,256}(?:[ \t]{1,8}" + _ACL_RULE + r"){1,16})"
+    r"[ \t]{1,8}>(?P<secret>[^\s]{1,512})"
+)
+
+
+def _redis_acl(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REDIS_ACL.finditer(_lowered(text)):
+        yield Finding(*match.span("secret"), "redis_auth")
+
+
+# chrony's and ntpd's key files: `ID TYPE KEY` (`1 SHA256 HEX:...`, `10 MD5 ASCII:x`, `2 SHA1 x`); the
+# key is hidden when it is written as HEX:/ASCII: or reads like a credential (`1 SHA256 mismatch` stays).
+_NTP_KEY_LINE: Final = compile_lazily(
+    r"(?m)^[ \t]{0,8}[0-9]{1,10}[ \t]{1,8}(?:MD5|SHA1|SHA224|SHA256|SHA384|SHA512|SHA3-(?:224|256|384|512)"
+    r"|RMD(?:128|160|256|320)|TIGER|WHIRLPOOL|AES128|AES256|AES-(?:128|256)-CMAC)[ \t]{1,8}"
+    r"(?P<secret>(?P<form>HEX:|ASCII:)?[^\s#]{1,512})[ \t]{0,8}(?:#[^\n]{0,256})?\r?$"
+)
+
+
+_NTP_KEY_TYPES: Final = ("MD5", "SHA", "AES", "RMD", "TIGER", "WHIRLPOOL")
+
+
+def _ntp_key_line(_: Redactor, text: str) -> Iterator[Finding]:
+    if not any(kind in text for kind in _NTP_KEY_TYPES):
+        return  # (a few substring tests: a trie of the types searched in every triggered text cost more)
+    for match in _NTP_KEY_LINE.finditer(text):
+        if match["form"] or _looks_secret_word(match["secret"]):
+            yield Finding(*match.span("secret"), "ntp_key")
+
+
+# A WebSocket subprotocol list carrying a token (`Sec-WebSocket-Protocol: access_token, x`, `bearer, x`;
+# Kubernetes' `base64url.bearer.authorization.k8s.io.x`): the item after one naming a token.
+_SUBPROTOCOLS: Final = compile_lazily(r"(?i)sec-websocket-protocol[\"']?[ \t]{0,8}[:=,][ \t]{0,8}[\"']?")
+_SUBPROTOCOL: Final = compile_lazily(r"[ \t]{0,8}(?P<item>[^\s,\"']{1,8192})[ \t]{0,8}(?P<end>,?)")
+_TOKEN_PROTOCOLS: Final = frozenset(
+    {"access_token", "access-token", "accesstoken", "token", "bearer", "auth", "authorization", "jwt"}
+)
+_K8S_BEARER_PROTOCOL: Final = "base64url.bearer.authorization.k8s.io."
+
+
+def _websocket_protocol(_: Redactor, text: str) -> Iterator[Finding]:
+    for header in _SUBPROTOCOLS.finditer(text):
+        position, after_name = header.end(), False
+        for _count in range(16):  # items, at most
+            item = _SUBPROTOCOL.match(text, position)
+            if item is None:
+                break
+            value, start = item["item"], item.start("item")
+            if value.lower().startswith(_K8S_BEARER_PROTOCOL):
+                yield Finding(start + len(_K8S_BEARER_PROTOCOL), item.end("item"), "authorization_header")
+            elif after_name and not _is_kept(value, "token", text, item.end("item")):
+                yield Finding(start, item.end("item"), "authorization_header")
+            after_name = value.lower() in _TOKEN_PROTOCOLS
+            position = item.end()
+            if not item["end"]:
+                break
+
+
+# A mapping of hosts to credentials under a key naming their kind (composer's auth.json: `"github-oauth":
+# {"github.com": "x"}`, `"bearer": {"repo.x.io": "x"}`, `"gitlab-token"`): each member's string is hidden.
+_CREDENTIAL_MAP: Final = compile_lazily(
+    r"(?P<kq>\\?[\"'])(?P<key>[^\W\d][\w.\-]{0,63})(?P=kq)[ \t]{0,8}(?::|=>)[ \t]{0,8}\{"
+)
+_MAP_MEMBER: Final = compile_lazily(
+    r"[ \t\r\n]{0,64}(?P<mq>\\?[\"'])[^\"'\\\n]{1,253}(?P=mq)[ \t]{0,8}(?::|=>)[ \t]{0,8}"
+    r"(?:(?P<vq>\\?[\"'])(?P<value>(?:(?!(?P=vq))[^\\\n]|\\[^\"'\n]){1,4096})(?P=vq)|(?P<other>[{\[]))"
+    r"[ \t\r\n]{0,64}(?P<end>[,}]?)"
+)
+# (as a key's last word, of a mapping: `oauth_client_id` names none; `max_tokens=4096` counts tokens)
+_CREDENTIAL_KINDS: Final = frozenset({"oauth", "bearer", "tokens", "passwords", "secrets", "apikeys"})
+
+
+def _names_credentials(redactor: Redactor, key: str) -> bool:
+    """A key whose value, a mapping, holds credentials: it names a secret, or its last word a kind of
+    credential (`github-oauth`, `bearer`, `api_tokens`)."""
+    words = key_words(key)
+    return bool(words) and (words[-1] in _CREDENTIAL_KINDS or redactor.is_secret_key(key))
+
+
+def _credential_map(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if ": {" not in text and ":{" not in text and "=> {" not in text:
+        return  # (three substring tests: cheaper than a trie of them in every triggered text)
+    for match in _CREDENTIAL_MAP.finditer(text):
+        if not _names_credentials(redactor, match["key"]):
+            continue
+        position = match.end()
+        for _count in range(64):  # members, at most
+            member = _MAP_MEMBER.match(text, position)
+            if member is None or member["other"]:
+                break  # (a nested mapping's own keys name what they hold: `http-basic`'s `password`)
+            if not _is_kept(member["value"], "token", text, member.end("value")):
+                yield Finding(*member.span("value"), "key_value")
+            position = member.end()
+            if member["end"] != ",":
+                break
+
+
+# An exception's arguments as `str()` prints a tuple of them (`AuthError: ('login failed', 'bob', 'x')`):
+# when the class or the message names a sign-in or a secret, a later argument that reads like a
+# credential is hidden (a user name or a plain word stays).
+# (and the message alone, as a document's `error.message` holds it: `('login failed', 'bob', 'x')`)
+_EXCEPTION_ARGS: Final = compile_lazily(
+    r"(?:(?P<name>[A-Za-z_][\w.]{0,127}):[ \t]{1,8}|\A)\((?=[ \t]{0,8}[bu]?[\"'])"
+)
+_SIGN_IN_WORDS: Final = frozenset(
+    {
+        "auth", "authentication", "authenticate", "authorization", "login", "logon", "signin", "credential",
+        "credentials", "creds", "password", "passwd", "token", "secret", "unauthorized", "unauthenticated",
+    }
+)  # fmt: skip
+
+
+def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if "('" not in text and '("' not in text and "(b" not in text and "(u" not in text:
+        return  # (likewise)
+    for match in _EXCEPTION_ARGS.finditer(text):
+        first = _CALL_ARGUMENT.match(text, match.end())
+        if first is None or first["literal"] is None or first["end"] == ")":
+            continue
+        named = _SIGN_IN_WORDS.intersection(key_words(match["name"] or "")) or any(
+            redactor.is_secret_key(word) or word in _SIGN_IN_WORDS for word in key_words(first["literal"])
+        )
+        if not named:
+            continue
+        for argument, _user_before in _positional_literals(text, match.end()):
+            literal = argument["literal"]
+            if _credential_literal(literal) and not _NOT_A_PASSWORD_ARGUMENT.fullmatch(literal):
+                yield Finding(*argument.span("literal"), "secret_call")
+
+
+# An e-mail address and its password joined by a colon (Postfix's `sasl_passwd` lines, `[smtp.x.io]:587
+# bob@x.io:x`, and every credential list written `address:password`); a port, a path or a repository
+# after the colon stays (`postgres@db.x.io:5432`, `git@host.x.io:repo.git`, `bob@host.x.io:~/backup`).
+# (found from its `@`, the local part read back: a pattern led by the local part was tried at every
+# character of every text with an `@`; the domain's run is possessive: an address without a colon after
+# it fails at once)
+_ADDRESS_PASSWORD: Final = compile_lazily(
+    r"@(?=[A-Za-z0-9\-]{1,63}\.)[A-Za-z0-9.\-]{3,253}+"
+    r":(?P<secret>[^\s:@/~\"'<>()\[\]{},;]{4,256})(?=[\s\"',;)\]}>]|\Z)"
+)
+_LOCAL_PART: Final = compile_lazily(r"(?<![\w.+\-])[\w.+\-]{1,64}\Z")
+_FILE_NAME: Final = compile_lazily(r"[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,8}\.[a-z][a-z0-9]{0,7}")
+
+
+def _address_password(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _ADDRESS_PASSWORD.finditer(text):
+        secret = match["secret"]
+        if secret.isdigit() or _FILE_NAME.fullmatch(secret) or secret == REDACTED.strip("[]"):
+            continue
+        at = match.start()
+        if at and _LOCAL_PART.search(text, max(0, at - 64), at) is not None:
+            yield Finding(*match.span("secret"), "url_userinfo")
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
@@ -3074,6 +3440,9 @@ _WELL_KNOWN_TRIGGERS: Final = (
 )  # fmt: skip
 # (`Q~`, an Entra ID client secret's, and `1//0`, a Google refresh token's, are looked for as written by
 # `might_contain_secret`: a trie word that begins with a digit would be tried at every digit of every line.)
+_IPSEC_TRIGGERS: Final = (
+    ": rsa", ": ecdsa", ": bliss", ": pkcs", ": p12", ": eap", ": xauth", ": ntlm",
+)  # fmt: skip
 _CLIENT_TRIGGERS: Final = (
     "client(", "session(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(",
     "pop3(", "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",
@@ -3097,6 +3466,7 @@ _SHORT_FLAG_TRIGGERS: Final = (
 DEFAULT_RULES: Final = (
     Rule("private_key_block", _private_key_block, ("-----begin", "---- begin")),
     Rule("private_key_body", _private_key_tail, ("-----end", "---- end")),
+    Rule("private_key_body", _private_key_cut_head, ("----",)),
     _pattern_rule("private_key_body", _SIGNING_SECRET_KEY, ("untrusted comment",)),
     Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
     Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
@@ -3254,7 +3624,21 @@ DEFAULT_RULES: Final = (
             for blank in (" ", "\t")
         ),
     ),
+    Rule("encoded_credentials", _encoded_credentials_rule, ()),  # (its gate is its own)
     Rule("jwk_private_member", _jwk, ('kty"', "kty'", 'kty\\"')),
+    # the ninth sweep's
+    _pattern_rule("ansible_vault", _ANSIBLE_VAULT, ("$ansible_vault",)),
+    _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
+    _pattern_rule("ipsec_secret", _IPSEC_SECRET, (": ",)),
+    _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
+    _pattern_rule("redis_auth", _SENTINEL_AUTH_PASS, ("auth-pass",)),
+    Rule("redis_auth", _redis_acl, ("user ",)),
+    Rule("ntp_key", _ntp_key_line, ()),  # (its words are looked for by the rule: cheaper than a trie)
+    Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
+    Rule("key_value", _credential_map, ()),  # (likewise)
+    Rule("secret_call", _exception_args, ()),  # (likewise)
+    Rule("url_userinfo", _address_password, ("@",)),
+    _pattern_rule("well_known_token", _SERVICE_TOKEN, _SERVICE_TOKEN_TRIGGERS),
     # last: where it finds what another rule found, the other's name is kept
     Rule("argv_repr", _argv_repr, ("['", '["')),
 )
@@ -3268,6 +3652,12 @@ _TRIGGERS: Final = (
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
     "---- begin", "---- end",  # RFC 4716's armour (an SSH2 private key)
     "psk", "securestring", "mc ", "freerdp",
+    "pin=", "pin:", 'pin"', "pin'", "pin ", "pin\t", "pin_c", "pincode",  # a PIN (`user_pin=4829`)
+    # (an exception's arguments are read only where a sign-in's or a secret's word, a trigger, names them;
+    # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
+    "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
+    "setuser", "on >",
+    *_SERVICE_TOKEN_TRIGGERS,
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
     # words above stands in it (and expect's `assword:` prompts); parts chosen whose first two letters
@@ -3303,6 +3693,21 @@ _TRIGGER_PATTERN: Final = _trie_pattern(_ASCII_TRIGGERS)
 _OTHER_LETTERS_TRIGGER_PATTERN: Final = _trie_pattern(word for word in _TRIGGERS if not word.isascii())
 
 
+# Full-width forms (`password=x` typed in full-width letters, as CJK input methods do) and the blanks
+# other than a space (no-break, narrow, ideographic) read as their ASCII letters and a space: one
+# character for one, so a span found in the folded text holds in the text as written.
+_WIDE_OR_BLANK: Final = compile_lazily(r"[\uff01-\uff5e\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+_TO_ASCII: Final = {
+    **{0xFF01 + offset: 0x21 + offset for offset in range(94)},
+    **dict.fromkeys((0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000), 0x20),
+}
+
+
+def _folded(text: str) -> str:
+    """The text with full-width forms and other blanks as ASCII (the very text when it has none)."""
+    return text.translate(_TO_ASCII) if _WIDE_OR_BLANK.search(text) is not None else text
+
+
 def _merge(findings: Iterable[Finding]) -> list[Finding]:
     """Findings in order, overlapping ones merged (the first rule's name kept)."""
     merged: list[Finding] = []
@@ -3329,6 +3734,8 @@ _SKIPPED_FIELDS: Final = frozenset(
 # come back in every error event of a program, and a look-up costs a fiftieth of the trigger scan.
 _REMEMBERED: Final = 2048  # texts, at most (then forgotten all at once)
 _REMEMBERED_LENGTH: Final = 1024  # characters of a text worth remembering, at most
+_LONG_LISTS: Final = 8  # longer lists of strings remembered (argv), at most
+_LONG_LIST_LENGTH: Final = 64 * 1024  # characters of such a list, at most
 
 
 @dataclass(frozen=True)
@@ -3343,6 +3750,9 @@ class Redactor:
     _rules: tuple[Rule, ...] = field(default=DEFAULT_RULES, init=False, repr=False, compare=False)
     _triggers: re.Pattern[str] = field(default=_TRIGGER_PATTERN, init=False, repr=False, compare=False)
     _remembered: dict[str | tuple[str, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _long_lists: dict[tuple[str, ...], list[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -3387,6 +3797,8 @@ class Redactor:
     def might_contain_secret(self, text: str) -> bool:
         if len(self._rules) > len(DEFAULT_RULES):
             return True  # a user pattern may match anything
+        if not text.isascii():
+            text = _folded(text)
         lowered = text.lower()
         if self._triggers.search(lowered) is not None:
             return True
@@ -3398,6 +3810,10 @@ class Redactor:
             and _RANDOM_VALUE.search(text, run.start()) is not None  # (cases and digits: the rule's reading)
         ):
             return True  # a generated value under a key that names nothing (`_random_value`)
+        if ("3a" in lowered or ("=" in text and _PADDED_END.search(text) is not None)) and next(
+            _encoded_credentials(self, text), None
+        ) is not None:
+            return True  # `user:password` in base64 or hex, bare
         if "Q~" in text or "1//0" in text:  # (an Entra ID client secret; a Google refresh token, bare)
             return True
         if "@" in text:
@@ -3407,6 +3823,8 @@ class Redactor:
                 )
             if _USERINFO_TAIL.search(text) is not None and next(_bare_userinfo(self, text), None) is not None:
                 return True  # `elastic:pw@localhost:9200` bare
+            if ":" in text and next(_address_password(self, text), None) is not None:
+                return True  # `bob@x.io:pw`
         # a trigger written with escapes (`https%3A%2F%2F`, `\u0022password`)
         return (
             # (`_has_escapes`, written out: a call costs 2% of an ordinary line's redaction)
@@ -3429,6 +3847,8 @@ class Redactor:
         return self._findings(text)
 
     def _findings(self, text: str, decodings: int = 2) -> list[Finding]:
+        if decodings == 2 and not text.isascii():
+            text = _folded(text)  # (character for character: the spans hold in the text as written)
         found = self._unescaped_findings(text)
         if decodings and _has_escapes(text) and (decoded := _decoded(text)) is not None:
             # `token%3D...`, `\u0022password\u0022`: the rules read the text decoded too; spans are
@@ -3582,6 +4002,8 @@ class Redactor:
                 jwk and key in _JWK_PRIVATE_NAMES
             )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
+            if isinstance(value, Mapping) and _names_credentials(self, str(key)):
+                named_secret = True  # composer's `github-oauth`: hosts and their tokens
             if (named_secret or self.is_secret_key(str(key))) and not _never_secret(key, value):
                 redacted[shown] = REDACTED
             else:
@@ -3593,13 +4015,35 @@ class Redactor:
         strings is also read as argv (`["mysql", "--password", "s3cret"]`)."""
         if len(items) == 2 and isinstance(items[0], str) and self.is_secret_key(items[0]):
             return [items[0], items[1] if _never_secret(items[0], items[1]) else REDACTED]
-        if items and all(isinstance(item, str) for item in items):
-            key = tuple(items)
-            found = self._remembered.get(key)
-            if found is None:
-                found = self._remember(key, self.redact_argv(items), sum(map(len, items)))
+        if not items:
+            return []
+        key = tuple(items)
+        try:  # (looked up first: only lists of strings are remembered, so a hit is one)
+            found = self._remembered.get(key) or self._long_lists.get(key)
+        except TypeError:  # an unhashable item: not a list of strings
+            found = None
+        if found is None and all(isinstance(item, str) for item in items):
+            length = sum(map(len, items))
+            if length <= _REMEMBERED_LENGTH:
+                found = self._remember(key, self.redact_argv(items), length)
+            else:
+                found = self._long_list(key, length)
+        if found is not None:
             return list(found)
         return [self.redact_value(item) for item in items]
+
+    def _long_list(self, items: tuple[str, ...], length: int) -> list[str]:
+        """`redact_argv` of a long list of strings, remembered: a program's argv (its facts, up to
+        `environment.ARGV_KEPT` characters: 20,000 file names) goes with every document, and read anew
+        it cost a record some 2 ms; a few such lists are kept, never one past `_LONG_LIST_LENGTH`."""
+        found = self._long_lists.get(items)
+        if found is None:
+            found = self.redact_argv(items)
+            if length <= _LONG_LIST_LENGTH:
+                if len(self._long_lists) >= _LONG_LISTS:
+                    self._long_lists.clear()
+                self._long_lists[items] = found
+        return found
 
     def _remember(self, key: str | tuple[str, ...], redacted: Any, length: int) -> Any:
         if length <= _REMEMBERED_LENGTH:

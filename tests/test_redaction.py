@@ -223,13 +223,13 @@ def test_findings_name_their_rule_and_cover_the_secret_only() -> None:
 def test_user_keys_and_patterns_are_applied() -> None:
     """Key names given by the user match by words; their patterns hide the match or its `secret` group."""
     redactor = Redactor.build(
-        keys=["pin", "X-Internal-Sig"], patterns=[r"EMP-\d{6}", r"acct:(?P<secret>\d+)"]
+        keys=["badge", "X-Internal-Sig"], patterns=[r"EMP-\d{6}", r"acct:(?P<secret>\d+)"]
     )
-    text = "customer_pin=1234 x_internal_sig: abc employee EMP-123456 acct:987 pinned=yes"
+    text = "customer_badge=1234 x_internal_sig: abc employee EMP-123456 acct:987 badges=yes"
     assert redactor.redact_text(text) == (
-        f"customer_pin={REDACTED} x_internal_sig: {REDACTED} employee {REDACTED} acct:{REDACTED} pinned=yes"
+        f"customer_badge={REDACTED} x_internal_sig: {REDACTED} employee {REDACTED} acct:{REDACTED} badges=yes"
     )
-    assert redactor.redact_mapping({"pin": 1, "spin": 2}) == {"pin": REDACTED, "spin": 2}
+    assert redactor.redact_mapping({"badge": 1, "badges": 2}) == {"badge": REDACTED, "badges": 2}
     assert "1234" in redaction.DEFAULT.redact_text(text) and "EMP-123456" in redaction.DEFAULT.redact_text(
         text
     )
