@@ -48,7 +48,7 @@ from typing import Any, Final, Literal
 
 from shipper import arguments, environment, reentry, schema
 from shipper.capture import program
-from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
+from shipper.capture.writer import FIRST_SEGMENT_BYTES, OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
 from shipper.delivery.config import DEFAULTS, AgentConfig
@@ -106,6 +106,50 @@ def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
         except (SpoolError, RuntimeError, OSError):  # RuntimeError: Path.home() found no home
             continue
     return first if first is not None else _temporary_root() / name
+
+
+def fallback_spool(wanted: Path) -> tuple[Path, str | None]:
+    """`wanted` and None if records can be written there now; else this user's fallback directory
+    for it and why `wanted` cannot serve: under the same roots as a default spool (the user's cache,
+    runtime or temporary directory), named for `wanted` (every program given it finds the same
+    fallback, and shares its agent). Where no fallback can serve either, `wanted` (the writer counts
+    every record lost there and says why)."""
+    problem = spool_problem(wanted)
+    if problem is None:
+        return wanted, None
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in wanted.name)[:80].lstrip(".")
+    name = f"fallback-{name}-{sha256_hex(os.fsencode(wanted))[:16]}"
+    for root, shared in _SPOOL_ROOTS:
+        try:
+            base = root()
+            if not base.is_absolute() or base / name == wanted:
+                continue
+            if shared:
+                layout.ensure_private_dir(base)
+            if spool_problem(base / name) is None:
+                return base / name, problem
+        except (SpoolError, RuntimeError, OSError):  # RuntimeError: Path.home() found no home
+            continue
+    return wanted, None
+
+
+def spool_problem(path: Path) -> str | None:
+    """Why no segment can be written in the spool directory `path` now (made if missing), or None:
+    it cannot be made or is not this user's, it is not writable (a read-only file system or mode), or
+    its file system has no room for a first segment."""
+    try:
+        layout.ensure_private_dir(path)
+    except SpoolError as exc:
+        return str(exc)
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "not writable"
+    try:
+        room = os.statvfs(path)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if room.f_bavail * room.f_frsize < FIRST_SEGMENT_BYTES and room.f_blocks:
+        return "no room left on its file system"
+    return None
 
 
 def _absolute(path: Path) -> Path:
@@ -277,11 +321,14 @@ class ShipperHandler(logging.Handler):
         )
         # Absolute from the start: a relative spool_path names the directory where the program started,
         # also once it changes its working directory (a daemon's chdir("/")), and for its agent.
-        self.spool_dir = (
+        wanted_dir = (
             _absolute(Path(spool_path))
             if spool_path is not None
             else default_spool_path(self.transport_spec, index_prefix)
         )
+        # A spool directory that cannot be used now (read-only, another user's, a file, a full disk):
+        # a private one of this user's instead, said once (`spool_fallback` keeps where and why).
+        self.spool_dir, self.spool_fallback = fallback_spool(wanted_dir)
         self.close_timeout = close_timeout
         self.stats_interval = stats_interval
         self.delivery = delivery
@@ -332,6 +379,14 @@ class ShipperHandler(logging.Handler):
         self.prometheus = _endpoint(self.counters, prometheus_port)
         register_stats(self)
         _handlers.add(self)
+        if self.spool_fallback is not None:
+            self._diag.warning(
+                "fallback",
+                "logloop shipper: cannot use the spool %s (%s): records wait in %s instead",
+                wanted_dir,
+                self.spool_fallback,
+                self.spool_dir,
+            )
         self._start_delivery()
         self._built = True  # until here a raise leaves a handler that logging.shutdown() will close
 
