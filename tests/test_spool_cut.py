@@ -135,3 +135,49 @@ def test_no_cut_of_a_huge_message_leaves_part_of_a_secret_unredacted(
     sent = json.dumps(doc)
     for size in (8, 12):  # no fragment of the token: neither its first nor its last characters
         assert token[:size] not in sent and token[-size:] not in sent
+
+
+_FIELD_SITES = {  # where a text is cut in the document, and how a program puts a text there
+    "error-message": (
+        "ERROR_MESSAGE_LIMIT",
+        'try:\n    raise ValueError(text)\nexcept ValueError:\n    log.exception("boom")',
+    ),
+    "template": ("FIELD_LIMIT", 'log.error(text + " %s", "arg")'),
+    "extra": ("FIELD_LIMIT", 'log.error("with payload", extra={"payload": text})'),
+    "context": ("FIELD_LIMIT", 'log.error("with context")'),
+}
+
+
+@pytest.mark.parametrize("offset", [2, 8, 13])
+@pytest.mark.parametrize("site", list(_FIELD_SITES))
+@pytest.mark.parametrize("secret", list(_SECRETS))
+def test_no_cut_of_a_long_field_leaves_part_of_a_secret_unredacted(
+    secret: str, site: str, offset: int, es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A secret straddling the place where a long exception message (32 KiB), template, extra or
+    context value (8 KiB) is cut is hidden whole: the kept fragment, too short for the rule that knows
+    the secret's shape, reached the node (these texts were cut before they were redacted)."""
+    install_template(es, index_prefix)
+    token = _SECRETS[secret]
+    limit_name, statement = _FIELD_SITES[site]
+    script = f"""
+        import logging, sys
+        import shipper
+        from shipper.formatter import {limit_name} as limit
+        token = {token!r}
+        text = "w" * (limit - {offset} - 1) + " " + token + " " + "v" * 40_000
+        handler = shipper.install(
+            "cut", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3],
+            context_provider=lambda: {{"payload": text}},
+        )
+        log = logging.getLogger("cut")
+        {statement.replace(chr(10), chr(10) + " " * 8)}
+        assert handler.wait_delivered(60)
+    """
+    done = programs.run(script, tmp_path, args=[es_url, index_prefix, str(tmp_path / "spool")], timeout=120)
+    assert done.returncode == 0, done.stderr
+    (doc,) = documents(es, index_prefix, {"term": {"event.dataset": schema.DATASET_LOG}})
+    sent = json.dumps(doc)
+    assert "truncated by logloop" in sent
+    for size in (8, 12):
+        assert token[:size] not in sent and token[-size:] not in sent
