@@ -28,6 +28,7 @@ import contextlib
 import errno
 import fcntl
 import io
+import math
 import mmap
 import os
 import threading
@@ -494,7 +495,14 @@ def _private(path: str, flags: int) -> int:
 def _allocate(fd: int, size: int) -> None:
     """Reserve the segment's blocks on disk now, so a full disk fails here and not as SIGBUS when a
     record is copied into the mapping. Where the file system or the platform has no fallocate (macOS,
-    some network file systems), zeros are written instead."""
+    some network file systems), zeros are written instead.
+
+    A size past the process's file size limit (RLIMIT_FSIZE) fails as EFBIG without being tried: the
+    kernel answers such a write with SIGXFSZ, which Python ignores but an interpreter embedded without
+    its signal handlers (or a program that set it back to SIG_DFL) does not, and the program died
+    (status 153) on its first logging call."""
+    if size > _file_size_limit():
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
     allocate = getattr(os, "posix_fallocate", None)
     if allocate is not None:
         try:
@@ -506,6 +514,17 @@ def _allocate(fd: int, size: int) -> None:
     block = bytes(64 * 1024)
     for offset in range(0, size, len(block)):
         os.pwrite(fd, block[: size - offset], offset)
+
+
+def _file_size_limit() -> float:
+    """The soft RLIMIT_FSIZE of this process in bytes (infinite where there is none)."""
+    import resource  # (a C module, imported when a segment is made: not on every program's start)
+
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (OSError, ValueError):
+        return math.inf
+    return math.inf if soft == resource.RLIM_INFINITY or soft < 0 else soft
 
 
 def _size(path: Path) -> int:
