@@ -366,8 +366,10 @@ class ShipperHandler(logging.Handler):
             overflow=spool_overflow,
             lose=self._lose,
             cut=functools.partial(self.counters.add, "truncated"),
+            move=self._move_spool,
         )
         self.closed = False
+        self._moved = False
         self._began = time.monotonic()  # the newest program's agent keeps a shared spool directory
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -445,6 +447,9 @@ class ShipperHandler(logging.Handler):
             else:
                 payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
             self.writer.append(payload)
+            if self._moved:  # the spool moved to its fallback directory (`_move_spool`): its agent now
+                self._moved = False
+                self._ensure_agent()
         except Exception:
             if generation != _fork_generation:  # forked (by a signal handler) in the middle of the
                 return  # write, which failed in the child: the parent writes and keeps the record
@@ -530,6 +535,27 @@ class ShipperHandler(logging.Handler):
         self.counters.lose(reason, records)
         if reason not in ("spool_overflow", "spool_deleted"):  # records already counted as spooled
             self._refused += records
+
+    def _move_spool(self, exc: OSError) -> Path | None:
+        """The fallback directory to go on in once the spool directory can take no segment while the
+        program runs (its disk full, remounted read-only); None if there is none or this process has
+        moved once already. The fallback's agent is started as soon as the record is written; the
+        first directory's agent sends what waits there."""
+        if self.spool_fallback is not None or self.delivery == "thread":  # (its agent reads one directory)
+            return None
+        moved, why = fallback_spool(self.spool_dir)
+        if why is None:
+            return None
+        self._diag.warning(
+            "fallback",
+            "logloop shipper: cannot write the spool %s any more (%s): records wait in %s instead",
+            self.spool_dir,
+            exc.strerror or exc,
+            moved,
+        )
+        self.spool_dir, self.spool_fallback = moved, why
+        self._moved = True  # its agent is started once the record is written (`_write`)
+        return moved
 
     def _use_formatter(self, formatter: Any) -> None:
         if type(formatter) is EcsFormatter:

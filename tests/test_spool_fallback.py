@@ -121,3 +121,70 @@ def test_every_program_given_one_unusable_spool_shares_one_fallback(tmp_path: Pa
     finally:
         for path in (first, other):
             shutil.rmtree(path, ignore_errors=True)
+
+
+_BREAKS_MIDWAY = """
+import logging, os, subprocess, sys
+import shipper
+handler = shipper.ShipperHandler(
+    "midway", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3], idle_exit=3
+)
+log = logging.getLogger("midway")
+log.addHandler(handler)
+log.propagate = False
+for n in range(3000):
+    if n == 100:  # the spool's file system fills up, or is made read-only, while the program runs
+        assert handler.ready(30)  # (later than its agent's start: that agent takes its lock first)
+        subprocess.run(["sh", "-c", sys.argv[4]], check=True)
+    log.warning("midway record %d %s", n, "p" * 300)
+    print(f"EXPECT midway record {n} {'p' * 300}")
+print("SPOOL", handler.spool_dir)
+print("LOST", dict(handler.stats().lost))
+sys.exit(7)
+"""
+
+_MIDWAY = [
+    pytest.param(
+        "dd if=/dev/zero of=$D/small/fill bs=64k 2>/dev/null || true", "No space left", id="disk-fills"
+    ),
+    pytest.param(
+        "S=$D/small/spool; mount --bind $S $S && mount -o remount,bind,ro $S",
+        "Read-only file system",
+        id="made-read-only",
+    ),
+]
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare")
+@pytest.mark.parametrize(("breaks", "why"), _MIDWAY)
+def test_a_spool_that_fills_while_the_program_runs_falls_back_and_loses_nothing(
+    breaks: str, why: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """Records logged after the spool's file system filled up (or was made read-only) while the
+    program ran go on in the fallback directory and arrive, none counted lost (every one was lost),
+    with one warning naming why; the program's exit status is its own."""
+    if subprocess.run(["unshare", "-rm", "true"], check=False).returncode:
+        pytest.skip("no user namespaces here")
+    install_template(es, index_prefix)
+    program = tmp_path / "program.py"
+    program.write_text(textwrap.dedent(_BREAKS_MIDWAY))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "d" / "small").mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(programs.REPO), "HOME": str(tmp_path / "home")}
+    env["D"] = str(tmp_path / "d")
+    env.pop("XDG_RUNTIME_DIR", None)
+    shell = 'mount -t tmpfs -o size=8m tmpfs $D/small; exec "$@"'
+    spool = tmp_path / "d" / "small" / "spool"
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", shell, "sh", sys.executable, str(program), es_url, index_prefix,
+         str(spool), breaks],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 7, done.stderr[-2000:]
+    assert "LOST {}" in done.stdout, done.stdout[-300:]
+    moved = Path(next(line[6:] for line in done.stdout.splitlines() if line.startswith("SPOOL ")))
+    assert moved.is_relative_to(tmp_path / "home"), moved
+    warnings = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and why in warnings[0] and str(moved) in warnings[0], done.stderr
+    want = programs.expected(done)
+    assert programs.arrived(es, index_prefix, want, timeout=90) == want

@@ -61,6 +61,9 @@ _RETRY_CREATE_FIRST: Final = 0.05
 _RETRY_CREATE_LAST: Final = 0.25
 _SMALLEST_SEGMENT: Final = 16 * 1024  # on a nearly full disk segments shrink down to this
 _NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+# A directory that filled up, or became read-only or closed to this user, while the program ran: its
+# records go on in a fallback directory (`move`). Not EFBIG: a file size limit holds in any directory.
+_MOVE_ON: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
 _FORK_WAIT: Final = 1.0  # seconds a fork waits at most for a writer to finish making a segment
 
@@ -114,6 +117,7 @@ class SegmentWriter:
         lose: Callable[[str, int], None],
         cut: Callable[[], None] = lambda: None,
         segment_bytes: int = SEGMENT_BYTES,
+        move: Callable[[OSError], Path | None] = lambda exc: None,
     ) -> None:
         self.spool_dir = spool_dir
         self._program = program  # the payload of each segment's first frame
@@ -122,6 +126,7 @@ class SegmentWriter:
         self._lose = lose
         self._cut = cut  # counts a record spooled with its long texts cut (`shipper.capture.bounds`)
         self.segment_bytes = segment_bytes
+        self._move = move  # another directory when this one can take no segment (full, read-only)
         self._lock = threading.Lock()
         self._open: _Open | None = None
         self._failed_at = -_RETRY_CREATE_LAST
@@ -246,6 +251,10 @@ class SegmentWriter:
                 )
                 return None
         except (OSError, SpoolError) as exc:
+            moved = self._move(exc) if isinstance(exc, OSError) and exc.errno in _MOVE_ON else None
+            if moved is not None and moved != self.spool_dir:  # (once: the next refuses to move)
+                self.spool_dir = moved
+                return self._next_segment(record)
             self._failed(now, "spool_unavailable")
             self._lose("spool_unavailable", 1)
             self._diag.warning(
