@@ -206,14 +206,15 @@ class ShipperHandler(logging.Handler):
         logstash_host, logstash_port, logstash_ssl: the Logstash input for the Logstash transports.
 
     How they get there:
-        spool_path: the SQLite spool (default: per service under ~/.cache/logloop/spool/).
-        spool_max_bytes: the spool's size bound; spool_overflow says what gives way when it is
+        spool_path: the spool directory (default: per destination under ~/.cache/logloop/spool/); one
+            that cannot take records is replaced by a fallback of this user's (`spool_fallback` says why).
+        spool_max_bytes: the spool's size bound, 64 KiB to 1 TiB; spool_overflow says what gives way when it is
             full ("drop_oldest", the default, or another policy of OVERFLOW_POLICIES), and is counted.
         queue_size: the in-memory queue between `emit()` and the spool, in records.
         queue_overflow: when that queue is full, "spool" writes on the caller's thread (nothing
             lost, slower) or "drop" drops and counts the record.
         close_timeout: seconds `close()` (and delivery after the program ended) may take at most.
-        batch_size: documents per `_bulk` request at most (requests also stay under 8 MB).
+        batch_size: documents per `_bulk` request at most, 1 to 100,000 (requests also stay under 8 MB).
         max_event_bytes: a larger document is dead-lettered instead of sent.
         flush_interval: seconds the spool writer waits to gather a batch.
         retry_max_delay: the longest back-off between retries, in seconds.
