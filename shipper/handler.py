@@ -208,8 +208,9 @@ class ShipperHandler(logging.Handler):
     How they get there:
         spool_path: the spool directory (default: per destination under ~/.cache/logloop/spool/); one
             that cannot take records is replaced by a fallback of this user's (`spool_fallback`).
-        spool_max_bytes: the spool's size bound, 64 KiB to 1 TiB; spool_overflow says what gives way when it is
-            full ("drop_oldest", the default, or another policy of OVERFLOW_POLICIES), and is counted.
+        spool_max_bytes: the spool's size bound, 64 KiB to 1 TiB; spool_overflow says what gives way
+            when it is full ("drop_oldest", the default, or another policy of OVERFLOW_POLICIES), and is
+            counted.
         queue_size: the in-memory queue between `emit()` and the spool, in records.
         queue_overflow: when that queue is full, "spool" writes on the caller's thread (nothing
             lost, slower) or "drop" drops and counts the record.
