@@ -311,8 +311,9 @@ def _agent_pid(said: int, helper: int, release: int) -> int:
     says nothing in time is let go (`release` closed) and reaped later by `reap`."""
     try:
         text = _said(said)
-    except BaseException:
+    except BaseException:  # (a signal handler's exception in the poll): reaped later by `reap`
         _release(release)
+        _helpers.add(helper)
         raise
     if not text.endswith(b"\n"):
         _release(release)
