@@ -61,10 +61,21 @@ def _bytes_between(low: int, high: int, why: str) -> Check:
 def _spool_bytes(value: Any) -> str | None:
     if type(value) is not int:
         return "must be a whole number of bytes"
-    return (
-        None
-        if value >= MIN_SPOOL_BYTES
-        else _Range(f"must be at least {MIN_SPOOL_BYTES:,} bytes (one segment)")
+    if MIN_SPOOL_BYTES <= value <= MAX_SPOOL_BYTES:
+        return None
+    return _Range(
+        f"must be from {MIN_SPOOL_BYTES:,} bytes (one segment) to {MAX_SPOOL_BYTES:,} (1 TiB: past it the"
+        " bound bounds nothing, the disk fills first, and the dead-letter file may take a quarter of it)"
+    )
+
+
+def _batch_size(value: Any) -> str | None:
+    problem = _count(value)
+    if problem is not None or value <= MAX_BATCH_SIZE:
+        return problem
+    return _Range(
+        f"must be from 1 to {MAX_BATCH_SIZE:,} documents (a request stays under 8 MiB, which holds"
+        " about 10,000 of the smallest documents: a larger count changes nothing)"
     )
 
 
@@ -75,6 +86,8 @@ MIN_EVENT_BYTES: Final = 2048
 MAX_EVENT_BYTES: Final = 100 * 1024 * 1024
 # Below this the spool cannot hold one segment of records (the handler refused it, after it existed).
 MIN_SPOOL_BYTES: Final = 64 * 1024
+MAX_SPOOL_BYTES: Final = 1024**4
+MAX_BATCH_SIZE: Final = 100_000
 MAX_LEVEL: Final = 50  # logging.CRITICAL: a level above it (unless registered) lets no record through
 
 
@@ -191,7 +204,7 @@ KINDS: Final[Mapping[str, Check]] = {
     "queue_size": _count,
     "queue_overflow": _text,
     "close_timeout": _seconds,
-    "batch_size": _count,
+    "batch_size": _batch_size,
     "max_event_bytes": _bytes_between(
         MIN_EVENT_BYTES, MAX_EVENT_BYTES, "smaller drops every record, larger the node refuses"
     ),

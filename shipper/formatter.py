@@ -141,7 +141,7 @@ def jsonable(
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return truncate(value, limit)
+        return cut_redacted(value, limit)
     if isinstance(value, bytes | bytearray | memoryview):
         return _bytes(value, limit)
     if isinstance(value, dt.datetime):
@@ -308,8 +308,7 @@ def lean_json(fields: LeanFields, event_id: str) -> tuple[bytes, bytes, str]:
     if not event_id.isalnum():
         raise ValueError(f"event id {event_id!r} is not alphanumeric")
     timestamp = format_timestamp(created)
-    cut = truncate(_redacted_if_cut(message, redaction.redact_text, MESSAGE_LIMIT), MESSAGE_LIMIT)
-    message = redaction.redact_message(cut, template)
+    message = redaction.redact_message(cut_redacted(message, MESSAGE_LIMIT), template)
     encode = _encode_string
     text = (
         f'{{"@timestamp":"{timestamp}","message":{encode(message)},'
@@ -600,20 +599,52 @@ def capture_error(exc_info: ExcInfo) -> CapturedError:
 def error_fields(
     error: CapturedError, redact: Callable[[str], str] = redaction.redact_text
 ) -> dict[str, Any]:
-    message = truncate(error.message, ERROR_MESSAGE_LIMIT)
-    trace = truncate(_redacted_if_cut(render_trace(error.trace), redact), STACK_TRACE_LIMIT, keep_tail=True)
+    message = cut_redacted(error.message, ERROR_MESSAGE_LIMIT, redact)
+    trace = cut_redacted(render_trace(error.trace), STACK_TRACE_LIMIT, redact, keep_tail=True)
     return {"type": error.type_name, "message": message, "stack_trace": trace}  # redacted with the document
 
 
-def _redacted_if_cut(trace: str, redact: Callable[[str], str], limit: int = STACK_TRACE_LIMIT) -> str:
-    """A trace (or message) that truncation to `limit` will cut, redacted first: its kept tail may
-    begin inside a secret whose key stays behind in the dropped middle, its kept head end inside one
-    too short then for the rule that knows its shape. (Any other is redacted with the document.)"""
-    if len(trace) * 4 <= limit:  # surely under the limit: not even encoded
-        return trace
-    if len(trace.encode("utf-8", "backslashreplace")) <= limit:
-        return trace
-    return redact(trace)
+def cut_redacted(
+    text: str, limit: int, redact: Callable[[str], str] = redaction.redact_text, *, keep_tail: bool = False
+) -> str:
+    """`text` cut to `limit` bytes as `truncate` cuts it, redacted where it is cut; as it is if it fits
+    (it is redacted with the document).
+
+    A cut may end the kept head inside a secret (a fragment then too short for the rule that knows its
+    shape) or begin the kept tail inside one whose key stays behind in the dropped middle: each kept
+    part is redacted with a margin of the text around it on the side of its cut, then cut, so a secret
+    across a cut is hidden whole. Only the kept parts and their margins are read (a 10 MB message was
+    redacted whole, 0.3 s, to keep 256 KiB of it); the marker says the size of the text as logged."""
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, made visible as `truncate` makes them
+        encoded = text.encode("utf-8", "backslashreplace")
+        text = encoded.decode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    if not keep_tail:
+        head = _kept_redacted(encoded, limit, redact, from_end=False)
+        return f"{head}…[truncated by logloop: {len(encoded)} bytes, kept {limit}]"
+    head = _kept_redacted(encoded, limit // 4, redact, from_end=False)
+    tail = _kept_redacted(encoded, limit - limit // 4, redact, from_end=True)
+    return f"{head}\n…[truncated by logloop: {len(encoded)} bytes, kept the first and last {limit}]…\n{tail}"
+
+
+def _kept_redacted(encoded: bytes, size: int, redact: Callable[[str], str], *, from_end: bool) -> str:
+    """The first (or last) `size` bytes of `encoded` as text, from a redacted window of the text that
+    reaches at least a margin past the cut (widened where redaction shortened it below that)."""
+    margin = min(max(size, 4096), _CUT_MARGIN)
+    while True:
+        whole = size + margin >= len(encoded)
+        window = encoded if whole else (encoded[-(size + margin) :] if from_end else encoded[: size + margin])
+        redacted = redact(window.decode("utf-8", "ignore")).encode("utf-8", "backslashreplace")
+        if whole or len(redacted) - size >= margin // 2:
+            kept = redacted[-size:] if from_end else redacted[:size]
+            return kept.decode("utf-8", "ignore")
+        margin *= 4
+
+
+_CUT_MARGIN: Final = 64 * 1024  # bytes read past a cut: a secret across it (a PEM key: ~3 KB) is seen whole
 
 
 def _exc_info(record: logging.LogRecord) -> ExcInfo | None:
@@ -692,7 +723,7 @@ def _template(msg: str) -> str:
     """The redacted, bounded template; templates repeat, so the result is cached (bounded)."""
     cached = _template_cache.get(msg)
     if cached is None:
-        cached = redaction.redact_text(truncate(msg, FIELD_LIMIT))
+        cached = redaction.redact_text(cut_redacted(msg, FIELD_LIMIT))
         if len(_template_cache) >= _TEMPLATE_CACHE_SIZE:
             _template_cache.clear()
         _template_cache[msg] = cached
@@ -792,7 +823,7 @@ class EcsFormatter(logging.Formatter):
             return _template(msg)
         cached = self._templates.get(msg)
         if cached is None:
-            cached = self.redactor.redact_text(truncate(msg, FIELD_LIMIT))
+            cached = self.redactor.redact_text(cut_redacted(msg, FIELD_LIMIT, self.redactor.redact_text))
             if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
                 self._templates.clear()
             self._templates[msg] = cached
@@ -841,7 +872,7 @@ class EcsFormatter(logging.Formatter):
         if TRACE_HEADER in text:  # a traceback as text: a QueueHandler's record, loguru's message
             text, rendered = _without_rendered_trace(text, captured.error)
         cut = text is not record["message"]
-        message = truncate(_redacted_if_cut(text, self.redactor.redact_text, MESSAGE_LIMIT), MESSAGE_LIMIT)
+        message = cut_redacted(text, MESSAGE_LIMIT, self.redactor.redact_text)
         unusable: dict[str, str] = {}  # attributes a program set to what their fields cannot hold
         created = usable_time(record["created"])
         if created is None:  # (NaN, text, a year past 9999): when the agent reads it, the nearest known
@@ -877,16 +908,15 @@ class EcsFormatter(logging.Formatter):
         if isinstance(msg, str):
             if cut and TRACE_HEADER in msg:  # the template carries the traceback the message had
                 msg = _without_rendered_trace(msg, captured.error)[0]
-            logloop["template"] = truncate(msg, FIELD_LIMIT)
+            logloop["template"] = cut_redacted(msg, FIELD_LIMIT, self.redactor.redact_text)
         error = captured.error
         if error is not None:
             doc["error"] = error_fields(error, self.redactor.redact_text)
         elif (record["exc_text"] or "").strip() or rendered:  # loguru's exc_text is "\n": not one
-            trace = truncate(
-                _redacted_if_cut(
-                    (record["exc_text"] or "").strip() or rendered or "", self.redactor.redact_text
-                ),
+            trace = cut_redacted(
+                (record["exc_text"] or "").strip() or rendered or "",
                 STACK_TRACE_LIMIT,
+                self.redactor.redact_text,
                 keep_tail=True,
             )
             doc["error"] = {"stack_trace": trace}
@@ -976,7 +1006,10 @@ class EcsFormatter(logging.Formatter):
         }
         error = captured.error
         if error is not None:  # keep what an error event needs most
-            doc["error"] = {"type": error.type_name, "message": truncate(error.message, ERROR_MESSAGE_LIMIT)}
+            doc["error"] = {
+                "type": error.type_name,
+                "message": cut_redacted(error.message, ERROR_MESSAGE_LIMIT),
+            }
         return doc
 
 

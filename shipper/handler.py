@@ -48,7 +48,7 @@ from typing import Any, Final, Literal
 
 from shipper import arguments, environment, reentry, schema
 from shipper.capture import program
-from shipper.capture.writer import OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
+from shipper.capture.writer import FIRST_SEGMENT_BYTES, OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
 from shipper.delivery.config import DEFAULTS, AgentConfig
@@ -108,6 +108,50 @@ def default_spool_path(spec: TransportSpec, index_prefix: str) -> Path:
     return first if first is not None else _temporary_root() / name
 
 
+def fallback_spool(wanted: Path) -> tuple[Path, str | None]:
+    """`wanted` and None if records can be written there now; else this user's fallback directory
+    for it and why `wanted` cannot serve: under the same roots as a default spool (the user's cache,
+    runtime or temporary directory), named for `wanted` (every program given it finds the same
+    fallback, and shares its agent). Where no fallback can serve either, `wanted` (the writer counts
+    every record lost there and says why)."""
+    problem = spool_problem(wanted)
+    if problem is None:
+        return wanted, None
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in wanted.name)[:80].lstrip(".")
+    name = f"fallback-{name}-{sha256_hex(os.fsencode(wanted))[:16]}"
+    for root, shared in _SPOOL_ROOTS:
+        try:
+            base = root()
+            if not base.is_absolute() or base / name == wanted:
+                continue
+            if shared:
+                layout.ensure_private_dir(base)
+            if spool_problem(base / name) is None:
+                return base / name, problem
+        except (SpoolError, RuntimeError, OSError):  # RuntimeError: Path.home() found no home
+            continue
+    return wanted, None
+
+
+def spool_problem(path: Path) -> str | None:
+    """Why no segment can be written in the spool directory `path` now (made if missing), or None:
+    it cannot be made or is not this user's, it is not writable (a read-only file system or mode), or
+    its file system has no room for a first segment."""
+    try:
+        layout.ensure_private_dir(path)
+    except SpoolError as exc:
+        return str(exc)
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "not writable"
+    try:
+        room = os.statvfs(path)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if room.f_bavail * room.f_frsize < FIRST_SEGMENT_BYTES and room.f_blocks:
+        return "no room left on its file system"
+    return None
+
+
 def _absolute(path: Path) -> Path:
     """`path` made absolute against the working directory; as it is where that was deleted (nothing
     can be made under it: the writer counts every record lost there and says why)."""
@@ -162,14 +206,16 @@ class ShipperHandler(logging.Handler):
         logstash_host, logstash_port, logstash_ssl: the Logstash input for the Logstash transports.
 
     How they get there:
-        spool_path: the SQLite spool (default: per service under ~/.cache/logloop/spool/).
-        spool_max_bytes: the spool's size bound; spool_overflow says what gives way when it is
-            full ("drop_oldest", the default, or another policy of OVERFLOW_POLICIES), and is counted.
+        spool_path: the spool directory (default: per destination under ~/.cache/logloop/spool/); one
+            that cannot take records is replaced by a fallback of this user's (`spool_fallback`).
+        spool_max_bytes: the spool's size bound, 64 KiB to 1 TiB; spool_overflow says what gives way
+            when it is full ("drop_oldest", the default, or another policy of OVERFLOW_POLICIES), and is
+            counted.
         queue_size: the in-memory queue between `emit()` and the spool, in records.
         queue_overflow: when that queue is full, "spool" writes on the caller's thread (nothing
             lost, slower) or "drop" drops and counts the record.
         close_timeout: seconds `close()` (and delivery after the program ended) may take at most.
-        batch_size: documents per `_bulk` request at most (requests also stay under 8 MB).
+        batch_size: documents per `_bulk` request at most, 1 to 100,000 (requests also stay under 8 MB).
         max_event_bytes: a larger document is dead-lettered instead of sent.
         flush_interval: seconds the spool writer waits to gather a batch.
         retry_max_delay: the longest back-off between retries, in seconds.
@@ -277,11 +323,14 @@ class ShipperHandler(logging.Handler):
         )
         # Absolute from the start: a relative spool_path names the directory where the program started,
         # also once it changes its working directory (a daemon's chdir("/")), and for its agent.
-        self.spool_dir = (
+        wanted_dir = (
             _absolute(Path(spool_path))
             if spool_path is not None
             else default_spool_path(self.transport_spec, index_prefix)
         )
+        # A spool directory that cannot be used now (read-only, another user's, a file, a full disk):
+        # a private one of this user's instead, said once (`spool_fallback` keeps where and why).
+        self.spool_dir, self.spool_fallback = fallback_spool(wanted_dir)
         self.close_timeout = close_timeout
         self.stats_interval = stats_interval
         self.delivery = delivery
@@ -319,8 +368,10 @@ class ShipperHandler(logging.Handler):
             overflow=spool_overflow,
             lose=self._lose,
             cut=functools.partial(self.counters.add, "truncated"),
+            move=self._move_spool,
         )
         self.closed = False
+        self._moved = False
         self._began = time.monotonic()  # the newest program's agent keeps a shared spool directory
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -332,6 +383,14 @@ class ShipperHandler(logging.Handler):
         self.prometheus = _endpoint(self.counters, prometheus_port)
         register_stats(self)
         _handlers.add(self)
+        if self.spool_fallback is not None:
+            self._diag.warning(
+                "fallback",
+                "logloop shipper: cannot use the spool %s (%s): records wait in %s instead",
+                wanted_dir,
+                self.spool_fallback,
+                self.spool_dir,
+            )
         self._start_delivery()
         self._built = True  # until here a raise leaves a handler that logging.shutdown() will close
 
@@ -390,6 +449,9 @@ class ShipperHandler(logging.Handler):
             else:
                 payload = records.encode_plain(record) or records.encode_record(self._ecs.capture(record))
             self.writer.append(payload)
+            if self._moved:  # the spool moved to its fallback directory (`_move_spool`): its agent now
+                self._moved = False
+                self._ensure_agent()
         except Exception:
             if generation != _fork_generation:  # forked (by a signal handler) in the middle of the
                 return  # write, which failed in the child: the parent writes and keeps the record
@@ -475,6 +537,27 @@ class ShipperHandler(logging.Handler):
         self.counters.lose(reason, records)
         if reason not in ("spool_overflow", "spool_deleted"):  # records already counted as spooled
             self._refused += records
+
+    def _move_spool(self, exc: OSError) -> Path | None:
+        """The fallback directory to go on in once the spool directory can take no segment while the
+        program runs (its disk full, remounted read-only); None if there is none or this process has
+        moved once already. The fallback's agent is started as soon as the record is written; the
+        first directory's agent sends what waits there."""
+        if self.spool_fallback is not None or self.delivery == "thread":  # (its agent reads one directory)
+            return None
+        moved, why = fallback_spool(self.spool_dir)
+        if why is None:
+            return None
+        self._diag.warning(
+            "fallback",
+            "logloop shipper: cannot write the spool %s any more (%s): records wait in %s instead",
+            self.spool_dir,
+            exc.strerror or exc,
+            moved,
+        )
+        self.spool_dir, self.spool_fallback = moved, why
+        self._moved = True  # its agent is started once the record is written (`_write`)
+        return moved
 
     def _use_formatter(self, formatter: Any) -> None:
         if type(formatter) is EcsFormatter:

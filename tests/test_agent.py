@@ -251,11 +251,12 @@ def _run_program(script: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_an_uncreatable_spool_directory_warns_once_and_counts(tmp_path: Path) -> None:
-    """A spool directory that cannot be created: one warning line on stderr, no exception into the
-    program, and every record counted lost."""
+    """A spool directory that cannot be created, with no fallback directory either: one warning line
+    on stderr, no exception into the program, and every record counted lost."""
     (tmp_path / "file").write_text("not a directory")
     script = (
         "import logging, shipper, sys\n"
+        "import shipper.handler; shipper.handler._SPOOL_ROOTS = ()\n"  # nowhere to fall back to
         f"h = shipper.ShipperHandler('x', spool_path={str(tmp_path / 'file' / 'spool')!r})\n"
         "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
         "for i in range(100): log.warning('w %d', i)\n"

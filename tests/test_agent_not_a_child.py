@@ -147,3 +147,64 @@ def test_a_program_with_many_files_open_starts_its_agent(
     assert "READY True process" in done.stdout, done.stdout[-300:] + done.stderr
     want = programs.expected(done)
     assert programs.arrived(es, index_prefix, want) == want
+
+
+# argv: destination, spool root, index prefix. The SIGCHLD handler is the program's from its start;
+# then five handlers, each with a spool of its own, start five agents (five helper shells).
+_HANDLER_FIRST = """
+import logging, os, signal, sys, time
+url, root, prefix = sys.argv[1:4]
+mine, unknown = {{}}, []
+
+def reap(*_):
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        {on_reaped}
+
+signal.signal(signal.SIGCHLD, reap)
+for n in range(2):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(1.0)
+        os._exit(0)
+    mine[pid] = n
+import shipper
+for n in range(5):
+    handler = shipper.ShipperHandler("first", es_url=url, spool_path=f"{{root}}/{{n}}", index_prefix=prefix,
+                                     idle_exit=2)
+    logging.getLogger("first").addHandler(handler)
+    logging.getLogger("first").warning("record %d", n)
+    print(f"EXPECT record {{n}}", flush=True)
+    logging.getLogger("first").removeHandler(handler)
+    handler.close()
+deadline = time.monotonic() + 5
+while mine and time.monotonic() < deadline:
+    time.sleep(0.05)
+print("UNKNOWN", len(unknown), "LEFT", len(mine), flush=True)
+"""
+
+_ON_REAPED = {
+    "reaps-and-counts": "unknown.append(pid) if mine.pop(pid, None) is None else None",
+    "prefork-pops": "unknown.append(pid) if pid not in mine else None; mine.pop(pid)  # else KeyError",
+}
+
+
+@pytest.mark.parametrize("shape", list(_ON_REAPED))
+def test_a_sigchld_handler_installed_first_never_gets_a_helpers_pid(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, shape: str
+) -> None:
+    """A program whose SIGCHLD handler reaps every child from its start (a prefork server's) never gets
+    the pid of the shell that starts an agent, over five agent starts (every start gave it one: a
+    KeyError out of a prefork server's handler), and every record arrives once."""
+    install_template(es, index_prefix)
+    script = _HANDLER_FIRST.format(on_reaped=_ON_REAPED[shape])
+    done = programs.run(script, tmp_path, args=[es_url, str(tmp_path / "spools"), index_prefix], timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "UNKNOWN 0 LEFT 0", done.stdout[-500:]
+    want = programs.expected(done)
+    assert programs.arrived(es, index_prefix, want) == want

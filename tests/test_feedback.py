@@ -141,9 +141,12 @@ def _spool_in_a_file(tmp_path: Path) -> Path:
 def test_cli_feedback_that_cannot_be_spooled_is_an_error(
     es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, spool: Any
 ) -> None:
-    """Feedback whose spool cannot be written is one error line and status 1; before, the command
-    said "delivered" with status 0 while the event was dropped (nothing was left to wait for)."""
+    """Feedback whose spool cannot be written, with no fallback directory either, is one error line
+    and status 1; before, the command said "delivered" with status 0 while the event was dropped."""
     from logloop.cli import main
+    from shipper import handler
+
+    monkeypatch.setattr(handler, "_SPOOL_ROOTS", ())
 
     monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", index_prefix)
     monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
@@ -154,6 +157,32 @@ def test_cli_feedback_that_cannot_be_spooled_is_an_error(
     captured = capsys.readouterr()
     assert "delivered" not in captured.out and "spooled" not in captured.out
     assert "logloop feedback: error: the feedback was not kept" in captured.err
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    "spool",
+    [
+        pytest.param(_spool_in_a_file, id="regular-file"),
+        pytest.param(lambda tmp: _spool_in_a_file(tmp) / "spool", id="under-a-file"),
+    ],
+)
+def test_cli_feedback_whose_spool_cannot_be_written_is_delivered_through_a_fallback(
+    es_url: str, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, spool: Any
+) -> None:
+    """Feedback given a spool path that cannot be written goes through the user's fallback spool
+    directory and is delivered (status 0)."""
+    from logloop.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOGLOOP_INDEX_PREFIX", index_prefix)
+    monkeypatch.setenv("LOGLOOP_ES_URL", es_url)
+    monkeypatch.setenv("LOGLOOP_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    args = ["feedback", "export is slow", "--kind", "bug", "--spool-path", str(spool(tmp_path))]
+    assert main([*args, "--timeout", "30"]) == 0
+    captured = capsys.readouterr()
+    assert "delivered" in captured.out, captured
 
 
 @pytest.mark.es

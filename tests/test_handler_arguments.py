@@ -341,6 +341,10 @@ OUT_OF_RANGE = [
     pytest.param("logstash_port", 0, "1 to 65535", id="logstash-port-zero"),
     pytest.param("logstash_port", -1, "1 to 65535", id="logstash-port-negative"),
     pytest.param("batch_size", 0, "greater than 0", id="batch-zero"),
+    pytest.param("batch_size", 100_001, "1 to 100,000", id="batch-above-its-bound"),
+    pytest.param("batch_size", 10**30, "1 to 100,000", id="batch-huge"),
+    pytest.param("spool_max_bytes", 1024**4 + 1, "to 1,099,511,627,776", id="spool-above-a-tebibyte"),
+    pytest.param("spool_max_bytes", 2**64, "to 1,099,511,627,776", id="spool-huge"),
     pytest.param("request_timeout", 0, "greater than 0", id="timeout-zero"),
 ]
 
@@ -369,6 +373,9 @@ def test_a_number_out_of_its_range_is_one_error_naming_the_range(
         ("max_event_bytes", 2048),
         ("max_event_bytes", 100 * 1024 * 1024),
         ("spool_max_bytes", 65536),
+        ("spool_max_bytes", 1024**4),
+        ("batch_size", 1),
+        ("batch_size", 100_000),
         ("logstash_port", 1),
     ],
 )

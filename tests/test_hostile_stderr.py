@@ -12,6 +12,8 @@ from helpers import programs
 _PROGRAM = """
 import logging, os, sys
 import shipper
+import shipper.handler
+shipper.handler._SPOOL_ROOTS = ()  # no fallback directory: the records are lost, and said so
 
 {stderr}
 handler = shipper.ShipperHandler("stderr", spool_path=sys.argv[1], delivery="thread",

@@ -219,10 +219,12 @@ _SIGNAL_WHILE_INSIDE_CHILD = """
 import logging, signal, sys, time
 from pathlib import Path
 import shipper
+import shipper.handler
 from shipper.handler import ShipperHandler
 base = Path(sys.argv[1])
 (base / "a-file").write_text("")
 kept = ShipperHandler("inside", spool_path=base / "kept", delivery="thread")
+shipper.handler._SPOOL_ROOTS = ()  # no fallback directory: the uncreatable spool's records are lost
 lost = ShipperHandler("inside", spool_path=base / "a-file" / "spool", delivery="thread")  # uncreatable
 for handler in (kept, lost):
     handler._stop.set()  # no delivery: what was written stays counted as spooled

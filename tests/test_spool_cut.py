@@ -15,7 +15,7 @@ from helpers.delivered import documents
 
 from kibana.setup import install_template
 from shipper import schema
-from shipper.formatter import MESSAGE_LIMIT
+from shipper.formatter import ERROR_MESSAGE_LIMIT, FIELD_LIMIT, MESSAGE_LIMIT, cut_redacted, truncate
 
 pytestmark = pytest.mark.es
 
@@ -135,3 +135,101 @@ def test_no_cut_of_a_huge_message_leaves_part_of_a_secret_unredacted(
     sent = json.dumps(doc)
     for size in (8, 12):  # no fragment of the token: neither its first nor its last characters
         assert token[:size] not in sent and token[-size:] not in sent
+
+
+_FIELD_SITES = {  # where a text is cut in the document, and how a program puts a text there
+    "error-message": (
+        "ERROR_MESSAGE_LIMIT",
+        'try:\n    raise ValueError(text)\nexcept ValueError:\n    log.exception("boom")',
+    ),
+    "template": ("FIELD_LIMIT", 'log.error(text + " %s", "arg")'),
+    "extra": ("FIELD_LIMIT", 'log.error("with payload", extra={"payload": text})'),
+    "context": ("FIELD_LIMIT", 'log.error("with context")'),
+}
+
+
+@pytest.mark.parametrize("offset", [2, 8, 13])
+@pytest.mark.parametrize("site", list(_FIELD_SITES))
+@pytest.mark.parametrize("secret", list(_SECRETS))
+def test_no_cut_of_a_long_field_leaves_part_of_a_secret_unredacted(
+    secret: str, site: str, offset: int, es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A secret straddling the place where a long exception message (32 KiB), template, extra or
+    context value (8 KiB) is cut is hidden whole: the kept fragment, too short for the rule that knows
+    the secret's shape, reached the node (these texts were cut before they were redacted)."""
+    install_template(es, index_prefix)
+    token = _SECRETS[secret]
+    limit_name, statement = _FIELD_SITES[site]
+    script = f"""
+        import logging, sys
+        import shipper
+        from shipper.formatter import {limit_name} as limit
+        token = {token!r}
+        text = "w" * (limit - {offset} - 1) + " " + token + " " + "v" * 40_000
+        handler = shipper.install(
+            "cut", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3],
+            context_provider=lambda: {{"payload": text}},
+        )
+        log = logging.getLogger("cut")
+        {statement.replace(chr(10), chr(10) + " " * 8)}
+        assert handler.wait_delivered(60)
+    """
+    done = programs.run(script, tmp_path, args=[es_url, index_prefix, str(tmp_path / "spool")], timeout=120)
+    assert done.returncode == 0, done.stderr
+    (doc,) = documents(es, index_prefix, {"term": {"event.dataset": schema.DATASET_LOG}})
+    sent = json.dumps(doc)
+    assert "truncated by logloop" in sent
+    for size in (8, 12):
+        assert token[:size] not in sent and token[-size:] not in sent
+
+
+_CUT_TEXTS = {
+    "ascii": "word " * 700_000,
+    "lines": "a line of a long dump\n" * 200_000,
+    "wide": "ü€😀 " * 400_000,  # multi-byte characters at every cut
+    "surrogates": "x\ud800y " * 300_000,
+    "one-token": "Q" * 3_000_000,
+}
+
+
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["head", "head-and-tail"])
+@pytest.mark.parametrize("limit", [FIELD_LIMIT, ERROR_MESSAGE_LIMIT, MESSAGE_LIMIT])
+@pytest.mark.parametrize("text", list(_CUT_TEXTS.values()), ids=list(_CUT_TEXTS))
+def test_a_cut_reads_only_its_kept_parts_and_a_margin(text: str, limit: int, keep_tail: bool) -> None:
+    """Cutting a long text redacts only what is kept and a margin past each cut (not the whole text:
+    a 3 MB message was redacted whole to keep 256 KiB), and keeps what `truncate` keeps, its marker
+    giving the size of the text as logged."""
+    read: list[int] = []
+
+    def redact(part: str) -> str:
+        read.append(len(part))
+        return part
+
+    cut = cut_redacted(text, limit, redact, keep_tail=keep_tail)
+    assert cut == truncate(text, limit, keep_tail=keep_tail)
+    assert sum(read) <= 2 * limit + 2 * 64 * 1024, read
+
+
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["head", "head-and-tail"])
+@pytest.mark.parametrize("limit", [FIELD_LIMIT, ERROR_MESSAGE_LIMIT, MESSAGE_LIMIT])
+def test_a_cut_past_text_that_redaction_removes_still_sees_a_straddling_secret(
+    limit: int, keep_tail: bool
+) -> None:
+    """Where redaction removes much of the margin past a cut (secrets replaced by a short marker), the
+    window read widens, so a secret at the window's first edge is seen whole, never kept in part."""
+    secret = "SECRET" + "k" * 40
+
+    def redact(part: str) -> str:  # removes every "~" (a secret's bulk), hides the whole secret
+        return part.replace("~", "").replace(secret, "[R]")
+
+    for edge in (4096, 8192, 32 * 1024, 64 * 1024, 128 * 1024, 256 * 1024):  # past the cut, in bytes
+        # "~" up to a few bytes before `edge` past the cut, then the secret: a window that ends there
+        # holds only its first characters, and (the "~" removed) the kept part would reach them.
+        head = "w" * (limit // 2) + "~" * (limit - limit // 2 + edge - 10) + secret + "w" * limit
+        cut = cut_redacted(head, limit, redact, keep_tail=keep_tail)
+        assert "SECRET" not in cut and "kkkk" not in cut, edge
+        if keep_tail:
+            kept = limit - limit // 4
+            tail = "w" * limit + secret + "~" * (kept - kept // 2 + edge - 10) + "w" * (kept // 2)
+            cut = cut_redacted(tail, limit, redact, keep_tail=True)
+            assert "SECRET" not in cut and "kkkk" not in cut, edge

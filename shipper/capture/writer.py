@@ -28,6 +28,7 @@ import contextlib
 import errno
 import fcntl
 import io
+import math
 import mmap
 import os
 import threading
@@ -60,6 +61,9 @@ _RETRY_CREATE_FIRST: Final = 0.05
 _RETRY_CREATE_LAST: Final = 0.25
 _SMALLEST_SEGMENT: Final = 16 * 1024  # on a nearly full disk segments shrink down to this
 _NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+# A directory that filled up, or became read-only or closed to this user, while the program ran: its
+# records go on in a fallback directory (`move`). Not EFBIG: a file size limit holds in any directory.
+_MOVE_ON: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
 _FORK_WAIT: Final = 1.0  # seconds a fork waits at most for a writer to finish making a segment
 
@@ -113,6 +117,7 @@ class SegmentWriter:
         lose: Callable[[str, int], None],
         cut: Callable[[], None] = lambda: None,
         segment_bytes: int = SEGMENT_BYTES,
+        move: Callable[[OSError], Path | None] = lambda exc: None,
     ) -> None:
         self.spool_dir = spool_dir
         self._program = program  # the payload of each segment's first frame
@@ -121,6 +126,7 @@ class SegmentWriter:
         self._lose = lose
         self._cut = cut  # counts a record spooled with its long texts cut (`shipper.capture.bounds`)
         self.segment_bytes = segment_bytes
+        self._move = move  # another directory when this one can take no segment (full, read-only)
         self._lock = threading.Lock()
         self._open: _Open | None = None
         self._failed_at = -_RETRY_CREATE_LAST
@@ -245,6 +251,10 @@ class SegmentWriter:
                 )
                 return None
         except (OSError, SpoolError) as exc:
+            moved = self._move(exc) if isinstance(exc, OSError) and exc.errno in _MOVE_ON else None
+            if moved is not None and moved != self.spool_dir:  # (once: the next refuses to move)
+                self.spool_dir = moved
+                return self._next_segment(record)
             self._failed(now, "spool_unavailable")
             self._lose("spool_unavailable", 1)
             self._diag.warning(
@@ -494,7 +504,14 @@ def _private(path: str, flags: int) -> int:
 def _allocate(fd: int, size: int) -> None:
     """Reserve the segment's blocks on disk now, so a full disk fails here and not as SIGBUS when a
     record is copied into the mapping. Where the file system or the platform has no fallocate (macOS,
-    some network file systems), zeros are written instead."""
+    some network file systems), zeros are written instead.
+
+    A size past the process's file size limit (RLIMIT_FSIZE) fails as EFBIG without being tried: the
+    kernel answers such a write with SIGXFSZ, which Python ignores but an interpreter embedded without
+    its signal handlers (or a program that set it back to SIG_DFL) does not, and the program died
+    (status 153) on its first logging call."""
+    if size > _file_size_limit():
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
     allocate = getattr(os, "posix_fallocate", None)
     if allocate is not None:
         try:
@@ -506,6 +523,17 @@ def _allocate(fd: int, size: int) -> None:
     block = bytes(64 * 1024)
     for offset in range(0, size, len(block)):
         os.pwrite(fd, block[: size - offset], offset)
+
+
+def _file_size_limit() -> float:
+    """The soft RLIMIT_FSIZE of this process in bytes (infinite where there is none)."""
+    import resource  # (a C module, imported when a segment is made: not on every program's start)
+
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (OSError, ValueError):
+        return math.inf
+    return math.inf if soft == resource.RLIM_INFINITY or soft < 0 else soft
 
 
 def _size(path: Path) -> int:

@@ -43,6 +43,7 @@ class _Started:
 
 
 _children: dict[int, _Started] = {}  # pid -> the agents this process started, until seen gone
+_releasing: set[int] = set()  # the write end of a helper's `_high_pipe` while it is held (see fork)
 _helpers: set[int] = set()  # helper shells that had not exited when their agent's pid came
 _failed: list[str] = []  # how each agent started here since the last that lived died at its start
 
@@ -232,6 +233,9 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
         opened.remove(write_end)
         said, told = os.pipe()  # the helper writes the agent's pid here
         opened += [said, told]
+        hold, release = _high_pipe()  # the helper waits for the end of this before it exits
+        opened += [hold, release]
+        _releasing.add(release)
         keep = os.O_APPEND if _size(log) < _LOG_LIMIT else os.O_TRUNC
         flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | keep
         errors = os.open(log, flags, 0o600)
@@ -247,6 +251,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
                 (os.POSIX_SPAWN_DUP2, read_end, 0),
                 out,
                 (os.POSIX_SPAWN_DUP2, errors, 2),
+                *(((os.POSIX_SPAWN_DUP2, hold, _HOLD_FD),) if detached else ()),
                 *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()),
             ],
             setsid=True,
@@ -256,13 +261,17 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
             setsigmask=(),
             setsigdef=_catchable_signals(),
         )
-        os.close(told)
-        opened.remove(told)
-        agent = _agent_pid(said, pid) if detached else pid
+        for fd in (told, hold):
+            os.close(fd)
+            opened.remove(fd)
+        if detached:
+            opened.remove(release)  # `_agent_pid` closes it, then reaps the helper
+        agent = _agent_pid(said, pid, release) if detached else pid
     except OSError:
         return False
     finally:
         for fd in opened:
+            _releasing.discard(fd)
             with contextlib.suppress(OSError):
                 os.close(fd)
     if agent:
@@ -271,15 +280,73 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
 
 
 # The helper shell: the settings move to descriptor 3 (a background command's standard input is
-# /dev/null), the pid reporting pipe to 4; the agent gets neither of the helper's extra descriptors.
+# /dev/null), the pid reporting pipe to 4; the agent gets none of the helper's extra descriptors. Once
+# it has said the pid, the helper waits for the end of the pipe on descriptor 5 (`_agent_pid`).
 _SHELL: Final = "/bin/sh"
-_DETACH: Final = 'exec 3<&0 4>&1 1>/dev/null; "$@" 0<&3 3<&- 4>&- & echo $! >&4'
-_HELPER_WAIT: Final = 2.0  # seconds at most for the helper shell to say the pid and exit
+_HOLD_FD: Final = 5
+_DETACH: Final = 'exec 3<&0 4>&1 1>/dev/null; "$@" 0<&3 3<&- 4>&- 5<&- & echo $! >&4; exec 4>&-; read x <&5'
+_HELPER_WAIT: Final = 2.0  # seconds at most for the helper shell to say the pid
 
 
-def _agent_pid(said: int, helper: int) -> int:
-    """The agent's pid as the helper shell says it (0 if it says nothing in time), the helper reaped
-    (it exits as soon as it has said it; one that takes longer is reaped later by `reap`)."""
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose read end is above the descriptors the spawn fills (0-2 and `_HOLD_FD`), so that no
+    earlier step of the spawn overwrites it (a program that closed its standard streams gets 0-2)."""
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    try:
+        high = fcntl.fcntl(read_end, fcntl.F_DUPFD_CLOEXEC, _HOLD_FD + 1)
+    finally:
+        os.close(read_end)
+    return high, write_end
+
+
+def _agent_pid(said: int, helper: int, release: int) -> int:
+    """The agent's pid as the helper shell says it (0 if it says nothing in time), the helper reaped.
+
+    Once it has said the pid the helper waits for `release` to close, and is reaped by a blocking wait
+    with SIGCHLD held back: the program's own SIGCHLD handler (Python code, run between bytecodes)
+    looks only once the helper is gone. Reaped by polling after its exit, the helper's pid went to that
+    handler first (a prefork server got a pid it never forked, at every agent start). A helper that
+    says nothing in time is let go (`release` closed) and reaped later by `reap`."""
+    try:
+        text = _said(said)
+    except BaseException:  # (a signal handler's exception in the poll): reaped later by `reap`
+        _release(release)
+        _helpers.add(helper)
+        raise
+    if not text.endswith(b"\n"):
+        _release(release)
+        _helpers.add(helper)
+    else:
+        # SIGCHLD held back from this thread meanwhile: the helper may exit before the wait begins (it
+        # runs at once when released, on this processor too), and its signal would run the program's
+        # handler right after the close. Held back, it is delivered once the helper is reaped (to a
+        # program with no other thread; another thread may take it, and the handler run, earlier).
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        try:
+            _release(release)
+            # Blocks only for the helper's exit from `read`, its last command. (A child forked
+            # meanwhile closes its copy of `release` in `forget_after_fork`: it cannot hold the wait.)
+            os.waitpid(helper, 0)
+        except ChildProcessError:  # reaped by the program already
+            pass
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    try:
+        return int(text.strip() or b"0")
+    except ValueError:
+        return 0
+
+
+def _release(release: int) -> None:
+    """Let the helper shell exit: its `read` meets the end of the pipe."""
+    _releasing.discard(release)
+    os.close(release)
+
+
+def _said(said: int) -> bytes:
+    """What the helper shell wrote on `said` (the agent's pid and a line end), within `_HELPER_WAIT`."""
     import select  # only when an agent is started (a C extension: not in every program's start)
 
     deadline = time.monotonic() + _HELPER_WAIT
@@ -293,20 +360,7 @@ def _agent_pid(said: int, helper: int) -> int:
         text += chunk
         if not chunk or b"\n" in text:  # said whole (a child forked meanwhile may hold the pipe open)
             break
-    while True:
-        try:
-            done, _ = os.waitpid(helper, os.WNOHANG)
-        except ChildProcessError:  # reaped by the program already
-            break
-        if done or time.monotonic() >= deadline:
-            if not done:
-                _helpers.add(helper)
-            break
-        time.sleep(0.001)
-    try:
-        return int(text.strip() or b"0")
-    except ValueError:
-        return 0
+    return text
 
 
 def _catchable_signals() -> set[signal.Signals]:
@@ -401,7 +455,12 @@ def stop_started(timeout: float = 5.0) -> None:
 
 
 def forget_after_fork() -> None:
-    """In a forked child: the parent's agents are not this process's children."""
+    """In a forked child: the parent's agents are not this process's children, and a helper shell the
+    parent waits for must not wait for this child too (its copy of the helper's pipe is closed)."""
+    for fd in _releasing:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _releasing.clear()
     _children.clear()
     _helpers.clear()
     _failed.clear()
