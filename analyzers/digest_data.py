@@ -32,7 +32,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -91,6 +91,19 @@ class DigestData:
     feedback: list[Doc]
     shipper: list[Doc]
     first_seen: dict[str, str]  # group key -> earliest occurrence before the window end
+    warnings: Warnings = field(default_factory=lambda: Warnings())  # `analyzers.digest_warnings`
+
+
+@dataclass(frozen=True, kw_only=True)
+class Warnings:
+    """The most frequent warning shapes of the window (`rows`: shape, count, previous_count, last_seen,
+    sample), how many shapes had a warning in it (`shapes`, a lower bound when `capped`) and how many of
+    its warnings those shapes hold (`shaped`)."""
+
+    rows: list[Doc] = field(default_factory=list)
+    shapes: int = 0
+    shaped: int = 0
+    capped: bool = False
 
 
 def _range(window: Window) -> dict[str, Any]:
@@ -102,7 +115,7 @@ def _range(window: Window) -> dict[str, Any]:
 WARNING_LEVELS: Final = ("warning", "warn")
 _BLANKS: Final = f"[{schema.LEVEL_BLANKS}]*"
 _WARNING_PATTERN: Final = f"{_BLANKS}({'|'.join(WARNING_LEVELS)}){_BLANKS}"
-_WARNING: Final = {
+WARNING_QUERY: Final = {
     "bool": {
         "filter": [{"regexp": {"log.level": {"value": _WARNING_PATTERN, "case_insensitive": True}}}],
         "must_not": [queries.is_error()],
@@ -113,7 +126,7 @@ _WARNING: Final = {
 def _window_measures() -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "errors": {"filter": queries.is_error()},
-        "warnings": {"filter": _WARNING},
+        "warnings": {"filter": WARNING_QUERY},
         "tracebacks": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
@@ -165,7 +178,7 @@ def _daily_agg(window: Window) -> dict[str, Any]:
         **_histogram(window),
         "aggs": {
             "errors": {"filter": queries.is_error()},
-            "warnings": {"filter": _WARNING},
+            "warnings": {"filter": WARNING_QUERY},
         },
     }
     return {"filter": _range(window), "aggs": {"buckets": buckets}}

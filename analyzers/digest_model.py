@@ -104,6 +104,18 @@ class ErrorLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WarningRow:
+    """A recurring warning: its shape (template or masked message, `analyzers.digest_warnings`), its
+    counts in this window and the previous one, when it was last seen and its most frequent text."""
+
+    shape: str
+    count: int
+    previous_count: int
+    last_seen: datetime | None
+    sample: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Operation:
     action: str
     count: int
@@ -166,6 +178,14 @@ class Report:
     resolved_groups: tuple[GroupRow, ...] = ()  # every group resolved in the window or still seen
     list_limit: int = LIST_LIMIT
     active_groups: int = 0  # groups with an event in the window (ignored ones left out), all counted
+    warnings: tuple[WarningRow, ...] = ()  # the most frequent warning shapes (`digest_warnings`)
+    warning_shapes: int = 0  # the shapes with a warning in the window (a lower bound when capped)
+    warning_shapes_capped: bool = False
+
+    @property
+    def more_warnings(self) -> int:
+        """Warnings of the window in no listed row (other shapes, or none that could be read)."""
+        return max(self.measure("warnings").current - sum(w.count for w in self.warnings), 0)
 
     @property
     def more_groups(self) -> int:
@@ -384,6 +404,23 @@ def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
     )
 
 
+def _warnings(data: DigestData) -> tuple[WarningRow, ...]:
+    rows = []
+    for r in data.warnings.rows:
+        shape = one_line(r["shape"], 300)
+        sample = one_line(r["sample"], 300) if r.get("sample") else ""
+        rows.append(
+            WarningRow(
+                shape=shape,
+                count=int(r["count"]),
+                previous_count=int(r["previous_count"]),
+                last_seen=parse_time(r.get("last_seen")),
+                sample=sample if sample and sample != shape else None,
+            )
+        )
+    return tuple(rows)
+
+
 def _operations(data: DigestData, limit: int = 10) -> tuple[Operation, ...]:
     return tuple(
         Operation(
@@ -511,4 +548,7 @@ def build_report(
         regressed_groups=regressed,
         resolved_groups=resolved,
         active_groups=len(active),
+        warnings=_warnings(data),
+        warning_shapes=max(data.warnings.shapes, len(data.warnings.rows)),
+        warning_shapes_capped=data.warnings.capped,
     )
