@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
-from analyzers import digest_frames
+from analyzers import digest_frames, queries
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
 from analyzers.escaping import source_text
@@ -238,10 +238,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = queries.source_time(value)  # (epoch milliseconds, ISO 8601 to nanoseconds; else None)
+    return parsed.astimezone(UTC) if parsed is not None else None
 
 
 def printable(text: str) -> str:
