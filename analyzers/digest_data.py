@@ -134,6 +134,7 @@ def _window_measures() -> dict[str, Any]:
         "filter": _ERROR_LINE,
         "aggs": {"groups": {"cardinality": {"field": "error.grouping_key", "missing": UNGROUPED}}},
     }
+    aggs["ungrouped_errors"] = {"filter": _UNGROUPED_ERROR}  # in no group and in no error-line row
     aggs["feedback"] = {
         "filter": {"term": {"event.dataset": DATASET_FEEDBACK}},
         "aggs": {"kinds": {"terms": {"field": "logloop.feedback.kind", "size": 10}}},
@@ -182,6 +183,19 @@ def _daily_agg(window: Window) -> dict[str, Any]:
         },
     }
     return {"filter": _range(window), "aggs": {"buckets": buckets}}
+
+
+# Errors with a traceback (or error fields) that no grouping key was given: another shipper's, or ones
+# no `logloop analyze` reached. No group holds them, so the digest says how many there are.
+_UNGROUPED_ERROR: Final = {
+    "bool": {
+        "filter": [
+            schema.is_error_query(),
+            {"bool": {"must_not": [schema.present_query("error.grouping_key")]}},
+        ],
+        "must_not": [_ERROR_LINE],
+    }
+}
 
 
 # Error lines are counted per group (error.grouping_key: a logging template, or a template mined from
@@ -357,6 +371,7 @@ def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
         "shipper_docs": int(datasets.get(DATASET_SHIPPER, 0)),
         "error_lines": int(agg["error_lines"]["doc_count"]),
         "error_line_groups": int(agg["error_lines"]["groups"]["value"]),
+        "ungrouped_errors": int((agg.get("ungrouped_errors") or {}).get("doc_count", 0)),
         **{f"feedback_{kind}": int(count) for kind, count in kinds.items()},
     }
 

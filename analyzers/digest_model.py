@@ -36,6 +36,7 @@ from analyzers.digest_window import Window
 from analyzers.escaping import source_text
 from analyzers.registry import Group
 from analyzers.rootcause import Insights
+from analyzers.wording import counted
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
@@ -402,6 +403,18 @@ def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
     )
 
 
+def ungrouped_notes(count: int) -> tuple[str, ...]:
+    """A note when errors of the window have no grouping key: no group or list of the digest holds
+    them (another shipper's events, or events no `logloop analyze` reached), only the Errors total."""
+    if not count:
+        return ()
+    return (
+        f"{counted(count, 'error')} of this window {'has' if count == 1 else 'have'} no grouping key and "
+        f"{'is' if count == 1 else 'are'} in no group above (another shipper's events, or events no "
+        "`logloop analyze` reached): run `logloop regroup` to group them",
+    )
+
+
 def _warnings(data: DigestData) -> tuple[WarningRow, ...]:
     rows = []
     for r in data.warnings.rows:
@@ -526,6 +539,7 @@ def build_report(
     notes: tuple[str, ...] = () if data.groups_registry else (REGISTRY_EMPTY,)
     shipper = _shipper(data)
     notes += shard_limit_notes(sum(p.shard_limit_retries for p in shipper))
+    notes += ungrouped_notes(int(data.totals["current"].get("ungrouped_errors", 0)))
     return Report(
         title=one_line(title, 120),
         window=data.window,

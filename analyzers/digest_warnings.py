@@ -93,7 +93,7 @@ def _add(tallies: dict[str, _Tally], shape: str, bucket: Mapping[str, Any], samp
     latest = bucket["current"].get("last") or {}
     if latest.get("value") is not None and (tally.last_seen is None or latest["value"] > tally.last_seen):
         tally.last_seen, tally.last_seen_text = latest["value"], latest.get("value_as_string")
-    if current > tally.sample_count:
+    if sample and current > tally.sample_count:
         tally.sample, tally.sample_count = sample, current
     return True
 
@@ -119,7 +119,7 @@ def fetch_warnings(store: Store, window: Window) -> Warnings:
             if len(unnamed) < MAX_UNNAMED_TEMPLATES:
                 unnamed.append(template)
             continue
-        capped |= not _add(tallies, shape_of_template(template), bucket, template)
+        capped |= not _add(tallies, shape_of_template(template), bucket, sample="")  # (the shape says it)
     for bucket in _by_message(store, window, unnamed):
         message = str(bucket["key"])
         capped |= not _add(tallies, shape_of_message(message), bucket, message)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from helpers.analysis_docs import NOW, TRACE
 
-from analyzers import analyze, queries
+from analyzers import analyze, queries, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.digest import build_digest
 from analyzers.render import render
@@ -120,3 +120,22 @@ def test_a_source_time_is_read_as_elasticsearch_reads_it(value: Any, expected: d
     """Every form of `@timestamp` the default date format takes is an aware UTC time; others are None."""
     found = queries.source_time(value)
     assert found == expected and (found is None or found.utcoffset() == timedelta(0))
+
+
+def test_errors_no_group_holds_are_said_until_regrouped(es: Any, prefix: str) -> None:
+    """Errors with a traceback but no grouping key (another shipper's, or past `logloop analyze`'s
+    reach) are in no group: the digest says how many and names `logloop regroup`, which clears it."""
+    at = FIRST.isoformat().replace("+00:00", "Z")
+    keyed = _error(at)
+    keyed["error"] = {**keyed["error"], "grouping_key": "ab" * 16}
+    line = _error(at)
+    del line["error"]["stack_trace"]  # an error line: its own list says it is not grouped yet
+    line["error"] = {}
+    _index(es, prefix, [_error(at), _error(at), _error(at), keyed, line])
+    store = Store(es, prefix)
+    text = build_digest(store, timedelta(days=7), NOW, NOW).render("text")
+    assert "3 errors of this window have no grouping key" in text and "logloop regroup" in text, text
+    regroup.run_regroup(store, since=None, until=NOW, progress=False)
+    es.indices.refresh(index=f"{prefix}-*")
+    report = build_digest(store, timedelta(days=7), NOW, NOW).report
+    assert not any("no grouping key" in note for note in report.notes), report.notes
