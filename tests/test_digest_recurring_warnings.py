@@ -122,3 +122,21 @@ def test_a_week_of_errors_only_lists_no_warning(es: Any, prefix: str) -> None:
     traced["error"] = {"type": "builtins.OSError", "stack_trace": TRACE}
     report = _build(es, prefix, [event("ab" * 16, NOW - timedelta(days=1)), traced]).report
     assert report.warnings == () and report.more_warnings == 0
+
+
+def test_past_the_shapes_held_the_digest_says_its_rows_are_of_those_read(
+    es: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more shapes than MAX_SHAPES (memory stays bounded), the rest line says there are more and
+    that the rows are the largest of those read; the totals stay exact."""
+    monkeypatch.setattr(digest_warnings, "MAX_SHAPES", 3)
+    docs = [
+        _warning(f"sensor {word} offline", n)
+        for n, word in enumerate(["red", "green", "blue", "cyan", "teal"])
+    ]
+    report = _build(es, prefix, docs).report
+    assert report.warning_shapes_capped and report.warning_shapes == 3 and len(report.warnings) == 3
+    assert report.measure("warnings").current == 5 and report.more_warnings == 2
+    for fmt in ("text", "html", "markdown"):
+        rendered = render(report, fmt)
+        assert "and more shapes than the 3 read: the rows are the largest of those" in rendered, fmt
