@@ -121,7 +121,7 @@ def _values(sample: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 
 def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    return queries.source_time(value)
 
 
 def new_group(raw: Mapping[str, Any], sample: Mapping[str, Any]) -> NewGroup:

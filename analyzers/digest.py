@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from analyzers import charts, digest_data, digest_insights, files
+from analyzers import charts, digest_data, digest_insights, digest_warnings, files
 from analyzers.digest_data import DigestData
 from analyzers.digest_model import REGISTRY_EMPTY, Report, build_report, group_rows, keys_to_detail
 from analyzers.digest_options import DEFAULT_OPTIONS, DigestOptions
@@ -57,6 +57,7 @@ def fetch(store: Store, window: Window) -> DigestData:
         feedback=overview["feedback"],
         shipper=overview["shipper"],
         first_seen=digest_data.fetch_first_seen(store, window, groups, known),
+        warnings=digest_warnings.fetch_warnings(store, window),
     )
     details = digest_data.fetch_details(store, window, keys_to_detail(data))
     return dataclasses.replace(data, details=details)

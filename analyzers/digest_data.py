@@ -32,7 +32,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -91,6 +91,19 @@ class DigestData:
     feedback: list[Doc]
     shipper: list[Doc]
     first_seen: dict[str, str]  # group key -> earliest occurrence before the window end
+    warnings: Warnings = field(default_factory=lambda: Warnings())  # `analyzers.digest_warnings`
+
+
+@dataclass(frozen=True, kw_only=True)
+class Warnings:
+    """The most frequent warning shapes of the window (`rows`: shape, count, previous_count, last_seen,
+    sample), how many shapes had a warning in it (`shapes`, a lower bound when `capped`) and how many of
+    its warnings those shapes hold (`shaped`)."""
+
+    rows: list[Doc] = field(default_factory=list)
+    shapes: int = 0
+    shaped: int = 0
+    capped: bool = False
 
 
 def _range(window: Window) -> dict[str, Any]:
@@ -102,7 +115,7 @@ def _range(window: Window) -> dict[str, Any]:
 WARNING_LEVELS: Final = ("warning", "warn")
 _BLANKS: Final = f"[{schema.LEVEL_BLANKS}]*"
 _WARNING_PATTERN: Final = f"{_BLANKS}({'|'.join(WARNING_LEVELS)}){_BLANKS}"
-_WARNING: Final = {
+WARNING_QUERY: Final = {
     "bool": {
         "filter": [{"regexp": {"log.level": {"value": _WARNING_PATTERN, "case_insensitive": True}}}],
         "must_not": [queries.is_error()],
@@ -113,7 +126,7 @@ _WARNING: Final = {
 def _window_measures() -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "errors": {"filter": queries.is_error()},
-        "warnings": {"filter": _WARNING},
+        "warnings": {"filter": WARNING_QUERY},
         "tracebacks": {"filter": {"exists": {"field": "error.stack_trace"}}},
         "datasets": {"terms": {"field": "event.dataset", "size": 10}},
     }
@@ -121,6 +134,7 @@ def _window_measures() -> dict[str, Any]:
         "filter": _ERROR_LINE,
         "aggs": {"groups": {"cardinality": {"field": "error.grouping_key", "missing": UNGROUPED}}},
     }
+    aggs["ungrouped_errors"] = {"filter": _UNGROUPED_ERROR}  # in no group and in no error-line row
     aggs["feedback"] = {
         "filter": {"term": {"event.dataset": DATASET_FEEDBACK}},
         "aggs": {"kinds": {"terms": {"field": "logloop.feedback.kind", "size": 10}}},
@@ -165,10 +179,23 @@ def _daily_agg(window: Window) -> dict[str, Any]:
         **_histogram(window),
         "aggs": {
             "errors": {"filter": queries.is_error()},
-            "warnings": {"filter": _WARNING},
+            "warnings": {"filter": WARNING_QUERY},
         },
     }
     return {"filter": _range(window), "aggs": {"buckets": buckets}}
+
+
+# Errors with a traceback (or error fields) that no grouping key was given: another shipper's, or ones
+# no `logloop analyze` reached. No group holds them, so the digest says how many there are.
+_UNGROUPED_ERROR: Final = {
+    "bool": {
+        "filter": [
+            schema.is_error_query(),
+            {"bool": {"must_not": [schema.present_query("error.grouping_key")]}},
+        ],
+        "must_not": [_ERROR_LINE],
+    }
+}
 
 
 # Error lines are counted per group (error.grouping_key: a logging template, or a template mined from
@@ -344,6 +371,7 @@ def _measures(agg: Mapping[str, Any]) -> dict[str, int]:
         "shipper_docs": int(datasets.get(DATASET_SHIPPER, 0)),
         "error_lines": int(agg["error_lines"]["doc_count"]),
         "error_line_groups": int(agg["error_lines"]["groups"]["value"]),
+        "ungrouped_errors": int((agg.get("ungrouped_errors") or {}).get("doc_count", 0)),
         **{f"feedback_{kind}": int(count) for kind, count in kinds.items()},
     }
 

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
-from analyzers import digest_frames
+from analyzers import digest_frames, queries
 from analyzers.digest_data import DigestData
 from analyzers.digest_window import Window
 from analyzers.escaping import source_text
 from analyzers.registry import Group
 from analyzers.rootcause import Insights
+from analyzers.wording import counted
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
@@ -104,6 +105,18 @@ class ErrorLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WarningRow:
+    """A recurring warning: its shape (template or masked message, `analyzers.digest_warnings`), its
+    counts in this window and the previous one, when it was last seen and its most frequent text."""
+
+    shape: str
+    count: int
+    previous_count: int
+    last_seen: datetime | None
+    sample: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Operation:
     action: str
     count: int
@@ -166,6 +179,14 @@ class Report:
     resolved_groups: tuple[GroupRow, ...] = ()  # every group resolved in the window or still seen
     list_limit: int = LIST_LIMIT
     active_groups: int = 0  # groups with an event in the window (ignored ones left out), all counted
+    warnings: tuple[WarningRow, ...] = ()  # the most frequent warning shapes (`digest_warnings`)
+    warning_shapes: int = 0  # the shapes with a warning in the window (a lower bound when capped)
+    warning_shapes_capped: bool = False
+
+    @property
+    def more_warnings(self) -> int:
+        """Warnings of the window in no listed row (other shapes, or none that could be read)."""
+        return max(self.measure("warnings").current - sum(w.count for w in self.warnings), 0)
 
     @property
     def more_groups(self) -> int:
@@ -218,10 +239,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = queries.source_time(value)  # (epoch milliseconds, ISO 8601 to nanoseconds; else None)
+    return parsed.astimezone(UTC) if parsed is not None else None
 
 
 def printable(text: str) -> str:
@@ -384,6 +403,35 @@ def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
     )
 
 
+def ungrouped_notes(count: int) -> tuple[str, ...]:
+    """A note when errors of the window have no grouping key: no group or list of the digest holds
+    them (another shipper's events, or events no `logloop analyze` reached), only the Errors total."""
+    if not count:
+        return ()
+    return (
+        f"{counted(count, 'error')} of this window {'has' if count == 1 else 'have'} no grouping key and "
+        f"{'is' if count == 1 else 'are'} in no group above (another shipper's events, or events no "
+        "`logloop analyze` reached): run `logloop regroup` to group them",
+    )
+
+
+def _warnings(data: DigestData) -> tuple[WarningRow, ...]:
+    rows = []
+    for r in data.warnings.rows:
+        shape = one_line(r["shape"], 300)
+        sample = one_line(r["sample"], 300) if r.get("sample") else ""
+        rows.append(
+            WarningRow(
+                shape=shape,
+                count=int(r["count"]),
+                previous_count=int(r["previous_count"]),
+                last_seen=parse_time(r.get("last_seen")),
+                sample=sample if sample and sample != shape else None,
+            )
+        )
+    return tuple(rows)
+
+
 def _operations(data: DigestData, limit: int = 10) -> tuple[Operation, ...]:
     return tuple(
         Operation(
@@ -491,6 +539,7 @@ def build_report(
     notes: tuple[str, ...] = () if data.groups_registry else (REGISTRY_EMPTY,)
     shipper = _shipper(data)
     notes += shard_limit_notes(sum(p.shard_limit_retries for p in shipper))
+    notes += ungrouped_notes(int(data.totals["current"].get("ungrouped_errors", 0)))
     return Report(
         title=one_line(title, 120),
         window=data.window,
@@ -511,4 +560,7 @@ def build_report(
         regressed_groups=regressed,
         resolved_groups=resolved,
         active_groups=len(active),
+        warnings=_warnings(data),
+        warning_shapes=max(data.warnings.shapes, len(data.warnings.rows)),
+        warning_shapes_capped=data.warnings.capped,
     )

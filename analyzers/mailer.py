@@ -19,9 +19,11 @@ process whose create succeeded sends. Then:
 - refused before or by DATA   -> `failed` (nothing was delivered): a later run may re-claim it, with a
   compare-and-set on the marker's seq_no, so two re-claimers cannot both win.
 - the recipient refused permanently (a 5xx reply to RCPT, but 552, which RFC 5321 says to treat as
-  the temporary 452) -> `refused`: nothing was delivered and a later run of the same digest does not
-  try again; it reports the recipient `refused` in one line with the server's reply (fix [smtp]
-  recipients, or delete the marker to try again). The next window's digest tries it again. A
+  the temporary 452, and but a refusal about the sending side, such as "550 relaying denied" or "530
+  5.7.0 authentication required", which fixing [smtp] cures: `configuration_refusal`) -> `refused`:
+  nothing was delivered and a later run of the same digest does not try again; it reports the
+  recipient `refused` in one line with the server's reply (fix [smtp] recipients, or delete the marker
+  to try again). The next window's digest tries it again. A
   temporary refusal (4xx) stays `failed` and is retried.
 - anything else (the connection died while the message was in flight, the process crashed) -> the
   marker stays `sending`. A later run never resends it: while it is younger than STALE_AFTER
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -345,9 +348,17 @@ def _describe(exc: BaseException) -> str:
 
 def _refusal(what: str, code: int, reply: bytes | str, *, recipient: bool = False) -> str:
     """ "the server refused the recipient x@y: 550 5.1.1 no such user (permanent)" (pure); a
-    `recipient` refusal is temporary by `permanently_refused`'s rule (552 too)."""
-    temporary = not permanently_refused({"": (code, b"")}) if recipient else 400 <= code < 500
-    kind = "temporary: a later run tries again" if temporary else "permanent"
+    `recipient` refusal is permanent by `permanently_refused`'s rule (552 and refusals about the
+    sending side are not)."""
+    if recipient and 500 <= code < 600 and configuration_refusal(code, reply):
+        kind = (
+            "refused for the sending side, not the address: check [smtp] host, username and password; "
+            "a later run tries again"
+        )
+    elif not permanently_refused({"": (code, b"")}) if recipient else 400 <= code < 500:
+        kind = "temporary: a later run tries again"
+    else:
+        kind = "permanent"
     return f"the server refused {what}: {code} {_reply_text(reply)[:200]} ({kind})"
 
 
@@ -430,12 +441,36 @@ class _Attempt:
 # RFC 5321 4.5.3.1.10: a 552 ("too much mail data", a full mailbox) in reply to RCPT is to be treated
 # as the temporary 452.
 _TEMPORARY_RCPT_CODES: Final = frozenset({552})
+# Refusals about the sending side, not the address, whatever the recipient (RFC 3463's X.7.x security or
+# policy codes: relaying denied, authentication required; X.1.7/X.1.8: the sender's address; 530 and 535,
+# RFC 4954's authentication replies; a reply without an enhanced code that words relaying or
+# authentication): fixing [smtp] cures them, so a re-run after that fix must try the recipient again.
+_CONFIGURATION_RCPT_CODES: Final = frozenset({530, 535, 538})
+_ENHANCED_RE: Final = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
+_CONFIGURATION_WORDS_RE: Final = re.compile(
+    r"relay|authenticat|\bauth\b|not permitted to send", re.IGNORECASE
+)
+
+
+def configuration_refusal(code: int, reply: bytes | str) -> bool:
+    """Whether a RCPT refusal is about the sending side (relaying, authentication, the sender's
+    address: see _CONFIGURATION_RCPT_CODES' comment), not the recipient's address."""
+    if code in _CONFIGURATION_RCPT_CODES:
+        return True
+    text = _reply_text(reply)
+    enhanced = _ENHANCED_RE.match(text)
+    if enhanced:
+        subject, detail = enhanced[2], enhanced[3]
+        return subject == "7" or (subject == "1" and detail in ("7", "8"))
+    return _CONFIGURATION_WORDS_RE.search(text) is not None
 
 
 def permanently_refused(refusals: Mapping[str, tuple[int, bytes]]) -> bool:
-    """Whether every recipient refusal (address -> (code, reply)) is permanent: a 5xx other than 552."""
+    """Whether every recipient refusal (address -> (code, reply)) is a permanent refusal of the address:
+    a 5xx other than 552 and not about the sending side (`configuration_refusal`)."""
     return bool(refusals) and all(
-        500 <= code < 600 and code not in _TEMPORARY_RCPT_CODES for code, _reply in refusals.values()
+        500 <= code < 600 and code not in _TEMPORARY_RCPT_CODES and not configuration_refusal(code, reply)
+        for code, reply in refusals.values()
     )
 
 

@@ -13,6 +13,7 @@ Bounds (so one request costs the same on the embedded node and on a cluster):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -41,6 +42,29 @@ SAMPLE_FIELDS: Final = (
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with milliseconds, the form Elasticsearch date math and ranges accept."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_FRACTION_RE: Final = re.compile(r"(\.\d{6})\d+")
+
+
+def source_time(value: Any) -> datetime | None:
+    """A `@timestamp` as a document's `_source` holds it, as an aware UTC datetime (a time naming no
+    zone is UTC, as Elasticsearch reads it); None when Elasticsearch's default date format would not
+    read it. That format takes epoch milliseconds (a number, or digits in a string) and ISO 8601 with
+    up to nanoseconds, so another shipper's `1763800000000` or `...T05:00:00.123456789+05:30` is a
+    stored event whose time the analyzers must read: `datetime.fromisoformat` refused both, and the
+    digest ended in a traceback."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+            return datetime.fromtimestamp(float(value) / 1000, tz=UTC)
+        if not isinstance(value, str):
+            return None
+        parsed = datetime.fromisoformat(_FRACTION_RE.sub(r"\1", value.strip()).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def time_range(

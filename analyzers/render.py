@@ -234,10 +234,11 @@ BOUNDED_LISTS: Final = ("new_groups", "regressed_groups", "resolved_groups")
 
 def to_json(report: Report) -> str:
     """The report as one JSON document, bounded whatever the number of groups: `top_groups` (the
-    highest-priority groups with events), `new_groups`, `regressed_groups`, `resolved_groups` and
-    `error_lines` hold the rows the other formats show; `left_out` says how many rows each left out
-    (`top_groups`: the other active groups; `error_lines`: the other error-line groups) and
-    `list_totals` how many there are in all."""
+    highest-priority groups with events), `new_groups`, `regressed_groups`, `resolved_groups`,
+    `error_lines` and `warnings` hold the rows the other formats show; `left_out` says how many rows
+    each left out (`top_groups`: the other active groups; `error_lines`: the other error-line groups;
+    `warnings`: the other warning shapes, their events in `more_warnings`) and `list_totals` how many
+    there are in all."""
     limit = max(report.list_limit, 0)
     totals = {name: len(getattr(report, name)) for name in BOUNDED_LISTS}
     cut = {name: getattr(report, name)[:limit] for name in BOUNDED_LISTS}
@@ -246,12 +247,15 @@ def to_json(report: Report) -> str:
         "top_groups": report.active_groups,
         **totals,
         "error_lines": max(report.error_line_groups, len(report.error_lines)),
+        "warnings": report.warning_shapes,
     }
     document["left_out"] = {
         "top_groups": report.more_groups,
         **{name: total - len(cut[name]) for name, total in totals.items()},
         "error_lines": max(report.error_line_groups - len(report.error_lines), 0),
+        "warnings": max(report.warning_shapes - len(report.warnings), 0),
     }
+    document["more_warnings"] = report.more_warnings
     document["window"] = {"start": report.window.start, "end": report.window.end}
     document["is_empty"] = report.is_empty
     document["shipper_losses"] = report.shipper_losses

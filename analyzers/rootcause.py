@@ -27,7 +27,7 @@ from typing import Final
 
 import pandas as pd
 
-from analyzers import suspects
+from analyzers import queries, suspects
 from analyzers.digest_window import Window
 from analyzers.rootcause_config import RootCauseConfig
 from analyzers.rootcause_queries import Anchor, RootCauseData
@@ -298,10 +298,9 @@ def onset(key: str, data: RootCauseData, release_gap: timedelta) -> Onset:
 def _line(source: Mapping[str, object]) -> LogLine:
     found = source.get("log")
     log: Mapping[str, object] = found if isinstance(found, Mapping) else {}
-    time = source.get("@timestamp")
     message = " ".join(str(source.get("message") or "").split())
     return LogLine(
-        time=datetime.fromisoformat(str(time).replace("Z", "+00:00")) if time else None,
+        time=queries.source_time(source.get("@timestamp")),
         level=str(log.get("level") or ""),
         logger=str(log.get("logger") or ""),
         message=message if len(message) <= LINE_CHARS else message[: LINE_CHARS - 1] + "…",
@@ -311,12 +310,7 @@ def _line(source: Mapping[str, object]) -> LogLine:
 def _is_anchor(source: Mapping[str, object], anchor: Anchor) -> bool:
     error = source.get("error")
     key = error.get("grouping_key") if isinstance(error, Mapping) else None
-    time = source.get("@timestamp")
-    return (
-        key == anchor.key
-        and time is not None
-        and datetime.fromisoformat(str(time).replace("Z", "+00:00")) == anchor.time
-    )
+    return key == anchor.key and queries.source_time(source.get("@timestamp")) == anchor.time
 
 
 def all_breadcrumbs(data: RootCauseData, lines: int) -> dict[str, tuple[Breadcrumbs, ...]]:

@@ -211,18 +211,30 @@ def _sources(agg: Mapping[str, Any]) -> list[Doc]:
     return [hit["_source"] for hit in agg["hits"]["hits"]]
 
 
-def _anchor(key: str, source: Mapping[str, Any]) -> Anchor | None:
-    host = get_field(source, "host.name")
-    if host is None or source.get("@timestamp") is None:
+def _keyword(source: Mapping[str, Any], field: str) -> str | None:
+    """A keyword field's value as a `term` query can ask for it: a list (another shipper's document,
+    `"service": {"name": ["a", "b"]}`; it is indexed under each) gives its first value, a number its
+    text; None when there is no such value (missing, empty, an object). A list in a `term` query was
+    refused by Elasticsearch (HTTP 400), and the whole digest with it."""
+    value = get_field(source, field)
+    if isinstance(value, list):
+        value = next((v for v in value if v is not None and not isinstance(v, dict | list)), None)
+    if value is None or isinstance(value, dict | bool) or value == "":
         return None
-    pid = _pid(get_field(source, "process.pid"))
-    service = get_field(source, "service.name")
+    return str(value)
+
+
+def _anchor(key: str, source: Mapping[str, Any]) -> Anchor | None:
+    host = _keyword(source, "host.name")
+    time = queries.source_time(source.get("@timestamp"))
+    if host is None or time is None:
+        return None
     return Anchor(
         key=key,
-        time=_time(source["@timestamp"]),
-        host=str(host),
-        pid=pid,
-        service=None if service is None else str(service),
+        time=time,
+        host=host,
+        pid=_pid(get_field(source, "process.pid")),
+        service=_keyword(source, "service.name"),
     )
 
 
@@ -308,21 +320,21 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
         seen_versions[bucket["key"]] = [str(v["key"]) for v in bucket["versions"]["buckets"]]
         source = (_sources(bucket["first"]) or [{}])[0]
         first[bucket["key"]] = {
-            "time": _time(source["@timestamp"]) if source.get("@timestamp") else None,
-            "host": get_field(source, "host.name"),
-            "service": get_field(source, "service.name"),
-            "version": get_field(source, "service.version"),
+            "time": queries.source_time(source.get("@timestamp")),
+            "host": _keyword(source, "host.name"),
+            "service": _keyword(source, "service.name"),
+            "version": _keyword(source, "service.version"),
         }
     feedback = [
         FeedbackDoc(
-            time=_time(s["@timestamp"]),
-            host=get_field(s, "host.name"),
-            kind=str(get_field(s, "logloop.feedback.kind") or "other"),
+            time=time,
+            host=_keyword(s, "host.name"),
+            kind=_keyword(s, "logloop.feedback.kind") or "other",
             message=str(s.get("message") or ""),
             pid=_pid(get_field(s, "process.pid")),
         )
         for s in _sources(aggs["feedback"]["recent"])
-        if s.get("@timestamp")
+        if (time := queries.source_time(s.get("@timestamp"))) is not None
     ]
     feedback_daily = {
         str(b["key"]): [d["doc_count"] for d in b["daily"]["buckets"]]

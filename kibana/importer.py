@@ -19,11 +19,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any
+from typing import Any, Final
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 from urllib.request import Request, urlopen
 
+from analyzers.escaping import text_line
 from kibana.exceptions import KibanaConfigError, KibanaImportError
 from kibana.settings import KibanaSettings, validate
 
@@ -126,11 +127,47 @@ def _ssl_context(settings: KibanaSettings) -> ssl.SSLContext | None:
         raise KibanaConfigError(f"cannot load the Kibana CA file {settings.ca_certs}: {exc}") from None
 
 
+# An answer's most bytes: an import's answer lists each object once (a few hundred bytes each, the
+# NDJSON is a few dozen objects), `/api/status` a few hundred kB with every plugin; an error's body is
+# read for its `message` only.
+MAX_ANSWER: Final = 16 << 20
+MAX_ERROR_ANSWER: Final = 64 << 10
+MAX_LISTED: Final = 20  # refused objects a failed import names (it counts the others)
+_PIECE: Final = 1 << 16
+
+
+class _Unfinished(Exception):
+    """An answer too long, or still coming at its deadline."""
+
+
+def read_bounded(
+    answer: Any, *, limit: int, deadline: float, clock: Callable[[], float] = time.monotonic
+) -> bytes:
+    """`answer`'s body read a receive at a time, at most `limit` bytes and not past `deadline`: the
+    socket's timeout bounds each receive only, so a server (a wrong URL, a proxy) that streams without
+    end, or drips a byte at a time under that timeout, held `logloop setup` for ever, its memory growing."""
+    pieces = []
+    size = 0
+    try:
+        while piece := answer.read1(_PIECE):
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                raise _Unfinished(f"answered more than {limit >> 10:,} kB (Kibana never does)")
+            if clock() > deadline:
+                raise _Unfinished("its answer was still coming after the timeout")
+    finally:
+        answer.close()  # (`read()` closes a finished answer itself; `read1` leaves it open)
+    return b"".join(pieces)
+
+
 def _http_error_message(exc: HTTPError, settings: KibanaSettings) -> str:
     try:
-        detail = json.loads(exc.read() or b"{}").get("message", "")
-    except (ValueError, AttributeError):
+        body = read_bounded(exc, limit=MAX_ERROR_ANSWER, deadline=time.monotonic() + settings.timeout)
+        detail = json.loads(body or b"{}").get("message", "")
+    except (ValueError, AttributeError, _Unfinished, OSError, HTTPException):
         detail = ""
+    detail = text_line(detail)[:300] if isinstance(detail, str) else ""
     hints = {
         401: "Kibana rejected the credentials: check the API key or user/password",
         403: "the Kibana user may not import saved objects: it needs the saved objects management privilege",
@@ -142,10 +179,17 @@ def _http_error_message(exc: HTTPError, settings: KibanaSettings) -> str:
 
 
 def _send(request: Request, settings: KibanaSettings) -> dict[str, Any]:
+    deadline = time.monotonic() + settings.timeout
     try:
         with urlopen(request, timeout=settings.timeout, context=_ssl_context(settings)) as response:
-            answer: dict[str, Any] = json.loads(response.read() or b"{}")
+            answer = json.loads(read_bounded(response, limit=MAX_ANSWER, deadline=deadline) or b"{}")
+            if not isinstance(answer, dict):
+                raise ValueError("not a JSON object")
             return answer
+    except _Unfinished as exc:
+        raise KibanaImportError(
+            f"Kibana at {settings.url} {exc} (timeout {settings.timeout:g} s): is this the Kibana URL?"
+        ) from None
     except HTTPError as exc:
         raise KibanaImportError(_http_error_message(exc, settings)) from None
     except URLError as exc:
@@ -171,7 +215,10 @@ def import_ndjson(settings: KibanaSettings, ndjson: bytes, filename: str = "logl
 def raise_for_errors(result: ImportResult) -> None:
     """KibanaImportError with one line naming every refused object, if any was refused."""
     if result.errors:
-        listed = "; ".join(str(error) for error in result.errors)
+        shown = result.errors[:MAX_LISTED]
+        listed = text_line("; ".join(str(error) for error in shown))
+        if len(result.errors) > len(shown):
+            listed += f"; and {len(result.errors) - len(shown)} more"
         raise KibanaImportError(
             f"{len(result.errors)} saved object(s) failed to import "
             f"({result.success_count} imported): {listed}"

@@ -84,7 +84,14 @@ def _send(es: Any, prefix: str, built: Digest, handler: _Refusing) -> dict[str, 
     return {o.recipient: o for o in outcomes}
 
 
-PERMANENT = ["550 5.1.1 no such user", "551 5.1.6 user not local", "553 5.1.3 bad address", "554 5.7.1 no"]
+PERMANENT = [
+    "550 5.1.1 no such user",
+    "551 5.1.6 user not local",
+    "553 5.1.3 bad address",
+    "550 5.1.1 <bad@example.org>: Recipient address rejected: User unknown in relay recipient table",
+    "550 no such user here",
+    "554 5.2.1 mailbox disabled",
+]
 
 
 @pytest.mark.parametrize("reply", PERMANENT)
@@ -123,18 +130,29 @@ def test_a_permanently_refused_recipient_is_not_tried_again_by_a_rerun(
         ("recipient", "552 5.2.2 mailbox full"),  # RFC 5321 4.5.3.1.10: a 552 at RCPT is a 452
         ("message", "554 5.6.0 message refused"),  # the message, not the recipient: [smtp] or the digest
         ("message", "451 4.3.0 try later"),
+        # refusals about the sending side, which fixing [smtp] cures (`configuration_refusal`)
+        ("recipient", "550 relaying denied"),
+        ("recipient", "554 5.7.1 <bad@example.org>: Relay access denied"),
+        ("recipient", "550 5.7.1 Unable to relay for bad@example.org"),
+        ("recipient", "530 5.7.0 Authentication required"),
+        ("recipient", "550 Authentication required"),
+        ("recipient", "553 5.1.8 sender address domain does not exist"),
+        ("recipient", "554 5.7.1 no"),
     ],
 )
 def test_a_temporary_or_message_refusal_is_tried_again(
     es: Any, digests: tuple[str, Digest, Digest], mode: str, reply: str
 ) -> None:
-    """A refusal that is not a permanent refusal of the recipient leaves it `failed`: a re-run of the
-    same digest tries it again and, once the server takes it, sends it exactly once."""
+    """A refusal that is not a permanent refusal of the recipient (temporary, of the message, or about
+    the sending side such as relaying denied, whose detail names [smtp] as the fix) leaves it `failed`:
+    a re-run of the same digest tries it again and, once the server takes it, sends it exactly once."""
     prefix, this_week, _next = digests
     es.options(ignore_status=404).indices.delete(index=f"{prefix}-digest-sends")
     handler = _Refusing(mode, reply)
     first = _send(es, prefix, this_week, handler)
     assert first[BAD].state == "failed" and "do not try it again" not in first[BAD].detail
+    if mode == "recipient" and reply.startswith("5") and not reply.startswith("552"):
+        assert "check [smtp] host, username and password" in first[BAD].detail, first[BAD].detail
     again = _send(es, prefix, this_week, handler)
     assert again[BAD].state == "failed" and handler.attempts == 2
     handler.refusing = False

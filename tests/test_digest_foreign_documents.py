@@ -1,0 +1,141 @@
+"""Other shippers' documents in the digest and `logloop check` (real node): a `@timestamp` in any form
+Elasticsearch's default date format takes (epoch milliseconds as a number or as digits, ISO 8601 with
+nanoseconds or an offset) and keyword fields holding lists are read, never a traceback or a refused
+query that loses the whole digest; times are shown in UTC."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from helpers.analysis_docs import NOW, TRACE
+
+from analyzers import analyze, queries, regroup
+from analyzers.config import AnalyzeConfig
+from analyzers.digest import build_digest
+from analyzers.render import render
+from analyzers.store import Store
+
+pytestmark = pytest.mark.es
+
+FIRST = NOW - timedelta(days=1, hours=2)  # the first occurrence, in UTC
+_MS = int(FIRST.timestamp() * 1000)
+
+TIMES = [
+    pytest.param(_MS, id="epoch-milliseconds"),
+    pytest.param(str(_MS), id="epoch-milliseconds-as-text"),
+    pytest.param(
+        f"{(FIRST + timedelta(hours=5, minutes=30)):%Y-%m-%dT%H:%M:%S}.000000001+05:30",
+        id="nanoseconds-offset",
+    ),
+    pytest.param(f"{FIRST:%Y-%m-%dT%H:%M:%S}", id="no-zone"),
+    pytest.param(f"{FIRST:%Y-%m-%dT%H:%M:%S}.000000009Z", id="nanoseconds-utc"),
+]
+LISTS = [
+    pytest.param({}, id="scalars"),
+    pytest.param(
+        {"service": {"name": ["billing", "billing-eu"], "version": ["1.0", "1.1"]}}, id="service-lists"
+    ),
+    pytest.param({"host": {"name": ["web-1", "web-2"]}}, id="host-list"),
+    pytest.param({"host": {"name": [None, "", "web-3"]}, "process": {"pid": [1, 2]}}, id="odd-lists"),
+    pytest.param({"service": {"name": 42}, "host": {"name": 7}}, id="numbers"),
+]
+
+
+def _error(at: Any, **fields: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@timestamp": at,
+        "message": "bad item",
+        "event": {"id": uuid.uuid4().hex, "dataset": "logloop.log"},
+        "log": {"level": "error", "logger": "app"},
+        "service": {"name": "billing", "version": "1.0"},
+        "host": {"name": "web-1"},
+        "process": {"pid": 41},
+        "error": {"type": "builtins.ValueError", "message": "bad item", "stack_trace": TRACE},
+    }
+    doc.update(fields)
+    return doc
+
+
+def _index(es: Any, prefix: str, docs: list[dict[str, Any]]) -> None:
+    operations: list[dict[str, Any]] = []
+    for doc in docs:
+        operations += [{"create": {"_index": f"{prefix}-{FIRST:%Y.%m.%d}", "_id": doc["event"]["id"]}}, doc]
+    answer = es.bulk(operations=operations, refresh=True)
+    assert not answer["errors"], answer["items"][:2]
+
+
+@pytest.mark.parametrize("fields", LISTS)
+@pytest.mark.parametrize("at", TIMES)
+def test_foreign_times_and_lists_make_a_whole_digest(
+    es: Any, prefix: str, at: Any, fields: dict[str, Any]
+) -> None:
+    """The digest (root cause included) of such events is built and rendered in every format, and
+    says when the group started in UTC."""
+    later = (FIRST + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    feedback = _error(later, **fields)
+    feedback.update(
+        event={"id": uuid.uuid4().hex, "dataset": "logloop.feedback"}, logloop={"feedback": {"kind": "bug"}}
+    )
+    feedback["log"] = {"level": "info"}
+    del feedback["error"]
+    _index(es, prefix, [_error(at, **fields), _error(later, **fields), feedback])
+    store = Store(es, prefix)
+    analyze.run(store, config=AnalyzeConfig(), until=NOW)
+    digest = build_digest(store, timedelta(days=7), NOW, NOW, title="foreign")
+    report = digest.report
+    assert report.measure("errors").current == 2 and not report.partial
+    (group,) = report.top_groups
+    assert group.first_seen is not None and abs(group.first_seen - FIRST) < timedelta(seconds=1)
+    text = digest.render("text")
+    assert f"first seen {FIRST:%Y-%m-%d %H:%M} UTC" in text, text
+    for fmt in ("html", "markdown"):
+        digest.render(fmt)
+    json.loads(render(report, "json"))
+
+
+SOURCE_TIMES = [
+    (1763800000000, datetime(2025, 11, 22, 8, 26, 40, tzinfo=UTC)),
+    ("1763800000000", datetime(2025, 11, 22, 8, 26, 40, tzinfo=UTC)),
+    (1763800000000.5, datetime(2025, 11, 22, 8, 26, 40, 500, tzinfo=UTC)),
+    ("2026-11-22T05:00:00.123456789+05:30", datetime(2026, 11, 21, 23, 30, 0, 123456, tzinfo=UTC)),
+    ("2026-11-22T05:00:00Z", datetime(2026, 11, 22, 5, tzinfo=UTC)),
+    ("2026-11-22", datetime(2026, 11, 22, tzinfo=UTC)),
+    ("2026-11-22T05:00:00", datetime(2026, 11, 22, 5, tzinfo=UTC)),
+    ("not a time", None),
+    (None, None),
+    (True, None),
+    (["2026-11-22"], None),
+    ({"a": 1}, None),
+    ("99999999999999999999999", None),
+    (float("nan"), None),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), SOURCE_TIMES)
+def test_a_source_time_is_read_as_elasticsearch_reads_it(value: Any, expected: datetime | None) -> None:
+    """Every form of `@timestamp` the default date format takes is an aware UTC time; others are None."""
+    found = queries.source_time(value)
+    assert found == expected and (found is None or found.utcoffset() == timedelta(0))
+
+
+def test_errors_no_group_holds_are_said_until_regrouped(es: Any, prefix: str) -> None:
+    """Errors with a traceback but no grouping key (another shipper's, or past `logloop analyze`'s
+    reach) are in no group: the digest says how many and names `logloop regroup`, which clears it."""
+    at = FIRST.isoformat().replace("+00:00", "Z")
+    keyed = _error(at)
+    keyed["error"] = {**keyed["error"], "grouping_key": "ab" * 16}
+    line = _error(at)
+    del line["error"]["stack_trace"]  # an error line: its own list says it is not grouped yet
+    line["error"] = {}
+    _index(es, prefix, [_error(at), _error(at), _error(at), keyed, line])
+    store = Store(es, prefix)
+    text = build_digest(store, timedelta(days=7), NOW, NOW).render("text")
+    assert "3 errors of this window have no grouping key" in text and "logloop regroup" in text, text
+    regroup.run_regroup(store, since=None, until=NOW, progress=False)
+    es.indices.refresh(index=f"{prefix}-*")
+    report = build_digest(store, timedelta(days=7), NOW, NOW).report
+    assert not any("no grouping key" in note for note in report.notes), report.notes
