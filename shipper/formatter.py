@@ -26,13 +26,13 @@ Record attributes the formatter maps rather than copying into `extra` (set them 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import json
 import linecache
 import logging
 import math
+import os
 import re
 import sys
 import threading
@@ -44,7 +44,7 @@ from pathlib import PurePath
 from types import CodeType, TracebackType
 from typing import Any, Final, NamedTuple, TypeVar
 
-from shipper import environment, redaction
+from shipper import environment, redaction, reentry
 from shipper.exceptions import ConfigurationError
 from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.queueing import TEMPLATE_ATTR
@@ -102,6 +102,7 @@ def safe_repr(value: object) -> str:
     try:
         return repr(value)
     except Exception:
+        reentry.reraise_program_exception()
         return f"<unrepresentable {_qualified_name(type(value))}>"
 
 
@@ -109,6 +110,7 @@ def safe_str(value: object) -> str:
     try:
         return str(value)
     except Exception:
+        reentry.reraise_program_exception()
         return f"<unprintable {_qualified_name(type(value))}>"
 
 
@@ -178,6 +180,7 @@ def _container(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
         if isinstance(value, set | frozenset):
             items = _in_stable_order(items)
     except Exception as exc:
+        reentry.reraise_program_exception()
         return f"<unreadable {_qualified_name(type(value))}: {_qualified_name(type(exc))}>"
     dropped = len(items) - MAX_ITEMS
     items = items[:MAX_ITEMS]
@@ -205,6 +208,7 @@ def _in_stable_order(items: list[Any]) -> list[Any]:
     try:
         return sorted(items, key=_set_order)
     except Exception:  # a repr that raises: the items as the set gave them (never an error in a logging call)
+        reentry.reraise_program_exception()
         return items
 
 
@@ -267,6 +271,7 @@ def dumps(doc: Mapping[str, Any]) -> bytes:
         if len(data) <= DOCUMENT_LIMIT:
             return data
     except Exception:  # cycles, non-JSON objects, NaN, lone surrogates: take the careful path
+        reentry.reraise_program_exception()
         pass
     try:
         safe = jsonable(doc, limit=MESSAGE_LIMIT)
@@ -278,6 +283,7 @@ def dumps(doc: Mapping[str, Any]) -> bytes:
             data = _ENCODER.encode(safe).encode("utf-8")
         return data
     except Exception as exc:  # last resort: a document that still says what happened
+        reentry.reraise_program_exception()
         note = {"message": f"document could not be serialized: {_qualified_name(type(exc))}"}
         return json.dumps(note).encode("utf-8")
 
@@ -347,6 +353,7 @@ def record_message(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
     except Exception as exc:
+        reentry.reraise_program_exception()
         return (
             f"{safe_str(record.msg)} % {safe_repr(record.args)} "
             f"[logloop: message formatting failed: {_qualified_name(type(exc))}: {safe_str(exc)}]"
@@ -359,6 +366,7 @@ def exception_message(value: BaseException | None) -> str:
     try:
         return str(value)
     except Exception as exc:
+        reentry.reraise_program_exception()
         return f"<exception str() failed: {_qualified_name(type(exc))}>"
 
 
@@ -383,16 +391,19 @@ def capture_trace(
     try:
         if value is None:  # exc_info=(SomeError, None, None): a type without an instance
             return f"{exc_type.__qualname__}\n"
-        if _FAST_WALK and getattr(sys, "tracebacklimit", None) is None:
-            summary = traceback.TracebackException(type(value), value, None, compact=True, lookup_lines=False)
+        fast = _FAST_WALK and getattr(sys, "tracebacklimit", None) is None
+        with reentry.signals_held():  # (its str() of each exception absorbs even a signal handler's raise)
+            summary = traceback.TracebackException(
+                type(value), value, None if fast else tb, compact=True, lookup_lines=False
+            )
+        if fast:
             summary.stack = _frames(tb)
-        else:
-            summary = traceback.TracebackException(type(value), value, tb, compact=True, lookup_lines=False)
         _freeze_notes(summary)
         return summary
     except RecursionError:
         raise
     except (Exception, MemoryError) as exc:
+        reentry.reraise_program_exception()
         return _trace_failed(exc_type, value, exc)
 
 
@@ -436,8 +447,28 @@ def _frames(tb: TracebackType | None) -> traceback.StackSummary:
         )
         tb = tb.tb_next
     for filename in files:
-        linecache.checkcache(filename)
+        _check_source(filename)
     return frames
+
+
+def _check_source(filename: str) -> None:
+    """`linecache.checkcache(filename)`, with its `os.stat` here: the standard library's absorbs any
+    OSError, a TimeoutError that a program's SIGALRM handler raised during the call included (an
+    interrupted system call runs the handler, and raises what it raises)."""
+    entry = linecache.cache.get(filename)
+    if entry is None or len(entry) == 1:  # absent, or lazy: left lazy
+        return
+    size, mtime, _, fullname = entry
+    if mtime is None:  # lines a module's loader gave: no file to compare with
+        return
+    try:
+        stat = os.stat(fullname)
+    except OSError:
+        reentry.reraise_program_exception()
+        linecache.cache.pop(filename, None)
+        return
+    if size != stat.st_size or mtime != stat.st_mtime:
+        linecache.cache.pop(filename, None)
 
 
 def _position(
@@ -465,6 +496,7 @@ def render_trace(
     except RecursionError:
         raise
     except (Exception, MemoryError) as exc:
+        reentry.reraise_program_exception()
         return _trace_failed(exc_type or trace.exc_type or BaseException, value, exc)
 
 
@@ -500,6 +532,7 @@ def _freeze_notes(summary: traceback.TracebackException) -> None:
         try:
             current.__notes__ = [safe_str(note) for note in notes]
         except Exception:  # notes that are not a sequence: show that, as format() would
+            reentry.reraise_program_exception()
             current.__notes__ = [f"<unreadable notes: {_qualified_name(type(notes))}>"]
 
 
@@ -792,6 +825,7 @@ class EcsFormatter(logging.Formatter):
         except RecursionError:
             return _again_with_headroom(self._capture, record, self._failed_capture)
         except Exception as exc:
+            reentry.reraise_program_exception()
             return self._failed_capture(record, exc)
 
     def document(self, captured: Captured) -> dict[str, Any]:
@@ -808,6 +842,7 @@ class EcsFormatter(logging.Formatter):
         try:
             return self.redactor.redact_document(doc)
         except Exception as failure:
+            reentry.reraise_program_exception()
             return {
                 "@timestamp": doc["@timestamp"],
                 "message": f"[logloop: text withheld: redaction failed: {_describe(failure)}]",
@@ -834,6 +869,7 @@ class EcsFormatter(logging.Formatter):
         try:
             attributes["message"] = record.getMessage()
         except Exception:  # a failing format or a raising __str__: the safe representation
+            reentry.reraise_program_exception()
             attributes["message"] = record_message(record)
         attributes["args"] = attributes["exc_info"] = None
         kept = attributes.get(TEMPLATE_ATTR)  # a QueueHandler's prepare() put the message in `msg`
@@ -856,11 +892,13 @@ class EcsFormatter(logging.Formatter):
         """What can still be had from a record whose capture failed (for `_fallback`)."""
         attributes: dict[str, Any] = {}
         error = None
-        with contextlib.suppress(Exception):
+        try:
             attributes.update(msg=safe_str(record.msg), levelname=record.levelname, name=record.name)
             exc_info = _exc_info(record)
             if exc_info is not None:
                 error = CapturedError(_qualified_name(exc_info[0]), exception_message(exc_info[1]), "")
+        except Exception:
+            reentry.reraise_program_exception()
         return Captured(attributes, error, failure=_describe(exc))
 
     def _document(self, captured: Captured) -> dict[str, Any]:
@@ -958,6 +996,7 @@ class EcsFormatter(logging.Formatter):
             safe = jsonable(value)
             return safe if isinstance(safe, dict) else {"value": safe}
         except Exception as exc:
+            reentry.reraise_program_exception()
             return {"provider_error": f"{_qualified_name(type(exc))}: {truncate(safe_str(exc), 1024)}"}
         finally:
             _guard.active = False
@@ -994,6 +1033,7 @@ class EcsFormatter(logging.Formatter):
             )
             level = safe_str(record.get("levelname", "error")).lower()
         except Exception:
+            reentry.reraise_program_exception()
             message, level = "", "error"
         doc: dict[str, Any] = {
             "@timestamp": format_timestamp(time.time()),
@@ -1030,6 +1070,7 @@ def _with_headroom(
     except RecursionError:
         return _again_with_headroom(step, value, fallback)
     except Exception as exc:
+        reentry.reraise_program_exception()
         return fallback(value, exc)
 
 
@@ -1041,6 +1082,7 @@ def _again_with_headroom(
     try:
         return step(value)
     except Exception as exc:
+        reentry.reraise_program_exception()
         return fallback(value, exc)
     finally:
         sys.setrecursionlimit(limit)

@@ -419,7 +419,7 @@ class ShipperHandler(logging.Handler):
             if record.name.startswith(_INTERNAL_PREFIX) or record.thread in AGENT_THREADS:
                 return
         except Exception:  # a record built or changed by hand (no name, an unhashable thread): not ours
-            pass
+            reentry.reraise_program_exception()
         state = _local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
         if state.get("busy"):  # a signal handler, or capture() itself, logged
             pending = state.setdefault("pending", [])
@@ -453,6 +453,7 @@ class ShipperHandler(logging.Handler):
                 self._moved = False
                 self._ensure_agent()
         except Exception:
+            reentry.reraise_program_exception()
             if generation != _fork_generation:  # forked (by a signal handler) in the middle of the
                 return  # write, which failed in the child: the parent writes and keeps the record
             self.handleError(record)
@@ -616,6 +617,7 @@ class ShipperHandler(logging.Handler):
             ):
                 return
         except Exception as exc:  # (not only OSError: whatever fails here must not reach the program)
+            reentry.reraise_program_exception()
             self._diag.warning("agent", "logloop shipper: cannot start the delivery agent: %s", exc)
         if self._agent_thread is None:
             self._start_agent_thread()

@@ -4,7 +4,10 @@ A signal handler runs on the main thread between two steps of whatever that thre
 logs while the thread holds one of the shipper's locks (inside emit(), sealing a segment, reading the
 counters), taking that lock again would hang the program for good. The one rule: shipper code that
 takes a lock on a program's thread runs `inside()`, and `emit()` defers a record while `busy()`;
-deferred records are written as soon as the thread leaves the shipper.
+deferred records are written as soon as the thread leaves the shipper. And the other way round: an
+exception a program's signal handler raises there (a `signal.alarm` timeout) is the program's, and
+every `except Exception` the program's thread can reach in the shipper lets it through
+(`reraise_program_exception`).
 
 Standard library only: the handler, the segment writer and the counters all import it.
 """
@@ -13,8 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from types import CodeType
+from typing import Final
 
 local = threading.local()  # this thread's "busy" flag and "pending" records (emit() reads __dict__)
 
@@ -43,6 +50,107 @@ def run_pending(state: dict[str, list[Callable[[], object]]]) -> None:
     pending = state.get("pending")
     while pending:
         pending.pop(0)()
+
+
+def program_exception(caught: BaseException | None = None) -> BaseException | None:
+    """The exception one of the program's signal handlers raised while this thread was inside the
+    shipper (a SIGALRM timeout's `TimeoutError`, a SIGTERM handler's own exception), when the exception
+    being handled is it or was raised from it (a `SpoolError` saying a directory could not be made
+    "because" of it); else None. Such an exception is the program's, not a failure of the shipper's:
+    every `except` the program's thread can reach in the shipper raises it again, so it reaches the
+    program as it would have without logging (KeyboardInterrupt and SystemExit, no `Exception`s,
+    always did). Told by its traceback: caught in a shipper frame, and passing through the handler's
+    frame on the way down to the raise (an exception the program caught from its handler earlier,
+    the context of a `log.exception` call, was caught in the program's frame: never raised again).
+    Asked only when an exception is caught; the handlers are looked up each time (they change)."""
+    if threading.current_thread() is not threading.main_thread():  # (handlers run only there)
+        return None
+    caught = sys.exception() if caught is None else caught
+    handlers: set[CodeType] | None = None
+    for _ in range(8):  # (a chain of links, bounded: a cycle of contexts must not hold the thread)
+        if caught is None:
+            return None
+        trace = caught.__traceback__
+        if trace is not None and str(trace.tb_frame.f_globals.get("__name__", "")).startswith("shipper."):
+            handlers = _python_signal_handlers() if handlers is None else handlers
+            while trace is not None:
+                if trace.tb_frame.f_code in handlers:
+                    return caught
+                trace = trace.tb_next
+        caught = caught.__cause__ or caught.__context__
+    return None
+
+
+def reraise_program_exception() -> None:
+    """Raise `program_exception()` again, if there is one: the first line of every `except` on the
+    program's thread that would otherwise take the program's exception for the shipper's failure."""
+    found = program_exception()
+    if found is not None:
+        raise found
+
+
+class suppress(contextlib.AbstractContextManager[None]):
+    """`contextlib.suppress(*kinds)` on the program's thread: the program's exception (see
+    `program_exception`) is never suppressed, even when of one of those kinds (`TimeoutError` is an
+    OSError)."""
+
+    def __init__(self, *kinds: type[BaseException]) -> None:
+        self._kinds = kinds
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, trace: object) -> bool:
+        return kind is not None and issubclass(kind, self._kinds) and program_exception(value) is None
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold back the program's asynchronous signals on the main thread for a moment: around standard
+    library code that absorbs every exception (`traceback`'s `_safe_string` has a bare `except`), where
+    a handler's exception would be lost however the shipper's own `except`s behave. A signal that
+    arrives meanwhile is delivered as soon as it ends (its handler then runs in the shipper's frame,
+    where `reraise_program_exception` lets its exception through). Two system calls: not for every
+    record, only for the rare ones that need it (a traceback's capture)."""
+    if _HOLDABLE is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # Each call runs the handlers of signals already arrived when it returns, and raises what they
+    # raise: the mask is read first (a raise there changes nothing), so that it is restored even when
+    # the call that holds them raises after holding them.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HOLDABLE)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# Every signal but those that cannot be held (SIGKILL, SIGSTOP) and those a fault raises synchronously
+# (holding them back while the fault recurs would kill the process instead); None without pthreads.
+_NEVER_HELD: Final = ("SIGKILL", "SIGSTOP", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT")
+_HOLDABLE: Final = (
+    frozenset(signal.valid_signals())
+    - {getattr(signal, name) for name in (*_NEVER_HELD, "SIGSYS") if hasattr(signal, name)}
+    if hasattr(signal, "pthread_sigmask")
+    else None
+)
+
+
+def _python_signal_handlers() -> set[CodeType]:
+    """The code of every signal handler written in Python (a function, a method, a partial, an object
+    with `__call__`); the standard ones (SIG_DFL, SIG_IGN, `default_int_handler`) have none."""
+    codes: set[CodeType] = set()
+    for number in signal.valid_signals():
+        try:
+            handler = signal.getsignal(number)
+        except (OSError, ValueError):  # (a number the platform lists but does not take)
+            continue
+        handler = getattr(handler, "func", handler)  # functools.partial
+        function = getattr(handler, "__func__", handler)  # a bound method
+        code = getattr(function, "__code__", None)
+        if code is None:  # an object with a __call__ method (whose bound method reads its function's)
+            code = getattr(getattr(function, "__call__", None), "__code__", None)  # noqa: B004
+        if isinstance(code, CodeType):
+            codes.add(code)
+    return codes
 
 
 def _forget_after_fork() -> None:

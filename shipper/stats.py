@@ -99,6 +99,7 @@ class Counters:
             try:
                 delivered = self.delivery()
             except Exception:  # unreadable acknowledgement files: report what this process knows
+                reentry.reraise_program_exception()
                 delivered = {}
             with self._lock:
                 values: dict[str, Any] = dict(self._values)

@@ -200,9 +200,9 @@ class SegmentWriter:
         if current is not None and not current.ours():  # a parent that closed them: not ours to close
             descriptors.keep_forever(current.file, current.map)
         elif current is not None:
-            with contextlib.suppress(OSError, ValueError, BufferError):
+            with reentry.suppress(OSError, ValueError, BufferError):
                 current.map.close()
-            with contextlib.suppress(OSError):
+            with reentry.suppress(OSError):
                 current.file.close()
 
     # -- segments ---------------------------------------------------------------------------------
@@ -251,6 +251,7 @@ class SegmentWriter:
                 )
                 return None
         except (OSError, SpoolError) as exc:
+            reentry.reraise_program_exception()
             moved = self._move(exc) if isinstance(exc, OSError) and exc.errno in _MOVE_ON else None
             if moved is not None and moved != self.spool_dir:  # (once: the next refuses to move)
                 self.spool_dir = moved
@@ -280,6 +281,7 @@ class SegmentWriter:
             try:
                 return self._create(size)
             except OSError as exc:
+                reentry.reraise_program_exception()
                 if exc.errno not in _NO_ROOM or size <= smallest:
                     raise
                 size = max(size // 2, smallest)
@@ -348,10 +350,12 @@ class SegmentWriter:
             if os.fstat(current.file.fileno()).st_nlink:
                 return
         except OSError:
+            reentry.reraise_program_exception()
             return
         try:
             restored = self._restored(current)
         except (OSError, SpoolError) as exc:
+            reentry.reraise_program_exception()
             self._open = None
             self._drop(current, exc)
             return
@@ -488,12 +492,12 @@ os.register_at_fork(
 
 def _discard(hidden: Path, file: _SegmentFile, mapped: mmap.mmap | None) -> None:
     """Let go of a segment file that was never renamed into view, and delete it (it holds no record)."""
-    with contextlib.suppress(OSError, ValueError, BufferError):
+    with reentry.suppress(OSError, ValueError, BufferError):
         if mapped is not None:
             mapped.close()
-    with contextlib.suppress(OSError):
+    with reentry.suppress(OSError):
         file.close()
-    with contextlib.suppress(OSError):
+    with reentry.suppress(OSError):
         hidden.unlink(missing_ok=True)
 
 
@@ -518,6 +522,7 @@ def _allocate(fd: int, size: int) -> None:
             allocate(fd, 0, size)
             return
         except OSError as exc:
+            reentry.reraise_program_exception()
             if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
                 raise
     block = bytes(64 * 1024)
@@ -532,6 +537,7 @@ def _file_size_limit() -> float:
     try:
         soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     except (OSError, ValueError):
+        reentry.reraise_program_exception()
         return math.inf
     return math.inf if soft == resource.RLIM_INFINITY or soft < 0 else soft
 
@@ -540,6 +546,7 @@ def _size(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError:
+        reentry.reraise_program_exception()
         return 0
 
 
@@ -548,6 +555,7 @@ def _unsent(path: Path) -> int:
     try:
         data = segment.read_segment(path)
     except OSError:
+        reentry.reraise_program_exception()
         return 0
     ack = layout.read_ack(path)
     start = max(ack.offset, segment.HEADER.size)

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from shipper import reentry
 from shipper.exceptions import SpoolError
 from shipper.spool.segment import SUFFIX
 
@@ -69,6 +70,7 @@ def ensure_private_dir(path: Path) -> None:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = path.stat()
     except OSError as exc:
+        reentry.reraise_program_exception()
         raise SpoolError(f"cannot create the spool directory {path}: {exc.strerror or exc}") from exc
     if not stat.S_ISDIR(info.st_mode):
         raise SpoolError(f"the spool path {path} exists and is not a directory")
@@ -78,6 +80,7 @@ def ensure_private_dir(path: Path) -> None:
         try:
             path.chmod(0o700)
         except OSError as exc:
+            reentry.reraise_program_exception()
             raise SpoolError(f"the spool directory {path} is readable by others: {exc}") from exc
 
 
@@ -96,7 +99,7 @@ def next_sequence(path: Path) -> int:
     same moment). Restarting at 1 in an empty directory orders nothing wrong: only the segments a
     directory holds are ordered."""
     largest = 0
-    with _probing, contextlib.suppress(OSError):  # (a directory's descriptor: see `_probing`)
+    with _probing, reentry.suppress(OSError):  # (a directory's descriptor: see `_probing`)
         for entry in os.scandir(path):
             name = entry.name.removeprefix(".")
             if name.startswith(_SEQUENCE_MARK) and name.endswith(_NUMBERED):
@@ -123,7 +126,7 @@ def _leading_number(text: str) -> int:
 
 def segments(path: Path) -> list[Path]:
     """The segment files of a spool directory, oldest first (`order_key`)."""
-    with _probing, contextlib.suppress(OSError):
+    with _probing, reentry.suppress(OSError):
         return sorted((p for p in path.iterdir() if p.name.endswith(SUFFIX)), key=order_key)
     return []
 
@@ -140,12 +143,12 @@ def sweep_unfinished(path: Path, older_than: float, seen: dict[tuple[str, int], 
     monotonic clock, the caller's to keep), `_SECOND_LOOK` seconds before at least. A writer's hidden
     file between its creation and its lock looked unheld and old, and was deleted under it."""
     now, waiting, found = time.monotonic(), 0, set()
-    with _probing, contextlib.suppress(OSError):
+    with _probing, reentry.suppress(OSError):
         for entry in path.iterdir():
             hidden = entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")
             if not (hidden or entry.name.endswith(_TEMPORARY_SUFFIX)):
                 continue
-            with contextlib.suppress(OSError):
+            with reentry.suppress(OSError):
                 info = entry.stat()
                 if abs(time.time() - info.st_mtime) <= older_than or held(entry, exclusive=True):
                     continue
@@ -168,10 +171,10 @@ def unfinished_bytes(path: Path) -> int:
     """Bytes of the segments being made now (hidden `.<name>.seg.new` files): they count towards the
     size bound as soon as they are allocated."""
     total = 0
-    with _probing, contextlib.suppress(OSError):
+    with _probing, reentry.suppress(OSError):
         for entry in os.scandir(path):
             if entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new"):
-                with contextlib.suppress(OSError):
+                with reentry.suppress(OSError):
                     total += entry.stat().st_size
     return total
 
@@ -186,6 +189,7 @@ def bound_lock(path: Path) -> Iterator[None]:
     try:
         fd = os.open(path / BOUND_LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
+        reentry.reraise_program_exception()
         yield  # a read-only or missing directory: the segment cannot be made either, and says why
         return
     try:
@@ -195,12 +199,13 @@ def bound_lock(path: Path) -> Iterator[None]:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError:
+                reentry.reraise_program_exception()
                 if time.monotonic() >= deadline:
                     break
                 time.sleep(0.002)
         yield
     finally:
-        with contextlib.suppress(OSError):  # closing releases the lock
+        with reentry.suppress(OSError):  # closing releases the lock
             os.close(fd)
 
 
@@ -239,6 +244,7 @@ def read_ack(segment: Path) -> Ack:
             text = ack_path(segment).read_bytes()
         data: Any = json.loads(text)
     except (OSError, ValueError):
+        reentry.reraise_program_exception()
         return Ack()
     if not isinstance(data, dict):
         return Ack()
@@ -328,6 +334,7 @@ def boot_clock() -> tuple[str, float]:
     try:
         return boot, time.clock_gettime(clock)
     except OSError:
+        reentry.reraise_program_exception()
         return "", 0.0
 
 
@@ -336,6 +343,7 @@ def _boot_id() -> str:
     try:
         return _BOOT_ID.read_text().strip()
     except OSError:
+        reentry.reraise_program_exception()
         return ""
 
 
@@ -354,6 +362,7 @@ def _write_whole(path: Path, data: bytes) -> None:
             if os.write(fd, data) != len(data):
                 raise OSError(errno.ENOSPC, "short write", str(path))
         except OSError:
+            reentry.reraise_program_exception()
             path.unlink(missing_ok=True)
             raise
         finally:
@@ -366,6 +375,7 @@ def read_json(path: Path) -> dict[str, Any]:
             text = path.read_bytes()
         data = json.loads(text)
     except (OSError, ValueError):
+        reentry.reraise_program_exception()
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -378,8 +388,9 @@ def hold_to_send(segment: Path) -> int | None:
     try:
         fd = os.open(segment, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
+        reentry.reraise_program_exception()
         return None
-    with contextlib.suppress(OSError):
+    with reentry.suppress(OSError):
         if _range_lock(fd, fcntl.F_RDLCK) and os.fstat(fd).st_nlink:
             return fd  # (locked after the writer deleted it: no link left)
     os.close(fd)
@@ -395,6 +406,7 @@ def take_to_drop(segment: Path) -> int | None:
     try:
         fd = os.open(segment, os.O_RDWR | os.O_CLOEXEC)
     except OSError:  # gone already, or not ours to open: the deletion finds out
+        reentry.reraise_program_exception()
         return -1
     if _range_lock(fd, fcntl.F_WRLCK):
         return fd
@@ -406,7 +418,7 @@ def mark_dropped(segment: Path, unsent: int) -> None:
     """Say that `segment`, deleted now by a writer's overflow policy, is the agent's to count, with
     the writer's count of its `unsent` records (some may be delivered yet: what the agent counts if
     it dies before it knows, `take_dropped_mark`)."""
-    with contextlib.suppress(OSError):
+    with reentry.suppress(OSError):
         _write_whole(_dropped_path(segment), str(unsent).encode())
 
 
@@ -418,13 +430,14 @@ def take_dropped_mark(segment: Path) -> int | None:
         text = path.read_bytes()
         path.unlink()
     except OSError:
+        reentry.reraise_program_exception()
         return None
     return int(text) if text.isdigit() else 0
 
 
 def dropped_marks(spool_dir: Path) -> list[Path]:
     """The segments (deleted) whose drop marks wait in `spool_dir`."""
-    with _probing, contextlib.suppress(OSError):
+    with _probing, reentry.suppress(OSError):
         return [
             mark.with_name(mark.name[: -len(DROPPED_SUFFIX)] + SUFFIX)
             for mark in spool_dir.iterdir()
@@ -446,6 +459,7 @@ def _range_lock(fd: int, kind: int) -> bool:
     try:
         fcntl.fcntl(fd, _OFD_SETLK, _FLOCK.pack(kind, os.SEEK_SET, 0, 1, 0))
     except OSError as exc:  # held by another; anything else (EINVAL: unsupported here): unlocked
+        reentry.reraise_program_exception()
         return exc.errno not in (errno.EAGAIN, errno.EACCES)
     return True
 
@@ -459,7 +473,7 @@ def writer_alive(segment: Path) -> bool:
 def writer_attached(path: Path) -> bool:
     """Whether a live program writes to the spool directory `path`: it holds a segment open (or is
     making one), the `flock` every writer keeps until it seals its segment or dies."""
-    with _probing, contextlib.suppress(OSError):
+    with _probing, reentry.suppress(OSError):
         for entry in os.scandir(path):
             if entry.name.endswith((SUFFIX, SUFFIX + ".new")) and held(Path(entry.path), exclusive=True):
                 return True
@@ -474,13 +488,15 @@ def held(path: Path, *, exclusive: bool) -> bool:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
+            reentry.reraise_program_exception()
             return False
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except OSError:
+            reentry.reraise_program_exception()
             return True
         finally:
-            with contextlib.suppress(OSError):  # closed under a delivery thread by the program
+            with reentry.suppress(OSError):  # closed under a delivery thread by the program
                 os.close(fd)
     return False
 

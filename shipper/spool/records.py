@@ -31,6 +31,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any, Final
 
+from shipper import reentry
 from shipper.exceptions import UnreadablePayload
 from shipper.formatter import STANDARD_ATTRIBUTES, Captured, CapturedError, jsonable
 
@@ -99,6 +100,7 @@ def encode_plain(record: logging.LogRecord) -> bytes | None:
             _MARSHAL_VERSION,
         )
     except Exception:  # a failing format, an attribute marshal cannot write: the careful way
+        reentry.reraise_program_exception()
         return None
 
 
