@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from shipper import reentry
+
 Identity = tuple[int, int]  # (device, inode) of what a descriptor refers to
 NONE: Identity = (-1, -1)  # a descriptor that was never ours
 
@@ -18,6 +20,7 @@ def identity(fd: int) -> Identity:
     try:
         info = os.fstat(fd)
     except (OSError, ValueError):
+        reentry.reraise_program_exception()
         return NONE
     return (info.st_dev, info.st_ino)
 

@@ -6,10 +6,11 @@ delivery problem cannot feed itself.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from typing import Final
+
+from shipper import reentry
 
 INTERNAL_LOGGER: Final = "logloop.shipper.internal"
 
@@ -33,5 +34,5 @@ class RateLimitedLog:
         if now - self._last.get(key, -self._interval) >= self._interval:
             self._last[key] = now
             # (nowhere to say it: the counters still count what it was about)
-            with contextlib.suppress(Exception):
+            with reentry.suppress(Exception):
                 self._logger.warning(message, *args)  # logging's lastResort prints it on stderr

@@ -99,8 +99,8 @@ def next_sequence(path: Path) -> int:
     same moment). Restarting at 1 in an empty directory orders nothing wrong: only the segments a
     directory holds are ordered."""
     largest = 0
-    with _probing, reentry.suppress(OSError):  # (a directory's descriptor: see `_probing`)
-        for entry in os.scandir(path):
+    with _probing, reentry.suppress(OSError), os.scandir(path) as entries:  # (`_probing`: a descriptor)
+        for entry in entries:
             name = entry.name.removeprefix(".")
             if name.startswith(_SEQUENCE_MARK) and name.endswith(_NUMBERED):
                 largest = max(largest, _leading_number(name[1:]))
@@ -171,8 +171,8 @@ def unfinished_bytes(path: Path) -> int:
     """Bytes of the segments being made now (hidden `.<name>.seg.new` files): they count towards the
     size bound as soon as they are allocated."""
     total = 0
-    with _probing, reentry.suppress(OSError):
-        for entry in os.scandir(path):
+    with _probing, reentry.suppress(OSError), os.scandir(path) as entries:
+        for entry in entries:
             if entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new"):
                 with reentry.suppress(OSError):
                     total += entry.stat().st_size
@@ -473,8 +473,8 @@ def writer_alive(segment: Path) -> bool:
 def writer_attached(path: Path) -> bool:
     """Whether a live program writes to the spool directory `path`: it holds a segment open (or is
     making one), the `flock` every writer keeps until it seals its segment or dies."""
-    with _probing, reentry.suppress(OSError):
-        for entry in os.scandir(path):
+    with _probing, reentry.suppress(OSError), os.scandir(path) as entries:
+        for entry in entries:
             if entry.name.endswith((SUFFIX, SUFFIX + ".new")) and held(Path(entry.path), exclusive=True):
                 return True
     return False
