@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 import pytest
+from helpers.spooled import messages_in
 
 from shipper.delivery.documents import Documents, apply_program
 from shipper.formatter import EcsFormatter, capture_trace, render_trace
@@ -174,18 +175,6 @@ def test_event_ids_are_fixed_by_position_and_unique() -> None:
     assert segment.event_id(header, 40, 1.0) == segment.event_id(header, 40, 1.0)
 
 
-def _records_in(spool: Path) -> list[str]:
-    messages = []
-    for path in layout.segments(spool):
-        for frame in segment.scan(segment.read_segment(path), segment.HEADER.size).frames:
-            kind, value = records.decode(frame.payload)
-            if kind == records.RECORD:
-                messages.append(value.attributes["message"])
-            elif kind == records.PLAIN:
-                messages.append(records.captured_of_plain(value).attributes["message"])
-    return messages
-
-
 def test_records_logged_from_a_signal_handler_inside_emit_are_kept(tmp_path: Path) -> None:
     """A signal handler that logs while the interrupted thread is inside emit() loses nothing: every
     such record is written (after the one being written), none is dropped."""
@@ -209,7 +198,7 @@ def test_records_logged_from_a_signal_handler_inside_emit_are_kept(tmp_path: Pat
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
         signal.signal(signal.SIGALRM, previous)
     handler.close()
-    messages = _records_in(tmp_path / "s")
+    messages = messages_in(tmp_path / "s")
     assert from_signal
     assert len(messages) == 20_000 + len(from_signal) == handler.stats().spooled
     assert handler.stats().dropped == 0
@@ -323,7 +312,7 @@ def test_keyboard_interrupts_during_logging_leave_nothing_behind(tmp_path: Path)
     assert held == "0"
     returned = {f"call {i} {'k' * 200}" for i in map(int, calls)}
     assert len(returned) > 100
-    assert returned <= set(_records_in(tmp_path / "s"))
+    assert returned <= set(messages_in(tmp_path / "s"))
     seen: dict[tuple[str, int], float] = {}  # as the agent does, after a minute, at two looks
     layout.sweep_unfinished(tmp_path / "s", older_than=0, seen=seen)
     time.sleep(1.1)
@@ -354,7 +343,7 @@ def test_close_is_bounded_with_a_server_that_never_answers(tmp_path: Path) -> No
     elapsed = time.monotonic() - started
     silent.close()
     assert elapsed < 0.5 + 0.3
-    assert len(_records_in(tmp_path / "s")) == 100
+    assert len(messages_in(tmp_path / "s")) == 100
 
 
 @pytest.mark.parametrize("message", ["plain %d of %s", "secret token=abc123 in a plain line"])

@@ -15,17 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.redacted import assert_hidden
 
 from shipper.redaction import REDACTED, Redactor, redact_document, redact_text
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
-    redacted = redact_text(text)
-    assert [secret for secret in secrets if secret in redacted] == [], redacted
-    assert [word for word in kept if word not in redacted] == [], redacted
-    assert redact_text(redacted) == redacted  # idempotent
 
 
 @pytest.mark.parametrize(
@@ -67,7 +61,7 @@ def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
 def test_payloads_escaped_as_html_or_xml(text: str, secret: str, kept: str) -> None:
     """A secret's key, separator or quotes written as character references (`&quot;`, `&lt;`, `&#34;`,
     `&#x3D;`, `&amp;`: a payload echoed into a page or an XML document) hide the secret as plain text does."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -129,7 +123,7 @@ def test_secret_keys_of_more_kinds(text: str, secret: str) -> None:
     """Secret keys armoured otherwise than a PEM private key (OpenVPN's static keys, RFC 4716's `---- `
     SSH2 keys, a PGP `SECRET KEY BLOCK`, minisign's and signify's key files, also with the head cut), and
     formats known by their prefix (Tor's `ED25519-V3:` onion keys, BIP32 extended private keys)."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -237,7 +231,7 @@ def test_urls_and_connect_strings_that_hold_their_credential(text: str, secret: 
     """A bot's token in its API URL's path, Teams' and Mattermost's webhook URLs, Go's MySQL DSN
     (`user:pw@tcp(host)`) and Oracle's `user/password@connect` in drivers' calls and in the tools that
     take it hide the credential and keep the rest."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -299,7 +293,7 @@ def test_urls_and_tool_lines_without_a_credential_stay(text: str) -> None:
 def test_json_web_keys_private_members(text: str, secret: str, kept: str) -> None:
     """A JSON Web Key's private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, a symmetric key's `k`) are hidden
     whatever their length; its public ones (`n`, `e`, `x`, `crv`) stay."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 def test_json_web_keys_in_a_documents_extras() -> None:
@@ -397,7 +391,7 @@ def test_json_web_keys_public_members_stay() -> None:
 def test_more_tools_password_flags_and_arguments(text: str, secrets: list[str], kept: list[str]) -> None:
     """The password flags of more tools (ipmitool's and Mosquitto's `-P`, Net-SNMP's SNMPv3 `-A`/`-X`,
     RAR's glued `-p`/`-hp`) and the passwords they take by position (`wpa_passphrase`, pdftk's `user_pw`)."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -463,7 +457,7 @@ def test_the_same_tools_without_a_password_stay(text: str) -> None:
 def test_other_languages_dumps(text: str, secret: str, kept: str) -> None:
     """PHP's `var_dump` (the value on the line after its name) and Xdebug's, Erlang's and Elixir's
     tuples, maps and binaries hide a value under a secret's name and keep the others."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -498,7 +492,7 @@ def test_other_languages_dumps_without_a_secret_stay(text: str) -> None:
 def test_keyword_argument_values_on_the_next_line(text: str, secret: str) -> None:
     """A secret keyword argument or assignment whose literal stands on the next line of a traceback's
     multi-line source (`password=` then `'x'` below, or a backslash continuation) is hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 def test_a_split_keyword_argument_is_hidden_in_a_whole_document() -> None:
@@ -638,7 +632,7 @@ def test_daemons_and_network_devices_configuration_lines(
     """A directive that names a secret, its value apart by blanks (keepalived, slapd, nslcd, SSSD,
     HAProxy), a `user:password` given to a word of signing in (HAProxy's `stats auth`, Squid's `login=`),
     and network devices' secrets with a type or key number between (`password 7 X`, `key 1 md5 X`)."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -679,7 +673,7 @@ def test_configuration_and_prose_without_a_secret_stay(text: str) -> None:
 )
 def test_password_named_in_more_languages(text: str, secret: str, kept: str) -> None:
     """`parola` (Italian's and Turkish's password) and `contrasenya` (Catalan's) name a secret as a key."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(

@@ -12,18 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.redacted import assert_hidden
 
 from shipper import redaction
 from shipper.redaction import REDACTED, redact_document, redact_text
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
-    redacted = redact_text(text)
-    assert [secret for secret in secrets if secret in redacted] == [], redacted
-    assert [word for word in kept if word not in redacted] == [], redacted
-    assert redact_text(redacted) == redacted  # idempotent
 
 
 @pytest.mark.parametrize(
@@ -47,7 +41,7 @@ def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
 def test_misspelt_secret_names_hide_their_values(text: str, secret: str, kept: str) -> None:
     """A key that misspells a secret's name by one letter (left out, swapped, and for the long names
     replaced or added; `Authorisation` too) hides its value as the right spelling does."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -97,7 +91,7 @@ def test_every_left_out_or_swapped_letter_of_a_long_name_is_looked_for() -> None
 def test_key_names_written_with_escaped_letters(text: str, secret: str) -> None:
     """A key whose letters (or `_`) are written as `\\u00XX` or `\\xXX` escapes names its secret as the
     plain key does."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -117,7 +111,7 @@ def test_key_names_written_with_escaped_letters(text: str, secret: str) -> None:
 def test_braced_values_that_are_not_format_fields(text: str, secret: str) -> None:
     """A secret in braces (Maven's `{encrypted}` value, ODBC's `{va;lue}` with `}}` inside) is hidden: it
     is no placeholder."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -158,7 +152,7 @@ def test_format_fields_and_nested_reprs_stay(text: str) -> None:
 def test_snmp_community_strings(text: str, secret: str, kept: str) -> None:
     """An SNMP community string (a password sent in the clear) is hidden in the net-snmp tools' `-c`,
     Cisco's `snmp-server community`, net-snmp's configuration lines and keys naming it."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -173,7 +167,7 @@ def test_snmp_community_strings(text: str, secret: str, kept: str) -> None:
 )
 def test_expect_scripts_answering_a_password_prompt(text: str, secret: str) -> None:
     """The `send`/`sendline` that answers an `expect` of a password, passphrase or PIN prompt is hidden."""
-    _hidden(text, [secret], ["expect"])
+    assert_hidden(text, [secret], ["expect"])
 
 
 @pytest.mark.parametrize(
@@ -214,7 +208,7 @@ def test_secrets_in_tool_and_repr_shapes(text: str, secret: str) -> None:
     """A bare Google refresh token, a cookie in a cookie jar's repr, a wrapper named for a secret given its
     value, HTTPie's and ab's `-a user:pw`, a token given as curl's user with no password, and a secret set
     by csh's, fish's or launchctl's `setenv` are hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -235,7 +229,7 @@ def test_secrets_in_tool_and_repr_shapes(text: str, secret: str) -> None:
 def test_secrets_named_by_an_attribute_a_setter_or_a_bare_userinfo(text: str, secret: str) -> None:
     """An XML element whose `key`/`name` attribute names a secret, the value a setter call is given after
     a secret's name, and `user:password@host` standing bare in a text are hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -324,7 +318,7 @@ def test_ids_paths_and_names_under_secret_words_stay(text: str) -> None:
 def test_secrets_that_look_like_those_ids_paths_and_names(text: str, secret: str) -> None:
     """A private key's id, a value under a password key that only starts like a path, and a passphrase of
     lower-case words under `password` are still hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 def test_a_document_hides_misspelt_keys_and_keeps_key_ids() -> None:

@@ -12,15 +12,9 @@ import time
 from collections.abc import Callable
 
 import pytest
+from helpers.redacted import assert_hidden
 
 from shipper.redaction import REDACTED, Redactor, redact_argv, redact_document, redact_mapping, redact_text
-
-
-def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
-    redacted = redact_text(text)
-    assert [secret for secret in secrets if secret in redacted] == [], redacted
-    assert [word for word in kept if word not in redacted] == [], redacted
-    assert redact_text(redacted) == redacted  # idempotent
 
 
 @pytest.mark.parametrize(
@@ -55,7 +49,7 @@ def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
 def test_key_value_syntaxes_of_other_languages(text: str, secrets: list[str], kept: list[str]) -> None:
     """A secret key's value is hidden in the pair syntaxes of other languages and formats: Ruby, PHP and
     Perl `=>`, XML elements and `key/value` attributes, and `is:`."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +74,7 @@ def test_key_value_syntaxes_of_other_languages(text: str, secrets: list[str], ke
 )
 def test_password_in_other_spellings_and_languages(text: str, secrets: list[str], kept: list[str]) -> None:
     """`password` spelt in other languages and abbreviations names a secret like the English word."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +102,7 @@ def test_password_in_other_spellings_and_languages(text: str, secrets: list[str]
 def test_url_passwords_with_reserved_characters(text: str, secrets: list[str], kept: list[str]) -> None:
     """A URL password holding a raw `/`, `?` or `#` (which SQLAlchemy-style DSNs accept), or in a URL
     whose slashes are JSON-escaped, is hidden whole; ports, paths and later `@`s stay."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +121,7 @@ def test_url_passwords_with_reserved_characters(text: str, secrets: list[str], k
 def test_bytes_literals(text: str, secrets: list[str], kept: list[str]) -> None:
     """Keys and values written as bytes literals (`b'...'`, as in ASGI and h11 header lists) are read
     like strings."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 PKCS8 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7fAkE9xYz"
@@ -150,7 +144,7 @@ OPENSSH = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABfAkE"
 def test_private_key_bodies_without_their_armour(text: str, secrets: list[str]) -> None:
     """The base64 of a private key is hidden without its `-----BEGIN` line (a PEM split over log lines
     or cut by truncation): PKCS#8, PKCS#1, SEC1 and OpenSSH bodies are known by their first bytes."""
-    _hidden(text, secrets, [])
+    assert_hidden(text, secrets, [])
 
 
 @pytest.mark.parametrize(
@@ -189,7 +183,7 @@ AWS_ID, AWS_SECRET = "AKIAQ3EGRTZ7FAKE0001", "Zk9sF4pQ2rT8vW1xY3bN6mC5dE7gH0jK2l
 def test_secret_beside_its_public_id(text: str, secrets: list[str]) -> None:
     """A provider secret with no prefix of its own is hidden when it stands beside its public id (an
     AWS access key id and its 40-character secret key, a Twilio account SID and its auth token)."""
-    _hidden(text, secrets, [])
+    assert_hidden(text, secrets, [])
 
 
 @pytest.mark.parametrize(
@@ -210,7 +204,7 @@ def test_secret_beside_its_public_id(text: str, secrets: list[str]) -> None:
 )
 def test_more_provider_token_formats(token: str) -> None:
     """Tokens of published provider formats are hidden wherever they stand."""
-    _hidden(f"request failed with {token} (401)", [token[8:]], ["request failed with", "(401)"])
+    assert_hidden(f"request failed with {token} (401)", [token[8:]], ["request failed with", "(401)"])
 
 
 @pytest.mark.parametrize(
@@ -248,7 +242,7 @@ def test_values_on_the_following_lines(text: str, secrets: list[str], kept: list
     """A secret key's value written on the following lines (YAML block and folded scalars, a value on
     the next line, a Kubernetes `name:`/`value:` pair; also with the line breaks escaped inside a JSON
     or repr string) is hidden; a nested mapping is read key by key and the next key's value stays."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -354,7 +348,7 @@ def test_pairs_read_as_pairs(text: str, secrets: list[str], kept: list[str]) -> 
     """A form body after the word `token` and a `Bearer realm=` challenge are read as name=value pairs
     (only the secret ones hidden), session-id cookie names of other stacks and `sshpass -p` hide theirs;
     under a bare `key` a path to a file (an S3 object key) stays, base64 with slashes does not."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize("shift", range(0, 24, 3))
@@ -400,7 +394,7 @@ def test_a_cut_trace_keeps_no_secret_apart_from_its_key(shift: int) -> None:
 def test_containers_under_a_secret_key(text: str, secrets: list[str], kept: list[str]) -> None:
     """A tuple or list under a secret key in a repr (`'auth': ('bob', 'pw')`, as `requests` keeps its
     basic-auth pair) is hidden whole, as the key's value in a mapping is; what follows it stays."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 def _salt(rng: random.Random, alphabet: str, size: int) -> str:
@@ -430,13 +424,13 @@ def test_password_hashes_in_any_common_format_are_hidden(seed: int) -> None:
     ]
     checksum = _salt(rng, "0123456789abcdef", 64)
     for value in hashes:
-        _hidden(
+        assert_hidden(
             f"loaded user {{'username': 'bob', 'hash': '{value}', 'sha256': '{checksum}'}}",
             [value],
             ["'username': 'bob'", "'hash':", checksum],
         )
-        _hidden(f"htpasswd line bob:{value}", [value], ["htpasswd line bob:"])
-        _hidden(
+        assert_hidden(f"htpasswd line bob:{value}", [value], ["htpasswd line bob:"])
+        assert_hidden(
             f"shadow: alice:{value}:19700:0:99999:7:::", [value], ["shadow: alice:", ":19700:0:99999:7:::"]
         )
 
@@ -513,7 +507,7 @@ def test_redis_passwords_in_commands_and_configuration(
 ) -> None:
     """A Redis password as MONITOR prints AUTH, as `redis-cli -a` takes it and as redis.conf or CONFIG
     SET give `requirepass`/`masterauth` is hidden; the command around it stays readable."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 @pytest.mark.parametrize(
@@ -2197,7 +2191,7 @@ _UNKNOWN_KEYS = [
 def test_a_generated_value_under_a_key_that_names_nothing(text: str, secret: str) -> None:
     """A value of 24+ token characters that reads as generated (cases and digits mixed and spread, high
     entropy) is hidden under any key that is not an id, a digest, a name or a place."""
-    _hidden(text, [secret], [text[:3]])
+    assert_hidden(text, [secret], [text[:3]])
 
 
 @pytest.mark.parametrize(
@@ -2231,7 +2225,7 @@ def test_random_looking_ids_names_and_digests_stay(text: str) -> None:
 )
 def test_a_hex_key_as_a_url_user_name(user: str) -> None:
     """A URL user name of 24+ hex digits (a Sentry DSN's key) is hidden; the host stays."""
-    _hidden(f"SENTRY_DSN=https://{user}@o12.ingest.sentry.io/42", [user], ["@o12.ingest.sentry.io/42"])
+    assert_hidden(f"SENTRY_DSN=https://{user}@o12.ingest.sentry.io/42", [user], ["@o12.ingest.sentry.io/42"])
 
 
 _PROBE_SHAPES = [
@@ -2291,7 +2285,7 @@ def test_cloud_keys_tokens_headers_and_dsns_of_the_probe(text: str, secrets: lis
     """Cloud keys (AWS, GCP service accounts, Azure keys and SAS signatures), JWTs, a PEM body alone,
     URL user info with escapes, header dicts and request reprs, environ and settings reprs, DSNs of
     many schemes, locals of rich/diagnose tracebacks and provider tokens are hidden."""
-    _hidden(text, secrets, [])
+    assert_hidden(text, secrets, [])
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.redacted import assert_hidden
 
 from shipper import redaction
 from shipper.formatter import EcsFormatter
@@ -29,13 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def _hidden(text: str, secrets: list[str], kept: list[str]) -> None:
-    redacted = redact_text(text)
-    assert [secret for secret in secrets if secret in redacted] == [], redacted
-    assert [word for word in kept if word not in redacted] == [], redacted
-    assert redact_text(redacted) == redacted  # idempotent
 
 
 @pytest.mark.parametrize(
@@ -90,7 +84,7 @@ def test_a_mapping_of_hosts_to_credentials_loses_each_credential(
 ) -> None:
     """A mapping under a key naming its kind of credential (`github-oauth`, `bearer`, `api_tokens`) has
     each member's string hidden, the hosts kept."""
-    _hidden(text, secrets, kept)
+    assert_hidden(text, secrets, kept)
 
 
 def test_a_credential_mapping_passed_as_a_structure_is_hidden_whole() -> None:
@@ -130,7 +124,7 @@ def test_an_address_and_its_password_joined_by_a_colon_lose_the_password(
 ) -> None:
     """`address:password` (postfix's `sasl_passwd`, credential lists) hides the password, keeping the
     address."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -187,7 +181,7 @@ def test_an_address_before_a_port_path_or_repository_stays(text: str) -> None:
 def test_a_credential_passed_by_position_to_an_exception_is_hidden(text: str, secret: str, kept: str) -> None:
     """An exception's arguments printed as a tuple lose a credential-like argument when the class or
     the message names a sign-in or a secret."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -272,7 +266,7 @@ def test_an_exceptions_ordinary_arguments_stay(text: str) -> None:
 def test_configuration_and_protocol_lines_lose_their_secret(text: str, secret: str, kept: str) -> None:
     """Lines whose secret stands after a name, a file or a type rather than a secret's name (ipsec.secrets,
     Redis Sentinel and ACLs, chrony keys, askpass answers, WebSocket subprotocols, Wi-Fi QR texts)."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -327,7 +321,7 @@ def test_ordinary_lines_like_them_stay(text: str) -> None:
 )
 def test_user_and_password_in_bare_base64_or_hex_are_hidden(text: str, secret: str) -> None:
     """A base64 or hex run whose bytes read `user:password` is hidden with no word naming it."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -379,7 +373,7 @@ def test_encoded_runs_that_are_no_credentials_stay(text: str) -> None:
 def test_a_private_key_whose_begin_line_was_cut_is_hidden(text: str, secret: str) -> None:
     """An armour whose BEGIN line lost its head (a message cut at its start) has its lines hidden, to
     its END line or the text's end."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -414,7 +408,7 @@ def test_a_public_key_with_its_head_cut_stays(text: str) -> None:
 )
 def test_a_pin_is_hidden(text: str, secret: str) -> None:
     """Four digits or more (or a credential-like value) under a PIN's name are hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -517,7 +511,7 @@ def test_services_token_formats_are_hidden_wherever_they_stand(text: str, secret
     """Tokens known by their own prefix (Docker Hub, Tailscale, PlanetScale, SonarQube, LangSmith,
     Pinecone, Dynatrace, Buildkite, Render, Netlify, CircleCI, Mapbox's secret, Firebase's server key)
     and Vault's legacy `s.` tokens under a key are hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
@@ -558,7 +552,7 @@ def test_public_tokens_prose_and_names_in_code_stay(text: str) -> None:
 )
 def test_ansible_vault_ciphertext_is_hidden(text: str, secret: str) -> None:
     """The hex lines after an `$ANSIBLE_VAULT` header are hidden."""
-    _hidden(text, [secret], ["$ANSIBLE_VAULT"])
+    assert_hidden(text, [secret], ["$ANSIBLE_VAULT"])
 
 
 @pytest.mark.parametrize(
@@ -582,7 +576,7 @@ def test_ansible_vault_ciphertext_is_hidden(text: str, secret: str) -> None:
 def test_full_width_letters_and_other_blanks_read_as_ascii(text: str, secret: str, kept: str) -> None:
     """A secret's name in full-width letters, or a no-break, narrow or ideographic space before its
     value, hides the value; the text keeps its own characters."""
-    _hidden(text, [secret], [kept])
+    assert_hidden(text, [secret], [kept])
 
 
 @pytest.mark.parametrize(
@@ -610,7 +604,7 @@ def test_values_keyed_by_a_call_or_in_triple_quotes_or_below_a_parenthesis_are_h
 ) -> None:
     """f-string debug output of a call (`cfg.get('password')='x'`), a triple-quoted value, and a literal
     on the line below `token = (` in a traceback's source are hidden."""
-    _hidden(text, [secret], [])
+    assert_hidden(text, [secret], [])
 
 
 @pytest.mark.parametrize(
