@@ -6,8 +6,8 @@ counters), taking that lock again would hang the program for good. The one rule:
 takes a lock on a program's thread runs `inside()`, and `emit()` defers a record while `busy()`;
 deferred records are written as soon as the thread leaves the shipper. And the other way round: an
 exception a program's signal handler raises there (a `signal.alarm` timeout) is the program's, and
-every `except Exception` the program's thread can reach in the shipper lets it through
-(`reraise_program_exception`).
+every `except` the program's thread can reach in the shipper lets it through
+(`reraise_program_exception`, `suppress`).
 
 Standard library only: the handler, the segment writer and the counters all import it.
 """
@@ -107,8 +107,8 @@ def signals_held() -> Iterator[None]:
     library code that absorbs every exception (`traceback`'s `_safe_string` has a bare `except`), where
     a handler's exception would be lost however the shipper's own `except`s behave. A signal that
     arrives meanwhile is delivered as soon as it ends (its handler then runs in the shipper's frame,
-    where `reraise_program_exception` lets its exception through). Two system calls: not for every
-    record, only for the rare ones that need it (a traceback's capture)."""
+    where `reraise_program_exception` lets its exception through). Three system calls: not for
+    every record, only for the rare ones that need it (a traceback's capture)."""
     if _HOLDABLE is None or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -125,10 +125,11 @@ def signals_held() -> Iterator[None]:
 
 # Every signal but those that cannot be held (SIGKILL, SIGSTOP) and those a fault raises synchronously
 # (holding them back while the fault recurs would kill the process instead); None without pthreads.
-_NEVER_HELD: Final = ("SIGKILL", "SIGSTOP", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT")
+_NEVER_HELD: Final = (
+    "SIGKILL", "SIGSTOP", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT", "SIGSYS",
+)  # fmt: skip
 _HOLDABLE: Final = (
-    frozenset(signal.valid_signals())
-    - {getattr(signal, name) for name in (*_NEVER_HELD, "SIGSYS") if hasattr(signal, name)}
+    frozenset(signal.valid_signals()) - {getattr(signal, n) for n in _NEVER_HELD if hasattr(signal, n)}
     if hasattr(signal, "pthread_sigmask")
     else None
 )
