@@ -287,9 +287,12 @@ def shipper_counts(response: Mapping[str, Any]) -> dict[str, int]:
     aggregations = response.get("aggregations") or {}
     for host in (aggregations.get("hosts") or {}).get("buckets", []):
         for process in host["processes"]["buckets"]:
+            # A process whose first report falls in the window began in it (or just before): all it
+            # counted is news, a short script's one report at its exit included.
+            began = (process.get("reports_min") or {}).get("value") == 1
             for name in SHIPPER_TROUBLES:
                 high, low = process[f"{name}_max"]["value"], process[f"{name}_min"]["value"]
-                totals[name] += int((high or 0) - (low or 0))
+                totals[name] += int((high or 0) - (0 if began else low or 0))
     return totals
 
 
@@ -299,7 +302,11 @@ def shipper_query(start: datetime, until: datetime) -> dict[str, Any]:
         for name in SHIPPER_TROUBLES
         for op in ("max", "min")
     }
-    processes = {"terms": {"field": "process.pid", "size": 1000, "missing": -1}, "aggs": counters}
+    began = {"reports_min": {"min": {"field": "logloop.shipper.reports"}}}
+    processes = {
+        "terms": {"field": "process.pid", "size": 1000, "missing": -1},
+        "aggs": {**counters, **began},
+    }
     return {
         "size": 0,
         "query": queries.all_of(

@@ -285,7 +285,15 @@ def _shipper_agg(window: Window) -> dict[str, Any]:
     counters = {name: {"max": {"field": f"logloop.shipper.{name}"}} for name in SHIPPER_COUNTERS}
     processes = {
         "terms": {"field": "process.pid", "size": 100, "missing": -1},
-        "aggs": {**counters, "latest": _latest(1, ["@timestamp", "logloop.shipper.spool_backlog"])},
+        "aggs": {
+            **counters,
+            # (the latest report with a backlog: a closing report has none, its agent finishes after it)
+            "latest": {
+                "filter": {"exists": {"field": "logloop.shipper.spool_backlog"}},
+                "aggs": {"report": _latest(1, ["@timestamp", "logloop.shipper.spool_backlog"])},
+            },
+            "last_report": {"max": {"field": "@timestamp"}},
+        },
     }
     hosts = {
         "terms": {"field": "host.name", "size": 100, "missing": "(unknown host)"},
@@ -440,12 +448,12 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     shipper = []
     for host in aggs["shipper"]["hosts"]["buckets"]:
         for process in host["processes"]["buckets"]:
-            latest = (_hit_source(process["latest"]) or [{}])[0]
+            latest = (_hit_source(process["latest"]["report"]) or [{}])[0]
             record: Doc = {"host": host["key"], "pid": process["key"], "reports": process["doc_count"]}
             for counter in SHIPPER_COUNTERS:
                 record[counter] = int(process[counter]["value"] or 0)
             record["spool_backlog"] = int(get_field(latest, "logloop.shipper.spool_backlog") or 0)
-            record["last_report"] = latest.get("@timestamp")
+            record["last_report"] = process["last_report"].get("value_as_string")
             shipper.append(record)
     daily = [
         {

@@ -849,7 +849,7 @@ class EcsFormatter(logging.Formatter):
                 "log": {"level": doc["log"]["level"]},
                 "ecs": {"version": ECS_VERSION},
                 "event": {"dataset": DATASET_LOG, "kind": "event"},
-                "service": self._service(),
+                "service": self.service_fields(),
             }
 
     def _template(self, msg: str) -> str:
@@ -931,7 +931,7 @@ class EcsFormatter(logging.Formatter):
             },
             "ecs": {"version": ECS_VERSION},
             "event": {"dataset": DATASET_LOG, "kind": "event"},
-            "service": self._service(),
+            "service": self.service_fields(),
             "host": _copy_host(facts.host),
             "process": {
                 "pid": pid if pid is not None else facts.pid,
@@ -967,7 +967,8 @@ class EcsFormatter(logging.Formatter):
         self._map_attributes(record, doc)
         return doc
 
-    def _service(self) -> dict[str, Any]:
+    def service_fields(self) -> dict[str, Any]:
+        """`service.*` of every document this formatter writes."""
         service: dict[str, Any] = {"name": self.service_name}
         if self.service_version is not None:
             service["version"] = self.service_version
@@ -1041,7 +1042,7 @@ class EcsFormatter(logging.Formatter):
             "log": {"level": level, "logger": safe_str(record.get("name", ""))},
             "ecs": {"version": ECS_VERSION},
             "event": {"dataset": DATASET_LOG, "kind": "event"},
-            "service": self._service(),
+            "service": self.service_fields(),
             "extra": {"logloop_formatter_error": _describe(exc) if exc is not None else captured.failure},
         }
         error = captured.error

@@ -337,6 +337,9 @@ class ShipperHandler(logging.Handler):
         self.counters = Counters()
         self.counters.delivery = self._delivery_counters
         self._refused = 0  # records emit() took but could not write (counted lost by reason too)
+        self._reports = 0  # health documents made by this process
+        self._reports_kept = 0  # of those, written to the spool
+        self._reported = 0  # `_losses()` when the last of them was made
         self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of finished segments
         self._diag = RateLimitedLog()
         self._ecs = EcsFormatter(
@@ -487,6 +490,7 @@ class ShipperHandler(logging.Handler):
         with self._lock:
             already, self.closed = self.closed, True
         if not already:
+            self._report_at_close()
             self.writer.seal()
             agent, thread = self._agent, self._agent_thread
             if agent is not None and thread is not None:
@@ -680,7 +684,7 @@ class ShipperHandler(logging.Handler):
                 self._say_if_undelivered()
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + self.stats_interval
-                    self.writer.append(records.encode_document(dumps(self._health_doc())))
+                    self._report()
             except Exception as exc:  # the watchdog must outlive any one failure
                 self._diag.warning("watchdog", "logloop shipper watchdog: %r", exc)
 
@@ -744,9 +748,13 @@ class ShipperHandler(logging.Handler):
                 found[name] = value
         finished = found["sent"] + found["dead_lettered"]
         found["spool_backlog"] = max(0, self.writer.appended - finished - self.writer.gone)
-        found["spooled"] = self.writer.appended
-        found["queued"] = self.writer.appended + self._refused
-        return found
+        return {**found, **self._written_counts()}
+
+    def _written_counts(self) -> dict[str, int]:
+        """The program's records the writer of this process counted (its health documents are not the
+        program's: `stats()` counts what it logged)."""
+        spooled = self.writer.appended - self._reports_kept
+        return {"spooled": spooled, "queued": spooled + self._refused}
 
     def _fold_finished(self) -> None:
         """Take the counts of this process's finished segments into `_folded` and delete their
@@ -762,16 +770,55 @@ class ShipperHandler(logging.Handler):
                 self.writer.written.pop(path, None)
                 layout.ack_path(path).unlink(missing_ok=True)
 
-    def _health_doc(self) -> dict[str, Any]:
-        record = logging.LogRecord(
-            _INTERNAL_PREFIX, logging.INFO, __file__, 0, "logloop shipper counters", None, None
-        )
-        doc = self._ecs.to_document(record)
-        doc["event"]["dataset"] = schema.DATASET_SHIPPER
-        doc["@timestamp"] = format_timestamp(time.time())
-        shipper_fields = {name.rsplit(".", 1)[-1]: value for name, value in self.stats().as_fields().items()}
-        doc.setdefault("logloop", {})["shipper"] = shipper_fields
-        return doc
+    def _report(self) -> None:
+        """Write a health document (`logloop.shipper.*`) to the spool, numbered from 1 in this process."""
+        self._reports += 1
+        if self.writer.append(records.encode_document(dumps(self._health_doc()))):
+            self._reports_kept += 1
+        self._reported = self._losses()
+
+    def _report_at_close(self) -> None:
+        """A last health document when this process dropped or cut records since its last one, so a
+        run shorter than `stats_interval` (the short script) reports its losses too: `logloop check`
+        and the digest otherwise never hear of them (as Sentry's SDKs send a client report only when
+        they discarded events). Only if it fits in the open segment: a report must never make a
+        segment, nor have an older one deleted to make room."""
+        if self._losses() == self._reported:
+            return
+        try:
+            self._reports += 1
+            payload = records.encode_document(dumps(self._health_doc(closing=True)))
+            if self.writer.fits(payload) and self.writer.append(payload):
+                self._reports_kept += 1
+        except Exception as exc:  # close() never raises for it: the counts stay in stats()
+            reentry.reraise_program_exception()
+            self._diag.warning("report", "logloop shipper could not write its last counters: %r", exc)
+
+    def _losses(self) -> int:
+        """What this process counted dropped or cut so far (it only grows)."""
+        return sum(self.counters.own().values())
+
+    def _health_doc(self, *, closing: bool = False) -> dict[str, Any]:
+        """This process's counters as a `logloop.shipper` document. Written here, not by the formatter:
+        a document of a record lays out the program's facts and compiles redaction rules (some 35 ms
+        the first time), which a short script's exit must not pay; the agent redacts it as any other."""
+        if closing:  # only what this process counted itself, without reading the agent's files: what
+            # the agent counts (sent, dead-lettered, the backlog) comes after the exit, and the last
+            # periodic report's figures stand for it
+            counted = {**self.counters.own(), **self._written_counts()}
+        else:
+            counted = {name.rsplit(".", 1)[-1]: value for name, value in self.stats().as_fields().items()}
+        return {
+            "@timestamp": format_timestamp(time.time()),
+            "message": "logloop shipper counters",
+            "log": {"level": "info", "logger": _INTERNAL_PREFIX},
+            "ecs": {"version": schema.ECS_VERSION},
+            "event": {"dataset": schema.DATASET_SHIPPER, "kind": "metric"},
+            "service": self._ecs.service_fields(),
+            "host": {"name": environment.host_name()},
+            "process": {"pid": os.getpid()},
+            "logloop": {"shipper": {**counted, "reports": self._reports}},
+        }
 
     def _after_fork_in_child(self) -> None:
         self.writer.forget_after_fork()
@@ -779,6 +826,7 @@ class ShipperHandler(logging.Handler):
             self._agent.forget_after_fork()
         self.counters.reinit_after_fork()
         self._refused = 0
+        self._reports = self._reports_kept = self._reported = 0
         self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}
         self._lock = threading.Lock()
         self._watchdog = None

@@ -94,6 +94,12 @@ class Counters:
                 self._values["dropped"] += amount
                 self._lost[reason] = self._lost.get(reason, 0) + amount
 
+    def own(self) -> dict[str, int]:
+        """What the handler counts here, without asking the agent's files: records dropped and cut (the
+        others of `COUNTER_NAMES` come from `delivery`)."""
+        with self._lock:
+            return {"dropped": self._values["dropped"], "truncated": self._values["truncated"]}
+
     def snapshot(self) -> ShipperStats:
         with reentry.inside():  # a signal handler that logs meanwhile must not wait on these locks
             try:

@@ -192,6 +192,38 @@ def test_shipper_losses_and_shard_limit_retries_come_from_the_health_documents(
 
 
 @pytest.mark.es
+def test_a_process_whose_first_report_is_in_the_window_counts_from_zero(es: Any, index_prefix: str) -> None:
+    """A short script's one report (number 1) counts all it lost, and so does a process whose first of
+    several reports falls in the window; a process that reported before the window counts from its
+    first report in it."""
+    install_template(es, index_prefix)
+    now = datetime.now(UTC)
+    reports = [
+        # (pid, minutes ago, the report's number, dropped)
+        (7, 3, 1, 4),  # a short script: its one report, at its exit
+        (8, 12, 1, 2),  # a daemon that began in the window
+        (8, 2, 2, 5),
+        (9, 40, 1, 10),  # a daemon that began long before: its 10 are no news
+        (9, 5, 40, 11),
+    ]
+    for pid, ago, number, dropped in reports:
+        es.index(
+            index=schema.index_for(now, index_prefix),
+            document={
+                "@timestamp": (now - timedelta(minutes=ago)).isoformat(),
+                "event": {"dataset": schema.DATASET_SHIPPER},
+                "host": {"name": "cron-1"},
+                "process": {"pid": pid},
+                "logloop": {"shipper": {"dropped": dropped, "reports": number}},
+            },
+        )
+    es.indices.refresh(index=f"{index_prefix}-*")
+    findings = capacity.assess(Store(es, index_prefix), config=CheckConfig(), until=now)
+    texts = " / ".join(finding.text for finding in findings)
+    assert "shippers lost 9 events in 15m (9 dropped, 0 dead-lettered)" in texts  # 4 + (5 - 0) + (11 - 11)
+
+
+@pytest.mark.es
 def test_the_digest_reports_shard_limit_retries_and_what_to_do(es: Any, index_prefix: str) -> None:
     """Health documents with shard-limit retries make the digest say how many documents waited and what
     to do, in the text and in the JSON."""

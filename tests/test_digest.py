@@ -22,7 +22,7 @@ from analyzers.store import Store
 from kibana.setup import install_template
 from logloop import cli
 from shipper.grouping.fingerprint import fingerprint_event
-from shipper.schema import FIELDS
+from shipper.schema import DATASET_SHIPPER, FIELDS
 
 NOW = docs.UNTIL + timedelta(hours=8)
 
@@ -93,6 +93,34 @@ def test_sections_for_error_lines_operations_feedback_and_shipper(es: Any, seede
     [process] = report.shipper
     assert (process.dropped, process.dead_lettered, process.spool_backlog) == (3, 1, 2)
     assert not report.is_empty
+
+
+@pytest.mark.es
+def test_a_closing_report_adds_its_losses_but_keeps_the_last_known_backlog(
+    es: Any, index_prefix: str
+) -> None:
+    """A process's report at its exit (no backlog: its agent finishes after it) raises its dropped count
+    and is its last report, while the backlog shown stays the one its last periodic report gave."""
+    install_template(es, index_prefix)
+    at = docs.START + timedelta(days=2)
+    periodic = {"dropped": 1, "sent": 40, "spool_backlog": 6, "reports": 1}
+    closing = {"queued": 50, "spooled": 50, "dropped": 3, "truncated": 0, "reports": 2}
+    reports = [(at, periodic), (at + timedelta(minutes=1), closing)]
+    docs.index_docs(
+        es,
+        index_prefix,
+        [
+            docs.event(
+                when,
+                **{"event.dataset": DATASET_SHIPPER, "process.pid": 300},
+                **{f"logloop.shipper.{name}": value for name, value in counted.items()},
+            )
+            for when, counted in reports
+        ],
+    )
+    [process] = _report(es, index_prefix).shipper
+    assert (process.dropped, process.sent, process.spool_backlog) == (3, 40, 6)
+    assert process.last_report == at + timedelta(minutes=1)
 
 
 @pytest.mark.es

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import programs
 from helpers.logstash_servers import BeatsServer, JsonLinesServer
 from helpers.shipping import logger_only_to
 
@@ -352,3 +353,60 @@ def test_module_stats_sum_every_live_handler(es_url: str, index_prefix: str, tmp
     assert after.queued >= before.queued + 1 and after.sent >= before.sent + 1
     with pytest.raises(AttributeError):
         after.sent = 0  # type: ignore[misc]
+
+
+def _short_script(es_url: str, prefix: str, tmp_path: Path, *, oversized: bool) -> int:
+    """Run a script that logs three records (and a 2 MiB one, cut before the spool, if `oversized`)
+    and exits at once; its pid."""
+    done = programs.run(
+        """
+        import logging, os, sys
+        import shipper
+        shipper.install("short", es_url=sys.argv[1], index_prefix=sys.argv[2], spool_path=sys.argv[3])
+        log = logging.getLogger("short")
+        for n in range(3):
+            log.warning("step %d", n)
+        if sys.argv[4] == "oversized":
+            log.warning("x" * (2 * 1024 * 1024))
+        print("PID", os.getpid())
+        """,
+        tmp_path,
+        args=[es_url, prefix, str(tmp_path / "spool"), "oversized" if oversized else "plain"],
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split("PID ", 1)[1].split()[0])
+
+
+def _reports_of(es: Any, prefix: str, pid: int, logs: int) -> list[dict[str, Any]]:
+    """The health documents of process `pid`, once its `logs` log documents arrived (60 s at most)."""
+    health = {
+        "bool": {
+            "filter": [{"term": {"event.dataset": schema.DATASET_SHIPPER}}, {"term": {"process.pid": pid}}]
+        }
+    }
+    deadline = time.monotonic() + 60
+    while len(_search(es, prefix, {"term": {"process.pid": pid}})) < logs and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return [report["logloop"]["shipper"] for report in _search(es, prefix, health)]
+
+
+def test_a_short_script_reports_what_it_lost_at_exit(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A script that cut a record and exits long before `stats_interval` still ships one health
+    document, numbered 1, with what it counted itself (queued, spooled, dropped, truncated), none of
+    the agent's figures (they come after its exit) and itself not among the records."""
+    install_template(es, index_prefix)
+    pid = _short_script(es_url, index_prefix, tmp_path, oversized=True)
+    assert _reports_of(es, index_prefix, pid, logs=5) == [
+        {"queued": 4, "spooled": 4, "dropped": 0, "truncated": 1, "reports": 1}
+    ]
+
+
+def test_a_short_script_that_lost_nothing_writes_no_report(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A short run that dropped and cut nothing adds no health document to its records."""
+    install_template(es, index_prefix)
+    pid = _short_script(es_url, index_prefix, tmp_path, oversized=False)
+    assert _reports_of(es, index_prefix, pid, logs=3) == []

@@ -180,6 +180,15 @@ class SegmentWriter:
             self._cut()
         return kept
 
+    def fits(self, payload: bytes) -> bool:
+        """Whether `payload` would go into the open segment as it is: no new segment made for it, so
+        no older segment deleted to make room (`drop_oldest`) and no loss counted if it cannot be kept."""
+        with self._lock:
+            current = self._open
+            if current is None:
+                return False
+            return current.position + segment.frame_size(len(payload)) + segment.FRAME.size <= current.size
+
     def current_path(self) -> Path | None:
         current = self._open
         return current.path if current is not None else None
