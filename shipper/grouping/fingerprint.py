@@ -173,7 +173,15 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        read as the traceback it shows, and a JSON line's traceback under `err`, `error` or `exc` read
        (each was a message: every bug of a log call one group); an exception group rich draws (its
        members in `Sub-exception #N` boxes) keyed by its members as `traceback`'s rendering is (groups
-       of any bugs one statement raised were one group); none of the evaluation set changes
+       of any bugs one statement raised were one group); none of the evaluation set changes;
+       a distribution installed as an egg under site-packages (`.../site-packages/shop-1.4-py3.11.egg/
+       shop/`) or as a wheel's directory (pex's `~/.pex/installed_wheels/<hash>/<name>.whl/`) read as
+       installed there: the logger's package found in it, a wheel's other packages libraries (the
+       program's frames were a library's, or the libraries' the program's: a library raise keyed by
+       the library's statement on such hosts and by the program's call elsewhere, one bug two groups);
+       a JSON line's traceback under a top-level `stack`, `trace` or `backtrace`, and Datadog's
+       `logger.name` as the logger (every bug of such a log one group; a library raise keyed by the
+       library's statement); none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -253,7 +261,9 @@ _PYPY_STDLIB: Final = (
     r"(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
 )
-_THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
+# An installed distribution: under site-/dist-packages, in an egg, or in a wheel unpacked (or imported
+# from its zip) as a directory of its own: pex's `~/.pex/installed_wheels/<hash>/<name>.whl/`.
+_THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.(?:egg|whl)[/\\]")
 
 
 class FrameKind(Enum):
@@ -275,7 +285,8 @@ class Fingerprint:
 
 def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
-    if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
+    installed = "-packages" in filename or ".egg" in filename or ".whl" in filename  # cheaper first
+    if installed and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
     # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
     if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
@@ -430,9 +441,11 @@ def _program_path(filename: str, package: str) -> str | None:
     memoized: a program's files recur from event to event."""
     path = filename.replace("\\", "/")
     module_file = package + ".py"
-    cut = path.rfind("-packages/")
+    # The innermost install directory: site-/dist-packages, an egg's (also under site-packages: it holds
+    # the packages) or a wheel's; the package installed there must come right after it.
+    cut = max(path.rfind(root) + len(root) if root in path else -1 for root in _INSTALL_ROOTS)
     if cut >= 0:
-        rest = path[cut + len("-packages/") :]
+        rest = path[cut:]
         return rest if rest.partition("/")[0] in (package, module_file) else None
     if _kind(filename) is not FrameKind.APPLICATION:
         return None
@@ -442,6 +455,9 @@ def _program_path(filename: str, package: str) -> str | None:
         if (part == package and index < last) or (part == module_file and index == last):
             return "/".join(parts[index:])
     return None
+
+
+_INSTALL_ROOTS: Final = ("-packages/", ".egg/", ".whl/")
 
 
 def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
@@ -603,11 +619,16 @@ def _name_parts(name: str) -> tuple[str, ...]:
 
 def _program_start(path: str, parts: list[str], names: tuple[tuple[str, ...], ...]) -> int | None:
     """Where in `parts` (the path `path` cut at its separators) a package of `names` starts, looked
-    for only where a program's package can be: right after site-/dist-packages (an installed program;
-    a library's own subpackage of that name is not it), never in the standard library (a project's
-    `json` or `lib` package is not the interpreter's), anywhere in other paths. None when none does."""
+    for only where a program's package can be: right after site-/dist-packages or a wheel's directory
+    (an installed program; a library's own subpackage of that name is not it), never in the standard
+    library (a project's `json` or `lib` package is not the interpreter's), anywhere in other paths.
+    None when none does."""
     installed = next(
-        (index for index in range(len(parts) - 1, -1, -1) if parts[index].lower() in _INSTALL_DIRECTORIES),
+        (
+            index
+            for index in range(len(parts) - 1, -1, -1)
+            if parts[index].lower() in _INSTALL_DIRECTORIES or parts[index].endswith(".whl")
+        ),
         None,
     )
     if installed is not None:
