@@ -181,7 +181,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        the library's statement on such hosts and by the program's call elsewhere, one bug two groups);
        a JSON line's traceback under a top-level `stack`, `trace` or `backtrace`, and Datadog's
        `logger.name` as the logger (every bug of such a log one group; a library raise keyed by the
-       library's statement); none of the evaluation set changes
+       library's statement); none of the evaluation set changes; the logger's package found in the
+       frames another renderer drew (rich's, IPython's: a library raise they showed was keyed by the
+       library's statement, as `traceback`'s text by the program's call), and a text log's entry
+       (`logloop cluster --text`) given the logger its line's layout names (`ERROR:shop.rates:`,
+       `ERROR shop.rates: `, `- shop.rates - ERROR -`) as an ECS event has it; none of the evaluation
+       set changes
 """
 
 from __future__ import annotations
@@ -668,7 +673,9 @@ def _fingerprint(
         if found is None and 'File "' not in stack_trace:  # (no Python frame: a Java exception, a Go panic?)
             found = _shape_fingerprint(stack_trace, doc)
         if found is None:
-            marked = with_package_frames(stack_trace, package) if package else stack_trace
+            # (Normalized first: the frame lines another renderer drew, rich's or IPython's, are then
+            # `File "..."` lines, where the package's frames are marked.)
+            marked = with_package_frames(normalized(stack_trace), package) if package else stack_trace
             found = _fingerprint_stack_trace(marked, doc)
         if found is not None:
             return found
