@@ -186,7 +186,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        library's statement, as `traceback`'s text by the program's call), and a text log's entry
        (`logloop cluster --text`) given the logger its line's layout names (`ERROR:shop.rates:`,
        `ERROR shop.rates: `, `- shop.rates - ERROR -`) as an ECS event has it; none of the evaluation
-       set changes
+       set changes; masked alike: a sequence of sequences whatever their count (`((1, 2), (3, 4))`,
+       `[[1], [2], [3]]` as `((<NUM>))`, `[[<NUM>]]`) and a one-item tuple as a longer one (`(5,)` and
+       `((5, 6),)` as `(<NUM>)`, `((<NUM>))`) (a message split by the number of rows or points it
+       printed; none of the evaluation set changes)
 """
 
 from __future__ import annotations
