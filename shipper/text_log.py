@@ -95,7 +95,8 @@ _RICH_TOP: Final = "╭"
 # (its start only: a box narrower than the header cuts it, `╭─ Traceback (most recent call las─╮`, as
 # RichHandler's message column of an 80-column console without a terminal does)
 _RICH_HEADER: Final = "─ Traceback ("
-_RICH_SIDES: Final = ("│", "╰")
+_RICH_BOTTOM: Final = "╰"
+_RICH_SIDES: Final = ("│", _RICH_BOTTOM)
 _RICH_SUB: Final = "─ Sub-exception #"  # (rich 13.8 on: an exception group's member, after the group's line)
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
@@ -624,6 +625,7 @@ class _State:
         self.unittest = 0  # unittest's report: its lines still allowed before its line of dashes (2, 1)
         self.unittest_report = False  # in unittest's report: it goes on after its traceback (a diff)
         self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
+        self.member_box = False  # in rich's box of a group's member: its exception line is in the box
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -682,6 +684,11 @@ class _State:
             # an exception group's member in a box of its own (rich): its lines are read as a frame's
             # (in a handler's column, as the column's)
             self.frames, self.ended = plain[0] == _RICH_TOP, plain[0] != _RICH_TOP
+            self.member_box = self.frames
+            return True
+        if self.member_box and plain.startswith(_RICH_BOTTOM):  # the member's box ends with the member
+            self.frames = self.member_box = False
+            self.ended = True
             return True
         if plain.startswith(_HEADERS) and (plain[0] != _RICH_TOP or _RICH_HEADER in plain):
             if not (self.chained or not (self.traced or self.stacked or after_blank)):
