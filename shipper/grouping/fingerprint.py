@@ -189,7 +189,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        set changes; masked alike: a sequence of sequences whatever their count (`((1, 2), (3, 4))`,
        `[[1], [2], [3]]` as `((<NUM>))`, `[[<NUM>]]`) and a one-item tuple as a longer one (`(5,)` and
        `((5, 6),)` as `(<NUM>)`, `((<NUM>))`) (a message split by the number of rows or points it
-       printed; none of the evaluation set changes)
+       printed; none of the evaluation set changes); in a text log, the line after the last member box of
+       a group rich drew starts an entry (it was that box's exception line, and the next record's
+       traceback an entry of its own, keyed without its logger)
 """
 
 from __future__ import annotations
