@@ -63,6 +63,9 @@ interleaves), so a log stays one entry a line only where no traceback shows its 
 line after such a header lacks the prefix (a message that ends in a header, the traceback under it),
 the header's entry goes on with the unprefixed lines.
 
+An entry's logger is the one its first line's layout names (`ERROR:shop.rates:...`, `ERROR shop.rates:
+...`, `- shop.rates - ERROR -`), as an ECS event's `log.logger`: the program's package for its key.
+
 The rule not to break: every non-blank line of the input belongs to exactly one entry, in order.
 """
 
@@ -92,7 +95,8 @@ _RICH_TOP: Final = "╭"
 # (its start only: a box narrower than the header cuts it, `╭─ Traceback (most recent call las─╮`, as
 # RichHandler's message column of an 80-column console without a terminal does)
 _RICH_HEADER: Final = "─ Traceback ("
-_RICH_SIDES: Final = ("│", "╰")
+_RICH_BOTTOM: Final = "╰"
+_RICH_SIDES: Final = ("│", _RICH_BOTTOM)
 _RICH_SUB: Final = "─ Sub-exception #"  # (rich 13.8 on: an exception group's member, after the group's line)
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
@@ -293,7 +297,11 @@ class Entry:
         logged = "\n" in self.text[: len(self.text) - len(stack_trace)]
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
             message = _exception_line(stack_trace) or message
-        return {"message": message, "error": {"stack_trace": stack_trace}}
+        doc: dict[str, Any] = {"message": message, "error": {"stack_trace": stack_trace}}
+        logger = _logger_named(self.text.partition("\n")[0]) if logged else None
+        if logger:  # the program's package, as an ECS event's `log.logger` names it
+            doc["log"] = {"logger": logger}
+        return doc
 
     def _ipython_header(self) -> int:
         """Where the first line of IPython's traceback header starts (its colours read past); -1."""
@@ -310,6 +318,24 @@ class Entry:
     def _is_dump(self) -> bool:
         """Whether the entry is a faulthandler dump (its first line says why, or is a thread's header)."""
         return _starts_a_dump(_COLOUR_RE.sub("", self.text) if "\x1b" in self.text else self.text)
+
+
+# The logger a `logging` layout writes beside the level name (`%(name)s`): basicConfig's default
+# (`ERROR:shop.rates:...`), a level then the name and a colon or a dash (`ERROR shop.rates: ...`,
+# `[ERROR] shop.rates: ...`), the cookbook's name before the level (`- shop.rates - ERROR -`).
+_LEVELS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)"
+_NAME: Final = r"[A-Za-z_][\w.]*"
+_LOGGER_RE: Final = re.compile(
+    rf"\b{_LEVELS}:(?P<plain>{_NAME}):|\b{_LEVELS}\]? +(?:- +)?(?P<named>{_NAME})(?::| -) "
+    rf"| - (?P<before>{_NAME}) - {_LEVELS}\b"
+)
+_LOGGER_SPAN: Final = 200  # a layout's fields come first: the rest of a long line is message
+
+
+def _logger_named(line: str) -> str | None:
+    """The logger a log line's layout names (see `_LOGGER_RE`), else None."""
+    found = _LOGGER_RE.search(line, 0, _LOGGER_SPAN)
+    return None if found is None else found["plain"] or found["named"] or found["before"]
 
 
 def _exception_line(stack_trace: str) -> str | None:
@@ -599,6 +625,7 @@ class _State:
         self.unittest = 0  # unittest's report: its lines still allowed before its line of dashes (2, 1)
         self.unittest_report = False  # in unittest's report: it goes on after its traceback (a diff)
         self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
+        self.member_box = False  # in rich's box of a group's member: its exception line is in the box
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -657,6 +684,11 @@ class _State:
             # an exception group's member in a box of its own (rich): its lines are read as a frame's
             # (in a handler's column, as the column's)
             self.frames, self.ended = plain[0] == _RICH_TOP, plain[0] != _RICH_TOP
+            self.member_box = self.frames
+            return True
+        if self.member_box and plain.startswith(_RICH_BOTTOM):  # the member's box ends with the member
+            self.frames = self.member_box = False
+            self.ended = True
             return True
         if plain.startswith(_HEADERS) and (plain[0] != _RICH_TOP or _RICH_HEADER in plain):
             if not (self.chained or not (self.traced or self.stacked or after_blank)):

@@ -197,6 +197,17 @@ def _pino_err_object(exc: ValueError, stack: str) -> dict[str, object]:
     }
 
 
+def _top_level(name: str) -> Callable[[ValueError, str], dict[str, object]]:
+    """A formatter writing the traceback at the top level under `name` (`stack`, `trace`,
+    `backtrace`: a JavaScript habit, Rails', a hand-written `JSONFormatter`'s)."""
+    return lambda exc, stack: {
+        "time": "2026-12-05T10:00:00Z",
+        "level": "ERROR",
+        "msg": "save failed",
+        name: stack,
+    }
+
+
 LOGGERS: dict[str, Callable[[], list[str]]] = {
     "structlog, format_exc_info": lambda: _structlog_lines(False),
     "structlog, dict_tracebacks": lambda: _structlog_lines(True),
@@ -212,6 +223,9 @@ LOGGERS: dict[str, Callable[[], list[str]]] = {
     "error text beside log.level": lambda: _report_lines(_error_keyword_with_ecs_level),
     "a formatter's exc, a list of lines": lambda: _report_lines(_exc_lines),
     "pino's err object": lambda: _report_lines(_pino_err_object),
+    "a top-level stack": lambda: _report_lines(_top_level("stack")),
+    "a top-level trace": lambda: _report_lines(_top_level("trace")),
+    "a top-level backtrace": lambda: _report_lines(_top_level("backtrace")),
 }
 
 
@@ -293,7 +307,7 @@ def test_a_body_without_a_severity_is_no_message() -> None:
     assert as_ecs({"severity_text": "ERROR", "body": "save failed"})["message"] == "save failed"
 
 
-@pytest.mark.parametrize("name", ["err", "error", "exc"])
+@pytest.mark.parametrize("name", ["err", "error", "exc", "stack", "trace"])
 @pytest.mark.parametrize("level", ["level", "log.level"])
 def test_a_generic_name_holding_a_sentence_is_no_traceback(name: str, level: str) -> None:
     """`err`/`error`/`exc` holding text without a frame line (a sentence, even of several lines) is not
@@ -308,3 +322,46 @@ def test_the_document_itself_is_left_unchanged() -> None:
     doc = {"event": "failed", "level": "error"}
     assert as_ecs(doc) == {"event": "failed", "level": "error", "message": "failed", "log.level": "error"}
     assert doc == {"event": "failed", "level": "error"}
+
+
+_LIBRARY_RAISE = """Traceback (most recent call last):
+  File "{app}/shop/{module}.py", line 12, in {function}
+    response.raise_for_status()
+  File "{packages}/requests/models.py", line 1024, in raise_for_status
+    raise HTTPError(http_error_msg, response=self)
+requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partner/x
+"""
+
+
+def _datadog_with_logger(module: str, function: str, app: str, nested: bool) -> str:
+    """A Datadog layout of a library's raise called by the program: its logger as `logger.name`."""
+    packages = f"{app}/.venv/lib/python3.11/site-packages"
+    stack = _LIBRARY_RAISE.format(app=app, packages=packages, module=module, function=function)
+    if nested:
+        doc: dict[str, object] = {
+            "logger": {"name": f"shop.{module}"},
+            "error": {"kind": "HTTPError", "stack": stack},
+        }
+    else:
+        doc = {
+            "status": "error",
+            "logger.name": f"shop.{module}",
+            "error.kind": "HTTPError",
+            "error.stack": stack,
+        }
+    return json.dumps({"message": "sync failed", **doc})
+
+
+@pytest.mark.parametrize("nested", [pytest.param(True, id="nested"), pytest.param(False, id="dotted")])
+def test_datadogs_logger_name_marks_the_programs_frames(tmp_path: Path, nested: bool) -> None:
+    """Datadog's `logger.name` names the program's package as ECS's `log.logger` does: a library's raise
+    is keyed by the program's calling statement (two features, two groups; one feature on two hosts,
+    one group), as it is for an ECS event."""
+    lines = [
+        _datadog_with_logger("rates", "fetch_rates", "/srv/app", nested),
+        _datadog_with_logger("rates", "fetch_rates", "/home/ci/app", nested),
+        _datadog_with_logger("orders", "push_order", "/srv/app", nested),
+    ]
+    rows = _cluster(tmp_path, lines)
+    assert rows[0]["cluster"] == rows[1]["cluster"] != rows[2]["cluster"]
+    assert str(rows[0]["title"]).endswith("(rates.fetch_rates)")

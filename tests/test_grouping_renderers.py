@@ -5,6 +5,7 @@ one group, sibling bugs apart, with a readable title."""
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import json
 import subprocess
@@ -223,6 +224,36 @@ def test_a_rich_traceback_is_keyed_as_the_traceback_it_shows(width: int, show_lo
     if width >= 80:  # (rich crops a source line at the box's edge: this one is whole from 80 columns)
         assert _key(chained) == _key(formatted(lambda: _deep_chained("u1")))
     assert _key(chained).key not in {plain.key, sibling.key}
+
+
+def test_a_rich_traceback_of_a_library_raise_is_keyed_by_the_loggers_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library's raise that rich drew, logged by the program's logger, is keyed by the program's calling
+    statement as the traceback `traceback` prints is: the logger's package is found in rich's frames
+    too (two features calling one library statement, two groups)."""
+    packages = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    (packages / "ratelib").mkdir(parents=True)
+    (packages / "ratelib" / "__init__.py").write_text("def parse(v):\n    raise ValueError('bad ' + v)\n")
+    (tmp_path / "app" / "shop").mkdir(parents=True)
+    for module, function in (("rates", "fetch_rates"), ("orders", "push_order")):
+        source = f"import ratelib\n\ndef {function}(v):\n    return ratelib.parse(v)\n"
+        (tmp_path / "app" / "shop" / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(packages))
+    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    rates = importlib.import_module("shop.rates")
+    orders = importlib.import_module("shop.orders")
+    for name in ("shop", "shop.rates", "shop.orders", "ratelib"):  # (the functions are held: forgotten)
+        sys.modules.pop(name, None)
+
+    def logged(text: str, logger: str) -> str:
+        found = fingerprint_event({"log": {"logger": logger}, "error": {"stack_trace": text}})
+        assert found is not None
+        return found.key
+
+    fetch = logged(_rich(lambda: rates.fetch_rates("a"), 100), "shop.rates")
+    assert fetch == logged(formatted(lambda: rates.fetch_rates("b")), "shop.rates")
+    assert fetch != logged(_rich(lambda: orders.push_order("a"), 100), "shop.orders")
 
 
 def test_a_rich_traceback_after_a_log_line_with_long_paths_is_read() -> None:

@@ -122,6 +122,11 @@ def test_exception_group_members_never_raised_group_by_type_not_data() -> None:
     assert _key(formatted(lambda: reject(["cron"]))) == _key(formatted(lambda: reject(["alice", "bob"])))
 
 
+# pex installs each distribution as an unpacked wheel of its own (the program's too), no site-packages.
+_PEX = (
+    "/home/ci/.pex/installed_wheels/5e1f07/shop-1.4-py3-none-any.whl",
+    "/home/ci/.pex/installed_wheels/a9c3d2/requests-2.31.0-py3-none-any.whl",
+)
 LIBRARY_TRACE = """Traceback (most recent call last):
   File "{app}/shop/{module}.py", line 12, in {function}
     response.raise_for_status()
@@ -136,6 +141,7 @@ requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partn
     [
         pytest.param("/srv/app", "/srv/app/.venv/lib/python3.11/site-packages", id="checkout"),
         pytest.param("/usr/lib/python3/dist-packages", "/usr/lib/python3/dist-packages", id="debian"),
+        pytest.param(*_PEX, id="pex"),
     ],
 )
 def test_library_raise_is_one_group_by_default_and_one_per_caller_with_in_app(
@@ -168,6 +174,12 @@ def _logged_key(text: str, logger: str) -> str:
     [
         pytest.param("/srv/app", "/srv/app/.venv/lib/python3.11/site-packages", id="checkout"),
         pytest.param("/usr/lib/python3/dist-packages", "/usr/lib/python3/dist-packages", id="debian"),
+        pytest.param(
+            "/usr/lib/python3.11/site-packages/shop-1.4-py3.11.egg",
+            "/usr/lib/python3.11/site-packages",
+            id="egg",
+        ),
+        pytest.param(*_PEX, id="pex"),
     ],
 )
 def test_logger_package_keys_a_library_raise_by_the_calling_statement(app: str, packages: str) -> None:

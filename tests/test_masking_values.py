@@ -73,6 +73,25 @@ SAME = [
         "bad config {<VAL>}",
         id="mapping-of-values",
     ),
+    pytest.param(
+        [
+            "got ((1, 2), (3, 4)) expected ((5, 6),)",
+            "got ((1, 2), (3, 4), (7, 8)) expected ((5, 6), (9, 9))",
+            "got ((1.5, 2),) expected ((5, 6),)",
+        ],
+        "got ((<NUM>)) expected ((<NUM>))",
+        id="tuple-of-tuples",
+    ),
+    pytest.param(
+        ["rows [[1, 2], [3, 4]] left", "rows [[1, 2, 3]] left", "rows [[7], [8], [9]] left"],
+        "rows [[<NUM>]] left",
+        id="list-of-lists",
+    ),
+    pytest.param(
+        ["boxes [((0, 0), (4, 4)), ((1, 1), (2, 2))]", "boxes [((3, 3), (5, 5))]"],
+        "boxes [((<NUM>))]",
+        id="list-of-tuples-of-tuples",
+    ),
 ]
 
 
@@ -94,6 +113,9 @@ def test_values_of_one_kind_mask_alike(texts: list[str], expected: str) -> None:
         pytest.param("read 10 bytes of 4 B", "read <NUM> bytes of <NUM> B", id="bytes-are-numbers"),
         pytest.param("model GPT4B failed", "model <ID> failed", id="a-word-ending-in-a-unit"),
         pytest.param("peer fe80::1ff:fe23:4567:890a reset", "peer <IP> reset", id="ipv6-is-no-mac"),
+        pytest.param(
+            "pair ((1, 2), ('a', 'b'))", "pair ((<NUM>), ('<STR>'))", id="a-tuple-of-two-kinds-of-tuples"
+        ),
     ],
 )
 def test_what_is_no_such_value_is_left_as_it_was(text: str, expected: str) -> None:

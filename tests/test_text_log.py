@@ -372,9 +372,14 @@ def test_every_line_is_in_exactly_one_entry(shape: str) -> None:
 
 
 def test_an_entry_documents_its_traceback_from_its_header() -> None:
-    """A logged exception's document has the log line as message and the traceback from its header."""
+    """A logged exception's document has the log line as message, the traceback from its header and the
+    logger the line names."""
     doc: dict[str, Any] = next(entries(("2026-12-04 ERROR x: boom\n" + TRACE).splitlines())).document()
-    assert doc == {"message": "2026-12-04 ERROR x: boom", "error": {"stack_trace": TRACE}}
+    assert doc == {
+        "message": "2026-12-04 ERROR x: boom",
+        "error": {"stack_trace": TRACE},
+        "log": {"logger": "x"},
+    }
 
 
 def test_bytes_that_are_not_utf8_are_kept_as_escapes(tmp_path: Path) -> None:
@@ -603,3 +608,46 @@ def test_a_logging_error_report_of_any_shape_is_one_entry(shape: str) -> None:
     text = "2026-12-04 10:00:01 INFO shop: start\n" + report + "2026-12-04 10:00:09 INFO shop: end\n"
     found = list(entries(text.splitlines(keepends=True)))
     assert [entry.text for entry in found][1] == report and len(found) == 3
+
+
+_LIBRARY_RAISE = """Traceback (most recent call last):
+  File "/srv/app/shop/{module}.py", line 12, in {function}
+    response.raise_for_status()
+  File "/srv/app/.venv/lib/python3.11/site-packages/requests/models.py", line 1024, in raise_for_status
+    raise HTTPError(http_error_msg, response=self)
+requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partner/x
+"""
+# `logging`'s layouts that name the logger: basicConfig's default, `%(asctime)s %(levelname)s %(name)s:
+# %(message)s`, the cookbook's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`, a bracketed level.
+_LOGGER_LAYOUTS = {
+    "basicConfig": "ERROR:shop.{module}:sync failed",
+    "level name": "2026-12-05 10:00:01,123 ERROR shop.{module}: sync failed",
+    "cookbook": "2026-12-05 10:00:01,123 - shop.{module} - ERROR - sync failed",
+    "bracketed level": "2026-12-05 10:00:01 [ERROR] shop.{module}: sync failed",
+}
+
+
+@pytest.mark.parametrize("layout", _LOGGER_LAYOUTS)
+def test_the_logger_a_log_line_names_marks_the_programs_frames(layout: str) -> None:
+    """The logger a line's layout names (`%(name)s`) is the entry's, as an ECS event's `log.logger`: a
+    library's raise under it is keyed by the program's calling statement, as the shipper keys it."""
+    docs = []
+    for module, function in (("rates", "fetch_rates"), ("orders", "push_order")):
+        line = _LOGGER_LAYOUTS[layout].format(module=module)
+        text = line + "\n" + _LIBRARY_RAISE.format(module=module, function=function)
+        (entry,) = entries(text.splitlines(keepends=True))
+        docs.append(entry.document())
+    assert [doc["log"]["logger"] for doc in docs] == ["shop.rates", "shop.orders"]
+    keys = [fingerprint_event(doc) for doc in docs]
+    shipped = fingerprint_event({"log": {"logger": "shop.rates"}, "error": docs[0]["error"]})
+    assert keys[0] is not None and keys[1] is not None and shipped is not None
+    assert keys[0].key == shipped.key != keys[1].key
+
+
+def test_a_line_naming_no_logger_gives_its_entry_none() -> None:
+    """A line whose layout names no logger (a bare message, Flask's `ERROR in app:` module) gives none."""
+    for line in ("sync failed", "[2026-12-05 10:00:01] ERROR in app: Exception on /x [GET]"):
+        (entry,) = entries(
+            (line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")).splitlines(True)
+        )
+        assert "log" not in entry.document()

@@ -467,3 +467,36 @@ def test_a_line_of_colour_codes_alone_reads_as_a_blank_line(tmp_path: Path, at: 
         return [(row["cluster"], row["category"]) for row in rows]
 
     assert groups("coloured.jsonl") == groups("plain.jsonl")
+
+
+def _group_of(values: list[str]) -> BaseException:
+    """A real exception group of the failures of `int` on each value, with an OSError beside them."""
+    failures: list[Exception] = []
+    for value in values:
+        try:
+            int(value)
+        except ValueError as exc:
+            failures.append(exc)
+    try:
+        raise ExceptionGroup("batch failed", [ExceptionGroup("parse", failures), OSError(28, "disk full")])
+    except ExceptionGroup as group:
+        return group
+
+
+def test_a_log_line_after_a_rich_exception_group_starts_an_entry() -> None:
+    """rich draws an exception group's members in boxes after the group's line (`Sub-exception #N`); the
+    stamped log line after the last box starts the next entry (it was taken for that box's exception
+    line, and the traceback under it made an entry of its own)."""
+    log = ""
+    for second, values in enumerate((["a"], ["b", "c"])):
+        log += f"2026-12-05 03:00:0{second},123 ERROR shop: batch failed\n"
+        log += _rich(_group_of(values), locals_=False, handler=False)
+    log += _logged(_raising(lambda: int("z")))
+    assert "Sub-exception #2" in log
+    found = list(entries(log.splitlines(keepends=True)))
+    assert [entry.text.partition("\n")[0].partition(" ERROR ")[2] for entry in found] == [
+        "shop: batch failed",
+        "shop: batch failed",
+        "shop: charge failed",
+    ]
+    assert all(entry.stack_trace is not None for entry in found)

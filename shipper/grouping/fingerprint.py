@@ -173,7 +173,25 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        read as the traceback it shows, and a JSON line's traceback under `err`, `error` or `exc` read
        (each was a message: every bug of a log call one group); an exception group rich draws (its
        members in `Sub-exception #N` boxes) keyed by its members as `traceback`'s rendering is (groups
-       of any bugs one statement raised were one group); none of the evaluation set changes
+       of any bugs one statement raised were one group); none of the evaluation set changes;
+       a distribution installed as an egg under site-packages (`.../site-packages/shop-1.4-py3.11.egg/
+       shop/`) or as a wheel's directory (pex's `~/.pex/installed_wheels/<hash>/<name>.whl/`) read as
+       installed there: the logger's package found in it, a wheel's other packages libraries (the
+       program's frames were a library's, or the libraries' the program's: a library raise keyed by
+       the library's statement on such hosts and by the program's call elsewhere, one bug two groups);
+       a JSON line's traceback under a top-level `stack`, `trace` or `backtrace`, and Datadog's
+       `logger.name` as the logger (every bug of such a log one group; a library raise keyed by the
+       library's statement); none of the evaluation set changes; the logger's package found in the
+       frames another renderer drew (rich's, IPython's: a library raise they showed was keyed by the
+       library's statement, as `traceback`'s text by the program's call), and a text log's entry
+       (`logloop cluster --text`) given the logger its line's layout names (`ERROR:shop.rates:`,
+       `ERROR shop.rates: `, `- shop.rates - ERROR -`) as an ECS event has it; none of the evaluation
+       set changes; masked alike: a sequence of sequences whatever their count (`((1, 2), (3, 4))`,
+       `[[1], [2], [3]]` as `((<NUM>))`, `[[<NUM>]]`) and a one-item tuple as a longer one (`(5,)` and
+       `((5, 6),)` as `(<NUM>)`, `((<NUM>))`) (a message split by the number of rows or points it
+       printed; none of the evaluation set changes); in a text log, the line after the last member box of
+       a group rich drew starts an entry (it was that box's exception line, and the next record's
+       traceback an entry of its own, keyed without its logger)
 """
 
 from __future__ import annotations
@@ -253,7 +271,9 @@ _PYPY_STDLIB: Final = (
     r"(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]pypy\d+(?:\.\d+)?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])(?:lib-python[/\\]\d|lib_pypy)[/\\]"
 )
-_THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.egg[/\\]")
+# An installed distribution: under site-/dist-packages, in an egg, or in a wheel unpacked (or imported
+# from its zip) as a directory of its own: pex's `~/.pex/installed_wheels/<hash>/<name>.whl/`.
+_THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.(?:egg|whl)[/\\]")
 
 
 class FrameKind(Enum):
@@ -275,7 +295,8 @@ class Fingerprint:
 
 def classify_frame(filename: str) -> FrameKind:
     """Tell standard library, installed third-party and application code apart by path."""
-    if ("-packages" in filename or ".egg" in filename) and _THIRD_PARTY_RE.search(filename):
+    installed = "-packages" in filename or ".egg" in filename or ".whl" in filename  # cheaper first
+    if installed and _THIRD_PARTY_RE.search(filename):
         return FrameKind.THIRD_PARTY
     # Every match of _STDLIB_RE holds "<frozen ", "python" or "Lib": a cheaper test first.
     if ("ython" in filename or "Lib" in filename or "<frozen " in filename) and _STDLIB_RE.search(filename):
@@ -430,9 +451,11 @@ def _program_path(filename: str, package: str) -> str | None:
     memoized: a program's files recur from event to event."""
     path = filename.replace("\\", "/")
     module_file = package + ".py"
-    cut = path.rfind("-packages/")
+    # The innermost install directory: site-/dist-packages, an egg's (also under site-packages: it holds
+    # the packages) or a wheel's; the package installed there must come right after it.
+    cut = max(path.rfind(root) + len(root) if root in path else -1 for root in _INSTALL_ROOTS)
     if cut >= 0:
-        rest = path[cut + len("-packages/") :]
+        rest = path[cut:]
         return rest if rest.partition("/")[0] in (package, module_file) else None
     if _kind(filename) is not FrameKind.APPLICATION:
         return None
@@ -442,6 +465,9 @@ def _program_path(filename: str, package: str) -> str | None:
         if (part == package and index < last) or (part == module_file and index == last):
             return "/".join(parts[index:])
     return None
+
+
+_INSTALL_ROOTS: Final = ("-packages/", ".egg/", ".whl/")
 
 
 def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
@@ -603,11 +629,16 @@ def _name_parts(name: str) -> tuple[str, ...]:
 
 def _program_start(path: str, parts: list[str], names: tuple[tuple[str, ...], ...]) -> int | None:
     """Where in `parts` (the path `path` cut at its separators) a package of `names` starts, looked
-    for only where a program's package can be: right after site-/dist-packages (an installed program;
-    a library's own subpackage of that name is not it), never in the standard library (a project's
-    `json` or `lib` package is not the interpreter's), anywhere in other paths. None when none does."""
+    for only where a program's package can be: right after site-/dist-packages or a wheel's directory
+    (an installed program; a library's own subpackage of that name is not it), never in the standard
+    library (a project's `json` or `lib` package is not the interpreter's), anywhere in other paths.
+    None when none does."""
     installed = next(
-        (index for index in range(len(parts) - 1, -1, -1) if parts[index].lower() in _INSTALL_DIRECTORIES),
+        (
+            index
+            for index in range(len(parts) - 1, -1, -1)
+            if parts[index].lower() in _INSTALL_DIRECTORIES or parts[index].endswith(".whl")
+        ),
         None,
     )
     if installed is not None:
@@ -647,7 +678,9 @@ def _fingerprint(
         if found is None and 'File "' not in stack_trace:  # (no Python frame: a Java exception, a Go panic?)
             found = _shape_fingerprint(stack_trace, doc)
         if found is None:
-            marked = with_package_frames(stack_trace, package) if package else stack_trace
+            # (Normalized first: the frame lines another renderer drew, rich's or IPython's, are then
+            # `File "..."` lines, where the package's frames are marked.)
+            marked = with_package_frames(normalized(stack_trace), package) if package else stack_trace
             found = _fingerprint_stack_trace(marked, doc)
         if found is not None:
             return found

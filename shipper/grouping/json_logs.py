@@ -3,7 +3,7 @@
 `logloop cluster` groups ECS events; a program that logs JSON with python-json-logger (`exc_info`,
 `levelname`, `name`), structlog's JSON renderer (`event`, `exception`, `level`, `logger`), loguru's
 `serialize=True` (`text`, `record`), AWS Lambda's report of an uncaught exception (`errorType`,
-`stackTrace`), Datadog's standard attributes (`error.stack`, nested or dotted), OpenTelemetry's
+`stackTrace`), Datadog's standard attributes (`error.stack`, `logger.name`, nested or dotted), OpenTelemetry's
 `LoggingHandler` (`body`, `severity_text`, the `exception.stacktrace` attribute of its semantic
 conventions, in `attributes` or not) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
 same facts under other names: a traceback there was never read, every bug of a logger one group.
@@ -41,7 +41,7 @@ _ALIASES: Final = (
     ),
     ("message", ("msg", "event", "@message", "textPayload", "record.message", "errorMessage", "body")),
     ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name", "severity_text")),
-    ("log.logger", ("logger", "logger_name", "name", "record.name")),
+    ("log.logger", ("logger", "logger_name", "name", "record.name", "logger.name")),
 )
 # An alias read only beside another (python-json-logger's pair, OpenTelemetry's); the others are read
 # wherever they are (a dotted one nested too: loguru's `record.message`, OpenTelemetry's `attributes...`).
@@ -51,9 +51,13 @@ _PAIRED: Final = {"name": "levelname", "body": "severity_text"}  # (an HTTP log'
 _ECS_MARKS: Final = frozenset(("error.stack_trace", "ecs", "ecs.version", "log", "log.level"))
 _HEADER: Final = "Traceback (most recent call last):"
 # Generic names a hand-written formatter or a logging call's keyword gives the formatted traceback
-# (`err`, `error`, `exc`; pino's `err` object, its text in `stack`): read only when the text holds a frame
-# line (`has_frame_lines`), since the same names carry a sentence elsewhere (`"error": "timed out"`).
-_GENERIC_STACKS: Final = ("err", "error", "exc", "err.stack", "err.stack_trace", "exc.stack")
+# (`err`, `error`, `exc`; pino's `err` object, its text in `stack`; a top-level `stack`, `trace` or
+# `backtrace`, as JavaScript's and Ruby's loggers taught): read only when the text holds a frame line
+# (`has_frame_lines`), since the same names carry a sentence or an id elsewhere (`"error": "timed out"`,
+# a tracing layout's `"trace": "4bf92f35..."`).
+_GENERIC_STACKS: Final = (
+    "err", "error", "exc", "err.stack", "err.stack_trace", "exc.stack", "stack", "trace", "backtrace",
+)  # fmt: skip
 
 
 def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -82,13 +86,19 @@ def as_ecs(doc: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _with_datadog_stack(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     """An ECS-shaped document (an `error` object) whose traceback is Datadog's nested `error.stack`
-    rather than `error.stack_trace`: a copy with the traceback as `error.stack_trace`; else `doc`."""
+    rather than `error.stack_trace`: a copy with the traceback as `error.stack_trace` (and Datadog's
+    `logger.name` as `log.logger`); else `doc`."""
     error = doc.get("error")
     if type(error) is not dict or "stack_trace" in error:
         return doc
     if not _usable("error.stack_trace", error.get("stack")):
         return doc
-    return {**doc, "error": {**error, "stack_trace": error["stack"]}}
+    added: dict[str, Any] = {"error": {**error, "stack_trace": error["stack"]}}
+    # Datadog's logger is `logger.name`: it names the program's package as ECS's `log.logger` does.
+    logger = get_field(doc, "logger.name")
+    if isinstance(logger, str) and logger and get_field(doc, "log.logger") is None:
+        added["log.logger"] = logger
+    return {**doc, **added}
 
 
 def _with_text_stack(doc: Mapping[str, Any]) -> Mapping[str, Any]:

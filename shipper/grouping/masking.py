@@ -226,6 +226,15 @@ _LIST_RE: Final = re.compile(r"(?<=[\[(])(?=[^\[\]()\n]*<)(?=[^\[\]()\n]*,)[^\[\
 _LITERALS: Final = frozenset(("None", "True", "False", "null", "true", "false"))
 _QUOTES: Final = frozenset("'\"")
 MIXED: Final = "<VAL>"
+# Sequences of sequences (`((1, 2), (3, 4))`, `[[1], [2], [3]]`, `((5, 6),)`) whose items are one
+# collapsed sequence each: their count varies with the data as a flat list's does, and was a group each.
+# A run of identical bracketed items filling its brackets is one item, and so is a one-item tuple's
+# (`(x,)`); read from the inside out, as deep as `NESTING_DEPTH`.
+_BRACKETED: Final = rf"[(\[]*{_PLACEHOLDER}[)\]]*"
+_NESTED_RUN_RE: Final = re.compile(
+    rf"(?<=[(\[])([(\[]+{_PLACEHOLDER}[)\]]+)(?:,\s*\1)+(?=[)\]])|(?<=\()({_BRACKETED}),(?=\))"
+)
+NESTING_DEPTH: Final = 4
 # What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
 _PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"]?<")
 _SPACES_RE: Final = re.compile(r"[ \t]+")
@@ -255,6 +264,8 @@ def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
         text = _LIST_RE.sub(_list_value, text)
     if text.count("<") > 1 and _PAIR_RE.search(text):  # a list holds two placeholders or more
         text = _SEQUENCE_RE.sub(_first_placeholder, text)
+    if ">)," in text or ">]," in text or ",)" in text:  # a sequence of sequences, or of one item
+        text = _without_nested_runs(text)
     if "{<" in text or "{'<" in text or '{"<' in text:  # a mapping that may hold only values
         text = _without_mapping_values(text)
     if "  " in text or "\t" in text:  # else every run of blanks is one space already
@@ -333,6 +344,20 @@ def _without_mapping_values(text: str) -> str:
             break
         text = collapsed
     return text
+
+
+def _without_nested_runs(text: str) -> str:
+    """`text` with each sequence of identical collapsed sequences written as one (`_NESTED_RUN_RE`)."""
+    for _ in range(NESTING_DEPTH):
+        collapsed = _NESTED_RUN_RE.sub(_run_item, text)
+        if collapsed == text:
+            break
+        text = collapsed
+    return text
+
+
+def _run_item(match: re.Match[str]) -> str:
+    return match[1] or match[2]
 
 
 def _mapping_value(match: re.Match[str]) -> str:
