@@ -112,8 +112,10 @@ def ms_change(previous: float | None, current: float | None) -> str:
 
 
 def change_text(current: int, previous: int) -> str:
+    if current == previous:  # ("+0% vs previous" beside a count that did not move read as a change)
+        return "no change"
     if previous == 0:
-        return "new" if current else "no change"
+        return "new"
     return f"{relative(current, previous)} vs previous"
 
 
