@@ -23,6 +23,7 @@ digests are not mailed unless `send_empty = true`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -217,6 +218,19 @@ class Report:
     @property
     def spool_backlog(self) -> int:
         return sum(p.spool_backlog for p in self.shipper)
+
+    @property
+    def troubled_shippers(self) -> tuple[ShipperProcess, ...]:
+        """The processes that lost events or have a backlog, those that lost the most first, at most
+        LIST_LIMIT: a script run by cron reports from a process of its own each time it loses records."""
+        troubled = (p for p in self.shipper if p.dropped or p.dead_lettered or p.spool_backlog)
+        return tuple(itertools.islice(troubled, LIST_LIMIT))
+
+    @property
+    def troubled_shippers_left_out(self) -> int:
+        """How many more processes lost events or have a backlog than `troubled_shippers` lists."""
+        troubled = sum(1 for p in self.shipper if p.dropped or p.dead_lettered or p.spool_backlog)
+        return troubled - len(self.troubled_shippers)
 
     @property
     def is_empty(self) -> bool:

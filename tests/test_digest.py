@@ -124,6 +124,41 @@ def test_a_closing_report_adds_its_losses_but_keeps_the_last_known_backlog(
 
 
 @pytest.mark.es
+def test_many_processes_with_losses_are_listed_up_to_the_limit(es: Any, index_prefix: str) -> None:
+    """Thirteen processes that lost records (a cron script's runs, each reporting at its exit) are
+    counted in the summary, listed ten at most (those that lost the most first) and the rest said in
+    one line, in the text and the HTML."""
+    install_template(es, index_prefix)
+    at = docs.START + timedelta(days=3)
+    docs.index_docs(
+        es,
+        index_prefix,
+        [
+            docs.event(
+                at + timedelta(minutes=pid),
+                **{
+                    "event.dataset": DATASET_SHIPPER,
+                    "process.pid": 1000 + pid,
+                    "logloop.shipper.dropped": pid,
+                    "logloop.shipper.reports": 1,
+                },
+            )
+            for pid in range(1, 14)
+        ],
+    )
+    report = _report(es, index_prefix)
+    assert (report.shipper_losses, len(report.troubled_shippers), report.troubled_shippers_left_out) == (
+        91,
+        10,
+        3,
+    )
+    assert [p.dropped for p in report.troubled_shippers] == list(range(13, 3, -1))
+    text = render(report, "text")
+    assert text.count(", dropped ") == 10 and "... and 3 more with losses or a backlog" in text
+    assert "… and 3 more with losses or a backlog" in render(report, "html")
+
+
+@pytest.mark.es
 def test_registry_status_and_priority_win(es: Any, seeded: str) -> None:
     """When `analyze` has run, the registry's status and priority decide badges, counts and order."""
     changed = docs.UNTIL - timedelta(days=1)
