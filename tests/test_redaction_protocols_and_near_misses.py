@@ -1,0 +1,221 @@
+"""The tenth redaction sweep's classes: secrets in protocol messages and words the rules did not read
+(SASL PLAIN's NUL-separated password, a wallet's recovery words, more languages' words for a password,
+a dotted Google token, a Stripe client secret, a PKCS#12 bundle in base64, a value continued on the next
+line), and the ordinary texts close to secrets that must stay (a message about auth read as a Redis
+AUTH line, prose after a `password for user:` prompt, a listing's cursor named `NextToken`, a file's
+base64, a Secret object's quoted name)."""
+
+# ruff: noqa: E501  (tables of cases: each text stays on its line, as written)
+from __future__ import annotations
+
+import logging
+
+import pytest
+from helpers.redacted import assert_hidden
+
+from shipper.formatter import EcsFormatter
+from shipper.redaction import redact_text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param("sending SASL PLAIN: b'\\x00kafka-user\\x00S4sl!Plain'", ["S4sl!Plain"], ["kafka-user"], id="bytes-repr"),
+        pytest.param("b'admin\\x00bob\\x00pw12345'", ["pw12345"], ["admin", "bob"], id="with-authzid"),
+        pytest.param('{"frame": "\\u0000svc\\u0000Js0n!Pw"}', ["Js0n!Pw"], ["svc"], id="json-escaped"),
+        pytest.param("auth payload \x00bob\x00Real!Nul sent", ["Real!Nul"], ["bob", "sent"], id="nul-characters"),
+        pytest.param("b'\\x00bob\\x00pw9x\\r\\n'", ["pw9x"], ["bob"], id="before-crlf"),
+    ],
+)
+def test_a_sasl_plain_message_loses_its_password(text: str, secrets: list[str], kept: list[str]) -> None:
+    """The password after the second NUL of a SASL PLAIN message (bytes repr, JSON escape or the NULs
+    themselves) is hidden, the user names stay."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("startup b'\\x00\\x03\\x00\\x00user\\x00app\\x00database\\x00main\\x00\\x00'", id="postgres-startup"),
+        pytest.param("b'\\x00\\x00\\x00\\x01'", id="binary"),
+        pytest.param("data b'\\x00\\x01abc\\x00'", id="escapes"),
+    ],
+)
+def test_nul_separated_names_that_end_no_sasl_message_stay(text: str) -> None:
+    """NUL-separated names followed by another NUL (a startup packet's) and binary bytes stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("recovery phrase: zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong", "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong", id="prose-label"),
+        pytest.param('{"mnemonic": "legal winner thank year wave sausage worth useful legal winner thank yellow"}', "legal winner thank year wave sausage", id="json-key"),
+        pytest.param('WALLET_MNEMONIC="abandon ability able about above absent absorb abstract absurd abuse access accident"', "abandon ability able", id="env"),
+        pytest.param("seed_phrase = letter advice cage absurd amount doctor acoustic avoid letter advice cage above", "letter advice cage absurd", id="setting"),
+    ],
+)
+def test_a_wallets_recovery_words_are_hidden(text: str, secret: str) -> None:
+    """12 to 24 recovery words under a name for them (`recovery phrase`, `mnemonic`) are hidden."""
+    assert_hidden(text, [secret], [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("mnemonic: MOV", id="disassembler"),
+        pytest.param("the seed phrase is stored offline", id="prose"),
+        pytest.param("recovery phrase: shown once", id="status"),
+    ],
+)
+def test_words_about_recovery_phrases_stay(text: str) -> None:
+    """An instruction's mnemonic and prose about a recovery phrase stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("парола: Bg!Parola9", "Bg!Parola9", id="bulgarian"),
+        pytest.param("лозинка=Sr!Lozinka9", "Sr!Lozinka9", id="serbian"),
+        pytest.param("συνθηματικό: Gr!Pw2026", "Gr!Pw2026", id="greek"),
+        pytest.param("رمز عبور: Fa!Ramz99", "Fa!Ramz99", id="persian"),
+        pytest.param("palavra-passe: Pt!Passe9", "Pt!Passe9", id="portuguese"),
+        pytest.param('{"clave": "Es!Clave99", "usuario": "ana"}', "Es!Clave99", id="spanish-json-key"),
+    ],
+)
+def test_a_password_named_in_more_languages_is_hidden(text: str, secret: str) -> None:
+    """A password named in Bulgarian, Serbian, Greek, Persian, Portuguese or as Spanish's `clave` key."""
+    assert_hidden(text, [secret], [])
+
+
+def test_spanish_clave_before_a_name_stays() -> None:
+    """Spanish's `clave` is any key too: in text, a name under it stays."""
+    assert redact_text("clave: usuario_id") == "clave: usuario_id"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("$ gcloud auth print-access-token\nya29.c.b0Aaekm1KQ8mL2pZ7vK9xR4nW1yT6bC3dF5hJ", "ya29.c.b0Aaekm1KQ8mL2pZ7vK9xR4nW1yT6bC3dF5hJ", id="google-dotted-token"),
+        pytest.param("confirming pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH", "YrKJUKribcBjcG8HVhfZluoGH", id="stripe-client-secret"),
+        pytest.param("AZURE_CLIENT_CERTIFICATE=MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoUMIIKEDCCBMcGCSqGSIb3DQEHBqCCBLgwggS0AgEAMIIErQYJKoZIhvcNAQcB", "MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoU", id="pkcs12-base64"),
+    ],
+)
+def test_token_formats_and_key_bundles_are_hidden_wherever_they_stand(text: str, secret: str) -> None:
+    """A service account's dotted Google token, a Stripe client secret and a PKCS#12 bundle in base64."""
+    assert_hidden(text, [secret], [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("auth timeout", id="auth-timeout"),
+        pytest.param("auth middleware", id="auth-middleware"),
+        pytest.param("auth cache", id="auth-cache"),
+        pytest.param("auth google", id="auth-provider"),
+        pytest.param("auth module loaded", id="auth-two-words"),
+    ],
+)
+def test_a_message_about_auth_is_no_redis_auth_line(text: str) -> None:
+    """A line of `auth` and plain words is a message about authentication, not Redis's AUTH command."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param("127.0.0.1:6379> auth foobared", "foobared", "6379> auth", id="after-prompt"),
+        pytest.param("AUTH foobared", "foobared", "AUTH", id="upper-case-command"),
+        pytest.param("auth S3cret!x", "S3cret!x", "auth", id="credential-shaped"),
+        pytest.param("auth default Pw9x", "Pw9x", "auth default", id="user-and-password"),
+    ],
+)
+def test_a_redis_auth_command_still_loses_its_password(text: str, secret: str, kept: str) -> None:
+    """Redis's AUTH typed at its prompt, in upper case, or with a credential-shaped password."""
+    assert_hidden(text, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Invalid password for user bob: account locked after 5 attempts", id="locked"),
+        pytest.param("Password for user alice: changed by admin", id="changed"),
+        pytest.param("password for svc-backup: expired", id="one-status-word"),
+    ],
+)
+def test_prose_after_a_password_for_user_prompt_stays(text: str) -> None:
+    """What happened to a user's password, told after `password for <user>:`, is no typed answer."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("[sudo] password for bob: hunter2", "hunter2", id="sudo"),
+        pytest.param("Enter passphrase for key '/root/.ssh/id': correct horse battery staple", "correct horse battery staple", id="passphrase"),
+    ],
+)
+def test_an_answer_typed_at_a_password_prompt_is_hidden(text: str, secret: str) -> None:
+    """The answer on a prompt's line, one word or a passphrase of plain words, is still hidden."""
+    assert_hidden(text, [secret], [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"items": [], "nextPageToken": "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA4ZDk3ZHQ4NhAB"}', id="google-next-page"),
+        pytest.param("ListObjectsV2 ContinuationToken=1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM= KeyCount=1000", id="s3-continuation"),
+        pytest.param("paginating DescribeInstances with NextToken=eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ", id="aws-next-token"),
+        pytest.param("{'SyncToken': 'Zq8mL2pZ7vK9xR4nW1yT6bC3'}", id="sync-token"),
+    ],
+)
+def test_a_listings_cursor_named_token_stays(text: str) -> None:
+    """`NextToken`, `nextPageToken`, `ContinuationToken`: a place in a listing, not a credential."""
+    assert redact_text(text) == text
+
+
+def test_a_cursor_key_does_not_spare_a_credential_named_token() -> None:
+    """A refresh or session token beside a cursor is still hidden."""
+    assert_hidden("NextToken=abc refresh_token=Ab9xQ2mLp7Zr4wK", ["Ab9xQ2mLp7Zr4wK"], ["NextToken=abc"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"thumbnail": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/"}', id="jpeg"),
+        pytest.param("icon=iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAABHNCSVQICAgIfAhkiAAAAAlwSFlz", id="png"),
+        pytest.param("attachment: JVBERi0xLjcKCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nL1BhZ2VzIDIgMCBSPj4K", id="pdf"),
+        pytest.param("body=H4sIAAAAAAAAA6tWKkktLlGyUlAqS8wpTVWqBQDK8H4eEwAAAA", id="gzip"),
+    ],
+)
+def test_a_files_base64_under_a_plain_key_stays(text: str) -> None:
+    """The base64 of an image, a PDF or a gzip stream (known by its first bytes) is content."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("secret 'db-creds' not found in namespace prod", id="single-quoted"),
+        pytest.param('mounting secret "tls-cert-prod" into /etc/tls', id="double-quoted"),
+    ],
+)
+def test_a_secret_objects_quoted_name_stays(text: str) -> None:
+    """A Kubernetes Secret's name, quoted after `secret`, is a name of lower-case words."""
+    assert redact_text(text) == text
+
+
+def test_a_quoted_password_after_secret_is_still_hidden() -> None:
+    """A quoted value with a credential's shape after `secret` is still hidden."""
+    assert_hidden("secret 'Xk9!mQ2pLw'", ["Xk9!mQ2pLw"], ["secret"])
+
+
+def test_the_formatter_hides_a_sasl_password_and_keeps_a_cursor() -> None:
+    """Through the shipper's formatter, a message's SASL password is hidden and a cursor token kept."""
+    formatter = EcsFormatter(service_name="probe")
+    message = "PLAIN b'\\x00app\\x00Fmt!Sasl9' then NextToken=eyJOZXh0VG9rZW4iOiBudWxsfQ"
+    record = logging.LogRecord("probe", logging.INFO, __file__, 1, message, None, None)
+    shipped = formatter.to_document(record)["message"]
+    assert "Fmt!Sasl9" not in shipped
+    assert "NextToken=eyJOZXh0VG9rZW4iOiBudWxsfQ" in shipped
