@@ -108,6 +108,12 @@ _PLACE_WORDS: Final = frozenset(
 )
 
 
+def _is_websocket_handshake(words: list[str]) -> bool:
+    """`Sec-WebSocket-Key`, `Sec-WebSocket-Accept`: a handshake's nonce and its digest, no credential
+    (its `Sec-WebSocket-Protocol` may carry a token: `_websocket_protocol`)."""
+    return words[:3] == ["sec", "web", "socket"] and words[-1] != "protocol"
+
+
 def _is_cursor(words: list[str]) -> bool:
     """`next_page_token`, `ContinuationToken`: a key that names a place in a listing, not a secret."""
     return len(words) > 1 and words[-1] in ("token", "tokens") and words[-2] in _PLACE_WORDS
@@ -146,7 +152,7 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
         return False
     if len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEYED_THINGS:
         return False
-    if _is_cursor(words):
+    if _is_cursor(words) or _is_websocket_handshake(words):
         return False
     # `Key-Pair-Id`, `key_id`: which key signed, not the key (a private key's id stays hidden)
     if (
@@ -241,12 +247,17 @@ _NAME_OF_PARTS: Final = compile_lazily(
 )
 
 
+_ENCODING_PREFIXES: Final = ("base64:", "b64:", "hex:")
+
+
 def _looks_secret(value: str) -> bool:
     """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
-    mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not."""
+    mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not. A
+    value that says its encoding (Laravel's `APP_KEY=base64:...`) is read without it."""
+    if value.startswith(_ENCODING_PREFIXES):
+        value = value.partition(":")[2]
     if _TOKEN_CHARACTERS.fullmatch(value):
         return _FILE_PATH.fullmatch(value) is None
-        return True
     if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False
     return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
@@ -406,7 +417,7 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
     r"|psk"  # ipsec.secrets' `: PSK "x"`
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
     r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
     # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
@@ -666,7 +677,8 @@ _ORACLE: Final = compile_lazily(
 # KEY`, OpenVPN's static (`tls-auth`/`secret`) keys; in five dashes or in RFC 4716's `---- ` (an SSH2
 # key as PuTTYgen and SSH.com export it).
 _SECRET_KEY_KIND: Final = (
-    r"(?:[A-Z0-9 ]{0,64}(?:PRIVATE|SECRET) KEY(?: BLOCK)?|OpenVPN Static key V[0-9]{1,2})"
+    r"(?:[A-Z0-9 ]{0,64}(?:PRIVATE|SECRET) KEY(?: BLOCK)?|OpenVPN Static key V[0-9]{1,2}"
+    r"|[A-Z0-9 ]{0,64}(?:TOKEN|PASSWORD|CREDENTIALS?))"  # (cloudflared's `ARGO TUNNEL TOKEN`)
 )
 _PRIVATE_KEY_BLOCK: Final = compile_lazily(
     rf"(?:-----|---- )BEGIN (?P<kind>{_SECRET_KEY_KIND})(?:-----| ----)"
@@ -1131,6 +1143,10 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             # `'api_key':` at a line's end, its string on the next (rich, pprint); a keyword argument's
             # `password=` at a line's end in a traceback's multi-line source, its literal below
             value_at = wrapped.end()
+        elif text.startswith("\\", value_at) and (continued := _CONTINUED.match(text, value_at)) is not None:
+            value_at = continued.end()  # `export API_TOKEN=\` and the value on the next line (a shell's)
+        elif text.startswith(("&", "!!"), value_at) and (node := _YAML_PROPERTY.match(text, value_at)):
+            value_at = node.end()  # YAML's `password: &pw x`, `password: !!str x`: an anchor or a tag first
         if text.startswith(_TRIPLE_QUOTES, value_at):  # `PASSWORD = """` and the lines below
             close = text.find(text[value_at : value_at + 3], value_at + 3, value_at + 3 + _LONG_VALUE)
             inner = text[value_at + 3 : close if close >= 0 else value_at + 3 + _LONG_VALUE]
@@ -1319,6 +1335,8 @@ _QUOTED_ARGUMENT: Final = compile_lazily(
 _WRAPPED_VALUE: Final = compile_lazily(
     r"[ \t│┃║]{0,256}(?:\([ \t]{0,8})?\\?\r?\n[ \t│┃║]{0,256}(?:[fFbBrRuU]{1,2})?(?=[\"'])"
 )
+_CONTINUED: Final = compile_lazily(r"\\\r?\n[ \t]{0,256}(?=[^\s\\])")
+_YAML_PROPERTY: Final = compile_lazily(r"(?:&[\w\-]{1,64}|!![a-z]{1,16})[ \t]{1,8}(?=[^\s#])")
 _TRIPLE_QUOTES: Final = ('"""', "'''")
 _IS_A_KEY: Final = compile_lazily(r"[ \t]{0,8}[:=](?![:/=])")
 
@@ -2523,8 +2541,14 @@ _PUTTY_PRIVATE_LINES: Final = compile_lazily(
 _SECRET_CALL: Final = compile_lazily(
     r"(?:\b(?P<auth>(?:HTTP)?(?:Basic|Digest|Proxy)Auth)|\.(?P<login>login)|\bjwt\.(?P<jwt>encode|decode)"
     r"|\bhmac\.(?P<hmac>new|digest)|\b(?P<keyring>keyring)\.set_password|\.(?P<setpw>set_password|pass_)"
-    r"|\b(?P<makepw>make_password|check_password))[ \t]{0,8}\("
+    r"|\b(?P<makepw>make_password|check_password)"
+    # a cipher's or a signer's constructor, given its key first (`Fernet(b"...")`, `AES.new(b"...", mode)`,
+    # itsdangerous' `URLSafeTimedSerializer("...")`)
+    r"|\b(?P<cipher>(?:Multi)?Fernet|AES(?:GCM|CCM|OCB3|SIV)|ChaCha20Poly1305"
+    r"|(?:AES|DES3?|ChaCha20|Salsa20|Blowfish|ARC4|CAST)\.new"
+    r"|(?:URLSafe)?(?:Timed)?(?:JSONWebSignature)?Serializer|(?:Timestamp)?Signer))[ \t]{0,8}\("
 )
+_CIPHER_TRIGGERS: Final = ("fernet(", "aesgcm(", "aesccm(", "aesocb3(", "aessiv(", "poly1305(", ".new(", "serializer(", "signer(")
 _SECRET_ARGUMENT: Final = {
     "auth": (1, ("password",)),
     "login": (1, ("password", "passwd")),
@@ -2533,6 +2557,7 @@ _SECRET_ARGUMENT: Final = {
     "keyring": (2, ("password",)),
     "setpw": (0, ("raw_password", "password", "pswd")),
     "makepw": (0, ("password",)),
+    "cipher": (0, ("key", "secret_key")),
 }
 _CALL_ARGUMENT: Final = compile_lazily(
     r"[ \t]{0,8}(?:(?P<name>[A-Za-z_]\w{0,63})[ \t]{0,8}=(?!=)[ \t]{0,8})?"
@@ -2824,7 +2849,7 @@ def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
         payload = len(match["value"]) > 64  # (`nonce_data=<32>`: a key's size; a payload is longer)
         if not words or (words[-1] in _ID_WORDS and (words[-1] != "data" or payload)):
             continue
-        if (len(words) > 1 and words[-2] in _ID_WORDS) or _is_cursor(words):
+        if (len(words) > 1 and words[-2] in _ID_WORDS) or _is_cursor(words) or _is_websocket_handshake(words):
             continue
         if words[-1] in _STATUS_WORDS or words[-1] in _PROSE_WORDS or words[-1] in _RESULT_WORDS:
             continue  # `login rejected: ...`: a message, whose value the found secrets' copies are matched to
@@ -3290,6 +3315,12 @@ _SEED_PHRASE: Final = compile_lazily(
     r"(?i:(?:seed|recovery|backup|wallet|secret|mnemonic)[ \t_\-]?phrase|mnemonic(?:[ \t_\-]?words)?)"
     r"[\"']?[ \t]{0,8}[:=][ \t]{0,8}[\"']?(?P<secret>[a-z]{3,8}(?:[ \t]{1,4}[a-z]{3,8}){11,23})(?![\w\-])"
 )
+# A password stored in the clear under a scheme's name, as Dovecot's and nginx's password files write it
+# (`bob:{PLAIN}x`, `{CLEARTEXT}x`, `{PLAIN-TRUNC}x`): the rest after the scheme.
+_PLAIN_SCHEME: Final = compile_lazily(
+    r"\{(?i:PLAIN(?:-TRUNC)?|CLEARTEXT|CLEAR)\}(?P<secret>[^\s:\"'<>]{1,512})"
+)
+_PLAIN_SCHEME_TRIGGERS: Final = ("plain}", "plain-trunc}", "cleartext}", "clear}")
 # A SASL PLAIN message (RFC 4616: `[authzid] NUL authcid NUL passwd`), as a bytes repr or a debug dump
 # prints what Kafka, AMQP, LDAP, SMTP, IMAP or XMPP clients send (`b'\x00bob\x00x'`, JSON's
 # `\u0000bob\u0000x`, or the NUL characters themselves): the password after the second NUL.
@@ -3619,7 +3650,10 @@ DEFAULT_RULES: Final = (
     Rule(
         "secret_call",
         _secret_call,
-        ("auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password"),
+        (
+            "auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password",
+            *_CIPHER_TRIGGERS,
+        ),  # fmt: skip
     ),
     Rule(
         "secret_call",
@@ -3700,6 +3734,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("ansible_vault", _ANSIBLE_VAULT, ("$ansible_vault",)),
     _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
     _pattern_rule("sasl_plain", _SASL_PLAIN, _SASL_TRIGGERS),
+    _pattern_rule("password_hash", _PLAIN_SCHEME, _PLAIN_SCHEME_TRIGGERS),
     _pattern_rule("seed_phrase", _SEED_PHRASE, ("phrase", "mnemonic")),
     _pattern_rule("ipsec_secret", _IPSEC_SECRET, (": ",)),
     _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
@@ -3727,7 +3762,7 @@ _TRIGGERS: Final = (
     "pin=", "pin:", 'pin"', "pin'", "pin ", "pin\t", "pin_c", "pincode",  # a PIN (`user_pin=4829`)
     # (an exception's arguments are read only where a sign-in's or a secret's word, a trigger, names them;
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
-    "$ansible_vault", "wifi:", *_SASL_TRIGGERS, "phrase", "mnemonic", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
+    "$ansible_vault", "wifi:", *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS, *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
     "setuser", "on >",
     *_SERVICE_TOKEN_TRIGGERS,
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`

@@ -219,3 +219,75 @@ def test_the_formatter_hides_a_sasl_password_and_keeps_a_cursor() -> None:
     shipped = formatter.to_document(record)["message"]
     assert "Fmt!Sasl9" not in shipped
     assert "NextToken=eyJOZXh0VG9rZW4iOiBudWxsfQ" in shipped
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param("export API_TOKEN=\\\n  tk_9Fq2LmZ7xR4wQ8vN", "tk_9Fq2LmZ7xR4wQ8vN", "export API_TOKEN=", id="shell-continuation"),
+        pytest.param("defaults: &db\n  password: &pw Yaml!Anch0r\nprod:\n  <<: *db", "Yaml!Anch0r", "&pw", id="yaml-anchor"),
+        pytest.param("password: !!str 123456789", "123456789", "!!str", id="yaml-tag"),
+        pytest.param("APP_KEY=base64:2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10=", "2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10=", "APP_KEY=", id="encoding-prefix"),
+        pytest.param("bob:{PLAIN}Ngx!Plain9", "Ngx!Plain9", "bob:{PLAIN}", id="plain-scheme"),
+        pytest.param("alice:{CLEARTEXT}Dove!cot9:1000:1000", "Dove!cot9", "alice:{CLEARTEXT}", id="cleartext-scheme"),
+        pytest.param("signer privkey 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318 loaded", "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", "loaded", id="privkey-told"),
+    ],
+)
+def test_a_value_behind_a_continuation_a_node_property_or_a_scheme_is_hidden(text: str, secret: str, kept: str) -> None:
+    """A secret's value after a shell's line continuation, a YAML anchor or tag, an encoding prefix, a
+    password file's clear-text scheme, or told after `privkey`, is hidden; what precedes it stays."""
+    assert_hidden(text, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", id="websocket-key"),
+        pytest.param("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", id="websocket-accept"),
+        pytest.param("cache_key=base64:abc", id="encoded-cache-key"),
+        pytest.param("{PLAIN} and {CLEARTEXT} are the schemes we refuse", id="scheme-names"),
+    ],
+)
+def test_handshake_nonces_and_scheme_names_stay(text: str) -> None:
+    """The WebSocket handshake's nonce and digest, and a password scheme named without a password, stay."""
+    assert redact_text(text) == text
+
+
+def test_a_websocket_subprotocol_token_is_still_hidden() -> None:
+    """The handshake header that may carry a token, `Sec-WebSocket-Protocol`, is still read for one."""
+    assert_hidden("Sec-WebSocket-Protocol: access_token, Zq8mL2pZ7vK9xR4nW1yT6bC3", ["Zq8mL2pZ7vK9xR4nW1yT6bC3"], ["access_token"])
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param('    f = Fernet(b"cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=")', "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=", "Fernet(", id="fernet"),
+        pytest.param("    cipher = AES.new(b'Sixteen byte k3y', AES.MODE_GCM)", "Sixteen byte k3y", "AES.MODE_GCM", id="pycryptodome"),
+        pytest.param("    s = URLSafeTimedSerializer('s3cr3t-s1gn!ng-k3y', salt='activate')", "s3cr3t-s1gn!ng-k3y", "salt='activate'", id="itsdangerous"),
+        pytest.param("    aead = ChaCha20Poly1305(key=b'0123456789abcdef0123456789abcdef')", "0123456789abcdef0123456789abcdef", "ChaCha20Poly1305(", id="keyword"),
+    ],
+)
+def test_a_key_literal_given_to_a_cipher_or_signer_is_hidden(text: str, secret: str, kept: str) -> None:
+    """A traceback's source line that makes a cipher or a signer from a literal key loses the key."""
+    assert_hidden(text, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("    f = Fernet(key)", id="name-passed"),
+        pytest.param('    h = hashlib.new("sha256")', id="hashlib"),
+    ],
+)
+def test_a_cipher_made_from_a_name_and_a_hash_by_name_stay(text: str) -> None:
+    """A key passed by name, and `hashlib.new`'s algorithm name, stay."""
+    assert redact_text(text) == text
+
+
+def test_an_armoured_token_is_hidden_and_a_certificate_stays() -> None:
+    """An armoured block whose label names a token (cloudflared's `ARGO TUNNEL TOKEN`) loses its body; a
+    certificate's stays."""
+    body = "eyJ6b25lSUQiOiJhYmMiLCJhY2NvdW50SUQiOiJkZWYiLCJhcGlUb2tlbiI6Imdo"
+    assert_hidden(f"-----BEGIN ARGO TUNNEL TOKEN-----\n{body}\n-----END ARGO TUNNEL TOKEN-----", [body], ["ARGO TUNNEL TOKEN"])
+    certificate = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----"
+    assert redact_text(certificate) == certificate
