@@ -59,7 +59,8 @@ _SECRET_WORDS: Final = frozenset(
         "密碼", "口令", "암호", "패스워드", "पासवर्ड", "סיסמה", "รหัสผ่าน", "κωδικός", "lozinka", "гасло",
         "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
         "parola", "contrasenya",  # Italian's and Turkish's, Catalan's
-        "парола", "лозинка", "συνθηματικό", "clave", "رمز",  # Bulgarian's, Serbian's, Greek's, Spanish's, Persian's
+        # Bulgarian's, Serbian's, Greek's, Spanish's, Persian's
+        "парола", "лозинка", "συνθηματικό", "clave", "رمز",
         "mnemonic",  # a wallet's recovery words (BIP39)
         "rootpw", "bindpw", "authtok", "authpass",  # slapd's, nslcd's and pam_ldap's, SSSD's, keepalived's
         "pin", "pincode",  # a card's or a device's PIN (in text: four digits or more, `_pin_number`)
@@ -457,7 +458,8 @@ _ECHOED: Final = compile_lazily(
 # the value is the run of ASCII characters after it (a CJK sentence goes on in its own script: `です`).
 _SCRIPT_PASSWORD: Final = compile_lazily(
     r"(?i)(?P<key>パスワード|暗証番号|密[码碼]|口令|비밀번호|암호|패스워드|トークン|令牌|密[钥鑰]|秘密鍵|アクセスキー"
-    r"|كلمة[ \t](?:المرور|السر)|رمز[ \t]عبور|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
+    r"|كلمة[ \t](?:المرور|السر)|رمز[ \t]عبور"
+    r"|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
     r"|κωδικός(?:[ \t]πρόσβασης)?|lozinka|lozinku|гасло|parool|slaptažodis|geslo|şifreniz|parolanız|parolă"
     r"|токен"
     # `secret`, `token` and `API key` (and Spanish's `clave`, a password or a key) in other languages
@@ -2548,7 +2550,13 @@ _SECRET_CALL: Final = compile_lazily(
     r"|(?:AES|DES3?|ChaCha20|Salsa20|Blowfish|ARC4|CAST)\.new"
     r"|(?:URLSafe)?(?:Timed)?(?:JSONWebSignature)?Serializer|(?:Timestamp)?Signer))[ \t]{0,8}\("
 )
-_CIPHER_TRIGGERS: Final = ("fernet(", "aesgcm(", "aesccm(", "aesocb3(", "aessiv(", "poly1305(", ".new(", "serializer(", "signer(")
+_CIPHER_TRIGGERS: Final = (
+    "fernet(", "aesgcm(", "aesccm(", "aesocb3(", "aessiv(", "poly1305(", ".new(", "serializer(", "signer(",
+)  # fmt: skip
+_SECRET_CALL_TRIGGERS: Final = (
+    "auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password",
+    *_CIPHER_TRIGGERS,
+)  # fmt: skip
 _SECRET_ARGUMENT: Final = {
     "auth": (1, ("password",)),
     "login": (1, ("password", "passwd")),
@@ -3524,7 +3532,8 @@ _FOREIGN_TRIGGERS: Final = (
 _SCRIPT_TRIGGERS: Final = (
     "パスワード", "暗証番号", "密码", "密碼", "口令", "비밀번호", "암호", "패스워드", "トークン", "令牌",
     "密钥", "密鑰",
-    "秘密鍵", "アクセスキー", "كلمة", "رمز", "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
+    "秘密鍵", "アクセスキー", "كلمة", "رمز",
+    "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
     "lozink", "гасло", "parool", "slaptažod", "geslo", "şifreniz", "parolanız", "parolă", "токен",
     "シークレット", "apiキー", "秘钥", "秘鑰", "密匙", "凭证", "憑證", "토큰", "비번", "시크릿", "키", "ключ",
     "секрет",
@@ -3650,10 +3659,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "secret_call",
         _secret_call,
-        (
-            "auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password",
-            *_CIPHER_TRIGGERS,
-        ),  # fmt: skip
+        _SECRET_CALL_TRIGGERS,
     ),
     Rule(
         "secret_call",
@@ -3762,8 +3768,10 @@ _TRIGGERS: Final = (
     "pin=", "pin:", 'pin"', "pin'", "pin ", "pin\t", "pin_c", "pincode",  # a PIN (`user_pin=4829`)
     # (an exception's arguments are read only where a sign-in's or a secret's word, a trigger, names them;
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
-    "$ansible_vault", "wifi:", *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS, *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
+    "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
     "setuser", "on >",
+    # the tenth sweep's: SASL PLAIN's NULs, recovery words, clear-text schemes, ciphers' constructors
+    *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS,
     *_SERVICE_TOKEN_TRIGGERS,
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the

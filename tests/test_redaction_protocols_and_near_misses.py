@@ -20,10 +20,17 @@ from shipper.redaction import redact_text
 @pytest.mark.parametrize(
     ("text", "secrets", "kept"),
     [
-        pytest.param("sending SASL PLAIN: b'\\x00kafka-user\\x00S4sl!Plain'", ["S4sl!Plain"], ["kafka-user"], id="bytes-repr"),
+        pytest.param(
+            "sending SASL PLAIN: b'\\x00kafka-user\\x00S4sl!Plain'",
+            ["S4sl!Plain"],
+            ["kafka-user"],
+            id="bytes-repr",
+        ),
         pytest.param("b'admin\\x00bob\\x00pw12345'", ["pw12345"], ["admin", "bob"], id="with-authzid"),
         pytest.param('{"frame": "\\u0000svc\\u0000Js0n!Pw"}', ["Js0n!Pw"], ["svc"], id="json-escaped"),
-        pytest.param("auth payload \x00bob\x00Real!Nul sent", ["Real!Nul"], ["bob", "sent"], id="nul-characters"),
+        pytest.param(
+            "auth payload \x00bob\x00Real!Nul sent", ["Real!Nul"], ["bob", "sent"], id="nul-characters"
+        ),
         pytest.param("b'\\x00bob\\x00pw9x\\r\\n'", ["pw9x"], ["bob"], id="before-crlf"),
     ],
 )
@@ -36,7 +43,10 @@ def test_a_sasl_plain_message_loses_its_password(text: str, secrets: list[str], 
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("startup b'\\x00\\x03\\x00\\x00user\\x00app\\x00database\\x00main\\x00\\x00'", id="postgres-startup"),
+        pytest.param(
+            "startup b'\\x00\\x03\\x00\\x00user\\x00app\\x00database\\x00main\\x00\\x00'",
+            id="postgres-startup",
+        ),
         pytest.param("b'\\x00\\x00\\x00\\x01'", id="binary"),
         pytest.param("data b'\\x00\\x01abc\\x00'", id="escapes"),
     ],
@@ -49,10 +59,26 @@ def test_nul_separated_names_that_end_no_sasl_message_stay(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "secret"),
     [
-        pytest.param("recovery phrase: zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong", "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong", id="prose-label"),
-        pytest.param('{"mnemonic": "legal winner thank year wave sausage worth useful legal winner thank yellow"}', "legal winner thank year wave sausage", id="json-key"),
-        pytest.param('WALLET_MNEMONIC="abandon ability able about above absent absorb abstract absurd abuse access accident"', "abandon ability able", id="env"),
-        pytest.param("seed_phrase = letter advice cage absurd amount doctor acoustic avoid letter advice cage above", "letter advice cage absurd", id="setting"),
+        pytest.param(
+            "recovery phrase: zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong",
+            "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong",
+            id="prose-label",
+        ),
+        pytest.param(
+            '{"mnemonic": "legal winner thank year wave sausage worth useful legal winner thank yellow"}',
+            "legal winner thank year wave sausage",
+            id="json-key",
+        ),
+        pytest.param(
+            'WALLET_MNEMONIC="abandon ability able about above absent absorb abstract absurd abuse access accident"',
+            "abandon ability able",
+            id="env",
+        ),
+        pytest.param(
+            "seed_phrase = letter advice cage absurd amount doctor acoustic avoid letter advice cage above",
+            "letter advice cage absurd",
+            id="setting",
+        ),
     ],
 )
 def test_a_wallets_recovery_words_are_hidden(text: str, secret: str) -> None:
@@ -97,9 +123,21 @@ def test_spanish_clave_before_a_name_stays() -> None:
 @pytest.mark.parametrize(
     ("text", "secret"),
     [
-        pytest.param("$ gcloud auth print-access-token\nya29.c.b0Aaekm1KQ8mL2pZ7vK9xR4nW1yT6bC3dF5hJ", "ya29.c.b0Aaekm1KQ8mL2pZ7vK9xR4nW1yT6bC3dF5hJ", id="google-dotted-token"),
-        pytest.param("confirming pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH", "YrKJUKribcBjcG8HVhfZluoGH", id="stripe-client-secret"),
-        pytest.param("AZURE_CLIENT_CERTIFICATE=MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoUMIIKEDCCBMcGCSqGSIb3DQEHBqCCBLgwggS0AgEAMIIErQYJKoZIhvcNAQcB", "MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoU", id="pkcs12-base64"),
+        pytest.param(
+            "$ gcloud auth print-access-token\nya29.c.b0Aaekm1KQ8mL2pZ7vK9xR4nW1yT6bC3dF5hJ",
+            "ya29.c.b0Aaekm1KQ8mL2pZ7vK9xR4nW1yT6bC3dF5hJ",
+            id="google-dotted-token",
+        ),
+        pytest.param(
+            "confirming pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH",
+            "YrKJUKribcBjcG8HVhfZluoGH",
+            id="stripe-client-secret",
+        ),
+        pytest.param(
+            "AZURE_CLIENT_CERTIFICATE=MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoUMIIKEDCCBMcGCSqGSIb3DQEHBqCCBLgwggS0AgEAMIIErQYJKoZIhvcNAQcB",
+            "MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoU",
+            id="pkcs12-base64",
+        ),
     ],
 )
 def test_token_formats_and_key_bundles_are_hidden_wherever_they_stand(text: str, secret: str) -> None:
@@ -153,7 +191,11 @@ def test_prose_after_a_password_for_user_prompt_stays(text: str) -> None:
     ("text", "secret"),
     [
         pytest.param("[sudo] password for bob: hunter2", "hunter2", id="sudo"),
-        pytest.param("Enter passphrase for key '/root/.ssh/id': correct horse battery staple", "correct horse battery staple", id="passphrase"),
+        pytest.param(
+            "Enter passphrase for key '/root/.ssh/id': correct horse battery staple",
+            "correct horse battery staple",
+            id="passphrase",
+        ),
     ],
 )
 def test_an_answer_typed_at_a_password_prompt_is_hidden(text: str, secret: str) -> None:
@@ -164,9 +206,18 @@ def test_an_answer_typed_at_a_password_prompt_is_hidden(text: str, secret: str) 
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param('{"items": [], "nextPageToken": "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA4ZDk3ZHQ4NhAB"}', id="google-next-page"),
-        pytest.param("ListObjectsV2 ContinuationToken=1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM= KeyCount=1000", id="s3-continuation"),
-        pytest.param("paginating DescribeInstances with NextToken=eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ", id="aws-next-token"),
+        pytest.param(
+            '{"items": [], "nextPageToken": "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA4ZDk3ZHQ4NhAB"}',
+            id="google-next-page",
+        ),
+        pytest.param(
+            "ListObjectsV2 ContinuationToken=1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM= KeyCount=1000",
+            id="s3-continuation",
+        ),
+        pytest.param(
+            "paginating DescribeInstances with NextToken=eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ",
+            id="aws-next-token",
+        ),
         pytest.param("{'SyncToken': 'Zq8mL2pZ7vK9xR4nW1yT6bC3'}", id="sync-token"),
     ],
 )
@@ -183,9 +234,16 @@ def test_a_cursor_key_does_not_spare_a_credential_named_token() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param('{"thumbnail": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/"}', id="jpeg"),
-        pytest.param("icon=iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAABHNCSVQICAgIfAhkiAAAAAlwSFlz", id="png"),
-        pytest.param("attachment: JVBERi0xLjcKCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nL1BhZ2VzIDIgMCBSPj4K", id="pdf"),
+        pytest.param(
+            '{"thumbnail": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/"}',
+            id="jpeg",
+        ),
+        pytest.param(
+            "icon=iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAABHNCSVQICAgIfAhkiAAAAAlwSFlz", id="png"
+        ),
+        pytest.param(
+            "attachment: JVBERi0xLjcKCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nL1BhZ2VzIDIgMCBSPj4K", id="pdf"
+        ),
         pytest.param("body=H4sIAAAAAAAAA6tWKkktLlGyUlAqS8wpTVWqBQDK8H4eEwAAAA", id="gzip"),
     ],
 )
@@ -224,16 +282,40 @@ def test_the_formatter_hides_a_sasl_password_and_keeps_a_cursor() -> None:
 @pytest.mark.parametrize(
     ("text", "secret", "kept"),
     [
-        pytest.param("export API_TOKEN=\\\n  tk_9Fq2LmZ7xR4wQ8vN", "tk_9Fq2LmZ7xR4wQ8vN", "export API_TOKEN=", id="shell-continuation"),
-        pytest.param("defaults: &db\n  password: &pw Yaml!Anch0r\nprod:\n  <<: *db", "Yaml!Anch0r", "&pw", id="yaml-anchor"),
+        pytest.param(
+            "export API_TOKEN=\\\n  tk_9Fq2LmZ7xR4wQ8vN",
+            "tk_9Fq2LmZ7xR4wQ8vN",
+            "export API_TOKEN=",
+            id="shell-continuation",
+        ),
+        pytest.param(
+            "defaults: &db\n  password: &pw Yaml!Anch0r\nprod:\n  <<: *db",
+            "Yaml!Anch0r",
+            "&pw",
+            id="yaml-anchor",
+        ),
         pytest.param("password: !!str 123456789", "123456789", "!!str", id="yaml-tag"),
-        pytest.param("APP_KEY=base64:2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10=", "2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10=", "APP_KEY=", id="encoding-prefix"),
+        pytest.param(
+            "APP_KEY=base64:2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10=",
+            "2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10=",
+            "APP_KEY=",
+            id="encoding-prefix",
+        ),
         pytest.param("bob:{PLAIN}Ngx!Plain9", "Ngx!Plain9", "bob:{PLAIN}", id="plain-scheme"),
-        pytest.param("alice:{CLEARTEXT}Dove!cot9:1000:1000", "Dove!cot9", "alice:{CLEARTEXT}", id="cleartext-scheme"),
-        pytest.param("signer privkey 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318 loaded", "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", "loaded", id="privkey-told"),
+        pytest.param(
+            "alice:{CLEARTEXT}Dove!cot9:1000:1000", "Dove!cot9", "alice:{CLEARTEXT}", id="cleartext-scheme"
+        ),
+        pytest.param(
+            "signer privkey 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318 loaded",
+            "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "loaded",
+            id="privkey-told",
+        ),
     ],
 )
-def test_a_value_behind_a_continuation_a_node_property_or_a_scheme_is_hidden(text: str, secret: str, kept: str) -> None:
+def test_a_value_behind_a_continuation_a_node_property_or_a_scheme_is_hidden(
+    text: str, secret: str, kept: str
+) -> None:
     """A secret's value after a shell's line continuation, a YAML anchor or tag, an encoding prefix, a
     password file's clear-text scheme, or told after `privkey`, is hidden; what precedes it stays."""
     assert_hidden(text, [secret], [kept])
@@ -255,16 +337,40 @@ def test_handshake_nonces_and_scheme_names_stay(text: str) -> None:
 
 def test_a_websocket_subprotocol_token_is_still_hidden() -> None:
     """The handshake header that may carry a token, `Sec-WebSocket-Protocol`, is still read for one."""
-    assert_hidden("Sec-WebSocket-Protocol: access_token, Zq8mL2pZ7vK9xR4nW1yT6bC3", ["Zq8mL2pZ7vK9xR4nW1yT6bC3"], ["access_token"])
+    assert_hidden(
+        "Sec-WebSocket-Protocol: access_token, Zq8mL2pZ7vK9xR4nW1yT6bC3",
+        ["Zq8mL2pZ7vK9xR4nW1yT6bC3"],
+        ["access_token"],
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "secret", "kept"),
     [
-        pytest.param('    f = Fernet(b"cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=")', "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=", "Fernet(", id="fernet"),
-        pytest.param("    cipher = AES.new(b'Sixteen byte k3y', AES.MODE_GCM)", "Sixteen byte k3y", "AES.MODE_GCM", id="pycryptodome"),
-        pytest.param("    s = URLSafeTimedSerializer('s3cr3t-s1gn!ng-k3y', salt='activate')", "s3cr3t-s1gn!ng-k3y", "salt='activate'", id="itsdangerous"),
-        pytest.param("    aead = ChaCha20Poly1305(key=b'0123456789abcdef0123456789abcdef')", "0123456789abcdef0123456789abcdef", "ChaCha20Poly1305(", id="keyword"),
+        pytest.param(
+            '    f = Fernet(b"cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=")',
+            "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=",
+            "Fernet(",
+            id="fernet",
+        ),
+        pytest.param(
+            "    cipher = AES.new(b'Sixteen byte k3y', AES.MODE_GCM)",
+            "Sixteen byte k3y",
+            "AES.MODE_GCM",
+            id="pycryptodome",
+        ),
+        pytest.param(
+            "    s = URLSafeTimedSerializer('s3cr3t-s1gn!ng-k3y', salt='activate')",
+            "s3cr3t-s1gn!ng-k3y",
+            "salt='activate'",
+            id="itsdangerous",
+        ),
+        pytest.param(
+            "    aead = ChaCha20Poly1305(key=b'0123456789abcdef0123456789abcdef')",
+            "0123456789abcdef0123456789abcdef",
+            "ChaCha20Poly1305(",
+            id="keyword",
+        ),
     ],
 )
 def test_a_key_literal_given_to_a_cipher_or_signer_is_hidden(text: str, secret: str, kept: str) -> None:
@@ -288,6 +394,10 @@ def test_an_armoured_token_is_hidden_and_a_certificate_stays() -> None:
     """An armoured block whose label names a token (cloudflared's `ARGO TUNNEL TOKEN`) loses its body; a
     certificate's stays."""
     body = "eyJ6b25lSUQiOiJhYmMiLCJhY2NvdW50SUQiOiJkZWYiLCJhcGlUb2tlbiI6Imdo"
-    assert_hidden(f"-----BEGIN ARGO TUNNEL TOKEN-----\n{body}\n-----END ARGO TUNNEL TOKEN-----", [body], ["ARGO TUNNEL TOKEN"])
+    assert_hidden(
+        f"-----BEGIN ARGO TUNNEL TOKEN-----\n{body}\n-----END ARGO TUNNEL TOKEN-----",
+        [body],
+        ["ARGO TUNNEL TOKEN"],
+    )
     certificate = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----"
     assert redact_text(certificate) == certificate
