@@ -2551,7 +2551,7 @@ _SECRET_CALL: Final = compile_lazily(
     r"|(?:URLSafe)?(?:Timed)?(?:JSONWebSignature)?Serializer|(?:Timestamp)?Signer))[ \t]{0,8}\("
 )
 _CIPHER_TRIGGERS: Final = (
-    "fernet(", "aesgcm(", "aesccm(", "aesocb3(", "aessiv(", "poly1305(", ".new(", "serializer(", "signer(",
+    "fernet(", "aesgcm(", "aesccm(", "aesocb3(", "aessiv(", "poly1305(", "new(", "serializer(", "signer(",
 )  # fmt: skip
 _SECRET_CALL_TRIGGERS: Final = (
     "auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password",
