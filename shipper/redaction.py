@@ -99,7 +99,7 @@ _KEYED_THINGS: Final = frozenset(
         "row", "shard", "cursor", "page", "index", "lock", "metric", "feature", "config", "setting",
         "field", "column", "attribute", "property", "label", "tag", "correlation", "job", "task", "queue",
         "topic", "stream", "entity", "resource", "template", "route", "state", "sequence", "join", "hot",
-        "shortcut", "natural", "surrogate", "parent", "child", "bucket",
+        "shortcut", "natural", "surrogate", "parent", "child", "bucket", "parameter", "param",
     }
 )  # fmt: skip
 # A `token` named after a place in a listing or a run is a cursor, not a secret (AWS's `NextToken` and
@@ -829,11 +829,15 @@ _XML_ELEMENT: Final = compile_lazily(
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
 # settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
-# `<add key="ApiKey" value="x"/>`.
+# `<add key="ApiKey" value="x"/>`; the name may be a path and a member or two may stand between, as in
+# a parameter store's answer (AWS SSM's `{'Name': '/prod/db/password', 'Type': 'SecureString', 'Value':
+# 'x'}`, whose `SecureString` type says the value is a secret whatever its name).
 _NAMED_VALUE: Final = compile_lazily(
-    r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
-    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY})(?(q)(?P=q))[\s,;]{{0,64}}?"
-    r"(?P<vq>\\?[\"'])?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+    r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
+    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY}|/?[\w.\-]{{1,128}}(?:/[\w.\-]{{1,128}}){{1,16}})(?(q)(?P=q))"
+    r"[\s,;]{0,64}?(?P<between>(?:\\?[\"']?[A-Za-z]\w{0,31}\\?[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
+    r"\\?[\"']?[\w.\-]{0,64}\\?[\"']?[\s,;]{1,64}){0,2}?)"
+    r"(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
 )
 # SQL that gives a password as a string: MySQL's `PASSWORD('x')`, `IDENTIFIED WITH plugin BY 'x'`.
 _SQL_PASSWORD: Final = compile_lazily(
@@ -2381,7 +2385,7 @@ def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _NAMED_VALUE.finditer(text):
         name = match["name"]
-        if not redactor.is_secret_key(name):
+        if not (redactor.is_secret_key(name) or "securestring" in match["between"].lower()):
             continue
         found = _VALUE.match(text, _after_bytes_prefix(text, match.end()))
         if found is None:
@@ -4114,7 +4118,7 @@ class Redactor:
         jwk = "kty" in mapping  # a JSON Web Key: its private members are named by a letter or two
         redacted: dict[str, Any] = {}
         for key, value in mapping.items():
-            named_secret = (named is not None and key == "value" and self.is_secret_key(named)) or (
+            named_secret = (named is not None and key == named[0] and self.is_secret_key(named[1])) or (
                 jwk and key in _JWK_PRIVATE_NAMES
             )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
@@ -4579,12 +4583,25 @@ def _argument_spans(message: str, literals: list[str]) -> list[tuple[int, int]] 
     return spans
 
 
-def _pair_name(mapping: Mapping[str, Any]) -> str | None:
-    """The name of a `{"name": "Authorization", "value": "..."}` object, else None."""
-    if "value" not in mapping or len(mapping) > 4:
+# The members of a name and its value given apart, as they are spelt (AWS's `{"Name": ..., "Value": ...}` in
+# ECS task definitions and SSM parameters, CloudFormation's `ParameterKey`/`ParameterValue`).
+_VALUE_MEMBERS: Final = ("value", "Value", "ParameterValue", "parameter_value")
+_NAME_MEMBERS: Final = ("name", "key", "Name", "Key", "ParameterKey", "ParameterName", "parameter_key")
+_PAIR_MEMBERS: Final = 8  # members of such an object, at most (SSM's parameter has seven)
+
+
+def _pair_name(mapping: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The value's member and the name of a `{"name": "Authorization", "value": "..."}` object, else
+    None; a parameter store's `SecureString` type names its value a secret whatever its name."""
+    if len(mapping) > _PAIR_MEMBERS:
         return None
-    name = mapping.get("name", mapping.get("key"))
-    return name if isinstance(name, str) else None
+    value = next((member for member in _VALUE_MEMBERS if member in mapping), None)
+    if value is None:
+        return None
+    if "SecureString" in (mapping.get("Type"), mapping.get("type")):
+        return value, "secret"
+    name = next((mapping[member] for member in _NAME_MEMBERS if member in mapping), None)
+    return (value, name) if isinstance(name, str) else None
 
 
 def _compile_user_pattern(pattern: str) -> re.Pattern[str]:

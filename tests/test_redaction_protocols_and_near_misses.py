@@ -13,8 +13,9 @@ import logging
 import pytest
 from helpers.redacted import assert_hidden
 
+from shipper import redaction
 from shipper.formatter import EcsFormatter
-from shipper.redaction import redact_text
+from shipper.redaction import REDACTED, redact_text
 
 
 @pytest.mark.parametrize(
@@ -401,3 +402,76 @@ def test_an_armoured_token_is_hidden_and_a_certificate_stays() -> None:
     )
     certificate = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----"
     assert redact_text(certificate) == certificate
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param(
+            "get_parameter -> {'Parameter': {'Name': '/prod/db/password', 'Type': 'SecureString', 'Value': 'Ssm!Pw4567', 'Version': 3}}",
+            "Ssm!Pw4567",
+            "'Version': 3",
+            id="ssm-path-name",
+        ),
+        pytest.param(
+            "{'Name': '/prod/app/signing', 'Type': 'SecureString', 'Value': 'Zz9!xxQ', 'Version': 3}",
+            "Zz9!xxQ",
+            "/prod/app/signing",
+            id="ssm-securestring",
+        ),
+        pytest.param(
+            "Parameters=[{'ParameterKey': 'DbPassword', 'ParameterValue': 'Cfn!Pw9'}, {'ParameterKey': 'Env', 'ParameterValue': 'prod'}]",
+            "Cfn!Pw9",
+            "'ParameterValue': 'prod'",
+            id="cloudformation",
+        ),
+    ],
+)
+def test_a_parameter_stores_secret_value_is_hidden_in_text(text: str, secret: str, kept: str) -> None:
+    """A name and its value with a path for a name, members between, or a `SecureString` type (AWS SSM,
+    CloudFormation's `ParameterKey`/`ParameterValue`) lose the value; a plain parameter's stays."""
+    assert_hidden(text, [secret], [kept])
+
+
+def test_a_plain_parameter_stays() -> None:
+    """A parameter whose name names no secret and whose type is no `SecureString` stays."""
+    text = "{'Name': '/prod/app/endpoint', 'Type': 'String', 'Value': 'https://x.io', 'Version': 3}"
+    assert redact_text(text) == text
+
+
+def test_name_and_value_members_as_aws_spells_them_are_read_in_extras() -> None:
+    """In a document's extras, ECS's `{"Name", "Value"}`, CloudFormation's `ParameterKey`/`ParameterValue`
+    and an SSM parameter of seven members (a `SecureString`) lose their secret values; the others stay."""
+    parameter = {
+        "Name": "/prod/app/signing",
+        "Type": "SecureString",
+        "Value": "Ssm!Pw4567",
+        "Version": 3,
+        "ARN": "arn:aws:ssm:eu-west-1:1:parameter/prod/app/signing",
+        "DataType": "text",
+        "LastModifiedDate": "2026-12-05",
+    }
+    document = {
+        "message": "deploy",
+        "extra": {
+            "parameter": parameter,
+            "environment": [
+                {"Name": "DB_PASSWORD", "Value": "Ecs!Pw9"},
+                {"Name": "LOG_LEVEL", "Value": "info"},
+            ],
+            "stack": [
+                {"ParameterKey": "DbPassword", "ParameterValue": "Cfn!Pw9"},
+                {"ParameterKey": "Env", "ParameterValue": "prod"},
+            ],
+        },
+    }
+    extra = redaction.redact_document(document)["extra"]
+    assert extra["parameter"] == {**parameter, "Value": REDACTED}
+    assert extra["environment"] == [
+        {"Name": "DB_PASSWORD", "Value": REDACTED},
+        {"Name": "LOG_LEVEL", "Value": "info"},
+    ]
+    assert extra["stack"] == [
+        {"ParameterKey": "DbPassword", "ParameterValue": REDACTED},
+        {"ParameterKey": "Env", "ParameterValue": "prod"},
+    ]
