@@ -117,7 +117,10 @@ def _is_websocket_handshake(words: list[str]) -> bool:
 
 def _is_cursor(words: list[str]) -> bool:
     """`next_page_token`, `ContinuationToken`: a key that names a place in a listing, not a secret."""
-    return len(words) > 1 and words[-1] in ("token", "tokens") and words[-2] in _PLACE_WORDS
+    return len(words) > 1 and words[-1] in _TOKEN_WORDS and words[-2] in _PLACE_WORDS
+
+
+_TOKEN_WORDS: Final = frozenset({"token", "tokens"})
 
 
 # `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`).
@@ -153,7 +156,10 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
         return False
     if len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEYED_THINGS:
         return False
-    if _is_cursor(words) or _is_websocket_handshake(words):
+    # (each asked only where its word stands: this runs for every key of every triggered text)
+    if words[-1] in _TOKEN_WORDS and _is_cursor(words):
+        return False
+    if words[0] == "sec" and _is_websocket_handshake(words):
         return False
     # `Key-Pair-Id`, `key_id`: which key signed, not the key (a private key's id stays hidden)
     if (
@@ -3342,6 +3348,26 @@ _SASL_PLAIN: Final = compile_lazily(
     r"(?P<secret>[^\s\"'\\\x00]{1,512})(?=[\"']|\\r|\\n|\s|\Z)"
 )
 _SASL_TRIGGERS: Final = ("\\x00", "\\u0000", "\x00")
+
+
+def _sasl_plain(_: Redactor, text: str) -> Iterator[Finding]:
+    if "\\x00" in text or "\x00" in text or "\\u0000" in text:  # (`_SASL_TRIGGERS`, written out)
+        for match in _SASL_PLAIN.finditer(text):
+            yield Finding(*match.span("secret"), "sasl_plain")
+
+
+def _plain_scheme(_: Redactor, text: str) -> Iterator[Finding]:
+    if "}" in text:
+        for match in _PLAIN_SCHEME.finditer(text):
+            yield Finding(*match.span("secret"), "password_hash")
+
+
+def _seed_phrase(_: Redactor, text: str) -> Iterator[Finding]:
+    if "hrase" in text or "nemonic" in text or "HRASE" in text or "NEMONIC" in text:
+        for match in _SEED_PHRASE.finditer(text):
+            yield Finding(*match.span("secret"), "seed_phrase")
+
+
 # A Wi-Fi network's QR code text (`WIFI:T:WPA;S:name;P:password;;`): the `P:` field.
 _WIFI_QR: Final = compile_lazily(
     r"\bWIFI:(?:[A-Z]{1,2}:(?:[^;\\\n]|\\.){0,256};){0,8}?P:(?P<secret>(?:[^;\\\n]|\\.){1,256})"
@@ -3743,9 +3769,10 @@ DEFAULT_RULES: Final = (
     # the ninth sweep's
     _pattern_rule("ansible_vault", _ANSIBLE_VAULT, ("$ansible_vault",)),
     _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
-    _pattern_rule("sasl_plain", _SASL_PLAIN, _SASL_TRIGGERS),
-    _pattern_rule("password_hash", _PLAIN_SCHEME, _PLAIN_SCHEME_TRIGGERS),
-    _pattern_rule("seed_phrase", _SEED_PHRASE, ("phrase", "mnemonic")),
+    # (the tenth sweep's: each looks for its own words, a few substring tests cheaper than a trie's search)
+    Rule("sasl_plain", _sasl_plain, ()),
+    Rule("password_hash", _plain_scheme, ()),
+    Rule("seed_phrase", _seed_phrase, ()),
     _pattern_rule("ipsec_secret", _IPSEC_SECRET, (": ",)),
     _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
     _pattern_rule("redis_auth", _SENTINEL_AUTH_PASS, ("auth-pass",)),
