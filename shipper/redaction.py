@@ -4318,7 +4318,8 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 # repr, or an HTML/XML character reference (`&quot;`, `&lt;`, `&#61;`, `&#x3D;`: a payload echoed into a
 # page or an XML document): a secret's key, separator or quotes may be written so.
 _ESCAPE: Final = compile_lazily(
-    r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\""
+    # (and `\\"`, a JSON quote escaped again by a repr: `b'{"a": "{\\"password\\": ..."}'`)
+    r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"|\\\\\""
     r"|&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0-9A-Fa-f]{2});"
 )
 _ENTITIES: Final = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
@@ -4326,7 +4327,8 @@ _ENTITIES: Final = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&am
 
 def _escaped_character(escape: str) -> str:
     if escape.endswith('"'):
-        return '"'  # (`\\\"`: a quote of JSON inside a JSON string inside another, read one level less deep)
+        # (`\\\"`, `\\"`: a quote of JSON inside a JSON string inside another, read one level less deep)
+        return '"'
     if escape[0] != "&":
         return chr(int(escape[-2:], 16))
     if escape[1] != "#":

@@ -475,3 +475,13 @@ def test_name_and_value_members_as_aws_spells_them_are_read_in_extras() -> None:
         {"ParameterKey": "DbPassword", "ParameterValue": REDACTED},
         {"ParameterKey": "Env", "ParameterValue": "prod"},
     ]
+
+
+def test_json_escaped_inside_a_bytes_repr_loses_its_secret() -> None:
+    """JSON escaped in a JSON string, then printed in a bytes repr (botocore's `Response body: b'...'` of
+    a Secrets Manager answer: `\\\\"password\\\\":\\\\"x\\\\"`) loses its password."""
+    text = (
+        'Response body: b\'{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db",'
+        '"SecretString":"{\\\\"username\\\\":\\\\"app\\\\",\\\\"password\\\\":\\\\"Bt0$ecret99\\\\"}"}\''
+    )
+    assert_hidden(text, ["Bt0$ecret99"], ["Response body", "arn:aws:secretsmanager"])
