@@ -59,6 +59,9 @@ _SECRET_WORDS: Final = frozenset(
         "密碼", "口令", "암호", "패스워드", "पासवर्ड", "סיסמה", "รหัสผ่าน", "κωδικός", "lozinka", "гасло",
         "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
         "parola", "contrasenya",  # Italian's and Turkish's, Catalan's
+        # Bulgarian's, Serbian's, Greek's, Spanish's, Persian's
+        "парола", "лозинка", "συνθηματικό", "clave", "رمز",
+        "mnemonic",  # a wallet's recovery words (BIP39)
         "rootpw", "bindpw", "authtok", "authpass",  # slapd's, nslcd's and pam_ldap's, SSSD's, keepalived's
         "pin", "pincode",  # a card's or a device's PIN (in text: four digits or more, `_pin_number`)
     }
@@ -72,15 +75,20 @@ _SECRET_SUFFIXES: Final = (
 # ...or when its words run together contain one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`).
 _SECRET_COMPOUNDS: Final = (
     "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
-    "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse",
+    "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse", "palavrapasse",
+    "seedphrase", "recoveryphrase",  # a wallet's recovery words
     "mfacode", "verificationcode", "recoverycode", "backupcode", "twofactorcode",  # one-time codes
     "snmpcommunity", "communitystring", "rocommunity", "rwcommunity",  # SNMP's community string
 )  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
 # after these words alone a value is hidden only when it looks like one (`_looks_secret`).
 _WEAK_IN_TEXT: Final = frozenset(
-    {"key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp", "pin", "pincode"}
-)
+    {
+        "key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp", "pin", "pincode",
+        "clave", "رمز",  # (Spanish's and Persian's: a key or a code as often as a password)
+        "mnemonic",  # (an instruction's name in a disassembler's output: `mnemonic: MOV`)
+    }
+)  # fmt: skip
 # A `key` named after what it keys is an identifier, not a secret (`cache_key`, `routing_key`,
 # `Idempotency-Key`, `public_key`); a key named after its owner (`stripe_key`) or use stays secret.
 _KEYED_THINGS: Final = frozenset(
@@ -91,9 +99,30 @@ _KEYED_THINGS: Final = frozenset(
         "row", "shard", "cursor", "page", "index", "lock", "metric", "feature", "config", "setting",
         "field", "column", "attribute", "property", "label", "tag", "correlation", "job", "task", "queue",
         "topic", "stream", "entity", "resource", "template", "route", "state", "sequence", "join", "hot",
-        "shortcut", "natural", "surrogate", "parent", "child", "bucket",
+        "shortcut", "natural", "surrogate", "parent", "child", "bucket", "parameter", "param",
     }
 )  # fmt: skip
+# A `token` named after a place in a listing or a run is a cursor, not a secret (AWS's `NextToken` and
+# `ContinuationToken`, Google's `nextPageToken`, .NET's `CancellationToken`).
+_PLACE_WORDS: Final = frozenset(
+    {"next", "page", "continuation", "pagination", "paging", "starting", "sync", "resume", "cancellation"}
+)
+
+
+def _is_websocket_handshake(words: list[str]) -> bool:
+    """`Sec-WebSocket-Key`, `Sec-WebSocket-Accept`: a handshake's nonce and its digest, no credential
+    (its `Sec-WebSocket-Protocol` may carry a token: `_websocket_protocol`)."""
+    return words[:3] == ["sec", "web", "socket"] and words[-1] != "protocol"
+
+
+def _is_cursor(words: list[str]) -> bool:
+    """`next_page_token`, `ContinuationToken`: a key that names a place in a listing, not a secret."""
+    return len(words) > 1 and words[-1] in _TOKEN_WORDS and words[-2] in _PLACE_WORDS
+
+
+_TOKEN_WORDS: Final = frozenset({"token", "tokens"})
+
+
 # `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`).
 _KEY_OF_ID: Final = frozenset({"key", "pair", "keypair"})
 _PRIVATE: Final = frozenset({"private", "secret"})
@@ -126,6 +155,11 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
     if not words or (len(words) > 1 and words[-1] in _ABOUT_WORDS):
         return False
     if len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEYED_THINGS:
+        return False
+    # (each asked only where its word stands: this runs for every key of every triggered text)
+    if words[-1] in _TOKEN_WORDS and _is_cursor(words):
+        return False
+    if words[0] == "sec" and _is_websocket_handshake(words):
         return False
     # `Key-Pair-Id`, `key_id`: which key signed, not the key (a private key's id stays hidden)
     if (
@@ -220,12 +254,17 @@ _NAME_OF_PARTS: Final = compile_lazily(
 )
 
 
+_ENCODING_PREFIXES: Final = ("base64:", "b64:", "hex:")
+
+
 def _looks_secret(value: str) -> bool:
     """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
-    mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not."""
+    mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not. A
+    value that says its encoding (Laravel's `APP_KEY=base64:...`) is read without it."""
+    if value.startswith(_ENCODING_PREFIXES):
+        value = value.partition(":")[2]
     if _TOKEN_CHARACTERS.fullmatch(value):
         return _FILE_PATH.fullmatch(value) is None
-        return True
     if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False
     return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
@@ -385,7 +424,7 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
     r"|psk"  # ipsec.secrets' `: PSK "x"`
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|private[ _-]?key|credentials?|creds"
+    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
     r"|identified[ \t]{1,8}by"
     rf"|{_FOREIGN_PASSWORD})"
     # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
@@ -425,7 +464,8 @@ _ECHOED: Final = compile_lazily(
 # the value is the run of ASCII characters after it (a CJK sentence goes on in its own script: `です`).
 _SCRIPT_PASSWORD: Final = compile_lazily(
     r"(?i)(?P<key>パスワード|暗証番号|密[码碼]|口令|비밀번호|암호|패스워드|トークン|令牌|密[钥鑰]|秘密鍵|アクセスキー"
-    r"|كلمة[ \t](?:المرور|السر)|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
+    r"|كلمة[ \t](?:المرور|السر)|رمز[ \t]عبور"
+    r"|पासवर्ड|סיסמ[הא]|รหัสผ่าน|m[ậa]t[ \t]kh[ẩa]u|kata[ \t](?:sandi|laluan)"
     r"|κωδικός(?:[ \t]πρόσβασης)?|lozinka|lozinku|гасло|parool|slaptažodis|geslo|şifreniz|parolanız|parolă"
     r"|токен"
     # `secret`, `token` and `API key` (and Spanish's `clave`, a password or a key) in other languages
@@ -558,7 +598,7 @@ _REDIS_AUTH: Final = compile_lazily(
 # The same typed at a Redis prompt or in a script: `AUTH password`, `AUTH user password`, alone on its
 # line (or after `host:6379> `), so that `AUTH failed for client 7` stays.
 _REDIS_AUTH_LINE: Final = compile_lazily(
-    r"(?m)(?:^|(?<=> ))[ \t]{0,8}(?:AUTH|auth)(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
+    r"(?m)(?:^|(?<=> ))[ \t]{0,8}(?P<command>AUTH|auth)(?:[ \t]{1,8}[^\s\"']{1,256})?[ \t]{1,8}"
     r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"']{1,512}))[ \t]*\r?$"
 )
 # Commands that take a password as a positional argument: `rabbitmqctl add_user bob X`, `htpasswd -b
@@ -645,7 +685,8 @@ _ORACLE: Final = compile_lazily(
 # KEY`, OpenVPN's static (`tls-auth`/`secret`) keys; in five dashes or in RFC 4716's `---- ` (an SSH2
 # key as PuTTYgen and SSH.com export it).
 _SECRET_KEY_KIND: Final = (
-    r"(?:[A-Z0-9 ]{0,64}(?:PRIVATE|SECRET) KEY(?: BLOCK)?|OpenVPN Static key V[0-9]{1,2})"
+    r"(?:[A-Z0-9 ]{0,64}(?:PRIVATE|SECRET) KEY(?: BLOCK)?|OpenVPN Static key V[0-9]{1,2}"
+    r"|[A-Z0-9 ]{0,64}(?:TOKEN|PASSWORD|CREDENTIALS?))"  # (cloudflared's `ARGO TUNNEL TOKEN`)
 )
 _PRIVATE_KEY_BLOCK: Final = compile_lazily(
     rf"(?:-----|---- )BEGIN (?P<kind>{_SECRET_KEY_KIND})(?:-----| ----)"
@@ -662,12 +703,15 @@ _WELL_KNOWN: Final = compile_lazily(
     r"(?<![A-Za-z0-9_\-])(?:"
     r"(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})"  # long-term and temporary keys (AROA... are ids)
     r"|(?P<google_api_key>AIza[0-9A-Za-z_\-]{35,64})"  # (lengths a little loose: a format may grow)
-    r"|(?P<google_oauth_token>ya29\.[0-9A-Za-z_\-]{20,4096})"
+    # (a service account's is dotted: `ya29.c.b0Aaek...`)
+    r"|(?P<google_oauth_token>ya29\.(?=[0-9A-Za-z_\-.]{20})[0-9A-Za-z_\-]{1,4096}(?:\.[0-9A-Za-z_\-]{1,4096}){0,3})"
     r"|(?P<github_token>gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})"
     r"|(?P<gitlab_token>gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_\-]{20,255})"
     r"|(?P<bitbucket_token>ATBB[A-Za-z0-9_=.\-]{20,255})"
     r"|(?P<slack_token>xox[abposrce]-[A-Za-z0-9\-]{10,255}|xapp-[0-9]-[A-Za-z0-9\-]{10,255})"
     r"|(?P<stripe_key>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,255})"
+    # a PaymentIntent's or SetupIntent's client secret: the object's id, `_secret_`, then the secret
+    r"|(?:pi|seti)_[0-9A-Za-z]{14,64}_secret_(?P<stripe_client_secret>[0-9A-Za-z]{16,128})"
     r"|(?P<openai_key>sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,255})"
     r"|(?P<npm_token>npm_[A-Za-z0-9]{36,64})"
     r"|(?P<pypi_token>pypi-[A-Za-z0-9_\-]{50,512})"
@@ -741,10 +785,11 @@ _SERVICE_TOKEN_TRIGGERS: Final = (
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
 # truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA
 # `MII..IBADAN` / `MII..IBAAKC`, PKCS#8 and SEC1 EC `MIG.AgEA` / `MHcCAQEE`, Ed25519 and X25519
-# `MC4CAQAwBQYDK2V`), or the OpenSSH key magic. Public keys and certificates begin otherwise. The body
+# `MC4CAQAwBQYDK2V`, a PKCS#12 bundle's version 3 `MII..IBAzCC`: a .pfx holds its private key), or the
+# OpenSSH key magic. Public keys and certificates begin otherwise. The body
 # runs on over the lines that are base64 through and through (real or escaped line breaks).
 _PRIVATE_KEY_BODY: Final = compile_lazily(
-    r"(?<![A-Za-z0-9+/])(?:MII[A-Za-z0-9+/]{3}IBA(?:DAN|AKC|AKB)|MI[GH][A-Za-z0-9+/]AgE[AB]|MHcCAQEE"
+    r"(?<![A-Za-z0-9+/])(?:MII[A-Za-z0-9+/]{3}IBA(?:DAN|AKC|AKB|zCC)|MI[GH][A-Za-z0-9+/]AgE[AB]|MHcCAQEE"
     r"|MC4CAQAwBQYDK2V|b3BlbnNzaC1rZXktdjE)[A-Za-z0-9+/=]{0,8192}"
     r"(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/=]{4,128}(?=\r?\n|\\[rn]|[\"']|\Z)){0,512}"
 )
@@ -790,11 +835,15 @@ _XML_ELEMENT: Final = compile_lazily(
 )
 # A name and its value given apart, as HAR headers, Kubernetes env lists, ARM templates and .NET
 # settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
-# `<add key="ApiKey" value="x"/>`.
+# `<add key="ApiKey" value="x"/>`; the name may be a path and a member or two may stand between, as in
+# a parameter store's answer (AWS SSM's `{'Name': '/prod/db/password', 'Type': 'SecureString', 'Value':
+# 'x'}`, whose `SecureString` type says the value is a secret whatever its name).
 _NAMED_VALUE: Final = compile_lazily(
-    r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
-    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY})(?(q)(?P=q))[\s,;]{{0,64}}?"
-    r"(?P<vq>\\?[\"'])?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+    r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
+    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY}|/?[\w.\-]{{1,128}}(?:/[\w.\-]{{1,128}}){{1,16}})(?(q)(?P=q))"
+    r"[\s,;]{0,64}?(?P<between>(?:\\?[\"']?[A-Za-z]\w{0,31}\\?[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
+    r"\\?[\"']?[\w.\-]{0,64}\\?[\"']?[\s,;]{1,64}){0,2}?)"
+    r"(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
 )
 # SQL that gives a password as a string: MySQL's `PASSWORD('x')`, `IDENTIFIED WITH plugin BY 'x'`.
 _SQL_PASSWORD: Final = compile_lazily(
@@ -1106,6 +1155,10 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             # `'api_key':` at a line's end, its string on the next (rich, pprint); a keyword argument's
             # `password=` at a line's end in a traceback's multi-line source, its literal below
             value_at = wrapped.end()
+        elif text.startswith("\\", value_at) and (continued := _CONTINUED.match(text, value_at)) is not None:
+            value_at = continued.end()  # `export API_TOKEN=\` and the value on the next line (a shell's)
+        elif text.startswith(("&", "!!"), value_at) and (node := _YAML_PROPERTY.match(text, value_at)):
+            value_at = node.end()  # YAML's `password: &pw x`, `password: !!str x`: an anchor or a tag first
         if text.startswith(_TRIPLE_QUOTES, value_at):  # `PASSWORD = """` and the lines below
             close = text.find(text[value_at : value_at + 3], value_at + 3, value_at + 3 + _LONG_VALUE)
             inner = text[value_at + 3 : close if close >= 0 else value_at + 3 + _LONG_VALUE]
@@ -1294,6 +1347,8 @@ _QUOTED_ARGUMENT: Final = compile_lazily(
 _WRAPPED_VALUE: Final = compile_lazily(
     r"[ \t│┃║]{0,256}(?:\([ \t]{0,8})?\\?\r?\n[ \t│┃║]{0,256}(?:[fFbBrRuU]{1,2})?(?=[\"'])"
 )
+_CONTINUED: Final = compile_lazily(r"\\\r?\n[ \t]{0,256}(?=[^\s\\])")
+_YAML_PROPERTY: Final = compile_lazily(r"(?:&[\w\-]{1,64}|!![a-z]{1,16})[ \t]{1,8}(?=[^\s#])")
 _TRIPLE_QUOTES: Final = ('"""', "'''")
 _IS_A_KEY: Final = compile_lazily(r"[ \t]{0,8}[:=](?![:/=])")
 
@@ -1389,7 +1444,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs; `passwd --stdin`: a flag
         if not quoted and _DOTTED_NAME.fullmatch(inner):
             continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
-        if bare and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
+        named = bare or (quoted and not text[match.end("key") : vstart].strip())  # (`secret 'db-creds'`)
+        if named and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
             continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
         yield Finding(start, end, "key_space_value")
 
@@ -1570,9 +1626,21 @@ _PROSE_WORDS: Final = frozenset(
 
 def _prompt_answer(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _PROMPT_ANSWER.finditer(text):
+        if _tells_an_outcome(match["secret"]):
+            continue  # `Invalid password for user bob: account locked after 5 attempts`: what happened
         found = _value_finding(text, *match.span("secret"), "prompt_answer")
         if not _is_kept(text[found.start : found.end], "password", text, match.end()):
             yield found
+
+
+def _tells_an_outcome(answer: str) -> bool:
+    """A prompt's answer that is prose about the login rather than the typed secret: a word of status
+    alone (`expired`), or several words one of which is a word of status or of prose (a password typed
+    at a prompt is one word, or a passphrase of plain words)."""
+    words = [word.strip(".,;:!?()[]").lower() for word in answer.split()]
+    if len(words) == 1:
+        return words[0] in _STATUS_WORDS
+    return any(word in _STATUS_WORDS or word in _PROSE_WORDS for word in words)
 
 
 def _looks_secret_word(value: str) -> bool:
@@ -1886,8 +1954,16 @@ _NAME_OR_ID: Final = compile_lazily(r"[a-z_][a-z0-9_\-]{0,31}|[0-9]{1,10}")
 
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _REDIS_AUTH_LINE.finditer(text):
-        if match["secret"] is not None and match["secret"].lower() in _STATUS_WORDS:
+        secret = match["secret"]
+        if secret is not None and secret.lower() in _STATUS_WORDS:
             continue  # `AUTH failed`, `auth ok`: an outcome
+        if (
+            secret is not None
+            and match["command"] == "auth"
+            and not text.endswith("> ", 0, match.start())
+            and not _looks_secret_word(secret)
+        ):
+            continue  # `auth timeout`, `auth module loaded`: a message about auth, not a typed command
         yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
 
 
@@ -2315,7 +2391,7 @@ def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
 def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _NAMED_VALUE.finditer(text):
         name = match["name"]
-        if not redactor.is_secret_key(name):
+        if not (redactor.is_secret_key(name) or "securestring" in match["between"].lower()):
             continue
         found = _VALUE.match(text, _after_bytes_prefix(text, match.end()))
         if found is None:
@@ -2477,8 +2553,20 @@ _PUTTY_PRIVATE_LINES: Final = compile_lazily(
 _SECRET_CALL: Final = compile_lazily(
     r"(?:\b(?P<auth>(?:HTTP)?(?:Basic|Digest|Proxy)Auth)|\.(?P<login>login)|\bjwt\.(?P<jwt>encode|decode)"
     r"|\bhmac\.(?P<hmac>new|digest)|\b(?P<keyring>keyring)\.set_password|\.(?P<setpw>set_password|pass_)"
-    r"|\b(?P<makepw>make_password|check_password))[ \t]{0,8}\("
+    r"|\b(?P<makepw>make_password|check_password)"
+    # a cipher's or a signer's constructor, given its key first (`Fernet(b"...")`, `AES.new(b"...", mode)`,
+    # itsdangerous' `URLSafeTimedSerializer("...")`)
+    r"|\b(?P<cipher>(?:Multi)?Fernet|AES(?:GCM|CCM|OCB3|SIV)|ChaCha20Poly1305"
+    r"|(?:AES|DES3?|ChaCha20|Salsa20|Blowfish|ARC4|CAST)\.new"
+    r"|(?:URLSafe)?(?:Timed)?(?:JSONWebSignature)?Serializer|(?:Timestamp)?Signer))[ \t]{0,8}\("
 )
+_CIPHER_TRIGGERS: Final = (
+    "fernet(", "aesgcm(", "aesccm(", "aesocb3(", "aessiv(", "poly1305(", "new(", "serializer(", "signer(",
+)  # fmt: skip
+_SECRET_CALL_TRIGGERS: Final = (
+    "auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password",
+    *_CIPHER_TRIGGERS,
+)  # fmt: skip
 _SECRET_ARGUMENT: Final = {
     "auth": (1, ("password",)),
     "login": (1, ("password", "passwd")),
@@ -2487,6 +2575,7 @@ _SECRET_ARGUMENT: Final = {
     "keyring": (2, ("password",)),
     "setpw": (0, ("raw_password", "password", "pswd")),
     "makepw": (0, ("password",)),
+    "cipher": (0, ("key", "secret_key")),
 }
 _CALL_ARGUMENT: Final = compile_lazily(
     r"[ \t]{0,8}(?:(?P<name>[A-Za-z_]\w{0,63})[ \t]{0,8}=(?!=)[ \t]{0,8})?"
@@ -2778,15 +2867,18 @@ def _random_value(_: Redactor, text: str) -> Iterator[Finding]:
         payload = len(match["value"]) > 64  # (`nonce_data=<32>`: a key's size; a payload is longer)
         if not words or (words[-1] in _ID_WORDS and (words[-1] != "data" or payload)):
             continue
-        if len(words) > 1 and words[-2] in _ID_WORDS:
+        if (len(words) > 1 and words[-2] in _ID_WORDS) or _is_cursor(words) or _is_websocket_handshake(words):
             continue
         if words[-1] in _STATUS_WORDS or words[-1] in _PROSE_WORDS or words[-1] in _RESULT_WORDS:
             continue  # `login rejected: ...`: a message, whose value the found secrets' copies are matched to
         value = match["value"]
         if text.startswith("(", match.end()):
             continue  # `maps = convertUFO1OrUFO2KerningToUFO3Kerning(`: a call
-        if value.startswith(_BASE64_ARMOUR) or value.startswith(("sha256-", "sha384-", "sha512-")):
-            continue  # a certificate or public key in base64 (a private one: `_base64_pem`), an SRI digest
+        if value.startswith((_BASE64_ARMOUR, *_BASE64_FILE_MAGIC)) or value.startswith(
+            ("sha256-", "sha384-", "sha512-")
+        ):
+            continue  # a certificate or public key in base64 (a private one: `_base64_pem`), an SRI
+            # digest, a file's bytes (an image's thumbnail, a PDF)
         parts = [part for part in _NAME_SEPARATORS.split(value) if not _HEX_RUN.fullmatch(part + "0" * 24)]
         if _generated(value) and _generated("".join(parts)):  # (a name with a UUID in it is no secret)
             yield Finding(*match.span("value"), "random_value")
@@ -3073,6 +3165,12 @@ def _sql_insert_literals(redactor: Redactor, text: str) -> Iterator[Finding]:
 # environment variable): `-----BEGIN ` is `LS0tLS1CRUdJTi` in base64, and the first characters decoded
 # name a private key (a certificate's or a public key's stay).
 _BASE64_ARMOUR: Final = "LS0tLS1CRUdJTi"
+# The base64 of a file known by its first bytes: JPEG, PNG, GIF, PDF, RIFF (WebP, WAV), gzip, zip, an XML
+# or SVG text, ICO; its bytes are content, random-looking as they are (a PKCS#12 bundle, whose first bytes
+# are a DER SEQUENCE's, is `_PRIVATE_KEY_BODY`'s).
+_BASE64_FILE_MAGIC: Final = (
+    "/9j/", "iVBORw0KGgo", "R0lGOD", "JVBERi0", "UklGR", "H4sI", "UEsDB", "PD94bWwg", "PHN2Zy", "AAABAA",
+)  # fmt: skip
 _BASE64_PEM: Final = compile_lazily(
     r"(?<![A-Za-z0-9+/])LS0tLS1CRUdJTi[A-Za-z0-9+/]{8,65536}={0,2}(?![A-Za-z0-9+/=])"
 )
@@ -3229,6 +3327,47 @@ _ANSIBLE_VAULT: Final = compile_lazily(
     r"\$ANSIBLE_VAULT;[0-9.]{1,8};[A-Z0-9]{1,16}(?:;[\w.\-]{1,64})?[ \t]{0,8}(?:\r?\n|\\r?\\n)[ \t]{0,64}"
     r"(?P<secret>[0-9a-f]{2,160}(?:(?:\r?\n|\\r?\\n)[ \t]{0,64}[0-9a-f]{2,160}){0,4096})"
 )
+# A wallet's recovery words (BIP39: 12 to 24 words of 3 to 8 lower-case letters) under a name for them
+# (`recovery phrase: ...`, `seed phrase = ...`, `mnemonic: ...`), which prose on its own line never is.
+_SEED_PHRASE: Final = compile_lazily(
+    r"(?i:(?:seed|recovery|backup|wallet|secret|mnemonic)[ \t_\-]?phrase|mnemonic(?:[ \t_\-]?words)?)"
+    r"[\"']?[ \t]{0,8}[:=][ \t]{0,8}[\"']?(?P<secret>[a-z]{3,8}(?:[ \t]{1,4}[a-z]{3,8}){11,23})(?![\w\-])"
+)
+# A password stored in the clear under a scheme's name, as Dovecot's and nginx's password files write it
+# (`bob:{PLAIN}x`, `{CLEARTEXT}x`, `{PLAIN-TRUNC}x`): the rest after the scheme.
+_PLAIN_SCHEME: Final = compile_lazily(
+    r"\{(?i:PLAIN(?:-TRUNC)?|CLEARTEXT|CLEAR)\}(?P<secret>[^\s:\"'<>]{1,512})"
+)
+_PLAIN_SCHEME_TRIGGERS: Final = ("plain}", "plain-trunc}", "cleartext}", "clear}")
+# A SASL PLAIN message (RFC 4616: `[authzid] NUL authcid NUL passwd`), as a bytes repr or a debug dump
+# prints what Kafka, AMQP, LDAP, SMTP, IMAP or XMPP clients send (`b'\x00bob\x00x'`, JSON's
+# `\u0000bob\u0000x`, or the NUL characters themselves): the password after the second NUL.
+_SASL_PLAIN: Final = compile_lazily(
+    r"(?P<nul>\\x00|\\u0000|\x00)[^\s\"'\\\x00]{1,256}(?P=nul)"
+    # (last in its message: a startup packet's `\x00user\x00app\x00database\x00...` names, no password)
+    r"(?P<secret>[^\s\"'\\\x00]{1,512})(?=[\"']|\\r|\\n|\s|\Z)"
+)
+_SASL_TRIGGERS: Final = ("\\x00", "\\u0000", "\x00")
+
+
+def _sasl_plain(_: Redactor, text: str) -> Iterator[Finding]:
+    if "\\x00" in text or "\x00" in text or "\\u0000" in text:  # (`_SASL_TRIGGERS`, written out)
+        for match in _SASL_PLAIN.finditer(text):
+            yield Finding(*match.span("secret"), "sasl_plain")
+
+
+def _plain_scheme(_: Redactor, text: str) -> Iterator[Finding]:
+    if "}" in text:
+        for match in _PLAIN_SCHEME.finditer(text):
+            yield Finding(*match.span("secret"), "password_hash")
+
+
+def _seed_phrase(_: Redactor, text: str) -> Iterator[Finding]:
+    if "hrase" in text or "nemonic" in text or "HRASE" in text or "NEMONIC" in text:
+        for match in _SEED_PHRASE.finditer(text):
+            yield Finding(*match.span("secret"), "seed_phrase")
+
+
 # A Wi-Fi network's QR code text (`WIFI:T:WPA;S:name;P:password;;`): the `P:` field.
 _WIFI_QR: Final = compile_lazily(
     r"\bWIFI:(?:[A-Z]{1,2}:(?:[^;\\\n]|\\.){0,256};){0,8}?P:(?P<secret>(?:[^;\\\n]|\\.){1,256})"
@@ -3423,7 +3562,8 @@ _FOREIGN_TRIGGERS: Final = (
 _SCRIPT_TRIGGERS: Final = (
     "パスワード", "暗証番号", "密码", "密碼", "口令", "비밀번호", "암호", "패스워드", "トークン", "令牌",
     "密钥", "密鑰",
-    "秘密鍵", "アクセスキー", "كلمة", "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
+    "秘密鍵", "アクセスキー", "كلمة", "رمز",
+    "पासवर्ड", "סיסמ", "รหัสผ่าน", "khẩu", "khau", "sandi", "laluan", "κωδικ",
     "lozink", "гасло", "parool", "slaptažod", "geslo", "şifreniz", "parolanız", "parolă", "токен",
     "シークレット", "apiキー", "秘钥", "秘鑰", "密匙", "凭证", "憑證", "토큰", "비번", "시크릿", "키", "ключ",
     "секрет",
@@ -3549,7 +3689,7 @@ DEFAULT_RULES: Final = (
     Rule(
         "secret_call",
         _secret_call,
-        ("auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password"),
+        _SECRET_CALL_TRIGGERS,
     ),
     Rule(
         "secret_call",
@@ -3629,6 +3769,10 @@ DEFAULT_RULES: Final = (
     # the ninth sweep's
     _pattern_rule("ansible_vault", _ANSIBLE_VAULT, ("$ansible_vault",)),
     _pattern_rule("wifi_qr", _WIFI_QR, ("wifi:",)),
+    # (the tenth sweep's: each looks for its own words, a few substring tests cheaper than a trie's search)
+    Rule("sasl_plain", _sasl_plain, ()),
+    Rule("password_hash", _plain_scheme, ()),
+    Rule("seed_phrase", _seed_phrase, ()),
     _pattern_rule("ipsec_secret", _IPSEC_SECRET, (": ",)),
     _pattern_rule("askpass_answer", _ASKPASS_ANSWER, ("askpass",)),
     _pattern_rule("redis_auth", _SENTINEL_AUTH_PASS, ("auth-pass",)),
@@ -3657,6 +3801,8 @@ _TRIGGERS: Final = (
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
     "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
     "setuser", "on >",
+    # the tenth sweep's: SASL PLAIN's NULs, recovery words, clear-text schemes, ciphers' constructors
+    *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS,
     *_SERVICE_TOKEN_TRIGGERS,
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
@@ -3682,6 +3828,7 @@ _TRIGGERS: Final = (
     # `password` abbreviated and in other languages (`_SECRET_WORDS`)
     "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
     "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "parola", *_SCRIPT_TRIGGERS,
+    "парол", "лозинк", "συνθηματικ", "رمز", "palavra",
 )  # fmt: skip
 
 
@@ -3998,7 +4145,7 @@ class Redactor:
         jwk = "kty" in mapping  # a JSON Web Key: its private members are named by a letter or two
         redacted: dict[str, Any] = {}
         for key, value in mapping.items():
-            named_secret = (named is not None and key == "value" and self.is_secret_key(named)) or (
+            named_secret = (named is not None and key == named[0] and self.is_secret_key(named[1])) or (
                 jwk and key in _JWK_PRIVATE_NAMES
             )
             shown = self.redact_text(key) if isinstance(key, str) else key  # a key can hold a secret too
@@ -4171,7 +4318,8 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
 # repr, or an HTML/XML character reference (`&quot;`, `&lt;`, `&#61;`, `&#x3D;`: a payload echoed into a
 # page or an XML document): a secret's key, separator or quotes may be written so.
 _ESCAPE: Final = compile_lazily(
-    r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\""
+    # (and `\\"`, a JSON quote escaped again by a repr: `b'{"a": "{\\"password\\": ..."}'`)
+    r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"|\\\\\""
     r"|&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0-9A-Fa-f]{2});"
 )
 _ENTITIES: Final = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
@@ -4179,7 +4327,8 @@ _ENTITIES: Final = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&am
 
 def _escaped_character(escape: str) -> str:
     if escape.endswith('"'):
-        return '"'  # (`\\\"`: a quote of JSON inside a JSON string inside another, read one level less deep)
+        # (`\\\"`, `\\"`: a quote of JSON inside a JSON string inside another, read one level less deep)
+        return '"'
     if escape[0] != "&":
         return chr(int(escape[-2:], 16))
     if escape[1] != "#":
@@ -4463,12 +4612,25 @@ def _argument_spans(message: str, literals: list[str]) -> list[tuple[int, int]] 
     return spans
 
 
-def _pair_name(mapping: Mapping[str, Any]) -> str | None:
-    """The name of a `{"name": "Authorization", "value": "..."}` object, else None."""
-    if "value" not in mapping or len(mapping) > 4:
+# The members of a name and its value given apart, as they are spelt (AWS's `{"Name": ..., "Value": ...}` in
+# ECS task definitions and SSM parameters, CloudFormation's `ParameterKey`/`ParameterValue`).
+_VALUE_MEMBERS: Final = ("value", "Value", "ParameterValue", "parameter_value")
+_NAME_MEMBERS: Final = ("name", "key", "Name", "Key", "ParameterKey", "ParameterName", "parameter_key")
+_PAIR_MEMBERS: Final = 8  # members of such an object, at most (SSM's parameter has seven)
+
+
+def _pair_name(mapping: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The value's member and the name of a `{"name": "Authorization", "value": "..."}` object, else
+    None; a parameter store's `SecureString` type names its value a secret whatever its name."""
+    if len(mapping) > _PAIR_MEMBERS:
         return None
-    name = mapping.get("name", mapping.get("key"))
-    return name if isinstance(name, str) else None
+    value = next((member for member in _VALUE_MEMBERS if member in mapping), None)
+    if value is None:
+        return None
+    if "SecureString" in (mapping.get("Type"), mapping.get("type")):
+        return value, "secret"
+    name = next((mapping[member] for member in _NAME_MEMBERS if member in mapping), None)
+    return (value, name) if isinstance(name, str) else None
 
 
 def _compile_user_pattern(pattern: str) -> re.Pattern[str]:
