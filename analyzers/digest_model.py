@@ -149,9 +149,9 @@ class ShipperProcess:
     pid: int | None  # None: the shipper's reports carry no process.pid
     dropped: int
     dead_lettered: int
-    retried: int
-    sent: int
-    spool_backlog: int
+    retried: int | None  # None (sent, retried, backlog): its only reports were written at its exit,
+    sent: int | None  # before its agent had delivered
+    spool_backlog: int | None
     last_report: datetime | None
     shard_limit_retries: int = 0  # retried because the cluster refused to create an index (shard limit)
 
@@ -217,7 +217,7 @@ class Report:
 
     @property
     def spool_backlog(self) -> int:
-        return sum(p.spool_backlog for p in self.shipper)
+        return sum(p.spool_backlog or 0 for p in self.shipper)
 
     @property
     def troubled_shippers(self) -> tuple[ShipperProcess, ...]:
@@ -312,6 +312,12 @@ def _measures(totals: Mapping[str, Mapping[str, int]]) -> tuple[Measure, ...]:
 def _number(value: Any) -> float | None:
     """A frame's float as the model holds it: NaN (nothing to compare, nothing measured) is None."""
     return None if value is None or math.isnan(value) else float(value)
+
+
+def _count(value: Any) -> int | None:
+    """A frame's count as the model holds it: None (or NaN, as pandas holds a missing one) is None."""
+    number = _number(value)
+    return None if number is None else int(number)
 
 
 def _registered(record: Mapping[str, Any]) -> bool:
@@ -489,9 +495,9 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
             pid=int(p["pid"]) if int(p["pid"]) >= 0 else None,  # -1: the aggregation's `missing`
             dropped=int(p["dropped"]),
             dead_lettered=int(p["dead_lettered"]),
-            retried=int(p["retried"]),
-            sent=int(p["sent"]),
-            spool_backlog=int(p["spool_backlog"]),
+            retried=_count(p["retried"]),
+            sent=_count(p["sent"]),
+            spool_backlog=_count(p["spool_backlog"]),
             last_report=parse_time(p.get("last_report")),
             shard_limit_retries=int(_number(p.get("shard_limit_retries")) or 0),
         )

@@ -127,7 +127,8 @@ def test_a_closing_report_adds_its_losses_but_keeps_the_last_known_backlog(
 def test_many_processes_with_losses_are_listed_up_to_the_limit(es: Any, index_prefix: str) -> None:
     """Thirteen processes that lost records (a cron script's runs, each reporting at its exit) are
     counted in the summary, listed ten at most (those that lost the most first) and the rest said in
-    one line, in the text and the HTML."""
+    one line, in the text and the HTML; what only their agents knew after the exit (sent, retried,
+    the backlog) shows as not known, not as 0."""
     install_template(es, index_prefix)
     at = docs.START + timedelta(days=3)
     docs.index_docs(
@@ -153,8 +154,10 @@ def test_many_processes_with_losses_are_listed_up_to_the_limit(es: Any, index_pr
         3,
     )
     assert [p.dropped for p in report.troubled_shippers] == list(range(13, 3, -1))
+    assert {(p.sent, p.retried, p.spool_backlog) for p in report.shipper} == {(None, None, None)}  # not known
     text = render(report, "text")
     assert text.count(", dropped ") == 10 and "... and 3 more with losses or a backlog" in text
+    assert "sent –, retried –, dropped 13, dead-lettered 0, backlog –" in text
     assert "… and 3 more with losses or a backlog" in render(report, "html")
 
 
