@@ -8,12 +8,16 @@ thread and stops waiting when the deadline passes, raising `DeadlinePassed`, whi
 the caller never waits past the deadline, whatever the thread is still doing (it is a daemon: it
 ends with the drip, or with the process).
 
+`http_status` is the same deadline on a webhook's answer (urllib's timeout is also per read).
+
 Standard library only: the client is reached through attributes, never imported here.
 """
 
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -67,3 +71,18 @@ def within(seconds: float, call: Callable[..., Any], *args: Any, **kwargs: Any) 
     if answered:
         return value
     raise value
+
+
+def http_status(request: urllib.request.Request, *, seconds: float) -> int:
+    """The status of the answer to `request` (urllib's errors raised as they are), or DeadlinePassed
+    when its status line and headers have not all come within `seconds`."""
+
+    def status() -> int:
+        try:
+            with urllib.request.urlopen(request, timeout=seconds) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            error.close()  # an error status's answer: closed here, not by the collector in another thread
+            raise
+
+    return int(within(seconds, status))
