@@ -48,9 +48,9 @@ def _joins(text: str, at: int) -> bool:
 def _shown(pattern: re.Pattern[str], text: str, replacement: str) -> str:
     """`text` with every match of `pattern` replaced, but a joiner where the text needs it (`_joins`)."""
     return pattern.sub(
-        lambda found: found.group()
-        if found.group() in _JOINERS and _joins(text, found.start())
-        else replacement,
+        lambda found: (
+            found.group() if found.group() in _JOINERS and _joins(text, found.start()) else replacement
+        ),
         text,
     )
 
