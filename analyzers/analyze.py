@@ -276,7 +276,7 @@ def build_group(
         versions=bucket.versions,
         hosts=bucket.hosts,
         services=bucket.services,
-        sample_stack_trace=get_field(sample, "error.stack_trace"),
+        sample_stack_trace=source_text(get_field(sample, "error.stack_trace"), separator="\n") or None,
         sample_message=get_field(sample, "error.message") or get_field(sample, "message"),
         status=decision.status,
         resolved_in_version=decision.resolved_in_version,

@@ -256,7 +256,7 @@ def one_line(text: Any, limit: int = TITLE_CHARS) -> str:
 
 def truncate_trace(value: Any, tail: int = TRACE_TAIL_LINES) -> str | None:
     """Keep the head (where it started) and the tail (innermost frames and the exception) of a traceback."""
-    trace = source_text(value)
+    trace = source_text(value, separator="\n")
     if not trace:
         return None
     lines = [

@@ -115,10 +115,11 @@ def header_line(value: Any, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
-def source_text(value: Any) -> str:
+def source_text(value: Any, *, separator: str = ", ") -> str:
     """A field of an event's `_source` as text, whatever JSON kind another shipper gave it: a string
-    as it is, a list as its items joined by ", ", an object as JSON, `true`/`false`, a number (0
-    too) as written, null as "" (never Python's repr: `['a']`, `True`, `None`)."""
+    as it is, a list as its items joined by `separator` (a newline for a stack trace, which a shipper
+    may send as its lines), an object as JSON, `true`/`false`, a number (0 too) as written, null as ""
+    (never Python's repr: `['a']`, `True`, `None`)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -126,7 +127,7 @@ def source_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ", ".join(text for text in (source_text(item) for item in value) if text)
+        return separator.join(text for text in (source_text(item) for item in value) if text)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return str(value)
