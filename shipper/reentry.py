@@ -45,6 +45,34 @@ def inside() -> Iterator[None]:
         run_pending(state)  # even as a signal handler's exit unwinds through this
 
 
+class Frozen(Exception):
+    """A lock held where it will never be released (see `without_waiting`)."""
+
+
+class without_waiting(contextlib.AbstractContextManager[None]):
+    """`with lock` while the interpreter shuts down (a `__del__` or finalizer of the program logging as
+    its modules are freed): takes `lock` without waiting, or raises `Frozen`. By then no other thread
+    runs again, and one that holds the lock, or was about to (its wait over, the lock its own, but not
+    the interpreter's lock it needs to go on), was frozen there for good: waiting hung the program. The
+    caller keeps what it takes (releasing it to take it again lets such a thread have it)."""
+
+    def __init__(self, lock: threading.Lock | threading.RLock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(False):
+            raise Frozen
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def held(lock: threading.Lock | threading.RLock) -> contextlib.AbstractContextManager[object]:
+    """`lock`, or at the interpreter's shutdown `without_waiting(lock)`: for a `with` on a program's
+    thread where `Frozen` is caught."""
+    return lock if not sys.is_finalizing() else without_waiting(lock)
+
+
 def run_pending(state: dict[str, list[Callable[[], object]]]) -> None:
     """Run the deferred writes (each marks the thread busy again while it writes)."""
     pending = state.get("pending")
