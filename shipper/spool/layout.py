@@ -99,9 +99,9 @@ def next_sequence(path: Path) -> int:
     same moment). Restarting at 1 in an empty directory orders nothing wrong: only the segments a
     directory holds are ordered."""
     largest = 0
-    with _probe(), reentry.suppress(OSError), os.scandir(path) as entries:  # (`_probing`: a descriptor)
-        for entry in entries:
-            name = entry.name.removeprefix(".")
+    with _probe(), reentry.suppress(OSError):  # (`_probing`: a descriptor, open inside `_names`)
+        for name in _names(path):
+            name = name.removeprefix(".")
             if name.startswith(_SEQUENCE_MARK) and name.endswith(_NUMBERED):
                 largest = max(largest, _leading_number(name[1:]))
     return largest + 1
@@ -171,11 +171,11 @@ def unfinished_bytes(path: Path) -> int:
     """Bytes of the segments being made now (hidden `.<name>.seg.new` files): they count towards the
     size bound as soon as they are allocated."""
     total = 0
-    with _probe(), reentry.suppress(OSError), os.scandir(path) as entries:
-        for entry in entries:
-            if entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new"):
+    with _probe(), reentry.suppress(OSError):
+        for name in _names(path):
+            if name.startswith(".") and name.endswith(SUFFIX + ".new"):
                 with reentry.suppress(OSError):
-                    total += entry.stat().st_size
+                    total += os.stat(os.path.join(path, name)).st_size
     return total
 
 
@@ -473,9 +473,9 @@ def writer_alive(segment: Path) -> bool:
 def writer_attached(path: Path) -> bool:
     """Whether a live program writes to the spool directory `path`: it holds a segment open (or is
     making one), the `flock` every writer keeps until it seals its segment or dies."""
-    with _probe(), reentry.suppress(OSError), os.scandir(path) as entries:
-        for entry in entries:
-            if entry.name.endswith((SUFFIX, SUFFIX + ".new")) and held(Path(entry.path), exclusive=True):
+    with _probe(), reentry.suppress(OSError):
+        for name in _names(path):
+            if name.endswith((SUFFIX, SUFFIX + ".new")) and held(path / name, exclusive=True):
                 return True
     return False
 
@@ -510,6 +510,13 @@ def held(path: Path, *, exclusive: bool) -> bool:
 # probe itself). A fork waits at most `_FORK_WAIT` (a read hung on a dead network file system), then
 # goes on as it did.
 _probing = threading.RLock()
+
+
+def _names(path: Path) -> list[str]:
+    """The names in the directory `path`, read in one call: a `scandir` iterator stays open from its
+    call to its `with`, and a program's signal handler raising in between (an alarm) left it unclosed
+    (a ResourceWarning, its descriptor open until the collector came by)."""
+    return os.listdir(path)
 
 
 def _probe() -> contextlib.AbstractContextManager[object]:
