@@ -96,9 +96,10 @@ class Counters:
 
     def own(self) -> dict[str, int]:
         """What the handler counts here, without asking the agent's files: records dropped and cut (the
-        others of `COUNTER_NAMES` come from `delivery`)."""
-        with self._lock:
-            return {"dropped": self._values["dropped"], "truncated": self._values["truncated"]}
+        others of `COUNTER_NAMES` come from `delivery`). Read without the lock: two reads of a dict are
+        each whole, and a thread frozen holding it at shutdown would hang a close() that waited."""
+        values = self._values
+        return {"dropped": values["dropped"], "truncated": values["truncated"]}
 
     def snapshot(self) -> ShipperStats:
         with reentry.inside():  # a signal handler that logs meanwhile must not wait on these locks
