@@ -201,7 +201,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        package's name (a checkout or a user named like it stays out); a module of the package's own
        directory, a library's, the standard library's and a program's whose package is not known keep
        the stem; titles, and an event fingerprint's `{{ module }}`, name such a module's dotted path
-       (`shop.payments.views.fetch`); no evaluation-set event changes (its program is one flat package)
+       (`shop.payments.views.fetch`); no evaluation-set event changes (its program is one flat package);
+       a bare `error` rich printed below a box whose innermost frame is in `re`'s parser or compiler read
+       as `re.error` (so keyed as `PatternError`: rich and `traceback` split one bad pattern on Python
+       <= 3.12)
 """
 
 from __future__ import annotations
