@@ -204,7 +204,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        (`shop.payments.views.fetch`); no evaluation-set event changes (its program is one flat package);
        a bare `error` rich printed below a box whose innermost frame is in `re`'s parser or compiler read
        as `re.error` (so keyed as `PatternError`: rich and `traceback` split one bad pattern on Python
-       <= 3.12)
+       <= 3.12); the count an exception group's text ends with, "(N sub-exceptions)", no part of a
+       keyed message (a funnel's group of one member and of several were two groups, and so were logged
+       groups)
 """
 
 from __future__ import annotations
@@ -1778,8 +1780,17 @@ def _first_line(text: str) -> str:
 
 
 def _masked_first_line(message: str) -> str:
-    """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
-    return _mask_line(titles.first_line(message)[:_MESSAGE_LIMIT])
+    """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked; without
+    the count an exception group's text ends with, "(N sub-exceptions)" ("sub-exception" for one: the
+    same group of one or more members is one bug)."""
+    line = titles.first_line(message)
+    if _GROUP_COUNT in line:
+        line = _GROUP_COUNT_RE.sub("", line)
+    return _mask_line(line[:_MESSAGE_LIMIT])
+
+
+_GROUP_COUNT: Final = " sub-exception"
+_GROUP_COUNT_RE: Final = re.compile(r" \(\d+ sub-exceptions?\)$")
 
 
 def _message_part(message: str) -> str:
