@@ -8,6 +8,8 @@ import functools
 import importlib
 import io
 import json
+import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -646,3 +648,38 @@ def test_a_rich_handlers_exception_groups_are_events_grouped_by_their_members(
     traced = rows[1::2]
     assert traced[0]["cluster"] == traced[1]["cluster"] != traced[2]["cluster"] == traced[3]["cluster"]
     assert all(str(row["title"]).startswith("ExceptionGroup: batch <") for row in traced)
+
+
+def _bad_pattern(pattern: str) -> object:
+    return re.compile(pattern)
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_a_rich_pattern_error_is_keyed_as_traceback_prints_it(width: int) -> None:
+    """rich names an exception's class without its module: `re.error` (Python <= 3.12) as a bare `error`,
+    which the key's renaming to `PatternError` (one bug on every version) did not know; read from a box
+    whose innermost frame is in `re`'s parser, it is `re.error`, keyed and titled as `traceback`'s text."""
+    found = _key(_rich(lambda: _bad_pattern("a(b"), width))
+    expected = _key(formatted(lambda: _bad_pattern("a(b")))
+    assert (found.key, found.name) == (expected.key, expected.name)
+
+
+def test_a_bare_error_outside_re_keeps_its_name() -> None:
+    """A class named `error` raised elsewhere (`struct.error`) is not taken for `re`'s: its key is still
+    not `PatternError`'s."""
+    found = _key(_rich(lambda: struct.unpack("<I", b"\x00"), 120))
+    assert found.name.startswith("error: ")
+
+
+def test_a_rich_handlers_pattern_error_in_its_column_is_keyed_as_traceback_prints_it() -> None:
+    """The same `re.error`, drawn by a RichHandler in its message column (the exception line wrapped at
+    the column's width), has the key of `traceback`'s text."""
+    from shipper.text_log import entries
+
+    log = _rich_handler_log(100, [(_bad_pattern, "a(b")])
+    stack_traces = [
+        entry.stack_trace for entry in entries(log.splitlines(keepends=True)) if entry.stack_trace
+    ]
+    assert len(stack_traces) == 1
+    found = fingerprint_event({"error": {"stack_trace": stack_traces[0]}})
+    assert found is not None and found.key == _key(formatted(lambda: _bad_pattern("a(b"))).key

@@ -821,3 +821,28 @@ def test_the_values_of_a_template_are_those_the_lazy_expression_found() -> None:
         if rnd.random() < 0.3:  # some that do not fit
             message = message[: rnd.randint(0, len(message))] + rnd.choice(["", "z", ";"])
         assert template_values(template, message) == _regex_values(template, message), (template, message)
+
+
+def _batch(summary: str, rows: int) -> None:
+    raise ExceptionGroup(summary, [ValueError(f"bad row {row}") for row in range(rows)])
+
+
+@pytest.mark.parametrize("summary", ["could not process the nightly batch", "batch"])
+def test_an_exception_groups_member_count_is_no_part_of_its_key(summary: str) -> None:
+    """An exception group raised by a funnel (its message brings words of its own) is one group whatever
+    the number of its members: the "(N sub-exceptions)" its text ends with (singular for one) is the
+    count, not the message."""
+    keys = {_key(formatted(lambda rows=rows: _batch(summary, rows))) for rows in (1, 2, 5)}
+    assert len(keys) == 1
+
+
+def test_a_logged_exception_groups_member_count_is_no_part_of_its_key() -> None:
+    """A message-only error that prints an exception group (`log.error("%s", group)`) is one group
+    whatever the number of its members."""
+    keys = {
+        fingerprint_event(
+            {"log": {"level": "error", "logger": "shop"}, "message": f"batch failed: nightly run ({count})"}
+        )
+        for count in ("1 sub-exception", "2 sub-exceptions", "12 sub-exceptions")
+    }
+    assert len({found.key for found in keys if found is not None}) == 1

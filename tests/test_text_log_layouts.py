@@ -420,7 +420,9 @@ def test_a_coloured_worker_traceback_is_keyed_as_the_plain_one() -> None:
         )
     )
     keys = set()
-    for text in (plain, coloured, "2026-12-04 10:00:00,000 INFO app: charging\n" + coloured):
+    # (The line before names the logger the others are keyed with: one named `app` would take `/srv/app/`
+    # for the program's package, and key `shop/billing.py` as its subpackage's module.)
+    for text in (plain, coloured, "2026-12-04 10:00:00,000 INFO shop: charging\n" + coloured):
         entry = list(entries(text.splitlines(keepends=True)))[-1]
         stack_trace = entry.stack_trace
         assert stack_trace is not None and "_process_worker" in stack_trace

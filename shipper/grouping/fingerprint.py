@@ -10,6 +10,8 @@ failure):
 - its raising statement: the innermost frame, identified by file *name* (not path), function and
   source text, never by line number or directory; so code moved between versions, other install
   locations (venv, site-packages, dist-packages, a checkout, Windows) and other callers do not split;
+  a file of a subpackage of the program's (see "Library frames") by its path from the package
+  (`shop/payments/views`), so the same statement of `payments/views.py` and `shipping/views.py` is two;
 - when that statement is in the standard library (e.g. `json.loads` failing), the innermost frame
   outside it instead: the program's statement that made the call (which stdlib line raised varies
   with the input and the Python version), so two features failing inside `json` stay two bugs;
@@ -191,7 +193,20 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        `((5, 6),)` as `(<NUM>)`, `((<NUM>))`) (a message split by the number of rows or points it
        printed; none of the evaluation set changes); in a text log, the line after the last member box of
        a group rich drew starts an entry (it was that box's exception line, and the next record's
-       traceback an entry of its own, keyed without its logger)
+       traceback an entry of its own, keyed without its logger); a frame of a subpackage of the
+       program's (the logger's package or an `in_app` name: `shop/payments/views.py`) keyed by its
+       module's path from the package, `shop/payments/views` (Sentry's module), not by its stem: the
+       same statement in a same-named function of same-named files of two subpackages (Django apps'
+       `views.py`, `tasks.py`) was one group; the path is taken from the last directory of the
+       package's name (a checkout or a user named like it stays out); a module of the package's own
+       directory, a library's, the standard library's and a program's whose package is not known keep
+       the stem; titles, and an event fingerprint's `{{ module }}`, name such a module's dotted path
+       (`shop.payments.views.fetch`); no evaluation-set event changes (its program is one flat package);
+       a bare `error` rich printed below a box whose innermost frame is in `re`'s parser or compiler read
+       as `re.error` (so keyed as `PatternError`: rich and `traceback` split one bad pattern on Python
+       <= 3.12); the count an exception group's text ends with, "(N sub-exceptions)", no part of a
+       keyed message (a funnel's group of one member and of several were two groups, and so were logged
+       groups)
 """
 
 from __future__ import annotations
@@ -455,13 +470,19 @@ def _program_path(filename: str, package: str) -> str | None:
     # the packages) or a wheel's; the package installed there must come right after it.
     cut = max(path.rfind(root) + len(root) if root in path else -1 for root in _INSTALL_ROOTS)
     if cut >= 0:
-        rest = path[cut:]
-        return rest if rest.partition("/")[0] in (package, module_file) else None
-    if _kind(filename) is not FrameKind.APPLICATION:
+        if path[cut:].partition("/")[0] not in (package, module_file):
+            return None
+        first = path.count("/", 0, cut)  # the index of the part after the install directory
+    elif _kind(filename) is not FrameKind.APPLICATION:
         return None
+    else:
+        first = 0
     parts = path.split("/")
     last = len(parts) - 1
-    for index, part in enumerate(parts):
+    # From the last part of that name: a checkout's directory (`~/shop/shop/views.py`) or a user
+    # (`/home/shop/`) named like the package stays out of the path, which keys the program's frames.
+    for index in range(last, first - 1, -1):
+        part = parts[index]
         if (part == package and index < last) or (part == module_file and index == last):
             return "/".join(parts[index:])
     return None
@@ -600,8 +621,8 @@ _FRAME_TEXT_RE: Final = re.compile(
 def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
     """The traceback with the path of each `in_app` file (a package name as a directory, or a path
     pattern) cut to `in-app/` and its package, so its frames are told as the program's wherever it is
-    installed (the module tail, hence the key's text, is unchanged). A name is matched where a package
-    of the program can be (`_program_start`), a pattern against the whole path."""
+    installed, and keyed by that path (`module_tail`). A name is matched where a package of the program
+    can be (`_program_start`), a pattern against the whole path (the file keeps its directory)."""
     plain = tuple(item for item in in_app if not any(char in item for char in "*?[/\\"))
     names = tuple(map(_name_parts, plain))
     # A path pattern matches paths of either system: both written with forward slashes.
@@ -612,7 +633,7 @@ def with_program_frames(stack_trace: str, in_app: tuple[str, ...]) -> str:
         parts = _PATH_PARTS_RE.split(path)
         start = _program_start(path, parts, names)
         if start is not None:
-            # No install prefix left to look like a library; the module tail is unchanged.
+            # No install prefix left to look like a library, nor to make the key depend on the install.
             return f'File "{_IN_APP_MARK}{"/".join(parts[start:])}"'
         if any(fnmatch.fnmatch(path.replace("\\", "/"), pattern) for pattern in patterns):
             return f'File "{_IN_APP_MARK}{"/".join(parts[-2:])}"'
@@ -631,8 +652,8 @@ def _program_start(path: str, parts: list[str], names: tuple[tuple[str, ...], ..
     """Where in `parts` (the path `path` cut at its separators) a package of `names` starts, looked
     for only where a program's package can be: right after site-/dist-packages or a wheel's directory
     (an installed program; a library's own subpackage of that name is not it), never in the standard
-    library (a project's `json` or `lib` package is not the interpreter's), anywhere in other paths.
-    None when none does."""
+    library (a project's `json` or `lib` package is not the interpreter's), anywhere in other paths
+    (the last place it matches). None when none does."""
     installed = next(
         (
             index
@@ -649,7 +670,9 @@ def _program_start(path: str, parts: list[str], names: tuple[tuple[str, ...], ..
     elif _kind(path) is FrameKind.STDLIB:
         return None
     else:
-        starts = range(len(parts))
+        # The last place a name matches (`_program_path`: a checkout or a user named like the package
+        # stays out of the path that keys the program's frames).
+        starts = range(len(parts) - 1, -1, -1)
     last = len(parts) - 1
     for start in starts:
         for name in names:
@@ -812,15 +835,15 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     program's, its frames unmarked in the text); None where the general path must decide: a
     RecursionError whose innermost frame does not repeat, a frame `read_frame` declines."""
     innermost = exception.frame_lines
-    site = _frame_site_of(innermost) if len(innermost) <= _CACHED_LINES else _frame_site(innermost)
+    site = _site_in(innermost, package)
     if site is None:
         return None
     signature, mode, kind = site[0], site[1], site[4]
     short_type = _RENAMED_TYPES.get(exception.type) or exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type in _INTERRUPTS:
-        return _plain_interrupt(exception, site, short_type)
+        return _plain_interrupt(exception, site, short_type, package)
     if short_type == "RecursionError":
-        cycle = _plain_recursion_cycle(exception)  # its site is the set of frames that repeat
+        cycle = _plain_recursion_cycle(exception, package)  # its site is the set of frames that repeat
         return None if cycle is None else f"{short_type}|cycle:{cycle}"
     name = site[5]  # `_compiled_text_name`, inline: every traceback passes here
     if (name[:1] == "<" or ("/" not in name and "\\" not in name)) and _COMPILED_TEXT_RE.match(innermost):
@@ -829,7 +852,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if kind is FrameKind.STDLIB:  # `_innermost_outside_stdlib`, else the innermost frame
         after = outer_frame_lines(exception)
         for lines in after:
-            outer = None if lines is None else _site_of(lines)
+            outer = None if lines is None else _site_in(lines, package)
             if outer is None:
                 return None
             if outer[4] is not FrameKind.STDLIB:
@@ -841,7 +864,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
         frames = itertools.chain((exception.frame_lines,), outer_frame_lines(exception))  # lazily
         for lines in frames:
-            frame = None if lines is None else _site_of(lines)
+            frame = None if lines is None else _site_in(lines, package)
             if lines is None or frame is None:
                 return None
             program = _is_program_frame(lines, frame[5], package)
@@ -858,7 +881,7 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if mode == _NO_SOURCE and _generated_code(site[5]):  # `_generated_code_caller`, with the message
         callers = outer_frame_lines(exception) if after is None else after
         for lines in callers:
-            frame = None if lines is None else _site_of(lines)
+            frame = None if lines is None else _site_in(lines, package)
             if frame is None:
                 return None
             if frame[4] is FrameKind.STDLIB or (frame[1] == _NO_SOURCE and _generated_code(frame[5])):
@@ -873,9 +896,11 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
         if function is None:
             return None
         if function:
-            tail = _tail(site[5])
+            tail = _keyed_tail(site[5], package) or ""  # (`_site_in` has read this file name)
             signature = f"{tail}:{function}:{signature[len(tail) + len(site[3]) + 2 :]}"
     if mode == _NO_SOURCE:
+        if package and _HEADER_LINE in exception.message:
+            return None  # a quoted traceback: its frames are the package's too (the general path marks them)
         signature += _message_part(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
@@ -886,7 +911,9 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
 _Piece = TypeVar("_Piece", str, int)  # how `_counted_cycle` tells frames apart: their text, or an object's id
 
 
-def _plain_interrupt(exception: PlainException, innermost: _Site, short_type: str) -> str | None:
+def _plain_interrupt(
+    exception: PlainException, innermost: _Site, short_type: str, package: str
+) -> str | None:
     """`_record_signature` of a plain KeyboardInterrupt or CancelledError (see `_site_parts`): the
     function of its outermost frame outside the standard library (else of its innermost frame); None
     where the general path must decide (a frame it declines)."""
@@ -898,7 +925,8 @@ def _plain_interrupt(exception: PlainException, innermost: _Site, short_type: st
         if frame[4] is not FrameKind.STDLIB:
             entry = frame
     entry = entry or innermost
-    return f"{short_type}|{_tail(entry[5])}:{entry[3]}:"
+    tail = _keyed_tail(entry[5], package)
+    return None if tail is None else f"{short_type}|{tail}:{entry[3]}:"
 
 
 def _enclosing_function(site: _Site, outer: Iterator[str | None]) -> str | None:
@@ -916,9 +944,10 @@ def _enclosing_function(site: _Site, outer: Iterator[str | None]) -> str | None:
     return ""
 
 
-def _plain_recursion_cycle(exception: PlainException) -> str | None:
-    """`_recursion_cycle` of a plain exception's frames, each read through the frame memo; None where
-    the general path must decide (a frame it declines, no frame that repeats)."""
+def _plain_recursion_cycle(exception: PlainException, package: str = "") -> str | None:
+    """`_recursion_cycle` of a plain exception's frames, each read through the frame memo (`package`:
+    the program's, see `_site_in`); None where the general path must decide (a frame it declines, no
+    frame that repeats)."""
     # The frames `outer_frame_lines` yields are the pieces of the text between the header and the
     # innermost frame, cut at each frame line; a recursion repeats the same few pieces hundreds of
     # times, so each distinct piece is read once, and counted (not walked frame by frame).
@@ -932,7 +961,7 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
     comprehensions = False
     for piece in (*counted, None):  # (None: the innermost frame)
         lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
-        site = _site_of(lines)
+        site = _site_in(lines, package)
         if site is None:
             return None
         signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
@@ -940,23 +969,26 @@ def _plain_recursion_cycle(exception: PlainException) -> str | None:
         weighted[piece] = (signature, 1 + (int(marker[1]) if marker else 0))
         comprehensions = comprehensions or site[3] in _INLINED
     if comprehensions:  # frames that Python 3.12+ would not print: walked, as the general path does
-        cycle = _read_recursion_cycle([*outer, None], exception.frame_lines)
+        cycle = _read_recursion_cycle([*outer, None], exception.frame_lines, package)
     else:
         cycle = _counted_cycle(outer, counted, weighted)
     return ";".join(cycle) if cycle else None
 
 
-def _read_recursion_cycle(pieces: list[str | None], innermost: str) -> list[str] | None:
+def _read_recursion_cycle(pieces: list[str | None], innermost: str, package: str = "") -> list[str] | None:
     """`_recursion_cycle` of the frames of `pieces` (see `_plain_recursion_cycle`; None: the innermost
     frame, of the lines `innermost`), each distinct one read by `read_frame` once, as one object (so
     renamed once by `_inlined`), then counted by object as `_counted_cycle` counts pieces; None where
-    `read_frame` declines one."""
+    `read_frame` declines one. A file of `package` is read as `with_package_frames` marks it."""
     frames: dict[str | None, Frame] = {}
     for piece in dict.fromkeys(pieces):
         frame = read_frame(innermost if piece is None else f'  File "{piece}\n')
         if frame is None:
             return None
-        frames[piece] = Frame(frame.filename, 0, frame.function, frame.source, frame.repeated)
+        filename = frame.filename
+        path = _program_path(filename, package) if package and package in filename else None
+        filename = filename if path is None else _IN_APP_MARK + path
+        frames[piece] = Frame(filename, 0, frame.function, frame.source, frame.repeated)
     inlined = _outermost_inlined(tuple(map(frames.__getitem__, pieces)))  # (holds the objects: their ids)
     outer = list(map(id, inlined))
     weighted: dict[int | None, tuple[str, int]] = {
@@ -1072,6 +1104,50 @@ def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site |
 def _site_of(lines: str) -> _Site | None:
     """`_frame_site(lines)`, memoized by the lines themselves first."""
     return _frame_site_of(lines) if len(lines) <= _CACHED_LINES else _frame_site(lines)
+
+
+def _site_in(lines: str, package: str) -> _Site | None:
+    """`_site_of(lines)` in a traceback whose frames of `package` (the program's) are not marked: a frame
+    of a subpackage of the package keyed by its module's path (`_keyed_tail`), as the general path keys
+    it once `with_package_frames` has marked it. The sites' memos stay free of the package: a frame's
+    site is read once whoever logged it, and only its key's file is swapped here."""
+    site = _frame_site_of(lines) if len(lines) <= _CACHED_LINES else _frame_site(lines)
+    if site is None or not package or package not in site[5]:  # (most frames: no test of the path)
+        return site
+    filename = site[5]
+    keyed = (
+        _package_tail_of(filename, package)
+        if len(filename) <= _CACHED_LENGTH
+        else _package_tail(filename, package)
+    )
+    if not keyed:
+        return None if keyed is None else site
+    return keyed + site[0][len(_tail(filename)) :], site[1], site[2], site[3], site[4], filename
+
+
+def _keyed_tail(filename: str, package: str) -> str | None:
+    """The module tail that keys a frame of `filename` in a traceback whose frames of `package` are not
+    marked (see `_site_in`); None where the general path must decide."""
+    keyed = _package_tail(filename, package) if package and package in filename else ""
+    return _tail(filename) if keyed == "" else keyed
+
+
+def _package_tail(filename: str, package: str) -> str | None:
+    """The module tail of `filename` once `with_package_frames` has marked it as a file of `package`,
+    when that is not its own tail (a subpackage's module: `shop/payments/views`), else ""; None where
+    the general path must decide (a quote in the file name: the marking reads file names otherwise than
+    the frame regex)."""
+    if '"' in filename:
+        return None
+    directory, _, name = filename.replace("\\", "/").rpartition("/")
+    if directory.rpartition("/")[2] == package or name == package + ".py":
+        return ""  # (a module of the package's own directory, the last of its name: its stem, as marked)
+    path = _program_path(filename, package)
+    keyed = "" if path is None else module_tail(_IN_APP_MARK + path)
+    return "" if keyed == _tail(filename) else keyed
+
+
+_package_tail_of: Final = functools.lru_cache(maxsize=1024)(_package_tail)
 
 
 # A frame's lines repeat from event to event (the raising statement above all): each read once, and
@@ -1637,14 +1713,25 @@ def _frame_signature(frame: Frame) -> str:
 
 def module_tail(filename: str) -> str:
     """The install-independent part of a path: the file's stem (with its package for __init__); for a
-    pseudo-file numbered by an interactive session (`<python-input-3>`, `<ipython-input-3-5e1c...>`),
-    its name with the number written "N" (the same statement has another number in each session); for a
-    notebook's cell as a kernel compiles it (`/tmp/ipykernel_812/3016483423.py`: named by a hash of the
-    cell's text, another after any edit), `<cell>`."""
+    file of a subpackage of the program's (marked `in-app/`), its path from the package
+    (`shop/payments/views`); for a pseudo-file numbered by an interactive session (`<python-input-3>`,
+    `<ipython-input-3-5e1c...>`), its name with the number written "N" (the same statement has another
+    number in each session); for a notebook's cell as a kernel compiles it
+    (`/tmp/ipykernel_812/3016483423.py`: named by a hash of the cell's text, another after any edit),
+    `<cell>`."""
     if filename.startswith("<") and filename.endswith(">"):
         numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
         if numbered != filename:
             return numbered
+    if filename.startswith(_IN_APP_MARK) and filename.count("/") > 2:
+        # A file of a subpackage of the program (`with_package_frames`, `with_program_frames`): its
+        # module's path from the package, which the marking took apart from any install directory; its
+        # stem alone would make one module of `payments/views.py` and `shipping/views.py`. (A module in
+        # the package's own directory keeps its stem, unique there: so a flat program keeps its keys
+        # where a directory of the install named like its package, `/app/` for a logger `app`, is
+        # taken for the package.)
+        path = filename[len(_IN_APP_MARK) :]
+        return path.rsplit(".", 1)[0] if path.endswith((".py", ".pyc", ".pyw")) else path
     parts = filename.replace("\\", "/").rstrip("/").rsplit("/", 2)
     name = parts[-1]
     stem = name.rsplit(".", 1)[0] if name.endswith((".py", ".pyc", ".pyw")) else name
@@ -1693,8 +1780,17 @@ def _first_line(text: str) -> str:
 
 
 def _masked_first_line(message: str) -> str:
-    """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked."""
-    return _mask_line(titles.first_line(message)[:_MESSAGE_LIMIT])
+    """The message's first line (at most _MESSAGE_LIMIT characters) with variable tokens masked; without
+    the count an exception group's text ends with, "(N sub-exceptions)" ("sub-exception" for one: the
+    same group of one or more members is one bug)."""
+    line = titles.first_line(message)
+    if _GROUP_COUNT in line:
+        line = _GROUP_COUNT_RE.sub("", line)
+    return _mask_line(line[:_MESSAGE_LIMIT])
+
+
+_GROUP_COUNT: Final = " sub-exception"
+_GROUP_COUNT_RE: Final = re.compile(r" \(\d+ sub-exceptions?\)$")
 
 
 def _message_part(message: str) -> str:
@@ -1803,6 +1899,7 @@ def clear_caches() -> None:
         _path_of,
         _block_signature_of,
         _program_path,
+        _package_tail_of,
         _logger_package,
         _package_files,
     ):

@@ -103,7 +103,10 @@ def from_rich(text: str) -> str | None:
     column = 0  # where the last box stood: a handler's column (RichHandler's message) when not 0
     joining = False  # a line in that column continues the one before (wrapped at the column's width)
     members: list[list[str]] = []  # an exception group's members read so far (rich's sub-exception boxes)
+    from_re = False  # the last box's innermost frame is in `re`'s parser: its exception line is not read yet
     for line in lines:
+        if from_re and line.strip():
+            line, from_re = _RICH_RE_ERROR_RE.sub(r"\1re.error", line, count=1), False
         if _RICH_SUB in line and _RICH_SUB_RE.fullmatch(line) is not None:
             members.append(_rich_member(lines, line.index(RICH_TOP)))
             continue
@@ -127,6 +130,8 @@ def from_rich(text: str) -> str | None:
             out.append(HEADER)
             out.extend(_rich_box(lines))
             column = line.index(RICH_TOP)
+            innermost = next((frame for frame in reversed(out) if frame.startswith('  File "')), "")
+            from_re = _RE_PARSER_FILE_RE.search(innermost) is not None
         elif (
             out and out[-1] and any(sentence.startswith(out[-1] + " " + line.strip()) for sentence in _LINKS)
         ):
@@ -136,6 +141,13 @@ def from_rich(text: str) -> str | None:
     if members:
         _as_group(out, members)
     return "\n".join(out)
+
+
+# rich names an exception's class by its `__name__`: `re.error` (Python <= 3.12; `PatternError` since) is a
+# bare `error`, which is told from other classes of that name (`struct.error`, `zlib.error`) by where it
+# was raised, `re`'s parser or compiler, and written as `traceback` writes it (the key renames it).
+_RE_PARSER_FILE_RE: Final = compile_lazily(r'[/\\](?:re[/\\]_(?:parser|compiler)|sre_(?:parse|compile))\.py"')
+_RICH_RE_ERROR_RE: Final = compile_lazily(r"^([ \t]*)error(?=:|[ \t]*$)")
 
 
 # rich (13.8 on) draws an exception group's members after its exception line, each in a box of its own,
