@@ -341,6 +341,7 @@ def _run(argv: Sequence[str], command: str | None) -> int:
         status: int = report_error(f"usage error: {problem} (see logloop {command} --help)")
         return status
     sys.stderr.write(said.getvalue())
+    settings = config.Settings()
     try:
         settings = config.load_settings(args.config)
         config.check_sections(settings)  # every section present, whichever command reads it
@@ -348,7 +349,7 @@ def _run(argv: Sequence[str], command: str | None) -> int:
         sys.stdout.flush()  # here, so that a closed or full standard output is reported like the rest
         return result
     except _root_errors() as exc:
-        return _report(args, str(exc))
+        return _report(args, config.named_by_variables(str(exc), settings.variables))
     except ModuleNotFoundError as exc:
         extra = EXTRA_MODULES.get((exc.name or "").partition(".")[0])
         if extra is None:  # a core dependency (elasticsearch...) or a file of logloop itself is missing

@@ -68,9 +68,16 @@ class Settings:
     service: str = "logloop"
     source: Path | None = None
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # (section, key) -> the LOGLOOP_* variable that set it, so that an error names what the user wrote
+    variables: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def section(self, name: str) -> Mapping[str, Any]:
         return self.sections.get(name, {})
+
+    def label(self, section: str, key: str) -> str:
+        """How the user spelt a setting: its environment variable when that is where it came from."""
+        variable = self.variables.get((section, key))
+        return f"{variable} ([{section}] {key})" if variable else f"[{section}] {key}"
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path | None:
@@ -339,6 +346,21 @@ def check_sections(settings: Settings) -> None:
         getattr(module, function_name)(table)
 
 
+def named_by_variables(message: str, variables: Mapping[tuple[str, str], str]) -> str:
+    """An error message about `[section] key`, each key set from the environment named by its
+    variable too (pure). The sections' owners see only the merged table; a user told of `[retention]
+    events` would look for it in a file that has no such line."""
+    for (section, key), variable in sorted(variables.items()):
+        named = f"[{section}] {key}"
+        if named in message and variable not in message:
+            message = message.replace(named, f"{variable} ({named})")
+        elif f"unknown key(s) in [{section}]: " in message:
+            unknown = message.partition(f"in [{section}]: ")[2].partition(";")[0].replace(",", " ").split()
+            if key in unknown:
+                message = f"{message} (set by {variable})"
+    return message
+
+
 def check_grouping(table: Mapping[str, Any]) -> None:
     """`[grouping]` parsed by its pure parser, whose ValueError becomes a ConfigError here."""
     from shipper.grouping.options import GroupingConfigError, options_from_table
@@ -355,18 +377,18 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     path = path or default_config_path(environ)
     sections = merged_sections(_read_toml(path) if path else {}, environ)
     targets = {variable: _env_target(variable) for variable in environ}
-    from_environment = {target: variable for variable, target in targets.items() if target is not None}
-
-    def label(section: str, key: str) -> str:
-        """How the user spelt a setting: its environment variable when that is where it came from."""
-        variable = from_environment.get((section, key))
-        return f"{variable} ([{section}] {key})" if variable else f"[{section}] {key}"
-
-    prefix, service = _general(sections.pop("logloop", {}), label)
+    variables = {target: variable for variable, target in targets.items() if target is not None}
+    label = Settings(variables=variables).label
+    try:
+        prefix, service = _general(sections.pop("logloop", {}), label)
+        elasticsearch = _es_settings(sections.pop("elasticsearch", {}), label)
+    except ConfigError as exc:  # an unknown key set from the environment is named by its variable too
+        raise ConfigError(named_by_variables(str(exc), variables)) from None
     return Settings(
-        elasticsearch=_es_settings(sections.pop("elasticsearch", {}), label),
+        elasticsearch=elasticsearch,
         index_prefix=prefix,
         service=service,
         source=path,
         sections=sections,
+        variables=variables,
     )

@@ -1001,3 +1001,12 @@ def test_a_missing_package_names_what_to_install(
             assert "no index matches" in result.stdout, result.stdout
         return
     assert_one_line(result, *words)
+
+
+def test_setup_says_what_deletes_old_indices(tmp_path: Path, es_url: str, index_prefix: str) -> None:
+    """Each line `logloop setup` prints is whole: the retention line names what is deleted (before,
+    on a node without lifecycle management, it ended at "deletes")."""
+    env = {"LOGLOOP_ELASTICSEARCH_URL": es_url, "LOGLOOP_INDEX_PREFIX": index_prefix}
+    result = run(tmp_path, "setup", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "daily indices past [retention] events" in result.stdout, result.stdout
