@@ -1010,3 +1010,21 @@ def test_setup_says_what_deletes_old_indices(tmp_path: Path, es_url: str, index_
     result = run(tmp_path, "setup", env=env)
     assert result.returncode == 0, result.stderr
     assert "daily indices past [retention] events" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("lines", "to_file"),
+    [
+        pytest.param(100_000, False, id="large-log-to-stdout"),
+        pytest.param(3, True, id="small-log-to-file"),
+    ],
+)
+def test_a_text_log_given_as_json_lines_is_one_line(tmp_path: Path, lines: int, to_file: bool) -> None:
+    """A text log given to `cluster` without --text is one error line naming --text, with no output
+    (before: a refusal on stderr and an empty row on stdout for each of its lines, the hint last)."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-12-05 10:00:00,{n % 1000:03d} INFO app: step {n}\n" for n in range(lines)))
+    output = tmp_path / "groups.jsonl"
+    result = run(tmp_path, "cluster", str(log), *(["-o", str(output)] if to_file else []))
+    assert_one_line(result, "app.log", "line 1", "pass --text", status=2)
+    assert result.stdout == "" and not output.exists()
