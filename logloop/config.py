@@ -21,7 +21,7 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from logloop.errors import ConfigError
 from shipper.arguments import MAX_SECONDS, index_prefix_problem
 from shipper.connection import ElasticsearchSettings
-from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message
+from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message, unknown_names_message
 
 SECTIONS: Final = (
     "logloop",
@@ -218,7 +218,11 @@ def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> 
             raise ConfigError(f"[{alias}] and [{name}] are the same section: keep one of them")
     for name, table in document.items():
         if not isinstance(table, Mapping):
-            raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")
+            home = _own_keys().get(name)
+            meant = f" (did you mean {home}?)" if home else ""
+            raise ConfigError(
+                f"top-level key {name!r} must be a [section]{meant}: known are {', '.join(SECTIONS)}"
+            )
         if name not in SECTIONS and name not in _SECTION_ALIASES:
             import difflib  # (here: only a mistake needs it; every command reads the configuration)
 
@@ -241,7 +245,7 @@ def _es_settings(table: Mapping[str, Any], label: Callable[[str, str], str]) -> 
     known = {f.name for f in fields(ElasticsearchSettings)}
     unknown = set(table) - known
     if unknown:
-        raise ConfigError(unknown_keys_message("elasticsearch", unknown, known))
+        raise ConfigError(_unknown_keys("elasticsearch", unknown, known))
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = label("elasticsearch", key)
@@ -254,6 +258,22 @@ def _es_settings(table: Mapping[str, Any], label: Callable[[str, str], str]) -> 
         else:
             values[key] = None if value is None else _text(name, value)
     return ElasticsearchSettings(**values)
+
+
+def _own_keys() -> dict[str, str]:
+    """Each key of the sections this module parses, by where it belongs (`url` -> `[elasticsearch] url`)."""
+    es_keys = tuple(f.name for f in fields(ElasticsearchSettings))
+    sections = {"logloop": _GENERAL_KEYS, "elasticsearch": es_keys}
+    return {key: f"[{section}] {key}" for section, keys in sections.items() for key in keys}
+
+
+def _unknown_keys(section: str, unknown: set[str], known: Collection[str]) -> str:
+    """The unknown-keys message, a key of the other section named where it belongs: `index_prefix`
+    under [elasticsearch] is a misplaced line, not a misspelt key."""
+    elsewhere = {key: home for key, home in _own_keys().items() if key in unknown}
+    if not elsewhere:
+        return unknown_keys_message(section, unknown, known)
+    return unknown_names_message(f"key(s) in [{section}]", unknown, known, meant=elsewhere)
 
 
 def _text(name: str, value: Any) -> str:
@@ -293,7 +313,7 @@ def _general(table: Mapping[str, Any], label: Callable[[str, str], str]) -> tupl
     """The [logloop] keys: the index prefix (a valid Elasticsearch index name start) and the service."""
     unknown = set(table) - set(_GENERAL_KEYS)
     if unknown:
-        raise ConfigError(unknown_keys_message("logloop", unknown, _GENERAL_KEYS))
+        raise ConfigError(_unknown_keys("logloop", unknown, _GENERAL_KEYS))
     prefix = _text(label("logloop", "index_prefix"), table.get("index_prefix", DEFAULT_INDEX_PREFIX))
     problem = index_prefix_problem(prefix)
     if problem is not None:
