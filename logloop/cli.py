@@ -331,6 +331,7 @@ def _run(argv: Sequence[str], command: str | None) -> int:
         with contextlib.redirect_stderr(said):
             args = parser.parse_args(argv)
     except SystemExit as exc:
+        said = io.StringIO(with_suggestion(said.getvalue()))
         sys.stderr.write(said.getvalue())
         report_error = _command_default(parser, command, "report_error")
         if exc.code != 2 or report_error is None:
@@ -362,6 +363,23 @@ def _run(argv: Sequence[str], command: str | None) -> int:
             args,
             f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",
         )
+
+
+def with_suggestion(usage_error: str) -> str:
+    """argparse's `invalid choice: 'analyse' (choose from 'es', 'analyze', ...)` with the nearest
+    choice named (`: did you mean analyze?`), for a command, a subcommand or an option's value (pure)."""
+    import difflib  # here: only a mistake needs it
+    import re
+
+    match = re.search(r"invalid choice: '([^']*)' \(choose from ([^)]*)\)", usage_error)
+    if match is None:
+        return usage_error
+    choices = re.findall(r"'([^']*)'", match.group(2))
+    nearest = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.6)
+    if not nearest:
+        return usage_error
+    said = f"invalid choice: '{match.group(1)}': did you mean {nearest[0]}? (choose from {match.group(2)})"
+    return usage_error.replace(match.group(0), said, 1)
 
 
 def _command_default(parser: argparse.ArgumentParser, command: str | None, name: str) -> Any:

@@ -145,3 +145,26 @@ def test_a_command_leaving_without_teardown_delivers_its_output_and_status(tmp_p
         assert result.returncode == 2
         assert result.stdout.count(b"\n") == len(lines) + 1
         assert b"events.jsonl:20001: not valid JSON" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        pytest.param(["analyse"], "analyze", id="command"),
+        pytest.param(["group", "shwo", "abc"], "show", id="subcommand"),
+        pytest.param(["digest", "--format", "htm"], "html", id="option-value"),
+        pytest.param(["feedback", "x", "--kind", "bugs"], "bug", id="feedback-kind"),
+    ],
+)
+def test_a_misspelt_choice_is_answered_with_the_nearest(argv: list[str], meant: str) -> None:
+    """A misspelt command, subcommand or option value names the nearest choice in argparse's usage
+    error (before: only the list of every choice)."""
+    result = _run(*argv)
+    line = result.stderr.splitlines()[-1]
+    assert result.returncode == 2 and f"did you mean {meant}?" in line, result.stderr
+
+
+def test_a_choice_near_nothing_is_not_guessed() -> None:
+    """`--format pdf` is near no format: the usage error lists the choices and guesses none."""
+    result = _run("digest", "--format", "pdf")
+    assert result.returncode == 2 and "did you mean" not in result.stderr and "'html'" in result.stderr
