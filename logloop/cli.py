@@ -329,7 +329,9 @@ def _run(argv: Sequence[str], command: str | None) -> int:
     said = io.StringIO()  # what argparse writes to stderr: its usage error, for the line below too
     try:
         with contextlib.redirect_stderr(said):
-            args = parser.parse_args(argv)
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:  # said by the command's own parser: its usage, not the list of every command
+                _chosen_parser(parser, argv).error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:
         said = io.StringIO(with_suggestion(said.getvalue()))
         sys.stderr.write(said.getvalue())
@@ -363,6 +365,16 @@ def _run(argv: Sequence[str], command: str | None) -> int:
             args,
             f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",
         )
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The deepest (sub)command parser `argv` names (`logloop kibana export`), else `parser`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for position, word in enumerate(argv):
+                if word in action.choices:
+                    return _chosen_parser(action.choices[word], argv[position + 1 :])
+    return parser
 
 
 def with_suggestion(usage_error: str) -> str:

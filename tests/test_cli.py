@@ -168,3 +168,24 @@ def test_a_choice_near_nothing_is_not_guessed() -> None:
     """`--format pdf` is near no format: the usage error lists the choices and guesses none."""
     result = _run("digest", "--format", "pdf")
     assert result.returncode == 2 and "did you mean" not in result.stderr and "'html'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        pytest.param(["kibana", "export", "--wait", "5"], "logloop kibana export", id="subcommand"),
+        pytest.param(["digest", "--bogus"], "logloop digest", id="command"),
+        pytest.param(
+            ["--config", "x.toml", "group", "split", "k", "--by", "version", "-x"],
+            "logloop group split",
+            id="after-config",
+        ),
+    ],
+)
+def test_an_unknown_option_is_refused_by_its_command(argv: list[str], command: str) -> None:
+    """An option the command does not take is refused with that command's usage and name (before:
+    the usage of `logloop` listing every command, and `logloop: error:`)."""
+    result = _run(*argv)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"usage: {command} ")
+    assert f"{command}: error: unrecognized" in result.stderr
