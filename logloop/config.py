@@ -301,7 +301,12 @@ def _urls(name: str, value: Any) -> str | tuple[str, ...]:
         if not isinstance(item, str):
             raise ConfigError(f"{name} = {value!r} must be a URL in quotes like {example}")
         try:
-            problem = "has no valid port (1-65535)" if urlsplit(item.strip()).port == 0 else None
+            parts = urlsplit(item.strip())
+            problem = "has no valid port (1-65535)" if parts.port == 0 else None
+            if parts.port is None and parts.hostname and parts.scheme in ("http", "https"):
+                # The Elasticsearch client takes no default port (the traceback of its ValueError
+                # before), and 80 or 443 is rarely what was meant: Elasticsearch listens on 9200.
+                problem = "has no port (Elasticsearch's is 9200; 443 or 80 behind a proxy)"
         except ValueError as exc:
             problem = "has no valid port (1-65535)" if "port" in str(exc).lower() else "is not a URL"
         if problem:

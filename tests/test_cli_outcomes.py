@@ -1028,3 +1028,11 @@ def test_a_text_log_given_as_json_lines_is_one_line(tmp_path: Path, lines: int, 
     result = run(tmp_path, "cluster", str(log), *(["-o", str(output)] if to_file else []))
     assert_one_line(result, "app.log", "line 1", "pass --text", status=2)
     assert result.stdout == "" and not output.exists()
+
+
+def test_an_elasticsearch_url_without_a_port_is_one_line_in_a_command(tmp_path: Path) -> None:
+    """`LOGLOOP_ES_URL=http://127.0.0.1 logloop analyze` is one line naming the variable and the port
+    (before: a ValueError traceback from the Elasticsearch client)."""
+    assert_one_line(
+        run(tmp_path, "analyze", env={"LOGLOOP_ES_URL": "http://127.0.0.1"}), "LOGLOOP_ES_URL", "9200"
+    )

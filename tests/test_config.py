@@ -226,3 +226,18 @@ def test_a_key_in_the_wrong_section_is_named_where_it_belongs(tmp_path: Path, te
     named with the section it belongs to (before: "unknown key", or "must be a [section]", no more)."""
     with pytest.raises(ConfigError, match=re.escape(f"did you mean {home}?")):
         load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://127.0.0.1", id="loopback"),
+        pytest.param("https://es.example.com", id="https-host"),
+        pytest.param("https://a:9200,https://b", id="second-of-two"),
+    ],
+)
+def test_an_elasticsearch_url_without_a_port_is_one_line(tmp_path: Path, url: str) -> None:
+    """A URL with no port is refused at start, naming 9200 (before: the Elasticsearch client's
+    ValueError as a traceback, from every command but `check`)."""
+    with pytest.raises(ConfigError, match="has no port"):
+        load_settings(_write(tmp_path, ""), {"LOGLOOP_ES_URL": url})
