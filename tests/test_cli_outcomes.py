@@ -1036,3 +1036,15 @@ def test_an_elasticsearch_url_without_a_port_is_one_line_in_a_command(tmp_path: 
     assert_one_line(
         run(tmp_path, "analyze", env={"LOGLOOP_ES_URL": "http://127.0.0.1"}), "LOGLOOP_ES_URL", "9200"
     )
+
+
+@pytest.mark.parametrize("argv", [p for p in ES_COMMANDS if p.id != "setup"])
+def test_a_url_with_a_path_the_node_does_not_take_is_named_so(
+    tmp_path: Path, es_url: str, argv: list[str]
+) -> None:
+    """`url = "http://host:9200/es"` (a path the node has no handler for) is named as such, with the
+    setting to fix (before: "Elasticsearch refused to ...: HTTP 400: None")."""
+    line = assert_one_line(
+        _run_against(tmp_path, f"{es_url}/es", argv), "has no such endpoint", "the path in"
+    )
+    assert "None" not in line
