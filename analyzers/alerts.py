@@ -37,6 +37,7 @@ from typing import Any, Final
 from analyzers import mailer, registry, smtp_config
 from analyzers.check import CheckResult, NewGroup
 from analyzers.config import AlertsConfig
+from analyzers.deadline import DeadlinePassed, http_status
 from analyzers.escaping import shell_command
 from analyzers.exceptions import AlertError, ConfigurationError, DeliveryError
 from analyzers.queries import iso
@@ -253,8 +254,12 @@ def post_json(url: str, payload: Mapping[str, Any], *, timeout: float) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status = response.status
+        status = http_status(request, seconds=timeout)
+    except DeadlinePassed:
+        raise AlertError(
+            f"alert webhook {url} did not answer within {timeout:g}s ([alerts] timeout): check [alerts] "
+            "webhook_url, or raise [alerts] timeout if it is only slow"
+        ) from None
     except urllib.error.HTTPError as exc:
         raise AlertError(
             f"alert webhook {url} answered HTTP {exc.code}: check [alerts] webhook_url"

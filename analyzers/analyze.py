@@ -39,7 +39,13 @@ from typing import Any, Final
 from analyzers import group_edits, group_marks, group_pages, lifecycle, priority, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.escaping import source_text
-from analyzers.exceptions import ElasticsearchUnavailable, PartialAnswer, RegistryError, TooManyBuckets
+from analyzers.exceptions import (
+    ConfigurationError,
+    ElasticsearchUnavailable,
+    PartialAnswer,
+    RegistryError,
+    TooManyBuckets,
+)
 from analyzers.registry import Group
 from analyzers.store import Store, bookkeeping_template_name, closed_line
 from shipper.schema import day_of, get_field
@@ -276,7 +282,7 @@ def build_group(
         versions=bucket.versions,
         hosts=bucket.hosts,
         services=bucket.services,
-        sample_stack_trace=get_field(sample, "error.stack_trace"),
+        sample_stack_trace=source_text(get_field(sample, "error.stack_trace"), separator="\n") or None,
         sample_message=get_field(sample, "error.message") or get_field(sample, "message"),
         status=decision.status,
         resolved_in_version=decision.resolved_in_version,
@@ -794,6 +800,7 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     _refuse_closed_indices(store, lookback_start)
     notes = (registry_rebuilt_line(store),) if _registry_was_deleted(store) else ()
     registry.ensure(store)
+    _refuse_going_back(store, until)
     registry_uuid = store.index_uuid(index=store.registry, action="look for the group registry")
     assign_missing_keys(store, config=config, until=until)
     edits = group_edits.apply_pending(store)  # `logloop group` merges and splits hold for new events too
@@ -857,6 +864,20 @@ def _run(store: Store, *, config: AnalyzeConfig, until: datetime, now: datetime)
     return AnalysisResult(
         until=until, groups=written, statuses=dict(Counter(group.status for group in written)), notes=notes
     )
+
+
+def _refuse_going_back(store: Store, until: datetime) -> None:
+    """ConfigurationError when `until` is before the newest event the registry was written from: the
+    registry holds the groups' statuses as of a later time, and an analysis as of `until` would rewrite
+    them all (a group first seen after it `new` since then), before any write."""
+    latest = registry.latest_event(store)
+    if latest is not None and until < latest:
+        raise ConfigurationError(
+            f"--until {until:%Y-%m-%d %H:%M:%S} UTC is before {latest:%Y-%m-%d %H:%M:%S} UTC, the newest "
+            f"event the group registry {store.registry} holds: analyze moves forward only (it would rewrite "
+            f"every group's status as of then); give a later --until, or delete {store.registry} to rebuild "
+            f"it as of then (resolved and ignored marks come back from {store.group_edits})"
+        )
 
 
 def _registry_was_deleted(store: Store) -> bool:

@@ -57,6 +57,8 @@ SHIPPER_COUNTERS: Final = (
     "dead_lettered",
     "shard_limit_retries",  # documents waiting because the cluster refused to create an index
 )
+# What the delivery agent counts for a process, missing from the report a short run writes at its exit.
+_AGENT_COUNTED: Final = frozenset({"sent", "retried"})
 _SAMPLE_FIELDS: Final = [
     "@timestamp",
     "message",
@@ -451,8 +453,13 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
             latest = (_hit_source(process["latest"]["report"]) or [{}])[0]
             record: Doc = {"host": host["key"], "pid": process["key"], "reports": process["doc_count"]}
             for counter in SHIPPER_COUNTERS:
-                record[counter] = int(process[counter]["value"] or 0)
-            record["spool_backlog"] = int(get_field(latest, "logloop.shipper.spool_backlog") or 0)
+                value = process[counter]["value"]
+                # (None: only reports written at exit, before the agent had delivered: not known)
+                record[counter] = (
+                    int(value or 0) if value is not None or counter not in _AGENT_COUNTED else None
+                )
+            backlog = get_field(latest, "logloop.shipper.spool_backlog") if latest else None
+            record["spool_backlog"] = None if backlog is None else int(backlog or 0)
             record["last_report"] = process["last_report"].get("value_as_string")
             shipper.append(record)
     daily = [

@@ -41,7 +41,6 @@ from analyzers.wording import counted
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TOP_GROUPS: Final = 10
-NEW_GROUPS: Final = 10  # new groups whose details (sample, hosts) the details query fetches
 LIST_LIMIT: Final = 10  # rows of the new/regressed/resolved lists every format shows (JSON: `left_out`)
 HIGHLIGHT_STATUSES: Final = ("new", "escalating", "regressed", "resolved")
 TRACE_HEAD_LINES: Final = 1  # "Traceback (most recent call last):"
@@ -149,9 +148,9 @@ class ShipperProcess:
     pid: int | None  # None: the shipper's reports carry no process.pid
     dropped: int
     dead_lettered: int
-    retried: int
-    sent: int
-    spool_backlog: int
+    retried: int | None  # None (sent, retried, backlog): its only reports were written at its exit,
+    sent: int | None  # before its agent had delivered
+    spool_backlog: int | None
     last_report: datetime | None
     shard_limit_retries: int = 0  # retried because the cluster refused to create an index (shard limit)
 
@@ -217,7 +216,7 @@ class Report:
 
     @property
     def spool_backlog(self) -> int:
-        return sum(p.spool_backlog for p in self.shipper)
+        return sum(p.spool_backlog or 0 for p in self.shipper)
 
     @property
     def troubled_shippers(self) -> tuple[ShipperProcess, ...]:
@@ -271,7 +270,7 @@ def one_line(text: Any, limit: int = TITLE_CHARS) -> str:
 
 def truncate_trace(value: Any, tail: int = TRACE_TAIL_LINES) -> str | None:
     """Keep the head (where it started) and the tail (innermost frames and the exception) of a traceback."""
-    trace = source_text(value)
+    trace = source_text(value, separator="\n")
     if not trace:
         return None
     lines = [
@@ -314,6 +313,12 @@ def _number(value: Any) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def _count(value: Any) -> int | None:
+    """A frame's count as the model holds it: None (or NaN, as pandas holds a missing one) is None."""
+    number = _number(value)
+    return None if number is None else int(number)
+
+
 def _registered(record: Mapping[str, Any]) -> bool:
     return isinstance(record.get("reg_status"), str)
 
@@ -334,14 +339,15 @@ def lifecycle_fields(group: Group | None) -> dict[str, Any]:
 StatusLists = tuple[tuple[GroupRow, ...], tuple[GroupRow, ...], tuple[GroupRow, ...]]
 
 
-def status_lists(rows: Sequence[GroupRow], *, generated_at: datetime) -> StatusLists:
-    """Every (new, regressed, resolved) row: new by first seen, the others most recent first."""
-    never = datetime.min.replace(tzinfo=UTC)
+def status_lists(rows: Sequence[GroupRow]) -> StatusLists:
+    """Every (new, regressed, resolved) row: new by first seen (unknown last), the others most recent
+    first."""
+    never, unknown = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 
     def of(status: str) -> list[GroupRow]:
         return [r for r in rows if r.status == status]
 
-    new = sorted(of("new"), key=lambda r: (r.first_seen or generated_at, r.key))
+    new = sorted(of("new"), key=lambda r: (r.first_seen or unknown, r.key))
     regressed = sorted(of("regressed"), key=lambda r: (-(r.regressed_at or never).timestamp(), r.key))
     resolved = sorted(
         of("resolved"), key=lambda r: (-(r.resolved_at or r.status_since or never).timestamp(), r.key)
@@ -360,6 +366,7 @@ def _row(key: str, record: Mapping[str, Any], data: DigestData, group: Group | N
         return None if isinstance(value, float) and math.isnan(value) else value
 
     trace = sample.get("error.stack_trace") or registry("reg_trace")
+    hosts = tuple(detail.get("hosts") or registry("reg_hosts") or ())
     return GroupRow(
         key=key,
         title=one_line(str(registry("reg_title"))) if registry("reg_title") else _title(sample),
@@ -371,8 +378,8 @@ def _row(key: str, record: Mapping[str, Any], data: DigestData, group: Group | N
         first_seen=parse_time(record.get("first_seen")) or parse_time(registry("reg_first_seen")),
         last_seen=parse_time(record.get("last_seen")) or parse_time(registry("reg_last_seen")),
         versions=tuple(detail.get("versions") or registry("reg_versions") or ()),
-        hosts=tuple(detail.get("hosts") or registry("reg_hosts") or ()),
-        host_count=int(detail.get("host_count") or len(detail.get("hosts") or ())),
+        hosts=hosts,
+        host_count=int(detail.get("host_count") or len(hosts)),  # else the hosts the registry lists
         services=tuple(detail.get("services") or registry("reg_services") or ()),
         sample_trace=truncate_trace(trace),
         sample_message=one_line(sample.get("message") or sample.get("error.message"), 500) or None,
@@ -394,12 +401,14 @@ def rank_groups(data: DigestData) -> list[tuple[str, dict[str, Any]]]:
 
 
 def keys_to_detail(data: DigestData) -> list[str]:
-    """Which groups the details query must cover: the top groups, the new and the regressed ones."""
-    ranked = rank_groups(data)
-    top = [key for key, _ in ranked[:TOP_GROUPS]]
-    new = [key for key, record in ranked if record["status"] == "new"][:NEW_GROUPS]
-    back = [key for key, record in ranked if record["status"] == "regressed"][:LIST_LIMIT]
-    return list(dict.fromkeys(top + new + back))
+    """Which groups the details query must cover: the rows the report shows with a sample, hosts and
+    daily counts, chosen as `build_report` chooses them (the top groups, then the new ones by first seen
+    and the regressed ones by return, not by priority: a row listed without its details read
+    "(untitled group)" with no host)."""
+    rows = group_rows(data)
+    new, regressed, _ = status_lists(rows)
+    top = [row for row in rows if row.count > 0][:TOP_GROUPS]
+    return list(dict.fromkeys(row.key for row in (*top, *new[:LIST_LIMIT], *regressed[:LIST_LIMIT])))
 
 
 def _error_lines(data: DigestData) -> tuple[ErrorLine, ...]:
@@ -489,9 +498,9 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
             pid=int(p["pid"]) if int(p["pid"]) >= 0 else None,  # -1: the aggregation's `missing`
             dropped=int(p["dropped"]),
             dead_lettered=int(p["dead_lettered"]),
-            retried=int(p["retried"]),
-            sent=int(p["sent"]),
-            spool_backlog=int(p["spool_backlog"]),
+            retried=_count(p["retried"]),
+            sent=_count(p["sent"]),
+            spool_backlog=_count(p["spool_backlog"]),
             last_report=parse_time(p.get("last_report")),
             shard_limit_retries=int(_number(p.get("shard_limit_retries")) or 0),
         )
@@ -540,7 +549,7 @@ def build_report(
     rows = group_rows(data) if rows is None else rows
     counts = {status: sum(1 for r in rows if r.status == status) for status in HIGHLIGHT_STATUSES}
     active = [r for r in rows if r.count > 0]
-    new, regressed, resolved = status_lists(rows, generated_at=generated_at)
+    new, regressed, resolved = status_lists(rows)
     buckets = tuple(
         Bucket(
             start=b["start"].to_pydatetime(),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import unicodedata
 from typing import Any, Final
 
 # Characters a reader cannot see: the Unicode direction marks, embeddings, overrides and isolates
@@ -27,15 +28,37 @@ _UNSAFE: Final = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 # The same in a value that must stay on one line and be one word (a command argument): newlines
 # and tabs too.
 _UNSAFE_IN_WORD: Final = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
+# The zero-width non-joiner and joiner, which some scripts and emoji need (`_joins`).
+_JOINERS: Final = "\u200c\u200d"
 _INVISIBLE_IN_JSON: Final = re.compile(rf"[\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
 _MARKDOWN_PUNCTUATION: Final = re.compile(r"([\\`*_{}\[\]#|~])")
 _ENTITIES: Final = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
 
+def _joins(text: str, at: int) -> bool:
+    """Whether the zero-width (non-)joiner at `at` sits between two visible non-ASCII letters, marks or
+    symbols: Persian, Kurdish and the Indic scripts spell words with it, emoji sequences (a family, a
+    flag) are joined by it. Between ASCII letters, or beside another invisible one, it only hides a
+    difference ("ad\u200cmin"), and is shown."""
+    return 0 < at < len(text) - 1 and all(
+        ord(text[i]) > 0x7F and unicodedata.category(text[i])[0] in "LMS" for i in (at - 1, at + 1)
+    )
+
+
+def _shown(pattern: re.Pattern[str], text: str, replacement: str) -> str:
+    """`text` with every match of `pattern` replaced, but a joiner where the text needs it (`_joins`)."""
+    return pattern.sub(
+        lambda found: (
+            found.group() if found.group() in _JOINERS and _joins(text, found.start()) else replacement
+        ),
+        text,
+    )
+
+
 def terminal_safe(value: Any) -> str:
     """The value's text with control characters and direction overrides shown as U+FFFD; newlines
     and tabs kept: it cannot move a terminal's cursor, colour it or reorder what a reader sees."""
-    return _UNSAFE.sub("\ufffd", str(value))
+    return _shown(_UNSAFE, str(value), "\ufffd")
 
 
 def json_text(document: str) -> str:
@@ -71,7 +94,7 @@ def shell_command(*words: Any) -> str:
     """A command line a reader may copy into a shell: each word quoted (`shlex.quote`) so that no
     log content (`;`, `$(...)`, backquotes, `#`) runs or is dropped, and on one line (a control
     character, newline or direction override is U+FFFD: such a word cannot be typed anyway)."""
-    return " ".join(shlex.quote(_UNSAFE_IN_WORD.sub("\ufffd", str(word))) for word in words)
+    return " ".join(shlex.quote(_shown(_UNSAFE_IN_WORD, str(word), "\ufffd")) for word in words)
 
 
 def markdown_code_span(value: Any) -> str:
@@ -88,14 +111,15 @@ def header_line(value: Any, limit: int) -> str:
     """A mail header value: one line where every control character (CR, LF, NUL...), line separator
     and direction override is a space (no injected header, no reordered subject), at most `limit`
     characters."""
-    flat = " ".join(_UNSAFE_IN_WORD.sub(" ", str(value)).split())
+    flat = " ".join(_shown(_UNSAFE_IN_WORD, str(value), " ").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
-def source_text(value: Any) -> str:
+def source_text(value: Any, *, separator: str = ", ") -> str:
     """A field of an event's `_source` as text, whatever JSON kind another shipper gave it: a string
-    as it is, a list as its items joined by ", ", an object as JSON, `true`/`false`, a number (0
-    too) as written, null as "" (never Python's repr: `['a']`, `True`, `None`)."""
+    as it is, a list as its items joined by `separator` (a newline for a stack trace, which a shipper
+    may send as its lines), an object as JSON, `true`/`false`, a number (0 too) as written, null as ""
+    (never Python's repr: `['a']`, `True`, `None`)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -103,7 +127,7 @@ def source_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ", ".join(text for text in (source_text(item) for item in value) if text)
+        return separator.join(text for text in (source_text(item) for item in value) if text)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return str(value)

@@ -36,12 +36,14 @@ Password: held in SmtpSettings with `repr=False`, handed to `smtplib.login` and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import smtplib
 import socket
 import ssl
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -299,13 +301,45 @@ class MarkerStore:
 
 class _SMTP(smtplib.SMTP):
     """smtplib's client, telling whether the current transaction reached DATA: before it, whatever
-    fails, the server holds nothing of the message (`data_started` is reset by `_Sender.send`)."""
+    fails, the server holds nothing of the message (`data_started` is reset by `_Sender.send`); and
+    with a deadline on each whole reply (`getreply`)."""
 
     data_started = False
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_started = True
         return super().data(msg)
+
+    def getreply(self) -> tuple[int, bytes]:
+        """smtplib's, due whole within [smtp] timeout: smtplib's timeout bounds each read of the socket,
+        so a server that sent its replies a byte at a time held the send for as long as it liked. At the
+        deadline the socket is shut, and the reply fails as a lost connection naming the timeout."""
+        sock, seconds = self.sock, self.timeout
+        if sock is None or not isinstance(seconds, int | float):
+            return super().getreply()
+        cut = threading.Event()
+
+        def shut() -> None:
+            cut.set()
+            with contextlib.suppress(OSError):  # (the plain socket's: TLS state is left to the reader)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+        timer = threading.Timer(seconds, shut)
+        timer.daemon = True
+        timer.start()
+        try:
+            reply = super().getreply()
+        except smtplib.SMTPServerDisconnected:
+            if not cut.is_set():
+                raise
+        finally:
+            timer.cancel()
+        if cut.is_set():  # (a cut reply may parse: the first line's part read so far, "220 mail.exa")
+            self.close()
+            raise smtplib.SMTPServerDisconnected(
+                f"the server's reply did not end within {seconds:g}s ([smtp] timeout)"
+            )
+        return reply
 
 
 class _SMTPSSL(smtplib.SMTP_SSL, _SMTP):

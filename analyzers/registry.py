@@ -251,6 +251,18 @@ def iter_groups(
         after = hits[-1]["sort"]
 
 
+def latest_event(store: Store) -> datetime | None:
+    """The newest `last_seen` in the registry: the latest event the analyses that wrote it read (each
+    reads only before its `until`); None when it holds no group."""
+    answer = store.search(
+        index=store.registry,
+        body={"size": 0, "aggs": {"latest": {"max": {"field": "last_seen"}}}},
+        action="read the newest event the group registry holds",
+    )
+    value = answer.get("aggregations", {}).get("latest", {}).get("value")
+    return None if value is None else datetime.fromtimestamp(float(value) / 1000, UTC)
+
+
 def load_groups(store: Store, *, lean: bool = False, unreadable: list[str] | None = None) -> list[Group]:
     """Every registry group, by priority (empty when the registry does not exist yet).
 

@@ -22,8 +22,9 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
+from analyzers.deadline import Deadlined, DeadlinePassed
 from analyzers.exceptions import (
     AnalyzerError,
     ElasticsearchUnavailable,
@@ -242,11 +243,7 @@ def _unreachable(
 ) -> ElasticsearchUnavailable:
     text = " ".join(str(part) for part in (getattr(exc, "message", ""), exc, *getattr(exc, "errors", ())))
     if timed_out or "timed out" in text.lower():
-        return ElasticsearchUnavailable(
-            f"Elasticsearch did not answer within {_timeout_text(timeout)} to {action}: the node is "
-            "overloaded, or the URL reaches something that is not Elasticsearch; raise "
-            "[elasticsearch] request_timeout if the node is only slow"
-        )
+        return _too_slow(action, timeout)
     advice = "is the node running? (`logloop es start` for the embedded one)"
     show_reason = True
     for needles, text_of_advice, reason_helps in _CONNECTION_ADVICE:
@@ -259,8 +256,14 @@ def _unreachable(
     return ElasticsearchUnavailable(f"cannot reach Elasticsearch to {action} ({reason}): {advice}")
 
 
-def _timeout_text(seconds: float | None) -> str:
-    return f"{seconds:g}s" if seconds is not None else "[elasticsearch] request_timeout"
+def _too_slow(action: str, seconds: float | None) -> ElasticsearchUnavailable:
+    """The one wording of a request not answered in time: silent, or answering too slowly (a drip)."""
+    within = f"{seconds:g}s" if seconds is not None else "[elasticsearch] request_timeout"
+    return ElasticsearchUnavailable(
+        f"Elasticsearch did not answer within {within} to {action} (the deadline for a request's whole "
+        "answer): the node is overloaded, or the URL reaches something that is not Elasticsearch; raise "
+        "[elasticsearch] request_timeout if the node is only slow"
+    )
 
 
 # Refusals a proxy in front of the node gives in its own name (credentials, its own authentication):
@@ -355,6 +358,8 @@ def translated(action: str, *, timeout: float | None = None) -> Iterator[None]:
         yield
     except AnalyzerError:
         raise
+    except DeadlinePassed as exc:  # the answer did not end in time, however its bytes came
+        raise _too_slow(action, exc.seconds) from None
     except (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout) as exc:
         timed_out = isinstance(exc, elasticsearch.ConnectionTimeout)
         raise _unreachable(exc, action, timed_out=timed_out, timeout=timeout) from exc
@@ -637,7 +642,10 @@ class Store:
 
     def _translated(self, action: str) -> AbstractContextManager[None]:
         """`translated(action)` with this client's request timeout, which a timeout message names."""
-        seconds = getattr(self.client, "_request_timeout", None)  # elasticsearch-py keeps it there
+        # The deadline `connect` set, else the request timeout elasticsearch-py keeps there.
+        seconds = getattr(self.client, "deadline_seconds", None) or getattr(
+            self.client, "_request_timeout", None
+        )
         return translated(action, timeout=seconds if isinstance(seconds, int | float) else None)
 
     def requiring_whole_answers(self) -> Store:
@@ -1075,5 +1083,9 @@ def connect(deployment: Deployment) -> Store:
     """A store on the configured cluster (`[elasticsearch]`) and index prefix; the commands close it."""
     from shipper.connection import make_client
 
+    settings = deployment.elasticsearch
     replicas = schema.index_layout(deployment.section("indices")).replicas
-    return Store(make_client(deployment.elasticsearch), deployment.index_prefix, replicas=replicas)
+    # The client tries each node once (`client_options`), each for up to request_timeout.
+    seconds = settings.request_timeout * max(len(settings.urls), 1)
+    client = cast("Client", Deadlined(make_client(settings), seconds=seconds))
+    return Store(client, deployment.index_prefix, replicas=replicas)

@@ -12,6 +12,7 @@ import urllib.request
 from typing import Any
 
 from analyzers import links
+from analyzers.deadline import DeadlinePassed, http_status
 from analyzers.escaping import text_line
 from analyzers.exceptions import DeliveryError
 from analyzers.group_report import GroupReport
@@ -54,8 +55,12 @@ def post(url: str, document: dict[str, Any], *, timeout: float) -> int:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
+        return http_status(request, seconds=timeout)
+    except DeadlinePassed:
+        raise DeliveryError(
+            f"ticket webhook {url} did not answer within {timeout:g}s ([rootcause] timeout): check "
+            "[rootcause] webhook_url, or raise [rootcause] timeout if it is only slow"
+        ) from None
     except urllib.error.HTTPError as exc:
         raise DeliveryError(
             f"ticket webhook {url} answered HTTP {exc.code}: check [rootcause] webhook_url"

@@ -30,7 +30,8 @@ that logs) is kept and written right after the outer record; past `_REENTRANT_LI
 counted lost (`reentrant`), never silently dropped.
 
 Fork safety: a forked child lets go of its parent's segment and writes its own; every process and
-child on the host logging into the same spool directory shares one agent.
+child on the host logging into the same spool directory shares one agent. What the program's own
+at-fork hooks log while the shipper holds its locks for a fork is written after it (`reentry`).
 """
 
 from __future__ import annotations
@@ -425,9 +426,8 @@ class ShipperHandler(logging.Handler):
             reentry.reraise_program_exception()
         state = _local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
         if state.get("busy"):  # a signal handler, or capture() itself, logged
-            pending = state.setdefault("pending", [])
-            if len(pending) < _REENTRANT_LIMIT:
-                pending.append(functools.partial(self.emit, record))
+            if len(state.get("pending", ())) < _REENTRANT_LIMIT:
+                reentry.put_aside(state, functools.partial(self.emit, record))
             else:
                 self._lose("reentrant")
             return
@@ -477,9 +477,8 @@ class ShipperHandler(logging.Handler):
             if reentry.busy():  # a signal handler closing while its thread is inside the shipper
                 # (holding the writer's lock, say): closed as soon as the thread leaves it; if it never
                 # does (the handler exits the program), logging's exit hook closes it again.
-                pending = _local.__dict__.setdefault("pending", [])
-                if self.close not in pending:
-                    pending.append(self.close)
+                if all(call != self.close for _, call in _local.__dict__.get("pending", ())):
+                    reentry.put_aside(_local.__dict__, self.close)
                 return
             with reentry.inside():  # a signal handler logging meanwhile must not wait on our locks
                 self._close()
@@ -861,6 +860,7 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+reentry.register_fork_ends()  # after every other module's hooks: so they run last (see `reentry`)
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:

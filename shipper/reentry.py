@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import CodeType
-from typing import Final
+from typing import Any, Final
 
 local = threading.local()  # this thread's "busy" flag and "pending" records (emit() reads __dict__)
 
@@ -45,11 +45,45 @@ def inside() -> Iterator[None]:
         run_pending(state)  # even as a signal handler's exit unwinds through this
 
 
-def run_pending(state: dict[str, list[Callable[[], object]]]) -> None:
+class Frozen(Exception):
+    """A lock held where it will never be released (see `without_waiting`)."""
+
+
+class without_waiting(contextlib.AbstractContextManager[None]):
+    """`with lock` while the interpreter shuts down (a `__del__` or finalizer of the program logging as
+    its modules are freed): takes `lock` without waiting, or raises `Frozen`. By then no other thread
+    runs again, and one that holds the lock, or was about to (its wait over, the lock its own, but not
+    the interpreter's lock it needs to go on), was frozen there for good: waiting hung the program. The
+    caller keeps what it takes (releasing it to take it again lets such a thread have it)."""
+
+    def __init__(self, lock: threading.Lock | threading.RLock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(False):
+            raise Frozen
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def held(lock: threading.Lock | threading.RLock) -> contextlib.AbstractContextManager[object]:
+    """`lock`, or at the interpreter's shutdown `without_waiting(lock)`: for a `with` on a program's
+    thread where `Frozen` is caught."""
+    return lock if not sys.is_finalizing() else without_waiting(lock)
+
+
+def put_aside(state: dict[str, Any], call: Callable[[], object]) -> None:
+    """Defer `call` until this thread leaves the shipper, marked with this process (a forked child
+    keeps only its own: `_forget_after_fork`)."""
+    state.setdefault("pending", []).append((os.getpid(), call))
+
+
+def run_pending(state: dict[str, Any]) -> None:
     """Run the deferred writes (each marks the thread busy again while it writes)."""
     pending = state.get("pending")
     while pending:
-        pending.pop(0)()
+        pending.pop(0)[1]()
 
 
 def program_exception(caught: BaseException | None = None) -> BaseException | None:
@@ -154,6 +188,41 @@ def _python_signal_handlers() -> set[CodeType]:
     return codes
 
 
+# A fork is a stretch inside the shipper too: from its last step before the fork (it holds the writers'
+# locks by then) to its last step after it, in the parent and in the child, the program's own at-fork
+# hooks run (those registered before the shipper was imported: a library imported first), and a record
+# they log is put aside and written after it. Written at once, it waited for a lock this very thread
+# held for the fork: the program hung at its first fork.
+
+
+_ends: list[bool] = []  # [True] once the hooks that end the stretch are registered (`register_fork_ends`)
+
+
+def register_fork_ends() -> None:
+    """Register the shipper's last steps after a fork; called once, by the last module of the shipper's
+    to register at-fork hooks (the handler's). Until then no fork begins a stretch (a process that
+    writes no records, the agent's, never has one left open)."""
+    if not _ends:
+        os.register_at_fork(after_in_parent=_fork_ends_in_parent, after_in_child=_fork_ends_in_child)
+        _ends.append(True)
+
+
+def _fork_begins() -> None:
+    """The shipper's last step before a fork (this module's hook is registered first, so runs last)."""
+    state = local.__dict__
+    if _ends and not state.get("busy"):  # (busy: a signal handler forks inside a logging call, which
+        state["busy"] = state["forking"] = True  # ends it)
+
+
+def _fork_ends_in_parent() -> None:
+    """The shipper's last step after a fork in the parent: write what the program's hooks logged
+    meanwhile."""
+    state = local.__dict__
+    if state.pop("forking", False):
+        state["busy"] = False
+        run_pending(state)
+
+
 def _forget_after_fork() -> None:
     """In a forked child: its thread is not inside the shipper, whatever the parent's thread was.
 
@@ -161,8 +230,20 @@ def _forget_after_fork() -> None:
     thread inside a logging call: the child inherited that mark, and all it logged was put aside for
     a call it never returns to (a worker runs to its end inside the handler), then lost uncounted.
     The shipper's locks are the child's own again by now (each module's after-fork reset), and what
-    was put aside is the parent's to write."""
+    was put aside is the parent's to write; what the child's own at-fork hooks logged (they ran first)
+    stays put aside for the shipper's last step after the fork (`_fork_ends_in_child`)."""
+    pid = os.getpid()
+    kept = [entry for entry in local.__dict__.get("pending", ()) if entry[0] == pid]
     local.__dict__.clear()
+    if kept:
+        local.__dict__["pending"] = kept
 
 
-os.register_at_fork(after_in_child=_forget_after_fork)
+def _fork_ends_in_child() -> None:
+    """The shipper's last step after a fork in the child (the handler's hook): write what the child's
+    at-fork hooks logged before the shipper's locks were its own."""
+    if not busy():
+        run_pending(local.__dict__)
+
+
+os.register_at_fork(before=_fork_begins, after_in_child=_forget_after_fork)

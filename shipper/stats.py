@@ -90,8 +90,8 @@ class Counters:
     def lose(self, reason: str, amount: int = 1) -> None:
         """Count records lost, by reason (`dropped` is their sum)."""
         if amount:
-            with self._lock:
-                self._values["dropped"] += amount
+            with reentry.suppress(reentry.Frozen), reentry.held(self._lock):  # (Frozen: the process is
+                self._values["dropped"] += amount  # ending, and its counters with it)
                 self._lost[reason] = self._lost.get(reason, 0) + amount
 
     def own(self) -> dict[str, int]:

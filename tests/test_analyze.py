@@ -10,7 +10,7 @@ from helpers.analysis_docs import NOW, event, index_events
 
 from analyzers import analyze, registry
 from analyzers.config import AnalyzeConfig
-from analyzers.exceptions import GroupNotFound
+from analyzers.exceptions import ConfigurationError, GroupNotFound
 from analyzers.registry import Group
 from analyzers.store import Store
 from shipper import schema
@@ -270,3 +270,20 @@ def test_open_groups_pages_through_the_registry(es: Any, prefix: str) -> None:
     assert registry.lookup(Store(es, prefix), "k1").group_id == "k1"
     with pytest.raises(GroupNotFound, match="matches more than 5 groups"):
         registry.lookup(Store(es, prefix), "k")
+
+
+@pytest.mark.parametrize(
+    "back",
+    [pytest.param(timedelta(days=3), id="days-back"), pytest.param(timedelta(days=20000), id="to-1971")],
+)
+def test_analyze_before_what_the_registry_holds_is_refused(es: Any, prefix: str, back: timedelta) -> None:
+    """`analyze --until` earlier than the newest event the registry was written from is refused with
+    one line naming both times, and leaves the registry as it was (it rewrote every group's status as
+    of then: `new` since 1971 for a group first seen in 2026)."""
+    index_events(es, prefix, [event("g-1", NOW - 2 * DAY), event("g-1", NOW - DAY)])
+    before = run(es, prefix)
+    with pytest.raises(ConfigurationError, match=r"before .*2026.* the group registry .* holds") as raised:
+        run(es, prefix, until=NOW - back)
+    assert "\n" not in str(raised.value) and "--until" in str(raised.value)
+    (kept,) = registry.load_groups(Store(es, prefix))
+    assert (kept.status, kept.status_changed_at) == (before["g-1"].status, before["g-1"].status_changed_at)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,10 +13,11 @@ from typing import Any
 
 import pytest
 from helpers.analysis_docs import NOW, event, index_events
+from helpers.proxy import Proxy
 
-from analyzers import alerts, analyze, check, cli, registry
+from analyzers import alerts, analyze, check, cli, registry, ticket
 from analyzers.config import AlertsConfig, AnalyzeConfig, CheckConfig
-from analyzers.exceptions import AlertError
+from analyzers.exceptions import AlertError, DeliveryError
 from analyzers.store import Store
 from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
@@ -206,3 +209,36 @@ def test_check_counts_events_as_the_digest_and_analyze_do(
     analyzed = analyze.run(Store(es, prefix), config=AnalyzeConfig(window=config.window), until=NOW)
     assert sum(group.count_window for group in analyzed.groups) == expected
     assert result.state == (check.CRITICAL if expected >= 60 else check.WARNING)
+
+
+def _post_alert(url: str) -> None:
+    alerts.post_json(url, {"status": "new"}, timeout=1)
+
+
+def _post_ticket(url: str) -> None:
+    ticket.post(url, {"title": "t"}, timeout=1)
+
+
+@pytest.mark.parametrize(
+    ("post", "error", "setting"),
+    [
+        pytest.param(_post_alert, AlertError, "[alerts] timeout", id="alert"),
+        pytest.param(_post_ticket, DeliveryError, "[rootcause] timeout", id="ticket"),
+    ],
+)
+def test_a_webhook_that_drips_its_answer_fails_at_the_timeout(
+    webhook: tuple[str, type[_Hook]], post: Any, error: type[Exception], setting: str
+) -> None:
+    """A webhook whose answer comes a byte at a time (each byte sooner than the timeout) fails within
+    a bounded time naming the timeout and its setting, where it held `check` for as long as it dripped."""
+    url, _ = webhook
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    proxy = Proxy((host, int(port)), drip=0.2)
+    proxy.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(error, match=rf"did not answer within 1s \({re.escape(setting)}\)"):
+            post(url.replace(port, str(proxy.port), 1))
+    finally:
+        proxy.stop()
+    assert time.monotonic() - started < 5

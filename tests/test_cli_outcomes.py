@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.proxy import proxy_to
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 90
@@ -511,6 +512,42 @@ def test_a_node_that_does_not_answer_names_the_timeout(
     result = _run_against(tmp_path, hanging_url, argv)
     assert time.monotonic() - started < 45
     assert_one_line(result, "did not answer within 2s", "request_timeout")
+
+
+@pytest.fixture
+def dripping_url(es_url: str) -> Iterator[str]:
+    """The shared node behind a proxy that sends each answer one byte every 0.2s: every single wait
+    for the socket is shorter than the request timeout, the whole answer takes minutes."""
+    proxy = proxy_to(es_url, drip=0.2)
+    proxy.start()
+    yield proxy.url
+    proxy.stop()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["analyze"], id="analyze"),
+        pytest.param(["digest", "-o", "{tmp}/d.html"], id="digest"),
+        pytest.param(["check"], id="check"),
+        pytest.param(["prune", "--dry-run"], id="prune"),
+        pytest.param(["group", "show", "abc"], id="group-show"),
+    ],
+)
+def test_a_node_that_drips_its_answer_ends_at_the_deadline(
+    tmp_path: Path, dripping_url: str, index_prefix: str, argv: list[str]
+) -> None:
+    """A node that sends its answer a byte at a time ends the command within a bounded time, naming
+    the deadline for a whole answer and the setting that raises it (before, it waited for minutes)."""
+    started = time.monotonic()
+    result = _run_against(tmp_path, dripping_url, argv, LOGLOOP_INDEX_PREFIX=index_prefix)
+    assert time.monotonic() - started < 45
+    words = ("did not answer within 2s", "whole answer", "request_timeout")
+    if argv == ["check"]:  # Nagios: UNKNOWN, its one line on standard output
+        assert result.returncode == 3 and result.stdout.startswith("LOGLOOP UNKNOWN"), result
+        assert all(word in result.stdout for word in words) and result.stdout.count("\n") == 1, result.stdout
+    else:
+        assert_one_line(result, *words)
 
 
 @pytest.mark.parametrize("argv", ES_COMMANDS)

@@ -127,7 +127,8 @@ def test_a_closing_report_adds_its_losses_but_keeps_the_last_known_backlog(
 def test_many_processes_with_losses_are_listed_up_to_the_limit(es: Any, index_prefix: str) -> None:
     """Thirteen processes that lost records (a cron script's runs, each reporting at its exit) are
     counted in the summary, listed ten at most (those that lost the most first) and the rest said in
-    one line, in the text and the HTML."""
+    one line, in the text and the HTML; what only their agents knew after the exit (sent, retried,
+    the backlog) shows as not known, not as 0."""
     install_template(es, index_prefix)
     at = docs.START + timedelta(days=3)
     docs.index_docs(
@@ -153,8 +154,10 @@ def test_many_processes_with_losses_are_listed_up_to_the_limit(es: Any, index_pr
         3,
     )
     assert [p.dropped for p in report.troubled_shippers] == list(range(13, 3, -1))
+    assert {(p.sent, p.retried, p.spool_backlog) for p in report.shipper} == {(None, None, None)}  # not known
     text = render(report, "text")
     assert text.count(", dropped ") == 10 and "... and 3 more with losses or a backlog" in text
+    assert "sent –, retried –, dropped 13, dead-lettered 0, backlog –" in text
     assert "… and 3 more with losses or a backlog" in render(report, "html")
 
 
@@ -472,3 +475,44 @@ def test_an_error_lines_title_is_the_title_of_its_group(
     title = digest_data.error_line_title(group.key, doc)
     assert title == group.name and title.endswith(" (app.jobs.run)")
     assert "%" not in title.replace("% ", "") and "<" in title
+
+
+@pytest.mark.es
+def test_every_listed_new_group_has_its_details(es: Any, index_prefix: str) -> None:
+    """With more new groups than the list shows, each listed one (by first seen) has its sample, hosts,
+    host count and daily counts, not only the highest-priority ones (which another order lists)."""
+    install_template(es, index_prefix)
+    # Fifteen new groups: the earliest seen have one event, the later ones many (a higher priority).
+    groups = [
+        docs.error(
+            docs.START + timedelta(hours=2 * g, minutes=i), f"{g:040x}", f"ValueError: case {g}",
+            "builtins.ValueError", f"case {g}", **{"host.name": f"web-{g}"},
+        )
+        for g in range(15)
+        for i in range(1 + g)
+    ]  # fmt: skip
+    docs.index_docs(es, index_prefix, groups)
+    report = _report(es, index_prefix)
+    assert [g.title for g in report.new_groups[:10]] == [f"ValueError: case {g}" for g in range(10)]
+    for row in report.new_groups[:10]:
+        assert row.hosts and row.host_count == len(row.hosts) == 1, row
+        assert row.sample_message and sum(row.daily) == row.count, row
+
+
+@pytest.mark.es
+def test_a_row_without_events_in_the_window_counts_the_hosts_it_lists(es: Any, seeded: str) -> None:
+    """A group resolved in the window and silent in it lists the registry's hosts with that many as its
+    host count (the JSON said `host_count: 0` beside them)."""
+    resolved_at = docs.START + timedelta(days=1)
+    registry.ensure(Store(es, seeded))
+    registry.save_groups(
+        Store(es, seeded),
+        [
+            Group(group_id=docs.KEY_GONE, title="OSError", status="resolved", category="traceback",
+                  first_seen=docs.START - timedelta(days=9), last_seen=resolved_at, resolved_at=resolved_at,
+                  status_changed_at=resolved_at, hosts=("web-8", "web-9")),
+        ],
+    )  # fmt: skip
+    (resolved,) = _report(es, seeded).resolved_groups
+    assert (resolved.key, resolved.count, resolved.hosts) == (docs.KEY_GONE, 0, ("web-8", "web-9"))
+    assert resolved.host_count == 2

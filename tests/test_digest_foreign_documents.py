@@ -5,6 +5,7 @@ query that loses the whole digest; times are shown in UTC."""
 
 from __future__ import annotations
 
+import html
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from helpers.analysis_docs import NOW, TRACE
 
-from analyzers import analyze, queries, regroup
+from analyzers import analyze, queries, registry, regroup
 from analyzers.config import AnalyzeConfig
 from analyzers.digest import build_digest
 from analyzers.render import render
@@ -139,3 +140,21 @@ def test_errors_no_group_holds_are_said_until_regrouped(es: Any, prefix: str) ->
     es.indices.refresh(index=f"{prefix}-*")
     report = build_digest(store, timedelta(days=7), NOW, NOW).report
     assert not any("no grouping key" in note for note in report.notes), report.notes
+
+
+def test_a_stack_trace_sent_as_its_lines_is_shown_as_lines(es: Any, prefix: str) -> None:
+    """A stack trace a shipper sent as a list of its lines is stored in the registry and shown by the
+    digest (every format) and `group show` line by line, where the lines read as one, comma-joined."""
+    lines = TRACE.rstrip("\n").split("\n")
+    error = {"type": "builtins.ValueError", "message": "bad item", "stack_trace": lines}
+    at = FIRST.isoformat()
+    _index(es, prefix, [_error(at, error=error), _error(at, error=error)])
+    store = Store(es, prefix)
+    analyze.run(store, config=AnalyzeConfig(), until=NOW)
+    (group,) = registry.load_groups(store)
+    assert group.sample_stack_trace == "\n".join(lines)
+    digest = build_digest(store, timedelta(days=7), NOW, NOW, title="foreign")
+    assert digest.report.top_groups[0].sample_trace == "\n".join(lines)
+    for fmt in ("text", "markdown", "html"):
+        rendered = html.unescape(digest.render(fmt)) if fmt == "html" else digest.render(fmt)
+        assert all(line.strip() in rendered for line in lines) and "):," not in rendered, fmt

@@ -417,6 +417,34 @@ def test_every_output_rule_shows_an_invisible_character(char: str) -> None:
     assert char not in encoded and f"\\u{ord(char):04x}" in encoded and json.loads(encoded) == {"v": value}
 
 
+@pytest.mark.parametrize(
+    "word",
+    [
+        pytest.param("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", id="persian-zwnj"),
+        pytest.param("\u0915\u094d\u200d\u0937", id="devanagari-zwj"),
+        pytest.param("\U0001f468\u200d\U0001f469\u200d\U0001f467", id="emoji-family"),
+        pytest.param("\U0001f3f3\ufe0f\u200d\U0001f308", id="emoji-flag"),
+    ],
+)
+def test_a_joiner_that_a_script_or_emoji_needs_reaches_every_output(word: str) -> None:
+    """A zero-width (non-)joiner between two non-ASCII letters or emoji (Persian, Devanagari, an emoji
+    family or flag) reaches every output as it is, where it was shown as U+FFFD and broke the word."""
+    from analyzers.escaping import header_line, markdown_code, markdown_inline, terminal_safe
+
+    value = f"ValueError: {word} failed"
+    outputs = [
+        text_line(value),
+        terminal_safe(value),
+        markdown_inline(value),
+        markdown_code_span(value),
+        markdown_code(value),
+        shell_command(value),
+        header_line(value, 100),
+        environment().from_string("<p>{{ v }}</p>").render(v=value),
+    ]
+    assert [out for out in outputs if word not in out] == []
+
+
 @pytest.mark.es
 def test_invisible_characters_in_every_field_reach_no_output(es: Any, index_prefix: str) -> None:
     """A group whose key, title, message, trace, host, service, version and logger hold every invisible

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -527,3 +528,30 @@ def test_a_digest_over_the_servers_size_limit_fails_and_is_kept(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert keep_unsent(digest, index_prefix).read_text().startswith("<!DOCTYPE html>")
     assert inbox.messages == []
+
+
+def test_a_server_that_drips_its_replies_fails_at_the_timeout() -> None:
+    """A server whose replies come a byte at a time (each byte sooner than [smtp] timeout) fails the
+    send within a bounded time, naming the timeout, where it held the digest for minutes."""
+    from email.message import EmailMessage
+
+    from helpers.proxy import Proxy
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    proxy = Proxy(("127.0.0.1", port), drip=0.2)
+    proxy.start()
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = "digest", "logloop@example.org", "ops@example.org"
+    message.set_content("body")
+    settings = _settings(proxy.port, username=None, password=None, recipients=("ops@example.org",), timeout=1)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeliveryError, match=r"did not end within 1s \(\[smtp\] timeout\)"):
+            mailer.send_message(settings, message, settings.recipients)
+    finally:
+        proxy.stop()
+        controller.stop()
+    assert time.monotonic() - started < 10 and inbox.messages == []

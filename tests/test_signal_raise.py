@@ -6,6 +6,7 @@ is still the shipper's to absorb. In-process, no node: the records stay in the s
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -70,6 +71,9 @@ def _log(logger: logging.Logger, kind: str, step: int) -> None:
 
 @pytest.fixture
 def spooled(tmp_path: Path) -> Iterator[tuple[ShipperHandler, logging.Logger]]:
+    # Earlier tests' garbage freed now, not in the middle of the alarms: an alarm landing in a weakref
+    # callback then (a dead handler leaving the shipper's WeakSets) is absorbed by the interpreter.
+    gc.collect()
     handler = ShipperHandler("alarms", spool_path=tmp_path / "s", delivery="thread")
     handler._stop.set()  # no delivery: the records stay in the segment
     logger = logging.getLogger("signal.raise")

@@ -27,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import io
 import math
 import mmap
 import os
+import sys
 import threading
 import time
 import weakref
@@ -38,6 +40,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Final, Literal
 
 from shipper import descriptors, reentry
@@ -52,6 +55,7 @@ SEGMENT_BYTES: Final = 4 * 1024 * 1024
 FIRST_SEGMENT_BYTES: Final = 256 * 1024  # a short script allocates and maps no more than this
 _FRAME_PACK: Final = segment.FRAME.pack
 _crc32: Final = zlib.crc32
+_finalizing: Final = sys.is_finalizing
 # Seconds between attempts to create a segment after a failure: the first soon (the agent frees a full
 # spool or disk within milliseconds of a send), then twice as long after each failure in a row, up to
 # the last (a disk that stays full costs four attempts a second). One second from the first failure
@@ -147,7 +151,8 @@ class SegmentWriter:
         # finds the checksum wrong and, the writer being alive, waits (see shipper.spool.segment).
         frame = _FRAME_PACK(len(payload), _crc32(payload)) + payload  # segment.frame_header, inlined
         try:  # (free unless raised: the common path is as it was)
-            with self._lock:
+            # (`reentry.held`, inlined: a shutdown's frozen thread may hold the lock, see `_finalizing`)
+            with self._lock if not _finalizing() else reentry.without_waiting(self._lock):
                 current = self._open
                 position = current.position if current is not None else 0
                 end = position + len(frame) + (-len(frame) % segment.ALIGN)
@@ -166,6 +171,9 @@ class SegmentWriter:
                 return True
         except _TooLarge:
             return self._append_cut(payload)
+        except reentry.Frozen:
+            self._lose("interpreter_shutdown", 1)
+            return False
 
     def _append_cut(self, payload: bytes) -> bool:
         """A record too large for the open segment and past `bounds.PAYLOAD_LIMIT`: appended with its
@@ -540,15 +548,22 @@ def _allocate(fd: int, size: int) -> None:
 
 
 def _file_size_limit() -> float:
-    """The soft RLIMIT_FSIZE of this process in bytes (infinite where there is none)."""
-    import resource  # (a C module, imported when a segment is made: not on every program's start)
-
+    """The soft RLIMIT_FSIZE of this process in bytes (infinite where there is none, or where it
+    cannot be known: a record logged while the interpreter shuts down, which imports nothing)."""
     try:
+        resource = _resource()
         soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    except (OSError, ValueError):
+    except (ImportError, OSError, ValueError):
         reentry.reraise_program_exception()
         return math.inf
     return math.inf if soft == resource.RLIM_INFINITY or soft < 0 else soft
+
+
+@functools.cache  # held once imported: a record logged at the interpreter's shutdown imports nothing
+def _resource() -> ModuleType:
+    import resource  # (a C module, imported when a segment is made: not on every program's start)
+
+    return resource
 
 
 def _size(path: Path) -> int:

@@ -99,9 +99,9 @@ def next_sequence(path: Path) -> int:
     same moment). Restarting at 1 in an empty directory orders nothing wrong: only the segments a
     directory holds are ordered."""
     largest = 0
-    with _probing, reentry.suppress(OSError), os.scandir(path) as entries:  # (`_probing`: a descriptor)
-        for entry in entries:
-            name = entry.name.removeprefix(".")
+    with _probe(), reentry.suppress(OSError):  # (`_probing`: a descriptor, open inside `_names`)
+        for name in _names(path):
+            name = name.removeprefix(".")
             if name.startswith(_SEQUENCE_MARK) and name.endswith(_NUMBERED):
                 largest = max(largest, _leading_number(name[1:]))
     return largest + 1
@@ -126,7 +126,7 @@ def _leading_number(text: str) -> int:
 
 def segments(path: Path) -> list[Path]:
     """The segment files of a spool directory, oldest first (`order_key`)."""
-    with _probing, reentry.suppress(OSError):
+    with _probe(), reentry.suppress(OSError):
         return sorted((p for p in path.iterdir() if p.name.endswith(SUFFIX)), key=order_key)
     return []
 
@@ -143,7 +143,7 @@ def sweep_unfinished(path: Path, older_than: float, seen: dict[tuple[str, int], 
     monotonic clock, the caller's to keep), `_SECOND_LOOK` seconds before at least. A writer's hidden
     file between its creation and its lock looked unheld and old, and was deleted under it."""
     now, waiting, found = time.monotonic(), 0, set()
-    with _probing, reentry.suppress(OSError):
+    with _probe(), reentry.suppress(OSError):
         for entry in path.iterdir():
             hidden = entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new")
             if not (hidden or entry.name.endswith(_TEMPORARY_SUFFIX)):
@@ -171,11 +171,11 @@ def unfinished_bytes(path: Path) -> int:
     """Bytes of the segments being made now (hidden `.<name>.seg.new` files): they count towards the
     size bound as soon as they are allocated."""
     total = 0
-    with _probing, reentry.suppress(OSError), os.scandir(path) as entries:
-        for entry in entries:
-            if entry.name.startswith(".") and entry.name.endswith(SUFFIX + ".new"):
+    with _probe(), reentry.suppress(OSError):
+        for name in _names(path):
+            if name.startswith(".") and name.endswith(SUFFIX + ".new"):
                 with reentry.suppress(OSError):
-                    total += entry.stat().st_size
+                    total += os.stat(os.path.join(path, name)).st_size
     return total
 
 
@@ -240,7 +240,7 @@ def read_ack(segment: Path) -> Ack:
     field holds a value of another kind or a negative count (a file cut or edited by hand: then the
     segment is read again from its start, and what was sent already is refused by its document id)."""
     try:
-        with _probing:  # (no fork copies the descriptor meanwhile, see `_probing`)
+        with _probe():  # (no fork copies the descriptor meanwhile, see `_probing`)
             text = ack_path(segment).read_bytes()
         data: Any = json.loads(text)
     except (OSError, ValueError):
@@ -356,7 +356,7 @@ def write_private_json(path: Path, data: dict[str, Any]) -> None:
 def _write_whole(path: Path, data: bytes) -> None:
     """Write `data` as the whole of a private file; OSError unless every byte is written (a full
     disk or a file size limit can cut a write short: a cut file must not replace a whole one)."""
-    with _probing:
+    with _probe():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             if os.write(fd, data) != len(data):
@@ -371,7 +371,7 @@ def _write_whole(path: Path, data: bytes) -> None:
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        with _probing:
+        with _probe():
             text = path.read_bytes()
         data = json.loads(text)
     except (OSError, ValueError):
@@ -437,7 +437,7 @@ def take_dropped_mark(segment: Path) -> int | None:
 
 def dropped_marks(spool_dir: Path) -> list[Path]:
     """The segments (deleted) whose drop marks wait in `spool_dir`."""
-    with _probing, reentry.suppress(OSError):
+    with _probe(), reentry.suppress(OSError):
         return [
             mark.with_name(mark.name[: -len(DROPPED_SUFFIX)] + SUFFIX)
             for mark in spool_dir.iterdir()
@@ -473,9 +473,9 @@ def writer_alive(segment: Path) -> bool:
 def writer_attached(path: Path) -> bool:
     """Whether a live program writes to the spool directory `path`: it holds a segment open (or is
     making one), the `flock` every writer keeps until it seals its segment or dies."""
-    with _probing, reentry.suppress(OSError), os.scandir(path) as entries:
-        for entry in entries:
-            if entry.name.endswith((SUFFIX, SUFFIX + ".new")) and held(Path(entry.path), exclusive=True):
+    with _probe(), reentry.suppress(OSError):
+        for name in _names(path):
+            if name.endswith((SUFFIX, SUFFIX + ".new")) and held(path / name, exclusive=True):
                 return True
     return False
 
@@ -484,7 +484,7 @@ def held(path: Path, *, exclusive: bool) -> bool:
     """Whether another open file holds a `flock` on `path` that a lock of this kind (shared or
     exclusive) would conflict with; a missing or unreadable file holds nothing. The probe lock is
     released at once (and never copied into a child forked meanwhile: see `_probing`)."""
-    with _probing:
+    with _probe():
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
@@ -510,6 +510,19 @@ def held(path: Path, *, exclusive: bool) -> bool:
 # probe itself). A fork waits at most `_FORK_WAIT` (a read hung on a dead network file system), then
 # goes on as it did.
 _probing = threading.RLock()
+
+
+def _names(path: Path) -> list[str]:
+    """The names in the directory `path`, read in one call: a `scandir` iterator stays open from its
+    call to its `with`, and a program's signal handler raising in between (an alarm) left it unclosed
+    (a ResourceWarning, its descriptor open until the collector came by)."""
+    return os.listdir(path)
+
+
+def _probe() -> contextlib.AbstractContextManager[object]:
+    """`_probing`, on a program's thread at the interpreter's shutdown too, where a delivery thread
+    frozen in the middle of a probe holds it for good (see `reentry.held`: `Frozen` instead of a hang)."""
+    return reentry.held(_probing)  # (an RLock: its holder takes it again)
 
 
 def fork_gate() -> threading.RLock:

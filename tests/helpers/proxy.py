@@ -15,9 +15,10 @@ class Proxy:
     It simulates the node being down without stopping the shared node.
     """
 
-    def __init__(self, target: tuple[str, int], *, answer_delay: float = 0.0) -> None:
+    def __init__(self, target: tuple[str, int], *, answer_delay: float = 0.0, drip: float = 0.0) -> None:
         self.target = target
         self.answer_delay = answer_delay  # seconds each connection's answer is held back (a slow node)
+        self.drip = drip  # seconds between the bytes of an answer, when not 0 (a node that drips)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
@@ -57,15 +58,19 @@ class Proxy:
                 continue
             self._open += [client, upstream]
             threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=_pump, args=(upstream, client, self.answer_delay), daemon=True).start()
+            answers = (upstream, client, self.answer_delay, self.drip)
+            threading.Thread(target=_pump, args=answers, daemon=True).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0) -> None:
-    """Copy what `source` says to `sink`, each piece `delay` seconds late, until either closes."""
+def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0, drip: float = 0.0) -> None:
+    """Copy what `source` says to `sink`, each piece `delay` seconds late (each byte `drip` seconds
+    after the one before, when `drip` is not 0), until either closes."""
     try:
         while data := source.recv(65536):
             time.sleep(delay)
-            sink.sendall(data)
+            for piece in (data[i : i + 1] for i in range(len(data))) if drip else (data,):
+                sink.sendall(piece)
+                time.sleep(drip)
     except OSError:
         pass
     finally:
@@ -73,7 +78,8 @@ def _pump(source: socket.socket, sink: socket.socket, delay: float = 0.0) -> Non
             sink.shutdown(socket.SHUT_WR)
 
 
-def proxy_to(es_url: str) -> Proxy:
-    """A proxy (not started) to the node at `es_url` (`http://host:port`)."""
+def proxy_to(es_url: str, *, drip: float = 0.0) -> Proxy:
+    """A proxy (not started) to the node at `es_url` (`http://host:port`), dripping its answers when
+    `drip` is not 0."""
     host, port = es_url.rsplit("//", 1)[1].rsplit(":", 1)
-    return Proxy((host, int(port)))
+    return Proxy((host, int(port)), drip=drip)
