@@ -27,7 +27,7 @@ from typing import Any
 
 from analyzers import config
 from analyzers.escaping import text_line
-from analyzers.exceptions import AnalyzerError
+from analyzers.exceptions import AnalyzerError, ConfigurationError
 from analyzers.store import connect
 from analyzers.wording import counted
 
@@ -201,9 +201,15 @@ def _check_config(args: argparse.Namespace, settings: Any) -> config.CheckConfig
         "warning_new": args.warning_new,
         "critical_new": args.critical_new,
     }
-    table = dict(settings.section("check"))
-    table.update({key: value for key, value in overrides.items() if value is not None})
-    return config.check_config(table)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    table = {**settings.section("check"), **given}
+    try:
+        return config.check_config(table)
+    except ConfigurationError as exc:  # a flag's value is named as the flag the user typed
+        message = str(exc)
+        for key in given:
+            message = message.replace(f"[check] {key}", f"--{key.replace('_', '-')}")
+        raise ConfigurationError(message) from None
 
 
 def handle_check(args: argparse.Namespace, settings: Any) -> int:

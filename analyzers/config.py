@@ -52,8 +52,10 @@ def parse_duration(text: str | timedelta, *, name: str = "duration") -> timedelt
     if isinstance(text, timedelta):
         return text
     match = _DURATION.match(str(text))
-    if not match or float(match.group(1)) <= 0:
+    if not match:
         raise ConfigurationError(f"{name} = {text!r} is not a duration: write e.g. 30s, 15m, 1h, 7d or 2w")
+    if float(match.group(1)) == 0:  # a duration, but one that holds no time: say that, not "not a duration"
+        raise ConfigurationError(f"{name} = {text!r} is no time at all: write e.g. 30s, 15m, 1h, 7d or 2w")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds > LONGEST.total_seconds():  # a window that long has no dates to end on: an overflow later
         raise ConfigurationError(

@@ -98,7 +98,14 @@ def handle_split(args: argparse.Namespace, settings: Any) -> int:
                 f"split of {key} by {args.by} would make at least {size} groups, more than {limit} "
                 f"(each {args.by} is a group: one holds a value?); give --max-groups N to allow N"
             )
-        return _record(store, edit, f"split {edit.target} by {edit.by} into {size} groups")
+        if size == 1:  # recorded all the same: the events to come may bring a second value
+            done = (
+                f"split {edit.target} by {edit.by}: its events so far have one {edit.by}, "
+                "one group until another"
+            )
+        else:
+            done = f"split {edit.target} by {edit.by} into {size} groups"
+        return _record(store, edit, done)
 
 
 def _record(store: Store, edit: group_edits.Edit, done: str) -> int:

@@ -301,6 +301,13 @@ def _refused(exc: Exception, action: str) -> ElasticsearchUnavailable:
             f"Elasticsearch refused to {action}: HTTP {status} {_phrase(status)}: check [elasticsearch] "
             "api_key or username/password, and that the user may read and write the logloop indices"
         )
+    if status == 400 and (body is None or "no handler found for uri" in str(body)):
+        # The node's answer to a path it has no handler for (a HEAD's without a body): the URL has a
+        # path the node does not take (`http://host:9200/es`), or a proxy's prefix is wrong.
+        return ElasticsearchUnavailable(
+            f"{_node(exc)} has no such endpoint (HTTP 400, asked to {action}): check the path in "
+            "[elasticsearch] url; Elasticsearch takes none, unless a proxy in front of it adds one"
+        )
     return ElasticsearchUnavailable(f"Elasticsearch refused to {action}: {_describe(exc)}")
 
 

@@ -113,7 +113,10 @@ def run_setup(args: argparse.Namespace, settings: Deployment) -> int:
     if report.lifecycle_policy:
         print(f"lifecycle policy {report.lifecycle_policy} deletes daily indices past [retention] events")
     else:
-        print("no index lifecycle management here: `logloop prune` (scheduled by `logloop schedule`) deletes")
+        print(
+            "no index lifecycle management here: `logloop prune` (scheduled by `logloop schedule`) "
+            "deletes daily indices past [retention] events"
+        )
     if report.registry:
         print(f"group registry index {report.registry} ready")
     if report.kibana is None:

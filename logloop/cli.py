@@ -329,8 +329,11 @@ def _run(argv: Sequence[str], command: str | None) -> int:
     said = io.StringIO()  # what argparse writes to stderr: its usage error, for the line below too
     try:
         with contextlib.redirect_stderr(said):
-            args = parser.parse_args(argv)
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:  # said by the command's own parser: its usage, not the list of every command
+                _chosen_parser(parser, argv).error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:
+        said = io.StringIO(with_suggestion(said.getvalue()))
         sys.stderr.write(said.getvalue())
         report_error = _command_default(parser, command, "report_error")
         if exc.code != 2 or report_error is None:
@@ -341,6 +344,7 @@ def _run(argv: Sequence[str], command: str | None) -> int:
         status: int = report_error(f"usage error: {problem} (see logloop {command} --help)")
         return status
     sys.stderr.write(said.getvalue())
+    settings = config.Settings()
     try:
         settings = config.load_settings(args.config)
         config.check_sections(settings)  # every section present, whichever command reads it
@@ -348,7 +352,7 @@ def _run(argv: Sequence[str], command: str | None) -> int:
         sys.stdout.flush()  # here, so that a closed or full standard output is reported like the rest
         return result
     except _root_errors() as exc:
-        return _report(args, str(exc))
+        return _report(args, config.named_by_variables(str(exc), settings.variables))
     except ModuleNotFoundError as exc:
         extra = EXTRA_MODULES.get((exc.name or "").partition(".")[0])
         if extra is None:  # a core dependency (elasticsearch...) or a file of logloop itself is missing
@@ -361,6 +365,33 @@ def _run(argv: Sequence[str], command: str | None) -> int:
             args,
             f"this command needs the '{extra}' extra (no module {exc.name}): pip install 'logloop[{extra}]'",
         )
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The deepest (sub)command parser `argv` names (`logloop kibana export`), else `parser`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for position, word in enumerate(argv):
+                if word in action.choices:
+                    return _chosen_parser(action.choices[word], argv[position + 1 :])
+    return parser
+
+
+def with_suggestion(usage_error: str) -> str:
+    """argparse's `invalid choice: 'analyse' (choose from 'es', 'analyze', ...)` with the nearest
+    choice named (`: did you mean analyze?`), for a command, a subcommand or an option's value (pure)."""
+    import difflib  # here: only a mistake needs it
+    import re
+
+    match = re.search(r"invalid choice: '([^']*)' \(choose from ([^)]*)\)", usage_error)
+    if match is None:
+        return usage_error
+    choices = re.findall(r"'([^']*)'", match.group(2))
+    nearest = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.6)
+    if not nearest:
+        return usage_error
+    said = f"invalid choice: '{match.group(1)}': did you mean {nearest[0]}? (choose from {match.group(2)})"
+    return usage_error.replace(match.group(0), said, 1)
 
 
 def _command_default(parser: argparse.ArgumentParser, command: str | None, name: str) -> Any:

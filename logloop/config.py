@@ -21,7 +21,7 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from logloop.errors import ConfigError
 from shipper.arguments import MAX_SECONDS, index_prefix_problem
 from shipper.connection import ElasticsearchSettings
-from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message
+from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message, unknown_names_message
 
 SECTIONS: Final = (
     "logloop",
@@ -68,9 +68,16 @@ class Settings:
     service: str = "logloop"
     source: Path | None = None
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # (section, key) -> the LOGLOOP_* variable that set it, so that an error names what the user wrote
+    variables: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def section(self, name: str) -> Mapping[str, Any]:
         return self.sections.get(name, {})
+
+    def label(self, section: str, key: str) -> str:
+        """How the user spelt a setting: its environment variable when that is where it came from."""
+        variable = self.variables.get((section, key))
+        return f"{variable} ([{section}] {key})" if variable else f"[{section}] {key}"
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path | None:
@@ -211,7 +218,11 @@ def merged_sections(document: Mapping[str, Any], environ: Mapping[str, str]) -> 
             raise ConfigError(f"[{alias}] and [{name}] are the same section: keep one of them")
     for name, table in document.items():
         if not isinstance(table, Mapping):
-            raise ConfigError(f"top-level key {name!r} must be a [section]: known are {', '.join(SECTIONS)}")
+            home = _own_keys().get(name)
+            meant = f" (did you mean {home}?)" if home else ""
+            raise ConfigError(
+                f"top-level key {name!r} must be a [section]{meant}: known are {', '.join(SECTIONS)}"
+            )
         if name not in SECTIONS and name not in _SECTION_ALIASES:
             import difflib  # (here: only a mistake needs it; every command reads the configuration)
 
@@ -234,7 +245,7 @@ def _es_settings(table: Mapping[str, Any], label: Callable[[str, str], str]) -> 
     known = {f.name for f in fields(ElasticsearchSettings)}
     unknown = set(table) - known
     if unknown:
-        raise ConfigError(unknown_keys_message("elasticsearch", unknown, known))
+        raise ConfigError(_unknown_keys("elasticsearch", unknown, known))
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = label("elasticsearch", key)
@@ -247,6 +258,22 @@ def _es_settings(table: Mapping[str, Any], label: Callable[[str, str], str]) -> 
         else:
             values[key] = None if value is None else _text(name, value)
     return ElasticsearchSettings(**values)
+
+
+def _own_keys() -> dict[str, str]:
+    """Each key of the sections this module parses, by where it belongs (`url` -> `[elasticsearch] url`)."""
+    es_keys = tuple(f.name for f in fields(ElasticsearchSettings))
+    sections = {"logloop": _GENERAL_KEYS, "elasticsearch": es_keys}
+    return {key: f"[{section}] {key}" for section, keys in sections.items() for key in keys}
+
+
+def _unknown_keys(section: str, unknown: set[str], known: Collection[str]) -> str:
+    """The unknown-keys message, a key of the other section named where it belongs: `index_prefix`
+    under [elasticsearch] is a misplaced line, not a misspelt key."""
+    elsewhere = {key: home for key, home in _own_keys().items() if key in unknown}
+    if not elsewhere:
+        return unknown_keys_message(section, unknown, known)
+    return unknown_names_message(f"key(s) in [{section}]", unknown, known, meant=elsewhere)
 
 
 def _text(name: str, value: Any) -> str:
@@ -274,7 +301,12 @@ def _urls(name: str, value: Any) -> str | tuple[str, ...]:
         if not isinstance(item, str):
             raise ConfigError(f"{name} = {value!r} must be a URL in quotes like {example}")
         try:
-            problem = "has no valid port (1-65535)" if urlsplit(item.strip()).port == 0 else None
+            parts = urlsplit(item.strip())
+            problem = "has no valid port (1-65535)" if parts.port == 0 else None
+            if parts.port is None and parts.hostname and parts.scheme in ("http", "https"):
+                # The Elasticsearch client takes no default port (the traceback of its ValueError
+                # before), and 80 or 443 is rarely what was meant: Elasticsearch listens on 9200.
+                problem = "has no port (Elasticsearch's is 9200; 443 or 80 behind a proxy)"
         except ValueError as exc:
             problem = "has no valid port (1-65535)" if "port" in str(exc).lower() else "is not a URL"
         if problem:
@@ -286,7 +318,7 @@ def _general(table: Mapping[str, Any], label: Callable[[str, str], str]) -> tupl
     """The [logloop] keys: the index prefix (a valid Elasticsearch index name start) and the service."""
     unknown = set(table) - set(_GENERAL_KEYS)
     if unknown:
-        raise ConfigError(unknown_keys_message("logloop", unknown, _GENERAL_KEYS))
+        raise ConfigError(_unknown_keys("logloop", unknown, _GENERAL_KEYS))
     prefix = _text(label("logloop", "index_prefix"), table.get("index_prefix", DEFAULT_INDEX_PREFIX))
     problem = index_prefix_problem(prefix)
     if problem is not None:
@@ -339,6 +371,21 @@ def check_sections(settings: Settings) -> None:
         getattr(module, function_name)(table)
 
 
+def named_by_variables(message: str, variables: Mapping[tuple[str, str], str]) -> str:
+    """An error message about `[section] key`, each key set from the environment named by its
+    variable too (pure). The sections' owners see only the merged table; a user told of `[retention]
+    events` would look for it in a file that has no such line."""
+    for (section, key), variable in sorted(variables.items()):
+        named = f"[{section}] {key}"
+        if named in message and variable not in message:
+            message = message.replace(named, f"{variable} ({named})")
+        elif f"unknown key(s) in [{section}]: " in message:
+            unknown = message.partition(f"in [{section}]: ")[2].partition(";")[0].replace(",", " ").split()
+            if key in unknown:
+                message = f"{message} (set by {variable})"
+    return message
+
+
 def check_grouping(table: Mapping[str, Any]) -> None:
     """`[grouping]` parsed by its pure parser, whose ValueError becomes a ConfigError here."""
     from shipper.grouping.options import GroupingConfigError, options_from_table
@@ -355,18 +402,18 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     path = path or default_config_path(environ)
     sections = merged_sections(_read_toml(path) if path else {}, environ)
     targets = {variable: _env_target(variable) for variable in environ}
-    from_environment = {target: variable for variable, target in targets.items() if target is not None}
-
-    def label(section: str, key: str) -> str:
-        """How the user spelt a setting: its environment variable when that is where it came from."""
-        variable = from_environment.get((section, key))
-        return f"{variable} ([{section}] {key})" if variable else f"[{section}] {key}"
-
-    prefix, service = _general(sections.pop("logloop", {}), label)
+    variables = {target: variable for variable, target in targets.items() if target is not None}
+    label = Settings(variables=variables).label
+    try:
+        prefix, service = _general(sections.pop("logloop", {}), label)
+        elasticsearch = _es_settings(sections.pop("elasticsearch", {}), label)
+    except ConfigError as exc:  # an unknown key set from the environment is named by its variable too
+        raise ConfigError(named_by_variables(str(exc), variables)) from None
     return Settings(
-        elasticsearch=_es_settings(sections.pop("elasticsearch", {}), label),
+        elasticsearch=elasticsearch,
         index_prefix=prefix,
         service=service,
         source=path,
         sections=sections,
+        variables=variables,
     )

@@ -195,6 +195,17 @@ def run(args: argparse.Namespace, settings: object) -> int:
     except OSError as exc:
         raise ShipperError(f"cannot read {args.input}: {exc}; pass a readable {kind}") from exc
     bad = [(line, row[3]) for line, row in enumerate(rows, start=1) if row[3] is not None]
+    if bad and len(bad) == len(rows):
+        # A file none of whose lines is an event (a text log given without --text, nearly always):
+        # one line, no output, rather than a refusal and an empty row per line of a large log.
+        line, error = bad[0]
+        first = error.partition(";")[0]  # the reason, without the advice that does not fit this case
+        print(
+            f"logloop cluster: error: no line of {args.input} is a JSON object (line {line}: {first});"
+            " for a text log, pass --text",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_LINES
     for line, error in bad:
         print(f"logloop cluster: {args.input}:{line}: {error}", file=sys.stderr)
     if args.output is None:
@@ -209,11 +220,6 @@ def run(args: argparse.Namespace, settings: object) -> int:
             raise ShipperError(f"cannot write {args.output}: {exc}; choose a writable path with -o") from exc
     if bad:
         print(f"logloop cluster: {len(bad)} of {len(rows)} lines skipped", file=sys.stderr)
-        if len(bad) == len(rows):
-            print(
-                f"logloop cluster: no line of {args.input} is a JSON object; for a text log, pass --text",
-                file=sys.stderr,
-            )
         return EXIT_BAD_LINES
     return 0
 

@@ -83,6 +83,23 @@ def test_bad_threshold_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "warning thresholds must not exceed" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        pytest.param(["--window", "1x"], "--window = '1x'", id="window"),
+        pytest.param(["--warning-rate", "-1"], "--warning-rate = -1.0", id="warning-rate"),
+    ],
+)
+def test_a_bad_flag_is_named_as_the_flag(
+    capsys: pytest.CaptureFixture[str], argv: list[str], named: str
+) -> None:
+    """A bad `--window` or threshold flag is named as typed in the UNKNOWN line (before: as `[check]
+    window`, a setting the user never wrote)."""
+    assert cli.handle_check(_parser().parse_args(["check", *argv]), Settings()) == check.UNKNOWN
+    out = capsys.readouterr().out
+    assert named in out and "[check]" not in out, out
+
+
 def _parser() -> Any:
     import argparse
 

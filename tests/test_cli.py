@@ -145,3 +145,47 @@ def test_a_command_leaving_without_teardown_delivers_its_output_and_status(tmp_p
         assert result.returncode == 2
         assert result.stdout.count(b"\n") == len(lines) + 1
         assert b"events.jsonl:20001: not valid JSON" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        pytest.param(["analyse"], "analyze", id="command"),
+        pytest.param(["group", "shwo", "abc"], "show", id="subcommand"),
+        pytest.param(["digest", "--format", "htm"], "html", id="option-value"),
+        pytest.param(["feedback", "x", "--kind", "bugs"], "bug", id="feedback-kind"),
+    ],
+)
+def test_a_misspelt_choice_is_answered_with_the_nearest(argv: list[str], meant: str) -> None:
+    """A misspelt command, subcommand or option value names the nearest choice in argparse's usage
+    error (before: only the list of every choice)."""
+    result = _run(*argv)
+    line = result.stderr.splitlines()[-1]
+    assert result.returncode == 2 and f"did you mean {meant}?" in line, result.stderr
+
+
+def test_a_choice_near_nothing_is_not_guessed() -> None:
+    """`--format pdf` is near no format: the usage error lists the choices and guesses none."""
+    result = _run("digest", "--format", "pdf")
+    assert result.returncode == 2 and "did you mean" not in result.stderr and "'html'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        pytest.param(["kibana", "export", "--wait", "5"], "logloop kibana export", id="subcommand"),
+        pytest.param(["digest", "--bogus"], "logloop digest", id="command"),
+        pytest.param(
+            ["--config", "x.toml", "group", "split", "k", "--by", "version", "-x"],
+            "logloop group split",
+            id="after-config",
+        ),
+    ],
+)
+def test_an_unknown_option_is_refused_by_its_command(argv: list[str], command: str) -> None:
+    """An option the command does not take is refused with that command's usage and name (before:
+    the usage of `logloop` listing every command, and `logloop: error:`)."""
+    result = _run(*argv)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"usage: {command} ")
+    assert f"{command}: error: unrecognized" in result.stderr

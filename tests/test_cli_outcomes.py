@@ -1038,3 +1038,50 @@ def test_a_missing_package_names_what_to_install(
             assert "no index matches" in result.stdout, result.stdout
         return
     assert_one_line(result, *words)
+
+
+def test_setup_says_what_deletes_old_indices(tmp_path: Path, es_url: str, index_prefix: str) -> None:
+    """Each line `logloop setup` prints is whole: the retention line names what is deleted (before,
+    on a node without lifecycle management, it ended at "deletes")."""
+    env = {"LOGLOOP_ELASTICSEARCH_URL": es_url, "LOGLOOP_INDEX_PREFIX": index_prefix}
+    result = run(tmp_path, "setup", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "daily indices past [retention] events" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("lines", "to_file"),
+    [
+        pytest.param(100_000, False, id="large-log-to-stdout"),
+        pytest.param(3, True, id="small-log-to-file"),
+    ],
+)
+def test_a_text_log_given_as_json_lines_is_one_line(tmp_path: Path, lines: int, to_file: bool) -> None:
+    """A text log given to `cluster` without --text is one error line naming --text, with no output
+    (before: a refusal on stderr and an empty row on stdout for each of its lines, the hint last)."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-12-05 10:00:00,{n % 1000:03d} INFO app: step {n}\n" for n in range(lines)))
+    output = tmp_path / "groups.jsonl"
+    result = run(tmp_path, "cluster", str(log), *(["-o", str(output)] if to_file else []))
+    assert_one_line(result, "app.log", "line 1", "pass --text", status=2)
+    assert result.stdout == "" and not output.exists()
+
+
+def test_an_elasticsearch_url_without_a_port_is_one_line_in_a_command(tmp_path: Path) -> None:
+    """`LOGLOOP_ES_URL=http://127.0.0.1 logloop analyze` is one line naming the variable and the port
+    (before: a ValueError traceback from the Elasticsearch client)."""
+    assert_one_line(
+        run(tmp_path, "analyze", env={"LOGLOOP_ES_URL": "http://127.0.0.1"}), "LOGLOOP_ES_URL", "9200"
+    )
+
+
+@pytest.mark.parametrize("argv", [p for p in ES_COMMANDS if p.id != "setup"])
+def test_a_url_with_a_path_the_node_does_not_take_is_named_so(
+    tmp_path: Path, es_url: str, argv: list[str]
+) -> None:
+    """`url = "http://host:9200/es"` (a path the node has no handler for) is named as such, with the
+    setting to fix (before: "Elasticsearch refused to ...: HTTP 400: None")."""
+    line = assert_one_line(
+        _run_against(tmp_path, f"{es_url}/es", argv), "has no such endpoint", "the path in"
+    )
+    assert "None" not in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,35 @@ def test_a_variable_of_another_program_is_left_alone(tmp_path: Path, variable: s
     if variable in ("LOGLOOP_INDEX_PREFIX", "LOGLOOP_RETENTION_EVENTS", "LOGLOOP_RETENTION_GROUPS"):
         environ = {variable: "logloop" if variable == "LOGLOOP_INDEX_PREFIX" else "30d"}
     assert load_settings(_write(tmp_path, ""), environ).index_prefix == "logloop"
+
+
+@pytest.mark.parametrize(
+    ("text", "home"),
+    [
+        pytest.param('[elasticsearch]\nindex_prefix = "a"\n', "[logloop] index_prefix", id="prefix-under-es"),
+        pytest.param('[es]\nservice = "a"\n', "[logloop] service", id="service-under-es-alias"),
+        pytest.param('[logloop]\nurl = "http://h:1"\n', "[elasticsearch] url", id="url-in-logloop"),
+        pytest.param('index_prefix = "a"\n[elasticsearch]\n', "[logloop] index_prefix", id="top-prefix"),
+        pytest.param('api_key = "a"\n', "[elasticsearch] api_key", id="top-level-api-key"),
+    ],
+)
+def test_a_key_in_the_wrong_section_is_named_where_it_belongs(tmp_path: Path, text: str, home: str) -> None:
+    """A [logloop] or [elasticsearch] key written in the other section, or above every section, is
+    named with the section it belongs to (before: "unknown key", or "must be a [section]", no more)."""
+    with pytest.raises(ConfigError, match=re.escape(f"did you mean {home}?")):
+        load_settings(_write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://127.0.0.1", id="loopback"),
+        pytest.param("https://es.example.com", id="https-host"),
+        pytest.param("https://a:9200,https://b", id="second-of-two"),
+    ],
+)
+def test_an_elasticsearch_url_without_a_port_is_one_line(tmp_path: Path, url: str) -> None:
+    """A URL with no port is refused at start, naming 9200 (before: the Elasticsearch client's
+    ValueError as a traceback, from every command but `check`)."""
+    with pytest.raises(ConfigError, match="has no port"):
+        load_settings(_write(tmp_path, ""), {"LOGLOOP_ES_URL": url})

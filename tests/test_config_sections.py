@@ -129,3 +129,66 @@ def test_checking_every_section_loads_none_of_the_commands_libraries() -> None:
         )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "command"),
+    [
+        pytest.param("LOGLOOP_RETENTION_EVENTS", "abc", ["prune", "--dry-run"], id="retention-bad-value"),
+        pytest.param("LOGLOOP_INDICES_SHARDS", "two", ["cluster", "{events}"], id="indices-bad-value"),
+        pytest.param("LOGLOOP_SMTP_SECURITY", "tls13", ["cluster", "{events}"], id="smtp-bad-value"),
+        pytest.param("LOGLOOP_ANALYZE_FOO", "1", ["cluster", "{events}"], id="analyze-unknown-key"),
+        pytest.param("LOGLOOP_ES_URLL", "x", ["cluster", "{events}"], id="elasticsearch-unknown-key"),
+        pytest.param("LOGLOOP_DIGEST_TIMEZONE", "Mars", ["digest", "-o", "{tmp}/d.html"], id="by-command"),
+    ],
+)
+def test_a_setting_from_the_environment_is_named_by_its_variable(
+    tmp_path: Path, variable: str, value: str, command: list[str]
+) -> None:
+    """A bad or unknown setting given as a LOGLOOP_* variable is named by that variable in the error
+    line, whichever section it is in (before: only [logloop] and [elasticsearch]; the others named a
+    `[section] key` that no file held)."""
+    argv = [a.format(events=_events(tmp_path), tmp=tmp_path) for a in command]
+    env = {variable: value, "LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"}
+    assert_one_line(run(tmp_path, *argv, env=env), variable)
+
+
+def test_a_setting_from_the_environment_is_named_by_check_too(tmp_path: Path) -> None:
+    """`check` names the variable in its UNKNOWN line (before: `[check] shards_warning` only)."""
+    env = {"LOGLOOP_CHECK_SHARDS_WARNING": "abc", "LOGLOOP_ELASTICSEARCH_URL": "http://127.0.0.1:1"}
+    result = run(tmp_path, "check", env=env)
+    assert result.returncode == 3 and "LOGLOOP_CHECK_SHARDS_WARNING ([check] shards_warning)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("message", "variables", "expected"),
+    [
+        pytest.param(
+            "[retention] events = 'x' is bad",
+            {("retention", "events"): "LOGLOOP_RETENTION_EVENTS"},
+            "LOGLOOP_RETENTION_EVENTS ([retention] events) = 'x' is bad",
+            id="value",
+        ),
+        pytest.param(
+            "[retention] events = 'x' is bad",
+            {("retention", "groups"): "LOGLOOP_RETENTION_GROUPS"},
+            "[retention] events = 'x' is bad",
+            id="other-key-from-the-file",
+        ),
+        pytest.param(
+            "unknown key(s) in [check]: foo; known: warning_rate",
+            {("check", "warning_rate"): "LOGLOOP_CHECK_WARNING_RATE"},
+            "unknown key(s) in [check]: foo; known: warning_rate",
+            id="known-key-listed-is-not-blamed",
+        ),
+        pytest.param(
+            "set LOGLOOP_KIBANA_URL or [kibana] url",
+            {("kibana", "url"): "LOGLOOP_KIBANA_URL"},
+            "set LOGLOOP_KIBANA_URL or [kibana] url",
+            id="already-named",
+        ),
+    ],
+)
+def test_named_by_variables(message: str, variables: dict[tuple[str, str], str], expected: str) -> None:
+    """Only the keys the environment set are renamed, and only where the message names them."""
+    assert config.named_by_variables(message, variables) == expected

@@ -249,6 +249,17 @@ def test_cli_rejects_a_bad_window(
     assert "is not a duration" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("window", [pytest.param("0d", id="zero"), pytest.param("0.0h", id="zero-decimal")])
+def test_cli_rejects_a_zero_window_as_zero(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, window: str
+) -> None:
+    """A zero --window is refused as holding no time (before: "is not a duration", which it is)."""
+    monkeypatch.delenv("LOGLOOP_CONFIG", raising=False)
+    assert cli.main(["digest", "--window", window]) == 1
+    err = capsys.readouterr().err
+    assert "is no time at all" in err and "not a duration" not in err
+
+
 def test_queries_only_use_mapped_fields() -> None:
     """Every field the digest aggregates or filters on is in the index template (shipper/schema.py)."""
     window = Window.ending(docs.UNTIL, docs.WINDOW)

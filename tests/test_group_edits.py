@@ -534,3 +534,14 @@ def test_analyze_heals_events_a_concurrent_writer_left_in_an_undone_merge(
     assert sorted(_keys(es, prefix).values()) == ["k1", "k1"]
     analyze.run(store, config=AnalyzeConfig(), until=NOW)
     assert sorted(_keys(es, prefix).values()) == ["k1", "k2"]
+
+
+@pytest.mark.es
+def test_a_split_that_finds_one_value_says_so(es: Any, settings: Settings, tmp_path: Any) -> None:
+    """A split whose group's events all share the facet says it stays one group until another value
+    comes, and is recorded (before: "into 1 groups")."""
+    index_events(es, settings.index_prefix, [event("k1", NOW - DAY), event("k1", NOW - DAY)])
+    done = _cli(settings, tmp_path, "group", "split", "k1", "--by", "version")
+    assert done.returncode == 0 and "one group until another" in done.stdout, done
+    assert "1 groups" not in done.stdout
+    assert len(group_edits.load(Store(es, settings.index_prefix))) == 1
