@@ -74,7 +74,11 @@ def dimensions(config: RootCauseConfig) -> tuple[Dimension, ...]:
 
 
 def _hits(size: int, fields: list[str], order: str = "desc") -> dict[str, Any]:
-    return {"top_hits": {"size": size, "sort": [{"@timestamp": order}], "_source": {"includes": fields}}}
+    # (`@timestamp` keeps milliseconds, and a loop logs several lines in one: the shipper's event ids are
+    # time-ordered by the record's creation and then by its place in its segment, so they break the tie
+    # in the order the process wrote them; another shipper's random ids give some order, as before)
+    sort = [{"@timestamp": order}, {"event.id": {"order": order, "unmapped_type": "keyword"}}]
+    return {"top_hits": {"size": size, "sort": sort, "_source": {"includes": fields}}}
 
 
 def _dimension_aggs(dims: Sequence[Dimension]) -> dict[str, Any]:

@@ -51,3 +51,22 @@ def test_the_lines_before_an_occurrence_are_its_own_programs(es: Any, prefix: st
     shown = [line.message for line in latest.lines]
     assert shown == ["billing: loaded 12 invoices", "billing: summing invoice 7"]
     assert (latest.pid, latest.service) == ((4242, "billing") if with_pid else (None, "billing"))
+
+
+def test_lines_logged_within_one_millisecond_are_shown_in_the_order_they_were_logged(
+    es: Any, prefix: str
+) -> None:
+    """Lines the node stores with one `@timestamp` (it keeps milliseconds; a loop logs several in one)
+    are shown in the order their process wrote them, as their time-ordered event ids tell (they came
+    back in any order: a worker's last items before its failure read 31, 30, 28, 29, 27)."""
+    error = event(KEY, AT, service="worker", message="item failed")
+    error["process"] = {"pid": 77}
+    lines = []
+    for item in range(8):  # ids as the shipper makes them: the time, then the frame's place in its segment
+        line = _line("worker", 1, f"worker: item {item}", 77)
+        line["event"]["id"] = f"{0x18C0000000:012x}7{item * 7:03x}{0x8000000000000000 | (item * 977):016x}"
+        lines.append(line)
+    index_events(es, prefix, [*(lines[i] for i in (5, 2, 7, 0, 3, 6, 1, 4)), error])  # stored out of order
+    data = fetch(Store(es, prefix), WINDOW, [KEY], RootCauseConfig())
+    (latest, *_) = all_breadcrumbs(data, 5)[KEY]
+    assert [line.message for line in latest.lines] == [f"worker: item {item}" for item in range(3, 8)]
