@@ -21,6 +21,7 @@ every section; it keeps secrets out of the TOML file, the environment and `ps`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -376,14 +377,19 @@ def named_by_variables(message: str, variables: Mapping[tuple[str, str], str]) -
     variable too (pure). The sections' owners see only the merged table; a user told of `[retention]
     events` would look for it in a file that has no such line."""
     for (section, key), variable in sorted(variables.items()):
-        named = f"[{section}] {key}"
-        if named in message and variable not in message:
-            message = message.replace(named, f"{variable} ({named})")
+        # (the key with any item index after it, `[grouping] in_app[0]`, and no longer key's start)
+        named = re.compile(re.escape(f"[{section}] {key}") + r"(?:\[\d+\])*(?!\w)")
+        if variable not in message and named.search(message):
+            message = named.sub(f"{variable} (\\g<0>)", message)  # (a variable's name holds no backslash)
+            message = message.replace(_FIX_THE_FILE, f"; fix {variable}")
         elif f"unknown key(s) in [{section}]: " in message:
             unknown = message.partition(f"in [{section}]: ")[2].partition(";")[0].replace(",", " ").split()
             if key in unknown:
                 message = f"{message} (set by {variable})"
     return message
+
+
+_FIX_THE_FILE: Final = "; fix the configuration file"  # the advice after a section's error
 
 
 def check_grouping(table: Mapping[str, Any]) -> None:
@@ -393,7 +399,7 @@ def check_grouping(table: Mapping[str, Any]) -> None:
     try:
         options_from_table(table)
     except GroupingConfigError as exc:
-        raise ConfigError(f"{exc}; fix the configuration file") from None
+        raise ConfigError(f"{exc}{_FIX_THE_FILE}") from None
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

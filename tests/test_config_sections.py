@@ -182,6 +182,18 @@ def test_a_setting_from_the_environment_is_named_by_check_too(tmp_path: Path) ->
             id="known-key-listed-is-not-blamed",
         ),
         pytest.param(
+            "[grouping] in_app[0] = '' is empty; fix the configuration file",
+            {("grouping", "in_app"): "LOGLOOP_GROUPING_IN_APP"},
+            "LOGLOOP_GROUPING_IN_APP ([grouping] in_app[0]) = '' is empty; fix LOGLOOP_GROUPING_IN_APP",
+            id="an-item-of-a-list",
+        ),
+        pytest.param(
+            "[smtp] port_range = 'x' is bad",
+            {("smtp", "port"): "LOGLOOP_SMTP_PORT"},
+            "[smtp] port_range = 'x' is bad",
+            id="a-longer-key-from-the-file",
+        ),
+        pytest.param(
             "set LOGLOOP_KIBANA_URL or [kibana] url",
             {("kibana", "url"): "LOGLOOP_KIBANA_URL"},
             "set LOGLOOP_KIBANA_URL or [kibana] url",

@@ -197,6 +197,8 @@ def loop():
         pass
 
 def main():
+    # (Python leaves SIGINT ignored when it starts so, as a job a shell runs in the background does)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     loop()
 
