@@ -26,7 +26,7 @@ import dataclasses
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -222,14 +222,16 @@ class Report:
     def troubled_shippers(self) -> tuple[ShipperProcess, ...]:
         """The processes that lost events or have a backlog, those that lost the most first, at most
         LIST_LIMIT: a script run by cron reports from a process of its own each time it loses records."""
-        troubled = (p for p in self.shipper if p.dropped or p.dead_lettered or p.spool_backlog)
-        return tuple(itertools.islice(troubled, LIST_LIMIT))
+        return tuple(itertools.islice(self._troubled(), LIST_LIMIT))
 
     @property
     def troubled_shippers_left_out(self) -> int:
         """How many more processes lost events or have a backlog than `troubled_shippers` lists."""
-        troubled = sum(1 for p in self.shipper if p.dropped or p.dead_lettered or p.spool_backlog)
-        return troubled - len(self.troubled_shippers)
+        return sum(1 for _ in self._troubled()) - len(self.troubled_shippers)
+
+    def _troubled(self) -> Iterator[ShipperProcess]:
+        """The processes that lost events or have a backlog, in the order of `shipper`."""
+        return (p for p in self.shipper if p.dropped or p.dead_lettered or p.spool_backlog)
 
     @property
     def is_empty(self) -> bool:
