@@ -26,8 +26,8 @@ no memory queue any more; `flush_interval` is how often the agent looks for new 
 
 Recursion and re-entrancy: records of `logloop.shipper*` loggers and of the agent's thread are never
 shipped. A record logged while the same thread is inside emit() (a signal handler, or a `__str__`
-that logs) is kept and written right after the outer record; past `_REENTRANT_LIMIT` per call it is
-counted lost (`reentrant`), never silently dropped.
+that logs) is kept and written right after the outer record; past the bounds of `reentry.has_room` it
+is counted lost (`reentrant`), never silently dropped.
 
 Fork safety: a forked child lets go of its parent's segment and writes its own; every process and
 child on the host logging into the same spool directory shares one agent. What the program's own
@@ -68,7 +68,6 @@ DELIVERIES: Final = ("process", "thread")
 QueueOverflow = Literal["spool", "drop"]
 _QUEUE_OVERFLOWS: Final = ("spool", "drop")
 _INTERNAL_PREFIX: Final = "logloop.shipper"
-_REENTRANT_LIMIT: Final = 100  # records kept per outer emit() from signal handlers and the like
 _WATCH_EVERY: Final = 1.0  # seconds between the watchdog's looks at the agent
 _SPOOL_NAME_MAX: Final = 200  # bytes: a file name holds 255, and the dead-letter file adds 17
 _UNDELIVERED_AFTER: Final = 10.0  # seconds without any delivery before a program says so
@@ -426,7 +425,7 @@ class ShipperHandler(logging.Handler):
             reentry.reraise_program_exception()
         state = _local.__dict__  # this thread's: "busy" inside the shipper, "pending" records
         if state.get("busy"):  # a signal handler, or capture() itself, logged
-            if len(state.get("pending", ())) < _REENTRANT_LIMIT:
+            if reentry.has_room(state):
                 reentry.put_aside(state, functools.partial(self.emit, record))
             else:
                 self._lose("reentrant")

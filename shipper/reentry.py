@@ -79,11 +79,37 @@ def put_aside(state: dict[str, Any], call: Callable[[], object]) -> None:
     state.setdefault("pending", []).append((os.getpid(), call))
 
 
+# Bounds on records put aside. A signal handler logging faster than the thread can write them, or a
+# `__str__` that logs a record whose `__str__` logs another, would otherwise grow memory, or keep the
+# thread writing for good: past either bound a record is counted lost (`reentrant`) instead.
+PENDING_LIMIT: Final = 100  # records waiting at once
+STRETCH_LIMIT: Final = 1000  # records written from one stretch of writing put-aside records
+
+
+def has_room(state: dict[str, Any]) -> bool:
+    """Whether one more record may be put aside (see `PENDING_LIMIT`, `STRETCH_LIMIT`)."""
+    return len(state.get("pending", ())) < PENDING_LIMIT and state.get("written", 0) < STRETCH_LIMIT
+
+
 def run_pending(state: dict[str, Any]) -> None:
-    """Run the deferred writes (each marks the thread busy again while it writes)."""
+    """Run the deferred writes, in order (each marks the thread busy again while it writes).
+
+    One loop writes them all: a write that ends with more records put aside leaves them to it rather
+    than starting a loop of its own, so a stream of them (a signal handler logging all the time) takes
+    no deeper stack than one."""
+    if state.get("writing"):
+        return
     pending = state.get("pending")
-    while pending:
-        pending.pop(0)[1]()
+    if not pending:
+        return
+    state["writing"] = True
+    try:
+        while pending:
+            state["written"] = state.get("written", 0) + 1
+            pending.pop(0)[1]()
+    finally:
+        state["writing"] = False
+        state["written"] = 0
 
 
 def program_exception(caught: BaseException | None = None) -> BaseException | None:
@@ -100,6 +126,13 @@ def program_exception(caught: BaseException | None = None) -> BaseException | No
     if threading.current_thread() is not threading.main_thread():  # (handlers run only there)
         return None
     caught = sys.exception() if caught is None else caught
+    try:
+        return _raised_by_a_handler(caught)
+    except RecursionError:  # the program logged with its stack nearly full: no room left to look, and
+        return None  # a handler's exception is never a RecursionError; the record is counted lost
+
+
+def _raised_by_a_handler(caught: BaseException | None) -> BaseException | None:
     handlers: set[CodeType] | None = None
     for _ in range(8):  # (a chain of links, bounded: a cycle of contexts must not hold the thread)
         if caught is None:
