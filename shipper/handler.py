@@ -607,7 +607,7 @@ class ShipperHandler(logging.Handler):
             self._watchdog = threading.Thread(
                 target=self._watch, name="logloop-shipper-watchdog", daemon=True
             )
-            self._watchdog.start()
+            reentry.start_thread(self._watchdog)
 
     def _ensure_agent(self) -> None:
         """Start an agent process unless one runs; where none can start, deliver from a thread."""
@@ -651,7 +651,7 @@ class ShipperHandler(logging.Handler):
                 AGENT_THREADS.discard(threading.get_ident())
 
         self._agent_thread = threading.Thread(target=run, name="logloop-shipper-agent", daemon=True)
-        self._agent_thread.start()
+        reentry.start_thread(self._agent_thread)
 
     def _deliver_once(self, agent: Any) -> bool:
         """Take the directory's lock and deliver until the agent stops; True when the thread is done."""

@@ -190,6 +190,23 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def start_thread(thread: threading.Thread) -> None:
+    """Start one of the shipper's threads with the program's asynchronous signals blocked in it for
+    its whole life (a thread is born with its creator's mask, so none arrives before it could block
+    them). The kernel hands a signal to a thread that does not block it: while the main thread holds
+    signals back (`signals_held`), one handed to a shipper thread had its handler run on the main
+    thread all the same, inside the standard library code the holding was for, which absorbed the
+    handler's exception (a program's `signal.alarm` timeout lost)."""
+    if _HOLDABLE is None:
+        thread.start()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HOLDABLE)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 # Every signal but those that cannot be held (SIGKILL, SIGSTOP) and those a fault raises synchronously
 # (holding them back while the fault recurs would kill the process instead); None without pthreads.
 _NEVER_HELD: Final = (

@@ -10,10 +10,12 @@ import gc
 import logging
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers.spooled import messages_in
@@ -87,50 +89,85 @@ def spooled(tmp_path: Path) -> Iterator[tuple[ShipperHandler, logging.Logger]]:
 
 
 @pytest.mark.parametrize("record", ["plain", "extras", "traceback"])
-@pytest.mark.parametrize(("on_alarm", "raised"), HANDLERS)
+@pytest.mark.parametrize("handler", [param.id for param in HANDLERS])
 def test_a_signal_handlers_exception_inside_a_logging_call_reaches_the_program(
-    on_alarm: Callable[[int, Any], None],
-    raised: type[Exception],
-    record: str,
-    spooled: tuple[ShipperHandler, logging.Logger],
-    monkeypatch: pytest.MonkeyPatch,
+    handler: str, record: str, tmp_path: Path
 ) -> None:
     """A timer's handler raising while the program logs flat out: every one of its exceptions reaches
     the program's `except` (before, those landing inside the shipper were swallowed and counted as an
-    unformattable record: 35-45% of them), and every logging call that returned is in the spool."""
-    handler, logger = spooled
-    logger.handlers = [handler]  # (pytest's capture handlers join a non-propagating logger for the call)
+    unformattable record: 35-45% of them), and every logging call that returned is in the spool.
+
+    Run in a process of its own: a thread another test left running in this one could take the alarm
+    while the main thread holds it back, and its handler would then run where the standard library
+    absorbs it (what any logging handler's traceback would do: not the shipper's to prevent)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _TRIALS_CHILD,
+            str(Path(__file__).parent),
+            handler,
+            record,
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    caught, mask_kept, dropped, missing = done.stdout.split()
+    assert int(caught) == _TRIALS
+    assert mask_kept == "True"  # no signal left held back
+    assert int(dropped) == 0
+    assert int(missing) == 0
+
+
+_TRIALS_CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import test_signal_raise
+test_signal_raise.trials(*sys.argv[2:])
+"""
+
+
+def trials(handler_id: str, record: str, spool: str) -> None:
+    """The trials of the test above, in the process it starts; prints what the test checks."""
+    on_alarm, raised = next(param.values for param in HANDLERS if param.id == handler_id)
+    handler = ShipperHandler("alarms", spool_path=Path(spool), delivery="thread")
+    handler._stop.set()  # no delivery: the records stay in the segment
+    logger = logging.getLogger("signal.raise")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
     # The standard library's own LogRecord absorbs any exception while it asks multiprocessing for the
-    # process's name (with multiprocessing imported, as it is in this test run): whatever the handler,
-    # an alarm landing there is lost before the shipper is called. That step is not under test.
-    monkeypatch.setattr(logging, "logMultiprocessing", False)
+    # process's name (with multiprocessing imported): whatever the handler, an alarm landing there is
+    # lost before the shipper is called. That step is not under test.
+    logging.logMultiprocessing = False
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGALRM, on_alarm)
     caught = 0
     returned: list[int] = []
     step = 0
-    try:
-        for _ in range(_TRIALS):
+    for _ in range(_TRIALS):
+        try:
+            # Armed inside the `try`: on a loaded machine the alarm can go off as the arming call
+            # returns, before any logging call.
             signal.setitimer(signal.ITIMER_REAL, 0.001)
             started = time.monotonic()
-            try:
-                while time.monotonic() - started < 0.5:  # (bounded: a lost alarm costs half a second)
-                    _log(logger, record, step)
-                    returned.append(step)
-                    step += 1
-            except raised:
-                caught += 1
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    finally:
+            while time.monotonic() - started < 5:  # (bounded: a lost alarm costs 5 s, not the run)
+                _log(logger, record, step)
+                returned.append(step)
+                step += 1
+        except raised:
+            caught += 1
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    assert caught == _TRIALS
-    assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask  # no signal left held back
-    assert handler.stats().dropped == 0
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    mask_kept = signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask
+    handler.close()
     written = set(messages_in(handler.spool_dir))
     verb = "failed" if record == "traceback" else None
     expected = {f"item {i} {verb}" if verb else f"working on item {i}" for i in returned}
-    assert expected <= written
+    print(caught, mask_kept, handler.stats().dropped, len(expected - written))
 
 
 def test_a_records_own_exception_is_absorbed_while_a_signal_handler_is_installed(
@@ -172,3 +209,34 @@ def test_signals_held_restores_the_mask_whatever_the_handler_raises(where: str) 
     assert ran_inside
     assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask
     assert signal.SIGUSR1 not in signal.sigpending()
+
+
+def _blocked_in(thread: threading.Thread) -> set[int]:
+    """The signals `thread` blocks, read from the kernel (Linux's /proc)."""
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread masks from Linux's /proc")
+def test_the_shippers_threads_never_take_the_programs_signals(tmp_path: Path) -> None:
+    """The shipper's own threads (delivery, watchdog) block the program's asynchronous signals, so the
+    kernel never hands one to them: handed to them while the main thread held it back, its handler
+    ran in the standard library code the holding was for, which absorbed the handler's exception."""
+    handler = ShipperHandler("threads", spool_path=tmp_path / "s", delivery="thread")
+    try:
+        shippers = [thread for thread in threading.enumerate() if thread.name.startswith("logloop-shipper")]
+        assert {thread.name for thread in shippers} == {"logloop-shipper-agent", "logloop-shipper-watchdog"}
+        wanted = {
+            signal.SIGALRM,
+            signal.SIGTERM,
+            signal.SIGINT,
+            signal.SIGHUP,
+            signal.SIGUSR1,
+            signal.SIGCHLD,
+        }
+        for thread in shippers:
+            assert wanted <= _blocked_in(thread), thread.name
+        assert signal.SIGALRM not in _blocked_in(threading.main_thread())  # the program's own: as it was
+    finally:
+        handler.close()
