@@ -683,3 +683,96 @@ def test_a_rich_handlers_pattern_error_in_its_column_is_keyed_as_traceback_print
     assert len(stack_traces) == 1
     found = fingerprint_event({"error": {"stack_trace": stack_traces[0]}})
     assert found is not None and found.key == _key(formatted(lambda: _bad_pattern("a(b"))).key
+
+
+# stackprinter: a program that formats its failures with stackprinter (its excepthook, or `format()`
+# in a logging formatter), run from two install paths with other values and line numbers.
+
+_STACKPRINTER_APP = """
+import logging, sys
+import stackprinter
+
+
+def parse(value):
+    count = len(value)
+    return int(value) + count
+
+
+def other(value):
+    return int(value)
+
+
+class JobError(Exception):
+    pass
+
+
+def job(function, value):
+    try:
+        return function(value)
+    except Exception as exc:
+        raise JobError("job failed") from exc
+
+
+class StackFormatter(logging.Formatter):
+    def formatException(self, exc_info):
+        return stackprinter.format(exc_info, style=STYLE, source_lines=LINES, suppressed_paths=[r"stackprinter"])
+
+
+if __name__ == "__main__":
+    function, value = globals()[sys.argv[1]], None if sys.argv[2] == "None" else sys.argv[2]
+    if sys.argv[3] == "excepthook":
+        stackprinter.set_excepthook(style="plaintext")
+        function(value)
+    handler = logging.StreamHandler()
+    handler.setFormatter(StackFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        job(function, value) if sys.argv[3] == "chain" else function(value)
+    except Exception:
+        logging.getLogger("app.worker").exception("order %s failed", value)
+"""
+_STACKPRINTER_WAYS = {  # how a failure is written: (STYLE, LINES, how it is raised)
+    "excepthook": ("'plaintext'", 5, "excepthook"),
+    "logging-formatter": ("'plaintext'", 5, "plain"),
+    "colours": ("'darkbg2'", 5, "plain"),
+    "one-source-line": ("'plaintext'", 1, "plain"),
+    "chain": ("'plaintext'", 5, "chain"),
+}
+
+
+def _stackprinted(directory: Path, way: str, function: str, value: str, padding: int) -> str:
+    """What the program at `directory` (`padding` blank lines above its code) writes to stderr when
+    `function(value)` fails, its failure written by stackprinter the `way` named."""
+    style, lines, raised = _STACKPRINTER_WAYS[way]
+    program = directory / "app.py"
+    if not program.exists():
+        directory.mkdir(parents=True)
+        source = _STACKPRINTER_APP.replace("STYLE", style).replace("LINES", str(lines))
+        program.write_text("\n" * padding + source, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(program), function, value, raised],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Error" in done.stderr, done.stderr
+    return done.stderr
+
+
+@pytest.mark.parametrize("way", [pytest.param(way, id=way) for way in _STACKPRINTER_WAYS])
+def test_a_stackprinter_report_is_keyed_as_the_traceback_it_shows(tmp_path: Path, way: str) -> None:
+    """stackprinter's report (frame lines at the line start, no header, numbered context with the line
+    that ran marked `-->`, variables between dotted rules) gets the key `traceback`'s print of the same
+    failure gets: one bug from other install paths, line numbers and values one group, the same error in
+    another function and another error in the same function other groups, the title the exception's."""
+    first = _stackprinted(tmp_path / "home" / "ann" / "app", way, "parse", "abc", 0)
+    again = _stackprinted(tmp_path / "srv" / "releases" / "42" / "app", way, "parse", "x-19", 9)
+    sibling = _stackprinted(tmp_path / "home" / "ann" / "app", way, "other", "abc", 0)
+    other_bug = _stackprinted(tmp_path / "home" / "ann" / "app", way, "parse", "None", 0)
+    keys = [fingerprint_event({"error": {"stack_trace": text}}) for text in (first, again, sibling, other_bug)]
+    assert keys[0] is not None and keys[1] is not None and keys[0].key == keys[1].key, (first, again)
+    assert len({key.key for key in keys if key is not None}) == 3, (first, sibling, other_bug)
+    assert parse_traceback(first).final.type == ("JobError" if way == "chain" else "ValueError")
+    expected = "JobError: job failed (app.job)" if way == "chain" else "ValueError: invalid literal"
+    assert keys[0].name.startswith(expected) and keys[0].name.endswith(")"), keys[0].name

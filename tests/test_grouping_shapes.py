@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import linecache
+import multiprocessing.pool
 import random
 import time
 from collections.abc import Callable
@@ -102,6 +103,28 @@ def test_a_worker_process_failure_is_grouped_by_the_workers_raising_statement() 
     assert keys["first"].key == keys["again"].key == keys["moved"].key
     assert _key(sibling).key != keys["first"].key
     assert len({keys["first"].key, _key(sibling).key, _key(wrapped).key}) == 3
+
+
+def _in_mp_pool(pool: multiprocessing.pool.Pool, function: Callable[[str], int], key: str) -> str:
+    return formatted(lambda: pool.apply(function, (key,)))
+
+
+@pytest.mark.parametrize("kind", ["concurrent.futures", "multiprocessing"])
+def test_a_worker_process_failure_is_titled_by_the_workers_function(kind: str) -> None:
+    """The title of a failure a pool re-raises names the worker's function that raised it
+    (`test_grouping_shapes._worker_lookup`), not the parent's call that waited for the result: every
+    worker bug of one pool call named one culprit. A worker's exception the parent wraps in another
+    keeps the parent's site."""
+    if kind == "concurrent.futures":
+        with concurrent.futures.ProcessPoolExecutor(1) as pool:
+            first, other = _in_pool(pool, _worker_lookup, "k1"), _in_pool(pool, _worker_index, "k1")
+    else:
+        with multiprocessing.get_context("spawn").Pool(1) as mp_pool:
+            first, other = _in_mp_pool(mp_pool, _worker_lookup, "k1"), _in_mp_pool(mp_pool, _worker_index, "k1")
+    assert _key(first).name == "KeyError: '<STR>' (test_grouping_shapes._worker_lookup)"
+    assert _key(other).name == "KeyError: '<STR>' (test_grouping_shapes._worker_index)"
+    wrapped = first.rstrip("\n").rsplit("\n", 1)[0] + "\nLookupFailed: k1\n"  # the parent's own exception
+    assert _key(wrapped).name == "LookupFailed: <ID> (test_grouping_shapes)"
 
 
 def test_a_chain_quoted_in_a_remote_traceback_does_not_split_the_outer_chain() -> None:
@@ -317,6 +340,27 @@ def test_text_before_the_header_does_not_decide_the_key() -> None:
         assert _key(preamble + formatted(lambda: _other({}, "u1"))) == sibling != _key(first)
         assert _key(preamble + group) == _key(group) != _key(preamble + other_group)
         assert _key(preamble + other_group) == _key(other_group)
+
+
+@pytest.mark.parametrize(
+    "preamble",
+    [
+        pytest.param("2026-12-05 22:11:01+0000 [-] Unhandled Error\n", id="twisted-log"),
+        pytest.param("ERROR job failed\n", id="message-line"),
+        pytest.param("a\nb: job failed\n", id="two-lines"),
+    ],
+)
+@pytest.mark.parametrize("indent", ["\t", "    ", "  "], ids=["tab", "four-spaces", "two-spaces"])
+def test_an_indented_traceback_after_a_message_is_read_as_printed(preamble: str, indent: str) -> None:
+    """A traceback whose every line carries one indent after an unindented message line (twisted's log
+    writes a failure so, tab-indented under `Unhandled Error`; formatters that indent the exception text
+    under the record's line) gets the key and type of the traceback as `traceback` printed it."""
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
+    sibling = _key(formatted(lambda: _other({}, "u1")))
+    text = preamble + _indented(first, indent)
+    assert parse_traceback(text).final.type == "KeyError"
+    assert _key(text) == _key(first) == _key(preamble + _indented(again, indent))
+    assert _key(preamble + _indented(formatted(lambda: _other({}, "u1")), indent)) == sibling != _key(first)
 
 
 def _group(*functions: Callable[[dict[str, int], str], int]) -> None:

@@ -206,7 +206,13 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        as `re.error` (so keyed as `PatternError`: rich and `traceback` split one bad pattern on Python
        <= 3.12); the count an exception group's text ends with, "(N sub-exceptions)", no part of a
        keyed message (a funnel's group of one member and of several were two groups, and so were logged
-       groups)
+       groups); stackprinter's report (frame lines at the line start, no header, the line that ran
+       marked `-->`, its chains) read as the traceback it shows (each was keyed by the event's message:
+       every bug one group), and a traceback indented as a whole under a message line (twisted's log,
+       tab-indented under `Unhandled Error`; a formatter indenting the exception text) read as printed
+       (its key was the text's: one bug split from its bare trace, its title the message); titles (not
+       keys) of a failure a process pool re-raised name the worker's raising function, not the parent's
+       call that waited for it; none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -1809,6 +1815,8 @@ def _message_part(message: str) -> str:
 
 
 _HEADER_LINE: Final = renderers.HEADER
+_QUOTED_SITE: Final = "|msg:quoted:"  # the site of a frameless exception quoting a traceback (`_message_part`)
+_QUOTED_LINE_RE: Final = re.compile(r"/(?=(?:cause|context)?\|)")  # a quoted chain's line break, written "/"
 _QUOTED_HEADERS: Final = 16
 
 
@@ -1818,10 +1826,20 @@ def _title(type_name: str, message: str, signature: str = "") -> str:
 
 
 def _culprit(signature: str) -> str:
-    """`module.function` of the final exception's site in a key's signature; "" without one."""
+    """`module.function` of the final exception's site in a key's signature; "" without one. The final
+    exception a parent re-raised of a worker's failure (its cause a frameless exception quoting the
+    worker's traceback, as concurrent.futures and multiprocessing chain it) has the worker's site: the
+    parent's call that waited on the result is not what failed."""
     if not signature:
         return ""
-    fields = signature[signature.rfind("\n") + 1 :].split("|", 3)
+    last = signature.rfind("\n")
+    fields = signature[last + 1 :].split("|", 3)
+    # (in the line before the last: the final exception's cause)
+    quoted = signature.find(_QUOTED_SITE, signature.rfind("\n", 0, last) + 1, last) if last > 0 else -1
+    if quoted >= 0 and len(fields) > 2:
+        inner = _QUOTED_LINE_RE.split(signature[quoted + len(_QUOTED_SITE) : last])[-1].split("|", 3)
+        if len(inner) > 2 and inner[1] == fields[1]:  # the worker's exception, re-raised
+            fields = inner
     site = fields[2] if len(fields) > 2 else ""
     site = site.removeprefix("cycle:")
     if not site or site.startswith("msg:"):

@@ -179,6 +179,8 @@ def _normalized(text: str) -> str:
             text = renderers.from_faulthandler(text) or text
         elif renderers.PYTEST_ERROR in text and _HEADER not in text:
             text = renderers.from_pytest(text) or text
+        elif (_STACKPRINTER_FRAME in text and _HEADER not in text) or text.startswith(renderers.STACKPRINTER_FRAME):
+            text = renderers.from_stackprinter(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
         if not text.startswith(_HEADER):
@@ -216,6 +218,13 @@ def _without_preamble(text: str) -> str:
             return text[start:]
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
+    line_start = text.rfind("\n", 0, at) + 1
+    if at > line_start and not text[line_start:at].strip(" \t"):
+        # the whole traceback indented under the message's line (twisted's log, a formatter that
+        # indents the exception text): as printed, when every line of it carries that indent
+        dedented = _dedented(text[line_start:])
+        if dedented.startswith(_HEADER):
+            return dedented
     after = at + len(_HEADER)
     while text.startswith("\n", after) and after - at < _LINE_PREFIX_LIMIT:  # loguru: a blank line first
         after += 1
@@ -277,6 +286,7 @@ _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
 _INDENTS: Final = ("\n", " ", "\t")
 _PLAIN_FRAME_LINE: Final = '  File "'
 _MARKED_FRAME: Final = '\n> File "'
+_STACKPRINTER_FRAME: Final = "\n" + renderers.STACKPRINTER_FRAME  # a frame line at a line's start
 _LOGURU_HEADER: Final = _HEADER + "\n"
 _TAB_INDENT: Final = "\n\t"
 _TABS: Final = r"(?m)^\t+"  # (compiled when first used, by `re`'s cache: a rare shape)
