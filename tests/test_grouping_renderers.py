@@ -715,7 +715,9 @@ def job(function, value):
 
 class StackFormatter(logging.Formatter):
     def formatException(self, exc_info):
-        return stackprinter.format(exc_info, style=STYLE, source_lines=LINES, suppressed_paths=[r"stackprinter"])
+        return stackprinter.format(
+            exc_info, style=STYLE, source_lines=LINES, suppressed_paths=[r"stackprinter"]
+        )
 
 
 if __name__ == "__main__":
@@ -770,7 +772,8 @@ def test_a_stackprinter_report_is_keyed_as_the_traceback_it_shows(tmp_path: Path
     again = _stackprinted(tmp_path / "srv" / "releases" / "42" / "app", way, "parse", "x-19", 9)
     sibling = _stackprinted(tmp_path / "home" / "ann" / "app", way, "other", "abc", 0)
     other_bug = _stackprinted(tmp_path / "home" / "ann" / "app", way, "parse", "None", 0)
-    keys = [fingerprint_event({"error": {"stack_trace": text}}) for text in (first, again, sibling, other_bug)]
+    texts = (first, again, sibling, other_bug)
+    keys = [fingerprint_event({"error": {"stack_trace": text}}) for text in texts]
     assert keys[0] is not None and keys[1] is not None and keys[0].key == keys[1].key, (first, again)
     assert len({key.key for key in keys if key is not None}) == 3, (first, sibling, other_bug)
     assert parse_traceback(first).final.type == ("JobError" if way == "chain" else "ValueError")

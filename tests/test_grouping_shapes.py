@@ -11,7 +11,10 @@ import functools
 import json
 import linecache
 import multiprocessing.pool
+import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -120,7 +123,8 @@ def test_a_worker_process_failure_is_titled_by_the_workers_function(kind: str) -
             first, other = _in_pool(pool, _worker_lookup, "k1"), _in_pool(pool, _worker_index, "k1")
     else:
         with multiprocessing.get_context("spawn").Pool(1) as mp_pool:
-            first, other = _in_mp_pool(mp_pool, _worker_lookup, "k1"), _in_mp_pool(mp_pool, _worker_index, "k1")
+            first = _in_mp_pool(mp_pool, _worker_lookup, "k1")
+            other = _in_mp_pool(mp_pool, _worker_index, "k1")
     assert _key(first).name == "KeyError: '<STR>' (test_grouping_shapes._worker_lookup)"
     assert _key(other).name == "KeyError: '<STR>' (test_grouping_shapes._worker_index)"
     wrapped = first.rstrip("\n").rsplit("\n", 1)[0] + "\nLookupFailed: k1\n"  # the parent's own exception
@@ -1024,6 +1028,60 @@ def test_a_notebook_cell_is_one_file_whatever_its_text_hashes_to(path: str) -> N
     assert "3016483423" not in keys[0].name and "cell" in keys[0].name
     other = _CELL.format(path=path.format(pid=1, hash=3016483423), line=3, statement="rate = price / qty")
     assert _key(other).key != keys[0].key
+
+
+# IPython (its terminal, an embedded shell) compiles each cell as `<ipython-input-<count>-<hash of the
+# cell's text>>`: a plain traceback (`traceback.print_exc()`, `logging.exception` in a cell's function)
+# names that file; IPython's own report of an uncaught exception names the cell `<ipython-input>`.
+_IPYTHON_SESSION = """
+import os
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.colors = "nocolor"
+shell.run_cell(os.environ["CELL"])
+shell.run_cell("print_failure()")
+print("=" * 40, flush=True)
+shell.run_cell("fail()")
+"""
+_IPYTHON_CELL = """{edit}import traceback
+def fail():
+    {statement}
+
+def print_failure():
+    try:
+        fail()
+    except Exception:
+        traceback.print_exc()
+"""
+
+
+def _ipython_reports(statement: str, edit: str = "") -> tuple[str, str]:
+    """What a real IPython session prints when the function a cell defines runs `statement` and fails
+    (`edit` above it in the cell): the plain traceback `traceback.print_exc()` writes, and IPython's
+    report of it uncaught."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IPYTHON_SESSION],
+        env={**os.environ, "CELL": _IPYTHON_CELL.format(statement=statement, edit=edit)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "<ipython-input-1-" in done.stderr, done.stderr
+    return done.stderr, done.stdout.split("=" * 40, 1)[1]
+
+
+def test_an_ipython_cell_in_a_plain_traceback_is_one_file_whatever_its_text_hashes_to() -> None:
+    """The same statement failing in a function an IPython cell defines is one group whatever the cell's
+    text (its pseudo-file is named by a hash of it: another after any edit of the cell), in a plain
+    traceback and in IPython's own report alike; another statement of the cell is another group."""
+    plain, reported = _ipython_reports("total = 120 / 0")
+    again, _ = _ipython_reports("total = 120 / 0", edit="PRICE = 75  # an edit of the cell\n\n")
+    other, _ = _ipython_reports("rate = 120 / 0")
+    assert _key(plain).key == _key(again).key == _key(reported).key
+    assert _key(other).key != _key(plain).key
+    assert _key(plain).name == "ZeroDivisionError: division by zero (<ipython-input>.fail)"
 
 
 # A module that does not compile, imported, as Python 3.8 and 3.9 print it (their parser points at the

@@ -212,7 +212,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        tab-indented under `Unhandled Error`; a formatter indenting the exception text) read as printed
        (its key was the text's: one bug split from its bare trace, its title the message); titles (not
        keys) of a failure a process pool re-raised name the worker's raising function, not the parent's
-       call that waited for it; none of the evaluation set changes
+       call that waited for it; none of the evaluation set changes; a cell IPython compiled
+       (`<ipython-input-3-5e1c...>`, named by its count and a hash of its text) as the file
+       `<ipython-input>` in a plain traceback too, as IPython's report names it (any edit of the cell
+       renamed it: one bug per version of the cell, and apart from IPython's report of it); none of the
+       evaluation set changes
 """
 
 from __future__ import annotations
@@ -1679,7 +1683,7 @@ _INTERACTIVE_FILES: Final = (
     "<console>",
     "<input>",
     "<python-input-",
-    "<ipython-input-",
+    tracebacks.IPYTHON_INPUT,
     "<pyshell#",
     "<doctest ",
 )
@@ -1724,8 +1728,11 @@ def module_tail(filename: str) -> str:
     `<ipython-input-3-5e1c...>`), its name with the number written "N" (the same statement has another
     number in each session); for a notebook's cell as a kernel compiles it
     (`/tmp/ipykernel_812/3016483423.py`: named by a hash of the cell's text, another after any edit),
-    `<cell>`."""
+    `<cell>`; for a cell IPython compiled (`<ipython-input-3-5e1c...>`: its count and a hash of its
+    text), `<ipython-input>`, as IPython's own report names it."""
     if filename.startswith("<") and filename.endswith(">"):
+        if filename.startswith(tracebacks.IPYTHON_INPUT):
+            return tracebacks.IPYTHON_CELL
         numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
         if numbered != filename:
             return numbered
@@ -1815,8 +1822,10 @@ def _message_part(message: str) -> str:
 
 
 _HEADER_LINE: Final = renderers.HEADER
-_QUOTED_SITE: Final = "|msg:quoted:"  # the site of a frameless exception quoting a traceback (`_message_part`)
-_QUOTED_LINE_RE: Final = re.compile(r"/(?=(?:cause|context)?\|)")  # a quoted chain's line break, written "/"
+# The site of a frameless exception quoting a traceback (`_message_part`), and a line break of the quoted
+# chain's signature (written "/").
+_QUOTED_SITE: Final = "|msg:quoted:"
+_QUOTED_LINE_RE: Final = re.compile(r"/(?=(?:cause|context)?\|)")
 _QUOTED_HEADERS: Final = 16
 
 

@@ -357,7 +357,9 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
 # its frame line alone. The exception line follows the frames, after a blank line; chains put the link
 # sentence between the exceptions.
 STACKPRINTER_FRAME: Final = 'File "'
-_STACKPRINTER_FRAME_RE: Final = compile_lazily(r'File "(?P<file>[^\n]*)", line (?P<line>\d+), in (?P<func>\S[^\n]*)')
+_STACKPRINTER_FRAME_RE: Final = compile_lazily(
+    r'File "(?P<file>[^\n]*)", line (?P<line>\d+), in (?P<func>\S[^\n]*)'
+)
 _STACKPRINTER_MARKED_RE: Final = compile_lazily(r"-->[ \t]*\d+(?:[ \t]+(?P<code>.*))?")
 
 
@@ -369,7 +371,9 @@ def from_stackprinter(text: str) -> str | None:
     out: list[str] = []
     reading = ""  # "frames" (their lines, context, variables), "exception" (its lines), "after" it
     for line in text.split("\n"):
-        frame = _STACKPRINTER_FRAME_RE.fullmatch(line.rstrip()) if line.startswith(STACKPRINTER_FRAME) else None
+        frame = None
+        if line.startswith(STACKPRINTER_FRAME):
+            frame = _STACKPRINTER_FRAME_RE.fullmatch(line.rstrip())
         if frame is not None:
             if reading != "frames":
                 out.append(HEADER)

@@ -179,7 +179,9 @@ def _normalized(text: str) -> str:
             text = renderers.from_faulthandler(text) or text
         elif renderers.PYTEST_ERROR in text and _HEADER not in text:
             text = renderers.from_pytest(text) or text
-        elif (_STACKPRINTER_FRAME in text and _HEADER not in text) or text.startswith(renderers.STACKPRINTER_FRAME):
+        elif text.startswith(renderers.STACKPRINTER_FRAME) or (
+            _STACKPRINTER_FRAME in text and _HEADER not in text
+        ):
             text = renderers.from_stackprinter(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
@@ -338,7 +340,10 @@ _IPYTHON_FRAME_RE: Final = re.compile(
 )
 _IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
 _IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
-_IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+# The pseudo-file IPython compiles a cell as: `<ipython-input-3-5e1c1f1c4b1a>`, its count and a hash of its
+# text (another after any edit of the cell).
+IPYTHON_INPUT: Final = "<ipython-input-"
 _FRAME_START: Final = "\n  File "
 _PLAIN_FRAME_START: Final = '\n  File "'
 _IPYTHON_PLAIN_FRAME_RE: Final = re.compile(
@@ -402,9 +407,9 @@ def _ipython_frame(line: str) -> tuple[str, str, str] | None:
     frame = _IPYTHON_FRAME_RE.match(line)
     if frame is None:
         return None
-    filename = frame["file"] or frame["input"] or _IPYTHON_CELL
-    if filename.startswith("<ipython-input-"):
-        filename = _IPYTHON_CELL
+    filename = frame["file"] or frame["input"] or IPYTHON_CELL
+    if filename.startswith(IPYTHON_INPUT):
+        filename = IPYTHON_CELL
     rest = line[frame.end() :]
     called = rest[rest.index(" in ") + 4 :] if rest else "<module>"
     function = called.partition("(")[0].strip().rsplit(".", 1)[-1]  # `Box.open`, `f.<locals>.<lambda>`
