@@ -702,6 +702,10 @@ def other(value):
     return int(value)
 
 
+def walk(value):
+    return walk(value)
+
+
 class JobError(Exception):
     pass
 
@@ -722,6 +726,9 @@ class StackFormatter(logging.Formatter):
 
 if __name__ == "__main__":
     function, value = globals()[sys.argv[1]], None if sys.argv[2] == "None" else sys.argv[2]
+    sys.setrecursionlimit(300)
+    if sys.argv[3] == "native":
+        function(value)
     if sys.argv[3] == "excepthook":
         stackprinter.set_excepthook(style="plaintext")
         function(value)
@@ -745,7 +752,7 @@ _STACKPRINTER_WAYS = {  # how a failure is written: (STYLE, LINES, how it is rai
 def _stackprinted(directory: Path, way: str, function: str, value: str, padding: int) -> str:
     """What the program at `directory` (`padding` blank lines above its code) writes to stderr when
     `function(value)` fails, its failure written by stackprinter the `way` named."""
-    style, lines, raised = _STACKPRINTER_WAYS[way]
+    style, lines, raised = _STACKPRINTER_WAYS.get(way, ("'plaintext'", 5, way))
     program = directory / "app.py"
     if not program.exists():
         directory.mkdir(parents=True)
@@ -760,6 +767,12 @@ def _stackprinted(directory: Path, way: str, function: str, value: str, padding:
     )
     assert "Error" in done.stderr, done.stderr
     return done.stderr
+
+
+def _key_of(text: str) -> str:
+    found = fingerprint_event({"error": {"stack_trace": text}})
+    assert found is not None
+    return found.key
 
 
 @pytest.mark.parametrize("way", [pytest.param(way, id=way) for way in _STACKPRINTER_WAYS])
@@ -779,3 +792,8 @@ def test_a_stackprinter_report_is_keyed_as_the_traceback_it_shows(tmp_path: Path
     assert parse_traceback(first).final.type == ("JobError" if way == "chain" else "ValueError")
     expected = "JobError: job failed (app.job)" if way == "chain" else "ValueError: invalid literal"
     assert keys[0].name.startswith(expected) and keys[0].name.endswith(")"), keys[0].name
+    if way != "chain":  # the key of the traceback Python prints of the same failure
+        for function in ("parse", "walk"):  # (a RecursionError: its frames past the first few short)
+            native = _stackprinted(tmp_path / "native" / way / function, "native", function, "abc", 0)
+            printed = _stackprinted(tmp_path / "home" / "ann" / "app", way, function, "abc", 0)
+            assert checked_key(native).key == _key_of(printed), printed

@@ -354,13 +354,15 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
 # stackprinter (`stackprinter.format()`, its excepthook): each frame a line `File "path", line N, in func`
 # at the line start (no header, no indent), then numbered lines of context, the one that ran marked
 # `-->`, then the frame's variables between dotted rules, all indented; a frame of a suppressed path is
-# its frame line alone. The exception line follows the frames, after a blank line; chains put the link
-# sentence between the exceptions.
+# its frame line alone, and the frames of a long stack past the first few (a RecursionError's) are each
+# their frame line and the line that ran, indented, as `traceback` prints them. The exception line
+# follows the frames, after a blank line; chains put the link sentence between the exceptions.
 STACKPRINTER_FRAME: Final = 'File "'
 _STACKPRINTER_FRAME_RE: Final = compile_lazily(
     r'File "(?P<file>[^\n]*)", line (?P<line>\d+), in (?P<func>\S[^\n]*)'
 )
 _STACKPRINTER_MARKED_RE: Final = compile_lazily(r"-->[ \t]*\d+(?:[ \t]+(?P<code>.*))?")
+_STACKPRINTER_CONTEXT_RE: Final = compile_lazily(r"    (?:\d+ |\.{3})")  # a numbered line; a rule of dots
 
 
 def from_stackprinter(text: str) -> str | None:
@@ -385,6 +387,14 @@ def from_stackprinter(text: str) -> str | None:
             marked = _STACKPRINTER_MARKED_RE.fullmatch(line.rstrip())
             if marked is not None and marked["code"] and out[-1].startswith("  File "):
                 out.append("    " + marked["code"].strip())
+        elif (
+            reading == "frames"
+            and out[-1].startswith("  File ")
+            and line.startswith("    ")
+            and line.strip()
+            and _STACKPRINTER_CONTEXT_RE.match(line) is None
+        ):
+            out.append("    " + line.strip())  # a short frame's line that ran, right under its frame line
         elif not line.strip():
             reading = "after" if reading == "exception" else reading
         elif reading != "frames" and line.strip() in _LINKS:
