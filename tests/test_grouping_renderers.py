@@ -797,3 +797,32 @@ def test_a_stackprinter_report_is_keyed_as_the_traceback_it_shows(tmp_path: Path
             native = _stackprinted(tmp_path / "native" / way / function, "native", function, "abc", 0)
             printed = _stackprinted(tmp_path / "home" / "ann" / "app", way, function, "abc", 0)
             assert checked_key(native).key == _key_of(printed), printed
+
+
+@pytest.mark.parametrize("way", [pytest.param(way, id=way) for way in _STACKPRINTER_WAYS])
+def test_logloop_cluster_text_groups_stackprinter_reports(tmp_path: Path, way: str) -> None:
+    """`logloop cluster --text` over a program's stderr holding stackprinter's reports (each after its
+    record's line, or alone: the excepthook's; a RecursionError's of thousands of lines, its frames given
+    again after `---- (full traceback above) ----`) makes each report one event with the key of the
+    report alone: the recurrence one group, the siblings others, the lines around events of their own."""
+    runs = [
+        ("home", "parse", "abc", 0),
+        ("srv", "parse", "x-19", 9),
+        ("home", "other", "abc", 0),
+        ("home", "parse", "None", 0),
+        ("home", "walk", "abc", 0),
+        ("srv", "walk", "x-19", 9),
+    ]
+    reports = [_stackprinted(tmp_path / root / way, way, *run) for root, *run in runs]
+    log = tmp_path / "stderr.log"
+    # (a blank line after each: an uncaught exception's report right under a record is the record's)
+    log.write_text(
+        "".join(f"INFO starting run {n}\n\n{text}" for n, text in enumerate(reports)), encoding="utf-8"
+    )
+    assert main(["cluster", "--text", str(log), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    traced = [row for row in rows if row["category"] == "traceback"]
+    assert [row["cluster"] for row in traced] == [_key_of(text) for text in reports], rows
+    clusters = [row["cluster"] for row in traced]
+    assert clusters[0] == clusters[1] and clusters[4] == clusters[5] and len(set(clusters)) == 4
+    assert len(rows) == 2 * len(runs), rows  # each report one event, each "starting" line another

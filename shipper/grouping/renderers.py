@@ -355,13 +355,15 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
 # at the line start (no header, no indent), then numbered lines of context, the one that ran marked
 # `-->`, then the frame's variables between dotted rules, all indented; a frame of a suppressed path is
 # its frame line alone, and the frames of a long stack past the first few (a RecursionError's) are each
-# their frame line and the line that ran, indented, as `traceback` prints them. The exception line
-# follows the frames, after a blank line; chains put the link sentence between the exceptions.
+# their frame line and the line that ran, indented, as `traceback` prints them. A report of more than 50
+# lines then gives every frame again so, after a line `---- (full traceback above) ----`. The exception
+# line follows the frames, after a blank line; chains put the link sentence between the exceptions.
 STACKPRINTER_FRAME: Final = 'File "'
 _STACKPRINTER_FRAME_RE: Final = compile_lazily(
     r'File "(?P<file>[^\n]*)", line (?P<line>\d+), in (?P<func>\S[^\n]*)'
 )
 _STACKPRINTER_MARKED_RE: Final = compile_lazily(r"-->[ \t]*\d+(?:[ \t]+(?P<code>.*))?")
+_STACKPRINTER_SUMMARY: Final = "---- (full traceback above) ----"
 _STACKPRINTER_CONTEXT_RE: Final = compile_lazily(r"    (?:\d+ |\.{3})")  # a numbered line; a rule of dots
 
 
@@ -383,6 +385,8 @@ def from_stackprinter(text: str) -> str | None:
             reading = "frames"
         elif not reading:
             continue  # before the first frame
+        elif reading == "frames" and line.rstrip() == _STACKPRINTER_SUMMARY:
+            del out[len(out) - out[::-1].index(HEADER) :]  # the same frames follow, each in short
         elif reading == "frames" and line.startswith("-->"):
             marked = _STACKPRINTER_MARKED_RE.fullmatch(line.rstrip())
             if marked is not None and marked["code"] and out[-1].startswith("  File "):
