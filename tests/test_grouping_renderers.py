@@ -8,6 +8,7 @@ import functools
 import importlib
 import io
 import json
+import os
 import re
 import struct
 import subprocess
@@ -826,3 +827,66 @@ def test_logloop_cluster_text_groups_stackprinter_reports(tmp_path: Path, way: s
     clusters = [row["cluster"] for row in traced]
     assert clusters[0] == clusters[1] and clusters[4] == clusters[5] and len(set(clusters)) == 4
     assert len(rows) == 2 * len(runs), rows  # each report one event, each "starting" line another
+
+
+# A notebook run by nbclient (`jupyter nbconvert --execute`, papermill, nbmake use it): a failing cell
+# raises CellExecutionError in the runner's process, its message the cell's source and the kernel's
+# IPython report of the failure (coloured), its frames the runner's.
+
+_NOTEBOOK_RUNNER = """
+import os, sys
+import nbformat
+from nbclient import NotebookClient
+
+notebook = nbformat.v4.new_notebook()
+notebook.cells = [nbformat.v4.new_code_cell(os.environ[name]) for name in ("PREPARE", "RUN")]
+NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+"""
+_NOTEBOOK_MODULE = """
+def parse(value):
+    count = len(value)
+    return int(value) + count
+
+
+def other(value):
+    return int(value)
+"""
+
+
+def _notebook_failure(directory: Path, run: str, padding: int = 0) -> str:
+    """The traceback a notebook runner prints when the cell `run` fails (a module of `directory`
+    imported by the cell before, `padding` blank lines above its code)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "orders.py").write_text("\n" * padding + _NOTEBOOK_MODULE, encoding="utf-8")
+    prepare = f"import sys\nsys.path.insert(0, {str(directory)!r})\nfrom orders import parse, other"
+    done = subprocess.run(
+        [sys.executable, "-c", _NOTEBOOK_RUNNER],
+        env={**os.environ, "PREPARE": prepare, "RUN": run},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert "CellExecutionError" in done.stderr, done.stderr
+    return done.stderr
+
+
+def test_a_notebook_runners_cell_failure_is_keyed_by_the_kernels_traceback(tmp_path: Path) -> None:
+    """A cell's failure a notebook runner re-raises (CellExecutionError, raised by the runner's code, its
+    message the cell and the kernel's report) is keyed by the kernel's traceback: the same bug in
+    another install, cell and values one group, another bug (the same error elsewhere, another error in
+    the same function) another (every failing notebook was one group)."""
+    nbclient = pytest.importorskip("nbclient")
+    assert nbclient
+    first = _notebook_failure(tmp_path / "home" / "ann", "parse('abc')")
+    again = _notebook_failure(tmp_path / "srv" / "app", "x = 1\nparse('x-19')", padding=7)
+    sibling = _notebook_failure(tmp_path / "home" / "ann", "other('abc')")
+    other_bug = _notebook_failure(tmp_path / "home" / "ann", "parse(None)")
+    texts = (first, again, sibling, other_bug)
+    traceback_only = [text[text.index("Traceback (most recent call last):") :] for text in texts]
+    for keyed in (texts, traceback_only):  # (the kernel may write its warnings above)
+        keys = [_key_of(text) for text in keyed]
+        assert keys[0] == keys[1]
+        assert len(set(keys)) == 3
+    named = fingerprint_event({"error": {"stack_trace": traceback_only[0]}})
+    assert named is not None and named.name.endswith("(orders.parse)"), named

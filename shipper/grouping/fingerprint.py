@@ -216,7 +216,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        (`<ipython-input-3-5e1c...>`, named by its count and a hash of its text) as the file
        `<ipython-input>` in a plain traceback too, as IPython's report names it (any edit of the cell
        renamed it: one bug per version of the cell, and apart from IPython's report of it); none of the
-       evaluation set changes
+       evaluation set changes; an exception raised from a statement whose message quotes a traceback
+       or an IPython report after its first line (a notebook runner's CellExecutionError: nbclient,
+       `jupyter nbconvert --execute`, papermill, nbmake) keyed with the quoted traceback's signature,
+       and titled by its culprit (every failing notebook was one group, titled by the runner's
+       function); none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -849,6 +853,9 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if site is None:
         return None
     signature, mode, kind = site[0], site[1], site[4]
+    message = exception.message
+    if _QUOTES in message and (mode != _NO_SOURCE or tracebacks.IPYTHON_REPORT in message):
+        return None  # a quoted traceback (`_quoted_report`): the general path reads it
     short_type = _RENAMED_TYPES.get(exception.type) or exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type in _INTERRUPTS:
         return _plain_interrupt(exception, site, short_type, package)
@@ -1665,7 +1672,10 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     source line ("msg"; or the traceback the message quotes, see `_message_part`); for a raise statement
     that builds its message ("raise"), the masked first line too when at least three of its words are
     not in the statement (the message carries another exception's or a plug-in's text: a funnel raising
-    many bugs from one line), else nothing."""
+    many bugs from one line), else nothing. A message that quotes a traceback after its first line, of
+    an exception raised from a statement (see `_quoted_report`), adds that traceback's signature."""
+    if _QUOTES in message and (mode != "msg" or tracebacks.IPYTHON_REPORT in message):
+        signature += _quoted_report(message)
     if mode == "msg":
         return signature + _message_part(message)
     if mode == "raise":
@@ -1674,6 +1684,23 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
         if len(novel) >= _FUNNEL_WORDS and len(novel - set(_SOURCE_WORD_RE.findall(source))) >= _FUNNEL_WORDS:
             return signature + "|says:" + masked
     return signature
+
+
+def _quoted_report(message: str) -> str:
+    """`|cell:` and the `chain_signature` of the traceback (or IPython report) a message quotes after
+    its first line, as a notebook runner (nbclient: `jupyter nbconvert --execute`, papermill, nbmake)
+    raises a cell's failure, CellExecutionError, from its own code with the kernel's report in its
+    message: keyed by its own raise, every failing notebook would be one group. "" for another message."""
+    plain = message.find("\n" + _HEADER_LINE) + 1
+    report = message.find(tracebacks.IPYTHON_REPORT)
+    at = plain if plain > 0 and (report < 0 or plain < report) else report
+    start = message.rfind("\n", 0, at) + 1
+    if start <= 0 or message.count(_HEADER_LINE, start) > _QUOTED_HEADERS:
+        return ""
+    above = message.rfind("\n", 0, start - 1) + 1  # its line of dashes, if any
+    dashes = tracebacks.without_colours(message[above : start - 1]).strip()
+    quoted = message[above if dashes and not dashes.strip("-") else start :]
+    return "|" + _CELL_SITE + chain_signature(parse_traceback(quoted)).replace("\n", "/")
 
 
 # Pseudo-files of code the program itself typed or read, not generated: an interactive session's, a
@@ -1825,8 +1852,10 @@ _HEADER_LINE: Final = renderers.HEADER
 # The site of a frameless exception quoting a traceback (`_message_part`), and a line break of the quoted
 # chain's signature (written "/").
 _QUOTED_SITE: Final = "|msg:quoted:"
+_CELL_SITE: Final = "cell:"  # (`_quoted_report`)
 _QUOTED_LINE_RE: Final = re.compile(r"/(?=(?:cause|context)?\|)")
 _QUOTED_HEADERS: Final = 16
+_QUOTES: Final = "Traceback (most recent call last)"  # in a message: a traceback's or IPython's header
 
 
 def _title(type_name: str, message: str, signature: str = "") -> str:
@@ -1849,6 +1878,9 @@ def _culprit(signature: str) -> str:
         inner = _QUOTED_LINE_RE.split(signature[quoted + len(_QUOTED_SITE) : last])[-1].split("|", 3)
         if len(inner) > 2 and inner[1] == fields[1]:  # the worker's exception, re-raised
             fields = inner
+    elif len(fields) > 3 and fields[3].startswith(_CELL_SITE):  # a notebook runner's: the cell's failure
+        inner = _QUOTED_LINE_RE.split(fields[3][len(_CELL_SITE) :])[-1].split("|", 3)
+        fields = inner if len(inner) > 2 else fields
     site = fields[2] if len(fields) > 2 else ""
     site = site.removeprefix("cycle:")
     if not site or site.startswith("msg:"):

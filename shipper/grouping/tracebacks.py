@@ -330,6 +330,7 @@ def _dedented(text: str) -> str:
 # line); blank lines between frames; then the exception line. `%xmode Plain` prints `traceback`'s
 # header and layout but each frame line as `  File /srv/app/x.py:12 in load` (`_IPYTHON_PLAIN_FRAME_RE`).
 _IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
+IPYTHON_REPORT: Final = _IPYTHON_HEADER  # (in a message: a notebook runner's CellExecutionError quotes one)
 _IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
 _IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
 # A frame line up to its function (a lookahead where each candidate end is told at once: no backtracking
