@@ -35,6 +35,10 @@ The report `logging` prints of a record it could not format goes on past its exc
 unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)` or `FAIL: ...`, its docstring's
 line, a line of dashes, the traceback, what the assertion printed after it: a diff, blank lines, up to
 the next separator line) is an entry of its own, keyed as its traceback.
+stackprinter's report (no header: its first frame line `File "path", line N, in f` at the line start,
+after a record's line or after nothing, then indented context and variables, lines marked `-->`, blank
+lines, more frame lines, `---- (full traceback above) ----` and the frames again, up to its exception
+line; a chain's separator and the next report after it) is one entry, even in a stamped log.
 pytest's report of a failed test (its header `____ test_x ____`, its traceback in any `--tb` style and
 its captured output, up to the next test's header or a `====` section line) is an entry of its own.
 A compile error's display without a traceback above it (`  File "bad.py", line 7`, the source line, its
@@ -101,6 +105,14 @@ _RICH_SUB: Final = "─ Sub-exception #"  # (rich 13.8 on: an exception group's 
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
 _TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
+# stackprinter's report (`shipper.grouping.renderers.from_stackprinter` reads it): no header, each frame
+# a line `File "path", line N, in func` at the line start, its context and variables indented, the line
+# that ran marked `-->`, blank lines between frames; its exception line is the first other line.
+_STACKPRINTER_FRAME: Final = 'File "'
+_STACKPRINTER_FRAME_RE: Final = re.compile(r'File "[^\n]*", line \d+, in \S[^\n]*?[ \t\r\n]*')
+_STACKPRINTER_MARK: Final = "-->"
+_STACKPRINTER_SUMMARY: Final = "---- (full traceback above) ----"  # then the frames again, in short
+_STACKPRINTER_LINES_TAKEN: Final = (_STACKPRINTER_MARK, _STACKPRINTER_FRAME, _STACKPRINTER_SUMMARY)
 _FRAME_MARKS: Final = (*_RICH_SIDES, _LOGURU_MARKED, _TWISTED_CAUGHT)  # unindented lines among the frames
 _HEADERS: Final = (TRACEBACK_HEADER, _GROUP_HEADER, _RICH_TOP)  # (rich's top line: if it names the header)
 # A worker's failure as the parent re-raises it: the exception quoting the worker's traceback
@@ -181,6 +193,8 @@ _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a jour
 # an entry as it would without (a log whose stamps stop, a display cut short, is not one endless entry).
 _UNSTAMPED_LINES: Final = 500
 _DISPLAY_LINES: Final = 5000
+# (stackprinter writes some 12 lines for each frame it shows whole: a RecursionError's report is long)
+_STACKPRINTER_LINES: Final = 20 * _DISPLAY_LINES
 _ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STARTS)
 
 
@@ -213,9 +227,13 @@ _PYTEST_SECTION_RE: Final = re.compile(r"={3,}(?: .* ={3,})?[ \t\r]*$")
 
 def _starts_its_own(line: str) -> bool:
     """Whether an unstamped line starts an entry even in a stamped log: a traceback's header, a crash
-    dump, one of the interpreter's reports (`_OWN_START_RE`)."""
+    dump, one of the interpreter's reports (`_OWN_START_RE`), stackprinter's first frame line."""
     plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
-    return plain.startswith(_ALL_HEADERS) or _OWN_START_RE.match(plain) is not None
+    return (
+        plain.startswith(_ALL_HEADERS)
+        or _OWN_START_RE.match(plain) is not None
+        or (plain.startswith(_STACKPRINTER_FRAME) and _STACKPRINTER_FRAME_RE.fullmatch(plain) is not None)
+    )
 
 
 # RichHandler's columns: the time (`[12/05/26 10:00:01]`), the level name padded, the message. A record
@@ -271,7 +289,9 @@ class Entry:
                 return self.text[above if dashes and start else start :]
             if self.text.startswith("___") and _PYTEST_TEST_RE.match(self.text.partition("\n")[0]):
                 return self.text.partition("\n")[2] or None  # a test's report: what its header heads
-            return self.text if self._is_dump() or _COMPILE_FRAME_RE.match(self.text) else None
+            if self._is_dump() or _COMPILE_FRAME_RE.match(self.text):
+                return self.text
+            return self._stackprinter_report()
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
         if self.text[line_start:start].isspace() or self.text.startswith(_RICH_HEADER, start):
@@ -302,6 +322,18 @@ class Entry:
         if logger:  # the program's package, as an ECS event's `log.logger` names it
             doc["log"] = {"logger": logger}
         return doc
+
+    def _stackprinter_report(self) -> str | None:
+        """The text from stackprinter's first frame line on (see `_STACKPRINTER_FRAME`; without its
+        colours, which its styles but "plaintext" write); None without one."""
+        text = _COLOUR_RE.sub("", self.text) if "\x1b" in self.text else self.text
+        at = 0 if text.startswith(_STACKPRINTER_FRAME) else text.find("\n" + _STACKPRINTER_FRAME) + 1
+        while at > 0 or (at == 0 and text.startswith(_STACKPRINTER_FRAME)):
+            end = text.find("\n", at)
+            if _STACKPRINTER_FRAME_RE.fullmatch(text[at : end if end >= 0 else len(text)]):
+                return text[at:]
+            at = text.find("\n" + _STACKPRINTER_FRAME, at) + 1
+        return None
 
     def _ipython_header(self) -> int:
         """Where the first line of IPython's traceback header starts (its colours read past); -1."""
@@ -626,6 +658,7 @@ class _State:
         self.unittest_report = False  # in unittest's report: it goes on after its traceback (a diff)
         self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
         self.member_box = False  # in rich's box of a group's member: its exception line is in the box
+        self.stackprinter = False  # in stackprinter's frames (see `_STACKPRINTER_FRAME`)
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -675,6 +708,16 @@ class _State:
             self.dump = False  # a fatal error's traceback (`Py_FatalError` after an exception)
         elif plain[:1] in _DUMP_INITIALS and _starts_a_dump(plain):
             return False  # a dump is an entry of its own
+        if self.stackprinter:
+            return self._in_stackprinter(plain)
+        if (
+            plain.startswith(_STACKPRINTER_FRAME)
+            and (self.chained or not (self.traced or self.stacked or after_blank))
+            and _STACKPRINTER_FRAME_RE.fullmatch(plain)
+        ):
+            self.traced, self.stackprinter, self.chained, self.ended = True, True, False, False
+            self.budget = _STACKPRINTER_LINES
+            return True
         if plain.startswith(_CHAIN_SEPARATORS):
             self.chained = self.ended
             return self.ended
@@ -768,6 +811,18 @@ class _State:
         named = line.partition(":")[0]
         if " " not in named and named.rsplit(".", 1)[-1] == self.ipython:
             self.frames, self.ended, self.ipython = False, True, ""
+        return True
+
+    def _in_stackprinter(self, line: str) -> bool:
+        """`continues` inside stackprinter's frames: indented lines, marked lines, frame lines (blank
+        lines between), up to its exception line; a record's head ends it (cut short)."""
+        self.budget -= 1
+        if self.budget <= 0 or _HEAD_RE.match(line) is not None:
+            self.stackprinter, self.ended = False, True
+            return False
+        if line[:1] in " \t" or line.startswith(_STACKPRINTER_LINES_TAKEN):
+            return True
+        self.stackprinter, self.ended = False, True  # its exception line
         return True
 
     def _message_goes_on(self, line: str, *, after_blank: bool) -> bool:

@@ -8,6 +8,7 @@ import functools
 import importlib
 import io
 import json
+import os
 import re
 import struct
 import subprocess
@@ -683,3 +684,209 @@ def test_a_rich_handlers_pattern_error_in_its_column_is_keyed_as_traceback_print
     assert len(stack_traces) == 1
     found = fingerprint_event({"error": {"stack_trace": stack_traces[0]}})
     assert found is not None and found.key == _key(formatted(lambda: _bad_pattern("a(b"))).key
+
+
+# stackprinter: a program that formats its failures with stackprinter (its excepthook, or `format()`
+# in a logging formatter), run from two install paths with other values and line numbers.
+
+_STACKPRINTER_APP = """
+import logging, sys
+import stackprinter
+
+
+def parse(value):
+    count = len(value)
+    return int(value) + count
+
+
+def other(value):
+    return int(value)
+
+
+def walk(value):
+    return walk(value)
+
+
+class JobError(Exception):
+    pass
+
+
+def job(function, value):
+    try:
+        return function(value)
+    except Exception as exc:
+        raise JobError("job failed") from exc
+
+
+class StackFormatter(logging.Formatter):
+    def formatException(self, exc_info):
+        return stackprinter.format(
+            exc_info, style=STYLE, source_lines=LINES, suppressed_paths=[r"stackprinter"]
+        )
+
+
+if __name__ == "__main__":
+    function, value = globals()[sys.argv[1]], None if sys.argv[2] == "None" else sys.argv[2]
+    sys.setrecursionlimit(300)
+    if sys.argv[3] == "native":
+        function(value)
+    if sys.argv[3] == "excepthook":
+        stackprinter.set_excepthook(style="plaintext")
+        function(value)
+    handler = logging.StreamHandler()
+    handler.setFormatter(StackFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        job(function, value) if sys.argv[3] == "chain" else function(value)
+    except Exception:
+        logging.getLogger("app.worker").exception("order %s failed", value)
+"""
+_STACKPRINTER_WAYS = {  # how a failure is written: (STYLE, LINES, how it is raised)
+    "excepthook": ("'plaintext'", 5, "excepthook"),
+    "logging-formatter": ("'plaintext'", 5, "plain"),
+    "colours": ("'darkbg2'", 5, "plain"),
+    "one-source-line": ("'plaintext'", 1, "plain"),
+    "chain": ("'plaintext'", 5, "chain"),
+}
+
+
+def _stackprinted(directory: Path, way: str, function: str, value: str, padding: int) -> str:
+    """What the program at `directory` (`padding` blank lines above its code) writes to stderr when
+    `function(value)` fails, its failure written by stackprinter the `way` named."""
+    style, lines, raised = _STACKPRINTER_WAYS.get(way, ("'plaintext'", 5, way))
+    program = directory / "app.py"
+    if not program.exists():
+        directory.mkdir(parents=True)
+        source = _STACKPRINTER_APP.replace("STYLE", style).replace("LINES", str(lines))
+        program.write_text("\n" * padding + source, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(program), function, value, raised],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Error" in done.stderr, done.stderr
+    return done.stderr
+
+
+def _key_of(text: str) -> str:
+    found = fingerprint_event({"error": {"stack_trace": text}})
+    assert found is not None
+    return found.key
+
+
+@pytest.mark.parametrize("way", [pytest.param(way, id=way) for way in _STACKPRINTER_WAYS])
+def test_a_stackprinter_report_is_keyed_as_the_traceback_it_shows(tmp_path: Path, way: str) -> None:
+    """stackprinter's report (frame lines at the line start, no header, numbered context with the line
+    that ran marked `-->`, variables between dotted rules) gets the key `traceback`'s print of the same
+    failure gets: one bug from other install paths, line numbers and values one group, the same error in
+    another function and another error in the same function other groups, the title the exception's."""
+    first = _stackprinted(tmp_path / "home" / "ann" / "app", way, "parse", "abc", 0)
+    again = _stackprinted(tmp_path / "srv" / "releases" / "42" / "app", way, "parse", "x-19", 9)
+    sibling = _stackprinted(tmp_path / "home" / "ann" / "app", way, "other", "abc", 0)
+    other_bug = _stackprinted(tmp_path / "home" / "ann" / "app", way, "parse", "None", 0)
+    texts = (first, again, sibling, other_bug)
+    keys = [fingerprint_event({"error": {"stack_trace": text}}) for text in texts]
+    assert keys[0] is not None and keys[1] is not None and keys[0].key == keys[1].key, (first, again)
+    assert len({key.key for key in keys if key is not None}) == 3, (first, sibling, other_bug)
+    assert parse_traceback(first).final.type == ("JobError" if way == "chain" else "ValueError")
+    expected = "JobError: job failed (app.job)" if way == "chain" else "ValueError: invalid literal"
+    assert keys[0].name.startswith(expected) and keys[0].name.endswith(")"), keys[0].name
+    if way != "chain":  # the key of the traceback Python prints of the same failure
+        for function in ("parse", "walk"):  # (a RecursionError: its frames past the first few short)
+            native = _stackprinted(tmp_path / "native" / way / function, "native", function, "abc", 0)
+            printed = _stackprinted(tmp_path / "home" / "ann" / "app", way, function, "abc", 0)
+            assert checked_key(native).key == _key_of(printed), printed
+
+
+@pytest.mark.parametrize("way", [pytest.param(way, id=way) for way in _STACKPRINTER_WAYS])
+def test_logloop_cluster_text_groups_stackprinter_reports(tmp_path: Path, way: str) -> None:
+    """`logloop cluster --text` over a program's stderr holding stackprinter's reports (each after its
+    record's line, or alone: the excepthook's; a RecursionError's of thousands of lines, its frames given
+    again after `---- (full traceback above) ----`) makes each report one event with the key of the
+    report alone: the recurrence one group, the siblings others, the lines around events of their own."""
+    runs = [
+        ("home", "parse", "abc", 0),
+        ("srv", "parse", "x-19", 9),
+        ("home", "other", "abc", 0),
+        ("home", "parse", "None", 0),
+        ("home", "walk", "abc", 0),
+        ("srv", "walk", "x-19", 9),
+    ]
+    reports = [_stackprinted(tmp_path / root / way, way, *run) for root, *run in runs]
+    log = tmp_path / "stderr.log"
+    # (a blank line after each: an uncaught exception's report right under a record is the record's)
+    log.write_text(
+        "".join(f"INFO starting run {n}\n\n{text}" for n, text in enumerate(reports)), encoding="utf-8"
+    )
+    assert main(["cluster", "--text", str(log), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    traced = [row for row in rows if row["category"] == "traceback"]
+    assert [row["cluster"] for row in traced] == [_key_of(text) for text in reports], rows
+    clusters = [row["cluster"] for row in traced]
+    assert clusters[0] == clusters[1] and clusters[4] == clusters[5] and len(set(clusters)) == 4
+    assert len(rows) == 2 * len(runs), rows  # each report one event, each "starting" line another
+
+
+# A notebook run by nbclient (`jupyter nbconvert --execute`, papermill, nbmake use it): a failing cell
+# raises CellExecutionError in the runner's process, its message the cell's source and the kernel's
+# IPython report of the failure (coloured), its frames the runner's.
+
+_NOTEBOOK_RUNNER = """
+import os, sys
+import nbformat
+from nbclient import NotebookClient
+
+notebook = nbformat.v4.new_notebook()
+notebook.cells = [nbformat.v4.new_code_cell(os.environ[name]) for name in ("PREPARE", "RUN")]
+NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+"""
+_NOTEBOOK_MODULE = """
+def parse(value):
+    count = len(value)
+    return int(value) + count
+
+
+def other(value):
+    return int(value)
+"""
+
+
+def _notebook_failure(directory: Path, run: str, padding: int = 0) -> str:
+    """The traceback a notebook runner prints when the cell `run` fails (a module of `directory`
+    imported by the cell before, `padding` blank lines above its code)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "orders.py").write_text("\n" * padding + _NOTEBOOK_MODULE, encoding="utf-8")
+    prepare = f"import sys\nsys.path.insert(0, {str(directory)!r})\nfrom orders import parse, other"
+    done = subprocess.run(
+        [sys.executable, "-c", _NOTEBOOK_RUNNER],
+        env={**os.environ, "PREPARE": prepare, "RUN": run},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert "CellExecutionError" in done.stderr, done.stderr
+    return done.stderr
+
+
+def test_a_notebook_runners_cell_failure_is_keyed_by_the_kernels_traceback(tmp_path: Path) -> None:
+    """A cell's failure a notebook runner re-raises (CellExecutionError, raised by the runner's code, its
+    message the cell and the kernel's report) is keyed by the kernel's traceback: the same bug in
+    another install, cell and values one group, another bug (the same error elsewhere, another error in
+    the same function) another (every failing notebook was one group)."""
+    nbclient = pytest.importorskip("nbclient")
+    assert nbclient
+    first = _notebook_failure(tmp_path / "home" / "ann", "parse('abc')")
+    again = _notebook_failure(tmp_path / "srv" / "app", "x = 1\nparse('x-19')", padding=7)
+    sibling = _notebook_failure(tmp_path / "home" / "ann", "other('abc')")
+    other_bug = _notebook_failure(tmp_path / "home" / "ann", "parse(None)")
+    texts = (first, again, sibling, other_bug)
+    traceback_only = [text[text.index("Traceback (most recent call last):") :] for text in texts]
+    for keyed in (texts, traceback_only):  # (the kernel may write its warnings above)
+        keys = [_key_of(text) for text in keyed]
+        assert keys[0] == keys[1]
+        assert len(set(keys)) == 3
+    named = fingerprint_event({"error": {"stack_trace": traceback_only[0]}})
+    assert named is not None and named.name.endswith("(orders.parse)"), named

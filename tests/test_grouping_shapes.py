@@ -10,7 +10,11 @@ import dataclasses
 import functools
 import json
 import linecache
+import multiprocessing.pool
+import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +106,29 @@ def test_a_worker_process_failure_is_grouped_by_the_workers_raising_statement() 
     assert keys["first"].key == keys["again"].key == keys["moved"].key
     assert _key(sibling).key != keys["first"].key
     assert len({keys["first"].key, _key(sibling).key, _key(wrapped).key}) == 3
+
+
+def _in_mp_pool(pool: multiprocessing.pool.Pool, function: Callable[[str], int], key: str) -> str:
+    return formatted(lambda: pool.apply(function, (key,)))
+
+
+@pytest.mark.parametrize("kind", ["concurrent.futures", "multiprocessing"])
+def test_a_worker_process_failure_is_titled_by_the_workers_function(kind: str) -> None:
+    """The title of a failure a pool re-raises names the worker's function that raised it
+    (`test_grouping_shapes._worker_lookup`), not the parent's call that waited for the result: every
+    worker bug of one pool call named one culprit. A worker's exception the parent wraps in another
+    keeps the parent's site."""
+    if kind == "concurrent.futures":
+        with concurrent.futures.ProcessPoolExecutor(1) as pool:
+            first, other = _in_pool(pool, _worker_lookup, "k1"), _in_pool(pool, _worker_index, "k1")
+    else:
+        with multiprocessing.get_context("spawn").Pool(1) as mp_pool:
+            first = _in_mp_pool(mp_pool, _worker_lookup, "k1")
+            other = _in_mp_pool(mp_pool, _worker_index, "k1")
+    assert _key(first).name == "KeyError: '<STR>' (test_grouping_shapes._worker_lookup)"
+    assert _key(other).name == "KeyError: '<STR>' (test_grouping_shapes._worker_index)"
+    wrapped = first.rstrip("\n").rsplit("\n", 1)[0] + "\nLookupFailed: k1\n"  # the parent's own exception
+    assert _key(wrapped).name == "LookupFailed: <ID> (test_grouping_shapes)"
 
 
 def test_a_chain_quoted_in_a_remote_traceback_does_not_split_the_outer_chain() -> None:
@@ -317,6 +344,27 @@ def test_text_before_the_header_does_not_decide_the_key() -> None:
         assert _key(preamble + formatted(lambda: _other({}, "u1"))) == sibling != _key(first)
         assert _key(preamble + group) == _key(group) != _key(preamble + other_group)
         assert _key(preamble + other_group) == _key(other_group)
+
+
+@pytest.mark.parametrize(
+    "preamble",
+    [
+        pytest.param("2026-12-05 22:11:01+0000 [-] Unhandled Error\n", id="twisted-log"),
+        pytest.param("ERROR job failed\n", id="message-line"),
+        pytest.param("a\nb: job failed\n", id="two-lines"),
+    ],
+)
+@pytest.mark.parametrize("indent", ["\t", "    ", "  "], ids=["tab", "four-spaces", "two-spaces"])
+def test_an_indented_traceback_after_a_message_is_read_as_printed(preamble: str, indent: str) -> None:
+    """A traceback whose every line carries one indent after an unindented message line (twisted's log
+    writes a failure so, tab-indented under `Unhandled Error`; formatters that indent the exception text
+    under the record's line) gets the key and type of the traceback as `traceback` printed it."""
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
+    sibling = _key(formatted(lambda: _other({}, "u1")))
+    text = preamble + _indented(first, indent)
+    assert parse_traceback(text).final.type == "KeyError"
+    assert _key(text) == _key(first) == _key(preamble + _indented(again, indent))
+    assert _key(preamble + _indented(formatted(lambda: _other({}, "u1")), indent)) == sibling != _key(first)
 
 
 def _group(*functions: Callable[[dict[str, int], str], int]) -> None:
@@ -980,6 +1028,60 @@ def test_a_notebook_cell_is_one_file_whatever_its_text_hashes_to(path: str) -> N
     assert "3016483423" not in keys[0].name and "cell" in keys[0].name
     other = _CELL.format(path=path.format(pid=1, hash=3016483423), line=3, statement="rate = price / qty")
     assert _key(other).key != keys[0].key
+
+
+# IPython (its terminal, an embedded shell) compiles each cell as `<ipython-input-<count>-<hash of the
+# cell's text>>`: a plain traceback (`traceback.print_exc()`, `logging.exception` in a cell's function)
+# names that file; IPython's own report of an uncaught exception names the cell `<ipython-input>`.
+_IPYTHON_SESSION = """
+import os
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.colors = "nocolor"
+shell.run_cell(os.environ["CELL"])
+shell.run_cell("print_failure()")
+print("=" * 40, flush=True)
+shell.run_cell("fail()")
+"""
+_IPYTHON_CELL = """{edit}import traceback
+def fail():
+    {statement}
+
+def print_failure():
+    try:
+        fail()
+    except Exception:
+        traceback.print_exc()
+"""
+
+
+def _ipython_reports(statement: str, edit: str = "") -> tuple[str, str]:
+    """What a real IPython session prints when the function a cell defines runs `statement` and fails
+    (`edit` above it in the cell): the plain traceback `traceback.print_exc()` writes, and IPython's
+    report of it uncaught."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IPYTHON_SESSION],
+        env={**os.environ, "CELL": _IPYTHON_CELL.format(statement=statement, edit=edit)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "<ipython-input-1-" in done.stderr, done.stderr
+    return done.stderr, done.stdout.split("=" * 40, 1)[1]
+
+
+def test_an_ipython_cell_in_a_plain_traceback_is_one_file_whatever_its_text_hashes_to() -> None:
+    """The same statement failing in a function an IPython cell defines is one group whatever the cell's
+    text (its pseudo-file is named by a hash of it: another after any edit of the cell), in a plain
+    traceback and in IPython's own report alike; another statement of the cell is another group."""
+    plain, reported = _ipython_reports("total = 120 / 0")
+    again, _ = _ipython_reports("total = 120 / 0", edit="PRICE = 75  # an edit of the cell\n\n")
+    other, _ = _ipython_reports("rate = 120 / 0")
+    assert _key(plain).key == _key(again).key == _key(reported).key
+    assert _key(other).key != _key(plain).key
+    assert _key(plain).name == "ZeroDivisionError: division by zero (<ipython-input>.fail)"
 
 
 # A module that does not compile, imported, as Python 3.8 and 3.9 print it (their parser points at the

@@ -206,7 +206,21 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        as `re.error` (so keyed as `PatternError`: rich and `traceback` split one bad pattern on Python
        <= 3.12); the count an exception group's text ends with, "(N sub-exceptions)", no part of a
        keyed message (a funnel's group of one member and of several were two groups, and so were logged
-       groups)
+       groups); stackprinter's report (frame lines at the line start, no header, the line that ran
+       marked `-->`, its chains) read as the traceback it shows (each was keyed by the event's message:
+       every bug one group), and a traceback indented as a whole under a message line (twisted's log,
+       tab-indented under `Unhandled Error`; a formatter indenting the exception text) read as printed
+       (its key was the text's: one bug split from its bare trace, its title the message); titles (not
+       keys) of a failure a process pool re-raised name the worker's raising function, not the parent's
+       call that waited for it; none of the evaluation set changes; a cell IPython compiled
+       (`<ipython-input-3-5e1c...>`, named by its count and a hash of its text) as the file
+       `<ipython-input>` in a plain traceback too, as IPython's report names it (any edit of the cell
+       renamed it: one bug per version of the cell, and apart from IPython's report of it); none of the
+       evaluation set changes; an exception raised from a statement whose message quotes a traceback
+       or an IPython report after its first line (a notebook runner's CellExecutionError: nbclient,
+       `jupyter nbconvert --execute`, papermill, nbmake) keyed with the quoted traceback's signature,
+       and titled by its culprit (every failing notebook was one group, titled by the runner's
+       function); none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -839,6 +853,9 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if site is None:
         return None
     signature, mode, kind = site[0], site[1], site[4]
+    message = exception.message
+    if _QUOTES in message and (mode != _NO_SOURCE or tracebacks.IPYTHON_REPORT in message):
+        return None  # a quoted traceback (`_quoted_report`): the general path reads it
     short_type = _RENAMED_TYPES.get(exception.type) or exception.type.rsplit(".", 1)[-1]  # `_short_type`
     if short_type in _INTERRUPTS:
         return _plain_interrupt(exception, site, short_type, package)
@@ -1655,7 +1672,10 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     source line ("msg"; or the traceback the message quotes, see `_message_part`); for a raise statement
     that builds its message ("raise"), the masked first line too when at least three of its words are
     not in the statement (the message carries another exception's or a plug-in's text: a funnel raising
-    many bugs from one line), else nothing."""
+    many bugs from one line), else nothing. A message that quotes a traceback after its first line, of
+    an exception raised from a statement (see `_quoted_report`), adds that traceback's signature."""
+    if _QUOTES in message and (mode != "msg" or tracebacks.IPYTHON_REPORT in message):
+        signature += _quoted_report(message)
     if mode == "msg":
         return signature + _message_part(message)
     if mode == "raise":
@@ -1666,6 +1686,23 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     return signature
 
 
+def _quoted_report(message: str) -> str:
+    """`|cell:` and the `chain_signature` of the traceback (or IPython report) a message quotes after
+    its first line, as a notebook runner (nbclient: `jupyter nbconvert --execute`, papermill, nbmake)
+    raises a cell's failure, CellExecutionError, from its own code with the kernel's report in its
+    message: keyed by its own raise, every failing notebook would be one group. "" for another message."""
+    plain = message.find("\n" + _HEADER_LINE) + 1
+    report = message.find(tracebacks.IPYTHON_REPORT)
+    at = plain if plain > 0 and (report < 0 or plain < report) else report
+    start = message.rfind("\n", 0, at) + 1
+    if start <= 0 or message.count(_HEADER_LINE, start) > _QUOTED_HEADERS:
+        return ""
+    above = message.rfind("\n", 0, start - 1) + 1  # its line of dashes, if any
+    dashes = tracebacks.without_colours(message[above : start - 1]).strip()
+    quoted = message[above if dashes and not dashes.strip("-") else start :]
+    return "|" + _CELL_SITE + chain_signature(parse_traceback(quoted)).replace("\n", "/")
+
+
 # Pseudo-files of code the program itself typed or read, not generated: an interactive session's, a
 # program read from standard input, a doctest's (`_generated_code`).
 _INTERACTIVE_FILES: Final = (
@@ -1673,7 +1710,7 @@ _INTERACTIVE_FILES: Final = (
     "<console>",
     "<input>",
     "<python-input-",
-    "<ipython-input-",
+    tracebacks.IPYTHON_INPUT,
     "<pyshell#",
     "<doctest ",
 )
@@ -1718,8 +1755,11 @@ def module_tail(filename: str) -> str:
     `<ipython-input-3-5e1c...>`), its name with the number written "N" (the same statement has another
     number in each session); for a notebook's cell as a kernel compiles it
     (`/tmp/ipykernel_812/3016483423.py`: named by a hash of the cell's text, another after any edit),
-    `<cell>`."""
+    `<cell>`; for a cell IPython compiled (`<ipython-input-3-5e1c...>`: its count and a hash of its
+    text), `<ipython-input>`, as IPython's own report names it."""
     if filename.startswith("<") and filename.endswith(">"):
+        if filename.startswith(tracebacks.IPYTHON_INPUT):
+            return tracebacks.IPYTHON_CELL
         numbered = _PSEUDO_FILE_NUMBER_RE.sub("N", filename)
         if numbered != filename:
             return numbered
@@ -1809,7 +1849,13 @@ def _message_part(message: str) -> str:
 
 
 _HEADER_LINE: Final = renderers.HEADER
+# The site of a frameless exception quoting a traceback (`_message_part`), and a line break of the quoted
+# chain's signature (written "/").
+_QUOTED_SITE: Final = "|msg:quoted:"
+_CELL_SITE: Final = "cell:"  # (`_quoted_report`)
+_QUOTED_LINE_RE: Final = re.compile(r"/(?=(?:cause|context)?\|)")
 _QUOTED_HEADERS: Final = 16
+_QUOTES: Final = "Traceback (most recent call last)"  # in a message: a traceback's or IPython's header
 
 
 def _title(type_name: str, message: str, signature: str = "") -> str:
@@ -1818,10 +1864,23 @@ def _title(type_name: str, message: str, signature: str = "") -> str:
 
 
 def _culprit(signature: str) -> str:
-    """`module.function` of the final exception's site in a key's signature; "" without one."""
+    """`module.function` of the final exception's site in a key's signature; "" without one. The final
+    exception a parent re-raised of a worker's failure (its cause a frameless exception quoting the
+    worker's traceback, as concurrent.futures and multiprocessing chain it) has the worker's site: the
+    parent's call that waited on the result is not what failed."""
     if not signature:
         return ""
-    fields = signature[signature.rfind("\n") + 1 :].split("|", 3)
+    last = signature.rfind("\n")
+    fields = signature[last + 1 :].split("|", 3)
+    # (in the line before the last: the final exception's cause)
+    quoted = signature.find(_QUOTED_SITE, signature.rfind("\n", 0, last) + 1, last) if last > 0 else -1
+    if quoted >= 0 and len(fields) > 2:
+        inner = _QUOTED_LINE_RE.split(signature[quoted + len(_QUOTED_SITE) : last])[-1].split("|", 3)
+        if len(inner) > 2 and inner[1] == fields[1]:  # the worker's exception, re-raised
+            fields = inner
+    elif len(fields) > 3 and fields[3].startswith(_CELL_SITE):  # a notebook runner's: the cell's failure
+        inner = _QUOTED_LINE_RE.split(fields[3][len(_CELL_SITE) :])[-1].split("|", 3)
+        fields = inner if len(inner) > 2 else fields
     site = fields[2] if len(fields) > 2 else ""
     site = site.removeprefix("cycle:")
     if not site or site.startswith("msg:"):

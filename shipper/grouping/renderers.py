@@ -2,8 +2,8 @@
 
 faulthandler's dump (a crashed or killed program's stderr: "Fatal Python error: Segmentation fault",
 then each thread's frames, most recent call first) and rich's traceback (frames in a box drawn with
-box-drawing characters, the line that ran marked "❱"), pytest's and Django's reports, and the report
-`logging` prints of a record it could not emit. The one rule: what is written is only what the
+box-drawing characters, the line that ran marked "❱"), pytest's, Django's and stackprinter's reports,
+and the report `logging` prints of a record it could not emit. The one rule: what is written is only what the
 dump shows (file, line number, function, source line, the error's text); nothing is made up but the
 exception line a dump lacks, `FatalPythonError: <its first line>`, so a title reads as the dump did.
 """
@@ -349,6 +349,67 @@ def _pytest_exception(frames: list[str], errors: list[str]) -> list[str]:
     if lines and _EXCEPTION_TYPE_RE.match(lines[0]) is None and lines[0].startswith("assert"):
         lines[0] = "AssertionError: " + lines[0]
     return [HEADER, *frames, *lines]
+
+
+# stackprinter (`stackprinter.format()`, its excepthook): each frame a line `File "path", line N, in func`
+# at the line start (no header, no indent), then numbered lines of context, the one that ran marked
+# `-->`, then the frame's variables between dotted rules, all indented; a frame of a suppressed path is
+# its frame line alone, and the frames of a long stack past the first few (a RecursionError's) are each
+# their frame line and the line that ran, indented, as `traceback` prints them. A report of more than 50
+# lines then gives every frame again so, after a line `---- (full traceback above) ----`. The exception
+# line follows the frames, after a blank line; chains put the link sentence between the exceptions.
+STACKPRINTER_FRAME: Final = 'File "'
+_STACKPRINTER_FRAME_RE: Final = compile_lazily(
+    r'File "(?P<file>[^\n]*)", line (?P<line>\d+), in (?P<func>\S[^\n]*)'
+)
+_STACKPRINTER_MARKED_RE: Final = compile_lazily(r"-->[ \t]*\d+(?:[ \t]+(?P<code>.*))?")
+_STACKPRINTER_SUMMARY: Final = "---- (full traceback above) ----"
+_STACKPRINTER_CONTEXT_RE: Final = compile_lazily(r"    (?:\d+ |\.{3})")  # a numbered line; a rule of dots
+
+
+def from_stackprinter(text: str) -> str | None:
+    """`text` with the frames and exceptions stackprinter wrote written as `traceback` prints them (the
+    marked line as each frame's source; the context lines and variables left out); None when no line of
+    it is such a frame line. What comes before the first frame (a log record's line) and after the last
+    exception's lines is left out."""
+    out: list[str] = []
+    reading = ""  # "frames" (their lines, context, variables), "exception" (its lines), "after" it
+    for line in text.split("\n"):
+        frame = None
+        if line.startswith(STACKPRINTER_FRAME):
+            frame = _STACKPRINTER_FRAME_RE.fullmatch(line.rstrip())
+        if frame is not None:
+            if reading != "frames":
+                out.append(HEADER)
+            out.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}')
+            reading = "frames"
+        elif not reading:
+            continue  # before the first frame
+        elif reading == "frames" and line.rstrip() == _STACKPRINTER_SUMMARY:
+            del out[len(out) - out[::-1].index(HEADER) :]  # the same frames follow, each in short
+        elif reading == "frames" and line.startswith("-->"):
+            marked = _STACKPRINTER_MARKED_RE.fullmatch(line.rstrip())
+            if marked is not None and marked["code"] and out[-1].startswith("  File "):
+                out.append("    " + marked["code"].strip())
+        elif (
+            reading == "frames"
+            and out[-1].startswith("  File ")
+            and line.startswith("    ")
+            and line.strip()
+            and _STACKPRINTER_CONTEXT_RE.match(line) is None
+        ):
+            out.append("    " + line.strip())  # a short frame's line that ran, right under its frame line
+        elif not line.strip():
+            reading = "after" if reading == "exception" else reading
+        elif reading != "frames" and line.strip() in _LINKS:
+            out += ["", line.strip(), ""]
+            reading = "link"
+        elif reading in ("frames", "exception") and not line[:1].isspace():
+            out.append(line.rstrip())  # the exception's line (a message's further lines too)
+            reading = "exception"
+        elif reading != "frames":
+            break  # other text after the last exception
+    return "\n".join(out) + "\n" if out else None
 
 
 # Django's plain-text report (the debug page's copy-and-paste view, the admin e-mail's text) ends its

@@ -179,6 +179,10 @@ def _normalized(text: str) -> str:
             text = renderers.from_faulthandler(text) or text
         elif renderers.PYTEST_ERROR in text and _HEADER not in text:
             text = renderers.from_pytest(text) or text
+        elif text.startswith(renderers.STACKPRINTER_FRAME) or (
+            _STACKPRINTER_FRAME in text and _HEADER not in text
+        ):
+            text = renderers.from_stackprinter(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
         if not text.startswith(_HEADER):
@@ -216,6 +220,13 @@ def _without_preamble(text: str) -> str:
             return text[start:]
     if 'File "' in before or "above exception" in before or '"""' in before:
         return text
+    line_start = text.rfind("\n", 0, at) + 1
+    if at > line_start and not text[line_start:at].strip(" \t"):
+        # the whole traceback indented under the message's line (twisted's log, a formatter that
+        # indents the exception text): as printed, when every line of it carries that indent
+        dedented = _dedented(text[line_start:])
+        if dedented.startswith(_HEADER):
+            return dedented
     after = at + len(_HEADER)
     while text.startswith("\n", after) and after - at < _LINE_PREFIX_LIMIT:  # loguru: a blank line first
         after += 1
@@ -277,6 +288,7 @@ _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
 _INDENTS: Final = ("\n", " ", "\t")
 _PLAIN_FRAME_LINE: Final = '  File "'
 _MARKED_FRAME: Final = '\n> File "'
+_STACKPRINTER_FRAME: Final = "\n" + renderers.STACKPRINTER_FRAME  # a frame line at a line's start
 _LOGURU_HEADER: Final = _HEADER + "\n"
 _TAB_INDENT: Final = "\n\t"
 _TABS: Final = r"(?m)^\t+"  # (compiled when first used, by `re`'s cache: a rare shape)
@@ -318,6 +330,7 @@ def _dedented(text: str) -> str:
 # line); blank lines between frames; then the exception line. `%xmode Plain` prints `traceback`'s
 # header and layout but each frame line as `  File /srv/app/x.py:12 in load` (`_IPYTHON_PLAIN_FRAME_RE`).
 _IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
+IPYTHON_REPORT: Final = _IPYTHON_HEADER  # (in a message: a notebook runner's CellExecutionError quotes one)
 _IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
 _IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
 # A frame line up to its function (a lookahead where each candidate end is told at once: no backtracking
@@ -328,7 +341,10 @@ _IPYTHON_FRAME_RE: Final = re.compile(
 )
 _IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
 _IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
-_IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
+# The pseudo-file IPython compiles a cell as: `<ipython-input-3-5e1c1f1c4b1a>`, its count and a hash of its
+# text (another after any edit of the cell).
+IPYTHON_INPUT: Final = "<ipython-input-"
 _FRAME_START: Final = "\n  File "
 _PLAIN_FRAME_START: Final = '\n  File "'
 _IPYTHON_PLAIN_FRAME_RE: Final = re.compile(
@@ -392,9 +408,9 @@ def _ipython_frame(line: str) -> tuple[str, str, str] | None:
     frame = _IPYTHON_FRAME_RE.match(line)
     if frame is None:
         return None
-    filename = frame["file"] or frame["input"] or _IPYTHON_CELL
-    if filename.startswith("<ipython-input-"):
-        filename = _IPYTHON_CELL
+    filename = frame["file"] or frame["input"] or IPYTHON_CELL
+    if filename.startswith(IPYTHON_INPUT):
+        filename = IPYTHON_CELL
     rest = line[frame.end() :]
     called = rest[rest.index(" in ") + 4 :] if rest else "<module>"
     function = called.partition("(")[0].strip().rsplit(".", 1)[-1]  # `Box.open`, `f.<locals>.<lambda>`
