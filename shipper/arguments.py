@@ -120,11 +120,23 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _urls(value: Any) -> str | None:
+    """Each URL by the one rule of the TOML's `[elasticsearch] url` too (`connection.url_problem`):
+    `es_url="http://es.internal"` failed in the agent, after set-up, where the TOML refused it."""
     if isinstance(value, str):
-        return None
-    if isinstance(value, list | tuple) and all(isinstance(url, str) for url in value):
-        return None
-    return "must be a URL, a comma-separated string of URLs or a list of them"
+        urls: Any = value.split(",")
+    elif isinstance(value, list | tuple) and all(isinstance(url, str) for url in value):
+        urls = value
+    else:
+        return "must be a URL, a comma-separated string of URLs or a list of them"
+    from shipper.connection import URL_EXAMPLE, url_problem  # (see `_level`: commands import this module)
+
+    given = [url for url in urls if url.strip()]  # (blanks: `connection.validate` says the list is empty)
+    for url in given:
+        problem = url_problem(url)
+        if problem is not None:
+            which = f"holds {url.strip()!r}, which " if len(given) > 1 else ""
+            return _Range(f"{which}{problem}: write it like {URL_EXAMPLE}")
+    return None
 
 
 def _names(value: Any) -> str | None:
