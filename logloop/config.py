@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from logloop.errors import ConfigError
-from shipper.arguments import MAX_SECONDS, index_prefix_problem
+from shipper.arguments import MAX_SECONDS, index_prefix_problem, service_problem
 from shipper.connection import URL_EXAMPLE, ElasticsearchSettings, url_problem
 from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message, unknown_names_message
 
@@ -314,7 +314,11 @@ def _general(table: Mapping[str, Any], label: Callable[[str, str], str]) -> tupl
     problem = index_prefix_problem(prefix)
     if problem is not None:
         raise ConfigError(f"{label('logloop', 'index_prefix')} = {prefix!r} {problem}")
-    return prefix, _text(label("logloop", "service"), table.get("service", "logloop"))
+    service = _text(label("logloop", "service"), table.get("service", "logloop"))
+    problem = service_problem(service)
+    if problem is not None:
+        raise ConfigError(f"{label('logloop', 'service')} = {service!r} {problem}")
+    return prefix, service
 
 
 _ES_BOOLEANS: Final = frozenset(f.name for f in fields(ElasticsearchSettings) if isinstance(f.default, bool))

@@ -254,6 +254,18 @@ def check(arguments: Mapping[str, Any]) -> None:
         problem = index_prefix_problem(prefix)
         if problem is not None:
             raise ConfigurationError(f"index_prefix={prefix!r} {problem}")
+    service = arguments.get("service")
+    if isinstance(service, str):
+        problem = service_problem(service)
+        if problem is not None:
+            raise ConfigurationError(f"service={service!r} {problem}")
+
+
+def service_problem(service: str) -> str | None:
+    """Why `service` cannot name the program's documents (`service.name`), or None: the one rule of the
+    handler's `service` and the TOML's `[logloop] service` (the handler's formatter refused a blank
+    one as `service_name=''`, an argument no caller gives, and the TOML took it)."""
+    return None if service.strip() else "is blank: give the program's name, e.g. 'billing'"
 
 
 def index_prefix_problem(prefix: str) -> str | None:

@@ -470,3 +470,35 @@ def test_the_handler_and_the_configuration_file_judge_an_elasticsearch_url_alike
     if not good:
         assert message.startswith("es_url="), message
         assert "write it like https://host:9200" in message
+
+
+@pytest.mark.parametrize(
+    ("service", "good"),
+    [
+        pytest.param("", False, id="empty"),
+        pytest.param("   ", False, id="blank"),
+        pytest.param("billing", True, id="a-name"),
+    ],
+)
+def test_the_handler_and_the_configuration_file_judge_a_service_name_alike(
+    service: str, good: bool, tmp_path: Path
+) -> None:
+    """A blank service name is refused by `[logloop] service` as by the handler, whose message names
+    its own argument `service` (before: the TOML took it, and the handler said `service_name=''`)."""
+    from logloop.config import load_settings
+    from logloop.errors import ConfigError
+
+    config = tmp_path / "logloop.toml"
+    config.write_text(f"[logloop]\nservice = {service!r}\n")
+    try:
+        load_settings(config, {})
+        toml_good = True
+    except ConfigError:
+        toml_good = False
+    try:
+        ShipperHandler(service, spool_path=tmp_path / "s", delivery="thread").close()
+        handler_good, message = True, ""
+    except ConfigurationError as exc:
+        handler_good, message = False, str(exc)
+    assert (toml_good, handler_good) == (good, good), message
+    assert good or message.startswith(f"service={service!r} is blank"), message
