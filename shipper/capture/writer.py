@@ -19,7 +19,8 @@ of them the node took), with
 `drop_newest` it refuses records until the agent frees room (counted lost). On a nearly full disk
 segments are made smaller, to use the room there is; a segment that cannot be created at all (disk
 full, directory gone) loses the record, counted, with a warning at most once a minute; the program
-never sees an error.
+never sees an error. The handler's health report that says so is never lost that way: where no
+segment takes it, it goes into a small sealed report segment of its own (`park`), outside the bound.
 """
 
 from __future__ import annotations
