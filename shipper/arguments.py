@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from shipper.connection import URL_EXAMPLE, url_problem
 from shipper.exceptions import ConfigurationError
 
 # The longest wait any seconds argument takes: a year is "for ever" for a timeout or an exit delay,
@@ -128,8 +129,6 @@ def _urls(value: Any) -> str | None:
         urls = value
     else:
         return "must be a URL, a comma-separated string of URLs or a list of them"
-    from shipper.connection import URL_EXAMPLE, url_problem  # (see `_level`: commands import this module)
-
     given = [url for url in urls if url.strip()]  # (blanks: `connection.validate` says the list is empty)
     for url in given:
         problem = url_problem(url)
