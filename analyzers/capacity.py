@@ -17,8 +17,9 @@
   are percentages or ratios of used space (capped by their `max_headroom`) or absolute free space.
 - **Shippers** (from their `logloop.shipper` health documents in the window): documents dropped or
   dead-lettered, and documents retried because the cluster refused to create an index (a shard
-  limit). Counters are cumulative per process, so what a process counted within the window is its
-  last report's value minus its first report's: WARNING for any of them.
+  limit). Counters are cumulative per process (`process.entity_id`: a reused pid is another
+  process), so what a process counted within the window is its last report's value minus its first
+  report's: WARNING for any of them.
 
 Pure functions turn the API responses into findings; `assess` is the one function that asks.
 """
@@ -286,7 +287,7 @@ def shipper_counts(response: Mapping[str, Any]) -> dict[str, int]:
     totals = dict.fromkeys(SHIPPER_TROUBLES, 0)
     aggregations = response.get("aggregations") or {}
     for host in (aggregations.get("hosts") or {}).get("buckets", []):
-        for process in host["processes"]["buckets"]:
+        for _pid, process in queries.process_buckets(host["processes"]):
             # A process whose first report falls in the window began in it (or just before): all it
             # counted is news, a short script's one report at its exit included.
             began = (process.get("reports_min") or {}).get("value") == 1
@@ -303,10 +304,7 @@ def shipper_query(start: datetime, until: datetime) -> dict[str, Any]:
         for op in ("max", "min")
     }
     began = {"reports_min": {"min": {"field": "logloop.shipper.reports"}}}
-    processes = {
-        "terms": {"field": "process.pid", "size": 1000, "missing": -1},
-        "aggs": {**counters, **began},
-    }
+    processes = queries.per_process(1000, [f"{name}_max" for name in SHIPPER_TROUBLES], **counters, **began)
     return {
         "size": 0,
         "query": queries.all_of(

@@ -285,18 +285,17 @@ def _feedback_agg(window: Window) -> dict[str, Any]:
 
 def _shipper_agg(window: Window) -> dict[str, Any]:
     counters = {name: {"max": {"field": f"logloop.shipper.{name}"}} for name in SHIPPER_COUNTERS}
-    processes = {
-        "terms": {"field": "process.pid", "size": 100, "missing": -1},
-        "aggs": {
-            **counters,
-            # (the latest report with a backlog: a closing report has none, its agent finishes after it)
-            "latest": {
-                "filter": {"exists": {"field": "logloop.shipper.spool_backlog"}},
-                "aggs": {"report": _latest(1, ["@timestamp", "logloop.shipper.spool_backlog"])},
-            },
-            "last_report": {"max": {"field": "@timestamp"}},
+    processes = queries.per_process(
+        100,
+        ["dropped", "dead_lettered"],  # (those that lost events are the ones listed)
+        **counters,
+        # (the latest report with a backlog: a closing report has none, its agent finishes after it)
+        latest={
+            "filter": {"exists": {"field": "logloop.shipper.spool_backlog"}},
+            "aggs": {"report": _latest(1, ["@timestamp", "logloop.shipper.spool_backlog"])},
         },
-    }
+        last_report={"max": {"field": "@timestamp"}},
+    )
     hosts = {
         "terms": {"field": "host.name", "size": 100, "missing": "(unknown host)"},
         "aggs": {"processes": processes},
@@ -449,9 +448,9 @@ def parse_overview(response: Mapping[str, Any], window: Window) -> dict[str, Any
     ]
     shipper = []
     for host in aggs["shipper"]["hosts"]["buckets"]:
-        for process in host["processes"]["buckets"]:
+        for pid, process in queries.process_buckets(host["processes"]):
             latest = (_hit_source(process["latest"]["report"]) or [{}])[0]
-            record: Doc = {"host": host["key"], "pid": process["key"], "reports": process["doc_count"]}
+            record: Doc = {"host": host["key"], "pid": pid, "reports": process["doc_count"]}
             for counter in SHIPPER_COUNTERS:
                 value = process[counter]["value"]
                 # (None: only reports written at exit, before the agent had delivered: not known)

@@ -132,6 +132,37 @@ def listed_terms(field: str, size: int, **sub: Any) -> dict[str, Any]:
     return agg
 
 
+# The key of documents written before processes carried `process.entity_id` (grouped by pid instead).
+NO_ENTITY: Final = "(none)"
+
+
+def per_process(size: int, order: Sequence[str] = (), **sub: Any) -> dict[str, Any]:
+    """A `terms` aggregation with one bucket per process instance that wrote the documents
+    (`process.entity_id`: a pid reused by the next cron run, or every container's pid 1, is another
+    process) and `sub` in each; documents without one (written before it existed) in the bucket
+    NO_ENTITY, split by `process.pid` as they were, -1 for none. Largest values of the single-value
+    metrics `order` first (then the busiest): the processes in trouble are the ones kept when
+    there are more than `size`. Read with `process_buckets`."""
+    by_pid = {"terms": {"field": "process.pid", "size": size, "missing": -1}, "aggs": sub}
+    ranked = [{name: "desc"} for name in order] + [{"_count": "desc"}]
+    return {
+        "terms": {"field": "process.entity_id", "size": size, "missing": NO_ENTITY, "order": ranked},
+        "aggs": {**sub, "pids": by_pid},
+    }
+
+
+def process_buckets(agg: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
+    """(pid, bucket with the sub-aggregations) of each process in a `per_process` answer (pure)."""
+    found: list[tuple[int, Mapping[str, Any]]] = []
+    for entity in agg.get("buckets", []):
+        pids = entity["pids"]["buckets"]
+        if entity["key"] != NO_ENTITY:  # one process: its counters are the entity's (one pid, or none)
+            found.append((int(pids[0]["key"]) if pids else -1, entity))
+        else:
+            found.extend((int(process["key"]), process) for process in pids)
+    return found
+
+
 def _min_ts() -> dict[str, Any]:
     return {"min": {"field": "@timestamp"}}
 

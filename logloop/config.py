@@ -26,11 +26,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from logloop.errors import ConfigError
-from shipper.arguments import MAX_SECONDS, index_prefix_problem
-from shipper.connection import ElasticsearchSettings
+from shipper.arguments import MAX_SECONDS, index_prefix_problem, service_problem
+from shipper.connection import URL_EXAMPLE, ElasticsearchSettings, url_problem
 from shipper.schema import DEFAULT_INDEX_PREFIX, unknown_keys_message, unknown_names_message
 
 SECTIONS: Final = (
@@ -297,21 +296,12 @@ def _urls(name: str, value: Any) -> str | tuple[str, ...]:
         items = list(value)
     else:
         items = [value]
-    example = "https://host:9200 (several: https://a:9200,https://b:9200)"
     for item in items:
         if not isinstance(item, str):
-            raise ConfigError(f"{name} = {value!r} must be a URL in quotes like {example}")
-        try:
-            parts = urlsplit(item.strip())
-            problem = "has no valid port (1-65535)" if parts.port == 0 else None
-            if parts.port is None and parts.hostname and parts.scheme in ("http", "https"):
-                # The Elasticsearch client takes no default port (the traceback of its ValueError
-                # before), and 80 or 443 is rarely what was meant: Elasticsearch listens on 9200.
-                problem = "has no port (Elasticsearch's is 9200; 443 or 80 behind a proxy)"
-        except ValueError as exc:
-            problem = "has no valid port (1-65535)" if "port" in str(exc).lower() else "is not a URL"
+            raise ConfigError(f"{name} = {value!r} must be a URL in quotes like {URL_EXAMPLE}")
+        problem = url_problem(item)
         if problem:
-            raise ConfigError(f"{name}: {item.strip()!r} {problem}: write it like {example}")
+            raise ConfigError(f"{name}: {item.strip()!r} {problem}: write it like {URL_EXAMPLE}")
     return value if isinstance(value, str) else tuple(items)
 
 
@@ -324,7 +314,11 @@ def _general(table: Mapping[str, Any], label: Callable[[str, str], str]) -> tupl
     problem = index_prefix_problem(prefix)
     if problem is not None:
         raise ConfigError(f"{label('logloop', 'index_prefix')} = {prefix!r} {problem}")
-    return prefix, _text(label("logloop", "service"), table.get("service", "logloop"))
+    service = _text(label("logloop", "service"), table.get("service", "logloop"))
+    problem = service_problem(service)
+    if problem is not None:
+        raise ConfigError(f"{label('logloop', 'service')} = {service!r} {problem}")
+    return prefix, service
 
 
 _ES_BOOLEANS: Final = frozenset(f.name for f in fields(ElasticsearchSettings) if isinstance(f.default, bool))

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from shipper.connection import URL_EXAMPLE, url_problem
 from shipper.exceptions import ConfigurationError
 
 # The longest wait any seconds argument takes: a year is "for ever" for a timeout or an exit delay,
@@ -120,11 +121,21 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _urls(value: Any) -> str | None:
+    """Each URL by the one rule of the TOML's `[elasticsearch] url` too (`connection.url_problem`):
+    `es_url="http://es.internal"` failed in the agent, after set-up, where the TOML refused it."""
     if isinstance(value, str):
-        return None
-    if isinstance(value, list | tuple) and all(isinstance(url, str) for url in value):
-        return None
-    return "must be a URL, a comma-separated string of URLs or a list of them"
+        urls: Any = value.split(",")
+    elif isinstance(value, list | tuple) and all(isinstance(url, str) for url in value):
+        urls = value
+    else:
+        return "must be a URL, a comma-separated string of URLs or a list of them"
+    given = [url for url in urls if url.strip()]  # (blanks: `connection.validate` says the list is empty)
+    for url in given:
+        problem = url_problem(url)
+        if problem is not None:
+            which = f"holds {url.strip()!r}, which " if len(given) > 1 else ""
+            return _Range(f"{which}{problem}: write it like {URL_EXAMPLE}")
+    return None
 
 
 def _names(value: Any) -> str | None:
@@ -242,6 +253,18 @@ def check(arguments: Mapping[str, Any]) -> None:
         problem = index_prefix_problem(prefix)
         if problem is not None:
             raise ConfigurationError(f"index_prefix={prefix!r} {problem}")
+    service = arguments.get("service")
+    if isinstance(service, str):
+        problem = service_problem(service)
+        if problem is not None:
+            raise ConfigurationError(f"service={service!r} {problem}")
+
+
+def service_problem(service: str) -> str | None:
+    """Why `service` cannot name the program's documents (`service.name`), or None: the one rule of the
+    handler's `service` and the TOML's `[logloop] service` (the handler's formatter refused a blank
+    one as `service_name=''`, an argument no caller gives, and the TOML took it)."""
+    return None if service.strip() else "is blank: give the program's name, e.g. 'billing'"
 
 
 def index_prefix_problem(prefix: str) -> str | None:

@@ -83,6 +83,28 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+URL_EXAMPLE: Final = "https://host:9200 (several: https://a:9200,https://b:9200)"
+
+
+def url_problem(url: str) -> str | None:
+    """What makes `url` no Elasticsearch node URL, or None: the one rule for the handler's `es_url`,
+    the TOML's `[elasticsearch] url` and the commands (pure). A port is required: the client takes
+    no default (it raised a bare ValueError from the agent, long after set-up), and 80 or 443 is
+    rarely what was meant, Elasticsearch listening on 9200; an out-of-range port failed every send."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        return "has no valid port (1-65535)" if "port" in str(exc).lower() else "is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http:// or https:// URL with a host"
+    if port == 0:
+        return "has no valid port (1-65535)"
+    if port is None:
+        return "has no port (Elasticsearch's is 9200; 443 or 80 behind a proxy)"
+    return None
+
+
 def endpoint_problem(
     url: str,
     *,
@@ -176,10 +198,13 @@ def validate(settings: ElasticsearchSettings) -> None:
             has_api_key=bool(settings.api_key),
             has_basic_auth=bool(settings.username or settings.password),
             name="Elasticsearch",
-            example="https://host:9200 (several: https://a:9200,https://b:9200)",
+            example=URL_EXAMPLE,
             credentials="api_key or username/password",
             opt_in="set allow_plain_http=True",
         )
+        wrong = None if problem else url_problem(url)
+        if wrong is not None:
+            problem = f"Elasticsearch URL {url!r} {wrong}: write it like {URL_EXAMPLE}"
     problem = problem or _mixed_schemes(() if settings.cloud_id else settings.urls)
     problem = problem or _ca_problem(settings)
     if not problem and settings.api_key and (settings.username or settings.password):

@@ -36,11 +36,27 @@ _lock = threading.Lock()
 _cached: StaticFacts | None = None
 
 
+_entity: tuple[int, str] = (0, "")  # (pid, id) of `entity_id`
+
+
 def _forget_after_fork() -> None:
     """A forked child's own lock: a signal handler that forked while its thread collected the facts
-    (the first record of a process) left the child's copy held, and the child's first record waiting."""
-    global _lock
+    (the first record of a process) left the child's copy held, and the child's first record waiting.
+    And its own `entity_id`: it is another process."""
+    global _lock, _entity
     _lock = threading.Lock()
+    _entity = (0, "")
+
+
+def entity_id() -> str:
+    """This process's `process.entity_id` (ECS): 128 random bits, made once per process (a forked
+    child makes its own). What tells two runs apart where the pid cannot: a pid reused by the next
+    cron run on a busy host, or the pid 1 of every container."""
+    global _entity
+    pid, known = _entity
+    if pid != os.getpid():  # (also a child forked by a way that ran no at-fork hook)
+        _entity = pid, known = os.getpid(), os.urandom(16).hex()
+    return known
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

@@ -37,6 +37,7 @@ at-fork hooks log while the shipper holds its locks for a fork is written after 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import threading
@@ -55,7 +56,7 @@ from shipper.delivery import launcher, lock
 from shipper.delivery.config import DEFAULTS, AgentConfig
 from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
 from shipper.environment import argv as redacted_argv
-from shipper.exceptions import ConfigurationError, SpoolError
+from shipper.exceptions import ConfigurationError, SpoolError, UnreadablePayload
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
 from shipper.redaction import Redactor
 from shipper.spool import layout, records, segment
@@ -340,6 +341,7 @@ class ShipperHandler(logging.Handler):
         self._reports = 0  # health documents made by this process
         self._reports_kept = 0  # of those, written to the spool
         self._reported = 0  # `_losses()` when the last of them was made
+        self._parked_number: int | None = None  # the number of its report segment (`_report`)
         self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of finished segments
         self._diag = RateLimitedLog()
         self._ecs = EcsFormatter(
@@ -768,26 +770,37 @@ class ShipperHandler(logging.Handler):
                 self.writer.written.pop(path, None)
                 layout.ack_path(path).unlink(missing_ok=True)
 
-    def _report(self) -> None:
-        """Write a health document (`logloop.shipper.*`) to the spool, numbered from 1 in this process."""
+    def _report(self, *, closing: bool = False) -> None:
+        """Write a health document (`logloop.shipper.*`) to the spool, numbered from 1 in this process.
+
+        Into the open segment if it fits; else, but for the last one (`closing`: it must not make a
+        256 KiB segment, nor have an older one deleted), into a new one as a record would go; where no
+        segment takes it (the spool full: what made records drop), as a report segment of its own
+        (`SegmentWriter.park`), which replaces this process's previous one while that waits unsent
+        (and takes its number: the first report the node gets of a process must say it is the first)."""
         self._reports += 1
-        if self.writer.append(records.encode_document(dumps(self._health_doc()))):
+        payload = records.encode_document(dumps(self._health_doc(self._reports, closing=closing)))
+        if (self.writer.fits(payload) and self.writer.append(payload)) or (
+            not closing and self.writer.append(payload, counted=False)
+        ):
             self._reports_kept += 1
+        else:
+            number = self._parked_number or self._reports
+            if number != self._reports:
+                payload = records.encode_document(dumps(self._health_doc(number, closing=closing)))
+            if self.writer.park(payload, merged_reports):
+                self._parked_number = number
         self._reported = self._losses()
 
     def _report_at_close(self) -> None:
         """A last health document when this process dropped or cut records since its last one, so a
         run shorter than `stats_interval` (the short script) reports its losses too: `logloop check`
         and the digest otherwise never hear of them (as Sentry's SDKs send a client report only when
-        they discarded events). Only if it fits in the open segment: a report must never make a
-        segment, nor have an older one deleted to make room."""
+        they discarded events). Where no segment is open (a full spool), a report segment of its own."""
         if self._losses() == self._reported:
             return
         try:
-            self._reports += 1
-            payload = records.encode_document(dumps(self._health_doc(closing=True)))
-            if self.writer.fits(payload) and self.writer.append(payload):
-                self._reports_kept += 1
+            self._report(closing=True)
         except Exception as exc:  # close() never raises for it: the counts stay in stats()
             reentry.reraise_program_exception()
             self._diag.warning("report", "logloop shipper could not write its last counters: %r", exc)
@@ -796,7 +809,7 @@ class ShipperHandler(logging.Handler):
         """What this process counted dropped or cut so far (it only grows)."""
         return sum(self.counters.own().values())
 
-    def _health_doc(self, *, closing: bool = False) -> dict[str, Any]:
+    def _health_doc(self, number: int, *, closing: bool = False) -> dict[str, Any]:
         """This process's counters as a `logloop.shipper` document. Written here, not by the formatter:
         a document of a record lays out the program's facts and compiles redaction rules (some 35 ms
         the first time), which a short script's exit must not pay; the agent redacts it as any other."""
@@ -811,11 +824,16 @@ class ShipperHandler(logging.Handler):
             "message": "logloop shipper counters",
             "log": {"level": "info", "logger": _INTERNAL_PREFIX},
             "ecs": {"version": schema.ECS_VERSION},
-            "event": {"dataset": schema.DATASET_SHIPPER, "kind": "metric"},
+            # (`end`: the last report of its process, `merged_reports` may sum it with another's)
+            "event": {
+                "dataset": schema.DATASET_SHIPPER,
+                "kind": "metric",
+                **({"type": ["end"]} if closing else {}),
+            },
             "service": self._ecs.service_fields(),
             "host": {"name": environment.host_name()},
-            "process": {"pid": os.getpid()},
-            "logloop": {"shipper": {**counted, "reports": self._reports}},
+            "process": {"pid": os.getpid(), "entity_id": environment.entity_id()},
+            "logloop": {"shipper": {**counted, "reports": number}},
         }
 
     def _after_fork_in_child(self) -> None:
@@ -825,11 +843,51 @@ class ShipperHandler(logging.Handler):
         self.counters.reinit_after_fork()
         self._refused = 0
         self._reports = self._reports_kept = self._reported = 0
+        self._parked_number = None
         self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}
         self._lock = threading.Lock()
         self._watchdog = None
         self._agent = self._agent_thread = None
         self.prometheus = None  # the port belongs to the parent
+
+
+def merged_reports(older: bytes, newer: bytes) -> bytes | None:
+    """One health report (payload) for the last reports of two processes that made no other (short
+    runs, gone: `_sole_last_report`): their counters summed, as the first report of a process id of
+    its own; None for any other pair (a process that reported before is counted from its earlier
+    reports on: summed under another id, those would be counted twice)."""
+    docs = [_sole_last_report(older), _sole_last_report(newer)]
+    if docs[0] is None or docs[1] is None:
+        return None
+    first, second = docs[0]["logloop"]["shipper"], docs[1]["logloop"]["shipper"]
+    summed = {
+        name: first.get(name, 0) + second.get(name, 0)
+        for name in {**first, **second}
+        if type(first.get(name, 0)) is int and type(second.get(name, 0)) is int
+    }
+    merged = {
+        **docs[1],
+        "message": "logloop shipper counters of processes whose reports were merged (too many waited)",
+        "process": {"entity_id": f"merged-{os.urandom(12).hex()}"},
+        "logloop": {"shipper": {**summed, "reports": 1}},
+    }
+    return records.encode_document(dumps(merged))
+
+
+def _sole_last_report(payload: bytes) -> dict[str, Any] | None:
+    """The health document of `payload` if it is its process's last report (`event.type` end) and its
+    first (number 1), else None (pure)."""
+    try:
+        kind, body = records.decode(payload)
+        doc = json.loads(body) if kind == records.DOCUMENT else None
+    except (UnreadablePayload, ValueError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("event"), dict):
+        return None
+    counters = doc.get("logloop", {}).get("shipper") if isinstance(doc.get("logloop"), dict) else None
+    if not isinstance(counters, dict) or counters.get("reports") != 1 or doc["event"].get("type") != ["end"]:
+        return None
+    return doc
 
 
 def _finished(path: Path, end: int) -> bool:

@@ -427,3 +427,78 @@ def test_install_names_an_unknown_argument_and_what_was_meant(
     finally:
         logging.getLogger().removeHandler(installed)
         installed.close()
+
+
+# URLs the TOML's `[elasticsearch] url` (and so every command) and the handler's `es_url` must judge alike.
+_URL_CASES = [
+    pytest.param("http://127.0.0.1", False, id="no-port"),
+    pytest.param("https://es.example.com", False, id="https-no-port"),
+    pytest.param("http://127.0.0.1:9200,http://127.0.0.1", False, id="second-of-two-without-port"),
+    pytest.param("http://127.0.0.1:0", False, id="port-zero"),
+    pytest.param("http://127.0.0.1:99999", False, id="port-out-of-range"),
+    pytest.param("http://127.0.0.1:http", False, id="port-not-a-number"),
+    pytest.param("ftp://127.0.0.1:21", False, id="not-http"),
+    pytest.param("http://:9200", False, id="no-host"),
+    pytest.param("http://127.0.0.1:9200", True, id="loopback-with-port"),
+    pytest.param("https://es.example.com:443", True, id="https-with-port"),
+    pytest.param("http://127.0.0.1:9200, http://[::1]:9201", True, id="two-with-ports"),
+]
+
+
+@pytest.mark.parametrize(("url", "good"), _URL_CASES)
+def test_the_handler_and_the_configuration_file_judge_an_elasticsearch_url_alike(
+    url: str, good: bool, tmp_path: Path
+) -> None:
+    """One rule for a node URL: the handler refuses at construction, naming `es_url` and how to write
+    it, exactly the URLs `logloop` commands refuse in `[elasticsearch] url` (before: the handler took
+    a URL without a port, or with port 99999, and its agent failed every send after set-up)."""
+    from logloop.config import load_settings
+    from logloop.errors import ConfigError
+
+    try:
+        (tmp_path / "empty.toml").write_text("")
+        load_settings(tmp_path / "empty.toml", {"LOGLOOP_ES_URL": url})
+        toml_good = True
+    except ConfigError:
+        toml_good = False
+    try:
+        ShipperHandler("urls", es_url=url, spool_path=tmp_path / "s", delivery="thread").close()
+        handler_good, message = True, ""
+    except ConfigurationError as exc:
+        handler_good, message = False, str(exc)
+    assert (toml_good, handler_good) == (good, good), message
+    if not good:
+        assert message.startswith("es_url="), message
+        assert "write it like https://host:9200" in message
+
+
+@pytest.mark.parametrize(
+    ("service", "good"),
+    [
+        pytest.param("", False, id="empty"),
+        pytest.param("   ", False, id="blank"),
+        pytest.param("billing", True, id="a-name"),
+    ],
+)
+def test_the_handler_and_the_configuration_file_judge_a_service_name_alike(
+    service: str, good: bool, tmp_path: Path
+) -> None:
+    """A blank service name is refused by `[logloop] service` as by the handler, whose message names
+    its own argument `service` (before: the TOML took it, and the handler said `service_name=''`)."""
+    from logloop.config import load_settings
+    from logloop.errors import ConfigError
+
+    config = tmp_path / "logloop.toml"
+    config.write_text(f"[logloop]\nservice = {service!r}\n")
+    try:
+        load_settings(config, {})
+        toml_good = True
+    except ConfigError:
+        toml_good = False
+    try:
+        ShipperHandler(service, spool_path=tmp_path / "s", delivery="thread").close()
+        handler_good, message = True, ""
+    except ConfigurationError as exc:
+        handler_good, message = False, str(exc)
+    assert (toml_good, handler_good) == (good, good), message
+    assert good or message.startswith(f"service={service!r} is blank"), message

@@ -17,6 +17,7 @@ from helpers import programs
 from helpers.delivered import log_messages
 
 from kibana.setup import install_template
+from shipper.spool import layout
 
 pytestmark = pytest.mark.es
 
@@ -74,23 +75,26 @@ elif shape == "pool":
 def test_many_writers_at_once_keep_the_spool_bound_and_count_what_gives_way(
     shape: str, policy: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
-    """Ten writers logging at once into a 1 MB spool never take it past 1 MB (their open segments
-    alone took 3 MB: none could give way), and every record either reaches the node once or is
-    counted lost."""
+    """Ten writers logging at once into a 1 MB spool never take its records past 1 MB (their open
+    segments alone took 3 MB: none could give way), nor their health reports past a few KiB beside,
+    and every record either reaches the node once or is counted lost."""
     install_template(es, index_prefix)
     spool = tmp_path / "spool"
     spool.mkdir(mode=0o700)
-    peak = [0]
+    peak, reports = [0], [0]
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.is_set():
             try:
                 with os.scandir(spool) as entries:
-                    used = sum(e.stat().st_size for e in entries if ".seg" in e.name)
+                    sizes = [(e.name, e.stat().st_size) for e in entries if ".seg" in e.name]
             except OSError:
                 continue
-            peak[0] = max(peak[0], used)
+            # (a health report no segment could take waits in a small segment of its own, outside the
+            # bound: `layout.REPORTS_MAX` of them at most)
+            peak[0] = max(peak[0], sum(size for name, size in sizes if layout.REPORT_MARK not in name))
+            reports[0] = max(reports[0], sum(size for name, size in sizes if layout.REPORT_MARK in name))
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch)
@@ -123,6 +127,7 @@ def test_many_writers_at_once_keep_the_spool_bound_and_count_what_gives_way(
     logged = sum(int(line[1]) for line in lines)
     lost = sum(int(line[2]) + int(line[3]) for line in lines)
     assert peak[0] <= _BOUND
+    assert reports[0] <= layout.REPORTS_MAX * 4096
     deadline = time.monotonic() + 60
     arrived = log_messages(es, index_prefix)
     while sum(arrived.values()) + lost < logged and time.monotonic() < deadline:  # still coming

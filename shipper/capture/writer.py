@@ -19,7 +19,8 @@ of them the node took), with
 `drop_newest` it refuses records until the agent frees room (counted lost). On a nearly full disk
 segments are made smaller, to use the room there is; a segment that cannot be created at all (disk
 full, directory gone) loses the record, counted, with a warning at most once a minute; the program
-never sees an error.
+never sees an error. The handler's health report that says so is never lost that way: where no
+segment takes it, it goes into a small sealed report segment of its own (`park`), outside the bound.
 """
 
 from __future__ import annotations
@@ -143,10 +144,12 @@ class SegmentWriter:
         # deleted spool): lost (counted) or delivered uncounted, never waiting (see `spool_backlog`).
         self.gone = 0
         self.acked = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of this process's deleted segments
+        self._parked: Path | None = None  # this process's latest report segment (`park`)
         _writers.add(self)
 
-    def append(self, payload: bytes, *, cut: bool = False) -> bool:
-        """Copy one record into the segment; False (and the loss counted) if it cannot be kept."""
+    def append(self, payload: bytes, *, cut: bool = False, counted: bool = True) -> bool:
+        """Copy one record into the segment; False (and the loss counted, unless not `counted`: a health
+        report, which has another way to go, `park`) if it cannot be kept."""
         # One copy of header and payload: a reader that sees the header before the payload is complete
         # finds the checksum wrong and, the writer being alive, waits (see shipper.spool.segment).
         frame = _FRAME_PACK(len(payload), _crc32(payload)) + payload  # segment.frame_header, inlined
@@ -159,7 +162,7 @@ class SegmentWriter:
                 if current is None or end + segment.FRAME.size > current.size:
                     if len(payload) > bounds.PAYLOAD_LIMIT and not cut:
                         raise _TooLarge  # a 50 MB message: cut first, without the lock
-                    current = self._next_segment(len(payload))
+                    current = self._next_segment(len(payload), self._lose if counted else _uncounted)
                     if current is None:
                         return False
                     position = current.position
@@ -197,6 +200,82 @@ class SegmentWriter:
                 return False
             return current.position + segment.frame_size(len(payload)) + segment.FRAME.size <= current.size
 
+    def park(self, payload: bytes, merge: Callable[[bytes, bytes], bytes | None]) -> bool:
+        """Write the health report `payload` that no segment can take (the spool full, the process's
+        segment sealed) as a report segment of its own: sealed at once, delivered as any segment,
+        outside the size bound (what made records drop must not keep their report from the node).
+
+        Bounded: this process's previous report segment, if the agent has not sent it yet, is replaced
+        (a report's counters hold the earlier one's); a spool that holds `layout.REPORTS_KEPT` already
+        has one of them, unsent, replaced by `merge(its payload, payload)` (one report for both, or None
+        if they cannot be one), or where none can be, up to `layout.REPORTS_MAX`. False if the report
+        could not be written (a full disk, a directory gone, no report to merge with past
+        `REPORTS_MAX`): its counters stay in `stats()`."""
+        with reentry.inside(), self._lock:
+            try:
+                layout.ensure_private_dir(self.spool_dir)
+                with layout.bound_lock(self.spool_dir):  # (the count of report segments, with the others')
+                    return self._park(payload, merge)
+            except (OSError, SpoolError) as exc:
+                reentry.reraise_program_exception()
+                self._diag.warning(
+                    "report", "logloop shipper: cannot write its counters to %s: %s", self.spool_dir, exc
+                )
+                return False
+
+    def _park(self, payload: bytes, merge: Callable[[bytes, bytes], bytes | None]) -> bool:
+        if self._parked is not None:
+            _take_unsent_report(self._parked)
+        reports = [path for path in layout.segments(self.spool_dir) if layout.is_report(path)]
+        if len(reports) >= layout.REPORTS_KEPT:
+            for path in reversed(reports):  # (the newest first: the oldest may be on its way)
+                older = _take_unsent_report(path, merge_with=payload, merge=merge)
+                if older is not None:
+                    payload = older
+                    break
+            else:
+                if len(reports) < layout.REPORTS_MAX:  # none to merge with now: kept, up to the last bound
+                    self._parked = self._write_report(payload)
+                    return True
+                self._diag.warning(
+                    "report",
+                    "logloop shipper: %s holds %d reports waiting already: this process's counters stay in"
+                    " stats()",
+                    self.spool_dir,
+                    len(reports),
+                )
+                return False
+        self._parked = self._write_report(payload)
+        return True
+
+    def _write_report(self, payload: bytes) -> Path:
+        """A sealed segment of the program's facts and `payload`, renamed into view when whole."""
+        token, pid = int.from_bytes(os.urandom(8), "little"), os.getpid()
+        path = self.spool_dir / layout.report_name(layout.next_sequence(self.spool_dir), pid, token)
+        data = b"".join(
+            (
+                segment.encode_header(token, pid, time.time_ns() // 1_000_000),
+                segment.frame(self._program()),
+                segment.frame(payload),
+                segment.seal_frame(),
+            )
+        )
+        hidden = path.with_name(f".{path.name}.new")  # (left by a crash: swept as any unfinished one)
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                written = os.write(fd, data)  # (written, not mapped: a full disk fails here, not as SIGBUS)
+            finally:
+                os.close(fd)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.rename(hidden, path)
+        except BaseException:  # KeyboardInterrupt included: no half-made file left behind
+            with reentry.suppress(OSError):
+                hidden.unlink(missing_ok=True)
+            raise
+        return path
+
     def current_path(self) -> Path | None:
         current = self._open
         return current.path if current is not None else None
@@ -214,6 +293,7 @@ class SegmentWriter:
         self.written = {}
         self.appended = self.gone = 0
         self.acked = dict.fromkeys(self.acked, 0)
+        self._parked = None
         if current is not None and not current.ours():  # a parent that closed them: not ours to close
             descriptors.keep_forever(current.file, current.map)
         elif current is not None:
@@ -224,10 +304,10 @@ class SegmentWriter:
 
     # -- segments ---------------------------------------------------------------------------------
 
-    def _next_segment(self, needed: int) -> _Open | None:
+    def _next_segment(self, needed: int, lose: Callable[[str, int], None]) -> _Open | None:
         now = time.monotonic()
         if self._open is None and now - self._failed_at < self._retry_after:
-            self._lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
+            lose(self._failed_reason, 1)  # the last attempt's reason: full, or unavailable
             return None
         record = needed
         # The segment holds the program's facts too: room for them past the 4096 bytes always kept
@@ -236,7 +316,7 @@ class SegmentWriter:
         if segment.HEADER.size + needed + 4096 + segment.FRAME.size > self.max_bytes:
             # Larger than the whole bound: kept, it would take the disk past it (drop_oldest deleting
             # every other segment first). Refused alone; the next records go on in the open segment.
-            self._lose("record_too_large", 1)
+            lose("record_too_large", 1)
             self._diag.warning(
                 "too-large",
                 "logloop shipper: a record of %d bytes is larger than spool_max_bytes (%d): dropped",
@@ -258,7 +338,7 @@ class SegmentWriter:
                     self._open = self._create_fitting(size, needed)
             if not size:
                 self._failed(now, "spool_full")
-                self._lose("spool_full", 1)
+                lose("spool_full", 1)
                 self._diag.warning(
                     "spool-full",
                     "logloop shipper: spool %s is full (%d bytes, %s): records dropped",
@@ -272,9 +352,9 @@ class SegmentWriter:
             moved = self._move(exc) if isinstance(exc, OSError) and exc.errno in _MOVE_ON else None
             if moved is not None and moved != self.spool_dir:  # (once: the next refuses to move)
                 self.spool_dir = moved
-                return self._next_segment(record)
+                return self._next_segment(record, lose)
             self._failed(now, "spool_unavailable")
-            self._lose("spool_unavailable", 1)
+            lose("spool_unavailable", 1)
             self._diag.warning(
                 "segment",
                 "logloop shipper: cannot write the spool %s (%s): records are being dropped and counted",
@@ -447,8 +527,9 @@ class SegmentWriter:
             for path in files:
                 if used + size <= self.max_bytes:
                     break
-                if layout.writer_alive(path):
-                    continue  # a live writer's segment: deleting it would lose records uncounted
+                if layout.writer_alive(path) or layout.is_report(path):
+                    continue  # a live writer's segment: deleting it would lose records uncounted; a
+                    # report's (bounded in number): the only word of what its process lost
                 held = layout.take_to_drop(path)
                 if held is None:  # the agent sends from it: what it sends may be delivered yet, so
                     # (its acknowledgement, written on meanwhile, is still read for `sent`)
@@ -572,6 +653,46 @@ def _size(path: Path) -> int:
     except OSError:
         reentry.reraise_program_exception()
         return 0
+
+
+def _uncounted(reason: str, records: int) -> None:
+    """A health report that no segment took is not a record lost (`SegmentWriter.park`)."""
+
+
+def _take_unsent_report(
+    path: Path,
+    *,
+    merge_with: bytes | None = None,
+    merge: Callable[[bytes, bytes], bytes | None] | None = None,
+) -> bytes | None:
+    """Delete the report segment `path` if the agent has neither sent it nor is sending it now (then
+    nothing of it reaches the node): its report's payload, or with `merge_with`, `merge(it, merge_with)`
+    (kept if that is None). None where it stays."""
+    held = layout.take_to_drop(path)  # (as `drop_oldest` takes a segment the agent may send from)
+    if held is None:
+        return None
+    try:
+        ack = layout.read_ack(path)  # whole while it is held: the agent writes it before it lets go
+        if ack.sent or ack.dead_lettered or ack.finished:
+            return None
+        frames = segment.scan(segment.read_segment(path), segment.HEADER.size, limit=2).frames
+        if len(frames) < 2:
+            return None
+        found = frames[1].payload
+        if merge is not None and merge_with is not None:
+            merged = merge(found, merge_with)
+            if merged is None:
+                return None
+            found = merged
+        path.unlink(missing_ok=True)
+        layout.ack_path(path).unlink(missing_ok=True)
+        return found
+    except OSError:
+        reentry.reraise_program_exception()
+        return None
+    finally:
+        if held >= 0:
+            os.close(held)
 
 
 def _unsent(path: Path) -> int:

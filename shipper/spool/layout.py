@@ -6,6 +6,9 @@
                                 so the names order segments as they were made whatever the wall clock
                                 did (`order_key`); spools of earlier versions hold <ms>-<pid>-<rand>.seg
                                 (the wall clock's ms: read first, in that order)
+      q<seq>-<pid>-<rand>-report.seg  a health report that no segment could take (the spool full or
+                                its writer's segment sealed): sealed at once, outside the size bound,
+                                at most REPORTS_MAX of them (`is_report`)
       q<seq>-<pid>-<rand>.ack   the agent's progress through that segment (JSON, replaced atomically)
       q<seq>-<pid>-<rand>.dropped a writer's drop_oldest deleted that segment while the agent was sending
                                 from it: the agent, not the writer, counts what it could not deliver
@@ -87,6 +90,25 @@ def ensure_private_dir(path: Path) -> None:
 def segment_name(sequence: int, pid: int, token: int) -> str:
     """The name of a new segment, `sequence` from `next_sequence`."""
     return f"{_SEQUENCE_MARK}{sequence:012d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
+
+
+# A report segment's name ends so. Past REPORTS_KEPT waiting in a spool, a new report is merged into one
+# of them; where none can be merged now (the agent is sending them, or they are no short run's), it is
+# kept all the same up to REPORTS_MAX (some 1 to 4 KiB each, outside the size bound: a report must
+# reach the node when the bound is what made records drop).
+REPORT_MARK: Final = "-report"
+REPORTS_KEPT: Final = 16
+REPORTS_MAX: Final = 2 * REPORTS_KEPT
+
+
+def report_name(sequence: int, pid: int, token: int) -> str:
+    """The name of a report segment (`segment_name`'s, marked)."""
+    return segment_name(sequence, pid, token).removesuffix(SUFFIX) + REPORT_MARK + SUFFIX
+
+
+def is_report(path: Path) -> bool:
+    """Whether `path` is a report segment (`report_name`)."""
+    return path.name.endswith(REPORT_MARK + SUFFIX)
 
 
 def next_sequence(path: Path) -> int:

@@ -77,6 +77,12 @@ def frame_header(payload: bytes) -> bytes:
     return FRAME.pack(len(payload), zlib.crc32(payload))
 
 
+def frame(payload: bytes) -> bytes:
+    """The whole frame of `payload`: header, payload, padding."""
+    size = FRAME.size + len(payload)
+    return frame_header(payload) + payload + bytes(-size % ALIGN)
+
+
 def seal_frame() -> bytes:
     return FRAME.pack(0, SEAL)
 
