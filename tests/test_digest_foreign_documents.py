@@ -202,3 +202,24 @@ def test_other_shippers_levels_are_errors_and_warnings_in_the_digest_and_check(
     assert report.error_line_events == errors
     result = check.run_check(Store(es, prefix), config=CheckConfig(), until=NOW)
     assert result.errors == errors
+
+
+def test_other_shippers_errors_are_regrouped_by_what_they_say(es: Any, prefix: str) -> None:
+    """OpenTelemetry errors (`body`, no `message`) get one group per statement, titled by their body,
+    as `logloop cluster` reads them: not one "(empty message)" group for them all."""
+    at = (NOW - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    bodies = ["payment 41 failed", "payment 42 failed", "disk /dev/sda1 full", "disk /dev/sdb2 full"]
+    docs = [
+        {"@timestamp": at, "event": {"id": uuid.uuid4().hex}, "severity_text": "ERROR", "body": body}
+        for body in bodies
+    ]
+    _index(es, prefix, docs)
+    store = Store(es, prefix)
+    regroup.run_regroup(store, since=None, until=NOW, progress=False)
+    es.indices.refresh(index=f"{prefix}-*")
+    hits = es.search(index=f"{prefix}-20*", size=10, query={"match_all": {}})["hits"]["hits"]
+    keys = {hit["_source"]["body"]: hit["_source"]["error"]["grouping_key"] for hit in hits}
+    names = {hit["_source"]["error"]["grouping_name"] for hit in hits}
+    assert keys["payment 41 failed"] == keys["payment 42 failed"] != keys["disk /dev/sda1 full"]
+    assert keys["disk /dev/sda1 full"] == keys["disk /dev/sdb2 full"]
+    assert all("empty message" not in name for name in names), names

@@ -206,7 +206,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        as `re.error` (so keyed as `PatternError`: rich and `traceback` split one bad pattern on Python
        <= 3.12); the count an exception group's text ends with, "(N sub-exceptions)", no part of a
        keyed message (a funnel's group of one member and of several were two groups, and so were logged
-       groups)
+       groups); `logloop regroup` (and `analyze`, which gives unkeyed errors a key the same way) reads a
+       stored event of another JSON logger as `logloop cluster` does (`json_logs.as_ecs`: an
+       OpenTelemetry log's `body` as its message, its `exception.stacktrace` as its traceback): every
+       such error, now counted as one, was one group "(empty message)"; none of the evaluation set
+       changes (`logloop cluster` read them so already)
 """
 
 from __future__ import annotations
