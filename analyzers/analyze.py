@@ -55,7 +55,7 @@ from shipper.schema import day_of, get_field
 # `index.max_result_window` (10,000). Fewer, larger pages: each request costs per daily shard.
 PAGE_SIZE: Final = 2000
 _ID_PAGE: Final = 10_000  # registry ids per request when looking for quiet groups (no document read)
-_LEVEL_ORDER = ("fatal", "critical", "error", "warning", "info", "debug")
+_LEVEL_RANK: Final = {name: rank for rank, name in enumerate(("fatal", "error", "warning", "info", "debug"))}
 _TITLE_LIMIT = 200
 
 
@@ -101,11 +101,14 @@ def _keys(agg: Mapping[str, Any] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _top_level(levels: Sequence[str]) -> str | None:
+    """The most severe of a group's levels, in any spelling (`priority.level_name`: `CRIT` is fatal,
+    `err` an error), lowercased; among levels of no known class, the first listed."""
     lowered = [level.lower() for level in levels]
-    for level in _LEVEL_ORDER:
-        if level in lowered:
-            return level
-    return lowered[0] if lowered else None
+    ranked = sorted(
+        range(len(lowered)),
+        key=lambda n: (_LEVEL_RANK.get(priority.level_name(lowered[n]), len(_LEVEL_RANK)), n),
+    )
+    return lowered[ranked[0]] if ranked else None
 
 
 def parse_bucket(

@@ -4,20 +4,23 @@ Exit codes follow the plugin conventions: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 unreachable or a configuration error). One status line, with performance data:
 
     LOGLOOP WARNING - 42 errors in 15m (2.80/min), 1 new group: ValueError: bad item
-      | errors=42;75;300 error_rate=2.80;5;20 new_groups=1;1;5
+      | errors=42;75;300 error_rate=2.80;5;20 new_groups=1;1;5 regressed_groups=0;1;5
 
-`errors` thresholds are the rate thresholds times the window in minutes, so both read alike.
+`errors` thresholds are the rate thresholds times the window in minutes, so both read alike. The
+registry's marks hold: an ignored group is never listed nor in the rate (its events are counted apart,
+"; N more in ignored groups"), a resolved group that occurs again is listed as regressed (its count
+takes the new-group thresholds too), never as new.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from analyzers import group_edits, group_pages, queries
-from analyzers.analyze import title_of
+from analyzers import group_edits, group_pages, lifecycle, queries, registry
+from analyzers.analyze import parse_recurrence, title_of
 from analyzers.config import CheckConfig
 from analyzers.escaping import text_line
 from analyzers.store import Store
@@ -34,6 +37,9 @@ _SHOWN: Final = 3
 
 @dataclass(frozen=True, kw_only=True)
 class NewGroup:
+    """A group the window brought: new (`first_seen` its first event ever), or a resolved group come
+    back (`first_seen` its first event after the resolve that counts)."""
+
     group_id: str
     title: str
     first_seen: datetime
@@ -51,6 +57,8 @@ class CheckResult:
     window: timedelta
     new_groups: tuple[NewGroup, ...]
     line: str
+    regressed_groups: tuple[NewGroup, ...] = ()  # resolved in the registry, and occurring again
+    ignored_errors: int = 0  # the window's events of groups marked ignored: not in `errors`
 
     @property
     def rate(self) -> float:
@@ -62,7 +70,7 @@ def errors_per_minute(errors: int, window: timedelta) -> float:
 
 
 def state_of(errors: int, new_groups: int, *, config: CheckConfig) -> int:
-    """The worse of the rate state and the new-group state (pure)."""
+    """The worse of the rate state and the new-group state (pure); a regressed group counts as new."""
     rate = errors_per_minute(errors, config.window)
     rate_state = CRITICAL if rate >= config.critical_rate else WARNING if rate >= config.warning_rate else OK
     new_state = (
@@ -83,27 +91,33 @@ def status_line(
     state: int,
     config: CheckConfig,
     partial: Sequence[str] = (),
+    regressed_groups: Sequence[NewGroup] = (),
+    ignored_errors: int = 0,
 ) -> str:
     """The plugin output line, perfdata included (pure); `partial` lines say what the cluster left out."""
     minutes = config.window.total_seconds() / 60
     rate = errors_per_minute(errors, config.window)
-    counts = f"{counted(errors, 'error')} in {_span(config.window)} ({rate:.2f}/min)"
+    ignored = f"; {ignored_errors} more in ignored groups" if ignored_errors else ""
+    counts = f"{counted(errors, 'error')} in {_span(config.window)} ({rate:.2f}/min{ignored})"
     text = f"LOGLOOP {STATE_NAMES[state]} - {counts}"
-    if new_groups:
-        shown = "; ".join(nagios_text(group.title)[:80] for group in new_groups[:_SHOWN])
-        more = f" (+{len(new_groups) - _SHOWN} more)" if len(new_groups) > _SHOWN else ""
-        text += f", {len(new_groups)} new group{'s' if len(new_groups) != 1 else ''}: {shown}{more}"
-    else:
-        text += ", no new groups"
+    text += _listed(new_groups, "new") if new_groups else ", no new groups"
+    text += _listed(regressed_groups, "regressed") if regressed_groups else ""
     if partial:
         text += f"; PARTIAL ANSWER (counts are lower bounds): {nagios_text(partial[0])[:300]}"
         text += f" (+{len(partial) - 1} more)" if len(partial) > 1 else ""
     perfdata = (
         f"errors={errors};{config.warning_rate * minutes:g};{config.critical_rate * minutes:g};0 "
         f"error_rate={rate:.2f};{config.warning_rate:g};{config.critical_rate:g};0 "
-        f"new_groups={len(new_groups)};{config.warning_new};{config.critical_new};0"
+        f"new_groups={len(new_groups)};{config.warning_new};{config.critical_new};0 "
+        f"regressed_groups={len(regressed_groups)};{config.warning_new};{config.critical_new};0"
     )
     return f"{text} | {perfdata}"
+
+
+def _listed(groups: Sequence[NewGroup], kind: str) -> str:
+    shown = "; ".join(nagios_text(group.title)[:80] for group in groups[:_SHOWN])
+    more = f" (+{len(groups) - _SHOWN} more)" if len(groups) > _SHOWN else ""
+    return f", {len(groups)} {kind} group{'s' if len(groups) != 1 else ''}: {shown}{more}"
 
 
 def nagios_text(value: object) -> str:
@@ -184,11 +198,67 @@ def _samples(store: Store, keys: list[str], *, until: datetime) -> dict[str, Map
     return samples
 
 
+def _marks(store: Store, keys: Iterable[str]) -> dict[str, registry.Group]:
+    """The registry entries of these groups, as far as `check` reads them (status, resolve, first
+    seen); none when there is no registry yet, and an entry that is no group is left out (analyze
+    names it): a monitoring check reads, never fails on one document."""
+    wanted = sorted(set(keys))
+    found: dict[str, registry.Group] = {}
+    for chunk in group_pages.key_chunks(wanted):
+        found.update(registry.groups_by_id(store, chunk, fields=_MARK_FIELDS, unreadable=[]))
+    return found
+
+
+_MARK_FIELDS: Final = ("group_id", "status", "first_seen", "last_seen", "resolved_at", "resolved_in_version")
+
+
+def _regressed(
+    store: Store, resolved: Mapping[str, registry.Group], *, until: datetime
+) -> dict[str, datetime]:
+    """Of these window keys and the resolved groups their events belong to, those occurring again after
+    the resolve (lifecycle's rule 2, `--in-version` included), with the first such occurrence."""
+    back: dict[str, datetime] = {}
+    keys = sorted(key for key, group in resolved.items() if group.resolved_at is not None)
+    for chunk in group_pages.key_chunks(keys, size=_SINCE_CHUNK):
+        since = {key: resolved[key].resolved_at for key in chunk}
+        response = store.search(
+            index=store.events,
+            body=queries.occurrences_since(
+                since={key: moment for key, moment in since.items() if moment is not None}, until=until
+            ),
+            action="find resolved groups that occur again",
+        )
+        buckets = (response.get("aggregations") or {}).get("since", {}).get("buckets", {})
+        for key, raw in buckets.items():
+            recurrence = parse_recurrence(raw)
+            version = resolved[key].resolved_in_version
+            if lifecycle.recurs_after_resolve(version, recurrence.first, recurrence.versions):
+                moment, _ = lifecycle.came_back(
+                    lifecycle.Observation(
+                        first_seen=recurrence.first or until,
+                        last_seen=recurrence.first or until,
+                        window_counts=(),
+                        first_since=recurrence.first,
+                        first_since_by_version=recurrence.first_by_version,
+                    ),
+                    version,
+                )
+                back[str(key)] = moment or until
+    return back
+
+
+_SINCE_CHUNK: Final = 500  # groups per `occurrences_since` request (one `filters` bucket each)
+
+
 def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckResult:
     """Count errors and new groups in [until - window, until); raises ElasticsearchUnavailable.
 
     A group is new when its first error event ever is in the window: every group of the window is
-    paged, then those with an error event before it are struck out (both exact, any number of groups)."""
+    paged, then those with an error event before it are struck out (both exact, any number of groups).
+    The registry's marks hold (lifecycle): a group marked ignored is never listed and its events are
+    not in the rate; a resolved group whose events come back after the resolve is listed as regressed,
+    never as new; a group the registry first saw before the window (its events since deleted) is not
+    new."""
     start = until - config.window
     mark = store.partial.mark()
     store.note_unreadable_indices(action="list the event and registry indices")
@@ -203,22 +273,50 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
     # next analyze) is an occurrence of the group it joined: read, never written (a monitoring check).
     merged = group_edits.EditPlan(group_edits.load(store)).merged
     joined = {key: merged[key][0] for key in in_window if key in merged and merged[key][0] != key}
+    owner = {key: joined.get(key, key) for key in in_window}  # the group whose events they are
+    marks = _marks(store, owner.values())
+    status = {key: marks[group].status for key, group in owner.items() if group in marks}
+    ignored = {key for key, value in status.items() if value == "ignored"}
+    ignored_errors = sum(int(in_window[key]["doc_count"]) for key in ignored)
+    errors = max(errors - ignored_errors, 0)
+    resolved = {key: marks[owner[key]] for key, value in status.items() if value == "resolved"}
+    back = _regressed(store, resolved, until=until)
     seen = _seen_before(store, sorted({*in_window, *joined.values()}), start=start)
+    known_before = {key for key in in_window if owner[key] in marks and marks[owner[key]].first_seen < start}
     new_keys = [
         key
         for key in in_window
-        if key not in seen and not (key in joined and (joined[key] in seen or joined[key] in in_window))
+        if key not in seen
+        and not (key in joined and (joined[key] in seen or joined[key] in in_window))
+        and key not in ignored
+        and key not in resolved
+        and key not in known_before
     ]
-    samples = _samples(store, new_keys, until=until)
+    samples = _samples(store, [*new_keys, *back], until=until)
     new_groups = newest_first(new_group(in_window[key], samples.get(key, {})) for key in new_keys)
-    state = state_of(errors, len(new_groups), config=config)
+    regressed_groups = newest_first(
+        replace(new_group(in_window[key], samples.get(key, {})), first_seen=moment)
+        for key, moment in back.items()
+    )
+    state = state_of(errors, len(new_groups) + len(regressed_groups), config=config)
     partial = store.partial.lines(mark)
     if partial and state == OK:
         state = UNKNOWN  # lower bounds under the thresholds prove nothing; above them they still hold
+    line = status_line(
+        errors,
+        new_groups,
+        state=state,
+        config=config,
+        partial=partial,
+        regressed_groups=regressed_groups,
+        ignored_errors=ignored_errors,
+    )
     return CheckResult(
         state=state,
         errors=errors,
         window=config.window,
         new_groups=new_groups,
-        line=status_line(errors, new_groups, state=state, config=config, partial=partial),
+        line=line,
+        regressed_groups=regressed_groups,
+        ignored_errors=ignored_errors,
     )

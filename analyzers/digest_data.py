@@ -112,14 +112,12 @@ def _range(window: Window) -> dict[str, Any]:
     return queries.time_range(window.start, window.end)
 
 
-# A warning: `log.level` warning or warn (any case, blanks around ignored, as error levels are read)
-# on an event that is not an error (a warning with a traceback or `error.*` is counted as an error).
-WARNING_LEVELS: Final = ("warning", "warn")
-_BLANKS: Final = f"[{schema.LEVEL_BLANKS}]*"
-_WARNING_PATTERN: Final = f"{_BLANKS}({'|'.join(WARNING_LEVELS)}){_BLANKS}"
+# A warning: a level of warning (`schema.WARNING_SEVERITY`, in every field that carries a level, as
+# error levels are read) on an event that is not an error (a warning with a traceback or `error.*` is
+# counted as an error).
 WARNING_QUERY: Final = {
     "bool": {
-        "filter": [{"regexp": {"log.level": {"value": _WARNING_PATTERN, "case_insensitive": True}}}],
+        "filter": [schema.severity_query(schema.WARNING_SEVERITY)],
         "must_not": [queries.is_error()],
     }
 }

@@ -338,7 +338,7 @@ def load(store: Store, *, page: int = 10_000) -> list[Edit]:
 
 def apply(store: Store, edits: Sequence[Edit], keys: Iterable[str], *, batch: int = 500) -> int:
     """Re-key every stored error event whose key (or default key) is in `keys` or joined to them by an
-    edit, or that such an edit moved, by the active `edits`; the number of events changed."""
+    edit, or that such an edit moved, by the active `edits`; the number of events moved to another group."""
     wanted = sorted(related_keys(edits, keys))
     if not wanted:
         return 0
@@ -352,9 +352,12 @@ def apply(store: Store, edits: Sequence[Edit], keys: Iterable[str], *, batch: in
 
 
 def _rekey(store: Store, plan: EditPlan, should: list[dict[str, Any]], *, batch: int = 500) -> int:
-    """Re-key the stored error events any of `should` matches by `plan`; the number changed."""
+    """Re-key the stored error events any of `should` matches by `plan`; the number that changed group.
+
+    An event that stays in its group is written too when only its edit mark changes (a merge's target
+    events are marked by the merge), but is not counted: the number is what the user sees moved."""
     query = {"bool": {"filter": [queries.is_error()], "should": should, "minimum_should_match": 1}}
-    changed = 0
+    moved = written = 0
     search_after: list[Any] | None = None
     while True:
         body = queries.regroup_page(query=query, batch=batch, search_after=search_after)
@@ -364,12 +367,16 @@ def _rekey(store: Store, plan: EditPlan, should: list[dict[str, Any]], *, batch:
             break
         operations: list[dict[str, Any]] = []
         for hit in page:
-            operations.extend(rekey_operations(hit, plan))
-        changed += store.bulk(operations=operations, action="write edited grouping keys")
+            update = rekey_operations(hit, plan)
+            operations.extend(update)
+            moved += bool(update) and update[1]["doc"]["error"]["grouping_key"] != get_field(
+                hit["_source"], "error.grouping_key"
+            )
+        written += store.bulk(operations=operations, action="write edited grouping keys")
         search_after = page[-1]["sort"]
-    if changed:
+    if written:
         store.refresh(index=store.events)
-    return changed
+    return moved
 
 
 # Rounds of `apply_settled`: each one that finds the edits changed meanwhile (another user's edit) is
@@ -380,7 +387,7 @@ SETTLE_ROUNDS: Final = 4
 def apply_settled(store: Store, keys: Iterable[str]) -> tuple[list[Edit], int]:
     """`apply` with the edits as stored, again while they change under it (another `logloop group`
     command saved or undid one meanwhile, whose own `apply` may have written over this one's): the
-    events end keyed by every edit either saw. The edits applied last, and the events changed."""
+    events end keyed by every edit either saw. The edits applied last, and the number of events moved."""
     wanted = set(keys)
     edits = load(store)
     changed = 0

@@ -185,13 +185,21 @@ def resolved_by_version(
     return min((key, version) for key, version in candidates if key is not None)[1]
 
 
-def _regressed_after_resolve(history: History, observation: Observation) -> bool:
-    if observation.first_since is None:
+def recurs_after_resolve(
+    resolved_in_version: str | None, first_since: datetime | None, versions_since: Sequence[str]
+) -> bool:
+    """Rule 2: whether the occurrences after a resolve (the first one, and their versions) make the
+    resolved group regressed (with `--in-version V`, only versions >= V count). `check` asks it too."""
+    if first_since is None:
         return False
-    if history.resolved_in_version is None:
+    if resolved_in_version is None:
         return True
-    return any(
-        version_at_least(version, history.resolved_in_version) for version in observation.versions_since
+    return any(version_at_least(version, resolved_in_version) for version in versions_since)
+
+
+def _regressed_after_resolve(history: History, observation: Observation) -> bool:
+    return recurs_after_resolve(
+        history.resolved_in_version, observation.first_since, observation.versions_since
     )
 
 

@@ -2,7 +2,8 @@
 
     priority = severity x frequency x spread x recency x status_weight
 
-severity       fatal/critical 5; error with a traceback 4; error line without traceback 3;
+severity       fatal/critical 5; error with a traceback 4; error line without traceback 3 (a level in
+               any spelling `shipper.schema` reads as an error: FATAL_LEVELS, else error);
                feedback: bug 3, usability 2, feature 1; warning 1; anything else 0.5
 frequency      1 + log2(1 + events in the window)       (10x the events is ~+3.3, not 10x the score)
 spread         1 + 0.5 log2(hosts) + 0.5 log2(services) + 0.25 log2(versions)   (each count >= 1)
@@ -19,6 +20,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
+
+from shipper import schema
 
 SEVERITY: Final = {"fatal": 5.0, "critical": 5.0, "traceback": 4.0, "error": 3.0, "warning": 1.0}
 FEEDBACK_SEVERITY: Final = {"bug": 3.0, "usability": 2.0, "feature": 1.0}
@@ -47,15 +50,31 @@ class Signals:
     feedback_kind: str | None = None
 
 
+# The spellings of a fatal level (syslog's, Go's, pino's 60; the schema reads them all as errors): the
+# other error levels the schema names (`err`, `severe`, 50...) score as "error", not as an unknown
+# level below a warning.
+FATAL_LEVELS: Final = frozenset(("fatal", "critical", "crit", "alert", "emerg", "emergency", "panic", "60"))
+
+
+def level_name(level: str | None) -> str:
+    """The severity class of a level in any spelling: fatal, error, warning, or the level lowercased."""
+    name = (level or "").strip(schema.LEVEL_BLANKS).lower()
+    if name in FATAL_LEVELS:
+        return "fatal"
+    if schema.is_error_level(name):
+        return "error"
+    return "warning" if name == "warn" else name
+
+
 def severity(level: str | None, *, has_traceback: bool, feedback_kind: str | None = None) -> float:
     if feedback_kind is not None:
         return FEEDBACK_SEVERITY.get(feedback_kind, 1.0)
-    name = (level or "").lower()
-    if name in ("fatal", "critical"):
+    name = level_name(level)
+    if name == "fatal":
         return SEVERITY[name]
     if has_traceback:
         return SEVERITY["traceback"]
-    return SEVERITY.get("warning" if name == "warn" else name, 0.5)
+    return SEVERITY.get(name, 0.5)
 
 
 def frequency(count_window: int) -> float:

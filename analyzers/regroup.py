@@ -30,6 +30,7 @@ from typing import Any, Final, Protocol, TextIO
 from analyzers import group_edits, queries, registry, template_store
 from analyzers.exceptions import ConfigurationError
 from analyzers.store import Store
+from shipper.grouping.json_logs import as_ecs
 from shipper.grouping.message_only import LearnedTemplates, has_key_of_its_own, message_of, title_of
 from shipper.grouping.templates import Template
 from shipper.schema import get_field
@@ -285,7 +286,10 @@ def run_regroup(
             if not hits:
                 break
             operations: list[dict[str, Any]] = []
-            for hit in hits:
+            for stored in hits:
+                # Another JSON logger's event (OpenTelemetry's `body`, structlog's `event`...) is read as
+                # `logloop cluster` reads it; only grouping fields are written back.
+                hit = {**stored, "_source": as_ecs(stored["_source"])}
                 fingerprint = fingerprint_event(hit["_source"])
                 if fingerprint is None:
                     not_errors += 1

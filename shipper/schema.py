@@ -14,7 +14,7 @@ so no amount of user keys or type changes can grow the mapping or get a document
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -46,9 +46,48 @@ ERROR_LEVEL_NAMES: Final = (
     "severe",
     "panic",
 )
+# A level written as a number (a keyword field holds a JSON number as its digits) is an error only
+# where every logging system that writes that number means one: Bunyan's and pino's 50 (error) and 60
+# (fatal), Python's 50 (CRITICAL). Not 40 (Python's ERROR, but pino's warn), nor syslog's 0-3 in
+# `log.level` (.NET's LogLevel 2 is Information, 3 Warning): syslog's numbers are read where ECS puts
+# them, `log.syslog.severity.code`.
+ERROR_LEVEL_NUMBERS: Final = ("50", "60")
 ERROR_FIELDS: Final = ("error.grouping_key", "error.stack_trace", "error.type")
 LEVEL_BLANKS: Final = " \t\r\n"  # stripped around a level (the same set in the query rendering)
-_ERROR_LEVEL_SET: Final = frozenset(ERROR_LEVEL_NAMES)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Severity:
+    """One severity as each field that carries an event's level writes it (`LEVEL_TEXT_FIELDS`: a name
+    in any case, blanks around ignored; OpenTelemetry's `severity_number`; syslog's code, in ECS's
+    `log.syslog.severity.code`): the level part of what counts as an error, or as a warning."""
+
+    names: tuple[str, ...]  # lowercase ASCII (Python's lower() and the node's case folding agree)
+    otel_numbers: tuple[int, int | None]  # the `severity_number` range (inclusive; None: no end)
+    syslog_codes: tuple[int, int]  # the `log.syslog.severity.code` range (inclusive)
+    name_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name_set", frozenset(self.names))
+
+
+# Where an event's level is written: ECS's `log.level`, and what other shippers write when there is
+# none, mapped so that a query can read it (a field the template does not map is in `_source` only).
+# OpenTelemetry's log data model (its collector's Elasticsearch exporter writes `severity_text` and
+# `severity_number` at the top) and ECS's syslog fields (Filebeat's syslog input) have types their
+# specifications fix, so mapping them refuses no document; a logger's own top-level `level` or
+# `severity` may be text, a number or an object, and an object under a mapped keyword would have the
+# whole document refused: those are moved to `log.level` on the way in (logstash/pipeline/logloop.conf).
+LEVEL_TEXT_FIELDS: Final = ("log.level", "severity_text", "log.syslog.severity.name")
+OTEL_SEVERITY_NUMBER: Final = "severity_number"
+SYSLOG_SEVERITY_CODE: Final = "log.syslog.severity.code"
+# OpenTelemetry's ERROR is 17-20 and FATAL 21-24; a number past 24, which the data model leaves
+# undefined, is written only by a source meaning "more severe still": an error too.
+ERROR_SEVERITY: Final = Severity(
+    names=(*ERROR_LEVEL_NAMES, *ERROR_LEVEL_NUMBERS), otel_numbers=(17, None), syslog_codes=(0, 3)
+)
+_ERROR_LEVEL_SET: Final = ERROR_SEVERITY.name_set
+WARNING_SEVERITY: Final = Severity(names=("warning", "warn"), otel_numbers=(13, 16), syslog_codes=(4, 4))
 _ERROR_PARTS: Final = tuple((name, *name.split(".")) for name in ERROR_FIELDS)
 
 _KEYWORD: Final[dict[str, Any]] = {"type": "keyword", "ignore_above": 1024}
@@ -72,6 +111,10 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "event.ingested": {"type": "date"},
     "log.level": _KEYWORD,
     "log.logger": _KEYWORD,
+    "log.syslog.severity.code": {"type": "long", "ignore_malformed": True},  # (see LEVEL_TEXT_FIELDS)
+    "log.syslog.severity.name": _KEYWORD,
+    "severity_text": _KEYWORD,  # OpenTelemetry's log data model, as its Elasticsearch exporter writes it
+    "severity_number": {"type": "long", "ignore_malformed": True},
     "log.origin.file.name": _KEYWORD,
     "log.origin.file.line": _LONG,
     "log.origin.function": _KEYWORD,
@@ -311,12 +354,67 @@ def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
 
 
 def is_error_level(level: object) -> bool:
-    """Whether a `log.level` value (a string, or a list of them) names an error level."""
-    if isinstance(level, str):
+    """Whether a `log.level` value (a string, a whole number, or a list of them) names an error level."""
+    if type(level) is str:  # the usual value, inline: the shipper asks this of every event it sends
         return level.strip(LEVEL_BLANKS).lower() in _ERROR_LEVEL_SET
-    if isinstance(level, list):
-        return any(isinstance(item, str) and is_error_level(item) for item in level)
+    return _names(level, _ERROR_LEVEL_SET)
+
+
+def _names(value: object, names: frozenset[str]) -> bool:
+    if isinstance(value, str):
+        return value.strip(LEVEL_BLANKS).lower() in names
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) in names
+    if isinstance(value, list):
+        return any(_names(item, names) for item in value)  # (nested lists: the node flattens them)
     return False
+
+
+def _number_in(value: object, bounds: tuple[int, int | None]) -> bool:
+    """Whether a value a `long` field holds (a number, or digits in text: the node coerces both, a
+    fraction truncated; anything else is ignored as malformed) lies in the inclusive bounds."""
+    if isinstance(value, list):
+        return any(_number_in(item, bounds) for item in value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        number = int(float(value))
+    except (ValueError, OverflowError):
+        return False
+    low, high = bounds
+    return number >= low and (high is None or number <= high)
+
+
+def has_severity(doc: Mapping[str, Any], severity: Severity) -> bool:
+    """Whether an event document (nested or dotted keys) carries this severity in any field that
+    carries a level (`Severity`): the level part of the rule, in Python."""
+    return _names(_two_part(doc, "log.level", "log", "level"), severity.name_set) or _other_severity(
+        doc, severity
+    )
+
+
+# The keys under which a `log.syslog.severity.*` value can start, nested or dotted (`get_field`).
+_SYSLOG_TOP: Final = frozenset(
+    ("log.syslog", "log.syslog.severity", SYSLOG_SEVERITY_CODE, "log.syslog.severity.name")
+)
+_SYSLOG_IN_LOG: Final = frozenset(
+    ("syslog", "syslog.severity", "syslog.severity.code", "syslog.severity.name")
+)
+
+
+def _other_severity(doc: Mapping[str, Any], severity: Severity) -> bool:
+    """`has_severity` in the fields other than `log.level`: a few key tests for the usual document (the
+    shipper's own, which has none of them: this runs for every event it sees)."""
+    if "severity_text" in doc and _names(doc["severity_text"], severity.name_set):
+        return True
+    if OTEL_SEVERITY_NUMBER in doc and _number_in(doc[OTEL_SEVERITY_NUMBER], severity.otel_numbers):
+        return True
+    log = doc.get("log")
+    in_log = (type(log) is dict or isinstance(log, Mapping)) and not _SYSLOG_IN_LOG.isdisjoint(log)
+    if not in_log and _SYSLOG_TOP.isdisjoint(doc):
+        return False
+    code, name = get_field(doc, SYSLOG_SEVERITY_CODE), get_field(doc, "log.syslog.severity.name")
+    return _number_in(code, severity.syslog_codes) or _names(name, severity.name_set)
 
 
 def _present(value: object) -> bool:
@@ -342,7 +440,7 @@ def is_error_document(doc: Mapping[str, Any]) -> bool:
         value = _two_part(doc, dotted, head, tail)
         if value is not None and _present(value):
             return True
-    return False
+    return _other_severity(doc, ERROR_SEVERITY)
 
 
 def _two_part(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
@@ -355,21 +453,60 @@ def _two_part(doc: Mapping[str, Any], dotted: str, head: str, tail: str) -> Any:
     return child.get(tail) if type(child) is dict or isinstance(child, Mapping) else None
 
 
-def _level_pattern(case_classes: bool) -> str:
-    """A Lucene regular expression for an error level with optional blanks around it.
+def _level_pattern(case_classes: bool, severity: Severity | None = None) -> str:
+    """A Lucene regular expression for a level of `severity` (errors by default) with optional blanks
+    around it.
 
     Lucene's regexp syntax has no `\\s`: the blanks are listed as literal characters.
     """
-    names: tuple[str, ...] = ERROR_LEVEL_NAMES
+    names: tuple[str, ...] = (severity or ERROR_SEVERITY).names
     if case_classes:  # the query string syntax has no case-insensitive flag
-        names = tuple("".join(f"[{c}{c.upper()}]" for c in name) for name in names)
+        names = tuple("".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in name) for name in names)
     blanks = f"[{LEVEL_BLANKS}]*"
     return f"{blanks}({'|'.join(names)}){blanks}"
 
 
 def error_level_query() -> dict[str, Any]:
-    """The query clause for "log.level names an error level", any case, blanks around ignored."""
-    return {"regexp": {"log.level": {"value": _level_pattern(False), "case_insensitive": True}}}
+    """The query clause for "the event's level is an error level" (`severity_query(ERROR_SEVERITY)`)."""
+    return severity_query(ERROR_SEVERITY)
+
+
+def _range(bounds: tuple[int, int | None]) -> dict[str, int]:
+    low, high = bounds
+    return {"gte": low} if high is None else {"gte": low, "lte": high}
+
+
+def severity_query(severity: Severity) -> dict[str, Any]:
+    """The query clause for "a field that carries the level carries this severity" (`has_severity`)."""
+    pattern = _level_pattern(False, severity)
+    return {
+        "bool": {
+            "should": [
+                *(
+                    {"regexp": {name: {"value": pattern, "case_insensitive": True}}}
+                    for name in LEVEL_TEXT_FIELDS
+                ),
+                {"range": {OTEL_SEVERITY_NUMBER: _range(severity.otel_numbers)}},
+                {"range": {SYSLOG_SEVERITY_CODE: _range(severity.syslog_codes)}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def severity_lucene(severity: Severity) -> str:
+    """`severity_query` in the Lucene query string syntax."""
+    pattern = _level_pattern(True, severity)
+    low, high = severity.otel_numbers
+    code_low, code_high = severity.syslog_codes
+    numbers = f">={low}" if high is None else f"[{low} TO {high}]"
+    return " OR ".join(
+        [
+            *(f"{name}:/{pattern}/" for name in LEVEL_TEXT_FIELDS),
+            f"{OTEL_SEVERITY_NUMBER}:{numbers}",
+            f"{SYSLOG_SEVERITY_CODE}:[{code_low} TO {code_high}]",
+        ]
+    )
 
 
 def present_query(name: str) -> dict[str, Any]:
@@ -396,7 +533,7 @@ def is_error_lucene() -> str:
         f'(_exists_:{name} AND NOT {name}:"")' if FIELDS[name]["type"] == "keyword" else f"_exists_:{name}"
         for name in ERROR_FIELDS
     ]
-    return " OR ".join([*fields, f"log.level:/{_level_pattern(True)}/"])
+    return " OR ".join([*fields, severity_lucene(ERROR_SEVERITY)])
 
 
 # Kibana saved objects get stable ids derived from the index prefix, so that an import overwrites

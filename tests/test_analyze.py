@@ -287,3 +287,32 @@ def test_analyze_before_what_the_registry_holds_is_refused(es: Any, prefix: str,
     assert "\n" not in str(raised.value) and "--until" in str(raised.value)
     (kept,) = registry.load_groups(Store(es, prefix))
     assert (kept.status, kept.status_changed_at) == (before["g-1"].status, before["g-1"].status_changed_at)
+
+
+@pytest.mark.parametrize(
+    ("levels", "stored", "above_warnings"),
+    [
+        pytest.param(["ERR"], "err", True, id="err"),
+        pytest.param(["SEVERE"], "severe", True, id="java-severe"),
+        pytest.param(["50"], "50", True, id="pino-error-number"),
+        pytest.param(["Crit", "info"], "crit", True, id="syslog-crit-beside-info"),
+        pytest.param(["info", "ALERT"], "alert", True, id="alert-after-info"),
+        pytest.param(["error"], "error", True, id="error"),
+    ],
+)
+def test_an_error_level_in_any_spelling_ranks_as_an_error(
+    es: Any, prefix: str, levels: list[str], stored: str, above_warnings: bool
+) -> None:
+    """A group whose level the schema reads as an error in another spelling (`ERR`, `SEVERE`, pino's 50,
+    syslog's `crit`) stores that level and outranks a warning group of the same size, as `error` does."""
+    docs = [
+        event("odd", NOW - DAY - timedelta(minutes=i), level=levels[i % len(levels)], trace=False)
+        for i in range(10)
+    ]
+    docs += [
+        event("warned", NOW - DAY - timedelta(minutes=i), level="warning", trace=False) for i in range(10)
+    ]
+    index_events(es, prefix, docs)
+    groups = run(es, prefix)
+    assert groups["odd"].level == stored
+    assert (groups["odd"].priority > groups["warned"].priority) is above_warnings

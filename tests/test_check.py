@@ -62,7 +62,7 @@ def test_check_states(es: Any, prefix: str, docs: list[dict[str, Any]], state: i
         1 for doc in docs if doc["@timestamp"] >= (NOW - 15 * MINUTE).isoformat().replace("+00:00", "Z")
     )
     assert f"| errors={in_window};15;60;0 " in result.line
-    assert result.line.endswith(f"new_groups={new_groups};1;3;0")
+    assert result.line.endswith(f"new_groups={new_groups};1;3;0 regressed_groups=0;1;3;0")
     assert "\n" not in result.line
 
 
@@ -242,3 +242,121 @@ def test_a_webhook_that_drips_its_answer_fails_at_the_timeout(
     finally:
         proxy.stop()
     assert time.monotonic() - started < 5
+
+
+def _marked(es: Any, prefix: str, docs: list[dict[str, Any]], *, analyzed_at: Any, marks: list[Any]) -> Store:
+    """The events indexed, analyzed up to `analyzed_at`, then each (key, status, when, version) marked."""
+    store = Store(es, prefix)
+    index_events(es, prefix, docs)
+    analyze.run(store, config=AnalyzeConfig(), until=analyzed_at)
+    for key, status, at, version in marks:
+        registry.mark(store, key, status=status, now=at, in_version=version)
+    return store
+
+
+def _on(key: str, minutes_ago: int, version: str = "1.0") -> dict[str, Any]:
+    return event(key, NOW - minutes_ago * MINUTE, version=version)
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("docs", "marks", "new", "regressed", "errors", "ignored"),
+    [
+        pytest.param(
+            errors("fresh", 3, minutes_ago=10),
+            [("fresh", "ignored", NOW - 9 * MINUTE, None)],
+            [],
+            [],
+            0,
+            3,
+            id="new-group-ignored",
+        ),
+        pytest.param(
+            errors("fresh", 2, minutes_ago=10) + errors("other", 1, minutes_ago=4),
+            [("fresh", "ignored", NOW - 9 * MINUTE, None)],
+            ["other"],
+            [],
+            1,
+            2,
+            id="ignored-beside-a-new-one",
+        ),
+        pytest.param(
+            [_on("fresh", 10), _on("fresh", 9)],
+            [("fresh", "resolved", NOW - 8 * MINUTE, None)],
+            [],
+            [],
+            2,
+            0,
+            id="resolved-not-seen-since",
+        ),
+        pytest.param(
+            [_on("fresh", 10), _on("fresh", 9), _on("fresh", 4), _on("fresh", 3)],
+            [("fresh", "resolved", NOW - 8 * MINUTE, None)],
+            [],
+            [("fresh", 4)],
+            4,
+            0,
+            id="resolved-comes-back",
+        ),
+        pytest.param(
+            [_on("fresh", 10), _on("fresh", 4, "1.0"), _on("fresh", 3, "2.1")],
+            [("fresh", "resolved", NOW - 8 * MINUTE, "2.0")],
+            [],
+            [("fresh", 3)],
+            3,
+            0,
+            id="resolved-in-version-comes-back-on-it",
+        ),
+        pytest.param(
+            [_on("fresh", 10), _on("fresh", 4, "1.0")],
+            [("fresh", "resolved", NOW - 8 * MINUTE, "2.0")],
+            [],
+            [],
+            2,
+            0,
+            id="resolved-in-version-old-version-only",
+        ),
+        pytest.param(
+            [_on("old", 60 * 24 * 3), _on("old", 60 * 24 * 2), _on("old", 5)],
+            [("old", "resolved", NOW - 60 * 24 * MINUTE, None)],
+            [],
+            [("old", 5)],
+            1,
+            0,
+            id="resolved-long-ago-comes-back",
+        ),
+    ],
+)
+def test_check_respects_the_registry_marks(
+    es: Any,
+    prefix: str,
+    docs: list[dict[str, Any]],
+    marks: list[Any],
+    new: list[str],
+    regressed: list[tuple[str, int]],
+    errors: int,
+    ignored: int,
+) -> None:
+    """An ignored group is neither listed nor in the rate, a resolved group is never new, and one that
+    occurs again after its resolve (on a version the resolve names) is listed as regressed."""
+    analyzed_at = NOW - 8 * MINUTE - timedelta(seconds=30)
+    store = _marked(es, prefix, docs, analyzed_at=analyzed_at, marks=marks)
+    result = check.run_check(store, config=CONFIG, until=NOW)
+    assert [group.group_id for group in result.new_groups] == new
+    assert [(group.group_id, group.first_seen) for group in result.regressed_groups] == [
+        (key, NOW - minutes * MINUTE) for key, minutes in regressed
+    ]
+    assert (result.errors, result.ignored_errors) == (errors, ignored)
+    assert f"regressed_groups={len(regressed)};1;3;0" in result.line
+    assert ("more in ignored groups" in result.line) == bool(ignored)
+    assert result.state == check.state_of(errors, len(new) + len(regressed), config=CONFIG)
+
+
+@pytest.mark.es
+def test_a_group_the_registry_knew_before_the_window_is_not_new(es: Any, prefix: str) -> None:
+    """A group whose older events retention deleted is not new: the registry saw it before the window."""
+    store = _marked(es, prefix, [_on("old", 60 * 24 * 3)], analyzed_at=NOW - 60 * 24 * MINUTE, marks=[])
+    es.indices.delete(index=f"{prefix}-{(NOW - 3 * timedelta(days=1)).strftime('%Y.%m.%d')}")
+    index_events(es, prefix, [_on("old", 5)])
+    result = check.run_check(store, config=CONFIG, until=NOW)
+    assert (result.new_groups, result.errors) == ((), 1)

@@ -158,3 +158,68 @@ def test_a_stack_trace_sent_as_its_lines_is_shown_as_lines(es: Any, prefix: str)
     for fmt in ("text", "markdown", "html"):
         rendered = html.unescape(digest.render(fmt)) if fmt == "html" else digest.render(fmt)
         assert all(line.strip() in rendered for line in lines) and "):," not in rendered, fmt
+
+
+def _leveled(at: str, number: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Another shipper's event with no `log.level` and no `error` object: its level is in `fields`."""
+    return {
+        "@timestamp": at,
+        "message": f"disk {number} slow",
+        "event": {"id": uuid.uuid4().hex},
+        "service": {"name": "billing"},
+        "host": {"name": "web-1"},
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "errors", "warnings"),
+    [
+        pytest.param({"severity_text": "ERROR"}, 2, 0, id="otel-error-text"),
+        pytest.param({"severity_number": 17}, 2, 0, id="otel-error-number"),
+        pytest.param({"severity_text": "FATAL", "severity_number": 21}, 2, 0, id="otel-fatal"),
+        pytest.param({"severity_text": "WARN", "severity_number": 13}, 0, 2, id="otel-warning"),
+        pytest.param({"severity_text": "INFO", "severity_number": 9}, 0, 0, id="otel-info"),
+        pytest.param({"log": {"syslog": {"severity": {"code": 3, "name": "err"}}}}, 2, 0, id="syslog-error"),
+        pytest.param({"log": {"syslog": {"severity": {"code": 4}}}}, 0, 2, id="syslog-warning"),
+        pytest.param({"log": {"level": 60}}, 2, 0, id="pino-fatal-number"),
+        pytest.param({"log": {"level": 40}}, 0, 0, id="ambiguous-40"),
+    ],
+)
+def test_other_shippers_levels_are_errors_and_warnings_in_the_digest_and_check(
+    es: Any, prefix: str, fields: dict[str, Any], errors: int, warnings: int
+) -> None:
+    """An event whose level only another shipper's field holds (OpenTelemetry's severity, syslog's code,
+    a pino number) is an error, an error line and a warning as its `log.level` twin would be: in the
+    digest's measures and lines and in `check`'s rate."""
+    from analyzers import check
+    from analyzers.config import CheckConfig
+
+    at = (NOW - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    _index(es, prefix, [_leveled(at, number, fields) for number in range(2)])
+    report = build_digest(Store(es, prefix), timedelta(days=7), NOW, NOW).report
+    assert (report.measure("errors").current, report.measure("warnings").current) == (errors, warnings)
+    assert report.error_line_events == errors
+    result = check.run_check(Store(es, prefix), config=CheckConfig(), until=NOW)
+    assert result.errors == errors
+
+
+def test_other_shippers_errors_are_regrouped_by_what_they_say(es: Any, prefix: str) -> None:
+    """OpenTelemetry errors (`body`, no `message`) get one group per statement, titled by their body,
+    as `logloop cluster` reads them: not one "(empty message)" group for them all."""
+    at = (NOW - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    bodies = ["payment 41 failed", "payment 42 failed", "disk /dev/sda1 full", "disk /dev/sdb2 full"]
+    docs = [
+        {"@timestamp": at, "event": {"id": uuid.uuid4().hex}, "severity_text": "ERROR", "body": body}
+        for body in bodies
+    ]
+    _index(es, prefix, docs)
+    store = Store(es, prefix)
+    regroup.run_regroup(store, since=None, until=NOW, progress=False)
+    es.indices.refresh(index=f"{prefix}-*")
+    hits = es.search(index=f"{prefix}-20*", size=10, query={"match_all": {}})["hits"]["hits"]
+    keys = {hit["_source"]["body"]: hit["_source"]["error"]["grouping_key"] for hit in hits}
+    names = {hit["_source"]["error"]["grouping_name"] for hit in hits}
+    assert keys["payment 41 failed"] == keys["payment 42 failed"] != keys["disk /dev/sda1 full"]
+    assert keys["disk /dev/sda1 full"] == keys["disk /dev/sdb2 full"]
+    assert all("empty message" not in name for name in names), names

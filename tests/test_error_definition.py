@@ -34,6 +34,21 @@ ERRORS: list[dict[str, Any]] = [
     {"error.type": "KeyError"},
     {"error": {"stack_trace": TRACE}},
     {"log": {"level": "info"}, "error": {"grouping_key": "0123456789abcdef"}},
+    # Other shippers' levels: OpenTelemetry's (its text, or its number: 17-20 ERROR, 21-24 FATAL),
+    # syslog's code and name where ECS puts them, and the numbers that mean an error in every logging
+    # system that writes them (pino/Bunyan 50 and 60, Python's 50).
+    {"severity_text": "ERROR", "body": "payment failed"},
+    {"severity_text": " Fatal "},
+    {"severity_number": 17},
+    {"severity_number": "21"},
+    {"severity_number": 24, "severity_text": "FATAL4"},
+    {"log": {"level": 50}},
+    {"log": {"level": "60"}},
+    {"log.level": [30, 60]},
+    {"log": {"syslog": {"severity": {"code": 3, "name": "error"}}}},
+    {"log": {"syslog": {"severity": {"code": 0}}}},
+    {"log.syslog.severity.code": "2"},
+    {"log": {"syslog": {"severity": {"name": "Crit"}}}},
     # An empty key is no key, even on an event of the current grouping version: regroup gives it one.
     {
         "log": {"level": "ERROR"},
@@ -49,6 +64,18 @@ NOT_ERRORS: list[dict[str, Any]] = [
     {"log": {"level": "info"}, "error": {"type": None}},
     {"log": {"level": "info"}, "error": {"type": "", "grouping_key": ""}},
     {"log": {"level": "debug"}, "error": {"type": [None]}},
+    # Warnings and below in the other shippers' fields; numbers that are an error in one logging
+    # system only (40: Python's ERROR, pino's warn; 3: syslog's error, .NET's Warning in `log.level`);
+    # what a `long` field refuses (ignored as malformed) or truncates below 17.
+    {"severity_text": "WARN", "severity_number": 13},
+    {"severity_text": "INFO", "severity_number": 9},
+    {"severity_number": 16.9},
+    {"severity_number": "ERROR"},
+    {"severity_number": True},
+    {"log": {"level": 40}},
+    {"log": {"level": "3"}},
+    {"log": {"level": 500}},
+    {"log": {"syslog": {"severity": {"code": 4, "name": "warning"}}}},
 ]
 
 

@@ -545,3 +545,22 @@ def test_a_split_that_finds_one_value_says_so(es: Any, settings: Settings, tmp_p
     assert done.returncode == 0 and "one group until another" in done.stdout, done
     assert "1 groups" not in done.stdout
     assert len(group_edits.load(Store(es, settings.index_prefix))) == 1
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("target_events", "source_events"),
+    [pytest.param(3, 1, id="big-target"), pytest.param(1, 2, id="small-target")],
+)
+def test_merge_and_unmerge_count_only_the_events_they_move(
+    es: Any, settings: Settings, capsys: Any, target_events: int, source_events: int
+) -> None:
+    """merge says how many events changed group (the sources'), not the target's too, and so does unmerge."""
+    prefix = settings.index_prefix
+    docs = [event("k1", NOW - DAY) for _ in range(target_events)]
+    docs += [event("k2", NOW - DAY) for _ in range(source_events)]
+    index_events(es, prefix, [*docs, event("k3", NOW - DAY)])
+    group_cli.handle_merge(argparse.Namespace(keys=["k1", "k2"]), settings)
+    assert f"; {source_events} events re-keyed" in capsys.readouterr().out
+    group_cli.handle_unmerge(argparse.Namespace(key="k2"), settings)
+    assert f"; {source_events} events back to their groups" in capsys.readouterr().out

@@ -220,7 +220,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        or an IPython report after its first line (a notebook runner's CellExecutionError: nbclient,
        `jupyter nbconvert --execute`, papermill, nbmake) keyed with the quoted traceback's signature,
        and titled by its culprit (every failing notebook was one group, titled by the runner's
-       function); none of the evaluation set changes
+       function); none of the evaluation set changes;
+       `logloop regroup` (and `analyze`, which gives unkeyed errors a key the same way) reads a
+       stored event of another JSON logger as `logloop cluster` does (`json_logs.as_ecs`: an
+       OpenTelemetry log's `body` as its message, its `exception.stacktrace` as its traceback): every
+       such error, now counted as one, was one group "(empty message)"; none of the evaluation set
+       changes (`logloop cluster` read them so already)
 """
 
 from __future__ import annotations
