@@ -94,6 +94,8 @@ class _Silent(BaseHTTPRequestHandler):
     """Accepts the request and never answers: a node that hangs."""
 
     def do_GET(self) -> None:
+        assert isinstance(self.server, _HangingServer)
+        self.server.asked.set()
         time.sleep(60)
 
     do_POST = do_PUT = do_HEAD = do_GET
@@ -102,15 +104,29 @@ class _Silent(BaseHTTPRequestHandler):
         pass
 
 
+class _HangingServer(ThreadingHTTPServer):
+    """A loopback node that hangs (`_Silent`); `asked` is set once a request came."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Silent)
+        self.asked = threading.Event()
+
+
 @pytest.fixture
-def hanging_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
-    server.daemon_threads = True
+def hanging_server() -> Iterator[_HangingServer]:
+    server = _HangingServer()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def hanging_url(hanging_server: _HangingServer) -> str:
+    return f"http://127.0.0.1:{hanging_server.server_address[1]}"
 
 
 def _default_sigint() -> None:
@@ -134,7 +150,13 @@ def _default_sigint() -> None:
     ],
 )
 def test_a_signal_during_a_command_is_one_line_and_the_shell_status(
-    tmp_path: Path, hanging_url: str, argv: list[str], signum: int, status: int, word: str
+    tmp_path: Path,
+    hanging_server: _HangingServer,
+    hanging_url: str,
+    argv: list[str],
+    signum: int,
+    status: int,
+    word: str,
 ) -> None:
     """Ctrl-C or SIGTERM while a command waits on Elasticsearch prints one line saying so and exits
     128 + the signal's number, without a traceback and without leaving a partial output file."""
@@ -147,7 +169,9 @@ def test_a_signal_during_a_command_is_one_line_and_the_shell_status(
         text=True,
         preexec_fn=_default_sigint,
     )
-    time.sleep(3)  # past start-up: the command is waiting for the node's answer
+    # Once the command waits for the node's answer: a loaded machine took 2.6 to 10.6 s to get there
+    # (a fixed 3 s sleep signalled most commands while they were still importing).
+    assert hanging_server.asked.wait(TIMEOUT), "the command never asked the node"
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=TIMEOUT)
     result = subprocess.CompletedProcess(argv, process.returncode, "", stderr)
