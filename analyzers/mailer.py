@@ -300,15 +300,27 @@ class MarkerStore:
 
 
 class _SMTP(smtplib.SMTP):
-    """smtplib's client, telling whether the current transaction reached DATA: before it, whatever
-    fails, the server holds nothing of the message (`data_started` is reset by `_Sender.send`); and
-    with a deadline on each whole reply (`getreply`)."""
+    """smtplib's client, telling whether the current transaction's message began to leave: until the
+    server answers the DATA command with 354, whatever fails, the server holds nothing of it
+    (`data_started` is reset by `_Sender.send`); and with a deadline on each whole reply (`getreply`)."""
 
     data_started = False
+    _in_data = False  # inside data(): a 354 reply is the server's go-ahead for the message
 
     def data(self, msg: Any) -> tuple[int, bytes]:
-        self.data_started = True
-        return super().data(msg)
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def _go_ahead(self, reply: tuple[int, bytes]) -> tuple[int, bytes]:
+        """`reply`, noting a 354 to DATA: from here on the message is in flight. Set on the DATA
+        command itself, a connection the server closed before answering it (between transactions)
+        made a message that never left "in doubt", never retried."""
+        if self._in_data and reply[0] == 354:
+            self.data_started = True
+        return reply
 
     def getreply(self) -> tuple[int, bytes]:
         """smtplib's, due whole within [smtp] timeout: smtplib's timeout bounds each read of the socket,
@@ -316,7 +328,7 @@ class _SMTP(smtplib.SMTP):
         deadline the socket is shut, and the reply fails as a lost connection naming the timeout."""
         sock, seconds = self.sock, self.timeout
         if sock is None or not isinstance(seconds, int | float):
-            return super().getreply()
+            return self._go_ahead(super().getreply())
         cut = threading.Event()
 
         def shut() -> None:
@@ -339,7 +351,7 @@ class _SMTP(smtplib.SMTP):
             raise smtplib.SMTPServerDisconnected(
                 f"the server's reply did not end within {seconds:g}s ([smtp] timeout)"
             )
-        return reply
+        return self._go_ahead(reply)
 
 
 class _SMTPSSL(smtplib.SMTP_SSL, _SMTP):
@@ -430,7 +442,7 @@ class _Sender:
 
     @property
     def data_started(self) -> bool:
-        """Whether the last transaction reached DATA (the server may hold the message)."""
+        """Whether the last transaction's message began to leave (the server may hold it)."""
         return self._connection is not None and self._connection.data_started
 
     @property
@@ -511,9 +523,9 @@ def permanently_refused(refusals: Mapping[str, tuple[int, bytes]]) -> bool:
 def _transmit(sender: _Sender, message: EmailMessage, recipients: Sequence[str]) -> _Attempt:
     """Connect if needed and hand `message` over; SMTP and socket errors are classified here and only here.
 
-    Only a failure once DATA began leaves the message in doubt. One that came before it on a connection
-    an earlier message used (the server closed it meanwhile, or answered 421) is tried once more on a
-    new connection; otherwise it is `failed`: nothing was delivered."""
+    Only a failure once the message began to leave (DATA answered 354) leaves it in doubt. One that came
+    before, on a connection an earlier message used (the server closed it meanwhile, or answered 421),
+    is tried once more on a new connection; otherwise it is `failed`: nothing was delivered."""
     while True:
         try:
             sender.connect()  # connect, STARTTLS, AUTH: no message has left yet, whatever goes wrong

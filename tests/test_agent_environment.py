@@ -284,3 +284,59 @@ def test_a_program_whose_python_cannot_run_the_agent_delivers_from_a_thread(
         assert f"{name} exited at its start" in lines[0]  # (the agent is not its child: no status)
     else:
         assert lines == []
+
+
+# argv: spool. Three times: an agent started here takes the lock, is stopped (as a newer program with
+# other settings stops it), and another program's start claim is there when this one next looks.
+_REPLACED = """
+import os, signal, sys, time
+from pathlib import Path
+from shipper.connection import ElasticsearchSettings
+from shipper.delivery import launcher, lock
+from shipper.delivery.config import AgentConfig
+from shipper.transports import TransportSpec
+
+spool = Path(sys.argv[1])
+spool.mkdir()
+spec = TransportSpec("elasticsearch", ElasticsearchSettings(url="http://127.0.0.1:9"))
+config = AgentConfig(idle_exit=60)
+
+
+def until(done, what):
+    deadline = time.monotonic() + 60
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+for _ in range(3):
+    assert launcher.ensure_agent(spool, spec, config, print), "no agent may start any more"
+    until(lambda: lock.running(spool), "the agent never took the lock")
+    pid = lock.holder(spool)["pid"]
+    print("AGENT", pid, flush=True)
+    os.kill(pid, signal.SIGTERM)
+    until(lambda: not lock.running(spool), "the agent never stopped")
+    until(lambda: not launcher._alive(pid), "the agent never exited")
+    assert launcher._claim(spool)  # another program starts an agent: its claim, not the stopped one's
+    assert launcher.ensure_agent(spool, spec, config, print), "no agent may start any more"
+    (spool / lock.STARTING_NAME).unlink()
+"""
+
+
+def test_agents_that_ran_and_were_stopped_are_not_counted_as_dead_at_their_start(
+    tmp_path: Path, agents: list[int]
+) -> None:
+    """An agent that took the lock and was later stopped (replaced by a newer program's) is not an
+    agent dead at its start, even with another start's claim in the directory: two of them made the
+    program give up on agents and deliver from a thread of its own for the rest of its life."""
+    script = tmp_path / "program.py"
+    script.write_text(_REPLACED)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "spool")],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(programs.REPO)},
+        timeout=240, check=False,
+    )  # fmt: skip
+    agents += [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("AGENT")]
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert "cannot start" not in done.stdout, done.stdout
+    assert len(agents) == 3

@@ -40,6 +40,7 @@ class _Started:
     spool_dir: Path
     at: float  # time.monotonic() of the start
     own: bool = False  # this process's child (no helper shell): its exit status is known
+    claim: tuple[int, int, int] | None = None  # the start claim it was started under (`_claim_identity`)
 
 
 _children: dict[int, _Started] = {}  # pid -> the agents this process started, until seen gone
@@ -224,6 +225,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
         return False
     env = agent_environment(os.environ)
     log = spool_dir / "agent.log"
+    claim = _claim_identity(spool_dir)
     opened: list[int] = []
     try:
         read_end, write_end = os.pipe()
@@ -275,7 +277,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
             with contextlib.suppress(OSError):
                 os.close(fd)
     if agent:
-        _children[agent] = _Started(spool_dir, time.monotonic(), own=not detached)
+        _children[agent] = _Started(spool_dir, time.monotonic(), own=not detached, claim=claim)
     return True
 
 
@@ -391,8 +393,8 @@ def reap() -> None:
     """Note agents started here that are gone, and those dead at their start (`_failed`): a Python
     that cannot run the agent (a broken interpreter, a module missing) was started again every 15
     seconds while every record waited in the spool, and nothing was said. An agent (not this
-    process's child) that is gone before it took the spool's lock, its start claim still there, died
-    at its start; one that found another agent running took the claim away."""
+    process's child) that is gone before it took the spool's lock, the start claim it was started
+    under still there, died at its start; one that found another agent running took the claim away."""
     for helper in list(_helpers):
         with contextlib.suppress(ChildProcessError):
             if os.waitpid(helper, os.WNOHANG)[0] == 0:
@@ -405,12 +407,25 @@ def reap() -> None:
         if time.monotonic() - started.at >= _CLAIM_STALE:
             _failed.clear()  # one lived: this Python can run agents
             continue
-        claim = started.spool_dir / lock.STARTING_NAME
-        if code > 0 or (code < 0 and claim.exists() and not lock.running(started.spool_dir)):
+        own_claim = started.claim is not None and _claim_identity(started.spool_dir) == started.claim
+        if code > 0 or (code < 0 and own_claim and not lock.running(started.spool_dir)):
             status = f" with status {code}" if code > 0 else ""
             _failed.append(f"{os.path.basename(sys.executable)} exited{status} at its start")
-            with contextlib.suppress(OSError):  # its claim, left: the next start need not wait for it
-                claim.unlink()
+            if own_claim:  # left by it: the next start need not wait for it
+                with contextlib.suppress(OSError):
+                    (started.spool_dir / lock.STARTING_NAME).unlink()
+
+
+def _claim_identity(spool_dir: Path) -> tuple[int, int, int] | None:
+    """Which start claim `spool_dir` holds (device, inode, modification time), None if none. An agent
+    is dead at its start only if the claim it was started under is still there: the one found may be
+    a later start's (the agent took the lock, removing its own, and was then replaced: counted dead at
+    its start, two such replacements made the program deliver from a thread of its own for good)."""
+    try:
+        status = (spool_dir / lock.STARTING_NAME).stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino, status.st_mtime_ns
 
 
 def _exit_code(pid: int, started: _Started) -> int | None:
