@@ -1774,6 +1774,10 @@ _LABEL_END: Final = compile_lazily(
 _CODE_IN_LABEL: Final = compile_lazily(
     r"[=(){}\[\]<>;\"`|]|^[ \t]*(?:if|elif|while|for|def|class|with|try|except|else|return|assert)\b"
 )
+# A name written as a variable's (`DB_PASSWORD`, `db.password`, `github-token`): a password is rarely so.
+_SNAKE_NAME: Final = compile_lazily(
+    r"[A-Z][A-Z0-9]{0,63}(?:_[A-Z0-9]{1,64}){1,8}|[a-z][a-z0-9]{0,63}(?:[_.\-][a-z0-9]{1,64}){1,8}"
+)
 _LABEL_WORDS_AFTER: Final = 6  # words between the secret's name and the label's end, at most
 
 
@@ -1798,6 +1802,8 @@ def _value_below(_: Redactor, text: str) -> Iterator[Finding]:
             continue
         if value.endswith((":", "：")) or value.lower() in _CODE_WORDS:
             continue  # a label of its own; a statement in a traceback's source
+        if _SNAKE_NAME.fullmatch(value) and _default_secret_key(key_words(value), False):
+            continue  # `Missing secrets:` then `DB_PASSWORD`: a secret's name, not the secret
         plain = value.lower() if value.isalpha() else ""
         if (
             plain in _STATUS_WORDS

@@ -231,6 +231,7 @@ def test_a_secret_alone_below_its_label(text: str, secrets: list[str], kept: lis
         pytest.param("Here is your PIN:\n  sent", id="pin-status"),
         pytest.param("Your token is\nvalid until monday", id="is-then-sentence"),
         pytest.param("secrets:\n  db:\n    user: bob", id="nested-label"),
+        pytest.param("Missing secrets:\n  DB_PASSWORD\n  API_TOKEN", id="names-of-secrets-below"),
     ],
 )
 def test_ordinary_lines_below_a_name_stay(text: str) -> None:
