@@ -52,15 +52,14 @@ _SECRET_WORDS: Final = frozenset(
         "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass",
         "otp", "totp", "hotp",  # one-time passwords
         "psk", "sshpass",  # a Wi-Fi or IPsec pre-shared key; sshpass's variable (`SSHPASS=x sshpass -e`)
-        # `password` abbreviated and in other languages (a word of a key, as the English one)
-        "pw", "pswd", "pword", "passcode", "passwort", "kennwort", "contraseña", "contrasena", "senha",
-        "mdp", "wachtwoord", "lösenord", "losenord", "passord", "adgangskode", "hasło", "haslo", "heslo",
-        "jelszó", "jelszo", "salasana", "şifre", "sifre", "пароль", "密码", "パスワード", "비밀번호",
-        "密碼", "口令", "암호", "패스워드", "पासवर्ड", "סיסמה", "รหัสผ่าน", "κωδικός", "lozinka", "гасло",
-        "parool", "slaptažodis", "geslo", "parolă", "токен", "トークン", "令牌",
-        "parola", "contrasenya",  # Italian's and Turkish's, Catalan's
-        # Bulgarian's, Serbian's, Greek's, Spanish's, Persian's
-        "парола", "лозинка", "συνθηματικό", "clave", "رمز",
+        # `password` abbreviated, and in scripts whose words are not read by stems (`_FOREIGN_STEMS`)
+        "pw", "pswd", "pword", "passcode", "mdp", "密码", "パスワード", "비밀번호",
+        "密碼", "口令", "암호", "패스워드", "पासवर्ड", "סיסמה", "รหัสผ่าน", "トークン", "令牌",
+        "رمز",  # Persian's
+        "passe",  # French's `mot de passe`, whose last word alone a quoted key's pattern reads
+        # short names of a secret in code (`tok`, `psw`, `sk_live`, `jwt`, `gh_pat`; `pw1` is read without
+        # its digits: `_read_words`; not `bearer`, composer's map of hosts to tokens: `_credential_map`)
+        "tok", "tkn", "psw", "sk", "pat", "cred", "jwt", "priv", "sess",
         "mnemonic",  # a wallet's recovery words (BIP39)
         "rootpw", "bindpw", "authtok", "authpass",  # slapd's, nslcd's and pam_ldap's, SSSD's, keepalived's
         "pin", "pincode",  # a card's or a device's PIN (in text: four digits or more, `_pin_number`)
@@ -70,13 +69,18 @@ _SECRET_WORDS: Final = frozenset(
 _SECRET_SUFFIXES: Final = (
     "password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "credentials", "cookie",
     "psk",  # (strongSwan's `leftpsk`, `wpapsk`)
-    "passwort", "kennwort", "пароль", "密码", "パスワード", "비밀번호",
+    "密码", "パスワード", "비밀번호",
+    # the languages that write compounds (`Datenbankpasswort`, `dbwachtwoord`, `tietokantasalasana`)
+    "passwort", "kennwort", "wachtwoord", "salasana", "lösenord", "losenord", "passord", "adgangskode",
+    "kodeord", "jelszó", "jelszo", "пароль",
 )  # fmt: skip
 # ...or when its words run together contain one of these (`api_key`, `AWS_SECRET_ACCESS_KEY`).
 _SECRET_COMPOUNDS: Final = (
     "apikey", "accesskey", "privatekey", "secretkey", "accountkey", "signingkey", "encryptionkey",
     "masterkey", "sharedaccesskey", "clientsecret", "sessionid", "sessid", "motdepasse", "palavrapasse",
     "seedphrase", "recoveryphrase",  # a wallet's recovery words
+    "keyapi",  # (`clave_api`, `ключ_api`: `key` read in English, the words in their order)
+    "katasandi", "katalaluan", "matkhau", "mậtkhẩu",  # Indonesian's, Malay's and Vietnamese's two words
     "mfacode", "verificationcode", "recoverycode", "backupcode", "twofactorcode",  # one-time codes
     "snmpcommunity", "communitystring", "rocommunity", "rwcommunity",  # SNMP's community string
 )  # fmt: skip
@@ -85,8 +89,95 @@ _SECRET_COMPOUNDS: Final = (
 _WEAK_IN_TEXT: Final = frozenset(
     {
         "key", "session", "private", "signature", "sig", "auth", "pass", "pw", "mdp", "pin", "pincode",
-        "clave", "رمز",  # (Spanish's and Persian's: a key or a code as often as a password)
+        "رمز",  # (Persian's: a key or a code as often as a password)
+        "passe",  # (`passe: 3` as `pass: 3`)
+        # (a token, a sort key, a personal access token, a private key or an id as often: `tok` is
+        # a parser's current token, `sk` DynamoDB's sort key, `pat` a name)
+        "tok", "tkn", "sk", "pat", "priv", "sess",
         "mnemonic",  # (an instruction's name in a disassembler's output: `mnemonic: MOV`)
+    }
+)  # fmt: skip
+# `password`, `secret`, `token`, `credentials`, `key` and `private` in other languages, by the English
+# word each reads as (`_in_english`): a key's word that begins with one of these stems is an inflection
+# of it (`hasła`, `jelszava`, `salasanat`, `пароля`, `şifresi`, `Passwörter`), written with and without
+# its diacritics; the words of `_FOREIGN_WHOLE_WORDS` only as they stand (as stems they would begin
+# ordinary words: `gesloten`, `clean`, `klicken`). `key` and `private` stay weak in text, as in English.
+_FOREIGN_STEMS: Final = {
+    "password": (
+        "passwort", "passwört", "kennwort", "kennwört",  # German
+        "contraseñ", "contrasen", "senha", "contrasenya",  # Spanish, Portuguese, Catalan
+        "wachtwoord",  # Dutch
+        "lösenord", "losenord", "passord", "adgangskode", "kodeord",  # Swedish, Norwegian, Danish
+        "hasł", "hasl", "hesl", "jelsz", "salasan",  # Polish, Czech/Slovak, Hungarian, Finnish
+        "lozink", "лозинк", "šifr", "sifr", "şifr",  # Croatian/Serbian/Bosnian, Turkish
+        # Latvian, Italian, Turkish, Romanian, Estonian; Russian, Bulgarian; Ukrainian
+        "parol", "parool", "парол", "гасл",
+        "slaptažod", "slaptazod", "κωδικ", "kodiko", "συνθηματικ",  # Lithuanian, Greek
+        "zugangscod", "toegangscod",  # an access code (German, Dutch)
+    ),
+    "secret": (
+        "geheim", "segret", "segred", "sekret",  # German/Dutch, Italian, Portuguese, Polish
+        "tajn", "tajemstv", "titok", "titk", "gizli",  # Czech/Slovak/Polish, Hungarian, Turkish
+        "тайн", "секрет", "μυστικ",
+    ),
+    "token": ("токен", "jeton", "žeton", "zeton"),
+    "credentials": (
+        "zugangsdat", "credenzial", "credenci", "poświadcz", "poswiadcz",
+    ),
+    "key": (
+        "schlüssel", "schluessel", "clave", "chave", "chiave", "sleutel", "klucz", "kljuc", "ključ",
+        "kulcs", "ключ", "anahtar", "avain", "avaim", "κλειδ",
+    ),
+    "private": ("privad", "privé", "privat"),
+}  # fmt: skip
+_FOREIGN_WHOLE_WORDS: Final = {
+    "password": ("geslo", "gesla", "sandi", "kodikos"),  # Slovenian, Indonesian, Greek in Latin letters
+    "secret": ("secreto", "secreta", "secretos", "secretas", "secrète", "secrete"),  # (not `secretary`)
+    "key": ("clé", "cle", "clés", "cles", "klíč", "klic", "cheie", "cheia"),
+}
+_FOREIGN_BY_WORD: Final = {word: english for english, words in _FOREIGN_WHOLE_WORDS.items() for word in words}
+# (by their first three letters: a key's word is looked up once, not tried against every stem)
+_FOREIGN_HEADS: Final = frozenset(
+    {stem[:3] for stems in _FOREIGN_STEMS.values() for stem in stems}
+    | {word[:3] for word in _FOREIGN_BY_WORD}
+)
+_FOREIGN_BY_HEAD: Final = {
+    head: tuple(
+        (stem, english) for english, stems in _FOREIGN_STEMS.items() for stem in stems if stem[:3] == head
+    )
+    for head in {stem[:3] for stems in _FOREIGN_STEMS.values() for stem in stems}
+}
+
+
+def _in_english(word: str) -> str:
+    """A key's word as the English word it stands for (`jelszava` -> password, `clé` -> key); any other
+    word as it is."""
+    if (english := _FOREIGN_BY_WORD.get(word)) is not None:
+        return english
+    for stem, english in _FOREIGN_BY_HEAD.get(word[:3], ()):
+        if word.startswith(stem):
+            return english
+    return word
+
+
+def _read_words(words: list[str]) -> list[str]:
+    """A key's words in English (`_in_english`), the last without the digits it ends with (`pw1`,
+    `token2`) when no other word holds a digit (`-pUnr4rPw9` is a flag glued to its value)."""
+    # (this runs for every key of a triggered text: a word's head is looked up before any call)
+    read = [_in_english(word) if word[:3] in _FOREIGN_HEADS else word for word in words]
+    if read and read[-1][-1:].isdigit() and not any(c.isdigit() for word in words[:-1] for c in word):
+        read[-1] = _in_english(read[-1].rstrip("0123456789") or read[-1])
+    return read
+
+
+# A word glued to a short name of a password (`dbpass`, `rootpwd`, `smtppw` is too short to tell), and
+# the English words that end so.
+_GLUED_PASSWORD: Final = ("pass", "pwd")
+_ENDS_LIKE_PASS: Final = frozenset(
+    {
+        "pass", "pwd", "bypass", "compass", "encompass", "surpass", "overpass", "underpass", "trespass",
+        "multipass", "onepass", "singlepass", "twopass", "firstpass", "secondpass", "repass", "impass",
+        "oldpwd",  # (the shell's previous working directory: `_is_working_directory`)
     }
 )  # fmt: skip
 # A `key` named after what it keys is an identifier, not a secret (`cache_key`, `routing_key`,
@@ -152,6 +243,7 @@ def key_words(key: str) -> list[str]:
 
 
 def _default_secret_key(words: list[str], in_text: bool) -> bool:
+    words = _read_words(words)
     if not words or (len(words) > 1 and words[-1] in _ABOUT_WORDS):
         return False
     if len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEYED_THINGS:
@@ -172,10 +264,15 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
     weak = _WEAK_IN_TEXT if in_text else frozenset()
     if len(words) > 1:
         weak = weak - {"pass"}  # `pass: 3` counts tests; `db_pass` is a password
-    if any((w in _SECRET_WORDS and w not in weak) or w.endswith(_SECRET_SUFFIXES) for w in words):
+    if any(
+        (w in _SECRET_WORDS and w not in weak)
+        or w.endswith(_SECRET_SUFFIXES)
+        or (w.endswith(_GLUED_PASSWORD) and w not in _ENDS_LIKE_PASS)
+        for w in words
+    ):
         return True
     joined = "".join(words)
-    if any(compound in joined for compound in _SECRET_COMPOUNDS):
+    if _COMPOUND.search(joined) is not None:
         return True
     misspelt = _misspellings()
     return joined in misspelt or not misspelt.isdisjoint(words)
@@ -211,14 +308,19 @@ def _misspellings() -> frozenset[str]:
 # After a weak word, the words that still name the value itself (`auth_code`, `session_data`); any
 # other last word names something else (`SessionTracker`, `auth_method`, `PrivateInfoStore`).
 _WEAK_TAILS: Final = frozenset(
-    {"id", "ids", "code", "codes", "data", "value", "values", "string", "str", "hash"}
-)
+    {
+        "id", "ids", "code", "codes", "data", "value", "values", "string", "str", "hash",
+        # which one of them (`pw_new`, `sk_live`, `tok_old`)
+        "new", "old", "current", "live", "test", "prod", "dev", "tmp", "temp",
+    }
+)  # fmt: skip
 
 
 def _is_weak_key(words: list[str]) -> bool:
     """A key that names a secret only in the looser reading (`key`, `session`, `auth`), with the weak
     word last or before a word for its value (`auth_code`), not before another noun (`SessionTracker`)."""
-    if not words or not (words[-1] in _WEAK_IN_TEXT or words[-1] in _WEAK_TAILS):
+    last = _read_words(words[-1:])[-1] if words else ""
+    if not (last in _WEAK_IN_TEXT or last in _WEAK_TAILS):
         return False
     return _default_secret_key(words, False) and not _default_secret_key(words, True)
 
@@ -332,17 +434,23 @@ def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
     is laid out when the pattern is first used, as it is compiled then (some 40 word lists: about
     2 ms of every program's start-up, which redacts only its argv)."""
     listed = tuple(words)
+    return compile_lazily(lambda: _trie(listed))
 
-    def layout() -> str:
-        trie: dict[str, Any] = {}
-        for word in listed:
-            node = trie
-            for char in word:
-                node = node.setdefault(char, {})
-            node[""] = {}
-        return _branch(trie)
 
-    return compile_lazily(layout)
+def _trie(words: Iterable[str]) -> str:
+    """The source of a pattern matching any of the words, laid out as a trie."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _branch(trie)
+
+
+# (one search of a trie: a key's joined words were tried against each compound in turn, a tenth of the
+# cost of reading a triggered log line's keys)
+_COMPOUND: Final = _trie_pattern(_SECRET_COMPOUNDS)
 
 
 def _branch(node: dict[str, Any]) -> str:
@@ -410,9 +518,10 @@ _FLAG_VALUE: Final = compile_lazily(
     r"(?P<sep>(?(q)[ \t]{0,8},[ \t]{0,8}|[ \t]{1,8}))"
 )
 # `password` in other languages, as prose writes it (`mot de passe`, `contraseña`).
+# (its stems as a trie: this alternation is tried at every word of a text that holds a trigger)
 _FOREIGN_PASSWORD: Final = (
-    r"passwort|kennwort|mot[ \t]de[ \t]passe|contrase[ñn]a|senha|wachtwoord|l[öo]senord|passord"
-    r"|adgangskode|has[łl]o|heslo|jelsz[óo]|salasana|[şs]ifre|пароль"
+    rf"mot[ \t]de[ \t]passe|{_trie(_FOREIGN_STEMS['password'])}\w{{0,12}}"
+    rf"|(?:{'|'.join(map(re.escape, _FOREIGN_WHOLE_WORDS['password']))})(?!\w)"
 )
 # The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
 # Italian, Portuguese, Swedish, Polish, Danish and Finnish kin.
@@ -1006,7 +1115,7 @@ def _is_working_directory(key: object, value: object) -> bool:
         isinstance(value, str)
         and isinstance(key, str)
         and _DIRECTORY.fullmatch(value) is not None  # first: the cheaper test, and mostly false
-        and key_words(key)[-1:] == ["pwd"]
+        and key_words(key)[-1:] in (["pwd"], ["oldpwd"])
     )
 
 
@@ -1070,6 +1179,10 @@ _STATUS_WORDS: Final = frozenset(
         "pending", "unchanged", "refreshed", "revoked", "granted",
     }
 )  # fmt: skip
+# Python's statements of one word and its constants: a line of a traceback's source, not a value.
+_CODE_WORDS: Final = frozenset(
+    {"pass", "continue", "break", "return", "raise", "yield", "none", "true", "false"}
+)
 # Keys whose value may be a phrase of words (a passphrase), unlike a token's or a key's.
 _PHRASE_WORDS: Final = _SECRET_WORDS - {
     "token", "apikey", "key", "credential", "credentials", "creds", "auth", "authorization", "private",
@@ -1106,8 +1219,15 @@ def _tells_a_status(text: str, value: str, end: int) -> bool:
     return False
 
 
+def _is_status_or_code(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in _STATUS_WORDS or lowered in _CODE_WORDS
+
+
 def _names_a_phrase(words: list[str]) -> bool:
-    return any(w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in words)
+    return any(
+        w in _PHRASE_WORDS or w.endswith(("password", "passphrase", "secret")) for w in _read_words(words)
+    )
 
 
 def _phrase_end(text: str, first: str, end: int, setting: bool) -> int:
@@ -1144,6 +1264,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             below = _following_lines(text, match.start("key"), match.end())
             if below is not None:
                 value = text[below[0] : below[1]]
+                if not structured and value.isalpha() and _is_status_or_code(value):
+                    continue  # `Token:` then `expired` below: a status; `if password:` then `pass`: code
                 if value and not (weak and not _looks_secret_under_weak_key(value.split("\n", 1)[0])):
                     hidden = below[1]
                     yield Finding(*below, "key_value")
@@ -1631,6 +1753,77 @@ def _prompt_answer(_: Redactor, text: str) -> Iterator[Finding]:
         found = _value_finding(text, *match.span("secret"), "prompt_answer")
         if not _is_kept(text[found.start : found.end], "password", text, match.end()):
             yield found
+
+
+# A secret alone on its line below a label that names it (`password set for alice:`, `Your new token
+# is:`, `Generated API key`, `Das Passwort für bob lautet:`): the label's line ends with a colon or a word
+# that says the secret is what follows; up to two blank lines may stand between.
+_VALUE_BELOW: Final = compile_lazily(
+    r"\n(?:[ \t]{0,64}\r?\n){0,2}[ \t]{0,64}(?P<value>[^\s]{4,256})[ \t]{0,8}(?=\r?\n|\Z)"
+)
+_LABEL_NAME: Final = compile_lazily(
+    r"(?i)(?<![\w\-])(?:pass(?:word|wd|phrase|code)s?|pwd|secrets?|tokens?|(?:api|access|secret)[ _-]?keys?"
+    r"|credentials?|creds|pin|(?:verification|security|recovery|backup|one[ -]time|2fa|mfa|otp)[ _-]?codes?"
+    rf"|{_FOREIGN_PASSWORD}"
+    rf"|{_trie((*_FOREIGN_STEMS['secret'], *_FOREIGN_STEMS['token']))}\w{{0,12}})"
+    r"(?![\w\-])"
+)
+_LABEL_END: Final = compile_lazily(
+    rf"(?i)(?:[:：]|(?<![\w\-])(?:are|{_IS_WORDS})[ \t]{{0,8}}:?)[ \t]{{0,8}}\r?\Z"
+)
+_CODE_IN_LABEL: Final = compile_lazily(
+    r"[=(){}\[\]<>;\"`|]|^[ \t]*(?:if|elif|while|for|def|class|with|try|except|else|return|assert)\b"
+)
+# A name written as a variable's (`DB_PASSWORD`, `db.password`, `github-token`): a password is rarely so.
+_SNAKE_NAME: Final = compile_lazily(
+    r"[A-Z][A-Z0-9]{0,63}(?:_[A-Z0-9]{1,64}){1,8}|[a-z][a-z0-9]{0,63}(?:[_.\-][a-z0-9]{1,64}){1,8}"
+)
+_LABEL_WORDS_AFTER: Final = 6  # words between the secret's name and the label's end, at most
+
+
+def _value_below(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _VALUE_BELOW.finditer(text):
+        line_start = text.rfind("\n", max(0, match.start() - 256), match.start()) + 1
+        label = text[line_start : match.start()]
+        if _CODE_IN_LABEL.search(label):
+            continue
+        end = _LABEL_END.search(label)
+        label_end = len(label.rstrip()) if end is None else end.start()
+        names = list(_LABEL_NAME.finditer(label, 0, label_end + 1))
+        if not names:
+            continue
+        after = label[names[-1].end() : label_end].split()
+        if len(after) > (_LABEL_WORDS_AFTER if end else _LABEL_WORDS_AFTER // 2) or (
+            after and after[0].lower() in _ABOUT_WORDS
+        ):
+            continue  # `the password policy for admins:`: what describes the secret, not the secret
+        value, (start, stop) = match["value"], match.span("value")
+        if _is_kept(value, names[-1].group(), text, stop) or not any(c.isalnum() for c in value):
+            continue
+        if value.endswith((":", "：")) or value.lower() in _CODE_WORDS:
+            continue  # a label of its own; a statement in a traceback's source
+        if _SNAKE_NAME.fullmatch(value) and _default_secret_key(key_words(value), False):
+            continue  # `Missing secrets:` then `DB_PASSWORD`: a secret's name, not the secret
+        plain = value.lower() if value.isalpha() else ""
+        if (
+            plain in _STATUS_WORDS
+            or plain in _PROSE_WORDS
+            or plain in _DESCRIBING_WORDS
+            or plain in _RESULT_WORDS
+        ):
+            continue  # `Token:` then `expired`: a status
+        if names[-1].group().lower() == "pin" and not (4 <= len(value) <= 12 and value.isdigit()):
+            continue
+        if end is None and (not _random_looking(value) or any(c in label for c in ",;\t")):
+            continue  # (a label without its colon: `failed to refresh token` then `Traceback`; a CSV header)
+        if (
+            end is not None
+            and ":" not in end.group()
+            and "：" not in end.group()
+            and not _looks_secret_word(value)
+        ):
+            continue  # (after `is` alone, a plain word may begin the sentence's next line)
+        yield Finding(start, stop, "value_below")
 
 
 def _tells_an_outcome(answer: str) -> bool:
@@ -3555,10 +3748,8 @@ def _address_password(_: Redactor, text: str) -> Iterator[Finding]:
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
-_FOREIGN_TRIGGERS: Final = (
-    "passwort", "kennwort", "contrase", "senha", "wachtwoord", "senord", "passord", "adgangskode", "hasł",
-    "haslo", "heslo", "jelsz", "salasana", "sifre", "şifre", "пароль",
-)  # fmt: skip
+# (`password` in other languages: what `_FOREIGN_PASSWORD` begins with)
+_FOREIGN_TRIGGERS: Final = (*_FOREIGN_STEMS["password"], *_FOREIGN_WHOLE_WORDS["password"], "mot de passe")
 _SCRIPT_TRIGGERS: Final = (
     "パスワード", "暗証番号", "密码", "密碼", "口令", "비밀번호", "암호", "패스워드", "トークン", "令牌",
     "密钥", "密鑰",
@@ -3640,6 +3831,7 @@ DEFAULT_RULES: Final = (
     Rule("key_space_value", _script_password, _SCRIPT_TRIGGERS),
     Rule("netrc", _netrc, ("login", "user")),  # (after: where both find a value, theirs is named)
     Rule("prompt_answer", _prompt_answer, ("for",)),
+    Rule("value_below", _value_below, ("\n",)),
     Rule("sql_parameters", _sql_parameters, ("[sql:",)),
     Rule("sql_key_values", _sql_key_values, (")=(", "duplicate entry")),
     Rule("sql_literal", _sql_insert_literals, ("insert",)),
@@ -3825,10 +4017,14 @@ _TRIGGERS: Final = (
     # zip/unzip -P, 7z -pX, openssl -k/-K, the LDAP tools' -w (their commands' names would each add a
     # first letter to the trie every line is searched with: 7% more per ordinary line); vault: `login`
     "-p", "-k", "-w",
-    # `password` abbreviated and in other languages (`_SECRET_WORDS`)
-    "pw", "pswd", "kennwort", "contrase", "senha", "mdp", "wachtwoord", "senord", "haslo", "hasł", "heslo",
-    "jelsz", "salasana", "adgangskode", "sifre", "şifre", "пароль", "parola", *_SCRIPT_TRIGGERS,
-    "парол", "лозинк", "συνθηματικ", "رمز", "palavra",
+    # `password` abbreviated and in other languages (`_SECRET_WORDS`, `_FOREIGN_STEMS`)
+    "pw", "pswd", "mdp", *_SCRIPT_TRIGGERS, "رمز", "palavra", "passe",
+    *(stem for stems in _FOREIGN_STEMS.values() for stem in stems),
+    *(word for words in _FOREIGN_WHOLE_WORDS.values() for word in words if len(word) > 4),
+    # short names of a secret (`tok`, `psw`), and those that stand inside ordinary words (`task`, `path`,
+    # `cycle`) only before what ends a key (`sk=`, `'pat'`, `cle_api`)
+    "tok", "tkn", "psw", "sess", "clé", "klíč",
+    *(name + end for name in ("sk", "pat", "cle", "cles", "klic") for end in ("=", ":", " =", "'", '"', "_")),
 )  # fmt: skip
 
 
