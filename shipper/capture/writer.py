@@ -260,6 +260,8 @@ class SegmentWriter:
                 segment.seal_frame(),
             )
         )
+        if len(data) > _file_size_limit():  # (never written past it: see `_allocate`)
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
         hidden = path.with_name(f".{path.name}.new")  # (left by a crash: swept as any unfinished one)
         fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
