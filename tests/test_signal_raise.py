@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from helpers.spooled import messages_in
@@ -240,3 +241,64 @@ def test_the_shippers_threads_never_take_the_programs_signals(tmp_path: Path) ->
         assert signal.SIGALRM not in _blocked_in(threading.main_thread())  # the program's own: as it was
     finally:
         handler.close()
+
+
+def _raise_timeout(signum: int, frame: object) -> None:
+    raise TimeoutError(f"alarm {signum}")  # an OSError: what the standard library's `except OSError` takes
+
+
+def _log_with_signal_at(logger: logging.Logger, landing: int, landed: list[str]) -> int:
+    """Log one record, with SIGUSR1 sent to this thread as the `landing`-th call (Python or C) inside
+    the logging call begins (its name put in `landed`); the number of calls the logging call made."""
+    calls = 0
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+            if calls == landing:
+                name = getattr(arg, "__qualname__", "?") if event == "c_call" else frame.f_code.co_qualname
+                landed.append(f"{name} called from {Path(frame.f_code.co_filename).name}:{frame.f_lineno}")
+                signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+    sys.setprofile(count)
+    try:
+        logger.info("segment %s", "x" * 64)
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_a_signal_landing_anywhere_in_the_making_of_a_segment_reaches_the_program(tmp_path: Path) -> None:
+    """Whichever call inside a logging call that makes a new segment the program's signal lands in
+    (the standard library's included: `Path.mkdir(exist_ok=True)` and the import system absorb an
+    OSError, and a `signal.alarm` handler's TimeoutError is one), its handler's exception reaches the
+    program, and the thread's signal mask is as before. Swept call by call with a profile hook."""
+    handler = ShipperHandler("landing", spool_path=tmp_path / "s", delivery="thread")
+    handler._stop.set()  # no delivery: the segments stay
+    logger = logging.getLogger("signal.landing")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    previous = signal.signal(signal.SIGUSR1, _raise_timeout)
+    lost: list[str] = []
+    try:
+        handler.writer.seal()
+        calls = _log_with_signal_at(logger, 0, [])  # how many calls a logging call that makes a segment makes
+        assert handler.writer.current_path() is not None
+        for landing in range(1, calls + 1):
+            handler.writer.seal()  # the next record makes a new segment
+            landed: list[str] = []
+            try:
+                _log_with_signal_at(logger, landing, landed)
+            except TimeoutError:
+                continue
+            lost.append(f"{landing}: {landed}")
+        assert signal.SIGUSR1 not in signal.sigpending()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        logger.handlers = []
+        handler.close()
+    assert calls > 50  # (the sweep went through the segment's making, not only the record's capture)
+    assert lost == [], lost
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask

@@ -162,7 +162,11 @@ class SegmentWriter:
                 if current is None or end + segment.FRAME.size > current.size:
                     if len(payload) > bounds.PAYLOAD_LIMIT and not cut:
                         raise _TooLarge  # a 50 MB message: cut first, without the lock
-                    current = self._next_segment(len(payload), self._lose if counted else _uncounted)
+                    # Held: the standard library code a segment's making runs (`Path.mkdir(exist_ok=True)`,
+                    # the import system) absorbs an OSError, and a program's `signal.alarm` handler raises
+                    # TimeoutError, one. Rare (once a segment), so its three system calls cost nothing.
+                    with reentry.signals_held():
+                        current = self._next_segment(len(payload), self._lose if counted else _uncounted)
                     if current is None:
                         return False
                     position = current.position
@@ -260,7 +264,7 @@ class SegmentWriter:
                 segment.seal_frame(),
             )
         )
-        if len(data) > _file_size_limit():  # (never written past it: see `_allocate`)
+        if len(data) > file_size_limit():  # (never written past it: see `_allocate`)
             raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
         hidden = path.with_name(f".{path.name}.new")  # (left by a crash: swept as any unfinished one)
         fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -614,7 +618,7 @@ def _allocate(fd: int, size: int) -> None:
     kernel answers such a write with SIGXFSZ, which Python ignores but an interpreter embedded without
     its signal handlers (or a program that set it back to SIG_DFL) does not, and the program died
     (status 153) on its first logging call."""
-    if size > _file_size_limit():
+    if size > file_size_limit():
         raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
     allocate = getattr(os, "posix_fallocate", None)
     if allocate is not None:
@@ -630,9 +634,10 @@ def _allocate(fd: int, size: int) -> None:
         os.pwrite(fd, block[: size - offset], offset)
 
 
-def _file_size_limit() -> float:
+def file_size_limit() -> float:
     """The soft RLIMIT_FSIZE of this process in bytes (infinite where there is none, or where it
-    cannot be known: a record logged while the interpreter shuts down, which imports nothing)."""
+    cannot be known: a record logged while the interpreter shuts down, which imports nothing). An
+    agent started from here inherits it (see `shipper.delivery.launcher`)."""
     try:
         resource = _resource()
         soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from shipper.capture.writer import file_size_limit
 from shipper.delivery import lock
 from shipper.delivery.config import AgentConfig
 from shipper.transports import TransportSpec
@@ -178,17 +180,6 @@ def agent_path() -> list[str]:
     return list(dict.fromkeys([package_root, *entries]))
 
 
-def _file_size_limited() -> bool:
-    """Whether this process (and so the agent it starts) has a finite file size limit (RLIMIT_FSIZE)."""
-    try:
-        import resource  # (a C module; only where an agent is started)
-
-        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    except (ImportError, OSError, ValueError):
-        return False
-    return soft != resource.RLIM_INFINITY and soft >= 0
-
-
 def agent_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The program's environment as the agent gets it: only what starting Python and reaching the
     network the program's way need (`_AGENT_NAMES`, `_AGENT_PREFIXES`), so none of the program's
@@ -235,7 +226,7 @@ def start(spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: floa
     if argv is None:
         return False
     env = agent_environment(os.environ)
-    if _file_size_limited():
+    if file_size_limit() != math.inf:
         # The agent inherits the limit, and Python writes a module's bytecode cache cut short under it
         # without noticing (the write is not checked): every later import of that module, by any
         # program of this install, then failed ("marshal data too short").
