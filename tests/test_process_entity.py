@@ -23,7 +23,8 @@ _UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record waits
 
 # Logs its own records (plain, an error with its traceback, feedback, one without a pid), one it
 # relays from another process, forks a worker that logs too, then reports its health and ends as
-# `how` says: "exit" (close at exit) or "kill" (SIGKILL, its records left in the spool).
+# `how` says: "exit" (close at exit; "redact": its documents built in the program, `redact_before_spool`)
+# or "kill" (SIGKILL, its records left in the spool).
 _PROGRAM = """
 import logging, os, signal, sys, time
 import shipper
@@ -36,7 +37,7 @@ if old:  # the program frame as a shipper before `process.entity_id` wrote it
     program.facts = lambda **kw: {k: v for k, v in facts(**kw).items() if k != program.ENTITY_ID}
 handler = shipper.install(
     "entity", es_url=url, spool_path=spool, index_prefix=prefix, stats_interval=0.2, idle_exit=1.0,
-    unreachable_exit=1.0,
+    unreachable_exit=1.0, redact_before_spool=how == "redact",
 )
 log = logging.getLogger("entity")
 log.info("own plain")
@@ -107,7 +108,11 @@ def _entities(es: Any, prefix: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "how",
-    [pytest.param("exit", id="delivered-while-it-runs"), pytest.param("kill", id="sigkill-delivered-later")],
+    [
+        pytest.param("exit", id="delivered-while-it-runs"),
+        pytest.param("redact", id="documents-built-in-the-program"),
+        pytest.param("kill", id="sigkill-delivered-later"),
+    ],
 )
 def test_events_carry_the_id_of_the_process_that_logged_them(
     how: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
@@ -117,7 +122,7 @@ def test_events_carry_the_id_of_the_process_that_logged_them(
     relayed from another process carries none; for a program killed before delivery, delivered by
     another process's agent, the ids are the program's, not the deliverer's."""
     spool = tmp_path / "spool"
-    url = es_url if how == "exit" else _UNREACHABLE
+    url = _UNREACHABLE if how == "kill" else es_url
     said = _run(tmp_path, spool, index_prefix, url, how, old=False)
     deliverer = _deliver(spool, es_url, index_prefix)
     found = _entities(es, index_prefix)
