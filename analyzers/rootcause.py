@@ -5,8 +5,8 @@
 - when it started: its first occurrence ever (time, host, version), the last version of its service
   that ran before that without it, and whether it started with a release: its first version had
   appeared at most `release_gap` before the group did, and an older version ran without it;
-- what came before: the last log lines of the same process (host + pid; without a pid, of the same
-  service on that host) before recent occurrences;
+- what came before: the last log lines of the same process (host + `process.entity_id`, else pid;
+  without either, of the same service on that host) before recent occurrences;
 - what it drags along: groups that occur on the same host within `cascade_window` after (or before)
   most of its sampled occurrences (counted for every group at once in one frame, `cascades`).
   Chance is ruled out by requiring the share to be at least `cascade_share` *and* five times what

@@ -60,7 +60,10 @@ FEEDBACK_SAMPLES: Final = 20
 ANCHOR_HOSTS: Final = 6
 ANCHORS_PER_REQUEST: Final = 600
 _CRUMB_FIELDS: Final = ["@timestamp", "log.level", "log.logger", "message", "error.grouping_key"]
-_ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid", "service.name"]
+_ANCHOR_FIELDS: Final = ["@timestamp", "host.name", "process.pid", "process.entity_id", "service.name"]
+_FEEDBACK_FIELDS: Final = [
+    "@timestamp", "host.name", "process.pid", "process.entity_id", "message", "logloop.feedback.kind"
+]  # fmt: skip
 # The feedback kinds that can be a reaction to an error. A feature wish is none: tying it to whatever
 # failed last on its host would invent a cause.
 ERROR_FEEDBACK_KINDS: Final = frozenset({"bug", "usability"})
@@ -150,10 +153,7 @@ def facets_request(window: Window, keys: Sequence[str], config: RootCauseConfig)
                     {"term": {"event.dataset": DATASET_FEEDBACK}},
                 ),
                 "aggs": {
-                    "recent": _hits(
-                        FEEDBACK_SAMPLES,
-                        ["@timestamp", "host.name", "process.pid", "message", "logloop.feedback.kind"],
-                    ),
+                    "recent": _hits(FEEDBACK_SAMPLES, _FEEDBACK_FIELDS),
                     "kinds": queries.terms_agg("logloop.feedback.kind", 10, daily=_calendar(window)),
                 },
             },
@@ -172,6 +172,7 @@ class Anchor:
     # Its service: where no pid tells its process, the lines before it are its service's on that host
     # (every process of it), not every program's on the host.
     service: str | None = None
+    entity: str | None = None  # `process.entity_id` (another shipper's, or an earlier version's: none)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +182,7 @@ class FeedbackDoc:
     kind: str
     message: str
     pid: int | None = None
+    entity: str | None = None  # `process.entity_id`, as `Anchor.entity`
 
     @property
     def may_follow_an_error(self) -> bool:
@@ -239,6 +241,7 @@ def _anchor(key: str, source: Mapping[str, Any]) -> Anchor | None:
         host=host,
         pid=_pid(get_field(source, "process.pid")),
         service=_keyword(source, "service.name"),
+        entity=_keyword(source, "process.entity_id"),
     )
 
 
@@ -336,6 +339,7 @@ def parse_facets(response: Mapping[str, Any], config: RootCauseConfig) -> Facets
             kind=_keyword(s, "logloop.feedback.kind") or "other",
             message=str(s.get("message") or ""),
             pid=_pid(get_field(s, "process.pid")),
+            entity=_keyword(s, "process.entity_id"),
         )
         for s in _sources(aggs["feedback"]["recent"])
         if (time := queries.source_time(s.get("@timestamp"))) is not None
@@ -420,10 +424,8 @@ def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, 
     grouped = queries.grouped()
     filters: dict[str, Any] = {}
     for index, a in enumerate(facets.crumb_anchors):
-        process: list[dict[str, Any]]
-        if a.pid is not None:
-            process = [{"term": {"process.pid": a.pid}}]
-        else:  # (another shipper's event): its service's processes on the host, not every program's
+        process = _same_process(a.entity, a.pid)
+        if not process:  # (another shipper's event): its service's processes on the host, not every program's
             process = [{"term": {"service.name": a.service}}] if a.service is not None else []
         filters[f"crumb|{index}"] = queries.all_of(
             {"term": {"host.name": a.host}},
@@ -447,15 +449,22 @@ def anchors_requests(facets: Facets, config: RootCauseConfig) -> list[dict[str, 
         host = {"term": {"host.name": f.host}}
         before = queries.time_range(f.time - config.feedback_window, f.time, end_inclusive=True)
         filters[f"feedback|{index}"] = queries.all_of(host, grouped, before)
-        if f.pid is not None:
-            filters[f"feedbackprocess|{index}"] = queries.all_of(
-                host, {"term": {"process.pid": f.pid}}, grouped, before
-            )
+        if same := _same_process(f.entity, f.pid):
+            filters[f"feedbackprocess|{index}"] = queries.all_of(host, *same, grouped, before)
     names = list(filters)
     return [
         _anchors_body({name: filters[name] for name in names[i : i + ANCHORS_PER_REQUEST]}, config)
         for i in range(0, len(names), ANCHORS_PER_REQUEST)
     ]
+
+
+def _same_process(entity: str | None, pid: int | None) -> list[dict[str, Any]]:
+    """The filter for the documents of one process on a host: its `process.entity_id` where it has one
+    (a pid reused by the next cron run, or every container's pid 1, is another process), else its pid
+    (events of earlier versions and of other shippers); [] when neither tells it."""
+    if entity is not None:
+        return [{"term": {"process.entity_id": entity}}]
+    return [{"term": {"process.pid": pid}}] if pid is not None else []
 
 
 def _anchors_body(filters: dict[str, Any], config: RootCauseConfig) -> dict[str, Any]:

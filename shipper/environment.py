@@ -59,6 +59,17 @@ def entity_id() -> str:
     return known
 
 
+def event_entity(pid: object, writer_pid: object, writer_entity: object) -> str | None:
+    """The `process.entity_id` of an event whose `process.pid` is `pid`, logged in a process whose pid
+    and entity id are `writer_pid` and `writer_entity`: the writer's own for its own records; None for
+    a record another process made (a `QueueListener` relaying its workers' records: their ids are
+    unknown here, and the writer's would join them to the wrong process) and for a writer that said
+    none (a segment of an earlier version: left out, never made up)."""
+    if type(pid) is not int or pid != writer_pid or not isinstance(writer_entity, str) or not writer_entity:
+        return None
+    return writer_entity
+
+
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 

@@ -935,6 +935,7 @@ class EcsFormatter(logging.Formatter):
             "host": _copy_host(facts.host),
             "process": {
                 "pid": pid if pid is not None else facts.pid,
+                **_entity(pid, facts.pid),
                 "name": facts.process_name,
                 "executable": facts.executable,
                 "args": _process_args(),
@@ -1106,6 +1107,12 @@ def usable_time(value: object) -> float | None:
 def _fits_long(value: object) -> bool:
     """Whether a `long` field holds `value` as it is: None, or a whole number in its range."""
     return value is None or (isinstance(value, int) and not isinstance(value, bool) and value in LONG_RANGE)
+
+
+def _entity(pid: int | None, own_pid: int) -> dict[str, str]:
+    """`process.entity_id` of a record made in this process (no pid: taken as made here), as members."""
+    entity = environment.event_entity(own_pid if pid is None else pid, own_pid, environment.entity_id())
+    return {} if entity is None else {"entity_id": entity}
 
 
 def _whole(value: object, name: str, unusable: dict[str, str]) -> int | None:

@@ -134,7 +134,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "host.os.platform": _KEYWORD,
     "host.os.version": _KEYWORD,
     "process.pid": _LONG,
-    "process.entity_id": _KEYWORD,  # one process instance: its pid may be reused (the shipper's reports)
+    "process.entity_id": _KEYWORD,  # one process instance (its pid may be reused): events and reports
     "process.name": _KEYWORD,
     "process.executable": _KEYWORD,
     "process.args": _KEYWORD,

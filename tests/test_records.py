@@ -445,6 +445,6 @@ def test_the_lean_way_writes_the_same_document_as_the_formatter(message: str) ->
     _, lean = documents.plain(records.decode(records.encode_plain(record) or b"")[1], program, "0" * 32)
     formatter = EcsFormatter(service_name="codec", service_version="1.2", environment="prod")
     full = formatter.document(formatter.capture(record))
-    apply_program(full, program)
+    apply_program(full, program, record.process)
     _, careful = documents.finish(full, "0" * 32)
     assert json.loads(lean) == json.loads(careful)

@@ -233,6 +233,16 @@ def test_feedback_anchors_ask_for_its_process_and_host_and_skip_wishes() -> None
     assert {"term": {"process.pid": 4242}} in filters["feedbackprocess|0"]["bool"]["filter"]
 
 
+def test_feedback_with_an_entity_id_asks_for_its_process_by_it() -> None:
+    """A bug report that carries `process.entity_id` asks for the errors of that process instance, not
+    of every process its pid had (an earlier run's error is not "the same process")."""
+    feedback = [FeedbackDoc(time=T0, host="web-2", kind="bug", message="x", pid=1, entity="c" * 32)]
+    [body] = anchors_requests(_data(feedback=feedback).facets, RootCauseConfig())
+    same = body["aggs"]["anchors"]["filters"]["filters"]["feedbackprocess|0"]["bool"]["filter"]
+    assert {"term": {"process.entity_id": "c" * 32}} in same
+    assert not any("process.pid" in str(clause) for clause in same)
+
+
 def test_discover_link_filters_on_the_group_and_the_window() -> None:
     """The Discover URL carries the window as _g, the key as a KQL query and the data view as _a."""
     url = links.discover_url(

@@ -53,6 +53,24 @@ def test_the_lines_before_an_occurrence_are_its_own_programs(es: Any, prefix: st
     assert (latest.pid, latest.service) == ((4242, "billing") if with_pid else (None, "billing"))
 
 
+def test_the_lines_before_an_occurrence_are_not_those_of_an_earlier_process_with_its_pid(
+    es: Any, prefix: str
+) -> None:
+    """Where events carry `process.entity_id`, the lines before an occurrence are its own process's, not
+    those of the run before it that had the same pid (the next cron run given a reused pid, a
+    container's pid 1): before, both runs' lines were shown as what came before the error."""
+    error = event(KEY, AT, service="cron", message="export failed")
+    error["process"] = {"pid": 1, "entity_id": "b" * 32}
+    earlier = _line("cron", 60, "cron: run 1 exported 40 rows", 1)
+    earlier["process"]["entity_id"] = "a" * 32
+    own = _line("cron", 20, "cron: run 2 reading rows", 1)
+    own["process"]["entity_id"] = "b" * 32
+    index_events(es, prefix, [earlier, own, error])
+    data = fetch(Store(es, prefix), WINDOW, [KEY], RootCauseConfig())
+    (latest, *_) = all_breadcrumbs(data, 10)[KEY]
+    assert [line.message for line in latest.lines] == ["cron: run 2 reading rows"]
+
+
 def test_lines_logged_within_one_millisecond_are_shown_in_the_order_they_were_logged(
     es: Any, prefix: str
 ) -> None:

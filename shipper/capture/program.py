@@ -21,6 +21,8 @@ from shipper.redaction import Redactor
 
 # The facts' key of argv as the program has it, unredacted (see `facts`).
 ARGS_CAPTURED: Final = "args_captured"
+# The facts' key of the program's `process.entity_id` (absent from segments of earlier versions).
+ENTITY_ID: Final = "entity_id"
 
 
 def facts(
@@ -65,4 +67,5 @@ def facts(
         **argv,
         "python": f"{python_version} ({implementation})",
         "pid": os.getpid(),
+        ENTITY_ID: environment.entity_id(),  # this process's (a forked child's own: see `handler`)
     }

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from shipper import schema
-from shipper.capture.program import ARGS_CAPTURED
+from shipper import environment, schema
+from shipper.capture.program import ARGS_CAPTURED, ENTITY_ID
 from shipper.diagnostics import INTERNAL_LOGGER
 from shipper.formatter import (
     EARLIEST_TIME,
@@ -62,7 +62,7 @@ class Documents:
         if plain is not None:
             return plain
         doc = self._formatter(program).document(captured)
-        apply_program(doc, program)
+        apply_program(doc, program, captured.attributes.get("process"))
         return self.finish(doc, event_id, program)
 
     def document(self, body: bytes, program: Mapping[str, Any], event_id: str) -> tuple[str, bytes]:
@@ -239,6 +239,8 @@ class Documents:
         key = (known[1], pid, thread, thread_name)
         found = self._rests.get(key)
         if found is None:
+            pid = program.get("pid") if pid is None else pid
+            entity = environment.event_entity(pid, program.get("pid"), program.get(ENTITY_ID))
             members = {
                 "ecs": {"version": schema.ECS_VERSION},
                 "service": _service(program),
@@ -247,7 +249,8 @@ class Documents:
                     "name": program.get("process_name"),
                     "executable": program.get("executable"),
                     "args": program.get("args") or [],
-                    "pid": program.get("pid") if pid is None else pid,
+                    "pid": pid,
+                    **({} if entity is None else {"entity_id": entity}),
                     "thread": {"id": thread, "name": thread_name},
                 },
             }
@@ -267,6 +270,7 @@ def _program_key(program: Mapping[str, Any]) -> tuple[Any, ...]:
         program.get("service_version"),
         program.get("environment"),
         program.get("pid"),
+        program.get(ENTITY_ID),  # (a pid reused by the next run on the host: another process)
         program.get("process_name"),
         program.get("executable"),
         tuple(map(str, program.get("args") or ())),
@@ -284,8 +288,9 @@ def _service(program: Mapping[str, Any]) -> dict[str, Any]:
     return service
 
 
-def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
-    """Replace the agent's own facts in a document with those of the program that logged it."""
+def apply_program(doc: dict[str, Any], program: Mapping[str, Any], record_pid: object) -> None:
+    """Replace the agent's own facts in a document with those of the program that logged it, whose
+    record said `record_pid` (the formatter wrote the agent's pid for a record without a usable one)."""
     if "host" in doc and isinstance(program.get("host"), dict):
         doc["host"] = program["host"]
     process = doc.get("process")
@@ -293,6 +298,12 @@ def apply_program(doc: dict[str, Any], program: Mapping[str, Any]) -> None:
         process.update(
             name=program.get("process_name"), executable=program.get("executable"), args=program.get("args")
         )
+        if not (type(record_pid) is int and record_pid in LONG_RANGE) and type(program.get("pid")) is int:
+            process["pid"] = program["pid"]
+        process.pop("entity_id", None)  # (the agent's own, where the record's pid is the agent's)
+        entity = environment.event_entity(process.get("pid"), program.get("pid"), program.get(ENTITY_ID))
+        if entity is not None:
+            process["entity_id"] = entity
     logloop = doc.get("logloop")
     env = logloop.get("env") if isinstance(logloop, dict) else None
     if isinstance(env, dict):
