@@ -4,6 +4,7 @@ pid 1 of a container one after the other; then a real agent delivers what waits 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from analyzers.store import Store
 from kibana.setup import install_template
 from shipper import schema
 from shipper.handler import ShipperHandler
-from shipper.spool import layout
+from shipper.spool import layout, records, segment
 
 pytestmark = pytest.mark.es
 
@@ -284,3 +285,38 @@ def test_a_process_dropping_continuously_reports_about_once_a_second_and_counts_
     dropper = [d for d in reports if d["service"]["name"] == "dropper"]
     assert 2 <= len(dropper) <= 3 + 2  # one a second, and the exit's
     assert _reported(es, index_prefix) == (dropped, 1)
+
+
+def test_a_health_report_in_a_segment_is_told_from_the_programs_records(tmp_path: Path) -> None:
+    """In a real segment, the health report is told apart from the program's records, those whose text
+    holds its mark (`"dataset":"logloop.shipper"`) included: a segment `drop_oldest` deletes unsent
+    counts its records lost, not its reports (with a report a second while losses occur, they were
+    counted: 3,001 of 3,000 records delivered, dead-lettered or lost)."""
+
+    class Failing(logging.Formatter):
+        def to_document(self, record: logging.LogRecord) -> dict[str, Any]:
+            raise ValueError("cannot format")
+
+    handler = ShipperHandler(
+        "marks", es_url=_UNREACHABLE, spool_path=tmp_path / "spool", unreachable_exit=1.0, idle_exit=1.0
+    )
+    log = logging.getLogger("marks")
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        mark = '"dataset":"logloop.shipper"'
+        log.warning("plain %s", mark)
+        log.warning("extra", extra={"event_dataset": mark})
+        try:
+            raise ValueError(mark)
+        except ValueError:
+            log.exception("failed %s", mark)
+        handler.setFormatter(Failing())
+        log.warning("lost")  # counted lost: the report at close says so
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        handler.close()
+    (path,) = layout.segments(tmp_path / "spool")
+    frames = segment.scan(segment.read_segment(path), segment.HEADER.size).frames
+    assert [records.is_health_report(frame.payload) for frame in frames[1:]] == [False, False, False, True]
