@@ -48,7 +48,7 @@ from shipper import descriptors, reentry
 from shipper.capture import bounds
 from shipper.diagnostics import RateLimitedLog
 from shipper.exceptions import SpoolError
-from shipper.spool import layout, segment
+from shipper.spool import layout, records, segment
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest"]
 OVERFLOW_POLICIES: Final = ("drop_oldest", "drop_newest")
@@ -539,14 +539,14 @@ class SegmentWriter:
                 held = layout.take_to_drop(path)
                 if held is None:  # the agent sends from it: what it sends may be delivered yet, so
                     # (its acknowledgement, written on meanwhile, is still read for `sent`)
-                    layout.mark_dropped(path, _unsent(path))  # it counts, once settled, what it left
+                    layout.mark_dropped(path, _unsent(path)[0])  # it counts, once settled, what it left
                     freed = _size(path)
                     path.unlink(missing_ok=True)
                     used -= freed
                     continue
                 try:
-                    lost = _unsent(path)  # (the agent's acknowledgement is whole while we hold it)
-                    self._forget(path, lost)
+                    lost, reports = _unsent(path)  # (the agent's acknowledgement is whole while held)
+                    self._forget(path, lost + reports)
                     freed = _size(path)
                     path.unlink(missing_ok=True)
                     layout.ack_path(path).unlink(missing_ok=True)
@@ -702,15 +702,19 @@ def _take_unsent_report(
             os.close(held)
 
 
-def _unsent(path: Path) -> int:
-    """Records of a segment the agent has not finished (what deleting it loses)."""
+def _unsent(path: Path) -> tuple[int, int]:
+    """(records, health reports) of a segment the agent has not finished: what deleting it loses. A
+    report is no record of the program: counted lost, the watchdog's reports (one a second while
+    records are lost) in segments `drop_oldest` deleted made losses of their own."""
     try:
         data = segment.read_segment(path)
     except OSError:
         reentry.reraise_program_exception()
-        return 0
+        return 0, 0
     ack = layout.read_ack(path)
     start = max(ack.offset, segment.HEADER.size)
     frames = segment.scan(data, start).frames
     done = set(ack.done)
-    return sum(1 for frame in frames if frame.offset not in done and frame.offset > segment.HEADER.size)
+    unsent = [frame for frame in frames if frame.offset not in done and frame.offset > segment.HEADER.size]
+    reports = sum(1 for frame in unsent if records.is_health_report(frame.payload))
+    return len(unsent) - reports, reports

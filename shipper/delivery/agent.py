@@ -346,11 +346,18 @@ class Agent:
         )
 
     @staticmethod
-    def _waiting(seg: _Segment) -> int:
-        """Records of a segment not finished (the program's facts, its first frame, not counted)."""
+    def _waiting(seg: _Segment, *, reports: bool = True) -> int:
+        """Records of a segment not finished (the program's facts, its first frame, not counted; nor,
+        without `reports`, the shipper's health reports: deleted, they are no record lost)."""
         start = max(seg.ack.offset, segment.HEADER.size)
         frames = segment.scan(seg.data, start).frames
-        return sum(1 for f in frames if f.offset not in seg.finished and f.offset > segment.HEADER.size)
+        return sum(
+            1
+            for f in frames
+            if f.offset not in seg.finished
+            and f.offset > segment.HEADER.size
+            and (reports or not records.is_health_report(f.payload))
+        )
 
     def _quiet(self) -> bool:
         return not self._retry and all(s.ended and not s.outstanding for s in self._segments.values())
@@ -363,7 +370,7 @@ class Agent:
         for gone in set(self._segments) - paths:
             seg = self._segments[gone]
             if layout.take_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
-                self._count("lost:spool_overflow", self._waiting(seg))  # to count, now that we know
+                self._count("lost:spool_overflow", self._waiting(seg, reports=False))  # now that we know
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)

@@ -25,13 +25,14 @@ private to its user (0600 in a 0700 directory) and deleted once delivered.
 
 from __future__ import annotations
 
+import json
 import logging
 import marshal
 import traceback
 from collections.abc import Mapping
 from typing import Any, Final
 
-from shipper import reentry
+from shipper import reentry, schema
 from shipper.exceptions import UnreadablePayload
 from shipper.formatter import STANDARD_ATTRIBUTES, Captured, CapturedError, jsonable
 
@@ -110,6 +111,25 @@ def encode_program(facts: Mapping[str, Any]) -> bytes:
 
 def encode_document(body: bytes) -> bytes:
     return marshal.dumps((DOCUMENT, body), _MARSHAL_VERSION)
+
+
+# In the payload of every health report (`shipper.handler`, compact JSON); a program's record holds it
+# only where its own text does, which `is_health_report` then tells apart by decoding it.
+_REPORT_MARK: Final = b'"dataset":"' + schema.DATASET_SHIPPER.encode() + b'"'
+
+
+def is_health_report(payload: bytes) -> bool:
+    """Whether `payload` is a shipper health report, not a program's record: what a segment deleted
+    unsent loses of it is no record lost (pure; decodes only a payload that holds the mark)."""
+    if _REPORT_MARK not in payload:
+        return False
+    try:
+        kind, body = decode(payload)
+        doc = json.loads(body) if kind == DOCUMENT else None
+    except (UnreadablePayload, ValueError):
+        return False
+    event = doc.get("event") if isinstance(doc, dict) else None
+    return isinstance(event, dict) and event.get("dataset") == schema.DATASET_SHIPPER
 
 
 def decode(payload: bytes) -> tuple[int, Any]:
