@@ -650,7 +650,7 @@ def fetch_error_lines(store: Store, window: Window, counted: Counted = EVERYTHIN
     counts of every group (paged like the groups) and of the lines not grouped yet, with their
     previous-window counts and titles."""
     per_window = {"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}}
-    counted = group_pages.buckets(
+    per_group = group_pages.buckets(
         store,
         index=store.events,
         query=_both_windows(window, _ERROR_LINE, queries.grouped(), counted.clause()),
@@ -667,7 +667,7 @@ def fetch_error_lines(store: Store, window: Window, counted: Counted = EVERYTHIN
         },
         "count error lines without a grouping key",
     ).get("aggregations")
-    candidates = iter(counted)
+    candidates = iter(per_group)
     if ungrouped:
         candidates = itertools.chain(candidates, [{"key": UNGROUPED, **ungrouped}])
     top = heapq.nsmallest(

@@ -24,7 +24,12 @@ from shipper.connection import ElasticsearchSettings
 
 MINUTE = timedelta(minutes=1)
 CONFIG = CheckConfig(
-    warning_rate=1.0, critical_rate=4.0, warning_new=1, critical_new=3, warning_regressed=1, critical_regressed=3
+    warning_rate=1.0,
+    critical_rate=4.0,
+    warning_new=1,
+    critical_new=3,
+    warning_regressed=1,
+    critical_regressed=3,
 )
 
 
@@ -164,7 +169,9 @@ def test_webhook_alert_once_per_new_or_escalating_group(
 
 
 @pytest.mark.es
-def test_a_regression_alerts_once_per_comeback(es: Any, prefix: str, webhook: tuple[str, type[_Hook]]) -> None:
+def test_a_regression_alerts_once_per_comeback(
+    es: Any, prefix: str, webhook: tuple[str, type[_Hook]]
+) -> None:
     """With the default [alerts] settings a resolved group that occurs again is POSTed as regressed, once:
     the check that saw it come back and the checks after `analyze` recorded it name the same episode."""
     url, hook = webhook

@@ -529,14 +529,15 @@ def _ignore(es: Any, prefix: str, keys: list[str]) -> None:
 
 @pytest.mark.es
 @pytest.mark.parametrize(
-    ("extra_ignored", "max_terms"),
+    ("key", "extra_ignored", "max_terms"),
     [
-        pytest.param(0, None, id="one-ignored-group"),
-        pytest.param(24, 10, id="more-ignored-keys-than-a-terms-query-takes"),
+        pytest.param(docs.KEY_NEW, 0, None, id="one-ignored-group"),
+        pytest.param(docs.DISK_LINE["error.grouping_key"], 0, None, id="an-ignored-error-line"),
+        pytest.param(docs.KEY_NEW, 24, 10, id="more-ignored-keys-than-a-terms-query-takes"),
     ],
 )
 def test_every_total_is_the_listed_groups_plus_a_stated_ignored_figure(
-    es: Any, seeded: str, extra_ignored: int, max_terms: int | None
+    es: Any, seeded: str, key: str, extra_ignored: int, max_terms: int | None
 ) -> None:
     """With a group marked ignored, every figure (errors, groups, trend, both windows) leaves its events
     out, so the errors total is the sum of the groups listed, and the ignored events are stated apart,
@@ -544,11 +545,12 @@ def test_every_total_is_the_listed_groups_plus_a_stated_ignored_figure(
     unignored = _report(es, seeded)
     if max_terms is not None:
         es.indices.put_settings(index=f"{seeded}-*", settings={"index.max_terms_count": max_terms})
-    _ignore(es, seeded, [docs.KEY_NEW, *(f"{n:040x}" for n in range(extra_ignored))])
+    _ignore(es, seeded, [key, *(f"{n:040x}" for n in range(extra_ignored))])
     report = _report(es, seeded)
-    ignored_count = next(g.count for g in unignored.top_groups if g.key == docs.KEY_NEW)
+    ignored_count = next(g.count for g in unignored.top_groups if g.key == key)
     errors = report.measure("errors")
-    assert docs.KEY_NEW not in {g.key for g in report.top_groups}
+    assert key not in {g.key for g in report.top_groups}
+    assert sum(line.count for line in report.error_lines) == report.error_line_events
     assert errors.current == sum(g.count for g in report.top_groups) == sum(b.errors for b in report.buckets)
     assert (report.ignored_events, report.ignored_groups) == (ignored_count, 1)
     assert errors.current + report.ignored_events == unignored.measure("errors").current
