@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from analyzers import group_pages, lifecycle, queries, registry
+from analyzers import group_edits, group_pages, lifecycle, queries, registry
 from analyzers.digest_window import Window
 from analyzers.exceptions import ElasticsearchUnavailable
 from analyzers.registry import Group
@@ -131,11 +131,16 @@ EVERYTHING: Final = Counted()
 
 
 def counted_events(store: Store, groups: Iterable[Group]) -> Counted:
-    """What the digest counts, given the registry's groups."""
+    """What the digest counts, given the registry's groups: a key merged into an ignored group
+    (`logloop group merge`; events shipped since carry it until the next analyze) is that group's, as
+    `check` reads it."""
     ignored = lifecycle.uncounted((group.group_id, group.status) for group in groups)
     if not ignored:
         return EVERYTHING
-    return Counted(ignored=tuple(ignored), per_terms=store.max_terms_count(store.events))
+    merged = group_edits.EditPlan(group_edits.load(store)).merged
+    targets = set(ignored)
+    joined = [key for key, (target, _) in merged.items() if target in targets]
+    return Counted(ignored=tuple(sorted({*ignored, *joined})), per_terms=store.max_terms_count(store.events))
 
 
 def _range(window: Window) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import digest_docs as docs
 
-from analyzers import digest_data, registry
+from analyzers import digest_data, group_edits, registry
 from analyzers.digest import build_digest
 from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
@@ -529,23 +529,30 @@ def _ignore(es: Any, prefix: str, keys: list[str]) -> None:
 
 @pytest.mark.es
 @pytest.mark.parametrize(
-    ("key", "extra_ignored", "max_terms"),
+    ("key", "extra_ignored", "max_terms", "merged"),
     [
-        pytest.param(docs.KEY_NEW, 0, None, id="one-ignored-group"),
-        pytest.param(docs.DISK_LINE["error.grouping_key"], 0, None, id="an-ignored-error-line"),
-        pytest.param(docs.KEY_NEW, 24, 10, id="more-ignored-keys-than-a-terms-query-takes"),
+        pytest.param(docs.KEY_NEW, 0, None, False, id="one-ignored-group"),
+        pytest.param(docs.DISK_LINE["error.grouping_key"], 0, None, False, id="an-ignored-error-line"),
+        pytest.param(docs.KEY_NEW, 24, 10, False, id="more-ignored-keys-than-a-terms-query-takes"),
+        pytest.param(docs.KEY_NEW, 0, None, True, id="merged-into-an-ignored-group"),
     ],
 )
 def test_every_total_is_the_listed_groups_plus_a_stated_ignored_figure(
-    es: Any, seeded: str, key: str, extra_ignored: int, max_terms: int | None
+    es: Any, seeded: str, key: str, extra_ignored: int, max_terms: int | None, merged: bool
 ) -> None:
     """With a group marked ignored, every figure (errors, groups, trend, both windows) leaves its events
     out, so the errors total is the sum of the groups listed, and the ignored events are stated apart,
-    also when the registry holds more ignored keys than one `terms` query takes."""
+    also when the registry holds more ignored keys than one `terms` query takes, and for the events of
+    a key merged into the group (whose events keep it until the next analyze)."""
     unignored = _report(es, seeded)
     if max_terms is not None:
         es.indices.put_settings(index=f"{seeded}-*", settings={"index.max_terms_count": max_terms})
-    _ignore(es, seeded, [key, *(f"{n:040x}" for n in range(extra_ignored))])
+    ignored_key = key
+    if merged:  # the group ignored is the one `key` was merged into
+        ignored_key = "f" * 40
+        edit = group_edits.new_merge(ignored_key, [key], who="ana", at=group_edits.now(), version=3)
+        group_edits.save(Store(es, seeded), edit)
+    _ignore(es, seeded, [ignored_key, *(f"{n:040x}" for n in range(extra_ignored))])
     report = _report(es, seeded)
     ignored_count = next(g.count for g in unignored.top_groups if g.key == key)
     errors = report.measure("errors")
