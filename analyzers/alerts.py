@@ -1,8 +1,10 @@
 """Alerts on a new, escalating (or regressed) group: a JSON POST to a webhook and/or an email to each
 `[alerts] email_to` address, at most once per episode and channel.
 
-An episode is one group in one status: "new" once per group ever; "escalating"/"regressed" once per
-status change recorded in the registry (`status_changed_at`). Before sending, a marker document is
+An episode is one group in one status: "new" once per group ever; "escalating" once per status change
+recorded in the registry (`status_changed_at`); "regressed" once per comeback (its first occurrence
+after the resolve, whether `check` saw it first or `analyze` recorded it as `regressed_at`: the same
+time, so the same episode). Before sending, a marker document is
 created in `<prefix>-alerts` with create semantics, so two schedulers or a re-run never send the same
 alert twice; when delivery fails the marker is removed so that the next check tries again. Marker ids:
 
@@ -136,13 +138,22 @@ def candidates(result: CheckResult, groups: Iterable[registry.Group], *, config:
     alerts: list[Alert] = []
     if "new" in config.on:
         alerts.extend(_new_alert(group, known.get(group.group_id)) for group in result.new_groups)
+    came_back = {group.group_id for group in result.regressed_groups} if "regressed" in config.on else set()
+    alerts.extend(
+        _new_alert(group, known.get(group.group_id), status="regressed")
+        for group in result.regressed_groups
+        if group.group_id in came_back
+    )
     alerts.extend(
         Alert(
             status=group.status,
             group_id=group.group_id,
             title=group.title,
             count=group.count_window,
-            since=group.status_changed_at or group.updated_at or group.last_seen,
+            since=(group.regressed_at if group.status == "regressed" else None)
+            or group.status_changed_at
+            or group.updated_at
+            or group.last_seen,
             services=group.services,
             first_seen=group.first_seen,
             last_seen=group.last_seen,
@@ -150,23 +161,25 @@ def candidates(result: CheckResult, groups: Iterable[registry.Group], *, config:
             hosts=group.hosts,
         )
         for group in groups
-        if group.status in config.on and group.status != "new"
+        if group.status in config.on and group.status != "new" and group.group_id not in came_back
     )
     return alerts
 
 
-def _new_alert(group: NewGroup, stored: registry.Group | None) -> Alert:
+def _new_alert(group: NewGroup, stored: registry.Group | None, *, status: str = "new") -> Alert:
+    """The alert of a group the check window brought: new, or regressed (`first_seen` its comeback)."""
     last_seen = group.last_seen
     if stored is not None and (last_seen is None or stored.last_seen > last_seen):
         last_seen = stored.last_seen
     return Alert(
-        status="new",
+        status=status,
         group_id=group.group_id,
         title=group.title,
         count=group.count,
         since=group.first_seen,
         services=group.services,
-        first_seen=group.first_seen,
+        # (a regressed group's first occurrence ever is the registry's; `group.first_seen` is its comeback)
+        first_seen=stored.first_seen if stored is not None and status != "new" else group.first_seen,
         last_seen=last_seen,
         versions=_union(group.versions, stored.versions if stored else ()),
         hosts=_union(group.hosts, stored.hosts if stored else ()),

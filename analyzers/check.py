@@ -3,13 +3,18 @@
 Exit codes follow the plugin conventions: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Elasticsearch
 unreachable or a configuration error). One status line, with performance data:
 
-    LOGLOOP WARNING - 42 errors in 15m (2.80/min), 1 new group: ValueError: bad item
-      | errors=42;75;300 error_rate=2.80;5;20 new_groups=1;1;5 regressed_groups=0;1;5
+    LOGLOOP WARNING - 1 regressed group: KeyError: 'id'; 42 errors in 15m (2.80/min), no new groups
+      | errors=42;75;300 error_rate=2.80;5;20 new_groups=0;1;5 regressed_groups=1;1;5
 
 `errors` thresholds are the rate thresholds times the window in minutes, so both read alike. The
-registry's marks hold: an ignored group is never listed nor in the rate (its events are counted apart,
-"; N more in ignored groups"), a resolved group that occurs again is listed as regressed (its count
-takes the new-group thresholds too), never as new.
+registry's marks hold (`lifecycle`'s rule of what is counted): an ignored group is never listed nor in
+the rate (its events are counted apart, "; N more in ignored groups"); a group with events in the
+window that is regressed is listed first, never as new: a resolved one that occurs again after its
+resolve, or one the registry calls regressed (`analyze` ran since it came back), until it is resolved
+again. Regressed groups have thresholds of their own (`warning_regressed` = 1, `critical_regressed` =
+5): one is a WARNING whatever the new-group thresholds, as a fix that did not hold needs someone by
+the next working day, while CRITICAL (a page) stays for what says the service is failing now (the
+rate, or many fixes undone at once: a rollback).
 """
 
 from __future__ import annotations
@@ -69,14 +74,17 @@ def errors_per_minute(errors: int, window: timedelta) -> float:
     return errors / max(window.total_seconds() / 60, 1e-9)
 
 
-def state_of(errors: int, new_groups: int, *, config: CheckConfig) -> int:
-    """The worse of the rate state and the new-group state (pure); a regressed group counts as new."""
-    rate = errors_per_minute(errors, config.window)
-    rate_state = CRITICAL if rate >= config.critical_rate else WARNING if rate >= config.warning_rate else OK
-    new_state = (
-        CRITICAL if new_groups >= config.critical_new else WARNING if new_groups >= config.warning_new else OK
+def _level(value: float, warning: float, critical: float) -> int:
+    return CRITICAL if value >= critical else WARNING if value >= warning else OK
+
+
+def state_of(errors: int, new_groups: int, *, config: CheckConfig, regressed_groups: int = 0) -> int:
+    """The worst of the rate, new-group and regressed-group states (pure)."""
+    return max(
+        _level(errors_per_minute(errors, config.window), config.warning_rate, config.critical_rate),
+        _level(new_groups, config.warning_new, config.critical_new),
+        _level(regressed_groups, config.warning_regressed, config.critical_regressed),
     )
-    return max(rate_state, new_state)
 
 
 def _span(window: timedelta) -> str:
@@ -99,9 +107,11 @@ def status_line(
     rate = errors_per_minute(errors, config.window)
     ignored = f"; {ignored_errors} more in ignored groups" if ignored_errors else ""
     counts = f"{counted(errors, 'error')} in {_span(config.window)} ({rate:.2f}/min{ignored})"
-    text = f"LOGLOOP {STATE_NAMES[state]} - {counts}"
-    text += _listed(new_groups, "new") if new_groups else ", no new groups"
-    text += _listed(regressed_groups, "regressed") if regressed_groups else ""
+    # (a regression first: a dashboard shows the line's start, and a fix that did not hold is the news)
+    text = f"LOGLOOP {STATE_NAMES[state]} - "
+    text += f"{_listed(regressed_groups, 'regressed')}; " if regressed_groups else ""
+    text += counts
+    text += f", {_listed(new_groups, 'new')}" if new_groups else ", no new groups"
     if partial:
         text += f"; PARTIAL ANSWER (counts are lower bounds): {nagios_text(partial[0])[:300]}"
         text += f" (+{len(partial) - 1} more)" if len(partial) > 1 else ""
@@ -109,7 +119,7 @@ def status_line(
         f"errors={errors};{config.warning_rate * minutes:g};{config.critical_rate * minutes:g};0 "
         f"error_rate={rate:.2f};{config.warning_rate:g};{config.critical_rate:g};0 "
         f"new_groups={len(new_groups)};{config.warning_new};{config.critical_new};0 "
-        f"regressed_groups={len(regressed_groups)};{config.warning_new};{config.critical_new};0"
+        f"regressed_groups={len(regressed_groups)};{config.warning_regressed};{config.critical_regressed};0"
     )
     return f"{text} | {perfdata}"
 
@@ -117,7 +127,7 @@ def status_line(
 def _listed(groups: Sequence[NewGroup], kind: str) -> str:
     shown = "; ".join(nagios_text(group.title)[:80] for group in groups[:_SHOWN])
     more = f" (+{len(groups) - _SHOWN} more)" if len(groups) > _SHOWN else ""
-    return f", {len(groups)} {kind} group{'s' if len(groups) != 1 else ''}: {shown}{more}"
+    return f"{len(groups)} {kind} group{'s' if len(groups) != 1 else ''}: {shown}{more}"
 
 
 def nagios_text(value: object) -> str:
@@ -209,7 +219,16 @@ def _marks(store: Store, keys: Iterable[str]) -> dict[str, registry.Group]:
     return found
 
 
-_MARK_FIELDS: Final = ("group_id", "status", "first_seen", "last_seen", "resolved_at", "resolved_in_version")
+_MARK_FIELDS: Final = (
+    "group_id",
+    "status",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "resolved_in_version",
+    "regressed_at",
+    "status_changed_at",
+)
 
 
 def _regressed(
@@ -276,11 +295,20 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
     owner = {key: joined.get(key, key) for key in in_window}  # the group whose events they are
     marks = _marks(store, owner.values())
     status = {key: marks[group].status for key, group in owner.items() if group in marks}
-    ignored = {key for key, value in status.items() if value == "ignored"}
+    ignored = set(lifecycle.uncounted(status.items()))
     ignored_errors = sum(int(in_window[key]["doc_count"]) for key in ignored)
     errors = max(errors - ignored_errors, 0)
     resolved = {key: marks[owner[key]] for key, value in status.items() if value == "resolved"}
     back = _regressed(store, resolved, until=until)
+    # Regressed in the registry (analyze saw it come back) and occurring: still regressed until it is
+    # resolved again (or ignored), as when check saw it come back first; since when it came back.
+    back.update(
+        {
+            key: marks[owner[key]].regressed_at or marks[owner[key]].status_changed_at or start
+            for key, value in status.items()
+            if value == "regressed"
+        }
+    )
     seen = _seen_before(store, sorted({*in_window, *joined.values()}), start=start)
     known_before = {key for key in in_window if owner[key] in marks and marks[owner[key]].first_seen < start}
     new_keys = [
@@ -290,6 +318,7 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
         and not (key in joined and (joined[key] in seen or joined[key] in in_window))
         and key not in ignored
         and key not in resolved
+        and key not in back
         and key not in known_before
     ]
     samples = _samples(store, [*new_keys, *back], until=until)
@@ -298,7 +327,7 @@ def run_check(store: Store, *, config: CheckConfig, until: datetime) -> CheckRes
         replace(new_group(in_window[key], samples.get(key, {})), first_seen=moment)
         for key, moment in back.items()
     )
-    state = state_of(errors, len(new_groups) + len(regressed_groups), config=config)
+    state = state_of(errors, len(new_groups), config=config, regressed_groups=len(regressed_groups))
     partial = store.partial.lines(mark)
     if partial and state == OK:
         state = UNKNOWN  # lower bounds under the thresholds prove nothing; above them they still hold

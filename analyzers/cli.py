@@ -5,6 +5,7 @@
     logloop ignore GROUP
     logloop regroup [--since TIME] [--batch N]
     logloop check [--window 15m] [--warning-rate N] [--critical-rate N] [--warning-new N] [--critical-new N]
+                  [--warning-regressed N] [--critical-regressed N]
                   (also warns of the shard limit, disk watermarks and shipper losses: analyzers.capacity)
     logloop prune [--dry-run]
     logloop schedule
@@ -76,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--critical-rate", type=float, default=None, help="errors per minute for CRITICAL")
     check.add_argument("--warning-new", type=int, default=None, help="new groups for WARNING")
     check.add_argument("--critical-new", type=int, default=None, help="new groups for CRITICAL")
+    check.add_argument("--warning-regressed", type=int, default=None, help="regressed groups for WARNING")
+    check.add_argument("--critical-regressed", type=int, default=None, help="regressed groups for CRITICAL")
     check.add_argument("--no-alerts", action="store_true", help="do not send [alerts] notifications")
     check.set_defaults(handler=handle_check, report_error=report_check_error)
 
@@ -200,6 +203,8 @@ def _check_config(args: argparse.Namespace, settings: Any) -> config.CheckConfig
         "critical_rate": args.critical_rate,
         "warning_new": args.warning_new,
         "critical_new": args.critical_new,
+        "warning_regressed": args.warning_regressed,
+        "critical_regressed": args.critical_regressed,
     }
     given = {key: value for key, value in overrides.items() if value is not None}
     table = {**settings.section("check"), **given}

@@ -14,11 +14,12 @@ Sections (all optional; every key has a default):
                 the cluster has it, else by `logloop prune`; groups not seen for `groups` leave the
                 registry; `groups` must not be shorter than `events`)
     [check]     window = "15m", warning_rate = 5.0, critical_rate = 20.0, warning_new = 1, critical_new = 5,
+                warning_regressed = 1, critical_regressed = 5,
                 shards_warning = 0.8, shards_critical = 0.95, shard_size_warning_gb = 50.0
                 (rates are errors per minute averaged over the window; shards_* are the shares of the
                 cluster's shard limit, max_shards_per_node x data nodes, in use; a primary shard of the
                 latest whole day's index past shard_size_warning_gb is a WARNING: see analyzers.capacity)
-    [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating"], timeout = "5s"
+    [alerts]    webhook_url = "", email_to = [], on = ["new", "escalating", "regressed"], timeout = "5s"
                 (email_to = ["ops@example.com"] mails each address through the [smtp] server and
                 sender, which must then be configured; timeout is the webhook's, [smtp] has its own)
 
@@ -134,6 +135,8 @@ class CheckConfig:
     critical_rate: float = 20.0
     warning_new: int = 1
     critical_new: int = 5
+    warning_regressed: int = 1  # regressed groups (resolved, and occurring again): see analyzers.check
+    critical_regressed: int = 5
     shards_warning: float = 0.8  # share of the cluster's shard limit in use
     shards_critical: float = 0.95
     shard_size_warning_gb: float = 50.0  # a primary shard of the latest whole day past this: WARNING
@@ -146,7 +149,7 @@ class AlertsConfig:
 
     webhook_url: str = ""
     email_to: tuple[str, ...] = ()
-    on: tuple[str, ...] = ("new", "escalating")
+    on: tuple[str, ...] = ("new", "escalating", "regressed")  # a fix that did not hold is news
     timeout: timedelta = timedelta(seconds=5)
 
     @property
@@ -263,9 +266,12 @@ def check_config(table: Mapping[str, Any]) -> CheckConfig:
     if (
         config.warning_rate > config.critical_rate
         or config.warning_new > config.critical_new
+        or config.warning_regressed > config.critical_regressed
         or config.shards_warning > config.shards_critical
     ):
         raise ConfigurationError("[check] warning thresholds must not exceed the critical ones")
+    if config.warning_regressed < 1:  # 0 would warn on every run: a regression is never "normal"
+        raise ConfigurationError("[check] warning_regressed must be at least 1 (one regressed group warns)")
     if not 0 < config.shards_warning <= 1 or not 0 < config.shards_critical <= 1:
         raise ConfigurationError("[check] shards_warning and shards_critical are shares: write e.g. 0.8")
     return config

@@ -41,10 +41,11 @@ class Digest:
 
 def fetch(store: Store, window: Window) -> DigestData:
     """Run the digest's queries (a few requests, plus one per page of groups: see digest_data)."""
-    overview = digest_data.fetch_overview(store, window)
-    groups = digest_data.fetch_groups(store, window)
-    hosts = digest_data.fetch_host_counts(store, window)
     known = digest_data.fetch_registry(store)
+    counted = digest_data.counted_events(store, known)  # the lifecycle's rule, in every query below
+    overview = digest_data.fetch_overview(store, window, counted)
+    groups = digest_data.fetch_groups(store, window, counted)
+    hosts = digest_data.fetch_host_counts(store, window, counted)
     data = DigestData(
         window=window,
         totals=digest_data.with_exact_counts(overview["totals"], groups, hosts),
@@ -52,12 +53,13 @@ def fetch(store: Store, window: Window) -> DigestData:
         groups=groups,
         details={},
         groups_registry=known,
-        error_lines=digest_data.fetch_error_lines(store, window),
+        error_lines=digest_data.fetch_error_lines(store, window, counted),
         operations=overview["operations"],
         feedback=overview["feedback"],
         shipper=overview["shipper"],
         first_seen=digest_data.fetch_first_seen(store, window, groups, known),
         warnings=digest_warnings.fetch_warnings(store, window),
+        ignored=digest_data.fetch_ignored(store, window, counted),
     )
     details = digest_data.fetch_details(store, window, keys_to_detail(data))
     return dataclasses.replace(data, details=details)

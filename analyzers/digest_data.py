@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from analyzers import group_pages, queries, registry
+from analyzers import group_edits, group_pages, lifecycle, queries, registry
 from analyzers.digest_window import Window
 from analyzers.exceptions import ElasticsearchUnavailable
 from analyzers.registry import Group
@@ -94,6 +94,7 @@ class DigestData:
     shipper: list[Doc]
     first_seen: dict[str, str]  # group key -> earliest occurrence before the window end
     warnings: Warnings = field(default_factory=lambda: Warnings())  # `analyzers.digest_warnings`
+    ignored: dict[str, int] = field(default_factory=dict)  # `fetch_ignored`: events left out of every count
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +107,40 @@ class Warnings:
     shapes: int = 0
     shaped: int = 0
     capped: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Counted:
+    """Which events the digest's figures count (`lifecycle`'s rule): every one but those of the groups
+    `ignored` lists, left out by the query itself in `terms` clauses of at most `per_terms` keys
+    (`index.max_terms_count`), so any number of ignored groups fits."""
+
+    ignored: tuple[str, ...] = ()
+    per_terms: int = queries.MAX_TERMS_COUNT
+
+    def clause(self) -> dict[str, Any]:
+        """The events counted."""
+        return queries.outside_groups(self.ignored, per_terms=self.per_terms)
+
+    def ignored_clause(self) -> dict[str, Any]:
+        """The events left out (those of the ignored groups)."""
+        return queries.among_groups(self.ignored, per_terms=self.per_terms)
+
+
+EVERYTHING: Final = Counted()
+
+
+def counted_events(store: Store, groups: Iterable[Group]) -> Counted:
+    """What the digest counts, given the registry's groups: a key merged into an ignored group
+    (`logloop group merge`; events shipped since carry it until the next analyze) is that group's, as
+    `check` reads it."""
+    ignored = lifecycle.uncounted((group.group_id, group.status) for group in groups)
+    if not ignored:
+        return EVERYTHING
+    merged = group_edits.EditPlan(group_edits.load(store)).merged
+    targets = set(ignored)
+    joined = [key for key, (target, _) in merged.items() if target in targets]
+    return Counted(ignored=tuple(sorted({*ignored, *joined})), per_terms=store.max_terms_count(store.events))
 
 
 def _range(window: Window) -> dict[str, Any]:
@@ -318,12 +353,12 @@ def _both_windows(window: Window, *clauses: dict[str, Any]) -> dict[str, Any]:
     return queries.all_of(*clauses, queries.time_range(window.previous.start, window.end))
 
 
-def overview_request(window: Window) -> dict[str, Any]:
+def overview_request(window: Window, counted: Counted = EVERYTHING) -> dict[str, Any]:
     """One size-0 search over both windows: totals, trend, templates, operations, feedback, health."""
     return {
         "size": 0,
         "track_total_hits": False,
-        "query": queries.time_range(window.previous.start, window.end),
+        "query": _both_windows(window, counted.clause()),
         "aggs": {
             "current": {"filter": _range(window), "aggs": _window_measures()},
             "previous": {"filter": _range(window.previous), "aggs": _window_measures()},
@@ -538,11 +573,11 @@ def parse_group(bucket: Mapping[str, Any]) -> Doc:
     }
 
 
-def fetch_groups(store: Store, window: Window) -> list[Doc]:
+def fetch_groups(store: Store, window: Window, counted: Counted = EVERYTHING) -> list[Doc]:
     """Every group with an event in either window, with exact counts (see analyzers.group_pages), in
     pages of GROUP_PAGE: one request up to ~40,000 groups (a request per page of 10,000 read every
     event of both windows again, and the first, unpartitioned one was thrown away)."""
-    query = _both_windows(window, queries.grouped())
+    query = _both_windows(window, queries.grouped(), counted.clause())
     pages = group_pages.pages(
         store,
         index=store.events,
@@ -554,13 +589,13 @@ def fetch_groups(store: Store, window: Window) -> list[Doc]:
     return [parse_group(bucket) for page in pages for bucket in page]
 
 
-def fetch_host_counts(store: Store, window: Window) -> dict[str, int]:
+def fetch_host_counts(store: Store, window: Window, counted: Counted = EVERYTHING) -> dict[str, int]:
     """How many distinct hosts sent an event in the current and in the previous window (exact)."""
     counts = {"current": 0, "previous": 0}
     for bucket in group_pages.buckets(
         store,
         index=store.events,
-        query=_both_windows(window),
+        query=_both_windows(window, counted.clause()),
         aggs={"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}},
         field="host.name",
         action="count hosts",
@@ -615,15 +650,15 @@ def fetch_first_seen(
     return first
 
 
-def fetch_error_lines(store: Store, window: Window) -> list[Doc]:
+def fetch_error_lines(store: Store, window: Window, counted: Counted = EVERYTHING) -> list[Doc]:
     """The MAX_TEMPLATES error-line groups with the most events in the window, chosen from the exact
     counts of every group (paged like the groups) and of the lines not grouped yet, with their
     previous-window counts and titles."""
     per_window = {"current": {"filter": _range(window)}, "previous": {"filter": _range(window.previous)}}
-    counted = group_pages.buckets(
+    per_group = group_pages.buckets(
         store,
         index=store.events,
-        query=_both_windows(window, _ERROR_LINE, queries.grouped()),
+        query=_both_windows(window, _ERROR_LINE, queries.grouped(), counted.clause()),
         aggs=per_window,
         action="count error lines",
     )
@@ -637,7 +672,7 @@ def fetch_error_lines(store: Store, window: Window) -> list[Doc]:
         },
         "count error lines without a grouping key",
     ).get("aggregations")
-    candidates = iter(counted)
+    candidates = iter(per_group)
     if ungrouped:
         candidates = itertools.chain(candidates, [{"key": UNGROUPED, **ungrouped}])
     top = heapq.nsmallest(
@@ -753,5 +788,38 @@ def fetch_stored_from_notes(store: Store, window: Window) -> tuple[str, ...]:
     return stored_from_notes(response, window)
 
 
-def fetch_overview(store: Store, window: Window) -> dict[str, Any]:
-    return parse_overview(_search(store, overview_request(window), "aggregate the digest window"), window)
+def fetch_overview(store: Store, window: Window, counted: Counted = EVERYTHING) -> dict[str, Any]:
+    return parse_overview(
+        _search(store, overview_request(window, counted), "aggregate the digest window"), window
+    )
+
+
+def ignored_request(window: Window, counted: Counted) -> dict[str, Any]:
+    """The events `counted` leaves out, in the window and the one before, and how many groups hold them."""
+    per_window = {
+        "groups": {"cardinality": {"field": queries.GROUP_KEY, "precision_threshold": 40_000}},
+    }
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": _both_windows(window, counted.ignored_clause()),
+        "aggs": {
+            "current": {"filter": _range(window), "aggs": per_window},
+            "previous": {"filter": _range(window.previous), "aggs": per_window},
+        },
+    }
+
+
+def fetch_ignored(store: Store, window: Window, counted: Counted) -> dict[str, int]:
+    """How many events (`events`, `previous_events`) of how many groups (`groups`) `counted` left out of
+    every figure: the digest states them apart, so its totals add up (none asked when none is ignored)."""
+    if not counted.ignored:
+        return {"events": 0, "groups": 0, "previous_events": 0}
+    found = _search(store, ignored_request(window, counted), "count the ignored groups' events")
+    aggs = found.get("aggregations") or {}
+    current, previous = aggs.get("current") or {}, aggs.get("previous") or {}
+    return {
+        "events": int(current.get("doc_count", 0)),
+        "groups": int((current.get("groups") or {}).get("value", 0)),
+        "previous_events": int(previous.get("doc_count", 0)),
+    }

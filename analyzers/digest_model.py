@@ -182,6 +182,21 @@ class Report:
     warnings: tuple[WarningRow, ...] = ()  # the most frequent warning shapes (`digest_warnings`)
     warning_shapes: int = 0  # the shapes with a warning in the window (a lower bound when capped)
     warning_shapes_capped: bool = False
+    ignored_events: int = 0  # the window's events of groups marked ignored: in no figure (lifecycle)
+    ignored_groups: int = 0  # the ignored groups they belong to
+    ignored_previous_events: int = 0  # the same in the previous window (out of its figures too)
+
+    @property
+    def ignored_sentence(self) -> str:
+        """What every format says of the ignored groups' events ("" when there were none), next to the
+        groups: the totals above it are the listed groups' plus the errors in no group, never those."""
+        if not self.ignored_events:
+            return ""
+        groups = counted(self.ignored_groups, "group") if self.ignored_groups else "groups"
+        return (
+            f"Not counted: {counted(self.ignored_events, 'event')} of {groups} marked ignored "
+            "(`logloop ignore`), left out of every total, chart and list of this digest."
+        )
 
     @property
     def more_warnings(self) -> int:
@@ -588,4 +603,7 @@ def build_report(
         warnings=_warnings(data),
         warning_shapes=max(data.warnings.shapes, len(data.warnings.rows)),
         warning_shapes_capped=data.warnings.capped,
+        ignored_events=data.ignored.get("events", 0),
+        ignored_groups=data.ignored.get("groups", 0),
+        ignored_previous_events=data.ignored.get("previous_events", 0),
     )

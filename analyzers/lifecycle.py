@@ -29,17 +29,31 @@ version of that occurrence (`regressed_at`, `regressed_in_version`); after a res
 resolve's time and version too. All of them stay while it is regressed.
 
 `rules()` returns the same list with the configured numbers for the README and the digest.
+
+What is counted (one rule for every figure: the digest's totals, trend, lists and error lines,
+`check`'s rate and groups): the events of a group in an UNCOUNTED_STATUSES status (ignored) are in
+none of them, and each says apart how many there were ("N events of ignored groups, not counted"),
+as Sentry leaves ignored issues out of its counts. Resolved and regressed groups are counted: their
+events are real errors, and a regressed group is what a reader must see first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from analyzers.config import AnalyzeConfig
+
+UNCOUNTED_STATUSES: Final = frozenset({"ignored"})
+
+
+def uncounted(statuses: Iterable[tuple[str, str]]) -> list[str]:
+    """The keys of the (key, status) pairs whose events no figure counts (see the module), sorted."""
+    return sorted({key for key, status in statuses if status in UNCOUNTED_STATUSES})
+
 
 _VERSION = re.compile(
     r"^v?(?P<release>\d+(?:\.\d+)*)"

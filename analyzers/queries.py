@@ -93,6 +93,29 @@ def in_groups(keys: Iterable[str]) -> dict[str, Any]:
     return {"terms": {GROUP_KEY: list(keys)}}
 
 
+# `index.max_terms_count`: the most values one `terms` query may hold, unless an index sets fewer
+# (`Store.max_terms_count` reads what the event indices allow).
+MAX_TERMS_COUNT: Final = 65_536
+
+
+def _terms_chunks(keys: Sequence[str], per_terms: int) -> list[dict[str, Any]]:
+    keys = sorted(set(keys))
+    size = max(per_terms, 1)
+    return [{"terms": {GROUP_KEY: keys[start : start + size]}} for start in range(0, len(keys), size)]
+
+
+def outside_groups(keys: Sequence[str], *, per_terms: int = MAX_TERMS_COUNT) -> dict[str, Any]:
+    """Events of none of these groups (every event when there are none), any number of keys: one
+    `terms` clause per `per_terms` of them, as `index.max_terms_count` allows."""
+    return {"bool": {"must_not": _terms_chunks(keys, per_terms)}}
+
+
+def among_groups(keys: Sequence[str], *, per_terms: int = MAX_TERMS_COUNT) -> dict[str, Any]:
+    """Events of any of these groups (none when there are none): `outside_groups`'s complement."""
+    chunks = _terms_chunks(keys, per_terms)
+    return {"bool": {"should": chunks, "minimum_should_match": 1}} if chunks else {"match_none": {}}
+
+
 def in_group(key: str) -> dict[str, Any]:
     """Events of this one group."""
     return {"term": {GROUP_KEY: key}}

@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
+from analyzers import queries
 from analyzers.deadline import Deadlined, DeadlinePassed
 from analyzers.exceptions import (
     AnalyzerError,
@@ -52,6 +53,16 @@ class _Indices(Protocol):
     def put_mapping(self, *, index: str, properties: Mapping[str, Mapping[str, Any]]) -> object: ...
     def put_settings(self, *, index: str, settings: Mapping[str, Any]) -> object: ...
     def delete(self, *, index: str) -> object: ...
+    def get_settings(
+        self,
+        *,
+        index: str,
+        name: str,
+        include_defaults: bool,
+        flat_settings: bool,
+        ignore_unavailable: bool,
+        allow_no_indices: bool,
+    ) -> object: ...
     def get_index_template(self, *, name: str) -> object: ...
     def simulate_index_template(self, *, name: str, filter_path: str) -> object: ...
     def put_index_template(
@@ -789,6 +800,31 @@ class Store:
         line = closed_line(self.closed_indices(action=action))
         if line:
             self.partial.add(line)
+
+    def max_terms_count(self, index: str) -> int:
+        """The most values a `terms` query over `index` may hold (`index.max_terms_count`, the lowest
+        of its indices'; queries.MAX_TERMS_COUNT when none says, or the settings cannot be read)."""
+        setting = "index.max_terms_count"
+        try:
+            with self._translated("read the event indices' terms limit"):
+                response = self.client.indices.get_settings(
+                    index=index,
+                    name=setting,
+                    include_defaults=True,
+                    flat_settings=True,
+                    ignore_unavailable=True,
+                    allow_no_indices=True,
+                )
+        except ElasticsearchUnavailable:
+            return queries.MAX_TERMS_COUNT  # a role without the monitor privilege: the default holds
+        found = [
+            int(value)
+            for entry in (_body(response) or {}).values()
+            if isinstance(entry, Mapping)
+            for part in ("settings", "defaults")
+            if (value := (entry.get(part) or {}).get(setting)) is not None
+        ]
+        return min(found, default=queries.MAX_TERMS_COUNT)
 
     def mapping_conflicts(self, index: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
         """Fields of `index` mapped other than `shipper.schema.FIELDS` says, as (field, found type,

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from analyzers import lifecycle
 from shipper import schema
 
 KIBANA_TARGET_VERSION: Final = "8.11.0"
@@ -67,6 +68,11 @@ ERRORS_QUERY: Final = schema.is_error_lucene()
 TRACEBACKS_QUERY: Final = "_exists_:error.stack_trace"
 FEEDBACK_QUERY: Final = f'event.dataset:"{schema.DATASET_FEEDBACK}"'
 TIMED_QUERY: Final = "_exists_:event.duration AND _exists_:event.action"
+# The registry's groups a list shows: not those whose events no figure counts (ignored: `lifecycle`),
+# as the digest's lists and `check` leave them out.
+COUNTED_GROUPS_QUERY: Final = " AND ".join(
+    f'NOT status:"{status}"' for status in sorted(lifecycle.UNCOUNTED_STATUSES)
+)
 
 _DATA_TYPES: Final = {"keyword": "string", "text": "string", "long": "number", "float": "number"}
 
@@ -331,6 +337,7 @@ LENS_SPECS: Final = (
         title="logloop: top error groups",
         view=GROUPS,
         visualization_type="lnsDatatable",
+        query=COUNTED_GROUPS_QUERY,
         columns=(
             ("group", _terms(GROUPS, "title.keyword", 20, "priority", "Group")),
             ("status", _terms(GROUPS, "status", 1, "priority", "Status")),

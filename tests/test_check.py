@@ -23,7 +23,14 @@ from logloop.config import Settings
 from shipper.connection import ElasticsearchSettings
 
 MINUTE = timedelta(minutes=1)
-CONFIG = CheckConfig(warning_rate=1.0, critical_rate=4.0, warning_new=1, critical_new=3)
+CONFIG = CheckConfig(
+    warning_rate=1.0,
+    critical_rate=4.0,
+    warning_new=1,
+    critical_new=3,
+    warning_regressed=1,
+    critical_regressed=3,
+)
 
 
 def errors(key: str, count: int, *, minutes_ago: int = 5) -> list[dict[str, Any]]:
@@ -159,6 +166,33 @@ def test_webhook_alert_once_per_new_or_escalating_group(
     assert (
         fresh["count"] == 2 and fresh["source"] == "logloop" and fresh["check"].startswith("LOGLOOP WARNING")
     )
+
+
+@pytest.mark.es
+def test_a_regression_alerts_once_per_comeback(
+    es: Any, prefix: str, webhook: tuple[str, type[_Hook]]
+) -> None:
+    """With the default [alerts] settings a resolved group that occurs again is POSTed as regressed, once:
+    the check that saw it come back and the checks after `analyze` recorded it name the same episode."""
+    url, hook = webhook
+    day = 60 * 24
+    store = _marked(
+        es,
+        prefix,
+        [_on("bug", 3 * day), _on("bug", 2 * day)],
+        analyzed_at=NOW - day * MINUTE,
+        marks=[("bug", "resolved", NOW - day * MINUTE, None)],
+    )
+    index_events(es, prefix, [_on("bug", 5), _on("bug", 4)])
+    config = AlertsConfig(webhook_url=url)
+    for step in range(3):
+        if step == 1:
+            analyze.run(store, config=AnalyzeConfig(), until=NOW)
+        result = check.run_check(store, config=CONFIG, until=NOW)
+        found = alerts.candidates(result, registry.load_groups(store), config=config)
+        alerts.send(store, found, config=config, check_line=result.line, now=NOW)
+    assert [(body["status"], body["group_id"]) for body in hook.received] == [("regressed", "bug")]
+    assert hook.received[0]["status_changed_at"] == "2026-11-23T07:55:00.000Z"
 
 
 @pytest.mark.es
@@ -349,7 +383,40 @@ def test_check_respects_the_registry_marks(
     assert (result.errors, result.ignored_errors) == (errors, ignored)
     assert f"regressed_groups={len(regressed)};1;3;0" in result.line
     assert ("more in ignored groups" in result.line) == bool(ignored)
-    assert result.state == check.state_of(errors, len(new) + len(regressed), config=CONFIG)
+    assert result.state == check.state_of(errors, len(new), config=CONFIG, regressed_groups=len(regressed))
+
+
+# Thresholds no single new group nor this rate reaches: only the regression can change the state.
+_QUIET = CheckConfig(warning_rate=100.0, critical_rate=200.0, warning_new=5, critical_new=10)
+
+
+@pytest.mark.es
+def test_a_regression_warns_until_it_is_resolved_again(es: Any, prefix: str) -> None:
+    """A resolved group that occurs again makes `check` WARNING (whatever the new-group thresholds) with
+    the group named first in the status line, still after `analyze` has marked it regressed, and OK once
+    it is resolved again."""
+    day = 60 * 24
+    store = _marked(
+        es,
+        prefix,
+        [_on("bug", 3 * day), _on("bug", 2 * day)],
+        analyzed_at=NOW - day * MINUTE,
+        marks=[("bug", "resolved", NOW - day * MINUTE, None)],
+    )
+    index_events(es, prefix, [_on("bug", 5), _on("bug", 4)])
+    states = []
+    for step in ("came back", "analyzed", "resolved again"):
+        if step == "analyzed":
+            analyze.run(store, config=AnalyzeConfig(), until=NOW)
+            assert registry.groups_by_id(store, ["bug"])["bug"].status == "regressed"
+        if step == "resolved again":
+            registry.mark(store, "bug", status="resolved", now=NOW, in_version=None)
+        result = check.run_check(store, config=_QUIET, until=NOW)
+        states.append((check.STATE_NAMES[result.state], [g.group_id for g in result.regressed_groups]))
+        if result.regressed_groups:
+            assert result.line.startswith("LOGLOOP WARNING - 1 regressed group: ")
+            assert result.regressed_groups[0].first_seen == NOW - 5 * MINUTE
+    assert states == [("WARNING", ["bug"]), ("WARNING", ["bug"]), ("OK", [])]
 
 
 @pytest.mark.es

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import digest_docs as docs
 
-from analyzers import digest_data, registry
+from analyzers import digest_data, group_edits, registry
 from analyzers.digest import build_digest
 from analyzers.digest_model import Report, one_line, truncate_trace
 from analyzers.digest_window import Window
@@ -516,3 +516,54 @@ def test_a_row_without_events_in_the_window_counts_the_hosts_it_lists(es: Any, s
     (resolved,) = _report(es, seeded).resolved_groups
     assert (resolved.key, resolved.count, resolved.hosts) == (docs.KEY_GONE, 0, ("web-8", "web-9"))
     assert resolved.host_count == 2
+
+
+def _ignore(es: Any, prefix: str, keys: list[str]) -> None:
+    base: dict[str, Any] = {"category": "traceback", "first_seen": docs.START, "last_seen": docs.START}
+    registry.ensure(Store(es, prefix))
+    registry.save_groups(
+        Store(es, prefix),
+        [Group(group_id=key, title=f"noise {key}", status="ignored", priority=0.0, **base) for key in keys],
+    )
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("key", "extra_ignored", "max_terms", "merged"),
+    [
+        pytest.param(docs.KEY_NEW, 0, None, False, id="one-ignored-group"),
+        pytest.param(docs.DISK_LINE["error.grouping_key"], 0, None, False, id="an-ignored-error-line"),
+        pytest.param(docs.KEY_NEW, 24, 10, False, id="more-ignored-keys-than-a-terms-query-takes"),
+        pytest.param(docs.KEY_NEW, 0, None, True, id="merged-into-an-ignored-group"),
+    ],
+)
+def test_every_total_is_the_listed_groups_plus_a_stated_ignored_figure(
+    es: Any, seeded: str, key: str, extra_ignored: int, max_terms: int | None, merged: bool
+) -> None:
+    """With a group marked ignored, every figure (errors, groups, trend, both windows) leaves its events
+    out, so the errors total is the sum of the groups listed, and the ignored events are stated apart,
+    also when the registry holds more ignored keys than one `terms` query takes, and for the events of
+    a key merged into the group (whose events keep it until the next analyze)."""
+    unignored = _report(es, seeded)
+    if max_terms is not None:
+        es.indices.put_settings(index=f"{seeded}-*", settings={"index.max_terms_count": max_terms})
+    ignored_key = key
+    if merged:  # the group ignored is the one `key` was merged into
+        ignored_key = "f" * 40
+        edit = group_edits.new_merge(ignored_key, [key], who="ana", at=group_edits.now(), version=3)
+        group_edits.save(Store(es, seeded), edit)
+    _ignore(es, seeded, [ignored_key, *(f"{n:040x}" for n in range(extra_ignored))])
+    report = _report(es, seeded)
+    ignored_count = next(g.count for g in unignored.top_groups if g.key == key)
+    errors = report.measure("errors")
+    assert key not in {g.key for g in report.top_groups}
+    assert sum(line.count for line in report.error_lines) == report.error_line_events
+    assert errors.current == sum(g.count for g in report.top_groups) == sum(b.errors for b in report.buckets)
+    assert (report.ignored_events, report.ignored_groups) == (ignored_count, 1)
+    assert errors.current + report.ignored_events == unignored.measure("errors").current
+    assert report.measure("groups").current == report.active_groups == unignored.active_groups - 1
+    previous_ignored = report.ignored_previous_events
+    assert errors.previous + previous_ignored == unignored.measure("errors").previous
+    sentence = f"Not counted: {ignored_count} events of 1 group marked ignored"
+    assert sentence in render(report, "text") and sentence in render(report, "markdown")
+    assert json.loads(render(report, "json"))["ignored_events"] == ignored_count

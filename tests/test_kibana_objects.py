@@ -329,3 +329,18 @@ def test_the_query_validation_can_fail(es: Any, indexed: dict[str, str]) -> None
     index = next(iter(indexed.values()))
     result = es.indices.validate_query(index=index, query={"query_string": {"query": "log.level:(error"}})
     assert result["valid"] is False
+
+
+@pytest.mark.es
+def test_the_group_lists_leave_out_what_no_figure_counts(es: Any, indexed: dict[str, str]) -> None:
+    """The registry tables' saved query keeps every group but those in a status whose events no figure
+    counts (ignored), as the digest's lists and `check` do."""
+    groups = indexed[f"{schema.DEFAULT_INDEX_PREFIX}-groups"]
+    ignored = {**REAL_GROUP, "group_id": "f" * 40, "status": "ignored"}
+    es.index(index=groups, id=ignored["group_id"], document=ignored, refresh=True)
+    tables = [query for title, view, query in _queries(_load()) if view.endswith("-groups")]
+    assert tables
+    for query in tables:
+        body = {"query_string": {"query": query or "*"}}
+        found = es.search(index=groups, query=body, size=10)["hits"]["hits"]
+        assert [hit["_source"]["status"] for hit in found] == [REAL_GROUP["status"]]
