@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -247,34 +247,57 @@ def _raise_timeout(signum: int, frame: object) -> None:
     raise TimeoutError(f"alarm {signum}")  # an OSError: what the standard library's `except OSError` takes
 
 
-def _log_with_signal_at(logger: logging.Logger, landing: int, landed: list[str]) -> int:
-    """Log one record, with SIGUSR1 sent to this thread as the `landing`-th call (Python or C) inside
-    the logging call begins (its name put in `landed`); the number of calls the logging call made."""
+def _log_with_signal_at(log: Callable[[], None], landing: int, landed: list[str]) -> int:
+    """Call `log` (one logging call), with SIGUSR1 sent to this thread at the `landing`-th point inside
+    it where a signal's handler can run (its name put in `landed`); the number of such points. Those
+    points are where the interpreter runs handlers: as a Python function begins, and as a C function
+    has returned (a profile hook that raises there, as the handler does, is where a real one would)."""
     calls = 0
 
     def count(frame: FrameType, event: str, arg: object) -> None:
         nonlocal calls
-        if event in ("call", "c_call"):
+        if event in ("call", "c_return"):
             calls += 1
             if calls == landing:
-                name = getattr(arg, "__qualname__", "?") if event == "c_call" else frame.f_code.co_qualname
-                landed.append(f"{name} called from {Path(frame.f_code.co_filename).name}:{frame.f_lineno}")
+                name = getattr(arg, "__qualname__", "?") if event == "c_return" else frame.f_code.co_qualname
+                landed.append(f"{event} {name} in {Path(frame.f_code.co_filename).name}:{frame.f_lineno}")
                 signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
 
     sys.setprofile(count)
     try:
-        logger.info("segment %s", "x" * 64)
+        log()
     finally:
         sys.setprofile(None)
     return calls
 
 
-def test_a_signal_landing_anywhere_in_the_making_of_a_segment_reaches_the_program(tmp_path: Path) -> None:
-    """Whichever call inside a logging call that makes a new segment the program's signal lands in
-    (the standard library's included: `Path.mkdir(exist_ok=True)` and the import system absorb an
+def _a_traceback(logger: logging.Logger) -> None:
+    try:
+        {}["missing"]
+    except KeyError:
+        logger.exception("lookup failed for %s", "item")
+
+
+@pytest.mark.parametrize(
+    "new_segment, log",
+    [
+        pytest.param(True, lambda logger: logger.info("segment %s", "x" * 64), id="making-a-segment"),
+        pytest.param(False, lambda logger: logger.info("n=%d", 3, extra={"tags": ["a"]}), id="extras"),
+        pytest.param(False, _a_traceback, id="traceback"),
+    ],
+)
+def test_a_signal_landing_anywhere_in_a_logging_call_reaches_the_program(
+    new_segment: bool, log: Callable[[logging.Logger], None], tmp_path: Path
+) -> None:
+    """Whichever call inside a logging call the program's signal lands in (the standard library's
+    included: `Path.mkdir(exist_ok=True)` and the import system, run when a segment is made, absorb an
     OSError, and a `signal.alarm` handler's TimeoutError is one), its handler's exception reaches the
     program, and the thread's signal mask is as before. Swept call by call with a profile hook."""
-    handler = ShipperHandler("landing", spool_path=tmp_path / "s", delivery="thread")
+    # A small bound: each new segment deletes the oldest (that path swept too), and the directory stays
+    # small, so every trial finds the same spool.
+    handler = ShipperHandler(
+        "landing", spool_path=tmp_path / "s", delivery="thread", spool_max_bytes=1024 * 1024
+    )
     handler._stop.set()  # no delivery: the segments stay
     logger = logging.getLogger("signal.landing")
     logger.handlers, logger.propagate = [handler], False
@@ -283,22 +306,29 @@ def test_a_signal_landing_anywhere_in_the_making_of_a_segment_reaches_the_progra
     previous = signal.signal(signal.SIGUSR1, _raise_timeout)
     lost: list[str] = []
     try:
-        handler.writer.seal()
-        calls = _log_with_signal_at(logger, 0, [])  # how many calls a logging call that makes a segment makes
-        assert handler.writer.current_path() is not None
-        for landing in range(1, calls + 1):
-            handler.writer.seal()  # the next record makes a new segment
+        logger.info("first")  # (the first segment made)
+        if new_segment:
+            handler.writer.seal()
+        log(logger)  # (a first one of its kind warms what later ones find made)
+        swept = 0
+        while swept < 5000:  # (bounded: a logging call has a few hundred points)
+            if new_segment:
+                handler.writer.seal()  # the next record makes a new segment
             landed: list[str] = []
             try:
-                _log_with_signal_at(logger, landing, landed)
+                _log_with_signal_at(lambda: log(logger), swept + 1, landed)
             except TimeoutError:
+                swept += 1
                 continue
-            lost.append(f"{landing}: {landed}")
+            if not landed:  # past the logging call's last point
+                break
+            swept += 1
+            lost.append(f"{swept}: {landed}")
         assert signal.SIGUSR1 not in signal.sigpending()
     finally:
         signal.signal(signal.SIGUSR1, previous)
         logger.handlers = []
         handler.close()
-    assert calls > 50  # (the sweep went through the segment's making, not only the record's capture)
+    assert swept > 50  # (the sweep went through the shipper, not only the logging module)
     assert lost == [], lost
     assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask
