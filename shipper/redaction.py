@@ -2037,6 +2037,8 @@ _LONE_P: Final = compile_lazily(
 
 
 def _host_and_p(_: Redactor, text: str) -> Iterator[Finding]:
+    if "-h" not in text:
+        return  # (`--host` too holds it)
     hosts = [host.start() for host in _HOST_FLAG.finditer(text)]
     if not hosts:
         return
@@ -2582,6 +2584,7 @@ _VARIABLE_COMMAND: Final = compile_lazily(
     rf"(?P<key>[A-Za-z_]\w{{0,127}})[ \t]{{1,8}}(?P<value>{_QUOTED}|{_BARE})"
     r"(?:[ \t]{1,8}/[A-Za-z]{1,2})?(?=[ \t]*(?:$|[\r;&|])|[)\]\"'`])"
 )
+_VERBS: Final = ("set ", "set\t", "setx", "export")
 # PowerShell's provider form: `Set-Item -Path Env:DB_PASSWORD -Value X` (and `New-Item`, positional).
 _ENV_ITEM: Final = compile_lazily(
     r"(?i)\b(?:set|new)-item[ \t]{1,8}(?:-path[ \t]{1,8})?(?P<q>[\"']?)env:(?P<key>\w{1,128})(?P=q)"
@@ -2591,16 +2594,28 @@ _ENV_ITEM: Final = compile_lazily(
 
 def _variable_command(redactor: Redactor, text: str) -> Iterator[Finding]:
     """The value a command verb gives a variable named like a secret (`setx DB_PASSWORD X`)."""
-    for match in itertools.chain(_VARIABLE_COMMAND.finditer(text), _ENV_ITEM.finditer(text)):
-        key = match["key"]
-        if match.re is _VARIABLE_COMMAND and "_" not in key and not key.isupper():
-            continue
-        start, end = _strip_quotes(*match.span("value"), match["value"])
-        value = text[start:end]
-        if value[:1] in "$%-" or not redactor.is_secret_key(key):
-            continue  # `setx TOKEN %OLD_TOKEN%`, `export API_KEY $KEY`: a reference to where it is
-        if not _is_kept(value, key, text, end):
-            yield Finding(start, end, "key_value")
+    lowered = _lowered(text)
+    if not any(verb in lowered for verb in _VERBS):
+        return  # (`setting`, `reset`, `setSystemUiVisibility`: four `in`s spare a scan of the text)
+    for match in _VARIABLE_COMMAND.finditer(text):
+        if "_" in match["key"] or match["key"].isupper():
+            yield from _variable_value(redactor, text, match)
+
+
+def _env_item(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _ENV_ITEM.finditer(text):
+        yield from _variable_value(redactor, text, match)
+
+
+def _variable_value(redactor: Redactor, text: str, match: re.Match[str]) -> Iterator[Finding]:
+    """The value of a variable set by a command, when its name names a secret and it is no reference."""
+    key = match["key"]
+    start, end = _strip_quotes(*match.span("value"), match["value"])
+    value = text[start:end]
+    if value[:1] in "$%-" or not redactor.is_secret_key(key):
+        return  # `setx TOKEN %OLD_TOKEN%`, `export API_KEY $KEY`: a reference to where it is
+    if not _is_kept(value, key, text, end):
+        yield Finding(start, end, "key_value")
 
 
 def _wrapper_call(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -4017,7 +4032,8 @@ DEFAULT_RULES: Final = (
     _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
     _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
     Rule("key_value", _setenv, ("setenv", "set -")),
-    Rule("key_value", _variable_command, ("set", "export", "env:")),
+    Rule("key_value", _variable_command, ("set", "export")),
+    Rule("key_value", _env_item, ("-item",)),
     Rule("secret_call", _setter_call, ("set", "put", "store")),
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
     _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
