@@ -651,7 +651,7 @@ _URL_TOKEN_USER: Final = compile_lazily(
     r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?:\\?/){2}(?P<secret>"
     r"(?P<prefixed>(?:gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|oas|soat|ft|imt|agent)-|npm_|hf_|sk-|sk_|rk_"
     r"|pypi-|xox[abposrce]-|ATBB|glsa_|glc_|hv[sbr]\.|shp(?:at|ca|pa|ss)_|do[opr]_v1_|lin_api_)"
-    r"[A-Za-z0-9_\-.]{4,256})|[A-Za-z0-9_]{12,256})@"
+    r"[A-Za-z0-9_\-.]{4,256})|[A-Za-z0-9_]{12,256}|[A-Za-z0-9+/_\-]{12,256}={0,2})@"
 )
 _QUERY_PARAM: Final = compile_lazily(r"[?&](?P<key>[\w.\-\[\]%]{1,128})=")
 _QUERY_WORDS: Final = frozenset({"sig", "signature", "code", "jwt"})
@@ -2027,6 +2027,47 @@ def _user_and_p(_: Redactor, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(group), "short_password_flag")
 
 
+# A `-p` beside a host's `-h <host>` (or `--host`) in one command line is a client's password (`mytool -p X
+# -h db`, `mongo -h db -p X`); a port there is a number (`psql -h db -p 5432`), which stays.
+_HOST_FLAG: Final = compile_lazily(r"(?<![\w\-])(?:-h[ \t]{1,8}|--host[ \t=]{1,8})[^\s\-]")
+_NEWLINE: Final = compile_lazily(r"\n")
+_LONE_P: Final = compile_lazily(
+    r"(?<![\w\-])-p[ \t]{1,8}" + _P_VALUE.format(q="q", quoted="quoted", bare="bare")
+)
+
+
+def _host_and_p(_: Redactor, text: str) -> Iterator[Finding]:
+    if "-h" not in text:
+        return  # (`--host` too holds it)
+    hosts = [host.start() for host in _HOST_FLAG.finditer(text)]
+    if not hosts:
+        return
+    # the lines that hold a host flag, by their number (one pass each: a text dense with flags stays linear)
+    breaks = [found.start() for found in _NEWLINE.finditer(text)]
+    host_lines = {bisect.bisect(breaks, host) for host in hosts}
+    for match in _LONE_P.finditer(text):
+        group = "quoted" if match["quoted"] is not None else "bare"
+        value = match[group]
+        if value == REDACTED or _PORT_OR_PLUGIN.fullmatch(value) or "/" in value:
+            continue  # a port, a plugin or a path (`mkdir -p /srv/x -h`)
+        if bisect.bisect(breaks, match.start()) in host_lines:
+            yield Finding(*match.span(group), "short_password_flag")
+
+
+# A password piped to `passwd` (`echo -e 'X\nX' | passwd bob`, `echo X | sudo passwd --stdin bob`).
+_ECHO_TO_PASSWD: Final = compile_lazily(
+    r"\b(?:echo|printf)(?:[ \t]{1,8}-[neE]{1,3})?[ \t]{1,8}"
+    r"(?:(?P<q>[\"'])(?P<quoted>[^\"'\n]{1,512})(?P=q)|(?P<bare>[^\s\"'|;]{1,512}))"
+    r"[ \t]{0,8}\|[ \t]{0,8}(?:sudo[ \t]{1,8}(?:-[^\s]{1,16}[ \t]{1,8}){0,4})?passwd\b"
+    r"(?![ \t]{1,8}-[Sslude]\b)"  # (status, lock, unlock, delete, expire: no password read)
+)
+
+
+def _echo_to_passwd(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _ECHO_TO_PASSWD.finditer(text):
+        yield Finding(*match.span("quoted" if match["quoted"] is not None else "bare"), "positional_password")
+
+
 # (led by the quote, not a lookbehind: a pattern that begins with one is tried at every character)
 # `user:password@host` given without a scheme, quoted whole (requests' `No connection adapters were found
 # for 'bob:pw@host/path'`, ipaddress' `'bob:pw@10.0.0.1' does not appear to be...`, a literal in a source
@@ -2143,6 +2184,29 @@ def _is_user_and_group(text: str, match: re.Match[str]) -> bool:
 
 
 _NAME_OR_ID: Final = compile_lazily(r"[a-z_][a-z0-9_\-]{0,31}|[0-9]{1,10}")
+
+
+# Redis commands typed inside a logged command line rather than alone on their line: `AUTH [user] X`
+# after a prompt, a shell's trace or a log's lead (`$ `, `+ `, `exec: `, `[`), `AUTH2 user X` and
+# `HELLO 3 AUTH user X` anywhere, and `MIGRATE ... AUTH X`. Upper case only: the commands as typed, not
+# a sentence about auth; the value must end the command, and an outcome word (`AUTH failed`) stays.
+_REDIS_COMMAND_AUTH: Final = compile_lazily(
+    r"(?m)(?:(?<=[$#+>:] )|(?<=[\[(\"'`]))[ \t]{0,8}AUTH(?:[ \t]{1,8}[^\s\"'\])]{1,256})?[ \t]{1,8}"
+    r"(?:\"(?P<quoted>[^\"\n]{1,512})\"|(?P<secret>[^\s\"'\])]{1,512}))[ \t]*(?=\r?$|[\"'`\])])"
+    r"|\b(?:AUTH2|HELLO[ \t]{1,8}[23][ \t]{1,8}AUTH)[ \t]{1,8}[^\s\"']{1,256}[ \t]{1,8}"
+    r"(?:\"(?P<quoted2>[^\"\n]{1,512})\"|(?P<secret2>[^\s\"'\])]{1,512}))"
+    r"|\bMIGRATE[ \t][^\n]{0,512}?[ \t]AUTH[ \t]{1,8}"
+    r"(?:\"(?P<quoted3>[^\"\n]{1,512})\"|(?P<secret3>[^\s\"'\])]{1,512}))"
+)
+
+
+def _redis_command_auth(_: Redactor, text: str) -> Iterator[Finding]:
+    if "AUTH" not in text:
+        return
+    for match in _REDIS_COMMAND_AUTH.finditer(text):
+        group = next(name for name, value in match.groupdict().items() if value is not None)
+        if match[group].lower() not in _STATUS_WORDS:
+            yield Finding(*match.span(group), "redis_auth")
 
 
 def _redis_auth_line(_: Redactor, text: str) -> Iterator[Finding]:
@@ -2510,6 +2574,50 @@ def _setenv(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(start, end, "key_value")
 
 
+# A variable set by a command verb with the value apart, not after `=`: `set DB_PASSWORD X` (cmd, fish,
+# SQL*Plus), `setx [/M] API_TOKEN X [/M]` (Windows), `export API_TOKEN X` (a typo of `=` that logs the
+# value all the same). The command must end after its value (a line's or a statement's end, a pipe, a
+# bracket or quote that closed the logged command): `set password policy to strict` is prose. The name
+# must read like a variable (`_` or upper case) so that `set password X` is left to the prose rules.
+_VARIABLE_COMMAND: Final = compile_lazily(
+    r"(?m)(?<![\w\-$.])(?i:setx|set|export)(?:[ \t]{1,8}/[A-Za-z]{1,2})?[ \t]{1,8}"
+    rf"(?P<key>[A-Za-z_]\w{{0,127}})[ \t]{{1,8}}(?P<value>{_QUOTED}|{_BARE})"
+    r"(?:[ \t]{1,8}/[A-Za-z]{1,2})?(?=[ \t]*(?:$|[\r;&|])|[)\]\"'`])"
+)
+_VERBS: Final = ("set ", "set\t", "setx", "export")
+# PowerShell's provider form: `Set-Item -Path Env:DB_PASSWORD -Value X` (and `New-Item`, positional).
+_ENV_ITEM: Final = compile_lazily(
+    r"(?i)\b(?:set|new)-item[ \t]{1,8}(?:-path[ \t]{1,8})?(?P<q>[\"']?)env:(?P<key>\w{1,128})(?P=q)"
+    rf"[ \t]{{1,8}}(?:-value[ \t]{{1,8}})?(?P<value>{_QUOTED}|{_BARE})"
+)
+
+
+def _variable_command(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The value a command verb gives a variable named like a secret (`setx DB_PASSWORD X`)."""
+    lowered = _lowered(text)
+    if not any(verb in lowered for verb in _VERBS):
+        return  # (`setting`, `reset`, `setSystemUiVisibility`: four `in`s spare a scan of the text)
+    for match in _VARIABLE_COMMAND.finditer(text):
+        if "_" in match["key"] or match["key"].isupper():
+            yield from _variable_value(redactor, text, match)
+
+
+def _env_item(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _ENV_ITEM.finditer(text):
+        yield from _variable_value(redactor, text, match)
+
+
+def _variable_value(redactor: Redactor, text: str, match: re.Match[str]) -> Iterator[Finding]:
+    """The value of a variable set by a command, when its name names a secret and it is no reference."""
+    key = match["key"]
+    start, end = _strip_quotes(*match.span("value"), match["value"])
+    value = text[start:end]
+    if value[:1] in "$%-" or not redactor.is_secret_key(key):
+        return  # `setx TOKEN %OLD_TOKEN%`, `export API_KEY $KEY`: a reference to where it is
+    if not _is_kept(value, key, text, end):
+        yield Finding(start, end, "key_value")
+
+
 def _wrapper_call(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _WRAPPER_CALL.finditer(text):
         if redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
@@ -2539,7 +2647,7 @@ def _url_userinfo(_: Redactor, text: str) -> Iterator[Finding]:
 
 def _url_token_user(_: Redactor, text: str) -> Iterator[Finding]:
     for match in _URL_TOKEN_USER.finditer(text):
-        if match["prefixed"] or _token_like(match["secret"]):
+        if match["prefixed"] or _token_like(match["secret"]) or _decoded_credentials(match["secret"]):
             yield Finding(*match.span("secret"), "url_userinfo")
 
 
@@ -3467,8 +3575,13 @@ def _may_be_base64_text(run: str) -> bool:
     )
 
 
+_URL_SAFE: Final = str.maketrans("-_", "+/")
+
+
 def _decoded_credentials(run: str) -> bool:
     """Whether a base64 or hex run is the encoding of `user:password` (not of `host:port`)."""
+    if ("-" in run or "_" in run) and "+" not in run and "/" not in run:
+        run = run.translate(_URL_SAFE)  # base64url (RFC 4648 section 5): `-` and `_` for `+` and `/`
     try:
         if len(run) >= 16 and len(run) % 2 == 0 and _HEX_DIGITS.issuperset(run):
             raw = binascii.a2b_hex(run)
@@ -3845,6 +3958,7 @@ DEFAULT_RULES: Final = (
     Rule("short_password_flag", _short_password_flag, _SHORT_FLAG_TRIGGERS),
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
+    Rule("redis_auth", _redis_command_auth, ("auth",)),
     Rule("option_error", _option_error, ("argument ", "invalid value for")),
     Rule(
         "protocol_login",
@@ -3908,6 +4022,8 @@ DEFAULT_RULES: Final = (
     _pattern_rule("short_password_flag", _OPENSSL_PASS, ("pass:",)),
     Rule("user_password_flag", _user_password_flag, ("-u", "--user", "-proxy-user")),
     Rule("short_password_flag", _user_and_p, ("-u",)),
+    Rule("short_password_flag", _host_and_p, ("-p",)),
+    Rule("positional_password", _echo_to_passwd, ("passwd",)),
     Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     Rule("url_userinfo", _bare_userinfo, ("@",)),
@@ -3916,6 +4032,8 @@ DEFAULT_RULES: Final = (
     _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
     _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
     Rule("key_value", _setenv, ("setenv", "set -")),
+    Rule("key_value", _variable_command, ("set", "export")),
+    Rule("key_value", _env_item, ("-item",)),
     Rule("secret_call", _setter_call, ("set", "put", "store")),
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
     _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
