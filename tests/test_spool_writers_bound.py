@@ -24,24 +24,40 @@ pytestmark = pytest.mark.es
 _BOUND = 1 << 20
 
 _PROGRAM = """
-import json, logging, multiprocessing, os, sys, time
+import json, logging, multiprocessing, multiprocessing.util, os, sys, time
 import shipper
 url, prefix, spool, shape, policy = sys.argv[1:6]
+logged, baseline = [0], []
+
+def handler():
+    return next(h for h in logging.getLogger().handlers if isinstance(h, shipper.ShipperHandler))
+
+def start():
+    baseline.append(handler().stats().lost_by_reason())  # (a forked process starts with its parent's)
 
 def work(name):
-    handler = next(h for h in logging.getLogger().handlers if isinstance(h, shipper.ShipperHandler))
+    if not baseline:
+        start()
     log = logging.getLogger("bound")
-    before = handler.stats().lost_by_reason()  # a pool worker may run this twice
-    started, n = time.monotonic(), 0
+    started = time.monotonic()
     while time.monotonic() - started < 3:
-        log.warning("%s record %d %s", name, n, "x" * 2000)
-        n += 1
+        log.warning("%s record %d %s", name, logged[0], "x" * 2000)
+        logged[0] += 1
         time.sleep(0.001)
-    handler.writer.seal()
-    lost = handler.stats().lost_by_reason()
-    full, overflow = (lost.get(k, 0) - before.get(k, 0) for k in ("spool_full", "spool_overflow"))
-    os.write(1, f"LOGGED {{n}} {{full}} {{overflow}}\\n".encode())  # one write: children share the pipe
-    return n
+    handler().writer.seal()
+
+def report():
+    # At the process's end, once its handler is closed: what it counts lost includes the records of
+    # other writers its last reports deleted to make room (drop_oldest), after its own logging ended.
+    if not baseline:
+        return  # (a pool worker that ran no task)
+    handler().close()
+    lost = handler().stats().lost_by_reason()
+    full, overflow = (lost.get(k, 0) - baseline[0].get(k, 0) for k in ("spool_full", "spool_overflow"))
+    os.write(1, f"LOGGED {{logged[0]}} {{full}} {{overflow}}\\n".encode())  # (one write: a shared pipe)
+
+def pool_worker():
+    multiprocessing.util.Finalize(None, report, exitpriority=10)  # run as the worker exits
 
 def install():
     shipper.install("bound", es_url=url, index_prefix=prefix, spool_path=spool,
@@ -50,23 +66,31 @@ def install():
 if shape == "processes":
     install()
     work(sys.argv[6])
+    report()
 elif shape == "forked":
     install()
+    start()
     logging.getLogger("bound").warning("parent before")  # the parent holds a segment too
+    logged[0] += 1
     children = []
     for k in range(10):
         pid = os.fork()
         if pid == 0:
+            baseline.clear()
+            logged[0] = 0
             work(f"child{{k}}")
+            report()
             os._exit(0)
         children.append(pid)
     for pid in children:
         os.waitpid(pid, 0)
-    print("LOGGED 1 0 0", flush=True)
+    report()
 elif shape == "pool":
     install()
-    with multiprocessing.get_context("fork").Pool(10) as pool:
-        pool.map(work, [f"worker{{k}}" for k in range(10)])
+    pool = multiprocessing.get_context("fork").Pool(10, initializer=pool_worker)
+    pool.map(work, [f"worker{{k}}" for k in range(10)])
+    pool.close()  # (closed and joined, not terminated: each worker reports as it exits)
+    pool.join()
 """
 
 
