@@ -168,13 +168,8 @@ def test_webhook_alert_once_per_new_or_escalating_group(
     )
 
 
-@pytest.mark.es
-def test_a_regression_alerts_once_per_comeback(
-    es: Any, prefix: str, webhook: tuple[str, type[_Hook]]
-) -> None:
-    """With the default [alerts] settings a resolved group that occurs again is POSTed as regressed, once:
-    the check that saw it come back and the checks after `analyze` recorded it name the same episode."""
-    url, hook = webhook
+def _came_back(es: Any, prefix: str) -> Store:
+    """A group seen two and three days ago, resolved a day ago, that occurs again 4 and 5 minutes ago."""
     day = 60 * 24
     store = _marked(
         es,
@@ -184,6 +179,17 @@ def test_a_regression_alerts_once_per_comeback(
         marks=[("bug", "resolved", NOW - day * MINUTE, None)],
     )
     index_events(es, prefix, [_on("bug", 5), _on("bug", 4)])
+    return store
+
+
+@pytest.mark.es
+def test_a_regression_alerts_once_per_comeback(
+    es: Any, prefix: str, webhook: tuple[str, type[_Hook]]
+) -> None:
+    """With the default [alerts] settings a resolved group that occurs again is POSTed as regressed, once:
+    the check that saw it come back and the checks after `analyze` recorded it name the same episode."""
+    url, hook = webhook
+    store = _came_back(es, prefix)
     config = AlertsConfig(webhook_url=url)
     for step in range(3):
         if step == 1:
@@ -395,15 +401,7 @@ def test_a_regression_warns_until_it_is_resolved_again(es: Any, prefix: str) -> 
     """A resolved group that occurs again makes `check` WARNING (whatever the new-group thresholds) with
     the group named first in the status line, still after `analyze` has marked it regressed, and OK once
     it is resolved again."""
-    day = 60 * 24
-    store = _marked(
-        es,
-        prefix,
-        [_on("bug", 3 * day), _on("bug", 2 * day)],
-        analyzed_at=NOW - day * MINUTE,
-        marks=[("bug", "resolved", NOW - day * MINUTE, None)],
-    )
-    index_events(es, prefix, [_on("bug", 5), _on("bug", 4)])
+    store = _came_back(es, prefix)
     states = []
     for step in ("came back", "analyzed", "resolved again"):
         if step == "analyzed":
