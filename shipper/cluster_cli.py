@@ -2,7 +2,8 @@
 
 Each input line is one ECS event (nested `{"error": {"stack_trace": ...}}` or dotted
 `"error.stack_trace"` keys). Each output line is one JSON object for the input line at the same
-position: `line`, `cluster` (a stable id), `title`, `category` and `grouping_version`.
+position: `line`, `cluster` (a stable id), `title` (the same on every line of a cluster: its first
+line's, as a group keeps the title it was first given), `category` and `grouping_version`.
 
 - an event with a Python traceback (`error.stack_trace`) or a logging template (`logloop.template`)
   gets the same key the shipper stores in `error.grouping_key` (`shipper.grouping.fingerprint`);
@@ -529,7 +530,22 @@ def _mined(parts: Iterable[_Part]) -> list[_Row]:
     for position, index in enumerate(pending):
         template = mined.template_of(position)
         results[index] = (template.cluster_id, title_of(template), "message", None)
-    return cast(list[_Row], results)
+    return _first_titles(cast(list[_Row], results))
+
+
+def _first_titles(rows: list[_Row]) -> list[_Row]:
+    """`rows` with every row of a cluster titled as its first row is: a traceback's title is made from
+    its own event's message (`x1` is masked, `zz` is not), but a group has one title, the one it was
+    first given, as the registry keeps it (`analyzers.analyze.stable_title`)."""
+    first: dict[str, str | None] = {}
+    for index, row in enumerate(rows):
+        cluster = row[0]
+        if cluster is None:
+            continue
+        title = first.setdefault(cluster, row[1])
+        if title != row[1]:
+            rows[index] = (cluster, title, row[2], row[3])
+    return rows
 
 
 def _documents(lines: Iterable[str | bytes]) -> Iterator[tuple[Mapping[str, Any] | None, str | None]]:

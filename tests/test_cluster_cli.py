@@ -64,6 +64,29 @@ def test_nested_and_dotted_keys_give_the_same_cluster(tmp_path: Path) -> None:
     assert output[0]["category"] == "traceback"
 
 
+def test_every_line_of_a_cluster_has_its_first_lines_title(tmp_path: Path) -> None:
+    """The lines of one group carry the title its first line was given, whatever each line's own
+    message would title (a value masked in one, kept in another), as the registry keeps a group's
+    first title; the lines of another group keep theirs."""
+
+    def event(value: str, function: str = "parse") -> str:
+        trace = (
+            "Traceback (most recent call last):\n"
+            f'  File "/srv/app/jobs.py", line 7, in {function}\n'
+            "    return int(value)\n"
+            f"ValueError: invalid literal for int() with base 10: '{value}'\n"
+        )
+        return json.dumps({"log": {"level": "error"}, "error": {"stack_trace": trace}})
+
+    lines = [event("x1"), event("zz"), event("q7"), event("zz", "load"), event("x1", "load")]
+    code, output = run_cluster(tmp_path, lines)
+    own = [row.title for row in cluster_cli.cluster_lines(lines[1:2])]  # the second line titled alone
+    assert code == 0 and own != [output[0]["title"]]  # the two messages title otherwise
+    assert len({row["cluster"] for row in output[:3]}) == 1 and output[3]["cluster"] != output[0]["cluster"]
+    assert [row["title"] for row in output] == [output[0]["title"]] * 3 + [output[3]["title"]] * 2
+    assert "'zz'" in output[3]["title"]
+
+
 def test_messages_without_template_are_mined(tmp_path: Path) -> None:
     """Message-only events without a template are grouped by the miner; templates group by template."""
     events = [
