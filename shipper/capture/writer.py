@@ -228,9 +228,14 @@ class SegmentWriter:
                 return False
 
     def _park(self, payload: bytes, merge: Callable[[bytes, bytes], bytes | None]) -> bool:
-        if self._parked is not None:
-            _take_unsent_report(self._parked)
-        reports = [path for path in layout.segments(self.spool_dir) if layout.is_report(path)]
+        # This process's previous report is taken only once the new one is in view: a process killed
+        # between the two then leaves both, whose counters are cumulative (`logloop check` reads a
+        # process once however many of its reports come), where taking it first left neither for that
+        # moment (SIGKILL there lost every drop the process had counted).
+        previous = self._parked
+        reports = [
+            path for path in layout.segments(self.spool_dir) if layout.is_report(path) and path != previous
+        ]
         if len(reports) >= layout.REPORTS_KEPT:
             for path in reversed(reports):  # (the newest first: the oldest may be on its way)
                 older = _take_unsent_report(path, merge_with=payload, merge=merge)
@@ -238,18 +243,18 @@ class SegmentWriter:
                     payload = older
                     break
             else:
-                if len(reports) < layout.REPORTS_MAX:  # none to merge with now: kept, up to the last bound
-                    self._parked = self._write_report(payload)
-                    return True
-                self._diag.warning(
-                    "report",
-                    "logloop shipper: %s holds %d reports waiting already: this process's counters stay in"
-                    " stats()",
-                    self.spool_dir,
-                    len(reports),
-                )
-                return False
+                if len(reports) >= layout.REPORTS_MAX:  # none to merge with now: kept, up to the last bound
+                    self._diag.warning(
+                        "report",
+                        "logloop shipper: %s holds %d reports waiting already: this process's counters stay"
+                        " in stats()",
+                        self.spool_dir,
+                        len(reports),
+                    )
+                    return False
         self._parked = self._write_report(payload)
+        if previous is not None:
+            _take_unsent_report(previous)
         return True
 
     def _write_report(self, payload: bytes) -> Path:
