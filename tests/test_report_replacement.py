@@ -17,9 +17,10 @@ from shipper.spool import layout, records, segment
 _UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record waits, the spool fills up
 
 # Fills a 64 KiB `drop_newest` spool, reports (parked: no segment takes it), drops more, then reports
-# again with a profile hook that sends itself SIGKILL at the `kill_at`-th interpreter event from the
-# start of `_park` (a Python function's start or a C function's return: where a signal's effect, or
-# a preemption followed by SIGKILL from outside, can fall); 0: never. It prints what the hook counted.
+# again with a profile hook that sends itself SIGKILL at the `kill_at`-th interpreter event of `_park`
+# (a Python function's start or a C function's return: where a signal's effect, or a preemption
+# followed by SIGKILL from outside, can fall), or as `_park` returns if it has fewer (their number
+# varies from run to run with what the spool holds); 0: never. It prints how many the hook counted.
 _REPORTER = """
 import logging, os, signal, sys
 import shipper
@@ -36,14 +37,21 @@ handler._report_while_open()
 print("FIRST", handler.stats().dropped, flush=True)
 for i in range(100):
     log.warning("filler %d %s", i, "x" * 200)
-events, armed = 0, False
+events, park, ended = 0, None, False
 
 def hook(frame, event, arg):
-    global events, armed
-    armed = armed or (event == "call" and frame.f_code.co_name == "_park")
-    if armed and event in ("call", "c_return"):
+    global events, park, ended
+    if park is None and event == "call" and frame.f_code.co_name == "_park":
+        park = frame
+    if park is None or ended:
+        return
+    if event in ("call", "c_return"):
         events += 1
         if events == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    elif event == "return" and frame is park:
+        ended = True
+        if kill_at:  # a replacement shorter than the one counted (the spool differs): killed as it ends
             os.kill(os.getpid(), signal.SIGKILL)
 
 sys.setprofile(hook)
@@ -52,7 +60,7 @@ sys.setprofile(None)
 print("EVENTS", events, flush=True)
 os._exit(0)
 """
-# Every this-many events of the replacement (~1,300 of them): the old order's window, from deleting the
+# Every this-many events of the replacement (~500-1,400 of them): the old order's window, from deleting the
 # previous report to renaming the new one into view, spans over a hundred (3 of 44 points at 29 apart).
 _STRIDE = 20
 
