@@ -1,5 +1,5 @@
 """A process whose spool is full keeps one health report waiting (`SegmentWriter.park`), replaced by each
-newer one: a real program killed with SIGKILL at any point of that replacement leaves a report of its
+newer one: a real program killed with SIGKILL at points throughout that replacement leaves a report of its
 drops in the spool, never none (the previous one was deleted before the new one was in view)."""
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ sys.setprofile(None)
 print("EVENTS", events, flush=True)
 os._exit(0)
 """
-# Every this-many events of the replacement (~500-1,400 of them): the old order's window, from deleting the
-# previous report to renaming the new one into view, spans over a hundred (3 of 44 points at 29 apart).
+# Every this-many events of the replacement (438 to 1,408 of them, measured): the old order's window, from
+# deleting the previous report to renaming the new one into view, spans over a hundred of them.
 _STRIDE = 20
 
 

@@ -243,7 +243,7 @@ class SegmentWriter:
                     payload = older
                     break
             else:
-                if len(reports) >= layout.REPORTS_MAX:  # none to merge with now: kept, up to the last bound
+                if len(reports) >= layout.REPORTS_MAX:  # none to merge with, and the last bound reached
                     self._diag.warning(
                         "report",
                         "logloop shipper: %s holds %d reports waiting already: this process's counters stay"
