@@ -216,8 +216,9 @@ class Agent:
                 self._settle(batch, outcomes)
             self._record()  # before the holds go: a writer dropping a segment counts what this says
         finally:
-            self._holding = []
-            self._let_hold_go(held)
+            with layout.fork_gate():  # closed and forgotten at once: a fork between would keep them open
+                self._let_hold_go(held)
+                self._holding = []
         self._finish(now)
         self._write_stats()
         return bool(batch) or read
