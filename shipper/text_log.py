@@ -17,10 +17,13 @@ An entry continues with:
 - the exception line that ends a traceback (the first unindented line after its frames);
 - the other layouts of a traceback: loguru's (a blank line after the header, between frames and
   before the exception line, the frame that caught it marked `> File`), Twisted's `Failure` (its
-  `--- <exception caught here> ---` line between frames), rich's box (its header's line
-  `╭─── Traceback (most recent call last) ───╮`, then lines starting `│` up to `╰`), and a worker
-  process's failure re-raised by the parent (concurrent.futures, multiprocessing: its first line ends
-  `RemoteTraceback: `, then the worker's traceback between two lines of three double quotes);
+  `--- <exception caught here> ---` line between frames, a blank source line under a frame whose file
+  it could not read; printed brief, `Traceback: <type>: <value>` and a line `path:N:function` for each
+  frame; printed verbose, from `*--- Failure #N ---` to `*--- End of Failure #N ---`), rich's box
+  (its header's line `╭─── Traceback (most recent call last) ───╮`, then lines starting `│` up to `╰`),
+  and a worker process's failure re-raised by the parent (concurrent.futures, multiprocessing: its
+  first line ends `RemoteTraceback: `, then the worker's traceback between two lines of three double
+  quotes);
 - asyncio's context lines (`future: <Task ...>`, `handle: <Handle ...>`) after the line of its
   report of a failure ("Task exception was never retrieved"), before the traceback.
 An exception's message may span lines, after its exception line: PostgreSQL's fields (`DETAIL:  `,
@@ -105,6 +108,16 @@ _RICH_SUB: Final = "─ Sub-exception #"  # (rich 13.8 on: an exception group's 
 _LOGURU_MARKED: Final = '> File "'  # loguru: the frame that caught the exception
 # Twisted's `Failure` marks the frame that caught the exception with an unindented line between frames.
 _TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
+# Twisted's `Failure` printed brief (`getBriefTraceback`): its header names the type and value, then a
+# line for each frame; printed verbose: frames, variables and the exception's lines between two marks.
+# (`shipper.grouping.renderers.from_twisted` reads both.)
+_TWISTED_BRIEF_RE: Final = re.compile(
+    r"Traceback(?: \(failure with no frames\))?: (?:<class '[^'\n]+'>|[^\W\d][\w.]*): "
+)
+_TWISTED_BRIEF_FRAME_RE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+:[^\s:()]+\s*")
+_TWISTED_VERBOSE_RE: Final = re.compile(r"\*--- Failure #\d+ (?:\(pickled\) )?---\s*")
+_TWISTED_VERBOSE_END: Final = "*--- End of Failure #"
+_TWISTED_STARTS: Final = ("Traceback: ", "Traceback (failure with no frames): ", "*--- Failure #")
 # stackprinter's report (`shipper.grouping.renderers.from_stackprinter` reads it): no header, each frame
 # a line `File "path", line N, in func` at the line start, its context and variables indented, the line
 # that ran marked `-->`, blank lines between frames; its exception line is the first other line.
@@ -291,6 +304,9 @@ class Entry:
                 return self.text.partition("\n")[2] or None  # a test's report: what its header heads
             if self._is_dump() or _COMPILE_FRAME_RE.match(self.text):
                 return self.text
+            twisted = self._twisted_failure()
+            if twisted >= 0:
+                return self.text[twisted:]
             return self._stackprinter_report()
         start = min(found)
         line_start = self.text.rfind("\n", 0, start) + 1
@@ -322,6 +338,20 @@ class Entry:
         if logger:  # the program's package, as an ECS event's `log.logger` names it
             doc["log"] = {"logger": logger}
         return doc
+
+    def _twisted_failure(self) -> int:
+        """Where the first line of Twisted's failure printed brief or verbose starts (see `_TWISTED_STARTS`);
+        -1 without one."""
+        starts = [
+            at + 1
+            for start in _TWISTED_STARTS
+            for at in (self.text.find("\n" + start),)
+            if at >= 0
+            and (_TWISTED_BRIEF_RE.match(self.text, at + 1) or _TWISTED_VERBOSE_RE.match(self.text, at + 1))
+        ]
+        if self.text.startswith(_TWISTED_STARTS):
+            starts.append(0)
+        return min(starts, default=-1)
 
     def _stackprinter_report(self) -> str | None:
         """The text from stackprinter's first frame line on (see `_STACKPRINTER_FRAME`; without its
@@ -381,6 +411,13 @@ def _exception_line(stack_trace: str) -> str | None:
     return None if found is None else lines[found]
 
 
+def _blank_source(current: _Open, line: str) -> bool:
+    """Whether a blank `line` is the source line of the frame line before it (indented, right under it):
+    Twisted's `Failure` writes one for a frame whose file it cannot read (`<string>`), where `traceback`
+    writes none. A blank line between frames or after a traceback is not (loguru's: not indented)."""
+    return line[:1] == " " and current.state.frames and 'File "' in current.last
+
+
 def _is_colour_only(line: str) -> bool:
     """Whether a line holds colour codes and nothing else but blanks (a coloured log resetting its
     colours on a line of its own): it is read as no line at all, since it holds no text of the program."""
@@ -405,7 +442,9 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             continue
         if not line.strip():
             current = open_entries.get(source)
-            if current is not None:
+            if current is not None and _blank_source(current, line):
+                current.take(line)
+            elif current is not None:
                 current.blanks.append(line)
             continue
         learned = prefixes.learn(source, line)
@@ -419,7 +458,9 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             if _is_colour_only(rest):
                 continue
             if not rest.strip():  # a blank line of the program's, the prefix before it
-                if current is not None:
+                if current is not None and _blank_source(current, rest):
+                    current.take(line)
+                elif current is not None:
                     current.blanks.append(rest)
                 continue
         else:
@@ -659,6 +700,7 @@ class _State:
         self.budget = 0  # the lines a display (SQL statement, IPython's, pytest's) may still take in
         self.member_box = False  # in rich's box of a group's member: its exception line is in the box
         self.stackprinter = False  # in stackprinter's frames (see `_STACKPRINTER_FRAME`)
+        self.twisted = ""  # in Twisted's failure: "verbose", "brief" ("value" before its first frame)
 
     def start(self, line: str) -> None:
         """Take in the entry's first line: a dump's, or any other (an entry can start with a traceback's
@@ -710,6 +752,10 @@ class _State:
             return False  # a dump is an entry of its own
         if self.stackprinter:
             return self._in_stackprinter(plain)
+        if self.twisted:
+            return self._in_twisted(plain, after_blank=after_blank)
+        if plain.startswith(_TWISTED_STARTS) and self._twisted_starts(plain, after_blank=after_blank):
+            return True
         if (
             plain.startswith(_STACKPRINTER_FRAME)
             and (self.chained or not (self.traced or self.stacked or after_blank))
@@ -824,6 +870,44 @@ class _State:
             return True
         self.stackprinter, self.ended = False, True  # its exception line
         return True
+
+    def _twisted_starts(self, line: str, *, after_blank: bool) -> bool:
+        """Whether `line` starts Twisted's failure printed brief or verbose where a traceback's header
+        would go on with the entry (see `continues`); if so, take it in."""
+        if not (self.chained or not (self.traced or self.stacked or after_blank)):
+            return False
+        if _TWISTED_VERBOSE_RE.fullmatch(line):
+            self.twisted = "verbose"
+        elif _TWISTED_BRIEF_RE.match(line):
+            self.twisted = "value"
+        else:
+            return False
+        self.traced, self.chained, self.frames, self.ended = True, False, False, False
+        self.budget = _DISPLAY_LINES
+        return True
+
+    def _in_twisted(self, line: str, *, after_blank: bool) -> bool:
+        """`continues` inside Twisted's failure: brief, the value's further lines, then its frame lines
+        (anything else, or a blank line, ends it); verbose, every line up to its end mark. A record's head
+        ends either (cut short), as does the end of the budget."""
+        self.budget -= 1
+        if self.budget <= 0 or _HEAD_RE.match(line) is not None:
+            self.twisted, self.ended = "", True
+            return False
+        if self.twisted == "verbose":
+            if line.startswith(_TWISTED_VERBOSE_END):
+                self.twisted, self.ended = "", True
+            return True
+        if after_blank:
+            self.twisted, self.ended = "", True
+            return False
+        if _TWISTED_BRIEF_FRAME_RE.fullmatch(line):
+            self.twisted = "brief"
+            return True
+        if self.twisted == "value":  # a value of several lines
+            return True
+        self.twisted, self.ended = "", True
+        return False
 
     def _message_goes_on(self, line: str, *, after_blank: bool) -> bool:
         """Whether `line`, after an exception line, is more of its message (`_MESSAGE_PARTS_RE`,

@@ -689,11 +689,9 @@ def test_a_rich_handlers_pattern_error_in_its_column_is_keyed_as_traceback_print
 # stackprinter: a program that formats its failures with stackprinter (its excepthook, or `format()`
 # in a logging formatter), run from two install paths with other values and line numbers.
 
-_STACKPRINTER_APP = """
-import logging, sys
-import stackprinter
-
-
+# The functions both programs fail in: `parse` (and `other`, a sibling: the same error in another
+# function; `parse(None)`, another error in the same function).
+_FAILING = """
 def parse(value):
     count = len(value)
     return int(value) + count
@@ -701,7 +699,15 @@ def parse(value):
 
 def other(value):
     return int(value)
+"""
 
+_STACKPRINTER_APP = (
+    """
+import logging, sys
+import stackprinter
+"""
+    + _FAILING
+    + """
 
 def walk(value):
     return walk(value)
@@ -741,6 +747,7 @@ if __name__ == "__main__":
     except Exception:
         logging.getLogger("app.worker").exception("order %s failed", value)
 """
+)
 _STACKPRINTER_WAYS = {  # how a failure is written: (STYLE, LINES, how it is raised)
     "excepthook": ("'plaintext'", 5, "excepthook"),
     "logging-formatter": ("'plaintext'", 5, "plain"),
@@ -754,17 +761,19 @@ def _stackprinted(directory: Path, way: str, function: str, value: str, padding:
     """What the program at `directory` (`padding` blank lines above its code) writes to stderr when
     `function(value)` fails, its failure written by stackprinter the `way` named."""
     style, lines, raised = _STACKPRINTER_WAYS.get(way, ("'plaintext'", 5, way))
+    source = _STACKPRINTER_APP.replace("STYLE", style).replace("LINES", str(lines))
+    return _failed(directory, source, padding, function, value, raised)
+
+
+def _failed(directory: Path, source: str, padding: int, *arguments: str) -> str:
+    """What the program `source` (written to `directory` once, `padding` blank lines above its code)
+    writes to stderr when run with `arguments`, which must make it fail."""
     program = directory / "app.py"
     if not program.exists():
         directory.mkdir(parents=True)
-        source = _STACKPRINTER_APP.replace("STYLE", style).replace("LINES", str(lines))
         program.write_text("\n" * padding + source, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, str(program), function, value, raised],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [sys.executable, str(program), *arguments], capture_output=True, text=True, timeout=60, check=False
     )
     assert "Error" in done.stderr, done.stderr
     return done.stderr
@@ -827,6 +836,93 @@ def test_logloop_cluster_text_groups_stackprinter_reports(tmp_path: Path, way: s
     clusters = [row["cluster"] for row in traced]
     assert clusters[0] == clusters[1] and clusters[4] == clusters[5] and len(set(clusters)) == 4
     assert len(rows) == 2 * len(runs), rows  # each report one event, each "starting" line another
+
+
+# Twisted: a program that logs its failures as Twisted's `Failure` prints them (brief, default, verbose,
+# verbose with the frames' variables), each raised through `eval` (a frame without a source file: the
+# default layout writes its source line blank), run from two install paths with other values and lines.
+
+_TWISTED_APP = (
+    """
+import logging, sys
+from twisted.python.failure import Failure
+"""
+    + _FAILING
+    + """
+
+if __name__ == "__main__":
+    function, value = globals()[sys.argv[1]], None if sys.argv[2] == "None" else sys.argv[2]
+    detail, captured = sys.argv[3].partition("+")[::2]
+    if detail == "native":
+        eval("function(value)")  # Python's own print of the failure
+    logging.basicConfig(format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
+    try:
+        eval("function(value)")
+    except Exception:
+        failure = Failure(captureVars=bool(captured))
+        text = failure.getTraceback(detail=detail)
+        logging.getLogger("app.worker").error("order %s failed\\n%s", value, text)
+"""
+)
+_TWISTED_WAYS = ("brief", "default", "verbose", "verbose+variables")
+
+
+def _twisted_failure(directory: Path, way: str, function: str, value: str, padding: int) -> str:
+    """What the program at `directory` (`padding` blank lines above its code) writes to stderr when
+    `function(value)` fails, the failure printed as Twisted's `Failure` prints it the `way` named."""
+    return _failed(directory, _TWISTED_APP, padding, function, value, way)
+
+
+@pytest.mark.parametrize("way", _TWISTED_WAYS)
+def test_a_twisted_failure_is_keyed_by_where_it_failed_in_every_layout(tmp_path: Path, way: str) -> None:
+    """Twisted's `Failure` as a program logs it (brief: type and value first, a line `path:N:function` a
+    frame; verbose: frames as `path:N: function(...)`, their variables, between two marks; default:
+    `traceback`'s layout, a blank source line for `eval`'s frame) is keyed by its frames: one bug from
+    other install paths, line numbers and values one group, the same error in another function and another
+    error in the same function other groups (they were one group: every failure was its log line), the
+    title the exception's; the default layout's key is that of `traceback`'s print of the same failure."""
+    first = _twisted_failure(tmp_path / "home" / "ann" / "app", way, "parse", "abc", 0)
+    again = _twisted_failure(tmp_path / "srv" / "releases" / "42" / "app", way, "parse", "x19", 9)
+    sibling = _twisted_failure(tmp_path / "home" / "ann" / "app", way, "other", "abc", 0)
+    other_bug = _twisted_failure(tmp_path / "home" / "ann" / "app", way, "parse", "None", 0)
+    keys = [
+        fingerprint_event({"error": {"stack_trace": text}}) for text in (first, again, sibling, other_bug)
+    ]
+    assert all(key is not None for key in keys)
+    assert keys[0] is not None and keys[1] is not None and keys[0].key == keys[1].key, (first, again)
+    assert len({key.key for key in keys if key is not None}) == 3, (first, sibling, other_bug)
+    assert keys[0].name.startswith("ValueError: invalid literal") and keys[0].name.endswith("(app.parse)"), (
+        keys
+    )
+    assert parse_traceback(first).final.type.removeprefix("builtins.") == "ValueError"  # (default: `qual`'s)
+    if way == "default":
+        native = _twisted_failure(tmp_path / "native", "native", "parse", "abc", 0)
+        assert checked_key(native).key == keys[0].key, (native, first)
+
+
+def test_logloop_cluster_text_groups_twisted_failures(tmp_path: Path) -> None:
+    """`logloop cluster --text` over a program's stderr holding Twisted's failures in every layout (each
+    after its record's line, the lines of another record between them) makes each failure one event
+    with the key of its text alone, a layout's recurrence one group, and the lines around events of their
+    own (a brief failure's frame lines, a verbose one's variables and marks were events of their own)."""
+    runs = [("home", "parse", "abc", 0), ("srv", "parse", "x19", 9), ("home", "other", "abc", 0)]
+    failures = [
+        _twisted_failure(tmp_path / root / way, way, *run) for way in _TWISTED_WAYS for root, *run in runs
+    ]
+    log = tmp_path / "stderr.log"
+    log.write_text(
+        "".join(
+            f"{text}2026-12-06 10:00:0{n % 10},000 INFO [app] run {n}\n" for n, text in enumerate(failures)
+        )
+    )
+    assert main(["cluster", "--text", str(log), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 2 * len(failures), rows  # each failure one event, each "run" line another
+    traced = [row["cluster"] for row in rows if row["category"] == "traceback"]
+    assert traced == [_key_of(text) for text in failures], rows
+    for way in range(len(_TWISTED_WAYS)):  # the recurrence with its first, the sibling apart
+        first, again, sibling = traced[3 * way : 3 * way + 3]
+        assert first == again != sibling, (_TWISTED_WAYS[way], rows)
 
 
 # A notebook run by nbclient (`jupyter nbconvert --execute`, papermill, nbmake use it): a failing cell

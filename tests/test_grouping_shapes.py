@@ -308,6 +308,42 @@ def test_a_traceback_whose_line_ends_were_escaped_is_read_as_printed() -> None:
     assert _key(newlines_only) == _key(first)
 
 
+def _syslog_escaped(text: str) -> str:
+    """`text` as rsyslog writes a message received with control characters (its default
+    `$EscapeControlCharactersOnReceive on`): each as `#` and its three octal digits. (rsyslog cannot run
+    here: this function applies the escape its documentation gives.)"""
+    return "".join(f"#{ord(character):03o}" if ord(character) < 32 else character for character in text)
+
+
+def test_a_traceback_as_rsyslog_escapes_it_is_read_as_printed(tmp_path: Path) -> None:
+    """A traceback a service logged through syslog, as rsyslog writes it (one line after the record's
+    text: line ends `#012`, tabs `#011`), gets the key of the traceback, as an event's message and in a
+    text log of such lines (`logloop cluster --text`: each line one event), its sibling apart. (Each was
+    a message line mined: bugs of one logging call merged, a bug split by its frames' values.)"""
+    first, again = formatted(lambda: _load({}, "u1")), formatted(lambda: _load({}, "user-77"))
+    sibling = formatted(lambda: _other({}, "u1"))
+
+    def logged(text: str) -> str:
+        return _syslog_escaped("charge failed\n" + text.rstrip("\n").replace("    ", "\t"))
+
+    escaped = logged(first)
+    assert "\n" not in escaped and "#012" in escaped and "#011" in escaped
+    assert parse_traceback(escaped).final.type == "KeyError"
+    assert _key(escaped) == _key(first) == _key(logged(again)) != _key(logged(sibling))
+    assert message_only.traceback_in_message({"message": escaped}) == escaped
+    log = tmp_path / "syslog"
+    lines = [
+        f"Dec  6 10:00:0{n} vm shop.py[2231]: {logged(text)}\n"
+        for n, text in enumerate((first, again, sibling))
+    ]
+    log.write_text("".join(lines), encoding="utf-8")
+    assert main(["cluster", "--text", str(log), "-o", str(tmp_path / "out.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["category"] for row in rows] == ["traceback"] * 3, rows
+    assert rows[0]["cluster"] == rows[1]["cluster"] != rows[2]["cluster"], rows
+    assert rows[0]["title"].startswith("KeyError"), rows
+
+
 def _in_pseudo_file(name: str, function: str, key: str) -> str:
     source = f"def {function}(data, key):\n    return data[key]\n"
     linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # as the REPL registers it

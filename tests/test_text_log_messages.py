@@ -204,6 +204,33 @@ def test_a_twisted_failure_is_one_entry_keyed_as_its_traceback(before: str) -> N
     )
 
 
+@pytest.mark.parametrize("prefix", [pytest.param("", id="plain"), pytest.param("web-1  | ", id="prefixed")])
+def test_a_blank_source_line_under_a_frame_does_not_end_the_traceback(prefix: str) -> None:
+    """A frame whose file Twisted's `Failure` could not read (`eval`'s `<string>`) has its source line
+    written blank (indented, nothing else): the traceback goes on under it, one entry keyed as the same
+    traceback without that line; a blank line between entries still parts them."""
+    failure = (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/jobs.py", line 9, in run\n'
+        '    eval("parse(value)")\n'
+        '  File "<string>", line 1, in <module>\n'
+        "    \n"
+        '  File "/srv/app/jobs.py", line 3, in parse\n'
+        "    return int(value)\n"
+        "builtins.ValueError: invalid literal for int() with base 10: 'x'\n"
+    )
+    text = "ERROR job failed\n" + failure + "\n" + "INFO next\n"
+    lines = [prefix + line for line in text.splitlines(keepends=True)]
+    found = list(entries(lines))
+    assert len(found) == 2, [entry.text for entry in found]
+    assert found[1].text == prefix + "INFO next\n"
+    plain = failure.replace("    \n", "")
+    document = found[0].document()
+    assert fingerprint_document(document) == fingerprint_document(
+        {**document, "error": {"stack_trace": plain}}
+    )
+
+
 @pytest.mark.parametrize(
     "opening",
     [

@@ -225,7 +225,13 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        stored event of another JSON logger as `logloop cluster` does (`json_logs.as_ecs`: an
        OpenTelemetry log's `body` as its message, its `exception.stacktrace` as its traceback): every
        such error, now counted as one, was one group "(empty message)"; none of the evaluation set
-       changes (`logloop cluster` read them so already)
+       changes (`logloop cluster` read them so already); Twisted's failure printed brief
+       (`Traceback: <type>: <value>`, a line `path:N:function` a frame) or verbose (between
+       `*--- Failure #N ---` and its end mark) read as the traceback it shows (each was keyed by the
+       event's message: every bug one statement logged, one group), and in a text log a frame's blank
+       source line (Twisted's, for `eval`'s `<string>`) no end of its traceback; a traceback as rsyslog
+       writes it (one line, line ends `#012`, tabs `#011`) read as printed (it was a message line
+       mined: one logging call's bugs merged); none of the evaluation set changes
 """
 
 from __future__ import annotations

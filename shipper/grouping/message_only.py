@@ -86,7 +86,12 @@ def traceback_in_message(doc: Mapping[str, Any]) -> str:
     error = doc.get("error")
     nested = error.get("message") if isinstance(error, Mapping) else None  # (direct reads: every message
     for text in (nested, doc.get("error.message"), doc.get("message")):  # line of a batch asks)
-        if isinstance(text, str) and ("\n" in text or "\\n" in text) and has_frame_lines(text):
+        # (a line end; JSON's escape of one; rsyslog's: `tracebacks.normalized` reads both)
+        if (
+            isinstance(text, str)
+            and ("\n" in text or "\\n" in text or "#012" in text)
+            and has_frame_lines(text)
+        ):
             return text
     return ""
 

@@ -3,9 +3,10 @@
 faulthandler's dump (a crashed or killed program's stderr: "Fatal Python error: Segmentation fault",
 then each thread's frames, most recent call first) and rich's traceback (frames in a box drawn with
 box-drawing characters, the line that ran marked "❱"), pytest's, Django's and stackprinter's reports,
-and the report `logging` prints of a record it could not emit. The one rule: what is written is only what the
-dump shows (file, line number, function, source line, the error's text); nothing is made up but the
-exception line a dump lacks, `FatalPythonError: <its first line>`, so a title reads as the dump did.
+Twisted's brief and verbose failures, and the report `logging` prints of a record it could not emit.
+The one rule: what is written is only what the dump shows (file, line number, function, source line,
+the error's text); nothing is made up but the exception line a dump lacks, `FatalPythonError: <its
+first line>`, so a title reads as the dump did.
 """
 
 from __future__ import annotations
@@ -410,6 +411,73 @@ def from_stackprinter(text: str) -> str | None:
         elif reading != "frames":
             break  # other text after the last exception
     return "\n".join(out) + "\n" if out else None
+
+
+# Twisted's `Failure`: its default layout is `traceback`'s (a frame whose file it cannot read has a blank
+# source line); `brief` (`getBriefTraceback`, `printBriefTraceback`) writes `Traceback: <type>: <value>`
+# first, the type as `str` gives it (`<class 'json.decoder.JSONDecodeError'>`), then each frame a line
+# `path:N:function`, no source; `verbose` (`getTraceback(detail="verbose")`) writes between
+# `*--- Failure #N ---` and `*--- End of Failure #N ---` each frame as a line `path:N: function(...)`, then
+# its locals and globals (indented, under ` [ Locals ]` and ` ( Globals )`, or once ` [Capture of Locals
+# and Globals disabled ...]`), then `package.Type: value`. Neither prints a chain: a failure that wraps
+# another writes ` (chained Failure)` and the inner one after its own.
+TWISTED_BRIEF: Final = "Traceback: "
+TWISTED_VERBOSE: Final = "*--- Failure #"
+_TWISTED_BRIEF_HEADER_RE: Final = compile_lazily(
+    r"^Traceback(?: \(failure with no frames\))?: "
+    r"(?:<class '(?P<class>[^'\n]+)'>|(?P<name>[^\W\d][\w.]*)): ?",
+    re.MULTILINE,
+)
+_TWISTED_BRIEF_FRAME_RE: Final = compile_lazily(r"(?P<file>[^\s:][^\n]*?):(?P<line>\d+):(?P<func>[^\s:()]+)")
+_TWISTED_VERBOSE_RE: Final = compile_lazily(r"^\*--- Failure #\d+ (?:\(pickled\) )?---[ \t]*$", re.MULTILINE)
+_TWISTED_VERBOSE_FRAME_RE: Final = compile_lazily(
+    r"(?P<file>[^\s:][^\n]*?):(?P<line>\d+): (?P<func>\S+)\(\.\.\.\)"
+)
+_TWISTED_VERBOSE_END: Final = "*--- End of Failure #"
+
+
+def from_twisted(text: str) -> str | None:
+    """The first failure Twisted printed `brief` or `verbose` in `text` as a traceback (its frames without
+    source, then its exception's lines); None when it holds no such failure with a frame (a failure
+    without frames has no place to group by: its text stays message)."""
+    verbose = _TWISTED_VERBOSE_RE.search(text)
+    brief = _TWISTED_BRIEF_HEADER_RE.search(text)
+    if verbose is not None and (brief is None or verbose.start() < brief.start()):
+        return _from_twisted_verbose(text[verbose.end() :].split("\n")[1:])
+    if brief is None:
+        return None
+    exc_type = brief["class"] or brief["name"]
+    message: list[str] = []
+    frames: list[str] = []
+    for line in text[brief.end() :].split("\n"):
+        frame = _TWISTED_BRIEF_FRAME_RE.fullmatch(line.rstrip())
+        if frame is not None:
+            frames.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}')
+        elif frames:
+            break  # what follows the failure
+        else:
+            message.append(line.rstrip())  # the value's line (a long value spans several)
+    if not frames:
+        return None
+    value = "\n".join(message).rstrip()
+    return "\n".join((HEADER, *frames, f"{exc_type}: {value}" if value else exc_type)) + "\n"
+
+
+def _from_twisted_verbose(lines: list[str]) -> str | None:
+    frames: list[str] = []
+    exception: list[str] = []
+    for line in lines:
+        if line.startswith(_TWISTED_VERBOSE_END) or line.startswith(" (chained Failure)"):
+            break
+        frame = None if exception else _TWISTED_VERBOSE_FRAME_RE.fullmatch(line.rstrip())
+        if frame is not None:
+            frames.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}')
+        elif exception or (frames and line.strip() and not line[:1].isspace()):
+            exception.append(line.rstrip())  # (before it: a frame's locals and globals, indented)
+    if not frames or not exception:
+        return None
+    exception[0] = exception[0].removeprefix("builtins.")  # (`reflect.qual`'s name: `traceback` writes none)
+    return "\n".join((HEADER, *frames, *exception)).rstrip("\n") + "\n"
 
 
 # Django's plain-text report (the debug page's copy-and-paste view, the admin e-mail's text) ends its

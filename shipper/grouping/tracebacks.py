@@ -8,8 +8,9 @@ function, multi-line messages, ANSI colours, and traces cut in the middle by a s
 other tools pass them on (see `normalized`): as IPython/Jupyter prints them, indented as a whole,
 encoded once more as a JSON string, after other text (`ERROR:root:...`) or with a log collector's
 prefix on every line, as loguru marks its catching frame (`> File`), indented with tabs, and as other
-renderers print them (faulthandler, rich, pytest, Django, logging's "--- Logging error ---": see
-`renderers`); a chain quoted in a message (a RemoteTraceback's) stays message. A text cut inside its
+renderers print them (faulthandler, rich, pytest, Django, stackprinter, Twisted's brief and verbose
+failures, logging's "--- Logging error ---": see `renderers`), and as rsyslog escapes its line ends
+(`#012`); a chain quoted in a message (a RemoteTraceback's) stays message. A text cut inside its
 innermost frame does not read that frame.
 
 Parsing is pure and lenient: text that is not a traceback still yields one `ExceptionRecord` whose
@@ -151,8 +152,11 @@ def without_colours(text: str) -> str:
 
 def _normalized(text: str) -> str:
     # (Most tracebacks start with the header: the shapes other tools give are looked for only in others.)
-    if not text.startswith(_HEADER) and _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
-        text = _unescaped(text)
+    if not text.startswith(_HEADER):  # (a traceback on one line: its line ends escaped)
+        if _ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
+            text = _unescaped(text)
+        elif _SYSLOG_ESCAPED_HEADER in text and "\n" not in text.rstrip("\n"):
+            text = re.sub(_SYSLOG_ESCAPE, _syslog_unescaped, text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = without_colours(text)  # as 3.13 prints tracebacks to a terminal
@@ -183,6 +187,8 @@ def _normalized(text: str) -> str:
             _STACKPRINTER_FRAME in text and _HEADER not in text
         ):
             text = renderers.from_stackprinter(text) or text
+        elif (renderers.TWISTED_BRIEF in text or renderers.TWISTED_VERBOSE in text) and _HEADER not in text:
+            text = renderers.from_twisted(text) or text
         if text[:1] in _INDENTS:  # (`traceback` starts its header at the line start)
             text = _dedented(text)
         if not text.startswith(_HEADER):
@@ -285,6 +291,17 @@ _LINE_PREFIX_LIMIT: Final = 200  # a collector's prefix is a few dozen character
 # A traceback encoded once more as a JSON string (a pipeline that serialises a JSON log line twice):
 # one line, its line ends written "\n".
 _ESCAPED_HEADER: Final = "Traceback (most recent call last):\\n"
+# A traceback as rsyslog writes a message's control characters: each as `#` and its three octal digits,
+# a line end `#012`, a tab `#011` (`/var/log/syslog`, `/var/log/messages` of a service that logs to
+# syslog): one line. Only such a line is unescaped (`#012` in another text is the text's).
+_SYSLOG_ESCAPED_HEADER: Final = "Traceback (most recent call last):#012"
+_SYSLOG_ESCAPE: Final = r"#0([0-3][0-7])"  # (compiled when first used, by `re`'s cache: a rare shape)
+
+
+def _syslog_unescaped(escape: re.Match[str]) -> str:
+    return chr(int(escape[1], 8))  # (a control character: below 32)
+
+
 _INDENTS: Final = ("\n", " ", "\t")
 _PLAIN_FRAME_LINE: Final = '  File "'
 _MARKED_FRAME: Final = '\n> File "'
