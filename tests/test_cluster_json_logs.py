@@ -197,6 +197,22 @@ def _pino_err_object(exc: ValueError, stack: str) -> dict[str, object]:
     }
 
 
+def _journal(exc: ValueError, stack: str) -> dict[str, object]:
+    """`journalctl -o json`'s line for a record python-systemd's `JournalHandler` sent (its fields as that
+    handler names them, the journal's own beside them; no journal runs here: written as it writes one)."""
+    return {
+        "__REALTIME_TIMESTAMP": "1764928800000000",
+        "_PID": "2231",
+        "_COMM": "python3",
+        "SYSLOG_IDENTIFIER": "backup.py",
+        "PRIORITY": "3",
+        "MESSAGE": "save failed\n" + stack.rstrip("\n"),
+        "LOGGER": "shop.orders",
+        "CODE_FUNC": "save",
+        "EXCEPTION_TEXT": stack.rstrip("\n"),
+    }
+
+
 def _top_level(name: str) -> Callable[[ValueError, str], dict[str, object]]:
     """A formatter writing the traceback at the top level under `name` (`stack`, `trace`,
     `backtrace`: a JavaScript habit, Rails', a hand-written `JSONFormatter`'s)."""
@@ -226,6 +242,7 @@ LOGGERS: dict[str, Callable[[], list[str]]] = {
     "a top-level stack": lambda: _report_lines(_top_level("stack")),
     "a top-level trace": lambda: _report_lines(_top_level("trace")),
     "a top-level backtrace": lambda: _report_lines(_top_level("backtrace")),
+    "journalctl -o json, JournalHandler's record": lambda: _report_lines(_journal),
 }
 
 
@@ -277,6 +294,18 @@ def test_a_loguru_line_without_an_exception_is_grouped_by_its_message(tmp_path: 
     assert [row["category"] for row in rows] == ["message"] * 4
     assert rows[0]["cluster"] == rows[2]["cluster"] != rows[1]["cluster"] == rows[3]["cluster"]
     assert rows[1]["title"] == "payment declined for order <NUM>"
+
+
+def test_journal_entries_without_a_traceback_are_grouped_by_their_message(tmp_path: Path) -> None:
+    """`journalctl -o json`'s lines of a service's messages (`MESSAGE`, the journal's fields beside it)
+    are grouped by their message (each was an empty message: every line of the journal one group)."""
+    lines = [
+        json.dumps({"MESSAGE": f"backup started for /srv/{name}", "PRIORITY": "6", "_PID": "12"})
+        for name in ("a", "b")
+    ] + [json.dumps({"MESSAGE": "disk full on /dev/sda1", "PRIORITY": "3", "_PID": "12"})]
+    rows = _cluster(tmp_path, lines)
+    assert rows[0]["cluster"] == rows[1]["cluster"] != rows[2]["cluster"], rows
+    assert rows[2]["title"] == "disk full on <PATH>", rows
 
 
 def test_an_ecs_event_is_read_as_it_is() -> None:

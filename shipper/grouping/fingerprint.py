@@ -231,7 +231,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        event's message: every bug one statement logged, one group), and in a text log a frame's blank
        source line (Twisted's, for `eval`'s `<string>`) no end of its traceback; a traceback as rsyslog
        writes it (one line, line ends `#012`, tabs `#011`) read as printed (it was a message line
-       mined: one logging call's bugs merged); none of the evaluation set changes
+       mined: one logging call's bugs merged); none of the evaluation set changes; the journal's
+       export (`journalctl -o json`) read with its `MESSAGE` as the message, and the `EXCEPTION_TEXT`
+       and `LOGGER` of python-systemd's `JournalHandler` as the traceback and logger (every such
+       line was one group, "(empty message)"); none of the evaluation set changes
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@
 `serialize=True` (`text`, `record`), AWS Lambda's report of an uncaught exception (`errorType`,
 `stackTrace`), Datadog's standard attributes (`error.stack`, `logger.name`, nested or dotted), OpenTelemetry's
 `LoggingHandler` (`body`, `severity_text`, the `exception.stacktrace` attribute of its semantic
-conventions, in `attributes` or not) or a cloud's layout (`severity`, `textPayload`, `msg`) writes the
-same facts under other names: a traceback there was never read, every bug of a logger one group.
+conventions, in `attributes` or not), the journal's export (`journalctl -o json`: `MESSAGE`, and
+python-systemd's `JournalHandler`'s `EXCEPTION_TEXT` and `LOGGER`) or a cloud's layout (`severity`,
+`textPayload`, `msg`) writes the same facts under other names: a traceback there was never read,
+every bug of a logger one group.
 A hand-written formatter's or structlog's keyword (`"err": self.formatException(...)`,
 `log.error("failed", error=traceback.format_exc())`, pino's `err` object with its `stack`) is read
 under those generic names only when it holds a frame line: an `error` that is a sentence stays one.
@@ -37,12 +39,19 @@ _ALIASES: Final = (
             "error.stack",
             "exception.stacktrace",
             "attributes.exception.stacktrace",
+            "EXCEPTION_TEXT",
         ),
     ),
-    ("message", ("msg", "event", "@message", "textPayload", "record.message", "errorMessage", "body")),
+    (
+        "message",
+        ("msg", "event", "@message", "textPayload", "record.message", "errorMessage", "body", "MESSAGE"),
+    ),
     ("log.level", ("levelname", "level", "severity", "lvl", "record.level.name", "severity_text")),
-    ("log.logger", ("logger", "logger_name", "name", "record.name", "logger.name")),
+    ("log.logger", ("logger", "logger_name", "name", "record.name", "logger.name", "LOGGER")),
 )
+# (The journal's fields are upper case: `journalctl -o json` writes a record python-systemd's
+# `JournalHandler` sent with its `MESSAGE`, `LOGGER` and `EXCEPTION_TEXT`; its `PRIORITY` is syslog's
+# number, no level name, and is not read.)
 # An alias read only beside another (python-json-logger's pair, OpenTelemetry's); the others are read
 # wherever they are (a dotted one nested too: loguru's `record.message`, OpenTelemetry's `attributes...`).
 _PAIRED: Final = {"name": "levelname", "body": "severity_text"}  # (an HTTP log's `body` is a request's)
