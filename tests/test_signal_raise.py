@@ -263,11 +263,20 @@ def _log_with_signal_at(log: Callable[[], None], landing: int, landed: list[str]
                 landed.append(f"{event} {name} in {Path(frame.f_code.co_filename).name}:{frame.f_lineno}")
                 signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
 
+    # The cyclic collector is held off during the call: where an allocation happens to start it, it frees
+    # whatever cyclic garbage there is and runs its weakref callbacks (a WeakSet's `_remove`), and a
+    # signal's handler raising inside a callback is ignored by the interpreter, in any program and any code
+    # alike. What is swept is the logging call's own points (an object whose last reference it drops still
+    # runs its callbacks in it).
+    collecting = gc.isenabled()
+    gc.disable()
     sys.setprofile(count)
     try:
         log()
     finally:
         sys.setprofile(None)
+        if collecting:
+            gc.enable()
     return calls
 
 
