@@ -342,16 +342,14 @@ class Entry:
     def _twisted_failure(self) -> int:
         """Where the first line of Twisted's failure printed brief or verbose starts (see `_TWISTED_STARTS`);
         -1 without one."""
-        starts = [
-            at + 1
-            for start in _TWISTED_STARTS
-            for at in (self.text.find("\n" + start),)
-            if at >= 0
-            and (_TWISTED_BRIEF_RE.match(self.text, at + 1) or _TWISTED_VERBOSE_RE.match(self.text, at + 1))
-        ]
-        if self.text.startswith(_TWISTED_STARTS):
-            starts.append(0)
-        return min(starts, default=-1)
+        starts = [0] if self.text.startswith(_TWISTED_STARTS) else []
+        starts += [at + 1 for at in (self.text.find("\n" + start) for start in _TWISTED_STARTS) if at >= 0]
+        failures = (
+            at
+            for at in sorted(starts)
+            if _TWISTED_BRIEF_RE.match(self.text, at) or _TWISTED_VERBOSE_RE.match(self.text, at)
+        )
+        return next(failures, -1)
 
     def _stackprinter_report(self) -> str | None:
         """The text from stackprinter's first frame line on (see `_STACKPRINTER_FRAME`; without its

@@ -204,6 +204,15 @@ def test_a_twisted_failure_is_one_entry_keyed_as_its_traceback(before: str) -> N
     )
 
 
+@pytest.mark.parametrize("line", ["Traceback: see the log above\n", "*--- Failure #3 was retried\n"])
+def test_a_line_that_only_starts_like_a_twisted_failure_holds_no_stack_trace(line: str) -> None:
+    """An entry whose first line starts as Twisted's brief or verbose header does but is none (no type and
+    value after `Traceback: `, no closing dashes) is a message: no stack trace is made of it."""
+    found = list(entries([line]))
+    assert [entry.text for entry in found] == [line]
+    assert found[0].document() == {"message": line.rstrip("\n")}
+
+
 @pytest.mark.parametrize("prefix", [pytest.param("", id="plain"), pytest.param("web-1  | ", id="prefixed")])
 def test_a_blank_source_line_under_a_frame_does_not_end_the_traceback(prefix: str) -> None:
     """A frame whose file Twisted's `Failure` could not read (`eval`'s `<string>`) has its source line
