@@ -7,8 +7,6 @@ taken for the child's whole life (the rare CI failure of `test_fork_thread_deliv
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +82,9 @@ def test_a_fork_at_any_point_of_a_delivery_pass_leaves_the_child_nothing_of_the_
 ) -> None:
     """Children forked at points throughout a delivery thread's pass (holding several segments) each
     hold no descriptor or mapping of the spool once their at-fork hooks ran."""
-    script = tmp_path / "program.py"
-    script.write_text(_PROGRAM)
     report = tmp_path / "report.txt"
     arguments = [es_url, str(tmp_path / "spool"), index_prefix, str(report), str(_STRIDE)]
-    done = subprocess.run(
-        [sys.executable, str(script), *arguments],
-        env={"PYTHONPATH": str(programs.REPO), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    done = programs.run(_PROGRAM, tmp_path, args=arguments, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = report.read_text().splitlines()
     facts: dict[str, Any] = dict(line.split(" ", 1) for line in lines if not line.startswith("HELD "))

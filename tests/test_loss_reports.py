@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from helpers import programs
 from helpers.delivered import documents
+from helpers.programs import UNREACHABLE
 
 from analyzers import capacity
 from analyzers.config import CheckConfig
@@ -27,7 +28,6 @@ from shipper.spool import layout, records, segment
 
 pytestmark = pytest.mark.es
 
-_UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record waits, the spool fills up
 
 # Fills a 64 KiB `drop_newest` spool that nothing empties, then ends as `how` says: "exit" (close()
 # at exit, no segment open: the last one filled up and no new one could be made), "kill" (SIGKILL
@@ -57,7 +57,7 @@ def _fill(tmp_path: Path, spool: Path, prefix: str, count: int, how: str, *, pre
     script = tmp_path / f"filler_{count}_{how}.py"
     script.write_text(_FILLER)
     done = subprocess.run(
-        [*prefix_args, sys.executable, str(script), str(spool), prefix, str(count), how, _UNREACHABLE],
+        [*prefix_args, sys.executable, str(script), str(spool), prefix, str(count), how, UNREACHABLE],
         env={"PYTHONPATH": str(programs.REPO), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -256,7 +256,7 @@ def test_a_process_killed_with_sigkill_reports_what_it_dropped_up_to_a_second_be
     before the kill (before: none of them, `stats_interval` away)."""
     install_template(es, index_prefix)
     spool = tmp_path / "spool"
-    dropped, counts, code = _drop(tmp_path, spool, index_prefix, _UNREACHABLE, "spool_full", end, 2.5)
+    dropped, counts, code = _drop(tmp_path, spool, index_prefix, UNREACHABLE, "spool_full", end, 2.5)
     assert code == -9 and dropped > 2000
     waiting = [path for path in layout.segments(spool) if layout.is_report(path)]
     assert len(waiting) <= 2  # (each report segment replaces its unsent predecessor)
@@ -298,7 +298,7 @@ def test_a_health_report_in_a_segment_is_told_from_the_programs_records(tmp_path
             raise ValueError("cannot format")
 
     handler = ShipperHandler(
-        "marks", es_url=_UNREACHABLE, spool_path=tmp_path / "spool", unreachable_exit=1.0, idle_exit=1.0
+        "marks", es_url=UNREACHABLE, spool_path=tmp_path / "spool", unreachable_exit=1.0, idle_exit=1.0
     )
     log = logging.getLogger("marks")
     log.propagate = False

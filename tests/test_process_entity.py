@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 from helpers import programs
 from helpers.delivered import documents
+from helpers.programs import UNREACHABLE
 
 from shipper import environment, schema
 from shipper.delivery.documents import Documents
 from shipper.handler import ShipperHandler
 from shipper.spool import records
-
-_UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record waits in the spool
 
 # Logs its own records (plain, an error with its traceback, feedback, one without a pid), one it
 # relays from another process, forks a worker that logs too, then reports its health and ends as
@@ -122,7 +121,7 @@ def test_events_carry_the_id_of_the_process_that_logged_them(
     relayed from another process carries none; for a program killed before delivery, delivered by
     another process's agent, the ids are the program's, not the deliverer's."""
     spool = tmp_path / "spool"
-    url = _UNREACHABLE if how == "kill" else es_url
+    url = UNREACHABLE if how == "kill" else es_url
     said = _run(tmp_path, spool, index_prefix, url, how, old=False)
     deliverer = _deliver(spool, es_url, index_prefix)
     found = _entities(es, index_prefix)
@@ -143,7 +142,7 @@ def test_segments_of_an_earlier_version_are_delivered_without_an_entity_id(
     program killed with SIGKILL, are delivered whole, their events with the program's pid and
     without `process.entity_id` (none made up, not the delivering process's)."""
     spool = tmp_path / "spool"
-    said = _run(tmp_path, spool, index_prefix, _UNREACHABLE, "kill", old=True)
+    said = _run(tmp_path, spool, index_prefix, UNREACHABLE, "kill", old=True)
     _deliver(spool, es_url, index_prefix)
     found = _entities(es, index_prefix)
     events = {message: process for message, process in found.items() if message != "health"}

@@ -5,16 +5,13 @@ drops in the spool, never none (the previous one was deleted before the new one 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from helpers import programs
+from helpers.programs import UNREACHABLE
 
 from shipper.spool import layout, records, segment
-
-_UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record waits, the spool fills up
 
 # Fills a 64 KiB `drop_newest` spool, reports (parked: no segment takes it), drops more, then reports
 # again with a profile hook that sends itself SIGKILL at the `kill_at`-th interpreter event of `_park`
@@ -66,16 +63,7 @@ _STRIDE = 20
 
 
 def _run(tmp_path: Path, spool: Path, kill_at: int) -> tuple[int, dict[str, str]]:
-    script = tmp_path / "reporter.py"
-    script.write_text(_REPORTER)
-    done = subprocess.run(
-        [sys.executable, str(script), str(spool), _UNREACHABLE, str(kill_at)],
-        env={"PYTHONPATH": str(programs.REPO), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = programs.run(_REPORTER, tmp_path, args=[str(spool), UNREACHABLE, str(kill_at)])
     return done.returncode, dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from helpers.delivered import log_messages
 
 REPO = Path(__file__).resolve().parents[2]
+UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record a program logs waits in its spool
 
 
 def run(
