@@ -230,9 +230,45 @@ _ABOUT_WORDS: Final = frozenset(
         "store", "helper", "helpers", "process", "provider",
         # how a secret is made or used (`password_hash_algorithm=argon2id`, `token_auth_method`)
         "algorithm", "algorithms", "algo", "method", "methods", "mode", "scope", "scopes",
+        # when or how often (`password_changed_at`, `token_expires_in: 3600`, `SECRET_ROTATION_DAYS`,
+        # `password_attempts`), what became of one or where it came from (`auth_status: failed`,
+        # `credentials_source: env`), how often checks pass (`pass_rate`), which hashers make one
+        "date", "time", "timestamp", "ts", "created", "updated", "rotated", "days",
+        "hours", "minutes", "seconds", "attempts", "tries", "retries", "status", "source", "rate",
+        "hasher", "hashers",
     }
 )  # fmt: skip
 
+# A key that names several secrets names each of them (`passwords`, `db_passwords`, `passphrases`):
+# read in the singular. Not `tokens` alone, a parser's or a language model's tokens (`prompt_tokens: 512`,
+# `tokens = ['the', 'cat']`), but after a word that names a credential (`access_tokens`, `refresh_tokens`;
+# `api_tokens` names a map of hosts to tokens as often: `_credential_map`).
+_PLURAL_SECRETS: Final = ("passwords", "passwds", "passphrases", "pwds", "pws", "passcodes", "pincodes")
+_CREDENTIAL_TOKENS: Final = frozenset(
+    {
+        "access", "refresh", "auth", "bearer", "session", "csrf", "xsrf", "oauth", "jwt", "id",
+        "personal", "bot", "secret", "service", "deploy", "device", "app", "client", "user", "reset",
+        "invite", "invitation", "magic", "login", "registration", "github", "gitlab", "slack",
+    }
+)  # fmt: skip
+
+
+def _singular(words: list[str]) -> list[str]:
+    """`words` with each plural that names secrets (`_PLURAL_SECRETS`, compounds ending so included:
+    `dbpasswords`) in the singular, and `tokens` after a credential's word (`_CREDENTIAL_TOKENS`)."""
+    if not any(word[-1:] == "s" for word in words):
+        return words
+    read = []
+    for index, word in enumerate(words):
+        if word.endswith(_PLURAL_SECRETS) or (
+            word == "tokens" and index > 0 and words[index - 1] in _CREDENTIAL_TOKENS
+        ):
+            word = word[:-1]
+        read.append(word)
+    return read
+
+
+_AFTER_ABOUT: Final = frozenset({"at", "on", "in", "by"})  # (`_ABOUT_WORDS` then when, or by whom)
 _CAMEL: Final = compile_lazily(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM: Final = compile_lazily(r"[\W_]+")  # letters of any script make words (`contraseña`, `пароль`)
 
@@ -243,9 +279,11 @@ def key_words(key: str) -> list[str]:
 
 
 def _default_secret_key(words: list[str], in_text: bool) -> bool:
-    words = _read_words(words)
+    words = _singular(_read_words(words))
     if not words or (len(words) > 1 and words[-1] in _ABOUT_WORDS):
         return False
+    if len(words) > 2 and words[-1] in _AFTER_ABOUT and words[-2] in _ABOUT_WORDS:
+        return False  # `password_changed_at`, `token_expires_in`, `password_reset_on`
     if len(words) > 1 and words[-1] in ("key", "keys") and words[-2] in _KEYED_THINGS:
         return False
     # (each asked only where its word stands: this runs for every key of every triggered text)
@@ -503,8 +541,12 @@ _BARE: Final = r"[^\s\"'&,;()\[\]{}<>]{1,4096}"
 _KEY_VALUE: Final = compile_lazily(
     rf"{_KEY_START}(?P<kq>\\?[\"'])?(?P<dash>-{{1,2}})?(?P<key>{_KEY})"
     # (a key whose opening quote was cut: `password": "x"`)
-    r"(?(kq)(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)(?:\]|(?(kq)\)(?=[ \t]{0,8}=[^=])))?"
-    r"(?P<sep>[ \t]{0,8}(?:=>|=(?!=)|:(?![:/]))[ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
+    # (a quoted key may end in blanks or a colon of its own: `{"Password ": "x"}`, `{"token:": "x"}`)
+    r"(?(kq)[ \t:]{0,4}(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)(?:\]|(?(kq)\)(?=[ \t]{0,8}=[^=])))?"
+    # (`:=`, `?=`, `+=`: an assignment in Python, Pascal, Go, a Makefile)
+    # (a quoted value may start the next line: `{'password':\n    'x'}` as a formatter wraps a pair)
+    r"(?P<sep>[ \t]{0,8}(?:=>|[:?+]=|=(?!=)|:(?![:/]))(?:[ \t]{0,8}\r?\n[ \t]{0,32}(?=b?\\?[\"'])|[ \t]{0,8})"
+    r"|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
 # patterns above would read up to 4 KiB after every `word:` of a text.
@@ -1548,6 +1590,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         vstart, vend = match.span("value")
         if text.startswith("{", vstart):
             continue  # `Token { kind: ContainerToken, ... }`: an object's fields, read as pairs
+        if text[vstart] in "\"'" and match.start() and text[match.start() - 1] == text[vstart]:
+            continue  # `{"Password ": "x"}`: that quote closes the key, whose pair `key_value` reads
         value = match["value"].rstrip(".:!?")  # `token refused:` ends a sentence, not a value
         vend = vstart + len(value)
         start, end = _strip_quotes(vstart, vend, value)
@@ -4310,6 +4354,13 @@ class Redactor:
     def _findings(self, text: str, decodings: int = 2) -> list[Finding]:
         if decodings == 2 and not text.isascii():
             text = _folded(text)  # (character for character: the spans hold in the text as written)
+        if decodings == 2 and "\x1b[" in text and (coloured := _without_colours(text)) is not None:
+            # A coloured log (`colorlog`, rich, a terminal's copy): a colour code between a key and its
+            # value breaks the pair's shape (or is taken for the value), so the rules read the text
+            # without its codes, and each secret found there is hidden in the text as written, the
+            # codes around it kept.
+            plain, origin = coloured
+            return [Finding(origin[f.start], origin[f.end - 1] + 1, f.rule) for f in self._findings(plain)]
         found = self._unescaped_findings(text)
         if decodings and _has_escapes(text) and (decoded := _decoded(text)) is not None:
             # `token%3D...`, `\u0022password\u0022`: the rules read the text decoded too; spans are
@@ -4668,6 +4719,27 @@ _REFERENCE: Final = compile_lazily(r"&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0
 _SHAPE_CHARACTERS: Final = frozenset(
     " \t\"'=:&;,?/@#{}[]()<>%_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
+
+
+# A terminal's colour or style code (SGR and the other CSI sequences `colorlog` and rich write).
+_COLOUR_CODE: Final = compile_lazily(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
+
+
+def _without_colours(text: str) -> tuple[str, list[int]] | None:
+    """The text without its colour codes, and where each of its characters stands in `text`; None
+    when it holds none."""
+    parts: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for code in _COLOUR_CODE.finditer(text):
+        parts.append(text[position : code.start()])
+        origin.extend(range(position, code.start()))
+        position = code.end()
+    if not parts:
+        return None
+    parts.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(parts), origin
 
 
 def _decoded(text: str) -> tuple[str, list[int]] | None:

@@ -278,3 +278,65 @@ def test_user_keys_are_not_read_without_their_digits() -> None:
     number, a user's are not."""
     redactor = Redactor.build(keys=["code2"])
     assert redactor.is_secret_key("code2") and not redactor.is_secret_key("code")
+
+
+# --- a key that names several secrets; a key that tells when, how often or whence -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param("passwords=MSU8VTEv9bwUP94Js7cX", ["MSU8VTEv9bwUP94Js7cX"], ["passwords="], id="plural"),
+        pytest.param(
+            "db_passwords: ['Pq8FirstPw', 'x8K2mP9qL4wZ']",
+            ["Pq8FirstPw", "x8K2mP9qL4wZ"],
+            ["db_passwords"],
+            id="list",
+        ),
+        pytest.param(
+            '{"passphrases": ["correct horse battery", "Zz9!aa77bbQQ"], "user": "bob"}',
+            ["correct horse battery", "Zz9!aa77bbQQ"],
+            ['"user": "bob"'],
+            id="json-list",
+        ),
+        pytest.param("pwds=Hunter2Hunter2", ["Hunter2Hunter2"], [], id="abbreviated"),
+        pytest.param("DBPASSWORDS=Kx9Glued7Pw", ["Kx9Glued7Pw"], [], id="glued"),
+        pytest.param(
+            "refresh_tokens=['DHftDe8wQ29aLm3kP0xY', 'A1b2C3d4E5f6G7h8']",
+            ["DHftDe8wQ29aLm3kP0xY", "A1b2C3d4E5f6G7h8"],
+            ["refresh_tokens"],
+            id="credential-tokens",
+        ),
+    ],
+)
+def test_a_key_naming_several_secrets_hides_each(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A plural of a secret's name (`passwords`, `db_passwords`, `pwds`, `refresh_tokens`) names each
+    secret under it, as the singular does."""
+    assert_hidden(text, secrets, kept)
+
+
+def test_a_mapping_under_a_plural_secret_name_is_hidden() -> None:
+    """In extras, `passwords` and `access_tokens` hide their values; `prompt_tokens` (a count) stays."""
+    redacted = Redactor().redact_mapping(
+        {"passwords": ["Pw9Alpha", "Pw9Beta"], "access_tokens": ["Tk9Gamma12345"], "prompt_tokens": 512}
+    )
+    assert redacted == {"passwords": REDACTED, "access_tokens": REDACTED, "prompt_tokens": 512}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("prompt_tokens=512 completion_tokens=20 total_tokens=532", id="model-usage"),
+        pytest.param('usage: {"prompt_tokens": 512, "max_tokens": 4096}', id="model-usage-json"),
+        pytest.param("tokens = ['the', 'cat', 'sat']", id="parser-tokens"),
+        pytest.param("password_changed_at=2024-01-01T00:00:00Z password_attempts=3", id="when-how-often"),
+        pytest.param("token_expires_in=3600 token_created_at=2024-05-01", id="expiry"),
+        pytest.param("SECRET_ROTATION_DAYS=90 SECRET_TTL_SECONDS=3600", id="rotation"),
+        pytest.param("PASSWORD_HASHERS=argon2,bcrypt auth_status=failed", id="hashers-status"),
+        pytest.param("credentials_source=env pass_rate=0.98", id="source-rate"),
+    ],
+)
+def test_keys_about_a_secret_or_counting_tokens_stay(text: str) -> None:
+    """Keys that count a model's or a parser's tokens, or say when, how often, how or whence a secret
+    was made or used, keep their values."""
+    assert redact_text(text) == text

@@ -2320,3 +2320,72 @@ def test_fifth_sweep_rules_cost_linear_time(text: str) -> None:
         return best
 
     assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
+
+
+# --- coloured text, other separators, a quoted key's own blank, a value wrapped to the next line ------
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "\x1b[36mpassword\x1b[0m=\x1b[35mQacnOkjb7Hh2kLw\x1b[0m done",
+            ["QacnOkjb7Hh2kLw"],
+            ["\x1b[36mpassword\x1b[0m=\x1b[35m", "\x1b[0m done"],
+            id="colours-around-key-and-value",
+        ),
+        pytest.param(
+            "password: \x1b[33mN5Nvpk3Ixmt99aa\x1b[0m",
+            ["N5Nvpk3Ixmt99aa"],
+            ["\x1b[33m"],
+            id="colour-before-value",
+        ),
+        pytest.param(
+            '{"\x1b[34mapi_key\x1b[0m": "\x1b[32m2rmlSLB0aa9Ghh3k\x1b[0m"}',
+            ["2rmlSLB0aa9Ghh3k"],
+            ["api_key"],
+            id="colours-in-json",
+        ),
+        pytest.param(
+            "\x1b[1;31mERROR\x1b[0m db at postgres://bob:S3cr3tPw9@db:5432/x",
+            ["S3cr3tPw9"],
+            ["\x1b[1;31mERROR\x1b[0m", "bob:"],
+            id="colour-before-a-url",
+        ),
+        pytest.param('password := "MSU8VTEv9bwUP9"', ["MSU8VTEv9bwUP9"], ["password :="], id="walrus"),
+        pytest.param("DB_PASSWORD ?= Mk9fileSecret", ["Mk9fileSecret"], ["DB_PASSWORD ?="], id="makefile"),
+        pytest.param("API_TOKEN += Mk4plusSecret", ["Mk4plusSecret"], [], id="makefile-append"),
+        pytest.param(
+            '{"Password ": "ffyvF0Dtjv8j2IWb"}', ["ffyvF0Dtjv8j2IWb"], ['"Password ": "'], id="key-blank"
+        ),
+        pytest.param('{"password:": "Cq8Colon9Key"}', ["Cq8Colon9Key"], ['"password:": "'], id="key-colon"),
+        pytest.param(
+            "config: {'password':\n    's21p2ZkWnnQ9a', 'host': 'db'}",
+            ["s21p2ZkWnnQ9a"],
+            ["'host': 'db'"],
+            id="value-wrapped-to-next-line",
+        ),
+        pytest.param(
+            '{"token":\n   "abcDEF123ghiJKL456"}', ["abcDEF123ghiJKL456"], ['"token":'], id="json-wrapped"
+        ),
+    ],
+)
+def test_a_secret_behind_colours_or_another_separator(text: str, secrets: list[str], kept: list[str]) -> None:
+    """Colour codes around a key or its value, `:=`/`?=`/`+=`, a quoted key ending in a blank or a colon,
+    and a quoted value a formatter wrapped to the next line: the value is hidden, the codes and the key
+    kept."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("\x1b[31mERROR\x1b[0m token count 3, key cache warm", id="coloured-prose"),
+        pytest.param("if (count := len(tokens)) > 3: pass", id="walrus-on-a-count"),
+        pytest.param("password:\nthe next line is prose", id="label-then-prose"),
+        pytest.param("a == b and token == other", id="comparison"),
+    ],
+)
+def test_texts_near_those_shapes_stay(text: str) -> None:
+    """Coloured prose, an assignment expression, a label followed by prose and a comparison are kept."""
+    assert redact_text(text) == text
