@@ -75,6 +75,22 @@ def test_funnel_keeps_one_bug_whole_when_only_a_value_changes() -> None:
     assert len(keys) == 1
 
 
+def _rejected(skus: list[str]) -> object:
+    raise ValueError(f"upstream rejected the order: {skus!r} are out of stock and cannot be reserved")
+
+
+@pytest.mark.parametrize("width", [3, 5, 8], ids=lambda width: f"{width}-digit-items")
+def test_funnel_with_a_long_message_keeps_one_bug_whole(width: int) -> None:
+    """A funnel re-raising a failure whose text lists values beyond the key's 1,000 characters stays
+    one group whatever the values' widths (the key's cut no longer falls inside an item)."""
+    keys = set()
+    for count in (200, 260):
+        skus = [f"sku-{index:0{width}d}" for index in range(count)]
+        keys.add(_key(formatted(lambda skus=skus: _dispatch(lambda: _rejected(skus)))))
+    keys.add(_key(formatted(lambda: _dispatch(lambda: _rejected([f"sku-{7:03d}"] * 300)))))
+    assert len(keys) == 1
+
+
 def test_raise_with_a_value_in_its_message_is_not_a_funnel() -> None:
     """A raise whose built message only adds a value (a bare word) keys by its statement alone."""
 

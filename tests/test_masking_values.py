@@ -92,6 +92,14 @@ SAME = [
         "boxes [((<NUM>))]",
         id="list-of-tuples-of-tuples",
     ),
+    pytest.param(
+        ["rejected [#3, #5, #7] by stock", "rejected [#1234, #9] by stock", "rejected [#42] by stock"],
+        "rejected [#<NUM>] by stock",
+        id="list-of-numbered-items",
+    ),
+    pytest.param(
+        ["closes #12, #13 and more", "closes #7 and more"], "closes #<NUM> and more", id="numbered-run"
+    ),
 ]
 
 
@@ -106,6 +114,7 @@ def test_values_of_one_kind_mask_alike(texts: list[str], expected: str) -> None:
     [
         pytest.param("tag 1234567 not found", "tag <NUM> not found", id="a-number-no-word-names-a-digest"),
         pytest.param("rev 12 missing", "rev <NUM> missing", id="a-short-revision-number"),
+        pytest.param("ids #12 and #13", "ids #<NUM> and #<NUM>", id="numbered-items-apart"),
         pytest.param("prefix {name} unknown", "prefix {name} unknown", id="a-format-field"),
         pytest.param("set {1, 2} has no key", "set {<NUM>} has no key", id="a-set"),
         pytest.param("keys {'mode': fast}", "keys {'<STR>': fast}", id="a-mapping-with-a-word"),

@@ -234,7 +234,14 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        mined: one logging call's bugs merged); none of the evaluation set changes; the journal's
        export (`journalctl -o json`) read with its `MESSAGE` as the message, and the `EXCEPTION_TEXT`
        and `LOGGER` of python-systemd's `JournalHandler` as the traceback and logger (every such
-       line was one group, "(empty message)"); none of the evaluation set changes
+       line was one group, "(empty message)"); none of the evaluation set changes; a keyed message
+       longer than 1,000 characters cut at a blank before it is masked (cut inside a listed value, a
+       funnel's long text was a group per place the cut fell), and a list of numbered items (`#3, #57`)
+       masked as one `#<NUM>` (a message split by how many it listed); a text log's logger also read
+       after bracketed fields (`ERROR [4242] shop.rates:`), in brackets (`ERROR [shop.rates]`), with
+       its line number, in loguru's layout and before the level in the cookbook's padded columns
+       (library raises under those layouts were keyed by the library's statement: siblings merged);
+       none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -1840,7 +1847,13 @@ def _masked_first_line(message: str) -> str:
     line = titles.first_line(message)
     if _GROUP_COUNT in line:
         line = _GROUP_COUNT_RE.sub("", line)
-    return _mask_line(line[:_MESSAGE_LIMIT])
+    if len(line) > _MESSAGE_LIMIT:
+        # Cut at a blank: cut inside a word (a list's item, `'sku-4` or `'sk`), the key would vary with
+        # where the limit fell in the values the message lists.
+        line = line[:_MESSAGE_LIMIT]
+        blank = line.rfind(" ", _MESSAGE_LIMIT // 2)
+        line = line[:blank] if blank > 0 else line
+    return _mask_line(line)
 
 
 _GROUP_COUNT: Final = " sub-exception"

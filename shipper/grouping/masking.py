@@ -213,7 +213,7 @@ _TRIGGERS: Final = "-:@\\/\"'.xX="
 _DIGIT_RE: Final = re.compile(r"\d")
 
 # Placeholders separated by commas/spaces (a list of variable length) collapse into one.
-_PLACEHOLDER: Final = r"(?:'<\w+>'|\"<\w+>\"|<[A-Z]+>)"
+_PLACEHOLDER: Final = r"(?:'<\w+>'|\"<\w+>\"|#?<[A-Z]+>)"  # (`#<NUM>`: an issue's, an order's number)
 _SEQUENCE_RE: Final = re.compile(rf"{_PLACEHOLDER}(?:\s*[,;]?\s*{_PLACEHOLDER})+")
 _FIRST_RE: Final = re.compile(_PLACEHOLDER)
 # A list or tuple written out whose items are all values once masked, of several kinds (a literal such as
@@ -236,7 +236,7 @@ _NESTED_RUN_RE: Final = re.compile(
 )
 NESTING_DEPTH: Final = 4
 # What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
-_PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"]?<")
+_PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"#]?<")
 _SPACES_RE: Final = re.compile(r"[ \t]+")
 
 
