@@ -381,13 +381,19 @@ class Entry:
 
 
 # The logger a `logging` layout writes beside the level name (`%(name)s`): basicConfig's default
-# (`ERROR:shop.rates:...`), a level then the name and a colon or a dash (`ERROR shop.rates: ...`,
-# `[ERROR] shop.rates: ...`), the cookbook's name before the level (`- shop.rates - ERROR -`).
+# (`ERROR:shop.rates:...`); a level then the name and a colon, a line number, a dash or a bar, past
+# fields in brackets (`ERROR shop.rates: ...`, `[ERROR] shop.rates: ...`, `ERROR [1234] shop.rates: ...`,
+# `ERROR shop.rates:42 ...`, loguru's `| ERROR    | shop.rates:fetch:12 - ...`), or the name in brackets
+# (`ERROR [shop.rates] ...`); the name before the level (`- shop.rates - ERROR -`, and the cookbook's
+# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time).
 _LEVELS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)"
 _NAME: Final = r"[A-Za-z_][\w.]*"
 _LOGGER_RE: Final = re.compile(
-    rf"\b{_LEVELS}:(?P<plain>{_NAME}):|\b{_LEVELS}\]? +(?:- +)?(?P<named>{_NAME})(?::| -) "
+    rf"\b{_LEVELS}:(?P<plain>{_NAME}):"
+    rf"|\b{_LEVELS}\]?(?: +\[[^\]\n]{{1,40}}\])* +(?:[-|] +)?"
+    rf"(?:(?P<named>{_NAME})(?:: |:\w| - | \| )|\[(?P<bracketed>{_NAME})\][ :])"
     rf"| - (?P<before>{_NAME}) - {_LEVELS}\b"
+    rf"|\d\d:\d\d:\d\d(?:[,.]\d{{1,6}})? (?P<first>{_NAME}) +{_LEVELS}\b"
 )
 _LOGGER_SPAN: Final = 200  # a layout's fields come first: the rest of a long line is message
 
@@ -395,7 +401,9 @@ _LOGGER_SPAN: Final = 200  # a layout's fields come first: the rest of a long li
 def _logger_named(line: str) -> str | None:
     """The logger a log line's layout names (see `_LOGGER_RE`), else None."""
     found = _LOGGER_RE.search(line, 0, _LOGGER_SPAN)
-    return None if found is None else found["plain"] or found["named"] or found["before"]
+    if found is None:
+        return None
+    return found["plain"] or found["named"] or found["bracketed"] or found["before"] or found["first"]
 
 
 def _exception_line(stack_trace: str) -> str | None:

@@ -618,12 +618,20 @@ _LIBRARY_RAISE = """Traceback (most recent call last):
 requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partner/x
 """
 # `logging`'s layouts that name the logger: basicConfig's default, `%(asctime)s %(levelname)s %(name)s:
-# %(message)s`, the cookbook's `%(asctime)s - %(name)s - %(levelname)s - %(message)s`, a bracketed level.
+# %(message)s`, the cookbook's `%(asctime)s - %(name)s - %(levelname)s - %(message)s` and `%(asctime)s
+# %(name)-12s %(levelname)-8s %(message)s`, a bracketed level, fields in brackets before the name (the
+# process, the thread), the name in brackets, the name with the line number, loguru's default layout.
 _LOGGER_LAYOUTS = {
     "basicConfig": "ERROR:shop.{module}:sync failed",
     "level name": "2026-12-05 10:00:01,123 ERROR shop.{module}: sync failed",
     "cookbook": "2026-12-05 10:00:01,123 - shop.{module} - ERROR - sync failed",
+    "cookbook, padded columns": "2026-12-05 10:00:01,123 shop.{module:<12} ERROR    sync failed",
     "bracketed level": "2026-12-05 10:00:01 [ERROR] shop.{module}: sync failed",
+    "process in brackets": "2026-12-05 10:00:01,123 ERROR [4242] shop.{module}: sync failed",
+    "thread in brackets": "2026-12-05 10:00:01,123 [ERROR] [MainThread] shop.{module}: sync failed",
+    "name in brackets": "2026-12-05 10:00:01,123 ERROR [shop.{module}] sync failed",
+    "name and line": "2026-12-05 10:00:01,123 ERROR shop.{module}:42 sync failed",
+    "loguru": "2026-12-05 10:00:01.123 | ERROR    | shop.{module}:sync:42 - sync failed",
 }
 
 
@@ -645,8 +653,13 @@ def test_the_logger_a_log_line_names_marks_the_programs_frames(layout: str) -> N
 
 
 def test_a_line_naming_no_logger_gives_its_entry_none() -> None:
-    """A line whose layout names no logger (a bare message, Flask's `ERROR in app:` module) gives none."""
-    for line in ("sync failed", "[2026-12-05 10:00:01] ERROR in app: Exception on /x [GET]"):
+    """A line whose layout names no logger (a bare message, Flask's `ERROR in app:` module, a level then
+    prose) gives none."""
+    for line in (
+        "sync failed",
+        "[2026-12-05 10:00:01] ERROR in app: Exception on /x [GET]",
+        "2026-12-05 10:00:01 ERROR Failed to connect to http://partner/x",
+    ):
         (entry,) = entries(
             (line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")).splitlines(True)
         )
