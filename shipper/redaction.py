@@ -927,11 +927,42 @@ _SERVICE_TOKEN: Final = compile_lazily(
     r"|(?P<circleci_token>CCIPAT_[A-Za-z0-9]{20,32}_[0-9a-f]{40})"
     r"|(?P<mapbox_secret_token>sk\.eyJ[A-Za-z0-9_\-]{20,1024}\.[A-Za-z0-9_\-]{16,128})"
     r"|(?P<firebase_server_key>(?:AAAA[A-Za-z0-9_\-]{7}:)?APA91b[A-Za-z0-9_\-]{100,400})"
+    # the twentieth sweep's: Terraform Cloud/HCP, Braintree, Contentful, Pulumi, Prefect, Adafruit IO,
+    # Dropbox, Flutterwave, RubyGems, Brevo, Shippo, NuGet, JFrog (key and reference token), Meta's and
+    # Instagram's access tokens, X's app bearer token, Fly.io, Supabase, PostHog's personal key,
+    # Yandex's OAuth token, Cloudflare's Origin CA key, PASETO tokens, macaroons, older AWS session tokens
+    r"|(?P<terraform_token>[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,128})"
+    r"|(?P<braintree_token>access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32})"
+    r"|(?P<contentful_token>CFPAT-[A-Za-z0-9_\-]{43,64})"
+    r"|(?P<pulumi_token>pul-[a-f0-9]{40})"
+    r"|(?P<prefect_key>pnu_[A-Za-z0-9]{36})"
+    r"|(?P<adafruit_key>aio_[A-Za-z0-9]{28})"
+    r"|(?P<dropbox_token>sl\.(?:u\.)?[A-Za-z0-9_\-]{130,1024})"
+    r"|(?P<flutterwave_key>FLWSECK(?:_TEST)?-[a-f0-9]{32}-X)"
+    r"|(?P<rubygems_key>rubygems_[a-f0-9]{48})"
+    r"|(?P<brevo_key>xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16})"
+    r"|(?P<shippo_token>shippo_(?:live|test)_[a-f0-9]{40})"
+    r"|(?P<nuget_key>oy2[a-z0-9]{43})"
+    r"|(?P<jfrog_token>AKCp[A-Za-z0-9]{60,80}|cmVmdGtu[A-Za-z0-9+/=]{40,128})"
+    r"|(?P<meta_token>EAA[A-Z][A-Za-z0-9]{80,512}|IGQ[VW][A-Za-z0-9_\-]{80,512})"
+    r"|(?P<x_bearer_token>A{21,24}[A-Za-z0-9%]{40,256})"
+    r"|(?P<fly_macaroon>fm[12][ar]?_[A-Za-z0-9+/=_\-]{40,8192})"
+    r"|(?P<supabase_secret>sb_secret_[A-Za-z0-9_\-]{20,128})"
+    r"|(?P<posthog_key>phx_[A-Za-z0-9]{40,64})"
+    r"|(?P<yandex_token>y[0-3]_[A-Za-z0-9_\-]{50,64})"
+    r"|(?P<cloudflare_origin_key>v1\.0-[a-f0-9]{24}-[a-f0-9]{146})"
+    r"|(?P<paseto_token>v[1-4]\.(?:local|public)\.[A-Za-z0-9_\-]{40,8192}(?:\.[A-Za-z0-9_\-]{1,1024})?)"
+    r"|(?P<macaroon>MDAx[A-Za-z0-9+/=_\-]{50,8192})"
+    r"|(?P<aws_session_token>F[wQ]oGZXIvYXdzE[A-Za-z0-9+/=]{100,4096})"
     r")(?![A-Za-z0-9_\-])"
 )
 _SERVICE_TOKEN_TRIGGERS: Final = (
     "dckr_", "tskey-", "pscale_", "squ_", "sqp_", "sqa_", "lsv2_", "pcsk_", "dt0", "bkua_", "rnd_", "nfp_",
     "ccipat_", "sk.eyj", "apa91b",
+    ".atlasv1.", "access_token$", "cfpat-", "pul-", "pnu_", "aio_", "sl.", "flwseck", "rubygems_", "xkeysib-",
+    "shippo_", "oy2", "akcp", "cmvmdgtu", "eaa", "igqv", "igqw", "aaaaaaaaaaaaaaaaaaaaa", "fm1", "fm2",
+    "sb_secret_", "phx_", "y0_", "y1_", "y2_", "y3_", "v1.0-", ".local.", ".public.", "mdax",
+    "fwogzxivyxdze", "fqogzxivyxdze",
 )  # fmt: skip
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
 # truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA
@@ -1014,7 +1045,9 @@ _FORM_FIELD: Final = compile_lazily(
 _WEBHOOK: Final = compile_lazily(
     r"(?i)https?://(?:hooks\.slack\.com/(?:services|workflows|triggers)|(?:discord(?:app)?\.com)/api/webhooks"
     r"|[a-z0-9\-]{1,64}\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook"
-    r"|[a-z0-9.\-]{1,253}(?::[0-9]{1,5})?/hooks(?=/[a-z0-9]{20,64}(?![\w\-])))"
+    r"|[a-z0-9.\-]{1,253}(?::[0-9]{1,5})?/hooks(?=/[a-z0-9]{20,64}(?![\w\-]))"
+    # Zapier's catch hook (its account's number, then the hook's secret) and IFTTT's Maker key
+    r"|hooks\.zapier\.com/hooks/catch/[0-9]{1,16}|maker\.ifttt\.com/trigger/[^/\s]{1,128}/(?:json/)?with/key)"
     r"/(?P<secret>[A-Za-z0-9@/_\-]{8,512})"
     r"|(?i:https?://api\.telegram\.org/(?:file/)?bot)(?P<bot>[0-9]{5,12}:[A-Za-z0-9_\-]{20,64})"
 )
@@ -4082,7 +4115,9 @@ DEFAULT_RULES: Final = (
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
     _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
     Rule(
-        "webhook_url", _webhook, ("hooks.slack", "webhooks", "webhook.office", "/hooks/", "api.telegram.org/")
+        "webhook_url",
+        _webhook,
+        ("hooks.slack", "webhooks", "webhook.office", "/hooks/", "api.telegram.org/", "maker.ifttt"),
     ),
     _pattern_rule("private_key_body", _PRIVATE_KEY_BODY, _PRIVATE_KEY_BODY_TRIGGERS),
     _pattern_rule("password_hash", _PASSWORD_HASH, _PASSWORD_HASH_TRIGGERS),
@@ -4167,7 +4202,7 @@ _TRIGGERS: Final = (
     "crde", "cree", "secr", "cret", "sece", "rcet", "scer", "otken", "tkoen", "toekn", "tokn", "toen", "tken",
     *_ORACLE_TRIGGERS, "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
     'kty"', "kty'", 'kty\\"',  # a JSON Web Key's private members (`_jwk`)
-    "hooks", "webhook.office", "api.telegram.org/",  # URLs holding their credential (`_WEBHOOK`)
+    "hooks", "webhook.office", "api.telegram.org/", "maker.ifttt",  # URLs holding a credential (`_WEBHOOK`)
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
     "_pw ", "rar ", "ipmitool", "mosquitto_",  # password flags and arguments (pdftk's `user_pw X`)

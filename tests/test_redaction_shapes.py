@@ -2389,3 +2389,85 @@ def test_a_secret_behind_colours_or_another_separator(text: str, secrets: list[s
 def test_texts_near_those_shapes_stay(text: str) -> None:
     """Coloured prose, an assignment expression, a label followed by prose and a comparison are kept."""
     assert redact_text(text) == text
+
+
+# --- more services' token formats, bare in a line; webhooks holding their credential in the path ---------
+
+_RANDOM = random.Random(20)
+
+
+def _drawn(count: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(_RANDOM.choice(alphabet) for _ in range(count))
+
+
+_HEX = "0123456789abcdef"
+_LOWER = string.ascii_lowercase + string.digits
+SERVICE_TOKENS = {
+    "terraform-cloud": f"{_drawn(14)}.atlasv1.{_drawn(67)}",
+    "braintree": f"access_token$production${_drawn(16, _LOWER)}${_drawn(32, _HEX)}",
+    "contentful": f"CFPAT-{_drawn(43)}",
+    "pulumi": f"pul-{_drawn(40, _HEX)}",
+    "prefect": f"pnu_{_drawn(36)}",
+    "adafruit-io": f"aio_{_drawn(28)}",
+    "dropbox": f"sl.{_drawn(138)}",
+    "flutterwave": f"FLWSECK_TEST-{_drawn(32, _HEX)}-X",
+    "rubygems": f"rubygems_{_drawn(48, _HEX)}",
+    "brevo": f"xkeysib-{_drawn(64, _HEX)}-{_drawn(16)}",
+    "shippo": f"shippo_live_{_drawn(40, _HEX)}",
+    "nuget": f"oy2{_drawn(43, _LOWER)}",
+    "jfrog": f"AKCp{_drawn(69)}",
+    "meta": f"EAAC{_drawn(150)}",
+    "x-bearer": "A" * 21 + _drawn(20) + "%3D" + _drawn(40),
+    "fly-io": f"fm2_{_drawn(200)}",
+    "supabase": f"sb_secret_{_drawn(32)}",
+    "posthog": f"phx_{_drawn(43)}",
+    "yandex": f"y0_{_drawn(55)}",
+    "cloudflare-origin-ca": f"v1.0-{_drawn(24, _HEX)}-{_drawn(146, _HEX)}",
+    "paseto": f"v4.local.{_drawn(120)}",
+    "macaroon": f"MDAx{_drawn(120)}",
+    "aws-session-token": f"FwoGZXIvYXdzE{_drawn(300)}",
+}
+
+
+@pytest.mark.parametrize("service", SERVICE_TOKENS)
+def test_a_services_token_is_hidden_bare_in_a_line(service: str) -> None:
+    """A token of a service whose format has its own prefix is hidden with nothing naming it."""
+    token = SERVICE_TOKENS[service]
+    assert_hidden(f"deploying with {token} now", [token], ["deploying with", "now"])
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param(
+            "POST https://hooks.zapier.com/hooks/catch/1234567/PXlJg2jZ9N9jjaDP/",
+            "PXlJg2jZ9N9jjaDP",
+            id="zapier",
+        ),
+        pytest.param(
+            "GET https://maker.ifttt.com/trigger/ev/with/key/aUdsgMjA9xYz0123abc",
+            "aUdsgMjA9xYz0123abc",
+            id="ifttt",
+        ),
+    ],
+)
+def test_a_webhook_url_loses_its_credential(text: str, secret: str) -> None:
+    """Zapier's catch hook and IFTTT's Maker URL lose the part that is their credential, host kept."""
+    assert_hidden(text, [secret], [text.split("/")[2]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "re_compile failed",
+        "ssl.SSLError: [SSL] record layer failure",
+        "import aio_pika",
+        "v1.0-beta released",
+        "see docs.local.example",
+        "A" * 25,
+        "EAAC is not a word",
+    ],
+)
+def test_words_like_those_prefixes_stay(text: str) -> None:
+    """Ordinary words that begin like those formats (a module, a version, a host) are kept."""
+    assert redact_text(text) == text
