@@ -219,6 +219,43 @@ def test_fast_path_agrees_with_the_general_parser_on_edge_cases(text: str, answe
         assert event is not None and (event.key, event.name) == fast
 
 
+def _pass_on(message: str) -> None:
+    raise RuntimeError(message)
+
+
+def _written_here(name: str) -> None:
+    _pass_on(f"user {name} was not found")
+
+
+def _written_in_a_comprehension(name: str) -> None:
+    [_pass_on(f"user {name} was not found") for _ in range(1)]
+
+
+def _written_in_the_helper(name: str) -> None:
+    message = f"user {name} was not found"
+    raise RuntimeError(message)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda: _written_here("alice"), id="caller-wrote-the-text"),
+        pytest.param(lambda: _written_in_a_comprehension("bob"), id="written-in-a-comprehension"),
+        pytest.param(lambda: _written_in_the_helper("carol"), id="text-built-before-the-raise"),
+        pytest.param(lambda: _pass_on("x"), id="caller-wrote-a-word"),
+        pytest.param(lambda: json.loads('{"a": }'), id="stdlib-raise"),
+    ],
+)
+def test_fast_path_agrees_on_a_raise_passing_its_message_on(call: Callable[[], object]) -> None:
+    """A raise of the message it was given (`raise RuntimeError(message)`), whoever wrote the text, gets
+    the general key from the fast path, as printed by Python <= 3.11 and by 3.12+."""
+    text = formatted(call)
+    for variant in (text, as_python_312(text)):
+        clear_caches()
+        fast = _fast(variant)
+        assert fast is not None and fast == _general(variant), variant
+
+
 def test_fast_path_agrees_on_third_party_and_stdlib_frames_of_real_modules() -> None:
     """Really raised errors in modules installed under site-packages or the stdlib get the general key."""
     source = (

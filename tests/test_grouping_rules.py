@@ -91,6 +91,63 @@ def test_funnel_with_a_long_message_keeps_one_bug_whole(width: int) -> None:
     assert len(keys) == 1
 
 
+class ServiceError(RuntimeError):
+    """A program's own error, raised by a helper with the text its caller wrote."""
+
+
+def _fail(message: str) -> None:
+    raise ServiceError(message)
+
+
+def _find_user(name: str) -> None:
+    _fail(f"user {name} was not found in the directory")
+
+
+def _ship_order(state: str) -> None:
+    _fail(f"order is {state} and cannot be shipped today")
+
+
+def _check_quantity(quantity: str) -> None:
+    message = f"quantity {quantity} is not a whole number of boxes"
+    raise ServiceError(message)
+
+
+def test_a_helper_raising_its_callers_text_is_keyed_by_each_caller() -> None:
+    """A helper that raises the message it is given (`raise ServiceError(msg)`) raises its callers'
+    failures: each caller that wrote the text is a group of its own, whatever bare words fill it."""
+    users = {_key(formatted(lambda name=name: _find_user(name))) for name in ("alice", "bob", "carol")}
+    orders = {_key(formatted(lambda state=state: _ship_order(state))) for state in ("pending", "on_hold")}
+    assert len(users) == 1 and len(orders) == 1 and users != orders
+
+
+def test_a_text_built_in_the_raising_function_keeps_its_callers_in_one_group() -> None:
+    """A message built in the raising function itself (then `raise ServiceError(message)`) is one group
+    whichever outer code called that function."""
+
+    def from_import() -> None:
+        _check_quantity("x1")
+
+    def from_api() -> None:
+        _check_quantity("y22")
+
+    assert _key(formatted(from_import)) == _key(formatted(from_api))
+
+
+def test_a_helper_passing_on_plugin_failures_tells_them_apart_by_their_text() -> None:
+    """A helper's caller that reports another failure's text (`_fail(f"Error: {failure}")`) stays a
+    funnel: its plug-ins' failures are apart, by their text."""
+
+    def dispatch(plugin: Callable[[], object]) -> None:
+        try:
+            plugin()
+        except Exception as exc:
+            failure = exc
+        _fail(f"Error: {failure}")
+
+    keys = {_key(formatted(lambda plugin=plugin: dispatch(plugin))) for plugin in (_divide, _none_attribute)}
+    assert len(keys) == 2
+
+
 def test_raise_with_a_value_in_its_message_is_not_a_funnel() -> None:
     """A raise whose built message only adds a value (a bare word) keys by its statement alone."""
 

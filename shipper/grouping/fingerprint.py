@@ -50,7 +50,10 @@ Funnels. A raise statement that builds its message when it runs (`raise PluginEr
 `raise cls(msg)`) may raise every plug-in's failure from one line; when the message brings at least
 three words that are not in the statement (another exception's text, not a value), its masked first
 line joins the key; not when the exception chains the failure it reports (a cause or context before
-it): that link is keyed and tells such bugs apart, while its text varies with the input.
+it): that link is keyed and tells such bugs apart, while its text varies with the input. A raise that
+passes on the message it was given (`raise ServiceError(msg)`, a helper's) raised what its caller wrote:
+when the calling statement holds two words or more of the message, that statement keys it, and the
+funnel test is made against it (a word its caller put in, `alice` or `bob`, is a value then).
 
 A Java exception or a Go panic (no Python frame) is keyed by its frames too: `shipper.grouping.foreign`.
 
@@ -241,7 +244,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        after bracketed fields (`ERROR [4242] shop.rates:`), in brackets (`ERROR [shop.rates]`), with
        its line number, in loguru's layout and before the level in the cookbook's padded columns
        (library raises under those layouts were keyed by the library's statement: siblings merged);
-       none of the evaluation set changes
+       none of the evaluation set changes; a raise that passes on the message it was given keyed by
+       its caller's statement when that statement wrote the text (two words or more of it), the
+       funnel test made against it (a helper's callers were one group, or a group per bare-word value
+       of their texts); none of the evaluation set changes (seeds 2 to 5 neither)
 """
 
 from __future__ import annotations
@@ -942,6 +948,15 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
         signature += _message_part(exception.message)
     elif mode == _BUILDS_MESSAGE and not chained:
         source = signature.split(":", 2)[-1]  # `_site_parts`' source line, as the signature holds it
+        if site[3] not in _INLINED and _PASSED_ON_RE.fullmatch(source):  # (`_message_author`)
+            lines = next(outer_frame_lines(exception) if after is None else after, "")
+            caller = None if lines is None else _site_in(lines, package) if lines else ""
+            if caller is None:
+                return None
+            if caller and caller[1] != _NO_SOURCE and caller[3] not in _INLINED:
+                statement = caller[0].split(":", 2)[-1]
+                if _writes_message(statement, exception.message):
+                    signature, source = caller[0], statement
         signature = _with_message(signature, "raise", source, exception.message)
     return f"{short_type}|{signature}"
 
@@ -1463,7 +1478,11 @@ def _site_signature(
     frames from the innermost out and `frames()` gives them all (outermost first): frames are parsed
     on demand, and most keys need the innermost one only. `chained`: not the first of its chain (a
     funnel's message is not needed then: the cause or context it handled is keyed)."""
-    signature, mode, source = _site_parts(type_name, site, innermost, frames)
+    chosen, signature, mode, source = _chosen_site(type_name, site, innermost, frames)
+    if mode == "raise" and not chained and chosen is not None and _PASSED_ON_RE.fullmatch(source):
+        author = _message_author(chosen, innermost(), message)
+        if author is not None and author.source is not None:
+            signature, source = _frame_signature(author), " ".join(author.source.split())
     return _with_message(signature, "" if chained and mode == "raise" else mode, source, message)
 
 
@@ -1475,15 +1494,26 @@ def _site_parts(
 ) -> tuple[str, str, str]:
     """The raising statement's signature without its message part, how the message joins it (see
     `_with_message`) and the statement's source line."""
+    return _chosen_site(type_name, site, innermost, frames)[1:]
+
+
+def _chosen_site(
+    type_name: str,
+    site: Frame | None,
+    innermost: Callable[[], Iterator[Frame]],
+    frames: Callable[[], tuple[Frame, ...]],
+) -> tuple[Frame | None, str, str, str]:
+    """`_site_parts`, after the frame of the raising statement where that is one frame with its source
+    (None for the other keys: a cycle, a frameless message, a file that does not compile...)."""
     if site is None:
-        return "msg:", "msg", ""
+        return None, "msg:", "msg", ""
     if type_name.endswith("RecursionError") and _short_type(type_name) == "RecursionError":
         cycle = _recursion_cycle(frames())
         if cycle:
-            return "cycle:" + ";".join(cycle), "", ""
+            return None, "cycle:" + ";".join(cycle), "", ""
     if type_name.endswith(_INTERRUPTS) and _short_type(type_name) in _INTERRUPTS:
         entry = _outermost_outside_stdlib(frames()) or site
-        return f"{_tail(entry.filename)}:{entry.function}:", "", ""
+        return None, f"{_tail(entry.filename)}:{entry.function}:", "", ""
     site, innermost = _compiled_text_site(site, innermost)
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
@@ -1491,16 +1521,49 @@ def _site_parts(
     if site.source is None and _generated_code(site.filename):
         caller = _generated_code_caller(innermost())
         if caller is not None:  # (the message still says what failed in it: a field's name, an input's)
-            return _frame_signature(caller) + "|msg:", "msg", ""
+            return None, _frame_signature(caller) + "|msg:", "msg", ""
     if not site.function and site.filename[:1] != "<":
         # Where a module's file does not compile (a path, no function): the file, not the statement the
         # parser points at (Python 3.8/3.9 and 3.10+ point at other lines of one error, and name it apart).
-        return f"{_tail(site.filename)}::", "", ""
+        return None, f"{_tail(site.filename)}::", "", ""
     signature = _frame_signature(site)
     if site.source is None:
-        return signature + "|msg:", "msg", ""
+        return None, signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
-    return signature, "raise" if _builds_message(source) else "", source
+    return site, signature, "raise" if _builds_message(source) else "", source
+
+
+# A raise that passes on a message it was given (`raise ServiceError(msg)`, `raise cls(message) from
+# exc`): a helper's, whose callers write the text (`_fail(f"user {name} not found")`).
+_PASSED_ON_RE: Final = re.compile(r"raise [\w.]+\(\s*[^\W\d]\w*\s*\)(?: from \w+)?")
+
+
+def _message_author(site: Frame, innermost: Iterator[Frame], message: str) -> Frame | None:
+    """The frame that called `site` (a raise passing its message on) when that caller's statement holds
+    two words or more of the message's: it wrote the text, so its statement is the failing one (two
+    callers of one helper are two bugs, each caller's values one). None otherwise (a text built in the
+    helper's function: its callers stay one group), and for a comprehension's frame (`_inlined`)."""
+    if site.function in _INLINED:
+        return None
+    found = False
+    for frame in innermost:
+        if found:
+            if frame.source is None or frame.function in _INLINED:
+                return None
+            return frame if _writes_message(" ".join(frame.source.split()), message) else None
+        found = frame is site
+    return None
+
+
+def _writes_message(statement: str, message: str) -> bool:
+    """Whether `statement` holds two words or more of the message's masked first line."""
+    words = {
+        word for word in (raw.strip(_EDGE) for raw in _masked_first_line(message).split()) if word.isalpha()
+    }
+    return len(words.intersection(_SOURCE_WORD_RE.findall(statement))) >= _AUTHOR_WORDS
+
+
+_AUTHOR_WORDS: Final = 2
 
 
 def _compiled_text_site(
