@@ -366,8 +366,12 @@ def _is_weak_key(words: list[str]) -> bool:
 # --- values that are not secrets even under a secret key ------------------------------------------
 
 _NOT_A_VALUE: Final = frozenset(
-    {"", "none", "null", "nil", "true", "false", "undefined", "empty", "missing", "required", "redacted"}
-)
+    {
+        "", "none", "null", "nil", "true", "false", "undefined", "empty", "missing", "required", "redacted",
+        # what a dump of settings writes where it shows no value (`password: (not set)`, `token: n/a`)
+        "n/a", "not set", "unset", "hidden", "masked", "omitted", "not shown", "<none>", "<empty>",
+    }
+)  # fmt: skip
 _PLACEHOLDER: Final = compile_lazily(
     r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXoeEgGca]"
     # (`{name}`, `{0}`; not `{COQLCE6DU6GtcS5P=}`, Maven's encrypted password: 12+ base64 characters
@@ -375,7 +379,9 @@ _PLACEHOLDER: Final = compile_lazily(
     r"|\{(?![A-Za-z]{0,256}[0-9+/=][A-Za-z0-9+/]{0,256}={0,2}\})[^{}]*\}|\{[^{}]{0,11}\}|\$\{?[A-Za-z_]\w*\}?"
     r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}|\?|\$[0-9]{1,4}"  # `?`, `$1`: a SQL statement's parameters
 )
+_YAML_TAG: Final = compile_lazily(r"!!?[A-Za-z][\w:]{0,31}")  # (`!!str`, `!vault`, `!ENV`, `!Ref`)
 _DOTTED_NAME: Final = compile_lazily(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_NAME_IN_CODE: Final = compile_lazily(r"[A-Za-z_]\w{0,63}(?:\.[A-Za-z_]\w{0,63}){0,8}")
 _TOKEN_CHARACTERS: Final = compile_lazily(r"[A-Za-z0-9+/=_~.\-]{20,}")
 _PASSWORD_LIKE: Final = compile_lazily(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
 
@@ -545,7 +551,9 @@ _KEY_VALUE: Final = compile_lazily(
     r"(?(kq)[ \t:]{0,4}(?P=kq)|(?:\\?[\"'](?=[ \t]{0,8}:))?)(?:\]|(?(kq)\)(?=[ \t]{0,8}=[^=])))?"
     # (`:=`, `?=`, `+=`: an assignment in Python, Pascal, Go, a Makefile)
     # (a quoted value may start the next line: `{'password':\n    'x'}` as a formatter wraps a pair)
-    r"(?P<sep>[ \t]{0,8}(?:=>|[:?+]=|=(?!=)|:(?![:/]))(?:[ \t]{0,8}\r?\n[ \t]{0,32}(?=b?\\?[\"'])|[ \t]{0,8})"
+    # (and past a YAML tag: `password: !!str x`, `api_key: !ENV ${API_KEY}`)
+    r"(?P<sep>[ \t]{0,8}(?:=>|[:?+]=|=(?!=)|:(?![:/]))"
+    r"(?:[ \t]{0,8}\r?\n[ \t]{0,32}(?=b?\\?[\"'])|[ \t]{0,8}(?:!!?[A-Za-z][\w:]{0,31}[ \t]{1,8})?)"
     r"|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # A value after a key is read only when the key names a secret (`_value_at`): a lookahead in the
@@ -1027,6 +1035,16 @@ _NAMED_VALUE: Final = compile_lazily(
     r"\\?[\"']?[\w.\-]{0,64}\\?[\"']?[\s,;]{1,64}){0,2}?)"
     r"(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
 )
+# The same pair with the value first (`{"value": "x", "name": "DB_PASSWORD"}`: a mapping's members in
+# the order the program set them).
+_VALUE_THEN_NAME: Final = compile_lazily(
+    r"(?i)(?<![\w\-])(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+    rf"(?P<value>{_QUOTED}|{_BARE})[\s,;]{{1,64}}"
+    r"(?P<between>(?:\\?[\"']?[A-Za-z]\w{0,31}\\?[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
+    r"\\?[\"']?[\w.\-]{0,64}\\?[\"']?[\s,;]{1,64}){0,2}?)"
+    r"(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
+    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY}|/?[\w.\-]{{1,128}}(?:/[\w.\-]{{1,128}}){{1,16}})(?(q)(?P=q))"
+)
 # SQL that gives a password as a string: MySQL's `PASSWORD('x')`, `IDENTIFIED WITH plugin BY 'x'`.
 _SQL_PASSWORD: Final = compile_lazily(
     r"(?i)(?:\b(?:old_)?password\([ \t]{0,8}"
@@ -1134,8 +1152,12 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
     the key's own name, a reference (`self.password`) or a call (`get_secret(...)`)."""
     if value.lower() in _NOT_A_VALUE or value == REDACTED or _PLACEHOLDER.fullmatch(value):
         return True
+    if value == "$" and text.startswith("{{", end):
+        return True  # `${{ secrets.TOKEN }}`: GitHub Actions' expression, where the secret comes from
     if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
         return True
+    if text.startswith("[", end) and _NAME_IN_CODE.fullmatch(value) and not _random_looking(value):
+        return True  # `token = self.tokens[i]`, `secret = os.environ["APP_SECRET"]`: an expression
     if _is_session_number(key, value) or _is_pin_of_a_device(key, value):
         return True
     if _is_file_path(value):
@@ -1341,6 +1363,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 value = text[below[0] : below[1]]
                 if not structured and value.isalpha() and _is_status_or_code(value):
                     continue  # `Token:` then `expired` below: a status; `if password:` then `pass`: code
+                if value.startswith("$ANSIBLE_VAULT"):
+                    continue  # `password: !vault |`: the vault rule hides its ciphertext, its header kept
                 if value and not (weak and not _looks_secret_under_weak_key(value.split("\n", 1)[0])):
                     hidden = below[1]
                     yield Finding(*below, "key_value")
@@ -1373,6 +1397,8 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
                 continue
         if found is None and (not weak or words[-1:] == ["auth"]):  # requests' `auth=('bob', 'pw')`
             container = _CONTAINER.match(text, match.end())  # `'auth': ('bob', 'pw')`: hidden whole
+            if container is not None and container.group()[1:-1].strip().lower() in _NOT_A_VALUE:
+                continue  # `password: (not set)`, `token: [hidden]`: no value shown
             if container is not None:
                 hidden = container.end() - 1
                 yield Finding(container.start() + 1, container.end() - 1, "key_value")
@@ -1625,6 +1651,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue  # `Token { kind: ContainerToken, ... }`: an object's fields, read as pairs
         if text[vstart] in "\"'" and match.start() and text[match.start() - 1] == text[vstart]:
             continue  # `{"Password ": "x"}`: that quote closes the key, whose pair `key_value` reads
+        if text.startswith("!", vstart) and _YAML_TAG.fullmatch(text, vstart, vend):
+            continue  # `password: !vault |`: a YAML tag, past which `key_value` reads the value
         value = match["value"].rstrip(".:!?")  # `token refused:` ends a sentence, not a value
         vend = vstart + len(value)
         start, end = _strip_quotes(vstart, vend, value)
@@ -1968,8 +1996,8 @@ def _credentials(text: str, start: int, end: int) -> Iterator[Finding]:
     token = _TOKEN.match(text, begin, end)
     if scheme is None and token is not None and token.group().rstrip(".!") in _STATUS_WORDS:
         return  # `authorization: granted`, `Authorization: missing`: a status of the check, not a credential
-    if token is not None and token.group() != REDACTED:
-        yield Finding(token.start(), token.end(), "authorization_header")
+    if token is not None and token.group() != REDACTED and not _PLACEHOLDER.fullmatch(token.group()):
+        yield Finding(token.start(), token.end(), "authorization_header")  # (`Bearer <token>`: an example)
 
 
 def _cookie_values(text: str, start: int, end: int) -> Iterator[Finding]:
@@ -2777,6 +2805,13 @@ def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
         start, end = _strip_quotes(*found.span(), found.group())
         if not _is_kept(text[start:end], name, text, found.end()):
             yield Finding(start, end, "named_value")
+    if "value" in text.lower():  # (a trigger made this text's reading: `value` is in most that hold one)
+        for match in _VALUE_THEN_NAME.finditer(text):
+            name = match["name"]
+            if redactor.is_secret_key(name) or "securestring" in match["between"].lower():
+                start, end = _strip_quotes(*match.span("value"), match["value"])
+                if not _is_kept(text[start:end], name, text, match.end("value")):
+                    yield Finding(start, end, "named_value")
 
 
 # Other languages' dumps of a value under its name, where the value does not follow the name's separator:

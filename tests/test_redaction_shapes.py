@@ -2471,3 +2471,74 @@ def test_a_webhook_url_loses_its_credential(text: str, secret: str) -> None:
 def test_words_like_those_prefixes_stay(text: str) -> None:
     """Ordinary words that begin like those formats (a module, a version, a host) are kept."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password: (empty)",
+        "password: (not set)",
+        "token: [hidden]",
+        "password=(none)",
+        "api_key: n/a",
+        "Authorization: Bearer <token>",
+        "Authorization: Bearer ${TOKEN}",
+        "api_key: !ENV ${API_KEY}",
+        "token: ${{ secrets.GITHUB_TOKEN }}",
+    ],
+)
+def test_a_value_a_dump_shows_as_absent_or_as_a_reference_stays(text: str) -> None:
+    """Where a settings dump shows no value (`(not set)`, `n/a`) or where the secret comes from (an
+    example's `<token>`, `${TOKEN}`, pyaml-env's `!ENV ${API_KEY}`, GitHub Actions' `${{ secrets.X }}`),
+    the text is kept."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("password: !!str Hx9yamlPw", "Hx9yamlPw", id="yaml-str-tag"),
+        pytest.param("token: !ENV Tk4literalValue9", "Tk4literalValue9", id="env-tag-on-a-literal"),
+        pytest.param("password: (Pw9inParens)", "Pw9inParens", id="value-in-parentheses"),
+    ],
+)
+def test_a_yaml_tag_or_brackets_do_not_shield_a_value(text: str, secret: str) -> None:
+    """A YAML tag before a value, or brackets around it, leave the value hidden."""
+    assert_hidden(text, [secret], [text.split(":")[0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param('{"value": "Xq9valueFirst", "name": "DB_PASSWORD"}', "Xq9valueFirst", id="json"),
+        pytest.param(
+            "{'Value': 'Ss9paramVal', 'Type': 'SecureString', 'Name': '/prod/db/x'}",
+            "Ss9paramVal",
+            id="ssm-repr",
+        ),
+        pytest.param("value: Yz8yamlFirst\n  name: API_TOKEN", "Yz8yamlFirst", id="yaml"),
+    ],
+)
+def test_a_value_given_before_its_secret_name_is_hidden(text: str, secret: str) -> None:
+    """A name/value pair written value first (a mapping in the order the program set it) loses its value."""
+    assert_hidden(text, [secret], ["name" if "name" in text else "Name"])
+
+
+def test_a_value_before_an_ordinary_name_stays() -> None:
+    """A value given before a name that is no secret's (`replicas`) is kept."""
+    text = '{"value": "3", "name": "replicas"}'
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    token = self.tokens[self.position]",
+        '    secret = os.environ["APP_SECRET"]',
+        '    password = request.form["password"]',
+    ],
+)
+def test_a_source_line_reading_a_secret_from_elsewhere_stays(text: str) -> None:
+    """A traceback's source line that subscripts a name (`self.tokens[i]`, `os.environ["X"]`) holds an
+    expression, no secret: kept, so its caret line still points at it."""
+    assert redact_text(text) == text
