@@ -199,6 +199,12 @@ _OWN_START_RE: Final = re.compile(
     r"|-{20,}\s*$"  # the line above IPython's traceback
     r"|_{3,} \S.* _{3,}\s*$|={3,}(?: .* ={3,})?\s*$"  # pytest's report of a test, its sections
     r"|(?:FAIL|UNEXPECTED SUCCESS): \w+ \([\w.]+\)"  # unittest's report of a test (ERROR is a level)
+    # a web server's access line on the same stream (werkzeug's, gunicorn's `--access-logfile -`, Django's
+    # runserver: the Common Log Format, its time in brackets, then the request)
+    r'|(?:\S+ \S+ \S+ )?\[[^\]\n]{10,40}\] "(?:[A-Z]{3,10} \S+ HTTP/[\d.]{1,3}|-)" \d{3}\b'
+    # Django's `django.request` line (`Not Found: /favicon.ico`, `Internal Server Error: /users/bob`): a
+    # reason phrase (and why, in brackets), then the path
+    r"|(?:[A-Z][a-z]+ ){0,4}[A-Z][a-z]+(?: \([^)\n]{1,64}\))?: /\S*[ \t\r]*$"
 )
 _STAMPED_SOURCES: Final = 4096  # the most sources remembered as stamped (a journal's pids are many)
 # The most lines an entry takes in for being unstamped in a stamped log, and the most lines of a display

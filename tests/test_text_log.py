@@ -664,3 +664,50 @@ def test_a_line_naming_no_logger_gives_its_entry_none() -> None:
             (line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")).splitlines(True)
         )
         assert "log" not in entry.document()
+
+
+_VIEW_TRACEBACK = """Traceback (most recent call last):
+  File "/srv/app/shop/views.py", line 4, in user
+    return USERS[name]
+           ~~~~~^^^^^^
+KeyError: 'bob'
+"""
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param('172.18.0.1 - - [04/Dec/2026 10:00:01] "GET /users/bob HTTP/1.1" 500 -', id="werkzeug"),
+        pytest.param(
+            '10.0.0.7 - - [06/Dec/2026:12:31:23 +0000] "GET /users/bob HTTP/1.1" 500 141 "-" "curl/8.5.0"',
+            id="gunicorn-access",
+        ),
+        pytest.param('[06/Dec/2026 10:00:01] "GET /users/bob HTTP/1.1" 500 1234', id="django-runserver"),
+        pytest.param("Not Found: /favicon.ico", id="django-not-found"),
+        pytest.param("Internal Server Error: /users/bob", id="django-server-error"),
+        pytest.param("Forbidden (CSRF token missing.): /orders", id="django-forbidden"),
+    ],
+)
+def test_another_producers_line_in_a_stamped_log_is_an_entry_of_its_own(other: str) -> None:
+    """A web server's access line (the Common Log Format) or Django's request line, written unstamped on
+    the stream of a stamped log, starts an entry: it is not taken into the record before it, and a
+    traceback after it is its own."""
+    text = (
+        "2026-12-06 10:00:01,100 INFO shop.requests: handling /users/bob\n"
+        + _VIEW_TRACEBACK
+        + other
+        + "\n"
+        + _VIEW_TRACEBACK
+        + "2026-12-06 10:00:02,100 INFO shop.requests: done\n"
+    )
+    found = list(entries(text.splitlines(keepends=True)))
+    firsts = [entry.text.partition("\n")[0] for entry in found]
+    assert firsts == ["2026-12-06 10:00:01,100 INFO shop.requests: handling /users/bob", other, firsts[2]]
+    assert firsts[2].startswith("2026-12-06 10:00:02,100") and "KeyError" in found[1].text
+
+
+def test_a_stamped_records_unstamped_message_lines_still_continue_it() -> None:
+    """A stamped record's message that goes on over unstamped lines (a path after a colon included) stays
+    one entry: only whole access or request lines start their own."""
+    text = "2026-12-06 10:00:01,100 INFO shop: moved files:\n  /srv/a.txt\nfrom: /srv/in\n"
+    assert len(list(entries(text.splitlines(keepends=True)))) == 1
