@@ -236,6 +236,10 @@ _ABOUT_WORDS: Final = frozenset(
         "date", "time", "timestamp", "ts", "created", "updated", "rotated", "days",
         "hours", "minutes", "seconds", "attempts", "tries", "retries", "status", "source", "rate",
         "hasher", "hashers",
+        # what a secret is looked up by or checked with (`secretKeyRef`), a budget of a model's tokens,
+        # a scan for secrets, an exception class named after one (`NoCredentialsError: Unable to ...`)
+        "ref", "refs", "reference", "budget", "scanning", "scan", "error", "errors", "exception", "warning",
+        "prefix", "suffix",  # (a key's first or last characters, shown to tell keys apart: `key_prefix`)
     }
 )  # fmt: skip
 
@@ -269,6 +273,12 @@ def _singular(words: list[str]) -> list[str]:
 
 
 _AFTER_ABOUT: Final = frozenset({"at", "on", "in", "by"})  # (`_ABOUT_WORDS` then when, or by whom)
+# An API's operation named in PascalCase after its verb (AWS's `GetSecretValue`, `GetSessionToken`,
+# `CreateToken`) names the operation (botocore's `Event before-call.secrets-manager.GetSecretValue:
+# calling handler ...`), not a secret (a function's `get_token()` returns one: `_default_secret_key`).
+_OPERATION_NAME: Final = compile_lazily(
+    r"(?:Get|Create|Describe|List|Rotate|Delete|Batch)(?:[A-Z][a-z]+){1,6}"
+)
 _CAMEL: Final = compile_lazily(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM: Final = compile_lazily(r"[\W_]+")  # letters of any script make words (`contraseña`, `пароль`)
 
@@ -370,6 +380,9 @@ _NOT_A_VALUE: Final = frozenset(
         "", "none", "null", "nil", "true", "false", "undefined", "empty", "missing", "required", "redacted",
         # what a dump of settings writes where it shows no value (`password: (not set)`, `token: n/a`)
         "n/a", "not set", "unset", "hidden", "masked", "omitted", "not shown", "<none>", "<empty>",
+        "yes", "no",  # MySQL's `(using password: YES)`
+        "anonymous",  # (`credentials: anonymous`, an anonymous FTP login)
+        "sensitive", "sensitive value",  # Terraform's plan: `password = (sensitive value)`
     }
 )  # fmt: skip
 _PLACEHOLDER: Final = compile_lazily(
@@ -378,6 +391,7 @@ _PLACEHOLDER: Final = compile_lazily(
     # with a digit or `+/=`)
     r"|\{(?![A-Za-z]{0,256}[0-9+/=][A-Za-z0-9+/]{0,256}={0,2}\})[^{}]*\}|\{[^{}]{0,11}\}|\$\{?[A-Za-z_]\w*\}?"
     r"|<[^<>]*>|\*+|[xX]{3,}|•+|\.{3,}|\?|\$[0-9]{1,4}"  # `?`, `$1`: a SQL statement's parameters
+    r"|\{\{[^{}]{0,256}\}\}|\$\([^()]{0,256}\)"  # a template's `{{ .Values.token }}`, a shell's `$(...)`
 )
 _YAML_TAG: Final = compile_lazily(r"!!?[A-Za-z][\w:]{0,31}")  # (`!!str`, `!vault`, `!ENV`, `!Ref`)
 _DOTTED_NAME: Final = compile_lazily(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
@@ -580,7 +594,7 @@ _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|e
 # `password -> X`: a strong key word, a space or a connecting word, then a quoted or secret-looking
 # value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
-    r"(?i)(?<![\w.\-])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
+    r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
     r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
     r"|psk"  # ipsec.secrets' `: PSK "x"`
     r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
@@ -590,7 +604,10 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
     r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
     r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
     # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
-    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:is|was|=)|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
+    # (`the password for bob is now X`, `password for bob reset to X`)
+    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:(?:is|was)(?:[ \t]{{1,8}}now)?|="
+    r"|(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to)"
+    rf"|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
     r"|(?P<dash>-|–|—)|(?P<to>to)"
     r"):?[ \t]{1,8})?)"
     # (or a letter: a passphrase of short plain words, `_told_phrase`)
@@ -962,6 +979,8 @@ _SERVICE_TOKEN: Final = compile_lazily(
     r"|(?P<paseto_token>v[1-4]\.(?:local|public)\.[A-Za-z0-9_\-]{40,8192}(?:\.[A-Za-z0-9_\-]{1,1024})?)"
     r"|(?P<macaroon>MDAx[A-Za-z0-9+/=_\-]{50,8192})"
     r"|(?P<aws_session_token>F[wQ]oGZXIvYXdzE[A-Za-z0-9+/=]{100,4096})"
+    # Werkzeug's (Flask's) debugger PIN: whoever has it runs code in the program's console
+    r"|(?<=Debugger PIN: )(?P<werkzeug_debugger_pin>[0-9]{3,5}(?:-[0-9]{3,5}){1,4})"
     r")(?![A-Za-z0-9_\-])"
 )
 _SERVICE_TOKEN_TRIGGERS: Final = (
@@ -970,7 +989,7 @@ _SERVICE_TOKEN_TRIGGERS: Final = (
     ".atlasv1.", "access_token$", "cfpat-", "pul-", "pnu_", "aio_", "sl.", "flwseck", "rubygems_", "xkeysib-",
     "shippo_", "oy2", "akcp", "cmvmdgtu", "eaa", "igqv", "igqw", "aaaaaaaaaaaaaaaaaaaaa", "fm1", "fm2",
     "sb_secret_", "phx_", "y0_", "y1_", "y2_", "y3_", "v1.0-", ".local.", ".public.", "mdax",
-    "fwogzxivyxdze", "fqogzxivyxdze",
+    "fwogzxivyxdze", "fqogzxivyxdze", "debugger pin: ",
 )  # fmt: skip
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
 # truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA
@@ -1152,12 +1171,18 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
     the key's own name, a reference (`self.password`) or a call (`get_secret(...)`)."""
     if value.lower() in _NOT_A_VALUE or value == REDACTED or _PLACEHOLDER.fullmatch(value):
         return True
-    if value == "$" and text.startswith("{{", end):
-        return True  # `${{ secrets.TOKEN }}`: GitHub Actions' expression, where the secret comes from
-    if value.lower() == key.lower() or text.startswith("(", end) or _is_working_directory(key, value):
+    if value == "$" and text.startswith(("{{", "("), end):
+        return True  # `${{ secrets.TOKEN }}` (GitHub Actions), `$(cat /run/secrets/x)`: where it comes from
+    if value.isdigit() and text.startswith(" bytes", end):
+        return True  # `password:  16 bytes`: kubectl's description of a Secret's key, its size
+    if key_words(key)[-1:] == ["key"] and _FILE_PATH.fullmatch(value):
+        return True  # `'Key': 'exports/2025/daily.csv'`: an S3 object's key, a file's path
+    if value.lower() == key.lower() or _is_call(text, value, end) or _is_working_directory(key, value):
         return True
     if text.startswith("[", end) and _NAME_IN_CODE.fullmatch(value) and not _random_looking(value):
-        return True  # `token = self.tokens[i]`, `secret = os.environ["APP_SECRET"]`: an expression
+        index = _INDEX.match(text, end)  # `token = self.tokens[i]`, `secret = os.environ["X"]`: code
+        if index is not None and not _BARE_CHARACTER.match(text, index.end()):
+            return True
     if _is_session_number(key, value) or _is_pin_of_a_device(key, value):
         return True
     if _is_file_path(value):
@@ -1454,7 +1479,9 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             if ":" in match["sep"] or (setting and match["sep"].startswith((" ", "\t"))):
                 end = _phrase_end(text, value, end, setting)
         if end == vend and text[match.start() - 1 : match.start()] not in ("?", "&"):
-            end = _glued_end(text, end)  # `password=Tr0ub4dor&3`: not a query string's next parameter
+            end = _glued_end(text, end, start)  # `password=Tr0ub4dor&3`: not a query string's next parameter
+            if end > vend and _PLACEHOLDER.fullmatch(text, start, end):
+                continue  # `token=%(t)s`: a template's placeholder, read whole
         hidden = end
         yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
 
@@ -1536,16 +1563,44 @@ def _opens_pair(text: str, match: re.Match[str], value: str) -> bool:
 
 # A bare value stops at `&`, `;` or `,`, which also separate pairs (`a=1&b=2`, `Pwd=x;Database=y`);
 # where what follows is no `name=` / `name:` but more of a word, the character was part of the value.
-_GLUED: Final = compile_lazily(rf"[&;,](?![\w.\-\[\]%]{{1,128}}[ \t]{{0,8}}[:=]){_BARE}")
+# (or brackets and quotes inside the value, with more of it after them: `Tr0ub4dor(3)x`, Django's
+# generated `SECRET_KEY=8f)k!2x^q(w3z...`, `ab'cd`)
+_GLUED: Final = compile_lazily(
+    rf"(?:[&;,](?![\w.\-\[\]%]{{1,128}}[ \t]{{0,8}}[:=])|[()\[\]{{}}<>'\"]{{1,8}}(?={_BARE})){_BARE}"
+)
+_CLOSING: Final = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 
-def _glued_end(text: str, end: int) -> int:
+def _glued_end(text: str, end: int, start: int | None = None) -> int:
     """The end of a bare value that ends at `end`, taking in each `&`, `;` or `,` followed by more of
-    it rather than by the next pair (at most `_LONG_VALUE` characters more: linear)."""
+    it rather than by the next pair, and each bracket or quote followed by more of it (at most
+    `_LONG_VALUE` characters more: linear); then the brackets that close those it opened (`(3)`), when
+    it starts at `start`."""
     limit = end + _LONG_VALUE
+    first = end
     while end < limit and (glued := _GLUED.match(text, end)) is not None:
         end = glued.end()
+    if start is not None and end > first:
+        value = text[start:end]
+        for opening, closing in _CLOSING.items():
+            missing = value.count(opening) - value.count(closing)
+            while missing > 0 and text.startswith(closing, end):
+                end, missing = end + 1, missing - 1
     return end
+
+
+def _is_call(text: str, value: str, end: int) -> bool:
+    """Whether a bare value followed by `(` is a call in code (`get_secret("db")`, `os.getenv(...)`):
+    a name that reads as one, its arguments closed and followed by no more of a word."""
+    if not text.startswith("(", end) or not _NAME_IN_CODE.fullmatch(value) or _random_looking(value):
+        return False
+    arguments = _ARGUMENTS.match(text, end)
+    return arguments is None or not _BARE_CHARACTER.match(text, arguments.end())
+
+
+_INDEX: Final = compile_lazily(r"\[[^\[\]\n]{0,256}\]")
+_ARGUMENTS: Final = compile_lazily(r"\((?:[^()\n]|\([^()\n]{0,256}\)){0,1024}\)")
+_BARE_CHARACTER: Final = compile_lazily(r"[^\s\"'&,;()\[\]{}<>.]")
 
 
 # The line break after `key:` (real, or escaped inside a JSON or repr string), then the value's lines.
@@ -1996,8 +2051,10 @@ def _credentials(text: str, start: int, end: int) -> Iterator[Finding]:
     token = _TOKEN.match(text, begin, end)
     if scheme is None and token is not None and token.group().rstrip(".!") in _STATUS_WORDS:
         return  # `authorization: granted`, `Authorization: missing`: a status of the check, not a credential
-    if token is not None and token.group() != REDACTED and not _PLACEHOLDER.fullmatch(token.group()):
-        yield Finding(token.start(), token.end(), "authorization_header")  # (`Bearer <token>`: an example)
+    if token is not None and (token.group().startswith("$(") or _PLACEHOLDER.fullmatch(token.group())):
+        return  # `Bearer <token>`, `Bearer ${TOKEN}`, `Bearer $(gcloud auth print-access-token)`: no secret
+    if token is not None and token.group() != REDACTED:
+        yield Finding(token.start(), token.end(), "authorization_header")
 
 
 def _cookie_values(text: str, start: int, end: int) -> Iterator[Finding]:
@@ -3930,6 +3987,24 @@ _SIGN_IN_WORDS: Final = frozenset(
 )  # fmt: skip
 
 
+# A KeyError raised by looking a secret up (`sessions[token]`, `keys.pop(api_key)`): `traceback` prints
+# the source line, its carets, then the missing key itself, the secret, as the exception's message.
+_KEY_ERROR: Final = compile_lazily(
+    r"(?m)^[ \t]{1,64}(?P<line>[^\n]{1,1024})\n(?:[ \t]{1,1024}[~^][~^ \t]{0,1024}\n){0,2}"
+    r"(?:[\w.]{1,128}\.)?KeyError: (?P<q>['\"])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+)
+_LOOKED_UP: Final = compile_lazily(
+    r"\[[ \t]{0,4}([A-Za-z_][\w.]{0,127})[ \t]{0,4}\]|\.(?:pop|remove)\((\w{1,128})[,)]"
+)
+
+
+def _key_error_of_secret(redactor: Redactor, text: str) -> Iterator[Finding]:
+    for match in _KEY_ERROR.finditer(text):
+        names = (subscript or argument for subscript, argument in _LOOKED_UP.findall(match["line"]))
+        if any(redactor.is_secret_key(_last_segment(name)) for name in names):
+            yield Finding(*match.span("secret"), "key_value")
+
+
 def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
     if "('" not in text and '("' not in text and "(b" not in text and "(u" not in text:
         return  # (likewise)
@@ -4205,6 +4280,7 @@ DEFAULT_RULES: Final = (
     Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
     Rule("key_value", _credential_map, ()),  # (likewise)
     Rule("secret_call", _exception_args, ()),  # (likewise)
+    Rule("key_value", _key_error_of_secret, ("keyerror",)),
     Rule("url_userinfo", _address_password, ("@",)),
     _pattern_rule("well_known_token", _SERVICE_TOKEN, _SERVICE_TOKEN_TRIGGERS),
     # last: where it finds what another rule found, the other's name is kept
@@ -4360,6 +4436,8 @@ class Redactor:
 
         `in_text=True` is the stricter reading for `name=value` pairs found inside free text.
         """
+        if _OPERATION_NAME.fullmatch(key):
+            return False
         words = key_words(key)
         if self._user_words and (
             "".join(words) in self._user_words or any(w in self._user_words for w in words)

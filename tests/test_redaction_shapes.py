@@ -2542,3 +2542,101 @@ def test_a_source_line_reading_a_secret_from_elsewhere_stays(text: str) -> None:
     """A traceback's source line that subscripts a name (`self.tokens[i]`, `os.environ["X"]`) holds an
     expression, no secret: kept, so its caret line still points at it."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("DB_PASSWORD=Tr0ub4dor(3)", "Tr0ub4dor(3)", id="parentheses-at-the-end"),
+        pytest.param("pwd=Sommer(2024)!", "Sommer(2024)!", id="a-word-then-parentheses"),
+        pytest.param("Password: P@ss(w0rd)!", "P@ss(w0rd)!", id="parentheses-inside"),
+        pytest.param("password=abc[defghij1234", "defghij1234", id="an-open-bracket"),
+        pytest.param(
+            "SECRET_KEY=8f)k!2x^q(w3z_@v#l9m=e4b7y$u1n0r&c6t*h5j",
+            "w3z_@v#l9m=e4b7y",
+            id="django-generated-key",
+        ),
+        pytest.param("password=ab'cdef9876543", "cdef9876543", id="a-quote-inside"),
+    ],
+)
+def test_a_bare_value_holding_brackets_or_quotes_is_hidden_whole(text: str, secret: str) -> None:
+    """An unquoted value with brackets or a quote inside it (Django's generated `SECRET_KEY` alphabet
+    has `(` and `)`) is hidden to its end, not cut at the first bracket or taken for a call."""
+    assert_hidden(text, [secret], [text.split("=")[0].split(":")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'password = get_secret("db")',
+        'password=os.getenv("X")',
+        "(password=[REDACTED]), next",
+    ],
+)
+def test_a_call_or_a_closing_bracket_after_a_value_stays_as_it_was(text: str) -> None:
+    """A call in code (`get_secret("db")`) is no value; an outer bracket after a value stays outside it."""
+    assert redact_text(text) == text
+
+
+def test_a_key_error_of_a_secret_looked_up_hides_the_missing_key() -> None:
+    """A KeyError raised by a lookup under a secret's name (`sessions[token]`, `.pop(api_key)`) shows the
+    secret as its message: hidden; one under another name (`cache[user_id]`) is kept."""
+    secret = "Zq8LmN2pX4rT6vB9wC1dF3gH5jK7"
+    frame = '  File "/srv/app/auth.py", line 12, in lookup\n'
+    for line in ("    user = sessions[token]\n           ~~~~~~~~^^^^^^^\n", "    keys.pop(api_key)\n"):
+        text = f"Traceback (most recent call last):\n{frame}{line}KeyError: '{secret}'\n"
+        assert_hidden(text, [secret], ["KeyError: '", line.split("\n")[0]])
+    other = f"Traceback (most recent call last):\n{frame}    user = cache[user_id]\nKeyError: '{secret}'\n"
+    assert redact_text(other) == other
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '127.0.0.1 - "POST /api/v1/auth/token HTTP/1.1" 401',
+        "botocore.hooks DEBUG Event before-call.secrets-manager.GetSecretValue: calling handler <function x>",
+        "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+        "{'Bucket': 'reports', 'Key': 'exports/2025/12/06/daily.csv'}",
+        "Access denied for user 'app'@'10.0.0.5' (using password: YES)",
+        "TokenExpiredError: (token_expired)",
+        "secretKeyRef: {name: db-credentials, key: password}",
+        "token_budget=8000",
+        "password = (sensitive value)",
+        "password:  16 bytes",
+        'token: "{{ .Values.token }}"',
+        'DB_PASSWORD="$(cat /run/secrets/db_password)"',
+        "Authorization: Bearer $(gcloud auth print-access-token)",
+    ],
+)
+def test_ordinary_observability_lines_stay(text: str) -> None:
+    """Access logs of a token endpoint, botocore's operation names, exception classes named after a
+    secret, S3 object keys, MySQL's `using password: YES`, Kubernetes references, Terraform's
+    `(sensitive value)`, kubectl's `16 bytes`, templates and command substitutions are kept."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("Temporary password for bob is now Kx9tempPw", "Kx9tempPw", id="is-now"),
+        pytest.param("password for bob reset to Rz8resetPw", "Rz8resetPw", id="reset-to"),
+        pytest.param(" * Debugger PIN: 123-456-789", "123-456-789", id="werkzeug-debugger-pin"),
+    ],
+)
+def test_a_password_told_for_a_user_or_a_debugger_pin_is_hidden(text: str, secret: str) -> None:
+    """A password told for a user (`for bob is now X`, `for bob reset to X`) and Werkzeug's debugger PIN
+    (it opens a console that runs code) are hidden."""
+    assert_hidden(text, [secret], [text.split(secret)[0].strip()])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DETAIL:  Key (key_prefix)=(lk_8f7a) already exists.",
+        "credentials: anonymous",
+        "the password for bob is correct",
+    ],
+)
+def test_a_keys_prefix_or_an_anonymous_login_stays(text: str) -> None:
+    """A key's prefix (shown to tell keys apart), an anonymous login and prose after `for bob is` stay."""
+    assert redact_text(text) == text
