@@ -335,7 +335,7 @@ class Entry:
         stack_trace = self.stack_trace
         message = self.message or self.text.partition("\n")[0]
         if stack_trace is None:
-            return {"message": message}
+            return {"message": _captured_warning(message) or message}
         logged = "\n" in self.text[: len(self.text) - len(stack_trace)]
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
             message = _exception_line(stack_trace) or message
@@ -410,6 +410,21 @@ def _logger_named(line: str) -> str | None:
     if found is None:
         return None
     return found["plain"] or found["named"] or found["bracketed"] or found["before"] or found["first"]
+
+
+def _captured_warning(line: str) -> str | None:
+    """The warning a log line holds when `logging.captureWarnings` logged it (`... WARNING py.warnings:
+    /srv/app/jobs.py:9: DeprecationWarning: ...`): its location line, as `warnings` prints it unlogged
+    (so both are one group); else None."""
+    at = line.find(_WARNINGS_LOGGER, 0, _LOGGER_SPAN)
+    if at < 0 or _logger_named(line) != "py.warnings":
+        return None
+    location = line[at + len(_WARNINGS_LOGGER) :].lstrip()
+    return location if _LOCATION_LINE_RE.match(location) else None
+
+
+_WARNINGS_LOGGER: Final = "py.warnings:"
+_LOCATION_LINE_RE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*Warning\b")  # `path:N: XWarning`
 
 
 def _exception_line(stack_trace: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shipper.grouping.fingerprint import fingerprint_event
+from shipper.grouping.fingerprint import fingerprint_document, fingerprint_event
 from shipper.text_log import entries
 
 # A program that logs the way scripts do (`logging.basicConfig` to stderr), then dies of an uncaught
@@ -711,3 +711,17 @@ def test_a_stamped_records_unstamped_message_lines_still_continue_it() -> None:
     one entry: only whole access or request lines start their own."""
     text = "2026-12-06 10:00:01,100 INFO shop: moved files:\n  /srv/a.txt\nfrom: /srv/in\n"
     assert len(list(entries(text.splitlines(keepends=True)))) == 1
+
+
+def test_a_warning_logging_captured_is_keyed_as_the_warning_printed_raw() -> None:
+    """A warning `logging.captureWarnings` logged (`... py.warnings: path:N: XWarning: ...`) is keyed as
+    the same warning `warnings` printed without logging: one group; another logger's line is not read so."""
+    warning = "/srv/app/jobs.py:9: DeprecationWarning: legacy() is deprecated, use modern()"
+    raw = warning + "\n  work.legacy(1)\n"
+    captured = "2026-12-06 10:00:01,251 WARNING [MainThread] py.warnings: " + raw
+    other = "2026-12-06 10:00:01,251 WARNING [MainThread] shop.jobs: " + raw
+    keys = []
+    for text in (raw, captured, other):
+        (entry,) = entries(text.splitlines(keepends=True))
+        keys.append(fingerprint_document(entry.document()).key)
+    assert keys[0] == keys[1] != keys[2]
