@@ -247,7 +247,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        none of the evaluation set changes; a raise that passes on the message it was given keyed by
        its caller's statement when that statement wrote the text (two words or more of it), the
        funnel test made against it (a helper's callers were one group, or a group per bare-word value
-       of their texts); none of the evaluation set changes (seeds 2 to 5 neither)
+       of their texts); none of the evaluation set changes (seeds 2 to 5 neither); in a text log, a
+       warning `logging.captureWarnings` logged keyed by its location line, as printed unlogged (it was
+       a message line of its own group)
 """
 
 from __future__ import annotations
