@@ -1047,22 +1047,24 @@ _XML_ELEMENT: Final = compile_lazily(
 # `<add key="ApiKey" value="x"/>`; the name may be a path and a member or two may stand between, as in
 # a parameter store's answer (AWS SSM's `{'Name': '/prod/db/password', 'Type': 'SecureString', 'Value':
 # 'x'}`, whose `SecureString` type says the value is a secret whatever its name).
-_NAMED_VALUE: Final = compile_lazily(
-    r"(?i)(?<![\w\-])(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
+# The parts of such a pair, in either order: the name's member, the value's member's key, and up to two
+# members between them.
+_PAIR_NAME: Final = (
+    r"(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
     rf"(?P<q>\\?[\"'])?(?P<name>{_KEY}|/?[\w.\-]{{1,128}}(?:/[\w.\-]{{1,128}}){{1,16}})(?(q)(?P=q))"
-    r"[\s,;]{0,64}?(?P<between>(?:\\?[\"']?[A-Za-z]\w{0,31}\\?[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
+)
+_PAIR_VALUE_KEY: Final = r"(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+_PAIR_BETWEEN: Final = (
+    r"(?P<between>(?:\\?[\"']?[A-Za-z]\w{0,31}\\?[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
     r"\\?[\"']?[\w.\-]{0,64}\\?[\"']?[\s,;]{1,64}){0,2}?)"
-    r"(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
+)
+_NAMED_VALUE: Final = compile_lazily(
+    rf"(?i)(?<![\w\-]){_PAIR_NAME}[\s,;]{{0,64}}?{_PAIR_BETWEEN}{_PAIR_VALUE_KEY}"
 )
 # The same pair with the value first (`{"value": "x", "name": "DB_PASSWORD"}`: a mapping's members in
 # the order the program set them).
 _VALUE_THEN_NAME: Final = compile_lazily(
-    r"(?i)(?<![\w\-])(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"
-    rf"(?P<value>{_QUOTED}|{_BARE})[\s,;]{{1,64}}"
-    r"(?P<between>(?:\\?[\"']?[A-Za-z]\w{0,31}\\?[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
-    r"\\?[\"']?[\w.\-]{0,64}\\?[\"']?[\s,;]{1,64}){0,2}?)"
-    r"(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
-    rf"(?P<q>\\?[\"'])?(?P<name>{_KEY}|/?[\w.\-]{{1,128}}(?:/[\w.\-]{{1,128}}){{1,16}})(?(q)(?P=q))"
+    rf"(?i)(?<![\w\-]){_PAIR_VALUE_KEY}(?P<value>{_QUOTED}|{_BARE})[\s,;]{{1,64}}{_PAIR_BETWEEN}{_PAIR_NAME}"
 )
 # SQL that gives a password as a string: MySQL's `PASSWORD('x')`, `IDENTIFIED WITH plugin BY 'x'`.
 _SQL_PASSWORD: Final = compile_lazily(
@@ -1175,7 +1177,7 @@ def _is_kept(value: str, key: str, text: str, end: int) -> bool:
         return True  # `${{ secrets.TOKEN }}` (GitHub Actions), `$(cat /run/secrets/x)`: where it comes from
     if value.isdigit() and text.startswith(" bytes", end):
         return True  # `password:  16 bytes`: kubectl's description of a Secret's key, its size
-    if key_words(key)[-1:] == ["key"] and _FILE_PATH.fullmatch(value):
+    if "/" in value and key_words(key)[-1:] == ["key"] and _FILE_PATH.fullmatch(value):
         return True  # `'Key': 'exports/2025/daily.csv'`: an S3 object's key, a file's path
     if value.lower() == key.lower() or _is_call(text, value, end) or _is_working_directory(key, value):
         return True
@@ -4876,18 +4878,7 @@ _COLOUR_CODE: Final = compile_lazily(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
 def _without_colours(text: str) -> tuple[str, list[int]] | None:
     """The text without its colour codes, and where each of its characters stands in `text`; None
     when it holds none."""
-    parts: list[str] = []
-    origin: list[int] = []
-    position = 0
-    for code in _COLOUR_CODE.finditer(text):
-        parts.append(text[position : code.start()])
-        origin.extend(range(position, code.start()))
-        position = code.end()
-    if not parts:
-        return None
-    parts.append(text[position:])
-    origin.extend(range(position, len(text) + 1))
-    return "".join(parts), origin
+    return _without_matches(_COLOUR_CODE, text)
 
 
 def _decoded(text: str) -> tuple[str, list[int]] | None:
@@ -5054,13 +5045,19 @@ _BREAK: Final = compile_lazily(r"(?:\r?\n|(?:\\r)?\\n)[ \t]{0,64}")
 def _without_breaks(text: str) -> tuple[str, list[int]] | None:
     """The text with its line breaks (and the indents after them) taken out, and where each of its
     characters stands in `text`; None when there is none. One pass over the text."""
+    return _without_matches(_BREAK, text)
+
+
+def _without_matches(pattern: re.Pattern[str], text: str) -> tuple[str, list[int]] | None:
+    """The text with every match of `pattern` taken out, and where each of its characters (and its end)
+    stands in `text`; None when nothing matches. One pass over the text."""
     parts: list[str] = []
     origin: list[int] = []
     position = 0
-    for joint in _BREAK.finditer(text):
-        parts.append(text[position : joint.start()])
-        origin.extend(range(position, joint.start()))
-        position = joint.end()
+    for match in pattern.finditer(text):
+        parts.append(text[position : match.start()])
+        origin.extend(range(position, match.start()))
+        position = match.end()
     if not parts:
         return None
     parts.append(text[position:])

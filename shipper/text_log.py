@@ -191,8 +191,10 @@ _HEAD_RE: Final = re.compile(
 # Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
 # own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
 # exception, an atexit function, a task; a JSON object's line.
+# A location line (`path:N: ` then a class's name), as `warnings` and pytest's `--tb=line` print one.
+_LOCATION: Final = r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*"
 _OWN_START_RE: Final = re.compile(
-    r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*(?:Warning|Error)\b"
+    rf"{_LOCATION}(?:Warning|Error)\b"
     r"|Exception ignored in|Exception in thread |Error in atexit"
     r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
     r"|\{\s*\"[^\n]*\}\s*$"  # a JSON logger's line, among the lines of another
@@ -420,11 +422,11 @@ def _captured_warning(line: str) -> str | None:
     if at < 0 or _logger_named(line) != "py.warnings":
         return None
     location = line[at + len(_WARNINGS_LOGGER) :].lstrip()
-    return location if _LOCATION_LINE_RE.match(location) else None
+    return location if _WARNING_LOCATION_RE.match(location) else None
 
 
 _WARNINGS_LOGGER: Final = "py.warnings:"
-_LOCATION_LINE_RE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*Warning\b")  # `path:N: XWarning`
+_WARNING_LOCATION_RE: Final = re.compile(rf"{_LOCATION}Warning\b")
 
 
 def _exception_line(stack_trace: str) -> str | None:
