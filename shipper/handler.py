@@ -36,6 +36,7 @@ at-fork hooks log while the shipper holds its locks for a fork is written after 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -479,6 +480,14 @@ class ShipperHandler(logging.Handler):
 
     def flush(self) -> None:
         """Nothing to do: a record is durable when emit() returns."""
+
+    def release(self) -> None:
+        """Release the handler lock; quietly when this thread does not hold it. `logging.shutdown()`
+        releases in a `finally` what its `acquire()` took: a signal handler's exception raised as that
+        call began (a SIGTERM handler's `sys.exit`, while another such handler was shutting logging
+        down) took nothing, and the RuntimeError of the release replaced the program's exit."""
+        with contextlib.suppress(RuntimeError):  # "cannot release un-acquired lock": nothing to release
+            super().release()
 
     def close(self) -> None:
         """Seal this process's segment and stop the watchdog, within one deadline (`close_timeout`)

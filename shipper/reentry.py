@@ -175,7 +175,10 @@ def signals_held() -> Iterator[None]:
     a handler's exception would be lost however the shipper's own `except`s behave. A signal that
     arrives meanwhile is delivered as soon as it ends (its handler then runs in the shipper's frame,
     where `reraise_program_exception` lets its exception through). Three system calls: not for
-    every record, only for the rare ones that need it (a traceback's capture)."""
+    every record, only for the rare ones that need it (a traceback's capture). The mask is this
+    thread's: a signal sent to the process that the kernel hands to another of the program's threads
+    (one that does not block it) has its handler run here all the same; the shipper's own threads
+    block them (`start_thread`)."""
     if _HOLDABLE is None or threading.current_thread() is not threading.main_thread():
         yield
         return

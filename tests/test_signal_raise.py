@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -201,7 +202,9 @@ def test_signals_held_restores_the_mask_whatever_the_handler_raises(where: str) 
     ran_inside = False
     try:
         with pytest.raises(Interrupted), reentry.signals_held():
-            os.kill(os.getpid(), signal.SIGUSR1)  # held: its handler does not run here
+            # Sent to this thread: one sent to the process may be handed to another thread of the test
+            # run that does not block it (a server a test left running), and no mask of this one holds it.
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)  # held: its handler does not run here
             ran_inside = True
             if where == "inside":
                 raise Interrupted("raised inside")
@@ -346,3 +349,34 @@ def test_a_signal_landing_anywhere_in_a_logging_call_reaches_the_program(
     assert swept > 50  # (the sweep went through the shipper, not only the logging module)
     assert lost == [], lost
     assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask
+
+
+def _exit_handler(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+def test_a_shutdown_interrupted_taking_the_handler_lock_ends_with_the_handlers_exit(tmp_path: Path) -> None:
+    """A signal handler's `sys.exit` raised as `logging.shutdown()` begins taking the shipper's handler
+    lock comes out of the shutdown as raised: the release in its `finally`, of a lock never taken, does
+    not replace the program's exit with a RuntimeError (the program ended with status 1, not 0)."""
+    handler = ShipperHandler("release", spool_path=tmp_path / "s", delivery="thread")
+    acquire = logging.Handler.acquire.__code__
+
+    def land(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is acquire:
+            sys.setprofile(None)
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)  # runs as acquire() begins
+
+    previous = signal.signal(signal.SIGUSR1, _exit_handler)
+    try:
+        sys.setprofile(land)
+        try:
+            with pytest.raises(SystemExit):
+                logging.shutdown([weakref.ref(handler)])
+        finally:
+            sys.setprofile(None)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        handler.close()
+    assert handler.lock is not None and handler.lock.acquire(blocking=False)  # and it was never left held
+    handler.lock.release()
