@@ -4,6 +4,8 @@ message-only lines, and titles."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
@@ -146,6 +148,75 @@ def test_a_helper_passing_on_plugin_failures_tells_them_apart_by_their_text() ->
 
     keys = {_key(formatted(lambda plugin=plugin: dispatch(plugin))) for plugin in (_divide, _none_attribute)}
     assert len(keys) == 2
+
+
+def _lookup_wrapped(name: str) -> None:
+    raise LookupError(
+        f"user {name} is not in the directory of this site, and no account can be made for them from here"
+    )
+
+
+def _as_printed_from_3_13(text: str, function: Callable[..., object]) -> str:
+    """`text` as Python 3.13 prints it: the raise statement's lines below its first shown too."""
+    lines, _ = inspect.getsourcelines(function)
+    statement = [line for line in lines if line.strip().startswith(("raise ", "_fail("))]
+    first = lines.index(statement[0])
+    rest = lines[first + 1 : first + 3]
+    shown = statement[0].strip()
+    assert f"    {shown}\n" in text
+    return text.replace(f"    {shown}\n", f"    {shown}\n" + "".join("    " + line[4:] for line in rest), 1)
+
+
+def test_a_raise_whose_text_goes_on_below_its_line_is_one_group_whatever_bare_words_fill_it() -> None:
+    """A raise a formatter wrapped (`raise LookupError(` with the f-string on the next line) shows none of
+    its text's words: it is one group for every bare-word value, printed as 3.11 or as 3.13 prints it."""
+    texts = [formatted(lambda name=name: _lookup_wrapped(name)) for name in ("alice", "bob", "carol")]
+    keys = {_key(text) for text in texts} | {
+        _key(_as_printed_from_3_13(text, _lookup_wrapped)) for text in texts
+    }
+    assert len(keys) == 1
+
+
+def _find_user_wrapped(name: str) -> None:
+    _fail(
+        f"user {name} was not found in the directory of this site, and no account can be made for them here"
+    )
+
+
+def _ship_order_wrapped(state: str) -> None:
+    _fail(f"order is {state} and cannot be shipped today, nor on any day until its payment has been cleared")
+
+
+def test_a_helpers_caller_wrapped_over_lines_is_keyed_by_that_caller() -> None:
+    """A helper's caller that a formatter wrapped (`_fail(` with its text below) wrote the message: each
+    such caller is one group whatever bare words fill its text, and two callers are two."""
+    users = {
+        _key(formatted(lambda name=name: _find_user_wrapped(name))) for name in ("alice", "bob", "carol")
+    }
+    orders = {
+        _key(formatted(lambda state=state: _ship_order_wrapped(state))) for state in ("pending", "on_hold")
+    }
+    assert len(users) == 1 and len(orders) == 1 and users != orders
+
+
+def _refuse_job(queue: str) -> None:
+    message = f"queue {queue} refused the job because its workers are draining"
+    raise ServiceError(message)
+
+
+def _refuse_retry(queue: str) -> None:
+    message = f"queue {queue} refused the job because its workers are draining"
+    raise ServiceError(message)
+
+
+def test_a_text_built_above_a_raise_of_its_name_is_one_group_whatever_bare_words_fill_it() -> None:
+    """A message built into a variable and raised by name (`msg = f"..."; raise ServiceError(msg)`, as
+    flake8-errmsg has code write it) is one group for every bare-word value; the same text raised from
+    another function is another group."""
+    names = ("billing", "mail", "cron")  # (called through `partial`: no calling line holds the words)
+    jobs = {_key(formatted(functools.partial(_refuse_job, name))) for name in names}
+    retries = {_key(formatted(functools.partial(_refuse_retry, name))) for name in names}
+    assert len(jobs) == 1 and len(retries) == 1 and jobs != retries
 
 
 def test_raise_with_a_value_in_its_message_is_not_a_funnel() -> None:

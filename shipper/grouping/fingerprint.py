@@ -1558,14 +1558,25 @@ def _message_author(site: Frame, innermost: Iterator[Frame], message: str) -> Fr
 
 
 def _writes_message(statement: str, message: str) -> bool:
-    """Whether `statement` holds two words or more of the message's masked first line."""
+    """Whether `statement` wrote the message: it holds two words or more of the message's masked first
+    line, or one in a text it composes (`fail(f"Error: {failure}")`: a funnel of its own), or it is a
+    call whose arguments go on below its line (`fail(` with the text on the next line: `_continues`)."""
     words = {
         word for word in (raw.strip(_EDGE) for raw in _masked_first_line(message).split()) if word.isalpha()
     }
-    return len(words.intersection(_SOURCE_WORD_RE.findall(statement))) >= _AUTHOR_WORDS
+    shared = len(words.intersection(_SOURCE_WORD_RE.findall(statement)))
+    return (
+        shared >= _AUTHOR_WORDS
+        or (shared > 0 and _COMPOSES_TEXT_RE.search(statement) is not None)
+        or _continues(statement)
+    )
 
 
 _AUTHOR_WORDS: Final = 2
+# A text composed where the statement runs: an f-string with a field, a `%` or `.format` template.
+_COMPOSES_TEXT_RE: Final = re.compile(
+    r"""(?<![\w])(?:[fF][rR]?|[rR][fF])["'][^"'\n]*\{|["']\s*%\s*[\w(]|\.format\("""
+)
 
 
 def _compiled_text_site(
@@ -1758,8 +1769,12 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     source line ("msg"; or the traceback the message quotes, see `_message_part`); for a raise statement
     that builds its message ("raise"), the masked first line too when at least three of its words are
     not in the statement (the message carries another exception's or a plug-in's text: a funnel raising
-    many bugs from one line), else nothing. A message that quotes a traceback after its first line, of
-    an exception raised from a statement (see `_quoted_report`), adds that traceback's signature."""
+    many bugs from one line), else nothing. Not for a raise of a name alone (`raise LookupError(msg)`,
+    the text built above it, as flake8-errmsg has code write it: its bare-word values split it) nor a
+    statement that goes on below its line (`_continues`): neither shows where its text came from, and
+    a helper's caller that does is keyed instead (`_writes_message`). A message that quotes a traceback
+    after its first line, of an exception raised from a statement (see `_quoted_report`), adds that
+    traceback's signature."""
     if _QUOTES in message and (mode != "msg" or tracebacks.IPYTHON_REPORT in message):
         signature += _quoted_report(message)
     if mode == "msg":
@@ -1767,9 +1782,35 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     if mode == "raise":
         masked = _masked_first_line(message)
         novel = {word for word in (raw.strip(_EDGE) for raw in masked.split()) if word.isalpha()}
-        if len(novel) >= _FUNNEL_WORDS and len(novel - set(_SOURCE_WORD_RE.findall(source))) >= _FUNNEL_WORDS:
+        if (
+            len(novel) >= _FUNNEL_WORDS
+            and len(novel - set(_SOURCE_WORD_RE.findall(source))) >= _FUNNEL_WORDS
+            and not _PASSED_ON_RE.fullmatch(source)
+            and not _continues(source)
+        ):
             return signature + "|says:" + masked
     return signature
+
+
+def _continues(statement: str) -> bool:
+    """Whether a statement's line leaves a bracket open or ends in a backslash: its text goes on below.
+
+    A traceback shows a statement's first line only (Python 3.11; 3.13 shows the rest, but keys read the
+    first line alike), so a raise or call a formatter wrapped (`raise LookupError(` with the message's
+    text on the next line) shows none of its message's words: every word of the text seemed brought
+    from elsewhere, and each bare-word value (`user alice not found`) was a group of its own. Such a
+    statement is taken to write its message, as it does when its text fits on the line."""
+    if statement.endswith("\\"):
+        return True
+    if not _OPENERS.intersection(statement):
+        return False
+    code = _STRING_LITERAL_RE.sub("", statement)  # (a bracket inside a literal opens nothing)
+    return sum(map(code.count, "([{")) > sum(map(code.count, ")]}"))
+
+
+_OPENERS: Final = frozenset("([{")
+# A string literal on one line, with its prefix; an unterminated one is left, its opening bracket with it.
+_STRING_LITERAL_RE: Final = re.compile(r"""[rRbBuUfF]{0,2}(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 
 
 def _quoted_report(message: str) -> str:
