@@ -20,10 +20,11 @@ import pytest
 from helpers.raised import formatted
 
 from shipper.formatter import EcsFormatter
-from shipper.grouping.fingerprint import fingerprint_event
+from shipper.grouping.fingerprint import fingerprint_event, fingerprint_plain, fingerprint_traceback
 from shipper.grouping.options import GroupingOptions
 from shipper.grouping.templates import mine
 from shipper.grouping.titles import _SPECIFIER_RE, logged_culprit, template_title, title
+from shipper.grouping.tracebacks import parse_traceback
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -990,3 +991,35 @@ def test_a_logged_exception_groups_member_count_is_no_part_of_its_key() -> None:
         for count in ("1 sub-exception", "2 sub-exceptions", "12 sub-exceptions")
     }
     assert len({found.key for found in keys if found is not None}) == 1
+
+
+class Flaky(ConnectionError):
+    """A failure a retry handles by trying again."""
+
+
+def _fetch(attempts: int) -> None:
+    try:
+        raise Flaky("connection reset by peer")
+    except Flaky:
+        if attempts <= 1:
+            raise
+        _fetch(attempts - 1)  # the next attempt, while this one's failure is handled
+
+
+def _fetch_then_parse() -> None:
+    try:
+        raise Flaky("connection reset by peer")
+    except Flaky:
+        _bad_int("x")
+
+
+def test_a_retry_chaining_one_link_per_attempt_is_one_group_whatever_the_number_of_attempts() -> None:
+    """A retry that tries again while handling its failure chains one link per attempt: two, three or
+    five attempts are one group (on the fast path and the general one alike), and a chain whose links
+    differ stays another group."""
+    texts = [formatted(lambda attempts=attempts: _fetch(attempts)) for attempts in (2, 3, 5)]
+    assert texts[2].count("During handling") == 4
+    general = {fingerprint_traceback(parse_traceback(text)).key for text in texts}
+    fast = {plain.key for plain in map(fingerprint_plain, texts) if plain is not None}
+    assert len(general) == 1 and fast == general
+    assert _key(formatted(_fetch_then_parse)) not in general

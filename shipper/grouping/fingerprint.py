@@ -869,7 +869,9 @@ def _plain_signature(chain: tuple[PlainException, ...], package: str = "") -> st
         record = _plain_record(exception, bool(lines), package)
         if record is None:
             return None
-        lines.append(f"{exception.link}|{record}")
+        line = f"{exception.link}|{record}"
+        if not lines or line != lines[-1]:  # (a link keyed as the one before it: see `_chain`)
+            lines.append(line)
     return lines[0] if len(lines) == 1 else "\n".join(lines)
 
 
@@ -1418,11 +1420,16 @@ def _chain(parsed: Traceback, member: bool = False) -> tuple[str, tuple[str, str
             continue
         lone = _lone_member(record) if record.members and not record.more_members and record.frames else None
         if lone is None:
-            lines.append(f"{record.link}|{_record_signature(record, member, bool(lines))}")
+            line = f"{record.link}|{_record_signature(record, member, bool(lines))}"
             final = (record.type, record.message, bool(record.frames))
         else:
-            lines.append(f"{lone[4]}{record.link}|{lone[0]}")
+            line = f"{lone[4]}{record.link}|{lone[0]}"
             final = lone[1:4]
+        # A link keyed as the one before it is no line of its own: a retry that calls itself again while
+        # handling its failure (`except Flaky: return fetch(url, retries - 1)`) chains one more link per
+        # attempt, and a fleet whose hosts try twice or thrice was one group per number of attempts.
+        if not lines or line != lines[-1]:
+            lines.append(line)
     return "\n".join(lines), final
 
 
