@@ -181,10 +181,11 @@ _OPEN_SQL: Final = "[SQL: "  # SQLAlchemy's statement, over as many lines as it 
 _AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before it)
 # pydantic's first line of a validation error: as many field names follow, each with indented lines.
 _VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
-# The start of a record in a log that stamps its records: a date or a time (in brackets or not), an
-# epoch time, or a level name (`logging.basicConfig`'s default `ERROR:root:...`).
+# The start of a record in a log that stamps its records: a date (ISO 8601's `T` before its time too) or
+# a time (in brackets or not), an epoch time, or a level name (`logging.basicConfig`'s default
+# `ERROR:root:...`).
 _HEAD_RE: Final = re.compile(
-    r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d\b|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
+    r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d(?:\b|T\d)|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
     r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d|\d{10}(?:\.\d+)?\b"
     r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)\b)"
 )

@@ -81,6 +81,19 @@ SHAPES = {
         + "ValueError: bad value 5\nwhile processing order 17\n",
         "[2026-12-04 10:00:02] INFO in app: next\n",
     ),
+    **{
+        f"notes of a logged exception, ISO 8601 time with a T{name}": (
+            f"2026-12-06T15:07:10{fraction} ERROR shop.cfg: import failed\n"
+            + _TRACE
+            + "ValueError: bad value 5\nwhile parsing row 3 of /data/in_3.csv\n",
+            f"2026-12-06T15:07:11{fraction} INFO shop.cfg: next\n",
+        )
+        for name, fraction in (("", ""), (", milliseconds", ",123"), (", microseconds", ".123456"))
+    },
+    "a multi-line message, ISO 8601 time with a T": (
+        "2026-12-06T15:07:10.123 ERROR could not sync:\nline two of the message\n\nline four\n",
+        "2026-12-06T15:07:11.000 INFO next\n",
+    ),
     "a multi-line message, time first": (
         "10:00:01.123 ERROR could not sync:\nline two of the message\n\nline four\n",
         "10:00:02.000 INFO next\n",
