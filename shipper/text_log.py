@@ -54,12 +54,13 @@ Any other line starts an entry (a second traceback without a separator is a seco
 lines between entries belong to none. Terminal colours are read past.
 
 Collectors write a prefix before every line a program printed, a traceback's lines too: syslog and
-the journal (`Dec  4 10:00:01 vm backup.py[2231]: `, and with ISO times), containerd/Kubernetes
-(`2026-12-04T10:00:01.1Z stderr F `), `docker logs --timestamps` and Docker's json-file lines
-(`{"log": "...\n", "stream": "stderr", ...}`). Such a prefix is read past, and its source (host and
-process, or stream) kept apart: a line continues only an entry of its own source, so the interleaved
-lines of two processes make two processes' entries. A line the collector cut in pieces (a CRI `P`
-line, a json-file `log` without its line break: over 16 KiB) is put back together first.
+the journal (`Dec  4 10:00:01 vm backup.py[2231]: `, and with ISO times; not a program's own layout
+with a level name where the host stands, `2026-12-04T10:00:01+0000 ERROR shop.rates: `),
+containerd/Kubernetes (`2026-12-04T10:00:01.1Z stderr F `), `docker logs --timestamps` and Docker's
+json-file lines (`{"log": "...\n", "stream": "stderr", ...}`). Such a prefix is read past, and its
+source (host and process, or stream) kept apart: a line continues only an entry of its own source, so
+the interleaved lines of two processes make two processes' entries. A line the collector cut in pieces
+(a CRI `P` line, a json-file `log` without its line break: over 16 KiB) is put back together first.
 
 Other prefixes on every line are learned from the line a traceback's header (or a worker's
 `RemoteTraceback: `) ends: whatever stands before the header there (`web-1  | `, `0|backup | `,
@@ -181,13 +182,15 @@ _OPEN_SQL: Final = "[SQL: "  # SQLAlchemy's statement, over as many lines as it 
 _AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before it)
 # pydantic's first line of a validation error: as many field names follow, each with indented lines.
 _VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
+# The level names a log writes at a record's start (or after its time).
+_LEVEL_WORDS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)"
 # The start of a record in a log that stamps its records: a date (ISO 8601's `T` before its time too) or
 # a time (in brackets or not), an epoch time, or a level name (`logging.basicConfig`'s default
 # `ERROR:root:...`).
 _HEAD_RE: Final = re.compile(
     r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d(?:\b|T\d)|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
     r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d|\d{10}(?:\.\d+)?\b"
-    r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)\b)"
+    rf"|{_LEVEL_WORDS}\b)"
 )
 # Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
 # own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
@@ -394,7 +397,7 @@ class Entry:
 # fields in brackets (`ERROR shop.rates: ...`, `[ERROR] shop.rates: ...`, `ERROR [1234] shop.rates: ...`,
 # `ERROR shop.rates:42 ...`, loguru's `| ERROR    | shop.rates:fetch:12 - ...`), or the name in brackets
 # (`ERROR [shop.rates] ...`); the name before the level (`- shop.rates - ERROR -`, and the cookbook's
-# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time).
+# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time and its zone if any).
 _LEVELS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)"
 _NAME: Final = r"[A-Za-z_][\w.]*"
 _LOGGER_RE: Final = re.compile(
@@ -402,7 +405,7 @@ _LOGGER_RE: Final = re.compile(
     rf"|\b{_LEVELS}\]?(?: +\[[^\]\n]{{1,40}}\])* +(?:[-|] +)?"
     rf"(?:(?P<named>{_NAME})(?:: |:\w| - | \| )|\[(?P<bracketed>{_NAME})\][ :])"
     rf"| - (?P<before>{_NAME}) - {_LEVELS}\b"
-    rf"|\d\d:\d\d:\d\d(?:[,.]\d{{1,6}})? (?P<first>{_NAME}) +{_LEVELS}\b"
+    rf"|\d\d:\d\d:\d\d(?:[,.]\d{{1,6}})?(?:Z|[+-]\d\d:?\d\d)? (?P<first>{_NAME}) +{_LEVELS}\b"
 )
 _LOGGER_SPAN: Final = 200  # a layout's fields come first: the rest of a long line is message
 
@@ -581,12 +584,17 @@ class _Open:
 # What log collectors write before every line of a program's output, so that a traceback's lines
 # carry it too: the source (host and process, or the stream) and its time. Whatever the time, lines
 # of one source belong together.
+# Syslog's and the journal's source: the host, then the program (and its process). A program's own
+# layout can look the same after its time: a level name where the host stands (`ERROR shop.cfg: `, in
+# brackets, any case: no host is named just so; `info-db-1` may be) is the program's, as is a "host" that
+# ends with a colon (Heroku's `app[web.2]: `, then an exception line's `ValueError: `).
+_HOST_AND_PROGRAM: Final = rf"(?!\[?(?i:{_LEVEL_WORDS})\]? )\S+(?<!:) [^\s:\[]+(?:\[\d+\])?"
 _PREFIX_RE: Final = re.compile(
     # syslog and `journalctl` (short): "Dec  4 10:00:01 vm backup.py[2231]: "
-    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d (?P<syslog>\S+ [^\s:\[]+(?:\[\d+\])?): "
+    rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d (?P<syslog>{_HOST_AND_PROGRAM}): "
     # `journalctl -o short-iso` and the like: "2026-12-04T10:00:01+0000 vm backup.py[2231]: "
     r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) "
-    r"(?P<journal>\S+ [^\s:\[]+(?:\[\d+\])?): "
+    rf"(?P<journal>{_HOST_AND_PROGRAM}): "
     # containerd/Kubernetes (CRI): "2026-12-04T10:00:01.123456789Z stderr F ", a piece of a line "P"
     r"|\d{4}-\d\d-\d\dT\S+ (?P<stream>stdout|stderr) (?P<tag>[FP]) "
     # `docker logs --timestamps`: "2026-12-04T10:00:01.123456789Z "

@@ -149,6 +149,9 @@ def test_a_traceback_in_a_text_log_has_the_shippers_key(written: tuple[Path, lis
 COLLECTORS = {
     "journal": lambda pid, n: f"Dec  4 10:00:{n % 60:02d} vm backup.py[{pid}]: ",
     "journal-iso": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}+0000 vm backup.py[{pid}]: ",
+    "journal, a host named like a level": lambda pid, n: (
+        f"Dec  4 10:00:{n % 60:02d} info-db-1 backup.py[{pid}]: "
+    ),
     "kubernetes": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}.{pid:09d}Z stderr F ",
     "docker": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}.{pid:09d}Z ",
 }
@@ -233,6 +236,7 @@ APP_PREFIXES: dict[str, Callable[[int], str]] = {
     "kubectl logs --prefix": lambda n: "[pod/backup-7d9f8c/app] ",
     "formatter applied line by line": lambda n: f"2026-12-04 10:00:{n % 60:02d},{n * 37 % 1000:03d} backup: ",
     "tab after a tag": lambda n: f"worker[{n % 3}]\t",
+    "heroku logs": lambda n: f"2026-12-04T10:00:{n % 60:02d}.{n * 37 % 1000:06d}+00:00 app[web.2]: ",
 }
 
 
@@ -620,7 +624,9 @@ requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partn
 # `logging`'s layouts that name the logger: basicConfig's default, `%(asctime)s %(levelname)s %(name)s:
 # %(message)s`, the cookbook's `%(asctime)s - %(name)s - %(levelname)s - %(message)s` and `%(asctime)s
 # %(name)-12s %(levelname)-8s %(message)s`, a bracketed level, fields in brackets before the name (the
-# process, the thread), the name in brackets, the name with the line number, loguru's default layout.
+# process, the thread), the name in brackets, the name with the line number, loguru's default layout;
+# the time as ISO 8601 with a zone or as syslog writes it (`datefmt="%Y-%m-%dT%H:%M:%S%z"`, `"%b %d
+# %H:%M:%S"`), where a collector's host and program would stand.
 _LOGGER_LAYOUTS = {
     "basicConfig": "ERROR:shop.{module}:sync failed",
     "level name": "2026-12-05 10:00:01,123 ERROR shop.{module}: sync failed",
@@ -632,6 +638,12 @@ _LOGGER_LAYOUTS = {
     "name in brackets": "2026-12-05 10:00:01,123 ERROR [shop.{module}] sync failed",
     "name and line": "2026-12-05 10:00:01,123 ERROR shop.{module}:42 sync failed",
     "loguru": "2026-12-05 10:00:01.123 | ERROR    | shop.{module}:sync:42 - sync failed",
+    "ISO time, zone +0000": "2026-12-05T10:00:01+0000 ERROR shop.{module}: sync failed",
+    "ISO time, zone +01:00": "2026-12-05T10:00:01.123+01:00 ERROR shop.{module}: sync failed",
+    "ISO time, zone Z": "2026-12-05T10:00:01Z ERROR shop.{module}: sync failed",
+    "ISO time, zone, bracketed level": "2026-12-05T10:00:01+0000 [ERROR] shop.{module}: sync failed",
+    "ISO time, zone, padded columns": "2026-12-05T10:00:01+0000 shop.{module:<12} ERROR    sync failed",
+    "syslog's time": "Dec 05 10:00:01 ERROR shop.{module}: sync failed",
 }
 
 
@@ -650,6 +662,22 @@ def test_the_logger_a_log_line_names_marks_the_programs_frames(layout: str) -> N
     shipped = fingerprint_event({"log": {"logger": "shop.rates"}, "error": docs[0]["error"]})
     assert keys[0] is not None and keys[1] is not None and shipped is not None
     assert keys[0].key == shipped.key != keys[1].key
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2026-12-05T10:00:01+0000 ERROR shop.rates: sync failed",
+        "2026-12-05T10:00:01.123456+01:00 [ERROR] shop.rates: sync failed",
+        "2026-12-05T10:00:01+0000 error shop.rates: sync failed",
+        "Dec 05 10:00:01 CRITICAL shop.rates: sync failed",
+    ],
+)
+def test_a_programs_own_time_and_level_are_not_a_journals_host_and_program(line: str) -> None:
+    """A log line whose layout puts a level name after a journal's time (`ERROR shop.rates: `) is the
+    program's own, not a journal's host and program: it and its traceback are one entry, kept whole."""
+    text = line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")
+    assert [entry.text for entry in entries(text.splitlines(keepends=True))] == [text]
 
 
 def test_a_line_naming_no_logger_gives_its_entry_none() -> None:
