@@ -397,7 +397,9 @@ class Entry:
 # fields in brackets (`ERROR shop.rates: ...`, `[ERROR] shop.rates: ...`, `ERROR [1234] shop.rates: ...`,
 # `ERROR shop.rates:42 ...`, loguru's `| ERROR    | shop.rates:fetch:12 - ...`), or the name in brackets
 # (`ERROR [shop.rates] ...`); the name before the level (`- shop.rates - ERROR -`, and the cookbook's
-# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time and its zone if any).
+# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time and its zone if any, and
+# coloredlogs' `vm shop.rates[4242] ERROR ...`, the process after it); or a key's value, as logfmt and
+# structlog's key=value layouts write it (`level=ERROR logger=shop.rates`, `logger='shop.rates'`).
 _LEVELS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)"
 _NAME: Final = r"[A-Za-z_][\w.]*"
 _LOGGER_RE: Final = re.compile(
@@ -406,16 +408,19 @@ _LOGGER_RE: Final = re.compile(
     rf"(?:(?P<named>{_NAME})(?:: |:\w| - | \| )|\[(?P<bracketed>{_NAME})\][ :])"
     rf"| - (?P<before>{_NAME}) - {_LEVELS}\b"
     rf"|\d\d:\d\d:\d\d(?:[,.]\d{{1,6}})?(?:Z|[+-]\d\d:?\d\d)? (?P<first>{_NAME}) +{_LEVELS}\b"
+    rf"| (?P<process>{_NAME})\[\d+\] +{_LEVELS}\b"
+    rf"|(?<![\w.])logger(?:_name)?=[\"']?(?P<keyed>{_NAME})"
 )
 _LOGGER_SPAN: Final = 200  # a layout's fields come first: the rest of a long line is message
 
 
 def _logger_named(line: str) -> str | None:
-    """The logger a log line's layout names (see `_LOGGER_RE`), else None."""
-    found = _LOGGER_RE.search(line, 0, _LOGGER_SPAN)
+    """The logger a log line's layout names (see `_LOGGER_RE`; its colours read past), else None."""
+    plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+    found = _LOGGER_RE.search(plain, 0, _LOGGER_SPAN)
     if found is None:
         return None
-    return found["plain"] or found["named"] or found["bracketed"] or found["before"] or found["first"]
+    return next((name for name in found.groupdict().values() if name), None)  # (its layout's one)
 
 
 def _captured_warning(line: str) -> str | None:

@@ -626,7 +626,8 @@ requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partn
 # %(name)-12s %(levelname)-8s %(message)s`, a bracketed level, fields in brackets before the name (the
 # process, the thread), the name in brackets, the name with the line number, loguru's default layout;
 # the time as ISO 8601 with a zone or as syslog writes it (`datefmt="%Y-%m-%dT%H:%M:%S%z"`, `"%b %d
-# %H:%M:%S"`), where a collector's host and program would stand.
+# %H:%M:%S"`), where a collector's host and program would stand; coloredlogs' default layout (the
+# host, then the name with the process; coloured on a terminal), logfmt's and structlog's key=value.
 _LOGGER_LAYOUTS = {
     "basicConfig": "ERROR:shop.{module}:sync failed",
     "level name": "2026-12-05 10:00:01,123 ERROR shop.{module}: sync failed",
@@ -644,6 +645,14 @@ _LOGGER_LAYOUTS = {
     "ISO time, zone, bracketed level": "2026-12-05T10:00:01+0000 [ERROR] shop.{module}: sync failed",
     "ISO time, zone, padded columns": "2026-12-05T10:00:01+0000 shop.{module:<12} ERROR    sync failed",
     "syslog's time": "Dec 05 10:00:01 ERROR shop.{module}: sync failed",
+    "coloredlogs": "2026-12-05 10:00:01 vm shop.{module}[4242] ERROR sync failed",
+    "coloredlogs, coloured": (
+        "\x1b[32m2026-12-05 10:00:01\x1b[0m \x1b[35mvm\x1b[0m \x1b[34mshop.{module}\x1b[0m[4242]"
+        " \x1b[1;31mERROR\x1b[0m \x1b[31msync failed\x1b[0m"
+    ),
+    "logfmt": 'time=2026-12-05T10:00:01+0000 level=ERROR logger=shop.{module} msg="sync failed: timeout"',
+    "logfmt, quoted": 'ts="2026-12-05 10:00:01" logger_name="shop.{module}" level=error msg="sync failed"',
+    "structlog key=value": "timestamp='2026-12-05T10:00:01Z' level='error' logger='shop.{module}' event='x'",
 }
 
 
