@@ -67,9 +67,11 @@ Other prefixes on every line are learned from the line a traceback's header (or 
 `2026-12-04 10:00:01,123 ERROR backup: ` of a formatter applied line by line) is the shape of a
 prefix, its digits free, and the lines of that shape are read past it wherever that lets them
 continue an entry. Each shape is a source of its own too (the services `docker compose logs`
-interleaves), so a log stays one entry a line only where no traceback shows its prefix. Where the
-line after such a header lacks the prefix (a message that ends in a header, the traceback under it),
-the header's entry goes on with the unprefixed lines.
+interleaves), so a log stays one entry a line only where no traceback shows its prefix. Past the
+prefix, a source's lines are read as a log of their own: where they stamp their records, an unstamped
+line continues the record before it (its exception's notes), from the record whose traceback showed the
+prefix on. Where the line after such a header lacks the prefix (a message that ends in a header, the
+traceback under it), the header's entry goes on with the unprefixed lines.
 
 An entry's logger is the one its first line's layout names (`ERROR:shop.rates:...`, `ERROR shop.rates:
 ...`, `- shop.rates - ERROR -`), as an ECS event's `log.logger`: the program's package for its key.
@@ -487,7 +489,9 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             continue
         learned = prefixes.learn(source, line)
         if learned is not None and source in open_entries and learned[1].match(open_entries[source].last):
-            open_entries[learned[0]] = open_entries.pop(source)  # the entry its header continues
+            moved = open_entries[learned[0]] = open_entries.pop(source)  # the entry its header continues
+            if _stamped_past(learned[1], moved.lines[0]) and len(stamped) < _STAMPED_SOURCES:
+                stamped.add(learned[0])  # (the lines after its traceback may be more of its message)
         shaped = prefixes.shape_of(source, line)
         raw = source
         if shaped is not None:
@@ -516,7 +520,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             or (rest[:1] == " " and source in levels and _repeats_a_time(rest, len(levels[source])))
             or not current.state.continues(rest, after_blank=bool(current.blanks))
         )
-        if shaped is None and rest[:1] not in (" ", "\t"):
+        if rest[:1] not in (" ", "\t"):  # (a learned prefix's source is stamped by the text after it)
             if _HEAD_RE.match(rest) is not None:
                 if len(stamped) < _STAMPED_SOURCES:
                     stamped.add(source)
@@ -537,13 +541,10 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             if current is not None:
                 heapq.heappush(done, (current.first, current.entry()))
             current = open_entries[source] = _Open(number, line, rest)
-            if (
-                shaped is None
-                and rest[:1] == " "
-                and source in levels
-                and _repeats_a_time(rest, len(levels[source]))
-            ):
-                current.message = levels[source] + rest[len(levels[source]) :]  # the time it left out
+            if rest[:1] == " " and source in levels and _repeats_a_time(rest, len(levels[source])):
+                # the time it left out (after a learned prefix, which the entry's text keeps)
+                prefix = line[: len(line) - len(rest)]
+                current.message = prefix + levels[source] + rest[len(levels[source]) :]
         if shaped is not None and current.state.headed:
             headed[raw] = source
         elif shaped is not None and headed:
@@ -558,6 +559,12 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
         heapq.heappush(done, (current.first, current.entry()))
     while done:
         yield heapq.heappop(done)[1]
+
+
+def _stamped_past(prefix: re.Pattern[str], line: str) -> bool:
+    """Whether `line` is of the learned `prefix`'s shape and stamped past it (`_HEAD_RE`)."""
+    found = prefix.match(line)
+    return found is not None and _HEAD_RE.match(line, found.end()) is not None
 
 
 class _Open:
