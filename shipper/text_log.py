@@ -30,9 +30,10 @@ An exception's message may span lines, after its exception line: PostgreSQL's fi
 `HINT:  `, `LINE 2: ` and its caret...), SQLAlchemy's statement and parameters (`[SQL: ...]`, over
 lines until its `]`, after a blank line) and its `(Background on this error at: ...)`, and the fields
 pydantic lists (`2 validation errors for User`: as many names, each with indented lines). In a log
-whose records start with a time or a level (`_HEAD_RE`), any line without one that starts nothing of
-its own (a traceback, a warning's location line, a crash dump...) continues the entry before it, blank
-lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
+whose records start with a time or a level (`_HEAD_RE`; logfmt's `time=...` or `level=...` too), any
+line without one that starts nothing of its own (a traceback, a warning's location line, a crash
+dump...) continues the entry before it, blank lines before it too: the rest of a multi-line message, an
+exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
 unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)` or `FAIL: ...`, its docstring's
@@ -186,13 +187,19 @@ _AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before i
 _VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
 # The level names a log writes at a record's start (or after its time).
 _LEVEL_WORDS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)"
-# The start of a record in a log that stamps its records: a date (ISO 8601's `T` before its time too) or
-# a time (in brackets or not), an epoch time, or a level name (`logging.basicConfig`'s default
-# `ERROR:root:...`).
+# A date (ISO 8601's `T` before its time too) or a time.
+_STAMP: Final = (
+    r"\d{4}[-/.]\d\d[-/.]\d\d(?:\b|T\d)|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
+    r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d"
+)
+# The start of a record in a log that stamps its records: a date or a time (in brackets or not), an epoch
+# time, or a level name (`logging.basicConfig`'s default `ERROR:root:...`); or a key=value layout's first
+# field holding a date, a time or a level name, quoted or not, in any case (logfmt's `time=2026-12-06T...`,
+# `level=error`, structlog's `timestamp='...'`). (Not an epoch time there: `user_id=1733475790` may start
+# a line of a message.)
 _HEAD_RE: Final = re.compile(
-    r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d(?:\b|T\d)|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
-    r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d|\d{10}(?:\.\d+)?\b"
-    rf"|{_LEVEL_WORDS}\b)"
+    rf"\[?(?:{_STAMP}|\d{{10}}(?:\.\d+)?\b|{_LEVEL_WORDS}\b)"
+    rf"|[A-Za-z_]\w*=[\"']?(?:{_STAMP}|(?i:{_LEVEL_WORDS})\b)"
 )
 # Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
 # own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable

@@ -95,6 +95,20 @@ SHAPES = {
         "2026-12-06T15:07:10.123 ERROR could not sync:\nline two of the message\n\nline four\n",
         "2026-12-06T15:07:11.000 INFO next\n",
     ),
+    "notes of a logged exception, logfmt": (
+        'time=2026-12-06T15:07:10+00:00 level=error logger=shop.cfg msg="import failed"\n'
+        + _TRACE
+        + "ValueError: bad value 5\nwhile parsing row 3 of /data/in_3.csv\n",
+        'time=2026-12-06T15:07:11+00:00 level=info logger=shop.cfg msg="next"\n',
+    ),
+    "a multi-line message, logfmt, quoted time": (
+        'time="2026-12-06 15:07:10" level=error msg="could not sync:\nline two of the message\n',
+        'time="2026-12-06 15:07:11" level=info msg="next"\n',
+    ),
+    "a multi-line message, key=value, level first": (
+        "level='ERROR' event='could not sync:\nline two of the message\n",
+        "level='INFO' event='next'\n",
+    ),
     "a multi-line message, time first": (
         "10:00:01.123 ERROR could not sync:\nline two of the message\n\nline four\n",
         "10:00:02.000 INFO next\n",
