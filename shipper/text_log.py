@@ -609,8 +609,9 @@ class _Open:
 # ends with a colon (Heroku's `app[web.2]: `, then an exception line's `ValueError: `).
 _HOST_AND_PROGRAM: Final = rf"(?!\[?(?i:{_LEVEL_WORDS})\]? )\S+(?<!:) [^\s:\[]+(?:\[\d+\])?"
 _PREFIX_RE: Final = re.compile(
-    # syslog and `journalctl` (short): "Dec  4 10:00:01 vm backup.py[2231]: "
-    rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d (?P<syslog>{_HOST_AND_PROGRAM}): "
+    # syslog and `journalctl` (short, short-precise): "Dec  4 10:00:01 vm backup.py[2231]: ",
+    # "Dec 04 10:00:01.123456 vm backup.py[2231]: "
+    rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? (?P<syslog>{_HOST_AND_PROGRAM}): "
     # `journalctl -o short-iso` and the like: "2026-12-04T10:00:01+0000 vm backup.py[2231]: "
     r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) "
     rf"(?P<journal>{_HOST_AND_PROGRAM}): "

@@ -149,6 +149,9 @@ def test_a_traceback_in_a_text_log_has_the_shippers_key(written: tuple[Path, lis
 COLLECTORS = {
     "journal": lambda pid, n: f"Dec  4 10:00:{n % 60:02d} vm backup.py[{pid}]: ",
     "journal-iso": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}+0000 vm backup.py[{pid}]: ",
+    "journal-precise": lambda pid, n: (
+        f"Dec 04 10:00:{n % 60:02d}.{n * 7919 % 10**6:06d} vm backup.py[{pid}]: "
+    ),
     "journal, a host named like a level": lambda pid, n: (
         f"Dec  4 10:00:{n % 60:02d} info-db-1 backup.py[{pid}]: "
     ),
@@ -170,12 +173,15 @@ def test_a_collectors_prefix_on_every_line_is_read_past(
     assert [(e.line, e.text) for e in entries(prefixed)] == [(e.line, e.text) for e in entries(lines)]
 
 
-def test_interleaved_processes_in_a_journal_are_put_back_together(written: tuple[Path, list[str]]) -> None:
+@pytest.mark.parametrize("collector", ["journal", "journal-iso", "journal-precise"])
+def test_interleaved_processes_in_a_journal_are_put_back_together(
+    written: tuple[Path, list[str]], collector: str
+) -> None:
     """Two processes' lines interleaved line by line in a journal make each process's entries, whole,
     in the order of their first lines, and they key as the log of one process does."""
     log, _ = written
     lines = log.read_text(encoding="utf-8").splitlines()
-    journal = COLLECTORS["journal"]
+    journal = COLLECTORS[collector]
     mixed = [journal(pid, n) + line for n, line in enumerate(lines) for pid in (101, 202)]
     alone = list(entries(lines))
     together = list(entries(mixed))

@@ -183,9 +183,7 @@ LEARNED_PREFIXES: dict[str, Callable[[int], str]] = {
     "kubectl logs --prefix": lambda n: "[pod/web-7d9f8c-x2x4z/app] ",
     "stern": lambda n: "web-7d9f8c-x2x4z app ",
     "docker service logs": lambda n: "shop_web.1.q0h8dkh4c7ax@node-1    | ",
-    "journalctl -o short-precise": lambda n: (
-        f"Dec 06 15:03:{n % 60:02d}.{n * 7919 % 10**6:06d} vm app[2231]: "
-    ),
+    "honcho": lambda n: f"10:{n // 60 % 60:02d}:{n % 60:02d} web.1  | ",
 }
 _STAMPED_LOG = (
     "2026-12-04 10:00:01,123 ERROR app: import failed\n"
