@@ -604,10 +604,12 @@ class _Open:
 # carry it too: the source (host and process, or the stream) and its time. Whatever the time, lines
 # of one source belong together.
 # Syslog's and the journal's source: the host, then the program (and its process). A program's own
-# layout can look the same after its time: a level name where the host stands (`ERROR shop.cfg: `, in
-# brackets, any case: no host is named just so; `info-db-1` may be) is the program's, as is a "host" that
-# ends with a colon (Heroku's `app[web.2]: `, then an exception line's `ValueError: `).
-_HOST_AND_PROGRAM: Final = rf"(?!\[?(?i:{_LEVEL_WORDS})\]? )\S+(?<!:) [^\s:\[]+(?:\[\d+\])?"
+# layout can look the same after its time: a level name where the host or the program stands (`ERROR
+# shop.cfg: `, `shop.cfg ERROR: `; in brackets, any case: neither is named just so, `info-db-1` may be)
+# is the program's, as is a "host" that ends with a colon (Heroku's `app[web.2]: `, then an exception
+# line's `ValueError: `).
+_NOT_A_LEVEL: Final = rf"(?!\[?(?i:{_LEVEL_WORDS})\]?[\s:\[])"
+_HOST_AND_PROGRAM: Final = rf"{_NOT_A_LEVEL}\S+(?<!:) {_NOT_A_LEVEL}[^\s:\[]+(?:\[\d+\])?"
 _PREFIX_RE: Final = re.compile(
     # syslog and `journalctl` (short, short-precise): "Dec  4 10:00:01 vm backup.py[2231]: ",
     # "Dec 04 10:00:01.123456 vm backup.py[2231]: "

@@ -686,11 +686,14 @@ def test_the_logger_a_log_line_names_marks_the_programs_frames(layout: str) -> N
         "2026-12-05T10:00:01.123456+01:00 [ERROR] shop.rates: sync failed",
         "2026-12-05T10:00:01+0000 error shop.rates: sync failed",
         "Dec 05 10:00:01 CRITICAL shop.rates: sync failed",
+        "2026-12-05T10:00:01+0000 shop.rates ERROR: sync failed",
+        "Dec 05 10:00:01 [shop.rates] ERROR: sync failed",
     ],
 )
 def test_a_programs_own_time_and_level_are_not_a_journals_host_and_program(line: str) -> None:
-    """A log line whose layout puts a level name after a journal's time (`ERROR shop.rates: `) is the
-    program's own, not a journal's host and program: it and its traceback are one entry, kept whole."""
+    """A log line whose layout puts a level name after a journal's time, where its host or program would
+    stand (`ERROR shop.rates: `, `shop.rates ERROR: `), is the program's own, not a journal's: it and
+    its traceback are one entry, kept whole."""
     text = line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")
     assert [entry.text for entry in entries(text.splitlines(keepends=True))] == [text]
 
