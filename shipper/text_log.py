@@ -75,7 +75,8 @@ prefix on. Where the line after such a header lacks the prefix (a message that e
 traceback under it), the header's entry goes on with the unprefixed lines.
 
 An entry's logger is the one its first line's layout names (`ERROR:shop.rates:...`, `ERROR shop.rates:
-...`, `- shop.rates - ERROR -`), as an ECS event's `log.logger`: the program's package for its key.
+...`, `- shop.rates - ERROR -`; `ERROR shop.rates ...` when a frame of its traceback is that module's
+file), as an ECS event's `log.logger`: the program's package for its key.
 
 The rule not to break: every non-blank line of the input belongs to exactly one entry, in order.
 """
@@ -355,7 +356,8 @@ class Entry:
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
             message = _exception_line(stack_trace) or message
         doc: dict[str, Any] = {"message": message, "error": {"stack_trace": stack_trace}}
-        logger = _logger_named(self.text.partition("\n")[0]) if logged else None
+        first = self.text.partition("\n")[0]
+        logger = (_logger_named(first) or _logger_of_frames(first, stack_trace)) if logged else None
         if logger:  # the program's package, as an ECS event's `log.logger` names it
             doc["log"] = {"logger": logger}
         return doc
@@ -430,6 +432,25 @@ def _logger_named(line: str) -> str | None:
     if found is None:
         return None
     return next((name for name in found.groupdict().values() if name), None)  # (its layout's one)
+
+
+# A layout that writes the name after the level and a blank alone (`%(levelname)s %(name)s %(message)s`):
+# nothing in the line tells the name from a message's first word (`ERROR Failed to connect`), but a
+# logger named after its module (`logging.getLogger(__name__)`) names a frame's file of its traceback.
+_BARE_NAME_RE: Final = re.compile(rf"\b{_LEVELS} +(?P<name>{_NAME}) ")
+
+
+def _logger_of_frames(line: str, stack_trace: str) -> str | None:
+    """The name a log line writes after its level and a blank (`_BARE_NAME_RE`), if a frame of its
+    traceback is that module's file (`shop.cfg`: `.../shop/cfg.py` or `.../shop/cfg/__init__.py`),
+    else None."""
+    plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+    found = _BARE_NAME_RE.search(plain, 0, _LOGGER_SPAN)
+    if found is None:
+        return None
+    module = found["name"].replace(".", "/")
+    paths = stack_trace.replace("\\", "/")  # (a Windows path's separators)
+    return found["name"] if f"/{module}.py" in paths or f"/{module}/__init__.py" in paths else None
 
 
 def _captured_warning(line: str) -> str | None:

@@ -633,7 +633,8 @@ requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partn
 # process, the thread), the name in brackets, the name with the line number, loguru's default layout;
 # the time as ISO 8601 with a zone or as syslog writes it (`datefmt="%Y-%m-%dT%H:%M:%S%z"`, `"%b %d
 # %H:%M:%S"`), where a collector's host and program would stand; coloredlogs' default layout (the
-# host, then the name with the process; coloured on a terminal), logfmt's and structlog's key=value.
+# host, then the name with the process; coloured on a terminal), logfmt's and structlog's key=value; the
+# name after the level and a blank alone, told from the message by the program's frame of its module.
 _LOGGER_LAYOUTS = {
     "basicConfig": "ERROR:shop.{module}:sync failed",
     "level name": "2026-12-05 10:00:01,123 ERROR shop.{module}: sync failed",
@@ -652,6 +653,7 @@ _LOGGER_LAYOUTS = {
     "ISO time, zone, padded columns": "2026-12-05T10:00:01+0000 shop.{module:<12} ERROR    sync failed",
     "syslog's time": "Dec 05 10:00:01 ERROR shop.{module}: sync failed",
     "coloredlogs": "2026-12-05 10:00:01 vm shop.{module}[4242] ERROR sync failed",
+    "name after the level, no colon": "2026-12-05T10:00:01+0000 ERROR shop.{module} sync failed",
     "coloredlogs, coloured": (
         "\x1b[32m2026-12-05 10:00:01\x1b[0m \x1b[35mvm\x1b[0m \x1b[34mshop.{module}\x1b[0m[4242]"
         " \x1b[1;31mERROR\x1b[0m \x1b[31msync failed\x1b[0m"
@@ -700,11 +702,12 @@ def test_a_programs_own_time_and_level_are_not_a_journals_host_and_program(line:
 
 def test_a_line_naming_no_logger_gives_its_entry_none() -> None:
     """A line whose layout names no logger (a bare message, Flask's `ERROR in app:` module, a level then
-    prose) gives none."""
+    prose, a first word after the level that names no frame's module) gives none."""
     for line in (
         "sync failed",
         "[2026-12-05 10:00:01] ERROR in app: Exception on /x [GET]",
         "2026-12-05 10:00:01 ERROR Failed to connect to http://partner/x",
+        "2026-12-05 10:00:01 ERROR config.yaml is missing a key",
     ):
         (entry,) = entries(
             (line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")).splitlines(True)
