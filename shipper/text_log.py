@@ -30,9 +30,10 @@ An exception's message may span lines, after its exception line: PostgreSQL's fi
 `HINT:  `, `LINE 2: ` and its caret...), SQLAlchemy's statement and parameters (`[SQL: ...]`, over
 lines until its `]`, after a blank line) and its `(Background on this error at: ...)`, and the fields
 pydantic lists (`2 validation errors for User`: as many names, each with indented lines). In a log
-whose records start with a time or a level (`_HEAD_RE`), any line without one that starts nothing of
-its own (a traceback, a warning's location line, a crash dump...) continues the entry before it, blank
-lines before it too: the rest of a multi-line message, an exception's notes (`add_note`).
+whose records start with a time or a level (`_HEAD_RE`; logfmt's `time=...` or `level=...` too), any
+line without one that starts nothing of its own (a traceback, a warning's location line, a crash
+dump...) continues the entry before it, blank lines before it too: the rest of a multi-line message, an
+exception's notes (`add_note`).
 The report `logging` prints of a record it could not format goes on past its exception line with its
 `Call stack:` (and frames, or `Logged from file ...`), `Message: ...` and `Arguments: ...` lines.
 unittest's report of a failed test (`ERROR: test_x (module.Case.test_x)` or `FAIL: ...`, its docstring's
@@ -54,24 +55,28 @@ Any other line starts an entry (a second traceback without a separator is a seco
 lines between entries belong to none. Terminal colours are read past.
 
 Collectors write a prefix before every line a program printed, a traceback's lines too: syslog and
-the journal (`Dec  4 10:00:01 vm backup.py[2231]: `, and with ISO times), containerd/Kubernetes
-(`2026-12-04T10:00:01.1Z stderr F `), `docker logs --timestamps` and Docker's json-file lines
-(`{"log": "...\n", "stream": "stderr", ...}`). Such a prefix is read past, and its source (host and
-process, or stream) kept apart: a line continues only an entry of its own source, so the interleaved
-lines of two processes make two processes' entries. A line the collector cut in pieces (a CRI `P`
-line, a json-file `log` without its line break: over 16 KiB) is put back together first.
+the journal (`Dec  4 10:00:01 vm backup.py[2231]: `, and with ISO times; not a program's own layout
+with a level name where the host stands, `2026-12-04T10:00:01+0000 ERROR shop.rates: `),
+containerd/Kubernetes (`2026-12-04T10:00:01.1Z stderr F `), `docker logs --timestamps` and Docker's
+json-file lines (`{"log": "...\n", "stream": "stderr", ...}`). Such a prefix is read past, and its
+source (host and process, or stream) kept apart: a line continues only an entry of its own source, so
+the interleaved lines of two processes make two processes' entries. A line the collector cut in pieces
+(a CRI `P` line, a json-file `log` without its line break: over 16 KiB) is put back together first.
 
 Other prefixes on every line are learned from the line a traceback's header (or a worker's
 `RemoteTraceback: `) ends: whatever stands before the header there (`web-1  | `, `0|backup | `,
 `2026-12-04 10:00:01,123 ERROR backup: ` of a formatter applied line by line) is the shape of a
 prefix, its digits free, and the lines of that shape are read past it wherever that lets them
 continue an entry. Each shape is a source of its own too (the services `docker compose logs`
-interleaves), so a log stays one entry a line only where no traceback shows its prefix. Where the
-line after such a header lacks the prefix (a message that ends in a header, the traceback under it),
-the header's entry goes on with the unprefixed lines.
+interleaves), so a log stays one entry a line only where no traceback shows its prefix. Past the
+prefix, a source's lines are read as a log of their own: where they stamp their records, an unstamped
+line continues the record before it (its exception's notes), from the record whose traceback showed the
+prefix on. Where the line after such a header lacks the prefix (a message that ends in a header, the
+traceback under it), the header's entry goes on with the unprefixed lines.
 
 An entry's logger is the one its first line's layout names (`ERROR:shop.rates:...`, `ERROR shop.rates:
-...`, `- shop.rates - ERROR -`), as an ECS event's `log.logger`: the program's package for its key.
+...`, `- shop.rates - ERROR -`; `ERROR shop.rates ...` when a frame of its traceback is that module's
+file), as an ECS event's `log.logger`: the program's package for its key.
 
 The rule not to break: every non-blank line of the input belongs to exactly one entry, in order.
 """
@@ -181,12 +186,21 @@ _OPEN_SQL: Final = "[SQL: "  # SQLAlchemy's statement, over as many lines as it 
 _AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before it)
 # pydantic's first line of a validation error: as many field names follow, each with indented lines.
 _VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
-# The start of a record in a log that stamps its records: a date or a time (in brackets or not), an
-# epoch time, or a level name (`logging.basicConfig`'s default `ERROR:root:...`).
+# The level names a log writes at a record's start (or after its time).
+_LEVEL_WORDS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)"
+# A date (ISO 8601's `T` before its time too) or a time.
+_STAMP: Final = (
+    r"\d{4}[-/.]\d\d[-/.]\d\d(?:\b|T\d)|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
+    r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d"
+)
+# The start of a record in a log that stamps its records: a date or a time (in brackets or not), an epoch
+# time, or a level name (`logging.basicConfig`'s default `ERROR:root:...`); or a key=value layout's first
+# field holding a date, a time or a level name, quoted or not, in any case (logfmt's `time=2026-12-06T...`,
+# `level=error`, structlog's `timestamp='...'`). (Not an epoch time there: `user_id=1733475790` may start
+# a line of a message.)
 _HEAD_RE: Final = re.compile(
-    r"\[?(?:\d{4}[-/.]\d\d[-/.]\d\d\b|\d\d?[-/.]\d\d[-/.]\d{2,4}[ T,]|\d\d?:\d\d:\d\d\b"
-    r"|[A-Z][a-z]{2},? +\d\d?,? (?:\d{4} )?\d\d:\d\d|\d{10}(?:\.\d+)?\b"
-    r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)\b)"
+    rf"\[?(?:{_STAMP}|\d{{10}}(?:\.\d+)?\b|{_LEVEL_WORDS}\b)"
+    rf"|[A-Za-z_]\w*=[\"']?(?:{_STAMP}|(?i:{_LEVEL_WORDS})\b)"
 )
 # Lines a program (or the interpreter) writes unstamped in a stamped log that start an entry of their
 # own: a warning's location line, the reports of an exception nobody caught in a thread, an unraisable
@@ -342,7 +356,8 @@ class Entry:
         if not logged and not self._is_dump():  # an uncaught exception (a dump's first line says why)
             message = _exception_line(stack_trace) or message
         doc: dict[str, Any] = {"message": message, "error": {"stack_trace": stack_trace}}
-        logger = _logger_named(self.text.partition("\n")[0]) if logged else None
+        first = self.text.partition("\n")[0]
+        logger = (_logger_named(first) or _logger_of_frames(first, stack_trace)) if logged else None
         if logger:  # the program's package, as an ECS event's `log.logger` names it
             doc["log"] = {"logger": logger}
         return doc
@@ -393,7 +408,9 @@ class Entry:
 # fields in brackets (`ERROR shop.rates: ...`, `[ERROR] shop.rates: ...`, `ERROR [1234] shop.rates: ...`,
 # `ERROR shop.rates:42 ...`, loguru's `| ERROR    | shop.rates:fetch:12 - ...`), or the name in brackets
 # (`ERROR [shop.rates] ...`); the name before the level (`- shop.rates - ERROR -`, and the cookbook's
-# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time).
+# `2005-03-19 15:10:26,618 shop.rates   ERROR    ...`, right after the time and its zone if any, and
+# coloredlogs' `vm shop.rates[4242] ERROR ...`, the process after it); or a key's value, as logfmt and
+# structlog's key=value layouts write it (`level=ERROR logger=shop.rates`, `logger='shop.rates'`).
 _LEVELS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)"
 _NAME: Final = r"[A-Za-z_][\w.]*"
 _LOGGER_RE: Final = re.compile(
@@ -401,17 +418,39 @@ _LOGGER_RE: Final = re.compile(
     rf"|\b{_LEVELS}\]?(?: +\[[^\]\n]{{1,40}}\])* +(?:[-|] +)?"
     rf"(?:(?P<named>{_NAME})(?:: |:\w| - | \| )|\[(?P<bracketed>{_NAME})\][ :])"
     rf"| - (?P<before>{_NAME}) - {_LEVELS}\b"
-    rf"|\d\d:\d\d:\d\d(?:[,.]\d{{1,6}})? (?P<first>{_NAME}) +{_LEVELS}\b"
+    rf"|\d\d:\d\d:\d\d(?:[,.]\d{{1,6}})?(?:Z|[+-]\d\d:?\d\d)? (?P<first>{_NAME}) +{_LEVELS}\b"
+    rf"| (?P<process>{_NAME})\[\d+\] +{_LEVELS}\b"
+    rf"|(?<![\w.])logger(?:_name)?=[\"']?(?P<keyed>{_NAME})"
 )
 _LOGGER_SPAN: Final = 200  # a layout's fields come first: the rest of a long line is message
 
 
 def _logger_named(line: str) -> str | None:
-    """The logger a log line's layout names (see `_LOGGER_RE`), else None."""
-    found = _LOGGER_RE.search(line, 0, _LOGGER_SPAN)
+    """The logger a log line's layout names (see `_LOGGER_RE`; its colours read past), else None."""
+    plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+    found = _LOGGER_RE.search(plain, 0, _LOGGER_SPAN)
     if found is None:
         return None
-    return found["plain"] or found["named"] or found["bracketed"] or found["before"] or found["first"]
+    return next((name for name in found.groupdict().values() if name), None)  # (its layout's one)
+
+
+# A layout that writes the name after the level and a blank alone (`%(levelname)s %(name)s %(message)s`):
+# nothing in the line tells the name from a message's first word (`ERROR Failed to connect`), but a
+# logger named after its module (`logging.getLogger(__name__)`) names a frame's file of its traceback.
+_BARE_NAME_RE: Final = re.compile(rf"\b{_LEVELS} +(?P<name>{_NAME}) ")
+
+
+def _logger_of_frames(line: str, stack_trace: str) -> str | None:
+    """The name a log line writes after its level and a blank (`_BARE_NAME_RE`), if a frame of its
+    traceback is that module's file (`shop.cfg`: `.../shop/cfg.py` or `.../shop/cfg/__init__.py`),
+    else None."""
+    plain = _COLOUR_RE.sub("", line) if "\x1b" in line else line
+    found = _BARE_NAME_RE.search(plain, 0, _LOGGER_SPAN)
+    if found is None:
+        return None
+    module = found["name"].replace(".", "/")
+    paths = stack_trace.replace("\\", "/")  # (a Windows path's separators)
+    return found["name"] if f"/{module}.py" in paths or f"/{module}/__init__.py" in paths else None
 
 
 def _captured_warning(line: str) -> str | None:
@@ -478,7 +517,9 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             continue
         learned = prefixes.learn(source, line)
         if learned is not None and source in open_entries and learned[1].match(open_entries[source].last):
-            open_entries[learned[0]] = open_entries.pop(source)  # the entry its header continues
+            moved = open_entries[learned[0]] = open_entries.pop(source)  # the entry its header continues
+            if _stamped_past(learned[1], moved.lines[0]) and len(stamped) < _STAMPED_SOURCES:
+                stamped.add(learned[0])  # (the lines after its traceback may be more of its message)
         shaped = prefixes.shape_of(source, line)
         raw = source
         if shaped is not None:
@@ -507,7 +548,7 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             or (rest[:1] == " " and source in levels and _repeats_a_time(rest, len(levels[source])))
             or not current.state.continues(rest, after_blank=bool(current.blanks))
         )
-        if shaped is None and rest[:1] not in (" ", "\t"):
+        if rest[:1] not in (" ", "\t"):  # (a learned prefix's source is stamped by the text after it)
             if _HEAD_RE.match(rest) is not None:
                 if len(stamped) < _STAMPED_SOURCES:
                     stamped.add(source)
@@ -528,13 +569,10 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
             if current is not None:
                 heapq.heappush(done, (current.first, current.entry()))
             current = open_entries[source] = _Open(number, line, rest)
-            if (
-                shaped is None
-                and rest[:1] == " "
-                and source in levels
-                and _repeats_a_time(rest, len(levels[source]))
-            ):
-                current.message = levels[source] + rest[len(levels[source]) :]  # the time it left out
+            if rest[:1] == " " and source in levels and _repeats_a_time(rest, len(levels[source])):
+                # the time it left out (after a learned prefix, which the entry's text keeps)
+                prefix = line[: len(line) - len(rest)]
+                current.message = prefix + levels[source] + rest[len(levels[source]) :]
         if shaped is not None and current.state.headed:
             headed[raw] = source
         elif shaped is not None and headed:
@@ -549,6 +587,12 @@ def entries(lines: Iterable[str]) -> Iterator[Entry]:
         heapq.heappush(done, (current.first, current.entry()))
     while done:
         yield heapq.heappop(done)[1]
+
+
+def _stamped_past(prefix: re.Pattern[str], line: str) -> bool:
+    """Whether `line` is of the learned `prefix`'s shape and stamped past it (`_HEAD_RE`)."""
+    found = prefix.match(line)
+    return found is not None and _HEAD_RE.match(line, found.end()) is not None
 
 
 class _Open:
@@ -580,12 +624,20 @@ class _Open:
 # What log collectors write before every line of a program's output, so that a traceback's lines
 # carry it too: the source (host and process, or the stream) and its time. Whatever the time, lines
 # of one source belong together.
+# Syslog's and the journal's source: the host, then the program (and its process). A program's own
+# layout can look the same after its time: a level name where the host or the program stands (`ERROR
+# shop.cfg: `, `shop.cfg ERROR: `; in brackets, any case: neither is named just so, `info-db-1` may be)
+# is the program's, as is a "host" that ends with a colon (Heroku's `app[web.2]: `, then an exception
+# line's `ValueError: `).
+_NOT_A_LEVEL: Final = rf"(?!\[?(?i:{_LEVEL_WORDS})\]?[\s:\[])"
+_HOST_AND_PROGRAM: Final = rf"{_NOT_A_LEVEL}\S+(?<!:) {_NOT_A_LEVEL}[^\s:\[]+(?:\[\d+\])?"
 _PREFIX_RE: Final = re.compile(
-    # syslog and `journalctl` (short): "Dec  4 10:00:01 vm backup.py[2231]: "
-    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d (?P<syslog>\S+ [^\s:\[]+(?:\[\d+\])?): "
+    # syslog and `journalctl` (short, short-precise): "Dec  4 10:00:01 vm backup.py[2231]: ",
+    # "Dec 04 10:00:01.123456 vm backup.py[2231]: "
+    rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? (?P<syslog>{_HOST_AND_PROGRAM}): "
     # `journalctl -o short-iso` and the like: "2026-12-04T10:00:01+0000 vm backup.py[2231]: "
     r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) "
-    r"(?P<journal>\S+ [^\s:\[]+(?:\[\d+\])?): "
+    rf"(?P<journal>{_HOST_AND_PROGRAM}): "
     # containerd/Kubernetes (CRI): "2026-12-04T10:00:01.123456789Z stderr F ", a piece of a line "P"
     r"|\d{4}-\d\d-\d\dT\S+ (?P<stream>stdout|stderr) (?P<tag>[FP]) "
     # `docker logs --timestamps`: "2026-12-04T10:00:01.123456789Z "

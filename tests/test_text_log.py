@@ -149,6 +149,12 @@ def test_a_traceback_in_a_text_log_has_the_shippers_key(written: tuple[Path, lis
 COLLECTORS = {
     "journal": lambda pid, n: f"Dec  4 10:00:{n % 60:02d} vm backup.py[{pid}]: ",
     "journal-iso": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}+0000 vm backup.py[{pid}]: ",
+    "journal-precise": lambda pid, n: (
+        f"Dec 04 10:00:{n % 60:02d}.{n * 7919 % 10**6:06d} vm backup.py[{pid}]: "
+    ),
+    "journal, a host named like a level": lambda pid, n: (
+        f"Dec  4 10:00:{n % 60:02d} info-db-1 backup.py[{pid}]: "
+    ),
     "kubernetes": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}.{pid:09d}Z stderr F ",
     "docker": lambda pid, n: f"2026-12-04T10:00:{n % 60:02d}.{pid:09d}Z ",
 }
@@ -167,12 +173,15 @@ def test_a_collectors_prefix_on_every_line_is_read_past(
     assert [(e.line, e.text) for e in entries(prefixed)] == [(e.line, e.text) for e in entries(lines)]
 
 
-def test_interleaved_processes_in_a_journal_are_put_back_together(written: tuple[Path, list[str]]) -> None:
+@pytest.mark.parametrize("collector", ["journal", "journal-iso", "journal-precise"])
+def test_interleaved_processes_in_a_journal_are_put_back_together(
+    written: tuple[Path, list[str]], collector: str
+) -> None:
     """Two processes' lines interleaved line by line in a journal make each process's entries, whole,
     in the order of their first lines, and they key as the log of one process does."""
     log, _ = written
     lines = log.read_text(encoding="utf-8").splitlines()
-    journal = COLLECTORS["journal"]
+    journal = COLLECTORS[collector]
     mixed = [journal(pid, n) + line for n, line in enumerate(lines) for pid in (101, 202)]
     alone = list(entries(lines))
     together = list(entries(mixed))
@@ -233,6 +242,7 @@ APP_PREFIXES: dict[str, Callable[[int], str]] = {
     "kubectl logs --prefix": lambda n: "[pod/backup-7d9f8c/app] ",
     "formatter applied line by line": lambda n: f"2026-12-04 10:00:{n % 60:02d},{n * 37 % 1000:03d} backup: ",
     "tab after a tag": lambda n: f"worker[{n % 3}]\t",
+    "heroku logs": lambda n: f"2026-12-04T10:00:{n % 60:02d}.{n * 37 % 1000:06d}+00:00 app[web.2]: ",
 }
 
 
@@ -620,7 +630,11 @@ requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partn
 # `logging`'s layouts that name the logger: basicConfig's default, `%(asctime)s %(levelname)s %(name)s:
 # %(message)s`, the cookbook's `%(asctime)s - %(name)s - %(levelname)s - %(message)s` and `%(asctime)s
 # %(name)-12s %(levelname)-8s %(message)s`, a bracketed level, fields in brackets before the name (the
-# process, the thread), the name in brackets, the name with the line number, loguru's default layout.
+# process, the thread), the name in brackets, the name with the line number, loguru's default layout;
+# the time as ISO 8601 with a zone or as syslog writes it (`datefmt="%Y-%m-%dT%H:%M:%S%z"`, `"%b %d
+# %H:%M:%S"`), where a collector's host and program would stand; coloredlogs' default layout (the
+# host, then the name with the process; coloured on a terminal), logfmt's and structlog's key=value; the
+# name after the level and a blank alone, told from the message by the program's frame of its module.
 _LOGGER_LAYOUTS = {
     "basicConfig": "ERROR:shop.{module}:sync failed",
     "level name": "2026-12-05 10:00:01,123 ERROR shop.{module}: sync failed",
@@ -632,6 +646,21 @@ _LOGGER_LAYOUTS = {
     "name in brackets": "2026-12-05 10:00:01,123 ERROR [shop.{module}] sync failed",
     "name and line": "2026-12-05 10:00:01,123 ERROR shop.{module}:42 sync failed",
     "loguru": "2026-12-05 10:00:01.123 | ERROR    | shop.{module}:sync:42 - sync failed",
+    "ISO time, zone +0000": "2026-12-05T10:00:01+0000 ERROR shop.{module}: sync failed",
+    "ISO time, zone +01:00": "2026-12-05T10:00:01.123+01:00 ERROR shop.{module}: sync failed",
+    "ISO time, zone Z": "2026-12-05T10:00:01Z ERROR shop.{module}: sync failed",
+    "ISO time, zone, bracketed level": "2026-12-05T10:00:01+0000 [ERROR] shop.{module}: sync failed",
+    "ISO time, zone, padded columns": "2026-12-05T10:00:01+0000 shop.{module:<12} ERROR    sync failed",
+    "syslog's time": "Dec 05 10:00:01 ERROR shop.{module}: sync failed",
+    "coloredlogs": "2026-12-05 10:00:01 vm shop.{module}[4242] ERROR sync failed",
+    "name after the level, no colon": "2026-12-05T10:00:01+0000 ERROR shop.{module} sync failed",
+    "coloredlogs, coloured": (
+        "\x1b[32m2026-12-05 10:00:01\x1b[0m \x1b[35mvm\x1b[0m \x1b[34mshop.{module}\x1b[0m[4242]"
+        " \x1b[1;31mERROR\x1b[0m \x1b[31msync failed\x1b[0m"
+    ),
+    "logfmt": 'time=2026-12-05T10:00:01+0000 level=ERROR logger=shop.{module} msg="sync failed: timeout"',
+    "logfmt, quoted": 'ts="2026-12-05 10:00:01" logger_name="shop.{module}" level=error msg="sync failed"',
+    "structlog key=value": "timestamp='2026-12-05T10:00:01Z' level='error' logger='shop.{module}' event='x'",
 }
 
 
@@ -652,13 +681,33 @@ def test_the_logger_a_log_line_names_marks_the_programs_frames(layout: str) -> N
     assert keys[0].key == shipped.key != keys[1].key
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2026-12-05T10:00:01+0000 ERROR shop.rates: sync failed",
+        "2026-12-05T10:00:01.123456+01:00 [ERROR] shop.rates: sync failed",
+        "2026-12-05T10:00:01+0000 error shop.rates: sync failed",
+        "Dec 05 10:00:01 CRITICAL shop.rates: sync failed",
+        "2026-12-05T10:00:01+0000 shop.rates ERROR: sync failed",
+        "Dec 05 10:00:01 [shop.rates] ERROR: sync failed",
+    ],
+)
+def test_a_programs_own_time_and_level_are_not_a_journals_host_and_program(line: str) -> None:
+    """A log line whose layout puts a level name after a journal's time, where its host or program would
+    stand (`ERROR shop.rates: `, `shop.rates ERROR: `), is the program's own, not a journal's: it and
+    its traceback are one entry, kept whole."""
+    text = line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")
+    assert [entry.text for entry in entries(text.splitlines(keepends=True))] == [text]
+
+
 def test_a_line_naming_no_logger_gives_its_entry_none() -> None:
     """A line whose layout names no logger (a bare message, Flask's `ERROR in app:` module, a level then
-    prose) gives none."""
+    prose, a first word after the level that names no frame's module) gives none."""
     for line in (
         "sync failed",
         "[2026-12-05 10:00:01] ERROR in app: Exception on /x [GET]",
         "2026-12-05 10:00:01 ERROR Failed to connect to http://partner/x",
+        "2026-12-05 10:00:01 ERROR config.yaml is missing a key",
     ):
         (entry,) = entries(
             (line + "\n" + _LIBRARY_RAISE.format(module="rates", function="f")).splitlines(True)

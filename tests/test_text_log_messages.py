@@ -6,6 +6,7 @@ stay apart."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,33 @@ SHAPES = {
         + "ValueError: bad value 5\nwhile processing order 17\n",
         "[2026-12-04 10:00:02] INFO in app: next\n",
     ),
+    **{
+        f"notes of a logged exception, ISO 8601 time with a T{name}": (
+            f"2026-12-06T15:07:10{fraction} ERROR shop.cfg: import failed\n"
+            + _TRACE
+            + "ValueError: bad value 5\nwhile parsing row 3 of /data/in_3.csv\n",
+            f"2026-12-06T15:07:11{fraction} INFO shop.cfg: next\n",
+        )
+        for name, fraction in (("", ""), (", milliseconds", ",123"), (", microseconds", ".123456"))
+    },
+    "a multi-line message, ISO 8601 time with a T": (
+        "2026-12-06T15:07:10.123 ERROR could not sync:\nline two of the message\n\nline four\n",
+        "2026-12-06T15:07:11.000 INFO next\n",
+    ),
+    "notes of a logged exception, logfmt": (
+        'time=2026-12-06T15:07:10+00:00 level=error logger=shop.cfg msg="import failed"\n'
+        + _TRACE
+        + "ValueError: bad value 5\nwhile parsing row 3 of /data/in_3.csv\n",
+        'time=2026-12-06T15:07:11+00:00 level=info logger=shop.cfg msg="next"\n',
+    ),
+    "a multi-line message, logfmt, quoted time": (
+        'time="2026-12-06 15:07:10" level=error msg="could not sync:\nline two of the message\n',
+        'time="2026-12-06 15:07:11" level=info msg="next"\n',
+    ),
+    "a multi-line message, key=value, level first": (
+        "level='ERROR' event='could not sync:\nline two of the message\n",
+        "level='INFO' event='next'\n",
+    ),
     "a multi-line message, time first": (
         "10:00:01.123 ERROR could not sync:\nline two of the message\n\nline four\n",
         "10:00:02.000 INFO next\n",
@@ -146,6 +174,56 @@ def test_an_unstamped_log_keeps_a_line_after_a_traceback_apart() -> None:
     entry of its own (nothing tells it from the program's next line)."""
     found = _texts(_TRACE + "ValueError: bad\nRetrying in 5s\n")
     assert found[1:] == ["Retrying in 5s\n"]
+
+
+# Prefixes a tool that gathers a program's output writes before each of its lines, none known beforehand
+# (learned from a traceback's header; n: the line's number).
+LEARNED_PREFIXES: dict[str, Callable[[int], str]] = {
+    "docker compose logs": lambda n: "acme-web-1  | ",
+    "kubectl logs --prefix": lambda n: "[pod/web-7d9f8c-x2x4z/app] ",
+    "stern": lambda n: "web-7d9f8c-x2x4z app ",
+    "docker service logs": lambda n: "shop_web.1.q0h8dkh4c7ax@node-1    | ",
+    "honcho": lambda n: f"10:{n // 60 % 60:02d}:{n % 60:02d} web.1  | ",
+}
+_STAMPED_LOG = (
+    "2026-12-04 10:00:01,123 ERROR app: import failed\n"
+    + _TRACE
+    + "ValueError: bad value 5\nwhile parsing row 3 of /data/in_3.csv\n"
+    + "2026-12-04 10:00:02,000 WARNING app: skipped rows:\n  row 4: empty\nrow 5: too long\n"
+    + "2026-12-04 10:00:03,123 ERROR app: import failed\n"
+    + _TRACE
+    + "ValueError: bad value 9\nwhile parsing row 9 of /data/in_9.csv\n"
+)
+
+
+@pytest.mark.parametrize("tool", LEARNED_PREFIXES)
+def test_a_stamped_records_message_lines_continue_it_past_a_learned_prefix(tool: str) -> None:
+    """Past a prefix learned from the log (a tool's before each line), a stamped record's unstamped lines
+    (an exception's notes, a multi-line message) continue it, as without the prefix (the entry keeps its
+    first line's): the record whose traceback teaches the prefix too."""
+    prefix = LEARNED_PREFIXES[tool]
+    lines = _STAMPED_LOG.splitlines(keepends=True)
+    found = list(entries(prefix(n) + line for n, line in enumerate(lines)))
+    alone = list(entries(lines))
+    assert len(alone) == 3
+    assert [(e.line, e.text) for e in found] == [(e.line, prefix(e.line - 1) + e.text) for e in alone]
+
+
+def test_a_repeated_time_left_out_past_a_learned_prefix_still_starts_a_record() -> None:
+    """Past a learned prefix, a record whose repeated time the handler left blank (RichHandler's) is an
+    entry of its own, its message the line with the prefix and the time put back, as without a prefix."""
+    prefix = "acme-web-1  | "
+    lines = [
+        prefix + _TRACE.splitlines()[0],  # (an uncaught traceback teaches the prefix)
+        prefix + "ValueError: bad value 5",
+        prefix + "[12/05/26 10:00:01] INFO     handling x1                     app.py:3",
+        prefix + "                    INFO     handling x2                     app.py:3",
+    ]
+    found = list(entries(lines))
+    assert [entry.line for entry in found] == [1, 3, 4]
+    assert found[2].document()["message"] == (
+        prefix + "[12/05/26 10:00:01] INFO     handling x2                     app.py:3"
+    )
 
 
 def test_recurrences_with_other_details_are_one_group_and_titled_by_the_exception(tmp_path: Path) -> None:
