@@ -511,6 +511,12 @@ class ShipperHandler(logging.Handler):
         if not already:
             self._report_at_close()
             self.writer.seal()
+            if self.delivery != "thread" and self._waiting():
+                # An agent exits once idle (`idle_exit`): the records of a program that logs only after a
+                # long quiet spell, then exits (a nightly job that logs only its failure), came after it
+                # had gone, and the watchdog, which looks once a second, had not seen them yet: they
+                # waited for the next program on the spool, maybe for good. (A process only where none runs.)
+                self._launch_agent()
             agent, thread = self._agent, self._agent_thread
             if agent is not None and thread is not None:
                 agent.deadline = deadline  # a thread agent sends what it can until then
@@ -634,16 +640,19 @@ class ShipperHandler(logging.Handler):
         """Start an agent process unless one runs; where none can start, deliver from a thread."""
         if self.delivery == "thread" or self.closed:
             return
+        if not self._launch_agent() and self._agent_thread is None:
+            self._start_agent_thread()
+
+    def _launch_agent(self) -> bool:
+        """Start an agent process unless one runs; False where none runs and none can start."""
         try:
-            if launcher.ensure_agent(
+            return launcher.ensure_agent(
                 self.spool_dir, self.transport_spec, self.agent_config, self._warn_agent, since=self._began
-            ):
-                return
+            )
         except Exception as exc:  # (not only OSError: whatever fails here must not reach the program)
             reentry.reraise_program_exception()
             self._diag.warning("agent", "logloop shipper: cannot start the delivery agent: %s", exc)
-        if self._agent_thread is None:
-            self._start_agent_thread()
+            return False
 
     def _warn_agent(self, message: str) -> None:
         self._diag.warning("agent", "logloop shipper: %s", message)

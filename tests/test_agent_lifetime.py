@@ -267,3 +267,42 @@ def test_a_wall_clock_jump_neither_hastens_nor_holds_back_giving_up(
     assert agent.gave_up and 1.0 <= took < 6.0
     given_up = layout.read_json(spool / layout.AGENT_STATS_NAME)[layout.GIVEN_UP_KEY]
     assert transport.documents == [] and given_up["waiting"] == 10
+
+
+# argv: es_url, spool, index prefix. Logs only once its agent has idled out, then exits at once.
+_LATE_PROGRAM = """
+import logging, sys, time
+from pathlib import Path
+import shipper
+from shipper.delivery import lock
+
+url, spool, prefix = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+shipper.install("late", es_url=url, spool_path=spool, index_prefix=prefix, idle_exit=0.5)
+deadline = time.monotonic() + 30
+while not lock.running(spool) and time.monotonic() < deadline:  # its agent starts...
+    time.sleep(0.05)
+while lock.running(spool) and time.monotonic() < deadline:  # ...and exits, idle: the quiet spell
+    time.sleep(0.05)
+print("AGENT GONE", not lock.running(spool))
+log = logging.getLogger("late")
+for i in range(3):
+    log.error("nightly job failed, step %d", i)
+    print(f"EXPECT nightly job failed, step {i}")
+"""
+
+
+def test_a_program_that_logs_only_after_its_agent_idled_out_then_exits_is_delivered(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A program that logs only after a quiet spell longer than the agent's idle time, then exits at
+    once (a nightly job that logs only its failure), has its records delivered without another program
+    on the spool: its close starts an agent for them."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    done = programs.run(_LATE_PROGRAM, tmp_path, args=[es_url, str(spool), index_prefix], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "AGENT GONE True" in done.stdout
+    want = programs.expected(done)
+    assert sum(want.values()) == 3
+    found = programs.arrived(es, index_prefix, want, timeout=30)
+    assert {message: found[message] for message in want} == want
