@@ -568,7 +568,7 @@ class ShipperHandler(logging.Handler):
         if reason not in ("spool_overflow", "spool_deleted"):  # records already counted as spooled
             self._refused += records
 
-    def _move_spool(self, exc: OSError) -> Path | None:
+    def _move_spool(self, exc: OSError | SpoolError) -> Path | None:
         """The fallback directory to go on in once the spool directory can take no segment while the
         program runs (its disk full, remounted read-only); None if there is none or this process has
         moved once already. The fallback's agent is started as soon as the record is written; the
@@ -582,7 +582,7 @@ class ShipperHandler(logging.Handler):
             "fallback",
             "logloop shipper: cannot write the spool %s any more (%s): records wait in %s instead",
             self.spool_dir,
-            exc.strerror or exc,
+            getattr(exc, "strerror", None) or exc,
             moved,
         )
         self.spool_dir, self.spool_fallback = moved, why

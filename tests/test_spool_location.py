@@ -152,3 +152,65 @@ def test_a_long_host_name_and_prefix_still_name_a_spool_directory(
     assert spool.is_dir() and spool.is_relative_to(tmp_path)
     assert len((spool.name + ".deadletter.jsonl").encode()) <= 255
     assert handler_module.default_spool_path(other, prefix) != spool
+
+
+# argv: es_url, index prefix, spool, uid. The master (root) makes the handler, then each worker it
+# forks drops to `uid` before it logs, as a pre-fork server (gunicorn, uwsgi) runs its workers.
+_PREFORK = """
+import logging, os, sys
+import shipper
+url, prefix, spool, uid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+handler = shipper.install("prefork", es_url=url, index_prefix=prefix, spool_path=spool, idle_exit=3)
+log = logging.getLogger("prefork")
+log.warning("master up")
+print("EXPECT master up", flush=True)
+workers = []
+for worker in range(2):
+    pid = os.fork()
+    if pid == 0:
+        os.setgroups([]); os.setgid(uid); os.setuid(uid)
+        for n in range(50):
+            log.warning("worker %d record %d", worker, n)
+            print(f"EXPECT worker {worker} record {n}", flush=True)
+        print("WORKER LOST", dict(handler.stats().lost), flush=True)
+        logging.shutdown()
+        os._exit(0)
+    workers.append(pid)
+for pid in workers:
+    os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
+def test_workers_that_drop_root_after_the_handler_was_made_go_on_in_a_fallback(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A pre-fork server's workers that drop root after the master made the handler (its spool
+    directory root's) write their records in a fallback directory of their own user, and every
+    record arrives once: they were all lost, counted, with no fallback tried."""
+    uid = 65534
+    python = programs.python_for(uid)
+    if python is None:
+        pytest.skip("no Python 3.11+ that another user can run")
+    install_template(es, index_prefix)
+    shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))  # readable by the workers' user
+    shared.chmod(0o755)
+    (shared / "program.py").write_text(_PREFORK)
+    copied = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(programs.REPO / "shipper", shared / "shipper", ignore=copied)
+    for path in shared.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    spool = shared / "spool"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": "/nonexistent"}
+    try:
+        done = subprocess.run(
+            [python, str(shared / "program.py"), es_url, index_prefix, str(spool), str(uid)],
+            env=env, capture_output=True, text=True, timeout=60, check=False, cwd="/",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("WORKER LOST {}") == 2, done.stdout
+        want = programs.expected(done)
+        assert sum(want.values()) == 101
+        assert programs.arrived(es, index_prefix, want) == want
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

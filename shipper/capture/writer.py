@@ -69,6 +69,16 @@ _NO_ROOM: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
 # A directory that filled up, or became read-only or closed to this user, while the program ran: its
 # records go on in a fallback directory (`move`). Not EFBIG: a file size limit holds in any directory.
 _MOVE_ON: Final = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
+
+
+def _moves_on(exc: OSError | SpoolError) -> bool:
+    """Whether a failure to make a segment is the directory's (`_MOVE_ON`), so records go on in a
+    fallback; a SpoolError always is: the directory became another user's, or this process's user
+    changed under it (a daemon or a pre-fork server's worker that drops root after the handler was
+    made: every record of it was lost, counted, where a directory of its own was there to take them)."""
+    return isinstance(exc, SpoolError) or exc.errno in _MOVE_ON
+
+
 _SEGMENTS_PER_BOUND: Final = 4  # segments the size bound holds at least (smaller ones for a small bound)
 _FORK_WAIT: Final = 1.0  # seconds a fork waits at most for a writer to finish making a segment
 
@@ -122,7 +132,7 @@ class SegmentWriter:
         lose: Callable[[str, int], None],
         cut: Callable[[], None] = lambda: None,
         segment_bytes: int = SEGMENT_BYTES,
-        move: Callable[[OSError], Path | None] = lambda exc: None,
+        move: Callable[[OSError | SpoolError], Path | None] = lambda exc: None,
     ) -> None:
         self.spool_dir = spool_dir
         self._program = program  # the payload of each segment's first frame
@@ -360,7 +370,7 @@ class SegmentWriter:
                 return None
         except (OSError, SpoolError) as exc:
             reentry.reraise_program_exception()
-            moved = self._move(exc) if isinstance(exc, OSError) and exc.errno in _MOVE_ON else None
+            moved = self._move(exc) if _moves_on(exc) else None
             if moved is not None and moved != self.spool_dir:  # (once: the next refuses to move)
                 self.spool_dir = moved
                 return self._next_segment(record, lose)
