@@ -209,15 +209,20 @@ def test_torn_truncated_and_garbage_segments_are_skipped_and_counted(
     )
 
 
+@pytest.mark.parametrize("refusal", ["write-block", "closed"])
 def test_a_blocked_index_holds_back_no_other_index(
-    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+    refusal: str, es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
-    """Documents for a write-blocked index wait and are retried, while those for another index in the
-    same segment are delivered at once; when the block is lifted the waiting ones arrive too."""
+    """Documents for a write-blocked or closed index wait and are retried (not dead-lettered), while those
+    for another index in the same segment are delivered at once; when the block is lifted (the index
+    reopened) the waiting ones arrive too."""
     install_template(es, index_prefix)
     blocked = f"{index_prefix}-2020.01.01"
     es.indices.create(index=blocked)
-    es.indices.put_settings(index=blocked, settings={"index.blocks.write": True})
+    if refusal == "closed":
+        es.indices.close(index=blocked)
+    else:
+        es.indices.put_settings(index=blocked, settings={"index.blocks.write": True})
     handler = _handler(es_url, index_prefix, tmp_path, retry_max_delay=0.5)
     logger = logger_only_to("agent.blocked", handler)
     old = time.mktime((2020, 1, 1, 12, 0, 0, 0, 0, 0)) - time.timezone
@@ -231,8 +236,11 @@ def test_a_blocked_index_holds_back_no_other_index(
         assert time.monotonic() < deadline, "documents for the healthy index were held back"
         time.sleep(0.2)
     assert not any(m.startswith("old") for m in log_messages(es, index_prefix))
-    assert handler.stats().retried > 0
-    es.indices.put_settings(index=blocked, settings={"index.blocks.write": False})
+    assert handler.stats().retried > 0 and handler.stats().dead_lettered == 0
+    if refusal == "closed":
+        es.indices.open(index=blocked)
+    else:
+        es.indices.put_settings(index=blocked, settings={"index.blocks.write": False})
     assert handler.wait_delivered(60)
     handler.close()
     found = log_messages(es, index_prefix)

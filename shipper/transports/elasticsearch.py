@@ -200,9 +200,15 @@ def _item_outcome(item: dict[str, Any]) -> Outcome:
         return Outcome("retry", status, reason)
     if is_shard_limit(status, reason):
         return Outcome("retry", status, reason, SHARD_LIMIT)
-    if reason.startswith("cluster_block_exception"):  # a write block (disk flood stage): lifted later
+    if reason.startswith(_PASSING_REFUSALS):
         return Outcome("retry", status, reason)
     return Outcome("rejected", status, reason)
+
+
+# An index's refusals that an operator lifts, the document unchanged: a write block (the disk's flood
+# stage, `index.blocks.write`) and a closed index (reopened). Dead-lettered, such documents were never
+# sent again once it was lifted; they wait in the spool instead, within its bound, as for a busy node.
+_PASSING_REFUSALS: Final = ("cluster_block_exception", "index_closed_exception")
 
 
 def is_shard_limit(status: int, reason: str) -> bool:
