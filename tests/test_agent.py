@@ -593,3 +593,24 @@ def test_a_cluster_at_its_shard_limit_is_retried_counted_and_never_dead_lettered
             assert client.count(index="limited-*")["count"] == 10
         finally:
             client.close()
+
+
+def test_a_spool_directory_out_of_reach_is_not_taken_for_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent ends when its directory is removed or replaced by a file, but one it can no longer
+    reach (EACCES: a parent made inaccessible, simulated here since root reaches everything) is still
+    there: it waits for access to come back, where `Path.is_dir()` raised and the agent died."""
+    spool = tmp_path / "spool"
+    assert layout.is_gone(spool)
+    spool.write_text("a file where the directory was")
+    assert layout.is_gone(spool)
+    spool.unlink()
+    spool.mkdir()
+    assert not layout.is_gone(spool)
+
+    def refused(self: Path, **kwargs: object) -> os.stat_result:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "stat", refused)
+    assert not layout.is_gone(spool)

@@ -194,7 +194,7 @@ class Agent:
                     continue
                 if self._quiet() and time.monotonic() - idle_since >= self.config.idle_exit:
                     break
-                if not self.spool_dir.is_dir():
+                if layout.is_gone(self.spool_dir):
                     break  # the directory was removed: nothing here to deliver any more
                 self.stop.wait(self.config.poll_interval)
         finally:
@@ -848,7 +848,7 @@ def _take_lock(spool_dir: Path, key: str, since: float | None) -> int | None:
         try:
             return lock.acquire(spool_dir, key, "process", wait=_REPLACE_WAIT, since=since)
         except OSError as exc:
-            if time.monotonic() >= deadline or not spool_dir.is_dir():
+            if time.monotonic() >= deadline or layout.is_gone(spool_dir):
                 print(f"logloop agent: cannot take the lock of {spool_dir}: {exc}; exiting", file=sys.stderr)
                 return None
             if not said:

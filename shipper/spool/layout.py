@@ -87,6 +87,18 @@ def ensure_private_dir(path: Path) -> None:
             raise SpoolError(f"the spool directory {path} is readable by others: {exc}") from exc
 
 
+def is_gone(path: Path) -> bool:
+    """Whether the spool directory `path` is no more (removed, or replaced by a file). One this user can
+    no longer reach (a parent made inaccessible) is still there: its records wait for access to come
+    back (`Path.is_dir()` raised PermissionError there, and the agent died with a traceback)."""
+    try:
+        return not stat.S_ISDIR(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+
+
 def segment_name(sequence: int, pid: int, token: int) -> str:
     """The name of a new segment, `sequence` from `next_sequence`."""
     return f"{_SEQUENCE_MARK}{sequence:012d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
