@@ -3935,6 +3935,61 @@ def _websocket_protocol(_: Redactor, text: str) -> Iterator[Finding]:
                 break
 
 
+# A header value an HTTP client refused, as its error prints it: requests' `InvalidHeader: Invalid
+# leading whitespace, reserved character(s), or return character(s) in header value: 'x\n'`, http.client's
+# (and so urllib3's) `ValueError: Invalid header value b'x\r\n'`, and requests' `Header part (12345) from
+# ('X-Api-Key', 12345) must be of type str or bytes`. The value is what the program tried to send, most
+# often a credential read with its line end (`Authorization`, `X-Api-Key`, `Cookie`), and the first two
+# messages do not name the header: a value is hidden unless it reads as a few plain words (`keep-alive`,
+# `text/html; charset=utf-8`). A leading scheme stays (`Bearer [REDACTED]\n`), as do the escapes that
+# made the value invalid. (A header's name, refused as well, is never a secret.)
+_REFUSED_HEADER_VALUE: Final = compile_lazily(
+    r"(?:\bin header value: |\bInvalid header value )b?(?P<q>['\"])"
+    r"(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){1,8192})(?P=q)"
+)
+_REFUSED_HEADER_PART: Final = compile_lazily(
+    r"\bHeader part \((?P<part>[^\n]{1,4096}?)\) from \(b?(?P<q>['\"])[^'\"\n]{0,256}(?P=q), "
+    r"(?P<value>[^\n]{1,4096}?)\) must be of type"
+)
+_VALUE_ESCAPES: Final = compile_lazily(r"(?:[ \t]|\\[rnt0]|\\x[0-9a-fA-F]{2})+")
+# (a plain word of a header value: letters, a capital only first; or a small number, `utf-8`, `max-age=0`)
+_PLAIN_HEADER_WORD: Final = compile_lazily(r"[A-Za-z][a-z]{0,15}|[a-z]{1,16}|[0-9]{1,4}")
+_HEADER_WORD_BREAKS: Final = compile_lazily(r"[ \t,;/=.\-*()\"'\[\]]+")
+
+
+def _plain_header_value(value: str) -> bool:
+    """A header value that reads as a few plain words (`gzip, deflate`, `no-cache`): no credential."""
+    words = [word for word in _HEADER_WORD_BREAKS.split(_VALUE_ESCAPES.sub(" ", value)) if word]
+    return len(value) <= 64 and all(_PLAIN_HEADER_WORD.fullmatch(word) for word in words)
+
+
+def _within_escapes(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of a quoted value without its leading and trailing blanks and escapes (`\\r\\n`)."""
+    leading = _VALUE_ESCAPES.match(text, start, end)
+    if leading is not None:
+        start = leading.end()
+    trailing = _VALUE_ESCAPES.search(text, start, end)
+    while trailing is not None and trailing.end() != end:  # (the last run of them, if it ends the value)
+        trailing = _VALUE_ESCAPES.search(text, trailing.end(), end)
+    return start, trailing.start() if trailing is not None else end
+
+
+def _refused_header_value(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REFUSED_HEADER_VALUE.finditer(text):
+        if _plain_header_value(match["value"]):
+            continue
+        start, end = _within_escapes(text, *match.span("value"))
+        scheme = _SCHEME_WORD.match(text, start, end)
+        if scheme is not None:
+            start = scheme.end()
+        if end > start and not _is_redacted(text[start:end]):
+            yield Finding(start, end, "authorization_header")
+    for match in _REFUSED_HEADER_PART.finditer(text):
+        if match["part"] == match["value"] and not _plain_header_value(match["value"]):
+            yield Finding(*match.span("part"), "authorization_header")
+            yield Finding(*match.span("value"), "authorization_header")
+
+
 # A mapping of hosts to credentials under a key naming their kind (composer's auth.json: `"github-oauth":
 # {"github.com": "x"}`, `"bearer": {"repo.x.io": "x"}`, `"gitlab-token"`): each member's string is hidden.
 _CREDENTIAL_MAP: Final = compile_lazily(
@@ -4280,6 +4335,7 @@ DEFAULT_RULES: Final = (
     Rule("redis_auth", _redis_acl, ("user ",)),
     Rule("ntp_key", _ntp_key_line, ()),  # (its words are looked for by the rule: cheaper than a trie)
     Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
+    Rule("authorization_header", _refused_header_value, ("header value", "header part (")),
     Rule("key_value", _credential_map, ()),  # (likewise)
     Rule("secret_call", _exception_args, ()),  # (likewise)
     Rule("key_value", _key_error_of_secret, ("keyerror",)),
@@ -4303,6 +4359,7 @@ _TRIGGERS: Final = (
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
     "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
     "setuser", "on >",
+    "header value", "header part (",  # a header value an HTTP client refused (`_refused_header_value`)
     # the tenth sweep's: SASL PLAIN's NULs, recovery words, clear-text schemes, ciphers' constructors
     *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS,
     *_SERVICE_TOKEN_TRIGGERS,

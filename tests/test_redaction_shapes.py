@@ -3,6 +3,7 @@ ordinary values next to them (ids, paths, hashes) that redaction must leave read
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import random
@@ -2639,4 +2640,66 @@ def test_a_password_told_for_a_user_or_a_debugger_pin_is_hidden(text: str, secre
 )
 def test_a_keys_prefix_or_an_anonymous_login_stays(text: str) -> None:
     """A key's prefix (shown to tell keys apart), an anonymous login and prose after `for bob is` stay."""
+    assert redact_text(text) == text
+
+
+def _refused_header_errors(value: object) -> list[str]:
+    """The errors requests and http.client raise for a header value they refuse, as they print them."""
+    requests = pytest.importorskip("requests")
+    errors = []
+    try:
+        requests.Request("GET", "http://127.0.0.1:9/", headers={"X-Custom": value}).prepare()
+    except requests.exceptions.InvalidHeader as exc:
+        errors.append(f"requests.exceptions.InvalidHeader: {exc}")
+    connection = http.client.HTTPConnection("127.0.0.1", 9)
+    connection.putrequest("GET", "/")
+    try:
+        connection.putheader("X-Custom", value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as exc:
+        errors.append(f"ValueError: {exc}")
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("value", "secret", "kept"),
+    [
+        pytest.param("Bearer Tk9fP1E8lHaxyKoeyzg\n", "Tk9fP1E8lHaxyKoeyzg", "'Bearer ", id="bearer"),
+        pytest.param("026607ceb036637134b2e8e5ae\n", "026607ceb036637134b2e8e5ae", "\\n'", id="hex"),
+        pytest.param(" Kq8mN2pX4rT6vB9wC1dF", "Kq8mN2pX4rT6vB9wC1dF", "' ", id="leading-blank"),
+        pytest.param("token Zq8LmN2pX4rT6vB9\r\n", "Zq8LmN2pX4rT6vB9", "'token ", id="scheme-crlf"),
+        pytest.param(12345678901234567890, "12345678901234567890", "('X-Custom', ", id="not-a-string"),
+    ],
+)
+def test_a_header_value_an_http_client_refused_is_hidden(value: object, secret: str, kept: str) -> None:
+    """A header value requests or http.client refuses (a credential read with its line end) is printed
+    in the error, which does not name the header: hidden, the scheme and the escapes kept."""
+    errors = _refused_header_errors(value)
+    assert errors
+    for error in errors:
+        assert_hidden(error, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("text/html; charset=utf-8\n", id="content-type"),
+        pytest.param(" keep-alive", id="connection"),
+        pytest.param("no-cache\r\n", id="cache-control"),
+        pytest.param(42, id="content-length-number"),
+    ],
+)
+def test_a_plain_header_value_an_http_client_refused_stays(value: object) -> None:
+    """A refused header value that reads as a few plain words or a small number is no credential: kept."""
+    errors = _refused_header_errors(value)
+    assert errors
+    for error in errors:
+        assert redact_text(error) == error
+
+
+def test_a_header_name_an_http_client_refused_stays() -> None:
+    """A refused header's name (`in header name: 'Authorization\\n'`) is never a secret: the line stays."""
+    text = (
+        "requests.exceptions.InvalidHeader: Invalid leading whitespace, reserved character(s), or return "
+        "character(s) in header name: 'Authorization\\n'"
+    )
     assert redact_text(text) == text
