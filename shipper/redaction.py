@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import binascii
 import bisect
+import builtins
 import collections
 import functools
 import itertools
@@ -4044,22 +4045,84 @@ _SIGN_IN_WORDS: Final = frozenset(
 )  # fmt: skip
 
 
-# A KeyError raised by looking a secret up (`sessions[token]`, `keys.pop(api_key)`): `traceback` prints
-# the source line, its carets, then the missing key itself, the secret, as the exception's message.
-_KEY_ERROR: Final = compile_lazily(
-    r"(?m)^[ \t]{1,64}(?P<line>[^\n]{1,1024})\n(?:[ \t]{1,1024}[~^][~^ \t]{0,1024}\n){0,2}"
-    r"(?:[\w.]{1,128}\.)?KeyError: (?P<q>['\"])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+# An exception raised by a statement that passes a secret under its name (`int(api_token)`,
+# `open(client_secret)`, `Role(secret)`, `sessions[token]`, `password.encode("ascii")`): its message quotes
+# the value it was given (`invalid literal for int() with base 10: 'x'`, `No such file or directory: 'x'`,
+# `'x' is not a valid Role`, `KeyError: 'x'`). `traceback` prints that statement as the innermost frame's
+# source line, or, where a library raised (enum's `raise ve_exc`), as the innermost line of the program's
+# own code; what such a line passes is every name in it that is neither called, assigned nor a keyword's.
+# Each quoted value of the message is hidden, but for what the statements wrote themselves (`getattr(os,
+# api_key)`: `module 'os' has no attribute 'x'`) and a builtin's name (`'str' object`, `(not "int")`).
+_SOURCE_FRAME: Final = compile_lazily(
+    r'(?m)^[ \t]{1,8}File "(?P<path>[^"\n]{1,1024})", line [0-9]{1,9}, in [^\n]{1,256}\n'
+    r'[ \t]{1,64}(?!File ")(?P<line>[^\n]{1,1024})\n(?:[ \t]{1,1024}[~^][~^ \t]{0,1024}\n){0,3}'
 )
-_LOOKED_UP: Final = compile_lazily(
-    r"\[[ \t]{0,4}([A-Za-z_][\w.]{0,127})[ \t]{0,4}\]|\.(?:pop|remove)\((\w{1,128})[,)]"
+_RAISED: Final = compile_lazily(r"(?:[A-Za-z_]\w{0,127}\.){0,8}[A-Z]\w{0,127}: (?P<message>[^\n]{1,4096})")
+_LIBRARY_PATH: Final = compile_lazily(r"[\\/]lib[\\/]python[0-9]|[\\/]Lib[\\/]|-packages[\\/]|\A<frozen ")
+_STRING_LITERAL: Final = compile_lazily(
+    r"""[rbfuRBFU]{0,2}(?:'(?:[^'\\\n]|\\.){0,1024}'|"(?:[^"\\\n]|\\.){0,1024}")"""
 )
+# (a name that is not a callee, `int(`; nor assigned to or a keyword, `password=`; a method's receiver is
+# passed: `password.encode(` reads as `password`)
+_PASSED_NAME: Final = compile_lazily(
+    r"(?<![\w.])[A-Za-z_]\w{0,127}(?:\.[A-Za-z_]\w{0,127}){0,8}(?![\w(])(?![ \t]{0,4}=(?!=))"
+)
+_QUOTED_IN_MESSAGE: Final = compile_lazily(
+    r"(?:(?<!\w)b(?=['\"])|(?<!\w))(?P<q>['\"])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)(?!\w)"
+)
+_BUILTIN_NAMES: Final = frozenset(dir(builtins)) | {"NoneType", "function", "module", "method"}
 
 
-def _key_error_of_secret(redactor: Redactor, text: str) -> Iterator[Finding]:
-    for match in _KEY_ERROR.finditer(text):
-        names = (subscript or argument for subscript, argument in _LOOKED_UP.findall(match["line"]))
-        if any(redactor.is_secret_key(_last_segment(name)) for name in names):
-            yield Finding(*match.span("secret"), "key_value")
+def _passes_a_secret(redactor: Redactor, line: str) -> bool:
+    """A source line that passes a value under a secret's name (`int(api_token)`, `keys.pop(api_key)`)."""
+    code = _STRING_LITERAL.sub(" ", line)
+    return any(redactor.is_secret_key(_last_segment(name)) for name in _PASSED_NAME.findall(code))
+
+
+def _quoted_secret_values(text: str, message: re.Match[str], statements: list[str]) -> Iterator[Finding]:
+    for quoted in _QUOTED_IN_MESSAGE.finditer(text, *message.span("message")):
+        value = quoted["value"]
+        written = any(value in statement for statement in statements)
+        if not written and value not in _BUILTIN_NAMES and not _is_redacted(value):
+            yield Finding(*quoted.span("value"), "key_value")
+
+
+def _raised_with_a_secret(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if "'" not in text and '"' not in text:
+        return
+    frames: list[re.Match[str]] = []  # the frames of the traceback read so far, outermost first
+    for frame in _SOURCE_FRAME.finditer(text):
+        frames.append(frame)
+        message = _RAISED.match(text, frame.end())
+        if message is None:
+            continue
+        own = next((f for f in reversed(frames) if _LIBRARY_PATH.search(f["path"]) is None), frame)
+        statements = list(dict.fromkeys((frame["line"], own["line"])))
+        if any(_passes_a_secret(redactor, statement) for statement in statements):
+            yield from _quoted_secret_values(text, message, statements)
+        frames = []
+
+
+_TRACEBACK_HEAD: Final = "Traceback (most recent call last):"
+
+
+def _raised_message_findings(redactor: Redactor, message: str, trace: str) -> list[Finding]:
+    """What `_raised_with_a_secret` hides of an exception's message where its stack trace prints it, as
+    spans of the message alone (a document's `error.message`, which shows no statement that raised it)."""
+    line = message.partition("\n")[0]
+    at = trace.rfind(": " + line) + 2 if line else -1
+    if at < 2:
+        return []
+    block = max(trace.rfind(_TRACEBACK_HEAD, 0, at), 0)  # (the last traceback's, a chain's last)
+    raised = trace[block : at + len(line)]
+    if not redactor.might_contain_secret(raised):
+        return []
+    start = at - block
+    return [
+        Finding(finding.start - start, finding.end - start, finding.rule)
+        for finding in _raised_with_a_secret(redactor, raised)
+        if finding.start >= start
+    ]
 
 
 def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -4338,7 +4401,7 @@ DEFAULT_RULES: Final = (
     Rule("authorization_header", _refused_header_value, ("header value", "header part (")),
     Rule("key_value", _credential_map, ()),  # (likewise)
     Rule("secret_call", _exception_args, ()),  # (likewise)
-    Rule("key_value", _key_error_of_secret, ("keyerror",)),
+    Rule("key_value", _raised_with_a_secret, ('", line ',)),
     Rule("url_userinfo", _address_password, ("@",)),
     _pattern_rule("well_known_token", _SERVICE_TOKEN, _SERVICE_TOKEN_TRIGGERS),
     # last: where it finds what another rule found, the other's name is kept
@@ -4775,6 +4838,7 @@ class Redactor:
         """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
         changed: list[tuple[Any, Any]] = []  # (original, redacted) of each part redaction changed
         redacted = self._redact_fields(document, "", changed)
+        self._redact_raised_message(document, redacted, changed)
         message, logloop = document.get("message"), document.get("logloop")
         template = logloop.get("template") if isinstance(logloop, Mapping) else None
         if isinstance(message, str) and isinstance(template, str) and "%" in template:
@@ -4787,6 +4851,22 @@ class Redactor:
         for original, hidden in changed:
             _found_values(self, original, hidden, values)
         return _hide_repeated(redacted, values) if values else redacted
+
+    def _redact_raised_message(
+        self, document: Mapping[str, Any], redacted: dict[str, Any], changed: list[tuple[Any, Any]]
+    ) -> None:
+        """`error.message` redacted also as its stack trace shows it raised: a value passed under a
+        secret's name (`int(api_token)`: `invalid literal for int() with base 10: 'x'`) is hidden."""
+        error, shown = document.get("error"), redacted.get("error")
+        if not isinstance(error, Mapping) or not isinstance(shown, dict):
+            return
+        message, trace = error.get("message"), error.get("stack_trace")
+        if not isinstance(message, str) or not isinstance(trace, str):
+            return
+        found = _raised_message_findings(self, message, trace)
+        if found:
+            shown["message"] = _hide(message, _merge([*self.findings(message), *found]))
+            changed.append((message, shown["message"]))
 
     def _redact_fields(
         self, node: Mapping[str, Any], path: str, changed: list[tuple[Any, Any]]

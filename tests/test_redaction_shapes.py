@@ -3,13 +3,17 @@ ordinary values next to them (ids, paths, hashes) that redaction must leave read
 
 from __future__ import annotations
 
+import enum
 import http.client
+import ipaddress
 import json
 import math
+import os
 import random
 import re
 import string
 import time
+import traceback
 from collections.abc import Callable
 
 import pytest
@@ -2703,3 +2707,110 @@ def test_a_header_name_an_http_client_refused_stays() -> None:
         "character(s) in header name: 'Authorization\\n'"
     )
     assert redact_text(text) == text
+
+
+class _Role(enum.Enum):
+    ADMIN = "admin"
+
+
+def _raised_trace(statement: Callable[[], object]) -> str:
+    """The traceback `traceback` prints for the exception a statement raises."""
+    try:
+        statement()
+    except Exception as exc:
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("the statement raised nothing")
+
+
+_RAISED_SECRET = "correcthorse42"
+
+
+def _int_of_api_token(api_token: str = _RAISED_SECRET) -> int:
+    return int(api_token)
+
+
+def _float_of_db_password(db_password: str = _RAISED_SECRET) -> float:
+    return float(db_password)
+
+
+def _role_of_secret(secret: str = _RAISED_SECRET) -> _Role:
+    return _Role(secret)
+
+
+def _address_of_auth_token(auth_token: str = _RAISED_SECRET) -> object:
+    return ipaddress.ip_address(auth_token)
+
+
+def _index_of_password(password: str = _RAISED_SECRET) -> int:
+    return ["a", "b"].index(password)
+
+
+def _attribute_of_api_key(api_key: str = _RAISED_SECRET) -> object:
+    return getattr(math, api_key)
+
+
+def _file_of_client_secret(client_secret: str = _RAISED_SECRET) -> object:
+    return open(client_secret)  # (it raises: nothing is opened)
+
+
+def _session_of_token(token: str = _RAISED_SECRET) -> object:
+    sessions: dict[str, object] = {}
+    return sessions[token]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param(_int_of_api_token, id="int"),
+        pytest.param(_float_of_db_password, id="float"),
+        pytest.param(_role_of_secret, id="enum-raised-in-the-library"),
+        pytest.param(_address_of_auth_token, id="ipaddress-raised-in-the-library"),
+        pytest.param(_index_of_password, id="list-index"),
+        pytest.param(_attribute_of_api_key, id="getattr"),
+        pytest.param(_file_of_client_secret, id="open"),
+        pytest.param(_session_of_token, id="key-error"),
+    ],
+)
+def test_a_value_a_raising_statement_passed_under_a_secret_name_is_hidden(
+    statement: Callable[[], object],
+) -> None:
+    """An exception whose message quotes the value a statement passed under a secret's name (the
+    program's innermost line, where a library raised) has that value hidden; the rest of it stays."""
+    trace = _raised_trace(statement)
+    assert _RAISED_SECRET in trace
+    kept = trace.strip().splitlines()[-1].split(_RAISED_SECRET)[0]
+    assert_hidden(trace, [_RAISED_SECRET], [kept])
+
+
+def _int_of_port_text(port_text: str = "eighty") -> int:
+    return int(port_text)
+
+
+def _attribute_of_name(name: str = "sqrtx") -> object:
+    return getattr(math, name)
+
+
+def _sum_with_api_token(api_token: str = _RAISED_SECRET) -> object:
+    return api_token + 5  # type: ignore[operator]
+
+
+def _secret_from_the_environment() -> object:
+    return os.environ["LOGLOOP_TEST_UNSET_API_TOKEN"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param(_int_of_port_text, id="name-of-no-secret"),
+        pytest.param(_attribute_of_name, id="getattr-of-no-secret"),
+        pytest.param(_sum_with_api_token, id="type-names-only"),
+        pytest.param(_secret_from_the_environment, id="key-error-of-a-literal-name"),
+    ],
+)
+def test_a_raised_message_without_a_value_passed_under_a_secret_name_stays(
+    statement: Callable[[], object],
+) -> None:
+    """A message quoting what no secret's name passed (`int(port_text)`), only a builtin's name
+    (`(not "int")`) or the very name the statement wrote (`os.environ["X_API_TOKEN"]`) stays."""
+    trace = _raised_trace(statement)
+    assert redact_text(trace) == trace
