@@ -215,8 +215,9 @@ def _is_cursor(words: list[str]) -> bool:
 _TOKEN_WORDS: Final = frozenset({"token", "tokens"})
 
 
-# `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`).
-_KEY_OF_ID: Final = frozenset({"key", "pair", "keypair"})
+# `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`), or which
+# token of a model's vocabulary (Hugging Face's `pad_token_id: 0`, `eos_token_id`): an id, not a secret.
+_KEY_OF_ID: Final = frozenset({"key", "pair", "keypair", "token"})
 _PRIVATE: Final = frozenset({"private", "secret"})
 # A key whose last word says it describes the secret rather than holds it (`token_count`,
 # `password_file`, `session_ttl`) is not secret.
@@ -241,6 +242,15 @@ _ABOUT_WORDS: Final = frozenset(
         # a scan for secrets, an exception class named after one (`NoCredentialsError: Unable to ...`)
         "ref", "refs", "reference", "budget", "scanning", "scan", "error", "errors", "exception", "warning",
         "prefix", "suffix",  # (a key's first or last characters, shown to tell keys apart: `key_prefix`)
+        # a cookie's attributes (Django's `SESSION_COOKIE_SAMESITE = 'Lax'`, `SESSION_COOKIE_DOMAIN`), a
+        # token's claims (`jwt_issuer`, `token_audience`) and a one-time code's (`totp_digits: 6`)
+        "domain", "domains", "samesite", "httponly", "secure", "issuer", "audience", "audiences", "digits",
+        "period",
+        # how a secret is kept, checked or exchanged (PostgreSQL's `password_encryption = scram-sha-256`,
+        # MongoDB's `authMechanism`, Vault's `secret_backend`, Laravel's `SESSION_DRIVER`, Django's
+        # `SESSION_ENGINE` and `SESSION_SERIALIZER`), and when one was last used (IAM's `PasswordLastUsed`)
+        "encryption", "mechanism", "mechanisms", "backend", "backends", "driver", "engine", "serializer",
+        "handler", "used",
     }
 )  # fmt: skip
 
@@ -302,6 +312,8 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
         return False
     if words[0] == "sec" and _is_websocket_handshake(words):
         return False
+    if words[-2:] == ["existing", "secret"]:
+        return False  # Helm's `existingSecret: redis-auth`: the name of a Kubernetes Secret that holds it
     # `Key-Pair-Id`, `key_id`: which key signed, not the key (a private key's id stays hidden)
     if (
         len(words) > 1
@@ -686,6 +698,8 @@ _HEADER: Final = compile_lazily(
     r"(?(kq)(?P=kq))"
     r"(?P<sep>[ \t]{0,8}[:=][ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}|(?!)))"
 )
+# (the keys `_HEADER` reads, as words: not `session_cookie`, whose value is the cookie's, whole)
+_HEADER_KEYS: Final = (["authorization"], ["proxy", "authorization"], ["cookie"], ["set", "cookie"])
 _AUTH_SCHEME_THEN_PARAMS: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[A-Za-z][\w\-]{0,63}=)")
 _AUTH_SCHEME: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[^\s\"',;])")
 _TOKEN: Final = compile_lazily(r"[^\s\"',;&]{1,8192}")
@@ -1379,7 +1393,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             weak = True
         else:
             weak = False
-        if words[-1:] in (["authorization"], ["cookie"], ["cookies"]):
+        if words in _HEADER_KEYS:
             continue  # the header rule reads these values (schemes, cookie names)
         if text.endswith("://", 0, match.start()):
             continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it

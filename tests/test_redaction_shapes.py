@@ -2814,3 +2814,50 @@ def test_a_raised_message_without_a_value_passed_under_a_secret_name_stays(
     (`(not "int")`) or the very name the statement wrote (`os.environ["X_API_TOKEN"]`) stays."""
     trace = _raised_trace(statement)
     assert redact_text(trace) == trace
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("SESSION_COOKIE_SAMESITE = 'Lax'", id="cookie-samesite"),
+        pytest.param("SESSION_COOKIE_DOMAIN = '.example.com'", id="cookie-domain"),
+        pytest.param("CSRF_COOKIE_HTTPONLY = False", id="cookie-httponly"),
+        pytest.param("SESSION_ENGINE = 'django.contrib.sessions.backends.db'", id="session-engine"),
+        pytest.param("session_driver=redis", id="session-driver"),
+        pytest.param("pad_token_id: 0", id="vocabulary-token-id"),
+        pytest.param("generate(max_new_tokens=256, eos_token_id=2, pad_token_id=0)", id="token-ids"),
+        pytest.param("existingSecret: redis-auth", id="helm-existing-secret"),
+        pytest.param("password_encryption = scram-sha-256", id="postgres-password-encryption"),
+        pytest.param("mongodb://db/?authMechanism=SCRAM-SHA-256", id="auth-mechanism"),
+        pytest.param("totp_digits: 6", id="totp-digits"),
+        pytest.param("jwt_issuer: https://auth.example.com", id="jwt-issuer"),
+        pytest.param("token_audience: api://default", id="token-audience"),
+        pytest.param("secret_backend: vault", id="secret-backend"),
+        pytest.param('"PasswordLastUsed": "2024-01-01T00:00:00Z"', id="password-last-used"),
+    ],
+)
+def test_a_key_whose_last_word_describes_a_secret_keeps_its_value(text: str) -> None:
+    """A key whose last word is an attribute of the secret (a cookie's SameSite, a token's issuer, a
+    vocabulary token's id, how a password is encrypted, where a secret is kept) holds no secret."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("session_cookie: Kq8mN2pX4rT6vB9wC1dF", "Kq8mN2pX4rT6vB9wC1dF", id="session-cookie"),
+        pytest.param('SESSION_COOKIE = "Zq8LmN2pX4rT6vB9"', "Zq8LmN2pX4rT6vB9", id="session-cookie-setting"),
+        pytest.param("auth_cookie=Wd3fG5hJ7kL9zX1c", "Wd3fG5hJ7kL9zX1c", id="auth-cookie"),
+        pytest.param("cookies: sid=Pq7rS9tU1vW3xY5z", "Pq7rS9tU1vW3xY5z", id="cookies"),
+        pytest.param("session_token: Rt5yU7iO9pA1sD3f", "Rt5yU7iO9pA1sD3f", id="session-token"),
+        pytest.param("jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.Kq8mN2pX4rT6", "Kq8mN2pX4rT6", id="jwt"),
+        pytest.param("secret: hunter2x", "hunter2x", id="secret"),
+        pytest.param("existing_password: hunter2x", "hunter2x", id="existing-password"),
+        pytest.param("session_id=Gh4jK6lZ8xC0vB2n", "Gh4jK6lZ8xC0vB2n", id="session-id"),
+    ],
+)
+def test_a_key_that_holds_a_cookie_session_or_token_hides_its_value(text: str, secret: str) -> None:
+    """Keys that hold the secret itself (`session_cookie`, `auth_cookie`, `session_token`, `jwt`,
+    `existing_password`) still hide their values; a cookie key other than the header's own is read as any
+    secret key, not left to the header rule that reads `Cookie:` alone."""
+    assert_hidden(text, [secret], [re.split("[:=]", text)[0]])
