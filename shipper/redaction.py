@@ -1736,6 +1736,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue
         if not quoted and _tells_a_status(text, inner, end):
             continue  # `passwd: password updated successfully`
+        if _is_lexical_token(text, match, inner):
+            continue  # `expected token 'end of print statement'`: a parser's token, a piece of source
         if match["to"] and not _SETTING_VERB.search(text, max(0, match.start() - 48), match.start()):
             continue  # `passing the token to handler2`; `set the token to X` is told
         bare = not quoted and not text[match.end("key") : vstart].strip()  # a blank alone before it
@@ -1747,6 +1749,27 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         if named and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
             continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
         yield Finding(start, end, "key_space_value")
+
+
+# A parser's diagnostic names the token of source it read (jinja2's `expected token 'end of print
+# statement', got 'string'`, JavaScript's `Unexpected token 'export'`, `Invalid token '=' at line 4`):
+# after these words `token` is a lexical one, and its value a piece of source, unless it reads like a
+# credential (`invalid token 'ghp_...'` from an API that refused it).
+_LEXICAL_WORDS: Final = frozenset(
+    {
+        "expected", "unexpected", "invalid", "illegal", "unknown", "unrecognized", "unrecognised",
+        "unmatched", "unterminated", "stray", "extra", "lexical",
+    }
+)  # fmt: skip
+_LAST_WORD: Final = compile_lazily(r"(?<![\w\-])(?P<word>[A-Za-z]{2,16})[ \t]{1,8}\Z")
+
+
+def _is_lexical_token(text: str, match: re.Match[str], value: str) -> bool:
+    """A `token` a parser's diagnostic names (`unexpected token '}'`): a piece of source, no secret."""
+    if match["key"].lower() != "token" or _looks_secret(value):
+        return False
+    before = _LAST_WORD.search(text, max(0, match.start() - 32), match.start())
+    return before is not None and before["word"].lower() in _LEXICAL_WORDS
 
 
 def _is_flag_value(text: str, pos: int) -> bool:
@@ -2092,7 +2115,8 @@ def _bearer(_: Redactor, text: str) -> Iterator[Finding]:
         value = match["value"]
         if _NAME_EQUALS.match(value) or _CHALLENGE_PARAMETER.match(text, match.start("value")):
             continue  # `token_type=Bearer expires_in=3600`, `Bearer realm="api"`: pairs, not a token
-        if value.isalpha() and value.islower() and len(value) >= 5:
+        word = value.rstrip(".!?")  # (`Missing Bearer token.`: a stop ends the sentence, not the word)
+        if word.isalpha() and word.islower() and len(word) >= 5:
             continue  # `Bearer authentication required`, `Bearer token expired`: prose
         if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
             yield Finding(*match.span("value"), "bearer_token")

@@ -2861,3 +2861,46 @@ def test_a_key_that_holds_a_cookie_session_or_token_hides_its_value(text: str, s
     `existing_password`) still hide their values; a cookie key other than the header's own is read as any
     secret key, not left to the header rule that reads `Cookie:` alone."""
     assert_hidden(text, [secret], [re.split("[:=]", text)[0]])
+
+
+def test_a_token_a_template_parser_expected_stays() -> None:
+    """jinja2's (and so Ansible's) `expected token 'end of print statement', got 'y'` names a lexical
+    token of the template, no secret: the error stays as jinja2 prints it."""
+    jinja2 = pytest.importorskip("jinja2")
+    for source in ("{{ x y }}", "{{ password | }}"):
+        with pytest.raises(jinja2.TemplateSyntaxError) as raised:
+            jinja2.Template(source)
+        text = f"jinja2.exceptions.TemplateSyntaxError: {raised.value}"
+        assert "expected token '" in text
+        assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Uncaught SyntaxError: Unexpected token 'export'", id="javascript-keyword"),
+        pytest.param('SyntaxError: Unexpected token "}" in JSON at position 12', id="json-brace"),
+        pytest.param("Invalid token '=' at line 4", id="invalid-operator"),
+        pytest.param("ParseError: unrecognized token 'end of input'", id="phrase"),
+        pytest.param("401 Unauthorized: Missing Bearer token.", id="bearer-token-ending-a-sentence"),
+    ],
+)
+def test_a_parsers_token_or_a_missing_bearer_token_stays(text: str) -> None:
+    """A token a parser's diagnostic names (after `unexpected`, `invalid`, `expected`: a piece of source)
+    and `Missing Bearer token.` (prose that a stop ends) hold no secret: the line stays."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param("token 'ghp_Kq8mN2pX4rT6vB9wC1dF3gH5jK7lZ9'", "Kq8mN2pX4rT6", "token '", id="github"),
+        pytest.param("token: abc123XYZdef456", "abc123XYZdef456", "token: ", id="token-colon"),
+        pytest.param("invalid token 'Kq8mN2pX4rT6vB9w'", "Kq8mN2pX4rT6vB9w", "invalid token '", id="refused"),
+        pytest.param("unexpected token 'hunter2x!'", "hunter2x!", "unexpected token '", id="parser-word"),
+        pytest.param("Missing Bearer Kq8mN2pX4.", "Kq8mN2pX4", "Missing Bearer ", id="bearer-stop"),
+    ],
+)
+def test_a_credential_after_token_still_hides_after_a_parsers_word(text: str, secret: str, kept: str) -> None:
+    """After `token` (even after a parser's word) a value that reads like a credential is still hidden."""
+    assert_hidden(text, [secret], [kept])
