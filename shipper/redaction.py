@@ -1869,6 +1869,21 @@ _DESCRIBING_WORDS: Final = frozenset(
         "first", "last", "next", "once", "twice", "only", "even", "back", "over", "gone", "away", "done",
         "working", "true", "false", "yes", "about", "what", "whatever", "which", "who", "whom", "whose",
         "where", "how", "why", "safe", "unsafe", "case", "attribute", "attributes", "property", "member",
+        # what went wrong with one, or what is offered for it (`LDAP password error`, `password bypass`)
+        "error", "errors", "failure", "failures", "problem", "problems", "issue", "issues", "trouble",
+        "bug", "bugs", "exception", "warning", "warnings", "message", "messages", "question", "help",
+        "support", "bypass", "feature", "features", "fix",
+    }
+)  # fmt: skip
+# English's irregular past participles: after `password was` they tell what was done with it, as the
+# regular ones in `-ed` do (cryptography's `Password was given but private key is not encrypted.`).
+_IRREGULAR_PARTICIPLES: Final = frozenset(
+    {
+        "given", "found", "written", "taken", "kept", "stolen", "chosen", "broken", "known", "shown", "seen",
+        "told", "sold", "held", "left", "made", "read", "put", "got", "gotten", "bought", "caught",
+        "brought", "thought", "taught", "built", "spent", "meant", "spoken", "frozen", "driven", "eaten",
+        "proven", "shaken", "drawn", "thrown", "blown", "torn", "worn", "begun", "won", "shut", "cut", "hit",
+        "let", "dealt", "felt", "heard", "laid", "paid", "said", "sought", "struck", "understood", "withheld",
     }
 )  # fmt: skip
 # Endings of participles and adjectives (`hashed`, `missing`, `acceptable`, `mandatory`, `sensitive`).
@@ -1894,6 +1909,7 @@ def _told_word(text: str, match: re.Match[str]) -> Finding | None:
         or lowered in _PROSE_WORDS
         or lowered in _DESCRIBING_WORDS
         or lowered.endswith(_DESCRIBING_ENDINGS)
+        or lowered in _IRREGULAR_PARTICIPLES
         or _TOLD_WORD_KEY.fullmatch(lowered)
         or (blank and _names_a_phrase(key_words(lowered)))
     ):

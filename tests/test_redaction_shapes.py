@@ -2904,3 +2904,51 @@ def test_a_parsers_token_or_a_missing_bearer_token_stays(text: str) -> None:
 def test_a_credential_after_token_still_hides_after_a_parsers_word(text: str, secret: str, kept: str) -> None:
     """After `token` (even after a parser's word) a value that reads like a credential is still hidden."""
     assert_hidden(text, [secret], [kept])
+
+
+def test_cryptographys_password_given_for_a_plain_key_stays() -> None:
+    """cryptography's `Password was given but private key is not encrypted.` (an irregular participle
+    after `was`) tells what was done with a password, none is told: the error stays."""
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    ed25519 = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(TypeError) as raised:
+        serialization.load_pem_private_key(pem, password=b"x")
+    text = f"TypeError: {raised.value}"
+    assert "Password was given" in text
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(
+            pytest.param(f"Password was {word} but the key is plain.", id=word)
+            for word in ("found", "written", "taken")
+        ),
+        *(pytest.param(f"Password was {word}.", id=word) for word in ("kept", "stolen")),
+        *(
+            pytest.param(f"LDAP password {noun}", id=noun)
+            for noun in ("error", "failure", "problem", "issue", "support", "bypass")
+        ),
+    ],
+)
+def test_prose_after_password_with_an_irregular_participle_or_a_noun_stays(text: str) -> None:
+    """An irregular participle after `password was` (`found`, `stolen`) and a noun of what went wrong or
+    is offered after `password` (`error`, `support`, `bypass`) make prose about a password: kept."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("the password was dragon", "dragon", id="was-a-word"),
+        pytest.param("bad password letmein", "letmein", id="blank-a-word"),
+        pytest.param("Password was kitten.", "kitten", id="was-a-word-then-stop"),
+    ],
+)
+def test_a_plain_word_told_as_a_password_is_still_hidden(text: str, secret: str) -> None:
+    """A plain word that is no participle nor a noun of trouble, told as a password, is still hidden."""
+    assert_hidden(text, [secret], [text.split(secret)[0]])
