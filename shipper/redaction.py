@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import binascii
 import bisect
+import builtins
 import collections
 import functools
 import itertools
@@ -214,8 +215,9 @@ def _is_cursor(words: list[str]) -> bool:
 _TOKEN_WORDS: Final = frozenset({"token", "tokens"})
 
 
-# `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`).
-_KEY_OF_ID: Final = frozenset({"key", "pair", "keypair"})
+# `<word> id` after these names which key was used (CloudFront's `Key-Pair-Id`, JWT's `key_id`), or which
+# token of a model's vocabulary (Hugging Face's `pad_token_id: 0`, `eos_token_id`): an id, not a secret.
+_KEY_OF_ID: Final = frozenset({"key", "pair", "keypair", "token"})
 _PRIVATE: Final = frozenset({"private", "secret"})
 # A key whose last word says it describes the secret rather than holds it (`token_count`,
 # `password_file`, `session_ttl`) is not secret.
@@ -240,6 +242,15 @@ _ABOUT_WORDS: Final = frozenset(
         # a scan for secrets, an exception class named after one (`NoCredentialsError: Unable to ...`)
         "ref", "refs", "reference", "budget", "scanning", "scan", "error", "errors", "exception", "warning",
         "prefix", "suffix",  # (a key's first or last characters, shown to tell keys apart: `key_prefix`)
+        # a cookie's attributes (Django's `SESSION_COOKIE_SAMESITE = 'Lax'`, `SESSION_COOKIE_DOMAIN`), a
+        # token's claims (`jwt_issuer`, `token_audience`) and a one-time code's (`totp_digits: 6`)
+        "domain", "domains", "samesite", "httponly", "secure", "issuer", "audience", "audiences", "digits",
+        "period",
+        # how a secret is kept, checked or exchanged (PostgreSQL's `password_encryption = scram-sha-256`,
+        # MongoDB's `authMechanism`, Vault's `secret_backend`, Laravel's `SESSION_DRIVER`, Django's
+        # `SESSION_ENGINE` and `SESSION_SERIALIZER`), and when one was last used (IAM's `PasswordLastUsed`)
+        "encryption", "mechanism", "mechanisms", "backend", "backends", "driver", "engine", "serializer",
+        "handler", "used",
     }
 )  # fmt: skip
 
@@ -301,6 +312,8 @@ def _default_secret_key(words: list[str], in_text: bool) -> bool:
         return False
     if words[0] == "sec" and _is_websocket_handshake(words):
         return False
+    if words[-2:] == ["existing", "secret"]:
+        return False  # Helm's `existingSecret: redis-auth`: the name of a Kubernetes Secret that holds it
     # `Key-Pair-Id`, `key_id`: which key signed, not the key (a private key's id stays hidden)
     if (
         len(words) > 1
@@ -685,6 +698,8 @@ _HEADER: Final = compile_lazily(
     r"(?(kq)(?P=kq))"
     r"(?P<sep>[ \t]{0,8}[:=][ \t]{0,8}|(?(kq)[ \t]{0,8},[ \t]{0,8}|(?!)))"
 )
+# (the keys `_HEADER` reads, as words: not `session_cookie`, whose value is the cookie's, whole)
+_HEADER_KEYS: Final = (["authorization"], ["proxy", "authorization"], ["cookie"], ["set", "cookie"])
 _AUTH_SCHEME_THEN_PARAMS: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[A-Za-z][\w\-]{0,63}=)")
 _AUTH_SCHEME: Final = compile_lazily(r"[A-Za-z][\w\-]{0,63}[ \t]+(?=[^\s\"',;])")
 _TOKEN: Final = compile_lazily(r"[^\s\"',;&]{1,8192}")
@@ -1378,7 +1393,7 @@ def _key_value(redactor: Redactor, text: str) -> Iterator[Finding]:
             weak = True
         else:
             weak = False
-        if words[-1:] in (["authorization"], ["cookie"], ["cookies"]):
+        if words in _HEADER_KEYS:
             continue  # the header rule reads these values (schemes, cookie names)
         if text.endswith("://", 0, match.start()):
             continue  # `https://x-access-token:<token>@host`: the URL userinfo rule reads it
@@ -1721,6 +1736,8 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
             continue
         if not quoted and _tells_a_status(text, inner, end):
             continue  # `passwd: password updated successfully`
+        if _is_lexical_token(text, match, inner):
+            continue  # `expected token 'end of print statement'`: a parser's token, a piece of source
         if match["to"] and not _SETTING_VERB.search(text, max(0, match.start() - 48), match.start()):
             continue  # `passing the token to handler2`; `set the token to X` is told
         bare = not quoted and not text[match.end("key") : vstart].strip()  # a blank alone before it
@@ -1732,6 +1749,27 @@ def _key_space_value(_: Redactor, text: str) -> Iterator[Finding]:
         if named and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
             continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
         yield Finding(start, end, "key_space_value")
+
+
+# A parser's diagnostic names the token of source it read (jinja2's `expected token 'end of print
+# statement', got 'string'`, JavaScript's `Unexpected token 'export'`, `Invalid token '=' at line 4`):
+# after these words `token` is a lexical one, and its value a piece of source, unless it reads like a
+# credential (`invalid token 'ghp_...'` from an API that refused it).
+_LEXICAL_WORDS: Final = frozenset(
+    {
+        "expected", "unexpected", "invalid", "illegal", "unknown", "unrecognized", "unrecognised",
+        "unmatched", "unterminated", "stray", "extra", "lexical",
+    }
+)  # fmt: skip
+_LAST_WORD: Final = compile_lazily(r"(?<![\w\-])(?P<word>[A-Za-z]{2,16})[ \t]{1,8}\Z")
+
+
+def _is_lexical_token(text: str, match: re.Match[str], value: str) -> bool:
+    """A `token` a parser's diagnostic names (`unexpected token '}'`): a piece of source, no secret."""
+    if match["key"].lower() != "token" or _looks_secret(value):
+        return False
+    before = _LAST_WORD.search(text, max(0, match.start() - 32), match.start())
+    return before is not None and before["word"].lower() in _LEXICAL_WORDS
 
 
 def _is_flag_value(text: str, pos: int) -> bool:
@@ -1831,6 +1869,21 @@ _DESCRIBING_WORDS: Final = frozenset(
         "first", "last", "next", "once", "twice", "only", "even", "back", "over", "gone", "away", "done",
         "working", "true", "false", "yes", "about", "what", "whatever", "which", "who", "whom", "whose",
         "where", "how", "why", "safe", "unsafe", "case", "attribute", "attributes", "property", "member",
+        # what went wrong with one, or what is offered for it (`LDAP password error`, `password bypass`)
+        "error", "errors", "failure", "failures", "problem", "problems", "issue", "issues", "trouble",
+        "bug", "bugs", "exception", "warning", "warnings", "message", "messages", "question", "help",
+        "support", "bypass", "feature", "features", "fix",
+    }
+)  # fmt: skip
+# English's irregular past participles: after `password was` they tell what was done with it, as the
+# regular ones in `-ed` do (cryptography's `Password was given but private key is not encrypted.`).
+_IRREGULAR_PARTICIPLES: Final = frozenset(
+    {
+        "given", "found", "written", "taken", "kept", "stolen", "chosen", "broken", "known", "shown", "seen",
+        "told", "sold", "held", "left", "made", "read", "put", "got", "gotten", "bought", "caught",
+        "brought", "thought", "taught", "built", "spent", "meant", "spoken", "frozen", "driven", "eaten",
+        "proven", "shaken", "drawn", "thrown", "blown", "torn", "worn", "begun", "won", "shut", "cut", "hit",
+        "let", "dealt", "felt", "heard", "laid", "paid", "said", "sought", "struck", "understood", "withheld",
     }
 )  # fmt: skip
 # Endings of participles and adjectives (`hashed`, `missing`, `acceptable`, `mandatory`, `sensitive`).
@@ -1856,6 +1909,7 @@ def _told_word(text: str, match: re.Match[str]) -> Finding | None:
         or lowered in _PROSE_WORDS
         or lowered in _DESCRIBING_WORDS
         or lowered.endswith(_DESCRIBING_ENDINGS)
+        or lowered in _IRREGULAR_PARTICIPLES
         or _TOLD_WORD_KEY.fullmatch(lowered)
         or (blank and _names_a_phrase(key_words(lowered)))
     ):
@@ -2077,7 +2131,8 @@ def _bearer(_: Redactor, text: str) -> Iterator[Finding]:
         value = match["value"]
         if _NAME_EQUALS.match(value) or _CHALLENGE_PARAMETER.match(text, match.start("value")):
             continue  # `token_type=Bearer expires_in=3600`, `Bearer realm="api"`: pairs, not a token
-        if value.isalpha() and value.islower() and len(value) >= 5:
+        word = value.rstrip(".!?")  # (`Missing Bearer token.`: a stop ends the sentence, not the word)
+        if word.isalpha() and word.islower() and len(word) >= 5:
             continue  # `Bearer authentication required`, `Bearer token expired`: prose
         if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
             yield Finding(*match.span("value"), "bearer_token")
@@ -3935,6 +3990,61 @@ def _websocket_protocol(_: Redactor, text: str) -> Iterator[Finding]:
                 break
 
 
+# A header value an HTTP client refused, as its error prints it: requests' `InvalidHeader: Invalid
+# leading whitespace, reserved character(s), or return character(s) in header value: 'x\n'`, http.client's
+# (and so urllib3's) `ValueError: Invalid header value b'x\r\n'`, and requests' `Header part (12345) from
+# ('X-Api-Key', 12345) must be of type str or bytes`. The value is what the program tried to send, most
+# often a credential read with its line end (`Authorization`, `X-Api-Key`, `Cookie`), and the first two
+# messages do not name the header: a value is hidden unless it reads as a few plain words (`keep-alive`,
+# `text/html; charset=utf-8`). A leading scheme stays (`Bearer [REDACTED]\n`), as do the escapes that
+# made the value invalid. (A header's name, refused as well, is never a secret.)
+_REFUSED_HEADER_VALUE: Final = compile_lazily(
+    r"(?:\bin header value: |\bInvalid header value )b?(?P<q>['\"])"
+    r"(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){1,8192})(?P=q)"
+)
+_REFUSED_HEADER_PART: Final = compile_lazily(
+    r"\bHeader part \((?P<part>[^\n]{1,4096}?)\) from \(b?(?P<q>['\"])[^'\"\n]{0,256}(?P=q), "
+    r"(?P<value>[^\n]{1,4096}?)\) must be of type"
+)
+_VALUE_ESCAPES: Final = compile_lazily(r"(?:[ \t]|\\[rnt0]|\\x[0-9a-fA-F]{2})+")
+# (a plain word of a header value: letters, a capital only first; or a small number, `utf-8`, `max-age=0`)
+_PLAIN_HEADER_WORD: Final = compile_lazily(r"[A-Za-z][a-z]{0,15}|[a-z]{1,16}|[0-9]{1,4}")
+_HEADER_WORD_BREAKS: Final = compile_lazily(r"[ \t,;/=.\-*()\"'\[\]]+")
+
+
+def _plain_header_value(value: str) -> bool:
+    """A header value that reads as a few plain words (`gzip, deflate`, `no-cache`): no credential."""
+    words = [word for word in _HEADER_WORD_BREAKS.split(_VALUE_ESCAPES.sub(" ", value)) if word]
+    return len(value) <= 64 and all(_PLAIN_HEADER_WORD.fullmatch(word) for word in words)
+
+
+def _within_escapes(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of a quoted value without its leading and trailing blanks and escapes (`\\r\\n`)."""
+    leading = _VALUE_ESCAPES.match(text, start, end)
+    if leading is not None:
+        start = leading.end()
+    trailing = _VALUE_ESCAPES.search(text, start, end)
+    while trailing is not None and trailing.end() != end:  # (the last run of them, if it ends the value)
+        trailing = _VALUE_ESCAPES.search(text, trailing.end(), end)
+    return start, trailing.start() if trailing is not None else end
+
+
+def _refused_header_value(_: Redactor, text: str) -> Iterator[Finding]:
+    for match in _REFUSED_HEADER_VALUE.finditer(text):
+        if _plain_header_value(match["value"]):
+            continue
+        start, end = _within_escapes(text, *match.span("value"))
+        scheme = _SCHEME_WORD.match(text, start, end)
+        if scheme is not None:
+            start = scheme.end()
+        if end > start and not _is_redacted(text[start:end]):
+            yield Finding(start, end, "authorization_header")
+    for match in _REFUSED_HEADER_PART.finditer(text):
+        if match["part"] == match["value"] and not _plain_header_value(match["value"]):
+            yield Finding(*match.span("part"), "authorization_header")
+            yield Finding(*match.span("value"), "authorization_header")
+
+
 # A mapping of hosts to credentials under a key naming their kind (composer's auth.json: `"github-oauth":
 # {"github.com": "x"}`, `"bearer": {"repo.x.io": "x"}`, `"gitlab-token"`): each member's string is hidden.
 _CREDENTIAL_MAP: Final = compile_lazily(
@@ -3989,22 +4099,84 @@ _SIGN_IN_WORDS: Final = frozenset(
 )  # fmt: skip
 
 
-# A KeyError raised by looking a secret up (`sessions[token]`, `keys.pop(api_key)`): `traceback` prints
-# the source line, its carets, then the missing key itself, the secret, as the exception's message.
-_KEY_ERROR: Final = compile_lazily(
-    r"(?m)^[ \t]{1,64}(?P<line>[^\n]{1,1024})\n(?:[ \t]{1,1024}[~^][~^ \t]{0,1024}\n){0,2}"
-    r"(?:[\w.]{1,128}\.)?KeyError: (?P<q>['\"])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+# An exception raised by a statement that passes a secret under its name (`int(api_token)`,
+# `open(client_secret)`, `Role(secret)`, `sessions[token]`, `password.encode("ascii")`): its message quotes
+# the value it was given (`invalid literal for int() with base 10: 'x'`, `No such file or directory: 'x'`,
+# `'x' is not a valid Role`, `KeyError: 'x'`). `traceback` prints that statement as the innermost frame's
+# source line, or, where a library raised (enum's `raise ve_exc`), as the innermost line of the program's
+# own code; what such a line passes is every name in it that is neither called, assigned nor a keyword's.
+# Each quoted value of the message is hidden, but for what the statements wrote themselves (`getattr(os,
+# api_key)`: `module 'os' has no attribute 'x'`) and a builtin's name (`'str' object`, `(not "int")`).
+_SOURCE_FRAME: Final = compile_lazily(
+    r'(?m)^[ \t]{1,8}File "(?P<path>[^"\n]{1,1024})", line [0-9]{1,9}, in [^\n]{1,256}\n'
+    r'[ \t]{1,64}(?!File ")(?P<line>[^\n]{1,1024})\n(?:[ \t]{1,1024}[~^][~^ \t]{0,1024}\n){0,3}'
 )
-_LOOKED_UP: Final = compile_lazily(
-    r"\[[ \t]{0,4}([A-Za-z_][\w.]{0,127})[ \t]{0,4}\]|\.(?:pop|remove)\((\w{1,128})[,)]"
+_RAISED: Final = compile_lazily(r"(?:[A-Za-z_]\w{0,127}\.){0,8}[A-Z]\w{0,127}: (?P<message>[^\n]{1,4096})")
+_LIBRARY_PATH: Final = compile_lazily(r"[\\/]lib[\\/]python[0-9]|[\\/]Lib[\\/]|-packages[\\/]|\A<frozen ")
+_STRING_LITERAL: Final = compile_lazily(
+    r"""[rbfuRBFU]{0,2}(?:'(?:[^'\\\n]|\\.){0,1024}'|"(?:[^"\\\n]|\\.){0,1024}")"""
 )
+# (a name that is not a callee, `int(`; nor assigned to or a keyword, `password=`; a method's receiver is
+# passed: `password.encode(` reads as `password`)
+_PASSED_NAME: Final = compile_lazily(
+    r"(?<![\w.])[A-Za-z_]\w{0,127}(?:\.[A-Za-z_]\w{0,127}){0,8}(?![\w(])(?![ \t]{0,4}=(?!=))"
+)
+_QUOTED_IN_MESSAGE: Final = compile_lazily(
+    r"(?:(?<!\w)b(?=['\"])|(?<!\w))(?P<q>['\"])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)(?!\w)"
+)
+_BUILTIN_NAMES: Final = frozenset(dir(builtins)) | {"NoneType", "function", "module", "method"}
 
 
-def _key_error_of_secret(redactor: Redactor, text: str) -> Iterator[Finding]:
-    for match in _KEY_ERROR.finditer(text):
-        names = (subscript or argument for subscript, argument in _LOOKED_UP.findall(match["line"]))
-        if any(redactor.is_secret_key(_last_segment(name)) for name in names):
-            yield Finding(*match.span("secret"), "key_value")
+def _passes_a_secret(redactor: Redactor, line: str) -> bool:
+    """A source line that passes a value under a secret's name (`int(api_token)`, `keys.pop(api_key)`)."""
+    code = _STRING_LITERAL.sub(" ", line)
+    return any(redactor.is_secret_key(_last_segment(name)) for name in _PASSED_NAME.findall(code))
+
+
+def _quoted_secret_values(text: str, message: re.Match[str], statements: list[str]) -> Iterator[Finding]:
+    for quoted in _QUOTED_IN_MESSAGE.finditer(text, *message.span("message")):
+        value = quoted["value"]
+        written = any(value in statement for statement in statements)
+        if not written and value not in _BUILTIN_NAMES and not _is_redacted(value):
+            yield Finding(*quoted.span("value"), "key_value")
+
+
+def _raised_with_a_secret(redactor: Redactor, text: str) -> Iterator[Finding]:
+    if "'" not in text and '"' not in text:
+        return
+    frames: list[re.Match[str]] = []  # the frames of the traceback read so far, outermost first
+    for frame in _SOURCE_FRAME.finditer(text):
+        frames.append(frame)
+        message = _RAISED.match(text, frame.end())
+        if message is None:
+            continue
+        own = next((f for f in reversed(frames) if _LIBRARY_PATH.search(f["path"]) is None), frame)
+        statements = list(dict.fromkeys((frame["line"], own["line"])))
+        if any(_passes_a_secret(redactor, statement) for statement in statements):
+            yield from _quoted_secret_values(text, message, statements)
+        frames = []
+
+
+_TRACEBACK_HEAD: Final = "Traceback (most recent call last):"
+
+
+def _raised_message_findings(redactor: Redactor, message: str, trace: str) -> list[Finding]:
+    """What `_raised_with_a_secret` hides of an exception's message where its stack trace prints it, as
+    spans of the message alone (a document's `error.message`, which shows no statement that raised it)."""
+    line = message.partition("\n")[0]
+    at = trace.rfind(": " + line) + 2 if line else -1
+    if at < 2:
+        return []
+    block = max(trace.rfind(_TRACEBACK_HEAD, 0, at), 0)  # (the last traceback's, a chain's last)
+    raised = trace[block : at + len(line)]
+    if not redactor.might_contain_secret(raised):
+        return []
+    start = at - block
+    return [
+        Finding(finding.start - start, finding.end - start, finding.rule)
+        for finding in _raised_with_a_secret(redactor, raised)
+        if finding.start >= start
+    ]
 
 
 def _exception_args(redactor: Redactor, text: str) -> Iterator[Finding]:
@@ -4280,9 +4452,10 @@ DEFAULT_RULES: Final = (
     Rule("redis_auth", _redis_acl, ("user ",)),
     Rule("ntp_key", _ntp_key_line, ()),  # (its words are looked for by the rule: cheaper than a trie)
     Rule("authorization_header", _websocket_protocol, ("sec-websocket-protocol",)),
+    Rule("authorization_header", _refused_header_value, ("header value", "header part (")),
     Rule("key_value", _credential_map, ()),  # (likewise)
     Rule("secret_call", _exception_args, ()),  # (likewise)
-    Rule("key_value", _key_error_of_secret, ("keyerror",)),
+    Rule("key_value", _raised_with_a_secret, ('", line ',)),
     Rule("url_userinfo", _address_password, ("@",)),
     _pattern_rule("well_known_token", _SERVICE_TOKEN, _SERVICE_TOKEN_TRIGGERS),
     # last: where it finds what another rule found, the other's name is kept
@@ -4303,6 +4476,7 @@ _TRIGGERS: Final = (
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
     "$ansible_vault", "wifi:", *_IPSEC_TRIGGERS, "hex:", "ascii:", "md5 ", "sha1 ", "sha256 ", "sha512 ",
     "setuser", "on >",
+    "header value", "header part (",  # a header value an HTTP client refused (`_refused_header_value`)
     # the tenth sweep's: SASL PLAIN's NULs, recovery words, clear-text schemes, ciphers' constructors
     *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS,
     *_SERVICE_TOKEN_TRIGGERS,
@@ -4718,6 +4892,7 @@ class Redactor:
         """A copy of a finished ECS document with every secret hidden (see the module docstring)."""
         changed: list[tuple[Any, Any]] = []  # (original, redacted) of each part redaction changed
         redacted = self._redact_fields(document, "", changed)
+        self._redact_raised_message(document, redacted, changed)
         message, logloop = document.get("message"), document.get("logloop")
         template = logloop.get("template") if isinstance(logloop, Mapping) else None
         if isinstance(message, str) and isinstance(template, str) and "%" in template:
@@ -4730,6 +4905,22 @@ class Redactor:
         for original, hidden in changed:
             _found_values(self, original, hidden, values)
         return _hide_repeated(redacted, values) if values else redacted
+
+    def _redact_raised_message(
+        self, document: Mapping[str, Any], redacted: dict[str, Any], changed: list[tuple[Any, Any]]
+    ) -> None:
+        """`error.message` redacted also as its stack trace shows it raised: a value passed under a
+        secret's name (`int(api_token)`: `invalid literal for int() with base 10: 'x'`) is hidden."""
+        error, shown = document.get("error"), redacted.get("error")
+        if not isinstance(error, Mapping) or not isinstance(shown, dict):
+            return
+        message, trace = error.get("message"), error.get("stack_trace")
+        if not isinstance(message, str) or not isinstance(trace, str):
+            return
+        found = _raised_message_findings(self, message, trace)
+        if found:
+            shown["message"] = _hide(message, _merge([*self.findings(message), *found]))
+            changed.append((message, shown["message"]))
 
     def _redact_fields(
         self, node: Mapping[str, Any], path: str, changed: list[tuple[Any, Any]]

@@ -172,6 +172,22 @@ def test_error_fields_have_qualified_type_message_and_chained_trace() -> None:
     assert trace.rstrip().endswith("ConnectionError: db down")
 
 
+def _port_of(api_token: str) -> int:
+    return int(api_token)
+
+
+def test_error_message_hides_a_value_its_trace_shows_passed_under_a_secret_name() -> None:
+    """error.message, which shows no statement, hides the value its stack trace shows `int(api_token)` was
+    given (a plain word, which no other field's secret would hide), as the stack trace does."""
+    try:
+        _port_of("correcthorsebattery")
+    except ValueError:
+        info = sys.exc_info()
+    doc = FORMATTER.to_document(make_record("bad port", level=logging.ERROR, exc_info=info))  # type: ignore[arg-type]
+    assert doc["error"]["message"] == f"invalid literal for int() with base 10: '{REDACTED}'"
+    assert doc["error"]["stack_trace"].rstrip().endswith(f"ValueError: {doc['error']['message']}")
+
+
 def test_user_defined_exception_type_is_module_qualified() -> None:
     """error.type names the defining module and the class's qualified name."""
     doc = FORMATTER.to_document(make_record("x", exc_info=captured(StrRaises())))

@@ -3,12 +3,17 @@ ordinary values next to them (ids, paths, hashes) that redaction must leave read
 
 from __future__ import annotations
 
+import enum
+import http.client
+import ipaddress
 import json
 import math
+import os
 import random
 import re
 import string
 import time
+import traceback
 from collections.abc import Callable
 
 import pytest
@@ -2640,3 +2645,310 @@ def test_a_password_told_for_a_user_or_a_debugger_pin_is_hidden(text: str, secre
 def test_a_keys_prefix_or_an_anonymous_login_stays(text: str) -> None:
     """A key's prefix (shown to tell keys apart), an anonymous login and prose after `for bob is` stay."""
     assert redact_text(text) == text
+
+
+def _refused_header_errors(value: object) -> list[str]:
+    """The errors requests and http.client raise for a header value they refuse, as they print them."""
+    requests = pytest.importorskip("requests")
+    errors = []
+    try:
+        requests.Request("GET", "http://127.0.0.1:9/", headers={"X-Custom": value}).prepare()
+    except requests.exceptions.InvalidHeader as exc:
+        errors.append(f"requests.exceptions.InvalidHeader: {exc}")
+    connection = http.client.HTTPConnection("127.0.0.1", 9)
+    connection.putrequest("GET", "/")
+    try:
+        connection.putheader("X-Custom", value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as exc:
+        errors.append(f"ValueError: {exc}")
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("value", "secret", "kept"),
+    [
+        pytest.param("Bearer Tk9fP1E8lHaxyKoeyzg\n", "Tk9fP1E8lHaxyKoeyzg", "'Bearer ", id="bearer"),
+        pytest.param("026607ceb036637134b2e8e5ae\n", "026607ceb036637134b2e8e5ae", "\\n'", id="hex"),
+        pytest.param(" Kq8mN2pX4rT6vB9wC1dF", "Kq8mN2pX4rT6vB9wC1dF", "' ", id="leading-blank"),
+        pytest.param("token Zq8LmN2pX4rT6vB9\r\n", "Zq8LmN2pX4rT6vB9", "'token ", id="scheme-crlf"),
+        pytest.param(12345678901234567890, "12345678901234567890", "('X-Custom', ", id="not-a-string"),
+    ],
+)
+def test_a_header_value_an_http_client_refused_is_hidden(value: object, secret: str, kept: str) -> None:
+    """A header value requests or http.client refuses (a credential read with its line end) is printed
+    in the error, which does not name the header: hidden, the scheme and the escapes kept."""
+    errors = _refused_header_errors(value)
+    assert errors
+    for error in errors:
+        assert_hidden(error, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("text/html; charset=utf-8\n", id="content-type"),
+        pytest.param(" keep-alive", id="connection"),
+        pytest.param("no-cache\r\n", id="cache-control"),
+        pytest.param(42, id="content-length-number"),
+    ],
+)
+def test_a_plain_header_value_an_http_client_refused_stays(value: object) -> None:
+    """A refused header value that reads as a few plain words or a small number is no credential: kept."""
+    errors = _refused_header_errors(value)
+    assert errors
+    for error in errors:
+        assert redact_text(error) == error
+
+
+def test_a_header_name_an_http_client_refused_stays() -> None:
+    """A refused header's name (`in header name: 'Authorization\\n'`) is never a secret: the line stays."""
+    text = (
+        "requests.exceptions.InvalidHeader: Invalid leading whitespace, reserved character(s), or return "
+        "character(s) in header name: 'Authorization\\n'"
+    )
+    assert redact_text(text) == text
+
+
+class _Role(enum.Enum):
+    ADMIN = "admin"
+
+
+def _raised_trace(statement: Callable[[], object]) -> str:
+    """The traceback `traceback` prints for the exception a statement raises."""
+    try:
+        statement()
+    except Exception as exc:
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("the statement raised nothing")
+
+
+_RAISED_SECRET = "correcthorse42"
+
+
+def _int_of_api_token(api_token: str = _RAISED_SECRET) -> int:
+    return int(api_token)
+
+
+def _float_of_db_password(db_password: str = _RAISED_SECRET) -> float:
+    return float(db_password)
+
+
+def _role_of_secret(secret: str = _RAISED_SECRET) -> _Role:
+    return _Role(secret)
+
+
+def _address_of_auth_token(auth_token: str = _RAISED_SECRET) -> object:
+    return ipaddress.ip_address(auth_token)
+
+
+def _index_of_password(password: str = _RAISED_SECRET) -> int:
+    return ["a", "b"].index(password)
+
+
+def _attribute_of_api_key(api_key: str = _RAISED_SECRET) -> object:
+    return getattr(math, api_key)
+
+
+def _file_of_client_secret(client_secret: str = _RAISED_SECRET) -> object:
+    return open(client_secret)  # (it raises: nothing is opened)
+
+
+def _session_of_token(token: str = _RAISED_SECRET) -> object:
+    sessions: dict[str, object] = {}
+    return sessions[token]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param(_int_of_api_token, id="int"),
+        pytest.param(_float_of_db_password, id="float"),
+        pytest.param(_role_of_secret, id="enum-raised-in-the-library"),
+        pytest.param(_address_of_auth_token, id="ipaddress-raised-in-the-library"),
+        pytest.param(_index_of_password, id="list-index"),
+        pytest.param(_attribute_of_api_key, id="getattr"),
+        pytest.param(_file_of_client_secret, id="open"),
+        pytest.param(_session_of_token, id="key-error"),
+    ],
+)
+def test_a_value_a_raising_statement_passed_under_a_secret_name_is_hidden(
+    statement: Callable[[], object],
+) -> None:
+    """An exception whose message quotes the value a statement passed under a secret's name (the
+    program's innermost line, where a library raised) has that value hidden; the rest of it stays."""
+    trace = _raised_trace(statement)
+    assert _RAISED_SECRET in trace
+    kept = trace.strip().splitlines()[-1].split(_RAISED_SECRET)[0]
+    assert_hidden(trace, [_RAISED_SECRET], [kept])
+
+
+def _int_of_port_text(port_text: str = "eighty") -> int:
+    return int(port_text)
+
+
+def _attribute_of_name(name: str = "sqrtx") -> object:
+    return getattr(math, name)
+
+
+def _sum_with_api_token(api_token: str = _RAISED_SECRET) -> object:
+    return api_token + 5  # type: ignore[operator]
+
+
+def _secret_from_the_environment() -> object:
+    return os.environ["LOGLOOP_TEST_UNSET_API_TOKEN"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param(_int_of_port_text, id="name-of-no-secret"),
+        pytest.param(_attribute_of_name, id="getattr-of-no-secret"),
+        pytest.param(_sum_with_api_token, id="type-names-only"),
+        pytest.param(_secret_from_the_environment, id="key-error-of-a-literal-name"),
+    ],
+)
+def test_a_raised_message_without_a_value_passed_under_a_secret_name_stays(
+    statement: Callable[[], object],
+) -> None:
+    """A message quoting what no secret's name passed (`int(port_text)`), only a builtin's name
+    (`(not "int")`) or the very name the statement wrote (`os.environ["X_API_TOKEN"]`) stays."""
+    trace = _raised_trace(statement)
+    assert redact_text(trace) == trace
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("SESSION_COOKIE_SAMESITE = 'Lax'", id="cookie-samesite"),
+        pytest.param("SESSION_COOKIE_DOMAIN = '.example.com'", id="cookie-domain"),
+        pytest.param("CSRF_COOKIE_HTTPONLY = False", id="cookie-httponly"),
+        pytest.param("SESSION_ENGINE = 'django.contrib.sessions.backends.db'", id="session-engine"),
+        pytest.param("session_driver=redis", id="session-driver"),
+        pytest.param("pad_token_id: 0", id="vocabulary-token-id"),
+        pytest.param("generate(max_new_tokens=256, eos_token_id=2, pad_token_id=0)", id="token-ids"),
+        pytest.param("existingSecret: redis-auth", id="helm-existing-secret"),
+        pytest.param("password_encryption = scram-sha-256", id="postgres-password-encryption"),
+        pytest.param("mongodb://db/?authMechanism=SCRAM-SHA-256", id="auth-mechanism"),
+        pytest.param("totp_digits: 6", id="totp-digits"),
+        pytest.param("jwt_issuer: https://auth.example.com", id="jwt-issuer"),
+        pytest.param("token_audience: api://default", id="token-audience"),
+        pytest.param("secret_backend: vault", id="secret-backend"),
+        pytest.param('"PasswordLastUsed": "2024-01-01T00:00:00Z"', id="password-last-used"),
+    ],
+)
+def test_a_key_whose_last_word_describes_a_secret_keeps_its_value(text: str) -> None:
+    """A key whose last word is an attribute of the secret (a cookie's SameSite, a token's issuer, a
+    vocabulary token's id, how a password is encrypted, where a secret is kept) holds no secret."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("session_cookie: Kq8mN2pX4rT6vB9wC1dF", "Kq8mN2pX4rT6vB9wC1dF", id="session-cookie"),
+        pytest.param('SESSION_COOKIE = "Zq8LmN2pX4rT6vB9"', "Zq8LmN2pX4rT6vB9", id="session-cookie-setting"),
+        pytest.param("auth_cookie=Wd3fG5hJ7kL9zX1c", "Wd3fG5hJ7kL9zX1c", id="auth-cookie"),
+        pytest.param("cookies: sid=Pq7rS9tU1vW3xY5z", "Pq7rS9tU1vW3xY5z", id="cookies"),
+        pytest.param("session_token: Rt5yU7iO9pA1sD3f", "Rt5yU7iO9pA1sD3f", id="session-token"),
+        pytest.param("jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.Kq8mN2pX4rT6", "Kq8mN2pX4rT6", id="jwt"),
+        pytest.param("secret: hunter2x", "hunter2x", id="secret"),
+        pytest.param("existing_password: hunter2x", "hunter2x", id="existing-password"),
+        pytest.param("session_id=Gh4jK6lZ8xC0vB2n", "Gh4jK6lZ8xC0vB2n", id="session-id"),
+    ],
+)
+def test_a_key_that_holds_a_cookie_session_or_token_hides_its_value(text: str, secret: str) -> None:
+    """Keys that hold the secret itself (`session_cookie`, `auth_cookie`, `session_token`, `jwt`,
+    `existing_password`) still hide their values; a cookie key other than the header's own is read as any
+    secret key, not left to the header rule that reads `Cookie:` alone."""
+    assert_hidden(text, [secret], [re.split("[:=]", text)[0]])
+
+
+def test_a_token_a_template_parser_expected_stays() -> None:
+    """jinja2's (and so Ansible's) `expected token 'end of print statement', got 'y'` names a lexical
+    token of the template, no secret: the error stays as jinja2 prints it."""
+    jinja2 = pytest.importorskip("jinja2")
+    for source in ("{{ x y }}", "{{ password | }}"):
+        with pytest.raises(jinja2.TemplateSyntaxError) as raised:
+            jinja2.Template(source)
+        text = f"jinja2.exceptions.TemplateSyntaxError: {raised.value}"
+        assert "expected token '" in text
+        assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Uncaught SyntaxError: Unexpected token 'export'", id="javascript-keyword"),
+        pytest.param('SyntaxError: Unexpected token "}" in JSON at position 12', id="json-brace"),
+        pytest.param("Invalid token '=' at line 4", id="invalid-operator"),
+        pytest.param("ParseError: unrecognized token 'end of input'", id="phrase"),
+        pytest.param("401 Unauthorized: Missing Bearer token.", id="bearer-token-ending-a-sentence"),
+    ],
+)
+def test_a_parsers_token_or_a_missing_bearer_token_stays(text: str) -> None:
+    """A token a parser's diagnostic names (after `unexpected`, `invalid`, `expected`: a piece of source)
+    and `Missing Bearer token.` (prose that a stop ends) hold no secret: the line stays."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param("token 'ghp_Kq8mN2pX4rT6vB9wC1dF3gH5jK7lZ9'", "Kq8mN2pX4rT6", "token '", id="github"),
+        pytest.param("token: abc123XYZdef456", "abc123XYZdef456", "token: ", id="token-colon"),
+        pytest.param("invalid token 'Kq8mN2pX4rT6vB9w'", "Kq8mN2pX4rT6vB9w", "invalid token '", id="refused"),
+        pytest.param("unexpected token 'hunter2x!'", "hunter2x!", "unexpected token '", id="parser-word"),
+        pytest.param("Missing Bearer Kq8mN2pX4.", "Kq8mN2pX4", "Missing Bearer ", id="bearer-stop"),
+    ],
+)
+def test_a_credential_after_token_still_hides_after_a_parsers_word(text: str, secret: str, kept: str) -> None:
+    """After `token` (even after a parser's word) a value that reads like a credential is still hidden."""
+    assert_hidden(text, [secret], [kept])
+
+
+def test_cryptographys_password_given_for_a_plain_key_stays() -> None:
+    """cryptography's `Password was given but private key is not encrypted.` (an irregular participle
+    after `was`) tells what was done with a password, none is told: the error stays."""
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    ed25519 = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(TypeError) as raised:
+        serialization.load_pem_private_key(pem, password=b"x")
+    text = f"TypeError: {raised.value}"
+    assert "Password was given" in text
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(
+            pytest.param(f"Password was {word} but the key is plain.", id=word)
+            for word in ("found", "written", "taken")
+        ),
+        *(pytest.param(f"Password was {word}.", id=word) for word in ("kept", "stolen")),
+        *(
+            pytest.param(f"LDAP password {noun}", id=noun)
+            for noun in ("error", "failure", "problem", "issue", "support", "bypass")
+        ),
+    ],
+)
+def test_prose_after_password_with_an_irregular_participle_or_a_noun_stays(text: str) -> None:
+    """An irregular participle after `password was` (`found`, `stolen`) and a noun of what went wrong or
+    is offered after `password` (`error`, `support`, `bypass`) make prose about a password: kept."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("the password was dragon", "dragon", id="was-a-word"),
+        pytest.param("bad password letmein", "letmein", id="blank-a-word"),
+        pytest.param("Password was kitten.", "kitten", id="was-a-word-then-stop"),
+    ],
+)
+def test_a_plain_word_told_as_a_password_is_still_hidden(text: str, secret: str) -> None:
+    """A plain word that is no participle nor a noun of trouble, told as a password, is still hidden."""
+    assert_hidden(text, [secret], [text.split(secret)[0]])
