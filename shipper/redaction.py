@@ -634,7 +634,12 @@ _STDIN_READER: Final = (
     r"(?:sudo(?:[ \t]{1,8}-[^\s|;&]{1,32}){0,6}?[ \t]{1,8}(?:-[A-Za-z]{0,8}S[A-Za-z]{0,8}|--stdin)\b"
     r"|(?:sudo[ \t]{1,8})?(?:passwd\b[^\n|;&<]{0,256}?--stdin|smbpasswd\b[^\n|;&<]{0,256}?[ \t]-[a-z]{0,8}s"
     r"|chpasswd\b|vncpasswd|kinit|ldappasswd\b[^\n|;&<]{0,256}?[ \t]-T|cryptsetup|x11vnc"
-    r"|htpasswd\b[^\n|;&<]{0,256}?[ \t]-[a-zA-Z]{0,8}i))"
+    r"|htpasswd\b[^\n|;&<]{0,256}?[ \t]-[a-zA-Z]{0,8}i)"
+    # a command told by an option to read its secret from stdin: `docker login --password-stdin`
+    # (helm, podman, skopeo alike), `gh auth login --with-token`, `openssl ... -passin stdin`, `vault login -`
+    r"|(?<![^\s|;&(])[\w./-]{1,64}(?:[ \t]{1,8}[^\s|;&<]{1,256}){0,16}?[ \t]{1,8}"  # (from a word's start)
+    r"(?:--(?:password|passphrase|token|secret)-?stdin\b|--with-token\b|-pass(?:in|word)[ \t]{1,8}stdin\b"
+    r"|(?<=vault[ \t]login[ \t])-(?![^\s|;&<])))"
 )
 _PIPED_PASSWORD: Final = compile_lazily(
     r"(?:\((?P<subshell>[^()\n]{1,1024})\)|(?P<producer>(?:echo|printf)\b[^\n|;&()]{1,1024}))"

@@ -176,6 +176,15 @@ _PIPED = [
     ("chpasswd <<< 'bob:{s}'", "'bob:"),
     ("passwd --stdin bob <<< {s}", "passwd --stdin bob <<<"),
     ("kinit bob@EXAMPLE.COM <<< '{s}'", "kinit bob@EXAMPLE.COM"),
+    (
+        "echo {s} | docker login registry.example.com -u bob --password-stdin",
+        "docker login registry.example.com",
+    ),
+    ("printf '{s}' | helm registry login ghcr.io --username bob --password-stdin", "--password-stdin"),
+    ("docker login -u bob --password-stdin <<< '{s}'", "docker login -u bob --password-stdin <<<"),
+    ("gh auth login --with-token <<< {s}", "gh auth login --with-token <<<"),
+    ("openssl rsa -in key.pem -out plain.pem -passin stdin <<< {s}", "-passin stdin <<<"),
+    ("vault login - <<< {s}", "vault login - <<<"),
 ]
 
 
@@ -189,9 +198,26 @@ _PIPED = [
 )
 def test_passwords_fed_to_a_command_on_its_standard_input(text: str, secret: str, kept: str) -> None:
     """What `echo`/`printf` pipes (alone or from a subshell) into a command that reads a password on its
-    standard input (sudo -S, passwd --stdin, smbpasswd -s, chpasswd, kinit), or a here-string given to
+    standard input (sudo -S, passwd --stdin, smbpasswd -s, chpasswd, kinit, or one an option tells to:
+    `--password-stdin`, `--with-token`, `-passin stdin`, `vault login -`), or a here-string given to
     one, is hidden; chpasswd's user name stays."""
     _assert_hidden(text, secret, [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker login --password-stdin",
+        "cat token.txt | docker login --password-stdin -u bob",
+        "echo done | tee build.log",
+        'grep -c error <<< "$output"',
+        "sort -u <<< words.txt | head -n 3",
+    ],
+)
+def test_commands_reading_stdin_fed_no_literal_stay(text: str) -> None:
+    """A command that reads its secret from stdin but is fed none in the text (a file piped in, no
+    producer at all), and a here-string given to an ordinary command, stay as they are."""
+    assert redact_text(text) == text
 
 
 _ARGV = [
