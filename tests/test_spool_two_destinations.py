@@ -87,3 +87,33 @@ def test_the_newest_programs_agent_keeps_a_shared_spool_while_both_run(
     assert 1 <= len(agents) <= 2, f"{len(agents)} agents took turns"
     want = programs.expected(subprocess.CompletedProcess([], 0, "".join(out for out, _ in outputs), ""))
     assert programs.arrived(es, index_prefix, want) == want
+
+
+def test_an_ended_newer_programs_agent_gives_the_spool_back_to_the_older_one_still_running(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A newer program with an unreachable destination takes the shared spool, then ends: the older
+    program, still logging, takes it back at once, and every record of both arrives (the ended
+    program's agent never gave up while the older one wrote there, and held its records for good)."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    script = tmp_path / "program.py"
+    script.write_text(_PROGRAM)
+    env = {"PYTHONPATH": str(programs.REPO), "PATH": "/usr/bin:/bin"}
+    runs = []
+    for url, tag, seconds, delay in (
+        (es_url, "older", "8", 0.0),
+        (programs.UNREACHABLE, "newer", "0.2", 0.5),
+    ):
+        time.sleep(delay)
+        arguments = [sys.executable, str(script), url, str(spool), index_prefix, tag, seconds, "no-fork"]
+        runs.append(
+            subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        )
+    newer_out, newer_err = runs[1].communicate(timeout=60)
+    assert runs[1].returncode == 0, newer_err
+    older_out, older_err = runs[0].communicate(timeout=60)
+    assert runs[0].returncode == 0, older_err
+    want = programs.expected(subprocess.CompletedProcess([], 0, older_out + newer_out, ""))
+    assert any(message.startswith("newer") for message in want)
+    assert programs.arrived(es, index_prefix, want, timeout=30) == want

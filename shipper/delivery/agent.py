@@ -788,8 +788,13 @@ def main(stdin: IO[bytes] | None = None) -> int:
     spool_dir = Path(settings["spool_dir"])
     spec = TransportSpec.from_data(settings["transport"])
     config = AgentConfig(**settings["config"])
-    since = settings.get("since")
-    fd = _take_lock(spool_dir, spec.key(), since if isinstance(since, int | float) else None)
+    since, program = settings.get("since"), settings.get("program")
+    fd = _take_lock(
+        spool_dir,
+        spec.key(),
+        since if isinstance(since, int | float) else None,
+        program if isinstance(program, int) else None,
+    )
     if fd is None:
         return 0  # another agent with these settings runs, or the directory stayed unwritable
     try:
@@ -836,7 +841,7 @@ def own_process_state() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def _take_lock(spool_dir: Path, key: str, since: float | None) -> int | None:
+def _take_lock(spool_dir: Path, key: str, since: float | None, program: int | None) -> int | None:
     """The directory's lock for this agent; None if another agent holds it. A directory in which the
     lock file cannot be created (made read-only as the agent started, a permission change, a remount)
     is tried again every `_UNWRITABLE_EVERY` seconds for `_UNWRITABLE_WAIT`: delivery starts as soon
@@ -846,7 +851,7 @@ def _take_lock(spool_dir: Path, key: str, since: float | None) -> int | None:
     said = False
     while True:
         try:
-            return lock.acquire(spool_dir, key, "process", wait=_REPLACE_WAIT, since=since)
+            return lock.acquire(spool_dir, key, "process", wait=_REPLACE_WAIT, since=since, program=program)
         except OSError as exc:
             if time.monotonic() >= deadline or layout.is_gone(spool_dir):
                 print(f"logloop agent: cannot take the lock of {spool_dir}: {exc}; exiting", file=sys.stderr)

@@ -54,14 +54,15 @@ _failed: list[str] = []  # how each agent started here since the last that lived
 def settings_message(
     spool_dir: Path, spec: TransportSpec, config: AgentConfig, since: float | None = None
 ) -> bytes:
-    """What a new agent reads on its standard input (`since`: when its program began, see `ensure_agent`)."""
+    """What a new agent reads on its standard input (`since`: when its program began, see `ensure_agent`;
+    with it, the program's pid)."""
     message: dict[str, Any] = {
         "spool_dir": os.path.abspath(spool_dir),  # the agent works from "/"
         "transport": spec.as_data(),
         "config": asdict(config),
     }
     if since is not None:
-        message["since"] = since
+        message["since"], message["program"] = since, os.getpid()
     return json.dumps(message).encode()
 
 
@@ -84,7 +85,7 @@ def ensure_agent(
         holder = lock.holder(spool_dir)
         if holder.get("key") == spec.key() or holder.get("mode") != "process":
             return True
-        if _newer(holder.get("since"), since):
+        if _newer(holder.get("since"), since) and _program_runs(holder.get("program")):
             return True  # another program's, begun after this one: the newest wins, and keeps it
         if warn is not None:  # two programs sharing one spool_path with other destinations
             warn(
@@ -115,6 +116,16 @@ def _newer(theirs: object, ours: float | None) -> bool:
         and not isinstance(theirs, bool)
         and theirs > ours
     )
+
+
+def _program_runs(program: object) -> bool:
+    """Whether the program an agent was started for still runs (unknown: as if it did). Once it has
+    ended, an older program with other settings that still writes takes the directory back: the newest
+    program's agent, given a destination it could not reach, held every record of the older one for
+    good (it never gives up while a program writes there)."""
+    if not isinstance(program, int) or isinstance(program, bool) or program <= 0:
+        return True
+    return _alive(program)
 
 
 def _claim(spool_dir: Path) -> bool:

@@ -1,8 +1,8 @@
 """`agent.lock`: one delivery agent per spool directory.
 
 The running agent holds an exclusive `flock` on the file (the kernel drops it when the agent exits or
-is killed) and writes in it its pid, its settings key, how it runs ("process" or "thread") and when
-the program it was started for began ("since").
+is killed) and writes in it its pid, its settings key, how it runs ("process" or "thread"), when
+the program it was started for began ("since") and that program's pid ("program").
 Light on purpose: the program imports this to find out whether an agent runs.
 """
 
@@ -30,11 +30,18 @@ _opening = threading.Lock()  # held while one is opened and recorded: a fork wai
 
 
 def acquire(
-    spool_dir: Path, key: str, mode: str, *, wait: float = 0.0, since: float | None = None
+    spool_dir: Path,
+    key: str,
+    mode: str,
+    *,
+    wait: float = 0.0,
+    since: float | None = None,
+    program: int | None = None,
 ) -> int | None:
     """Take the lock for an agent with settings `key`; its descriptor, or None if another agent
     holds it (after waiting up to `wait` seconds for one with other settings to go). `since`, when
-    the program it was started for began, is written with the pid (see `launcher.ensure_agent`)."""
+    the program it was started for began, and `program`, its pid, are written with the agent's pid
+    (see `launcher.ensure_agent`)."""
     path = spool_dir / layout.LOCK_NAME
     with _opening:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -55,6 +62,8 @@ def acquire(
     facts: dict[str, Any] = {"pid": os.getpid(), "key": key, "mode": mode}
     if since is not None:
         facts["since"] = since
+    if program is not None:
+        facts["program"] = program
     who = json.dumps(facts).encode()
     try:
         if os.pwrite(fd, who, 0) != len(who):
