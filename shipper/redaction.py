@@ -2913,6 +2913,31 @@ def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
             yield Finding(*match.span(group), "xml_element")
 
 
+# A name and its value in elements of their own: sibling elements (Hadoop's and Hive's `<name>x.password
+# </name><value>x</value>`, a property list's `<key>Password</key><string>x</string>`), or a `<value>`
+# child of an element that the name attribute names (.NET's `<setting name="ApiKey"><value>x</value>`).
+_XML_SIBLING: Final = compile_lazily(
+    r"<(?P<ntag>name|key)>[ \t]{0,8}(?P<name>[^<>\n]{1,128}?)[ \t]{0,8}</(?P=ntag)>\s{0,64}"
+    r"<(?P<vtag>value|string|data)>(?P<value>[^<]{1,4096})</(?P=vtag)>"
+    r"|<[\w.\-:]{1,64}[ \t](?:[^<>]{0,512}?[ \t])?name[ \t]{0,8}=[ \t]{0,8}[\"'](?P<aname>[^\"'<>]{1,128})[\"']"
+    r"[^<>]{0,512}>\s{0,64}<value>(?P<avalue>[^<]{1,4096})</value>"
+)
+
+
+def _xml_sibling(redactor: Redactor, text: str) -> Iterator[Finding]:
+    """The value of `_XML_SIBLING`'s pairs under a secret's name (as `_xml_element` reads one element)."""
+    for match in _XML_SIBLING.finditer(text):
+        name, group = (match["name"], "value") if match["name"] is not None else (match["aname"], "avalue")
+        start, end = match.span(group)
+        value = text[start:end]
+        start, end = start + len(value) - len(value.lstrip()), end - len(value) + len(value.rstrip())
+        value = text[start:end]
+        if not value or not redactor.is_secret_key(name) or _is_kept(value, name, text, end):
+            continue
+        if redactor.is_secret_key(name, in_text=True) or _looks_secret(value):
+            yield Finding(start, end, "xml_element")
+
+
 def _named_value(redactor: Redactor, text: str) -> Iterator[Finding]:
     for match in _NAMED_VALUE.finditer(text):
         name = match["name"]
@@ -4288,6 +4313,7 @@ DEFAULT_RULES: Final = (
     Rule("authorization_header", _header, ("authorization", "cookie")),
     Rule("key_value", _key_value, ("=", ":", ",")),
     Rule("xml_element", _xml_element, ("</",)),
+    Rule("xml_element", _xml_sibling, ("</name>", "</key>", "<value>")),
     Rule("named_value", _named_value, ("value",)),
     Rule("flag_value", _flag_value, ("-",)),
     Rule(

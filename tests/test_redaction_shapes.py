@@ -2952,3 +2952,38 @@ def test_prose_after_password_with_an_irregular_participle_or_a_noun_stays(text:
 def test_a_plain_word_told_as_a_password_is_still_hidden(text: str, secret: str) -> None:
     """A plain word that is no participle nor a noun of trouble, told as a password, is still hidden."""
     assert_hidden(text, [secret], [text.split(secret)[0]])
+
+
+_XML_SIBLINGS = [
+    "<property><name>javax.jdo.option.ConnectionPassword</name><value>{s}</value></property>",
+    "<property>\n  <name>fs.s3a.secret.key</name>\n  <value>{s}</value>\n</property>",
+    "<dict>\n\t<key>Password</key>\n\t<string>{s}</string>\n</dict>",
+    '<setting name="ApiKey" serializeAs="String">\n  <value>{s}</value>\n</setting>',
+]
+
+
+@pytest.mark.parametrize(
+    "shape", _XML_SIBLINGS, ids=["hive-site", "core-site-multiline", "plist", "dotnet-settings"]
+)
+@pytest.mark.parametrize("secret", ["Hive2024pw!x", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLE"])
+def test_a_secret_in_an_xml_element_beside_its_name_is_hidden(shape: str, secret: str) -> None:
+    """A value in an element of its own beside the element naming it (Hadoop's `<name>`/`<value>`, a
+    property list's `<key>`/`<string>`) or under an element the name attribute names (.NET's settings)
+    is hidden when the name is a secret's."""
+    assert_hidden(shape.replace("{s}", secret), [secret], [shape.split("{s}")[0]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<property><name>dfs.replication</name><value>3</value></property>",
+        "<key>CFBundleName</key><string>MyApp</string>",
+        "<property><name>hive.metastore.password.policy</name><value>strict</value></property>",
+        "<key>PasswordLength</key><integer>12</integer>",
+        '<setting name="TokenExpiry"><value>3600</value></setting>',
+    ],
+)
+def test_an_xml_value_beside_an_ordinary_name_stays(text: str) -> None:
+    """Values beside names that are not a secret's, or that describe one (a policy, a length, an
+    expiry), stay as they are."""
+    assert redact_text(text) == text
