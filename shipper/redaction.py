@@ -2919,8 +2919,8 @@ def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
 _XML_SIBLING: Final = compile_lazily(
     r"<(?P<ntag>name|key)>[ \t]{0,8}(?P<name>[^<>\n]{1,128}?)[ \t]{0,8}</(?P=ntag)>\s{0,64}"
     r"<(?P<vtag>value|string|data)>(?P<value>[^<]{1,4096})</(?P=vtag)>"
-    r"|<[\w.\-:]{1,64}[ \t](?:[^<>]{0,512}?[ \t])?name[ \t]{0,8}=[ \t]{0,8}[\"'](?P<aname>[^\"'<>]{1,128})[\"']"
-    r"[^<>]{0,512}>\s{0,64}<value>(?P<avalue>[^<]{1,4096})</value>"
+    r"|<[\w.\-:]{1,64}[ \t](?:[^<>]{0,512}?[ \t])?name[ \t]{0,8}=[ \t]{0,8}"
+    r"[\"'](?P<aname>[^\"'<>]{1,128})[\"'][^<>]{0,512}>\s{0,64}<value>(?P<avalue>[^<]{1,4096})</value>"
 )
 
 
