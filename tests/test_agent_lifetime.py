@@ -219,11 +219,7 @@ def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_w
     try:
         shared.chmod(0o777)
         (shared / "program.py").write_text(_UNWRITABLE)
-        # The checkout may be unreadable by that user: the program imports a copy of the package.
-        copied = shutil.ignore_patterns("__pycache__")
-        shutil.copytree(programs.REPO / "shipper", shared / "shipper", ignore=copied)
-        for path in shared.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)
+        programs.copy_package_for_others(shared)
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": str(shared)}
         done = subprocess.run(
             ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",

@@ -102,12 +102,7 @@ def test_a_user_without_a_home_ships_from_a_script(
     shared.chmod(0o755)
     script = shared / "program.py"
     script.write_text(_PROGRAM)
-    # The checkout itself may be unreadable by that user (`mktemp -d` makes a clone's directory 0700):
-    # the program imports a copy of the package, readable by all.
-    copied = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(programs.REPO / "shipper", shared / "shipper", ignore=copied)
-    for path in shared.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    programs.copy_package_for_others(shared)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), **({"HOME": home} if home else {})}
     done = subprocess.run(
         ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",
@@ -196,10 +191,7 @@ def test_workers_that_drop_root_after_the_handler_was_made_go_on_in_a_fallback(
     shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))  # readable by the workers' user
     shared.chmod(0o755)
     (shared / "program.py").write_text(_PREFORK)
-    copied = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(programs.REPO / "shipper", shared / "shipper", ignore=copied)
-    for path in shared.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    programs.copy_package_for_others(shared)
     spool = shared / "spool"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": "/nonexistent"}
     try:

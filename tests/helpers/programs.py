@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -72,6 +73,15 @@ def arrived(
         found = log_messages(es, prefix)
     time.sleep(1.0)
     return log_messages(es, prefix)
+
+
+def copy_package_for_others(directory: Path) -> None:
+    """Copy the `shipper` package into `directory`, and make all that `directory` holds readable by every
+    user: the checkout itself may be unreadable by the user a test runs a program as (`mktemp -d` makes
+    a clone's directory 0700), so that program imports this copy."""
+    shutil.copytree(REPO / "shipper", directory / "shipper", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in directory.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def python_for(uid: int) -> str | None:
