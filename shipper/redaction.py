@@ -2907,10 +2907,17 @@ def _xml_element(redactor: Redactor, text: str) -> Iterator[Finding]:
         key, value = match["key"], match[group]
         if match["attributes"] and (named := _NAMING_ATTRIBUTE.search(match["attributes"])) is not None:
             key = named["name"]
-        if not redactor.is_secret_key(key) or _is_kept(value.strip(), key, text, match.end()):
-            continue
-        if redactor.is_secret_key(key, in_text=True) or _looks_secret(value.strip()):
+        if _xml_secret(redactor, key, value.strip(), text, match.end()):
             yield Finding(*match.span(group), "xml_element")
+
+
+def _xml_secret(redactor: Redactor, name: str, value: str, text: str, end: int) -> bool:
+    """Whether an XML `value` (stripped; `end`: where its reading ends in `text`) under `name` is a
+    secret: the name is a secret's, the value not one kept, and either the name is one a text names
+    secrets by or the value looks like one."""
+    if not value or not redactor.is_secret_key(name) or _is_kept(value, name, text, end):
+        return False
+    return redactor.is_secret_key(name, in_text=True) or _looks_secret(value)
 
 
 # A name and its value in elements of their own: sibling elements (Hadoop's and Hive's `<name>x.password
@@ -2931,10 +2938,7 @@ def _xml_sibling(redactor: Redactor, text: str) -> Iterator[Finding]:
         start, end = match.span(group)
         value = text[start:end]
         start, end = start + len(value) - len(value.lstrip()), end - len(value) + len(value.rstrip())
-        value = text[start:end]
-        if not value or not redactor.is_secret_key(name) or _is_kept(value, name, text, end):
-            continue
-        if redactor.is_secret_key(name, in_text=True) or _looks_secret(value):
+        if _xml_secret(redactor, name, text[start:end], text, end):
             yield Finding(start, end, "xml_element")
 
 
