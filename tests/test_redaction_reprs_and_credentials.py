@@ -16,6 +16,7 @@ from helpers.redacted import assert_hidden
 
 from shipper import redaction
 from shipper.redaction import REDACTED, redact_document, redact_text
+from shipper.redaction.keys import _SPELLED_ALIKE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,7 +71,7 @@ def test_every_left_out_or_swapped_letter_of_a_long_name_is_looked_for() -> None
                 name[:i] + name[i + 1 :],
                 name[:i] + name[i + 1 : i + 2] + name[i] + name[i + 2 :],
             ):
-                if variant in redaction._SPELLED_ALIKE or variant == name:
+                if variant in _SPELLED_ALIKE or variant == name:
                     continue  # (`oken`, `toke`: parts of words, not misspellings)
                 if not redaction.DEFAULT.might_contain_secret(f"{variant}=X9y8Z7w6"):
                     missed.append(variant)

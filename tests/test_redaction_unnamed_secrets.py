@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from helpers.redacted import assert_hidden
 
-from shipper import redaction
 from shipper.formatter import EcsFormatter
 from shipper.redaction import REDACTED, Redactor, redact_text
+from shipper.redaction.redactor import _LONG_LIST_LENGTH, _LONG_LISTS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -647,12 +647,12 @@ def test_lists_longer_than_the_long_list_memo_are_not_remembered() -> None:
     """A list of strings past `_LONG_LIST_LENGTH` is redacted every time and never kept (memory stays
     bounded), and at most `_LONG_LISTS` long lists are kept."""
     redactor = Redactor()
-    huge = ["x" * 1000] * (redaction._LONG_LIST_LENGTH // 1000 + 1)
+    huge = ["x" * 1000] * (_LONG_LIST_LENGTH // 1000 + 1)
     assert redactor.redact_value(huge) == huge
     assert redactor._long_lists == {}
-    for n in range(redaction._LONG_LISTS + 3):
+    for n in range(_LONG_LISTS + 3):
         redactor.redact_value([f"{n}-" + "y" * 2000])
-    assert 0 < len(redactor._long_lists) <= redaction._LONG_LISTS
+    assert 0 < len(redactor._long_lists) <= _LONG_LISTS
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,80 @@
+"""Secrets never leave the process: named rules that find secrets in text, keys, argv and documents.
+
+A `Redactor` (frozen: the default rules plus a user's key names and patterns) answers two questions:
+where the secrets in a text are (`findings`, each a span and the name of the rule that found it) and
+what the text, argv list, mapping or whole ECS document looks like with them hidden (`redact_*`).
+`redact_document` is the one pass over a finished document: every string at any depth goes through
+the text rules, and in the free-form parts (`extra`, `logloop.context`, `logloop.env.vars`) a key
+that names a secret hides its whole value, as does a `[name, value]` pair or a `{"name": ...,
+"value": ...}` object whose name does; a secret found in one field (or one place of a text) is then
+hidden wherever else it stands, where nothing names it (a traceback's locals, then the message).
+
+The rule that must not be broken: a secret is replaced by `[REDACTED]` whatever its value, so two
+events that differ only by a secret read the same (and group the same) after redaction. Keys,
+schemes and quotes around a secret stay, so the text stays readable. Over-redaction is the safe
+failure: a value that only looks secret is hidden too.
+
+Every pattern is anchored at a word start and every repetition bounded, so the cost stays linear in
+a text's length (a 256 KiB word must not cost quadratic time); a text without any trigger word
+(`might_contain_secret`) costs one search of a pattern of the trigger words, laid out as a trie.
+Every pattern compiles on its first use (`shipper.lazy_regex`): every program that logs imports this
+package, and pays for no rule it does not run. For the same reason the modules are few: each costs a
+short script's start-up some 0.45 M instructions (0.2% of importing this package) to find and load.
+
+The modules, each importing only those above it (`.importlinter` holds the order):
+
+- `model`: `Finding`, `Rule`, `RuleRunner`, the trie of words, a text's other forms, the patterns' pieces;
+- `keys`: which keys name a secret, words of prose, which values are and are not secrets;
+- the rules, by family: `tokens` (shapes known wherever they stand); `pairs` (URLs and headers,
+  key=value and flags, prose and other languages); `commands` (command lines, session and protocol
+  transcripts); `formats` (structured formats, code, values printed apart from their names);
+- `redactor`: the default rules in their order and the trigger words, copies of a found secret, a log
+  call's %-template, the `Redactor`, the `[redaction]` section, `DEFAULT` and its methods as functions.
+
+A new rule goes in its family's section and into `redactor.DEFAULT_RULES` (its trigger words into
+`redactor._TRIGGERS`).
+"""
+
+from __future__ import annotations
+
+from shipper.redaction.keys import key_words
+from shipper.redaction.model import REDACTED, Finding, Rule
+from shipper.redaction.redactor import (
+    DEFAULT,
+    DEFAULT_RULES,
+    FREE_FORM_FIELDS,
+    RULE_NAMES,
+    Redactor,
+    findings,
+    is_secret_key,
+    might_contain_secret,
+    options_from_config,
+    redact_argv,
+    redact_document,
+    redact_mapping,
+    redact_message,
+    redact_text,
+    redact_value,
+)
+
+__all__ = [
+    "DEFAULT",
+    "DEFAULT_RULES",
+    "FREE_FORM_FIELDS",
+    "REDACTED",
+    "RULE_NAMES",
+    "Finding",
+    "Redactor",
+    "Rule",
+    "findings",
+    "is_secret_key",
+    "key_words",
+    "might_contain_secret",
+    "options_from_config",
+    "redact_argv",
+    "redact_document",
+    "redact_mapping",
+    "redact_message",
+    "redact_text",
+    "redact_value",
+]
