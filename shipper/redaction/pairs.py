@@ -7,6 +7,7 @@ languages and scripts (`mot de passe`, `パスワードは`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Final
@@ -766,12 +767,20 @@ def _flag_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
 
 
 # --- prose, and other languages -----------------------------------------------------------------------------
+
+
 # `password` in other languages, as prose writes it (`mot de passe`, `contraseña`).
 # (its stems as a trie: this alternation is tried at every word of a text that holds a trigger)
-_FOREIGN_PASSWORD: Final = (
-    rf"mot[ \t]de[ \t]passe|{_trie(_FOREIGN_STEMS['password'])}\w{{0,12}}"
-    rf"|(?:{'|'.join(map(re.escape, _FOREIGN_WHOLE_WORDS['password']))})(?!\w)"
-)
+@functools.cache
+def _foreign_password() -> str:
+    """(written when the first pattern that holds it compiles, as that pattern is: laid out at import,
+    its trie and `_LABEL_NAME`'s cost every program's start-up some 2 M instructions)"""
+    return (
+        rf"mot[ \t]de[ \t]passe|{_trie(_FOREIGN_STEMS['password'])}\w{{0,12}}"
+        rf"|(?:{'|'.join(map(re.escape, _FOREIGN_WHOLE_WORDS['password']))})(?!\w)"
+    )
+
+
 # The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
 # Italian, Portuguese, Swedish, Polish, Danish and Finnish kin.
 _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|er|var|oli"
@@ -779,25 +788,27 @@ _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|e
 # `password -> X`: a strong key word, a space or a connecting word, then a quoted or secret-looking
 # value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
-    r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
-    r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
-    r"|psk"  # ipsec.secrets' `: PSK "x"`
-    r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
-    r"|identified[ \t]{1,8}by"
-    rf"|{_FOREIGN_PASSWORD})"
-    # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
-    r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
-    r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
-    # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
-    # (`the password for bob is now X`, `password for bob reset to X`)
-    rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:(?:is|was)(?:[ \t]{{1,8}}now)?|="
-    r"|(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to)"
-    rf"|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
-    r"|(?P<dash>-|–|—)|(?P<to>to)"
-    r"):?[ \t]{1,8})?)"
-    # (or a letter: a passphrase of short plain words, `_told_phrase`)
-    # (SQL Server's `N'x'` and PostgreSQL's `E'x'` strings: the value is the quoted part)
-    rf"(?:(?=(?:[NnEe](?='))?(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
+    lambda: (
+        r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
+        r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
+        r"|psk"  # ipsec.secrets' `: PSK "x"`
+        r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
+        r"|identified[ \t]{1,8}by"
+        rf"|{_foreign_password()})"
+        # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
+        r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
+        r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
+        # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
+        # (`the password for bob is now X`, `password for bob reset to X`)
+        rf"|for[ \t]{{1,8}}[^\s:]{{1,64}}[ \t]{{1,8}}(?:(?:is|was)(?:[ \t]{{1,8}}now)?|="
+        r"|(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to)"
+        rf"|(?P<is>{_IS_WORDS})|of|(?P<assign>=|->|→|=>)"
+        r"|(?P<dash>-|–|—)|(?P<to>to)"
+        r"):?[ \t]{1,8})?)"
+        # (or a letter: a passphrase of short plain words, `_told_phrase`)
+        # (SQL Server's `N'x'` and PostgreSQL's `E'x'` strings: the value is the quoted part)
+        rf"(?:(?=(?:[NnEe](?='))?(?P<value>{_QUOTED}|[^\s\"',;()\[\]{{}}<>]{{6,256}}(?![^\s\"',;()\[\]{{}}<>])))|(?=[^\W\d_]))"
+    )
 )
 # `password` (and `token`, `secret key`) in scripts and languages whose prose the rule above cannot read:
 # CJK text has no blanks between words (`パスワードはhunter2です`, `密码是hunter2`), others name it with two
@@ -821,7 +832,7 @@ _SCRIPT_PASSWORD: Final = compile_lazily(
 )
 # A passphrase of plain words told in prose: `password is correct horse battery staple`, to the end of
 # its sentence (each word is checked against the words of prose, `_PROSE_WORDS`).
-_PHRASE_KEY: Final = compile_lazily(rf"(?i)pass(?:word|phrase)|{_FOREIGN_PASSWORD}")
+_PHRASE_KEY: Final = compile_lazily(lambda: rf"(?i)pass(?:word|phrase)|{_foreign_password()}")
 _PASSPHRASE: Final = compile_lazily(
     r"(?m)[^\W\d_]{2,32}(?:[ \t]{1,4}[^\W\d_]{2,32}){2,9}(?=[ \t]{0,8}(?:[.!?,;)\]]|\r?$))"
 )
@@ -967,7 +978,7 @@ def _told_phrase(text: str, match: re.Match[str]) -> Finding | None:
 # dragon`. After `is`/`was` any word that is not prose or a description; after a blank
 # alone, one that also ends its clause (a stop, a quote, the line's end, a preposition or a status word
 # follows), so that `password hashing uses argon2` stays.
-_NAMES_PASSWORD: Final = compile_lazily(rf"(?i)pass|pwd|identified|{_FOREIGN_PASSWORD}")
+_NAMES_PASSWORD: Final = compile_lazily(lambda: rf"(?i)pass|pwd|identified|{_foreign_password()}")
 _TOLD_WORD_KEY: Final = compile_lazily(r"(?i)pass(?:word|wd|phrase)")  # (English: its prose words are known)
 _PLAIN_WORD: Final = compile_lazily(r"[^\W\d_]{4,64}(?=[.!?:]?(?:[\s\"',;()\[\]{}<>`]|\Z))")
 _AFTER_WORD: Final = compile_lazily(
@@ -1035,11 +1046,15 @@ _VALUE_BELOW: Final = compile_lazily(
     r"\n(?:[ \t]{0,64}\r?\n){0,2}[ \t]{0,64}(?P<value>[^\s]{4,256})[ \t]{0,8}(?=\r?\n|\Z)"
 )
 _LABEL_NAME: Final = compile_lazily(
-    r"(?i)(?<![\w\-])(?:pass(?:word|wd|phrase|code)s?|pwd|secrets?|tokens?|(?:api|access|secret)[ _-]?keys?"
-    r"|credentials?|creds|pin|(?:verification|security|recovery|backup|one[ -]time|2fa|mfa|otp)[ _-]?codes?"
-    rf"|{_FOREIGN_PASSWORD}"
-    rf"|{_trie((*_FOREIGN_STEMS['secret'], *_FOREIGN_STEMS['token']))}\w{{0,12}})"
-    r"(?![\w\-])"
+    lambda: (
+        r"(?i)(?<![\w\-])(?:pass(?:word|wd|phrase|code)s?|pwd|secrets?|tokens?"
+        r"|(?:api|access|secret)[ _-]?keys?"
+        r"|credentials?|creds|pin"
+        r"|(?:verification|security|recovery|backup|one[ -]time|2fa|mfa|otp)[ _-]?codes?"
+        rf"|{_foreign_password()}"
+        rf"|{_trie((*_FOREIGN_STEMS['secret'], *_FOREIGN_STEMS['token']))}\w{{0,12}})"
+        r"(?![\w\-])"
+    )
 )
 _LABEL_END: Final = compile_lazily(
     rf"(?i)(?:[:：]|(?<![\w\-])(?:are|{_IS_WORDS})[ \t]{{0,8}}:?)[ \t]{{0,8}}\r?\Z"

@@ -176,7 +176,7 @@ from shipper.redaction.tokens import (
 
 
 _URL_TRIGGERS: Final = ("://", ":\\/\\/")
-# (`password` in other languages: what `_FOREIGN_PASSWORD` begins with)
+# (`password` in other languages: what `_foreign_password` begins with)
 _FOREIGN_TRIGGERS: Final = (*_FOREIGN_STEMS["password"], *_FOREIGN_WHOLE_WORDS["password"], "mot de passe")
 _SCRIPT_TRIGGERS: Final = (
     "パスワード", "暗証番号", "密码", "密碼", "口令", "비밀번호", "암호", "패스워드", "トークン", "令牌",
