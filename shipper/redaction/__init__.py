@@ -18,21 +18,23 @@ Every pattern is anchored at a word start and every repetition bounded, so the c
 a text's length (a 256 KiB word must not cost quadratic time); a text without any trigger word
 (`might_contain_secret`) costs one search of a pattern of the trigger words, laid out as a trie.
 Every pattern compiles on its first use (`shipper.lazy_regex`): every program that logs imports this
-package, and pays for no rule it does not run. For the same reason the modules are few: each costs a
-short script's start-up some 0.45 M instructions (0.2% of importing this package) to find and load.
+package, and pays for no rule it does not run. For the same reason the modules are not many: each
+costs that import some 0.5 M instructions (a quarter of a percent) to find and load.
 
-The modules, each importing only those above it (`.importlinter` holds the order):
+The modules, each importing only those above it in this list (`.importlinter` holds the order):
 
 - `model`: `Finding`, `Rule`, `RuleRunner`, the trie of words, a text's other forms, the patterns' pieces;
 - `keys`: which keys name a secret, words of prose, which values are and are not secrets;
-- the rules, by family: `tokens` (shapes known wherever they stand); `pairs` (URLs and headers,
-  key=value and flags, prose and other languages); `commands` (command lines, session and protocol
-  transcripts); `formats` (structured formats, code, values printed apart from their names);
-- `redactor`: the default rules in their order and the trigger words, copies of a found secret, a log
-  call's %-template, the `Redactor`, the `[redaction]` section, `DEFAULT` and its methods as functions.
+- the rules, by family: `tokens` (shapes known wherever they stand), `web` (URLs, headers, cookies,
+  query strings), `pairs` (key=value and flags, prose and other languages), `commands` (command lines,
+  session and protocol transcripts), `formats` (XML, tables, dumps, configuration files), `code` (calls
+  and exceptions, values printed apart from their names);
+- `rules`: the default rules in their order, and the trigger words;
+- `redactor`: the `Redactor` (copies of a found secret, a log call's %-template), the `[redaction]`
+  section, `DEFAULT` and its methods as functions.
 
-A new rule goes in its family's section and into `redactor.DEFAULT_RULES` (its trigger words into
-`redactor._TRIGGERS`).
+A new rule goes in its family's module and into `rules.DEFAULT_RULES` (its trigger words into
+`rules._TRIGGERS`).
 """
 
 from __future__ import annotations
@@ -41,9 +43,7 @@ from shipper.redaction.keys import key_words
 from shipper.redaction.model import REDACTED, Finding, Rule
 from shipper.redaction.redactor import (
     DEFAULT,
-    DEFAULT_RULES,
     FREE_FORM_FIELDS,
-    RULE_NAMES,
     Redactor,
     findings,
     is_secret_key,
@@ -56,6 +56,7 @@ from shipper.redaction.redactor import (
     redact_text,
     redact_value,
 )
+from shipper.redaction.rules import DEFAULT_RULES, RULE_NAMES
 
 __all__ = [
     "DEFAULT",
