@@ -7,7 +7,7 @@ as they are; the rules were built on it) and heldout.json (cases written after t
 running them), in one run:
   - logloop's rules (`shipper.redaction`): a miss is a planted secret still in the redacted text, or
     a text around it (`keep`) that was lost; a false positive is an ordinary text that changed;
-  - the rules of an earlier revision of `shipper/redaction.py` (`--baseline-rev`, read with git);
+  - the rules of an earlier revision of `shipper/redaction` (`--baseline-rev`, read with git);
   - detect-secrets (Yelp, default plugins and filters; `pip install detect-secrets`, skipped if absent),
     a scanner that flags files rather than redacting: a miss is a text with secrets it does not flag,
     a false positive an ordinary text it flags.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -75,23 +76,60 @@ def _score(cases: list[Case], misses: list[str], false_positives: list[str]) -> 
 
 
 def baseline_redact(revision: str) -> Callable[[str], str] | None:
-    """`redact_text` of `shipper/redaction.py` at a git revision, or None if git cannot show it."""
-    try:
-        source = subprocess.run(
-            ["git", "show", f"{revision}:shipper/redaction.py"], cwd=REPO, capture_output=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
+    """`redact_text` of the redaction rules at a git revision (`shipper/redaction.py`, or the
+    `shipper/redaction/` package it became), or None if git cannot show them."""
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "baseline_redaction.py"
-        path.write_bytes(source)
-        spec = importlib.util.spec_from_file_location("baseline_redaction", path)
+        path = _write_baseline(revision, Path(directory))
+        if path is None:
+            return None
+        package = path.name == "__init__.py"
+        spec = importlib.util.spec_from_file_location(
+            "baseline_redaction", path, submodule_search_locations=[str(path.parent)] if package else None
+        )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        for name in [name for name in sys.modules if name.partition(".")[0] == spec.name]:
+            del sys.modules[name]  # (an earlier revision's modules: its package's would be reused)
         sys.modules[spec.name] = module  # (its dataclasses look their module up while it runs)
-        spec.loader.exec_module(module)
+        spec.loader.exec_module(module)  # (a package's modules are read now, inside the directory)
     redact: Callable[[str], str] = module.redact_text
     return redact
+
+
+def _write_baseline(revision: str, directory: Path) -> Path | None:
+    """The rules at `revision` written into `directory`, and the file to load: the module, or the
+    package's `__init__.py` with its imports of itself renamed `baseline_redaction` (so that the
+    current package is not imported in its place); None if git cannot show them."""
+
+    def show(path: str) -> bytes:
+        return subprocess.run(
+            ["git", "show", f"{revision}:{path}"], cwd=REPO, capture_output=True, check=True
+        ).stdout
+
+    try:
+        try:
+            source = show("shipper/redaction.py")
+        except subprocess.CalledProcessError:
+            listed = subprocess.run(
+                ["git", "ls-tree", "--name-only", revision, "shipper/redaction/"],
+                cwd=REPO,
+                capture_output=True,
+                check=True,
+                text=True,
+            ).stdout.split()
+            package = directory / "baseline_redaction"
+            package.mkdir()
+            for name in (name for name in listed if name.endswith(".py")):
+                text = show(name).decode()
+                renamed = re.sub(r"\bshipper\.redaction\b", "baseline_redaction", text)
+                (package / Path(name).name).write_text(renamed)
+            init = package / "__init__.py"
+            return init if init.exists() else None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = directory / "baseline_redaction.py"
+    path.write_bytes(source)
+    return path
 
 
 def score_detect_secrets(cases: list[Case]) -> dict[str, Any] | None:

@@ -2781,14 +2781,14 @@ def score(redact: Callable[[str], str], batch: str = "seventh") -> tuple[list[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--baseline-rev", help="also score shipper/redaction.py at this git revision")
+    parser.add_argument("--baseline-rev", help="also score the redaction rules at this git revision")
     parser.add_argument("--verbose", action="store_true", help="print each leak's and change's text")
     args = parser.parse_args()
     runs = [("now", redaction.redact_text)]
     if args.baseline_rev:
         baseline = baseline_redact(args.baseline_rev)
         if baseline is None:
-            parser.error(f"git cannot show shipper/redaction.py at {args.baseline_rev}")
+            parser.error(f"git cannot show the redaction rules at {args.baseline_rev}")
         runs.insert(0, (args.baseline_rev, baseline))
     for batch, (secret_cases, negative_cases) in BATCHES.items():
         by_id = {c[0]: c for c in secret_cases} | {c[0]: (c[0], c[1], [], []) for c in negative_cases}
