@@ -444,6 +444,39 @@ def test_a_chained_funnel_is_keyed_by_its_cause_not_by_its_text() -> None:
     assert _key(formatted(lambda: _dispatch_chained(_divide))) not in keys
 
 
+class SettingsError(ValueError):
+    """A program's own report of a settings file it could not read."""
+
+
+def _load_settings(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"invalid settings file: {exc}") from None
+
+
+def _load_overrides(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"invalid settings file: {exc}") from None
+
+
+def test_a_raise_from_none_is_one_group_whatever_the_failure_it_quotes() -> None:
+    """A raise that suppresses the failure it handles (`from None`) and quotes its text is keyed by its
+    statement: one call's failures worded otherwise (`Expecting value`, `Extra data`, `Expecting ','
+    delimiter`) are one group, and the same statement in another function another, on the fast path as
+    on the general parser's."""
+    texts = ("", "[1] x", "[1 2]", '{"a" 1}', "{'a': 1}")
+    traces = [formatted(lambda text=text: _load_settings(text)) for text in texts]
+    assert len({trace.splitlines()[-1].split(":")[2] for trace in traces}) > 3  # other wordings
+    for trace in traces:
+        assert fingerprint_plain(trace) == fingerprint_traceback(parse_traceback(trace))
+    keys = {_key(trace) for trace in traces}
+    assert len(keys) == 1
+    assert _key(formatted(lambda: _load_overrides(""))) not in keys
+
+
 def test_in_app_by_path_pattern() -> None:
     """An fnmatch pattern of file paths marks the program's frames as a package name does."""
     fetch = LIBRARY_TRACE.format(app="/opt/x", packages="/opt/x/site-packages", module="a", function="f")
