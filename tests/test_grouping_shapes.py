@@ -1171,6 +1171,51 @@ def test_a_module_that_does_not_compile_is_one_bug_whatever_line_the_parser_poin
     assert expected.name == "SyntaxError: '<STR>' was never closed (broken)"
 
 
+# One module whose function has no body left (`def rates():` at its end), imported, as Python 3.8 prints
+# it (SyntaxError) and as 3.9+ print it (IndentationError), then the same file broken by a mixed indent
+# (TabError); printed by those interpreters.
+_NO_BODY_38 = """Traceback (most recent call last):
+  File "imp.py", line 4, in <module>
+    import shop.rates
+  File "/srv/app/shop/rates.py", line 4
+    def rates():
+               ^
+SyntaxError: unexpected EOF while parsing
+"""
+_NO_BODY_312 = """Traceback (most recent call last):
+  File "/home/ann/proj/imp.py", line 4, in <module>
+    import shop.rates
+  File "/home/ann/proj/shop/rates.py", line 4
+    def rates():
+                ^
+IndentationError: expected an indented block after function definition on line 4
+"""
+_MIXED_INDENT_312 = """Traceback (most recent call last):
+  File "/srv/app/imp.py", line 4, in <module>
+    import shop.rates
+  File "/srv/app/shop/rates.py", line 4
+    \treturn 2
+TabError: inconsistent use of tabs and spaces in indentation
+"""
+
+
+def test_a_module_that_does_not_compile_is_one_bug_whichever_syntax_error_class_the_parser_names() -> None:
+    """A module's file that does not compile is one group whether the parser calls it a SyntaxError, an
+    IndentationError (one broken file is each on Python 3.8 and 3.9+) or a TabError, each titled by
+    its own class; another file is another group, and a text `compile` refuses keeps its class."""
+    keys = {checked_key(text) for text in (_NO_BODY_38, _NO_BODY_312, _MIXED_INDENT_312)}
+    assert len({found.key for found in keys}) == 1
+    assert {found.name.partition(":")[0] for found in keys} == {"SyntaxError", "IndentationError", "TabError"}
+    other = _NO_BODY_312.replace("rates", "taxes")
+    assert checked_key(other).key not in {found.key for found in keys}
+    compiled = _import_fails("/srv/app", _NEW_PARSER).replace(
+        "import ledger.broken", "compile(text, '<rule>', 'exec')"
+    )
+    compiled = compiled.replace("/srv/app/ledger/broken.py", "<rule>")
+    indented = compiled.replace("SyntaxError: '(' was never closed", "IndentationError: unexpected indent")
+    assert checked_key(compiled).key != checked_key(indented).key
+
+
 @dataclasses.dataclass(frozen=True)
 class _Order:
     qty: int

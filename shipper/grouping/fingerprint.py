@@ -254,7 +254,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        not by that text (one call's failures, worded otherwise by its library, `Expecting value` and
        `Extra data` of `json.loads`, were a group each; a dispatcher raising every plug-in's failure
        `from None` is one group now: chained, `from exc`, each failure is keyed); none of the evaluation
-       set changes (seeds 1 to 5)
+       set changes (seeds 1 to 5); a module's file that does not compile keyed as a SyntaxError
+       whichever class of its family the parser names (one broken file is a SyntaxError on 3.8 and an
+       IndentationError on 3.9+, and another bad statement of it, the same group, a TabError: a group
+       each), its title the class raised; a text `compile` refuses keeps its class; none of the
+       evaluation set changes (seeds 1 to 5)
 """
 
 from __future__ import annotations
@@ -967,6 +971,8 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
                 if _writes_message(statement, exception.message):
                     signature, source = caller[0], statement
         signature = _with_message(signature, "raise", source, exception.message)
+    if short_type in _SYNTAX_FAMILY:
+        short_type = _syntax_type(short_type, signature)
     return f"{short_type}|{signature}"
 
 
@@ -1380,7 +1386,7 @@ def _scanned_signature(record: ScannedException, chained: bool = False) -> str:
         site = _site_signature(
             record.type, record.message, frames.first(), frames.innermost, frames.all, chained=chained
         )
-    return f"{record.link}|{_short_type(record.type)}|{site}"
+    return f"{record.link}|{_keyed_type(record.type, site)}|{site}"
 
 
 def _site_of_frames(frames: LazyFrames) -> tuple[str, str, str]:
@@ -1461,17 +1467,15 @@ def _record_signature(record: ExceptionRecord, member: bool = False, chained: bo
         # A member never raised (built by the statement that raised its group): its type, not its data.
         parts = [_short_type(record.type)]
     else:
-        parts = [
-            _short_type(record.type),
-            _site_signature(
-                record.type,
-                record.message,
-                frames[-1] if frames else None,
-                lambda: reversed(frames),
-                lambda: frames,
-                chained=chained,
-            ),
-        ]
+        site = _site_signature(
+            record.type,
+            record.message,
+            frames[-1] if frames else None,
+            lambda: reversed(frames),
+            lambda: frames,
+            chained=chained,
+        )
+        parts = [_keyed_type(record.type, site), site]
     if record.is_group:
         distinct = {id(member): member for member in record.members}.values()  # repeats are one object
         members = sorted({chain_signature(member, member=True) for member in distinct})
@@ -1942,6 +1946,25 @@ _PSEUDO_FILE_NUMBER_RE: Final = re.compile(r"(?<=[-_ \[])\d+(?=[-_ >\]])")
 
 def _short_type(type_name: str) -> str:
     return _RENAMED_TYPES.get(type_name) or type_name.rsplit(".", 1)[-1]
+
+
+def _keyed_type(type_name: str, site: str) -> str:
+    """The exception's type as its key holds it: `_short_type`, and for a module's file that does not
+    compile, `_syntax_type`."""
+    short_type = _short_type(type_name)
+    return _syntax_type(short_type, site) if short_type in _SYNTAX_FAMILY else short_type
+
+
+def _syntax_type(short_type: str, site: str) -> str:
+    """A SyntaxError's class (`short_type`, one of `_SYNTAX_FAMILY`) as keyed at `site`: "SyntaxError" where
+    a module's file does not compile (its site is the file, `name::`): the parser names one broken file
+    IndentationError on one version and SyntaxError on another (`def f():` at the end of a file: 3.8's
+    "unexpected EOF", 3.9+'s "expected an indented block"), and another bad statement of the file,
+    the same group, may be a TabError; elsewhere (`compile` of a text) as raised."""
+    return "SyntaxError" if site.endswith("::") else short_type
+
+
+_SYNTAX_FAMILY: Final = frozenset({"SyntaxError", "IndentationError", "TabError"})
 
 
 # Classes the standard library renamed (the old name is an alias of the new one): a traceback prints the
