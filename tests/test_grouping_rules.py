@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -475,6 +476,63 @@ def test_a_raise_from_none_is_one_group_whatever_the_failure_it_quotes() -> None
     keys = {_key(trace) for trace in traces}
     assert len(keys) == 1
     assert _key(formatted(lambda: _load_overrides(""))) not in keys
+
+
+def _old_rate(value: str) -> str:
+    warnings.warn(f"old_rate({value!r}) is deprecated, use rate()", DeprecationWarning, stacklevel=2)
+    return value
+
+
+def _quote(value: str) -> str:
+    return _old_rate(value)
+
+
+def _invoice(value: str) -> str:
+    return _old_rate(value)
+
+
+def _as_error(function: Callable[[], object]) -> str:
+    """The traceback of `function` with every warning raised as an error (`-W error`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return formatted(function)
+
+
+# One deprecated helper called in a list comprehension, as Python 3.11 prints it (the `<listcomp>` frame,
+# which `stacklevel=2` blames) and as 3.12 prints it (inlined: the function's frame); printed by them.
+_WARNED_IN_A_COMPREHENSION = """Traceback (most recent call last):
+  File "/srv/app/dep.py", line 15, in <module>
+    totals(["a"])
+  File "/srv/app/dep.py", line 10, in totals
+    return [old_rate(item) for item in items]
+{caret}  File "/srv/app/dep.py", line 10, in <listcomp>
+    return [old_rate(item) for item in items]
+            ^^^^^^^^^^^^^^
+  File "/srv/app/dep.py", line 5, in old_rate
+    warnings.warn(f"old_rate({{v!r}}) is deprecated", DeprecationWarning, stacklevel=2)
+DeprecationWarning: old_rate('a') is deprecated
+"""
+
+
+def test_a_warning_raised_as_an_error_is_keyed_by_the_statement_its_stack_level_blames() -> None:
+    """A warning raised as an error by a helper that blames its caller (`stacklevel=2`) is keyed by
+    that caller's statement, as its location line names it when logged: two callers of one deprecated
+    helper are two groups, one caller with other values one, on the fast path as on the general
+    parser's; a comprehension's caller is one group as Python 3.11 and 3.12 print it."""
+    quotes = [_as_error(lambda value=value: _quote(value)) for value in ("a", "b")]
+    invoice = _as_error(lambda: _invoice("a"))
+    for trace in (*quotes, invoice):
+        assert fingerprint_plain(trace) == fingerprint_traceback(parse_traceback(trace))
+    assert _key(quotes[0]) == _key(quotes[1])
+    assert _key(quotes[0]) != _key(invoice)
+    assert fingerprint_traceback(parse_traceback(invoice)).name.endswith("(test_grouping_rules._invoice)")
+    old = _WARNED_IN_A_COMPREHENSION.format(caret="           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n")
+    new = _WARNED_IN_A_COMPREHENSION.format(caret="").replace(
+        '  File "/srv/app/dep.py", line 10, in <listcomp>\n    return [old_rate(item) for item in items]\n',
+        "",
+    )
+    assert fingerprint_plain(new) == fingerprint_traceback(parse_traceback(new))
+    assert _key(old) == _key(new) != _key(new.replace("in totals", "in averages"))
 
 
 def test_in_app_by_path_pattern() -> None:

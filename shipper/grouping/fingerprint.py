@@ -258,6 +258,10 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        whichever class of its family the parser names (one broken file is a SyntaxError on 3.8 and an
        IndentationError on 3.9+, and another bad statement of it, the same group, a TabError: a group
        each), its title the class raised; a text `compile` refuses keeps its class; none of the
+       evaluation set changes (seeds 1 to 5); a warning raised as an error (`-W error`,
+       `simplefilter("error")`) at a call that blames its caller (`warnings.warn(..., stacklevel=2)`)
+       keyed by the statement it blames, as a logged warning's location line names it (every caller of
+       a deprecated helper of the program's was one group, titled by the helper); none of the
        evaluation set changes (seeds 1 to 5)
 """
 
@@ -948,6 +952,12 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
             signature = frame[0] if frame[1] == _NO_SOURCE else frame[0] + "|msg:"
             site, after = frame, callers
             break
+    if _STACKLEVEL in signature and mode != _NO_SOURCE:  # `_blamed_frame`
+        callers = outer_frame_lines(exception) if after is None else after
+        blamed = _plain_blamed(site, callers, package)
+        if blamed is None:
+            return None
+        signature, mode, site, after = blamed[0], blamed[1], blamed, callers
     if site[3] in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         function = _enclosing_function(site, outer_frame_lines(exception) if after is None else after)
         if function is None:
@@ -995,6 +1005,26 @@ def _plain_interrupt(
     entry = entry or innermost
     tail = _keyed_tail(entry[5], package)
     return None if tail is None else f"{short_type}|{tail}:{entry[3]}:"
+
+
+def _plain_blamed(site: _Site, callers: Iterator[str | None], package: str) -> _Site | None:
+    """`_blamed_frame` of a plain exception's site, from the lines of the frames outside it (`callers`,
+    innermost first; read up to the blamed one); None where the general path must decide (a frame it
+    declines, a comprehension's frame or one without source blamed)."""
+    level = _STACKLEVEL_RE.search(site[0])
+    if level is None:
+        return site
+    blamed: _Site | None = site
+    for _ in range(int(level[1]) - 1):
+        lines = next(callers, "")
+        if not lines:
+            return site  # (the traceback starts below the frame it blames)
+        blamed = _site_in(lines, package)
+        if blamed is None:
+            return None
+    if blamed is None or blamed[3] in _INLINED or blamed[1] == _NO_SOURCE:
+        return None
+    return blamed
 
 
 def _enclosing_function(site: _Site, outer: Iterator[str | None]) -> str | None:
@@ -1536,6 +1566,8 @@ def _chosen_site(
     if site.function in _INLINED:  # a comprehension's frame, as Python 3.12+ prints it (`_inlined`)
         site = _as_inlined(site, itertools.islice(innermost(), 1, None))
     site = _site_frame(site, innermost)
+    if site.source is not None and _STACKLEVEL in site.source:
+        site = _blamed_frame(site, innermost)
     if site.source is None and _generated_code(site.filename):
         caller = _generated_code_caller(innermost())
         if caller is not None:  # (the message still says what failed in it: a field's name, an input's)
@@ -1549,6 +1581,30 @@ def _chosen_site(
         return None, signature + "|msg:", "msg", ""
     source = " ".join(site.source.split())
     return site, signature, "raise" if _builds_message(source) else "", source
+
+
+def _blamed_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Frame:
+    """For a site that warns with a stack level (`warnings.warn(msg, DeprecationWarning, stacklevel=2)`,
+    raised as an error under `-W error` or `simplefilter("error")`), the frame it blames: that many
+    frames out, counted as the interpreter counts them (a `<listcomp>` frame of Python <= 3.11 too,
+    then read as 3.12+ prints it), as a logged warning's location line names it; the helper that warns
+    is not the statement to fix, its callers are (each one group). Else, or where the traceback starts
+    below that frame, the site."""
+    level = _STACKLEVEL_RE.search(site.source or "")
+    if level is None:
+        return site
+    frames = innermost()
+    if not any(frame is site for frame in frames):
+        return site
+    out = int(level[1]) - 1
+    passed = list(itertools.islice(frames, out))
+    return _as_inlined(passed[-1], frames) if len(passed) == out else site
+
+
+# A call that warns and names the frame to blame (`warnings.warn(..., stacklevel=2)`, `warn(...)`): how
+# many frames out, as `warnings` counts them. (Searched only in a statement holding `_STACKLEVEL`.)
+_STACKLEVEL: Final = "stacklevel"
+_STACKLEVEL_RE: Final = re.compile(r"\bwarn\(.*\bstacklevel\s*=\s*([2-9])\b")
 
 
 # A raise that passes on a message it was given (`raise ServiceError(msg)`, `raise cls(message) from
