@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.keyed import checked_key
 from helpers.raised import formatted
 
 from shipper.formatter import EcsFormatter
@@ -122,6 +124,52 @@ def test_a_helper_raising_its_callers_text_is_keyed_by_each_caller() -> None:
     users = {_key(formatted(lambda name=name: _find_user(name))) for name in ("alice", "bob", "carol")}
     orders = {_key(formatted(lambda state=state: _ship_order(state))) for state in ("pending", "on_hold")}
     assert len(users) == 1 and len(orders) == 1 and users != orders
+
+
+class _DirectoryError(LookupError):
+    """A program's failure to find an entry of its directory."""
+
+
+def _fail_lookup(message: str) -> None:
+    raise _DirectoryError(message)
+
+
+def _find_user(name: str) -> None:
+    _fail_lookup(f"user {name} not found in directory")
+
+
+def _find_group(name: str) -> None:
+    _fail_lookup(f"group {name} not found in directory")
+
+
+def _drawn_by_rich(function: Callable[[], object], width: int) -> str:
+    """The traceback `function` raises as rich draws it on a console `width` columns wide."""
+    rich_console = pytest.importorskip("rich.console")
+    rich_traceback = pytest.importorskip("rich.traceback")
+    try:
+        function()
+    except Exception as exc:  # the point is to draw what it raises
+        console = rich_console.Console(file=io.StringIO(), width=width, color_system=None)
+        console.print(rich_traceback.Traceback.from_exception(type(exc), exc, exc.__traceback__))
+        output: str = console.file.getvalue()
+        return output
+    raise AssertionError("did not raise")
+
+
+@pytest.mark.parametrize("width", [100, 140])
+def test_a_helpers_raise_read_past_the_fast_path_is_keyed_by_the_caller_that_wrote_its_message(
+    width: int,
+) -> None:
+    """A helper raising the message its caller wrote (`_fail_lookup(f"user {name} not found ...")`), in a
+    rendering the fast path does not read (rich's), is keyed by that caller as the traceback `traceback`
+    prints is, and as the parser keys it: read past the fast path, the helper's raise was the key (the
+    helper's callers one group, apart from their plain tracebacks)."""
+    plain = checked_key(formatted(lambda: _find_user("alice")))
+    drawn = [_drawn_by_rich(lambda name=name: _find_user(name), width) for name in ("alice", "bob")]
+    assert fingerprint_plain(drawn[0]) is None  # (read past the fast path)
+    assert {checked_key(text).key for text in drawn} == {plain.key}
+    assert checked_key(_drawn_by_rich(lambda: _find_group("alice"), width)).key != plain.key
+    assert plain.name.endswith("(test_grouping_rules._find_user)")
 
 
 def test_a_text_built_in_the_raising_function_keeps_its_callers_in_one_group() -> None:

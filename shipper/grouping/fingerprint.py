@@ -262,7 +262,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        `simplefilter("error")`) at a call that blames its caller (`warnings.warn(..., stacklevel=2)`)
        keyed by the statement it blames, as a logged warning's location line names it (every caller of
        a deprecated helper of the program's was one group, titled by the helper); none of the
-       evaluation set changes (seeds 1 to 5)
+       evaluation set changes (seeds 1 to 5); a raise passing on its message (`raise ServiceError(msg)`)
+       read past the fast path (rich's and loguru's renderings, a frame the fast path declines) keyed
+       by the caller that wrote the message, as the fast path and the parser key it (its scan keyed
+       the helper's raise: its callers were one group, apart from their plain tracebacks; on the
+       evaluation set the scan and the fast path disagreed on 30 of 11,780 texts, now none); no
+       evaluation-set key changes (seeds 1 to 5)
 """
 
 from __future__ import annotations
@@ -1411,7 +1416,14 @@ def _scanned_signature(record: ScannedException, chained: bool = False) -> str:
             known = _site_of_frames(frames)
             _block_sites.put(block, known)
         site, mode, source = known
-        site = _with_message(site, "" if chained and mode == "raise" else mode, source, record.message)
+        if mode == "raise" and not chained and _PASSED_ON_RE.fullmatch(source):
+            # A raise passing on its message: its caller may have written it (`_message_author`), which
+            # the message tells, not the frames alone.
+            site = _site_signature(
+                record.type, record.message, frames.first(), frames.innermost, frames.all, chained=chained
+            )
+        else:
+            site = _with_message(site, "" if chained and mode == "raise" else mode, source, record.message)
     else:
         site = _site_signature(
             record.type, record.message, frames.first(), frames.innermost, frames.all, chained=chained
@@ -1594,7 +1606,7 @@ def _blamed_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Fram
     if level is None:
         return site
     frames = innermost()
-    if not any(frame is site for frame in frames):
+    if not any(frame == site for frame in frames):  # (a frame read again is another object)
         return site
     out = int(level[1]) - 1
     passed = list(itertools.islice(frames, out))
@@ -1625,7 +1637,7 @@ def _message_author(site: Frame, innermost: Iterator[Frame], message: str) -> Fr
             if frame.source is None or frame.function in _INLINED:
                 return None
             return frame if _writes_message(" ".join(frame.source.split()), message) else None
-        found = frame is site
+        found = frame == site  # (a frame read again is another object)
     return None
 
 
