@@ -267,7 +267,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        by the caller that wrote the message, as the fast path and the parser key it (its scan keyed
        the helper's raise: its callers were one group, apart from their plain tracebacks; on the
        evaluation set the scan and the fast path disagreed on 30 of 11,780 texts, now none); no
-       evaluation-set key changes (seeds 1 to 5)
+       evaluation-set key changes (seeds 1 to 5); a failure the interpreter could not raise, printed below
+       the `sys.unraisablehook` header that names the function it was ignored in (`Exception ignored in:
+       <function Conn.__del__ at 0x...>`: a finalizer's, a weakref callback's, a generator's or
+       coroutine's closing), keyed with that qualified name (two classes' `__del__` of one module failing
+       on one statement's text were one group: the frames print `__del__` alone); none of the evaluation
+       set changes (seeds 1 to 5)
 """
 
 from __future__ import annotations
@@ -765,7 +770,8 @@ def _fingerprint(
             # (Normalized first: the frame lines another renderer drew, rich's or IPython's, are then
             # `File "..."` lines, where the package's frames are marked.)
             marked = with_package_frames(normalized(stack_trace), package) if package else stack_trace
-            found = _fingerprint_stack_trace(marked, doc)
+            context = _unraisable_context(stack_trace) if stack_trace.startswith(_UNRAISABLE) else ""
+            found = _fingerprint_stack_trace(marked, doc, context)
         if found is not None:
             return found
     else:
@@ -821,21 +827,29 @@ def _message(doc: Mapping[str, Any]) -> str:
     )
 
 
-def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Fingerprint | None:
+def _fingerprint_stack_trace(
+    stack_trace: str, doc: Mapping[str, Any], context: str = ""
+) -> Fingerprint | None:
     """The traceback fingerprint by the general path (`fingerprint_plain` has declined); None for text
-    without frames or exception line."""
+    without frames or exception line. `context`: the line its key starts with (`_unraisable_context`
+    of the text as the event has it: the normalized text has no header)."""
     text = normalized(stack_trace)
     # `scan_traceback` parses only the frames the key needs; it declines ExceptionGroup boxes, which
     # are told by their "+-+" (tested here first: a scan of the long text of a group less).
     chain = None if "+-+" in text else scan_traceback(text)
     if chain is None:
-        found = _fingerprint_groups(text)
+        found = _fingerprint_groups(text, context)
         if found is not None:
             return found
         parsed = parse_traceback(text)
         if parsed.final.frames and not parsed.final.type:
             parsed = _with_final_exception(parsed, doc)  # frames only, as traceback.format_tb prints
-        return fingerprint_traceback(parsed) if parsed.final.type or parsed.final.frames else None
+        if not (parsed.final.type or parsed.final.frames):
+            return None
+        if not context:
+            return fingerprint_traceback(parsed)
+        signature, (exc_type, message, _) = _chain(parsed)
+        return _make("traceback", context + signature, title=_title(exc_type, message, signature))
     final = chain[-1]
     has_frames = bool(final.frames)
     if has_frames and not final.type:
@@ -849,7 +863,26 @@ def _fingerprint_stack_trace(stack_trace: str, doc: Mapping[str, Any]) -> Finger
         kept = [record for record in chain[:-1] if not _is_cancellation(record.type)]
         kept.append(final)
         signature = "\n".join(_scanned_signature(record, index > 0) for index, record in enumerate(kept))
-    return _make("traceback", signature, title=_title(final.type, final.message, signature))
+    return _make("traceback", context + signature, title=_title(final.type, final.message, signature))
+
+
+def _unraisable_context(text: str) -> str:
+    """For a traceback the interpreter printed of an exception it could not raise (`sys.unraisablehook`:
+    a finalizer's, `__del__`, a weakref callback's, a generator's or coroutine's closing), the line its
+    key starts with: the qualified name of the function it was ignored in (`Conn.__del__`), which its
+    header names (`Exception ignored in: <function Conn.__del__ at 0x7f...>`) and its frames do not (they
+    print `__del__`: every class's finalizer of one module raising one statement's text was one group);
+    "" for another header (an object of another kind: `<socket.socket fd=3 ...>`)."""
+    named = _UNRAISABLE_RE.match(text)
+    return "" if named is None else f"ignored|{named[1]}\n"
+
+
+# The header `sys.unraisablehook` prints above such a traceback; the callables it names by qualified name.
+_UNRAISABLE: Final = "Exception ignored in: <"
+_UNRAISABLE_RE: Final = compile_lazily(
+    r"Exception ignored in: <(?:function|bound method|coroutine object|generator object"
+    r"|async_generator object) ([\w.<>]+)[ >]"
+)
 
 
 def fingerprint_plain(stack_trace: str, package: str = "") -> Fingerprint | None:
@@ -867,6 +900,8 @@ def fingerprint_plain(stack_trace: str, package: str = "") -> Fingerprint | None
         signature = _plain_signature(chain, package)
     if signature is None:
         return None
+    if stack_trace.startswith(_UNRAISABLE):
+        signature = _unraisable_context(stack_trace) + signature
     if len(signature) + len(final.type) + len(final.message) <= _CACHED_LENGTH:
         return _traceback_fingerprint_of(signature, final.type, final.message)
     return _traceback_fingerprint(signature, final.type, final.message)
@@ -1268,7 +1303,7 @@ _sites_by_frame: Final[BoundedMemo[tuple[str, str], tuple[tuple[str, int, bool, 
 )
 
 
-def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
+def _fingerprint_groups(stack_trace: str, context: str = "") -> Fingerprint | None:
     """The fingerprint of a (normalized) traceback with ExceptionGroup boxes, from the fast path's
     signature of each exception and member (members repeat: memoized by text); None where the general
     path must decide. Where it answers, it is `fingerprint_traceback(parse_traceback(stack_trace))`."""
@@ -1285,7 +1320,7 @@ def _fingerprint_groups(stack_trace: str) -> Fingerprint | None:
     if final is None:
         return None
     signature = "\n".join(lines)
-    return _make("traceback", signature, title=_title(final[1], final[2], signature))
+    return _make("traceback", context + signature, title=_title(final[1], final[2], signature))
 
 
 # `_record_signature` of one exception of a chain, its type, its message, whether it was raised (printed
