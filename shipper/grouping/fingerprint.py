@@ -770,7 +770,11 @@ def _fingerprint(
             # (Normalized first: the frame lines another renderer drew, rich's or IPython's, are then
             # `File "..."` lines, where the package's frames are marked.)
             marked = with_package_frames(normalized(stack_trace), package) if package else stack_trace
-            context = _unraisable_context(stack_trace) if stack_trace.startswith(_UNRAISABLE) else ""
+            context = (
+                _unraisable_context(stack_trace)
+                if stack_trace[:1] == "E" and stack_trace.startswith(_UNRAISABLE)
+                else ""
+            )
             found = _fingerprint_stack_trace(marked, doc, context)
         if found is not None:
             return found
@@ -877,7 +881,8 @@ def _unraisable_context(text: str) -> str:
     return "" if named is None else f"ignored|{named[1]}\n"
 
 
-# The header `sys.unraisablehook` prints above such a traceback; the callables it names by qualified name.
+# The header `sys.unraisablehook` prints above such a traceback (tested on every traceback: its first
+# letter first, a slice compared, no call); the callables it names by qualified name.
 _UNRAISABLE: Final = "Exception ignored in: <"
 _UNRAISABLE_RE: Final = compile_lazily(
     r"Exception ignored in: <(?:function|bound method|coroutine object|generator object"
@@ -900,7 +905,7 @@ def fingerprint_plain(stack_trace: str, package: str = "") -> Fingerprint | None
         signature = _plain_signature(chain, package)
     if signature is None:
         return None
-    if stack_trace.startswith(_UNRAISABLE):
+    if stack_trace[:1] == "E" and stack_trace.startswith(_UNRAISABLE):
         signature = _unraisable_context(stack_trace) + signature
     if len(signature) + len(final.type) + len(final.message) <= _CACHED_LENGTH:
         return _traceback_fingerprint_of(signature, final.type, final.message)
