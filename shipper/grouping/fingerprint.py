@@ -1059,6 +1059,8 @@ def _plain_blamed(site: _Site, callers: Iterator[str | None], package: str) -> _
     level = _STACKLEVEL_RE.search(site[0])
     if level is None:
         return site
+    if site[3] in _INLINED:
+        return None  # (a warning in a comprehension: `_inlined` renames its frame first)
     blamed: _Site | None = site
     for _ in range(int(level[1]) - 1):
         lines = next(callers, "")
