@@ -249,12 +249,7 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        funnel test made against it (a helper's callers were one group, or a group per bare-word value
        of their texts); none of the evaluation set changes (seeds 2 to 5 neither); in a text log, a
        warning `logging.captureWarnings` logged keyed by its location line, as printed unlogged (it was
-       a message line of its own group); a raise that suppresses the failure it handles and quotes its
-       text (`raise ConfigError(f"invalid settings: {exc}") from None`) no funnel: keyed by its statement,
-       not by that text (one call's failures, worded otherwise by its library, `Expecting value` and
-       `Extra data` of `json.loads`, were a group each; a dispatcher raising every plug-in's failure
-       `from None` is one group now: chained, `from exc`, each failure is keyed); none of the evaluation
-       set changes (seeds 1 to 5); a module's file that does not compile keyed as a SyntaxError
+       a message line of its own group); a module's file that does not compile keyed as a SyntaxError
        whichever class of its family the parser names (one broken file is a SyntaxError on 3.8 and an
        IndentationError on 3.9+, and another bad statement of it, the same group, a TabError: a group
        each), its title the class raised; a text `compile` refuses keeps its class; none of the
@@ -1898,8 +1893,7 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
     many bugs from one line), else nothing. Not for a raise of a name alone (`raise LookupError(msg)`,
     the text built above it, as flake8-errmsg has code write it: its bare-word values split it) nor a
     statement that goes on below its line (`_continues`): neither shows where its text came from, and
-    a helper's caller that does is keyed instead (`_writes_message`); nor a raise `from None`
-    (`_SUPPRESSED`). A message that quotes a traceback
+    a helper's caller that does is keyed instead (`_writes_message`). A message that quotes a traceback
     after its first line, of an exception raised from a statement (see `_quoted_report`), adds that
     traceback's signature."""
     if _QUOTES in message and (mode != "msg" or tracebacks.IPYTHON_REPORT in message):
@@ -1914,17 +1908,9 @@ def _with_message(signature: str, mode: str, source: str, message: str) -> str:
             and len(novel - set(_SOURCE_WORD_RE.findall(source))) >= _FUNNEL_WORDS
             and not _PASSED_ON_RE.fullmatch(source)
             and not _continues(source)
-            and _SUPPRESSED not in source
         ):
             return signature + "|says:" + masked
     return signature
-
-
-# A raise that suppresses the failure it handles (`raise ConfigError(f"bad file: {exc}") from None`):
-# its author made that failure a detail of this statement, which is the bug whatever the text it quotes
-# (one call's failures word it otherwise: `Expecting value`, `Extra data`); a funnel that must be told
-# apart by the failure it reports chains it (`from exc`), and that link is keyed.
-_SUPPRESSED: Final = " from None"
 
 
 def _continues(statement: str) -> bool:
