@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import json
 import logging
 import os
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.keyed import checked_key
 from helpers.raised import formatted
 
 from shipper.formatter import EcsFormatter
@@ -121,6 +124,52 @@ def test_a_helper_raising_its_callers_text_is_keyed_by_each_caller() -> None:
     users = {_key(formatted(lambda name=name: _find_user(name))) for name in ("alice", "bob", "carol")}
     orders = {_key(formatted(lambda state=state: _ship_order(state))) for state in ("pending", "on_hold")}
     assert len(users) == 1 and len(orders) == 1 and users != orders
+
+
+class _DirectoryError(LookupError):
+    """A program's failure to find an entry of its directory."""
+
+
+def _fail_lookup(message: str) -> None:
+    raise _DirectoryError(message)
+
+
+def _find_user(name: str) -> None:
+    _fail_lookup(f"user {name} not found in directory")
+
+
+def _find_group(name: str) -> None:
+    _fail_lookup(f"group {name} not found in directory")
+
+
+def _drawn_by_rich(function: Callable[[], object], width: int) -> str:
+    """The traceback `function` raises as rich draws it on a console `width` columns wide."""
+    rich_console = pytest.importorskip("rich.console")
+    rich_traceback = pytest.importorskip("rich.traceback")
+    try:
+        function()
+    except Exception as exc:  # the point is to draw what it raises
+        console = rich_console.Console(file=io.StringIO(), width=width, color_system=None)
+        console.print(rich_traceback.Traceback.from_exception(type(exc), exc, exc.__traceback__))
+        output: str = console.file.getvalue()
+        return output
+    raise AssertionError("did not raise")
+
+
+@pytest.mark.parametrize("width", [100, 140])
+def test_a_helpers_raise_read_past_the_fast_path_is_keyed_by_the_caller_that_wrote_its_message(
+    width: int,
+) -> None:
+    """A helper raising the message its caller wrote (`_fail_lookup(f"user {name} not found ...")`), in a
+    rendering the fast path does not read (rich's), is keyed by that caller as the traceback `traceback`
+    prints is, and as the parser keys it: read past the fast path, the helper's raise was the key (the
+    helper's callers one group, apart from their plain tracebacks)."""
+    plain = checked_key(formatted(lambda: _find_user("alice")))
+    drawn = [_drawn_by_rich(lambda name=name: _find_user(name), width) for name in ("alice", "bob")]
+    assert fingerprint_plain(drawn[0]) is None  # (read past the fast path)
+    assert {checked_key(text).key for text in drawn} == {plain.key}
+    assert checked_key(_drawn_by_rich(lambda: _find_group("alice"), width)).key != plain.key
+    assert plain.name.endswith("(test_grouping_rules._find_user)")
 
 
 def test_a_text_built_in_the_raising_function_keeps_its_callers_in_one_group() -> None:
@@ -442,6 +491,88 @@ def test_a_chained_funnel_is_keyed_by_its_cause_not_by_its_text() -> None:
     }
     assert len(keys) == 1
     assert _key(formatted(lambda: _dispatch_chained(_divide))) not in keys
+
+
+def _bad_int_x() -> object:
+    return _bad_int("x")
+
+
+def _dispatch_suppressed(plugin: Callable[[], object]) -> None:
+    try:
+        plugin()
+    except Exception as exc:
+        raise PluginError(f"Error: {exc}") from None
+
+
+def test_a_funnel_that_suppresses_the_failure_it_reports_still_tells_plugin_bugs_apart() -> None:
+    """A funnel raising every plug-in's failure `from None` shows no cause, so its text keys it: two
+    plug-ins' failures are two groups, one failure with other values one, on the fast path as on the
+    general parser's (a wrapper of one call is then a group per wording its library gives)."""
+    traces = [
+        formatted(lambda plugin=plugin: _dispatch_suppressed(plugin)) for plugin in (_divide, _bad_int_x)
+    ]
+    again = formatted(lambda: _dispatch_suppressed(lambda: _bad_int("twelve")))
+    for trace in (*traces, again):
+        assert fingerprint_plain(trace) == fingerprint_traceback(parse_traceback(trace))
+    assert len({_key(trace) for trace in traces}) == 2
+    assert _key(again) == _key(traces[1])
+
+
+def _old_rate(value: str) -> str:
+    warnings.warn(f"old_rate({value!r}) is deprecated, use rate()", DeprecationWarning, stacklevel=2)
+    return value
+
+
+def _quote(value: str) -> str:
+    return _old_rate(value)
+
+
+def _invoice(value: str) -> str:
+    return _old_rate(value)
+
+
+def _as_error(function: Callable[[], object]) -> str:
+    """The traceback of `function` with every warning raised as an error (`-W error`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return formatted(function)
+
+
+# One deprecated helper called in a list comprehension, as Python 3.11 prints it (the `<listcomp>` frame,
+# which `stacklevel=2` blames) and as 3.12 prints it (inlined: the function's frame); printed by them.
+_WARNED_IN_A_COMPREHENSION = """Traceback (most recent call last):
+  File "/srv/app/dep.py", line 15, in <module>
+    totals(["a"])
+  File "/srv/app/dep.py", line 10, in totals
+    return [old_rate(item) for item in items]
+{caret}  File "/srv/app/dep.py", line 10, in <listcomp>
+    return [old_rate(item) for item in items]
+            ^^^^^^^^^^^^^^
+  File "/srv/app/dep.py", line 5, in old_rate
+    warnings.warn(f"old_rate({{v!r}}) is deprecated", DeprecationWarning, stacklevel=2)
+DeprecationWarning: old_rate('a') is deprecated
+"""
+
+
+def test_a_warning_raised_as_an_error_is_keyed_by_the_statement_its_stack_level_blames() -> None:
+    """A warning raised as an error by a helper that blames its caller (`stacklevel=2`) is keyed by
+    that caller's statement, as its location line names it when logged: two callers of one deprecated
+    helper are two groups, one caller with other values one, on the fast path as on the general
+    parser's; a comprehension's caller is one group as Python 3.11 and 3.12 print it."""
+    quotes = [_as_error(lambda value=value: _quote(value)) for value in ("a", "b")]
+    invoice = _as_error(lambda: _invoice("a"))
+    for trace in (*quotes, invoice):
+        assert fingerprint_plain(trace) == fingerprint_traceback(parse_traceback(trace))
+    assert _key(quotes[0]) == _key(quotes[1])
+    assert _key(quotes[0]) != _key(invoice)
+    assert fingerprint_traceback(parse_traceback(invoice)).name.endswith("(test_grouping_rules._invoice)")
+    old = _WARNED_IN_A_COMPREHENSION.format(caret="           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n")
+    new = _WARNED_IN_A_COMPREHENSION.format(caret="").replace(
+        '  File "/srv/app/dep.py", line 10, in <listcomp>\n    return [old_rate(item) for item in items]\n',
+        "",
+    )
+    assert fingerprint_plain(new) == fingerprint_traceback(parse_traceback(new))
+    assert _key(old) == _key(new) != _key(new.replace("in totals", "in averages"))
 
 
 def test_in_app_by_path_pattern() -> None:

@@ -30,6 +30,7 @@ from shipper.grouping import message_only
 from shipper.grouping.fingerprint import (
     Fingerprint,
     clear_caches,
+    fingerprint_document,
     fingerprint_event,
     fingerprint_plain,
     fingerprint_traceback,
@@ -1171,6 +1172,51 @@ def test_a_module_that_does_not_compile_is_one_bug_whatever_line_the_parser_poin
     assert expected.name == "SyntaxError: '<STR>' was never closed (broken)"
 
 
+# One module whose function has no body left (`def rates():` at its end), imported, as Python 3.8 prints
+# it (SyntaxError) and as 3.9+ print it (IndentationError), then the same file broken by a mixed indent
+# (TabError); printed by those interpreters.
+_NO_BODY_38 = """Traceback (most recent call last):
+  File "imp.py", line 4, in <module>
+    import shop.rates
+  File "/srv/app/shop/rates.py", line 4
+    def rates():
+               ^
+SyntaxError: unexpected EOF while parsing
+"""
+_NO_BODY_312 = """Traceback (most recent call last):
+  File "/home/ann/proj/imp.py", line 4, in <module>
+    import shop.rates
+  File "/home/ann/proj/shop/rates.py", line 4
+    def rates():
+                ^
+IndentationError: expected an indented block after function definition on line 4
+"""
+_MIXED_INDENT_312 = """Traceback (most recent call last):
+  File "/srv/app/imp.py", line 4, in <module>
+    import shop.rates
+  File "/srv/app/shop/rates.py", line 4
+    \treturn 2
+TabError: inconsistent use of tabs and spaces in indentation
+"""
+
+
+def test_a_module_that_does_not_compile_is_one_bug_whichever_syntax_error_class_the_parser_names() -> None:
+    """A module's file that does not compile is one group whether the parser calls it a SyntaxError, an
+    IndentationError (one broken file is each on Python 3.8 and 3.9+) or a TabError, each titled by
+    its own class; another file is another group, and a text `compile` refuses keeps its class."""
+    keys = {checked_key(text) for text in (_NO_BODY_38, _NO_BODY_312, _MIXED_INDENT_312)}
+    assert len({found.key for found in keys}) == 1
+    assert {found.name.partition(":")[0] for found in keys} == {"SyntaxError", "IndentationError", "TabError"}
+    other = _NO_BODY_312.replace("rates", "taxes")
+    assert checked_key(other).key not in {found.key for found in keys}
+    compiled = _import_fails("/srv/app", _NEW_PARSER).replace(
+        "import ledger.broken", "compile(text, '<rule>', 'exec')"
+    )
+    compiled = compiled.replace("/srv/app/ledger/broken.py", "<rule>")
+    indented = compiled.replace("SyntaxError: '(' was never closed", "IndentationError: unexpected indent")
+    assert checked_key(compiled).key != checked_key(indented).key
+
+
 @dataclasses.dataclass(frozen=True)
 class _Order:
     qty: int
@@ -1219,3 +1265,67 @@ def test_an_interactive_session_without_source_keeps_its_own_frame() -> None:
     )
     assert _key(text).key != _key(text.replace("in charge", "in refund")).key
     assert _key(text).key == _key(text.replace("line 9", "line 12")).key
+
+
+# A module whose two classes' finalizers fail on one statement's text (`__del__` of each), run for real:
+# the interpreter prints each failure below its `sys.unraisablehook` header, which names the method.
+_FINALIZERS = """
+import sys
+
+
+class Conn:
+    def __init__(self, key):
+        self.key = key
+
+    def __del__(self):
+        {"a": 1}[self.key]
+
+
+class Cursor:
+    def __init__(self, key):
+        self.key = key
+
+    def __del__(self):
+        {"a": 1}[self.key]
+
+
+for key in sys.argv[1:]:
+    conn = Conn(key)
+    del conn
+    cursor = Cursor(key)
+    del cursor
+"""
+
+
+def _ignored(tmp_path: Path, lines_before: int, *keys: str) -> list[str]:
+    """The unraisable reports a program of `_FINALIZERS` (shifted by `lines_before` lines) prints."""
+    program = tmp_path / f"v{lines_before}" / "db.py"
+    program.parent.mkdir(parents=True)
+    program.write_text("#\n" * lines_before + _FINALIZERS, encoding="utf-8")
+    stderr = subprocess.run(
+        [sys.executable, str(program), *keys], capture_output=True, text=True, check=True
+    ).stderr
+    reports = stderr.split("Exception ignored in")[1:]
+    assert len(reports) == 2 * len(keys)
+    return ["Exception ignored in" + report for report in reports]
+
+
+def test_a_finalizers_failure_is_keyed_by_the_method_its_unraisable_header_names(tmp_path: Path) -> None:
+    """A failure the interpreter could not raise (a `__del__`'s), printed below the header naming the
+    method it was ignored in (`<function Conn.__del__ at 0x...>`), is one group per method: two classes'
+    finalizers failing on one statement's text were one group (their frames print `__del__` alone); one
+    class's with other values and lines is one group, shipped as a message or as a stack trace, with
+    Windows line ends too (the fast path's key is the general path's)."""
+    first = _ignored(tmp_path, 0, "x1", "user 7")
+    moved = _ignored(tmp_path, 3, "k-9")
+
+    def key(text: str) -> str:
+        return fingerprint_document({"message": text, "log": {"level": "error"}}).key
+
+    conns, cursors = {key(text) for text in (*first[0::2], moved[0])}, {key(text) for text in first[1::2]}
+    assert len(conns) == len(cursors) == 1
+    assert conns != cursors
+    windows = first[0].replace("\n", "\r\n")
+    assert fingerprint_document({"error": {"stack_trace": windows}}).key in conns
+    fast = fingerprint_plain(windows)
+    assert fast is None or fast.key in conns
