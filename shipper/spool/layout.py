@@ -99,6 +99,16 @@ def is_gone(path: Path) -> bool:
         return False
 
 
+def is_deleted(path: Path) -> bool:
+    """Whether the file `path` is no more. Raises OSError where that cannot be told (its directory
+    made unreadable: a permission error is no deletion, and the caller says what to do about it)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    return False
+
+
 def segment_name(sequence: int, pid: int, token: int) -> str:
     """The name of a new segment, `sequence` from `next_sequence`."""
     return f"{_SEQUENCE_MARK}{sequence:012d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
