@@ -385,6 +385,7 @@ class ShipperHandler(logging.Handler):
             lose=self._lose,
             cut=functools.partial(self.counters.add, "truncated"),
             move=self._move_spool,
+            unconfirmed=functools.partial(self.counters.add, "unconfirmed"),
         )
         self.closed = False
         self._moved = False
@@ -783,7 +784,7 @@ class ShipperHandler(logging.Handler):
             found["retried"] += ack.retried
             found["dead_lettered"] += ack.dead_lettered
         agent = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
-        for name in ("recovered", "torn_skipped", "shard_limit_retries"):
+        for name in ("recovered", "torn_skipped", "shard_limit_retries", "unconfirmed"):
             found[name] = int(agent.get(name, 0))
         for name, value in agent.items():
             if name.startswith("lost:") and type(value) is int:
