@@ -560,7 +560,7 @@ class SegmentWriter:
                     # lost: a pass that held the segment before it was deleted may send any of them yet
                     # (a whole segment sent so was counted lost by the next agent)
                     unsent = _unsent(path)
-                    layout.mark_dropped(path, 0, unsent.lost + unsent.unconfirmed)
+                    layout.mark_dropped(path, 0, unsent.lost + unsent.unconfirmed, unsent.finished)
                     freed = _size(path)
                     path.unlink(missing_ok=True)
                     used -= freed
@@ -735,6 +735,7 @@ class _Unsent(NamedTuple):
     lost: int
     reports: int
     unconfirmed: int
+    finished: int = 0  # what the acknowledgement said was sent or dead-lettered
 
 
 def _unsent(path: Path) -> _Unsent:
@@ -752,4 +753,6 @@ def _unsent(path: Path) -> _Unsent:
     unconfirmed = sum(1 for frame in unsent if frame.offset in sending) - sum(
         1 for frame in reports if frame.offset in sending
     )
-    return _Unsent(len(unsent) - len(reports) - unconfirmed, len(reports), unconfirmed)
+    return _Unsent(
+        len(unsent) - len(reports) - unconfirmed, len(reports), unconfirmed, ack.sent + ack.dead_lettered
+    )

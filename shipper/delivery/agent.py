@@ -217,7 +217,6 @@ class Agent:
         try:
             read = self._read(batch, now, refused)
             if batch:
-                self._announce(batch)
                 outcomes = self._send(batch)
                 if self._descriptors_taken():  # closed while it was sent: run() lets go, all is read again
                     return True
@@ -402,6 +401,9 @@ class Agent:
         self._swept = now
         if layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT, self._unfinished_seen):
             self._swept = now - _SWEEP_EVERY + _SWEEP_AGAIN  # what waits for a second look
+        for dropped in layout.dropped_marks(self.spool_dir):  # (before their acknowledgements go: read)
+            if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's
+                self._count_dropped(dropped, self._marked(dropped))  # counts they are
         with layout.fork_gate():  # (the listing's descriptor)
             for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
                 with contextlib.suppress(OSError):
@@ -412,9 +414,16 @@ class Agent:
                     age = layout.ack_age(segment_file, state)  # (not the wall clock's: it may jump)
                     if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
                         ack.unlink()
-        for dropped in layout.dropped_marks(self.spool_dir):
-            if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's
-                self._count_dropped(dropped, layout.read_dropped_mark(dropped) or (0, 0))  # counts they are
+
+    @staticmethod
+    def _marked(path: Path) -> tuple[int, int]:
+        """What the drop mark of `path` says was lost and unconfirmed, less what its agent finished
+        after the mark was made (sent, dead-lettered: in its acknowledgement, counted there; they were
+        counted unconfirmed too, 325 of 530)."""
+        lost, unconfirmed, finished = layout.read_dropped_mark(path) or (0, 0, 0)
+        ack = layout.read_ack(path)
+        since = max(0, ack.sent + ack.dead_lettered - finished) if finished >= 0 else 0
+        return lost, max(0, unconfirmed - since)
 
     def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> None:
         """Count the records of a segment drop_oldest deleted as the agent sent from it that were never
@@ -609,6 +618,7 @@ class Agent:
             unreachable = self._ensure_templates(self._transport, batch, timeout)
             if unreachable is not None:  # nothing would get through now: the batch waits
                 return [Outcome("retry", 0, unreachable)] * len(batch)
+            self._announce(batch)  # (here: a kill before this request goes leaves nothing unknown)
             return self._transport.send([p.event for p in batch], timeout)
         except Exception as exc:  # a transport must not raise; if one does, everything waits
             self._diag.warning("transport", "logloop agent: transport failed: %r", exc)

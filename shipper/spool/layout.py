@@ -462,12 +462,13 @@ def take_to_drop(segment: Path) -> int | None:
     return None
 
 
-def mark_dropped(segment: Path, unsent: int, unconfirmed: int = 0) -> None:
+def mark_dropped(segment: Path, unsent: int, unconfirmed: int = 0, finished: int = -1) -> None:
     """Say that `segment`, deleted now by a writer's overflow policy, is the agent's to count, with
-    the writer's count of its `unsent` records and of those `unconfirmed` (in the request the agent
-    sends now): what the agent counts if it dies before it knows (`read_dropped_mark`)."""
+    the writer's count of its `unsent` records and of those `unconfirmed` (the agent may send them
+    yet), and how many its acknowledgement said `finished` then (sent or dead-lettered; -1: unknown):
+    what the agent counts if it dies before it knows (`read_dropped_mark`)."""
     with reentry.suppress(OSError):
-        _write_whole(_dropped_path(segment), f"{unsent} {unconfirmed}".encode())
+        _write_whole(_dropped_path(segment), f"{unsent} {unconfirmed} {finished}".encode())
 
 
 def take_dropped_mark(segment: Path) -> int | None:
@@ -478,18 +479,20 @@ def take_dropped_mark(segment: Path) -> int | None:
     return None if counts is None else counts[0]
 
 
-def read_dropped_mark(segment: Path) -> tuple[int, int] | None:
-    """The writer's counts in the mark of the deleted `segment`, lost and unconfirmed (0 for what
-    cannot be read; an earlier version's mark holds the first alone); None if there is no mark."""
+def read_dropped_mark(segment: Path) -> tuple[int, int, int] | None:
+    """The writer's counts in the mark of the deleted `segment`: lost, unconfirmed (0 for what cannot
+    be read) and finished then (-1 if unknown); an earlier version's mark holds the first alone. None
+    if there is no mark."""
     try:
         text = _dropped_path(segment).read_bytes()
     except OSError:
         reentry.reraise_program_exception()
         return None
     words = text.split()
-    counts = [int(word) if word.isdigit() else 0 for word in words] if len(words) <= 2 else [0]
+    counts = [int(word) if word.isdigit() else 0 for word in words[:2]] if len(words) <= 3 else [0]
+    finished = int(words[2]) if len(words) == 3 and words[2].isdigit() else -1
     lost, unconfirmed, *_ = [*counts, 0, 0]
-    return lost, unconfirmed
+    return lost, unconfirmed, finished
 
 
 def remove_dropped_mark(segment: Path) -> None:
