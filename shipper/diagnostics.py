@@ -6,7 +6,9 @@ delivery problem cannot feed itself.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import time
 from typing import Final
 
@@ -36,3 +38,17 @@ class RateLimitedLog:
             # (nowhere to say it: the counters still count what it was about)
             with reentry.suppress(Exception):
                 self._logger.warning(message, *args)  # logging's lastResort prints it on stderr
+
+
+def unreachable(exc: OSError, where: object) -> str:
+    """One line for a spool file or process the shipper may not touch (a permission changed under a
+    running program, a directory or lock of another user): which, why, and what to do. A bare
+    `PermissionError(13, 'Permission denied')` named neither the file nor the fix."""
+    target = exc.filename if exc.filename is not None else where
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"logloop shipper: no permission for {target} ({exc.strerror}): give user {os.getuid()} read"
+            f" and write access to {where} and its files, or set spool_path to a directory of its own;"
+            " records wait meanwhile"
+        )
+    return f"logloop shipper: cannot use {target} ({exc.strerror or exc}); records wait meanwhile"

@@ -55,7 +55,7 @@ from shipper.capture.writer import FIRST_SEGMENT_BYTES, OVERFLOW_POLICIES, Overf
 from shipper.connection import ElasticsearchSettings, validate
 from shipper.delivery import launcher, lock
 from shipper.delivery.config import DEFAULTS, AgentConfig
-from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog
+from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog, unreachable
 from shipper.environment import argv as redacted_argv
 from shipper.exceptions import ConfigurationError, SpoolError, UnreadablePayload
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
@@ -385,6 +385,7 @@ class ShipperHandler(logging.Handler):
             lose=self._lose,
             cut=functools.partial(self.counters.add, "truncated"),
             move=self._move_spool,
+            unconfirmed=functools.partial(self.counters.add, "unconfirmed"),
         )
         self.closed = False
         self._moved = False
@@ -511,7 +512,7 @@ class ShipperHandler(logging.Handler):
         if not already:
             self._report_at_close()
             self.writer.seal()
-            if self.delivery != "thread" and self._waiting():
+            if self.delivery != "thread" and self._waiting_or_unknown():
                 # An agent exits once idle (`idle_exit`): the records of a program that logs only after a
                 # long quiet spell, then exits (a nightly job that logs only its failure), came after it
                 # had gone, and the watchdog, which looks once a second, had not seen them yet: they
@@ -716,6 +717,8 @@ class ShipperHandler(logging.Handler):
                     self._report_while_open()
                 elif self._losses() != self._reported:  # (see _WATCH_EVERY)
                     self._report_while_open()
+            except OSError as exc:  # a spool file made unreadable, another user's: said, never raised
+                self._diag.warning("watchdog", "%s", unreachable(exc, self.spool_dir))
             except Exception as exc:  # the watchdog must outlive any one failure
                 self._diag.warning("watchdog", "logloop shipper watchdog: %r", exc)
 
@@ -745,7 +748,16 @@ class ShipperHandler(logging.Handler):
         there then: this one may have started just before), and none runs since."""
         return layout.GIVEN_UP_KEY in layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
 
+    def _waiting_or_unknown(self) -> bool:
+        """`_waiting`, where a spool file out of reach (permissions changed) is said, and waits."""
+        try:
+            return self._waiting()
+        except OSError as exc:
+            self._diag.warning("watchdog", "%s", unreachable(exc, self.spool_dir))
+            return True
+
     def _waiting(self) -> bool:
+        """Whether records of this process wait; OSError where a segment cannot be looked at."""
         return any(not _finished(path, end) for path, end in list(self.writer.written.items())[-2:])
 
     def _targets(self) -> dict[Path, int]:
@@ -772,7 +784,7 @@ class ShipperHandler(logging.Handler):
             found["retried"] += ack.retried
             found["dead_lettered"] += ack.dead_lettered
         agent = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
-        for name in ("recovered", "torn_skipped", "shard_limit_retries"):
+        for name in ("recovered", "torn_skipped", "shard_limit_retries", "unconfirmed"):
             found[name] = int(agent.get(name, 0))
         for name, value in agent.items():
             if name.startswith("lost:") and type(value) is int:
@@ -940,7 +952,8 @@ def _finished(path: Path, end: int) -> bool:
         return True
     # Deleted unfinished: by a writer's overflow policy (counted lost there). An agent that still had
     # it mapped may have written its acknowledgement again since: that says nothing more to wait for.
-    return not path.exists()
+    # (OSError for one out of reach: its directory's permissions changed; the caller says so.)
+    return layout.is_deleted(path)
 
 
 def _closing(config: AgentConfig) -> AgentConfig:

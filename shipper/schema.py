@@ -162,6 +162,7 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     "logloop.shipper.recovered": _LONG,
     "logloop.shipper.torn_skipped": _LONG,
     "logloop.shipper.shard_limit_retries": _LONG,
+    "logloop.shipper.unconfirmed": _LONG,
     "logloop.shipper.reports": _LONG,  # the report's number in its process: 1 for its first
     "extra": {"type": "flattened"},
 }

@@ -14,6 +14,9 @@
     torn_skipped   damaged records the agent skipped (a write cut by a kill, a damaged file)
     shard_limit_retries  documents retried because the cluster refused to create an index (max
                    shards per node); they are kept and sent once the limit allows
+    unconfirmed    records a drop deleted while a killed agent's request for them had no answer yet:
+                   delivered or lost, nobody can tell; never in `dropped` (which is then a floor, and
+                   `dropped + unconfirmed` a ceiling; `sent` likewise a floor)
 
 `sent`, `retried`, `dead_lettered` and `spool_backlog` come from the agent's acknowledgement files of
 this process's segments; `recovered`, `torn_skipped` and `shard_limit_retries` are the agent's own
@@ -33,7 +36,16 @@ from typing import Any
 from shipper import reentry
 from shipper.exceptions import ConfigurationError
 
-COUNTER_NAMES = ("queued", "spooled", "sent", "retried", "dropped", "dead_lettered", "truncated")
+COUNTER_NAMES = (
+    "queued",
+    "spooled",
+    "sent",
+    "retried",
+    "dropped",
+    "dead_lettered",
+    "truncated",
+    "unconfirmed",
+)
 AGENT_COUNTERS = ("recovered", "torn_skipped", "shard_limit_retries")
 
 
@@ -52,6 +64,7 @@ class ShipperStats:
     recovered: int = 0
     torn_skipped: int = 0
     shard_limit_retries: int = 0
+    unconfirmed: int = 0
     lost: tuple[tuple[str, int], ...] = ()  # (reason, records) for every reason `dropped` counts
 
     def as_fields(self) -> dict[str, int]:
@@ -95,11 +108,16 @@ class Counters:
                 self._lost[reason] = self._lost.get(reason, 0) + amount
 
     def own(self) -> dict[str, int]:
-        """What the handler counts here, without asking the agent's files: records dropped and cut (the
-        others of `COUNTER_NAMES` come from `delivery`). Read without the lock: two reads of a dict are
-        each whole, and a thread frozen holding it at shutdown would hang a close() that waited."""
+        """What the handler counts here, without asking the agent's files: records dropped, cut and
+        deleted unconfirmed (the others of `COUNTER_NAMES` come from `delivery`). Read without the
+        lock: two reads of a dict are each whole, and a thread frozen holding it at shutdown would
+        hang a close() that waited."""
         values = self._values
-        return {"dropped": values["dropped"], "truncated": values["truncated"]}
+        return {
+            "dropped": values["dropped"],
+            "truncated": values["truncated"],
+            "unconfirmed": values["unconfirmed"],
+        }
 
     def snapshot(self) -> ShipperStats:
         with reentry.inside():  # a signal handler that logs meanwhile must not wait on these locks

@@ -302,3 +302,68 @@ def test_a_program_that_logs_only_after_its_agent_idled_out_then_exits_is_delive
     assert sum(want.values()) == 3
     found = programs.arrived(es, index_prefix, want, timeout=30)
     assert {message: found[message] for message in want} == want
+
+
+_OUT_OF_REACH = """
+import logging, sys, time
+from pathlib import Path
+from shipper.handler import ShipperHandler
+
+url, prefix, spool = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+log = logging.getLogger("reach")
+log.propagate = False
+first = ShipperHandler("reach", es_url=url, index_prefix=prefix, spool_path=spool)
+log.addHandler(first)
+for n in range(5):
+    log.warning("reach %d", n)
+    print(f"EXPECT reach {n}")
+assert first.wait_delivered(30)
+for n in range(5, 10):
+    log.warning("reach %d", n)  # into the open segment's mapping: the directory is not needed
+    print(f"EXPECT reach {n}")
+spool.chmod(0)  # out of this user's reach, while its watchdog looks and as it closes
+time.sleep(3.5)
+first.close()
+log.removeHandler(first)
+spool.chmod(0o700)
+second = ShipperHandler("reach", es_url=url, index_prefix=prefix, spool_path=spool)
+print("DELIVERED", second.wait_delivered(40))
+second.close()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_a_spool_directory_out_of_reach_is_said_in_one_line_never_a_traceback(
+    es: Any, es_url: str, index_prefix: str
+) -> None:
+    """A spool directory its own user made unreadable while the program runs and closes is said in one
+    line naming it and the fix, and its records arrive once access is back: the watchdog printed a bare
+    `PermissionError(13, 'Permission denied')` and close() a traceback at the program's exit."""
+    uid = 54321
+    python = programs.python_for(uid)
+    if python is None:
+        pytest.skip("no Python 3.11+ that another user can run")
+    install_template(es, index_prefix)
+    shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))  # pytest's tmp_path is root's
+    try:
+        shared.chmod(0o777)
+        (shared / "program.py").write_text(_OUT_OF_REACH)
+        programs.copy_package_for_others(shared)
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": str(shared)}
+        done = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",
+             *(f"{k}={v}" for k, v in env.items()), python, str(shared / "program.py"), es_url, index_prefix,
+             str(shared / "spool")],
+            capture_output=True, text=True, timeout=90, check=False, cwd="/",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        said = done.stderr.splitlines()
+        assert len(said) == 1 and "Traceback" not in done.stderr and "PermissionError" not in done.stderr, (
+            said
+        )
+        assert f"no permission for {shared / 'spool'}" in said[0] and "access" in said[0], said
+        assert "DELIVERED True" in done.stdout
+        want = programs.expected(done)
+        assert programs.arrived(es, index_prefix, want) == want
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

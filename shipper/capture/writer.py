@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from shipper import descriptors, reentry
 from shipper.capture import bounds
@@ -133,12 +133,14 @@ class SegmentWriter:
         cut: Callable[[], None] = lambda: None,
         segment_bytes: int = SEGMENT_BYTES,
         move: Callable[[OSError | SpoolError], Path | None] = lambda exc: None,
+        unconfirmed: Callable[[int], None] = lambda records: None,
     ) -> None:
         self.spool_dir = spool_dir
         self._program = program  # the payload of each segment's first frame
         self.max_bytes = max_bytes
         self.overflow = overflow
         self._lose = lose
+        self._unconfirmed = unconfirmed  # counts records deleted whose delivery nobody can tell
         self._cut = cut  # counts a record spooled with its long texts cut (`shipper.capture.bounds`)
         self.segment_bytes = segment_bytes
         self._move = move  # another directory when this one can take no segment (full, read-only)
@@ -553,23 +555,29 @@ class SegmentWriter:
                     # report's (bounded in number): the only word of what its process lost
                 held = layout.take_to_drop(path)
                 if held is None:  # the agent sends from it: what it sends may be delivered yet, so
-                    # (its acknowledgement, written on meanwhile, is still read for `sent`)
-                    layout.mark_dropped(path, _unsent(path)[0])  # it counts, once settled, what it left
+                    # it counts, once settled, what it left (its acknowledgement, written on meanwhile,
+                    # is still read for `sent`). Killed before it counts, none of those records is known
+                    # lost: a pass that held the segment before it was deleted may send any of them yet
+                    # (a whole segment sent so was counted lost by the next agent)
+                    unsent = _unsent(path)
+                    layout.mark_dropped(path, 0, unsent.lost + unsent.unconfirmed, unsent.finished)
                     freed = _size(path)
                     path.unlink(missing_ok=True)
                     used -= freed
                     continue
                 try:
-                    lost, reports = _unsent(path)  # (the agent's acknowledgement is whole while held)
-                    self._forget(path, lost + reports)
+                    unsent = _unsent(path)  # (the agent's acknowledgement is whole while held)
+                    lost = unsent.lost
+                    self._forget(path, lost + unsent.reports + unsent.unconfirmed)
                     freed = _size(path)
-                    path.unlink(missing_ok=True)
-                    layout.ack_path(path).unlink(missing_ok=True)
+                    path.unlink(missing_ok=True)  # (its acknowledgement stays for the agent's ledger: what
+                    # it sent there may not be in agent.json yet; the agent's sweep deletes it)
                 finally:
                     if held >= 0:
                         os.close(held)
                 used -= freed
                 self._lose("spool_overflow", lost)
+                self._unconfirmed(unsent.unconfirmed)
         room = (self.max_bytes - used) // 4096 * 4096
         smallest = max(_SMALLEST_SEGMENT, segment.HEADER.size + needed + 4096 + segment.FRAME.size)
         return min(size, room) if room >= smallest else 0
@@ -717,19 +725,34 @@ def _take_unsent_report(
             os.close(held)
 
 
-def _unsent(path: Path) -> tuple[int, int]:
-    """(records, health reports) of a segment the agent has not finished: what deleting it loses. A
-    report is no record of the program: counted lost, the watchdog's reports (one a second while
-    records are lost) in segments `drop_oldest` deleted made losses of their own."""
+class _Unsent(NamedTuple):
+    """What deleting a segment the agent has not finished takes: records never sent (`lost`), health
+    reports (no record of the program: counted lost, the watchdog's reports, one a second while
+    records are lost, in segments `drop_oldest` deleted made losses of their own), and records of the
+    request the agent was sending when it died (`unconfirmed`: delivered or not, unknown; counted
+    lost, those the node had taken made the counters say more was lost than was missing)."""
+
+    lost: int
+    reports: int
+    unconfirmed: int
+    finished: int = 0  # what the acknowledgement said was sent or dead-lettered
+
+
+def _unsent(path: Path) -> _Unsent:
     try:
         data = segment.read_segment(path)
     except OSError:
         reentry.reraise_program_exception()
-        return 0, 0
+        return _Unsent(0, 0, 0)
     ack = layout.read_ack(path)
     start = max(ack.offset, segment.HEADER.size)
     frames = segment.scan(data, start).frames
-    done = set(ack.done)
+    done, sending = set(ack.done), set(ack.sending)
     unsent = [frame for frame in frames if frame.offset not in done and frame.offset > segment.HEADER.size]
-    reports = sum(1 for frame in unsent if records.is_health_report(frame.payload))
-    return len(unsent) - reports, reports
+    reports = [frame for frame in unsent if records.is_health_report(frame.payload)]
+    unconfirmed = sum(1 for frame in unsent if frame.offset in sending) - sum(
+        1 for frame in reports if frame.offset in sending
+    )
+    return _Unsent(
+        len(unsent) - len(reports) - unconfirmed, len(reports), unconfirmed, ack.sent + ack.dead_lettered
+    )

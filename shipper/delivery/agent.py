@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from shipper import deadletter, descriptors, schema
-from shipper.delivery import documents, lock
+from shipper.delivery import documents, ledger, lock
 from shipper.delivery.config import AgentConfig
 from shipper.delivery.documents import Documents
 from shipper.diagnostics import RateLimitedLog
@@ -131,12 +131,19 @@ class Agent:
     ) -> None:
         self.spool_dir = spool_dir
         self.config = config
-        # The agent's counters for the whole directory, kept across agents in agent.json.
+        # The agent's counters for the whole directory, kept across agents in agent.json, and what they
+        # hold of each segment (`ledger`): what a killed agent acknowledged but never totalled is added.
         saved = layout.read_json(spool_dir / layout.AGENT_STATS_NAME)
         self.totals: dict[str, int] = {k: v for k, v in saved.items() if type(v) is int}
+        entries = ledger.read(saved)
+        self._ledger: dict[str, ledger.Entry] = {} if entries is None else entries
+        acks = layout.acks(spool_dir)
+        if entries is None and self.totals:  # an earlier version's totals: they hold these already
+            self._ledger = {name: ledger.of_ack(ack) for name, ack in acks.items()}
+        caught_up = ledger.catch_up(self.totals, self._ledger, acks)
         # A former agent's note that it gave up goes with this one's first write (programs restart one
         # while it is there, see the handler's watchdog).
-        self._totals_changed = layout.GIVEN_UP_KEY in saved
+        self._totals_changed = layout.GIVEN_UP_KEY in saved or caught_up
         self._make_transport = make_transport
         self._transport: Transport | None = None
         self._documents = Documents(config.index_prefix)
@@ -370,8 +377,8 @@ class Agent:
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
             seg = self._segments[gone]
-            if layout.take_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
-                self._count("lost:spool_overflow", self._waiting(seg, reports=False))  # now that we know
+            if layout.read_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
+                self._count_dropped(gone, (self._waiting(seg, reports=False), 0), seg)  # now that we know
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)
@@ -394,6 +401,9 @@ class Agent:
         self._swept = now
         if layout.sweep_unfinished(self.spool_dir, _UNFINISHED_KEPT, self._unfinished_seen):
             self._swept = now - _SWEEP_EVERY + _SWEEP_AGAIN  # what waits for a second look
+        for dropped in layout.dropped_marks(self.spool_dir):  # (before their acknowledgements go: read)
+            if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's
+                self._count_dropped(dropped, self._marked(dropped))  # counts they are
         with layout.fork_gate():  # (the listing's descriptor)
             for ack in self.spool_dir.glob(f"*{layout.ACK_SUFFIX}"):
                 with contextlib.suppress(OSError):
@@ -404,9 +414,32 @@ class Agent:
                     age = layout.ack_age(segment_file, state)  # (not the wall clock's: it may jump)
                     if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
                         ack.unlink()
-        for dropped in layout.dropped_marks(self.spool_dir):
-            if dropped not in self._segments:  # its agent died (or reset) before it counted: the writer's
-                self._count("lost:spool_overflow", layout.take_dropped_mark(dropped) or 0)  # count it is
+
+    @staticmethod
+    def _marked(path: Path) -> tuple[int, int]:
+        """What the drop mark of `path` says was lost and unconfirmed, less what its agent finished
+        after the mark was made (sent, dead-lettered: in its acknowledgement, counted there; they were
+        counted unconfirmed too, 325 of 530)."""
+        lost, unconfirmed, finished = layout.read_dropped_mark(path) or (0, 0, 0)
+        ack = layout.read_ack(path)
+        since = max(0, ack.sent + ack.dead_lettered - finished) if finished >= 0 else 0
+        return lost, max(0, unconfirmed - since)
+
+    def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> None:
+        """Count the records of a segment drop_oldest deleted as the agent sent from it that were never
+        delivered (`counts`: lost, and unconfirmed: sent by an agent killed before the answer), unless
+        agent.json says they were counted (a kill between that and the mark's removal), and only then
+        remove the mark: a kill in between neither loses nor repeats it."""
+        entry = self._ledger.setdefault(path.name, {})
+        if seg is not None:
+            entry.update(ledger.of_ack(seg.ack, entry))
+        if ledger.OVERFLOW not in entry:
+            lost, unconfirmed = counts
+            entry[ledger.OVERFLOW] = lost
+            self._count("lost:spool_overflow", lost)
+            self._count("unconfirmed", unconfirmed)
+            self._write_stats(force=True)
+        layout.remove_dropped_mark(path)
 
     def _open(self, path: Path) -> _Segment | None:
         try:
@@ -585,6 +618,7 @@ class Agent:
             unreachable = self._ensure_templates(self._transport, batch, timeout)
             if unreachable is not None:  # nothing would get through now: the batch waits
                 return [Outcome("retry", 0, unreachable)] * len(batch)
+            self._announce(batch)  # (here: a kill before this request goes leaves nothing unknown)
             return self._transport.send([p.event for p in batch], timeout)
         except Exception as exc:  # a transport must not raise; if one does, everything waits
             self._diag.warning("transport", "logloop agent: transport failed: %r", exc)
@@ -682,6 +716,23 @@ class Agent:
 
     # -- record and finish ------------------------------------------------------------------------
 
+    def _announce(self, batch: list[_Pending]) -> None:
+        """Write in each acknowledgement which of its records go in the request now, before it goes:
+        a writer deleting the segment after this agent's death counts them unconfirmed, not lost (the
+        node may have taken them). Those of a killed agent's request (read with its acknowledgement)
+        stay there until this one has sent them again; this request's go once its outcomes are
+        recorded (`_record`), known then."""
+        sending: dict[int, set[int]] = {}
+        for pending in batch:
+            sending.setdefault(id(pending.segment), set()).add(pending.offset)
+        for seg in {id(p.segment): p.segment for p in batch}.values():
+            earlier = set(seg.ack.sending)
+            seg.ack.sending = sorted(earlier | sending[id(seg)])
+            with contextlib.suppress(OSError):
+                layout.write_ack(seg.path, seg.ack)
+            seg.ack.sending = sorted(earlier - sending[id(seg)])  # (what `_record` writes next)
+            seg.changed = True
+
     def _record(self) -> None:
         for seg in self._segments.values():
             if seg.changed:
@@ -691,16 +742,16 @@ class Agent:
                 seg.changed = False
 
     def _finish(self, now: float) -> None:
-        for seg in list(self._segments.values()):
-            if not (seg.ended and seg.read_pos >= seg.ack.offset and not seg.outstanding):
-                continue
-            if any(p.segment is seg for p in self._retry):
-                continue
-            if seg.undeletable:
-                continue  # finished, but its file could not be deleted: kept here, never read again
+        done = [seg for seg in list(self._segments.values()) if self._finishable(seg)]
+        for seg in done:
             seg.ack.finished = True
-            if not seg.sealed:
-                self._count("recovered", seg.ack.sent + seg.ack.dead_lettered)
+            entry = self._ledger[seg.path.name] = ledger.of_ack(seg.ack, self._ledger.get(seg.path.name))
+            if not seg.sealed and ledger.RECOVERED not in entry:
+                entry[ledger.RECOVERED] = seg.ack.sent + seg.ack.dead_lettered
+                self._count("recovered", entry[ledger.RECOVERED])
+        if done:  # agent.json first: a program deletes a finished acknowledgement (`_fold_finished`), and
+            self._write_stats(force=True)  # what the totals lacked of it was then never counted
+        for seg in done:
             try:
                 layout.write_ack(seg.path, seg.ack)
             except OSError:  # a full disk: the segment goes all the same (that frees room), and the
@@ -716,6 +767,16 @@ class Agent:
                 self._forget(seg)
                 del self._segments[seg.path]
 
+    def _finishable(self, seg: _Segment) -> bool:
+        """Read to its end and everything in it finished: a segment to delete now."""
+        return (
+            seg.ended
+            and seg.read_pos >= seg.ack.offset
+            and not seg.outstanding
+            and not any(p.segment is seg for p in self._retry)
+            and not seg.undeletable  # finished, but its file could not be deleted: kept, never read again
+        )
+
     def _count(self, name: str, amount: int = 1) -> None:
         if amount:
             self.totals[name] = self.totals.get(name, 0) + amount
@@ -730,12 +791,25 @@ class Agent:
             return
         self._stats_written, self._totals_changed = now, False
         state: dict[str, Any] = dict(self.totals)
+        state[ledger.KEY] = self._entries()
         if self._failing is not None:
             state[layout.FAILING_KEY] = self._failing
         if self._given_up is not None:
             state[layout.GIVEN_UP_KEY] = self._given_up
         with contextlib.suppress(OSError):
             layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
+
+    def _entries(self) -> dict[str, ledger.Entry]:
+        """The ledger as the totals hold it now: each mapped segment's acknowledgement (recorded before
+        this is written), and the entries of segments gone whose acknowledgement or drop mark is still
+        there (found again by the next agent, they must say what was counted)."""
+        for seg in self._segments.values():
+            self._ledger[seg.path.name] = ledger.of_ack(seg.ack, self._ledger.get(seg.path.name))
+        mapped = {seg.path.name for seg in self._segments.values()}
+        for name in [n for n in self._ledger if n not in mapped]:
+            if not layout.any_trace(self.spool_dir / name):
+                del self._ledger[name]
+        return self._ledger
 
     def _close(self) -> None:
         if self._transport is not None and self._descriptors_taken():

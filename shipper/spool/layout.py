@@ -99,6 +99,16 @@ def is_gone(path: Path) -> bool:
         return False
 
 
+def is_deleted(path: Path) -> bool:
+    """Whether the file `path` is no more. Raises OSError where that cannot be told (its directory
+    made unreadable: a permission error is no deletion, and the caller says what to do about it)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    return False
+
+
 def segment_name(sequence: int, pid: int, token: int) -> str:
     """The name of a new segment, `sequence` from `next_sequence`."""
     return f"{_SEQUENCE_MARK}{sequence:012d}-{pid}-{token & 0xFFFFFFFF:08x}{SUFFIX}"
@@ -261,6 +271,9 @@ class Ack:
     dead_lettered: int = 0
     retried: int = 0
     torn: int = 0
+    sending: list[int] = field(default_factory=list)  # frames in the request now sent: written before
+    # it goes, so that a writer deleting the segment after the agent's death knows which records may
+    # have been delivered (`unconfirmed`), and never counts them lost
     finished: bool = False  # sealed (or its writer dead) and everything in it finished
     boot: str = ""  # the boot it was written in (`boot_clock`), and when by that boot's clock: its
     at: float = 0.0  # age, whatever the wall clock did since (`ack_age`); none in earlier versions'
@@ -299,6 +312,7 @@ _ACK_FIELD_CHECKS: Final[dict[str, Callable[[object], bool]]] = {
     "dead_lettered": _count,
     "retried": _count,
     "torn": _count,
+    "sending": lambda value: type(value) is list and all(map(_count, value)),
     "finished": lambda value: type(value) is bool,
     "boot": lambda value: type(value) is str,
     "at": lambda value: _count(value) or (type(value) is float and value >= 0),
@@ -448,25 +462,70 @@ def take_to_drop(segment: Path) -> int | None:
     return None
 
 
-def mark_dropped(segment: Path, unsent: int) -> None:
+def mark_dropped(segment: Path, unsent: int, unconfirmed: int = 0, finished: int = -1) -> None:
     """Say that `segment`, deleted now by a writer's overflow policy, is the agent's to count, with
-    the writer's count of its `unsent` records (some may be delivered yet: what the agent counts if
-    it dies before it knows, `take_dropped_mark`)."""
+    the writer's count of its `unsent` records and of those `unconfirmed` (the agent may send them
+    yet), and how many its acknowledgement said `finished` then (sent or dead-lettered; -1: unknown):
+    what the agent counts if it dies before it knows (`read_dropped_mark`)."""
     with reentry.suppress(OSError):
-        _write_whole(_dropped_path(segment), str(unsent).encode())
+        _write_whole(_dropped_path(segment), f"{unsent} {unconfirmed} {finished}".encode())
 
 
 def take_dropped_mark(segment: Path) -> int | None:
     """The writer's count in the mark of the deleted `segment` (0 if unreadable), the mark removed;
     None if there is no mark."""
-    path = _dropped_path(segment)
+    counts = read_dropped_mark(segment)
+    remove_dropped_mark(segment)
+    return None if counts is None else counts[0]
+
+
+def read_dropped_mark(segment: Path) -> tuple[int, int, int] | None:
+    """The writer's counts in the mark of the deleted `segment`: lost, unconfirmed (0 for what cannot
+    be read) and finished then (-1 if unknown); an earlier version's mark holds the first alone. None
+    if there is no mark."""
     try:
-        text = path.read_bytes()
-        path.unlink()
+        text = _dropped_path(segment).read_bytes()
     except OSError:
         reentry.reraise_program_exception()
         return None
-    return int(text) if text.isdigit() else 0
+    words = text.split()
+    counts = [int(word) if word.isdigit() else 0 for word in words[:2]] if len(words) <= 3 else [0]
+    finished = int(words[2]) if len(words) == 3 and words[2].isdigit() else -1
+    lost, unconfirmed, *_ = [*counts, 0, 0]
+    return lost, unconfirmed, finished
+
+
+def remove_dropped_mark(segment: Path) -> None:
+    """Remove the mark of `segment`, once what it says is counted."""
+    with reentry.suppress(OSError):
+        _dropped_path(segment).unlink(missing_ok=True)
+
+
+def any_trace(segment: Path) -> bool:
+    """Whether `segment`, its acknowledgement or its drop mark is still in the directory (one that
+    cannot be looked at counts as there)."""
+    for path in (segment, ack_path(segment), _dropped_path(segment)):
+        try:
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            reentry.reraise_program_exception()
+        return True
+    return False
+
+
+def acks(spool_dir: Path) -> dict[str, Ack]:
+    """Every acknowledgement file of `spool_dir`, by its segment's name."""
+    found: dict[str, Ack] = {}
+    names: list[str] = []
+    with _probe(), reentry.suppress(OSError):
+        names = _names(spool_dir)
+    for name in names:
+        if name.endswith(ACK_SUFFIX) and not name.startswith("."):
+            segment = spool_dir / (name[: -len(ACK_SUFFIX)] + SUFFIX)
+            found[segment.name] = read_ack(segment)
+    return found
 
 
 def dropped_marks(spool_dir: Path) -> list[Path]:

@@ -8,8 +8,11 @@ compares what the node holds with what the program says it logged (0 lost, 0 dup
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers.delivered import log_messages
+from shipper.delivery import lock
+from shipper.spool import layout
 
 REPO = Path(__file__).resolve().parents[2]
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: every record a program logs waits in its spool
@@ -95,3 +100,32 @@ def python_for(uid: int) -> str | None:
         if probe.returncode == 0:
             return candidate
     return None
+
+
+def agent_pid(spool: Path) -> int | None:
+    """The pid of the agent process running for `spool`, if one runs."""
+    if not lock.running(spool):
+        return None
+    holder = layout.read_json(spool / layout.LOCK_NAME)
+    pid = holder.get("pid")
+    return pid if isinstance(pid, int) and holder.get("mode") == "process" else None
+
+
+def kill_agents_while(
+    child: subprocess.Popen[str], spool: Path, *, kills: int, seed: int, limit: float
+) -> int:
+    """SIGKILL each agent process of `spool` at a random moment of its second or third second of life
+    (it has sent by then, and is sending again), until `child` exits, `kills` were made or `limit`
+    seconds passed; how many were made."""
+    rng, made, doomed = random.Random(seed), 0, dict[int, float]()
+    deadline = time.monotonic() + limit
+    while child.poll() is None and made < kills and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pid = agent_pid(spool)
+        if pid is not None and time.monotonic() >= doomed.setdefault(
+            pid, time.monotonic() + 1 + rng.random()
+        ):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                made += 1
+    return made
