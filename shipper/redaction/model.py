@@ -324,7 +324,8 @@ _QUOTED: Final = (
     r"|\\'(?:[^'\\\n]|\\[^'\n]){0,4096}(?:\\'|$)"
     # a string a table or a pretty-printer cut (`'abc…` then the border `│`) ends at the border or line
     r"|\"(?:[^\"\\\n│]|\\.){0,4096}(?:\"|$|(?=│|\r?\n))"
-    r"|'(?:[^'\\\n│]|\\.){0,4096}(?:'|$|(?=│|\r?\n))"
+    # (SQL doubles a quote inside its string: `'it''s'`, as drivers echo a statement)
+    r"|'(?:[^'\\\n│]|\\.|''){0,4096}(?:'|$|(?=│|\r?\n))"
     r"|\{(?:[^{}\n]|\}\}(?![\s,;}\"']|$)){0,4096}\}"  # ODBC: Pwd={va;lue}, `}}` a `}` in it
     r"|\$\{[^{}\s]{0,256}\}"  # ${VARIABLE}: a placeholder, kept whole so that it is recognised
 )

@@ -434,10 +434,13 @@ _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|e
 # value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
     lambda: (
-        r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
+        # (`secret key x`, and Redshift's `SECRET_ACCESS_KEY 'x'`)
+        r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret(?:[ _-]?(?:access[ _-]?)?key)?"
+        r"|(?:api|access|auth|bearer)?[ _-]?token"
         r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
         r"|psk"  # ipsec.secrets' `: PSK "x"`
-        r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
+        r"|api[ _-]?key|access[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
+        r"|(?:session|security)[ _-]token"  # (`SESSION_TOKEN 'x'`: `_token` alone is inside a word)
         r"|identified[ \t]{1,8}by"
         rf"|{_foreign_password()})"
         # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)

@@ -10,6 +10,7 @@ from typing import Final
 from shipper.redaction.code import (
     _CIPHER_TRIGGERS,
     _SECRET_CALL_TRIGGERS,
+    _SQL_DOLLAR_PASSWORD,
     _SQL_PASSWORD,
     _client_call,
     _diagnose_annotation,
@@ -20,6 +21,7 @@ from shipper.redaction.code import (
     _secret_call,
     _setter_call,
     _sign_in_call,
+    _sql_bare_password,
     _sql_insert_literals,
     _sql_key_values,
     _sql_parameters,
@@ -257,6 +259,8 @@ DEFAULT_RULES: Final = (
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
     _pattern_rule("sql_password", _SQL_PASSWORD, ("password(", "identified")),
+    Rule("sql_password", _sql_bare_password, ("identified",)),
+    _pattern_rule("sql_password", _SQL_DOLLAR_PASSWORD, ("$",)),
     Rule("form_field", _form_field, ("form-data",)),
     _pattern_rule("private_key_body", _PUTTY_PRIVATE_LINES, ("private-lines",)),
     Rule(

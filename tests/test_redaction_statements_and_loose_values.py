@@ -1,0 +1,111 @@
+"""Secrets that left the process before the twenty-first sweep: credentials in SQL statements as drivers
+echo them, values an API names in a phrase without `=` or `:` after the name, URL passwords holding a
+blank or a quote, and JSON keys written with `\\u` escapes of any script; and the ordinary texts beside
+them that must stay as they are."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.redacted import assert_hidden
+
+from shipper.redaction import redact_text
+
+# --- SQL statements that carry credentials ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "ORA-01935: missing user or role name\nCREATE USER scott IDENTIFIED BY tiger",
+            ["tiger"],
+            ["CREATE USER scott IDENTIFIED BY"],
+            id="oracle-unquoted",
+        ),
+        pytest.param(
+            "ALTER USER scott IDENTIFIED BY lion2024 REPLACE tiger2023 ACCOUNT UNLOCK",
+            ["lion2024", "tiger2023"],
+            ["REPLACE", "ACCOUNT UNLOCK"],
+            id="oracle-replace-old",
+        ),
+        pytest.param(
+            "ORA-02019: connection description for remote database not found\n"
+            "CREATE DATABASE LINK sales CONNECT TO scott IDENTIFIED BY tiger USING 'salesdb'",
+            ["tiger"],
+            ["CONNECT TO scott IDENTIFIED BY", "USING 'salesdb'"],
+            id="oracle-database-link",
+        ),
+        pytest.param(
+            "sqlalchemy.exc.ProgrammingError: (psycopg2.errors.SyntaxError) syntax error\n"
+            "[SQL: ALTER ROLE app WITH LOGIN PASSWORD 'it''s a secret']",
+            ["it", "s a secret"],
+            ["ALTER ROLE app WITH LOGIN PASSWORD '"],
+            id="postgres-doubled-quote",
+        ),
+        pytest.param(
+            'MySQLdb.OperationalError: (1396, "Operation CREATE USER failed")\n'
+            "CREATE USER 'bob'@'%' IDENTIFIED BY 'o''brien pass'",
+            ["brien pass"],
+            ["'bob'@'%'"],
+            id="mysql-doubled-quote",
+        ),
+        pytest.param(
+            "SET PASSWORD FOR 'bob'@'localhost' = PASSWORD('it''s mine')",
+            ["s mine"],
+            ["'bob'@'localhost'"],
+            id="mysql-set-password-doubled",
+        ),
+        pytest.param(
+            "pyodbc.ProgrammingError: CREATE LOGIN app WITH PASSWORD = N'pa''ss word', CHECK_POLICY = OFF",
+            ["ss word"],
+            ["CHECK_POLICY = OFF"],
+            id="sqlserver-n-string-doubled",
+        ),
+        pytest.param(
+            "LINE 1: CREATE ROLE app LOGIN PASSWORD $$pa'ss word$$",
+            ["pa'ss", "word"],
+            ["CREATE ROLE app LOGIN PASSWORD"],
+            id="postgres-dollar-quoted",
+        ),
+        pytest.param(
+            "ALTER ROLE app PASSWORD $pw$s3cr3t value$pw$ VALID UNTIL 'infinity'",
+            ["s3cr3t", "value"],
+            ["VALID UNTIL 'infinity'"],
+            id="postgres-tagged-dollar-quoted",
+        ),
+        pytest.param(
+            "psycopg2.errors.InternalError_: S3ServiceException\n"
+            "COPY sales FROM 's3://bucket/data' ACCESS_KEY_ID 'AKIAIOSFODNN7EXAMPLE' "
+            "SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY' SESSION_TOKEN 'IQoJb3JpZ2luX2VjEJr'",
+            ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCY", "IQoJb3JpZ2luX2VjEJr"],
+            ["COPY sales FROM 's3://bucket/data'", "SECRET_ACCESS_KEY", "SESSION_TOKEN"],
+            id="redshift-copy-key-pair",
+        ),
+    ],
+)
+def test_credentials_in_sql_statements_are_hidden(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A password or key in SQL (unquoted, quote doubled, dollar-quoted, COPY's keys) is hidden."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[SQL: CREATE USER bob IDENTIFIED BY %(pw)s]", id="named-parameter"),
+        pytest.param("CREATE USER bob IDENTIFIED BY :pw", id="colon-parameter"),
+        pytest.param("ALTER USER bob IDENTIFIED BY ?", id="question-parameter"),
+        pytest.param("CREATE ROLE app PASSWORD $1", id="dollar-parameter"),
+        pytest.param("CREATE USER bob IDENTIFIED EXTERNALLY", id="externally"),
+        pytest.param("CREATE USER bob IDENTIFIED GLOBALLY AS 'CN=bob,O=corp'", id="globally"),
+        pytest.param("CREATE USER 'bob'@'%' IDENTIFIED WITH auth_socket", id="auth-socket"),
+        pytest.param("SELECT id FROM users WHERE password_hash = %s AND name = 'bob'", id="hash-column"),
+        pytest.param("SELECT name FROM users WHERE note = 'it''s fine'", id="doubled-quote-no-key"),
+        pytest.param("secret access key for user bob rotated", id="key-in-prose"),
+        pytest.param("the row identified by id 42 was deleted", id="identified-in-prose"),
+        pytest.param("user identified by email bob@example.com logged in", id="user-identified-in-prose"),
+        pytest.param("echo $HOME; cost is $5 per secret $$", id="shell-dollars"),
+    ],
+)
+def test_sql_without_credentials_stays(text: str) -> None:
+    """Bind parameters, external authentication and statements without a credential come back unchanged."""
+    assert redact_text(text) == text
