@@ -109,3 +109,72 @@ def test_credentials_in_sql_statements_are_hidden(text: str, secrets: list[str],
 def test_sql_without_credentials_stays(text: str) -> None:
     """Bind parameters, external authentication and statements without a credential come back unchanged."""
     assert redact_text(text) == text
+
+
+# --- a secret named in a phrase, its value after a participle --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param(
+            "openai.AuthenticationError: Error code: 401 - Incorrect API key provided: abcd1234efgh5678. "
+            "You can find your API key at https://platform.openai.com/account/api-keys.",
+            "abcd1234efgh5678",
+            "You can find your API key at",
+            id="openai-project-key",
+        ),
+        pytest.param(
+            "invalid_client: Invalid client secret provided: Abc8~defGhiJkl.MnoPqrStuVwx_yz12345",
+            "Abc8~defGhiJkl.MnoPqrStuVwx_yz12345",
+            "Invalid client secret provided:",
+            id="client-secret-provided",
+        ),
+        pytest.param(
+            "401 Unauthorized: Invalid API token provided: Ab3dEf6hIj9kLm2nOp5q",
+            "Ab3dEf6hIj9kLm2nOp5q",
+            "Invalid API token provided:",
+            id="api-token-provided",
+        ),
+        pytest.param(
+            "Invalid password supplied: hunter2", "hunter2", "Invalid password supplied:", id="supplied"
+        ),
+        pytest.param(
+            "AuthError: invalid auth token received: Zm9vYmFyYmF6cXV4MTIz",
+            "Zm9vYmFyYmF6cXV4MTIz",
+            "invalid auth token received:",
+            id="received",
+        ),
+        pytest.param(
+            "Invalid key provided: Xq7ZpL2mWv9RtY4kAb3d",
+            "Xq7ZpL2mWv9RtY4kAb3d",
+            "Invalid key provided:",
+            id="bare-key",
+        ),
+        pytest.param(
+            "secret key Xq7ZpL2mWv9RtY4k is invalid", "Xq7ZpL2mWv9RtY4k", "is invalid", id="secret-key-space"
+        ),
+    ],
+)
+def test_values_named_in_a_phrase_are_hidden(text: str, secret: str, kept: str) -> None:
+    """A secret's name, a participle (`provided`, `given`, `supplied`) and a colon, then the value: hidden."""
+    assert_hidden(text, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("The security token included in the request is invalid", id="aws-no-value"),
+        pytest.param("The API key provided is invalid", id="provided-no-colon"),
+        pytest.param("No API key provided.", id="none-provided"),
+        pytest.param("Invalid API key provided: None", id="none-value"),
+        pytest.param("token provided: false", id="boolean"),
+        pytest.param("Bearer token provided: ********", id="masked"),
+        pytest.param("Invalid key provided: user_42", id="key-name"),
+        pytest.param("session token not found", id="session-token-prose"),
+        pytest.param("security token expired", id="security-token-prose"),
+    ],
+)
+def test_phrases_without_a_value_stay(text: str) -> None:
+    """A phrase that names a secret but gives no value, or a value that is not one, comes back unchanged."""
+    assert redact_text(text) == text
