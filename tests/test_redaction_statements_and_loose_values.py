@@ -178,3 +178,61 @@ def test_values_named_in_a_phrase_are_hidden(text: str, secret: str, kept: str) 
 def test_phrases_without_a_value_stay(text: str) -> None:
     """A phrase that names a secret but gives no value, or a value that is not one, comes back unchanged."""
     assert redact_text(text) == text
+
+
+# --- URL passwords with a blank or a quote ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param("postgresql://bob:pa ss@db/app", "pa ss", "postgresql://bob:", id="blank"),
+        pytest.param("mysql://u:it's@h/db", "it's", "@h/db", id="apostrophe"),
+        pytest.param('redis://:p"w@h:6379/0', 'p"w', "@h:6379/0", id="double-quote"),
+        pytest.param(
+            "sqlalchemy.exc.ArgumentError: Could not parse SQLAlchemy URL from string "
+            "'postgresql://bob:pa ss@db/app'",
+            "pa ss",
+            "@db/app'",
+            id="repr",
+        ),
+        pytest.param(
+            '  File "app.py", line 3, in <module>\n'
+            '    engine = create_engine("postgresql://bob:pa ss@db/app")',
+            "pa ss",
+            'create_engine("postgresql://bob:',
+            id="source-line",
+        ),
+        pytest.param(
+            "mongodb://admin:my pass@mongo1:27017,mongo2:27017/?replicaSet=rs0",
+            "my pass",
+            "@mongo1:27017,mongo2",
+            id="mongodb-hosts",
+        ),
+        pytest.param(
+            "postgresql://bob:pa ss@/app?host=/var/run/postgresql",
+            "pa ss",
+            "@/app?host=",
+            id="socket-no-host",
+        ),
+    ],
+)
+def test_url_passwords_with_blanks_or_quotes_are_hidden(text: str, secret: str, kept: str) -> None:
+    """A URL's password holding a blank or a quote is hidden to its `@`, the host after it kept."""
+    assert_hidden(text, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("see http://host:8080 and mail bob@x.io", id="port-then-address"),
+        pytest.param('{"url": "http://localhost:5000", "owner": "ops@example.com"}', id="json-port"),
+        pytest.param('{"url": "http://h:x", "owner": "ops@example.com"}', id="json-strings-apart"),
+        pytest.param("visit https://example.com:443/docs or write to a@b.org", id="path-then-address"),
+        pytest.param("URL http://x.org:80 (mirror) maintained by bob@x.org", id="port-in-prose"),
+        pytest.param("ssh://git@github.com:org/repo.git and bob@x.io", id="scp-like"),
+    ],
+)
+def test_urls_beside_an_address_stay(text: str) -> None:
+    """A URL with a port or a path, then an e-mail address later on its line, comes back unchanged."""
+    assert redact_text(text) == text
