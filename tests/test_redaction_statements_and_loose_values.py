@@ -5,6 +5,9 @@ them that must stay as they are."""
 
 from __future__ import annotations
 
+import math
+import time
+
 import pytest
 from helpers.redacted import assert_hidden
 
@@ -236,3 +239,68 @@ def test_url_passwords_with_blanks_or_quotes_are_hidden(text: str, secret: str, 
 def test_urls_beside_an_address_stay(text: str) -> None:
     """A URL with a port or a path, then an e-mail address later on its line, comes back unchanged."""
     assert redact_text(text) == text
+
+
+# --- JSON keys written with `\u` escapes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param('{"\\u043f\\u0430\\u0440\\u043e\\u043b\\u044c": "hunter2x"}', "hunter2x", id="russian"),
+        pytest.param('{"\\u5bc6\\u7801": "hunter2x"}', "hunter2x", id="chinese"),
+        pytest.param('{"\\u30d1\\u30b9\\u30ef\\u30fc\\u30c9": "hunter2x"}', "hunter2x", id="japanese"),
+        pytest.param('{"\\u043a\\u043b\\u044e\\u0447": "Xq7ZpL2mWv9R"}', "Xq7ZpL2mWv9R", id="russian-key"),
+        pytest.param('{"cl\\u00e9": "Xq7ZpL2mWv9R"}', "Xq7ZpL2mWv9R", id="french-accent"),
+        pytest.param('{"contrase\\u00f1a": "hunter2x"}', "hunter2x", id="spanish-accent"),
+        pytest.param(
+            'b\'{"\\\\u043f\\\\u0430\\\\u0440\\\\u043e\\\\u043b\\\\u044c": "hunter2x"}\'',
+            "hunter2x",
+            id="bytes-repr-escaped-twice",
+        ),
+    ],
+)
+def test_json_keys_escaped_in_any_script_name_their_secret(text: str, secret: str) -> None:
+    """A key written as `\\u` escapes (`json.dumps`' ensure_ascii) is read unescaped, its value hidden."""
+    assert_hidden(text, [secret], [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            '{"\\u0444\\u0438\\u043b\\u044c\\u043c": "\\u041c\\u0430\\u0442\\u0440\\u0438\\u0446\\u0430"}',
+            id="film",
+        ),
+        pytest.param('{"name": "caf\\u00e9", "city": "M\\u00fcnchen"}', id="accents"),
+        pytest.param('{"msg": "\\ud83d\\ude00 done"}', id="surrogates"),
+    ],
+)
+def test_escaped_ordinary_json_stays(text: str) -> None:
+    """JSON with escaped letters of other scripts and no secret's key comes back unchanged."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a://b:c d " * 4096, id="url-heads-with-blanks"),
+        pytest.param("IDENTIFIED BY " * 2048, id="identified-by"),
+        pytest.param("PASSWORD $x$ " * 2048, id="dollar-tags"),
+        pytest.param("password 'a''" * 2048, id="doubled-quotes"),
+        pytest.param("\\u043f" * 8192, id="escaped-letters"),
+        pytest.param("key provided: " * 2048, id="provided"),
+    ],
+)
+def test_new_shapes_cost_linear_time(text: str) -> None:
+    """Text dense with this sweep's shapes costs about 4x for 4x the length (a quadratic rule costs 16x)."""
+
+    def cost(sample: str) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            redact_text(sample)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(text * 4) <= 10 * cost(text) + 0.05

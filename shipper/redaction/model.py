@@ -216,12 +216,13 @@ def _unjoin(finding: Finding, joints: Joints) -> Finding:
     return Finding(start, end, finding.rule)
 
 
-# A percent escape (`%3D`, and `%253D` decoded twice), a `\u00XX` / `\x3d` escape of a JSON or bytes
+# A percent escape (`%3D`, and `%253D` decoded twice), a `\uXXXX` / `\x3d` escape of a JSON or bytes
 # repr, or an HTML/XML character reference (`&quot;`, `&lt;`, `&#61;`, `&#x3D;`: a payload echoed into a
 # page or an XML document): a secret's key, separator or quotes may be written so.
 _ESCAPE: Final = compile_lazily(
     # (and `\\"`, a JSON quote escaped again by a repr: `b'{"a": "{\\"password\\": ..."}'`)
-    r"%[0-9A-Fa-f]{2}|\\u00[0-9A-Fa-f]{2}|\\x[0-9A-Fa-f]{2}|\\\\\\\"|\\\\\""
+    # (`\\u043f`: a JSON escape escaped again, by a bytes repr or a JSON string holding JSON)
+    r"%[0-9A-Fa-f]{2}|\\{1,2}u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\\\\\\"|\\\\\""
     r"|&(?:quot|apos|lt|gt|amp|#[0-9]{2,3}|#[xX][0-9A-Fa-f]{2});"
 )
 _ENTITIES: Final = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
@@ -231,6 +232,8 @@ def _escaped_character(escape: str) -> str:
     if escape.endswith('"'):
         # (`\\\"`, `\\"`: a quote of JSON inside a JSON string inside another, read one level less deep)
         return '"'
+    if escape[-5:-4] == "u":  # (`\u043f`, `\\u043f`)
+        return chr(int(escape[-4:], 16))
     if escape[0] != "&":
         return chr(int(escape[-2:], 16))
     if escape[1] != "#":
@@ -276,7 +279,13 @@ def _decoded(text: str) -> tuple[str, list[int]] | None:
     position, shaping = 0, False
     for escape in _ESCAPE.finditer(text):
         character = _escaped_character(escape.group())
-        shaping = shaping or character in _SHAPE_CHARACTERS
+        # (a letter of another script escaped, as `json.dumps` writes every one: `\u043f\u0430...`,
+        # `пароль`, is a key's word the rules read too)
+        shaping = (
+            shaping
+            or character in _SHAPE_CHARACTERS
+            or (escape.group()[-5:-4] == "u" and character.isalpha())
+        )
         parts.append(text[position : escape.start()])
         origin.extend(range(position, escape.start()))
         parts.append(character)
