@@ -39,8 +39,35 @@ from shipper.redaction.web import _line_end
 _SQL_PASSWORD: Final = compile_lazily(
     r"(?i)(?:\b(?:old_)?password\([ \t]{0,8}"
     r"|\bidentified[ \t]{1,8}with[ \t]{1,8}[\w\-]{1,64}[ \t]{1,8}by[ \t]{1,8})"
-    r"(?P<q>[\"'])(?P<secret>(?:(?!(?P=q))[^\\\n]|\\.){1,512})(?P=q)"
+    # (a quote doubled inside is SQL's escape of it: `'it''s'`)
+    r"(?P<q>[\"'])(?P<secret>(?:(?P=q)(?P=q)|(?!(?P=q))[^\\\n]|\\.){1,512})(?P=q)"
 )
+# A password SQL gives unquoted or dollar-quoted, as a driver echoes the statement back: Oracle's
+# `CREATE USER scott IDENTIFIED BY tiger` (and its old one, `REPLACE lion`; a database link's `CONNECT TO
+# scott IDENTIFIED BY tiger`), PostgreSQL's `PASSWORD $$x$$` / `$pw$x$pw$`.
+# A bind parameter (`%s`, `%(pw)s`, `:pw`, `?`, `$1`) stays, as do Oracle's `IDENTIFIED BY VALUES` (its
+# hash follows, quoted: read by `key_space_value`) and MySQL's `IDENTIFIED BY RANDOM PASSWORD`.
+_SQL_BARE_PASSWORD: Final = compile_lazily(
+    # (the user's or the role's name before it, after `USER`, `ROLE` or `TO`: prose's "the row identified
+    # by id 42" stays)
+    r"(?i)\b(?:user|role|to)[ \t]{1,8}(?:if[ \t]{1,8}not[ \t]{1,8}exists[ \t]{1,8})?[^\s;]{1,128}[ \t]{1,8}"
+    r"identified[ \t]{1,8}by[ \t]{1,8}(?!(?:values|random)\b)"
+    r"(?P<secret>[^\s\"'`;,()%:?$@][^\s\"'`;,()]{0,127})"
+    r"(?:[ \t]{1,8}replace[ \t]{1,8}(?P<old>[^\s\"'`;,()%:?$@][^\s\"'`;,()]{0,127}))?"
+)
+_SQL_DOLLAR_PASSWORD: Final = compile_lazily(
+    r"(?i)\b(?:password|identified[ \t]{1,8}by|secret)[ \t]{1,8}(?P<tag>\$[A-Za-z_]{0,16}\$)"
+    r"(?P<secret>[^\n]{1,512}?)(?P=tag)"
+)
+
+
+def _sql_bare_password(_: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _SQL_BARE_PASSWORD.finditer(text):
+        for group in ("secret", "old"):
+            if match[group] is not None:
+                yield Finding(*match.span(group), "sql_password")
+
+
 # A multipart form field named like a secret: its value after the part's headers and a blank line (real
 # or escaped line breaks); a file's part (`filename=`) is not read.
 _FORM_FIELD: Final = compile_lazily(

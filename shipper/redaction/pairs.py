@@ -426,6 +426,8 @@ def _foreign_password() -> str:
     )
 
 
+# The words that name a value an API refused as the one it was given (`Incorrect API key provided: x`).
+_GIVEN_WORDS: Final = r"provided|given|supplied|received|used|sent|passed"
 # The words that say a password *is* what follows: `is`, `was` and their German, French, Spanish,
 # Italian, Portuguese, Swedish, Polish, Danish and Finnish kin.
 _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|er|var|oli"
@@ -434,14 +436,19 @@ _IS_WORDS: Final = r"is|was|ist|lautet|war|est|était|es|era|é|è|är|jest|je|e
 # value (prose such as "password reset" or "token expired" stays).
 _KEY_SPACE_VALUE: Final = compile_lazily(
     lambda: (
-        r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret|(?:api|access|auth|bearer)?[ _-]?token"
+        # (`secret key x`, and Redshift's `SECRET_ACCESS_KEY 'x'`)
+        r"(?i)(?<![\w.\-/])(?P<key>pass(?:word|wd|phrase)|pwd|secret(?:[ _-]?(?:access[ _-]?)?key)?"
+        r"|(?:api|access|auth|bearer)?[ _-]?token"
         r"|requirepass|masterauth"  # Redis's password directives (redis.conf, CONFIG SET)
         r"|psk"  # ipsec.secrets' `: PSK "x"`
-        r"|api[ _-]?key|access[ _-]?key|secret[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
+        r"|api[ _-]?key|access[ _-]?key|priv(?:ate)?[ _-]?key|credentials?|creds"
+        r"|(?:session|security)[ _-]token"  # (`SESSION_TOKEN 'x'`: `_token` alone is inside a word)
         r"|identified[ \t]{1,8}by"
         rf"|{_foreign_password()})"
-        # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D)
-        r"(?:(?P<colon>[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
+        # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D; an API's refusal
+        # names the value it was given: `Incorrect API key provided: x`, `client secret given: x`)
+        rf"(?:(?P<colon>(?:[ \t]{{1,8}}(?:{_GIVEN_WORDS}))?"
+        r"[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
         r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
         # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
         # (`the password for bob is now X`, `password for bob reset to X`)
@@ -481,11 +488,11 @@ _PHRASE_KEY: Final = compile_lazily(lambda: rf"(?i)pass(?:word|phrase)|{_foreign
 _PASSPHRASE: Final = compile_lazily(
     r"(?m)[^\W\d_]{2,32}(?:[ \t]{1,4}[^\W\d_]{2,32}){2,9}(?=[ \t]{0,8}(?:[.!?,;)\]]|\r?$))"
 )
-# `using key X`, `signed with key X`, `the key is X`: a bare `key` is mostly an id in prose, so the value
-# must read like a random key (`_random_looking`).
+# `using key X`, `signed with key X`, `the key is X`, `Invalid key provided: X`: a bare `key` is mostly
+# an id in prose, so the value must read like a random key (`_random_looking`).
 _KEY_TOLD: Final = compile_lazily(
     r"(?i)(?<![\w.\-])(?:(?:using|with|by)[ \t]{1,8}(?:the[ \t]{1,8})?key"
-    r"|the[ \t]{1,8}key[ \t]{1,8}(?:is|was))"
+    rf"|the[ \t]{{1,8}}key[ \t]{{1,8}}(?:is|was)|key[ \t]{{1,8}}(?:{_GIVEN_WORDS})[ \t]{{0,8}}:)"
     r"[ \t]{1,8}(?P<value>[^\s\"',;()\[\]{}<>]{8,256})(?![^\s\"',;()\[\]{}<>])"
 )
 # A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,

@@ -57,6 +57,30 @@ _URL_USERINFO: Final = compile_lazily(
     r"|(?!\d{1,5}(?:[/?#@]|\\/))[^/\s\"']{1,512}(?=@[^/\s?#@\"']{1,256}(?:[/\s\"']|\\/|$))"
     r"|[^/\s?#\"']{1,512}(?=@)|(?!\d{1,5}(?:[/?#]|\\/))[^@\s\"']{1,256}(?=@))@"
 )
+# A URL's password with a blank or a quote in it, as a user pastes it (or as a program that did not
+# percent-encode it writes it): `postgresql://bob:pa ss@db/app`, `mysql://u:it's@h/db`. The password runs
+# to the first `@` of its line that a host follows; a port and what follows it (`http://host:8080 or
+# bob@x.io`) is not one, nor are strings apart (`"http://h:x", "y@z"`). `_url_userinfo` reads the
+# passwords without blanks and quotes.
+_URL_LOOSE_PASSWORD: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"'\[]{0,256}:"
+    r"(?!\d{1,5}(?:[\s/?#\"',;)\]}]|$))(?P<secret>[^/@\n]{1,256})"
+    r"(?=@[A-Za-z0-9.\-\[\]]{0,253}(?::\d{1,5})?(?:[/?#\s\"',;)]|$))"
+)
+
+
+_STRINGS_APART: Final = compile_lazily(r"[\"'][ \t]{0,8}[,:;+)\]}]|[,:;(\[{][ \t]{0,8}[\"']")
+
+
+def _url_loose_password(_: RuleRunner, text: str) -> Iterator[Finding]:
+    if "@" not in text:
+        return  # (most URLs have no user: an `in` spares them the pattern)
+    for match in _URL_LOOSE_PASSWORD.finditer(text):
+        secret = match["secret"]
+        if any(c in secret for c in " \t\"'") and not _STRINGS_APART.search(secret):
+            yield Finding(*match.span("secret"), "url_userinfo")
+
+
 # A token as a URL's user name, with no password (`https://<token>@github.com/...`): a provider's token
 # prefix and 4+ characters more (`ghp_`, `glpat-`, `hf_`), or 12+ that read like a token (`_token_like`).
 _URL_TOKEN_USER: Final = compile_lazily(
