@@ -394,12 +394,13 @@ def test_a_short_script_reports_what_it_lost_at_exit(
     es: Any, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """A script that cut a record and exits long before `stats_interval` still ships one health
-    document, numbered 1, with what it counted itself (queued, spooled, dropped, truncated), none of
-    the agent's figures (they come after its exit) and itself not among the records."""
+    document, numbered 1, with what it counted itself (queued, spooled, dropped, truncated,
+    unconfirmed), none of the agent's figures (they come after its exit) and itself not among the
+    records."""
     install_template(es, index_prefix)
     pid = _short_script(es_url, index_prefix, tmp_path, oversized=True)
     assert _reports_of(es, index_prefix, pid, logs=5) == [
-        {"queued": 4, "spooled": 4, "dropped": 0, "truncated": 1, "reports": 1}
+        {"queued": 4, "spooled": 4, "dropped": 0, "truncated": 1, "unconfirmed": 0, "reports": 1}
     ]
 
 
