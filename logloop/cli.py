@@ -22,6 +22,7 @@ from typing import Any, Final, NoReturn
 
 from logloop import config
 from logloop.errors import LogloopError
+from shipper import lazy_regex
 
 # Top-level modules of the optional extras (pyproject.toml), so that a command run without its extra
 # says which one to install instead of printing a traceback.
@@ -304,7 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         try:
-            return _run(argv, word)
+            with lazy_regex.kept_on_disk():  # the code's patterns, compiled by an earlier run
+                return _run(argv, word)
         except SystemExit:  # argparse's --help, --version or usage error: its output must arrive too
             sys.stdout.flush()
             raise

@@ -90,6 +90,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from shipper import json_lines
+from shipper.lazy_regex import compile_cached
 
 TRACEBACK_HEADER: Final = "Traceback (most recent call last):"
 _GROUP_HEADER: Final = "  + Exception Group Traceback (most recent call last):"  # an uncaught group's
@@ -116,18 +117,18 @@ _TWISTED_CAUGHT: Final = "--- <exception caught here> ---"
 # Twisted's `Failure` printed brief (`getBriefTraceback`): its header names the type and value, then a
 # line for each frame; printed verbose: frames, variables and the exception's lines between two marks.
 # (`shipper.grouping.renderers.from_twisted` reads both.)
-_TWISTED_BRIEF_RE: Final = re.compile(
+_TWISTED_BRIEF_RE: Final = compile_cached(
     r"Traceback(?: \(failure with no frames\))?: (?:<class '[^'\n]+'>|[^\W\d][\w.]*): "
 )
-_TWISTED_BRIEF_FRAME_RE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+:[^\s:()]+\s*")
-_TWISTED_VERBOSE_RE: Final = re.compile(r"\*--- Failure #\d+ (?:\(pickled\) )?---\s*")
+_TWISTED_BRIEF_FRAME_RE: Final = compile_cached(r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+:[^\s:()]+\s*")
+_TWISTED_VERBOSE_RE: Final = compile_cached(r"\*--- Failure #\d+ (?:\(pickled\) )?---\s*")
 _TWISTED_VERBOSE_END: Final = "*--- End of Failure #"
 _TWISTED_STARTS: Final = ("Traceback: ", "Traceback (failure with no frames): ", "*--- Failure #")
 # stackprinter's report (`shipper.grouping.renderers.from_stackprinter` reads it): no header, each frame
 # a line `File "path", line N, in func` at the line start, its context and variables indented, the line
 # that ran marked `-->`, blank lines between frames; its exception line is the first other line.
 _STACKPRINTER_FRAME: Final = 'File "'
-_STACKPRINTER_FRAME_RE: Final = re.compile(r'File "[^\n]*", line \d+, in \S[^\n]*?[ \t\r\n]*')
+_STACKPRINTER_FRAME_RE: Final = compile_cached(r'File "[^\n]*", line \d+, in \S[^\n]*?[ \t\r\n]*')
 _STACKPRINTER_MARK: Final = "-->"
 _STACKPRINTER_SUMMARY: Final = "---- (full traceback above) ----"  # then the frames again, in short
 _STACKPRINTER_LINES_TAKEN: Final = (_STACKPRINTER_MARK, _STACKPRINTER_FRAME, _STACKPRINTER_SUMMARY)
@@ -145,7 +146,7 @@ _ASYNCIO_CONTEXT: Final = tuple(
     f"{name}: <" for name in ("future", "task", "handle", "protocol", "transport", "socket", "asyncgen")
 )
 # Terminal colours (Python 3.13 colours its tracebacks on a terminal): read past, kept in the text.
-_COLOUR_RE: Final = re.compile(r"\x1b\[[0-9;]*m")
+_COLOUR_RE: Final = compile_cached(r"\x1b\[[0-9;]*m")
 # faulthandler's dump of a crashed (or stalled) program: the line that says why, or a thread's header;
 # then blank lines, thread headers (and 3.14's C stack's) ending `_DUMP_BLOCK`, indented frames, its parts.
 _DUMP_STARTS: Final = (
@@ -157,7 +158,7 @@ _DUMP_STARTS: Final = (
     "Stack (most recent call first):",
 )
 _DUMP_BLOCK: Final = " (most recent call first):"
-_DUMP_START_RE: Final = re.compile(
+_DUMP_START_RE: Final = compile_cached(
     r"(?:Fatal Python error|Windows fatal exception): |Timeout \([^)\n]*\)!(?:\n|$)"
     r"|(?:Current thread|Thread|Stack)(?: 0x[0-9a-fA-F]+)?(?: \[[^\]\n]*\])? \(most recent call first\):"
 )
@@ -177,7 +178,7 @@ _LOGGING_ERROR_PARTS: Final = (
 
 # The lines an exception's message goes on with after its exception line, for the libraries that write
 # such messages (PostgreSQL's fields as libpq and psycopg write them, SQLAlchemy's parts).
-_MESSAGE_PARTS_RE: Final = re.compile(
+_MESSAGE_PARTS_RE: Final = compile_cached(
     r"(?:DETAIL|HINT|CONTEXT|QUERY|WHERE|LOCATION|STATEMENT|INTERNAL QUERY|SCHEMA NAME|TABLE NAME"
     r"|COLUMN NAME|CONSTRAINT NAME|DATATYPE NAME):  |LINE \d+: |\[SQL: |\[parameters: |\[generated in "
     r"|\(Background on this error at: "
@@ -185,7 +186,7 @@ _MESSAGE_PARTS_RE: Final = re.compile(
 _OPEN_SQL: Final = "[SQL: "  # SQLAlchemy's statement, over as many lines as it has, up to its `]`
 _AFTER_A_BLANK: Final = (_OPEN_SQL,)  # (SQLAlchemy writes a blank line before it)
 # pydantic's first line of a validation error: as many field names follow, each with indented lines.
-_VALIDATION_RE: Final = re.compile(r"(\d+) validation errors? for \S")
+_VALIDATION_RE: Final = compile_cached(r"(\d+) validation errors? for \S")
 # The level names a log writes at a record's start (or after its time).
 _LEVEL_WORDS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE|SEVERE)"
 # A date (ISO 8601's `T` before its time too) or a time.
@@ -198,7 +199,7 @@ _STAMP: Final = (
 # field holding a date, a time or a level name, quoted or not, in any case (logfmt's `time=2026-12-06T...`,
 # `level=error`, structlog's `timestamp='...'`). (Not an epoch time there: `user_id=1733475790` may start
 # a line of a message.)
-_HEAD_RE: Final = re.compile(
+_HEAD_RE: Final = compile_cached(
     rf"\[?(?:{_STAMP}|\d{{10}}(?:\.\d+)?\b|{_LEVEL_WORDS}\b)"
     rf"|[A-Za-z_]\w*=[\"']?(?:{_STAMP}|(?i:{_LEVEL_WORDS})\b)"
 )
@@ -207,7 +208,7 @@ _HEAD_RE: Final = re.compile(
 # exception, an atexit function, a task; a JSON object's line.
 # A location line (`path:N: ` then a class's name), as `warnings` and pytest's `--tb=line` print one.
 _LOCATION: Final = r"(?:[A-Za-z]:)?[^\s:][^:\n]*:\d+: \w*"
-_OWN_START_RE: Final = re.compile(
+_OWN_START_RE: Final = compile_cached(
     rf"{_LOCATION}(?:Warning|Error)\b"
     r"|Exception ignored in|Exception in thread |Error in atexit"
     r"|Task exception was never retrieved|Exception in callback |--- Logging error ---"
@@ -235,29 +236,29 @@ _ALL_HEADERS: Final = (*_HEADERS, _STACK_HEADER, *_CHAIN_SEPARATORS, *_DUMP_STAR
 
 # The display of a compile error with no traceback above it (`python bad.py`, a SyntaxError in the main
 # script): its first line is a frame's without a function; the SyntaxError's line ends it.
-_COMPILE_FRAME_RE: Final = re.compile(r'  File "[^"\n]+", line \d+[ \t\r]*(?:\n|$)')
+_COMPILE_FRAME_RE: Final = compile_cached(r'  File "[^"\n]+", line \d+[ \t\r]*(?:\n|$)')
 
 
 # IPython's (and Jupyter's) traceback: a line of dashes, a header naming the exception's type
 # (`ZeroDivisionError          Traceback (most recent call last)`), then blocks of numbered source lines
 # and blank lines up to the exception's line (the type again, its message after it).
-_IPYTHON_HEADER_RE: Final = re.compile(r"([\w.]+) +Traceback \(most recent call last\)[ \t\r]*$")
+_IPYTHON_HEADER_RE: Final = compile_cached(r"([\w.]+) +Traceback \(most recent call last\)[ \t\r]*$")
 _IPYTHON_MARK: Final = "Traceback (most recent call last)"
-_DASHES_RE: Final = re.compile(r"-{20,}[ \t\r]*")
+_DASHES_RE: Final = compile_cached(r"-{20,}[ \t\r]*")
 
 
 # unittest's report of a failed test: its header (`ERROR: test_x (module.Case.test_x)`, `FAIL: ...`, a
 # subtest's `(qty=0)` after it), the first line of the test's docstring if it has one, a line of dashes,
 # then the traceback.
-_UNITTEST_HEADER_RE: Final = re.compile(r"(?:ERROR|FAIL|UNEXPECTED SUCCESS): \w+ \([\w.]+\)")
+_UNITTEST_HEADER_RE: Final = compile_cached(r"(?:ERROR|FAIL|UNEXPECTED SUCCESS): \w+ \([\w.]+\)")
 _UNITTEST_INITIALS: Final = ("ERROR: ", "FAIL: ", "UNEXPECTED SUCCESS: ")
 # What ends the report: the line of `=` before the next test's, the line of dashes before the summary.
-_UNITTEST_END_RE: Final = re.compile(r"(?:={20,}|-{20,})[ \t\r]*$")
+_UNITTEST_END_RE: Final = compile_cached(r"(?:={20,}|-{20,})[ \t\r]*$")
 
 # pytest's report of a failed test: its header (`____ test_charge[5] ____`), then its traceback in any
 # `--tb` style, captured output and blank lines, up to the next test's header or a section's line (`====`).
-_PYTEST_TEST_RE: Final = re.compile(r"_{3,} \S.* _{3,}[ \t\r]*$")
-_PYTEST_SECTION_RE: Final = re.compile(r"={3,}(?: .* ={3,})?[ \t\r]*$")
+_PYTEST_TEST_RE: Final = compile_cached(r"_{3,} \S.* _{3,}[ \t\r]*$")
+_PYTEST_SECTION_RE: Final = compile_cached(r"={3,}(?: .* ={3,})?[ \t\r]*$")
 
 
 def _starts_its_own(line: str) -> bool:
@@ -274,8 +275,8 @@ def _starts_its_own(line: str) -> bool:
 # RichHandler's columns: the time (`[12/05/26 10:00:01]`), the level name padded, the message. A record
 # logged in the same second as the one before has blanks for its time (`omit_repeated_times`, its
 # default): it is a record of its own where its level name stands in the level's column.
-_LEVEL_NAME_RE: Final = re.compile(r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE) ")
-_TIME_COLUMN_RE: Final = re.compile(r"\[[^\]\n]*\d[^\]\n]*\] +")
+_LEVEL_NAME_RE: Final = compile_cached(r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTICE|TRACE) ")
+_TIME_COLUMN_RE: Final = compile_cached(r"\[[^\]\n]*\d[^\]\n]*\] +")
 
 
 def _level_column(line: str) -> int:
@@ -413,7 +414,7 @@ class Entry:
 # structlog's key=value layouts write it (`level=ERROR logger=shop.rates`, `logger='shop.rates'`).
 _LEVELS: Final = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)"
 _NAME: Final = r"[A-Za-z_][\w.]*"
-_LOGGER_RE: Final = re.compile(
+_LOGGER_RE: Final = compile_cached(
     rf"\b{_LEVELS}:(?P<plain>{_NAME}):"
     rf"|\b{_LEVELS}\]?(?: +\[[^\]\n]{{1,40}}\])* +(?:[-|] +)?"
     rf"(?:(?P<named>{_NAME})(?:: |:\w| - | \| )|\[(?P<bracketed>{_NAME})\][ :])"
@@ -437,7 +438,7 @@ def _logger_named(line: str) -> str | None:
 # A layout that writes the name after the level and a blank alone (`%(levelname)s %(name)s %(message)s`):
 # nothing in the line tells the name from a message's first word (`ERROR Failed to connect`), but a
 # logger named after its module (`logging.getLogger(__name__)`) names a frame's file of its traceback.
-_BARE_NAME_RE: Final = re.compile(rf"\b{_LEVELS} +(?P<name>{_NAME}) ")
+_BARE_NAME_RE: Final = compile_cached(rf"\b{_LEVELS} +(?P<name>{_NAME}) ")
 
 
 def _logger_of_frames(line: str, stack_trace: str) -> str | None:
@@ -465,7 +466,7 @@ def _captured_warning(line: str) -> str | None:
 
 
 _WARNINGS_LOGGER: Final = "py.warnings:"
-_WARNING_LOCATION_RE: Final = re.compile(rf"{_LOCATION}Warning\b")
+_WARNING_LOCATION_RE: Final = compile_cached(rf"{_LOCATION}Warning\b")
 
 
 def _exception_line(stack_trace: str) -> str | None:
@@ -631,7 +632,7 @@ class _Open:
 # line's `ValueError: `).
 _NOT_A_LEVEL: Final = rf"(?!\[?(?i:{_LEVEL_WORDS})\]?[\s:\[])"
 _HOST_AND_PROGRAM: Final = rf"{_NOT_A_LEVEL}\S+(?<!:) {_NOT_A_LEVEL}[^\s:\[]+(?:\[\d+\])?"
-_PREFIX_RE: Final = re.compile(
+_PREFIX_RE: Final = compile_cached(
     # syslog and `journalctl` (short, short-precise): "Dec  4 10:00:01 vm backup.py[2231]: ",
     # "Dec 04 10:00:01.123456 vm backup.py[2231]: "
     rf"(?:[A-Z][a-z]{{2}} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? (?P<syslog>{_HOST_AND_PROGRAM}): "
@@ -705,7 +706,7 @@ class _Pieces:
 # source (the oldest is forgotten): a prefix is short, and a log has few.
 _PREFIX_CHARACTERS: Final = 200
 _SHAPES_PER_SOURCE: Final = 16
-_DIGITS_RE: Final = re.compile(r"\d+")
+_DIGITS_RE: Final = compile_cached(r"\d+")
 
 
 class _Prefixes:

@@ -318,7 +318,7 @@ from shipper.grouping.tracebacks import (
     segments,
     without_colours,
 )
-from shipper.lazy_regex import compile_lazily
+from shipper.lazy_regex import compile_cached, compile_lazily
 from shipper.schema import ERROR_LEVEL_NAMES, is_error_document
 from shipper.schema import get_field as get_field  # re-exported: dotted paths are defined once, there
 
@@ -332,7 +332,7 @@ _MESSAGE_LIMIT: Final = 1000  # masking cost grows with length; a key never need
 # (`lib64/`: where Red Hat, Fedora, CentOS, Amazon Linux and openSUSE install it. Windows paths ignore
 # case: an interpreter started by a path typed in lower case prints `c:\python311\lib\json\`; in a
 # lower-case `lib\` only under a folder named for Python or a conda, not a program's own `lib` folder.)
-_STDLIB_RE: Final = re.compile(
+_STDLIB_RE: Final = compile_cached(
     r"^<frozen |(?:^|[/\\])(?:lib(?:64)?|Lib)[/\\]python\d+(?:\.\d+)?t?[/\\](?!(?:site|dist)-packages)"
     r"|(?:^|[/\\])Lib[/\\](?!(?:site|dist)-packages)|python\d+\.zip[/\\]"
 )
@@ -349,7 +349,7 @@ _PYPY_STDLIB: Final = (
 )
 # An installed distribution: under site-/dist-packages, in an egg, or in a wheel unpacked (or imported
 # from its zip) as a directory of its own: pex's `~/.pex/installed_wheels/<hash>/<name>.whl/`.
-_THIRD_PARTY_RE: Final = re.compile(r"[/\\](?:site|dist)-packages[/\\]|\.(?:egg|whl)[/\\]")
+_THIRD_PARTY_RE: Final = compile_cached(r"[/\\](?:site|dist)-packages[/\\]|\.(?:egg|whl)[/\\]")
 
 
 class FrameKind(Enum):
@@ -674,7 +674,7 @@ def without_frames(stack_trace: str, modules: tuple[str, ...]) -> str:
 
 
 # One frame as printed: its File line, then the more-indented lines under it (source, carets).
-_FRAME_TEXT_RE: Final = re.compile(
+_FRAME_TEXT_RE: Final = compile_cached(
     r'^([ \t]+)File "([^"\n]*)"[^\n]*\n(?:\1[ \t]+(?!File ")[^\n]*\n)*', re.MULTILINE
 )
 
@@ -746,8 +746,8 @@ def _program_start(path: str, parts: list[str], names: tuple[tuple[str, ...], ..
 
 
 _INSTALL_DIRECTORIES: Final = frozenset({"site-packages", "dist-packages"})
-_IN_APP_FILE_RE: Final = re.compile(r'File "([^"\n]*)"')
-_PATH_PARTS_RE: Final = re.compile(r"[/\\]")
+_IN_APP_FILE_RE: Final = compile_cached(r'File "([^"\n]*)"')
+_PATH_PARTS_RE: Final = compile_cached(r"[/\\]")
 _IN_APP_MARK: Final = "in-app/"
 _PLAIN_FRAME_LINE: Final = '\n  File "'  # a frame line as `scan_plain` finds them (`tracebacks._PLAIN_FRAME`)
 
@@ -1218,8 +1218,8 @@ def _path(filename: str) -> tuple[str, FrameKind]:
 # A frame's "File" line up to its line number, as the frame regex (`tracebacks.read_frame`) reads it: the
 # file name runs to the last '", line N' followed by ", in " or the line end. All else it reads of the
 # frame is the file name's text and the text after the number: the number is only the line number.
-_NUMBERED_FILE_RE: Final = re.compile(r'[ \t]+File "([^\n]*)", line \d+(?=, in |\n)')
-_MARKER_COUNT_RE: Final = re.compile(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
+_NUMBERED_FILE_RE: Final = compile_cached(r'[ \t]+File "([^\n]*)", line \d+(?=, in |\n)')
+_MARKER_COUNT_RE: Final = compile_cached(r"\n[ \t]*\[Previous line repeated (\d+) more times?\][ \t]*\n\Z")
 
 
 def _read_site(lines: str, path: tuple[str, FrameKind] | None = None) -> _Site | None:
@@ -1653,12 +1653,12 @@ def _blamed_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Fram
 # A call that warns and names the frame to blame (`warnings.warn(..., stacklevel=2)`, `warn(...)`): how
 # many frames out, as `warnings` counts them. (Searched only in a statement holding `_STACKLEVEL`.)
 _STACKLEVEL: Final = "stacklevel"
-_STACKLEVEL_RE: Final = re.compile(r"\bwarn\(.*\bstacklevel\s*=\s*([2-9])\b")
+_STACKLEVEL_RE: Final = compile_cached(r"\bwarn\(.*\bstacklevel\s*=\s*([2-9])\b")
 
 
 # A raise that passes on a message it was given (`raise ServiceError(msg)`, `raise cls(message) from
 # exc`): a helper's, whose callers write the text (`_fail(f"user {name} not found")`).
-_PASSED_ON_RE: Final = re.compile(r"raise [\w.]+\(\s*[^\W\d]\w*\s*\)(?: from \w+)?")
+_PASSED_ON_RE: Final = compile_cached(r"raise [\w.]+\(\s*[^\W\d]\w*\s*\)(?: from \w+)?")
 
 
 def _message_author(site: Frame, innermost: Iterator[Frame], message: str) -> Frame | None:
@@ -1695,7 +1695,7 @@ def _writes_message(statement: str, message: str) -> bool:
 
 _AUTHOR_WORDS: Final = 2
 # A text composed where the statement runs: an f-string with a field, a `%` or `.format` template.
-_COMPOSES_TEXT_RE: Final = re.compile(
+_COMPOSES_TEXT_RE: Final = compile_cached(
     r"""(?<![\w])(?:[fF][rR]?|[rR][fF])["'][^"'\n]*\{|["']\s*%\s*[\w(]|\.format\("""
 )
 
@@ -1738,7 +1738,7 @@ def _outermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
 
 
 # The location of a SyntaxError: a "File" line without a function (`_compiled_text_site`).
-_COMPILED_TEXT_RE: Final = re.compile(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
+_COMPILED_TEXT_RE: Final = compile_cached(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
@@ -1877,11 +1877,13 @@ def _builds_message(source: str) -> bool:
 
 
 # `raise Name` alone re-raises an object; `raise Name("literal")` carries a fixed message.
-_LITERAL_RAISE_RE: Final = re.compile(r"""raise [\w.]+(?:\(\s*\)|\(\s*(?:"[^"{}%]*"|'[^'{}%]*')\s*\)|\s*$)""")
+_LITERAL_RAISE_RE: Final = compile_cached(
+    r"""raise [\w.]+(?:\(\s*\)|\(\s*(?:"[^"{}%]*"|'[^'{}%]*')\s*\)|\s*$)"""
+)
 # A message that brings at least three words of prose of its own (whole words, not in the statement's
 # text) embeds another text, such as an exception's; a value (a name, a file, an id) brings fewer.
 _FUNNEL_WORDS: Final = 3
-_SOURCE_WORD_RE: Final = re.compile(r"[^\W\d_]+")
+_SOURCE_WORD_RE: Final = compile_cached(r"[^\W\d_]+")
 _EDGE: Final = ".,:;!?()[]{}'\""
 
 
@@ -1931,7 +1933,7 @@ def _continues(statement: str) -> bool:
 
 _OPENERS: Final = frozenset("([{")
 # A string literal on one line, with its prefix; an unterminated one is left, its opening bracket with it.
-_STRING_LITERAL_RE: Final = re.compile(r"""[rRbBuUfF]{0,2}(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+_STRING_LITERAL_RE: Final = compile_cached(r"""[rRbBuUfF]{0,2}(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 
 
 def _quoted_report(message: str) -> str:
@@ -2037,7 +2039,7 @@ _NOTEBOOK_CELL: Final = "<cell>"
 
 
 # A number as a part of its own in a pseudo-file's name: the count of an input, an example.
-_PSEUDO_FILE_NUMBER_RE: Final = re.compile(r"(?<=[-_ \[])\d+(?=[-_ >\]])")
+_PSEUDO_FILE_NUMBER_RE: Final = compile_cached(r"(?<=[-_ \[])\d+(?=[-_ >\]])")
 
 
 def _short_type(type_name: str) -> str:
@@ -2103,7 +2105,7 @@ def _masked_first_line(message: str) -> str:
 
 
 _GROUP_COUNT: Final = " sub-exception"
-_GROUP_COUNT_RE: Final = re.compile(r" \(\d+ sub-exceptions?\)$")
+_GROUP_COUNT_RE: Final = compile_cached(r" \(\d+ sub-exceptions?\)$")
 
 
 def _message_part(message: str) -> str:
@@ -2126,7 +2128,7 @@ _HEADER_LINE: Final = renderers.HEADER
 # chain's signature (written "/").
 _QUOTED_SITE: Final = "|msg:quoted:"
 _CELL_SITE: Final = "cell:"  # (`_quoted_report`)
-_QUOTED_LINE_RE: Final = re.compile(r"/(?=(?:cause|context)?\|)")
+_QUOTED_LINE_RE: Final = compile_cached(r"/(?=(?:cause|context)?\|)")
 _QUOTED_HEADERS: Final = 16
 _QUOTES: Final = "Traceback (most recent call last)"  # in a message: a traceback's or IPython's header
 
@@ -2174,7 +2176,7 @@ _CACHED_LENGTH: Final = _MESSAGE_LIMIT
 # "0x" and hex digits, a word on its own) has its letters written "1" too: the rules before that one
 # cannot start inside it, and those that take it into a longer match (a URL, an e-mail address) take
 # hex letters and digits alike; then it becomes <HEX>. So "<Foo object at 0x7f3a...>" is one shape.
-_SHAPE_RE: Final = re.compile(r"[2-9]|0(?![xX])")
+_SHAPE_RE: Final = compile_cached(r"[2-9]|0(?![xX])")
 _HEX_ADDRESS_RE: Final = next(rule.pattern for rule in RULES if rule.name == "hex_address")
 _SHAPE_TABLE: Final = bytes.maketrans(b"023456789", b"111111111")
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from shipper.lazy_regex import compile_lazily
+from shipper.lazy_regex import compile_cached, compile_lazily
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +48,8 @@ def _rule(
 ) -> MaskRule:
     """A rule; `lazy`: its pattern compiled when a text first passes its shortcuts (a rare shape's long
     pattern then costs a program's start-up nothing)."""
-    compiled = compile_lazily(pattern) if lazy else re.compile(pattern)
-    return MaskRule(name, compiled, placeholder, needs, requires, re.compile(gate) if gate else None)
+    compiled = compile_lazily(pattern) if lazy else compile_cached(pattern)
+    return MaskRule(name, compiled, placeholder, needs, requires, compile_cached(gate) if gate else None)
 
 
 _HEX: Final = r"[0-9a-fA-F]"
@@ -210,19 +210,19 @@ RULES: Final[tuple[MaskRule, ...]] = (
 )
 
 _TRIGGERS: Final = "-:@\\/\"'.xX="
-_DIGIT_RE: Final = re.compile(r"\d")
+_DIGIT_RE: Final = compile_cached(r"\d")
 
 # Placeholders separated by commas/spaces (a list of variable length) collapse into one.
 _PLACEHOLDER: Final = r"(?:'<\w+>'|\"<\w+>\"|#?<[A-Z]+>)"  # (`#<NUM>`: an issue's, an order's number)
-_SEQUENCE_RE: Final = re.compile(rf"{_PLACEHOLDER}(?:\s*[,;]?\s*{_PLACEHOLDER})+")
-_FIRST_RE: Final = re.compile(_PLACEHOLDER)
+_SEQUENCE_RE: Final = compile_cached(rf"{_PLACEHOLDER}(?:\s*[,;]?\s*{_PLACEHOLDER})+")
+_FIRST_RE: Final = compile_cached(_PLACEHOLDER)
 # A list or tuple written out whose items are all values once masked, of several kinds (a literal such as
 # None is a kind of its own: `[3, 'a', None]`, `(None, 2.5)`): one value, `[<VAL>]`. It was its first
 # item's kind, and a literal broke the run: `[3, 'a']` and `['a', 3]`, or a None at another place, were
 # each a group of their own. A list of one kind (`[3, 4]`) stays as `_SEQUENCE_RE` collapses it.
 # (A bracketed run without brackets inside, holding a comma, found by a cheap pattern; its items are then
 # tested one by one: `_list_value`.)
-_LIST_RE: Final = re.compile(r"(?<=[\[(])(?=[^\[\]()\n]*<)(?=[^\[\]()\n]*,)[^\[\]()\n]*(?=[\])])")
+_LIST_RE: Final = compile_cached(r"(?<=[\[(])(?=[^\[\]()\n]*<)(?=[^\[\]()\n]*,)[^\[\]()\n]*(?=[\])])")
 _LITERALS: Final = frozenset(("None", "True", "False", "null", "true", "false"))
 _QUOTES: Final = frozenset("'\"")
 MIXED: Final = "<VAL>"
@@ -231,13 +231,13 @@ MIXED: Final = "<VAL>"
 # A run of identical bracketed items filling its brackets is one item, and so is a one-item tuple's
 # (`(x,)`); read from the inside out, as deep as `NESTING_DEPTH`.
 _BRACKETED: Final = rf"[(\[]*{_PLACEHOLDER}[)\]]*"
-_NESTED_RUN_RE: Final = re.compile(
+_NESTED_RUN_RE: Final = compile_cached(
     rf"(?<=[(\[])([(\[]+{_PLACEHOLDER}[)\]]+)(?:,\s*\1)+(?=[)\]])|(?<=\()({_BRACKETED}),(?=\))"
 )
 NESTING_DEPTH: Final = 4
 # What every such list holds: the end of a placeholder, then (after blanks and a comma) the start of one.
-_PAIR_RE: Final = re.compile(r">['\"]?\s*[,;]?\s*['\"#]?<")
-_SPACES_RE: Final = re.compile(r"[ \t]+")
+_PAIR_RE: Final = compile_cached(r">['\"]?\s*[,;]?\s*['\"#]?<")
+_SPACES_RE: Final = compile_cached(r"[ \t]+")
 
 
 def mask(text: str, rules: tuple[MaskRule, ...] = RULES) -> str:
@@ -328,8 +328,8 @@ def _contains(text: str, requires: tuple[tuple[str, int], ...]) -> bool:
 # A mapping written out (a dict's repr, a JSON object) whose keys and values are all placeholders, literals
 # and punctuation once masked: its contents vary with the data (other keys, other kinds of values), so
 # the whole of it is one value, `{<VAL>}`. Innermost first: such a mapping inside one is a value of it.
-MAPPING_RE: Final = re.compile(r"\{(?:[^{}]|\{<VAL>\})*\}")
-_VALUES_ONLY_RE: Final = re.compile(
+MAPPING_RE: Final = compile_cached(r"\{(?:[^{}]|\{<VAL>\})*\}")
+_VALUES_ONLY_RE: Final = compile_cached(
     r"(?:\s|[\[\](),:;]|'<[A-Z]+>'|\"<[A-Z]+>\"|<[A-Z]+>|\{<VAL>\}|None|True|False|null|true|false)*"
 )
 MAPPING_DEPTH: Final = 4  # the deepest nesting of mappings read (deeper ones stay as masked)

@@ -38,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from shipper.lazy_regex import compile_cached
+
 GROUP_BY: Final = ("default", "message", "caller")
 DEFAULT_PART: Final = "{{ default }}"
 TYPE_PART: Final = "{{ type }}"
@@ -55,7 +57,7 @@ VARIABLES: Final = {
     "logger": "logger",
     "level": "level",
 }
-_VARIABLE_RE: Final = re.compile(r"\{\{\s*([A-Za-z_.]+)\s*\}\}")
+_VARIABLE_RE: Final = compile_cached(r"\{\{\s*([A-Za-z_.]+)\s*\}\}")
 
 
 class GroupingConfigError(ValueError):

@@ -28,7 +28,6 @@ tokens' `cache miss for key <*> retrying attempt <*>`. Its identity (`text`, `cl
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from typing import Final
 
 from shipper.grouping.digests import hex_digest
 from shipper.grouping.masking import mask
-from shipper.lazy_regex import compile_lazily
+from shipper.lazy_regex import compile_cached, compile_lazily
 
 WILDCARD: Final = "<*>"
 
@@ -45,15 +44,15 @@ _UNITS: Final = frozenset(
      "s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "h", "hour", "hours",
      "day", "days"}
 )  # fmt: skip
-_DATE_WORD_RE: Final = re.compile(
+_DATE_WORD_RE: Final = compile_cached(
     r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|"
     r"UTC|GMT|EST|EDT|CST|CDT|PST|PDT|CET|CEST)$"
 )
 _EDGE_PUNCTUATION: Final = "()[]{}<>,;:\"'.!?|"
 _EMPTY_CONTAINERS: Final = frozenset({"[]", "()", "{}", "[],", "(),", "{},", '""', "''"})
-_PAIR_RE: Final = re.compile(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
-_WINDOWS_PATH_RE: Final = re.compile(r"^[A-Za-z]:\\")
-_HAS_DIGIT_RE: Final = re.compile(r"\d")
+_PAIR_RE: Final = compile_cached(r"^([A-Za-z_][\w.\-]*)[=:](.*)$")
+_WINDOWS_PATH_RE: Final = compile_cached(r"^[A-Za-z]:\\")
+_HAS_DIGIT_RE: Final = compile_cached(r"\d")
 # A list or tuple written out of values only (quoted strings, numbers, None/True/False, JSON's
 # null/true/false), not after a word (a call's arguments): one variable. Its words were tokens each, so
 # `missing columns ['price', 'qty']` and `... ['sku']` were two groups, and so was each other list.
@@ -67,7 +66,7 @@ _VALUE_LIST_RE: Final = compile_lazily(
 )
 _LIST_MARK: Final = "[\u2026]"  # what such a list is read as: one variable, titled `[<LIST>]`
 _LIST_CORE: Final = "\u2026"
-_VALUE_RE: Final = re.compile(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
+_VALUE_RE: Final = compile_cached(r"^(?:0x[0-9a-fA-F]+|[\w.+-]+@[\w.-]+|[a-z]+://\S+|.*/.*|[A-Za-z]:\\\S*)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,31 +16,31 @@ from collections.abc import Callable
 from typing import Final
 
 from shipper.grouping.masking import mask
-from shipper.lazy_regex import compile_lazily
+from shipper.lazy_regex import compile_cached, compile_lazily
 
 TITLE_LIMIT: Final = 200
 _MESSAGE_LIMIT: Final = 1000
 
 # A quoted identifier: a module, attribute, key or file name a reader recognises (short, one word).
 # (No digits: `'x12'`, `'user-42'` are values.)
-_IDENTIFIER_RE: Final = re.compile(r"""(['"])([A-Za-z_][A-Za-z_.\-]{0,39})\1""")
+_IDENTIFIER_RE: Final = compile_cached(r"""(['"])([A-Za-z_][A-Za-z_.\-]{0,39})\1""")
 # An exception class's dotted name with a digit in its module (`psycopg2.errors.UniqueViolation`,
 # `boto3.exceptions.S3UploadFailedError`): a name, where the masks take any word with digits for a value.
-_CLASS_PATH_RE: Final = re.compile(
+_CLASS_PATH_RE: Final = compile_cached(
     r"(?<![\w.])[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\.[A-Z]\w*"
     r"(?:Error|Exception|Warning|Violation|Timeout|Failure|Fault|Denied|Refused|Exit)(?![\w.])"
 )
 # A quoted list or tuple (a command line's argv): its own quotes would garble a per-string mask.
-_QUOTED_SEQUENCE_RE: Final = re.compile(r"""(['"])[\[(][^\n]*?[\])]\1""")
+_QUOTED_SEQUENCE_RE: Final = compile_cached(r"""(['"])[\[(][^\n]*?[\])]\1""")
 # printf-style specifiers of a logging template, and str.format fields.
-_SPECIFIER_RE: Final = re.compile(
+_SPECIFIER_RE: Final = compile_cached(
     r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])"
 )
-_FIELD_RE: Final = re.compile(r"\{[^{}]*\}")
+_FIELD_RE: Final = compile_cached(r"\{[^{}]*\}")
 _NUMERIC: Final = frozenset("diouxXeEfFgG")
 # A kept identifier's stand-in while the rest is masked: letters only, which no mask rule touches.
 _KEEP: Final = "QqKEPT{}KEPTqQ"
-_KEPT_RE: Final = re.compile("QqKEPT([a-j]+)KEPTqQ")
+_KEPT_RE: Final = compile_cached("QqKEPT([a-j]+)KEPTqQ")
 _TO_LETTERS: Final = str.maketrans("0123456789", "abcdefghij")
 _TO_DIGITS: Final = str.maketrans("abcdefghij", "0123456789")
 
@@ -86,7 +86,7 @@ def template_text(template: str, message: str = "") -> str:
     return text
 
 
-_PLACEHOLDER_RE: Final = re.compile(r"""['"]?<[A-Z]+>['"]?""")
+_PLACEHOLDER_RE: Final = compile_cached(r"""['"]?<[A-Z]+>['"]?""")
 
 
 @functools.lru_cache(maxsize=1024)  # (a program logs through a few hundred templates, again and again)
@@ -198,7 +198,7 @@ def logged_culprit(logger: object, file_name: object, function: object) -> str:
 
 
 # A module's dotted name, as `getLogger(__name__)` names a logger.
-_DOTTED_NAME_RE: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_DOTTED_NAME_RE: Final = compile_cached(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 def _without_compiled_suffix(module: str) -> str:

@@ -42,12 +42,13 @@ from enum import Enum
 from typing import Final, Generic, Literal, NamedTuple, TypeVar
 
 from shipper.grouping import renderers
+from shipper.lazy_regex import compile_cached
 
 Link = Literal["cause", "context", ""]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
-_LINK_RE: Final = re.compile(
+_LINK_RE: Final = compile_cached(
     r"^(The above exception was the direct cause of the following exception:"
     r"|During handling of the above exception, another exception occurred:)[ \t]*$",
     re.MULTILINE,
@@ -56,34 +57,34 @@ _LINK_SENTENCES: Final = (
     "The above exception was the direct cause of the following exception:",
     "During handling of the above exception, another exception occurred:",
 )
-_ANSI_RE: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ANSI_RE: Final = compile_cached(r"\x1b\[[0-9;]*[A-Za-z]")
 _HEADER: Final = renderers.HEADER + "\n"
-_HEADER_RE: Final = re.compile(
+_HEADER_RE: Final = compile_cached(
     r"(?:[ \t]*\n)*(?:Exception Group )?Traceback \(most recent call last\):[ \t]*\n"
 )
 # One frame: header, optional source line, then any deeper-indented lines (3.11+ caret lines, the
 # further lines of a multi-line statement and "...<N lines>..." as 3.13 prints them), then an optional
 # recursion marker. Only the first source line is kept: it is the same in every Python version.
-_FRAME_BLOCK_RE: Final = re.compile(
+_FRAME_BLOCK_RE: Final = compile_cached(
     r'[ \t]+File "(?P<file>[^\n]*)", line (?P<line>\d+)(?:, in (?P<func>[^\n]*))?\n'
     r"(?:    (?![ \t]*(?:[\^~][\^~ \t]*\n|File \"|\[Previous line))[ \t]*(?P<source>[^\n]*)\n)?"
     r"(?:    (?![ \t]*(?:File \"|\[Previous line))[^\n]*\n)*"
     r"(?:[ \t]*\[Previous line repeated (?P<repeated>\d+) more times?\][ \t]*\n)?"
 )
-_FRAME_LINE_RE: Final = re.compile("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
-_NEXT_FRAME_RE: Final = re.compile(r'^[ \t]+File "', re.MULTILINE)
-_FILE_LINE_RE: Final = re.compile(r'\n(?=[ \t]+File ")')  # a "File" line after the newline: fast to find
+_FRAME_LINE_RE: Final = compile_cached("^" + _FRAME_BLOCK_RE.pattern, re.MULTILINE)  # at a line start
+_NEXT_FRAME_RE: Final = compile_cached(r'^[ \t]+File "', re.MULTILINE)
+_FILE_LINE_RE: Final = compile_cached(r'\n(?=[ \t]+File ")')  # a "File" line after the newline: fast to find
 # An exception's type as `traceback` prints it: module and qualified name, dotted; its first character
 # a letter of any script or "_" (a class named in another script, `Ошибка`), and a class defined in a
 # function holds "<locals>." (`app.jobs.run.<locals>.RetryError`).
 _EXC_TYPE: Final = r"[^\W\d][\w.]*+(?:<locals>\.[\w.]*+)*+"
-_EXC_LINE_START_RE: Final = re.compile(rf"^{_EXC_TYPE}(?::|$)", re.MULTILINE)
-_EXC_LINE_AFTER_RE: Final = re.compile(rf"\n(?={_EXC_TYPE}(?::|$))", re.MULTILINE)  # idem
-_EXC_LINE_RE: Final = re.compile(rf"^(?P<type>{_EXC_TYPE})(?:: (?P<msg>.*)|:)?$")
-_GROUP_FIRST_SEP_RE: Final = re.compile(r"( *)\+-\+-+ 1 -+\s*\Z")  # a line (`endpos` at its end)
-_MORE_RE: Final = re.compile(r"^and \d+ more exceptions?$")
+_EXC_LINE_START_RE: Final = compile_cached(rf"^{_EXC_TYPE}(?::|$)", re.MULTILINE)
+_EXC_LINE_AFTER_RE: Final = compile_cached(rf"\n(?={_EXC_TYPE}(?::|$))", re.MULTILINE)  # idem
+_EXC_LINE_RE: Final = compile_cached(rf"^(?P<type>{_EXC_TYPE})(?:: (?P<msg>.*)|:)?$")
+_GROUP_FIRST_SEP_RE: Final = compile_cached(r"( *)\+-\+-+ 1 -+\s*\Z")  # a line (`endpos` at its end)
+_MORE_RE: Final = compile_cached(r"^and \d+ more exceptions?$")
 _MAX_GROUP_DEPTH: Final = 12  # Python prints at most 10 levels; deeper text is not from it
-_DEPTH_RE: Final = re.compile(r"^\.\.\. \(max_group_depth is \d+\)$")
+_DEPTH_RE: Final = compile_cached(r"^\.\.\. \(max_group_depth is \d+\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +285,7 @@ def _without_line_prefixes(text: str, start: int, at: int, *, everywhere: bool =
     return pattern.sub("", text[start:])
 
 
-_DIGITS_RE: Final = re.compile(r"(\d+)")
+_DIGITS_RE: Final = compile_cached(r"(\d+)")
 _LINE_PREFIX_LIMIT: Final = 200  # a collector's prefix is a few dozen characters; a longer one is message
 
 
@@ -348,23 +349,23 @@ def _dedented(text: str) -> str:
 # header and layout but each frame line as `  File /srv/app/x.py:12 in load` (`_IPYTHON_PLAIN_FRAME_RE`).
 _IPYTHON_HEADER: Final = " Traceback (most recent call last)\n"
 IPYTHON_REPORT: Final = _IPYTHON_HEADER  # (in a message: a notebook runner's CellExecutionError quotes one)
-_IPYTHON_HEADER_RE: Final = re.compile(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
-_IPYTHON_RULE_RE: Final = re.compile(r"-{20,}")
+_IPYTHON_HEADER_RE: Final = compile_cached(r"[^\W\d][\w.<>]* +Traceback \(most recent call last\)")
+_IPYTHON_RULE_RE: Final = compile_cached(r"-{20,}")
 # A frame line up to its function (a lookahead where each candidate end is told at once: no backtracking
 # over the rest of a long line).
-_IPYTHON_FRAME_RE: Final = re.compile(
+_IPYTHON_FRAME_RE: Final = compile_cached(
     r"(?:Cell In\[\d+\], line (?P<cell_line>\d+)|File (?P<file>.+?):(?P<line>\d+)"
     r"|(?P<input><[^\n>]+>|(?:[/~\\]|[A-Za-z]:[/\\])[^\n]*?\.pyw?)(?= in \S))(?=, in \S|\Z| in \S)"
 )
-_IPYTHON_MARKED_RE: Final = re.compile(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
-_IPYTHON_SKIPPED_RE: Final = re.compile(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
+_IPYTHON_MARKED_RE: Final = compile_cached(r"-*> ?(?P<line>\d+) ?(?P<source>.*)")
+_IPYTHON_SKIPPED_RE: Final = compile_cached(r"[ \t]*(?:\d+[ \t].*|\d+|\(\.\.\.\)|\[\.\.\. skipping .*\])?")
 IPYTHON_CELL: Final = "<ipython-input>"  # a cell's count (`In[3]`) varies from run to run
 # The pseudo-file IPython compiles a cell as: `<ipython-input-3-5e1c1f1c4b1a>`, its count and a hash of its
 # text (another after any edit of the cell).
 IPYTHON_INPUT: Final = "<ipython-input-"
 _FRAME_START: Final = "\n  File "
 _PLAIN_FRAME_START: Final = '\n  File "'
-_IPYTHON_PLAIN_FRAME_RE: Final = re.compile(
+_IPYTHON_PLAIN_FRAME_RE: Final = compile_cached(
     r'^  File (?P<file>[^"\n][^\n]*?):(?P<line>\d+),? in (?P<function>[^\n]*)$', re.MULTILINE
 )
 
@@ -1072,7 +1073,7 @@ _GROUP_HEADER: Final = "Exception Group " + _HEADER
 # message as `_exception_of` reads them (`_EXC_LINE_RE`, the line up to the trailing newlines). Possessive
 # quantifiers: where more lines follow (a chain, a longer message), giving characters back could not make
 # it match, so the search fails at once instead of trying every shorter type and message.
-_AFTER_FRAMES_RE: Final = re.compile(rf"\n(?=[^ \t])(?:({_EXC_TYPE})(?:: ([^\n]*+)|:)?+\n*+\Z)?")
+_AFTER_FRAMES_RE: Final = compile_cached(rf"\n(?=[^ \t])(?:({_EXC_TYPE})(?:: ([^\n]*+)|:)?+\n*+\Z)?")
 
 
 class PlainFrame(NamedTuple):

@@ -22,13 +22,14 @@ from shipper.lazy_regex import compile_lazily
 # --- a pattern of a list of words, laid out as a trie -------------------------------------------------------
 
 
-def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
+def _trie_pattern(words: Iterable[str], *, kept: bool = True) -> re.Pattern[str]:
     """A pattern matching any of the words, laid out as a trie (`p(?:ass|wd)`): one search over the
     text costs about a third of a substring test per word, and stays so as words are added. The trie
     is laid out when the pattern is first used, as it is compiled then (some 40 word lists: about
-    2 ms of every program's start-up, which redacts only its argv)."""
+    2 ms of every program's start-up, which redacts only its argv). `kept=False` where a word is the
+    user's (`lazy_regex.compile_lazily`)."""
     listed = tuple(words)
-    return compile_lazily(lambda: _trie(listed))
+    return compile_lazily(lambda: _trie(listed), kept=kept)
 
 
 def _trie(words: Iterable[str]) -> str:

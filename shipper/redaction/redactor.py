@@ -319,7 +319,8 @@ class Redactor:
         )
         object.__setattr__(self, "_user_words", words)
         object.__setattr__(self, "_rules", DEFAULT_RULES + user_rules)
-        object.__setattr__(self, "_triggers", _trie_pattern((*_ASCII_TRIGGERS, *sorted(words))))
+        triggers = _trie_pattern((*_ASCII_TRIGGERS, *sorted(words)), kept=not words)  # (the user's words)
+        object.__setattr__(self, "_triggers", triggers)
 
     @classmethod
     def build(cls, *, keys: Sequence[str] = (), patterns: Sequence[str] = ()) -> Redactor:
