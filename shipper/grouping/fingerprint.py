@@ -8,7 +8,8 @@ failure):
 - the exception's class name (the last dotted component, so `__main__.Boom` and `app.errors.Boom`
   agree, and vendored copies agree with the original);
 - its raising statement: the innermost frame, identified by file *name* (not path), function and
-  source text, never by line number or directory; so code moved between versions, other install
+  source text, never by line number or directory (the function by its qualified name where the handler
+  recorded one: `shipper.grouping.qualnames`); so code moved between versions, other install
   locations (venv, site-packages, dist-packages, a checkout, Windows) and other callers do not split;
   a file of a subpackage of the program's (see "Library frames") by its path from the package
   (`shop/payments/views`), so the same statement of `payments/views.py` and `shipping/views.py` is two;
@@ -273,7 +274,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        was never retrieved" and "Exception in callback", `concurrent.futures`' callbacks) given the
        program's package its traceback's frames show (`frames_package`): a library raise in a task or a
        pool was keyed by the library's statement (every feature's task calling one library call, one
-       group); none of the evaluation set changes (its events carry the program's logger)
+       group); none of the evaluation set changes (its events carry the program's logger); an event
+       the handler logged whose frames include a function whose bare name another function of its file
+       has (`Reader.close`, `Writer.close`) keyed with the qualified name the handler recorded
+       (`logloop.qualnames`, `shipper.frame_names`; two such methods failing on one statement's text
+       were one group); an event without the field (stored before it, a text log, another shipper's)
+       keys as printed, so only events logged since move; none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -301,6 +307,7 @@ from shipper.grouping.options import (
     fingerprint_variable,
     user_fingerprint,
 )
+from shipper.grouping.qualnames import with_qualnames
 from shipper.grouping.tracebacks import (
     BoundedMemo,
     ExceptionRecord,
@@ -437,13 +444,14 @@ def fingerprint_event(
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
+        stack_trace = _named(stack_trace, doc)
         package = _package_in(stack_trace, doc)
         return fingerprint_plain(stack_trace, package) or _fingerprint(
             doc, stack_trace, package=package, fast_path_tried=True
         )
     if not is_error_document(doc):
         return None
-    stack_trace = stack_trace_text(stack_trace) or traceback_in_message(doc)
+    stack_trace = _named(stack_trace_text(stack_trace), doc) or traceback_in_message(doc)
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
@@ -462,8 +470,8 @@ def fingerprint_document(
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    stack_trace = stack_trace_text(
-        _field(doc, "error.stack_trace", "error", "stack_trace")
+    stack_trace = _named(
+        stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace")), doc
     ) or traceback_in_message(doc)
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
@@ -641,6 +649,14 @@ def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
     return _program_path(filename, package) is not None
 
 
+def _named(stack_trace: str, doc: Mapping[str, Any]) -> str:
+    """The traceback with the qualified names the handler recorded (`logloop.qualnames`: functions
+    whose bare names collide in their file) in its frame lines; as it is for other events."""
+    if not stack_trace or ("logloop" not in doc and "logloop.qualnames" not in doc):
+        return stack_trace
+    return with_qualnames(stack_trace, _field(doc, "logloop.qualnames", "logloop", "qualnames"))
+
+
 def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The fingerprint the program set on the event (`extra={"fingerprint": [...]}`), if any."""
     if "extra" not in doc and "extra.fingerprint" not in doc:
@@ -652,7 +668,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     """The key with the options and the event's own fingerprint applied (see `shipper.grouping.options`):
     frames of `in_app` packages marked, ignored frames dropped, a matching rule's `group_by`, then the
     event's fingerprint parts (`{{ default }}` standing for the key so far). The title stays the default."""
-    stack_trace = stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    stack_trace = _named(stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace")), doc)
     if errors_only and not (stack_trace or is_error_document(doc)):
         return None
     stack_trace = stack_trace or traceback_in_message(doc)
