@@ -28,7 +28,11 @@ _CHAIN: Final = 16  # links of a cause/context chain followed
 # code -> its qualified name where its bare name collides in its file, else "" (looked up once per code)
 _known: dict[CodeType, str] = {}
 _lock = threading.Lock()
+# Attributes read by the built-in types' own descriptors: a subclass's `__getattribute__` is never run.
 _class_dict: Final = type.__dict__["__dict__"].__get__  # a class's own namespace, past its metaclass
+_static_function: Final = staticmethod.__dict__["__func__"].__get__
+_class_function: Final = classmethod.__dict__["__func__"].__get__
+_PROPERTY_FUNCTIONS: Final = tuple(property.__dict__[name].__get__ for name in ("fget", "fset", "fdel"))
 
 
 def colliding_qualnames(value: BaseException | None, tb: TracebackType | None) -> list[str]:
@@ -115,10 +119,12 @@ def _functions_of(namespace: dict[str, Any], filename: str) -> dict[CodeType, st
             wrapped = value.__dict__.get("__wrapped__")  # a decorator's wrapper: the function it wraps
             if wrapped is not None:
                 pending.append(wrapped)
-        elif issubclass(kind, staticmethod | classmethod):
-            pending.append(value.__func__)
+        elif issubclass(kind, staticmethod):
+            pending.append(_static_function(value))
+        elif issubclass(kind, classmethod):
+            pending.append(_class_function(value))
         elif issubclass(kind, property):
-            pending.extend((value.fget, value.fset, value.fdel))
+            pending.extend(accessor(value) for accessor in _PROPERTY_FUNCTIONS)
         elif issubclass(kind, type):
             own = _class_dict(value)
             if own.get("__module__") == module:

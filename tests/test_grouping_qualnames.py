@@ -267,6 +267,13 @@ class _Hostile(type):
         return super().__getattribute__(name)
 
 
+class _HostileStatic(staticmethod):  # type: ignore[type-arg]
+    """A static method whose attributes raise."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError("looked up")
+
+
 class _Proxy:
     """A module global that raises on any attribute (a lazy proxy)."""
 
@@ -275,11 +282,12 @@ class _Proxy:
 
 
 def test_looking_up_never_runs_the_programs_attribute_code(tmp_path: Path) -> None:
-    """A class whose metaclass raises on attribute access and a global proxy that raises on any: the
-    names are still found, and nothing raises."""
+    """A class whose metaclass raises on attribute access, a static method and a global proxy that raise
+    on any: the names are still found, and nothing raises."""
     names = _module(tmp_path)
     names["proxy"] = _Proxy()
-    hostile = _Hostile("Hostile", (), {"__module__": "twins_module", "reset": names["Store"].load})
+    namespace = {"__module__": "twins_module", "reset": names["Store"].load, "drop": _HostileStatic(len)}
+    hostile = _Hostile("Hostile", (), namespace)
     names["Hostile"] = hostile
     assert _recorded(names["Cache"].reset) == ["Cache.reset"]
 
