@@ -1,5 +1,6 @@
 """A failure a standard-library logger reports (asyncio's "Task exception was never retrieved" and
-"Exception in callback", `concurrent.futures`' "exception calling callback") names no program package:
+"Exception in callback", `concurrent.futures`' "exception calling callback", `threading.excepthook`'s
+"Exception in thread") names no program package:
 its traceback's own frames tell which are the program's, so a library raise in a task is keyed by the
 program's call, as when the program's own logger logs it. Real programs, run by real interpreters from
 a checkout and as a package installed in dist-packages."""
@@ -19,6 +20,7 @@ from helpers.keyed import checked_key
 
 from shipper.grouping.fingerprint import fingerprint_document, fingerprint_event, frames_package
 from shipper.grouping.tracebacks import TextMemo
+from shipper.text_log import entries
 
 # An installed library whose raising statement depends on its input (and its message on the value).
 _LIBRARY = """
@@ -33,7 +35,7 @@ def parse(text):
 # The program: two functions call the library alike (siblings); each runs in a task, a callback or a
 # pool's done-callback, whose failure the standard library logs; or the program logs it itself.
 _PROGRAM = """
-import asyncio, concurrent.futures, gc, json, logging, sys, traceback
+import asyncio, concurrent.futures, gc, json, logging, sys, threading, traceback
 import tinyparse
 
 
@@ -70,6 +72,10 @@ def main(mode, function, text):
         loop.call_soon(function, text)
         loop.run_until_complete(asyncio.sleep(0.01))
         loop.close()
+    elif mode == "thread":  # threading.excepthook prints the report to stderr: no logger
+        thread = threading.Thread(target=function, args=(text,))
+        thread.start()
+        thread.join()
     elif mode == "pool":
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(len, text).add_done_callback(lambda future: function(text))
@@ -104,6 +110,8 @@ def _run(root: Path, layout: str, python: str, mode: str, function: str, text: s
         timeout=60,
         check=True,
     )
+    if mode == "thread":  # its stderr read as a text log, as `logloop cluster --text` reads one
+        return next(entry.document() for entry in entries(done.stderr.splitlines(keepends=True)))
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert len(events) == 1, done.stdout + done.stderr
     event: dict[str, Any] = events[0]
@@ -122,14 +130,14 @@ def _pythons() -> list[str]:
     return [sys.executable, *([found.strip()] if found.strip() and found.strip() != sys.executable else [])]
 
 
-@pytest.mark.parametrize("mode", ["task", "callback", "pool"])
+@pytest.mark.parametrize("mode", ["task", "callback", "pool", "thread"])
 def test_a_library_raise_a_stdlib_logger_reports_is_keyed_by_the_programs_call(
     tmp_path: Path, mode: str
 ) -> None:
     """A library raise in a task, a callback or a pool's callback, logged by `asyncio` or
-    `concurrent.futures`, is one group whatever library statement raised, whatever the install (a
-    checkout of another user, dist-packages) and the Python version; the same library call from another
-    function of the program is another group."""
+    `concurrent.futures`, or in a thread, reported by `threading.excepthook` (a text log), is one group
+    whatever library statement raised, whatever the install (a checkout of another user, dist-packages)
+    and the Python version; the same library call from another function of the program is another group."""
     pythons = _pythons()
     keys = {
         (function, text, layout, python): fingerprint_event(

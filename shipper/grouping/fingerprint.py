@@ -271,15 +271,17 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        coroutine's closing), keyed with that qualified name (two classes' `__del__` of one module failing
        on one statement's text were one group: the frames print `__del__` alone); none of the evaluation
        set changes (seeds 1 to 5); an event a standard-library logger logged (asyncio's "Task exception
-       was never retrieved" and "Exception in callback", `concurrent.futures`' callbacks) given the
-       program's package its traceback's frames show (`frames_package`): a library raise in a task or a
-       pool was keyed by the library's statement (every feature's task calling one library call, one
-       group); none of the evaluation set changes (its events carry the program's logger); an event
-       the handler logged whose frames include a function whose bare name another function of its file
-       has (`Reader.close`, `Writer.close`) keyed with the qualified name the handler recorded
-       (`logloop.qualnames`, `shipper.frame_names`; two such methods failing on one statement's text
-       were one group); an event without the field (stored before it, a text log, another shipper's)
-       keys as printed, so only events logged since move; none of the evaluation set changes
+       was never retrieved" and "Exception in callback", `concurrent.futures`' callbacks; in a text
+       log, `threading.excepthook`'s "Exception in thread ...", its logger read as `threading`) given
+       the program's package its traceback's frames show (`frames_package`): a library raise in a task,
+       a pool or a thread was keyed by the library's statement (every feature's task calling one
+       library call, one group); none of the evaluation set changes (its events carry the program's
+       logger); an event the handler logged whose frames include a function whose bare name another
+       function of its file has (`Reader.close`, `Writer.close`) keyed with the qualified name the
+       handler recorded (`logloop.qualnames`, `shipper.frame_names`; two such methods failing on one
+       statement's text were one group); an event without the field (stored before it, a text log,
+       another shipper's) keys as printed, so only events logged since move; none of the evaluation set
+       changes
 """
 
 from __future__ import annotations
