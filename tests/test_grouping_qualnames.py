@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,40 @@ def test_a_stored_document_is_regrouped_to_the_handlers_key(runs: list[dict[tupl
     assert fingerprint_event(printed) == fingerprint_event(
         {"log": doc["log"], "error": {"stack_trace": runs[0][("Reader", "close")]["error"]["stack_trace"]}}
     )
+
+
+@pytest.mark.es
+def test_regroup_moves_stored_events_to_the_handlers_keys(
+    runs: list[dict[tuple[str, str], Any]], es: Any, prefix: str
+) -> None:
+    """`logloop regroup` over events stored unkeyed (or by an older version) gives each the key the handler
+    gives: the two methods two groups, their stored names kept; the same text stored without the field
+    (another shipper's) keys as printed."""
+    from helpers.analysis_docs import NOW, index_events
+
+    from analyzers.regroup import run_regroup
+    from analyzers.store import Store
+
+    stored = []
+    for index, call in enumerate([("Reader", "close"), ("Writer", "close"), ("Writer", "close")]):
+        doc = json.loads(json.dumps(runs[0][call]))
+        doc["@timestamp"] = (NOW - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        doc["event"] = {"id": f"twin-{index}", "dataset": "logloop.log"}
+        doc["logloop"]["grouping_version"] = 1
+        stored.append(doc)
+    del stored[2]["logloop"]["qualnames"]  # another shipper's: the text only
+    index_events(es, prefix, stored)
+    result = run_regroup(Store(es, prefix), since=None, until=NOW, progress=False)
+    assert result.updated == 3
+    response = es.search(index=f"{prefix}-20*", size=10, query={"match_all": {}})
+    keys = {hit["_id"]: hit["_source"]["error"]["grouping_key"] for hit in response["hits"]["hits"]}
+    sources = {hit["_id"]: hit["_source"] for hit in response["hits"]["hits"]}
+    for doc in stored[:2]:
+        found = fingerprint_event(runs[0][("Reader", "close") if doc is stored[0] else ("Writer", "close")])
+        assert found is not None and keys[doc["event"]["id"]] == found.key
+        assert sources[doc["event"]["id"]]["logloop"]["qualnames"] == doc["logloop"]["qualnames"]
+    printed = {"log": stored[2]["log"], "error": {"stack_trace": stored[2]["error"]["stack_trace"]}}
+    assert keys["twin-2"] == fingerprint_event(printed).key != keys["twin-1"]  # type: ignore[union-attr]
 
 
 # In-process: what is recorded, through the spool's codec too.
