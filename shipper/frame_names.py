@@ -14,7 +14,6 @@ objects is read through their own `__getattribute__`; only dictionaries are iter
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from types import CodeType, FunctionType, TracebackType
 from typing import Any, Final
@@ -27,7 +26,6 @@ _CHAIN: Final = 16  # links of a cause/context chain followed
 
 # code -> its qualified name where its bare name collides in its file, else "" (looked up once per code)
 _known: dict[CodeType, str] = {}
-_lock = threading.Lock()
 # Attributes read by the built-in types' own descriptors: a subclass's `__getattribute__` is never run.
 _class_dict: Final = type.__dict__["__dict__"].__get__  # a class's own namespace, past its metaclass
 _static_function: Final = staticmethod.__dict__["__func__"].__get__
@@ -83,10 +81,11 @@ def _remembered(code: CodeType, namespace: dict[str, Any]) -> str:
     """The qualified name of `code` if another function of its file has its bare name, else "" (a
     `<module>`, `<lambda>` or comprehension has no name to tell); remembered for the next time."""
     found = _looked_up(code, namespace) if code.co_name.isidentifier() else ""
-    with _lock:
-        if len(_known) >= _CACHE_SIZE:
-            _known.clear()
-        _known[code] = found
+    # (No lock: a dict's clear and store are each atomic, and a race costs a lookup again; a lock held
+    # by another thread when the program forks would block every later capture in the child.)
+    if len(_known) >= _CACHE_SIZE:
+        _known.clear()
+    _known[code] = found
     return found
 
 
