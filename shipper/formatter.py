@@ -44,7 +44,7 @@ from pathlib import PurePath
 from types import CodeType, TracebackType
 from typing import Any, Final, NamedTuple, TypeVar
 
-from shipper import environment, redaction, reentry
+from shipper import environment, frame_names, redaction, reentry
 from shipper.exceptions import ConfigurationError
 from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.queueing import TEMPLATE_ATTR
@@ -378,6 +378,10 @@ def stack_trace(exc_type: type[BaseException], value: BaseException | None, tb: 
     return render_trace(capture_trace(exc_type, value, tb), exc_type, value)
 
 
+# The attribute of a captured trace that holds `shipper.frame_names.colliding_qualnames`.
+QUALNAMES_ATTRIBUTE: Final = "logloop_qualnames"
+
+
 def capture_trace(
     exc_type: type[BaseException], value: BaseException | None, tb: TracebackType | None
 ) -> traceback.TracebackException | str:
@@ -399,6 +403,9 @@ def capture_trace(
         if fast:
             summary.stack = _frames(tb)
         _freeze_notes(summary)
+        qualnames = frame_names.colliding_qualnames(value, tb)
+        if qualnames:  # kept on the summary: the spool freezes its attributes and thaws them back
+            setattr(summary, QUALNAMES_ATTRIBUTE, qualnames)
         return summary
     except RecursionError:
         raise
@@ -951,6 +958,9 @@ class EcsFormatter(logging.Formatter):
         error = captured.error
         if error is not None:
             doc["error"] = error_fields(error, self.redactor.redact_text)
+            qualnames = getattr(error.trace, QUALNAMES_ATTRIBUTE, None)
+            if qualnames:  # what the printed traceback cannot tell grouping (`shipper.frame_names`)
+                logloop["qualnames"] = [self.redactor.redact_text(name) for name in qualnames]
         elif (record["exc_text"] or "").strip() or rendered:  # loguru's exc_text is "\n": not one
             trace = cut_redacted(
                 (record["exc_text"] or "").strip() or rendered or "",

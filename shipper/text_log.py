@@ -359,6 +359,10 @@ class Entry:
         doc: dict[str, Any] = {"message": message, "error": {"stack_trace": stack_trace}}
         first = self.text.partition("\n")[0]
         logger = (_logger_named(first) or _logger_of_frames(first, stack_trace)) if logged else None
+        if logger is None and first.startswith(_THREAD_HEADER):
+            # `threading.excepthook`'s report of a thread's failure: the standard library reports it, as
+            # its loggers do (`asyncio`'s), and the grouping reads the program's package from the frames
+            logger = "threading"
         if logger:  # the program's package, as an ECS event's `log.logger` names it
             doc["log"] = {"logger": logger}
         return doc
@@ -439,6 +443,9 @@ def _logger_named(line: str) -> str | None:
 # nothing in the line tells the name from a message's first word (`ERROR Failed to connect`), but a
 # logger named after its module (`logging.getLogger(__name__)`) names a frame's file of its traceback.
 _BARE_NAME_RE: Final = compile_cached(rf"\b{_LEVELS} +(?P<name>{_NAME}) ")
+
+
+_THREAD_HEADER: Final = "Exception in thread "  # (`threading.excepthook`: "... Thread-1 (work):")
 
 
 def _logger_of_frames(line: str, stack_trace: str) -> str | None:

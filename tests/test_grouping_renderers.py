@@ -672,18 +672,34 @@ def test_a_bare_error_outside_re_keeps_its_name() -> None:
     assert found.name.startswith("error: ")
 
 
-def test_a_rich_handlers_pattern_error_in_its_column_is_keyed_as_traceback_prints_it() -> None:
+def _short_module(directory: Path, source: str) -> dict[str, object]:
+    """The namespace of a module of `source` run from a file under `directory`: a function of a short
+    file, whose line numbers rich draws in a narrow gutter whatever the length of this test file."""
+    path = directory / "short_module.py"
+    path.write_text(source, encoding="utf-8")
+    namespace: dict[str, object] = {"__name__": "short_module", "re": re}
+    exec(compile(source, str(path), "exec"), namespace)
+    return namespace
+
+
+def test_a_rich_handlers_pattern_error_in_its_column_is_keyed_as_traceback_prints_it(tmp_path: Path) -> None:
     """The same `re.error`, drawn by a RichHandler in its message column (the exception line wrapped at
-    the column's width), has the key of `traceback`'s text."""
+    the column's width), has the key of `traceback`'s text. (Its function is in a file of its own: rich
+    crops a source line at its box, and a gutter widened by a long file's line numbers moves the crop;
+    a cropped statement is another group: see README, "Other renderings".)"""
     from shipper.text_log import entries
 
-    log = _rich_handler_log(100, [(_bad_pattern, "a(b")])
+    bad_pattern = _short_module(tmp_path, "def bad_pattern(pattern):\n    return re.compile(pattern)\n")[
+        "bad_pattern"
+    ]
+    assert callable(bad_pattern)
+    log = _rich_handler_log(100, [(bad_pattern, "a(b")])
     stack_traces = [
         entry.stack_trace for entry in entries(log.splitlines(keepends=True)) if entry.stack_trace
     ]
     assert len(stack_traces) == 1
     found = fingerprint_event({"error": {"stack_trace": stack_traces[0]}})
-    assert found is not None and found.key == _key(formatted(lambda: _bad_pattern("a(b"))).key
+    assert found is not None and found.key == _key(formatted(lambda: bad_pattern("a(b"))).key
 
 
 # stackprinter: a program that formats its failures with stackprinter (its excepthook, or `format()`

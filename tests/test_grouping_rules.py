@@ -388,10 +388,11 @@ def test_logger_package_keys_a_library_raise_by_the_calling_statement(app: str, 
     assert _logged_key(fetch, "shop.rates") == _logged_key(windows, "shop")
 
 
-@pytest.mark.parametrize("logger", ["root", "__main__", "asyncio", "", "not a package"])
+@pytest.mark.parametrize("logger", ["root", "__main__", "", "not a package"])
 def test_a_logger_that_names_no_program_package_keeps_the_library_statement(logger: str) -> None:
-    """The root logger, `__main__`, a standard-library module or a name that is no identifier mark no
-    frame as the program's: a library's raising statement stays the key, as without a logger."""
+    """The root logger, `__main__` or a name that is no identifier mark no frame as the program's: a
+    library's raising statement stays the key, as without a logger. (A standard-library module's logger
+    reads the package from the frames: tests/test_grouping_stdlib_loggers.py.)"""
     app, packages = "/srv/app", "/srv/app/.venv/lib/python3.11/site-packages"
     fetch = LIBRARY_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
     push = LIBRARY_TRACE.format(app=app, packages=packages, module="orders", function="push_order")

@@ -8,7 +8,8 @@ failure):
 - the exception's class name (the last dotted component, so `__main__.Boom` and `app.errors.Boom`
   agree, and vendored copies agree with the original);
 - its raising statement: the innermost frame, identified by file *name* (not path), function and
-  source text, never by line number or directory; so code moved between versions, other install
+  source text, never by line number or directory (the function by its qualified name where the handler
+  recorded one: `shipper.grouping.qualnames`); so code moved between versions, other install
   locations (venv, site-packages, dist-packages, a checkout, Windows) and other callers do not split;
   a file of a subpackage of the program's (see "Library frames") by its path from the package
   (`shop/payments/views`), so the same statement of `payments/views.py` and `shipping/views.py` is two;
@@ -32,7 +33,9 @@ Library frames. The program's frames are those of its `in_app` packages (handler
 in_app` in the TOML, `logloop cluster --in-app`), else of the package its logger is named after
 (`logging.getLogger(__name__)` in `fleetapp.billing` names `fleetapp`; not the root logger, `__main__`
 or a standard-library module): under site-/dist-packages the package installed there, elsewhere a
-directory of that name or `<package>.py`. When they are known, an exception raised in code that is not
+directory of that name or `<package>.py`. A standard-library logger (`asyncio`, `concurrent.futures`)
+reports the program's failure without naming it: there the traceback's own frames tell the package
+(`frames_package`). When they are known, an exception raised in code that is not
 the program's (an installed library, or a frame shown without source: templates, Cython) is keyed like
 one raised in the standard library: by the program's innermost statement, the one that called into
 that code, as Sentry and Elastic APM users expect (two features failing in one library call are two
@@ -267,7 +270,18 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        <function Conn.__del__ at 0x...>`: a finalizer's, a weakref callback's, a generator's or
        coroutine's closing), keyed with that qualified name (two classes' `__del__` of one module failing
        on one statement's text were one group: the frames print `__del__` alone); none of the evaluation
-       set changes (seeds 1 to 5)
+       set changes (seeds 1 to 5); an event a standard-library logger logged (asyncio's "Task exception
+       was never retrieved" and "Exception in callback", `concurrent.futures`' callbacks; in a text
+       log, `threading.excepthook`'s "Exception in thread ...", its logger read as `threading`) given
+       the program's package its traceback's frames show (`frames_package`): a library raise in a task,
+       a pool or a thread was keyed by the library's statement (every feature's task calling one
+       library call, one group); none of the evaluation set changes (its events carry the program's
+       logger); an event the handler logged whose frames include a function whose bare name another
+       function of its file has (`Reader.close`, `Writer.close`) keyed with the qualified name the
+       handler recorded (`logloop.qualnames`, `shipper.frame_names`; two such methods failing on one
+       statement's text were one group); an event without the field (stored before it, a text log,
+       another shipper's) keys as printed, so only events logged since move; none of the evaluation set
+       changes
 """
 
 from __future__ import annotations
@@ -295,6 +309,7 @@ from shipper.grouping.options import (
     fingerprint_variable,
     user_fingerprint,
 )
+from shipper.grouping.qualnames import with_qualnames
 from shipper.grouping.tracebacks import (
     BoundedMemo,
     ExceptionRecord,
@@ -431,13 +446,14 @@ def fingerprint_event(
         return _customised(doc, options, errors_only=True)
     stack_trace = _field(doc, "error.stack_trace", "error", "stack_trace")
     if stack_trace and type(stack_trace) is str:  # the usual error event: the fast path first
+        stack_trace = _named(stack_trace, doc)
         package = _package_in(stack_trace, doc)
         return fingerprint_plain(stack_trace, package) or _fingerprint(
             doc, stack_trace, package=package, fast_path_tried=True
         )
     if not is_error_document(doc):
         return None
-    stack_trace = stack_trace_text(stack_trace) or traceback_in_message(doc)
+    stack_trace = _named(stack_trace_text(stack_trace), doc) or traceback_in_message(doc)
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
 
 
@@ -456,21 +472,34 @@ def fingerprint_document(
         found = _customised(doc, options, errors_only=False)
         assert found is not None  # every event has a key when not only errors are asked for
         return found
-    stack_trace = stack_trace_text(
-        _field(doc, "error.stack_trace", "error", "stack_trace")
+    stack_trace = _named(
+        stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace")), doc
     ) or traceback_in_message(doc)
     if memo is None or not stack_trace:
         return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc))
     # `_package_in` is a function of the logger's package and the text: found on a miss
-    known = memo.get_or_compute(stack_trace, program_package(doc), _plain_in_package)
+    known = memo.get_or_compute(stack_trace, _memo_package(doc), _plain_in_package)
     if known is not None:
         return known
     return _fingerprint(doc, stack_trace, package=_package_in(stack_trace, doc), fast_path_tried=True)
 
 
 def _plain_in_package(stack_trace: str, logged: str) -> Fingerprint | None:
-    """`fingerprint_plain` of a traceback whose event's logger names `logged` (`program_package`)."""
+    """`fingerprint_plain` of a traceback whose event's logger names `logged` (`_memo_package`)."""
+    if logged == _FROM_FRAMES:
+        logged = frames_package(stack_trace)
     return fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
+
+
+# What `_memo_package` gives for an event a standard-library logger logged: its package is read from
+# the traceback (`frames_package`), so the memo keeps those apart from events of no program package.
+_FROM_FRAMES: Final = "<frames>"
+
+
+def _memo_package(doc: Mapping[str, Any]) -> str:
+    """The program package of `doc` as the memo keys it: `program_package`, else `_FROM_FRAMES` when a
+    standard-library logger logged it."""
+    return program_package(doc) or (_FROM_FRAMES if _stdlib_logged(doc) else "")
 
 
 def program_package(doc: Mapping[str, Any]) -> str:
@@ -492,9 +521,66 @@ _NO_PROGRAM: Final = frozenset({"root", "__main__"})
 
 
 def _package_in(stack_trace: str, doc: Mapping[str, Any]) -> str:
-    """`program_package(doc)` when the traceback may hold a frame of it, else ""."""
+    """`program_package(doc)` when the traceback may hold a frame of it, else ""; for an event a
+    standard-library logger logged, the package its frames show (`frames_package`)."""
     package = program_package(doc)
+    if not package and stack_trace and _stdlib_logged(doc):
+        package = frames_package(stack_trace)
     return package if package and package in stack_trace else ""
+
+
+def _stdlib_logged(doc: Mapping[str, Any]) -> bool:
+    """Whether a standard-library module's logger logged the event (`asyncio`'s "Task exception was
+    never retrieved", `concurrent.futures`'): it reports the program's failure and names no program."""
+    return _stdlib_logger(_text(_field(doc, "log.logger", "log", "logger")))
+
+
+@functools.lru_cache(maxsize=256)
+def _stdlib_logger(logger: str) -> bool:
+    package = logger.partition(".")[0]
+    return package in sys.stdlib_module_names and package not in _NO_PROGRAM
+
+
+def frames_package(stack_trace: str) -> str:
+    """The program's top-level package as a traceback's own frames show it, for an event whose logger
+    names none of the program's (a standard-library logger: a task's or a pool's failure), "" when they
+    show none. Frames outside the standard library and installed packages are the program's: the package
+    is the directory their files share (the file's stem when they are one file without a directory).
+    Without such frames, the outermost frame of an installed package is the program's (its entry: a
+    task's coroutine, a pool's function), installed on the host (Debian's dist-packages, a Docker
+    image's site-packages): its package. (A task a library started is its library's: its raises are
+    then keyed as that library's own, as before.)"""
+    files = [path for path in _IN_APP_FILE_RE.findall(stack_trace) if not path.startswith("<")]
+    local = [path.replace("\\", "/") for path in files if _kind(path) is FrameKind.APPLICATION]
+    if local:
+        directories = {path.rpartition("/")[0] for path in local}
+        shared = _shared_directory(directories)
+        name = shared.rpartition("/")[2] if shared else ""
+        if not name and len(set(local)) == 1 and "/" not in local[0]:
+            name = local[0].rpartition(".")[0]
+    else:
+        installed = next((path for path in files if _kind(path) is FrameKind.THIRD_PARTY), "")
+        name = _installed_package(installed.replace("\\", "/")) if installed else ""
+    return name if name.isidentifier() and not _stdlib_logger(name) else ""
+
+
+def _shared_directory(directories: set[str]) -> str:
+    """The longest directory (parts joined by "/") that holds each of `directories`."""
+    parts = [directory.split("/") for directory in directories]
+    shared: list[str] = []
+    for column in zip(*parts, strict=False):
+        if len(set(column)) > 1:
+            break
+        shared.append(column[0])
+    return "/".join(shared)
+
+
+def _installed_package(path: str) -> str:
+    """The top-level package (or module) of an installed file: its path's part after its innermost
+    install directory (`_INSTALL_ROOTS`)."""
+    cut = max(path.rfind(root) + len(root) if root in path else -1 for root in _INSTALL_ROOTS)
+    first = path[cut:].partition("/")[0] if cut >= 0 else ""
+    return first.removesuffix(".py")
 
 
 def with_package_frames(stack_trace: str, package: str) -> str:
@@ -565,6 +651,14 @@ def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
     return _program_path(filename, package) is not None
 
 
+def _named(stack_trace: str, doc: Mapping[str, Any]) -> str:
+    """The traceback with the qualified names the handler recorded (`logloop.qualnames`: functions
+    whose bare names collide in their file) in its frame lines; as it is for other events."""
+    if not stack_trace or ("logloop" not in doc and "logloop.qualnames" not in doc):
+        return stack_trace
+    return with_qualnames(stack_trace, _field(doc, "logloop.qualnames", "logloop", "qualnames"))
+
+
 def _user_parts(doc: Mapping[str, Any]) -> tuple[str, ...] | None:
     """The fingerprint the program set on the event (`extra={"fingerprint": [...]}`), if any."""
     if "extra" not in doc and "extra.fingerprint" not in doc:
@@ -576,7 +670,7 @@ def _customised(doc: Mapping[str, Any], options: GroupingOptions, *, errors_only
     """The key with the options and the event's own fingerprint applied (see `shipper.grouping.options`):
     frames of `in_app` packages marked, ignored frames dropped, a matching rule's `group_by`, then the
     event's fingerprint parts (`{{ default }}` standing for the key so far). The title stays the default."""
-    stack_trace = stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace"))
+    stack_trace = _named(stack_trace_text(_field(doc, "error.stack_trace", "error", "stack_trace")), doc)
     if errors_only and not (stack_trace or is_error_document(doc)):
         return None
     stack_trace = stack_trace or traceback_in_message(doc)
