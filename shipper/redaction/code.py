@@ -28,6 +28,7 @@ from shipper.redaction.model import (
     REDACTED,
     Finding,
     RuleRunner,
+    _group_findings,
     _is_redacted,
     _lowered,
     _value_finding,
@@ -62,10 +63,7 @@ _SQL_DOLLAR_PASSWORD: Final = compile_lazily(
 
 
 def _sql_bare_password(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _SQL_BARE_PASSWORD.finditer(text):
-        for group in ("secret", "old"):
-            if match[group] is not None:
-                yield Finding(*match.span(group), "sql_password")
+    return _group_findings(_SQL_BARE_PASSWORD, text, "sql_password", ("secret", "old"))
 
 
 # A multipart form field named like a secret: its value after the part's headers and a blank line (real
@@ -85,11 +83,12 @@ _WRAPPER_CALL: Final = compile_lazily(
 
 
 def _wrapper_call(redactor: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _WRAPPER_CALL.finditer(text):
-        if redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
-            match["secret"], "password", text, match.end()
-        ):
-            yield Finding(*match.span("secret"), "secret_call")
+    def keep(match: re.Match[str], secret: str) -> bool:
+        return redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
+            secret, "password", text, match.end()
+        )
+
+    return _group_findings(_WRAPPER_CALL, text, "secret_call", keep=keep)
 
 
 # Calls that take a secret, as a traceback's source line shows them: a string literal passed as the
@@ -336,11 +335,12 @@ def _credential_literal(literal: str) -> bool:
 
 
 def _form_field(redactor: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _FORM_FIELD.finditer(text):
+    def keep(match: re.Match[str], value: str) -> bool:
         if "filename" in match["rest"].lower() or not redactor.is_secret_key(match["name"]):
-            continue
-        if not _is_kept(match["value"], match["name"], text, match.end()):
-            yield Finding(*match.span("value"), "form_field")
+            return False
+        return not _is_kept(value, match["name"], text, match.end())
+
+    return _group_findings(_FORM_FIELD, text, "form_field", ("value",), keep)
 
 
 # An exception's arguments as `str()` prints a tuple of them (`AuthError: ('login failed', 'bob', 'x')`):
@@ -634,9 +634,13 @@ def _sql_key_values(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             if i in secret and value:
                 yield Finding(at, at + len(value), "sql_key_values")
             at += len(value) + 2
-    for match in _DUPLICATE_ENTRY.finditer(text):
-        if redactor.is_secret_key(_last_segment(match["key"])):
-            yield Finding(*match.span("value"), "sql_key_values")
+    yield from _group_findings(
+        _DUPLICATE_ENTRY,
+        text,
+        "sql_key_values",
+        ("value",),
+        lambda match, _: redactor.is_secret_key(_last_segment(match["key"])),
+    )
 
 
 def _sql_insert_literals(redactor: RuleRunner, text: str) -> Iterator[Finding]:
