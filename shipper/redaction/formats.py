@@ -23,6 +23,7 @@ from shipper.redaction.keys import (
     _is_kept,
     _looks_secret,
     _looks_secret_word,
+    _sets_password_policy,
     key_words,
 )
 from shipper.redaction.model import (
@@ -240,6 +241,11 @@ def _netrc(_: RuleRunner, text: str) -> Iterator[Finding]:
             continue
         if match["user"].lower() in _STATUS_WORDS or match["user"].lower() in _PROSE_WORDS:
             continue  # `login failed, passwd: x`: the key-value rule reads the pair
+        if (
+            _sets_password_policy(match["key"], value)
+            and not text[match.end("key") : match.start("secret")].strip()
+        ):
+            continue  # `ALTER USER bob PASSWORD REQUIRE CURRENT`: SQL's `USER x PASSWORD`, not a login's
         found = _value_finding(text, match.start("secret"), match.start("secret") + len(value), "netrc")
         if not _is_kept(text[found.start : found.end], match["key"], text, match.end()):
             yield found

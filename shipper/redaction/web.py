@@ -70,18 +70,38 @@ _URL_LOOSE_PASSWORD: Final = compile_lazily(
     r"(?=@[A-Za-z0-9.\-\[\]]{0,253}(?::\d{1,5})?(?:[/?#\s\"',;)]|$))"
 )
 
+# One that holds a `/` or an `@` as well (`postgresql://bob:pa /ss@db/app`, `redis://:p@ss word@host`):
+# it runs to the first `@` whose host ends the URL (a path, a port, a quote or the line's end after it;
+# a blank after the host alone does not tell a host from a word of the password).
+_URL_WIDE_LOOSE_PASSWORD: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"'\[]{0,256}:"
+    r"(?!\d{1,5}(?:[\s/?#\"',;)\]}]|$))(?P<secret>[^\n]{1,256}?)"
+    r"(?=@[A-Za-z0-9.\-\[\]]{1,253}(?::\d{1,5}(?:[/?#\s\"',;)]|$)|[/?#\"',;)]|\r?\n|$))"
+)
+# After a password's first `/` or `@`, at most one blank (`pa /ss`, `p@ss word`): more are prose after a
+# URL whose host has a named port (`http://a:b/c and mail bob@x.io`) or no password (`redis://:pw@host for
+# admin@x.io`).
+_ONE_BLANK_AFTER_MARK: Final = compile_lazily(r"[^/@]{0,256}[/@][^ \t]{0,256}(?:[ \t][^ \t]{0,256})?")
 
 _STRINGS_APART: Final = compile_lazily(r"[\"'][ \t]{0,8}[,:;+)\]}]|[,:;(\[{][ \t]{0,8}[\"']")
 
 
 def _url_loose_password(_: RuleRunner, text: str) -> Iterator[Finding]:
     if "@" in text:  # (most URLs have no user: an `in` spares them the pattern)
+        yield from _group_findings(_URL_LOOSE_PASSWORD, text, "url_userinfo", keep=_is_loose_password)
         yield from _group_findings(
-            _URL_LOOSE_PASSWORD,
-            text,
-            "url_userinfo",
-            keep=lambda _, secret: any(c in secret for c in " \t\"'") and not _STRINGS_APART.search(secret),
+            _URL_WIDE_LOOSE_PASSWORD, text, "url_userinfo", keep=_is_wide_loose_password
         )
+
+
+def _is_loose_password(_: re.Match[str], secret: str) -> bool:
+    return any(c in secret for c in " \t\"'") and not _STRINGS_APART.search(secret)
+
+
+def _is_wide_loose_password(match: re.Match[str], secret: str) -> bool:
+    if ("/" not in secret and "@" not in secret) or "://" in secret or not _is_loose_password(match, secret):
+        return False  # (the others are `_URL_LOOSE_PASSWORD`'s)
+    return _ONE_BLANK_AFTER_MARK.fullmatch(secret) is not None
 
 
 # A token as a URL's user name, with no password (`https://<token>@github.com/...`): a provider's token
