@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.redacted import assert_linear_time
 
 from shipper import redaction
 from shipper.exceptions import ConfigurationError
@@ -356,13 +355,4 @@ def test_keys_that_hold_a_secret_are_redacted_too() -> None:
 )
 def test_secret_dense_text_costs_linear_time(text: str) -> None:
     """Text dense with secret shapes costs about 4x for 4x the length (a quadratic rule would cost 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(5):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4, runs=5)

@@ -6,11 +6,8 @@ the cost of the new readings."""
 # ruff: noqa: E501  (tables of cases: each text stays on its line, as written)
 from __future__ import annotations
 
-import math
-import time
-
 import pytest
-from helpers.redacted import assert_hidden
+from helpers.redacted import assert_hidden, assert_linear_time
 
 from shipper.redaction import REDACTED, Redactor, redact_document, redact_text
 
@@ -261,16 +258,7 @@ def test_a_csv_header_is_no_label() -> None:
 def test_the_new_readings_cost_linear_time(text: str) -> None:
     """The label, foreign-name and short-name readings cost about 4x for 4x the text (a quadratic one
     would cost 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)
 
 
 def test_user_keys_are_not_read_without_their_digits() -> None:

@@ -6,13 +6,11 @@ that must stay; then the whole probe (`bench/probe_redaction.py`) run as a regre
 from __future__ import annotations
 
 import importlib.util
-import math
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers.redacted import assert_hidden
+from helpers.redacted import assert_hidden, assert_linear_time
 
 from shipper import redaction
 from shipper.redaction import REDACTED, redact_document, redact_text
@@ -395,13 +393,4 @@ def test_the_probe_finds_no_leak_and_changes_only_known_ordinary_texts() -> None
 def test_the_new_rules_cost_linear_time(text: str) -> None:
     """The misspelling, SNMP, expect, wrapper, cookie-jar, `-a`, `setenv`, braced-value, name and path
     readings cost about 4x for 4x the text (a quadratic one would cost 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)

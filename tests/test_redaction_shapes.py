@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 
 import pytest
-from helpers.redacted import assert_hidden
+from helpers.redacted import assert_hidden, assert_linear_time
 
 from shipper.redaction import REDACTED, Redactor, redact_argv, redact_document, redact_mapping, redact_text
 
@@ -1026,16 +1026,7 @@ def test_words_after_a_token_or_an_unset_password_stay(text: str) -> None:
 )
 def test_new_rules_cost_linear_time(text: str) -> None:
     """The rules of the second sweep cost about 4x for 4x the text (a quadratic one would cost 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)
 
 
 def test_sql_statements_without_parameters_cost_linear_time() -> None:
@@ -1044,16 +1035,8 @@ def test_sql_statements_without_parameters_cost_linear_time() -> None:
     heads = "[SQL: INSERT INTO t (password) VALUES (?)] " * 4096
     values = "[SQL: INSERT INTO t (a, password) VALUES (" + "?, " * 5000 + "?)]\n[parameters: ('a', 'b')]\n"
 
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
     for text in (heads, values):
-        assert cost(text * 4) <= 10 * cost(text) + 0.05
+        assert_linear_time(text, text * 4)
 
 
 def _documents_with_a_secret_in_two_fields() -> list[object]:
@@ -1384,16 +1367,7 @@ def test_jws_of_any_payload(payload: str) -> None:
 def test_command_and_code_rules_cost_linear_time(text: str) -> None:
     """The positional-password, one-time-code, wrapper, digest and cut-string rules cost about 4x for
     4x the text (a quadratic one would cost 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)
 
 
 @pytest.mark.parametrize(
@@ -1508,16 +1482,7 @@ def test_git_config_and_prose_about_setting_a_token_stay() -> None:
 def test_prompt_and_tool_rules_cost_linear_time(text: str) -> None:
     """The interactive-prompt, config-set, stdin, CDATA and setting-line rules cost about 4x for 4x
     the text (a quadratic one would cost 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)
 
 
 @pytest.mark.parametrize(
@@ -1532,16 +1497,7 @@ def test_prompt_and_tool_rules_cost_linear_time(text: str) -> None:
 def test_long_runs_under_the_new_patterns_cost_linear_time(text: str) -> None:
     """Long words before a `.pgpass`-like colon and long runs of blanks in an unclosed quoted value cost
     about 4x for 4x the text (the patterns read each run once, not once per split of it)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)
 
 
 @pytest.mark.parametrize(
@@ -1986,16 +1942,7 @@ def test_urls_with_user_names_and_at_signs_but_no_secret_stay(text: str) -> None
 def test_third_sweep_rules_cost_linear_time(text: str) -> None:
     """The URL, escape, prose and tool rules of the third sweep read a pathological text in time linear
     in its length."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
+    assert_linear_time(text[: len(text) // 4], text)
 
 
 _PAIR_AND_STATEMENT_SHAPES = [
@@ -2315,16 +2262,7 @@ def test_cloud_keys_tokens_headers_and_dsns_of_the_probe(text: str, secrets: lis
 def test_fifth_sweep_rules_cost_linear_time(text: str) -> None:
     """The told-word, abbreviation, delimited-row, client-call and generated-value rules read an
     adversarial text in time linear in its length (a quarter of it costs a quarter, with room)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text) <= 10 * cost(text[: len(text) // 4]) + 0.05
+    assert_linear_time(text[: len(text) // 4], text)
 
 
 # --- coloured text, other separators, a quoted key's own blank, a value wrapped to the next line ------

@@ -5,11 +5,8 @@ them that must stay as they are."""
 
 from __future__ import annotations
 
-import math
-import time
-
 import pytest
-from helpers.redacted import assert_hidden
+from helpers.redacted import assert_hidden, assert_linear_time
 
 from shipper.redaction import redact_text
 
@@ -294,13 +291,4 @@ def test_escaped_ordinary_json_stays(text: str) -> None:
 )
 def test_new_shapes_cost_linear_time(text: str) -> None:
     """Text dense with this sweep's shapes costs about 4x for 4x the length (a quadratic rule costs 16x)."""
-
-    def cost(sample: str) -> float:
-        best = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            redact_text(sample)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    assert cost(text * 4) <= 10 * cost(text) + 0.05
+    assert_linear_time(text, text * 4)

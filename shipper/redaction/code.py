@@ -28,6 +28,7 @@ from shipper.redaction.model import (
     REDACTED,
     Finding,
     RuleRunner,
+    _group_findings,
     _is_redacted,
     _lowered,
     _value_finding,
@@ -62,10 +63,88 @@ _SQL_DOLLAR_PASSWORD: Final = compile_lazily(
 
 
 def _sql_bare_password(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _SQL_BARE_PASSWORD.finditer(text):
-        for group in ("secret", "old"):
-            if match[group] is not None:
-                yield Finding(*match.span(group), "sql_password")
+    return _group_findings(_SQL_BARE_PASSWORD, text, "sql_password", ("secret", "old"))
+
+
+# Stored procedures and functions that take a secret by its position, and the (0-based) positions of the
+# arguments that are one, as their vendors document them: a literal there is hidden, a name or a call
+# stays. (MySQL's `ENCODE(str, pass)` is left out: PostgreSQL's `encode(data, 'hex')` shares its name; so
+# are pgcrypto's `encrypt(data, key, type)`, named like every cipher's method, and DBMS_CLOUD's
+# CREATE_CREDENTIAL, whose third argument is a password or a tenancy's id by which overload is called.)
+_SQL_SECRET_ARGUMENTS: Final = {
+    # SQL Server: a login's password (and the old one), an application role's, a linked server's remote
+    # login's, a distributor's; a passphrase; the password PWDENCRYPT hashes and PWDCOMPARE checks
+    "sp_addlogin": (1,),  # loginame, passwd, defdb, ...
+    "sp_password": (0, 1),  # old, new, loginame
+    "sp_addlinkedsrvlogin": (4,),  # rmtsrvname, useself, locallogin, rmtuser, rmtpassword
+    "sp_addapprole": (1,),  # rolename, password
+    "sp_approlepassword": (1,),  # rolename, newpwd
+    "sp_setapprole": (1,),  # rolename, password, ...
+    "sp_adddistributor": (2,),  # distributor, heartbeat_interval, password
+    "encryptbypassphrase": (0,),  # passphrase, cleartext, ...
+    "decryptbypassphrase": (0,),  # passphrase, ciphertext, ...
+    "pwdencrypt": (0,),  # password
+    "pwdcompare": (0,),  # clear_text_password, password_hash
+    # MySQL: the key of its AES and DES functions
+    "aes_encrypt": (1,),  # str, key_str, ...
+    "aes_decrypt": (1,),
+    "des_encrypt": (1,),
+    "des_decrypt": (1,),
+    # PostgreSQL's pgcrypto (and every `crypt(password, salt)`: C's, PHP's, Perl's, Python's)
+    "crypt": (0,),  # password, salt
+    "hmac": (1,),  # data, key, type
+    "pgp_sym_encrypt": (1,),  # data, psw, options
+    "pgp_sym_encrypt_bytea": (1,),
+    "pgp_sym_decrypt": (1,),  # msg, psw, options
+    "pgp_sym_decrypt_bytea": (1,),
+    "pgp_pub_decrypt": (1, 2),  # msg, key (a private key), psw
+    "pgp_pub_decrypt_bytea": (1, 2),
+    # Oracle: a credential's password, an SMTP login's, a cipher's key
+    "dbms_credential.create_credential": (2,),  # credential_name, username, password, ...
+    "dbms_scheduler.create_credential": (2,),
+    "utl_smtp.auth": (2,),  # c, username, password, schemes
+    "dbms_crypto.encrypt": (2,),  # src, typ, key, iv
+    "dbms_crypto.decrypt": (2,),
+    "dbms_crypto.mac": (2,),  # src, typ, key
+}
+# Every call above contains one of these (lower-cased).
+_SQL_SECRET_CALL_TRIGGERS: Final = ("sp_", "crypt", "hmac", "dbms_", "utl_smtp", "pwdcompare")
+# One of them called (`crypt(`) or executed (`EXEC sp_addlogin 'bob', ...`), its name maybe qualified
+# (`master.dbo.sp_addlogin`, `SYS.DBMS_CRYPTO.ENCRYPT`), not inside a longer name (`bcrypt(`, `my_hmac(`).
+_SQL_SECRET_CALL: Final = compile_lazily(
+    lambda: (
+        r"(?i)(?<![\w$#@])(?P<name>"
+        + "|".join(map(re.escape, sorted(_SQL_SECRET_ARGUMENTS, key=len, reverse=True)))
+        + r")(?![\w$#])(?:[ \t]{0,8}\(|[ \t]{1,8}(?=[NnEe]?'|\d|@))"
+    )
+)
+# An argument: a string literal (its quote doubled inside, as SQL escapes it; `N'...'` and `E'...'`), or
+# anything else up to the next comma (a name, a number, `NULL`, a call with its own arguments); a named
+# one (T-SQL's `@passwd = 'x'`, PL/SQL's `password => 'x'`) is read by the rules of pairs.
+_SQL_ARGUMENT: Final = compile_lazily(
+    r"[ \t]{0,8}(?P<named>@\w{1,128}[ \t]{0,8}=|\w{1,128}[ \t]{0,8}=>)?[ \t]{0,8}"
+    r"(?:[NnEe]?(?P<q>['\"])(?P<literal>(?:(?P=q)(?P=q)|(?!(?P=q))[^\\\n]|\\.){0,512})(?P=q)"
+    r"|(?:[^,()'\"\n;]|\((?:[^()'\"\n]|'[^'\n]{0,256}'|\"[^\"\n]{0,256}\"){0,256}\)){0,512})"
+    r"[ \t]{0,8}(?P<comma>,)?"
+)
+
+
+def _sql_secret_argument(_: RuleRunner, text: str) -> Iterator[Finding]:
+    """`EXEC sp_addlogin 'bob', 'x'`, `crypt('x', gen_salt('bf'))`, `pgp_sym_encrypt(data, 'x')`: the
+    literal a procedure or function takes by position as a password or key (`_SQL_SECRET_ARGUMENTS`)."""
+    for call in _SQL_SECRET_CALL.finditer(text):
+        secret = _SQL_SECRET_ARGUMENTS[call["name"].lower()]
+        position = call.end()
+        for index in range(max(secret) + 1):
+            argument = _SQL_ARGUMENT.match(text, position)
+            if argument is None or argument["named"]:
+                break  # (SQL puts no argument by position after a named one)
+            literal = argument["literal"]
+            if index in secret and literal and not _is_kept(literal, "password", text, 0):
+                yield Finding(*argument.span("literal"), "sql_password")
+            if argument["comma"] is None:
+                break
+            position = argument.end()
 
 
 # A multipart form field named like a secret: its value after the part's headers and a blank line (real
@@ -85,11 +164,12 @@ _WRAPPER_CALL: Final = compile_lazily(
 
 
 def _wrapper_call(redactor: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _WRAPPER_CALL.finditer(text):
-        if redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
-            match["secret"], "password", text, match.end()
-        ):
-            yield Finding(*match.span("secret"), "secret_call")
+    def keep(match: re.Match[str], secret: str) -> bool:
+        return redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
+            secret, "password", text, match.end()
+        )
+
+    return _group_findings(_WRAPPER_CALL, text, "secret_call", keep=keep)
 
 
 # Calls that take a secret, as a traceback's source line shows them: a string literal passed as the
@@ -336,11 +416,12 @@ def _credential_literal(literal: str) -> bool:
 
 
 def _form_field(redactor: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _FORM_FIELD.finditer(text):
+    def keep(match: re.Match[str], value: str) -> bool:
         if "filename" in match["rest"].lower() or not redactor.is_secret_key(match["name"]):
-            continue
-        if not _is_kept(match["value"], match["name"], text, match.end()):
-            yield Finding(*match.span("value"), "form_field")
+            return False
+        return not _is_kept(value, match["name"], text, match.end())
+
+    return _group_findings(_FORM_FIELD, text, "form_field", ("value",), keep)
 
 
 # An exception's arguments as `str()` prints a tuple of them (`AuthError: ('login failed', 'bob', 'x')`):
@@ -634,9 +715,13 @@ def _sql_key_values(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             if i in secret and value:
                 yield Finding(at, at + len(value), "sql_key_values")
             at += len(value) + 2
-    for match in _DUPLICATE_ENTRY.finditer(text):
-        if redactor.is_secret_key(_last_segment(match["key"])):
-            yield Finding(*match.span("value"), "sql_key_values")
+    yield from _group_findings(
+        _DUPLICATE_ENTRY,
+        text,
+        "sql_key_values",
+        ("value",),
+        lambda match, _: redactor.is_secret_key(_last_segment(match["key"])),
+    )
 
 
 def _sql_insert_literals(redactor: RuleRunner, text: str) -> Iterator[Finding]:

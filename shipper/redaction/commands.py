@@ -21,8 +21,10 @@ from shipper.redaction.model import (
     REDACTED,
     Finding,
     RuleRunner,
+    _group_findings,
     _is_redacted,
     _lowered,
+    _not_redacted,
     _strip_quotes,
     _value_finding,
 )
@@ -284,8 +286,7 @@ _ECHO_TO_PASSWD: Final = compile_lazily(
 
 
 def _echo_to_passwd(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _ECHO_TO_PASSWD.finditer(text):
-        yield Finding(*match.span("quoted" if match["quoted"] is not None else "bare"), "positional_password")
+    return _group_findings(_ECHO_TO_PASSWD, text, "positional_password", ("quoted", "bare"))
 
 
 # PowerShell's `ConvertTo-SecureString 'x' -AsPlainText` (a string made a SecureString: a password), and
@@ -298,10 +299,7 @@ _WINDOWS_SECRET: Final = compile_lazily(
 
 
 def _windows_secret(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _WINDOWS_SECRET.finditer(text):
-        group = "string" if match["string"] is not None else "p"
-        if match[group] != REDACTED:
-            yield Finding(*match.span(group), "windows_secret")
+    return _group_findings(_WINDOWS_SECRET, text, "windows_secret", ("string", "p"), _not_redacted)
 
 
 def _user_password_flag(_: RuleRunner, text: str) -> Iterator[Finding]:
@@ -541,12 +539,14 @@ _REDIS_COMMAND_AUTH: Final = compile_lazily(
 
 
 def _redis_command_auth(_: RuleRunner, text: str) -> Iterator[Finding]:
-    if "AUTH" not in text:
-        return
-    for match in _REDIS_COMMAND_AUTH.finditer(text):
-        group = next(name for name, value in match.groupdict().items() if value is not None)
-        if match[group].lower() not in _STATUS_WORDS:
-            yield Finding(*match.span(group), "redis_auth")
+    if "AUTH" in text:
+        yield from _group_findings(
+            _REDIS_COMMAND_AUTH,
+            text,
+            "redis_auth",
+            ("quoted", "secret", "quoted2", "secret2", "quoted3", "secret3"),
+            lambda _, secret: secret.lower() not in _STATUS_WORDS,
+        )
 
 
 def _redis_auth_line(_: RuleRunner, text: str) -> Iterator[Finding]:
@@ -648,8 +648,7 @@ _SASL_TRIGGERS: Final = ("\\x00", "\\u0000", "\x00")
 
 def _sasl_plain(_: RuleRunner, text: str) -> Iterator[Finding]:
     if "\\x00" in text or "\x00" in text or "\\u0000" in text:  # (`_SASL_TRIGGERS`, written out)
-        for match in _SASL_PLAIN.finditer(text):
-            yield Finding(*match.span("secret"), "sasl_plain")
+        yield from _group_findings(_SASL_PLAIN, text, "sasl_plain")
 
 
 # A program that answers a password prompt for another (`SSH_ASKPASS`, `SUDO_ASKPASS`, `GIT_ASKPASS`), its
@@ -679,5 +678,4 @@ _REDIS_ACL: Final = compile_lazily(
 
 
 def _redis_acl(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _REDIS_ACL.finditer(_lowered(text)):
-        yield Finding(*match.span("secret"), "redis_auth")
+    return _group_findings(_REDIS_ACL, _lowered(text), "redis_auth")

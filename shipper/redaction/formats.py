@@ -23,6 +23,7 @@ from shipper.redaction.keys import (
     _is_kept,
     _looks_secret,
     _looks_secret_word,
+    _sets_password_policy,
     key_words,
 )
 from shipper.redaction.model import (
@@ -34,6 +35,7 @@ from shipper.redaction.model import (
     Finding,
     RuleRunner,
     _after_bytes_prefix,
+    _group_findings,
     _lowered,
     _strip_quotes,
     _trie_pattern,
@@ -220,14 +222,15 @@ def _delimited_line(
 
 
 def _table_row(redactor: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _TABLE_ROW.finditer(text):
-        key, value = match["key"], match["value"]
+    def keep(match: re.Match[str], value: str) -> bool:
+        key = match["key"]
         if not redactor.is_secret_key(key) or _is_kept(value, key, text, match.end()):
-            continue
+            return False
         if value.lower() in _STATUS_WORDS or value == REDACTED:
-            continue
-        if redactor.is_secret_key(key, in_text=True) or _looks_secret(value):
-            yield Finding(*match.span("value"), "table_row")
+            return False
+        return redactor.is_secret_key(key, in_text=True) or _looks_secret(value)
+
+    return _group_findings(_TABLE_ROW, text, "table_row", ("value",), keep)
 
 
 def _netrc(_: RuleRunner, text: str) -> Iterator[Finding]:
@@ -238,6 +241,11 @@ def _netrc(_: RuleRunner, text: str) -> Iterator[Finding]:
             continue
         if match["user"].lower() in _STATUS_WORDS or match["user"].lower() in _PROSE_WORDS:
             continue  # `login failed, passwd: x`: the key-value rule reads the pair
+        if (
+            _sets_password_policy(match["key"], value)
+            and not text[match.end("key") : match.start("secret")].strip()
+        ):
+            continue  # `ALTER USER bob PASSWORD REQUIRE CURRENT`: SQL's `USER x PASSWORD`, not a login's
         found = _value_finding(text, match.start("secret"), match.start("secret") + len(value), "netrc")
         if not _is_kept(text[found.start : found.end], match["key"], text, match.end()):
             yield found
@@ -251,13 +259,14 @@ _NAMING_ATTRIBUTE: Final = compile_lazily(
 
 
 def _xml_element(redactor: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _XML_ELEMENT.finditer(text):
-        group = "value" if match["value"] is not None else "cdata"  # `<![CDATA[x]]>`: its content
-        key, value = match["key"], match[group]
+    def keep(match: re.Match[str], value: str) -> bool:
+        key = match["key"]
         if match["attributes"] and (named := _NAMING_ATTRIBUTE.search(match["attributes"])) is not None:
             key = named["name"]
-        if _xml_secret(redactor, key, value.strip(), text, match.end()):
-            yield Finding(*match.span(group), "xml_element")
+        return _xml_secret(redactor, key, value.strip(), text, match.end())
+
+    # (`<![CDATA[x]]>`: its content)
+    return _group_findings(_XML_ELEMENT, text, "xml_element", ("value", "cdata"), keep)
 
 
 def _xml_secret(redactor: RuleRunner, name: str, value: str, text: str, end: int) -> bool:
@@ -361,11 +370,14 @@ _NOT_A_USER: Final = compile_lazily(
 
 
 def _auth_pair(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _AUTH_PAIR.finditer(text):
-        secret = match["secret"]
-        if _NOT_A_USER.fullmatch(match["user"]) or secret.isdigit() or secret == REDACTED:
-            continue
-        yield Finding(*match.span("secret"), "auth_pair")
+    return _group_findings(
+        _AUTH_PAIR,
+        text,
+        "auth_pair",
+        keep=lambda match, secret: (
+            not (_NOT_A_USER.fullmatch(match["user"]) or secret.isdigit() or secret == REDACTED)
+        ),
+    )
 
 
 # A configuration directive that names a secret, its value apart by blanks: daemons' (keepalived's
@@ -511,11 +523,14 @@ _NTP_KEY_TYPES: Final = ("MD5", "SHA", "AES", "RMD", "TIGER", "WHIRLPOOL")
 
 
 def _ntp_key_line(_: RuleRunner, text: str) -> Iterator[Finding]:
-    if not any(kind in text for kind in _NTP_KEY_TYPES):
-        return  # (a few substring tests: a trie of the types searched in every triggered text cost more)
-    for match in _NTP_KEY_LINE.finditer(text):
-        if match["form"] or _looks_secret_word(match["secret"]):
-            yield Finding(*match.span("secret"), "ntp_key")
+    # (a few substring tests: a trie of the types searched in every triggered text cost more)
+    if any(kind in text for kind in _NTP_KEY_TYPES):
+        yield from _group_findings(
+            _NTP_KEY_LINE,
+            text,
+            "ntp_key",
+            keep=lambda match, secret: bool(match["form"]) or _looks_secret_word(secret),
+        )
 
 
 # A mapping of hosts to credentials under a key naming their kind (composer's auth.json: `"github-oauth":

@@ -518,6 +518,18 @@ def _looks_secret_word(value: str) -> bool:
     return any(not c.isalpha() for c in value) or any(c.isupper() for c in value[1:])
 
 
+# The words after an account's PASSWORD keyword that set its policy rather than give it: MySQL's and
+# MariaDB's `PASSWORD EXPIRE [INTERVAL 90 DAY | NEVER | DEFAULT]`, `PASSWORD HISTORY 5`, `PASSWORD REUSE
+# INTERVAL 365 DAY`, `PASSWORD REQUIRE CURRENT`, `PASSWORD LOCK TIME`; Oracle's `PASSWORD EXPIRE`;
+# PostgreSQL's `PASSWORD NULL` (a password given in SQL is quoted, and stays hidden).
+_PASSWORD_POLICY_WORDS: Final = frozenset({"expire", "history", "reuse", "require", "lock", "null"})
+
+
+def _sets_password_policy(key: str, word: str) -> bool:
+    """Whether a bare word after `PASSWORD` is one that sets the password's policy in SQL (`EXPIRE`)."""
+    return word.lower() in _PASSWORD_POLICY_WORDS and key.lower() == "password"
+
+
 # --- values that are, and are not, secrets ------------------------------------------------------------------
 
 

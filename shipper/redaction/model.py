@@ -123,16 +123,42 @@ def _contains(word: str) -> Callable[[str], bool]:
     return lambda text: word in text
 
 
+Keep = Callable[[re.Match[str], str], bool]  # whether a match's group, of this value, is a secret
+
+
+def _group_findings(
+    pattern: re.Pattern[str],
+    text: str,
+    rule: str,
+    groups: tuple[str | int, ...] = ("secret",),
+    keep: Keep | None = None,
+) -> Iterator[Finding]:
+    """A finding named `rule` of each of `groups` that took part in a match of `pattern` in `text` (not
+    empty, and kept by `keep(match, value)` when given): the shape of most rules, a pattern whose named
+    parts are the secret (the alternatives that write it, or a password and the old one it replaces)."""
+    for match in pattern.finditer(text):
+        for group in groups:
+            value = match[group]
+            if value and (keep is None or keep(match, value)):
+                yield Finding(*match.span(group), rule)
+
+
+def _not_redacted(_: re.Match[str], value: str) -> bool:
+    """Whether a value is other than an earlier `[REDACTED]` (a `keep` of `_group_findings`)."""
+    return value != REDACTED
+
+
 def _pattern_rule(name: str, pattern: re.Pattern[str], triggers: tuple[str, ...]) -> Rule:
     """A rule that hides the group `secret` of each match, or the whole match if it has none."""
+    groups: tuple[str | int, ...] = ()
 
     def find(_: RuleRunner, text: str) -> Iterator[Finding]:
-        for match in pattern.finditer(text):
-            # (asked of the match: asked of the rule's pattern when the rule is made, it would compile
-            # a lazily compiled pattern at import)
-            start, end = match.span("secret" if "secret" in match.re.groupindex else 0)
-            if end > start:
-                yield Finding(start, end, name)
+        nonlocal groups
+        if not groups:
+            # (asked when the rule first runs: asked when the rule is made, it would compile a lazily
+            # compiled pattern at import)
+            groups = ("secret",) if "secret" in pattern.groupindex else (0,)
+        return _group_findings(pattern, text, name, groups)
 
     return Rule(name, find, triggers)
 

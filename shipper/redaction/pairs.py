@@ -41,6 +41,7 @@ from shipper.redaction.keys import (
     _looks_secret_word,
     _random_looking,
     _read_words,
+    _sets_password_policy,
     _tells_a_status,
     key_words,
 )
@@ -59,6 +60,7 @@ from shipper.redaction.model import (
     Finding,
     RuleRunner,
     _after_bytes_prefix,
+    _group_findings,
     _is_redacted,
     _long_quoted,
     _strip_quotes,
@@ -548,6 +550,8 @@ def _key_space_value(_: RuleRunner, text: str) -> Iterator[Finding]:
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs; `passwd --stdin`: a flag
         if not quoted and _DOTTED_NAME.fullmatch(inner):
             continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
+        if bare and _sets_password_policy(match["key"], inner):
+            continue  # `ALTER USER bob PASSWORD EXPIRE`: SQL's policy of the password, not a password
         named = bare or (quoted and not text[match.end("key") : vstart].strip())  # (`secret 'db-creds'`)
         if named and _NAME_OF_PARTS.fullmatch(inner) and not _NAMES_PASSWORD.match(match["key"]):
             continue  # `mounted secret db-credentials`: a Secret object's name (a password stays hidden)
@@ -673,6 +677,33 @@ def _told_word(text: str, match: re.Match[str]) -> Finding | None:
     if following in _SENTENCE_GOES_ON:
         return None  # `the password is about to expire`, `is safe with us`: a sentence, not a value
     return Finding(*word.span(), "key_space_value")
+
+
+# A value an API echoes in brackets or quotes after the secret's name and a participle (`The API key
+# provided (sk-abc) is invalid`, `Password supplied "x" was rejected`; `provided: x` is
+# `_KEY_SPACE_VALUE`'s): the participle is looked for first, then the one or two words before it.
+_GIVEN_VALUE: Final = compile_lazily(
+    rf"(?i)(?<=[ \t])(?:{_GIVEN_WORDS})[ \t]{{1,8}}"
+    r"(?:\((?P<bracketed>[^\s()]{1,256})\)|(?P<q>[\"'`])(?P<quoted>(?:(?!(?P=q))[^\n]){1,256})(?P=q))"
+)
+_NAME_BEFORE: Final = compile_lazily(
+    r"(?<![\w.\-])(?:[^\W\d][\w\-]{0,63}[ \t])?[^\W\d][\w\-]{0,63}[ \t]{1,8}\Z"
+)
+
+
+def _given_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    def keep(match: re.Match[str], value: str) -> bool:
+        name = _NAME_BEFORE.search(text, max(0, match.start() - 136), match.start())
+        if name is None or not redactor.is_secret_key(name.group().strip(), in_text=True):
+            return False
+        if value.lower() in _STATUS_WORDS or value.lower() in _PROSE_WORDS:
+            return False  # `token received (expired)`
+        bracketed = match["bracketed"] is not None  # (a word in brackets must read like a credential)
+        return not _is_kept(value, "password", text, match.end()) and (
+            not bracketed or _looks_secret_word(value)
+        )
+
+    return _group_findings(_GIVEN_VALUE, text, "key_space_value", ("bracketed", "quoted"), keep)
 
 
 def _key_told(_: RuleRunner, text: str) -> Iterator[Finding]:

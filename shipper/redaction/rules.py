@@ -12,6 +12,7 @@ from shipper.redaction.code import (
     _SECRET_CALL_TRIGGERS,
     _SQL_DOLLAR_PASSWORD,
     _SQL_PASSWORD,
+    _SQL_SECRET_CALL_TRIGGERS,
     _client_call,
     _diagnose_annotation,
     _exception_args,
@@ -25,6 +26,7 @@ from shipper.redaction.code import (
     _sql_insert_literals,
     _sql_key_values,
     _sql_parameters,
+    _sql_secret_argument,
     _validation_input,
     _wrapper_call,
 )
@@ -83,6 +85,7 @@ from shipper.redaction.model import Rule, _pattern_rule, _trie_pattern
 from shipper.redaction.pairs import (
     _ONE_TIME_CODE,
     _flag_value,
+    _given_value,
     _key_space_value,
     _key_told,
     _key_value,
@@ -212,6 +215,11 @@ DEFAULT_RULES: Final = (
         ),
     ),
     Rule("key_space_value", _key_told, ("key",)),
+    Rule(
+        "key_space_value",
+        _given_value,
+        ("provided", "given", "supplied", "received", "used", "sent", "passed"),
+    ),
     Rule("key_space_value", _script_password, _SCRIPT_TRIGGERS),
     Rule("netrc", _netrc, ("login", "user")),  # (after: where both find a value, theirs is named)
     Rule("prompt_answer", _prompt_answer, ("for",)),
@@ -263,6 +271,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("sql_password", _SQL_PASSWORD, ("password(", "identified")),
     Rule("sql_password", _sql_bare_password, ("identified",)),
     _pattern_rule("sql_password", _SQL_DOLLAR_PASSWORD, ("$",)),
+    Rule("sql_password", _sql_secret_argument, _SQL_SECRET_CALL_TRIGGERS),
     Rule("form_field", _form_field, ("form-data",)),
     _pattern_rule("private_key_body", _PUTTY_PRIVATE_LINES, ("private-lines",)),
     Rule(
@@ -400,6 +409,9 @@ _TRIGGERS: Final = (
     "sword", "swd", "pasws", "phras", "spshr", "horiz", "autoh", "autor", "cerd", "cede", "reden", "rcede",
     "crde", "cree", "secr", "cret", "sece", "rcet", "scer", "otken", "tkoen", "toekn", "tokn", "toen", "tken",
     *_ORACLE_TRIGGERS, "jwt", "code=", "identified", "sessid", *_PRIVATE_KEY_BODY_TRIGGERS,
+    # procedures and functions given a secret by position (`_SQL_SECRET_ARGUMENTS`; the others hold a word
+    # above: `pass`, `login`, `pwd`, `auth`, `cred`, `hmac`)
+    "crypt(", "crypt (", "pgp_", "approle", "distributor", "dbms_crypto",
     'kty"', "kty'", 'kty\\"',  # a JSON Web Key's private members (`_jwk`)
     "hooks", "webhook.office", "api.telegram.org/", "maker.ifttt",  # URLs holding a credential (`_WEBHOOK`)
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",

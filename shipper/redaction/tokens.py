@@ -23,7 +23,14 @@ from shipper.redaction.keys import (
     _is_websocket_handshake,
     key_words,
 )
-from shipper.redaction.model import REDACTED, Finding, RuleRunner, _lowered, _trie_pattern
+from shipper.redaction.model import (
+    Finding,
+    RuleRunner,
+    _group_findings,
+    _lowered,
+    _not_redacted,
+    _trie_pattern,
+)
 
 # The kinds of armoured block that hold a secret key: PEM and PGP private keys, an age or a PGP `SECRET
 # KEY`, OpenVPN's static (`tls-auth`/`secret`) keys; in five dashes or in RFC 4716's `---- ` (an SSH2
@@ -259,10 +266,8 @@ _JWK_PRIVATE_MEMBER: Final = compile_lazily(
 
 def _jwk(_: RuleRunner, text: str) -> Iterator[Finding]:
     """A JSON Web Key's private members, in a text that names a key type (`"kty"`)."""
-    if _JWK_KEY_TYPE.search(text) is None:
-        return
-    for match in _JWK_PRIVATE_MEMBER.finditer(text):
-        yield Finding(*match.span("secret"), "jwk_private_member")
+    if _JWK_KEY_TYPE.search(text) is not None:
+        yield from _group_findings(_JWK_PRIVATE_MEMBER, text, "jwk_private_member")
 
 
 _JWK_KEY_TYPE: Final = compile_lazily(r"[\"']kty\\?[\"'][ \t]{0,8}(?:=>|:)")
@@ -359,14 +364,17 @@ _BASE64_PEM: Final = compile_lazily(
 
 
 def _base64_pem(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _BASE64_PEM.finditer(text):
-        head = match.group()[:64]
-        try:
-            armour = binascii.a2b_base64(head[: len(head) // 4 * 4])
-        except binascii.Error:
-            continue
-        if b"PRIVATE KEY" in armour.split(b"\n", 1)[0]:
-            yield Finding(*match.span(), "private_key_body")
+    return _group_findings(_BASE64_PEM, text, "private_key_body", (0,), _armours_a_private_key)
+
+
+def _armours_a_private_key(_: re.Match[str], encoded: str) -> bool:
+    """Whether base64 begins with a private key's armour (a certificate's or a public key's: no)."""
+    head = encoded[:64]
+    try:
+        armour = binascii.a2b_base64(head[: len(head) // 4 * 4])
+    except binascii.Error:
+        return False
+    return b"PRIVATE KEY" in armour.split(b"\n", 1)[0]
 
 
 # A private key's END line with no BEGIN before it (a message cut at its head keeps its tail): the base64
@@ -477,9 +485,9 @@ def _decoded_credentials(run: str) -> bool:
 
 
 def _encoded_credentials(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for run in _ENCODED_RUN.finditer(text):
-        if _decoded_credentials(run.group()):
-            yield Finding(*run.span(), "encoded_credentials")
+    return _group_findings(
+        _ENCODED_RUN, text, "encoded_credentials", (0,), lambda _, run: _decoded_credentials(run)
+    )
 
 
 # The words that make a triggered text worth reading for unpadded base64 runs (each run of a 20-frame
@@ -500,10 +508,7 @@ def _encoded_credentials_rule(redactor: RuleRunner, text: str) -> Iterator[Findi
 
 
 def _private_key_block(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _PRIVATE_KEY_BLOCK.finditer(text):
-        start, end = match.span("secret")
-        if text[start:end] != REDACTED:
-            yield Finding(start, end, "private_key_block")
+    return _group_findings(_PRIVATE_KEY_BLOCK, text, "private_key_block", keep=_not_redacted)
 
 
 # Ansible Vault's ciphertext (`$ANSIBLE_VAULT;1.1;AES256` and its lines of hex, in a file or under a YAML
@@ -528,11 +533,9 @@ _PLAIN_SCHEME_TRIGGERS: Final = ("plain}", "plain-trunc}", "cleartext}", "clear}
 
 def _plain_scheme(_: RuleRunner, text: str) -> Iterator[Finding]:
     if "}" in text:
-        for match in _PLAIN_SCHEME.finditer(text):
-            yield Finding(*match.span("secret"), "password_hash")
+        yield from _group_findings(_PLAIN_SCHEME, text, "password_hash")
 
 
 def _seed_phrase(_: RuleRunner, text: str) -> Iterator[Finding]:
     if "hrase" in text or "nemonic" in text or "HRASE" in text or "NEMONIC" in text:
-        for match in _SEED_PHRASE.finditer(text):
-            yield Finding(*match.span("secret"), "seed_phrase")
+        yield from _group_findings(_SEED_PHRASE, text, "seed_phrase")

@@ -5,6 +5,7 @@ headers (and a header value a client refused), a WebSocket subprotocol that carr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Final
 
@@ -19,6 +20,7 @@ from shipper.redaction.model import (
     Finding,
     RuleRunner,
     _after_bytes_prefix,
+    _group_findings,
     _is_redacted,
     _strip_quotes,
 )
@@ -68,17 +70,38 @@ _URL_LOOSE_PASSWORD: Final = compile_lazily(
     r"(?=@[A-Za-z0-9.\-\[\]]{0,253}(?::\d{1,5})?(?:[/?#\s\"',;)]|$))"
 )
 
+# One that holds a `/` or an `@` as well (`postgresql://bob:pa /ss@db/app`, `redis://:p@ss word@host`):
+# it runs to the first `@` whose host ends the URL (a path, a port, a quote or the line's end after it;
+# a blank after the host alone does not tell a host from a word of the password).
+_URL_WIDE_LOOSE_PASSWORD: Final = compile_lazily(
+    r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^:/@\s\"'\[]{0,256}:"
+    r"(?!\d{1,5}(?:[\s/?#\"',;)\]}]|$))(?P<secret>[^\n]{1,256}?)"
+    r"(?=@[A-Za-z0-9.\-\[\]]{1,253}(?::\d{1,5}(?:[/?#\s\"',;)]|$)|[/?#\"',;)]|\r?\n|$))"
+)
+# After a password's first `/` or `@`, at most one blank (`pa /ss`, `p@ss word`): more are prose after a
+# URL whose host has a named port (`http://a:b/c and mail bob@x.io`) or no password (`redis://:pw@host for
+# admin@x.io`).
+_ONE_BLANK_AFTER_MARK: Final = compile_lazily(r"[^/@]{0,256}[/@][^ \t]{0,256}(?:[ \t][^ \t]{0,256})?")
 
 _STRINGS_APART: Final = compile_lazily(r"[\"'][ \t]{0,8}[,:;+)\]}]|[,:;(\[{][ \t]{0,8}[\"']")
 
 
 def _url_loose_password(_: RuleRunner, text: str) -> Iterator[Finding]:
-    if "@" not in text:
-        return  # (most URLs have no user: an `in` spares them the pattern)
-    for match in _URL_LOOSE_PASSWORD.finditer(text):
-        secret = match["secret"]
-        if any(c in secret for c in " \t\"'") and not _STRINGS_APART.search(secret):
-            yield Finding(*match.span("secret"), "url_userinfo")
+    if "@" in text:  # (most URLs have no user: an `in` spares them the pattern)
+        yield from _group_findings(_URL_LOOSE_PASSWORD, text, "url_userinfo", keep=_is_loose_password)
+        yield from _group_findings(
+            _URL_WIDE_LOOSE_PASSWORD, text, "url_userinfo", keep=_is_wide_loose_password
+        )
+
+
+def _is_loose_password(_: re.Match[str], secret: str) -> bool:
+    return any(c in secret for c in " \t\"'") and not _STRINGS_APART.search(secret)
+
+
+def _is_wide_loose_password(match: re.Match[str], secret: str) -> bool:
+    if ("/" not in secret and "@" not in secret) or "://" in secret or not _is_loose_password(match, secret):
+        return False  # (the others are `_URL_LOOSE_PASSWORD`'s)
+    return _ONE_BLANK_AFTER_MARK.fullmatch(secret) is not None
 
 
 # A token as a URL's user name, with no password (`https://<token>@github.com/...`): a provider's token
@@ -105,8 +128,7 @@ _WEBHOOK: Final = compile_lazily(
 
 
 def _webhook(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _WEBHOOK.finditer(text):
-        yield Finding(*match.span("bot" if match["bot"] is not None else "secret"), "webhook_url")
+    return _group_findings(_WEBHOOK, text, "webhook_url", ("bot", "secret"))
 
 
 def _header(_: RuleRunner, text: str) -> Iterator[Finding]:
@@ -178,23 +200,27 @@ def _cookie_values(text: str, start: int, end: int) -> Iterator[Finding]:
 def _bearer(_: RuleRunner, text: str) -> Iterator[Finding]:
     """`Bearer <token>` of any length; prose stays: lower-case `bearer` needs a token with a digit or
     symbol (`bearer bonds`), and a lower-case word of 5+ letters is prose (`Bearer token expired`)."""
-    for match in _BEARER.finditer(text):
-        value = match["value"]
-        if _NAME_EQUALS.match(value) or _CHALLENGE_PARAMETER.match(text, match.start("value")):
-            continue  # `token_type=Bearer expires_in=3600`, `Bearer realm="api"`: pairs, not a token
-        word = value.rstrip(".!?")  # (`Missing Bearer token.`: a stop ends the sentence, not the word)
-        if word.isalpha() and word.islower() and len(word) >= 5:
-            continue  # `Bearer authentication required`, `Bearer token expired`: prose
-        if match["scheme"][0] == "B" or any(not c.isalpha() for c in value):
-            yield Finding(*match.span("value"), "bearer_token")
+    return _group_findings(_BEARER, text, "bearer_token", ("value",), _is_bearer_token)
+
+
+def _is_bearer_token(match: re.Match[str], value: str) -> bool:
+    if _NAME_EQUALS.match(value) or _CHALLENGE_PARAMETER.match(match.string, match.start("value")):
+        return False  # `token_type=Bearer expires_in=3600`, `Bearer realm="api"`: pairs, not a token
+    word = value.rstrip(".!?")  # (`Missing Bearer token.`: a stop ends the sentence, not the word)
+    if word.isalpha() and word.islower() and len(word) >= 5:
+        return False  # `Bearer authentication required`, `Bearer token expired`: prose
+    return match["scheme"][0] == "B" or any(not c.isalpha() for c in value)
 
 
 def _basic(_: RuleRunner, text: str) -> Iterator[Finding]:
     """`Basic <base64>` outside a header: the value must look base64 (a digit, `=`, or inner capitals)."""
-    for match in _BASIC.finditer(text):
-        value = match["value"]
-        if any(c.isdigit() or c in "+/=" for c in value) or any(c.isupper() for c in value[1:]):
-            yield Finding(*match.span("value"), "basic_credentials")
+    return _group_findings(
+        _BASIC,
+        text,
+        "basic_credentials",
+        ("value",),
+        lambda _, value: any(c.isdigit() or c in "+/=" for c in value) or any(c.isupper() for c in value[1:]),
+    )
 
 
 def _query_param(redactor: RuleRunner, text: str) -> Iterator[Finding]:
@@ -268,13 +294,15 @@ def _bare_userinfo(_: RuleRunner, text: str) -> Iterator[Finding]:
 
 
 def _schemeless_userinfo(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _SCHEMELESS_USERINFO.finditer(text):
-        if match["user"] is not None and match["user"].lower() in _ADDRESS_SCHEMES:
-            continue
-        group = "secret" if match["secret"] is not None else "port"
-        value = match[group]
-        if value != REDACTED and not _PLACEHOLDER.fullmatch(value):
-            yield Finding(*match.span(group), "url_userinfo")
+    return _group_findings(
+        _SCHEMELESS_USERINFO, text, "url_userinfo", ("secret", "port"), _is_schemeless_secret
+    )
+
+
+def _is_schemeless_secret(match: re.Match[str], value: str) -> bool:
+    if match["user"] is not None and match["user"].lower() in _ADDRESS_SCHEMES:
+        return False
+    return value != REDACTED and not _PLACEHOLDER.fullmatch(value)
 
 
 # http.cookiejar's repr of a cookie, `<Cookie name=value for domain/path>`: every cookie may be a session.
@@ -282,15 +310,21 @@ _COOKIE_REPR: Final = compile_lazily(r"<Cookie [^\s=<>]{1,256}=(?P<secret>[^\s<>
 
 
 def _url_userinfo(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _URL_USERINFO.finditer(text):
-        if match["secret"].strip("*"):  # (`app:***@db`: a password SQLAlchemy or Celery already masked)
-            yield Finding(*match.span("secret"), "url_userinfo")
+    # (`app:***@db`: a password SQLAlchemy or Celery already masked)
+    return _group_findings(
+        _URL_USERINFO, text, "url_userinfo", keep=lambda _, secret: bool(secret.strip("*"))
+    )
 
 
 def _url_token_user(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _URL_TOKEN_USER.finditer(text):
-        if match["prefixed"] or _token_like(match["secret"]) or _decoded_credentials(match["secret"]):
-            yield Finding(*match.span("secret"), "url_userinfo")
+    return _group_findings(
+        _URL_TOKEN_USER,
+        text,
+        "url_userinfo",
+        keep=lambda match, secret: bool(
+            match["prefixed"] or _token_like(secret) or _decoded_credentials(secret)
+        ),
+    )
 
 
 # A WebSocket subprotocol list carrying a token (`Sec-WebSocket-Protocol: access_token, x`, `bearer, x`;
@@ -370,10 +404,13 @@ def _refused_header_value(_: RuleRunner, text: str) -> Iterator[Finding]:
             start = scheme.end()
         if end > start and not _is_redacted(text[start:end]):
             yield Finding(start, end, "authorization_header")
-    for match in _REFUSED_HEADER_PART.finditer(text):
-        if match["part"] == match["value"] and not _plain_header_value(match["value"]):
-            yield Finding(*match.span("part"), "authorization_header")
-            yield Finding(*match.span("value"), "authorization_header")
+    yield from _group_findings(
+        _REFUSED_HEADER_PART,
+        text,
+        "authorization_header",
+        ("part", "value"),
+        lambda match, _: match["part"] == match["value"] and not _plain_header_value(match["value"]),
+    )
 
 
 # An e-mail address and its password joined by a colon (Postfix's `sasl_passwd` lines, `[smtp.x.io]:587
@@ -391,10 +428,11 @@ _FILE_NAME: Final = compile_lazily(r"[\w\-]{1,128}(?:\.[\w\-]{1,128}){0,8}\.[a-z
 
 
 def _address_password(_: RuleRunner, text: str) -> Iterator[Finding]:
-    for match in _ADDRESS_PASSWORD.finditer(text):
-        secret = match["secret"]
-        if secret.isdigit() or _FILE_NAME.fullmatch(secret) or secret == REDACTED.strip("[]"):
-            continue
-        at = match.start()
-        if at and _LOCAL_PART.search(text, max(0, at - 64), at) is not None:
-            yield Finding(*match.span("secret"), "url_userinfo")
+    return _group_findings(_ADDRESS_PASSWORD, text, "url_userinfo", keep=_follows_an_address)
+
+
+def _follows_an_address(match: re.Match[str], secret: str) -> bool:
+    if secret.isdigit() or _FILE_NAME.fullmatch(secret) or secret == REDACTED.strip("[]"):
+        return False
+    at = match.start()
+    return at > 0 and _LOCAL_PART.search(match.string, max(0, at - 64), at) is not None
