@@ -6,11 +6,14 @@ proxy that holds each answer back (so that a kill lands while a request is out).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +149,138 @@ def test_a_total_catches_up_with_what_an_acknowledgement_holds_beyond_its_entry(
     assert totals == {"sent": 13, "retried": 2}
     assert entries["a.seg"] == {"sent": 7, "dead_lettered": 1, "retried": 2, "torn": 0, ledger.OVERFLOW: 3}
     assert not ledger.catch_up(totals, entries, acks)
+
+
+def test_an_entry_ahead_of_its_acknowledgement_is_a_floor_not_counted_again() -> None:
+    """An acknowledgement behind agent.json's entry (its write failed) adds nothing as it climbs back
+    to the entry (the copies sent again, refused as duplicates), the entry never goes down, and only
+    what it holds beyond the entry is counted."""
+    totals = {"sent": 100}
+    entries = {"a.seg": {"sent": 100, "dead_lettered": 2}}
+    assert not ledger.catch_up(totals, entries, {"a.seg": layout.Ack(sent=50, dead_lettered=1)})
+    assert entries["a.seg"]["sent"] == 100 and entries["a.seg"]["dead_lettered"] == 2
+    assert not ledger.catch_up(totals, entries, {"a.seg": layout.Ack(sent=100, dead_lettered=2)})
+    assert ledger.catch_up(totals, entries, {"a.seg": layout.Ack(sent=110, dead_lettered=2)})
+    assert totals == {"sent": 110} and entries["a.seg"]["sent"] == 110
+
+
+# argv: url, spool, prefix. Logs `<tag> <count>` batches read from its standard input (answers LOGGED),
+# keeps its segment open meanwhile, and on `close` closes and exits.
+_LONG_PROGRAM = """
+import logging, sys
+import shipper
+
+url, spool, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
+handler = shipper.install(
+    "long", es_url=url, spool_path=spool, index_prefix=prefix, spool_max_bytes=2 * 1024 * 1024,
+    idle_exit=60, stats_interval=3600,
+)
+log = logging.getLogger("long")
+for line in sys.stdin:
+    if line.strip() == "close":
+        break
+    tag, count = line.split()
+    for i in range(int(count)):
+        log.warning("%s %d", tag, i)
+    print("LOGGED", flush=True)
+handler.close()
+"""
+
+# argv: url, spool, prefix. Another program on the same spool: ten records in a segment of its own.
+_SHORT_PROGRAM = """
+import logging, sys
+import shipper
+
+handler = shipper.install("short", es_url=sys.argv[1], spool_path=sys.argv[2], index_prefix=sys.argv[3])
+for i in range(10):
+    logging.getLogger("short").warning("short %d", i)
+handler.close()
+"""
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 8 MiB tmpfs of its own (root only): a disk that can really be filled."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(disk)],
+        capture_output=True, check=False, timeout=30,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, check=False, timeout=30)
+
+
+def _fill(path: Path) -> None:
+    """Write `path` until the disk it is on has no byte left (ENOSPC)."""
+    with path.open("wb", buffering=0) as filler:
+        for chunk in (1 << 20, 4096, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * chunk)
+
+
+def _until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_records_sent_again_after_an_acknowledgement_write_failed_on_a_full_disk_count_once(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path, small_disk: Path
+) -> None:
+    """A full disk (a real tmpfs filled to ENOSPC) fails the acknowledgement of records the agent
+    delivered; room back, agent.json is written for another program's records; the agent killed, the
+    next one sends those records again and their 409s are not counted `sent` a second time (160 for
+    110 documents on the node)."""
+    install_template(es, index_prefix)
+    spool = small_disk / "spool"
+    env = {**os.environ, "PYTHONPATH": str(programs.REPO)}
+    script = tmp_path / "long.py"
+    script.write_text(_LONG_PROGRAM)
+    long = subprocess.Popen(
+        [sys.executable, str(script), es_url, str(spool), index_prefix],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert long.stdin is not None and long.stdout is not None
+    try:
+
+        def log(tag: str, count: int) -> None:
+            assert long.stdin is not None and long.stdout is not None
+            long.stdin.write(f"{tag} {count}\n")
+            long.stdin.flush()
+            assert long.stdout.readline().strip() == "LOGGED"
+
+        def on_node(tag: str) -> int:
+            return sum(n for message, n in log_messages(es, index_prefix).items() if message.startswith(tag))
+
+        log("before", 50)
+        _until(lambda: layout.read_json(spool / layout.AGENT_STATS_NAME).get("sent") == 50, 30)
+        _fill(small_disk / "filler")
+        log("full", 50)  # (into the segment allocated before: no room needed)
+        _until(lambda: on_node("full") == 50, 30)
+        time.sleep(1.0)  # the agent's pass records them: its acknowledgement write fails
+        (small_disk / "filler").unlink()
+        short = programs.run(_SHORT_PROGRAM, tmp_path, args=[es_url, str(spool), index_prefix], timeout=60)
+        assert short.returncode == 0, short.stderr
+        _until(lambda: layout.read_json(spool / layout.AGENT_STATS_NAME).get("sent") == 110, 30)
+        pid = programs.agent_pid(spool)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        long.stdin.write("close\n")
+        long.stdin.flush()
+        long.wait(timeout=60)
+        drained = programs.run(_DRAIN, tmp_path, args=[es_url, str(spool), index_prefix], timeout=90)
+        assert "DRAINED True" in drained.stdout, drained.stderr
+    finally:
+        if long.poll() is None:
+            long.kill()
+        long.communicate(timeout=30)
+    total = log_messages(es, index_prefix).total()
+    assert total == 110
+    assert layout.read_json(spool / layout.AGENT_STATS_NAME)["sent"] == total

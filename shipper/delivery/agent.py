@@ -377,8 +377,9 @@ class Agent:
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
             seg = self._segments[gone]
-            if layout.read_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
-                self._count_dropped(gone, (self._waiting(seg, reports=False), 0), seg)  # now that we know
+            # drop_oldest deleted it as it was sent: ours to count, now that we know
+            marked = layout.read_dropped_mark(gone) is not None
+            if marked and self._count_dropped(gone, (self._waiting(seg, reports=False), 0), seg):
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)
@@ -425,11 +426,13 @@ class Agent:
         since = max(0, ack.sent + ack.dead_lettered - finished) if finished >= 0 else 0
         return lost, max(0, unconfirmed - since)
 
-    def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> None:
+    def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> bool:
         """Count the records of a segment drop_oldest deleted as the agent sent from it that were never
         delivered (`counts`: lost, and unconfirmed: sent by an agent killed before the answer), unless
         agent.json says they were counted (a kill between that and the mark's removal), and only then
-        remove the mark: a kill in between neither loses nor repeats it."""
+        remove the mark: a kill in between neither loses nor repeats it. Where agent.json cannot be
+        written (a full disk), the mark stays for the next sweep (the entry says it is counted); True
+        once it is removed."""
         entry = self._ledger.setdefault(path.name, {})
         if seg is not None:
             entry.update(ledger.of_ack(seg.ack, entry))
@@ -438,8 +441,10 @@ class Agent:
             entry[ledger.OVERFLOW] = lost
             self._count("lost:spool_overflow", lost)
             self._count("unconfirmed", unconfirmed)
-            self._write_stats(force=True)
+        if not self._write_stats(force=True):
+            return False
         layout.remove_dropped_mark(path)
+        return True
 
     def _open(self, path: Path) -> _Segment | None:
         try:
@@ -550,7 +555,7 @@ class Agent:
         if again.torn:
             seg.ack.torn += 1
             seg.changed = True
-            self._count("torn_skipped")
+            self._tally(seg)
             self._diag.warning(
                 "torn", "logloop agent: %s: %s; the rest is skipped (counted)", seg.path, again.reason
             )
@@ -660,7 +665,7 @@ class Agent:
             if outcome.kind == "delivered":
                 seg.finish(pending.offset)
                 seg.ack.sent += 1
-                self._count("sent")
+                self._tally(seg)
                 self._blocked.pop(index, None)
                 if self._failing is not None:
                     self._failing, self._totals_changed = None, True
@@ -670,7 +675,7 @@ class Agent:
             else:
                 seg.ack.retried += 1
                 seg.changed = True
-                self._count("retried")
+                self._tally(seg)
                 if outcome.cause == SHARD_LIMIT:
                     self._count("shard_limit_retries")
                 self._wait_retry(pending)
@@ -711,7 +716,7 @@ class Agent:
             self._diag.warning("dead-letter", "logloop agent: cannot write dead letters: %s", exc)
         else:
             seg.ack.dead_lettered += 1
-            self._count("dead_lettered")
+            self._tally(seg)
         seg.finish(event.row_id)
 
     # -- record and finish ------------------------------------------------------------------------
@@ -737,21 +742,26 @@ class Agent:
         for seg in self._segments.values():
             if seg.changed:
                 seg.settle_ack()
-                with contextlib.suppress(OSError):
+                try:
                     layout.write_ack(seg.path, seg.ack)
+                except OSError:  # (a full disk, EIO): written again at the next pass, until it is
+                    continue
                 seg.changed = False
 
     def _finish(self, now: float) -> None:
         done = [seg for seg in list(self._segments.values()) if self._finishable(seg)]
         for seg in done:
-            seg.ack.finished = True
             entry = self._ledger[seg.path.name] = ledger.of_ack(seg.ack, self._ledger.get(seg.path.name))
             if not seg.sealed and ledger.RECOVERED not in entry:
                 entry[ledger.RECOVERED] = seg.ack.sent + seg.ack.dead_lettered
                 self._count("recovered", entry[ledger.RECOVERED])
-        if done:  # agent.json first: a program deletes a finished acknowledgement (`_fold_finished`), and
-            self._write_stats(force=True)  # what the totals lacked of it was then never counted
+        # agent.json first: a program deletes a finished acknowledgement (`_fold_finished`), and what the
+        # totals lacked of it was then never counted. Where agent.json cannot be written (a full disk)
+        # the segment goes all the same (that frees room), its acknowledgement left unfinished: the
+        # next agent's `catch_up` reads it if this one dies before agent.json is written.
+        saved = self._write_stats(force=True) if done else True
         for seg in done:
+            seg.ack.finished = saved
             try:
                 layout.write_ack(seg.path, seg.ack)
             except OSError:  # a full disk: the segment goes all the same (that frees room), and the
@@ -777,6 +787,13 @@ class Agent:
             and not seg.undeletable  # finished, but its file could not be deleted: kept, never read again
         )
 
+    def _tally(self, seg: _Segment) -> None:
+        """Count what the acknowledgement of `seg` holds beyond agent.json's entry for it: a record a
+        former agent counted there, whose acknowledgement could not be written, is sent again, refused
+        as a duplicate (delivered) and counted no second time (`ledger`)."""
+        if ledger.catch_up(self.totals, self._ledger, {seg.path.name: seg.ack}):
+            self._totals_changed = True
+
     def _count(self, name: str, amount: int = 1) -> None:
         if amount:
             self.totals[name] = self.totals.get(name, 0) + amount
@@ -785,19 +802,28 @@ class Agent:
     def _lose(self, reason: str) -> None:
         self._count(f"lost:{reason}")
 
-    def _write_stats(self, *, force: bool = False) -> None:
+    def _write_stats(self, *, force: bool = False) -> bool:
+        """Write agent.json if the totals changed (at most every `_STATS_EVERY` unless `force`); True if
+        it holds them now. One that could not be written (a full disk) is written again later: the
+        totals stay changed."""
         now = time.monotonic()
-        if not self._totals_changed or (not force and now - self._stats_written < _STATS_EVERY):
-            return
-        self._stats_written, self._totals_changed = now, False
+        if not self._totals_changed:
+            return True
+        if not force and now - self._stats_written < _STATS_EVERY:
+            return False
+        self._stats_written = now
         state: dict[str, Any] = dict(self.totals)
         state[ledger.KEY] = self._entries()
         if self._failing is not None:
             state[layout.FAILING_KEY] = self._failing
         if self._given_up is not None:
             state[layout.GIVEN_UP_KEY] = self._given_up
-        with contextlib.suppress(OSError):
+        try:
             layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
+        except OSError:
+            return False
+        self._totals_changed = False
+        return True
 
     def _entries(self) -> dict[str, ledger.Entry]:
         """The ledger as the totals hold it now: each mapped segment's acknowledgement (recorded before
