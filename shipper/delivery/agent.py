@@ -132,18 +132,11 @@ class Agent:
         self.spool_dir = spool_dir
         self.config = config
         # The agent's counters for the whole directory, kept across agents in agent.json, and what they
-        # hold of each segment (`ledger`): what a killed agent acknowledged but never totalled is added.
-        saved = layout.read_json(spool_dir / layout.AGENT_STATS_NAME)
-        self.totals: dict[str, int] = {k: v for k, v in saved.items() if type(v) is int}
-        entries = ledger.read(saved)
-        self._ledger: dict[str, ledger.Entry] = {} if entries is None else entries
-        acks = layout.acks(spool_dir)
-        if entries is None and self.totals:  # an earlier version's totals: they hold these already
-            self._ledger = {name: ledger.of_ack(ack) for name, ack in acks.items()}
-        caught_up = ledger.catch_up(self.totals, self._ledger, acks)
-        # A former agent's note that it gave up goes with this one's first write (programs restart one
-        # while it is there, see the handler's watchdog).
-        self._totals_changed = layout.GIVEN_UP_KEY in saved or caught_up
+        # hold of each segment (`ledger`); read by `run`, under the directory's lock (`_load`).
+        self.totals: dict[str, int] = {}
+        self._ledger: dict[str, ledger.Entry] = {}
+        self._totals_changed = False
+        self._loaded = False
         self._make_transport = make_transport
         self._transport: Transport | None = None
         self._documents = Documents(config.index_prefix)
@@ -182,6 +175,8 @@ class Agent:
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
+        """Deliver until idle, stopped or the deadline; called holding the directory's lock."""
+        self._load()
         idle_since = time.monotonic()
         try:
             while not self.stop.is_set() and time.monotonic() < self.deadline:
@@ -208,8 +203,31 @@ class Agent:
             self._write_stats(force=True)
             self._close()
 
+    def _load(self) -> None:
+        """Start from what agent.json and the acknowledgement files say now, and from nothing held in
+        memory: read under the lock, as the runner takes it. Read before (a thread of the program made
+        its agent, then waited for the lock while another agent ran), the totals were those of before
+        that agent's run, and this one's first write put them back (its deliveries uncounted); segments
+        mapped in an earlier run would write back acknowledgements that agent moved on since. What a
+        killed agent acknowledged but never totalled is added (`ledger.catch_up`)."""
+        self.reset()
+        saved = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
+        self.totals = {k: v for k, v in saved.items() if type(v) is int}
+        entries = ledger.read(saved)
+        self._ledger = {} if entries is None else entries
+        acks = layout.acks(self.spool_dir)
+        if entries is None and self.totals:  # an earlier version's totals: they hold these already
+            self._ledger = {name: ledger.of_ack(ack) for name, ack in acks.items()}
+        caught_up = ledger.catch_up(self.totals, self._ledger, acks)
+        # A former agent's note that it gave up goes with this one's first write (programs restart one
+        # while it is there, see the handler's watchdog).
+        self._totals_changed = layout.GIVEN_UP_KEY in saved or caught_up
+        self._loaded = True
+
     def step(self) -> bool:
         """One pass: look, read, send, settle, record, finish. True if anything was sent or read."""
+        if not self._loaded:  # (a caller that steps without `run`: it holds the lock, or no agent runs)
+            self._load()
         now = time.monotonic()
         self._look()
         batch = self._due_retries(now)
