@@ -372,18 +372,25 @@ class Agent:
         )
 
     @staticmethod
-    def _waiting(seg: _Segment, *, reports: bool = True) -> int:
-        """Records of a segment not finished (the program's facts, its first frame, not counted; nor,
-        without `reports`, the shipper's health reports: deleted, they are no record lost)."""
+    def _unfinished(seg: _Segment) -> list[segment.Frame]:
+        """The frames of a segment not finished (the program's facts, its first frame, left out)."""
         start = max(seg.ack.offset, segment.HEADER.size)
         frames = segment.scan(seg.data, start).frames
-        return sum(
-            1
-            for f in frames
-            if f.offset not in seg.finished
-            and f.offset > segment.HEADER.size
-            and (reports or not records.is_health_report(f.payload))
-        )
+        return [f for f in frames if f.offset not in seg.finished and f.offset > segment.HEADER.size]
+
+    def _waiting(self, seg: _Segment) -> int:
+        """Records of a segment not finished."""
+        return len(self._unfinished(seg))
+
+    def _unsent(self, seg: _Segment) -> tuple[int, int]:
+        """The records of a segment deleted under this agent that it did not finish (the shipper's
+        health reports left out: deleted, they are no record lost): lost, and those a killed agent's
+        request held that this one had not sent again (unconfirmed: the node may have taken them;
+        counted lost, the counters said more was lost than was missing)."""
+        sending = set(seg.ack.sending)
+        unsent = [f.offset for f in self._unfinished(seg) if not records.is_health_report(f.payload)]
+        unconfirmed = sum(1 for offset in unsent if offset in sending)
+        return len(unsent) - unconfirmed, unconfirmed
 
     def _quiet(self) -> bool:
         return not self._retry and all(s.ended and not s.outstanding for s in self._segments.values())
@@ -397,7 +404,7 @@ class Agent:
             seg = self._segments[gone]
             # drop_oldest deleted it as it was sent: ours to count, now that we know
             marked = layout.read_dropped_mark(gone) is not None
-            if marked and self._count_dropped(gone, (self._waiting(seg, reports=False), 0), seg):
+            if marked and self._count_dropped(gone, self._unsent(seg), seg):
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)
@@ -434,14 +441,15 @@ class Agent:
                     if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
                         ack.unlink()
 
-    @staticmethod
-    def _marked(path: Path) -> tuple[int, int]:
+    def _marked(self, path: Path) -> tuple[int, int]:
         """What the drop mark of `path` says was lost and unconfirmed, less what its agent finished
-        after the mark was made (sent, dead-lettered: in its acknowledgement, counted there; they were
-        counted unconfirmed too, 325 of 530)."""
+        after the mark was made (sent, dead-lettered: counted there; they were counted unconfirmed
+        too, 325 of 530). What was finished is read from the acknowledgement and from agent.json's
+        entry for the segment, the larger: a program deletes the acknowledgement of a segment its
+        agent finished (`_fold_finished`), and the whole segment was counted unconfirmed again."""
         lost, unconfirmed, finished = layout.read_dropped_mark(path) or (0, 0, 0)
-        ack = layout.read_ack(path)
-        since = max(0, ack.sent + ack.dead_lettered - finished) if finished >= 0 else 0
+        ack = ledger.of_ack(layout.read_ack(path), self._ledger.get(path.name))
+        since = max(0, ack["sent"] + ack["dead_lettered"] - finished) if finished >= 0 else 0
         return lost, max(0, unconfirmed - since)
 
     def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> bool:
@@ -791,6 +799,8 @@ class Agent:
                 self._diag.warning("undeletable", "logloop agent: cannot delete %s: %s", seg.path, exc)
                 seg.undeletable = True
                 continue  # once more, refused by the server as duplicates
+            if layout.read_dropped_mark(seg.path) is not None:  # drop_oldest deleted it as it was sent,
+                self._count_dropped(seg.path, (0, 0), seg)  # and all of it was finished since: no loss
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)
                 del self._segments[seg.path]
