@@ -118,6 +118,7 @@ class _Pending:
     segment: _Segment
     offset: int
     event: SpooledEvent
+    report: bool = False  # a shipper health report (`Ack.reports`)
 
 
 class Agent:
@@ -618,7 +619,7 @@ class Agent:
                 seg, event, Outcome("rejected", 413, f"document of {len(body)} bytes is over max_event_bytes")
             )
             return None
-        return _Pending(seg, frame.offset, event)
+        return _Pending(seg, frame.offset, event, records.is_health_report(frame.payload))
 
     def _due_retries(self, now: float) -> list[_Pending]:
         """Documents waiting for a retry whose index may be tried again now (at most a batch)."""
@@ -691,6 +692,7 @@ class Agent:
             if outcome.kind == "delivered":
                 seg.finish(pending.offset)
                 seg.ack.sent += 1
+                seg.ack.reports += int(pending.report)
                 self._tally(seg)
                 self._blocked.pop(index, None)
                 if self._failing is not None:
