@@ -56,6 +56,7 @@ SHIPPER_COUNTERS: Final = (
     "dropped",
     "dead_lettered",
     "shard_limit_retries",  # documents waiting because the cluster refused to create an index
+    "unconfirmed",  # deleted while a killed agent's request for them had no answer: arrived or not
 )
 # What the delivery agent counts for a process, missing from the report a short run writes at its exit.
 _AGENT_COUNTED: Final = frozenset({"sent", "retried"})
@@ -320,7 +321,7 @@ def _shipper_agg(window: Window) -> dict[str, Any]:
     counters = {name: {"max": {"field": f"logloop.shipper.{name}"}} for name in SHIPPER_COUNTERS}
     processes = queries.per_process(
         100,
-        ["dropped", "dead_lettered"],  # (those that lost events are the ones listed)
+        ["dropped", "dead_lettered", "unconfirmed"],  # (those that lost events are the ones listed)
         **counters,
         # (the latest report with a backlog: a closing report has none, its agent finishes after it)
         latest={

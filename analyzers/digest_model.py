@@ -153,6 +153,9 @@ class ShipperProcess:
     spool_backlog: int | None
     last_report: datetime | None
     shard_limit_retries: int = 0  # retried because the cluster refused to create an index (shard limit)
+    # Deleted (drop_oldest) while a killed delivery agent's request for them had no answer: they may or
+    # may not have arrived, so `dropped` is a floor of what was lost and `dropped + unconfirmed` a ceiling.
+    unconfirmed: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +221,11 @@ class Report:
         return sum(p.dropped + p.dead_lettered for p in self.shipper)
 
     @property
+    def shipper_unconfirmed(self) -> int:
+        """Records that may or may not have arrived (see `ShipperProcess.unconfirmed`)."""
+        return sum(p.unconfirmed for p in self.shipper)
+
+    @property
     def shard_limit_retries(self) -> int:
         return sum(p.shard_limit_retries for p in self.shipper)
 
@@ -226,7 +234,7 @@ class Report:
         return sum(
             1
             for p in self.shipper
-            if not (p.dropped or p.dead_lettered or p.spool_backlog or p.shard_limit_retries)
+            if not (p.dropped or p.dead_lettered or p.unconfirmed or p.spool_backlog or p.shard_limit_retries)
         )
 
     @property
@@ -245,8 +253,9 @@ class Report:
         return sum(1 for _ in self._troubled()) - len(self.troubled_shippers)
 
     def _troubled(self) -> Iterator[ShipperProcess]:
-        """The processes that lost events or have a backlog, in the order of `shipper`."""
-        return (p for p in self.shipper if p.dropped or p.dead_lettered or p.spool_backlog)
+        """The processes that lost events (or may have: unconfirmed) or have a backlog, in the order of
+        `shipper`."""
+        return (p for p in self.shipper if p.dropped or p.dead_lettered or p.unconfirmed or p.spool_backlog)
 
     @property
     def is_empty(self) -> bool:
@@ -520,6 +529,7 @@ def _shipper(data: DigestData) -> tuple[ShipperProcess, ...]:
             spool_backlog=_count(p["spool_backlog"]),
             last_report=parse_time(p.get("last_report")),
             shard_limit_retries=int(_number(p.get("shard_limit_retries")) or 0),
+            unconfirmed=int(_number(p.get("unconfirmed")) or 0),
         )
         for p in digest_frames.shipper_processes(data.shipper).to_dict("records")
     )

@@ -261,6 +261,7 @@ def to_json(report: Report) -> str:
     document["window"] = {"start": report.window.start, "end": report.window.end}
     document["is_empty"] = report.is_empty
     document["shipper_losses"] = report.shipper_losses
+    document["shipper_unconfirmed"] = report.shipper_unconfirmed  # (may or may not have arrived)
     document["shard_limit_retries"] = report.shard_limit_retries
     for key, cause in report.insights.root_causes.items():  # derived facts a JSON reader should not recompute
         suspects = [s.sentence() for s in cause.suspects]

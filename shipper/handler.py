@@ -353,7 +353,7 @@ class ShipperHandler(logging.Handler):
         self._reported = 0  # `_losses()` when the last of them was made
         self._parked_number: int | None = None  # the number of its report segment (`_report`)
         self._report_lock = threading.Lock()  # one report at a time: the watchdog's and close()'s
-        self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of finished segments
+        self._folded = {"sent": 0, "reports": 0, "retried": 0, "dead_lettered": 0}  # of finished segments
         self._diag = RateLimitedLog()
         self._ecs = EcsFormatter(
             service_name=service,
@@ -781,6 +781,7 @@ class ShipperHandler(logging.Handler):
         for path in list(self.writer.written):
             ack = layout.read_ack(path)
             found["sent"] += ack.sent
+            found["reports"] += ack.reports
             found["retried"] += ack.retried
             found["dead_lettered"] += ack.dead_lettered
         agent = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
@@ -789,8 +790,13 @@ class ShipperHandler(logging.Handler):
         for name, value in agent.items():
             if name.startswith("lost:") and type(value) is int:
                 found[name] = value
+        # `sent` and the backlog are of the program's records: a health report delivered or waiting is
+        # none (nor is it queued), and made `sent + dropped + backlog` one more than was logged.
+        found["sent"] -= found.pop("reports")
+        writer = self.writer
+        records_gone = writer.gone - writer.gone_reports
         finished = found["sent"] + found["dead_lettered"]
-        found["spool_backlog"] = max(0, self.writer.appended - finished - self.writer.gone)
+        found["spool_backlog"] = max(0, writer.appended - self._reports_kept - finished - records_gone)
         return {**found, **self._written_counts()}
 
     def _written_counts(self) -> dict[str, int]:
@@ -808,6 +814,7 @@ class ShipperHandler(logging.Handler):
                 if not ack.finished:
                     continue
                 self._folded["sent"] += ack.sent
+                self._folded["reports"] += ack.reports
                 self._folded["retried"] += ack.retried
                 self._folded["dead_lettered"] += ack.dead_lettered
                 self.writer.written.pop(path, None)
@@ -898,7 +905,7 @@ class ShipperHandler(logging.Handler):
         self._refused = 0
         self._reports = self._reports_kept = self._reported = 0
         self._parked_number = None
-        self._folded = {"sent": 0, "retried": 0, "dead_lettered": 0}
+        self._folded = {"sent": 0, "reports": 0, "retried": 0, "dead_lettered": 0}
         self._lock = threading.Lock()
         self._report_lock = threading.Lock()
         self._watchdog = None

@@ -7,10 +7,6 @@ that is down, then up."""
 from __future__ import annotations
 
 import collections
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,7 +198,7 @@ second.close()
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+@programs.AS_OTHER_USER
 @pytest.mark.parametrize("hold", [0.5, 2.0])
 def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_while_it_is(
     es: Any, es_url: str, index_prefix: str, hold: float
@@ -210,30 +206,15 @@ def test_a_spool_directory_unwritable_as_the_agent_starts_delays_delivery_only_w
     """An agent that cannot create its lock file (the directory made read-only as it starts, by a user
     who is not root) waits for the directory, and delivers within moments of it becoming writable
     again: it used to die, leaving the start claim that held every new agent back for 15 s."""
-    uid = 54321
-    python = programs.python_for(uid)
-    if python is None:
-        pytest.skip("no Python 3.11+ that another user can run")
-    install_template(es, index_prefix)
-    shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))  # pytest's tmp_path is root's
-    try:
-        shared.chmod(0o777)
-        (shared / "program.py").write_text(_UNWRITABLE)
-        programs.copy_package_for_others(shared)
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": str(shared)}
-        done = subprocess.run(
-            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",
-             *(f"{k}={v}" for k, v in env.items()), python, str(shared / "program.py"), es_url, index_prefix,
-             str(shared / "spool"), str(hold)],
-            capture_output=True, text=True, timeout=90, check=False, cwd="/",
-        )  # fmt: skip
+    with programs.other_user(54321) as user:
+        install_template(es, index_prefix)
+        spool = user.directory / "spool"
+        done = user.run(_UNWRITABLE, [es_url, index_prefix, str(spool), str(hold)])
         assert (done.returncode, done.stderr) == (0, ""), done.stderr
         delivered = next(line.split() for line in done.stdout.splitlines() if line.startswith("DELIVERED"))
         assert delivered[1] == "True" and float(delivered[2]) < 7.0, done.stdout
         want = programs.expected(done)
         assert programs.arrived(es, index_prefix, want) == want
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
 
 
 @pytest.mark.parametrize("jump", [86400.0, -86400.0, 3600.0, -30.0])
@@ -332,38 +313,23 @@ second.close()
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+@programs.AS_OTHER_USER
 def test_a_spool_directory_out_of_reach_is_said_in_one_line_never_a_traceback(
     es: Any, es_url: str, index_prefix: str
 ) -> None:
     """A spool directory its own user made unreadable while the program runs and closes is said in one
     line naming it and the fix, and its records arrive once access is back: the watchdog printed a bare
     `PermissionError(13, 'Permission denied')` and close() a traceback at the program's exit."""
-    uid = 54321
-    python = programs.python_for(uid)
-    if python is None:
-        pytest.skip("no Python 3.11+ that another user can run")
-    install_template(es, index_prefix)
-    shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))  # pytest's tmp_path is root's
-    try:
-        shared.chmod(0o777)
-        (shared / "program.py").write_text(_OUT_OF_REACH)
-        programs.copy_package_for_others(shared)
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared), "HOME": str(shared)}
-        done = subprocess.run(
-            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i",
-             *(f"{k}={v}" for k, v in env.items()), python, str(shared / "program.py"), es_url, index_prefix,
-             str(shared / "spool")],
-            capture_output=True, text=True, timeout=90, check=False, cwd="/",
-        )  # fmt: skip
+    with programs.other_user(54321) as user:
+        install_template(es, index_prefix)
+        spool = user.directory / "spool"
+        done = user.run(_OUT_OF_REACH, [es_url, index_prefix, str(spool)])
         assert done.returncode == 0, done.stderr
         said = done.stderr.splitlines()
         assert len(said) == 1 and "Traceback" not in done.stderr and "PermissionError" not in done.stderr, (
             said
         )
-        assert f"no permission for {shared / 'spool'}" in said[0] and "access" in said[0], said
+        assert f"no permission for {spool}" in said[0] and "access" in said[0], said
         assert "DELIVERED True" in done.stdout
         want = programs.expected(done)
         assert programs.arrived(es, index_prefix, want) == want
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)

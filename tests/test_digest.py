@@ -567,3 +567,38 @@ def test_every_total_is_the_listed_groups_plus_a_stated_ignored_figure(
     sentence = f"Not counted: {ignored_count} events of 1 group marked ignored"
     assert sentence in render(report, "text") and sentence in render(report, "markdown")
     assert json.loads(render(report, "json"))["ignored_events"] == ignored_count
+
+
+@pytest.mark.es
+def test_records_that_may_or_may_not_have_arrived_are_shown_beside_the_dropped(
+    es: Any, index_prefix: str
+) -> None:
+    """A process whose shipper counted records unconfirmed (deleted while a killed agent's request for
+    them had no answer) shows them beside its dropped ones, as a ceiling on loss, in the text, the HTML,
+    the Markdown and the JSON; a process without any says nothing of them. The digest never read the
+    counter: 2 dropped and nothing else, for up to 7 lost."""
+    install_template(es, index_prefix)
+    at = docs.START + timedelta(days=2)
+    counted = [(400, {"dropped": 2, "unconfirmed": 5}), (401, {"dropped": 1})]
+    docs.index_docs(
+        es,
+        index_prefix,
+        [
+            docs.event(
+                at,
+                **{"event.dataset": DATASET_SHIPPER, "process.pid": pid, "logloop.shipper.reports": 1},
+                **{f"logloop.shipper.{name}": value for name, value in counts.items()},
+            )
+            for pid, counts in counted
+        ],
+    )
+    report = _report(es, index_prefix)
+    said = "5 unconfirmed (may or may not have arrived: at most 5 more lost)"
+    for fmt in ("text", "html", "markdown"):
+        assert said in render(report, fmt).replace("</span>", ""), fmt
+    text = render(report, "text")
+    assert "dropped 2, unconfirmed 5, dead-lettered 0" in text
+    assert "dropped 1, dead-lettered 0" in text
+    assert "+5 unconfirmed" in render(report, "html")
+    assert json.loads(render(report, "json"))["shipper_unconfirmed"] == 5
+    assert {p.pid: p.unconfirmed for p in report.shipper} == {400: 5, 401: 0}

@@ -62,3 +62,37 @@ def test_records_drop_oldest_deleted_are_not_counted_as_waiting(
     else:
         assert backlog == 0
         assert sum(programs.arrived(es, index_prefix, {}).values()) == sent
+
+
+_REPORTING = """
+import logging, sys, time
+import shipper
+
+url, spool, prefix = sys.argv[1:4]
+handler = shipper.install("reporting", es_url=url, spool_path=spool, index_prefix=prefix, stats_interval=0.5)
+log = logging.getLogger("reporting")
+for i in range(10):
+    log.warning("reporting %d", i)
+deadline = time.monotonic() + 30  # until the agent delivered health reports of this process too
+while time.monotonic() < deadline:
+    if handler.wait_delivered(10) and handler._reports >= 3:
+        break
+    time.sleep(0.2)
+assert handler.wait_delivered(10)
+s = handler.stats()
+print("STATS", handler._reports, s.queued, s.sent, s.spool_backlog)
+"""
+
+
+def test_health_reports_delivered_or_waiting_are_no_record_sent_or_waiting(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A program's `sent` and `spool_backlog` count its records, not the health reports it writes every
+    `stats_interval`: each report delivered was counted sent (13 sent for 10 records logged), one
+    written a moment before `stats()` was counted waiting."""
+    install_template(es, index_prefix)
+    done = programs.run(_REPORTING, tmp_path, args=[es_url, str(tmp_path / "spool"), index_prefix])
+    assert done.returncode == 0, done.stderr
+    reports, queued, sent, backlog = map(int, done.stdout.split("STATS")[1].split())
+    assert reports >= 3
+    assert (queued, sent, backlog) == (10, 10, 0), done.stdout

@@ -155,7 +155,8 @@ class SegmentWriter:
         # Records of this process's segments deleted before the agent finished them (`drop_oldest`, a
         # deleted spool): lost (counted) or delivered uncounted, never waiting (see `spool_backlog`).
         self.gone = 0
-        self.acked = {"sent": 0, "retried": 0, "dead_lettered": 0}  # of this process's deleted segments
+        self.gone_reports = 0  # of `gone`, the handler's health reports (no record of the program)
+        self.acked = {"sent": 0, "reports": 0, "retried": 0, "dead_lettered": 0}  # of its deleted segments
         self._parked: Path | None = None  # this process's latest report segment (`park`)
         _writers.add(self)
 
@@ -314,7 +315,7 @@ class SegmentWriter:
         current, self._open = self._open, None
         self._lock = threading.Lock()
         self.written = {}
-        self.appended = self.gone = 0
+        self.appended = self.gone = self.gone_reports = 0
         self.acked = dict.fromkeys(self.acked, 0)
         self._parked = None
         if current is not None and not current.ours():  # a parent that closed them: not ours to close
@@ -526,11 +527,12 @@ class SegmentWriter:
             taken.map[taken.position : taken.position + segment.FRAME.size] = segment.seal_frame()
         descriptors.keep_forever(taken.file, taken.map)
 
-    def _forget(self, path: Path, unfinished: int) -> None:
+    def _forget(self, path: Path, unfinished: int, reports: int = 0) -> None:
         """This process's segment `path` is deleted with `unfinished` records: none of them waits any
         more, and what the agent counted there is kept (`acked`: its acknowledgement goes too)."""
         if self.written.pop(path, None) is not None:
             self.gone += unfinished
+            self.gone_reports += reports
             ack = layout.read_ack(path)
             for name in self.acked:
                 self.acked[name] += getattr(ack, name)
@@ -568,7 +570,7 @@ class SegmentWriter:
                 try:
                     unsent = _unsent(path)  # (the agent's acknowledgement is whole while held)
                     lost = unsent.lost
-                    self._forget(path, lost + unsent.reports + unsent.unconfirmed)
+                    self._forget(path, lost + unsent.reports + unsent.unconfirmed, unsent.reports)
                     freed = _size(path)
                     path.unlink(missing_ok=True)  # (its acknowledgement stays for the agent's ledger: what
                     # it sent there may not be in agent.json yet; the agent's sweep deletes it)

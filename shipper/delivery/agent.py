@@ -118,6 +118,7 @@ class _Pending:
     segment: _Segment
     offset: int
     event: SpooledEvent
+    report: bool = False  # a shipper health report (`Ack.reports`)
 
 
 class Agent:
@@ -132,18 +133,11 @@ class Agent:
         self.spool_dir = spool_dir
         self.config = config
         # The agent's counters for the whole directory, kept across agents in agent.json, and what they
-        # hold of each segment (`ledger`): what a killed agent acknowledged but never totalled is added.
-        saved = layout.read_json(spool_dir / layout.AGENT_STATS_NAME)
-        self.totals: dict[str, int] = {k: v for k, v in saved.items() if type(v) is int}
-        entries = ledger.read(saved)
-        self._ledger: dict[str, ledger.Entry] = {} if entries is None else entries
-        acks = layout.acks(spool_dir)
-        if entries is None and self.totals:  # an earlier version's totals: they hold these already
-            self._ledger = {name: ledger.of_ack(ack) for name, ack in acks.items()}
-        caught_up = ledger.catch_up(self.totals, self._ledger, acks)
-        # A former agent's note that it gave up goes with this one's first write (programs restart one
-        # while it is there, see the handler's watchdog).
-        self._totals_changed = layout.GIVEN_UP_KEY in saved or caught_up
+        # hold of each segment (`ledger`); read by `run`, under the directory's lock (`_load`).
+        self.totals: dict[str, int] = {}
+        self._ledger: dict[str, ledger.Entry] = {}
+        self._totals_changed = False
+        self._loaded = False
         self._make_transport = make_transport
         self._transport: Transport | None = None
         self._documents = Documents(config.index_prefix)
@@ -182,6 +176,8 @@ class Agent:
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
+        """Deliver until idle, stopped or the deadline; called holding the directory's lock."""
+        self._load()
         idle_since = time.monotonic()
         try:
             while not self.stop.is_set() and time.monotonic() < self.deadline:
@@ -208,8 +204,31 @@ class Agent:
             self._write_stats(force=True)
             self._close()
 
+    def _load(self) -> None:
+        """Start from what agent.json and the acknowledgement files say now, and from nothing held in
+        memory: read under the lock, as the runner takes it. Read before (a thread of the program made
+        its agent, then waited for the lock while another agent ran), the totals were those of before
+        that agent's run, and this one's first write put them back (its deliveries uncounted); segments
+        mapped in an earlier run would write back acknowledgements that agent moved on since. What a
+        killed agent acknowledged but never totalled is added (`ledger.catch_up`)."""
+        self.reset()
+        saved = layout.read_json(self.spool_dir / layout.AGENT_STATS_NAME)
+        self.totals = {k: v for k, v in saved.items() if type(v) is int}
+        entries = ledger.read(saved)
+        self._ledger = {} if entries is None else entries
+        acks = layout.acks(self.spool_dir)
+        if entries is None and self.totals:  # an earlier version's totals: they hold these already
+            self._ledger = {name: ledger.of_ack(ack) for name, ack in acks.items()}
+        caught_up = ledger.catch_up(self.totals, self._ledger, acks)
+        # A former agent's note that it gave up goes with this one's first write (programs restart one
+        # while it is there, see the handler's watchdog).
+        self._totals_changed = layout.GIVEN_UP_KEY in saved or caught_up
+        self._loaded = True
+
     def step(self) -> bool:
         """One pass: look, read, send, settle, record, finish. True if anything was sent or read."""
+        if not self._loaded:  # (a caller that steps without `run`: it holds the lock, or no agent runs)
+            self._load()
         now = time.monotonic()
         self._look()
         batch = self._due_retries(now)
@@ -354,18 +373,25 @@ class Agent:
         )
 
     @staticmethod
-    def _waiting(seg: _Segment, *, reports: bool = True) -> int:
-        """Records of a segment not finished (the program's facts, its first frame, not counted; nor,
-        without `reports`, the shipper's health reports: deleted, they are no record lost)."""
+    def _unfinished(seg: _Segment) -> list[segment.Frame]:
+        """The frames of a segment not finished (the program's facts, its first frame, left out)."""
         start = max(seg.ack.offset, segment.HEADER.size)
         frames = segment.scan(seg.data, start).frames
-        return sum(
-            1
-            for f in frames
-            if f.offset not in seg.finished
-            and f.offset > segment.HEADER.size
-            and (reports or not records.is_health_report(f.payload))
-        )
+        return [f for f in frames if f.offset not in seg.finished and f.offset > segment.HEADER.size]
+
+    def _waiting(self, seg: _Segment) -> int:
+        """Records of a segment not finished."""
+        return len(self._unfinished(seg))
+
+    def _unsent(self, seg: _Segment) -> tuple[int, int]:
+        """The records of a segment deleted under this agent that it did not finish (the shipper's
+        health reports left out: deleted, they are no record lost): lost, and those a killed agent's
+        request held that this one had not sent again (unconfirmed: the node may have taken them;
+        counted lost, the counters said more was lost than was missing)."""
+        sending = set(seg.ack.sending)
+        unsent = [f.offset for f in self._unfinished(seg) if not records.is_health_report(f.payload)]
+        unconfirmed = sum(1 for offset in unsent if offset in sending)
+        return len(unsent) - unconfirmed, unconfirmed
 
     def _quiet(self) -> bool:
         return not self._retry and all(s.ended and not s.outstanding for s in self._segments.values())
@@ -377,8 +403,9 @@ class Agent:
         paths = set(layout.segments(self.spool_dir))
         for gone in set(self._segments) - paths:
             seg = self._segments[gone]
-            if layout.read_dropped_mark(gone) is not None:  # drop_oldest deleted it as it was sent: ours
-                self._count_dropped(gone, (self._waiting(seg, reports=False), 0), seg)  # now that we know
+            # drop_oldest deleted it as it was sent: ours to count, now that we know
+            marked = layout.read_dropped_mark(gone) is not None
+            if marked and self._count_dropped(gone, self._unsent(seg), seg):
                 layout.ack_path(gone).unlink(missing_ok=True)  # (written again after the deletion)
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)
@@ -415,21 +442,24 @@ class Agent:
                     if age > _ACK_KEPT or (age > _UNFINISHED_KEPT and not state.finished):
                         ack.unlink()
 
-    @staticmethod
-    def _marked(path: Path) -> tuple[int, int]:
+    def _marked(self, path: Path) -> tuple[int, int]:
         """What the drop mark of `path` says was lost and unconfirmed, less what its agent finished
-        after the mark was made (sent, dead-lettered: in its acknowledgement, counted there; they were
-        counted unconfirmed too, 325 of 530)."""
+        after the mark was made (sent, dead-lettered: counted there; they were counted unconfirmed
+        too, 325 of 530). What was finished is read from the acknowledgement and from agent.json's
+        entry for the segment, the larger: a program deletes the acknowledgement of a segment its
+        agent finished (`_fold_finished`), and the whole segment was counted unconfirmed again."""
         lost, unconfirmed, finished = layout.read_dropped_mark(path) or (0, 0, 0)
-        ack = layout.read_ack(path)
-        since = max(0, ack.sent + ack.dead_lettered - finished) if finished >= 0 else 0
+        ack = ledger.of_ack(layout.read_ack(path), self._ledger.get(path.name))
+        since = max(0, ack["sent"] + ack["dead_lettered"] - finished) if finished >= 0 else 0
         return lost, max(0, unconfirmed - since)
 
-    def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> None:
+    def _count_dropped(self, path: Path, counts: tuple[int, int], seg: _Segment | None = None) -> bool:
         """Count the records of a segment drop_oldest deleted as the agent sent from it that were never
         delivered (`counts`: lost, and unconfirmed: sent by an agent killed before the answer), unless
         agent.json says they were counted (a kill between that and the mark's removal), and only then
-        remove the mark: a kill in between neither loses nor repeats it."""
+        remove the mark: a kill in between neither loses nor repeats it. Where agent.json cannot be
+        written (a full disk), the mark stays for the next sweep (the entry says it is counted); True
+        once it is removed."""
         entry = self._ledger.setdefault(path.name, {})
         if seg is not None:
             entry.update(ledger.of_ack(seg.ack, entry))
@@ -438,8 +468,10 @@ class Agent:
             entry[ledger.OVERFLOW] = lost
             self._count("lost:spool_overflow", lost)
             self._count("unconfirmed", unconfirmed)
-            self._write_stats(force=True)
+        if not self._write_stats(force=True):
+            return False
         layout.remove_dropped_mark(path)
+        return True
 
     def _open(self, path: Path) -> _Segment | None:
         try:
@@ -550,7 +582,7 @@ class Agent:
         if again.torn:
             seg.ack.torn += 1
             seg.changed = True
-            self._count("torn_skipped")
+            self._tally(seg)
             self._diag.warning(
                 "torn", "logloop agent: %s: %s; the rest is skipped (counted)", seg.path, again.reason
             )
@@ -587,7 +619,7 @@ class Agent:
                 seg, event, Outcome("rejected", 413, f"document of {len(body)} bytes is over max_event_bytes")
             )
             return None
-        return _Pending(seg, frame.offset, event)
+        return _Pending(seg, frame.offset, event, records.is_health_report(frame.payload))
 
     def _due_retries(self, now: float) -> list[_Pending]:
         """Documents waiting for a retry whose index may be tried again now (at most a batch)."""
@@ -660,7 +692,8 @@ class Agent:
             if outcome.kind == "delivered":
                 seg.finish(pending.offset)
                 seg.ack.sent += 1
-                self._count("sent")
+                seg.ack.reports += int(pending.report)
+                self._tally(seg)
                 self._blocked.pop(index, None)
                 if self._failing is not None:
                     self._failing, self._totals_changed = None, True
@@ -670,7 +703,7 @@ class Agent:
             else:
                 seg.ack.retried += 1
                 seg.changed = True
-                self._count("retried")
+                self._tally(seg)
                 if outcome.cause == SHARD_LIMIT:
                     self._count("shard_limit_retries")
                 self._wait_retry(pending)
@@ -711,7 +744,7 @@ class Agent:
             self._diag.warning("dead-letter", "logloop agent: cannot write dead letters: %s", exc)
         else:
             seg.ack.dead_lettered += 1
-            self._count("dead_lettered")
+            self._tally(seg)
         seg.finish(event.row_id)
 
     # -- record and finish ------------------------------------------------------------------------
@@ -737,21 +770,26 @@ class Agent:
         for seg in self._segments.values():
             if seg.changed:
                 seg.settle_ack()
-                with contextlib.suppress(OSError):
+                try:
                     layout.write_ack(seg.path, seg.ack)
+                except OSError:  # (a full disk, EIO): written again at the next pass, until it is
+                    continue
                 seg.changed = False
 
     def _finish(self, now: float) -> None:
         done = [seg for seg in list(self._segments.values()) if self._finishable(seg)]
         for seg in done:
-            seg.ack.finished = True
             entry = self._ledger[seg.path.name] = ledger.of_ack(seg.ack, self._ledger.get(seg.path.name))
             if not seg.sealed and ledger.RECOVERED not in entry:
                 entry[ledger.RECOVERED] = seg.ack.sent + seg.ack.dead_lettered
                 self._count("recovered", entry[ledger.RECOVERED])
-        if done:  # agent.json first: a program deletes a finished acknowledgement (`_fold_finished`), and
-            self._write_stats(force=True)  # what the totals lacked of it was then never counted
+        # agent.json first: a program deletes a finished acknowledgement (`_fold_finished`), and what the
+        # totals lacked of it was then never counted. Where agent.json cannot be written (a full disk)
+        # the segment goes all the same (that frees room), its acknowledgement left unfinished: the
+        # next agent's `catch_up` reads it if this one dies before agent.json is written.
+        saved = self._write_stats(force=True) if done else True
         for seg in done:
+            seg.ack.finished = saved
             try:
                 layout.write_ack(seg.path, seg.ack)
             except OSError:  # a full disk: the segment goes all the same (that frees room), and the
@@ -763,6 +801,8 @@ class Agent:
                 self._diag.warning("undeletable", "logloop agent: cannot delete %s: %s", seg.path, exc)
                 seg.undeletable = True
                 continue  # once more, refused by the server as duplicates
+            if layout.read_dropped_mark(seg.path) is not None:  # drop_oldest deleted it as it was sent,
+                self._count_dropped(seg.path, (0, 0), seg)  # and all of it was finished since: no loss
             with layout.fork_gate():  # closed and forgotten at once: a fork between would keep it open
                 self._forget(seg)
                 del self._segments[seg.path]
@@ -777,6 +817,13 @@ class Agent:
             and not seg.undeletable  # finished, but its file could not be deleted: kept, never read again
         )
 
+    def _tally(self, seg: _Segment) -> None:
+        """Count what the acknowledgement of `seg` holds beyond agent.json's entry for it: a record a
+        former agent counted there, whose acknowledgement could not be written, is sent again, refused
+        as a duplicate (delivered) and counted no second time (`ledger`)."""
+        if ledger.catch_up(self.totals, self._ledger, {seg.path.name: seg.ack}):
+            self._totals_changed = True
+
     def _count(self, name: str, amount: int = 1) -> None:
         if amount:
             self.totals[name] = self.totals.get(name, 0) + amount
@@ -785,19 +832,28 @@ class Agent:
     def _lose(self, reason: str) -> None:
         self._count(f"lost:{reason}")
 
-    def _write_stats(self, *, force: bool = False) -> None:
+    def _write_stats(self, *, force: bool = False) -> bool:
+        """Write agent.json if the totals changed (at most every `_STATS_EVERY` unless `force`); True if
+        it holds them now. One that could not be written (a full disk) is written again later: the
+        totals stay changed."""
         now = time.monotonic()
-        if not self._totals_changed or (not force and now - self._stats_written < _STATS_EVERY):
-            return
-        self._stats_written, self._totals_changed = now, False
+        if not self._totals_changed:
+            return True
+        if not force and now - self._stats_written < _STATS_EVERY:
+            return False
+        self._stats_written = now
         state: dict[str, Any] = dict(self.totals)
         state[ledger.KEY] = self._entries()
         if self._failing is not None:
             state[layout.FAILING_KEY] = self._failing
         if self._given_up is not None:
             state[layout.GIVEN_UP_KEY] = self._given_up
-        with contextlib.suppress(OSError):
+        try:
             layout.write_private_json(self.spool_dir / layout.AGENT_STATS_NAME, state)
+        except OSError:
+            return False
+        self._totals_changed = False
+        return True
 
     def _entries(self) -> dict[str, ledger.Entry]:
         """The ledger as the totals hold it now: each mapped segment's acknowledgement (recorded before

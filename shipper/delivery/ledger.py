@@ -10,7 +10,15 @@ holds beyond its entry (`catch_up`). A count made once for a segment and its evi
 drop mark, a segment finished) is entered under its own name, and the evidence removed only after
 agent.json says so: found again after a kill, it is not counted again.
 
-The rule: a total changes only together with the entry that says which segment it came from.
+The other way round, an acknowledgement that could not be written (a full disk, EIO) leaves agent.json
+ahead of it: the next agent sends again what the acknowledgement lacks, and the node refuses each copy
+as a duplicate (409), which is delivered, so counted again (`sent` 100 for 50 documents on the node).
+An acknowledgement's counts are of distinct records (each record is finished once in it), so an entry
+is a floor the acknowledgement climbs back to as those copies are refused: a total grows only by what
+an acknowledgement holds beyond its entry, and an entry never goes down (`catch_up`, `of_ack`).
+
+The rule: a total changes only together with the entry that says which segment it came from; an agent
+counts an acknowledgement's fields through `catch_up`, never on its own.
 """
 
 from __future__ import annotations
@@ -35,9 +43,10 @@ Entry = dict[str, int]
 
 
 def of_ack(ack: Ack, entry: Mapping[str, int] | None = None) -> Entry:
-    """The entry that says the totals hold `ack`'s counts (and what `entry` said once counted)."""
-    made = {name: value for name, value in (entry or {}).items() if name not in ACK_TOTALS}
-    made.update((name, getattr(ack, name)) for name in ACK_TOTALS)
+    """The entry that says the totals hold `ack`'s counts, and what `entry` said they held (never less:
+    an acknowledgement behind its entry was not written, and the totals hold what it lacks)."""
+    made = dict(entry or {})
+    made.update((name, max(getattr(ack, name), made.get(name, 0))) for name in ACK_TOTALS)
     return made
 
 

@@ -268,6 +268,7 @@ class Ack:
     offset: int = 0  # every frame before it is finished
     done: list[int] = field(default_factory=list)  # finished frames after `offset`
     sent: int = 0
+    reports: int = 0  # of `sent`, the shipper's health reports: documents, but no record of the program
     dead_lettered: int = 0
     retried: int = 0
     torn: int = 0
@@ -309,6 +310,7 @@ _ACK_FIELD_CHECKS: Final[dict[str, Callable[[object], bool]]] = {
     "offset": _count,
     "done": lambda value: type(value) is list and all(map(_count, value)),
     "sent": _count,
+    "reports": _count,
     "dead_lettered": _count,
     "retried": _count,
     "torn": _count,

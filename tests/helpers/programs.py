@@ -15,11 +15,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from helpers.delivered import log_messages
 from shipper.delivery import lock
@@ -100,6 +104,53 @@ def python_for(uid: int) -> str | None:
         if probe.returncode == 0:
             return candidate
     return None
+
+
+# A test that runs a program as another user (`other_user`) needs root to become that user.
+AS_OTHER_USER = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+
+
+@dataclass(frozen=True)
+class OtherUser:
+    """A user (not root) to run a program as: a Python it can run, and a directory under /tmp that every
+    user may write (pytest's tmp_path is root's), holding a copy of the `shipper` package."""
+
+    uid: int
+    python: str
+    directory: Path
+
+    def run(
+        self, script: str, args: Sequence[str], *, timeout: float = 90
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `script` as this user, from `/`, with an environment of its own (`env -i`): the PATH,
+        the package copy on its path, the directory as its home."""
+        path = self.directory / f"program_{time.monotonic_ns()}.py"
+        path.write_text(textwrap.dedent(script))
+        path.chmod(0o644)
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(self.directory), "HOME": str(self.directory)}
+        return subprocess.run(
+            ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "env", "-i",
+             *(f"{k}={v}" for k, v in env.items()), self.python, str(path), *args],
+            capture_output=True, text=True, timeout=timeout, check=False, cwd="/",
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def other_user(uid: int) -> Iterator[OtherUser]:
+    """The user `uid` to run programs as (`OtherUser.run`), its directory removed afterwards; the test
+    is skipped where no Python 3.11+ can be run by that user. Mark the test `AS_OTHER_USER`."""
+    python = python_for(uid)
+    if python is None:
+        pytest.skip("no Python 3.11+ that another user can run")
+    shared = Path(tempfile.mkdtemp(prefix="logloop-test-", dir="/tmp"))
+    try:
+        shared.chmod(0o777)
+        copy_package_for_others(shared)
+        yield OtherUser(uid, python, shared)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def agent_pid(spool: Path) -> int | None:
