@@ -143,10 +143,10 @@ FIELDS: Final[dict[str, dict[str, Any]]] = {
     # logloop's own fields
     "logloop.template": _KEYWORD,  # the unformatted logging template (record.msg)
     "logloop.grouping_version": _LONG,
-    "logloop.group_edit": _KEYWORD,
+    "logloop.group_edit": _KEYWORD,  # the `logloop group` edit that moved the event (analyzers/group_edits)
     # `<file>:<line>:<qualname>` of frames whose bare function names collide in their file (the handler's:
     # `shipper.frame_names`), which grouping writes into the traceback it keys
-    "logloop.qualnames": _KEYWORD,  # the `logloop group` edit that moved the event (analyzers/group_edits)
+    "logloop.qualnames": _KEYWORD,
     "logloop.feedback.kind": _KEYWORD,
     "logloop.env.python": _KEYWORD,
     "logloop.env.platform": _KEYWORD,
