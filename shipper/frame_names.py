@@ -8,8 +8,9 @@ where another function of that file has the same bare name, its qualified name i
 
 Only collisions are recorded: a traceback printed without the handler (a text log) can only name the
 bare function, so every other frame keeps the key its printed text has. The one rule: this runs on the
-program's thread and must neither raise nor run the program's code (no attribute of the program's
-objects is read through their own `__getattribute__`; only dictionaries are iterated).
+program's thread and must neither raise a failure of its own nor run the program's code (no attribute
+of the program's objects is read through their own `__getattribute__`; only dictionaries are iterated);
+an exception the program's signal handler raises meanwhile is the program's, and goes on to it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import CodeType, FunctionType, TracebackType
 from typing import Any, Final
+
+from shipper import reentry
 
 _LIMIT: Final = 32  # names recorded per event: a key needs the raising frames, not a deep recursion's
 _FRAMES: Final = 2000  # frames looked at per event (a RecursionError prints 1,000)
@@ -40,6 +43,7 @@ def colliding_qualnames(value: BaseException | None, tb: TracebackType | None) -
     try:
         return _colliding(value, tb)
     except Exception:  # a module in an odd state: no names, the printed ones stand
+        reentry.reraise_program_exception()  # (a signal handler's raise meanwhile is the program's)
         return []
 
 
