@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from types import CodeType
 from typing import Any, Final
@@ -200,6 +201,7 @@ def start_thread(thread: threading.Thread) -> None:
     signals back (`signals_held`), one handed to a shipper thread had its handler run on the main
     thread all the same, inside the standard library code the holding was for, which absorbed the
     handler's exception (a program's `signal.alarm` timeout lost)."""
+    _threads.add(thread)
     if _HOLDABLE is None:
         thread.start()
         return
@@ -208,6 +210,35 @@ def start_thread(thread: threading.Thread) -> None:
         thread.start()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # every thread `start_thread` started
+
+
+def _free_imports_of_lost_threads() -> None:
+    """In a forked child: the imports the shipper's threads were in the middle of are undone.
+
+    A fork copies one thread. One of the shipper's (the watchdog starting an agent, a delivery thread)
+    caught by the fork inside an import held that module's import lock, and in the child no thread
+    would ever release it: the child's first import of the module waited for ever (a worker forked by
+    a SIGALRM handler hung on the watchdog's import of `_sha256` when it started its own agent). Each
+    such lock is forgotten, so the next import makes its own, and a module whose code had not finished
+    running is taken out of `sys.modules`, so it is imported whole again. Locks the program's own threads
+    held are left as they are (a program that forks while it imports in a thread has that hazard with
+    or without logging). Reads `importlib._bootstrap`'s table of locks (the same names from 3.8 to
+    3.13); where it differs, nothing is done."""
+    lost = {thread.ident for thread in list(_threads)} - {threading.get_ident(), None}
+    locks = getattr(sys.modules.get("importlib._bootstrap"), "_module_locks", None)
+    if not lost or not isinstance(locks, dict):
+        return
+    for name, reference in list(locks.items()):
+        held = reference() if callable(reference) else None
+        if getattr(held, "owner", None) not in lost:
+            continue
+        del locks[name]
+        module = sys.modules.get(name)
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            del sys.modules[name]
 
 
 # Every signal but those that cannot be held (SIGKILL, SIGSTOP) and those a fault raises synchronously
@@ -299,4 +330,9 @@ def _fork_ends_in_child() -> None:
         run_pending(local.__dict__)
 
 
-os.register_at_fork(before=_fork_begins, after_in_child=_forget_after_fork)
+def _after_fork_in_child() -> None:
+    _free_imports_of_lost_threads()  # first: the other hooks may import
+    _forget_after_fork()
+
+
+os.register_at_fork(before=_fork_begins, after_in_child=_after_fork_in_child)
