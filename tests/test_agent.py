@@ -546,7 +546,8 @@ def test_a_spool_directory_deleted_while_the_program_runs_loses_nothing(
 
 def test_a_deleted_spool_that_cannot_be_written_again_is_counted(tmp_path: Path) -> None:
     """A spool directory deleted and replaced by a file: the records the deleted segment held, before
-    and after the deletion, are counted lost when it is sealed, and the program goes on."""
+    and after the deletion, are counted lost when it is sealed, and the program goes on; the health
+    reports it held are no record of the program's, and not counted among them."""
     spool = tmp_path / "spool"
     script = (
         "import logging, shutil, shipper\n"
@@ -554,6 +555,7 @@ def test_a_deleted_spool_that_cannot_be_written_again_is_counted(tmp_path: Path)
         "h._stop.set()\n"  # no delivery: every record is still in the segment when it is deleted
         "log = logging.getLogger('x'); log.addHandler(h); log.propagate = False\n"
         "for i in range(30): log.warning('w %d', i)\n"
+        "h._report_while_open(); h._report_while_open()\n"  # two health reports in the same segment
         f"shutil.rmtree({str(spool)!r}); open({str(spool)!r}, 'w').close()\n"
         "for i in range(20): log.warning('w %d', i)\n"
         "h.close(); s = h.stats(); print(s.queued, s.dropped, dict(s.lost))\n"

@@ -497,10 +497,12 @@ class SegmentWriter:
         )
 
     def _drop(self, lost: _Open, exc: Exception) -> None:
-        """A deleted segment that cannot be written again: its records are counted lost."""
-        frames = segment.scan(lost.map, segment.HEADER.size).frames
-        self._lose("spool_deleted", max(0, len(frames) - 1))  # the first frame is the program's facts
-        self._forget(lost.path, max(0, len(frames) - 1))
+        """A deleted segment that cannot be written again: its records are counted lost (its health
+        reports are no record of the program's: counted as gone reports, as `drop_oldest` counts them)."""
+        frames = segment.scan(lost.map, segment.HEADER.size).frames[1:]  # (the first: the program's facts)
+        reports = sum(1 for frame in frames if records.is_health_report(frame.payload))
+        self._lose("spool_deleted", len(frames) - reports)
+        self._forget(lost.path, len(frames), reports)
         lost.map.close()
         lost.file.close()
         self._diag.warning(
