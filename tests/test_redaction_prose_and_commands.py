@@ -702,3 +702,50 @@ def test_delimited_rows_without_a_secret_stay(text: str) -> None:
     """Rows without a secret column, a header alone, a length or a count, prose with commas and a masked
     value stay as they were."""
     assert redact_text(text) == text, findings(text)
+
+
+def _glued_secrets(seed: int) -> list[str]:
+    """Passwords that spell a secret's name (`S3cretPw`, `MyPass…`): glued to `-p`, the flag reads as one
+    named after a password."""
+    rng = random.Random(seed)
+    tail = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(6))
+    return [f"S3cret{tail}Pw", f"MyPass{tail}", f"x{tail}Token9", f"Key{tail}!"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "secret"),
+    [
+        pytest.param(shape, secret, id=f"{n}-{secret[:3]}")
+        for n, shape in enumerate(
+            [
+                "mysql -uroot -p{s} shop",
+                "mysql -u root -p{s} shop",
+                str(subprocess.CalledProcessError(1, ["mysql", "-uroot", "-p{s}", "shop"])),
+                repr(["mariadb", "-p{s}", "shop"]),
+            ]
+        )
+        for secret in _glued_secrets(n)
+    ],
+)
+def test_the_word_after_a_glued_password_flag_stays(shape: str, secret: str) -> None:
+    """A password glued to its short flag (`mysql -pS3cretPw shop`) is hidden and the database after it
+    stays, even when the password spells a secret's name and so made the flag look like one named
+    after a password, whose value would be the next word."""
+    text = shape.replace("{s}", secret)
+    redacted = redact_text(text)
+    assert secret not in redacted and "shop" in redacted, redacted
+
+
+def test_argv_after_a_glued_password_flag_stays_and_a_named_flag_still_hides_its_value() -> None:
+    """In a program's argv, the argument after `-pS3cretPw` stays, and the one after `--password` (a
+    flag named after a password, its value apart) is hidden as before."""
+    from shipper.redaction import Redactor
+
+    redactor = Redactor()
+    for secret in _glued_secrets(7):
+        assert redactor.redact_argv(["mysql", "-uroot", f"-p{secret}", "shop"]) == [
+            "mysql", "-uroot", f"-p{REDACTED}", "shop",
+        ]  # fmt: skip
+        assert redactor.redact_argv(["tool", "--password", secret, "shop"]) == [
+            "tool", "--password", REDACTED, "shop",
+        ]  # fmt: skip

@@ -176,6 +176,29 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
     return merged
 
 
+# Between a flag and its value: blanks, and the quotes and comma of an argv's repr (`'-p', 'x'`).
+_FLAG_GAP: Final = frozenset(" \t\"',\\")
+
+
+def _without_values_of_glued_flags(text: str, findings: list[Finding]) -> list[Finding]:
+    """The findings less each `flag_value` whose flag ends in another rule's finding: that flag was a
+    short one with its value glued to it (`mysql -pS3cretPw db`: `-p` and the password), so the word
+    after it is no value of it (`pS3cretPw` only looked like a flag named after a password)."""
+    ends = {finding.end for finding in findings if finding.rule != "flag_value"}
+    if len(ends) == len(findings):
+        return findings  # (no `flag_value` at all: the usual case)
+    kept = []
+    for finding in findings:
+        if finding.rule == "flag_value":
+            flag_end = finding.start
+            while flag_end > 0 and text[flag_end - 1] in _FLAG_GAP:
+                flag_end -= 1
+            if flag_end in ends:
+                continue
+        kept.append(finding)
+    return kept
+
+
 def _hide(text: str, found: list[Finding]) -> str:
     """The text with each (merged, ordered) finding replaced by `[REDACTED]`."""
     if not found:

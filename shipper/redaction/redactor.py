@@ -48,6 +48,7 @@ from shipper.redaction.model import (
     _unjoin,
     _without_colours,
     _without_matches,
+    _without_values_of_glued_flags,
 )
 from shipper.redaction.rules import (
     _ASCII_TRIGGERS,
@@ -446,7 +447,9 @@ class Redactor:
         for rule in self._rules:
             if rule.applies(lowered):
                 found.extend(rule.find(self, text))
-        merged = _merge(f for f in found if not _is_redacted(text[f.start : f.end]))
+        merged = _merge(
+            f for f in _without_values_of_glued_flags(text, found) if not _is_redacted(text[f.start : f.end])
+        )
         if merged and any(_stands_again(text, _lowered(text), finding) for finding in merged):
             merged = _merge([*merged, *_repeated(text, merged)])
         return _to_value_ends(text, merged)
@@ -514,7 +517,7 @@ class Redactor:
                 if equals:
                     redacted.append(f"{arg.split('=', 1)[0]}={REDACTED}")
                     continue
-                hide_next = True
+                hide_next = index not in in_line  # (a flag holding a secret had it glued: `-pS3cretPw`)
             found = in_line.get(index)
             redacted.append(
                 self.redact_text(arg) if found is None else _hide(arg, _merge([*self.findings(arg), *found]))
