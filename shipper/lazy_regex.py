@@ -10,18 +10,18 @@ of one of its methods; from then on each method is the compiled pattern's own, h
 call costs what it costs on a pattern compiled at import.
 
 From a cache on disk: Python compiles a regular expression in pure Python (`re._parser`,
-`re._compiler`), and what that makes is a list of integers, the `_sre` engine's code: a pure function
-of the pattern, its flags and the interpreter. The hundred-odd patterns `logloop cluster` uses cost
-about 64 M instructions (15 ms) to compile at every start, a fifth of its start-up; rebuilt from
-their code by `_sre.compile` (which checks that the code is well formed) they cost about 3 M. The
-cache holds only patterns written in logloop's code (`compile_cached`, `compile_lazily`), never a
-pattern from a user's configuration: a redaction rule may hold the very secret it hides, and nothing
-of a user's is written anywhere by this. It is read and written only in a process that turned it on
-(`enable`: the `logloop` command does), never in a program that merely logs through the shipper.
-It is read only from a directory and file this user owns and nobody else may write (a planted file
-could change what a pattern finds), and only when the interpreter that wrote it is this one. Anything
-wrong with it (missing, cut short, another interpreter's, not this user's, unwritable) means the
-patterns are compiled as `re` compiles them: slower, never different.
+`re._compiler`), and what that makes is a list of integers, the `_sre` engine's code: a pure function of
+the pattern, its flags and the interpreter. The hundred-odd patterns `logloop cluster` uses cost about
+64 M instructions (15 ms) to compile at every start, a fifth of its start-up; rebuilt from their code by
+`_sre.compile` (which checks that the code is well formed) they cost about 3 M. The cache holds only
+patterns written in logloop's code (`compile_cached`, `compile_lazily`), never a pattern from a user's
+configuration: a redaction rule may hold the very secret it hides, and nothing of a user's is written
+anywhere by this. It is read and written only in a process that turned it on (`enable`: the `logloop`
+command and the delivery agent's process do), never in a program that merely logs through the shipper
+(nor in its delivery thread). It is read only from a directory and file this user owns and nobody else
+may write (a planted file could change what a pattern finds), and only when the interpreter that wrote
+it is this one. Anything wrong with it (missing, cut short, another interpreter's, not this user's,
+unwritable) means the patterns are compiled as `re` compiles them: slower, never different.
 """
 
 from __future__ import annotations
@@ -84,13 +84,21 @@ _LARGEST_FILE: Final = 16 << 20  # bytes: a bigger file was not written here
 
 
 class _Cache:
-    __slots__ = ("added", "entries", "path", "used")
+    __slots__ = ("_entries", "added", "path", "used")
 
-    def __init__(self, path: Path, entries: dict[tuple[str, int], _Entry]) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries = entries
+        self._entries: dict[tuple[str, int], _Entry] | None = None
         self.used: set[tuple[str, int]] = set()
         self.added = 0  # patterns compiled since the file was read or written
+
+    @property
+    def entries(self) -> dict[tuple[str, int], _Entry]:
+        """The file's patterns, read when the first pattern is asked for: a process that compiles
+        none (an agent that finds nothing to send, a command that reads no text) never reads it."""
+        if self._entries is None:
+            self._entries = _read(self.path)
+        return self._entries
 
 
 _cache: _Cache | None = None  # None: compile as `re` does (the cache is not turned on)
@@ -147,7 +155,7 @@ def enable(directory: Path | None = None) -> None:
         path = (directory or Path.home() / ".cache" / "logloop") / name
     except Exception:  # (RuntimeError: no home directory; AttributeError: another `_sre`)
         return
-    _cache = _Cache(path, _read(path))
+    _cache = _Cache(path)
 
 
 def disable() -> None:
