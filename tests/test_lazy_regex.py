@@ -298,3 +298,56 @@ def test_a_users_patterns_and_key_names_never_reach_the_cache(tmp_path: Path, no
         assert fingerprint_document(document, options) is not None
     data = _cache_file(tmp_path).read_bytes()
     assert b"password" in data and b"zqx" not in data
+
+
+_LOGGING_PROGRAM = """
+import logging, sys, shipper
+url, spool, prefix, delivery = sys.argv[1:5]
+handler = shipper.install(
+    "cached", es_url=url, spool_path=spool, index_prefix=prefix, idle_exit=1, delivery=delivery,
+    redact_keys=["zqx-marker-key"], redact_patterns=[r"zqxmarker-[0-9]+"],
+)
+log = logging.getLogger("cached")
+log.warning("zqx-marker-key=s3cr3t and password=hunter2 zqxmarker-12")
+try:
+    {}["missing"]
+except KeyError:
+    log.exception("failed with token=abc123 for zqx-marker-key=s3cr3t")
+print(handler.wait_delivered(60))
+"""
+
+
+@pytest.mark.es
+@pytest.mark.parametrize("delivery", ["process", "thread"])
+def test_a_delivery_agent_keeps_the_codes_patterns_and_never_the_programs(
+    es_url: str, index_prefix: str, tmp_path: Path, delivery: str
+) -> None:
+    """A program's delivery agent, a process of its own, keeps in the cache the redaction and grouping
+    patterns it compiled (the next agent rebuilds them: a quarter of a cold agent's instructions), and
+    never the program's own redaction keys and patterns; a program that delivers from its own thread
+    writes no cache at all."""
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    script = tmp_path / "program.py"
+    script.write_text(_LOGGING_PROGRAM)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(tmp_path / "spool"), index_prefix, delivery],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
+    cached = home / ".cache" / "logloop"
+    if delivery == "thread":
+        assert list(cached.glob("patterns-*")) == []
+        return
+    deadline = time.monotonic() + 60  # the agent saves the cache as it exits, idle for a second
+    while not list(cached.glob("patterns-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    data = _cache_file(cached).read_bytes()
+    assert b"password" in data and b"Traceback" in data  # a redaction rule and a grouping pattern
+    assert b"zqx" not in data
