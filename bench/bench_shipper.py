@@ -24,7 +24,9 @@ otherwise compile the shipper's source at each start (about 45 ms of CPU per pro
 
   6. (with `--only instructions`, not by default: it needs valgrind) the short script in
      instructions, with FileHandler and with the shipper (its agent already running), and the
-     interpreter's own `python -c pass`: steadier than its wall time on a shared machine.
+     interpreter's own `python -c pass`: steadier than its wall time on a shared machine; and the
+     agent started to send the script's records, with the pattern cache an earlier agent kept and
+     without one.
 
 Targets (issue 9): short script <= 2x FileHandler; info <= 1.0x, exception <= 0.5x FileHandler; total
 CPU <= 1.5x FileHandler; SIGKILL loss 0.
@@ -40,6 +42,7 @@ import logging
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -308,7 +311,85 @@ def bench_instructions(es_url: str, es: Any, work: Path) -> dict[str, Any]:
     _drop(es, prefix)
     file, _ = callgrind.instructions(file_script, _ENV, REPO)
     interpreter, _ = callgrind.instructions([sys.executable, "-c", "pass"], _ENV, REPO)
-    return {"shipper": shipper, "file": file, "python": interpreter, "ratio": shipper / file}
+    cold = {cache: _cold_agent_instructions(es_url, es, work, cache) for cache in (False, True)}
+    return {
+        "shipper": shipper,
+        "file": file,
+        "python": interpreter,
+        "ratio": shipper / file,
+        "agent_cold": cold[False],
+        "agent_cold_pattern_cache": cold[True],
+    }
+
+
+# The short script's records, spooled for an agent that cannot reach its node (a closed port), then
+# sent by an agent started for them alone, in the foreground: what one short script's agent costs.
+_AGENT_FOR = """
+import io, sys
+from pathlib import Path
+from shipper.connection import ElasticsearchSettings
+from shipper.delivery import agent, launcher
+from shipper.delivery.config import AgentConfig
+from shipper.transports import TransportSpec
+spool, url, prefix = sys.argv[1:4]
+spec = TransportSpec("elasticsearch", ElasticsearchSettings(url=url))
+config = AgentConfig(index_prefix=prefix, idle_exit=0.2)
+sys.exit(agent.main(io.BytesIO(launcher.settings_message(Path(spool), spec, config))))
+"""
+
+
+def _closed_url() -> str:
+    """A loopback URL nothing listens on (a port just bound and let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def _stop_agent_when_started(spool: Path, timeout: float = 30.0) -> None:
+    """Stop the agent a program started for `spool` (once it holds the lock: it starts after the
+    program's exit) and wait until it is gone."""
+    deadline = time.monotonic() + timeout
+    while _agent_pid(spool) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no agent of {spool} started within {timeout} s")
+        time.sleep(0.05)
+    _stop_agent(spool)
+    while _agent_pid(spool) is not None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the agent of {spool} did not stop within {timeout} s")
+        time.sleep(0.05)
+
+
+def _cold_agent_instructions(es_url: str, es: Any, work: Path, pattern_cache: bool) -> int:
+    """An agent started to send the short script's 21 records, in instructions: with the pattern cache
+    an earlier agent wrote (`shipper.lazy_regex`), or with none (a home of its own, empty at first)."""
+    home = work / f"agent-home-{pattern_cache}"
+    home.mkdir(exist_ok=True)
+    env = {**_ENV, "HOME": str(home)}
+    counted = 0
+    for warm_up in (True, False):  # the first sends one script's records to warm the caches
+        spool = work / f"agent-cold-{pattern_cache}-{warm_up}"
+        prefix = f"bench-agent-{uuid.uuid4().hex[:8]}"
+        short = _SHORT.format(setup=_SHORT_SHIPPER)
+        subprocess.run(
+            [sys.executable, "-c", short, str(spool), _closed_url(), prefix],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        _stop_agent_when_started(spool)
+        command = [sys.executable, "-c", _AGENT_FOR, str(spool), es_url, prefix]
+        if warm_up:
+            subprocess.run(command, env=env, cwd=REPO, check=True, capture_output=True, timeout=120)
+        else:
+            counted, _ = callgrind.instructions(command, env, REPO, uncounted_first=False)
+        _wait_count(es, prefix, 21)
+        _drop(es, prefix)
+        if not pattern_cache:
+            shutil.rmtree(home / ".cache" / "logloop", ignore_errors=True)  # none for the next either
+    return counted
 
 
 def bench_caller(es_url: str, es: Any, work: Path) -> dict[str, Any]:
@@ -555,6 +636,10 @@ def main(argv: list[str] | None = None) -> int:
             f"short script, instructions (agent already running): shipper {counted['shipper'] / 1e6:.1f} M,"
             f" FileHandler {counted['file'] / 1e6:.1f} M ({counted['ratio']:.2f}x);"
             f" python -c pass {counted['python'] / 1e6:.1f} M"
+        )
+        print(
+            "an agent started to send its 21 records, instructions: with the pattern cache"
+            f" {counted['agent_cold_pattern_cache'] / 1e6:.1f} M, without {counted['agent_cold'] / 1e6:.1f} M"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -20,11 +20,15 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def instructions(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[int, str]:
+def instructions(
+    command: Sequence[str], env: Mapping[str, str], cwd: Path, *, uncounted_first: bool = True
+) -> tuple[int, str]:
     """The instructions `command` ran (its forked children apart: `--trace-children=no`), and its
     standard output. It is run once uncounted first, so bytecode caches are written as an installed
-    package has them."""
-    subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+    package has them (`uncounted_first=False`: a command whose first run changes what the next does,
+    the caller having written the caches)."""
+    if uncounted_first:
+        subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
     counted = [
         "valgrind",
         "--tool=callgrind",
