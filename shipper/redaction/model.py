@@ -15,7 +15,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from shipper.lazy_regex import compile_lazily
 
@@ -60,8 +60,9 @@ def _is_redacted(span: str) -> bool:
     return span.replace(REDACTED, "").strip("[]") in ("", "REDACTED")
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+# A NamedTuple, not a frozen dataclass: every program that logs defines it at import (see
+# docs/performance.md, "The short script in instructions").
+class Finding(NamedTuple):
     """A secret found in a text: `text[start:end]` is hidden; `rule` names the rule that found it."""
 
     start: int

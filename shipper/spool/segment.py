@@ -19,8 +19,7 @@ import mmap
 import os
 import struct
 import zlib
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 MAGIC: Final = b"LLSEG\x01\x00\x00"
 HEADER: Final = struct.Struct("<8sQIQ4x")
@@ -30,22 +29,21 @@ ALIGN: Final = 8
 SUFFIX: Final = ".seg"
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+# Header, Frame and Scan are NamedTuples, not frozen dataclasses: every program that logs defines
+# them at import (see docs/performance.md, "The short script in instructions").
+class Header(NamedTuple):
     token: int  # 64 random bits: the segment's share of every event id written in it
     pid: int
     created_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     offset: int  # where the frame starts in the file: its identity (see `event_id`)
     end: int  # where the next frame starts
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Scan:
+class Scan(NamedTuple):
     """What a read found from some offset: whole frames, and why it stopped."""
 
     frames: list[Frame]

@@ -22,8 +22,7 @@ replaced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from typing import Final, Literal, NamedTuple, Protocol
 
 from shipper.spool.bulk import SpooledEvent
 
@@ -31,8 +30,9 @@ OutcomeKind = Literal["delivered", "rejected", "retry"]
 SHARD_LIMIT: Final = "shard_limit"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+# Outcome and TemplateCheck are NamedTuples, not frozen dataclasses: every program that logs defines
+# them at import (see docs/performance.md, "The short script in instructions").
+class Outcome(NamedTuple):
     """What became of one document: `kind`, the HTTP-like `status` (0 if none) and the reason."""
 
     kind: OutcomeKind
@@ -46,8 +46,7 @@ DELIVERED: Final = Outcome("delivered", 201)
 TemplateState = Literal["present", "installed", "refused", "unreachable", "not_needed"]
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateCheck:
+class TemplateCheck(NamedTuple):
     """What `ensure_template` found: the template was `present` or is now `installed`; the server
     `refused` to install it (no privilege, a template that overlaps it: `reason` says); it could
     not be asked (`unreachable`: ask again later); or the transport writes to no index itself
