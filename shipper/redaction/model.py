@@ -177,6 +177,8 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
     return merged
 
 
+# The rule that finds a flag's value (`--password X`): its findings are the ones told apart below.
+FLAG_VALUE: Final = "flag_value"
 # Between a flag and its value: blanks, and the quotes and comma of an argv's repr (`'-p', 'x'`).
 _FLAG_GAP: Final = frozenset(" \t\"',\\")
 
@@ -185,12 +187,12 @@ def _without_values_of_glued_flags(text: str, findings: list[Finding]) -> list[F
     """The findings less each `flag_value` whose flag ends in another rule's finding: that flag was a
     short one with its value glued to it (`mysql -pS3cretPw db`: `-p` and the password), so the word
     after it is no value of it (`pS3cretPw` only looked like a flag named after a password)."""
-    ends = {finding.end for finding in findings if finding.rule != "flag_value"}
-    if len(ends) == len(findings):
-        return findings  # (no `flag_value` at all: the usual case)
+    if not any(finding.rule == FLAG_VALUE for finding in findings):
+        return findings  # (the usual case)
+    ends = {finding.end for finding in findings if finding.rule != FLAG_VALUE}
     kept = []
     for finding in findings:
-        if finding.rule == "flag_value":
+        if finding.rule == FLAG_VALUE:
             flag_end = finding.start
             while flag_end > 0 and text[flag_end - 1] in _FLAG_GAP:
                 flag_end -= 1

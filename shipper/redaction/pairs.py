@@ -57,6 +57,7 @@ from shipper.redaction.model import (
     _QUOTED,
     _QUOTED_VALUE,
     _VALUE,
+    FLAG_VALUE,
     Finding,
     RuleRunner,
     _after_bytes_prefix,
@@ -245,7 +246,7 @@ def _key_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             if end > vend and _PLACEHOLDER.fullmatch(text, start, end):
                 continue  # `token=%(t)s`: a template's placeholder, read whole
         hidden = end
-        yield Finding(start, end, "flag_value" if match["dash"] else "key_value")
+        yield Finding(start, end, FLAG_VALUE if match["dash"] else "key_value")
 
 
 # A format string's replacement field: `{}`, `{0}`, `{name.attr}`, `{db_password}`, `{TOKEN}`, `{pw!r:>8}`
@@ -410,7 +411,7 @@ def _flag_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
         if not quoted and found.group() in _FLAG_PROSE and text.startswith(" ", vend):
             continue  # `Using --password via the CLI is insecure`: the flag named in a sentence
         if not _is_kept(text[start:end], match["key"], text, vend):
-            yield Finding(start, end, "flag_value")
+            yield Finding(start, end, FLAG_VALUE)
 
 
 # --- prose, and other languages -----------------------------------------------------------------------------

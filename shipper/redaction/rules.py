@@ -81,7 +81,7 @@ from shipper.redaction.formats import (
     _xml_sibling,
 )
 from shipper.redaction.keys import _FOREIGN_STEMS, _FOREIGN_WHOLE_WORDS
-from shipper.redaction.model import Rule, _pattern_rule, _trie_pattern
+from shipper.redaction.model import FLAG_VALUE, Rule, _pattern_rule, _trie_pattern
 from shipper.redaction.pairs import (
     _ONE_TIME_CODE,
     _flag_value,
@@ -197,7 +197,7 @@ DEFAULT_RULES: Final = (
     Rule("xml_element", _xml_element, ("</",)),
     Rule("xml_element", _xml_sibling, ("</name>", "</key>", "<value>")),
     Rule("named_value", _named_value, ("value",)),
-    Rule("flag_value", _flag_value, ("-",)),
+    Rule(FLAG_VALUE, _flag_value, ("-",)),
     Rule(
         "key_space_value",
         _key_space_value,
