@@ -70,6 +70,13 @@ CALLER_ERROR_N = 1_000
 _ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound and let go): Logstash's, or an unreachable node's."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 # -- what the children run ------------------------------------------------------------------------------
 
 
@@ -89,10 +96,7 @@ def _setup(kind: str, es_url: str, prefix: str, work: Path) -> logging.Handler:
     if kind == "logstash-memory":
         from logstash_async.handler import AsynchronousLogstashHandler
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        handler = AsynchronousLogstashHandler("127.0.0.1", port, database_path=None)
+        handler = AsynchronousLogstashHandler("127.0.0.1", _closed_port(), database_path=None)
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
         return handler
@@ -338,13 +342,6 @@ sys.exit(agent.main(io.BytesIO(launcher.settings_message(Path(spool), spec, conf
 """
 
 
-def _closed_url() -> str:
-    """A loopback URL nothing listens on (a port just bound and let go)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
-
-
 def _stop_agent_when_started(spool: Path, timeout: float = 30.0) -> None:
     """Stop the agent a program started for `spool` (once it holds the lock: it starts after the
     program's exit) and wait until it is gone."""
@@ -372,7 +369,7 @@ def _cold_agent_instructions(es_url: str, es: Any, work: Path, pattern_cache: bo
         prefix = f"bench-agent-{uuid.uuid4().hex[:8]}"
         short = _SHORT.format(setup=_SHORT_SHIPPER)
         subprocess.run(
-            [sys.executable, "-c", short, str(spool), _closed_url(), prefix],
+            [sys.executable, "-c", short, str(spool), f"http://127.0.0.1:{_closed_port()}", prefix],
             env=env,
             cwd=REPO,
             check=True,

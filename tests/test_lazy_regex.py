@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -326,8 +327,6 @@ def test_a_delivery_agent_keeps_the_codes_patterns_and_never_the_programs(
     patterns it compiled (the next agent rebuilds them: a quarter of a cold agent's instructions), and
     never the program's own redaction keys and patterns; a program that delivers from its own thread
     writes no cache at all."""
-    import time
-
     home = tmp_path / "home"
     home.mkdir()
     script = tmp_path / "program.py"

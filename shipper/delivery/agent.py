@@ -929,9 +929,9 @@ def main(stdin: IO[bytes] | None = None) -> int:
         return 0  # another agent with these settings runs, or the directory stayed unwritable
     # The code's regular expressions (the redaction rules, the grouping's) rebuilt from the cache a
     # `logloop` command or an earlier agent kept: compiled, they were a quarter of the instructions of
-    # an agent started to send a short script's records (766 M, 576 M rebuilt), once per short script
-    # whose agent had exited. A user's patterns are never kept (`shipper.lazy_regex`); the program
-    # itself never reads or writes the cache.
+    # an agent started to send a short script's records (`bench/bench_shipper.py --only instructions`),
+    # once per short script whose agent had exited. A user's patterns are never kept
+    # (`shipper.lazy_regex`); the program itself never reads or writes the cache.
     lazy_regex.enable()
     try:
         agent = Agent(spool_dir, spec.make, config)
