@@ -945,14 +945,21 @@ def test_logloop_cluster_text_groups_twisted_failures(tmp_path: Path) -> None:
 # raises CellExecutionError in the runner's process, its message the cell's source and the kernel's
 # IPython report of the failure (coloured), its frames the runner's.
 
+# The runner's traceback goes to a file of its own: the kernel shares the runner's standard error, and
+# on a loaded machine a line it wrote there could land inside the traceback.
 _NOTEBOOK_RUNNER = """
-import os, sys
+import os, sys, traceback
 import nbformat
 from nbclient import NotebookClient
 
 notebook = nbformat.v4.new_notebook()
 notebook.cells = [nbformat.v4.new_code_cell(os.environ[name]) for name in ("PREPARE", "RUN")]
-NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+try:
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+except Exception:
+    with open(os.environ["TRACEBACK_FILE"], "w", encoding="utf-8") as out:
+        traceback.print_exc(file=out)
+    sys.exit(1)
 """
 _NOTEBOOK_MODULE = """
 def parse(value):
@@ -966,21 +973,26 @@ def other(value):
 
 
 def _notebook_failure(directory: Path, run: str, padding: int = 0) -> str:
-    """The traceback a notebook runner prints when the cell `run` fails (a module of `directory`
-    imported by the cell before, `padding` blank lines above its code)."""
+    """What a notebook runner prints when the cell `run` fails (a module of `directory` imported by the
+    cell before, `padding` blank lines above its code): the kernel's log lines, then the traceback."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "orders.py").write_text("\n" * padding + _NOTEBOOK_MODULE, encoding="utf-8")
     prepare = f"import sys\nsys.path.insert(0, {str(directory)!r})\nfrom orders import parse, other"
+    printed = directory / "traceback.txt"
+    printed.unlink(missing_ok=True)  # (the same directory serves several runs)
     done = subprocess.run(
         [sys.executable, "-c", _NOTEBOOK_RUNNER],
-        env={**os.environ, "PREPARE": prepare, "RUN": run},
+        env={**os.environ, "PREPARE": prepare, "RUN": run, "TRACEBACK_FILE": str(printed)},
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
-    assert "CellExecutionError" in done.stderr, done.stderr
-    return done.stderr
+    assert printed.exists(), done.stderr
+    traceback_text = printed.read_text(encoding="utf-8")
+    assert "CellExecutionError" in traceback_text, traceback_text
+    kernel_log = [line for line in done.stderr.splitlines(keepends=True) if line.startswith("[IPKernelApp]")]
+    return "".join(kernel_log) + traceback_text
 
 
 def test_a_notebook_runners_cell_failure_is_keyed_by_the_kernels_traceback(tmp_path: Path) -> None:
@@ -998,7 +1010,7 @@ def test_a_notebook_runners_cell_failure_is_keyed_by_the_kernels_traceback(tmp_p
     traceback_only = [text[text.index("Traceback (most recent call last):") :] for text in texts]
     for keyed in (texts, traceback_only):  # (the kernel may write its warnings above)
         keys = [_key_of(text) for text in keyed]
-        assert keys[0] == keys[1]
-        assert len(set(keys)) == 3
+        assert keys[0] == keys[1], keyed[:2]
+        assert len(set(keys)) == 3, keyed
     named = fingerprint_event({"error": {"stack_trace": traceback_only[0]}})
     assert named is not None and named.name.endswith("(orders.parse)"), named
