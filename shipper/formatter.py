@@ -636,16 +636,14 @@ def capture_error(exc_info: ExcInfo) -> CapturedError:
     )
 
 
-def error_fields(
-    error: CapturedError, redact: Callable[[str], str] = redaction.redact_text
-) -> dict[str, Any]:
+def error_fields(error: CapturedError, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
     message = cut_redacted(error.message, ERROR_MESSAGE_LIMIT, redact)
     trace = cut_redacted(render_trace(error.trace), STACK_TRACE_LIMIT, redact, keep_tail=True)
     return {"type": error.type_name, "message": message, "stack_trace": trace}  # redacted with the document
 
 
 def cut_redacted(
-    text: str, limit: int, redact: Callable[[str], str] = redaction.redact_text, *, keep_tail: bool = False
+    text: str, limit: int, redact: Callable[[str], str] | None = None, *, keep_tail: bool = False
 ) -> str:
     """`text` cut to `limit` bytes as `truncate` cuts it, redacted where it is cut; as it is if it fits
     (it is redacted with the document).
@@ -662,6 +660,8 @@ def cut_redacted(
         text = encoded.decode("utf-8")
     if len(encoded) <= limit:
         return text
+    if redact is None:  # the default rules, loaded only for a text to cut (see `shipper.redaction`)
+        redact = redaction.redact_text
     if not keep_tail:
         head = _kept_redacted(encoded, limit, redact, from_end=False)
         return f"{head}…[truncated by logloop: {len(encoded)} bytes, kept {limit}]"
@@ -802,8 +802,16 @@ class EcsFormatter(logging.Formatter):
         self.environment = environment
         self.env_allowlist = tuple(env_allowlist)
         self.context_provider = context_provider
-        self.redactor = redactor if redactor is not None else redaction.DEFAULT
+        # The user's rules; None for the default ones, loaded when a document is first built
+        # (`redactor`): a program whose agent builds its documents never loads them.
+        self.custom_redactor = redactor
         self._templates: dict[str, str] = {}  # see _template
+
+    @property
+    def redactor(self) -> redaction.Redactor:
+        """The rules this formatter's documents are redacted with."""
+        custom = self.custom_redactor
+        return redaction.DEFAULT if custom is None else custom
 
     def format(self, record: logging.LogRecord) -> str:
         return dumps(self.to_document(record)).decode("utf-8")
@@ -861,7 +869,7 @@ class EcsFormatter(logging.Formatter):
 
     def _template(self, msg: str) -> str:
         """The redacted, bounded template, with this formatter's rules (cached as `_template`)."""
-        if self.redactor is redaction.DEFAULT:
+        if self.custom_redactor is None:
             return _template(msg)
         cached = self._templates.get(msg)
         if cached is None:

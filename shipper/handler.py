@@ -49,7 +49,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from shipper import arguments, environment, reentry, schema
+from shipper import arguments, environment, redaction, reentry, schema
 from shipper.capture import program
 from shipper.capture.writer import FIRST_SEGMENT_BYTES, OVERFLOW_POLICIES, OverflowPolicy, SegmentWriter
 from shipper.connection import ElasticsearchSettings, validate
@@ -59,7 +59,6 @@ from shipper.diagnostics import INTERNAL_LOGGER, RateLimitedLog, unreachable
 from shipper.environment import argv as redacted_argv
 from shipper.exceptions import ConfigurationError, SpoolError, UnreadablePayload
 from shipper.formatter import EcsFormatter, dumps, format_timestamp
-from shipper.redaction import Redactor
 from shipper.spool import layout, records, segment
 from shipper.stats import Counters, PrometheusEndpoint, ShipperStats
 from shipper.stats import register as register_stats
@@ -361,7 +360,7 @@ class ShipperHandler(logging.Handler):
             environment=environment,
             env_allowlist=env_allowlist,
             context_provider=context_provider,
-            redactor=Redactor.build(keys=redact_keys, patterns=redact_patterns),  # checked before any event
+            redactor=_user_redactor(redact_keys, redact_patterns),  # checked before any event
         )
         # Records wait in the spool as captured and the agent redacts them; with this the caller
         # builds each redacted document itself (costlier), so no secret is ever written to disk.
@@ -595,6 +594,8 @@ class ShipperHandler(logging.Handler):
             self._ecs, self._custom = formatter, None
         else:  # its documents are its own: built on the caller's thread, sent as they are
             self._custom = formatter
+        if self._custom is not None or self.redact_before_spool:
+            redaction.load()  # documents built on the caller's thread: the rules now, not in a logging call
 
     def _program_payload(self) -> bytes:
         """The facts of this process for the first frame of each segment (cached per pid)."""
@@ -606,7 +607,7 @@ class ShipperHandler(logging.Handler):
                 version=ecs.service_version,
                 env=ecs.environment,
                 allowlist=ecs.env_allowlist,
-                redactor=ecs.redactor,
+                redactor=ecs.custom_redactor,
                 grouping=self._grouping_table,
                 index_prefix=self.agent_config.index_prefix,
                 redact_args=self.redact_before_spool,
@@ -981,6 +982,15 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 reentry.register_fork_ends()  # after every other module's hooks: so they run last (see `reentry`)
+
+
+def _user_redactor(keys: Sequence[str] | None, patterns: Sequence[str] | None) -> redaction.Redactor | None:
+    """The redactor of the user's key names and patterns, checked (a ConfigurationError names a bad
+    one); None where none are given: the default rules, which the program does not load (its agent
+    redacts its records; loading them cost a short script some 30 M instructions)."""
+    if isinstance(keys, str) or isinstance(patterns, str) or keys or patterns:
+        return redaction.Redactor.build(keys=keys or (), patterns=patterns or ())
+    return None
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:

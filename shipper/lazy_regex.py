@@ -2,10 +2,10 @@
 their module is imported, and, in a `logloop` command, from a cache of their compiled form on disk
 (standard library only: the grouping package uses it too).
 
-When first used: every program that logs through the shipper imports `shipper.redaction`, whose
-rules are well over a hundred regular expressions: compiled at import they cost a short script about
-60 M instructions (some 10 ms), although such a program redacts little itself (its argv; the
-delivery agent redacts the records). A pattern made by `compile_lazily` compiles on the first call
+When first used: the redaction rules are well over a hundred regular expressions, and a process that
+loads them (the delivery agent; a program that redacts before its spool or was given rules of its
+own) uses few of them on most texts: compiled at import they cost a short script about 60 M
+instructions (some 10 ms). A pattern made by `compile_lazily` compiles on the first call
 of one of its methods; from then on each method is the compiled pattern's own, held in a slot, so a
 call costs what it costs on a pattern compiled at import.
 

@@ -16,8 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from shipper import environment
-from shipper.redaction import Redactor
+from shipper import environment, redaction
 
 # The facts' key of argv as the program has it, unredacted (see `facts`).
 ARGS_CAPTURED: Final = "args_captured"
@@ -31,7 +30,7 @@ def facts(
     version: str | None,
     env: str | None,
     allowlist: Sequence[str],
-    redactor: Redactor,
+    redactor: redaction.Redactor | None,
     grouping: Mapping[str, Any] | None = None,
     index_prefix: str | None = None,
     redact_args: bool = False,
@@ -39,11 +38,15 @@ def facts(
     """What the agent needs to write this program's documents as `EcsFormatter` would here: the
     user's redaction rules (names and patterns, never a secret) and `[grouping]` table included.
     argv is `args`, redacted, if `redact_args`; else `args_captured`, as the program has it, for the
-    agent to redact (an agent older than this key leaves it out: never sent unredacted)."""
+    agent to redact (an agent older than this key leaves it out: never sent unredacted). `redactor`:
+    the user's rules, None for the default ones (not loaded here unless argv is redacted here)."""
     uname = os.uname()
     hostname = environment.host_name()
     args = environment.sys_argv()
-    argv = {"args": redactor.redact_argv(args)} if redact_args else {ARGS_CAPTURED: args}
+    if redact_args:
+        argv: dict[str, Any] = {"args": (redactor or redaction.DEFAULT).redact_argv(args)}
+    else:
+        argv = {ARGS_CAPTURED: args}
     name = sys.implementation.name
     implementation = "CPython" if name == "cpython" else name  # as platform.python_implementation()
     python_version = environment.python_version()
@@ -52,8 +55,8 @@ def facts(
         "service_version": version,
         "environment": env,
         "env_allowlist": list(allowlist),
-        "redact_keys": list(redactor.keys),
-        "redact_patterns": list(redactor.patterns),
+        "redact_keys": list(redactor.keys) if redactor else [],
+        "redact_patterns": list(redactor.patterns) if redactor else [],
         "grouping": dict(grouping) if grouping else None,
         "index_prefix": index_prefix,  # where its documents go, whichever program's agent sends them
         "host": {

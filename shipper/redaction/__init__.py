@@ -17,9 +17,11 @@ failure: a value that only looks secret is hidden too.
 Every pattern is anchored at a word start and every repetition bounded, so the cost stays linear in
 a text's length (a 256 KiB word must not cost quadratic time); a text without any trigger word
 (`might_contain_secret`) costs one search of a pattern of the trigger words, laid out as a trie.
-Every pattern compiles on its first use (`shipper.lazy_regex`): every program that logs imports this
-package, and pays for no rule it does not run. For the same reason the modules are not many: each
-costs that import some 0.5 M instructions (a quarter of a percent) to find and load.
+Every pattern compiles on its first use (`shipper.lazy_regex`), and the modules load on the first use
+of a public name (`__getattr__`): a program that logs through the shipper redacts nothing itself
+unless it is asked to (its delivery agent redacts the records), and loading the rules cost a short
+script about 30 M instructions, a tenth of its run. For the same reason the modules are not many: each
+costs some 0.5 M instructions to find and load.
 
 The modules, each importing only those above it in this list (`.importlinter` holds the order):
 
@@ -39,24 +41,58 @@ A new rule goes in its family's module and into `rules.DEFAULT_RULES` (its trigg
 
 from __future__ import annotations
 
-from shipper.redaction.keys import key_words
-from shipper.redaction.model import REDACTED, Finding, Rule
-from shipper.redaction.redactor import (
-    DEFAULT,
-    FREE_FORM_FIELDS,
-    Redactor,
-    findings,
-    is_secret_key,
-    might_contain_secret,
-    options_from_config,
-    redact_argv,
-    redact_document,
-    redact_mapping,
-    redact_message,
-    redact_text,
-    redact_value,
-)
-from shipper.redaction.rules import DEFAULT_RULES, RULE_NAMES
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from shipper.redaction.keys import key_words
+    from shipper.redaction.model import REDACTED, Finding, Rule
+    from shipper.redaction.redactor import (
+        DEFAULT,
+        FREE_FORM_FIELDS,
+        Redactor,
+        findings,
+        is_secret_key,
+        might_contain_secret,
+        options_from_config,
+        redact_argv,
+        redact_document,
+        redact_mapping,
+        redact_message,
+        redact_text,
+        redact_value,
+    )
+    from shipper.redaction.rules import DEFAULT_RULES, RULE_NAMES
+
+# Where each public name is defined.
+_HOMES: Final = {
+    "key_words": "keys",
+    **dict.fromkeys(("REDACTED", "Finding", "Rule"), "model"),
+    **dict.fromkeys(("DEFAULT_RULES", "RULE_NAMES"), "rules"),
+    **dict.fromkeys(
+        (
+            "DEFAULT", "FREE_FORM_FIELDS", "Redactor", "findings", "is_secret_key", "might_contain_secret",
+            "options_from_config", "redact_argv", "redact_document", "redact_mapping", "redact_message",
+            "redact_text", "redact_value",
+        ),
+        "redactor",
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # asked once
+    return value
+
+
+def load() -> None:
+    """Load the rules now (where the first use must not pay for it: a logging call)."""
+    importlib.import_module(f"{__name__}.redactor")  # which imports every other module
+
 
 __all__ = [
     "DEFAULT",
@@ -70,6 +106,7 @@ __all__ = [
     "findings",
     "is_secret_key",
     "key_words",
+    "load",
     "might_contain_secret",
     "options_from_config",
     "redact_argv",
