@@ -2036,6 +2036,22 @@ def test_a_found_secret_is_hidden_again_case_changed_escaped_or_split(secret: st
     assert "login rejected: " in redacted and redacted.endswith(" (bob)")
 
 
+@pytest.mark.parametrize(
+    "secret", [pytest.param(secret, id=str(number)) for number, secret in enumerate(_COPY_SECRETS)]
+)
+@pytest.mark.parametrize("joined", ["\n", "\r\n", "\\n"], ids=["newline", "crlf", "escaped"])
+def test_a_copy_at_a_lines_end_leaves_the_next_line_whole(secret: str, joined: str) -> None:
+    """A found secret standing again at the end of a line is hidden up to that line's end: the line
+    break and the next line's first word stay (a traceback's `File` line after an exception's message
+    that repeats the secret lost its `File`, and with it its shape)."""
+    frame = '  File "app.py", line 7, in main'
+    text = f"password = {json.dumps(secret)}{joined}ValueError: rejected {secret}{joined}{frame}"
+    redacted = redact_text(text)
+    assert redacted.endswith(f"ValueError: rejected {REDACTED}{joined}{frame}"), redacted
+    document = {"extra": {"password": secret}, "error": {"stack_trace": f"ValueError: {secret}\n{frame}"}}
+    assert redact_document(document)["error"]["stack_trace"] == f"ValueError: {REDACTED}\n{frame}"
+
+
 _CALL_SHAPES = [
     "    session.auth = HTTPBasicAuth('deploy', '{secret}')",
     '    auth = httpx.DigestAuth("deploy", "{secret}")',
@@ -2924,4 +2940,136 @@ def test_a_secret_in_an_xml_element_beside_its_name_is_hidden(shape: str, secret
 def test_an_xml_value_beside_an_ordinary_name_stays(text: str) -> None:
     """Values beside names that are not a secret's, or that describe one (a policy, a length, an
     expiry), stay as they are."""
+    assert redact_text(text) == text
+
+
+# --- a session's probe of unseen shapes (2026-12-07): told passwords, one-time links, hashing calls,
+# JSON Patch pairs, a secret's change, env files' unquoted values ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "2024-05-01T10:00:00.000000Z 6 [Note] [MY-010454] [Server] A temporary password is generated"
+            " for root@localhost: q#8Lm!vT2zaP",
+            ["q#8Lm!vT2zaP"],
+            ["[Server] A temporary password is generated for root@localhost:"],
+            id="mysql-temporary-password",
+        ),
+        pytest.param(
+            "Password has been reset for carol: Wq7-ploK2z",
+            ["Wq7-ploK2z"],
+            ["reset for carol:"],
+            id="reset-told",
+        ),
+        pytest.param(
+            "Password for the elastic user (reset with `bin/elasticsearch-reset-password -u elastic`):\n"
+            "  h2*Vq_9LxkR+mZ\n\nHTTP CA certificate SHA-256 fingerprint:",
+            ["h2*Vq_9LxkR+mZ"],
+            ["(reset with `bin/elasticsearch-reset-password -u elastic`):\n", "fingerprint:"],
+            id="elasticsearch-bootstrap-password",
+        ),
+        pytest.param(
+            '10.0.0.7 - - "GET /accounts/reset/Mzk/d4k2z1-9f1e0c7b3a5d8e2f4c6b1a9d7e3f5c2b/ HTTP/1.1" 200',
+            ["9f1e0c7b3a5d8e2f4c6b1a9d7e3f5c2b"],
+            ['"GET /accounts/reset/Mzk/', '/ HTTP/1.1" 200'],
+            id="django-reset-link",
+        ),
+        pytest.param(
+            "mailed sign-in link https://id.example.org/login/magic/Zr8Kp2Qw9XvB4mNt7LcY1sHd to dan@x.org",
+            ["Zr8Kp2Qw9XvB4mNt7LcY1sHd"],
+            ["https://id.example.org/login/magic/", " to dan@x.org"],
+            id="magic-link",
+        ),
+        pytest.param(
+            "invitation sent: https://app.example.net/team/invitations/7c1d9e4b2a6f8c3e5d7b9a1c?src=mail",
+            ["7c1d9e4b2a6f8c3e5d7b9a1c"],
+            ["/team/invitations/", "?src=mail"],
+            id="invitation-link-hex",
+        ),
+        pytest.param(
+            "hashed = hashlib.pbkdf2_hmac('sha512', b'Pk9!derive', salt, 210_000)",
+            ["Pk9!derive"],
+            ["pbkdf2_hmac('sha512', b'", "', salt, 210_000)"],
+            id="pbkdf2-positional",
+        ),
+        pytest.param(
+            '    ok = bcrypt.checkpw("Bc7!check".encode(), stored)',
+            ["Bc7!check"],
+            ["stored)"],
+            id="bcrypt-check",
+        ),
+        pytest.param(
+            "    if not pwd_ctx.verify('Pl9#verify', row.hash):",
+            ["Pl9#verify"],
+            ["row.hash"],
+            id="passlib-verify",
+        ),
+        pytest.param(
+            "    archive.setpassword(b'Zp4%arch')",
+            ["Zp4%arch"],
+            ["archive.setpassword(b'"],
+            id="zip-password",
+        ),
+        pytest.param(
+            '[{"op": "test", "path": "/metadata/name", "value": "api"},'
+            ' {"op": "replace", "path": "/data/admin_password", "value": "Jp6!patch"}]',
+            ["Jp6!patch"],
+            ['"value": "api"', '"path": "/data/admin_password"'],
+            id="json-patch",
+        ),
+        pytest.param(
+            '  ~ resource "aws_db_instance" "main" {\n      ~ password = "Tf1!before" -> "Tf2!after"\n'
+            '      ~ instance_class = "db.t3.micro" -> "db.t3.small"',
+            ["Tf1!before", "Tf2!after"],
+            ['instance_class = "db.t3.micro" -> "db.t3.small"'],
+            id="terraform-change",
+        ),
+        pytest.param(
+            "audit: dan changed the api key from 'Ak1-old-9x' to 'Ak2-new-7y'",
+            ["Ak1-old-9x", "Ak2-new-7y"],
+            ["audit: dan changed the api key from '"],
+            id="change-from-to",
+        ),
+        pytest.param(
+            "export BACKUP_PASSPHRASE=seven blue lanterns drift # set by ops",
+            ["seven", "lanterns", "drift"],
+            ["export BACKUP_PASSPHRASE=", " # set by ops"],
+            id="env-exported-passphrase",
+        ),
+        pytest.param(
+            "HOME=/home/erin\nSMTP_PASSWORD=with spaces 42\nPWD=/home/erin/my project\nLANG=C.UTF-8",
+            ["with spaces 42"],
+            ["PWD=/home/erin/my project", "LANG=C.UTF-8"],
+            id="env-dump",
+        ),
+    ],
+)
+def test_unseen_shapes_of_a_later_probe(text: str, secrets: list[str], kept: list[str]) -> None:
+    """Secrets a probe of unseen shapes found standing are hidden, the text around them kept: a password a
+    server tells it made (MySQL's, Elasticsearch's below an aside), a one-time link's token in a URL's
+    path, a password hashed or checked by position, a JSON Patch operation's value under a secret path, a
+    secret's change (both values), an env file's unquoted value with blanks."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Password changed for frank: success", id="change-outcome"),
+        pytest.param("password reset for frank@example.com: expired", id="reset-outcome"),
+        pytest.param("WARNING connection reset by peer while confirming order 42", id="reset-prose"),
+        pytest.param('"GET /password-reset/done/ HTTP/1.1" 200', id="reset-page"),
+        pytest.param('"GET /static/confirm/bundle.4f3a2b1c0d9e8f7a.js HTTP/1.1" 200', id="hashed-asset"),
+        pytest.param('  ~ instance_type = "t2.micro" -> "t3.large"', id="other-change"),
+        pytest.param("moved the file from 'inbox' to 'archive'", id="other-from-to"),
+        pytest.param("PWD=/srv/app OLDPWD=/srv", id="working-directory"),
+        pytest.param("hashlib.pbkdf2_hmac('sha256', password, salt, 600000)", id="hashing-a-variable"),
+    ],
+)
+def test_texts_near_the_later_probes_shapes_stay(text: str) -> None:
+    """Texts next to those shapes that hold no secret stay as they are: an outcome told after a change,
+    `reset` in prose, pages and assets under a link's word, another attribute's change, a move, the working
+    directory, a hashing call given a variable."""
     assert redact_text(text) == text

@@ -178,6 +178,11 @@ _SECRET_CALL: Final = compile_lazily(
     r"(?:\b(?P<auth>(?:HTTP)?(?:Basic|Digest|Proxy)Auth)|\.(?P<login>login)|\bjwt\.(?P<jwt>encode|decode)"
     r"|\bhmac\.(?P<hmac>new|digest)|\b(?P<keyring>keyring)\.set_password|\.(?P<setpw>set_password|pass_)"
     r"|\b(?P<makepw>make_password|check_password)"
+    # a password hashed or checked (`hashlib.pbkdf2_hmac("sha256", b"...", salt, n)`, `bcrypt.hashpw(b"...",
+    # salt)`, passlib's `pwd_context.verify("...", hashed)`), a zip file's (`zf.setpassword(b"...")`)
+    r"|\b(?:hashlib\.)?(?P<pbkdf2>pbkdf2_hmac)|\b(?:hashlib\.)?(?P<scrypt>scrypt)"
+    r"|\bbcrypt\.(?P<bcrypt>hashpw|checkpw|kdf)|\b(?P<passlib>\w{0,32}(?:pwd|password)_?(?:context|ctx|hasher))"
+    r"\.(?:hash|verify|encrypt|verify_and_update)|\.(?P<zippw>setpassword)"
     # a cipher's or a signer's constructor, given its key first (`Fernet(b"...")`, `AES.new(b"...", mode)`,
     # itsdangerous' `URLSafeTimedSerializer("...")`)
     r"|\b(?P<cipher>(?:Multi)?Fernet|AES(?:GCM|CCM|OCB3|SIV)|ChaCha20Poly1305"
@@ -189,7 +194,7 @@ _CIPHER_TRIGGERS: Final = (
 )  # fmt: skip
 _SECRET_CALL_TRIGGERS: Final = (
     "auth(", "login(", "jwt.", "hmac.", "set_password", "pass_(", "make_password", "check_password",
-    *_CIPHER_TRIGGERS,
+    "pbkdf2_hmac", "scrypt", "bcrypt.", "context.", "ctx.", "hasher.", "setpassword(", *_CIPHER_TRIGGERS,
 )  # fmt: skip
 _SECRET_ARGUMENT: Final = {
     "auth": (1, ("password",)),
@@ -200,10 +205,17 @@ _SECRET_ARGUMENT: Final = {
     "setpw": (0, ("raw_password", "password", "pswd")),
     "makepw": (0, ("password",)),
     "cipher": (0, ("key", "secret_key")),
+    "pbkdf2": (1, ("password",)),
+    "scrypt": (0, ("password",)),
+    "bcrypt": (0, ("password",)),
+    "passlib": (0, ("secret", "password")),
+    "zippw": (0, ("pwd",)),
 }
 _CALL_ARGUMENT: Final = compile_lazily(
     r"[ \t]{0,8}(?:(?P<name>[A-Za-z_]\w{0,63})[ \t]{0,8}=(?!=)[ \t]{0,8})?"
+    # (a literal made bytes where it stands: `"x".encode()`, `'x'.encode("utf-8")`)
     r"(?:[bBrRuU]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"(?:\.encode\([^()\n]{0,32}\))?"
     r"|(?:[^,()\[\]{}\"'\n]|\([^()\n]{0,256}\)|\[[^\[\]\n]{0,256}\]|\{[^{}\n]{0,256}\}){0,1024})"
     r"[ \t]{0,8}(?P<end>[,)])"
 )

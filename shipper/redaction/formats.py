@@ -58,11 +58,12 @@ _XML_ELEMENT: Final = compile_lazily(
 # settings do: `{"name": "DB_PASSWORD", "value": "x"}`, `- name: X` / `value: x` on the next line,
 # `<add key="ApiKey" value="x"/>`; the name may be a path and a member or two may stand between, as in
 # a parameter store's answer (AWS SSM's `{'Name': '/prod/db/password', 'Type': 'SecureString', 'Value':
-# 'x'}`, whose `SecureString` type says the value is a secret whatever its name).
+# 'x'}`, whose `SecureString` type says the value is a secret whatever its name), a JSON Patch operation
+# (`{"op": "replace", "path": "/spec/password", "value": "x"}`), a form's `field`.
 # The parts of such a pair, in either order: the name's member, the value's member's key, and up to two
 # members between them.
 _PAIR_NAME: Final = (
-    r"(?P<nq>\\?[\"'])?(?:parameter_?)?(?:name|key)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
+    r"(?P<nq>\\?[\"'])?(?:(?:parameter_?)?(?:name|key)|path|field)(?(nq)(?P=nq))[ \t]{0,8}[:=][ \t]{0,8}"
     rf"(?P<q>\\?[\"'])?(?P<name>{_KEY}|/?[\w.\-]{{1,128}}(?:/[\w.\-]{{1,128}}){{1,16}})(?(q)(?P=q))"
 )
 _PAIR_VALUE_KEY: Final = r"(?P<vq>\\?[\"'])?(?:parameter_?)?value(?(vq)(?P=vq))[ \t]{0,8}[:=][ \t]{0,8}"

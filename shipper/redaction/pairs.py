@@ -500,9 +500,13 @@ _KEY_TOLD: Final = compile_lazily(
 )
 # A prompt answered on its line: `[sudo] password for bob: X`, `Enter passphrase for key '~/.ssh/id': X`,
 # `Password for 'https://bob@host': X` (a colon then a blank ends the prompt; the answer is the rest of
-# the line).
+# the line); and a server's line that tells a password it made (MySQL's `A temporary password is
+# generated for root@localhost: X`, `password set for bob: X`).
 _PROMPT_ANSWER: Final = compile_lazily(
-    r"(?i)(?<![\w.\-])(?:pass(?:word|phrase)|pin|passcode)[ \t]{1,8}for[ \t][^\n]{1,256}?:[ \t]{1,8}"
+    r"(?i)(?<![\w.\-])(?:pass(?:word|phrase)|pin|passcode)"
+    r"(?:[ \t]{1,8}(?:is|was|has[ \t]{1,8}been|had[ \t]{1,8}been))?"
+    r"(?:[ \t]{1,8}(?:generated|created|set|reset|changed|assigned|issued|updated))?"
+    r"[ \t]{1,8}for[ \t][^\n]{1,256}?:[ \t]{1,8}"
     r"(?P<secret>[^\s][^\n]{0,511})"  # the answer is the rest of the line, blanks and all
 )
 # A one-time or recovery code told in a line: `OTP code: 482913`, `verification code is 123456`.
@@ -714,6 +718,56 @@ def _key_told(_: RuleRunner, text: str) -> Iterator[Finding]:
             yield Finding(match.start("value"), match.start("value") + len(value), "key_space_value")
 
 
+# An environment file's line (`.env`, `export NAME=...`, `env`'s output): a value given without quotes
+# runs to the line's end, blanks and all, as python-dotenv and Docker's env files read it
+# (`GPG_PASSPHRASE=my long passphrase` hid only `my`), up to a comment after a blank. Read so where the
+# line is exported, stands among other such lines, or names a passphrase: a log line's `PWD=x set` goes
+# on in words of its own. A path is no such value (`PWD=/home/bob/my app`: the working directory).
+_ENV_LINE: Final = compile_lazily(
+    r"(?m)^[ \t]{0,16}(?P<export>export[ \t]{1,8})?(?P<key>[A-Z][A-Z0-9_]{0,127})="
+    r"(?P<value>[^\s\"'#/~][^\n]{0,4095}?)[ \t]*(?=[ \t]#|\r?$)"
+)
+_PASSPHRASE_NAMES: Final = ("PHRASE", "MNEMONIC", "SEED")
+
+
+def _env_line(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    matches = list(_ENV_LINE.finditer(text))
+    for match in matches:
+        value, key = match["value"], match["key"]
+        if " " not in value or not redactor.is_secret_key(key):
+            continue
+        env_file = len(matches) > 1 or match["export"] or any(word in key for word in _PASSPHRASE_NAMES)
+        if env_file and not _is_kept(value, key, text, match.end("value")):
+            yield Finding(*match.span("value"), "key_value")
+
+
+# A secret's change told with both values: Terraform's plan (`~ master_password = "old" -> "new"`), a
+# diff's or an audit's line (`password: old => new`, `changed password from 'old' to 'new'`). The key's
+# own rule hides the value after it; this hides the new one too (and, quoted after `from`, the old).
+_CHANGED_VALUE: Final = compile_lazily(
+    rf"(?i)(?<![\w.\-])(?:(?P<key>{_KEY})[\"']?[ \t]{{0,8}}[:=][ \t]{{0,8}}(?:{_QUOTED}|[^\s\"',;]{{1,256}})"
+    r"[ \t]{1,8}(?:->|=>|→)"
+    r"|(?P<told>pass(?:word|phrase)|secret|token|api[ _-]?key)[ \t]{1,8}(?:[\w@.\-]{1,64}[ \t]{1,8}){0,3}?"
+    rf"from[ \t]{{1,8}}(?P<old>{_QUOTED})[ \t]{{1,8}}to)[ \t]{{1,8}}"
+)
+_CHANGED_TRIGGERS: Final = ("->", "=>", "→", "from ")
+
+
+def _changed_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _CHANGED_VALUE.finditer(text):
+        key = match["key"]
+        if key is not None and not redactor.is_secret_key(key):
+            continue
+        spans = [match.span("old")] if match["old"] is not None else []
+        found = _VALUE.match(text, match.end())
+        if found is not None and (key is not None or found.group()[:1] in "\"'"):
+            spans.append(found.span())
+        for span in spans:
+            start, end = _strip_quotes(*span, text[span[0] : span[1]])
+            if start < end and not _is_kept(text[start:end], key or match["told"], text, span[1]):
+                yield Finding(start, end, "key_value")
+
+
 def _prompt_answer(_: RuleRunner, text: str) -> Iterator[Finding]:
     for match in _PROMPT_ANSWER.finditer(text):
         if _tells_an_outcome(match["secret"]):
@@ -753,10 +807,17 @@ _SNAKE_NAME: Final = compile_lazily(
 _LABEL_WORDS_AFTER: Final = 6  # words between the secret's name and the label's end, at most
 
 
+# An aside in brackets after a blank (`Password for the elastic user (reset with `bin/...`):`, as
+# Elasticsearch prints its bootstrap password): read past, as prose is (a call's brackets follow a name).
+_ASIDE: Final = compile_lazily(r"[ \t]\([^()\n]{0,200}\)")
+
+
 def _value_below(_: RuleRunner, text: str) -> Iterator[Finding]:
     for match in _VALUE_BELOW.finditer(text):
         line_start = text.rfind("\n", max(0, match.start() - 256), match.start()) + 1
         label = text[line_start : match.start()]
+        if "(" in label:
+            label = _ASIDE.sub("", label)
         if _CODE_IN_LABEL.search(label):
             continue
         end = _LABEL_END.search(label)
@@ -798,11 +859,14 @@ def _value_below(_: RuleRunner, text: str) -> Iterator[Finding]:
         yield Finding(start, stop, "value_below")
 
 
+_OUTCOME_WORDS: Final = frozenset({"success", "done", "error", "ok", "failure"})
+
+
 def _tells_an_outcome(answer: str) -> bool:
     """A prompt's answer that is prose about the login rather than the typed secret: a word of status
     alone (`expired`), or several words one of which is a word of status or of prose (a password typed
     at a prompt is one word, or a passphrase of plain words)."""
     words = [word.strip(".,;:!?()[]").lower() for word in answer.split()]
-    if len(words) == 1:
-        return words[0] in _STATUS_WORDS
+    if len(words) == 1:  # (`Password changed for bob: success`, now that a line may tell a change)
+        return words[0] in _STATUS_WORDS or words[0] in _OUTCOME_WORDS
     return any(word in _STATUS_WORDS or word in _PROSE_WORDS for word in words)

@@ -79,7 +79,8 @@ _NAME: Final = compile_lazily(r"[A-Za-z_][A-Za-z_.]*")
 def _secret_values(text: str, found: list[Finding]) -> list[str]:
     """The distinct secrets found in a text worth looking for again (6+ characters that read like a
     credential or a passphrase, not a word or a name in code), at most `_REPEATED`; of a long token
-    (16+ characters), its first `_PREFIX`, so that a copy cut at another width is found too."""
+    (16+ characters), its first `_PREFIX`, so that a copy cut at another width is found too, and the
+    whole of it, so that a copy a line break splits is found to its end (`_copies`)."""
     values: list[str] = []
     for finding in found:
         value = text[finding.start : finding.end].strip().rstrip("…").removesuffix("...")
@@ -88,7 +89,7 @@ def _secret_values(text: str, found: list[Finding]) -> list[str]:
             cut = len(value) >= 16 and " " not in value and not value.startswith(_BASE64_ARMOUR)
             value = value[:_PREFIX] if cut else value  # (a base64 PEM's first characters: every PEM's)
             # (and the whole of one whose run its first characters do not reach: `ab&cd`, `x'y`)
-            for wanted in (value, whole) if _COPY_RUN.fullmatch(whole) is None else (value,):
+            for wanted in (value, whole) if cut or _COPY_RUN.fullmatch(whole) is None else (value,):
                 if wanted not in values:
                     values.append(wanted)
             if len(values) >= _REPEATED:
@@ -144,7 +145,7 @@ def _copies(text: str, values: list[str]) -> Iterator[Finding]:
         broken = _without_breaks(text)
         if broken is not None:
             joined, origin = broken
-            for copy in _copies_of(joined, needles):
+            for copy in _copies_of(joined, needles, origin):
                 start, end = origin[copy.start], origin[copy.end - 1] + 1
                 if end - start != copy.end - copy.start:  # a break inside: not a copy found above
                     yield Finding(start, end, copy.rule)
@@ -184,7 +185,11 @@ def _unescaped(value: str) -> list[str]:
     return unescaped
 
 
-def _copies_of(text: str, needles: list[tuple[str, bool]]) -> Iterator[Finding]:
+def _copies_of(
+    text: str, needles: list[tuple[str, bool]], origin: list[int] | None = None
+) -> Iterator[Finding]:
+    """The copies of the needles in `text`; `origin`: `text` is a text without its line breaks, and
+    where each of its characters stood (`_without_breaks`)."""
     lowered = _lowered(text)
     for needle, prefix in needles:
         at = lowered.find(needle)
@@ -193,10 +198,22 @@ def _copies_of(text: str, needles: list[tuple[str, bool]]) -> Iterator[Finding]:
             if not (at and text[at - 1].isalnum()):
                 if prefix and (run := _COPY_RUN.match(text, at)):
                     end = max(end, run.end())
+                    if origin is not None:  # the run of a secret's first characters stops at a line
+                        # break past them: the next line's first word is not the secret's rest (a copy
+                        # the break splits is found whole by the whole secret, also looked for)
+                        end = _at_break(origin, at + len(needle), end)
                     yield Finding(at, end, "repeated_secret")
                 elif not (end < len(text) and text[end].isalnum()):
                     yield Finding(at, end, "repeated_secret")
             at = lowered.find(needle, end)
+
+
+def _at_break(origin: list[int], start: int, end: int) -> int:
+    """The first place in `start..end` of a text without its line breaks where one was, else `end`."""
+    for at in range(max(start, 1), end):
+        if origin[at] != origin[at - 1] + 1:
+            return at
+    return end
 
 
 # A line break inside a copy (real, or escaped in a JSON or repr string), and the next line's indent.
@@ -718,9 +735,12 @@ def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:
 
 
 # The members of a name and its value given apart, as they are spelt (AWS's `{"Name": ..., "Value": ...}` in
-# ECS task definitions and SSM parameters, CloudFormation's `ParameterKey`/`ParameterValue`).
+# ECS task definitions and SSM parameters, CloudFormation's `ParameterKey`/`ParameterValue`, a JSON
+# Patch operation's `path`, a form's `field`).
 _VALUE_MEMBERS: Final = ("value", "Value", "ParameterValue", "parameter_value")
-_NAME_MEMBERS: Final = ("name", "key", "Name", "Key", "ParameterKey", "ParameterName", "parameter_key")
+_NAME_MEMBERS: Final = (
+    "name", "key", "Name", "Key", "ParameterKey", "ParameterName", "parameter_key", "path", "field",
+)  # fmt: skip
 _PAIR_MEMBERS: Final = 8  # members of such an object, at most (SSM's parameter has seven)
 
 

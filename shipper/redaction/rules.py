@@ -83,7 +83,10 @@ from shipper.redaction.formats import (
 from shipper.redaction.keys import _FOREIGN_STEMS, _FOREIGN_WHOLE_WORDS
 from shipper.redaction.model import FLAG_VALUE, Rule, _pattern_rule, _trie_pattern
 from shipper.redaction.pairs import (
+    _CHANGED_TRIGGERS,
     _ONE_TIME_CODE,
+    _changed_value,
+    _env_line,
     _flag_value,
     _given_value,
     _key_space_value,
@@ -117,11 +120,13 @@ from shipper.redaction.tokens import (
 )
 from shipper.redaction.web import (
     _COOKIE_REPR,
+    _LINK_TRIGGERS,
     _address_password,
     _bare_userinfo,
     _basic,
     _bearer,
     _header,
+    _link_token,
     _query_param,
     _refused_header_value,
     _schemeless_userinfo,
@@ -192,11 +197,14 @@ DEFAULT_RULES: Final = (
     Rule("delimited_row", _delimited, _DELIMITED_TRIGGERS),
     Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
+    Rule("url_path_token", _link_token, _LINK_TRIGGERS),
     Rule("authorization_header", _header, ("authorization", "cookie")),
     Rule("key_value", _key_value, ("=", ":", ",")),
     Rule("xml_element", _xml_element, ("</",)),
     Rule("xml_element", _xml_sibling, ("</name>", "</key>", "<value>")),
     Rule("named_value", _named_value, ("value",)),
+    Rule("key_value", _changed_value, _CHANGED_TRIGGERS),
+    Rule("key_value", _env_line, ("=",)),
     Rule(FLAG_VALUE, _flag_value, ("-",)),
     Rule(
         "key_space_value",
@@ -414,6 +422,7 @@ _TRIGGERS: Final = (
     "crypt(", "crypt (", "pgp_", "approle", "distributor", "dbms_crypto",
     'kty"', "kty'", 'kty\\"',  # a JSON Web Key's private members (`_jwk`)
     "hooks", "webhook.office", "api.telegram.org/", "maker.ifttt",  # URLs holding a credential (`_WEBHOOK`)
+    *_LINK_TRIGGERS,  # a one-time link's token (`_link_token`)
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
     "_pw ", "rar ", "ipmitool", "mosquitto_",  # password flags and arguments (pdftk's `user_pw X`)

@@ -234,6 +234,39 @@ def _query_param(redactor: RuleRunner, text: str) -> Iterator[Finding]:
                 yield Finding(*found.span(), "url_query_param")
 
 
+# A one-time link's token in a URL's path: whoever reads a password reset, magic sign-in, invitation or
+# confirmation link can use it (Django's `/accounts/reset/MjQ/c2b4x1-b8c57aef.../`, `/auth/magic/nGX2...`,
+# `/invite/...`, `/verify-email/...`): one of the two path segments after the link's word, when it reads
+# like a token (16+ characters mixing letters and digits; hex too, which a path's words never are).
+_LINK_TOKEN: Final = compile_lazily(
+    r"(?i)/(?:[\w\-]{0,32}[_\-])?(?:reset|magic|invit(?:e|ation)|verif(?:y|ication)|confirm(?:ation)?"
+    r"|activat(?:e|ion)|unsubscribe)s?(?:[_\-][\w\-]{0,32})?/"
+    r"(?:(?P<first>[\w.=%\-]{1,256})/)?(?P<token>[\w.=%\-]{16,512})(?=[/?#\s\"'<>)\],;]|\Z)"
+)
+_FILE_NAME_END: Final = compile_lazily(r"\.[a-z][a-z0-9]{0,3}\Z")  # `app.4f3a2b1c0d9e.js`: a file
+# (the link's word after a path's `/` or a word's `-`, `_`: `connection reset by peer` is no link, and
+# reading a line with every rule costs some twenty times a line without a trigger word)
+_LINK_TRIGGERS: Final = tuple(
+    start + word
+    for word in ("reset", "magic", "invit", "verif", "confirm", "activat", "unsubscribe")
+    for start in "/-_"
+)
+
+
+def _link_token(_: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _LINK_TOKEN.finditer(text):
+        for part in ("first", "token"):
+            value = match[part]
+            if value is None or len(value) < 16 or value == REDACTED:
+                continue
+            if (
+                _FILE_NAME_END.search(value) is None
+                and any(c.isdigit() for c in value)
+                and any(c.isalpha() for c in value)
+            ):
+                yield Finding(*match.span(part), "url_path_token")
+
+
 # (led by the quote, not a lookbehind: a pattern that begins with one is tried at every character)
 # `user:password@host` given without a scheme, quoted whole (requests' `No connection adapters were found
 # for 'bob:pw@host/path'`, ipaddress' `'bob:pw@10.0.0.1' does not appear to be...`, a literal in a source
