@@ -4,12 +4,14 @@ message-only lines, and titles."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import io
 import json
 import logging
 import os
+import pprint
 import re
 import subprocess
 import sys
@@ -305,6 +307,54 @@ def test_recursion_through_a_comprehension_is_one_group_wherever_the_limit_strik
         sys.setrecursionlimit(limit)
     assert any("<listcomp>" in text for text in texts)
     assert len({_key(text) for text in texts}) == 1
+
+
+def _nested(depth: int) -> list[Any]:
+    nested: list[Any] = []
+    for _ in range(depth):
+        nested = [nested]
+    return nested
+
+
+def _snapshot(tree: list[Any]) -> object:
+    return copy.deepcopy(tree)
+
+
+def _backup(tree: list[Any]) -> object:
+    return copy.deepcopy(tree)
+
+
+def _export(tree: list[Any]) -> object:
+    return pprint.pformat(tree)
+
+
+def test_a_recursion_inside_the_standard_library_is_keyed_by_the_statement_that_entered_it() -> None:
+    """A RecursionError whose repeating frames are all the standard library's (deepcopy, pprint of a
+    structure too deep) is one group per statement of the program that entered it, wherever the limit
+    strikes: two functions that deep-copy are two groups (they were one), titled after each."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        texts = {
+            (function.__name__, depth, extra): formatted(
+                lambda function=function, depth=depth, extra=extra: _at_depth(
+                    extra, lambda: function(_nested(depth))
+                )
+            )
+            for function in (_snapshot, _backup, _export)
+            for depth in (400, 900)
+            for extra in (0, 3)
+        }
+    finally:
+        sys.setrecursionlimit(limit)
+    assert all("RecursionError" in text for text in texts.values())
+    keys: dict[str, set[str]] = {}
+    for (name, _, _), text in texts.items():
+        keys.setdefault(name, set()).add(_key(text))
+    assert all(len(found) == 1 for found in keys.values()), keys
+    assert len(set().union(*keys.values())) == 3
+    named = fingerprint_event({"error": {"stack_trace": texts[("_backup", 400, 0)]}})
+    assert named is not None and named.name.endswith("(test_grouping_rules._backup)"), named
 
 
 def test_exception_group_members_never_raised_group_by_type_not_data() -> None:

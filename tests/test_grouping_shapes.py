@@ -971,6 +971,10 @@ exec(_NURSERY, _LIBRARY)
 _GROUPS_OF_ONE = {
     "task group": lambda task, value: _in_task_group(task, value),
     "task group, the same failure twice": lambda task, value: _in_task_group(task, value, copies=2),
+    # (Python shows fifteen members, then "and 5 more exceptions": a fleet's runs fail in more or fewer tasks)
+    "task group, the same failure past the fifteen shown": lambda task, value: _in_task_group(
+        task, value, copies=20
+    ),
     "nested task groups": _in_nested_groups,
     "strict nursery": _LIBRARY["strict_nursery"],
 }
@@ -979,8 +983,9 @@ _GROUPS_OF_ONE = {
 @pytest.mark.parametrize("shape", _GROUPS_OF_ONE)
 def test_a_group_of_one_failure_is_keyed_as_that_failure(shape: str) -> None:
     """An ExceptionGroup whose members are one failure (once or repeated, nested in groups of one) is
-    keyed and titled as that failure raised alone: one group across the library versions that wrap a
-    lone failure in a group and those that do not; another failure, or a group of two failures, apart."""
+    keyed and titled as that failure raised alone (members past the fifteen shown counted as more of
+    them): one group across the library versions that wrap a lone failure in a group and those that do
+    not; another failure, or a group of two failures, apart."""
     wrap = _GROUPS_OF_ONE[shape]
     plain = checked_key(formatted(lambda: _gathered(_charge, 0)))
     grouped_text = formatted(lambda: wrap(_charge, 0))

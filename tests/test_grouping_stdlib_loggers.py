@@ -197,6 +197,43 @@ def test_the_package_a_tracebacks_frames_show(program: str, expected: str) -> No
     assert frames_package(_TRACE.format(program=program)) == expected
 
 
+_CHAINED = """Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/urllib3/connection.py", line 204, in _new_conn
+    sock = connection.create_connection(
+ConnectionRefusedError: [Errno 111] Connection refused
+
+{separator}
+
+Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/taskapp/tokens.py", line 8, in {function}
+    return requests.get(url, timeout=2)
+  File "/srv/venv/lib/python3.11/site-packages/requests/adapters.py", line 700, in send
+    raise ConnectionError(e, request=request)
+requests.exceptions.ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded
+"""
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "The above exception was the direct cause of the following exception:",
+        "During handling of the above exception, another exception occurred:",
+    ],
+    ids=["cause", "context"],
+)
+def test_a_chained_failure_of_an_installed_program_is_read_from_its_final_traceback(separator: str) -> None:
+    """The program's package of a chain (its program installed, a library's frame first in its cause) is
+    read from the final exception's traceback: two coroutines' failures a stdlib logger reported in one
+    library call stay two groups (the cause's `urllib3` was taken for the program: one group)."""
+    names = ("refresh_tokens", "refresh_users")
+    texts = [_CHAINED.format(separator=separator, function=name) for name in names]
+    assert [frames_package(text) for text in texts] == ["taskapp", "taskapp"]
+    events = [{"log": {"logger": "asyncio"}, "error": {"stack_trace": text}} for text in texts]
+    found = [fingerprint_event(event) for event in events]
+    assert found[0] is not None and found[1] is not None and found[0].key != found[1].key
+    assert found[0].name.endswith("(tokens.refresh_tokens)"), found[0].name
+
+
 def test_a_stdlib_raise_of_a_stdlib_logger_keeps_its_key() -> None:
     """Where a traceback shows no frame outside the standard library, no package is read, and the key is
     the one it had (the traceback's own)."""

@@ -281,7 +281,16 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        handler recorded (`logloop.qualnames`, `shipper.frame_names`; two such methods failing on one
        statement's text were one group); an event without the field (stored before it, a text log,
        another shipper's) keys as printed, so only events logged since move; none of the evaluation set
-       changes
+       changes; a RecursionError whose repeating frames are all the standard library's (`copy.deepcopy`,
+       `pprint` of a structure too deep) keyed with the innermost frame outside them, the program's
+       statement that entered them, and titled by it (every statement that deep-copied one was one
+       group, titled `copy._deepcopy_list`); an ExceptionGroup a task group raised of one failure keyed
+       and titled as that failure past the fifteen members Python prints too (`and N more exceptions`:
+       a fleet's runs were one group below sixteen failed tasks and another from sixteen on); the
+       program's package of an event a standard-library logger reported (`frames_package`) read, where
+       the program is installed, from the final exception's traceback (a chain's cause printed first, its
+       library frame, `urllib3` under `requests`, was taken for the program: every coroutine's failure in
+       one library call one group)
 """
 
 from __future__ import annotations
@@ -559,9 +568,21 @@ def frames_package(stack_trace: str) -> str:
         if not name and len(set(local)) == 1 and "/" not in local[0]:
             name = local[0].rpartition(".")[0]
     else:
+        # (of the final exception's traceback: a chain prints its causes first, and a cause's first frame
+        # is the library's that failed below the program, `urllib3` under `requests`)
+        final = max(stack_trace.rfind(separator) for separator in _CHAIN_SEPARATORS)
+        if final > 0:
+            files = [path for path in _IN_APP_FILE_RE.findall(stack_trace, final) if not path.startswith("<")]
         installed = next((path for path in files if _kind(path) is FrameKind.THIRD_PARTY), "")
         name = _installed_package(installed.replace("\\", "/")) if installed else ""
     return name if name.isidentifier() and not _stdlib_logger(name) else ""
+
+
+# The lines between two tracebacks of a chain, at the start of a line (a group member's are boxed: `| `).
+_CHAIN_SEPARATORS: Final = (
+    "\nThe above exception was the direct cause of the following exception:",
+    "\nDuring handling of the above exception, another exception occurred:",
+)
 
 
 def _shared_directory(directories: set[str]) -> str:
@@ -1192,6 +1213,7 @@ def _plain_recursion_cycle(exception: PlainException, package: str = "") -> str 
     outer = pieces[1:]  # outermost first; the innermost frame is `exception.frame_lines`
     counted = Counter(outer)  # (in the order of their first occurrence)
     weighted: dict[str | None, tuple[str, int]] = {}  # a piece -> (its signature, frames it stands for)
+    stdlib: set[str] = set()  # the signatures of standard-library frames
     comprehensions = False
     for piece in (*counted, None):  # (None: the innermost frame)
         lines = exception.frame_lines if piece is None else f'  File "{piece}\n'
@@ -1201,12 +1223,16 @@ def _plain_recursion_cycle(exception: PlainException, package: str = "") -> str 
         signature = site[0].removesuffix("|msg:") if site[1] == _NO_SOURCE else site[0]
         marker = _MARKER_COUNT_RE.search(lines) if site[2] else None
         weighted[piece] = (signature, 1 + (int(marker[1]) if marker else 0))
+        if site[4] is FrameKind.STDLIB:
+            stdlib.add(signature)
         comprehensions = comprehensions or site[3] in _INLINED
     if comprehensions:  # frames that Python 3.12+ would not print: walked, as the general path does
         cycle = _read_recursion_cycle([*outer, None], exception.frame_lines, package)
     else:
         cycle = _counted_cycle(outer, counted, weighted)
-    return ";".join(cycle) if cycle else None
+    if not cycle or stdlib.issuperset(cycle):
+        return None  # none, or one of the standard library's alone: the general path adds its entry
+    return ";".join(cycle)
 
 
 def _read_recursion_cycle(pieces: list[str | None], innermost: str, package: str = "") -> list[str] | None:
@@ -1461,7 +1487,7 @@ def _group_record(segment: str, depth: int, chained: bool = False) -> _GroupReco
         if found[0]:
             members.setdefault(found[0], set()).add(found[2])
         left_out = left_out or found[1] > 0
-    if len(members) == 1 and not left_out and own is not None and _raised_for_a_task(own.frame_lines):
+    if len(members) == 1 and own is not None and _raised_for_a_task(own.frame_lines):  # (see `_chain`)
         ((signature, finals),) = members.items()
         lone = _lone_failure(signature, finals)
         if lone is not None:
@@ -1602,7 +1628,9 @@ def _chain(parsed: Traceback, member: bool = False) -> tuple[str, tuple[str, str
     for index, record in enumerate(parsed.chain):
         if index < last and _is_cancellation(record.type):
             continue
-        lone = _lone_member(record) if record.members and not record.more_members and record.frames else None
+        # (members past the fifteenth, "and N more exceptions", are more of those shown: a task group of
+        # one failure was one group below sixteen tasks and another from sixteen on)
+        lone = _lone_member(record) if record.members and record.frames else None
         if lone is None:
             line = f"{record.link}|{_record_signature(record, member, bool(lines))}"
             final = (record.type, record.message, bool(record.frames))
@@ -1701,7 +1729,7 @@ def _chosen_site(
     if type_name.endswith("RecursionError") and _short_type(type_name) == "RecursionError":
         cycle = _recursion_cycle(frames())
         if cycle:
-            return None, "cycle:" + ";".join(cycle), "", ""
+            return None, "cycle:" + ";".join(cycle) + _stdlib_cycle_entry(frames(), cycle), "", ""
     if type_name.endswith(_INTERRUPTS) and _short_type(type_name) in _INTERRUPTS:
         entry = _outermost_outside_stdlib(frames()) or site
         return None, f"{_tail(entry.filename)}:{entry.function}:", "", ""
@@ -1833,6 +1861,21 @@ def _outermost_outside_stdlib(frames: tuple[Frame, ...]) -> Frame | None:
 
 # The location of a SyntaxError: a "File" line without a function (`_compiled_text_site`).
 _COMPILED_TEXT_RE: Final = compile_cached(r'[ \t]+File "[^\n]*", line \d+[ \t]*\n')
+
+
+_CYCLE_ENTRY: Final = ";entry="  # after a cycle's signatures: the statement that entered it (the culprit)
+
+
+def _stdlib_cycle_entry(frames: tuple[Frame, ...], cycle: list[str]) -> str:
+    """For a recursion whose repeating frames are all the standard library's (`copy.deepcopy` of a
+    structure that holds itself, `json.dumps` of one too deep), the innermost frame outside it: the
+    program's statement that entered it (two statements that deep-copy are two bugs, and were one
+    group); "" for any other cycle."""
+    stdlib = {_frame_signature(frame) for frame in frames if _kind(frame.filename) is FrameKind.STDLIB}
+    if not stdlib.issuperset(cycle):
+        return ""
+    entry = next((frame for frame in reversed(frames) if _kind(frame.filename) is not FrameKind.STDLIB), None)
+    return "" if entry is None else _CYCLE_ENTRY + _frame_signature(entry)
 
 
 def _recursion_cycle(frames: tuple[Frame, ...]) -> list[str]:
@@ -2252,6 +2295,7 @@ def _culprit(signature: str) -> str:
         fields = inner if len(inner) > 2 else fields
     site = fields[2] if len(fields) > 2 else ""
     site = site.removeprefix("cycle:")
+    site = site[site.find(_CYCLE_ENTRY) + len(_CYCLE_ENTRY) :] if _CYCLE_ENTRY in site else site
     if not site or site.startswith("msg:"):
         return ""
     parts = site.split(":", 2)
