@@ -570,19 +570,12 @@ def frames_package(stack_trace: str) -> str:
     else:
         # (of the final exception's traceback: a chain prints its causes first, and a cause's first frame
         # is the library's that failed below the program, `urllib3` under `requests`)
-        final = max(stack_trace.rfind(separator) for separator in _CHAIN_SEPARATORS)
-        if final > 0:
+        final = max(stack_trace.rfind("\n" + sentence) for sentence in renderers.LINK_SENTENCES)
+        if final > 0:  # (at a line's start: a group member's link is boxed, `| `)
             files = [path for path in _IN_APP_FILE_RE.findall(stack_trace, final) if not path.startswith("<")]
         installed = next((path for path in files if _kind(path) is FrameKind.THIRD_PARTY), "")
         name = _installed_package(installed.replace("\\", "/")) if installed else ""
     return name if name.isidentifier() and not _stdlib_logger(name) else ""
-
-
-# The lines between two tracebacks of a chain, at the start of a line (a group member's are boxed: `| `).
-_CHAIN_SEPARATORS: Final = (
-    "\nThe above exception was the direct cause of the following exception:",
-    "\nDuring handling of the above exception, another exception occurred:",
-)
 
 
 def _shared_directory(directories: set[str]) -> str:
@@ -1727,9 +1720,10 @@ def _chosen_site(
     if site is None:
         return None, "msg:", "msg", ""
     if type_name.endswith("RecursionError") and _short_type(type_name) == "RecursionError":
-        cycle = _recursion_cycle(frames())
+        every = frames()
+        cycle = _recursion_cycle(every)
         if cycle:
-            return None, "cycle:" + ";".join(cycle) + _stdlib_cycle_entry(frames(), cycle), "", ""
+            return None, "cycle:" + ";".join(cycle) + _stdlib_cycle_entry(every, cycle), "", ""
     if type_name.endswith(_INTERRUPTS) and _short_type(type_name) in _INTERRUPTS:
         entry = _outermost_outside_stdlib(frames()) or site
         return None, f"{_tail(entry.filename)}:{entry.function}:", "", ""
@@ -1874,7 +1868,7 @@ def _stdlib_cycle_entry(frames: tuple[Frame, ...], cycle: list[str]) -> str:
     stdlib = {_frame_signature(frame) for frame in frames if _kind(frame.filename) is FrameKind.STDLIB}
     if not stdlib.issuperset(cycle):
         return ""
-    entry = next((frame for frame in reversed(frames) if _kind(frame.filename) is not FrameKind.STDLIB), None)
+    entry = _innermost_outside_stdlib(reversed(frames))
     return "" if entry is None else _CYCLE_ENTRY + _frame_signature(entry)
 
 

@@ -121,10 +121,10 @@ def from_rich(text: str) -> str | None:
             piece = line.strip()
             if joining:
                 out[-1] += " " + piece
-                joining = out[-1] not in _LINKS
+                joining = out[-1] not in LINK_SENTENCES
             else:
                 out.append(piece)
-                joining = piece not in _LINKS
+                joining = piece not in LINK_SENTENCES
             continue
         joining = False
         if top:
@@ -134,7 +134,9 @@ def from_rich(text: str) -> str | None:
             innermost = next((frame for frame in reversed(out) if frame.startswith('  File "')), "")
             from_re = _RE_PARSER_FILE_RE.search(innermost) is not None
         elif (
-            out and out[-1] and any(sentence.startswith(out[-1] + " " + line.strip()) for sentence in _LINKS)
+            out
+            and out[-1]
+            and any(sentence.startswith(out[-1] + " " + line.strip()) for sentence in LINK_SENTENCES)
         ):
             out[-1] += " " + line.strip()  # a link sentence the console wrapped
         else:
@@ -203,12 +205,15 @@ def _as_group(out: list[str], members: list[list[str]]) -> None:
     out[start:] = written
 
 
-_LINKS: Final = (
+# The sentences between two tracebacks of a chain (a cause's, a context's), each on a line of its own.
+LINK_SENTENCES: Final = (
     "The above exception was the direct cause of the following exception:",
     "During handling of the above exception, another exception occurred:",
 )
 _LINK_STARTS: Final = frozenset(  # a link sentence's first words, where a console wrapped it
-    " ".join(sentence.split()[:count]) for sentence in _LINKS for count in range(3, len(sentence.split()))
+    " ".join(sentence.split()[:count])
+    for sentence in LINK_SENTENCES
+    for count in range(3, len(sentence.split()))
 )
 
 
@@ -302,7 +307,7 @@ def from_pytest(text: str) -> str | None:
                 break  # the next test's report
             seen_section = True
             continue
-        if line.strip() in _LINKS:
+        if line.strip() in LINK_SENTENCES:
             out += _pytest_exception(frames, errors)
             out += ["", line.strip(), ""]
             frames, errors, marked, function = [], [], "", ""
@@ -402,7 +407,7 @@ def from_stackprinter(text: str) -> str | None:
             out.append("    " + line.strip())  # a short frame's line that ran, right under its frame line
         elif not line.strip():
             reading = "after" if reading == "exception" else reading
-        elif reading != "frames" and line.strip() in _LINKS:
+        elif reading != "frames" and line.strip() in LINK_SENTENCES:
             out += ["", line.strip(), ""]
             reading = "link"
         elif reading in ("frames", "exception") and not line[:1].isspace():
@@ -503,8 +508,8 @@ _DJANGO_LINK_START_RE: Final = compile_lazily(
     r"^(?:The above exception|During handling of the above exception) \(", re.MULTILINE
 )
 _DJANGO_LINK_ENDS: Final = {
-    "T": (") was the direct cause of the following exception:", _LINKS[0]),
-    "D": ("), another exception occurred:", _LINKS[1]),
+    "T": (") was the direct cause of the following exception:", LINK_SENTENCES[0]),
+    "D": ("), another exception occurred:", LINK_SENTENCES[1]),
 }
 _DJANGO_CAUSE_LIMIT: Final = 4096
 

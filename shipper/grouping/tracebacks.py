@@ -48,15 +48,6 @@ Link = Literal["cause", "context", ""]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
-_LINK_RE: Final = compile_cached(
-    r"^(The above exception was the direct cause of the following exception:"
-    r"|During handling of the above exception, another exception occurred:)[ \t]*$",
-    re.MULTILINE,
-)
-_LINK_SENTENCES: Final = (
-    "The above exception was the direct cause of the following exception:",
-    "During handling of the above exception, another exception occurred:",
-)
 _ANSI_RE: Final = compile_cached(r"\x1b\[[0-9;]*[A-Za-z]")
 _HEADER: Final = renderers.HEADER + "\n"
 _HEADER_RE: Final = compile_cached(
@@ -465,11 +456,13 @@ def _segments(text: str, links_from: int = 0) -> Iterator[tuple[str, Link]]:
 
 
 def _split_links(text: str, links_from: int = 0) -> list[str]:
-    """`_LINK_RE.split(text)`, found with `str.find` (much faster than a multi-line regex), for text
+    """`text` split at its link sentences (`renderers.LINK_SENTENCES`, each alone on its line but for
+    blanks after it), the sentences kept between the parts as a multi-line regex's `split` keeps its
+    group: found with `str.find` (much faster than such a regex), for text
     with no link sentence before `links_from`; a sentence quoted in a message (`_quoted_spans`) is no
     link."""
     found = []
-    for sentence in _LINK_SENTENCES:
+    for sentence in renderers.LINK_SENTENCES:
         start = text.find(sentence, links_from)
         while start >= 0:
             if start == 0 or text[start - 1] == "\n":  # at a line start

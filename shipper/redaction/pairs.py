@@ -859,7 +859,7 @@ def _value_below(_: RuleRunner, text: str) -> Iterator[Finding]:
         yield Finding(start, stop, "value_below")
 
 
-_OUTCOME_WORDS: Final = frozenset({"success", "done", "error", "ok", "failure"})
+_OUTCOME_WORDS: Final = frozenset({"success", "done", "error", "failure"})  # (`ok` is a status word)
 
 
 def _tells_an_outcome(answer: str) -> bool:
