@@ -27,8 +27,11 @@ _OBJECTS: Final = 20_000  # objects of a module looked at per walk: a huge names
 _CACHE_SIZE: Final = 1024
 _CHAIN: Final = 16  # links of a cause/context chain followed
 
-# code -> its qualified name where its bare name collides in its file, else "" (looked up once per code)
-_known: dict[CodeType, str] = {}
+# id(code) -> the code and its qualified name where its bare name collides in its file, else "" (looked
+# up once per code). By identity: code objects compare equal across files (the same methods at the same
+# lines of two generated modules), and one file's name must never be taken for another's. (The code is
+# held with its name, so its id is not reused while the entry stands.)
+_known: dict[int, tuple[CodeType, str]] = {}
 # Attributes read by the built-in types' own descriptors: a subclass's `__getattribute__` is never run.
 _class_dict: Final = type.__dict__["__dict__"].__get__  # a class's own namespace, past its metaclass
 _static_function: Final = staticmethod.__dict__["__func__"].__get__
@@ -55,8 +58,10 @@ def _colliding(value: BaseException | None, tb: TracebackType | None) -> list[st
         while current is not None and frames < _FRAMES:
             frame = current.tb_frame
             code = frame.f_code
-            qualname = known.get(code)  # (nearly always known: the same frames recur)
-            if qualname is None:
+            entry = known.get(id(code))  # (nearly always known: the same frames recur)
+            if entry is not None and entry[0] is code:
+                qualname = entry[1]
+            else:
                 qualname = _remembered(code, frame.f_globals)
             if qualname:
                 found[f"{code.co_filename}:{current.tb_lineno}:{qualname}"] = None
@@ -89,26 +94,26 @@ def _remembered(code: CodeType, namespace: dict[str, Any]) -> str:
     # by another thread when the program forks would block every later capture in the child.)
     if len(_known) >= _CACHE_SIZE:
         _known.clear()
-    _known[code] = found
+    _known[id(code)] = (code, found)
     return found
 
 
 def _looked_up(code: CodeType, namespace: dict[str, Any]) -> str:
     functions = _functions_of(namespace, code.co_filename)
-    qualname = functions.get(code, "")
+    qualname = functions.get(id(code), (code, ""))[1]
     # (A module's function is named bare already; one with `<locals>` is nested: left bare too.)
     if "." not in qualname or "<" in qualname or qualname.rpartition(".")[2] != code.co_name:
         return ""
-    same = sum(1 for other in functions if other.co_name == code.co_name)
+    same = sum(1 for other, _ in functions.values() if other.co_name == code.co_name)
     return qualname if same > 1 else ""
 
 
-def _functions_of(namespace: dict[str, Any], filename: str) -> dict[CodeType, str]:
-    """Every function (code -> qualified name) of `filename` that its module's namespace reaches: its
-    functions, its classes' methods (static, class, properties, decorated ones' wrapped functions,
-    nested classes), and the functions nested in them."""
+def _functions_of(namespace: dict[str, Any], filename: str) -> dict[int, tuple[CodeType, str]]:
+    """Every function (id(code) -> the code and its qualified name) of `filename` that its module's
+    namespace reaches: its functions, its classes' methods (static, class, properties, decorated ones'
+    wrapped functions, nested classes), and the functions nested in them."""
     module = namespace.get("__name__")
-    found: dict[CodeType, str] = {}
+    found: dict[int, tuple[CodeType, str]] = {}
     pending: list[Any] = list(namespace.values())
     seen: set[int] = set()
     while pending and len(seen) < _OBJECTS:
@@ -135,12 +140,12 @@ def _functions_of(namespace: dict[str, Any], filename: str) -> dict[CodeType, st
     return found
 
 
-def _add_code(code: CodeType, filename: str, found: dict[CodeType, str]) -> None:
+def _add_code(code: CodeType, filename: str, found: dict[int, tuple[CodeType, str]]) -> None:
     """`code` and the codes nested in it, where they are of `filename`, with the qualified names the
     compiler gave them (a decorator may rename a function object: `functools.wraps`)."""
-    if code.co_filename != filename or code in found:
+    if code.co_filename != filename or id(code) in found:
         return
-    found[code] = code.co_qualname
+    found[id(code)] = (code, code.co_qualname)
     for constant in code.co_consts:
         if type(constant) is CodeType:
             _add_code(constant, filename, found)

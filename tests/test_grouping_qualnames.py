@@ -358,3 +358,35 @@ def test_a_malformed_record_leaves_the_traceback_as_printed(recorded: object) ->
         'Traceback (most recent call last):\n  File "a.py", line 3, in close\n    raise OSError()\nOSError\n'
     )
     assert with_qualnames(text, recorded) == text
+
+
+_GENERATED = textwrap.dedent(
+    """
+    class {first}:
+        def total(self):
+            raise KeyError("total")
+
+
+    class {second}:
+        def total(self):
+            raise KeyError("total")
+    """
+)
+
+
+def test_equal_code_of_two_files_is_named_by_its_own_file(tmp_path: Path) -> None:
+    """Two generated modules whose methods stand at the same lines with the same bodies (code objects that
+    compare equal): each failure is named by its own class, whichever module failed first in the process."""
+    modules = []
+    for name, first, second in (("orders", "Order", "Refund"), ("invoices", "Invoice", "CreditNote")):
+        text = _GENERATED.format(first=first, second=second)
+        path = tmp_path / f"{name}.py"
+        path.write_text(text, encoding="utf-8")
+        namespace: dict[str, Any] = {"__name__": name}
+        exec(compile(text, str(path), "exec"), namespace)
+        modules.append(namespace)
+    orders, invoices = modules
+    assert orders["Order"].total.__code__ == invoices["Invoice"].total.__code__  # (the case: equal code)
+    assert _recorded(lambda: orders["Order"]().total()) == ["Order.total"]
+    assert _recorded(lambda: invoices["Invoice"]().total()) == ["Invoice.total"]
+    assert _recorded(lambda: invoices["CreditNote"]().total()) == ["CreditNote.total"]

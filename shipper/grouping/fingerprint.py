@@ -290,7 +290,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        program's package of an event a standard-library logger reported (`frames_package`) read, where
        the program is installed, from the final exception's traceback (a chain's cause printed first, its
        library frame, `urllib3` under `requests`, was taken for the program: every coroutine's failure in
-       one library call one group)
+       one library call one group); the handler's qualified names read by the code object itself
+       (`shipper.frame_names`: two generated modules' equal code at the same lines took one module's class
+       for the other's, once that one had failed in the process)
 """
 
 from __future__ import annotations
