@@ -91,8 +91,10 @@ def baseline_redact(revision: str) -> Callable[[str], str] | None:
         for name in [name for name in sys.modules if name.partition(".")[0] == spec.name]:
             del sys.modules[name]  # (an earlier revision's modules: its package's would be reused)
         sys.modules[spec.name] = module  # (its dataclasses look their module up while it runs)
-        spec.loader.exec_module(module)  # (a package's modules are read now, inside the directory)
-    redact: Callable[[str], str] = module.redact_text
+        spec.loader.exec_module(module)
+        # (a package's modules are read now, inside the directory: since the package loads them on a
+        # name's first use, by asking for the name here)
+        redact: Callable[[str], str] = module.redact_text
     return redact
 
 
