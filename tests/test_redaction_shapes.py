@@ -3073,3 +3073,320 @@ def test_texts_near_the_later_probes_shapes_stay(text: str) -> None:
     `reset` in prose, pages and assets under a link's word, another attribute's change, a move, the working
     directory, a hashing call given a variable."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            '    page.fill("#password", "Pw7!fill")', ["Pw7!fill"], ['page.fill("#password", "'], id="fill"
+        ),
+        pytest.param(
+            '    await page.locator("input[name=pass]").fill("Pw7!chained")',
+            ["Pw7!chained"],
+            ['page.locator("input[name=pass]").fill("'],
+            id="locator-fill",
+        ),
+        pytest.param(
+            '    driver.find_element(By.ID, "pwd").send_keys("Pw7!keys")',
+            ["Pw7!keys"],
+            ['find_element(By.ID, "pwd").send_keys("'],
+            id="selenium-send-keys",
+        ),
+        pytest.param(
+            "    page.get_by_label(\"Passwort\").type('Pw7!label', delay=50)",
+            ["Pw7!label"],
+            ['get_by_label("Passwort").type(\'', "delay=50"],
+            id="label-type",
+        ),
+        pytest.param(
+            "Traceback (most recent call last):\n"
+            '  File "/home/ci/e2e/test_login.py", line 14, in test_login\n'
+            '    page.fill(selector="//input[@id=\'user-password\']", value="Pw7!kw")\n'
+            "playwright._impl._errors.TimeoutError: Page.fill: Timeout 30000ms exceeded.",
+            ["Pw7!kw"],
+            ["Page.fill: Timeout 30000ms exceeded.", "line 14, in test_login"],
+            id="traceback-keywords",
+        ),
+        pytest.param(
+            '    parser.set("smtp", "pass", "Sm7!pass")',
+            ["Sm7!pass"],
+            ['parser.set("smtp", "pass", "'],
+            id="set-pass",
+        ),
+    ],
+)
+def test_a_secret_typed_into_a_field_a_selector_names(text: str, secrets: list[str], kept: list[str]) -> None:
+    """What a browser or UI driver types into a field whose selector, name or label names a secret is hidden,
+    whether the selector is in the same call or the one it is chained to, and a setter's value after a name
+    that is a secret only as a key (`pass`) when it looks like one; the call stays readable."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('    page.fill("#username", "alice")', id="user-field"),
+        pytest.param(
+            '    driver.find_element(By.NAME, "q").send_keys("password manager reviews")', id="search"
+        ),
+        pytest.param('    page.get_by_label("Password").fill(password)', id="a-variable"),
+        pytest.param('    page.locator("#forgot-password").click(); box.type("hello")', id="other-statement"),
+        pytest.param('    kind = field.type("text")', id="another-type-call"),
+        pytest.param('    cfg.set("ui", "key", "F5")', id="setter-weak-name-plain-value"),
+    ],
+)
+def test_texts_typed_elsewhere_stay(text: str) -> None:
+    """Text typed into a field that names no secret, a variable typed into a password field, a typing call
+    after another statement that named one, and a plain value set under a weak name stay as they are."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "log in with admin:Pr7!console to the console",
+            ["Pr7!console"],
+            ["log in with admin:"],
+            id="log-in-with",
+        ),
+        pytest.param(
+            "default credentials are root:toorish", ["toorish"], ["are root:"], id="credentials-are"
+        ),
+        pytest.param(
+            "ERROR ssh auth failed for deploy:Pr7ssh99 on 10.0.0.4",
+            ["Pr7ssh99"],
+            ["for deploy:", " on 10.0.0.4"],
+            id="auth-failed-for",
+        ),
+        pytest.param(
+            "Signed in to the registry as ci:Pr7-registry.",
+            ["Pr7-registry"],
+            ["as ci:", "."],
+            id="sentence-end",
+        ),
+    ],
+)
+def test_a_user_and_password_in_prose_after_a_sign_in_word(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """`user:password` standing as a word after a sign-in or credentials word is hidden, its user and the
+    sentence's full stop kept."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("authentication failed for scope repo:status", id="scope-after-auth"),
+        pytest.param("Auth successful for job_1445144423722_0020 (auth:SIMPLE)", id="hadoop-auth-method"),
+        pytest.param("login at 10.0.0.4:5432 as app", id="host-and-port"),
+        pytest.param("logged in at 12:30:45 as bob", id="time"),
+        pytest.param("Login page served by web:8080", id="service-port"),
+        pytest.param("auth service reachable at auth.internal:443.", id="port-at-sentence-end"),
+    ],
+)
+def test_pairs_near_a_sign_in_word_that_are_not_credentials_stay(text: str) -> None:
+    """A scope, an authentication method, a host's port and a time near a sign-in word stay as they are."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            '    password = settings.get("password") or "Fb7!or"',
+            ["Fb7!or"],
+            ['settings.get("password") or "'],
+            id="or-fallback",
+        ),
+        pytest.param(
+            "    token = config.get('api', 'token', fallback='Fb7!fallback')",
+            ["Fb7!fallback"],
+            ["config.get('api', 'token', fallback='"],
+            id="fallback-keyword",
+        ),
+        pytest.param(
+            '    db_password = getattr(settings, "DB_PASSWORD", "Fb7!getattr")',
+            ["Fb7!getattr"],
+            ['getattr(settings, "DB_PASSWORD", "'],
+            id="lookup-default",
+        ),
+        pytest.param(
+            '    password: str = "Fb7!annotated"', ["Fb7!annotated"], ["password: str = "], id="annotated"
+        ),
+        pytest.param(
+            '    secret_key: str = Field(default="Fb7!field")',
+            ["Fb7!field"],
+            ["Field(default="],
+            id="field-default",
+        ),
+        pytest.param(
+            '    connect(host="db", password=os.getenv("PW") or "Fb7!kwarg", port=5432)',
+            ["Fb7!kwarg"],
+            ['host="db"', "port=5432"],
+            id="keyword-argument",
+        ),
+        pytest.param(
+            '    token = "Fb7!a" if debug else "Fb7!b"', ["Fb7!a", "Fb7!b"], [" if debug else "], id="ternary"
+        ),
+    ],
+)
+def test_a_literal_a_secrets_expression_falls_back_on(text: str, secrets: list[str], kept: list[str]) -> None:
+    """In a traceback's source line, the string literal a secret's assignment, annotation or keyword argument
+    falls back on (after `or`, `else`, a default or fallback keyword, a lookup's last argument, a type) is
+    hidden; the names it looks up stay."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('    password = config.get("db", "password")', id="lookup-of-a-name"),
+        pytest.param('    token_type = payload.get("type") or "bearer"', id="not-a-secret-name"),
+        pytest.param('    password = os.environ.get("DB_PASSWORD", "")', id="empty-default"),
+        pytest.param("    password: Optional[str] = None", id="no-literal"),
+        pytest.param('    if password == "" or token != "none":', id="comparisons"),
+    ],
+)
+def test_expressions_without_a_secret_literal_stay(text: str) -> None:
+    """A secret looked up by name, another name's fallback, an empty default, a bare annotation and
+    comparisons stay as they are."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param("password:            Wp7!columns", ["Wp7!columns"], ["password:"], id="aligned-colon"),
+        pytest.param(
+            "      DB_PASSWORD:                        Wp7!describe",
+            ["Wp7!describe"],
+            ["DB_PASSWORD:"],
+            id="kubectl",
+        ),
+        pytest.param(
+            "password            =            Wp7!ini", ["Wp7!ini"], ["password"], id="aligned-equals"
+        ),
+        pytest.param("::add-mask::Am7maskedValue", ["Am7maskedValue"], ["::add-mask::"], id="add-mask"),
+        pytest.param(
+            '$1 = {user = 0x5555555592c0 "alice", password = 0x5555555592e0 "Gd7!pointer", port = 5432}',
+            ["Gd7!pointer"],
+            ['"alice"', "port = 5432"],
+            id="gdb-pointer",
+        ),
+        pytest.param(
+            "DB_PASSWORD=Nu7!environ\0HOME=/root\0PATH=/usr/bin",
+            ["Nu7!environ"],
+            ["\0HOME=/root\0PATH=/usr/bin"],
+            id="nul-separated-environ",
+        ),
+        pytest.param(
+            "curl\0-H\0Authorization: Bearer Nu7tokenAbc123\0https://api.example.com/",
+            ["Nu7tokenAbc123"],
+            ["curl\0-H\0Authorization: Bearer ", "\0https://api.example.com/"],
+            id="nul-separated-cmdline",
+        ),
+    ],
+)
+def test_values_after_wide_gaps_masks_pointers_and_nuls(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """A value aligned in a column far from its key, a value GitHub Actions was told to mask, the string a
+    debugger's pointer shows, and a value in NUL-separated fields are hidden; no field after it is lost."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Token:                 <none>", id="aligned-none"),
+        pytest.param('Run echo "::add-mask::$TOKEN"', id="add-mask-of-a-variable"),
+        pytest.param("HOME=/root\0PATH=/usr/bin\0LANG=C.UTF-8", id="nul-separated-plain"),
+    ],
+)
+def test_near_wide_gaps_masks_and_nuls_stay(text: str) -> None:
+    """An aligned empty value, a mask command naming a variable and plain NUL-separated fields stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "aws ssm put-parameter --name /prod/db/password --value Vf7!ssm --type SecureString",
+            ["Vf7!ssm"],
+            ["--name /prod/db/password --value ", " --type SecureString"],
+            id="value-under-a-secret-name",
+        ),
+        pytest.param(
+            "az keyvault secret set --vault-name kv --name db-password --value Vf7!vault",
+            ["Vf7!vault"],
+            ["--name db-password --value "],
+            id="keyvault",
+        ),
+        pytest.param(
+            "gh secret set DEPLOY_KEY --body Vf7bodyValue",
+            ["Vf7bodyValue"],
+            ["gh secret set DEPLOY_KEY"],
+            id="gh",
+        ),
+        pytest.param(
+            "grafana cli admin reset-admin-password Sc7!reset",
+            ["Sc7!reset"],
+            ["reset-admin-password "],
+            id="reset-verb",
+        ),
+        pytest.param(
+            "ngrok config add-authtoken 2bXq8cY9dZ0aB1cD2eF3gH4iJ5k_6LmN7oP8",
+            ["2bXq8cY9dZ0aB1cD2eF3gH4iJ5k_6LmN7oP8"],
+            ["add-authtoken "],
+            id="authtoken-verb",
+        ),
+        pytest.param(
+            "docker swarm join --token SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl"
+            "-1awxwuwd3z9j1z3puu7rcg 10.0.0.1:2377",
+            ["SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl"],
+            [" 10.0.0.1:2377"],
+            id="swarm-join-token",
+        ),
+        pytest.param(
+            "heroku: using HRKU-AAG6Gohr6_Z5W1YrIGsHxhnExr9-xDeSmezXMCcTS1JRZ8PWWpj now",
+            ["HRKU-AAG6Gohr6_Z5W1YrIGsHxhnExr9-xDeSmezXMCcTS1JRZ8PWWpj"],
+            ["heroku: using ", " now"],
+            id="heroku-key",
+        ),
+        pytest.param(
+            "src: sgp_ac88f1cff9727543efd6b8ee885b47599435bdb7 accepted",
+            ["sgp_ac88f1cff9727543efd6b8ee885b47599435bdb7"],
+            [" accepted"],
+            id="sourcegraph-token",
+        ),
+        pytest.param(
+            "license 02027fee5909d9bacf5426793dd132309b2aNRAL set",
+            ["02027fee5909d9bacf5426793dd132309b2aNRAL"],
+            ["license ", " set"],
+            id="new-relic-license",
+        ),
+    ],
+)
+def test_values_a_command_stores_as_secrets_and_more_token_formats(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """A value a command stores under a name that names a secret (or as a secret), a subcommand's value
+    when the subcommand is named for the secret it sets, and four more services' token formats are hidden."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("aws ssm put-parameter --name /prod/app/region --value eu-west-1", id="plain-parameter"),
+        pytest.param("see the self-service-password reset page", id="prose-after-a-hyphenated-word"),
+        pytest.param("flag --value 12 for the forgot-password flow", id="value-flag-elsewhere"),
+    ],
+)
+def test_values_stored_under_plain_names_stay(text: str) -> None:
+    """A value stored under a name that names no secret, and prose after a hyphenated secret word, stay."""
+    assert redact_text(text) == text

@@ -18,6 +18,7 @@ from shipper.redaction.keys import (
     _TRAILING_NAME,
     _is_kept,
     _last_segment,
+    _looks_secret_under_weak_key,
     _looks_secret_word,
     _names_secret,
     _random_looking,
@@ -257,20 +258,156 @@ _NAME_LITERAL: Final = compile_lazily(r"[^\W\d][\w.\-]{0,127}")
 
 def _setter_call(redactor: RuleRunner, text: str) -> Iterator[Finding]:
     for call in _SETTER_CALL.finditer(text):
-        position, named = call.end(), False
+        position, named, weak = call.end(), False, False
         for _count in range(16):  # arguments, at most
             argument = _CALL_ARGUMENT.match(text, position)
             if argument is None:
                 break
             literal = argument["literal"]
-            if named and literal and not _is_kept(literal, "password", text, argument.end()):
+            if (
+                named
+                and literal
+                and (not weak or _looks_secret_under_weak_key(literal))
+                and not _is_kept(literal, "password", text, argument.end())
+            ):
                 yield Finding(*argument.span("literal"), "secret_call")
-            named = bool(
-                literal and _NAME_LITERAL.fullmatch(literal) and redactor.is_secret_key(literal, in_text=True)
-            )
+            # A name that reads as a secret only as a key (`pass`, `pin`, `key`: `config.set('smtp', 'pass',
+            # 'x')`, `cache.set('key', 'value')`) hides a value that looks like one.
+            named = bool(literal and _NAME_LITERAL.fullmatch(literal) and redactor.is_secret_key(literal))
+            weak = named and not redactor.is_secret_key(literal, in_text=True)
             position = argument.end()
             if argument["end"] == ")":
                 break
+
+
+# An assignment, annotated assignment or keyword argument whose name names a secret and whose value is
+# an expression, as a traceback's source line shows it: the string literals it falls back on are the
+# secret (`password = settings.get("password") or "x"`, `token = config.get("api", "token",
+# fallback="x")`, `db_password = getattr(settings, "DB_PASSWORD", "x")`, `password: str = "x"`,
+# `token = env.str("TOKEN", default="x")`, `password = "a" if debug else "b"`); the names the expression
+# looks up stay.
+# (found forward, a name then `=`: a name read back from each `=` would cost a text of many `=` a
+# quadratic time)
+_ASSIGNED_NAME: Final = compile_lazily(
+    r"(?<![\w.])(?P<name>[A-Za-z_][\w.]{0,127})(?:\[[\"'](?P<item>[^\"'\n]{1,64})[\"']\])?[ \t]{0,8}"
+    r"(?::[ \t]{0,8}(?P<annotation>[A-Za-z_][\w.]{0,63}(?:\[[\w., |\[\]]{0,64}\])?)[ \t]{0,8})?:?=(?![=>])"
+)
+_EXPRESSION_LITERAL: Final = compile_lazily(
+    r"(?<![\w\\])[bBrRuUfF]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+)
+# What stands before a literal the expression falls back on: `or`, `else`, `??`, `||`, a template's
+# `default` filter, a shell's `:-`, or a keyword argument that gives a default.
+_FALLBACK_BEFORE: Final = compile_lazily(
+    r"(?:(?<![\w.])(?:or|else|default)|\?\?|\|\||:-|(?<![\w.])(?:default|fallback|default_value|defaultValue"
+    r"|initial|initial_value|value)[ \t]{0,8}=)[ \t]{0,8}\Z"
+)
+# A lookup whose last argument is the value it falls back on (`os.getenv("K", "x")`, `getattr(o, "k",
+# "x")`, `d.get("k", "x")`, `kwargs.pop("k", "x")`, `config("K", "x")`): its name, before its `(`.
+_LOOKUP_NAME: Final = compile_lazily(
+    r"(?<![\w])(?:get|getenv|getattr|pop|setdefault|get_secret|get_password|get_setting|env|config|str)"
+    r"[ \t]{0,8}\Z"
+)
+_EXPRESSION_END: Final = 1024  # characters of a right-hand side read, at most
+_BEFORE_LITERAL: Final = 48  # characters before a literal read for what falls back on it
+
+
+def _fallback_literal(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    read_to = 0  # the end of the last expression read: a name inside it is not read again
+    for target in _ASSIGNED_NAME.finditer(text):
+        if target.start() < read_to:
+            continue
+        name = target["item"] or _last_segment(target["name"])
+        if redactor.is_secret_key(name, in_text=True):
+            end = text.find("\n", target.end())
+            read_to = min(len(text) if end < 0 else end, target.end() + _EXPRESSION_END)
+            annotated = target["annotation"] is not None
+            yield from _fallback_literals(redactor, text, name, target.end(), read_to, annotated)
+
+
+def _fallback_literals(
+    redactor: RuleRunner, text: str, name: str, start: int, end: int, annotated: bool
+) -> Iterator[Finding]:
+    """The literals the expression from `start` to `end` falls back on (see `_fallback_literal`);
+    `annotated`: after a type (`password: str = "x"`), whose literal standing first is the value."""
+    first = True
+    for literal in _EXPRESSION_LITERAL.finditer(text, start, end):
+        value = literal["literal"]
+        if first and not text[start : literal.start()].strip():
+            hidden = annotated  # (a literal standing first is the key=value rule's, but after a type)
+        else:
+            hidden = _FALLBACK_BEFORE.search(
+                text, max(start, literal.start() - _BEFORE_LITERAL), literal.start()
+            ) is not None or _lookup_fallback(text, start, literal.start(), literal.end())
+        first = False
+        if (
+            hidden
+            and value != REDACTED
+            and not (_NAME_LITERAL.fullmatch(value) and redactor.is_secret_key(value))
+            and not _is_kept(value, name, text, literal.end())
+        ):
+            yield Finding(*literal.span("literal"), "key_value")
+
+
+def _lookup_fallback(text: str, start: int, literal_start: int, literal_end: int) -> bool:
+    """Whether the literal from `literal_start` is a lookup's last argument after another (`_LOOKUP_NAME`)."""
+    if not (text.startswith(")", literal_end) or text.startswith(" )", literal_end)):
+        return False
+    head = text[max(start, literal_start - _EXPRESSION_END // 2) : literal_start].rstrip()
+    opening = head.rfind("(")
+    if not head.endswith(",") or opening < 0 or ")" in head[opening:]:
+        return False
+    return _LOOKUP_NAME.search(head, max(0, opening - _BEFORE_LITERAL), opening) is not None
+
+
+# A form field filled by a browser or UI driver, as a test's traceback shows the statement: the text
+# typed into a field whose selector, name or label names a secret, given in the same call
+# (`page.fill("#password", "x")`) or in the call it is chained to (`page.locator("[name=pass]").fill("x")`,
+# `driver.find_element(By.ID, "pwd").send_keys("x")`, `page.get_by_label("Password").type("x")`).
+_FILL_CALL: Final = compile_lazily(
+    r"\.(?:fill|type|send_keys|set_value|press_sequentially|input_text|fill_in|set_text)[ \t]{0,8}\("
+)
+_FILL_TRIGGERS: Final = (
+    ".fill(", ".type(", ".send_keys(", ".set_value(", ".press_sequentially(", ".input_text(", ".fill_in(",
+    ".set_text(",
+)  # fmt: skip
+_SELECTOR_LITERAL: Final = compile_lazily(r"(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,256})(?P=q)")
+_SELECTOR_WORD: Final = compile_lazily(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
+
+
+def _names_a_secret_field(redactor: RuleRunner, selector: str) -> bool:
+    """Whether a selector, field name or label names a secret field (`#password`, `input[name=pwd]`,
+    `//input[@id='pass']`, "Password")."""
+    return any(redactor.is_secret_key(word[0]) for word in _SELECTOR_WORD.finditer(selector))
+
+
+def _field_fill(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    for call in _FILL_CALL.finditer(text):
+        literals: list[re.Match[str]] = []
+        position = call.end()
+        for _count in range(4):  # the selector, the text, options
+            argument = _CALL_ARGUMENT.match(text, position)
+            if argument is None:
+                break
+            if argument["literal"]:
+                literals.append(argument)
+            position = argument.end()
+            if argument["end"] == ")":
+                break
+        if not literals:
+            continue
+        if len(literals) > 1 and _names_a_secret_field(redactor, literals[0]["literal"]):
+            typed = literals[1]
+        else:
+            start = max(text.rfind("\n", 0, call.start()), text.rfind(";", 0, call.start())) + 1
+            statement = text[max(start, call.start() - 512) : call.start()]
+            if not any(
+                _names_a_secret_field(redactor, selector["literal"])
+                for selector in _SELECTOR_LITERAL.finditer(statement)
+            ):
+                continue
+            typed = literals[0]
+        if not _is_kept(typed["literal"], "password", text, typed.end()):
+            yield Finding(*typed.span("literal"), "secret_call")
 
 
 # A call whose callee names a login, an authentication, a bind, a connection or credentials: the password

@@ -13,11 +13,19 @@ from collections.abc import Iterator
 from typing import Final
 
 from shipper.lazy_regex import compile_lazily
-from shipper.redaction.keys import _STATUS_WORDS, _is_kept, _looks_secret_word, _names_secret, _random_looking
+from shipper.redaction.keys import (
+    _STATUS_WORDS,
+    _is_kept,
+    _looks_secret,
+    _looks_secret_word,
+    _names_secret,
+    _random_looking,
+)
 from shipper.redaction.model import (
     _BARE,
     _QUOTED,
     _QUOTED_VALUE,
+    FLAG_VALUE,
     REDACTED,
     Finding,
     RuleRunner,
@@ -625,6 +633,55 @@ def _sent_pass(text: str, match: re.Match[str]) -> bool:
         return ends_line or end == len(text) or text.startswith(("\n", "\r\n"), end)
     return ends_line
 
+
+# A command that stores a secret under a name, its value given by a flag of any value (`aws ssm
+# put-parameter --name /prod/db/password --value x`, `az keyvault secret set --name db-password --value
+# x`, `gh secret set TOKEN --body x`): the value, when the name, or the command's `secret set`, says so.
+_VALUE_FLAG: Final = compile_lazily(
+    r"(?<![\w\-])--(?:value|body|secret-string|secret-value|secret-binary)(?:[ \t]{1,8}|=)(?P<q>[\"']?)"
+    r"(?P<secret>(?!-)[^\s\"']{1,4096})(?P=q)"
+)
+_VALUE_FLAG_TRIGGERS: Final = ("--value", "--body", "--secret-")
+_STORED_UNDER: Final = compile_lazily(
+    r"(?:(?<![\w\-])(?:--name|--key|--parameter-name|--secret-id|-n)(?:[ \t]{1,8}|=)[\"']?"
+    r"(?P<name>[^\s\"']{1,256})|(?<![\w\-])(?P<verb>secrets?[ \t]{1,8}set)[ \t])"
+)
+_NAME_PARTS: Final = compile_lazily(r"[^/.:]{1,128}")
+
+
+def _value_flag(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    for flag in _VALUE_FLAG.finditer(text):
+        earliest = max(0, flag.start() - 1024)
+        line = text[max(text.rfind("\n", earliest, flag.start()) + 1, earliest) : flag.start()]
+        if any(
+            named["verb"] or any(map(redactor.is_secret_key, _NAME_PARTS.findall(named["name"])[-2:]))
+            for named in _STORED_UNDER.finditer(line)
+        ) and not _is_kept(flag["secret"], "password", text, flag.end()):
+            yield Finding(*flag.span("secret"), FLAG_VALUE)
+
+
+# A subcommand named for the secret it sets, the secret next (`grafana cli admin reset-admin-password x`,
+# `neo4j-admin dbms set-initial-password x`, `ngrok config add-authtoken x`): a value that reads as one.
+_SECRET_SUBCOMMAND: Final = compile_lazily(
+    r"(?<![\w\-/.])[a-z][a-z0-9]{0,31}(?:-[a-z0-9]{1,31}){0,4}-(?:password|passwd|passphrase|authtoken|token"
+    r"|secret)[ \t]{1,8}(?P<q>[\"']?)(?P<secret>(?!-)[^\s\"']{6,4096})(?P=q)"
+)
+_SECRET_SUBCOMMAND_TRIGGERS: Final = (
+    "-password ", "-passwd ", "-passphrase ", "-authtoken ", "-token ", "-secret ",
+)  # fmt: skip
+
+
+def _secret_subcommand(_: RuleRunner, text: str) -> Iterator[Finding]:
+    for command in _SECRET_SUBCOMMAND.finditer(text):
+        secret = command["secret"]
+        if (command["q"] or _looks_secret(secret)) and not _is_kept(secret, "password", text, command.end()):
+            yield Finding(*command.span("secret"), "positional_password")
+
+
+# GitHub Actions' workflow command that masks a value in the log from then on: the runner echoes the
+# command itself, the value in it (`::add-mask::x`, and `echo "::add-mask::$X"` once the shell expanded it;
+# before, `$X` and `${{ secrets.X }}` name where it comes from).
+_ADD_MASK: Final = compile_lazily(r"::add-mask::(?!\$[{A-Za-z_])(?P<secret>[^\s\"'`]{1,4096})")
 
 # An expect script (Tcl's expect, pexpect) that answers a password prompt: the `send`/`sendline` after
 # an `expect` of a quoted prompt naming a password, a passphrase, a PIN, a secret or a token sends it.

@@ -83,8 +83,10 @@ _KEY_VALUE: Final = compile_lazily(
     # (`:=`, `?=`, `+=`: an assignment in Python, Pascal, Go, a Makefile)
     # (a quoted value may start the next line: `{'password':\n    'x'}` as a formatter wraps a pair)
     # (and past a YAML tag: `password: !!str x`, `api_key: !ENV ${API_KEY}`)
-    r"(?P<sep>[ \t]{0,8}(?:=>|[:?+]=|=(?!=)|:(?![:/]))"
-    r"(?:[ \t]{0,8}\r?\n[ \t]{0,32}(?=b?\\?[\"'])|[ \t]{0,8}(?:!!?[A-Za-z][\w:]{0,31}[ \t]{1,8})?)"
+    # (blanks up to a column's width: `password:         x` as `kubectl describe`, `consul` and `heroku
+    # config` align their values)
+    r"(?P<sep>[ \t]{0,64}(?:=>|[:?+]=|=(?!=)|:(?![:/]))"
+    r"(?:[ \t]{0,8}\r?\n[ \t]{0,32}(?=b?\\?[\"'])|[ \t]{0,64}(?:!!?[A-Za-z][\w:]{0,31}[ \t]{1,8})?)"
     r"|(?(kq)[ \t]{0,8},[ \t]{0,8}(?=b?\\?[\"'])|(?!)))"
 )
 # `--password X` and list reprs `'--password', 'X'` (the `--flag=value` form is a key=value above).
@@ -206,6 +208,11 @@ def _key_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             continue  # `password={0}`, `token={api_token}`: a format string's field (an ODBC value is not)
         start, end = _strip_quotes(vstart, vend, text[vstart:vend])
         value = text[start:end]
+        if value[:2] == "0x" and (pointed := _POINTED_STRING.match(text, vend)) is not None:
+            # gdb's and lldb's `password = 0x5555555592e0 "x"`: the string the pointer points to is the value
+            hidden = pointed.end("literal")
+            yield Finding(*pointed.span("literal"), "key_value")
+            continue
         if text.startswith("(", vend) and _SECRET_WRAPPER.fullmatch(value) and redactor.is_secret_key(value):
             argument = _QUOTED_ARGUMENT.match(text, vend)  # `token=SecretStr('x')`: the wrapped secret
             if argument is not None and not _is_kept(argument["inner"], key, text, argument.end()):
@@ -248,6 +255,9 @@ def _key_value(redactor: RuleRunner, text: str) -> Iterator[Finding]:
         hidden = end
         yield Finding(start, end, FLAG_VALUE if match["dash"] else "key_value")
 
+
+# A debugger's pointer to a string after its address (`0x5555555592e0 "x"`; Objective-C's `@"x"`).
+_POINTED_STRING: Final = compile_lazily(r'[ \t]{1,8}@?"(?P<literal>(?:[^"\\\n]|\\.){1,4096})"')
 
 # A format string's replacement field: `{}`, `{0}`, `{name.attr}`, `{db_password}`, `{TOKEN}`, `{pw!r:>8}`
 # (a name with `_` or `.`, in capitals, or with a conversion: ODBC's braced `{hunter2}`, `{Pw9x}` are values).
@@ -451,7 +461,7 @@ _KEY_SPACE_VALUE: Final = compile_lazily(
         # (and the full-width colon and equals sign of CJK text, U+FF1A and U+FF1D; an API's refusal
         # names the value it was given: `Incorrect API key provided: x`, `client secret given: x`)
         rf"(?:(?P<colon>(?:[ \t]{{1,8}}(?:{_GIVEN_WORDS}))?"
-        r"[ \t]{0,8}(?::[ \t]{1,8}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
+        r"[ \t]{0,8}(?::[ \t]{1,64}|[：＝][ \t]{0,8}))|(?P<tab>\t{1,8}(?=[^\s]))|[ \t]{1,8}(?:(?:"
         r"(?:(?:was|is|has[ \t]{1,8}been|been)[ \t]{1,8})?(?:set|changed|reset|updated)[ \t]{1,8}to"
         # (`SET PASSWORD FOR 'bob'@'%' = 'x'`: MySQL's)
         # (`the password for bob is now X`, `password for bob reset to X`)

@@ -485,6 +485,10 @@ class Redactor:
         return [redact(text) for text in texts]
 
     def _redact_triggered(self, text: str) -> str:
+        if "\0" in text and not _sasl_shaped(text):
+            # NULs separate fields (`/proc/<pid>/environ`, `/proc/<pid>/cmdline`, `find -print0`): each is
+            # read as a command line's argument, so no value runs on into the next field
+            return "\0".join(self.redact_argv(text.split("\0")))
         return _hide(text, self._findings(text))
 
     def redact_message(self, message: str, template: str | None) -> str:
@@ -715,6 +719,12 @@ def _found_values(redactor: Redactor, original: Any, redacted: Any, values: list
     elif isinstance(original, list | tuple) and isinstance(redacted, list) and len(original) == len(redacted):
         for item, redacted_item in zip(original, redacted, strict=True):
             _found_values(redactor, item, redacted_item, values)
+
+
+def _sasl_shaped(text: str) -> bool:
+    """Whether a text with NULs may be a SASL PLAIN message (`[authzid] NUL user NUL password`: three
+    fields, the user's no setting), which the rules read whole, rather than NUL-separated fields."""
+    return text.count("\0") == 2 and "=" not in text.split("\0", 2)[1]
 
 
 def _hide_repeated(node: Any, values: list[str], path: str = "") -> Any:

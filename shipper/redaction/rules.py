@@ -9,6 +9,7 @@ from typing import Final
 
 from shipper.redaction.code import (
     _CIPHER_TRIGGERS,
+    _FILL_TRIGGERS,
     _SECRET_CALL_TRIGGERS,
     _SQL_DOLLAR_PASSWORD,
     _SQL_PASSWORD,
@@ -16,6 +17,8 @@ from shipper.redaction.code import (
     _client_call,
     _diagnose_annotation,
     _exception_args,
+    _fallback_literal,
+    _field_fill,
     _form_field,
     _pytest_where,
     _raised_with_a_secret,
@@ -31,6 +34,7 @@ from shipper.redaction.code import (
     _wrapper_call,
 )
 from shipper.redaction.commands import (
+    _ADD_MASK,
     _ASKPASS_ANSWER,
     _AUTH_A_FLAG,
     _EXPECT_SEND,
@@ -38,8 +42,10 @@ from shipper.redaction.commands import (
     _ORACLE,
     _REDIS_AUTH,
     _SASL_TRIGGERS,
+    _SECRET_SUBCOMMAND_TRIGGERS,
     _SENTINEL_AUTH_PASS,
     _SNMP_COMMUNITY,
+    _VALUE_FLAG_TRIGGERS,
     _argv_repr,
     _config_set,
     _echo_to_passwd,
@@ -54,10 +60,12 @@ from shipper.redaction.commands import (
     _redis_auth_line,
     _redis_command_auth,
     _sasl_plain,
+    _secret_subcommand,
     _setenv,
     _short_password_flag,
     _user_and_p,
     _user_password_flag,
+    _value_flag,
     _variable_command,
     _windows_secret,
 )
@@ -121,12 +129,14 @@ from shipper.redaction.tokens import (
 from shipper.redaction.web import (
     _COOKIE_REPR,
     _LINK_TRIGGERS,
+    _PROSE_USERINFO_TRIGGERS,
     _address_password,
     _bare_userinfo,
     _basic,
     _bearer,
     _header,
     _link_token,
+    _prose_userinfo,
     _query_param,
     _refused_header_value,
     _schemeless_userinfo,
@@ -317,14 +327,20 @@ DEFAULT_RULES: Final = (
     Rule("windows_secret", _windows_secret, ("securestring", "/p:")),
     Rule("url_userinfo", _schemeless_userinfo, ("@",)),
     Rule("url_userinfo", _bare_userinfo, ("@",)),
+    Rule("url_userinfo", _prose_userinfo, _PROSE_USERINFO_TRIGGERS),
     _pattern_rule("oracle_credentials", _ORACLE, (*_ORACLE_TRIGGERS, "userid=", "sql> conn")),
     _pattern_rule("snmp_community", _SNMP_COMMUNITY, ("snmp", "mmunit", "m2sec")),
     _pattern_rule("expect_send", _EXPECT_SEND, ("expect",)),
+    _pattern_rule("add_mask", _ADD_MASK, ("::add-mask::",)),
+    Rule(FLAG_VALUE, _value_flag, _VALUE_FLAG_TRIGGERS),
+    Rule("positional_password", _secret_subcommand, _SECRET_SUBCOMMAND_TRIGGERS),
     _pattern_rule("cookie", _COOKIE_REPR, ("<cookie ",)),
     Rule("key_value", _setenv, ("setenv", "set -")),
     Rule("key_value", _variable_command, ("set", "export")),
     Rule("key_value", _env_item, ("-item",)),
     Rule("secret_call", _setter_call, ("set", "put", "store")),
+    Rule("key_value", _fallback_literal, ("=",)),
+    Rule("secret_call", _field_fill, _FILL_TRIGGERS),
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
     _pattern_rule("user_password_flag", _AUTH_A_FLAG, ("-a ", "-a\t")),
     Rule(
@@ -399,7 +415,7 @@ _TRIGGERS: Final = (
     "sig", "bearer", "basic", "-----begin", *_WELL_KNOWN_TRIGGERS, "mysql", "mariadb", "login", "-u",
     "-----end", "ls0tls1crudjtib",  # a private key's tail without its head; a PEM in base64
     "---- begin", "---- end",  # RFC 4716's armour (an SSH2 private key)
-    "psk", "securestring", "mc ", "freerdp",
+    "psk", "securestring", "mc ", "freerdp", "::add-mask::",
     "pin=", "pin:", 'pin"', "pin'", "pin ", "pin\t", "pin_c", "pincode",  # a PIN (`user_pin=4829`)
     # (an exception's arguments are read only where a sign-in's or a secret's word, a trigger, names them;
     # chrony's rarer types are left to their `HEX:`: each word costs every line's scan a little)
@@ -426,8 +442,10 @@ _TRIGGERS: Final = (
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
     "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
     "_pw ", "rar ", "ipmitool", "mosquitto_",  # password flags and arguments (pdftk's `user_pw X`)
-    # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above)
-    "log_in", "logon", "sign_in", "signin", "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(",
+    # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above),
+    # and `user:password` after a sign-in's words in prose (`_prose_userinfo`)
+    "log_in", "logon", "sign_in", "signin", "log in", "logged in", "logging in", "sign in", "signed in",
+    "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(",
     # clients made with credentials by position (`_CLIENT_CALL`; `session` above)
     "client(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(", "pop3(",
     "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",

@@ -154,6 +154,12 @@ _SERVICE_TOKEN: Final = compile_lazily(
     r"|(?P<paseto_token>v[1-4]\.(?:local|public)\.[A-Za-z0-9_\-]{40,8192}(?:\.[A-Za-z0-9_\-]{1,1024})?)"
     r"|(?P<macaroon>MDAx[A-Za-z0-9+/=_\-]{50,8192})"
     r"|(?P<aws_session_token>F[wQ]oGZXIvYXdzE[A-Za-z0-9+/=]{100,4096})"
+    # a later probe's: Sourcegraph's access token, Heroku's newer API key, a Docker swarm's join token
+    # (whoever has it joins the swarm), New Relic's license key (its suffix the prefix others have)
+    r"|(?P<sourcegraph_token>sgp_(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40})"
+    r"|(?P<heroku_key>HRKU-[A-Za-z0-9_\-]{40,128})"
+    r"|(?P<swarm_join_token>SWMTKN-1-[a-z0-9]{40,64}-[a-z0-9]{20,32})"
+    r"|(?P<new_relic_license_key>[a-f0-9]{36}NRAL)"
     # Werkzeug's (Flask's) debugger PIN: whoever has it runs code in the program's console
     r"|(?<=Debugger PIN: )(?P<werkzeug_debugger_pin>[0-9]{3,5}(?:-[0-9]{3,5}){1,4})"
     r")(?![A-Za-z0-9_\-])"
@@ -164,7 +170,7 @@ _SERVICE_TOKEN_TRIGGERS: Final = (
     ".atlasv1.", "access_token$", "cfpat-", "pul-", "pnu_", "aio_", "sl.", "flwseck", "rubygems_", "xkeysib-",
     "shippo_", "oy2", "akcp", "cmvmdgtu", "eaa", "igqv", "igqw", "aaaaaaaaaaaaaaaaaaaaa", "fm1", "fm2",
     "sb_secret_", "phx_", "y0_", "y1_", "y2_", "y3_", "v1.0-", ".local.", ".public.", "mdax",
-    "fwogzxivyxdze", "fqogzxivyxdze", "debugger pin: ",
+    "fwogzxivyxdze", "fqogzxivyxdze", "debugger pin: ", "sgp_", "hrku-", "swmtkn-", "nral",
 )  # fmt: skip
 # The base64 of a private key without its armour (a PEM split over log records, or cut by
 # truncation), known by its first bytes: a DER SEQUENCE, then version 0 or 1 (PKCS#8 and PKCS#1 RSA

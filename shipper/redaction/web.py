@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from typing import Final
 
 from shipper.lazy_regex import compile_lazily
-from shipper.redaction.keys import _PLACEHOLDER, _STATUS_WORDS, _is_kept, _looks_secret_word, key_words
+from shipper.redaction.keys import (
+    _PLACEHOLDER,
+    _STATUS_WORDS,
+    _is_kept,
+    _looks_secret,
+    _looks_secret_word,
+    key_words,
+)
 from shipper.redaction.model import (
     _IS_A_KEY,
     _NAME_EQUALS,
@@ -324,6 +331,37 @@ def _bare_userinfo(_: RuleRunner, text: str) -> Iterator[Finding]:
         ):
             yield Finding(*match.span("secret"), "url_userinfo")
         at = _userinfo_at(text, text.find("@", at + 1))
+
+
+# `user:password` standing as a word in prose after a sign-in or credentials word (`log in with
+# admin:Secr3t!`, `default credentials are root:toor`, `auth failed for deploy:Pa55word on db1`): after an
+# explicit word for credentials or a login any value is hidden, after `auth` alone one that looks like a
+# password, letters mixed with digits or symbols (`authentication failed for scope repo:status` stays);
+# a port, a time or a host's `name:tag` of digits stays.
+_PROSE_USERINFO: Final = compile_lazily(
+    r"(?i)\b(?:(?P<explicit>log(?:ged|ging)?[ _\-]?(?:in|on)|sign(?:ed|ing)?[ _\-]?in|credentials?|creds"
+    r"|user(?:name)?[ \t]{0,4}(?:and|/|&)[ \t]{0,4}pass(?:word)?)|auth(?:entication|enticated|enticating)?)\b"
+    r"[^\n:@]{0,48}?(?<![\w.:/@\-])(?P<user>[A-Za-z_][\w.\-]{0,63}):(?P<secret>[^\s:@/\"'<>()\[\]{},;]{3,128})"
+    r"(?=[\s,;)]|[.!?](?:\s|\Z)|\Z)"
+)
+# (each is in the trigger words every text is searched with: `logging`, `signed` alone are in too many lines)
+_PROSE_USERINFO_TRIGGERS: Final = (
+    "login", "logon", "log_in", "log in", "logged in", "logging in", "signin", "sign_in", "sign in",
+    "signed in", "cred", "auth",
+)  # fmt: skip
+
+
+def _prose_userinfo(_: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _PROSE_USERINFO.finditer(text):
+        start, end = match.span("secret")
+        if text.endswith(".", 0, end):
+            end -= 1  # a sentence's full stop
+        secret = text[start:end]
+        if len(secret) < 3 or secret.isdigit() or secret == REDACTED or _PLACEHOLDER.fullmatch(secret):
+            continue
+        if match["explicit"] is None and not _looks_secret(secret):
+            continue  # (`Auth successful for job_42 (auth:SIMPLE)`: Hadoop's method)
+        yield Finding(start, end, "url_userinfo")
 
 
 def _schemeless_userinfo(_: RuleRunner, text: str) -> Iterator[Finding]:
