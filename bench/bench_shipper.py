@@ -43,7 +43,6 @@ import os
 import random
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -216,7 +215,7 @@ def _agent_pid(spool: Path) -> int | None:
 def _stop_agent(spool: Path) -> None:
     pid = _agent_pid(spool)
     if pid is not None:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, lock.REPLACE)  # (at once: SIGTERM would have it send what waits first)
 
 
 def _drop(es: Any, prefix: str) -> None:

@@ -7,6 +7,8 @@ that is down, then up."""
 from __future__ import annotations
 
 import collections
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,3 +335,44 @@ def test_a_spool_directory_out_of_reach_is_said_in_one_line_never_a_traceback(
         assert "DELIVERED True" in done.stdout
         want = programs.expected(done)
         assert programs.arrived(es, index_prefix, want) == want
+
+
+def test_an_agent_asked_to_stop_sends_what_waits_first(
+    es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy
+) -> None:
+    """SIGTERM, as a service manager sends every process a finished program's unit left: the agent sends
+    the records that wait (the node reachable again just then) before it exits, within its grace time."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    first = programs.run(
+        _PROGRAM, tmp_path, args=[proxy.url, str(spool), index_prefix, "term", "40", "return"]
+    )
+    assert first.returncode == 0, first.stderr
+    assert _agent_came(spool, 30)
+    pid = lock.holder(spool)["pid"]
+    proxy.start()
+    os.kill(pid, signal.SIGTERM)
+    assert _agent_gone(spool, lock.TERM_GRACE + 5), "the agent did not end after its grace time"
+    want = programs.expected(first)
+    assert programs.arrived(es, index_prefix, want, timeout=10) == want
+
+
+def test_an_agent_asked_to_stop_with_the_node_down_leaves_the_records_spooled(
+    es: Any, index_prefix: str, tmp_path: Path, proxy: Proxy
+) -> None:
+    """SIGTERM while the node stays unreachable: the agent exits once its grace time is over, and the
+    records wait in the spool, for the next program's agent to send once."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    first = programs.run(
+        _PROGRAM, tmp_path, args=[proxy.url, str(spool), index_prefix, "held", "5", "return"]
+    )
+    assert _agent_came(spool, 30)
+    os.kill(lock.holder(spool)["pid"], signal.SIGTERM)
+    assert _agent_gone(spool, lock.TERM_GRACE + 5), "the agent did not end after its grace time"
+    assert layout.segments(spool)
+    proxy.start()
+    second = programs.run(_PROGRAM, tmp_path, args=[proxy.url, str(spool), index_prefix, "new", "2", "wait"])
+    assert "DELIVERED True" in second.stdout, second.stdout + second.stderr
+    want = programs.expected(first) + programs.expected(second)
+    assert programs.arrived(es, index_prefix, want) == want

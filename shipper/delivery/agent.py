@@ -166,6 +166,7 @@ class Agent:
         self._filled = False  # the last pass stopped at a batch limit: more is waiting to be read
         self.stop = threading.Event()
         self.deadline = float("inf")
+        self.draining = False  # asked to end (`drain`): it exits once nothing waits, without `idle_exit`
         self.lock_fd: int | None = None  # the lock the runner holds for this agent
         # A thread of the program keeps each segment's file open beside its mapping, to tell whether
         # the program closed the mapping's copy (a process agent keeps one descriptor per segment).
@@ -195,7 +196,9 @@ class Agent:
                         # handful) while the program runs.
                         self.stop.wait(self.config.poll_interval)
                     continue
-                if self._quiet() and time.monotonic() - idle_since >= self.config.idle_exit:
+                if self._quiet() and (
+                    self.draining or time.monotonic() - idle_since >= self.config.idle_exit
+                ):
                     break
                 if layout.is_gone(self.spool_dir):
                     break  # the directory was removed: nothing here to deliver any more
@@ -203,6 +206,12 @@ class Agent:
         finally:
             self._write_stats(force=True)
             self._close()
+
+    def drain(self, grace: float) -> None:
+        """End soon: send what waits for `grace` seconds at most, then exit (what is left stays spooled
+        for a later agent). Safe from a signal handler: it only sets attributes."""
+        self.draining = True
+        self.deadline = min(self.deadline, time.monotonic() + grace)
 
     def _load(self) -> None:
         """Start from what agent.json and the acknowledgement files say now, and from nothing held in
@@ -909,6 +918,7 @@ def main(stdin: IO[bytes] | None = None) -> int:
     """`python -m shipper.delivery.agent`: read the settings, hold the lock, deliver until idle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the program must not cut delivery
     signal.signal(signal.SIGQUIT, signal.SIG_DFL)  # its helper shell started it with SIGQUIT ignored
+    signal.signal(lock.REPLACE, signal.SIG_DFL)  # another program's agent takes over: at once
     own_process_state()
     with contextlib.suppress(OSError, AttributeError):
         # Once imported (not before: on a loaded machine a niced start-up delays delivery by seconds),
@@ -937,11 +947,26 @@ def main(stdin: IO[bytes] | None = None) -> int:
         agent = Agent(spool_dir, spec.make, config)
         agent.lock_fd = fd
         agent.may_give_up = True
+        _drain_on_sigterm(agent)
         agent.run()
     finally:
         lock.release(fd)
         lazy_regex.save()
     return 0
+
+
+def _drain_on_sigterm(agent: Agent) -> None:
+    """SIGTERM (a service manager stopping what a finished program's unit left, `docker stop`) has the
+    agent send what waits for `lock.TERM_GRACE` seconds before it exits; a second one ends it at once."""
+
+    def terminated(signum: int, _frame: object) -> None:
+        if agent.draining:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        agent.drain(lock.TERM_GRACE)
+
+    signal.signal(signal.SIGTERM, terminated)
 
 
 # Soft limits a program sets for itself that an agent process must not keep: raised to the hard limit.

@@ -5,8 +5,8 @@
 and writes the settings, credentials included, on its standard input (never in argv or the
 environment), then returns: the program never waits for the agent to start, nor for it to exit.
 If the running agent has other settings (another destination written into the same directory) and
-was started for a program older than this one, it is asked to stop (SIGTERM: it loses nothing, its
-progress is in the acknowledgement files) and the new one takes over; an older program leaves a
+was started for a program older than this one, it is asked to stop (`lock.REPLACE`: it loses nothing,
+its progress is in the acknowledgement files) and the new one takes over; an older program leaves a
 newer one's agent alone (they took the directory back and forth every second, each agent killed in
 the middle of its work).
 """
@@ -95,7 +95,7 @@ def ensure_agent(
                 " its own spool_path (the default path does)"
             )
         with contextlib.suppress(OSError, TypeError, ValueError):
-            os.kill(int(holder["pid"]), signal.SIGTERM)  # other settings: the newest program wins
+            os.kill(int(holder["pid"]), lock.REPLACE)  # other settings: the newest program wins
     if len(_failed) >= _START_FAILURES:  # this Python cannot run an agent: the caller delivers
         if warn is not None:
             warn(
@@ -477,7 +477,7 @@ def stop_started(timeout: float = 5.0) -> None:
     """Stop the agents this process started and wait for them (for tests and benchmarks)."""
     for pid in _children:
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, lock.REPLACE)  # (at once: not the drain SIGTERM asks for)
     deadline = time.monotonic() + timeout
     while _children and time.monotonic() < deadline:
         for pid, started in list(_children.items()):

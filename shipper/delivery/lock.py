@@ -13,15 +13,24 @@ import errno
 import fcntl
 import json
 import os
+import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from shipper import descriptors
 from shipper.spool import layout
 
 STARTING_NAME = "agent.starting"  # a program is starting an agent (see shipper.delivery.launcher)
+# How an agent process is stopped. SIGTERM, what a service manager sends every process a unit left
+# behind once its main process exits (systemd's default for services and timer jobs), `docker stop`'s
+# and Kubernetes': the agent sends what it can of what waits, for `TERM_GRACE` seconds at most, then
+# exits (stopped at once, a script's records waited for a later program). `REPLACE`: the newest
+# program's agent takes the spool over, at once (it must not send, to the old destination, what is
+# spooled for the new one); its default action ends the process, as an older agent's too.
+REPLACE: Final = signal.SIGUSR1
+TERM_GRACE: Final = 5.0
 # Descriptors of the lock files this process has open (a delivery thread's), with what they refer to:
 # a program that closes every descriptor takes them (and the flock) from us, and its own files reuse
 # their numbers; those are never closed here.
