@@ -156,14 +156,15 @@ def test_a_whole_request_refused_at_the_shard_limit_is_one_retry(not_elasticsear
 
 
 class _ClosesIdleConnections(BaseHTTPRequestHandler):
-    """Answers each `_bulk` as Elasticsearch does, then closes the kept-alive connection, as a node
-    or a proxy does with idle connections."""
+    """Answers each `_bulk` as Elasticsearch does (one result per document), then closes the kept-alive
+    connection, as a node or a proxy does with idle connections."""
 
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        payload = json.dumps({"errors": False, "items": []}).encode()
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        items = [{"create": {"status": 201}}] * (body.count(b"\n") // 2)  # (an action line, a document line)
+        payload = json.dumps({"errors": False, "items": items}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Elastic-Product", "Elasticsearch")
@@ -362,3 +363,44 @@ def test_an_answer_without_end_is_a_retry_in_bounded_time(handler: type[BaseHTTP
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def _answering(body: dict[str, Any]) -> type[BaseHTTPRequestHandler]:
+    """A handler that answers every `_bulk` with `body` and 200, saying it is Elasticsearch."""
+
+    class Answering(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Answering
+
+
+@pytest.mark.parametrize("items", [None, [], [{"create": {"status": 201}}]], ids=["none", "empty", "fewer"])
+def test_an_answer_that_does_not_account_for_every_document_is_no_acknowledgement(
+    items: list[dict[str, Any]] | None,
+) -> None:
+    """A 200 from a server that says it is Elasticsearch (a proxy, a cache, a gateway) with `errors: false`
+    but fewer results than documents: every document is a retry, none counted delivered."""
+    body: dict[str, Any] = {"errors": False} if items is None else {"errors": False, "items": items}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _answering(body))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        settings = ElasticsearchSettings(url=f"http://127.0.0.1:{server.server_address[1]}")
+        with closing(ElasticsearchTransport(settings)) as transport:
+            outcomes = transport.send([_event(n, "x-2026.01.01") for n in range(3)], timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert [o.kind for o in outcomes] == ["retry"] * 3 and "results for 3 documents" in outcomes[0].reason

@@ -63,10 +63,16 @@ class ElasticsearchTransport:
             return retry_all(batch, answer.reason)
         if answer.body is None:
             return self._whole_request_failed(batch, timeout, answer.status, answer.reason)
+        items = answer.body.get("items")
+        if not isinstance(items, list) or len(items) != len(batch):
+            # An answer that does not account for every document (a proxy, a cache or a gateway in front
+            # of the cluster answering `{"errors": false}` alone) acknowledges none of them: each
+            # document's result is what says it was indexed (the ids make a second send harmless).
+            count = len(items) if isinstance(items, list) else 0
+            return retry_all(batch, f"the answer holds {count} results for {len(batch)} documents")
         if not answer.body.get("errors"):
             return [DELIVERED] * len(batch)
-        items = answer.body.get("items", [])
-        return [_item_outcome(item) for item in items] or retry_all(batch, "empty response")
+        return [_item_outcome(item) for item in items]
 
     def _whole_request_failed(
         self, batch: Sequence[SpooledEvent], timeout: float, status: int, reason: str
