@@ -552,6 +552,10 @@ class ShipperHandler(logging.Handler):
         deadline = time.monotonic() + timeout
         targets = self._targets()
         while True:
+            # A spool directory deleted under the program (a cleaner): its open segment written again
+            # now, not at the watchdog's next look, else the segment read as finished (deleted: what an
+            # overflow policy does, counted there) and the wait was over at once, nothing sent.
+            self.writer.rescue()
             self._ensure_agent()
             targets = {path: end for path, end in targets.items() if not _finished(path, end)}
             if not targets:

@@ -544,6 +544,45 @@ def test_a_spool_directory_deleted_while_the_program_runs_loses_nothing(
     assert max(found.values()) == 1
 
 
+_WAITED_THEN_KILLED = """
+import logging, os, shutil, sys
+import shipper
+
+url, spool, prefix = sys.argv[1:4]
+handler = shipper.install("deleted", es_url=url, index_prefix=prefix, spool_path=spool, idle_exit=5)
+log = logging.getLogger("deleted")
+for i in range(100):
+    log.info("before n%d", i)
+shutil.rmtree(spool)  # a cleaner of temporary files, between two looks of the handler's watchdog
+for i in range(100):
+    log.info("after n%d", i)
+print(handler.wait_delivered(30), flush=True)
+os._exit(0)  # (no close: only what wait_delivered waited for is sure to have been sent)
+"""
+
+
+def test_waiting_for_delivery_after_the_spool_was_deleted_waits_for_its_records(
+    es: Any, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """A spool directory deleted under the program, which then waits for delivery and dies: the wait
+    writes the segment again and lasts until its records are sent (it said True at once, nothing sent,
+    and the program's death lost them all, uncounted)."""
+    install_template(es, index_prefix)
+    spool = tmp_path / "spool"
+    script = tmp_path / "child.py"
+    script.write_text(_WAITED_THEN_KILLED)
+    done = subprocess.run(
+        [sys.executable, str(script), es_url, str(spool), index_prefix],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.split() == ["True"], done.stdout + done.stderr
+    found = log_messages(es, index_prefix)
+    assert set(found) == {f"{phase} n{i}" for phase in ("before", "after") for i in range(100)}
+
+
 def test_a_deleted_spool_that_cannot_be_written_again_is_counted(tmp_path: Path) -> None:
     """A spool directory deleted and replaced by a file: the records the deleted segment held, before
     and after the deletion, are counted lost when it is sealed, and the program goes on; the health
