@@ -3390,3 +3390,54 @@ def test_values_a_command_stores_as_secrets_and_more_token_formats(
 def test_values_stored_under_plain_names_stay(text: str) -> None:
     """A value stored under a name that names no secret, and prose after a hyphenated secret word, stay."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param("**Password:** Lb7!markdown", ["Lb7!markdown"], ["**Password:** "], id="markdown-bold"),
+        pytest.param(
+            "- **API key:** `Lb7keyInCode99`", ["Lb7keyInCode99"], ["- **API key:** `"], id="markdown-code"
+        ),
+        pytest.param(
+            "password (temporary): Lb7!temporary", ["Lb7!temporary"], ["(temporary): "], id="parenthesis"
+        ),
+        pytest.param(
+            "Recovery Key 1: Lr0sK8mQ2vW9xZ4tY7uI1oP3aS5dF6gH8jK0lQ2wE3r",
+            ["Lr0sK8mQ2vW9xZ4tY7uI1oP3aS5dF6gH8jK0lQ2wE3r"],
+            ["Recovery Key 1: "],
+            id="numbered",
+        ),
+        pytest.param(
+            "Secret ID = 9184ec35-65d4-9258-61e3-0c066d0a45c5",
+            ["9184ec35-65d4-9258-61e3-0c066d0a45c5"],
+            ["Secret ID = "],
+            id="two-word-label",
+        ),
+        pytest.param(
+            "PASSWORD elastic = Lb7sticGenPw8Vn3Tc1Hj",
+            ["Lb7sticGenPw8Vn3Tc1Hj"],
+            ["PASSWORD elastic = "],
+            id="user",
+        ),
+    ],
+)
+def test_a_secret_a_label_names_with_more_than_a_key(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A value alone on its line after a label that names a secret with more than one key word between it
+    and its separator (Markdown's emphasis, a parenthesis, a number, a second word) is hidden."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("**Status:** running", id="other-label"),
+        pytest.param("password reset: done", id="status"),
+        pytest.param("Sort Key 1: user_id", id="numbered-plain-name"),
+        pytest.param("Password policy (minimum length): 12", id="policy"),
+        pytest.param("Token type: Bearer", id="token-type"),
+    ],
+)
+def test_labels_near_a_secrets_name_that_hold_none_stay(text: str) -> None:
+    """Labels of other things, a status, a numbered plain name, a policy and a token's type stay."""
+    assert redact_text(text) == text

@@ -222,6 +222,35 @@ def _delimited_line(
     return None
 
 
+# A line that labels a secret with more than a key (`**Password:** x` in Markdown, `password (temporary): x`,
+# Vault's `Unseal Key 1: x`, `Secret ID = x`, `PASSWORD elastic = x`): the label's words (up to four),
+# then a qualifier (a number, a parenthesis) or Markdown's emphasis, then the value, alone to the line's
+# end. The key=value rule reads a label of one word and nothing between it and its separator.
+_LABEL_LINE: Final = compile_lazily(
+    r"(?m)^[ \t]{0,16}(?:[-*+•][ \t]{1,4})?(?P<open>\*\*|__)?"
+    r"(?P<label>[^\W\d_][^\W_]{0,31}(?:[ _\-][^\W\d_][^\W_]{0,31}){0,3})"
+    r"(?:[ \t]{1,4}(?P<qualifier>(?P<number>[0-9]{1,3})|\([^()\n]{1,40}\)|（[^（）\n]{1,40}）))?"
+    r"[ \t]{0,4}(?P<close>\*\*|__)?[ \t]{0,4}[:=：][ \t]{0,4}(?:\*\*|__)?[ \t]{1,64}"
+    r"(?P<q>[`\"']?)(?P<secret>[^\s`\"']{4,4096})(?P=q)[ \t]{0,16}(?=\r?\n|\Z)"
+)
+
+
+def _label_line(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    for line in _LABEL_LINE.finditer(text):
+        label, secret = line["label"], line["secret"]
+        marked = bool(line["open"] or line["close"])
+        if line["qualifier"] is None and not marked and not any(c in label for c in " \t"):
+            continue  # `key: value`: the key=value rule's
+        if not redactor.is_secret_key(label, in_text=True) and not (
+            (line["number"] or marked) and redactor.is_secret_key(label) and _looks_secret(secret)
+        ):
+            continue  # (`Unseal Key 1: x`: a weak name, but numbered, and a value that looks like one)
+        if (line["q"] or _looks_secret_word(secret)) and not _is_kept(
+            secret, label, text, line.end("secret")
+        ):
+            yield Finding(*line.span("secret"), "key_value")
+
+
 def _table_row(redactor: RuleRunner, text: str) -> Iterator[Finding]:
     def keep(match: re.Match[str], value: str) -> bool:
         key = match["key"]
