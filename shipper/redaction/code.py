@@ -222,16 +222,26 @@ _CALL_ARGUMENT: Final = compile_lazily(
 )
 
 
+def _call_arguments(text: str, position: int, at_most: int = 16) -> Iterator[re.Match[str]]:
+    """The arguments of the call whose `(` ends before `position` (`_CALL_ARGUMENT` matches), up to its
+    closing `)`, `at_most` of them, or to the first the pattern cannot read."""
+    for _count in range(at_most):
+        argument = _CALL_ARGUMENT.match(text, position)
+        if argument is None:
+            return
+        yield argument
+        if argument["end"] == ")":
+            return
+        position = argument.end()
+
+
 def _secret_call(_: RuleRunner, text: str) -> Iterator[Finding]:
     """`HTTPBasicAuth('bob', 'x')`, `smtp.login(u, 'x')`, `jwt.encode(p, 'x')`, `hmac.new(b'x', ...)`,
     `user.set_password('x')`: the string literal a call takes as its secret."""
     for call in _SECRET_CALL.finditer(text):
         index, names = _SECRET_ARGUMENT[call.lastgroup or "auth"]
-        position, positional = call.end(), 0
-        for _count in range(16):  # arguments, at most
-            argument = _CALL_ARGUMENT.match(text, position)
-            if argument is None:
-                break
+        positional = 0
+        for argument in _call_arguments(text, call.end()):
             name = argument["name"]
             literal = argument["literal"]
             if (
@@ -241,9 +251,6 @@ def _secret_call(_: RuleRunner, text: str) -> Iterator[Finding]:
             ):
                 yield Finding(*argument.span("literal"), "secret_call")
             positional += name is None
-            position = argument.end()
-            if argument["end"] == ")":
-                break
 
 
 # A setter given a name then its value as literals (`config.set('db', 'password', 'x')`, `setattr(o,
@@ -258,11 +265,8 @@ _NAME_LITERAL: Final = compile_lazily(r"[^\W\d][\w.\-]{0,127}")
 
 def _setter_call(redactor: RuleRunner, text: str) -> Iterator[Finding]:
     for call in _SETTER_CALL.finditer(text):
-        position, named, weak = call.end(), False, False
-        for _count in range(16):  # arguments, at most
-            argument = _CALL_ARGUMENT.match(text, position)
-            if argument is None:
-                break
+        named, weak = False, False
+        for argument in _call_arguments(text, call.end()):
             literal = argument["literal"]
             if (
                 named
@@ -275,9 +279,6 @@ def _setter_call(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             # 'x')`, `cache.set('key', 'value')`) hides a value that looks like one.
             named = bool(literal and _NAME_LITERAL.fullmatch(literal) and redactor.is_secret_key(literal))
             weak = named and not redactor.is_secret_key(literal, in_text=True)
-            position = argument.end()
-            if argument["end"] == ")":
-                break
 
 
 # An assignment, annotated assignment or keyword argument whose name names a secret and whose value is
@@ -318,8 +319,7 @@ def _fallback_literal(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             continue
         name = target["item"] or _last_segment(target["name"])
         if redactor.is_secret_key(name, in_text=True):
-            end = text.find("\n", target.end())
-            read_to = min(len(text) if end < 0 else end, target.end() + _EXPRESSION_END)
+            read_to = min(_line_end(text, target.end()), target.end() + _EXPRESSION_END)
             annotated = target["annotation"] is not None
             yield from _fallback_literals(redactor, text, name, target.end(), read_to, annotated)
 
@@ -382,17 +382,8 @@ def _names_a_secret_field(redactor: RuleRunner, selector: str) -> bool:
 
 def _field_fill(redactor: RuleRunner, text: str) -> Iterator[Finding]:
     for call in _FILL_CALL.finditer(text):
-        literals: list[re.Match[str]] = []
-        position = call.end()
-        for _count in range(4):  # the selector, the text, options
-            argument = _CALL_ARGUMENT.match(text, position)
-            if argument is None:
-                break
-            if argument["literal"]:
-                literals.append(argument)
-            position = argument.end()
-            if argument["end"] == ")":
-                break
+        # (the selector, the text, options)
+        literals = [argument for argument in _call_arguments(text, call.end(), 4) if argument["literal"]]
         if not literals:
             continue
         if len(literals) > 1 and _names_a_secret_field(redactor, literals[0]["literal"]):
