@@ -460,16 +460,20 @@ requests.exceptions.HTTPError: 404 Client Error: Not Found for url: http://partn
 """
 
 
-def test_a_framework_logger_around_the_program_does_not_key_its_library_raises() -> None:
-    """When the logger names a framework whose frames lie around the program's own code (uvicorn
-    logging a request's failure), the program's code comes first on the way out from the library's
-    raise: the library's statement stays the key, never the framework's dispatching frame."""
+def test_a_framework_logger_around_the_program_keys_its_library_raises_by_the_programs_call() -> None:
+    """When the logger names a framework whose frames call the program's own code (uvicorn logging a
+    request's failure), the program is read from the frames: a library raise is keyed by the program's
+    calling statement as under the program's own logger (two functions, two groups; another library
+    statement under one call, one group), never by the framework's dispatching frame."""
     app, packages = "/srv/app", "/srv/app/.venv/lib/python3.11/site-packages"
     fetch = FRAMEWORK_TRACE.format(app=app, packages=packages, module="rates", function="fetch_rates")
     push = FRAMEWORK_TRACE.format(app=app, packages=packages, module="orders", function="push_order")
     other_raise = fetch.replace("raise HTTPError(http_error_msg, response=self)", "raise HTTPError(reason)")
-    assert _logged_key(fetch, "uvicorn.error") == _logged_key(push, "uvicorn.error") == _key(fetch)
-    assert _logged_key(fetch, "uvicorn.error") != _logged_key(other_raise, "uvicorn.error")
+    assert _logged_key(fetch, "uvicorn.error") == _logged_key(fetch, "shop.rates")
+    assert _logged_key(push, "uvicorn.error") == _logged_key(push, "shop.orders")
+    assert _logged_key(fetch, "uvicorn.error") != _logged_key(push, "uvicorn.error")
+    assert _logged_key(fetch, "uvicorn.error") == _logged_key(other_raise, "uvicorn.error")
+    assert _logged_key(fetch, "uvicorn.error") != _key(fetch)  # (no logger: the library's statement)
 
 
 LIBRARY_TWO_SITES = """Traceback (most recent call last):

@@ -292,7 +292,11 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        library frame, `urllib3` under `requests`, was taken for the program: every coroutine's failure in
        one library call one group); the handler's qualified names read by the code object itself
        (`shipper.frame_names`: two generated modules' equal code at the same lines took one module's class
-       for the other's, once that one had failed in the process)
+       for the other's, once that one had failed in the process); an event a framework's logger logged
+       about code the framework called (`django.request`, `celery.app.trace`: the logger's package shown
+       only installed, one of its frames calling a module file installed nowhere) given the program's
+       package its frames show (`frames_package`): every view's failure in one Django call was one group,
+       keyed by Django's raise; none of the evaluation set changes (its events carry the program's logger)
 """
 
 from __future__ import annotations
@@ -497,7 +501,7 @@ def fingerprint_document(
 
 def _plain_in_package(stack_trace: str, logged: str) -> Fingerprint | None:
     """`fingerprint_plain` of a traceback whose event's logger names `logged` (`_memo_package`)."""
-    if logged == _FROM_FRAMES:
+    if logged == _FROM_FRAMES or (logged and _framework_logged(stack_trace, logged)):
         logged = frames_package(stack_trace)
     return fingerprint_plain(stack_trace, logged if logged and logged in stack_trace else "")
 
@@ -535,9 +539,49 @@ def _package_in(stack_trace: str, doc: Mapping[str, Any]) -> str:
     """`program_package(doc)` when the traceback may hold a frame of it, else ""; for an event a
     standard-library logger logged, the package its frames show (`frames_package`)."""
     package = program_package(doc)
-    if not package and stack_trace and _stdlib_logged(doc):
+    if stack_trace and (_framework_logged(stack_trace, package) if package else _stdlib_logged(doc)):
         package = frames_package(stack_trace)
     return package if package and package in stack_trace else ""
+
+
+def _framework_logged(stack_trace: str, package: str) -> bool:
+    """Whether `package`, the one the event's logger names, is a framework's that called the program
+    rather than the program's: the traceback shows the package only installed (site-/dist-packages, an
+    egg, a wheel), and in one of its tracebacks (each of a chain's, or a worker's quoted one, read apart)
+    a frame of it calls, further in, a module file that is installed nowhere. Django logs
+    a view's failure on `django.request`, Celery a task's on `celery.app.trace`, uvicorn an app's on
+    `uvicorn.error`: keyed as the package's own, every view's `DoesNotExist` was one group. The code
+    called is the program, and its frames name its package (`frames_package`). A program installed
+    itself and started by a script outside (a console script's `<module>` frame) is not called by its
+    own frames: it stays the logger's."""
+    if not any(root + package in stack_trace for root in _INSTALL_ROOTS_EITHER_WAY):
+        return False  # (nearly every event: the package is not installed where its frames show)
+    called = False
+    framework_seen = False
+    header = stack_trace.find(_TRACEBACK_HEADER)
+    for match in _IN_APP_FILE_RE.finditer(stack_trace):
+        if 0 <= header < match.start():  # another traceback (a chain's link, a worker's quoted one)
+            framework_seen = False
+            header = stack_trace.find(_TRACEBACK_HEADER, match.start())
+        path = match[1]
+        if path.startswith("<"):
+            continue
+        kind = _kind(path)
+        if kind is FrameKind.THIRD_PARTY:
+            framework_seen = framework_seen or _installed_package(path.replace("\\", "/")) == package
+        elif kind is FrameKind.APPLICATION and _SOURCE_FILE_RE.match(path):
+            if _program_path(path, package) is not None:
+                return False  # the package's own code outside any install: the program's
+            called = called or framework_seen
+    return called
+
+
+_TRACEBACK_HEADER: Final = "Traceback (most recent call last)"
+
+
+# A module's source file by its absolute path: what a framework calls of the program. A relative path is
+# a compiled extension's source (Cython's `src/lxml/etree.pyx`) or a frozen module, never a view's.
+_SOURCE_FILE_RE: Final = compile_lazily(r"(?:/|[A-Za-z]:[\\/]|\\\\).*\.py\Z")
 
 
 def _stdlib_logged(doc: Mapping[str, Any]) -> bool:
@@ -652,6 +696,8 @@ def _program_path(filename: str, package: str) -> str | None:
 
 
 _INSTALL_ROOTS: Final = ("-packages/", ".egg/", ".whl/")
+# The same as a Windows path writes them too (`_framework_logged` reads the text as printed).
+_INSTALL_ROOTS_EITHER_WAY: Final = _INSTALL_ROOTS + tuple(root.replace("/", "\\") for root in _INSTALL_ROOTS)
 
 
 def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:
