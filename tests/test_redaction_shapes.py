@@ -3441,3 +3441,107 @@ def test_a_secret_a_label_names_with_more_than_a_key(text: str, secrets: list[st
 def test_labels_near_a_secrets_name_that_hold_none_stay(text: str) -> None:
     """Labels of other things, a status, a numbered plain name, a policy and a token's type stay."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "ABLY_KEY=xVLyHw.DQrNxQ:5tk3v2zPeXhA9Fb0mKq4LpRs7Wc1YdEg",
+            ["5tk3v2zPeXhA9Fb0mKq4LpRs7Wc1YdEg"],
+            ["ABLY_KEY="],
+            id="env-app-id-and-secret",
+        ),
+        pytest.param(
+            "new Realtime({ key: 'Qw3rTy.Zx9Lm2:Pk7sN4vB8cX1zL5mQ9wE3rT6' })",
+            ["Pk7sN4vB8cX1zL5mQ9wE3rT6"],
+            ["new Realtime({ key: '"],
+            id="code-option",
+        ),
+        pytest.param(
+            "MEDIA_KEY=884412907351226:Hq8Wz3Lm5Nx1Pr7Tv2Ky9Cb4",
+            ["Hq8Wz3Lm5Nx1Pr7Tv2Ky9Cb4"],
+            ["MEDIA_KEY="],
+            id="numeric-id",
+        ),
+        pytest.param(
+            "MFA_SEED=JBSWY3DPEHPK3PXPJBSWY3DP",
+            ["JBSWY3DPEHPK3PXPJBSWY3DP"],
+            ["MFA_SEED="],
+            id="authenticator-seed",
+        ),
+        pytest.param(
+            '{"user": "ana", "totp_seed": "GEZDGNBVGY3TQOJQGEZDGNBVGY"}',
+            ["GEZDGNBVGY3TQOJQGEZDGNBVGY"],
+            ['{"user": "ana", "totp_seed": "'],
+            id="json-seed",
+        ),
+    ],
+)
+def test_an_id_and_secret_pair_under_a_weak_key_and_an_authenticator_seed_are_hidden(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """A key id and a random-looking secret joined by a colon under a weak name (`KEY=id:secret`), and the
+    seed an authenticator's one-time codes come from, are hidden."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("cache miss for key=user:42", id="id"),
+        pytest.param("cache miss for key=user:9f8e7d6c5b4a39281706f5e4d3c2b1a0", id="hex-digest"),
+        pytest.param("key=orders:2026-12-05:retry", id="name-parts"),
+        pytest.param("session: web:checkoutflowvariant", id="lower-words"),
+        pytest.param("random seed=42 for the shuffle", id="random-seed"),
+        pytest.param("seeded 120 rows into users", id="seeding"),
+    ],
+)
+def test_colon_joined_ids_and_random_seeds_stay(text: str) -> None:
+    """Cache keys of an id, a digest or lower-case words after a colon, and a random seed stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "Name                           Value\n"
+            "----                           -----\n"
+            "GITLAB_TOKEN                   gci3nvT0kenV4lue7788\n"
+            "PATH                           C:\\Windows\\system32",
+            ["gci3nvT0kenV4lue7788"],
+            ["GITLAB_TOKEN", "C:\\Windows\\system32"],
+            id="powershell-env",
+        ),
+        pytest.param(
+            "Key                   Value\n---                   -----\n"
+            "secret_id             7e5a0a2c-9b1d-4f3e-8a6c-2d4b6f8a0c1e\nsecret_id_ttl         0s",
+            ["7e5a0a2c-9b1d-4f3e-8a6c-2d4b6f8a0c1e"],
+            ["secret_id_ttl         0s"],
+            id="vault-table",
+        ),
+        pytest.param("  db_password\t\tRw7!kLm2Qx", ["Rw7!kLm2Qx"], ["  db_password\t\t"], id="tabs"),
+    ],
+)
+def test_a_secret_in_a_two_column_listing_is_hidden(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A value in the second column of a row whose first names a secret (PowerShell's environment listing,
+    Vault's key/value table, a tab-aligned dump) is hidden; the other rows stay."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("password    reset", id="status"),
+        pytest.param(
+            "NAME             TYPE     DATA   AGE\ndb-password      Opaque   1      5d", id="more-columns"
+        ),
+        pytest.param("token_type   service", id="token-type"),
+        pytest.param("max_tokens          4096", id="count"),
+        pytest.param("session_timeout     3600s", id="duration"),
+    ],
+)
+def test_two_column_rows_that_hold_no_secret_stay(text: str) -> None:
+    """A status after a secret's name, a row of more columns, a token's type, a count and a duration stay."""
+    assert redact_text(text) == text

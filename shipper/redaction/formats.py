@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Final
 
 from shipper.lazy_regex import compile_lazily
@@ -87,6 +87,14 @@ _TABLE_ROW: Final = compile_lazily(
     # (cells are padded: `password_hash|InvalidToken` is one word)
     r"(?m)^[ \t]{0,8}(?:[|│┃║][ \t]{1,8})?(?P<key>[^\W\d][\w.\-]{0,127})[ \t]{1,64}[|│┃║][ \t]{1,8}"
     r"(?P<value>[^\s|│┃║]{1,512})(?=[ \t]{1,64}[|│┃║]|[ \t]{0,64}\r?$)"
+)
+# A row of a listing in two columns, a name and its value aligned by blanks, the value the rest of the
+# line: PowerShell's `Get-ChildItem Env:` (`GITLAB_TOKEN      x`), Vault's `Key  Value` tables
+# (`secret_id     x`), `env`-like dumps padded into columns. (Two blanks at least: `password reset` is
+# prose; one more column after the value, `kubectl get secrets`' rows, is no pair.)
+_COLUMN_ROW: Final = compile_lazily(
+    r"(?m)^[ \t]{0,8}(?P<key>[^\W\d][\w.\-]{0,127})(?:[ ]{2,64}|\t{1,8})"
+    r"(?P<value>[^\s]{6,512})[ \t]{0,64}\r?$"
 )
 # A .netrc entry (also on one line): `machine h login bob password X`.
 # Also a user and a password told in a row in any of their names (`user bob pw sunshine`, `login: bob
@@ -252,6 +260,18 @@ def _label_line(redactor: RuleRunner, text: str) -> Iterator[Finding]:
 
 
 def _table_row(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    return _group_findings(_TABLE_ROW, text, "table_row", ("value",), _cell_keeper(redactor, text))
+
+
+def _column_row(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    """A row of a two-column listing, a secret's name then its value (`_COLUMN_ROW`)."""
+    return _group_findings(_COLUMN_ROW, text, "table_row", ("value",), _cell_keeper(redactor, text))
+
+
+def _cell_keeper(redactor: RuleRunner, text: str) -> Callable[[re.Match[str], str], bool]:
+    """Whether a row's value cell, beside a cell naming its key, is a secret: the key names one (a weak
+    name only for a value that looks like one), and the value is no status, reference or the like."""
+
     def keep(match: re.Match[str], value: str) -> bool:
         key = match["key"]
         if not redactor.is_secret_key(key) or _is_kept(value, key, text, match.end()):
@@ -260,7 +280,7 @@ def _table_row(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             return False
         return redactor.is_secret_key(key, in_text=True) or _looks_secret(value)
 
-    return _group_findings(_TABLE_ROW, text, "table_row", ("value",), keep)
+    return keep
 
 
 def _netrc(_: RuleRunner, text: str) -> Iterator[Finding]:

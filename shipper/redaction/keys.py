@@ -57,6 +57,7 @@ _SECRET_COMPOUNDS: Final = (
     "keyapi",  # (`clave_api`, `ключ_api`: `key` read in English, the words in their order)
     "katasandi", "katalaluan", "matkhau", "mậtkhẩu",  # Indonesian's, Malay's and Vietnamese's two words
     "mfacode", "verificationcode", "recoverycode", "backupcode", "twofactorcode",  # one-time codes
+    "mfaseed", "otpseed", "totpseed",  # the seed an authenticator app's codes are made from
     "snmpcommunity", "communitystring", "rocommunity", "rwcommunity",  # SNMP's community string
 )  # fmt: skip
 # In free text `key=...` or `session: ...` is mostly not a secret ("cache miss for key=user:42"), so
@@ -556,6 +557,7 @@ _DOTTED_NAME: Final = compile_lazily(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _NAME_IN_CODE: Final = compile_lazily(r"[A-Za-z_]\w{0,63}(?:\.[A-Za-z_]\w{0,63}){0,8}")
 _TOKEN_CHARACTERS: Final = compile_lazily(r"[A-Za-z0-9+/=_~.\-]{20,}")
 _PASSWORD_LIKE: Final = compile_lazily(r"[^\s:/]{6,}")  # `user:42` and paths are ids, not passwords
+_SECRET_AFTER_ID: Final = compile_lazily(r"[A-Za-z0-9+=_~.\-]{16,}")  # (`_looks_secret`'s `id:secret`)
 
 
 # A relative path to a file (`uploads/2026/report.pdf`, an S3 object key): base64 has no `.`.
@@ -578,11 +580,16 @@ _ENCODING_PREFIXES: Final = ("base64:", "b64:", "hex:")
 def _looks_secret(value: str) -> bool:
     """A value that reads like a credential: 20+ token characters, or 6+ characters (no `:` or `/`)
     mixing letters with digits or symbols other than a name's `_-.`; a path to a file does not. A
-    value that says its encoding (Laravel's `APP_KEY=base64:...`) is read without it."""
+    value that says its encoding (Laravel's `APP_KEY=base64:...`) is read without it. An id and a
+    secret joined by a colon (Ably's and Cloudinary's `KEY=id:secret`, a key id before its secret) is
+    one when what follows the last colon is a random-looking key of 16+ characters (`user:42` is not)."""
     if value.startswith(_ENCODING_PREFIXES):
         value = value.partition(":")[2]
     if _TOKEN_CHARACTERS.fullmatch(value):
         return _FILE_PATH.fullmatch(value) is None
+    if ":" in value and "/" not in value:
+        last = value.rpartition(":")[2]
+        return _SECRET_AFTER_ID.fullmatch(last) is not None and _random_looking(last)
     if not _PASSWORD_LIKE.fullmatch(value) or not any(c.isalpha() for c in value):
         return False
     return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name

@@ -76,6 +76,7 @@ from shipper.redaction.formats import (
     _PGPASS_TRIGGERS,
     _WIFI_QR,
     _auth_pair,
+    _column_row,
     _credential_map,
     _delimited,
     _directive_value,
@@ -205,6 +206,7 @@ DEFAULT_RULES: Final = (
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("url_userinfo", _url_loose_password, ("://",)),
     Rule("table_row", _table_row, ("|", "│", "┃", "║")),
+    Rule("table_row", _column_row, ("  ", "\t")),
     Rule("delimited_row", _delimited, _DELIMITED_TRIGGERS),
     Rule("piped_password", _piped_password, ("<<<", "|")),
     Rule("url_query_param", _query_param, ("=",)),
@@ -442,7 +444,7 @@ _TRIGGERS: Final = (
     "hooks", "webhook.office", "api.telegram.org/", "maker.ifttt",  # URLs holding a credential (`_WEBHOOK`)
     *_LINK_TRIGGERS,  # a one-time link's token (`_link_token`)
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
+    "smbclient", "mongo", "otp", "seed", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
     "_pw ", "rar ", "ipmitool", "mosquitto_",  # password flags and arguments (pdftk's `user_pw X`)
     # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above),
     # and `user:password` after a sign-in's words in prose (`_prose_userinfo`)
