@@ -83,3 +83,27 @@ def test_an_installed_program_started_by_its_script_keeps_its_loggers_package() 
         }
         keys.add(_keys(document).key)
     assert len(keys) == 2
+
+
+_WINDOWS_TASK = """Traceback (most recent call last):
+  File "C:\\srv\\.venv\\Lib\\site-packages\\celery\\app\\trace.py", line 453, in trace_task
+    R = retval = fun(*args, **kwargs)
+  File "C:\\srv\\shop\\{module}.py", line 21, in {function}
+    response.raise_for_status()
+  File "C:\\srv\\.venv\\Lib\\site-packages\\requests\\models.py", line 1021, in raise_for_status
+    raise HTTPError(http_error_msg, response=self)
+requests.exceptions.HTTPError: 502 Server Error: Bad Gateway for url: http://ledger/api
+"""
+
+
+def test_a_task_celery_logs_on_windows_is_keyed_as_the_programs_own_logger_keys_it() -> None:
+    """Celery's `celery.app.trace` reporting two tasks that fail in one library call, with Windows paths,
+    gives two groups, each the group the program's own logger gives its traceback."""
+    keys = []
+    for module, function in (("ledger", "sync_ledger"), ("mailer", "send_receipts")):
+        text = _WINDOWS_TASK.format(module=module, function=function)
+        by_framework = _keys({"log": {"logger": "celery.app.trace"}, "error": {"stack_trace": text}})
+        by_program = _keys({"log": {"logger": f"shop.{module}"}, "error": {"stack_trace": text}})
+        assert by_framework == by_program
+        keys.append(by_framework.key)
+    assert keys[0] != keys[1]

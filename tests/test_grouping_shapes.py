@@ -1334,3 +1334,23 @@ def test_a_finalizers_failure_is_keyed_by_the_method_its_unraisable_header_names
     assert fingerprint_document({"error": {"stack_trace": windows}}).key in conns
     fast = fingerprint_plain(windows)
     assert fast is None or fast.key in conns
+
+
+def _timed_out(job: str, queue: str) -> None:
+    error = TimeoutError()
+    error.add_note(f"job {job} gave no answer from {queue}")
+    exec("raise error", {"error": error})  # (code printed without source: a message would join the key)
+
+
+def test_the_notes_of_an_exception_without_a_message_are_not_its_message() -> None:
+    """The notes printed below a message-less exception's type (they vary with the failure's values) are
+    not read as its message: they neither split its group nor title it, from the text alone."""
+    texts = [
+        formatted(functools.partial(_timed_out, job, queue))
+        for job, queue in (("build", "runners"), ("deploy-7", "releases"))
+    ]
+    assert "\njob build gave no answer from runners\n" in texts[0]
+    assert parse_traceback(texts[0]).final.message == ""
+    first, second = (checked_key(text) for text in texts)
+    assert first.key == second.key
+    assert "runners" not in first.name and first.name.startswith("TimeoutError")

@@ -296,7 +296,9 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        about code the framework called (`django.request`, `celery.app.trace`: the logger's package shown
        only installed, one of its frames calling a module file installed nowhere) given the program's
        package its frames show (`frames_package`): every view's failure in one Django call was one group,
-       keyed by Django's raise; none of the evaluation set changes (its events carry the program's logger)
+       keyed by Django's raise; none of the evaluation set changes (its events carry the program's logger);
+       the lines below an exception's type printed alone (its text empty) read as its notes, not its
+       message (`add_note`'s values split a group keyed with its message and titled it)
 """
 
 from __future__ import annotations
@@ -546,42 +548,70 @@ def _package_in(stack_trace: str, doc: Mapping[str, Any]) -> str:
 
 def _framework_logged(stack_trace: str, package: str) -> bool:
     """Whether `package`, the one the event's logger names, is a framework's that called the program
-    rather than the program's: the traceback shows the package only installed (site-/dist-packages, an
-    egg, a wheel), and in one of its tracebacks (each of a chain's, or a worker's quoted one, read apart)
-    a frame of it calls, further in, a module file that is installed nowhere. Django logs
+    rather than the program's: in one of the text's tracebacks (each of a chain's, or a worker's quoted
+    one, read apart) a frame of the package installed in site-/dist-packages calls, further in, a
+    module file that is installed nowhere and is not the package's. Django logs
     a view's failure on `django.request`, Celery a task's on `celery.app.trace`, uvicorn an app's on
     `uvicorn.error`: keyed as the package's own, every view's `DoesNotExist` was one group. The code
     called is the program, and its frames name its package (`frames_package`). A program installed
     itself and started by a script outside (a console script's `<module>` frame) is not called by its
     own frames: it stays the logger's."""
-    if not any(root + package in stack_trace for root in _INSTALL_ROOTS_EITHER_WAY):
+    installed = _installed_file(package)
+    frame = installed.search(stack_trace)
+    if frame is None:
         return False  # (nearly every event: the package is not installed where its frames show)
-    called = False
-    framework_seen = False
-    header = stack_trace.find(_TRACEBACK_HEADER)
-    for match in _IN_APP_FILE_RE.finditer(stack_trace):
-        if 0 <= header < match.start():  # another traceback (a chain's link, a worker's quoted one)
-            framework_seen = False
-            header = stack_trace.find(_TRACEBACK_HEADER, match.start())
-        path = match[1]
-        if path.startswith("<"):
+    at = frame.end()
+    posix_files = stack_trace.count(_POSIX_FILE, at)
+    if "\\" not in stack_trace and posix_files <= stack_trace.count(_LIB_DIRECTORY, at):
+        return False  # (an installed program: each absolute file after it is in an interpreter's lib/)
+    # Each frame's file after it, in a loop of fast searches: a regular expression that skipped the
+    # installed files cost this check as much as a tenth of keying a traceback.
+    while (line := stack_trace.find(_FILE_QUOTE, at)) >= 0:
+        start = line + len(_FILE_QUOTE)
+        end = stack_trace.find('"', start)
+        if end < 0:
+            return False
+        if stack_trace.find(_TRACEBACK_HEADER, at, line) >= 0:
+            # another traceback (a chain's link, a worker's quoted one): read apart, from its first
+            # frame of the package on
+            frame = installed.search(stack_trace, line)
+            if frame is None:
+                return False
+            at = frame.end()
             continue
-        kind = _kind(path)
-        if kind is FrameKind.THIRD_PARTY:
-            framework_seen = framework_seen or _installed_package(path.replace("\\", "/")) == package
-        elif kind is FrameKind.APPLICATION and _SOURCE_FILE_RE.match(path):
-            if _program_path(path, package) is not None:
-                return False  # the package's own code outside any install: the program's
-            called = called or framework_seen
-    return called
+        path = stack_trace[start:end]
+        if _local_source_file(path):
+            return _program_path(path, package) is None  # (the package's own code: the program's)
+        at = end
+    return False
 
 
+@functools.lru_cache(maxsize=64)
+def _installed_file(package: str) -> re.Pattern[str]:
+    """A frame's file of `package` installed: its directory or module file right after site-/dist-packages
+    (where a framework is installed; an egg's or a wheel's path is not looked for). The pattern starts
+    with the package's name, which the engine finds fast, and looks behind it for the install root:
+    every event of a program's logger asks, and a text names site-packages at every library frame."""
+    name = re.escape(package)
+    return re.compile(rf'{name}(?<=-packages[/\\]{name})(?:[/\\][^"\n]*|\.py)"')
+
+
+@functools.lru_cache(maxsize=1024)
+def _local_source_file(path: str) -> bool:
+    """Whether a frame's file is a module's source outside any install and the standard library, by its
+    absolute path (a relative one is a compiled extension's source, Cython's `src/lxml/etree.pyx`, or a
+    frozen module's, never a view's): what a framework calls of the program."""
+    absolute = path[:1] in ("/", "\\") or path[1:3] in (":\\", ":/")
+    return absolute and path.endswith(".py") and _kind(path) is FrameKind.APPLICATION
+
+
+_FILE_QUOTE: Final = 'File "'
+# A frame's absolute POSIX file, and the directory every interpreter's standard library and installed
+# packages share (a venv's, Debian's, conda's, pyenv's, macOS's and the user's site alike): where no file
+# after the package's frame is outside one, none is the program's (Windows paths are read one by one).
+_POSIX_FILE: Final = 'File "/'
+_LIB_DIRECTORY: Final = "/lib/python"
 _TRACEBACK_HEADER: Final = "Traceback (most recent call last)"
-
-
-# A module's source file by its absolute path: what a framework calls of the program. A relative path is
-# a compiled extension's source (Cython's `src/lxml/etree.pyx`) or a frozen module, never a view's.
-_SOURCE_FILE_RE: Final = compile_lazily(r"(?:/|[A-Za-z]:[\\/]|\\\\).*\.py\Z")
 
 
 def _stdlib_logged(doc: Mapping[str, Any]) -> bool:
@@ -696,8 +726,6 @@ def _program_path(filename: str, package: str) -> str | None:
 
 
 _INSTALL_ROOTS: Final = ("-packages/", ".egg/", ".whl/")
-# The same as a Windows path writes them too (`_framework_logged` reads the text as printed).
-_INSTALL_ROOTS_EITHER_WAY: Final = _INSTALL_ROOTS + tuple(root.replace("/", "\\") for root in _INSTALL_ROOTS)
 
 
 def _is_program_frame(lines: str, filename: str, package: str) -> bool | None:

@@ -1050,10 +1050,14 @@ def _parse_exception_lines(lines: list[str]) -> tuple[str, str]:
     rest = "\n".join(lines[1:]).rstrip()
     if match is None:
         return "", "\n".join(lines).strip()
-    message = match.group("msg") or ""
+    message = match.group("msg")
+    if message is None and first == match.group("type"):
+        # `traceback` prints the type alone for an exception whose text is empty: the lines below it
+        # are its notes (`add_note`, Python 3.11+), which say where it failed, not what
+        return first, ""
     if rest:
         message = f"{message}\n{rest}" if message else rest
-    return match.group("type"), message
+    return match.group("type"), message or ""
 
 
 # The fast path (`scan_plain`). Every frame line `traceback.format_exception` prints starts with
