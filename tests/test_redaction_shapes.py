@@ -3545,3 +3545,63 @@ def test_a_secret_in_a_two_column_listing_is_hidden(text: str, secrets: list[str
 def test_two_column_rows_that_hold_no_secret_stay(text: str) -> None:
     """A status after a secret's name, a row of more columns, a token's type, a count and a duration stay."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            "curl -E client.pem:Cert!Pass99 https://mtls.acme.com/",
+            ["Cert!Pass99"],
+            ["curl -E client.pem:"],
+            id="curl-E",
+        ),
+        pytest.param(
+            "curl --proxy-cert=/etc/ssl/proxy.p12:Pr0xyCert!Pw -x http://proxy:3128 https://api.acme.com/",
+            ["Pr0xyCert!Pw"],
+            ["--proxy-cert=/etc/ssl/proxy.p12:", "-x http://proxy:3128"],
+            id="curl-proxy-cert",
+        ),
+        pytest.param(
+            "mkpasswd -m sha-512 Mkp4sswd!Pw", ["Mkp4sswd!Pw"], ["mkpasswd -m sha-512 "], id="mkpasswd"
+        ),
+        pytest.param(
+            "mkpasswd --method=yescrypt Hunter2Pw saltsalt",
+            ["Hunter2Pw"],
+            ["--method=yescrypt "],
+            id="mkpasswd-salt",
+        ),
+    ],
+)
+def test_a_password_curls_certificate_or_mkpasswd_takes_is_hidden(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """The password after a client certificate's file (`curl -E cert:X`) and the password mkpasswd hashes
+    (its first positional, past the options that take a value) are hidden."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("curl -E client.pem https://mtls.acme.com/", id="certificate-alone"),
+        pytest.param('grep -E "^user:admin" /etc/group', id="grep-E"),
+        pytest.param("mkpasswd -m sha-512 -s < pw.txt", id="mkpasswd-stdin"),
+        pytest.param("mkpasswd -m help", id="mkpasswd-methods"),
+    ],
+)
+def test_certificates_without_a_password_and_mkpasswd_reading_stdin_stay(text: str) -> None:
+    """A certificate named alone, grep's `-E` pattern, mkpasswd reading its password from standard input
+    or listing its methods stay."""
+    assert redact_text(text) == text
+
+
+def test_the_user_a_password_label_names_stays_and_its_value_is_hidden() -> None:
+    """`elasticsearch-setup-passwords`' output (`Changed password for user x` then `PASSWORD x = pw`):
+    the user's name in the label stays, read neither as a password after `PASSWORD` nor after `user`."""
+    assert_hidden(
+        "Changed password for user kibana_system\nPASSWORD kibana_system = Kb9sysGenPw4Xq2Lz7Rm\n"
+        "Changed password for user apm_system\nPASSWORD apm_system = Ap8sysGenPw3Wq1Ky6Qn",
+        ["Kb9sysGenPw4Xq2Lz7Rm", "Ap8sysGenPw3Wq1Ky6Qn"],
+        ["PASSWORD kibana_system = ", "PASSWORD apm_system = ", "for user apm_system\n"],
+    )

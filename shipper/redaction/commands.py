@@ -148,6 +148,14 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"|\bwpa_passphrase[ \t]{1,8}(?:\"[^\"\n]{1,64}\"|'[^'\n]{1,64}'|[^\s\"']{1,64})[ \t]{1,8}"
     r"(?P<q9>[\"']?)(?P<wpa>(?(q9)[^\"'\n]|[^\s\"']){1,512})(?P=q9)"
     r"|(?<![\w\-])(?:user|owner)_pw[ \t]{1,8}(?P<q10>[\"']?)(?P<pdftk>[^\s\"']{1,512})(?P=q10)"
+    # curl's client certificate and its password (`-E cert.pem:X`, `--cert`, `--proxy-cert`)
+    r"|\bcurl\b[^\n|;&]{0,512}?[ \t](?:-E|--(?:proxy-)?cert)(?:[ \t]{1,8}|=)(?P<q11>[\"']?)"
+    r"(?:[A-Za-z]:[\\/])?[^\s:\"']{1,512}:(?P<curlcert>[^\s\"']{1,512})(?P=q11)"
+    # `mkpasswd [options] X [SALT]`: its first positional (the options that take a value named)
+    r"|\bmkpasswd(?:[ \t]{1,8}(?:-[mSRP][ \t]{0,8}[^\s\-][^\s]{0,63}"
+    r"|--(?:method|salt|rounds|password-fd)(?:=|[ \t]{1,8})[^\s]{1,64}|-(?![mSRP])[A-Za-z]"
+    r"|--(?!method|salt|rounds|password-fd)[\w\-]{1,32}))*"
+    r"[ \t]{1,8}(?P<q12>[\"']?)(?P<mkpasswd>[^\s\-<>|;&\"'][^\s\"']{0,511})(?P=q12)"
 )
 # A tool's `config set KEY VALUE` (`aws configure set aws_secret_access_key X`, `npm config set
 # _authToken X`, Redis `CONFIG SET requirepass X`).
@@ -371,7 +379,7 @@ def _positional_password(_: RuleRunner, text: str) -> Iterator[Finding]:
     for match in _POSITIONAL_PASSWORD.finditer(text):
         groups = (
             "rabbit", "htpasswd", "chpasswd", "stdin", "netuser", "smb", "netuse", "vault", "mysqladmin",
-            "htpasswd2", "lftp", "mc", "wpa", "pdftk",
+            "htpasswd2", "lftp", "mc", "wpa", "pdftk", "curlcert", "mkpasswd",
         )  # fmt: skip
         name = next(group for group in groups if match[group] is not None)
         if name == "pdftk" and "pdftk" not in text and not _looks_secret_word(match[name]):

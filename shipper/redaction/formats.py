@@ -23,6 +23,7 @@ from shipper.redaction.keys import (
     _is_kept,
     _looks_secret,
     _looks_secret_word,
+    _qualifies_a_label,
     _sets_password_policy,
     key_words,
 )
@@ -296,6 +297,8 @@ def _netrc(_: RuleRunner, text: str) -> Iterator[Finding]:
             and not text[match.end("key") : match.start("secret")].strip()
         ):
             continue  # `ALTER USER bob PASSWORD REQUIRE CURRENT`: SQL's `USER x PASSWORD`, not a login's
+        if _qualifies_a_label(text, match.start("secret") + len(value), value):
+            continue  # `user bob` then `PASSWORD bob = x`: whose password, the label's (`key_value` reads x)
         found = _value_finding(text, match.start("secret"), match.start("secret") + len(value), "netrc")
         if not _is_kept(text[found.start : found.end], match["key"], text, match.end()):
             yield found

@@ -595,6 +595,17 @@ def _looks_secret(value: str) -> bool:
     return any(not (c.isalpha() or c in "_-.") for c in value)  # `user_id` is a name
 
 
+def _qualifies_a_label(text: str, end: int, value: str) -> bool:
+    """Whether a word read as a secret's value, ending at `end`, names whose secret a label is (`PASSWORD
+    kibana_system = x`, `user bob` then `password bob = x`): a separator and a value follow it, and it
+    does not read like a credential itself."""
+    return _LABEL_FOLLOWS.match(text, end) is not None and not _looks_secret(value)
+
+
+# What follows a word that qualifies a label rather than being a value: a separator, then the value.
+_LABEL_FOLLOWS: Final = compile_lazily(r"[ \t]{0,8}[=:][ \t]{0,8}[^\s=]")
+
+
 def _looks_secret_under_weak_key(value: str) -> bool:
     """`_looks_secret`, and not a name of lower-case words and numbers (`key=orders-2026.12.05`)."""
     return _NAME_OF_PARTS.fullmatch(value) is None and _looks_secret(value)

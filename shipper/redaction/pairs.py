@@ -39,6 +39,7 @@ from shipper.redaction.keys import (
     _looks_secret,
     _looks_secret_under_weak_key,
     _looks_secret_word,
+    _qualifies_a_label,
     _random_looking,
     _read_words,
     _sets_password_policy,
@@ -565,6 +566,8 @@ def _key_space_value(_: RuleRunner, text: str) -> Iterator[Finding]:
             continue  # `/oauth/token grant_type=...&refresh_token=x`: pairs; `passwd --stdin`: a flag
         if not quoted and _DOTTED_NAME.fullmatch(inner):
             continue  # `grep -w token app.log`, `token settings.API_TOKEN`: a file or a name in code
+        if bare and _qualifies_a_label(text, end, inner):
+            continue  # `PASSWORD kibana_system = x`: whose password, the label of the value after it
         if bare and _sets_password_policy(match["key"], inner):
             continue  # `ALTER USER bob PASSWORD EXPIRE`: SQL's policy of the password, not a password
         named = bare or (quoted and not text[match.end("key") : vstart].strip())  # (`secret 'db-creds'`)

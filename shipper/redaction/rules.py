@@ -286,6 +286,8 @@ DEFAULT_RULES: Final = (
             "mc ",
             "wpa_passphrase",
             "_pw ",
+            "curl",
+            "mkpasswd",
         ),
     ),
     _pattern_rule("one_time_code", _ONE_TIME_CODE, ("otp", "code")),
@@ -444,7 +446,7 @@ _TRIGGERS: Final = (
     "hooks", "webhook.office", "api.telegram.org/", "maker.ifttt",  # URLs holding a credential (`_WEBHOOK`)
     *_LINK_TRIGGERS,  # a one-time link's token (`_link_token`)
     *_PASSWORD_HASH_TRIGGERS, "redis-cli", *_PGPASS_TRIGGERS, "pin for", "rabbitmqctl", "net user",
-    "smbclient", "mongo", "otp", "seed", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
+    "mkpasswd", "smbclient", "mongo", "otp", "seed", "code", "net use", "hmac", "sudo", "kinit", "cryptsetup",
     "_pw ", "rar ", "ipmitool", "mosquitto_",  # password flags and arguments (pdftk's `user_pw X`)
     # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above),
     # and `user:password` after a sign-in's words in prose (`_prose_userinfo`)
