@@ -293,12 +293,12 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        one library call one group); the handler's qualified names read by the code object itself
        (`shipper.frame_names`: two generated modules' equal code at the same lines took one module's class
        for the other's, once that one had failed in the process); an event a framework's logger logged
-       about code the framework called (`django.request`, `celery.app.trace`: the logger's package shown
-       only installed, one of its frames calling a module file installed nowhere) given the program's
-       package its frames show (`frames_package`): every view's failure in one Django call was one group,
-       keyed by Django's raise; none of the evaluation set changes (its events carry the program's logger);
-       the lines below an exception's type printed alone (its text empty) read as its notes, not its
-       message (`add_note`'s values split a group keyed with its message and titled it)
+       about code the framework called (`django.request`, `celery.app.trace`: a frame of the logger's
+       package in site-/dist-packages calling, further in, a module file installed nowhere) given the
+       program's package its frames show (`frames_package`): every view's failure in one Django call was
+       one group, keyed by Django's raise; none of the evaluation set changes (its events carry the
+       program's logger); the lines below an exception's type printed alone (its text empty) read as
+       its notes, not its message (`add_note`'s values split a group keyed with its message and titled it)
 """
 
 from __future__ import annotations
