@@ -298,7 +298,13 @@ Bump `GROUPING_VERSION` whenever a change to this algorithm can move an event to
        program's package its frames show (`frames_package`): every view's failure in one Django call was
        one group, keyed by Django's raise; none of the evaluation set changes (its events carry the
        program's logger); the lines below an exception's type printed alone (its text empty) read as
-       its notes, not its message (`add_note`'s values split a group keyed with its message and titled it)
+       its notes, not its message (`add_note`'s values split a group keyed with its message and titled it);
+       frames of several apps of one checkout, none in the directory they share, give the innermost
+       frame's app as the program's package (`frames_package`: the checkout's directory, each host's
+       own name, entered the keys, so an asyncio- or Django-logged bug had a key per host), and a library
+       raise below a frame of such another app, before one of the logger's package, is keyed by that
+       app's call (`_library_caller`: by the library's statement, so two of its functions failing in one
+       library call were one group under the calling app's logger); none of the evaluation set changes
 """
 
 from __future__ import annotations
@@ -640,7 +646,8 @@ def frames_package(stack_trace: str) -> str:
     if local:
         directories = {path.rpartition("/")[0] for path in local}
         shared = _shared_directory(directories)
-        name = shared.rpartition("/")[2] if shared else ""
+        name = "" if shared in directories else _top_directory(local[-1], shared)
+        name = name or (shared.rpartition("/")[2] if shared else "")
         if not name and len(set(local)) == 1 and "/" not in local[0]:
             name = local[0].rpartition(".")[0]
     else:
@@ -652,6 +659,20 @@ def frames_package(stack_trace: str) -> str:
         installed = next((path for path in files if _kind(path) is FrameKind.THIRD_PARTY), "")
         name = _installed_package(installed.replace("\\", "/")) if installed else ""
     return name if name.isidentifier() and not _stdlib_logger(name) else ""
+
+
+def _top_directory(path: str, shared: str) -> str:
+    """The directory right under `shared` that holds `path`, "" when `path` lies in `shared` itself.
+    Frames of several apps of one project, none in the directory they share (`/srv/proj/shop/views.py`
+    calling `/srv/proj/billing/rates.py`), share the project's checkout, whose name is the host's
+    (`proj`, `/app`, a CI workspace): taken for the package, it entered the keys of the apps' frames, so
+    one bug had a key per host. The innermost frame's app is the package instead, as its own logger
+    would name it. (A module in the shared directory leaves it the package: `shop/views.py` calling
+    `shop/pay/cards.py` is one app, and a script beside its apps looks the same.)"""
+    if not shared or not path.startswith(shared + "/"):
+        return ""
+    top, nested, _ = path[len(shared) + 1 :].partition("/")
+    return top if nested else ""
 
 
 def _shared_directory(directories: set[str]) -> str:
@@ -1148,6 +1169,8 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
     if (kind is FrameKind.THIRD_PARTY or mode == _NO_SOURCE) and (package or _IN_APP_MARK in exception.text):
         # `_site_frame`: the program's innermost frame (`_library_caller`), when there is one.
         frames = itertools.chain((exception.frame_lines,), outer_frame_lines(exception))  # lazily
+        unmarked: _Site | None = None  # the innermost frame of other code outside installed packages
+        passed: list[str | None] = []  # the lines of the frames read since `unmarked`
         for lines in frames:
             frame = None if lines is None else _site_in(lines, package)
             if lines is None or frame is None:
@@ -1156,12 +1179,16 @@ def _plain_record(exception: PlainException, chained: bool = False, package: str
             if program is None:
                 return None
             if program:
+                if unmarked is not None:
+                    frame, frames = unmarked, itertools.chain(passed, (lines,), frames)
                 signature, mode, site, after = frame[0], frame[1], frame, frames
                 break
-            if frame[4] is FrameKind.APPLICATION and not frame[5].startswith("<"):
+            if unmarked is not None:
+                passed.append(lines)
+            elif frame[4] is FrameKind.APPLICATION and not frame[5].startswith("<"):
                 if frame[1] != _NO_SOURCE:
-                    break  # `_unmarked_program_code`: the raising statement stays the key
-                if frame[3] in _INLINED:
+                    unmarked = frame  # `_unmarked_program_code`: the caller, if the program's frames follow
+                elif frame[3] in _INLINED:
                     return None  # the frame `_inlined` leaves out (its function's) may show a source line
     if mode == _NO_SOURCE and _generated_code(site[5]):  # `_generated_code_caller`, with the message
         callers = outer_frame_lines(exception) if after is None else after
@@ -2057,15 +2084,17 @@ def _site_frame(site: Frame, innermost: Callable[[], Iterator[Frame]]) -> Frame:
 
 def _library_caller(innermost: Iterator[Frame]) -> Frame | None:
     """The program's statement nearest to a raise in code that is not the program's: the innermost
-    frame of the program's packages (`with_program_frames` and `with_package_frames` mark them). None
-    without one, and None when a frame of other code outside installed packages (a file shown with its
-    source) comes first: then the marked package is not the program that made the call (a framework's
-    logger, `uvicorn.error`, around the program's own code), and the raising statement stays the key."""
+    frame of the program's packages (`with_program_frames` and `with_package_frames` mark them), or of
+    other code outside installed packages shown with its source (`_unmarked_program_code`) when such a
+    frame comes first: another top-level package of the same project, `billing` under a view of `shop`
+    logged by `shop.views`, keyed as its own logger or a framework's keys it. None without a marked
+    frame (nothing says which code is the program's: the raising statement stays the key)."""
+    unmarked = None
     for frame in innermost:
         if frame.filename.startswith(_IN_APP_MARK):
-            return frame
-        if _unmarked_program_code(frame.filename, frame.source is not None):
-            return None
+            return unmarked or frame
+        if unmarked is None and _unmarked_program_code(frame.filename, frame.source is not None):
+            unmarked = frame
     return None
 
 
