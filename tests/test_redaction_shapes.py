@@ -3605,3 +3605,72 @@ def test_the_user_a_password_label_names_stays_and_its_value_is_hidden() -> None
         ["Kb9sysGenPw4Xq2Lz7Rm", "Ap8sysGenPw3Wq1Ky6Qn"],
         ["PASSWORD kibana_system = ", "PASSWORD apm_system = ", "for user apm_system\n"],
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            '1733581200.512345 [0 10.0.0.7:52422] "CONFIG" "SET" "requirepass" "Rq9!monitorPw"',
+            ["Rq9!monitorPw"],
+            ['"CONFIG" "SET" "requirepass" "'],
+            id="redis-monitor",
+        ),
+        pytest.param(
+            '127.0.0.1:6379> CONFIG GET *\n 1) "dbfilename"\n 2) "dump.rdb"\n'
+            ' 3) "masterauth"\n 4) "M4ster!Auth"',
+            ["M4ster!Auth"],
+            ['2) "dump.rdb"', '3) "masterauth"'],
+            id="redis-config-get",
+        ),
+        pytest.param(
+            '127.0.0.1:6379> HGETALL user:42\n1) "name"\n2) "alice"\n'
+            '3) "api_token"\n4) "tk_9f8e7d6c5b4a3210"',
+            ["tk_9f8e7d6c5b4a3210"],
+            ['2) "alice"', '3) "api_token"'],
+            id="redis-hgetall",
+        ),
+        pytest.param(
+            "db_passwords:\n  - Yl1st!First\n  - 'Yl1st!Second'  # rotated\n",
+            ["Yl1st!First", "Yl1st!Second"],
+            ["db_passwords:\n  - ", "  # rotated"],
+            id="yaml-list",
+        ),
+        pytest.param(
+            "replication:\n  api_keys:\n  - sk9Zq7Lm2Xp4Wn8Rt6Yv\n  mode: push\n",
+            ["sk9Zq7Lm2Xp4Wn8Rt6Yv"],
+            ["mode: push"],
+            id="yaml-list-at-the-keys-indent",
+        ),
+    ],
+)
+def test_a_secret_given_apart_from_its_name_is_hidden(text: str, secrets: list[str], kept: list[str]) -> None:
+    """A secret whose name stands in an item of its own: Redis's MONITOR quoting each argument, redis-cli's
+    numbered array replies (CONFIG GET, HGETALL: the name an odd item, the value the next), a YAML
+    sequence under a secret's key."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('"CONFIG" "SET" "maxmemory" "100mb"', id="redis-setting"),
+        pytest.param('1) "maxmemory"\n2) "0"', id="redis-reply"),
+        pytest.param('1) "requirepass"\n3) "x"', id="redis-items-apart"),
+        pytest.param(
+            "services:\n  web:\n    secrets:\n      - db_password\n      - api_token\n", id="compose-names"
+        ),
+        pytest.param("password_policies:\n  - min_length\n", id="policy-names"),
+        pytest.param("api_keys:\n  - name: ci\n    scopes: [read]\n", id="yaml-mappings"),
+        pytest.param(
+            "aws ecr get-login-password | docker login --username AWS --password-stdin 1234.dkr.ecr.aws.com",
+            id="password-stdin",
+        ),
+        pytest.param("borg init --password-fd 3 /srv/repo", id="password-fd"),
+    ],
+)
+def test_names_settings_and_where_a_password_is_read_from_stay(text: str) -> None:
+    """A setting that is no secret, items that are not a name and its value, a list of secrets' names
+    (Docker Compose's `secrets:`), mappings in a list, and the option that says where a command reads
+    its password (`--password-stdin` takes no value: the registry after it is no password) stay."""
+    assert redact_text(text) == text

@@ -158,8 +158,9 @@ _POSITIONAL_PASSWORD: Final = compile_lazily(
     r"[ \t]{1,8}(?P<q12>[\"']?)(?P<mkpasswd>[^\s\-<>|;&\"'][^\s\"']{0,511})(?P=q12)"
 )
 # A tool's `config set KEY VALUE` (`aws configure set aws_secret_access_key X`, `npm config set
-# _authToken X`, Redis `CONFIG SET requirepass X`).
-_CONFIG_SET: Final = compile_lazily(r"(?i)\b(?:configure|config)[ \t]{1,8}set[ \t]")
+# _authToken X`, Redis `CONFIG SET requirepass X`, and as Redis's MONITOR and slow log quote each
+# argument: `"CONFIG" "SET" "requirepass" "X"`).
+_CONFIG_SET: Final = compile_lazily(r"(?i)\b(?:configure|config)(?P<q>[\"']?)[ \t]{1,8}(?P=q)set(?P=q)[ \t]")
 _ARGUMENT: Final = compile_lazily(r"[ \t]{0,8}(?P<arg>\"[^\"\n]{0,4096}\"|'[^'\n]{0,4096}'|[^\s\"']{1,4096})")
 _SHORT_PASSWORD: Final = compile_lazily(
     r"(?<![\w\-])(?P<q>\\?[\"'])?-p(?:(?(q)(?P=q)[ \t]{0,8},[ \t]{0,8}\\?[\"']|[ \t]{1,8}))?"
@@ -226,7 +227,7 @@ def _config_set(redactor: RuleRunner, text: str) -> Iterator[Finding]:
             if argument is None:
                 break
             found = _value_finding(text, *argument.span("arg"), "config_set")
-            name = previous.rsplit(":", 1)[-1]  # `//registry.npmjs.org/:_authToken`
+            name = previous.strip("\"'").rsplit(":", 1)[-1]  # `//registry.npmjs.org/:_authToken`
             if (
                 name
                 and not name.startswith("-")
@@ -578,6 +579,28 @@ def _redis_auth_line(_: RuleRunner, text: str) -> Iterator[Finding]:
         ):
             continue  # `auth timeout`, `auth module loaded`: a message about auth, not a typed command
         yield Finding(*match.span("quoted" if match["quoted"] else "secret"), "redis_auth")
+
+
+# redis-cli's array reply, an item a numbered line (`1) "requirepass"`, `2) "X"`): CONFIG GET and
+# HGETALL answer with a field's name as an odd item and its value as the next, each on its own line.
+_REPLY_ITEM: Final = compile_lazily(
+    r'(?m)^[ \t]{0,32}(\d{1,6})\)[ \t]{1,4}"((?:[^"\\\n]|\\.){0,4096})"[ \t]*\r?$'
+)
+
+
+def _numbered_reply(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    """The value after a secret's name in an array reply (the value the next numbered item, on the
+    next line)."""
+    items = list(_REPLY_ITEM.finditer(text))
+    for name, value in itertools.pairwise(items):
+        number = int(name[1])
+        if (
+            number % 2 == 1
+            and int(value[1]) == number + 1
+            and text.count("\n", name.end(), value.start()) == 1
+            and _names_secret(redactor, name[2], value[2])
+        ):
+            yield Finding(*value.span(2), "redis_reply")
 
 
 # A login sent in a protocol transcript, as smtplib, poplib and imaplib print them in debug mode and as

@@ -23,6 +23,7 @@ from shipper.redaction.keys import (
     _is_kept,
     _looks_secret,
     _looks_secret_word,
+    _names_secret,
     _qualifies_a_label,
     _sets_password_policy,
     key_words,
@@ -548,6 +549,59 @@ def _kubernetes_secret(_: RuleRunner, text: str) -> Iterator[Finding]:
             if entry["value"]:
                 yield Finding(*entry.span("value"), "kubernetes_secret")
             position = entry.end()
+
+
+# A YAML sequence under a secret's key (`db_passwords:` then `  - X` lines, `tokens:` then `- X` at
+# the key's own indent, as YAML allows): each scalar item. (An item that is a mapping, `- name: ci`,
+# has keys of its own, read as pairs; a nested mapping's lines are read past.)
+_YAML_LIST_KEY: Final = compile_lazily(
+    r"(?m)^(?P<indent>[ \t]{0,64})(?:-[ \t]{1,8})?(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.\-]{0,127})(?P=q)"
+    r"[ \t]{0,8}:[ \t]{0,8}(?:#[^\n]{0,256})?\r?\n"
+)
+_YAML_LINE: Final = compile_lazily(r"(?P<indent>[ \t]{0,128})(?P<content>[^\n]{0,65536})(?:\n|\Z)")
+_YAML_ITEM: Final = compile_lazily(
+    r"-[ \t]{1,8}(?:(?P<q>[\"'])(?P<quoted>[^\n]{0,4096}?)(?P=q)"
+    r"|(?P<plain>[^\s#\"'{}\[\]&*|>!][^\n#]{0,4095}?))[ \t]*(?:[ \t]#[^\n]{0,256})?\r?\Z"
+)
+_YAML_MAPPING_ITEM: Final = compile_lazily(r"[^\s\"':][^:\n]{0,252}:(?:[ \t]|\Z)")
+# A name written as a variable's or a file's (`db_password`, `min_length`, `api-token.txt`): Docker
+# Compose's `secrets:` lists the secrets' names, not their values.
+_ITEM_NAME: Final = compile_lazily(r"[A-Za-z][A-Za-z0-9]{0,63}(?:[_.\-][A-Za-z0-9]{1,64}){1,8}")
+
+
+def _yaml_secret_list(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    """Each scalar item of a YAML sequence under a key that names a secret (`_names_secret`)."""
+    for head in _YAML_LIST_KEY.finditer(text):
+        if not redactor.is_secret_key(head["key"]):
+            continue
+        column, position, items = len(head["indent"]), head.end(), None
+        for _ in range(1024):  # lines of the sequence, at most
+            line = _YAML_LINE.match(text, position)
+            if line is None or line.end() == position:
+                break
+            content, indent = line["content"].rstrip("\r"), len(line["indent"])
+            position = line.end()
+            if not content.strip():
+                continue
+            if items is None:  # the first line under the key: a sequence, or not one to read
+                if indent < column or not content.startswith("- "):
+                    break
+                items = indent
+            if indent < items or (indent == items and not content.startswith("-")):
+                break
+            if indent > items:
+                continue  # a mapping item's further keys, a folded item's lines
+            item = _YAML_ITEM.match(content)
+            if item is None or _YAML_MAPPING_ITEM.match(content, 2):
+                continue
+            group = "quoted" if item["quoted"] is not None else "plain"
+            value = item[group].rstrip()
+            offset = line.start("content")
+            start = offset + item.start(group)
+            if _ITEM_NAME.fullmatch(value) and not _looks_secret(value):
+                continue
+            if value and _names_secret(redactor, head["key"], value):
+                yield Finding(start, start + len(value), "yaml_list")
 
 
 # A Wi-Fi network's QR code text (`WIFI:T:WPA;S:name;P:password;;`): the `P:` field.

@@ -233,6 +233,10 @@ _ABOUT_WORDS: Final = frozenset(
         # `SESSION_ENGINE` and `SESSION_SERIALIZER`), and when one was last used (IAM's `PasswordLastUsed`)
         "encryption", "mechanism", "mechanisms", "backend", "backends", "driver", "engine", "serializer",
         "handler", "used",
+        # where a command reads the secret from, not the secret (`docker login --password-stdin HOST`,
+        # `--password-fd 3`, `--password-env VAR`, `--password-prompt`; not `ssl_passphrase_command`,
+        # whose command may print the secret: `echo x`)
+        "stdin", "fd", "env", "prompt",
     }
 )  # fmt: skip
 

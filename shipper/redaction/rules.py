@@ -51,6 +51,7 @@ from shipper.redaction.commands import (
     _echo_to_passwd,
     _env_item,
     _host_and_p,
+    _numbered_reply,
     _option_error,
     _piped_password,
     _positional_password,
@@ -89,6 +90,7 @@ from shipper.redaction.formats import (
     _table_row,
     _xml_element,
     _xml_sibling,
+    _yaml_secret_list,
 )
 from shipper.redaction.keys import _FOREIGN_STEMS, _FOREIGN_WHOLE_WORDS
 from shipper.redaction.model import FLAG_VALUE, Rule, _pattern_rule, _trie_pattern
@@ -250,6 +252,7 @@ DEFAULT_RULES: Final = (
     Rule("sql_literal", _sql_insert_literals, ("insert",)),
     _pattern_rule("pgpass_line", _PGPASS_LINE, _PGPASS_TRIGGERS),
     Rule("kubernetes_secret", _kubernetes_secret, ("secret",)),
+    Rule("yaml_list", _yaml_secret_list, (":\n", ":\r\n", ": \n")),
     Rule("bearer_token", _bearer, ("bearer",)),
     Rule("diagnose_annotation", _diagnose_annotation, ("└",)),
     Rule("pytest_where", _pytest_where, ("where",)),
@@ -259,6 +262,7 @@ DEFAULT_RULES: Final = (
     _pattern_rule("redis_auth", _REDIS_AUTH, ('"auth"',)),
     Rule("redis_auth", _redis_auth_line, ("auth",)),
     Rule("redis_auth", _redis_command_auth, ("auth",)),
+    Rule("redis_reply", _numbered_reply, (') "',)),
     Rule("option_error", _option_error, ("argument ", "invalid value for")),
     Rule(
         "protocol_login",
