@@ -3674,3 +3674,175 @@ def test_names_settings_and_where_a_password_is_read_from_stay(text: str) -> Non
     (Docker Compose's `secrets:`), mappings in a list, and the option that says where a command reads
     its password (`--password-stdin` takes no value: the registry after it is no password) stay."""
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "kept"),
+    [
+        pytest.param(
+            'Traceback (most recent call last):\n  File "bot.py", line 9, in <module>\n'
+            '    client.run("OTk4NzY1NDMyMTA5ODc2NTQz.Gx_y-z.AbCdEfGhIjKlMnOpQrStUvWxYz0123456")\n'
+            "discord.errors.LoginFailure: Improper token has been passed.",
+            ["OTk4NzY1NDMyMTA5ODc2NTQz.Gx_y-z.AbCdEfGhIjKlMnOpQrStUvWxYz0123456"],
+            ["client.run(", "LoginFailure"],
+            id="discord-bot-token",
+        ),
+        pytest.param(
+            "  $db_password = Sensitive('Pupp3t!Sens')",
+            ["Pupp3t!Sens"],
+            ["$db_password = Sensitive('"],
+            id="puppet",
+        ),
+        pytest.param(
+            '  password: {{ .Values.auth.adminPassword | default "Helm!Def4ult" | b64enc | quote }}',
+            ["Helm!Def4ult"],
+            ['.Values.auth.adminPassword | default "', '" | b64enc'],
+            id="helm-default",
+        ),
+        pytest.param(
+            "{{ db_password | default('J1nja!Def') }}",
+            ["J1nja!Def"],
+            ["db_password | default('"],
+            id="jinja-default",
+        ),
+        pytest.param(
+            'Error: template: app/templates/secret.yaml:7:22: executing "app/templates/secret.yaml" at'
+            ' <default "Helm!Err0r" .Values.apiToken>: error calling default',
+            ["Helm!Err0r"],
+            ["<default ", " .Values.apiToken>"],
+            id="helm-error",
+        ),
+        pytest.param(
+            "secretsdump.py corp.local/alice:Imp4cket!Pw@10.0.0.5",
+            ["Imp4cket!Pw"],
+            ["corp.local/alice:", "@10.0.0.5"],
+            id="domain-user-password-target",
+        ),
+        pytest.param(
+            '  File "/srv/app/auth.py", line 12, in check\n    if password == "C0mpared!Pw":',
+            ["C0mpared!Pw"],
+            ["if password == "],
+            id="compared-in-source",
+        ),
+        pytest.param(
+            "    if 'Rev3rsed!Tok' != settings.API_TOKEN:",
+            ["Rev3rsed!Tok"],
+            ["!= settings.API_TOKEN"],
+            id="compared-reversed",
+        ),
+        pytest.param(
+            "http GET api.example.com/items api_key==H77pie!Key page==2",
+            ["H77pie!Key"],
+            ["api_key==", "page==2"],
+            id="httpie-query-item",
+        ),
+    ],
+)
+def test_a_secret_in_a_call_a_template_a_target_or_a_comparison_is_hidden(
+    text: str, secrets: list[str], kept: list[str]
+) -> None:
+    """A Discord bot's token (its first part the base64 of a user id), Puppet's `Sensitive('x')`, a
+    template's default for a secret's path (Helm, Jinja, Helm's error quoting it), a password in an
+    impacket-style `domain/user:pw@host` target, a literal a secret's name is compared with, httpie's
+    `key==value` query item."""
+    assert_hidden(text, secrets, kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            '"MTIzNDU2Nzg5MGFiY2RlZmdoaWo.GhIjKl.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab" token',
+            id="not-an-id",
+        ),
+        pytest.param('{{ .Values.replicas | default "3" }}', id="default-of-no-secret"),
+        pytest.param('{{ .Values.existingSecret | default "app-secrets" }}', id="secret-name-default"),
+        pytest.param('    if token_type == "bearer":', id="token-type"),
+        pytest.param('    if auth_method == "password":', id="method-compared"),
+        pytest.param("    if password == confirm_password:", id="compared-names"),
+        pytest.param("see github.com/org/repo:main@abc123 for details", id="repository-ref"),
+        pytest.param("x = Sensitive(value)", id="sensitive-name"),
+    ],
+)
+def test_defaults_comparisons_and_refs_that_hold_no_secret_stay(text: str) -> None:
+    """A dotted token whose first part is no user id, a default for a path that names no secret or a
+    secret's name, a comparison of a type, a method or two names, a repository's ref and a wrapper given a
+    name stay."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        pytest.param(
+            "$ argocd admin initial-password -n argocd\nArg0Init!Pw\n\n This password must be only used for"
+            " first time login.",
+            "Arg0Init!Pw",
+            "This password must be only used",
+            id="argocd",
+        ),
+        pytest.param(
+            "$ cat /var/jenkins_home/secrets/initialAdminPassword\n8f2c4c5e6a3b4d1e9f7a6b5c4d3e2f1a",
+            "8f2c4c5e6a3b4d1e9f7a6b5c4d3e2f1a",
+            "initialAdminPassword\n",
+            id="jenkins-file",
+        ),
+        pytest.param(
+            "+ kubectl get secret db -o jsonpath='{.data.password}' | base64 --decode\n"
+            "Kub3Decoded!Pw\n+ echo done",
+            "Kub3Decoded!Pw",
+            "+ echo done",
+            id="kubectl-base64",
+        ),
+        pytest.param(
+            "$ vault kv get -field=password secret/db\nV4ultField!Pw",
+            "V4ultField!Pw",
+            "-field=",
+            id="vault-field",
+        ),
+        pytest.param(
+            "ci@runner:~/app$ aws ecr get-login-password --region eu-west-1\n"
+            "eyJwYXlsb2FkIjoiQWJDZEVmR2hJaiJ9",
+            "eyJwYXlsb2FkIjoiQWJDZEVmR2hJaiJ9",
+            "get-login-password --region eu-west-1\n",
+            id="ecr-login-password",
+        ),
+        pytest.param(
+            "$ security find-generic-password -s github -w\nKeych4in!Pw",
+            "Keych4in!Pw",
+            "-s github -w",
+            id="keychain",
+        ),
+        pytest.param(
+            "$ openssl rand -hex 32\n9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "openssl rand -hex 32",
+            id="openssl-rand",
+        ),
+    ],
+)
+def test_what_a_command_printing_a_secret_printed_is_hidden(text: str, secret: str, kept: str) -> None:
+    """The word a command that prints a secret printed on the next line of a transcript (an initial
+    password, a decoded Kubernetes Secret, a Vault field, a registry's login password, a keychain's
+    lookup, a generated key, a secret file `cat` showed)."""
+    assert_hidden(text, [secret], [kept])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "$ pass show missing\nError: missing is not in the password store.", id="error-in-words"
+        ),
+        pytest.param("$ cat README.md\nHello", id="cat-of-another-file"),
+        pytest.param("$ kubectl get secrets\nNAME   TYPE   DATA   AGE", id="secrets-listed"),
+        pytest.param("Step 3/9 : RUN cat /run/secrets/npm_token\n ---> Running in 5f2a9c", id="docker-step"),
+        pytest.param("$ vault kv get -field=password secret/db\n$ echo next", id="no-output"),
+        pytest.param("pass 1 of 3 finished\nDone.", id="prose-pass"),
+    ],
+)
+def test_commands_that_print_no_secret_or_print_words_stay(text: str) -> None:
+    """An error in words after a lookup, `cat` of a file not named for a secret, a listing of secrets'
+    names, a build step that only names the command, a next line that is another command, and prose
+    that begins with `pass` (no prompt before it) stay."""
+    assert redact_text(text) == text

@@ -164,11 +164,16 @@ _WRAPPER_CALL: Final = compile_lazily(
 )
 
 
+# Wrappers named for what they do to a secret rather than for the secret: Puppet's `Sensitive('x')`,
+# AWS CDK's `SecretValue.unsafe_plain_text` is a call (not here), Pulumi's `Output.secret('x')`.
+_SECRET_WRAPPERS: Final = frozenset({"Sensitive", "SensitiveString", "SensitiveValue"})
+
+
 def _wrapper_call(redactor: RuleRunner, text: str) -> Iterator[Finding]:
     def keep(match: re.Match[str], secret: str) -> bool:
-        return redactor.is_secret_key(match["name"], in_text=True) and not _is_kept(
-            secret, "password", text, match.end()
-        )
+        return (
+            match["name"] in _SECRET_WRAPPERS or redactor.is_secret_key(match["name"], in_text=True)
+        ) and not _is_kept(secret, "password", text, match.end())
 
     return _group_findings(_WRAPPER_CALL, text, "secret_call", keep=keep)
 
@@ -346,6 +351,57 @@ def _fallback_literals(
             and not _is_kept(value, name, text, literal.end())
         ):
             yield Finding(*literal.span("literal"), "key_value")
+
+
+# A template's default for a value whose path names a secret (Helm's and Jinja's `{{ .Values.db.password
+# | default "x" }}`, `{{ password | default('x') }}`, Helm's `default "x" .Values.apiToken`, as its
+# errors quote it too): the literal is the secret the chart or the template ships.
+_TEMPLATE_DEFAULT: Final = compile_lazily(
+    r"(?P<path>[$.]?[A-Za-z_][\w.\-]{0,255})[ \t]{0,8}\|[ \t]{0,8}default[ \t]{0,8}\(?[ \t]{0,8}"
+    r"(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"|(?<![\w.])default[ \t]{1,8}(?P<q2>[\"'])(?P<literal2>(?:(?!(?P=q2))[^\\\n]|\\.){1,4096})(?P=q2)"
+    r"[ \t]{1,8}(?P<path2>[$.][\w.\-]{1,256})"
+)
+
+
+def _template_default(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _TEMPLATE_DEFAULT.finditer(text):
+        second = match["literal"] is None
+        path, group = (match["path2"], "literal2") if second else (match["path"], "literal")
+        name = _last_segment(path.strip(".$"))
+        value = match[group]
+        if redactor.is_secret_key(name, in_text=True) and not _is_kept(value, name, text, match.end(group)):
+            yield Finding(*match.span(group), "key_value")
+
+
+# A secret's name compared with a literal, as a traceback's source line or an assertion's report shows it
+# (`if password == "x":`, `assert token != 'x'`, `"x" == api_key`), and httpie's query item
+# (`api_key==x`): the literal is the secret the code holds or was given.
+_COMPARED_LITERAL: Final = compile_lazily(
+    r"(?<![\w.])(?P<name>[A-Za-z_][\w.]{0,127})(?:\[[\"'](?P<item>[^\"'\n]{1,64})[\"']\])?[ \t]{0,8}[!=]="
+    r"[ \t]{0,8}[bBrRuU]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"|[bBrRuU]{0,2}(?P<q2>[\"'])(?P<literal2>(?:(?!(?P=q2))[^\\\n]|\\.){1,4096})(?P=q2)[ \t]{0,8}[!=]="
+    r"[ \t]{0,8}(?P<name2>[A-Za-z_][\w.]{0,127})(?![\w.(\[])"
+    r"|(?<![\w.\-])(?P<name3>[A-Za-z_][\w\-]{0,63})==(?P<literal3>[^\s\"'&=][^\s\"'&]{0,1023})"
+)
+
+
+def _compared_literal(redactor: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _COMPARED_LITERAL.finditer(text):
+        for name_group, group in (("name", "literal"), ("name2", "literal2"), ("name3", "literal3")):
+            if match[group] is None:
+                continue
+            name = (
+                match["item"] if name_group == "name" and match["item"] else _last_segment(match[name_group])
+            )
+            value = match[group]
+            if (
+                redactor.is_secret_key(name, in_text=True)
+                and value != REDACTED
+                and not (_NAME_LITERAL.fullmatch(value) and redactor.is_secret_key(value))
+                and not _is_kept(value, name, text, match.end(group))
+            ):
+                yield Finding(*match.span(group), "key_value")
 
 
 def _lookup_fallback(text: str, start: int, literal_start: int, literal_end: int) -> bool:

@@ -514,6 +514,52 @@ def _variable_value(redactor: RuleRunner, text: str, match: re.Match[str]) -> It
         yield Finding(start, end, "key_value")
 
 
+# A command that prints a secret, and what it printed: the line after it in a shell's transcript or a CI
+# job's log (`$ argocd admin initial-password` then the password, `vault kv get -field=password ...`,
+# `kubectl get secret ... | base64 -d`, `aws secretsmanager get-secret-value ... --output text`, a password
+# manager's or a keychain's lookup, `openssl rand -hex 32`, `cat` of a file named for a secret). The
+# command may follow a prompt or a shell trace's `+`; its output is one word on the next line (or after
+# one blank line). A message in words (`Error: no such secret`) is no secret.
+_PRINTS_A_SECRET: Final = compile_lazily(
+    r"(?m)^[ \t]{0,8}(?:(?:[$#%>+][ \t]{1,4}|[\w.@\-]{1,64}[:~\w/.\-]{0,128}[$#%>][ \t]{1,4})"
+    # (words that begin prose too, `pass`, `cat`, `op read`: only after a prompt or a shell trace's `+`)
+    r"(?:sudo[ \t]{1,4})?"
+    r"(?:pass(?:[ \t]show)?[ \t](?!-)|op[ \t]read"
+    r"|cat[ \t][^\n|;&]{0,512}(?:initialAdminPassword|node-token|/run/secrets/|password|passwd|token|secret)"
+    r"[^\n/|;&]{0,128})"
+    r"|(?:[$#%>+][ \t]{1,4}|[\w.@\-]{1,64}[:~\w/.\-]{0,128}[$#%>][ \t]{1,4})?(?:sudo[ \t]{1,4})?(?:"
+    r"argocd[ \t]admin[ \t]initial-password"
+    r"|(?:kubectl|oc)[ \t][^\n|]{0,512}\bget[ \t]secrets?\b[^\n]{0,512}\|[ \t]{0,4}base64[ \t]{1,4}"
+    r"(?:-d|--decode|-D)"
+    r"|vault[ \t](?:kv[ \t]get|read)[ \t][^\n]{0,512}-field[= ]"
+    r"|aws[ \t](?:secretsmanager[ \t]get-secret-value|codeartifact[ \t]get-authorization-token"
+    r"|ssm[ \t]get-parameters?[ \t][^\n]{0,512}--with-decryption)[^\n]{0,512}--output[ \t=]text"
+    r"|aws[ \t]ecr(?:-public)?[ \t]get-login-password"
+    r"|gcloud[ \t](?:auth[ \t]print-(?:access|identity)-token|secrets[ \t]versions[ \t]access)"
+    r"|az[ \t](?:keyvault[ \t]secret[ \t]show|account[ \t]get-access-token)[^\n]{0,512}"
+    r"(?:-o|--output)[ \t=]tsv"
+    r"|gh[ \t]auth[ \t]token|heroku[ \t](?:auth:token|config:get)"
+    r"|bw[ \t]get[ \t](?:password|totp)|security[ \t]find-(?:generic|internet)-password[^\n]{0,512}[ \t]-w\b"
+    r"|secret-tool[ \t]lookup|keyring[ \t]get|doppler[ \t]secrets[ \t]get[^\n]{0,512}--plain"
+    r"|sops[ \t](?:-d|--decrypt)[^\n]{0,512}--extract|openssl[ \t]rand|pwgen|kubeadm[ \t]token[ \t]create"
+    r"))[^\n]{0,1024}\r?\n(?:[ \t]{0,8}\r?\n)?[ \t]{0,8}(?P<secret>[^\s$#>+][^\s]{3,4095})[ \t]{0,8}"
+    r"(?:\r?\n|\Z)"
+)
+_PRINTS_A_SECRET_TRIGGERS: Final = (
+    "initial-password", "base64", "-field", "--output", "get-login-password", "print-access-token",
+    "print-identity-token", "versions access", "tsv", "auth token", "auth:token", "config:get", "op read",
+    "pass ", "bw get", "-password", "secret-tool", "keyring get", "--plain", "--extract", "openssl rand",
+    "pwgen", "token create", "cat ",
+)  # fmt: skip
+
+
+def _printed_secret(_: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _PRINTS_A_SECRET.finditer(text):
+        secret = match["secret"]
+        if secret != REDACTED and not secret.endswith(":") and secret.lower() not in _STATUS_WORDS:
+            yield Finding(*match.span("secret"), "printed_secret")
+
+
 # --- transcripts of sessions and protocols: Redis, SMTP/IMAP/POP, SASL, prompts, expect ---------------------
 # A Redis client's AUTH as MONITOR and the slow log print it: "AUTH" "password", "AUTH" "user" "password".
 _REDIS_AUTH: Final = compile_lazily(

@@ -15,6 +15,7 @@ from shipper.redaction.code import (
     _SQL_PASSWORD,
     _SQL_SECRET_CALL_TRIGGERS,
     _client_call,
+    _compared_literal,
     _diagnose_annotation,
     _exception_args,
     _fallback_literal,
@@ -30,6 +31,7 @@ from shipper.redaction.code import (
     _sql_key_values,
     _sql_parameters,
     _sql_secret_argument,
+    _template_default,
     _validation_input,
     _wrapper_call,
 )
@@ -40,6 +42,7 @@ from shipper.redaction.commands import (
     _EXPECT_SEND,
     _OPENSSL_PASS,
     _ORACLE,
+    _PRINTS_A_SECRET_TRIGGERS,
     _REDIS_AUTH,
     _SASL_TRIGGERS,
     _SECRET_SUBCOMMAND_TRIGGERS,
@@ -55,6 +58,7 @@ from shipper.redaction.commands import (
     _option_error,
     _piped_password,
     _positional_password,
+    _printed_secret,
     _prompt_expression,
     _protocol_login,
     _redis_acl,
@@ -110,6 +114,7 @@ from shipper.redaction.pairs import (
 )
 from shipper.redaction.tokens import (
     _ANSIBLE_VAULT,
+    _DISCORD_TOKEN_TRIGGERS,
     _PASSWORD_HASH,
     _PASSWORD_HASH_TRIGGERS,
     _PLAIN_SCHEME_TRIGGERS,
@@ -119,6 +124,7 @@ from shipper.redaction.tokens import (
     _SERVICE_TOKEN_TRIGGERS,
     _SIGNING_SECRET_KEY,
     _base64_pem,
+    _discord_token,
     _encoded_credentials_rule,
     _jwk,
     _paired_secret,
@@ -204,6 +210,7 @@ DEFAULT_RULES: Final = (
     Rule("private_key_body", _private_key_cut_head, ("----",)),
     _pattern_rule("private_key_body", _SIGNING_SECRET_KEY, ("untrusted comment",)),
     Rule("private_key_body", _base64_pem, ("ls0tls1crudjtib",)),
+    Rule("discord_token", _discord_token, _DISCORD_TOKEN_TRIGGERS),
     Rule("url_userinfo", _url_userinfo, _URL_TRIGGERS),
     Rule("url_userinfo", _url_token_user, _URL_TRIGGERS),
     Rule("url_userinfo", _url_loose_password, ("://",)),
@@ -263,6 +270,7 @@ DEFAULT_RULES: Final = (
     Rule("redis_auth", _redis_auth_line, ("auth",)),
     Rule("redis_auth", _redis_command_auth, ("auth",)),
     Rule("redis_reply", _numbered_reply, (') "',)),
+    Rule("printed_secret", _printed_secret, _PRINTS_A_SECRET_TRIGGERS),
     Rule("option_error", _option_error, ("argument ", "invalid value for")),
     Rule(
         "protocol_login",
@@ -349,6 +357,8 @@ DEFAULT_RULES: Final = (
     Rule("key_value", _env_item, ("-item",)),
     Rule("secret_call", _setter_call, ("set", "put", "store")),
     Rule("key_value", _fallback_literal, ("=",)),
+    Rule("key_value", _template_default, ("default",)),
+    Rule("key_value", _compared_literal, ("==", "!=")),
     Rule("key_value", _label_line, (":", "=", "：")),
     Rule("secret_call", _field_fill, _FILL_TRIGGERS),
     Rule("secret_call", _wrapper_call, ("('", '("', "(b'", '(b"', "(value", "(secret", "(raw", "(_value")),
@@ -434,7 +444,7 @@ _TRIGGERS: Final = (
     "header value", "header part (",  # a header value an HTTP client refused (`_refused_header_value`)
     # the tenth sweep's: SASL PLAIN's NULs, recovery words, clear-text schemes, ciphers' constructors
     *_SASL_TRIGGERS, "phrase", "mnemonic", *_PLAIN_SCHEME_TRIGGERS, *_CIPHER_TRIGGERS,
-    *_SERVICE_TOKEN_TRIGGERS,
+    *_SERVICE_TOKEN_TRIGGERS, *_DISCORD_TOKEN_TRIGGERS,
     "snmp", "mmunit", "m2sec", "-a ", "-a\t",  # SNMP communities (`community`, `com2sec`), `http -a`
     # a secret's name misspelt by a letter left out or two swapped (`_misspellings`), where none of the
     # words above stands in it (and expect's `assword:` prompts); parts chosen whose first two letters
@@ -455,7 +465,9 @@ _TRIGGERS: Final = (
     # calls that sign in with literals passed by position (`_SIGN_IN_CALL`; `login`, `auth`, `cred` above),
     # and `user:password` after a sign-in's words in prose (`_prose_userinfo`)
     "log_in", "logon", "sign_in", "signin", "log in", "logged in", "logging in", "sign in", "signed in",
-    "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(",
+    "connect(", "connection(", "bind_s(", "ftp(", "ftp_tls(", "sensitive", "default \"", "default '",
+    # commands that print a secret (`_printed_secret`; the others hold a word above)
+    "openssl rand", "pwgen", "op read", "pass show", "bw get", "secret-tool", "keyring get", "initialadmin",
     # clients made with credentials by position (`_CLIENT_CALL`; `session` above)
     "client(", "pool(", "engine(", "redis(", "smtp(", "smtp_ssl(", "imap4(", "imap4_ssl(", "pop3(",
     "pop3_ssl(", "minio(", "database(", "db(", "jira(", "github(", "gitlab(", "search(",

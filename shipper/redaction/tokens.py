@@ -354,6 +354,29 @@ def _paired_secret(_: RuleRunner, text: str) -> Iterator[Finding]:
         yield Finding(*match.span(name), name)
 
 
+# A Discord bot's token, wherever it stands (`client.run("...")` in a traceback's source line): the
+# base64 of the bot's user id (a snowflake, 17-20 digits: `M`, `N` or `O` first), a dot, 6 characters
+# of timestamp, a dot, 27-40 of signature. The id is decoded to tell it from other dotted tokens.
+_DISCORD_TOKEN: Final = compile_lazily(
+    r"(?<![\w\-.])(?P<id>[MNO][DTjz][A-Za-z0-9]{22,26})\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}(?![\w\-.])"
+)
+# (`client.run("...")` is how discord.py starts a bot with its token, as a traceback's source line shows
+# it; a bare token elsewhere is left to its name: a pattern without a word to look for first would cost
+# every line)
+_DISCORD_TOKEN_TRIGGERS: Final = ('run("', "run('", "discord", "token")
+
+
+def _discord_token(_: RuleRunner, text: str) -> Iterator[Finding]:
+    for match in _DISCORD_TOKEN.finditer(text):
+        encoded = match["id"]
+        try:
+            user_id = binascii.a2b_base64(encoded + "=" * (-len(encoded) % 4))
+        except binascii.Error:
+            continue
+        if user_id.isdigit() and 17 <= len(user_id) <= 20:
+            yield Finding(*match.span(), "discord_token")
+
+
 # A PEM private key encoded in base64 whole (kubeconfig's `client-key-data`, a Secret's `tls.key`, an
 # environment variable): `-----BEGIN ` is `LS0tLS1CRUdJTi` in base64, and the first characters decoded
 # name a private key (a certificate's or a public key's stay).

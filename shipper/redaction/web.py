@@ -288,9 +288,11 @@ _SCHEMELESS_USERINFO: Final = compile_lazily(
 _ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres", "tel", "news", "acct"})
 
 
-# `user:password@host[:port]` standing bare in a text (`connecting to elastic:pw@localhost:9200`): read
-# back from each `@` to the word's start, so that a text without `user:x@` costs a few `find`s.
+# `user:password@host[:port]` standing bare in a text (`connecting to elastic:pw@localhost:9200`), the
+# user perhaps after its domain (impacket's targets, `corp.local/alice:pw@10.0.0.5`, `CORP\\alice:pw@dc`):
+# read back from each `@` to the word's start, so that a text without `user:x@` costs a few `find`s.
 _BARE_USERINFO: Final = compile_lazily(
+    r"(?:[A-Za-z][\w.\-]{0,127}(?:/|\\{1,2}))?"
     r"(?P<user>[A-Za-z][\w.~%+\-]{0,127}):(?P<secret>[^\s:@/\"'<>()\[\]{},;]{4,256})\Z"
 )
 # (or Go's MySQL driver's `user:pw@tcp(host:3306)/db`, `@unix(/path)`)
