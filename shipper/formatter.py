@@ -42,13 +42,16 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from pathlib import PurePath
 from types import CodeType, TracebackType
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 from shipper import environment, frame_names, redaction, reentry
 from shipper.exceptions import ConfigurationError
 from shipper.grouping.renderers import HEADER as TRACE_HEADER
 from shipper.queueing import TEMPLATE_ATTR
 from shipper.schema import DATASET_FEEDBACK, DATASET_LOG, ECS_VERSION
+
+if TYPE_CHECKING:
+    from shipper.redaction.announced import Announced
 
 ACTION_ATTR: Final = "event.action"
 DURATION_ATTR: Final = "event.duration"
@@ -806,6 +809,7 @@ class EcsFormatter(logging.Formatter):
         # (`redactor`): a program whose agent builds its documents never loads them.
         self.custom_redactor = redactor
         self._templates: dict[str, str] = {}  # see _template
+        self._announced: Announced | None = None  # see _redacted_document
 
     @property
     def redactor(self) -> redaction.Redactor:
@@ -848,7 +852,26 @@ class EcsFormatter(logging.Formatter):
         return _with_headroom(self._redacted_document, captured, self._redacted_fallback)
 
     def _redacted_document(self, captured: Captured) -> dict[str, Any]:
-        return self.redactor.redact_document(self._document(captured))
+        # a value the stream's previous record announced (`$ vault kv get -field=password ...`, then the
+        # password logged as a record of its own) is hidden too
+        redactor = self.redactor
+        return self._announcements().follow(redactor, redactor.redact_document(self._document(captured)))
+
+    def _announcements(self) -> Announced:
+        announced = self._announced
+        if announced is None:
+            # (made with the first document, as the rules are: a program whose agent builds its documents
+            # never imports it)
+            from shipper.redaction.announced import Announced
+
+            announced = self._announced = Announced()
+        return announced
+
+    def may_follow_an_announcement(self, pid: object, thread: object, logger: object, message: str) -> bool:
+        """Whether the document of a record of this stream (process id, thread id, logger name) and
+        message must be built by `document`, which reads a message after the line its stream's previous
+        record announced a value with (`shipper.redaction.announced`): a lean path that skips it asks."""
+        return self._announcements().may_follow(self.redactor, (pid, thread, logger), message)
 
     def _redacted_fallback(self, captured: Captured, exc: Exception) -> dict[str, Any]:
         """The fallback document, redacted; if redaction fails, one without any of the event's text

@@ -218,6 +218,10 @@ class Documents:
             and (thread is None or (type(thread) is int and thread in LONG_RANGE))
         ):
             return None
+        if type(message) is str and self._formatter(program).may_follow_an_announcement(
+            pid, thread, name, message
+        ):
+            return None  # a value its stream's previous record announced, or a line that may announce one
         try:
             fields: LeanFields = (
                 float(created), message, levelname, name, filename, lineno, function,

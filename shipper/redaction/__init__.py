@@ -33,7 +33,9 @@ The modules, each importing only those above it in this list (`.importlinter` ho
   and exceptions, values printed apart from their names);
 - `rules`: the default rules in their order, and the trigger words;
 - `redactor`: the `Redactor` (copies of a found secret, a log call's %-template), the `[redaction]`
-  section, `DEFAULT` and its methods as functions.
+  section, `DEFAULT` and its methods as functions;
+- `announced` (beside them, on `model` only): a value one record announces and the next record of its
+  stream holds, read with the rules a `Redactor` runs (the formatter keeps each stream's line).
 
 A new rule goes in its family's module and into `rules.DEFAULT_RULES` (its trigger words into
 `rules._TRIGGERS`).
