@@ -73,7 +73,7 @@ class Announced:
         if stream in self._lines:
             return True
         line = _last_line(message)
-        return line is not None and _may_announce(line) and rules.might_contain_secret(line)
+        return line is not None and _may_announce(rules, line)
 
     def _keep(self, stream: Stream, line: str) -> None:
         with self._lock:
@@ -106,8 +106,9 @@ _PROMPTS: Final = ("$ ", "+ ", "# ", "> ", "% ")
 _COMMAND_WORDS: Final = ("initial-password", "get-login-password", "print-access-token", "-field", "base64")
 
 
-def _may_announce(line: str) -> bool:
-    """A cheap test that `line` may announce a value below it (most lines do not): see `_announces`."""
+def _may_announce(rules: _Rules, line: str) -> bool:
+    """Cheap tests that `line` may announce a value below it (most lines do not look like a label or a
+    command, or have no trigger word): see `_announces`."""
     if REDACTED in line:
         return False
     stripped = line.strip()
@@ -116,13 +117,12 @@ def _may_announce(line: str) -> bool:
         or stripped.startswith(_PROMPTS)
         or "$ " in stripped
         or any(word in stripped for word in _COMMAND_WORDS)
-    )
+    ) and rules.might_contain_secret(line)
 
 
 def _announces(rules: _Rules, line: str) -> bool:
-    """Whether the rules would hide a value on the line below `line` (cheap tests first: most lines do
-    not look like a label or a command, or have no trigger word)."""
-    if not _may_announce(line) or not rules.might_contain_secret(line):
+    """Whether the rules would hide a value on the line below `line`."""
+    if not _may_announce(rules, line):
         return False
     start = len(line) + 1
     return any(found.start <= start and found.end > start for found in rules.findings(f"{line}\n{_PROBE}"))

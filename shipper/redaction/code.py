@@ -298,8 +298,11 @@ _ASSIGNED_NAME: Final = compile_lazily(
     r"(?<![\w.])(?P<name>[A-Za-z_][\w.]{0,127})(?:\[[\"'](?P<item>[^\"'\n]{1,64})[\"']\])?[ \t]{0,8}"
     r"(?::[ \t]{0,8}(?P<annotation>[A-Za-z_][\w.]{0,63}(?:\[[\w., |\[\]]{0,64}\])?)[ \t]{0,8})?:?=(?![=>])"
 )
+# A string literal in quotes of either kind, its groups named by the caller (`q`: the quote, `literal`:
+# the text between, escapes kept).
+_QUOTED_LITERAL: Final = r"(?P<{q}>[\"'])(?P<{literal}>(?:(?!(?P={q}))[^\\\n]|\\.){{1,4096}})(?P={q})"
 _EXPRESSION_LITERAL: Final = compile_lazily(
-    r"(?<![\w\\])[bBrRuUfF]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
+    r"(?<![\w\\])[bBrRuUfF]{0,2}" + _QUOTED_LITERAL.format(q="q", literal="literal")
 )
 # What stands before a literal the expression falls back on: `or`, `else`, `??`, `||`, a template's
 # `default` filter, a shell's `:-`, or a keyword argument that gives a default.
@@ -344,13 +347,18 @@ def _fallback_literals(
                 text, max(start, literal.start() - _BEFORE_LITERAL), literal.start()
             ) is not None or _lookup_fallback(text, start, literal.start(), literal.end())
         first = False
-        if (
-            hidden
-            and value != REDACTED
-            and not (_NAME_LITERAL.fullmatch(value) and redactor.is_secret_key(value))
-            and not _is_kept(value, name, text, literal.end())
-        ):
+        if hidden and _holds_a_secret(redactor, value, name, text, literal.end()):
             yield Finding(*literal.span("literal"), "key_value")
+
+
+def _holds_a_secret(redactor: RuleRunner, value: str, name: str, text: str, end: int) -> bool:
+    """Whether a literal given to a secret's `name` (ending at `end`) is the secret: not hidden already,
+    not another secret's name (`getattr(settings, "DB_PASSWORD")`), nothing `_is_kept` keeps."""
+    return (
+        value != REDACTED
+        and not (_NAME_LITERAL.fullmatch(value) and redactor.is_secret_key(value))
+        and not _is_kept(value, name, text, end)
+    )
 
 
 # A template's default for a value whose path names a secret (Helm's and Jinja's `{{ .Values.db.password
@@ -358,9 +366,10 @@ def _fallback_literals(
 # errors quote it too): the literal is the secret the chart or the template ships.
 _TEMPLATE_DEFAULT: Final = compile_lazily(
     r"(?P<path>[$.]?[A-Za-z_][\w.\-]{0,255})[ \t]{0,8}\|[ \t]{0,8}default[ \t]{0,8}\(?[ \t]{0,8}"
-    r"(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
-    r"|(?<![\w.])default[ \t]{1,8}(?P<q2>[\"'])(?P<literal2>(?:(?!(?P=q2))[^\\\n]|\\.){1,4096})(?P=q2)"
-    r"[ \t]{1,8}(?P<path2>[$.][\w.\-]{1,256})"
+    + _QUOTED_LITERAL.format(q="q", literal="literal")
+    + r"|(?<![\w.])default[ \t]{1,8}"
+    + _QUOTED_LITERAL.format(q="q2", literal="literal2")
+    + r"[ \t]{1,8}(?P<path2>[$.][\w.\-]{1,256})"
 )
 
 
@@ -379,9 +388,11 @@ def _template_default(redactor: RuleRunner, text: str) -> Iterator[Finding]:
 # (`api_key==x`): the literal is the secret the code holds or was given.
 _COMPARED_LITERAL: Final = compile_lazily(
     r"(?<![\w.])(?P<name>[A-Za-z_][\w.]{0,127})(?:\[[\"'](?P<item>[^\"'\n]{1,64})[\"']\])?[ \t]{0,8}[!=]="
-    r"[ \t]{0,8}[bBrRuU]{0,2}(?P<q>[\"'])(?P<literal>(?:(?!(?P=q))[^\\\n]|\\.){1,4096})(?P=q)"
-    r"|[bBrRuU]{0,2}(?P<q2>[\"'])(?P<literal2>(?:(?!(?P=q2))[^\\\n]|\\.){1,4096})(?P=q2)[ \t]{0,8}[!=]="
-    r"[ \t]{0,8}(?P<name2>[A-Za-z_][\w.]{0,127})(?![\w.(\[])"
+    r"[ \t]{0,8}[bBrRuU]{0,2}"
+    + _QUOTED_LITERAL.format(q="q", literal="literal")
+    + r"|[bBrRuU]{0,2}"
+    + _QUOTED_LITERAL.format(q="q2", literal="literal2")
+    + r"[ \t]{0,8}[!=]=[ \t]{0,8}(?P<name2>[A-Za-z_][\w.]{0,127})(?![\w.(\[])"
     r"|(?<![\w.\-])(?P<name3>[A-Za-z_][\w\-]{0,63})==(?P<literal3>[^\s\"'&=][^\s\"'&]{0,1023})"
 )
 
@@ -395,11 +406,8 @@ def _compared_literal(redactor: RuleRunner, text: str) -> Iterator[Finding]:
                 match["item"] if name_group == "name" and match["item"] else _last_segment(match[name_group])
             )
             value = match[group]
-            if (
-                redactor.is_secret_key(name, in_text=True)
-                and value != REDACTED
-                and not (_NAME_LITERAL.fullmatch(value) and redactor.is_secret_key(value))
-                and not _is_kept(value, name, text, match.end(group))
+            if redactor.is_secret_key(name, in_text=True) and _holds_a_secret(
+                redactor, value, name, text, match.end(group)
             ):
                 yield Finding(*match.span(group), "key_value")
 

@@ -520,14 +520,16 @@ def _variable_value(redactor: RuleRunner, text: str, match: re.Match[str]) -> It
 # manager's or a keychain's lookup, `openssl rand -hex 32`, `cat` of a file named for a secret). The
 # command may follow a prompt or a shell trace's `+`; its output is one word on the next line (or after
 # one blank line). A message in words (`Error: no such secret`) is no secret.
+# A shell's prompt (`$ `, `bob@host:~/src$ `) or trace (`+ `) before a command.
+_SHELL_PROMPT: Final = r"(?:[$#%>+][ \t]{1,4}|[\w.@\-]{1,64}[:~\w/.\-]{0,128}[$#%>][ \t]{1,4})"
 _PRINTS_A_SECRET: Final = compile_lazily(
-    r"(?m)^[ \t]{0,8}(?:(?:[$#%>+][ \t]{1,4}|[\w.@\-]{1,64}[:~\w/.\-]{0,128}[$#%>][ \t]{1,4})"
+    rf"(?m)^[ \t]{{0,8}}(?:{_SHELL_PROMPT}"
     # (words that begin prose too, `pass`, `cat`, `op read`: only after a prompt or a shell trace's `+`)
     r"(?:sudo[ \t]{1,4})?"
     r"(?:pass(?:[ \t]show)?[ \t](?!-)|op[ \t]read"
     r"|cat[ \t][^\n|;&]{0,512}(?:initialAdminPassword|node-token|/run/secrets/|password|passwd|token|secret)"
     r"[^\n/|;&]{0,128})"
-    r"|(?:[$#%>+][ \t]{1,4}|[\w.@\-]{1,64}[:~\w/.\-]{0,128}[$#%>][ \t]{1,4})?(?:sudo[ \t]{1,4})?(?:"
+    rf"|{_SHELL_PROMPT}?(?:sudo[ \t]{{1,4}})?(?:"
     r"argocd[ \t]admin[ \t]initial-password"
     r"|(?:kubectl|oc)[ \t][^\n|]{0,512}\bget[ \t]secrets?\b[^\n]{0,512}\|[ \t]{0,4}base64[ \t]{1,4}"
     r"(?:-d|--decode|-D)"
